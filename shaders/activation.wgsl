@@ -1,0 +1,14 @@
+// Activation applied in kernel epilogues. ACTIVATION is an override constant, so the unused
+// branches are removed when the pipeline is specialised.
+// Codes match src/kernels/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish, 4 hardsigmoid.
+override ACTIVATION: u32 = 0u;
+
+fn activate(x: f32) -> f32 {
+  switch ACTIVATION {
+    case 1u: { return max(x, 0.0); }
+    case 2u: { return clamp(x, 0.0, 6.0); }
+    case 3u: { return x * clamp(x + 3.0, 0.0, 6.0) / 6.0; }
+    case 4u: { return clamp(x + 3.0, 0.0, 6.0) / 6.0; }
+    default: { return x; }
+  }
+}

@@ -1,0 +1,201 @@
+// The GPU runtime: one adapter, one device, and the caches that hang off it.
+//
+// Everything that touches WebGPU goes through a GpuContext so that buffers are counted (leak
+// checks), pipelines are cached by specialisation, and validation / out-of-memory errors come
+// back as JavaScript errors that name the kernel and shapes instead of console noise.
+import { create, globals } from 'webgpu';
+import { PipelineCache } from './pipeline-cache.js';
+import { BufferPool } from './buffer-pool.js';
+
+export interface GpuContextOptions {
+  /** Dawn toggles / options passed to `create()` (e.g. 'backend=vulkan'). */
+  dawnOptions?: string[];
+  /** Ask for the adapter's timestamp-query feature when present (benchmarks). */
+  timestamps?: boolean;
+  powerPreference?: GPUPowerPreference;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** One line for tables and logs. */
+  name: string;
+}
+
+let globalsInstalled = false;
+function installGlobals(): void {
+  // The GPU* constants (GPUBufferUsage, GPUMapMode, ...) live on globalThis in browsers;
+  // dawn.node exports them separately.
+  if (!globalsInstalled) {
+    Object.assign(globalThis, globals);
+    globalsInstalled = true;
+  }
+}
+
+export class GpuError extends Error {
+  constructor(message: string, readonly kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost' | 'limit') {
+    super(message);
+    this.name = 'GpuError';
+  }
+}
+
+export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+  const info = adapter.info;
+  const vendor = info?.vendor ?? '';
+  const architecture = info?.architecture ?? '';
+  const device = info?.device ?? '';
+  const description = info?.description ?? '';
+  const name = [description || device, vendor && `(${vendor}${architecture ? ' ' + architecture : ''})`]
+    .filter(Boolean)
+    .join(' ') || 'unknown adapter';
+  return { vendor, architecture, device, description, name };
+}
+
+export class GpuContext {
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+  private liveBuffers = 0;
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  private destroyed = false;
+
+  private constructor(
+    readonly gpu: GPU,
+    readonly adapter: GPUAdapter,
+    readonly device: GPUDevice,
+    readonly adapterInfo: AdapterDescription,
+    readonly hasTimestamps: boolean,
+  ) {
+    this.pipelines = new PipelineCache(this);
+    this.pool = new BufferPool(this);
+    device.lost.then((info) => {
+      this.lostInfo = info;
+      // An intentional destroy() is not news; anything else is.
+      if (!this.destroyed) console.error(`deeplab: GPU device lost (${info.reason}): ${info.message}`);
+    });
+  }
+
+  static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
+    installGlobals();
+    const gpu = create(options.dawnOptions ?? []);
+    const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+    if (!adapter) {
+      throw new GpuError(
+        'No WebGPU adapter could be created. On a machine without a GPU install a Vulkan driver ' +
+          '(Mesa >= 23 lavapipe: run `npm run setup`).',
+        'internal',
+      );
+    }
+    const wantTimestamps = (options.timestamps ?? false) && adapter.features.has('timestamp-query');
+    const requiredFeatures: GPUFeatureName[] = wantTimestamps ? ['timestamp-query'] : [];
+    const l = adapter.limits;
+    // Ask for everything the adapter offers for big tensors: the defaults (128 MiB bindings,
+    // 256 MiB buffers) are far below what real GPUs can do.
+    const device = await adapter.requestDevice({
+      requiredFeatures,
+      requiredLimits: {
+        maxBufferSize: l.maxBufferSize,
+        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+        maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+        maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+        maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      },
+    });
+    return new GpuContext(gpu, adapter, device, describeAdapter(adapter), wantTimestamps);
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** Largest byte size one storage binding may have on this device. */
+  get maxBindingBytes(): number {
+    return Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize);
+  }
+
+  get isLost(): boolean {
+    return this.lostInfo !== null;
+  }
+
+  /** Throws if the device is gone: every entry point calls this first. */
+  assertAlive(): void {
+    if (this.destroyed) throw new GpuError('GpuContext used after destroy()', 'device-lost');
+    if (this.lostInfo) {
+      throw new GpuError(`GPU device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`, 'device-lost');
+    }
+  }
+
+  /** Number of buffers created through this context and not yet destroyed. */
+  get liveBufferCount(): number {
+    return this.liveBuffers;
+  }
+
+  createBuffer(size: number, usage: GPUBufferUsageFlags, label?: string): GPUBuffer {
+    this.assertAlive();
+    if (size > this.device.limits.maxBufferSize) {
+      throw new GpuError(
+        `${label ?? 'buffer'}: ${size} bytes exceeds the device's maxBufferSize (${this.device.limits.maxBufferSize})`,
+        'limit',
+      );
+    }
+    // WebGPU wants sizes that are multiples of 4 for copies and mapping.
+    const padded = Math.max(4, Math.ceil(size / 4) * 4);
+    const buffer = this.device.createBuffer({ size: padded, usage, label });
+    this.liveBuffers++;
+    return buffer;
+  }
+
+  destroyBuffer(buffer: GPUBuffer): void {
+    buffer.destroy();
+    this.liveBuffers--;
+  }
+
+  /**
+   * Runs `fn` inside validation and out-of-memory error scopes and throws the first error
+   * caught, prefixed with `what` (kernel name and shapes), so a bad dispatch is reported
+   * where it happened.
+   */
+  async checked<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
+    this.assertAlive();
+    const device = this.device;
+    device.pushErrorScope('internal');
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let result: T;
+    try {
+      result = await fn();
+    } finally {
+      const validation = await device.popErrorScope();
+      const oom = await device.popErrorScope();
+      const internal = await device.popErrorScope();
+      const first = validation ?? oom ?? internal;
+      if (first) {
+        const kind = validation ? 'validation' : oom ? 'out-of-memory' : 'internal';
+        // eslint-disable-next-line no-unsafe-finally
+        throw new GpuError(`${what}: WebGPU ${kind} error: ${first.message}`, kind);
+      }
+    }
+    return result;
+  }
+
+  /** Submits command buffers and waits for the GPU to finish them. */
+  async submitAndWait(commandBuffers: GPUCommandBuffer[]): Promise<void> {
+    this.assertAlive();
+    this.device.queue.submit(commandBuffers);
+    await this.device.queue.onSubmittedWorkDone();
+    this.assertAlive();
+  }
+
+  /** Releases every cached pipeline and pooled buffer, then the device itself. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.pool.clear();
+    this.pipelines.clear();
+    this.destroyed = true;
+    this.device.destroy();
+  }
+}

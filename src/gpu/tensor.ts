@@ -1,0 +1,137 @@
+// GPU tensors: a storage buffer plus shape and element type.
+//
+// Layout: activations are NHWC for the whole engine. Channels-last keeps the reduction axis
+// of every convolution (kh, kw, cin) contiguous in memory, so implicit-GEMM loads are
+// coalesced and vectorisable along channels, depthwise convolutions read contiguous channel
+// runs, and TFLite / TF weights and inputs need no transposition. torchvision's NCHW
+// checkpoints are permuted once at load time.
+import type { GpuContext } from './context.js';
+import { GpuError } from './context.js';
+
+export type DType = 'f32' | 'u32' | 'i32';
+export type Shape = readonly number[];
+
+export function numel(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function shapeString(shape: Shape): string {
+  return `[${shape.join(',')}]`;
+}
+
+/** Checks a shape is a list of positive integers; names the tensor in the error. */
+export function validateShape(shape: Shape, what: string): void {
+  if (shape.length === 0) throw new Error(`${what}: empty shape`);
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`${what}: invalid shape ${shapeString(shape)}`);
+    if (d === 0) throw new Error(`${what}: zero-size tensor ${shapeString(shape)}`);
+  }
+}
+
+export class GpuTensor {
+  private disposed = false;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private buf: GPUBuffer,
+    readonly shape: Shape,
+    readonly dtype: DType = 'f32',
+    /** 'pool': returned to the context's pool on dispose; 'borrowed': someone else owns it. */
+    private readonly owner: 'pool' | 'borrowed' = 'pool',
+  ) {}
+
+  get buffer(): GPUBuffer {
+    if (this.disposed) throw new Error(`tensor ${shapeString(this.shape)} used after dispose()`);
+    return this.buf;
+  }
+
+  get size(): number {
+    return numel(this.shape);
+  }
+
+  get byteLength(): number {
+    return this.size * 4;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.owner === 'pool') this.ctx.pool.release(this.buf);
+  }
+}
+
+/** Throws a clear error when `bytes` cannot be bound as one storage buffer on this device. */
+export function checkBindable(ctx: GpuContext, bytes: number, what: string): void {
+  const limit = ctx.maxBindingBytes;
+  if (bytes > limit) {
+    throw new GpuError(
+      `${what}: ${bytes} bytes exceeds the device's storage-binding limit of ${limit} bytes ` +
+        `(maxStorageBufferBindingSize); use a smaller input or process it in tiles`,
+      'limit',
+    );
+  }
+}
+
+/** An uninitialised tensor from the context's pool. */
+export function createTensor(ctx: GpuContext, shape: Shape, dtype: DType = 'f32', label = 'tensor'): GpuTensor {
+  validateShape(shape, label);
+  const bytes = numel(shape) * 4;
+  checkBindable(ctx, bytes, `${label} ${shapeString(shape)}`);
+  return new GpuTensor(ctx, ctx.pool.acquire(bytes, label), shape, dtype, 'pool');
+}
+
+/** A tensor holding `data` (length must match the shape). */
+export function uploadTensor(
+  ctx: GpuContext,
+  data: Float32Array | Uint32Array | Int32Array,
+  shape: Shape,
+  label = 'tensor',
+): GpuTensor {
+  validateShape(shape, label);
+  if (data.length !== numel(shape)) {
+    throw new Error(`${label}: ${data.length} values do not fill shape ${shapeString(shape)} (${numel(shape)})`);
+  }
+  const dtype: DType = data instanceof Float32Array ? 'f32' : data instanceof Uint32Array ? 'u32' : 'i32';
+  const t = createTensor(ctx, shape, dtype, label);
+  ctx.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  return t;
+}
+
+/** Fills a tensor with one value (tests poison outputs with NaN this way). */
+export function fillTensor(ctx: GpuContext, t: GpuTensor, value: number): void {
+  const data = t.dtype === 'f32' ? new Float32Array(t.size).fill(value) : new Uint32Array(t.size).fill(value);
+  ctx.device.queue.writeBuffer(t.buffer, 0, data.buffer, 0, data.byteLength);
+}
+
+/** Copies a buffer range back to the CPU. */
+export async function readBuffer(ctx: GpuContext, buffer: GPUBuffer, byteLength: number): Promise<ArrayBuffer> {
+  ctx.assertAlive();
+  const size = Math.ceil(byteLength / 4) * 4;
+  const staging = ctx.createBuffer(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+  try {
+    const encoder = ctx.device.createCommandEncoder({ label: 'readback' });
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+    ctx.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const copy = staging.getMappedRange().slice(0, byteLength);
+    staging.unmap();
+    return copy;
+  } finally {
+    ctx.destroyBuffer(staging);
+  }
+}
+
+export async function readTensor(ctx: GpuContext, t: GpuTensor): Promise<Float32Array> {
+  if (t.dtype !== 'f32') throw new Error(`readTensor: tensor is ${t.dtype}; use readTensorU32`);
+  return new Float32Array(await readBuffer(ctx, t.buffer, t.byteLength));
+}
+
+export async function readTensorU32(ctx: GpuContext, t: GpuTensor): Promise<Uint32Array> {
+  return new Uint32Array(await readBuffer(ctx, t.buffer, t.byteLength));
+}

@@ -1,0 +1,93 @@
+// Shared test utilities: the GPU context, seeded random inputs, poisoned outputs and the
+// relative-error metric every kernel test uses.
+import { expect } from 'chai';
+import { GpuContext } from '../src/gpu/context.js';
+import { type GpuTensor, type Shape, createTensor, fillTensor, numel } from '../src/gpu/tensor.js';
+
+let ctxPromise: Promise<GpuContext> | null = null;
+let ctxValue: GpuContext | null = null;
+
+/** One context shared by all tests (creating a device per test is slow on lavapipe). */
+export async function testContext(): Promise<GpuContext> {
+  if (!ctxPromise) {
+    ctxPromise = GpuContext.create().then((c) => (ctxValue = c));
+  }
+  return ctxPromise;
+}
+
+export function closeTestContext(): void {
+  ctxValue?.destroy();
+  ctxValue = null;
+  ctxPromise = null;
+}
+
+/**
+ * Seed for this run: fresh each run (so inputs are new every time) unless TEST_SEED is set;
+ * printed so a failure can be replayed.
+ */
+export const RUN_SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : (Date.now() ^ (process.pid << 8)) >>> 0;
+console.log(`test seed: ${RUN_SEED} (replay with TEST_SEED=${RUN_SEED})`);
+
+/** Mulberry32: small, fast, good enough for test data. */
+export function makeRng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+let streamCounter = 0;
+/** A new generator for each call, derived from the run seed. */
+export function rng(): () => number {
+  return makeRng(RUN_SEED + 0x9e3779b9 * ++streamCounter);
+}
+
+/** Uniform values in [lo, hi); never all zeros. */
+export function randomArray(n: number, lo = -1, hi = 1, r: () => number = rng()): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * r();
+  return a;
+}
+
+/** ‖out − ref‖ / ‖ref‖; NaN or Inf anywhere in `out` gives Infinity. */
+export function relativeError(out: ArrayLike<number>, ref: ArrayLike<number>): number {
+  if (out.length !== ref.length) throw new Error(`length mismatch: ${out.length} vs ${ref.length}`);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const o = out[i];
+    if (!Number.isFinite(o)) return Infinity;
+    const d = o - ref[i];
+    num += d * d;
+    den += ref[i] * ref[i];
+  }
+  if (den === 0) return Math.sqrt(num);
+  return Math.sqrt(num / den);
+}
+
+export const FP32_TOLERANCE = 1e-4;
+
+export function expectClose(out: ArrayLike<number>, ref: ArrayLike<number>, what: string, tol = FP32_TOLERANCE): void {
+  const err = relativeError(out, ref);
+  expect(err, `${what}: relative error ${err} (tolerance ${tol})`).to.be.lessThan(tol);
+}
+
+/** An output tensor filled with NaN, so any element the kernel fails to write shows up. */
+export function poisonedTensor(ctx: GpuContext, shape: Shape, label = 'out'): GpuTensor {
+  const t = createTensor(ctx, shape, 'f32', label);
+  fillTensor(ctx, t, NaN);
+  return t;
+}
+
+/** A u32 output filled with 0xFFFFFFFF. */
+export function poisonedU32Tensor(ctx: GpuContext, shape: Shape, label = 'out'): GpuTensor {
+  const t = createTensor(ctx, shape, 'u32', label);
+  fillTensor(ctx, t, 0xffffffff);
+  return t;
+}
+
+export { numel };
