@@ -82,8 +82,9 @@ export function makeDispatch(ctx: GpuContext, req: DispatchRequest): Dispatch {
   ctx.device.queue.writeBuffer(uniformBuffer, 0, data);
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniformBuffer } }];
   req.buffers.forEach((b, i) => {
-    const buffer = b instanceof GpuTensor ? b.buffer : b;
-    entries.push({ binding: i + 1, resource: { buffer } });
+    // A tensor binds exactly its own bytes: planned tensors live in shared, larger buffers.
+    const resource = b instanceof GpuTensor ? { buffer: b.buffer, size: b.byteLength } : { buffer: b };
+    entries.push({ binding: i + 1, resource });
   });
   const bindGroup = ctx.device.createBindGroup({ label: req.label, layout: pipeline.getBindGroupLayout(0), entries });
   return { label: req.label, key: kernelKey(req.spec), pipeline, bindGroup, workgroups: req.workgroups, uniformBuffer };

@@ -1,0 +1,118 @@
+// TF DeepLab's MobileNetV2 DeepLabv3 (the official 257 TFLite model and the 513 checkpoint).
+//
+// The backbone is MobileNetV2 with depth multiplier 1; past the requested output stride each
+// stride-2 layer runs at stride 1 and later layers are dilated, with TF slim's bookkeeping: the
+// layer whose stride is removed keeps the current rate and the rate is multiplied for the layers
+// after it. Batch norm is already folded into the conv biases in both released files, so every
+// conv here has a bias and no BN op. The head is the ASPP variant TF ships for MobileNetV2:
+// image pooling and a 1x1 branch (`aspp0`), concatenated in that order, a 1x1 projection and
+// the 1x1 logits layer, all TF 'SAME' padding; resizes use align_corners = true.
+import type { GraphBuilder } from '../graph/builder.js';
+import type { Value } from '../graph/ir.js';
+import type { Activation } from '../kernels/activation.js';
+import type { ResizeMode } from '../kernels/resize.js';
+
+export interface TfMobilenetV2Options {
+  outputStride: number;
+  numClasses: number;
+  /** ASPP image-level branch (present in both released files). */
+  imagePooling: boolean;
+  /** Extra 3x3 atrous ASPP branches (none in the released files). */
+  asppRates: number[];
+  /** Upsampling convention; the released models use 'align_corners'. */
+  resizeMode: ResizeMode;
+}
+
+/** (expansion t, output channels c, stride s) of expanded_conv, expanded_conv_1 ... _16. */
+const INVERTED_RESIDUALS: readonly [number, number, number][] = [
+  [1, 16, 1],
+  [6, 24, 2], [6, 24, 1],
+  [6, 32, 2], [6, 32, 1], [6, 32, 1],
+  [6, 64, 2], [6, 64, 1], [6, 64, 1], [6, 64, 1],
+  [6, 96, 1], [6, 96, 1], [6, 96, 1],
+  [6, 160, 2], [6, 160, 1], [6, 160, 1],
+  [6, 320, 1],
+];
+
+export const MOBILENET_V2_LAYER_COUNT = INVERTED_RESIDUALS.length;
+
+/** TF name of inverted-residual block i: expanded_conv, expanded_conv_1, ... */
+export function expandedConvScope(i: number): string {
+  return i === 0 ? 'MobilenetV2/expanded_conv' : `MobilenetV2/expanded_conv_${i}`;
+}
+
+/** A conv with bias as TF folds it: params `${scope}/weights` (HWIO) and `${scope}/biases`. */
+function conv(
+  g: GraphBuilder,
+  scope: string,
+  x: Value,
+  kernel: number,
+  cout: number,
+  opts: { stride?: number; dilation?: number; depthwise?: boolean; activation?: Activation },
+): Value {
+  const cin = x.shape[3];
+  const weight = g.param(`${scope}/weights`, [kernel, kernel, opts.depthwise ? 1 : cin, opts.depthwise ? cin : cout]);
+  const bias = g.param(`${scope}/biases`, [opts.depthwise ? cin : cout]);
+  return g.conv2d(scope, x, weight, {
+    stride: opts.stride ?? 1,
+    dilation: opts.dilation ?? 1,
+    padding: 'same',
+    groups: opts.depthwise ? cin : 1,
+    activation: opts.activation ?? 'none',
+    bias,
+  });
+}
+
+/** The stride and rate of each layer for an output stride (TF slim's rule). */
+export function mobilenetV2Strides(outputStride: number): { stem: number; layers: { stride: number; rate: number }[] } {
+  if (![8, 16, 32].includes(outputStride)) {
+    throw new Error(`mobilenet_v2: output stride must be 8, 16 or 32, got ${outputStride}`);
+  }
+  let current = 2; // after the stem
+  let rate = 1;
+  const layers = INVERTED_RESIDUALS.map(([, , s]) => {
+    if (current === outputStride) {
+      const layer = { stride: 1, rate };
+      rate *= s;
+      return layer;
+    }
+    current *= s;
+    return { stride: s, rate: 1 };
+  });
+  return { stem: 2, layers };
+}
+
+/** Backbone features at the output stride. */
+export function buildMobilenetV2Backbone(g: GraphBuilder, image: Value, outputStride: number): Value {
+  const plan = mobilenetV2Strides(outputStride);
+  let x = conv(g, 'MobilenetV2/Conv', image, 3, 32, { stride: plan.stem, activation: 'relu6' });
+  INVERTED_RESIDUALS.forEach(([t, c], i) => {
+    const { stride, rate } = plan.layers[i];
+    const scope = expandedConvScope(i);
+    const input = x;
+    let h = input;
+    if (t !== 1) h = conv(g, `${scope}/expand`, h, 1, input.shape[3] * t, { activation: 'relu6' });
+    h = conv(g, `${scope}/depthwise`, h, 3, h.shape[3], { stride, dilation: rate, depthwise: true, activation: 'relu6' });
+    h = conv(g, `${scope}/project`, h, 1, c, {});
+    x = stride === 1 && input.shape[3] === c ? g.addValues(`${scope}/add`, h, input) : h;
+  });
+  return x;
+}
+
+/** The whole network: input 'image' [1,H,W,3] in [-1, 1], output 'logits' [1,H,W,classes]. */
+export function buildTfMobilenetV2DeepLab(g: GraphBuilder, image: Value, o: TfMobilenetV2Options): Value {
+  const features = buildMobilenetV2Backbone(g, image, o.outputStride);
+  const [, fh, fw] = features.shape;
+  const branches: Value[] = [];
+  if (o.imagePooling) {
+    const pooled = g.globalAvgPool('image_pooling/pool', features);
+    const p = conv(g, 'image_pooling', pooled, 1, 256, { activation: 'relu' });
+    branches.push(g.resize('image_pooling/resize', p, fh, fw, o.resizeMode));
+  }
+  branches.push(conv(g, 'aspp0', features, 1, 256, { activation: 'relu' }));
+  o.asppRates.forEach((r, i) => branches.push(conv(g, `aspp${i + 1}`, features, 3, 256, { dilation: r, activation: 'relu' })));
+  const concat = branches.length > 1 ? g.concat('concat', branches) : branches[0];
+  const projected = conv(g, 'concat_projection', concat, 1, 256, { activation: 'relu' });
+  const logits = conv(g, 'logits/semantic', projected, 1, o.numClasses, {});
+  return g.resize('logits/resize', logits, image.shape[1], image.shape[2], o.resizeMode);
+}
