@@ -1,0 +1,88 @@
+// Channel concatenation of NHWC tensors (ASPP's five branches -> 1280 channels). One copy
+// dispatch per input, each writing its own channel range of the shared output.
+import type { GpuContext } from '../gpu/context.js';
+import type { Dispatch } from '../gpu/dispatch.js';
+import { Uniforms, disposeDispatch, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispatch.js';
+import type { KernelSpec } from '../gpu/pipeline-cache.js';
+import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../gpu/tensor.js';
+import { expectRank, expectShape } from './checks.js';
+
+const WG = 256;
+
+export function concatSpec(): KernelSpec {
+  return { shader: 'concat.wgsl', constants: { WG } };
+}
+
+/** [N,H,W,C_i]... -> [N,H,W,sum C_i]; every input must agree on N, H and W. */
+export function concatOutputShape(shapes: readonly Shape[]): number[] {
+  if (shapes.length === 0) throw new Error('concat: needs at least one input');
+  shapes.forEach((s, i) => {
+    expectRank(s, 4, 'concat', `inputs[${i}]`);
+    validateShape(s, `concat: inputs[${i}]`);
+  });
+  const [N, H, W] = shapes[0];
+  let channels = 0;
+  shapes.forEach((s, i) => {
+    if (s[0] !== N || s[1] !== H || s[2] !== W) {
+      throw new Error(
+        `concat: inputs[${i}] has shape ${shapeString(s)} but inputs[0] is ${shapeString(shapes[0])}; ` +
+          `N, H and W must match (only channels may differ)`,
+      );
+    }
+    channels += s[3];
+  });
+  return [N, H, W, channels];
+}
+
+export function prepareConcat(ctx: GpuContext, t: { inputs: GpuTensor[]; out: GpuTensor }): Dispatch[] {
+  const shapes = t.inputs.map((x) => x.shape);
+  const outShape = concatOutputShape(shapes);
+  expectShape(t.out.shape, outShape, 'concat', 'out');
+  const Cout = outShape[3];
+  const dispatches: Dispatch[] = [];
+  let offset = 0;
+  try {
+    t.inputs.forEach((input, i) => {
+      const total = input.size;
+      dispatches.push(
+        makeDispatch(ctx, {
+          label: `concat[${i}] ${shapeString(input.shape)} -> channels ${offset}..${offset + input.shape[3] - 1} of ${Cout}`,
+          spec: concatSpec(),
+          uniforms: new Uniforms().u32(total).u32(input.shape[3]).u32(Cout).u32(offset),
+          buffers: [input, t.out],
+          workgroups: linearGrid(ctx, total, WG),
+        }),
+      );
+      offset += input.shape[3];
+    });
+  } catch (e) {
+    // Do not leak the uniform buffers of the dispatches made before the failure.
+    for (const d of dispatches) disposeDispatch(ctx, d);
+    throw e;
+  }
+  return dispatches;
+}
+
+export function concat(ctx: GpuContext, inputs: GpuTensor[]): Promise<GpuTensor> {
+  return runToNewTensor(ctx, concatOutputShape(inputs.map((x) => x.shape)), 'concat', (out) =>
+    prepareConcat(ctx, { inputs, out }),
+  );
+}
+
+/** CPU reference. */
+export function concatCpu(xs: readonly Float32Array[], shapes: readonly Shape[]): Float32Array {
+  if (xs.length !== shapes.length) throw new Error(`concat: ${xs.length} arrays but ${shapes.length} shapes`);
+  const outShape = concatOutputShape(shapes);
+  const pixels = outShape[0] * outShape[1] * outShape[2];
+  const Cout = outShape[3];
+  const out = new Float32Array(numel(outShape));
+  let offset = 0;
+  xs.forEach((x, i) => {
+    const Ci = shapes[i][3];
+    for (let p = 0; p < pixels; p++) {
+      for (let c = 0; c < Ci; c++) out[p * Cout + offset + c] = x[p * Ci + c];
+    }
+    offset += Ci;
+  });
+  return out;
+}

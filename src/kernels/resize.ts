@@ -1,0 +1,124 @@
+// Bilinear resize of NHWC maps (ASPP image-pool broadcast, logits upsampled to the input).
+// The three coordinate conventions in use give different numbers, so the mode is explicit.
+import type { GpuContext } from '../gpu/context.js';
+import type { Dispatch } from '../gpu/dispatch.js';
+import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispatch.js';
+import type { KernelSpec } from '../gpu/pipeline-cache.js';
+import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../gpu/tensor.js';
+import { expectPositiveInt, expectRank, expectShape } from './checks.js';
+
+/**
+ * Source coordinate of output index d (in = input size, out = output size):
+ *   align_corners: d*(in-1)/(out-1), 0 when out == 1 (PyTorch / TF align_corners=True)
+ *   half_pixel:    max((d+0.5)*in/out - 0.5, 0) (PyTorch align_corners=False, TF2, TF half_pixel_centers)
+ *   asymmetric:    d*in/out (TF1 default: align_corners=False, half_pixel_centers=False)
+ */
+export type ResizeMode = 'align_corners' | 'half_pixel' | 'asymmetric';
+
+export const RESIZE_MODES: readonly ResizeMode[] = ['align_corners', 'half_pixel', 'asymmetric'];
+
+export interface ResizeParams {
+  outH: number;
+  outW: number;
+  mode: ResizeMode;
+}
+
+const WG = 256;
+
+function modeCode(mode: ResizeMode): number {
+  const code = RESIZE_MODES.indexOf(mode);
+  if (code < 0) {
+    throw new Error(`resizeBilinear: unknown mode '${String(mode)}' (expected one of ${RESIZE_MODES.join(', ')})`);
+  }
+  return code;
+}
+
+/** [N,H,W,C] -> [N,outH,outW,C]. */
+export function resizeBilinearOutputShape(shape: Shape, p: ResizeParams): number[] {
+  modeCode(p.mode);
+  expectRank(shape, 4, 'resizeBilinear', 'input');
+  validateShape(shape, 'resizeBilinear: input');
+  expectPositiveInt(p.outH, 'resizeBilinear', 'outH');
+  expectPositiveInt(p.outW, 'resizeBilinear', 'outW');
+  return [shape[0], p.outH, p.outW, shape[3]];
+}
+
+/** The factor the shader multiplies output indices by (see ResizeMode). */
+export function resizeScale(inSize: number, outSize: number, mode: ResizeMode): number {
+  if (mode === 'align_corners') return outSize > 1 ? (inSize - 1) / (outSize - 1) : 0;
+  return inSize / outSize;
+}
+
+export function resizeBilinearSpec(p: ResizeParams): KernelSpec {
+  return { shader: 'resize_bilinear.wgsl', constants: { MODE: modeCode(p.mode), WG } };
+}
+
+export function prepareResizeBilinear(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }, p: ResizeParams): Dispatch {
+  const outShape = resizeBilinearOutputShape(t.input.shape, p);
+  expectShape(t.out.shape, outShape, `resizeBilinear(${p.mode})`, 'out');
+  const [, H, W, C] = t.input.shape;
+  const total = numel(outShape);
+  return makeDispatch(ctx, {
+    label: `resizeBilinear(${p.mode}) ${shapeString(t.input.shape)} -> ${p.outH}x${p.outW}`,
+    spec: resizeBilinearSpec(p),
+    uniforms: new Uniforms()
+      .u32(total)
+      .u32(C)
+      .u32(H)
+      .u32(W)
+      .u32(p.outH)
+      .u32(p.outW)
+      .f32(resizeScale(H, p.outH, p.mode))
+      .f32(resizeScale(W, p.outW, p.mode)),
+    buffers: [t.input, t.out],
+    workgroups: linearGrid(ctx, total, WG),
+  });
+}
+
+export function resizeBilinear(ctx: GpuContext, input: GpuTensor, p: ResizeParams): Promise<GpuTensor> {
+  return runToNewTensor(ctx, resizeBilinearOutputShape(input.shape, p), `resizeBilinear(${p.mode})`, (out) =>
+    prepareResizeBilinear(ctx, { input, out }, p),
+  );
+}
+
+/** Source coordinate straight from the published formulas, in double precision. */
+function sourceCoord(d: number, inSize: number, outSize: number, mode: ResizeMode): number {
+  switch (mode) {
+    case 'align_corners':
+      return outSize > 1 ? (d * (inSize - 1)) / (outSize - 1) : 0;
+    case 'half_pixel':
+      return Math.max(((d + 0.5) * inSize) / outSize - 0.5, 0);
+    case 'asymmetric':
+      return (d * inSize) / outSize;
+  }
+}
+
+/** Neighbours and weight of the upper neighbour along one axis. */
+function taps(src: number, inSize: number): [number, number, number] {
+  const i0 = Math.min(Math.floor(src), inSize - 1);
+  const i1 = Math.min(i0 + 1, inSize - 1);
+  return [i0, i1, src - i0];
+}
+
+/** CPU reference. */
+export function resizeBilinearCpu(x: Float32Array, shape: Shape, p: ResizeParams): Float32Array {
+  const outShape = resizeBilinearOutputShape(shape, p);
+  const [N, H, W, C] = shape;
+  const { outH, outW, mode } = p;
+  const out = new Float32Array(numel(outShape));
+  const at = (n: number, h: number, w: number, c: number): number => x[((n * H + h) * W + w) * C + c];
+  for (let n = 0; n < N; n++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const [y0, y1, ly] = taps(sourceCoord(oy, H, outH, mode), H);
+      for (let ox = 0; ox < outW; ox++) {
+        const [x0, x1, lx] = taps(sourceCoord(ox, W, outW, mode), W);
+        for (let c = 0; c < C; c++) {
+          const top = (1 - lx) * at(n, y0, x0, c) + lx * at(n, y0, x1, c);
+          const bottom = (1 - lx) * at(n, y1, x0, c) + lx * at(n, y1, x1, c);
+          out[((n * outH + oy) * outW + ox) * C + c] = (1 - ly) * top + ly * bottom;
+        }
+      }
+    }
+  }
+  return out;
+}
