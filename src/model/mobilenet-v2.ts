@@ -21,6 +21,13 @@ export interface TfMobilenetV2Options {
   asppRates: number[];
   /** Upsampling convention; the released models use 'align_corners'. */
   resizeMode: ResizeMode;
+  /** Width multiplier of the backbone (the official 257 TFLite model uses 0.5, the 513 one 1). */
+  depthMultiplier: number;
+}
+
+/** Channels of a layer under a width multiplier (TF DeepLab's MobileNetV2 keeps at least 8). */
+export function scaledChannels(c: number, multiplier: number): number {
+  return Math.max(8, Math.round(c * multiplier));
 }
 
 /** (expansion t, output channels c, stride s) of expanded_conv, expanded_conv_1 ... _16. */
@@ -83,9 +90,9 @@ export function mobilenetV2Strides(outputStride: number): { stem: number; layers
 }
 
 /** Backbone features at the output stride. */
-export function buildMobilenetV2Backbone(g: GraphBuilder, image: Value, outputStride: number): Value {
+export function buildMobilenetV2Backbone(g: GraphBuilder, image: Value, outputStride: number, depthMultiplier = 1): Value {
   const plan = mobilenetV2Strides(outputStride);
-  let x = conv(g, 'MobilenetV2/Conv', image, 3, 32, { stride: plan.stem, activation: 'relu6' });
+  let x = conv(g, 'MobilenetV2/Conv', image, 3, scaledChannels(32, depthMultiplier), { stride: plan.stem, activation: 'relu6' });
   INVERTED_RESIDUALS.forEach(([t, c], i) => {
     const { stride, rate } = plan.layers[i];
     const scope = expandedConvScope(i);
@@ -93,15 +100,16 @@ export function buildMobilenetV2Backbone(g: GraphBuilder, image: Value, outputSt
     let h = input;
     if (t !== 1) h = conv(g, `${scope}/expand`, h, 1, input.shape[3] * t, { activation: 'relu6' });
     h = conv(g, `${scope}/depthwise`, h, 3, h.shape[3], { stride, dilation: rate, depthwise: true, activation: 'relu6' });
-    h = conv(g, `${scope}/project`, h, 1, c, {});
-    x = stride === 1 && input.shape[3] === c ? g.addValues(`${scope}/add`, h, input) : h;
+    const cout = scaledChannels(c, depthMultiplier);
+    h = conv(g, `${scope}/project`, h, 1, cout, {});
+    x = stride === 1 && input.shape[3] === cout ? g.addValues(`${scope}/add`, h, input) : h;
   });
   return x;
 }
 
 /** The whole network: input 'image' [1,H,W,3] in [-1, 1], output 'logits' [1,H,W,classes]. */
 export function buildTfMobilenetV2DeepLab(g: GraphBuilder, image: Value, o: TfMobilenetV2Options): Value {
-  const features = buildMobilenetV2Backbone(g, image, o.outputStride);
+  const features = buildMobilenetV2Backbone(g, image, o.outputStride, o.depthMultiplier);
   const [, fh, fw] = features.shape;
   const branches: Value[] = [];
   if (o.imagePooling) {

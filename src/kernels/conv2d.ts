@@ -1,0 +1,324 @@
+// 2-D convolution over NHWC activations with HWIO weights: any kernel size, stride,
+// asymmetric padding, dilation (the atrous rate) and groups, plus a fused epilogue
+//   out = activation(acc * scale[co] + bias[co] + residual[n, oh, ow, co]).
+// groups == 1 runs as a register-tiled implicit GEMM (shaders/conv2d_gemm.wgsl); grouped and
+// depthwise layers run as a direct kernel (shaders/conv2d_direct.wgsl).
+import type { GpuContext } from '../gpu/context.js';
+import type { Dispatch, Grid } from '../gpu/dispatch.js';
+import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispatch.js';
+import type { KernelSpec } from '../gpu/pipeline-cache.js';
+import { type GpuTensor, type Shape, checkBindable, numel, shapeString } from '../gpu/tensor.js';
+import { type Activation, activateCpu, activationCode } from './activation.js';
+import { expectShape } from './checks.js';
+
+export interface Conv2dParams {
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  /** The atrous rate. */
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+  /** Default 'none'. */
+  activation?: Activation;
+}
+
+export interface Conv2dOperands {
+  /** [N, H, W, Cin] */
+  input: GpuTensor;
+  /** HWIO [KH, KW, Cin/groups, Cout] */
+  weight: GpuTensor;
+  /** [Cout], added after scale. */
+  bias?: GpuTensor;
+  /** [Cout], per-channel multiplier (a folded batch norm kept separate). */
+  scale?: GpuTensor;
+  /** [N, OH, OW, Cout], added before the activation. */
+  residual?: GpuTensor;
+  /** [N, OH, OW, Cout] */
+  out: GpuTensor;
+}
+
+export interface Conv2dExtras<T> {
+  bias?: T;
+  scale?: T;
+  residual?: T;
+}
+
+const KERNEL = 'conv2d';
+// Tile sizes of conv2d_gemm.wgsl (the grid is computed from them).
+const GEMM_TM = 64;
+const GEMM_TN = 64;
+const DIRECT_WG = 64;
+
+/** Defaults: stride 1, no padding, dilation 1, one group, no activation. */
+export function convParams(partial: Partial<Conv2dParams>): Conv2dParams {
+  return {
+    strideH: 1,
+    strideW: 1,
+    padTop: 0,
+    padBottom: 0,
+    padLeft: 0,
+    padRight: 0,
+    dilationH: 1,
+    dilationW: 1,
+    groups: 1,
+    activation: 'none',
+    ...partial,
+  };
+}
+
+/** TF 'SAME' padding along one axis: out = ceil(in / stride), the odd extra pixel goes after. */
+export function samePadding(inSize: number, kernel: number, stride: number, dilation: number): [number, number] {
+  for (const [name, v] of [['input size', inSize], ['kernel', kernel], ['stride', stride], ['dilation', dilation]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`samePadding: ${name} must be a positive integer, got ${v}`);
+  }
+  const outSize = Math.ceil(inSize / stride);
+  const effective = dilation * (kernel - 1) + 1;
+  const total = Math.max((outSize - 1) * stride + effective - inSize, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+/** PyTorch-style symmetric padding d*(k-1)/2 that keeps the size at stride 1 (odd kernels). */
+export function symmetricPadding(kernel: number, dilation: number): number {
+  if (!Number.isInteger(kernel) || kernel < 1 || !Number.isInteger(dilation) || dilation < 1) {
+    throw new Error(`symmetricPadding: kernel and dilation must be positive integers, got ${kernel}, ${dilation}`);
+  }
+  const total = dilation * (kernel - 1);
+  if (total % 2 !== 0) {
+    throw new Error(`symmetricPadding: kernel ${kernel} at dilation ${dilation} has no symmetric padding (use samePadding)`);
+  }
+  return total / 2;
+}
+
+/** Everything the kernels need, derived from validated shapes. */
+interface ConvGeometry {
+  N: number;
+  H: number;
+  W: number;
+  cin: number;
+  KH: number;
+  KW: number;
+  cout: number;
+  OH: number;
+  OW: number;
+  cinPerGroup: number;
+  coutPerGroup: number;
+}
+
+function describe(inputShape: Shape, weightShape: Shape, p: Conv2dParams): string {
+  return `input ${shapeString(inputShape)}, weight ${shapeString(weightShape)}, stride ${p.strideH}x${p.strideW}, ` +
+    `dilation ${p.dilationH}x${p.dilationW}, pads t${p.padTop} b${p.padBottom} l${p.padLeft} r${p.padRight}, groups ${p.groups}`;
+}
+
+/** Validates parameters and the input / weight shapes; every error names conv2d and the shapes. */
+function geometry(inputShape: Shape, weightShape: Shape, p: Conv2dParams): ConvGeometry {
+  const where = () => describe(inputShape, weightShape, p);
+  for (const name of ['strideH', 'strideW', 'dilationH', 'dilationW', 'groups'] as const) {
+    const v = p[name];
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${KERNEL}: ${name} must be a positive integer, got ${v} (${where()})`);
+  }
+  for (const name of ['padTop', 'padBottom', 'padLeft', 'padRight'] as const) {
+    const v = p[name];
+    if (!Number.isInteger(v) || v < 0) throw new Error(`${KERNEL}: ${name} must be a non-negative integer, got ${v} (${where()})`);
+  }
+  activationCode(p.activation ?? 'none');
+  if (inputShape.length !== 4) throw new Error(`${KERNEL}: input must be NHWC (rank 4), got ${shapeString(inputShape)}`);
+  if (weightShape.length !== 4) {
+    throw new Error(`${KERNEL}: weight must be HWIO [KH,KW,Cin/groups,Cout] (rank 4), got ${shapeString(weightShape)}`);
+  }
+  for (const [what, s] of [['input', inputShape], ['weight', weightShape]] as const) {
+    if (s.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`${KERNEL}: ${what} has a zero or invalid dimension: ${where()}`);
+  }
+  const [N, H, W, cin] = inputShape;
+  const [KH, KW, wCin, cout] = weightShape;
+  const g = p.groups;
+  if (cin % g !== 0) throw new Error(`${KERNEL}: input channels ${cin} are not divisible by groups ${g} (${where()})`);
+  if (cout % g !== 0) throw new Error(`${KERNEL}: output channels ${cout} are not divisible by groups ${g} (${where()})`);
+  if (wCin !== cin / g) {
+    throw new Error(
+      `${KERNEL}: weight expects ${wCin} input channels per group but the input has ${cin} channels / ${g} groups = ${cin / g} (${where()})`,
+    );
+  }
+  const OH = Math.floor((H + p.padTop + p.padBottom - p.dilationH * (KH - 1) - 1) / p.strideH) + 1;
+  const OW = Math.floor((W + p.padLeft + p.padRight - p.dilationW * (KW - 1) - 1) / p.strideW) + 1;
+  if (OH < 1 || OW < 1) {
+    throw new Error(`${KERNEL}: output size ${OH}x${OW} is empty: the dilated kernel is larger than the padded input (${where()})`);
+  }
+  return { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup: cin / g, coutPerGroup: cout / g };
+}
+
+export function conv2dOutputShape(inputShape: Shape, weightShape: Shape, p: Conv2dParams): number[] {
+  const g = geometry(inputShape, weightShape, p);
+  return [g.N, g.OH, g.OW, g.cout];
+}
+
+/** 2 * multiply-accumulates. */
+export function conv2dFlops(inputShape: Shape, weightShape: Shape, p: Conv2dParams): number {
+  const g = geometry(inputShape, weightShape, p);
+  return 2 * g.N * g.OH * g.OW * g.cout * g.KH * g.KW * g.cinPerGroup;
+}
+
+function usesGemm(p: Conv2dParams): boolean {
+  return p.groups === 1;
+}
+
+export function conv2dSpec(
+  inputShape: Shape,
+  weightShape: Shape,
+  p: Conv2dParams,
+  has: { bias: boolean; scale: boolean; residual: boolean },
+): KernelSpec {
+  geometry(inputShape, weightShape, p);
+  const constants: Record<string, number> = {
+    HAS_BIAS: has.bias ? 1 : 0,
+    HAS_SCALE: has.scale ? 1 : 0,
+    HAS_RESIDUAL: has.residual ? 1 : 0,
+    ACTIVATION: activationCode(p.activation ?? 'none'),
+  };
+  if (usesGemm(p)) return { shader: 'conv2d_gemm.wgsl', constants };
+  return { shader: 'conv2d_direct.wgsl', constants: { ...constants, WG: DIRECT_WG } };
+}
+
+/** GEMM grid: Cout tiles in x, M tiles in y, spilling into z past the per-dimension cap. */
+function gemmGrid(ctx: GpuContext, mTiles: number, nTiles: number): Grid {
+  const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (nTiles > maxDim) throw new Error(`${KERNEL}: ${nTiles} output-channel tiles exceed the grid limit ${maxDim}`);
+  const z = Math.ceil(mTiles / maxDim);
+  if (z > maxDim) throw new Error(`${KERNEL}: ${mTiles} pixel tiles exceed the grid limit`);
+  return [nTiles, Math.ceil(mTiles / z), z];
+}
+
+export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParams): Dispatch {
+  const g = geometry(t.input.shape, t.weight.shape, p);
+  const outShape = [g.N, g.OH, g.OW, g.cout];
+  const where = describe(t.input.shape, t.weight.shape, p);
+  expectShape(t.out.shape, outShape, KERNEL, `out (${where})`);
+  if (t.bias) expectShape(t.bias.shape, [g.cout], KERNEL, 'bias');
+  if (t.scale) expectShape(t.scale.shape, [g.cout], KERNEL, 'scale');
+  if (t.residual) expectShape(t.residual.shape, outShape, KERNEL, 'residual');
+  for (const [name, tensor] of Object.entries(t) as [string, GpuTensor | undefined][]) {
+    if (!tensor) continue;
+    if (tensor.dtype !== 'f32') throw new Error(`${KERNEL}: ${name} must be f32, got ${tensor.dtype}`);
+    checkBindable(ctx, tensor.byteLength, `${KERNEL}: ${name} ${shapeString(tensor.shape)}`);
+    // WebGPU forbids a buffer bound both read-only and writable in one dispatch.
+    if (name !== 'out' && tensor.buffer === t.out.buffer) throw new Error(`${KERNEL}: ${name} and out must be different tensors`);
+  }
+
+  const spec = conv2dSpec(t.input.shape, t.weight.shape, p, { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual });
+  // Unused epilogue slots still exist in the pipeline layout: bind the weight there.
+  const buffers = [t.input, t.weight, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out];
+  const label =
+    `${KERNEL}(${g.KH}x${g.KW} s${p.strideH}x${p.strideW} d${p.dilationH}x${p.dilationW} g${p.groups}` +
+    `${p.activation && p.activation !== 'none' ? ' ' + p.activation : ''}) ${shapeString(t.input.shape)}->${shapeString(outShape)}`;
+
+  if (usesGemm(p)) {
+    const M = g.N * g.OH * g.OW;
+    const mTiles = Math.ceil(M / GEMM_TM);
+    const uniforms = new Uniforms()
+      .u32(M)
+      .u32(g.KH * g.KW * g.cin)
+      .u32(g.cout)
+      .u32(g.cin)
+      .u32(g.H)
+      .u32(g.W)
+      .u32(g.OH)
+      .u32(g.OW)
+      .u32(g.KW)
+      .u32(p.strideH)
+      .u32(p.strideW)
+      .u32(p.dilationH)
+      .u32(p.dilationW)
+      .i32(p.padTop)
+      .i32(p.padLeft)
+      .u32(mTiles);
+    return makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: gemmGrid(ctx, mTiles, Math.ceil(g.cout / GEMM_TN)) });
+  }
+
+  const total = numel(outShape);
+  const uniforms = new Uniforms()
+    .u32(total)
+    .u32(g.cout)
+    .u32(g.cin)
+    .u32(g.cinPerGroup)
+    .u32(g.coutPerGroup)
+    .u32(g.H)
+    .u32(g.W)
+    .u32(g.OH)
+    .u32(g.OW)
+    .u32(g.KH)
+    .u32(g.KW)
+    .u32(p.strideH)
+    .u32(p.strideW)
+    .u32(p.dilationH)
+    .u32(p.dilationW)
+    .i32(p.padTop)
+    .i32(p.padLeft);
+  return makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: linearGrid(ctx, total, DIRECT_WG) });
+}
+
+/** Allocates the output and runs once. */
+export function conv2d(
+  ctx: GpuContext,
+  input: GpuTensor,
+  weight: GpuTensor,
+  extras: Conv2dExtras<GpuTensor>,
+  p: Conv2dParams,
+): Promise<GpuTensor> {
+  const outShape = conv2dOutputShape(input.shape, weight.shape, p);
+  return runToNewTensor(ctx, outShape, KERNEL, (out) => prepareConv2d(ctx, { input, weight, ...extras, out }, p));
+}
+
+/** CPU reference: the textbook seven-deep loop, zero padding by skipping out-of-range taps. */
+export function conv2dCpu(
+  input: Float32Array,
+  inputShape: Shape,
+  weight: Float32Array,
+  weightShape: Shape,
+  p: Conv2dParams,
+  extras: Conv2dExtras<Float32Array> = {},
+): Float32Array {
+  const g = geometry(inputShape, weightShape, p);
+  const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup, coutPerGroup } = g;
+  const expectLength = (what: string, a: Float32Array | undefined, n: number) => {
+    if (a && a.length !== n) throw new Error(`${KERNEL}: ${what} has ${a.length} values, expected ${n}`);
+  };
+  expectLength('input', input, numel(inputShape));
+  expectLength('weight', weight, numel(weightShape));
+  expectLength('bias', extras.bias, cout);
+  expectLength('scale', extras.scale, cout);
+  expectLength('residual', extras.residual, N * OH * OW * cout);
+  const act = p.activation ?? 'none';
+  const out = new Float32Array(N * OH * OW * cout);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        for (let co = 0; co < cout; co++) {
+          const ciBase = Math.floor(co / coutPerGroup) * cinPerGroup;
+          let acc = 0;
+          for (let kh = 0; kh < KH; kh++) {
+            const ih = oh * p.strideH - p.padTop + kh * p.dilationH;
+            if (ih < 0 || ih >= H) continue;
+            for (let kw = 0; kw < KW; kw++) {
+              const iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
+              if (iw < 0 || iw >= W) continue;
+              for (let ci = 0; ci < cinPerGroup; ci++) {
+                acc += input[((n * H + ih) * W + iw) * cin + ciBase + ci] * weight[((kh * KW + kw) * cinPerGroup + ci) * cout + co];
+              }
+            }
+          }
+          const idx = ((n * OH + oh) * OW + ow) * cout + co;
+          let v = acc;
+          if (extras.scale) v *= extras.scale[co];
+          if (extras.bias) v += extras.bias[co];
+          if (extras.residual) v += extras.residual[idx];
+          out[idx] = activateCpu(v, act);
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,221 @@
+// The library's main object: a loaded DeepLabv3 model that segments images on the GPU.
+//
+//   const model = await loadModel('mobilenetv2-pascal-257');
+//   const { classes, width, height } = await model.segment('photo.jpg');
+//   model.dispose();
+//
+// A model holds its weights on the GPU once (ParamStore) and builds an executor per input size
+// on demand (graphs have concrete shapes), keeping the few most recent. segment() reproduces
+// the reference pipelines: the image is resized for the network the way the reference does
+// (PIL-style bilinear to 257x257 for TF's model; short side 520 for torchvision's), the logits
+// are resized back to the image's size (bilinear, half-pixel) and the argmax taken there.
+import { GpuContext } from '../gpu/context.js';
+import { type GpuTensor, readBuffer } from '../gpu/tensor.js';
+import { GraphBuilder } from '../graph/builder.js';
+import { Executor } from '../graph/executor.js';
+import type { Graph } from '../graph/ir.js';
+import { type HostParams, ParamStore } from '../graph/params.js';
+import { foldBatchNorms, fuseEpilogues } from '../graph/passes.js';
+import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
+import { type RgbImage, decodeImage, readImage } from '../io/image.js';
+import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
+import type { DeepLabConfig } from './config.js';
+import { type LoadedWeights, loadWeights } from './load-weights.js';
+import { VOC_CLASSES } from './voc.js';
+
+export interface LoadOptions {
+  /** Share a GPU context between models; by default the model creates (and owns) one. */
+  ctx?: GpuContext;
+  /** Run the weights at another output stride (8, 16 or 32). */
+  outputStride?: number;
+  /** ASPP atrous rates (default: the model's own, scaled with the output stride where it has any). */
+  asppRates?: number[];
+  /** Allow downloading registry models (default true). */
+  download?: boolean;
+  /** Progress messages (downloads, compilation). */
+  onProgress?: (message: string) => void;
+}
+
+export type SegmentOutput = 'classes' | 'probabilities' | 'logits';
+
+export interface SegmentOptions {
+  /** Also return per-pixel class probabilities and/or logits at the image's size (HWC). */
+  include?: SegmentOutput[];
+}
+
+export interface SegmentResult {
+  width: number;
+  height: number;
+  /** Class index per pixel, row-major, width*height. */
+  classes: Uint8Array;
+  /** [height, width, numClasses] softmax probabilities, when asked for. */
+  probabilities?: Float32Array;
+  /** [height, width, numClasses] logits, when asked for. */
+  logits?: Float32Array;
+  numClasses: number;
+}
+
+/** How the image is prepared for the network. */
+export type InputPolicy = { kind: 'fixed'; height: number; width: number } | { kind: 'short-side'; size: number };
+
+const MAX_CACHED_EXECUTORS = 3;
+
+/** A small LRU of executors keyed by size, disposing what falls out. */
+class ExecutorCache {
+  private readonly map = new Map<string, Executor>();
+  async get(key: string, make: () => Promise<Executor>): Promise<Executor> {
+    const hit = this.map.get(key);
+    if (hit) {
+      this.map.delete(key);
+      this.map.set(key, hit);
+      return hit;
+    }
+    const exec = await make();
+    this.map.set(key, exec);
+    while (this.map.size > MAX_CACHED_EXECUTORS) {
+      const [oldKey, old] = this.map.entries().next().value as [string, Executor];
+      this.map.delete(oldKey);
+      old.dispose();
+    }
+    return exec;
+  }
+  clear(): void {
+    for (const e of this.map.values()) e.dispose();
+    this.map.clear();
+  }
+}
+
+/** The post-processing graph: logits at the network's size -> the image's size -> argmax. */
+function buildPostGraph(inH: number, inW: number, classes: number, outH: number, outW: number, include: Set<SegmentOutput>): Graph {
+  const g = new GraphBuilder();
+  const logits = g.input('logits', [1, inH, inW, classes]);
+  const full = inH === outH && inW === outW ? logits : g.resize('resize_to_image', logits, outH, outW, 'half_pixel');
+  g.output('classes', g.argmax('argmax', full));
+  if (include.has('probabilities')) g.output('probabilities', g.softmax('softmax', full));
+  if (include.has('logits') && full !== logits) g.output('logits', full);
+  return g.build();
+}
+
+export class DeepLabModel {
+  private readonly models = new ExecutorCache();
+  private readonly posts = new ExecutorCache();
+  private store: ParamStore | null = null;
+  private disposed = false;
+
+  private constructor(
+    readonly ctx: GpuContext,
+    private readonly ownsContext: boolean,
+    readonly name: string,
+    readonly config: DeepLabConfig,
+    readonly inputPolicy: InputPolicy,
+    readonly classNames: readonly string[],
+    private readonly weights: LoadedWeights,
+  ) {}
+
+  static async load(nameOrPath: string, opts: LoadOptions = {}): Promise<DeepLabModel> {
+    const weights = await loadWeights(nameOrPath, opts);
+    ensureRuntimeDir();
+    const ctx = opts.ctx ?? (await GpuContext.create());
+    const classNames = weights.config.numClasses === 21 ? VOC_CLASSES : Array.from({ length: weights.config.numClasses }, (_, i) => `class ${i}`);
+    const model = new DeepLabModel(ctx, !opts.ctx, weights.name, weights.config, weights.inputPolicy, classNames, weights);
+    try {
+      // Build once at the network's own size: this checks the weights against the graph and
+      // uploads them, so a bad file fails here and not at the first image.
+      const [h, w] = model.networkSize(weights.probeSize[1], weights.probeSize[0]);
+      opts.onProgress?.(`compiling ${model.name} for ${w}x${h}`);
+      await model.executorFor(h, w);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
+    return model;
+  }
+
+  get numClasses(): number {
+    return this.config.numClasses;
+  }
+
+  /** The network's input size for an image of width x height. */
+  networkSize(width: number, height: number): [number, number] {
+    const p = this.inputPolicy;
+    if (p.kind === 'fixed') return [p.height, p.width];
+    const scale = p.size / Math.min(width, height);
+    return [Math.max(1, Math.round(height * scale)), Math.max(1, Math.round(width * scale))];
+  }
+
+  /** The (folded) graph for one network input size. */
+  buildGraph(height: number, width: number): { graph: Graph; params: HostParams } {
+    const graph = this.weights.buildGraph(height, width);
+    const folded = foldBatchNorms(graph, this.weights.params);
+    return { graph: fuseEpilogues(folded.graph), params: folded.params };
+  }
+
+  private async executorFor(height: number, width: number): Promise<Executor> {
+    return this.models.get(`${height}x${width}`, async () => {
+      const { graph, params } = this.buildGraph(height, width);
+      if (!this.store) {
+        this.store = ParamStore.upload(this.ctx, graph, params, this.name);
+      }
+      return Executor.create(this.ctx, graph, this.store, this.name);
+    });
+  }
+
+  /** Normalised NHWC network input for an image. */
+  preprocess(img: RgbImage): { input: Float32Array; height: number; width: number } {
+    const [h, w] = this.networkSize(img.width, img.height);
+    const resized = img.width === w && img.height === h ? img : resizeRgbPil(img, w, h);
+    const input = this.config.normalization === 'imagenet' ? normalizeImagenet(resized) : normalizeToMinusOneOne(resized);
+    return { input, height: h, width: w };
+  }
+
+  /** Raw network logits [1,h,w,classes] for an already normalised input (stays on the GPU). */
+  async forward(input: Float32Array, height: number, width: number): Promise<GpuTensor> {
+    this.assertUsable();
+    const exec = await this.executorFor(height, width);
+    const out = await exec.runOnGpu({ image: input });
+    return out.get('logits')!;
+  }
+
+  async segment(image: RgbImage | Uint8Array | string, opts: SegmentOptions = {}): Promise<SegmentResult> {
+    this.assertUsable();
+    const img = typeof image === 'string' ? readImage(image) : image instanceof Uint8Array ? decodeImage(image) : image;
+    const include = new Set(opts.include ?? []);
+    for (const k of include) {
+      if (!['classes', 'probabilities', 'logits'].includes(k)) throw new Error(`segment: unknown output '${k}' (classes, probabilities, logits)`);
+    }
+    const { input, height, width } = this.preprocess(img);
+    const logits = await this.forward(input, height, width);
+    const C = this.numClasses;
+    const key = `${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`;
+    const post = await this.posts.get(key, () =>
+      Executor.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include), new Map(), 'postprocess'),
+    );
+    const out = await post.run({ logits });
+    const classes = Uint8Array.from(out.get('classes') as Uint32Array);
+    const result: SegmentResult = { width: img.width, height: img.height, classes, numClasses: C };
+    if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
+    if (include.has('logits')) {
+      result.logits = (out.get('logits') as Float32Array | undefined) ?? new Float32Array(await readBuffer(this.ctx, logits.buffer, logits.byteLength));
+    }
+    return result;
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new Error(`model ${this.name} used after dispose()`);
+  }
+
+  /** Releases every GPU buffer the model holds (and the device, when the model created it). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.models.clear();
+    this.posts.clear();
+    this.store?.dispose();
+    this.store = null;
+    if (this.ownsContext) this.ctx.destroy();
+  }
+}
+
+export function loadModel(nameOrPath: string, opts: LoadOptions = {}): Promise<DeepLabModel> {
+  return DeepLabModel.load(nameOrPath, opts);
+}

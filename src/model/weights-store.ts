@@ -1,0 +1,97 @@
+// Finds a registry model's weights on disk, downloading into a cache when needed.
+//
+// Order: $DEEPLAB_WEIGHTS_DIR (offline copies: tests and benchmarks point it at
+// ../shared/weights), then the cache folder ($DEEPLAB_CACHE_DIR or ~/.cache/deeplab-webgpu),
+// then a download from the official address. Every file is checked against its sha256 (or the
+// hash prefix in its name) before use; a download lands under a temporary name and is renamed
+// only once verified, so a broken download never poisons the cache.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { RegistryEntry } from './registry.js';
+
+export function cacheDirectory(): string {
+  return process.env.DEEPLAB_CACHE_DIR ?? join(homedir(), '.cache', 'deeplab-webgpu');
+}
+
+export async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Throws unless the file's hash matches what the registry says. */
+export async function verifyWeights(path: string, entry: RegistryEntry): Promise<void> {
+  if (!entry.sha256 && !entry.sha256Prefix) return;
+  const actual = await sha256OfFile(path);
+  const ok = entry.sha256 ? actual === entry.sha256 : actual.startsWith(entry.sha256Prefix!);
+  if (!ok) {
+    throw new Error(
+      `${path}: sha256 ${actual} does not match ${entry.sha256 ?? entry.sha256Prefix + '...'} for model ${entry.name}; ` +
+        'the file is corrupt or not the published one (delete it and download again)',
+    );
+  }
+}
+
+async function download(url: string, dest: string, onProgress?: (done: number, total: number) => void): Promise<void> {
+  const response = await fetch(url);
+  if (!response.ok || !response.body) throw new Error(`download of ${url} failed: HTTP ${response.status}`);
+  const total = Number(response.headers.get('content-length') ?? 0);
+  const out = createWriteStream(dest);
+  let done = 0;
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      done += chunk.length;
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      onProgress?.(done, total);
+    }
+  } finally {
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+}
+
+export interface ResolveOptions {
+  /** Allow a download when no local copy exists (default true). */
+  download?: boolean;
+  onProgress?: (message: string) => void;
+}
+
+/** Path of a verified local copy of the model's weights. */
+export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions = {}): Promise<string> {
+  const dirs = [process.env.DEEPLAB_WEIGHTS_DIR, cacheDirectory()].filter((d): d is string => !!d);
+  for (const dir of dirs) {
+    const path = join(dir, entry.fileName);
+    if (!existsSync(path)) continue;
+    if (statSync(path).isFile()) await verifyWeights(path, entry);
+    return path;
+  }
+  if (!entry.url) {
+    throw new Error(
+      `model ${entry.name}: no local copy of ${entry.fileName} in ${dirs.join(' or ')}, and it has no download address; ` +
+        'set DEEPLAB_WEIGHTS_DIR to a folder that holds it',
+    );
+  }
+  if (opts.download === false) throw new Error(`model ${entry.name}: ${entry.fileName} not found in ${dirs.join(' or ')}`);
+  const cache = cacheDirectory();
+  mkdirSync(cache, { recursive: true });
+  const dest = join(cache, entry.fileName);
+  const partial = `${dest}.partial-${process.pid}`;
+  opts.onProgress?.(`downloading ${entry.url}`);
+  try {
+    let lastReport = 0;
+    await download(entry.url, partial, (done, total) => {
+      const now = Date.now();
+      if (now - lastReport > 1000) {
+        lastReport = now;
+        opts.onProgress?.(`  ${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`);
+      }
+    });
+    await verifyWeights(partial, entry);
+    renameSync(partial, dest);
+  } catch (e) {
+    rmSync(partial, { force: true });
+    throw e;
+  }
+  return dest;
+}
