@@ -8,7 +8,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { STORAGE_USAGE } from '../gpu/buffer-pool.js';
-import { GpuTensor, readBuffer, shapeString } from '../gpu/tensor.js';
+import { GpuTensor, checkBindable, readBuffer, shapeString } from '../gpu/tensor.js';
 import type { Graph, Value } from './ir.js';
 import { nodeInputs } from './ir.js';
 import { lowerNode } from './lowering.js';
@@ -46,6 +46,11 @@ export class Executor {
 
   static async create(ctx: GpuContext, graph: Graph, params: HostParams | ParamStore, label = 'model'): Promise<Executor> {
     checkOrder(graph);
+    // Every tensor is bound whole to some kernel: refuse sizes the device cannot bind, naming
+    // the layer, before anything is allocated.
+    for (const v of [...graph.inputs, ...graph.nodes.map((n) => n.output)]) {
+      checkBindable(ctx, v.shape.reduce((a, b) => a * b, 1) * 4, `${label}: ${v.kind === 'input' ? 'input' : 'layer'} ${v.name} ${shapeString(v.shape)}`);
+    }
     const lowered = graph.nodes.map((n) => ({ node: n, lowered: lowerNode(n) }));
     // All pipelines first, in parallel: compiling is the slow part of a first run.
     await ctx.checked(`${label}: compiling kernels`, () => ctx.pipelines.compile(lowered.flatMap((l) => l.lowered.specs)));

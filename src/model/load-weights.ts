@@ -15,7 +15,7 @@ import { buildTfMobilenetV2DeepLab } from './mobilenet-v2.js';
 import { type RegistryEntry, type WeightFormat, findModel } from './registry.js';
 import { checkTfliteStructure } from './tflite-structure.js';
 import { npyNames, tfMobilenetV2Params, tfliteNames } from './tf-weights.js';
-import { buildTorchvisionDeepLab, detectTorchvisionBackbone, torchvisionParams } from './torchvision.js';
+import { buildTorchvisionDeepLab, torchvisionConfigFromState, torchvisionParams } from './torchvision.js';
 import { resolveWeights } from './weights-store.js';
 
 export interface LoadedWeights {
@@ -30,7 +30,7 @@ export interface LoadedWeights {
   probeSize: [number, number];
 }
 
-/** torchvision's reference evaluation resizes the short side to 520. */
+/** torchvision's reference evaluation resizes the short side to 520 (LoadOptions.shortSide overrides). */
 const TORCHVISION_SHORT_SIDE = 520;
 
 function formatOfPath(path: string): WeightFormat {
@@ -68,24 +68,24 @@ function tfMobilenetV2(name: string, size: [number, number], source: Parameters<
 }
 
 function torchvisionModel(name: string, state: ReturnType<typeof readPth>, opts: LoadOptions): LoadedWeights {
-  const backbone = detectTorchvisionBackbone(state, name);
-  const base = defaultConfig(backbone);
+  const base = torchvisionConfigFromState(state, {}, name);
   const outputStride = opts.outputStride ?? base.outputStride;
-  const config = defaultConfig(backbone, {
-    outputStride,
-    asppRates: opts.asppRates ?? scaledRates(base.asppRates, base.outputStride, outputStride),
-    aux: false,
-  });
+  const config = torchvisionConfigFromState(
+    state,
+    { outputStride, asppRates: opts.asppRates ?? scaledRates(base.asppRates, base.outputStride, outputStride), aux: false },
+    name,
+  );
   const buildGraph = (height: number, width: number): Graph => buildTorchvisionDeepLab(config, height, width);
   const params = torchvisionParams(state, config);
   checkParams(buildGraph(65, 65), params, name);
+  const shortSide = opts.shortSide ?? TORCHVISION_SHORT_SIDE;
   return {
     name,
     config,
-    inputPolicy: { kind: 'short-side', size: TORCHVISION_SHORT_SIDE },
+    inputPolicy: { kind: 'short-side', size: shortSide },
     params,
     buildGraph,
-    probeSize: [TORCHVISION_SHORT_SIDE, TORCHVISION_SHORT_SIDE],
+    probeSize: [shortSide, shortSide],
   };
 }
 

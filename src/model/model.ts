@@ -30,6 +30,11 @@ export interface LoadOptions {
   outputStride?: number;
   /** ASPP atrous rates (default: the model's own, scaled with the output stride where it has any). */
   asppRates?: number[];
+  /**
+   * Models that take any input size (torchvision's): the image's short side is resized to this
+   * before the network (default 520, as torchvision's reference evaluation).
+   */
+  shortSide?: number;
   /** Allow downloading registry models (default true). */
   download?: boolean;
   /** Progress messages (downloads, compilation). */
@@ -41,7 +46,18 @@ export type SegmentOutput = 'classes' | 'probabilities' | 'logits';
 export interface SegmentOptions {
   /** Also return per-pixel class probabilities and/or logits at the image's size (HWC). */
   include?: SegmentOutput[];
+  /**
+   * Input scales (multiples of the network's input size). With more than one scale or with
+   * `flip`, the softmax probabilities of all passes are averaged at the image's resolution and
+   * the argmax taken of the average (paper Sec. 5). Default [1].
+   */
+  scales?: number[];
+  /** Also run the left-right flipped image and average it in. */
+  flip?: boolean;
 }
+
+/** The paper's multi-scale inputs. */
+export const PAPER_SCALES: readonly number[] = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75];
 
 export interface SegmentResult {
   width: number;
@@ -135,12 +151,12 @@ export class DeepLabModel {
     return this.config.numClasses;
   }
 
-  /** The network's input size for an image of width x height. */
-  networkSize(width: number, height: number): [number, number] {
+  /** The network's input size [height, width] for an image of width x height at a scale. */
+  networkSize(width: number, height: number, scale = 1): [number, number] {
     const p = this.inputPolicy;
-    if (p.kind === 'fixed') return [p.height, p.width];
-    const scale = p.size / Math.min(width, height);
-    return [Math.max(1, Math.round(height * scale)), Math.max(1, Math.round(width * scale))];
+    if (p.kind === 'fixed') return [Math.max(1, Math.round(p.height * scale)), Math.max(1, Math.round(p.width * scale))];
+    const k = (p.size * scale) / Math.min(width, height);
+    return [Math.max(1, Math.round(height * k)), Math.max(1, Math.round(width * k))];
   }
 
   /** The (folded) graph for one network input size. */
@@ -161,8 +177,8 @@ export class DeepLabModel {
   }
 
   /** Normalised NHWC network input for an image. */
-  preprocess(img: RgbImage): { input: Float32Array; height: number; width: number } {
-    const [h, w] = this.networkSize(img.width, img.height);
+  preprocess(img: RgbImage, scale = 1): { input: Float32Array; height: number; width: number } {
+    const [h, w] = this.networkSize(img.width, img.height, scale);
     const resized = img.width === w && img.height === h ? img : resizeRgbPil(img, w, h);
     const input = this.config.normalization === 'imagenet' ? normalizeImagenet(resized) : normalizeToMinusOneOne(resized);
     return { input, height: h, width: w };
@@ -183,7 +199,18 @@ export class DeepLabModel {
     for (const k of include) {
       if (!['classes', 'probabilities', 'logits'].includes(k)) throw new Error(`segment: unknown output '${k}' (classes, probabilities, logits)`);
     }
-    const { input, height, width } = this.preprocess(img);
+    const scales = opts.scales ?? [1];
+    if (scales.length === 0 || scales.some((x) => !(x > 0) || !Number.isFinite(x))) {
+      throw new Error(`segment: scales must be positive numbers, got [${scales.join(', ')}]`);
+    }
+    if (scales.length === 1 && !opts.flip) return this.segmentOnce(img, scales[0], include);
+    if (include.has('logits')) throw new Error('segment: logits are not defined for multi-scale / flipped inference (use probabilities)');
+    return this.segmentAveraged(img, scales, !!opts.flip, include.has('probabilities'));
+  }
+
+  /** One pass: network at `scale`, logits resized to the image, argmax on the GPU. */
+  private async segmentOnce(img: RgbImage, scale: number, include: Set<SegmentOutput>): Promise<SegmentResult> {
+    const { input, height, width } = this.preprocess(img, scale);
     const logits = await this.forward(input, height, width);
     const C = this.numClasses;
     const key = `${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`;
@@ -196,6 +223,45 @@ export class DeepLabModel {
     if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
     if (include.has('logits')) {
       result.logits = (out.get('logits') as Float32Array | undefined) ?? new Float32Array(await readBuffer(this.ctx, logits.buffer, logits.byteLength));
+    }
+    return result;
+  }
+
+  /** Averages the softmax probabilities of every scale (and its mirror) at the image's size. */
+  private async segmentAveraged(img: RgbImage, scales: number[], flip: boolean, keepProbabilities: boolean): Promise<SegmentResult> {
+    const C = this.numClasses;
+    const { width: W, height: H } = img;
+    const sum = new Float32Array(W * H * C);
+    const mirrored = flip ? flipRgb(img) : null;
+    let passes = 0;
+    for (const scale of scales) {
+      for (const view of mirrored ? [img, mirrored] : [img]) {
+        const r = await this.segmentOnce(view, scale, new Set<SegmentOutput>(['probabilities']));
+        const p = r.probabilities!;
+        if (view === img) {
+          for (let i = 0; i < p.length; i++) sum[i] += p[i];
+        } else {
+          // Un-mirror while accumulating: column x of the flipped view is column W-1-x.
+          for (let y = 0; y < H; y++)
+            for (let x = 0; x < W; x++) {
+              const src = (y * W + (W - 1 - x)) * C;
+              const dst = (y * W + x) * C;
+              for (let c = 0; c < C; c++) sum[dst + c] += p[src + c];
+            }
+        }
+        passes++;
+      }
+    }
+    const classes = new Uint8Array(W * H);
+    for (let i = 0; i < W * H; i++) {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (sum[i * C + c] > sum[i * C + best]) best = c;
+      classes[i] = best;
+    }
+    const result: SegmentResult = { width: W, height: H, classes, numClasses: C };
+    if (keepProbabilities) {
+      for (let i = 0; i < sum.length; i++) sum[i] /= passes;
+      result.probabilities = sum;
     }
     return result;
   }
@@ -214,6 +280,21 @@ export class DeepLabModel {
     this.store = null;
     if (this.ownsContext) this.ctx.destroy();
   }
+}
+
+/** The image mirrored left-right. */
+function flipRgb(img: RgbImage): RgbImage {
+  const { width: W, height: H, data } = img;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      const s = (y * W + (W - 1 - x)) * 3;
+      const d = (y * W + x) * 3;
+      out[d] = data[s];
+      out[d + 1] = data[s + 1];
+      out[d + 2] = data[s + 2];
+    }
+  return { width: W, height: H, data: out };
 }
 
 export function loadModel(nameOrPath: string, opts: LoadOptions = {}): Promise<DeepLabModel> {
