@@ -1,0 +1,158 @@
+// NumPy .npy reader (format versions 1, 2 and 3): magic, header length, a Python-literal dict
+// header {'descr', 'fortran_order', 'shape'}, then raw C-order data.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
+
+const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
+
+/** The dtype strings we accept ('<' little-endian; '|' "not applicable" for single bytes). */
+const NPY_DTYPES: Readonly<Record<string, SourceDType>> = {
+  '<f4': 'f32',
+  '<f2': 'f16',
+  '<f8': 'f64',
+  '<i8': 'i64',
+  '<i4': 'i32',
+  '|u1': 'u8',
+  '<u1': 'u8',
+  '|i1': 'i8',
+  '<i1': 'i8',
+  '|b1': 'bool',
+};
+
+type PyLiteral = string | number | boolean | null | PyLiteral[] | { [key: string]: PyLiteral };
+
+/**
+ * Parses the small subset of Python literals an npy header uses: dicts with string keys,
+ * tuples/lists, strings, ints, True/False/None. Never evaluates anything.
+ */
+function parsePyLiteral(text: string, what: string): PyLiteral {
+  let i = 0;
+  const fail = (msg: string): never => {
+    throw new Error(`${what}: bad npy header (${msg} at character ${i}): ${JSON.stringify(text.trim())}`);
+  };
+  const skipSpace = (): void => {
+    while (i < text.length && /\s/.test(text[i])) i++;
+  };
+  const parseValue = (): PyLiteral => {
+    skipSpace();
+    const c = text[i];
+    if (c === '{' || c === '(' || c === '[') {
+      const close = c === '{' ? '}' : c === '(' ? ')' : ']';
+      i++;
+      const items: PyLiteral[] = [];
+      const dict: { [key: string]: PyLiteral } = {};
+      for (;;) {
+        skipSpace();
+        if (text[i] === close) {
+          i++;
+          break;
+        }
+        const v = parseValue();
+        if (c === '{') {
+          skipSpace();
+          if (text[i] !== ':') fail("expected ':'");
+          i++;
+          if (typeof v !== 'string') fail('dict key is not a string');
+          dict[v as string] = parseValue();
+        } else {
+          items.push(v);
+        }
+        skipSpace();
+        if (text[i] === ',') i++;
+        else if (text[i] !== close) fail(`expected ',' or '${close}'`);
+      }
+      return c === '{' ? dict : items;
+    }
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, i + 1);
+      if (end < 0) fail('unterminated string');
+      const s = text.slice(i + 1, end);
+      i = end + 1;
+      return s;
+    }
+    const m = /^(-?\d+|True|False|None)/.exec(text.slice(i));
+    if (!m) fail('unexpected token');
+    i += m![0].length;
+    if (m![0] === 'True') return true;
+    if (m![0] === 'False') return false;
+    if (m![0] === 'None') return null;
+    return Number(m![0]);
+  };
+  const v = parseValue();
+  skipSpace();
+  if (i !== text.length) fail('trailing characters');
+  return v;
+}
+
+/** Decodes one .npy file's bytes; `what` names the source in error messages. */
+export function parseNpy(buf: Uint8Array, what = 'npy'): HostTensor {
+  if (buf.length < 10 || MAGIC.some((b, k) => buf[k] !== b)) {
+    throw new Error(`${what}: not an npy file (bad magic; expected "\\x93NUMPY")`);
+  }
+  const major = buf[6];
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let headerLen: number;
+  let headerStart: number;
+  if (major === 1) {
+    headerLen = view.getUint16(8, true);
+    headerStart = 10;
+  } else if (major === 2 || major === 3) {
+    if (buf.length < 12) throw new Error(`${what}: truncated npy header`);
+    headerLen = view.getUint32(8, true);
+    headerStart = 12;
+  } else {
+    throw new Error(`${what}: unsupported npy format version ${major}.${buf[7]}`);
+  }
+  const dataStart = headerStart + headerLen;
+  if (dataStart > buf.length) {
+    throw new Error(`${what}: truncated npy header (header of ${headerLen} bytes, file of ${buf.length})`);
+  }
+  // Version 1 and 2 headers are latin1, version 3 is utf8; the fields we read are ASCII either way.
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(buf.subarray(headerStart, dataStart));
+  const dict = parsePyLiteral(header, what);
+  if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) {
+    throw new Error(`${what}: npy header is not a dict: ${header.trim()}`);
+  }
+  const { descr, fortran_order: fortran, shape } = dict;
+  if (typeof descr !== 'string') {
+    throw new Error(`${what}: unsupported npy dtype ${JSON.stringify(descr)} (structured dtypes are not supported)`);
+  }
+  const dtype = NPY_DTYPES[descr];
+  if (!dtype) {
+    throw new Error(`${what}: unsupported npy dtype '${descr}' (supported: ${Object.keys(NPY_DTYPES).join(' ')})`);
+  }
+  if (fortran !== false) {
+    throw new Error(`${what}: fortran_order arrays are not supported (save with C order)`);
+  }
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== 'number' || d < 0)) {
+    throw new Error(`${what}: bad npy shape ${JSON.stringify(shape)}`);
+  }
+  const dims = shape as number[];
+  const count = shapeNumel(dims);
+  const need = count * DTYPE_SIZE[dtype];
+  if (buf.length - dataStart < need) {
+    throw new Error(
+      `${what}: truncated npy data (shape ${formatShape(dims)} ${descr} needs ${need} bytes, file has ${buf.length - dataStart})`,
+    );
+  }
+  return { shape: dims, data: decodeToF32(buf, dataStart, count, dtype), sourceDType: dtype };
+}
+
+export function readNpy(path: string): HostTensor {
+  return parseNpy(readFileSync(path), path);
+}
+
+/** Every *.npy in `dir` (not recursive), keyed by file name without the extension, sorted by name. */
+export function readNpyDir(dir: string): TensorMap {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new Error(`readNpyDir: ${dir} is not a directory`);
+  }
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.npy'))
+    .sort();
+  if (files.length === 0) throw new Error(`readNpyDir: no .npy files in ${dir}`);
+  const map: TensorMap = new Map();
+  for (const f of files) map.set(basename(f, '.npy'), readNpy(join(dir, f)));
+  return map;
+}

@@ -1,0 +1,125 @@
+// Our checkpoint format (safetensors layout): an 8-byte little-endian header length, a JSON
+// header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
+// then the raw little-endian data; offsets are relative to the start of the data section.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
+
+const DTYPES: Readonly<Record<string, SourceDType>> = {
+  F32: 'f32',
+  F16: 'f16',
+  BF16: 'bf16',
+  F64: 'f64',
+  I64: 'i64',
+  I32: 'i32',
+  U8: 'u8',
+  I8: 'i8',
+  BOOL: 'bool',
+};
+const METADATA_KEY = '__metadata__';
+
+/**
+ * Writes `tensors` as F32 (with optional string metadata) to a temporary file next to `path`,
+ * then renames it into place, so a crash never leaves a half-written checkpoint at `path`.
+ */
+export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Record<string, string>): void {
+  const header: Record<string, unknown> = {};
+  if (metadata) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new Error(`writeSafetensors ${path}: metadata ${k} is not a string`);
+    }
+    header[METADATA_KEY] = metadata;
+  }
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    if (name === '' || name === METADATA_KEY) throw new Error(`writeSafetensors ${path}: invalid tensor name '${name}'`);
+    if (t.data.length !== shapeNumel(t.shape)) {
+      throw new Error(`writeSafetensors ${path}: tensor ${name} has ${t.data.length} values for shape ${formatShape(t.shape)}`);
+    }
+    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  // Pad the header with spaces to a multiple of 8 so the data section stays aligned.
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(headerBytes.length));
+
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, prefix);
+    writeSync(fd, headerBytes);
+    for (const t of tensors.values()) writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Reads a safetensors file or buffer; every dtype listed above is converted to f32. */
+export function readSafetensors(bufOrPath: Uint8Array | string): { tensors: TensorMap; metadata: Record<string, string> } {
+  const what = typeof bufOrPath === 'string' ? bufOrPath : 'safetensors';
+  const buf = typeof bufOrPath === 'string' ? readFileSync(bufOrPath) : bufOrPath;
+  if (buf.length < 8) throw new Error(`${what}: truncated safetensors file (${buf.length} bytes, no header length)`);
+  const headerLen = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen > BigInt(buf.length - 8)) {
+    throw new Error(`${what}: safetensors header length ${headerLen} is beyond the file (${buf.length} bytes)`);
+  }
+  const dataStart = 8 + Number(headerLen);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, dataStart)));
+  } catch (e) {
+    throw new Error(`${what}: safetensors header is not valid JSON (${(e as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw new Error(`${what}: safetensors header is not a JSON object`);
+  }
+  const dataLen = buf.length - dataStart;
+  const tensors: TensorMap = new Map();
+  const metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === METADATA_KEY) {
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+        throw new Error(`${what}: ${METADATA_KEY} is not a JSON object`);
+      }
+      for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
+        if (typeof v !== 'string') throw new Error(`${what}: metadata ${k} is not a string`);
+        metadata[k] = v;
+      }
+      continue;
+    }
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const dtype = typeof e?.dtype === 'string' ? DTYPES[e.dtype] : undefined;
+    if (!dtype) throw new Error(`${what}: tensor ${name} has unsupported dtype ${JSON.stringify(e?.dtype)}`);
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      throw new Error(`${what}: tensor ${name} has a bad shape ${JSON.stringify(e.shape)}`);
+    }
+    const shape = e.shape as number[];
+    const offs = e.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      throw new Error(`${what}: tensor ${name} has bad data_offsets ${JSON.stringify(offs)}`);
+    }
+    const [begin, end] = offs as number[];
+    if (begin > end || end > dataLen) {
+      throw new Error(`${what}: tensor ${name} data range [${begin}, ${end}] is out of bounds (data section is ${dataLen} bytes)`);
+    }
+    const count = shapeNumel(shape);
+    if (end - begin !== count * DTYPE_SIZE[dtype]) {
+      throw new Error(
+        `${what}: tensor ${name} data range [${begin}, ${end}] holds ${end - begin} bytes, shape ${formatShape(shape)} ${e.dtype} needs ${count * DTYPE_SIZE[dtype]}`,
+      );
+    }
+    tensors.set(name, { shape, data: decodeToF32(buf, dataStart + begin, count, dtype), sourceDType: dtype });
+  }
+  return { tensors, metadata };
+}

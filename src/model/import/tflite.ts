@@ -1,0 +1,369 @@
+// TFLite model reader: a small bounds-checked flatbuffer reader plus the parts of
+// tensorflow/lite/schema/schema.fbs a float32 conv net needs (tensors, buffers, operators and
+// their builtin options). Constant FLOAT32 tensors get their data; other types keep only `type`.
+import { readFileSync } from 'node:fs';
+import { type TensorMap, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
+
+export interface TfliteTensor {
+  name: string;
+  shape: number[];
+  type: string;
+  buffer: number;
+  data?: Float32Array;
+}
+
+export interface TfliteOperator {
+  /** Builtin operator name, e.g. 'CONV_2D' ('CUSTOM' with options.customCode for custom ops). */
+  opcode: string;
+  /** Tensor indices; -1 marks an omitted optional input. */
+  inputs: number[];
+  outputs: number[];
+  /** Decoded builtin options, camelCase field names; enums as their names ('SAME', 'RELU6'). */
+  options: Record<string, number | boolean | string>;
+}
+
+export interface TfliteModel {
+  tensors: TfliteTensor[];
+  operators: TfliteOperator[];
+  inputs: number[];
+  outputs: number[];
+  description?: string;
+}
+
+// ---------------------------------------------------------------- flatbuffer access
+
+/** Reads flatbuffer tables, vectors and strings; every access is checked against the buffer. */
+class FlatBuffer {
+  private readonly view: DataView;
+  constructor(
+    readonly buf: Uint8Array,
+    private readonly what: string,
+  ) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  need(pos: number, n: number, what: string): void {
+    if (!Number.isSafeInteger(pos) || pos < 0 || n < 0 || pos + n > this.buf.length) {
+      throw new Error(`${this.what}: truncated or corrupt TFLite flatbuffer (${what} at ${pos}+${n} outside ${this.buf.length} bytes)`);
+    }
+  }
+  u8(p: number): number {
+    this.need(p, 1, 'byte');
+    return this.buf[p];
+  }
+  i8(p: number): number {
+    this.need(p, 1, 'byte');
+    return this.view.getInt8(p);
+  }
+  u16(p: number): number {
+    this.need(p, 2, 'ushort');
+    return this.view.getUint16(p, true);
+  }
+  i32(p: number): number {
+    this.need(p, 4, 'int');
+    return this.view.getInt32(p, true);
+  }
+  u32(p: number): number {
+    this.need(p, 4, 'uint');
+    return this.view.getUint32(p, true);
+  }
+  f32(p: number): number {
+    this.need(p, 4, 'float');
+    return this.view.getFloat32(p, true);
+  }
+  u64(p: number): number {
+    this.need(p, 8, 'ulong');
+    const v = this.view.getBigUint64(p, true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${this.what}: 64-bit value ${v} too large`);
+    return Number(v);
+  }
+
+  /** Follows a uoffset stored at `p`. */
+  deref(p: number): number {
+    return p + this.u32(p);
+  }
+  /** Absolute position of field `slot` in the table at `t`, or 0 when the field is absent. */
+  field(t: number, slot: number): number {
+    const vt = t - this.i32(t);
+    const vtSize = this.u16(vt);
+    this.need(vt, vtSize, 'vtable');
+    const at = 4 + 2 * slot;
+    if (at + 2 > vtSize) return 0;
+    const off = this.u16(vt + at);
+    return off === 0 ? 0 : t + off;
+  }
+  scalar(t: number, slot: number, kind: 'i8' | 'u8' | 'i32' | 'u32' | 'f32' | 'u64', def: number): number {
+    const p = this.field(t, slot);
+    return p === 0 ? def : this[kind](p);
+  }
+  table(t: number, slot: number): number | null {
+    const p = this.field(t, slot);
+    return p === 0 ? null : this.deref(p);
+  }
+  /** [first element position, length] of a vector field, or null when absent. */
+  vector(t: number, slot: number, elemSize: number): [number, number] | null {
+    const p = this.field(t, slot);
+    if (p === 0) return null;
+    const v = this.deref(p);
+    const len = this.u32(v);
+    this.need(v + 4, len * elemSize, 'vector');
+    return [v + 4, len];
+  }
+  string(t: number, slot: number): string | undefined {
+    const vec = this.vector(t, slot, 1);
+    return vec ? new TextDecoder().decode(this.buf.subarray(vec[0], vec[0] + vec[1])) : undefined;
+  }
+  i32s(t: number, slot: number): number[] {
+    const vec = this.vector(t, slot, 4);
+    const out: number[] = [];
+    if (vec) for (let i = 0; i < vec[1]; i++) out.push(this.i32(vec[0] + 4 * i));
+    return out;
+  }
+  tables(t: number, slot: number): number[] {
+    const vec = this.vector(t, slot, 4);
+    const out: number[] = [];
+    if (vec) for (let i = 0; i < vec[1]; i++) out.push(this.deref(vec[0] + 4 * i));
+    return out;
+  }
+  bytes(t: number, slot: number): Uint8Array | undefined {
+    const vec = this.vector(t, slot, 1);
+    return vec ? this.buf.subarray(vec[0], vec[0] + vec[1]) : undefined;
+  }
+}
+
+// ---------------------------------------------------------------- schema facts
+
+const TENSOR_TYPES = [
+  'FLOAT32', 'FLOAT16', 'INT32', 'UINT8', 'INT64', 'STRING', 'BOOL', 'INT16', 'COMPLEX64', 'INT8',
+  'FLOAT64', 'COMPLEX128', 'UINT64', 'RESOURCE', 'VARIANT', 'UINT32', 'UINT16', 'INT4', 'BFLOAT16',
+];
+
+/** BuiltinOperator enum, value = index. */
+const BUILTIN_OPERATORS = `ADD AVERAGE_POOL_2D CONCATENATION CONV_2D DEPTHWISE_CONV_2D DEPTH_TO_SPACE DEQUANTIZE
+EMBEDDING_LOOKUP FLOOR FULLY_CONNECTED HASHTABLE_LOOKUP L2_NORMALIZATION L2_POOL_2D LOCAL_RESPONSE_NORMALIZATION
+LOGISTIC LSH_PROJECTION LSTM MAX_POOL_2D MUL RELU RELU_N1_TO_1 RELU6 RESHAPE RESIZE_BILINEAR RNN SOFTMAX
+SPACE_TO_DEPTH SVDF TANH CONCAT_EMBEDDINGS SKIP_GRAM CALL CUSTOM EMBEDDING_LOOKUP_SPARSE PAD
+UNIDIRECTIONAL_SEQUENCE_RNN GATHER BATCH_TO_SPACE_ND SPACE_TO_BATCH_ND TRANSPOSE MEAN SUB DIV SQUEEZE
+UNIDIRECTIONAL_SEQUENCE_LSTM STRIDED_SLICE BIDIRECTIONAL_SEQUENCE_RNN EXP TOPK_V2 SPLIT LOG_SOFTMAX DELEGATE
+BIDIRECTIONAL_SEQUENCE_LSTM CAST PRELU MAXIMUM ARG_MAX MINIMUM LESS NEG PADV2 GREATER GREATER_EQUAL LESS_EQUAL
+SELECT SLICE SIN TRANSPOSE_CONV SPARSE_TO_DENSE TILE EXPAND_DIMS EQUAL NOT_EQUAL LOG SUM SQRT RSQRT SHAPE POW
+ARG_MIN FAKE_QUANT REDUCE_PROD REDUCE_MAX PACK LOGICAL_OR ONE_HOT LOGICAL_AND LOGICAL_NOT UNPACK REDUCE_MIN
+FLOOR_DIV REDUCE_ANY SQUARE ZEROS_LIKE FILL FLOOR_MOD RANGE RESIZE_NEAREST_NEIGHBOR LEAKY_RELU
+SQUARED_DIFFERENCE MIRROR_PAD ABS SPLIT_V UNIQUE CEIL REVERSE_V2 ADD_N GATHER_ND COS WHERE RANK ELU
+REVERSE_SEQUENCE MATRIX_DIAG QUANTIZE MATRIX_SET_DIAG ROUND HARD_SWISH IF WHILE NON_MAX_SUPPRESSION_V4
+NON_MAX_SUPPRESSION_V5 SCATTER_ND SELECT_V2 DENSIFY SEGMENT_SUM BATCH_MATMUL PLACEHOLDER_FOR_GREATER_OP_CODES
+CUMSUM CALL_ONCE BROADCAST_TO RFFT2D CONV_3D IMAG REAL COMPLEX_ABS HASHTABLE HASHTABLE_FIND HASHTABLE_IMPORT
+HASHTABLE_SIZE REDUCE_ALL CONV_3D_TRANSPOSE VAR_HANDLE READ_VARIABLE ASSIGN_VARIABLE BROADCAST_ARGS
+RANDOM_STANDARD_NORMAL BUCKETIZE RANDOM_UNIFORM MULTINOMIAL GELU DYNAMIC_UPDATE_SLICE RELU_0_TO_1
+UNSORTED_SEGMENT_PROD UNSORTED_SEGMENT_MAX UNSORTED_SEGMENT_SUM ATAN2 UNSORTED_SEGMENT_MIN SIGN BITCAST
+BITWISE_XOR RIGHT_SHIFT`.split(/\s+/);
+
+/** BuiltinOptions union members; union type value = index + 1 (0 is NONE). */
+const BUILTIN_OPTIONS = `Conv2DOptions DepthwiseConv2DOptions ConcatEmbeddingsOptions LSHProjectionOptions Pool2DOptions
+SVDFOptions RNNOptions FullyConnectedOptions SoftmaxOptions ConcatenationOptions AddOptions L2NormOptions
+LocalResponseNormalizationOptions LSTMOptions ResizeBilinearOptions CallOptions ReshapeOptions SkipGramOptions
+SpaceToDepthOptions EmbeddingLookupSparseOptions MulOptions PadOptions GatherOptions BatchToSpaceNDOptions
+SpaceToBatchNDOptions TransposeOptions ReducerOptions SubOptions DivOptions SqueezeOptions SequenceRNNOptions
+StridedSliceOptions ExpOptions TopKV2Options SplitOptions LogSoftmaxOptions CastOptions DequantizeOptions
+MaximumMinimumOptions ArgMaxOptions LessOptions NegOptions PadV2Options GreaterOptions GreaterEqualOptions
+LessEqualOptions SelectOptions SliceOptions TransposeConvOptions SparseToDenseOptions TileOptions
+ExpandDimsOptions EqualOptions NotEqualOptions ShapeOptions PowOptions ArgMinOptions FakeQuantOptions
+PackOptions LogicalOrOptions OneHotOptions LogicalAndOptions LogicalNotOptions UnpackOptions FloorDivOptions
+SquareOptions ZerosLikeOptions FillOptions BidirectionalSequenceLSTMOptions BidirectionalSequenceRNNOptions
+UnidirectionalSequenceLSTMOptions FloorModOptions RangeOptions ResizeNearestNeighborOptions LeakyReluOptions
+SquaredDifferenceOptions MirrorPadOptions AbsOptions SplitVOptions UniqueOptions ReverseV2Options AddNOptions
+GatherNdOptions CosOptions WhereOptions RankOptions ReverseSequenceOptions MatrixDiagOptions QuantizeOptions
+MatrixSetDiagOptions HardSwishOptions IfOptions WhileOptions DepthToSpaceOptions NonMaxSuppressionV4Options
+NonMaxSuppressionV5Options ScatterNdOptions SelectV2Options DensifyOptions SegmentSumOptions BatchMatMulOptions
+CumsumOptions CallOnceOptions BroadcastToOptions Rfft2dOptions Conv3DOptions`.split(/\s+/);
+
+const PADDING = ['SAME', 'VALID'];
+const ACTIVATIONS = ['NONE', 'RELU', 'RELU_N1_TO_1', 'RELU6', 'TANH', 'SIGN_BIT'];
+
+type FieldKind = 'int' | 'bool' | 'float' | 'padding' | 'activation' | 'tensorType' | 'ints';
+/** One options-table field: [name, kind, default]; null holds the slot of a deprecated field. */
+type FieldSpec = [string, FieldKind, (number | boolean)?] | null;
+
+const fused: FieldSpec = ['fusedActivationFunction', 'activation'];
+
+/** Field order per options table, as in schema.fbs (the slot is the position in the list). */
+const OPTION_FIELDS: Readonly<Record<string, FieldSpec[]>> = {
+  Conv2DOptions: [['padding', 'padding'], ['strideW', 'int'], ['strideH', 'int'], fused,
+    ['dilationWFactor', 'int', 1], ['dilationHFactor', 'int', 1]],
+  DepthwiseConv2DOptions: [['padding', 'padding'], ['strideW', 'int'], ['strideH', 'int'],
+    ['depthMultiplier', 'int'], fused, ['dilationWFactor', 'int', 1], ['dilationHFactor', 'int', 1]],
+  Pool2DOptions: [['padding', 'padding'], ['strideW', 'int'], ['strideH', 'int'], ['filterWidth', 'int'],
+    ['filterHeight', 'int'], fused],
+  FullyConnectedOptions: [fused, ['weightsFormat', 'int'], ['keepNumDims', 'bool'], ['asymmetricQuantizeInputs', 'bool']],
+  SoftmaxOptions: [['beta', 'float']],
+  ConcatenationOptions: [['axis', 'int'], fused],
+  AddOptions: [fused, ['potScaleInt16', 'bool', true]],
+  SubOptions: [fused, ['potScaleInt16', 'bool', true]],
+  MulOptions: [fused],
+  DivOptions: [fused],
+  L2NormOptions: [fused],
+  ResizeBilinearOptions: [null, null, ['alignCorners', 'bool'], ['halfPixelCenters', 'bool']],
+  ResizeNearestNeighborOptions: [['alignCorners', 'bool'], ['halfPixelCenters', 'bool']],
+  ReshapeOptions: [['newShape', 'ints']],
+  SqueezeOptions: [['squeezeDims', 'ints']],
+  ReducerOptions: [['keepDims', 'bool']],
+  SpaceToDepthOptions: [['blockSize', 'int']],
+  DepthToSpaceOptions: [['blockSize', 'int']],
+  GatherOptions: [['axis', 'int'], ['batchDims', 'int']],
+  StridedSliceOptions: [['beginMask', 'int'], ['endMask', 'int'], ['ellipsisMask', 'int'], ['newAxisMask', 'int'],
+    ['shrinkAxisMask', 'int'], ['offset', 'bool']],
+  SplitOptions: [['numSplits', 'int']],
+  SplitVOptions: [['numSplits', 'int']],
+  PackOptions: [['valuesCount', 'int'], ['axis', 'int']],
+  UnpackOptions: [['num', 'int'], ['axis', 'int']],
+  ArgMaxOptions: [['outputType', 'tensorType']],
+  ArgMinOptions: [['outputType', 'tensorType']],
+  TransposeConvOptions: [['padding', 'padding'], ['strideW', 'int'], ['strideH', 'int'], fused],
+  LeakyReluOptions: [['alpha', 'float']],
+  MirrorPadOptions: [['mode', 'int']],
+  CastOptions: [['inDataType', 'tensorType'], ['outDataType', 'tensorType']],
+};
+
+function enumName(names: readonly string[], v: number, what: string): string {
+  return names[v] ?? `${what}_${v}`;
+}
+
+function readOptions(fb: FlatBuffer, op: number): Record<string, number | boolean | string> {
+  const options: Record<string, number | boolean | string> = {};
+  const type = fb.scalar(op, 3, 'u8', 0);
+  const table = fb.table(op, 4);
+  if (type === 0 || table === null) return options;
+  const fields = OPTION_FIELDS[BUILTIN_OPTIONS[type - 1] ?? ''];
+  if (!fields) return options; // an options table this reader does not decode
+  fields.forEach((spec, slot) => {
+    if (!spec) return;
+    const [name, kind, def] = spec;
+    switch (kind) {
+      case 'int':
+        options[name] = fb.scalar(table, slot, 'i32', (def as number) ?? 0);
+        break;
+      case 'bool':
+        options[name] = fb.scalar(table, slot, 'u8', def === true ? 1 : 0) !== 0;
+        break;
+      case 'float':
+        options[name] = fb.scalar(table, slot, 'f32', 0);
+        break;
+      case 'padding':
+        options[name] = enumName(PADDING, fb.scalar(table, slot, 'i8', 0), 'PADDING');
+        break;
+      case 'activation':
+        options[name] = enumName(ACTIVATIONS, fb.scalar(table, slot, 'i8', 0), 'ACTIVATION');
+        break;
+      case 'tensorType':
+        options[name] = enumName(TENSOR_TYPES, fb.scalar(table, slot, 'i8', 0), 'TYPE');
+        break;
+      case 'ints':
+        options[name] = fb.i32s(table, slot).join(',');
+        break;
+    }
+  });
+  return options;
+}
+
+// ---------------------------------------------------------------- model
+
+function describeIdentifier(b: Uint8Array): string {
+  return [...b].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`)).join('');
+}
+
+/** Reads the main subgraph of a .tflite model; FLOAT32 constant tensors carry their values. */
+export function readTflite(bufOrPath: Uint8Array | string): TfliteModel {
+  const what = typeof bufOrPath === 'string' ? bufOrPath : 'tflite';
+  const buf = typeof bufOrPath === 'string' ? readFileSync(bufOrPath) : bufOrPath;
+  if (buf.length < 8) throw new Error(`${what}: truncated TFLite file (${buf.length} bytes)`);
+  const ident = new TextDecoder('latin1').decode(buf.subarray(4, 8));
+  if (ident !== 'TFL3') {
+    throw new Error(`${what}: not a TFLite flatbuffer (file identifier '${describeIdentifier(buf.subarray(4, 8))}')`);
+  }
+  const fb = new FlatBuffer(buf, what);
+  const model = fb.deref(0);
+
+  const opNames = fb.tables(model, 1).map((oc) => {
+    const code = Math.max(fb.scalar(oc, 0, 'i8', 0), fb.scalar(oc, 3, 'i32', 0));
+    return { name: enumName(BUILTIN_OPERATORS, code, 'BUILTIN'), custom: fb.string(oc, 1) };
+  });
+  const subgraphs = fb.tables(model, 2);
+  if (subgraphs.length === 0) throw new Error(`${what}: the model has no subgraphs`);
+  const sg = subgraphs[0];
+  const buffers = fb.tables(model, 4);
+
+  const tensors: TfliteTensor[] = fb.tables(sg, 0).map((t, i) => {
+    const shape = fb.i32s(t, 0);
+    const type = enumName(TENSOR_TYPES, fb.scalar(t, 1, 'i8', 0), 'TYPE');
+    const buffer = fb.scalar(t, 2, 'u32', 0);
+    const name = fb.string(t, 3) ?? `tensor_${i}`;
+    const tensor: TfliteTensor = { name, shape, type, buffer };
+    if (buffer >= buffers.length) {
+      if (buffer !== 0) throw new Error(`${what}: tensor ${name} refers to buffer ${buffer} of ${buffers.length}`);
+      return tensor;
+    }
+    const bytes = bufferBytes(fb, buffers[buffer], `${what}: buffer ${buffer} of tensor ${name}`);
+    if (type === 'FLOAT32' && bytes.length > 0) {
+      if (shape.some((d) => d < 0)) throw new Error(`${what}: constant tensor ${name} has a dynamic shape ${formatShape(shape)}`);
+      const count = shapeNumel(shape);
+      if (bytes.length !== count * 4) {
+        throw new Error(`${what}: tensor ${name} shape ${formatShape(shape)} needs ${count * 4} bytes, its buffer has ${bytes.length}`);
+      }
+      tensor.data = decodeToF32(bytes, 0, count, 'f32');
+    }
+    return tensor;
+  });
+
+  const checkIndices = (ids: number[], what2: string): number[] => {
+    for (const id of ids) {
+      if (id < -1 || id >= tensors.length) throw new Error(`${what}: ${what2} refers to tensor ${id} of ${tensors.length}`);
+    }
+    return ids;
+  };
+
+  const operators: TfliteOperator[] = fb.tables(sg, 3).map((op, k) => {
+    const idx = fb.scalar(op, 0, 'u32', 0);
+    const code = opNames[idx];
+    if (!code) throw new Error(`${what}: operator ${k} has opcode index ${idx} of ${opNames.length}`);
+    const options = readOptions(fb, op);
+    if (code.name === 'CUSTOM' && code.custom !== undefined) options.customCode = code.custom;
+    return {
+      opcode: code.name,
+      inputs: checkIndices(fb.i32s(op, 1), `operator ${k} (${code.name}) input`),
+      outputs: checkIndices(fb.i32s(op, 2), `operator ${k} (${code.name}) output`),
+      options,
+    };
+  });
+
+  return {
+    tensors,
+    operators,
+    inputs: checkIndices(fb.i32s(sg, 1), 'subgraph input'),
+    outputs: checkIndices(fb.i32s(sg, 2), 'subgraph output'),
+    description: fb.string(model, 3),
+  };
+}
+
+/** A Buffer's bytes: inline `data`, or (for >2 GB models) `offset`/`size` from the file start. */
+function bufferBytes(fb: FlatBuffer, b: number, what: string): Uint8Array {
+  const inline = fb.bytes(b, 0);
+  if (inline && inline.length > 0) return inline;
+  const offset = fb.scalar(b, 1, 'u64', 0);
+  const size = fb.scalar(b, 2, 'u64', 0);
+  if (offset > 1) {
+    if (offset + size > fb.buf.length) throw new Error(`${what}: data range [${offset}, ${offset + size}) is outside the file`);
+    return fb.buf.subarray(offset, offset + size);
+  }
+  return new Uint8Array(0);
+}
+
+/** The model's constant float tensors (weights, biases) by tensor name. */
+export function tfliteTensorMap(m: TfliteModel): TensorMap {
+  const map: TensorMap = new Map();
+  for (const t of m.tensors) {
+    if (!t.data) continue;
+    if (map.has(t.name)) throw new Error(`tflite: two constant tensors are named ${t.name}`);
+    map.set(t.name, { shape: [...t.shape], data: t.data, sourceDType: 'f32' });
+  }
+  return map;
+}

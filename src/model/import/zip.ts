@@ -1,0 +1,146 @@
+// Minimal zip reader for checkpoint archives: finds the central directory (zip64 aware, which
+// torch.save always writes), and returns each entry's bytes: a view for stored entries, inflated
+// for deflated ones. CRCs are verified so a corrupt archive fails here, not as garbage weights.
+import { crc32, inflateRawSync } from 'node:zlib';
+
+const SIG_LOCAL = 0x04034b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_EOCD = 0x06054b50;
+const SIG_ZIP64_LOCATOR = 0x07064b50;
+const SIG_ZIP64_EOCD = 0x06064b50;
+const EOCD_SIZE = 22;
+const MAX_COMMENT = 0xffff;
+
+class Reader {
+  readonly view: DataView;
+  constructor(readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  need(pos: number, n: number, what: string): void {
+    if (pos < 0 || pos + n > this.buf.length) {
+      throw new Error(`truncated zip archive: ${what} at offset ${pos} (+${n}) is past the end (${this.buf.length} bytes)`);
+    }
+  }
+  u16(pos: number): number {
+    return this.view.getUint16(pos, true);
+  }
+  u32(pos: number): number {
+    return this.view.getUint32(pos, true);
+  }
+  u64(pos: number, what: string): number {
+    const v = this.view.getBigUint64(pos, true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`zip archive: ${what} ${v} is too large`);
+    return Number(v);
+  }
+}
+
+interface Directory {
+  entries: number;
+  offset: number;
+  size: number;
+}
+
+/** Locates the end-of-central-directory record, scanning back over a possible comment. */
+function findDirectory(r: Reader): Directory {
+  const buf = r.buf;
+  const startsLikeZip = buf.length >= 4 && r.u32(0) === SIG_LOCAL;
+  if (buf.length < EOCD_SIZE) {
+    throw new Error(startsLikeZip ? 'truncated zip archive (no end of central directory)' : 'not a zip archive');
+  }
+  let eocd = -1;
+  const stop = Math.max(0, buf.length - EOCD_SIZE - MAX_COMMENT);
+  for (let p = buf.length - EOCD_SIZE; p >= stop; p--) {
+    if (buf[p] === 0x50 && r.u32(p) === SIG_EOCD && p + EOCD_SIZE + r.u16(p + 20) <= buf.length) {
+      eocd = p;
+      break;
+    }
+  }
+  if (eocd < 0) {
+    throw new Error(startsLikeZip ? 'truncated zip archive (no end of central directory)' : 'not a zip archive');
+  }
+  let dir: Directory = { entries: r.u16(eocd + 10), size: r.u32(eocd + 12), offset: r.u32(eocd + 16) };
+  const loc = eocd - 20;
+  if (loc >= 0 && r.u32(loc) === SIG_ZIP64_LOCATOR) {
+    const z = r.u64(loc + 8, 'zip64 end of central directory offset');
+    r.need(z, 56, 'zip64 end of central directory');
+    if (r.u32(z) !== SIG_ZIP64_EOCD) throw new Error('corrupt zip archive: bad zip64 end of central directory signature');
+    dir = {
+      entries: r.u64(z + 32, 'entry count'),
+      size: r.u64(z + 40, 'central directory size'),
+      offset: r.u64(z + 48, 'central directory offset'),
+    };
+  }
+  r.need(dir.offset, dir.size, 'central directory');
+  return dir;
+}
+
+/** name -> bytes for every file entry (directories skipped), in central-directory order. */
+export function readZip(buf: Uint8Array): Map<string, Uint8Array> {
+  const r = new Reader(buf);
+  const dir = findDirectory(r);
+  const out = new Map<string, Uint8Array>();
+  const utf8 = new TextDecoder('utf-8');
+  let p = dir.offset;
+  for (let k = 0; k < dir.entries; k++) {
+    r.need(p, 46, 'central directory entry');
+    if (r.u32(p) !== SIG_CENTRAL) throw new Error(`corrupt zip archive: bad central directory entry ${k} at offset ${p}`);
+    const flags = r.u16(p + 8);
+    const method = r.u16(p + 10);
+    const crc = r.u32(p + 16);
+    let compSize = r.u32(p + 20);
+    let size = r.u32(p + 24);
+    const nameLen = r.u16(p + 28);
+    const extraLen = r.u16(p + 30);
+    const commentLen = r.u16(p + 32);
+    let local = r.u32(p + 42);
+    r.need(p + 46, nameLen + extraLen + commentLen, 'central directory entry name');
+    const name = utf8.decode(buf.subarray(p + 46, p + 46 + nameLen));
+    // Zip64 extra field: only the fields saturated in the fixed header are present, in this order.
+    const extraEnd = p + 46 + nameLen + extraLen;
+    for (let e = p + 46 + nameLen; e + 4 <= extraEnd; ) {
+      const id = r.u16(e);
+      const len = r.u16(e + 2);
+      if (e + 4 + len > extraEnd) throw new Error(`corrupt zip archive: extra field of ${name} overruns its entry`);
+      if (id === 0x0001) {
+        let q = e + 4;
+        const take = (): number => {
+          if (q + 8 > e + 4 + len) throw new Error(`corrupt zip archive: short zip64 extra field for ${name}`);
+          const v = r.u64(q, `zip64 field of ${name}`);
+          q += 8;
+          return v;
+        };
+        if (size === 0xffffffff) size = take();
+        if (compSize === 0xffffffff) compSize = take();
+        if (local === 0xffffffff) local = take();
+      }
+      e += 4 + len;
+    }
+    p += 46 + nameLen + extraLen + commentLen;
+    if (name.endsWith('/')) continue;
+    if (flags & 1) throw new Error(`zip archive: entry ${name} is encrypted (not supported)`);
+
+    r.need(local, 30, `local header of ${name}`);
+    if (r.u32(local) !== SIG_LOCAL) throw new Error(`corrupt zip archive: bad local header for ${name} at offset ${local}`);
+    // The local header's extra field can differ from the central one (torch pads it to align data).
+    const dataStart = local + 30 + r.u16(local + 26) + r.u16(local + 28);
+    r.need(dataStart, compSize, `data of ${name}`);
+    const raw = buf.subarray(dataStart, dataStart + compSize);
+    let data: Uint8Array;
+    if (method === 0) {
+      if (compSize !== size) throw new Error(`corrupt zip archive: stored entry ${name} has sizes ${compSize} != ${size}`);
+      data = raw;
+    } else if (method === 8) {
+      try {
+        data = new Uint8Array(inflateRawSync(raw));
+      } catch (e) {
+        throw new Error(`corrupt zip archive: cannot inflate ${name}: ${(e as Error).message}`);
+      }
+      if (data.length !== size) throw new Error(`corrupt zip archive: ${name} inflated to ${data.length} bytes, expected ${size}`);
+    } else {
+      throw new Error(`zip archive: unsupported compression method ${method} for entry ${name}`);
+    }
+    if (crc32(data) !== crc) throw new Error(`corrupt zip archive: CRC mismatch for entry ${name}`);
+    out.set(name, data);
+  }
+  return out;
+}
