@@ -31,7 +31,11 @@ function withNodes(graph: Graph, nodes: Node[]): Graph {
 
 let foldedIds = 1 << 24; // ids for new param values, far from the builder's
 
-export function foldBatchNorms(graph: Graph, host: HostParams): { graph: Graph; params: HostParams } {
+/**
+ * `known` may hold folded tensors from an earlier call on a graph of the same network at
+ * another input size (names depend only on the layers), so they are not recomputed.
+ */
+export function foldBatchNorms(graph: Graph, host: HostParams, known?: HostParams): { graph: Graph; params: HostParams } {
   // Check first: folding drops tensors, which would hide an unexpected or missing one.
   checkParams(graph, host);
   const uses = useCounts(graph);
@@ -49,19 +53,26 @@ export function foldBatchNorms(graph: Graph, host: HostParams): { graph: Graph; 
     const w = host.get(conv.weight.name)!;
     const stats = [op.gamma, op.beta, op.mean, op.variance].map((v) => host.get(v.name));
     if (!w || stats.some((s) => !s)) continue; // checkParams reports it later
-    const bias = conv.bias ? host.get(conv.bias.name)!.data : undefined;
-    const folded = foldBatchNorm(w.data, w.shape, bias, {
-      gamma: stats[0]!.data,
-      beta: stats[1]!.data,
-      mean: stats[2]!.data,
-      variance: stats[3]!.data,
-      eps: op.attrs.eps,
-    });
     const cout = conv.weight.shape[3];
     const weight: Value = { id: foldedIds++, shape: conv.weight.shape, dtype: 'f32', kind: 'param', name: `${convNode.name}#bn_folded.weight` };
     const biasValue: Value = { id: foldedIds++, shape: [cout], dtype: 'f32', kind: 'param', name: `${convNode.name}#bn_folded.bias` };
-    params.set(weight.name, { shape: [...weight.shape], data: folded.weight });
-    params.set(biasValue.name, { shape: [cout], data: folded.bias });
+    const knownWeight = known?.get(weight.name);
+    const knownBias = known?.get(biasValue.name);
+    if (knownWeight && knownBias) {
+      params.set(weight.name, knownWeight);
+      params.set(biasValue.name, knownBias);
+    } else {
+      const bias = conv.bias ? host.get(conv.bias.name)!.data : undefined;
+      const folded = foldBatchNorm(w.data, w.shape, bias, {
+        gamma: stats[0]!.data,
+        beta: stats[1]!.data,
+        mean: stats[2]!.data,
+        variance: stats[3]!.data,
+        eps: op.attrs.eps,
+      });
+      params.set(weight.name, { shape: [...weight.shape], data: folded.weight });
+      params.set(biasValue.name, { shape: [cout], data: folded.bias });
+    }
     const fusedOp: NodeOp = { ...conv, weight, bias: biasValue, attrs: { ...conv.attrs, activation: op.attrs.activation } };
     removed.add(convNode.id);
     replaced.set(bnNode.id, { id: bnNode.id, name: convNode.name, op: fusedOp, output: bnNode.output });

@@ -116,6 +116,8 @@ export class DeepLabModel {
   private readonly models = new ExecutorCache();
   private readonly posts = new ExecutorCache();
   private store: ParamStore | null = null;
+  /** BN-folded weights: the same for every input size, so folded once. */
+  private foldedParams: HostParams | null = null;
   private disposed = false;
 
   private constructor(
@@ -162,7 +164,8 @@ export class DeepLabModel {
   /** The (folded) graph for one network input size. */
   buildGraph(height: number, width: number): { graph: Graph; params: HostParams } {
     const graph = this.weights.buildGraph(height, width);
-    const folded = foldBatchNorms(graph, this.weights.params);
+    const folded = foldBatchNorms(graph, this.weights.params, this.foldedParams ?? undefined);
+    this.foldedParams = folded.params;
     return { graph: fuseEpilogues(folded.graph), params: folded.params };
   }
 
@@ -278,6 +281,7 @@ export class DeepLabModel {
     this.posts.clear();
     this.store?.dispose();
     this.store = null;
+    this.foldedParams = null;
     if (this.ownsContext) this.ctx.destroy();
   }
 }
