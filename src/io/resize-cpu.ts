@@ -1,0 +1,158 @@
+// The input pipelines' CPU side: resizing an RGB image exactly as PIL's
+// Image.resize(size, Image.BILINEAR) does (the TFLite model's reference input was made that way),
+// and the two input normalisations (TF DeepLab's [-1, 1], torchvision's ImageNet mean/std).
+//
+// Pillow's algorithm (libImaging/Resample.c), reproduced to the bit:
+// - separable: a horizontal pass into a uint8 image, then a vertical pass on that;
+// - per output pixel, the triangle filter with support 1 * max(1, scale), scale = in/out, so a
+//   downscale averages over a proportionally wider window (antialiasing);
+// - window [trunc(center - support + 0.5), trunc(center + support + 0.5)) clamped to the image,
+//   weights filter((i - center + 0.5) * (1 / max(1, scale))) in double, normalised to sum 1;
+// - weights turned to fixed point with PRECISION_BITS = 32 - 8 - 2 = 22 (round half away from
+//   zero), accumulated in int32 starting from 1 << 21 (the rounding bias), then >> 22 and clamped
+//   to 0..255. This rounding between the passes is why a float re-implementation differs by 1s.
+import type { RgbImage } from './image.js';
+
+const PRECISION_BITS = 22;
+
+interface Coeffs {
+  /** First input index of each output's window. */
+  start: Int32Array;
+  /** Window length of each output (<= ksize). */
+  count: Int32Array;
+  /** Fixed-point weights, ksize per output. */
+  weights: Int32Array;
+  ksize: number;
+}
+
+/** Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter. */
+function bilinearCoeffs(inSize: number, outSize: number): Coeffs {
+  const scale = inSize / outSize;
+  const filterScale = Math.max(scale, 1);
+  const support = 1 * filterScale;
+  const ksize = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Int32Array(outSize * ksize);
+  const w = new Float64Array(ksize);
+  const ss = 1 / filterScale; // Pillow multiplies by the reciprocal; dividing could differ by an ulp
+  for (let o = 0; o < outSize; o++) {
+    const center = (o + 0.5) * scale;
+    const lo = Math.max(Math.trunc(center - support + 0.5), 0);
+    const hi = Math.min(Math.trunc(center + support + 0.5), inSize);
+    const n = hi - lo;
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const t = Math.abs((i + lo - center + 0.5) * ss);
+      w[i] = t < 1 ? 1 - t : 0;
+      sum += w[i];
+    }
+    for (let i = 0; i < n; i++) {
+      const k = sum !== 0 ? w[i] / sum : w[i];
+      // (int)(k * 2^22 +- 0.5): C truncation toward zero, i.e. round half away from zero.
+      weights[o * ksize + i] = Math.trunc(k < 0 ? -0.5 + k * (1 << PRECISION_BITS) : 0.5 + k * (1 << PRECISION_BITS));
+    }
+    start[o] = lo;
+    count[o] = n;
+  }
+  return { start, count, weights, ksize };
+}
+
+/** Fixed-point accumulator to uint8, as Pillow's clip8. */
+function clip8(acc: number): number {
+  const v = acc >> PRECISION_BITS;
+  return v < 0 ? 0 : v > 255 ? 255 : v;
+}
+
+const ROUNDING_BIAS = 1 << (PRECISION_BITS - 1);
+
+function resizeHorizontal(src: RgbImage, outW: number): RgbImage {
+  const { start, count, weights, ksize } = bilinearCoeffs(src.width, outW);
+  const out = new Uint8Array(outW * src.height * 3);
+  for (let y = 0; y < src.height; y++) {
+    const rowIn = y * src.width * 3;
+    const rowOut = y * outW * 3;
+    for (let x = 0; x < outW; x++) {
+      let r = ROUNDING_BIAS;
+      let g = ROUNDING_BIAS;
+      let b = ROUNDING_BIAS;
+      const k0 = x * ksize;
+      for (let i = 0; i < count[x]; i++) {
+        const k = weights[k0 + i];
+        const p = rowIn + (start[x] + i) * 3;
+        r += src.data[p] * k;
+        g += src.data[p + 1] * k;
+        b += src.data[p + 2] * k;
+      }
+      out[rowOut + 3 * x] = clip8(r);
+      out[rowOut + 3 * x + 1] = clip8(g);
+      out[rowOut + 3 * x + 2] = clip8(b);
+    }
+  }
+  return { width: outW, height: src.height, data: out };
+}
+
+function resizeVertical(src: RgbImage, outH: number): RgbImage {
+  const { start, count, weights, ksize } = bilinearCoeffs(src.height, outH);
+  const rowLen = src.width * 3;
+  const out = new Uint8Array(rowLen * outH);
+  for (let y = 0; y < outH; y++) {
+    const k0 = y * ksize;
+    for (let c = 0; c < rowLen; c++) {
+      let acc = ROUNDING_BIAS;
+      for (let i = 0; i < count[y]; i++) acc += src.data[(start[y] + i) * rowLen + c] * weights[k0 + i];
+      out[y * rowLen + c] = clip8(acc);
+    }
+  }
+  return { width: src.width, height: outH, data: out };
+}
+
+function checkRgb(img: RgbImage, fn: string): void {
+  if (!Number.isInteger(img.width) || !Number.isInteger(img.height) || img.width < 1 || img.height < 1) {
+    throw new Error(`${fn}: image size must be positive integers, got ${img.width}x${img.height}`);
+  }
+  if (img.data.length !== img.width * img.height * 3) {
+    throw new Error(`${fn}: image data has ${img.data.length} bytes, expected ${img.width}x${img.height}x3 = ${img.width * img.height * 3}`);
+  }
+}
+
+/** PIL's Image.resize((outW, outH), Image.BILINEAR) on an RGB image, bit-exact. */
+export function resizeRgbPil(img: RgbImage, outW: number, outH: number): RgbImage {
+  checkRgb(img, 'resizeRgbPil');
+  if (!Number.isInteger(outW) || !Number.isInteger(outH) || outW < 1 || outH < 1) {
+    throw new Error(`resizeRgbPil: output size must be positive integers, got ${outW}x${outH}`);
+  }
+  // Pillow skips a pass whose size does not change (and copies when neither does).
+  let cur = img;
+  if (outW !== img.width) cur = resizeHorizontal(cur, outW);
+  if (outH !== img.height) cur = resizeVertical(cur, outH);
+  return cur === img ? { width: img.width, height: img.height, data: img.data.slice() } : cur;
+}
+
+// Both normalisations round after every operation, as NumPy / PyTorch do on float32 arrays, so
+// the result is bit-identical to the reference pipelines' inputs (not just within an ulp).
+const f32 = Math.fround;
+
+/** NHWC [1,H,W,3] float32 with x / 127.5 - 1 (TF DeepLab's preprocessing). */
+export function normalizeToMinusOneOne(img: RgbImage): Float32Array {
+  checkRgb(img, 'normalizeToMinusOneOne');
+  const out = new Float32Array(img.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = f32(img.data[i] / 127.5) - 1;
+  return out;
+}
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/** NHWC [1,H,W,3] float32 with (x / 255 - mean) / std per channel (torchvision's preprocessing). */
+export function normalizeImagenet(img: RgbImage): Float32Array {
+  checkRgb(img, 'normalizeImagenet');
+  const mean = IMAGENET_MEAN.map(f32);
+  const std = IMAGENET_STD.map(f32);
+  const out = new Float32Array(img.data.length);
+  for (let i = 0; i < out.length; i++) {
+    const c = i % 3;
+    out[i] = f32(f32(img.data[i] / 255) - mean[c]) / std[c];
+  }
+  return out;
+}

@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { ConfusionMatrix } from '../../src/eval/metrics.js';
+import { readIndexedPng } from '../../src/io/png-indexed.js';
+
+describe('eval: confusion matrix and mIoU', () => {
+  it('hand-computed 3-class example', () => {
+    // gt:   0 0 0 1 1 2 2 2
+    // pred: 0 0 1 1 2 2 2 0
+    // class 0: TP 2, FN 1 (gt 0 -> 1), FP 1 (gt 2 -> 0): IoU 2/4
+    // class 1: TP 1, FN 1, FP 1: IoU 1/3
+    // class 2: TP 2, FN 1, FP 1: IoU 2/4
+    const m = new ConfusionMatrix(3);
+    m.add([0, 0, 1, 1, 2, 2, 2, 0], [0, 0, 0, 1, 1, 2, 2, 2]);
+    expect(Array.from(m.counts)).to.deep.equal([2, 1, 0, 0, 1, 1, 1, 0, 2]); // row = gt, col = pred
+    expect(m.iou()).to.deep.equal([0.5, 1 / 3, 0.5]);
+    expect(m.meanIouPresent()).to.be.closeTo((0.5 + 1 / 3 + 0.5) / 3, 1e-15);
+    expect(m.meanIouAll()).to.be.closeTo((0.5 + 1 / 3 + 0.5) / 3, 1e-15);
+    expect(m.pixelAccuracy()).to.equal(5 / 8);
+  });
+
+  it('accumulates over several add() calls like one big image', () => {
+    const a = new ConfusionMatrix(3);
+    a.add([0, 0, 1, 1], [0, 0, 0, 1]);
+    a.add(Uint8Array.of(2, 2, 2, 0), Uint8Array.of(1, 2, 2, 2));
+    const b = new ConfusionMatrix(3);
+    b.add([0, 0, 1, 1, 2, 2, 2, 0], [0, 0, 0, 1, 1, 2, 2, 2]);
+    expect(Array.from(a.counts)).to.deep.equal(Array.from(b.counts));
+  });
+
+  it('skips the ignore label in gt (whatever was predicted there)', () => {
+    const m = new ConfusionMatrix(2);
+    m.add([1, 1, 0, 1], [255, 255, 0, 1]);
+    expect(Array.from(m.counts)).to.deep.equal([1, 0, 0, 1]);
+    expect(m.pixelAccuracy()).to.equal(1);
+    const custom = new ConfusionMatrix(2, 7);
+    custom.add([0, 1], [7, 1]);
+    expect(Array.from(custom.counts)).to.deep.equal([0, 0, 0, 1]);
+  });
+
+  it('absent classes: NaN IoU, left out of meanIouPresent, counted as 0 by meanIouAll', () => {
+    // 4 classes; class 3 never appears; class 2 appears only as a (wrong) prediction.
+    // class 0: TP 2, FP 0, FN 1 -> 2/3; class 1: TP 1, FP 1, FN 1 -> 1/3; class 2: TP 0, FP 1 -> 0.
+    const m = new ConfusionMatrix(4);
+    m.add([0, 0, 1, 1, 2], [0, 0, 0, 1, 1]);
+    const iou = m.iou();
+    expect(iou.slice(0, 3)).to.deep.equal([2 / 3, 1 / 3, 0]);
+    expect(Number.isNaN(iou[3])).to.equal(true);
+    expect(m.meanIouPresent()).to.be.closeTo((2 / 3 + 1 / 3 + 0) / 3, 1e-15);
+    expect(m.meanIouAll()).to.be.closeTo((2 / 3 + 1 / 3 + 0 + 0) / 4, 1e-15);
+    const empty = new ConfusionMatrix(3);
+    expect(Number.isNaN(empty.meanIouPresent())).to.equal(true);
+    expect(Number.isNaN(empty.pixelAccuracy())).to.equal(true);
+  });
+
+  it('rejects mismatched lengths and out-of-range labels, leaving the matrix unchanged', () => {
+    const m = new ConfusionMatrix(3);
+    expect(() => m.add([0, 1], [0])).to.throw(/ConfusionMatrix.add: pred has 2 values but gt has 1/);
+    expect(() => m.add([0, 3], [0, 1])).to.throw(/pred value 3 at index 1 is not a class in 0..2/);
+    expect(() => m.add([0, 1], [0, 5])).to.throw(/gt value 5 at index 1 is not a class in 0..2 nor the ignore label 255/);
+    expect(() => m.add([0, 255], [0, 1])).to.throw(/pred value 255/);
+    expect(Array.from(m.counts).every((v) => v === 0)).to.equal(true);
+    expect(() => new ConfusionMatrix(0)).to.throw(/numClasses must be an integer/);
+  });
+
+  it('reproduces the TFLite reference scores on the VOC sample from the fixture predictions', () => {
+    // reference_scores.json: mIoU over classes present in gt or prediction, one confusion matrix
+    // over the 9 val images, 255 ignored; rounded to 2 and 1 decimals.
+    const ref = JSON.parse(readFileSync('../shared/fixtures/tflite/reference_scores.json', 'utf8'));
+    const ids = readFileSync('../shared/data/voc-sample/ImageSets/Segmentation/val.txt', 'utf8').split(/\s+/).filter(Boolean);
+    expect(ids).to.have.length(ref.images);
+    const m = new ConfusionMatrix(21);
+    for (const id of ids) {
+      const gt = readIndexedPng(readFileSync(`../shared/data/voc-sample/SegmentationClass/${id}.png`), id);
+      const pred = readIndexedPng(readFileSync(`../shared/fixtures/tflite/${id}_pred_full.png`), id);
+      m.add(pred.indices, gt.indices);
+    }
+    expect(100 * m.meanIouPresent()).to.be.closeTo(ref.mIoU_present_classes, 0.005);
+    expect(100 * m.pixelAccuracy()).to.be.closeTo(ref.pixel_acc, 0.05);
+  });
+});
