@@ -8,7 +8,7 @@ import { type HostParams, checkParams } from '../graph/params.js';
 import { type DeepLabConfig, defaultConfig } from './config.js';
 import { readNpyDir } from './import/npy.js';
 import { readPth } from './import/pth.js';
-import { readSafetensors } from './import/safetensors.js';
+import { readSafetensors, writeSafetensors } from './import/safetensors.js';
 import { readTflite, tfliteTensorMap } from './import/tflite.js';
 import type { InputPolicy, LoadOptions } from './model.js';
 import { buildTfMobilenetV2DeepLab } from './mobilenet-v2.js';
@@ -22,6 +22,8 @@ export interface LoadedWeights {
   name: string;
   config: DeepLabConfig;
   inputPolicy: InputPolicy;
+  /** MobileNetV2's width multiplier (1 for other backbones). */
+  depthMultiplier: number;
   /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
   params: HostParams;
   /** The network for one input size: input 'image' [1,H,W,3] normalised, output 'logits'. */
@@ -47,6 +49,17 @@ function scaledRates(rates: number[], fromStride: number, toStride: number): num
   return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
 }
 
+/** The graph of a network for any input size: input 'image' [1,H,W,3] normalised, output 'logits'. */
+export function graphFactory(config: DeepLabConfig, depthMultiplier = 1): (height: number, width: number) => Graph {
+  if (config.backbone !== 'mobilenet_v2') return (height, width) => buildTorchvisionDeepLab(config, height, width);
+  return (height, width) => {
+    const g = new GraphBuilder();
+    const image = g.input('image', [1, height, width, 3]);
+    g.output('logits', buildTfMobilenetV2DeepLab(g, image, { ...config, depthMultiplier }));
+    return g.build();
+  };
+}
+
 function tfMobilenetV2(name: string, size: [number, number], source: Parameters<typeof tfMobilenetV2Params>[1], resolver: typeof npyNames, opts: LoadOptions): LoadedWeights {
   // The first conv has 32 x multiplier filters; its weight is OHWI in both TF sources.
   const stem = source.get(resolver('MobilenetV2/Conv', 'weights', false)[0]);
@@ -56,15 +69,18 @@ function tfMobilenetV2(name: string, size: [number, number], source: Parameters<
     outputStride: opts.outputStride ?? 8,
     asppRates: opts.asppRates ?? [],
   });
-  const buildGraph = (height: number, width: number): Graph => {
-    const g = new GraphBuilder();
-    const image = g.input('image', [1, height, width, 3]);
-    g.output('logits', buildTfMobilenetV2DeepLab(g, image, { ...config, depthMultiplier }));
-    return g.build();
-  };
+  const buildGraph = graphFactory(config, depthMultiplier);
   const probe = buildGraph(size[0], size[1]);
   const params = tfMobilenetV2Params(probe, source, resolver, name);
-  return { name, config, inputPolicy: { kind: 'fixed', height: size[0], width: size[1] }, params, buildGraph, probeSize: [size[1], size[0]] };
+  return {
+    name,
+    config,
+    depthMultiplier,
+    inputPolicy: { kind: 'fixed', height: size[0], width: size[1] },
+    params,
+    buildGraph,
+    probeSize: [size[1], size[0]],
+  };
 }
 
 function torchvisionModel(name: string, state: ReturnType<typeof readPth>, opts: LoadOptions): LoadedWeights {
@@ -75,13 +91,14 @@ function torchvisionModel(name: string, state: ReturnType<typeof readPth>, opts:
     { outputStride, asppRates: opts.asppRates ?? scaledRates(base.asppRates, base.outputStride, outputStride), aux: false },
     name,
   );
-  const buildGraph = (height: number, width: number): Graph => buildTorchvisionDeepLab(config, height, width);
+  const buildGraph = graphFactory(config);
   const params = torchvisionParams(state, config);
   checkParams(buildGraph(65, 65), params, name);
   const shortSide = opts.shortSide ?? TORCHVISION_SHORT_SIDE;
   return {
     name,
     config,
+    depthMultiplier: 1,
     inputPolicy: { kind: 'short-side', size: shortSide },
     params,
     buildGraph,
@@ -119,10 +136,57 @@ export async function loadWeights(nameOrPath: string, opts: LoadOptions = {}): P
       return tfMobilenetV2(name, entry?.inputSize ?? [513, 513], readNpyDir(path), npyNames, opts);
     case 'pth':
       return torchvisionModel(name, readPth(path), opts);
-    case 'safetensors': {
-      const { tensors, metadata } = readSafetensors(path);
-      if (metadata['format'] === 'torchvision') return torchvisionModel(name, tensors, opts);
-      throw new Error(`${path}: safetensors file without deeplab metadata (format=torchvision expected)`);
-    }
+    case 'safetensors':
+      return checkpointModel(name, path, opts);
   }
+}
+
+/** Marks a safetensors file as one of ours, with what is needed to rebuild the network. */
+const CHECKPOINT_FORMAT = 'deeplab-webgpu';
+const CHECKPOINT_VERSION = '1';
+
+/**
+ * Writes weights in our own checkpoint format: safetensors with our layouts (HWIO convs, BN
+ * statistics unfolded) and the config, width multiplier and input policy in the metadata.
+ * Written to a temporary file and renamed, so nothing is half-written.
+ */
+export function saveCheckpoint(path: string, w: LoadedWeights): void {
+  const tensors = new Map([...w.params].map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }]));
+  writeSafetensors(path, tensors, {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    name: w.name,
+    config: JSON.stringify(w.config),
+    depthMultiplier: String(w.depthMultiplier),
+    inputPolicy: JSON.stringify(w.inputPolicy),
+  });
+}
+
+function checkpointModel(name: string, path: string, opts: LoadOptions): LoadedWeights {
+  const { tensors, metadata } = readSafetensors(path);
+  if (metadata.format !== CHECKPOINT_FORMAT) {
+    throw new Error(`${path}: not a ${CHECKPOINT_FORMAT} checkpoint (its metadata has no format=${CHECKPOINT_FORMAT})`);
+  }
+  if (metadata.version !== CHECKPOINT_VERSION) throw new Error(`${path}: checkpoint version ${metadata.version} is not supported (expected ${CHECKPOINT_VERSION})`);
+  let saved: DeepLabConfig;
+  let inputPolicy: InputPolicy;
+  try {
+    saved = JSON.parse(metadata.config) as DeepLabConfig;
+    inputPolicy = JSON.parse(metadata.inputPolicy) as InputPolicy;
+  } catch (e) {
+    throw new Error(`${path}: corrupt checkpoint metadata: ${(e as Error).message}`);
+  }
+  const outputStride = opts.outputStride ?? saved.outputStride;
+  const config = defaultConfig(saved.backbone, {
+    ...saved,
+    outputStride,
+    asppRates: opts.asppRates ?? scaledRates(saved.asppRates, saved.outputStride, outputStride),
+  });
+  const depthMultiplier = Number(metadata.depthMultiplier ?? '1');
+  const buildGraph = graphFactory(config, depthMultiplier);
+  const params: HostParams = new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+  if (inputPolicy.kind === 'short-side' && opts.shortSide) inputPolicy = { kind: 'short-side', size: opts.shortSide };
+  const probe: [number, number] = inputPolicy.kind === 'fixed' ? [inputPolicy.width, inputPolicy.height] : [inputPolicy.size, inputPolicy.size];
+  checkParams(buildGraph(probe[1], probe[0]), params, path);
+  return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe };
 }

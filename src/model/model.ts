@@ -20,7 +20,7 @@ import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
 import { type RgbImage, decodeImage, readImage } from '../io/image.js';
 import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
 import type { DeepLabConfig } from './config.js';
-import { type LoadedWeights, loadWeights } from './load-weights.js';
+import { type LoadedWeights, loadWeights, saveCheckpoint } from './load-weights.js';
 import { VOC_CLASSES } from './voc.js';
 
 export interface LoadOptions {
@@ -267,6 +267,12 @@ export class DeepLabModel {
       result.probabilities = sum;
     }
     return result;
+  }
+
+  /** Saves the weights (unfolded, our layouts) and config in our checkpoint format (.safetensors). */
+  save(path: string): void {
+    this.assertUsable();
+    saveCheckpoint(path, this.weights);
   }
 
   private assertUsable(): void {
