@@ -168,6 +168,11 @@ export class GraphBuilder {
     return this.add(name, { type: 'resize', input, attrs: { outH, outW, mode } }, [n, outH, outW, c]);
   }
 
+  /** Class index per pixel of the input resized to outH x outW, without materialising the resize. */
+  resizeArgmax(name: string, input: Value, outH: number, outW: number, mode: ResizeMode): Value {
+    return this.add(name, { type: 'resize_argmax', input, attrs: { outH, outW, mode } }, [input.shape[0], outH, outW], 'u32');
+  }
+
   concat(name: string, inputs: Value[]): Value {
     if (inputs.length === 0) throw new Error(`${name}: concat of nothing`);
     const [n, h, w] = inputs[0].shape;

@@ -6,6 +6,7 @@ import { conv2dCpu } from '../kernels/conv2d.js';
 import { elementwiseCpu } from '../kernels/elementwise.js';
 import { globalAvgPoolCpu, pool2dCpu } from '../kernels/pool.js';
 import { resizeBilinearCpu } from '../kernels/resize.js';
+import { resizeArgmaxCpu } from '../kernels/resize-argmax.js';
 import { argmaxCpu, softmaxCpu } from '../kernels/softmax.js';
 import type { Graph, Value } from './ir.js';
 import type { HostParams } from './params.js';
@@ -60,6 +61,9 @@ export function runGraphCpu(
         break;
       case 'resize':
         out = resizeBilinearCpu(f(op.input), op.input.shape, op.attrs);
+        break;
+      case 'resize_argmax':
+        out = resizeArgmaxCpu(f(op.input), op.input.shape, op.attrs);
         break;
       case 'concat':
         out = concatCpu(op.inputs.map(f), op.inputs.map((v) => v.shape));

@@ -69,6 +69,7 @@ export type NodeOp =
   | { type: 'global_avg_pool'; input: Value }
   | { type: 'pool2d'; input: Value; attrs: Pool2dAttrs }
   | { type: 'resize'; input: Value; attrs: { outH: number; outW: number; mode: ResizeMode } }
+  | { type: 'resize_argmax'; input: Value; attrs: { outH: number; outW: number; mode: ResizeMode } }
   | { type: 'concat'; inputs: Value[] }
   | { type: 'softmax'; input: Value }
   | { type: 'argmax'; input: Value };

@@ -10,6 +10,7 @@ import { conv2dSpec, prepareConv2d } from '../kernels/conv2d.js';
 import { elementwiseBroadcast, elementwiseSpec, prepareElementwise } from '../kernels/elementwise.js';
 import { globalAvgPoolSpec, pool2dSpec, prepareGlobalAvgPool, preparePool2d } from '../kernels/pool.js';
 import { prepareResizeBilinear, resizeBilinearSpec } from '../kernels/resize.js';
+import { prepareResizeArgmax, resizeArgmaxSpec } from '../kernels/resize-argmax.js';
 import { argmaxSpec, prepareArgmax, prepareSoftmax, softmaxSpec } from '../kernels/softmax.js';
 import type { Node, Value } from './ir.js';
 
@@ -82,6 +83,11 @@ export function lowerNode(node: Node): LoweredNode {
       return {
         specs: [resizeBilinearSpec(op.attrs)],
         prepare: (ctx, t, out) => [prepareResizeBilinear(ctx, { input: t(op.input), out }, op.attrs)],
+      };
+    case 'resize_argmax':
+      return {
+        specs: [resizeArgmaxSpec(op.attrs)],
+        prepare: (ctx, t, out) => [prepareResizeArgmax(ctx, { input: t(op.input), out }, op.attrs)],
       };
     case 'concat':
       return {

@@ -25,7 +25,7 @@ export interface ResizeParams {
 
 const WG = 256;
 
-function modeCode(mode: ResizeMode): number {
+export function resizeModeCode(mode: ResizeMode): number {
   const code = RESIZE_MODES.indexOf(mode);
   if (code < 0) {
     throw new Error(`resizeBilinear: unknown mode '${String(mode)}' (expected one of ${RESIZE_MODES.join(', ')})`);
@@ -35,7 +35,7 @@ function modeCode(mode: ResizeMode): number {
 
 /** [N,H,W,C] -> [N,outH,outW,C]. */
 export function resizeBilinearOutputShape(shape: Shape, p: ResizeParams): number[] {
-  modeCode(p.mode);
+  resizeModeCode(p.mode);
   expectRank(shape, 4, 'resizeBilinear', 'input');
   validateShape(shape, 'resizeBilinear: input');
   expectPositiveInt(p.outH, 'resizeBilinear', 'outH');
@@ -50,7 +50,7 @@ export function resizeScale(inSize: number, outSize: number, mode: ResizeMode): 
 }
 
 export function resizeBilinearSpec(p: ResizeParams): KernelSpec {
-  return { shader: 'resize_bilinear.wgsl', constants: { MODE: modeCode(p.mode), WG } };
+  return { shader: 'resize_bilinear.wgsl', constants: { MODE: resizeModeCode(p.mode), WG } };
 }
 
 export function prepareResizeBilinear(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }, p: ResizeParams): Dispatch {

@@ -105,7 +105,13 @@ class ExecutorCache {
 function buildPostGraph(inH: number, inW: number, classes: number, outH: number, outW: number, include: Set<SegmentOutput>): Graph {
   const g = new GraphBuilder();
   const logits = g.input('logits', [1, inH, inW, classes]);
-  const full = inH === outH && inW === outW ? logits : g.resize('resize_to_image', logits, outH, outW, 'half_pixel');
+  const same = inH === outH && inW === outW;
+  if (!include.has('probabilities') && !include.has('logits')) {
+    // Only classes: resize and argmax in one kernel, no full-size logits in memory.
+    g.output('classes', same ? g.argmax('argmax', logits) : g.resizeArgmax('resize_argmax', logits, outH, outW, 'half_pixel'));
+    return g.build();
+  }
+  const full = same ? logits : g.resize('resize_to_image', logits, outH, outW, 'half_pixel');
   g.output('classes', g.argmax('argmax', full));
   if (include.has('probabilities')) g.output('probabilities', g.softmax('softmax', full));
   if (include.has('logits') && full !== logits) g.output('logits', full);
@@ -213,13 +219,15 @@ export class DeepLabModel {
 
   /** One pass: network at `scale`, logits resized to the image, argmax on the GPU. */
   private async segmentOnce(img: RgbImage, scale: number, include: Set<SegmentOutput>): Promise<SegmentResult> {
-    const { input, height, width } = this.preprocess(img, scale);
-    const logits = await this.forward(input, height, width);
+    const [height, width] = this.networkSize(img.width, img.height, scale);
     const C = this.numClasses;
+    // Post-processing first: an image too large for the device's limits fails before any work.
     const key = `${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`;
     const post = await this.posts.get(key, () =>
       Executor.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include), new Map(), 'postprocess'),
     );
+    const { input } = this.preprocess(img, scale);
+    const logits = await this.forward(input, height, width);
     const out = await post.run({ logits });
     const classes = Uint8Array.from(out.get('classes') as Uint32Array);
     const result: SegmentResult = { width: img.width, height: img.height, classes, numClasses: C };

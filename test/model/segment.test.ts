@@ -111,6 +111,25 @@ describe('model: segment()', () => {
       }
     });
 
+    it('segments a 4.3-megapixel photo (classes only) and refuses full-size probabilities past the binding limit', async () => {
+      const W = 2400;
+      const H = 1800;
+      const big: RgbImage = { width: W, height: H, data: new Uint8Array(W * H * 3) };
+      for (let y = 0; y < H; y++) big.data.set(photo.data.subarray((y % 366) * 1500, (y % 366) * 1500 + 1500).subarray(0, 1500), y * W * 3);
+      const r = await model.segment(big);
+      expect(r.classes.length).to.equal(W * H);
+      // Full-size probabilities are W*H*21 floats (363 MB): more than lavapipe's 128 MB binding.
+      const limit = model.ctx.maxBindingBytes;
+      if (W * H * 21 * 4 > limit) {
+        try {
+          await model.segment(big, { include: ['probabilities'] });
+          expect.fail('an over-limit request was accepted');
+        } catch (e) {
+          expect((e as Error).message).to.match(/exceeds the device's storage-binding limit of \d+ bytes/);
+        }
+      }
+    });
+
     it('200 consecutive segment calls leave no GPU buffer behind', async () => {
       const ctx = model.ctx;
       // Buffers in use: created and not destroyed, minus those idle in the reuse pool.

@@ -1,0 +1,44 @@
+// Fused bilinear resize + argmax over channels: [N,H,W,C] f32 -> [N,OH,OW] u32 class indices.
+// Bringing logits back to a photo's size only needs the winning class per pixel; materialising
+// the resized logits (OH*OW*C floats: over 1 GB for a 12-megapixel photo) is avoided.
+// Ties go to the lowest channel, as in the argmax kernel.
+//#include "bilinear_taps.wgsl"
+override WG: u32 = 256u;
+
+struct Params {
+  total: u32, // N * OH * OW
+  channels: u32,
+  in_h: u32,
+  in_w: u32,
+  out_h: u32,
+  out_w: u32,
+  scale_h: f32,
+  scale_w: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> input: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.total) { return; }
+  let C = params.channels;
+  let ox = i % params.out_w;
+  let r = i / params.out_w;
+  let oy = r % params.out_h;
+  let n = r / params.out_h;
+  let t = bilinear_taps(n, oy, ox, params.in_h, params.in_w, params.scale_h, params.scale_w);
+  var best = 0u;
+  var best_value = 0.0;
+  for (var c = 0u; c < C; c++) {
+    let v = (1.0 - t.ly) * ((1.0 - t.lx) * input[t.p00 * C + c] + t.lx * input[t.p01 * C + c]) +
+            t.ly * ((1.0 - t.lx) * input[t.p10 * C + c] + t.lx * input[t.p11 * C + c]);
+    if (c == 0u || v > best_value) {
+      best = c;
+      best_value = v;
+    }
+  }
+  out[i] = best;
+}
