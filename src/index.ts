@@ -14,3 +14,5 @@ export { overlayPalette, encodeRgbPng } from './io/overlay.js';
 export { ConfusionMatrix } from './eval/metrics.js';
 export { GraphBuilder } from './graph/builder.js';
 export { Executor } from './graph/executor.js';
+export { listVocSplit, evaluateVoc, formatScoresTable } from './eval/voc.js';
+export type { VocItem, VocScores } from './eval/voc.js';

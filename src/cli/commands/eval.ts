@@ -1,0 +1,111 @@
+// `deeplab eval --voc DIR`: mIoU of a model on a PASCAL VOC split (the devkit's protocol, see
+// src/eval/voc.ts), printed as a per-class table and optionally written as JSON.
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type VocScores, evaluateVoc, formatScoresTable, listVocSplit } from '../../eval/voc.js';
+import { writeFileAtomic } from '../../io/png-indexed.js';
+import { DEFAULT_MODEL } from '../../model/registry.js';
+import {
+  type Command,
+  type CommandSpec,
+  type ParsedArgs,
+  UsageError,
+  optionFlag,
+  optionValue,
+  parseOutputStride,
+  parsePositiveInt,
+  parseScales,
+} from '../args.js';
+import { Progress } from '../progress.js';
+import { openModel } from './models.js';
+
+const spec: CommandSpec = {
+  name: 'eval',
+  summary: 'Evaluate a model on a PASCAL VOC segmentation split: per-class IoU, mIoU and pixel accuracy.',
+  positionals: [],
+  options: [
+    { name: 'voc', kind: 'value', valueName: 'DIR', description: 'VOC2012 folder with JPEGImages/, SegmentationClass/, ImageSets/Segmentation/ (required)' },
+    { name: 'split', kind: 'value', valueName: 'NAME', description: 'ImageSets/Segmentation/<NAME>.txt lists the image ids', defaultText: 'val' },
+    { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
+    { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
+    { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
+    { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
+    { name: 'json', kind: 'value', valueName: 'FILE', description: 'also write the scores as JSON (values in percent)' },
+    { name: 'limit', kind: 'value', valueName: 'N', description: 'evaluate only the first N images of the split' },
+  ],
+  notes: [
+    'mIoU averages the classes present in the ground truth or the prediction; mIoU21 averages all 21\n' +
+      '(an absent class counts 0). Ground-truth value 255 is ignored.',
+    'Example: deeplab eval --voc VOCdevkit/VOC2012 --split val --scales paper --flip --json scores.json',
+  ],
+};
+
+/** The JSON document `--json FILE` writes. */
+export function scoresJson(
+  scores: VocScores,
+  meta: { model: string; split: string; outputStride: number; scales: number[]; flip: boolean },
+): Record<string, unknown> {
+  return {
+    model: meta.model,
+    split: meta.split,
+    images: scores.images,
+    mIoU: scores.mIoU,
+    mIoU21: scores.mIoU21,
+    pixelAccuracy: scores.pixelAccuracy,
+    perClass: scores.perClass,
+    outputStride: meta.outputStride,
+    scales: meta.scales,
+    flip: meta.flip,
+    seconds: scores.seconds,
+  };
+}
+
+async function run(args: ParsedArgs): Promise<number> {
+  const vocDir = optionValue(args, 'voc');
+  if (!vocDir) throw new UsageError("'eval' needs --voc DIR (a VOC2012 folder)", 'eval');
+  const split = optionValue(args, 'split') ?? 'val';
+  const scalesText = optionValue(args, 'scales');
+  const scales = scalesText ? parseScales(scalesText) : [1];
+  const flip = optionFlag(args, 'flip');
+  const strideText = optionValue(args, 'output-stride');
+  const outputStride = strideText ? parseOutputStride(strideText) : undefined;
+  const limitText = optionValue(args, 'limit');
+  const limit = limitText ? parsePositiveInt(limitText, '--limit') : undefined;
+  const jsonPath = optionValue(args, 'json');
+  if (jsonPath) {
+    // Checked now rather than after a long evaluation whose result could not be saved.
+    const parent = dirname(jsonPath);
+    if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new Error(`--json ${jsonPath}: the folder ${parent} does not exist`);
+  }
+
+  const all = listVocSplit(vocDir, split);
+  const items = limit ? all.slice(0, limit) : all;
+  let progress: Progress | null = null;
+  const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
+    outputStride,
+    onMessage: (m) => process.stderr.write(`deeplab: ${m}\n`),
+  });
+  let scores: VocScores;
+  try {
+    process.stdout.write(
+      `model ${model.name}, split ${split} (${items.length} of ${all.length} images), output stride ${model.config.outputStride}, ` +
+        `scales ${scales.join(',')}${flip ? ', flipped' : ''}\n`,
+    );
+    progress = new Progress('eval', items.length);
+    progress.show();
+    const bar = progress;
+    scores = await evaluateVoc(model, items, { scales, flip, onImage: (_i, _n, id) => bar.tick(id) });
+  } finally {
+    progress?.finish();
+    model.dispose();
+  }
+  process.stdout.write(formatScoresTable(scores, model.classNames));
+  if (jsonPath) {
+    const doc = scoresJson(scores, { model: model.name, split, outputStride: model.config.outputStride, scales, flip });
+    writeFileAtomic(jsonPath, new TextEncoder().encode(JSON.stringify(doc, null, 2) + '\n'));
+    process.stdout.write(`scores written to ${jsonPath}\n`);
+  }
+  return 0;
+}
+
+export const evalCommand: Command = { spec, run };

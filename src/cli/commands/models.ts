@@ -1,0 +1,116 @@
+// `deeplab models`: the registry as a table, with where each model's weights would come from
+// right now. Also the one place the other commands open a model, so every command reports a
+// failed download or a bad weights file the same way.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureRuntimeDir } from '../../gpu/runtime-dir.js';
+import { type DeepLabModel, loadModel } from '../../model/model.js';
+import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../model/registry.js';
+import { cacheDirectory, resolveWeights } from '../../model/weights-store.js';
+import { type Command, type CommandSpec, UsageError } from '../args.js';
+
+const spec: CommandSpec = {
+  name: 'models',
+  summary: 'List the pretrained models deeplab knows, and whether their weights are available locally.',
+  positionals: [],
+  options: [],
+  notes: [
+    'Weights are looked up in $DEEPLAB_WEIGHTS_DIR, then in the cache folder ($DEEPLAB_CACHE_DIR or\n' +
+      '~/.cache/deeplab-webgpu); models with a download address are fetched into the cache on first use.',
+  ],
+};
+
+/** Where a registry model's weights would be read from, without reading (or hashing) them. */
+export function weightsAvailability(entry: RegistryEntry): string {
+  const local = process.env.DEEPLAB_WEIGHTS_DIR;
+  if (local && existsSync(join(local, entry.fileName))) return 'local (DEEPLAB_WEIGHTS_DIR)';
+  if (existsSync(join(cacheDirectory(), entry.fileName))) return 'cached';
+  if (entry.url) return `download from ${new URL(entry.url).host}`;
+  return 'not available (set DEEPLAB_WEIGHTS_DIR)';
+}
+
+function inputText(entry: RegistryEntry): string {
+  return entry.inputSize ? `${entry.inputSize[1]}x${entry.inputSize[0]}` : 'any';
+}
+
+/** Left-aligned columns separated by two spaces. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+async function run(): Promise<number> {
+  const rows = REGISTRY.map((e) => [
+    e.name + (e.name === DEFAULT_MODEL ? ' *' : ''),
+    e.backbone,
+    inputText(e),
+    String(e.outputStride),
+    e.format,
+    e.dataset,
+    weightsAvailability(e),
+  ]);
+  process.stdout.write(formatTable(['NAME', 'BACKBONE', 'INPUT', 'OS', 'FORMAT', 'DATASET', 'WEIGHTS'], rows));
+  process.stdout.write(
+    `\n* default model. INPUT 'any' = the image's own size (short side resized to 520). OS = output stride.\n` +
+      `DEEPLAB_WEIGHTS_DIR=${process.env.DEEPLAB_WEIGHTS_DIR ?? '(unset)'}; cache: ${cacheDirectory()}\n`,
+  );
+  return 0;
+}
+
+export const modelsCommand: Command = { spec, run };
+
+export interface OpenModelOptions {
+  outputStride?: number;
+  /** Loading messages (downloads, compilation). */
+  onMessage?: (message: string) => void;
+}
+
+/** Whether `--model` names a registry entry rather than a file or folder. */
+function isRegistryName(nameOrPath: string): boolean {
+  return !existsSync(nameOrPath) && !/[/\\]|\.(tflite|pth|pt|safetensors)$/i.test(nameOrPath);
+}
+
+/**
+ * Loads `--model` (a registry name or a weights path) for a command. Errors say which model
+ * failed and, for a failed download, how to use files downloaded elsewhere.
+ */
+export async function openModel(nameOrPath: string, opts: OpenModelOptions = {}): Promise<DeepLabModel> {
+  ensureRuntimeDir();
+  if (isRegistryName(nameOrPath)) {
+    let entry: RegistryEntry;
+    try {
+      entry = findModel(nameOrPath);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    // Resolve (and if needed download) first, so a download failure gets its own hint.
+    let downloading = false;
+    try {
+      await resolveWeights(entry, {
+        onProgress: (m) => {
+          if (m.startsWith('downloading')) downloading = true;
+          opts.onMessage?.(m);
+        },
+      });
+    } catch (e) {
+      if (!downloading) throw e;
+      throw new Error(
+        `model ${entry.name}: cannot download ${entry.fileName}: ${(e as Error).message}. ` +
+          `If you have the file already, set DEEPLAB_WEIGHTS_DIR to the folder that holds it.`,
+        { cause: e },
+      );
+    }
+  }
+  try {
+    return await loadModel(nameOrPath, { outputStride: opts.outputStride, onProgress: opts.onMessage });
+  } catch (e) {
+    const message = (e as Error).message;
+    const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;
+    throw new Error(text, { cause: e });
+  }
+}

@@ -1,0 +1,196 @@
+// `deeplab segment IMAGE...`: one palette PNG of class indices per image (and optionally a
+// coloured overlay), a one-line summary per image, and a non-zero exit code if any image failed.
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { type RgbImage, readImage } from '../../io/image.js';
+import { encodeRgbPng, overlayPalette } from '../../io/overlay.js';
+import { encodeIndexedPng, writeFileAtomic } from '../../io/png-indexed.js';
+import { DEFAULT_MODEL } from '../../model/registry.js';
+import { VOC_PALETTE } from '../../model/voc.js';
+import {
+  type Command,
+  type CommandSpec,
+  type ParsedArgs,
+  UsageError,
+  debugEnabled,
+  optionFlag,
+  optionValue,
+  parseOutputStride,
+  parseScales,
+} from '../args.js';
+import { Progress } from '../progress.js';
+import { openModel } from './models.js';
+
+const spec: CommandSpec = {
+  name: 'segment',
+  summary: 'Segment images into the 21 PASCAL VOC classes (palette PNGs of class indices).',
+  positionals: [{ name: 'IMAGE', description: 'PNG or JPEG files', required: true, variadic: true }],
+  options: [
+    { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
+    { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder, created if needed', defaultText: '.' },
+    { name: 'overlay', kind: 'flag', description: 'also write DIR/<image-name>_overlay.png, the classes blended over the photo' },
+    { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
+    { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
+    { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
+    { name: 'json', kind: 'flag', description: 'print one JSON document with all results instead of text lines' },
+  ],
+  notes: [
+    'For each IMAGE writes DIR/<image-name>.png: an 8-bit palette PNG with the VOC colours whose pixel\n' +
+      'values are the class indices (0 background ... 20 tvmonitor). Writes are atomic.',
+    'Example: deeplab segment photo.jpg --out masks --overlay',
+  ],
+};
+
+export interface OutputPlan {
+  input: string;
+  mask: string;
+  overlay?: string;
+}
+
+/**
+ * Output paths for every input, refusing (before any work) two outputs with the same path and
+ * an output that would overwrite an input image.
+ */
+export function planOutputs(inputs: readonly string[], outDir: string, withOverlay: boolean): OutputPlan[] {
+  const plans = inputs.map((input) => {
+    const stem = basename(input, extname(input));
+    const plan: OutputPlan = { input, mask: join(outDir, `${stem}.png`) };
+    if (withOverlay) plan.overlay = join(outDir, `${stem}_overlay.png`);
+    return plan;
+  });
+  const owner = new Map<string, string>();
+  for (const p of plans) {
+    for (const out of [p.mask, p.overlay]) {
+      if (!out) continue;
+      const key = resolve(out);
+      const other = owner.get(key);
+      if (other !== undefined) {
+        throw new UsageError(`'${other}' and '${p.input}' would both be written to ${out}; segment them into different --out folders`, 'segment');
+      }
+      owner.set(key, p.input);
+    }
+  }
+  for (const input of inputs) {
+    if (owner.has(resolve(input))) {
+      throw new UsageError(`the output ${input} would overwrite the input image ${input}; choose another --out folder`, 'segment');
+    }
+  }
+  return plans;
+}
+
+/** Class name -> share of the pixels in percent, largest first, for the classes present. */
+export function classShares(classes: Uint8Array, classNames: readonly string[]): [string, number][] {
+  const counts = new Map<number, number>();
+  for (const c of classes) counts.set(c, (counts.get(c) ?? 0) + 1);
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .map(([c, n]) => [classNames[c] ?? `class ${c}`, (100 * n) / classes.length]);
+}
+
+function checkOutDir(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`--out ${dir} exists and is not a folder`);
+}
+
+function ensureOutDir(dir: string): void {
+  checkOutDir(dir);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new Error(`cannot create the output folder ${dir}: ${(e as Error).message}`);
+  }
+}
+
+interface ImageResult {
+  input: string;
+  output?: string;
+  overlay?: string;
+  width?: number;
+  height?: number;
+  classes?: Record<string, number>;
+  error?: string;
+}
+
+/** The error text, naming the file where the underlying message does not already. */
+function imageError(input: string, e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  return message.includes(input) ? message : `${input}: ${message}`;
+}
+
+async function run(args: ParsedArgs): Promise<number> {
+  const outDir = optionValue(args, 'out') ?? '.';
+  const withOverlay = optionFlag(args, 'overlay');
+  const asJson = optionFlag(args, 'json');
+  const scalesText = optionValue(args, 'scales');
+  const scales = scalesText ? parseScales(scalesText) : [1];
+  const flip = optionFlag(args, 'flip');
+  const strideText = optionValue(args, 'output-stride');
+  const outputStride = strideText ? parseOutputStride(strideText) : undefined;
+  const plans = planOutputs(args.positionals, outDir, withOverlay);
+  checkOutDir(outDir);
+
+  let progress: Progress | null = null;
+  const say = (line: string, stream: NodeJS.WriteStream) => {
+    progress?.clear();
+    stream.write(line + '\n');
+  };
+  const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
+    outputStride,
+    onMessage: (m) => say(`deeplab: ${m}`, process.stderr),
+  });
+  const results: ImageResult[] = [];
+  try {
+    // Created only once the model loaded: a failed load leaves no empty folder behind.
+    ensureOutDir(outDir);
+    // Started after loading, so images/s and the ETA measure images only.
+    if (plans.length > 1) {
+      progress = new Progress('segment', plans.length);
+      progress.show();
+    }
+    for (const plan of plans) {
+      try {
+        const img: RgbImage = readImage(plan.input);
+        const seg = await model.segment(img, { scales, flip });
+        // Encode everything before writing anything: a failure leaves no partial set of files.
+        const mask = encodeIndexedPng(seg.classes, seg.width, seg.height, VOC_PALETTE);
+        const overlay = plan.overlay ? encodeRgbPng(overlayPalette(img, seg.classes, VOC_PALETTE)) : undefined;
+        writeFileAtomic(plan.mask, mask);
+        if (plan.overlay && overlay) writeFileAtomic(plan.overlay, overlay);
+        const shares = classShares(seg.classes, model.classNames);
+        results.push({
+          input: plan.input,
+          output: plan.mask,
+          ...(plan.overlay ? { overlay: plan.overlay } : {}),
+          width: seg.width,
+          height: seg.height,
+          classes: Object.fromEntries(shares.map(([name, pct]) => [name, Math.round(pct * 1000) / 1000])),
+        });
+        if (!asJson) {
+          const outputs = [plan.mask, plan.overlay].filter(Boolean).join(', ');
+          const found = shares.map(([name, pct]) => `${name} ${pct.toFixed(1)}%`).join(', ');
+          say(`${plan.input} -> ${outputs}  ${seg.width}x${seg.height}  ${found}`, process.stdout);
+        }
+      } catch (e) {
+        const message = imageError(plan.input, e);
+        results.push({ input: plan.input, error: message });
+        say(`deeplab: ${message}`, process.stderr);
+        if (debugEnabled() && e instanceof Error && e.stack) say(e.stack, process.stderr);
+      }
+      progress?.tick(basename(plan.input));
+    }
+  } finally {
+    progress?.finish();
+    model.dispose();
+  }
+  const failed = results.filter((r) => r.error).length;
+  if (asJson) {
+    const doc = { model: model.name, outputStride: model.config.outputStride, scales, flip, images: results };
+    process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
+  }
+  if (failed > 0) {
+    process.stderr.write(`deeplab: ${failed} of ${plans.length} image${plans.length === 1 ? '' : 's'} failed\n`);
+    return 1;
+  }
+  return 0;
+}
+
+export const segmentCommand: Command = { spec, run };

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+// The `deeplab` command: dispatches to segment / models / eval. Exit codes: 0 success,
+// 1 a failure while working (bad image, bad weights, GPU error), 2 a wrong invocation.
+// Errors print one line, `deeplab: <message>`; DEEPLAB_DEBUG=1 adds the stack.
+import { readFileSync } from 'node:fs';
+import { type Command, UsageError, closest, debugEnabled, formatHelp, parseArgs } from './args.js';
+import { evalCommand } from './commands/eval.js';
+import { modelsCommand } from './commands/models.js';
+import { segmentCommand } from './commands/segment.js';
+
+const COMMANDS: Record<string, Command> = {
+  segment: segmentCommand,
+  models: modelsCommand,
+  eval: evalCommand,
+};
+
+function version(): string {
+  // dist/src/cli/main.js -> the package root three folders up.
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function globalHelp(): string {
+  const rows = Object.values(COMMANDS).map((c) => `  ${c.spec.name.padEnd(10)} ${c.spec.summary}`);
+  return [
+    'Usage: deeplab <command> [options]',
+    '',
+    'DeepLabv3 semantic segmentation on WebGPU.',
+    '',
+    'Commands:',
+    ...rows,
+    '',
+    'Options:',
+    '  -h, --help   show this help (deeplab <command> --help for a command)',
+    '  --version    print the version',
+    '',
+    'Environment: DEEPLAB_WEIGHTS_DIR (folder of already downloaded weights), DEEPLAB_CACHE_DIR,',
+    'DEEPLAB_DEBUG=1 (stack traces).',
+    '',
+  ].join('\n');
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    process.stderr.write(globalHelp());
+    return 2;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(globalHelp());
+    return 0;
+  }
+  if (first === '--version' || first === '-V') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+  if (!command) {
+    const names = Object.keys(COMMANDS);
+    const what = first.startsWith('-') ? `unknown option '${first}'` : `unknown command '${first}'`;
+    const guess = first.startsWith('-') ? undefined : closest(first, names);
+    throw new UsageError(`${what}${guess ? ` (did you mean '${guess}'?)` : ''}; commands: ${names.join(', ')}`);
+  }
+  const args = parseArgs(rest, command.spec);
+  if (args.help) {
+    process.stdout.write(formatHelp(command.spec));
+    return 0;
+  }
+  return command.run(args);
+}
+
+function report(e: unknown, commandName: string | undefined): number {
+  const debug = debugEnabled();
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`deeplab: ${message}\n`);
+  if (e instanceof UsageError) {
+    const cmd = e.command || (commandName && Object.hasOwn(COMMANDS, commandName) ? commandName : '');
+    process.stderr.write(`Run 'deeplab ${cmd ? `${cmd} ` : ''}--help' for usage.\n`);
+    return 2;
+  }
+  // The stack of the error and of what caused it (wrappers add context, the cause has the origin).
+  for (let err: unknown = e; debug && err instanceof Error; err = err.cause) {
+    if (err.stack) process.stderr.write(`${err === e ? '' : 'caused by: '}${err.stack}\n`);
+  }
+  return 1;
+}
+
+const argv = process.argv.slice(2);
+main(argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.exitCode = report(e, argv[0]);
+  },
+);

@@ -1,0 +1,188 @@
+// PASCAL VOC segmentation evaluation, usable from the library as well as the CLI:
+//
+//   const items = listVocSplit('VOCdevkit/VOC2012', 'val');
+//   const scores = await evaluateVoc(model, items, { scales: [1] });
+//   console.log(formatScoresTable(scores, model.classNames));
+//
+// The protocol is the devkit's: one confusion matrix accumulated over the whole split (not a
+// mean of per-image scores), ground-truth value 255 (object borders, "difficult") ignored,
+// predictions compared at the ground truth's own resolution.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readIndexedPng } from '../io/png-indexed.js';
+import type { SegmentOptions, SegmentResult } from '../model/model.js';
+import { VOC_IGNORE_LABEL } from '../model/voc.js';
+import { ConfusionMatrix } from './metrics.js';
+
+export interface VocItem {
+  id: string;
+  /** DIR/JPEGImages/<id>.jpg, or .png where only that exists. */
+  imagePath: string;
+  /** DIR/SegmentationClass/<id>.png: palette indices, 255 = ignore. */
+  gtPath: string;
+}
+
+/** The part of DeepLabModel evaluation needs (so other segmenters can be scored too). */
+export interface Segmenter {
+  readonly name: string;
+  readonly numClasses: number;
+  readonly classNames: readonly string[];
+  segment(image: string, opts?: SegmentOptions): Promise<SegmentResult>;
+}
+
+export interface VocEvalOptions {
+  /** Input scales (default [1]); see SegmentOptions.scales. */
+  scales?: number[];
+  /** Also average in the left-right flipped image. */
+  flip?: boolean;
+  /** Called after each image: i counts from 1. */
+  onImage?: (i: number, n: number, id: string) => void;
+}
+
+/** Scores in percent (as papers and the devkit report them); null = class in neither gt nor prediction. */
+export interface VocScores {
+  matrix: ConfusionMatrix;
+  /** Mean IoU over the classes present in the ground truth or the prediction. */
+  mIoU: number;
+  /** Mean IoU over all classes, an absent class counting as 0. */
+  mIoU21: number;
+  pixelAccuracy: number;
+  perClass: Record<string, number | null>;
+  images: number;
+  seconds: number;
+}
+
+const IMAGE_EXTENSIONS = ['.jpg', '.png'] as const;
+/** How many missing files an error lists before "and N more". */
+const LIST_AT_MOST = 5;
+
+function listMissing(what: string, missing: string[]): string {
+  const shown = missing.slice(0, LIST_AT_MOST).join(', ');
+  const more = missing.length > LIST_AT_MOST ? ` and ${missing.length - LIST_AT_MOST} more` : '';
+  return `${missing.length} ${what}: ${shown}${more}`;
+}
+
+/**
+ * The ids of DIR/ImageSets/Segmentation/<split>.txt with their image and ground-truth paths.
+ * Every file is checked up front, so a long evaluation cannot fail half-way on a missing one.
+ */
+export function listVocSplit(dir: string, split: string): VocItem[] {
+  const context = `listVocSplit(${dir}, ${split})`;
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${context}: ${dir} is not a folder`);
+  if (!/^[\w.-]+$/.test(split)) throw new Error(`${context}: split name '${split}' may only hold letters, digits, '_', '-' and '.'`);
+  const setsDir = join(dir, 'ImageSets', 'Segmentation');
+  const listPath = join(setsDir, `${split}.txt`);
+  if (!existsSync(listPath)) {
+    const available = existsSync(setsDir)
+      ? readdirSync(setsDir)
+          .filter((f) => f.endsWith('.txt'))
+          .map((f) => f.slice(0, -4))
+      : [];
+    const hint = available.length ? `available splits: ${available.join(', ')}` : `no ${setsDir} folder: is ${dir} a VOC2012 folder (JPEGImages, SegmentationClass, ImageSets)?`;
+    throw new Error(`${context}: no split file ${listPath}; ${hint}`);
+  }
+  const ids = readFileSync(listPath, 'utf8')
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (ids.length === 0) throw new Error(`${context}: ${listPath} lists no images`);
+  const seen = new Set<string>();
+  const items: VocItem[] = [];
+  const missingImages: string[] = [];
+  const missingGt: string[] = [];
+  for (const id of ids) {
+    if (seen.has(id)) throw new Error(`${context}: id '${id}' is listed twice in ${listPath}`);
+    seen.add(id);
+    const imagePath = IMAGE_EXTENSIONS.map((ext) => join(dir, 'JPEGImages', id + ext)).find((p) => existsSync(p));
+    const gtPath = join(dir, 'SegmentationClass', `${id}.png`);
+    if (!imagePath) missingImages.push(id);
+    if (!existsSync(gtPath)) missingGt.push(gtPath);
+    if (imagePath) items.push({ id, imagePath, gtPath });
+  }
+  const problems: string[] = [];
+  if (missingImages.length) problems.push(listMissing(`ids without JPEGImages/<id>.jpg or .png`, missingImages));
+  if (missingGt.length) problems.push(listMissing('missing ground-truth files', missingGt));
+  if (problems.length) throw new Error(`${context}: ${problems.join('; ')}`);
+  return items;
+}
+
+function percent(x: number): number {
+  return x * 100;
+}
+
+/** Segments every item and scores the predictions against the ground truth. */
+export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], opts: VocEvalOptions = {}): Promise<VocScores> {
+  if (items.length === 0) throw new Error('evaluateVoc: no images to evaluate');
+  const matrix = new ConfusionMatrix(model.numClasses, VOC_IGNORE_LABEL);
+  const segmentOptions: SegmentOptions = { scales: opts.scales, flip: opts.flip };
+  const start = performance.now();
+  for (let i = 0; i < items.length; i++) {
+    const { id, imagePath, gtPath } = items[i];
+    // Ground truth first: a broken mask should fail before seconds of GPU work.
+    let gt: { width: number; height: number; indices: Uint8Array };
+    try {
+      gt = readIndexedPng(readFileSync(gtPath), gtPath);
+    } catch (e) {
+      throw new Error(`evaluateVoc: image ${id}: ${(e as Error).message}`);
+    }
+    const pred = await model.segment(imagePath, segmentOptions);
+    if (pred.width !== gt.width || pred.height !== gt.height) {
+      throw new Error(
+        `evaluateVoc: image ${id}: the prediction is ${pred.width}x${pred.height} (from ${imagePath}) but the ground truth ${gtPath} is ${gt.width}x${gt.height}`,
+      );
+    }
+    try {
+      matrix.add(pred.classes, gt.indices);
+    } catch (e) {
+      throw new Error(`evaluateVoc: image ${id} (${gtPath}): ${(e as Error).message}`);
+    }
+    opts.onImage?.(i + 1, items.length, id);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const iou = matrix.iou();
+  const perClass: Record<string, number | null> = {};
+  iou.forEach((v, c) => {
+    perClass[model.classNames[c] ?? `class ${c}`] = Number.isNaN(v) ? null : percent(v);
+  });
+  return {
+    matrix,
+    mIoU: percent(matrix.meanIouPresent()),
+    mIoU21: percent(matrix.meanIouAll()),
+    pixelAccuracy: percent(matrix.pixelAccuracy()),
+    perClass,
+    images: items.length,
+    seconds,
+  };
+}
+
+function fmt(v: number | null): string {
+  return v === null || Number.isNaN(v) ? '     -' : v.toFixed(2).padStart(6);
+}
+
+/**
+ * A per-class IoU table followed by the summary lines:
+ *
+ *   class           IoU %
+ *   background      93.41
+ *   ...
+ *   mIoU (present classes)  74.97
+ */
+export function formatScoresTable(scores: VocScores, classNames: readonly string[]): string {
+  const width = Math.max(12, ...classNames.map((n) => n.length)) + 2;
+  const lines = [`${'class'.padEnd(width)} IoU %`];
+  const k = scores.matrix.numClasses;
+  for (let c = 0; c < k; c++) {
+    const name = classNames[c] ?? `class ${c}`;
+    lines.push(`${name.padEnd(width)}${fmt(scores.perClass[name] ?? null)}`);
+  }
+  const rate = scores.seconds > 0 ? scores.images / scores.seconds : 0;
+  const label = (s: string) => s.padEnd(28);
+  lines.push(
+    '',
+    `${label('mIoU (present classes)')}${scores.mIoU.toFixed(2)}`,
+    `${label(`mIoU (all ${k} classes)`)}${scores.mIoU21.toFixed(2)}`,
+    `${label('pixel accuracy')}${scores.pixelAccuracy.toFixed(2)}`,
+    `${label('images')}${scores.images} in ${scores.seconds.toFixed(1)} s (${rate.toFixed(2)} images/s)`,
+  );
+  return lines.join('\n') + '\n';
+}

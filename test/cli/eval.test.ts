@@ -1,0 +1,70 @@
+// `deeplab eval` end to end on the VOC sample (two images, to keep it quick on lavapipe).
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VOC_CLASSES } from '../../src/model/voc.js';
+import { messages, runCli } from './run-cli.js';
+
+const VOC = '../shared/data/voc-sample';
+
+describe('deeplab eval', function () {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'deeplab-eval-'));
+  });
+  afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('--limit 2 --json FILE prints the table and writes every score key in percent', async () => {
+    const json = join(tmp, 'out.json');
+    const r = await runCli(['eval', '--voc', VOC, '--limit', '2', '--json', json]);
+    expect(r.code, messages(r.stderr)).to.equal(0);
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(doc).sort()).to.deep.equal(
+      ['model', 'split', 'images', 'mIoU', 'mIoU21', 'pixelAccuracy', 'perClass', 'outputStride', 'scales', 'flip', 'seconds'].sort(),
+    );
+    expect(doc.model).to.equal('mobilenetv2-pascal-257');
+    expect(doc.split).to.equal('val');
+    expect(doc.images).to.equal(2);
+    expect(doc.outputStride).to.equal(8);
+    expect(doc.scales).to.deep.equal([1]);
+    expect(doc.flip).to.equal(false);
+    expect(doc.seconds as number).to.be.greaterThan(0);
+    const perClass = doc.perClass as Record<string, number | null>;
+    expect(Object.keys(perClass)).to.deep.equal([...VOC_CLASSES]);
+    // The first two val images hold background and aeroplanes, predicted well: percent, not fractions.
+    expect(perClass.background as number).to.be.within(80, 100);
+    expect(perClass.aeroplane as number).to.be.within(50, 100);
+    expect(perClass.cat).to.equal(null);
+    const present = Object.values(perClass).filter((v): v is number => v !== null);
+    expect(doc.mIoU as number).to.be.closeTo(present.reduce((a, b) => a + b, 0) / present.length, 1e-9);
+    expect(doc.mIoU21 as number).to.be.closeTo(present.reduce((a, b) => a + b, 0) / 21, 1e-9);
+    expect(doc.pixelAccuracy as number).to.be.within(80, 100);
+
+    expect(r.stdout).to.contain('split val (2 of 9 images)');
+    expect(r.stdout).to.match(new RegExp(`^mIoU \\(present classes\\)\\s+${(doc.mIoU as number).toFixed(2)}$`, 'm'));
+    expect(r.stdout).to.match(/^aeroplane\s+\d+\.\d\d$/m);
+    expect(r.stdout).to.match(/images\/s/);
+    expect(r.stderr).to.match(/eval\s+2\/2 .* img\/s/); // progress
+  });
+
+  it('reports a missing --voc, a missing split and an unwritable --json before any work', async () => {
+    const noVoc = await runCli(['eval']);
+    expect(noVoc.code).to.equal(2);
+    expect(messages(noVoc.stderr)).to.contain("'eval' needs --voc DIR");
+
+    const split = await runCli(['eval', '--voc', VOC, '--split', 'test']);
+    expect(split.code).to.equal(1);
+    expect(messages(split.stderr)).to.match(/^deeplab: listVocSplit.*no split file .*test\.txt; available splits: train, val$/m);
+
+    const json = join(tmp, 'missing-folder', 'out.json');
+    const badJson = await runCli(['eval', '--voc', VOC, '--json', json]);
+    expect(badJson.code).to.equal(1);
+    expect(messages(badJson.stderr)).to.contain(`--json ${json}: the folder`);
+    expect(existsSync(join(tmp, 'missing-folder'))).to.equal(false);
+
+    const limit = await runCli(['eval', '--voc', VOC, '--limit', '0']);
+    expect(limit.code).to.equal(2);
+    expect(messages(limit.stderr)).to.contain("--limit: '0' is not a positive integer");
+  });
+});
