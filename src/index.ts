@@ -4,6 +4,7 @@ export type { LoadOptions, SegmentOptions, SegmentResult, SegmentOutput, InputPo
 export { REGISTRY, DEFAULT_MODEL, findModel } from './model/registry.js';
 export type { RegistryEntry } from './model/registry.js';
 export { defaultConfig } from './model/config.js';
+export { describeModel } from './model/describe.js';
 export type { DeepLabConfig, BackboneName } from './model/config.js';
 export { VOC_CLASSES, VOC_PALETTE } from './model/voc.js';
 export { GpuContext } from './gpu/context.js';

@@ -2,6 +2,7 @@
 // The `deeplab` command: dispatches to segment / models / eval. Exit codes: 0 success,
 // 1 a failure while working (bad image, bad weights, GPU error), 2 a wrong invocation.
 // Errors print one line, `deeplab: <message>`; DEEPLAB_DEBUG=1 adds the stack.
+import { describeCli } from './commands/describe.js';
 import { readFileSync } from 'node:fs';
 import { type Command, UsageError, closest, debugEnabled, formatHelp, parseArgs } from './args.js';
 import { evalCommand } from './commands/eval.js';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, Command> = {
   segment: segmentCommand,
   models: modelsCommand,
   eval: evalCommand,
+  describe: describeCli,
 };
 
 function version(): string {

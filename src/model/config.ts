@@ -12,8 +12,25 @@ export interface DeepLabConfig {
   backbone: BackboneName;
   /** Output classes (21 for PASCAL VOC: 20 objects + background). */
   numClasses: number;
-  /** Input size / backbone feature size: 8, 16 or 32. The same weights run at any of them. */
+  /**
+   * Input size / backbone feature size, a power of two from 8 up to the backbone's natural
+   * stride (32 for four ResNet blocks, doubling with each cascaded block: 256 with `blocks` 7).
+   * The same weights run at any of them.
+   */
   outputStride: number;
+  /**
+   * ResNet blocks (stages): 4 = the standard network; 5..7 append block5..block7, replicas of
+   * block4 (three bottleneck units, planes 512, 2048 out), in cascade (paper Sec. 3.2, Fig. 3).
+   * MobileNets have no cascaded variant: 4 only.
+   */
+  blocks: 4 | 5 | 6 | 7;
+  /**
+   * Whether strides past `outputStride` are replaced by atrous rates (true: the paper's
+   * DeepLab) or kept (false: every block past block4 halves the map again, the paper's
+   * Table 1 without atrous convolution). With false, `outputStride` must equal the backbone's
+   * natural stride (`naturalOutputStride`): 32 with four blocks, 64 .. 256 with 5 .. 7.
+   */
+  atrous: boolean;
   /**
    * Rates of ASPP's 3x3 atrous branches. torchvision uses [12,24,36] whatever the stride (its
    * builder hard-codes them); the paper uses [6,12,18] at OS 16 and doubles them at OS 8.
@@ -32,7 +49,10 @@ export interface DeepLabConfig {
    * MobileNetV3 ignores it: torchvision dilates every block of its dilated stage.
    */
   dilationConvention: 'torchvision' | 'paper';
-  /** Unit rates of block4's three units, multiplied by the block's rate (paper Sec. 3.2). */
+  /**
+   * Unit rates of the three units of block4 and of every cascaded block after it, multiplied
+   * by the block's rate (paper Sec. 3.2: OS 16 with (1,2,4) gives block4 rates 2,4,8).
+   */
   multiGrid: number[];
   /** Mode of the final upsampling to the input size (torchvision: 'half_pixel' = align_corners false). */
   resizeMode: ResizeMode;
@@ -62,6 +82,8 @@ export function defaultConfig(backbone: BackboneName, overrides: Partial<DeepLab
     asppChannels: 256,
     dilationConvention: 'torchvision',
     multiGrid: [1, 1, 1],
+    blocks: 4,
+    atrous: true,
     resizeMode: 'half_pixel',
     normalization: 'imagenet',
     aux: false,
@@ -70,9 +92,45 @@ export function defaultConfig(backbone: BackboneName, overrides: Partial<DeepLab
     backbone === 'mobilenet_v2'
       ? { ...torchvision, asppRates: [], dilationConvention: 'paper', resizeMode: 'align_corners', normalization: 'minus_one_one' }
       : torchvision;
-  const cfg: DeepLabConfig = { ...base, ...overrides, backbone };
+  // An override given as undefined means "not given" (callers pass optional CLI values through).
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<DeepLabConfig>;
+  const cfg: DeepLabConfig = { ...base, ...given, backbone };
   validateConfig(cfg);
   return cfg;
+}
+
+const RESNETS: readonly BackboneName[] = ['resnet50', 'resnet101'];
+
+/**
+ * The stride of the backbone with no atrous convolution: the stem reaches 4, block2..block4
+ * each halve the map (32), and every cascaded block halves it again (64, 128, 256).
+ */
+export function naturalOutputStride(backbone: BackboneName, blocks: number): number {
+  return RESNETS.includes(backbone) ? 2 ** (blocks + 1) : 32;
+}
+
+/** The output strides a backbone with `blocks` blocks can run at: 8, 16, ..., natural. */
+export function allowedOutputStrides(backbone: BackboneName, blocks: number): number[] {
+  const out: number[] = [];
+  for (let s = 8; s <= naturalOutputStride(backbone, blocks); s *= 2) out.push(s);
+  return out;
+}
+
+/** The paper's ASPP rates: (6,12,18) at OS 16, scaled by 16/OS (doubled at OS 8), at least 1. */
+export const PAPER_ASPP_RATES_OS16: readonly number[] = [6, 12, 18];
+
+/** Rates chosen for one output stride, rescaled to another (the rule load-weights also applies). */
+export function scaleAsppRates(rates: readonly number[], fromStride: number, toStride: number): number[] {
+  return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
+}
+
+export function paperAsppRates(outputStride: number): number[] {
+  return scaleAsppRates(PAPER_ASPP_RATES_OS16, 16, outputStride);
+}
+
+/** "8, 16 or 32". */
+function orList(items: readonly number[]): string {
+  return items.length === 1 ? String(items[0]) : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
 
 function positiveInts(v: unknown): v is number[] {
@@ -86,14 +144,28 @@ export function validateConfig(cfg: DeepLabConfig): void {
   };
   if (!BACKBONES.includes(cfg.backbone)) bad('backbone', `'${String(cfg.backbone)}' is not one of ${BACKBONES.join(', ')}`);
   if (!Number.isInteger(cfg.numClasses) || cfg.numClasses < 1) bad('numClasses', `must be a positive integer, got ${cfg.numClasses}`);
-  if (![8, 16, 32].includes(cfg.outputStride)) bad('outputStride', `must be 8, 16 or 32, got ${cfg.outputStride}`);
+  if (![4, 5, 6, 7].includes(cfg.blocks)) bad('blocks', `must be 4, 5, 6 or 7 (block4 plus cascaded replicas), got ${String(cfg.blocks)}`);
+  if (cfg.blocks !== 4 && !RESNETS.includes(cfg.backbone)) bad('blocks', `must be 4: cascaded blocks exist for ResNet backbones only, got ${cfg.blocks}`);
+  if (typeof cfg.atrous !== 'boolean') bad('atrous', `must be true or false, got ${String(cfg.atrous)}`);
+  const strides = allowedOutputStrides(cfg.backbone, cfg.blocks);
+  if (!strides.includes(cfg.outputStride)) {
+    const more = RESNETS.includes(cfg.backbone) && cfg.blocks < 7 ? '; larger strides need cascaded blocks: blocks 5 reaches 64, 6 128, 7 256' : '';
+    bad('outputStride', `must be ${orList(strides)}, got ${cfg.outputStride} (${cfg.backbone} with ${cfg.blocks} blocks${more})`);
+  }
+  const natural = naturalOutputStride(cfg.backbone, cfg.blocks);
+  if (!cfg.atrous && cfg.outputStride !== natural) {
+    bad('outputStride', `must be ${natural} without atrous convolution (${cfg.blocks} blocks, every stride kept), got ${cfg.outputStride}`);
+  }
+  if (!cfg.atrous && positiveInts(cfg.multiGrid) && cfg.multiGrid.some((r) => r !== 1)) {
+    bad('multiGrid', `must be [1,1,1] without atrous convolution (unit rates are atrous rates), got ${JSON.stringify(cfg.multiGrid)}`);
+  }
   if (!positiveInts(cfg.asppRates)) bad('asppRates', `must be positive integers, got ${JSON.stringify(cfg.asppRates)}`);
   if (!Number.isInteger(cfg.asppChannels) || cfg.asppChannels < 1) bad('asppChannels', `must be a positive integer, got ${cfg.asppChannels}`);
   if (cfg.dilationConvention !== 'torchvision' && cfg.dilationConvention !== 'paper') {
     bad('dilationConvention', `must be 'torchvision' or 'paper', got '${String(cfg.dilationConvention)}'`);
   }
   if (!positiveInts(cfg.multiGrid) || cfg.multiGrid.length !== 3) {
-    bad('multiGrid', `must be three positive integers (block4's units), got ${JSON.stringify(cfg.multiGrid)}`);
+    bad('multiGrid', `must be three positive integers (the units of block4 and later blocks), got ${JSON.stringify(cfg.multiGrid)}`);
   }
   if (!RESIZE_MODES.includes(cfg.resizeMode)) bad('resizeMode', `'${String(cfg.resizeMode)}' is not one of ${RESIZE_MODES.join(', ')}`);
   if (cfg.normalization !== 'imagenet' && cfg.normalization !== 'minus_one_one') {

@@ -4,6 +4,12 @@
 // Details that change the numbers: the stride sits on the 3x3 conv (conv2, "ResNet v1.5");
 // the first block of each stage has a 1x1 downsample conv + BN on the shortcut; BN eps 1e-5;
 // ReLU after the residual add. Parameter names follow the state dict (`<prefix>.layer3.4.conv2.weight`).
+//
+// Cascaded blocks (paper Sec. 3.2, Fig. 3): layer5..layer7 are replicas of layer4 (three units,
+// planes 512, 2048 in and out). Their first unit has no projection shortcut: channels do not
+// change, and when the block strides the shortcut only subsamples (a parameter-free 1x1 max
+// pool with stride 2, as TF's resnet_v1 `subsample`). So the parameters do not depend on the
+// output stride and one set of weights runs at every stride, as for block1..block4.
 import type { GraphBuilder } from '../graph/builder.js';
 import type { Value } from '../graph/ir.js';
 import type { DeepLabConfig } from './config.js';
@@ -11,7 +17,7 @@ import { convBnAct } from './layers.js';
 
 export type ResNetDepth = 50 | 101;
 
-/** Bottleneck blocks per stage (layer1..layer4). */
+/** Bottleneck units per stage (layer1..layer4); cascaded layer5..layer7 have CASCADED_UNITS each. */
 export const RESNET_BLOCKS: Record<ResNetDepth, readonly [number, number, number, number]> = {
   50: [3, 4, 6, 3],
   101: [3, 4, 23, 3],
@@ -19,6 +25,11 @@ export const RESNET_BLOCKS: Record<ResNetDepth, readonly [number, number, number
 
 const STAGE_PLANES = [64, 128, 256, 512] as const;
 const STAGE_STRIDES = [1, 2, 2, 2] as const;
+/** Units, planes and stride of each cascaded block (a replica of block4). */
+export const CASCADED_UNITS = 3;
+const CASCADED_PLANES = 512;
+const CASCADED_STRIDE = 2;
+export const MAX_BLOCKS = 7;
 const EXPANSION = 4;
 const BN_EPS = 1e-5;
 /** The stem (conv s2 + max-pool s2) leaves the features at stride 4. */
@@ -33,30 +44,62 @@ export interface ResNetOptions {
   depth: ResNetDepth;
   outputStride: number;
   dilationConvention: DeepLabConfig['dilationConvention'];
-  /** Unit rates of layer4's blocks, multiplied by its rate. */
+  /** Unit rates of the units of layer4 and of every cascaded block, multiplied by the block's rate. */
   multiGrid: readonly number[];
+  /** Stages: 4 (default) = layer1..layer4; 5..7 append cascaded layer5..layer7. */
+  blocks?: number;
+  /**
+   * false: no atrous convolution, every stride kept; `outputStride` must then be the natural
+   * stride 2^(blocks+1). Default true: strides past `outputStride` become rates.
+   */
+  atrous?: boolean;
   /** State-dict prefix: 'backbone' in torchvision's segmentation models. */
   prefix: string;
 }
 
+/** Units, planes and nominal stride of every stage for `blocks` stages. */
+function stagePlan(depth: ResNetDepth, blocks: number): { units: number; planes: number; stride: number }[] {
+  const units = RESNET_BLOCKS[depth];
+  const plan = units.map((u, s) => ({ units: u, planes: STAGE_PLANES[s] as number, stride: STAGE_STRIDES[s] as number }));
+  for (let s = 4; s < blocks; s++) plan.push({ units: CASCADED_UNITS, planes: CASCADED_PLANES, stride: CASCADED_STRIDE });
+  return plan;
+}
+
 /**
- * Stride and dilation of every block, stage by stage. A stage whose stride would take the
+ * Stride and dilation of every unit, stage by stage. A stage whose stride would take the
  * features past `outputStride` runs at stride 1 and doubles the rate instead (torchvision's
- * replace_stride_with_dilation: OS 8 = [F,T,T], OS 16 = [F,F,T], OS 32 = [F,F,F]).
- * 'torchvision' keeps the previous rate on the stage's first block (the one that would have
- * strided); 'paper' gives every block the new rate.
+ * replace_stride_with_dilation: OS 8 = [F,T,T], OS 16 = [F,F,T], OS 32 = [F,F,F]; cascaded
+ * blocks continue the rule, so at OS 16 block5..block7 have rates 4, 8, 16).
+ * 'torchvision' keeps the previous rate on the stage's first unit (the one that would have
+ * strided); 'paper' gives every unit the new rate. Multi-grid multiplies the rates of
+ * layer4 and of every later stage.
  */
 export function resnetGeometry(opts: Omit<ResNetOptions, 'prefix'>): BlockGeometry[][] {
-  const blocks = RESNET_BLOCKS[opts.depth];
-  if (!blocks) throw new Error(`resnet: depth must be 50 or 101, got ${String(opts.depth)}`);
-  if (![8, 16, 32].includes(opts.outputStride)) throw new Error(`resnet: output stride must be 8, 16 or 32, got ${opts.outputStride}`);
-  if (opts.multiGrid.length !== blocks[3]) {
-    throw new Error(`resnet: multiGrid needs ${blocks[3]} unit rates (one per layer4 block), got ${JSON.stringify(opts.multiGrid)}`);
+  const units = RESNET_BLOCKS[opts.depth];
+  if (!units) throw new Error(`resnet: depth must be 50 or 101, got ${String(opts.depth)}`);
+  const nBlocks = opts.blocks ?? 4;
+  if (!Number.isInteger(nBlocks) || nBlocks < 4 || nBlocks > MAX_BLOCKS) {
+    throw new Error(`resnet: blocks must be 4, 5, 6 or 7 (block4 plus cascaded replicas), got ${nBlocks}`);
+  }
+  const natural = STEM_STRIDE * 2 ** (nBlocks - 1);
+  const strides: number[] = [];
+  for (let os = 8; os <= natural; os *= 2) strides.push(os);
+  if (!strides.includes(opts.outputStride)) {
+    throw new Error(`resnet: output stride must be ${strides.join(', ')} with ${nBlocks} blocks, got ${opts.outputStride}`);
+  }
+  if (opts.atrous === false && opts.outputStride !== natural) {
+    throw new Error(`resnet: without atrous convolution ${nBlocks} blocks give output stride ${natural}, not ${opts.outputStride}`);
+  }
+  if (opts.atrous === false && opts.multiGrid.some((r) => r !== 1)) {
+    throw new Error(`resnet: multiGrid ${JSON.stringify(opts.multiGrid)} makes block4 atrous; without atrous convolution it must be [1,1,1]`);
+  }
+  if (opts.multiGrid.length !== units[3]) {
+    throw new Error(`resnet: multiGrid needs ${units[3]} unit rates (one per unit of layer4 and later blocks), got ${JSON.stringify(opts.multiGrid)}`);
   }
   let current = STEM_STRIDE;
   let dilation = 1;
-  return blocks.map((count, s) => {
-    let stride: number = STAGE_STRIDES[s];
+  return stagePlan(opts.depth, nBlocks).map(({ units: count, stride: nominal }, s) => {
+    let stride = nominal;
     const previous = dilation;
     if (stride > 1 && current * stride > opts.outputStride) {
       dilation *= stride;
@@ -67,20 +110,42 @@ export function resnetGeometry(opts: Omit<ResNetOptions, 'prefix'>): BlockGeomet
     const stage: BlockGeometry[] = [];
     for (let i = 0; i < count; i++) {
       let d = i === 0 && opts.dilationConvention === 'torchvision' ? previous : dilation;
-      if (s === 3) d *= opts.multiGrid[i];
+      if (s >= 3) d *= opts.multiGrid[i];
       stage.push({ stride: i === 0 ? stride : 1, dilation: d });
     }
     return stage;
   });
 }
 
-/** torchvision's Bottleneck: 1x1 -> 3x3 (stride, dilation) -> 1x1 x4, shortcut, add, ReLU. */
-function bottleneck(b: GraphBuilder, x: Value, name: string, planes: number, g: BlockGeometry): Value {
+/** A strided shortcut without parameters: every stride-th pixel (a 1x1 max pool). */
+function subsample(b: GraphBuilder, x: Value, name: string, stride: number): Value {
+  return b.pool2d(name, x, {
+    kind: 'max',
+    kernelH: 1,
+    kernelW: 1,
+    strideH: stride,
+    strideW: stride,
+    padTop: 0,
+    padBottom: 0,
+    padLeft: 0,
+    padRight: 0,
+    countIncludePad: false,
+  });
+}
+
+/**
+ * torchvision's Bottleneck: 1x1 -> 3x3 (stride, dilation) -> 1x1 x4, shortcut, add, ReLU.
+ * `cascaded` (layer5+): the shortcut never projects (see the file comment).
+ */
+function bottleneck(b: GraphBuilder, x: Value, name: string, planes: number, g: BlockGeometry, cascaded: boolean): Value {
   const outC = planes * EXPANSION;
-  const needsDownsample = g.stride !== 1 || x.shape[3] !== outC;
-  const identity = needsDownsample
-    ? convBnAct(b, x, { name: `${name}.downsample.0`, bn: `${name}.downsample.1`, kernel: 1, cout: outC, stride: g.stride, eps: BN_EPS })
-    : x;
+  let identity = x;
+  if (cascaded) {
+    if (x.shape[3] !== outC) throw new Error(`${name}: cascaded block expects ${outC} input channels, got ${x.shape[3]}`);
+    if (g.stride !== 1) identity = subsample(b, x, `${name}.subsample`, g.stride);
+  } else if (g.stride !== 1 || x.shape[3] !== outC) {
+    identity = convBnAct(b, x, { name: `${name}.downsample.0`, bn: `${name}.downsample.1`, kernel: 1, cout: outC, stride: g.stride, eps: BN_EPS });
+  }
   let y = convBnAct(b, x, { name: `${name}.conv1`, bn: `${name}.bn1`, kernel: 1, cout: planes, eps: BN_EPS, activation: 'relu' });
   y = convBnAct(b, y, {
     name: `${name}.conv2`,
@@ -102,9 +167,18 @@ export interface ResNetFeatures {
   layer2: Value;
   layer3: Value;
   layer4: Value;
+  /** Every stage's output, layer1 first (layer5..layer7 when cascaded). */
+  stages: Value[];
+  /** The last stage's output: what the head reads. */
+  out: Value;
 }
 
-/** The backbone on an NHWC image: stem + layer1..layer4 (no avgpool / fc, as in segmentation). */
+/** Stage names: 'layer1' .. 'layer7' (block1..block7 in the paper). */
+export function resnetStageName(index: number): string {
+  return `layer${index + 1}`;
+}
+
+/** The backbone on an NHWC image: stem + layer1..layer4 (+ cascaded layer5..7), no avgpool / fc. */
 export function buildResNet(b: GraphBuilder, image: Value, opts: ResNetOptions): ResNetFeatures {
   const p = opts.prefix;
   const geometry = resnetGeometry(opts);
@@ -121,12 +195,13 @@ export function buildResNet(b: GraphBuilder, image: Value, opts: ResNetOptions):
     padRight: 1,
     countIncludePad: false,
   });
+  const plan = stagePlan(opts.depth, geometry.length);
   const stages: Value[] = [];
   geometry.forEach((stage, s) => {
     stage.forEach((g, i) => {
-      x = bottleneck(b, x, `${p}.layer${s + 1}.${i}`, STAGE_PLANES[s], g);
+      x = bottleneck(b, x, `${p}.${resnetStageName(s)}.${i}`, plan[s].planes, g, s >= 4);
     });
     stages.push(x);
   });
-  return { layer1: stages[0], layer2: stages[1], layer3: stages[2], layer4: stages[3] };
+  return { layer1: stages[0], layer2: stages[1], layer3: stages[2], layer4: stages[3], stages, out: x };
 }

@@ -18,12 +18,15 @@ import { RESNET_BLOCKS, buildResNet } from './resnet.js';
 export type StateDict = ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
 
 export interface TorchvisionGraphOptions {
-  /** Also output 'layer4': the backbone features the head reads (for parity tests). */
+  /**
+   * Also output 'layer4' (block4's output) and 'features' (what the head reads: the last
+   * block's output, the same value as 'layer4' without cascaded blocks), for tests.
+   */
   extraOutputs?: boolean;
 }
 
 /** Backbone features: `out` feeds DeepLabHead, `aux` feeds the FCN head. */
-function buildBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig): { out: Value; aux: Value } {
+function buildBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig): { out: Value; aux: Value; layer4: Value } {
   const prefix = 'backbone';
   switch (cfg.backbone) {
     case 'resnet50':
@@ -33,14 +36,17 @@ function buildBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig): { out
         outputStride: cfg.outputStride,
         dilationConvention: cfg.dilationConvention,
         multiGrid: cfg.multiGrid,
+        blocks: cfg.blocks,
+        atrous: cfg.atrous,
         prefix,
       });
-      // torchvision's IntermediateLayerGetter: layer4 -> 'out', layer3 -> 'aux'.
-      return { out: f.layer4, aux: f.layer3 };
+      // torchvision's IntermediateLayerGetter: layer4 -> 'out', layer3 -> 'aux'; with
+      // cascaded blocks the head reads the last one (paper Fig. 3).
+      return { out: f.out, aux: f.layer3, layer4: f.layer4 };
     }
     case 'mobilenet_v3_large': {
       const f = buildMobileNetV3Large(b, image, { outputStride: cfg.outputStride, prefix });
-      return { out: f.out, aux: f.aux };
+      return { out: f.out, aux: f.aux, layer4: f.out };
     }
     case 'mobilenet_v2':
       throw new Error("torchvision has no DeepLabv3 with a mobilenet_v2 backbone: that is TF's model (use its own builder)");
@@ -50,7 +56,7 @@ function buildBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig): { out
 /**
  * The whole model for one input size: input 'image' [1,H,W,3] (NHWC, already normalised),
  * outputs 'logits' [1,H,W,numClasses] (upsampled to the input size), 'aux' when cfg.aux, and
- * 'layer4' (backbone features) when opts.extraOutputs.
+ * 'layer4' / 'features' (backbone features) when opts.extraOutputs.
  */
 export function buildTorchvisionDeepLab(cfg: DeepLabConfig, inputH: number, inputW: number, opts: TorchvisionGraphOptions = {}): Graph {
   validateConfig(cfg);
@@ -72,7 +78,10 @@ export function buildTorchvisionDeepLab(cfg: DeepLabConfig, inputH: number, inpu
     const aux = fcnHead(b, features.aux, { prefix: 'aux_classifier', numClasses: cfg.numClasses });
     b.output('aux', b.resize('aux_upsample', aux, inputH, inputW, cfg.resizeMode));
   }
-  if (opts.extraOutputs) b.output('layer4', features.out);
+  if (opts.extraOutputs) {
+    b.output('layer4', features.layer4);
+    b.output('features', features.out);
+  }
   return b.build();
 }
 

@@ -1,0 +1,213 @@
+// A model's structure as a table: every layer with its kernel, stride, rate, output size,
+// parameters and cost, a per-block summary and the totals.
+//
+// Everything is read off the graph the builders produce (no second description of the network
+// to keep in sync): strides, rates and shapes are the nodes' attributes, parameters are the
+// declared param values, costs come from src/model/flops.ts. Building a graph declares
+// parameters without data, so no weights are needed.
+import { GraphBuilder } from '../graph/builder.js';
+import { type Graph, type Node, type OpType, type Value, nodeInputs } from '../graph/ir.js';
+import { type DeepLabConfig, validateConfig } from './config.js';
+import { type GraphCost, graphCost, nodeCost } from './flops.js';
+import { buildTfMobilenetV2DeepLab } from './mobilenet-v2.js';
+import { buildTorchvisionDeepLab } from './torchvision.js';
+
+export interface LayerInfo {
+  name: string;
+  op: OpType;
+  /** The part of the network it belongs to: 'stem', 'block1'..'block7', 'aspp', 'head', ... */
+  group: string;
+  /** [KH, KW] of convolutions and pools; null otherwise. */
+  kernel: [number, number] | null;
+  /** Vertical stride of convolutions and pools (all are square here); null otherwise. */
+  stride: number | null;
+  /** Atrous rate (dilation) of convolutions; null otherwise. */
+  rate: number | null;
+  /** Output shape without the batch: [H, W, C]. */
+  output: number[];
+  /** Stride of the output relative to the input image (null after global pooling). */
+  outputStride: number | null;
+  /** Scalars of the params this layer reads (each param counted at its first reader). */
+  params: number;
+  macs: number;
+  flops: number;
+}
+
+export interface BlockSummary {
+  /** 'stem', 'block1'..'block7', 'aspp', 'head', 'aux', 'upsample', 'backbone', ... */
+  name: string;
+  layers: number;
+  /** Output stride reached at the block's output. */
+  outputStride: number | null;
+  /** Rates of the block's convolutions larger than 1x1, in order (one per bottleneck unit). */
+  rates: number[];
+  /** The block's output [H, W, C]. */
+  output: number[];
+  params: number;
+  macs: number;
+  flops: number;
+}
+
+export interface DescriptionTotals extends GraphCost {
+  layers: number;
+  /** Every declared scalar, batch-norm statistics included. */
+  params: number;
+  /** Without batch-norm running statistics (what torchvision's num_params counts). */
+  trainableParams: number;
+}
+
+export interface GraphDescription {
+  layers: LayerInfo[];
+  blocks: BlockSummary[];
+  totals: DescriptionTotals;
+  /** What the FLOP counts include. */
+  counting: string;
+}
+
+export interface ModelDescription extends GraphDescription {
+  config: DeepLabConfig;
+  input: { height: number; width: number };
+}
+
+export const COUNTING_NOTE =
+  'macs = convolution multiply-accumulates (bias adds excluded); convFlops = 2 x macs; otherFlops = ' +
+  'batch norm 2/element, add/mul/activation 1/element, pools KHxKW/output (global: 1/input), ' +
+  'bilinear resize 8/output (fused resize+argmax 9/output/channel), softmax 3/element; flops = convFlops + otherFlops';
+
+/** Which part of the network a layer belongs to, by its name (torchvision and TF naming). */
+const GROUP_RULES: [RegExp, (m: RegExpExecArray) => string][] = [
+  [/^backbone\.layer(\d+)\./, (m) => `block${m[1]}`],
+  [/^backbone\.(conv1|bn1|maxpool)$/, () => 'stem'],
+  [/^(backbone\.|MobilenetV2\/)/, () => 'backbone'],
+  [/^classifier\.0\./, () => 'aspp'],
+  [/^(aspp\d+|image_pooling|concat|concat_projection)(\/|$)/, () => 'aspp'],
+  [/^(classifier\.|logits\/semantic)/, () => 'head'],
+  [/^aux_/, () => 'aux'],
+  [/^logits/, () => 'upsample'],
+];
+
+export function layerGroup(name: string): string {
+  for (const [re, group] of GROUP_RULES) {
+    const m = re.exec(name);
+    if (m) return group(m);
+  }
+  return 'other';
+}
+
+/** Cumulative stride of every value relative to the graph's (first) input. */
+function outputStrides(graph: Graph): Map<number, number | null> {
+  const strides = new Map<number, number | null>();
+  for (const v of graph.inputs) strides.set(v.id, 1);
+  const inputH = graph.inputs[0]?.shape[1];
+  const of = (v: Value): number | null => strides.get(v.id) ?? null;
+  for (const n of graph.nodes) {
+    const op = n.op;
+    let s: number | null;
+    switch (op.type) {
+      case 'conv2d':
+        s = of(op.input) === null ? null : of(op.input)! * op.attrs.strideH;
+        break;
+      case 'pool2d':
+        s = of(op.input) === null ? null : of(op.input)! * op.attrs.strideH;
+        break;
+      case 'global_avg_pool':
+        s = null;
+        break;
+      case 'resize':
+      case 'resize_argmax':
+        // Back at the image's size: stride 1; the pooled branch's upsample has no stride of its own.
+        s = op.attrs.outH === inputH ? 1 : null;
+        break;
+      default:
+        s = nodeInputs(op).map(of).find((x) => x !== null) ?? null;
+    }
+    strides.set(n.output.id, s);
+  }
+  return strides;
+}
+
+/** The params each node reads first, and which params are batch-norm running statistics. */
+function paramOwnership(graph: Graph): { owned: Map<number, Value[]>; statistics: Set<number> } {
+  const seen = new Set<number>();
+  const statistics = new Set<number>();
+  const owned = new Map<number, Value[]>();
+  for (const n of graph.nodes) {
+    if (n.op.type === 'batchnorm') {
+      statistics.add(n.op.mean.id);
+      statistics.add(n.op.variance.id);
+    }
+    const mine = nodeInputs(n.op).filter((v) => v.kind === 'param' && !seen.has(v.id));
+    for (const v of mine) seen.add(v.id);
+    owned.set(n.id, mine);
+  }
+  return { owned, statistics };
+}
+
+function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function layerInfo(n: Node, params: number, outputStride: number | null): LayerInfo {
+  const op = n.op;
+  let kernel: [number, number] | null = null;
+  let stride: number | null = null;
+  let rate: number | null = null;
+  if (op.type === 'conv2d') {
+    kernel = [op.weight.shape[0], op.weight.shape[1]];
+    stride = op.attrs.strideH;
+    rate = op.attrs.dilationH;
+  } else if (op.type === 'pool2d') {
+    kernel = [op.attrs.kernelH, op.attrs.kernelW];
+    stride = op.attrs.strideH;
+  }
+  const cost = nodeCost(n);
+  return { name: n.name, op: op.type, group: layerGroup(n.name), kernel, stride, rate, output: n.output.shape.slice(1), outputStride, params, ...cost };
+}
+
+/** Layers, per-block summary and totals of any graph. */
+export function describeGraph(graph: Graph): GraphDescription {
+  const strides = outputStrides(graph);
+  const { owned, statistics } = paramOwnership(graph);
+  const layers = graph.nodes.map((n) => layerInfo(n, owned.get(n.id)!.reduce((a, v) => a + numel(v.shape), 0), strides.get(n.output.id) ?? null));
+  const blocks: BlockSummary[] = [];
+  const byName = new Map<string, BlockSummary>();
+  for (const l of layers) {
+    let b = byName.get(l.group);
+    if (!b) {
+      b = { name: l.group, layers: 0, outputStride: null, rates: [], output: [], params: 0, macs: 0, flops: 0 };
+      byName.set(l.group, b);
+      blocks.push(b);
+    }
+    b.layers++;
+    b.params += l.params;
+    b.macs += l.macs;
+    b.flops += l.flops;
+    if (l.op === 'conv2d' && l.kernel && (l.kernel[0] > 1 || l.kernel[1] > 1)) b.rates.push(l.rate!);
+    // A group's output is its last layer's (layers are in execution order).
+    b.output = l.output;
+    b.outputStride = l.outputStride;
+  }
+  let params = 0;
+  let trainableParams = 0;
+  for (const p of graph.params) {
+    params += numel(p.shape);
+    if (!statistics.has(p.id)) trainableParams += numel(p.shape);
+  }
+  return { layers, blocks, totals: { layers: layers.length, params, trainableParams, ...graphCost(graph) }, counting: COUNTING_NOTE };
+}
+
+/** The graph of a configuration for one input size (any backbone; params declared, no data). */
+export function buildConfigGraph(cfg: DeepLabConfig, inputH: number, inputW: number): Graph {
+  validateConfig(cfg);
+  if (cfg.backbone !== 'mobilenet_v2') return buildTorchvisionDeepLab(cfg, inputH, inputW);
+  const g = new GraphBuilder();
+  const image = g.input('image', [1, inputH, inputW, 3]);
+  g.output('logits', buildTfMobilenetV2DeepLab(g, image, { ...cfg, depthMultiplier: 1 }));
+  return g.build();
+}
+
+/** describeGraph of the model `cfg` builds for an inputH x inputW image. */
+export function describeModel(cfg: DeepLabConfig, inputH: number, inputW: number): ModelDescription {
+  const graph = buildConfigGraph(cfg, inputH, inputW);
+  return { config: cfg, input: { height: inputH, width: inputW }, ...describeGraph(graph) };
+}
