@@ -5,7 +5,7 @@
 // depthwise layers run as a direct kernel (shaders/conv2d_direct.wgsl).
 import type { GpuContext } from '../gpu/context.js';
 import type { Dispatch, Grid } from '../gpu/dispatch.js';
-import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispatch.js';
+import { Uniforms, makeDispatch, runToNewTensor } from '../gpu/dispatch.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, checkBindable, numel, shapeString } from '../gpu/tensor.js';
 import { type Activation, activateCpu, activationCode } from './activation.js';
@@ -48,10 +48,20 @@ export interface Conv2dExtras<T> {
 }
 
 const KERNEL = 'conv2d';
-// Tile sizes of conv2d_gemm.wgsl (the grid is computed from them).
-const GEMM_TM = 64;
-const GEMM_TN = 64;
-const DIRECT_WG = 64;
+// Tile of conv2d_gemm.wgsl: R output pixels per workgroup, CN output channels per invocation.
+const GEMM_R = 8;
+const GEMM_CN = 4;
+// conv2d_direct.wgsl: P adjacent output pixels of a row per workgroup, one channel per invocation.
+const DIRECT_P = 8;
+
+/** Lanes per workgroup: enough to cover Cout in steps of `perLane` channels, 8..max. */
+function lanesFor(cout: number, perLane: number, max: number): number {
+  let lanes = 8;
+  while (lanes < max && lanes * perLane < cout) lanes *= 2;
+  return lanes;
+}
+const gemmLanes = (cout: number) => lanesFor(cout, GEMM_CN, 32);
+const directLanes = (cout: number) => lanesFor(cout, 1, 64);
 
 /** Defaults: stride 1, no padding, dilation 1, one group, no activation. */
 export function convParams(partial: Partial<Conv2dParams>): Conv2dParams {
@@ -179,12 +189,21 @@ export function conv2dSpec(
     HAS_RESIDUAL: has.residual ? 1 : 0,
     ACTIVATION: activationCode(p.activation ?? 'none'),
   };
-  if (usesGemm(p)) return { shader: 'conv2d_gemm.wgsl', constants };
-  return { shader: 'conv2d_direct.wgsl', constants: { ...constants, WG: DIRECT_WG } };
+  if (usesGemm(p)) return { shader: 'conv2d_gemm.wgsl', constants: { ...constants, WG: gemmLanes(weightShape[3]) } };
+  // Stride 1 without horizontal dilation lets one input row slide across the KW taps.
+  const slide = p.strideW === 1 && p.dilationW === 1 ? 1 : 0;
+  // The common square kernels and depthwise become compile-time loop bounds.
+  const [KH, KW, cinPerGroup] = weightShape;
+  const ksize = KH === KW && (KH === 3 || KH === 5) ? KH : 0;
+  const depthwise = cinPerGroup === 1 ? 1 : 0;
+  return {
+    shader: 'conv2d_direct.wgsl',
+    constants: { ...constants, WG: directLanes(weightShape[3]), SLIDE: slide, KSIZE: ksize, DEPTHWISE: depthwise },
+  };
 }
 
-/** GEMM grid: Cout tiles in x, M tiles in y, spilling into z past the per-dimension cap. */
-function gemmGrid(ctx: GpuContext, mTiles: number, nTiles: number): Grid {
+/** Channel blocks in x, pixel blocks in y, spilling into z past the per-dimension cap. */
+function blockGrid(ctx: GpuContext, mTiles: number, nTiles: number): Grid {
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
   if (nTiles > maxDim) throw new Error(`${KERNEL}: ${nTiles} output-channel tiles exceed the grid limit ${maxDim}`);
   const z = Math.ceil(mTiles / maxDim);
@@ -217,16 +236,17 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
 
   if (usesGemm(p)) {
     const M = g.N * g.OH * g.OW;
-    const mTiles = Math.ceil(M / GEMM_TM);
+    const mTiles = Math.ceil(M / GEMM_R);
+    const channelsPerGroup = gemmLanes(g.cout) * GEMM_CN;
     const uniforms = new Uniforms()
       .u32(M)
-      .u32(g.KH * g.KW * g.cin)
       .u32(g.cout)
       .u32(g.cin)
       .u32(g.H)
       .u32(g.W)
       .u32(g.OH)
       .u32(g.OW)
+      .u32(g.KH)
       .u32(g.KW)
       .u32(p.strideH)
       .u32(p.strideW)
@@ -234,13 +254,14 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
       .u32(p.dilationW)
       .i32(p.padTop)
       .i32(p.padLeft)
-      .u32(mTiles);
-    return makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: gemmGrid(ctx, mTiles, Math.ceil(g.cout / GEMM_TN)) });
+      .u32(mTiles)
+      .u32(GEMM_R);
+    return makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: blockGrid(ctx, mTiles, Math.ceil(g.cout / channelsPerGroup)) });
   }
 
-  const total = numel(outShape);
+  const owBlocks = Math.ceil(g.OW / DIRECT_P);
+  const blocks = g.N * g.OH * owBlocks;
   const uniforms = new Uniforms()
-    .u32(total)
     .u32(g.cout)
     .u32(g.cin)
     .u32(g.cinPerGroup)
@@ -256,8 +277,12 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
     .u32(p.dilationH)
     .u32(p.dilationW)
     .i32(p.padTop)
-    .i32(p.padLeft);
-  return makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: linearGrid(ctx, total, DIRECT_WG) });
+    .i32(p.padLeft)
+    .u32(owBlocks)
+    .u32(blocks)
+    .u32(DIRECT_P);
+  const grid = blockGrid(ctx, blocks, Math.ceil(g.cout / directLanes(g.cout)));
+  return makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: grid });
 }
 
 /** Allocates the output and runs once. */

@@ -1,0 +1,353 @@
+import { expect } from 'chai';
+import { runOnce } from '../../src/gpu/dispatch.js';
+import { GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
+import { ACTIVATIONS, type Activation } from '../../src/kernels/activation.js';
+import {
+  type Conv2dParams,
+  conv2d,
+  conv2dCpu,
+  conv2dFlops,
+  conv2dOutputShape,
+  conv2dSpec,
+  convParams,
+  prepareConv2d,
+  samePadding,
+  symmetricPadding,
+} from '../../src/kernels/conv2d.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+
+interface Case {
+  input: Shape; // NHWC
+  kernel: [number, number];
+  cout: number;
+  p: Partial<Conv2dParams>;
+  bias?: boolean;
+  scale?: boolean;
+  residual?: boolean;
+}
+
+interface Result {
+  gpu: Float32Array;
+  cpu: Float32Array;
+  input: Float32Array;
+  weight: Float32Array;
+  outShape: number[];
+}
+
+/** Runs one case on the GPU (NaN-poisoned output) and on the CPU reference and compares. */
+async function check(c: Case, data?: { input: Float32Array; weight: Float32Array }): Promise<Result> {
+  const ctx = await testContext();
+  const p = convParams(c.p);
+  const cinPerGroup = c.input[3] / p.groups;
+  const weightShape = [c.kernel[0], c.kernel[1], cinPerGroup, c.cout];
+  const outShape = conv2dOutputShape(c.input, weightShape, p);
+  const input = data?.input ?? randomArray(numel(c.input));
+  const weight = data?.weight ?? randomArray(numel(weightShape));
+  const bias = c.bias ? randomArray(c.cout, -2, 2) : undefined;
+  const scale = c.scale ? randomArray(c.cout, 0.2, 2) : undefined;
+  const residual = c.residual ? randomArray(numel(outShape), -3, 3) : undefined;
+  const tensors: GpuTensor[] = [];
+  const up = (a: Float32Array, s: Shape, label: string) => {
+    const t = uploadTensor(ctx, a, s, label);
+    tensors.push(t);
+    return t;
+  };
+  try {
+    const tIn = up(input, c.input, 'input');
+    const tW = up(weight, weightShape, 'weight');
+    const out = poisonedTensor(ctx, outShape);
+    tensors.push(out);
+    const operands = {
+      input: tIn,
+      weight: tW,
+      bias: bias && up(bias, [c.cout], 'bias'),
+      scale: scale && up(scale, [c.cout], 'scale'),
+      residual: residual && up(residual, outShape, 'residual'),
+      out,
+    };
+    await runOnce(ctx, 'conv2d test', () => prepareConv2d(ctx, operands, p));
+    const gpu = await readTensor(ctx, out);
+    const cpu = conv2dCpu(input, c.input, weight, weightShape, p, { bias, scale, residual });
+    expectClose(gpu, cpu, `conv2d ${JSON.stringify(c)}`);
+    return { gpu, cpu, input, weight, outShape };
+  } finally {
+    for (const t of tensors) t.dispose();
+  }
+}
+
+/** Taps of a 3x3 weight [3,3,Cin,Cout] at the centre only, as a 1x1 weight [1,1,Cin,Cout]. */
+function centreTap(weight: Float32Array, cin: number, cout: number): Float32Array {
+  const offset = (1 * 3 + 1) * cin * cout;
+  return weight.slice(offset, offset + cin * cout);
+}
+
+describe('kernel: conv2d', () => {
+  describe('CPU reference and helpers', () => {
+    it('matches a hand-computed 3x3 rate-2 convolution', () => {
+      // 1 channel, 3x3 input, 3x3 kernel at rate 2, pad 2. At the centre only the centre tap
+      // lands inside the image; at a corner four taps do, e.g. out[0][0] =
+      // x00*w11 + x02*w12 + x20*w21 + x22*w22 = 1*5 + 3*(-6) + 7*(-8) + 9*9 = 12.
+      const x = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const w = Float32Array.from([1, -2, 3, -4, 5, -6, 7, -8, 9]);
+      const p = convParams({ dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 });
+      const out = conv2dCpu(x, [1, 3, 3, 1], w, [3, 3, 1, 1], p);
+      expect(Array.from(out)).to.deep.equal([12, -54, -12, -16, 25, 14, -12, 36, 12]);
+    });
+
+    it('applies the epilogue in the order scale, bias, residual, activation', () => {
+      // 1x1 conv of one pixel: acc = 2 * 3 = 6; relu(6 * -1 + 0.5 + 2) = relu(-3.5) = 0;
+      // relu(6 * 0.5 + 0.5 + 2) = 5.5.
+      const p = convParams({ activation: 'relu' });
+      const run = (s: number) =>
+        conv2dCpu(Float32Array.of(2), [1, 1, 1, 1], Float32Array.of(3), [1, 1, 1, 1], p, {
+          scale: Float32Array.of(s),
+          bias: Float32Array.of(0.5),
+          residual: Float32Array.of(2),
+        })[0];
+      expect(run(-1)).to.equal(0);
+      expect(run(0.5)).to.equal(5.5);
+    });
+
+    it('computes padding, output shapes and FLOPs', () => {
+      expect(samePadding(14, 3, 2, 1)).to.deep.equal([0, 1]);
+      expect(samePadding(13, 3, 2, 1)).to.deep.equal([1, 1]);
+      expect(samePadding(65, 3, 1, 12)).to.deep.equal([12, 12]);
+      expect(samePadding(513, 7, 2, 1)).to.deep.equal([3, 3]);
+      expect(samePadding(5, 1, 1, 1)).to.deep.equal([0, 0]);
+      expect(symmetricPadding(3, 6)).to.equal(6);
+      expect(symmetricPadding(7, 1)).to.equal(3);
+      expect(() => symmetricPadding(2, 1)).to.throw(/symmetricPadding: kernel 2/);
+      const p = convParams({ strideH: 2, strideW: 2, padTop: 3, padBottom: 3, padLeft: 3, padRight: 3 });
+      expect(conv2dOutputShape([1, 513, 513, 3], [7, 7, 3, 64], p)).to.deep.equal([1, 257, 257, 64]);
+      expect(conv2dFlops([1, 513, 513, 3], [7, 7, 3, 64], p)).to.equal(2 * 257 * 257 * 64 * 7 * 7 * 3);
+      const dw = convParams({ groups: 8, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+      expect(conv2dFlops([2, 5, 5, 8], [3, 3, 1, 8], dw)).to.equal(2 * 2 * 25 * 8 * 9);
+      expect(convParams({})).to.deep.include({ strideH: 1, padTop: 0, dilationW: 1, groups: 1, activation: 'none' });
+    });
+
+    it('keeps sizes out of the pipeline key', () => {
+      // GEMM: spatial size, Cin, kernel size, rate and padding never specialise the pipeline
+      // (only the Cout bucket picks the lane count).
+      const has = { bias: true, scale: false, residual: false };
+      const a = conv2dSpec([1, 13, 11, 5], [3, 3, 5, 200], convParams({ dilationH: 2, dilationW: 2, padTop: 2 }), has);
+      const b = conv2dSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}), has);
+      expect(a).to.deep.equal(b);
+      // Direct kernel: sizes, channels and rates share a pipeline for the same kernel shape class.
+      const dw = conv2dSpec([1, 9, 9, 96], [3, 3, 1, 96], convParams({ groups: 96, padTop: 1 }), has);
+      const dw2 = conv2dSpec([2, 65, 33, 960], [3, 3, 1, 960], convParams({ groups: 960, dilationH: 4, padTop: 4 }), has);
+      expect(dw).to.deep.equal(dw2);
+      expect(dw.shader).to.not.equal(a.shader);
+    });
+  });
+
+  describe('atrous rates (3x3, same padding = rate)', () => {
+    const rates = [1, 2, 4, 6, 12, 18, 24, 36];
+    rates.forEach((r, i) => {
+      const cin = 5 + 2 * i; // 5..19
+      const cout = [7, 13, 21, 10, 70, 3, 9, 67][i];
+      it(`rate ${r}: [1,13,11,${cin}] -> ${cout}`, () =>
+        check({
+          input: [1, 13, 11, cin],
+          kernel: [3, 3],
+          cout,
+          p: { dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r },
+          bias: true,
+        }));
+    });
+
+    for (const r of [24, 36]) {
+      it(`rate ${r} on a 9x7 map degenerates to the 1x1 conv with the centre tap`, async () => {
+        const ctx = await testContext();
+        const cin = 6;
+        const cout = 11;
+        const { gpu, cpu, input, weight } = await check({
+          input: [1, 9, 7, cin],
+          kernel: [3, 3],
+          cout,
+          p: { dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r },
+        });
+        const centre = centreTap(weight, cin, cout);
+        expectClose(cpu, conv2dCpu(input, [1, 9, 7, cin], centre, [1, 1, cin, cout], convParams({})), 'CPU: dilated vs centre tap');
+        const tIn = uploadTensor(ctx, input, [1, 9, 7, cin]);
+        const tW = uploadTensor(ctx, centre, [1, 1, cin, cout]);
+        let oneByOne: GpuTensor | undefined;
+        try {
+          oneByOne = await conv2d(ctx, tIn, tW, {}, convParams({}));
+          expectClose(gpu, await readTensor(ctx, oneByOne), 'GPU: dilated vs centre-tap 1x1');
+        } finally {
+          tIn.dispose();
+          tW.dispose();
+          oneByOne?.dispose();
+        }
+      });
+    }
+  });
+
+  describe('depthwise and grouped', () => {
+    for (const r of [1, 2, 4]) {
+      it(`dilated depthwise 3x3 rate ${r}: [1,13,11,12]`, () =>
+        check({
+          input: [1, 13, 11, 12],
+          kernel: [3, 3],
+          cout: 12,
+          p: { groups: 12, dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r },
+          bias: true,
+        }));
+    }
+    it('depthwise with channel multiplier 2 (groups = Cin, Cout = 2 Cin)', () =>
+      check({ input: [1, 9, 10, 7], kernel: [3, 3], cout: 14, p: { groups: 7, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } }));
+    it('depthwise stride 2 with dilation 2', () =>
+      check({
+        input: [1, 13, 11, 9],
+        kernel: [3, 3],
+        cout: 9,
+        p: { groups: 9, strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 },
+      }));
+    it('depthwise 5x5 across several pixel blocks and lane blocks: [1,6,21,70]', () =>
+      check({ input: [1, 6, 21, 70], kernel: [5, 5], cout: 70, p: { groups: 70, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 }, bias: true }));
+    it('depthwise 1x7 and 7x1 with asymmetric padding', async () => {
+      await check({ input: [1, 9, 19, 12], kernel: [1, 7], cout: 12, p: { groups: 12, padLeft: 4, padRight: 2 } });
+      await check({ input: [1, 19, 9, 12], kernel: [7, 1], cout: 12, p: { groups: 12, padTop: 2, padBottom: 4 } });
+    });
+    it('depthwise stride 2 on a wide map: [1,9,37,16]', () =>
+      check({ input: [1, 9, 37, 16], kernel: [3, 3], cout: 16, p: { groups: 16, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } }));
+    it('depthwise rate 36 on a 9x7 map (all taps but the centre in padding)', () =>
+      check({ input: [1, 9, 7, 10], kernel: [3, 3], cout: 10, p: { groups: 10, dilationH: 36, dilationW: 36, padTop: 36, padBottom: 36, padLeft: 36, padRight: 36 } }));
+    it('general groups = 2', () =>
+      check({ input: [1, 9, 11, 10], kernel: [3, 3], cout: 14, p: { groups: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }, bias: true }));
+    it('groups = 3 with rate 2 and asymmetric padding', () =>
+      check({ input: [1, 8, 7, 15], kernel: [3, 3], cout: 6, p: { groups: 3, dilationH: 2, dilationW: 2, padTop: 1, padBottom: 2, padLeft: 2, padRight: 0 } }));
+  });
+
+  describe('geometry', () => {
+    it('stride 2 with dilation 2 (GEMM)', () =>
+      check({
+        input: [1, 13, 11, 7],
+        kernel: [3, 3],
+        cout: 10,
+        p: { strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 },
+      }));
+    it('1x1 on an odd map', () => check({ input: [1, 7, 5, 3], kernel: [1, 1], cout: 5, p: {} }));
+    it('7x7 stride 2 pad 3 (the stem): [1,23,21,3] -> 10', () =>
+      check({ input: [1, 23, 21, 3], kernel: [7, 7], cout: 10, p: { strideH: 2, strideW: 2, padTop: 3, padBottom: 3, padLeft: 3, padRight: 3 } }));
+    it('asymmetric TF SAME padding, stride 2 on an even size', async () => {
+      const [padTop, padBottom] = samePadding(14, 3, 2, 1);
+      const [padLeft, padRight] = samePadding(12, 3, 2, 1);
+      expect([padTop, padBottom, padLeft, padRight]).to.deep.equal([0, 1, 0, 1]);
+      const { outShape } = await check({ input: [1, 14, 12, 6], kernel: [3, 3], cout: 9, p: { strideH: 2, strideW: 2, padTop, padBottom, padLeft, padRight } });
+      expect(outShape).to.deep.equal([1, 7, 6, 9]);
+    });
+    it('non-square kernel, different strides and rates per axis', () =>
+      check({ input: [1, 12, 15, 4], kernel: [3, 5], cout: 6, p: { strideH: 1, strideW: 2, dilationH: 3, dilationW: 1, padTop: 3, padBottom: 3, padLeft: 2, padRight: 1 } }));
+    it('batch N = 2 (GEMM)', () =>
+      check({ input: [2, 9, 7, 5], kernel: [3, 3], cout: 11, p: { dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 }, bias: true, residual: true }));
+    it('batch N = 2 (depthwise)', () =>
+      check({ input: [2, 9, 7, 6], kernel: [3, 3], cout: 6, p: { groups: 6, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }, scale: true }));
+    it('crosses several tiles in M, K and Cout: 1x1 70 -> 130 on 17x19', () =>
+      check({ input: [1, 17, 19, 70], kernel: [1, 1], cout: 130, p: {}, bias: true }));
+    it('crosses several K tiles with a 3x3 kernel: 3x3 37 -> 67 on 11x13, rate 3', () =>
+      check({ input: [1, 11, 13, 37], kernel: [3, 3], cout: 67, p: { dilationH: 3, dilationW: 3, padTop: 3, padBottom: 3, padLeft: 3, padRight: 3 } }));
+  });
+
+  describe('epilogue', () => {
+    const input: Shape = [1, 7, 9, 6];
+    const pad = { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
+    for (let mask = 0; mask < 8; mask++) {
+      const bias = (mask & 1) !== 0;
+      const scale = (mask & 2) !== 0;
+      const residual = (mask & 4) !== 0;
+      const name = [bias && 'bias', scale && 'scale', residual && 'residual'].filter(Boolean).join('+') || 'none';
+      it(`GEMM, ${name}, relu`, () => check({ input, kernel: [3, 3], cout: 10, p: { ...pad, activation: 'relu' }, bias, scale, residual }));
+    }
+    for (const activation of ACTIVATIONS) {
+      it(`GEMM, bias+scale+residual, ${activation}`, () =>
+        check({ input, kernel: [3, 3], cout: 10, p: { ...pad, activation: activation as Activation }, bias: true, scale: true, residual: true }));
+      it(`depthwise, bias+scale+residual, ${activation}`, () =>
+        check({ input, kernel: [3, 3], cout: 6, p: { ...pad, groups: 6, activation: activation as Activation }, bias: true, scale: true, residual: true }));
+    }
+    it('depthwise, bias only', () => check({ input, kernel: [3, 3], cout: 6, p: { ...pad, groups: 6 }, bias: true }));
+  });
+
+  describe('errors', () => {
+    const p = convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+
+    it('rejects mismatched channels, naming conv2d and the shapes', () => {
+      expect(() => conv2dOutputShape([1, 5, 5, 5], [3, 3, 6, 8], p)).to.throw(/conv2d: weight expects 6 input channels.*\[1,5,5,5\].*\[3,3,6,8\]/);
+    });
+    it('rejects groups that do not divide the channels', () => {
+      expect(() => conv2dOutputShape([1, 5, 5, 6], [3, 3, 1, 6], convParams({ groups: 4 }))).to.throw(/conv2d: input channels 6 are not divisible by groups 4/);
+      expect(() => conv2dOutputShape([1, 5, 5, 6], [3, 3, 3, 5], convParams({ groups: 2 }))).to.throw(/conv2d: output channels 5 are not divisible by groups 2/);
+    });
+    it('rejects bad ranks, zero-size tensors and empty outputs', async () => {
+      expect(() => conv2dOutputShape([5, 5, 3], [3, 3, 3, 8], p)).to.throw(/conv2d: input must be NHWC.*\[5,5,3\]/);
+      expect(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3], p)).to.throw(/conv2d: weight must be HWIO.*\[3,3,3\]/);
+      expect(() => conv2dOutputShape([1, 0, 5, 3], [3, 3, 3, 8], p)).to.throw(/conv2d: input has a zero or invalid dimension.*\[1,0,5,3\]/);
+      const ctx = await testContext();
+      expect(() => createTensor(ctx, [1, 0, 5, 3], 'f32', 'input')).to.throw(/zero-size tensor \[1,0,5,3\]/);
+      const tooDilated = convParams({ dilationH: 4, dilationW: 4 });
+      expect(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], tooDilated)).to.throw(/conv2d: output size -3x-3 is empty/);
+    });
+    it('rejects non-positive strides and dilations and negative pads', () => {
+      expect(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], convParams({ strideH: 0 }))).to.throw(/conv2d: strideH must be a positive integer, got 0/);
+      expect(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], convParams({ dilationW: -1 }))).to.throw(/conv2d: dilationW must be a positive integer, got -1/);
+      expect(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], convParams({ padLeft: -1 }))).to.throw(/conv2d: padLeft must be a non-negative integer, got -1/);
+    });
+    it('rejects wrong output, bias, scale and residual shapes', async () => {
+      const ctx = await testContext();
+      const input = uploadTensor(ctx, randomArray(75), [1, 5, 5, 3]);
+      const weight = uploadTensor(ctx, randomArray(3 * 3 * 3 * 8), [3, 3, 3, 8]);
+      const good = createTensor(ctx, [1, 5, 5, 8]);
+      const bad = createTensor(ctx, [1, 5, 5, 7]);
+      const bias7 = uploadTensor(ctx, randomArray(7), [7]);
+      try {
+        expect(() => prepareConv2d(ctx, { input, weight, out: bad }, p)).to.throw(/conv2d: out .*has shape \[1,5,5,7\], expected \[1,5,5,8\]/);
+        expect(() => prepareConv2d(ctx, { input, weight, bias: bias7, out: good }, p)).to.throw(/conv2d: bias has shape \[7\], expected \[8\]/);
+        expect(() => prepareConv2d(ctx, { input, weight, scale: bias7, out: good }, p)).to.throw(/conv2d: scale has shape \[7\], expected \[8\]/);
+        expect(() => prepareConv2d(ctx, { input, weight, residual: bad, out: good }, p)).to.throw(/conv2d: residual has shape \[1,5,5,7\]/);
+        expect(() => prepareConv2d(ctx, { input, weight, residual: good, out: good }, p)).to.throw(/conv2d: residual and out must be different/);
+      } finally {
+        for (const t of [input, weight, good, bad, bias7]) t.dispose();
+      }
+    });
+    it('rejects tensors over the storage-binding limit before allocating them', async () => {
+      const ctx = await testContext();
+      // A 1x1 conv 64 -> 8 whose input is one element past the binding limit.
+      const pixels = Math.ceil((ctx.maxBindingBytes / 4 + 1) / 64);
+      const hugeShape = [1, pixels, 1, 64];
+      expect(() => createTensor(ctx, hugeShape, 'f32', 'input')).to.throw(/storage-binding limit/);
+      // prepareConv2d checks every operand too (tensors made elsewhere, e.g. borrowed buffers):
+      // a small buffer labelled with the huge shape is rejected before any binding is made.
+      const small = createTensor(ctx, [4]);
+      const smallOut = createTensor(ctx, [4]);
+      const weight = uploadTensor(ctx, randomArray(64 * 8), [1, 1, 64, 8]);
+      try {
+        const input = new GpuTensor(ctx, small.buffer, hugeShape, 'f32', 'borrowed');
+        const out = new GpuTensor(ctx, smallOut.buffer, [1, pixels, 1, 8], 'f32', 'borrowed');
+        expect(() => prepareConv2d(ctx, { input, weight, out }, convParams({}))).to.throw(/conv2d: input .*exceeds the device's storage-binding limit/);
+      } finally {
+        small.dispose();
+        smallOut.dispose();
+        weight.dispose();
+      }
+    });
+  });
+
+  it('conv2d() allocates, runs and returns the output', async () => {
+    const ctx = await testContext();
+    const p = convParams({ strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' });
+    const x = randomArray(2 * 6 * 5 * 4);
+    const w = randomArray(3 * 3 * 4 * 5);
+    const b = randomArray(5);
+    const tx = uploadTensor(ctx, x, [2, 6, 5, 4]);
+    const tw = uploadTensor(ctx, w, [3, 3, 4, 5]);
+    const tb = uploadTensor(ctx, b, [5]);
+    let out: GpuTensor | undefined;
+    try {
+      out = await conv2d(ctx, tx, tw, { bias: tb }, p);
+      expect(out.shape).to.deep.equal([2, 3, 3, 5]);
+      expectClose(await readTensor(ctx, out), conv2dCpu(x, [2, 6, 5, 4], w, [3, 3, 4, 5], p, { bias: b }), 'conv2d()');
+    } finally {
+      for (const t of [tx, tw, tb, out]) t?.dispose();
+    }
+  });
+});
