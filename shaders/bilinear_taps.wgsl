@@ -8,6 +8,18 @@
 // The upper neighbour is clamped to the last row/column, as PyTorch and TF do.
 override MODE: u32 = 0u;
 
+// Params of every kernel that includes this file (src/kernels/resize.ts resizeUniforms).
+struct ResizeParams {
+  total: u32, // invocations: output elements or output pixels, as the kernel says
+  channels: u32,
+  in_h: u32,
+  in_w: u32,
+  out_h: u32,
+  out_w: u32,
+  scale_h: f32,
+  scale_w: f32,
+}
+
 struct Taps {
   p00: u32,
   p01: u32,

@@ -5,18 +5,7 @@
 //#include "bilinear_taps.wgsl"
 override WG: u32 = 256u;
 
-struct Params {
-  total: u32, // N * OH * OW
-  channels: u32,
-  in_h: u32,
-  in_w: u32,
-  out_h: u32,
-  out_w: u32,
-  scale_h: f32,
-  scale_w: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(0) var<uniform> params: ResizeParams; // total = N * OH * OW
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 

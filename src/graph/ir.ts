@@ -7,6 +7,8 @@
 // folding it into the conv is a pass (src/graph/passes.ts), so a training graph can keep it.
 import type { Shape } from '../gpu/tensor.js';
 import type { Activation } from '../kernels/activation.js';
+import type { Conv2dParams } from '../kernels/conv2d.js';
+import type { Pool2dParams } from '../kernels/pool.js';
 import type { ResizeMode } from '../kernels/resize.js';
 
 export type DType = 'f32' | 'u32';
@@ -21,36 +23,15 @@ export interface Value {
   readonly name: string;
 }
 
-export interface ConvAttrs {
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padBottom: number;
-  padLeft: number;
-  padRight: number;
-  dilationH: number;
-  dilationW: number;
-  groups: number;
-  activation: Activation;
-}
+/** A conv node's attributes: the kernel's params, every field given. */
+export type ConvAttrs = Required<Conv2dParams>;
 
 export interface BatchNormAttrs {
   eps: number;
   activation: Activation;
 }
 
-export interface Pool2dAttrs {
-  kind: 'avg' | 'max';
-  kernelH: number;
-  kernelW: number;
-  strideH: number;
-  strideW: number;
-  padTop: number;
-  padBottom: number;
-  padLeft: number;
-  padRight: number;
-  countIncludePad: boolean;
-}
+export type Pool2dAttrs = Required<Pool2dParams>;
 
 /** Each op with its operands (by role) and attributes. */
 export type NodeOp =

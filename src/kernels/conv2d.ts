@@ -211,6 +211,23 @@ function blockGrid(ctx: GpuContext, mTiles: number, nTiles: number): Grid {
   return [nTiles, Math.ceil(mTiles / z), z];
 }
 
+/** The window fields both conv shaders' params share, in their order: sizes, strides, rates, pads. */
+function windowUniforms(u: Uniforms, g: ReturnType<typeof geometry>, p: Conv2dParams): Uniforms {
+  return u
+    .u32(g.H)
+    .u32(g.W)
+    .u32(g.OH)
+    .u32(g.OW)
+    .u32(g.KH)
+    .u32(g.KW)
+    .u32(p.strideH)
+    .u32(p.strideW)
+    .u32(p.dilationH)
+    .u32(p.dilationW)
+    .i32(p.padTop)
+    .i32(p.padLeft);
+}
+
 export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParams): Dispatch {
   const g = geometry(t.input.shape, t.weight.shape, p);
   const outShape = [g.N, g.OH, g.OW, g.cout];
@@ -238,22 +255,7 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
     const M = g.N * g.OH * g.OW;
     const mTiles = Math.ceil(M / GEMM_R);
     const channelsPerGroup = gemmLanes(g.cout) * GEMM_CN;
-    const uniforms = new Uniforms()
-      .u32(M)
-      .u32(g.cout)
-      .u32(g.cin)
-      .u32(g.H)
-      .u32(g.W)
-      .u32(g.OH)
-      .u32(g.OW)
-      .u32(g.KH)
-      .u32(g.KW)
-      .u32(p.strideH)
-      .u32(p.strideW)
-      .u32(p.dilationH)
-      .u32(p.dilationW)
-      .i32(p.padTop)
-      .i32(p.padLeft)
+    const uniforms = windowUniforms(new Uniforms().u32(M).u32(g.cout).u32(g.cin), g, p)
       .u32(mTiles)
       .u32(GEMM_R);
     return makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: blockGrid(ctx, mTiles, Math.ceil(g.cout / channelsPerGroup)) });
@@ -261,23 +263,7 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
 
   const owBlocks = Math.ceil(g.OW / DIRECT_P);
   const blocks = g.N * g.OH * owBlocks;
-  const uniforms = new Uniforms()
-    .u32(g.cout)
-    .u32(g.cin)
-    .u32(g.cinPerGroup)
-    .u32(g.coutPerGroup)
-    .u32(g.H)
-    .u32(g.W)
-    .u32(g.OH)
-    .u32(g.OW)
-    .u32(g.KH)
-    .u32(g.KW)
-    .u32(p.strideH)
-    .u32(p.strideW)
-    .u32(p.dilationH)
-    .u32(p.dilationW)
-    .i32(p.padTop)
-    .i32(p.padLeft)
+  const uniforms = windowUniforms(new Uniforms().u32(g.cout).u32(g.cin).u32(g.cinPerGroup).u32(g.coutPerGroup), g, p)
     .u32(owBlocks)
     .u32(blocks)
     .u32(DIRECT_P);

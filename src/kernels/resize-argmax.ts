@@ -2,11 +2,11 @@
 // at a photo's size without materialising logits at that size.
 import type { GpuContext } from '../gpu/context.js';
 import type { Dispatch } from '../gpu/dispatch.js';
-import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispatch.js';
+import { linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispatch.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString } from '../gpu/tensor.js';
 import { expectShape } from './checks.js';
-import { type ResizeParams, resizeBilinearCpu, resizeBilinearOutputShape, resizeModeCode, resizeScale } from './resize.js';
+import { type ResizeParams, resizeBilinearCpu, resizeBilinearOutputShape, resizeModeCode, resizeUniforms } from './resize.js';
 import { argmaxCpu } from './softmax.js';
 
 const WG = 256;
@@ -27,20 +27,11 @@ export function prepareResizeArgmax(ctx: GpuContext, t: { input: GpuTensor; out:
   if (t.input.dtype !== 'f32' || t.out.dtype !== 'u32') {
     throw new Error(`${KERNEL}: expects f32 input and u32 output, got ${t.input.dtype} and ${t.out.dtype}`);
   }
-  const [, H, W, C] = t.input.shape;
   const total = numel(outShape);
   return makeDispatch(ctx, {
     label: `${KERNEL}(${p.mode}) ${shapeString(t.input.shape)} -> ${p.outH}x${p.outW}`,
     spec: resizeArgmaxSpec(p),
-    uniforms: new Uniforms()
-      .u32(total)
-      .u32(C)
-      .u32(H)
-      .u32(W)
-      .u32(p.outH)
-      .u32(p.outW)
-      .f32(resizeScale(H, p.outH, p.mode))
-      .f32(resizeScale(W, p.outW, p.mode)),
+    uniforms: resizeUniforms(total, t.input.shape, p),
     buffers: [t.input, t.out],
     workgroups: linearGrid(ctx, total, WG),
   });

@@ -49,6 +49,20 @@ export function resizeScale(inSize: number, outSize: number, mode: ResizeMode): 
   return inSize / outSize;
 }
 
+/** The params struct of shaders/bilinear_taps.wgsl (`total` = invocations the kernel runs). */
+export function resizeUniforms(total: number, inputShape: Shape, p: ResizeParams): Uniforms {
+  const [, H, W, C] = inputShape;
+  return new Uniforms()
+    .u32(total)
+    .u32(C)
+    .u32(H)
+    .u32(W)
+    .u32(p.outH)
+    .u32(p.outW)
+    .f32(resizeScale(H, p.outH, p.mode))
+    .f32(resizeScale(W, p.outW, p.mode));
+}
+
 export function resizeBilinearSpec(p: ResizeParams): KernelSpec {
   return { shader: 'resize_bilinear.wgsl', constants: { MODE: resizeModeCode(p.mode), WG } };
 }
@@ -56,20 +70,11 @@ export function resizeBilinearSpec(p: ResizeParams): KernelSpec {
 export function prepareResizeBilinear(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }, p: ResizeParams): Dispatch {
   const outShape = resizeBilinearOutputShape(t.input.shape, p);
   expectShape(t.out.shape, outShape, `resizeBilinear(${p.mode})`, 'out');
-  const [, H, W, C] = t.input.shape;
   const total = numel(outShape);
   return makeDispatch(ctx, {
     label: `resizeBilinear(${p.mode}) ${shapeString(t.input.shape)} -> ${p.outH}x${p.outW}`,
     spec: resizeBilinearSpec(p),
-    uniforms: new Uniforms()
-      .u32(total)
-      .u32(C)
-      .u32(H)
-      .u32(W)
-      .u32(p.outH)
-      .u32(p.outW)
-      .f32(resizeScale(H, p.outH, p.mode))
-      .f32(resizeScale(W, p.outW, p.mode)),
+    uniforms: resizeUniforms(total, t.input.shape, p),
     buffers: [t.input, t.out],
     workgroups: linearGrid(ctx, total, WG),
   });

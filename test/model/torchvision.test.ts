@@ -18,7 +18,7 @@ import {
   torchvisionConfigFromState,
   torchvisionParams,
 } from '../../src/model/torchvision.js';
-import { expectClose, randomArray, testContext } from '../helpers.js';
+import { expectClose, randomArray, relativeError, testContext } from '../helpers.js';
 
 const FIXTURES = '../shared/fixtures/torchvision';
 const R50_PTH = `${FIXTURES}/deeplabv3_resnet50_random_fp16.pth`;
@@ -71,6 +71,7 @@ function expectMatchesFixture(got: { shape: number[]; data: Float32Array } | und
   expect(got, `output for ${fixture}`).to.not.equal(undefined);
   const ref = readNpy(`${FIXTURES}/${fixture}`);
   expect(got!.shape, fixture).to.deep.equal(ref.shape);
+  console.log(`      ${fixture}: relative error ${relativeError(got!.data, ref.data).toExponential(2)}`);
   expectClose(got!.data, ref.data, fixture);
 }
 
