@@ -1,0 +1,119 @@
+// Registry downloads, served from a local HTTP server on the loopback address: the file lands in
+// the cache only once its sha256 is verified, a corrupt download leaves nothing behind, and an
+// offline copy in DEEPLAB_WEIGHTS_DIR is used (and checked) before any download.
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RegistryEntry } from '../../src/model/registry.js';
+import { resolveWeights } from '../../src/model/weights-store.js';
+import { randomArray } from '../helpers.js';
+
+describe('model: weight store (downloads and offline copies)', () => {
+  const payload = Buffer.from(randomArray(50_000).buffer); // 200 kB of fresh bytes
+  const sha = createHash('sha256').update(payload).digest('hex');
+  let server: Server;
+  let base: string;
+  let dir: string;
+  const saved = { weights: process.env.DEEPLAB_WEIGHTS_DIR, cache: process.env.DEEPLAB_CACHE_DIR };
+
+  const entry = (over: Partial<RegistryEntry>): RegistryEntry => ({
+    name: 'test-model',
+    description: 'test',
+    format: 'safetensors',
+    fileName: 'test-model.bin',
+    url: `${base}/good`,
+    sha256: sha,
+    backbone: 'mobilenet_v2',
+    inputSize: [33, 33],
+    outputStride: 8,
+    numClasses: 21,
+    dataset: 'none',
+    ...over,
+  });
+
+  before(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/good') res.end(payload);
+      else if (req.url === '/corrupt') res.end(Buffer.concat([payload.subarray(0, 1000), Buffer.from('x')]));
+      else {
+        res.statusCode = 404;
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'deeplab-store-'));
+    delete process.env.DEEPLAB_WEIGHTS_DIR;
+    process.env.DEEPLAB_CACHE_DIR = join(dir, 'cache');
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    process.env.DEEPLAB_CACHE_DIR = saved.cache;
+    if (saved.weights === undefined) delete process.env.DEEPLAB_WEIGHTS_DIR;
+    else process.env.DEEPLAB_WEIGHTS_DIR = saved.weights;
+  });
+
+  it('downloads into the cache, verifies the sha256, and reuses the cached file', async () => {
+    const messages: string[] = [];
+    const path = await resolveWeights(entry({}), { onProgress: (m) => messages.push(m) });
+    expect(path).to.equal(join(dir, 'cache', 'test-model.bin'));
+    expect(readFileSync(path).equals(payload)).to.equal(true);
+    expect(messages.some((m) => m.includes('downloading'))).to.equal(true);
+    // Second time: no download (the URL now points nowhere).
+    expect(await resolveWeights(entry({ url: `${base}/missing` }))).to.equal(path);
+  });
+
+  it('accepts a sha256 prefix, the way torchvision names its files', async () => {
+    const path = await resolveWeights(entry({ sha256: undefined, sha256Prefix: sha.slice(0, 8) }));
+    expect(existsSync(path)).to.equal(true);
+  });
+
+  it('refuses a corrupt download and leaves nothing in the cache', async () => {
+    try {
+      await resolveWeights(entry({ url: `${base}/corrupt` }));
+      expect.fail('a corrupt download was accepted');
+    } catch (e) {
+      expect((e as Error).message).to.match(/sha256 [0-9a-f]{64} does not match/);
+    }
+    expect(readdirSync(join(dir, 'cache'))).to.deep.equal([]);
+  });
+
+  it('reports an HTTP error, and refuses to download when told not to', async () => {
+    try {
+      await resolveWeights(entry({ url: `${base}/missing` }));
+      expect.fail('a 404 was accepted');
+    } catch (e) {
+      expect((e as Error).message).to.match(/HTTP 404/);
+    }
+    try {
+      await resolveWeights(entry({}), { download: false });
+      expect.fail('downloaded although download: false');
+    } catch (e) {
+      expect((e as Error).message).to.match(/not found/);
+    }
+  });
+
+  it('prefers an offline copy in DEEPLAB_WEIGHTS_DIR, and checks it too', async () => {
+    const offline = join(dir, 'offline');
+    mkdirSync(offline);
+    writeFileSync(join(offline, 'test-model.bin'), payload);
+    process.env.DEEPLAB_WEIGHTS_DIR = offline;
+    expect(await resolveWeights(entry({ url: `${base}/missing` }))).to.equal(join(offline, 'test-model.bin'));
+    writeFileSync(join(offline, 'test-model.bin'), Buffer.from('tampered'));
+    try {
+      await resolveWeights(entry({}));
+      expect.fail('a tampered offline copy was accepted');
+    } catch (e) {
+      expect((e as Error).message).to.match(/does not match/);
+    }
+  });
+});
