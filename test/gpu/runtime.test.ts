@@ -1,0 +1,95 @@
+// The GPU runtime: WebGPU errors come back as exceptions naming the kernel, a lost device is
+// reported, pipelines are cached by specialisation only, and pooled buffers are reused.
+import { expect } from 'chai';
+import { GpuContext, GpuError } from '../../src/gpu/context.js';
+import { Uniforms, makeDispatch, runDispatches, disposeDispatch } from '../../src/gpu/dispatch.js';
+import { kernelKey } from '../../src/gpu/pipeline-cache.js';
+import { createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
+import { elementwiseSpec } from '../../src/kernels/elementwise.js';
+import { randomArray, testContext } from '../helpers.js';
+
+describe('gpu runtime', () => {
+  it('turns a WebGPU validation error into an exception that names the kernel', async () => {
+    const ctx = await testContext();
+    const a = uploadTensor(ctx, randomArray(8), [8]);
+    try {
+      // Binding the same buffer as read-only input and writable output is invalid WebGPU.
+      let error: unknown;
+      try {
+        const d = await ctx.checked('elementwise(add) aliasing test', () =>
+          makeDispatch(ctx, {
+            label: 'aliasing',
+            spec: elementwiseSpec({ op: 'add' }, 0),
+            uniforms: new Uniforms().u32(8).u32(1).u32(1),
+            buffers: [a, a, a],
+            workgroups: [1, 1, 1],
+          }),
+        );
+        await runDispatches(ctx, [d], 'elementwise(add) aliasing test');
+        disposeDispatch(ctx, d);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(GpuError);
+      expect((error as Error).message).to.match(/^elementwise\(add\) aliasing test: WebGPU validation error/);
+      // The context is still usable afterwards.
+      const data = randomArray(8);
+      const t = uploadTensor(ctx, data, [8]);
+      expect([...(await readTensor(ctx, t))]).to.deep.equal([...data]);
+      t.dispose();
+    } finally {
+      a.dispose();
+    }
+  });
+
+  it('reports a lost device on the next use', async () => {
+    const ctx = await GpuContext.create();
+    ctx.device.destroy(); // as a driver reset would
+    await ctx.device.lost;
+    expect(ctx.isLost).to.equal(true);
+    expect(() => createTensor(ctx, [4])).to.throw(GpuError, /GPU device lost/);
+    ctx.destroy();
+  });
+
+  it('keys pipelines by specialisation, never by sizes, and compiles them in parallel once', async () => {
+    const ctx = await testContext();
+    const relu = elementwiseSpec({ op: 'unary', activation: 'relu' }, 0);
+    const relu6 = elementwiseSpec({ op: 'unary', activation: 'relu6' }, 0);
+    expect(kernelKey(relu)).to.not.equal(kernelKey(relu6));
+    expect(kernelKey({ shader: 'x.wgsl', constants: { B: 1, A: 2 } })).to.equal(kernelKey({ shader: 'x.wgsl', constants: { A: 2, B: 1 } }));
+    await ctx.pipelines.compile([relu, relu6, relu]);
+    expect(ctx.pipelines.has(relu) && ctx.pipelines.has(relu6)).to.equal(true);
+    expect(ctx.pipelines.get(relu)).to.equal(ctx.pipelines.get(relu));
+  });
+
+  it('reports a shader that fails to compile, naming the kernel', async () => {
+    const ctx = await testContext();
+    try {
+      await ctx.pipelines.compile([{ shader: 'elementwise.wgsl', constants: { NO_SUCH_CONSTANT: 1 } }]);
+      expect.fail('a bad specialisation compiled');
+    } catch (e) {
+      expect((e as Error).message).to.match(/elementwise\.wgsl/);
+    }
+  });
+
+  it('reuses pooled buffers of the same size and counts live buffers', async () => {
+    const ctx = await testContext();
+    const t1 = createTensor(ctx, [1000]);
+    const buffer = t1.buffer;
+    const live = ctx.liveBufferCount;
+    t1.dispose();
+    const t2 = createTensor(ctx, [1000]);
+    expect(t2.buffer).to.equal(buffer);
+    expect(ctx.liveBufferCount).to.equal(live);
+    t2.dispose();
+    expect(() => t2.buffer).to.throw(/used after dispose/);
+  });
+
+  it('refuses a tensor over the storage-binding limit before allocating it', async () => {
+    const ctx = await testContext();
+    const live = ctx.liveBufferCount;
+    const elements = Math.floor(ctx.maxBindingBytes / 4) + 1;
+    expect(() => createTensor(ctx, [elements], 'f32', 'huge')).to.throw(GpuError, /huge \[\d+\]: \d+ bytes exceeds the device's storage-binding limit/);
+    expect(ctx.liveBufferCount).to.equal(live);
+  });
+});
