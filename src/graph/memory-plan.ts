@@ -1,10 +1,15 @@
 // Memory planning: activations whose lifetimes do not overlap share one buffer.
 //
-// Walks the nodes in execution order; a value's buffer returns to the free list after its
-// last reader runs (graph outputs are kept to the end). A node's output never shares a buffer
-// with its own inputs, because WebGPU forbids binding one buffer as read-only and writable
-// storage in the same dispatch. Free buffers are picked best-fit; when none is big enough, the
-// largest free one grows (its final size is known only when planning ends).
+// Each activation lives from the node that writes it to the last node that reads it (graph
+// outputs to the end). Values are placed largest first ("greedy by size", as TF Lite's planner
+// does for shared buffers): each goes into the smallest existing buffer that is big enough and
+// holds nothing alive at the same time, or into a new buffer of its own size. Placing the big
+// values first means buffers never have to grow for a later, larger value. A node's output never
+// shares a buffer with its own inputs, because their lifetimes meet at that node (and WebGPU
+// forbids binding one buffer as read-only and writable storage in the same dispatch).
+// Why whole buffers and not offsets in one arena: WebGPU validates usage per buffer, not per
+// range, so a kernel could not read one part of an arena while writing another. The plan can
+// therefore exceed `lowerBoundBytes` (the most bytes alive at once) when live sizes differ.
 import type { Graph, Value } from './ir.js';
 import { nodeInputs } from './ir.js';
 
@@ -17,47 +22,67 @@ export interface MemoryPlan {
   peakBytes: number;
   /** What one buffer per activation would need, for comparison. */
   unplannedBytes: number;
+  /** The most activation bytes alive at once: no plan can need less. */
+  lowerBoundBytes: number;
 }
 
 const bytesOf = (v: Value): number => Math.max(4, v.shape.reduce((a, b) => a * b, 1) * 4);
 
+interface Lifetime {
+  id: number;
+  bytes: number;
+  first: number;
+  last: number;
+}
+
 export function planMemory(graph: Graph): MemoryPlan {
+  const end = graph.nodes.length;
   const lastUse = new Map<number, number>();
   graph.nodes.forEach((n, i) => {
     for (const v of nodeInputs(n.op)) if (v.kind === 'activation') lastUse.set(v.id, i);
   });
-  const keep = new Set([...graph.outputs.values()].map((v) => v.id));
-  const slotBytes: number[] = [];
-  const slotOf = new Map<number, number>();
-  const free = new Set<number>();
-  let unplannedBytes = 0;
+  for (const v of graph.outputs.values()) lastUse.set(v.id, end);
+  const lifetimes: Lifetime[] = graph.nodes.map((n, i) => ({
+    id: n.output.id,
+    bytes: bytesOf(n.output),
+    first: i,
+    // An output nobody reads is still written by its node.
+    last: lastUse.get(n.output.id) ?? i,
+  }));
 
-  graph.nodes.forEach((node, i) => {
-    const need = bytesOf(node.output);
-    unplannedBytes += need;
+  // Largest first; ties in execution order, so the plan is deterministic.
+  const order = [...lifetimes].sort((a, b) => b.bytes - a.bytes || a.first - b.first);
+  const slotBytes: number[] = [];
+  const slotUsers: Lifetime[][] = [];
+  const slotOf = new Map<number, number>();
+  const overlaps = (a: Lifetime, b: Lifetime): boolean => a.first <= b.last && b.first <= a.last;
+  for (const value of order) {
     let best = -1;
-    for (const s of free) {
-      if (slotBytes[s] >= need && (best < 0 || slotBytes[s] < slotBytes[best])) best = s;
-    }
-    if (best < 0 && free.size > 0) {
-      // Grow the largest free slot rather than adding one more buffer.
-      for (const s of free) if (best < 0 || slotBytes[s] > slotBytes[best]) best = s;
-      slotBytes[best] = need;
+    for (let s = 0; s < slotBytes.length; s++) {
+      if (slotBytes[s] < value.bytes) continue;
+      if (slotUsers[s].some((u) => overlaps(u, value))) continue;
+      if (best < 0 || slotBytes[s] < slotBytes[best]) best = s;
     }
     if (best < 0) {
       best = slotBytes.length;
-      slotBytes.push(need);
-    } else {
-      free.delete(best);
+      slotBytes.push(value.bytes);
+      slotUsers.push([]);
     }
-    slotOf.set(node.output.id, best);
-    // Inputs whose last reader is this node go back to the pool after the output is placed.
-    for (const v of nodeInputs(node.op)) {
-      if (v.kind === 'activation' && lastUse.get(v.id) === i && !keep.has(v.id)) free.add(slotOf.get(v.id)!);
-    }
-    // An output nobody reads (and not a graph output) is free straight away.
-    if (!lastUse.has(node.output.id) && !keep.has(node.output.id)) free.add(best);
-  });
-  const peakBytes = slotBytes.reduce((a, b) => a + b, 0);
-  return { slotBytes, slotOf, peakBytes, unplannedBytes };
+    slotUsers[best].push(value);
+    slotOf.set(value.id, best);
+  }
+
+  let lowerBoundBytes = 0;
+  for (let i = 0; i <= end; i++) {
+    let alive = 0;
+    for (const l of lifetimes) if (l.first <= i && i <= l.last) alive += l.bytes;
+    lowerBoundBytes = Math.max(lowerBoundBytes, alive);
+  }
+  return {
+    slotBytes,
+    slotOf,
+    peakBytes: slotBytes.reduce((a, b) => a + b, 0),
+    unplannedBytes: lifetimes.reduce((a, l) => a + l.bytes, 0),
+    lowerBoundBytes,
+  };
 }

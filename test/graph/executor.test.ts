@@ -116,6 +116,7 @@ describe('graph executor', () => {
       }
     }
     expect(plan.peakBytes).to.be.lessThan(plan.unplannedBytes);
+    expect(plan.peakBytes).to.be.at.least(plan.lowerBoundBytes);
   });
 
   it('reports missing, unexpected and mis-shaped weights in one error', () => {
