@@ -219,6 +219,108 @@ describe('kernel: conv2d', () => {
       check({ input: [1, 8, 7, 15], kernel: [3, 3], cout: 6, p: { groups: 3, dilationH: 2, dilationW: 2, padTop: 1, padBottom: 2, padLeft: 2, padRight: 0 } }));
   });
 
+  describe('depthwise, vec4 tiles (C % 4 == 0) and the scalar fallback', () => {
+    // depthwise4 computes a 4x4 tile of output pixels x 4 channels per lane, 8 lanes per
+    // workgroup; sizes below are chosen to leave partial tiles, partial phases and partial
+    // channel blocks. Fused operands vary mostly in the epilogue cases at the end: every new
+    // combination is another pipeline to compile (about a second each on lavapipe).
+    const pad = (n: number) => ({ padTop: n, padBottom: n, padLeft: n, padRight: n });
+    /** A depthwise case (Cout = Cin = groups) that must run on the named entry point. */
+    const dw = (input: Shape, kernel: [number, number], p: Partial<Conv2dParams>, path: 'depthwise4' | 'main', extras: Partial<Case> = {}) => {
+      const c: Case = { input, kernel, cout: input[3], p: { ...p, groups: input[3] }, ...extras };
+      const spec = conv2dSpec(c.input, [kernel[0], kernel[1], 1, c.cout], convParams(c.p), { bias: !!c.bias, scale: !!c.scale, residual: !!c.residual });
+      expect(spec.entryPoint ?? 'main', `entry point for ${JSON.stringify(c)}`).to.equal(path);
+      return check(c);
+    };
+
+    it('picks the vec4 kernel only for C % 4 == 0 and window steps <= 2, without sizes in the key', () => {
+      const has = { bias: true, scale: false, residual: true };
+      const spec = (input: Shape, k: number, p: Partial<Conv2dParams>) =>
+        conv2dSpec(input, [k, k, 1, input[3]], convParams({ ...p, groups: input[3] }), has);
+      expect(spec([1, 9, 9, 8], 3, {}).entryPoint).to.equal('depthwise4');
+      expect(spec([1, 9, 9, 6], 3, {}).entryPoint).to.equal(undefined);
+      // stride 3: window step 3 has no vec4 variant; stride 3 at rate 3 has step 1.
+      expect(spec([1, 9, 9, 8], 3, { strideH: 3, strideW: 3 }).entryPoint).to.equal(undefined);
+      expect(spec([1, 9, 9, 8], 3, { strideH: 3, strideW: 3, dilationH: 3, dilationW: 3 }).entryPoint).to.equal('depthwise4');
+      // A channel multiplier (Cout = 2 Cin) is not depthwise4's job.
+      expect(conv2dSpec([1, 9, 9, 8], [3, 3, 1, 16], convParams({ groups: 8 }), has).entryPoint).to.equal(undefined);
+      // Sizes, channel counts, pads and rates at the same window step share one pipeline.
+      const a = spec([1, 9, 9, 96], 3, { dilationH: 2, dilationW: 2, padTop: 2 });
+      const b = spec([2, 65, 33, 960], 3, { dilationH: 6, dilationW: 1, padLeft: 1 });
+      expect(a).to.deep.equal(b);
+      // Stride 2 specialises the window step (1 at even rates, 2 at odd ones).
+      expect(spec([1, 9, 9, 8], 3, { strideH: 2, strideW: 2 }).constants).to.include({ SSH: 2, SSW: 2 });
+      expect(spec([1, 9, 9, 8], 3, { strideH: 2, strideW: 2, dilationH: 2, dilationW: 4 }).constants).to.include({ SSH: 1, SSW: 1 });
+      expect(spec([1, 9, 9, 8], 5, {}).constants).to.include({ KSIZE: 5 });
+      expect(spec([1, 9, 9, 8], 7, {}).constants).to.include({ KSIZE: 0 });
+    });
+
+    it('3x3 stride 1 with partial tiles and a partial channel block: [1,13,11,36]', () =>
+      dw([1, 13, 11, 36], [3, 3], pad(1), 'depthwise4', { bias: true }));
+    it('3x3 on 4 channels (one lane of eight) and on a 1x1 map', async () => {
+      await dw([1, 7, 6, 4], [3, 3], pad(1), 'depthwise4');
+      await dw([1, 1, 1, 8], [3, 3], pad(1), 'depthwise4', { bias: true });
+    });
+    it('3x3 stride 2, TF SAME padding on even and odd sizes: [1,14,17,8]', () => {
+      const [padTop, padBottom] = samePadding(14, 3, 2, 1);
+      const [padLeft, padRight] = samePadding(17, 3, 2, 1);
+      return dw([1, 14, 17, 8], [3, 3], { strideH: 2, strideW: 2, padTop, padBottom, padLeft, padRight }, 'depthwise4');
+    });
+    for (const r of [2, 3, 4, 6]) {
+      it(`3x3 rate ${r} (outputs taken ${r} apart): [1,19,23,16]`, () =>
+        dw([1, 19, 23, 16], [3, 3], { dilationH: r, dilationW: r, ...pad(r) }, 'depthwise4', { bias: true }));
+    }
+    it('rate 12 on a 9x7 map (more phases than outputs)', () =>
+      dw([1, 9, 7, 8], [3, 3], { dilationH: 12, dilationW: 12, ...pad(12) }, 'depthwise4'));
+    it('stride 2 with rate 2 (window step 1) and rate 3 (step 2, outputs 3 apart)', async () => {
+      await dw([1, 13, 11, 12], [3, 3], { strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, ...pad(2) }, 'depthwise4');
+      await dw([1, 17, 19, 8], [3, 3], { strideH: 2, strideW: 2, dilationH: 3, dilationW: 3, ...pad(3) }, 'depthwise4');
+    });
+    it('stride 2 with rate 2 and rate 3 on the scalar path (C % 4 != 0)', async () => {
+      await dw([1, 13, 11, 10], [3, 3], { strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, ...pad(2) }, 'main');
+      await dw([1, 17, 19, 7], [3, 3], { strideH: 2, strideW: 2, dilationH: 3, dilationW: 3, ...pad(3) }, 'main', { bias: true });
+    });
+    it('stride 3 at rate 3 (window step 1) and stride 3 at rate 1 (scalar path)', async () => {
+      await dw([1, 16, 14, 8], [3, 3], { strideH: 3, strideW: 3, dilationH: 3, dilationW: 3, ...pad(3) }, 'depthwise4');
+      await dw([1, 16, 14, 8], [3, 3], { strideH: 3, strideW: 3, ...pad(1) }, 'main');
+    });
+    it('different strides and rates per axis', () =>
+      dw([1, 15, 18, 12], [3, 3], { strideH: 1, strideW: 2, dilationH: 2, dilationW: 1, padTop: 2, padBottom: 1, padLeft: 0, padRight: 1 }, 'depthwise4'));
+    it('5x5 stride 1, stride 2 and rate 2: [1,11,13,12]', async () => {
+      await dw([1, 11, 13, 12], [5, 5], pad(2), 'depthwise4', { bias: true });
+      await dw([1, 11, 13, 12], [5, 5], { strideH: 2, strideW: 2, ...pad(2) }, 'depthwise4', { bias: true });
+      await dw([1, 11, 13, 12], [5, 5], { dilationH: 2, dilationW: 2, ...pad(4) }, 'depthwise4', { bias: true });
+    });
+    it('5x5 on the scalar path: [1,11,13,10]', () => dw([1, 11, 13, 10], [5, 5], pad(2), 'main', { bias: true }));
+    it('kernel sizes read at run time: 7x7, 1x7, 7x1, 3x5, 1x1', async () => {
+      await dw([1, 12, 13, 8], [7, 7], pad(3), 'depthwise4');
+      await dw([1, 9, 19, 8], [1, 7], { padLeft: 4, padRight: 2 }, 'depthwise4');
+      await dw([1, 19, 9, 8], [7, 1], { padTop: 2, padBottom: 4, strideH: 2 }, 'depthwise4');
+      await dw([1, 10, 11, 8], [3, 5], { padTop: 1, padBottom: 1, padLeft: 2, padRight: 2, dilationW: 2 }, 'depthwise4');
+      await dw([1, 6, 7, 8], [1, 1], {}, 'depthwise4');
+    });
+    it('batch N = 3: [3,9,10,8]', () => dw([3, 9, 10, 8], [3, 3], pad(1), 'depthwise4', { bias: true }));
+    it('workgroups walking 8 and 4 tiles, the last group partial: [1,1030,1029,4], [1,130,67,36]', async () => {
+      // 258 x 258 tiles, 8 per group; 33 x 17 tiles x 2 channel blocks, 4 per group (8 would
+      // leave fewer than 256 groups).
+      await dw([1, 1030, 1029, 4], [3, 3], pad(1), 'depthwise4');
+      await dw([1, 130, 67, 36], [3, 3], pad(1), 'depthwise4', { bias: true });
+    });
+
+    // Every combination of the fused operands, every activation, both window steps; each
+    // case is its own pipeline, so they are spread over 8 cases rather than multiplied out.
+    for (let mask = 0; mask < 8; mask++) {
+      const bias = (mask & 1) !== 0;
+      const scale = (mask & 2) !== 0;
+      const residual = (mask & 4) !== 0;
+      const activation = ACTIVATIONS[(mask + 2) % ACTIVATIONS.length] as Activation;
+      const stride = 1 + (mask % 2);
+      const name = [bias && 'bias', scale && 'scale', residual && 'residual'].filter(Boolean).join('+') || 'none';
+      it(`vec4 epilogue: ${name}, ${activation}, stride ${stride}`, () =>
+        dw([1, 6, 9, 8], [3, 3], { ...pad(1), strideH: stride, strideW: stride, activation }, 'depthwise4', { bias, scale, residual }));
+    }
+  });
+
   describe('geometry', () => {
     it('stride 2 with dilation 2 (GEMM)', () =>
       check({
