@@ -7,6 +7,8 @@
 // Timing: GPU time from timestamp queries (begin / end of each engine's compute passes) when
 // the adapter offers 'timestamp-query', otherwise wall time around submit + onSubmittedWorkDone;
 // both engines are always timed the same way. Reported: median of the repeats after warm-up.
+import { benchArgs, median } from './common.js';
+import { relativeError } from '../src/util/relative-error.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,18 +57,9 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const quick = argv.includes('--quick');
-  const value = (flag: string): string | undefined => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const known = ['--quick', '--no-tfjs', '--layers', '--repeats', '--warmup', '--out'];
-  argv.forEach((a, i) => {
-    if (a.startsWith('--') && !known.includes(a)) throw new Error(`bench:kernels: unknown option ${a} (known: ${known.join(' ')})`);
-    if (!a.startsWith('--') && !['--layers', '--repeats', '--warmup', '--out'].includes(argv[i - 1])) {
-      throw new Error(`bench:kernels: unexpected argument ${a}`);
-    }
-  });
+  const args = benchArgs('bench:kernels', argv, ['--quick', '--no-tfjs'], ['--layers', '--repeats', '--warmup', '--out']);
+  const quick = args.has('--quick');
+  const value = args.value;
   let layers = LAYERS;
   const pick = value('--layers');
   if (pick) {
@@ -75,23 +68,12 @@ function parseArgs(argv: string[]): Options {
     if (unknown.length) throw new Error(`bench:kernels: unknown layer(s) ${unknown.join(', ')}; choose from ${LAYERS.map((l) => l.name).join(', ')}`);
     layers = LAYERS.filter((l) => names.includes(l.name));
   }
-  const positive = (flag: string, dflt: number): number => {
-    const v = Number(value(flag) ?? dflt);
-    if (!Number.isInteger(v) || v < 0) throw new Error(`bench:kernels: ${flag} must be a non-negative integer`);
-    return v;
-  };
-  const repeats = Math.max(1, positive('--repeats', quick ? 2 : 5));
-  const warmup = positive('--warmup', 1);
+  const repeats = Math.max(1, args.count('--repeats', quick ? 2 : 5));
+  const warmup = args.count('--warmup', 1);
   const here = dirname(fileURLToPath(import.meta.url));
   // dist/bench/kernels.js -> <root>/bench/results/kernels.json
   const out = value('--out') ?? join(here, '..', '..', 'bench', 'results', 'kernels.json');
-  return { quick, repeats, warmup, layers, tfjs: !argv.includes('--no-tfjs'), out };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+  return { quick, repeats, warmup, layers, tfjs: !args.has('--no-tfjs'), out };
 }
 
 function randomData(n: number, seed: number): Float32Array {
@@ -268,16 +250,6 @@ async function benchTfjs(
     xt.dispose();
     ft.dispose();
   }
-}
-
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 function pad(s: string, n: number): string {

@@ -13,6 +13,8 @@
 // submit, onSubmittedWorkDone) + reading the logits back. tfjs: tf.tensor4d(input) + the ops
 // + `await logits.data()`. Reported: median of the repeats after warm-up; the two engines
 // alternate run by run so that load from elsewhere on the machine hits both alike.
+import { benchArgs, median } from './common.js';
+import { relativeError } from '../src/util/relative-error.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,25 +58,10 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const withValue = ['--models', '--repeats', '--warmup', '--image', '--out'];
-  const known = ['--quick', ...withValue];
-  argv.forEach((a, i) => {
-    if (a.startsWith('--') && !known.includes(a)) throw new Error(`bench:model: unknown option ${a} (known: ${known.join(' ')})`);
-    if (!a.startsWith('--') && !withValue.includes(argv[i - 1])) throw new Error(`bench:model: unexpected argument ${a}`);
-  });
-  const value = (flag: string): string | undefined => {
-    const i = argv.indexOf(flag);
-    if (i < 0) return undefined;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`bench:model: ${flag} needs a value`);
-    return v;
-  };
-  const quick = argv.includes('--quick');
-  const count = (flag: string, dflt: number): number => {
-    const v = Number(value(flag) ?? dflt);
-    if (!Number.isInteger(v) || v < 0) throw new Error(`bench:model: ${flag} must be a non-negative integer`);
-    return v;
-  };
+  const args = benchArgs('bench:model', argv, ['--quick'], ['--models', '--repeats', '--warmup', '--image', '--out']);
+  const value = args.value;
+  const quick = args.has('--quick');
+  const count = args.count;
   let models = MODELS;
   const pick = value('--models');
   if (pick) {
@@ -91,23 +78,6 @@ function parseArgs(argv: string[]): Options {
     image: resolve(value('--image') ?? join(ROOT, '..', 'shared', 'data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png')),
     out: resolve(value('--out') ?? join(ROOT, 'bench', 'results', 'model.json')),
   };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
-function relativeError(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`bench:model: outputs differ in length (${a.length} vs ${b.length})`);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 /** Fraction of pixels whose argmax class agrees between two [.., C] logit maps. */

@@ -1,6 +1,7 @@
 // Shared test utilities: the GPU context, seeded random inputs, poisoned outputs and the
 // relative-error metric every kernel test uses.
 import { expect } from 'chai';
+import { relativeError } from '../src/util/relative-error.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { type GpuTensor, type Shape, createTensor, fillTensor, numel } from '../src/gpu/tensor.js';
 
@@ -53,21 +54,7 @@ export function randomArray(n: number, lo = -1, hi = 1, r: () => number = rng())
   return a;
 }
 
-/** ‖out − ref‖ / ‖ref‖; NaN or Inf anywhere in `out` gives Infinity. */
-export function relativeError(out: ArrayLike<number>, ref: ArrayLike<number>): number {
-  if (out.length !== ref.length) throw new Error(`length mismatch: ${out.length} vs ${ref.length}`);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const o = out[i];
-    if (!Number.isFinite(o)) return Infinity;
-    const d = o - ref[i];
-    num += d * d;
-    den += ref[i] * ref[i];
-  }
-  if (den === 0) return Math.sqrt(num);
-  return Math.sqrt(num / den);
-}
+export { relativeError };
 
 export const FP32_TOLERANCE = 1e-4;
 

@@ -1,0 +1,39 @@
+// What the benchmark scripts share: strict argument parsing and the median.
+
+export interface BenchArgs {
+  has(flag: string): boolean;
+  value(flag: string): string | undefined;
+  /** A non-negative integer option, or `dflt` when absent. */
+  count(flag: string, dflt: number): number;
+}
+
+/** Parses `argv` for flags and options with values; anything else is an error naming `bench`. */
+export function benchArgs(bench: string, argv: string[], flags: string[], withValue: string[]): BenchArgs {
+  const known = [...flags, ...withValue];
+  argv.forEach((a, i) => {
+    if (a.startsWith('--') && !known.includes(a)) throw new Error(`${bench}: unknown option ${a} (known: ${known.join(' ')})`);
+    if (!a.startsWith('--') && !withValue.includes(argv[i - 1])) throw new Error(`${bench}: unexpected argument ${a}`);
+  });
+  const value = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${bench}: ${flag} needs a value`);
+    return v;
+  };
+  return {
+    has: (flag) => argv.includes(flag),
+    value,
+    count: (flag, dflt) => {
+      const v = Number(value(flag) ?? dflt);
+      if (!Number.isInteger(v) || v < 0) throw new Error(`${bench}: ${flag} must be a non-negative integer`);
+      return v;
+    },
+  };
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
