@@ -32,6 +32,15 @@ export function benchArgs(bench: string, argv: string[], flags: string[], withVa
   };
 }
 
+/** The items named in a comma-separated list (all when `list` is absent); unknown names are an error. */
+export function pickByName<T>(bench: string, what: string, list: string | undefined, all: readonly T[], nameOf: (t: T) => string): T[] {
+  if (!list) return [...all];
+  const names = list.split(',');
+  const unknown = names.filter((n) => !all.some((t) => nameOf(t) === n));
+  if (unknown.length) throw new Error(`${bench}: unknown ${what} ${unknown.join(', ')}; choose from ${all.map(nameOf).join(', ')}`);
+  return all.filter((t) => names.includes(nameOf(t)));
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const h = s.length >> 1;

@@ -7,7 +7,7 @@
 // Timing: GPU time from timestamp queries (begin / end of each engine's compute passes) when
 // the adapter offers 'timestamp-query', otherwise wall time around submit + onSubmittedWorkDone;
 // both engines are always timed the same way. Reported: median of the repeats after warm-up.
-import { benchArgs, median } from './common.js';
+import { benchArgs, median, pickByName } from './common.js';
 import { relativeError } from '../src/util/relative-error.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -60,14 +60,7 @@ function parseArgs(argv: string[]): Options {
   const args = benchArgs('bench:kernels', argv, ['--quick', '--no-tfjs'], ['--layers', '--repeats', '--warmup', '--out']);
   const quick = args.has('--quick');
   const value = args.value;
-  let layers = LAYERS;
-  const pick = value('--layers');
-  if (pick) {
-    const names = pick.split(',');
-    const unknown = names.filter((n) => !LAYERS.some((l) => l.name === n));
-    if (unknown.length) throw new Error(`bench:kernels: unknown layer(s) ${unknown.join(', ')}; choose from ${LAYERS.map((l) => l.name).join(', ')}`);
-    layers = LAYERS.filter((l) => names.includes(l.name));
-  }
+  const layers = pickByName('bench:kernels', 'layer(s)', value('--layers'), LAYERS, (l) => l.name);
   const repeats = Math.max(1, args.count('--repeats', quick ? 2 : 5));
   const warmup = args.count('--warmup', 1);
   const here = dirname(fileURLToPath(import.meta.url));

@@ -13,7 +13,7 @@
 // submit, onSubmittedWorkDone) + reading the logits back. tfjs: tf.tensor4d(input) + the ops
 // + `await logits.data()`. Reported: median of the repeats after warm-up; the two engines
 // alternate run by run so that load from elsewhere on the machine hits both alike.
-import { benchArgs, median } from './common.js';
+import { benchArgs, median, pickByName } from './common.js';
 import { relativeError } from '../src/util/relative-error.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -62,14 +62,7 @@ function parseArgs(argv: string[]): Options {
   const value = args.value;
   const quick = args.has('--quick');
   const count = args.count;
-  let models = MODELS;
-  const pick = value('--models');
-  if (pick) {
-    const keys = pick.split(',');
-    const unknown = keys.filter((k) => !MODELS.some((m) => m.key === k));
-    if (unknown.length) throw new Error(`bench:model: unknown model(s) ${unknown.join(', ')}; choose from ${MODELS.map((m) => m.key).join(', ')}`);
-    models = MODELS.filter((m) => keys.includes(m.key));
-  }
+  const models = pickByName('bench:model', 'model(s)', value('--models'), MODELS, (m) => m.key);
   return {
     quick,
     repeats: Math.max(1, count('--repeats', quick ? 2 : 5)),
