@@ -22,13 +22,15 @@ import { GpuContext } from '../src/gpu/context.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { readTensor } from '../src/gpu/tensor.js';
 import type { Graph, Node, Value } from '../src/graph/ir.js';
-import { nodeInputs } from '../src/graph/ir.js';
+import { nodeOutput } from '../src/graph/ir.js';
+import { nodeInputs } from '../src/graph/ops/registry.js';
+import { deriveStateCpu } from '../src/graph/cpu-reference.js';
 import { planMemory } from '../src/graph/memory-plan.js';
 import type { HostParams } from '../src/graph/params.js';
 import { readImage } from '../src/io/image.js';
 import type { Activation } from '../src/kernels/activation.js';
 import type { ResizeMode } from '../src/kernels/resize.js';
-import { graphCost } from '../src/model/flops.js';
+import { graphCost } from '../src/model/analysis/flops.js';
 import { DeepLabModel } from '../src/model/model.js';
 
 type Tfjs = typeof import('@tensorflow/tfjs-core');
@@ -150,7 +152,7 @@ class TfjsGraph {
     if (graph.inputs.length !== 1) throw new Error(`tfjs interpreter: expected one graph input, got ${graph.inputs.length}`);
     let bytes = 0;
     try {
-      for (const p of graph.params) {
+      for (const p of graph.state) {
         const t = host.get(p.name);
         if (!t) throw new Error(`tfjs interpreter: no host data for param ${p.name}`);
         this.params.set(p.id, tf.tensor(t.data, this.tfParamShape(p), 'float32'));
@@ -162,7 +164,7 @@ class TfjsGraph {
     }
     this.paramBytes = bytes;
     graph.nodes.forEach((n, i) => {
-      for (const v of nodeInputs(n.op)) if (v.kind === 'activation') this.lastUse.set(v.id, i);
+      for (const v of nodeInputs(n)) if (v.kind === 'activation') this.lastUse.set(v.id, i);
     });
   }
 
@@ -183,21 +185,22 @@ class TfjsGraph {
     const { tf } = this;
     const env = new Map<number, TfTensor>([[this.graph.inputs[0].id, input]]);
     const get = (v: Value): TfTensor => {
-      const t = v.kind === 'param' ? this.params.get(v.id) : env.get(v.id);
+      const t = v.kind === 'state' ? this.params.get(v.id) : env.get(v.id);
       if (!t) throw new Error(`tfjs interpreter: ${v.name} is not available`);
       return t;
     };
     try {
       this.graph.nodes.forEach((node, i) => {
         const y = tf.tidy(() => this.node(node, get));
-        if (!y.shape.every((d, k) => d === node.output.shape[k]) || y.shape.length !== node.output.shape.length) {
+        const output = nodeOutput(node);
+        if (!y.shape.every((d, k) => d === output.shape[k]) || y.shape.length !== output.shape.length) {
           y.dispose();
-          throw new Error(`tfjs interpreter: layer ${node.name} gave [${y.shape.join(',')}], our graph says [${node.output.shape.join(',')}]`);
+          throw new Error(`tfjs interpreter: layer ${node.name} gave [${y.shape.join(',')}], our graph says [${output.shape.join(',')}]`);
         }
-        env.set(node.output.id, y);
-        const dead = nodeInputs(node.op).filter((v) => v.kind === 'activation' && this.lastUse.get(v.id) === i);
+        env.set(output.id, y);
+        const dead = nodeInputs(node).filter((v) => v.kind === 'activation' && this.lastUse.get(v.id) === i);
         // An output nobody reads is dead at once (our memory planner frees it the same way).
-        if (!this.lastUse.has(node.output.id)) dead.push(node.output);
+        if (!this.lastUse.has(output.id)) dead.push(output);
         for (const v of dead) {
           if (v.id === this.output.id) continue;
           env.get(v.id)?.dispose(); // a node may read one value twice
@@ -270,6 +273,8 @@ class TfjsGraph {
       case 'pool2d':
         // Not in the benchmarked networks; tfjs pools have no count-include-pad switch.
         throw new Error(`tfjs interpreter: layer ${node.name}: pool2d is not supported`);
+      case 'fold_bn':
+        throw new Error(`tfjs interpreter: layer ${node.name}: fold_bn derives weights, it is not part of a pass`);
     }
   }
 
@@ -365,16 +370,17 @@ function liveSetPeakBytes(graph: Graph): number {
   const bytes = (v: Value): number => v.shape.reduce((a, b) => a * b, 1) * 4;
   const lastUse = new Map<number, number>();
   graph.nodes.forEach((n, i) => {
-    for (const v of nodeInputs(n.op)) if (v.kind === 'activation') lastUse.set(v.id, i);
+    for (const v of nodeInputs(n)) if (v.kind === 'activation') lastUse.set(v.id, i);
   });
   const outputs = new Set([...graph.outputs.values()].map((v) => v.id));
   let live = 0;
   let peak = 0;
   graph.nodes.forEach((n, i) => {
-    live += bytes(n.output);
+    const output = nodeOutput(n);
+    live += bytes(output);
     peak = Math.max(peak, live);
-    for (const v of nodeInputs(n.op)) if (v.kind === 'activation' && lastUse.get(v.id) === i && !outputs.has(v.id)) live -= bytes(v);
-    if (!lastUse.has(n.output.id) && !outputs.has(n.output.id)) live -= bytes(n.output);
+    for (const v of nodeInputs(n)) if (v.kind === 'activation' && lastUse.get(v.id) === i && !outputs.has(v.id)) live -= bytes(v);
+    if (!lastUse.has(output.id) && !outputs.has(output.id)) live -= bytes(output);
   });
   return peak;
 }
@@ -392,8 +398,11 @@ async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Options):
     const img = readImage(o.image);
     const { input, height, width } = model.preprocess(img);
     const inputShape: [number, number, number, number] = [1, height, width, 3];
-    // The very graph and params the model executes (folded, fused); its executor plans this graph.
-    const { graph, params } = model.buildGraph(height, width);
+    // The very graph the model executes (folded, fused; its program plans this graph), with the
+    // folded weights it reads derived on the CPU from the same parameters.
+    const compiled = model.compiledGraph({ height, width });
+    const graph = compiled.graph;
+    const params = deriveStateCpu(compiled, await model.parameters());
     const plan = planMemory(graph);
     const logitsValue = graph.outputs.get('logits')!;
 

@@ -1,7 +1,6 @@
 // Reuses storage buffers of the same byte size between calls (for example 200 `segment`
 // calls on images of one size allocate once). Buffers are only handed out again after they
 // are released; `clear()` destroys everything idle.
-import type { GpuContext } from './context.js';
 
 export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 
@@ -9,11 +8,17 @@ function roundSize(bytes: number): number {
   return Math.max(256, Math.ceil(bytes / 256) * 256);
 }
 
+/** What the pool needs of its owner (the GpuContext, which counts every buffer). */
+export interface BufferAllocator {
+  createBuffer(size: number, usage: GPUBufferUsageFlags, label?: string): GPUBuffer;
+  destroyBuffer(buffer: GPUBuffer): void;
+}
+
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private idle = 0;
 
-  constructor(private readonly ctx: GpuContext) {}
+  constructor(private readonly ctx: BufferAllocator) {}
 
   /** A storage buffer of at least `bytes` bytes. */
   acquire(bytes: number, label?: string): GPUBuffer {

@@ -6,6 +6,9 @@
 import { create, globals } from 'webgpu';
 import { PipelineCache } from './pipeline-cache.js';
 import { BufferPool } from './buffer-pool.js';
+import { GpuError } from './errors.js';
+
+export { GpuError } from './errors.js';
 
 export interface GpuContextOptions {
   /** Dawn toggles / options passed to `create()` (e.g. 'backend=vulkan'). */
@@ -34,12 +37,6 @@ function installGlobals(): void {
   }
 }
 
-export class GpuError extends Error {
-  constructor(message: string, readonly kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost' | 'limit') {
-    super(message);
-    this.name = 'GpuError';
-  }
-}
 
 export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
   const info = adapter.info;

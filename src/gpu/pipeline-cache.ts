@@ -1,8 +1,7 @@
 // Compute pipelines cached by their specialisation: shader file, entry point and override
 // constants. Tensor sizes never enter the key; they travel in uniform buffers, so one pipeline
 // serves every layer of the same kind.
-import type { GpuContext } from './context.js';
-import { GpuError } from './context.js';
+import { GpuError } from './errors.js';
 import { loadShader } from './shader-source.js';
 
 export interface KernelSpec {
@@ -22,12 +21,18 @@ export function kernelKey(spec: KernelSpec): string {
   return `${spec.shader}:${spec.entryPoint ?? 'main'}{${parts.join(',')}}`;
 }
 
+/** What the cache needs of its owner (the GpuContext): the device, and a check that it is alive. */
+export interface PipelineHost {
+  readonly device: GPUDevice;
+  assertAlive(): void;
+}
+
 export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly pending = new Map<string, Promise<GPUComputePipeline>>();
 
-  constructor(private readonly ctx: GpuContext) {}
+  constructor(private readonly ctx: PipelineHost) {}
 
   get size(): number {
     return this.pipelines.size;

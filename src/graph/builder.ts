@@ -1,12 +1,16 @@
-// Builds a Graph layer by layer, inferring each output shape as it goes, so a wrong shape is
-// reported at the layer that causes it (with the layer's name) rather than at run time.
+// Builds a canonical Graph layer by layer, inferring each output shape as it goes (through the
+// op registry), so a wrong shape is reported at the layer that causes it, with the layer's name.
+//
+// The graph is canonical: an activation asked of a conv, batch norm or add becomes its own
+// `activation` node after it (named `<layer>:<activation>`), so the value before the activation
+// exists for differentiation; the inference compile fuses it back into the producer.
 import { type Activation } from '../kernels/activation.js';
-import { conv2dOutputShape, samePadding } from '../kernels/conv2d.js';
-import { pool2dOutputShape } from '../kernels/pool.js';
+import { samePadding } from '../kernels/conv2d.js';
 import type { ResizeMode } from '../kernels/resize.js';
 import { shapeString } from '../gpu/tensor.js';
-import type { BatchNormAttrs, ConvAttrs, DType, Graph, Node, NodeOp, Pool2dAttrs, Value } from './ir.js';
-import { shapeEq } from './ir.js';
+import type { BatchNormAttrs, ConvAttrs, DType, Graph, Node, NodeOp, Pool2dAttrs, StateRole, Value } from './ir.js';
+import { IdAllocator, shapeEq } from './ir.js';
+import { opDef } from './ops/registry.js';
 
 export interface ConvOptions {
   stride?: number | [number, number];
@@ -14,6 +18,7 @@ export interface ConvOptions {
   padding?: number | [number, number, number, number] | 'same' | 'valid';
   dilation?: number | [number, number];
   groups?: number;
+  /** Emitted as a separate activation node after the conv. */
   activation?: Activation;
   bias?: Value;
 }
@@ -24,46 +29,75 @@ function pair(v: number | [number, number] | undefined, dflt: number): [number, 
 }
 
 export class GraphBuilder {
-  private nextId = 0;
+  private readonly ids = new IdAllocator();
   private readonly inputs: Value[] = [];
-  private readonly params = new Map<string, Value>();
+  private readonly state = new Map<string, Value>();
   private readonly nodes: Node[] = [];
   private readonly outputs = new Map<string, Value>();
   private readonly names = new Set<string>();
 
-  private value(shape: readonly number[], kind: Value['kind'], name: string, dtype: DType = 'f32'): Value {
+  private value(shape: readonly number[], kind: Value['kind'], name: string, dtype: DType = 'f32', role?: StateRole): Value {
     for (const d of shape) {
       if (!Number.isInteger(d) || d <= 0) throw new Error(`${name}: invalid shape ${shapeString(shape)}`);
     }
-    return { id: this.nextId++, shape: [...shape], kind, name, dtype };
+    return { id: this.ids.take(), shape: [...shape], kind, name, dtype, ...(role ? { role } : {}) };
   }
 
-  input(name: string, shape: readonly number[]): Value {
-    const v = this.value(shape, 'input', name);
+  /** A per-run input: images (f32), labels (u32), per-run scalars such as a learning rate ([1]). */
+  input(name: string, shape: readonly number[], dtype: DType = 'f32'): Value {
+    if (this.inputs.some((v) => v.name === name)) throw new Error(`graph: duplicate input '${name}'`);
+    const v = this.value(shape, 'input', name, dtype);
     this.inputs.push(v);
     return v;
   }
 
-  /** A named parameter; asking twice for one name returns the same value (shapes must agree). */
-  param(name: string, shape: readonly number[]): Value {
-    const existing = this.params.get(name);
+  /** A named state value; asking twice for one name returns the same value (shapes and roles must agree). */
+  stateValue(name: string, shape: readonly number[], role: StateRole): Value {
+    const existing = this.state.get(name);
     if (existing) {
       if (!shapeEq(existing.shape, shape)) {
         throw new Error(`parameter ${name} declared as ${shapeString(existing.shape)} and ${shapeString(shape)}`);
       }
+      if (existing.role !== role) throw new Error(`parameter ${name} declared as ${existing.role} and ${role}`);
       return existing;
     }
-    const v = this.value(shape, 'param', name);
-    this.params.set(name, v);
+    const v = this.value(shape, 'state', name, 'f32', role);
+    this.state.set(name, v);
     return v;
   }
 
-  private add(name: string, op: NodeOp, shape: readonly number[], dtype: DType = 'f32'): Value {
+  /** A trainable parameter (weights, biases, BN gamma / beta). */
+  param(name: string, shape: readonly number[]): Value {
+    return this.stateValue(name, shape, 'param');
+  }
+
+  /** A statistic: state updated by training but not by gradients (BN running mean / variance). */
+  statistic(name: string, shape: readonly number[]): Value {
+    return this.stateValue(name, shape, 'statistic');
+  }
+
+  /** Adds a node of any registered op; shapes are inferred by the op's definition. */
+  node(name: string, op: NodeOp): Value[] {
     if (this.names.has(name)) throw new Error(`graph: duplicate layer name '${name}'`);
+    let specs;
+    try {
+      specs = opDef(op).infer(op);
+    } catch (e) {
+      throw new Error(`${name}: ${(e as Error).message}`);
+    }
     this.names.add(name);
-    const output = this.value(shape, 'activation', name, dtype);
-    this.nodes.push({ id: this.nodes.length, name, op, output });
-    return output;
+    const outputs = specs.map((s) => this.value(s.shape, 'activation', name, s.dtype));
+    this.nodes.push({ id: this.nodes.length, name, op, outputs });
+    return outputs;
+  }
+
+  private single(name: string, op: NodeOp): Value {
+    return this.node(name, op)[0];
+  }
+
+  /** `x`, or an activation node after it. */
+  private activate(name: string, x: Value, activation: Activation | undefined): Value {
+    return !activation || activation === 'none' ? x : this.activation(`${name}:${activation}`, x, activation);
   }
 
   conv2d(name: string, input: Value, weight: Value, opts: ConvOptions = {}): Value {
@@ -93,105 +127,63 @@ export class GraphBuilder {
       dilationH,
       dilationW,
       groups: opts.groups ?? 1,
-      activation: opts.activation ?? 'none',
+      activation: 'none',
     };
-    let shape: number[];
-    try {
-      shape = conv2dOutputShape(input.shape, weight.shape, attrs);
-    } catch (e) {
-      throw new Error(`${name}: ${(e as Error).message}`);
-    }
-    if (opts.bias && !shapeEq(opts.bias.shape, [weight.shape[3]])) {
-      throw new Error(`${name}: bias ${shapeString(opts.bias.shape)} does not match ${weight.shape[3]} output channels`);
-    }
-    return this.add(name, { type: 'conv2d', input, weight, bias: opts.bias, attrs }, shape);
+    const y = this.single(name, { type: 'conv2d', input, weight, bias: opts.bias, attrs });
+    return this.activate(name, y, opts.activation);
   }
 
-  /** BN with parameters `${prefix}.{weight,bias,running_mean,running_var}` unless names are given. */
+  /** Inference batch norm over the channel axis, then `attrs.activation` as its own node. */
   batchNorm(
     name: string,
     input: Value,
     p: { gamma: Value; beta: Value; mean: Value; variance: Value },
     attrs: Partial<BatchNormAttrs> = {},
   ): Value {
-    const c = input.shape[input.shape.length - 1];
-    for (const [role, v] of Object.entries(p)) {
-      if (!shapeEq(v.shape, [c])) throw new Error(`${name}: batch-norm ${role} ${shapeString(v.shape)} does not match ${c} channels`);
-    }
-    return this.add(
-      name,
-      { type: 'batchnorm', input, ...p, attrs: { eps: attrs.eps ?? 1e-5, activation: attrs.activation ?? 'none' } },
-      input.shape,
-    );
-  }
-
-  private binary(type: 'add' | 'mul', name: string, a: Value, b: Value, activation: Activation): Value {
-    const sameShape = shapeEq(a.shape, b.shape);
-    const seBroadcast =
-      type === 'mul' && a.shape.length === 4 && shapeEq(b.shape, [a.shape[0], 1, 1, a.shape[3]]);
-    if (!sameShape && !seBroadcast) {
-      throw new Error(`${name}: cannot ${type} ${shapeString(a.shape)} and ${shapeString(b.shape)}`);
-    }
-    return this.add(name, { type, a, b, attrs: { activation } }, a.shape);
+    const y = this.single(name, { type: 'batchnorm', input, ...p, attrs: { eps: attrs.eps ?? 1e-5, activation: 'none' } });
+    return this.activate(name, y, attrs.activation);
   }
 
   addValues(name: string, a: Value, b: Value, activation: Activation = 'none'): Value {
-    return this.binary('add', name, a, b, activation);
+    return this.activate(name, this.single(name, { type: 'add', a, b, attrs: { activation: 'none' } }), activation);
   }
 
   /** a * b, with b the same shape or [N,1,1,C] (squeeze-and-excite). */
   mulValues(name: string, a: Value, b: Value, activation: Activation = 'none'): Value {
-    return this.binary('mul', name, a, b, activation);
+    return this.activate(name, this.single(name, { type: 'mul', a, b, attrs: { activation: 'none' } }), activation);
   }
 
   activation(name: string, input: Value, activation: Activation): Value {
-    return this.add(name, { type: 'activation', input, attrs: { activation } }, input.shape);
+    return this.single(name, { type: 'activation', input, attrs: { activation } });
   }
 
   globalAvgPool(name: string, input: Value): Value {
-    const [n, , , c] = input.shape;
-    return this.add(name, { type: 'global_avg_pool', input }, [n, 1, 1, c]);
+    return this.single(name, { type: 'global_avg_pool', input });
   }
 
   pool2d(name: string, input: Value, attrs: Pool2dAttrs): Value {
-    let shape: number[];
-    try {
-      shape = pool2dOutputShape(input.shape, attrs);
-    } catch (e) {
-      throw new Error(`${name}: ${(e as Error).message}`);
-    }
-    return this.add(name, { type: 'pool2d', input, attrs }, shape);
+    return this.single(name, { type: 'pool2d', input, attrs });
   }
 
   resize(name: string, input: Value, outH: number, outW: number, mode: ResizeMode): Value {
-    const [n, , , c] = input.shape;
-    return this.add(name, { type: 'resize', input, attrs: { outH, outW, mode } }, [n, outH, outW, c]);
+    return this.single(name, { type: 'resize', input, attrs: { outH, outW, mode } });
   }
 
   /** Class index per pixel of the input resized to outH x outW, without materialising the resize. */
   resizeArgmax(name: string, input: Value, outH: number, outW: number, mode: ResizeMode): Value {
-    return this.add(name, { type: 'resize_argmax', input, attrs: { outH, outW, mode } }, [input.shape[0], outH, outW], 'u32');
+    return this.single(name, { type: 'resize_argmax', input, attrs: { outH, outW, mode } });
   }
 
   concat(name: string, inputs: Value[]): Value {
-    if (inputs.length === 0) throw new Error(`${name}: concat of nothing`);
-    const [n, h, w] = inputs[0].shape;
-    let c = 0;
-    for (const v of inputs) {
-      if (v.shape.length !== 4 || v.shape[0] !== n || v.shape[1] !== h || v.shape[2] !== w) {
-        throw new Error(`${name}: concat inputs differ: ${inputs.map((x) => shapeString(x.shape)).join(' vs ')}`);
-      }
-      c += v.shape[3];
-    }
-    return this.add(name, { type: 'concat', inputs }, [n, h, w, c]);
+    return this.single(name, { type: 'concat', inputs });
   }
 
   softmax(name: string, input: Value): Value {
-    return this.add(name, { type: 'softmax', input }, input.shape);
+    return this.single(name, { type: 'softmax', input });
   }
 
   argmax(name: string, input: Value): Value {
-    return this.add(name, { type: 'argmax', input }, input.shape.slice(0, 3), 'u32');
+    return this.single(name, { type: 'argmax', input });
   }
 
   output(name: string, v: Value): void {
@@ -200,6 +192,6 @@ export class GraphBuilder {
 
   build(): Graph {
     if (this.outputs.size === 0) throw new Error('graph has no outputs');
-    return { inputs: [...this.inputs], params: [...this.params.values()], nodes: [...this.nodes], outputs: new Map(this.outputs) };
+    return { inputs: [...this.inputs], state: [...this.state.values()], nodes: [...this.nodes], outputs: new Map(this.outputs), ids: this.ids };
   }
 }

@@ -1,83 +1,74 @@
-// Runs a Graph on the CPU with each kernel's reference implementation. Slow and simple: the
-// oracle for the GPU executor and for graph rewrites (a pass must not change the numbers).
-import { batchNormCpu } from '../kernels/batchnorm.js';
-import { concatCpu } from '../kernels/concat.js';
-import { conv2dCpu } from '../kernels/conv2d.js';
-import { elementwiseCpu } from '../kernels/elementwise.js';
-import { globalAvgPoolCpu, pool2dCpu } from '../kernels/pool.js';
-import { resizeBilinearCpu } from '../kernels/resize.js';
-import { resizeArgmaxCpu } from '../kernels/resize-argmax.js';
-import { argmaxCpu, softmaxCpu } from '../kernels/softmax.js';
+// Runs a graph on the CPU with each op's reference implementation. Slow and simple: the oracle
+// for the GPU program and for graph rewrites (a compile stage must not change the numbers).
+import type { CompiledGraph } from './compile.js';
 import type { Graph, Value } from './ir.js';
+import { type HostArray, opDef } from './ops/registry.js';
 import type { HostParams } from './params.js';
 import { checkParams } from './params.js';
 
+type CpuInput = Float32Array | Uint32Array;
+
+function runNodes(graph: Graph, values: Map<number, HostArray>): void {
+  const read = (v: Value): HostArray => {
+    const x = values.get(v.id);
+    if (!x) throw new Error(`cpu reference: ${v.name} has no value`);
+    return x;
+  };
+  for (const node of graph.nodes) {
+    const outs = opDef(node.op).cpu(node.op, read, node.outputs);
+    node.outputs.forEach((v, i) => values.set(v.id, outs[i]));
+  }
+}
+
+/** Runs a canonical graph, or a compiled one (its derive graph first), on the CPU. */
 export function runGraphCpu(
-  graph: Graph,
+  compiled: Graph | CompiledGraph,
   params: HostParams,
-  inputs: Record<string, Float32Array>,
-): Map<string, Float32Array | Uint32Array> {
-  checkParams(graph, params);
-  const values = new Map<number, Float32Array | Uint32Array>();
+  inputs: Record<string, CpuInput>,
+): Map<string, HostArray> {
+  const { graph, derive, source } = 'derive' in compiled ? compiled : { graph: compiled, derive: null, source: compiled };
+  checkParams(source, params);
+  const values = new Map<number, HostArray>();
   for (const v of graph.inputs) {
     const data = inputs[v.name];
     if (!data) throw new Error(`input '${v.name}' not given`);
     values.set(v.id, data);
   }
-  for (const p of graph.params) values.set(p.id, params.get(p.name)!.data);
-  const f = (v: Value): Float32Array => values.get(v.id) as Float32Array;
-
-  for (const node of graph.nodes) {
-    const op = node.op;
-    let out: Float32Array | Uint32Array;
-    switch (op.type) {
-      case 'conv2d':
-        out = conv2dCpu(f(op.input), op.input.shape, f(op.weight), op.weight.shape, op.attrs, {
-          bias: op.bias && f(op.bias),
-          scale: op.scale && f(op.scale),
-          residual: op.residual && f(op.residual),
-        });
-        break;
-      case 'batchnorm':
-        out = batchNormCpu(
-          f(op.input),
-          op.input.shape,
-          { gamma: f(op.gamma), beta: f(op.beta), mean: f(op.mean), variance: f(op.variance) },
-          op.attrs,
-        );
-        break;
-      case 'add':
-      case 'mul':
-        out = elementwiseCpu(f(op.a), op.a.shape, f(op.b), op.b.shape, { op: op.type, activation: op.attrs.activation });
-        break;
-      case 'activation':
-        out = elementwiseCpu(f(op.input), op.input.shape, undefined, undefined, { op: 'unary', activation: op.attrs.activation });
-        break;
-      case 'global_avg_pool':
-        out = globalAvgPoolCpu(f(op.input), op.input.shape);
-        break;
-      case 'pool2d':
-        out = pool2dCpu(f(op.input), op.input.shape, op.attrs);
-        break;
-      case 'resize':
-        out = resizeBilinearCpu(f(op.input), op.input.shape, op.attrs);
-        break;
-      case 'resize_argmax':
-        out = resizeArgmaxCpu(f(op.input), op.input.shape, op.attrs);
-        break;
-      case 'concat':
-        out = concatCpu(op.inputs.map(f), op.inputs.map((v) => v.shape));
-        break;
-      case 'softmax':
-        out = softmaxCpu(f(op.input), op.input.shape);
-        break;
-      case 'argmax':
-        out = argmaxCpu(f(op.input), op.input.shape);
-        break;
-    }
-    values.set(node.output.id, out);
+  const byName = new Map<string, HostArray>();
+  for (const [name, t] of params) byName.set(name, t.data);
+  if (derive) {
+    for (const v of derive.state) if (byName.has(v.name)) values.set(v.id, byName.get(v.name)!);
+    runNodes(derive, values);
+    for (const n of derive.nodes) for (const v of n.outputs) byName.set(v.name, values.get(v.id)!);
   }
-  const result = new Map<string, Float32Array | Uint32Array>();
+  for (const v of graph.state) {
+    const t = byName.get(v.name);
+    if (!t) throw new Error(`cpu reference: no value for state ${v.name}`);
+    values.set(v.id, t);
+  }
+  runNodes(graph, values);
+  const result = new Map<string, HostArray>();
   for (const [name, v] of graph.outputs) result.set(name, values.get(v.id)!);
   return result;
+}
+
+/**
+ * The state a compiled graph reads, on the CPU: the given parameters plus the derived tensors
+ * (folded weights) computed from them by the derive graph's CPU references.
+ */
+export function deriveStateCpu(compiled: CompiledGraph, params: HostParams): HostParams {
+  checkParams(compiled.source, params);
+  const values = new Map<number, HostArray>();
+  for (const v of compiled.derive.state) {
+    const t = params.get(v.name);
+    if (t) values.set(v.id, t.data);
+  }
+  runNodes(compiled.derive, values);
+  const out: HostParams = new Map();
+  for (const v of compiled.graph.state) {
+    const data = v.role === 'derived' ? values.get(v.id) : params.get(v.name)?.data;
+    if (!data) throw new Error(`deriveStateCpu: no value for ${v.name}`);
+    out.set(v.name, { shape: [...v.shape], data: data as Float32Array });
+  }
+  return out;
 }

@@ -1,101 +1,90 @@
 // The graph IR: values with concrete shapes and nodes that produce them.
 //
-// A graph is built for one input size (shapes are concrete, so shape errors surface while
-// building, with the layer's name). Parameters (weights, BN statistics) are named values whose
-// data is bound at execution time; the same names are what weight importers produce, so a
-// missing or mis-shaped tensor is caught by comparing two lists. BN stays its own op here:
-// folding it into the conv is a pass (src/graph/passes.ts), so a training graph can keep it.
+// A graph is built for one batch and input size (shapes are concrete, so shape errors surface
+// while building, with the layer's name). The graph a builder emits is canonical: plain ops
+// (conv, batch norm, activation, add, ...), nothing fused. Fusion (BN folding, epilogues) is a
+// compile stage (src/graph/compile.ts) that runs after any differentiation.
+//
+// Values are of three kinds:
+//  - 'input': fed per run (images, labels, per-run scalars such as a learning rate);
+//  - 'state': persistent, named tensors that outlive a run: trainable parameters, batch-norm
+//    running statistics, derived tensors (folded weights), and later gradients and optimizer
+//    state. The memory planner never recycles them; a node may write one in place (an update);
+//  - 'activation': produced by a node within a run; the planner shares buffers between them.
+// Op records (operands by role, attributes) are defined with their op in src/graph/ops/.
 import type { Shape } from '../gpu/tensor.js';
-import type { Activation } from '../kernels/activation.js';
-import type { Conv2dParams } from '../kernels/conv2d.js';
-import type { Pool2dParams } from '../kernels/pool.js';
-import type { ResizeMode } from '../kernels/resize.js';
+import type { BatchNormOp } from './ops/batchnorm.js';
+import type { ArgmaxOp, ConcatOp, SoftmaxOp } from './ops/channel.js';
+import type { Conv2dOp } from './ops/conv2d.js';
+import type { ActivationOp, BinaryOp } from './ops/elementwise.js';
+import type { FoldBnOp } from './ops/fold-bn.js';
+import type { GlobalAvgPoolOp, Pool2dOp } from './ops/pool.js';
+import type { ResizeArgmaxOp, ResizeOp } from './ops/resize.js';
 
-export type DType = 'f32' | 'u32';
+export type { ConvAttrs } from './ops/conv2d.js';
+export type { BatchNormAttrs } from './ops/batchnorm.js';
+export type { Pool2dAttrs } from './ops/pool.js';
 
-export interface Value {
-  readonly id: number;
-  readonly shape: readonly number[];
-  readonly dtype: DType;
-  /** 'input': fed per run; 'param': weights bound once; 'activation': produced by a node. */
-  readonly kind: 'input' | 'param' | 'activation';
-  /** Inputs and params: the external name. Activations: the producing layer's name. */
-  readonly name: string;
-}
+export type { DType, StateRole, Value, ValueKind } from './value.js';
+import type { StateRole, Value } from './value.js';
 
-/** A conv node's attributes: the kernel's params, every field given. */
-export type ConvAttrs = Required<Conv2dParams>;
-
-export interface BatchNormAttrs {
-  eps: number;
-  activation: Activation;
-}
-
-export type Pool2dAttrs = Required<Pool2dParams>;
-
-/** Each op with its operands (by role) and attributes. */
 export type NodeOp =
-  | {
-      type: 'conv2d';
-      input: Value;
-      weight: Value;
-      bias?: Value;
-      scale?: Value;
-      residual?: Value;
-      attrs: ConvAttrs;
-    }
-  | { type: 'batchnorm'; input: Value; gamma: Value; beta: Value; mean: Value; variance: Value; attrs: BatchNormAttrs }
-  | { type: 'add' | 'mul'; a: Value; b: Value; attrs: { activation: Activation } }
-  | { type: 'activation'; input: Value; attrs: { activation: Activation } }
-  | { type: 'global_avg_pool'; input: Value }
-  | { type: 'pool2d'; input: Value; attrs: Pool2dAttrs }
-  | { type: 'resize'; input: Value; attrs: { outH: number; outW: number; mode: ResizeMode } }
-  | { type: 'resize_argmax'; input: Value; attrs: { outH: number; outW: number; mode: ResizeMode } }
-  | { type: 'concat'; inputs: Value[] }
-  | { type: 'softmax'; input: Value }
-  | { type: 'argmax'; input: Value };
+  | Conv2dOp
+  | BatchNormOp
+  | BinaryOp<'add'>
+  | BinaryOp<'mul'>
+  | ActivationOp
+  | GlobalAvgPoolOp
+  | Pool2dOp
+  | ResizeOp
+  | ResizeArgmaxOp
+  | ConcatOp
+  | SoftmaxOp
+  | ArgmaxOp
+  | FoldBnOp;
 
 export type OpType = NodeOp['type'];
 
 export interface Node {
+  /** Position in the graph's node list (passes renumber). */
   readonly id: number;
   readonly name: string;
   readonly op: NodeOp;
-  readonly output: Value;
+  /** Most ops have one output; some (fold_bn, and training ops) several. */
+  readonly outputs: readonly Value[];
 }
 
-/** The values a node reads, in a fixed order (for liveness and ordering). */
-export function nodeInputs(op: NodeOp): Value[] {
-  switch (op.type) {
-    case 'conv2d':
-      return [op.input, op.weight, op.bias, op.scale, op.residual].filter((v): v is Value => v !== undefined);
-    case 'batchnorm':
-      return [op.input, op.gamma, op.beta, op.mean, op.variance];
-    case 'add':
-    case 'mul':
-      return [op.a, op.b];
-    case 'concat':
-      return op.inputs;
-    default:
-      return [op.input];
+/** Hands out value ids. One per graph family: passes that add values take ids from it. */
+export class IdAllocator {
+  private next = 0;
+  take(): number {
+    return this.next++;
   }
 }
 
 export interface Graph {
-  readonly inputs: Value[];
-  readonly params: Value[];
-  readonly nodes: Node[];
+  readonly inputs: readonly Value[];
+  /** Every state value the nodes read or write, in first-use order. */
+  readonly state: readonly Value[];
+  readonly nodes: readonly Node[];
   /** Named outputs; several names may point at one value. */
-  readonly outputs: Map<string, Value>;
+  readonly outputs: ReadonlyMap<string, Value>;
+  readonly ids: IdAllocator;
 }
 
 export function shapeEq(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Number of scalar parameters the graph declares. */
-export function graphParamCount(g: Graph): number {
+/** The single output of a one-output node (most ops). */
+export function nodeOutput(n: Node): Value {
+  if (n.outputs.length !== 1) throw new Error(`layer ${n.name} has ${n.outputs.length} outputs`);
+  return n.outputs[0];
+}
+
+/** Number of scalars the graph's state of the given roles holds (all roles by default). */
+export function stateCount(g: Graph, roles?: readonly StateRole[]): number {
   let n = 0;
-  for (const p of g.params) n += p.shape.reduce((a, b) => a * b, 1);
+  for (const v of g.state) if (!roles || roles.includes(v.role!)) n += v.shape.reduce((a, b) => a * b, 1);
   return n;
 }

@@ -1,4 +1,5 @@
-// Memory planning: activations whose lifetimes do not overlap share one buffer.
+// Memory planning: activations whose lifetimes do not overlap share one buffer. State values
+// (parameters, statistics, derived tensors) are never planned: the session owns them.
 //
 // Each activation lives from the node that writes it to the last node that reads it (graph
 // outputs to the end). Values are placed largest first ("greedy by size", as TF Lite's planner
@@ -11,7 +12,7 @@
 // range, so a kernel could not read one part of an arena while writing another. The plan can
 // therefore exceed `lowerBoundBytes` (the most bytes alive at once) when live sizes differ.
 import type { Graph, Value } from './ir.js';
-import { nodeInputs } from './ir.js';
+import { nodeInputs } from './ops/registry.js';
 
 export interface MemoryPlan {
   /** Byte size of each shared buffer ("slot"). */
@@ -39,16 +40,20 @@ export function planMemory(graph: Graph): MemoryPlan {
   const end = graph.nodes.length;
   const lastUse = new Map<number, number>();
   graph.nodes.forEach((n, i) => {
-    for (const v of nodeInputs(n.op)) if (v.kind === 'activation') lastUse.set(v.id, i);
+    for (const v of nodeInputs(n)) if (v.kind === 'activation') lastUse.set(v.id, i);
   });
   for (const v of graph.outputs.values()) lastUse.set(v.id, end);
-  const lifetimes: Lifetime[] = graph.nodes.map((n, i) => ({
-    id: n.output.id,
-    bytes: bytesOf(n.output),
-    first: i,
-    // An output nobody reads is still written by its node.
-    last: lastUse.get(n.output.id) ?? i,
-  }));
+  const lifetimes: Lifetime[] = graph.nodes.flatMap((n, i) =>
+    n.outputs
+      .filter((v) => v.kind === 'activation')
+      .map((v) => ({
+        id: v.id,
+        bytes: bytesOf(v),
+        first: i,
+        // An output nobody reads is still written by its node.
+        last: lastUse.get(v.id) ?? i,
+      })),
+  );
 
   // Largest first; ties in execution order, so the plan is deterministic.
   const order = [...lifetimes].sort((a, b) => b.bytes - a.bytes || a.first - b.first);

@@ -1,9 +1,8 @@
-// Parameters: host-side tensors matched against the graph's declared params, and their GPU
-// copies. Matching reports every missing, unexpected and mis-shaped tensor in one error, so a
-// wrong checkpoint is diagnosed in one go.
-import type { GpuContext } from '../gpu/context.js';
-import { type GpuTensor, shapeString, uploadTensor } from '../gpu/tensor.js';
-import type { Graph } from './ir.js';
+// Host-side state (weights and statistics, by name) matched against what a graph declares.
+// Matching reports every missing, unexpected and mis-shaped tensor in one error, so a wrong
+// checkpoint is diagnosed in one go. The GPU copies live in a Session (src/graph/session.ts).
+import { shapeString } from '../gpu/tensor.js';
+import type { Graph, Value } from './ir.js';
 import { shapeEq } from './ir.js';
 
 export interface HostParam {
@@ -36,12 +35,17 @@ export class ParamMismatchError extends Error {
   }
 }
 
-/** Throws a ParamMismatchError unless `host` holds exactly the graph's params, shapes included. */
+/** The state a checkpoint must provide: everything but derived tensors (those are computed). */
+export function storedState(graph: Graph): Value[] {
+  return graph.state.filter((v) => v.role !== 'derived');
+}
+
+/** Throws a ParamMismatchError unless `host` holds exactly the graph's stored state, shapes included. */
 export function checkParams(graph: Graph, host: HostParams, what = 'weights'): void {
   const missing: string[] = [];
   const misShaped: ParamMismatchError['misShaped'] = [];
   const declared = new Set<string>();
-  for (const p of graph.params) {
+  for (const p of storedState(graph)) {
     declared.add(p.name);
     const t = host.get(p.name);
     if (!t) missing.push(p.name);
@@ -53,48 +57,5 @@ export function checkParams(graph: Graph, host: HostParams, what = 'weights'): v
   const unexpected = [...host.keys()].filter((k) => !declared.has(k));
   if (missing.length || unexpected.length || misShaped.length) {
     throw new ParamMismatchError(missing, unexpected, misShaped, what);
-  }
-}
-
-/** GPU copies of a graph's params, shared by every executor built for that graph's weights. */
-export class ParamStore {
-  private disposed = false;
-  private constructor(private readonly tensors: Map<string, GpuTensor>) {}
-
-  /** Checks the params against the graph, then uploads them. */
-  static upload(ctx: GpuContext, graph: Graph, host: HostParams, what?: string): ParamStore {
-    checkParams(graph, host, what);
-    const tensors = new Map<string, GpuTensor>();
-    try {
-      for (const p of graph.params) tensors.set(p.name, uploadTensor(ctx, host.get(p.name)!.data, p.shape, p.name));
-    } catch (e) {
-      for (const t of tensors.values()) t.dispose();
-      throw e;
-    }
-    return new ParamStore(tensors);
-  }
-
-  get(name: string): GpuTensor {
-    if (this.disposed) throw new Error('ParamStore used after dispose()');
-    const t = this.tensors.get(name);
-    if (!t) throw new Error(`no parameter named ${name}`);
-    return t;
-  }
-
-  has(name: string): boolean {
-    return this.tensors.has(name);
-  }
-
-  get byteLength(): number {
-    let n = 0;
-    for (const t of this.tensors.values()) n += t.byteLength;
-    return n;
-  }
-
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const t of this.tensors.values()) t.dispose();
-    this.tensors.clear();
   }
 }

@@ -2,9 +2,14 @@
 //   BN(y) = gamma * (y - mean) / sqrt(variance + eps) + beta = y * scale + shift
 // With y = conv(x, w) + b this is conv(x, w * scale) + (b * scale + shift): one conv, no
 // separate normalisation pass. The scale / shift pair is also offered on its own for callers
-// that keep the weights untouched and feed `scale` to the conv epilogue instead.
-import type { Shape } from '../gpu/tensor.js';
+// that keep the weights untouched and feed `scale` to the conv epilogue instead. The GPU fold
+// (shaders/batchnorm_fold.wgsl) derives folded weights from parameters that live on the device.
+import type { GpuContext } from '../gpu/context.js';
+import { type Dispatch, Uniforms, linearGrid, makeDispatch } from '../gpu/dispatch.js';
+import type { KernelSpec } from '../gpu/pipeline-cache.js';
+import type { GpuTensor, Shape } from '../gpu/tensor.js';
 import { numel, shapeString } from '../gpu/tensor.js';
+import { expectRank, expectShape } from './checks.js';
 
 export interface BatchNormStats {
   gamma: Float32Array;
@@ -72,4 +77,43 @@ export function foldBatchNorm(
     weight[i] = weightHWIO[i] * scale[i % cout];
   }
   return { weight, bias: shift };
+}
+
+export interface FoldBatchNormTensors {
+  /** HWIO [KH, KW, Cin/groups, Cout] */
+  weight: GpuTensor;
+  /** [Cout], the conv's own bias if it has one. */
+  bias?: GpuTensor;
+  gamma: GpuTensor;
+  beta: GpuTensor;
+  mean: GpuTensor;
+  variance: GpuTensor;
+  foldedWeight: GpuTensor;
+  foldedBias: GpuTensor;
+}
+
+const FOLD_WG = 256;
+
+export function foldBatchNormSpec(hasBias: boolean): KernelSpec {
+  return { shader: 'batchnorm_fold.wgsl', constants: { WG: FOLD_WG, HAS_BIAS: hasBias ? 1 : 0 } };
+}
+
+/** The GPU fold: the same arithmetic as foldBatchNorm, on tensors that stay on the device. */
+export function prepareFoldBatchNorm(ctx: GpuContext, t: FoldBatchNormTensors, eps: number): Dispatch {
+  const kernel = 'foldBatchNorm';
+  expectRank(t.weight.shape, 4, kernel, 'weight');
+  const cout = t.weight.shape[3];
+  for (const [name, v] of [['bias', t.bias], ['gamma', t.gamma], ['beta', t.beta], ['mean', t.mean], ['variance', t.variance], ['foldedBias', t.foldedBias]] as const) {
+    if (v) expectShape(v.shape, [cout], kernel, name);
+  }
+  expectShape(t.foldedWeight.shape, t.weight.shape, kernel, 'foldedWeight');
+  if (!(eps >= 0)) throw new Error(`${kernel}: eps must be >= 0, got ${eps}`);
+  return makeDispatch(ctx, {
+    label: `${kernel} ${shapeString(t.weight.shape)}`,
+    spec: foldBatchNormSpec(!!t.bias),
+    uniforms: new Uniforms().u32(t.weight.size).u32(cout).f32(eps),
+    // Without a conv bias the slot still needs a buffer: the weight is never read there.
+    buffers: [t.weight, t.bias ?? t.weight, t.gamma, t.beta, t.mean, t.variance, t.foldedWeight, t.foldedBias],
+    workgroups: linearGrid(ctx, t.weight.size, FOLD_WG),
+  });
 }

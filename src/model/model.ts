@@ -4,42 +4,28 @@
 //   const { classes, width, height } = await model.segment('photo.jpg');
 //   model.dispose();
 //
-// A model holds its weights on the GPU once (ParamStore) and builds an executor per input size
-// on demand (graphs have concrete shapes), keeping the few most recent. segment() reproduces
+// A model holds its weights on the GPU once (a Session) and compiles a program per batch and
+// input size on demand (graphs have concrete shapes), keeping the few most recent; BN-folded
+// weights are derived on the GPU from the session's parameters, again whenever they change. segment() reproduces
 // the reference pipelines: the image is resized for the network the way the reference does
 // (PIL-style bilinear to 257x257 for TF's model; short side 520 for torchvision's), the logits
 // are resized back to the image's size (bilinear, half-pixel) and the argmax taken there.
 import { GpuContext } from '../gpu/context.js';
 import { type GpuTensor, readBuffer } from '../gpu/tensor.js';
 import { GraphBuilder } from '../graph/builder.js';
-import { Executor } from '../graph/executor.js';
+import { type CompiledGraph, compile } from '../graph/compile.js';
 import type { Graph } from '../graph/ir.js';
-import { type HostParams, ParamStore } from '../graph/params.js';
-import { foldBatchNorms, fuseEpilogues } from '../graph/passes.js';
+import { Program } from '../graph/program.js';
+import type { HostParams } from '../graph/params.js';
+import { Session } from '../graph/session.js';
 import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
 import { type RgbImage, decodeImage, readImage } from '../io/image.js';
 import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
-import type { DeepLabConfig } from './config.js';
-import { type LoadedWeights, loadWeights, saveCheckpoint } from './load-weights.js';
+import type { DeepLabConfig } from './networks/config.js';
+import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
+import type { InputPolicy, LoadOptions } from './loading/options.js';
+import type { NetworkSize } from './networks/deeplab.js';
 import { VOC_CLASSES } from './voc.js';
-
-export interface LoadOptions {
-  /** Share a GPU context between models; by default the model creates (and owns) one. */
-  ctx?: GpuContext;
-  /** Run the weights at another output stride (8, 16 or 32). */
-  outputStride?: number;
-  /** ASPP atrous rates (default: the model's own, scaled with the output stride where it has any). */
-  asppRates?: number[];
-  /**
-   * Models that take any input size (torchvision's): the image's short side is resized to this
-   * before the network (default 520, as torchvision's reference evaluation).
-   */
-  shortSide?: number;
-  /** Allow downloading registry models (default true). */
-  download?: boolean;
-  /** Progress messages (downloads, compilation). */
-  onProgress?: (message: string) => void;
-}
 
 export type SegmentOutput = 'classes' | 'probabilities' | 'logits';
 
@@ -71,15 +57,14 @@ export interface SegmentResult {
   numClasses: number;
 }
 
-/** How the image is prepared for the network. */
-export type InputPolicy = { kind: 'fixed'; height: number; width: number } | { kind: 'short-side'; size: number };
+export type { InputPolicy, LoadOptions } from './loading/options.js';
 
-const MAX_CACHED_EXECUTORS = 3;
+const MAX_CACHED_PROGRAMS = 3;
 
-/** A small LRU of executors keyed by size, disposing what falls out. */
-class ExecutorCache {
-  private readonly map = new Map<string, Executor>();
-  async get(key: string, make: () => Promise<Executor>): Promise<Executor> {
+/** A small LRU of programs keyed by size, disposing what falls out. */
+class ProgramCache {
+  private readonly map = new Map<string, Program>();
+  async get(key: string, make: () => Promise<Program>): Promise<Program> {
     const hit = this.map.get(key);
     if (hit) {
       this.map.delete(key);
@@ -88,8 +73,8 @@ class ExecutorCache {
     }
     const exec = await make();
     this.map.set(key, exec);
-    while (this.map.size > MAX_CACHED_EXECUTORS) {
-      const [oldKey, old] = this.map.entries().next().value as [string, Executor];
+    while (this.map.size > MAX_CACHED_PROGRAMS) {
+      const [oldKey, old] = this.map.entries().next().value as [string, Program];
       this.map.delete(oldKey);
       old.dispose();
     }
@@ -119,11 +104,9 @@ function buildPostGraph(inH: number, inW: number, classes: number, outH: number,
 }
 
 export class DeepLabModel {
-  private readonly models = new ExecutorCache();
-  private readonly posts = new ExecutorCache();
-  private store: ParamStore | null = null;
-  /** BN-folded weights: the same for every input size, so folded once. */
-  private foldedParams: HostParams | null = null;
+  private readonly models = new ProgramCache();
+  private readonly posts = new ProgramCache();
+  private session: Session | null = null;
   private disposed = false;
 
   private constructor(
@@ -147,7 +130,8 @@ export class DeepLabModel {
       // uploads them, so a bad file fails here and not at the first image.
       const [h, w] = model.networkSize(weights.probeSize[1], weights.probeSize[0]);
       opts.onProgress?.(`compiling ${model.name} for ${w}x${h}`);
-      await model.executorFor(h, w);
+      model.session = Session.create(ctx, weights.buildGraph({ height: h, width: w }), weights.params, weights.name);
+      await model.programFor(h, w);
     } catch (e) {
       model.dispose();
       throw e;
@@ -167,22 +151,15 @@ export class DeepLabModel {
     return [Math.max(1, Math.round(height * k)), Math.max(1, Math.round(width * k))];
   }
 
-  /** The (folded) graph for one network input size. */
-  buildGraph(height: number, width: number): { graph: Graph; params: HostParams } {
-    const graph = this.weights.buildGraph(height, width);
-    const folded = foldBatchNorms(graph, this.weights.params, this.foldedParams ?? undefined);
-    this.foldedParams = folded.params;
-    return { graph: fuseEpilogues(folded.graph), params: folded.params };
+  /** The network compiled for inference at one batch and input size. */
+  compiledGraph(size: NetworkSize): CompiledGraph {
+    return compile(this.weights.buildGraph(size), { mode: 'inference' });
   }
 
-  private async executorFor(height: number, width: number): Promise<Executor> {
-    return this.models.get(`${height}x${width}`, async () => {
-      const { graph, params } = this.buildGraph(height, width);
-      if (!this.store) {
-        this.store = ParamStore.upload(this.ctx, graph, params, this.name);
-      }
-      return Executor.create(this.ctx, graph, this.store, this.name);
-    });
+  private async programFor(height: number, width: number, batch = 1): Promise<Program> {
+    return this.models.get(`${batch}x${height}x${width}`, () =>
+      Program.create(this.ctx, this.compiledGraph({ batch, height, width }), this.session!, this.name),
+    );
   }
 
   /** Normalised NHWC network input for an image. */
@@ -196,7 +173,7 @@ export class DeepLabModel {
   /** Raw network logits [1,h,w,classes] for an already normalised input (stays on the GPU). */
   async forward(input: Float32Array, height: number, width: number): Promise<GpuTensor> {
     this.assertUsable();
-    const exec = await this.executorFor(height, width);
+    const exec = await this.programFor(height, width);
     const out = await exec.runOnGpu({ image: input });
     return out.get('logits')!;
   }
@@ -224,7 +201,7 @@ export class DeepLabModel {
     // Post-processing first: an image too large for the device's limits fails before any work.
     const key = `${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`;
     const post = await this.posts.get(key, () =>
-      Executor.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include), new Map(), 'postprocess'),
+      Program.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include), new Map(), 'postprocess'),
     );
     const { input } = this.preprocess(img, scale);
     const logits = await this.forward(input, height, width);
@@ -277,10 +254,20 @@ export class DeepLabModel {
     return result;
   }
 
-  /** Saves the weights (unfolded, our layouts) and config in our checkpoint format (.safetensors). */
-  save(path: string): void {
+  /** The parameters and statistics as they are on the GPU, by checkpoint name (our layouts). */
+  async parameters(): Promise<HostParams> {
     this.assertUsable();
-    saveCheckpoint(path, this.weights);
+    const [h, w] = this.networkSize(this.weights.probeSize[0], this.weights.probeSize[1]);
+    return this.session!.downloadAll(this.weights.buildGraph({ height: h, width: w }));
+  }
+
+  /**
+   * Saves the weights as they are on the GPU (unfolded, our layouts) and the config in our
+   * checkpoint format (.safetensors).
+   */
+  async save(path: string): Promise<void> {
+    this.assertUsable();
+    saveCheckpoint(path, this.weights, await this.parameters());
   }
 
   private assertUsable(): void {
@@ -293,9 +280,8 @@ export class DeepLabModel {
     this.disposed = true;
     this.models.clear();
     this.posts.clear();
-    this.store?.dispose();
-    this.store = null;
-    this.foldedParams = null;
+    this.session?.dispose();
+    this.session = null;
     if (this.ownsContext) this.ctx.destroy();
   }
 }

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REGISTRY } from '../../src/model/registry.js';
+import { REGISTRY } from '../../src/model/loading/registry.js';
 import { messages, runCli } from './run-cli.js';
 
 const OPTIONS: Record<string, string[]> = {

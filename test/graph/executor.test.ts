@@ -1,26 +1,29 @@
 import { expect } from 'chai';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
-import { Executor } from '../../src/graph/executor.js';
+import { compile } from '../../src/graph/compile.js';
 import type { Graph, Value } from '../../src/graph/ir.js';
-import { nodeInputs } from '../../src/graph/ir.js';
+import { nodeOutput } from '../../src/graph/ir.js';
 import { planMemory } from '../../src/graph/memory-plan.js';
+import { nodeInputs } from '../../src/graph/ops/registry.js';
 import { type HostParams, ParamMismatchError, checkParams } from '../../src/graph/params.js';
-import { foldBatchNorms, fuseEpilogues } from '../../src/graph/passes.js';
+import { fuseEpilogues } from '../../src/graph/passes.js';
+import { Program } from '../../src/graph/program.js';
+import { Session } from '../../src/graph/session.js';
 import { argmaxCpu } from '../../src/kernels/softmax.js';
 import { expectClose, numel, randomArray, rng, testContext } from '../helpers.js';
 
 /** A small network with every op the models use: atrous convs, BN, residual add, depthwise,
  *  image pooling, resize, concat, softmax and argmax. Sizes are deliberately odd. */
-function buildTestGraph(h = 13, w = 11): Graph {
+function buildTestGraph(h = 13, w = 11, batch = 1): Graph {
   const g = new GraphBuilder();
-  const x = g.input('image', [1, h, w, 5]);
+  const x = g.input('image', [batch, h, w, 5]);
   const bn = (name: string, v: Value, act: 'relu' | 'none' = 'relu'): Value => {
     const c = v.shape[3];
     return g.batchNorm(
       `${name}.bn`,
       v,
-      { gamma: g.param(`${name}.bn.weight`, [c]), beta: g.param(`${name}.bn.bias`, [c]), mean: g.param(`${name}.bn.mean`, [c]), variance: g.param(`${name}.bn.var`, [c]) },
+      { gamma: g.param(`${name}.bn.weight`, [c]), beta: g.param(`${name}.bn.bias`, [c]), mean: g.statistic(`${name}.bn.mean`, [c]), variance: g.statistic(`${name}.bn.var`, [c]) },
       { eps: 1e-5, activation: act },
     );
   };
@@ -46,7 +49,7 @@ function buildTestGraph(h = 13, w = 11): Graph {
 function randomParams(graph: Graph): HostParams {
   const r = rng();
   const params: HostParams = new Map();
-  for (const p of graph.params) {
+  for (const p of graph.state) {
     const n = numel(p.shape);
     // Variances must be positive; everything else centred on zero.
     const data = p.name.endsWith('.var') ? randomArray(n, 0.5, 1.5, r) : randomArray(n, -1, 1, r);
@@ -62,7 +65,7 @@ describe('graph executor', () => {
     const params = randomParams(graph);
     const image = randomArray(13 * 11 * 5);
     const ref = runGraphCpu(graph, params, { image });
-    const exec = await Executor.create(ctx, graph, params);
+    const exec = await Program.create(ctx, graph, params);
     try {
       const out = await exec.run({ image });
       expectClose(out.get('logits')!, ref.get('logits')!, 'logits');
@@ -83,14 +86,17 @@ describe('graph executor', () => {
     const params = randomParams(graph);
     const image = randomArray(13 * 11 * 5);
     const ref = runGraphCpu(graph, params, { image });
-    const folded = foldBatchNorms(graph, params);
-    const fused = fuseEpilogues(folded.graph);
+    const compiled = compile(graph, { mode: 'inference' });
+    const fused = compiled.graph;
     expect(fused.nodes.filter((n) => n.op.type === 'batchnorm')).to.have.length(0);
     expect(fused.nodes.filter((n) => n.op.type === 'add')).to.have.length(0);
+    expect(fused.nodes.filter((n) => n.op.type === 'activation')).to.have.length(0);
     expect(fused.nodes.length).to.be.lessThan(graph.nodes.length);
-    const cpu = runGraphCpu(fused, folded.params, { image });
+    // Folding moved into the derive graph: one two-output fold_bn node per folded BN.
+    expect(compiled.derive.nodes.map((n) => [n.op.type, n.outputs.length])).to.deep.equal(Array(4).fill(['fold_bn', 2]));
+    const cpu = runGraphCpu(compiled, params, { image });
     expectClose(cpu.get('logits')!, ref.get('logits')!, 'folded graph on CPU');
-    const exec = await Executor.create(ctx, fused, folded.params);
+    const exec = await Program.create(ctx, compiled, params);
     try {
       const out = await exec.run({ image });
       expectClose(out.get('logits')!, ref.get('logits')!, 'folded graph on GPU');
@@ -102,11 +108,14 @@ describe('graph executor', () => {
   it('plans memory so live values never share a buffer, and reuses buffers', () => {
     const graph = fuseEpilogues(buildTestGraph(33, 29));
     const plan = planMemory(graph);
-    const order = new Map(graph.nodes.map((n, i) => [n.output.id, i]));
+    const order = new Map(graph.nodes.map((n, i) => [nodeOutput(n).id, i]));
     const last = new Map<number, number>();
-    graph.nodes.forEach((n, i) => nodeInputs(n.op).forEach((v) => last.set(v.id, i)));
+    graph.nodes.forEach((n, i) => nodeInputs(n).forEach((v) => last.set(v.id, i)));
     for (const v of graph.outputs.values()) last.set(v.id, graph.nodes.length);
-    const live = graph.nodes.map((n) => ({ id: n.output.id, from: order.get(n.output.id)!, to: last.get(n.output.id) ?? order.get(n.output.id)! }));
+    const live = graph.nodes.map((n) => {
+      const id = nodeOutput(n).id;
+      return { id, from: order.get(id)!, to: last.get(id) ?? order.get(id)! };
+    });
     for (const a of live) {
       for (const b of live) {
         if (a.id >= b.id || plan.slotOf.get(a.id) !== plan.slotOf.get(b.id)) continue;
@@ -139,7 +148,7 @@ describe('graph executor', () => {
     const params = randomParams(graph);
     const before = ctx.liveBufferCount - ctx.pool.idleCount;
     for (let i = 0; i < 3; i++) {
-      const exec = await Executor.create(ctx, graph, params);
+      const exec = await Program.create(ctx, graph, params);
       await exec.run({ image: randomArray(13 * 11 * 5) });
       try {
         await exec.run({ image: new Float32Array(7) });
@@ -156,5 +165,79 @@ describe('graph executor', () => {
       exec.dispose();
     }
     expect(ctx.liveBufferCount - ctx.pool.idleCount).to.equal(before);
+  });
+
+  it('a batch of 2 gives the same outputs as two runs of batch 1', async () => {
+    const ctx = await testContext();
+    const one = compile(buildTestGraph(13, 11, 1), { mode: 'inference' });
+    const two = compile(buildTestGraph(13, 11, 2), { mode: 'inference' });
+    const params = randomParams(one.source);
+    const session = Session.create(ctx, one.source, params, 'batch test');
+    const images = [randomArray(13 * 11 * 5), randomArray(13 * 11 * 5)];
+    const single = await Program.create(ctx, one, session);
+    const pair = await Program.create(ctx, two, session);
+    try {
+      const a = (await single.run({ image: images[0] })).get('logits') as Float32Array;
+      const b = (await single.run({ image: images[1] })).get('logits') as Float32Array;
+      const both = new Float32Array(2 * images[0].length);
+      both.set(images[0]);
+      both.set(images[1], images[0].length);
+      const ab = (await pair.run({ image: both })).get('logits') as Float32Array;
+      expectClose(ab.subarray(0, a.length), a, 'first image of the batch');
+      expectClose(ab.subarray(a.length), b, 'second image of the batch');
+    } finally {
+      single.dispose();
+      pair.dispose();
+      session.dispose();
+    }
+  });
+
+  it('a session serves several programs, and folded weights are derived again after an upload', async () => {
+    const ctx = await testContext();
+    const compiled = compile(buildTestGraph(), { mode: 'inference' });
+    const params = randomParams(compiled.source);
+    const session = Session.create(ctx, compiled.source, params, 'session test');
+    const image = randomArray(13 * 11 * 5);
+    const program = await Program.create(ctx, compiled, session);
+    try {
+      const first = (await program.run({ image })).get('logits')!;
+      expectClose(first, runGraphCpu(compiled, params, { image }).get('logits')!, 'before the upload');
+      // Change a conv weight and a BN statistic that both feed folded weights.
+      const changed: HostParams = new Map(params);
+      for (const name of ['c1.w', 'c2.bn.var']) {
+        const old = params.get(name)!;
+        const data = name.endsWith('.var') ? randomArray(old.data.length, 0.5, 1.5) : randomArray(old.data.length);
+        changed.set(name, { shape: old.shape, data });
+        session.upload(name, data, old.shape);
+      }
+      const second = (await program.run({ image })).get('logits')!;
+      expectClose(second, runGraphCpu(compiled, changed, { image }).get('logits')!, 'after the upload');
+      // What the session holds is what was uploaded (the checkpoint path reads it this way).
+      const back = await session.downloadAll(compiled.source);
+      expect([...back.keys()].sort()).to.deep.equal([...params.keys()].sort());
+      expect([...back.get('c1.w')!.data]).to.deep.equal([...changed.get('c1.w')!.data]);
+      expect(() => session.upload('c1.w', new Float32Array(3), [3])).to.throw(/c1\.w is \[3,3,5,7\], cannot upload \[3\]/);
+    } finally {
+      program.dispose();
+      session.dispose();
+    }
+  });
+
+  it('refuses an input of the wrong element type', async () => {
+    const ctx = await testContext();
+    const graph = buildTestGraph();
+    const exec = await Program.create(ctx, graph, randomParams(graph));
+    try {
+      let err: Error | undefined;
+      try {
+        await exec.run({ image: new Uint32Array(13 * 11 * 5) });
+      } catch (e) {
+        err = e as Error;
+      }
+      expect(err, 'a u32 array was accepted for an f32 input').to.be.instanceOf(Error);
+      expect(err!.message).to.match(/input 'image': expected f32 values, got Uint32Array/);
+    } finally {
+      exec.dispose();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseNpy, readNpy, readNpyDir } from '../../src/model/import/npy.js';
+import { parseNpy, readNpy, readNpyDir } from '../../src/model/weights/import/npy.js';
 import { rng } from '../helpers.js';
 import { buildNpy, concat } from './builders.js';
 

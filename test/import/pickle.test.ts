@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { isPickleTuple, unpickle } from '../../src/model/import/pickle.js';
+import { isPickleTuple, unpickle } from '../../src/model/weights/import/pickle.js';
 import { P, concat } from './builders.js';
 
 const noGlobals = { globals: {} };

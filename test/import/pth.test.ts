@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readPth } from '../../src/model/import/pth.js';
-import type { HostTensor, TensorMap } from '../../src/model/import/tensor-map.js';
-import { readZip } from '../../src/model/import/zip.js';
+import { readPth } from '../../src/model/weights/import/pth.js';
+import type { HostTensor, TensorMap } from '../../src/model/weights/import/tensor-map.js';
+import { readZip } from '../../src/model/weights/import/zip.js';
 import { rng } from '../helpers.js';
 import { P, ascii, buildZip, concat } from './builders.js';
 

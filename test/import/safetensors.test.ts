@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors } from '../../src/model/import/safetensors.js';
-import { sha256File } from '../../src/model/import/sha256.js';
-import type { TensorMap } from '../../src/model/import/tensor-map.js';
+import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
+import { sha256File } from '../../src/model/weights/import/sha256.js';
+import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { randomArray } from '../helpers.js';
 import { ascii, concat } from './builders.js';
 

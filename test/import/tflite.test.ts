@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { sha256File } from '../../src/model/import/sha256.js';
-import { type TfliteModel, type TfliteOperator, readTflite, tfliteTensorMap } from '../../src/model/import/tflite.js';
+import { sha256File } from '../../src/model/weights/import/sha256.js';
+import { type TfliteModel, type TfliteOperator, readTflite, tfliteTensorMap } from '../../src/model/weights/import/tflite.js';
 import { rng } from '../helpers.js';
 import { FlatBuilder } from './builders.js';
 

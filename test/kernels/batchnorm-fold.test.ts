@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import { type GpuTensor, type Shape, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { type BatchNormStats, batchNormScaleShift, foldBatchNorm } from '../../src/kernels/batchnorm-fold.js';
+import { type BatchNormStats, batchNormScaleShift, foldBatchNorm, prepareFoldBatchNorm } from '../../src/kernels/batchnorm-fold.js';
+import { runOnce } from '../../src/gpu/dispatch.js';
 import { type Conv2dParams, conv2d, conv2dCpu, conv2dOutputShape, convParams } from '../../src/kernels/conv2d.js';
-import { expectClose, numel, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 function randomStats(C: number, eps = 1e-3): BatchNormStats {
   return {
@@ -75,6 +76,33 @@ describe('batch-norm folding', () => {
         });
       }
 
+      for (const withBias of [false, true]) {
+        it(`GPU fold kernel == CPU fold${withBias ? ' with a conv bias' : ''}`, async () => {
+          const ctx = await testContext();
+          const w = randomArray(numel(layer.weight));
+          const b = withBias ? randomArray(C) : undefined;
+          const bn = randomStats(C);
+          const ref = foldBatchNorm(w, layer.weight, b, bn);
+          const t = {
+            weight: uploadTensor(ctx, w, layer.weight),
+            bias: b && uploadTensor(ctx, b, [C]),
+            gamma: uploadTensor(ctx, bn.gamma, [C]),
+            beta: uploadTensor(ctx, bn.beta, [C]),
+            mean: uploadTensor(ctx, bn.mean, [C]),
+            variance: uploadTensor(ctx, bn.variance, [C]),
+            foldedWeight: poisonedTensor(ctx, layer.weight),
+            foldedBias: poisonedTensor(ctx, [C]),
+          };
+          try {
+            await runOnce(ctx, 'fold test', () => prepareFoldBatchNorm(ctx, t, bn.eps));
+            expectClose(await readTensor(ctx, t.foldedWeight), ref.weight, `${name}: folded weight`);
+            expectClose(await readTensor(ctx, t.foldedBias), ref.bias, `${name}: folded bias`);
+          } finally {
+            for (const x of Object.values(t)) x?.dispose();
+          }
+        });
+      }
+
       it('GPU: conv2d with folded weights == BN(conv) on the CPU', async () => {
         const ctx = await testContext();
         const x = randomArray(numel(layer.input));
@@ -142,6 +170,16 @@ describe('batch-norm folding', () => {
       const bn = randomStats(2, 0);
       bn.variance[1] = 0;
       expect(() => batchNormScaleShift(bn)).to.throw(/variance\[1\] \+ eps = 0 is not positive/);
+    });
+    it('the GPU fold rejects statistics that do not match Cout', async () => {
+      const ctx = await testContext();
+      const make = (shape: number[]) => uploadTensor(ctx, randomArray(numel(shape)), shape);
+      const t = { weight: make([1, 1, 2, 4]), gamma: make([4]), beta: make([3]), mean: make([4]), variance: make([4]), foldedWeight: make([1, 1, 2, 4]), foldedBias: make([4]) };
+      try {
+        expect(() => prepareFoldBatchNorm(ctx, t, 1e-5)).to.throw(/foldBatchNorm: beta/);
+      } finally {
+        for (const x of Object.values(t)) x.dispose();
+      }
     });
     it('rejects weights that do not fill their shape', () => {
       expect(() => foldBatchNorm(randomArray(7), [1, 1, 2, 4], undefined, randomStats(4))).to.throw(/foldBatchNorm: weight has 7 values/);

@@ -8,14 +8,14 @@ import { expect } from 'chai';
 import { validWeightStats, validWeightsTable } from '../../bench/valid-weights.js';
 import { describeCommand } from '../../src/cli/commands/describe.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
-import { Executor } from '../../src/graph/executor.js';
+import { type CompiledGraph, compile } from '../../src/graph/compile.js';
+import { Program } from '../../src/graph/program.js';
 import type { Graph } from '../../src/graph/ir.js';
 import type { HostParams } from '../../src/graph/params.js';
-import { foldBatchNorms, fuseEpilogues } from '../../src/graph/passes.js';
-import { type DeepLabConfig, defaultConfig, paperAsppRates } from '../../src/model/config.js';
-import { type ModelDescription, buildConfigGraph, describeModel } from '../../src/model/describe.js';
-import { resnetGeometry } from '../../src/model/resnet.js';
-import { buildTorchvisionDeepLab } from '../../src/model/torchvision.js';
+import { type DeepLabConfig, defaultConfig, paperAsppRates } from '../../src/model/networks/config.js';
+import { type ModelDescription, describeModel } from '../../src/model/analysis/describe.js';
+import { resnetGeometry } from '../../src/model/networks/resnet.js';
+import { buildDeepLab } from '../../src/model/networks/deeplab.js';
 import { expectClose, randomArray, rng, testContext } from '../helpers.js';
 
 /** PyTorch's conv / pool output size. */
@@ -66,7 +66,7 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
   describe("the paper's worked examples, checked on the graph", () => {
     it('OS 16 with Multi_Grid (1,2,4): block4 rates 2,4,8 (paper Sec. 3.2)', () => {
       const cfg = paperConfig('resnet101', { outputStride: 16, multiGrid: [1, 2, 4] });
-      const g = buildTorchvisionDeepLab(cfg, 513, 513);
+      const g = buildDeepLab(cfg, { height: 513, width: 513 });
       expect(unitRates(g, 4)).to.deep.equal([2, 4, 8]);
       expect(block(describeModel(cfg, 513, 513), 'block4').rates).to.deep.equal([2, 4, 8]);
       // Block3 is untouched at OS 16: rate 1 everywhere, and it still strides.
@@ -93,7 +93,7 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
       for (const blocks of [5, 6, 7] as const) {
         const cfg = paperConfig('resnet50', { outputStride: 16, multiGrid: [1, 2, 4], blocks });
         const d = describeModel(cfg, 513, 513);
-        const g = buildConfigGraph(cfg, 513, 513);
+        const g = buildDeepLab(cfg, { height: 513, width: 513 });
         for (let k = 4; k <= blocks; k++) {
           const b = block(d, `block${k}`);
           expect(b.output, `block${k}`).to.deep.equal([os16, os16, 2048]);
@@ -120,7 +120,7 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
         }
         // 513 at OS 256: 257, 129, 65, 33, 17, 9, 5, 3.
         if (os === 256) expect(size).to.equal(3);
-        const g = buildConfigGraph(cfg, 513, 513);
+        const g = buildDeepLab(cfg, { height: 513, width: 513 });
         const backboneRates = g.nodes.filter((n) => n.name.startsWith('backbone.') && n.op.type === 'conv2d').map((n) => (n.op.type === 'conv2d' ? n.op.attrs.dilationH : 0));
         expect(backboneRates.every((r) => r === 1), `OS ${os}: no atrous conv in the backbone`).to.equal(true);
       }
@@ -150,17 +150,17 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
   describe('parameter counts', () => {
     const trainable = (g: Graph): number => {
       let n = 0;
-      for (const p of g.params) if (!/\.running_(mean|var)$/.test(p.name)) n += p.shape.reduce((a, b) => a * b, 1);
+      for (const p of g.state) if (!/\.running_(mean|var)$/.test(p.name)) n += p.shape.reduce((a, b) => a * b, 1);
       return n;
     };
-    const all = (g: Graph): number => g.params.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+    const all = (g: Graph): number => g.state.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
 
     it("4 blocks: torchvision's published counts (aux head included); describe agrees with the graph", () => {
       for (const [backbone, count] of [['resnet50', 42004074], ['resnet101', 60996202]] as const) {
         const cfg = defaultConfig(backbone, { aux: true });
         const d = describeModel(cfg, 65, 65);
         expect(d.totals.trainableParams, backbone).to.equal(count);
-        const g = buildConfigGraph(cfg, 65, 65);
+        const g = buildDeepLab(cfg, { height: 65, width: 65 });
         expect(trainable(g)).to.equal(count);
         expect(d.totals.params).to.equal(all(g));
         expect(d.layers.reduce((a, l) => a + l.params, 0), 'per-layer params sum to the total').to.equal(all(g));
@@ -170,20 +170,20 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
     it('each cascaded block adds exactly the parameters of a block4 replica, at every output stride', () => {
       expect(REPLICA_TRAINABLE).to.equal(13387776);
       for (const backbone of ['resnet50', 'resnet101'] as const) {
-        const base = buildConfigGraph(paperConfig(backbone, { outputStride: 16 }), 65, 65);
+        const base = buildDeepLab(paperConfig(backbone, { outputStride: 16 }), { height: 65, width: 65 });
         for (const blocks of [5, 6, 7] as const) {
-          const atrous = buildConfigGraph(paperConfig(backbone, { outputStride: 16, blocks }), 65, 65);
-          const strided = buildConfigGraph(paperConfig(backbone, { outputStride: 2 ** (blocks + 1), atrous: false, blocks }), 65, 65);
+          const atrous = buildDeepLab(paperConfig(backbone, { outputStride: 16, blocks }), { height: 65, width: 65 });
+          const strided = buildDeepLab(paperConfig(backbone, { outputStride: 2 ** (blocks + 1), atrous: false, blocks }), { height: 65, width: 65 });
           const extra = blocks - 4;
           expect(trainable(atrous) - trainable(base), `${backbone} blocks ${blocks}`).to.equal(extra * REPLICA_TRAINABLE);
           expect(all(atrous) - all(base)).to.equal(extra * (REPLICA_TRAINABLE + REPLICA_STATISTICS));
           // One set of weights for every stride: the same names and shapes with or without atrous.
-          const sig = (g: Graph): string[] => g.params.map((p) => `${p.name}:${p.shape.join('x')}`).sort();
+          const sig = (g: Graph): string[] => g.state.map((p) => `${p.name}:${p.shape.join('x')}`).sort();
           expect(sig(strided)).to.deep.equal(sig(atrous));
         }
       }
-      const g = buildConfigGraph(paperConfig('resnet50', { outputStride: 64, atrous: false, blocks: 5 }), 65, 65);
-      const shapes = new Map(g.params.map((p) => [p.name, p.shape]));
+      const g = buildDeepLab(paperConfig('resnet50', { outputStride: 64, atrous: false, blocks: 5 }), { height: 65, width: 65 });
+      const shapes = new Map(g.state.map((p) => [p.name, p.shape]));
       expect(shapes.get('backbone.layer5.0.conv1.weight')).to.deep.equal([1, 1, 2048, 512]);
       expect(shapes.get('backbone.layer5.2.conv2.weight')).to.deep.equal([3, 3, 512, 512]);
       expect([...shapes.keys()].some((k) => k.startsWith('backbone.layer5.0.downsample'))).to.equal(false);
@@ -230,7 +230,7 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
         if (n.op.type === 'batchnorm') for (const role of ['gamma', 'beta', 'mean', 'variance'] as const) roles.set(n.op[role].id, role);
       }
       const params: HostParams = new Map();
-      for (const p of g.params) {
+      for (const p of g.state) {
         const size = p.shape.reduce((a, b) => a * b, 1);
         let data: Float32Array;
         if (p.shape.length === 4) {
@@ -262,13 +262,13 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
       it(`${c.what}: finite logits of the right shape${c.cpu ? ', equal to the CPU reference, folded and fused too' : ''}`, async function () {
         const ctx = await testContext();
         const cfg = c.cfg();
-        const graph = buildTorchvisionDeepLab(cfg, H, W, { extraOutputs: true });
+        const graph = buildDeepLab(cfg, { height: H, width: W }, { extraOutputs: true });
         expect(graph.outputs.get('features')!.shape, 'features the head reads').to.deep.equal([1, c.features, c.features, 2048]);
         const params = randomParams(graph);
         const image = randomArray(H * W * 3);
         const t0 = performance.now();
-        const runGpu = async (g: Graph, p: HostParams): Promise<Map<string, Float32Array | Uint32Array>> => {
-          const exec = await Executor.create(ctx, g, p, c.what);
+        const runGpu = async (g: Graph | CompiledGraph, p: HostParams): Promise<Map<string, Float32Array | Uint32Array>> => {
+          const exec = await Program.create(ctx, g, p, c.what);
           try {
             return await exec.run({ image });
           } finally {
@@ -291,8 +291,7 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
           expectClose(logits, ref.get('logits')!, `${c.what}: logits`);
           expectClose(out.get('features')!, ref.get('features')!, `${c.what}: features`);
           // The inference path (model.ts): BN folded, epilogues fused, shortcuts included.
-          const folded = foldBatchNorms(graph, params);
-          const fast = await runGpu(fuseEpilogues(folded.graph), folded.params);
+          const fast = await runGpu(compile(graph, { mode: 'inference' }), params);
           expectClose(fast.get('logits')!, ref.get('logits')!, `${c.what}: folded + fused logits`);
         }
         console.log(`      (${note})`);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readImage } from '../../src/io/image.js';
-import { readSafetensors, writeSafetensors } from '../../src/model/import/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
 
@@ -32,7 +32,7 @@ describe('model: our checkpoint format (.safetensors)', () => {
       let before: Float32Array;
       try {
         before = (await original.segment(img, { include: ['logits'] })).logits!;
-        original.save(path);
+        await original.save(path);
       } finally {
         original.dispose();
       }
@@ -61,7 +61,7 @@ describe('model: our checkpoint format (.safetensors)', () => {
     }
     const model = await loadModel(MNV3_RANDOM, { ctx, shortSide: 65 });
     const good = join(dir, 'good.safetensors');
-    model.save(good);
+    await model.save(good);
     model.dispose();
     const { tensors, metadata } = readSafetensors(good);
     tensors.delete('classifier.4.bias');

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readTensor } from '../../src/gpu/tensor.js';
 import { readImage } from '../../src/io/image.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
-import { readNpy } from '../../src/model/import/npy.js';
+import { readNpy } from '../../src/model/weights/import/npy.js';
 import { DeepLabModel, loadModel } from '../../src/model/model.js';
 import { argmaxCpu } from '../../src/kernels/softmax.js';
 import { expectClose, relativeError, testContext } from '../helpers.js';

@@ -2,22 +2,22 @@
 // ../shared/fixtures/torchvision (random weights, outputs computed by PyTorch; see its README).
 // The fixtures are NCHW; our graphs are NHWC, so inputs and outputs are transposed here.
 import { expect } from 'chai';
-import { Executor } from '../../src/graph/executor.js';
+import { type CompiledGraph, compile } from '../../src/graph/compile.js';
+import { Program } from '../../src/graph/program.js';
+import { buildDeepLab } from '../../src/model/networks/deeplab.js';
 import type { Graph } from '../../src/graph/ir.js';
 import { type HostParams, ParamMismatchError, checkParams } from '../../src/graph/params.js';
-import { foldBatchNorms } from '../../src/graph/passes.js';
-import { readNpy } from '../../src/model/import/npy.js';
-import { readPth } from '../../src/model/import/pth.js';
-import type { TensorMap } from '../../src/model/import/tensor-map.js';
-import { defaultConfig } from '../../src/model/config.js';
-import { resnetGeometry } from '../../src/model/resnet.js';
+import { readNpy } from '../../src/model/weights/import/npy.js';
+import { readPth } from '../../src/model/weights/import/pth.js';
+import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
+import { defaultConfig } from '../../src/model/networks/config.js';
+import { resnetGeometry } from '../../src/model/networks/resnet.js';
 import {
-  buildTorchvisionDeepLab,
   detectTorchvisionBackbone,
   oihwToHwio,
   torchvisionConfigFromState,
   torchvisionParams,
-} from '../../src/model/torchvision.js';
+} from '../../src/model/weights/torchvision.js';
 import { expectClose, randomArray, relativeError, testContext } from '../helpers.js';
 
 const FIXTURES = '../shared/fixtures/torchvision';
@@ -50,9 +50,10 @@ function loadInput(): { image: Float32Array; h: number; w: number } {
 }
 
 /** Runs a graph once and returns every output, transposed to NCHW, with its NCHW shape. */
-async function runModel(graph: Graph, params: HostParams, image: Float32Array): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
+async function runModel(model: Graph | CompiledGraph, params: HostParams, image: Float32Array): Promise<Map<string, { shape: number[]; data: Float32Array }>> {
   const ctx = await testContext();
-  const ex = await Executor.create(ctx, graph, params, 'torchvision test');
+  const graph = 'derive' in model ? model.graph : model;
+  const ex = await Program.create(ctx, model, params, 'torchvision test');
   try {
     const out = await ex.run({ image });
     const result = new Map<string, { shape: number[]; data: Float32Array }>();
@@ -117,9 +118,9 @@ describe('model: torchvision DeepLabv3', function () {
       // From torchvision's weight metadata (aux head included): the only check ResNet-101 gets without weights.
       const published = { resnet50: 42004074, resnet101: 60996202, mobilenet_v3_large: 11029328 } as const;
       for (const [backbone, count] of Object.entries(published)) {
-        const g = buildTorchvisionDeepLab(defaultConfig(backbone as keyof typeof published, { aux: true }), 65, 65);
+        const g = buildDeepLab(defaultConfig(backbone as keyof typeof published, { aux: true }), { height: 65, width: 65 });
         let n = 0;
-        for (const p of g.params) if (!/\.running_(mean|var)$/.test(p.name)) n += p.shape.reduce((a, b) => a * b, 1);
+        for (const p of g.state) if (!/\.running_(mean|var)$/.test(p.name)) n += p.shape.reduce((a, b) => a * b, 1);
         expect(n, backbone).to.equal(count);
       }
     });
@@ -133,12 +134,12 @@ describe('model: torchvision DeepLabv3', function () {
         ['mobilenet_v3_large', 32, [1, 3, 3, 960]],
       ] as const;
       for (const [backbone, os, layer4] of cases) {
-        const g = buildTorchvisionDeepLab(defaultConfig(backbone, { outputStride: os, aux: true }), 65, 90, { extraOutputs: true });
+        const g = buildDeepLab(defaultConfig(backbone, { outputStride: os, aux: true }), { height: 65, width: 90 }, { extraOutputs: true });
         expect(g.outputs.get('layer4')!.shape, `${backbone} OS ${os}`).to.deep.equal(layer4);
         expect(g.outputs.get('logits')!.shape).to.deep.equal([1, 65, 90, 21]);
         expect(g.outputs.get('aux')!.shape).to.deep.equal([1, 65, 90, 21]);
       }
-      expect(() => buildTorchvisionDeepLab(defaultConfig('mobilenet_v2'), 65, 65)).to.throw(/no DeepLabv3 with a mobilenet_v2 backbone/);
+      expect(() => buildDeepLab(defaultConfig('mobilenet_v2', { aux: true }), { height: 65, width: 65 })).to.throw(/MobileNetV2 DeepLab has no auxiliary head/);
     });
 
     it('oihwToHwio permutes (2,3,1,0)', () => {
@@ -165,9 +166,9 @@ describe('model: torchvision DeepLabv3', function () {
       input = loadInput();
       // One OS 8 run, BN folded, with every output the cases below compare.
       const cfg = torchvisionConfigFromState(state, { aux: true });
-      const folded = foldBatchNorms(buildTorchvisionDeepLab(cfg, input.h, input.w, { extraOutputs: true }), torchvisionParams(state, cfg));
-      os8Graph = folded.graph;
-      os8 = await runModel(folded.graph, folded.params, input.image);
+      const compiled = compile(buildDeepLab(cfg, { height: input.h, width: input.w }, { extraOutputs: true }), { mode: 'inference' });
+      os8Graph = compiled.graph;
+      os8 = await runModel(compiled, torchvisionParams(state, cfg), input.image);
     });
 
     it('detects the backbone and class count', () => {
@@ -190,7 +191,7 @@ describe('model: torchvision DeepLabv3', function () {
 
     it('same weights at OS 16 with rates 6/12/18, BN unfolded: logits match', async () => {
       const cfg = torchvisionConfigFromState(state, { outputStride: 16, asppRates: [6, 12, 18] });
-      const graph = buildTorchvisionDeepLab(cfg, input.h, input.w);
+      const graph = buildDeepLab(cfg, { height: input.h, width: input.w });
       expect(hasBatchNorm(graph)).to.equal(true);
       const out = await runModel(graph, torchvisionParams(state, cfg), input.image);
       expectMatchesFixture(out.get('logits'), 'deeplabv3_resnet50_os16_rates6-12-18_out.npy');
@@ -213,11 +214,11 @@ describe('model: torchvision DeepLabv3', function () {
     for (const fold of [false, true]) {
       it(`logits and aux match (BN ${fold ? 'folded' : 'unfolded'})`, async () => {
         const cfg = torchvisionConfigFromState(state, { aux: true });
-        let graph = buildTorchvisionDeepLab(cfg, input.h, input.w);
-        let params = torchvisionParams(state, cfg);
-        if (fold) ({ graph, params } = foldBatchNorms(graph, params));
-        expect(hasBatchNorm(graph)).to.equal(!fold);
-        const out = await runModel(graph, params, input.image);
+        const canonical = buildDeepLab(cfg, { height: input.h, width: input.w });
+        const model = fold ? compile(canonical, { mode: 'inference' }) : canonical;
+        const params = torchvisionParams(state, cfg);
+        expect(hasBatchNorm('derive' in model ? model.graph : model)).to.equal(!fold);
+        const out = await runModel(model, params, input.image);
         expectMatchesFixture(out.get('logits'), 'deeplabv3_mobilenet_v3_large_out.npy');
         expectMatchesFixture(out.get('aux'), 'deeplabv3_mobilenet_v3_large_aux.npy');
       });
@@ -225,7 +226,7 @@ describe('model: torchvision DeepLabv3', function () {
 
     it('a checkpoint with a tensor removed, one mis-shaped and one extra: the error lists all three', () => {
       const cfg = torchvisionConfigFromState(state, { aux: true });
-      const graph = buildTorchvisionDeepLab(cfg, 65, 65);
+      const graph = buildDeepLab(cfg, { height: 65, width: 65 });
       const broken: TensorMap = new Map(state);
       broken.delete('backbone.5.block.2.fc1.bias');
       broken.set('classifier.4.weight', { shape: [20, 256, 1, 1], data: randomArray(20 * 256), sourceDType: 'f32' });
@@ -249,7 +250,7 @@ describe('model: torchvision DeepLabv3', function () {
       const params = torchvisionParams(state, cfg);
       expect([...params.keys()].some((k) => k.startsWith('aux_classifier.'))).to.equal(false);
       expect([...params.keys()].some((k) => k.endsWith('num_batches_tracked'))).to.equal(false);
-      expect(() => checkParams(buildTorchvisionDeepLab(cfg, 65, 65), params)).to.not.throw();
+      expect(() => checkParams(buildDeepLab(cfg, { height: 65, width: 65 }), params)).to.not.throw();
       expect(() => torchvisionParams(state, defaultConfig('resnet50'))).to.throw(/holds a mobilenet_v3_large DeepLabv3 but the config asks for resnet50/);
     });
   });

@@ -8,8 +8,8 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RegistryEntry } from '../../src/model/registry.js';
-import { resolveWeights } from '../../src/model/weights-store.js';
+import type { RegistryEntry } from '../../src/model/loading/registry.js';
+import { resolveWeights } from '../../src/model/loading/weights-store.js';
 import { randomArray } from '../helpers.js';
 
 describe('model: weight store (downloads and offline copies)', () => {

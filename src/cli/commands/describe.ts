@@ -11,8 +11,8 @@ import {
   defaultConfig,
   naturalOutputStride,
   paperAsppRates,
-} from '../../model/config.js';
-import { type ModelDescription, describeModel } from '../../model/describe.js';
+} from '../../model/networks/config.js';
+import { type ModelDescription, describeModel } from '../../model/analysis/describe.js';
 
 const spec: CommandSpec = {
   name: 'describe',

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type VocScores, evaluateVoc, formatScoresTable, listVocSplit } from '../../eval/voc.js';
 import { writeFileAtomic } from '../../io/png-indexed.js';
-import { DEFAULT_MODEL } from '../../model/registry.js';
+import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import {
   type Command,
   type CommandSpec,

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureRuntimeDir } from '../../gpu/runtime-dir.js';
 import { type DeepLabModel, loadModel } from '../../model/model.js';
-import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../model/registry.js';
-import { cacheDirectory, resolveWeights } from '../../model/weights-store.js';
+import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../model/loading/registry.js';
+import { cacheDirectory, resolveWeights } from '../../model/loading/weights-store.js';
 import { type Command, type CommandSpec, UsageError } from '../args.js';
 
 const spec: CommandSpec = {

@@ -5,7 +5,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { type RgbImage, readImage } from '../../io/image.js';
 import { encodeRgbPng, overlayPalette } from '../../io/overlay.js';
 import { encodeIndexedPng, writeFileAtomic } from '../../io/png-indexed.js';
-import { DEFAULT_MODEL } from '../../model/registry.js';
+import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import { VOC_PALETTE } from '../../model/voc.js';
 import {
   type Command,

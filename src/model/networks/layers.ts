@@ -2,10 +2,10 @@
 // conv -> BN -> activation unit, each declaring its parameters under the checkpoint's names.
 // Naming is pluggable (ParamNaming) so the TF builders reuse these blocks with TF's variable
 // names; layouts are ours whatever the source: conv weights HWIO, BN parameters 1-D.
-import type { Activation } from '../kernels/activation.js';
-import type { GraphBuilder } from '../graph/builder.js';
-import type { Value } from '../graph/ir.js';
-import { shapeString } from '../gpu/tensor.js';
+import type { Activation } from '../../kernels/activation.js';
+import type { GraphBuilder } from '../../graph/builder.js';
+import type { Value } from '../../graph/ir.js';
+import { shapeString } from '../../gpu/tensor.js';
 
 /** How a layer's parameter names derive from its prefix. */
 export interface ParamNaming {
@@ -72,7 +72,7 @@ export function batchNorm(
   return b.batchNorm(
     name,
     x,
-    { gamma: b.param(n.gamma, [c]), beta: b.param(n.beta, [c]), mean: b.param(n.mean, [c]), variance: b.param(n.variance, [c]) },
+    { gamma: b.param(n.gamma, [c]), beta: b.param(n.beta, [c]), mean: b.statistic(n.mean, [c]), variance: b.statistic(n.variance, [c]) },
     { eps: opts.eps, activation: opts.activation ?? 'none' },
   );
 }

@@ -10,49 +10,14 @@
 //    bilinear resize 8 per output element (4 taps, a multiply and an add each; fused resize +
 //    argmax 9 per output pixel and channel), softmax 3 per element. Concat, argmax and
 //    activations fused into another op count 0.
-import type { Graph, Node } from '../graph/ir.js';
+import type { Graph, Node } from '../../graph/ir.js';
+import { type OpCost, opDef } from '../../graph/ops/registry.js';
 
-export interface NodeCost {
-  /** Multiply-accumulates (convolutions only). */
-  macs: number;
-  /** 2 x macs for convolutions, the per-element estimate above for the other ops. */
-  flops: number;
-}
+export type NodeCost = OpCost;
 
-function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
+/** A node's cost, by its op's definition (src/graph/ops/). */
 export function nodeCost(node: Node): NodeCost {
-  const op = node.op;
-  const out = numel(node.output.shape);
-  switch (op.type) {
-    case 'conv2d': {
-      const [kh, kw, cinPerGroup] = op.weight.shape;
-      const macs = out * kh * kw * cinPerGroup;
-      return { macs, flops: 2 * macs };
-    }
-    case 'batchnorm':
-      return { macs: 0, flops: 2 * out };
-    case 'add':
-    case 'mul':
-    case 'activation':
-      return { macs: 0, flops: out };
-    case 'global_avg_pool':
-      return { macs: 0, flops: numel(op.input.shape) };
-    case 'pool2d':
-      return { macs: 0, flops: out * op.attrs.kernelH * op.attrs.kernelW };
-    case 'resize':
-      return { macs: 0, flops: 8 * out };
-    case 'resize_argmax':
-      // Every channel resized (8) then compared (1) per output pixel.
-      return { macs: 0, flops: 9 * out * op.input.shape[3] };
-    case 'softmax':
-      return { macs: 0, flops: 3 * out };
-    case 'concat':
-    case 'argmax':
-      return { macs: 0, flops: 0 };
-  }
+  return opDef(node.op).cost(node.op, node.outputs);
 }
 
 export interface GraphCost {

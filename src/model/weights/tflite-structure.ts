@@ -3,13 +3,17 @@
 // the image-pooling window, the concat order and the op counts. Weights alone would load into
 // a subtly different network (a wrong rate or pad changes the numbers, not the shapes), so a
 // mismatch here is an error, never a silent difference.
-import type { Graph, Node } from '../graph/ir.js';
-import { samePadding } from '../kernels/conv2d.js';
+import { type Graph, type Node, nodeOutput } from '../../graph/ir.js';
+import { fuseEpilogues } from '../../graph/passes.js';
+import { samePadding } from '../../kernels/conv2d.js';
 import type { TfliteModel } from './import/tflite.js';
 
 const ACTIVATION_OF: Record<string, string> = { NONE: 'none', RELU: 'relu', RELU6: 'relu6' };
 
-export function checkTfliteStructure(tfl: TfliteModel, graph: Graph, what: string): void {
+export function checkTfliteStructure(tfl: TfliteModel, canonical: Graph, what: string): void {
+  // TF Lite fuses activations into the ops they follow; so do we before comparing.
+  const graph = fuseEpilogues(canonical, { activationsOnly: true });
+  const producer = new Map(graph.nodes.flatMap((n) => n.outputs.map((v) => [v.id, n.name] as const)));
   const problems: string[] = [];
   const convs = new Map<string, Node>();
   const countOf = (type: string): number => graph.nodes.filter((n) => n.op.type === type).length;
@@ -51,7 +55,7 @@ export function checkTfliteStructure(tfl: TfliteModel, graph: Graph, what: strin
     } else if (op.opcode === 'RESIZE_BILINEAR') {
       const mode = o.alignCorners ? 'align_corners' : o.halfPixelCenters ? 'half_pixel' : 'asymmetric';
       const out = tfl.tensors[op.outputs[0]].shape;
-      const ours = graph.nodes.filter((n) => n.op.type === 'resize' && n.output.shape[1] === out[1] && n.output.shape[2] === out[2]);
+      const ours = graph.nodes.filter((n) => n.op.type === 'resize' && nodeOutput(n).shape[1] === out[1] && nodeOutput(n).shape[2] === out[2]);
       if (ours.length === 0) problems.push(`resize to ${out[1]}x${out[2]} (${tensorName(op.outputs[0])}) has no counterpart in our graph`);
       for (const n of ours) {
         if (n.op.type === 'resize' && n.op.attrs.mode !== mode) problems.push(`${n.name}: resize ${mode} in the file, ${n.op.attrs.mode} ours`);
@@ -69,7 +73,7 @@ export function checkTfliteStructure(tfl: TfliteModel, graph: Graph, what: strin
       }
       // Branch order: the file's inputs are the image-pooling resize and aspp0's ReLU.
       const fileOrder = op.inputs.map((i) => (/^ResizeBilinear/.test(tensorName(i)) ? 'image_pooling' : tensorName(i).split('/')[0]));
-      const ourOrder = concat.op.inputs.map((v) => v.name.split('/')[0]);
+      const ourOrder = concat.op.inputs.map((v) => (producer.get(v.id) ?? v.name).split('/')[0]);
       if (fileOrder.join() !== ourOrder.join()) problems.push(`concat order [${fileOrder}] in the file, [${ourOrder}] ours`);
     }
   }

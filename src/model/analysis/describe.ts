@@ -3,14 +3,14 @@
 //
 // Everything is read off the graph the builders produce (no second description of the network
 // to keep in sync): strides, rates and shapes are the nodes' attributes, parameters are the
-// declared param values, costs come from src/model/flops.ts. Building a graph declares
+// declared param values, costs come from each op's definition (src/graph/ops/). Building a graph declares
 // parameters without data, so no weights are needed.
-import { GraphBuilder } from '../graph/builder.js';
-import { type Graph, type Node, type OpType, type Value, nodeInputs } from '../graph/ir.js';
-import { type DeepLabConfig, validateConfig } from './config.js';
+import { type Graph, type Node, type OpType, type Value, nodeOutput } from '../../graph/ir.js';
+import { nodeInputs, opDef } from '../../graph/ops/registry.js';
+import { fuseEpilogues } from '../../graph/passes.js';
+import type { DeepLabConfig } from '../networks/config.js';
+import { buildDeepLab } from '../networks/deeplab.js';
 import { type GraphCost, graphCost, nodeCost } from './flops.js';
-import { buildTfMobilenetV2DeepLab } from './mobilenet-v2.js';
-import { buildTorchvisionDeepLab } from './torchvision.js';
 
 export interface LayerInfo {
   name: string;
@@ -94,53 +94,30 @@ export function layerGroup(name: string): string {
   return 'other';
 }
 
-/** Cumulative stride of every value relative to the graph's (first) input. */
+/** Cumulative stride of every value relative to the graph's (first) input, by each op's rule. */
 function outputStrides(graph: Graph): Map<number, number | null> {
   const strides = new Map<number, number | null>();
   for (const v of graph.inputs) strides.set(v.id, 1);
-  const inputH = graph.inputs[0]?.shape[1];
-  const of = (v: Value): number | null => strides.get(v.id) ?? null;
+  const imageHeight = graph.inputs[0]?.shape[1];
   for (const n of graph.nodes) {
-    const op = n.op;
-    let s: number | null;
-    switch (op.type) {
-      case 'conv2d':
-        s = of(op.input) === null ? null : of(op.input)! * op.attrs.strideH;
-        break;
-      case 'pool2d':
-        s = of(op.input) === null ? null : of(op.input)! * op.attrs.strideH;
-        break;
-      case 'global_avg_pool':
-        s = null;
-        break;
-      case 'resize':
-      case 'resize_argmax':
-        // Back at the image's size: stride 1; the pooled branch's upsample has no stride of its own.
-        s = op.attrs.outH === inputH ? 1 : null;
-        break;
-      default:
-        s = nodeInputs(op).map(of).find((x) => x !== null) ?? null;
-    }
-    strides.set(n.output.id, s);
+    const def = opDef(n.op);
+    const inputStride = nodeInputs(n).map((v) => strides.get(v.id) ?? null).find((x) => x !== null) ?? null;
+    const s = def.outputStride ? def.outputStride(n.op, inputStride, imageHeight) : inputStride;
+    for (const v of n.outputs) strides.set(v.id, s);
   }
   return strides;
 }
 
-/** The params each node reads first, and which params are batch-norm running statistics. */
-function paramOwnership(graph: Graph): { owned: Map<number, Value[]>; statistics: Set<number> } {
+/** The state each node reads first (each tensor counted once). */
+function stateOwnership(graph: Graph): Map<number, Value[]> {
   const seen = new Set<number>();
-  const statistics = new Set<number>();
   const owned = new Map<number, Value[]>();
   for (const n of graph.nodes) {
-    if (n.op.type === 'batchnorm') {
-      statistics.add(n.op.mean.id);
-      statistics.add(n.op.variance.id);
-    }
-    const mine = nodeInputs(n.op).filter((v) => v.kind === 'param' && !seen.has(v.id));
+    const mine = nodeInputs(n).filter((v) => v.kind === 'state' && !seen.has(v.id));
     for (const v of mine) seen.add(v.id);
     owned.set(n.id, mine);
   }
-  return { owned, statistics };
+  return owned;
 }
 
 function numel(shape: readonly number[]): number {
@@ -148,27 +125,29 @@ function numel(shape: readonly number[]): number {
 }
 
 function layerInfo(n: Node, params: number, outputStride: number | null): LayerInfo {
-  const op = n.op;
-  let kernel: [number, number] | null = null;
-  let stride: number | null = null;
-  let rate: number | null = null;
-  if (op.type === 'conv2d') {
-    kernel = [op.weight.shape[0], op.weight.shape[1]];
-    stride = op.attrs.strideH;
-    rate = op.attrs.dilationH;
-  } else if (op.type === 'pool2d') {
-    kernel = [op.attrs.kernelH, op.attrs.kernelW];
-    stride = op.attrs.strideH;
-  }
+  const attrs = opDef(n.op).layer?.(n.op) ?? {};
   const cost = nodeCost(n);
-  return { name: n.name, op: op.type, group: layerGroup(n.name), kernel, stride, rate, output: n.output.shape.slice(1), outputStride, params, ...cost };
+  return {
+    name: n.name,
+    op: n.op.type,
+    group: layerGroup(n.name),
+    kernel: attrs.kernel ?? null,
+    stride: attrs.stride ?? null,
+    rate: attrs.rate ?? null,
+    output: nodeOutput(n).shape.slice(1),
+    outputStride,
+    params,
+    ...cost,
+  };
 }
 
 /** Layers, per-block summary and totals of any graph. */
-export function describeGraph(graph: Graph): GraphDescription {
+export function describeGraph(canonical: Graph): GraphDescription {
+  // Layers as a reader counts them: an activation belongs to the layer it follows.
+  const graph = fuseEpilogues(canonical, { activationsOnly: true });
   const strides = outputStrides(graph);
-  const { owned, statistics } = paramOwnership(graph);
-  const layers = graph.nodes.map((n) => layerInfo(n, owned.get(n.id)!.reduce((a, v) => a + numel(v.shape), 0), strides.get(n.output.id) ?? null));
+  const owned = stateOwnership(graph);
+  const layers = graph.nodes.map((n) => layerInfo(n, owned.get(n.id)!.reduce((a, v) => a + numel(v.shape), 0), strides.get(nodeOutput(n).id) ?? null));
   const blocks: BlockSummary[] = [];
   const byName = new Map<string, BlockSummary>();
   for (const l of layers) {
@@ -189,25 +168,15 @@ export function describeGraph(graph: Graph): GraphDescription {
   }
   let params = 0;
   let trainableParams = 0;
-  for (const p of graph.params) {
+  for (const p of graph.state) {
     params += numel(p.shape);
-    if (!statistics.has(p.id)) trainableParams += numel(p.shape);
+    if (p.role === 'param') trainableParams += numel(p.shape);
   }
   return { layers, blocks, totals: { layers: layers.length, params, trainableParams, ...graphCost(graph) }, counting: COUNTING_NOTE };
 }
 
-/** The graph of a configuration for one input size (any backbone; params declared, no data). */
-export function buildConfigGraph(cfg: DeepLabConfig, inputH: number, inputW: number): Graph {
-  validateConfig(cfg);
-  if (cfg.backbone !== 'mobilenet_v2') return buildTorchvisionDeepLab(cfg, inputH, inputW);
-  const g = new GraphBuilder();
-  const image = g.input('image', [1, inputH, inputW, 3]);
-  g.output('logits', buildTfMobilenetV2DeepLab(g, image, { ...cfg, depthMultiplier: 1 }));
-  return g.build();
-}
-
 /** describeGraph of the model `cfg` builds for an inputH x inputW image. */
 export function describeModel(cfg: DeepLabConfig, inputH: number, inputW: number): ModelDescription {
-  const graph = buildConfigGraph(cfg, inputH, inputW);
+  const graph = buildDeepLab(cfg, { height: inputH, width: inputW });
   return { config: cfg, input: { height: inputH, width: inputW }, ...describeGraph(graph) };
 }

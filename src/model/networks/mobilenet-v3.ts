@@ -5,8 +5,8 @@
 // -> 1x1 project + BN, plus the input when the block keeps stride and channels. BN eps is 0.001
 // (torchvision builds this net with BatchNorm2d(eps=0.001)). Parameter names follow the
 // segmentation state dict, where `features.N` became `<prefix>.N`.
-import type { GraphBuilder } from '../graph/builder.js';
-import type { Value } from '../graph/ir.js';
+import type { GraphBuilder } from '../../graph/builder.js';
+import type { Value } from '../../graph/ir.js';
 import { conv, convBnAct } from './layers.js';
 
 const BN_EPS = 0.001;

@@ -1,8 +1,8 @@
 // Maps TF DeepLab MobileNetV2 tensors (from the TFLite file or the .npy folder) onto the params
 // of our graph (src/model/mobilenet-v2.ts), converting layouts: TF conv weights are OHWI and
 // depthwise weights [1,H,W,C]; ours are HWIO and [H,W,1,C].
-import type { Graph } from '../graph/ir.js';
-import { type HostParams, ParamMismatchError } from '../graph/params.js';
+import type { Graph } from '../../graph/ir.js';
+import { type HostParams, ParamMismatchError } from '../../graph/params.js';
 import type { HostTensor, TensorMap } from './import/tensor-map.js';
 
 /** Our param name -> the names it may have in a source, tried in order. */
@@ -48,7 +48,7 @@ export function tfMobilenetV2Params(graph: Graph, source: TensorMap, names: Name
   for (const n of graph.nodes) {
     if (n.op.type === 'conv2d' && n.op.attrs.groups > 1) depthwiseScopes.add(n.op.weight.name.replace(/\/weights$/, ''));
   }
-  for (const p of graph.params) {
+  for (const p of graph.state) {
     const m = /^(.*)\/(weights|biases)$/.exec(p.name);
     if (!m) throw new Error(`${what}: parameter ${p.name} is not a TF conv parameter`);
     const [, scope, role] = m;

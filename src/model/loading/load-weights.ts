@@ -2,20 +2,19 @@
 // graph builder for any input size, and host params in our layouts, checked against the graph.
 import { existsSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { GraphBuilder } from '../graph/builder.js';
-import type { Graph } from '../graph/ir.js';
-import { type HostParams, checkParams } from '../graph/params.js';
-import { type DeepLabConfig, defaultConfig } from './config.js';
-import { readNpyDir } from './import/npy.js';
-import { readPth } from './import/pth.js';
-import { readSafetensors, writeSafetensors } from './import/safetensors.js';
-import { readTflite, tfliteTensorMap } from './import/tflite.js';
-import type { InputPolicy, LoadOptions } from './model.js';
-import { buildTfMobilenetV2DeepLab } from './mobilenet-v2.js';
+import type { Graph } from '../../graph/ir.js';
+import { type HostParams, checkParams } from '../../graph/params.js';
+import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
+import { readNpyDir } from '../weights/import/npy.js';
+import { readPth } from '../weights/import/pth.js';
+import { readSafetensors, writeSafetensors } from '../weights/import/safetensors.js';
+import { readTflite, tfliteTensorMap } from '../weights/import/tflite.js';
+import type { InputPolicy, LoadOptions } from './options.js';
+import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
 import { type RegistryEntry, type WeightFormat, findModel } from './registry.js';
-import { checkTfliteStructure } from './tflite-structure.js';
-import { npyNames, tfMobilenetV2Params, tfliteNames } from './tf-weights.js';
-import { buildTorchvisionDeepLab, torchvisionConfigFromState, torchvisionParams } from './torchvision.js';
+import { checkTfliteStructure } from '../weights/tflite-structure.js';
+import { npyNames, tfMobilenetV2Params, tfliteNames } from '../weights/tf-weights.js';
+import { torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
 import { resolveWeights } from './weights-store.js';
 
 export interface LoadedWeights {
@@ -26,8 +25,8 @@ export interface LoadedWeights {
   depthMultiplier: number;
   /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
   params: HostParams;
-  /** The network for one input size: input 'image' [1,H,W,3] normalised, output 'logits'. */
-  buildGraph(height: number, width: number): Graph;
+  /** The canonical network for one batch and input size: input 'image' [N,H,W,3] normalised, output 'logits'. */
+  buildGraph(size: NetworkSize): Graph;
   /** An input size to build at load time (width, height), to check the weights early. */
   probeSize: [number, number];
 }
@@ -49,15 +48,9 @@ function scaledRates(rates: number[], fromStride: number, toStride: number): num
   return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
 }
 
-/** The graph of a network for any input size: input 'image' [1,H,W,3] normalised, output 'logits'. */
-export function graphFactory(config: DeepLabConfig, depthMultiplier = 1): (height: number, width: number) => Graph {
-  if (config.backbone !== 'mobilenet_v2') return (height, width) => buildTorchvisionDeepLab(config, height, width);
-  return (height, width) => {
-    const g = new GraphBuilder();
-    const image = g.input('image', [1, height, width, 3]);
-    g.output('logits', buildTfMobilenetV2DeepLab(g, image, { ...config, depthMultiplier }));
-    return g.build();
-  };
+/** The network of a config for any batch and input size. */
+function graphFactory(config: DeepLabConfig, depthMultiplier = 1): (size: NetworkSize) => Graph {
+  return (size) => buildDeepLab(config, size, { depthMultiplier });
 }
 
 function tfMobilenetV2(name: string, size: [number, number], source: Parameters<typeof tfMobilenetV2Params>[1], resolver: typeof npyNames, opts: LoadOptions): LoadedWeights {
@@ -70,7 +63,7 @@ function tfMobilenetV2(name: string, size: [number, number], source: Parameters<
     asppRates: opts.asppRates ?? [],
   });
   const buildGraph = graphFactory(config, depthMultiplier);
-  const probe = buildGraph(size[0], size[1]);
+  const probe = buildGraph({ height: size[0], width: size[1] });
   const params = tfMobilenetV2Params(probe, source, resolver, name);
   return {
     name,
@@ -93,7 +86,7 @@ function torchvisionModel(name: string, state: ReturnType<typeof readPth>, opts:
   );
   const buildGraph = graphFactory(config);
   const params = torchvisionParams(state, config);
-  checkParams(buildGraph(65, 65), params, name);
+  checkParams(buildGraph({ height: 65, width: 65 }), params, name);
   const shortSide = opts.shortSide ?? TORCHVISION_SHORT_SIDE;
   return {
     name,
@@ -129,7 +122,7 @@ export async function loadWeights(nameOrPath: string, opts: LoadOptions = {}): P
       }
       const loaded = tfMobilenetV2(name, [input.shape[1], input.shape[2]], tfliteTensorMap(tfl), tfliteNames, opts);
       // The file's own strides, pads, rates and resize options must be what we built.
-      if (loaded.config.outputStride === 8) checkTfliteStructure(tfl, loaded.buildGraph(input.shape[1], input.shape[2]), path);
+      if (loaded.config.outputStride === 8) checkTfliteStructure(tfl, loaded.buildGraph({ height: input.shape[1], width: input.shape[2] }), path);
       return loaded;
     }
     case 'npy-dir':
@@ -150,8 +143,8 @@ const CHECKPOINT_VERSION = '1';
  * statistics unfolded) and the config, width multiplier and input policy in the metadata.
  * Written to a temporary file and renamed, so nothing is half-written.
  */
-export function saveCheckpoint(path: string, w: LoadedWeights): void {
-  const tensors = new Map([...w.params].map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }]));
+export function saveCheckpoint(path: string, w: LoadedWeights, params: HostParams = w.params): void {
+  const tensors = new Map([...params].map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }]));
   writeSafetensors(path, tensors, {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -187,6 +180,6 @@ function checkpointModel(name: string, path: string, opts: LoadOptions): LoadedW
   const params: HostParams = new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
   if (inputPolicy.kind === 'short-side' && opts.shortSide) inputPolicy = { kind: 'short-side', size: opts.shortSide };
   const probe: [number, number] = inputPolicy.kind === 'fixed' ? [inputPolicy.width, inputPolicy.height] : [inputPolicy.size, inputPolicy.size];
-  checkParams(buildGraph(probe[1], probe[0]), params, path);
+  checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);
   return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe };
 }

@@ -1,89 +1,18 @@
-// torchvision's DeepLabv3 models (deeplabv3_resnet50 / _resnet101 / _mobilenet_v3_large) as
-// graphs, and the conversion of their state dicts into our parameters.
+// torchvision's DeepLabv3 checkpoints (deeplabv3_resnet50 / _resnet101 / _mobilenet_v3_large):
+// recognising them, and converting their state dicts into our parameters. The networks
+// themselves are built by src/model/networks/deeplab.ts.
 //
 // The graph's params carry the state-dict keys unchanged (backbone.layer1.0.conv1.weight, ...)
 // so converting a checkpoint is only a layout change: conv weights OIHW -> HWIO, BN vectors as
 // they are. Anything else that differs (a missing, extra or mis-shaped tensor) is left for
 // checkParams to report, all at once.
-import { GraphBuilder } from '../graph/builder.js';
-import type { Graph, Value } from '../graph/ir.js';
-import type { HostParams } from '../graph/params.js';
-import { shapeString } from '../gpu/tensor.js';
-import { deepLabHead, fcnHead } from './aspp.js';
-import { type BackboneName, type DeepLabConfig, defaultConfig, validateConfig } from './config.js';
-import { buildMobileNetV3Large } from './mobilenet-v3.js';
-import { RESNET_BLOCKS, buildResNet } from './resnet.js';
+import type { HostParams } from '../../graph/params.js';
+import { shapeString } from '../../gpu/tensor.js';
+import { type BackboneName, type DeepLabConfig, defaultConfig } from '../networks/config.js';
+import { RESNET_BLOCKS } from '../networks/resnet.js';
 
 /** A state dict as an importer returns it (src/model/import/pth.ts's TensorMap fits). */
 export type StateDict = ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
-
-export interface TorchvisionGraphOptions {
-  /**
-   * Also output 'layer4' (block4's output) and 'features' (what the head reads: the last
-   * block's output, the same value as 'layer4' without cascaded blocks), for tests.
-   */
-  extraOutputs?: boolean;
-}
-
-/** Backbone features: `out` feeds DeepLabHead, `aux` feeds the FCN head. */
-function buildBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig): { out: Value; aux: Value; layer4: Value } {
-  const prefix = 'backbone';
-  switch (cfg.backbone) {
-    case 'resnet50':
-    case 'resnet101': {
-      const f = buildResNet(b, image, {
-        depth: cfg.backbone === 'resnet50' ? 50 : 101,
-        outputStride: cfg.outputStride,
-        dilationConvention: cfg.dilationConvention,
-        multiGrid: cfg.multiGrid,
-        blocks: cfg.blocks,
-        atrous: cfg.atrous,
-        prefix,
-      });
-      // torchvision's IntermediateLayerGetter: layer4 -> 'out', layer3 -> 'aux'; with
-      // cascaded blocks the head reads the last one (paper Fig. 3).
-      return { out: f.out, aux: f.layer3, layer4: f.layer4 };
-    }
-    case 'mobilenet_v3_large': {
-      const f = buildMobileNetV3Large(b, image, { outputStride: cfg.outputStride, prefix });
-      return { out: f.out, aux: f.aux, layer4: f.out };
-    }
-    case 'mobilenet_v2':
-      throw new Error("torchvision has no DeepLabv3 with a mobilenet_v2 backbone: that is TF's model (use its own builder)");
-  }
-}
-
-/**
- * The whole model for one input size: input 'image' [1,H,W,3] (NHWC, already normalised),
- * outputs 'logits' [1,H,W,numClasses] (upsampled to the input size), 'aux' when cfg.aux, and
- * 'layer4' / 'features' (backbone features) when opts.extraOutputs.
- */
-export function buildTorchvisionDeepLab(cfg: DeepLabConfig, inputH: number, inputW: number, opts: TorchvisionGraphOptions = {}): Graph {
-  validateConfig(cfg);
-  for (const [name, v] of [['inputH', inputH], ['inputW', inputW]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`buildTorchvisionDeepLab: ${name} must be a positive integer, got ${v}`);
-  }
-  const b = new GraphBuilder();
-  const image = b.input('image', [1, inputH, inputW, 3]);
-  const features = buildBackbone(b, image, cfg);
-  const logits = deepLabHead(b, features.out, {
-    prefix: 'classifier',
-    numClasses: cfg.numClasses,
-    rates: cfg.asppRates,
-    imagePooling: cfg.imagePooling,
-    channels: cfg.asppChannels,
-  });
-  b.output('logits', b.resize('logits_upsample', logits, inputH, inputW, cfg.resizeMode));
-  if (cfg.aux) {
-    const aux = fcnHead(b, features.aux, { prefix: 'aux_classifier', numClasses: cfg.numClasses });
-    b.output('aux', b.resize('aux_upsample', aux, inputH, inputW, cfg.resizeMode));
-  }
-  if (opts.extraOutputs) {
-    b.output('layer4', features.layer4);
-    b.output('features', features.out);
-  }
-  return b.build();
-}
 
 /** The tensor whose presence marks a torchvision DeepLabv3 checkpoint (ASPP's 1x1 branch). */
 export const TORCHVISION_DEEPLAB_MARKER = 'classifier.0.convs.0.0.weight';

@@ -10,8 +10,8 @@
 // change, and when the block strides the shortcut only subsamples (a parameter-free 1x1 max
 // pool with stride 2, as TF's resnet_v1 `subsample`). So the parameters do not depend on the
 // output stride and one set of weights runs at every stride, as for block1..block4.
-import type { GraphBuilder } from '../graph/builder.js';
-import type { Value } from '../graph/ir.js';
+import type { GraphBuilder } from '../../graph/builder.js';
+import type { Value } from '../../graph/ir.js';
 import type { DeepLabConfig } from './config.js';
 import { convBnAct } from './layers.js';
 

@@ -7,10 +7,10 @@
 // conv here has a bias and no BN op. The head is the ASPP variant TF ships for MobileNetV2:
 // image pooling and a 1x1 branch (`aspp0`), concatenated in that order, a 1x1 projection and
 // the 1x1 logits layer, all TF 'SAME' padding; resizes use align_corners = true.
-import type { GraphBuilder } from '../graph/builder.js';
-import type { Value } from '../graph/ir.js';
-import type { Activation } from '../kernels/activation.js';
-import type { ResizeMode } from '../kernels/resize.js';
+import type { GraphBuilder } from '../../graph/builder.js';
+import type { Value } from '../../graph/ir.js';
+import type { Activation } from '../../kernels/activation.js';
+import type { ResizeMode } from '../../kernels/resize.js';
 
 export interface TfMobilenetV2Options {
   outputStride: number;

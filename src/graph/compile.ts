@@ -1,0 +1,37 @@
+// The compile pipeline: from the canonical graph a builder emits to what the runtime executes.
+//
+//   inference: fold batch norms into convolutions (the folded weights become derived state,
+//              computed on the GPU by a `derive` graph whenever parameters change), then fuse
+//              residual adds and activations into their producers' epilogues.
+//   training:  (src/graph/autograd, next) differentiate first, then fuse only where no gradient
+//              needs the intermediate value, then plan memory over forward and backward.
+// Memory is planned by the runtime (src/graph/program.ts) on the compiled graph.
+import type { Graph, Node } from './ir.js';
+import { foldBatchNorms, fuseEpilogues, stateOf } from './passes.js';
+
+export interface CompileOptions {
+  mode: 'inference';
+  /** Skip the fusion passes (tests compare both). */
+  fuse?: boolean;
+}
+
+export interface CompiledGraph {
+  /** The canonical graph compiled from: its non-derived state is what weights must provide. */
+  source: Graph;
+  /** What runs every time. */
+  graph: Graph;
+  /** Nodes that compute derived state (folded weights) from parameters; empty when none. */
+  derive: Graph;
+}
+
+function deriveGraph(source: Graph, nodes: Node[]): Graph {
+  const outputs = new Map(nodes.flatMap((n) => n.outputs.map((v) => [v.name, v] as const)));
+  return { inputs: [], state: stateOf(nodes), nodes, outputs, ids: source.ids };
+}
+
+export function compile(source: Graph, opts: CompileOptions): CompiledGraph {
+  if (opts.mode !== 'inference') throw new Error(`compile: unknown mode '${String(opts.mode)}'`);
+  if (opts.fuse === false) return { source, graph: source, derive: deriveGraph(source, []) };
+  const folded = foldBatchNorms(source);
+  return { source, graph: fuseEpilogues(folded.graph), derive: deriveGraph(source, folded.derive) };
+}

@@ -1,0 +1,62 @@
+// Ops over the channel axis: concatenation (ASPP's branches), softmax and argmax.
+import { shapeString } from '../../gpu/tensor.js';
+import { concatCpu, concatSpec, prepareConcat } from '../../kernels/concat.js';
+import { argmaxCpu, argmaxSpec, prepareArgmax, prepareSoftmax, softmaxCpu, softmaxSpec } from '../../kernels/softmax.js';
+import type { Value } from '../value.js';
+import { type OpDef, numel } from './op-def.js';
+
+export interface ConcatOp {
+  type: 'concat';
+  inputs: Value[];
+}
+
+export interface SoftmaxOp {
+  type: 'softmax';
+  input: Value;
+}
+
+export interface ArgmaxOp {
+  type: 'argmax';
+  input: Value;
+}
+
+export const concatOp: OpDef<ConcatOp> = {
+  type: 'concat',
+  operands: ['inputs'],
+  infer(op) {
+    if (op.inputs.length === 0) throw new Error('concat of nothing');
+    const [n, h, w] = op.inputs[0].shape;
+    let c = 0;
+    for (const v of op.inputs) {
+      if (v.shape.length !== 4 || v.shape[0] !== n || v.shape[1] !== h || v.shape[2] !== w) {
+        throw new Error(`concat inputs differ: ${op.inputs.map((x) => shapeString(x.shape)).join(' vs ')}`);
+      }
+      c += v.shape[3];
+    }
+    return [{ shape: [n, h, w, c], dtype: 'f32' }];
+  },
+  lower: (op) => ({
+    specs: [concatSpec()],
+    prepare: (ctx, t, [out]) => prepareConcat(ctx, { inputs: op.inputs.map(t), out }),
+  }),
+  cpu: (op, read) => [concatCpu(op.inputs.map((v) => read(v) as Float32Array), op.inputs.map((v) => v.shape))],
+  cost: () => ({ macs: 0, flops: 0 }),
+};
+
+export const softmaxOp: OpDef<SoftmaxOp> = {
+  type: 'softmax',
+  operands: ['input'],
+  infer: (op) => [{ shape: [...op.input.shape], dtype: 'f32' }],
+  lower: (op) => ({ specs: [softmaxSpec()], prepare: (ctx, t, [out]) => [prepareSoftmax(ctx, { input: t(op.input), out })] }),
+  cpu: (op, read) => [softmaxCpu(read(op.input) as Float32Array, op.input.shape)],
+  cost: (_op, [out]) => ({ macs: 0, flops: 3 * numel(out.shape) }),
+};
+
+export const argmaxOp: OpDef<ArgmaxOp> = {
+  type: 'argmax',
+  operands: ['input'],
+  infer: (op) => [{ shape: op.input.shape.slice(0, -1), dtype: 'u32' }],
+  lower: (op) => ({ specs: [argmaxSpec()], prepare: (ctx, t, [out]) => [prepareArgmax(ctx, { input: t(op.input), out })] }),
+  cpu: (op, read) => [argmaxCpu(read(op.input) as Float32Array, op.input.shape)],
+  cost: () => ({ macs: 0, flops: 0 }),
+};

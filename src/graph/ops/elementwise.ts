@@ -1,0 +1,62 @@
+// Elementwise ops: add and mul (b the same shape as a, or [N,1,1,C] for mul: squeeze-and-excite)
+// and a standalone activation. add and mul carry an activation the compile stage may fuse in.
+import { shapeString } from '../../gpu/tensor.js';
+import type { Activation } from '../../kernels/activation.js';
+import { elementwiseBroadcast, elementwiseCpu, elementwiseSpec, prepareElementwise } from '../../kernels/elementwise.js';
+import type { Value } from '../value.js';
+import { type OpDef, numel } from './op-def.js';
+
+export interface BinaryOp<T extends 'add' | 'mul' = 'add' | 'mul'> {
+  type: T;
+  a: Value;
+  b: Value;
+  attrs: { activation: Activation };
+}
+
+export interface ActivationOp {
+  type: 'activation';
+  input: Value;
+  attrs: { activation: Activation };
+}
+
+function binary<T extends 'add' | 'mul'>(type: T): OpDef<BinaryOp<T>> {
+  return {
+    type,
+    operands: ['a', 'b'],
+    infer(op) {
+      const same = shapeString(op.a.shape) === shapeString(op.b.shape);
+      const seBroadcast = type === 'mul' && op.a.shape.length === 4 && shapeString(op.b.shape) === shapeString([op.a.shape[0], 1, 1, op.a.shape[3]]);
+      if (!same && !seBroadcast) throw new Error(`cannot ${type} ${shapeString(op.a.shape)} and ${shapeString(op.b.shape)}`);
+      return [{ shape: [...op.a.shape], dtype: 'f32' }];
+    },
+    lower(op) {
+      const params = { op: type, activation: op.attrs.activation };
+      return {
+        specs: [elementwiseSpec(params, elementwiseBroadcast(op.a.shape, op.b.shape, type))],
+        prepare: (ctx, t, [out]) => [prepareElementwise(ctx, { a: t(op.a), b: t(op.b), out }, params)],
+      };
+    },
+    cpu: (op, read) => [
+      elementwiseCpu(read(op.a) as Float32Array, op.a.shape, read(op.b) as Float32Array, op.b.shape, { op: type, activation: op.attrs.activation }),
+    ],
+    cost: (_op, [out]) => ({ macs: 0, flops: numel(out.shape) }),
+  };
+}
+
+export const addOp = binary('add');
+export const mulOp = binary('mul');
+
+export const activationOp: OpDef<ActivationOp> = {
+  type: 'activation',
+  operands: ['input'],
+  infer: (op) => [{ shape: [...op.input.shape], dtype: 'f32' }],
+  lower(op) {
+    const params = { op: 'unary' as const, activation: op.attrs.activation };
+    return {
+      specs: [elementwiseSpec(params, 0)],
+      prepare: (ctx, t, [out]) => [prepareElementwise(ctx, { a: t(op.input), out }, params)],
+    };
+  },
+  cpu: (op, read) => [elementwiseCpu(read(op.input) as Float32Array, op.input.shape, undefined, undefined, { op: 'unary', activation: op.attrs.activation })],
+  cost: (_op, [out]) => ({ macs: 0, flops: numel(out.shape) }),
+};

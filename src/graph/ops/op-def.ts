@@ -1,0 +1,59 @@
+// What one op is, in one place: its operands and attributes (the op record type), shape
+// inference, GPU lowering, CPU reference, cost, how `describe` shows it, and (for training) its
+// gradient rule. Every pass, the executor, the CPU interpreter, the cost model and `describe`
+// read ops only through these definitions, so adding an op means adding one definition.
+import type { GpuContext } from '../../gpu/context.js';
+import type { Dispatch } from '../../gpu/dispatch.js';
+import type { KernelSpec } from '../../gpu/pipeline-cache.js';
+import type { GpuTensor } from '../../gpu/tensor.js';
+import type { DType, Value } from '../value.js';
+
+/** Shape and type of one output, as shape inference gives it. */
+export interface OutputSpec {
+  shape: number[];
+  dtype: DType;
+}
+
+/** Kernels to compile ahead, and how to prepare the dispatches once every tensor has a buffer. */
+export interface LoweredOp {
+  specs: KernelSpec[];
+  prepare(ctx: GpuContext, tensorOf: (v: Value) => GpuTensor, outputs: GpuTensor[]): Dispatch[];
+}
+
+export type HostArray = Float32Array | Uint32Array;
+
+export interface OpCost {
+  /** Multiply-accumulates (convolutions only). */
+  macs: number;
+  /** 2 x macs for convolutions, the per-element estimate of src/model/analysis/flops.ts otherwise. */
+  flops: number;
+}
+
+/** The attributes `describe` shows for a layer. */
+export interface LayerAttributes {
+  kernel?: [number, number];
+  stride?: number;
+  rate?: number;
+}
+
+export interface OpDef<O extends { type: string }> {
+  readonly type: O['type'];
+  /** The fields of the op record that hold operand Values (or Value lists), in binding order. */
+  readonly operands: readonly string[];
+  /** Output shapes and types; throws a message without the layer name (the builder adds it). */
+  infer(op: O): OutputSpec[];
+  lower(op: O, outputs: readonly Value[]): LoweredOp;
+  /** The CPU reference: the oracle for the GPU executor and for every graph rewrite. */
+  cpu(op: O, read: (v: Value) => HostArray, outputs: readonly Value[]): HostArray[];
+  cost(op: O, outputs: readonly Value[]): OpCost;
+  layer?(op: O): LayerAttributes;
+  /**
+   * Stride of the first output relative to the image, from the stride of the op's first operand
+   * that has one (null: lost, e.g. after global pooling). Default: that stride unchanged.
+   */
+  outputStride?(op: O, inputStride: number | null, imageHeight: number | undefined): number | null;
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

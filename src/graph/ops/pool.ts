@@ -1,0 +1,58 @@
+// Pooling: global average pooling (ASPP's image-level features) and windowed max / average pools.
+import { shapeString } from '../../gpu/tensor.js';
+import {
+  type Pool2dParams,
+  globalAvgPoolCpu,
+  globalAvgPoolSpec,
+  pool2dCpu,
+  pool2dOutputShape,
+  pool2dSpec,
+  prepareGlobalAvgPool,
+  preparePool2d,
+} from '../../kernels/pool.js';
+import type { Value } from '../value.js';
+import { type OpDef, numel } from './op-def.js';
+
+export type Pool2dAttrs = Required<Pool2dParams>;
+
+export interface GlobalAvgPoolOp {
+  type: 'global_avg_pool';
+  input: Value;
+}
+
+export interface Pool2dOp {
+  type: 'pool2d';
+  input: Value;
+  attrs: Pool2dAttrs;
+}
+
+export const globalAvgPoolOp: OpDef<GlobalAvgPoolOp> = {
+  type: 'global_avg_pool',
+  operands: ['input'],
+  infer(op) {
+    if (op.input.shape.length !== 4) throw new Error(`global average pool needs NHWC, got ${shapeString(op.input.shape)}`);
+    const [n, , , c] = op.input.shape;
+    return [{ shape: [n, 1, 1, c], dtype: 'f32' }];
+  },
+  lower: (op) => ({
+    specs: [globalAvgPoolSpec()],
+    prepare: (ctx, t, [out]) => [prepareGlobalAvgPool(ctx, { input: t(op.input), out })],
+  }),
+  cpu: (op, read) => [globalAvgPoolCpu(read(op.input) as Float32Array, op.input.shape)],
+  cost: (op) => ({ macs: 0, flops: numel(op.input.shape) }),
+  outputStride: () => null,
+};
+
+export const pool2dOp: OpDef<Pool2dOp> = {
+  type: 'pool2d',
+  operands: ['input'],
+  infer: (op) => [{ shape: pool2dOutputShape(op.input.shape, op.attrs), dtype: 'f32' }],
+  lower: (op) => ({
+    specs: [pool2dSpec(op.attrs)],
+    prepare: (ctx, t, [out]) => [preparePool2d(ctx, { input: t(op.input), out }, op.attrs)],
+  }),
+  cpu: (op, read) => [pool2dCpu(read(op.input) as Float32Array, op.input.shape, op.attrs)],
+  cost: (op, [out]) => ({ macs: 0, flops: numel(out.shape) * op.attrs.kernelH * op.attrs.kernelW }),
+  layer: (op) => ({ kernel: [op.attrs.kernelH, op.attrs.kernelW], stride: op.attrs.strideH }),
+  outputStride: (op, s) => (s === null ? null : s * op.attrs.strideH),
+};

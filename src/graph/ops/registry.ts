@@ -1,0 +1,55 @@
+// The op registry: every op's definition, keyed by its type. The mapped type makes a missing
+// definition a compile error, so the registry, the op union and the code reading ops agree.
+import type { Node, NodeOp, OpType, Value } from '../ir.js';
+import { batchNormOp } from './batchnorm.js';
+import { argmaxOp, concatOp, softmaxOp } from './channel.js';
+import { conv2dOp } from './conv2d.js';
+import { activationOp, addOp, mulOp } from './elementwise.js';
+import { foldBnOp } from './fold-bn.js';
+import type { OpDef } from './op-def.js';
+
+export type { HostArray, OpCost } from './op-def.js';
+import { globalAvgPoolOp, pool2dOp } from './pool.js';
+import { resizeArgmaxOp, resizeOp } from './resize.js';
+
+type Registry = { [K in OpType]: OpDef<Extract<NodeOp, { type: K }>> };
+
+const OPS: Registry = {
+  conv2d: conv2dOp,
+  batchnorm: batchNormOp,
+  add: addOp,
+  mul: mulOp,
+  activation: activationOp,
+  global_avg_pool: globalAvgPoolOp,
+  pool2d: pool2dOp,
+  resize: resizeOp,
+  resize_argmax: resizeArgmaxOp,
+  concat: concatOp,
+  softmax: softmaxOp,
+  argmax: argmaxOp,
+  fold_bn: foldBnOp,
+};
+
+/** The definition of an op (typed loosely: callers hold a NodeOp of that type). */
+export function opDef(op: NodeOp): OpDef<NodeOp> {
+  const def = (OPS as Record<string, OpDef<NodeOp> | undefined>)[op.type];
+  if (!def) throw new Error(`unknown op type '${op.type}'`);
+  return def;
+}
+
+/** The values an op reads, in its operands' order (optional operands left out). */
+export function opInputs(op: NodeOp): Value[] {
+  const out: Value[] = [];
+  const fields = op as unknown as Record<string, Value | Value[] | undefined>;
+  for (const role of opDef(op).operands) {
+    const v = fields[role];
+    if (Array.isArray(v)) out.push(...v);
+    else if (v) out.push(v);
+  }
+  return out;
+}
+
+/** The values a node reads. */
+export function nodeInputs(node: Node): Value[] {
+  return opInputs(node.op);
+}

@@ -1,0 +1,70 @@
+// Bilinear resize in every corner convention, and the fused resize + argmax that gives class
+// maps at a photo's size without materialising full-size logits.
+import { shapeString } from '../../gpu/tensor.js';
+import { type ResizeMode, prepareResizeBilinear, resizeBilinearCpu, resizeBilinearSpec } from '../../kernels/resize.js';
+import { prepareResizeArgmax, resizeArgmaxCpu, resizeArgmaxSpec } from '../../kernels/resize-argmax.js';
+import type { Value } from '../value.js';
+import { type OpDef, numel } from './op-def.js';
+
+export interface ResizeAttrs {
+  outH: number;
+  outW: number;
+  mode: ResizeMode;
+}
+
+export interface ResizeOp {
+  type: 'resize';
+  input: Value;
+  attrs: ResizeAttrs;
+}
+
+export interface ResizeArgmaxOp {
+  type: 'resize_argmax';
+  input: Value;
+  attrs: ResizeAttrs;
+}
+
+function checkResize(input: Value, a: ResizeAttrs): void {
+  if (input.shape.length !== 4) throw new Error(`resize needs NHWC, got ${shapeString(input.shape)}`);
+  for (const [k, v] of [['outH', a.outH], ['outW', a.outW]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`resize ${k} must be a positive integer, got ${v}`);
+  }
+}
+
+// Back at the image's size: stride 1; an upsample to any other size (the pooled branch) has none.
+const resizeStride = (a: ResizeAttrs, imageHeight: number | undefined): number | null => (a.outH === imageHeight ? 1 : null);
+
+export const resizeOp: OpDef<ResizeOp> = {
+  type: 'resize',
+  operands: ['input'],
+  infer(op) {
+    checkResize(op.input, op.attrs);
+    const [n, , , c] = op.input.shape;
+    return [{ shape: [n, op.attrs.outH, op.attrs.outW, c], dtype: 'f32' }];
+  },
+  lower: (op) => ({
+    specs: [resizeBilinearSpec(op.attrs)],
+    prepare: (ctx, t, [out]) => [prepareResizeBilinear(ctx, { input: t(op.input), out }, op.attrs)],
+  }),
+  cpu: (op, read) => [resizeBilinearCpu(read(op.input) as Float32Array, op.input.shape, op.attrs)],
+  // 4 taps, a multiply and an add each.
+  cost: (_op, [out]) => ({ macs: 0, flops: 8 * numel(out.shape) }),
+  outputStride: (op, _s, imageHeight) => resizeStride(op.attrs, imageHeight),
+};
+
+export const resizeArgmaxOp: OpDef<ResizeArgmaxOp> = {
+  type: 'resize_argmax',
+  operands: ['input'],
+  infer(op) {
+    checkResize(op.input, op.attrs);
+    return [{ shape: [op.input.shape[0], op.attrs.outH, op.attrs.outW], dtype: 'u32' }];
+  },
+  lower: (op) => ({
+    specs: [resizeArgmaxSpec(op.attrs)],
+    prepare: (ctx, t, [out]) => [prepareResizeArgmax(ctx, { input: t(op.input), out }, op.attrs)],
+  }),
+  cpu: (op, read) => [resizeArgmaxCpu(read(op.input) as Float32Array, op.input.shape, op.attrs)],
+  // Every channel resized (8) then compared (1) per output pixel.
+  cost: (op, [out]) => ({ macs: 0, flops: 9 * numel(out.shape) * op.input.shape[3] }),
+  outputStride: (op, _s, imageHeight) => resizeStride(op.attrs, imageHeight),
+};

@@ -1,0 +1,204 @@
+// A Program is a compiled graph made runnable on the GPU for one batch and input size.
+//
+// create(): compiles every pipeline the graph (and its derive graph) needs in parallel
+// (createComputePipelineAsync), plans activation memory, allocates the planned buffers and
+// prepares one Dispatch per kernel launch, binding state to the Session's buffers. run():
+// writes the inputs (f32 or u32 arrays, per-run scalars included, or tensors already on the
+// GPU), recomputes stale derived state first, records the whole pass into one command buffer,
+// submits it and reads the outputs back. dispose() releases every buffer the program made; the
+// session (parameters) outlives it unless the program created it.
+import type { GpuContext } from '../gpu/context.js';
+import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
+import { STORAGE_USAGE } from '../gpu/buffer-pool.js';
+import { GpuTensor, checkBindable, readBuffer, shapeString } from '../gpu/tensor.js';
+import type { CompiledGraph } from './compile.js';
+import type { Graph, Node, Value } from './ir.js';
+import { type MemoryPlan, planMemory } from './memory-plan.js';
+import { nodeInputs, opDef } from './ops/registry.js';
+import type { HostParams } from './params.js';
+import { Session } from './session.js';
+
+export type RunInput = Float32Array | Uint32Array | GpuTensor;
+
+/** Checks that every node reads only inputs, state and values produced before it. */
+function checkOrder(graph: Graph): void {
+  const ready = new Set<number>([...graph.inputs, ...graph.state].map((v) => v.id));
+  for (const n of graph.nodes) {
+    for (const v of nodeInputs(n)) {
+      if (!ready.has(v.id)) throw new Error(`graph: layer ${n.name} reads ${v.name} before it is computed`);
+    }
+    for (const v of n.outputs) ready.add(v.id);
+  }
+  for (const [name, v] of graph.outputs) {
+    if (!ready.has(v.id)) throw new Error(`graph: output ${name} is never computed`);
+  }
+}
+
+const numelOf = (v: Value): number => v.shape.reduce((a, b) => a * b, 1);
+
+export class Program {
+  private disposed = false;
+
+  private constructor(
+    private readonly ctx: GpuContext,
+    readonly graph: Graph,
+    readonly plan: MemoryPlan,
+    readonly session: Session,
+    private readonly ownsSession: boolean,
+    private readonly slots: GPUBuffer[],
+    private readonly inputBuffers: Map<string, GpuTensor>,
+    private readonly tensors: Map<number, GpuTensor>,
+    private readonly deriveDispatches: Dispatch[],
+    private readonly derivedNames: string[],
+    private readonly dispatches: Dispatch[],
+  ) {}
+
+  /**
+   * `compiled` is a compiled graph, or a plain graph to run as it is. State comes from a shared
+   * session, or from host tensors (checked against the graph, uploaded into a session the
+   * program owns).
+   */
+  static async create(
+    ctx: GpuContext,
+    compiled: CompiledGraph | Graph,
+    state: Session | HostParams = new Map(),
+    label = 'model',
+  ): Promise<Program> {
+    const { graph, derive, source } = 'derive' in compiled ? compiled : { graph: compiled, derive: null, source: compiled };
+    checkOrder(graph);
+    if (derive) checkOrder(derive);
+    // Every tensor is bound whole to some kernel: refuse sizes the device cannot bind, naming
+    // the layer, before anything is allocated.
+    for (const v of [...graph.inputs, ...graph.nodes.flatMap((n) => n.outputs)]) {
+      checkBindable(ctx, numelOf(v) * 4, `${label}: ${v.kind === 'input' ? 'input' : 'layer'} ${v.name} ${shapeString(v.shape)}`);
+    }
+    const lower = (n: Node) => ({ node: n, lowered: opDef(n.op).lower(n.op, n.outputs) });
+    const lowered = graph.nodes.map(lower);
+    const loweredDerive = (derive?.nodes ?? []).map(lower);
+    // All pipelines first, in parallel: compiling is the slow part of a first run.
+    await ctx.checked(`${label}: compiling kernels`, () =>
+      ctx.pipelines.compile([...loweredDerive, ...lowered].flatMap((l) => l.lowered.specs)),
+    );
+
+    const ownsSession = !(state instanceof Session);
+    const session = state instanceof Session ? state : Session.create(ctx, source, state, label);
+    const plan = planMemory(graph);
+    const slots: GPUBuffer[] = [];
+    const inputBuffers = new Map<string, GpuTensor>();
+    const tensors = new Map<number, GpuTensor>();
+    const dispatches: Dispatch[] = [];
+    const deriveDispatches: Dispatch[] = [];
+    const cleanup = (): void => {
+      for (const d of [...deriveDispatches, ...dispatches]) disposeDispatch(ctx, d);
+      for (const b of slots) ctx.destroyBuffer(b);
+      for (const t of inputBuffers.values()) ctx.destroyBuffer(t.buffer);
+      if (ownsSession) session.dispose();
+    };
+    try {
+      await ctx.checked(`${label}: preparing`, () => {
+        for (const [i, bytes] of plan.slotBytes.entries()) slots.push(ctx.createBuffer(bytes, STORAGE_USAGE, `${label}:slot${i}`));
+        for (const v of graph.inputs) {
+          const t = new GpuTensor(ctx, ctx.createBuffer(numelOf(v) * 4, STORAGE_USAGE, v.name), v.shape, v.dtype, 'borrowed');
+          inputBuffers.set(v.name, t);
+          tensors.set(v.id, t);
+        }
+        const bind = (v: Value): void => {
+          if (tensors.has(v.id)) return;
+          if (v.kind === 'state') tensors.set(v.id, session.tensor(v));
+          else if (v.kind === 'activation') tensors.set(v.id, new GpuTensor(ctx, slots[plan.slotOf.get(v.id)!], v.shape, v.dtype, 'borrowed'));
+        };
+        for (const v of [...graph.state, ...(derive?.state ?? [])]) bind(v);
+        for (const n of graph.nodes) for (const v of n.outputs) bind(v);
+        const tensorOf = (v: Value): GpuTensor => tensors.get(v.id)!;
+        const prepare = (list: typeof lowered, into: Dispatch[]): void => {
+          for (const { node, lowered: l } of list) {
+            try {
+              into.push(...l.prepare(ctx, tensorOf, node.outputs.map(tensorOf)));
+            } catch (e) {
+              throw new Error(`layer ${node.name}: ${(e as Error).message}`);
+            }
+          }
+        };
+        prepare(loweredDerive, deriveDispatches);
+        prepare(lowered, dispatches);
+      });
+    } catch (e) {
+      cleanup();
+      throw e;
+    }
+    const derivedNames = (derive?.nodes ?? []).flatMap((n) => n.outputs.map((v) => v.name));
+    return new Program(ctx, graph, plan, session, ownsSession, slots, inputBuffers, tensors, deriveDispatches, derivedNames, dispatches);
+  }
+
+  /** Number of kernel launches in one pass (derive dispatches not counted). */
+  get dispatchCount(): number {
+    return this.dispatches.length;
+  }
+
+  private writeInputs(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder): void {
+    for (const name of Object.keys(inputs)) {
+      if (!this.inputBuffers.has(name)) {
+        throw new Error(`unknown input '${name}' (the model takes ${[...this.inputBuffers.keys()].join(', ')})`);
+      }
+    }
+    for (const [name, t] of this.inputBuffers) {
+      const data = inputs[name];
+      if (data === undefined) throw new Error(`input '${name}' ${shapeString(t.shape)} not given`);
+      if (data instanceof GpuTensor) {
+        if (data.size !== t.size) throw new Error(`input '${name}': expected ${shapeString(t.shape)}, got ${shapeString(data.shape)}`);
+        if (data.dtype !== t.dtype) throw new Error(`input '${name}': expected ${t.dtype}, got a ${data.dtype} tensor`);
+        encoder.copyBufferToBuffer(data.buffer, 0, t.buffer, 0, t.byteLength);
+      } else {
+        const dtype = data instanceof Uint32Array ? 'u32' : 'f32';
+        if (dtype !== t.dtype) throw new Error(`input '${name}': expected ${t.dtype} values, got ${data.constructor.name}`);
+        if (data.length !== t.size) {
+          throw new Error(`input '${name}': expected ${t.size} values ${shapeString(t.shape)}, got ${data.length}`);
+        }
+        this.ctx.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      }
+    }
+  }
+
+  /**
+   * Runs one pass; outputs stay on the GPU (views of the program's own buffers, valid until the
+   * next run or dispose; do not dispose them).
+   */
+  async runOnGpu(inputs: Record<string, RunInput>): Promise<Map<string, GpuTensor>> {
+    if (this.disposed) throw new Error('Program used after dispose()');
+    const derive = this.derivedNames.length > 0 && !this.session.derivedFresh(this.derivedNames);
+    const count = this.dispatches.length + (derive ? this.deriveDispatches.length : 0);
+    await this.ctx.checked(`forward pass (${count} kernels)`, async () => {
+      const encoder = this.ctx.device.createCommandEncoder({ label: 'forward' });
+      this.writeInputs(inputs, encoder);
+      const pass = encoder.beginComputePass({ label: 'forward' });
+      if (derive) encodeDispatches(pass, this.deriveDispatches);
+      encodeDispatches(pass, this.dispatches);
+      pass.end();
+      await this.ctx.submitAndWait([encoder.finish()]);
+    });
+    if (derive) this.session.markDerived(this.derivedNames);
+    const out = new Map<string, GpuTensor>();
+    for (const [name, v] of this.graph.outputs) out.set(name, this.tensors.get(v.id)!);
+    return out;
+  }
+
+  /** Runs one pass and reads every output back. */
+  async run(inputs: Record<string, RunInput>): Promise<Map<string, Float32Array | Uint32Array>> {
+    const onGpu = await this.runOnGpu(inputs);
+    const out = new Map<string, Float32Array | Uint32Array>();
+    for (const [name, t] of onGpu) {
+      const bytes = await readBuffer(this.ctx, t.buffer, t.byteLength);
+      out.set(name, t.dtype === 'u32' ? new Uint32Array(bytes) : new Float32Array(bytes));
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of [...this.deriveDispatches, ...this.dispatches]) disposeDispatch(this.ctx, d);
+    for (const b of this.slots) this.ctx.destroyBuffer(b);
+    for (const t of this.inputBuffers.values()) this.ctx.destroyBuffer(t.buffer);
+    if (this.ownsSession) this.session.dispose();
+  }
+}

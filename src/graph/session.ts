@@ -1,0 +1,113 @@
+// A Session owns the GPU copies of a network's state: parameters, batch-norm statistics and
+// derived tensors (BN-folded weights), by name. Programs compiled for any input size or batch
+// bind these buffers, so one upload serves them all, and whatever changes them on the GPU
+// (training, an upload) is what every program and `download` sees.
+//
+// Derived tensors are recomputed lazily: every upload bumps `version`, and a program runs its
+// derive dispatches before its next run when the tensors it reads were derived at an older one.
+import type { GpuContext } from '../gpu/context.js';
+import { type GpuTensor, createTensor, readTensor, shapeString } from '../gpu/tensor.js';
+import type { Graph, Value } from './ir.js';
+import { shapeEq } from './ir.js';
+import { type HostParams, checkParams, storedState } from './params.js';
+
+export class Session {
+  private disposed = false;
+  private readonly tensors = new Map<string, GpuTensor>();
+  private readonly derivedAt = new Map<string, number>();
+  private versionValue = 0;
+
+  private constructor(private readonly ctx: GpuContext, readonly label: string) {}
+
+  /** Checks `host` against the graph's stored state (every tensor named in one error), then uploads it. */
+  static create(ctx: GpuContext, graph: Graph, host: HostParams, label = 'model'): Session {
+    checkParams(graph, host, label);
+    const s = new Session(ctx, label);
+    try {
+      for (const v of storedState(graph)) s.upload(v.name, host.get(v.name)!.data, v.shape);
+    } catch (e) {
+      s.dispose();
+      throw e;
+    }
+    return s;
+  }
+
+  /** Bumped by every upload; derived tensors older than it are recomputed before use. */
+  get version(): number {
+    return this.versionValue;
+  }
+
+  /** Writes a tensor (created on first upload; a later one must keep the shape). */
+  upload(name: string, data: Float32Array, shape: readonly number[]): void {
+    this.assertUsable();
+    let t = this.tensors.get(name);
+    if (t && !shapeEq(t.shape, shape)) throw new Error(`${this.label}: ${name} is ${shapeString(t.shape)}, cannot upload ${shapeString(shape)}`);
+    if (data.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`${this.label}: ${name}: ${data.length} values for ${shapeString(shape)}`);
+    if (!t) {
+      t = createTensor(this.ctx, shape, 'f32', name);
+      this.tensors.set(name, t);
+    }
+    this.ctx.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.versionValue++;
+  }
+
+  /** The buffer of a state value; derived tensors are allocated on first request. */
+  tensor(v: Value): GpuTensor {
+    this.assertUsable();
+    const t = this.tensors.get(v.name);
+    if (t) {
+      if (!shapeEq(t.shape, v.shape)) throw new Error(`${this.label}: ${v.name} is ${shapeString(t.shape)}, the graph wants ${shapeString(v.shape)}`);
+      return t;
+    }
+    if (v.role !== 'derived') throw new Error(`${this.label}: no parameter named ${v.name}`);
+    const made = createTensor(this.ctx, v.shape, v.dtype, v.name);
+    this.tensors.set(v.name, made);
+    return made;
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  /** True when every named derived tensor was computed at the current version. */
+  derivedFresh(names: readonly string[]): boolean {
+    return names.every((n) => this.derivedAt.get(n) === this.versionValue);
+  }
+
+  markDerived(names: readonly string[]): void {
+    for (const n of names) this.derivedAt.set(n, this.versionValue);
+  }
+
+  /** Reads one tensor back. */
+  async download(name: string): Promise<Float32Array> {
+    this.assertUsable();
+    const t = this.tensors.get(name);
+    if (!t) throw new Error(`${this.label}: no parameter named ${name}`);
+    return readTensor(this.ctx, t);
+  }
+
+  /** Reads back every stored (non-derived) tensor the graph declares: what a checkpoint holds. */
+  async downloadAll(graph: Graph): Promise<HostParams> {
+    const out: HostParams = new Map();
+    for (const v of storedState(graph)) out.set(v.name, { shape: [...v.shape], data: await this.download(v.name) });
+    return out;
+  }
+
+  /** Bytes of GPU memory the session holds. */
+  get byteLength(): number {
+    let n = 0;
+    for (const t of this.tensors.values()) n += t.byteLength;
+    return n;
+  }
+
+  private assertUsable(): void {
+    if (this.disposed) throw new Error(`${this.label}: session used after dispose()`);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const t of this.tensors.values()) t.dispose();
+    this.tensors.clear();
+  }
+}

@@ -1,0 +1,23 @@
+// Values of the graph IR (see src/graph/ir.ts for the kinds): kept apart from the node and op
+// types so op definitions (src/graph/ops/) can name values without importing the IR.
+
+export type DType = 'f32' | 'u32';
+
+export type ValueKind = 'input' | 'state' | 'activation';
+
+/**
+ * What a state value is for: 'param' is trained, 'statistic' (BN running mean / variance) is
+ * updated by training but not by gradients, 'derived' is recomputed from others (folded weights).
+ */
+export type StateRole = 'param' | 'statistic' | 'derived';
+
+export interface Value {
+  readonly id: number;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly kind: ValueKind;
+  /** Inputs and state: the external name (checkpoint key). Activations: the producing layer's name. */
+  readonly name: string;
+  /** State values only. */
+  readonly role?: StateRole;
+}

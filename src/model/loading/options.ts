@@ -1,0 +1,25 @@
+// What loading a model can be asked for, and how its input is prepared: shared by the loader
+// and the model object (kept apart from both so neither imports the other for types).
+import type { GpuContext } from '../../gpu/context.js';
+
+export interface LoadOptions {
+  /** Share a GPU context between models; by default the model creates (and owns) one. */
+  ctx?: GpuContext;
+  /** Run the weights at another output stride (8, 16 or 32). */
+  outputStride?: number;
+  /** ASPP atrous rates (default: the model's own, scaled with the output stride where it has any). */
+  asppRates?: number[];
+  /**
+   * Models that take any input size (torchvision's): the image's short side is resized to this
+   * before the network (default 520, as torchvision's reference evaluation).
+   */
+  shortSide?: number;
+  /** Allow downloading registry models (default true). */
+  download?: boolean;
+  /** Progress messages (downloads, compilation). */
+  onProgress?: (message: string) => void;
+}
+
+/** How the image is prepared for the network. */
+export type InputPolicy = { kind: 'fixed'; height: number; width: number } | { kind: 'short-side'; size: number };
+

@@ -1,0 +1,85 @@
+// The one way to build a DeepLabv3 network: any configuration, at a given batch and input size.
+//
+// Input 'image' [N,H,W,3] (NHWC, already normalised as the config says), output 'logits'
+// [N,H,W,numClasses] (upsampled to the input size); 'aux' when cfg.aux (torchvision's FCN
+// head), and 'layer4' / 'features' (backbone features) when opts.extraOutputs. The graph is
+// canonical (nothing fused): src/graph/compile.ts prepares it for inference or training.
+import { GraphBuilder } from '../../graph/builder.js';
+import type { Graph, Value } from '../../graph/ir.js';
+import { deepLabHead, fcnHead } from './aspp.js';
+import { type DeepLabConfig, validateConfig } from './config.js';
+import { buildTfMobilenetV2DeepLab } from './mobilenet-v2.js';
+import { buildMobileNetV3Large } from './mobilenet-v3.js';
+import { buildResNet } from './resnet.js';
+
+export interface NetworkSize {
+  /** Images per pass (default 1). */
+  batch?: number;
+  height: number;
+  width: number;
+}
+
+export interface NetworkOptions {
+  /** MobileNetV2's width multiplier (read from the weights; 1 by default). */
+  depthMultiplier?: number;
+  /**
+   * Also output 'layer4' (block4's output) and 'features' (what the head reads: the last
+   * block's output, the same value as 'layer4' without cascaded blocks), for tests.
+   */
+  extraOutputs?: boolean;
+}
+
+/** Backbone features: `out` feeds DeepLabHead, `aux` feeds the FCN head (torchvision's backbones). */
+function torchvisionBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig): { out: Value; aux: Value; layer4: Value } {
+  const prefix = 'backbone';
+  if (cfg.backbone === 'mobilenet_v3_large') {
+    const f = buildMobileNetV3Large(b, image, { outputStride: cfg.outputStride, prefix });
+    return { out: f.out, aux: f.aux, layer4: f.out };
+  }
+  const f = buildResNet(b, image, {
+    depth: cfg.backbone === 'resnet50' ? 50 : 101,
+    outputStride: cfg.outputStride,
+    dilationConvention: cfg.dilationConvention,
+    multiGrid: cfg.multiGrid,
+    blocks: cfg.blocks,
+    atrous: cfg.atrous,
+    prefix,
+  });
+  // torchvision's IntermediateLayerGetter: layer4 -> 'out', layer3 -> 'aux'; with cascaded
+  // blocks the head reads the last one (paper Fig. 3).
+  return { out: f.out, aux: f.layer3, layer4: f.layer4 };
+}
+
+export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: NetworkOptions = {}): Graph {
+  validateConfig(cfg);
+  const batch = size.batch ?? 1;
+  for (const [name, v] of [['batch', batch], ['height', size.height], ['width', size.width]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`buildDeepLab: ${name} must be a positive integer, got ${v}`);
+  }
+  const { height, width } = size;
+  const b = new GraphBuilder();
+  const image = b.input('image', [batch, height, width, 3]);
+  if (cfg.backbone === 'mobilenet_v2') {
+    if (cfg.aux || opts.extraOutputs) throw new Error("buildDeepLab: TF's MobileNetV2 DeepLab has no auxiliary head or extra outputs");
+    b.output('logits', buildTfMobilenetV2DeepLab(b, image, { ...cfg, depthMultiplier: opts.depthMultiplier ?? 1 }));
+    return b.build();
+  }
+  const features = torchvisionBackbone(b, image, cfg);
+  const logits = deepLabHead(b, features.out, {
+    prefix: 'classifier',
+    numClasses: cfg.numClasses,
+    rates: cfg.asppRates,
+    imagePooling: cfg.imagePooling,
+    channels: cfg.asppChannels,
+  });
+  b.output('logits', b.resize('logits_upsample', logits, height, width, cfg.resizeMode));
+  if (cfg.aux) {
+    const aux = fcnHead(b, features.aux, { prefix: 'aux_classifier', numClasses: cfg.numClasses });
+    b.output('aux', b.resize('aux_upsample', aux, height, width, cfg.resizeMode));
+  }
+  if (opts.extraOutputs) {
+    b.output('layer4', features.layer4);
+    b.output('features', features.out);
+  }
+  return b.build();
+}
