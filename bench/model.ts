@@ -273,6 +273,8 @@ class TfjsGraph {
       case 'pool2d':
         // Not in the benchmarked networks; tfjs pools have no count-include-pad switch.
         throw new Error(`tfjs interpreter: layer ${node.name}: pool2d is not supported`);
+      case 'flip_w':
+        return tf.reverse(get(op.input), 2);
       case 'fold_bn':
         throw new Error(`tfjs interpreter: layer ${node.name}: fold_bn derives weights, it is not part of a pass`);
     }
@@ -323,9 +325,9 @@ interface Timing {
 }
 
 interface Memory {
-  /** Ours: the executor's planned activation buffers (Executor.plan.peakBytes). */
+  /** Ours: the executor's planned activation buffers (Program.plan.peakBytes). */
   oursActivationBytes: number;
-  /** Ours: what one buffer per activation would take (Executor.plan.unplannedBytes). */
+  /** Ours: what one buffer per activation would take (Program.plan.unplannedBytes). */
   oursUnplannedBytes: number;
   /** The graph's live-set peak: the least any plan could use (tfjs' figure counts the same thing). */
   liveSetPeakBytes: number;
@@ -539,7 +541,7 @@ function printTables(rows: Row[]): void {
     );
   }
   console.log(
-    'ours act. = executor.plan.peakBytes; live-set peak = most activation bytes alive at once in the graph (the least any plan needs);\n' +
+    'ours act. = program.plan.peakBytes; live-set peak = most activation bytes alive at once in the graph (the least any plan needs);\n' +
       'tfjs act. peak = tf.profile peakBytes less params and input; tfjs numBytes = tf.memory().numBytes after a run\n' +
       '(params + input + logits); tfjs allocated = every GPU buffer its backend holds (params, pooled activations, staging, uniforms)',
   );

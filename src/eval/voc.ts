@@ -28,7 +28,12 @@ export interface Segmenter {
   readonly numClasses: number;
   readonly classNames: readonly string[];
   segment(image: string, opts?: SegmentOptions): Promise<SegmentResult>;
+  /** Several images at once (batched where sizes agree); used when present. */
+  segmentBatch?(images: string[], opts?: SegmentOptions): Promise<SegmentResult[]>;
 }
+
+/** Images handed to segmentBatch at a time. */
+const EVAL_CHUNK = 8;
 
 export interface VocEvalOptions {
   /** Input scales (default [1]); see SegmentOptions.scales. */
@@ -116,27 +121,34 @@ export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], o
   const matrix = new ConfusionMatrix(model.numClasses, VOC_IGNORE_LABEL);
   const segmentOptions: SegmentOptions = { scales: opts.scales, flip: opts.flip };
   const start = performance.now();
-  for (let i = 0; i < items.length; i++) {
-    const { id, imagePath, gtPath } = items[i];
+  for (let first = 0; first < items.length; first += EVAL_CHUNK) {
+    const chunk = items.slice(first, first + EVAL_CHUNK);
     // Ground truth first: a broken mask should fail before seconds of GPU work.
-    let gt: { width: number; height: number; indices: Uint8Array };
-    try {
-      gt = readIndexedPng(readFileSync(gtPath), gtPath);
-    } catch (e) {
-      throw new Error(`evaluateVoc: image ${id}: ${(e as Error).message}`);
-    }
-    const pred = await model.segment(imagePath, segmentOptions);
-    if (pred.width !== gt.width || pred.height !== gt.height) {
-      throw new Error(
-        `evaluateVoc: image ${id}: the prediction is ${pred.width}x${pred.height} (from ${imagePath}) but the ground truth ${gtPath} is ${gt.width}x${gt.height}`,
-      );
-    }
-    try {
-      matrix.add(pred.classes, gt.indices);
-    } catch (e) {
-      throw new Error(`evaluateVoc: image ${id} (${gtPath}): ${(e as Error).message}`);
-    }
-    opts.onImage?.(i + 1, items.length, id);
+    const gts = chunk.map(({ id, gtPath }) => {
+      try {
+        return readIndexedPng(readFileSync(gtPath), gtPath);
+      } catch (e) {
+        throw new Error(`evaluateVoc: image ${id}: ${(e as Error).message}`);
+      }
+    });
+    const preds = model.segmentBatch
+      ? await model.segmentBatch(chunk.map((it) => it.imagePath), segmentOptions)
+      : await Promise.all(chunk.map((it) => model.segment(it.imagePath, segmentOptions)));
+    chunk.forEach(({ id, imagePath, gtPath }, k) => {
+      const pred = preds[k];
+      const gt = gts[k];
+      if (pred.width !== gt.width || pred.height !== gt.height) {
+        throw new Error(
+          `evaluateVoc: image ${id}: the prediction is ${pred.width}x${pred.height} (from ${imagePath}) but the ground truth ${gtPath} is ${gt.width}x${gt.height}`,
+        );
+      }
+      try {
+        matrix.add(pred.classes, gt.indices);
+      } catch (e) {
+        throw new Error(`evaluateVoc: image ${id} (${gtPath}): ${(e as Error).message}`);
+      }
+      opts.onImage?.(first + k + 1, items.length, id);
+    });
   }
   const seconds = (performance.now() - start) / 1000;
   const iou = matrix.iou();

@@ -83,7 +83,7 @@ export function makeDispatch(ctx: GpuContext, req: DispatchRequest): Dispatch {
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniformBuffer } }];
   req.buffers.forEach((b, i) => {
     // A tensor binds exactly its own bytes: planned tensors live in shared, larger buffers.
-    const resource = b instanceof GpuTensor ? { buffer: b.buffer, size: b.byteLength } : { buffer: b };
+    const resource = b instanceof GpuTensor ? { buffer: b.buffer, offset: b.byteOffset, size: b.byteLength } : { buffer: b };
     entries.push({ binding: i + 1, resource });
   });
   const bindGroup = ctx.device.createBindGroup({ label: req.label, layout: pipeline.getBindGroupLayout(0), entries });

@@ -34,12 +34,14 @@ export class GpuTensor {
   private disposed = false;
 
   constructor(
-    private readonly ctx: GpuContext,
+    readonly ctx: GpuContext,
     private buf: GPUBuffer,
     readonly shape: Shape,
     readonly dtype: DType = 'f32',
     /** 'pool': returned to the context's pool on dispose; 'borrowed': someone else owns it. */
     private readonly owner: 'pool' | 'borrowed' = 'pool',
+    /** Where the tensor starts in its buffer (views of one item of a batch). */
+    readonly byteOffset = 0,
   ) {}
 
   get buffer(): GPUBuffer {
@@ -109,14 +111,36 @@ export function fillTensor(ctx: GpuContext, t: GpuTensor, value: number): void {
   ctx.device.queue.writeBuffer(t.buffer, 0, data.buffer, 0, data.byteLength);
 }
 
+/**
+ * Item `index` of a batched tensor [N, ...] as a borrowed view [1, ...] of the same buffer
+ * (valid as long as the batch is). Binding a view to a kernel needs its offset aligned to the
+ * device's minStorageBufferOffsetAlignment (256 bytes); copies and reads take any offset.
+ */
+export function batchItem(t: GpuTensor, index: number): GpuTensor {
+  const n = t.shape[0];
+  if (!Number.isInteger(index) || index < 0 || index >= n) throw new Error(`batchItem: index ${index} outside a batch of ${n}`);
+  const shape = [1, ...t.shape.slice(1)];
+  return new GpuTensor(t.ctx, t.buffer, shape, t.dtype, 'borrowed', t.byteOffset + index * numel(shape) * 4);
+}
+
+/** Copies one tensor into another of the same size, on the GPU. */
+export async function copyTensor(ctx: GpuContext, from: GpuTensor, to: GpuTensor): Promise<void> {
+  if (from.byteLength !== to.byteLength) throw new Error(`copyTensor: ${shapeString(from.shape)} into ${shapeString(to.shape)}`);
+  await ctx.checked('copyTensor', async () => {
+    const encoder = ctx.device.createCommandEncoder({ label: 'copyTensor' });
+    encoder.copyBufferToBuffer(from.buffer, from.byteOffset, to.buffer, to.byteOffset, from.byteLength);
+    ctx.device.queue.submit([encoder.finish()]);
+  });
+}
+
 /** Copies a buffer range back to the CPU. */
-export async function readBuffer(ctx: GpuContext, buffer: GPUBuffer, byteLength: number): Promise<ArrayBuffer> {
+export async function readBuffer(ctx: GpuContext, buffer: GPUBuffer, byteLength: number, byteOffset = 0): Promise<ArrayBuffer> {
   ctx.assertAlive();
   const size = Math.ceil(byteLength / 4) * 4;
   const staging = ctx.createBuffer(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
   try {
     const encoder = ctx.device.createCommandEncoder({ label: 'readback' });
-    encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
+    encoder.copyBufferToBuffer(buffer, byteOffset, staging, 0, size);
     ctx.device.queue.submit([encoder.finish()]);
     await staging.mapAsync(GPUMapMode.READ);
     const copy = staging.getMappedRange().slice(0, byteLength);
@@ -129,9 +153,9 @@ export async function readBuffer(ctx: GpuContext, buffer: GPUBuffer, byteLength:
 
 export async function readTensor(ctx: GpuContext, t: GpuTensor): Promise<Float32Array> {
   if (t.dtype !== 'f32') throw new Error(`readTensor: tensor is ${t.dtype}; use readTensorU32`);
-  return new Float32Array(await readBuffer(ctx, t.buffer, t.byteLength));
+  return new Float32Array(await readBuffer(ctx, t.buffer, t.byteLength, t.byteOffset));
 }
 
 export async function readTensorU32(ctx: GpuContext, t: GpuTensor): Promise<Uint32Array> {
-  return new Uint32Array(await readBuffer(ctx, t.buffer, t.byteLength));
+  return new Uint32Array(await readBuffer(ctx, t.buffer, t.byteLength, t.byteOffset));
 }

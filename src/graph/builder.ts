@@ -178,6 +178,11 @@ export class GraphBuilder {
     return this.single(name, { type: 'concat', inputs });
   }
 
+  /** Left-right mirror. */
+  flipWidth(name: string, input: Value): Value {
+    return this.single(name, { type: 'flip_w', input });
+  }
+
   softmax(name: string, input: Value): Value {
     return this.single(name, { type: 'softmax', input });
   }

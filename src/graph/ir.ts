@@ -17,6 +17,7 @@ import type { BatchNormOp } from './ops/batchnorm.js';
 import type { ArgmaxOp, ConcatOp, SoftmaxOp } from './ops/channel.js';
 import type { Conv2dOp } from './ops/conv2d.js';
 import type { ActivationOp, BinaryOp } from './ops/elementwise.js';
+import type { FlipWidthOp } from './ops/flip.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
 import type { GlobalAvgPoolOp, Pool2dOp } from './ops/pool.js';
 import type { ResizeArgmaxOp, ResizeOp } from './ops/resize.js';
@@ -41,7 +42,8 @@ export type NodeOp =
   | ConcatOp
   | SoftmaxOp
   | ArgmaxOp
-  | FoldBnOp;
+  | FoldBnOp
+  | FlipWidthOp;
 
 export type OpType = NodeOp['type'];
 

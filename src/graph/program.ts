@@ -147,7 +147,7 @@ export class Program {
       if (data instanceof GpuTensor) {
         if (data.size !== t.size) throw new Error(`input '${name}': expected ${shapeString(t.shape)}, got ${shapeString(data.shape)}`);
         if (data.dtype !== t.dtype) throw new Error(`input '${name}': expected ${t.dtype}, got a ${data.dtype} tensor`);
-        encoder.copyBufferToBuffer(data.buffer, 0, t.buffer, 0, t.byteLength);
+        encoder.copyBufferToBuffer(data.buffer, data.byteOffset, t.buffer, 0, t.byteLength);
       } else {
         const dtype = data instanceof Uint32Array ? 'u32' : 'f32';
         if (dtype !== t.dtype) throw new Error(`input '${name}': expected ${t.dtype} values, got ${data.constructor.name}`);
@@ -187,7 +187,7 @@ export class Program {
     const onGpu = await this.runOnGpu(inputs);
     const out = new Map<string, Float32Array | Uint32Array>();
     for (const [name, t] of onGpu) {
-      const bytes = await readBuffer(this.ctx, t.buffer, t.byteLength);
+      const bytes = await readBuffer(this.ctx, t.buffer, t.byteLength, t.byteOffset);
       out.set(name, t.dtype === 'u32' ? new Uint32Array(bytes) : new Float32Array(bytes));
     }
     return out;

@@ -10,8 +10,8 @@
 // the reference pipelines: the image is resized for the network the way the reference does
 // (PIL-style bilinear to 257x257 for TF's model; short side 520 for torchvision's), the logits
 // are resized back to the image's size (bilinear, half-pixel) and the argmax taken there.
-import { GpuContext } from '../gpu/context.js';
-import { type GpuTensor, readBuffer } from '../gpu/tensor.js';
+import { GpuContext, GpuError } from '../gpu/context.js';
+import { type GpuTensor, batchItem, copyTensor, createTensor, fillTensor, readTensor } from '../gpu/tensor.js';
 import { GraphBuilder } from '../graph/builder.js';
 import { type CompiledGraph, compile } from '../graph/compile.js';
 import type { Graph } from '../graph/ir.js';
@@ -40,6 +40,8 @@ export interface SegmentOptions {
   scales?: number[];
   /** Also run the left-right flipped image and average it in. */
   flip?: boolean;
+  /** segmentBatch: at most this many images per forward pass (default 4). */
+  batchSize?: number;
 }
 
 /** The paper's multi-scale inputs. */
@@ -102,6 +104,35 @@ function buildPostGraph(inH: number, inW: number, classes: number, outH: number,
   if (include.has('logits') && full !== logits) g.output('logits', full);
   return g.build();
 }
+
+/** One pass of averaged inference: sum + softmax(resize(mirror?(logits))) at the image's size. */
+function buildAccumulateGraph(inH: number, inW: number, classes: number, outH: number, outW: number, mirrored: boolean): Graph {
+  const g = new GraphBuilder();
+  const logits = g.input('logits', [1, inH, inW, classes]);
+  const sum = g.input('sum', [1, outH, outW, classes]);
+  // Mirroring commutes with the (symmetric) half-pixel resize, so it runs at the smaller size.
+  const unmirrored = mirrored ? g.flipWidth('unmirror', logits) : logits;
+  const full = inH === outH && inW === outW ? unmirrored : g.resize('resize_to_image', unmirrored, outH, outW, 'half_pixel');
+  g.output('sum', g.addValues('accumulate', sum, g.softmax('softmax', full)));
+  return g.build();
+}
+
+/** The class map of summed probabilities. */
+function buildArgmaxGraph(h: number, w: number, classes: number): Graph {
+  const g = new GraphBuilder();
+  g.output('classes', g.argmax('argmax', g.input('sum', [1, h, w, classes])));
+  return g.build();
+}
+
+/** An image as a path, encoded bytes (PNG / JPEG) or decoded RGB. */
+export type ImageInput = RgbImage | Uint8Array | string;
+
+function toRgbImage(image: ImageInput): RgbImage {
+  return typeof image === 'string' ? readImage(image) : image instanceof Uint8Array ? decodeImage(image) : image;
+}
+
+/** Images per forward pass when several share a size (segmentBatch's default). */
+export const DEFAULT_BATCH_SIZE = 4;
 
 export class DeepLabModel {
   private readonly models = new ProgramCache();
@@ -170,17 +201,29 @@ export class DeepLabModel {
     return { input, height: h, width: w };
   }
 
-  /** Raw network logits [1,h,w,classes] for an already normalised input (stays on the GPU). */
-  async forward(input: Float32Array, height: number, width: number): Promise<GpuTensor> {
+  /**
+   * Raw network logits [N,h,w,classes] for an already normalised input of N images (stays on
+   * the GPU: a view of the program's buffer, valid until the next forward pass at that size).
+   */
+  async forward(input: Float32Array, height: number, width: number, batch = 1): Promise<GpuTensor> {
     this.assertUsable();
-    const exec = await this.programFor(height, width);
+    const exec = await this.programFor(height, width, batch);
     const out = await exec.runOnGpu({ image: input });
     return out.get('logits')!;
   }
 
-  async segment(image: RgbImage | Uint8Array | string, opts: SegmentOptions = {}): Promise<SegmentResult> {
+  /** One image. */
+  async segment(image: ImageInput, opts: SegmentOptions = {}): Promise<SegmentResult> {
+    return (await this.segmentBatch([image], opts))[0];
+  }
+
+  /**
+   * Several images. Images that give the network the same input size run together, up to
+   * `opts.batchSize` per forward pass; each image's logits are then resized to its own size.
+   * Multi-scale and flipped inference average each image's passes on the GPU.
+   */
+  async segmentBatch(images: readonly ImageInput[], opts: SegmentOptions = {}): Promise<SegmentResult[]> {
     this.assertUsable();
-    const img = typeof image === 'string' ? readImage(image) : image instanceof Uint8Array ? decodeImage(image) : image;
     const include = new Set(opts.include ?? []);
     for (const k of include) {
       if (!['classes', 'probabilities', 'logits'].includes(k)) throw new Error(`segment: unknown output '${k}' (classes, probabilities, logits)`);
@@ -189,69 +232,113 @@ export class DeepLabModel {
     if (scales.length === 0 || scales.some((x) => !(x > 0) || !Number.isFinite(x))) {
       throw new Error(`segment: scales must be positive numbers, got [${scales.join(', ')}]`);
     }
-    if (scales.length === 1 && !opts.flip) return this.segmentOnce(img, scales[0], include);
-    if (include.has('logits')) throw new Error('segment: logits are not defined for multi-scale / flipped inference (use probabilities)');
-    return this.segmentAveraged(img, scales, !!opts.flip, include.has('probabilities'));
-  }
-
-  /** One pass: network at `scale`, logits resized to the image, argmax on the GPU. */
-  private async segmentOnce(img: RgbImage, scale: number, include: Set<SegmentOutput>): Promise<SegmentResult> {
-    const [height, width] = this.networkSize(img.width, img.height, scale);
-    const C = this.numClasses;
-    // Post-processing first: an image too large for the device's limits fails before any work.
-    const key = `${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`;
-    const post = await this.posts.get(key, () =>
-      Program.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include), new Map(), 'postprocess'),
-    );
-    const { input } = this.preprocess(img, scale);
-    const logits = await this.forward(input, height, width);
-    const out = await post.run({ logits });
-    const classes = Uint8Array.from(out.get('classes') as Uint32Array);
-    const result: SegmentResult = { width: img.width, height: img.height, classes, numClasses: C };
-    if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
-    if (include.has('logits')) {
-      result.logits = (out.get('logits') as Float32Array | undefined) ?? new Float32Array(await readBuffer(this.ctx, logits.buffer, logits.byteLength));
+    const batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`segment: batchSize must be a positive integer, got ${batchSize}`);
+    const averaged = scales.length > 1 || !!opts.flip;
+    if (averaged && include.has('logits')) throw new Error('segment: logits are not defined for multi-scale / flipped inference (use probabilities)');
+    const imgs = images.map(toRgbImage);
+    const results: SegmentResult[] = new Array(imgs.length);
+    if (averaged) {
+      for (const [i, img] of imgs.entries()) results[i] = await this.segmentAveraged(img, scales, !!opts.flip, include.has('probabilities'));
+      return results;
     }
-    return result;
+    // Group by network input size, keeping each group's order.
+    const groups = new Map<string, number[]>();
+    imgs.forEach((img, i) => {
+      const key = this.networkSize(img.width, img.height, scales[0]).join('x');
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    for (const members of groups.values()) {
+      for (let start = 0; start < members.length; start += batchSize) {
+        const chunk = members.slice(start, start + batchSize);
+        const out = await this.segmentSplitting(chunk.map((i) => imgs[i]), scales[0], include);
+        chunk.forEach((i, k) => (results[i] = out[k]));
+      }
+    }
+    return results;
   }
 
-  /** Averages the softmax probabilities of every scale (and its mirror) at the image's size. */
+  /** segmentTogether, halving the batch while it is too large for the device's binding limit. */
+  private async segmentSplitting(imgs: RgbImage[], scale: number, include: Set<SegmentOutput>): Promise<SegmentResult[]> {
+    try {
+      return await this.segmentTogether(imgs, scale, include);
+    } catch (e) {
+      if (imgs.length === 1 || !(e instanceof GpuError) || e.kind !== 'limit') throw e;
+      const half = Math.ceil(imgs.length / 2);
+      return [
+        ...(await this.segmentSplitting(imgs.slice(0, half), scale, include)),
+        ...(await this.segmentSplitting(imgs.slice(half), scale, include)),
+      ];
+    }
+  }
+
+  /** One forward pass over images of one network size; each image post-processed at its own size. */
+  private async segmentTogether(imgs: RgbImage[], scale: number, include: Set<SegmentOutput>): Promise<SegmentResult[]> {
+    const [height, width] = this.networkSize(imgs[0].width, imgs[0].height, scale);
+    const C = this.numClasses;
+    const post = (img: RgbImage): Promise<Program> =>
+      this.posts.get(`${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`, () =>
+        Program.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include), new Map(), 'postprocess'),
+      );
+    // Post-processing first: an image too large for the device's limits fails before any work.
+    for (const img of imgs) await post(img);
+    const input = new Float32Array(imgs.length * height * width * 3);
+    imgs.forEach((img, k) => input.set(this.preprocess(img, scale).input, k * height * width * 3));
+    const logits = await this.forward(input, height, width, imgs.length);
+    const results: SegmentResult[] = [];
+    for (const [k, img] of imgs.entries()) {
+      const item = batchItem(logits, k);
+      // Cached by size, so usually a hit (the cache may have evicted it for a later image's).
+      const out = await (await post(img)).run({ logits: item });
+      const result: SegmentResult = { width: img.width, height: img.height, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
+      if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
+      if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(this.ctx, item));
+      results.push(result);
+    }
+    return results;
+  }
+
+  /**
+   * Averages the softmax probabilities of every scale (and its mirror) at the image's size, on
+   * the GPU: each pass's logits are mirrored back (flipped view), resized to the image, turned
+   * into probabilities and added to one accumulator; only the class map (and the average, when
+   * asked for) comes back.
+   */
   private async segmentAveraged(img: RgbImage, scales: number[], flip: boolean, keepProbabilities: boolean): Promise<SegmentResult> {
     const C = this.numClasses;
     const { width: W, height: H } = img;
-    const sum = new Float32Array(W * H * C);
-    const mirrored = flip ? flipRgb(img) : null;
-    let passes = 0;
-    for (const scale of scales) {
-      for (const view of mirrored ? [img, mirrored] : [img]) {
-        const r = await this.segmentOnce(view, scale, new Set<SegmentOutput>(['probabilities']));
-        const p = r.probabilities!;
-        if (view === img) {
-          for (let i = 0; i < p.length; i++) sum[i] += p[i];
-        } else {
-          // Un-mirror while accumulating: column x of the flipped view is column W-1-x.
-          for (let y = 0; y < H; y++)
-            for (let x = 0; x < W; x++) {
-              const src = (y * W + (W - 1 - x)) * C;
-              const dst = (y * W + x) * C;
-              for (let c = 0; c < C; c++) sum[dst + c] += p[src + c];
-            }
+    const finish = (): Promise<Program> =>
+      this.posts.get(`average->${H}x${W}`, () => Program.create(this.ctx, buildArgmaxGraph(H, W, C), new Map(), 'postprocess'));
+    // Post-processing first: an image too large for the device's limits fails before any work.
+    await finish();
+    const sum = createTensor(this.ctx, [1, H, W, C], 'f32', 'probability sum');
+    try {
+      fillTensor(this.ctx, sum, 0);
+      const views: [RgbImage, boolean][] = flip ? [[img, false], [flipRgb(img), true]] : [[img, false]];
+      let passes = 0;
+      for (const scale of scales) {
+        for (const [view, mirrored] of views) {
+          const [h, w] = this.networkSize(W, H, scale);
+          const key = `accumulate ${h}x${w}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
+          const post = await this.posts.get(key, () => Program.create(this.ctx, buildAccumulateGraph(h, w, C, H, W, mirrored), new Map(), 'postprocess'));
+          const logits = await this.forward(this.preprocess(view, scale).input, h, w);
+          const out = await post.runOnGpu({ logits, sum });
+          await copyTensor(this.ctx, out.get('sum')!, sum);
+          passes++;
         }
-        passes++;
       }
+      // Fetched again: the passes' programs may have pushed it out of the cache.
+      const out = await (await finish()).run({ sum });
+      const result: SegmentResult = { width: W, height: H, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
+      if (keepProbabilities) {
+        const p = await readTensor(this.ctx, sum);
+        for (let i = 0; i < p.length; i++) p[i] /= passes;
+        result.probabilities = p;
+      }
+      return result;
+    } finally {
+      sum.dispose();
     }
-    const classes = new Uint8Array(W * H);
-    for (let i = 0; i < W * H; i++) {
-      let best = 0;
-      for (let c = 1; c < C; c++) if (sum[i * C + c] > sum[i * C + best]) best = c;
-      classes[i] = best;
-    }
-    const result: SegmentResult = { width: W, height: H, classes, numClasses: C };
-    if (keepProbabilities) {
-      for (let i = 0; i < sum.length; i++) sum[i] /= passes;
-      result.probabilities = sum;
-    }
-    return result;
   }
 
   /** The parameters and statistics as they are on the GPU, by checkpoint name (our layouts). */

@@ -240,4 +240,25 @@ describe('graph executor', () => {
       exec.dispose();
     }
   });
+
+  it('per-run values (a scale here, a learning rate in training) change between runs without recompiling', async () => {
+    const ctx = await testContext();
+    const g = new GraphBuilder();
+    const x = g.input('x', [2, 3, 5, 4]);
+    const scale = g.input('scale', [2, 1, 1, 4]);
+    g.output('y', g.mulValues('scaled', x, scale));
+    const program = await Program.create(ctx, g.build());
+    try {
+      const data = randomArray(2 * 3 * 5 * 4);
+      const compiled = ctx.pipelines.size;
+      for (const k of [0.5, -3]) {
+        const s = new Float32Array(8).fill(k);
+        const y = (await program.run({ x: data, scale: s })).get('y')!;
+        expectClose(y, data.map((v) => v * k), `scaled by ${k}`);
+      }
+      expect(ctx.pipelines.size, 'no pipeline compiled between runs').to.equal(compiled);
+    } finally {
+      program.dispose();
+    }
+  });
 });

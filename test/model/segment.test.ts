@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RgbImage } from '../../src/io/image.js';
 import { readImage } from '../../src/io/image.js';
-import { type DeepLabModel, loadModel } from '../../src/model/model.js';
-import { testContext } from '../helpers.js';
+import { type DeepLabModel, type SegmentResult, loadModel } from '../../src/model/model.js';
+import { expectClose, testContext } from '../helpers.js';
 
 process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
 const VOC_IMAGE = '../shared/data/voc-sample/JPEGImages/2007_000033.jpg';
@@ -34,6 +34,31 @@ describe('model: segment()', () => {
       model = await loadModel('mobilenetv2-pascal-257', { ctx: await testContext() });
     });
     after(() => model?.dispose());
+
+    it('segmentBatch: images batched in one forward pass give what one at a time gives', async () => {
+      // The 257 model's network size is fixed, so images of different sizes share one pass.
+      const images = [crop(photo, 61, 47), crop(photo, 500, 366), crop(photo, 97, 129)];
+      const one: SegmentResult[] = [];
+      for (const img of images) one.push(await model.segment(img, { include: ['probabilities'] }));
+      const together = await model.segmentBatch(images, { include: ['probabilities'] });
+      expect(together).to.have.length(3);
+      together.forEach((r, k) => {
+        expect([r.width, r.height]).to.deep.equal([images[k].width, images[k].height]);
+        expectClose(r.probabilities!, one[k].probabilities!, `image ${k} probabilities`);
+        const differ = r.classes.filter((c, i) => c !== one[k].classes[i]).length;
+        // Near-ties may flip between runs of different batch sizes; nothing else.
+        expect(differ / r.classes.length, `image ${k}: classes that differ`).to.be.lessThan(1e-3);
+      });
+      expect(() => model.segmentBatch(images, { batchSize: 0 })).to.not.throw(); // rejected asynchronously
+      let err: Error | undefined;
+      try {
+        await model.segmentBatch(images, { batchSize: 0 });
+      } catch (e) {
+        err = e as Error;
+      }
+      expect(err, 'batchSize 0 was accepted').to.be.instanceOf(Error);
+      expect(err!.message).to.match(/batchSize must be a positive integer, got 0/);
+    });
 
     it('returns one class per image pixel, consistent with the probabilities', async () => {
       const r = await model.segment(VOC_IMAGE, { include: ['probabilities'] });

@@ -20,6 +20,10 @@ import {
 } from '../args.js';
 import { Progress } from '../progress.js';
 import { openModel } from './models.js';
+import type { SegmentResult } from '../../model/model.js';
+
+/** Images decoded and sent to the model at a time. */
+const CLI_BATCH = 4;
 
 const spec: CommandSpec = {
   name: 'segment',
@@ -146,10 +150,15 @@ async function run(args: ParsedArgs): Promise<number> {
       progress = new Progress('segment', plans.length);
       progress.show();
     }
-    for (const plan of plans) {
+    const fail = (plan: OutputPlan, e: unknown): void => {
+      const message = imageError(plan.input, e);
+      results.push({ input: plan.input, error: message });
+      say(`deeplab: ${message}`, process.stderr);
+      if (debugEnabled() && e instanceof Error && e.stack) say(e.stack, process.stderr);
+      progress?.tick(basename(plan.input));
+    };
+    const finish = (plan: OutputPlan, img: RgbImage, seg: SegmentResult): void => {
       try {
-        const img: RgbImage = readImage(plan.input);
-        const seg = await model.segment(img, { scales, flip });
         // Encode everything before writing anything: a failure leaves no partial set of files.
         const mask = encodeIndexedPng(seg.classes, seg.width, seg.height, VOC_PALETTE);
         const overlay = plan.overlay ? encodeRgbPng(overlayPalette(img, seg.classes, VOC_PALETTE)) : undefined;
@@ -169,13 +178,39 @@ async function run(args: ParsedArgs): Promise<number> {
           const found = shares.map(([name, pct]) => `${name} ${pct.toFixed(1)}%`).join(', ');
           say(`${plan.input} -> ${outputs}  ${seg.width}x${seg.height}  ${found}`, process.stdout);
         }
+        progress?.tick(basename(plan.input));
       } catch (e) {
-        const message = imageError(plan.input, e);
-        results.push({ input: plan.input, error: message });
-        say(`deeplab: ${message}`, process.stderr);
-        if (debugEnabled() && e instanceof Error && e.stack) say(e.stack, process.stderr);
+        fail(plan, e);
       }
-      progress?.tick(basename(plan.input));
+    };
+    // Images go through the network a few at a time (batched where their sizes agree); one
+    // that fails to decode or segment is reported and the others go on.
+    for (let first = 0; first < plans.length; first += CLI_BATCH) {
+      const decoded: { plan: OutputPlan; img: RgbImage }[] = [];
+      for (const plan of plans.slice(first, first + CLI_BATCH)) {
+        try {
+          decoded.push({ plan, img: readImage(plan.input) });
+        } catch (e) {
+          fail(plan, e);
+        }
+      }
+      let segs: SegmentResult[] | null = null;
+      try {
+        segs = await model.segmentBatch(decoded.map((d) => d.img), { scales, flip });
+      } catch {
+        // Retried one by one below, so the error names its image.
+      }
+      for (const [k, { plan, img }] of decoded.entries()) {
+        if (segs) {
+          finish(plan, img, segs[k]);
+          continue;
+        }
+        try {
+          finish(plan, img, await model.segment(img, { scales, flip }));
+        } catch (e) {
+          fail(plan, e);
+        }
+      }
     }
   } finally {
     progress?.finish();

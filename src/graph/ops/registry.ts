@@ -5,6 +5,7 @@ import { batchNormOp } from './batchnorm.js';
 import { argmaxOp, concatOp, softmaxOp } from './channel.js';
 import { conv2dOp } from './conv2d.js';
 import { activationOp, addOp, mulOp } from './elementwise.js';
+import { flipWidthOp } from './flip.js';
 import { foldBnOp } from './fold-bn.js';
 import type { OpDef } from './op-def.js';
 
@@ -28,6 +29,7 @@ const OPS: Registry = {
   softmax: softmaxOp,
   argmax: argmaxOp,
   fold_bn: foldBnOp,
+  flip_w: flipWidthOp,
 };
 
 /** The definition of an op (typed loosely: callers hold a NodeOp of that type). */

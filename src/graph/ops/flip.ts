@@ -1,0 +1,22 @@
+// flip_w: left-right mirror (flipped inference mirrors the flipped view's logits back).
+import { flipWidthCpu, flipWidthSpec, prepareFlipWidth } from '../../kernels/flip.js';
+import { shapeString } from '../../gpu/tensor.js';
+import type { Value } from '../value.js';
+import type { OpDef } from './op-def.js';
+
+export interface FlipWidthOp {
+  type: 'flip_w';
+  input: Value;
+}
+
+export const flipWidthOp: OpDef<FlipWidthOp> = {
+  type: 'flip_w',
+  operands: ['input'],
+  infer(op) {
+    if (op.input.shape.length !== 4) throw new Error(`flip needs NHWC, got ${shapeString(op.input.shape)}`);
+    return [{ shape: [...op.input.shape], dtype: 'f32' }];
+  },
+  lower: (op) => ({ specs: [flipWidthSpec()], prepare: (ctx, t, [out]) => [prepareFlipWidth(ctx, { input: t(op.input), out })] }),
+  cpu: (op, read) => [flipWidthCpu(read(op.input) as Float32Array, op.input.shape)],
+  cost: () => ({ macs: 0, flops: 0 }),
+};
