@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { GpuContext } from '../src/gpu/context.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { readTensor } from '../src/gpu/tensor.js';
-import type { Graph, Node, Value } from '../src/graph/ir.js';
+import type { Graph, Node, NodeOp, OpType, Value } from '../src/graph/ir.js';
 import { nodeOutput } from '../src/graph/ir.js';
 import { nodeInputs } from '../src/graph/ops/registry.js';
 import { deriveStateCpu } from '../src/graph/cpu-reference.js';
@@ -236,48 +236,11 @@ class TfjsGraph {
     return mode === 'align_corners' ? [true, false] : mode === 'half_pixel' ? [false, true] : [false, false];
   }
 
+  /** One node as tfjs ops, by the table below (an op it lacks is an error naming the layer). */
   private node(node: Node, get: (v: Value) => TfTensor): TfTensor {
-    const { tf } = this;
-    const op = node.op;
-    switch (op.type) {
-      case 'conv2d':
-        return this.conv(node, op, get);
-      case 'batchnorm':
-        return this.activate(
-          tf.batchNorm(get(op.input) as TfTensor4D, get(op.mean), get(op.variance), get(op.beta), get(op.gamma), op.attrs.eps),
-          op.attrs.activation,
-        );
-      case 'add':
-        return this.activate(tf.add(get(op.a), get(op.b)), op.attrs.activation);
-      case 'mul':
-        return this.activate(tf.mul(get(op.a), get(op.b)), op.attrs.activation);
-      case 'activation':
-        // A new tensor even for 'none': the node's output must not alias its input.
-        return op.attrs.activation === 'none' ? tf.clone(get(op.input)) : this.activate(get(op.input), op.attrs.activation);
-      case 'global_avg_pool':
-        return tf.mean(get(op.input), [1, 2], true);
-      case 'resize': {
-        const [alignCorners, halfPixel] = this.resizeFlags(op.attrs.mode);
-        return tf.image.resizeBilinear(get(op.input) as TfTensor4D, [op.attrs.outH, op.attrs.outW], alignCorners, halfPixel);
-      }
-      case 'resize_argmax': {
-        const [alignCorners, halfPixel] = this.resizeFlags(op.attrs.mode);
-        return tf.argMax(tf.image.resizeBilinear(get(op.input) as TfTensor4D, [op.attrs.outH, op.attrs.outW], alignCorners, halfPixel), 3);
-      }
-      case 'concat':
-        return tf.concat(op.inputs.map(get), 3);
-      case 'softmax':
-        return tf.softmax(get(op.input));
-      case 'argmax':
-        return tf.argMax(get(op.input), 3);
-      case 'pool2d':
-        // Not in the benchmarked networks; tfjs pools have no count-include-pad switch.
-        throw new Error(`tfjs interpreter: layer ${node.name}: pool2d is not supported`);
-      case 'flip_w':
-        return tf.reverse(get(op.input), 2);
-      case 'fold_bn':
-        throw new Error(`tfjs interpreter: layer ${node.name}: fold_bn derives weights, it is not part of a pass`);
-    }
+    const lower = (TFJS_OPS as Record<string, TfjsLowering<NodeOp> | undefined>)[node.op.type];
+    if (!lower) throw new Error(`tfjs interpreter: layer ${node.name}: ${node.op.type} is not supported`);
+    return lower(this.tf, node.op, get, { node, activate: (x, a) => this.activate(x, a), resizeFlags: (m) => this.resizeFlags(m), conv: (n, op) => this.conv(n, op, get) });
   }
 
   private conv(node: Node, op: Extract<Node['op'], { type: 'conv2d' }>, get: (v: Value) => TfTensor): TfTensor {
@@ -316,6 +279,39 @@ class TfjsGraph {
     this.params.clear();
   }
 }
+
+/** What a tfjs lowering may use besides tfjs and the op's operands. */
+interface TfjsHelpers {
+  node: Node;
+  activate(x: TfTensor, a: Activation): TfTensor;
+  resizeFlags(mode: ResizeMode): [alignCorners: boolean, halfPixelCenters: boolean];
+  conv(node: Node, op: Extract<NodeOp, { type: 'conv2d' }>): TfTensor;
+}
+
+type TfjsLowering<O> = (tf: Tfjs, op: O, get: (v: Value) => TfTensor, h: TfjsHelpers) => TfTensor;
+
+/**
+ * The peer engine's lowering of our ops, one entry per op the benchmarked networks use. Ops
+ * without an entry (pool2d: tfjs pools have no count-include-pad switch; fold_bn: derives
+ * weights, it is not part of a pass) are refused by name.
+ */
+const TFJS_OPS: { [K in OpType]?: TfjsLowering<Extract<NodeOp, { type: K }>> } = {
+  conv2d: (_tf, op, _get, h) => h.conv(h.node, op),
+  batchnorm: (tf, op, get, h) =>
+    h.activate(tf.batchNorm(get(op.input) as TfTensor4D, get(op.mean), get(op.variance), get(op.beta), get(op.gamma), op.attrs.eps), op.attrs.activation),
+  add: (tf, op, get, h) => h.activate(tf.add(get(op.a), get(op.b)), op.attrs.activation),
+  mul: (tf, op, get, h) => h.activate(tf.mul(get(op.a), get(op.b)), op.attrs.activation),
+  // A new tensor even for 'none': the node's output must not alias its input.
+  activation: (tf, op, get, h) => (op.attrs.activation === 'none' ? tf.clone(get(op.input)) : h.activate(get(op.input), op.attrs.activation)),
+  global_avg_pool: (tf, op, get) => tf.mean(get(op.input), [1, 2], true),
+  resize: (tf, op, get, h) => tf.image.resizeBilinear(get(op.input) as TfTensor4D, [op.attrs.outH, op.attrs.outW], ...h.resizeFlags(op.attrs.mode)),
+  resize_argmax: (tf, op, get, h) =>
+    tf.argMax(tf.image.resizeBilinear(get(op.input) as TfTensor4D, [op.attrs.outH, op.attrs.outW], ...h.resizeFlags(op.attrs.mode)), 3),
+  concat: (tf, op, get) => tf.concat(op.inputs.map(get), 3),
+  flip_w: (tf, op, get) => tf.reverse(get(op.input), 2),
+  softmax: (tf, op, get) => tf.softmax(get(op.input)),
+  argmax: (tf, op, get) => tf.argMax(get(op.input), 3),
+};
 
 // ------------------------------------------------------------------ one model, both engines
 
