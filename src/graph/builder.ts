@@ -29,12 +29,34 @@ function pair(v: number | [number, number] | undefined, dflt: number): [number, 
 }
 
 export class GraphBuilder {
-  private readonly ids = new IdAllocator();
+  private ids = new IdAllocator();
   private readonly inputs: Value[] = [];
   private readonly state = new Map<string, Value>();
   private readonly nodes: Node[] = [];
   private readonly outputs = new Map<string, Value>();
   private readonly names = new Set<string>();
+
+  /**
+   * A builder that extends an existing graph (autograd, losses, optimizer updates): the same
+   * values, nodes, outputs and id allocator, so new values never collide with old ones.
+   */
+  static extend(graph: Graph): GraphBuilder {
+    const b = new GraphBuilder();
+    b.ids = graph.ids;
+    b.inputs.push(...graph.inputs);
+    for (const v of graph.state) b.state.set(v.name, v);
+    for (const n of graph.nodes) {
+      b.nodes.push(n);
+      b.names.add(n.name);
+    }
+    for (const [k, v] of graph.outputs) b.outputs.set(k, v);
+    return b;
+  }
+
+  /** A state value already declared, by name (undefined when none). */
+  stateNamed(name: string): Value | undefined {
+    return this.state.get(name);
+  }
 
   private value(shape: readonly number[], kind: Value['kind'], name: string, dtype: DType = 'f32', role?: StateRole): Value {
     for (const d of shape) {
@@ -76,8 +98,12 @@ export class GraphBuilder {
     return this.stateValue(name, shape, 'statistic');
   }
 
-  /** Adds a node of any registered op; shapes are inferred by the op's definition. */
-  node(name: string, op: NodeOp): Value[] {
+  /**
+   * Adds a node of any registered op; shapes are inferred by the op's definition. `updates`
+   * are state values the node also writes in place (running statistics, optimizer steps); they
+   * follow the inferred outputs in the node's output list.
+   */
+  node(name: string, op: NodeOp, updates: readonly Value[] = []): Value[] {
     if (this.names.has(name)) throw new Error(`graph: duplicate layer name '${name}'`);
     let specs;
     try {
@@ -85,10 +111,17 @@ export class GraphBuilder {
     } catch (e) {
       throw new Error(`${name}: ${(e as Error).message}`);
     }
+    for (const v of updates) if (v.kind !== 'state') throw new Error(`${name}: only state is updated in place, not ${v.name}`);
     this.names.add(name);
-    const outputs = specs.map((s) => this.value(s.shape, 'activation', name, s.dtype));
+    const outputs = [...specs.map((s) => this.value(s.shape, 'activation', name, s.dtype)), ...updates];
+    for (const v of updates) this.state.set(v.name, v);
     this.nodes.push({ id: this.nodes.length, name, op, outputs });
     return outputs;
+  }
+
+  /** True when a layer of that name exists. */
+  hasLayer(name: string): boolean {
+    return this.names.has(name);
   }
 
   private single(name: string, op: NodeOp): Value {
@@ -197,6 +230,6 @@ export class GraphBuilder {
 
   build(): Graph {
     if (this.outputs.size === 0) throw new Error('graph has no outputs');
-    return { inputs: [...this.inputs], state: [...this.state.values()], nodes: [...this.nodes], outputs: new Map(this.outputs), ids: this.ids };
+    return { inputs: [...this.inputs], state: [...this.state.values()], nodes: this.nodes.map((n, id) => ({ ...n, id })), outputs: new Map(this.outputs), ids: this.ids };
   }
 }

@@ -35,9 +35,9 @@ export class ParamMismatchError extends Error {
   }
 }
 
-/** The state a checkpoint must provide: everything but derived tensors (those are computed). */
+/** The state weights must provide: parameters and statistics (the rest is computed or starts at zero). */
 export function storedState(graph: Graph): Value[] {
-  return graph.state.filter((v) => v.role !== 'derived');
+  return graph.state.filter((v) => v.role === 'param' || v.role === 'statistic');
 }
 
 /** Throws a ParamMismatchError unless `host` holds exactly the graph's stored state, shapes included. */

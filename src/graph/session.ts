@@ -6,8 +6,9 @@
 // Derived tensors are recomputed lazily: every upload bumps `version`, and a program runs its
 // derive dispatches before its next run when the tensors it reads were derived at an older one.
 import type { GpuContext } from '../gpu/context.js';
-import { type GpuTensor, createTensor, readTensor, shapeString } from '../gpu/tensor.js';
-import type { Graph, Value } from './ir.js';
+import { type GpuTensor, createTensor, fillTensor, readTensor, shapeString } from '../gpu/tensor.js';
+import type { Graph, StateRole, Value } from './ir.js';
+import { ZERO_INITIALISED } from './value.js';
 import { shapeEq } from './ir.js';
 import { type HostParams, checkParams, storedState } from './params.js';
 
@@ -59,8 +60,9 @@ export class Session {
       if (!shapeEq(t.shape, v.shape)) throw new Error(`${this.label}: ${v.name} is ${shapeString(t.shape)}, the graph wants ${shapeString(v.shape)}`);
       return t;
     }
-    if (v.role !== 'derived') throw new Error(`${this.label}: no parameter named ${v.name}`);
+    if (!ZERO_INITIALISED.includes(v.role!)) throw new Error(`${this.label}: no parameter named ${v.name}`);
     const made = createTensor(this.ctx, v.shape, v.dtype, v.name);
+    fillTensor(this.ctx, made, 0);
     this.tensors.set(v.name, made);
     return made;
   }
@@ -86,10 +88,16 @@ export class Session {
     return readTensor(this.ctx, t);
   }
 
-  /** Reads back every stored (non-derived) tensor the graph declares: what a checkpoint holds. */
-  async downloadAll(graph: Graph): Promise<HostParams> {
+  /**
+   * Reads back the graph's state of the given roles (default: parameters and statistics, what a
+   * checkpoint's weights are); tensors never created (optimizer state before a step) are skipped.
+   */
+  async downloadAll(graph: Graph, roles: readonly StateRole[] = ['param', 'statistic']): Promise<HostParams> {
     const out: HostParams = new Map();
-    for (const v of storedState(graph)) out.set(v.name, { shape: [...v.shape], data: await this.download(v.name) });
+    for (const v of graph.state) {
+      if (!roles.includes(v.role!) || !this.tensors.has(v.name)) continue;
+      out.set(v.name, { shape: [...v.shape], data: await this.download(v.name) });
+    }
     return out;
   }
 

@@ -6,10 +6,15 @@ export type DType = 'f32' | 'u32';
 export type ValueKind = 'input' | 'state' | 'activation';
 
 /**
- * What a state value is for: 'param' is trained, 'statistic' (BN running mean / variance) is
- * updated by training but not by gradients, 'derived' is recomputed from others (folded weights).
+ * What a state value is for: 'param' is trained; 'statistic' (BN running mean / variance) is
+ * updated by training but not by gradients; 'derived' is recomputed from others (folded
+ * weights); 'gradient' accumulates gradients over micro-batches; 'optimizer' is optimizer state
+ * (momentum buffers). A checkpoint's weights are the params and statistics.
  */
-export type StateRole = 'param' | 'statistic' | 'derived';
+export type StateRole = 'param' | 'statistic' | 'derived' | 'gradient' | 'optimizer';
+
+/** Roles whose tensors start at zero in a session instead of being uploaded. */
+export const ZERO_INITIALISED: readonly StateRole[] = ['derived', 'gradient', 'optimizer'];
 
 export interface Value {
   readonly id: number;

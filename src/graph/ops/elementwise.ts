@@ -40,7 +40,14 @@ function binary<T extends 'add' | 'mul'>(type: T): OpDef<BinaryOp<T>> {
       elementwiseCpu(read(op.a) as Float32Array, op.a.shape, read(op.b) as Float32Array, op.b.shape, { op: type, activation: op.attrs.activation }),
     ],
     cost: (_op, [out]) => ({ macs: 0, flops: numel(out.shape) }),
+    grad: type === 'add' ? addGrad : undefined,
   };
+}
+
+/** d(a + b) = dy for both (the canonical add has no activation and no broadcast). */
+function addGrad(op: BinaryOp, _outputs: readonly Value[], [dy]: readonly (Value | undefined)[]) {
+  if (op.attrs.activation !== 'none') throw new Error('add with a fused activation: differentiate the canonical graph, before fusion');
+  return { a: dy, b: dy };
 }
 
 export const addOp = binary('add');

@@ -19,4 +19,6 @@ export const flipWidthOp: OpDef<FlipWidthOp> = {
   lower: (op) => ({ specs: [flipWidthSpec()], prepare: (ctx, t, [out]) => [prepareFlipWidth(ctx, { input: t(op.input), out })] }),
   cpu: (op, read) => [flipWidthCpu(read(op.input) as Float32Array, op.input.shape)],
   cost: () => ({ macs: 0, flops: 0 }),
+  // A mirror is its own inverse (and its own transpose).
+  grad: (_op, _outputs, [dy], g) => ({ input: dy && g.emit('', { type: 'flip_w', input: dy })[0] }),
 };

@@ -36,6 +36,26 @@ export interface LayerAttributes {
   rate?: number;
 }
 
+/** What a gradient rule emits its nodes with (src/graph/autograd.ts implements it). */
+export interface GradEmitter {
+  /** Adds a node (named after the forward layer and `suffix`) and returns its outputs. */
+  emit(suffix: string, op: import('../ir.js').NodeOp): Value[];
+  /** Whether an operand needs a gradient (depends on something being differentiated). */
+  needs(v: Value): boolean;
+}
+
+/**
+ * A gradient rule: given the op, its outputs and the gradients of those outputs (undefined
+ * where nothing downstream needs one), the gradients of its operands, by operand field
+ * (a list for list operands such as concat's). Operands left out get no gradient.
+ */
+export type GradRule<O> = (
+  op: O,
+  outputs: readonly Value[],
+  dOutputs: readonly (Value | undefined)[],
+  g: GradEmitter,
+) => Partial<Record<string, Value | (Value | undefined)[] | undefined>>;
+
 export interface OpDef<O extends { type: string }> {
   readonly type: O['type'];
   /** The fields of the op record that hold operand Values (or Value lists), in binding order. */
@@ -52,6 +72,8 @@ export interface OpDef<O extends { type: string }> {
    * that has one (null: lost, e.g. after global pooling). Default: that stride unchanged.
    */
   outputStride?(op: O, inputStride: number | null, imageHeight: number | undefined): number | null;
+  /** How gradients flow back through the op (ops without one cannot be differentiated). */
+  grad?: GradRule<O>;
 }
 
 export function numel(shape: readonly number[]): number {
