@@ -25,7 +25,7 @@ import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
 import type { InputPolicy, LoadOptions } from './loading/options.js';
 import type { NetworkSize } from './networks/deeplab.js';
-import { VOC_CLASSES } from './voc.js';
+import { type ClassSet, classPalette } from './voc.js';
 
 export type SegmentOutput = 'classes' | 'probabilities' | 'logits';
 
@@ -146,7 +146,8 @@ export class DeepLabModel {
     readonly name: string,
     readonly config: DeepLabConfig,
     readonly inputPolicy: InputPolicy,
-    readonly classNames: readonly string[],
+    /** Class names and colours (from the checkpoint, VOC's by default). */
+    readonly classes: ClassSet,
     private readonly weights: LoadedWeights,
   ) {}
 
@@ -154,8 +155,7 @@ export class DeepLabModel {
     const weights = await loadWeights(nameOrPath, opts);
     ensureRuntimeDir();
     const ctx = opts.ctx ?? (await GpuContext.create());
-    const classNames = weights.config.numClasses === 21 ? VOC_CLASSES : Array.from({ length: weights.config.numClasses }, (_, i) => `class ${i}`);
-    const model = new DeepLabModel(ctx, !opts.ctx, weights.name, weights.config, weights.inputPolicy, classNames, weights);
+    const model = new DeepLabModel(ctx, !opts.ctx, weights.name, weights.config, weights.inputPolicy, weights.classes, weights);
     try {
       // Build once at the network's own size: this checks the weights against the graph and
       // uploads them, so a bad file fails here and not at the first image.
@@ -172,6 +172,15 @@ export class DeepLabModel {
 
   get numClasses(): number {
     return this.config.numClasses;
+  }
+
+  get classNames(): readonly string[] {
+    return this.classes.names;
+  }
+
+  /** The class colours as a PNG palette: what segment's palette PNGs and overlays use. */
+  get palette(): Uint8Array {
+    return classPalette(this.classes);
   }
 
   /** The network's input size [height, width] for an image of width x height at a scale. */

@@ -74,4 +74,35 @@ describe('model: our checkpoint format (.safetensors)', () => {
       expect((e as Error).message).to.match(/missing \(1\): classifier\.4\.bias/);
     }
   });
+
+  it('carries class names and colours, which the model uses; a class list of the wrong length is refused', async () => {
+    const ctx = await testContext();
+    const model = await loadModel(MNV3_RANDOM, { ctx, shortSide: 65 });
+    const path = join(dir, 'voc.safetensors');
+    await model.save(path);
+    model.dispose();
+    const { tensors, metadata } = readSafetensors(path);
+    expect(JSON.parse(metadata.classes).names[1]).to.equal('aeroplane');
+    const names = Array.from({ length: 21 }, (_, i) => `thing ${i}`);
+    const colors = Array.from({ length: 21 }, (_, i) => [i, 2 * i, 3 * i]);
+    const renamed = join(dir, 'renamed.safetensors');
+    writeSafetensors(renamed, tensors, { ...metadata, classes: JSON.stringify({ names, colors }) });
+    const reloaded = await loadModel(renamed, { ctx });
+    try {
+      expect(reloaded.classNames).to.deep.equal(names);
+      expect([...reloaded.palette.subarray(0, 9)]).to.deep.equal([0, 0, 0, 1, 2, 3, 2, 4, 6]);
+    } finally {
+      reloaded.dispose();
+    }
+    const short = join(dir, 'short.safetensors');
+    writeSafetensors(short, tensors, { ...metadata, classes: JSON.stringify({ names: names.slice(1), colors }) });
+    let err: Error | undefined;
+    try {
+      await loadModel(short, { ctx });
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err, 'a checkpoint with 20 class names for 21 classes was accepted').to.be.instanceOf(Error);
+    expect(err!.message).to.match(/20 class names for a model with 21 classes/);
+  });
 });

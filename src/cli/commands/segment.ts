@@ -6,7 +6,6 @@ import { type RgbImage, readImage } from '../../io/image.js';
 import { encodeRgbPng, overlayPalette } from '../../io/overlay.js';
 import { encodeIndexedPng, writeFileAtomic } from '../../io/png-indexed.js';
 import { DEFAULT_MODEL } from '../../model/loading/registry.js';
-import { VOC_PALETTE } from '../../model/voc.js';
 import {
   type Command,
   type CommandSpec,
@@ -27,7 +26,7 @@ const CLI_BATCH = 4;
 
 const spec: CommandSpec = {
   name: 'segment',
-  summary: 'Segment images into the 21 PASCAL VOC classes (palette PNGs of class indices).',
+  summary: "Segment images into the model's classes (palette PNGs of class indices).",
   positionals: [{ name: 'IMAGE', description: 'PNG or JPEG files', required: true, variadic: true }],
   options: [
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
@@ -39,8 +38,8 @@ const spec: CommandSpec = {
     { name: 'json', kind: 'flag', description: 'print one JSON document with all results instead of text lines' },
   ],
   notes: [
-    'For each IMAGE writes DIR/<image-name>.png: an 8-bit palette PNG with the VOC colours whose pixel\n' +
-      'values are the class indices (0 background ... 20 tvmonitor). Writes are atomic.',
+    "For each IMAGE writes DIR/<image-name>.png: an 8-bit palette PNG in the model's class colours whose\n" +
+      'pixel values are the class indices (VOC models: 0 background ... 20 tvmonitor). Writes are atomic.',
     'Example: deeplab segment photo.jpg --out masks --overlay',
   ],
 };
@@ -160,8 +159,8 @@ async function run(args: ParsedArgs): Promise<number> {
     const finish = (plan: OutputPlan, img: RgbImage, seg: SegmentResult): void => {
       try {
         // Encode everything before writing anything: a failure leaves no partial set of files.
-        const mask = encodeIndexedPng(seg.classes, seg.width, seg.height, VOC_PALETTE);
-        const overlay = plan.overlay ? encodeRgbPng(overlayPalette(img, seg.classes, VOC_PALETTE)) : undefined;
+        const mask = encodeIndexedPng(seg.classes, seg.width, seg.height, model.palette);
+        const overlay = plan.overlay ? encodeRgbPng(overlayPalette(img, seg.classes, model.palette)) : undefined;
         writeFileAtomic(plan.mask, mask);
         if (plan.overlay && overlay) writeFileAtomic(plan.overlay, overlay);
         const shares = classShares(seg.classes, model.classNames);

@@ -16,6 +16,7 @@ import { checkTfliteStructure } from '../weights/tflite-structure.js';
 import { npyNames, tfMobilenetV2Params, tfliteNames } from '../weights/tf-weights.js';
 import { torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
 import { resolveWeights } from './weights-store.js';
+import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 
 export interface LoadedWeights {
   name: string;
@@ -29,6 +30,8 @@ export interface LoadedWeights {
   buildGraph(size: NetworkSize): Graph;
   /** An input size to build at load time (width, height), to check the weights early. */
   probeSize: [number, number];
+  /** Class names and colours (VOC's unless the checkpoint names its own). */
+  classes: ClassSet;
 }
 
 /** torchvision's reference evaluation resizes the short side to 520 (LoadOptions.shortSide overrides). */
@@ -73,6 +76,7 @@ function tfMobilenetV2(name: string, size: [number, number], source: Parameters<
     params,
     buildGraph,
     probeSize: [size[1], size[0]],
+    classes: defaultClassSet(config.numClasses),
   };
 }
 
@@ -96,6 +100,7 @@ function torchvisionModel(name: string, state: ReturnType<typeof readPth>, opts:
     params,
     buildGraph,
     probeSize: [shortSide, shortSide],
+    classes: defaultClassSet(config.numClasses),
   };
 }
 
@@ -152,6 +157,7 @@ export function saveCheckpoint(path: string, w: LoadedWeights, params: HostParam
     config: JSON.stringify(w.config),
     depthMultiplier: String(w.depthMultiplier),
     inputPolicy: JSON.stringify(w.inputPolicy),
+    classes: JSON.stringify(w.classes),
   });
 }
 
@@ -181,5 +187,14 @@ function checkpointModel(name: string, path: string, opts: LoadOptions): LoadedW
   if (inputPolicy.kind === 'short-side' && opts.shortSide) inputPolicy = { kind: 'short-side', size: opts.shortSide };
   const probe: [number, number] = inputPolicy.kind === 'fixed' ? [inputPolicy.width, inputPolicy.height] : [inputPolicy.size, inputPolicy.size];
   checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);
-  return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe };
+  let classes = defaultClassSet(config.numClasses);
+  if (metadata.classes !== undefined) {
+    try {
+      classes = JSON.parse(metadata.classes) as ClassSet;
+    } catch (e) {
+      throw new Error(`${path}: corrupt checkpoint metadata (classes): ${(e as Error).message}`);
+    }
+    validateClassSet(classes, config.numClasses, path);
+  }
+  return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe, classes };
 }
