@@ -86,3 +86,37 @@ export function concatCpu(xs: readonly Float32Array[], shapes: readonly Shape[])
   });
   return out;
 }
+
+// ---------------------------------------------------------------- channel slice (concat's gradient)
+
+export function channelSliceSpec(): KernelSpec {
+  return { shader: 'channel_slice.wgsl', constants: { WG } };
+}
+
+/** out [N,H,W,C] = channels [offset, offset + C) of input [N,H,W,Cin]. */
+export function prepareChannelSlice(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }, offset: number): Dispatch {
+  expectRank(t.input.shape, 4, 'channelSlice', 'input');
+  expectRank(t.out.shape, 4, 'channelSlice', 'out');
+  const [N, H, W, Cin] = t.input.shape;
+  const C = t.out.shape[3];
+  expectShape(t.out.shape, [N, H, W, C], 'channelSlice', 'out');
+  if (!Number.isInteger(offset) || offset < 0 || offset + C > Cin) {
+    throw new Error(`channelSlice: channels [${offset}, ${offset + C}) are outside the input's ${Cin}`);
+  }
+  return makeDispatch(ctx, {
+    label: `channelSlice ${shapeString(t.input.shape)}[${offset}:${offset + C}]`,
+    spec: channelSliceSpec(),
+    uniforms: new Uniforms().u32(t.out.size).u32(C).u32(Cin).u32(offset),
+    buffers: [t.input, t.out],
+    workgroups: linearGrid(ctx, t.out.size, WG),
+  });
+}
+
+/** CPU reference. */
+export function channelSliceCpu<T extends Float32Array | Float64Array>(x: T, shape: Shape, offset: number, channels: number): T {
+  const [N, H, W, Cin] = shape;
+  if (offset < 0 || offset + channels > Cin) throw new Error(`channelSlice: channels [${offset}, ${offset + channels}) are outside the input's ${Cin}`);
+  const out = new (x.constructor as { new (n: number): T })(N * H * W * channels);
+  for (let p = 0; p < N * H * W; p++) for (let c = 0; c < channels; c++) out[p * channels + c] = x[p * Cin + offset + c];
+  return out;
+}

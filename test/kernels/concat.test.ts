@@ -99,3 +99,37 @@ describe('kernel: concat', () => {
     });
   });
 });
+
+describe('kernel: channel slice (the gradient of concat)', () => {
+  it('slices concatenated inputs back out, on the CPU and the GPU', async () => {
+    const { channelSliceCpu, prepareChannelSlice } = await import('../../src/kernels/concat.js');
+    const ctx = await testContext();
+    const shapes = [[2, 9, 7, 5], [2, 9, 7, 1], [2, 9, 7, 13]];
+    const parts = shapes.map((s) => randomArray(s.reduce((a, b) => a * b, 1)));
+    const joined = concatCpu(parts, shapes);
+    const whole = [2, 9, 7, 19];
+    const input = uploadTensor(ctx, joined, whole);
+    try {
+      let offset = 0;
+      for (const [i, s] of shapes.entries()) {
+        expect([...channelSliceCpu(joined, whole, offset, s[3])]).to.deep.equal([...parts[i]]);
+        const out = poisonedTensor(ctx, s);
+        try {
+          await runOnce(ctx, 'slice test', () => prepareChannelSlice(ctx, { input, out }, offset));
+          expect([...(await readTensor(ctx, out))]).to.deep.equal([...parts[i]]);
+        } finally {
+          out.dispose();
+        }
+        offset += s[3];
+      }
+      const out = poisonedTensor(ctx, [2, 9, 7, 4]);
+      try {
+        expect(() => prepareChannelSlice(ctx, { input, out }, 16)).to.throw(/channelSlice: channels \[16, 20\) are outside the input's 19/);
+      } finally {
+        out.dispose();
+      }
+    } finally {
+      input.dispose();
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import { runOnce } from '../../src/gpu/dispatch.js';
+import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
+import { ACTIVATIONS, activateCpu } from '../../src/kernels/activation.js';
+import { activationGradCpu, prepareActivationGrad } from '../../src/kernels/activation-grad.js';
+import { expectGradient, f64 } from '../gradcheck.js';
+import { expectClose, poisonedTensor, randomArray, rng, testContext } from '../helpers.js';
+
+/** Values in [-8, 8] at least 1e-3 away from every kink (-3, 0, 3, 6), where f' jumps. */
+function awayFromKinks(n: number): Float64Array {
+  const r = rng();
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v: number;
+    do v = -8 + 16 * r();
+    while ([-3, 0, 3, 6].some((k) => Math.abs(v - k) < 1e-3));
+    out[i] = v;
+  }
+  return out;
+}
+
+describe('kernel: activation gradient', () => {
+  for (const a of ACTIVATIONS) {
+    it(`${a}: CPU gradient equals central differences (float64)`, () => {
+      const x = awayFromKinks(300);
+      const r = f64(randomArray(300));
+      expectGradient((v) => v.map((e) => activateCpu(e, a)), x, r, activationGradCpu(x, r, a), a);
+    });
+
+    it(`${a}: GPU equals the CPU reference, kinks included`, async () => {
+      const ctx = await testContext();
+      const shape = [2, 7, 9, 13];
+      const n = 2 * 7 * 9 * 13;
+      const xs = randomArray(n, -8, 8);
+      for (const [i, k] of [-3, 0, 3, 6].entries()) xs[i] = k; // PyTorch's convention at the kinks
+      const dys = randomArray(n);
+      const x = uploadTensor(ctx, xs, shape);
+      const dy = uploadTensor(ctx, dys, shape);
+      const dx = poisonedTensor(ctx, shape);
+      try {
+        await runOnce(ctx, 'activation grad test', () => prepareActivationGrad(ctx, { x, dy, dx }, a));
+        const got = await readTensor(ctx, dx);
+        expectClose(got, activationGradCpu(xs, dys, a), a);
+        const ref = activationGradCpu(xs, dys, a);
+        for (let i = 0; i < 4; i++) expect(got[i], `${a} at the kink ${xs[i]}`).to.equal(ref[i]);
+      } finally {
+        for (const t of [x, dy, dx]) t.dispose();
+      }
+    });
+  }
+
+  it('rejects a gradient of another shape', async () => {
+    const ctx = await testContext();
+    const x = uploadTensor(ctx, randomArray(6), [1, 2, 3, 1]);
+    const dy = uploadTensor(ctx, randomArray(6), [1, 3, 2, 1]);
+    try {
+      expect(() => prepareActivationGrad(ctx, { x, dy, dx: x }, 'relu')).to.throw(/activationGrad\(relu\): dy has shape \[1,3,2,1\], expected \[1,2,3,1\]/);
+    } finally {
+      x.dispose();
+      dy.dispose();
+    }
+  });
+});
