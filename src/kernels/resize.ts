@@ -105,12 +105,12 @@ function taps(src: number, inSize: number): [number, number, number] {
   return [i0, i1, src - i0];
 }
 
-/** CPU reference. */
-export function resizeBilinearCpu(x: Float32Array, shape: Shape, p: ResizeParams): Float32Array {
+/** CPU reference (float64 in, float64 out). */
+export function resizeBilinearCpu<T extends Float32Array | Float64Array>(x: T, shape: Shape, p: ResizeParams): T {
   const outShape = resizeBilinearOutputShape(shape, p);
   const [N, H, W, C] = shape;
   const { outH, outW, mode } = p;
-  const out = new Float32Array(numel(outShape));
+  const out = new (x.constructor as { new (n: number): T })(numel(outShape));
   const at = (n: number, h: number, w: number, c: number): number => x[((n * H + h) * W + w) * C + c];
   for (let n = 0; n < N; n++) {
     for (let oy = 0; oy < outH; oy++) {
@@ -126,4 +126,75 @@ export function resizeBilinearCpu(x: Float32Array, shape: Shape, p: ResizeParams
     }
   }
   return out;
+}
+
+// ---------------------------------------------------------------- gradient
+
+const GRAD_WG = 256;
+
+export function resizeBilinearGradSpec(mode: ResizeMode): KernelSpec {
+  return { shader: 'resize_grad_axis.wgsl', constants: { MODE: resizeModeCode(mode), WG: GRAD_WG } };
+}
+
+/** The scratch the gradient needs between its two passes: [N, outH, W, C]. */
+export function resizeBilinearGradScratchShape(inputShape: Shape, p: ResizeParams): number[] {
+  return [inputShape[0], p.outH, inputShape[2], inputShape[3]];
+}
+
+/**
+ * dx [N,H,W,C] from dy [N,outH,outW,C]: along W into `scratch` [N,outH,W,C], then along H into
+ * dx. Two gathers (no atomics), exactly the transpose of the forward's taps.
+ */
+export function prepareResizeBilinearGrad(
+  ctx: GpuContext,
+  t: { dy: GpuTensor; scratch: GpuTensor; dx: GpuTensor },
+  p: ResizeParams,
+): Dispatch[] {
+  const inShape = t.dx.shape;
+  const outShape = resizeBilinearOutputShape(inShape, p);
+  const kernel = `resizeBilinearGrad(${p.mode})`;
+  expectShape(t.dy.shape, outShape, kernel, 'dy');
+  expectShape(t.scratch.shape, resizeBilinearGradScratchShape(inShape, p), kernel, 'scratch');
+  const [N, H, W, C] = inShape;
+  const offset = p.mode === 'half_pixel' ? 0.5 : 0;
+  const pass = (label: string, from: GpuTensor, to: GpuTensor, outer: number, inLen: number, outLen: number, inner: number, scale: number): Dispatch => {
+    const total = outer * inLen * inner;
+    return makeDispatch(ctx, {
+      label: `${kernel} ${label} ${shapeString(from.shape)} -> ${shapeString(to.shape)}`,
+      spec: resizeBilinearGradSpec(p.mode),
+      uniforms: new Uniforms().u32(total).u32(inner).u32(inLen).u32(outLen).f32(scale).f32(offset),
+      buffers: [from, to],
+      workgroups: linearGrid(ctx, total, GRAD_WG),
+    });
+  };
+  return [
+    pass('along W', t.dy, t.scratch, N * p.outH, W, p.outW, C, resizeScale(W, p.outW, p.mode)),
+    pass('along H', t.scratch, t.dx, N, H, p.outH, W * C, resizeScale(H, p.outH, p.mode)),
+  ];
+}
+
+/** CPU reference: the forward's taps, scattered (float64 in, float64 out). */
+export function resizeBilinearGradCpu<T extends Float32Array | Float64Array>(dy: T, inputShape: Shape, p: ResizeParams): T {
+  const outShape = resizeBilinearOutputShape(inputShape, p);
+  if (dy.length !== numel(outShape)) throw new Error(`resizeBilinearGrad: dy has ${dy.length} values, expected ${shapeString(outShape)}`);
+  const [N, H, W, C] = inputShape;
+  const { outH, outW, mode } = p;
+  const dx = new (dy.constructor as { new (n: number): T })(numel(inputShape));
+  const at = (n: number, h: number, w: number, c: number): number => ((n * H + h) * W + w) * C + c;
+  for (let n = 0; n < N; n++) {
+    for (let oy = 0; oy < outH; oy++) {
+      const [y0, y1, ly] = taps(sourceCoord(oy, H, outH, mode), H);
+      for (let ox = 0; ox < outW; ox++) {
+        const [x0, x1, lx] = taps(sourceCoord(ox, W, outW, mode), W);
+        for (let c = 0; c < C; c++) {
+          const g = dy[((n * outH + oy) * outW + ox) * C + c];
+          dx[at(n, y0, x0, c)] += (1 - ly) * (1 - lx) * g;
+          dx[at(n, y0, x1, c)] += (1 - ly) * lx * g;
+          dx[at(n, y1, x0, c)] += ly * (1 - lx) * g;
+          dx[at(n, y1, x1, c)] += ly * lx * g;
+        }
+      }
+    }
+  }
+  return dx;
 }
