@@ -117,7 +117,7 @@ export function symmetricPadding(kernel: number, dilation: number): number {
 }
 
 /** Everything the kernels need, derived from validated shapes. */
-interface ConvGeometry {
+export interface ConvGeometry {
   N: number;
   H: number;
   W: number;
@@ -137,7 +137,7 @@ function describe(inputShape: Shape, weightShape: Shape, p: Conv2dParams): strin
 }
 
 /** Validates parameters and the input / weight shapes; every error names conv2d and the shapes. */
-function geometry(inputShape: Shape, weightShape: Shape, p: Conv2dParams): ConvGeometry {
+export function convGeometry(inputShape: Shape, weightShape: Shape, p: Conv2dParams): ConvGeometry {
   const where = () => describe(inputShape, weightShape, p);
   for (const name of ['strideH', 'strideW', 'dilationH', 'dilationW', 'groups'] as const) {
     const v = p[name];
@@ -174,13 +174,13 @@ function geometry(inputShape: Shape, weightShape: Shape, p: Conv2dParams): ConvG
 }
 
 export function conv2dOutputShape(inputShape: Shape, weightShape: Shape, p: Conv2dParams): number[] {
-  const g = geometry(inputShape, weightShape, p);
+  const g = convGeometry(inputShape, weightShape, p);
   return [g.N, g.OH, g.OW, g.cout];
 }
 
 /** 2 * multiply-accumulates. */
 export function conv2dFlops(inputShape: Shape, weightShape: Shape, p: Conv2dParams): number {
-  const g = geometry(inputShape, weightShape, p);
+  const g = convGeometry(inputShape, weightShape, p);
   return 2 * g.N * g.OH * g.OW * g.cout * g.KH * g.KW * g.cinPerGroup;
 }
 
@@ -222,7 +222,7 @@ export function conv2dSpec(
   p: Conv2dParams,
   has: { bias: boolean; scale: boolean; residual: boolean },
 ): KernelSpec {
-  geometry(inputShape, weightShape, p);
+  convGeometry(inputShape, weightShape, p);
   const constants: Record<string, number> = {
     HAS_BIAS: has.bias ? 1 : 0,
     HAS_SCALE: has.scale ? 1 : 0,
@@ -312,7 +312,7 @@ function windowUniforms(u: Uniforms, g: ConvGeometry, p: Conv2dParams): Uniforms
 }
 
 export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParams): Dispatch {
-  const g = geometry(t.input.shape, t.weight.shape, p);
+  const g = convGeometry(t.input.shape, t.weight.shape, p);
   const outShape = [g.N, g.OH, g.OW, g.cout];
   const where = describe(t.input.shape, t.weight.shape, p);
   expectShape(t.out.shape, outShape, KERNEL, `out (${where})`);
@@ -371,18 +371,21 @@ export function conv2d(
   return runToNewTensor(ctx, outShape, KERNEL, (out) => prepareConv2d(ctx, { input, weight, ...extras, out }, p));
 }
 
-/** CPU reference: the textbook seven-deep loop, zero padding by skipping out-of-range taps. */
-export function conv2dCpu(
-  input: Float32Array,
+/**
+ * CPU reference: the textbook seven-deep loop, zero padding by skipping out-of-range taps.
+ * Float64 in, float64 out (gradient checks); float32 likewise.
+ */
+export function conv2dCpu<T extends Float32Array | Float64Array>(
+  input: T,
   inputShape: Shape,
-  weight: Float32Array,
+  weight: T,
   weightShape: Shape,
   p: Conv2dParams,
-  extras: Conv2dExtras<Float32Array> = {},
-): Float32Array {
-  const g = geometry(inputShape, weightShape, p);
+  extras: Conv2dExtras<T> = {},
+): T {
+  const g = convGeometry(inputShape, weightShape, p);
   const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup, coutPerGroup } = g;
-  const expectLength = (what: string, a: Float32Array | undefined, n: number) => {
+  const expectLength = (what: string, a: T | undefined, n: number) => {
     if (a && a.length !== n) throw new Error(`${KERNEL}: ${what} has ${a.length} values, expected ${n}`);
   };
   expectLength('input', input, numel(inputShape));
@@ -391,7 +394,7 @@ export function conv2dCpu(
   expectLength('scale', extras.scale, cout);
   expectLength('residual', extras.residual, N * OH * OW * cout);
   const act = p.activation ?? 'none';
-  const out = new Float32Array(N * OH * OW * cout);
+  const out = new (input.constructor as { new (n: number): T })(N * OH * OW * cout);
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
