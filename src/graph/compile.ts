@@ -3,14 +3,20 @@
 //   inference: fold batch norms into convolutions (the folded weights become derived state,
 //              computed on the GPU by a `derive` graph whenever parameters change), then fuse
 //              residual adds and activations into their producers' epilogues.
-//   training:  (src/graph/autograd, next) differentiate first, then fuse only where no gradient
-//              needs the intermediate value, then plan memory over forward and backward.
+//   training:  the graph was differentiated first (src/graph/autograd.ts, src/train); fuse only
+//              where no gradient needs the intermediate value; memory is then planned over
+//              forward and backward together.
 // Memory is planned by the runtime (src/graph/program.ts) on the compiled graph.
 import type { Graph, Node } from './ir.js';
 import { foldBatchNorms, fuseEpilogues, stateOf } from './passes.js';
 
 export interface CompileOptions {
-  mode: 'inference';
+  /**
+   * 'inference': fold BN, fuse epilogues. 'training': for a graph already differentiated
+   * (src/graph/autograd.ts): no folding (batch norms train), and an epilogue is fused only where
+   * no gradient reads the value it would hide (fusion needs the value to have one reader).
+   */
+  mode: 'inference' | 'training';
   /** Skip the fusion passes (tests compare both). */
   fuse?: boolean;
 }
@@ -30,8 +36,9 @@ function deriveGraph(source: Graph, nodes: Node[]): Graph {
 }
 
 export function compile(source: Graph, opts: CompileOptions): CompiledGraph {
-  if (opts.mode !== 'inference') throw new Error(`compile: unknown mode '${String(opts.mode)}'`);
+  if (opts.mode !== 'inference' && opts.mode !== 'training') throw new Error(`compile: unknown mode '${String(opts.mode)}'`);
   if (opts.fuse === false) return { source, graph: source, derive: deriveGraph(source, []) };
+  if (opts.mode === 'training') return { source, graph: fuseEpilogues(source), derive: deriveGraph(source, []) };
   const folded = foldBatchNorms(source);
   return { source, graph: fuseEpilogues(folded.graph), derive: deriveGraph(source, folded.derive) };
 }

@@ -14,13 +14,16 @@
 // Op records (operands by role, attributes) are defined with their op in src/graph/ops/.
 import type { Shape } from '../gpu/tensor.js';
 import type { BatchNormOp } from './ops/batchnorm.js';
-import type { ArgmaxOp, ConcatOp, SoftmaxOp } from './ops/channel.js';
-import type { Conv2dOp } from './ops/conv2d.js';
-import type { ActivationOp, BinaryOp } from './ops/elementwise.js';
+import type { ArgmaxOp, ChannelSliceOp, ConcatOp, SoftmaxOp } from './ops/channel.js';
+import type { Conv2dGradInputOp, Conv2dGradWeightOp, Conv2dOp } from './ops/conv2d.js';
+import type { ActivationGradOp, ActivationOp, BinaryOp } from './ops/elementwise.js';
 import type { FlipWidthOp } from './ops/flip.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
-import type { GlobalAvgPoolOp, Pool2dOp } from './ops/pool.js';
-import type { ResizeArgmaxOp, ResizeOp } from './ops/resize.js';
+import type { SoftmaxCrossEntropyOp } from './ops/loss.js';
+import type { AccumulateOp, SgdOp } from './ops/optimizer.js';
+import type { GlobalAvgPoolGradOp, GlobalAvgPoolOp, Pool2dOp } from './ops/pool.js';
+import type { ColumnSumOp } from './ops/reduce.js';
+import type { ResizeArgmaxOp, ResizeGradOp, ResizeOp } from './ops/resize.js';
 
 export type { ConvAttrs } from './ops/conv2d.js';
 export type { BatchNormAttrs } from './ops/batchnorm.js';
@@ -43,7 +46,17 @@ export type NodeOp =
   | SoftmaxOp
   | ArgmaxOp
   | FoldBnOp
-  | FlipWidthOp;
+  | FlipWidthOp
+  | Conv2dGradInputOp
+  | Conv2dGradWeightOp
+  | ColumnSumOp
+  | ActivationGradOp
+  | GlobalAvgPoolGradOp
+  | ResizeGradOp
+  | ChannelSliceOp
+  | SoftmaxCrossEntropyOp
+  | AccumulateOp
+  | SgdOp;
 
 export type OpType = NodeOp['type'];
 

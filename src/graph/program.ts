@@ -53,6 +53,11 @@ export class Program {
     private readonly dispatches: Dispatch[],
   ) {}
 
+  /** Whether a run writes parameters or statistics (an optimizer step, BN running statistics). */
+  private get updatesWeights(): boolean {
+    return this.graph.nodes.some((n) => n.outputs.some((v) => v.kind === 'state' && (v.role === 'param' || v.role === 'statistic')));
+  }
+
   /**
    * `compiled` is a compiled graph, or a plain graph to run as it is. State comes from a shared
    * session, or from host tensors (checked against the graph, uploaded into a session the
@@ -177,6 +182,8 @@ export class Program {
       await this.ctx.submitAndWait([encoder.finish()]);
     });
     if (derive) this.session.markDerived(this.derivedNames);
+    // Parameters changed on the GPU: what is derived from them (folded weights) is stale now.
+    if (this.updatesWeights) this.session.markChanged();
     const out = new Map<string, GpuTensor>();
     for (const [name, v] of this.graph.outputs) out.set(name, this.tensors.get(v.id)!);
     return out;

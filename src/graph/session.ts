@@ -71,6 +71,11 @@ export class Session {
     return this.tensors.has(name);
   }
 
+  /** Records that state changed on the GPU (an optimizer step): derived tensors go stale. */
+  markChanged(): void {
+    this.versionValue++;
+  }
+
   /** True when every named derived tensor was computed at the current version. */
   derivedFresh(names: readonly string[]): boolean {
     return names.every((n) => this.derivedAt.get(n) === this.versionValue);

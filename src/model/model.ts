@@ -138,6 +138,7 @@ export class DeepLabModel {
   private readonly models = new ProgramCache();
   private readonly posts = new ProgramCache();
   private session: Session | null = null;
+  private ownsSession = true;
   private disposed = false;
 
   private constructor(
@@ -152,7 +153,14 @@ export class DeepLabModel {
   ) {}
 
   static async load(nameOrPath: string, opts: LoadOptions = {}): Promise<DeepLabModel> {
-    const weights = await loadWeights(nameOrPath, opts);
+    return DeepLabModel.fromWeights(await loadWeights(nameOrPath, opts), opts);
+  }
+
+  /**
+   * A model of loaded weights. With `session`, the model runs on that session's parameters as
+   * they are (training shares its session this way, so evaluation sees every step).
+   */
+  static async fromWeights(weights: LoadedWeights, opts: Pick<LoadOptions, 'ctx' | 'onProgress'> & { session?: Session } = {}): Promise<DeepLabModel> {
     ensureRuntimeDir();
     const ctx = opts.ctx ?? (await GpuContext.create());
     const model = new DeepLabModel(ctx, !opts.ctx, weights.name, weights.config, weights.inputPolicy, weights.classes, weights);
@@ -161,7 +169,12 @@ export class DeepLabModel {
       // uploads them, so a bad file fails here and not at the first image.
       const [h, w] = model.networkSize(weights.probeSize[1], weights.probeSize[0]);
       opts.onProgress?.(`compiling ${model.name} for ${w}x${h}`);
-      model.session = Session.create(ctx, weights.buildGraph({ height: h, width: w }), weights.params, weights.name);
+      if (opts.session) {
+        model.session = opts.session;
+        model.ownsSession = false;
+      } else {
+        model.session = Session.create(ctx, weights.buildGraph({ height: h, width: w }), weights.params, weights.name);
+      }
       await model.programFor(h, w);
     } catch (e) {
       model.dispose();
@@ -357,6 +370,11 @@ export class DeepLabModel {
     return this.session!.downloadAll(this.weights.buildGraph({ height: h, width: w }));
   }
 
+  /** The loaded weights this model was made from (config, input policy, classes, host params). */
+  get loadedWeights(): LoadedWeights {
+    return this.weights;
+  }
+
   /**
    * Saves the weights as they are on the GPU (unfolded, our layouts) and the config in our
    * checkpoint format (.safetensors).
@@ -376,7 +394,7 @@ export class DeepLabModel {
     this.disposed = true;
     this.models.clear();
     this.posts.clear();
-    this.session?.dispose();
+    if (this.ownsSession) this.session?.dispose();
     this.session = null;
     if (this.ownsContext) this.ctx.destroy();
   }

@@ -1,6 +1,6 @@
 // Ops over the channel axis: concatenation (ASPP's branches), softmax and argmax.
 import { shapeString } from '../../gpu/tensor.js';
-import { concatCpu, concatSpec, prepareConcat } from '../../kernels/concat.js';
+import { channelSliceCpu, channelSliceSpec, concatCpu, concatSpec, prepareChannelSlice, prepareConcat } from '../../kernels/concat.js';
 import { argmaxCpu, argmaxSpec, prepareArgmax, prepareSoftmax, softmaxCpu, softmaxSpec } from '../../kernels/softmax.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -59,4 +59,43 @@ export const argmaxOp: OpDef<ArgmaxOp> = {
   lower: (op) => ({ specs: [argmaxSpec()], prepare: (ctx, t, [out]) => [prepareArgmax(ctx, { input: t(op.input), out })] }),
   cpu: (op, read) => [argmaxCpu(read(op.input) as Float32Array, op.input.shape)],
   cost: () => ({ macs: 0, flops: 0 }),
+};
+
+/** Channels [offset, offset + channels) of an NHWC tensor: the gradient of one concat input. */
+export interface ChannelSliceOp {
+  type: 'channel_slice';
+  input: Value;
+  attrs: { offset: number; channels: number };
+}
+
+export const channelSliceOp: OpDef<ChannelSliceOp> = {
+  type: 'channel_slice',
+  operands: ['input'],
+  infer(op) {
+    const [n, h, w, c] = op.input.shape;
+    const { offset, channels } = op.attrs;
+    if (op.input.shape.length !== 4 || offset < 0 || channels < 1 || offset + channels > c) {
+      throw new Error(`channels [${offset}, ${offset + channels}) are outside ${shapeString(op.input.shape)}`);
+    }
+    return [{ shape: [n, h, w, channels], dtype: 'f32' }];
+  },
+  lower: (op) => ({
+    specs: [channelSliceSpec()],
+    prepare: (ctx, t, [out]) => [prepareChannelSlice(ctx, { input: t(op.input), out }, op.attrs.offset)],
+  }),
+  cpu: (op, read) => [channelSliceCpu(read(op.input) as Float32Array, op.input.shape, op.attrs.offset, op.attrs.channels)],
+  cost: () => ({ macs: 0, flops: 0 }),
+};
+
+/** Each input's gradient is its channel range of dy. */
+concatOp.grad = (op, _outputs, [dy], g) => {
+  if (!dy) return {};
+  let offset = 0;
+  const inputs = op.inputs.map((v, k) => {
+    const channels = v.shape[3];
+    const slice = g.needs(v) ? g.emit(`${k}`, { type: 'channel_slice', input: dy, attrs: { offset, channels } })[0] : undefined;
+    offset += channels;
+    return slice;
+  });
+  return { inputs };
 };

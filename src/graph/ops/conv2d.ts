@@ -3,6 +3,16 @@
 // no residual, no scale and activation 'none'; fusion fills them in.
 import { shapeString } from '../../gpu/tensor.js';
 import { type Conv2dParams, conv2dCpu, conv2dOutputShape, conv2dSpec, prepareConv2d } from '../../kernels/conv2d.js';
+import {
+  conv2dGradInputCpu,
+  conv2dGradInputSpec,
+  conv2dGradWeightCpu,
+  conv2dGradWeightPlan,
+  conv2dGradWeightSpec,
+  prepareConv2dGradInput,
+  prepareConv2dGradWeight,
+} from '../../kernels/conv2d-backward.js';
+import { chunkSumSpec } from '../../kernels/reduce.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -68,4 +78,75 @@ export const conv2dOp: OpDef<Conv2dOp> = {
   },
   layer: (op) => ({ kernel: [op.weight.shape[0], op.weight.shape[1]], stride: op.attrs.strideH, rate: op.attrs.dilationH }),
   outputStride: (op, s) => (s === null ? null : s * op.attrs.strideH),
+};
+
+/** Gradient of a conv's input: the transposed convolution of dy with the weight. */
+export interface Conv2dGradInputOp {
+  type: 'conv2d_grad_input';
+  dy: Value;
+  weight: Value;
+  attrs: ConvAttrs & { inputShape: number[] };
+}
+
+/** Gradient of a conv's weight; its second output is the reduction's scratch. */
+export interface Conv2dGradWeightOp {
+  type: 'conv2d_grad_weight';
+  x: Value;
+  dy: Value;
+  attrs: ConvAttrs & { weightShape: number[] };
+}
+
+const convMacs = (inputShape: readonly number[], weightShape: readonly number[], p: ConvAttrs): number => {
+  const [n, oh, ow] = conv2dOutputShape(inputShape, weightShape, p);
+  return n * oh * ow * numel(weightShape);
+};
+
+export const conv2dGradInputOp: OpDef<Conv2dGradInputOp> = {
+  type: 'conv2d_grad_input',
+  operands: ['dy', 'weight'],
+  infer(op) {
+    const out = conv2dOutputShape(op.attrs.inputShape, op.weight.shape, op.attrs);
+    if (shapeString(out) !== shapeString(op.dy.shape)) throw new Error(`dy ${shapeString(op.dy.shape)} is not the conv's output ${shapeString(out)}`);
+    return [{ shape: [...op.attrs.inputShape], dtype: 'f32' }];
+  },
+  lower: (op) => ({
+    specs: [conv2dGradInputSpec()],
+    prepare: (ctx, t, [dx]) => [prepareConv2dGradInput(ctx, { dy: t(op.dy), weight: t(op.weight), dx }, op.attrs)],
+  }),
+  cpu: (op, read) => [conv2dGradInputCpu(read(op.dy) as Float32Array, op.attrs.inputShape, read(op.weight) as Float32Array, op.weight.shape, op.attrs)],
+  cost: (op) => ({ macs: 0, flops: 2 * convMacs(op.attrs.inputShape, op.weight.shape, op.attrs) }),
+};
+
+export const conv2dGradWeightOp: OpDef<Conv2dGradWeightOp> = {
+  type: 'conv2d_grad_weight',
+  operands: ['x', 'dy'],
+  infer(op) {
+    const out = conv2dOutputShape(op.x.shape, op.attrs.weightShape, op.attrs);
+    if (shapeString(out) !== shapeString(op.dy.shape)) throw new Error(`dy ${shapeString(op.dy.shape)} is not the conv's output ${shapeString(out)}`);
+    const { partialShape } = conv2dGradWeightPlan(op.x.shape, op.attrs.weightShape, op.attrs);
+    return [
+      { shape: [...op.attrs.weightShape], dtype: 'f32' },
+      { shape: partialShape, dtype: 'f32' },
+    ];
+  },
+  lower: (op) => ({
+    specs: [conv2dGradWeightSpec(), chunkSumSpec()],
+    prepare: (ctx, t, [dw, partial]) => prepareConv2dGradWeight(ctx, { x: t(op.x), dy: t(op.dy), partial, dw }, op.attrs),
+  }),
+  cpu: (op, read) => [conv2dGradWeightCpu(read(op.x) as Float32Array, op.x.shape, read(op.dy) as Float32Array, op.attrs.weightShape, op.attrs), new Float32Array(0)],
+  cost: (op) => ({ macs: 0, flops: 2 * convMacs(op.x.shape, op.attrs.weightShape, op.attrs) }),
+};
+
+/** d conv: the transposed conv for the input, a reduction for the weight, a channel sum for the bias. */
+conv2dOp.grad = (op, _outputs, [dy], g) => {
+  if (!dy) return {};
+  if (op.residual || op.scale || op.attrs.activation !== 'none') {
+    throw new Error('conv2d with a fused epilogue: differentiate the canonical graph, before fusion');
+  }
+  const attrs = op.attrs;
+  return {
+    input: g.needs(op.input) ? g.emit('input', { type: 'conv2d_grad_input', dy, weight: op.weight, attrs: { ...attrs, inputShape: [...op.input.shape] } })[0] : undefined,
+    weight: g.needs(op.weight) ? g.emit('weight', { type: 'conv2d_grad_weight', x: op.input, dy, attrs: { ...attrs, weightShape: [...op.weight.shape] } })[0] : undefined,
+    bias: op.bias && g.needs(op.bias) ? g.emit('bias', { type: 'column_sum', x: dy })[0] : undefined,
+  };
 };

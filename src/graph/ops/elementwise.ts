@@ -2,6 +2,7 @@
 // and a standalone activation. add and mul carry an activation the compile stage may fuse in.
 import { shapeString } from '../../gpu/tensor.js';
 import type { Activation } from '../../kernels/activation.js';
+import { activationGradCpu, activationGradSpec, prepareActivationGrad } from '../../kernels/activation-grad.js';
 import { elementwiseBroadcast, elementwiseCpu, elementwiseSpec, prepareElementwise } from '../../kernels/elementwise.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -67,3 +68,30 @@ export const activationOp: OpDef<ActivationOp> = {
   cpu: (op, read) => [elementwiseCpu(read(op.input) as Float32Array, op.input.shape, undefined, undefined, { op: 'unary', activation: op.attrs.activation })],
   cost: (_op, [out]) => ({ macs: 0, flops: numel(out.shape) }),
 };
+
+/** dx = dy * f'(x), x the activation's input. */
+export interface ActivationGradOp {
+  type: 'activation_grad';
+  x: Value;
+  dy: Value;
+  attrs: { activation: Activation };
+}
+
+export const activationGradOp: OpDef<ActivationGradOp> = {
+  type: 'activation_grad',
+  operands: ['x', 'dy'],
+  infer(op) {
+    if (shapeString(op.x.shape) !== shapeString(op.dy.shape)) throw new Error(`dy ${shapeString(op.dy.shape)} does not match x ${shapeString(op.x.shape)}`);
+    return [{ shape: [...op.x.shape], dtype: 'f32' }];
+  },
+  lower: (op) => ({
+    specs: [activationGradSpec(op.attrs.activation)],
+    prepare: (ctx, t, [dx]) => [prepareActivationGrad(ctx, { x: t(op.x), dy: t(op.dy), dx }, op.attrs.activation)],
+  }),
+  cpu: (op, read) => [activationGradCpu(read(op.x) as Float32Array, read(op.dy) as Float32Array, op.attrs.activation)],
+  cost: (op) => ({ macs: 0, flops: numel(op.x.shape) }),
+};
+
+activationOp.grad = (op, _outputs, [dy], g) => ({
+  input: dy && g.emit('', { type: 'activation_grad', x: op.input, dy, attrs: op.attrs })[0],
+});

@@ -3,7 +3,10 @@ import { shapeString } from '../../gpu/tensor.js';
 import {
   type Pool2dParams,
   globalAvgPoolCpu,
+  globalAvgPoolGradCpu,
+  globalAvgPoolGradSpec,
   globalAvgPoolSpec,
+  prepareGlobalAvgPoolGrad,
   pool2dCpu,
   pool2dOutputShape,
   pool2dSpec,
@@ -56,3 +59,29 @@ export const pool2dOp: OpDef<Pool2dOp> = {
   layer: (op) => ({ kernel: [op.attrs.kernelH, op.attrs.kernelW], stride: op.attrs.strideH }),
   outputStride: (op, s) => (s === null ? null : s * op.attrs.strideH),
 };
+
+export interface GlobalAvgPoolGradOp {
+  type: 'global_avg_pool_grad';
+  dy: Value;
+  attrs: { inputShape: number[] };
+}
+
+export const globalAvgPoolGradOp: OpDef<GlobalAvgPoolGradOp> = {
+  type: 'global_avg_pool_grad',
+  operands: ['dy'],
+  infer(op) {
+    const [n, , , c] = op.attrs.inputShape;
+    if (shapeString(op.dy.shape) !== shapeString([n, 1, 1, c])) throw new Error(`dy ${shapeString(op.dy.shape)} is not [${n},1,1,${c}]`);
+    return [{ shape: [...op.attrs.inputShape], dtype: 'f32' }];
+  },
+  lower: (op) => ({
+    specs: [globalAvgPoolGradSpec()],
+    prepare: (ctx, t, [dx]) => [prepareGlobalAvgPoolGrad(ctx, { dy: t(op.dy), dx })],
+  }),
+  cpu: (op, read) => [globalAvgPoolGradCpu(read(op.dy) as Float32Array, op.attrs.inputShape)],
+  cost: (op) => ({ macs: 0, flops: numel(op.attrs.inputShape) }),
+};
+
+globalAvgPoolOp.grad = (op, _outputs, [dy], g) => ({
+  input: dy && g.emit('', { type: 'global_avg_pool_grad', dy, attrs: { inputShape: [...op.input.shape] } })[0],
+});

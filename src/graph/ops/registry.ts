@@ -2,16 +2,19 @@
 // definition a compile error, so the registry, the op union and the code reading ops agree.
 import type { Node, NodeOp, OpType, Value } from '../ir.js';
 import { batchNormOp } from './batchnorm.js';
-import { argmaxOp, concatOp, softmaxOp } from './channel.js';
-import { conv2dOp } from './conv2d.js';
-import { activationOp, addOp, mulOp } from './elementwise.js';
+import { argmaxOp, channelSliceOp, concatOp, softmaxOp } from './channel.js';
+import { conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from './conv2d.js';
+import { activationGradOp, activationOp, addOp, mulOp } from './elementwise.js';
 import { flipWidthOp } from './flip.js';
 import { foldBnOp } from './fold-bn.js';
 import type { OpDef } from './op-def.js';
 
 export type { HostArray, OpCost } from './op-def.js';
-import { globalAvgPoolOp, pool2dOp } from './pool.js';
-import { resizeArgmaxOp, resizeOp } from './resize.js';
+import { softmaxCrossEntropyOp } from './loss.js';
+import { accumulateOp, sgdOp } from './optimizer.js';
+import { globalAvgPoolGradOp, globalAvgPoolOp, pool2dOp } from './pool.js';
+import { columnSumOp } from './reduce.js';
+import { resizeArgmaxOp, resizeGradOp, resizeOp } from './resize.js';
 
 type Registry = { [K in OpType]: OpDef<Extract<NodeOp, { type: K }>> };
 
@@ -30,6 +33,17 @@ const OPS: Registry = {
   argmax: argmaxOp,
   fold_bn: foldBnOp,
   flip_w: flipWidthOp,
+  // Gradients, loss, optimizer.
+  conv2d_grad_input: conv2dGradInputOp,
+  conv2d_grad_weight: conv2dGradWeightOp,
+  column_sum: columnSumOp,
+  activation_grad: activationGradOp,
+  global_avg_pool_grad: globalAvgPoolGradOp,
+  resize_grad: resizeGradOp,
+  channel_slice: channelSliceOp,
+  softmax_cross_entropy: softmaxCrossEntropyOp,
+  accumulate: accumulateOp,
+  sgd: sgdOp,
 };
 
 /** The definition of an op (typed loosely: callers hold a NodeOp of that type). */

@@ -1,7 +1,16 @@
 // Bilinear resize in every corner convention, and the fused resize + argmax that gives class
 // maps at a photo's size without materialising full-size logits.
 import { shapeString } from '../../gpu/tensor.js';
-import { type ResizeMode, prepareResizeBilinear, resizeBilinearCpu, resizeBilinearSpec } from '../../kernels/resize.js';
+import {
+  type ResizeMode,
+  prepareResizeBilinear,
+  prepareResizeBilinearGrad,
+  resizeBilinearCpu,
+  resizeBilinearGradCpu,
+  resizeBilinearGradScratchShape,
+  resizeBilinearGradSpec,
+  resizeBilinearSpec,
+} from '../../kernels/resize.js';
 import { prepareResizeArgmax, resizeArgmaxCpu, resizeArgmaxSpec } from '../../kernels/resize-argmax.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -68,3 +77,34 @@ export const resizeArgmaxOp: OpDef<ResizeArgmaxOp> = {
   cost: (op, [out]) => ({ macs: 0, flops: 9 * numel(out.shape) * op.input.shape[3] }),
   outputStride: (op, _s, imageHeight) => resizeStride(op.attrs, imageHeight),
 };
+
+/** Gradient of a bilinear resize; the second output is the scratch between its two passes. */
+export interface ResizeGradOp {
+  type: 'resize_grad';
+  dy: Value;
+  attrs: ResizeAttrs & { inputShape: number[] };
+}
+
+export const resizeGradOp: OpDef<ResizeGradOp> = {
+  type: 'resize_grad',
+  operands: ['dy'],
+  infer(op) {
+    const [n, , , c] = op.attrs.inputShape;
+    const expected = [n, op.attrs.outH, op.attrs.outW, c];
+    if (shapeString(op.dy.shape) !== shapeString(expected)) throw new Error(`dy ${shapeString(op.dy.shape)} is not the resize's output ${shapeString(expected)}`);
+    return [
+      { shape: [...op.attrs.inputShape], dtype: 'f32' },
+      { shape: resizeBilinearGradScratchShape(op.attrs.inputShape, op.attrs), dtype: 'f32' },
+    ];
+  },
+  lower: (op) => ({
+    specs: [resizeBilinearGradSpec(op.attrs.mode)],
+    prepare: (ctx, t, [dx, scratch]) => prepareResizeBilinearGrad(ctx, { dy: t(op.dy), scratch, dx }, op.attrs),
+  }),
+  cpu: (op, read) => [resizeBilinearGradCpu(read(op.dy) as Float32Array, op.attrs.inputShape, op.attrs), new Float32Array(0)],
+  cost: (op) => ({ macs: 0, flops: 8 * numel(op.dy.shape) }),
+};
+
+resizeOp.grad = (op, _outputs, [dy], g) => ({
+  input: dy && g.emit('', { type: 'resize_grad', dy, attrs: { ...op.attrs, inputShape: [...op.input.shape] } })[0],
+});

@@ -47,7 +47,7 @@ function formatOfPath(path: string): WeightFormat {
 }
 
 /** ASPP rates follow the output stride (6/12/18 at 16 become 12/24/36 at 8) unless given. */
-function scaledRates(rates: number[], fromStride: number, toStride: number): number[] {
+export function scaledRates(rates: number[], fromStride: number, toStride: number): number[] {
   return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
 }
 

@@ -83,3 +83,8 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
   }
   return b.build();
 }
+
+/** Whether a parameter belongs to the backbone (torchvision's `backbone.*`, TF's `MobilenetV2/*`). */
+export function isBackboneParam(name: string): boolean {
+  return name.startsWith('backbone.') || name.startsWith('MobilenetV2/');
+}

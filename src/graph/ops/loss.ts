@@ -1,0 +1,53 @@
+// softmax_cross_entropy: the training loss over NHWC logits and u32 labels (ignore index,
+// optional class weights, a scale for auxiliary losses and micro-batches). Outputs: the loss
+// [1], the logits' gradient (the seed of the backward pass: this op needs no rule of its own),
+// the count of invalid labels [1] (u32), and two scratch tensors of its reduction.
+import { shapeString } from '../../gpu/tensor.js';
+import { crossEntropyCpu, crossEntropyScratchShapes, crossEntropySpecs, prepareCrossEntropy } from '../../kernels/cross-entropy.js';
+import type { Value } from '../value.js';
+import { type OpDef, numel } from './op-def.js';
+
+export interface SoftmaxCrossEntropyOp {
+  type: 'softmax_cross_entropy';
+  logits: Value;
+  labels: Value;
+  weights?: Value;
+  attrs: { ignoreIndex: number; scale: number };
+}
+
+export const softmaxCrossEntropyOp: OpDef<SoftmaxCrossEntropyOp> = {
+  type: 'softmax_cross_entropy',
+  operands: ['logits', 'labels', 'weights'],
+  infer(op) {
+    const shape = op.logits.shape;
+    if (shapeString(op.labels.shape) !== shapeString(shape.slice(0, -1))) {
+      throw new Error(`labels ${shapeString(op.labels.shape)} do not match logits ${shapeString(shape)} (the loss is taken at the labels' size)`);
+    }
+    if (op.labels.dtype !== 'u32') throw new Error(`labels must be u32, got ${op.labels.dtype}`);
+    if (op.weights && shapeString(op.weights.shape) !== shapeString([shape[shape.length - 1]])) {
+      throw new Error(`class weights ${shapeString(op.weights.shape)} do not match ${shape[shape.length - 1]} classes`);
+    }
+    const scratch = crossEntropyScratchShapes(shape);
+    return [
+      { shape: [1], dtype: 'f32' },
+      { shape: [...shape], dtype: 'f32' },
+      { shape: [1], dtype: 'u32' },
+      { shape: scratch.partial, dtype: 'f32' },
+      { shape: scratch.factor, dtype: 'f32' },
+    ];
+  },
+  lower: (op) => ({
+    specs: crossEntropySpecs(!!op.weights),
+    prepare: (ctx, t, [loss, dlogits, invalid, partial, factor]) =>
+      prepareCrossEntropy(
+        ctx,
+        { logits: t(op.logits), labels: t(op.labels), weights: op.weights && t(op.weights), loss, dlogits, invalid, partial, factor },
+        op.attrs,
+      ),
+  }),
+  cpu(op, read) {
+    const r = crossEntropyCpu(read(op.logits) as Float32Array, op.logits.shape, read(op.labels), op.attrs, op.weights && read(op.weights));
+    return [Float32Array.of(r.loss), r.dlogits, Uint32Array.of(r.invalid), new Float32Array(0), new Float32Array(0)];
+  },
+  cost: (op) => ({ macs: 0, flops: 6 * numel(op.logits.shape) }),
+};

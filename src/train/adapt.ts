@@ -1,0 +1,81 @@
+// Weights made ready for fine-tuning: another class set (a new classifier, everything else
+// loaded) and the training output stride. Parameters whose shape no longer matches the network
+// (the classifier's, when the class count changes) are initialised afresh as PyTorch's layers
+// initialise themselves, so "size mismatch for classifier" never stops a fine-tune.
+import type { Graph, Value } from '../graph/ir.js';
+import type { HostParams } from '../graph/params.js';
+import { type LoadedWeights, scaledRates } from '../model/loading/load-weights.js';
+import { buildDeepLab } from '../model/networks/deeplab.js';
+import { defaultConfig } from '../model/networks/config.js';
+import type { ClassSet } from '../model/voc.js';
+import { Rng } from '../util/random.js';
+
+export interface AdaptOptions {
+  /** The data set's classes (default: the weights' own). */
+  classes?: ClassSet;
+  /** Output stride to train at (default: the weights' own). */
+  outputStride?: number;
+  /** Seed of the fresh initialisation. */
+  seed: number;
+}
+
+export interface Adapted {
+  weights: LoadedWeights;
+  /** Parameters initialised afresh (empty when the class set did not change). */
+  reinitialised: string[];
+}
+
+/** fan_in of the conv whose weight or bias `v` is (kh * kw * cin / groups). */
+function fanIn(graph: Graph, v: Value): number {
+  for (const n of graph.nodes) {
+    if (n.op.type === 'conv2d' && (n.op.weight.id === v.id || n.op.bias?.id === v.id)) {
+      const [kh, kw, cin] = n.op.weight.shape;
+      return kh * kw * cin;
+    }
+  }
+  return v.shape[0];
+}
+
+/** PyTorch's defaults: conv weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BN gamma 1, beta 0, mean 0, var 1. */
+function freshTensor(graph: Graph, v: Value, rng: Rng): Float32Array {
+  const n = v.shape.reduce((a, b) => a * b, 1);
+  if (/(running_var|\/variance|moving_variance)$/.test(v.name)) return new Float32Array(n).fill(1);
+  if (v.role === 'statistic') return new Float32Array(n);
+  const isBnScale = graph.nodes.some((m) => m.op.type === 'batchnorm' && m.op.gamma.id === v.id);
+  if (isBnScale) return new Float32Array(n).fill(1);
+  const isBnShift = graph.nodes.some((m) => m.op.type === 'batchnorm' && m.op.beta.id === v.id);
+  if (isBnShift) return new Float32Array(n);
+  const bound = 1 / Math.sqrt(fanIn(graph, v));
+  return Float32Array.from({ length: n }, () => rng.uniform(-bound, bound));
+}
+
+export function adaptWeights(w: LoadedWeights, o: AdaptOptions): Adapted {
+  const classes = o.classes ?? w.classes;
+  const numClasses = classes.names.length;
+  const outputStride = o.outputStride ?? w.config.outputStride;
+  const config = defaultConfig(w.config.backbone, {
+    ...w.config,
+    numClasses,
+    outputStride,
+    asppRates: scaledRates(w.config.asppRates, w.config.outputStride, outputStride),
+  });
+  const buildGraph = (size: Parameters<LoadedWeights['buildGraph']>[0]): Graph => buildDeepLab(config, size, { depthMultiplier: w.depthMultiplier });
+  const probe = buildGraph({ height: 65, width: 65 });
+  const params: HostParams = new Map();
+  const reinitialised: string[] = [];
+  const rng = Rng.derive(o.seed, 0x1a17);
+  for (const v of probe.state) {
+    if (v.role !== 'param' && v.role !== 'statistic') continue;
+    const have = w.params.get(v.name);
+    if (have && have.shape.join() === v.shape.join()) {
+      params.set(v.name, have);
+    } else {
+      params.set(v.name, { shape: [...v.shape], data: freshTensor(probe, v, rng) });
+      reinitialised.push(v.name);
+    }
+  }
+  if (reinitialised.length && numClasses === w.config.numClasses) {
+    throw new Error(`fine-tune: ${reinitialised.join(', ')} do not match the network although the classes did not change`);
+  }
+  return { weights: { ...w, config, params, buildGraph, classes }, reinitialised };
+}

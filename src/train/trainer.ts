@@ -1,0 +1,131 @@
+// One training run on the GPU: the step program (forward, loss, backward, gradient
+// accumulation) and the update program (SGD) compiled once, bound to one session that holds
+// the parameters, gradients and momentum for the whole run. Each step sends a batch and reads
+// back the loss (and the invalid-label count); nothing else leaves the GPU.
+import type { GpuContext } from '../gpu/context.js';
+import { compile } from '../graph/compile.js';
+import type { Value } from '../graph/ir.js';
+import { Program } from '../graph/program.js';
+import { Session } from '../graph/session.js';
+import { type SgdGroup, sgdHyperData } from '../kernels/sgd.js';
+import type { LoadedWeights } from '../model/loading/load-weights.js';
+import { isBackboneParam } from '../model/networks/deeplab.js';
+import { type ScheduleOptions, checkSchedule, learningRate } from './schedule.js';
+import { buildTrainingGraphs } from './training-graph.js';
+
+export interface TrainOptions extends ScheduleOptions {
+  /** Images per optimizer step. */
+  batch: number;
+  /** Micro-batches per step (gradient accumulation): batch / microBatches images per pass. */
+  microBatches?: number;
+  /** Square training crop. */
+  crop: number;
+  momentum?: number;
+  weightDecay?: number;
+  /** Train only the head (ASPP and classifier). */
+  freezeBackbone?: boolean;
+  /** Learning-rate multiplier of the head's parameters (a new classifier learns faster). */
+  headLrMultiplier?: number;
+  ignoreIndex: number;
+  /** Per-class loss weights (rare classes count more). */
+  classWeights?: Float32Array;
+}
+
+/** A micro-batch: images [n, crop, crop, 3] normalised, labels [n, crop, crop]. */
+export interface MicroBatch {
+  images: Float32Array;
+  labels: Uint32Array;
+}
+
+export interface StepResult {
+  /** The step's loss (the mean of its micro-batches' losses). */
+  loss: number;
+  lr: number;
+}
+
+export class Trainer {
+  private disposed = false;
+  /** Optimizer steps taken (a resumed run starts where it stopped). */
+  stepsDone = 0;
+
+  private constructor(
+    readonly session: Session,
+    private readonly ownsSession: boolean,
+    private readonly step: Program,
+    private readonly update: Program,
+    readonly trainable: Value[],
+    readonly options: TrainOptions,
+    readonly microBatch: number,
+  ) {}
+
+  static async create(ctx: GpuContext, weights: LoadedWeights, o: TrainOptions, session?: Session): Promise<Trainer> {
+    checkSchedule(o);
+    const K = o.microBatches ?? 1;
+    if (!Number.isInteger(o.batch) || o.batch < 1) throw new Error(`batch must be a positive integer, got ${o.batch}`);
+    if (!Number.isInteger(K) || K < 1 || o.batch % K !== 0) throw new Error(`micro-batches must divide the batch (${o.batch}), got ${K}`);
+    if (!Number.isInteger(o.crop) || o.crop < 1) throw new Error(`crop must be a positive integer, got ${o.crop}`);
+    const micro = o.batch / K;
+    const network = weights.buildGraph({ batch: micro, height: o.crop, width: o.crop });
+    if (network.nodes.some((n) => n.op.type === 'batchnorm')) {
+      throw new Error(`${weights.name}: training networks with batch norm is not supported yet (TF's MobileNetV2 DeepLab, whose BN is folded, trains)`);
+    }
+    const head = o.headLrMultiplier ?? 1;
+    const trains = (p: Value): SgdGroup | undefined => {
+      const backbone = isBackboneParam(p.name);
+      if (backbone && o.freezeBackbone) return undefined;
+      return { lrScale: backbone ? 1 : head };
+    };
+    const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights }, trains);
+    const owned = !session;
+    const s = session ?? Session.create(ctx, network, weights.params, weights.name);
+    try {
+      const step = await Program.create(ctx, compile(graphs.step, { mode: 'training' }), s, `${weights.name} training step`);
+      const update = await Program.create(ctx, graphs.update, s, `${weights.name} SGD`);
+      return new Trainer(s, owned, step, update, graphs.trainable, o, micro);
+    } catch (e) {
+      if (owned) s.dispose();
+      throw e;
+    }
+  }
+
+  /** Bytes of GPU memory the step plans for activations and scratch. */
+  get activationBytes(): number {
+    return this.step.plan.peakBytes;
+  }
+
+  /** One optimizer step over `microBatches` micro-batches. */
+  async train(batches: readonly MicroBatch[]): Promise<StepResult> {
+    if (this.disposed) throw new Error('Trainer used after dispose()');
+    const o = this.options;
+    const K = o.microBatches ?? 1;
+    if (batches.length !== K) throw new Error(`a step takes ${K} micro-batches, got ${batches.length}`);
+    let loss = 0;
+    for (const [k, b] of batches.entries()) {
+      const inputs: Record<string, Float32Array | Uint32Array> = {
+        image: b.images,
+        labels: b.labels,
+        first_micro_batch: Uint32Array.of(k === 0 ? 1 : 0),
+      };
+      if (o.classWeights) inputs.class_weights = o.classWeights;
+      const out = await this.step.run(inputs);
+      const invalid = (out.get('invalid_labels') as Uint32Array)[0];
+      if (invalid > 0) throw new Error(`step ${this.stepsDone + 1}: ${invalid} label values are neither a class nor the ignore index ${o.ignoreIndex}`);
+      // Each micro-batch's loss is already scaled by 1 / K.
+      loss += (out.get('loss') as Float32Array)[0];
+    }
+    if (!Number.isFinite(loss)) throw new Error(`step ${this.stepsDone + 1}: the loss is ${loss}; stopping before the update`);
+    const lr = learningRate(o, this.stepsDone);
+    const hyper = sgdHyperData({ lr, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 1e-4, first: this.stepsDone === 0 });
+    await this.update.run({ sgd: hyper });
+    this.stepsDone++;
+    return { loss, lr };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.step.dispose();
+    this.update.dispose();
+    if (this.ownsSession) this.session.dispose();
+  }
+}

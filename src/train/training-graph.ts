@@ -1,0 +1,97 @@
+// The graphs of one training run, built from the canonical network:
+//  - `step`: forward at the training batch and crop, the loss on logits upsampled to the labels'
+//    size (the network's own last op; labels are never downsampled), the backward pass from the
+//    per-op gradient rules, and each trainable parameter's gradient added into its accumulator
+//    (state, so micro-batches sum up; the per-run `first` flag restarts the sum);
+//  - `update`: one SGD node per parameter, reading the accumulators.
+// Both are compiled in training mode (no BN folding; an epilogue is fused only where no gradient
+// needs the value it hides) and share the session's state.
+import { differentiate } from '../graph/autograd.js';
+import { GraphBuilder } from '../graph/builder.js';
+import type { Graph, Value } from '../graph/ir.js';
+import type { SgdGroup } from '../kernels/sgd.js';
+
+export interface LossOptions {
+  ignoreIndex: number;
+  /** Weight of the auxiliary head's loss when the graph has an 'aux' output (torchvision: 0.5). */
+  auxWeight?: number;
+  /** Per-class weights of the loss (an input 'class_weights' [C] is added when true). */
+  classWeights?: boolean;
+  /** Micro-batches per optimizer step: each micro-batch's loss is scaled by 1 / microBatches. */
+  microBatches?: number;
+}
+
+export interface TrainingGraphs {
+  step: Graph;
+  update: Graph;
+  /** The parameters trained, in graph order. */
+  trainable: Value[];
+}
+
+/** The accumulator and momentum buffer names of a parameter. */
+export const gradName = (param: string): string => `${param}#grad`;
+export const momentumName = (param: string): string => `${param}#momentum`;
+
+/**
+ * `network` is a canonical graph with input 'image' and output 'logits' [N,H,W,C] (and 'aux');
+ * `trains(p)` says which parameters learn and with which lr / decay multipliers (undefined: frozen).
+ */
+export function buildTrainingGraphs(network: Graph, loss: LossOptions, trains: (p: Value) => SgdGroup | undefined): TrainingGraphs {
+  const logits = network.outputs.get('logits');
+  if (!logits) throw new Error("training: the network has no 'logits' output");
+  const trainable = network.state.filter((v) => v.role === 'param' && trains(v) !== undefined);
+  if (trainable.length === 0) throw new Error('training: every parameter is frozen; nothing would learn');
+
+  const b = GraphBuilder.extend(network);
+  const [N, H, W, C] = logits.shape;
+  const labels = b.input('labels', [N, H, W], 'u32');
+  const weights = loss.classWeights ? b.input('class_weights', [C]) : undefined;
+  const scale = 1 / (loss.microBatches ?? 1);
+  const seeds = new Map<Value, Value>();
+  const lossValues: Value[] = [];
+  const invalid: Value[] = [];
+  const heads: [string, Value, number][] = [['out', logits, 1]];
+  const aux = network.outputs.get('aux');
+  if (aux && loss.auxWeight) heads.push(['aux', aux, loss.auxWeight]);
+  for (const [name, head, weight] of heads) {
+    const [l, dlogits, bad] = b.node(`loss_${name}`, {
+      type: 'softmax_cross_entropy',
+      logits: head,
+      labels,
+      weights,
+      attrs: { ignoreIndex: loss.ignoreIndex, scale: scale * weight },
+    });
+    seeds.set(head, dlogits);
+    lossValues.push(l);
+    invalid.push(bad);
+  }
+  const total = lossValues.length === 1 ? lossValues[0] : b.addValues('loss', lossValues[0], lossValues[1]);
+  const forward = b.build();
+  const { graph: withBackward, grads } = differentiate(forward, seeds, trainable);
+
+  const s = GraphBuilder.extend(withBackward);
+  const first = s.input('first_micro_batch', [1], 'u32');
+  for (const p of trainable) {
+    const g = grads.get(p.id);
+    if (!g) continue; // nothing flows to it (e.g. a branch the loss does not see)
+    const acc = s.stateValue(gradName(p.name), p.shape, 'gradient');
+    s.node(`${p.name}:accumulate`, { type: 'accumulate', g, first, acc }, [acc]);
+  }
+  // Only the loss and the label check come back each step; logits stay on the GPU.
+  const step = s.build();
+  const outputs = new Map<string, Value>([['loss', total], ['invalid_labels', invalid[0]]]);
+  const stepGraph: Graph = { ...step, outputs };
+
+  const u = new GraphBuilder();
+  const hyper = u.input('sgd', [4]);
+  for (const p of trainable) {
+    if (!grads.has(p.id)) continue;
+    const param = u.stateValue(p.name, p.shape, 'param');
+    const grad = u.stateValue(gradName(p.name), p.shape, 'gradient');
+    const momentum = u.stateValue(momentumName(p.name), p.shape, 'optimizer');
+    u.node(`${p.name}:sgd`, { type: 'sgd', grad, hyper, param, momentum, attrs: trains(p)! }, [param, momentum]);
+  }
+  // A graph names at least one output; the update's effect is on the session's state.
+  u.output('sgd', hyper);
+  return { step: stepGraph, update: u.build(), trainable: trainable.filter((p) => grads.has(p.id)) };
+}
