@@ -7,7 +7,7 @@
 // differentiated, and a rule is only asked for the operands that need one. A value read by
 // several nodes gets the sum of their contributions (add nodes).
 import { GraphBuilder } from './builder.js';
-import type { Graph, Value } from './ir.js';
+import type { Graph, NodeOp, Value } from './ir.js';
 import { opDef, opInputs } from './ops/registry.js';
 
 export interface Differentiated {
@@ -55,7 +55,7 @@ export function differentiate(graph: Graph, seeds: ReadonlyMap<Value, Value>, wr
     if (!def.grad) throw new Error(`differentiate: layer ${node.name}: no gradient rule for op '${node.op.type}'`);
     let emitted = 0;
     const result = def.grad(node.op, node.outputs, dOutputs, {
-      emit: (suffix, op) => b.node(`${node.name}:grad${suffix ? `_${suffix}` : ''}${emitted++ ? `#${emitted}` : ''}`, op),
+      emit: (suffix, op) => b.node(`${node.name}:grad${suffix ? `_${suffix}` : ''}${emitted++ ? `#${emitted}` : ''}`, op as unknown as NodeOp),
       needs: (v) => depends.has(v.id),
     });
     const fields = node.op as unknown as Record<string, Value | Value[] | undefined>;

@@ -93,7 +93,7 @@ concatOp.grad = (op, _outputs, [dy], g) => {
   let offset = 0;
   const inputs = op.inputs.map((v, k) => {
     const channels = v.shape[3];
-    const slice = g.needs(v) ? g.emit(`${k}`, { type: 'channel_slice', input: dy, attrs: { offset, channels } })[0] : undefined;
+    const slice = g.needs(v) ? g.emit<ChannelSliceOp>(`${k}`, { type: 'channel_slice', input: dy, attrs: { offset, channels } })[0] : undefined;
     offset += channels;
     return slice;
   });

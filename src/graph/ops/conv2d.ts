@@ -13,6 +13,7 @@ import {
   prepareConv2dGradWeight,
 } from '../../kernels/conv2d-backward.js';
 import { chunkSumSpec } from '../../kernels/reduce.js';
+import type { ColumnSumOp } from './reduce.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -145,8 +146,8 @@ conv2dOp.grad = (op, _outputs, [dy], g) => {
   }
   const attrs = op.attrs;
   return {
-    input: g.needs(op.input) ? g.emit('input', { type: 'conv2d_grad_input', dy, weight: op.weight, attrs: { ...attrs, inputShape: [...op.input.shape] } })[0] : undefined,
-    weight: g.needs(op.weight) ? g.emit('weight', { type: 'conv2d_grad_weight', x: op.input, dy, attrs: { ...attrs, weightShape: [...op.weight.shape] } })[0] : undefined,
-    bias: op.bias && g.needs(op.bias) ? g.emit('bias', { type: 'column_sum', x: dy })[0] : undefined,
+    input: g.needs(op.input) ? g.emit<Conv2dGradInputOp>('input', { type: 'conv2d_grad_input', dy, weight: op.weight, attrs: { ...attrs, inputShape: [...op.input.shape] } })[0] : undefined,
+    weight: g.needs(op.weight) ? g.emit<Conv2dGradWeightOp>('weight', { type: 'conv2d_grad_weight', x: op.input, dy, attrs: { ...attrs, weightShape: [...op.weight.shape] } })[0] : undefined,
+    bias: op.bias && g.needs(op.bias) ? g.emit<ColumnSumOp>('bias', { type: 'column_sum', x: dy })[0] : undefined,
   };
 };

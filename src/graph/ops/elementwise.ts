@@ -93,5 +93,5 @@ export const activationGradOp: OpDef<ActivationGradOp> = {
 };
 
 activationOp.grad = (op, _outputs, [dy], g) => ({
-  input: dy && g.emit('', { type: 'activation_grad', x: op.input, dy, attrs: op.attrs })[0],
+  input: dy && g.emit<ActivationGradOp>('', { type: 'activation_grad', x: op.input, dy, attrs: op.attrs })[0],
 });

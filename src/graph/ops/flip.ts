@@ -20,5 +20,5 @@ export const flipWidthOp: OpDef<FlipWidthOp> = {
   cpu: (op, read) => [flipWidthCpu(read(op.input) as Float32Array, op.input.shape)],
   cost: () => ({ macs: 0, flops: 0 }),
   // A mirror is its own inverse (and its own transpose).
-  grad: (_op, _outputs, [dy], g) => ({ input: dy && g.emit('', { type: 'flip_w', input: dy })[0] }),
+  grad: (_op, _outputs, [dy], g) => ({ input: dy && g.emit<FlipWidthOp>('', { type: 'flip_w', input: dy })[0] }),
 };

@@ -38,8 +38,11 @@ export interface LayerAttributes {
 
 /** What a gradient rule emits its nodes with (src/graph/autograd.ts implements it). */
 export interface GradEmitter {
-  /** Adds a node (named after the forward layer and `suffix`) and returns its outputs. */
-  emit(suffix: string, op: import('../ir.js').NodeOp): Value[];
+  /**
+   * Adds a node (named after the forward layer and `suffix`) and returns its outputs. Name the
+   * op record's type (`g.emit<ColumnSumOp>(...)`) so the compiler checks its fields.
+   */
+  emit<T extends { type: string }>(suffix: string, op: T): Value[];
   /** Whether an operand needs a gradient (depends on something being differentiated). */
   needs(v: Value): boolean;
 }

@@ -83,5 +83,5 @@ export const globalAvgPoolGradOp: OpDef<GlobalAvgPoolGradOp> = {
 };
 
 globalAvgPoolOp.grad = (op, _outputs, [dy], g) => ({
-  input: dy && g.emit('', { type: 'global_avg_pool_grad', dy, attrs: { inputShape: [...op.input.shape] } })[0],
+  input: dy && g.emit<GlobalAvgPoolGradOp>('', { type: 'global_avg_pool_grad', dy, attrs: { inputShape: [...op.input.shape] } })[0],
 });

@@ -106,5 +106,5 @@ export const resizeGradOp: OpDef<ResizeGradOp> = {
 };
 
 resizeOp.grad = (op, _outputs, [dy], g) => ({
-  input: dy && g.emit('', { type: 'resize_grad', dy, attrs: { ...op.attrs, inputShape: [...op.input.shape] } })[0],
+  input: dy && g.emit<ResizeGradOp>('', { type: 'resize_grad', dy, attrs: { ...op.attrs, inputShape: [...op.input.shape] } })[0],
 });
