@@ -10,11 +10,11 @@
 // (a position can have 1, 2, 3, 4, 6 or 9 valid taps: rows and columns are independent).
 //
 // Writes bench/results/valid-weights.json and a plot, bench/results/valid-weights.png, drawn
-// here with pngjs and a tiny built-in bitmap font.
+// with src/util/plot.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PNG } from 'pngjs';
+import { plotPng } from '../src/util/plot.js';
 
 // ------------------------------------------------------------------------------ counting
 
@@ -72,174 +72,6 @@ export function validWeightsTable(size: number, maxRate: number): ValidWeightsRo
     rows.push({ rate, one: s.histogram[1], four: s.histogram[4], nine: s.histogram[9], meanNormalized: s.meanNormalized, histogram: s.histogram });
   }
   return rows;
-}
-
-// ------------------------------------------------------------------------------ drawing
-
-type Rgb = [number, number, number];
-
-/** 5x7 glyphs, '#' = ink. Upper case, digits and the punctuation the plot needs. */
-const FONT: Record<string, string[]> = {
-  '0': ['.###.', '#...#', '#..##', '#.#.#', '##..#', '#...#', '.###.'],
-  '1': ['..#..', '.##..', '..#..', '..#..', '..#..', '..#..', '.###.'],
-  '2': ['.###.', '#...#', '....#', '...#.', '..#..', '.#...', '#####'],
-  '3': ['####.', '....#', '....#', '.###.', '....#', '....#', '####.'],
-  '4': ['...#.', '..##.', '.#.#.', '#..#.', '#####', '...#.', '...#.'],
-  '5': ['#####', '#....', '####.', '....#', '....#', '#...#', '.###.'],
-  '6': ['..##.', '.#...', '#....', '####.', '#...#', '#...#', '.###.'],
-  '7': ['#####', '....#', '...#.', '..#..', '.#...', '.#...', '.#...'],
-  '8': ['.###.', '#...#', '#...#', '.###.', '#...#', '#...#', '.###.'],
-  '9': ['.###.', '#...#', '#...#', '.####', '....#', '...#.', '.##..'],
-  '.': ['.....', '.....', '.....', '.....', '.....', '.##..', '.##..'],
-  ',': ['.....', '.....', '.....', '.....', '.##..', '..#..', '.#...'],
-  ':': ['.....', '.##..', '.##..', '.....', '.##..', '.##..', '.....'],
-  '/': ['....#', '....#', '...#.', '..#..', '.#...', '#....', '#....'],
-  '(': ['...#.', '..#..', '.#...', '.#...', '.#...', '..#..', '...#.'],
-  ')': ['.#...', '..#..', '...#.', '...#.', '...#.', '..#..', '.#...'],
-  '-': ['.....', '.....', '.....', '#####', '.....', '.....', '.....'],
-  '=': ['.....', '.....', '#####', '.....', '#####', '.....', '.....'],
-  ' ': ['.....', '.....', '.....', '.....', '.....', '.....', '.....'],
-  A: ['.###.', '#...#', '#...#', '#####', '#...#', '#...#', '#...#'],
-  C: ['.###.', '#...#', '#....', '#....', '#....', '#...#', '.###.'],
-  D: ['####.', '#...#', '#...#', '#...#', '#...#', '#...#', '####.'],
-  E: ['#####', '#....', '#....', '####.', '#....', '#....', '#####'],
-  F: ['#####', '#....', '#....', '####.', '#....', '#....', '#....'],
-  G: ['.###.', '#...#', '#....', '#.###', '#...#', '#...#', '.###.'],
-  H: ['#...#', '#...#', '#...#', '#####', '#...#', '#...#', '#...#'],
-  I: ['.###.', '..#..', '..#..', '..#..', '..#..', '..#..', '.###.'],
-  K: ['#...#', '#..#.', '#.#..', '##...', '#.#..', '#..#.', '#...#'],
-  L: ['#....', '#....', '#....', '#....', '#....', '#....', '#####'],
-  M: ['#...#', '##.##', '#.#.#', '#.#.#', '#...#', '#...#', '#...#'],
-  N: ['#...#', '#...#', '##..#', '#.#.#', '#..##', '#...#', '#...#'],
-  O: ['.###.', '#...#', '#...#', '#...#', '#...#', '#...#', '.###.'],
-  P: ['####.', '#...#', '#...#', '####.', '#....', '#....', '#....'],
-  R: ['####.', '#...#', '#...#', '####.', '#.#..', '#..#.', '#...#'],
-  S: ['.####', '#....', '#....', '.###.', '....#', '....#', '####.'],
-  T: ['#####', '..#..', '..#..', '..#..', '..#..', '..#..', '..#..'],
-  U: ['#...#', '#...#', '#...#', '#...#', '#...#', '#...#', '.###.'],
-  V: ['#...#', '#...#', '#...#', '#...#', '#...#', '.#.#.', '..#..'],
-  W: ['#...#', '#...#', '#...#', '#.#.#', '#.#.#', '#.#.#', '.#.#.'],
-  X: ['#...#', '#...#', '.#.#.', '..#..', '.#.#.', '#...#', '#...#'],
-  Y: ['#...#', '#...#', '.#.#.', '..#..', '..#..', '..#..', '..#..'],
-  Z: ['#####', '....#', '...#.', '..#..', '.#...', '#....', '#####'],
-};
-const GLYPH_W = 5;
-const GLYPH_H = 7;
-
-/** An RGBA canvas with the few primitives a line plot needs. */
-class Canvas {
-  readonly png: PNG;
-  constructor(
-    readonly width: number,
-    readonly height: number,
-  ) {
-    this.png = new PNG({ width, height });
-    this.png.data.fill(255); // opaque white
-  }
-
-  set(x: number, y: number, [r, g, b]: Rgb): void {
-    x = Math.round(x);
-    y = Math.round(y);
-    if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
-    const i = (y * this.width + x) * 4;
-    this.png.data[i] = r;
-    this.png.data[i + 1] = g;
-    this.png.data[i + 2] = b;
-    this.png.data[i + 3] = 255;
-  }
-
-  rect(x0: number, y0: number, w: number, h: number, c: Rgb): void {
-    for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) this.set(x, y, c);
-  }
-
-  /** A line `thickness` pixels wide; `dash` = [on, off] lengths in pixels, or none. */
-  line(x0: number, y0: number, x1: number, y1: number, c: Rgb, thickness = 1, dash?: [number, number], phase = 0): number {
-    const steps = Math.max(1, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0))));
-    const lo = -Math.floor((thickness - 1) / 2);
-    for (let s = 0; s <= steps; s++) {
-      if (dash && (phase + s) % (dash[0] + dash[1]) >= dash[0]) continue;
-      const x = Math.round(x0 + ((x1 - x0) * s) / steps);
-      const y = Math.round(y0 + ((y1 - y0) * s) / steps);
-      this.rect(x + lo, y + lo, thickness, thickness, c);
-    }
-    return phase + steps;
-  }
-
-  /** Text with its top-left corner at (x, y), glyphs scaled by `scale`. Returns the width drawn. */
-  text(x: number, y: number, s: string, c: Rgb, scale = 2): number {
-    const advance = (GLYPH_W + 1) * scale;
-    [...s.toUpperCase()].forEach((ch, i) => {
-      const glyph = FONT[ch];
-      if (!glyph) throw new Error(`plot font has no glyph for '${ch}'`);
-      glyph.forEach((row, gy) => {
-        for (let gx = 0; gx < GLYPH_W; gx++) if (row[gx] === '#') this.rect(x + i * advance + gx * scale, y + gy * scale, scale, scale, c);
-      });
-    });
-    return s.length * advance - scale;
-  }
-
-  textWidth(s: string, scale = 2): number {
-    return s.length * (GLYPH_W + 1) * scale - scale;
-  }
-}
-
-interface Series {
-  label: string;
-  color: Rgb;
-  values: number[];
-  dash?: [number, number];
-}
-
-const BLACK: Rgb = [0, 0, 0];
-const GRID: Rgb = [225, 225, 225];
-
-/** Line plot of `series` against `xs` (y in [0, 1]) as a PNG file's bytes. */
-export function plotPng(xs: number[], series: Series[], title: string, xLabel: string, yLabel: string): Buffer {
-  const W = 900;
-  const H = 520;
-  const left = 80;
-  const right = 250;
-  const top = 70;
-  const bottom = 70;
-  const plotW = W - left - right;
-  const plotH = H - top - bottom;
-  const xMax = Math.max(...xs);
-  const X = (x: number): number => left + (x / xMax) * plotW;
-  const Y = (y: number): number => top + (1 - y) * plotH;
-  const c = new Canvas(W, H);
-  c.text((W - c.textWidth(title)) / 2, 16, title, BLACK);
-  // Grid and ticks: y every 0.1 (labels every 0.2), x every 8.
-  for (let i = 0; i <= 10; i++) {
-    const y = Math.round(Y(i / 10));
-    c.line(left, y, left + plotW, y, GRID);
-    c.line(left - 5, y, left, y, BLACK);
-    if (i % 2 === 0) {
-      const label = (i / 10).toFixed(1);
-      c.text(left - 10 - c.textWidth(label), y - GLYPH_H, label, BLACK);
-    }
-  }
-  for (let x = 0; x <= xMax; x += 8) {
-    const px = Math.round(X(x));
-    c.line(px, top, px, top + plotH, GRID);
-    c.line(px, top + plotH, px, top + plotH + 5, BLACK);
-    c.text(px - c.textWidth(String(x)) / 2, top + plotH + 12, String(x), BLACK);
-  }
-  c.line(left, top, left, top + plotH, BLACK, 2);
-  c.line(left, top + plotH, left + plotW, top + plotH, BLACK, 2);
-  c.text(left + (plotW - c.textWidth(xLabel)) / 2, H - 30, xLabel, BLACK);
-  c.text(left - 60, top - 30, yLabel, BLACK);
-  // Curves, then the legend (a line sample and the label per series).
-  for (const s of series) {
-    let phase = 0;
-    for (let i = 1; i < xs.length; i++) phase = c.line(X(xs[i - 1]), Y(s.values[i - 1]), X(xs[i]), Y(s.values[i]), s.color, 3, s.dash, phase);
-  }
-  series.forEach((s, i) => {
-    const y = top + 20 + i * 34;
-    const x = left + plotW + 20;
-    c.line(x, y, x + 36, y, s.color, 3, s.dash);
-    c.text(x + 46, y - GLYPH_H, s.label, s.color);
-  });
-  return PNG.sync.write(c.png);
 }
 
 // ------------------------------------------------------------------------------ main
@@ -302,6 +134,7 @@ function main(): void {
       `VALID WEIGHTS OF A 3X3 FILTER ON A ${size}X${size} MAP (PAD = RATE)`,
       'ATROUS RATE',
       'FRACTION OF OUTPUT POSITIONS',
+      { yMin: 0, yMax: 1, yStep: 0.1, xStep: 8 },
     ),
   );
   console.log(`\nwrote ${json}\nwrote ${png}`);
