@@ -8,12 +8,14 @@ import { type Command, UsageError, closest, debugEnabled, formatHelp, parseArgs 
 import { evalCommand } from './commands/eval.js';
 import { modelsCommand } from './commands/models.js';
 import { segmentCommand } from './commands/segment.js';
+import { trainCommand } from './commands/train.js';
 
 const COMMANDS: Record<string, Command> = {
   segment: segmentCommand,
   models: modelsCommand,
   eval: evalCommand,
   describe: describeCli,
+  train: trainCommand,
 };
 
 function version(): string {

@@ -17,6 +17,8 @@ export interface ProgressOptions {
   now?: () => number;
   /** Minimum milliseconds between plain (non-TTY) lines; the last item always prints. */
   plainInterval?: number;
+  /** What an item is, for the rate ('img' by default: "0.41 img/s"; training counts steps). */
+  unit?: string;
 }
 
 /** "45s", "3m05s", "1h02m". */
@@ -47,6 +49,7 @@ export class Progress {
   private readonly sink: ProgressSink;
   private readonly now: () => number;
   private readonly plainInterval: number;
+  private readonly unit: string;
 
   constructor(
     private readonly label: string,
@@ -57,6 +60,7 @@ export class Progress {
     this.sink = opts.sink ?? defaultSink();
     this.now = opts.now ?? (() => Date.now());
     this.plainInterval = opts.plainInterval ?? 1000;
+    this.unit = opts.unit ?? 'img';
     this.start = this.now();
   }
 
@@ -79,7 +83,7 @@ export class Progress {
       `${String(done).padStart(String(total).length)}/${total}`,
       `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`,
       `${String(pct).padStart(3)}%`,
-      `${rate.toFixed(2)} img/s`,
+      `${rate.toFixed(2)} ${this.unit}/s`,
       eta,
     ];
     if (item) parts.push(item);

@@ -40,6 +40,8 @@ export interface VocEvalOptions {
   scales?: number[];
   /** Also average in the left-right flipped image. */
   flip?: boolean;
+  /** Ground-truth value that marks pixels to ignore (VOC: 255; other data sets name theirs). */
+  ignoreIndex?: number;
   /** Called after each image: i counts from 1. */
   onImage?: (i: number, n: number, id: string) => void;
 }
@@ -118,7 +120,7 @@ function percent(x: number): number {
 /** Segments every item and scores the predictions against the ground truth. */
 export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], opts: VocEvalOptions = {}): Promise<VocScores> {
   if (items.length === 0) throw new Error('evaluateVoc: no images to evaluate');
-  const matrix = new ConfusionMatrix(model.numClasses, VOC_IGNORE_LABEL);
+  const matrix = new ConfusionMatrix(model.numClasses, opts.ignoreIndex ?? VOC_IGNORE_LABEL);
   const segmentOptions: SegmentOptions = { scales: opts.scales, flip: opts.flip };
   const start = performance.now();
   for (let first = 0; first < items.length; first += EVAL_CHUNK) {

@@ -148,8 +148,14 @@ const CHECKPOINT_VERSION = '1';
  * statistics unfolded) and the config, width multiplier and input policy in the metadata.
  * Written to a temporary file and renamed, so nothing is half-written.
  */
-export function saveCheckpoint(path: string, w: LoadedWeights, params: HostParams = w.params): void {
-  const tensors = new Map([...params].map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }]));
+export function saveCheckpoint(
+  path: string,
+  w: LoadedWeights,
+  params: HostParams = w.params,
+  extra: { tensors?: HostParams; metadata?: Record<string, string> } = {},
+): void {
+  const all = [...params, ...(extra.tensors ?? [])];
+  const tensors = new Map(all.map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }]));
   writeSafetensors(path, tensors, {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -158,6 +164,7 @@ export function saveCheckpoint(path: string, w: LoadedWeights, params: HostParam
     depthMultiplier: String(w.depthMultiplier),
     inputPolicy: JSON.stringify(w.inputPolicy),
     classes: JSON.stringify(w.classes),
+    ...extra.metadata,
   });
 }
 
@@ -183,7 +190,8 @@ function checkpointModel(name: string, path: string, opts: LoadOptions): LoadedW
   });
   const depthMultiplier = Number(metadata.depthMultiplier ?? '1');
   const buildGraph = graphFactory(config, depthMultiplier);
-  const params: HostParams = new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+  // Training state saved beside the weights (optimizer buffers, named '<param>#...') is not weights.
+  const params: HostParams = new Map([...tensors].filter(([k]) => !k.includes('#')).map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
   if (inputPolicy.kind === 'short-side' && opts.shortSide) inputPolicy = { kind: 'short-side', size: opts.shortSide };
   const probe: [number, number] = inputPolicy.kind === 'fixed' ? [inputPolicy.width, inputPolicy.height] : [inputPolicy.size, inputPolicy.size];
   checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);

@@ -1,0 +1,118 @@
+// `deeplab train --data DIR --model NAME|PATH --out DIR ...`: fine-tunes a model on a labelled
+// data set (VOC layout or image/label folders) on the GPU with the paper's protocol (random
+// scale 0.5-2, crop, flip; poly learning rate; SGD with momentum). See src/train/run.ts for
+// what lands in the output folder.
+import { DEFAULT_MODEL } from '../../model/loading/registry.js';
+import { type RunOptions, runTraining } from '../../train/run.js';
+import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseOutputStride, parsePositiveInt } from '../args.js';
+import { Progress } from '../progress.js';
+
+const spec: CommandSpec = {
+  name: 'train',
+  summary: 'Fine-tune a model on a labelled data set (VOC layout or image/label folders) on the GPU.',
+  positionals: [],
+  options: [
+    { name: 'data', kind: 'value', valueName: 'DIR', description: 'data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json (required)' },
+    { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: 'weights to start from (a new classifier is made for other classes)', defaultText: DEFAULT_MODEL },
+    { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder: log.jsonl, latest/best.safetensors, curves (required)' },
+    { name: 'train-split', kind: 'value', valueName: 'NAME', description: 'training split', defaultText: 'train' },
+    { name: 'val-split', kind: 'value', valueName: 'NAME', description: 'validation split', defaultText: 'val' },
+    { name: 'steps', kind: 'value', valueName: 'N', description: 'optimizer steps', defaultText: '1000' },
+    { name: 'batch', kind: 'value', valueName: 'B', description: 'images per optimizer step', defaultText: '8' },
+    { name: 'accumulate', kind: 'value', valueName: 'K', description: 'micro-batches per step (gradient accumulation): B/K images per pass', defaultText: '1' },
+    { name: 'crop', kind: 'value', valueName: 'C', description: 'square training crop', defaultText: '321' },
+    { name: 'lr', kind: 'value', valueName: 'X', description: 'base learning rate of the poly schedule', defaultText: 'batch 8+: 0.01, smaller: 0.00125 x batch' },
+    { name: 'warmup', kind: 'value', valueName: 'N', description: 'steps of linear learning-rate warm-up', defaultText: '0' },
+    { name: 'head-lr', kind: 'value', valueName: 'M', description: "learning-rate multiplier of the head's parameters", defaultText: '1' },
+    { name: 'output-stride', kind: 'value', valueName: 'N', description: 'output stride to train at', defaultText: '16' },
+    { name: 'freeze-bn', kind: 'flag', description: 'keep batch norms in inference mode (their scale and shift still learn)' },
+    { name: 'freeze-backbone', kind: 'flag', description: 'train only the head (ASPP and classifier)' },
+    { name: 'class-weights', kind: 'flag', description: 'weight the loss by median-frequency balancing of the training labels (helps rare classes)' },
+    { name: 'eval-every', kind: 'value', valueName: 'N', description: 'validate every N steps (and after the last)', defaultText: 'after the last step' },
+    { name: 'eval-limit', kind: 'value', valueName: 'N', description: 'validate on the first N images of the split' },
+    { name: 'seed', kind: 'value', valueName: 'S', description: 'seed of the sample order, augmentation and new classifier', defaultText: '0' },
+    { name: 'resume', kind: 'flag', description: 'continue from OUT/latest.safetensors (the same losses as a run never stopped)' },
+  ],
+  notes: [
+    'Ctrl-C saves OUT/latest.safetensors before exiting; a loss that turns NaN stops the run, naming the step.',
+    'Example: deeplab train --data ../shared/data/camvid --model mobilenetv2-pascal-257 --out runs/camvid --steps 600 --batch 8 --crop 321',
+  ],
+};
+
+function intOption(args: ParsedArgs, name: string, dflt: number): number {
+  const text = optionValue(args, name);
+  return text === undefined ? dflt : parsePositiveInt(text, `--${name}`);
+}
+
+function numberOption(args: ParsedArgs, name: string): number | undefined {
+  const text = optionValue(args, name);
+  if (text === undefined) return undefined;
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < 0) throw new UsageError(`--${name} must be a non-negative number, got '${text}'`, 'train');
+  return v;
+}
+
+/** The paper's 0.01 at batch 8 collapses small batches to one class; scale it down below 8. */
+export function defaultLearningRate(batch: number): number {
+  return batch >= 8 ? 0.01 : 0.00125 * batch;
+}
+
+async function run(args: ParsedArgs): Promise<number> {
+  const data = optionValue(args, 'data');
+  const out = optionValue(args, 'out');
+  if (!data) throw new UsageError("'train' needs --data DIR", 'train');
+  if (!out) throw new UsageError("'train' needs --out DIR", 'train');
+  const batch = intOption(args, 'batch', 8);
+  const strideText = optionValue(args, 'output-stride');
+  const evalEveryText = optionValue(args, 'eval-every');
+  const o: RunOptions = {
+    data,
+    out,
+    model: optionValue(args, 'model') ?? DEFAULT_MODEL,
+    trainSplit: optionValue(args, 'train-split'),
+    valSplit: optionValue(args, 'val-split'),
+    steps: intOption(args, 'steps', 1000),
+    batch,
+    accumulate: intOption(args, 'accumulate', 1),
+    crop: intOption(args, 'crop', 321),
+    lr: numberOption(args, 'lr') ?? defaultLearningRate(batch),
+    warmup: numberOption(args, 'warmup'),
+    headLrMultiplier: numberOption(args, 'head-lr'),
+    outputStride: strideText ? parseOutputStride(strideText) : 16,
+    freezeBackbone: optionFlag(args, 'freeze-backbone'),
+    classWeights: optionFlag(args, 'class-weights'),
+    evalEvery: evalEveryText ? parsePositiveInt(evalEveryText, '--eval-every') : 0,
+    evalLimit: optionValue(args, 'eval-limit') ? intOption(args, 'eval-limit', 0) : undefined,
+    seed: optionValue(args, 'seed') ? Number(optionValue(args, 'seed')) : 0,
+    resume: optionFlag(args, 'resume'),
+  };
+  if (optionFlag(args, 'freeze-bn')) o.freezeBn = true;
+  if (o.lr <= 0) throw new UsageError(`--lr must be positive, got ${o.lr}`, 'train');
+  let stop = false;
+  const onInterrupt = (): void => {
+    if (stop) process.exit(130); // a second Ctrl-C does not wait
+    stop = true;
+    process.stderr.write('\ndeeplab: interrupt: saving latest.safetensors after this step (Ctrl-C again to quit now)\n');
+  };
+  process.on('SIGINT', onInterrupt);
+  let progress: Progress | undefined;
+  try {
+    const summary = await runTraining(o, {
+      say: (m) => process.stderr.write(`deeplab: ${m}\n`),
+      shouldStop: () => stop,
+      onStep: (r) => {
+        progress ??= new Progress('train', o.steps - r.step + 1, { unit: 'step' });
+        const val = r.valMIoU !== undefined ? `  val mIoU ${r.valMIoU.toFixed(2)}` : '';
+        progress.tick(`step ${r.step}  loss ${r.loss.toFixed(4)}  lr ${r.lr.toExponential(2)}  ${r.imagesPerSecond.toFixed(2)} img/s${val}`);
+      },
+    });
+    progress?.finish();
+    const best = summary.bestMIoU === null ? '' : `, best validation mIoU ${summary.bestMIoU.toFixed(2)}`;
+    process.stdout.write(`${summary.interrupted ? 'stopped' : 'trained'} ${summary.steps} steps in ${summary.seconds.toFixed(0)} s${best}; outputs in ${out}\n`);
+    return summary.interrupted ? 130 : 0;
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}
+
+export const trainCommand: Command = { spec, run };

@@ -1,0 +1,257 @@
+// A whole fine-tuning run, as `deeplab train` drives it: data, weights (a new classifier for a
+// new class set), the trainer, periodic validation, checkpoints, the log and the curves.
+//
+// In the output folder:
+//  - log.jsonl: one JSON line per step ({ step, loss, lr, imagesPerSecond }, plus valMIoU and
+//    valPixelAccuracy where validation ran);
+//  - latest.safetensors: the weights, the optimizer's momentum buffers and the step (our
+//    checkpoint format, loadable by segment and eval; --resume continues from it);
+//  - best.safetensors: the weights of the best validation mIoU so far;
+//  - loss.png, val.png: the curves.
+// Checkpoints are written atomically. An interrupt saves latest and stops; a non-finite loss
+// stops with an error naming the step, before the update, leaving the last checkpoint as it was.
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Dataset, openDataset } from '../data/dataset.js';
+import { TrainLoader } from '../data/loader.js';
+import { evaluateVoc } from '../eval/voc.js';
+import { GpuContext } from '../gpu/context.js';
+import type { HostParams } from '../graph/params.js';
+import { readImage } from '../io/image.js';
+import { writeFileAtomic } from '../io/png-indexed.js';
+import { type LoadedWeights, loadWeights, saveCheckpoint } from '../model/loading/load-weights.js';
+import { DeepLabModel } from '../model/model.js';
+import { readSafetensors } from '../model/weights/import/safetensors.js';
+import { plotPng } from '../util/plot.js';
+import { adaptWeights } from './adapt.js';
+import { type TrainOptions, Trainer } from './trainer.js';
+import { momentumName } from './training-graph.js';
+
+export interface RunOptions {
+  data: string;
+  model: string;
+  out: string;
+  trainSplit?: string;
+  valSplit?: string;
+  steps: number;
+  batch: number;
+  /** Micro-batches per step (gradient accumulation). */
+  accumulate?: number;
+  crop: number;
+  lr: number;
+  warmup?: number;
+  outputStride?: number;
+  freezeBackbone?: boolean;
+  /** Batch norms in inference mode (their scale and shift still learn). */
+  freezeBn?: boolean;
+  headLrMultiplier?: number;
+  /** Validate every N steps (and after the last); 0: only after the last. */
+  evalEvery?: number;
+  /** Validate on the first N images of the split only. */
+  evalLimit?: number;
+  seed?: number;
+  resume?: boolean;
+  /** Weight the loss by inverse class frequency (median-frequency balancing) of the training labels. */
+  classWeights?: boolean;
+  /** Bootstrapping: images holding these classes appear `repeatFactor` times per epoch. */
+  repeatClasses?: number[];
+  repeatFactor?: number;
+}
+
+export interface RunHooks {
+  /** After each step. */
+  onStep?(r: StepRecord): void;
+  /** Messages (loading, validation, checkpoints). */
+  say?(message: string): void;
+  /** Polled after each step: true stops the run after saving latest. */
+  shouldStop?(): boolean;
+}
+
+export interface StepRecord {
+  step: number;
+  loss: number;
+  lr: number;
+  imagesPerSecond: number;
+  valMIoU?: number;
+  valPixelAccuracy?: number;
+}
+
+export interface RunSummary {
+  steps: number;
+  interrupted: boolean;
+  bestMIoU: number | null;
+  seconds: number;
+  activationBytes: number;
+}
+
+const LATEST = 'latest.safetensors';
+const BEST = 'best.safetensors';
+
+/** Median-frequency balancing: w_c = median(freq) / freq_c over the classes present. */
+export function medianFrequencyWeights(data: Dataset, readCounts: (path: string) => Uint8Array): Float32Array {
+  const C = data.classes.names.length;
+  const counts = new Float64Array(C);
+  for (const item of data.items) for (const v of readCounts(item.labelPath)) if (v < C) counts[v]++;
+  const total = counts.reduce((a, b) => a + b, 0);
+  const freqs = [...counts].map((c) => c / total);
+  const present = freqs.filter((f) => f > 0).sort((a, b) => a - b);
+  const median = present[Math.floor(present.length / 2)];
+  return Float32Array.from(freqs, (f) => (f > 0 ? median / f : 0));
+}
+
+function readLog(path: string, upTo: number): StepRecord[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as StepRecord)
+    .filter((r) => r.step <= upTo);
+}
+
+function writeCurves(out: string, log: StepRecord[]): void {
+  if (log.length < 1) return;
+  const xs = log.map((r) => r.step);
+  writeFileAtomic(join(out, 'loss.png'), plotPng(xs, [{ label: 'TRAINING LOSS', color: [31, 119, 180], values: log.map((r) => r.loss) }], 'TRAINING LOSS', 'STEP', 'LOSS'));
+  const val = log.map((r) => (r.valMIoU === undefined ? NaN : r.valMIoU / 100));
+  if (val.some(Number.isFinite)) {
+    writeFileAtomic(
+      join(out, 'val.png'),
+      plotPng(xs, [{ label: 'VAL MIOU', color: [214, 39, 40], values: val }], 'VALIDATION MIOU', 'STEP', 'MIOU (FRACTION)', { yMin: 0, yMax: 1, yStep: 0.1, xStep: Math.max(1, Math.ceil(Math.max(...xs) / 10)) }),
+    );
+  }
+}
+
+/** Runs (or resumes) a fine-tune; returns when the steps are done or a stop was asked for. */
+export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<RunSummary> {
+  const say = hooks.say ?? (() => {});
+  const train = openDataset(o.data, o.trainSplit ?? 'train');
+  const val = openDataset(o.data, o.valSplit ?? 'val');
+  mkdirSync(o.out, { recursive: true });
+  const latestPath = join(o.out, LATEST);
+  const seed = o.seed ?? 0;
+
+  let weights: LoadedWeights;
+  let resumeState: { step: number; momentum: HostParams; bestMIoU: number | null } | null = null;
+  if (o.resume) {
+    if (!existsSync(latestPath)) throw new Error(`--resume: no ${latestPath} to resume from`);
+    weights = await loadWeights(latestPath, { outputStride: o.outputStride });
+    const { tensors, metadata } = readSafetensors(latestPath);
+    const state = JSON.parse(metadata.training ?? 'null') as { step: number; bestMIoU: number | null } | null;
+    if (!state) throw new Error(`--resume: ${latestPath} holds no training state`);
+    const momentum: HostParams = new Map();
+    for (const [k, t] of tensors) if (k.endsWith('#momentum')) momentum.set(k, { shape: [...t.shape], data: t.data });
+    resumeState = { step: state.step, momentum, bestMIoU: state.bestMIoU };
+    say(`resuming ${latestPath} at step ${state.step}`);
+  } else {
+    const base = await loadWeights(o.model, { download: true });
+    const adapted = adaptWeights(base, { classes: train.classes, outputStride: o.outputStride ?? 16, seed });
+    weights = adapted.weights;
+    if (adapted.reinitialised.length) say(`new classifier for ${train.classes.names.length} classes: ${adapted.reinitialised.join(', ')} initialised afresh`);
+  }
+  // Evaluate at the data's own resolution: the network takes the images' short side.
+  const first = readImage(val.items[0].imagePath);
+  weights = { ...weights, inputPolicy: { kind: 'short-side', size: Math.min(first.width, first.height) } };
+
+  const trainOptions: TrainOptions = {
+    batch: o.batch,
+    microBatches: o.accumulate ?? 1,
+    crop: o.crop,
+    baseLr: o.lr,
+    steps: o.steps,
+    warmup: o.warmup,
+    freezeBackbone: o.freezeBackbone,
+    headLrMultiplier: o.headLrMultiplier,
+    ignoreIndex: train.ignoreIndex,
+  };
+  if (o.classWeights) {
+    const { readLabel } = await import('../data/dataset.js');
+    trainOptions.classWeights = medianFrequencyWeights(train, (p) => readLabel(p, train.classes.names.length, train.ignoreIndex).indices);
+    say(`class weights: ${[...trainOptions.classWeights].map((w, c) => `${train.classes.names[c]} ${w.toFixed(2)}`).join(', ')}`);
+  }
+  const ctx = await GpuContext.create();
+  let trainer: Trainer | undefined;
+  let model: DeepLabModel | undefined;
+  try {
+    trainer = await Trainer.create(ctx, weights, trainOptions);
+    if (resumeState) {
+      for (const [name, t] of resumeState.momentum) trainer.session.upload(name, t.data, t.shape);
+      trainer.stepsDone = resumeState.step;
+    }
+    model = await DeepLabModel.fromWeights(weights, { ctx, session: trainer.session });
+    const micro = trainer.microBatch;
+    const K = o.accumulate ?? 1;
+    const loader = new TrainLoader(train, {
+      batch: micro,
+      crop: o.crop,
+      seed,
+      normalization: weights.config.normalization,
+      repeatClasses: o.repeatClasses,
+      repeatFactor: o.repeatFactor,
+    });
+    const logPath = join(o.out, 'log.jsonl');
+    // A resumed run redoes the steps after the checkpoint: their old lines go.
+    const log = readLog(logPath, trainer.stepsDone);
+    writeFileAtomic(logPath, Buffer.from(log.map((r) => JSON.stringify(r) + '\n').join('')));
+    let bestMIoU = resumeState?.bestMIoU ?? null;
+
+    const checkpoint = async (path: string): Promise<void> => {
+      const params = await model!.parameters();
+      const momentum: HostParams = new Map();
+      for (const p of trainer!.trainable) {
+        if (trainer!.session.has(momentumName(p.name))) momentum.set(momentumName(p.name), { shape: [...p.shape], data: await trainer!.session.download(momentumName(p.name)) });
+      }
+      saveCheckpoint(path, weights, params, {
+        tensors: path.endsWith(LATEST) ? momentum : undefined,
+        metadata: { training: JSON.stringify({ step: trainer!.stepsDone, bestMIoU, options: o }) },
+      });
+    };
+    const validate = async (): Promise<{ mIoU: number; pixelAccuracy: number }> => {
+      const items = val.items.slice(0, o.evalLimit ?? val.items.length).map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
+      const scores = await evaluateVoc(model!, items, { ignoreIndex: val.ignoreIndex });
+      return { mIoU: scores.mIoU21, pixelAccuracy: scores.pixelAccuracy };
+    };
+
+    const start = performance.now();
+    let interrupted = false;
+    for (let step = trainer.stepsDone; step < o.steps; step++) {
+      const t0 = performance.now();
+      const batches = [];
+      for (let k = 0; k < K; k++) {
+        batches.push(await loader.batch(step * K + k));
+        // Decode and augment the next micro-batch while the GPU works on this one.
+        loader.prefetch(step * K + k + 1);
+      }
+      const r = await trainer.train(batches);
+      const record: StepRecord = { step: step + 1, loss: r.loss, lr: r.lr, imagesPerSecond: o.batch / ((performance.now() - t0) / 1000) };
+      const last = step + 1 === o.steps;
+      const every = o.evalEvery ?? 0;
+      if (last || (every > 0 && (step + 1) % every === 0)) {
+        const v = await validate();
+        record.valMIoU = v.mIoU;
+        record.valPixelAccuracy = v.pixelAccuracy;
+        say(`step ${step + 1}: validation mIoU ${v.mIoU.toFixed(2)}, pixel accuracy ${v.pixelAccuracy.toFixed(2)}`);
+        if (bestMIoU === null || v.mIoU > bestMIoU) {
+          bestMIoU = v.mIoU;
+          await checkpoint(join(o.out, BEST));
+        }
+        await checkpoint(latestPath);
+      }
+      log.push(record);
+      appendFileSync(logPath, JSON.stringify(record) + '\n');
+      hooks.onStep?.(record);
+      if (record.valMIoU !== undefined || last) writeCurves(o.out, log);
+      if (!last && hooks.shouldStop?.()) {
+        await checkpoint(latestPath);
+        writeCurves(o.out, log);
+        say(`interrupted: ${latestPath} saved at step ${step + 1}`);
+        interrupted = true;
+        break;
+      }
+    }
+    return { steps: trainer.stepsDone, interrupted, bestMIoU, seconds: (performance.now() - start) / 1000, activationBytes: trainer.activationBytes };
+  } finally {
+    model?.dispose();
+    trainer?.dispose();
+    ctx.destroy();
+  }
+}

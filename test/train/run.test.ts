@@ -1,0 +1,121 @@
+// Fine-tuning end to end on a few CamVid images (tiny crops, a few steps: lavapipe is slow):
+// the log and checkpoints, resuming with the same losses as a run never stopped, a loss that
+// falls when a batch is repeated, and bad labels named by file.
+import { expect } from 'chai';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { openDataset } from '../../src/data/dataset.js';
+import { TrainLoader } from '../../src/data/loader.js';
+import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { loadModel } from '../../src/model/model.js';
+import { adaptWeights } from '../../src/train/adapt.js';
+import { type RunOptions, type StepRecord, runTraining } from '../../src/train/run.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { testContext } from '../helpers.js';
+
+process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
+const CAMVID = '../shared/data/camvid';
+
+/** A copy of CamVid with a few images per split (the run validates on all of val). */
+function smallCamvid(dir: string, perSplit: number): string {
+  const root = join(dir, 'camvid-small');
+  for (const split of ['train', 'val']) {
+    mkdirSync(join(root, 'images', split), { recursive: true });
+    mkdirSync(join(root, 'labels', split), { recursive: true });
+    for (const f of readdirSync(join(CAMVID, 'images', split)).sort().slice(0, perSplit)) {
+      cpSync(join(CAMVID, 'images', split, f), join(root, 'images', split, f));
+      const label = f.replace(/\.jpg$/, '.png');
+      cpSync(join(CAMVID, 'labels', split, label), join(root, 'labels', split, label));
+    }
+  }
+  cpSync(join(CAMVID, 'classes.json'), join(root, 'classes.json'));
+  return root;
+}
+
+const readLog = (out: string): StepRecord[] =>
+  readFileSync(join(out, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepRecord);
+
+describe('training: a fine-tuning run', function () {
+  this.timeout(600_000);
+  let dir: string;
+  let data: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'deeplab-train-'));
+    data = smallCamvid(dir, 3);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const options = (out: string): RunOptions => ({ data, out, model: 'mobilenetv2-pascal-257', steps: 4, batch: 2, crop: 33, lr: 0.002, evalLimit: 1, seed: 5 });
+
+  it('writes the log, latest and best checkpoints and the curves; a resumed run repeats the losses of one never stopped', async () => {
+    const a = join(dir, 'a');
+    const whole = await runTraining(options(a));
+    expect(whole.steps).to.equal(4);
+    const logA = readLog(a);
+    expect(logA.map((r) => r.step)).to.deep.equal([1, 2, 3, 4]);
+    expect(logA.every((r) => Number.isFinite(r.loss) && r.lr > 0)).to.equal(true);
+    expect(logA[3].valMIoU, 'validated after the last step').to.be.a('number');
+    for (const f of ['latest.safetensors', 'best.safetensors', 'loss.png', 'val.png']) expect(existsSync(join(a, f)), f).to.equal(true);
+
+    const b = join(dir, 'b');
+    let steps = 0;
+    const stopped = await runTraining(options(b), { shouldStop: () => ++steps >= 2 });
+    expect(stopped.interrupted).to.equal(true);
+    expect(readLog(b).map((r) => r.step)).to.deep.equal([1, 2]);
+    await runTraining({ ...options(b), resume: true });
+    const logB = readLog(b);
+    expect(logB.map((r) => r.step)).to.deep.equal([1, 2, 3, 4]);
+    expect(logB.map((r) => r.loss)).to.deep.equal(logA.map((r) => r.loss));
+  });
+
+  it("the checkpoints load in segment, with the data set's classes", async () => {
+    const model = await loadModel(join(dir, 'a', 'latest.safetensors'), { ctx: await testContext() });
+    try {
+      expect(model.classNames).to.deep.equal(JSON.parse(readFileSync(join(CAMVID, 'classes.json'), 'utf8')).names);
+      const r = await model.segment(join(data, 'images', 'val', readdirSync(join(data, 'images', 'val'))[0]));
+      expect([r.width, r.height]).to.deep.equal([480, 360]);
+      expect(r.classes.reduce((m, c) => Math.max(m, c), 0)).to.be.lessThan(11);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('the loss falls when one batch is trained on repeatedly', async () => {
+    const train = openDataset(data, 'train');
+    const weights = adaptWeights(await loadWeights('mobilenetv2-pascal-257'), { classes: train.classes, outputStride: 16, seed: 1 }).weights;
+    const loader = new TrainLoader(train, { batch: 2, crop: 49, seed: 3, normalization: 'minus_one_one' });
+    const batch = await loader.batch(0);
+    const trainer = await Trainer.create(await testContext(), weights, { batch: 2, crop: 49, baseLr: 0.002, steps: 30, ignoreIndex: train.ignoreIndex });
+    try {
+      const losses: number[] = [];
+      for (let s = 0; s < 30; s++) losses.push((await trainer.train([batch])).loss);
+      console.log(`      (loss ${losses[0].toFixed(3)} -> ${losses[29].toFixed(3)})`);
+      expect(losses[29]).to.be.lessThan(0.6 * losses[0]);
+    } finally {
+      trainer.dispose();
+    }
+  });
+
+  it('a label value that is neither a class nor the ignore index is an error naming the file', async () => {
+    const bad = join(dir, 'bad');
+    cpSync(data, bad, { recursive: true });
+    const labelDir = join(bad, 'labels', 'train');
+    const file = readdirSync(labelDir).sort()[0];
+    const png = PNG.sync.read(readFileSync(join(labelDir, file)));
+    const grey = new PNG({ width: png.width, height: png.height, colorType: 0, inputColorType: 0 });
+    for (let i = 0; i < png.width * png.height; i++) grey.data[i] = png.data[4 * i];
+    grey.data[17] = 42;
+    writeFileSync(join(labelDir, file), PNG.sync.write(grey, { colorType: 0, inputColorType: 0 }));
+    let err: Error | undefined;
+    try {
+      await runTraining({ ...options(join(dir, 'bad-out')), data: bad, steps: 2 });
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err, 'a bad label was accepted').to.be.instanceOf(Error);
+    expect(err!.message).to.include(file);
+    expect(err!.message).to.match(/label values 42 \(1 pixels\) are neither a class \(0\.\.10\) nor the ignore index 11/);
+  });
+});
