@@ -41,17 +41,18 @@ describe('training: a fine-tuning run', function () {
   this.timeout(600_000);
   let dir: string;
   let data: string;
-  before(() => {
+  const options = (out: string): RunOptions => ({ data, out, model: 'mobilenetv2-pascal-257', steps: 4, batch: 2, crop: 33, lr: 0.002, evalLimit: 1, seed: 5 });
+  let a: string;
+  let whole: Awaited<ReturnType<typeof runTraining>>;
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'deeplab-train-'));
     data = smallCamvid(dir, 3);
+    a = join(dir, 'a');
+    whole = await runTraining(options(a));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const options = (out: string): RunOptions => ({ data, out, model: 'mobilenetv2-pascal-257', steps: 4, batch: 2, crop: 33, lr: 0.002, evalLimit: 1, seed: 5 });
-
   it('writes the log, latest and best checkpoints and the curves; a resumed run repeats the losses of one never stopped', async () => {
-    const a = join(dir, 'a');
-    const whole = await runTraining(options(a));
     expect(whole.steps).to.equal(4);
     const logA = readLog(a);
     expect(logA.map((r) => r.step)).to.deep.equal([1, 2, 3, 4]);
@@ -71,7 +72,7 @@ describe('training: a fine-tuning run', function () {
   });
 
   it("the checkpoints load in segment, with the data set's classes", async () => {
-    const model = await loadModel(join(dir, 'a', 'latest.safetensors'), { ctx: await testContext() });
+    const model = await loadModel(join(a, 'latest.safetensors'), { ctx: await testContext() });
     try {
       expect(model.classNames).to.deep.equal(JSON.parse(readFileSync(join(CAMVID, 'classes.json'), 'utf8')).names);
       const r = await model.segment(join(data, 'images', 'val', readdirSync(join(data, 'images', 'val'))[0]));
