@@ -1,6 +1,6 @@
 // Shared test utilities: the GPU context, seeded random inputs, poisoned outputs and the
 // relative-error metric every kernel test uses.
-import { expect } from 'chai';
+import { AssertionError, expect } from 'chai';
 import { relativeError } from '../src/util/relative-error.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { type GpuTensor, type Shape, createTensor, fillTensor, numel } from '../src/gpu/tensor.js';
@@ -78,3 +78,26 @@ export function poisonedU32Tensor(ctx: GpuContext, shape: Shape, label = 'out'):
 }
 
 export { numel };
+
+/**
+ * Asserts that `action` (a promise, or a function, sync or async) throws an Error whose message
+ * matches `pattern`, and returns it. Fails when nothing is thrown, and never mistakes an
+ * assertion failing inside the action for the expected error.
+ */
+export async function expectRejects(action: Promise<unknown> | (() => unknown), pattern: RegExp | string, what = 'the call'): Promise<Error> {
+  let caught: unknown;
+  let threw = false;
+  try {
+    await (typeof action === 'function' ? action() : action);
+  } catch (e) {
+    threw = true;
+    caught = e;
+  }
+  if (!threw) throw new AssertionError(`${what}: no error was thrown (expected one matching ${String(pattern)})`);
+  if (caught instanceof AssertionError) throw caught;
+  expect(caught, `${what}: threw something that is not an Error`).to.be.instanceOf(Error);
+  const message = (caught as Error).message;
+  if (typeof pattern === 'string') expect(message, `${what}: error message`).to.include(pattern);
+  else expect(message, `${what}: error message`).to.match(pattern);
+  return caught as Error;
+}

@@ -19,7 +19,7 @@ import { Program } from '../graph/program.js';
 import type { HostParams } from '../graph/params.js';
 import { Session } from '../graph/session.js';
 import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
-import { type RgbImage, decodeImage, readImage } from '../io/image.js';
+import { type RgbImage, checkImageSize, decodeImage, readImage } from '../io/image.js';
 import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
@@ -128,7 +128,16 @@ function buildArgmaxGraph(h: number, w: number, classes: number): Graph {
 export type ImageInput = RgbImage | Uint8Array | string;
 
 function toRgbImage(image: ImageInput): RgbImage {
-  return typeof image === 'string' ? readImage(image) : image instanceof Uint8Array ? decodeImage(image) : image;
+  if (typeof image === 'string') return readImage(image);
+  if (image instanceof Uint8Array) return decodeImage(image);
+  if (!Number.isInteger(image.width) || !Number.isInteger(image.height) || image.width < 0 || image.height < 0) {
+    throw new Error(`segment: image size must be whole numbers, got ${image.width}x${image.height}`);
+  }
+  checkImageSize(image.width, image.height, 'segment');
+  if (image.data.length !== image.width * image.height * 3) {
+    throw new Error(`segment: image data has ${image.data.length} bytes, expected ${image.width}x${image.height}x3 = ${image.width * image.height * 3}`);
+  }
+  return image;
 }
 
 /** Images per forward pass when several share a size (segmentBatch's default). */

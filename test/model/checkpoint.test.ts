@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readImage } from '../../src/io/image.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { loadModel } from '../../src/model/model.js';
-import { testContext } from '../helpers.js';
+import { testContext, expectRejects } from '../helpers.js';
 
 process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
 const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
@@ -53,12 +53,7 @@ describe('model: our checkpoint format (.safetensors)', () => {
     const ctx = await testContext();
     const foreign = join(dir, 'foreign.safetensors');
     writeSafetensors(foreign, new Map([['w', { shape: [2], data: new Float32Array([1, 2]), sourceDType: 'f32' as const }]]));
-    try {
-      await loadModel(foreign, { ctx });
-      expect.fail('foreign file accepted');
-    } catch (e) {
-      expect((e as Error).message).to.match(/not a deeplab-webgpu checkpoint/);
-    }
+    await expectRejects(() => loadModel(foreign, { ctx }), /not a deeplab-webgpu checkpoint/, 'foreign file accepted');
     const model = await loadModel(MNV3_RANDOM, { ctx, shortSide: 65 });
     const good = join(dir, 'good.safetensors');
     await model.save(good);
@@ -67,12 +62,7 @@ describe('model: our checkpoint format (.safetensors)', () => {
     tensors.delete('classifier.4.bias');
     const damaged = join(dir, 'damaged.safetensors');
     writeSafetensors(damaged, tensors, metadata);
-    try {
-      await loadModel(damaged, { ctx });
-      expect.fail('damaged checkpoint accepted');
-    } catch (e) {
-      expect((e as Error).message).to.match(/missing \(1\): classifier\.4\.bias/);
-    }
+    await expectRejects(() => loadModel(damaged, { ctx }), /missing \(1\): classifier\.4\.bias/, 'damaged checkpoint accepted');
   });
 
   it('carries class names and colours, which the model uses; a class list of the wrong length is refused', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { RgbImage } from '../../src/io/image.js';
 import { readImage } from '../../src/io/image.js';
 import { type DeepLabModel, type SegmentResult, loadModel } from '../../src/model/model.js';
-import { expectClose, testContext } from '../helpers.js';
+import { expectClose, testContext, expectRejects } from '../helpers.js';
 
 process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
 const VOC_IMAGE = '../shared/data/voc-sample/JPEGImages/2007_000033.jpg';
@@ -84,24 +84,9 @@ describe('model: segment()', () => {
     });
 
     it('rejects bad options and a zero-size image with clear errors', async () => {
-      try {
-        await model.segment(photo, { scales: [0] });
-        expect.fail('scale 0 accepted');
-      } catch (e) {
-        expect((e as Error).message).to.match(/scales must be positive/);
-      }
-      try {
-        await model.segment(photo, { include: ['bogus' as 'logits'] });
-        expect.fail('unknown output accepted');
-      } catch (e) {
-        expect((e as Error).message).to.match(/unknown output 'bogus'/);
-      }
-      try {
-        await model.segment({ width: 0, height: 0, data: new Uint8Array(0) });
-        expect.fail('zero-size image accepted');
-      } catch (e) {
-        expect((e as Error).message).to.match(/zero|empty|size/i);
-      }
+      await expectRejects(() => model.segment(photo, { scales: [0] }), /scales must be positive/, 'scale 0 accepted');
+      await expectRejects(() => model.segment(photo, { include: ['bogus' as 'logits'] }), /unknown output 'bogus'/, 'unknown output accepted');
+      await expectRejects(() => model.segment({ width: 0, height: 0, data: new Uint8Array(0) }), /segment: zero-size image \(0x0\)/, 'zero-size image accepted');
     });
   });
 
@@ -146,12 +131,7 @@ describe('model: segment()', () => {
       // Full-size probabilities are W*H*21 floats (363 MB): more than lavapipe's 128 MB binding.
       const limit = model.ctx.maxBindingBytes;
       if (W * H * 21 * 4 > limit) {
-        try {
-          await model.segment(big, { include: ['probabilities'] });
-          expect.fail('an over-limit request was accepted');
-        } catch (e) {
-          expect((e as Error).message).to.match(/exceeds the device's storage-binding limit of \d+ bytes/);
-        }
+        await expectRejects(() => model.segment(big, { include: ['probabilities'] }), /exceeds the device's storage-binding limit of \d+ bytes/, 'an over-limit request was accepted');
       }
     });
 
@@ -176,23 +156,13 @@ describe('model: segment()', () => {
       }
       fresh.dispose();
       expect(inUse(), 'buffers in use after 200 calls and dispose()').to.equal(before);
-      try {
-        await fresh.segment(common[0]);
-        expect.fail('segment after dispose() was accepted');
-      } catch (e) {
-        expect((e as Error).message).to.match(/used after dispose/);
-      }
+      await expectRejects(() => fresh.segment(common[0]), /used after dispose/, 'segment after dispose() was accepted');
     });
   });
 
   describe('loading errors', () => {
     it('names an unknown model and lists the known ones', async () => {
-      try {
-        await loadModel('resnet9000-pascal');
-        expect.fail('unknown model accepted');
-      } catch (e) {
-        expect((e as Error).message).to.match(/unknown model 'resnet9000-pascal'.*mobilenetv2-pascal-257/);
-      }
+      await expectRejects(() => loadModel('resnet9000-pascal'), /unknown model 'resnet9000-pascal'.*mobilenetv2-pascal-257/, 'unknown model accepted');
     });
 
     it('rejects a .pth that is not a DeepLabv3 checkpoint, and a missing file', async () => {
@@ -200,18 +170,8 @@ describe('model: segment()', () => {
       try {
         const bogus = join(dir, 'x.pth');
         writeFileSync(bogus, Buffer.from('definitely not a zip archive, just text'));
-        try {
-          await loadModel(bogus, { ctx: await testContext() });
-          expect.fail('bogus .pth accepted');
-        } catch (e) {
-          expect((e as Error).message).to.match(/zip|PyTorch|checkpoint/i);
-        }
-        try {
-          await loadModel(join(dir, 'missing.tflite'));
-          expect.fail('missing file accepted');
-        } catch (e) {
-          expect((e as Error).message).to.match(/not found: .*missing\.tflite/);
-        }
+        await expectRejects(async () => loadModel(bogus, { ctx: await testContext() }), /zip|PyTorch|checkpoint/i, 'bogus .pth accepted');
+        await expectRejects(() => loadModel(join(dir, 'missing.tflite')), /not found: .*missing\.tflite/, 'missing file accepted');
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
@@ -225,12 +185,7 @@ describe('model: segment()', () => {
         copyFileSync('../shared/weights/deeplabv3_257_mv_gpu.tflite', join(dir, 'deeplabv3_257_mv_gpu.tflite'));
         writeFileSync(join(dir, 'deeplabv3_257_mv_gpu.tflite'), Buffer.from([1, 2, 3]), { flag: 'a' });
         process.env.DEEPLAB_WEIGHTS_DIR = dir;
-        try {
-          await loadModel('mobilenetv2-pascal-257', { download: false });
-          expect.fail('corrupt file accepted');
-        } catch (e) {
-          expect((e as Error).message).to.match(/sha256 [0-9a-f]{64} does not match 68a53978/);
-        }
+        await expectRejects(() => loadModel('mobilenetv2-pascal-257', { download: false }), /sha256 [0-9a-f]{64} does not match 68a53978/, 'corrupt file accepted');
       } finally {
         process.env.DEEPLAB_WEIGHTS_DIR = saved;
         rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RegistryEntry } from '../../src/model/loading/registry.js';
 import { resolveWeights } from '../../src/model/loading/weights-store.js';
-import { randomArray } from '../helpers.js';
+import { randomArray, expectRejects } from '../helpers.js';
 
 describe('model: weight store (downloads and offline copies)', () => {
   const payload = Buffer.from(randomArray(50_000).buffer); // 200 kB of fresh bytes
@@ -78,28 +78,13 @@ describe('model: weight store (downloads and offline copies)', () => {
   });
 
   it('refuses a corrupt download and leaves nothing in the cache', async () => {
-    try {
-      await resolveWeights(entry({ url: `${base}/corrupt` }));
-      expect.fail('a corrupt download was accepted');
-    } catch (e) {
-      expect((e as Error).message).to.match(/sha256 [0-9a-f]{64} does not match/);
-    }
+    await expectRejects(() => resolveWeights(entry({ url: `${base}/corrupt` })), /sha256 [0-9a-f]{64} does not match/, 'a corrupt download was accepted');
     expect(readdirSync(join(dir, 'cache'))).to.deep.equal([]);
   });
 
   it('reports an HTTP error, and refuses to download when told not to', async () => {
-    try {
-      await resolveWeights(entry({ url: `${base}/missing` }));
-      expect.fail('a 404 was accepted');
-    } catch (e) {
-      expect((e as Error).message).to.match(/HTTP 404/);
-    }
-    try {
-      await resolveWeights(entry({}), { download: false });
-      expect.fail('downloaded although download: false');
-    } catch (e) {
-      expect((e as Error).message).to.match(/not found/);
-    }
+    await expectRejects(() => resolveWeights(entry({ url: `${base}/missing` })), /HTTP 404/, 'a 404 was accepted');
+    await expectRejects(() => resolveWeights(entry({}), { download: false }), /not found/, 'downloaded although download: false');
   });
 
   it('prefers an offline copy in DEEPLAB_WEIGHTS_DIR, and checks it too', async () => {
@@ -109,11 +94,6 @@ describe('model: weight store (downloads and offline copies)', () => {
     process.env.DEEPLAB_WEIGHTS_DIR = offline;
     expect(await resolveWeights(entry({ url: `${base}/missing` }))).to.equal(join(offline, 'test-model.bin'));
     writeFileSync(join(offline, 'test-model.bin'), Buffer.from('tampered'));
-    try {
-      await resolveWeights(entry({}));
-      expect.fail('a tampered offline copy was accepted');
-    } catch (e) {
-      expect((e as Error).message).to.match(/does not match/);
-    }
+    await expectRejects(() => resolveWeights(entry({})), /does not match/, 'a tampered offline copy was accepted');
   });
 });
