@@ -173,7 +173,7 @@ export class GraphBuilder {
     p: { gamma: Value; beta: Value; mean: Value; variance: Value },
     attrs: Partial<BatchNormAttrs> = {},
   ): Value {
-    const y = this.single(name, { type: 'batchnorm', input, ...p, attrs: { eps: attrs.eps ?? 1e-5, activation: 'none' } });
+    const y = this.single(name, { type: 'batchnorm', input, ...p, attrs: { eps: attrs.eps ?? 1e-5, activation: 'none', momentum: attrs.momentum ?? 0.1 } });
     return this.activate(name, y, attrs.activation);
   }
 

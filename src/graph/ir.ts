@@ -13,15 +13,15 @@
 //  - 'activation': produced by a node within a run; the planner shares buffers between them.
 // Op records (operands by role, attributes) are defined with their op in src/graph/ops/.
 import type { Shape } from '../gpu/tensor.js';
-import type { BatchNormOp } from './ops/batchnorm.js';
+import type { BatchNormGradOp, BatchNormOp, BatchNormTrainOp } from './ops/batchnorm.js';
 import type { ArgmaxOp, ChannelSliceOp, ConcatOp, SoftmaxOp } from './ops/channel.js';
 import type { Conv2dGradInputOp, Conv2dGradWeightOp, Conv2dOp } from './ops/conv2d.js';
-import type { ActivationGradOp, ActivationOp, BinaryOp } from './ops/elementwise.js';
+import type { ActivationGradOp, ActivationOp, BinaryOp, ScaleOp } from './ops/elementwise.js';
 import type { FlipWidthOp } from './ops/flip.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
 import type { SoftmaxCrossEntropyOp } from './ops/loss.js';
 import type { AccumulateOp, SgdOp } from './ops/optimizer.js';
-import type { GlobalAvgPoolGradOp, GlobalAvgPoolOp, Pool2dOp } from './ops/pool.js';
+import type { GlobalAvgPoolGradOp, GlobalAvgPoolOp, Pool2dGradOp, Pool2dOp } from './ops/pool.js';
 import type { ColumnSumOp } from './ops/reduce.js';
 import type { ResizeArgmaxOp, ResizeGradOp, ResizeOp } from './ops/resize.js';
 
@@ -56,7 +56,11 @@ export type NodeOp =
   | ChannelSliceOp
   | SoftmaxCrossEntropyOp
   | AccumulateOp
-  | SgdOp;
+  | SgdOp
+  | BatchNormTrainOp
+  | BatchNormGradOp
+  | Pool2dGradOp
+  | ScaleOp;
 
 export type OpType = NodeOp['type'];
 

@@ -93,3 +93,27 @@ export function elementwiseCpu(
   }
   return out;
 }
+
+// ---------------------------------------------------------------- multiplication by a constant
+
+export function scaleSpec(): KernelSpec {
+  return { shader: 'scale.wgsl', constants: { WG } };
+}
+
+/** out = x * factor. */
+export function prepareScale(ctx: GpuContext, t: { x: GpuTensor; out: GpuTensor }, factor: number): Dispatch {
+  expectShape(t.out.shape, t.x.shape, 'scale', 'out');
+  if (!Number.isFinite(factor)) throw new Error(`scale: factor must be finite, got ${factor}`);
+  return makeDispatch(ctx, {
+    label: `scale(${factor}) ${shapeString(t.x.shape)}`,
+    spec: scaleSpec(),
+    uniforms: new Uniforms().u32(t.x.size).f32(factor),
+    buffers: [t.x, t.out],
+    workgroups: linearGrid(ctx, t.x.size, WG),
+  });
+}
+
+/** CPU reference. */
+export function scaleCpu<T extends Float32Array | Float64Array>(x: T, factor: number): T {
+  return x.map((v) => v * factor) as T;
+}

@@ -6,6 +6,7 @@ import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispa
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../gpu/tensor.js';
 import { expectPositiveInt, expectRank, expectShape } from './checks.js';
+import { type FloatArray, zerosLike } from './cpu-arrays.js';
 
 const WG = 256;
 /** Channels per global-pool workgroup; must match TC in global_avg_pool.wgsl. */
@@ -46,10 +47,10 @@ export function globalAvgPool(ctx: GpuContext, input: GpuTensor): Promise<GpuTen
 }
 
 /** CPU reference: mean over H and W, accumulated in double precision (float64 in, float64 out). */
-export function globalAvgPoolCpu<T extends Float32Array | Float64Array>(x: T, shape: Shape): T {
+export function globalAvgPoolCpu<T extends FloatArray>(x: T, shape: Shape): T {
   const [N, H, W, C] = shape;
   globalAvgPoolOutputShape(shape);
-  const out = new (x.constructor as { new (n: number): T })(N * C);
+  const out = zerosLike(x, N * C);
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       let sum = 0;
@@ -168,12 +169,12 @@ export function pool2d(ctx: GpuContext, input: GpuTensor, p: Pool2dParams): Prom
 }
 
 /** CPU reference, written from the definition: pad with -inf (max) or zeros (avg), then reduce. */
-export function pool2dCpu(x: Float32Array, shape: Shape, p: Pool2dParams): Float32Array {
+export function pool2dCpu<T extends FloatArray>(x: T, shape: Shape, p: Pool2dParams): T {
   const outShape = pool2dOutputShape(shape, p);
   const [N, H, W, C] = shape;
   const [, OH, OW] = outShape;
   const includePad = p.countIncludePad ?? true;
-  const out = new Float32Array(numel(outShape));
+  const out = zerosLike(x, numel(outShape));
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
@@ -201,36 +202,4 @@ export function pool2dCpu(x: Float32Array, shape: Shape, p: Pool2dParams): Float
     }
   }
   return out;
-}
-
-// ---------------------------------------------------------------- global average pool gradient
-
-const GAP_GRAD_WG = 256;
-
-export function globalAvgPoolGradSpec(): KernelSpec {
-  return { shader: 'global_avg_pool_grad.wgsl', constants: { WG: GAP_GRAD_WG } };
-}
-
-/** dx [N,H,W,C] = dy [N,1,1,C] / (H*W) at every position. */
-export function prepareGlobalAvgPoolGrad(ctx: GpuContext, t: { dy: GpuTensor; dx: GpuTensor }): Dispatch {
-  expectRank(t.dx.shape, 4, 'globalAvgPoolGrad', 'dx');
-  const [N, H, W, C] = t.dx.shape;
-  expectShape(t.dy.shape, [N, 1, 1, C], 'globalAvgPoolGrad', 'dy');
-  return makeDispatch(ctx, {
-    label: `globalAvgPoolGrad ${shapeString(t.dx.shape)}`,
-    spec: globalAvgPoolGradSpec(),
-    uniforms: new Uniforms().u32(t.dx.size).u32(C).u32(H * W),
-    buffers: [t.dy, t.dx],
-    workgroups: linearGrid(ctx, t.dx.size, GAP_GRAD_WG),
-  });
-}
-
-/** CPU reference: the gradient of globalAvgPoolCpu for an input of `shape`. */
-export function globalAvgPoolGradCpu<T extends Float32Array | Float64Array>(dy: T, shape: Shape): T {
-  const [N, H, W, C] = shape;
-  if (dy.length !== N * C) throw new Error(`globalAvgPoolGrad: dy has ${dy.length} values, expected ${N * C}`);
-  const dx = new (dy.constructor as { new (n: number): T })(numel(shape));
-  for (let n = 0; n < N; n++)
-    for (let p = 0; p < H * W; p++) for (let c = 0; c < C; c++) dx[(n * H * W + p) * C + c] = dy[n * C + c] / (H * W);
-  return dx;
 }

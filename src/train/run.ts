@@ -160,6 +160,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     steps: o.steps,
     warmup: o.warmup,
     freezeBackbone: o.freezeBackbone,
+    freezeBn: o.freezeBn,
     headLrMultiplier: o.headLrMultiplier,
     ignoreIndex: train.ignoreIndex,
   };

@@ -11,7 +11,7 @@ import { type SgdGroup, sgdHyperData } from '../kernels/sgd.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import { isBackboneParam } from '../model/networks/deeplab.js';
 import { type ScheduleOptions, checkSchedule, learningRate } from './schedule.js';
-import { buildTrainingGraphs } from './training-graph.js';
+import { buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';
 
 export interface TrainOptions extends ScheduleOptions {
   /** Images per optimizer step. */
@@ -24,6 +24,8 @@ export interface TrainOptions extends ScheduleOptions {
   weightDecay?: number;
   /** Train only the head (ASPP and classifier). */
   freezeBackbone?: boolean;
+  /** Batch norms in inference mode, with the running statistics (the usual choice for small batches). */
+  freezeBn?: boolean;
   /** Learning-rate multiplier of the head's parameters (a new classifier learns faster). */
   headLrMultiplier?: number;
   ignoreIndex: number;
@@ -65,10 +67,9 @@ export class Trainer {
     if (!Number.isInteger(K) || K < 1 || o.batch % K !== 0) throw new Error(`micro-batches must divide the batch (${o.batch}), got ${K}`);
     if (!Number.isInteger(o.crop) || o.crop < 1) throw new Error(`crop must be a positive integer, got ${o.crop}`);
     const micro = o.batch / K;
-    const network = weights.buildGraph({ batch: micro, height: o.crop, width: o.crop });
-    if (network.nodes.some((n) => n.op.type === 'batchnorm')) {
-      throw new Error(`${weights.name}: training networks with batch norm is not supported yet (TF's MobileNetV2 DeepLab, whose BN is folded, trains)`);
-    }
+    const canonical = weights.buildGraph({ batch: micro, height: o.crop, width: o.crop });
+    // Frozen batch norms stay in inference mode (their scale and shift still learn).
+    const network = o.freezeBn ? canonical : trainingBatchNorms(canonical);
     const head = o.headLrMultiplier ?? 1;
     const trains = (p: Value): SgdGroup | undefined => {
       const backbone = isBackboneParam(p.name);
@@ -77,7 +78,7 @@ export class Trainer {
     };
     const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights }, trains);
     const owned = !session;
-    const s = session ?? Session.create(ctx, network, weights.params, weights.name);
+    const s = session ?? Session.create(ctx, canonical, weights.params, weights.name);
     try {
       const step = await Program.create(ctx, compile(graphs.step, { mode: 'training' }), s, `${weights.name} training step`);
       const update = await Program.create(ctx, graphs.update, s, `${weights.name} SGD`);

@@ -8,7 +8,8 @@
 // needs the value it hides) and share the session's state.
 import { differentiate } from '../graph/autograd.js';
 import { GraphBuilder } from '../graph/builder.js';
-import type { Graph, Value } from '../graph/ir.js';
+import type { Graph, Node, NodeOp, Value } from '../graph/ir.js';
+import { opDef } from '../graph/ops/registry.js';
 import type { SgdGroup } from '../kernels/sgd.js';
 
 export interface LossOptions {
@@ -26,6 +27,23 @@ export interface TrainingGraphs {
   update: Graph;
   /** The parameters trained, in graph order. */
   trainable: Value[];
+}
+
+/**
+ * The network with every batch norm in training mode (batch statistics; running statistics
+ * updated in place). Each BN's output value stays the same, so its readers need no change.
+ */
+export function trainingBatchNorms(graph: Graph): Graph {
+  const nodes = graph.nodes.map((n): Node => {
+    if (n.op.type !== 'batchnorm') return n;
+    const { input, gamma, beta, mean, variance, attrs } = n.op;
+    if (attrs.activation !== 'none') throw new Error(`${n.name}: a batch norm with a fused activation (train the canonical graph)`);
+    const op: NodeOp = { type: 'batchnorm_train', input, gamma, beta, mean, variance, attrs: { eps: attrs.eps, momentum: attrs.momentum } };
+    const [, ...extra] = opDef(op).infer(op);
+    const values = extra.map((o, k): Value => ({ id: graph.ids.take(), shape: o.shape, dtype: o.dtype, kind: 'activation', name: `${n.name}#${['mean', 'variance', 'partial', 'sums'][k]}` }));
+    return { ...n, op, outputs: [n.outputs[0], ...values, mean, variance] };
+  });
+  return { ...graph, nodes };
 }
 
 /** The accumulator and momentum buffer names of a parameter. */

@@ -4,12 +4,24 @@
 import { shapeString } from '../../gpu/tensor.js';
 import type { Activation } from '../../kernels/activation.js';
 import { batchNormCpu, batchNormSpec, prepareBatchNorm } from '../../kernels/batchnorm.js';
+import {
+  type BatchNormGradMode,
+  batchNormGradCpu,
+  batchNormGradSpecs,
+  batchNormScratchShapes,
+  batchNormTrainCpu,
+  batchNormTrainSpecs,
+  prepareBatchNormGrad,
+  prepareBatchNormTrain,
+} from '../../kernels/batchnorm-train.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
 export interface BatchNormAttrs {
   eps: number;
   activation: Activation;
+  /** Weight of a new batch statistic in the running statistics when training (PyTorch's momentum). */
+  momentum: number;
 }
 
 export interface BatchNormOp {
@@ -45,4 +57,103 @@ export const batchNormOp: OpDef<BatchNormOp> = {
   },
   // x * scale + shift once folded.
   cost: (_op, [out]) => ({ macs: 0, flops: 2 * numel(out.shape) }),
+};
+
+/**
+ * Batch norm in training mode: normalises with the batch's statistics and updates the running
+ * statistics in place. Outputs: y, the batch mean and biased variance (the backward reads them),
+ * two scratch tensors of the reductions, then the running mean and variance it updates.
+ */
+export interface BatchNormTrainOp {
+  type: 'batchnorm_train';
+  input: Value;
+  gamma: Value;
+  beta: Value;
+  mean: Value;
+  variance: Value;
+  attrs: { eps: number; momentum: number };
+}
+
+/** Gradients of batch norm; outputs dx, dgamma, dbeta and two scratch tensors. */
+export interface BatchNormGradOp {
+  type: 'batchnorm_grad';
+  x: Value;
+  dy: Value;
+  gamma: Value;
+  /** The statistics the forward normalised with: the batch's (train) or the running ones (frozen). */
+  mean: Value;
+  variance: Value;
+  attrs: { eps: number; mode: BatchNormGradMode };
+}
+
+const channels = (v: Value): number => v.shape[v.shape.length - 1];
+
+export const batchNormTrainOp: OpDef<BatchNormTrainOp> = {
+  type: 'batchnorm_train',
+  operands: ['input', 'gamma', 'beta', 'mean', 'variance'],
+  infer(op) {
+    batchNormOp.infer({ ...op, type: 'batchnorm', attrs: { ...op.attrs, activation: 'none' } });
+    const C = channels(op.input);
+    const scratch = batchNormScratchShapes(op.input.shape);
+    return [
+      { shape: [...op.input.shape], dtype: 'f32' },
+      { shape: [C], dtype: 'f32' },
+      { shape: [C], dtype: 'f32' },
+      { shape: scratch.partial, dtype: 'f32' },
+      { shape: scratch.sums, dtype: 'f32' },
+    ];
+  },
+  lower: (op) => ({
+    specs: batchNormTrainSpecs(),
+    prepare: (ctx, t, [y, mean, variance, partial, sums, runningMean, runningVar]) =>
+      prepareBatchNormTrain(ctx, { x: t(op.input), gamma: t(op.gamma), beta: t(op.beta), runningMean, runningVar, y, mean, variance, partial, sums }, op.attrs),
+  }),
+  cpu(op, read) {
+    const f = (v: Value): Float32Array => read(v) as Float32Array;
+    const r = batchNormTrainCpu(f(op.input), op.input.shape, f(op.gamma), f(op.beta), f(op.mean), f(op.variance), op.attrs);
+    const none = new Float32Array(0);
+    return [r.y, Float32Array.from(r.mean), Float32Array.from(r.variance), none, none, Float32Array.from(r.runningMean), Float32Array.from(r.runningVar)];
+  },
+  cost: (op) => ({ macs: 0, flops: 6 * numel(op.input.shape) }),
+  grad: (op, [, mean, variance], [dy], g) => {
+    if (!dy) return {};
+    const [dx, dgamma, dbeta] = g.emit<BatchNormGradOp>('', { type: 'batchnorm_grad', x: op.input, dy, gamma: op.gamma, mean, variance, attrs: { eps: op.attrs.eps, mode: 'train' } });
+    return { input: dx, gamma: dgamma, beta: dbeta };
+  },
+};
+
+export const batchNormGradOp: OpDef<BatchNormGradOp> = {
+  type: 'batchnorm_grad',
+  operands: ['x', 'dy', 'gamma', 'mean', 'variance'],
+  infer(op) {
+    const C = channels(op.x);
+    const scratch = batchNormScratchShapes(op.x.shape);
+    return [
+      { shape: [...op.x.shape], dtype: 'f32' },
+      { shape: [C], dtype: 'f32' },
+      { shape: [C], dtype: 'f32' },
+      { shape: scratch.partial, dtype: 'f32' },
+      { shape: scratch.sums, dtype: 'f32' },
+    ];
+  },
+  lower: (op) => ({
+    specs: batchNormGradSpecs(op.attrs.mode),
+    prepare: (ctx, t, [dx, dgamma, dbeta, partial, sums]) =>
+      prepareBatchNormGrad(ctx, { x: t(op.x), dy: t(op.dy), gamma: t(op.gamma), mean: t(op.mean), variance: t(op.variance), partial, sums, dx, dgamma, dbeta }, op.attrs.eps, op.attrs.mode),
+  }),
+  cpu(op, read) {
+    const f = (v: Value): Float32Array => read(v) as Float32Array;
+    const r = batchNormGradCpu(f(op.x), f(op.dy), op.x.shape, f(op.gamma), f(op.mean), f(op.variance), op.attrs.eps, op.attrs.mode);
+    const none = new Float32Array(0);
+    return [r.dx, Float32Array.from(r.dgamma), Float32Array.from(r.dbeta), none, none];
+  },
+  cost: (op) => ({ macs: 0, flops: 8 * numel(op.x.shape) }),
+};
+
+/** A frozen (inference-mode) batch norm: the running statistics get no gradient; gamma and beta do. */
+batchNormOp.grad = (op, _outputs, [dy], g) => {
+  if (!dy) return {};
+  if (op.attrs.activation !== 'none') throw new Error('batchnorm with a fused activation: differentiate the canonical graph, before fusion');
+  const [dx, dgamma, dbeta] = g.emit<BatchNormGradOp>('', { type: 'batchnorm_grad', x: op.input, dy, gamma: op.gamma, mean: op.mean, variance: op.variance, attrs: { eps: op.attrs.eps, mode: 'frozen' } });
+  return { input: dx, gamma: dgamma, beta: dbeta };
 };

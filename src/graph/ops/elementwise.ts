@@ -3,7 +3,8 @@
 import { shapeString } from '../../gpu/tensor.js';
 import type { Activation } from '../../kernels/activation.js';
 import { activationGradCpu, activationGradSpec, prepareActivationGrad } from '../../kernels/activation-grad.js';
-import { elementwiseBroadcast, elementwiseCpu, elementwiseSpec, prepareElementwise } from '../../kernels/elementwise.js';
+import { elementwiseBroadcast, elementwiseCpu, elementwiseSpec, prepareElementwise, prepareScale, scaleCpu, scaleSpec } from '../../kernels/elementwise.js';
+import type { GlobalAvgPoolOp } from './pool.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -95,3 +96,41 @@ export const activationGradOp: OpDef<ActivationGradOp> = {
 activationOp.grad = (op, _outputs, [dy], g) => ({
   input: dy && g.emit<ActivationGradOp>('', { type: 'activation_grad', x: op.input, dy, attrs: op.attrs })[0],
 });
+
+/** x times a constant of the graph. */
+export interface ScaleOp {
+  type: 'scale';
+  input: Value;
+  attrs: { factor: number };
+}
+
+export const scaleOp: OpDef<ScaleOp> = {
+  type: 'scale',
+  operands: ['input'],
+  infer: (op) => [{ shape: [...op.input.shape], dtype: 'f32' }],
+  lower: (op) => ({ specs: [scaleSpec()], prepare: (ctx, t, [out]) => [prepareScale(ctx, { x: t(op.input), out }, op.attrs.factor)] }),
+  cpu: (op, read) => [scaleCpu(read(op.input) as Float32Array, op.attrs.factor)],
+  cost: (op) => ({ macs: 0, flops: numel(op.input.shape) }),
+  grad: (op, _outputs, [dy], g) => ({ input: dy && g.emit<ScaleOp>('', { type: 'scale', input: dy, attrs: op.attrs })[0] }),
+};
+
+/**
+ * d(a * b): da = dy * b; db = dy * a, summed over H and W when b is broadcast ([N,1,1,C], the
+ * squeeze-and-excite scale), as a mean over H and W times H*W.
+ */
+mulOp.grad = (op, _outputs, [dy], g) => {
+  if (!dy) return {};
+  if (op.attrs.activation !== 'none') throw new Error('mul with a fused activation: differentiate the canonical graph, before fusion');
+  const da = g.needs(op.a) ? g.emit<BinaryOp<'mul'>>('a', { type: 'mul', a: dy, b: op.b, attrs: { activation: 'none' } })[0] : undefined;
+  let db: Value | undefined;
+  if (g.needs(op.b)) {
+    const product = g.emit<BinaryOp<'mul'>>('b', { type: 'mul', a: dy, b: op.a, attrs: { activation: 'none' } })[0];
+    if (shapeString(op.b.shape) === shapeString(op.a.shape)) db = product;
+    else {
+      const [, h, w] = op.a.shape;
+      const mean = g.emit<GlobalAvgPoolOp>('b_mean', { type: 'global_avg_pool', input: product })[0];
+      db = g.emit<ScaleOp>('b_sum', { type: 'scale', input: mean, attrs: { factor: h * w } })[0];
+    }
+  }
+  return { a: da, b: db };
+};

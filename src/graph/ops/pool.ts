@@ -3,16 +3,14 @@ import { shapeString } from '../../gpu/tensor.js';
 import {
   type Pool2dParams,
   globalAvgPoolCpu,
-  globalAvgPoolGradCpu,
-  globalAvgPoolGradSpec,
   globalAvgPoolSpec,
-  prepareGlobalAvgPoolGrad,
   pool2dCpu,
   pool2dOutputShape,
   pool2dSpec,
   prepareGlobalAvgPool,
   preparePool2d,
 } from '../../kernels/pool.js';
+import { globalAvgPoolBackwardCpu, globalAvgPoolBackwardSpec, pool2dBackwardCpu, pool2dBackwardSpec, prepareGlobalAvgPoolBackward, preparePool2dBackward } from '../../kernels/pool-backward.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -75,13 +73,37 @@ export const globalAvgPoolGradOp: OpDef<GlobalAvgPoolGradOp> = {
     return [{ shape: [...op.attrs.inputShape], dtype: 'f32' }];
   },
   lower: (op) => ({
-    specs: [globalAvgPoolGradSpec()],
-    prepare: (ctx, t, [dx]) => [prepareGlobalAvgPoolGrad(ctx, { dy: t(op.dy), dx })],
+    specs: [globalAvgPoolBackwardSpec()],
+    prepare: (ctx, t, [dx]) => [prepareGlobalAvgPoolBackward(ctx, { dy: t(op.dy), dx })],
   }),
-  cpu: (op, read) => [globalAvgPoolGradCpu(read(op.dy) as Float32Array, op.attrs.inputShape)],
+  cpu: (op, read) => [globalAvgPoolBackwardCpu(read(op.dy) as Float32Array, op.attrs.inputShape)],
   cost: (op) => ({ macs: 0, flops: numel(op.attrs.inputShape) }),
 };
 
 globalAvgPoolOp.grad = (op, _outputs, [dy], g) => ({
   input: dy && g.emit<GlobalAvgPoolGradOp>('', { type: 'global_avg_pool_grad', dy, attrs: { inputShape: [...op.input.shape] } })[0],
+});
+
+/** Gradient of a windowed pool; max pooling reads the forward input to find each window's maximum. */
+export interface Pool2dGradOp {
+  type: 'pool2d_grad';
+  input: Value;
+  dy: Value;
+  attrs: Pool2dAttrs;
+}
+
+export const pool2dGradOp: OpDef<Pool2dGradOp> = {
+  type: 'pool2d_grad',
+  operands: ['input', 'dy'],
+  infer: (op) => [{ shape: [...op.input.shape], dtype: 'f32' }],
+  lower: (op) => ({
+    specs: [pool2dBackwardSpec(op.attrs)],
+    prepare: (ctx, t, [dx]) => [preparePool2dBackward(ctx, { input: t(op.input), dy: t(op.dy), dx }, op.attrs)],
+  }),
+  cpu: (op, read) => [pool2dBackwardCpu(read(op.dy) as Float32Array, op.input.shape, op.attrs, read(op.input) as Float32Array)],
+  cost: (op) => ({ macs: 0, flops: numel(op.dy.shape) * op.attrs.kernelH * op.attrs.kernelW }),
+};
+
+pool2dOp.grad = (op, _outputs, [dy], g) => ({
+  input: dy && g.emit<Pool2dGradOp>('', { type: 'pool2d_grad', input: op.input, dy, attrs: op.attrs })[0],
 });

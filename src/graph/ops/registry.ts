@@ -1,10 +1,10 @@
 // The op registry: every op's definition, keyed by its type. The mapped type makes a missing
 // definition a compile error, so the registry, the op union and the code reading ops agree.
 import type { Node, NodeOp, OpType, Value } from '../ir.js';
-import { batchNormOp } from './batchnorm.js';
+import { batchNormGradOp, batchNormOp, batchNormTrainOp } from './batchnorm.js';
 import { argmaxOp, channelSliceOp, concatOp, softmaxOp } from './channel.js';
 import { conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from './conv2d.js';
-import { activationGradOp, activationOp, addOp, mulOp } from './elementwise.js';
+import { activationGradOp, activationOp, addOp, mulOp, scaleOp } from './elementwise.js';
 import { flipWidthOp } from './flip.js';
 import { foldBnOp } from './fold-bn.js';
 import type { OpDef } from './op-def.js';
@@ -12,7 +12,7 @@ import type { OpDef } from './op-def.js';
 export type { HostArray, OpCost } from './op-def.js';
 import { softmaxCrossEntropyOp } from './loss.js';
 import { accumulateOp, sgdOp } from './optimizer.js';
-import { globalAvgPoolGradOp, globalAvgPoolOp, pool2dOp } from './pool.js';
+import { globalAvgPoolGradOp, globalAvgPoolOp, pool2dGradOp, pool2dOp } from './pool.js';
 import { columnSumOp } from './reduce.js';
 import { resizeArgmaxOp, resizeGradOp, resizeOp } from './resize.js';
 
@@ -44,6 +44,10 @@ const OPS: Registry = {
   softmax_cross_entropy: softmaxCrossEntropyOp,
   accumulate: accumulateOp,
   sgd: sgdOp,
+  batchnorm_train: batchNormTrainOp,
+  batchnorm_grad: batchNormGradOp,
+  pool2d_grad: pool2dGradOp,
+  scale: scaleOp,
 };
 
 /** The definition of an op (typed loosely: callers hold a NodeOp of that type). */

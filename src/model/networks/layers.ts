@@ -64,7 +64,7 @@ export function batchNorm(
   b: GraphBuilder,
   x: Value,
   name: string,
-  opts: { eps: number; activation?: Activation },
+  opts: { eps: number; activation?: Activation; momentum?: number },
   naming: ParamNaming = TORCH_NAMING,
 ): Value {
   const c = x.shape[3];
@@ -73,7 +73,7 @@ export function batchNorm(
     name,
     x,
     { gamma: b.param(n.gamma, [c]), beta: b.param(n.beta, [c]), mean: b.statistic(n.mean, [c]), variance: b.statistic(n.variance, [c]) },
-    { eps: opts.eps, activation: opts.activation ?? 'none' },
+    { eps: opts.eps, activation: opts.activation ?? 'none', momentum: opts.momentum },
   );
 }
 
@@ -85,10 +85,10 @@ export function batchNorm(
 export function convBnAct(
   b: GraphBuilder,
   x: Value,
-  spec: Omit<ConvSpec, 'bias' | 'activation'> & { bn: string; eps: number; activation?: Activation },
+  spec: Omit<ConvSpec, 'bias' | 'activation'> & { bn: string; eps: number; activation?: Activation; momentum?: number },
   naming: ParamNaming = TORCH_NAMING,
 ): Value {
-  const { bn, eps, activation, ...convSpec } = spec;
+  const { bn, eps, activation, momentum, ...convSpec } = spec;
   const y = conv(b, x, convSpec, naming);
-  return batchNorm(b, y, bn, { eps, activation }, naming);
+  return batchNorm(b, y, bn, { eps, activation, momentum }, naming);
 }

@@ -10,6 +10,8 @@ import type { Value } from '../../graph/ir.js';
 import { conv, convBnAct } from './layers.js';
 
 const BN_EPS = 0.001;
+/** torchvision builds the backbone's BatchNorm2d with momentum 0.01 (the heads keep 0.1). */
+const BN_MOMENTUM = 0.01;
 
 export interface InvertedResidualConf {
   cin: number;
@@ -96,7 +98,7 @@ function invertedResidual(b: GraphBuilder, x: Value, name: string, conf: Inverte
   let j = 0;
   let y = x;
   if (conf.expanded !== conf.cin) {
-    y = convBnAct(b, y, { name: `${name}.block.${j}.0`, bn: `${name}.block.${j}.1`, kernel: 1, cout: conf.expanded, eps: BN_EPS, activation });
+    y = convBnAct(b, y, { name: `${name}.block.${j}.0`, bn: `${name}.block.${j}.1`, kernel: 1, cout: conf.expanded, eps: BN_EPS, momentum: BN_MOMENTUM, activation });
     j++;
   }
   y = convBnAct(b, y, {
@@ -107,7 +109,7 @@ function invertedResidual(b: GraphBuilder, x: Value, name: string, conf: Inverte
     stride: g.stride,
     dilation: g.dilation,
     groups: conf.expanded,
-    eps: BN_EPS,
+    eps: BN_EPS, momentum: BN_MOMENTUM,
     activation,
   });
   j++;
@@ -115,7 +117,7 @@ function invertedResidual(b: GraphBuilder, x: Value, name: string, conf: Inverte
     y = squeezeExcite(b, y, `${name}.block.${j}`);
     j++;
   }
-  y = convBnAct(b, y, { name: `${name}.block.${j}.0`, bn: `${name}.block.${j}.1`, kernel: 1, cout: conf.cout, eps: BN_EPS });
+  y = convBnAct(b, y, { name: `${name}.block.${j}.0`, bn: `${name}.block.${j}.1`, kernel: 1, cout: conf.cout, eps: BN_EPS, momentum: BN_MOMENTUM });
   // torchvision tests the configured stride, so the dilated C4 block (stride 2 -> 1) has no shortcut.
   const residual = conf.stride === 1 && conf.cin === conf.cout;
   return residual ? b.addValues(name, y, x) : y;
@@ -142,14 +144,14 @@ export function buildMobileNetV3Large(b: GraphBuilder, image: Value, opts: { out
   const p = opts.prefix;
   const geometry = mobileNetV3Geometry(opts.outputStride);
   const features: Value[] = [];
-  let x = convBnAct(b, image, { name: `${p}.0.0`, bn: `${p}.0.1`, kernel: 3, cout: STEM_CHANNELS, stride: 2, eps: BN_EPS, activation: 'hardswish' });
+  let x = convBnAct(b, image, { name: `${p}.0.0`, bn: `${p}.0.1`, kernel: 3, cout: STEM_CHANNELS, stride: 2, eps: BN_EPS, momentum: BN_MOMENTUM, activation: 'hardswish' });
   features.push(x);
   MOBILENET_V3_LARGE.forEach((conf, i) => {
     x = invertedResidual(b, x, `${p}.${i + 1}`, conf, geometry[i]);
     features.push(x);
   });
   const last = MOBILENET_V3_LARGE.length + 1;
-  x = convBnAct(b, x, { name: `${p}.${last}.0`, bn: `${p}.${last}.1`, kernel: 1, cout: LAST_CHANNELS, eps: BN_EPS, activation: 'hardswish' });
+  x = convBnAct(b, x, { name: `${p}.${last}.0`, bn: `${p}.${last}.1`, kernel: 1, cout: LAST_CHANNELS, eps: BN_EPS, momentum: BN_MOMENTUM, activation: 'hardswish' });
   features.push(x);
   const taps = mobileNetV3TapIndices();
   return { out: features[taps.out], aux: features[taps.aux], features };

@@ -1,0 +1,10 @@
+// CPU references run in float32 (to compare with the GPU) and in float64 (gradient checks
+// against finite differences). These helpers let one generic reference serve both: the result
+// is allocated with the same element type as the main input.
+
+export type FloatArray = Float32Array | Float64Array;
+
+/** A zero-filled array of `length` elements of the same kind as `like`. */
+export function zerosLike<T extends FloatArray>(like: T, length: number): T {
+  return (like instanceof Float64Array ? new Float64Array(length) : new Float32Array(length)) as T;
+}
