@@ -13,6 +13,7 @@ import { loadModel } from '../../src/model/model.js';
 import { adaptWeights } from '../../src/train/adapt.js';
 import { type RunOptions, type StepRecord, runTraining } from '../../src/train/run.js';
 import { Trainer } from '../../src/train/trainer.js';
+import { runCli } from '../cli/run-cli.js';
 import { testContext } from '../helpers.js';
 
 process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
@@ -81,6 +82,14 @@ describe('training: a fine-tuning run', function () {
     } finally {
       model.dispose();
     }
+  });
+
+  it("deeplab eval --data scores a checkpoint on the folders layout with the data set's classes and ignore index", async () => {
+    const r = await runCli(['eval', '--data', data, '--split', 'val', '--model', join(a, 'best.safetensors'), '--limit', '1']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('split val (1 of 3 images)');
+    expect(r.stdout).to.match(/^Sky\s+(\d+\.\d\d|-)$/m);
+    expect(r.stdout).to.match(/^Bicyclist\s+(\d+\.\d\d|-)$/m);
   });
 
   it('the loss falls when one batch is trained on repeatedly', async () => {

@@ -2,7 +2,8 @@
 // src/eval/voc.ts), printed as a per-class table and optionally written as JSON.
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type VocScores, evaluateVoc, formatScoresTable, listVocSplit } from '../../eval/voc.js';
+import { openDataset } from '../../data/dataset.js';
+import { type VocScores, evaluateVoc, formatScoresTable } from '../../eval/voc.js';
 import { writeFileAtomic } from '../../io/png-indexed.js';
 import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import {
@@ -21,10 +22,11 @@ import { openModel } from './models.js';
 
 const spec: CommandSpec = {
   name: 'eval',
-  summary: 'Evaluate a model on a PASCAL VOC segmentation split: per-class IoU, mIoU and pixel accuracy.',
+  summary: 'Evaluate a model on a labelled split (VOC layout or image/label folders): per-class IoU, mIoU, pixel accuracy.',
   positionals: [],
   options: [
-    { name: 'voc', kind: 'value', valueName: 'DIR', description: 'VOC2012 folder with JPEGImages/, SegmentationClass/, ImageSets/Segmentation/ (required)' },
+    { name: 'voc', kind: 'value', valueName: 'DIR', description: 'VOC2012 folder with JPEGImages/, SegmentationClass/, ImageSets/Segmentation/' },
+    { name: 'data', kind: 'value', valueName: 'DIR', description: 'any data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json (its ignore index is used)' },
     { name: 'split', kind: 'value', valueName: 'NAME', description: 'ImageSets/Segmentation/<NAME>.txt lists the image ids', defaultText: 'val' },
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
@@ -62,7 +64,9 @@ export function scoresJson(
 
 async function run(args: ParsedArgs): Promise<number> {
   const vocDir = optionValue(args, 'voc');
-  if (!vocDir) throw new UsageError("'eval' needs --voc DIR (a VOC2012 folder)", 'eval');
+  const dataDir = optionValue(args, 'data');
+  if (!vocDir && !dataDir) throw new UsageError("'eval' needs --voc DIR (a VOC2012 folder) or --data DIR (any labelled data set)", 'eval');
+  if (vocDir && dataDir) throw new UsageError("'eval' takes --data or --voc, not both", 'eval');
   const split = optionValue(args, 'split') ?? 'val';
   const scalesText = optionValue(args, 'scales');
   const scales = scalesText ? parseScales(scalesText) : [1];
@@ -78,7 +82,8 @@ async function run(args: ParsedArgs): Promise<number> {
     if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new Error(`--json ${jsonPath}: the folder ${parent} does not exist`);
   }
 
-  const all = listVocSplit(vocDir, split);
+  const dataset = openDataset((dataDir ?? vocDir)!, split);
+  const all = dataset.items.map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
   const items = limit ? all.slice(0, limit) : all;
   let progress: Progress | null = null;
   const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
@@ -94,7 +99,10 @@ async function run(args: ParsedArgs): Promise<number> {
     progress = new Progress('eval', items.length);
     progress.show();
     const bar = progress;
-    scores = await evaluateVoc(model, items, { scales, flip, onImage: (_i, _n, id) => bar.tick(id) });
+    if (model.numClasses !== dataset.classes.names.length) {
+      throw new Error(`${model.name} has ${model.numClasses} classes but the data set ${dataset.dir} has ${dataset.classes.names.length}`);
+    }
+    scores = await evaluateVoc(model, items, { scales, flip, ignoreIndex: dataset.ignoreIndex, onImage: (_i, _n, id) => bar.tick(id) });
   } finally {
     progress?.finish();
     model.dispose();
