@@ -1,5 +1,5 @@
 // Batch-norm gradients, from the per-channel sums S0 = sum dy and S1 = sum dy * (x - mean)
-// (bn_reduce.wgsl MODE 2), with invstd = 1 / sqrt(var + eps):
+// (channel_sums.wgsl MODE 2), with invstd = 1 / sqrt(var + eps):
 //   frozen (MODE 0, running statistics): dx = dy * gamma * invstd
 //   train  (MODE 1, batch statistics):   dx = gamma * invstd / M * (M dy - S0 - xhat * S1 * invstd)
 //   both: dgamma = S1 * invstd, dbeta = S0 (written by the first C invocations)

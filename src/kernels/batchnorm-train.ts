@@ -41,14 +41,14 @@ export function batchNormScratchShapes(shape: Shape): { partial: number[]; sums:
 }
 
 export function batchNormTrainSpecs(): KernelSpec[] {
-  const reduce: KernelSpec[] = [0, 1].map((MODE) => ({ shader: 'bn_reduce.wgsl', constants: { MODE, WG: REDUCE_WG } }));
+  const reduce: KernelSpec[] = [0, 1].map((MODE) => ({ shader: 'channel_sums.wgsl', constants: { MODE, WG: REDUCE_WG } }));
   const finalize: KernelSpec[] = [0, 1].map((MODE) => ({ shader: 'bn_finalize.wgsl', constants: { MODE, WG: FINAL_WG } }));
   return [...reduce, ...finalize, chunkSumSpec(), batchNormSpec({ eps: 0 })];
 }
 
 export function batchNormGradSpecs(mode: BatchNormGradMode): KernelSpec[] {
   return [
-    { shader: 'bn_reduce.wgsl', constants: { MODE: 2, WG: REDUCE_WG } },
+    { shader: 'channel_sums.wgsl', constants: { MODE: 2, WG: REDUCE_WG } },
     chunkSumSpec(),
     { shader: 'bn_grad_input.wgsl', constants: { MODE: mode === 'train' ? 1 : 0, WG: GRAD_WG } },
   ];
@@ -62,7 +62,7 @@ function reduceDispatch(ctx: GpuContext, mode: number, t: { x: GpuTensor; dy?: G
     chunks: plan.chunks,
     dispatch: makeDispatch(ctx, {
       label: `batchNorm sums (mode ${mode}) ${shapeString(t.x.shape)}`,
-      spec: { shader: 'bn_reduce.wgsl', constants: { MODE: mode, WG: REDUCE_WG } },
+      spec: { shader: 'channel_sums.wgsl', constants: { MODE: mode, WG: REDUCE_WG } },
       uniforms: new Uniforms().u32(plan.chunks * C).u32(C).u32(rows).u32(plan.chunkLen),
       // Unused operands of a mode are bound to x (read-only twice is allowed).
       buffers: [t.x, t.dy ?? t.x, t.mean ?? t.x, t.partial],

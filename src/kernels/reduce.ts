@@ -49,7 +49,7 @@ export function prepareChunkSum(ctx: GpuContext, t: { partial: GpuTensor; out: G
 }
 
 export function columnSumSpec(): KernelSpec {
-  return { shader: 'column_sum.wgsl', constants: { WG: COLUMN_WG } };
+  return { shader: 'channel_sums.wgsl', constants: { MODE: 0, WG: COLUMN_WG } };
 }
 
 /** Scratch for columnSum of a [..., C] tensor. */
@@ -71,7 +71,8 @@ export function prepareColumnSum(ctx: GpuContext, t: { x: GpuTensor; partial: Gp
       label: `columnSum ${shapeString(t.x.shape)}`,
       spec: columnSumSpec(),
       uniforms: new Uniforms().u32(plan.chunks * C).u32(C).u32(rows).u32(plan.chunkLen),
-      buffers: [t.x, t.partial],
+      // Mode 0 reads only x; the other slots are bound to it too (read-only twice is allowed).
+      buffers: [t.x, t.x, t.x, t.partial],
       workgroups: linearGrid(ctx, plan.chunks * C, COLUMN_WG),
     }),
     prepareChunkSum(ctx, { partial: t.partial, out: t.out }, plan.chunks),

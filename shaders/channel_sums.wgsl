@@ -1,7 +1,7 @@
-// Per-channel sums for batch norm in training, pass 1 of the chunked reduction (chunk_sum.wgsl
-// adds the chunks). x and dy are [rows, C] (NHWC pixels by channels); each invocation sums one
-// channel over one chunk of rows.
-//   MODE 0: sum x                        (the batch mean)
+// Per-channel sums over rows, pass 1 of the chunked reduction (chunk_sum.wgsl adds the chunks):
+// bias gradients and batch norm in training. x and dy are [rows, C] (NHWC pixels by channels);
+// each invocation sums one channel over one chunk of rows.
+//   MODE 0: sum x                        (a bias gradient; the batch mean)
 //   MODE 1: sum (x - mean)^2             (the biased batch variance; two passes for accuracy)
 //   MODE 2: sum dy, sum dy * (x - mean)  (the backward; partial holds both: [chunks, 2, C])
 override MODE: u32 = 0u;
