@@ -21,7 +21,7 @@ const spec: CommandSpec = {
     { name: 'batch', kind: 'value', valueName: 'B', description: 'images per optimizer step', defaultText: '8' },
     { name: 'accumulate', kind: 'value', valueName: 'K', description: 'micro-batches per step (gradient accumulation): B/K images per pass', defaultText: '1' },
     { name: 'crop', kind: 'value', valueName: 'C', description: 'square training crop', defaultText: '321' },
-    { name: 'lr', kind: 'value', valueName: 'X', description: 'base learning rate of the poly schedule', defaultText: 'batch 8+: 0.01, smaller: 0.00125 x batch' },
+    { name: 'lr', kind: 'value', valueName: 'X', description: 'base learning rate of the poly schedule', defaultText: '0.01 x min(1, (B/8)^2)' },
     { name: 'warmup', kind: 'value', valueName: 'N', description: 'steps of linear learning-rate warm-up', defaultText: '0' },
     { name: 'head-lr', kind: 'value', valueName: 'M', description: "learning-rate multiplier of the head's parameters", defaultText: '1' },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'output stride to train at', defaultText: '16' },
@@ -52,9 +52,13 @@ function numberOption(args: ParsedArgs, name: string): number | undefined {
   return v;
 }
 
-/** The paper's 0.01 at batch 8 collapses small batches to one class; scale it down below 8. */
+/**
+ * 0.01 at batch 8 and above (the paper uses 0.007 at 16); smaller batches get quadratically less
+ * (0.0025 at 4): measured in PyTorch on these CamVid weights, 0.01 at batch 4 collapses to one
+ * predicted class within 20 steps while 0.002 trains.
+ */
 export function defaultLearningRate(batch: number): number {
-  return batch >= 8 ? 0.01 : 0.00125 * batch;
+  return Math.min(0.01, 0.01 * (batch / 8) ** 2);
 }
 
 async function run(args: ParsedArgs): Promise<number> {
