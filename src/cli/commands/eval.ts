@@ -26,7 +26,6 @@ const spec: CommandSpec = {
   positionals: [],
   options: [
     { name: 'voc', kind: 'value', valueName: 'DIR', description: 'VOC2012 folder with JPEGImages/, SegmentationClass/, ImageSets/Segmentation/' },
-    { name: 'data', kind: 'value', valueName: 'DIR', description: 'any data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json (its ignore index is used)' },
     { name: 'split', kind: 'value', valueName: 'NAME', description: 'ImageSets/Segmentation/<NAME>.txt lists the image ids', defaultText: 'val' },
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
@@ -34,6 +33,7 @@ const spec: CommandSpec = {
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
     { name: 'json', kind: 'value', valueName: 'FILE', description: 'also write the scores as JSON (values in percent)' },
     { name: 'limit', kind: 'value', valueName: 'N', description: 'evaluate only the first N images of the split' },
+    { name: 'data', kind: 'value', valueName: 'DIR', description: 'any data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json (its ignore index is used)' },
   ],
   notes: [
     'mIoU averages the classes present in the ground truth or the prediction; mIoU21 averages all 21\n' +
