@@ -112,7 +112,8 @@ async function run(args: ParsedArgs): Promise<number> {
     });
     progress?.finish();
     const best = summary.bestMIoU === null ? '' : `, best validation mIoU ${summary.bestMIoU.toFixed(2)}`;
-    process.stdout.write(`${summary.interrupted ? 'stopped' : 'trained'} ${summary.steps} steps in ${summary.seconds.toFixed(0)} s${best}; outputs in ${out}\n`);
+    const memory = `${(summary.activationBytes / 2 ** 20).toFixed(0)} MiB of planned activations and gradients per pass`;
+    process.stdout.write(`${summary.interrupted ? 'stopped' : 'trained'} ${summary.steps} steps in ${summary.seconds.toFixed(0)} s${best}; ${memory}; outputs in ${out}\n`);
     return summary.interrupted ? 130 : 0;
   } finally {
     process.off('SIGINT', onInterrupt);
