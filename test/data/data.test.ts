@@ -1,0 +1,84 @@
+// The training data path: both layouts, label checks, the paper's augmentation, and batches
+// that depend only on (seed, step).
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MEAN_PIXEL, augment } from '../../src/data/augment.js';
+import { openDataset } from '../../src/data/dataset.js';
+import { TrainLoader } from '../../src/data/loader.js';
+import { Rng } from '../../src/util/random.js';
+import { expectRejects } from '../helpers.js';
+
+const CAMVID = '../shared/data/camvid';
+const VOC = '../shared/data/voc-sample';
+
+describe('data: data sets, augmentation, batches', () => {
+  it('opens both layouts with their classes and ignore index', () => {
+    const camvid = openDataset(CAMVID, 'train');
+    expect(camvid.layout).to.equal('folders');
+    expect(camvid.items).to.have.length(367);
+    expect(camvid.classes.names[0]).to.equal('Sky');
+    expect(camvid.ignoreIndex).to.equal(11);
+    const voc = openDataset(VOC, 'val');
+    expect(voc.layout).to.equal('voc');
+    expect(voc.classes.names).to.have.length(21);
+    expect(voc.ignoreIndex).to.equal(255);
+  });
+
+  it('names a missing split (listing those found) and a folder that is no data set', async () => {
+    await expectRejects(() => openDataset(CAMVID, 'test'), /no split 'test' .*splits found: .*train.*val/);
+    const dir = mkdtempSync(join(tmpdir(), 'deeplab-data-'));
+    try {
+      await expectRejects(() => openDataset(dir, 'train'), /neither a VOC folder .* nor image\/label folders with classes\.json/);
+      mkdirSync(join(dir, 'images', 'train'), { recursive: true });
+      mkdirSync(join(dir, 'labels', 'train'), { recursive: true });
+      writeFileSync(join(dir, 'classes.json'), JSON.stringify({ names: ['a', 'b'], colors: [[0, 0, 0]], ignoreIndex: 255 }));
+      await expectRejects(() => openDataset(dir, 'train'), /1 class colours for a model with 2 classes/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('augments image and label together: padding with the mean pixel and the ignore label, labels never interpolated, flips in step', () => {
+    // A 6x4 image whose label is its column (0..5), so a flip and a crop show in the label.
+    const w = 6;
+    const h = 4;
+    const data = new Uint8Array(w * h * 3);
+    const indices = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+      data.set([x * 40, y * 60, 7], (y * w + x) * 3);
+      indices[y * w + x] = x;
+    }
+    let flips = 0;
+    for (let seed = 0; seed < 40; seed++) {
+      const a = augment({ width: w, height: h, data }, { width: w, height: h, indices }, new Rng(seed), { crop: 9, ignoreIndex: 255 });
+      const present = new Set(a.label.indices);
+      for (const v of present) expect(v === 255 || (v >= 0 && v < 6), `label value ${v}`).to.equal(true);
+      // Where the label is the ignore index the image is the mean pixel, and only there.
+      for (let i = 0; i < 81; i++) {
+        const pixel = [...a.image.data.subarray(3 * i, 3 * i + 3)];
+        if (a.label.indices[i] === 255) expect(pixel).to.deep.equal(MEAN_PIXEL);
+        else expect(pixel[2]).to.equal(7);
+      }
+      // Along a row the label (the source column) rises, or falls when flipped.
+      const row = [...a.label.indices.subarray(0, 9)].filter((v) => v !== 255);
+      if (row.length > 1 && row[0] > row[row.length - 1]) flips++;
+    }
+    expect(flips, 'flipped crops among 40').to.be.within(5, 35);
+  });
+
+  it('batch k is the same from a fresh loader as after batches 0..k-1, and differs with the seed', async () => {
+    const data = openDataset(CAMVID, 'train');
+    const options = { batch: 2, crop: 17, seed: 9, normalization: 'minus_one_one' as const };
+    const a = new TrainLoader(data, options);
+    for (let k = 0; k < 3; k++) await a.batch(k);
+    const third = await a.batch(3);
+    const fresh = await new TrainLoader(data, options).batch(3);
+    expect(third.ids).to.deep.equal(fresh.ids);
+    expect([...third.images]).to.deep.equal([...fresh.images]);
+    expect([...third.labels]).to.deep.equal([...fresh.labels]);
+    const other = await new TrainLoader(data, { ...options, seed: 10 }).batch(3);
+    expect([...other.images]).to.not.deep.equal([...third.images]);
+  });
+});
