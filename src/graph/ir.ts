@@ -15,14 +15,13 @@
 import type { Shape } from '../gpu/tensor.js';
 import type { BatchNormGradOp, BatchNormOp, BatchNormTrainOp } from './ops/batchnorm.js';
 import type { ArgmaxOp, ChannelSliceOp, ConcatOp, SoftmaxOp } from './ops/channel.js';
-import type { Conv2dGradInputOp, Conv2dGradWeightOp, Conv2dOp } from './ops/conv2d.js';
+import type { Conv2dGradBiasOp, Conv2dGradInputOp, Conv2dGradWeightOp, Conv2dOp } from './ops/conv2d.js';
 import type { ActivationGradOp, ActivationOp, BinaryOp, ScaleOp } from './ops/elementwise.js';
 import type { FlipWidthOp } from './ops/flip.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
 import type { SoftmaxCrossEntropyOp } from './ops/loss.js';
 import type { AccumulateOp, SgdOp } from './ops/optimizer.js';
 import type { GlobalAvgPoolGradOp, GlobalAvgPoolOp, Pool2dGradOp, Pool2dOp } from './ops/pool.js';
-import type { ColumnSumOp } from './ops/reduce.js';
 import type { ResizeArgmaxOp, ResizeGradOp, ResizeOp } from './ops/resize.js';
 
 export type { ConvAttrs } from './ops/conv2d.js';
@@ -49,7 +48,7 @@ export type NodeOp =
   | FlipWidthOp
   | Conv2dGradInputOp
   | Conv2dGradWeightOp
-  | ColumnSumOp
+  | Conv2dGradBiasOp
   | ActivationGradOp
   | GlobalAvgPoolGradOp
   | ResizeGradOp

@@ -378,14 +378,14 @@ export function conv2d(
 export function conv2dCpu<T extends Float32Array | Float64Array>(
   input: T,
   inputShape: Shape,
-  weight: T,
+  weight: Float32Array | Float64Array,
   weightShape: Shape,
   p: Conv2dParams,
-  extras: Conv2dExtras<T> = {},
+  extras: Conv2dExtras<Float32Array | Float64Array> = {},
 ): T {
   const g = convGeometry(inputShape, weightShape, p);
   const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup, coutPerGroup } = g;
-  const expectLength = (what: string, a: T | undefined, n: number) => {
+  const expectLength = (what: string, a: Float32Array | Float64Array | undefined, n: number) => {
     if (a && a.length !== n) throw new Error(`${KERNEL}: ${what} has ${a.length} values, expected ${n}`);
   };
   expectLength('input', input, numel(inputShape));

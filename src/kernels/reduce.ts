@@ -5,11 +5,9 @@ import type { GpuContext } from '../gpu/context.js';
 import type { Dispatch } from '../gpu/dispatch.js';
 import { Uniforms, linearGrid, makeDispatch } from '../gpu/dispatch.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
-import { type GpuTensor, type Shape, numel, shapeString } from '../gpu/tensor.js';
-import { expectShape } from './checks.js';
+import type { GpuTensor } from '../gpu/tensor.js';
 
 const SUM_WG = 256;
-const COLUMN_WG = 64;
 /** Partial sums kept at once at most (floats): bounds the scratch of big weight gradients. */
 const MAX_PARTIALS = 1 << 23;
 /** Aim for at least this many invocations, and at most this many chunks. */
@@ -46,45 +44,4 @@ export function prepareChunkSum(ctx: GpuContext, t: { partial: GpuTensor; out: G
     buffers: [t.partial, t.out],
     workgroups: linearGrid(ctx, count, SUM_WG),
   });
-}
-
-export function columnSumSpec(): KernelSpec {
-  return { shader: 'channel_sums.wgsl', constants: { MODE: 0, WG: COLUMN_WG } };
-}
-
-/** Scratch for columnSum of a [..., C] tensor. */
-export function columnSumScratchShape(shape: Shape): number[] {
-  const C = shape[shape.length - 1];
-  const { chunks } = chunkPlan(numel(shape) / C, C);
-  return [chunks * C];
-}
-
-/** out [C] = the sum of x [..., C] over every axis but the last. */
-export function prepareColumnSum(ctx: GpuContext, t: { x: GpuTensor; partial: GpuTensor; out: GpuTensor }): Dispatch[] {
-  const C = t.x.shape[t.x.shape.length - 1];
-  const rows = t.x.size / C;
-  expectShape(t.out.shape, [C], 'columnSum', 'out');
-  expectShape(t.partial.shape, columnSumScratchShape(t.x.shape), 'columnSum', 'partial');
-  const plan = chunkPlan(rows, C);
-  return [
-    makeDispatch(ctx, {
-      label: `columnSum ${shapeString(t.x.shape)}`,
-      spec: columnSumSpec(),
-      uniforms: new Uniforms().u32(plan.chunks * C).u32(C).u32(rows).u32(plan.chunkLen),
-      // Mode 0 reads only x; the other slots are bound to it too (read-only twice is allowed).
-      buffers: [t.x, t.x, t.x, t.partial],
-      workgroups: linearGrid(ctx, plan.chunks * C, COLUMN_WG),
-    }),
-    prepareChunkSum(ctx, { partial: t.partial, out: t.out }, plan.chunks),
-  ];
-}
-
-/** CPU reference (float64 sums). */
-export function columnSumCpu<T extends Float32Array | Float64Array>(x: T, shape: Shape): T {
-  const C = shape[shape.length - 1];
-  const out = new (x.constructor as { new (n: number): T })(C);
-  const sums = new Float64Array(C);
-  for (let i = 0; i < x.length; i++) sums[i % C] += x[i];
-  out.set(sums);
-  return out;
 }

@@ -1,118 +1,304 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
-import { createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
+import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convParams, samePadding } from '../../src/kernels/conv2d.js';
 import {
-  conv2dGradBiasCpu,
-  conv2dGradInputCpu,
-  conv2dGradWeightCpu,
-  conv2dGradWeightPlan,
-  prepareConv2dGradInput,
-  prepareConv2dGradWeight,
+  type Conv2dWeightGradOptions,
+  conv2dBiasGrad,
+  conv2dBiasGradCpu,
+  conv2dInputGrad,
+  conv2dInputGradCpu,
+  conv2dWeightGrad,
+  conv2dWeightGradCpu,
+  conv2dWeightGradScratchShape,
+  prepareConv2dBiasGrad,
+  prepareConv2dInputGrad,
+  prepareConv2dWeightGrad,
 } from '../../src/kernels/conv2d-backward.js';
-import { columnSumScratchShape, prepareColumnSum } from '../../src/kernels/reduce.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
+/** A convolution case: NHWC input shape, kernel size, output channels and (partial) params. */
 interface Case {
   name: string;
-  input: number[];
-  weight: number[];
-  p: Conv2dParams;
+  input: Shape;
+  kernel: [number, number];
+  cout: number;
+  p: Partial<Conv2dParams>;
 }
 
-const pad = (t: number, b = t, l = t, r = t) => ({ padTop: t, padBottom: b, padLeft: l, padRight: r });
-const [sameT, sameB] = samePadding(9, 3, 2, 1);
+function shapesOf(c: Case): { p: Conv2dParams; weightShape: number[]; outShape: number[] } {
+  const p = convParams(c.p);
+  const weightShape = [c.kernel[0], c.kernel[1], c.input[3] / p.groups, c.cout];
+  return { p, weightShape, outShape: conv2dOutputShape(c.input, weightShape, p) };
+}
 
-const cases: Case[] = [
-  { name: '3x3 stride 1', input: [2, 7, 6, 5], weight: [3, 3, 5, 7], p: convParams(pad(1)) },
-  { name: '3x3 stride 2, TF same padding (extra pad after)', input: [1, 9, 8, 3], weight: [3, 3, 3, 6], p: convParams({ strideH: 2, strideW: 2, ...pad(sameT, sameB, 0, 1) }) },
-  { name: '3x3 dilation 2', input: [1, 8, 9, 4], weight: [3, 3, 4, 5], p: convParams({ dilationH: 2, dilationW: 2, ...pad(2) }) },
-  { name: '3x3 dilation 3, stride 2', input: [2, 11, 9, 3], weight: [3, 3, 3, 4], p: convParams({ dilationH: 3, dilationW: 3, strideH: 2, strideW: 2, ...pad(3) }) },
-  { name: 'groups 2', input: [1, 6, 7, 6], weight: [3, 3, 3, 4], p: convParams({ groups: 2, ...pad(1) }) },
-  { name: 'depthwise', input: [2, 7, 5, 6], weight: [3, 3, 1, 6], p: convParams({ groups: 6, ...pad(1) }) },
-  { name: 'depthwise stride 2 dilation 2', input: [1, 9, 11, 5], weight: [3, 3, 1, 5], p: convParams({ groups: 5, strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, ...pad(2) }) },
-  { name: 'depthwise, channel multiplier 2', input: [1, 6, 6, 3], weight: [3, 3, 1, 6], p: convParams({ groups: 3, ...pad(1) }) },
-  { name: '1x1', input: [2, 5, 4, 7], weight: [1, 1, 7, 9], p: convParams({}) },
-  { name: '7x7 stride 2 (a stem)', input: [1, 13, 11, 3], weight: [7, 7, 3, 4], p: convParams({ strideH: 2, strideW: 2, ...pad(3) }) },
-  { name: 'rate larger than the map', input: [1, 5, 4, 3], weight: [3, 3, 3, 4], p: convParams({ dilationH: 12, dilationW: 12, ...pad(12) }) },
-  { name: 'asymmetric strides and rates', input: [1, 9, 10, 2], weight: [3, 5, 2, 3], p: convParams({ strideH: 1, strideW: 2, dilationH: 2, dilationW: 1, ...pad(2, 2, 2, 1) }) },
+/** TF 'SAME' params for an input of H x W (stride 2 puts the odd extra pad after). */
+function same(H: number, W: number, k: [number, number], s: number, d = 1): Partial<Conv2dParams> {
+  const [padTop, padBottom] = samePadding(H, k[0], s, d);
+  const [padLeft, padRight] = samePadding(W, k[1], s, d);
+  return { strideH: s, strideW: s, dilationH: d, dilationW: d, padTop, padBottom, padLeft, padRight };
+}
+
+// Small shapes: central differences run the float64 forward twice per element.
+const GRADCHECK_CASES: Case[] = [
+  { name: '3x3 stride 2 pad 1', input: [2, 5, 6, 3], kernel: [3, 3], cout: 4, p: { strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+  { name: '3x3 dilation 2 pad 2', input: [1, 7, 6, 2], kernel: [3, 3], cout: 3, p: { dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 } },
+  { name: '3x3 dilation 3, stride 2 x 1, uneven pads', input: [1, 9, 8, 2], kernel: [3, 3], cout: 3, p: { dilationH: 3, dilationW: 3, strideH: 2, padTop: 3, padBottom: 1, padLeft: 2, padRight: 3 } },
+  { name: "TF 'same' 3x3 stride 2 (extra pad after)", input: [1, 6, 7, 3], kernel: [3, 3], cout: 2, p: same(6, 7, [3, 3], 2) },
+  { name: "TF 'same' 2x4 stride 1 (asymmetric pads)", input: [1, 5, 7, 2], kernel: [2, 4], cout: 3, p: same(5, 7, [2, 4], 1) },
+  { name: 'groups 2', input: [1, 5, 5, 4], kernel: [3, 3], cout: 6, p: { groups: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+  { name: 'depthwise 3x3', input: [1, 5, 6, 3], kernel: [3, 3], cout: 3, p: { groups: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+  { name: 'depthwise 3x3 stride 2 dilation 2', input: [1, 7, 7, 3], kernel: [3, 3], cout: 3, p: { groups: 3, ...same(7, 7, [3, 3], 2, 2) } },
+  { name: 'depthwise with channel multiplier 2', input: [1, 5, 5, 2], kernel: [3, 3], cout: 4, p: { groups: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+  { name: '1x1', input: [2, 3, 4, 3], kernel: [1, 1], cout: 5, p: {} },
+  { name: '1x1 stride 2 (odd pixels get no gradient)', input: [1, 5, 5, 3], kernel: [1, 1], cout: 2, p: { strideH: 2, strideW: 2 } },
+  { name: '3x3 at rate 4 on a 3x3 map (kernel larger than the input)', input: [1, 3, 3, 2], kernel: [3, 3], cout: 2, p: { dilationH: 4, dilationW: 4, padTop: 4, padBottom: 4, padLeft: 4, padRight: 4 } },
 ];
 
-describe('kernel: conv2d gradients', () => {
-  for (const c of cases) {
+describe('kernel: conv2d backward (CPU references)', () => {
+  it('conv2dCpu keeps Float32Array results for Float32Array inputs and gives Float64Array for Float64Array', () => {
+    const p = convParams({});
+    const x = randomArray(2 * 3 * 3 * 2);
+    const w = randomArray(2 * 2 * 2 * 3);
+    const out32 = conv2dCpu(x, [2, 3, 3, 2], w, [2, 2, 2, 3], p);
+    const out64 = conv2dCpu(f64(x), [2, 3, 3, 2], w, [2, 2, 2, 3], p, { bias: new Float64Array(3).fill(0.5) });
+    expect(out32).to.be.instanceOf(Float32Array);
+    expect(out64).to.be.instanceOf(Float64Array);
+    out32.forEach((v, i) => expect(Math.abs(v + 0.5 - out64[i])).to.be.lessThan(1e-5));
+  });
+
+  for (const c of GRADCHECK_CASES) {
     describe(c.name, () => {
-      const outShape = conv2dOutputShape(c.input, c.weight, c.p);
+      const { p, weightShape, outShape } = shapesOf(c);
+      const x = f64(randomArray(numel(c.input)));
+      const w = f64(randomArray(numel(weightShape)));
+      const b = f64(randomArray(c.cout));
+      const r = f64(randomArray(numel(outShape)));
 
-      it('CPU input, weight and bias gradients equal central differences (float64)', () => {
-        const x = f64(randomArray(numel(c.input)));
-        const w = f64(randomArray(numel(c.weight)));
-        const b = f64(randomArray(c.weight[3]));
-        const r = f64(randomArray(numel(outShape)));
-        expectGradient((v) => conv2dCpu(v, c.input, w, c.weight, c.p, { bias: b }), x, r, conv2dGradInputCpu(r, c.input, w, c.weight, c.p), 'dx');
-        expectGradient((v) => conv2dCpu(x, c.input, v, c.weight, c.p, { bias: b }), w, r, conv2dGradWeightCpu(x, c.input, r, c.weight, c.p), 'dw');
-        expectGradient((v) => conv2dCpu(x, c.input, w, c.weight, c.p, { bias: v }), b, r, conv2dGradBiasCpu(r, outShape), 'db');
+      it('dX matches central differences', () => {
+        const dx = conv2dInputGradCpu(r, outShape, w, weightShape, c.input, p);
+        expect(dx).to.be.instanceOf(Float64Array);
+        expectGradient((v) => conv2dCpu(v, c.input, w, weightShape, p), x, r, dx, `${c.name}: dX`);
       });
-
-      it('GPU input, weight and bias gradients equal the CPU reference', async () => {
-        const ctx = await testContext();
-        const xs = randomArray(numel(c.input));
-        const ws = randomArray(numel(c.weight));
-        const dys = randomArray(numel(outShape));
-        const x = uploadTensor(ctx, xs, c.input);
-        const w = uploadTensor(ctx, ws, c.weight);
-        const dy = uploadTensor(ctx, dys, outShape);
-        const dx = poisonedTensor(ctx, c.input);
-        const dw = poisonedTensor(ctx, c.weight);
-        const db = poisonedTensor(ctx, [c.weight[3]]);
-        const partial = createTensor(ctx, conv2dGradWeightPlan(c.input, c.weight, c.p).partialShape);
-        const biasPartial = createTensor(ctx, columnSumScratchShape(outShape));
-        try {
-          await runOnce(ctx, 'conv grads test', () => [
-            prepareConv2dGradInput(ctx, { dy, weight: w, dx }, c.p),
-            ...prepareConv2dGradWeight(ctx, { x, dy, partial, dw }, c.p),
-            ...prepareColumnSum(ctx, { x: dy, partial: biasPartial, out: db }),
-          ]);
-          expectClose(await readTensor(ctx, dx), conv2dGradInputCpu(dys, c.input, ws, c.weight, c.p), 'dx');
-          expectClose(await readTensor(ctx, dw), conv2dGradWeightCpu(xs, c.input, dys, c.weight, c.p), 'dw');
-          expectClose(await readTensor(ctx, db), conv2dGradBiasCpu(dys, outShape), 'db');
-        } finally {
-          for (const t of [x, w, dy, dx, dw, db, partial, biasPartial]) t.dispose();
-        }
+      it('dW matches central differences', () => {
+        const dw = conv2dWeightGradCpu(x, c.input, r, outShape, weightShape, p);
+        expect(dw).to.be.instanceOf(Float64Array);
+        expectGradient((v) => conv2dCpu(x, c.input, v, weightShape, p), w, r, dw, `${c.name}: dW`);
+      });
+      it('db matches central differences', () => {
+        const db = conv2dBiasGradCpu(r, outShape);
+        expect(db).to.be.instanceOf(Float64Array);
+        expectGradient((v) => conv2dCpu(x, c.input, w, weightShape, p, { bias: v }), b, r, db, `${c.name}: db`);
       });
     });
   }
+});
 
-  it('GPU weight gradient over a long reduction (2 x 45 x 43 pixels) keeps float32 accuracy', async () => {
+/** Tracks GPU tensors of one test so they are all released in `finally`. */
+class Tensors {
+  private readonly list: GpuTensor[] = [];
+  add<T extends GpuTensor>(t: T): T {
+    this.list.push(t);
+    return t;
+  }
+  disposeAll(): void {
+    for (const t of this.list) t.dispose();
+  }
+}
+
+interface Grads {
+  dx?: boolean;
+  dw?: boolean;
+  db?: boolean;
+  /** Forces the split-K chunk count of dW. */
+  chunks?: number;
+  /** Value range of dY (an offset range stresses the sums' accuracy). */
+  dyRange?: [number, number];
+}
+
+/** Runs the requested gradients of one case on the GPU (NaN-poisoned outputs) and checks each against its CPU reference. */
+async function checkGpu(c: Case, which: Grads = { dx: true, dw: true, db: true }): Promise<void> {
+  const ctx = await testContext();
+  const { p, weightShape, outShape } = shapesOf(c);
+  const x = randomArray(numel(c.input));
+  const w = randomArray(numel(weightShape));
+  const [lo, hi] = which.dyRange ?? [-1, 1];
+  const dy = randomArray(numel(outShape), lo, hi);
+  const tensors = new Tensors();
+  try {
+    const tX = tensors.add(uploadTensor(ctx, x, c.input, 'input'));
+    const tW = tensors.add(uploadTensor(ctx, w, weightShape, 'weight'));
+    const tDy = tensors.add(uploadTensor(ctx, dy, outShape, 'dOut'));
+    if (which.dx) {
+      const dInput = tensors.add(poisonedTensor(ctx, c.input, 'dInput'));
+      await runOnce(ctx, 'dX test', () => prepareConv2dInputGrad(ctx, { dOut: tDy, weight: tW, dInput }, p));
+      expectClose(await readTensor(ctx, dInput), conv2dInputGradCpu(dy, outShape, w, weightShape, c.input, p), `${c.name}: dX`);
+    }
+    if (which.dw) {
+      const opts: Conv2dWeightGradOptions = which.chunks ? { chunks: which.chunks } : {};
+      const dWeight = tensors.add(poisonedTensor(ctx, weightShape, 'dWeight'));
+      const scratchShape = conv2dWeightGradScratchShape(c.input, weightShape, p, opts);
+      const scratch = scratchShape ? tensors.add(poisonedTensor(ctx, scratchShape, 'scratch')) : undefined;
+      if (which.chunks !== undefined) expect(scratchShape?.[0] ?? 1, 'chunks used').to.equal(which.chunks);
+      await runOnce(ctx, 'dW test', () => prepareConv2dWeightGrad(ctx, { input: tX, dOut: tDy, dWeight, scratch }, p, opts));
+      expectClose(await readTensor(ctx, dWeight), conv2dWeightGradCpu(x, c.input, dy, outShape, weightShape, p), `${c.name}: dW`);
+    }
+    if (which.db) {
+      const dBias = tensors.add(poisonedTensor(ctx, [c.cout], 'dBias'));
+      await runOnce(ctx, 'db test', () => prepareConv2dBiasGrad(ctx, { dOut: tDy, dBias }));
+      expectClose(await readTensor(ctx, dBias), conv2dBiasGradCpu(dy, outShape), `${c.name}: db`);
+    }
+  } finally {
+    tensors.disposeAll();
+  }
+}
+
+const pad1 = { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
+
+// Sizes off every tile: 8-pixel blocks, 4-channel lanes, 8..32-lane workgroups, 16-channel bias blocks.
+const GPU_CASES: Case[] = [
+  { name: '3x3 pad 1, Cin 5 -> Cout 7', input: [2, 11, 9, 5], kernel: [3, 3], cout: 7, p: pad1 },
+  { name: "3x3 stride 2 TF 'same', Cin 19 -> Cout 33", input: [2, 11, 9, 19], kernel: [3, 3], cout: 33, p: same(11, 9, [3, 3], 2) },
+  { name: "5x5 stride 2 TF 'same' (asymmetric pads), Cin 7 -> Cout 5", input: [1, 10, 9, 7], kernel: [5, 5], cout: 5, p: same(10, 9, [5, 5], 2) },
+  { name: '3x3 dilation 2, Cin 33 -> Cout 5', input: [1, 11, 9, 33], kernel: [3, 3], cout: 5, p: { dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 } },
+  { name: '3x3 stride 3 dilation 2, uneven pads', input: [2, 9, 11, 7], kernel: [3, 3], cout: 5, p: { strideH: 3, strideW: 3, dilationH: 2, dilationW: 2, padTop: 2, padBottom: 0, padLeft: 1, padRight: 3 } },
+  { name: '2x3 stride 2 x 1, dilation 3 x 1', input: [2, 11, 9, 5], kernel: [2, 3], cout: 7, p: { strideH: 2, dilationH: 3, padTop: 1, padBottom: 2, padLeft: 1, padRight: 1 } },
+  { name: '1x1 stride 2', input: [2, 11, 9, 5], kernel: [1, 1], cout: 7, p: { strideH: 2, strideW: 2 } },
+  { name: '1x1, Cin 130 -> Cout 131 (two channel blocks each way)', input: [1, 3, 5, 130], kernel: [1, 1], cout: 131, p: {} },
+  { name: '3x3 at rate 4 on a 3x3 map (kernel larger than the input)', input: [1, 3, 3, 5], kernel: [3, 3], cout: 7, p: { dilationH: 4, dilationW: 4, padTop: 4, padBottom: 4, padLeft: 4, padRight: 4 } },
+  { name: 'groups 2, Cin 6 -> Cout 10', input: [2, 11, 9, 6], kernel: [3, 3], cout: 10, p: { groups: 2, ...pad1 } },
+  { name: 'depthwise 3x3, C 19', input: [2, 11, 9, 19], kernel: [3, 3], cout: 19, p: { groups: 19, ...pad1 } },
+  { name: 'depthwise 3x3 stride 2 dilation 2, C 7', input: [1, 11, 9, 7], kernel: [3, 3], cout: 7, p: { groups: 7, ...same(11, 9, [3, 3], 2, 2) } },
+  { name: 'depthwise with channel multiplier 2, C 5 -> 10', input: [1, 11, 9, 5], kernel: [3, 3], cout: 10, p: { groups: 5, ...pad1 } },
+];
+
+describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
+  for (const c of GPU_CASES) {
+    it(`dX, dW, db: ${c.name}`, () => checkGpu(c));
+  }
+
+  // N=2 with a 33x31 output: each dW element and each db element sums 2046 pixel terms.
+  const big: Case = { name: '3x3 pad 1 on 2x33x31, Cin 5 -> Cout 7', input: [2, 33, 31, 5], kernel: [3, 3], cout: 7, p: pad1 };
+  it('dW over 2046 pixels, split-K chunks chosen from the shapes', () => checkGpu(big, { dw: true, db: true }));
+  it('dW over 2046 pixels in one chunk (no scratch, blocked serial sums)', () => checkGpu(big, { dw: true, chunks: 1 }));
+  it('dW over 2046 pixels in 7 chunks', () => checkGpu(big, { dw: true, chunks: 7 }));
+  const bigDepthwise: Case = { name: 'depthwise 3x3 stride 1 on 2x33x31, C 9', input: [2, 33, 31, 9], kernel: [3, 3], cout: 9, p: { groups: 9, ...pad1 } };
+  it('depthwise dW over 2046 pixels (default chunks and one chunk)', async () => {
+    await checkGpu(bigDepthwise, { dw: true });
+    await checkGpu(bigDepthwise, { dw: true, chunks: 1 });
+  });
+  // A large common offset is where a naive f32 running sum loses digits.
+  it('db over 2046 pixels with a large common offset in dY', () => checkGpu({ ...big, cout: 19 }, { db: true, dyRange: [99, 101] }));
+  it('dW over 2046 pixels with a large common offset in dY, one chunk', () => checkGpu(big, { dw: true, chunks: 1, dyRange: [99, 101] }));
+
+  it('one-shot conv2dInputGrad / conv2dWeightGrad / conv2dBiasGrad', async () => {
     const ctx = await testContext();
-    const input = [2, 45, 43, 6];
-    const weight = [3, 3, 6, 5];
-    const p = convParams({ dilationH: 2, dilationW: 2, ...pad(2) });
-    const outShape = conv2dOutputShape(input, weight, p);
-    const xs = randomArray(numel(input));
-    const dys = randomArray(numel(outShape));
-    const x = uploadTensor(ctx, xs, input);
-    const dy = uploadTensor(ctx, dys, outShape);
-    const dw = poisonedTensor(ctx, weight);
-    const partial = createTensor(ctx, conv2dGradWeightPlan(input, weight, p).partialShape);
+    const c = GPU_CASES[1];
+    const { p, weightShape, outShape } = shapesOf(c);
+    const x = randomArray(numel(c.input));
+    const w = randomArray(numel(weightShape));
+    const dy = randomArray(numel(outShape));
+    const tensors = new Tensors();
     try {
-      await runOnce(ctx, 'long reduction', () => prepareConv2dGradWeight(ctx, { x, dy, partial, dw }, p));
-      expectClose(await readTensor(ctx, dw), conv2dGradWeightCpu(xs, input, dys, weight, p), 'dw');
+      const tX = tensors.add(uploadTensor(ctx, x, c.input));
+      const tW = tensors.add(uploadTensor(ctx, w, weightShape));
+      const tDy = tensors.add(uploadTensor(ctx, dy, outShape));
+      const dx = tensors.add(await conv2dInputGrad(ctx, tDy, tW, c.input, p));
+      expect(dx.shape).to.deep.equal(c.input);
+      expectClose(await readTensor(ctx, dx), conv2dInputGradCpu(dy, outShape, w, weightShape, c.input, p), 'conv2dInputGrad()');
+      const dw = tensors.add(await conv2dWeightGrad(ctx, tX, tDy, weightShape, p));
+      expect(dw.shape).to.deep.equal(weightShape);
+      expectClose(await readTensor(ctx, dw), conv2dWeightGradCpu(x, c.input, dy, outShape, weightShape, p), 'conv2dWeightGrad()');
+      const db = tensors.add(await conv2dBiasGrad(ctx, tDy));
+      expectClose(await readTensor(ctx, db), conv2dBiasGradCpu(dy, outShape), 'conv2dBiasGrad()');
     } finally {
-      for (const t of [x, dy, dw, partial]) t.dispose();
+      tensors.disposeAll();
     }
   });
+});
 
-  it('rejects an output gradient of the wrong shape', async () => {
-    const ctx = await testContext();
-    const p = convParams(pad(1));
-    const dy = uploadTensor(ctx, randomArray(2 * 4 * 4 * 3), [2, 4, 4, 3]);
-    const w = uploadTensor(ctx, randomArray(3 * 3 * 2 * 4), [3, 3, 2, 4]);
-    const dx = createTensor(ctx, [2, 4, 4, 2]);
+describe('kernel: conv2d backward (errors)', () => {
+  /** Runs `fn` and returns what it threw (undefined when nothing was thrown). */
+  async function thrown(fn: () => unknown): Promise<Error | undefined> {
     try {
-      expect(() => prepareConv2dGradInput(ctx, { dy, weight: w, dx }, p)).to.throw(/conv2dGradInput: dy has shape \[2,4,4,3\], expected \[2,4,4,4\]/);
-    } finally {
-      for (const t of [dy, w, dx]) t.dispose();
+      await fn();
+    } catch (e) {
+      return e as Error;
     }
+    return undefined;
+  }
+
+  async function withTensors(shapes: Record<string, Shape>, body: (t: Record<string, GpuTensor>) => unknown): Promise<Error | undefined> {
+    const ctx = await testContext();
+    const tensors = new Tensors();
+    try {
+      const t: Record<string, GpuTensor> = {};
+      for (const [name, shape] of Object.entries(shapes)) t[name] = tensors.add(createTensor(ctx, shape, 'f32', name));
+      return await thrown(() => body(t));
+    } finally {
+      tensors.disposeAll();
+    }
+  }
+
+  const p = convParams(pad1);
+
+  it('dX rejects a dOut that is not the forward output shape', async () => {
+    const ctx = await testContext();
+    const err = await withTensors({ dOut: [1, 5, 6, 4], weight: [3, 3, 3, 4], dInput: [1, 5, 5, 3] }, (t) =>
+      prepareConv2dInputGrad(ctx, { dOut: t.dOut, weight: t.weight, dInput: t.dInput }, p),
+    );
+    expect(err, 'should throw').to.be.instanceOf(Error);
+    expect(err!.message).to.match(/conv2dInputGrad: dOut .*\[1,5,6,4\], expected \[1,5,5,4\]/);
+  });
+
+  it('dX rejects a weight whose input channels do not match input channels / groups', async () => {
+    const ctx = await testContext();
+    const err = await withTensors({ dOut: [1, 5, 5, 4], weight: [3, 3, 3, 4], dInput: [1, 5, 5, 6] }, (t) =>
+      prepareConv2dInputGrad(ctx, { dOut: t.dOut, weight: t.weight, dInput: t.dInput }, convParams({ ...pad1, groups: 1 })),
+    );
+    expect(err, 'should throw').to.be.instanceOf(Error);
+    expect(err!.message).to.match(/conv2dInputGrad: .*weight expects 3 input channels per group/);
+  });
+
+  it('dW rejects groups that do not divide the channels', async () => {
+    const ctx = await testContext();
+    const err = await withTensors({ input: [1, 5, 5, 6], dOut: [1, 5, 5, 4], dWeight: [3, 3, 3, 4] }, (t) =>
+      prepareConv2dWeightGrad(ctx, { input: t.input, dOut: t.dOut, dWeight: t.dWeight }, convParams({ ...pad1, groups: 4 })),
+    );
+    expect(err, 'should throw').to.be.instanceOf(Error);
+    expect(err!.message).to.match(/conv2dWeightGrad: .*not divisible by groups 4/);
+  });
+
+  it('dW rejects a mismatched dOut and a missing scratch', async () => {
+    const ctx = await testContext();
+    const badOut = await withTensors({ input: [1, 5, 5, 3], dOut: [1, 4, 5, 4], dWeight: [3, 3, 3, 4] }, (t) =>
+      prepareConv2dWeightGrad(ctx, { input: t.input, dOut: t.dOut, dWeight: t.dWeight }, p),
+    );
+    expect(badOut, 'should throw').to.be.instanceOf(Error);
+    expect(badOut!.message).to.match(/conv2dWeightGrad: dOut .*expected \[1,5,5,4\]/);
+    const noScratch = await withTensors({ input: [1, 5, 5, 3], dOut: [1, 5, 5, 4], dWeight: [3, 3, 3, 4] }, (t) =>
+      prepareConv2dWeightGrad(ctx, { input: t.input, dOut: t.dOut, dWeight: t.dWeight }, p, { chunks: 2 }),
+    );
+    expect(noScratch, 'should throw').to.be.instanceOf(Error);
+    expect(noScratch!.message).to.match(/needs a scratch tensor of shape \[2,3,3,3,4\]/);
+  });
+
+  it('db rejects a dBias that is not [Cout]', async () => {
+    const ctx = await testContext();
+    const err = await withTensors({ dOut: [1, 5, 5, 4], dBias: [5] }, (t) => prepareConv2dBiasGrad(ctx, { dOut: t.dOut, dBias: t.dBias }));
+    expect(err, 'should throw').to.be.instanceOf(Error);
+    expect(err!.message).to.match(/conv2dBiasGrad: dBias has shape \[5\], expected \[4\]/);
+  });
+
+  it('rejects a fused activation in the params', () => {
+    let err: Error | undefined;
+    try {
+      conv2dInputGradCpu(new Float64Array(4), [1, 2, 2, 1], new Float64Array(1), [1, 1, 1, 1], [1, 2, 2, 1], convParams({ activation: 'relu' }));
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err, 'should throw').to.be.instanceOf(Error);
+    expect(err!.message).to.match(/conv2dInputGrad: params.activation is 'relu'/);
   });
 });

@@ -198,10 +198,11 @@ describe('training: whole-network gradients against PyTorch (fixtures/train)', f
       console.log(`      (loss 1 ${losses[0].toFixed(6)}, loss 2 ${losses[1].toFixed(6)} vs ${step2.toFixed(6)}; worst parameter update ${worst.err.toExponential(1)} (${worst.name}))`);
       expect(Math.abs(losses[1] - step2) / step2).to.be.lessThan(1e-5);
       // The fixture is exact (float64); step 2's gradients, taken after a large first step at
-      // random weights through train-mode BN (the image-pooling BN sees 2 values), come out
-      // ~0.5 % from exact in float32, in every tensor alike. The bound still fails for a wrong
-      // rule: measured, weight decay left out gives 0.28, momentum 0.8 instead of 0.9 gives 0.063.
-      expect(worst.err, worst.name).to.be.lessThan(2e-2);
+      // random weights through train-mode BN (the image-pooling BN sees 2 values), come out a
+      // few per cent from exact in float32, and the figure moves with the summation order: 1.1e-2
+      // and 2.8e-2 with two sets of backward kernels. The update rule itself is checked exactly
+      // in test/kernels/sgd.test.ts; this bound still fails for leaving out weight decay (0.28).
+      expect(worst.err, worst.name).to.be.lessThan(5e-2);
     } finally {
       step.dispose();
       update.dispose();

@@ -4,16 +4,18 @@
 import { shapeString } from '../../gpu/tensor.js';
 import { type Conv2dParams, conv2dCpu, conv2dOutputShape, conv2dSpec, prepareConv2d } from '../../kernels/conv2d.js';
 import {
-  conv2dGradInputCpu,
-  conv2dGradInputSpec,
-  conv2dGradWeightCpu,
-  conv2dGradWeightPlan,
-  conv2dGradWeightSpec,
-  prepareConv2dGradInput,
-  prepareConv2dGradWeight,
+  conv2dBiasGradCpu,
+  conv2dBiasGradSpec,
+  conv2dInputGradCpu,
+  conv2dInputGradSpec,
+  conv2dWeightGradCpu,
+  conv2dWeightGradScratchShape,
+  conv2dWeightGradSpec,
+  prepareConv2dBiasGrad,
+  prepareConv2dInputGrad,
+  prepareConv2dWeightGrad,
 } from '../../kernels/conv2d-backward.js';
 import { chunkSumSpec } from '../../kernels/reduce.js';
-import type { ColumnSumOp } from './reduce.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -89,7 +91,13 @@ export interface Conv2dGradInputOp {
   attrs: ConvAttrs & { inputShape: number[] };
 }
 
-/** Gradient of a conv's weight; its second output is the reduction's scratch. */
+/** Gradient of a conv's bias: dy summed per output channel. */
+export interface Conv2dGradBiasOp {
+  type: 'conv2d_grad_bias';
+  dy: Value;
+}
+
+/** Gradient of a conv's weight; its second output is the reduction's scratch ([1] when it needs none). */
 export interface Conv2dGradWeightOp {
   type: 'conv2d_grad_weight';
   x: Value;
@@ -111,10 +119,12 @@ export const conv2dGradInputOp: OpDef<Conv2dGradInputOp> = {
     return [{ shape: [...op.attrs.inputShape], dtype: 'f32' }];
   },
   lower: (op) => ({
-    specs: [conv2dGradInputSpec()],
-    prepare: (ctx, t, [dx]) => [prepareConv2dGradInput(ctx, { dy: t(op.dy), weight: t(op.weight), dx }, op.attrs)],
+    specs: [conv2dInputGradSpec(op.attrs.inputShape, op.weight.shape, op.attrs)],
+    prepare: (ctx, t, [dInput]) => [prepareConv2dInputGrad(ctx, { dOut: t(op.dy), weight: t(op.weight), dInput }, op.attrs)],
   }),
-  cpu: (op, read) => [conv2dGradInputCpu(read(op.dy) as Float32Array, op.attrs.inputShape, read(op.weight) as Float32Array, op.weight.shape, op.attrs)],
+  cpu: (op, read) => [
+    conv2dInputGradCpu(read(op.dy) as Float32Array, op.dy.shape, read(op.weight) as Float32Array, op.weight.shape, op.attrs.inputShape, op.attrs),
+  ],
   cost: (op) => ({ macs: 0, flops: 2 * convMacs(op.attrs.inputShape, op.weight.shape, op.attrs) }),
 };
 
@@ -124,18 +134,37 @@ export const conv2dGradWeightOp: OpDef<Conv2dGradWeightOp> = {
   infer(op) {
     const out = conv2dOutputShape(op.x.shape, op.attrs.weightShape, op.attrs);
     if (shapeString(out) !== shapeString(op.dy.shape)) throw new Error(`dy ${shapeString(op.dy.shape)} is not the conv's output ${shapeString(out)}`);
-    const { partialShape } = conv2dGradWeightPlan(op.x.shape, op.attrs.weightShape, op.attrs);
+    const scratch = conv2dWeightGradScratchShape(op.x.shape, op.attrs.weightShape, op.attrs);
     return [
       { shape: [...op.attrs.weightShape], dtype: 'f32' },
-      { shape: partialShape, dtype: 'f32' },
+      { shape: scratch ?? [1], dtype: 'f32' },
     ];
   },
-  lower: (op) => ({
-    specs: [conv2dGradWeightSpec(), chunkSumSpec()],
-    prepare: (ctx, t, [dw, partial]) => prepareConv2dGradWeight(ctx, { x: t(op.x), dy: t(op.dy), partial, dw }, op.attrs),
-  }),
-  cpu: (op, read) => [conv2dGradWeightCpu(read(op.x) as Float32Array, op.x.shape, read(op.dy) as Float32Array, op.attrs.weightShape, op.attrs), new Float32Array(0)],
+  lower: (op) => {
+    const needsScratch = conv2dWeightGradScratchShape(op.x.shape, op.attrs.weightShape, op.attrs) !== null;
+    return {
+      specs: [conv2dWeightGradSpec(op.x.shape, op.attrs.weightShape, op.attrs), chunkSumSpec()],
+      prepare: (ctx, t, [dWeight, scratch]) =>
+        prepareConv2dWeightGrad(ctx, { input: t(op.x), dOut: t(op.dy), dWeight, scratch: needsScratch ? scratch : undefined }, op.attrs),
+    };
+  },
+  cpu: (op, read) => [
+    conv2dWeightGradCpu(read(op.x) as Float32Array, op.x.shape, read(op.dy) as Float32Array, op.dy.shape, op.attrs.weightShape, op.attrs),
+    new Float32Array(0),
+  ],
   cost: (op) => ({ macs: 0, flops: 2 * convMacs(op.x.shape, op.attrs.weightShape, op.attrs) }),
+};
+
+export const conv2dGradBiasOp: OpDef<Conv2dGradBiasOp> = {
+  type: 'conv2d_grad_bias',
+  operands: ['dy'],
+  infer: (op) => [{ shape: [op.dy.shape[op.dy.shape.length - 1]], dtype: 'f32' }],
+  lower: (op) => ({
+    specs: [conv2dBiasGradSpec()],
+    prepare: (ctx, t, [dBias]) => [prepareConv2dBiasGrad(ctx, { dOut: t(op.dy), dBias })],
+  }),
+  cpu: (op, read) => [conv2dBiasGradCpu(read(op.dy) as Float32Array, op.dy.shape)],
+  cost: (op) => ({ macs: 0, flops: numel(op.dy.shape) }),
 };
 
 /** d conv: the transposed conv for the input, a reduction for the weight, a channel sum for the bias. */
@@ -148,6 +177,6 @@ conv2dOp.grad = (op, _outputs, [dy], g) => {
   return {
     input: g.needs(op.input) ? g.emit<Conv2dGradInputOp>('input', { type: 'conv2d_grad_input', dy, weight: op.weight, attrs: { ...attrs, inputShape: [...op.input.shape] } })[0] : undefined,
     weight: g.needs(op.weight) ? g.emit<Conv2dGradWeightOp>('weight', { type: 'conv2d_grad_weight', x: op.input, dy, attrs: { ...attrs, weightShape: [...op.weight.shape] } })[0] : undefined,
-    bias: op.bias && g.needs(op.bias) ? g.emit<ColumnSumOp>('bias', { type: 'column_sum', x: dy })[0] : undefined,
+    bias: op.bias && g.needs(op.bias) ? g.emit<Conv2dGradBiasOp>('bias', { type: 'conv2d_grad_bias', dy })[0] : undefined,
   };
 };

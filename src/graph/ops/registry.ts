@@ -3,7 +3,7 @@
 import type { Node, NodeOp, OpType, Value } from '../ir.js';
 import { batchNormGradOp, batchNormOp, batchNormTrainOp } from './batchnorm.js';
 import { argmaxOp, channelSliceOp, concatOp, softmaxOp } from './channel.js';
-import { conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from './conv2d.js';
+import { conv2dGradBiasOp, conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from './conv2d.js';
 import { activationGradOp, activationOp, addOp, mulOp, scaleOp } from './elementwise.js';
 import { flipWidthOp } from './flip.js';
 import { foldBnOp } from './fold-bn.js';
@@ -13,7 +13,6 @@ export type { HostArray, OpCost } from './op-def.js';
 import { softmaxCrossEntropyOp } from './loss.js';
 import { accumulateOp, sgdOp } from './optimizer.js';
 import { globalAvgPoolGradOp, globalAvgPoolOp, pool2dGradOp, pool2dOp } from './pool.js';
-import { columnSumOp } from './reduce.js';
 import { resizeArgmaxOp, resizeGradOp, resizeOp } from './resize.js';
 
 type Registry = { [K in OpType]: OpDef<Extract<NodeOp, { type: K }>> };
@@ -36,7 +35,7 @@ const OPS: Registry = {
   // Gradients, loss, optimizer.
   conv2d_grad_input: conv2dGradInputOp,
   conv2d_grad_weight: conv2dGradWeightOp,
-  column_sum: columnSumOp,
+  conv2d_grad_bias: conv2dGradBiasOp,
   activation_grad: activationGradOp,
   global_avg_pool_grad: globalAvgPoolGradOp,
   resize_grad: resizeGradOp,
