@@ -1,0 +1,28 @@
+# Sourced at the start of every command on the device machine (see bench/README.md, "On a real
+# GPU"). That machine has CUDA and PyTorch but no Node and no Vulkan loader, and only this
+# checkout travels there: the runtime, the npm packages and the shared data come in the
+# git-ignored .device-carry/ folder. Unpacks them once per machine and sets the environment.
+set -e
+cd "$(git rev-parse --show-toplevel 2>/dev/null || pwd)"
+carry=.device-carry
+if [ ! -x /opt/rt/node ] && [ -f $carry/rt/node.xz ]; then
+  mkdir -p /opt/rt
+  python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" $carry/rt/node.xz /opt/rt/node
+  chmod +x /opt/rt/node
+fi
+if [ ! -d node_modules/webgpu ] && [ -f $carry/rt/nm.tar.xz ]; then
+  python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $carry/rt/nm.tar.xz
+fi
+# The Vulkan loader (NVIDIA's driver provides the ICD).
+# NVIDIA's Vulkan ICD is libGLX_nvidia, which needs glvnd's dispatch library and libX11.
+for f in .gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
+ldconfig
+if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+fi
+# ../shared beside the checkout, as on a development machine.
+mkdir -p ../shared/data
+for d in weights; do [ -e $carry/$d ] && ln -sfn "$PWD/$carry/$d" ../shared/$d; done
+for d in voc-sample camvid; do [ -e $carry/$d ] && ln -sfn "$PWD/$carry/$d" ../shared/data/$d; done
+export PATH=/opt/rt:$PATH
+set +e
