@@ -1,12 +1,14 @@
 // Training batches, reproducible from a seed: the sample order of each epoch and the
 // augmentation of each sample depend only on (seed, epoch, position), so batch k is the same
 // whether or not the run was stopped and resumed before it. Decoding and augmenting the next
-// batch starts (prefetch) while the GPU works on this one.
-import { readImage } from '../io/image.js';
-import { normalizeImagenet, normalizeToMinusOneOne } from '../io/resize-cpu.js';
+// batch starts (prefetch) while the GPU works on this one, on worker threads where there are
+// cores to spare.
+import { availableParallelism } from 'node:os';
 import { Rng } from '../util/random.js';
-import { type AugmentOptions, augment } from './augment.js';
+import type { AugmentOptions } from './augment.js';
 import { type Dataset, readLabel } from './dataset.js';
+import { type Sample, type SampleSpec, makeSample } from './sample.js';
+import { SamplePool } from './sample-pool.js';
 
 export interface LoaderOptions extends Omit<AugmentOptions, 'ignoreIndex'> {
   /** Images per batch. */
@@ -19,6 +21,15 @@ export interface LoaderOptions extends Omit<AugmentOptions, 'ignoreIndex'> {
    */
   repeatClasses?: number[];
   repeatFactor?: number;
+  /**
+   * Worker threads that make samples (default: one per core but one, at most 8); 0 makes them
+   * on the main thread between GPU submissions.
+   */
+  workers?: number;
+}
+
+export function defaultLoaderWorkers(): number {
+  return Math.max(0, Math.min(8, availableParallelism() - 1));
 }
 
 export interface Batch {
@@ -31,63 +42,74 @@ export interface Batch {
 
 export class TrainLoader {
   /** Dataset indices in one epoch (with repeats), before shuffling. */
-  private readonly pool: number[];
+  private readonly order: number[];
   private readonly pending = new Map<number, Promise<Batch>>();
+  private readonly pool: SamplePool | null;
 
   constructor(
     readonly data: Dataset,
     readonly o: LoaderOptions,
   ) {
     if (!Number.isInteger(o.batch) || o.batch < 1) throw new Error(`loader: batch must be a positive integer, got ${o.batch}`);
-    this.pool = data.items.map((_, i) => i);
+    this.order = data.items.map((_, i) => i);
     const repeat = o.repeatClasses ?? [];
     if (repeat.length && (o.repeatFactor ?? 1) > 1) {
       for (const [i, item] of data.items.entries()) {
         const label = readLabel(item.labelPath, data.classes.names.length, data.ignoreIndex);
-        if (label.indices.some((v) => repeat.includes(v))) for (let k = 1; k < o.repeatFactor!; k++) this.pool.push(i);
+        if (label.indices.some((v) => repeat.includes(v))) for (let k = 1; k < o.repeatFactor!; k++) this.order.push(i);
       }
     }
+    const workers = o.workers ?? defaultLoaderWorkers();
+    if (!Number.isInteger(workers) || workers < 0) throw new Error(`loader: workers must be a non-negative integer, got ${workers}`);
+    this.pool = workers > 0 ? new SamplePool(workers) : null;
   }
 
   /** Samples per epoch (repeats included). */
   get epochLength(): number {
-    return this.pool.length;
+    return this.order.length;
   }
 
-  /** The dataset index and augmentation generator of the n-th sample of the run. */
-  private sample(n: number): { index: number; rng: Rng } {
-    const epoch = Math.floor(n / this.pool.length);
-    const order = Rng.derive(this.o.seed, 0xe90c, epoch).permutation(this.pool.length);
-    return { index: this.pool[order[n % this.pool.length]], rng: Rng.derive(this.o.seed, 0xa06, n) };
+  /** Worker threads making samples (0: the main thread). */
+  get workers(): number {
+    return this.pool?.size ?? 0;
   }
 
-  private make(k: number): Batch {
+  /** What the n-th sample of the run is made from. */
+  private spec(n: number): { id: string; spec: SampleSpec } {
+    const epoch = Math.floor(n / this.order.length);
+    const perm = Rng.derive(this.o.seed, 0xe90c, epoch).permutation(this.order.length);
+    const item = this.data.items[this.order[perm[n % this.order.length]]];
+    const { batch: _b, repeatClasses: _r, repeatFactor: _f, workers: _w, ...augmentation } = this.o;
+    return {
+      id: item.id,
+      spec: { ...augmentation, imagePath: item.imagePath, labelPath: item.labelPath, numClasses: this.data.classes.names.length, ignoreIndex: this.data.ignoreIndex, n },
+    };
+  }
+
+  private async make(k: number): Promise<Batch> {
     const { batch, crop } = this.o;
+    const specs = Array.from({ length: batch }, (_, b) => this.spec(k * batch + b));
+    const samples: Sample[] = this.pool
+      ? await Promise.all(specs.map((s) => this.pool!.make(s.spec)))
+      : specs.map((s) => makeSample(s.spec));
     const images = new Float32Array(batch * crop * crop * 3);
     const labels = new Uint32Array(batch * crop * crop);
-    const ids: string[] = [];
-    for (let b = 0; b < batch; b++) {
-      const { index, rng } = this.sample(k * batch + b);
-      const item = this.data.items[index];
-      const label = readLabel(item.labelPath, this.data.classes.names.length, this.data.ignoreIndex);
-      const a = augment(readImage(item.imagePath), label, rng, { ...this.o, ignoreIndex: this.data.ignoreIndex });
-      images.set(this.o.normalization === 'imagenet' ? normalizeImagenet(a.image) : normalizeToMinusOneOne(a.image), b * crop * crop * 3);
-      labels.set(a.label.indices, b * crop * crop);
-      ids.push(item.id);
-    }
-    return { images, labels, ids };
+    samples.forEach((s, b) => {
+      images.set(s.image, b * crop * crop * 3);
+      labels.set(s.label, b * crop * crop);
+    });
+    return { images, labels, ids: specs.map((s) => s.id) };
   }
 
-  /** Starts preparing batch k on the event loop (after the current synchronous work). */
+  /**
+   * Starts preparing batch k: on the workers at once, or on the main thread after the current
+   * synchronous work.
+   */
   prefetch(k: number): void {
     if (this.pending.has(k)) return;
-    this.pending.set(k, new Promise((resolve, reject) => setImmediate(() => {
-      try {
-        resolve(this.make(k));
-      } catch (e) {
-        reject(e);
-      }
-    })));
+    const batch = this.pool ? this.make(k) : new Promise<Batch>((resolve, reject) => setImmediate(() => this.make(k).then(resolve, reject)));
+    batch.catch(() => {}); // surfaced by batch(k); an unawaited prefetch must not crash the process
+    this.pending.set(k, batch);
   }
 
   /** Batch k of the run. */
@@ -96,5 +118,11 @@ export class TrainLoader {
     const b = this.pending.get(k)!;
     this.pending.delete(k);
     return b;
+  }
+
+  /** Ends the worker threads. */
+  async close(): Promise<void> {
+    this.pending.clear();
+    await this.pool?.close();
   }
 }

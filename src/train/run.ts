@@ -172,6 +172,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
   const ctx = await GpuContext.create();
   let trainer: Trainer | undefined;
   let model: DeepLabModel | undefined;
+  let loader: TrainLoader | undefined;
   try {
     trainer = await Trainer.create(ctx, weights, trainOptions);
     if (resumeState) {
@@ -181,7 +182,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     model = await DeepLabModel.fromWeights(weights, { ctx, session: trainer.session });
     const micro = trainer.microBatch;
     const K = o.accumulate ?? 1;
-    const loader = new TrainLoader(train, {
+    loader = new TrainLoader(train, {
       batch: micro,
       crop: o.crop,
       seed,
@@ -251,6 +252,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     }
     return { steps: trainer.stepsDone, interrupted, bestMIoU, seconds: (performance.now() - start) / 1000, activationBytes: trainer.activationBytes };
   } finally {
+    await loader?.close();
     model?.dispose();
     trainer?.dispose();
     ctx.destroy();

@@ -70,7 +70,7 @@ describe('data: data sets, augmentation, batches', () => {
 
   it('batch k is the same from a fresh loader as after batches 0..k-1, and differs with the seed', async () => {
     const data = openDataset(CAMVID, 'train');
-    const options = { batch: 2, crop: 17, seed: 9, normalization: 'minus_one_one' as const };
+    const options = { batch: 2, crop: 17, seed: 9, normalization: 'minus_one_one' as const, workers: 0 };
     const a = new TrainLoader(data, options);
     for (let k = 0; k < 3; k++) await a.batch(k);
     const third = await a.batch(3);
@@ -80,5 +80,32 @@ describe('data: data sets, augmentation, batches', () => {
     expect([...third.labels]).to.deep.equal([...fresh.labels]);
     const other = await new TrainLoader(data, { ...options, seed: 10 }).batch(3);
     expect([...other.images]).to.not.deep.equal([...third.images]);
+  });
+
+  it('worker threads make the same batches as the main thread, and pass on errors naming the file', async () => {
+    const data = openDataset(CAMVID, 'train');
+    const options = { batch: 3, crop: 33, seed: 4, normalization: 'imagenet' as const };
+    const inline = new TrainLoader(data, { ...options, workers: 0 });
+    const pooled = new TrainLoader(data, { ...options, workers: 2 });
+    try {
+      expect(pooled.workers).to.equal(2);
+      pooled.prefetch(1); // a batch made ahead is the same batch
+      for (const k of [0, 1, 5]) {
+        const [want, got] = [await inline.batch(k), await pooled.batch(k)];
+        expect(got.ids).to.deep.equal(want.ids);
+        expect(Buffer.from(got.images.buffer).equals(Buffer.from(want.images.buffer)), `images of batch ${k}`).to.equal(true);
+        expect([...got.labels]).to.deep.equal([...want.labels]);
+      }
+    } finally {
+      await pooled.close();
+    }
+    const missing = { ...data, items: [{ id: 'gone', imagePath: join(CAMVID, 'images/train/gone.jpg'), labelPath: join(CAMVID, 'labels/train/gone.png') }] };
+    const broken = new TrainLoader(missing, { ...options, batch: 1, workers: 1 });
+    try {
+      await expectRejects(() => broken.batch(0), /gone\.png/);
+    } finally {
+      await broken.close();
+    }
+    await expectRejects(() => broken.batch(1), /sample pool: closed/);
   });
 });

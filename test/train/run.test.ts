@@ -95,7 +95,7 @@ describe('training: a fine-tuning run', function () {
   it('the loss falls when one batch is trained on repeatedly', async () => {
     const train = openDataset(data, 'train');
     const weights = adaptWeights(await loadWeights('mobilenetv2-pascal-257'), { classes: train.classes, outputStride: 16, seed: 1 }).weights;
-    const loader = new TrainLoader(train, { batch: 2, crop: 49, seed: 3, normalization: 'minus_one_one' });
+    const loader = new TrainLoader(train, { batch: 2, crop: 49, seed: 3, normalization: 'minus_one_one', workers: 0 });
     const batch = await loader.batch(0);
     const trainer = await Trainer.create(await testContext(), weights, { batch: 2, crop: 49, baseLr: 0.002, steps: 30, ignoreIndex: train.ignoreIndex });
     try {

@@ -1,0 +1,34 @@
+// One training sample, made from a description that can cross to a worker thread: the files,
+// the class count and ignore index (to check the label), and the (seed, n) that fix its
+// augmentation, so a sample is the same whichever thread makes it.
+import { readImage } from '../io/image.js';
+import { normalizeImagenet, normalizeToMinusOneOne } from '../io/resize-cpu.js';
+import { Rng } from '../util/random.js';
+import { type AugmentOptions, augment } from './augment.js';
+import { readLabel } from './dataset.js';
+
+export interface SampleSpec extends AugmentOptions {
+  imagePath: string;
+  labelPath: string;
+  numClasses: number;
+  normalization: 'imagenet' | 'minus_one_one';
+  /** The run's seed and the sample's position in the run. */
+  seed: number;
+  n: number;
+}
+
+export interface Sample {
+  /** [crop, crop, 3] normalised, NHWC. */
+  image: Float32Array;
+  /** [crop, crop] class ids or the ignore index. */
+  label: Uint8Array;
+}
+
+/** The augmentation generator of the n-th sample of a run. */
+export const sampleRng = (seed: number, n: number): Rng => Rng.derive(seed, 0xa06, n);
+
+export function makeSample(s: SampleSpec): Sample {
+  const label = readLabel(s.labelPath, s.numClasses, s.ignoreIndex);
+  const a = augment(readImage(s.imagePath), label, sampleRng(s.seed, s.n), s);
+  return { image: s.normalization === 'imagenet' ? normalizeImagenet(a.image) : normalizeToMinusOneOne(a.image), label: a.label.indices };
+}
