@@ -1,13 +1,14 @@
 // Worker threads that decode and augment training samples in parallel, so a fast GPU is not
 // left waiting on one CPU core (decoding, resizing and cropping 8 images takes about half a
-// second on one core). Workers are unref'd (a pool never keeps the process alive) and ended by
-// close().
+// second on one core). A worker keeps the process alive only while it owes a sample, so a pool
+// that is never closed does not hang the process; close() ends them.
 import { Worker } from 'node:worker_threads';
 import type { Sample, SampleSpec } from './sample.js';
 
 interface Pending {
   resolve: (s: Sample) => void;
   reject: (e: Error) => void;
+  worker: Worker;
 }
 
 export class SamplePool {
@@ -25,6 +26,7 @@ export class SamplePool {
         const p = this.pending.get(m.id);
         if (!p) return;
         this.pending.delete(m.id);
+        this.release(p.worker);
         if (m.error !== undefined) p.reject(new Error(m.error));
         else p.resolve(m.sample!);
       });
@@ -43,15 +45,26 @@ export class SamplePool {
     if (this.closed) return Promise.reject(new Error('sample pool: closed'));
     const id = this.nextId++;
     const worker = this.workers[this.next++ % this.workers.length];
+    worker.ref();
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, worker });
       worker.postMessage({ id, spec });
     });
   }
 
+  /** Lets the process exit while a worker owes nothing. */
+  private release(worker: Worker): void {
+    for (const p of this.pending.values()) if (p.worker === worker) return;
+    worker.unref();
+  }
+
   private failAll(message: string): void {
-    for (const p of this.pending.values()) p.reject(new Error(message));
+    const owed = [...this.pending.values()];
     this.pending.clear();
+    for (const p of owed) {
+      p.reject(new Error(message));
+      this.release(p.worker);
+    }
   }
 
   async close(): Promise<void> {
