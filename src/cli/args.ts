@@ -182,10 +182,16 @@ export function parseOutputStride(text: string): number {
 }
 
 export function parsePositiveInt(text: string, option: string): number {
+  return parseInteger(text, option, 1, 'a positive integer');
+}
+
+export function parseNonNegativeInt(text: string, option: string): number {
+  return parseInteger(text, option, 0, 'a non-negative integer');
+}
+
+function parseInteger(text: string, option: string, min: number, what: string): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) {
-    throw new UsageError(`${option}: '${text}' is not a positive integer`);
-  }
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${option}: '${text}' is not ${what}`);
   return n;
 }
 

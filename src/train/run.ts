@@ -40,6 +40,8 @@ export interface RunOptions {
   crop: number;
   lr: number;
   warmup?: number;
+  /** Threads that make training samples (default: the loader's). */
+  workers?: number;
   outputStride?: number;
   freezeBackbone?: boolean;
   /** Batch norms in inference mode (their scale and shift still learn). */
@@ -189,6 +191,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
       normalization: weights.config.normalization,
       repeatClasses: o.repeatClasses,
       repeatFactor: o.repeatFactor,
+      workers: o.workers,
     });
     const logPath = join(o.out, 'log.jsonl');
     // A resumed run redoes the steps after the checkpoint: their old lines go.

@@ -92,6 +92,16 @@ describe('training: a fine-tuning run', function () {
     expect(r.stdout).to.match(/^Bicyclist\s+(\d+\.\d\d|-)$/m);
   });
 
+  it('deeplab train runs to the end in its own process, with samples made on a worker thread', async () => {
+    // Only the workers' pending samples keep such a process alive between GPU steps.
+    const out = join(dir, 'cli');
+    const r = await runCli(['train', '--data', data, '--model', 'mobilenetv2-pascal-257', '--out', out, '--steps', '3', '--batch', '2', '--crop', '33', '--eval-limit', '1', '--seed', '2', '--workers', '1']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/^trained 3 steps in \d+ s, best validation mIoU \d+\.\d\d; /m);
+    expect(readLog(out).map((l) => l.step)).to.deep.equal([1, 2, 3]);
+    expect(readLog(out)[0].lr, 'the default learning rate at batch 2 with no warm-up for 3 steps').to.be.closeTo(0.005 / 16, 1e-12);
+  });
+
   it('the loss falls when one batch is trained on repeatedly', async () => {
     const train = openDataset(data, 'train');
     const weights = adaptWeights(await loadWeights('mobilenetv2-pascal-257'), { classes: train.classes, outputStride: 16, seed: 1 }).weights;

@@ -4,7 +4,7 @@
 // what lands in the output folder.
 import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import { type RunOptions, runTraining } from '../../train/run.js';
-import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseOutputStride, parsePositiveInt } from '../args.js';
+import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
 import { Progress } from '../progress.js';
 
 const spec: CommandSpec = {
@@ -30,6 +30,7 @@ const spec: CommandSpec = {
     { name: 'class-weights', kind: 'flag', description: 'weight the loss by median-frequency balancing of the training labels (helps rare classes)' },
     { name: 'eval-every', kind: 'value', valueName: 'N', description: 'validate every N steps (and after the last)', defaultText: 'after the last step' },
     { name: 'eval-limit', kind: 'value', valueName: 'N', description: 'validate on the first N images of the split' },
+    { name: 'workers', kind: 'value', valueName: 'N', description: 'threads that decode and augment training samples (0: the main thread)', defaultText: 'cores - 1, at most 8' },
     { name: 'seed', kind: 'value', valueName: 'S', description: 'seed of the sample order, augmentation and new classifier', defaultText: '0' },
     { name: 'resume', kind: 'flag', description: 'continue from OUT/latest.safetensors (the same losses as a run never stopped)' },
   ],
@@ -96,6 +97,7 @@ async function run(args: ParsedArgs): Promise<number> {
     evalEvery: evalEveryText ? parsePositiveInt(evalEveryText, '--eval-every') : 0,
     evalLimit: optionValue(args, 'eval-limit') ? intOption(args, 'eval-limit', 0) : undefined,
     seed: optionValue(args, 'seed') ? Number(optionValue(args, 'seed')) : 0,
+    workers: optionValue(args, 'workers') === undefined ? undefined : parseNonNegativeInt(optionValue(args, 'workers')!, '--workers'),
     resume: optionFlag(args, 'resume'),
   };
   if (optionFlag(args, 'freeze-bn')) o.freezeBn = true;
