@@ -6,6 +6,7 @@ import { describeCli } from './commands/describe.js';
 import { readFileSync } from 'node:fs';
 import { type Command, UsageError, closest, debugEnabled, formatHelp, parseArgs } from './args.js';
 import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
 import { modelsCommand } from './commands/models.js';
 import { segmentCommand } from './commands/segment.js';
 import { trainCommand } from './commands/train.js';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   eval: evalCommand,
   describe: describeCli,
   train: trainCommand,
+  export: exportCommand,
 };
 
 function version(): string {

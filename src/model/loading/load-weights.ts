@@ -14,7 +14,7 @@ import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
 import { type RegistryEntry, type WeightFormat, findModel } from './registry.js';
 import { checkTfliteStructure } from '../weights/tflite-structure.js';
 import { npyNames, tfMobilenetV2Params, tfliteNames } from '../weights/tf-weights.js';
-import { torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
+import { TORCHVISION_DEEPLAB_MARKER, torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
 import { resolveWeights } from './weights-store.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 
@@ -135,7 +135,7 @@ export async function loadWeights(nameOrPath: string, opts: LoadOptions = {}): P
     case 'pth':
       return torchvisionModel(name, readPth(path), opts);
     case 'safetensors':
-      return checkpointModel(name, path, opts);
+      return safetensorsModel(name, path, opts);
   }
 }
 
@@ -168,10 +168,10 @@ export function saveCheckpoint(
   });
 }
 
-function checkpointModel(name: string, path: string, opts: LoadOptions): LoadedWeights {
-  const { tensors, metadata } = readSafetensors(path);
+function checkpointModel(name: string, path: string, file: ReturnType<typeof readSafetensors>, opts: LoadOptions): LoadedWeights {
+  const { tensors, metadata } = file;
   if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new Error(`${path}: not a ${CHECKPOINT_FORMAT} checkpoint (its metadata has no format=${CHECKPOINT_FORMAT})`);
+    throw new Error(`${path}: neither a ${CHECKPOINT_FORMAT} checkpoint (its metadata has no format=${CHECKPOINT_FORMAT}) nor a torchvision DeepLabv3 state dict (no ${TORCHVISION_DEEPLAB_MARKER})`);
   }
   if (metadata.version !== CHECKPOINT_VERSION) throw new Error(`${path}: checkpoint version ${metadata.version} is not supported (expected ${CHECKPOINT_VERSION})`);
   let saved: DeepLabConfig;
@@ -195,14 +195,29 @@ function checkpointModel(name: string, path: string, opts: LoadOptions): LoadedW
   if (inputPolicy.kind === 'short-side' && opts.shortSide) inputPolicy = { kind: 'short-side', size: opts.shortSide };
   const probe: [number, number] = inputPolicy.kind === 'fixed' ? [inputPolicy.width, inputPolicy.height] : [inputPolicy.size, inputPolicy.size];
   checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);
-  let classes = defaultClassSet(config.numClasses);
-  if (metadata.classes !== undefined) {
-    try {
-      classes = JSON.parse(metadata.classes) as ClassSet;
-    } catch (e) {
-      throw new Error(`${path}: corrupt checkpoint metadata (classes): ${(e as Error).message}`);
-    }
-    validateClassSet(classes, config.numClasses, path);
-  }
+  const classes = classesFromMetadata(metadata, config.numClasses, path);
   return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe, classes };
+}
+
+/** The class names and colours a safetensors file carries, or the defaults. */
+function classesFromMetadata(metadata: Record<string, string>, numClasses: number, path: string): ClassSet {
+  if (metadata.classes === undefined) return defaultClassSet(numClasses);
+  let classes: ClassSet;
+  try {
+    classes = JSON.parse(metadata.classes) as ClassSet;
+  } catch (e) {
+    throw new Error(`${path}: corrupt checkpoint metadata (classes): ${(e as Error).message}`);
+  }
+  validateClassSet(classes, numClasses, path);
+  return classes;
+}
+
+/** A safetensors file: one of our checkpoints, or a torchvision DeepLabv3 state dict (as we export). */
+function safetensorsModel(name: string, path: string, opts: LoadOptions): LoadedWeights {
+  const { tensors, metadata } = readSafetensors(path);
+  if (metadata.format !== CHECKPOINT_FORMAT && tensors.has(TORCHVISION_DEEPLAB_MARKER)) {
+    const w = torchvisionModel(name, tensors, opts);
+    return { ...w, classes: classesFromMetadata(metadata, w.config.numClasses, path) };
+  }
+  return checkpointModel(name, path, { tensors, metadata }, opts);
 }

@@ -17,9 +17,21 @@ const DTYPES: Readonly<Record<string, SourceDType>> = {
 };
 const METADATA_KEY = '__metadata__';
 
+/** How a tensor is stored: F32, or I64 for integer counters (torch's num_batches_tracked). */
+function storedBytes(name: string, t: { data: Float32Array; sourceDType: string }): { dtype: 'F32' | 'I64'; bytes: Uint8Array } {
+  if (t.sourceDType !== 'i64') return { dtype: 'F32', bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
+  const ints = new BigInt64Array(t.data.length);
+  t.data.forEach((v, i) => {
+    if (!Number.isInteger(v)) throw new Error(`writeSafetensors: tensor ${name} is stored as I64 but holds ${v}`);
+    ints[i] = BigInt(v);
+  });
+  return { dtype: 'I64', bytes: new Uint8Array(ints.buffer) };
+}
+
 /**
- * Writes `tensors` as F32 (with optional string metadata) to a temporary file next to `path`,
- * then renames it into place, so a crash never leaves a half-written checkpoint at `path`.
+ * Writes `tensors` as F32 (I64 where a tensor's sourceDType is 'i64'), with optional string
+ * metadata, to a temporary file next to `path`, then renames it into place, so a crash never
+ * leaves a half-written checkpoint at `path`.
  */
 export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Record<string, string>): void {
   const header: Record<string, unknown> = {};
@@ -30,13 +42,16 @@ export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Re
     header[METADATA_KEY] = metadata;
   }
   let offset = 0;
+  const stored: Uint8Array[] = [];
   for (const [name, t] of tensors) {
     if (name === '' || name === METADATA_KEY) throw new Error(`writeSafetensors ${path}: invalid tensor name '${name}'`);
     if (t.data.length !== shapeNumel(t.shape)) {
       throw new Error(`writeSafetensors ${path}: tensor ${name} has ${t.data.length} values for shape ${formatShape(t.shape)}`);
     }
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
+    const { dtype, bytes } = storedBytes(name, t);
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    offset += bytes.byteLength;
+    stored.push(bytes);
   }
   // Pad the header with spaces to a multiple of 8 so the data section stays aligned.
   let json = JSON.stringify(header);
@@ -50,7 +65,7 @@ export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Re
   try {
     writeSync(fd, prefix);
     writeSync(fd, headerBytes);
-    for (const t of tensors.values()) writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    for (const bytes of stored) writeSync(fd, bytes);
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);

@@ -1,0 +1,47 @@
+// Our weights of a torchvision architecture as the state dict torchvision's deeplabv3_* loads:
+// torchvision's names (ours already are), convolutions back to [O,I,KH,KW], and the
+// `num_batches_tracked` counter that every BatchNorm2d of a strict load_state_dict expects.
+import { writeSafetensors } from './import/safetensors.js';
+import type { TensorMap } from './import/tensor-map.js';
+import type { HostParams } from '../../graph/params.js';
+import type { LoadedWeights } from '../loading/load-weights.js';
+
+/** Ours [KH,KW,I,O] -> PyTorch's [O,I,KH,KW]. */
+export function hwioToOihw(data: Float32Array, shape: readonly number[]): { shape: number[]; data: Float32Array } {
+  const [KH, KW, I, O] = shape;
+  const out = new Float32Array(data.length);
+  let dst = 0;
+  for (let o = 0; o < O; o++) {
+    for (let i = 0; i < I; i++) {
+      for (let h = 0; h < KH; h++) {
+        for (let w = 0; w < KW; w++) out[dst++] = data[((h * KW + w) * I + i) * O + o];
+      }
+    }
+  }
+  return { shape: [O, I, KH, KW], data: out };
+}
+
+/** The state dict; `batchesTracked` is what each BN's counter says (the training steps, or 0). */
+export function torchvisionStateDict(w: LoadedWeights, params: HostParams, batchesTracked = 0): TensorMap {
+  if (w.config.backbone === 'mobilenet_v2') {
+    throw new Error(`${w.name}: a TF DeepLab MobileNetV2 has no torchvision counterpart; only torchvision's ResNet and MobileNetV3 DeepLabv3 export to its state dict`);
+  }
+  const state: TensorMap = new Map();
+  for (const [name, t] of params) {
+    const { shape, data } = t.shape.length === 4 ? hwioToOihw(t.data, t.shape) : t;
+    state.set(name, { shape: [...shape], data, sourceDType: 'f32' });
+    if (name.endsWith('.running_var')) {
+      state.set(name.replace(/running_var$/, 'num_batches_tracked'), { shape: [], data: Float32Array.of(batchesTracked), sourceDType: 'i64' });
+    }
+  }
+  return state;
+}
+
+/**
+ * Writes the state dict as safetensors (`safetensors.torch.load_file` then
+ * `model.load_state_dict`), with the class names and colours in the metadata, where torch
+ * ignores them and our loader reads them back.
+ */
+export function exportTorchvision(path: string, w: LoadedWeights, params: HostParams = w.params, batchesTracked = 0): void {
+  writeSafetensors(path, torchvisionStateDict(w, params, batchesTracked), { format: 'pt', classes: JSON.stringify(w.classes) });
+}
