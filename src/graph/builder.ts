@@ -28,6 +28,9 @@ function pair(v: number | [number, number] | undefined, dflt: number): [number, 
   return typeof v === 'number' ? [v, v] : v;
 }
 
+/** The per-run input that seeds every dropout mask of a graph. */
+export const DROPOUT_SEED = 'dropout_seed';
+
 export class GraphBuilder {
   private ids = new IdAllocator();
   private readonly inputs: Value[] = [];
@@ -222,6 +225,16 @@ export class GraphBuilder {
 
   argmax(name: string, input: Value): Value {
     return this.single(name, { type: 'argmax', input });
+  }
+
+  /**
+   * Training-only inverted dropout with probability p; every dropout layer reads the per-run
+   * u32 input 'dropout_seed' (made by the first), and its salt is its order among them.
+   */
+  dropout(name: string, input: Value, p: number): Value {
+    const seed = this.inputs.find((v) => v.name === DROPOUT_SEED) ?? this.input(DROPOUT_SEED, [1], 'u32');
+    const salt = this.nodes.filter((n) => n.op.type === 'dropout').length;
+    return this.single(name, { type: 'dropout', input, seed, attrs: { p, salt } });
   }
 
   output(name: string, v: Value): void {

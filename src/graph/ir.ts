@@ -17,6 +17,7 @@ import type { BatchNormGradOp, BatchNormOp, BatchNormTrainOp } from './ops/batch
 import type { ArgmaxOp, ChannelSliceOp, ConcatOp, SoftmaxOp } from './ops/channel.js';
 import type { Conv2dGradBiasOp, Conv2dGradInputOp, Conv2dGradWeightOp, Conv2dOp } from './ops/conv2d.js';
 import type { ActivationGradOp, ActivationOp, BinaryOp, ScaleOp } from './ops/elementwise.js';
+import type { DropoutOp } from './ops/dropout.js';
 import type { FlipWidthOp } from './ops/flip.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
 import type { SoftmaxCrossEntropyOp } from './ops/loss.js';
@@ -59,7 +60,8 @@ export type NodeOp =
   | BatchNormTrainOp
   | BatchNormGradOp
   | Pool2dGradOp
-  | ScaleOp;
+  | ScaleOp
+  | DropoutOp;
 
 export type OpType = NodeOp['type'];
 

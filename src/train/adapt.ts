@@ -59,7 +59,7 @@ export function adaptWeights(w: LoadedWeights, o: AdaptOptions): Adapted {
     outputStride,
     asppRates: scaledRates(w.config.asppRates, w.config.outputStride, outputStride),
   });
-  const buildGraph = (size: Parameters<LoadedWeights['buildGraph']>[0]): Graph => buildDeepLab(config, size, { depthMultiplier: w.depthMultiplier });
+  const buildGraph: LoadedWeights['buildGraph'] = (size, opts) => buildDeepLab(config, size, { depthMultiplier: w.depthMultiplier, dropout: opts?.training });
   const probe = buildGraph({ height: 65, width: 65 });
   const params: HostParams = new Map();
   const reinitialised: string[] = [];

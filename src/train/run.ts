@@ -40,6 +40,8 @@ export interface RunOptions {
   crop: number;
   lr: number;
   warmup?: number;
+  /** The heads' dropout (default true). */
+  dropout?: boolean;
   /** Threads that make training samples (default: the loader's). */
   workers?: number;
   outputStride?: number;
@@ -165,6 +167,8 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     freezeBn: o.freezeBn,
     headLrMultiplier: o.headLrMultiplier,
     ignoreIndex: train.ignoreIndex,
+    dropout: o.dropout ?? true,
+    seed,
   };
   if (o.classWeights) {
     const { readLabel } = await import('../data/dataset.js');

@@ -3,6 +3,7 @@
 // the parameters, gradients and momentum for the whole run. Each step sends a batch and reads
 // back the loss (and the invalid-label count); nothing else leaves the GPU.
 import type { GpuContext } from '../gpu/context.js';
+import { DROPOUT_SEED } from '../graph/builder.js';
 import { compile } from '../graph/compile.js';
 import type { Value } from '../graph/ir.js';
 import { Program } from '../graph/program.js';
@@ -10,6 +11,7 @@ import { Session } from '../graph/session.js';
 import { type SgdGroup, sgdHyperData } from '../kernels/sgd.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import { isBackboneParam } from '../model/networks/deeplab.js';
+import { hashSeed } from '../util/random.js';
 import { type ScheduleOptions, checkSchedule, learningRate } from './schedule.js';
 import { buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';
 
@@ -31,6 +33,10 @@ export interface TrainOptions extends ScheduleOptions {
   ignoreIndex: number;
   /** Per-class loss weights (rare classes count more). */
   classWeights?: Float32Array;
+  /** The heads' dropout, as PyTorch and TF train (default true). */
+  dropout?: boolean;
+  /** Seeds the dropout masks: the mask of step s, micro-batch k depends only on (seed, s, k). */
+  seed?: number;
 }
 
 /** A micro-batch: images [n, crop, crop, 3] normalised, labels [n, crop, crop]. */
@@ -67,7 +73,7 @@ export class Trainer {
     if (!Number.isInteger(K) || K < 1 || o.batch % K !== 0) throw new Error(`micro-batches must divide the batch (${o.batch}), got ${K}`);
     if (!Number.isInteger(o.crop) || o.crop < 1) throw new Error(`crop must be a positive integer, got ${o.crop}`);
     const micro = o.batch / K;
-    const canonical = weights.buildGraph({ batch: micro, height: o.crop, width: o.crop });
+    const canonical = weights.buildGraph({ batch: micro, height: o.crop, width: o.crop }, { training: o.dropout ?? true });
     // Frozen batch norms stay in inference mode (their scale and shift still learn).
     const network = o.freezeBn ? canonical : trainingBatchNorms(canonical);
     const head = o.headLrMultiplier ?? 1;
@@ -108,6 +114,7 @@ export class Trainer {
         first_micro_batch: Uint32Array.of(k === 0 ? 1 : 0),
       };
       if (o.classWeights) inputs.class_weights = o.classWeights;
+      if (this.step.graph.inputs.some((v) => v.name === DROPOUT_SEED)) inputs[DROPOUT_SEED] = Uint32Array.of(hashSeed(o.seed ?? 0, this.stepsDone, k));
       const out = await this.step.run(inputs);
       const invalid = (out.get('invalid_labels') as Uint32Array)[0];
       if (invalid > 0) throw new Error(`step ${this.stepsDone + 1}: ${invalid} label values are neither a class nor the ignore index ${o.ignoreIndex}`);

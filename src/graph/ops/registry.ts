@@ -5,6 +5,7 @@ import { batchNormGradOp, batchNormOp, batchNormTrainOp } from './batchnorm.js';
 import { argmaxOp, channelSliceOp, concatOp, softmaxOp } from './channel.js';
 import { conv2dGradBiasOp, conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from './conv2d.js';
 import { activationGradOp, activationOp, addOp, mulOp, scaleOp } from './elementwise.js';
+import { dropoutOp } from './dropout.js';
 import { flipWidthOp } from './flip.js';
 import { foldBnOp } from './fold-bn.js';
 import type { OpDef } from './op-def.js';
@@ -47,6 +48,7 @@ const OPS: Registry = {
   batchnorm_grad: batchNormGradOp,
   pool2d_grad: pool2dGradOp,
   scale: scaleOp,
+  dropout: dropoutOp,
 };
 
 /** The definition of an op (typed loosely: callers hold a NodeOp of that type). */

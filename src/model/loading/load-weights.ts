@@ -27,7 +27,8 @@ export interface LoadedWeights {
   /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
   params: HostParams;
   /** The canonical network for one batch and input size: input 'image' [N,H,W,3] normalised, output 'logits'. */
-  buildGraph(size: NetworkSize): Graph;
+  /** The canonical network at a size; `training` adds what only training has (dropout). */
+  buildGraph(size: NetworkSize, opts?: { training?: boolean }): Graph;
   /** An input size to build at load time (width, height), to check the weights early. */
   probeSize: [number, number];
   /** Class names and colours (VOC's unless the checkpoint names its own). */
@@ -52,8 +53,8 @@ export function scaledRates(rates: number[], fromStride: number, toStride: numbe
 }
 
 /** The network of a config for any batch and input size. */
-function graphFactory(config: DeepLabConfig, depthMultiplier = 1): (size: NetworkSize) => Graph {
-  return (size) => buildDeepLab(config, size, { depthMultiplier });
+function graphFactory(config: DeepLabConfig, depthMultiplier = 1): LoadedWeights['buildGraph'] {
+  return (size, opts) => buildDeepLab(config, size, { depthMultiplier, dropout: opts?.training });
 }
 
 function tfMobilenetV2(name: string, size: [number, number], source: Parameters<typeof tfMobilenetV2Params>[1], resolver: typeof npyNames, opts: LoadOptions): LoadedWeights {

@@ -44,6 +44,8 @@ export interface AsppOptions {
   /** Default 'relu'. */
   activation?: Activation;
   naming?: ParamNaming;
+  /** Training: dropout probability after the projection (torchvision: 0.5). */
+  dropout?: number;
 }
 
 /** torchvision's ASPP module names under `prefix` (e.g. 'classifier.0'). */
@@ -86,7 +88,8 @@ export function aspp(b: GraphBuilder, x: Value, layout: AsppLayout, opts: AsppOp
     else branches.push(up);
   }
   const cat = branches.length === 1 ? branches[0] : b.concat(`${layout.prefix}.concat`, branches);
-  return convBnAct(b, cat, { name: layout.project.conv, bn: layout.project.bn, kernel: 1, cout: channels, eps, activation }, naming);
+  const projected = convBnAct(b, cat, { name: layout.project.conv, bn: layout.project.bn, kernel: 1, cout: channels, eps, activation }, naming);
+  return opts.dropout ? b.dropout(`${layout.prefix}.project.3`, projected, opts.dropout) : projected;
 }
 
 /** Batch-norm eps of torchvision's heads (plain nn.BatchNorm2d, whatever the backbone uses). */
@@ -99,7 +102,7 @@ export const TORCH_HEAD_BN_EPS = 1e-5;
 export function deepLabHead(
   b: GraphBuilder,
   x: Value,
-  opts: { prefix: string; numClasses: number; rates: number[]; imagePooling: boolean; channels: number },
+  opts: { prefix: string; numClasses: number; rates: number[]; imagePooling: boolean; channels: number; dropout?: boolean },
 ): Value {
   const { prefix, channels } = opts;
   const eps = TORCH_HEAD_BN_EPS;
@@ -109,6 +112,7 @@ export function deepLabHead(
     channels,
     eps,
     poolResizeMode: 'half_pixel',
+    dropout: opts.dropout ? 0.5 : 0,
   });
   const y = convBnAct(b, a, { name: `${prefix}.1`, bn: `${prefix}.2`, kernel: 3, cout: channels, eps, activation: 'relu' });
   return conv(b, y, { name: `${prefix}.4`, kernel: 1, cout: opts.numClasses, bias: true });
@@ -116,10 +120,11 @@ export function deepLabHead(
 
 /**
  * torchvision's FCNHead under `prefix` ('aux_classifier'): 3x3 conv to in/4 (.0, no bias) ->
- * BN (.1) -> ReLU -> [dropout 0.1, train only] -> 1x1 conv to classes (.4, with bias).
+ * BN (.1) -> ReLU -> [dropout 0.1 (.3), when training] -> 1x1 conv to classes (.4, with bias).
  */
-export function fcnHead(b: GraphBuilder, x: Value, opts: { prefix: string; numClasses: number }): Value {
+export function fcnHead(b: GraphBuilder, x: Value, opts: { prefix: string; numClasses: number; dropout?: boolean }): Value {
   const inter = Math.floor(x.shape[3] / 4);
-  const y = convBnAct(b, x, { name: `${opts.prefix}.0`, bn: `${opts.prefix}.1`, kernel: 3, cout: inter, eps: TORCH_HEAD_BN_EPS, activation: 'relu' });
+  let y = convBnAct(b, x, { name: `${opts.prefix}.0`, bn: `${opts.prefix}.1`, kernel: 3, cout: inter, eps: TORCH_HEAD_BN_EPS, activation: 'relu' });
+  if (opts.dropout) y = b.dropout(`${opts.prefix}.3`, y, 0.1);
   return conv(b, y, { name: `${opts.prefix}.4`, kernel: 1, cout: opts.numClasses, bias: true });
 }

@@ -27,6 +27,11 @@ export interface NetworkOptions {
    * block's output, the same value as 'layer4' without cascaded blocks), for tests.
    */
   extraOutputs?: boolean;
+  /**
+   * Training: the heads' dropout (torchvision's 0.5 after the ASPP projection and 0.1 in the FCN
+   * head; TF's 0.1 after the concat projection), seeded by the u32 input 'dropout_seed'.
+   */
+  dropout?: boolean;
 }
 
 /** Backbone features: `out` feeds DeepLabHead, `aux` feeds the FCN head (torchvision's backbones). */
@@ -61,7 +66,7 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
   const image = b.input('image', [batch, height, width, 3]);
   if (cfg.backbone === 'mobilenet_v2') {
     if (cfg.aux || opts.extraOutputs) throw new Error("buildDeepLab: TF's MobileNetV2 DeepLab has no auxiliary head or extra outputs");
-    b.output('logits', buildTfMobilenetV2DeepLab(b, image, { ...cfg, depthMultiplier: opts.depthMultiplier ?? 1 }));
+    b.output('logits', buildTfMobilenetV2DeepLab(b, image, { ...cfg, depthMultiplier: opts.depthMultiplier ?? 1, dropout: opts.dropout }));
     return b.build();
   }
   const features = torchvisionBackbone(b, image, cfg);
@@ -71,10 +76,11 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
     rates: cfg.asppRates,
     imagePooling: cfg.imagePooling,
     channels: cfg.asppChannels,
+    dropout: opts.dropout,
   });
   b.output('logits', b.resize('logits_upsample', logits, height, width, cfg.resizeMode));
   if (cfg.aux) {
-    const aux = fcnHead(b, features.aux, { prefix: 'aux_classifier', numClasses: cfg.numClasses });
+    const aux = fcnHead(b, features.aux, { prefix: 'aux_classifier', numClasses: cfg.numClasses, dropout: opts.dropout });
     b.output('aux', b.resize('aux_upsample', aux, height, width, cfg.resizeMode));
   }
   if (opts.extraOutputs) {

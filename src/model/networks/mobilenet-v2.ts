@@ -21,6 +21,8 @@ export interface TfMobilenetV2Options {
   asppRates: number[];
   /** Upsampling convention; the released models use 'align_corners'. */
   resizeMode: ResizeMode;
+  /** Training: TF DeepLab's dropout (keep 0.9) after the concat projection. */
+  dropout?: boolean;
   /** Width multiplier of the backbone (the official 257 TFLite model uses 0.5, the 513 one 1). */
   depthMultiplier: number;
 }
@@ -120,7 +122,8 @@ export function buildTfMobilenetV2DeepLab(g: GraphBuilder, image: Value, o: TfMo
   branches.push(conv(g, 'aspp0', features, 1, 256, { activation: 'relu' }));
   o.asppRates.forEach((r, i) => branches.push(conv(g, `aspp${i + 1}`, features, 3, 256, { dilation: r, activation: 'relu' })));
   const concat = branches.length > 1 ? g.concat('concat', branches) : branches[0];
-  const projected = conv(g, 'concat_projection', concat, 1, 256, { activation: 'relu' });
+  let projected = conv(g, 'concat_projection', concat, 1, 256, { activation: 'relu' });
+  if (o.dropout) projected = g.dropout('concat_projection_dropout', projected, 0.1);
   const logits = conv(g, 'logits/semantic', projected, 1, o.numClasses, {});
   return g.resize('logits/resize', logits, image.shape[1], image.shape[2], o.resizeMode);
 }

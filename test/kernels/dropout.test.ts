@@ -1,0 +1,109 @@
+// Inverted dropout: the GPU draws the CPU reference's mask exactly; masks follow (seed, salt);
+// the gradient is the same op on dy (checked against central differences and through autograd).
+import { expect } from 'chai';
+import { differentiate } from '../../src/graph/autograd.js';
+import { DROPOUT_SEED, GraphBuilder } from '../../src/graph/builder.js';
+import { runGraphCpu } from '../../src/graph/cpu-reference.js';
+import { Program } from '../../src/graph/program.js';
+import { runOnce } from '../../src/gpu/dispatch.js';
+import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
+import { dropoutCpu, prepareDropout } from '../../src/kernels/dropout.js';
+import { GRADCHECK_TOLERANCE, dot, f64, numericGradient } from '../gradcheck.js';
+import { expectClose, numel, poisonedTensor, randomArray, rng, testContext } from '../helpers.js';
+import { relativeError } from '../../src/util/relative-error.js';
+import { defaultConfig } from '../../src/model/networks/config.js';
+import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+
+const dropped = (y: ArrayLike<number>): number => Array.from(y).filter((v) => v === 0).length;
+
+describe('kernel: dropout', () => {
+  for (const [shape, p] of [[[2, 13, 11, 21], 0.5], [[1, 7, 1, 3], 0.1], [[3, 5, 97, 2], 0.9]] as const) {
+    it(`GPU equals the CPU reference on ${JSON.stringify(shape)}, p = ${p}`, async () => {
+      const ctx = await testContext();
+      const x = randomArray(numel(shape as unknown as number[]), 0.5, 1.5); // never 0, so a 0 out is a drop
+      const seedValue = Math.floor(rng()() * 2 ** 32) >>> 0;
+      const input = uploadTensor(ctx, x, [...shape]);
+      const seed = uploadTensor(ctx, Uint32Array.of(seedValue), [1], 'u32');
+      const out = poisonedTensor(ctx, [...shape]);
+      try {
+        await runOnce(ctx, 'dropout test', () => prepareDropout(ctx, { x: input, seed, out }, { p, salt: 3 }));
+        const got = await readTensor(ctx, out);
+        const want = dropoutCpu(x, seedValue, { p, salt: 3 });
+        expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), 'bitwise equal').to.equal(true);
+        // Kept elements are scaled by 1 / (1 - p); the dropped fraction is p within 5 standard deviations.
+        want.forEach((v, i) => v !== 0 && expect(v).to.equal(Math.fround(x[i] * Math.fround(1 / (1 - p)))));
+        const n = x.length;
+        expect(Math.abs(dropped(want) - n * p)).to.be.at.most(5 * Math.sqrt(n * p * (1 - p)) + 1);
+      } finally {
+        input.dispose();
+        seed.dispose();
+        out.dispose();
+      }
+    });
+  }
+
+  it('masks change with the seed and the salt, never with the values; p = 0 is the identity; bad p is refused', () => {
+    const ones = new Float32Array(4096).fill(1);
+    const mask = (seed: number, salt: number): string => Array.from(dropoutCpu(ones, seed, { p: 0.5, salt }), (v) => (v ? 1 : 0)).join('');
+    expect(mask(1, 0)).to.equal(mask(1, 0));
+    expect(mask(1, 0)).to.not.equal(mask(2, 0));
+    expect(mask(1, 0)).to.not.equal(mask(1, 1));
+    const twos = dropoutCpu(new Float32Array(4096).fill(2), 1, { p: 0.5, salt: 0 });
+    expect(Array.from(twos, (v) => (v ? 1 : 0)).join('')).to.equal(mask(1, 0));
+    const x = randomArray(100);
+    expect([...dropoutCpu(x, 9, { p: 0, salt: 0 })]).to.deep.equal([...x]);
+    expect(() => dropoutCpu(x, 9, { p: 1, salt: 0 })).to.throw(/p must be in \[0, 1\), got 1/);
+    expect(() => dropoutCpu(x, 9, { p: -0.1, salt: 0 })).to.throw(/p must be in \[0, 1\)/);
+  });
+
+  it('CPU reference: the analytic gradient (dropout of dy) matches central differences in float64', () => {
+    const x = f64(randomArray(300));
+    const r = f64(randomArray(300));
+    const d = { p: 0.3, salt: 7 };
+    const numeric = numericGradient((v) => dot(dropoutCpu(v, 12345, d), r), x);
+    const analytic = dropoutCpu(r, 12345, d);
+    expect(relativeError(analytic, numeric)).to.be.below(GRADCHECK_TOLERANCE);
+  });
+
+  it('autograd: the gradient through a dropout layer is the same mask on dy, on the CPU and the GPU; one seed input serves every layer', async () => {
+    const b = new GraphBuilder();
+    const w = b.param('w', [1, 4, 5, 6]);
+    const dy = b.input('dy', [1, 4, 5, 6]);
+    const y = b.dropout('drop2', b.dropout('drop1', w, 0.25), 0.5);
+    b.output('y', y);
+    const forward = b.build();
+    expect(forward.inputs.filter((v) => v.name === DROPOUT_SEED)).to.have.length(1);
+    const d = differentiate(forward, new Map([[y, dy]]), [w]);
+    const out = GraphBuilder.extend(d.graph);
+    out.output('dw', d.grads.get(w.id)!);
+    const graph = out.build();
+    const wData = randomArray(120);
+    const r = randomArray(120);
+    const seed = Uint32Array.of(77);
+    const want = dropoutCpu(dropoutCpu(r, 77, { p: 0.5, salt: 1 }), 77, { p: 0.25, salt: 0 });
+    const params = new Map([['w', { shape: [1, 4, 5, 6], data: wData }]]);
+    const cpu = runGraphCpu(graph, params, { dy: r, [DROPOUT_SEED]: seed });
+    expectClose(cpu.get('dw')!, want, 'CPU');
+    expect(dropped(cpu.get('dw')!)).to.be.above(0);
+    const program = await Program.create(await testContext(), graph, params);
+    try {
+      const gpu = await program.run({ dy: r, [DROPOUT_SEED]: seed });
+      expectClose(gpu.get('dw')!, want, 'GPU');
+      expectClose(gpu.get('y')!, cpu.get('y')!, 'forward');
+    } finally {
+      program.dispose();
+    }
+  });
+
+  it("the networks place PyTorch's and TF's head dropouts only when training", () => {
+    const layers = (g: ReturnType<typeof buildDeepLab>): [string, number][] =>
+      g.nodes.flatMap((n) => (n.op.type === 'dropout' ? [[n.name, n.op.attrs.p] as [string, number]] : []));
+    const size = { height: 65, width: 65 };
+    const mv3 = defaultConfig('mobilenet_v3_large', { aux: true });
+    expect(layers(buildDeepLab(mv3, size, { dropout: true }))).to.deep.equal([['classifier.0.project.3', 0.5], ['aux_classifier.3', 0.1]]);
+    expect(layers(buildDeepLab(defaultConfig('mobilenet_v2'), size, { dropout: true }))).to.deep.equal([['concat_projection_dropout', 0.1]]);
+    const inference = buildDeepLab(mv3, size);
+    expect(layers(inference)).to.deep.equal([]);
+    expect(inference.inputs.map((v) => v.name)).to.deep.equal(['image']);
+  });
+});
