@@ -116,11 +116,14 @@ function writeCurves(out: string, log: StepRecord[]): void {
   if (log.length < 1) return;
   const xs = log.map((r) => r.step);
   writeFileAtomic(join(out, 'loss.png'), plotPng(xs, [{ label: 'TRAINING LOSS', color: [31, 119, 180], values: log.map((r) => r.loss) }], 'TRAINING LOSS', 'STEP', 'LOSS'));
-  const val = log.map((r) => (r.valMIoU === undefined ? NaN : r.valMIoU / 100));
-  if (val.some(Number.isFinite)) {
+  // Only the validated steps, so the line joins one measurement to the next.
+  const validated = log.filter((r) => r.valMIoU !== undefined);
+  if (validated.length) {
+    const vx = validated.map((r) => r.step);
+    const values = validated.map((r) => r.valMIoU! / 100);
     writeFileAtomic(
       join(out, 'val.png'),
-      plotPng(xs, [{ label: 'VAL MIOU', color: [214, 39, 40], values: val }], 'VALIDATION MIOU', 'STEP', 'MIOU (FRACTION)', { yMin: 0, yMax: 1, yStep: 0.1, xStep: Math.max(1, Math.ceil(Math.max(...xs) / 10)) }),
+      plotPng(vx, [{ label: 'VAL MIOU', color: [214, 39, 40], values }], 'VALIDATION MIOU', 'STEP', 'MIOU (FRACTION)', { yMin: 0, yMax: 1, yStep: 0.1, xStep: Math.max(1, Math.ceil(Math.max(...xs) / 10)) }),
     );
   }
 }
