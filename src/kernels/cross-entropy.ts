@@ -18,7 +18,15 @@ export interface CrossEntropyParams {
   ignoreIndex: number;
   /** Multiplies loss and gradient (an auxiliary loss's weight; 1 / micro-batches). Default 1. */
   scale?: number;
+  /**
+   * Hard-pixel mining (DeepLab's top_k_percent_pixels): only the max(1, floor(fraction * valid))
+   * valid pixels with the largest weighted loss (and any tied with the last) count, in the loss
+   * and its gradient. 1 (the default) keeps every pixel.
+   */
+  hardFraction?: number;
 }
+
+const isHard = (p: CrossEntropyParams): boolean => (p.hardFraction ?? 1) < 1;
 
 export interface CrossEntropyTensors {
   /** [N,H,W,C] */
@@ -41,21 +49,25 @@ export interface CrossEntropyTensors {
 const PIXEL_WG = 64;
 const SCALE_WG = 256;
 
-export function crossEntropyScratchShapes(logitsShape: Shape): { partial: number[]; factor: number[] } {
-  return { partial: [numel(logitsShape.slice(0, -1)) * 3], factor: [1] };
+/** Scratch: per-pixel (loss, weight, invalid) and the gradient factor (+ the mining threshold). */
+export function crossEntropyScratchShapes(logitsShape: Shape, p: CrossEntropyParams = { ignoreIndex: 0 }): { partial: number[]; factor: number[] } {
+  return { partial: [numel(logitsShape.slice(0, -1)) * 3], factor: [isHard(p) ? 2 : 1] };
 }
 
-export function crossEntropySpecs(hasWeights: boolean): KernelSpec[] {
+export function crossEntropySpecs(hasWeights: boolean, p: CrossEntropyParams = { ignoreIndex: 0 }): KernelSpec[] {
+  const hard = isHard(p);
   return [
     { shader: 'cross_entropy_pixels.wgsl', constants: { WG: PIXEL_WG, HAS_WEIGHTS: hasWeights ? 1 : 0 } },
-    { shader: 'cross_entropy_reduce.wgsl' },
-    { shader: 'cross_entropy_scale.wgsl', constants: { WG: SCALE_WG } },
+    { shader: hard ? 'cross_entropy_hard_reduce.wgsl' : 'cross_entropy_reduce.wgsl' },
+    { shader: hard ? 'cross_entropy_hard_scale.wgsl' : 'cross_entropy_scale.wgsl', constants: { WG: SCALE_WG } },
   ];
 }
 
 function checkParams(p: CrossEntropyParams): void {
   if (!Number.isInteger(p.ignoreIndex) || p.ignoreIndex < 0) throw new Error(`crossEntropy: ignoreIndex must be a non-negative integer, got ${p.ignoreIndex}`);
   if (p.scale !== undefined && !Number.isFinite(p.scale)) throw new Error(`crossEntropy: scale must be finite, got ${p.scale}`);
+  const f = p.hardFraction ?? 1;
+  if (!(f > 0 && f <= 1)) throw new Error(`crossEntropy: hardFraction must be in (0, 1], got ${p.hardFraction}`);
 }
 
 export function prepareCrossEntropy(ctx: GpuContext, t: CrossEntropyTensors, p: CrossEntropyParams): Dispatch[] {
@@ -71,10 +83,11 @@ export function prepareCrossEntropy(ctx: GpuContext, t: CrossEntropyTensors, p: 
   expectShape(t.dlogits.shape, shape, kernel, 'dlogits');
   expectShape(t.loss.shape, [1], kernel, 'loss');
   expectShape(t.invalid.shape, [1], kernel, 'invalid');
-  const scratch = crossEntropyScratchShapes(shape);
+  const scratch = crossEntropyScratchShapes(shape, p);
   expectShape(t.partial.shape, scratch.partial, kernel, 'partial');
   expectShape(t.factor.shape, scratch.factor, kernel, 'factor');
-  const [pixels, reduce, scale] = crossEntropySpecs(!!t.weights);
+  const hard = isHard(p);
+  const [pixels, reduce, scale] = crossEntropySpecs(!!t.weights, p);
   const label = `${kernel} ${shapeString(shape)}`;
   return [
     makeDispatch(ctx, {
@@ -87,15 +100,15 @@ export function prepareCrossEntropy(ctx: GpuContext, t: CrossEntropyTensors, p: 
     makeDispatch(ctx, {
       label: `${label} reduce`,
       spec: reduce,
-      uniforms: new Uniforms().u32(P).f32(p.scale ?? 1),
+      uniforms: hard ? new Uniforms().u32(P).f32(p.scale ?? 1).f32(p.hardFraction!) : new Uniforms().u32(P).f32(p.scale ?? 1),
       buffers: [t.partial, t.loss, t.factor, t.invalid],
       workgroups: [1, 1, 1],
     }),
     makeDispatch(ctx, {
       label: `${label} normalise`,
       spec: scale,
-      uniforms: new Uniforms().u32(numel(shape)),
-      buffers: [t.factor, t.dlogits],
+      uniforms: hard ? new Uniforms().u32(numel(shape)).u32(C) : new Uniforms().u32(numel(shape)),
+      buffers: hard ? [t.factor, t.partial, t.dlogits] : [t.factor, t.dlogits],
       workgroups: linearGrid(ctx, numel(shape), SCALE_WG),
     }),
   ];
@@ -121,8 +134,8 @@ export function crossEntropyCpu<T extends Float32Array | Float64Array>(
   if (logits.length !== numel(shape)) throw new Error(`crossEntropy: ${logits.length} logits for ${shapeString(shape)}`);
   if (labels.length !== P) throw new Error(`crossEntropy: ${labels.length} labels for ${P} pixels`);
   const dlogits = new (logits.constructor as { new (n: number): T })(logits.length);
-  let lossSum = 0;
-  let weightSum = 0;
+  const keys = new Float64Array(P);
+  const pixelWeights = new Float64Array(P);
   let invalid = 0;
   for (let px = 0; px < P; px++) {
     const y = labels[px];
@@ -137,11 +150,39 @@ export function crossEntropyCpu<T extends Float32Array | Float64Array>(
     for (let c = 0; c < C; c++) s += Math.exp(logits[base + c] - m);
     const w = weights ? weights[y] : 1;
     for (let c = 0; c < C; c++) dlogits[base + c] = w * (Math.exp(logits[base + c] - m) / s - (c === y ? 1 : 0));
-    lossSum += w * (Math.log(s) + m - logits[base + y]);
-    weightSum += w;
+    keys[px] = w * (Math.log(s) + m - logits[base + y]);
+    pixelWeights[px] = w;
+  }
+  const kept = keptPixels(keys, pixelWeights, p.hardFraction ?? 1);
+  let lossSum = 0;
+  let weightSum = 0;
+  for (let px = 0; px < P; px++) {
+    if (kept[px]) {
+      lossSum += keys[px];
+      weightSum += pixelWeights[px];
+    } else dlogits.fill(0, px * C, (px + 1) * C);
   }
   const scale = p.scale ?? 1;
   const factor = weightSum > 0 ? scale / weightSum : 0;
   for (let i = 0; i < dlogits.length; i++) dlogits[i] *= factor;
   return { loss: weightSum > 0 ? (scale * lossSum) / weightSum : 0, dlogits, invalid };
+}
+
+/**
+ * The pixels that count: every pixel of positive weight, or with mining the k = max(1,
+ * floor(fraction * valid)) of largest key and all tied with the k-th (a key below 0 is 0).
+ */
+function keptPixels(keys: Float64Array, weights: Float64Array, fraction: number): boolean[] {
+  const valid = [...keys.keys()].filter((i) => weights[i] > 0);
+  const kept = new Array<boolean>(keys.length).fill(false);
+  const key = (i: number): number => Math.max(0, keys[i]);
+  let threshold = -Infinity;
+  if (fraction < 1 && valid.length) {
+    const sorted = valid.map(key).sort((a, b) => b - a);
+    // k as the shader computes it: fraction as float32, the product rounded to float32.
+    const k = Math.max(1, Math.floor(Math.fround(Math.fround(fraction) * valid.length)));
+    threshold = sorted[k - 1];
+  }
+  for (const i of valid) kept[i] = key(i) >= threshold;
+  return kept;
 }

@@ -42,6 +42,8 @@ export interface RunOptions {
   warmup?: number;
   /** The heads' dropout (default true). */
   dropout?: boolean;
+  /** Hard-pixel mining: the loss over the hardest fraction of valid pixels (default 1: all). */
+  hardPixels?: number;
   /** Threads that make training samples (default: the loader's). */
   workers?: number;
   outputStride?: number;
@@ -171,6 +173,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     headLrMultiplier: o.headLrMultiplier,
     ignoreIndex: train.ignoreIndex,
     dropout: o.dropout ?? true,
+    hardPixels: o.hardPixels,
     seed,
   };
   if (o.classWeights) {

@@ -33,6 +33,8 @@ export interface TrainOptions extends ScheduleOptions {
   ignoreIndex: number;
   /** Per-class loss weights (rare classes count more). */
   classWeights?: Float32Array;
+  /** Hard-pixel mining: the loss over only this fraction of valid pixels, the hardest (default 1). */
+  hardPixels?: number;
   /** The heads' dropout, as PyTorch and TF train (default true). */
   dropout?: boolean;
   /** Seeds the dropout masks: the mask of step s, micro-batch k depends only on (seed, s, k). */
@@ -82,7 +84,7 @@ export class Trainer {
       if (backbone && o.freezeBackbone) return undefined;
       return { lrScale: backbone ? 1 : head };
     };
-    const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights }, trains);
+    const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights, hardFraction: o.hardPixels }, trains);
     const owned = !session;
     const s = session ?? Session.create(ctx, canonical, weights.params, weights.name);
     try {

@@ -20,6 +20,8 @@ export interface LossOptions {
   classWeights?: boolean;
   /** Micro-batches per optimizer step: each micro-batch's loss is scaled by 1 / microBatches. */
   microBatches?: number;
+  /** Hard-pixel mining: the loss over only this fraction of the valid pixels, the hardest (default 1: all). */
+  hardFraction?: number;
 }
 
 export interface TrainingGraphs {
@@ -77,7 +79,7 @@ export function buildTrainingGraphs(network: Graph, loss: LossOptions, trains: (
       logits: head,
       labels,
       weights,
-      attrs: { ignoreIndex: loss.ignoreIndex, scale: scale * weight },
+      attrs: { ignoreIndex: loss.ignoreIndex, scale: scale * weight, ...(loss.hardFraction !== undefined && loss.hardFraction < 1 ? { hardFraction: loss.hardFraction } : {}) },
     });
     seeds.set(head, dlogits);
     lossValues.push(l);

@@ -102,6 +102,20 @@ describe('training: a fine-tuning run', function () {
     expect(readLog(out)[0].lr, 'the default learning rate at batch 2 with no warm-up for 3 steps').to.be.closeTo(0.005 / 16, 1e-12);
   });
 
+  it('--hard-pixels takes the loss over the hardest pixels only (a larger first loss on the same batch); a bad percentage is refused', async () => {
+    const first = async (hardPixels?: number): Promise<number> => {
+      const out = join(dir, `hard-${hardPixels ?? 'all'}`);
+      await runTraining({ ...options(out), steps: 1, hardPixels, workers: 0 });
+      return readLog(out)[0].loss;
+    };
+    const [all, hard] = [await first(), await first(0.25)];
+    console.log(`      (first loss: all pixels ${all.toFixed(3)}, hardest 25 % ${hard.toFixed(3)})`);
+    expect(hard).to.be.greaterThan(all + 0.05); // with a fresh classifier the losses are close to ln 11 everywhere
+    const r = await runCli(['train', '--data', data, '--out', join(dir, 'bad'), '--hard-pixels', '0']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/--hard-pixels must be a percentage in \(0, 100\], got '0'/);
+  });
+
   it('the loss falls when one batch is trained on repeatedly', async () => {
     const train = openDataset(data, 'train');
     const weights = adaptWeights(await loadWeights('mobilenetv2-pascal-257'), { classes: train.classes, outputStride: 16, seed: 1 }).weights;

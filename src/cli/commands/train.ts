@@ -27,6 +27,7 @@ const spec: CommandSpec = {
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'output stride to train at', defaultText: '16' },
     { name: 'freeze-bn', kind: 'flag', description: 'keep batch norms in inference mode (their scale and shift still learn)' },
     { name: 'freeze-backbone', kind: 'flag', description: 'train only the head (ASPP and classifier)' },
+    { name: 'hard-pixels', kind: 'value', valueName: 'K', description: 'the loss over only the K % of valid pixels with the largest loss (hard-example mining)', defaultText: '100' },
     { name: 'no-dropout', kind: 'flag', description: "leave out the heads' dropout (on by default, as in PyTorch and TF)" },
     { name: 'class-weights', kind: 'flag', description: 'weight the loss by median-frequency balancing of the training labels (helps rare classes)' },
     { name: 'eval-every', kind: 'value', valueName: 'N', description: 'validate every N steps (and after the last)', defaultText: 'after the last step' },
@@ -70,6 +71,15 @@ export function defaultWarmup(steps: number): number {
   return Math.min(50, Math.floor(steps / 10));
 }
 
+/** --hard-pixels K (percent, 0 < K <= 100) as a fraction. */
+function hardPixelsOption(args: ParsedArgs): number | undefined {
+  const text = optionValue(args, 'hard-pixels');
+  if (text === undefined) return undefined;
+  const k = Number(text);
+  if (text.trim() === '' || !(k > 0 && k <= 100)) throw new UsageError(`--hard-pixels must be a percentage in (0, 100], got '${text}'`, 'train');
+  return k / 100;
+}
+
 async function run(args: ParsedArgs): Promise<number> {
   const data = optionValue(args, 'data');
   const out = optionValue(args, 'out');
@@ -96,6 +106,7 @@ async function run(args: ParsedArgs): Promise<number> {
     freezeBackbone: optionFlag(args, 'freeze-backbone'),
     classWeights: optionFlag(args, 'class-weights'),
     dropout: !optionFlag(args, 'no-dropout'),
+    hardPixels: hardPixelsOption(args),
     evalEvery: evalEveryText ? parsePositiveInt(evalEveryText, '--eval-every') : 0,
     evalLimit: optionValue(args, 'eval-limit') ? intOption(args, 'eval-limit', 0) : undefined,
     seed: optionValue(args, 'seed') ? Number(optionValue(args, 'seed')) : 0,

@@ -12,7 +12,8 @@ export interface SoftmaxCrossEntropyOp {
   logits: Value;
   labels: Value;
   weights?: Value;
-  attrs: { ignoreIndex: number; scale: number };
+  /** hardFraction < 1: the loss over only the hardest pixels (src/kernels/cross-entropy.ts). */
+  attrs: { ignoreIndex: number; scale: number; hardFraction?: number };
 }
 
 export const softmaxCrossEntropyOp: OpDef<SoftmaxCrossEntropyOp> = {
@@ -27,7 +28,7 @@ export const softmaxCrossEntropyOp: OpDef<SoftmaxCrossEntropyOp> = {
     if (op.weights && shapeString(op.weights.shape) !== shapeString([shape[shape.length - 1]])) {
       throw new Error(`class weights ${shapeString(op.weights.shape)} do not match ${shape[shape.length - 1]} classes`);
     }
-    const scratch = crossEntropyScratchShapes(shape);
+    const scratch = crossEntropyScratchShapes(shape, op.attrs);
     return [
       { shape: [1], dtype: 'f32' },
       { shape: [...shape], dtype: 'f32' },
@@ -37,7 +38,7 @@ export const softmaxCrossEntropyOp: OpDef<SoftmaxCrossEntropyOp> = {
     ];
   },
   lower: (op) => ({
-    specs: crossEntropySpecs(!!op.weights),
+    specs: crossEntropySpecs(!!op.weights, op.attrs),
     prepare: (ctx, t, [loss, dlogits, invalid, partial, factor]) =>
       prepareCrossEntropy(
         ctx,
