@@ -59,8 +59,8 @@ export interface RunOptions {
   resume?: boolean;
   /** Weight the loss by inverse class frequency (median-frequency balancing) of the training labels. */
   classWeights?: boolean;
-  /** Bootstrapping: images holding these classes appear `repeatFactor` times per epoch. */
-  repeatClasses?: number[];
+  /** Bootstrapping: images holding these classes (ids or names) appear `repeatFactor` times per epoch. */
+  repeatClasses?: (number | string)[];
   repeatFactor?: number;
 }
 
@@ -128,6 +128,15 @@ function writeCurves(out: string, log: StepRecord[]): void {
       plotPng(vx, [{ label: 'VAL MIOU', color: [214, 39, 40], values }], 'VALIDATION MIOU', 'STEP', 'MIOU (FRACTION)', { yMin: 0, yMax: 1, yStep: 0.1, xStep: Math.max(1, Math.ceil(Math.max(...xs) / 10)) }),
     );
   }
+}
+
+/** Class ids from ids or names; an unknown one is an error listing the classes. */
+function classIds(classes: readonly (number | string)[], names: readonly string[]): number[] {
+  return classes.map((c) => {
+    const id = typeof c === 'number' ? c : names.indexOf(c);
+    if (!Number.isInteger(id) || id < 0 || id >= names.length) throw new Error(`bootstrapping: no class '${c}' (classes: ${names.join(', ')})`);
+    return id;
+  });
 }
 
 /** Runs (or resumes) a fine-tune; returns when the steps are done or a stop was asked for. */
@@ -199,7 +208,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
       crop: o.crop,
       seed,
       normalization: weights.config.normalization,
-      repeatClasses: o.repeatClasses,
+      repeatClasses: o.repeatClasses && classIds(o.repeatClasses, train.classes.names),
       repeatFactor: o.repeatFactor,
       workers: o.workers,
     });

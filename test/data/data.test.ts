@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MEAN_PIXEL, augment } from '../../src/data/augment.js';
-import { openDataset } from '../../src/data/dataset.js';
+import { openDataset, readLabel } from '../../src/data/dataset.js';
 import { TrainLoader } from '../../src/data/loader.js';
 import { Rng } from '../../src/util/random.js';
 import { expectRejects } from '../helpers.js';
@@ -80,6 +80,25 @@ describe('data: data sets, augmentation, batches', () => {
     expect([...third.labels]).to.deep.equal([...fresh.labels]);
     const other = await new TrainLoader(data, { ...options, seed: 10 }).batch(3);
     expect([...other.images]).to.not.deep.equal([...third.images]);
+  });
+
+  it('bootstrapping: images holding a chosen class appear repeatFactor times in each epoch', async () => {
+    const full = openDataset(CAMVID, 'train');
+    // Every 16th image: frames far apart (neighbouring frames hold the same classes).
+    const data = { ...full, items: full.items.filter((_, i) => i % 16 === 0).slice(0, 23) };
+    const present = data.items.map((it) => new Set(readLabel(it.labelPath, 11, 11).indices));
+    // A class that some images hold and others not.
+    const rare = [...Array(11).keys()].find((c) => present.some((p) => p.has(c)) && present.some((p) => !p.has(c)))!;
+    expect(rare, 'a class held by some of these images only').to.not.equal(undefined);
+    const holders = data.items.filter((_, i) => present[i].has(rare)).map((it) => it.id);
+    const loader = new TrainLoader(data, { batch: 1, crop: 9, seed: 1, normalization: 'imagenet', workers: 0, repeatClasses: [rare], repeatFactor: 3 });
+    expect(loader.epochLength).to.equal(23 + 2 * holders.length);
+    const seen = new Map<string, number>();
+    for (let k = 0; k < loader.epochLength; k++) {
+      const id = (await loader.batch(k)).ids[0];
+      seen.set(id, (seen.get(id) ?? 0) + 1);
+    }
+    for (const it of data.items) expect(seen.get(it.id), it.id).to.equal(holders.includes(it.id) ? 3 : 1);
   });
 
   it('worker threads make the same batches as the main thread, and pass on errors naming the file', async () => {

@@ -14,7 +14,7 @@ import { adaptWeights } from '../../src/train/adapt.js';
 import { type RunOptions, type StepRecord, runTraining } from '../../src/train/run.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { runCli } from '../cli/run-cli.js';
-import { testContext } from '../helpers.js';
+import { expectRejects, testContext } from '../helpers.js';
 
 process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
 const CAMVID = '../shared/data/camvid';
@@ -102,7 +102,7 @@ describe('training: a fine-tuning run', function () {
     expect(readLog(out)[0].lr, 'the default learning rate at batch 2 with no warm-up for 3 steps').to.be.closeTo(0.005 / 16, 1e-12);
   });
 
-  it('--hard-pixels takes the loss over the hardest pixels only (a larger first loss on the same batch); a bad percentage is refused', async () => {
+  it('--hard-pixels takes the loss over the hardest pixels only (a larger first loss on the same batch); a bad percentage and an unknown class to repeat are refused', async () => {
     const first = async (hardPixels?: number): Promise<number> => {
       const out = join(dir, `hard-${hardPixels ?? 'all'}`);
       await runTraining({ ...options(out), steps: 1, hardPixels, workers: 0 });
@@ -111,6 +111,7 @@ describe('training: a fine-tuning run', function () {
     const [all, hard] = [await first(), await first(0.25)];
     console.log(`      (first loss: all pixels ${all.toFixed(3)}, hardest 25 % ${hard.toFixed(3)})`);
     expect(hard).to.be.greaterThan(all + 0.05); // with a fresh classifier the losses are close to ln 11 everywhere
+    await expectRejects(runTraining({ ...options(join(dir, 'nope')), steps: 1, repeatClasses: ['Bicyclist', 'Unicorn'] }), /bootstrapping: no class 'Unicorn' \(classes: Sky, Building, /);
     const r = await runCli(['train', '--data', data, '--out', join(dir, 'bad'), '--hard-pixels', '0']);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.match(/--hard-pixels must be a percentage in \(0, 100\], got '0'/);
