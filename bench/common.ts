@@ -1,4 +1,7 @@
-// What the benchmark scripts share: strict argument parsing and the median.
+// What the benchmark scripts share: strict argument parsing, the median, tables and reports.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export interface BenchArgs {
   has(flag: string): boolean;
@@ -45,4 +48,24 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const h = s.length >> 1;
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+export function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+/** Writes a JSON report (folders made as needed) and says where. */
+export function writeReport(out: string, report: unknown): void {
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  console.log(`\nwrote ${relative(process.cwd(), out) || out}`);
+}
+
+/** Runs `main` when the module at `url` is the script node was started with; errors exit 1. */
+export function runIfMain(url: string, main: () => Promise<void>): void {
+  if (!process.argv[1] || url !== pathToFileURL(process.argv[1]).href) return;
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
 }

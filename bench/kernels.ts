@@ -7,9 +7,8 @@
 // Timing: GPU time from timestamp queries (begin / end of each engine's compute passes) when
 // the adapter offers 'timestamp-query', otherwise wall time around submit + onSubmittedWorkDone;
 // both engines are always timed the same way. Reported: median of the repeats after warm-up.
-import { benchArgs, median, pickByName } from './common.js';
+import { benchArgs, median, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { relativeError } from '../src/util/relative-error.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GpuContext } from '../src/gpu/context.js';
@@ -21,7 +20,7 @@ import { type Conv2dParams, conv2dFlops, conv2dOutputShape, convParams, prepareC
 type Tfjs = typeof import('@tensorflow/tfjs-core');
 type TfTensor4D = import('@tensorflow/tfjs-core').Tensor4D;
 
-interface Layer {
+export interface Layer {
   name: string;
   what: string;
   input: Shape;
@@ -34,7 +33,7 @@ function same(size: number, k: number, stride: number, rate: number): Partial<Co
   return { padTop, padBottom, padLeft: padTop, padRight: padBottom, strideH: stride, strideW: stride, dilationH: rate, dilationW: rate };
 }
 
-const LAYERS: Layer[] = [
+export const LAYERS: Layer[] = [
   ...[1, 6, 12, 18].map((r) => ({
     name: `aspp-r${r}`,
     what: `3x3 256->256 rate ${r} @65x65`,
@@ -47,12 +46,15 @@ const LAYERS: Layer[] = [
   { name: 'stem', what: '7x7/2 3->64 @513x513', input: [1, 513, 513, 3], weight: [7, 7, 3, 64], p: convParams(same(513, 7, 2, 1)) },
 ];
 
-interface Options {
+export interface KernelOptions {
   quick: boolean;
   repeats: number;
   warmup: number;
   layers: Layer[];
   tfjs: boolean;
+}
+
+interface Options extends KernelOptions {
   out: string;
 }
 
@@ -125,7 +127,7 @@ class OurTimer {
   }
 }
 
-interface Measured {
+export interface Measured {
   samplesMs: number[];
   medianMs: number;
   gflops: number;
@@ -142,7 +144,7 @@ async function benchOurs(
   x: Float32Array,
   w: Float32Array,
   timestamps: boolean,
-  o: Options,
+  o: KernelOptions,
 ): Promise<{ m: Measured; out: Float32Array }> {
   const tensors: GpuTensor[] = [];
   let dispatch: Dispatch | undefined;
@@ -194,7 +196,7 @@ async function benchTfjs(
   x: Float32Array,
   w: Float32Array,
   useTimestamps: boolean,
-  o: Options,
+  o: KernelOptions,
 ): Promise<{ m: Measured; out: Float32Array }> {
   const { tf } = e;
   const p = layer.p;
@@ -245,8 +247,56 @@ async function benchTfjs(
   }
 }
 
-function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+export interface KernelRow {
+  layer: string;
+  description: string;
+  input: Shape;
+  weight: Shape;
+  params: Conv2dParams;
+  gflop: number;
+  ours: Measured;
+  tfjs: Measured | null;
+  ratio: number | null;
+  relativeErrorVsTfjs: number | null;
+}
+
+/** Times every layer in both engines on `ctx` (made with timestamps when wanted), printing a table. */
+export async function benchKernels(ctx: GpuContext, o: KernelOptions): Promise<{ method: string; tfjsVersion: string | null; rows: KernelRow[] }> {
+  const tfjs = o.tfjs ? await loadTfjs(ctx) : null;
+  // One method for both engines: timestamps only when both devices have them.
+  const timestamps = ctx.hasTimestamps && (tfjs?.timestamps ?? true);
+  const method = timestamps ? 'GPU timestamp queries (begin/end of compute pass)' : 'wall time around submit + onSubmittedWorkDone';
+  console.log(`timing: ${method}; median of ${o.repeats} after ${o.warmup} warm-up run(s)${o.quick ? ' (--quick)' : ''}`);
+  if (!timestamps && ctx.hasTimestamps) console.log('note: tfjs device lacks timestamp-query; both engines use wall time');
+
+  const rows: KernelRow[] = [];
+  console.log(`\n${pad('layer', 11)} ${pad('shape', 30)} ${pad('GFLOP', 7)} ${pad('ours ms', 9)} ${pad('ours GFLOP/s', 13)} ${pad('tfjs ms', 9)} ${pad('tfjs GFLOP/s', 13)} ratio  rel.err`);
+  for (const [i, layer] of o.layers.entries()) {
+    const flops = conv2dFlops(layer.input, layer.weight, layer.p);
+    const x = randomData(numel(layer.input), 1 + i);
+    const w = randomData(numel(layer.weight), 101 + i);
+    const ours = await benchOurs(ctx, layer, x, w, timestamps, o);
+    const theirs = tfjs ? await benchTfjs(tfjs, layer, x, w, timestamps, o) : null;
+    const ratio = theirs ? ours.m.gflops / theirs.m.gflops : null;
+    const err = theirs ? relativeError(ours.out, theirs.out) : null;
+    console.log(
+      `${pad(layer.name, 11)} ${pad(layer.what, 30)} ${pad((flops / 1e9).toFixed(2), 7)} ${pad(ours.m.medianMs.toFixed(1), 9)} ${pad(ours.m.gflops.toFixed(2), 13)} ` +
+        `${pad(theirs ? theirs.m.medianMs.toFixed(1) : '-', 9)} ${pad(theirs ? theirs.m.gflops.toFixed(2) : '-', 13)} ${pad(ratio ? ratio.toFixed(2) : '-', 6)} ${err !== null ? err.toExponential(1) : '-'}`,
+    );
+    rows.push({
+      layer: layer.name,
+      description: layer.what,
+      input: layer.input,
+      weight: layer.weight,
+      params: layer.p,
+      gflop: flops / 1e9,
+      ours: ours.m,
+      tfjs: theirs?.m ?? null,
+      ratio,
+      relativeErrorVsTfjs: err,
+    });
+  }
+  return { method, tfjsVersion: tfjs ? tfjs.tf.version_core : null, rows };
 }
 
 async function main(): Promise<void> {
@@ -254,60 +304,21 @@ async function main(): Promise<void> {
   ensureRuntimeDir();
   const ctx = await GpuContext.create({ timestamps: true });
   try {
-    const tfjs = o.tfjs ? await loadTfjs(ctx) : null;
-    // One method for both engines: timestamps only when both devices have them.
-    const timestamps = ctx.hasTimestamps && (tfjs?.timestamps ?? true);
-    const method = timestamps ? 'GPU timestamp queries (begin/end of compute pass)' : 'wall time around submit + onSubmittedWorkDone';
     console.log(`adapter: ${ctx.adapterInfo.name}`);
-    console.log(`timing: ${method}; median of ${o.repeats} after ${o.warmup} warm-up run(s)${o.quick ? ' (--quick)' : ''}`);
-    if (!timestamps && ctx.hasTimestamps) console.log('note: tfjs device lacks timestamp-query; both engines use wall time');
-
-    const rows: Record<string, unknown>[] = [];
-    console.log(`\n${pad('layer', 11)} ${pad('shape', 30)} ${pad('GFLOP', 7)} ${pad('ours ms', 9)} ${pad('ours GFLOP/s', 13)} ${pad('tfjs ms', 9)} ${pad('tfjs GFLOP/s', 13)} ratio  rel.err`);
-    for (const [i, layer] of o.layers.entries()) {
-      const flops = conv2dFlops(layer.input, layer.weight, layer.p);
-      const x = randomData(numel(layer.input), 1 + i);
-      const w = randomData(numel(layer.weight), 101 + i);
-      const ours = await benchOurs(ctx, layer, x, w, timestamps, o);
-      const theirs = tfjs ? await benchTfjs(tfjs, layer, x, w, timestamps, o) : null;
-      const ratio = theirs ? ours.m.gflops / theirs.m.gflops : null;
-      const err = theirs ? relativeError(ours.out, theirs.out) : null;
-      console.log(
-        `${pad(layer.name, 11)} ${pad(layer.what, 30)} ${pad((flops / 1e9).toFixed(2), 7)} ${pad(ours.m.medianMs.toFixed(1), 9)} ${pad(ours.m.gflops.toFixed(2), 13)} ` +
-          `${pad(theirs ? theirs.m.medianMs.toFixed(1) : '-', 9)} ${pad(theirs ? theirs.m.gflops.toFixed(2) : '-', 13)} ${pad(ratio ? ratio.toFixed(2) : '-', 6)} ${err !== null ? err.toExponential(1) : '-'}`,
-      );
-      rows.push({
-        layer: layer.name,
-        description: layer.what,
-        input: layer.input,
-        weight: layer.weight,
-        params: layer.p,
-        gflop: flops / 1e9,
-        ours: ours.m,
-        tfjs: theirs?.m ?? null,
-        ratio,
-        relativeErrorVsTfjs: err,
-      });
-    }
-    const report = {
+    const r = await benchKernels(ctx, o);
+    writeReport(o.out, {
       date: new Date().toISOString(),
       adapter: ctx.adapterInfo.name,
-      timing: method,
+      timing: r.method,
       repeats: o.repeats,
       warmup: o.warmup,
       quick: o.quick,
-      tfjsVersion: tfjs ? tfjs.tf.version_core : null,
-      layers: rows,
-    };
-    mkdirSync(dirname(o.out), { recursive: true });
-    writeFileSync(o.out, JSON.stringify(report, null, 2) + '\n');
-    console.log(`\nwrote ${o.out}`);
+      tfjsVersion: r.tfjsVersion,
+      layers: r.rows,
+    });
   } finally {
     ctx.destroy();
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runIfMain(import.meta.url, main);

@@ -13,9 +13,9 @@
 // submit, onSubmittedWorkDone) + reading the logits back. tfjs: tf.tensor4d(input) + the ops
 // + `await logits.data()`. Reported: median of the repeats after warm-up; the two engines
 // alternate run by run so that load from elsewhere on the machine hits both alike.
-import { benchArgs, median, pickByName } from './common.js';
+import { benchArgs, median, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { relativeError } from '../src/util/relative-error.js';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GpuContext } from '../src/gpu/context.js';
@@ -27,35 +27,39 @@ import { nodeInputs } from '../src/graph/ops/registry.js';
 import { deriveStateCpu } from '../src/graph/cpu-reference.js';
 import { planMemory } from '../src/graph/memory-plan.js';
 import type { HostParams } from '../src/graph/params.js';
-import { readImage } from '../src/io/image.js';
+import { type RgbImage, readImage } from '../src/io/image.js';
 import type { Activation } from '../src/kernels/activation.js';
 import type { ResizeMode } from '../src/kernels/resize.js';
 import { graphCost } from '../src/model/analysis/flops.js';
+import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../src/model/model.js';
 
 type Tfjs = typeof import('@tensorflow/tfjs-core');
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
 type TfTensor4D = import('@tensorflow/tfjs-core').Tensor4D;
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/bench -> root
-const MAX_RELATIVE_ERROR = 1e-4;
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/bench -> root
+export const MAX_RELATIVE_ERROR = 1e-4;
 
-interface ModelCase {
+export interface ModelCase {
   key: string;
   registryName: string;
 }
 
-const MODELS: ModelCase[] = [
+export const MODELS: ModelCase[] = [
   { key: '257', registryName: 'mobilenetv2-pascal-257' },
   { key: '513', registryName: 'mobilenetv2-pascal-513' },
 ];
 
-interface Options {
+export interface ModelOptions {
   quick: boolean;
   repeats: number;
   warmup: number;
-  models: ModelCase[];
   image: string;
+}
+
+interface Options extends ModelOptions {
+  models: ModelCase[];
   out: string;
 }
 
@@ -91,7 +95,7 @@ function argmaxAgreement(a: Float32Array, b: Float32Array, classes: number): num
 // ------------------------------------------------------------------ TensorFlow.js side
 
 /** Imports TensorFlow.js' WebGPU backend on our Dawn instance (it looks for navigator.gpu at import). */
-async function importTfjs(ctx: GpuContext): Promise<Tfjs> {
+export async function importTfjs(ctx: GpuContext): Promise<Tfjs> {
   // Node 21+ defines a read-only navigator; defineProperty works on every version.
   Object.defineProperty(globalThis, 'navigator', { value: { gpu: ctx.gpu }, configurable: true, writable: true });
   const tf = await import('@tensorflow/tfjs-core');
@@ -315,9 +319,11 @@ const TFJS_OPS: { [K in OpType]?: TfjsLowering<Extract<NodeOp, { type: K }>> } =
 
 // ------------------------------------------------------------------ one model, both engines
 
-interface Timing {
+export interface Timing {
   samplesMs: number[];
   medianMs: number;
+  /** The first pass, compiling included (ours: model made from loaded weights + first pass). */
+  firstRunMs: number;
 }
 
 interface Memory {
@@ -337,7 +343,7 @@ interface Memory {
   tfjsAllocatedBytes: number | null;
 }
 
-interface Row {
+export interface Row {
   key: string;
   model: string;
   description: string;
@@ -356,8 +362,8 @@ interface Row {
   memory: Memory;
 }
 
-function summarise(samplesMs: number[]): Timing {
-  return { samplesMs, medianMs: median(samplesMs) };
+function summarise(samplesMs: number[], firstRunMs: number): Timing {
+  return { samplesMs, medianMs: median(samplesMs), firstRunMs };
 }
 
 /**
@@ -389,12 +395,76 @@ function widthMultiplier(graph: Graph): number {
   return stem?.op.type === 'conv2d' && stem.name.startsWith('MobilenetV2/') ? stem.op.weight.shape[3] / 32 : 1;
 }
 
-async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Options): Promise<Row> {
-  const model = await DeepLabModel.load(mc.registryName, { ctx, download: false });
+type HostRun = () => Promise<{ ms: number; out: Float32Array }>;
+
+/** Our engine on loaded weights, timed from before compiling to its first logits in host memory. */
+interface Ours {
+  model: DeepLabModel;
+  input: Float32Array;
+  height: number;
+  width: number;
+  /** One pass, normalised input in host memory to logits in host memory. */
+  run: HostRun;
+  firstRunMs: number;
+  firstOut: Float32Array;
+}
+
+async function openOurs(ctx: GpuContext, weights: LoadedWeights, img: RgbImage): Promise<Ours> {
+  const t0 = performance.now();
+  const model = await DeepLabModel.fromWeights(weights, { ctx });
+  const loadMs = performance.now() - t0;
+  try {
+    const { input, height, width } = model.preprocess(img);
+    const run: HostRun = async () => {
+      const t = performance.now();
+      const logits = await model.forward(input, height, width);
+      const out = await readTensor(ctx, logits);
+      return { ms: performance.now() - t, out };
+    };
+    const first = await run();
+    return { model, input, height, width, run, firstRunMs: loadMs + first.ms, firstOut: first.out };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** What our engine alone is measured for (models tfjs is not run on). */
+export interface OursRow {
+  model: string;
+  input: number[];
+  gflop: number;
+  ours: Timing;
+  /** program.plan.peakBytes */
+  activationBytes: number;
+}
+
+/** Our engine alone on `weights`: first run, then the median of the repeats (the first run is a warm-up). */
+export async function benchOursOnly(ctx: GpuContext, weights: LoadedWeights, o: ModelOptions): Promise<OursRow> {
+  const ours = await openOurs(ctx, weights, readImage(o.image));
+  try {
+    for (let i = 1; i < o.warmup; i++) await ours.run();
+    const samples: number[] = [];
+    for (let i = 0; i < o.repeats; i++) samples.push((await ours.run()).ms);
+    const graph = ours.model.compiledGraph({ height: ours.height, width: ours.width }).graph;
+    return {
+      model: weights.name,
+      input: [1, ours.height, ours.width, 3],
+      gflop: graphCost(graph).flops / 1e9,
+      ours: summarise(samples, ours.firstRunMs),
+      activationBytes: planMemory(graph).peakBytes,
+    };
+  } finally {
+    ours.model.dispose();
+  }
+}
+
+export async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: ModelOptions): Promise<Row> {
+  const weights = await loadWeights(mc.registryName, { download: false });
+  const eng = await openOurs(ctx, weights, readImage(o.image));
+  const { model, input, height, width } = eng;
   let net: TfjsGraph | undefined;
   try {
-    const img = readImage(o.image);
-    const { input, height, width } = model.preprocess(img);
     const inputShape: [number, number, number, number] = [1, height, width, 3];
     // The very graph the model executes (folded, fused; its program plans this graph), with the
     // folded weights it reads derived on the CPU from the same parameters.
@@ -408,13 +478,8 @@ async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Options):
     net = new TfjsGraph(tf, graph, params);
     const tfjsNet = net;
 
-    const ours = async (): Promise<{ ms: number; out: Float32Array }> => {
-      const t0 = performance.now();
-      const logits = await model.forward(input, height, width);
-      const out = await readTensor(ctx, logits);
-      return { ms: performance.now() - t0, out };
-    };
-    const theirs = async (): Promise<{ ms: number; out: Float32Array }> => {
+    const ours = eng.run;
+    const theirs: HostRun = async () => {
       const t0 = performance.now();
       const x = tf.tensor4d(input, inputShape);
       try {
@@ -431,10 +496,9 @@ async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Options):
     };
 
     // Same logits first (this run is also the first warm-up of each engine).
-    const a = await ours();
     const b = await theirs();
-    const err = relativeError(a.out, b.out);
-    const agree = argmaxAgreement(a.out, b.out, logitsValue.shape[3]);
+    const err = relativeError(eng.firstOut, b.out);
+    const agree = argmaxAgreement(eng.firstOut, b.out, logitsValue.shape[3]);
     console.log(
       `${mc.key}: logits ours vs tfjs: relative error ${err.toExponential(2)} (limit ${MAX_RELATIVE_ERROR}), ` +
         `argmax agreement ${(agree * 100).toFixed(3)}% ${err < MAX_RELATIVE_ERROR ? 'OK' : 'MISMATCH'}`,
@@ -483,8 +547,8 @@ async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Options):
       x.dispose();
     }
 
-    const ourT = summarise(oursMs);
-    const tfT = summarise(tfjsMs);
+    const ourT = summarise(oursMs, eng.firstRunMs);
+    const tfT = summarise(tfjsMs, b.ms);
     return {
       key: mc.key,
       model: mc.registryName,
@@ -510,13 +574,9 @@ async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Options):
 
 // ------------------------------------------------------------------ report
 
-function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-
 const mib = (bytes: number | null): string => (bytes === null ? '-' : (bytes / 2 ** 20).toFixed(1));
 
-function printTables(rows: Row[]): void {
+export function printTables(rows: Row[]): void {
   console.log(`\n${pad('model', 46)} ${pad('GFLOP', 6)} ${pad('ours ms', 9)} ${pad('tfjs ms', 9)} ${pad('ratio', 6)} rel.err`);
   for (const r of rows) {
     console.log(
@@ -543,12 +603,16 @@ function printTables(rows: Row[]): void {
   );
 }
 
+/** Offline copies of the weights (the shared folder) unless the caller points elsewhere. */
+export function useSharedWeights(): void {
+  const shared = join(ROOT, '..', 'shared', 'weights');
+  if (!process.env.DEEPLAB_WEIGHTS_DIR && existsSync(shared)) process.env.DEEPLAB_WEIGHTS_DIR = shared;
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (!existsSync(o.image)) throw new Error(`bench:model: image not found: ${o.image}`);
-  // Offline copies of the weights (the shared folder) unless the caller points elsewhere.
-  const shared = join(ROOT, '..', 'shared', 'weights');
-  if (!process.env.DEEPLAB_WEIGHTS_DIR && existsSync(shared)) process.env.DEEPLAB_WEIGHTS_DIR = shared;
+  useSharedWeights();
   ensureRuntimeDir();
   const ctx = await GpuContext.create();
   try {
@@ -561,7 +625,7 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const mc of o.models) rows.push(await benchModel(ctx, tf, mc, o));
     printTables(rows);
-    const report = {
+    writeReport(o.out, {
       date: new Date().toISOString(),
       adapter: ctx.adapterInfo.name,
       timing: method,
@@ -572,10 +636,7 @@ async function main(): Promise<void> {
       tfjsVersion: tf.version_core,
       maxRelativeError: MAX_RELATIVE_ERROR,
       models: rows,
-    };
-    mkdirSync(dirname(o.out), { recursive: true });
-    writeFileSync(o.out, JSON.stringify(report, null, 2) + '\n');
-    console.log(`\nwrote ${relative(process.cwd(), o.out) || o.out}`);
+    });
     const bad = rows.filter((r) => !(r.relativeErrorVsTfjs < MAX_RELATIVE_ERROR));
     if (bad.length) {
       console.error(`bench:model: logits differ from tfjs beyond ${MAX_RELATIVE_ERROR} for ${bad.map((r) => r.key).join(', ')}`);
@@ -586,7 +647,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runIfMain(import.meta.url, main);

@@ -49,6 +49,16 @@ function freshTensor(graph: Graph, v: Value, rng: Rng): Float32Array {
   return Float32Array.from({ length: n }, () => rng.uniform(-bound, bound));
 }
 
+/** Every parameter and statistic of `graph` initialised afresh, as PyTorch's layers initialise themselves. */
+export function freshParams(graph: Graph, seed: number): HostParams {
+  const rng = Rng.derive(seed, 0x1a17);
+  const params: HostParams = new Map();
+  for (const v of graph.state) {
+    if (v.role === 'param' || v.role === 'statistic') params.set(v.name, { shape: [...v.shape], data: freshTensor(graph, v, rng) });
+  }
+  return params;
+}
+
 export function adaptWeights(w: LoadedWeights, o: AdaptOptions): Adapted {
   const classes = o.classes ?? w.classes;
   const numClasses = classes.names.length;

@@ -1,0 +1,169 @@
+// The benchmark runner: kernels (bench/kernels.ts), whole models (bench/model.ts) and training
+// steps (bench/train.ts) on one GPU context, one table per part, one JSON report.
+//
+//   npm run bench -- [--quick] [--parts kernels,model,train] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--out FILE]
+import { join, resolve } from 'node:path';
+import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
+import { LAYERS, benchKernels } from './kernels.js';
+import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, importTfjs, useSharedWeights } from './model.js';
+import { benchTrainStep } from './train.js';
+import { GpuContext } from '../src/gpu/context.js';
+import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
+import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
+import { defaultConfig, paperAsppRates } from '../src/model/networks/config.js';
+import { type NetworkSize, buildDeepLab } from '../src/model/networks/deeplab.js';
+import { defaultClassSet } from '../src/model/voc.js';
+import { adaptWeights, freshParams } from '../src/train/adapt.js';
+
+const BENCH = 'bench';
+const PARTS = ['kernels', 'model', 'train'] as const;
+type Part = (typeof PARTS)[number];
+
+/** One measurement: `model` is the layer's name in part kernels. Null where a part does not measure it. */
+interface Result {
+  part: Part;
+  model: string;
+  engine: 'ours' | 'tfjs';
+  batch: number;
+  medianMs: number;
+  firstRunMs: number | null;
+  peakBytes: number | null;
+  [more: string]: unknown;
+}
+
+/** torchvision's DeepLabv3-ResNet-50 with fresh (PyTorch-style) random weights, at `outputStride`, for `size` x `size` inputs. */
+function randomResnet50(outputStride: number, size: number): LoadedWeights {
+  const config = defaultConfig('resnet50', { outputStride, asppRates: paperAsppRates(outputStride) });
+  const buildGraph = (s: NetworkSize) => buildDeepLab(config, s);
+  return {
+    name: `deeplabv3-resnet50-os${outputStride}-random`,
+    config,
+    depthMultiplier: 1,
+    inputPolicy: { kind: 'fixed', height: size, width: size },
+    params: freshParams(buildGraph({ height: 65, width: 65 }), 1),
+    buildGraph,
+    probeSize: [size, size],
+    classes: defaultClassSet(config.numClasses),
+  };
+}
+
+/** Model part: the MobileNetV2 models against tfjs (bench/model.ts), ResNet-50 in our engine alone. */
+const MODEL_CASES = [
+  ...MODELS.map((mc) => ({ name: `mobilenetv2-${mc.key}`, mobilenet: mc, outputStride: 0 })),
+  ...[16, 8].map((os) => ({ name: `resnet50-os${os}`, mobilenet: null, outputStride: os })),
+];
+
+/** Train part, at output stride 16. */
+const TRAIN_CASES: { name: string; weights: () => Promise<LoadedWeights> }[] = [
+  {
+    name: 'mobilenetv2-257',
+    weights: async () => adaptWeights(await loadWeights('mobilenetv2-pascal-257', { download: false }), { outputStride: 16, seed: 1 }).weights,
+  },
+  { name: 'resnet50', weights: async () => randomResnet50(16, 513) },
+];
+
+function parseArgs(argv: string[]) {
+  const args = benchArgs(BENCH, argv, ['--quick'], ['--parts', '--models', '--repeats', '--batch', '--crop', '--out']);
+  const quick = args.has('--quick');
+  const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
+  const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES].map((c) => c.name))];
+  const models = pickByName(BENCH, 'model(s)', args.value('--models'), names, (n) => n);
+  const positive = (flag: string, dflt: number): number => {
+    const v = args.count(flag, dflt);
+    if (v < 1) throw new Error(`${BENCH}: ${flag} must be at least 1`);
+    return v;
+  };
+  return {
+    quick,
+    parts,
+    models,
+    /** Kernels and MobileNetV2 models. */
+    repeats: positive('--repeats', quick ? 2 : 5),
+    /** ResNet-50 forward passes and training steps (slow on a software adapter). */
+    heavyRepeats: positive('--repeats', quick ? 1 : 3),
+    batch: positive('--batch', quick ? 2 : 8),
+    crop: positive('--crop', quick ? 129 : 321),
+    image: join(ROOT, '..', 'shared', 'data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
+    out: resolve(args.value('--out') ?? join(ROOT, 'bench', 'results', 'bench.json')),
+  };
+}
+
+type Options = ReturnType<typeof parseArgs>;
+
+async function kernelsPart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  const r = await benchKernels(ctx, { quick: o.quick, repeats: o.repeats, warmup: 1, layers: LAYERS, tfjs: true });
+  return r.rows.flatMap((row) =>
+    (['ours', 'tfjs'] as const).flatMap((engine) => {
+      const m = row[engine];
+      const base = { part: 'kernels' as const, model: row.layer, engine, batch: 1, firstRunMs: null, peakBytes: null };
+      return m ? [{ ...base, medianMs: m.medianMs, gflops: m.gflops, description: row.description, timing: r.method }] : [];
+    }),
+  );
+}
+
+async function modelPart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  const results: Result[] = [];
+  const mobilenets = MODEL_CASES.filter((c) => c.mobilenet && o.models.includes(c.name));
+  const tf = mobilenets.length ? await importTfjs(ctx) : null;
+  for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
+    const base = { part: 'model' as const, model: c.name, batch: 1 };
+    if (c.mobilenet && tf) {
+      const r = await benchModel(ctx, tf, c.mobilenet, { quick: o.quick, repeats: o.repeats, warmup: 1, image: o.image });
+      if (!(r.relativeErrorVsTfjs < MAX_RELATIVE_ERROR)) process.exitCode = 1;
+      const common = { input: r.input, gflop: r.gflop, relativeErrorVsTfjs: r.relativeErrorVsTfjs };
+      results.push(
+        { ...base, engine: 'ours', ...r.ours, peakBytes: r.memory.oursActivationBytes, ...common },
+        { ...base, engine: 'tfjs', ...r.tfjs, peakBytes: r.memory.tfjsActivationPeakBytes, ...common },
+      );
+    } else {
+      const r = await benchOursOnly(ctx, randomResnet50(c.outputStride, 513), { quick: o.quick, repeats: o.heavyRepeats, warmup: 1, image: o.image });
+      results.push({ ...base, engine: 'ours', ...r.ours, peakBytes: r.activationBytes, input: r.input, gflop: r.gflop, weights: 'random' });
+    }
+  }
+  return results;
+}
+
+async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  const results: Result[] = [];
+  for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
+    const r = await benchTrainStep(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
+    console.log(`train ${c.name}: step ${r.medianMs.toFixed(0)} ms (median of ${r.samplesMs.length})`);
+    const { activationBytes, model, ...rest } = r;
+    results.push({ part: 'train', model: c.name, engine: 'ours', ...rest, peakBytes: activationBytes, weights: model });
+  }
+  return results;
+}
+
+const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result[]>> = { kernels: kernelsPart, model: modelPart, train: trainPart };
+
+function printTable(adapter: string, part: Part, rows: Result[]): void {
+  const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(1));
+  console.log(`\n${part} (adapter: ${adapter})`);
+  console.log(`${pad('model', 18)} ${pad('engine', 7)} ${pad('batch', 6)} ${pad('median ms', 10)} ${pad('first run ms', 13)} peak MiB`);
+  for (const r of rows) {
+    const mib = r.peakBytes === null ? '-' : (r.peakBytes / 2 ** 20).toFixed(1);
+    console.log(`${pad(r.model, 18)} ${pad(r.engine, 7)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${mib}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  useSharedWeights();
+  ensureRuntimeDir();
+  const ctx = await GpuContext.create({ timestamps: o.parts.includes('kernels') });
+  try {
+    const adapter = ctx.adapterInfo.name;
+    console.log(`adapter: ${adapter}${o.quick ? ' (--quick)' : ''}`);
+    const byPart: [Part, Result[]][] = [];
+    for (const part of o.parts) {
+      console.log(`\n== ${part}`);
+      byPart.push([part, await PART_RUNNERS[part](ctx, o)]);
+    }
+    for (const [part, rows] of byPart) printTable(adapter, part, rows);
+    writeReport(o.out, { adapter, date: new Date().toISOString(), quick: o.quick, results: byPart.flatMap(([, rows]) => rows) });
+  } finally {
+    ctx.destroy();
+  }
+}
+
+runIfMain(import.meta.url, main);
