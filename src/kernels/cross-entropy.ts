@@ -58,7 +58,7 @@ export function crossEntropySpecs(hasWeights: boolean, p: CrossEntropyParams = {
   const hard = isHard(p);
   return [
     { shader: 'cross_entropy_pixels.wgsl', constants: { WG: PIXEL_WG, HAS_WEIGHTS: hasWeights ? 1 : 0 } },
-    { shader: hard ? 'cross_entropy_hard_reduce.wgsl' : 'cross_entropy_reduce.wgsl' },
+    { shader: 'cross_entropy_reduce.wgsl', constants: { HARD: hard ? 1 : 0 } },
     { shader: hard ? 'cross_entropy_hard_scale.wgsl' : 'cross_entropy_scale.wgsl', constants: { WG: SCALE_WG } },
   ];
 }
@@ -100,7 +100,7 @@ export function prepareCrossEntropy(ctx: GpuContext, t: CrossEntropyTensors, p: 
     makeDispatch(ctx, {
       label: `${label} reduce`,
       spec: reduce,
-      uniforms: hard ? new Uniforms().u32(P).f32(p.scale ?? 1).f32(p.hardFraction!) : new Uniforms().u32(P).f32(p.scale ?? 1),
+      uniforms: new Uniforms().u32(P).f32(p.scale ?? 1).f32(p.hardFraction ?? 1),
       buffers: [t.partial, t.loss, t.factor, t.invalid],
       workgroups: [1, 1, 1],
     }),
