@@ -10,8 +10,8 @@ import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { loadModel } from '../../src/model/model.js';
 import { readPth } from '../../src/model/weights/import/pth.js';
 import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
-import { exportTorchvision, hwioToOihw } from '../../src/model/weights/torchvision-export.js';
-import { oihwToHwio } from '../../src/model/weights/torchvision.js';
+import { exportTorchvision } from '../../src/model/weights/torchvision-export.js';
+import { hwioToOihw, oihwToHwio } from '../../src/model/weights/torchvision.js';
 import { runCli } from '../cli/run-cli.js';
 import { expectRejects, randomArray, testContext } from '../helpers.js';
 

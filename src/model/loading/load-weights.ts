@@ -26,8 +26,10 @@ export interface LoadedWeights {
   depthMultiplier: number;
   /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
   params: HostParams;
-  /** The canonical network for one batch and input size: input 'image' [N,H,W,3] normalised, output 'logits'. */
-  /** The canonical network at a size; `training` adds what only training has (dropout). */
+  /**
+   * The canonical network for one batch and input size: input 'image' [N,H,W,3] normalised,
+   * output 'logits'; `training` adds what only training has (dropout).
+   */
   buildGraph(size: NetworkSize, opts?: { training?: boolean }): Graph;
   /** An input size to build at load time (width, height), to check the weights early. */
   probeSize: [number, number];

@@ -5,21 +5,7 @@ import { writeSafetensors } from './import/safetensors.js';
 import type { TensorMap } from './import/tensor-map.js';
 import type { HostParams } from '../../graph/params.js';
 import type { LoadedWeights } from '../loading/load-weights.js';
-
-/** Ours [KH,KW,I,O] -> PyTorch's [O,I,KH,KW]. */
-export function hwioToOihw(data: Float32Array, shape: readonly number[]): { shape: number[]; data: Float32Array } {
-  const [KH, KW, I, O] = shape;
-  const out = new Float32Array(data.length);
-  let dst = 0;
-  for (let o = 0; o < O; o++) {
-    for (let i = 0; i < I; i++) {
-      for (let h = 0; h < KH; h++) {
-        for (let w = 0; w < KW; w++) out[dst++] = data[((h * KW + w) * I + i) * O + o];
-      }
-    }
-  }
-  return { shape: [O, I, KH, KW], data: out };
-}
+import { hwioToOihw } from './torchvision.js';
 
 /** The state dict; `batchesTracked` is what each BN's counter says (the training steps, or 0). */
 export function torchvisionStateDict(w: LoadedWeights, params: HostParams, batchesTracked = 0): TensorMap {

@@ -79,6 +79,21 @@ export function oihwToHwio(data: Float32Array, shape: readonly number[]): { shap
   return { shape: [KH, KW, I, O], data: out };
 }
 
+/** Ours [KH,KW,I,O] -> PyTorch's [O,I,KH,KW] (the export's inverse of oihwToHwio). */
+export function hwioToOihw(data: Float32Array, shape: readonly number[]): { shape: number[]; data: Float32Array } {
+  const [KH, KW, I, O] = shape;
+  const out = new Float32Array(data.length);
+  let dst = 0;
+  for (let o = 0; o < O; o++) {
+    for (let i = 0; i < I; i++) {
+      for (let h = 0; h < KH; h++) {
+        for (let w = 0; w < KW; w++) out[dst++] = data[((h * KW + w) * I + i) * O + o];
+      }
+    }
+  }
+  return { shape: [O, I, KH, KW], data: out };
+}
+
 /**
  * A torchvision DeepLabv3 state dict as our params: conv weights to HWIO, num_batches_tracked
  * dropped, aux_classifier.* dropped unless cfg.aux; every other tensor kept as it is, so
