@@ -12,6 +12,7 @@ import { relativeError } from '../src/util/relative-error.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GpuContext } from '../src/gpu/context.js';
+import { WorkTimer } from '../src/gpu/work-timer.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../src/gpu/dispatch.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { type GpuTensor, type Shape, createTensor, numel, readTensor, uploadTensor } from '../src/gpu/tensor.js';
@@ -84,6 +85,8 @@ function randomData(n: number, seed: number): Float32Array {
 
 /** Times one of our dispatches in milliseconds: timestamps around its pass, or wall time. */
 class OurTimer {
+  /** Sleeps through the GPU work instead of polling (see src/gpu/work-timer.ts). */
+  private readonly wait = new WorkTimer();
   private readonly querySet: GPUQuerySet | null;
   private readonly resolve: GPUBuffer | null;
 
@@ -104,14 +107,14 @@ class OurTimer {
     pass.end();
     if (!this.querySet || !this.resolve) {
       const t0 = performance.now();
-      await this.ctx.submitAndWait([encoder.finish()]);
+      await this.ctx.submitAndWait([encoder.finish()], this.wait);
       return performance.now() - t0;
     }
     encoder.resolveQuerySet(this.querySet, 0, 2, this.resolve, 0);
     const staging = this.ctx.createBuffer(16, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'bench:staging');
     try {
       encoder.copyBufferToBuffer(this.resolve, 0, staging, 0, 16);
-      await this.ctx.submitAndWait([encoder.finish()]);
+      await this.ctx.submitAndWait([encoder.finish()], this.wait);
       await staging.mapAsync(GPUMapMode.READ);
       const [begin, end] = new BigUint64Array(staging.getMappedRange().slice(0));
       staging.unmap();

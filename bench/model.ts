@@ -9,9 +9,10 @@
 // so the two cannot drift. Both engines are first checked to give the same logits on a VOC image.
 //
 // Timing (one method for both engines): wall time from the normalised input in host memory to
-// the logits in host memory. Ours: DeepLabModel.forward (write input, one command buffer,
-// submit, onSubmittedWorkDone) + reading the logits back. tfjs: tf.tensor4d(input) + the ops
-// + `await logits.data()`. Reported: median of the repeats after warm-up; the two engines
+// the logits in host memory. Ours: DeepLabModel.forwardToHost (write input, one command buffer
+// holding the pass and the logits' copy to a mappable buffer, submit, sleep through the expected
+// GPU time, map). tfjs: tf.tensor4d(input) + the ops + `await logits.data()` (its wait polls:
+// see src/gpu/work-timer.ts). Reported: median of the repeats after warm-up; the two engines
 // alternate run by run so that load from elsewhere on the machine hits both alike.
 import { benchArgs, median, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { relativeError } from '../src/util/relative-error.js';
@@ -417,8 +418,7 @@ async function openOurs(ctx: GpuContext, weights: LoadedWeights, img: RgbImage):
     const { input, height, width } = model.preprocess(img);
     const run: HostRun = async () => {
       const t = performance.now();
-      const logits = await model.forward(input, height, width);
-      const out = await readTensor(ctx, logits);
+      const out = await model.forwardToHost(input, height, width);
       return { ms: performance.now() - t, out };
     };
     const first = await run();

@@ -6,9 +6,11 @@ import { join, resolve } from 'node:path';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { LAYERS, benchKernels } from './kernels.js';
 import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, importTfjs, useSharedWeights } from './model.js';
+import { bestGemmRate, printProfile, profileModel } from './profile.js';
 import { benchTrainStep } from './train.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
+import { readImage } from '../src/io/image.js';
 import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
 import { defaultConfig, paperAsppRates } from '../src/model/networks/config.js';
 import { type NetworkSize, buildDeepLab } from '../src/model/networks/deeplab.js';
@@ -16,7 +18,7 @@ import { defaultClassSet } from '../src/model/voc.js';
 import { adaptWeights, freshParams } from '../src/train/adapt.js';
 
 const BENCH = 'bench';
-const PARTS = ['kernels', 'model', 'train'] as const;
+const PARTS = ['kernels', 'model', 'train', 'profile'] as const;
 type Part = (typeof PARTS)[number];
 
 /** One measurement: `model` is the layer's name in part kernels. Null where a part does not measure it. */
@@ -134,7 +136,35 @@ async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   return results;
 }
 
-const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result[]>> = { kernels: kernelsPart, model: modelPart, train: trainPart };
+/** Profile part: per-layer GPU times of each model's forward pass (bench/profile.ts), printed as it goes. */
+async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  if (!ctx.hasTimestamps) {
+    console.log('profile: skipped, the adapter has no timestamp queries');
+    return [];
+  }
+  const best = await bestGemmRate(ctx, o.repeats);
+  console.log(`best GEMM rate: ${best.gflops.toFixed(0)} GFLOP/s (our conv on ${best.layer})`);
+  const img = readImage(o.image);
+  const results: Result[] = [];
+  for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
+    const weights = c.mobilenet ? await loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
+    const p = await profileModel(ctx, weights, img, c.mobilenet ? o.repeats : o.heavyRepeats, best.gflops);
+    printProfile(p, best.gflops);
+    results.push({
+      part: 'profile', model: c.name, engine: 'ours', batch: 1, medianMs: p.runMs, firstRunMs: null, peakBytes: null,
+      passMs: p.passMs, layersMs: p.layersMs, gflop: p.gflop, bestGemmGflops: best.gflops, fractionOfBest: p.fractionOfBest,
+      byOp: p.byOp, layers: p.layers,
+    });
+  }
+  return results;
+}
+
+const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result[]>> = {
+  kernels: kernelsPart,
+  model: modelPart,
+  train: trainPart,
+  profile: profilePart,
+};
 
 function printTable(adapter: string, part: Part, rows: Result[]): void {
   const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(1));
@@ -150,7 +180,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   useSharedWeights();
   ensureRuntimeDir();
-  const ctx = await GpuContext.create({ timestamps: o.parts.includes('kernels') });
+  const ctx = await GpuContext.create({ timestamps: o.parts.includes('kernels') || o.parts.includes('profile') });
   try {
     const adapter = ctx.adapterInfo.name;
     console.log(`adapter: ${adapter}${o.quick ? ' (--quick)' : ''}`);

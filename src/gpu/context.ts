@@ -7,6 +7,7 @@ import { create, globals } from 'webgpu';
 import { PipelineCache } from './pipeline-cache.js';
 import { BufferPool } from './buffer-pool.js';
 import { GpuError } from './errors.js';
+import type { WorkTimer } from './work-timer.js';
 
 export { GpuError } from './errors.js';
 
@@ -50,6 +51,19 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
   return { vendor, architecture, device, description, name };
 }
 
+/**
+ * The flags for Dawn's `create()`. Dawn rounds timestamps down to multiples of 65.5 us unless
+ * told not to (a guard against timing attacks in browsers); a benchmark asking for timestamps
+ * wants them exact.
+ */
+function dawnFlags(options: GpuContextOptions): string[] {
+  const flags = [...(options.dawnOptions ?? [])];
+  if (options.timestamps && !flags.some((f) => f.startsWith('disable-dawn-features='))) {
+    flags.push('disable-dawn-features=timestamp_quantization');
+  }
+  return flags;
+}
+
 export class GpuContext {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
@@ -75,7 +89,7 @@ export class GpuContext {
 
   static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
     installGlobals();
-    const gpu = create(options.dawnOptions ?? []);
+    const gpu = create(dawnFlags(options));
     const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
     if (!adapter) {
       throw new GpuError(
@@ -179,11 +193,16 @@ export class GpuContext {
     return result;
   }
 
-  /** Submits command buffers and waits for the GPU to finish them. */
-  async submitAndWait(commandBuffers: GPUCommandBuffer[]): Promise<void> {
+  /**
+   * Submits command buffers and waits for the GPU to finish them. With a `timer` for work that
+   * recurs (a program's pass), the host sleeps through most of the expected time first instead
+   * of polling (see work-timer.ts).
+   */
+  async submitAndWait(commandBuffers: GPUCommandBuffer[], timer?: WorkTimer): Promise<void> {
     this.assertAlive();
     this.device.queue.submit(commandBuffers);
-    await this.device.queue.onSubmittedWorkDone();
+    if (timer) await timer.wait(performance.now(), () => this.device.queue.onSubmittedWorkDone());
+    else await this.device.queue.onSubmittedWorkDone();
     this.assertAlive();
   }
 

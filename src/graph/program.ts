@@ -10,7 +10,8 @@
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { STORAGE_USAGE } from '../gpu/buffer-pool.js';
-import { GpuTensor, checkBindable, readBuffer, shapeString } from '../gpu/tensor.js';
+import { GpuTensor, checkBindable, shapeString } from '../gpu/tensor.js';
+import { WorkTimer } from '../gpu/work-timer.js';
 import type { CompiledGraph } from './compile.js';
 import type { Graph, Node, Value } from './ir.js';
 import { type MemoryPlan, planMemory } from './memory-plan.js';
@@ -38,6 +39,10 @@ const numelOf = (v: Value): number => v.shape.reduce((a, b) => a * b, 1);
 
 export class Program {
   private disposed = false;
+  /** How long a pass takes, so waiting for it can sleep instead of polling. */
+  private readonly timer = new WorkTimer();
+  /** Mappable copies of the outputs for run(), made on its first call. */
+  private staging: Map<string, GPUBuffer> | null = null;
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -51,6 +56,8 @@ export class Program {
     private readonly deriveDispatches: Dispatch[],
     private readonly derivedNames: string[],
     private readonly dispatches: Dispatch[],
+    /** For each layer with kernels, in order: how many of `dispatches` it launches. */
+    private readonly layerKernels: { node: Node; count: number }[],
   ) {}
 
   /** Whether a run writes parameters or statistics (an optimizer step, BN running statistics). */
@@ -93,6 +100,7 @@ export class Program {
     const tensors = new Map<number, GpuTensor>();
     const dispatches: Dispatch[] = [];
     const deriveDispatches: Dispatch[] = [];
+    const layerKernels: { node: Node; count: number }[] = [];
     const cleanup = (): void => {
       for (const d of [...deriveDispatches, ...dispatches]) disposeDispatch(ctx, d);
       for (const b of slots) ctx.destroyBuffer(b);
@@ -115,24 +123,26 @@ export class Program {
         for (const v of [...graph.state, ...(derive?.state ?? [])]) bind(v);
         for (const n of graph.nodes) for (const v of n.outputs) bind(v);
         const tensorOf = (v: Value): GpuTensor => tensors.get(v.id)!;
-        const prepare = (list: typeof lowered, into: Dispatch[]): void => {
+        const prepare = (list: typeof lowered, into: Dispatch[], layers?: typeof layerKernels): void => {
           for (const { node, lowered: l } of list) {
             try {
-              into.push(...l.prepare(ctx, tensorOf, node.outputs.map(tensorOf)));
+              const made = l.prepare(ctx, tensorOf, node.outputs.map(tensorOf));
+              into.push(...made);
+              if (made.length > 0) layers?.push({ node, count: made.length });
             } catch (e) {
               throw new Error(`layer ${node.name}: ${(e as Error).message}`);
             }
           }
         };
         prepare(loweredDerive, deriveDispatches);
-        prepare(lowered, dispatches);
+        prepare(lowered, dispatches, layerKernels);
       });
     } catch (e) {
       cleanup();
       throw e;
     }
     const derivedNames = (derive?.nodes ?? []).flatMap((n) => n.outputs.map((v) => v.name));
-    return new Program(ctx, graph, plan, session, ownsSession, slots, inputBuffers, tensors, deriveDispatches, derivedNames, dispatches);
+    return new Program(ctx, graph, plan, session, ownsSession, slots, inputBuffers, tensors, deriveDispatches, derivedNames, dispatches, layerKernels);
   }
 
   /** Number of kernel launches in one pass (derive dispatches not counted). */
@@ -164,39 +174,117 @@ export class Program {
     }
   }
 
+  /** Records the whole pass (after the inputs) into `encoder`; returns whether derived state was recomputed. */
+  private encodePass(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): boolean {
+    const derive = this.derivedNames.length > 0 && !this.session.derivedFresh(this.derivedNames);
+    this.writeInputs(inputs, encoder);
+    const pass = encoder.beginComputePass({ label: 'forward', timestampWrites });
+    if (derive) encodeDispatches(pass, this.deriveDispatches);
+    encodeDispatches(pass, this.dispatches);
+    pass.end();
+    return derive;
+  }
+
+  private afterPass(derived: boolean): void {
+    if (derived) this.session.markDerived(this.derivedNames);
+    // Parameters changed on the GPU: what is derived from them (folded weights) is stale now.
+    if (this.updatesWeights) this.session.markChanged();
+  }
+
+  private kernelCount(): number {
+    const derive = this.derivedNames.length > 0 && !this.session.derivedFresh(this.derivedNames);
+    return this.dispatches.length + (derive ? this.deriveDispatches.length : 0);
+  }
+
+  /** The layers that launch kernels, in the order encodeTimedLayers times them. */
+  get timedLayers(): readonly Node[] {
+    return this.layerKernels.map((l) => l.node);
+  }
+
+  /**
+   * For the profiler: records one pass (derived state must be fresh) with each layer of
+   * `timedLayers` in a compute pass of its own, its start and end written to queries 2i and
+   * 2i + 1 of `querySet`. With `whole`, the same pass once more as one compute pass, its ends
+   * written to the two queries after the layers'.
+   */
+  encodeTimedLayers(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder, querySet: GPUQuerySet, whole: boolean): void {
+    if (this.derivedNames.length > 0 && !this.session.derivedFresh(this.derivedNames)) {
+      throw new Error('encodeTimedLayers: derived state is stale; run the program once first');
+    }
+    this.writeInputs(inputs, encoder);
+    let next = 0;
+    this.layerKernels.forEach(({ node, count }, i) => {
+      const pass = encoder.beginComputePass({
+        label: node.name,
+        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
+      encodeDispatches(pass, this.dispatches.slice(next, next + count));
+      pass.end();
+      next += count;
+    });
+    if (whole) {
+      const at = 2 * this.layerKernels.length;
+      this.encodePass(inputs, encoder, { querySet, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 });
+    }
+  }
+
   /**
    * Runs one pass; outputs stay on the GPU (views of the program's own buffers, valid until the
    * next run or dispose; do not dispose them).
    */
   async runOnGpu(inputs: Record<string, RunInput>): Promise<Map<string, GpuTensor>> {
     if (this.disposed) throw new Error('Program used after dispose()');
-    const derive = this.derivedNames.length > 0 && !this.session.derivedFresh(this.derivedNames);
-    const count = this.dispatches.length + (derive ? this.deriveDispatches.length : 0);
-    await this.ctx.checked(`forward pass (${count} kernels)`, async () => {
+    let derived = false;
+    await this.ctx.checked(`forward pass (${this.kernelCount()} kernels)`, async () => {
       const encoder = this.ctx.device.createCommandEncoder({ label: 'forward' });
-      this.writeInputs(inputs, encoder);
-      const pass = encoder.beginComputePass({ label: 'forward' });
-      if (derive) encodeDispatches(pass, this.deriveDispatches);
-      encodeDispatches(pass, this.dispatches);
-      pass.end();
-      await this.ctx.submitAndWait([encoder.finish()]);
+      derived = this.encodePass(inputs, encoder);
+      await this.ctx.submitAndWait([encoder.finish()], this.timer);
     });
-    if (derive) this.session.markDerived(this.derivedNames);
-    // Parameters changed on the GPU: what is derived from them (folded weights) is stale now.
-    if (this.updatesWeights) this.session.markChanged();
+    this.afterPass(derived);
     const out = new Map<string, GpuTensor>();
     for (const [name, v] of this.graph.outputs) out.set(name, this.tensors.get(v.id)!);
     return out;
   }
 
-  /** Runs one pass and reads every output back. */
+  /**
+   * Runs one pass and reads every output back. The copies to mappable buffers ride in the
+   * pass's own command buffer, so the host waits once.
+   */
   async run(inputs: Record<string, RunInput>): Promise<Map<string, Float32Array | Uint32Array>> {
-    const onGpu = await this.runOnGpu(inputs);
-    const out = new Map<string, Float32Array | Uint32Array>();
-    for (const [name, t] of onGpu) {
-      const bytes = await readBuffer(this.ctx, t.buffer, t.byteLength, t.byteOffset);
-      out.set(name, t.dtype === 'u32' ? new Uint32Array(bytes) : new Float32Array(bytes));
+    if (this.disposed) throw new Error('Program used after dispose()');
+    const outputs = [...this.graph.outputs].map(([name, v]) => ({ name, t: this.tensors.get(v.id)! }));
+    if (!this.staging) {
+      this.staging = new Map();
+      for (const { name, t } of outputs) {
+        this.staging.set(name, this.ctx.createBuffer(t.byteLength, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${name}:readback`));
+      }
     }
+    const staging = this.staging;
+    let derived = false;
+    const out = new Map<string, Float32Array | Uint32Array>();
+    await this.ctx.checked(`forward pass (${this.kernelCount()} kernels) and readback`, async () => {
+      const encoder = this.ctx.device.createCommandEncoder({ label: 'forward' });
+      derived = this.encodePass(inputs, encoder);
+      for (const { name, t } of outputs) encoder.copyBufferToBuffer(t.buffer, t.byteOffset, staging.get(name)!, 0, t.byteLength);
+      this.ctx.device.queue.submit([encoder.finish()]);
+      const mapped = await this.timer.wait(performance.now(), () =>
+        Promise.allSettled(outputs.map(({ name }) => staging.get(name)!.mapAsync(GPUMapMode.READ))),
+      );
+      const failed = mapped.find((m): m is PromiseRejectedResult => m.status === 'rejected');
+      if (failed) {
+        // Leave no buffer mapped: the next run copies into them.
+        for (const b of staging.values()) if (b.mapState === 'mapped') b.unmap();
+        throw failed.reason;
+      }
+      for (const { name, t } of outputs) {
+        const buffer = staging.get(name)!;
+        const bytes = buffer.getMappedRange().slice(0, t.byteLength);
+        buffer.unmap();
+        out.set(name, t.dtype === 'u32' ? new Uint32Array(bytes) : new Float32Array(bytes));
+      }
+    });
+    this.ctx.assertAlive();
+    this.afterPass(derived);
     return out;
   }
 
@@ -206,6 +294,7 @@ export class Program {
     for (const d of [...this.deriveDispatches, ...this.dispatches]) disposeDispatch(this.ctx, d);
     for (const b of this.slots) this.ctx.destroyBuffer(b);
     for (const t of this.inputBuffers.values()) this.ctx.destroyBuffer(t.buffer);
+    for (const b of this.staging?.values() ?? []) this.ctx.destroyBuffer(b);
     if (this.ownsSession) this.session.dispose();
   }
 }

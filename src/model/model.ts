@@ -19,6 +19,7 @@ import { Program } from '../graph/program.js';
 import type { HostParams } from '../graph/params.js';
 import { Session } from '../graph/session.js';
 import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
+import { type ProgramProfile, profileProgram } from '../graph/profile.js';
 import { type RgbImage, checkImageSize, decodeImage, readImage } from '../io/image.js';
 import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
 import type { DeepLabConfig } from './networks/config.js';
@@ -241,6 +242,23 @@ export class DeepLabModel {
     const exec = await this.programFor(height, width, batch);
     const out = await exec.runOnGpu({ image: input });
     return out.get('logits')!;
+  }
+
+  /** As forward, with the logits read back to the host in the same submission. */
+  async forwardToHost(input: Float32Array, height: number, width: number, batch = 1): Promise<Float32Array> {
+    this.assertUsable();
+    const exec = await this.programFor(height, width, batch);
+    return (await exec.run({ image: input })).get('logits') as Float32Array;
+  }
+
+  /**
+   * Where the forward pass's time goes at one network size: each layer's GPU time, the whole
+   * pass's, and a plain run's host time (src/graph/profile.ts). Needs a context made with
+   * timestamps (`GpuContext.create({ timestamps: true })`, passed as `ctx` to loadModel).
+   */
+  async profile(input: Float32Array, height: number, width: number, repeats = 5): Promise<ProgramProfile> {
+    this.assertUsable();
+    return profileProgram(this.ctx, await this.programFor(height, width), { image: input }, repeats);
   }
 
   /** One image. */

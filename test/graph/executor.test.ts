@@ -9,6 +9,8 @@ import { nodeInputs } from '../../src/graph/ops/registry.js';
 import { type HostParams, ParamMismatchError, checkParams } from '../../src/graph/params.js';
 import { fuseEpilogues } from '../../src/graph/passes.js';
 import { Program } from '../../src/graph/program.js';
+import { profileProgram } from '../../src/graph/profile.js';
+import { GpuContext } from '../../src/gpu/context.js';
 import { Session } from '../../src/graph/session.js';
 import { argmaxCpu } from '../../src/kernels/softmax.js';
 import { expectClose, numel, randomArray, rng, testContext, expectRejects } from '../helpers.js';
@@ -249,6 +251,53 @@ describe('graph executor', () => {
       expect(ctx.pipelines.size, 'no pipeline compiled between runs').to.equal(compiled);
     } finally {
       program.dispose();
+    }
+  });
+});
+
+describe('graph profiler (timestamp queries)', () => {
+  it('times every layer that launches kernels, the whole pass and a plain run, and leaves the outputs right; refuses a bad repeat count', async () => {
+    const ctx = await GpuContext.create({ timestamps: true });
+    try {
+      expect(ctx.hasTimestamps, 'the test adapter offers timestamp-query').to.equal(true);
+      const graph = buildTestGraph();
+      const params = randomParams(graph);
+      const image = randomArray(13 * 11 * 5);
+      const ref = runGraphCpu(graph, params, { image });
+      const compiled = compile(graph, { mode: 'inference' });
+      const exec = await Program.create(ctx, compiled, params);
+      try {
+        await exec.run({ image }); // its readback buffers are the program's own
+        const before = ctx.liveBufferCount;
+        await expectRejects(profileProgram(ctx, exec, { image }, 0), /repeats must be a positive integer/);
+        const p = await profileProgram(ctx, exec, { image }, 2);
+        expect(ctx.liveBufferCount, 'profiling releases its query buffers').to.equal(before);
+        expect(p.layers.map((l) => l.name)).to.deep.equal(exec.timedLayers.map((n) => n.name));
+        expect(p.layers.length).to.be.greaterThan(5);
+        for (const l of p.layers) expect(l.ms, l.name).to.be.greaterThan(0);
+        const conv = p.layers.find((l) => l.name === 'aspp1')!;
+        expect(conv.flops).to.equal(2 * 7 * 6 * 6 * 3 * 3 * 7);
+        expect(p.passMs).to.be.greaterThan(0);
+        expect(p.layersMs).to.be.closeTo(p.layers.reduce((a, l) => a + l.ms, 0), 1e-9);
+        expect(p.runMs).to.be.greaterThan(0);
+        const out = await exec.run({ image });
+        expectClose(out.get('logits')!, ref.get('logits')!, 'logits after profiling');
+      } finally {
+        exec.dispose();
+      }
+    } finally {
+      ctx.destroy();
+    }
+  });
+
+  it('refuses a context without timestamps', async () => {
+    const ctx = await testContext();
+    const graph = buildTestGraph();
+    const exec = await Program.create(ctx, graph, randomParams(graph));
+    try {
+      await expectRejects(profileProgram(ctx, exec, { image: randomArray(13 * 11 * 5) }), /no timestamp queries/);
+    } finally {
+      exec.dispose();
     }
   });
 });
