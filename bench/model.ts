@@ -21,7 +21,6 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GpuContext } from '../src/gpu/context.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
-import { readTensor } from '../src/gpu/tensor.js';
 import type { Graph, Node, NodeOp, OpType, Value } from '../src/graph/ir.js';
 import { nodeOutput } from '../src/graph/ir.js';
 import { nodeInputs } from '../src/graph/ops/registry.js';
