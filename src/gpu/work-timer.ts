@@ -24,7 +24,8 @@ export class WorkTimer {
 
   /**
    * Waits for work submitted at `submittedAt` (performance.now()): sleeps through most of the
-   * expected time, then awaits `done()` (onSubmittedWorkDone, mapAsync, ...).
+   * expected time, then awaits `done()`: the queue's onSubmittedWorkDone, which settles as soon
+   * as the work is finished (a map would add its own copying time to the estimate).
    */
   async wait<T>(submittedAt: number, done: () => Promise<T>): Promise<T> {
     const sleepMs = this.expectedMs * SLEEP_FRACTION;
@@ -35,6 +36,11 @@ export class WorkTimer {
     const end = performance.now();
     this.expectedMs = slept && end - asked < DONE_ALREADY_MS ? (asked - submittedAt) / 2 : end - submittedAt;
     return result;
+  }
+
+  /** Forgets the estimate (the next wait polls and measures afresh). */
+  reset(): void {
+    this.expectedMs = 0;
   }
 
   /** What the next sleep is based on (ms; 0 before the first run). */

@@ -66,7 +66,8 @@ export async function profileProgram(ctx: GpuContext, program: Program, inputs: 
         encoder.copyBufferToBuffer(resolve, 0, staging, 0, count * 8);
         ctx.device.queue.submit([encoder.finish()]);
         // Not polling while the GPU works: on a software adapter polling slows the kernels timed.
-        await timer.wait(performance.now(), () => staging.mapAsync(GPUMapMode.READ));
+        await timer.wait(performance.now(), () => ctx.device.queue.onSubmittedWorkDone());
+        await staging.mapAsync(GPUMapMode.READ);
         const t = new BigUint64Array(staging.getMappedRange().slice(0));
         staging.unmap();
         if (r < 0) continue;

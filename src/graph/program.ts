@@ -186,7 +186,11 @@ export class Program {
   }
 
   private afterPass(derived: boolean): void {
-    if (derived) this.session.markDerived(this.derivedNames);
+    if (derived) {
+      this.session.markDerived(this.derivedNames);
+      // That pass did more than a pass does: not a time to expect again.
+      this.timer.reset();
+    }
     // Parameters changed on the GPU: what is derived from them (folded weights) is stale now.
     if (this.updatesWeights) this.session.markChanged();
   }
@@ -266,10 +270,12 @@ export class Program {
       const encoder = this.ctx.device.createCommandEncoder({ label: 'forward' });
       derived = this.encodePass(inputs, encoder);
       for (const { name, t } of outputs) encoder.copyBufferToBuffer(t.buffer, t.byteOffset, staging.get(name)!, 0, t.byteLength);
-      this.ctx.device.queue.submit([encoder.finish()]);
-      const mapped = await this.timer.wait(performance.now(), () =>
-        Promise.allSettled(outputs.map(({ name }) => staging.get(name)!.mapAsync(GPUMapMode.READ))),
-      );
+      const queue = this.ctx.device.queue;
+      queue.submit([encoder.finish()]);
+      // Wait on the queue, not on the maps: mapping a large buffer takes milliseconds of its
+      // own, which would read as GPU time.
+      await this.timer.wait(performance.now(), () => queue.onSubmittedWorkDone());
+      const mapped = await Promise.allSettled(outputs.map(({ name }) => staging.get(name)!.mapAsync(GPUMapMode.READ)));
       const failed = mapped.find((m): m is PromiseRejectedResult => m.status === 'rejected');
       if (failed) {
         // Leave no buffer mapped: the next run copies into them.
