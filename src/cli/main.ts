@@ -4,12 +4,17 @@
 // Errors print one line, `deeplab: <message>`; DEEPLAB_DEBUG=1 adds the stack.
 import { describeCli } from './commands/describe.js';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isFilteredChild, runFilteredChild } from './dawn-warnings.js';
 import { type Command, UsageError, closest, debugEnabled, formatHelp, parseArgs } from './args.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
 import { modelsCommand } from './commands/models.js';
 import { segmentCommand } from './commands/segment.js';
 import { trainCommand } from './commands/train.js';
+
+/** The commands that create a GPU device (and so hear from Dawn). */
+const GPU_COMMANDS = new Set(['segment', 'eval', 'train']);
 
 const COMMANDS: Record<string, Command> = {
   segment: segmentCommand,
@@ -41,7 +46,7 @@ function globalHelp(): string {
     '  --version    print the version',
     '',
     'Environment: DEEPLAB_WEIGHTS_DIR (folder of already downloaded weights), DEEPLAB_CACHE_DIR,',
-    'DEEPLAB_DEBUG=1 (stack traces).',
+    'DEEPLAB_DEBUG=1 (stack traces, and the GPU driver\'s own start-up messages).',
     '',
   ].join('\n');
 }
@@ -92,7 +97,11 @@ function report(e: unknown, commandName: string | undefined): number {
 }
 
 const argv = process.argv.slice(2);
-main(argv).then(
+// Commands that touch the GPU run in a child whose stderr drops Dawn's start-up warnings
+// (dawn-warnings.ts); DEEPLAB_DEBUG=1 keeps one process and shows them.
+const usesGpu = argv[0] !== undefined && GPU_COMMANDS.has(argv[0]) && !argv.includes('--help') && !argv.includes('-h');
+const run = usesGpu && !debugEnabled() && !isFilteredChild() ? runFilteredChild(fileURLToPath(import.meta.url), argv) : main(argv);
+run.then(
   (code) => {
     process.exitCode = code;
   },

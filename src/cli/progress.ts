@@ -1,6 +1,7 @@
 // A progress line on stderr: "eval  3/9  [######------]  33%  0.41 img/s  ETA 15s  2007_000033".
 // On a terminal one line is redrawn in place; otherwise (pipes, CI logs) plain lines are
 // written, at most one a second, so logs stay readable and never fill with carriage returns.
+import { isFilteredChild, stderrIsTerminal } from './dawn-warnings.js';
 
 export interface ProgressSink {
   write(text: string): void;
@@ -32,11 +33,13 @@ export function formatDuration(seconds: number): string {
 
 function defaultSink(): ProgressSink {
   const err = process.stderr;
+  // In the CLI's filtered child (dawn-warnings.ts) stderr is a pipe to the parent's terminal.
+  const terminal = stderrIsTerminal();
   return {
     write: (t) => err.write(t),
-    isTTY: !!err.isTTY,
+    isTTY: terminal.isTTY,
     get columns() {
-      return err.columns;
+      return isFilteredChild() ? terminal.columns : err.columns;
     },
   };
 }

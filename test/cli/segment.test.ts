@@ -64,6 +64,7 @@ describe('deeplab segment', function () {
     expect(r.stdout).to.match(/aeroplane \d+\.\d%/);
     const shares = [...r.stdout.matchAll(/ (\d+\.\d)%/g)].map((m) => Number(m[1]));
     expect(shares.reduce((a, b) => a + b, 0)).to.be.closeTo(100, 0.3);
+    expect(r.stderr, "no Dawn start-up warnings in a normal run").to.not.contain('artificially reduced');
   });
 
   it('segments two images into two files with progress on stderr, and --json reports them', async () => {
