@@ -169,10 +169,13 @@ const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result
 function printTable(adapter: string, part: Part, rows: Result[]): void {
   const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(1));
   console.log(`\n${part} (adapter: ${adapter})`);
-  console.log(`${pad('model', 18)} ${pad('engine', 7)} ${pad('batch', 6)} ${pad('median ms', 10)} ${pad('first run ms', 13)} peak MiB`);
+  console.log(`${pad('model', 18)} ${pad('engine', 7)} ${pad('batch', 6)} ${pad('median ms', 10)} ${pad('first run ms', 13)} ${pad('first pass ms', 14)} peak MiB`);
   for (const r of rows) {
     const mib = r.peakBytes === null ? '-' : (r.peakBytes / 2 ** 20).toFixed(1);
-    console.log(`${pad(r.model, 18)} ${pad(r.engine, 7)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${mib}`);
+    const firstPass = typeof r.firstPassMs === 'number' ? r.firstPassMs : null;
+    console.log(
+      `${pad(r.model, 18)} ${pad(r.engine, 7)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${pad(ms(firstPass), 14)} ${mib}`,
+    );
   }
 }
 
