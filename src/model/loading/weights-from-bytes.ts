@@ -1,0 +1,205 @@
+// Weights from the bytes of one file (TF Lite, torchvision .pth, safetensors), on any platform:
+// the parsing and the building of a LoadedWeights, with no file system. Node's loader
+// (load-weights.ts) finds and reads files and folders; the browser entry fetches bytes.
+import type { Graph } from '../../graph/ir.js';
+import { type HostParams, checkParams } from '../../graph/params.js';
+import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
+import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
+import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
+import { readPth } from '../weights/import/pth.js';
+import { readSafetensors } from '../weights/import/safetensors.js';
+import { readTflite, tfliteTensorMap } from '../weights/import/tflite.js';
+import { checkTfliteStructure } from '../weights/tflite-structure.js';
+import { type npyNames, tfMobilenetV2Params, tfliteNames } from '../weights/tf-weights.js';
+import { TORCHVISION_DEEPLAB_MARKER, torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
+import type { InputPolicy, LoadOptions } from './options.js';
+import type { WeightFormat } from './registry.js';
+
+export interface LoadedWeights {
+  name: string;
+  config: DeepLabConfig;
+  inputPolicy: InputPolicy;
+  /** MobileNetV2's width multiplier (1 for other backbones). */
+  depthMultiplier: number;
+  /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
+  params: HostParams;
+  /**
+   * The canonical network for one batch and input size: input 'image' [N,H,W,3] normalised,
+   * output 'logits'; `training` adds what only training has (dropout).
+   */
+  buildGraph(size: NetworkSize, opts?: { training?: boolean }): Graph;
+  /** An input size to build at load time (width, height), to check the weights early. */
+  probeSize: [number, number];
+  /** Class names and colours (VOC's unless the checkpoint names its own). */
+  classes: ClassSet;
+}
+
+/** The formats one file holds (a folder of .npy files is Node's alone). */
+export type FileWeightFormat = Exclude<WeightFormat, 'npy-dir'>;
+
+/**
+ * The format of a weights file from its first bytes (TF Lite's 'TFL3' identifier, a zip for
+ * .pth, safetensors' little-endian header length and JSON), else from its name's extension.
+ */
+export function detectWeightFormat(bytes: Uint8Array, name: string): FileWeightFormat {
+  const ascii = (from: number, n: number) => String.fromCharCode(...bytes.subarray(from, from + n));
+  if (bytes.length >= 8 && ascii(4, 4) === 'TFL3') return 'tflite';
+  if (bytes.length >= 4 && ascii(0, 4) === 'PK\x03\x04') return 'pth';
+  if (bytes.length >= 9 && bytes[8] === 0x7b /* '{' */) {
+    const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(0, true);
+    if (headerLength > 0 && headerLength <= bytes.length - 8) return 'safetensors';
+  }
+  const ext = /\.([a-z]+)$/i.exec(name)?.[1]?.toLowerCase();
+  if (ext === 'tflite') return 'tflite';
+  if (ext === 'pth' || ext === 'pt') return 'pth';
+  if (ext === 'safetensors') return 'safetensors';
+  throw new Error(`${name}: not a weights file we know (expected TF Lite, a PyTorch .pth or safetensors; first bytes ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+}
+
+/** Weights from the bytes of one file; `name` names the model, `source` the file in errors. */
+export function weightsFromBytes(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions = {}, source = name): LoadedWeights {
+  switch (format) {
+    case 'tflite': {
+      const tfl = readTflite(bytes);
+      const input = tfl.tensors[tfl.inputs[0]];
+      if (!input || input.shape.length !== 4 || input.shape[3] !== 3) {
+        throw new Error(`${source}: expected one NHWC RGB input, got ${input ? `[${input.shape.join(',')}]` : 'none'}`);
+      }
+      const loaded = tfMobilenetV2(name, [input.shape[1], input.shape[2]], tfliteTensorMap(tfl), tfliteNames, opts);
+      // The file's own strides, pads, rates and resize options must be what we built.
+      if (loaded.config.outputStride === 8) checkTfliteStructure(tfl, loaded.buildGraph({ height: input.shape[1], width: input.shape[2] }), source);
+      return loaded;
+    }
+    case 'pth':
+      return torchvisionModel(name, readPth(bytes), opts);
+    case 'safetensors':
+      return safetensorsModel(name, bytes, source, opts);
+  }
+}
+
+/** torchvision's reference evaluation resizes the short side to 520 (LoadOptions.shortSide overrides). */
+const TORCHVISION_SHORT_SIDE = 520;
+
+
+/** ASPP rates follow the output stride (6/12/18 at 16 become 12/24/36 at 8) unless given. */
+export function scaledRates(rates: number[], fromStride: number, toStride: number): number[] {
+  return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
+}
+
+
+/** The network of a config for any batch and input size. */
+function graphFactory(config: DeepLabConfig, depthMultiplier = 1): LoadedWeights['buildGraph'] {
+  return (size, opts) => buildDeepLab(config, size, { depthMultiplier, dropout: opts?.training });
+}
+
+
+export function tfMobilenetV2(name: string, size: [number, number], source: Parameters<typeof tfMobilenetV2Params>[1], resolver: typeof npyNames, opts: LoadOptions): LoadedWeights {
+  // The first conv has 32 x multiplier filters; its weight is OHWI in both TF sources.
+  const stem = source.get(resolver('MobilenetV2/Conv', 'weights', false)[0]);
+  if (!stem) throw new Error(`${name}: no MobilenetV2/Conv weights: not a TF DeepLab MobileNetV2 file`);
+  const depthMultiplier = stem.shape[0] / 32;
+  const config = defaultConfig('mobilenet_v2', {
+    outputStride: opts.outputStride ?? 8,
+    asppRates: opts.asppRates ?? [],
+  });
+  const buildGraph = graphFactory(config, depthMultiplier);
+  const probe = buildGraph({ height: size[0], width: size[1] });
+  const params = tfMobilenetV2Params(probe, source, resolver, name);
+  return {
+    name,
+    config,
+    depthMultiplier,
+    inputPolicy: { kind: 'fixed', height: size[0], width: size[1] },
+    params,
+    buildGraph,
+    probeSize: [size[1], size[0]],
+    classes: defaultClassSet(config.numClasses),
+  };
+}
+
+
+function torchvisionModel(name: string, state: ReturnType<typeof readPth>, opts: LoadOptions): LoadedWeights {
+  const base = torchvisionConfigFromState(state, {}, name);
+  const outputStride = opts.outputStride ?? base.outputStride;
+  const config = torchvisionConfigFromState(
+    state,
+    { outputStride, asppRates: opts.asppRates ?? scaledRates(base.asppRates, base.outputStride, outputStride), aux: false },
+    name,
+  );
+  const buildGraph = graphFactory(config);
+  const params = torchvisionParams(state, config);
+  checkParams(buildGraph({ height: 65, width: 65 }), params, name);
+  const shortSide = opts.shortSide ?? TORCHVISION_SHORT_SIDE;
+  return {
+    name,
+    config,
+    depthMultiplier: 1,
+    inputPolicy: { kind: 'short-side', size: shortSide },
+    params,
+    buildGraph,
+    probeSize: [shortSide, shortSide],
+    classes: defaultClassSet(config.numClasses),
+  };
+}
+
+
+/** Marks a safetensors file as one of ours, with what is needed to rebuild the network. */
+export const CHECKPOINT_FORMAT = 'deeplab-webgpu';
+export const CHECKPOINT_VERSION = '1';
+
+
+function checkpointModel(name: string, path: string, file: ReturnType<typeof readSafetensors>, opts: LoadOptions): LoadedWeights {
+  const { tensors, metadata } = file;
+  if (metadata.format !== CHECKPOINT_FORMAT) {
+    throw new Error(`${path}: neither a ${CHECKPOINT_FORMAT} checkpoint (its metadata has no format=${CHECKPOINT_FORMAT}) nor a torchvision DeepLabv3 state dict (no ${TORCHVISION_DEEPLAB_MARKER})`);
+  }
+  if (metadata.version !== CHECKPOINT_VERSION) throw new Error(`${path}: checkpoint version ${metadata.version} is not supported (expected ${CHECKPOINT_VERSION})`);
+  let saved: DeepLabConfig;
+  let inputPolicy: InputPolicy;
+  try {
+    saved = JSON.parse(metadata.config) as DeepLabConfig;
+    inputPolicy = JSON.parse(metadata.inputPolicy) as InputPolicy;
+  } catch (e) {
+    throw new Error(`${path}: corrupt checkpoint metadata: ${(e as Error).message}`);
+  }
+  const outputStride = opts.outputStride ?? saved.outputStride;
+  const config = defaultConfig(saved.backbone, {
+    ...saved,
+    outputStride,
+    asppRates: opts.asppRates ?? scaledRates(saved.asppRates, saved.outputStride, outputStride),
+  });
+  const depthMultiplier = Number(metadata.depthMultiplier ?? '1');
+  const buildGraph = graphFactory(config, depthMultiplier);
+  // Training state saved beside the weights (optimizer buffers, named '<param>#...') is not weights.
+  const params: HostParams = new Map([...tensors].filter(([k]) => !k.includes('#')).map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+  if (inputPolicy.kind === 'short-side' && opts.shortSide) inputPolicy = { kind: 'short-side', size: opts.shortSide };
+  const probe: [number, number] = inputPolicy.kind === 'fixed' ? [inputPolicy.width, inputPolicy.height] : [inputPolicy.size, inputPolicy.size];
+  checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);
+  const classes = classesFromMetadata(metadata, config.numClasses, path);
+  return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe, classes };
+}
+
+
+/** The class names and colours a safetensors file carries, or the defaults. */
+function classesFromMetadata(metadata: Record<string, string>, numClasses: number, path: string): ClassSet {
+  if (metadata.classes === undefined) return defaultClassSet(numClasses);
+  let classes: ClassSet;
+  try {
+    classes = JSON.parse(metadata.classes) as ClassSet;
+  } catch (e) {
+    throw new Error(`${path}: corrupt checkpoint metadata (classes): ${(e as Error).message}`);
+  }
+  validateClassSet(classes, numClasses, path);
+  return classes;
+}
+
+
+/** A safetensors file: one of our checkpoints, or a torchvision DeepLabv3 state dict (as we export). */
+function safetensorsModel(name: string, bytes: Uint8Array, path: string, opts: LoadOptions): LoadedWeights {
+  const { tensors, metadata } = readSafetensors(bytes);
+  if (metadata.format !== CHECKPOINT_FORMAT && tensors.has(TORCHVISION_DEEPLAB_MARKER)) {
+    const w = torchvisionModel(name, tensors, opts);
+    return { ...w, classes: classesFromMetadata(metadata, w.config.numClasses, path) };
+  }
+  return checkpointModel(name, path, { tensors, metadata }, opts);
+}
