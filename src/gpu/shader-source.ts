@@ -1,11 +1,9 @@
-// Loads WGSL sources from the package's `shaders/` folder.
-//
-// A source may pull in shared snippets with a line `//#include "name.wgsl"`; each snippet is
-// inserted once. Specialisation (activation, fused add, workgroup size) is expressed with
-// WGSL `override` constants, not text substitution, so one source file serves every variant.
-import { readFileSync, existsSync } from 'node:fs';
+// Loads WGSL sources from the package's `shaders/` folder (Node). The browser bundle replaces
+// this module with src/browser/shader-source.ts, which has the same files built in as strings.
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expandShader } from './shader-include.js';
 
 let shaderDir: string | null = null;
 
@@ -27,18 +25,10 @@ export function shadersDirectory(): string {
 const sourceCache = new Map<string, string>();
 
 export function loadShader(name: string): string {
-  const cached = sourceCache.get(name);
-  if (cached !== undefined) return cached;
-  const included = new Set<string>();
-  const expand = (file: string): string => {
-    const text = readFileSync(join(shadersDirectory(), file), 'utf8');
-    return text.replace(/^\/\/#include "([^"]+)"\s*$/gm, (_m, inc: string) => {
-      if (included.has(inc)) return '';
-      included.add(inc);
-      return expand(inc);
-    });
-  };
-  const source = expand(name);
-  sourceCache.set(name, source);
+  let source = sourceCache.get(name);
+  if (source === undefined) {
+    source = expandShader(name, (file) => readFileSync(join(shadersDirectory(), file), 'utf8'));
+    sourceCache.set(name, source);
+  }
   return source;
 }

@@ -11,7 +11,7 @@
 // - weights turned to fixed point with PRECISION_BITS = 32 - 8 - 2 = 22 (round half away from
 //   zero), accumulated in int32 starting from 1 << 21 (the rounding bias), then >> 22 and clamped
 //   to 0..255. This rounding between the passes is why a float re-implementation differs by 1s.
-import type { RgbImage } from './image.js';
+import type { RgbImage } from './rgb-image.js';
 
 const PRECISION_BITS = 22;
 

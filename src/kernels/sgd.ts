@@ -26,7 +26,7 @@ export interface SgdGroup {
 }
 
 /** The per-step tensor's contents. */
-export function sgdHyperData(h: SgdHyper): Float32Array {
+export function sgdHyperData(h: SgdHyper): Float32Array<ArrayBuffer> {
   for (const [k, v] of [['lr', h.lr], ['momentum', h.momentum], ['weight decay', h.weightDecay]] as const) {
     if (!Number.isFinite(v) || v < 0) throw new Error(`sgd: ${k} must be a finite number >= 0, got ${v}`);
   }

@@ -20,7 +20,8 @@ import type { HostParams } from '../graph/params.js';
 import { Session } from '../graph/session.js';
 import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
 import { type ProgramProfile, profileProgram } from '../graph/profile.js';
-import { type RgbImage, checkImageSize, decodeImage, readImage } from '../io/image.js';
+import { decodeImageSource } from '../io/image-source.js';
+import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
 import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
@@ -125,12 +126,11 @@ function buildArgmaxGraph(h: number, w: number, classes: number): Graph {
   return g.build();
 }
 
-/** An image as a path, encoded bytes (PNG / JPEG) or decoded RGB. */
+/** An image as a path (a URL in the browser), encoded bytes or decoded RGB. */
 export type ImageInput = RgbImage | Uint8Array | string;
 
-function toRgbImage(image: ImageInput): RgbImage {
-  if (typeof image === 'string') return readImage(image);
-  if (image instanceof Uint8Array) return decodeImage(image);
+async function toRgbImage(image: ImageInput): Promise<RgbImage> {
+  if (typeof image === 'string' || image instanceof Uint8Array) return decodeImageSource(image);
   if (!Number.isInteger(image.width) || !Number.isInteger(image.height) || image.width < 0 || image.height < 0) {
     throw new Error(`segment: image size must be whole numbers, got ${image.width}x${image.height}`);
   }
@@ -285,7 +285,7 @@ export class DeepLabModel {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`segment: batchSize must be a positive integer, got ${batchSize}`);
     const averaged = scales.length > 1 || !!opts.flip;
     if (averaged && include.has('logits')) throw new Error('segment: logits are not defined for multi-scale / flipped inference (use probabilities)');
-    const imgs = images.map(toRgbImage);
+    const imgs = await Promise.all(images.map(toRgbImage));
     const results: SegmentResult[] = new Array(imgs.length);
     if (averaged) {
       for (const [i, img] of imgs.entries()) results[i] = await this.segmentAveraged(img, scales, !!opts.flip, include.has('probabilities'));

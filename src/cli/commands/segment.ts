@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { type RgbImage, readImage } from '../../io/image.js';
-import { encodeRgbPng, overlayPalette } from '../../io/overlay.js';
+import { overlayPalette } from '../../io/overlay.js';
+import { encodeRgbPng } from '../../io/png-rgb.js';
 import { encodeIndexedPng, writeFileAtomic } from '../../io/png-indexed.js';
 import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import {

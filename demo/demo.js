@@ -1,0 +1,129 @@
+// The demo page: pick a model from the weights the server offers, an image (file, drop, sample
+// or camera), and see the overlay, the classes found and the time taken. window.deeplabDemo is
+// what the browser test drives.
+import { GpuContext, classesFound, decodeImageBytes, drawOverlay, imageToRgb, loadModel } from '/deeplab.js';
+
+const $ = (id) => document.getElementById(id);
+const status = (text, error = false) => {
+  $('status').textContent = text;
+  $('status').className = error ? 'error' : '';
+};
+
+let ctx = null;
+const models = new Map(); // file -> Promise<DeepLabModel>
+const names = new Map(); // file -> the registry's name for it
+
+async function context() {
+  ctx ??= await GpuContext.create();
+  $('adapter').textContent = ctx.adapterInfo.name;
+  return ctx;
+}
+
+function currentModel() {
+  const file = $('model').value;
+  if (!file) throw new Error('no weights are available: put a .tflite, .pth or .safetensors file in the weights folder');
+  if (!models.has(file)) {
+    const promise = context().then((c) => loadModel(`/weights/${encodeURIComponent(file)}`, { ctx: c, name: names.get(file), onProgress: (m) => status(m) }));
+    promise.catch(() => models.delete(file));
+    models.set(file, promise);
+  }
+  return models.get(file);
+}
+
+function showLegend(model, result) {
+  const legend = $('legend');
+  legend.replaceChildren();
+  const palette = model.palette;
+  for (const c of classesFound(result, model.classNames)) {
+    const li = document.createElement('li');
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = `rgb(${palette[3 * c.index]}, ${palette[3 * c.index + 1]}, ${palette[3 * c.index + 2]})`;
+    li.append(swatch, `${c.name} ${(100 * c.share).toFixed(1)} %`);
+    legend.append(li);
+  }
+}
+
+/** Segments an RGB image with the chosen model and shows it; returns the result. */
+async function segmentRgb(rgb, what) {
+  const model = await currentModel();
+  status(`segmenting ${what} (${rgb.width}x${rgb.height})…`);
+  const t0 = performance.now();
+  const result = await model.segment(rgb);
+  const ms = performance.now() - t0;
+  drawOverlay($('output'), rgb, result, model.palette);
+  showLegend(model, result);
+  $('timing').textContent = `${model.name}: ${ms.toFixed(0)} ms for ${rgb.width}x${rgb.height} (network input ${model.networkSize(rgb.width, rgb.height).join('x')})`;
+  status(`${what}: done`);
+  return { result, ms };
+}
+
+async function segmentBlob(blob, what) {
+  return segmentRgb(await decodeImageBytes(blob, what), what);
+}
+
+/** Runs an action, showing any error on the page instead of losing it. */
+function guarded(action) {
+  return async (...args) => {
+    try {
+      return await action(...args);
+    } catch (e) {
+      status(e.message ?? String(e), true);
+      console.error(e);
+      throw e;
+    }
+  };
+}
+
+async function init() {
+  if (!navigator.gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
+  const [weights, samples] = await Promise.all([fetch('/weights/').then((r) => r.json()), fetch('/samples/').then((r) => r.json())]);
+  for (const w of weights) names.set(w.file, w.name);
+  for (const w of weights) $('model').append(new Option(`${w.name} (${(w.bytes / 2 ** 20).toFixed(1)} MiB)`, w.file));
+  for (const s of samples) $('sample').append(new Option(s, s));
+  await context();
+  status(weights.length ? 'Choose or drop an image.' : 'No weights found on the server (DEEPLAB_WEIGHTS_DIR).', !weights.length);
+}
+
+const onFile = guarded(async (file) => segmentBlob(file, file.name));
+$('file').addEventListener('change', (e) => e.target.files[0] && onFile(e.target.files[0]).catch(() => {}));
+$('sample').addEventListener('change', (e) => e.target.value && window.deeplabDemo.segmentUrl(`/samples/${e.target.value}`).catch(() => {}));
+$('model').addEventListener('change', () => status('Model chosen: segment an image.'));
+const drop = $('drop');
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const file = e.dataTransfer.files[0];
+  if (file) onFile(file).catch(() => {});
+});
+if (navigator.mediaDevices?.getUserMedia) {
+  $('camera').hidden = false;
+  $('camera').addEventListener('click', guarded(async () => {
+    const video = $('video');
+    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
+    video.hidden = false;
+    await video.play();
+    const loop = async () => {
+      if (video.paused) return;
+      await segmentRgb(imageToRgb(video, 'camera'), 'camera');
+      requestAnimationFrame(loop);
+    };
+    loop();
+  }));
+}
+
+window.deeplabDemo = {
+  ready: guarded(init)(),
+  /** Segments the image at `url` and returns what the test compares: size and class map. */
+  segmentUrl: guarded(async (url) => {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+    const { result, ms } = await segmentBlob(await response.blob(), url.split('/').pop());
+    return { width: result.width, height: result.height, classes: Array.from(result.classes), ms };
+  }),
+};

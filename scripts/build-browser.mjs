@@ -1,0 +1,59 @@
+// Builds the browser bundle dist/browser/deeplab.js from src/browser/index.ts with esbuild.
+// The bundle holds the same kernel, graph and model modules as Node; four Node modules are
+// swapped for their browser stand-ins in src/browser/ (the GPU, shader files, image decoding
+// and the Vulkan runtime folder), and the shaders/ files are built in as strings. Node's
+// built-in modules, still imported by code the browser never runs (weights from a file path,
+// saving), become stubs that throw a clear error if called. Any other package is an error.
+import { build } from 'esbuild';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const browserDir = join(root, 'src', 'browser');
+const SWAPPED = new Set(['shader-source', 'runtime-dir', 'image-source']);
+
+const browserSwaps = {
+  name: 'deeplab-browser',
+  setup(b) {
+    b.onResolve({ filter: /^webgpu$/ }, () => ({ path: join(browserDir, 'webgpu.ts') }));
+    b.onResolve({ filter: /(^|\/)(shader-source|runtime-dir|image-source)\.js$/ }, (args) => {
+      if (args.importer.startsWith(browserDir)) return undefined;
+      const name = args.path.split('/').pop().replace(/\.js$/, '');
+      return SWAPPED.has(name) ? { path: join(browserDir, `${name}.ts`) } : undefined;
+    });
+    b.onResolve({ filter: /^deeplab:shaders$/ }, () => ({ path: 'shaders', namespace: 'deeplab-shaders' }));
+    b.onLoad({ filter: /.*/, namespace: 'deeplab-shaders' }, () => {
+      const dir = join(root, 'shaders');
+      const files = Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+      return { contents: `export default ${JSON.stringify(files)};`, loader: 'js', watchFiles: Object.keys(files).map((f) => join(dir, f)) };
+    });
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({
+      contents:
+        `const what = ${JSON.stringify(args.path)};\n` +
+        'module.exports = new Proxy({}, { get: (_t, key) => key === "__esModule" ? false : () => { ' +
+        'throw new Error(`deeplab: ${what} (${String(key)}) is not available in the browser; pass weights and images as URLs, Files or bytes`); } });\n',
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.namespace !== 'file' || args.path.startsWith('deeplab:')) return undefined;
+      return { errors: [{ text: `the browser bundle cannot include the package '${args.path}' (imported by ${args.importer.slice(root.length + 1)})` }] };
+    });
+  },
+};
+
+const result = await build({
+  entryPoints: [join(browserDir, 'index.ts')],
+  outfile: join(root, 'dist', 'browser', 'deeplab.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  sourcemap: true,
+  metafile: true,
+  logLevel: 'warning',
+  plugins: [browserSwaps],
+});
+const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
+if (process.argv.includes('--verbose')) console.log(`dist/browser/deeplab.js: ${(bytes / 1024).toFixed(0)} KiB`);

@@ -1,0 +1,16 @@
+// The browser entry point (the bundle dist/browser/deeplab.js): the same kernels, graph and
+// models as in Node, with weights and images from the page. Only I/O differs:
+// scripts/build-browser.mjs swaps the Node modules for file access, image decoding, shader
+// loading and the GPU for the ones in this folder.
+export { loadModel } from './load.js';
+export type { WeightsSource, BrowserLoadOptions } from './load.js';
+export { imageToRgb, decodeImageBytes } from './images.js';
+export type { BrowserImage } from './images.js';
+export { drawOverlay, classesFound } from './overlay.js';
+export { DeepLabModel, PAPER_SCALES } from '../model/model.js';
+export type { SegmentOptions, SegmentResult, SegmentOutput, ImageInput } from '../model/model.js';
+export { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
+export { REGISTRY, DEFAULT_MODEL } from '../model/loading/registry.js';
+export { VOC_CLASSES, VOC_PALETTE } from '../model/voc.js';
+export { GpuContext } from '../gpu/context.js';
+export type { RgbImage } from '../io/rgb-image.js';

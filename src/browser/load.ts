@@ -1,0 +1,43 @@
+// Loading a model in the browser: the bytes of a TF Lite, torchvision .pth or safetensors file
+// from a URL, a File / Blob, or an ArrayBuffer, parsed by the same readers as in Node.
+import type { LoadOptions } from '../model/loading/options.js';
+import { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
+import { DeepLabModel } from '../model/model.js';
+
+export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array;
+
+export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'ctx' | 'onProgress'> {
+  /** The model's name (default: the file's name). */
+  name?: string;
+}
+
+/** The bytes and a name of a weights source. */
+async function readSource(source: WeightsSource): Promise<{ bytes: Uint8Array; name: string }> {
+  if (typeof source === 'string' || source instanceof URL) {
+    const url = String(source);
+    let response: Response;
+    try {
+      response = await fetch(url);
+    } catch (e) {
+      throw new Error(`${url}: the weights could not be fetched (${(e as Error).message})`);
+    }
+    if (!response.ok) throw new Error(`${url}: the weights could not be fetched (HTTP ${response.status} ${response.statusText})`);
+    const name = decodeURIComponent(new URL(url, globalThis.location?.href).pathname.split('/').pop() || url);
+    return { bytes: new Uint8Array(await response.arrayBuffer()), name };
+  }
+  if (source instanceof Blob) {
+    const name = 'name' in source && typeof source.name === 'string' ? source.name : 'weights';
+    return { bytes: new Uint8Array(await source.arrayBuffer()), name };
+  }
+  if (source instanceof ArrayBuffer) return { bytes: new Uint8Array(source), name: 'weights' };
+  if (source instanceof Uint8Array) return { bytes: source, name: 'weights' };
+  throw new Error('loadModel: weights must be a URL, a File or Blob, an ArrayBuffer or a Uint8Array');
+}
+
+/** A model from one weights file; the format is told by the file's first bytes. */
+export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions = {}): Promise<DeepLabModel> {
+  const { bytes, name } = await readSource(source);
+  opts.onProgress?.(`parsing ${name} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);
+  const weights = weightsFromBytes(bytes, detectWeightFormat(bytes, name), opts.name ?? name, opts, name);
+  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress });
+}
