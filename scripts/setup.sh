@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One-step set-up on a fresh machine: npm packages, the build, and a WebGPU adapter. Where no
-# adapter can be created (no GPU driver), installs Mesa's software Vulkan driver and checks again.
+# One-step set-up on a fresh machine: npm packages, the build, Chromium for the browser test, and a
+# WebGPU adapter. Where no adapter can be created (no GPU driver), installs Mesa's software Vulkan
+# driver and checks again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 npm run --silent build
+# Chromium for the browser test (WebGPU on its software adapter).
+bash scripts/setup-browser.sh
 
 if node dist/src/gpu/check-adapter.js; then
   exit 0
