@@ -91,7 +91,7 @@ export class TrainLoader {
     const specs = Array.from({ length: batch }, (_, b) => this.spec(k * batch + b));
     const samples: Sample[] = this.pool
       ? await Promise.all(specs.map((s) => this.pool!.make(s.spec)))
-      : specs.map((s) => makeSample(s.spec));
+      : await Promise.all(specs.map((s) => makeSample(s.spec)));
     const images = new Float32Array(batch * crop * crop * 3);
     const labels = new Uint32Array(batch * crop * crop);
     samples.forEach((s, b) => {

@@ -27,8 +27,8 @@ export interface Sample {
 /** The augmentation generator of the n-th sample of a run. */
 export const sampleRng = (seed: number, n: number): Rng => Rng.derive(seed, 0xa06, n);
 
-export function makeSample(s: SampleSpec): Sample {
+export async function makeSample(s: SampleSpec): Promise<Sample> {
   const label = readLabel(s.labelPath, s.numClasses, s.ignoreIndex);
-  const a = augment(readImage(s.imagePath), label, sampleRng(s.seed, s.n), s);
+  const a = augment(await readImage(s.imagePath), label, sampleRng(s.seed, s.n), s);
   return { image: s.normalization === 'imagenet' ? normalizeImagenet(a.image) : normalizeToMinusOneOne(a.image), label: a.label.indices };
 }

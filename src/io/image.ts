@@ -1,143 +1,88 @@
-// Decoding PNG and JPEG files to 8-bit RGB, the input every pipeline starts from. The pixel work
-// is pngjs's and jpeg-js's; this module detects the format, validates the container first (so a
-// damaged file fails loudly, naming the file, rather than decoding to a wrong picture) and
-// converts every PNG flavour to RGB the way PIL's convert('RGB') does: alpha is simply dropped.
-import { readFileSync } from 'node:fs';
-import jpegJs from 'jpeg-js';
-import pngjs from 'pngjs';
-import { libjpegStyleRgb } from './jpeg-color.js';
-import { type JpegInfo, checkJpeg } from './jpeg-scan.js';
-import { hasPngSignature, parseIhdr, readPngChunks } from './png-chunks.js';
+// Decoding image files to 8-bit RGB in Node, the input every pipeline starts from, with sharp
+// (libvips): PNG, JPEG, WebP, TIFF, GIF and AVIF, EXIF orientation applied, truncated or damaged
+// files refused. On JPEGs its pixels are PIL's, which our TF Lite parity needs. The browser
+// decodes with its own decoders (src/browser/images.ts).
+import { readFile } from 'node:fs/promises';
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
 
 export { type RgbImage, MAX_IMAGE_PIXELS, checkImageSize } from './rgb-image.js';
 import { type RgbImage, MAX_IMAGE_PIXELS, checkImageSize } from './rgb-image.js';
 
-const KNOWN_MAGICS: { name: string; bytes: number[] }[] = [
-  { name: 'GIF', bytes: [0x47, 0x49, 0x46, 0x38] },
-  { name: 'BMP', bytes: [0x42, 0x4d] },
-  { name: 'TIFF', bytes: [0x49, 0x49, 0x2a, 0x00] },
-  { name: 'TIFF', bytes: [0x4d, 0x4d, 0x00, 0x2a] },
-  { name: 'WebP/RIFF', bytes: [0x52, 0x49, 0x46, 0x46] },
-  { name: 'gzip', bytes: [0x1f, 0x8b] },
+/** File signatures: the formats we decode, and some we do not, for error messages. */
+const KNOWN_MAGICS: { name: string; bytes: number[]; decoded: boolean }[] = [
+  { name: 'PNG', bytes: [0x89, 0x50, 0x4e, 0x47], decoded: true },
+  { name: 'JPEG', bytes: [0xff, 0xd8, 0xff], decoded: true },
+  { name: 'GIF', bytes: [0x47, 0x49, 0x46, 0x38], decoded: true },
+  { name: 'TIFF', bytes: [0x49, 0x49, 0x2a, 0x00], decoded: true },
+  { name: 'TIFF', bytes: [0x4d, 0x4d, 0x00, 0x2a], decoded: true },
+  { name: 'WebP/RIFF', bytes: [0x52, 0x49, 0x46, 0x46], decoded: true },
+  { name: 'BMP', bytes: [0x42, 0x4d], decoded: false },
+  { name: 'gzip', bytes: [0x1f, 0x8b], decoded: false },
 ];
+
+const magicOf = (bytes: Uint8Array) => KNOWN_MAGICS.find((m) => m.bytes.every((b, i) => bytes[i] === b));
 
 /** "47 49 46 38 39 61 ('GIF89a', looks like GIF)": the start of the file, for the error message. */
 function describeMagic(bytes: Uint8Array): string {
   const head = Array.from(bytes.subarray(0, 8));
   const hexs = head.map((b) => b.toString(16).padStart(2, '0')).join(' ');
   const text = head.map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
-  const known = KNOWN_MAGICS.find((m) => m.bytes.every((b, i) => bytes[i] === b));
+  const known = magicOf(bytes);
   return `${hexs} ('${text}'${known ? `, looks like ${known.name}` : ''})`;
 }
 
 /**
- * Decodes a PNG (any colour type, 1-16 bit, interlaced or not) or a JPEG (baseline or
- * progressive, grey or colour) to RGB. `what` names the source in error messages.
+ * Decodes an image (PNG, JPEG, WebP, TIFF, GIF: the first frame, AVIF) to 8-bit RGB, upright as
+ * its EXIF orientation says. Damaged or truncated files are errors, not partial pictures.
+ * `what` names the source in error messages.
  */
-export function decodeImage(bytes: Uint8Array, what = '<bytes>'): RgbImage {
+export async function decodeImage(bytes: Uint8Array, what = '<bytes>'): Promise<RgbImage> {
   const context = `decodeImage(${what})`;
   if (bytes.length === 0) throw new Error(`${context}: empty file`);
-  if (hasPngSignature(bytes)) return decodePng(bytes, context);
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return decodeJpeg(bytes, context);
-  throw new Error(`${context}: unsupported image format, first bytes ${describeMagic(bytes)}; only PNG and JPEG are supported`);
+  const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  // The header alone first (no pixels): the size is checked before anything is allocated.
+  let metadata: Metadata;
+  try {
+    metadata = await sharp(input, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    const magic = magicOf(bytes);
+    if (magic?.decoded) throw new Error(`${context}: corrupt ${magic.name} header: ${firstLine(e)}`);
+    throw new Error(`${context}: unsupported image format, first bytes ${describeMagic(bytes)}; PNG, JPEG, WebP, TIFF, GIF and AVIF are supported`);
+  }
+  checkImageSize(metadata.width ?? 0, metadata.height ?? 0, context);
+  // A file cut short is refused everywhere (libvips would grey-fill the rest). libjpeg reports
+  // corrupt entropy-coded data only as warnings, so for JPEG warnings fail too; elsewhere
+  // warnings are often harmless (a PNG's slightly wrong sRGB profile) and pass.
+  const options = { limitInputPixels: MAX_IMAGE_PIXELS, failOn: metadata.format === 'jpeg' ? 'warning' : 'truncated' } as const;
+  let decoded: { data: Buffer; info: OutputInfo };
+  try {
+    decoded = await sharp(input, options)
+      .rotate() // EXIF orientation, as every viewer shows the photo
+      .removeAlpha() // dropped, not blended, as PIL's convert('RGB') does
+      .toColourspace('srgb') // grey becomes R = G = B; 16-bit samples become 8-bit
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new Error(`${context}: corrupt or truncated ${metadata.format ?? 'image'}: ${firstLine(e)}`);
+  }
+  const { width, height, channels } = decoded.info;
+  if (channels !== 3 || decoded.data.length !== 3 * width * height) {
+    throw new Error(`${context}: decoded to ${channels} channels, ${decoded.data.length} bytes for ${width}x${height}; expected RGB`);
+  }
+  return { width, height, data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length) };
 }
 
-export function readImage(path: string): RgbImage {
+/** The first line of an error's message (libvips adds its own lines). */
+function firstLine(e: unknown): string {
+  return String((e as Error).message ?? e).split('\n')[0].trim();
+}
+
+export async function readImage(path: string): Promise<RgbImage> {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = await readFile(path);
   } catch (e) {
     throw new Error(`readImage(${path}): cannot read file: ${(e as Error).message}`);
   }
   return decodeImage(bytes, path);
-}
-
-function decodePng(bytes: Uint8Array, context: string): RgbImage {
-  // Our own chunk walk first: CRCs, IEND present, and the size limit before pngjs allocates.
-  const chunks = readPngChunks(bytes, context);
-  const header = parseIhdr(chunks, context);
-  checkImageSize(header.width, header.height, context);
-  let png: pngjs.PNG;
-  try {
-    // skipRescale: pngjs would round 16-bit samples to v*255/65535; we keep the high byte as
-    // PIL does for 16-bit RGB(A), and scale 1/2/4-bit grey ourselves (exactly, as PIL does).
-    png = pngjs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), { skipRescale: true });
-  } catch (e) {
-    throw new Error(`${context}: corrupt PNG: ${(e as Error).message}`);
-  }
-  const { width, height } = header;
-  const n = width * height;
-  const src = png.data as unknown as ArrayLike<number>; // RGBA; Uint16Array for 16-bit
-  if (src.length !== 4 * n) throw new Error(`${context}: corrupt PNG: decoded ${src.length} samples, expected ${4 * n}`);
-
-  // pngjs zeroes a pixel matching the tRNS colour (grey/RGB types); restore its colour, since
-  // we drop alpha rather than composite.
-  const trns = header.colorType === 0 || header.colorType === 2 ? chunks.find((c) => c.type === 'tRNS') : undefined;
-  const trnsRgb = trns ? trnsColour(trns.data, header.colorType) : undefined;
-
-  let scale: (v: number) => number;
-  if (header.bitDepth === 16) scale = (v) => v >> 8;
-  else if (header.bitDepth < 8 && header.colorType !== 3) {
-    const mul = 255 / ((1 << header.bitDepth) - 1); // 255, 85 or 17: exact integers
-    scale = (v) => v * mul;
-  } else scale = (v) => v;
-
-  const out = new Uint8Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    const transparent = trnsRgb !== undefined && src[4 * i + 3] === 0;
-    for (let c = 0; c < 3; c++) out[3 * i + c] = scale(transparent ? trnsRgb[c] : src[4 * i + c]);
-  }
-  return { width, height, data: out };
-}
-
-function trnsColour(d: Uint8Array, colorType: number): [number, number, number] {
-  const u16 = (at: number) => (d[at] << 8) | d[at + 1];
-  if (colorType === 0) return [u16(0), u16(0), u16(0)];
-  return [u16(0), u16(2), u16(4)];
-}
-
-function decodeJpeg(bytes: Uint8Array, context: string): RgbImage {
-  const info = checkJpeg(bytes, context, (w, h) => checkImageSize(w, h, context));
-  // Three components: take jpeg-js's raw samples and do upsampling + colour conversion as
-  // libjpeg does (jpeg-color.ts). jpeg-js forces its own colour transform when an Adobe segment
-  // asks for one, so that segment is cut out first; we apply its meaning ourselves.
-  const threeComp = info.components === 3;
-  const input = threeComp && info.adobe ? withoutRange(bytes, info.adobe.start, info.adobe.end) : bytes;
-  let img: { width: number; height: number; data: Uint8Array };
-  try {
-    img = jpegJs.decode(input, {
-      useTArray: true,
-      formatAsRGBA: false,
-      // checkJpeg has validated the structure already; jpeg-js's strict mode would also crash
-      // on valid grey files whose restart interval does not divide the block count.
-      tolerantDecoding: true,
-      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
-      maxMemoryUsageInMB: 4096,
-      ...(threeComp ? { colorTransform: false } : {}),
-    });
-  } catch (e) {
-    throw new Error(`${context}: corrupt or unsupported JPEG: ${(e as Error).message}`);
-  }
-  if (img.width !== info.width || img.height !== info.height || img.data.length !== 3 * img.width * img.height) {
-    throw new Error(`${context}: corrupt JPEG: decoded ${img.width}x${img.height}, header says ${info.width}x${info.height}`);
-  }
-  const data = threeComp
-    ? libjpegStyleRgb(img.data, { width: img.width, height: img.height, factors: info.comps }, isRgbCoded(info))
-    : img.data;
-  return { width: img.width, height: img.height, data };
-}
-
-/** libjpeg's rule for a 3-component file: JFIF or Adobe transform 1 -> YCbCr; Adobe 0 or ids 'R','G','B' -> RGB. */
-function isRgbCoded(info: JpegInfo): boolean {
-  if (info.jfif) return false;
-  if (info.adobe) return info.adobe.transform === 0;
-  const ids = info.comps.map((c) => c.id);
-  return ids[0] === 0x52 && ids[1] === 0x47 && ids[2] === 0x42;
-}
-
-function withoutRange(bytes: Uint8Array, start: number, end: number): Uint8Array {
-  const out = new Uint8Array(bytes.length - (end - start));
-  out.set(bytes.subarray(0, start), 0);
-  out.set(bytes.subarray(end), start);
-  return out;
 }

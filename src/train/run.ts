@@ -167,7 +167,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     if (adapted.reinitialised.length) say(`new classifier for ${train.classes.names.length} classes: ${adapted.reinitialised.join(', ')} initialised afresh`);
   }
   // Evaluate at the data's own resolution: the network takes the images' short side.
-  const first = readImage(val.items[0].imagePath);
+  const first = await readImage(val.items[0].imagePath);
   weights = { ...weights, inputPolicy: { kind: 'short-side', size: Math.min(first.width, first.height) } };
 
   const trainOptions: TrainOptions = {

@@ -37,7 +37,7 @@ describe('deeplab segment', function () {
     expect(r.code, messages(r.stderr)).to.equal(0);
     expect(readdirSync(out).sort()).to.deep.equal(['2007_000033.png', '2007_000033_overlay.png']);
 
-    const img = readImage(input);
+    const img = await readImage(input);
     const bytes = readFileSync(join(out, '2007_000033.png'));
     const mask = readMask(join(out, '2007_000033.png'));
     expect([mask.width, mask.height]).to.deep.equal([img.width, img.height]);
@@ -53,7 +53,7 @@ describe('deeplab segment', function () {
     expect(same / ref.indices.length, 'agreement with TF Lite').to.be.greaterThan(0.995);
 
     // The overlay is the photo with that mask blended in.
-    const overlay = decodeImage(readFileSync(join(out, '2007_000033_overlay.png')));
+    const overlay = await decodeImage(readFileSync(join(out, '2007_000033_overlay.png')));
     const expected = overlayPalette(img, mask.indices, VOC_PALETTE);
     expect([overlay.width, overlay.height]).to.deep.equal([img.width, img.height]);
     expect(Buffer.from(overlay.data).equals(Buffer.from(expected.data))).to.equal(true);
@@ -74,7 +74,7 @@ describe('deeplab segment', function () {
     expect(readdirSync(tmp).sort()).to.deep.equal(['2007_000032.png', 'voc12val_0008.png']);
     for (const input of inputs) {
       const stem = input.split('/').pop()!.replace(/\.\w+$/, '');
-      const img = readImage(input);
+      const img = await readImage(input);
       const mask = readMask(join(tmp, `${stem}.png`));
       expect([mask.width, mask.height]).to.deep.equal([img.width, img.height]);
       expect(maxOf(mask.indices)).to.be.at.most(20);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Segmenter, type VocItem, evaluateVoc, formatScoresTable, listVocSplit } from '../../src/eval/voc.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { encodeRgbPng } from '../../src/io/overlay.js';
+import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { encodeIndexedPng, readIndexedPng } from '../../src/io/png-indexed.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { VOC_CLASSES, VOC_PALETTE } from '../../src/model/voc.js';

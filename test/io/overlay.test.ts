@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import pngjs from 'pngjs';
 import { type RgbImage, decodeImage } from '../../src/io/image.js';
-import { encodeRgbPng, overlayPalette } from '../../src/io/overlay.js';
+import { overlayPalette } from '../../src/io/overlay.js';
+import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { VOC_PALETTE } from '../../src/model/voc.js';
 import { rng } from '../helpers.js';
 
@@ -45,7 +46,7 @@ describe('io: overlay and RGB PNG', () => {
     expect(() => overlayPalette(img, new Uint8Array(12).fill(30), VOC_PALETTE.subarray(0, 63))).to.throw(/class 30 at pixel 0 is outside the 21-entry palette/);
   });
 
-  it('encodeRgbPng round trips through pngjs and decodeImage', () => {
+  it('encodeRgbPng round trips through pngjs and decodeImage', async () => {
     const img = randomImage(23, 9);
     const png = encodeRgbPng(img);
     const ref = pngjs.PNG.sync.read(Buffer.from(png));
@@ -53,7 +54,7 @@ describe('io: overlay and RGB PNG', () => {
     let mismatches = 0;
     for (let i = 0; i < 23 * 9; i++) for (let c = 0; c < 3; c++) if (ref.data[4 * i + c] !== img.data[3 * i + c]) mismatches++;
     expect(mismatches).to.equal(0);
-    expect(Buffer.from(decodeImage(png, 'rgb.png').data).equals(Buffer.from(img.data))).to.equal(true);
+    expect(Buffer.from((await decodeImage(png, 'rgb.png')).data).equals(Buffer.from(img.data))).to.equal(true);
     expect(() => encodeRgbPng({ width: 2, height: 2, data: new Uint8Array(11) })).to.throw(/encodeRgbPng: image data has 11 bytes, expected 2x2x3/);
   });
 });

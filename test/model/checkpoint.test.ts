@@ -26,7 +26,7 @@ describe('model: our checkpoint format (.safetensors)', () => {
   ] as const) {
     it(`round-trips ${label}: same config, same logits`, async () => {
       const ctx = await testContext();
-      const img = readImage(IMAGE);
+      const img = await readImage(IMAGE);
       const original = await loadModel(source, { ctx, ...opts });
       const path = join(dir, `${original.name}.safetensors`);
       let before: Float32Array;

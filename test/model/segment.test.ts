@@ -26,7 +26,10 @@ function mirror(p: Float32Array, w: number, h: number, c: number): Float32Array 
 }
 
 describe('model: segment()', () => {
-  const photo = readImage(VOC_IMAGE);
+  let photo: RgbImage;
+  before(async () => {
+    photo = await readImage(VOC_IMAGE);
+  });
 
   describe('default model (mobilenetv2-pascal-257)', () => {
     let model: DeepLabModel;

@@ -40,7 +40,7 @@ describe('model: TF Lite parity (mobilenetv2-pascal-257)', () => {
     for (const id of ids) {
       const jpg = `${VOC}/JPEGImages/${id}.jpg`;
       const path = existsSync(jpg) ? jpg : `${VOC}/JPEGImages/${id}.png`;
-      const { input } = model.preprocess(readImage(path));
+      const { input } = model.preprocess(await readImage(path));
       const logits = await readTensor(model.ctx, await model.forward(input, 257, 257));
       const ours = argmaxCpu(logits, [1, 257, 257, 21]);
       const ref = readIndexedPng(readFileSync(`${FIXTURES}/${id}_argmax257.png`)).indices;

@@ -62,7 +62,7 @@ describe("model: export to torchvision's state dict", function () {
     expect(JSON.parse(metadata.classes).names[15]).to.equal('person');
 
     const ctx = await testContext();
-    const img = readImage(IMAGE);
+    const img = await readImage(IMAGE);
     const [original, reloaded] = [await loadModel(MNV3_RANDOM, { ctx, shortSide: 65 }), await loadModel(path, { ctx, shortSide: 65 })];
     try {
       const a = (await original.segment(img, { include: ['logits'] })).logits!;

@@ -189,7 +189,7 @@ async function run(args: ParsedArgs): Promise<number> {
       const decoded: { plan: OutputPlan; img: RgbImage }[] = [];
       for (const plan of plans.slice(first, first + CLI_BATCH)) {
         try {
-          decoded.push({ plan, img: readImage(plan.input) });
+          decoded.push({ plan, img: await readImage(plan.input) });
         } catch (e) {
           fail(plan, e);
         }

@@ -58,6 +58,17 @@ export function detectWeightFormat(bytes: Uint8Array, name: string): FileWeightF
 
 /** Weights from the bytes of one file; `name` names the model, `source` the file in errors. */
 export function weightsFromBytes(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions = {}, source = name): LoadedWeights {
+  try {
+    return parseWeights(bytes, format, name, opts, source);
+  } catch (e) {
+    // The readers see bytes only: name the file where they did not.
+    const message = (e as Error).message;
+    if (message.includes(source)) throw e;
+    throw new Error(`${source}: ${message}`, { cause: e });
+  }
+}
+
+function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions, source: string): LoadedWeights {
   switch (format) {
     case 'tflite': {
       const tfl = readTflite(bytes);
