@@ -443,7 +443,7 @@ export interface OursRow {
 
 /** Our engine alone on `weights`: first run, then the median of the repeats (the first run is a warm-up). */
 export async function benchOursOnly(ctx: GpuContext, weights: LoadedWeights, o: ModelOptions): Promise<OursRow> {
-  const ours = await openOurs(ctx, weights, readImage(o.image));
+  const ours = await openOurs(ctx, weights, await readImage(o.image));
   try {
     for (let i = 1; i < o.warmup; i++) await ours.run();
     const samples: number[] = [];
@@ -463,7 +463,7 @@ export async function benchOursOnly(ctx: GpuContext, weights: LoadedWeights, o: 
 
 export async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: ModelOptions): Promise<Row> {
   const weights = await loadWeights(mc.registryName, { download: false });
-  const eng = await openOurs(ctx, weights, readImage(o.image));
+  const eng = await openOurs(ctx, weights, await readImage(o.image));
   const { model, input, height, width } = eng;
   let net: TfjsGraph | undefined;
   try {

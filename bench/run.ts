@@ -144,7 +144,7 @@ async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]> {
   }
   const best = await bestGemmRate(ctx, o.repeats);
   console.log(`best GEMM rate: ${best.gflops.toFixed(0)} GFLOP/s (our conv on ${best.layer})`);
-  const img = readImage(o.image);
+  const img = await readImage(o.image);
   const results: Result[] = [];
   for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
     const weights = c.mobilenet ? await loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
