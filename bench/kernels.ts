@@ -97,13 +97,13 @@ class OurTimer {
       : null;
   }
 
-  async time(d: Dispatch): Promise<number> {
+  async time(d: Dispatch[]): Promise<number> {
     const { device } = this.ctx;
-    const encoder = device.createCommandEncoder({ label: d.label });
+    const encoder = device.createCommandEncoder({ label: d[0].label });
     const pass = encoder.beginComputePass(
       this.querySet ? { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {},
     );
-    encodeDispatches(pass, [d]);
+    encodeDispatches(pass, d);
     pass.end();
     if (!this.querySet || !this.resolve) {
       const t0 = performance.now();
@@ -150,7 +150,7 @@ async function benchOurs(
   o: KernelOptions,
 ): Promise<{ m: Measured; out: Float32Array }> {
   const tensors: GpuTensor[] = [];
-  let dispatch: Dispatch | undefined;
+  let dispatch: Dispatch[] = [];
   const timer = new OurTimer(ctx, timestamps);
   try {
     const input = uploadTensor(ctx, x, layer.input, 'bench:input');
@@ -169,7 +169,7 @@ async function benchOurs(
     return { m: summarise(samples, conv2dFlops(layer.input, layer.weight, layer.p)), out: await readTensor(ctx, out) };
   } finally {
     timer.dispose();
-    if (dispatch) disposeDispatch(ctx, dispatch);
+    for (const d of dispatch) disposeDispatch(ctx, d);
     for (const t of tensors) t.dispose();
   }
 }

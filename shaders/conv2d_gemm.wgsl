@@ -20,6 +20,11 @@ override HAS_BIAS: u32 = 0u;
 override HAS_SCALE: u32 = 0u;
 override HAS_RESIDUAL: u32 = 0u;
 override WG: u32 = 32u;
+// Split-K: workgroups also split the input channels into ranges of ciChunk; each writes its
+// raw partial sums to `out` read as a scratch [splits, M, Cout], and conv2d_splitk_reduce.wgsl
+// adds them up in order and applies the epilogue. For layers with few output tiles and long
+// reductions (ASPP at output stride 16, image pooling), which otherwise leave a GPU idle.
+override SPLIT_K: u32 = 0u;
 
 const R: u32 = 8u;   // output pixels per workgroup
 const CN: u32 = 4u;  // output channels per invocation
@@ -42,6 +47,8 @@ struct Params {
   padLeft: i32,
   mBlocks: u32,  // ceil(M / R); the grid spills pixel blocks into z beyond 65535
   rowsPerBlock: u32,  // R, passed at run time so the epilogue loop stays a loop
+  coGroups: u32,     // workgroups along the channels per split (grid x = splits * coGroups)
+  ciChunk: u32,      // input channels per split (cin without split-K)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -61,7 +68,10 @@ fn main(
   let mBlock = wid.y + wid.z * nwg.y;
   if (mBlock >= params.mBlocks) { return; }
   let m0 = mBlock * R;
-  let coBase = wid.x * WG * CN + lane;
+  let split = wid.x / params.coGroups;
+  let coBase = (wid.x % params.coGroups) * WG * CN + lane;
+  let ciBegin = split * params.ciChunk;
+  let ciEnd = min(params.cin, ciBegin + params.ciChunk);
 
   // Weight columns of this lane, clamped so edge lanes read valid memory (results dropped).
   var wCol: array<u32, CN>;
@@ -105,7 +115,7 @@ fn main(
       // Large atrous rates put most taps entirely into the padding: skip them.
       if (!anyInside) { continue; }
       let kRow = (kh * params.KW + kw) * params.cin;
-      for (var ci = 0u; ci < params.cin; ci++) {
+      for (var ci = ciBegin; ci < ciEnd; ci++) {
         let wRow = (kRow + ci) * params.cout;
         var w: array<f32, CN>;
         for (var j = 0u; j < CN; j++) { w[j] = weight[wRow + wCol[j]]; }
@@ -133,6 +143,10 @@ fn main(
     if (co < params.cout) {
       let idx = m * params.cout + co;
       var v = res[i];
+      if (SPLIT_K != 0u) {
+        out[split * params.M * params.cout + idx] = v;
+        continue;
+      }
       if (HAS_SCALE != 0u) { v = v * scale[co]; }
       if (HAS_BIAS != 0u) { v = v + bias[co]; }
       if (HAS_RESIDUAL != 0u) { v = v + residual[idx]; }

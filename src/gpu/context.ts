@@ -17,6 +17,26 @@ export interface GpuContextOptions {
   /** Ask for the adapter's timestamp-query feature when present (benchmarks). */
   timestamps?: boolean;
   powerPreference?: GPUPowerPreference;
+  /**
+   * Split-K for convolutions with few output tiles and long reductions: 'auto' (on hardware
+   * adapters only; default, or DEEPLAB_SPLIT_K), 'never', or 'always' (tests, benchmarks).
+   */
+  splitK?: SplitKMode;
+}
+
+export type SplitKMode = 'auto' | 'never' | 'always';
+
+/** Whether an adapter is a CPU implementation (lavapipe / llvmpipe, SwiftShader, WARP). */
+export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info;
+  const text = [info?.vendor, info?.architecture, info?.device, info?.description].join(' ');
+  return !!(info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|warp/i.test(text);
+}
+
+function splitKMode(options: GpuContextOptions): SplitKMode {
+  const mode = options.splitK ?? (typeof process !== 'undefined' ? process.env.DEEPLAB_SPLIT_K : undefined) ?? 'auto';
+  if (mode !== 'auto' && mode !== 'never' && mode !== 'always') throw new Error(`splitK must be 'auto', 'never' or 'always', got '${mode}'`);
+  return mode;
 }
 
 export interface AdapterDescription {
@@ -69,6 +89,10 @@ export class GpuContext {
   readonly pool: BufferPool;
   private liveBuffers = 0;
   private lostInfo: GPUDeviceLostInfo | null = null;
+  /** A CPU implementation: kernels keep the shapes tuned for it. */
+  readonly isSoftware: boolean;
+  /** Kernel choices that tests and benchmarks may change (pipelines are keyed by them). */
+  readonly kernelOptions: { splitK: SplitKMode };
   private destroyed = false;
 
   private constructor(
@@ -77,7 +101,10 @@ export class GpuContext {
     readonly device: GPUDevice,
     readonly adapterInfo: AdapterDescription,
     readonly hasTimestamps: boolean,
+    splitK: SplitKMode,
   ) {
+    this.isSoftware = isSoftwareAdapter(adapter);
+    this.kernelOptions = { splitK };
     this.pipelines = new PipelineCache(this);
     this.pool = new BufferPool(this);
     device.lost.then((info) => {
@@ -89,6 +116,7 @@ export class GpuContext {
 
   static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
     installGlobals();
+    const splitK = splitKMode(options);
     const gpu = create(dawnFlags(options));
     const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
     if (!adapter) {
@@ -116,7 +144,7 @@ export class GpuContext {
         maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
       },
     });
-    return new GpuContext(gpu, adapter, device, describeAdapter(adapter), wantTimestamps);
+    return new GpuContext(gpu, adapter, device, describeAdapter(adapter), wantTimestamps, splitK);
   }
 
   get limits(): GPUSupportedLimits {

@@ -19,6 +19,8 @@ export interface Dispatch {
   readonly workgroups: Grid;
   /** Owned by the dispatch; destroyed by disposeDispatch(). */
   readonly uniformBuffer: GPUBuffer;
+  /** Other buffers the dispatch owns (a kernel's scratch); destroyed by disposeDispatch(). */
+  readonly ownedBuffers?: GPUBuffer[];
 }
 
 /** Packs a params struct of 4-byte scalars in declaration order (WGSL alignment holds). */
@@ -92,6 +94,7 @@ export function makeDispatch(ctx: GpuContext, req: DispatchRequest): Dispatch {
 
 export function disposeDispatch(ctx: GpuContext, d: Dispatch): void {
   ctx.destroyBuffer(d.uniformBuffer);
+  for (const b of d.ownedBuffers ?? []) ctx.destroyBuffer(b);
 }
 
 /** Records dispatches into an open compute pass, in order. */

@@ -84,7 +84,7 @@ export class Program {
     for (const v of [...graph.inputs, ...graph.nodes.flatMap((n) => n.outputs)]) {
       checkBindable(ctx, numelOf(v) * 4, `${label}: ${v.kind === 'input' ? 'input' : 'layer'} ${v.name} ${shapeString(v.shape)}`);
     }
-    const lower = (n: Node) => ({ node: n, lowered: opDef(n.op).lower(n.op, n.outputs) });
+    const lower = (n: Node) => ({ node: n, lowered: opDef(n.op).lower(n.op, n.outputs, ctx) });
     const lowered = graph.nodes.map(lower);
     const loweredDerive = (derive?.nodes ?? []).map(lower);
     // All pipelines first, in parallel: compiling is the slow part of a first run.

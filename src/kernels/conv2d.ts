@@ -1,12 +1,15 @@
 // 2-D convolution over NHWC activations with HWIO weights: any kernel size, stride,
 // asymmetric padding, dilation (the atrous rate) and groups, plus a fused epilogue
 //   out = activation(acc * scale[co] + bias[co] + residual[n, oh, ow, co]).
-// groups == 1 runs as a register-tiled implicit GEMM (shaders/conv2d_gemm.wgsl); grouped and
+// groups == 1 runs as a register-tiled implicit GEMM (shaders/conv2d_gemm.wgsl), on hardware
+// adapters split over the input channels (split-K) where the output alone gives too few
+// workgroups to fill the GPU (conv2d_splitk_reduce.wgsl adds the splits up); grouped and
 // depthwise layers run as a direct kernel (shaders/conv2d_direct.wgsl): depthwise layers with
 // C % 4 == 0 on its vec4 tiled entry point `depthwise4`, everything else on its scalar `main`.
 import type { GpuContext } from '../gpu/context.js';
 import type { Dispatch, Grid } from '../gpu/dispatch.js';
-import { Uniforms, makeDispatch, runToNewTensor } from '../gpu/dispatch.js';
+import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispatch.js';
+import { STORAGE_USAGE } from '../gpu/buffer-pool.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, checkBindable, numel, shapeString } from '../gpu/tensor.js';
 import { type Activation, activateCpu, activationCode } from './activation.js';
@@ -73,6 +76,28 @@ function lanesFor(cout: number, perLane: number, max: number): number {
   return lanes;
 }
 const gemmLanes = (cout: number) => lanesFor(cout, GEMM_CN, 32);
+
+// Split-K (hardware adapters): below this many workgroups the GEMM leaves a large GPU mostly
+// idle (an H100 holds ~4000 of these 32-lane groups at once); split until it is reached, at most
+// MAX_SPLITS ways, each split keeping at least MIN_SPLIT_CHANNELS input channels.
+const SPLIT_TARGET_GROUPS = 1024;
+const MAX_SPLITS = 16;
+const MIN_SPLIT_CHANNELS = 32;
+const REDUCE_WG = 64;
+
+/** How many ways a groups == 1 conv splits its input channels on `ctx` (1: no split-K). */
+export function gemmSplits(ctx: GpuContext, g: ConvGeometry): number {
+  const mode = ctx.kernelOptions.splitK;
+  if (mode === 'never' || (mode === 'auto' && ctx.isSoftware)) return 1;
+  const groups = Math.ceil((g.N * g.OH * g.OW) / GEMM_R) * Math.ceil(g.cout / (gemmLanes(g.cout) * GEMM_CN));
+  let splits: number;
+  if (mode === 'always') splits = Math.min(4, g.cin);
+  else if (groups >= SPLIT_TARGET_GROUPS) return 1;
+  else splits = Math.min(MAX_SPLITS, Math.ceil(SPLIT_TARGET_GROUPS / groups), Math.floor(g.cin / MIN_SPLIT_CHANNELS));
+  if (splits < 2) return 1;
+  // No empty split: as many as chunks of ceil(cin / splits) channels cover.
+  return Math.ceil(g.cin / Math.ceil(g.cin / splits));
+}
 const directLanes = (cout: number) => lanesFor(cout, 1, 64);
 
 /** Defaults: stride 1, no padding, dilation 1, one group, no activation. */
@@ -216,11 +241,38 @@ function compiledKernelSize(KH: number, KW: number): number {
   return KH === KW && (KH === 3 || KH === 5) ? KH : 0;
 }
 
+/** The kernels a conv launches on `ctx`: its own, and the split-K reduction where it splits. */
+export function conv2dSpecs(
+  ctx: GpuContext,
+  inputShape: Shape,
+  weightShape: Shape,
+  p: Conv2dParams,
+  has: { bias: boolean; scale: boolean; residual: boolean },
+): KernelSpec[] {
+  const splits = usesGemm(p) ? gemmSplits(ctx, convGeometry(inputShape, weightShape, p)) : 1;
+  const main = conv2dSpec(inputShape, weightShape, p, has, splits);
+  return splits > 1 ? [main, splitKReduceSpec(p, has)] : [main];
+}
+
+function splitKReduceSpec(p: Conv2dParams, has: { bias: boolean; scale: boolean; residual: boolean }): KernelSpec {
+  return {
+    shader: 'conv2d_splitk_reduce.wgsl',
+    constants: {
+      HAS_BIAS: has.bias ? 1 : 0,
+      HAS_SCALE: has.scale ? 1 : 0,
+      HAS_RESIDUAL: has.residual ? 1 : 0,
+      ACTIVATION: activationCode(p.activation ?? 'none'),
+      WG: REDUCE_WG,
+    },
+  };
+}
+
 export function conv2dSpec(
   inputShape: Shape,
   weightShape: Shape,
   p: Conv2dParams,
   has: { bias: boolean; scale: boolean; residual: boolean },
+  splits = 1,
 ): KernelSpec {
   convGeometry(inputShape, weightShape, p);
   const constants: Record<string, number> = {
@@ -229,7 +281,11 @@ export function conv2dSpec(
     HAS_RESIDUAL: has.residual ? 1 : 0,
     ACTIVATION: activationCode(p.activation ?? 'none'),
   };
-  if (usesGemm(p)) return { shader: 'conv2d_gemm.wgsl', constants: { ...constants, WG: gemmLanes(weightShape[3]) } };
+  if (usesGemm(p)) {
+    // A split GEMM writes raw sums: its epilogue constants are the reduction's.
+    if (splits > 1) return { shader: 'conv2d_gemm.wgsl', constants: { WG: gemmLanes(weightShape[3]), SPLIT_K: 1 } };
+    return { shader: 'conv2d_gemm.wgsl', constants: { ...constants, WG: gemmLanes(weightShape[3]) } };
+  }
   const [KH, KW, cinPerGroup] = weightShape;
   const ksize = compiledKernelSize(KH, KW);
   if (usesDepthwise4(inputShape, weightShape, p)) {
@@ -311,7 +367,8 @@ function windowUniforms(u: Uniforms, g: ConvGeometry, p: Conv2dParams): Uniforms
     .i32(p.padLeft);
 }
 
-export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParams): Dispatch {
+/** The dispatches of one conv: one, or two where it splits K (the scratch is the first one's). */
+export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParams): Dispatch[] {
   const g = convGeometry(t.input.shape, t.weight.shape, p);
   const outShape = [g.N, g.OH, g.OW, g.cout];
   const where = describe(t.input.shape, t.weight.shape, p);
@@ -327,7 +384,8 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
     if (name !== 'out' && tensor.buffer === t.out.buffer) throw new Error(`${KERNEL}: ${name} and out must be different tensors`);
   }
 
-  const spec = conv2dSpec(t.input.shape, t.weight.shape, p, { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual });
+  const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
+  const spec = conv2dSpec(t.input.shape, t.weight.shape, p, has);
   // Unused epilogue slots still exist in the pipeline layout: bind the weight there.
   const buffers = [t.input, t.weight, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out];
   const label =
@@ -337,16 +395,22 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
   if (usesGemm(p)) {
     const M = g.N * g.OH * g.OW;
     const mTiles = Math.ceil(M / GEMM_R);
-    const channelsPerGroup = gemmLanes(g.cout) * GEMM_CN;
+    const coGroups = Math.ceil(g.cout / (gemmLanes(g.cout) * GEMM_CN));
+    const splits = gemmSplits(ctx, g);
+    const ciChunk = Math.ceil(g.cin / splits);
     const uniforms = windowUniforms(new Uniforms().u32(M).u32(g.cout).u32(g.cin), g, p)
       .u32(mTiles)
-      .u32(GEMM_R);
-    return makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: blockGrid(ctx, mTiles, Math.ceil(g.cout / channelsPerGroup)) });
+      .u32(GEMM_R)
+      .u32(coGroups)
+      .u32(ciChunk);
+    const workgroups = blockGrid(ctx, mTiles, splits * coGroups);
+    if (splits === 1) return [makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups })];
+    return splitKDispatches(ctx, t, p, { label, uniforms, workgroups, splits, count: M * g.cout, has });
   }
 
   if (usesDepthwise4(t.input.shape, t.weight.shape, p)) {
     const { uniforms, grid } = depthwise4Launch(ctx, g, p);
-    return makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: grid });
+    return [makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: grid })];
   }
 
   const owBlocks = Math.ceil(g.OW / DIRECT_P);
@@ -356,7 +420,40 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
     .u32(blocks)
     .u32(DIRECT_P);
   const grid = blockGrid(ctx, blocks, Math.ceil(g.cout / directLanes(g.cout)));
-  return makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: grid });
+  return [makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: grid })];
+}
+
+/** A split-K GEMM into its own scratch [splits, M, Cout], then the ordered sum with the epilogue. */
+function splitKDispatches(
+  ctx: GpuContext,
+  t: Conv2dOperands,
+  p: Conv2dParams,
+  s: { label: string; uniforms: Uniforms; workgroups: Grid; splits: number; count: number; has: { bias: boolean; scale: boolean; residual: boolean } },
+): Dispatch[] {
+  const scratchBytes = s.splits * s.count * 4;
+  checkBindable(ctx, scratchBytes, `${KERNEL}: split-K scratch of ${s.splits} x ${s.count} values`);
+  const scratch = ctx.createBuffer(scratchBytes, STORAGE_USAGE, `${s.label}:split-k`);
+  try {
+    const gemmSpec = conv2dSpec(t.input.shape, t.weight.shape, p, s.has, s.splits);
+    const gemm = makeDispatch(ctx, {
+      label: `${s.label} split-K x${s.splits}`,
+      spec: gemmSpec,
+      uniforms: s.uniforms,
+      buffers: [t.input, t.weight, t.weight, t.weight, t.weight, scratch],
+      workgroups: s.workgroups,
+    });
+    const reduce = makeDispatch(ctx, {
+      label: `${s.label} split-K sum`,
+      spec: splitKReduceSpec(p, s.has),
+      uniforms: new Uniforms().u32(s.count).u32(t.out.shape[3]).u32(s.splits),
+      buffers: [scratch, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out],
+      workgroups: linearGrid(ctx, s.count, REDUCE_WG),
+    });
+    return [{ ...gemm, ownedBuffers: [scratch] }, reduce];
+  } catch (e) {
+    ctx.destroyBuffer(scratch);
+    throw e;
+  }
 }
 
 /** Allocates the output and runs once. */

@@ -301,3 +301,27 @@ describe('graph profiler (timestamp queries)', () => {
     }
   });
 });
+
+describe('graph executor with split-K convolutions', () => {
+  it('a network with every op gives the CPU reference with split-K forced on every GEMM conv', async () => {
+    const ctx = await testContext();
+    const before = ctx.kernelOptions.splitK;
+    ctx.kernelOptions.splitK = 'always';
+    try {
+      const graph = buildTestGraph();
+      const params = randomParams(graph);
+      const image = randomArray(13 * 11 * 5);
+      const ref = runGraphCpu(graph, params, { image });
+      const exec = await Program.create(ctx, compile(graph, { mode: 'inference' }), params);
+      try {
+        expect(exec.dispatchCount, 'split convs launch two kernels each').to.be.greaterThan(exec.timedLayers.length);
+        const out = await exec.run({ image });
+        expectClose(out.get('logits')!, ref.get('logits')!, 'logits with split-K');
+      } finally {
+        exec.dispose();
+      }
+    } finally {
+      ctx.kernelOptions.splitK = before;
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { runOnce } from '../../src/gpu/dispatch.js';
+import { disposeDispatch, runOnce } from '../../src/gpu/dispatch.js';
 import { GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { ACTIVATIONS, type Activation } from '../../src/kernels/activation.js';
 import {
@@ -10,6 +10,7 @@ import {
   conv2dOutputShape,
   conv2dSpec,
   convParams,
+  gemmSplits,
   prepareConv2d,
   samePadding,
   symmetricPadding,
@@ -450,6 +451,88 @@ describe('kernel: conv2d', () => {
       expectClose(await readTensor(ctx, out), conv2dCpu(x, [2, 6, 5, 4], w, [3, 3, 4, 5], p, { bias: b }), 'conv2d()');
     } finally {
       for (const t of [tx, tw, tb, out]) t?.dispose();
+    }
+  });
+});
+
+describe('kernel: conv2d split-K (the GEMM split over input channels, then an ordered sum)', () => {
+  /** Runs `fn` with split-K forced on the shared test context, whatever its adapter. */
+  async function withSplitK(mode: 'always' | 'never', fn: () => Promise<void>): Promise<void> {
+    const ctx = await testContext();
+    const before = ctx.kernelOptions.splitK;
+    ctx.kernelOptions.splitK = mode;
+    try {
+      await fn();
+    } finally {
+      ctx.kernelOptions.splitK = before;
+    }
+  }
+
+  const cases: Case[] = [
+    // Odd sizes off every tile: M, Cout and Cin not multiples of 8 / 128 / 4.
+    { input: [1, 9, 7, 13], kernel: [3, 3], cout: 11, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+    { input: [2, 6, 5, 37], kernel: [1, 1], cout: 133, p: {}, bias: true, scale: true, residual: true },
+    { input: [1, 11, 10, 21], kernel: [3, 3], cout: 19, p: { strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0 }, bias: true },
+    { input: [1, 13, 13, 9], kernel: [3, 3], cout: 24, p: { dilationH: 6, dilationW: 6, padTop: 6, padBottom: 6, padLeft: 6, padRight: 6, activation: 'relu' }, scale: true },
+    { input: [1, 1, 1, 64], kernel: [1, 1], cout: 40, p: { activation: 'relu6' }, bias: true }, // M = 1: image pooling
+    { input: [3, 4, 3, 6], kernel: [7, 7], cout: 5, p: { padTop: 3, padBottom: 3, padLeft: 3, padRight: 3 }, residual: true },
+  ];
+  for (const c of cases) {
+    it(`matches the CPU reference: ${c.kernel.join('x')} ${c.input.join('x')} -> ${c.cout}${c.bias ? ' bias' : ''}${c.scale ? ' scale' : ''}${c.residual ? ' residual' : ''}${c.p.activation ? ' ' + c.p.activation : ''}`, async () => {
+      await withSplitK('always', async () => {
+        await check(c);
+      });
+    });
+  }
+
+  it('launches two kernels and frees its scratch with them', async () => {
+    const ctx = await testContext();
+    await withSplitK('always', async () => {
+      const p = convParams({});
+      const input = uploadTensor(ctx, randomArray(2 * 3 * 3 * 16), [2, 3, 3, 16], 'input');
+      const weight = uploadTensor(ctx, randomArray(16 * 8), [1, 1, 16, 8], 'weight');
+      const out = createTensor(ctx, [2, 3, 3, 8], 'f32', 'out');
+      try {
+        const before = ctx.liveBufferCount;
+        const dispatches = prepareConv2d(ctx, { input, weight, out }, p);
+        expect(dispatches.map((d) => d.label)).to.satisfy((labels: string[]) => labels.length === 2 && /split-K x4/.test(labels[0]) && /split-K sum/.test(labels[1]));
+        for (const d of dispatches) disposeDispatch(ctx, d);
+        expect(ctx.liveBufferCount, 'uniforms and scratch released').to.equal(before);
+      } finally {
+        for (const t of [input, weight, out]) t.dispose();
+      }
+    });
+    await withSplitK('never', async () => {
+      const input = uploadTensor(ctx, randomArray(16), [1, 1, 1, 16], 'input');
+      const weight = uploadTensor(ctx, randomArray(16 * 8), [1, 1, 16, 8], 'weight');
+      const out = createTensor(ctx, [1, 1, 1, 8], 'f32', 'out');
+      try {
+        const dispatches = prepareConv2d(ctx, { input, weight, out }, convParams({}));
+        expect(dispatches).to.have.length(1);
+        for (const d of dispatches) disposeDispatch(ctx, d);
+      } finally {
+        for (const t of [input, weight, out]) t.dispose();
+      }
+    });
+  });
+
+  it("chooses splits only for few output tiles and long reductions on hardware adapters ('auto')", async () => {
+    const ctx = await testContext();
+    const geometry = (M: number, cin: number, cout: number) => ({ N: 1, H: M, W: 1, cin, KH: 1, KW: 1, cout, OH: M, OW: 1, cinPerGroup: cin, coutPerGroup: cout });
+    const before = { splitK: ctx.kernelOptions.splitK, software: ctx.isSoftware };
+    try {
+      ctx.kernelOptions.splitK = 'auto';
+      // The decision as on a hardware adapter (the test adapter is lavapipe).
+      Object.defineProperty(ctx, 'isSoftware', { value: false, configurable: true });
+      expect(gemmSplits(ctx, geometry(1, 2048, 256)), 'image pooling 1x1 2048->256').to.equal(16);
+      expect(gemmSplits(ctx, geometry(33 * 33, 18432 / 9, 256)), 'ASPP at 33x33').to.be.within(2, 16);
+      expect(gemmSplits(ctx, geometry(129 * 129, 256, 256)), 'a large map').to.equal(1);
+      expect(gemmSplits(ctx, geometry(1, 40, 256)), 'too few channels to split').to.equal(1);
+      Object.defineProperty(ctx, 'isSoftware', { value: true, configurable: true });
+      expect(gemmSplits(ctx, geometry(1, 2048, 256)), 'never on a software adapter').to.equal(1);
+    } finally {
+      Object.defineProperty(ctx, 'isSoftware', { value: before.software, configurable: true });
+      ctx.kernelOptions.splitK = before.splitK;
     }
   });
 });

@@ -2,7 +2,7 @@
 // (per-channel scale, bias, residual add, activation). The canonical graph a builder emits has
 // no residual, no scale and activation 'none'; fusion fills them in.
 import { shapeString } from '../../gpu/tensor.js';
-import { type Conv2dParams, conv2dCpu, conv2dOutputShape, conv2dSpec, prepareConv2d } from '../../kernels/conv2d.js';
+import { type Conv2dParams, conv2dCpu, conv2dOutputShape, conv2dSpecs, prepareConv2d } from '../../kernels/conv2d.js';
 import {
   conv2dBiasGradCpu,
   conv2dBiasGradSpec,
@@ -51,17 +51,16 @@ export const conv2dOp: OpDef<Conv2dOp> = {
     }
     return [{ shape, dtype: 'f32' }];
   },
-  lower(op) {
+  lower(op, _outputs, ctx) {
     const has = { bias: !!op.bias, scale: !!op.scale, residual: !!op.residual };
     return {
-      specs: [conv2dSpec(op.input.shape, op.weight.shape, op.attrs, has)],
-      prepare: (ctx, t, [out]) => [
+      specs: conv2dSpecs(ctx, op.input.shape, op.weight.shape, op.attrs, has),
+      prepare: (ctx, t, [out]) =>
         prepareConv2d(
           ctx,
           { input: t(op.input), weight: t(op.weight), bias: op.bias && t(op.bias), scale: op.scale && t(op.scale), residual: op.residual && t(op.residual), out },
           op.attrs,
         ),
-      ],
     };
   },
   cpu(op, read) {

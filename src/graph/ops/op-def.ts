@@ -65,7 +65,8 @@ export interface OpDef<O extends { type: string }> {
   readonly operands: readonly string[];
   /** Output shapes and types; throws a message without the layer name (the builder adds it). */
   infer(op: O): OutputSpec[];
-  lower(op: O, outputs: readonly Value[]): LoweredOp;
+  /** `ctx` is the device the kernels will run on (a kernel may choose its variant by adapter). */
+  lower(op: O, outputs: readonly Value[], ctx: GpuContext): LoweredOp;
   /** The CPU reference: the oracle for the GPU executor and for every graph rewrite. */
   cpu(op: O, read: (v: Value) => HostArray, outputs: readonly Value[]): HostArray[];
   cost(op: O, outputs: readonly Value[]): OpCost;

@@ -1,0 +1,35 @@
+// The second half of a split-K convolution (conv2d_gemm.wgsl with SPLIT_K): adds the partial
+// sums of every split in a fixed order (the same result every run; WGSL has no float atomics)
+// and applies the convolution's epilogue: out = activate(sum * scale[co] + bias[co] + residual).
+//#include "activation.wgsl"
+
+override HAS_BIAS: u32 = 0u;
+override HAS_SCALE: u32 = 0u;
+override HAS_RESIDUAL: u32 = 0u;
+override WG: u32 = 64u;
+
+struct Params {
+  count: u32,   // M * Cout
+  cout: u32,
+  splits: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> partial: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read> scale: array<f32>;
+@group(0) @binding(4) var<storage, read> residual: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= params.count) { return; }
+  var v = 0.0;
+  for (var s = 0u; s < params.splits; s++) { v += partial[s * params.count + i]; }
+  let co = i % params.cout;
+  if (HAS_SCALE != 0u) { v = v * scale[co]; }
+  if (HAS_BIAS != 0u) { v = v + bias[co]; }
+  if (HAS_RESIDUAL != 0u) { v = v + residual[i]; }
+  out[i] = activate(v);
+}
