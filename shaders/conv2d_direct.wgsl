@@ -60,18 +60,18 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> scale: array<f32>;
-@group(0) @binding(5) var<storage, read> residual: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> input: array<elem_t>;
+@group(0) @binding(2) var<storage, read> weight: array<elem_t>;
+@group(0) @binding(3) var<storage, read> bias: array<elem_t>;
+@group(0) @binding(4) var<storage, read> scale: array<elem_t>;
+@group(0) @binding(5) var<storage, read> residual: array<elem_t>;
+@group(0) @binding(6) var<storage, read_write> out: array<elem_t>;
 
 // input[n, ih, iw, channel] with rowBase = (n * H + ih) * W, or 0 outside the image. The load
 // is unconditional (clamped index, masked afterwards) so it stays uniform and branch-free.
 fn load(rowBase: u32, iw: i32, W: i32, channel: u32) -> f32 {
   let inside = iw >= 0 && iw < W;
-  let v = input[(rowBase + u32(clamp(iw, 0, W - 1))) * params.cin + channel];
+  let v = f32(input[(rowBase + u32(clamp(iw, 0, W - 1))) * params.cin + channel]);
   return select(0.0, v, inside);
 }
 
@@ -115,14 +115,14 @@ fn main(
         var win: array<f32, P>;
         for (var p = 0u; p < P; p++) { win[p] = load(rowBase, iw0 + i32(p), W, channel); }
         for (var kw = 0u; kw < KW; kw++) {
-          let w = weight[wBase + kw * wStep];
+          let w = f32(weight[wBase + kw * wStep]);
           for (var p = 0u; p < P; p++) { acc[p] += win[p] * w; }
           for (var p = 0u; p + 1u < P; p++) { win[p] = win[p + 1u]; }
           win[P - 1u] = load(rowBase, iw0 + i32(kw + P), W, channel);
         }
       } else {
         for (var kw = 0u; kw < KW; kw++) {
-          let w = weight[wBase + kw * wStep];
+          let w = f32(weight[wBase + kw * wStep]);
           let iwTap = iw0 + i32(kw * params.dilW);
           for (var p = 0u; p < P; p++) {
             acc[p] += load(rowBase, iwTap + i32(p * params.strideW), W, channel) * w;
@@ -134,9 +134,9 @@ fn main(
 
   if (coLane >= params.cout) { return; }
   var s = 1.0;
-  if (HAS_SCALE != 0u) { s = scale[co]; }
+  if (HAS_SCALE != 0u) { s = f32(scale[co]); }
   var b = 0.0;
-  if (HAS_BIAS != 0u) { b = bias[co]; }
+  if (HAS_BIAS != 0u) { b = f32(bias[co]); }
   // Runtime-bounded loop (not unrolled) keeps the pipeline quick to compile; it indexes a copy
   // so that the accumulators above stay in registers.
   var res: array<f32, P>;
@@ -145,8 +145,8 @@ fn main(
   for (var p = 0u; p < count; p++) {
     let idx = (row * params.OW + ow0 + p) * params.cout + co;
     var v = res[p] * s + b;
-    if (HAS_RESIDUAL != 0u) { v = v + residual[idx]; }
-    out[idx] = activate(v);
+    if (HAS_RESIDUAL != 0u) { v = v + f32(residual[idx]); }
+    out[idx] = elem_t(activate(v));
   }
 }
 
@@ -207,17 +207,17 @@ struct DwParams {
 }
 
 @group(0) @binding(0) var<uniform> dw: DwParams;
-@group(0) @binding(1) var<storage, read> input4: array<vec4f>;
-@group(0) @binding(2) var<storage, read> weight4: array<vec4f>;
-@group(0) @binding(3) var<storage, read> bias4: array<vec4f>;
-@group(0) @binding(4) var<storage, read> scale4: array<vec4f>;
-@group(0) @binding(5) var<storage, read> residual4: array<vec4f>;
-@group(0) @binding(6) var<storage, read_write> out4: array<vec4f>;
+@group(0) @binding(1) var<storage, read> input4: array<elem4_t>;
+@group(0) @binding(2) var<storage, read> weight4: array<elem4_t>;
+@group(0) @binding(3) var<storage, read> bias4: array<elem4_t>;
+@group(0) @binding(4) var<storage, read> scale4: array<elem4_t>;
+@group(0) @binding(5) var<storage, read> residual4: array<elem4_t>;
+@group(0) @binding(6) var<storage, read_write> out4: array<elem4_t>;
 
 // input4[pixel rowBase + iw, quad q], or 0 outside the row (clamped load, masked after).
 fn load4(rowBase: u32, iw: i32, q: u32) -> vec4f {
   let W = i32(dw.W);
-  let v = input4[(rowBase + u32(clamp(iw, 0, W - 1))) * dw.C4 + q];
+  let v = vec4f(input4[(rowBase + u32(clamp(iw, 0, W - 1))) * dw.C4 + q]);
   return select(vec4f(0.0), v, iw >= 0 && iw < W);
 }
 
@@ -241,12 +241,12 @@ fn depthwise4(
   // Per-channel operands, loaded once for all the workgroup's tiles.
   var wreg: array<vec4f, KMAX>;
   if (KSIZE != 0u) {
-    for (var t = 0u; t < KSIZE * KSIZE; t++) { wreg[t] = weight4[t * C4 + q]; }
+    for (var t = 0u; t < KSIZE * KSIZE; t++) { wreg[t] = vec4f(weight4[t * C4 + q]); }
   }
   var s = vec4f(1.0);
-  if (HAS_SCALE != 0u) { s = scale4[q]; }
+  if (HAS_SCALE != 0u) { s = vec4f(scale4[q]); }
   var b = vec4f(0.0);
-  if (HAS_BIAS != 0u) { b = bias4[q]; }
+  if (HAS_BIAS != 0u) { b = vec4f(bias4[q]); }
 
   for (var tile = firstTile; tile < lastTile; tile++) {
     // tile -> (n, row tile, column tile) -> (phase, first index within the phase).
@@ -282,7 +282,7 @@ fn depthwise4(
           if (KSIZE != 0u) {
             w = wreg[u32(kh) * KSIZE + kw];
           } else {
-            w = weight4[(u32(kh) * KW + kw) * C4 + q];
+            w = vec4f(weight4[(u32(kh) * KW + kw) * C4 + q]);
           }
           for (var p = 0u; p < TP; p++) { acc[r * TP + p] += win[p * SSW] * w; }
         }
@@ -302,8 +302,8 @@ fn depthwise4(
           if (oh >= dw.OH || ow >= dw.OW) { continue; }
           let idx = ((n * dw.OH + oh) * dw.OW + ow) * C4 + q;
           var v = acc[r * TP + p] * s + b;
-          if (HAS_RESIDUAL != 0u) { v += residual4[idx]; }
-          out4[idx] = vec4f(activate(v.x), activate(v.y), activate(v.z), activate(v.w));
+          if (HAS_RESIDUAL != 0u) { v += vec4f(residual4[idx]); }
+          out4[idx] = elem4_t(vec4f(activate(v.x), activate(v.y), activate(v.z), activate(v.w)));
         }
       }
     }

@@ -14,6 +14,8 @@
 // through workgroup memory (barriers and divergent shared-memory reads dominate there).
 //
 // Epilogue per element: out = activate(acc * scale[co] + bias[co] + residual[m, co]).
+// Tensors are elem_t in storage (f32, or f16 in half-precision programs; see pipeline-cache.ts);
+// accumulation is always f32.
 //#include "activation.wgsl"
 
 override HAS_BIAS: u32 = 0u;
@@ -52,12 +54,12 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read> weight: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> scale: array<f32>;
-@group(0) @binding(5) var<storage, read> residual: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> input: array<elem_t>;
+@group(0) @binding(2) var<storage, read> weight: array<elem_t>;
+@group(0) @binding(3) var<storage, read> bias: array<elem_t>;
+@group(0) @binding(4) var<storage, read> scale: array<elem_t>;
+@group(0) @binding(5) var<storage, read> residual: array<elem_t>;
+@group(0) @binding(6) var<storage, read_write> out: array<elem_t>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -118,10 +120,10 @@ fn main(
       for (var ci = ciBegin; ci < ciEnd; ci++) {
         let wRow = (kRow + ci) * params.cout;
         var w: array<f32, CN>;
-        for (var j = 0u; j < CN; j++) { w[j] = weight[wRow + wCol[j]]; }
+        for (var j = 0u; j < CN; j++) { w[j] = f32(weight[wRow + wCol[j]]); }
         for (var r = 0u; r < R; r++) {
           // Unconditional load (masked afterwards) keeps the access uniform and branch-free.
-          let a = select(0.0, input[pix[r] + ci], inside[r]);
+          let a = select(0.0, f32(input[pix[r] + ci]), inside[r]);
           for (var j = 0u; j < CN; j++) { acc[r][j] += a * w[j]; }
         }
       }
@@ -144,13 +146,13 @@ fn main(
       let idx = m * params.cout + co;
       var v = res[i];
       if (SPLIT_K != 0u) {
-        out[split * params.M * params.cout + idx] = v;
+        out[split * params.M * params.cout + idx] = elem_t(v);
         continue;
       }
-      if (HAS_SCALE != 0u) { v = v * scale[co]; }
-      if (HAS_BIAS != 0u) { v = v + bias[co]; }
-      if (HAS_RESIDUAL != 0u) { v = v + residual[idx]; }
-      out[idx] = activate(v);
+      if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }
+      if (HAS_BIAS != 0u) { v = v + f32(bias[co]); }
+      if (HAS_RESIDUAL != 0u) { v = v + f32(residual[idx]); }
+      out[idx] = elem_t(activate(v));
     }
   }
 }

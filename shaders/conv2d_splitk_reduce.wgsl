@@ -1,6 +1,7 @@
 // The second half of a split-K convolution (conv2d_gemm.wgsl with SPLIT_K): adds the partial
 // sums of every split in a fixed order (the same result every run; WGSL has no float atomics)
 // and applies the convolution's epilogue: out = activate(sum * scale[co] + bias[co] + residual).
+// In half-precision programs the partial sums are stored as f16 too (elem_t) and added in f32.
 //#include "activation.wgsl"
 
 override HAS_BIAS: u32 = 0u;
@@ -15,21 +16,21 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> partial: array<f32>;
-@group(0) @binding(2) var<storage, read> bias: array<f32>;
-@group(0) @binding(3) var<storage, read> scale: array<f32>;
-@group(0) @binding(4) var<storage, read> residual: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> partial: array<elem_t>;
+@group(0) @binding(2) var<storage, read> bias: array<elem_t>;
+@group(0) @binding(3) var<storage, read> scale: array<elem_t>;
+@group(0) @binding(4) var<storage, read> residual: array<elem_t>;
+@group(0) @binding(5) var<storage, read_write> out: array<elem_t>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.count) { return; }
   var v = 0.0;
-  for (var s = 0u; s < params.splits; s++) { v += partial[s * params.count + i]; }
+  for (var s = 0u; s < params.splits; s++) { v += f32(partial[s * params.count + i]); }
   let co = i % params.cout;
-  if (HAS_SCALE != 0u) { v = v * scale[co]; }
-  if (HAS_BIAS != 0u) { v = v + bias[co]; }
-  if (HAS_RESIDUAL != 0u) { v = v + residual[i]; }
-  out[i] = activate(v);
+  if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }
+  if (HAS_BIAS != 0u) { v = v + f32(bias[co]); }
+  if (HAS_RESIDUAL != 0u) { v = v + f32(residual[i]); }
+  out[i] = elem_t(activate(v));
 }

@@ -15,15 +15,15 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> a: array<elem_t>;
+@group(0) @binding(2) var<storage, read> b: array<elem_t>;
+@group(0) @binding(3) var<storage, read_write> out: array<elem_t>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.total) { return; }
-  var x = a[i];
+  var x = f32(a[i]);
   if (OP != 0u) {
     var j = i;
     if (B_BROADCAST == 1u) {
@@ -31,8 +31,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       let n = i / (params.channels * params.hw);
       j = n * params.channels + c;
     }
-    let y = b[j];
+    let y = f32(b[j]);
     if (OP == 1u) { x = x + y; } else { x = x * y; }
   }
-  out[i] = activate(x);
+  out[i] = elem_t(activate(x));
 }

@@ -16,8 +16,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> input: array<elem_t>;
+@group(0) @binding(2) var<storage, read_write> out: array<elem_t>;
 
 var<workgroup> partial: array<f32, 256>; // TC * TR
 
@@ -38,7 +38,7 @@ fn main(
   if (c < C) {
     let base = n * params.hw * C + c;
     for (var p = lid.y; p < params.hw; p += TR) {
-      sum += input[base + p * C];
+      sum += f32(input[base + p * C]);
     }
   }
   let slot = lid.y * TC + lid.x;
@@ -51,6 +51,6 @@ fn main(
     }
   }
   if (lid.y == 0u && c < C) {
-    out[n * C + c] = partial[lid.x] / f32(params.hw);
+    out[n * C + c] = elem_t(partial[lid.x] / f32(params.hw));
   }
 }

@@ -26,8 +26,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> input: array<elem_t>;
+@group(0) @binding(2) var<storage, read_write> out: array<elem_t>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -52,12 +52,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let we = u32(min(w_end, i32(params.in_w)));
 
   let image = n * params.in_h;
-  var acc = input[((image + hs) * params.in_w + ws) * C + c];
+  var acc = f32(input[((image + hs) * params.in_w + ws) * C + c]);
   if (KIND == 0u) { acc = 0.0; }
   for (var h = hs; h < he; h++) {
     let row = (image + h) * params.in_w;
     for (var w = ws; w < we; w++) {
-      let v = input[(row + w) * C + c];
+      let v = f32(input[(row + w) * C + c]);
       if (KIND == 1u) { acc = max(acc, v); } else { acc += v; }
     }
   }
@@ -72,5 +72,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     }
     acc = acc / f32(count);
   }
-  out[i] = acc;
+  out[i] = elem_t(acc);
 }

@@ -3,8 +3,8 @@
 override WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> params: ResizeParams; // total = N * OH * OW * C
-@group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read> input: array<elem_t>;
+@group(0) @binding(2) var<storage, read_write> out: array<elem_t>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -18,9 +18,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let oy = r % params.out_h;
   let n = r / params.out_h;
   let t = bilinear_taps(n, oy, ox, params.in_h, params.in_w, params.scale_h, params.scale_w);
-  let v00 = input[t.p00 * C + c];
-  let v01 = input[t.p01 * C + c];
-  let v10 = input[t.p10 * C + c];
-  let v11 = input[t.p11 * C + c];
-  out[i] = (1.0 - t.ly) * ((1.0 - t.lx) * v00 + t.lx * v01) + t.ly * ((1.0 - t.lx) * v10 + t.lx * v11);
+  let v00 = f32(input[t.p00 * C + c]);
+  let v01 = f32(input[t.p01 * C + c]);
+  let v10 = f32(input[t.p10 * C + c]);
+  let v11 = f32(input[t.p11 * C + c]);
+  out[i] = elem_t((1.0 - t.ly) * ((1.0 - t.lx) * v00 + t.lx * v01) + t.ly * ((1.0 - t.lx) * v10 + t.lx * v11));
 }

@@ -6,7 +6,7 @@ import { DeepLabModel } from '../model/model.js';
 
 export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array;
 
-export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'ctx' | 'onProgress'> {
+export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'ctx' | 'onProgress' | 'precision'> {
   /** The model's name (default: the file's name). */
   name?: string;
 }
@@ -39,5 +39,5 @@ export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions 
   const { bytes, name } = await readSource(source);
   opts.onProgress?.(`parsing ${name} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);
   const weights = weightsFromBytes(bytes, detectWeightFormat(bytes, name), opts.name ?? name, opts, name);
-  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress });
+  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision });
 }

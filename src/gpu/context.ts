@@ -91,6 +91,8 @@ export class GpuContext {
   private lostInfo: GPUDeviceLostInfo | null = null;
   /** A CPU implementation: kernels keep the shapes tuned for it. */
   readonly isSoftware: boolean;
+  /** The device has `shader-f16`: half-precision programs can run (src/graph/half.ts). */
+  readonly hasHalf: boolean;
   /** Kernel choices that tests and benchmarks may change (pipelines are keyed by them). */
   readonly kernelOptions: { splitK: SplitKMode };
   private destroyed = false;
@@ -104,6 +106,7 @@ export class GpuContext {
     splitK: SplitKMode,
   ) {
     this.isSoftware = isSoftwareAdapter(adapter);
+    this.hasHalf = device.features.has('shader-f16');
     this.kernelOptions = { splitK };
     this.pipelines = new PipelineCache(this);
     this.pool = new BufferPool(this);
@@ -128,6 +131,8 @@ export class GpuContext {
     }
     const wantTimestamps = (options.timestamps ?? false) && adapter.features.has('timestamp-query');
     const requiredFeatures: GPUFeatureName[] = wantTimestamps ? ['timestamp-query'] : [];
+    // Half precision costs nothing unless a program asks for it.
+    if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
     const l = adapter.limits;
     // Ask for everything the adapter offers for big tensors: the defaults (128 MiB bindings,
     // 256 MiB buffers) are far below what real GPUs can do.

@@ -75,10 +75,24 @@ export interface DispatchRequest {
   /** Storage bindings 1..n, in the shader's order. */
   buffers: (GpuTensor | GPUBuffer)[];
   workgroups: Grid;
+  /** Binds f32 and f16 tensors together on purpose (casts). */
+  mixesPrecision?: boolean;
+}
+
+/**
+ * The spec's variant for the tensors it binds: a kernel that binds f16 tensors runs its
+ * half-precision variant. Float tensors of both widths in one kernel are refused (the shader
+ * would read one of them with the wrong width) unless the spec mixes them on purpose (a cast).
+ */
+export function specFor(spec: KernelSpec, buffers: readonly (GpuTensor | GPUBuffer)[], label: string, mixes = false): KernelSpec {
+  const types = new Set(buffers.flatMap((b) => (b instanceof GpuTensor && (b.dtype === 'f32' || b.dtype === 'f16') ? [b.dtype] : [])));
+  if (types.has('f16') && types.has('f32') && !mixes) throw new Error(`${label}: binds both f16 and f32 tensors`);
+  return types.has('f16') ? { ...spec, half: true } : spec;
 }
 
 export function makeDispatch(ctx: GpuContext, req: DispatchRequest): Dispatch {
-  const pipeline = ctx.pipelines.get(req.spec);
+  const spec = specFor(req.spec, req.buffers, req.label, req.mixesPrecision);
+  const pipeline = ctx.pipelines.get(spec);
   const data = req.uniforms.bytes();
   const uniformBuffer = ctx.createBuffer(data.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, `${req.label}:params`);
   ctx.device.queue.writeBuffer(uniformBuffer, 0, data);
@@ -89,7 +103,7 @@ export function makeDispatch(ctx: GpuContext, req: DispatchRequest): Dispatch {
     entries.push({ binding: i + 1, resource });
   });
   const bindGroup = ctx.device.createBindGroup({ label: req.label, layout: pipeline.getBindGroupLayout(0), entries });
-  return { label: req.label, key: kernelKey(req.spec), pipeline, bindGroup, workgroups: req.workgroups, uniformBuffer };
+  return { label: req.label, key: kernelKey(spec), pipeline, bindGroup, workgroups: req.workgroups, uniformBuffer };
 }
 
 export function disposeDispatch(ctx: GpuContext, d: Dispatch): void {

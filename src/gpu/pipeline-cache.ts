@@ -11,6 +11,23 @@ export interface KernelSpec {
   entryPoint?: string;
   /** WGSL `override` constants that specialise the shader (activation, fused add, ...). */
   constants?: Record<string, number>;
+  /**
+   * The half-precision variant: the shader's float tensors (`elem_t`, `elem4_t`) are f16 in
+   * storage; arithmetic stays f32. Set by makeDispatch when a kernel binds f16 tensors.
+   */
+  half?: boolean;
+}
+
+/**
+ * What every shader is compiled after: the storage type of float tensors. Shaders that support
+ * half precision declare those tensors `array<elem_t>` (or `array<elem4_t>`), widen what they
+ * read to f32 and narrow what they write with `elem_t(...)`; in the f32 variant both are no-ops.
+ * (A type cannot be an override constant, so this one choice is made in the source text.)
+ */
+export function storagePrelude(half: boolean): string {
+  return half
+    ? 'enable f16;\nalias elem_t = f16;\nalias elem4_t = vec4<f16>;\n'
+    : 'alias elem_t = f32;\nalias elem4_t = vec4<f32>;\n';
 }
 
 export function kernelKey(spec: KernelSpec): string {
@@ -18,7 +35,7 @@ export function kernelKey(spec: KernelSpec): string {
   const parts = Object.keys(constants)
     .sort()
     .map((k) => `${k}=${constants[k]}`);
-  return `${spec.shader}:${spec.entryPoint ?? 'main'}{${parts.join(',')}}`;
+  return `${spec.shader}${spec.half ? '/f16' : ''}:${spec.entryPoint ?? 'main'}{${parts.join(',')}}`;
 }
 
 /** What the cache needs of its owner (the GpuContext): the device, and a check that it is alive. */
@@ -42,11 +59,15 @@ export class PipelineCache {
     return this.pipelines.has(kernelKey(spec));
   }
 
-  private module(shader: string): GPUShaderModule {
-    let mod = this.modules.get(shader);
+  private module(shader: string, half: boolean): GPUShaderModule {
+    const key = `${shader}${half ? '/f16' : ''}`;
+    let mod = this.modules.get(key);
     if (!mod) {
-      mod = this.ctx.device.createShaderModule({ code: loadShader(shader), label: shader });
-      this.modules.set(shader, mod);
+      const source = loadShader(shader);
+      // A shader with plain f32 arrays would read f16 data as garbage: refuse, do not guess.
+      if (half && !/\belem4?_t\b/.test(source)) throw new Error(`${shader} has no half-precision (f16) variant`);
+      mod = this.ctx.device.createShaderModule({ code: storagePrelude(half) + source, label: key });
+      this.modules.set(key, mod);
     }
     return mod;
   }
@@ -55,7 +76,7 @@ export class PipelineCache {
     return {
       label: kernelKey(spec),
       layout: 'auto',
-      compute: { module: this.module(spec.shader), entryPoint: spec.entryPoint ?? 'main', constants: spec.constants },
+      compute: { module: this.module(spec.shader, spec.half ?? false), entryPoint: spec.entryPoint ?? 'main', constants: spec.constants },
     };
   }
 

@@ -7,8 +7,19 @@
 // checkpoints are permuted once at load time.
 import type { GpuContext } from './context.js';
 import { GpuError } from './context.js';
+import { bindingBytes, fromHalfBits, halfBits, toHalfBits } from './half.js';
 
-export type DType = 'f32' | 'u32' | 'i32';
+/** f16 only where the adapter has `shader-f16` (half-precision programs, src/graph/half.ts). */
+export type DType = 'f32' | 'f16' | 'u32' | 'i32';
+
+export function bytesPerElement(dtype: DType): number {
+  return dtype === 'f16' ? 2 : 4;
+}
+
+/** Bytes a tensor of this shape and type binds: its elements, rounded up to whole 4-byte words. */
+export function tensorBytes(shape: Shape, dtype: DType): number {
+  return bindingBytes(numel(shape), bytesPerElement(dtype));
+}
 export type Shape = readonly number[];
 
 export function numel(shape: Shape): number {
@@ -54,7 +65,7 @@ export class GpuTensor {
   }
 
   get byteLength(): number {
-    return this.size * 4;
+    return tensorBytes(this.shape, this.dtype);
   }
 
   get isDisposed(): boolean {
@@ -83,31 +94,47 @@ export function checkBindable(ctx: GpuContext, bytes: number, what: string): voi
 /** An uninitialised tensor from the context's pool. */
 export function createTensor(ctx: GpuContext, shape: Shape, dtype: DType = 'f32', label = 'tensor'): GpuTensor {
   validateShape(shape, label);
-  const bytes = numel(shape) * 4;
+  if (dtype === 'f16' && !ctx.hasHalf) throw new Error(`${label}: f16 tensors need an adapter with the shader-f16 feature`);
+  const bytes = tensorBytes(shape, dtype);
   checkBindable(ctx, bytes, `${label} ${shapeString(shape)}`);
   return new GpuTensor(ctx, ctx.pool.acquire(bytes, label), shape, dtype, 'pool');
 }
 
-/** A tensor holding `data` (length must match the shape). */
+/**
+ * A tensor holding `data` (length must match the shape). Float data becomes an f32 tensor, or
+ * with `half` an f16 one (each value rounded to nearest-even).
+ */
 export function uploadTensor(
   ctx: GpuContext,
   data: Float32Array | Uint32Array | Int32Array,
   shape: Shape,
   label = 'tensor',
+  half = false,
 ): GpuTensor {
   validateShape(shape, label);
   if (data.length !== numel(shape)) {
     throw new Error(`${label}: ${data.length} values do not fill shape ${shapeString(shape)} (${numel(shape)})`);
   }
-  const dtype: DType = data instanceof Float32Array ? 'f32' : data instanceof Uint32Array ? 'u32' : 'i32';
+  if (half && !(data instanceof Float32Array)) throw new Error(`${label}: only float data can be stored as f16`);
+  const dtype: DType = data instanceof Float32Array ? (half ? 'f16' : 'f32') : data instanceof Uint32Array ? 'u32' : 'i32';
   const t = createTensor(ctx, shape, dtype, label);
-  ctx.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  writeTensor(ctx, t, data);
   return t;
+}
+
+/** Writes host values into a tensor of the same size (f16 tensors take f32 values, rounded). */
+export function writeTensor(ctx: GpuContext, t: GpuTensor, data: Float32Array | Uint32Array | Int32Array): void {
+  if (data.length !== t.size) throw new Error(`writeTensor: ${data.length} values for ${shapeString(t.shape)}`);
+  const bytes = t.dtype === 'f16' ? toHalfBits(data) : data;
+  ctx.device.queue.writeBuffer(t.buffer, t.byteOffset, bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Fills a tensor with one value (tests poison outputs with NaN this way). */
 export function fillTensor(ctx: GpuContext, t: GpuTensor, value: number): void {
-  const data = t.dtype === 'f32' ? new Float32Array(t.size).fill(value) : new Uint32Array(t.size).fill(value);
+  const data =
+    t.dtype === 'f32' ? new Float32Array(t.size).fill(value)
+    : t.dtype === 'f16' ? new Uint16Array(t.byteLength / 2).fill(halfBits(value))
+    : new Uint32Array(t.size).fill(value);
   ctx.device.queue.writeBuffer(t.buffer, 0, data.buffer, 0, data.byteLength);
 }
 
@@ -120,7 +147,7 @@ export function batchItem(t: GpuTensor, index: number): GpuTensor {
   const n = t.shape[0];
   if (!Number.isInteger(index) || index < 0 || index >= n) throw new Error(`batchItem: index ${index} outside a batch of ${n}`);
   const shape = [1, ...t.shape.slice(1)];
-  return new GpuTensor(t.ctx, t.buffer, shape, t.dtype, 'borrowed', t.byteOffset + index * numel(shape) * 4);
+  return new GpuTensor(t.ctx, t.buffer, shape, t.dtype, 'borrowed', t.byteOffset + index * numel(shape) * bytesPerElement(t.dtype));
 }
 
 /** Copies one tensor into another of the same size, on the GPU. */
@@ -151,7 +178,9 @@ export async function readBuffer(ctx: GpuContext, buffer: GPUBuffer, byteLength:
   }
 }
 
+/** A float tensor's values (f16 widened to f32). */
 export async function readTensor(ctx: GpuContext, t: GpuTensor): Promise<Float32Array> {
+  if (t.dtype === 'f16') return fromHalfBits(new Uint16Array(await readBuffer(ctx, t.buffer, t.byteLength, t.byteOffset)), t.size);
   if (t.dtype !== 'f32') throw new Error(`readTensor: tensor is ${t.dtype}; use readTensorU32`);
   return new Float32Array(await readBuffer(ctx, t.buffer, t.byteLength, t.byteOffset));
 }

@@ -1,5 +1,6 @@
 // Runs a graph on the CPU with each op's reference implementation. Slow and simple: the oracle
 // for the GPU program and for graph rewrites (a compile stage must not change the numbers).
+import { roundToHalf } from '../gpu/half.js';
 import type { CompiledGraph } from './compile.js';
 import type { Graph, Value } from './ir.js';
 import { type HostArray, opDef } from './ops/registry.js';
@@ -16,7 +17,8 @@ function runNodes(graph: Graph, values: Map<number, HostArray>): void {
   };
   for (const node of graph.nodes) {
     const outs = opDef(node.op).cpu(node.op, read, node.outputs);
-    node.outputs.forEach((v, i) => values.set(v.id, outs[i]));
+    // f16 values are f32 arrays holding what f16 can: the rounding storage does on the GPU.
+    node.outputs.forEach((v, i) => values.set(v.id, v.dtype === 'f16' ? roundToHalf(outs[i] as Float32Array) : outs[i]));
   }
 }
 

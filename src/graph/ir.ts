@@ -19,6 +19,7 @@ import type { Conv2dGradBiasOp, Conv2dGradInputOp, Conv2dGradWeightOp, Conv2dOp 
 import type { ActivationGradOp, ActivationOp, BinaryOp, ScaleOp } from './ops/elementwise.js';
 import type { DropoutOp } from './ops/dropout.js';
 import type { FlipWidthOp } from './ops/flip.js';
+import type { CastOp } from './ops/cast.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
 import type { SoftmaxCrossEntropyOp } from './ops/loss.js';
 import type { AccumulateOp, SgdOp } from './ops/optimizer.js';
@@ -61,7 +62,8 @@ export type NodeOp =
   | BatchNormGradOp
   | Pool2dGradOp
   | ScaleOp
-  | DropoutOp;
+  | DropoutOp
+  | CastOp;
 
 export type OpType = NodeOp['type'];
 

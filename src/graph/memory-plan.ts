@@ -12,6 +12,7 @@
 // range, so a kernel could not read one part of an arena while writing another. The plan can
 // therefore exceed `lowerBoundBytes` (the most bytes alive at once) when live sizes differ.
 import type { Graph, Value } from './ir.js';
+import { tensorBytes } from '../gpu/tensor.js';
 import { nodeInputs } from './ops/registry.js';
 
 export interface MemoryPlan {
@@ -27,7 +28,7 @@ export interface MemoryPlan {
   lowerBoundBytes: number;
 }
 
-const bytesOf = (v: Value): number => Math.max(4, v.shape.reduce((a, b) => a * b, 1) * 4);
+const bytesOf = (v: Value): number => Math.max(4, tensorBytes(v.shape, v.dtype));
 
 interface Lifetime {
   id: number;

@@ -15,6 +15,7 @@ import { WorkTimer } from '../gpu/work-timer.js';
 import type { CompiledGraph } from './compile.js';
 import type { Graph, Node, Value } from './ir.js';
 import { type MemoryPlan, planMemory } from './memory-plan.js';
+import type { LoweredOp } from './ops/op-def.js';
 import { nodeInputs, opDef } from './ops/registry.js';
 import type { HostParams } from './params.js';
 import { Session } from './session.js';
@@ -36,6 +37,12 @@ function checkOrder(graph: Graph): void {
 }
 
 const numelOf = (v: Value): number => v.shape.reduce((a, b) => a * b, 1);
+
+/** A node touching f16 values runs its kernels' half-precision variants (as makeDispatch picks them). */
+function halfSpecs(n: Node, lowered: LoweredOp): LoweredOp {
+  const half = [...nodeInputs(n), ...n.outputs].some((v) => v.dtype === 'f16');
+  return half ? { ...lowered, specs: lowered.specs.map((s) => ({ ...s, half: true })) } : lowered;
+}
 
 export class Program {
   private disposed = false;
@@ -84,7 +91,7 @@ export class Program {
     for (const v of [...graph.inputs, ...graph.nodes.flatMap((n) => n.outputs)]) {
       checkBindable(ctx, numelOf(v) * 4, `${label}: ${v.kind === 'input' ? 'input' : 'layer'} ${v.name} ${shapeString(v.shape)}`);
     }
-    const lower = (n: Node) => ({ node: n, lowered: opDef(n.op).lower(n.op, n.outputs, ctx) });
+    const lower = (n: Node) => ({ node: n, lowered: halfSpecs(n, opDef(n.op).lower(n.op, n.outputs, ctx)) });
     const lowered = graph.nodes.map(lower);
     const loweredDerive = (derive?.nodes ?? []).map(lower);
     // All pipelines first, in parallel: compiling is the slow part of a first run.

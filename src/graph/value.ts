@@ -1,7 +1,8 @@
 // Values of the graph IR (see src/graph/ir.ts for the kinds): kept apart from the node and op
 // types so op definitions (src/graph/ops/) can name values without importing the IR.
 
-export type DType = 'f32' | 'u32';
+/** 'f16' only in half-precision programs (src/graph/half.ts). */
+export type DType = 'f32' | 'f16' | 'u32';
 
 export type ValueKind = 'input' | 'state' | 'activation';
 

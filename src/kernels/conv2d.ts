@@ -378,7 +378,7 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
   if (t.residual) expectShape(t.residual.shape, outShape, KERNEL, 'residual');
   for (const [name, tensor] of Object.entries(t) as [string, GpuTensor | undefined][]) {
     if (!tensor) continue;
-    if (tensor.dtype !== 'f32') throw new Error(`${KERNEL}: ${name} must be f32, got ${tensor.dtype}`);
+    if (tensor.dtype !== 'f32' && tensor.dtype !== 'f16') throw new Error(`${KERNEL}: ${name} must be f32 or f16, got ${tensor.dtype}`);
     checkBindable(ctx, tensor.byteLength, `${KERNEL}: ${name} ${shapeString(tensor.shape)}`);
     // WebGPU forbids a buffer bound both read-only and writable in one dispatch.
     if (name !== 'out' && tensor.buffer === t.out.buffer) throw new Error(`${KERNEL}: ${name} and out must be different tensors`);

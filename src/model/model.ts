@@ -25,7 +25,7 @@ import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
 import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
-import type { InputPolicy, LoadOptions } from './loading/options.js';
+import type { InputPolicy, LoadOptions, Precision } from './loading/options.js';
 import type { NetworkSize } from './networks/deeplab.js';
 import { type ClassSet, classPalette } from './voc.js';
 
@@ -160,6 +160,8 @@ export class DeepLabModel {
     /** Class names and colours (from the checkpoint, VOC's by default). */
     readonly classes: ClassSet,
     private readonly weights: LoadedWeights,
+    /** Storage precision of the network's activations and weights. */
+    readonly precision: Precision,
   ) {}
 
   static async load(nameOrPath: string, opts: LoadOptions = {}): Promise<DeepLabModel> {
@@ -170,10 +172,19 @@ export class DeepLabModel {
    * A model of loaded weights. With `session`, the model runs on that session's parameters as
    * they are (training shares its session this way, so evaluation sees every step).
    */
-  static async fromWeights(weights: LoadedWeights, opts: Pick<LoadOptions, 'ctx' | 'onProgress'> & { session?: Session } = {}): Promise<DeepLabModel> {
+  static async fromWeights(
+    weights: LoadedWeights,
+    opts: Pick<LoadOptions, 'ctx' | 'onProgress' | 'precision'> & { session?: Session } = {},
+  ): Promise<DeepLabModel> {
+    const precision = opts.precision ?? 'f32';
+    if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got '${String(precision)}'`);
     ensureRuntimeDir();
     const ctx = opts.ctx ?? (await GpuContext.create());
-    const model = new DeepLabModel(ctx, !opts.ctx, weights.name, weights.config, weights.inputPolicy, weights.classes, weights);
+    if (precision === 'f16' && !ctx.hasHalf) {
+      if (!opts.ctx) ctx.destroy();
+      throw new Error(`precision 'f16' needs the shader-f16 feature, which this adapter lacks (${ctx.adapterInfo.description}); use 'f32'`);
+    }
+    const model = new DeepLabModel(ctx, !opts.ctx, weights.name, weights.config, weights.inputPolicy, weights.classes, weights, precision);
     try {
       // Build once at the network's own size: this checks the weights against the graph and
       // uploads them, so a bad file fails here and not at the first image.
@@ -216,7 +227,7 @@ export class DeepLabModel {
 
   /** The network compiled for inference at one batch and input size. */
   compiledGraph(size: NetworkSize): CompiledGraph {
-    return compile(this.weights.buildGraph(size), { mode: 'inference' });
+    return compile(this.weights.buildGraph(size), { mode: 'inference', precision: this.precision });
   }
 
   private async programFor(height: number, width: number, batch = 1): Promise<Program> {

@@ -22,6 +22,7 @@ export interface ArgmaxOp {
 
 export const concatOp: OpDef<ConcatOp> = {
   type: 'concat',
+  half: true,
   operands: ['inputs'],
   infer(op) {
     if (op.inputs.length === 0) throw new Error('concat of nothing');

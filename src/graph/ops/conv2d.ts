@@ -33,6 +33,7 @@ export interface Conv2dOp {
 }
 
 export const conv2dOp: OpDef<Conv2dOp> = {
+  half: true,
   type: 'conv2d',
   operands: ['input', 'weight', 'bias', 'scale', 'residual'],
   infer(op) {

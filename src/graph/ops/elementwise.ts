@@ -24,6 +24,7 @@ export interface ActivationOp {
 function binary<T extends 'add' | 'mul'>(type: T): OpDef<BinaryOp<T>> {
   return {
     type,
+    half: true,
     operands: ['a', 'b'],
     infer(op) {
       const same = shapeString(op.a.shape) === shapeString(op.b.shape);
@@ -56,6 +57,7 @@ export const addOp = binary('add');
 export const mulOp = binary('mul');
 
 export const activationOp: OpDef<ActivationOp> = {
+  half: true,
   type: 'activation',
   operands: ['input'],
   infer: (op) => [{ shape: [...op.input.shape], dtype: 'f32' }],

@@ -63,6 +63,12 @@ export interface OpDef<O extends { type: string }> {
   readonly type: O['type'];
   /** The fields of the op record that hold operand Values (or Value lists), in binding order. */
   readonly operands: readonly string[];
+  /**
+   * Its kernels have a half-precision variant: given f16 float operands they write f16 outputs
+   * (computing in f32). The half-precision compile pass (src/graph/half.ts) keeps such ops in
+   * f16 and casts around the others.
+   */
+  readonly half?: boolean;
   /** Output shapes and types; throws a message without the layer name (the builder adds it). */
   infer(op: O): OutputSpec[];
   /** `ctx` is the device the kernels will run on (a kernel may choose its variant by adapter). */

@@ -28,6 +28,7 @@ export interface Pool2dOp {
 }
 
 export const globalAvgPoolOp: OpDef<GlobalAvgPoolOp> = {
+  half: true,
   type: 'global_avg_pool',
   operands: ['input'],
   infer(op) {
@@ -45,6 +46,7 @@ export const globalAvgPoolOp: OpDef<GlobalAvgPoolOp> = {
 };
 
 export const pool2dOp: OpDef<Pool2dOp> = {
+  half: true,
   type: 'pool2d',
   operands: ['input'],
   infer: (op) => [{ shape: pool2dOutputShape(op.input.shape, op.attrs), dtype: 'f32' }],

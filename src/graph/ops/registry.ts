@@ -1,6 +1,7 @@
 // The op registry: every op's definition, keyed by its type. The mapped type makes a missing
 // definition a compile error, so the registry, the op union and the code reading ops agree.
 import type { Node, NodeOp, OpType, Value } from '../ir.js';
+import { castOp } from './cast.js';
 import { batchNormGradOp, batchNormOp, batchNormTrainOp } from './batchnorm.js';
 import { argmaxOp, channelSliceOp, concatOp, softmaxOp } from './channel.js';
 import { conv2dGradBiasOp, conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from './conv2d.js';
@@ -49,6 +50,7 @@ const OPS: Registry = {
   pool2d_grad: pool2dGradOp,
   scale: scaleOp,
   dropout: dropoutOp,
+  cast: castOp,
 };
 
 /** The definition of an op (typed loosely: callers hold a NodeOp of that type). */

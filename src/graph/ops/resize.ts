@@ -44,6 +44,7 @@ function checkResize(input: Value, a: ResizeAttrs): void {
 const resizeStride = (a: ResizeAttrs, imageHeight: number | undefined): number | null => (a.outH === imageHeight ? 1 : null);
 
 export const resizeOp: OpDef<ResizeOp> = {
+  half: true,
   type: 'resize',
   operands: ['input'],
   infer(op) {

@@ -18,7 +18,14 @@ export interface LoadOptions {
   download?: boolean;
   /** Progress messages (downloads, compilation). */
   onProgress?: (message: string) => void;
+  /**
+   * 'f16' stores activations and weights in half precision (the network only; post-processing
+   * stays f32). Needs an adapter with `shader-f16`. Default 'f32'.
+   */
+  precision?: Precision;
 }
+
+export type Precision = 'f32' | 'f16';
 
 /** How the image is prepared for the network. */
 export type InputPolicy = { kind: 'fixed'; height: number; width: number } | { kind: 'short-side'; size: number };
