@@ -63,9 +63,17 @@ export function expectClose(out: ArrayLike<number>, ref: ArrayLike<number>, what
   expect(err, `${what}: relative error ${err} (tolerance ${tol})`).to.be.lessThan(tol);
 }
 
+/**
+ * Half-precision kernels against their CPU reference on the same f16-rounded inputs, the
+ * reference's output rounded to f16 too: the results differ only where f32 arithmetic lands an
+ * output on the other side of a rounding boundary (one f16 ulp, 2^-10 relative). 5e-4 fails
+ * unless most elements round identically.
+ */
+export const FP16_TOLERANCE = 5e-4;
+
 /** An output tensor filled with NaN, so any element the kernel fails to write shows up. */
-export function poisonedTensor(ctx: GpuContext, shape: Shape, label = 'out'): GpuTensor {
-  const t = createTensor(ctx, shape, 'f32', label);
+export function poisonedTensor(ctx: GpuContext, shape: Shape, label = 'out', dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
+  const t = createTensor(ctx, shape, dtype, label);
   fillTensor(ctx, t, NaN);
   return t;
 }

@@ -13,7 +13,7 @@ import { profileProgram } from '../../src/graph/profile.js';
 import { GpuContext } from '../../src/gpu/context.js';
 import { Session } from '../../src/graph/session.js';
 import { argmaxCpu } from '../../src/kernels/softmax.js';
-import { expectClose, numel, randomArray, rng, testContext, expectRejects } from '../helpers.js';
+import { FP16_TOLERANCE, expectClose, expectRejects, numel, randomArray, relativeError, rng, testContext } from '../helpers.js';
 
 /** A small network with every op the models use: atrous convs, BN, residual add, depthwise,
  *  image pooling, resize, concat, softmax and argmax. Sizes are deliberately odd. */
@@ -323,5 +323,86 @@ describe('graph executor with split-K convolutions', () => {
     } finally {
       ctx.kernelOptions.splitK = before;
     }
+  });
+});
+
+describe('graph executor in half precision (compile precision f16)', () => {
+  before(async function () {
+    if (!(await testContext()).hasHalf) this.skip();
+  });
+
+  it('stores activations and weights in f16, casts at the edges and around ops without an f16 variant', () => {
+    const compiled = compile(buildTestGraph(), { mode: 'inference', precision: 'f16' });
+    const { graph, derive } = compiled;
+    for (const n of graph.nodes) {
+      const values = [...nodeInputs(n), ...n.outputs].filter((v) => v.dtype !== 'u32');
+      if (n.op.type === 'cast') continue;
+      // Half ops see only f16 values; softmax and argmax (no f16 variant) only f32.
+      const want = ['softmax', 'argmax'].includes(n.op.type) ? 'f32' : 'f16';
+      expect(values.map((v) => `${v.name}:${v.dtype}`), n.name).to.deep.equal(values.map((v) => `${v.name}:${want}`));
+    }
+    // One cast in (the image), one out for the logits the softmax, argmax and host all read.
+    expect(graph.nodes.filter((n) => n.op.type === 'cast').map((n) => n.name)).to.deep.equal(['image#to_f16', 'upsample#to_f32']);
+    expect(graph.inputs.map((v) => v.dtype)).to.deep.equal(['f32']);
+    expect([...graph.outputs].map(([k, v]) => `${k}:${v.dtype}`)).to.deep.equal(['logits:f32', 'probs:f32', 'classes:u32']);
+    // Weights: f16 copies made by the derive graph after folding, never in the pass itself.
+    const casts = derive.nodes.filter((n) => n.op.type === 'cast');
+    expect(derive.nodes.filter((n) => n.op.type === 'fold_bn')).to.have.length(4);
+    expect(casts.length).to.equal(graph.state.length);
+    expect(graph.state.every((v) => v.dtype === 'f16' && v.role === 'derived' && v.name.endsWith('#f16'))).to.equal(true);
+  });
+
+  it('matches the CPU reference of the same graph; differs from f32 by f16 rounding only', async () => {
+    const ctx = await testContext();
+    const graph = buildTestGraph();
+    const params = randomParams(graph);
+    const image = randomArray(13 * 11 * 5);
+    const single = runGraphCpu(compile(graph, { mode: 'inference' }), params, { image });
+    const compiled = compile(graph, { mode: 'inference', precision: 'f16' });
+    const ref = runGraphCpu(compiled, params, { image });
+    const exec = await Program.create(ctx, compiled, params);
+    try {
+      const out = await exec.run({ image });
+      expectClose(out.get('logits')!, ref.get('logits')!, 'f16 program vs its CPU reference', FP16_TOLERANCE);
+      expectClose(out.get('probs')!, ref.get('probs')!, 'f16 softmax vs its CPU reference', FP16_TOLERANCE);
+      // Rounding happened (an f32 pass would agree to ~1e-7), and stayed at f16's scale.
+      const err = relativeError(out.get('logits')!, single.get('logits')!);
+      expect(err, 'f16 vs f32 logits').to.be.greaterThan(1e-5).and.lessThan(5e-3);
+      expect(planMemory(compiled.graph).slotBytes.reduce((a, b) => a + b, 0)).to.be.lessThan(
+        planMemory(compile(graph, { mode: 'inference' }).graph).slotBytes.reduce((a, b) => a + b, 0),
+      );
+    } finally {
+      exec.dispose();
+    }
+  });
+
+  it('shares a session with an f32 program and re-derives its f16 weights when parameters change', async () => {
+    const ctx = await testContext();
+    const graph = buildTestGraph();
+    const params = randomParams(graph);
+    const image = randomArray(13 * 11 * 5);
+    const session = Session.create(ctx, graph, params, 'half session test');
+    const half = compile(graph, { mode: 'inference', precision: 'f16' });
+    const p16 = await Program.create(ctx, half, session);
+    const p32 = await Program.create(ctx, compile(graph, { mode: 'inference' }), session);
+    try {
+      await p16.run({ image });
+      await p32.run({ image });
+      const changed: HostParams = new Map(params);
+      const w = params.get('logits.w')!;
+      changed.set('logits.w', { shape: w.shape, data: randomArray(w.data.length) });
+      session.upload('logits.w', changed.get('logits.w')!.data, w.shape);
+      const out = await p16.run({ image });
+      expectClose(out.get('logits')!, runGraphCpu(half, changed, { image }).get('logits')!, 'after an upload', FP16_TOLERANCE);
+    } finally {
+      p16.dispose();
+      p32.dispose();
+      session.dispose();
+    }
+  });
+
+  it('refuses half precision for training and unknown precisions', () => {
+    expect(() => compile(buildTestGraph(), { mode: 'training', precision: 'f16' })).to.throw(/half precision is for inference/);
+    expect(() => compile(buildTestGraph(), { mode: 'inference', precision: 'bf16' as 'f16' })).to.throw(/precision must be 'f32' or 'f16', got 'bf16'/);
   });
 });

@@ -1,0 +1,219 @@
+// The half-precision (f16 storage) variants of the inference kernels, against each kernel's own
+// CPU reference: inputs are rounded to f16 first (what an f16 tensor holds), the reference's
+// output is rounded to f16 as the kernel's store does, and outputs start poisoned with NaN.
+import { expect } from 'chai';
+import { runOnce } from '../../src/gpu/dispatch.js';
+import { roundToHalf } from '../../src/gpu/half.js';
+import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
+import { cast, castCpu, prepareCast } from '../../src/kernels/cast.js';
+import { concatCpu, prepareConcat } from '../../src/kernels/concat.js';
+import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convParams, prepareConv2d } from '../../src/kernels/conv2d.js';
+import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise.js';
+import { prepareFlipWidth } from '../../src/kernels/flip.js';
+import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool.js';
+import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize.js';
+import { prepareSoftmax } from '../../src/kernels/softmax.js';
+import { FP16_TOLERANCE, expectClose, expectRejects, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+
+/** Random values already representable in f16, and their f16 tensor. */
+function halfInput(shape: Shape, lo = -1, hi = 1): { data: Float32Array; shape: Shape } {
+  return { data: roundToHalf(randomArray(numel(shape), lo, hi)), shape };
+}
+
+/** Uploads f16 tensors, runs `prepare` on a poisoned f16 output, returns what it wrote. */
+async function runHalf(
+  inputs: { data: Float32Array; shape: Shape }[],
+  outShape: Shape,
+  prepare: (ins: GpuTensor[], out: GpuTensor) => ReturnType<typeof prepareCast> | ReturnType<typeof prepareConv2d>,
+): Promise<Float32Array> {
+  const ctx = await testContext();
+  const tensors = inputs.map((x) => uploadTensor(ctx, x.data, x.shape, 'in', true));
+  const out = poisonedTensor(ctx, outShape, 'out', 'f16');
+  try {
+    expect(tensors.every((t) => t.dtype === 'f16') && out.dtype === 'f16').to.equal(true);
+    await runOnce(ctx, 'half test', () => prepare(tensors, out));
+    return await readTensor(ctx, out);
+  } finally {
+    for (const t of tensors) t.dispose();
+    out.dispose();
+  }
+}
+
+function expectHalfClose(got: Float32Array, ref: Float32Array, what: string): void {
+  expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
+  expectClose(got, roundToHalf(ref), what, FP16_TOLERANCE);
+}
+
+describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
+  before(async function () {
+    const ctx = await testContext();
+    if (!ctx.hasHalf) this.skip();
+  });
+
+  describe('cast', () => {
+    it('f32 -> f16 rounds to nearest-even as the CPU reference does; f16 -> f32 is exact (odd size: padded binding)', async () => {
+      const ctx = await testContext();
+      const n = 1001;
+      // Values across f16's range, its subnormals and exact ties between two f16 values.
+      const x = randomArray(n, -3000, 3000);
+      x[0] = 1 + 2 ** -11; // a tie: rounds down to 1 (even)
+      x[1] = 1 + 3 * 2 ** -11; // a tie: rounds up to 1 + 2^-9
+      x[2] = 3e-6; // subnormal in f16
+      x[3] = -0.1;
+      const input = uploadTensor(ctx, x, [n]);
+      const half = createTensor(ctx, [n], 'f16');
+      try {
+        await runOnce(ctx, 'cast', () => prepareCast(ctx, { input, out: half }));
+        const got = await readTensor(ctx, half);
+        const ref = castCpu(x, 'f16');
+        expect(Array.from(got.subarray(0, 4))).to.deep.equal(Array.from(ref.subarray(0, 4)));
+        expect(ref[0]).to.equal(1);
+        expect(ref[1]).to.equal(1 + 2 ** -9);
+        let mismatches = 0;
+        for (let i = 0; i < n; i++) if (got[i] !== ref[i]) mismatches++;
+        expect(mismatches, 'elements rounded differently from the reference').to.equal(0);
+        const back = await cast(ctx, half, 'f32');
+        try {
+          expect(back.dtype).to.equal('f32');
+          expect(Array.from(await readTensor(ctx, back))).to.deep.equal(Array.from(ref));
+        } finally {
+          back.dispose();
+        }
+      } finally {
+        input.dispose();
+        half.dispose();
+      }
+    });
+
+    it('refuses a cast that is not between f32 and f16', async () => {
+      const ctx = await testContext();
+      const a = createTensor(ctx, [8], 'f32');
+      const b = createTensor(ctx, [8], 'f32');
+      try {
+        expect(() => prepareCast(ctx, { input: a, out: b })).to.throw(/cast: converts between f32 and f16, got f32 -> f32/);
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    });
+  });
+
+  describe('conv2d', () => {
+    const cases: { name: string; input: Shape; kernel: [number, number]; cout: number; p: Partial<Conv2dParams>; epilogue?: boolean; splitK?: boolean }[] = [
+      { name: 'GEMM 3x3 rate 2, bias + scale + residual, relu6', input: [1, 9, 11, 13], kernel: [3, 3], cout: 19, p: { padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2, activation: 'relu6' }, epilogue: true },
+      { name: 'GEMM 1x1 stride 2', input: [2, 7, 9, 37], kernel: [1, 1], cout: 33, p: { strideH: 2, strideW: 2 } },
+      { name: 'GEMM split over input channels', input: [1, 5, 6, 70], kernel: [3, 3], cout: 21, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }, epilogue: true, splitK: true },
+      { name: 'depthwise (vec4 tiles) 3x3 stride 2, hardswish', input: [1, 11, 10, 24], kernel: [3, 3], cout: 24, p: { groups: 24, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'hardswish' }, epilogue: true },
+      { name: 'grouped (scalar direct) 3x3', input: [1, 8, 7, 6], kernel: [3, 3], cout: 9, p: { groups: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }, epilogue: true },
+    ];
+    for (const c of cases) {
+      it(c.name, async () => {
+        const ctx = await testContext();
+        const p = convParams(c.p);
+        const weightShape = [c.kernel[0], c.kernel[1], c.input[3] / p.groups, c.cout];
+        const outShape = conv2dOutputShape(c.input, weightShape, p);
+        const input = halfInput(c.input);
+        const weight = halfInput(weightShape, -0.5, 0.5);
+        const bias = halfInput([c.cout]);
+        const scale = halfInput([c.cout], 0.5, 1.5);
+        const residual = halfInput(outShape);
+        const before = ctx.kernelOptions.splitK;
+        ctx.kernelOptions.splitK = c.splitK ? 'always' : 'never';
+        try {
+          const got = await runHalf(c.epilogue ? [input, weight, bias, scale, residual] : [input, weight], outShape, ([x, w, b, s, r], out) => {
+            const made = prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p);
+            expect(made.length, 'dispatches (two when split)').to.equal(c.splitK ? 2 : 1);
+            return made;
+          });
+          const extras = c.epilogue ? { bias: bias.data, scale: scale.data, residual: residual.data } : {};
+          expectHalfClose(got, conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras), c.name);
+        } finally {
+          ctx.kernelOptions.splitK = before;
+        }
+      });
+    }
+
+    it('refuses f16 and f32 tensors mixed in one convolution', async () => {
+      const ctx = await testContext();
+      const x = uploadTensor(ctx, roundToHalf(randomArray(4 * 4 * 8)), [1, 4, 4, 8], 'x', true);
+      const w = uploadTensor(ctx, randomArray(8 * 8), [1, 1, 8, 8], 'w');
+      const out = createTensor(ctx, [1, 4, 4, 8], 'f16');
+      try {
+        expect(() => prepareConv2d(ctx, { input: x, weight: w, out }, convParams({}))).to.throw(/binds both f16 and f32 tensors/);
+      } finally {
+        x.dispose();
+        w.dispose();
+        out.dispose();
+      }
+    });
+  });
+
+  it('max pool 3x3 stride 2 and average pool with padding', async () => {
+    const shape = [2, 9, 8, 5];
+    const input = halfInput(shape);
+    for (const p of [
+      { kind: 'max' as const, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 },
+      { kind: 'avg' as const, kernelH: 3, kernelW: 2, strideH: 1, strideW: 2, padTop: 1, padBottom: 1, padLeft: 0, padRight: 1, countIncludePad: false },
+    ]) {
+      const ref = pool2dCpu(input.data, shape, p);
+      const outShape = [2, Math.floor((9 + 2 - 3) / p.strideH) + 1, Math.floor((8 + p.padLeft + p.padRight - p.kernelW) / p.strideW) + 1, 5];
+      expect(numel(outShape)).to.equal(ref.length);
+      const ctx = await testContext();
+      const got = await runHalf([input], outShape, ([x], out) => preparePool2d(ctx, { input: x, out }, p));
+      expectHalfClose(got, ref, `${p.kind} pool`);
+    }
+  });
+
+  it('global average pool', async () => {
+    const ctx = await testContext();
+    const shape = [2, 13, 11, 21];
+    const input = halfInput(shape);
+    const got = await runHalf([input], [2, 1, 1, 21], ([x], out) => prepareGlobalAvgPool(ctx, { input: x, out }));
+    expectHalfClose(got, globalAvgPoolCpu(input.data, shape), 'global average pool');
+  });
+
+  it('bilinear resize (half-pixel and align-corners)', async () => {
+    const ctx = await testContext();
+    const shape = [1, 7, 9, 6];
+    const input = halfInput(shape);
+    for (const mode of ['half_pixel', 'align_corners'] as const) {
+      const p = { outH: 17, outW: 13, mode };
+      const got = await runHalf([input], [1, 17, 13, 6], ([x], out) => prepareResizeBilinear(ctx, { input: x, out }, p));
+      expectHalfClose(got, resizeBilinearCpu(input.data, shape, p), `resize ${mode}`);
+    }
+  });
+
+  it('add with relu, and the squeeze-and-excite broadcast multiply', async () => {
+    const ctx = await testContext();
+    const shape = [2, 5, 7, 11];
+    const a = halfInput(shape, -4, 4);
+    const b = halfInput(shape);
+    const se = halfInput([2, 1, 1, 11], 0, 1);
+    const add = await runHalf([a, b], shape, ([x, y], out) => prepareElementwise(ctx, { a: x, b: y, out }, { op: 'add', activation: 'relu' }));
+    expectHalfClose(add, elementwiseCpu(a.data, shape, b.data, shape, { op: 'add', activation: 'relu' }), 'add relu');
+    const mul = await runHalf([a, se], shape, ([x, y], out) => prepareElementwise(ctx, { a: x, b: y, out }, { op: 'mul' }));
+    expectHalfClose(mul, elementwiseCpu(a.data, shape, se.data, [2, 1, 1, 11], { op: 'mul' }), 'broadcast mul');
+  });
+
+  it('concat of three inputs into channel ranges', async () => {
+    const ctx = await testContext();
+    const shapes = [[1, 5, 3, 7], [1, 5, 3, 2], [1, 5, 3, 9]];
+    const inputs = shapes.map((s) => halfInput(s));
+    const got = await runHalf(inputs, [1, 5, 3, 18], (ins, out) => prepareConcat(ctx, { inputs: ins, out }));
+    // A copy: exactly the inputs.
+    expect(Array.from(got)).to.deep.equal(Array.from(concatCpu(inputs.map((x) => x.data), shapes)));
+  });
+
+  it('kernels without an f16 variant refuse f16 tensors instead of misreading them', async () => {
+    const ctx = await testContext();
+    const x = uploadTensor(ctx, roundToHalf(randomArray(2 * 3 * 4 * 5)), [2, 3, 4, 5], 'x', true);
+    const out = createTensor(ctx, [2, 3, 4, 5], 'f16');
+    try {
+      await expectRejects(() => runOnce(ctx, 'flip', () => prepareFlipWidth(ctx, { input: x, out })), /flip\.wgsl has no half-precision \(f16\) variant/);
+      expect(() => prepareSoftmax(ctx, { input: x, out })).to.throw(/must be f32, got f16/);
+    } finally {
+      x.dispose();
+      out.dispose();
+    }
+  });
+});
