@@ -1,6 +1,7 @@
 // A small command-line parser of our own: each command declares its options and positionals
 // once, and the same declaration drives parsing, validation and the `--help` text, so the
 // help can never list an option the parser does not accept (or the other way round).
+import type { Precision } from '../model/loading/options.js';
 import { PAPER_SCALES } from '../model/model.js';
 
 /** A mistake in how the command was called: reported with a hint, exit code 2. */
@@ -180,6 +181,22 @@ export function parseOutputStride(text: string): number {
   if (!OUTPUT_STRIDES.includes(n)) throw new UsageError(`--output-stride: '${text}' is not one of ${OUTPUT_STRIDES.join(', ')}`);
   return n;
 }
+
+export const PRECISIONS: readonly Precision[] = ['f32', 'f16'];
+
+export function parsePrecision(text: string): Precision {
+  if (!PRECISIONS.includes(text as Precision)) throw new UsageError(`--precision: '${text}' is not one of ${PRECISIONS.join(', ')}`);
+  return text as Precision;
+}
+
+/** The --precision option of the commands that run a network. */
+export const PRECISION_OPTION = {
+  name: 'precision',
+  kind: 'value',
+  valueName: 'f32|f16',
+  description: 'store activations and weights in f16 (adapters with shader-f16)',
+  defaultText: 'f32',
+} as const;
 
 export function parsePositiveInt(text: string, option: string): number {
   return parseInteger(text, option, 1, 'a positive integer');

@@ -7,6 +7,7 @@ import {
   formatHelp,
   parseArgs,
   parseOutputStride,
+  parsePrecision,
   parsePositiveInt,
   parseScales,
 } from '../../src/cli/args.js';
@@ -87,6 +88,8 @@ describe('cli/args', () => {
     }
     expect([8, 16, 32].map((n) => parseOutputStride(String(n)))).to.deep.equal([8, 16, 32]);
     expect(usageError(() => parseOutputStride('4')).message).to.equal("--output-stride: '4' is not one of 8, 16, 32");
+    expect(['f32', 'f16'].map(parsePrecision)).to.deep.equal(['f32', 'f16']);
+    expect(usageError(() => parsePrecision('fp16')).message).to.equal("--precision: 'fp16' is not one of f32, f16");
     expect(parsePositiveInt('12', '--limit')).to.equal(12);
     for (const bad of ['0', '-3', '1.5', 'ten', '1e3']) expect(() => parsePositiveInt(bad, '--limit'), bad).to.throw(UsageError, /--limit/);
   });

@@ -13,7 +13,9 @@ import {
   UsageError,
   optionFlag,
   optionValue,
+  PRECISION_OPTION,
   parseOutputStride,
+  parsePrecision,
   parsePositiveInt,
   parseScales,
 } from '../args.js';
@@ -29,6 +31,7 @@ const spec: CommandSpec = {
     { name: 'split', kind: 'value', valueName: 'NAME', description: 'ImageSets/Segmentation/<NAME>.txt lists the image ids', defaultText: 'val' },
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
+    PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
     { name: 'json', kind: 'value', valueName: 'FILE', description: 'also write the scores as JSON (values in percent)' },
@@ -45,7 +48,7 @@ const spec: CommandSpec = {
 /** The JSON document `--json FILE` writes. */
 export function scoresJson(
   scores: VocScores,
-  meta: { model: string; split: string; outputStride: number; scales: number[]; flip: boolean },
+  meta: { model: string; split: string; outputStride: number; scales: number[]; flip: boolean; precision?: string },
 ): Record<string, unknown> {
   return {
     model: meta.model,
@@ -58,6 +61,7 @@ export function scoresJson(
     outputStride: meta.outputStride,
     scales: meta.scales,
     flip: meta.flip,
+    precision: meta.precision ?? 'f32',
     seconds: scores.seconds,
   };
 }
@@ -73,6 +77,8 @@ async function run(args: ParsedArgs): Promise<number> {
   const flip = optionFlag(args, 'flip');
   const strideText = optionValue(args, 'output-stride');
   const outputStride = strideText ? parseOutputStride(strideText) : undefined;
+  const precisionText = optionValue(args, 'precision');
+  const precision = precisionText ? parsePrecision(precisionText) : undefined;
   const limitText = optionValue(args, 'limit');
   const limit = limitText ? parsePositiveInt(limitText, '--limit') : undefined;
   const jsonPath = optionValue(args, 'json');
@@ -88,12 +94,13 @@ async function run(args: ParsedArgs): Promise<number> {
   let progress: Progress | null = null;
   const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
     outputStride,
+    precision,
     onMessage: (m) => process.stderr.write(`deeplab: ${m}\n`),
   });
   let scores: VocScores;
   try {
     process.stdout.write(
-      `model ${model.name}, split ${split} (${items.length} of ${all.length} images), output stride ${model.config.outputStride}, ` +
+      `model ${model.name}${model.precision === 'f16' ? ' (f16)' : ''}, split ${split} (${items.length} of ${all.length} images), output stride ${model.config.outputStride}, ` +
         `scales ${scales.join(',')}${flip ? ', flipped' : ''}\n`,
     );
     progress = new Progress('eval', items.length);
@@ -109,7 +116,7 @@ async function run(args: ParsedArgs): Promise<number> {
   }
   process.stdout.write(formatScoresTable(scores, model.classNames));
   if (jsonPath) {
-    const doc = scoresJson(scores, { model: model.name, split, outputStride: model.config.outputStride, scales, flip });
+    const doc = scoresJson(scores, { model: model.name, split, outputStride: model.config.outputStride, scales, flip, precision: model.precision });
     writeFileAtomic(jsonPath, new TextEncoder().encode(JSON.stringify(doc, null, 2) + '\n'));
     process.stdout.write(`scores written to ${jsonPath}\n`);
   }

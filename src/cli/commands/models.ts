@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ensureRuntimeDir } from '../../gpu/runtime-dir.js';
 import { type DeepLabModel, loadModel } from '../../model/model.js';
 import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../model/loading/registry.js';
+import type { Precision } from '../../model/loading/options.js';
 import { cacheDirectory, resolveWeights } from '../../model/loading/weights-store.js';
 import { type Command, type CommandSpec, UsageError } from '../args.js';
 
@@ -66,6 +67,7 @@ export const modelsCommand: Command = { spec, run };
 
 export interface OpenModelOptions {
   outputStride?: number;
+  precision?: Precision;
   /** Loading messages (downloads, compilation). */
   onMessage?: (message: string) => void;
 }
@@ -107,7 +109,7 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    return await loadModel(nameOrPath, { outputStride: opts.outputStride, onProgress: opts.onMessage });
+    return await loadModel(nameOrPath, { outputStride: opts.outputStride, precision: opts.precision, onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;

@@ -15,7 +15,9 @@ import {
   debugEnabled,
   optionFlag,
   optionValue,
+  PRECISION_OPTION,
   parseOutputStride,
+  parsePrecision,
   parseScales,
 } from '../args.js';
 import { Progress } from '../progress.js';
@@ -34,6 +36,7 @@ const spec: CommandSpec = {
     { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder, created if needed', defaultText: '.' },
     { name: 'overlay', kind: 'flag', description: 'also write DIR/<image-name>_overlay.png, the classes blended over the photo' },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
+    PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
     { name: 'json', kind: 'flag', description: 'print one JSON document with all results instead of text lines' },
@@ -129,6 +132,8 @@ async function run(args: ParsedArgs): Promise<number> {
   const flip = optionFlag(args, 'flip');
   const strideText = optionValue(args, 'output-stride');
   const outputStride = strideText ? parseOutputStride(strideText) : undefined;
+  const precisionText = optionValue(args, 'precision');
+  const precision = precisionText ? parsePrecision(precisionText) : undefined;
   const plans = planOutputs(args.positionals, outDir, withOverlay);
   checkOutDir(outDir);
 
@@ -139,6 +144,7 @@ async function run(args: ParsedArgs): Promise<number> {
   };
   const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
     outputStride,
+    precision,
     onMessage: (m) => say(`deeplab: ${m}`, process.stderr),
   });
   const results: ImageResult[] = [];
