@@ -32,6 +32,7 @@ import type { Activation } from '../src/kernels/activation.js';
 import type { ResizeMode } from '../src/kernels/resize.js';
 import { graphCost } from '../src/model/analysis/flops.js';
 import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
+import type { Precision } from '../src/model/loading/options.js';
 import { DeepLabModel } from '../src/model/model.js';
 
 type Tfjs = typeof import('@tensorflow/tfjs-core');
@@ -56,6 +57,8 @@ export interface ModelOptions {
   repeats: number;
   warmup: number;
   image: string;
+  /** Our engine's storage precision (default f32). */
+  precision?: Precision;
 }
 
 interface Options extends ModelOptions {
@@ -412,9 +415,9 @@ interface Ours {
   firstOut: Float32Array;
 }
 
-async function openOurs(ctx: GpuContext, weights: LoadedWeights, img: RgbImage): Promise<Ours> {
+async function openOurs(ctx: GpuContext, weights: LoadedWeights, img: RgbImage, precision: Precision = 'f32'): Promise<Ours> {
   const t0 = performance.now();
-  const model = await DeepLabModel.fromWeights(weights, { ctx });
+  const model = await DeepLabModel.fromWeights(weights, { ctx, precision });
   const loadMs = performance.now() - t0;
   try {
     const { input, height, width } = model.preprocess(img);
@@ -443,7 +446,7 @@ export interface OursRow {
 
 /** Our engine alone on `weights`: first run, then the median of the repeats (the first run is a warm-up). */
 export async function benchOursOnly(ctx: GpuContext, weights: LoadedWeights, o: ModelOptions): Promise<OursRow> {
-  const ours = await openOurs(ctx, weights, await readImage(o.image));
+  const ours = await openOurs(ctx, weights, await readImage(o.image), o.precision);
   try {
     for (let i = 1; i < o.warmup; i++) await ours.run();
     const samples: number[] = [];

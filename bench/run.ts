@@ -1,11 +1,14 @@
 // The benchmark runner: kernels (bench/kernels.ts), whole models (bench/model.ts) and training
 // steps (bench/train.ts) on one GPU context, one table per part, one JSON report.
 //
-//   npm run bench -- [--quick] [--parts kernels,model,train] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--out FILE]
+// Part precision: each model in f16 storage against f32 (bench/precision.ts).
+//
+//   npm run bench -- [--quick] [--parts kernels,model,train,profile,precision] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--out FILE]
 import { join, resolve } from 'node:path';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { LAYERS, benchKernels } from './kernels.js';
 import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, importTfjs, useSharedWeights } from './model.js';
+import { benchPrecision } from './precision.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
 import { benchTrainStep } from './train.js';
 import { GpuContext } from '../src/gpu/context.js';
@@ -18,7 +21,7 @@ import { defaultClassSet } from '../src/model/voc.js';
 import { adaptWeights, freshParams } from '../src/train/adapt.js';
 
 const BENCH = 'bench';
-const PARTS = ['kernels', 'model', 'train', 'profile'] as const;
+const PARTS = ['kernels', 'model', 'train', 'profile', 'precision'] as const;
 type Part = (typeof PARTS)[number];
 
 /** One measurement: `model` is the layer's name in part kernels. Null where a part does not measure it. */
@@ -159,11 +162,45 @@ async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]> {
   return results;
 }
 
+/**
+ * Precision part: each model in f16 and f32 storage (adapters with shader-f16); the MobileNetV2
+ * models (real weights) also on the VOC sample: agreement with f32 and mIoU.
+ */
+async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  if (!ctx.hasHalf) {
+    console.log('precision: skipped, the adapter has no shader-f16');
+    return [];
+  }
+  const vocDir = join(ROOT, '..', 'shared', 'data', 'voc-sample');
+  const results: Result[] = [];
+  for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
+    const weights = c.mobilenet ? await loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
+    const repeats = c.mobilenet ? o.repeats : o.heavyRepeats;
+    const rows = await benchPrecision(ctx, weights, { quick: o.quick, repeats, warmup: 1, image: o.image, vocDir: c.mobilenet ? vocDir : undefined });
+    const [single, half] = rows;
+    const pct = (x: number | null) => (x === null ? '-' : (100 * x).toFixed(3) + ' %');
+    console.log(
+      `${c.name}: f16 ${half.speed.ours.medianMs.toFixed(1)} ms vs f32 ${single.speed.ours.medianMs.toFixed(1)} ms ` +
+        `(${(single.speed.ours.medianMs / half.speed.ours.medianMs).toFixed(2)}x); activations ${(half.speed.activationBytes / 2 ** 20).toFixed(1)} vs ` +
+        `${(single.speed.activationBytes / 2 ** 20).toFixed(1)} MiB` +
+        (half.mIoU === null ? '' : `; VOC sample: ${pct(half.agreementWithF32)} of pixels as f32, mIoU ${half.mIoU.toFixed(2)} vs ${single.mIoU!.toFixed(2)}`),
+    );
+    for (const r of rows) {
+      results.push({
+        part: 'precision', model: c.name, engine: 'ours', batch: 1, ...r.speed.ours, peakBytes: r.speed.activationBytes,
+        precision: r.precision, mIoU: r.mIoU, agreementWithF32: r.agreementWithF32, weights: c.mobilenet ? c.mobilenet.registryName : 'random',
+      });
+    }
+  }
+  return results;
+}
+
 const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result[]>> = {
   kernels: kernelsPart,
   model: modelPart,
   train: trainPart,
   profile: profilePart,
+  precision: precisionPart,
 };
 
 function printTable(adapter: string, part: Part, rows: Result[]): void {
@@ -173,8 +210,9 @@ function printTable(adapter: string, part: Part, rows: Result[]): void {
   for (const r of rows) {
     const mib = r.peakBytes === null ? '-' : (r.peakBytes / 2 ** 20).toFixed(1);
     const firstPass = typeof r.firstPassMs === 'number' ? r.firstPassMs : null;
+    const engine = typeof r.precision === 'string' ? `${r.engine} ${r.precision}` : r.engine;
     console.log(
-      `${pad(r.model, 18)} ${pad(r.engine, 7)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${pad(ms(firstPass), 14)} ${mib}`,
+      `${pad(r.model, 18)} ${pad(engine, 7)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${pad(ms(firstPass), 14)} ${mib}`,
     );
   }
 }

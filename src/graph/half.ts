@@ -6,12 +6,13 @@
 //  - the weights such ops read get f16 copies as derived state, cast by the derive graph, so
 //    they are made once and again only when parameters change (the f32 parameters stay);
 //  - the f32 input is cast to f16 where first needed, ops without an f16 variant get f32
-//    operands cast back, and every float output is cast back to f32 for the host.
+//    operands cast back, and every float output is cast back to f32 for the host; the layers
+//    that write only outputs run in f32 (the final resize reads the small logits, cast).
 // Half the activation memory and bandwidth; on GPUs that run f16 natively, faster loads.
 import type { CompiledGraph } from './compile.js';
 import type { Graph, Node, NodeOp, Value } from './ir.js';
 import type { CastOp } from './ops/cast.js';
-import { opDef } from './ops/registry.js';
+import { nodeInputs, opDef } from './ops/registry.js';
 import { stateOf } from './passes.js';
 
 type Operand = Value | readonly (Value | undefined)[] | undefined;
@@ -72,8 +73,13 @@ export function toHalfPrecision(compiled: CompiledGraph): CompiledGraph {
     return s;
   };
 
+  // A layer whose outputs only leave the graph (the logits resized to the input's size) stays
+  // f32: casting its smaller input beats writing a large f16 tensor and a large f32 copy.
+  const read = new Set(graph.nodes.flatMap((n) => nodeInputs(n).map((v) => v.id)));
+  const final = (n: Node): boolean => n.outputs.every((v) => !read.has(v.id));
+
   for (const node of graph.nodes) {
-    const half = opDef(node.op).half === true;
+    const half = opDef(node.op).half === true && !final(node);
     const op = mapOperands(node.op, (v) => (half ? toHalf(current(v)) : toSingle(current(v))));
     const outputs = node.outputs.map((v) => {
       if (!half || v.dtype !== 'f32' || v.kind !== 'activation') return v;

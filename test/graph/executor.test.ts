@@ -401,6 +401,15 @@ describe('graph executor in half precision (compile precision f16)', () => {
     }
   });
 
+  it('keeps a layer that writes only graph outputs in f32, casting its smaller input', () => {
+    const g = new GraphBuilder();
+    const x = g.input('image', [1, 9, 9, 3]);
+    const logits = g.conv2d('logits', x, g.param('logits.w', [3, 3, 3, 4]), { stride: 2, padding: 1 });
+    g.output('logits', g.resize('upsample', logits, 9, 9, 'half_pixel'));
+    const { graph } = compile(g.build(), { mode: 'inference', precision: 'f16' });
+    expect(graph.nodes.map((n) => `${n.name}:${n.outputs[0].dtype}`)).to.deep.equal(['image#to_f16:f16', 'logits:f16', 'logits#to_f32:f32', 'upsample:f32']);
+  });
+
   it('refuses half precision for training and unknown precisions', () => {
     expect(() => compile(buildTestGraph(), { mode: 'training', precision: 'f16' })).to.throw(/half precision is for inference/);
     expect(() => compile(buildTestGraph(), { mode: 'inference', precision: 'bf16' as 'f16' })).to.throw(/precision must be 'f32' or 'f16', got 'bf16'/);

@@ -1,0 +1,58 @@
+// Half precision against f32 for one model (the runner's `precision` part): the forward pass's
+// median time and activation memory in each, and, for models with real weights, the accuracy
+// f16 keeps on the VOC sample: the share of pixels whose class equals the f32 run's, and both
+// runs' mIoU by the devkit's protocol (src/eval/voc.ts).
+import type { GpuContext } from '../src/gpu/context.js';
+import { type VocItem, evaluateVoc, listVocSplit } from '../src/eval/voc.js';
+import type { LoadedWeights } from '../src/model/loading/load-weights.js';
+import type { Precision } from '../src/model/loading/options.js';
+import { DeepLabModel } from '../src/model/model.js';
+import { type ModelOptions, type OursRow, benchOursOnly } from './model.js';
+
+export interface PrecisionRow {
+  precision: Precision;
+  speed: OursRow;
+  /** VOC-sample mIoU (present classes), with real weights only. */
+  mIoU: number | null;
+  /** Pixels whose class equals the f32 run's (f16 rows with real weights only). */
+  agreementWithF32: number | null;
+}
+
+/** Class maps of every item in one precision, and that precision's VOC scores. */
+async function classify(ctx: GpuContext, weights: LoadedWeights, items: readonly VocItem[], precision: Precision) {
+  const model = await DeepLabModel.fromWeights(weights, { ctx, precision });
+  try {
+    const maps: Uint8Array[] = [];
+    for (const it of items) maps.push((await model.segment(it.imagePath)).classes);
+    const scores = await evaluateVoc(model, items);
+    return { maps, mIoU: scores.mIoU };
+  } finally {
+    model.dispose();
+  }
+}
+
+export async function benchPrecision(
+  ctx: GpuContext,
+  weights: LoadedWeights,
+  o: ModelOptions & { vocDir?: string },
+): Promise<PrecisionRow[]> {
+  const rows: PrecisionRow[] = [];
+  for (const precision of ['f32', 'f16'] as const) {
+    rows.push({ precision, speed: await benchOursOnly(ctx, weights, { ...o, precision }), mIoU: null, agreementWithF32: null });
+  }
+  if (o.vocDir) {
+    const items = listVocSplit(o.vocDir, 'val');
+    const single = await classify(ctx, weights, items, 'f32');
+    const half = await classify(ctx, weights, items, 'f16');
+    let same = 0;
+    let total = 0;
+    single.maps.forEach((m, i) => {
+      for (let p = 0; p < m.length; p++) if (m[p] === half.maps[i][p]) same++;
+      total += m.length;
+    });
+    rows[0].mIoU = single.mIoU;
+    rows[1].mIoU = half.mIoU;
+    rows[1].agreementWithF32 = same / total;
+  }
+  return rows;
+}
