@@ -5,8 +5,8 @@
 // A is never materialised: each element is read from the input with the stride / pad /
 // dilation (atrous rate) arithmetic, taps falling into the padding read 0.
 //
-// Register tiling: a workgroup owns R = 8 output pixels and WG * CN output channels; each
-// invocation keeps an R x CN = 8 x 4 block of accumulators. Channel j of a lane is
+// Register tiling: a workgroup owns R output pixels and WG * CN output channels; each
+// invocation keeps an R x CN block of accumulators (8 x 4 on GPUs, 16 x 8 on lavapipe). Channel j of a lane is
 // co = base + j * WG + lane, so neighbouring lanes read neighbouring weights (coalesced).
 // All lanes of a workgroup share the same pixels, so the input index arithmetic and the
 // input loads are workgroup-uniform: on GPUs they are broadcast reads, and on CPU drivers
@@ -28,8 +28,13 @@ override WG: u32 = 32u;
 // reductions (ASPP at output stride 16, image pooling), which otherwise leave a GPU idle.
 override SPLIT_K: u32 = 0u;
 
-const R: u32 = 8u;   // output pixels per workgroup
-const CN: u32 = 4u;  // output channels per invocation
+// The register tile, chosen per adapter (src/kernels/conv2d.ts): R output pixels per workgroup,
+// CN output channels per invocation. Arrays are sized for the largest tile; a smaller one
+// leaves the rest unused (indices are constant once the loops unroll).
+override R: u32 = 8u;
+override CN: u32 = 4u;
+const R_MAX: u32 = 16u;
+const CN_MAX: u32 = 8u;
 
 struct Params {
   M: u32,        // N * OH * OW
@@ -76,14 +81,14 @@ fn main(
   let ciEnd = min(params.cin, ciBegin + params.ciChunk);
 
   // Weight columns of this lane, clamped so edge lanes read valid memory (results dropped).
-  var wCol: array<u32, CN>;
+  var wCol: array<u32, CN_MAX>;
   for (var j = 0u; j < CN; j++) { wCol[j] = min(coBase + j * WG, params.cout - 1u); }
 
   // Receptive-field origin of each pixel (uniform across the workgroup). Rows past M repeat
   // the last pixel; their results are never written.
-  var ih0: array<i32, R>;
-  var iw0: array<i32, R>;
-  var imageRow: array<u32, R>;  // n * H
+  var ih0: array<i32, R_MAX>;
+  var iw0: array<i32, R_MAX>;
+  var imageRow: array<u32, R_MAX>;  // n * H
   for (var r = 0u; r < R; r++) {
     let m = min(m0 + r, params.M - 1u);
     let ow = m % params.OW;
@@ -94,7 +99,7 @@ fn main(
     imageRow[r] = (t / params.OH) * params.H;
   }
 
-  var acc: array<array<f32, CN>, R>;
+  var acc: array<array<f32, CN_MAX>, R_MAX>;
   for (var r = 0u; r < R; r++) {
     for (var j = 0u; j < CN; j++) { acc[r][j] = 0.0; }
   }
@@ -104,8 +109,8 @@ fn main(
   for (var kh = 0u; kh < params.KH; kh++) {
     for (var kw = 0u; kw < params.KW; kw++) {
       // Input offset of this tap for every pixel; taps in the zero padding are masked.
-      var pix: array<u32, R>;
-      var inside: array<bool, R>;
+      var pix: array<u32, R_MAX>;
+      var inside: array<bool, R_MAX>;
       var anyInside = false;
       for (var r = 0u; r < R; r++) {
         let ih = ih0[r] + i32(kh * params.dilH);
@@ -119,7 +124,7 @@ fn main(
       let kRow = (kh * params.KW + kw) * params.cin;
       for (var ci = ciBegin; ci < ciEnd; ci++) {
         let wRow = (kRow + ci) * params.cout;
-        var w: array<f32, CN>;
+        var w: array<f32, CN_MAX>;
         for (var j = 0u; j < CN; j++) { w[j] = f32(weight[wRow + wCol[j]]); }
         for (var r = 0u; r < R; r++) {
           // Unconditional load (masked afterwards) keeps the access uniform and branch-free.
@@ -134,7 +139,7 @@ fn main(
   // stores and epilogue variants made each pipeline take seconds to compile on lavapipe.
   // Accumulators are copied to an indexable array first so the main loop keeps them in
   // registers.
-  var res: array<f32, 32>;  // R * CN
+  var res: array<f32, 128>;  // R_MAX * CN_MAX
   for (var r = 0u; r < R; r++) {
     for (var j = 0u; j < CN; j++) { res[r * CN + j] = acc[r][j]; }
   }

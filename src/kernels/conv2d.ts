@@ -52,9 +52,18 @@ export interface Conv2dExtras<T> {
 }
 
 const KERNEL = 'conv2d';
-// Tile of conv2d_gemm.wgsl: R output pixels per workgroup, CN output channels per invocation.
-const GEMM_R = 8;
-const GEMM_CN = 4;
+/** Register tile of conv2d_gemm.wgsl: R output pixels per workgroup, CN output channels per lane. */
+interface GemmTile {
+  R: number;
+  CN: number;
+}
+// GPUs: 8 x 4, what ran on the H100. lavapipe: 16 x 8 (an 8-lane SIMD batch keeps 128
+// accumulators, spilling some, but each input and weight load feeds 4x the multiply-adds):
+// the MobileNetV2 513 pass measured 1.3x faster than with 8 x 4 and its ASPP convolutions
+// 1.3x; 4 x 4, 16 x 2, 16 x 4, 8 x 8, 32 x 8 and 16 x 16 were slower or no faster.
+const GPU_TILE: GemmTile = { R: 8, CN: 4 };
+const SOFTWARE_TILE: GemmTile = { R: 16, CN: 8 };
+const gemmTile = (software: boolean): GemmTile => (software ? SOFTWARE_TILE : GPU_TILE);
 // conv2d_direct.wgsl `main`: P adjacent output pixels of a row per workgroup, one channel per invocation.
 const DIRECT_P = 8;
 // conv2d_direct.wgsl `depthwise4`: a TR x TP output tile and 4 channels per invocation (4x4
@@ -75,7 +84,17 @@ function lanesFor(cout: number, perLane: number, max: number): number {
   while (lanes < max && lanes * perLane < cout) lanes *= 2;
   return lanes;
 }
-const gemmLanes = (cout: number) => lanesFor(cout, GEMM_CN, 32);
+/**
+ * GEMM lanes (a workgroup covers lanes x CN output channels). Software adapters: 8, one SIMD
+ * batch of lavapipe, so a tile is 64 channels and little of the last one idles (MobileNetV2's
+ * 160-channel projections in 128-wide tiles left 37.5 % of the second idle); 8 lanes everywhere
+ * also measured as fast as choosing 8, 16 or 32 by fit, with fewer pipelines to compile. GPUs:
+ * a workgroup under 32 lanes leaves most of a warp idle, so as many lanes as cover Cout, 8 to
+ * 32 (what ran on the H100).
+ */
+function gemmLanes(cout: number, software: boolean): number {
+  return software ? 8 : lanesFor(cout, gemmTile(software).CN, 32);
+}
 
 // Split-K (hardware adapters): below this many workgroups the GEMM leaves a large GPU mostly
 // idle (an H100 holds ~4000 of these 32-lane groups at once); split until it is reached, at most
@@ -89,7 +108,8 @@ const REDUCE_WG = 64;
 export function gemmSplits(ctx: GpuContext, g: ConvGeometry): number {
   const mode = ctx.kernelOptions.splitK;
   if (mode === 'never' || (mode === 'auto' && ctx.isSoftware)) return 1;
-  const groups = Math.ceil((g.N * g.OH * g.OW) / GEMM_R) * Math.ceil(g.cout / (gemmLanes(g.cout) * GEMM_CN));
+  const { R, CN } = gemmTile(ctx.isSoftware);
+  const groups = Math.ceil((g.N * g.OH * g.OW) / R) * Math.ceil(g.cout / (gemmLanes(g.cout, ctx.isSoftware) * CN));
   let splits: number;
   if (mode === 'always') splits = Math.min(4, g.cin);
   else if (groups >= SPLIT_TARGET_GROUPS) return 1;
@@ -250,7 +270,7 @@ export function conv2dSpecs(
   has: { bias: boolean; scale: boolean; residual: boolean },
 ): KernelSpec[] {
   const splits = usesGemm(p) ? gemmSplits(ctx, convGeometry(inputShape, weightShape, p)) : 1;
-  const main = conv2dSpec(inputShape, weightShape, p, has, splits);
+  const main = conv2dSpec(inputShape, weightShape, p, has, { splits, software: ctx.isSoftware });
   return splits > 1 ? [main, splitKReduceSpec(p, has)] : [main];
 }
 
@@ -272,8 +292,13 @@ export function conv2dSpec(
   weightShape: Shape,
   p: Conv2dParams,
   has: { bias: boolean; scale: boolean; residual: boolean },
-  splits = 1,
+  /** `splits`: split-K ways (default 1); `software`: tiles for a software adapter (default true). */
+  variant: { splits?: number; software?: boolean } = {},
 ): KernelSpec {
+  const splits = variant.splits ?? 1;
+  const software = variant.software ?? true;
+  const { R, CN } = gemmTile(software);
+  const tile = { WG: gemmLanes(weightShape[3], software), R, CN };
   convGeometry(inputShape, weightShape, p);
   const constants: Record<string, number> = {
     HAS_BIAS: has.bias ? 1 : 0,
@@ -283,8 +308,8 @@ export function conv2dSpec(
   };
   if (usesGemm(p)) {
     // A split GEMM writes raw sums: its epilogue constants are the reduction's.
-    if (splits > 1) return { shader: 'conv2d_gemm.wgsl', constants: { WG: gemmLanes(weightShape[3]), SPLIT_K: 1 } };
-    return { shader: 'conv2d_gemm.wgsl', constants: { ...constants, WG: gemmLanes(weightShape[3]) } };
+    if (splits > 1) return { shader: 'conv2d_gemm.wgsl', constants: { ...tile, SPLIT_K: 1 } };
+    return { shader: 'conv2d_gemm.wgsl', constants: { ...constants, ...tile } };
   }
   const [KH, KW, cinPerGroup] = weightShape;
   const ksize = compiledKernelSize(KH, KW);
@@ -385,7 +410,7 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
   }
 
   const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
-  const spec = conv2dSpec(t.input.shape, t.weight.shape, p, has);
+  const spec = conv2dSpec(t.input.shape, t.weight.shape, p, has, { software: ctx.isSoftware });
   // Unused epilogue slots still exist in the pipeline layout: bind the weight there.
   const buffers = [t.input, t.weight, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out];
   const label =
@@ -394,13 +419,14 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
 
   if (usesGemm(p)) {
     const M = g.N * g.OH * g.OW;
-    const mTiles = Math.ceil(M / GEMM_R);
-    const coGroups = Math.ceil(g.cout / (gemmLanes(g.cout) * GEMM_CN));
+    const { R, CN } = gemmTile(ctx.isSoftware);
+    const mTiles = Math.ceil(M / R);
+    const coGroups = Math.ceil(g.cout / (gemmLanes(g.cout, ctx.isSoftware) * CN));
     const splits = gemmSplits(ctx, g);
     const ciChunk = Math.ceil(g.cin / splits);
     const uniforms = windowUniforms(new Uniforms().u32(M).u32(g.cout).u32(g.cin), g, p)
       .u32(mTiles)
-      .u32(GEMM_R)
+      .u32(R)
       .u32(coGroups)
       .u32(ciChunk);
     const workgroups = blockGrid(ctx, mTiles, splits * coGroups);
@@ -434,7 +460,7 @@ function splitKDispatches(
   checkBindable(ctx, scratchBytes, `${KERNEL}: split-K scratch of ${s.splits} x ${s.count} values`);
   const scratch = ctx.createBuffer(scratchBytes, STORAGE_USAGE, `${s.label}:split-k`);
   try {
-    const gemmSpec = conv2dSpec(t.input.shape, t.weight.shape, p, s.has, s.splits);
+    const gemmSpec = conv2dSpec(t.input.shape, t.weight.shape, p, s.has, { splits: s.splits, software: ctx.isSoftware });
     const gemm = makeDispatch(ctx, {
       label: `${s.label} split-K x${s.splits}`,
       spec: gemmSpec,

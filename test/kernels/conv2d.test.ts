@@ -128,16 +128,22 @@ describe('kernel: conv2d', () => {
 
     it('keeps sizes out of the pipeline key', () => {
       // GEMM: spatial size, Cin, kernel size, rate and padding never specialise the pipeline
-      // (only the Cout bucket picks the lane count).
+      // (on GPUs Cout picks the lane count, 32 for both of these).
       const has = { bias: true, scale: false, residual: false };
-      const a = conv2dSpec([1, 13, 11, 5], [3, 3, 5, 200], convParams({ dilationH: 2, dilationW: 2, padTop: 2 }), has);
-      const b = conv2dSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}), has);
+      const a = conv2dSpec([1, 13, 11, 5], [3, 3, 5, 512], convParams({ dilationH: 2, dilationW: 2, padTop: 2 }), has, { software: false });
+      const b = conv2dSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}), has, { software: false });
       expect(a).to.deep.equal(b);
       // Direct kernel: sizes, channels and rates share a pipeline for the same kernel shape class.
       const dw = conv2dSpec([1, 9, 9, 96], [3, 3, 1, 96], convParams({ groups: 96, padTop: 1 }), has);
       const dw2 = conv2dSpec([2, 65, 33, 960], [3, 3, 1, 960], convParams({ groups: 960, dilationH: 4, padTop: 4 }), has);
       expect(dw).to.deep.equal(dw2);
       expect(dw.shader).to.not.equal(a.shader);
+      // Software adapters: one 8-lane SIMD batch, whatever Cout. GPUs keep 32 lanes, a warp,
+      // once Cout needs them.
+      const lanes = (cin: number, cout: number, software: boolean) =>
+        conv2dSpec([1, 9, 9, cin], [1, 1, cin, cout], convParams({}), has, { software }).constants!.WG;
+      expect([lanes(960, 160, true), lanes(64, 384, true), lanes(64, 21, true)]).to.deep.equal([8, 8, 8]);
+      expect([lanes(960, 160, false), lanes(160, 960, false), lanes(64, 24, false)]).to.deep.equal([32, 32, 8]);
     });
   });
 
