@@ -21,12 +21,13 @@ describe('deeplab eval', function () {
     expect(r.code, messages(r.stderr)).to.equal(0);
     const doc = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
     expect(Object.keys(doc).sort()).to.deep.equal(
-      ['model', 'split', 'images', 'mIoU', 'mIoU21', 'pixelAccuracy', 'perClass', 'outputStride', 'scales', 'flip', 'seconds'].sort(),
+      ['model', 'split', 'images', 'mIoU', 'mIoU21', 'pixelAccuracy', 'perClass', 'outputStride', 'scales', 'flip', 'precision', 'seconds'].sort(),
     );
     expect(doc.model).to.equal('mobilenetv2-pascal-257');
     expect(doc.split).to.equal('val');
     expect(doc.images).to.equal(2);
     expect(doc.outputStride).to.equal(8);
+    expect(doc.precision).to.equal('f32');
     expect(doc.scales).to.deep.equal([1]);
     expect(doc.flip).to.equal(false);
     expect(doc.seconds as number).to.be.greaterThan(0);
@@ -46,6 +47,19 @@ describe('deeplab eval', function () {
     expect(r.stdout).to.match(/^aeroplane\s+\d+\.\d\d$/m);
     expect(r.stdout).to.match(/images\/s/);
     expect(r.stderr).to.match(/eval\s+2\/2 .* img\/s/); // progress
+  });
+
+  it('--precision f16 runs the network in half precision and says so; a bad precision is a usage error', async () => {
+    const json = join(tmp, 'half.json');
+    const r = await runCli(['eval', '--voc', VOC, '--limit', '1', '--precision', 'f16', '--json', json]);
+    expect(r.code, messages(r.stderr)).to.equal(0);
+    expect(r.stdout).to.match(/^model mobilenetv2-pascal-257 \(f16\), split val/);
+    const doc = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
+    expect(doc.precision).to.equal('f16');
+    expect(doc.mIoU).to.be.a('number').above(50);
+    const bad = await runCli(['eval', '--voc', VOC, '--precision', 'half']);
+    expect(bad.code).to.equal(2);
+    expect(messages(bad.stderr)).to.match(/--precision: 'half' is not one of f32, f16/);
   });
 
   it('reports a missing --voc, a missing split and an unwritable --json before any work', async () => {
