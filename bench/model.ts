@@ -299,8 +299,8 @@ type TfjsLowering<O> = (tf: Tfjs, op: O, get: (v: Value) => TfTensor, h: TfjsHel
 
 /**
  * The peer engine's lowering of our ops, one entry per op the benchmarked networks use. Ops
- * without an entry (pool2d: tfjs pools have no count-include-pad switch; fold_bn: derives
- * weights, it is not part of a pass) are refused by name.
+ * without an entry (fold_bn: derives weights, it is not part of a pass) are refused by name, and
+ * so are average pools (tfjs' have no count-include-pad switch) and unequal pool padding.
  */
 const TFJS_OPS: { [K in OpType]?: TfjsLowering<Extract<NodeOp, { type: K }>> } = {
   conv2d: (_tf, op, _get, h) => h.conv(h.node, op),
@@ -311,6 +311,15 @@ const TFJS_OPS: { [K in OpType]?: TfjsLowering<Extract<NodeOp, { type: K }>> } =
   // A new tensor even for 'none': the node's output must not alias its input.
   activation: (tf, op, get, h) => (op.attrs.activation === 'none' ? tf.clone(get(op.input)) : h.activate(get(op.input), op.attrs.activation)),
   global_avg_pool: (tf, op, get) => tf.mean(get(op.input), [1, 2], true),
+  // ResNet's stem: max pooling, padded taps never chosen in either engine.
+  pool2d: (tf, op, get, h) => {
+    const a = op.attrs;
+    const pads = [a.padTop, a.padBottom, a.padLeft, a.padRight];
+    if (a.kind !== 'max' || pads.some((p) => p !== pads[0])) {
+      throw new Error(`tfjs interpreter: layer ${h.node.name}: only max pools with equal padding are mapped`);
+    }
+    return tf.maxPool(get(op.input) as TfTensor4D, [a.kernelH, a.kernelW], [a.strideH, a.strideW], pads[0]);
+  },
   resize: (tf, op, get, h) => tf.image.resizeBilinear(get(op.input) as TfTensor4D, [op.attrs.outH, op.attrs.outW], ...h.resizeFlags(op.attrs.mode)),
   resize_argmax: (tf, op, get, h) =>
     tf.argMax(tf.image.resizeBilinear(get(op.input) as TfTensor4D, [op.attrs.outH, op.attrs.outW], ...h.resizeFlags(op.attrs.mode)), 3),
@@ -464,8 +473,9 @@ export async function benchOursOnly(ctx: GpuContext, weights: LoadedWeights, o: 
   }
 }
 
-export async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: ModelOptions): Promise<Row> {
-  const weights = await loadWeights(mc.registryName, { download: false });
+/** Both engines on one model: a registry case, or (`given`) weights of a case named `mc.key`. */
+export async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: ModelOptions, given?: LoadedWeights): Promise<Row> {
+  const weights = given ?? (await loadWeights(mc.registryName, { download: false }));
   const eng = await openOurs(ctx, weights, await readImage(o.image));
   const { model, input, height, width } = eng;
   let net: TfjsGraph | undefined;
