@@ -59,8 +59,8 @@ interface GemmTile {
 }
 // GPUs: 8 x 4, what ran on the H100. lavapipe: 16 x 8 (an 8-lane SIMD batch keeps 128
 // accumulators, spilling some, but each input and weight load feeds 4x the multiply-adds):
-// the MobileNetV2 513 pass measured 1.3x faster than with 8 x 4 and its ASPP convolutions
-// 1.3x; 4 x 4, 16 x 2, 16 x 4, 8 x 8, 32 x 8 and 16 x 16 were slower or no faster.
+// the MobileNetV2 513 pass measured 1.4x faster than with 8 x 4 and the ASPP convolutions
+// 1.3-1.5x; 4 x 4, 16 x 2, 16 x 4, 32 x 4, 8 x 8, 32 x 8 and 16 x 16 were slower or no faster.
 const GPU_TILE: GemmTile = { R: 8, CN: 4 };
 const SOFTWARE_TILE: GemmTile = { R: 16, CN: 8 };
 const gemmTile = (software: boolean): GemmTile => (software ? SOFTWARE_TILE : GPU_TILE);
