@@ -9,9 +9,9 @@
 //              where no gradient needs the intermediate value; memory is then planned over
 //              forward and backward together.
 // Memory is planned by the runtime (src/graph/program.ts) on the compiled graph.
-import type { Graph, Node } from './ir.js';
+import type { Graph } from './ir.js';
 import { toHalfPrecision } from './half.js';
-import { foldBatchNorms, fuseEpilogues, stateOf } from './passes.js';
+import { deriveGraph, foldBatchNorms, fuseEpilogues } from './passes.js';
 
 export interface CompileOptions {
   /**
@@ -38,11 +38,6 @@ export interface CompiledGraph {
   derive: Graph;
 }
 
-function deriveGraph(source: Graph, nodes: Node[]): Graph {
-  const outputs = new Map(nodes.flatMap((n) => n.outputs.map((v) => [v.name, v] as const)));
-  return { inputs: [], state: stateOf(nodes), nodes, outputs, ids: source.ids };
-}
-
 export function compile(source: Graph, opts: CompileOptions): CompiledGraph {
   if (opts.mode !== 'inference' && opts.mode !== 'training') throw new Error(`compile: unknown mode '${String(opts.mode)}'`);
   const precision = opts.precision ?? 'f32';
@@ -51,8 +46,8 @@ export function compile(source: Graph, opts: CompileOptions): CompiledGraph {
     if (opts.mode !== 'inference') throw new Error('compile: half precision is for inference; training runs in f32');
     return toHalfPrecision(compile(source, { ...opts, precision: 'f32' }));
   }
-  if (opts.fuse === false) return { source, graph: source, derive: deriveGraph(source, []) };
-  if (opts.mode === 'training') return { source, graph: fuseEpilogues(source), derive: deriveGraph(source, []) };
+  if (opts.fuse === false) return { source, graph: source, derive: deriveGraph(source.ids, []) };
+  if (opts.mode === 'training') return { source, graph: fuseEpilogues(source), derive: deriveGraph(source.ids, []) };
   const folded = foldBatchNorms(source);
-  return { source, graph: fuseEpilogues(folded.graph), derive: deriveGraph(source, folded.derive) };
+  return { source, graph: fuseEpilogues(folded.graph), derive: deriveGraph(source.ids, folded.derive) };
 }

@@ -10,10 +10,10 @@
 //    that write only outputs run in f32 (the final resize reads the small logits, cast).
 // Half the activation memory and bandwidth; on GPUs that run f16 natively, faster loads.
 import type { CompiledGraph } from './compile.js';
-import type { Graph, Node, NodeOp, Value } from './ir.js';
+import type { Node, NodeOp, Value } from './ir.js';
 import type { CastOp } from './ops/cast.js';
 import { nodeInputs, opDef } from './ops/registry.js';
-import { stateOf } from './passes.js';
+import { deriveGraph, withNodes } from './passes.js';
 
 type Operand = Value | readonly (Value | undefined)[] | undefined;
 
@@ -92,13 +92,5 @@ export function toHalfPrecision(compiled: CompiledGraph): CompiledGraph {
   const outputs = new Map<string, Value>();
   for (const [name, v] of graph.outputs) outputs.set(name, toSingle(current(v)));
 
-  const numbered = nodes.map((n, id) => ({ ...n, id }));
-  const half: Graph = { ...graph, nodes: numbered, state: stateOf(numbered), outputs };
-  const deriveNumbered = deriveNodes.map((n, id) => ({ ...n, id }));
-  const deriveOutputs = new Map(deriveNumbered.flatMap((n) => n.outputs.map((v) => [v.name, v] as const)));
-  return {
-    source: compiled.source,
-    graph: half,
-    derive: { inputs: [], state: stateOf(deriveNumbered), nodes: deriveNumbered, outputs: deriveOutputs, ids },
-  };
+  return { source: compiled.source, graph: { ...withNodes(graph, nodes), outputs }, derive: deriveGraph(ids, deriveNodes) };
 }

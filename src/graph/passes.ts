@@ -7,7 +7,7 @@
 //    write-out (one pass over memory instead of three); an activation after a batch norm, add or
 //    mul moves into that op. `activationsOnly` fuses activations alone (what `describe` shows).
 // Fused nodes reuse the consumer's output Value, so nothing downstream changes.
-import type { Graph, Node, NodeOp, Value } from './ir.js';
+import type { Graph, IdAllocator, Node, NodeOp, Value } from './ir.js';
 import { nodeInputs } from './ops/registry.js';
 
 /** How many nodes read each value, plus one for each graph output naming it. */
@@ -35,6 +35,16 @@ export function stateOf(nodes: readonly Node[]): Value[] {
 /** The graph with another node list (renumbered), keeping only the state some node still uses. */
 export function withNodes(graph: Graph, nodes: readonly Node[]): Graph {
   return { ...graph, state: stateOf(nodes), nodes: nodes.map((n, id) => ({ ...n, id })) };
+}
+
+/**
+ * A derive graph: nodes that compute derived state (folded weights, their f16 copies) from
+ * parameters, renumbered, every value they write an output.
+ */
+export function deriveGraph(ids: IdAllocator, nodes: readonly Node[]): Graph {
+  const numbered = nodes.map((n, id) => ({ ...n, id }));
+  const outputs = new Map(numbered.flatMap((n) => n.outputs.map((v) => [v.name, v] as const)));
+  return { inputs: [], state: stateOf(numbered), nodes: numbered, outputs, ids };
 }
 
 export interface FoldedGraph {

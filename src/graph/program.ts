@@ -10,7 +10,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { STORAGE_USAGE } from '../gpu/buffer-pool.js';
-import { GpuTensor, checkBindable, shapeString } from '../gpu/tensor.js';
+import { GpuTensor, checkBindable, shapeString, tensorBytes } from '../gpu/tensor.js';
 import { WorkTimer } from '../gpu/work-timer.js';
 import type { CompiledGraph } from './compile.js';
 import type { Graph, Node, Value } from './ir.js';
@@ -35,8 +35,6 @@ function checkOrder(graph: Graph): void {
     if (!ready.has(v.id)) throw new Error(`graph: output ${name} is never computed`);
   }
 }
-
-const numelOf = (v: Value): number => v.shape.reduce((a, b) => a * b, 1);
 
 /** A node touching f16 values runs its kernels' half-precision variants (as makeDispatch picks them). */
 function halfSpecs(n: Node, lowered: LoweredOp): LoweredOp {
@@ -89,7 +87,7 @@ export class Program {
     // Every tensor is bound whole to some kernel: refuse sizes the device cannot bind, naming
     // the layer, before anything is allocated.
     for (const v of [...graph.inputs, ...graph.nodes.flatMap((n) => n.outputs)]) {
-      checkBindable(ctx, numelOf(v) * 4, `${label}: ${v.kind === 'input' ? 'input' : 'layer'} ${v.name} ${shapeString(v.shape)}`);
+      checkBindable(ctx, tensorBytes(v.shape, v.dtype), `${label}: ${v.kind === 'input' ? 'input' : 'layer'} ${v.name} ${shapeString(v.shape)}`);
     }
     const lower = (n: Node) => ({ node: n, lowered: halfSpecs(n, opDef(n.op).lower(n.op, n.outputs, ctx)) });
     const lowered = graph.nodes.map(lower);
@@ -118,7 +116,7 @@ export class Program {
       await ctx.checked(`${label}: preparing`, () => {
         for (const [i, bytes] of plan.slotBytes.entries()) slots.push(ctx.createBuffer(bytes, STORAGE_USAGE, `${label}:slot${i}`));
         for (const v of graph.inputs) {
-          const t = new GpuTensor(ctx, ctx.createBuffer(numelOf(v) * 4, STORAGE_USAGE, v.name), v.shape, v.dtype, 'borrowed');
+          const t = new GpuTensor(ctx, ctx.createBuffer(tensorBytes(v.shape, v.dtype), STORAGE_USAGE, v.name), v.shape, v.dtype, 'borrowed');
           inputBuffers.set(v.name, t);
           tensors.set(v.id, t);
         }
@@ -181,9 +179,14 @@ export class Program {
     }
   }
 
+  /** Whether derived state (folded weights, f16 copies) must be recomputed before the next pass. */
+  private get deriveStale(): boolean {
+    return this.derivedNames.length > 0 && !this.session.derivedFresh(this.derivedNames);
+  }
+
   /** Records the whole pass (after the inputs) into `encoder`; returns whether derived state was recomputed. */
   private encodePass(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): boolean {
-    const derive = this.derivedNames.length > 0 && !this.session.derivedFresh(this.derivedNames);
+    const derive = this.deriveStale;
     this.writeInputs(inputs, encoder);
     const pass = encoder.beginComputePass({ label: 'forward', timestampWrites });
     if (derive) encodeDispatches(pass, this.deriveDispatches);
@@ -203,7 +206,7 @@ export class Program {
   }
 
   private kernelCount(): number {
-    const derive = this.derivedNames.length > 0 && !this.session.derivedFresh(this.derivedNames);
+    const derive = this.deriveStale;
     return this.dispatches.length + (derive ? this.deriveDispatches.length : 0);
   }
 
@@ -219,7 +222,7 @@ export class Program {
    * written to the two queries after the layers'.
    */
   encodeTimedLayers(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder, querySet: GPUQuerySet, whole: boolean): void {
-    if (this.derivedNames.length > 0 && !this.session.derivedFresh(this.derivedNames)) {
+    if (this.deriveStale) {
       throw new Error('encodeTimedLayers: derived state is stale; run the program once first');
     }
     this.writeInputs(inputs, encoder);
