@@ -125,6 +125,7 @@ export function uploadTensor(
 /** Writes host values into a tensor of the same size (f16 tensors take f32 values, rounded). */
 export function writeTensor(ctx: GpuContext, t: GpuTensor, data: Float32Array | Uint32Array | Int32Array): void {
   if (data.length !== t.size) throw new Error(`writeTensor: ${data.length} values for ${shapeString(t.shape)}`);
+  if (t.byteOffset % 4 !== 0) throw new Error(`writeTensor: tensor ${shapeString(t.shape)} starts mid-word (byte ${t.byteOffset})`);
   const bytes = t.dtype === 'f16' ? toHalfBits(data) : data;
   ctx.device.queue.writeBuffer(t.buffer, t.byteOffset, bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -132,10 +133,10 @@ export function writeTensor(ctx: GpuContext, t: GpuTensor, data: Float32Array | 
 /** Fills a tensor with one value (tests poison outputs with NaN this way). */
 export function fillTensor(ctx: GpuContext, t: GpuTensor, value: number): void {
   const data =
-    t.dtype === 'f32' ? new Float32Array(t.size).fill(value)
-    : t.dtype === 'f16' ? new Uint16Array(t.byteLength / 2).fill(halfBits(value))
-    : new Uint32Array(t.size).fill(value);
-  ctx.device.queue.writeBuffer(t.buffer, 0, data.buffer, 0, data.byteLength);
+    t.dtype === 'f32' || t.dtype === 'f16' ? new Float32Array(t.size).fill(value)
+    : t.dtype === 'u32' ? new Uint32Array(t.size).fill(value)
+    : new Int32Array(t.size).fill(value);
+  writeTensor(ctx, t, data);
 }
 
 /**
@@ -147,6 +148,11 @@ export function batchItem(t: GpuTensor, index: number): GpuTensor {
   const n = t.shape[0];
   if (!Number.isInteger(index) || index < 0 || index >= n) throw new Error(`batchItem: index ${index} outside a batch of ${n}`);
   const shape = [1, ...t.shape.slice(1)];
+  // Buffers are written and bound in whole 4-byte words: an odd count of halves per item would
+  // put every other item mid-word and make writing one item touch its neighbour.
+  if (t.dtype === 'f16' && numel(shape) % 2 !== 0) {
+    throw new Error(`batchItem: items of an f16 tensor ${shapeString(t.shape)} must hold an even number of values`);
+  }
   return new GpuTensor(t.ctx, t.buffer, shape, t.dtype, 'borrowed', t.byteOffset + index * numel(shape) * bytesPerElement(t.dtype));
 }
 
@@ -178,11 +184,18 @@ export async function readBuffer(ctx: GpuContext, buffer: GPUBuffer, byteLength:
   }
 }
 
+/** Host values of a float tensor from its bytes (f16 widened to f32), or of a u32 one. */
+export function tensorValues(bytes: ArrayBuffer, t: GpuTensor): Float32Array | Uint32Array {
+  if (t.dtype === 'f16') return fromHalfBits(new Uint16Array(bytes), t.size);
+  if (t.dtype === 'u32') return new Uint32Array(bytes, 0, t.size);
+  if (t.dtype === 'f32') return new Float32Array(bytes, 0, t.size);
+  throw new Error(`tensor ${shapeString(t.shape)} is ${t.dtype}: no host form for it`);
+}
+
 /** A float tensor's values (f16 widened to f32). */
 export async function readTensor(ctx: GpuContext, t: GpuTensor): Promise<Float32Array> {
-  if (t.dtype === 'f16') return fromHalfBits(new Uint16Array(await readBuffer(ctx, t.buffer, t.byteLength, t.byteOffset)), t.size);
-  if (t.dtype !== 'f32') throw new Error(`readTensor: tensor is ${t.dtype}; use readTensorU32`);
-  return new Float32Array(await readBuffer(ctx, t.buffer, t.byteLength, t.byteOffset));
+  if (t.dtype !== 'f32' && t.dtype !== 'f16') throw new Error(`readTensor: tensor is ${t.dtype}; use readTensorU32`);
+  return tensorValues(await readBuffer(ctx, t.buffer, t.byteLength, t.byteOffset), t) as Float32Array;
 }
 
 export async function readTensorU32(ctx: GpuContext, t: GpuTensor): Promise<Uint32Array> {

@@ -10,7 +10,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { STORAGE_USAGE } from '../gpu/buffer-pool.js';
-import { GpuTensor, checkBindable, shapeString, tensorBytes } from '../gpu/tensor.js';
+import { GpuTensor, checkBindable, shapeString, tensorBytes, tensorValues } from '../gpu/tensor.js';
 import { WorkTimer } from '../gpu/work-timer.js';
 import type { CompiledGraph } from './compile.js';
 import type { Graph, Node, Value } from './ir.js';
@@ -296,7 +296,7 @@ export class Program {
         const buffer = staging.get(name)!;
         const bytes = buffer.getMappedRange().slice(0, t.byteLength);
         buffer.unmap();
-        out.set(name, t.dtype === 'u32' ? new Uint32Array(bytes) : new Float32Array(bytes));
+        out.set(name, tensorValues(bytes, t));
       }
     });
     this.ctx.assertAlive();

@@ -11,7 +11,7 @@ import type { Dispatch, Grid } from '../gpu/dispatch.js';
 import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispatch.js';
 import { STORAGE_USAGE } from '../gpu/buffer-pool.js';
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
-import { type GpuTensor, type Shape, checkBindable, numel, shapeString } from '../gpu/tensor.js';
+import { type GpuTensor, type Shape, checkBindable, numel, shapeString, tensorBytes } from '../gpu/tensor.js';
 import { type Activation, activateCpu, activationCode } from './activation.js';
 import { expectShape } from './checks.js';
 
@@ -456,7 +456,8 @@ function splitKDispatches(
   p: Conv2dParams,
   s: { label: string; uniforms: Uniforms; workgroups: Grid; splits: number; count: number; has: { bias: boolean; scale: boolean; residual: boolean } },
 ): Dispatch[] {
-  const scratchBytes = s.splits * s.count * 4;
+  // The partial sums are stored in the output's type (f16 in half-precision programs).
+  const scratchBytes = tensorBytes([s.splits, s.count], t.out.dtype);
   checkBindable(ctx, scratchBytes, `${KERNEL}: split-K scratch of ${s.splits} x ${s.count} values`);
   const scratch = ctx.createBuffer(scratchBytes, STORAGE_USAGE, `${s.label}:split-k`);
   try {

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { GpuContext, GpuError } from '../../src/gpu/context.js';
 import { Uniforms, makeDispatch, runDispatches, disposeDispatch } from '../../src/gpu/dispatch.js';
 import { kernelKey } from '../../src/gpu/pipeline-cache.js';
-import { createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
+import { batchItem, createTensor, fillTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { elementwiseSpec } from '../../src/kernels/elementwise.js';
 import { randomArray, testContext, expectRejects } from '../helpers.js';
 
@@ -78,6 +78,29 @@ describe('gpu runtime', () => {
     expect(ctx.liveBufferCount).to.equal(live);
     t2.dispose();
     expect(() => t2.buffer).to.throw(/used after dispose/);
+  });
+
+  it('fills a view of one batch item where it lies in its buffer, in f32 and f16', async () => {
+    const ctx = await testContext();
+    for (const dtype of ctx.hasHalf ? (['f32', 'f16'] as const) : (['f32'] as const)) {
+      const t = createTensor(ctx, [3, 6], dtype);
+      try {
+        fillTensor(ctx, t, 1);
+        fillTensor(ctx, batchItem(t, 1), -2.5);
+        expect(Array.from(await readTensor(ctx, t)), dtype).to.deep.equal([...Array(6).fill(1), ...Array(6).fill(-2.5), ...Array(6).fill(1)]);
+      } finally {
+        t.dispose();
+      }
+    }
+    if (ctx.hasHalf) {
+      // Items of 5 halves would start mid-word: refused rather than written over a neighbour.
+      const odd = createTensor(ctx, [3, 5], 'f16');
+      try {
+        expect(() => batchItem(odd, 1)).to.throw(/items of an f16 tensor \[3,5\] must hold an even number of values/);
+      } finally {
+        odd.dispose();
+      }
+    }
   });
 
   it('refuses a tensor over the storage-binding limit before allocating it', async () => {

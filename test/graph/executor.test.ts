@@ -3,6 +3,8 @@ import { GraphBuilder } from '../../src/graph/builder.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import { compile } from '../../src/graph/compile.js';
 import type { Graph, Value } from '../../src/graph/ir.js';
+import { IdAllocator } from '../../src/graph/ir.js';
+import { roundToHalf } from '../../src/gpu/half.js';
 import { nodeOutput } from '../../src/graph/ir.js';
 import { planMemory } from '../../src/graph/memory-plan.js';
 import { nodeInputs } from '../../src/graph/ops/registry.js';
@@ -408,6 +410,29 @@ describe('graph executor in half precision (compile precision f16)', () => {
     g.output('logits', g.resize('upsample', logits, 9, 9, 'half_pixel'));
     const { graph } = compile(g.build(), { mode: 'inference', precision: 'f16' });
     expect(graph.nodes.map((n) => `${n.name}:${n.outputs[0].dtype}`)).to.deep.equal(['image#to_f16:f16', 'logits:f16', 'logits#to_f32:f32', 'upsample:f32']);
+  });
+
+  it('reads an f16 output back as its values, not its bytes', async () => {
+    const ctx = await testContext();
+    const ids = new IdAllocator();
+    const x: Value = { id: ids.take(), shape: [3, 7], dtype: 'f32', kind: 'input', name: 'x' };
+    const h: Value = { id: ids.take(), shape: [3, 7], dtype: 'f16', kind: 'activation', name: 'h' };
+    const graph: Graph = {
+      inputs: [x],
+      state: [],
+      nodes: [{ id: 0, name: 'h', op: { type: 'cast', input: x, attrs: { to: 'f16' } }, outputs: [h] }],
+      outputs: new Map([['h', h]]),
+      ids,
+    };
+    const data = randomArray(21, -100, 100);
+    const exec = await Program.create(ctx, graph);
+    try {
+      const out = (await exec.run({ x: data })).get('h')!;
+      expect(out).to.be.instanceOf(Float32Array);
+      expect(Array.from(out)).to.deep.equal(Array.from(roundToHalf(data)));
+    } finally {
+      exec.dispose();
+    }
   });
 
   it('refuses half precision for training and unknown precisions', () => {
