@@ -61,6 +61,7 @@ interface GemmTile {
 // accumulators, spilling some, but each input and weight load feeds 4x the multiply-adds):
 // the MobileNetV2 513 pass measured 1.4x faster than with 8 x 4 and the ASPP convolutions
 // 1.3-1.5x; 4 x 4, 16 x 2, 16 x 4, 32 x 4, 8 x 8, 32 x 8 and 16 x 16 were slower or no faster.
+// Both at most the shader's R_MAX x CN_MAX (16 x 8), the size of its register arrays.
 const GPU_TILE: GemmTile = { R: 8, CN: 4 };
 const SOFTWARE_TILE: GemmTile = { R: 16, CN: 8 };
 const gemmTile = (software: boolean): GemmTile => (software ? SOFTWARE_TILE : GPU_TILE);
@@ -292,11 +293,11 @@ export function conv2dSpec(
   weightShape: Shape,
   p: Conv2dParams,
   has: { bias: boolean; scale: boolean; residual: boolean },
-  /** `splits`: split-K ways (default 1); `software`: tiles for a software adapter (default true). */
-  variant: { splits?: number; software?: boolean } = {},
+  /** `software`: tiles for a software adapter (`ctx.isSoftware`); `splits`: split-K ways (default 1). */
+  variant: { software: boolean; splits?: number },
 ): KernelSpec {
   const splits = variant.splits ?? 1;
-  const software = variant.software ?? true;
+  const software = variant.software;
   const { R, CN } = gemmTile(software);
   const tile = { WG: gemmLanes(weightShape[3], software), R, CN };
   convGeometry(inputShape, weightShape, p);

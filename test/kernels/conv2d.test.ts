@@ -134,8 +134,8 @@ describe('kernel: conv2d', () => {
       const b = conv2dSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}), has, { software: false });
       expect(a).to.deep.equal(b);
       // Direct kernel: sizes, channels and rates share a pipeline for the same kernel shape class.
-      const dw = conv2dSpec([1, 9, 9, 96], [3, 3, 1, 96], convParams({ groups: 96, padTop: 1 }), has);
-      const dw2 = conv2dSpec([2, 65, 33, 960], [3, 3, 1, 960], convParams({ groups: 960, dilationH: 4, padTop: 4 }), has);
+      const dw = conv2dSpec([1, 9, 9, 96], [3, 3, 1, 96], convParams({ groups: 96, padTop: 1 }), has, { software: true });
+      const dw2 = conv2dSpec([2, 65, 33, 960], [3, 3, 1, 960], convParams({ groups: 960, dilationH: 4, padTop: 4 }), has, { software: true });
       expect(dw).to.deep.equal(dw2);
       expect(dw.shader).to.not.equal(a.shader);
       // Software adapters: one 8-lane SIMD batch, whatever Cout. GPUs keep 32 lanes, a warp,
@@ -235,7 +235,7 @@ describe('kernel: conv2d', () => {
     /** A depthwise case (Cout = Cin = groups) that must run on the named entry point. */
     const dw = (input: Shape, kernel: [number, number], p: Partial<Conv2dParams>, path: 'depthwise4' | 'main', extras: Partial<Case> = {}) => {
       const c: Case = { input, kernel, cout: input[3], p: { ...p, groups: input[3] }, ...extras };
-      const spec = conv2dSpec(c.input, [kernel[0], kernel[1], 1, c.cout], convParams(c.p), { bias: !!c.bias, scale: !!c.scale, residual: !!c.residual });
+      const spec = conv2dSpec(c.input, [kernel[0], kernel[1], 1, c.cout], convParams(c.p), { bias: !!c.bias, scale: !!c.scale, residual: !!c.residual }, { software: true });
       expect(spec.entryPoint ?? 'main', `entry point for ${JSON.stringify(c)}`).to.equal(path);
       return check(c);
     };
@@ -243,14 +243,14 @@ describe('kernel: conv2d', () => {
     it('picks the vec4 kernel only for C % 4 == 0 and window steps <= 2, without sizes in the key', () => {
       const has = { bias: true, scale: false, residual: true };
       const spec = (input: Shape, k: number, p: Partial<Conv2dParams>) =>
-        conv2dSpec(input, [k, k, 1, input[3]], convParams({ ...p, groups: input[3] }), has);
+        conv2dSpec(input, [k, k, 1, input[3]], convParams({ ...p, groups: input[3] }), has, { software: true });
       expect(spec([1, 9, 9, 8], 3, {}).entryPoint).to.equal('depthwise4');
       expect(spec([1, 9, 9, 6], 3, {}).entryPoint).to.equal(undefined);
       // stride 3: window step 3 has no vec4 variant; stride 3 at rate 3 has step 1.
       expect(spec([1, 9, 9, 8], 3, { strideH: 3, strideW: 3 }).entryPoint).to.equal(undefined);
       expect(spec([1, 9, 9, 8], 3, { strideH: 3, strideW: 3, dilationH: 3, dilationW: 3 }).entryPoint).to.equal('depthwise4');
       // A channel multiplier (Cout = 2 Cin) is not depthwise4's job.
-      expect(conv2dSpec([1, 9, 9, 8], [3, 3, 1, 16], convParams({ groups: 8 }), has).entryPoint).to.equal(undefined);
+      expect(conv2dSpec([1, 9, 9, 8], [3, 3, 1, 16], convParams({ groups: 8 }), has, { software: true }).entryPoint).to.equal(undefined);
       // Sizes, channel counts, pads and rates at the same window step share one pipeline.
       const a = spec([1, 9, 9, 96], 3, { dilationH: 2, dilationW: 2, padTop: 2 });
       const b = spec([2, 65, 33, 960], 3, { dilationH: 6, dilationW: 1, padLeft: 1 });
