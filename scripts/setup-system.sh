@@ -11,13 +11,8 @@ if [ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || [ -e /usr/share/vulkan/
   fi
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "setup-system: no apt-get here; install a Vulkan driver (Mesa >= 23 lavapipe, or a GPU driver) by hand" >&2
-  exit 1
-fi
-
-SUDO=""
-if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+source "$(dirname "$0")/apt.sh"
+require_apt setup-system "a Vulkan driver (Mesa >= 23 lavapipe, or a GPU driver)"
 
 SOURCES=/etc/apt/sources.list.d/debian.sources
 if [ -f "$SOURCES" ] && ! grep -q 'bookworm-backports' "$SOURCES"; then
@@ -28,7 +23,6 @@ if [ -f "$SOURCES" ] && ! grep -q 'bookworm-backports' "$SOURCES"; then
   fi
 fi
 
-export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q -t bookworm-backports mesa-vulkan-drivers
 echo "setup-system: installed mesa-vulkan-drivers $(dpkg-query -W -f='${Version}' mesa-vulkan-drivers)"
