@@ -59,13 +59,7 @@ struct Params {
   pixelsPerBlock: u32,  // P, passed at run time so the epilogue loop stays a loop
 }
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<elem_t>;
-@group(0) @binding(2) var<storage, read> weight: array<elem_t>;
-@group(0) @binding(3) var<storage, read> bias: array<elem_t>;
-@group(0) @binding(4) var<storage, read> scale: array<elem_t>;
-@group(0) @binding(5) var<storage, read> residual: array<elem_t>;
-@group(0) @binding(6) var<storage, read_write> out: array<elem_t>;
+//#include "conv2d_bindings.wgsl"
 
 // input[n, ih, iw, channel] with rowBase = (n * H + ih) * W, or 0 outside the image. The load
 // is unconditional (clamped index, masked afterwards) so it stays uniform and branch-free.

@@ -58,13 +58,7 @@ struct Params {
   ciChunk: u32,      // input channels per split (cin without split-K)
 }
 
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> input: array<elem_t>;
-@group(0) @binding(2) var<storage, read> weight: array<elem_t>;
-@group(0) @binding(3) var<storage, read> bias: array<elem_t>;
-@group(0) @binding(4) var<storage, read> scale: array<elem_t>;
-@group(0) @binding(5) var<storage, read> residual: array<elem_t>;
-@group(0) @binding(6) var<storage, read_write> out: array<elem_t>;
+//#include "conv2d_bindings.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(
