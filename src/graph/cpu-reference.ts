@@ -7,9 +7,15 @@ import { type HostArray, opDef } from './ops/registry.js';
 import type { HostParams } from './params.js';
 import { checkParams } from './params.js';
 
-type CpuInput = Float32Array | Uint32Array;
+type CpuInput = Float32Array | Float64Array | Uint32Array;
 
-function runNodes(graph: Graph, values: Map<number, HostArray>): void {
+/** Weights for the interpreter: float32 as the GPU gets them, or float64 for a float64 run. */
+export type CpuParams = ReadonlyMap<string, { shape: number[]; data: Float32Array | Float64Array }>;
+
+/** Called with each value the graph computes, as soon as it is computed; it may change the data in place. */
+export type ValueHook = (v: Value, data: HostArray) => void;
+
+function runNodes(graph: Graph, values: Map<number, HostArray>, onValue?: ValueHook): void {
   const read = (v: Value): HostArray => {
     const x = values.get(v.id);
     if (!x) throw new Error(`cpu reference: ${v.name} has no value`);
@@ -18,15 +24,24 @@ function runNodes(graph: Graph, values: Map<number, HostArray>): void {
   for (const node of graph.nodes) {
     const outs = opDef(node.op).cpu(node.op, read, node.outputs);
     // f16 values are f32 arrays holding what f16 can: the rounding storage does on the GPU.
-    node.outputs.forEach((v, i) => values.set(v.id, v.dtype === 'f16' ? roundToHalf(outs[i] as Float32Array) : outs[i]));
+    node.outputs.forEach((v, i) => {
+      const data = v.dtype === 'f16' ? roundToHalf(outs[i] as Float32Array) : outs[i];
+      values.set(v.id, data);
+      onValue?.(v, data);
+    });
   }
 }
 
-/** Runs a canonical graph, or a compiled one (its derive graph first), on the CPU. */
+/**
+ * Runs a canonical graph, or a compiled one (its derive graph first), on the CPU. With float64
+ * inputs and weights it runs in float64: every float reference keeps its input's precision.
+ * `onValue` sees (and may edit) each value of the main graph as it is computed.
+ */
 export function runGraphCpu(
   compiled: Graph | CompiledGraph,
-  params: HostParams,
+  params: CpuParams,
   inputs: Record<string, CpuInput>,
+  onValue?: ValueHook,
 ): Map<string, HostArray> {
   const { graph, derive, source } = 'derive' in compiled ? compiled : { graph: compiled, derive: null, source: compiled };
   checkParams(source, params);
@@ -48,7 +63,7 @@ export function runGraphCpu(
     if (!t) throw new Error(`cpu reference: no value for state ${v.name}`);
     values.set(v.id, t);
   }
-  runNodes(graph, values);
+  runNodes(graph, values, onValue);
   const result = new Map<string, HostArray>();
   for (const [name, v] of graph.outputs) result.set(name, values.get(v.id)!);
   return result;

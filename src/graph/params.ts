@@ -41,7 +41,7 @@ export function storedState(graph: Graph): Value[] {
 }
 
 /** Throws a ParamMismatchError unless `host` holds exactly the graph's stored state, shapes included. */
-export function checkParams(graph: Graph, host: HostParams, what = 'weights'): void {
+export function checkParams(graph: Graph, host: ReadonlyMap<string, { shape: readonly number[]; data: ArrayLike<number> }>, what = 'weights'): void {
   const missing: string[] = [];
   const misShaped: ParamMismatchError['misShaped'] = [];
   const declared = new Set<string>();

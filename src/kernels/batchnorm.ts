@@ -8,6 +8,7 @@ import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../gpu/tensor.js';
 import { type Activation, activateCpu, activationCode } from './activation.js';
 import { expectShape } from './checks.js';
+import { type FloatArray, zerosLike } from './cpu-arrays.js';
 
 export interface BatchNormParams {
   eps: number;
@@ -84,17 +85,17 @@ export function batchNorm(
 }
 
 /** CPU reference: activate((x - mean) / sqrt(variance + eps) * gamma + beta) per channel. */
-export function batchNormCpu(
-  x: Float32Array,
+export function batchNormCpu<T extends FloatArray>(
+  x: T,
   shape: Shape,
-  stats: BatchNormStats<Float32Array>,
+  stats: BatchNormStats<FloatArray>,
   p: BatchNormParams,
-): Float32Array {
+): T {
   validateParams(p);
   const C = shape[shape.length - 1];
   validateShapes(shape, { gamma: [stats.gamma.length], beta: [stats.beta.length], mean: [stats.mean.length], variance: [stats.variance.length] });
   const act = p.activation ?? 'none';
-  const out = new Float32Array(x.length);
+  const out = zerosLike(x, x.length);
   for (let i = 0; i < x.length; i++) {
     const c = i % C;
     const normalised = (x[i] - stats.mean[c]) / Math.sqrt(stats.variance[c] + p.eps);

@@ -6,6 +6,7 @@ import { Uniforms, disposeDispatch, linearGrid, makeDispatch, runToNewTensor } f
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../gpu/tensor.js';
 import { expectRank, expectShape } from './checks.js';
+import { type FloatArray, zerosLike } from './cpu-arrays.js';
 
 const WG = 256;
 
@@ -70,12 +71,12 @@ export function concat(ctx: GpuContext, inputs: GpuTensor[]): Promise<GpuTensor>
 }
 
 /** CPU reference. */
-export function concatCpu(xs: readonly Float32Array[], shapes: readonly Shape[]): Float32Array {
+export function concatCpu<T extends FloatArray>(xs: readonly T[], shapes: readonly Shape[]): T {
   if (xs.length !== shapes.length) throw new Error(`concat: ${xs.length} arrays but ${shapes.length} shapes`);
   const outShape = concatOutputShape(shapes);
   const pixels = outShape[0] * outShape[1] * outShape[2];
   const Cout = outShape[3];
-  const out = new Float32Array(numel(outShape));
+  const out = zerosLike(xs[0], numel(outShape));
   let offset = 0;
   xs.forEach((x, i) => {
     const Ci = shapes[i][3];

@@ -8,3 +8,8 @@ export type FloatArray = Float32Array | Float64Array;
 export function zerosLike<T extends FloatArray>(like: T, length: number): T {
   return (like instanceof Float64Array ? new Float64Array(length) : new Float32Array(length)) as T;
 }
+
+/** `values` as an array of the same kind as `like` (a float64 reference keeps its precision). */
+export function fromLike<T extends FloatArray>(like: T, values: ArrayLike<number>): T {
+  return (like instanceof Float64Array ? Float64Array.from(values) : Float32Array.from(values)) as T;
+}

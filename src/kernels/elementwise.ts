@@ -7,6 +7,7 @@ import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString } from '../gpu/tensor.js';
 import { type Activation, activateCpu, activationCode } from './activation.js';
 import { expectRank, expectShape } from './checks.js';
+import { type FloatArray, zerosLike } from './cpu-arrays.js';
 
 export type ElementwiseOp = 'unary' | 'add' | 'mul';
 
@@ -71,16 +72,16 @@ export function elementwise(
 }
 
 /** CPU reference. */
-export function elementwiseCpu(
-  a: Float32Array,
+export function elementwiseCpu<T extends FloatArray>(
+  a: T,
   aShape: Shape,
-  b: Float32Array | undefined,
+  b: FloatArray | undefined,
   bShape: Shape | undefined,
   params: ElementwiseParams,
-): Float32Array {
+): T {
   const broadcast = elementwiseBroadcast(aShape, bShape, params.op);
   const act = params.activation ?? 'none';
-  const out = new Float32Array(numel(aShape));
+  const out = zerosLike(a, numel(aShape));
   const C = aShape.length === 4 ? aShape[3] : 1;
   const HW = aShape.length === 4 ? aShape[1] * aShape[2] : 1;
   for (let i = 0; i < out.length; i++) {

@@ -6,6 +6,7 @@ import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispa
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../gpu/tensor.js';
 import { expectRank, expectShape } from './checks.js';
+import { type FloatArray, zerosLike } from './cpu-arrays.js';
 
 const WG = 256;
 
@@ -36,11 +37,11 @@ export function flipWidth(ctx: GpuContext, input: GpuTensor): Promise<GpuTensor>
 }
 
 /** CPU reference. */
-export function flipWidthCpu(x: Float32Array, shape: Shape): Float32Array {
+export function flipWidthCpu<T extends FloatArray>(x: T, shape: Shape): T {
   checkInput(shape);
   const [N, H, W, C] = shape;
   if (x.length !== numel(shape)) throw new Error(`flipWidth: ${x.length} values for ${shapeString(shape)}`);
-  const out = new Float32Array(x.length);
+  const out = zerosLike(x, x.length);
   for (let row = 0; row < N * H; row++)
     for (let px = 0; px < W; px++)
       for (let c = 0; c < C; c++) out[(row * W + px) * C + c] = x[(row * W + (W - 1 - px)) * C + c];

@@ -6,6 +6,7 @@ import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispa
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type DType, type GpuTensor, type Shape, numel, shapeString, validateShape } from '../gpu/tensor.js';
 import { expectShape } from './checks.js';
+import { type FloatArray, zerosLike } from './cpu-arrays.js';
 
 const WG = 256;
 
@@ -52,10 +53,10 @@ export function softmax(ctx: GpuContext, input: GpuTensor): Promise<GpuTensor> {
 }
 
 /** CPU reference: exp(x - max) / sum over the last axis, in double precision. */
-export function softmaxCpu(x: Float32Array, shape: Shape): Float32Array {
+export function softmaxCpu<T extends FloatArray>(x: T, shape: Shape): T {
   softmaxOutputShape(shape);
   const [rows, C] = rowsAndChannels(shape);
-  const out = new Float32Array(x.length);
+  const out = zerosLike(x, x.length);
   for (let r = 0; r < rows; r++) {
     const row = x.subarray(r * C, (r + 1) * C);
     const m = Math.max(...row);

@@ -14,6 +14,7 @@ import {
   prepareBatchNormGrad,
   prepareBatchNormTrain,
 } from '../../kernels/batchnorm-train.js';
+import { fromLike } from '../../kernels/cpu-arrays.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -145,7 +146,7 @@ export const batchNormGradOp: OpDef<BatchNormGradOp> = {
     const f = (v: Value): Float32Array => read(v) as Float32Array;
     const r = batchNormGradCpu(f(op.x), f(op.dy), op.x.shape, f(op.gamma), f(op.mean), f(op.variance), op.attrs.eps, op.attrs.mode);
     const none = new Float32Array(0);
-    return [r.dx, Float32Array.from(r.dgamma), Float32Array.from(r.dbeta), none, none];
+    return [r.dx, fromLike(r.dx, r.dgamma), fromLike(r.dx, r.dbeta), none, none];
   },
   cost: (op) => ({ macs: 0, flops: 8 * numel(op.x.shape) }),
 };

@@ -3,6 +3,7 @@
 // [1], the logits' gradient (the seed of the backward pass: this op needs no rule of its own),
 // the count of invalid labels [1] (u32), and two scratch tensors of its reduction.
 import { shapeString } from '../../gpu/tensor.js';
+import { fromLike } from '../../kernels/cpu-arrays.js';
 import { crossEntropyCpu, crossEntropyScratchShapes, crossEntropySpecs, prepareCrossEntropy } from '../../kernels/cross-entropy.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -48,7 +49,7 @@ export const softmaxCrossEntropyOp: OpDef<SoftmaxCrossEntropyOp> = {
   }),
   cpu(op, read) {
     const r = crossEntropyCpu(read(op.logits) as Float32Array, op.logits.shape, read(op.labels), op.attrs, op.weights && read(op.weights));
-    return [Float32Array.of(r.loss), r.dlogits, Uint32Array.of(r.invalid), new Float32Array(0), new Float32Array(0)];
+    return [fromLike(r.dlogits, [r.loss]), r.dlogits, Uint32Array.of(r.invalid), new Float32Array(0), new Float32Array(0)];
   },
   cost: (op) => ({ macs: 0, flops: 6 * numel(op.logits.shape) }),
 };

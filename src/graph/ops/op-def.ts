@@ -20,7 +20,8 @@ export interface LoweredOp {
   prepare(ctx: GpuContext, tensorOf: (v: Value) => GpuTensor, outputs: GpuTensor[]): Dispatch[];
 }
 
-export type HostArray = Float32Array | Uint32Array;
+/** A value on the host: f32 values (f64 where the CPU interpreter runs in float64), or u32. */
+export type HostArray = Float32Array | Float64Array | Uint32Array;
 
 export interface OpCost {
   /** Multiply-accumulates (convolutions only). */
