@@ -1,7 +1,7 @@
 // Builds the browser bundle dist/browser/deeplab.js from src/browser/index.ts with esbuild.
-// The bundle holds the same kernel, graph and model modules as Node; four Node modules are
-// swapped for their browser stand-ins in src/browser/ (the GPU, shader files, image decoding
-// and the Vulkan runtime folder), and the shaders/ files are built in as strings. Node's
+// The bundle holds the same kernel, graph and model modules as Node; five Node modules are
+// swapped for their browser stand-ins in src/browser/ (the GPU, shader files, image decoding,
+// the Vulkan runtime folder and the kernel-tuning store), and the shaders/ files are built in as strings. Node's
 // built-in modules, still imported by code the browser never runs (weights from a file path,
 // saving), become stubs that throw a clear error if called. Any other package is an error.
 import { build } from 'esbuild';
@@ -11,13 +11,13 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const browserDir = join(root, 'src', 'browser');
-const SWAPPED = new Set(['shader-source', 'runtime-dir', 'image-source']);
+const SWAPPED = new Set(['shader-source', 'runtime-dir', 'image-source', 'tune-store']);
 
 const browserSwaps = {
   name: 'deeplab-browser',
   setup(b) {
     b.onResolve({ filter: /^webgpu$/ }, () => ({ path: join(browserDir, 'webgpu.ts') }));
-    b.onResolve({ filter: /(^|\/)(shader-source|runtime-dir|image-source)\.js$/ }, (args) => {
+    b.onResolve({ filter: /(^|\/)(shader-source|runtime-dir|image-source|tune-store)\.js$/ }, (args) => {
       if (args.importer.startsWith(browserDir)) return undefined;
       const name = args.path.split('/').pop().replace(/\.js$/, '');
       return SWAPPED.has(name) ? { path: join(browserDir, `${name}.ts`) } : undefined;

@@ -7,7 +7,9 @@ import { create, globals } from 'webgpu';
 import { PipelineCache } from './pipeline-cache.js';
 import { BufferPool } from './buffer-pool.js';
 import { GpuError } from './errors.js';
+import { KernelTuning, type TuneMode, adapterIdentity, tuneModeFrom } from './tuning.js';
 import type { WorkTimer } from './work-timer.js';
+import type { GemmVariant } from '../kernels/conv2d-gemm-variants.js';
 
 export { GpuError } from './errors.js';
 
@@ -22,6 +24,12 @@ export interface GpuContextOptions {
    * adapters only; default, or DEEPLAB_SPLIT_K), 'never', or 'always' (tests, benchmarks).
    */
   splitK?: SplitKMode;
+  /**
+   * Kernel choices measured on this adapter (src/gpu/tuning.ts): 'off', 'cached' (default, or
+   * DEEPLAB_TUNE) or 'full' (time the candidates of layers not yet tuned when a program is
+   * compiled).
+   */
+  tune?: TuneMode;
 }
 
 export type SplitKMode = 'auto' | 'never' | 'always';
@@ -93,8 +101,11 @@ export class GpuContext {
   readonly isSoftware: boolean;
   /** The device has `shader-f16`: half-precision programs can run (src/graph/half.ts). */
   readonly hasHalf: boolean;
-  /** Kernel choices that tests and benchmarks may change (pipelines are keyed by them). */
-  readonly kernelOptions: { splitK: SplitKMode };
+  /**
+   * Kernel choices that tests and benchmarks may change (pipelines are keyed by them): the
+   * split-K mode, and a GEMM variant forced on every groups == 1 convolution.
+   */
+  readonly kernelOptions: { splitK: SplitKMode; gemm?: GemmVariant };
   private destroyed = false;
 
   private constructor(
@@ -104,6 +115,8 @@ export class GpuContext {
     readonly adapterInfo: AdapterDescription,
     readonly hasTimestamps: boolean,
     splitK: SplitKMode,
+    /** Kernel choices measured on this adapter, and whether to measure more (tests swap in their own store). */
+    public tuning: KernelTuning,
   ) {
     this.isSoftware = isSoftwareAdapter(adapter);
     this.hasHalf = device.features.has('shader-f16');
@@ -120,6 +133,8 @@ export class GpuContext {
   static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
     installGlobals();
     const splitK = splitKMode(options);
+    const tune = options.tune ?? tuneModeFrom(typeof process !== 'undefined' ? process.env.DEEPLAB_TUNE : undefined, 'DEEPLAB_TUNE');
+    tuneModeFrom(tune, 'tune');
     const gpu = create(dawnFlags(options));
     const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
     if (!adapter) {
@@ -149,7 +164,9 @@ export class GpuContext {
         maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
       },
     });
-    return new GpuContext(gpu, adapter, device, describeAdapter(adapter), wantTimestamps, splitK);
+    const described = describeAdapter(adapter);
+    const tuning = await KernelTuning.open(adapterIdentity(described, isSoftwareAdapter(adapter)), tune);
+    return new GpuContext(gpu, adapter, device, described, wantTimestamps, splitK, tuning);
   }
 
   get limits(): GPUSupportedLimits {

@@ -1,9 +1,10 @@
 // 2-D convolution over NHWC activations with HWIO weights: any kernel size, stride,
 // asymmetric padding, dilation (the atrous rate) and groups, plus a fused epilogue
 //   out = activation(acc * scale[co] + bias[co] + residual[n, oh, ow, co]).
-// groups == 1 runs as a register-tiled implicit GEMM (shaders/conv2d_gemm.wgsl), on hardware
-// adapters split over the input channels (split-K) where the output alone gives too few
-// workgroups to fill the GPU (conv2d_splitk_reduce.wgsl adds the splits up); grouped and
+// groups == 1 runs as a register-tiled implicit GEMM (shaders/conv2d_gemm.wgsl) whose tile, lanes
+// and split over the input channels (split-K; conv2d_splitk_reduce.wgsl adds the splits up) are
+// the variant measured fastest on the adapter, else its class's default
+// (conv2d-gemm-variants.ts, src/gpu/tuning.ts); grouped and
 // depthwise layers run as a direct kernel (shaders/conv2d_direct.wgsl): depthwise layers with
 // C % 4 == 0 on its vec4 tiled entry point `depthwise4`, everything else on its scalar `main`.
 import type { GpuContext } from '../gpu/context.js';
@@ -14,6 +15,19 @@ import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, checkBindable, numel, shapeString, tensorBytes } from '../gpu/tensor.js';
 import { type Activation, activateCpu, activationCode } from './activation.js';
 import { expectShape } from './checks.js';
+import {
+  type AdapterClass,
+  type GemmVariant,
+  defaultGemmVariant,
+  gemmCandidates,
+  gemmShapeKey,
+  gemmVariantName,
+  gemmVariantProblem,
+  lanesFor,
+  normaliseSplits,
+  parseGemmVariant,
+} from './conv2d-gemm-variants.js';
+import { candidateChecksum } from '../gpu/tuning.js';
 
 export interface Conv2dParams {
   strideH: number;
@@ -52,19 +66,6 @@ export interface Conv2dExtras<T> {
 }
 
 const KERNEL = 'conv2d';
-/** Register tile of conv2d_gemm.wgsl: R output pixels per workgroup, CN output channels per lane. */
-interface GemmTile {
-  R: number;
-  CN: number;
-}
-// GPUs: 8 x 4, what ran on the H100. lavapipe: 16 x 8 (an 8-lane SIMD batch keeps 128
-// accumulators, spilling some, but each input and weight load feeds 4x the multiply-adds):
-// the MobileNetV2 513 pass measured 1.4x faster than with 8 x 4 and the ASPP convolutions
-// 1.3-1.5x; 4 x 4, 16 x 2, 16 x 4, 32 x 4, 8 x 8, 32 x 8 and 16 x 16 were slower or no faster.
-// Both at most the shader's R_MAX x CN_MAX (16 x 8), the size of its register arrays.
-const GPU_TILE: GemmTile = { R: 8, CN: 4 };
-const SOFTWARE_TILE: GemmTile = { R: 16, CN: 8 };
-const gemmTile = (software: boolean): GemmTile => (software ? SOFTWARE_TILE : GPU_TILE);
 // conv2d_direct.wgsl `main`: P adjacent output pixels of a row per workgroup, one channel per invocation.
 const DIRECT_P = 8;
 // conv2d_direct.wgsl `depthwise4`: a TR x TP output tile and 4 channels per invocation (4x4
@@ -79,45 +80,35 @@ const DW_LANES = 8;
 const DW_TILES_PER_GROUP = 8;
 const DW_MIN_GROUPS = 256;
 
-/** Lanes per workgroup: enough to cover Cout in steps of `perLane` channels, 8..max. */
-function lanesFor(cout: number, perLane: number, max: number): number {
-  let lanes = 8;
-  while (lanes < max && lanes * perLane < cout) lanes *= 2;
-  return lanes;
-}
-/**
- * GEMM lanes (a workgroup covers lanes x CN output channels). Software adapters: 8, one SIMD
- * batch of lavapipe, so a tile is 64 channels and little of the last one idles (MobileNetV2's
- * 160-channel projections in 128-wide tiles left 37.5 % of the second idle); 8 lanes everywhere
- * also measured as fast as choosing 8, 16 or 32 by fit, with fewer pipelines to compile. GPUs:
- * a workgroup under 32 lanes leaves most of a warp idle, so as many lanes as cover Cout, 8 to
- * 32 (what ran on the H100).
- */
-function gemmLanes(cout: number, software: boolean): number {
-  return software ? 8 : lanesFor(cout, gemmTile(software).CN, 32);
-}
-
-// Split-K (hardware adapters): below this many workgroups the GEMM leaves a large GPU mostly
-// idle (an H100 holds ~4000 of these 32-lane groups at once); split until it is reached, at most
-// MAX_SPLITS ways, each split keeping at least MIN_SPLIT_CHANNELS input channels.
-const SPLIT_TARGET_GROUPS = 1024;
-const MAX_SPLITS = 16;
-const MIN_SPLIT_CHANNELS = 32;
 const REDUCE_WG = 64;
 
-/** How many ways a groups == 1 conv splits its input channels on `ctx` (1: no split-K). */
-export function gemmSplits(ctx: GpuContext, g: ConvGeometry): number {
-  const mode = ctx.kernelOptions.splitK;
-  if (mode === 'never' || (mode === 'auto' && ctx.isSoftware)) return 1;
-  const { R, CN } = gemmTile(ctx.isSoftware);
-  const groups = Math.ceil((g.N * g.OH * g.OW) / R) * Math.ceil(g.cout / (gemmLanes(g.cout, ctx.isSoftware) * CN));
-  let splits: number;
-  if (mode === 'always') splits = Math.min(4, g.cin);
-  else if (groups >= SPLIT_TARGET_GROUPS) return 1;
-  else splits = Math.min(MAX_SPLITS, Math.ceil(SPLIT_TARGET_GROUPS / groups), Math.floor(g.cin / MIN_SPLIT_CHANNELS));
-  if (splits < 2) return 1;
-  // No empty split: as many as chunks of ceil(cin / splits) channels cover.
-  return Math.ceil(g.cin / Math.ceil(g.cin / splits));
+/** The GEMM kernels' candidate space and defaults (conv2d-gemm-variants.ts); bump when the shader's tiling changes. */
+export const GEMM_SPACE_VERSION = 1;
+
+const adapterClass = (ctx: GpuContext): AdapterClass => (ctx.isSoftware ? 'software' : 'gpu');
+
+/** The choice measured on this adapter for this layer shape, if any (and still a candidate). */
+export function tunedGemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): GemmVariant | undefined {
+  if (ctx.tuning.mode === 'off') return undefined;
+  const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
+  const names = gemmCandidates(g, adapterClass(ctx), max).map(gemmVariantName);
+  const name = ctx.tuning.choice('conv2d_gemm', gemmShapeKey(g, p.strideH, p.dilationH), candidateChecksum(GEMM_SPACE_VERSION, names));
+  const v = name ? parseGemmVariant(name) : null;
+  return v && names.includes(name!) ? v : undefined;
+}
+
+/**
+ * The GEMM variant a groups == 1 conv runs on `ctx`: the one forced by kernelOptions (tests),
+ * else the one measured fastest on this adapter, else the adapter class's default; then the
+ * split-K mode ('never' and 'always' override the variant's splits).
+ */
+export function gemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): GemmVariant {
+  let v = ctx.kernelOptions.gemm ?? tunedGemmVariant(ctx, g, p) ?? defaultGemmVariant(g, adapterClass(ctx));
+  const problem = gemmVariantProblem(g, v, ctx.limits.maxComputeInvocationsPerWorkgroup);
+  if (problem) throw new Error(`${KERNEL}: GEMM variant ${gemmVariantName(v)} cannot run ${g.cin} -> ${g.cout} channels: ${problem}`);
+  if (ctx.kernelOptions.splitK === 'never') v = { ...v, splits: 1 };
+  else if (ctx.kernelOptions.splitK === 'always') v = { ...v, splits: normaliseSplits(g.cin, 4) };
+  return v;
 }
 const directLanes = (cout: number) => lanesFor(cout, 1, 64);
 
@@ -270,9 +261,9 @@ export function conv2dSpecs(
   p: Conv2dParams,
   has: { bias: boolean; scale: boolean; residual: boolean },
 ): KernelSpec[] {
-  const splits = usesGemm(p) ? gemmSplits(ctx, convGeometry(inputShape, weightShape, p)) : 1;
-  const main = conv2dSpec(inputShape, weightShape, p, has, { splits, software: ctx.isSoftware });
-  return splits > 1 ? [main, splitKReduceSpec(p, has)] : [main];
+  const gemm = usesGemm(p) ? gemmVariant(ctx, convGeometry(inputShape, weightShape, p), p) : undefined;
+  const main = conv2dSpec(inputShape, weightShape, p, has, gemm);
+  return gemm && gemm.splits > 1 ? [main, splitKReduceSpec(p, has)] : [main];
 }
 
 function splitKReduceSpec(p: Conv2dParams, has: { bias: boolean; scale: boolean; residual: boolean }): KernelSpec {
@@ -293,13 +284,9 @@ export function conv2dSpec(
   weightShape: Shape,
   p: Conv2dParams,
   has: { bias: boolean; scale: boolean; residual: boolean },
-  /** `software`: tiles for a software adapter (`ctx.isSoftware`); `splits`: split-K ways (default 1). */
-  variant: { software: boolean; splits?: number },
+  /** The GEMM variant (groups == 1 only; see gemmVariant). */
+  gemm?: GemmVariant,
 ): KernelSpec {
-  const splits = variant.splits ?? 1;
-  const software = variant.software;
-  const { R, CN } = gemmTile(software);
-  const tile = { WG: gemmLanes(weightShape[3], software), R, CN };
   convGeometry(inputShape, weightShape, p);
   const constants: Record<string, number> = {
     HAS_BIAS: has.bias ? 1 : 0,
@@ -308,8 +295,10 @@ export function conv2dSpec(
     ACTIVATION: activationCode(p.activation ?? 'none'),
   };
   if (usesGemm(p)) {
+    if (!gemm) throw new Error(`${KERNEL}: a groups == 1 convolution needs its GEMM variant`);
+    const tile = { WG: gemm.lanes, R: gemm.R, CN: gemm.CN };
     // A split GEMM writes raw sums: its epilogue constants are the reduction's.
-    if (splits > 1) return { shader: 'conv2d_gemm.wgsl', constants: { ...tile, SPLIT_K: 1 } };
+    if (gemm.splits > 1) return { shader: 'conv2d_gemm.wgsl', constants: { ...tile, SPLIT_K: 1 } };
     return { shader: 'conv2d_gemm.wgsl', constants: { ...constants, ...tile } };
   }
   const [KH, KW, cinPerGroup] = weightShape;
@@ -393,8 +382,11 @@ function windowUniforms(u: Uniforms, g: ConvGeometry, p: Conv2dParams): Uniforms
     .i32(p.padLeft);
 }
 
-/** The dispatches of one conv: one, or two where it splits K (the scratch is the first one's). */
-export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParams): Dispatch[] {
+/**
+ * The dispatches of one conv: one, or two where it splits K (the scratch is the first one's).
+ * `variant`: a GEMM variant to run instead of gemmVariant's choice (the tuner's candidates).
+ */
+export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParams, variant?: GemmVariant): Dispatch[] {
   const g = convGeometry(t.input.shape, t.weight.shape, p);
   const outShape = [g.N, g.OH, g.OW, g.cout];
   const where = describe(t.input.shape, t.weight.shape, p);
@@ -411,19 +403,19 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
   }
 
   const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
-  const spec = conv2dSpec(t.input.shape, t.weight.shape, p, has, { software: ctx.isSoftware });
+  const gemm = usesGemm(p) ? (variant ?? gemmVariant(ctx, g, p)) : undefined;
+  const spec = conv2dSpec(t.input.shape, t.weight.shape, p, has, gemm);
   // Unused epilogue slots still exist in the pipeline layout: bind the weight there.
   const buffers = [t.input, t.weight, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out];
   const label =
     `${KERNEL}(${g.KH}x${g.KW} s${p.strideH}x${p.strideW} d${p.dilationH}x${p.dilationW} g${p.groups}` +
     `${p.activation && p.activation !== 'none' ? ' ' + p.activation : ''}) ${shapeString(t.input.shape)}->${shapeString(outShape)}`;
 
-  if (usesGemm(p)) {
+  if (gemm) {
     const M = g.N * g.OH * g.OW;
-    const { R, CN } = gemmTile(ctx.isSoftware);
+    const { R, CN, splits } = gemm;
     const mTiles = Math.ceil(M / R);
-    const coGroups = Math.ceil(g.cout / (gemmLanes(g.cout, ctx.isSoftware) * CN));
-    const splits = gemmSplits(ctx, g);
+    const coGroups = Math.ceil(g.cout / (gemm.lanes * CN));
     const ciChunk = Math.ceil(g.cin / splits);
     const uniforms = windowUniforms(new Uniforms().u32(M).u32(g.cout).u32(g.cin), g, p)
       .u32(mTiles)
@@ -432,7 +424,7 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
       .u32(ciChunk);
     const workgroups = blockGrid(ctx, mTiles, splits * coGroups);
     if (splits === 1) return [makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups })];
-    return splitKDispatches(ctx, t, p, { label, uniforms, workgroups, splits, count: M * g.cout, has });
+    return splitKDispatches(ctx, t, p, { label, uniforms, workgroups, gemm, count: M * g.cout, has });
   }
 
   if (usesDepthwise4(t.input.shape, t.weight.shape, p)) {
@@ -455,16 +447,17 @@ function splitKDispatches(
   ctx: GpuContext,
   t: Conv2dOperands,
   p: Conv2dParams,
-  s: { label: string; uniforms: Uniforms; workgroups: Grid; splits: number; count: number; has: { bias: boolean; scale: boolean; residual: boolean } },
+  s: { label: string; uniforms: Uniforms; workgroups: Grid; gemm: GemmVariant; count: number; has: { bias: boolean; scale: boolean; residual: boolean } },
 ): Dispatch[] {
+  const splits = s.gemm.splits;
   // The partial sums are stored in the output's type (f16 in half-precision programs).
-  const scratchBytes = tensorBytes([s.splits, s.count], t.out.dtype);
-  checkBindable(ctx, scratchBytes, `${KERNEL}: split-K scratch of ${s.splits} x ${s.count} values`);
+  const scratchBytes = tensorBytes([splits, s.count], t.out.dtype);
+  checkBindable(ctx, scratchBytes, `${KERNEL}: split-K scratch of ${splits} x ${s.count} values`);
   const scratch = ctx.createBuffer(scratchBytes, STORAGE_USAGE, `${s.label}:split-k`);
   try {
-    const gemmSpec = conv2dSpec(t.input.shape, t.weight.shape, p, s.has, { splits: s.splits, software: ctx.isSoftware });
+    const gemmSpec = conv2dSpec(t.input.shape, t.weight.shape, p, s.has, s.gemm);
     const gemm = makeDispatch(ctx, {
-      label: `${s.label} split-K x${s.splits}`,
+      label: `${s.label} split-K x${splits}`,
       spec: gemmSpec,
       uniforms: s.uniforms,
       buffers: [t.input, t.weight, t.weight, t.weight, t.weight, scratch],
@@ -473,7 +466,7 @@ function splitKDispatches(
     const reduce = makeDispatch(ctx, {
       label: `${s.label} split-K sum`,
       spec: splitKReduceSpec(p, s.has),
-      uniforms: new Uniforms().u32(s.count).u32(t.out.shape[3]).u32(s.splits),
+      uniforms: new Uniforms().u32(s.count).u32(t.out.shape[3]).u32(splits),
       buffers: [scratch, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out],
       workgroups: linearGrid(ctx, s.count, REDUCE_WG),
     });

@@ -9,12 +9,15 @@ import {
   conv2dFlops,
   conv2dOutputShape,
   conv2dSpec,
+  type ConvGeometry,
+  convGeometry,
   convParams,
-  gemmSplits,
+  gemmVariant,
   prepareConv2d,
   samePadding,
   symmetricPadding,
 } from '../../src/kernels/conv2d.js';
+import { type AdapterClass, type GemmVariant, defaultGemmVariant, gemmCandidates, gemmVariantName } from '../../src/kernels/conv2d-gemm-variants.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 interface Case {
@@ -36,7 +39,7 @@ interface Result {
 }
 
 /** Runs one case on the GPU (NaN-poisoned output) and on the CPU reference and compares. */
-async function check(c: Case, data?: { input: Float32Array; weight: Float32Array }): Promise<Result> {
+async function check(c: Case, data?: { input: Float32Array; weight: Float32Array }, variant?: GemmVariant): Promise<Result> {
   const ctx = await testContext();
   const p = convParams(c.p);
   const cinPerGroup = c.input[3] / p.groups;
@@ -66,10 +69,10 @@ async function check(c: Case, data?: { input: Float32Array; weight: Float32Array
       residual: residual && up(residual, outShape, 'residual'),
       out,
     };
-    await runOnce(ctx, 'conv2d test', () => prepareConv2d(ctx, operands, p));
+    await runOnce(ctx, 'conv2d test', () => prepareConv2d(ctx, operands, p, variant));
     const gpu = await readTensor(ctx, out);
     const cpu = conv2dCpu(input, c.input, weight, weightShape, p, { bias, scale, residual });
-    expectClose(gpu, cpu, `conv2d ${JSON.stringify(c)}`);
+    expectClose(gpu, cpu, `conv2d ${variant ? gemmVariantName(variant) + ' ' : ''}${JSON.stringify(c)}`);
     return { gpu, cpu, input, weight, outShape };
   } finally {
     for (const t of tensors) t.dispose();
@@ -130,18 +133,19 @@ describe('kernel: conv2d', () => {
       // GEMM: spatial size, Cin, kernel size, rate and padding never specialise the pipeline
       // (on GPUs Cout picks the lane count, 32 for both of these).
       const has = { bias: true, scale: false, residual: false };
-      const a = conv2dSpec([1, 13, 11, 5], [3, 3, 5, 512], convParams({ dilationH: 2, dilationW: 2, padTop: 2 }), has, { software: false });
-      const b = conv2dSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}), has, { software: false });
+      const gpuTile = { R: 8, CN: 4, lanes: 32, splits: 1 };
+      const a = conv2dSpec([1, 13, 11, 5], [3, 3, 5, 512], convParams({ dilationH: 2, dilationW: 2, padTop: 2 }), has, gpuTile);
+      const b = conv2dSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}), has, gpuTile);
       expect(a).to.deep.equal(b);
       // Direct kernel: sizes, channels and rates share a pipeline for the same kernel shape class.
-      const dw = conv2dSpec([1, 9, 9, 96], [3, 3, 1, 96], convParams({ groups: 96, padTop: 1 }), has, { software: true });
-      const dw2 = conv2dSpec([2, 65, 33, 960], [3, 3, 1, 960], convParams({ groups: 960, dilationH: 4, padTop: 4 }), has, { software: true });
+      const dw = conv2dSpec([1, 9, 9, 96], [3, 3, 1, 96], convParams({ groups: 96, padTop: 1 }), has);
+      const dw2 = conv2dSpec([2, 65, 33, 960], [3, 3, 1, 960], convParams({ groups: 960, dilationH: 4, padTop: 4 }), has);
       expect(dw).to.deep.equal(dw2);
       expect(dw.shader).to.not.equal(a.shader);
       // Software adapters: one 8-lane SIMD batch, whatever Cout. GPUs keep 32 lanes, a warp,
       // once Cout needs them.
       const lanes = (cin: number, cout: number, software: boolean) =>
-        conv2dSpec([1, 9, 9, cin], [1, 1, cin, cout], convParams({}), has, { software }).constants!.WG;
+        defaultGemmVariant(convGeometry([1, 9, 9, cin], [1, 1, cin, cout], convParams({})), software ? 'software' : 'gpu').lanes;
       expect([lanes(960, 160, true), lanes(64, 384, true), lanes(64, 21, true)]).to.deep.equal([8, 8, 8]);
       expect([lanes(960, 160, false), lanes(160, 960, false), lanes(64, 24, false)]).to.deep.equal([32, 32, 8]);
     });
@@ -235,7 +239,7 @@ describe('kernel: conv2d', () => {
     /** A depthwise case (Cout = Cin = groups) that must run on the named entry point. */
     const dw = (input: Shape, kernel: [number, number], p: Partial<Conv2dParams>, path: 'depthwise4' | 'main', extras: Partial<Case> = {}) => {
       const c: Case = { input, kernel, cout: input[3], p: { ...p, groups: input[3] }, ...extras };
-      const spec = conv2dSpec(c.input, [kernel[0], kernel[1], 1, c.cout], convParams(c.p), { bias: !!c.bias, scale: !!c.scale, residual: !!c.residual }, { software: true });
+      const spec = conv2dSpec(c.input, [kernel[0], kernel[1], 1, c.cout], convParams(c.p), { bias: !!c.bias, scale: !!c.scale, residual: !!c.residual });
       expect(spec.entryPoint ?? 'main', `entry point for ${JSON.stringify(c)}`).to.equal(path);
       return check(c);
     };
@@ -243,14 +247,14 @@ describe('kernel: conv2d', () => {
     it('picks the vec4 kernel only for C % 4 == 0 and window steps <= 2, without sizes in the key', () => {
       const has = { bias: true, scale: false, residual: true };
       const spec = (input: Shape, k: number, p: Partial<Conv2dParams>) =>
-        conv2dSpec(input, [k, k, 1, input[3]], convParams({ ...p, groups: input[3] }), has, { software: true });
+        conv2dSpec(input, [k, k, 1, input[3]], convParams({ ...p, groups: input[3] }), has);
       expect(spec([1, 9, 9, 8], 3, {}).entryPoint).to.equal('depthwise4');
       expect(spec([1, 9, 9, 6], 3, {}).entryPoint).to.equal(undefined);
       // stride 3: window step 3 has no vec4 variant; stride 3 at rate 3 has step 1.
       expect(spec([1, 9, 9, 8], 3, { strideH: 3, strideW: 3 }).entryPoint).to.equal(undefined);
       expect(spec([1, 9, 9, 8], 3, { strideH: 3, strideW: 3, dilationH: 3, dilationW: 3 }).entryPoint).to.equal('depthwise4');
       // A channel multiplier (Cout = 2 Cin) is not depthwise4's job.
-      expect(conv2dSpec([1, 9, 9, 8], [3, 3, 1, 16], convParams({ groups: 8 }), has, { software: true }).entryPoint).to.equal(undefined);
+      expect(conv2dSpec([1, 9, 9, 8], [3, 3, 1, 16], convParams({ groups: 8 }), has).entryPoint).to.equal(undefined);
       // Sizes, channel counts, pads and rates at the same window step share one pipeline.
       const a = spec([1, 9, 9, 96], 3, { dilationH: 2, dilationW: 2, padTop: 2 });
       const b = spec([2, 65, 33, 960], 3, { dilationH: 6, dilationW: 1, padLeft: 1 });
@@ -461,6 +465,31 @@ describe('kernel: conv2d', () => {
   });
 });
 
+describe('kernel: conv2d GEMM, every candidate a tuner may choose, on both adapter classes', () => {
+  // Tuning may change only speed: each candidate of each class's space (software tiles, GPU
+  // tiles with wide workgroups and split-K) runs here on lavapipe against the CPU reference,
+  // with poisoned outputs and sizes off every tile.
+  const cases: Case[] = [
+    { input: [1, 9, 7, 13], kernel: [3, 3], cout: 11, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+    { input: [2, 6, 5, 37], kernel: [1, 1], cout: 133, p: {}, bias: true, scale: true, residual: true },
+    { input: [1, 11, 9, 70], kernel: [3, 3], cout: 45, p: { dilationH: 6, dilationW: 6, padTop: 6, padBottom: 6, padLeft: 6, padRight: 6, activation: 'relu' }, scale: true, bias: true },
+    { input: [1, 1, 1, 300], kernel: [1, 1], cout: 67, p: { activation: 'relu6' }, bias: true }, // M = 1: image pooling
+  ];
+  for (const c of cases) {
+    it(`${c.kernel.join('x')} ${c.input.join('x')} -> ${c.cout}: every candidate matches the CPU reference`, async () => {
+      const ctx = await testContext();
+      const g = convGeometry(c.input, [c.kernel[0], c.kernel[1], c.input[3], c.cout], convParams(c.p));
+      const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
+      const seen = new Set<string>();
+      const candidates = [...gemmCandidates(g, 'software', max), ...gemmCandidates(g, 'gpu', max)].filter((v) => !seen.has(gemmVariantName(v)) && seen.add(gemmVariantName(v)));
+      expect(candidates.some((v) => v.splits > 1) || g.cin < 64, 'split-K candidates where the channels allow').to.equal(true);
+      const data = { input: randomArray(numel(c.input)), weight: randomArray(g.KH * g.KW * g.cin * g.cout) };
+      for (const v of candidates) await check(c, data, v);
+      console.log(`      (${candidates.length} candidates)`);
+    });
+  }
+});
+
 describe('kernel: conv2d split-K (the GEMM split over input channels, then an ordered sum)', () => {
   /** Runs `fn` with split-K forced on the shared test context, whatever its adapter. */
   async function withSplitK(mode: 'always' | 'never', fn: () => Promise<void>): Promise<void> {
@@ -525,20 +554,22 @@ describe('kernel: conv2d split-K (the GEMM split over input channels, then an or
   it("chooses splits only for few output tiles and long reductions on hardware adapters ('auto')", async () => {
     const ctx = await testContext();
     const geometry = (M: number, cin: number, cout: number) => ({ N: 1, H: M, W: 1, cin, KH: 1, KW: 1, cout, OH: M, OW: 1, cinPerGroup: cin, coutPerGroup: cout });
-    const before = { splitK: ctx.kernelOptions.splitK, software: ctx.isSoftware };
+    const splits = (g: ConvGeometry, cls: AdapterClass) => defaultGemmVariant(g, cls).splits;
+    // The default on a hardware adapter (the test adapter is lavapipe).
+    expect(splits(geometry(1, 2048, 256), 'gpu'), 'image pooling 1x1 2048->256').to.equal(16);
+    expect(splits(geometry(33 * 33, 18432 / 9, 256), 'gpu'), 'ASPP at 33x33').to.be.within(2, 16);
+    expect(splits(geometry(129 * 129, 256, 256), 'gpu'), 'a large map').to.equal(1);
+    expect(splits(geometry(1, 40, 256), 'gpu'), 'too few channels to split').to.equal(1);
+    expect(splits(geometry(1, 2048, 256), 'software'), 'never on a software adapter').to.equal(1);
+    // The context's split-K mode overrides any variant's splits.
+    const before = ctx.kernelOptions.splitK;
     try {
-      ctx.kernelOptions.splitK = 'auto';
-      // The decision as on a hardware adapter (the test adapter is lavapipe).
-      Object.defineProperty(ctx, 'isSoftware', { value: false, configurable: true });
-      expect(gemmSplits(ctx, geometry(1, 2048, 256)), 'image pooling 1x1 2048->256').to.equal(16);
-      expect(gemmSplits(ctx, geometry(33 * 33, 18432 / 9, 256)), 'ASPP at 33x33').to.be.within(2, 16);
-      expect(gemmSplits(ctx, geometry(129 * 129, 256, 256)), 'a large map').to.equal(1);
-      expect(gemmSplits(ctx, geometry(1, 40, 256)), 'too few channels to split').to.equal(1);
-      Object.defineProperty(ctx, 'isSoftware', { value: true, configurable: true });
-      expect(gemmSplits(ctx, geometry(1, 2048, 256)), 'never on a software adapter').to.equal(1);
+      ctx.kernelOptions.splitK = 'never';
+      expect(gemmVariant(ctx, geometry(1, 2048, 256), convParams({})).splits).to.equal(1);
+      ctx.kernelOptions.splitK = 'always';
+      expect(gemmVariant(ctx, geometry(1, 2048, 256), convParams({})).splits).to.equal(4);
     } finally {
-      Object.defineProperty(ctx, 'isSoftware', { value: before.software, configurable: true });
-      ctx.kernelOptions.splitK = before.splitK;
+      ctx.kernelOptions.splitK = before;
     }
   });
 });

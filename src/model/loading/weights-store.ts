@@ -7,13 +7,11 @@
 // only once verified, so a broken download never poisons the cache.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { cacheDirectory } from '../../util/cache-dir.js';
 import type { RegistryEntry } from './registry.js';
 
-export function cacheDirectory(): string {
-  return process.env.DEEPLAB_CACHE_DIR ?? join(homedir(), '.cache', 'deeplab-webgpu');
-}
+export { cacheDirectory };
 
 export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash('sha256');
