@@ -2,8 +2,10 @@
 // steps (bench/train.ts) on one GPU context, one table per part, one JSON report.
 //
 // Part precision: each model in f16 storage against f32 (bench/precision.ts).
+// Part tune: each model untuned, the time tuning it takes, and tuned (src/graph/tune.ts); the
+// choices stay stored, so parts after it in the same run (put model after tune) run tuned.
 //
-//   npm run bench -- [--quick] [--parts kernels,model,train,profile,precision] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--out FILE]
+//   npm run bench -- [--quick] [--parts tune,kernels,model,train,profile,precision] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS] [--out FILE]
 import { join, resolve } from 'node:path';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { LAYERS, benchKernels } from './kernels.js';
@@ -11,6 +13,8 @@ import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, importTfjs
 import { benchPrecision } from './precision.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
 import { benchTrainStep } from './train.js';
+import { compile } from '../src/graph/compile.js';
+import { tuneGraph } from '../src/graph/tune.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { readImage } from '../src/io/image.js';
@@ -21,7 +25,7 @@ import { defaultClassSet } from '../src/model/voc.js';
 import { adaptWeights, freshParams } from '../src/train/adapt.js';
 
 const BENCH = 'bench';
-const PARTS = ['kernels', 'model', 'train', 'profile', 'precision'] as const;
+const PARTS = ['tune', 'kernels', 'model', 'train', 'profile', 'precision'] as const;
 type Part = (typeof PARTS)[number];
 
 /** One measurement: `model` is the layer's name in part kernels. Null where a part does not measure it. */
@@ -71,7 +75,7 @@ const TRAIN_CASES: { name: string; weights: () => Promise<LoadedWeights> }[] = [
 ];
 
 function parseArgs(argv: string[]) {
-  const args = benchArgs(BENCH, argv, ['--quick'], ['--parts', '--models', '--repeats', '--batch', '--crop', '--out']);
+  const args = benchArgs(BENCH, argv, ['--quick'], ['--parts', '--models', '--repeats', '--batch', '--crop', '--tune-budget', '--out']);
   const quick = args.has('--quick');
   const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
   const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES].map((c) => c.name))];
@@ -91,6 +95,8 @@ function parseArgs(argv: string[]) {
     heavyRepeats: positive('--repeats', quick ? 1 : 3),
     batch: positive('--batch', quick ? 2 : 8),
     crop: positive('--crop', quick ? 129 : 321),
+    /** Seconds of tuning per model (part tune). */
+    tuneBudgetMs: positive('--tune-budget', quick ? 20 : 60) * 1000,
     image: join(ROOT, '..', 'shared', 'data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
     out: resolve(args.value('--out') ?? join(ROOT, 'bench', 'results', 'bench.json')),
   };
@@ -200,7 +206,50 @@ async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   return results;
 }
 
+/** A model case's weights: the registry's MobileNetV2, or ResNet-50 with random weights. */
+async function caseWeights(c: (typeof MODEL_CASES)[number]): Promise<LoadedWeights> {
+  return c.mobilenet ? loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
+}
+
+/**
+ * Tune part: each model with the adapter class's defaults (tuning off), then every layer shape
+ * timed again on this adapter (what `deeplab tune` does, within --tune-budget seconds), then
+ * with the choices just made. They stay stored for the rest of the run.
+ */
+async function tunePart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  const results: Result[] = [];
+  const mode = ctx.tuning.mode;
+  try {
+    for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
+      const weights = await caseWeights(c);
+      const bench = { quick: o.quick, repeats: c.mobilenet ? o.repeats : o.heavyRepeats, warmup: 1, image: o.image };
+      await ctx.tuning.setMode('off');
+      const untuned = await benchOursOnly(ctx, weights, bench);
+      await ctx.tuning.setMode('cached');
+      const [, height, width] = untuned.input;
+      const report = await tuneGraph(ctx, compile(weights.buildGraph({ batch: 1, height, width }), { mode: 'inference' }).graph, { budgetMs: o.tuneBudgetMs, retune: true });
+      const tuned = await benchOursOnly(ctx, weights, bench);
+      console.log(
+        `${c.name}: untuned ${untuned.ours.medianMs.toFixed(1)} ms, tuned ${tuned.ours.medianMs.toFixed(1)} ms ` +
+          `(${(untuned.ours.medianMs / tuned.ours.medianMs).toFixed(2)}x); tuning ${(report.ms / 1000).toFixed(1)} s for ${report.tuned.length} layer shapes` +
+          (report.skipped ? `, ${report.skipped} left untuned by the budget` : ''),
+      );
+      results.push(
+        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...untuned.ours, peakBytes: null, tuning: 'off' },
+        {
+          part: 'tune', model: c.name, engine: 'ours', batch: 1, ...tuned.ours, peakBytes: null, tuning: 'tuned',
+          tuningMs: report.ms, shapesTuned: report.tuned.length, shapesLeft: report.skipped,
+        },
+      );
+    }
+  } finally {
+    await ctx.tuning.setMode(mode);
+  }
+  return results;
+}
+
 const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result[]>> = {
+  tune: tunePart,
   kernels: kernelsPart,
   model: modelPart,
   train: trainPart,
@@ -211,13 +260,13 @@ const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result
 function printTable(adapter: string, part: Part, rows: Result[]): void {
   const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(1));
   console.log(`\n${part} (adapter: ${adapter})`);
-  console.log(`${pad('model', 18)} ${pad('engine', 7)} ${pad('batch', 6)} ${pad('median ms', 10)} ${pad('first run ms', 13)} ${pad('first pass ms', 14)} peak MiB`);
+  console.log(`${pad('model', 18)} ${pad('engine', 11)} ${pad('batch', 6)} ${pad('median ms', 10)} ${pad('first run ms', 13)} ${pad('first pass ms', 14)} peak MiB`);
   for (const r of rows) {
     const mib = r.peakBytes === null ? '-' : (r.peakBytes / 2 ** 20).toFixed(1);
     const firstPass = typeof r.firstPassMs === 'number' ? r.firstPassMs : null;
-    const engine = typeof r.precision === 'string' ? `${r.engine} ${r.precision}` : r.engine;
+    const engine = typeof r.precision === 'string' ? `${r.engine} ${r.precision}` : typeof r.tuning === 'string' ? `${r.engine} ${r.tuning}` : r.engine;
     console.log(
-      `${pad(r.model, 18)} ${pad(engine, 7)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${pad(ms(firstPass), 14)} ${mib}`,
+      `${pad(r.model, 18)} ${pad(engine, 11)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${pad(ms(firstPass), 14)} ${mib}`,
     );
   }
 }

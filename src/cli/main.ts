@@ -12,9 +12,10 @@ import { exportCommand } from './commands/export.js';
 import { modelsCommand } from './commands/models.js';
 import { segmentCommand } from './commands/segment.js';
 import { trainCommand } from './commands/train.js';
+import { tuneCommand } from './commands/tune.js';
 
 /** The commands that create a GPU device (and so hear from Dawn). */
-const GPU_COMMANDS = new Set(['segment', 'eval', 'train']);
+const GPU_COMMANDS = new Set(['segment', 'eval', 'train', 'tune']);
 
 const COMMANDS: Record<string, Command> = {
   segment: segmentCommand,
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   describe: describeCli,
   train: trainCommand,
   export: exportCommand,
+  tune: tuneCommand,
 };
 
 function version(): string {
@@ -46,6 +48,7 @@ function globalHelp(): string {
     '  --version    print the version',
     '',
     'Environment: DEEPLAB_WEIGHTS_DIR (folder of already downloaded weights), DEEPLAB_CACHE_DIR,',
+    'DEEPLAB_TUNE=off|cached|full (kernel choices measured on this adapter; default cached),',
     'DEEPLAB_DEBUG=1 (stack traces, and the GPU driver\'s own start-up messages).',
     '',
   ].join('\n');

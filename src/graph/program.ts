@@ -19,6 +19,7 @@ import type { LoweredOp } from './ops/op-def.js';
 import { nodeInputs, opDef } from './ops/registry.js';
 import type { HostParams } from './params.js';
 import { Session } from './session.js';
+import { tuneGraph } from './tune.js';
 
 export type RunInput = Float32Array | Uint32Array | GpuTensor;
 
@@ -89,6 +90,9 @@ export class Program {
     for (const v of [...graph.inputs, ...graph.nodes.flatMap((n) => n.outputs)]) {
       checkBindable(ctx, tensorBytes(v.shape, v.dtype), `${label}: ${v.kind === 'input' ? 'input' : 'layer'} ${v.name} ${shapeString(v.shape)}`);
     }
+    // Tuning mode 'full': measure the kernel choices this adapter has not seen yet, so the
+    // lowering below picks them up.
+    if (ctx.tuning.mode === 'full') await tuneGraph(ctx, graph);
     const lower = (n: Node) => ({ node: n, lowered: halfSpecs(n, opDef(n.op).lower(n.op, n.outputs, ctx)) });
     const lowered = graph.nodes.map(lower);
     const loweredDerive = (derive?.nodes ?? []).map(lower);

@@ -28,6 +28,7 @@ import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-
 import type { InputPolicy, LoadOptions, Precision } from './loading/options.js';
 import type { NetworkSize } from './networks/deeplab.js';
 import { type ClassSet, classPalette } from './voc.js';
+import { type TuneOptions, type TuneReport, tuneGraph } from '../graph/tune.js';
 
 export type SegmentOutput = 'classes' | 'probabilities' | 'logits';
 
@@ -174,12 +175,13 @@ export class DeepLabModel {
    */
   static async fromWeights(
     weights: LoadedWeights,
-    opts: Pick<LoadOptions, 'ctx' | 'onProgress' | 'precision'> & { session?: Session } = {},
+    opts: Pick<LoadOptions, 'ctx' | 'onProgress' | 'precision' | 'tune'> & { session?: Session } = {},
   ): Promise<DeepLabModel> {
     const precision = opts.precision ?? 'f32';
     if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got '${String(precision)}'`);
     ensureRuntimeDir();
-    const ctx = opts.ctx ?? (await GpuContext.create());
+    const ctx = opts.ctx ?? (await GpuContext.create({ tune: opts.tune }));
+    if (opts.ctx && opts.tune) await ctx.tuning.setMode(opts.tune);
     if (precision === 'f16' && !ctx.hasHalf) {
       if (!opts.ctx) ctx.destroy();
       throw new Error(`precision 'f16' needs the shader-f16 feature, which this adapter lacks (${ctx.adapterInfo.description}); use 'f32'`);
@@ -228,6 +230,17 @@ export class DeepLabModel {
   /** The network compiled for inference at one batch and input size. */
   compiledGraph(size: NetworkSize): CompiledGraph {
     return compile(this.weights.buildGraph(size), { mode: 'inference', precision: this.precision });
+  }
+
+  /**
+   * Times the kernel candidates of the network (at its own input size unless given) on this
+   * model's adapter and stores the fastest (src/graph/tune.ts); programs compiled afterwards
+   * use them.
+   */
+  async tune(opts: TuneOptions & Partial<NetworkSize> = {}): Promise<TuneReport> {
+    const [h, w] = this.networkSize(this.weights.probeSize[1], this.weights.probeSize[0]);
+    const size = { batch: opts.batch ?? 1, height: opts.height ?? h, width: opts.width ?? w };
+    return tuneGraph(this.ctx, this.compiledGraph(size).graph, opts);
   }
 
   private async programFor(height: number, width: number, batch = 1): Promise<Program> {

@@ -9,6 +9,7 @@ import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../mo
 import type { Precision } from '../../model/loading/options.js';
 import { cacheDirectory, resolveWeights } from '../../model/loading/weights-store.js';
 import { type Command, type CommandSpec, UsageError } from '../args.js';
+import type { TuneMode } from '../../gpu/tuning.js';
 
 const spec: CommandSpec = {
   name: 'models',
@@ -68,6 +69,7 @@ export const modelsCommand: Command = { spec, run };
 export interface OpenModelOptions {
   outputStride?: number;
   precision?: Precision;
+  tune?: TuneMode;
   /** Loading messages (downloads, compilation). */
   onMessage?: (message: string) => void;
 }
@@ -109,7 +111,7 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    return await loadModel(nameOrPath, { outputStride: opts.outputStride, precision: opts.precision, onProgress: opts.onMessage });
+    return await loadModel(nameOrPath, { outputStride: opts.outputStride, precision: opts.precision, tune: opts.tune, onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;

@@ -1,6 +1,7 @@
 // What loading a model can be asked for, and how its input is prepared: shared by the loader
 // and the model object (kept apart from both so neither imports the other for types).
 import type { GpuContext } from '../../gpu/context.js';
+import type { TuneMode } from '../../gpu/tuning.js';
 
 export interface LoadOptions {
   /** Share a GPU context between models; by default the model creates (and owns) one. */
@@ -23,6 +24,13 @@ export interface LoadOptions {
    * stays f32). Needs an adapter with `shader-f16`. Default 'f32'.
    */
   precision?: Precision;
+  /**
+   * Kernel choices measured on this adapter (src/gpu/tuning.ts): 'off' (the adapter class's
+   * defaults), 'cached' (choices stored by an earlier tuning; the default, or DEEPLAB_TUNE), or
+   * 'full' (also time the candidates of layers not yet tuned, the first time each runs, within
+   * 60 s per program, and store them). With a shared `ctx`, this sets that context's mode.
+   */
+  tune?: TuneMode;
 }
 
 export type Precision = 'f32' | 'f16';

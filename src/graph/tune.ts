@@ -1,0 +1,176 @@
+// Per-adapter tuning of a graph's kernels: for every layer shape with choices that this adapter
+// has not measured yet, time each candidate on the adapter and keep the fastest
+// (src/gpu/tuning.ts stores the choice). Today that is the GEMM convolution's candidate space
+// (src/kernels/conv2d-gemm-variants.ts).
+//
+// A candidate is timed on its own layer shape, with random data and no epilogue (the epilogue
+// is the same for every candidate), as `reps` back-to-back dispatches in one compute pass, after
+// one warm-up that compiles its pipeline (compilation is not counted). GPU timestamps time the
+// pass where the context has them; otherwise the host clock times submit-to-done. The default
+// variant is timed first, so a budget that runs out still leaves a choice no slower than it.
+import type { GpuContext } from '../gpu/context.js';
+import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
+import { type GpuTensor, createTensor, writeTensor } from '../gpu/tensor.js';
+import { type TuneEntry, candidateChecksum } from '../gpu/tuning.js';
+import { GEMM_SPACE_VERSION, type Conv2dParams, convGeometry, prepareConv2d } from '../kernels/conv2d.js';
+import { type GemmVariant, gemmCandidates, gemmShapeKey, gemmVariantName } from '../kernels/conv2d-gemm-variants.js';
+import type { Graph } from './ir.js';
+
+export interface TuneOptions {
+  /** Stop timing new candidates after this long (the layer being timed finishes its candidate). Default 60 s. */
+  budgetMs?: number;
+  /** Told after each layer shape. */
+  onLayer?(done: TunedLayer, index: number, total: number): void;
+  /** Time candidates again even where a choice is stored. */
+  retune?: boolean;
+}
+
+export interface TunedLayer {
+  kernel: string;
+  shape: string;
+  /** Layers of the graph with this shape. */
+  layers: string[];
+  /** Candidates in the space (entry.timed of them were timed before the budget ran out). */
+  candidates: number;
+  entry: TuneEntry;
+}
+
+export interface TuneReport {
+  tuned: TunedLayer[];
+  /** Shapes already measured (not timed again). */
+  cached: number;
+  /** Shapes left untuned when the budget ran out. */
+  skipped: number;
+  ms: number;
+}
+
+interface ConvLayer {
+  names: string[];
+  input: number[];
+  weight: number[];
+  p: Conv2dParams;
+  shape: string;
+}
+
+/** The graph's GEMM convolutions, one per tuning key. */
+function convLayers(graph: Graph): ConvLayer[] {
+  const byKey = new Map<string, ConvLayer>();
+  for (const n of graph.nodes) {
+    if (n.op.type !== 'conv2d' || n.op.attrs.groups !== 1) continue;
+    const p = n.op.attrs as Conv2dParams;
+    const g = convGeometry(n.op.input.shape, n.op.weight.shape, p);
+    const shape = gemmShapeKey(g, p.strideH, p.dilationH);
+    const known = byKey.get(shape);
+    if (known) known.names.push(n.name);
+    else byKey.set(shape, { names: [n.name], input: [...n.op.input.shape], weight: [...n.op.weight.shape], p: { ...p, activation: 'none' }, shape });
+  }
+  return [...byKey.values()];
+}
+
+/** Milliseconds per run of `dispatches`, `reps` times in one pass. */
+async function timePass(ctx: GpuContext, dispatches: readonly Dispatch[], reps: number): Promise<number> {
+  const querySet = ctx.hasTimestamps ? ctx.device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
+  const resolve = querySet ? ctx.createBuffer(16, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, 'tune:resolve') : null;
+  const staging = querySet ? ctx.createBuffer(16, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'tune:staging') : null;
+  try {
+    return await ctx.checked('tuning', async () => {
+      const encoder = ctx.device.createCommandEncoder({ label: 'tune' });
+      const pass = encoder.beginComputePass(querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
+      for (let r = 0; r < reps; r++) encodeDispatches(pass, dispatches);
+      pass.end();
+      if (querySet) {
+        encoder.resolveQuerySet(querySet, 0, 2, resolve!, 0);
+        encoder.copyBufferToBuffer(resolve!, 0, staging!, 0, 16);
+      }
+      const t0 = performance.now();
+      await ctx.submitAndWait([encoder.finish()]);
+      const hostMs = performance.now() - t0;
+      if (!staging) return hostMs / reps;
+      await staging.mapAsync(GPUMapMode.READ);
+      const t = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      return Number(t[1] - t[0]) / 1e6 / reps;
+    });
+  } finally {
+    querySet?.destroy();
+    if (resolve) ctx.destroyBuffer(resolve);
+    if (staging) ctx.destroyBuffer(staging);
+  }
+}
+
+/**
+ * Times `candidates` on one layer: best of `trials` passes each. Returns each candidate's time,
+ * stopping early (after at least the first) once `deadline` (performance.now()) has passed.
+ */
+async function timeCandidates(ctx: GpuContext, layer: ConvLayer, candidates: GemmVariant[], deadline: number): Promise<Map<string, number>> {
+  const g = convGeometry(layer.input, layer.weight, layer.p);
+  const tensors: GpuTensor[] = [];
+  const make = (shape: number[], label: string, fill: boolean) => {
+    const t = createTensor(ctx, shape, 'f32', label);
+    tensors.push(t);
+    if (fill) writeTensor(ctx, t, Float32Array.from({ length: t.size }, (_, i) => Math.sin(i) * 0.5));
+    return t;
+  };
+  const times = new Map<string, number>();
+  try {
+    const input = make(layer.input, 'tune:input', true);
+    const weight = make(layer.weight, 'tune:weight', true);
+    const out = make([g.N, g.OH, g.OW, g.cout], 'tune:out', false);
+    for (const v of candidates) {
+      if (times.size > 0 && performance.now() > deadline) break;
+      const dispatches = await ctx.checked(`tuning ${layer.names[0]}`, () => prepareConv2d(ctx, { input, weight, out }, layer.p, v));
+      try {
+        const first = await timePass(ctx, dispatches, 1); // warm-up: pipeline compiled, caches filled
+        // Enough repetitions for ~20 ms of work (at least 1, at most 50).
+        const reps = Math.max(1, Math.min(50, Math.round(20 / Math.max(first, 0.01))));
+        let best = Infinity;
+        for (let trial = 0; trial < 2; trial++) best = Math.min(best, await timePass(ctx, dispatches, reps));
+        times.set(gemmVariantName(v), best);
+      } finally {
+        for (const d of dispatches) disposeDispatch(ctx, d);
+      }
+    }
+  } finally {
+    for (const t of tensors) t.dispose();
+  }
+  return times;
+}
+
+/**
+ * Times the candidates of every GEMM convolution shape of `graph` that `ctx` has no stored choice
+ * for, stores the fastest of each, and saves the store. The context's tuning mode is not
+ * consulted: this is what mode 'full' and `deeplab tune` call.
+ */
+export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions = {}): Promise<TuneReport> {
+  const start = performance.now();
+  const deadline = start + (opts.budgetMs ?? 60_000);
+  const cls = ctx.isSoftware ? 'software' : 'gpu';
+  const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
+  const layers = convLayers(graph);
+  const report: TuneReport = { tuned: [], cached: 0, skipped: 0, ms: 0 };
+  for (const [i, layer] of layers.entries()) {
+    const g = convGeometry(layer.input, layer.weight, layer.p);
+    const candidates = gemmCandidates(g, cls, max);
+    const checksum = candidateChecksum(GEMM_SPACE_VERSION, candidates.map(gemmVariantName));
+    const stored = ctx.tuning.entry('conv2d_gemm', layer.shape);
+    // A layer whose timing a budget cut short is timed again, whole.
+    if (!opts.retune && stored && stored.checksum === checksum && stored.timed === candidates.length) {
+      report.cached++;
+      continue;
+    }
+    if (performance.now() > deadline) {
+      report.skipped++;
+      continue;
+    }
+    const times = await timeCandidates(ctx, layer, candidates, deadline);
+    const [variant, ms] = [...times].reduce((best, t) => (t[1] < best[1] ? t : best));
+    const entry: TuneEntry = { variant, ms, defaultMs: times.get(gemmVariantName(candidates[0]))!, timed: times.size, checksum };
+    ctx.tuning.record('conv2d_gemm', layer.shape, entry);
+    const tuned = { kernel: 'conv2d_gemm', shape: layer.shape, layers: layer.names, candidates: candidates.length, entry };
+    report.tuned.push(tuned);
+    opts.onLayer?.(tuned, i, layers.length);
+  }
+  await ctx.tuning.save();
+  report.ms = performance.now() - start;
+  return report;
+}

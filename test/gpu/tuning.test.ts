@@ -1,0 +1,167 @@
+// Per-adapter kernel tuning: the store of choices (keyed by adapter identity, layer shape and
+// a checksum of the candidates), the tuner, and programs picking the choices up. Every
+// candidate's correctness is in test/kernels/conv2d.test.ts; here, that tuning changes which
+// one runs and nothing else.
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { compile } from '../../src/graph/compile.js';
+import { runGraphCpu } from '../../src/graph/cpu-reference.js';
+import type { Graph } from '../../src/graph/ir.js';
+import type { HostParams } from '../../src/graph/params.js';
+import { Program } from '../../src/graph/program.js';
+import { tuneGraph } from '../../src/graph/tune.js';
+import type { GpuContext } from '../../src/gpu/context.js';
+import { fileTuneStore } from '../../src/gpu/tune-store.js';
+import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
+import { GEMM_SPACE_VERSION, convGeometry, convParams, gemmVariant } from '../../src/kernels/conv2d.js';
+import { defaultGemmVariant, gemmCandidates, gemmShapeKey, gemmVariantName, parseGemmVariant } from '../../src/kernels/conv2d-gemm-variants.js';
+import { expectClose, expectRejects, numel, randomArray, testContext } from '../helpers.js';
+
+const IDENTITY: AdapterIdentity = { vendor: 'v', architecture: 'a', device: 'd', description: 'test adapter', host: 'cpu x2' };
+
+/** Two GEMM convolutions of different shapes (sizes off every tile) and a depthwise one (no choices). */
+function twoConvGraph(): Graph {
+  const g = new GraphBuilder();
+  const x = g.input('image', [1, 9, 11, 13]);
+  let y = g.conv2d('a', x, g.param('a.w', [3, 3, 13, 21]), { padding: 1, activation: 'relu', bias: g.param('a.b', [21]) });
+  y = g.conv2d('dw', y, g.param('dw.w', [3, 3, 1, 21]), { groups: 21, padding: 1 });
+  y = g.conv2d('b', y, g.param('b.w', [1, 1, 21, 70]), {});
+  g.output('out', y);
+  return g.build();
+}
+
+function params(graph: Graph): HostParams {
+  return new Map(graph.state.map((v) => [v.name, { shape: [...v.shape], data: randomArray(numel(v.shape)) }]));
+}
+
+/** Runs `fn` with the shared context tuned from a store in a fresh folder, then puts its own back. */
+async function withStore(mode: TuneMode, fn: (ctx: GpuContext, dir: string) => Promise<void>): Promise<void> {
+  const ctx = await testContext();
+  const dir = mkdtempSync(join(tmpdir(), 'deeplab-tune-'));
+  const before = ctx.tuning;
+  try {
+    ctx.tuning = await KernelTuning.open(before.identity, mode, fileTuneStore(dir));
+    await fn(ctx, dir);
+  } finally {
+    ctx.tuning = before;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('kernel tuning: stored choices per adapter', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'deeplab-tune-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const entry = { variant: 'r8c4l8k1', ms: 1, defaultMs: 2, timed: 5, checksum: 'c1' };
+
+  it('keeps a choice across processes, per layer shape, only while the candidates are the same', async () => {
+    const a = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
+    a.record('conv2d_gemm', 'm64.ci3', entry);
+    await a.save();
+    const b = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
+    expect(b.choice('conv2d_gemm', 'm64.ci3', 'c1')).to.equal('r8c4l8k1');
+    expect(b.choice('conv2d_gemm', 'm128.ci3', 'c1'), 'another shape').to.equal(undefined);
+    expect(b.choice('conv2d_gemm', 'm64.ci3', 'c2'), 'the candidate space changed').to.equal(undefined);
+    const off = await KernelTuning.open(IDENTITY, 'off', fileTuneStore(dir));
+    expect(off.choice('conv2d_gemm', 'm64.ci3', 'c1'), "mode 'off'").to.equal(undefined);
+    await off.setMode('cached');
+    expect(off.choice('conv2d_gemm', 'm64.ci3', 'c1'), "'off' -> 'cached' reads the store").to.equal('r8c4l8k1');
+  });
+
+  it('keeps adapters apart: another device, or the same software adapter on another host CPU', async () => {
+    const a = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
+    a.record('conv2d_gemm', 'k', entry);
+    await a.save();
+    for (const other of [{ ...IDENTITY, device: 'other' }, { ...IDENTITY, host: 'AMD EPYC x2' }]) {
+      const b = await KernelTuning.open(other, 'cached', fileTuneStore(dir));
+      expect(b.id).to.not.equal(a.id);
+      expect(b.choice('conv2d_gemm', 'k', 'c1')).to.equal(undefined);
+    }
+  });
+
+  it('treats a damaged or foreign file as empty and rewrites it on the next save', async () => {
+    const a = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
+    const path = join(dir, `${a.id}.json`);
+    writeFileSync(path, '{"version": 1, "adapter": {"vend');
+    const b = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
+    expect(b.size).to.equal(0);
+    writeFileSync(path, JSON.stringify({ version: 1, adapter: { ...IDENTITY, device: 'x' }, entries: { 'conv2d_gemm/k': entry } }));
+    expect((await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir))).size, 'a record of another adapter').to.equal(0);
+    b.record('conv2d_gemm', 'k', entry);
+    await b.save();
+    expect(JSON.parse(readFileSync(path, 'utf8')).entries['conv2d_gemm/k'].variant).to.equal('r8c4l8k1');
+  });
+
+  it('refuses an unknown mode, naming it', async () => {
+    await expectRejects(() => tuneModeFrom('fast', 'DEEPLAB_TUNE'), /DEEPLAB_TUNE must be 'off', 'cached' or 'full', got 'fast'/);
+    expect(tuneModeFrom(undefined, 'x')).to.equal('cached');
+  });
+});
+
+describe('kernel tuning: the tuner and programs', function () {
+  this.timeout(300_000);
+
+  it('times every candidate of each GEMM shape, keeps one no slower than the default, and programs use it', async () => {
+    await withStore('cached', async (ctx) => {
+      const graph = twoConvGraph();
+      const report = await tuneGraph(ctx, graph, { budgetMs: 120_000 });
+      expect(report.tuned.map((t) => t.layers), 'the two GEMM convolutions, not the depthwise one').to.deep.equal([['a'], ['b']]);
+      for (const t of report.tuned) {
+        const op = graph.nodes.find((n) => n.name === t.layers[0])!.op;
+        if (op.type !== 'conv2d') throw new Error(`${t.layers[0]} is not a convolution`);
+        const g = convGeometry(op.input.shape, op.weight.shape, op.attrs);
+        const candidates = gemmCandidates(g, ctx.isSoftware ? 'software' : 'gpu', ctx.limits.maxComputeInvocationsPerWorkgroup);
+        expect(t.entry.timed, `${t.shape}: every candidate timed`).to.equal(candidates.length);
+        expect(candidates.map(gemmVariantName)).to.include(t.entry.variant);
+        expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
+        expect(t.entry.checksum).to.equal(candidateChecksum(GEMM_SPACE_VERSION, candidates.map(gemmVariantName)));
+        // What a program now runs for this layer is the stored choice, not the class default.
+        expect(gemmVariant(ctx, g, op.attrs)).to.deep.equal(parseGemmVariant(t.entry.variant));
+      }
+      const again = await tuneGraph(ctx, graph);
+      expect([again.tuned.length, again.cached], 'a second tuning finds both shapes stored').to.deep.equal([0, 2]);
+    });
+  });
+
+  it('leaves layers untuned when the budget is spent, and times them on a later call', async () => {
+    await withStore('cached', async (ctx) => {
+      const graph = twoConvGraph();
+      const none = await tuneGraph(ctx, graph, { budgetMs: 0 });
+      expect([none.tuned.length, none.skipped]).to.deep.equal([0, 2]);
+      const later = await tuneGraph(ctx, graph);
+      expect(later.tuned).to.have.length(2);
+    });
+  });
+
+  it("mode 'full' tunes a program's layers as it is compiled; with any choice the results are the CPU reference's", async () => {
+    await withStore('full', async (ctx) => {
+      const graph = twoConvGraph();
+      const p = params(graph);
+      const program = await Program.create(ctx, compile(graph, { mode: 'inference' }), p, 'tuned');
+      try {
+        expect(ctx.tuning.size, 'both GEMM shapes measured during compilation').to.equal(2);
+        const image = randomArray(9 * 11 * 13);
+        const out = await program.run({ image });
+        expectClose(out.get('out')!, runGraphCpu(graph, p, { image }).get('out')!, 'tuned program');
+      } finally {
+        program.dispose();
+      }
+    });
+  });
+
+  it("mode 'off' runs the adapter class's defaults even where a choice is stored", async () => {
+    await withStore('cached', async (ctx) => {
+      const g = convGeometry([1, 9, 11, 13], [3, 3, 13, 21], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
+      const cls = ctx.isSoftware ? 'software' : 'gpu';
+      const candidates = gemmCandidates(g, cls, ctx.limits.maxComputeInvocationsPerWorkgroup);
+      const other = candidates.find((v) => gemmVariantName(v) !== gemmVariantName(defaultGemmVariant(g, cls)))!;
+      ctx.tuning.record('conv2d_gemm', gemmShapeKey(g, 1, 1), { variant: gemmVariantName(other), ms: 1, defaultMs: 2, timed: candidates.length, checksum: candidateChecksum(GEMM_SPACE_VERSION, candidates.map(gemmVariantName)) });
+      expect(gemmVariant(ctx, g, convParams({}))).to.deep.equal(other);
+      await ctx.tuning.setMode('off');
+      expect(gemmVariant(ctx, g, convParams({}))).to.deep.equal(defaultGemmVariant(g, cls));
+    });
+  });
+});
