@@ -9,7 +9,7 @@ import { BufferPool } from './buffer-pool.js';
 import { GpuError } from './errors.js';
 import { KernelTuning, type TuneMode, adapterIdentity, tuneModeFrom } from './tuning.js';
 import type { WorkTimer } from './work-timer.js';
-import type { GemmVariant } from '../kernels/conv2d-gemm-variants.js';
+import type { DepthwiseVariant, GemmVariant } from '../kernels/conv2d-variants.js';
 
 export { GpuError } from './errors.js';
 
@@ -103,9 +103,9 @@ export class GpuContext {
   readonly hasHalf: boolean;
   /**
    * Kernel choices that tests and benchmarks may change (pipelines are keyed by them): the
-   * split-K mode, and a GEMM variant forced on every groups == 1 convolution.
+   * split-K mode, and GEMM / depthwise variants forced on every layer they run.
    */
-  readonly kernelOptions: { splitK: SplitKMode; gemm?: GemmVariant };
+  readonly kernelOptions: { splitK: SplitKMode; gemm?: GemmVariant; depthwise?: DepthwiseVariant };
   private destroyed = false;
 
   private constructor(

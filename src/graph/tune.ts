@@ -1,7 +1,7 @@
 // Per-adapter tuning of a graph's kernels: for every layer shape with choices that this adapter
 // has not measured yet, time each candidate on the adapter and keep the fastest
 // (src/gpu/tuning.ts stores the choice). Today that is the GEMM convolution's candidate space
-// (src/kernels/conv2d-gemm-variants.ts).
+// (src/kernels/conv2d-variants.ts).
 //
 // A candidate is timed on its own layer shape, with random data and no epilogue (the epilogue
 // is the same for every candidate), as `reps` back-to-back dispatches in one compute pass, after
@@ -12,8 +12,15 @@ import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { type GpuTensor, createTensor, writeTensor } from '../gpu/tensor.js';
 import { type TuneEntry, candidateChecksum } from '../gpu/tuning.js';
-import { GEMM_SPACE_VERSION, type Conv2dParams, convGeometry, prepareConv2d } from '../kernels/conv2d.js';
-import { type GemmVariant, gemmCandidates, gemmShapeKey, gemmVariantName } from '../kernels/conv2d-gemm-variants.js';
+import { type Conv2dParams, type ConvVariant, DEPTHWISE_SPACE_VERSION, GEMM_SPACE_VERSION, conv2dKernel, convGeometry, prepareConv2d } from '../kernels/conv2d.js';
+import {
+  depthwiseCandidates,
+  depthwiseShapeKey,
+  depthwiseVariantName,
+  gemmCandidates,
+  gemmShapeKey,
+  gemmVariantName,
+} from '../kernels/conv2d-variants.js';
 import type { Graph } from './ir.js';
 
 export interface TuneOptions {
@@ -44,25 +51,46 @@ export interface TuneReport {
   ms: number;
 }
 
+/** One layer shape with choices: its kernel family, the graph's layers of that shape, and the candidates. */
 interface ConvLayer {
+  kernel: 'conv2d_gemm' | 'conv2d_depthwise';
+  shape: string;
   names: string[];
   input: number[];
   weight: number[];
   p: Conv2dParams;
-  shape: string;
+  /** The default first. */
+  candidates: { name: string; variant: ConvVariant }[];
+  checksum: string;
 }
 
-/** The graph's GEMM convolutions, one per tuning key. */
-function convLayers(graph: Graph): ConvLayer[] {
+/** The graph's convolutions that have choices on `ctx`, one per kernel family and tuning key. */
+function convLayers(ctx: GpuContext, graph: Graph): ConvLayer[] {
+  const cls = ctx.isSoftware ? 'software' : 'gpu';
+  const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
   const byKey = new Map<string, ConvLayer>();
   for (const n of graph.nodes) {
-    if (n.op.type !== 'conv2d' || n.op.attrs.groups !== 1) continue;
-    const p = n.op.attrs as Conv2dParams;
+    if (n.op.type !== 'conv2d') continue;
+    const p = { ...(n.op.attrs as Conv2dParams), activation: 'none' as const };
     const g = convGeometry(n.op.input.shape, n.op.weight.shape, p);
-    const shape = gemmShapeKey(g, p.strideH, p.dilationH);
-    const known = byKey.get(shape);
-    if (known) known.names.push(n.name);
-    else byKey.set(shape, { names: [n.name], input: [...n.op.input.shape], weight: [...n.op.weight.shape], p: { ...p, activation: 'none' }, shape });
+    const which = conv2dKernel(n.op.input.shape, n.op.weight.shape, p);
+    if (which === 'direct') continue;
+    const kernel = which === 'gemm' ? 'conv2d_gemm' : 'conv2d_depthwise';
+    const shape = which === 'gemm' ? gemmShapeKey(g, p.strideH, p.dilationH) : depthwiseShapeKey(g, p.strideH, p.dilationH);
+    const known = byKey.get(`${kernel}/${shape}`);
+    if (known) {
+      known.names.push(n.name);
+      continue;
+    }
+    const candidates =
+      which === 'gemm'
+        ? gemmCandidates(g, cls, max).map((v) => ({ name: gemmVariantName(v), variant: { gemm: v } }))
+        : depthwiseCandidates(g.cout, max).map((v) => ({ name: depthwiseVariantName(v), variant: { depthwise: v } }));
+    const version = which === 'gemm' ? GEMM_SPACE_VERSION : DEPTHWISE_SPACE_VERSION;
+    byKey.set(`${kernel}/${shape}`, {
+      kernel, shape, names: [n.name], input: [...n.op.input.shape], weight: [...n.op.weight.shape], p, candidates,
+      checksum: candidateChecksum(version, candidates.map((c) => c.name)),
+    });
   }
   return [...byKey.values()];
 }
@@ -102,7 +130,7 @@ async function timePass(ctx: GpuContext, dispatches: readonly Dispatch[], reps: 
  * Times `candidates` on one layer: best of `trials` passes each. Returns each candidate's time,
  * stopping early (after at least the first) once `deadline` (performance.now()) has passed.
  */
-async function timeCandidates(ctx: GpuContext, layer: ConvLayer, candidates: GemmVariant[], deadline: number): Promise<Map<string, number>> {
+async function timeCandidates(ctx: GpuContext, layer: ConvLayer, deadline: number): Promise<Map<string, number>> {
   const g = convGeometry(layer.input, layer.weight, layer.p);
   const tensors: GpuTensor[] = [];
   const make = (shape: number[], label: string, fill: boolean) => {
@@ -116,16 +144,16 @@ async function timeCandidates(ctx: GpuContext, layer: ConvLayer, candidates: Gem
     const input = make(layer.input, 'tune:input', true);
     const weight = make(layer.weight, 'tune:weight', true);
     const out = make([g.N, g.OH, g.OW, g.cout], 'tune:out', false);
-    for (const v of candidates) {
+    for (const c of layer.candidates) {
       if (times.size > 0 && performance.now() > deadline) break;
-      const dispatches = await ctx.checked(`tuning ${layer.names[0]}`, () => prepareConv2d(ctx, { input, weight, out }, layer.p, v));
+      const dispatches = await ctx.checked(`tuning ${layer.names[0]}`, () => prepareConv2d(ctx, { input, weight, out }, layer.p, c.variant));
       try {
         const first = await timePass(ctx, dispatches, 1); // warm-up: pipeline compiled, caches filled
         // Enough repetitions for ~20 ms of work (at least 1, at most 50).
         const reps = Math.max(1, Math.min(50, Math.round(20 / Math.max(first, 0.01))));
         let best = Infinity;
         for (let trial = 0; trial < 2; trial++) best = Math.min(best, await timePass(ctx, dispatches, reps));
-        times.set(gemmVariantName(v), best);
+        times.set(c.name, best);
       } finally {
         for (const d of dispatches) disposeDispatch(ctx, d);
       }
@@ -137,22 +165,18 @@ async function timeCandidates(ctx: GpuContext, layer: ConvLayer, candidates: Gem
 }
 
 /**
- * Times the candidates of every GEMM convolution shape of `graph` that `ctx` has no stored choice
- * for, stores the fastest of each, and saves the store. The context's tuning mode is not
- * consulted: this is what mode 'full' and `deeplab tune` call.
+ * Times the candidates of every convolution shape of `graph` with choices that `ctx` has no
+ * stored choice for, stores the fastest of each, and saves the store. The context's tuning mode
+ * is not consulted: this is what mode 'full' and `deeplab tune` call.
  */
 export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions = {}): Promise<TuneReport> {
   const start = performance.now();
   const deadline = start + (opts.budgetMs ?? 60_000);
-  const cls = ctx.isSoftware ? 'software' : 'gpu';
-  const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
-  const layers = convLayers(graph);
+  const layers = convLayers(ctx, graph);
   const report: TuneReport = { tuned: [], cached: 0, skipped: 0, ms: 0 };
   for (const [i, layer] of layers.entries()) {
-    const g = convGeometry(layer.input, layer.weight, layer.p);
-    const candidates = gemmCandidates(g, cls, max);
-    const checksum = candidateChecksum(GEMM_SPACE_VERSION, candidates.map(gemmVariantName));
-    const stored = ctx.tuning.entry('conv2d_gemm', layer.shape);
+    const { checksum, candidates } = layer;
+    const stored = ctx.tuning.entry(layer.kernel, layer.shape);
     // A layer whose timing a budget cut short is timed again, whole.
     if (!opts.retune && stored && stored.checksum === checksum && stored.timed === candidates.length) {
       report.cached++;
@@ -162,11 +186,11 @@ export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions
       report.skipped++;
       continue;
     }
-    const times = await timeCandidates(ctx, layer, candidates, deadline);
+    const times = await timeCandidates(ctx, layer, deadline);
     const [variant, ms] = [...times].reduce((best, t) => (t[1] < best[1] ? t : best));
-    const entry: TuneEntry = { variant, ms, defaultMs: times.get(gemmVariantName(candidates[0]))!, timed: times.size, checksum };
-    ctx.tuning.record('conv2d_gemm', layer.shape, entry);
-    const tuned = { kernel: 'conv2d_gemm', shape: layer.shape, layers: layer.names, candidates: candidates.length, entry };
+    const entry: TuneEntry = { variant, ms, defaultMs: times.get(candidates[0].name)!, timed: times.size, checksum };
+    ctx.tuning.record(layer.kernel, layer.shape, entry);
+    const tuned = { kernel: layer.kernel, shape: layer.shape, layers: layer.names, candidates: candidates.length, entry };
     report.tuned.push(tuned);
     opts.onLayer?.(tuned, i, layers.length);
   }

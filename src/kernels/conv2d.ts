@@ -4,7 +4,7 @@
 // groups == 1 runs as a register-tiled implicit GEMM (shaders/conv2d_gemm.wgsl) whose tile, lanes
 // and split over the input channels (split-K; conv2d_splitk_reduce.wgsl adds the splits up) are
 // the variant measured fastest on the adapter, else its class's default
-// (conv2d-gemm-variants.ts, src/gpu/tuning.ts); grouped and
+// (conv2d-variants.ts, src/gpu/tuning.ts); grouped and
 // depthwise layers run as a direct kernel (shaders/conv2d_direct.wgsl): depthwise layers with
 // C % 4 == 0 on its vec4 tiled entry point `depthwise4`, everything else on its scalar `main`.
 import type { GpuContext } from '../gpu/context.js';
@@ -23,10 +23,16 @@ import {
   gemmShapeKey,
   gemmVariantName,
   gemmVariantProblem,
+  type DepthwiseVariant,
+  defaultDepthwiseVariant,
+  depthwiseCandidates,
+  depthwiseShapeKey,
+  depthwiseVariantName,
+  parseDepthwiseVariant,
   lanesFor,
   normaliseSplits,
   parseGemmVariant,
-} from './conv2d-gemm-variants.js';
+} from './conv2d-variants.js';
 import { candidateChecksum } from '../gpu/tuning.js';
 
 export interface Conv2dParams {
@@ -69,21 +75,19 @@ const KERNEL = 'conv2d';
 // conv2d_direct.wgsl `main`: P adjacent output pixels of a row per workgroup, one channel per invocation.
 const DIRECT_P = 8;
 // conv2d_direct.wgsl `depthwise4`: a TR x TP output tile and 4 channels per invocation (4x4
-// measured fastest on lavapipe; larger tiles spill). An 8-lane workgroup is one SIMD batch on
-// lavapipe and divides the common channel counts (32 .. 960); fixed, so no size enters the key.
+// measured fastest on lavapipe; larger tiles spill). Lanes and tiles per workgroup are the
+// variant's (conv2d-variants.ts); a workgroup walks fewer tiles when that would leave fewer than
+// DW_MIN_GROUPS workgroups, so small layers still spread over all cores / SMs.
 const DW_TR = 4;
 const DW_TP = 4;
-const DW_LANES = 8;
-// Consecutive tiles one depthwise4 workgroup walks (sharing its weight loads and cached input
-// columns): 8 measured 1.1-1.4x faster than 1 on lavapipe. Fewer when that would leave fewer
-// than DW_MIN_GROUPS workgroups, so small layers still spread over all cores / SMs.
-const DW_TILES_PER_GROUP = 8;
 const DW_MIN_GROUPS = 256;
 
 const REDUCE_WG = 64;
 
-/** The GEMM kernels' candidate space and defaults (conv2d-gemm-variants.ts); bump when the shader's tiling changes. */
+/** The GEMM kernels' candidate space and defaults (conv2d-variants.ts); bump when the shader's tiling changes. */
 export const GEMM_SPACE_VERSION = 1;
+/** The same for depthwise4's space. */
+export const DEPTHWISE_SPACE_VERSION = 1;
 
 const adapterClass = (ctx: GpuContext): AdapterClass => (ctx.isSoftware ? 'software' : 'gpu');
 
@@ -95,6 +99,25 @@ export function tunedGemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dPara
   const name = ctx.tuning.choice('conv2d_gemm', gemmShapeKey(g, p.strideH, p.dilationH), candidateChecksum(GEMM_SPACE_VERSION, names));
   const v = name ? parseGemmVariant(name) : null;
   return v && names.includes(name!) ? v : undefined;
+}
+
+/** The depthwise4 variant measured fastest on this adapter for this layer shape, if any. */
+export function tunedDepthwiseVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): DepthwiseVariant | undefined {
+  if (ctx.tuning.mode === 'off') return undefined;
+  const names = depthwiseCandidates(g.cout, ctx.limits.maxComputeInvocationsPerWorkgroup).map(depthwiseVariantName);
+  const name = ctx.tuning.choice('conv2d_depthwise', depthwiseShapeKey(g, p.strideH, p.dilationH), candidateChecksum(DEPTHWISE_SPACE_VERSION, names));
+  return name && names.includes(name) ? parseDepthwiseVariant(name) ?? undefined : undefined;
+}
+
+/** The depthwise4 variant a layer runs on `ctx`: forced by kernelOptions, tuned, or the default. */
+export function depthwiseVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): DepthwiseVariant {
+  return ctx.kernelOptions.depthwise ?? tunedDepthwiseVariant(ctx, g, p) ?? defaultDepthwiseVariant();
+}
+
+/** A choice for one of the conv kernels (what the tuner tries); unset: the context's choice. */
+export interface ConvVariant {
+  gemm?: GemmVariant;
+  depthwise?: DepthwiseVariant;
 }
 
 /**
@@ -248,6 +271,11 @@ function usesDepthwise4(inputShape: Shape, weightShape: Shape, p: Conv2dParams):
   );
 }
 
+/** Which kernel runs a conv: the GEMM (groups == 1), depthwise4, or the direct kernel. */
+export function conv2dKernel(inputShape: Shape, weightShape: Shape, p: Conv2dParams): 'gemm' | 'depthwise4' | 'direct' {
+  return usesGemm(p) ? 'gemm' : usesDepthwise4(inputShape, weightShape, p) ? 'depthwise4' : 'direct';
+}
+
 /** 3x3 and 5x5 become compile-time loop bounds; other sizes are read from params. */
 function compiledKernelSize(KH: number, KW: number): number {
   return KH === KW && (KH === 3 || KH === 5) ? KH : 0;
@@ -261,8 +289,10 @@ export function conv2dSpecs(
   p: Conv2dParams,
   has: { bias: boolean; scale: boolean; residual: boolean },
 ): KernelSpec[] {
-  const gemm = usesGemm(p) ? gemmVariant(ctx, convGeometry(inputShape, weightShape, p), p) : undefined;
-  const main = conv2dSpec(inputShape, weightShape, p, has, gemm);
+  const g = convGeometry(inputShape, weightShape, p);
+  const gemm = usesGemm(p) ? gemmVariant(ctx, g, p) : undefined;
+  const depthwise = usesDepthwise4(inputShape, weightShape, p) ? depthwiseVariant(ctx, g, p) : undefined;
+  const main = conv2dSpec(inputShape, weightShape, p, has, { gemm, depthwise });
   return gemm && gemm.splits > 1 ? [main, splitKReduceSpec(p, has)] : [main];
 }
 
@@ -284,10 +314,11 @@ export function conv2dSpec(
   weightShape: Shape,
   p: Conv2dParams,
   has: { bias: boolean; scale: boolean; residual: boolean },
-  /** The GEMM variant (groups == 1 only; see gemmVariant). */
-  gemm?: GemmVariant,
+  /** The GEMM variant (groups == 1: required; see gemmVariant), the depthwise4 one (default: the default). */
+  variant: ConvVariant = {},
 ): KernelSpec {
   convGeometry(inputShape, weightShape, p);
+  const gemm = variant.gemm;
   const constants: Record<string, number> = {
     HAS_BIAS: has.bias ? 1 : 0,
     HAS_SCALE: has.scale ? 1 : 0,
@@ -308,7 +339,7 @@ export function conv2dSpec(
     return {
       shader: 'conv2d_direct.wgsl',
       entryPoint: 'depthwise4',
-      constants: { ...constants, WG: DW_LANES, KSIZE: ksize, SSH: comb(p.strideH, p.dilationH).ss, SSW: comb(p.strideW, p.dilationW).ss },
+      constants: { ...constants, WG: (variant.depthwise ?? defaultDepthwiseVariant()).lanes, KSIZE: ksize, SSH: comb(p.strideH, p.dilationH).ss, SSW: comb(p.strideW, p.dilationW).ss },
     };
   }
   // Stride 1 without horizontal dilation lets one input row slide across the KW taps.
@@ -339,12 +370,12 @@ function axisTiles(outSize: number, stride: number, dilation: number, tile: numb
 }
 
 /** Uniforms (the DwParams struct of conv2d_direct.wgsl, in declaration order) and grid. */
-function depthwise4Launch(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): { uniforms: Uniforms; grid: Grid } {
+function depthwise4Launch(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams, v: DepthwiseVariant): { uniforms: Uniforms; grid: Grid } {
   const rows = axisTiles(g.OH, p.strideH, p.dilationH, DW_TR);
   const cols = axisTiles(g.OW, p.strideW, p.dilationW, DW_TP);
   const tiles = g.N * rows.tiles * cols.tiles;
-  const channelBlocks = Math.ceil(g.cout / 4 / DW_LANES);
-  let perGroup = DW_TILES_PER_GROUP;
+  const channelBlocks = Math.ceil(g.cout / 4 / v.lanes);
+  let perGroup = v.tilesPerGroup;
   while (perGroup > 1 && Math.ceil(tiles / perGroup) * channelBlocks < DW_MIN_GROUPS) perGroup /= 2;
   const uniforms = windowUniforms(new Uniforms().u32(g.cout / 4), g, p)
     .u32(rows.phaseStep)
@@ -384,9 +415,9 @@ function windowUniforms(u: Uniforms, g: ConvGeometry, p: Conv2dParams): Uniforms
 
 /**
  * The dispatches of one conv: one, or two where it splits K (the scratch is the first one's).
- * `variant`: a GEMM variant to run instead of gemmVariant's choice (the tuner's candidates).
+ * `variant`: a GEMM or depthwise4 variant to run instead of the context's choice (the tuner's candidates).
  */
-export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParams, variant?: GemmVariant): Dispatch[] {
+export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParams, variant: ConvVariant = {}): Dispatch[] {
   const g = convGeometry(t.input.shape, t.weight.shape, p);
   const outShape = [g.N, g.OH, g.OW, g.cout];
   const where = describe(t.input.shape, t.weight.shape, p);
@@ -403,8 +434,9 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
   }
 
   const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
-  const gemm = usesGemm(p) ? (variant ?? gemmVariant(ctx, g, p)) : undefined;
-  const spec = conv2dSpec(t.input.shape, t.weight.shape, p, has, gemm);
+  const gemm = usesGemm(p) ? (variant.gemm ?? gemmVariant(ctx, g, p)) : undefined;
+  const depthwise = usesDepthwise4(t.input.shape, t.weight.shape, p) ? (variant.depthwise ?? depthwiseVariant(ctx, g, p)) : undefined;
+  const spec = conv2dSpec(t.input.shape, t.weight.shape, p, has, { gemm, depthwise });
   // Unused epilogue slots still exist in the pipeline layout: bind the weight there.
   const buffers = [t.input, t.weight, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out];
   const label =
@@ -427,8 +459,8 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
     return splitKDispatches(ctx, t, p, { label, uniforms, workgroups, gemm, count: M * g.cout, has });
   }
 
-  if (usesDepthwise4(t.input.shape, t.weight.shape, p)) {
-    const { uniforms, grid } = depthwise4Launch(ctx, g, p);
+  if (depthwise) {
+    const { uniforms, grid } = depthwise4Launch(ctx, g, p, depthwise);
     return [makeDispatch(ctx, { label, spec, uniforms, buffers, workgroups: grid })];
   }
 
@@ -455,7 +487,7 @@ function splitKDispatches(
   checkBindable(ctx, scratchBytes, `${KERNEL}: split-K scratch of ${splits} x ${s.count} values`);
   const scratch = ctx.createBuffer(scratchBytes, STORAGE_USAGE, `${s.label}:split-k`);
   try {
-    const gemmSpec = conv2dSpec(t.input.shape, t.weight.shape, p, s.has, s.gemm);
+    const gemmSpec = conv2dSpec(t.input.shape, t.weight.shape, p, s.has, { gemm: s.gemm });
     const gemm = makeDispatch(ctx, {
       label: `${s.label} split-K x${splits}`,
       spec: gemmSpec,

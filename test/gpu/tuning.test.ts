@@ -16,19 +16,32 @@ import { tuneGraph } from '../../src/graph/tune.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileTuneStore } from '../../src/gpu/tune-store.js';
 import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
-import { GEMM_SPACE_VERSION, convGeometry, convParams, gemmVariant } from '../../src/kernels/conv2d.js';
-import { defaultGemmVariant, gemmCandidates, gemmShapeKey, gemmVariantName, parseGemmVariant } from '../../src/kernels/conv2d-gemm-variants.js';
+import { GEMM_SPACE_VERSION, convGeometry, convParams, depthwiseVariant, gemmVariant } from '../../src/kernels/conv2d.js';
+import {
+  defaultGemmVariant,
+  depthwiseCandidates,
+  depthwiseVariantName,
+  gemmCandidates,
+  gemmShapeKey,
+  gemmVariantName,
+  parseDepthwiseVariant,
+  parseGemmVariant,
+} from '../../src/kernels/conv2d-variants.js';
 import { expectClose, expectRejects, numel, randomArray, testContext } from '../helpers.js';
 
 const IDENTITY: AdapterIdentity = { vendor: 'v', architecture: 'a', device: 'd', description: 'test adapter', host: 'cpu x2' };
 
-/** Two GEMM convolutions of different shapes (sizes off every tile) and a depthwise one (no choices). */
+/**
+ * Two GEMM convolutions of different shapes (sizes off every tile), a depthwise one, and a
+ * grouped one (the direct kernel: no choices).
+ */
 function twoConvGraph(): Graph {
   const g = new GraphBuilder();
   const x = g.input('image', [1, 9, 11, 13]);
-  let y = g.conv2d('a', x, g.param('a.w', [3, 3, 13, 21]), { padding: 1, activation: 'relu', bias: g.param('a.b', [21]) });
-  y = g.conv2d('dw', y, g.param('dw.w', [3, 3, 1, 21]), { groups: 21, padding: 1 });
-  y = g.conv2d('b', y, g.param('b.w', [1, 1, 21, 70]), {});
+  let y = g.conv2d('a', x, g.param('a.w', [3, 3, 13, 24]), { padding: 1, activation: 'relu', bias: g.param('a.b', [24]) });
+  y = g.conv2d('dw', y, g.param('dw.w', [3, 3, 1, 24]), { groups: 24, padding: 1 });
+  y = g.conv2d('grouped', y, g.param('grouped.w', [1, 1, 12, 24]), { groups: 2 });
+  y = g.conv2d('b', y, g.param('b.w', [1, 1, 24, 70]), {});
   g.output('out', y);
   return g.build();
 }
@@ -104,15 +117,22 @@ describe('kernel tuning: stored choices per adapter', () => {
 describe('kernel tuning: the tuner and programs', function () {
   this.timeout(300_000);
 
-  it('times every candidate of each GEMM shape, keeps one no slower than the default, and programs use it', async () => {
+  it('times every candidate of each GEMM and depthwise shape, keeps one no slower than the default, and programs use it', async () => {
     await withStore('cached', async (ctx) => {
       const graph = twoConvGraph();
       const report = await tuneGraph(ctx, graph, { budgetMs: 120_000 });
-      expect(report.tuned.map((t) => t.layers), 'the two GEMM convolutions, not the depthwise one').to.deep.equal([['a'], ['b']]);
+      expect(report.tuned.map((t) => `${t.kernel} ${t.layers.join()}`), 'the GEMM and depthwise convolutions, not the grouped one').to.deep.equal(['conv2d_gemm a', 'conv2d_depthwise dw', 'conv2d_gemm b']);
       for (const t of report.tuned) {
         const op = graph.nodes.find((n) => n.name === t.layers[0])!.op;
         if (op.type !== 'conv2d') throw new Error(`${t.layers[0]} is not a convolution`);
         const g = convGeometry(op.input.shape, op.weight.shape, op.attrs);
+        if (t.kernel === 'conv2d_depthwise') {
+          const names = depthwiseCandidates(g.cout, ctx.limits.maxComputeInvocationsPerWorkgroup).map(depthwiseVariantName);
+          expect(t.entry.timed).to.equal(names.length);
+          expect(depthwiseVariant(ctx, g, op.attrs)).to.deep.equal(parseDepthwiseVariant(t.entry.variant));
+          expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
+          continue;
+        }
         const candidates = gemmCandidates(g, ctx.isSoftware ? 'software' : 'gpu', ctx.limits.maxComputeInvocationsPerWorkgroup);
         expect(t.entry.timed, `${t.shape}: every candidate timed`).to.equal(candidates.length);
         expect(candidates.map(gemmVariantName)).to.include(t.entry.variant);
@@ -122,7 +142,7 @@ describe('kernel tuning: the tuner and programs', function () {
         expect(gemmVariant(ctx, g, op.attrs)).to.deep.equal(parseGemmVariant(t.entry.variant));
       }
       const again = await tuneGraph(ctx, graph);
-      expect([again.tuned.length, again.cached], 'a second tuning finds both shapes stored').to.deep.equal([0, 2]);
+      expect([again.tuned.length, again.cached], 'a second tuning finds the three shapes stored').to.deep.equal([0, 3]);
     });
   });
 
@@ -130,9 +150,9 @@ describe('kernel tuning: the tuner and programs', function () {
     await withStore('cached', async (ctx) => {
       const graph = twoConvGraph();
       const none = await tuneGraph(ctx, graph, { budgetMs: 0 });
-      expect([none.tuned.length, none.skipped]).to.deep.equal([0, 2]);
+      expect([none.tuned.length, none.skipped]).to.deep.equal([0, 3]);
       const later = await tuneGraph(ctx, graph);
-      expect(later.tuned).to.have.length(2);
+      expect(later.tuned).to.have.length(3);
     });
   });
 
@@ -142,7 +162,7 @@ describe('kernel tuning: the tuner and programs', function () {
       const p = params(graph);
       const program = await Program.create(ctx, compile(graph, { mode: 'inference' }), p, 'tuned');
       try {
-        expect(ctx.tuning.size, 'both GEMM shapes measured during compilation').to.equal(2);
+        expect(ctx.tuning.size, 'the three shapes measured during compilation').to.equal(3);
         const image = randomArray(9 * 11 * 13);
         const out = await program.run({ image });
         expectClose(out.get('out')!, runGraphCpu(graph, p, { image }).get('out')!, 'tuned program');
@@ -154,7 +174,7 @@ describe('kernel tuning: the tuner and programs', function () {
 
   it("mode 'off' runs the adapter class's defaults even where a choice is stored", async () => {
     await withStore('cached', async (ctx) => {
-      const g = convGeometry([1, 9, 11, 13], [3, 3, 13, 21], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
+      const g = convGeometry([1, 9, 11, 13], [3, 3, 13, 24], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
       const cls = ctx.isSoftware ? 'software' : 'gpu';
       const candidates = gemmCandidates(g, cls, ctx.limits.maxComputeInvocationsPerWorkgroup);
       const other = candidates.find((v) => gemmVariantName(v) !== gemmVariantName(defaultGemmVariant(g, cls)))!;

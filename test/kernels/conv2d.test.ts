@@ -10,6 +10,7 @@ import {
   conv2dOutputShape,
   conv2dSpec,
   type ConvGeometry,
+  type ConvVariant,
   convGeometry,
   convParams,
   gemmVariant,
@@ -17,7 +18,7 @@ import {
   samePadding,
   symmetricPadding,
 } from '../../src/kernels/conv2d.js';
-import { type AdapterClass, type GemmVariant, defaultGemmVariant, gemmCandidates, gemmVariantName } from '../../src/kernels/conv2d-gemm-variants.js';
+import { type AdapterClass, defaultGemmVariant, depthwiseCandidates, depthwiseVariantName, gemmCandidates, gemmVariantName } from '../../src/kernels/conv2d-variants.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 interface Case {
@@ -39,7 +40,7 @@ interface Result {
 }
 
 /** Runs one case on the GPU (NaN-poisoned output) and on the CPU reference and compares. */
-async function check(c: Case, data?: { input: Float32Array; weight: Float32Array }, variant?: GemmVariant): Promise<Result> {
+async function check(c: Case, data?: { input: Float32Array; weight: Float32Array }, variant?: ConvVariant, name?: string): Promise<Result> {
   const ctx = await testContext();
   const p = convParams(c.p);
   const cinPerGroup = c.input[3] / p.groups;
@@ -72,7 +73,7 @@ async function check(c: Case, data?: { input: Float32Array; weight: Float32Array
     await runOnce(ctx, 'conv2d test', () => prepareConv2d(ctx, operands, p, variant));
     const gpu = await readTensor(ctx, out);
     const cpu = conv2dCpu(input, c.input, weight, weightShape, p, { bias, scale, residual });
-    expectClose(gpu, cpu, `conv2d ${variant ? gemmVariantName(variant) + ' ' : ''}${JSON.stringify(c)}`);
+    expectClose(gpu, cpu, `conv2d ${name ? name + ' ' : ''}${JSON.stringify(c)}`);
     return { gpu, cpu, input, weight, outShape };
   } finally {
     for (const t of tensors) t.dispose();
@@ -134,8 +135,8 @@ describe('kernel: conv2d', () => {
       // (on GPUs Cout picks the lane count, 32 for both of these).
       const has = { bias: true, scale: false, residual: false };
       const gpuTile = { R: 8, CN: 4, lanes: 32, splits: 1 };
-      const a = conv2dSpec([1, 13, 11, 5], [3, 3, 5, 512], convParams({ dilationH: 2, dilationW: 2, padTop: 2 }), has, gpuTile);
-      const b = conv2dSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}), has, gpuTile);
+      const a = conv2dSpec([1, 13, 11, 5], [3, 3, 5, 512], convParams({ dilationH: 2, dilationW: 2, padTop: 2 }), has, { gemm: gpuTile });
+      const b = conv2dSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}), has, { gemm: gpuTile });
       expect(a).to.deep.equal(b);
       // Direct kernel: sizes, channels and rates share a pipeline for the same kernel shape class.
       const dw = conv2dSpec([1, 9, 9, 96], [3, 3, 1, 96], convParams({ groups: 96, padTop: 1 }), has);
@@ -484,7 +485,26 @@ describe('kernel: conv2d GEMM, every candidate a tuner may choose, on both adapt
       const candidates = [...gemmCandidates(g, 'software', max), ...gemmCandidates(g, 'gpu', max)].filter((v) => !seen.has(gemmVariantName(v)) && seen.add(gemmVariantName(v)));
       expect(candidates.some((v) => v.splits > 1) || g.cin < 64, 'split-K candidates where the channels allow').to.equal(true);
       const data = { input: randomArray(numel(c.input)), weight: randomArray(g.KH * g.KW * g.cin * g.cout) };
-      for (const v of candidates) await check(c, data, v);
+      for (const v of candidates) await check(c, data, { gemm: v }, gemmVariantName(v));
+      console.log(`      (${candidates.length} candidates)`);
+    });
+  }
+});
+
+describe('kernel: conv2d depthwise4, every candidate a tuner may choose', () => {
+  const same = (r: number) => ({ dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r });
+  const cases: Case[] = [
+    { input: [1, 9, 7, 20], kernel: [3, 3], cout: 20, p: { groups: 20, ...same(1) }, bias: true },
+    { input: [2, 11, 10, 68], kernel: [3, 3], cout: 68, p: { groups: 68, strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'relu6' }, scale: true, residual: false },
+    { input: [1, 13, 12, 36], kernel: [5, 5], cout: 36, p: { groups: 36, ...same(4), activation: 'relu' }, residual: true },
+  ];
+  for (const c of cases) {
+    it(`${c.kernel.join('x')} ${c.input.join('x')} groups ${c.p.groups}: every candidate matches the CPU reference`, async () => {
+      const ctx = await testContext();
+      const candidates = depthwiseCandidates(c.cout, ctx.limits.maxComputeInvocationsPerWorkgroup);
+      expect(candidates.length, 'tiles per workgroup (and lanes, where the channels fill them) vary').to.be.at.least(5);
+      const data = { input: randomArray(numel(c.input)), weight: randomArray(c.kernel[0] * c.kernel[1] * c.cout) };
+      for (const v of candidates) await check(c, data, { depthwise: v }, depthwiseVariantName(v));
       console.log(`      (${candidates.length} candidates)`);
     });
   }

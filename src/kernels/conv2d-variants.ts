@@ -1,7 +1,11 @@
-// The ways conv2d_gemm.wgsl can run one groups == 1 convolution, in one place: the candidate
-// space a tuner times, what makes a candidate valid, and the default for each adapter class
-// when nothing was measured. A variant is a register tile (R output pixels per workgroup, CN
+// The ways the convolution kernels can run a layer, in one place: for each kernel with choices,
+// the candidate space a tuner times, what makes a candidate valid, and the default for each
+// adapter class when nothing was measured.
+//
+// GEMM (conv2d_gemm.wgsl, groups == 1): a register tile (R output pixels per workgroup, CN
 // output channels per lane), a lane count (the workgroup size) and a split-K factor.
+// Depthwise (conv2d_direct.wgsl `depthwise4`): the lanes per workgroup (4 channels each) and how
+// many consecutive 4 x 4 output tiles one workgroup walks.
 //
 // Defaults, as measured (they are what runs untuned, and the tuner starts from them):
 // - software adapters (lavapipe): 16 x 8 with 8 lanes (one SIMD batch), never split. On the
@@ -117,4 +121,50 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, maxInvocation
 export function gemmShapeKey(g: ConvGeometry, strideH: number, dilationH: number): string {
   const pixels = 2 ** Math.ceil(Math.log2(g.N * g.OH * g.OW));
   return `m${pixels}.ci${g.cin}.co${g.cout}.k${g.KH}x${g.KW}.s${strideH}.d${dilationH}`;
+}
+
+// ---------------------------------------------------------------- depthwise (depthwise4)
+
+export interface DepthwiseVariant {
+  /** Lanes per workgroup, 4 channels each. */
+  lanes: number;
+  /** Consecutive output tiles a workgroup walks, sharing its weight loads and cached input columns. */
+  tilesPerGroup: number;
+}
+
+export function depthwiseVariantName(v: DepthwiseVariant): string {
+  return `l${v.lanes}t${v.tilesPerGroup}`;
+}
+
+export function parseDepthwiseVariant(name: string): DepthwiseVariant | null {
+  const m = /^l(\d+)t(\d+)$/.exec(name);
+  return m ? { lanes: Number(m[1]), tilesPerGroup: Number(m[2]) } : null;
+}
+
+/**
+ * The default everywhere: 8 lanes (one lavapipe SIMD batch; divides the common channel counts,
+ * 32 .. 960) and 8 tiles a workgroup (1.1-1.4x faster than 1 on lavapipe). The launch takes fewer
+ * tiles a workgroup where that would leave too few workgroups (conv2d.ts).
+ */
+export function defaultDepthwiseVariant(): DepthwiseVariant {
+  return { lanes: 8, tilesPerGroup: 8 };
+}
+
+/** The candidates for a depthwise layer of `channels` channels, the default first. */
+export function depthwiseCandidates(channels: number, maxInvocations: number): DepthwiseVariant[] {
+  const out = [defaultDepthwiseVariant()];
+  for (const lanes of [8, 16, 32, 64]) {
+    // Lanes past what the channels need would idle.
+    if (lanes > 8 && (lanes / 2) * 4 >= channels) continue;
+    if (lanes > maxInvocations) continue;
+    for (const tilesPerGroup of [1, 2, 4, 8, 16]) out.push({ lanes, tilesPerGroup });
+  }
+  const seen = new Set<string>();
+  return out.filter((v) => !seen.has(depthwiseVariantName(v)) && !!seen.add(depthwiseVariantName(v)));
+}
+
+/** A depthwise layer's tuning key. */
+export function depthwiseShapeKey(g: ConvGeometry, strideH: number, dilationH: number): string {
+  const pixels = 2 ** Math.ceil(Math.log2(g.N * g.OH * g.OW));
+  return `m${pixels}.c${g.cout}.k${g.KH}x${g.KW}.s${strideH}.d${dilationH}`;
 }
