@@ -67,7 +67,6 @@ interface ConvLayer {
 /** The graph's convolutions that have choices on `ctx`, one per kernel family and tuning key. */
 function convLayers(ctx: GpuContext, graph: Graph): ConvLayer[] {
   const cls = ctx.isSoftware ? 'software' : 'gpu';
-  const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
   const byKey = new Map<string, ConvLayer>();
   for (const n of graph.nodes) {
     if (n.op.type !== 'conv2d') continue;
@@ -84,8 +83,8 @@ function convLayers(ctx: GpuContext, graph: Graph): ConvLayer[] {
     }
     const candidates =
       which === 'gemm'
-        ? gemmCandidates(g, cls, max).map((v) => ({ name: gemmVariantName(v), variant: { gemm: v } }))
-        : depthwiseCandidates(g.cout, max).map((v) => ({ name: depthwiseVariantName(v), variant: { depthwise: v } }));
+        ? gemmCandidates(g, cls, ctx.limits).map((v) => ({ name: gemmVariantName(v), variant: { gemm: v } }))
+        : depthwiseCandidates(g.cout, ctx.limits).map((v) => ({ name: depthwiseVariantName(v), variant: { depthwise: v } }));
     const version = which === 'gemm' ? GEMM_SPACE_VERSION : DEPTHWISE_SPACE_VERSION;
     byKey.set(`${kernel}/${shape}`, {
       kernel, shape, names: [n.name], input: [...n.op.input.shape], weight: [...n.op.weight.shape], p, candidates,

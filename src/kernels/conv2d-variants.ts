@@ -2,8 +2,11 @@
 // the candidate space a tuner times, what makes a candidate valid, and the default for each
 // adapter class when nothing was measured.
 //
-// GEMM (conv2d_gemm.wgsl, groups == 1): a register tile (R output pixels per workgroup, CN
-// output channels per lane), a lane count (the workgroup size) and a split-K factor.
+// GEMM (groups == 1), two kernels: conv2d_gemm.wgsl, a register tile (R output pixels per
+// workgroup, CN output channels per lane) on a lane count, with no shared memory (what software
+// adapters run best); and conv2d_gemm_tiled.wgsl, a BM x BN workgroup tile staged through
+// workgroup memory in BK steps, double-buffered, TM x TN outputs per thread (the GPU kind). Both
+// with a split-K factor.
 // Depthwise (conv2d_direct.wgsl `depthwise4`): the lanes per workgroup (4 channels each) and how
 // many consecutive 4 x 4 output tiles one workgroup walks.
 //
@@ -11,11 +14,14 @@
 // - software adapters (lavapipe): 16 x 8 with 8 lanes (one SIMD batch), never split. On the
 //   machine it was tuned on the MobileNetV2 513 pass ran 1.4x faster than with 8 x 4 and the
 //   ASPP convolutions 1.3-1.5x; on a 2-core EPYC the same tile was not the best, hence tuning.
-// - GPUs: 8 x 4 with as many lanes as cover Cout (8 to 32), what ran on an H100; split-K where
-//   the output gives fewer than SPLIT_TARGET_GROUPS workgroups.
+// - GPUs: the register kernel's 8 x 4 with as many lanes as cover Cout (8 to 32), what ran on an
+//   H100 (the tiled kernel is not yet measured on one, so it is a candidate, not the default);
+//   split-K where the output gives fewer than SPLIT_TARGET_GROUPS workgroups.
 import type { ConvGeometry } from './conv2d.js';
 
-export interface GemmVariant {
+/** conv2d_gemm.wgsl: registers only. */
+export interface RegisterGemm {
+  kind: 'register';
   /** Output pixels per workgroup. */
   R: number;
   /** Output channels per lane. */
@@ -26,11 +32,35 @@ export interface GemmVariant {
   splits: number;
 }
 
+/** conv2d_gemm_tiled.wgsl: workgroup tiles staged in workgroup memory. */
+export interface TiledGemm {
+  kind: 'tiled';
+  /** Output pixels and channels per workgroup. */
+  BM: number;
+  BN: number;
+  /** Reduction step staged at once. */
+  BK: number;
+  /** Pixels and channels per thread. */
+  TM: number;
+  TN: number;
+  splits: number;
+}
+
+export type GemmVariant = RegisterGemm | TiledGemm;
+
 export type AdapterClass = 'software' | 'gpu';
 
-/** The shader's register arrays: R_MAX x CN_MAX accumulators (conv2d_gemm.wgsl). */
+/** The limits a variant must fit (a device's). */
+export type KernelLimits = Pick<
+  GPUSupportedLimits,
+  'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY'
+>;
+
+/** The register kernel's arrays: R_MAX x CN_MAX accumulators (conv2d_gemm.wgsl). */
 export const GEMM_R_MAX = 16;
 export const GEMM_CN_MAX = 8;
+/** The tiled kernel's per-thread arrays: TM, TN at most 8 (conv2d_gemm_tiled.wgsl). */
+export const GEMM_T_MAX = 8;
 
 // Split-K: below this many workgroups the GEMM leaves a large GPU mostly idle (an H100 holds
 // ~4000 of these 32-lane groups at once); split until it is reached, at most MAX_SPLITS ways,
@@ -41,12 +71,15 @@ const MIN_SPLIT_CHANNELS = 32;
 
 /** A short stable name: the tuning cache stores choices by it. */
 export function gemmVariantName(v: GemmVariant): string {
-  return `r${v.R}c${v.CN}l${v.lanes}k${v.splits}`;
+  return v.kind === 'register' ? `r${v.R}c${v.CN}l${v.lanes}k${v.splits}` : `w${v.BM}x${v.BN}b${v.BK}t${v.TM}x${v.TN}k${v.splits}`;
 }
 
 export function parseGemmVariant(name: string): GemmVariant | null {
-  const m = /^r(\d+)c(\d+)l(\d+)k(\d+)$/.exec(name);
-  return m ? { R: Number(m[1]), CN: Number(m[2]), lanes: Number(m[3]), splits: Number(m[4]) } : null;
+  const r = /^r(\d+)c(\d+)l(\d+)k(\d+)$/.exec(name);
+  if (r) return { kind: 'register', R: Number(r[1]), CN: Number(r[2]), lanes: Number(r[3]), splits: Number(r[4]) };
+  const t = /^w(\d+)x(\d+)b(\d+)t(\d+)x(\d+)k(\d+)$/.exec(name);
+  if (t) return { kind: 'tiled', BM: Number(t[1]), BN: Number(t[2]), BK: Number(t[3]), TM: Number(t[4]), TN: Number(t[5]), splits: Number(t[6]) };
+  return null;
 }
 
 /** Lanes per workgroup: enough to cover Cout in steps of `perLane` channels, 8..max. */
@@ -56,9 +89,15 @@ export function lanesFor(cout: number, perLane: number, max: number): number {
   return lanes;
 }
 
-/** Workgroups of one split: pixel tiles x channel tiles. */
-export function gemmTiles(g: ConvGeometry, v: Pick<GemmVariant, 'R' | 'CN' | 'lanes'>): number {
-  return Math.ceil((g.N * g.OH * g.OW) / v.R) * Math.ceil(g.cout / (v.lanes * v.CN));
+/** Pixels and channels one workgroup computes. */
+export function gemmBlock(v: GemmVariant): { pixels: number; channels: number } {
+  return v.kind === 'register' ? { pixels: v.R, channels: v.lanes * v.CN } : { pixels: v.BM, channels: v.BN };
+}
+
+/** Workgroups of one split: pixel blocks x channel blocks. */
+export function gemmTiles(g: ConvGeometry, v: GemmVariant): number {
+  const b = gemmBlock(v);
+  return Math.ceil((g.N * g.OH * g.OW) / b.pixels) * Math.ceil(g.cout / b.channels);
 }
 
 /** `splits` made valid for `cin`: no empty split (as many as chunks of ceil(cin / splits) cover). */
@@ -68,7 +107,7 @@ export function normaliseSplits(cin: number, splits: number): number {
 }
 
 /** Split-K where the output alone gives too few workgroups to fill a GPU (1: none). */
-export function autoSplits(g: ConvGeometry, v: Pick<GemmVariant, 'R' | 'CN' | 'lanes'>): number {
+export function autoSplits(g: ConvGeometry, v: GemmVariant): number {
   const groups = gemmTiles(g, v);
   if (groups >= SPLIT_TARGET_GROUPS) return 1;
   return normaliseSplits(g.cin, Math.min(MAX_SPLITS, Math.ceil(SPLIT_TARGET_GROUPS / groups), Math.floor(g.cin / MIN_SPLIT_CHANNELS)));
@@ -76,42 +115,64 @@ export function autoSplits(g: ConvGeometry, v: Pick<GemmVariant, 'R' | 'CN' | 'l
 
 /** What runs when nothing was measured on the adapter. */
 export function defaultGemmVariant(g: ConvGeometry, cls: AdapterClass): GemmVariant {
-  if (cls === 'software') return { R: 16, CN: 8, lanes: 8, splits: 1 };
-  const tile = { R: 8, CN: 4, lanes: lanesFor(g.cout, 4, 32) };
+  if (cls === 'software') return { kind: 'register', R: 16, CN: 8, lanes: 8, splits: 1 };
+  const tile: GemmVariant = { kind: 'register', R: 8, CN: 4, lanes: lanesFor(g.cout, 4, 32), splits: 1 };
   return { ...tile, splits: autoSplits(g, tile) };
 }
 
-/** Why `v` cannot run `g` on a device with `maxInvocations` lanes per workgroup, or null. */
-export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, maxInvocations: number): string | null {
-  if (![v.R, v.CN, v.lanes, v.splits].every((x) => Number.isInteger(x) && x >= 1)) return 'sizes must be positive integers';
-  if (v.R > GEMM_R_MAX || v.CN > GEMM_CN_MAX) return `the tile ${v.R} x ${v.CN} exceeds the shader's ${GEMM_R_MAX} x ${GEMM_CN_MAX}`;
-  if (v.lanes > maxInvocations) return `${v.lanes} lanes exceed the device's ${maxInvocations} invocations per workgroup`;
+/** Why `v` cannot run `g` within `limits`, or null. */
+export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: KernelLimits): string | null {
+  const sizes = v.kind === 'register' ? [v.R, v.CN, v.lanes, v.splits] : [v.BM, v.BN, v.BK, v.TM, v.TN, v.splits];
+  if (!sizes.every((x) => Number.isInteger(x) && x >= 1)) return 'sizes must be positive integers';
   if (v.splits > 1 && normaliseSplits(g.cin, v.splits) !== v.splits) return `${v.splits} splits leave an empty split of ${g.cin} input channels`;
+  if (v.kind === 'register') {
+    if (v.R > GEMM_R_MAX || v.CN > GEMM_CN_MAX) return `the tile ${v.R} x ${v.CN} exceeds the shader's ${GEMM_R_MAX} x ${GEMM_CN_MAX}`;
+    if (v.lanes > limits.maxComputeInvocationsPerWorkgroup) return `${v.lanes} lanes exceed the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`;
+    return null;
+  }
+  if (v.TM > GEMM_T_MAX || v.TN > GEMM_T_MAX) return `${v.TM} x ${v.TN} outputs per thread exceed the shader's ${GEMM_T_MAX} x ${GEMM_T_MAX}`;
+  if (v.BM % v.TM || v.BN % v.TN) return `the ${v.BM} x ${v.BN} tile is not a whole number of ${v.TM} x ${v.TN} thread tiles`;
+  const [x, y] = [v.BN / v.TN, v.BM / v.TM];
+  if (x * y > limits.maxComputeInvocationsPerWorkgroup || x > limits.maxComputeWorkgroupSizeX || y > limits.maxComputeWorkgroupSizeY) {
+    return `a ${x} x ${y} workgroup exceeds the device's limits`;
+  }
+  const bytes = 2 * v.BK * (v.BM + v.BN) * 4;
+  if (bytes > limits.maxComputeWorkgroupStorageSize) return `${bytes} bytes of staged tiles exceed the device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
   return null;
 }
 
 /**
  * The candidates a tuner times for `g` on an adapter of class `cls`, the default first. Software
- * adapters run lanes as SIMD on few cores: large register tiles and small workgroups, no split.
- * GPUs: warp-sized and larger workgroups, and split-K where the output tiles are few.
+ * adapters run lanes as SIMD on few cores: large register tiles and small workgroups, no split
+ * (workgroup memory and barriers measured ~4x slower there). GPUs: the register kernel on
+ * warp-sized and larger workgroups, the tiled kernel at 64 x 64 to 128 x 128 with 4 x 4 to 8 x 8
+ * outputs a thread (256 threads), each without and with split-K where output tiles are few.
  */
-export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, maxInvocations: number): GemmVariant[] {
+export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: KernelLimits): GemmVariant[] {
   const out: GemmVariant[] = [defaultGemmVariant(g, cls)];
-  const tiles: [number, number][] = cls === 'software' ? [[8, 4], [8, 8], [16, 4], [16, 8], [32 / 2, 2]] : [[4, 4], [8, 4], [8, 8], [16, 4], [16, 8]];
+  const withSplits = (v: GemmVariant): GemmVariant[] =>
+    cls === 'software' ? [v] : [...new Set([1, autoSplits(g, v), normaliseSplits(g.cin, 2 * autoSplits(g, v))])].map((splits) => ({ ...v, splits }));
+  const tiles: [number, number][] = cls === 'software' ? [[8, 4], [8, 8], [16, 2], [16, 4], [16, 8]] : [[4, 4], [8, 4], [8, 8], [16, 4], [16, 8]];
   const laneChoices = cls === 'software' ? [8, 16] : [32, 64, 128];
   for (const [R, CN] of tiles) {
     for (const lanes of laneChoices) {
       // More lanes than Cout needs only idles them.
       if (lanes > 8 && (lanes / 2) * CN >= g.cout) continue;
-      const base = { R, CN, lanes };
-      const splitChoices = cls === 'software' ? [1] : [...new Set([1, autoSplits(g, base), normaliseSplits(g.cin, 2 * autoSplits(g, base))])];
-      for (const splits of splitChoices) out.push({ ...base, splits });
+      out.push(...withSplits({ kind: 'register', R, CN, lanes, splits: 1 }));
+    }
+  }
+  if (cls === 'gpu') {
+    const tiled: [number, number, number, number, number][] = [[64, 64, 16, 4, 4], [64, 128, 8, 4, 8], [128, 64, 8, 8, 4], [128, 128, 8, 8, 8]];
+    for (const [BM, BN, BK, TM, TN] of tiled) {
+      // A channel block over twice Cout is mostly idle.
+      if (BN > 64 && BN / 2 >= g.cout) continue;
+      out.push(...withSplits({ kind: 'tiled', BM, BN, BK, TM, TN, splits: 1 }));
     }
   }
   const seen = new Set<string>();
   return out.filter((v) => {
     const name = gemmVariantName(v);
-    if (seen.has(name) || gemmVariantProblem(g, v, maxInvocations)) return false;
+    if (seen.has(name) || gemmVariantProblem(g, v, limits)) return false;
     seen.add(name);
     return true;
   });
@@ -151,12 +212,12 @@ export function defaultDepthwiseVariant(): DepthwiseVariant {
 }
 
 /** The candidates for a depthwise layer of `channels` channels, the default first. */
-export function depthwiseCandidates(channels: number, maxInvocations: number): DepthwiseVariant[] {
+export function depthwiseCandidates(channels: number, limits: KernelLimits): DepthwiseVariant[] {
   const out = [defaultDepthwiseVariant()];
   for (const lanes of [8, 16, 32, 64]) {
     // Lanes past what the channels need would idle.
     if (lanes > 8 && (lanes / 2) * 4 >= channels) continue;
-    if (lanes > maxInvocations) continue;
+    if (lanes > limits.maxComputeInvocationsPerWorkgroup) continue;
     for (const tilesPerGroup of [1, 2, 4, 8, 16]) out.push({ lanes, tilesPerGroup });
   }
   const seen = new Set<string>();

@@ -19,6 +19,7 @@ import {
   type AdapterClass,
   type GemmVariant,
   defaultGemmVariant,
+  gemmBlock,
   gemmCandidates,
   gemmShapeKey,
   gemmVariantName,
@@ -94,8 +95,7 @@ const adapterClass = (ctx: GpuContext): AdapterClass => (ctx.isSoftware ? 'softw
 /** The choice measured on this adapter for this layer shape, if any (and still a candidate). */
 export function tunedGemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): GemmVariant | undefined {
   if (ctx.tuning.mode === 'off') return undefined;
-  const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
-  const names = gemmCandidates(g, adapterClass(ctx), max).map(gemmVariantName);
+  const names = gemmCandidates(g, adapterClass(ctx), ctx.limits).map(gemmVariantName);
   const name = ctx.tuning.choice('conv2d_gemm', gemmShapeKey(g, p.strideH, p.dilationH), candidateChecksum(GEMM_SPACE_VERSION, names));
   const v = name ? parseGemmVariant(name) : null;
   return v && names.includes(name!) ? v : undefined;
@@ -104,7 +104,7 @@ export function tunedGemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dPara
 /** The depthwise4 variant measured fastest on this adapter for this layer shape, if any. */
 export function tunedDepthwiseVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): DepthwiseVariant | undefined {
   if (ctx.tuning.mode === 'off') return undefined;
-  const names = depthwiseCandidates(g.cout, ctx.limits.maxComputeInvocationsPerWorkgroup).map(depthwiseVariantName);
+  const names = depthwiseCandidates(g.cout, ctx.limits).map(depthwiseVariantName);
   const name = ctx.tuning.choice('conv2d_depthwise', depthwiseShapeKey(g, p.strideH, p.dilationH), candidateChecksum(DEPTHWISE_SPACE_VERSION, names));
   return name && names.includes(name) ? parseDepthwiseVariant(name) ?? undefined : undefined;
 }
@@ -127,7 +127,7 @@ export interface ConvVariant {
  */
 export function gemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): GemmVariant {
   let v = ctx.kernelOptions.gemm ?? tunedGemmVariant(ctx, g, p) ?? defaultGemmVariant(g, adapterClass(ctx));
-  const problem = gemmVariantProblem(g, v, ctx.limits.maxComputeInvocationsPerWorkgroup);
+  const problem = gemmVariantProblem(g, v, ctx.limits);
   if (problem) throw new Error(`${KERNEL}: GEMM variant ${gemmVariantName(v)} cannot run ${g.cin} -> ${g.cout} channels: ${problem}`);
   if (ctx.kernelOptions.splitK === 'never') v = { ...v, splits: 1 };
   else if (ctx.kernelOptions.splitK === 'always') v = { ...v, splits: normaliseSplits(g.cin, 4) };
@@ -327,10 +327,13 @@ export function conv2dSpec(
   };
   if (usesGemm(p)) {
     if (!gemm) throw new Error(`${KERNEL}: a groups == 1 convolution needs its GEMM variant`);
-    const tile = { WG: gemm.lanes, R: gemm.R, CN: gemm.CN };
+    const [shader, tile] =
+      gemm.kind === 'register'
+        ? ['conv2d_gemm.wgsl', { WG: gemm.lanes, R: gemm.R, CN: gemm.CN }]
+        : ['conv2d_gemm_tiled.wgsl', { BM: gemm.BM, BN: gemm.BN, BK: gemm.BK, TM: gemm.TM, TN: gemm.TN, WGX: gemm.BN / gemm.TN, WGY: gemm.BM / gemm.TM }];
     // A split GEMM writes raw sums: its epilogue constants are the reduction's.
-    if (gemm.splits > 1) return { shader: 'conv2d_gemm.wgsl', constants: { ...tile, SPLIT_K: 1 } };
-    return { shader: 'conv2d_gemm.wgsl', constants: { ...constants, ...tile } };
+    if (gemm.splits > 1) return { shader, constants: { ...tile, SPLIT_K: 1 } };
+    return { shader, constants: { ...constants, ...tile } };
   }
   const [KH, KW, cinPerGroup] = weightShape;
   const ksize = compiledKernelSize(KH, KW);
@@ -445,13 +448,14 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
 
   if (gemm) {
     const M = g.N * g.OH * g.OW;
-    const { R, CN, splits } = gemm;
-    const mTiles = Math.ceil(M / R);
-    const coGroups = Math.ceil(g.cout / (gemm.lanes * CN));
+    const splits = gemm.splits;
+    const block = gemmBlock(gemm);
+    const mTiles = Math.ceil(M / block.pixels);
+    const coGroups = Math.ceil(g.cout / block.channels);
     const ciChunk = Math.ceil(g.cin / splits);
     const uniforms = windowUniforms(new Uniforms().u32(M).u32(g.cout).u32(g.cin), g, p)
       .u32(mTiles)
-      .u32(R)
+      .u32(block.pixels)
       .u32(coGroups)
       .u32(ciChunk);
     const workgroups = blockGrid(ctx, mTiles, splits * coGroups);

@@ -127,13 +127,13 @@ describe('kernel tuning: the tuner and programs', function () {
         if (op.type !== 'conv2d') throw new Error(`${t.layers[0]} is not a convolution`);
         const g = convGeometry(op.input.shape, op.weight.shape, op.attrs);
         if (t.kernel === 'conv2d_depthwise') {
-          const names = depthwiseCandidates(g.cout, ctx.limits.maxComputeInvocationsPerWorkgroup).map(depthwiseVariantName);
+          const names = depthwiseCandidates(g.cout, ctx.limits).map(depthwiseVariantName);
           expect(t.entry.timed).to.equal(names.length);
           expect(depthwiseVariant(ctx, g, op.attrs)).to.deep.equal(parseDepthwiseVariant(t.entry.variant));
           expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
           continue;
         }
-        const candidates = gemmCandidates(g, ctx.isSoftware ? 'software' : 'gpu', ctx.limits.maxComputeInvocationsPerWorkgroup);
+        const candidates = gemmCandidates(g, ctx.isSoftware ? 'software' : 'gpu', ctx.limits);
         expect(t.entry.timed, `${t.shape}: every candidate timed`).to.equal(candidates.length);
         expect(candidates.map(gemmVariantName)).to.include(t.entry.variant);
         expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
@@ -176,7 +176,7 @@ describe('kernel tuning: the tuner and programs', function () {
     await withStore('cached', async (ctx) => {
       const g = convGeometry([1, 9, 11, 13], [3, 3, 13, 24], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
       const cls = ctx.isSoftware ? 'software' : 'gpu';
-      const candidates = gemmCandidates(g, cls, ctx.limits.maxComputeInvocationsPerWorkgroup);
+      const candidates = gemmCandidates(g, cls, ctx.limits);
       const other = candidates.find((v) => gemmVariantName(v) !== gemmVariantName(defaultGemmVariant(g, cls)))!;
       ctx.tuning.record('conv2d_gemm', gemmShapeKey(g, 1, 1), { variant: gemmVariantName(other), ms: 1, defaultMs: 2, timed: candidates.length, checksum: candidateChecksum(GEMM_SPACE_VERSION, candidates.map(gemmVariantName)) });
       expect(gemmVariant(ctx, g, convParams({}))).to.deep.equal(other);

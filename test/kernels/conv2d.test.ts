@@ -134,7 +134,7 @@ describe('kernel: conv2d', () => {
       // GEMM: spatial size, Cin, kernel size, rate and padding never specialise the pipeline
       // (on GPUs Cout picks the lane count, 32 for both of these).
       const has = { bias: true, scale: false, residual: false };
-      const gpuTile = { R: 8, CN: 4, lanes: 32, splits: 1 };
+      const gpuTile = { kind: 'register' as const, R: 8, CN: 4, lanes: 32, splits: 1 };
       const a = conv2dSpec([1, 13, 11, 5], [3, 3, 5, 512], convParams({ dilationH: 2, dilationW: 2, padTop: 2 }), has, { gemm: gpuTile });
       const b = conv2dSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}), has, { gemm: gpuTile });
       expect(a).to.deep.equal(b);
@@ -145,8 +145,10 @@ describe('kernel: conv2d', () => {
       expect(dw.shader).to.not.equal(a.shader);
       // Software adapters: one 8-lane SIMD batch, whatever Cout. GPUs keep 32 lanes, a warp,
       // once Cout needs them.
-      const lanes = (cin: number, cout: number, software: boolean) =>
-        defaultGemmVariant(convGeometry([1, 9, 9, cin], [1, 1, cin, cout], convParams({})), software ? 'software' : 'gpu').lanes;
+      const lanes = (cin: number, cout: number, software: boolean) => {
+        const v = defaultGemmVariant(convGeometry([1, 9, 9, cin], [1, 1, cin, cout], convParams({})), software ? 'software' : 'gpu');
+        return v.kind === 'register' ? v.lanes : 0;
+      };
       expect([lanes(960, 160, true), lanes(64, 384, true), lanes(64, 21, true)]).to.deep.equal([8, 8, 8]);
       expect([lanes(960, 160, false), lanes(160, 960, false), lanes(64, 24, false)]).to.deep.equal([32, 32, 8]);
     });
@@ -480,9 +482,8 @@ describe('kernel: conv2d GEMM, every candidate a tuner may choose, on both adapt
     it(`${c.kernel.join('x')} ${c.input.join('x')} -> ${c.cout}: every candidate matches the CPU reference`, async () => {
       const ctx = await testContext();
       const g = convGeometry(c.input, [c.kernel[0], c.kernel[1], c.input[3], c.cout], convParams(c.p));
-      const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
-      const seen = new Set<string>();
-      const candidates = [...gemmCandidates(g, 'software', max), ...gemmCandidates(g, 'gpu', max)].filter((v) => !seen.has(gemmVariantName(v)) && seen.add(gemmVariantName(v)));
+            const seen = new Set<string>();
+      const candidates = [...gemmCandidates(g, 'software', ctx.limits), ...gemmCandidates(g, 'gpu', ctx.limits)].filter((v) => !seen.has(gemmVariantName(v)) && seen.add(gemmVariantName(v)));
       expect(candidates.some((v) => v.splits > 1) || g.cin < 64, 'split-K candidates where the channels allow').to.equal(true);
       const data = { input: randomArray(numel(c.input)), weight: randomArray(g.KH * g.KW * g.cin * g.cout) };
       for (const v of candidates) await check(c, data, { gemm: v }, gemmVariantName(v));
@@ -501,7 +502,7 @@ describe('kernel: conv2d depthwise4, every candidate a tuner may choose', () => 
   for (const c of cases) {
     it(`${c.kernel.join('x')} ${c.input.join('x')} groups ${c.p.groups}: every candidate matches the CPU reference`, async () => {
       const ctx = await testContext();
-      const candidates = depthwiseCandidates(c.cout, ctx.limits.maxComputeInvocationsPerWorkgroup);
+      const candidates = depthwiseCandidates(c.cout, ctx.limits);
       expect(candidates.length, 'tiles per workgroup (and lanes, where the channels fill them) vary').to.be.at.least(5);
       const data = { input: randomArray(numel(c.input)), weight: randomArray(c.kernel[0] * c.kernel[1] * c.cout) };
       for (const v of candidates) await check(c, data, { depthwise: v }, depthwiseVariantName(v));
