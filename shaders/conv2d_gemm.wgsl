@@ -37,29 +37,7 @@ override CN: u32 = 4u;
 const R_MAX: u32 = 16u;
 const CN_MAX: u32 = 8u;
 
-struct Params {
-  M: u32,        // N * OH * OW
-  cout: u32,
-  cin: u32,
-  H: u32,
-  W: u32,
-  OH: u32,
-  OW: u32,
-  KH: u32,
-  KW: u32,
-  strideH: u32,
-  strideW: u32,
-  dilH: u32,
-  dilW: u32,
-  padTop: i32,
-  padLeft: i32,
-  mBlocks: u32,  // ceil(M / R); the grid spills pixel blocks into z beyond 65535
-  rowsPerBlock: u32,  // R, passed at run time so the epilogue loop stays a loop
-  coGroups: u32,     // workgroups along the channels per split (grid x = splits * coGroups)
-  ciChunk: u32,      // input channels per split (cin without split-K)
-}
-
-//#include "conv2d_bindings.wgsl"
+//#include "conv2d_gemm_params.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(

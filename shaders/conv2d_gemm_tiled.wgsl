@@ -34,29 +34,7 @@ override WGX: u32 = 16u;  // BN / TN
 override WGY: u32 = 16u;  // BM / TM
 const T_MAX: u32 = 64u;   // TM * TN at most (8 x 8)
 
-struct Params {
-  M: u32,
-  cout: u32,
-  cin: u32,
-  H: u32,
-  W: u32,
-  OH: u32,
-  OW: u32,
-  KH: u32,
-  KW: u32,
-  strideH: u32,
-  strideW: u32,
-  dilH: u32,
-  dilW: u32,
-  padTop: i32,
-  padLeft: i32,
-  mBlocks: u32,     // ceil(M / BM); the grid spills pixel blocks into z beyond 65535
-  rowsPerBlock: u32, // BM
-  coGroups: u32,    // ceil(Cout / BN): workgroups along the channels per split
-  ciChunk: u32,     // input channels per split (cin without split-K)
-}
-
-//#include "conv2d_bindings.wgsl"
+//#include "conv2d_gemm_params.wgsl"
 
 // Two stages of each tile: A as [stage][k][m], B as [stage][k][n] (k-major, so the inner
 // product reads rows of both).
