@@ -2,10 +2,18 @@
 // VOC sample images, on localhost, with nothing fetched from outside.
 //
 //   node dist/demo/server.js [--port N]      (DEEPLAB_WEIGHTS_DIR: where the weights are)
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+//
+// No request stops it. Each one gets an answer: a file or a listing, or a 4xx saying what was
+// wrong with it (a bad URL or percent-encoding 400, a method other than GET or HEAD 405, headers
+// over MAX_HEADER_BYTES 431, a path that is not one of the few served 404), or a 500 where the
+// disk fails it. Only the static files (page, script, bundle and its map) and the files listed
+// in the weights and samples folders are ever read; no path a request names is joined onto a folder unless it is in that
+// folder's listing. Files are streamed, so a large weights file is not read into memory first.
+import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { dirname, extname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { REGISTRY } from '../src/model/loading/registry.js';
 
@@ -23,6 +31,13 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.webp': 'image/webp',
 };
+const TEXT = 'text/plain; charset=utf-8';
+/** The methods served; any other gets 405 with this as its Allow header. */
+const ALLOW = 'GET, HEAD';
+/** The most bytes of request line and headers read (Node's default); past it the answer is 431. */
+const MAX_HEADER_BYTES = 16 * 1024;
+/** A method name (RFC 9110's token) then a space: what an unknown method's request starts with. */
+const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ /;
 
 export interface DemoServerOptions {
   port?: number;
@@ -30,60 +45,247 @@ export interface DemoServerOptions {
   weightsDir?: string;
   /** Folder of sample images (default ../shared/data/voc-sample/JPEGImages). */
   samplesDir?: string;
+  /** Where a request that failed on the server (a 500) is told (default console.error). */
+  log?: (line: string) => void;
 }
 
-/** The files of `dir` (not folders) whose extension is in `extensions`, sorted; none if it is missing. */
-function listFiles(dir: string, extensions: Set<string>): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => extensions.has(extname(f).toLowerCase()) && statSync(join(dir, f)).isFile())
-    .sort();
+/** A request refused with `status` and `message` as its body. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+const errorCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
+
+/**
+ * The files of `dir` (not folders) whose extension is in `extensions`, sorted, with their sizes;
+ * none if it is missing. An entry that cannot be stat'ed (a dangling link, one removed while
+ * listing) is left out; a folder that cannot be read at all is an error.
+ */
+async function listFiles(dir: string, extensions: Set<string>): Promise<{ file: string; bytes: number }[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if (errorCode(e) === 'ENOENT') return [];
+    throw e;
+  }
+  const entries = await Promise.all(
+    names
+      .filter((f) => extensions.has(extname(f).toLowerCase()))
+      .map(async (file) => {
+        try {
+          const info = await stat(join(dir, file));
+          return info.isFile() ? { file, bytes: info.size } : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+  );
+  return entries.filter((e) => e !== undefined).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
 /** The weights the page can load: each file with the registry's name and description where it is a known one. */
-function weightsList(dir: string): { file: string; name: string; description: string; bytes: number }[] {
-  return listFiles(dir, WEIGHT_EXTENSIONS).map((file) => {
+async function weightsList(dir: string): Promise<{ file: string; name: string; description: string; bytes: number }[]> {
+  return (await listFiles(dir, WEIGHT_EXTENSIONS)).map(({ file, bytes }) => {
     const entry = REGISTRY.find((e) => e.fileName === file);
-    return { file, name: entry?.name ?? file, description: entry?.description ?? file, bytes: statSync(join(dir, file)).size };
+    return { file, name: entry?.name ?? file, description: entry?.description ?? file, bytes };
   });
+}
+
+/**
+ * The decoded path of a request target, or a 400: the target must be a path (or an absolute
+ * http URL); its percent-encoding must be valid UTF-8; once decoded it may hold no control
+ * character (NUL included), no backslash and no `.` or `..` segment.
+ */
+function requestPath(target: string | undefined): string {
+  let raw = target ?? '';
+  if (/^https?:\/\//i.test(raw)) {
+    // The absolute form (`GET http://host/path`), which HTTP/1.1 servers must accept.
+    try {
+      const url = new URL(raw);
+      raw = url.pathname + url.search;
+    } catch {
+      throw new HttpError(400, 'bad request: malformed URL');
+    }
+  }
+  if (!raw.startsWith('/')) throw new HttpError(400, 'bad request: the request target must be a path');
+  if (raw.includes('#')) throw new HttpError(400, 'bad request: a fragment (#) in the request target');
+  const query = raw.indexOf('?');
+  let path: string;
+  try {
+    path = decodeURIComponent(query < 0 ? raw : raw.slice(0, query));
+  } catch {
+    throw new HttpError(400, 'bad request: malformed percent-encoding in the path');
+  }
+  if (/[\u0000-\u001f\u007f]/.test(path)) throw new HttpError(400, 'bad request: a control character in the path');
+  if (path.includes('\\')) throw new HttpError(400, 'bad request: a backslash in the path');
+  if (path.split('/').some((s) => s === '.' || s === '..')) throw new HttpError(400, 'bad request: a . or .. segment in the path');
+  return path;
+}
+
+/** The raw answer to a request the HTTP parser refused, then the socket is closed. */
+function rawAnswer(status: number, reason: string, extra: Record<string, string> = {}): string {
+  const body = `${reason}\n`;
+  const headers = { 'content-type': TEXT, 'content-length': String(Buffer.byteLength(body)), connection: 'close', ...extra };
+  return `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`;
+}
+
+/** What the parser's error `err` is answered with. */
+function parserAnswer(err: NodeJS.ErrnoException & { rawPacket?: Buffer }): string {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return rawAnswer(431, 'Request Header Fields Too Large');
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return rawAnswer(413, 'Content Too Large');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return rawAnswer(408, 'Request Timeout');
+    case 'HPE_INVALID_METHOD':
+      // A method Node's parser does not know (`BREW /`, `get /`); bytes that are no request at all
+      // (a TLS handshake) are a 400.
+      if (METHOD_TOKEN.test(err.rawPacket?.toString('latin1') ?? '')) return rawAnswer(405, 'Method Not Allowed', { allow: ALLOW });
+      return rawAnswer(400, 'Bad Request');
+    default:
+      return rawAnswer(400, 'Bad Request');
+  }
 }
 
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ server: Server; url: string }> {
   const weightsDir = resolve(opts.weightsDir ?? process.env.DEEPLAB_WEIGHTS_DIR ?? join(ROOT, '..', 'shared', 'weights'));
   const samplesDir = resolve(opts.samplesDir ?? join(ROOT, '..', 'shared', 'data', 'voc-sample', 'JPEGImages'));
+  const log = opts.log ?? ((line: string) => console.error(line));
   const statics: Record<string, string> = {
     '/': join(ROOT, 'demo', 'index.html'),
     '/demo.js': join(ROOT, 'demo', 'demo.js'),
     '/deeplab.js': join(ROOT, 'dist', 'browser', 'deeplab.js'),
     '/deeplab.js.map': join(ROOT, 'dist', 'browser', 'deeplab.js.map'),
   };
-  const server = createServer((req, res) => {
-    const send = (status: number, body: string | Buffer, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(body);
-    };
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'only GET');
-    if (path === '/favicon.ico') return send(204, '');
-    if (path === '/weights/') return send(200, JSON.stringify(weightsList(weightsDir)), TYPES['.json']);
-    if (path === '/samples/') return send(200, JSON.stringify(listFiles(samplesDir, IMAGE_EXTENSIONS)), TYPES['.json']);
+  /** Each socket's latest response: a parser error on the socket is answered after it, never inside it. */
+  const responding = new WeakMap<Socket, ServerResponse>();
+
+  const head = (type: string, bytes: number) => ({
+    'content-type': type,
+    'content-length': String(bytes),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  const send = (res: ServerResponse, status: number, body: string | Buffer, type = TEXT, extra: Record<string, string> = {}) => {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    res.writeHead(status, { ...head(type, bytes.length), ...extra });
+    res.end(bytes); // Node sends no body for HEAD
+  };
+
+  /** Streams the file at `path`; `missing` is the answer where it is not there (gone since it was listed, or never built). */
+  async function sendFile(req: IncomingMessage, res: ServerResponse, path: string, missing: () => HttpError): Promise<void> {
+    let file: FileHandle;
+    try {
+      file = await open(path, 'r');
+    } catch (e) {
+      if (errorCode(e) === 'ENOENT' || errorCode(e) === 'ENOTDIR') throw missing();
+      throw e;
+    }
+    try {
+      // The size of the file opened, not of whatever the path names by now.
+      const info = await file.stat();
+      if (!info.isFile()) throw missing();
+      res.writeHead(200, head(TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream', info.size));
+      if (req.method === 'HEAD' || info.size === 0) {
+        res.end();
+        return;
+      }
+      const stream = file.createReadStream({ start: 0, end: info.size - 1, autoClose: false });
+      await pipeline(stream, res, { end: false });
+      // A file cut short while it was sent: the client must not wait for the bytes promised.
+      if (stream.bytesRead !== info.size) throw new Error(`${path} changed while it was sent (${stream.bytesRead} of ${info.size} bytes)`);
+      res.end();
+    } finally {
+      await file.close().catch(() => undefined);
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `method ${req.method} is not served: only ${ALLOW}`, { allow: ALLOW });
+    const path = requestPath(req.url);
+    if (path === '/favicon.ico') {
+      res.writeHead(204, { 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
+    if (path === '/weights/') return send(res, 200, JSON.stringify(await weightsList(weightsDir)), TYPES['.json']);
+    if (path === '/samples/') return send(res, 200, JSON.stringify((await listFiles(samplesDir, IMAGE_EXTENSIONS)).map((f) => f.file)), TYPES['.json']);
     // Only files listed in these folders are served: no other path reaches the disk.
-    const [, folder, file] = /^\/(weights|samples)\/([^/]+)$/.exec(path) ?? [];
+    const [, folder, name] = /^\/(weights|samples)\/([^/]+)$/.exec(path) ?? [];
     if (folder) {
       const dir = folder === 'weights' ? weightsDir : samplesDir;
-      const allowed = listFiles(dir, folder === 'weights' ? WEIGHT_EXTENSIONS : IMAGE_EXTENSIONS);
-      if (!allowed.includes(file)) return send(404, `no ${folder} file ${file}`);
-      return send(200, readFileSync(join(dir, file)), TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream');
+      const listed = await listFiles(dir, folder === 'weights' ? WEIGHT_EXTENSIONS : IMAGE_EXTENSIONS);
+      const notFound = () => new HttpError(404, `no ${folder} file ${name}`);
+      if (!listed.some((f) => f.file === name)) throw notFound();
+      return sendFile(req, res, join(dir, name), notFound);
     }
-    const target = statics[path];
-    if (!target) return send(404, `not found: ${path}`);
-    if (!existsSync(target)) return send(500, `${target} is missing: run npm run build first`);
-    return send(200, readFileSync(target), TYPES[extname(target)] ?? 'application/octet-stream');
+    const target = Object.hasOwn(statics, path) ? statics[path] : undefined;
+    if (!target) throw new HttpError(404, `not found: ${path}`);
+    return sendFile(req, res, target, () => new HttpError(500, `${target} is missing: run npm run build first`));
+  }
+
+  /** The answer to a request `handle` threw on: its status where it is an HttpError, else a 500. */
+  function fail(req: IncomingMessage, res: ServerResponse, e: unknown): void {
+    const clientGone = res.destroyed || errorCode(e) === 'ERR_STREAM_PREMATURE_CLOSE';
+    if (!(e instanceof HttpError) && !clientGone) log(`deeplab demo: ${req.method} ${req.url}: ${(e as Error)?.stack ?? e}`);
+    if (res.headersSent || res.destroyed) {
+      res.destroy(); // part of a file is out: cut the connection rather than send a short body
+      return;
+    }
+    // A body the request declared is not read: the connection closes rather than take it in.
+    const body = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    const close: Record<string, string> = body ? { connection: 'close' } : {};
+    try {
+      if (e instanceof HttpError) send(res, e.status, `${e.message}\n`, TEXT, { ...e.headers, ...close });
+      else send(res, 500, `internal error: ${(e as Error)?.message ?? e}\n`, TEXT, close);
+    } catch {
+      res.destroy();
+    }
+  }
+
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+    responding.set(req.socket, res);
+    res.once('close', () => {
+      if (responding.get(req.socket) === res) responding.delete(req.socket);
+    });
+    req.on('error', () => undefined); // a client gone mid-request: its socket is closed already
+    handle(req, res).catch((e: unknown) => fail(req, res, e));
+  });
+  // A request Node's parser refuses (malformed request line, unknown method, huge headers):
+  // answered with its 4xx after any response still owed on the socket, then the socket is closed.
+  server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => {
+    socket.on('error', () => undefined);
+    const answer = () => {
+      if (err.code === 'ECONNRESET' || !socket.writable) socket.destroy();
+      else socket.end(parserAnswer(err), () => socket.destroy());
+    };
+    const owed = responding.get(socket);
+    if (!owed || owed.writableFinished) return answer();
+    owed.once('finish', answer);
+    owed.once('close', () => owed.writableFinished || socket.destroy());
+  });
+  // CONNECT (a proxy's tunnel) is parsed apart from other methods; it too gets a 405.
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    socket.on('error', () => undefined);
+    socket.end(rawAnswer(405, 'Method Not Allowed', { allow: ALLOW }), () => socket.destroy());
   });
   await new Promise<void>((done, fail) => {
     server.once('error', fail);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => done());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+      server.off('error', fail);
+      done();
+    });
   });
+  // An error of the listening socket itself (out of file descriptors on accept) is told, not thrown.
+  server.on('error', (e) => log(`deeplab demo: ${e.message}`));
   const { port } = server.address() as AddressInfo;
   return { server, url: `http://localhost:${port}/` };
 }
