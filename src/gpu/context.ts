@@ -182,11 +182,33 @@ export class GpuContext {
     return this.lostInfo !== null;
   }
 
+  /** Why the device was lost (Dawn's reason and message), or null while it is alive. */
+  get lostReason(): string | null {
+    return this.lostInfo && `${this.lostInfo.reason}: ${this.lostInfo.message || 'no message'}`;
+  }
+
   /** Throws if the device is gone: every entry point calls this first. */
-  assertAlive(): void {
-    if (this.destroyed) throw new GpuError('GpuContext used after destroy()', 'device-lost');
-    if (this.lostInfo) {
-      throw new GpuError(`GPU device lost (${this.lostInfo.reason}): ${this.lostInfo.message}`, 'device-lost');
+  assertAlive(what?: string): void {
+    const prefix = what ? `${what}: ` : '';
+    if (this.destroyed) throw new GpuError(`${prefix}GpuContext used after destroy()`, 'device-lost');
+    if (this.lostInfo) throw new GpuError(`${prefix}GPU device lost (${this.lostReason})`, 'device-lost');
+  }
+
+  /**
+   * After GPU work failed: the device-lost error naming `what` if the device is gone, else
+   * null. On a lost device Dawn rejects mapAsync with a bare AbortError (no message) and
+   * reports no validation error; `device.lost` settles when Dawn next processes events, which
+   * the wait on the queue gives it.
+   */
+  async lostError(what: string): Promise<GpuError | null> {
+    if (!this.lostInfo && !this.destroyed) {
+      await Promise.race([this.device.lost, this.device.queue.onSubmittedWorkDone()]).catch(() => {});
+    }
+    try {
+      this.assertAlive(what);
+      return null;
+    } catch (e) {
+      return e as GpuError;
     }
   }
 
@@ -226,21 +248,26 @@ export class GpuContext {
     device.pushErrorScope('internal');
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    let result: T;
+    let result: { value: T } | { error: unknown };
     try {
-      result = await fn();
-    } finally {
-      const validation = await device.popErrorScope();
-      const oom = await device.popErrorScope();
-      const internal = await device.popErrorScope();
-      const first = validation ?? oom ?? internal;
-      if (first) {
-        const kind = validation ? 'validation' : oom ? 'out-of-memory' : 'internal';
-        // eslint-disable-next-line no-unsafe-finally
-        throw new GpuError(`${what}: WebGPU ${kind} error: ${first.message}`, kind);
-      }
+      result = { value: await fn() };
+    } catch (error) {
+      result = { error };
     }
-    return result;
+    const validation = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    const internal = await device.popErrorScope();
+    // A lost device explains whatever else went wrong, and its results (a read may come back
+    // as zeros) are not to be trusted even where nothing failed.
+    const lost = 'error' in result || this.lostInfo ? await this.lostError(what) : null;
+    if (lost) throw lost;
+    const first = validation ?? oom ?? internal;
+    if (first) {
+      const kind = validation ? 'validation' : oom ? 'out-of-memory' : 'internal';
+      throw new GpuError(`${what}: WebGPU ${kind} error: ${first.message}`, kind);
+    }
+    if ('error' in result) throw result.error;
+    return result.value;
   }
 
   /**
@@ -253,7 +280,7 @@ export class GpuContext {
     this.device.queue.submit(commandBuffers);
     if (timer) await timer.wait(performance.now(), () => this.device.queue.onSubmittedWorkDone());
     else await this.device.queue.onSubmittedWorkDone();
-    this.assertAlive();
+    this.assertAlive('submitted work');
   }
 
   /** Releases every cached pipeline and pooled buffer, then the device itself. */

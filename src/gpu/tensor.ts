@@ -175,9 +175,15 @@ export async function readBuffer(ctx: GpuContext, buffer: GPUBuffer, byteLength:
     const encoder = ctx.device.createCommandEncoder({ label: 'readback' });
     encoder.copyBufferToBuffer(buffer, byteOffset, staging, 0, size);
     ctx.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      throw (await ctx.lostError(`reading back ${byteLength} bytes`)) ?? e;
+    }
     const copy = staging.getMappedRange().slice(0, byteLength);
     staging.unmap();
+    // Bytes mapped from a device that is gone are not to be trusted.
+    ctx.assertAlive(`reading back ${byteLength} bytes`);
     return copy;
   } finally {
     ctx.destroyBuffer(staging);

@@ -8,14 +8,17 @@
 //    checkpoint format, loadable by segment and eval; --resume continues from it);
 //  - best.safetensors: the weights of the best validation mIoU so far;
 //  - loss.png, val.png: the curves.
-// Checkpoints are written atomically. An interrupt saves latest and stops; a non-finite loss
-// stops with an error naming the step, before the update, leaving the last checkpoint as it was.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+// Checkpoints are written atomically (a temporary file, flushed, renamed over the old one). An
+// interrupt saves latest and stops. These stop the run with an error naming the step and leave
+// the last checkpoint as it was: a non-finite loss (before the update), a lost GPU device (no
+// checkpoint is written from it; --resume continues with the losses of a run never stopped), a
+// checkpoint that cannot be written (the error names its path).
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Dataset, openDataset } from '../data/dataset.js';
 import { TrainLoader } from '../data/loader.js';
 import { evaluateVoc } from '../eval/voc.js';
-import { GpuContext } from '../gpu/context.js';
+import { GpuContext, GpuError } from '../gpu/context.js';
 import type { HostParams } from '../graph/params.js';
 import { readImage } from '../io/image.js';
 import { writeFileAtomic } from '../io/png-indexed.js';
@@ -65,6 +68,8 @@ export interface RunOptions {
 }
 
 export interface RunHooks {
+  /** The GPU context to run on; the caller keeps it (default: a new one, destroyed at the end). */
+  ctx?: GpuContext;
   /** After each step. */
   onStep?(r: StepRecord): void;
   /** Messages (loading, validation, checkpoints). */
@@ -107,11 +112,48 @@ export function medianFrequencyWeights(data: Dataset, readCounts: (path: string)
 
 function readLog(path: string, upTo: number): StepRecord[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as StepRecord)
-    .filter((r) => r.step <= upTo);
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const records: StepRecord[] = [];
+  for (const [i, line] of lines.entries()) {
+    if (!line.trim()) continue;
+    try {
+      records.push(JSON.parse(line) as StepRecord);
+    } catch (e) {
+      // A process killed while appending leaves a torn last line: that step is redone anyway.
+      if (lines.slice(i + 1).every((l) => !l.trim())) break;
+      throw new Error(`${path}: line ${i + 1} is not JSON (${(e as Error).message})`);
+    }
+  }
+  return records.filter((r) => r.step <= upTo);
+}
+
+/** Temporary files of the run's outputs: `<name>.<pid>.<stamp>.tmp` (checkpoints) and `.<name>.<pid>.<stamp>.tmp` (log, curves). */
+const TEMP_FILE = /^\.?(latest\.safetensors|best\.safetensors|log\.jsonl|loss\.png|val\.png)\.(\d+)\.[0-9a-z]+\.tmp$/;
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return false; // this process writes synchronously: nothing of its own is in flight
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files in `dir` that a write killed part-way left behind (their process
+ * is gone); returns their names. They never stand in for an output: each write makes a new one
+ * and readers open only the final names.
+ */
+export function removeStrayTempFiles(dir: string): string[] {
+  const removed: string[] = [];
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) {
+    const m = TEMP_FILE.exec(name);
+    if (!m || processAlive(Number(m[2]))) continue;
+    rmSync(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 function writeCurves(out: string, log: StepRecord[]): void {
@@ -145,6 +187,8 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
   const train = openDataset(o.data, o.trainSplit ?? 'train');
   const val = openDataset(o.data, o.valSplit ?? 'val');
   mkdirSync(o.out, { recursive: true });
+  const stray = removeStrayTempFiles(o.out);
+  if (stray.length) say(`removed ${stray.length} temporary file(s) left in ${o.out} by an interrupted write: ${stray.join(', ')}`);
   const latestPath = join(o.out, LATEST);
   const seed = o.seed ?? 0;
 
@@ -190,10 +234,13 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     trainOptions.classWeights = medianFrequencyWeights(train, (p) => readLabel(p, train.classes.names.length, train.ignoreIndex).indices);
     say(`class weights: ${[...trainOptions.classWeights].map((w, c) => `${train.classes.names[c]} ${w.toFixed(2)}`).join(', ')}`);
   }
-  const ctx = await GpuContext.create();
+  const ctx = hooks.ctx ?? (await GpuContext.create());
   let trainer: Trainer | undefined;
   let model: DeepLabModel | undefined;
   let loader: TrainLoader | undefined;
+  /** The step under way (null before the first), and the step latest.safetensors holds (null: none of this run or the one it resumes). */
+  let stepNow: number | null = null;
+  let savedStep = resumeState?.step ?? null;
   try {
     trainer = await Trainer.create(ctx, weights, trainOptions);
     if (resumeState) {
@@ -224,10 +271,17 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
       for (const p of trainer!.trainable) {
         if (trainer!.session.has(momentumName(p.name))) momentum.set(momentumName(p.name), { shape: [...p.shape], data: await trainer!.session.download(momentumName(p.name)) });
       }
-      saveCheckpoint(path, weights, params, {
-        tensors: path.endsWith(LATEST) ? momentum : undefined,
-        metadata: { training: JSON.stringify({ step: trainer!.stepsDone, bestMIoU, options: o }) },
-      });
+      // Reads from a device lost part-way may be zeros: never let them replace a checkpoint.
+      ctx.assertAlive(`saving ${path}`);
+      try {
+        saveCheckpoint(path, weights, params, {
+          tensors: path.endsWith(LATEST) ? momentum : undefined,
+          metadata: { training: JSON.stringify({ step: trainer!.stepsDone, bestMIoU, options: o }) },
+        });
+      } catch (e) {
+        throw new Error(`step ${trainer!.stepsDone}: could not write the checkpoint ${path}; the previous one is as it was (${(e as Error).message})`, { cause: e });
+      }
+      if (path === latestPath) savedStep = trainer!.stepsDone;
     };
     const validate = async (): Promise<{ mIoU: number; pixelAccuracy: number }> => {
       const items = val.items.slice(0, o.evalLimit ?? val.items.length).map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
@@ -238,6 +292,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     const start = performance.now();
     let interrupted = false;
     for (let step = trainer.stepsDone; step < o.steps; step++) {
+      stepNow = step + 1;
       const t0 = performance.now();
       const batches = [];
       for (let k = 0; k < K; k++) {
@@ -273,10 +328,18 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
       }
     }
     return { steps: trainer.stepsDone, interrupted, bestMIoU, seconds: (performance.now() - start) / 1000, activationBytes: trainer.activationBytes };
+  } catch (e) {
+    if (!ctx.isLost) throw e;
+    // A lost device as the step's error, saying what --resume continues from.
+    const saved = savedStep === null ? 'no checkpoint of this run was written' : `${latestPath} holds step ${savedStep}: --resume continues from there`;
+    const what = e instanceof GpuError && e.kind === 'device-lost' ? e.message : `GPU device lost (${ctx.lostReason}): ${String(e)}`;
+    const error = new GpuError(`${stepNow === null ? 'before the first step' : `step ${stepNow}`}: ${what}; ${saved}`, 'device-lost');
+    error.cause = e;
+    throw error;
   } finally {
     await loader?.close();
     model?.dispose();
     trainer?.dispose();
-    ctx.destroy();
+    if (!hooks.ctx) ctx.destroy();
   }
 }

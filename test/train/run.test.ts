@@ -2,7 +2,7 @@
 // the log and checkpoints, resuming with the same losses as a run never stopped, a loss that
 // falls when a batch is repeated, and bad labels named by file.
 import { expect } from 'chai';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -11,32 +11,13 @@ import { TrainLoader } from '../../src/data/loader.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { loadModel } from '../../src/model/model.js';
 import { adaptWeights } from '../../src/train/adapt.js';
-import { type RunOptions, type StepRecord, runTraining } from '../../src/train/run.js';
+import { type RunOptions, runTraining } from '../../src/train/run.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { runCli } from '../cli/run-cli.js';
 import { expectRejects, testContext } from '../helpers.js';
+import { CAMVID, readRunLog as readLog, smallCamvid } from './small-camvid.js';
 
 process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const CAMVID = '../shared/data/camvid';
-
-/** A copy of CamVid with a few images per split (the run validates on all of val). */
-function smallCamvid(dir: string, perSplit: number): string {
-  const root = join(dir, 'camvid-small');
-  for (const split of ['train', 'val']) {
-    mkdirSync(join(root, 'images', split), { recursive: true });
-    mkdirSync(join(root, 'labels', split), { recursive: true });
-    for (const f of readdirSync(join(CAMVID, 'images', split)).sort().slice(0, perSplit)) {
-      cpSync(join(CAMVID, 'images', split, f), join(root, 'images', split, f));
-      const label = f.replace(/\.jpg$/, '.png');
-      cpSync(join(CAMVID, 'labels', split, label), join(root, 'labels', split, label));
-    }
-  }
-  cpSync(join(CAMVID, 'classes.json'), join(root, 'classes.json'));
-  return root;
-}
-
-const readLog = (out: string): StepRecord[] =>
-  readFileSync(join(out, 'log.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepRecord);
 
 describe('training: a fine-tuning run', function () {
   this.timeout(600_000);

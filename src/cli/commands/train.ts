@@ -39,7 +39,7 @@ const spec: CommandSpec = {
     { name: 'resume', kind: 'flag', description: 'continue from OUT/latest.safetensors (the same losses as a run never stopped)' },
   ],
   notes: [
-    'Ctrl-C saves OUT/latest.safetensors before exiting; a loss that turns NaN stops the run, naming the step.',
+    'Ctrl-C saves OUT/latest.safetensors before exiting; a loss that turns NaN, a lost GPU device or a checkpoint that cannot be written stops the run, naming the step, and leaves the last checkpoint as it was for --resume.',
     'Example: deeplab train --data ../shared/data/camvid --model mobilenetv2-pascal-257 --out runs/camvid --steps 600 --batch 8 --crop 321',
   ],
 };

@@ -61,22 +61,26 @@ export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Re
   prefix.writeBigUInt64LE(BigInt(headerBytes.length));
 
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const fd = openSync(tmp, 'w');
+  let fd: number | undefined;
   try {
-    writeSync(fd, prefix);
-    writeSync(fd, headerBytes);
-    for (const bytes of stored) writeSync(fd, bytes);
+    fd = openSync(tmp, 'w');
+    // write() may write less than asked (a disk filling up, a file-size limit): loop, so a short
+    // file is never renamed into place.
+    for (const bytes of [prefix, headerBytes, ...stored]) {
+      for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done);
+    }
     fsyncSync(fd);
     closeSync(fd);
+    fd = undefined;
     renameSync(tmp, path);
   } catch (e) {
     try {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
     } catch {
-      // already closed
+      // the write's error is the one to report
     }
     rmSync(tmp, { force: true });
-    throw e;
+    throw new Error(`writeSafetensors ${path}: ${(e as Error).message}`, { cause: e });
   }
 }
 
