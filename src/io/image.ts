@@ -4,6 +4,7 @@
 // decodes with its own decoders (src/browser/images.ts).
 import { readFile } from 'node:fs/promises';
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { hasPngSignature, readPngChunks } from './png-chunks.js';
 
 export { type RgbImage, MAX_IMAGE_PIXELS, checkImageSize } from './rgb-image.js';
 import { type RgbImage, MAX_IMAGE_PIXELS, checkImageSize } from './rgb-image.js';
@@ -40,6 +41,9 @@ export async function decodeImage(bytes: Uint8Array, what = '<bytes>'): Promise<
   const context = `decodeImage(${what})`;
   if (bytes.length === 0) throw new Error(`${context}: empty file`);
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  // A PNG's chunks first, every CRC checked and IEND required: libpng lets a file cut inside
+  // IEND, a bad IHDR CRC and damaged chunk lengths through; this names the chunk instead.
+  if (hasPngSignature(bytes)) readPngChunks(bytes, context);
   // The header alone first (no pixels): the size is checked before anything is allocated.
   let metadata: Metadata;
   try {

@@ -1,5 +1,5 @@
 // The PNG container at the byte level: signature, chunks with their CRCs, the IHDR header.
-// Both the RGB decoder (which hands pixels to pngjs) and the indexed-mask codec walk the chunks
+// Both the image decoder (decodeImage, before sharp) and the indexed-mask codec walk the chunks
 // here first, so a truncated or bit-flipped file is reported the same way, naming the file and the
 // chunk, before any pixel decoding starts.
 

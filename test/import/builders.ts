@@ -231,7 +231,8 @@ export class FlatBuilder {
     // Pad so the data (after the 4-byte length) starts 16-aligned, as TFLite's force_align does.
     while ((this.bytes.length + 4) % 16 !== 0) this.bytes.push(0);
     const v = this.bytes.length;
-    this.bytes.push(...le(4, data.length), ...Array.from(data));
+    this.bytes.push(...le(4, data.length));
+    for (let i = 0; i < data.length; i++) this.bytes.push(data[i]); // no spread: data can be large
     return v;
   }
   string(s: string): number {

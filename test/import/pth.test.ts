@@ -89,6 +89,8 @@ describe('import: zip', () => {
     const method = buildZip([{ name: 'x', data: ascii('abc') }]);
     const view = new DataView(method.buffer);
     view.setUint16(method.length - 22 - (46 + 1) + 10, 12, true); // central header's method -> bzip2
+    expect(() => readZip(method)).to.throw(/x is compressed with method 12 in the central directory, 0 in its local header/);
+    view.setUint16(8, 12, true); // and the local header's
     expect(() => readZip(method)).to.throw(/unsupported compression method 12 for entry x/);
   });
 });

@@ -206,7 +206,7 @@ describe('io: decodeImage / readImage', () => {
       const at = chunkOffset(b, 'IDAT');
       const len = new DataView(b.buffer).getUint32(at);
       for (let i = 0; i < 16; i++) b[at + 8 + (len >> 1) + i] ^= 0xff;
-      await expectError(() => decodeImage(b, 'flipped.png'), /^decodeImage\(flipped\.png\): corrupt or truncated png: /);
+      await expectError(() => decodeImage(b, 'flipped.png'), /^decodeImage\(flipped\.png\): corrupt PNG: CRC mismatch in 'IDAT' chunk at byte \d+$/);
     });
 
     it('corrupt PNG: flipped compressed data with a recomputed CRC (zlib error)', async () => {
@@ -220,7 +220,14 @@ describe('io: decodeImage / readImage', () => {
 
     it('truncated PNG (cut at half)', async () => {
       const b = png();
-      await expectError(() => decodeImage(b.subarray(0, b.length >> 1), 'half.png'), /^decodeImage\(half\.png\): corrupt or truncated png: /);
+      await expectError(() => decodeImage(b.subarray(0, b.length >> 1), 'half.png'), /^decodeImage\(half\.png\): truncated PNG: chunk 'IDAT' at byte \d+ needs \d+ bytes/);
+    });
+
+    it('truncated PNG (cut inside IEND, which libpng alone lets through) and a bad IHDR CRC', async () => {
+      const b = png();
+      await expectError(() => decodeImage(b.subarray(0, b.length - 2), 'iend.png'), /^decodeImage\(iend\.png\): truncated PNG: chunk 'IEND' at byte \d+ needs 12 bytes, only 10 left/);
+      b[30] ^= 0x01; // IHDR's CRC
+      await expectError(() => decodeImage(b, 'ihdr.png'), /^decodeImage\(ihdr\.png\): corrupt PNG: CRC mismatch in 'IHDR' chunk at byte 8/);
     });
 
     it('truncated JPEG (cut at half)', async () => {

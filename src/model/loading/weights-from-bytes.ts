@@ -71,7 +71,7 @@ export function weightsFromBytes(bytes: Uint8Array, format: FileWeightFormat, na
 function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions, source: string): LoadedWeights {
   switch (format) {
     case 'tflite': {
-      const tfl = readTflite(bytes);
+      const tfl = readTflite(bytes, source);
       const input = tfl.tensors[tfl.inputs[0]];
       if (!input || input.shape.length !== 4 || input.shape[3] !== 3) {
         throw new Error(`${source}: expected one NHWC RGB input, got ${input ? `[${input.shape.join(',')}]` : 'none'}`);
@@ -82,7 +82,7 @@ function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string,
       return loaded;
     }
     case 'pth':
-      return torchvisionModel(name, readPth(bytes), opts);
+      return torchvisionModel(name, readPth(bytes, source), opts);
     case 'safetensors':
       return safetensorsModel(name, bytes, source, opts);
   }
@@ -159,27 +159,72 @@ export const CHECKPOINT_FORMAT = 'deeplab-webgpu';
 export const CHECKPOINT_VERSION = '1';
 
 
+/** A metadata value parsed as JSON, which must be an object (not null, not an array). */
+function metadataObject(metadata: Record<string, string>, key: string, path: string): Record<string, unknown> {
+  const text = metadata[key];
+  if (text === undefined) throw new Error(`${path}: corrupt checkpoint metadata: no ${key}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: corrupt checkpoint metadata (${key}): ${(e as Error).message}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new Error(`${path}: corrupt checkpoint metadata: ${key} is ${JSON.stringify(v)}, not a JSON object`);
+  }
+  return v as Record<string, unknown>;
+}
+
+const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
+/**
+ * The saved config, input policy and width multiplier of one of our checkpoints, each checked for
+ * the type the loader relies on (defaultConfig then checks the config's values). A damaged or
+ * foreign metadata block is an error naming the file and the field, never a TypeError.
+ */
+function checkpointSettings(metadata: Record<string, string>, path: string): { saved: DeepLabConfig; inputPolicy: InputPolicy; depthMultiplier: number } {
+  const config = metadataObject(metadata, 'config', path);
+  if (typeof config.backbone !== 'string') throw new Error(`${path}: corrupt checkpoint metadata: config has no backbone`);
+  if (!Array.isArray(config.asppRates) || !config.asppRates.every(isPositiveInt)) {
+    throw new Error(`${path}: corrupt checkpoint metadata: config.asppRates is ${JSON.stringify(config.asppRates ?? null)}, not a list of positive integers`);
+  }
+  if (!isPositiveInt(config.outputStride)) {
+    throw new Error(`${path}: corrupt checkpoint metadata: config.outputStride is ${JSON.stringify(config.outputStride ?? null)}, not a positive integer`);
+  }
+  const policy = metadataObject(metadata, 'inputPolicy', path);
+  let inputPolicy: InputPolicy;
+  if (policy.kind === 'fixed' && isPositiveInt(policy.height) && isPositiveInt(policy.width)) {
+    inputPolicy = { kind: 'fixed', height: policy.height, width: policy.width };
+  } else if (policy.kind === 'short-side' && isPositiveInt(policy.size)) {
+    inputPolicy = { kind: 'short-side', size: policy.size };
+  } else {
+    throw new Error(`${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy} is neither {kind: 'fixed', height, width} nor {kind: 'short-side', size} with positive integers`);
+  }
+  const depthMultiplier = Number(metadata.depthMultiplier ?? '1');
+  if (!Number.isFinite(depthMultiplier) || depthMultiplier <= 0) {
+    throw new Error(`${path}: corrupt checkpoint metadata: depthMultiplier ${JSON.stringify(metadata.depthMultiplier)} is not a positive number`);
+  }
+  return { saved: config as unknown as DeepLabConfig, inputPolicy, depthMultiplier };
+}
+
+
 function checkpointModel(name: string, path: string, file: ReturnType<typeof readSafetensors>, opts: LoadOptions): LoadedWeights {
   const { tensors, metadata } = file;
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new Error(`${path}: neither a ${CHECKPOINT_FORMAT} checkpoint (its metadata has no format=${CHECKPOINT_FORMAT}) nor a torchvision DeepLabv3 state dict (no ${TORCHVISION_DEEPLAB_MARKER})`);
   }
-  if (metadata.version !== CHECKPOINT_VERSION) throw new Error(`${path}: checkpoint version ${metadata.version} is not supported (expected ${CHECKPOINT_VERSION})`);
-  let saved: DeepLabConfig;
-  let inputPolicy: InputPolicy;
-  try {
-    saved = JSON.parse(metadata.config) as DeepLabConfig;
-    inputPolicy = JSON.parse(metadata.inputPolicy) as InputPolicy;
-  } catch (e) {
-    throw new Error(`${path}: corrupt checkpoint metadata: ${(e as Error).message}`);
+  if (metadata.version !== CHECKPOINT_VERSION) {
+    throw new Error(`${path}: checkpoint version ${metadata.version === undefined ? '(none)' : JSON.stringify(metadata.version)} is not supported (expected ${CHECKPOINT_VERSION})`);
   }
+  const settings = checkpointSettings(metadata, path);
+  const { saved, depthMultiplier } = settings;
+  let inputPolicy = settings.inputPolicy;
   const outputStride = opts.outputStride ?? saved.outputStride;
   const config = defaultConfig(saved.backbone, {
     ...saved,
     outputStride,
     asppRates: opts.asppRates ?? scaledRates(saved.asppRates, saved.outputStride, outputStride),
   });
-  const depthMultiplier = Number(metadata.depthMultiplier ?? '1');
   const buildGraph = graphFactory(config, depthMultiplier);
   // Training state saved beside the weights (optimizer buffers, named '<param>#...') is not weights.
   const params: HostParams = new Map([...tensors].filter(([k]) => !k.includes('#')).map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
@@ -194,12 +239,7 @@ function checkpointModel(name: string, path: string, file: ReturnType<typeof rea
 /** The class names and colours a safetensors file carries, or the defaults. */
 function classesFromMetadata(metadata: Record<string, string>, numClasses: number, path: string): ClassSet {
   if (metadata.classes === undefined) return defaultClassSet(numClasses);
-  let classes: ClassSet;
-  try {
-    classes = JSON.parse(metadata.classes) as ClassSet;
-  } catch (e) {
-    throw new Error(`${path}: corrupt checkpoint metadata (classes): ${(e as Error).message}`);
-  }
+  const classes = metadataObject(metadata, 'classes', path) as unknown as ClassSet;
   validateClassSet(classes, numClasses, path);
   return classes;
 }
@@ -207,7 +247,7 @@ function classesFromMetadata(metadata: Record<string, string>, numClasses: numbe
 
 /** A safetensors file: one of our checkpoints, or a torchvision DeepLabv3 state dict (as we export). */
 function safetensorsModel(name: string, bytes: Uint8Array, path: string, opts: LoadOptions): LoadedWeights {
-  const { tensors, metadata } = readSafetensors(bytes);
+  const { tensors, metadata } = readSafetensors(bytes, path);
   if (metadata.format !== CHECKPOINT_FORMAT && tensors.has(TORCHVISION_DEEPLAB_MARKER)) {
     const w = torchvisionModel(name, tensors, opts);
     return { ...w, classes: classesFromMetadata(metadata, w.config.numClasses, path) };

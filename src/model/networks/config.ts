@@ -133,6 +133,11 @@ function orList(items: readonly number[]): string {
   return items.length === 1 ? String(items[0]) : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
 
+/** A config value as a message shows it: strings as they are, anything else as JSON. */
+function shown(v: unknown): string {
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+}
+
 function positiveInts(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((x) => Number.isInteger(x) && x > 0);
 }
@@ -140,36 +145,36 @@ function positiveInts(v: unknown): v is number[] {
 /** Throws an Error naming the first invalid field. */
 export function validateConfig(cfg: DeepLabConfig): void {
   const bad = (field: string, why: string): never => {
-    throw new Error(`DeepLab config (${cfg.backbone}): ${field} ${why}`);
+    throw new Error(`DeepLab config (${shown(cfg.backbone)}): ${field} ${why}`);
   };
-  if (!BACKBONES.includes(cfg.backbone)) bad('backbone', `'${String(cfg.backbone)}' is not one of ${BACKBONES.join(', ')}`);
-  if (!Number.isInteger(cfg.numClasses) || cfg.numClasses < 1) bad('numClasses', `must be a positive integer, got ${cfg.numClasses}`);
-  if (![4, 5, 6, 7].includes(cfg.blocks)) bad('blocks', `must be 4, 5, 6 or 7 (block4 plus cascaded replicas), got ${String(cfg.blocks)}`);
-  if (cfg.blocks !== 4 && !RESNETS.includes(cfg.backbone)) bad('blocks', `must be 4: cascaded blocks exist for ResNet backbones only, got ${cfg.blocks}`);
-  if (typeof cfg.atrous !== 'boolean') bad('atrous', `must be true or false, got ${String(cfg.atrous)}`);
+  if (!BACKBONES.includes(cfg.backbone)) bad('backbone', `'${shown(cfg.backbone)}' is not one of ${BACKBONES.join(', ')}`);
+  if (!Number.isInteger(cfg.numClasses) || cfg.numClasses < 1) bad('numClasses', `must be a positive integer, got ${shown(cfg.numClasses)}`);
+  if (![4, 5, 6, 7].includes(cfg.blocks)) bad('blocks', `must be 4, 5, 6 or 7 (block4 plus cascaded replicas), got ${shown(cfg.blocks)}`);
+  if (cfg.blocks !== 4 && !RESNETS.includes(cfg.backbone)) bad('blocks', `must be 4: cascaded blocks exist for ResNet backbones only, got ${shown(cfg.blocks)}`);
+  if (typeof cfg.atrous !== 'boolean') bad('atrous', `must be true or false, got ${shown(cfg.atrous)}`);
   const strides = allowedOutputStrides(cfg.backbone, cfg.blocks);
   if (!strides.includes(cfg.outputStride)) {
     const more = RESNETS.includes(cfg.backbone) && cfg.blocks < 7 ? '; larger strides need cascaded blocks: blocks 5 reaches 64, 6 128, 7 256' : '';
-    bad('outputStride', `must be ${orList(strides)}, got ${cfg.outputStride} (${cfg.backbone} with ${cfg.blocks} blocks${more})`);
+    bad('outputStride', `must be ${orList(strides)}, got ${shown(cfg.outputStride)} (${cfg.backbone} with ${cfg.blocks} blocks${more})`);
   }
   const natural = naturalOutputStride(cfg.backbone, cfg.blocks);
   if (!cfg.atrous && cfg.outputStride !== natural) {
-    bad('outputStride', `must be ${natural} without atrous convolution (${cfg.blocks} blocks, every stride kept), got ${cfg.outputStride}`);
+    bad('outputStride', `must be ${natural} without atrous convolution (${cfg.blocks} blocks, every stride kept), got ${shown(cfg.outputStride)}`);
   }
   if (!cfg.atrous && positiveInts(cfg.multiGrid) && cfg.multiGrid.some((r) => r !== 1)) {
     bad('multiGrid', `must be [1,1,1] without atrous convolution (unit rates are atrous rates), got ${JSON.stringify(cfg.multiGrid)}`);
   }
   if (!positiveInts(cfg.asppRates)) bad('asppRates', `must be positive integers, got ${JSON.stringify(cfg.asppRates)}`);
-  if (!Number.isInteger(cfg.asppChannels) || cfg.asppChannels < 1) bad('asppChannels', `must be a positive integer, got ${cfg.asppChannels}`);
+  if (!Number.isInteger(cfg.asppChannels) || cfg.asppChannels < 1) bad('asppChannels', `must be a positive integer, got ${shown(cfg.asppChannels)}`);
   if (cfg.dilationConvention !== 'torchvision' && cfg.dilationConvention !== 'paper') {
-    bad('dilationConvention', `must be 'torchvision' or 'paper', got '${String(cfg.dilationConvention)}'`);
+    bad('dilationConvention', `must be 'torchvision' or 'paper', got '${shown(cfg.dilationConvention)}'`);
   }
   if (!positiveInts(cfg.multiGrid) || cfg.multiGrid.length !== 3) {
     bad('multiGrid', `must be three positive integers (the units of block4 and later blocks), got ${JSON.stringify(cfg.multiGrid)}`);
   }
-  if (!RESIZE_MODES.includes(cfg.resizeMode)) bad('resizeMode', `'${String(cfg.resizeMode)}' is not one of ${RESIZE_MODES.join(', ')}`);
+  if (!RESIZE_MODES.includes(cfg.resizeMode)) bad('resizeMode', `'${shown(cfg.resizeMode)}' is not one of ${RESIZE_MODES.join(', ')}`);
   if (cfg.normalization !== 'imagenet' && cfg.normalization !== 'minus_one_one') {
-    bad('normalization', `must be 'imagenet' or 'minus_one_one', got '${String(cfg.normalization)}'`);
+    bad('normalization', `must be 'imagenet' or 'minus_one_one', got '${shown(cfg.normalization)}'`);
   }
 }
 

@@ -18,7 +18,9 @@ export function checkTfliteStructure(tfl: TfliteModel, canonical: Graph, what: s
   const convs = new Map<string, Node>();
   const countOf = (type: string): number => graph.nodes.filter((n) => n.op.type === type).length;
   for (const n of graph.nodes) if (n.op.type === 'conv2d') convs.set(n.name, n);
-  const tensorName = (i: number): string => tfl.tensors[i]?.name ?? `#${i}`;
+  // A damaged file can leave an operator without an input or output: name that, never crash.
+  const tensorName = (i: number | undefined): string => (i === undefined ? '(missing tensor)' : (tfl.tensors[i]?.name ?? `#${i}`));
+  const tensorShape = (i: number | undefined): number[] => (i === undefined ? [] : (tfl.tensors[i]?.shape ?? []));
   const opCount = (code: string): number => tfl.operators.filter((o) => o.opcode === code).length;
 
   const fileConvs = opCount('CONV_2D') + opCount('DEPTHWISE_CONV_2D');
@@ -34,6 +36,11 @@ export function checkTfliteStructure(tfl: TfliteModel, canonical: Graph, what: s
         problems.push(`${op.opcode} ${scope}: no such conv in our graph`);
         continue;
       }
+      const missing = ['padding', 'strideH', 'strideW', 'fusedActivationFunction'].filter((k) => o[k] === undefined);
+      if (missing.length) {
+        problems.push(`${scope}: the file's ${op.opcode} has no ${missing.join(', ')} (a missing or damaged options table)`);
+        continue;
+      }
       const a = node.op.attrs;
       const input = node.op.input.shape;
       const [kh, kw] = node.op.weight.shape;
@@ -41,6 +48,10 @@ export function checkTfliteStructure(tfl: TfliteModel, canonical: Graph, what: s
       const sw = Number(o.strideW);
       const dh = Number(o.dilationHFactor ?? 1);
       const dw = Number(o.dilationWFactor ?? 1);
+      if (![sh, sw, dh, dw].every((v) => Number.isInteger(v) && v >= 1)) {
+        problems.push(`${scope}: stride ${sh}x${sw}, dilation ${dh}x${dw} in the file are not positive integers`);
+        continue;
+      }
       if (a.strideH !== sh || a.strideW !== sw) problems.push(`${scope}: stride ${sh}x${sw} in the file, ${a.strideH}x${a.strideW} ours`);
       if (a.dilationH !== dh || a.dilationW !== dw) problems.push(`${scope}: dilation ${dh}x${dw} in the file, ${a.dilationH}x${a.dilationW} ours`);
       const pads =
@@ -54,14 +65,18 @@ export function checkTfliteStructure(tfl: TfliteModel, canonical: Graph, what: s
       if (op.opcode === 'DEPTHWISE_CONV_2D' && a.groups !== input[3]) problems.push(`${scope}: depthwise in the file, groups ${a.groups} ours`);
     } else if (op.opcode === 'RESIZE_BILINEAR') {
       const mode = o.alignCorners ? 'align_corners' : o.halfPixelCenters ? 'half_pixel' : 'asymmetric';
-      const out = tfl.tensors[op.outputs[0]].shape;
+      const out = tensorShape(op.outputs[0]);
       const ours = graph.nodes.filter((n) => n.op.type === 'resize' && nodeOutput(n).shape[1] === out[1] && nodeOutput(n).shape[2] === out[2]);
       if (ours.length === 0) problems.push(`resize to ${out[1]}x${out[2]} (${tensorName(op.outputs[0])}) has no counterpart in our graph`);
       for (const n of ours) {
         if (n.op.type === 'resize' && n.op.attrs.mode !== mode) problems.push(`${n.name}: resize ${mode} in the file, ${n.op.attrs.mode} ours`);
       }
     } else if (op.opcode === 'AVERAGE_POOL_2D') {
-      const input = tfl.tensors[op.inputs[0]].shape;
+      const input = tensorShape(op.inputs[0]);
+      if (o.filterHeight === undefined || o.filterWidth === undefined || o.padding === undefined) {
+        problems.push(`${tensorName(op.outputs[0])}: the file's AVERAGE_POOL_2D has no filter size or padding (a missing or damaged options table)`);
+        continue;
+      }
       const global = o.padding === 'VALID' && o.filterHeight === input[1] && o.filterWidth === input[2];
       if (!global) problems.push(`${tensorName(op.outputs[0])}: average pool ${o.filterHeight}x${o.filterWidth} ${o.padding} is not a global pool`);
       if (countOf('global_avg_pool') !== 1) problems.push('the file has an image-pooling branch, our graph does not');

@@ -22,14 +22,29 @@ const NPY_DTYPES: Readonly<Record<string, SourceDType>> = {
 
 type PyLiteral = string | number | boolean | null | PyLiteral[] | { [key: string]: PyLiteral };
 
+/** The header (or a value of it) for a message: JSON-quoted, at most 120 characters. */
+function excerpt(text: string): string {
+  const t = text.trim();
+  return JSON.stringify(t.length > 120 ? `${t.slice(0, 120)}...` : t);
+}
+
+/** What a header field holds, for a message ('missing' when absent). */
+function shown(v: unknown): string {
+  return v === undefined ? 'missing' : excerpt(JSON.stringify(v));
+}
+
+/** Nesting deeper than this is no npy header (theirs is 2 deep): refused, not recursed into. */
+const MAX_DEPTH = 32;
+
 /**
  * Parses the small subset of Python literals an npy header uses: dicts with string keys,
  * tuples/lists, strings, ints, True/False/None. Never evaluates anything.
  */
 function parsePyLiteral(text: string, what: string): PyLiteral {
   let i = 0;
+  let depth = 0;
   const fail = (msg: string): never => {
-    throw new Error(`${what}: bad npy header (${msg} at character ${i}): ${JSON.stringify(text.trim())}`);
+    throw new Error(`${what}: bad npy header (${msg} at character ${i}): ${excerpt(text)}`);
   };
   const skipSpace = (): void => {
     while (i < text.length && /\s/.test(text[i])) i++;
@@ -39,9 +54,11 @@ function parsePyLiteral(text: string, what: string): PyLiteral {
     const c = text[i];
     if (c === '{' || c === '(' || c === '[') {
       const close = c === '{' ? '}' : c === '(' ? ')' : ']';
+      if (++depth > MAX_DEPTH) fail(`nested more than ${MAX_DEPTH} deep`);
       i++;
       const items: PyLiteral[] = [];
-      const dict: { [key: string]: PyLiteral } = {};
+      // No prototype: a key like "__proto__" is just a key.
+      const dict = Object.create(null) as { [key: string]: PyLiteral };
       for (;;) {
         skipSpace();
         if (text[i] === close) {
@@ -62,6 +79,7 @@ function parsePyLiteral(text: string, what: string): PyLiteral {
         if (text[i] === ',') i++;
         else if (text[i] !== close) fail(`expected ',' or '${close}'`);
       }
+      depth--;
       return c === '{' ? dict : items;
     }
     if (c === "'" || c === '"') {
@@ -112,29 +130,37 @@ export function parseNpy(buf: Uint8Array, what = 'npy'): HostTensor {
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(buf.subarray(headerStart, dataStart));
   const dict = parsePyLiteral(header, what);
   if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) {
-    throw new Error(`${what}: npy header is not a dict: ${header.trim()}`);
+    throw new Error(`${what}: npy header is not a dict: ${excerpt(header)}`);
   }
   const { descr, fortran_order: fortran, shape } = dict;
+  if (descr === undefined) throw new Error(`${what}: npy header has no 'descr' (dtype): ${excerpt(header)}`);
   if (typeof descr !== 'string') {
-    throw new Error(`${what}: unsupported npy dtype ${JSON.stringify(descr)} (structured dtypes are not supported)`);
+    throw new Error(`${what}: unsupported npy dtype ${shown(descr)} (structured dtypes are not supported)`);
   }
-  const dtype = NPY_DTYPES[descr];
+  const dtype = Object.prototype.hasOwnProperty.call(NPY_DTYPES, descr) ? NPY_DTYPES[descr] : undefined;
   if (!dtype) {
     throw new Error(`${what}: unsupported npy dtype '${descr}' (supported: ${Object.keys(NPY_DTYPES).join(' ')})`);
   }
   if (fortran !== false) {
-    throw new Error(`${what}: fortran_order arrays are not supported (save with C order)`);
+    throw new Error(
+      fortran === true
+        ? `${what}: fortran_order arrays are not supported (save with C order)`
+        : `${what}: npy header's fortran_order is ${shown(fortran)}, expected False`,
+    );
   }
-  if (!Array.isArray(shape) || shape.some((d) => typeof d !== 'number' || d < 0)) {
-    throw new Error(`${what}: bad npy shape ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) {
+    throw new Error(`${what}: bad npy shape ${shown(shape)}`);
   }
   const dims = shape as number[];
   const count = shapeNumel(dims);
   const need = count * DTYPE_SIZE[dtype];
-  if (buf.length - dataStart < need) {
-    throw new Error(
-      `${what}: truncated npy data (shape ${formatShape(dims)} ${descr} needs ${need} bytes, file has ${buf.length - dataStart})`,
-    );
+  const has = buf.length - dataStart;
+  if (has < need) {
+    throw new Error(`${what}: truncated npy data (shape ${formatShape(dims)} ${descr} needs ${need} bytes, file has ${has})`);
+  }
+  // np.save writes exactly the array: more bytes mean a damaged shape or header.
+  if (has > need) {
+    throw new Error(`${what}: npy data is ${has} bytes, shape ${formatShape(dims)} ${descr} needs ${need} (damaged shape or trailing bytes)`);
   }
   return { shape: dims, data: decodeToF32(buf, dataStart, count, dtype), sourceDType: dtype };
 }

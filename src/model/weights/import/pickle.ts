@@ -41,14 +41,42 @@ function tuple(items: unknown[]): readonly unknown[] {
   return Object.freeze(items);
 }
 
-/** Little-endian two's complement integer of any length (LONG1 / LONG4). */
+/** Little-endian two's complement integer of any length (LONG1 / LONG4), in linear time. */
 function decodeLong(bytes: Uint8Array): number | bigint {
   if (bytes.length === 0) return 0;
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]);
+  let hex = '';
+  for (let i = bytes.length - 1; i >= 0; i--) hex += bytes[i].toString(16).padStart(2, '0');
+  let v = BigInt(`0x${hex}`);
   if (bytes[bytes.length - 1] & 0x80) v -= 1n << BigInt(8 * bytes.length);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
+
+/**
+ * A short Python-like picture of an unpickled value for error messages: strings quoted,
+ * tuples in parentheses, containers and objects by kind, never "[object Object]".
+ */
+export function pickleRepr(v: unknown, depth = 0): string {
+  if (v === null) return 'None';
+  if (v === undefined) return '(nothing)';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v);
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'function') return `<callable ${v.name || 'global'}>`;
+  if (v instanceof Uint8Array) return `bytes(${v.length})`;
+  if (v instanceof Map) return `dict(${v.size} items)`;
+  if (v instanceof Set) return `set(${v.size} items)`;
+  if (Array.isArray(v)) {
+    if (depth > 1) return isPickleTuple(v) ? '(...)' : '[...]';
+    const items = v.slice(0, 6).map((x) => pickleRepr(x, depth + 1));
+    if (v.length > 6) items.push('...');
+    return isPickleTuple(v) ? `(${items.join(', ')}${v.length === 1 ? ',' : ''})` : `[${items.join(', ')}]`;
+  }
+  const ctor = (v as object).constructor?.name;
+  return `<${ctor && ctor !== 'Object' ? ctor : 'object'}>`;
+}
+
+/** A memo key or similar decimal argument of a protocol 0 opcode. */
+const DECIMAL = /^[0-9]{1,15}$/;
 
 class Unpickler {
   private pos = 0;
@@ -146,7 +174,8 @@ class Unpickler {
   private global(module: string, name: string): unknown {
     const key = `${module}.${name}`;
     if (!Object.prototype.hasOwnProperty.call(this.opts.globals, key)) {
-      this.fail(`unsupported global ${key} (not in the allowed table)`);
+      const shown = /^[\w.]+$/.test(key) ? key : JSON.stringify(key);
+      this.fail(`unsupported global ${shown} (not in the allowed table)`);
     }
     return this.opts.globals[key];
   }
@@ -169,24 +198,47 @@ class Unpickler {
 
   private appendItems(target: unknown, items: unknown[]): void {
     if (!Array.isArray(target) || Object.isFrozen(target)) this.fail('APPEND(S) on a value that is not a list');
-    (target as unknown[]).push(...items);
+    for (const it of items) (target as unknown[]).push(it); // no spread: a list can be long
+  }
+
+  /** An INT / LONG argument, within Python's limit on decimal digits (no quadratic parse). */
+  private decimal(s: string): number | bigint {
+    if (s.length > MAX_DECIMAL_DIGITS + 1) this.fail(`decimal integer of ${s.length} digits is too long`);
+    return decodeDecimal(s);
+  }
+
+  /** The decimal argument of GET / PUT (protocol 0). */
+  private memoKey(): number {
+    const s = this.line();
+    if (!DECIMAL.test(s)) this.fail(`bad memo key ${JSON.stringify(s.slice(0, 20))}`);
+    return Number(s);
   }
 
   /** BUILD: __setstate__ when the object has one, else copy a (dict, slots) state onto it. */
   private build(obj: unknown, state: unknown): void {
     if (obj !== null && typeof obj === 'object' && typeof (obj as { __setstate__?: unknown }).__setstate__ === 'function') {
-      (obj as { __setstate__(s: unknown): void }).__setstate__(state);
+      try {
+        (obj as { __setstate__(s: unknown): void }).__setstate__(state);
+      } catch (e) {
+        this.fail(`BUILD failed: ${(e as Error).message}`);
+      }
       return;
     }
     if (state === null) return;
     const parts = Array.isArray(state) && Object.isFrozen(state) && state.length === 2 ? state : [state];
     for (const part of parts) {
       if (part === null) continue;
-      if (!(part instanceof Map) || obj === null || typeof obj !== 'object') this.fail('BUILD with a state this unpickler cannot apply');
+      if (!(part instanceof Map) || obj === null || typeof obj !== 'object' || !Object.isExtensible(obj)) {
+        this.fail(`BUILD of ${pickleRepr(obj)} with state ${pickleRepr(part)}: a state this unpickler cannot apply`);
+      }
       for (const [k, v] of part as Map<unknown, unknown>) {
         if (typeof k !== 'string') this.fail('BUILD state has a non-string attribute name');
         // defineProperty, not assignment, so a key like "__proto__" cannot touch the prototype.
-        Object.defineProperty(obj, k, { value: v, writable: true, enumerable: true, configurable: true });
+        try {
+          Object.defineProperty(obj, k, { value: v, writable: true, enumerable: true, configurable: true });
+        } catch {
+          this.fail(`BUILD cannot set attribute ${JSON.stringify(k)} of ${pickleRepr(obj)}`);
+        }
       }
     }
   }
@@ -245,14 +297,14 @@ class Unpickler {
           const s = this.line();
           if (s === '00') this.push(false);
           else if (s === '01') this.push(true);
-          else if (/^[+-]?\d+$/.test(s)) this.push(decodeDecimal(s));
+          else if (/^[+-]?\d+$/.test(s)) this.push(this.decimal(s));
           else this.fail(`bad INT argument ${JSON.stringify(s)}`);
           break;
         }
         case 0x4c: { // LONG (protocol 0)
           const s = this.line().replace(/L$/, '');
           if (!/^[+-]?\d+$/.test(s)) this.fail(`bad LONG argument ${JSON.stringify(s)}`);
-          this.push(decodeDecimal(s));
+          this.push(this.decimal(s));
           break;
         }
         case 0x46: { // FLOAT (protocol 0)
@@ -328,10 +380,10 @@ class Unpickler {
         // --- memo ---
         case 0x68: this.push(this.getMemo(this.u8())); break; // BINGET
         case 0x6a: this.push(this.getMemo(this.u32())); break; // LONG_BINGET
-        case 0x67: this.push(this.getMemo(Number(this.line()))); break; // GET
+        case 0x67: this.push(this.getMemo(this.memoKey())); break; // GET
         case 0x71: this.memo.set(this.u8(), this.top()); break; // BINPUT
         case 0x72: this.memo.set(this.u32(), this.top()); break; // LONG_BINPUT
-        case 0x70: this.memo.set(Number(this.line()), this.top()); break; // PUT
+        case 0x70: this.memo.set(this.memoKey(), this.top()); break; // PUT
         case 0x94: this.memo.set(this.memo.size, this.top()); break; // MEMOIZE
         // --- objects (through the caller's table only) ---
         case 0x63: { // GLOBAL
@@ -394,6 +446,9 @@ class Unpickler {
     return this.fail('truncated pickle (no STOP opcode)');
   }
 }
+
+/** Python refuses decimal integers longer than this (sys.int_info.default_max_str_digits). */
+const MAX_DECIMAL_DIGITS = 4300;
 
 function decodeDecimal(s: string): number | bigint {
   const v = BigInt(s);

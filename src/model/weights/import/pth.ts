@@ -3,8 +3,8 @@
 // storages; tensors in the pickle are `_rebuild_tensor_v2(storage, offset, size, stride, ...)`
 // over persistent ids ('storage', <storage type>, key, location, numel).
 import { readFileSync } from 'node:fs';
-import { isPickleTuple, unpickle } from './pickle.js';
-import { type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
+import { isPickleTuple, pickleRepr, unpickle } from './pickle.js';
+import { DecodeBudget, type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
 import { readZip } from './zip.js';
 
 /** A storage class named in the pickle; dtype null marks a known but unsupported one. */
@@ -60,24 +60,33 @@ class PthTensor implements HostTensor {
 
 function intList(v: unknown, what: string): number[] {
   if (!Array.isArray(v) || v.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) {
-    throw new Error(`${what} is not a tuple of non-negative integers: ${String(v)}`);
+    throw new Error(`${what} is not a tuple of non-negative integers: ${pickleRepr(v)}`);
   }
   return [...(v as number[])];
 }
 
-/** Materialises a (possibly strided, offset) view of a storage as a dense row-major tensor. */
-function rebuildTensor(storage: unknown, storageOffset: unknown, sizeArg: unknown, strideArg: unknown): PthTensor {
-  if (!(storage instanceof Storage)) throw new Error('_rebuild_tensor_v2: first argument is not a storage');
+/**
+ * Materialises a (possibly strided, offset) view of a storage as a dense row-major tensor. A view
+ * may not hold more elements than its storage (only zero or overlapping strides could, which a
+ * state_dict does not use), and all views together stay within the file's decode budget.
+ */
+function rebuildTensor(budget: DecodeBudget, storage: unknown, storageOffset: unknown, sizeArg: unknown, strideArg: unknown): PthTensor {
+  if (!(storage instanceof Storage)) throw new Error(`_rebuild_tensor_v2: first argument is not a storage but ${pickleRepr(storage)}`);
   const size = intList(sizeArg, '_rebuild_tensor_v2 size');
   const stride = intList(strideArg, '_rebuild_tensor_v2 stride');
   if (stride.length !== size.length) {
     throw new Error(`_rebuild_tensor_v2: size ${formatShape(size)} and stride ${formatShape(stride)} differ in rank`);
   }
   if (typeof storageOffset !== 'number' || !Number.isSafeInteger(storageOffset) || storageOffset < 0) {
-    throw new Error(`_rebuild_tensor_v2: bad storage offset ${String(storageOffset)}`);
+    throw new Error(`_rebuild_tensor_v2: bad storage offset ${pickleRepr(storageOffset)}`);
   }
   const n = shapeNumel(size);
   if (n === 0) return new PthTensor(size, new Float32Array(0), storage.dtype);
+  if (n > storage.numel) {
+    throw new Error(
+      `tensor view of size ${formatShape(size)} (${n} elements, stride ${formatShape(stride)}) is larger than its storage ${storage.key} of ${storage.numel}`,
+    );
+  }
   let last = storageOffset;
   for (let d = 0; d < size.length; d++) last += (size[d] - 1) * stride[d];
   if (last >= storage.numel) {
@@ -86,6 +95,7 @@ function rebuildTensor(storage: unknown, storageOffset: unknown, sizeArg: unknow
         `reaches element ${last} of storage ${storage.key} which has ${storage.numel}`,
     );
   }
+  budget.take(n, `tensor of size ${formatShape(size)} over storage ${storage.key}`);
   const itemSize = DTYPE_SIZE[storage.dtype];
   let contiguous = true;
   for (let d = size.length - 1, expect = 1; d >= 0; d--) {
@@ -114,11 +124,12 @@ function rebuildTensor(storage: unknown, storageOffset: unknown, sizeArg: unknow
 }
 
 /** The only names a checkpoint's pickle may reference. */
-function pthGlobals(): Record<string, unknown> {
+function pthGlobals(budget: DecodeBudget): Record<string, unknown> {
+  const rebuild = (storage: unknown, offset: unknown, size: unknown, stride: unknown) => rebuildTensor(budget, storage, offset, size, stride);
   const g: Record<string, unknown> = {
     'collections.OrderedDict': () => new Map(),
-    'torch._utils._rebuild_tensor': rebuildTensor,
-    'torch._utils._rebuild_tensor_v2': rebuildTensor, // extra args (requires_grad, hooks, metadata) ignored
+    'torch._utils._rebuild_tensor': rebuild,
+    'torch._utils._rebuild_tensor_v2': rebuild, // extra args (requires_grad, hooks, metadata) ignored
     'torch._utils._rebuild_parameter': (data: unknown) => data,
     'torch._utils._rebuild_parameter_with_state': (data: unknown) => data,
   };
@@ -136,10 +147,10 @@ function findPickle(entries: Map<string, Uint8Array>, what: string): { prefix: s
 
 /**
  * Reads a torch.save'd state_dict (zip format, torch >= 1.6) into f32 host tensors.
- * Non-tensor values of the dict are skipped.
+ * Non-tensor values of the dict are skipped. `source` names the file in errors.
  */
-export function readPth(bufOrPath: Uint8Array | string): TensorMap {
-  const what = typeof bufOrPath === 'string' ? bufOrPath : 'pth';
+export function readPth(bufOrPath: Uint8Array | string, source?: string): TensorMap {
+  const what = source ?? (typeof bufOrPath === 'string' ? bufOrPath : 'pth');
   const buf = typeof bufOrPath === 'string' ? readFileSync(bufOrPath) : bufOrPath;
   // Legacy files open with a pickled magic number: PROTO 2, LONG1 of 10 bytes.
   if (buf.length >= 4 && buf[0] === 0x80 && buf[1] === 0x02 && buf[2] === 0x8a && buf[3] === 0x0a) {
@@ -160,26 +171,39 @@ export function readPth(bufOrPath: Uint8Array | string): TensorMap {
   const storages = new Map<string, Storage>();
   const persistentLoad = (pid: unknown): Storage => {
     if (!isPickleTuple(pid) || pid[0] !== 'storage' || pid.length < 5) {
-      throw new Error(`unsupported persistent id ${String(pid)} (expected ('storage', type, key, location, numel))`);
+      throw new Error(`unsupported persistent id ${pickleRepr(pid)} (expected ('storage', type, key, location, numel))`);
     }
     const [, type, key, , numel] = pid;
-    if (!(type instanceof StorageType)) throw new Error(`persistent id names an unknown storage type`);
+    if (!(type instanceof StorageType)) throw new Error(`persistent id names ${pickleRepr(type)}, not a storage type`);
     if (type.dtype === null) throw new Error(`unsupported storage type ${type.name}`);
-    if (typeof key !== 'string' || typeof numel !== 'number') throw new Error(`bad storage record key/numel in persistent id`);
-    const cached = storages.get(key);
-    if (cached) return cached;
+    if (typeof key !== 'string') throw new Error(`bad storage key ${pickleRepr(key)} in persistent id`);
+    if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
+      throw new Error(`bad element count ${pickleRepr(numel)} for storage ${key}`);
+    }
     const bytes = entries.get(`${prefix}data/${key}`);
     if (!bytes) throw new Error(`storage ${prefix}data/${key} is missing from the archive`);
+    const cached = storages.get(key);
+    if (cached) {
+      if (cached.dtype !== type.dtype || cached.numel !== numel) {
+        throw new Error(`storage ${key} is named as ${type.name} of ${numel} elements, and elsewhere as ${cached.dtype} of ${cached.numel}`);
+      }
+      return cached;
+    }
+    // torch.save writes exactly numel elements: fewer bytes is a cut file, more a damaged count.
     const need = numel * DTYPE_SIZE[type.dtype];
     if (bytes.length < need) {
       throw new Error(`storage ${key} is truncated: ${type.name} of ${numel} elements needs ${need} bytes, has ${bytes.length}`);
+    }
+    if (bytes.length !== need) {
+      throw new Error(`storage ${key} has ${bytes.length} bytes, but its record says ${type.name} of ${numel} elements (${need} bytes)`);
     }
     const s = new Storage(key, type.dtype, bytes, numel);
     storages.set(key, s);
     return s;
   };
 
-  const root = unpickle(pkl, { globals: pthGlobals(), persistentLoad, what: `${what}: ${prefix}data.pkl` });
+  const budget = new DecodeBudget(buf.length); // its errors come through the unpickler, which names the file
+  const root = unpickle(pkl, { globals: pthGlobals(budget), persistentLoad, what: `${what}: ${prefix}data.pkl` });
   if (!(root instanceof Map)) {
     throw new Error(`${what}: not a state_dict (the checkpoint's top-level object is not a dict)`);
   }

@@ -84,9 +84,13 @@ export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Re
   }
 }
 
-/** Reads a safetensors file or buffer; every dtype listed above is converted to f32. */
-export function readSafetensors(bufOrPath: Uint8Array | string): { tensors: TensorMap; metadata: Record<string, string> } {
-  const what = typeof bufOrPath === 'string' ? bufOrPath : 'safetensors';
+/**
+ * Reads a safetensors file or buffer; every dtype listed above is converted to f32. The header is
+ * checked whole before any tensor is decoded: dtypes, shapes, offsets within the data section,
+ * and the tensors covering it exactly. `source` names the file in errors.
+ */
+export function readSafetensors(bufOrPath: Uint8Array | string, source?: string): { tensors: TensorMap; metadata: Record<string, string> } {
+  const what = source ?? (typeof bufOrPath === 'string' ? bufOrPath : 'safetensors');
   const buf = typeof bufOrPath === 'string' ? readFileSync(bufOrPath) : bufOrPath;
   if (buf.length < 8) throw new Error(`${what}: truncated safetensors file (${buf.length} bytes, no header length)`);
   const headerLen = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
@@ -106,6 +110,7 @@ export function readSafetensors(bufOrPath: Uint8Array | string): { tensors: Tens
   const dataLen = buf.length - dataStart;
   const tensors: TensorMap = new Map();
   const metadata: Record<string, string> = {};
+  const ranges: Array<[number, number, string]> = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === METADATA_KEY) {
       if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
@@ -117,16 +122,23 @@ export function readSafetensors(bufOrPath: Uint8Array | string): { tensors: Tens
       }
       continue;
     }
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
+      throw new Error(`${what}: tensor ${name} is not a JSON object in the header`);
+    }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = typeof e?.dtype === 'string' ? DTYPES[e.dtype] : undefined;
-    if (!dtype) throw new Error(`${what}: tensor ${name} has unsupported dtype ${JSON.stringify(e?.dtype)}`);
+    const field = (v: unknown): string => {
+      const text = v === undefined ? 'missing' : JSON.stringify(v);
+      return text.length > 120 ? `${text.slice(0, 120)}...` : text;
+    };
+    const dtype = typeof e.dtype === 'string' && Object.prototype.hasOwnProperty.call(DTYPES, e.dtype) ? DTYPES[e.dtype] : undefined;
+    if (!dtype) throw new Error(`${what}: tensor ${name} has unsupported dtype ${field(e.dtype)} (supported: ${Object.keys(DTYPES).join(' ')})`);
     if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      throw new Error(`${what}: tensor ${name} has a bad shape ${JSON.stringify(e.shape)}`);
+      throw new Error(`${what}: tensor ${name} has a bad shape ${field(e.shape)}`);
     }
     const shape = e.shape as number[];
     const offs = e.data_offsets;
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      throw new Error(`${what}: tensor ${name} has bad data_offsets ${JSON.stringify(offs)}`);
+      throw new Error(`${what}: tensor ${name} has bad data_offsets ${field(offs)}`);
     }
     const [begin, end] = offs as number[];
     if (begin > end || end > dataLen) {
@@ -138,7 +150,30 @@ export function readSafetensors(bufOrPath: Uint8Array | string): { tensors: Tens
         `${what}: tensor ${name} data range [${begin}, ${end}] holds ${end - begin} bytes, shape ${formatShape(shape)} ${e.dtype} needs ${count * DTYPE_SIZE[dtype]}`,
       );
     }
-    tensors.set(name, { shape, data: decodeToF32(buf, dataStart + begin, count, dtype), sourceDType: dtype });
+    ranges.push([begin, end, name]);
+  }
+  // As the format requires: the tensors tile the data section, no gaps, no overlaps, nothing after.
+  ranges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let covered = 0;
+  for (const [begin, end, name] of ranges) {
+    if (begin !== covered) {
+      throw new Error(
+        begin < covered
+          ? `${what}: tensor ${name} data range [${begin}, ${end}] overlaps another tensor's (which ends at ${covered})`
+          : `${what}: bytes [${covered}, ${begin}) of the data section belong to no tensor (corrupt data_offsets?)`,
+      );
+    }
+    covered = end;
+  }
+  if (covered !== dataLen) {
+    throw new Error(`${what}: the tensors cover ${covered} bytes of the data section, the file has ${dataLen} (corrupt header or trailing bytes)`);
+  }
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === METADATA_KEY) continue;
+    const e = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const dtype = DTYPES[e.dtype];
+    const count = shapeNumel(e.shape);
+    tensors.set(name, { shape: e.shape, data: decodeToF32(buf, dataStart + e.data_offsets[0], count, dtype), sourceDType: dtype });
   }
   return { tensors, metadata };
 }

@@ -26,6 +26,33 @@ export const DTYPE_SIZE: Readonly<Record<SourceDType, number>> = {
   bool: 1,
 };
 
+/**
+ * Caps the values one file may decode to at one per byte of the file (4 bytes of f32 per stored
+ * byte, what the widest conversion, u8 -> f32, needs). Without it a small hostile file could
+ * make many tensors out of one stored block (views of one storage, a pickle memo repeating one
+ * tensor, flatbuffer tensors sharing a buffer) and be decoded into gigabytes.
+ */
+export class DecodeBudget {
+  private left: number;
+  /** `what` prefixes the error (the file); left out where the caller adds its own context. */
+  constructor(
+    private readonly fileBytes: number,
+    private readonly what?: string,
+  ) {
+    this.left = fileBytes;
+  }
+  /** Takes `count` values for `tensor`, or throws naming the tensor (and the file). */
+  take(count: number, tensor: string): void {
+    if (!(count <= this.left)) {
+      throw new Error(
+        `${this.what ? `${this.what}: ` : ''}${tensor} would bring the decoded values to more than the file's ${this.fileBytes} bytes allow ` +
+          `(one value per stored byte; tensors repeating the same stored data?)`,
+      );
+    }
+    this.left -= count;
+  }
+}
+
 export function shapeNumel(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

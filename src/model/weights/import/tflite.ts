@@ -2,7 +2,7 @@
 // tensorflow/lite/schema/schema.fbs a float32 conv net needs (tensors, buffers, operators and
 // their builtin options). Constant FLOAT32 tensors get their data; other types keep only `type`.
 import { readFileSync } from 'node:fs';
-import { type TensorMap, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
+import { DecodeBudget, type TensorMap, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
 
 export interface TfliteTensor {
   name: string;
@@ -74,23 +74,40 @@ class FlatBuffer {
   u64(p: number): number {
     this.need(p, 8, 'ulong');
     const v = this.view.getBigUint64(p, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${this.what}: 64-bit value ${v} too large`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.corrupt(`64-bit value ${v} at ${p} is too large`);
     return Number(v);
   }
 
-  /** Follows a uoffset stored at `p`. */
+  /** Follows a uoffset stored at `p` to a table, vector or string (all 4-aligned, as writers place them). */
   deref(p: number): number {
-    return p + this.u32(p);
+    const target = p + this.u32(p);
+    if (target % 4 !== 0) this.corrupt(`offset at ${p} points to ${target}, which is not 4-aligned`);
+    return target;
   }
-  /** Absolute position of field `slot` in the table at `t`, or 0 when the field is absent. */
+  /**
+   * Absolute position of field `slot` in the table at `t`, or 0 when the field is absent. The
+   * table's vtable and its whole inline object (whose size every flatbuffers builder writes into
+   * the vtable) must lie in the buffer, and the field inside that object: stricter than
+   * flatbuffers' verifier (which checks only the fields read), so a file cut inside a table is
+   * refused even where the fields read lie before the cut.
+   */
   field(t: number, slot: number): number {
     const vt = t - this.i32(t);
     const vtSize = this.u16(vt);
+    if (vt % 2 !== 0 || vtSize < 4 || vtSize % 2 !== 0) this.corrupt(`table at ${t} has a bad vtable (at ${vt}, ${vtSize} bytes)`);
     this.need(vt, vtSize, 'vtable');
+    const objSize = this.u16(vt + 2);
+    if (objSize < 4) this.corrupt(`table at ${t} claims ${objSize} bytes`);
+    this.need(t, objSize, 'table');
     const at = 4 + 2 * slot;
     if (at + 2 > vtSize) return 0;
     const off = this.u16(vt + at);
-    return off === 0 ? 0 : t + off;
+    if (off === 0) return 0;
+    if (off < 4 || off >= objSize) this.corrupt(`field ${slot} of the table at ${t} lies at +${off}, outside its ${objSize} bytes`);
+    return t + off;
+  }
+  corrupt(why: string): never {
+    throw new Error(`${this.what}: corrupt TFLite flatbuffer: ${why}`);
   }
   scalar(t: number, slot: number, kind: 'i8' | 'u8' | 'i32' | 'u32' | 'f32' | 'u64', def: number): number {
     const p = this.field(t, slot);
@@ -271,9 +288,12 @@ function describeIdentifier(b: Uint8Array): string {
   return [...b].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`)).join('');
 }
 
-/** Reads the main subgraph of a .tflite model; FLOAT32 constant tensors carry their values. */
-export function readTflite(bufOrPath: Uint8Array | string): TfliteModel {
-  const what = typeof bufOrPath === 'string' ? bufOrPath : 'tflite';
+/**
+ * Reads the main subgraph of a .tflite model; FLOAT32 constant tensors carry their values.
+ * `source` names the file in errors (default: the path, or 'tflite' for bytes).
+ */
+export function readTflite(bufOrPath: Uint8Array | string, source?: string): TfliteModel {
+  const what = source ?? (typeof bufOrPath === 'string' ? bufOrPath : 'tflite');
   const buf = typeof bufOrPath === 'string' ? readFileSync(bufOrPath) : bufOrPath;
   if (buf.length < 8) throw new Error(`${what}: truncated TFLite file (${buf.length} bytes)`);
   const ident = new TextDecoder('latin1').decode(buf.subarray(4, 8));
@@ -291,6 +311,7 @@ export function readTflite(bufOrPath: Uint8Array | string): TfliteModel {
   if (subgraphs.length === 0) throw new Error(`${what}: the model has no subgraphs`);
   const sg = subgraphs[0];
   const buffers = fb.tables(model, 4);
+  const budget = new DecodeBudget(buf.length, what);
 
   const tensors: TfliteTensor[] = fb.tables(sg, 0).map((t, i) => {
     const shape = fb.i32s(t, 0);
@@ -309,6 +330,7 @@ export function readTflite(bufOrPath: Uint8Array | string): TfliteModel {
       if (bytes.length !== count * 4) {
         throw new Error(`${what}: tensor ${name} shape ${formatShape(shape)} needs ${count * 4} bytes, its buffer has ${bytes.length}`);
       }
+      budget.take(count, `tensor ${name}`);
       tensor.data = decodeToF32(bytes, 0, count, 'f32');
     }
     return tensor;
