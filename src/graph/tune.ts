@@ -11,6 +11,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { type GpuTensor, createTensor, writeTensor } from '../gpu/tensor.js';
+import { WorkTimer } from '../gpu/work-timer.js';
 import { type TuneEntry, candidateChecksum } from '../gpu/tuning.js';
 import { type Conv2dParams, type ConvVariant, DEPTHWISE_SPACE_VERSION, GEMM_SPACE_VERSION, conv2dKernel, convGeometry, prepareConv2d } from '../kernels/conv2d.js';
 import {
@@ -94,8 +95,13 @@ function convLayers(ctx: GpuContext, graph: Graph): ConvLayer[] {
   return [...byKey.values()];
 }
 
-/** Milliseconds per run of `dispatches`, `reps` times in one pass. */
-async function timePass(ctx: GpuContext, dispatches: readonly Dispatch[], reps: number): Promise<number> {
+/**
+ * Milliseconds per run of `dispatches`, `reps` times in one pass. The host sleeps through most
+ * of the pass (`timer`, taught by the calls before) instead of polling: on a software adapter a
+ * polling host takes a core from the kernels it times, which measured them up to 2x slow and
+ * favoured the wrong variants.
+ */
+async function timePass(ctx: GpuContext, dispatches: readonly Dispatch[], reps: number, timer: WorkTimer): Promise<number> {
   const querySet = ctx.hasTimestamps ? ctx.device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
   const resolve = querySet ? ctx.createBuffer(16, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, 'tune:resolve') : null;
   const staging = querySet ? ctx.createBuffer(16, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'tune:staging') : null;
@@ -110,7 +116,7 @@ async function timePass(ctx: GpuContext, dispatches: readonly Dispatch[], reps: 
         encoder.copyBufferToBuffer(resolve!, 0, staging!, 0, 16);
       }
       const t0 = performance.now();
-      await ctx.submitAndWait([encoder.finish()]);
+      await ctx.submitAndWait([encoder.finish()], timer);
       const hostMs = performance.now() - t0;
       if (!staging) return hostMs / reps;
       await staging.mapAsync(GPUMapMode.READ);
@@ -147,11 +153,14 @@ async function timeCandidates(ctx: GpuContext, layer: ConvLayer, deadline: numbe
       if (times.size > 0 && performance.now() > deadline) break;
       const dispatches = await ctx.checked(`tuning ${layer.names[0]}`, () => prepareConv2d(ctx, { input, weight, out }, layer.p, c.variant));
       try {
-        const first = await timePass(ctx, dispatches, 1); // warm-up: pipeline compiled, caches filled
-        // Enough repetitions for ~20 ms of work (at least 1, at most 50).
+        const timer = new WorkTimer();
+        const first = await timePass(ctx, dispatches, 1, timer); // warm-up: pipeline compiled, caches filled
+        // Enough repetitions for ~20 ms of work (at least 1, at most 50); the first timed pass
+        // teaches the timer how long a pass of them takes.
         const reps = Math.max(1, Math.min(50, Math.round(20 / Math.max(first, 0.01))));
+        await timePass(ctx, dispatches, reps, timer);
         let best = Infinity;
-        for (let trial = 0; trial < 2; trial++) best = Math.min(best, await timePass(ctx, dispatches, reps));
+        for (let trial = 0; trial < 2; trial++) best = Math.min(best, await timePass(ctx, dispatches, reps, timer));
         times.set(c.name, best);
       } finally {
         for (const d of dispatches) disposeDispatch(ctx, d);
