@@ -4,6 +4,7 @@ import { AssertionError, expect } from 'chai';
 import { relativeError } from '../src/util/relative-error.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { type GpuTensor, type Shape, createTensor, fillTensor, numel } from '../src/gpu/tensor.js';
+import type { RgbImage } from '../src/io/rgb-image.js';
 
 let ctxPromise: Promise<GpuContext> | null = null;
 let ctxValue: GpuContext | null = null;
@@ -52,6 +53,16 @@ export function randomArray(n: number, lo = -1, hi = 1, r: () => number = rng())
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * r();
   return a;
+}
+
+/** A seeded RGB image: a smooth gradient under noise, so a network's classes form regions. */
+export function randomRgbImage(width: number, height: number, seed: number): RgbImage {
+  const r = makeRng(RUN_SEED ^ seed);
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < 3; c++) data[(y * width + x) * 3 + c] = Math.min(255, Math.floor((((x + y * c) * 255) / (width + height * 2)) * 0.7 + r() * 80));
+  return { width, height, data };
 }
 
 export { relativeError };

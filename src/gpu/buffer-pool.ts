@@ -1,6 +1,7 @@
 // Reuses storage buffers of the same byte size between calls (for example 200 `segment`
 // calls on images of one size allocate once). Buffers are only handed out again after they
-// are released; `clear()` destroys everything idle.
+// are released; `clear()` destroys everything idle. `stats` counts what the pool has handed
+// out and what it keeps idle (long-run tests assert both stay flat).
 
 export const STORAGE_USAGE = 0x80 /* STORAGE */ | 0x04 /* COPY_SRC */ | 0x08; /* COPY_DST */
 
@@ -14,9 +15,22 @@ export interface BufferAllocator {
   destroyBuffer(buffer: GPUBuffer): void;
 }
 
+/** The pool's own accounting, in buffers and bytes (sizes as allocated: multiples of 256). */
+export interface PoolStats {
+  /** Handed out by acquire() and not yet released. */
+  inUse: number;
+  inUseBytes: number;
+  /** Kept idle for reuse. */
+  idle: number;
+  idleBytes: number;
+}
+
 export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private idle = 0;
+  private idleBytes = 0;
+  private inUse = 0;
+  private inUseBytes = 0;
 
   constructor(private readonly ctx: BufferAllocator) {}
 
@@ -25,11 +39,14 @@ export class BufferPool {
     const size = roundSize(bytes);
     const list = this.free.get(size);
     const reused = list?.pop();
+    const buffer = reused ?? this.ctx.createBuffer(size, STORAGE_USAGE, label);
     if (reused) {
       this.idle--;
-      return reused;
+      this.idleBytes -= size;
     }
-    return this.ctx.createBuffer(size, STORAGE_USAGE, label);
+    this.inUse++;
+    this.inUseBytes += size;
+    return buffer;
   }
 
   release(buffer: GPUBuffer): void {
@@ -41,6 +58,9 @@ export class BufferPool {
     }
     list.push(buffer);
     this.idle++;
+    this.idleBytes += size;
+    this.inUse--;
+    this.inUseBytes -= size;
   }
 
   /** Number of idle buffers kept for reuse. */
@@ -48,9 +68,15 @@ export class BufferPool {
     return this.idle;
   }
 
+  /** A snapshot of the counts (read-only: a new object each call). */
+  get stats(): PoolStats {
+    return { inUse: this.inUse, inUseBytes: this.inUseBytes, idle: this.idle, idleBytes: this.idleBytes };
+  }
+
   clear(): void {
     for (const list of this.free.values()) for (const b of list) this.ctx.destroyBuffer(b);
     this.free.clear();
     this.idle = 0;
+    this.idleBytes = 0;
   }
 }

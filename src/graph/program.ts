@@ -7,10 +7,17 @@
 // GPU), recomputes stale derived state first, records the whole pass into one command buffer,
 // submits it and reads the outputs back. dispose() releases every buffer the program made; the
 // session (parameters) outlives it unless the program created it.
+//
+// Runs of one program take turns (a queue): every run writes the same input, activation and
+// readback buffers, so overlapping callers each wait for the runs before theirs (a run reads its
+// inputs when its turn comes). runOnGpu's outputs stay views of the program's buffers: a caller
+// that reads them after its run must keep other runs out until it is done (DeepLabModel does,
+// with its context's queue).
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { STORAGE_USAGE } from '../gpu/buffer-pool.js';
 import { GpuTensor, checkBindable, shapeString, tensorBytes, tensorValues } from '../gpu/tensor.js';
+import { SerialQueue } from '../gpu/serial-queue.js';
 import { WorkTimer } from '../gpu/work-timer.js';
 import type { CompiledGraph } from './compile.js';
 import type { Graph, Node, Value } from './ir.js';
@@ -49,6 +56,8 @@ export class Program {
   private readonly timer = new WorkTimer();
   /** Mappable copies of the outputs for run(), made on its first call. */
   private staging: Map<string, GPUBuffer> | null = null;
+  /** One run at a time: they share every buffer (and the timer). */
+  private readonly turns = new SerialQueue();
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -250,7 +259,11 @@ export class Program {
    * Runs one pass; outputs stay on the GPU (views of the program's own buffers, valid until the
    * next run or dispose; do not dispose them).
    */
-  async runOnGpu(inputs: Record<string, RunInput>): Promise<Map<string, GpuTensor>> {
+  runOnGpu(inputs: Record<string, RunInput>): Promise<Map<string, GpuTensor>> {
+    return this.turns.run(() => this.runOnGpuNow(inputs));
+  }
+
+  private async runOnGpuNow(inputs: Record<string, RunInput>): Promise<Map<string, GpuTensor>> {
     if (this.disposed) throw new Error('Program used after dispose()');
     let derived = false;
     await this.ctx.checked(`forward pass (${this.kernelCount()} kernels)`, async () => {
@@ -268,7 +281,11 @@ export class Program {
    * Runs one pass and reads every output back. The copies to mappable buffers ride in the
    * pass's own command buffer, so the host waits once.
    */
-  async run(inputs: Record<string, RunInput>): Promise<Map<string, Float32Array | Uint32Array>> {
+  run(inputs: Record<string, RunInput>): Promise<Map<string, Float32Array | Uint32Array>> {
+    return this.turns.run(() => this.runNow(inputs));
+  }
+
+  private async runNow(inputs: Record<string, RunInput>): Promise<Map<string, Float32Array | Uint32Array>> {
     if (this.disposed) throw new Error('Program used after dispose()');
     const outputs = [...this.graph.outputs].map(([name, v]) => ({ name, t: this.tensors.get(v.id)! }));
     if (!this.staging) {

@@ -10,6 +10,12 @@
 // the reference pipelines: the image is resized for the network the way the reference does
 // (PIL-style bilinear to 257x257 for TF's model; short side 520 for torchvision's), the logits
 // are resized back to the image's size (bilinear, half-pixel) and the argmax taken there.
+//
+// Calls may overlap (concurrent async callers, several models on one context): each call's GPU
+// work (program look-up, forward pass, post-processing of its logits) runs as one turn of the
+// context's queue (src/gpu/serial-queue.ts), while decoding and resizing images on the CPU
+// overlap freely. Programs, the logits a forward pass leaves in them and the device's error
+// scopes are shared, so the GPU work of two calls must never interleave.
 import { GpuContext, GpuError } from '../gpu/context.js';
 import { type GpuTensor, batchItem, copyTensor, createTensor, fillTensor, readTensor } from '../gpu/tensor.js';
 import { GraphBuilder } from '../graph/builder.js';
@@ -19,6 +25,7 @@ import { Program } from '../graph/program.js';
 import type { HostParams } from '../graph/params.js';
 import { Session } from '../graph/session.js';
 import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
+import { contextQueue } from '../gpu/serial-queue.js';
 import { type ProgramProfile, profileProgram } from '../graph/profile.js';
 import { decodeImageSource } from '../io/image-source.js';
 import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
@@ -151,6 +158,8 @@ export class DeepLabModel {
   private session: Session | null = null;
   private ownsSession = true;
   private disposed = false;
+  /** This model's calls queued or running on the context's queue (dispose() waits for them). */
+  private calls = 0;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -198,7 +207,7 @@ export class DeepLabModel {
       } else {
         model.session = Session.create(ctx, weights.buildGraph({ height: h, width: w }), weights.params, weights.name);
       }
-      await model.programFor(h, w);
+      await model.exclusive(() => model.programFor(h, w));
     } catch (e) {
       model.dispose();
       throw e;
@@ -263,6 +272,11 @@ export class DeepLabModel {
    */
   async forward(input: Float32Array, height: number, width: number, batch = 1): Promise<GpuTensor> {
     this.assertUsable();
+    return this.exclusive(() => this.forwardNow(input, height, width, batch));
+  }
+
+  /** forward(), inside a turn of the context's queue. */
+  private async forwardNow(input: Float32Array, height: number, width: number, batch = 1): Promise<GpuTensor> {
     const exec = await this.programFor(height, width, batch);
     const out = await exec.runOnGpu({ image: input });
     return out.get('logits')!;
@@ -271,8 +285,10 @@ export class DeepLabModel {
   /** As forward, with the logits read back to the host in the same submission. */
   async forwardToHost(input: Float32Array, height: number, width: number, batch = 1): Promise<Float32Array> {
     this.assertUsable();
-    const exec = await this.programFor(height, width, batch);
-    return (await exec.run({ image: input })).get('logits') as Float32Array;
+    return this.exclusive(async () => {
+      const exec = await this.programFor(height, width, batch);
+      return (await exec.run({ image: input })).get('logits') as Float32Array;
+    });
   }
 
   /**
@@ -282,7 +298,7 @@ export class DeepLabModel {
    */
   async profile(input: Float32Array, height: number, width: number, repeats = 5): Promise<ProgramProfile> {
     this.assertUsable();
-    return profileProgram(this.ctx, await this.programFor(height, width), { image: input }, repeats);
+    return this.exclusive(async () => profileProgram(this.ctx, await this.programFor(height, width), { image: input }, repeats));
   }
 
   /** One image. */
@@ -353,22 +369,25 @@ export class DeepLabModel {
       this.posts.get(`${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`, () =>
         Program.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include), new Map(), 'postprocess'),
       );
-    // Post-processing first: an image too large for the device's limits fails before any work.
-    for (const img of imgs) await post(img);
+    // On the CPU, while other calls may have the GPU.
     const input = new Float32Array(imgs.length * height * width * 3);
     imgs.forEach((img, k) => input.set(this.preprocess(img, scale).input, k * height * width * 3));
-    const logits = await this.forward(input, height, width, imgs.length);
-    const results: SegmentResult[] = [];
-    for (const [k, img] of imgs.entries()) {
-      const item = batchItem(logits, k);
-      // Cached by size, so usually a hit (the cache may have evicted it for a later image's).
-      const out = await (await post(img)).run({ logits: item });
-      const result: SegmentResult = { width: img.width, height: img.height, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
-      if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
-      if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(this.ctx, item));
-      results.push(result);
-    }
-    return results;
+    return this.exclusive(async () => {
+      // Post-processing first: an image too large for the device's limits fails before any GPU work.
+      for (const img of imgs) await post(img);
+      const logits = await this.forwardNow(input, height, width, imgs.length);
+      const results: SegmentResult[] = [];
+      for (const [k, img] of imgs.entries()) {
+        const item = batchItem(logits, k);
+        // Cached by size, so usually a hit (the cache may have evicted it for a later image's).
+        const out = await (await post(img)).run({ logits: item });
+        const result: SegmentResult = { width: img.width, height: img.height, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
+        if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
+        if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(this.ctx, item));
+        results.push(result);
+      }
+      return results;
+    });
   }
 
   /**
@@ -377,7 +396,11 @@ export class DeepLabModel {
    * into probabilities and added to one accumulator; only the class map (and the average, when
    * asked for) comes back.
    */
-  private async segmentAveraged(img: RgbImage, scales: number[], flip: boolean, keepProbabilities: boolean): Promise<SegmentResult> {
+  private segmentAveraged(img: RgbImage, scales: number[], flip: boolean, keepProbabilities: boolean): Promise<SegmentResult> {
+    return this.exclusive(() => this.segmentAveragedNow(img, scales, flip, keepProbabilities));
+  }
+
+  private async segmentAveragedNow(img: RgbImage, scales: number[], flip: boolean, keepProbabilities: boolean): Promise<SegmentResult> {
     const C = this.numClasses;
     const { width: W, height: H } = img;
     const finish = (): Promise<Program> =>
@@ -394,7 +417,7 @@ export class DeepLabModel {
           const [h, w] = this.networkSize(W, H, scale);
           const key = `accumulate ${h}x${w}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
           const post = await this.posts.get(key, () => Program.create(this.ctx, buildAccumulateGraph(h, w, C, H, W, mirrored), new Map(), 'postprocess'));
-          const logits = await this.forward(this.preprocess(view, scale).input, h, w);
+          const logits = await this.forwardNow(this.preprocess(view, scale).input, h, w);
           const out = await post.runOnGpu({ logits, sum });
           await copyTensor(this.ctx, out.get('sum')!, sum);
           passes++;
@@ -439,15 +462,38 @@ export class DeepLabModel {
     if (this.disposed) throw new Error(`model ${this.name} used after dispose()`);
   }
 
-  /** Releases every GPU buffer the model holds (and the device, when the model created it). */
+  /**
+   * Runs GPU work that spans several awaits as one turn of the context's queue: no other call,
+   * of this model or another on the context, runs between its steps (a queued call fails here
+   * if the model was disposed meanwhile).
+   */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    this.calls++;
+    return contextQueue(this.ctx)
+      .run(async () => {
+        this.assertUsable();
+        return work();
+      })
+      .finally(() => this.calls--);
+  }
+
+  /**
+   * Releases every GPU buffer the model holds (and the device, when the model created it). A call
+   * already running finishes first; calls still queued fail as used after dispose().
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.models.clear();
-    this.posts.clear();
-    if (this.ownsSession) this.session?.dispose();
-    this.session = null;
-    if (this.ownsContext) this.ctx.destroy();
+    const release = (): void => {
+      this.models.clear();
+      this.posts.clear();
+      if (this.ownsSession) this.session?.dispose();
+      this.session = null;
+      if (this.ownsContext) this.ctx.destroy();
+    };
+    // Queued behind this model's calls, so it runs when the last of them has settled.
+    if (this.calls > 0) void contextQueue(this.ctx).run(async () => release());
+    else release();
   }
 }
 
