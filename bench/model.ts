@@ -473,6 +473,30 @@ export async function benchOursOnly(ctx: GpuContext, weights: LoadedWeights, o: 
   }
 }
 
+/**
+ * Our engine on `weights` in two configurations side by side: `a` is compiled first, then
+ * `between` runs (tuning, say) and `b` is compiled; the timed runs then alternate a, b, so drift
+ * on a shared host falls on both alike. Returns each one's timing.
+ */
+export async function benchOursSideBySide(ctx: GpuContext, weights: LoadedWeights, o: ModelOptions, between: (size: { height: number; width: number }) => Promise<void>): Promise<{ a: Timing; b: Timing; input: number[] }> {
+  const img = await readImage(o.image);
+  const a = await openOurs(ctx, weights, img, o.precision);
+  try {
+    await between({ height: a.height, width: a.width });
+    const b = await openOurs(ctx, weights, img, o.precision);
+    try {
+      for (let i = 1; i < o.warmup; i++) for (const e of [a, b]) await e.run();
+      const samples: [number[], number[]] = [[], []];
+      for (let i = 0; i < o.repeats; i++) for (const [k, e] of [a, b].entries()) samples[k].push((await e.run()).ms);
+      return { a: summarise(samples[0], a.firstRunMs, a.firstPassMs), b: summarise(samples[1], b.firstRunMs, b.firstPassMs), input: [1, a.height, a.width, 3] };
+    } finally {
+      b.model.dispose();
+    }
+  } finally {
+    a.model.dispose();
+  }
+}
+
 /** Both engines on one model: a registry case, or (`given`) weights of a case named `mc.key`. */
 export async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: ModelOptions, given?: LoadedWeights): Promise<Row> {
   const weights = given ?? (await loadWeights(mc.registryName, { download: false }));

@@ -9,12 +9,12 @@
 import { join, resolve } from 'node:path';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { LAYERS, benchKernels } from './kernels.js';
-import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, importTfjs, useSharedWeights } from './model.js';
+import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeights } from './model.js';
 import { benchPrecision } from './precision.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
 import { benchTrainStep } from './train.js';
 import { compile } from '../src/graph/compile.js';
-import { tuneGraph } from '../src/graph/tune.js';
+import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { readImage } from '../src/io/image.js';
@@ -212,9 +212,10 @@ async function caseWeights(c: (typeof MODEL_CASES)[number]): Promise<LoadedWeigh
 }
 
 /**
- * Tune part: each model with the adapter class's defaults (tuning off), then every layer shape
- * timed again on this adapter (what `deeplab tune` does, within --tune-budget seconds), then
- * with the choices just made. They stay stored for the rest of the run.
+ * Tune part: each model compiled with the adapter class's defaults (tuning off), then every
+ * layer shape timed again on this adapter (what `deeplab tune` does, within --tune-budget
+ * seconds), then compiled with the choices just made; the two programs' runs alternate. The
+ * choices stay stored for the rest of the run.
  */
 async function tunePart(ctx: GpuContext, o: Options): Promise<Result[]> {
   const results: Result[] = [];
@@ -224,22 +225,21 @@ async function tunePart(ctx: GpuContext, o: Options): Promise<Result[]> {
       const weights = await caseWeights(c);
       const bench = { quick: o.quick, repeats: c.mobilenet ? o.repeats : o.heavyRepeats, warmup: 1, image: o.image };
       await ctx.tuning.setMode('off');
-      const untuned = await benchOursOnly(ctx, weights, bench);
-      await ctx.tuning.setMode('cached');
-      const [, height, width] = untuned.input;
-      const report = await tuneGraph(ctx, compile(weights.buildGraph({ batch: 1, height, width }), { mode: 'inference' }).graph, { budgetMs: o.tuneBudgetMs, retune: true });
-      const tuned = await benchOursOnly(ctx, weights, bench);
+      let report: TuneReport | null = null;
+      const r = await benchOursSideBySide(ctx, weights, bench, async ({ height, width }) => {
+        await ctx.tuning.setMode('cached');
+        report = await tuneGraph(ctx, compile(weights.buildGraph({ batch: 1, height, width }), { mode: 'inference' }).graph, { budgetMs: o.tuneBudgetMs, retune: true });
+      });
+      const t = report as TuneReport | null;
+      if (!t) throw new Error(`${c.name}: tuning did not run`);
       console.log(
-        `${c.name}: untuned ${untuned.ours.medianMs.toFixed(1)} ms, tuned ${tuned.ours.medianMs.toFixed(1)} ms ` +
-          `(${(untuned.ours.medianMs / tuned.ours.medianMs).toFixed(2)}x); tuning ${(report.ms / 1000).toFixed(1)} s for ${report.tuned.length} layer shapes` +
-          (report.skipped ? `, ${report.skipped} left untuned by the budget` : ''),
+        `${c.name}: untuned ${r.a.medianMs.toFixed(1)} ms, tuned ${r.b.medianMs.toFixed(1)} ms ` +
+          `(${(r.a.medianMs / r.b.medianMs).toFixed(2)}x, runs alternating); tuning ${(t.ms / 1000).toFixed(1)} s for ${t.tuned.length} layer shapes` +
+          (t.skipped ? `, ${t.skipped} left untuned by the budget` : ''),
       );
       results.push(
-        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...untuned.ours, peakBytes: null, tuning: 'off' },
-        {
-          part: 'tune', model: c.name, engine: 'ours', batch: 1, ...tuned.ours, peakBytes: null, tuning: 'tuned',
-          tuningMs: report.ms, shapesTuned: report.tuned.length, shapesLeft: report.skipped,
-        },
+        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...r.a, peakBytes: null, tuning: 'off' },
+        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...r.b, peakBytes: null, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, shapesLeft: t.skipped },
       );
     }
   } finally {

@@ -249,7 +249,7 @@ export class DeepLabModel {
   async tune(opts: TuneOptions & Partial<NetworkSize> = {}): Promise<TuneReport> {
     const [h, w] = this.networkSize(this.weights.probeSize[1], this.weights.probeSize[0]);
     const size = { batch: opts.batch ?? 1, height: opts.height ?? h, width: opts.width ?? w };
-    return tuneGraph(this.ctx, this.compiledGraph(size).graph, opts);
+    return this.exclusive(() => tuneGraph(this.ctx, this.compiledGraph(size).graph, opts));
   }
 
   private async programFor(height: number, width: number, batch = 1): Promise<Program> {
