@@ -8,19 +8,30 @@
 // (a program's pass), and the host sleeps through most of that before it asks, so it polls only
 // for the rest.
 //
-// The estimate: when the work was still running after the sleep, the whole time from submit to
-// completion. When it was already done as soon as the host asked, the sleep was too long by an
-// unknown amount, so the estimate halves; it comes back up to the real time the next run.
+// The estimate is the fastest of the last few runs, so that one slow run (a busy host) does not
+// make the next sleeps too long; an over-long sleep delays the caller by all of its excess,
+// while a short one only polls a little longer.
+// - A run still going when the host asked measured its duration: submit to completion.
+// - A run already done when the host asked only says it took at most the sleep; the estimate
+//   steps down below that, and the next runs measure it again.
+// - The first run after construction or reset() is not learned from: a program's first pass
+//   includes what the driver does once (lavapipe compiles its shaders at first dispatch), which
+//   measured 5-10x a steady pass on a 2-core EPYC and made the next passes sleep for seconds.
 
 /** Below this the timer's own granularity (about 1 ms) costs more than polling does. */
 const MIN_SLEEP_MS = 2;
 /** The share of the expected time slept; the rest is polled, so a faster run is not delayed. */
-const SLEEP_FRACTION = 0.8;
+const SLEEP_FRACTION = 0.85;
 /** A wait shorter than this after the sleep means the work had finished during it. */
 const DONE_ALREADY_MS = 0.5;
+/** After an over-long sleep, the next estimate is this share of what was slept. */
+const OVERSLEPT_STEP = 0.75;
+/** Runs remembered; the estimate is the fastest of them. */
+const WINDOW = 6;
 
 export class WorkTimer {
-  private expectedMs = 0;
+  private samples: number[] = [];
+  private warm = false;
 
   /**
    * Waits for work submitted at `submittedAt` (performance.now()): sleeps through most of the
@@ -28,23 +39,38 @@ export class WorkTimer {
    * as the work is finished (a map would add its own copying time to the estimate).
    */
   async wait<T>(submittedAt: number, done: () => Promise<T>): Promise<T> {
-    const sleepMs = this.expectedMs * SLEEP_FRACTION;
+    const sleepMs = this.expected * SLEEP_FRACTION;
     const slept = sleepMs >= MIN_SLEEP_MS;
     if (slept) await new Promise((resolve) => setTimeout(resolve, sleepMs));
     const asked = performance.now();
     const result = await done();
     const end = performance.now();
-    this.expectedMs = slept && end - asked < DONE_ALREADY_MS ? (asked - submittedAt) / 2 : end - submittedAt;
+    if (!this.warm) {
+      this.warm = true;
+      return result;
+    }
+    if (slept && end - asked < DONE_ALREADY_MS) {
+      // Finished somewhere within the sleep: remember a time safely below it.
+      this.remember((asked - submittedAt) * OVERSLEPT_STEP);
+    } else {
+      this.remember(end - submittedAt);
+    }
     return result;
   }
 
-  /** Forgets the estimate (the next wait polls and measures afresh). */
-  reset(): void {
-    this.expectedMs = 0;
+  private remember(ms: number): void {
+    this.samples.push(ms);
+    if (this.samples.length > WINDOW) this.samples.shift();
   }
 
-  /** What the next sleep is based on (ms; 0 before the first run). */
+  /** Forgets the estimate (the next run is not learned from, the one after polls and measures). */
+  reset(): void {
+    this.samples = [];
+    this.warm = false;
+  }
+
+  /** What the next sleep is based on (ms; 0 until a run after the first has been measured). */
   get expected(): number {
-    return this.expectedMs;
+    return this.samples.length ? Math.min(...this.samples) : 0;
   }
 }

@@ -11,18 +11,56 @@ function submit(ms: number): { at: number; done: () => Promise<void> } {
 }
 
 describe('WorkTimer: sleeping through GPU work instead of polling', () => {
-  it('learns the duration of recurring work, and comes down quickly after one slow run', async () => {
+  it('does not learn from the first run (a first pass compiles shaders), then learns from the next', async () => {
     const timer = new WorkTimer();
     expect(timer.expected).to.equal(0);
-    const slow = submit(200);
-    await timer.wait(slow.at, slow.done);
-    expect(timer.expected).to.be.at.least(195);
-    // Now the work takes 20 ms: each over-long sleep halves the estimate, then it follows the work.
-    for (let i = 0; i < 5; i++) {
-      const w = submit(20);
+    const cold = submit(200);
+    await timer.wait(cold.at, cold.done);
+    expect(timer.expected).to.equal(0);
+    const warm = submit(30);
+    await timer.wait(warm.at, warm.done);
+    expect(timer.expected).to.be.within(29, 60);
+  });
+
+  it('keeps the fastest recent run: one slow run does not lengthen the next sleeps', async () => {
+    const timer = new WorkTimer();
+    for (const ms of [30, 30, 30]) {
+      const w = submit(ms);
       await timer.wait(w.at, w.done);
     }
-    expect(timer.expected).to.be.within(9, 100);
+    const before = timer.expected;
+    expect(before).to.be.within(20, 60);
+    const slow = submit(150);
+    await timer.wait(slow.at, slow.done);
+    expect(timer.expected).to.be.at.most(before);
+  });
+
+  it('comes down when the work gets faster (a sleep that overshot steps the estimate below it)', async () => {
+    const timer = new WorkTimer();
+    for (const ms of [80, 80, 80]) {
+      const w = submit(ms);
+      await timer.wait(w.at, w.done);
+    }
+    expect(timer.expected).to.be.at.least(75);
+    for (let i = 0; i < 6; i++) {
+      const w = submit(10);
+      await timer.wait(w.at, w.done);
+    }
+    expect(timer.expected).to.be.within(5, 40);
+  });
+
+  it('forgets on reset(): the next run is not learned from', async () => {
+    const timer = new WorkTimer();
+    for (const ms of [20, 20]) {
+      const w = submit(ms);
+      await timer.wait(w.at, w.done);
+    }
+    expect(timer.expected).to.be.greaterThan(0);
+    timer.reset();
+    expect(timer.expected).to.equal(0);
+    const w = submit(20);
+    await timer.wait(w.at, w.done);
+    expect(timer.expected).to.equal(0);
   });
 
   it('never returns before the work is done, whatever it expected', async () => {
