@@ -1,0 +1,215 @@
+// The registry's data format (weights/registry.json) and its validation. Every field must be
+// present (null where a model has no value), and a missing, mistyped or unknown field is an
+// error naming the file and the model, so a typo in the data never turns into a model that is
+// downloaded unchecked or built with the wrong network.
+export type WeightFormat = 'tflite' | 'npy-dir' | 'pth' | 'safetensors';
+export type Backbone = 'mobilenet_v2' | 'resnet50' | 'resnet101' | 'mobilenet_v3_large';
+
+export interface RegistryEntry {
+  name: string;
+  description: string;
+  format: WeightFormat;
+  /** File (or folder, for npy-dir) name looked up in DEEPLAB_WEIGHTS_DIR and the cache. */
+  fileName: string;
+  /** Official download address; absent where only a local copy can be used. */
+  url?: string;
+  /** Full sha256 of the file, where published. */
+  sha256?: string;
+  /** First hex digits of the sha256 carried in the file name (torchvision's convention). */
+  sha256Prefix?: string;
+  /** The network that reads it. */
+  backbone: Backbone;
+  /** Fixed input size of the graph ([height, width]) or null for "the image's own size". */
+  inputSize: [number, number] | null;
+  outputStride: number;
+  numClasses: number;
+  dataset: string;
+  /** Upstream project the weights come from (set for every entry of weights/registry.json). */
+  source?: string;
+  /** Licence of the weights as stated by their source; absent where the project has no record of it. */
+  licence?: string;
+}
+
+export interface RegistryData {
+  defaultModel: string;
+  models: RegistryEntry[];
+}
+
+const FORMATS: readonly WeightFormat[] = ['tflite', 'npy-dir', 'pth', 'safetensors'];
+const BACKBONES: readonly Backbone[] = ['mobilenet_v2', 'resnet50', 'resnet101', 'mobilenet_v3_large'];
+const OUTPUT_STRIDES: readonly number[] = [8, 16, 32];
+const TOP_FIELDS = ['defaultModel', 'models'];
+const MODEL_FIELDS = [
+  'name', 'description', 'source', 'licence', 'format', 'fileName', 'url', 'sha256', 'sha256Prefix',
+  'network', 'inputSize', 'numClasses', 'dataset',
+];
+const NETWORK_FIELDS = ['backbone', 'outputStride'];
+
+type Fields = Record<string, unknown>;
+
+function shown(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array (${JSON.stringify(value).slice(0, 60)})`;
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** Reads and checks one object's fields; every error says where (file and model). */
+class FieldReader {
+  constructor(
+    private readonly fields: Fields,
+    private readonly where: string,
+  ) {}
+
+  fail(message: string): never {
+    throw new Error(`${this.where}: ${message}`);
+  }
+
+  /** Refuses fields the format does not know (a misspelt optional field would otherwise vanish). */
+  onlyKnown(known: readonly string[]): void {
+    const unknown = Object.keys(this.fields).filter((k) => !known.includes(k));
+    if (unknown.length) this.fail(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${known.join(', ')})`);
+  }
+
+  get(key: string): unknown {
+    if (!Object.hasOwn(this.fields, key)) this.fail(`field '${key}' is missing`);
+    return this.fields[key];
+  }
+
+  string(key: string): string {
+    const v = this.get(key);
+    if (typeof v !== 'string' || v.trim() === '') this.fail(`field '${key}' must be a non-empty string, got ${shown(v)}`);
+    return v;
+  }
+
+  /** A string, or null where the model has no value; never absent. */
+  stringOrNull(key: string): string | null {
+    return this.get(key) === null ? null : this.string(key);
+  }
+
+  matching(key: string, pattern: RegExp, what: string): string {
+    const v = this.string(key);
+    if (!pattern.test(v)) this.fail(`field '${key}' must be ${what}, got ${shown(v)}`);
+    return v;
+  }
+
+  matchingOrNull(key: string, pattern: RegExp, what: string): string | null {
+    return this.get(key) === null ? null : this.matching(key, pattern, what);
+  }
+
+  oneOf<T extends string | number>(key: string, allowed: readonly T[]): T {
+    const v = this.get(key);
+    if (!allowed.includes(v as T)) this.fail(`field '${key}' must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}, got ${shown(v)}`);
+    return v as T;
+  }
+
+  positiveInt(key: string): number {
+    const v = this.get(key);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) this.fail(`field '${key}' must be a positive integer, got ${shown(v)}`);
+    return v;
+  }
+
+  object(key: string): FieldReader {
+    const v = this.get(key);
+    if (!isFields(v)) this.fail(`field '${key}' must be an object, got ${shown(v)}`);
+    return new FieldReader(v, `${this.where}, field '${key}'`);
+  }
+}
+
+function isFields(v: unknown): v is Fields {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function readInputSize(r: FieldReader): [number, number] | null {
+  const v = r.get('inputSize');
+  if (v === null) return null;
+  const ok = Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === 'number' && Number.isInteger(n) && n > 0);
+  if (!ok) r.fail(`field 'inputSize' must be [height, width] (positive integers) or null, got ${shown(v)}`);
+  return [v[0], v[1]];
+}
+
+function readUrl(r: FieldReader): string | null {
+  const url = r.stringOrNull('url');
+  if (url === null) return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    r.fail(`field 'url' is not a valid URL: ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol !== 'https:') r.fail(`field 'url' must be an https address, got ${JSON.stringify(url)}`);
+  return url;
+}
+
+function readModel(value: unknown, index: number, file: string): RegistryEntry {
+  const at = `${file}, models[${index}]`;
+  if (!isFields(value)) throw new Error(`${at}: must be an object, got ${shown(value)}`);
+  // The name first, so every later error can say which model it is about.
+  const name = new FieldReader(value, at).matching('name', /^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes');
+  const r = new FieldReader(value, `${file}, model '${name}'`);
+  r.onlyKnown(MODEL_FIELDS);
+
+  const format = r.oneOf('format', FORMATS);
+  const fileName = r.matching('fileName', /^(?!\.\.?$)[^/\\]+$/, 'a plain file or folder name (no path)');
+  const url = readUrl(r);
+  const sha256 = r.matchingOrNull('sha256', /^[0-9a-f]{64}$/, '64 lower-case hex digits or null');
+  const sha256Prefix = r.matchingOrNull('sha256Prefix', /^[0-9a-f]{8,63}$/, '8 to 63 lower-case hex digits or null');
+  if (sha256 !== null && sha256Prefix !== null) r.fail("give 'sha256' or 'sha256Prefix', not both");
+  if (sha256Prefix !== null && !fileName.includes(sha256Prefix)) {
+    r.fail(`'sha256Prefix' ${sha256Prefix} is not part of fileName ${fileName} (the prefix is the one the file name carries)`);
+  }
+  if (format === 'npy-dir' && (url !== null || sha256 !== null || sha256Prefix !== null)) {
+    // A folder is neither downloaded nor hashed: such values would be silently ignored.
+    r.fail("an 'npy-dir' model is a folder: 'url', 'sha256' and 'sha256Prefix' must be null");
+  }
+  if (url !== null && sha256 === null && sha256Prefix === null) {
+    r.fail("a model with a download 'url' needs 'sha256' or 'sha256Prefix', so that the download is checked");
+  }
+
+  const network = r.object('network');
+  network.onlyKnown(NETWORK_FIELDS);
+  const entry: RegistryEntry = {
+    name,
+    description: r.string('description'),
+    format,
+    fileName,
+    backbone: network.oneOf('backbone', BACKBONES),
+    inputSize: readInputSize(r),
+    outputStride: network.oneOf('outputStride', OUTPUT_STRIDES),
+    numClasses: r.positiveInt('numClasses'),
+    dataset: r.string('dataset'),
+    source: r.string('source'),
+  };
+  const licence = r.stringOrNull('licence');
+  if (url !== null) entry.url = url;
+  if (sha256 !== null) entry.sha256 = sha256;
+  if (sha256Prefix !== null) entry.sha256Prefix = sha256Prefix;
+  if (licence !== null) entry.licence = licence;
+  return entry;
+}
+
+/**
+ * Validates the parsed contents of a registry file (`file` is only used in error messages) and
+ * returns its models in the form the rest of the package reads.
+ */
+export function parseRegistry(data: unknown, file: string): RegistryData {
+  if (!isFields(data)) throw new Error(`${file}: must hold a JSON object, got ${shown(data)}`);
+  const top: FieldReader = new FieldReader(data, file);
+  top.onlyKnown(TOP_FIELDS);
+  const list = top.get('models');
+  if (!Array.isArray(list) || list.length === 0) top.fail(`field 'models' must be a non-empty array, got ${shown(list)}`);
+  const models = list.map((m, i) => readModel(m, i, file));
+
+  for (const key of ['name', 'fileName'] as const) {
+    const seen = new Set<string>();
+    for (const m of models) {
+      if (seen.has(m[key])) throw new Error(`${file}, model '${m.name}': ${key} ${m[key]} is used by two models`);
+      seen.add(m[key]);
+    }
+  }
+  const defaultModel = top.string('defaultModel');
+  if (!models.some((m) => m.name === defaultModel)) {
+    top.fail(`defaultModel '${defaultModel}' is not one of the models (${models.map((m) => m.name).join(', ')})`);
+  }
+  return { defaultModel, models };
+}
