@@ -22,3 +22,5 @@ export { buildDeepLab } from './model/networks/deeplab.js';
 export type { NetworkSize } from './model/networks/deeplab.js';
 export { listVocSplit, evaluateVoc, formatScoresTable } from './eval/voc.js';
 export type { VocItem, VocScores } from './eval/voc.js';
+export { DATASET_FORMATS, openDataset } from './data/dataset.js';
+export type { Dataset, DatasetFormat, Label, LabelledItem, OpenDatasetOptions } from './data/dataset.js';

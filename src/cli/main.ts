@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `deeplab` command: dispatches to segment / models / eval. Exit codes: 0 success,
+// The `deeplab` command: dispatches to its subcommands (segment, models, eval, train, data, ...). Exit codes: 0 success,
 // 1 a failure while working (bad image, bad weights, GPU error), 2 a wrong invocation.
 // Errors print one line, `deeplab: <message>`; DEEPLAB_DEBUG=1 adds the stack.
 import { describeCli } from './commands/describe.js';
@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isFilteredChild, runFilteredChild } from './dawn-warnings.js';
 import { type Command, UsageError, closest, debugEnabled, formatHelp, parseArgs } from './args.js';
+import { dataCommand } from './commands/data.js';
 import { evalCommand } from './commands/eval.js';
 import { exportCommand } from './commands/export.js';
 import { modelsCommand } from './commands/models.js';
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   export: exportCommand,
   tune: tuneCommand,
+  data: dataCommand,
 };
 
 function version(): string {

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { Rng } from '../util/random.js';
 import type { AugmentOptions } from './augment.js';
-import { type Dataset, readLabel } from './dataset.js';
+import type { Dataset } from './dataset.js';
 import { type Sample, type SampleSpec, makeSample } from './sample.js';
 import { SamplePool } from './sample-pool.js';
 
@@ -55,7 +55,7 @@ export class TrainLoader {
     const repeat = o.repeatClasses ?? [];
     if (repeat.length && (o.repeatFactor ?? 1) > 1) {
       for (const [i, item] of data.items.entries()) {
-        const label = readLabel(item.labelPath, data.classes.names.length, data.ignoreIndex);
+        const label = data.readLabel(item.labelPath);
         if (label.indices.some((v) => repeat.includes(v))) for (let k = 1; k < o.repeatFactor!; k++) this.order.push(i);
       }
     }
@@ -82,7 +82,7 @@ export class TrainLoader {
     const { batch: _b, repeatClasses: _r, repeatFactor: _f, workers: _w, ...augmentation } = this.o;
     return {
       id: item.id,
-      spec: { ...augmentation, imagePath: item.imagePath, labelPath: item.labelPath, numClasses: this.data.classes.names.length, ignoreIndex: this.data.ignoreIndex, n },
+      spec: { ...augmentation, imagePath: item.imagePath, labelPath: item.labelPath, labels: this.data.labels, ignoreIndex: this.data.ignoreIndex, n },
     };
   }
 

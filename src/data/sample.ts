@@ -1,16 +1,17 @@
 // One training sample, made from a description that can cross to a worker thread: the files,
-// the class count and ignore index (to check the label), and the (seed, n) that fix its
+// the data set's label decoding (which also checks the label), and the (seed, n) that fix its
 // augmentation, so a sample is the same whichever thread makes it.
 import { readImage } from '../io/image.js';
 import { normalizeImagenet, normalizeToMinusOneOne } from '../io/resize-cpu.js';
 import { Rng } from '../util/random.js';
 import { type AugmentOptions, augment } from './augment.js';
-import { readLabel } from './dataset.js';
+import { type LabelDecoding, decodeLabelFile } from './formats/label-decoding.js';
 
 export interface SampleSpec extends AugmentOptions {
   imagePath: string;
   labelPath: string;
-  numClasses: number;
+  /** The data set's `labels` (Dataset.labels). */
+  labels: LabelDecoding;
   normalization: 'imagenet' | 'minus_one_one';
   /** The run's seed and the sample's position in the run. */
   seed: number;
@@ -28,7 +29,7 @@ export interface Sample {
 export const sampleRng = (seed: number, n: number): Rng => Rng.derive(seed, 0xa06, n);
 
 export async function makeSample(s: SampleSpec): Promise<Sample> {
-  const label = readLabel(s.labelPath, s.numClasses, s.ignoreIndex);
+  const label = decodeLabelFile(s.labelPath, s.labels);
   const a = augment(await readImage(s.imagePath), label, sampleRng(s.seed, s.n), s);
   return { image: s.normalization === 'imagenet' ? normalizeImagenet(a.image) : normalizeToMinusOneOne(a.image), label: a.label.indices };
 }

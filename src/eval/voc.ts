@@ -42,6 +42,11 @@ export interface VocEvalOptions {
   flip?: boolean;
   /** Ground-truth value that marks pixels to ignore (VOC: 255; other data sets name theirs). */
   ignoreIndex?: number;
+  /**
+   * Reads a ground-truth file as class ids and the ignore index (a data set's readLabel, which
+   * maps its format's values); default: the PNG's raw 8-bit values, as VOC stores them.
+   */
+  readLabel?: (path: string) => { width: number; height: number; indices: Uint8Array };
   /** Called after each image: i counts from 1. */
   onImage?: (i: number, n: number, id: string) => void;
 }
@@ -128,7 +133,7 @@ export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], o
     // Ground truth first: a broken mask should fail before seconds of GPU work.
     const gts = chunk.map(({ id, gtPath }) => {
       try {
-        return readIndexedPng(readFileSync(gtPath), gtPath);
+        return opts.readLabel ? opts.readLabel(gtPath) : readIndexedPng(readFileSync(gtPath), gtPath);
       } catch (e) {
         throw new Error(`evaluateVoc: image ${id}: ${(e as Error).message}`);
       }

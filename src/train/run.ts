@@ -15,7 +15,7 @@
 // checkpoint that cannot be written (the error names its path).
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Dataset, openDataset } from '../data/dataset.js';
+import { type Dataset, type DatasetFormat, openDataset } from '../data/dataset.js';
 import { TrainLoader } from '../data/loader.js';
 import { evaluateVoc } from '../eval/voc.js';
 import { GpuContext, GpuError } from '../gpu/context.js';
@@ -32,6 +32,8 @@ import { momentumName } from './training-graph.js';
 
 export interface RunOptions {
   data: string;
+  /** The data set's format; without it the folder's layout decides. */
+  format?: DatasetFormat;
   model: string;
   out: string;
   trainSplit?: string;
@@ -184,8 +186,8 @@ function classIds(classes: readonly (number | string)[], names: readonly string[
 /** Runs (or resumes) a fine-tune; returns when the steps are done or a stop was asked for. */
 export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<RunSummary> {
   const say = hooks.say ?? (() => {});
-  const train = openDataset(o.data, o.trainSplit ?? 'train');
-  const val = openDataset(o.data, o.valSplit ?? 'val');
+  const train = openDataset(o.data, o.trainSplit ?? 'train', { format: o.format });
+  const val = openDataset(o.data, o.valSplit ?? 'val', { format: o.format });
   mkdirSync(o.out, { recursive: true });
   const stray = removeStrayTempFiles(o.out);
   if (stray.length) say(`removed ${stray.length} temporary file(s) left in ${o.out} by an interrupted write: ${stray.join(', ')}`);
@@ -230,8 +232,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     seed,
   };
   if (o.classWeights) {
-    const { readLabel } = await import('../data/dataset.js');
-    trainOptions.classWeights = medianFrequencyWeights(train, (p) => readLabel(p, train.classes.names.length, train.ignoreIndex).indices);
+    trainOptions.classWeights = medianFrequencyWeights(train, (p) => train.readLabel(p).indices);
     say(`class weights: ${[...trainOptions.classWeights].map((w, c) => `${train.classes.names[c]} ${w.toFixed(2)}`).join(', ')}`);
   }
   const ctx = hooks.ctx ?? (await GpuContext.create());
@@ -285,7 +286,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     };
     const validate = async (): Promise<{ mIoU: number; pixelAccuracy: number }> => {
       const items = val.items.slice(0, o.evalLimit ?? val.items.length).map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
-      const scores = await evaluateVoc(model!, items, { ignoreIndex: val.ignoreIndex });
+      const scores = await evaluateVoc(model!, items, { ignoreIndex: val.ignoreIndex, readLabel: val.readLabel });
       return { mIoU: scores.mIoU21, pixelAccuracy: scores.pixelAccuracy };
     };
 

@@ -19,12 +19,13 @@ import {
   parsePositiveInt,
   parseScales,
 } from '../args.js';
+import { FORMAT_OPTION, formatOption } from '../format-option.js';
 import { Progress } from '../progress.js';
 import { openModel } from './models.js';
 
 const spec: CommandSpec = {
   name: 'eval',
-  summary: 'Evaluate a model on a labelled split (VOC layout or image/label folders): per-class IoU, mIoU, pixel accuracy.',
+  summary: 'Evaluate a model on a labelled split (VOC, image/label folders, Cityscapes, ADE20K, colour masks): per-class IoU, mIoU, pixel accuracy.',
   positionals: [],
   options: [
     { name: 'voc', kind: 'value', valueName: 'DIR', description: 'VOC2012 folder with JPEGImages/, SegmentationClass/, ImageSets/Segmentation/' },
@@ -36,7 +37,8 @@ const spec: CommandSpec = {
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
     { name: 'json', kind: 'value', valueName: 'FILE', description: 'also write the scores as JSON (values in percent)' },
     { name: 'limit', kind: 'value', valueName: 'N', description: 'evaluate only the first N images of the split' },
-    { name: 'data', kind: 'value', valueName: 'DIR', description: 'any data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json (its ignore index is used)' },
+    { name: 'data', kind: 'value', valueName: 'DIR', description: 'any data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json (its ignore index is used), Cityscapes, ADE20K, colour masks' },
+    FORMAT_OPTION,
   ],
   notes: [
     'mIoU averages the classes present in the ground truth or the prediction; mIoU21 averages all 21\n' +
@@ -71,6 +73,8 @@ async function run(args: ParsedArgs): Promise<number> {
   const dataDir = optionValue(args, 'data');
   if (!vocDir && !dataDir) throw new UsageError("'eval' needs --voc DIR (a VOC2012 folder) or --data DIR (any labelled data set)", 'eval');
   if (vocDir && dataDir) throw new UsageError("'eval' takes --data or --voc, not both", 'eval');
+  const format = formatOption(args, 'eval');
+  if (vocDir && format && format !== 'voc') throw new UsageError(`'eval --voc' reads the VOC format; give --data DIR --format ${format} instead`, 'eval');
   const split = optionValue(args, 'split') ?? 'val';
   const scalesText = optionValue(args, 'scales');
   const scales = scalesText ? parseScales(scalesText) : [1];
@@ -88,7 +92,7 @@ async function run(args: ParsedArgs): Promise<number> {
     if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new Error(`--json ${jsonPath}: the folder ${parent} does not exist`);
   }
 
-  const dataset = openDataset((dataDir ?? vocDir)!, split);
+  const dataset = openDataset((dataDir ?? vocDir)!, split, { format });
   const all = dataset.items.map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
   const items = limit ? all.slice(0, limit) : all;
   let progress: Progress | null = null;
@@ -109,7 +113,7 @@ async function run(args: ParsedArgs): Promise<number> {
     if (model.numClasses !== dataset.classes.names.length) {
       throw new Error(`${model.name} has ${model.numClasses} classes but the data set ${dataset.dir} has ${dataset.classes.names.length}`);
     }
-    scores = await evaluateVoc(model, items, { scales, flip, ignoreIndex: dataset.ignoreIndex, onImage: (_i, _n, id) => bar.tick(id) });
+    scores = await evaluateVoc(model, items, { scales, flip, ignoreIndex: dataset.ignoreIndex, readLabel: dataset.readLabel, onImage: (_i, _n, id) => bar.tick(id) });
   } finally {
     progress?.finish();
     model.dispose();

@@ -1,0 +1,32 @@
+// `deeplab data DIR`: what a data set holds and what is wrong with it, before a training run
+// finds out: its format, images and sizes, each class's share of the pixels, the ignored share,
+// and the problems (colour masks where ids were expected, empty classes, size mismatches,
+// unreadable files). No GPU.
+import { formatReport, inspectDataset } from '../../data/inspect.js';
+import { type Command, type CommandSpec, type ParsedArgs, optionFlag, optionValue } from '../args.js';
+import { FORMAT_OPTION, formatOption } from '../format-option.js';
+
+const spec: CommandSpec = {
+  name: 'data',
+  summary: 'Check a labelled data set: format, images and sizes, class pixel shares, problems (no GPU).',
+  positionals: [{ name: 'DIR', description: 'the data set folder', required: true, variadic: false }],
+  options: [
+    FORMAT_OPTION,
+    { name: 'split', kind: 'value', valueName: 'NAME', description: 'the split to read', defaultText: 'train' },
+    { name: 'json', kind: 'flag', description: 'print {"format","split","images","sizes","classes":[{"name","pixels"}],"ignoredPixels","problems"} as JSON' },
+  ],
+  notes: [
+    'Every label is read with the mapping training uses. Exit status: 0 when no problem was found, 1 when there are problems (they are all listed) or the folder cannot be opened.',
+    'Example: deeplab data ../shared/data/camvid --split val',
+  ],
+};
+
+async function run(args: ParsedArgs): Promise<number> {
+  const dir = args.positionals[0];
+  const split = optionValue(args, 'split') ?? 'train';
+  const report = await inspectDataset(dir, split, { format: formatOption(args, 'data') });
+  process.stdout.write(optionFlag(args, 'json') ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, dir));
+  return report.problems.length ? 1 : 0;
+}
+
+export const dataCommand: Command = { spec, run };

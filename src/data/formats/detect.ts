@@ -1,0 +1,20 @@
+// Which format a data-set folder is in, from its folders and files alone (no label is read).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDir } from './fs-util.js';
+import type { DatasetFormat } from './types.js';
+
+export function detectFormat(dir: string): DatasetFormat {
+  const has = (...p: string[]): boolean => existsSync(join(dir, ...p));
+  const dirs = (...names: string[]): boolean => names.every((n) => isDir(join(dir, n)));
+  // CVAT's "Segmentation mask" export is VOC-like, with its colours in labelmap.txt.
+  if (isDir(join(dir, 'ImageSets', 'Segmentation'))) return has('labelmap.txt') ? 'colour' : 'voc';
+  if (dirs('leftImg8bit', 'gtFine')) return 'cityscapes';
+  if (has('classes.json')) return 'folders';
+  if (has('labelmap.txt') && dirs('images', 'labels')) return 'colour';
+  if (dirs('images', 'annotations')) return 'ade20k';
+  throw new Error(
+    `data set ${dir}: neither a VOC folder (ImageSets/Segmentation/) nor image/label folders with classes.json, ` +
+      'nor Cityscapes (leftImg8bit/, gtFine/), ADE20K (images/, annotations/) or colour masks (images/, labels/, labelmap.txt)',
+  );
+}

@@ -1,0 +1,26 @@
+// How a data set's label files become class ids: a plain-data description (it is sent to the
+// loader's worker threads with each sample) and the one function that applies it.
+import { type ColourDecoding, readColourLabel } from './colour-labels.js';
+import { type IndexDecoding, readIndexLabel } from './index-labels.js';
+
+export type { ColourDecoding } from './colour-labels.js';
+export type { IndexDecoding } from './index-labels.js';
+
+export interface Label {
+  width: number;
+  height: number;
+  /** Class id per pixel, or the ignore index. */
+  indices: Uint8Array;
+}
+
+export type LabelDecoding = IndexDecoding | ColourDecoding;
+
+/** Reads the label file at `path` as `decoding` says; every value is checked (errors name the file). */
+export function decodeLabelFile(path: string, decoding: LabelDecoding): Label {
+  switch (decoding.kind) {
+    case 'index':
+      return readIndexLabel(path, decoding);
+    case 'colour':
+      return readColourLabel(path, decoding);
+  }
+}

@@ -1,0 +1,241 @@
+// The data-set formats: each opened from a tiny data set in its exact layout, its label mapping
+// checked value by value (as training's sample loader and evaluation read it), the layouts
+// recognised without --format, and colour masks never read as class ids.
+import { expect } from 'chai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Dataset, openDataset, readLabel } from '../../src/data/dataset.js';
+import { TrainLoader } from '../../src/data/loader.js';
+import { makeSample } from '../../src/data/sample.js';
+import { type Segmenter, evaluateVoc } from '../../src/eval/voc.js';
+import type { SegmentResult } from '../../src/model/model.js';
+import { writeGreyPng, writeJson, writePalettePng, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
+
+const CAMVID = '../shared/data/camvid';
+const VOC = '../shared/data/voc-sample';
+
+let root: string;
+let n = 0;
+/** A fresh folder under the suite's temp dir. */
+const fresh = (): string => join(root, `d${n++}`);
+
+/** Cityscapes labelIds of a 4x2 image, and the trainIds they must become. */
+const CITY_IDS = [7, 26, 0, 33, 255, 8, 24, 1];
+const CITY_TRAIN = [0, 13, 255, 18, 255, 1, 11, 255];
+
+async function cityscapes(dir: string): Promise<void> {
+  for (const [split, city, name] of [['val', 'frankfurt', 'frankfurt_000000_000294'], ['train', 'aachen', 'aachen_000000_000019']]) {
+    await writePhoto(join(dir, 'leftImg8bit', split, city, `${name}_leftImg8bit.png`), 4, 2);
+    writeGreyPng(join(dir, 'gtFine', split, city, `${name}_gtFine_labelIds.png`), 4, CITY_IDS);
+    // The other gtFine files sit beside the labelIds and must not be taken for them.
+    writeGreyPng(join(dir, 'gtFine', split, city, `${name}_gtFine_instanceIds.png`), 4, [9, 9, 9, 9, 9, 9, 9, 9]);
+    writeRgbPng(join(dir, 'gtFine', split, city, `${name}_gtFine_color.png`), 4, Array.from({ length: 8 }, () => [128, 64, 128] as [number, number, number]));
+  }
+}
+
+/** ADE20K annotation values of a 4x1 image, and the class ids they must become. */
+const ADE_RAW = [0, 1, 150, 2];
+const ADE_IDS = [255, 0, 149, 1];
+
+async function ade20k(dir: string): Promise<void> {
+  for (const split of ['training', 'validation']) {
+    await writePhoto(join(dir, 'images', split, `ADE_${split === 'training' ? 'train' : 'val'}_00000001.jpg`), 4, 1);
+    writeGreyPng(join(dir, 'annotations', split, `ADE_${split === 'training' ? 'train' : 'val'}_00000001.png`), 4, ADE_RAW);
+  }
+}
+
+const SKY: [number, number, number] = [70, 130, 180];
+const ROAD: [number, number, number] = [128, 64, 128];
+const VOID: [number, number, number] = [0, 0, 0];
+/** A 3x2 colour mask and the class ids it must become (sky 0, road 1, void ignored). */
+const MASK = [SKY, ROAD, ROAD, VOID, SKY, ROAD];
+const MASK_IDS = [0, 1, 1, 255, 0, 1];
+
+async function colourFolders(dir: string, classes: 'json' | 'labelmap'): Promise<void> {
+  await writePhoto(join(dir, 'images', 'train', 'a.png'), 3, 2);
+  writeRgbPng(join(dir, 'labels', 'train', 'a.png'), 3, MASK);
+  if (classes === 'json') writeJson(join(dir, 'classes.json'), { names: ['sky', 'road'], colors: [SKY, ROAD], ignoreIndex: 255, ignoreColor: VOID });
+  else writeText(join(dir, 'labelmap.txt'), '# label:color_rgb:parts:actions\nbackground:0,0,0::\nsky:70,130,180::\nroad:128,64,128::\n');
+}
+
+/** Class ids the data set's readLabel gives for its first item. */
+function firstLabel(d: Dataset): number[] {
+  return [...d.readLabel(d.items[0].labelPath).indices];
+}
+
+describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection', () => {
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'deeplab-formats-'));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('Cityscapes: labelIds become the 19 trainIds of the official table, everything else 255', async () => {
+    const dir = fresh();
+    await cityscapes(dir);
+    const d = openDataset(dir, 'val');
+    expect(d.format).to.equal('cityscapes');
+    expect(d.items).to.have.length(1);
+    expect(d.items[0].id).to.equal('frankfurt_000000_000294');
+    expect(d.items[0].labelPath).to.match(/frankfurt_000000_000294_gtFine_labelIds\.png$/);
+    expect(d.ignoreIndex).to.equal(255);
+    expect(d.classes.names).to.deep.equal([
+      'road', 'sidewalk', 'building', 'wall', 'fence', 'pole', 'traffic light', 'traffic sign', 'vegetation', 'terrain',
+      'sky', 'person', 'rider', 'car', 'truck', 'bus', 'train', 'motorcycle', 'bicycle',
+    ]);
+    expect(d.classes.colors[0]).to.deep.equal([128, 64, 128]);
+    expect(d.classes.colors[13]).to.deep.equal([0, 0, 142]);
+    expect(d.classes.colors[18]).to.deep.equal([119, 11, 32]);
+    expect(firstLabel(d)).to.deep.equal(CITY_TRAIN);
+    // Every labelId: the 19 evaluated ones to 0..18 in order, all others ignored.
+    const evaluated = [7, 8, 11, 12, 13, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 31, 32, 33];
+    const all = Array.from({ length: 256 }, (_, v) => v);
+    writeGreyPng(join(dir, 'all.png'), 16, all);
+    const mapped = [...d.readLabel(join(dir, 'all.png')).indices];
+    expect(mapped).to.deep.equal(all.map((v) => (evaluated.includes(v) ? evaluated.indexOf(v) : 255)));
+    expect(openDataset(dir, 'train').items[0].id).to.equal('aachen_000000_000019');
+  });
+
+  it('ADE20K: 0 is ignored and 1..150 shift down by one; train/val are aliases of training/validation', async () => {
+    const dir = fresh();
+    await ade20k(dir);
+    const d = openDataset(dir, 'train');
+    expect(d.format).to.equal('ade20k');
+    expect(d.items.map((it) => it.id)).to.deep.equal(['ADE_train_00000001']);
+    expect(d.classes.names).to.have.length(150);
+    expect(d.classes.names[0]).to.equal('class 1');
+    expect(d.classes.names[149]).to.equal('class 150');
+    expect(firstLabel(d)).to.deep.equal(ADE_IDS);
+    expect(openDataset(dir, 'val').items[0].id).to.equal('ADE_val_00000001');
+    expect(openDataset(dir, 'validation').items[0].id).to.equal('ADE_val_00000001');
+    writeGreyPng(join(dir, 'bad.png'), 2, [151, 3]);
+    expect(() => d.readLabel(join(dir, 'bad.png'))).to.throw(/bad\.png: label values 151 \(1 pixels\) are not ADE20K annotation values/);
+  });
+
+  it('colour masks: each pixel colour becomes its class from classes.json (ignoreColor -> ignore index) or a CVAT labelmap.txt', async () => {
+    const json = fresh();
+    await colourFolders(json, 'json');
+    expect(openDataset(json, 'train').format).to.equal('folders'); // classes.json alone means class-id PNGs
+    const d = openDataset(json, 'train', { format: 'colour' });
+    expect(d.format).to.equal('colour');
+    expect(d.classes.names).to.deep.equal(['sky', 'road']);
+    expect(firstLabel(d)).to.deep.equal(MASK_IDS);
+
+    const cvat = fresh();
+    await colourFolders(cvat, 'labelmap');
+    const c = openDataset(cvat, 'train');
+    expect(c.format).to.equal('colour');
+    expect(c.classes.names).to.deep.equal(['background', 'sky', 'road']);
+    expect(c.ignoreIndex).to.equal(255);
+    expect(firstLabel(c)).to.deep.equal([1, 2, 2, 0, 1, 2]);
+
+    // CVAT's own export: VOC-like folders with the colours in labelmap.txt.
+    const voc = fresh();
+    await writePhoto(join(voc, 'JPEGImages', 'frame_000001.jpg'), 3, 2);
+    writeRgbPng(join(voc, 'SegmentationClass', 'frame_000001.png'), 3, MASK);
+    writeText(join(voc, 'ImageSets', 'Segmentation', 'default.txt'), 'frame_000001\n');
+    writeText(join(voc, 'labelmap.txt'), 'background:0,0,0::\nsky:70,130,180::\nroad:128,64,128::\n');
+    const v = openDataset(voc, 'default');
+    expect(v.format).to.equal('colour');
+    expect(firstLabel(v)).to.deep.equal([1, 2, 2, 0, 1, 2]);
+  });
+
+  it('a colour not in the palette is an error naming the file and listing the colours found, with pixel counts', async () => {
+    const dir = fresh();
+    await colourFolders(dir, 'json');
+    const d = openDataset(dir, 'train', { format: 'colour' });
+    const path = join(dir, 'labels', 'train', 'odd.png');
+    writeRgbPng(path, 2, [[1, 2, 3], SKY, [1, 2, 3], [9, 9, 9]]);
+    let message = '';
+    try {
+      d.readLabel(path);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message, 'no error for unknown colours').to.not.equal('');
+    expect(message).to.contain(path);
+    expect(message).to.contain('2 colours are not in the palette');
+    expect(message).to.contain('(1,2,3) 2 pixels');
+    expect(message).to.contain('(9,9,9) 1 pixels');
+    expect(message).to.not.contain('(70,130,180)');
+    // Two classes sharing a colour could never be told apart: refused when the set is opened.
+    writeJson(join(dir, 'classes.json'), { names: ['sky', 'road'], colors: [SKY, SKY] });
+    expect(() => openDataset(dir, 'train', { format: 'colour' })).to.throw(/classes 0 and 1 have the same colour \(70,130,180\)/);
+  });
+
+  it('a colour mask where class ids were expected is an error suggesting --format colour, never trained on', async () => {
+    const dir = fresh();
+    await colourFolders(dir, 'json');
+    const d = openDataset(dir, 'train');
+    expect(d.format).to.equal('folders');
+    const label = d.items[0].labelPath;
+    expect(() => d.readLabel(label)).to.throw(/a\.png: an RGB colour PNG .*looks like a colour mask.*--format colour/);
+    // The loader's worker threads read labels the same way.
+    const spec = { imagePath: d.items[0].imagePath, labelPath: label, labels: d.labels, ignoreIndex: 255, crop: 4, seed: 0, n: 0, normalization: 'imagenet' as const };
+    let workerError = '';
+    await makeSample(spec).catch((e: Error) => (workerError = e.message));
+    expect(workerError).to.match(/looks like a colour mask/);
+    // A palette PNG whose values are beyond the classes: the old message, and the hint.
+    writePalettePng(join(dir, 'p.png'), 2, [0, 14]);
+    expect(() => d.readLabel(join(dir, 'p.png'))).to.throw(/p\.png: label values 14 \(1 pixels\) are neither a class \(0\.\.1\) nor the ignore index 255; it looks like a colour mask.*--format colour/);
+    // A grey PNG out of range keeps the old error, without the hint.
+    writeGreyPng(join(dir, 'g.png'), 2, [0, 14]);
+    expect(() => d.readLabel(join(dir, 'g.png'))).to.throw(/g\.png: label values 14 \(1 pixels\) are neither a class \(0\.\.1\) nor the ignore index 255$/);
+    expect(() => readLabel(join(dir, 'g.png'), 2, 255)).to.throw(/are neither a class/);
+    // And in a Cityscapes set an RGB labelIds file is refused the same way.
+    const city = fresh();
+    await cityscapes(city);
+    const c = openDataset(city, 'val');
+    writeRgbPng(c.items[0].labelPath, 4, Array.from({ length: 8 }, () => ROAD));
+    expect(() => c.readLabel(c.items[0].labelPath)).to.throw(/labelIds\.png: an RGB colour PNG .*looks like a colour mask/);
+  });
+
+  it('recognises each layout without --format, and --format overrides or refuses', async () => {
+    const city = fresh();
+    await cityscapes(city);
+    const ade = fresh();
+    await ade20k(ade);
+    const cvat = fresh();
+    await colourFolders(cvat, 'labelmap');
+    expect(openDataset(VOC, 'val').format).to.equal('voc');
+    expect(openDataset(CAMVID, 'val').format).to.equal('folders');
+    expect(openDataset(city, 'val').format).to.equal('cityscapes');
+    expect(openDataset(ade, 'val').format).to.equal('ade20k');
+    expect(openDataset(cvat, 'train').format).to.equal('colour');
+    expect(openDataset(VOC, 'val').layout).to.equal('voc');
+    expect(openDataset(CAMVID, 'val', { format: 'folders' }).items).to.have.length(101);
+    expect(() => openDataset(city, 'val', { format: 'ade20k' })).to.throw(/no split 'validation' \(images\/validation\/ is missing/);
+    expect(() => openDataset(ade, 'val', { format: 'folders' })).to.throw(/needs classes\.json/);
+    expect(() => openDataset(city, 'val', { format: 'coco' as never })).to.throw(/unknown format 'coco'/);
+    expect(() => openDataset(city, 'test')).to.throw(/no Cityscapes split 'test'.*splits found: train, val/);
+    const empty = fresh();
+    writeText(join(empty, 'readme.txt'), 'nothing here');
+    expect(() => openDataset(empty, 'train')).to.throw(/neither a VOC folder .* nor image\/label folders with classes\.json/);
+  });
+
+  it('training batches (on worker threads) and evaluation read labels through the mapping', async () => {
+    const dir = fresh();
+    await cityscapes(dir);
+    const d = openDataset(dir, 'train');
+    // Crop 4 holds the whole 4x2 image (scale 1, no flip): the batch's labels are the mapped ones plus padding.
+    const loader = new TrainLoader(d, { batch: 1, crop: 4, scale: [1, 1], flip: false, seed: 0, normalization: 'imagenet', workers: 1 });
+    try {
+      const b = await loader.batch(0);
+      const valid = [...b.labels].filter((v) => v !== 255).sort((x, y) => x - y);
+      expect(valid).to.deep.equal(CITY_TRAIN.filter((v) => v !== 255).sort((x, y) => x - y));
+    } finally {
+      await loader.close();
+    }
+    // A segmenter that predicts exactly the trainIds scores 100: the ground truth was mapped.
+    const perfect: Segmenter = {
+      name: 'perfect',
+      numClasses: 19,
+      classNames: d.classes.names,
+      segment: async (): Promise<SegmentResult> => ({ width: 4, height: 2, classes: Uint8Array.from(CITY_TRAIN, (v) => (v === 255 ? 0 : v)), numClasses: 19 }) as SegmentResult,
+    };
+    const items = d.items.map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
+    const scores = await evaluateVoc(perfect, items, { ignoreIndex: d.ignoreIndex, readLabel: d.readLabel });
+    expect(scores.pixelAccuracy).to.equal(100);
+    expect(scores.mIoU).to.equal(100);
+  });
+});
