@@ -9,7 +9,7 @@ import { BufferPool } from './buffer-pool.js';
 import { GpuError } from './errors.js';
 import { KernelTuning, type TuneMode, adapterIdentity, tuneModeFrom } from './tuning.js';
 import type { WorkTimer } from './work-timer.js';
-import type { DepthwiseVariant, GemmVariant } from '../kernels/conv2d-variants.js';
+import type { DepthwiseVariant, GemmVariant, KernelLimits } from '../kernels/conv2d-variants.js';
 
 export { GpuError } from './errors.js';
 
@@ -146,8 +146,9 @@ export class GpuContext {
     }
     const wantTimestamps = (options.timestamps ?? false) && adapter.features.has('timestamp-query');
     const requiredFeatures: GPUFeatureName[] = wantTimestamps ? ['timestamp-query'] : [];
-    // Half precision costs nothing unless a program asks for it.
+    // Half precision and subgroups cost nothing unless a kernel asks for them.
     if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+    if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups');
     const l = adapter.limits;
     // Ask for everything the adapter offers for big tensors: the defaults (128 MiB bindings,
     // 256 MiB buffers) are far below what real GPUs can do.
@@ -171,6 +172,24 @@ export class GpuContext {
 
   get limits(): GPUSupportedLimits {
     return this.device.limits;
+  }
+
+  /**
+   * What kernel variants must fit (conv2d-variants.ts): the device's limits, and its subgroup
+   * size where it has `subgroups` and the adapter reports one fixed size (0 otherwise: a kernel
+   * that shuffles among a subgroup's lanes needs every subgroup full and of a known width).
+   */
+  get kernelLimits(): KernelLimits {
+    const l = this.device.limits;
+    const info = this.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+    const fixed = info.subgroupMinSize && info.subgroupMinSize === info.subgroupMaxSize ? info.subgroupMinSize : 0;
+    return {
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+      subgroupSize: this.device.features.has('subgroups') ? fixed : 0,
+    };
   }
 
   /** Largest byte size one storage binding may have on this device. */

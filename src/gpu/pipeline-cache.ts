@@ -30,6 +30,15 @@ export function storagePrelude(half: boolean): string {
     : 'alias elem_t = f32;\nalias elem4_t = vec4<f32>;\n';
 }
 
+/** WGSL wants every `enable` directive before any declaration: the shader's own go first. */
+const ENABLE_DIRECTIVE = /^enable [^;]+;[ \t]*$/gm;
+
+/** A shader's source with the storage prelude after its own `enable` directives. */
+export function withPrelude(source: string, half: boolean): string {
+  const directives = source.match(ENABLE_DIRECTIVE) ?? [];
+  return directives.map((d) => d + '\n').join('') + storagePrelude(half) + source.replace(ENABLE_DIRECTIVE, '');
+}
+
 export function kernelKey(spec: KernelSpec): string {
   const constants = spec.constants ?? {};
   const parts = Object.keys(constants)
@@ -66,7 +75,7 @@ export class PipelineCache {
       const source = loadShader(shader);
       // A shader with plain f32 arrays would read f16 data as garbage: refuse, do not guess.
       if (half && !/\belem4?_t\b/.test(source)) throw new Error(`${shader} has no half-precision (f16) variant`);
-      mod = this.ctx.device.createShaderModule({ code: storagePrelude(half) + source, label: key });
+      mod = this.ctx.device.createShaderModule({ code: withPrelude(source, half), label: key });
       this.modules.set(key, mod);
     }
     return mod;

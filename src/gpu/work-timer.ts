@@ -25,7 +25,7 @@ const SLEEP_FRACTION = 0.85;
 /** A wait shorter than this after the sleep means the work had finished during it. */
 const DONE_ALREADY_MS = 0.5;
 /** After an over-long sleep, the next estimate is this share of what was slept. */
-const OVERSLEPT_STEP = 0.75;
+const OVERSLEPT_STEP = 0.9;
 /** Runs remembered; the estimate is the fastest of them. */
 const WINDOW = 6;
 

@@ -84,7 +84,7 @@ function convLayers(ctx: GpuContext, graph: Graph): ConvLayer[] {
     }
     const candidates =
       which === 'gemm'
-        ? gemmCandidates(g, cls, ctx.limits).map((v) => ({ name: gemmVariantName(v), variant: { gemm: v } }))
+        ? gemmCandidates(g, cls, ctx.kernelLimits).map((v) => ({ name: gemmVariantName(v), variant: { gemm: v } }))
         : depthwiseCandidates(g.cout, ctx.limits).map((v) => ({ name: depthwiseVariantName(v), variant: { depthwise: v } }));
     const version = which === 'gemm' ? GEMM_SPACE_VERSION : DEPTHWISE_SPACE_VERSION;
     byKey.set(`${kernel}/${shape}`, {

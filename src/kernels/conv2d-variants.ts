@@ -2,16 +2,20 @@
 // the candidate space a tuner times, what makes a candidate valid, and the default for each
 // adapter class when nothing was measured.
 //
-// GEMM (groups == 1), two kernels: conv2d_gemm.wgsl, a register tile (R output pixels per
+// GEMM (groups == 1), three kernels: conv2d_gemm.wgsl, a register tile (R output pixels per
 // workgroup, CN output channels per lane) on a lane count, with no shared memory (what software
-// adapters run best); and conv2d_gemm_tiled.wgsl, a BM x BN workgroup tile staged through
-// workgroup memory in BK steps, double-buffered, TM x TN outputs per thread (the GPU kind). Both
-// with a split-K factor.
+// adapters run best); conv2d_gemm_subgroup.wgsl, the same tile with its input operand shared
+// through subgroups (software adapters whose subgroups are all one size); and
+// conv2d_gemm_tiled.wgsl, a BM x BN workgroup tile staged through workgroup memory in BK steps,
+// double-buffered, TM x TN outputs per thread (the GPU kind). Each with a split-K factor.
 // Depthwise (conv2d_direct.wgsl `depthwise4`): the lanes per workgroup (4 channels each) and how
 // many consecutive 4 x 4 output tiles one workgroup walks.
 //
 // Defaults, as measured (they are what runs untuned, and the tuner starts from them):
-// - software adapters (lavapipe): 16 x 8 with 8 lanes (one SIMD batch), never split. On the
+// - software adapters (lavapipe) with fixed-size subgroups: the subgroup kernel, 16 pixels and
+//   8 lanes (one SIMD batch), 2 to 8 channels a lane as Cout fits (channelsPerLane), never
+//   split: on a 2-core EPYC 2.5-3.3x the register kernel on the ASPP, 1x1 and MobileNetV2 layers.
+// - software adapters without them: the register kernel's 16 x 8 with 8 lanes. On the
 //   machine it was tuned on the MobileNetV2 513 pass ran 1.4x faster than with 8 x 4 and the
 //   ASPP convolutions 1.3-1.5x; on a 2-core EPYC the same tile was not the best, hence tuning.
 // - GPUs: the register kernel's 8 x 4 with as many lanes as cover Cout (8 to 32), what ran on an
@@ -32,6 +36,15 @@ export interface RegisterGemm {
   splits: number;
 }
 
+/** conv2d_gemm_subgroup.wgsl: the register tile, each input value loaded once per subgroup. */
+export interface SubgroupGemm {
+  kind: 'subgroup';
+  R: number;
+  CN: number;
+  lanes: number;
+  splits: number;
+}
+
 /** conv2d_gemm_tiled.wgsl: workgroup tiles staged in workgroup memory. */
 export interface TiledGemm {
   kind: 'tiled';
@@ -46,15 +59,19 @@ export interface TiledGemm {
   splits: number;
 }
 
-export type GemmVariant = RegisterGemm | TiledGemm;
+export type GemmVariant = RegisterGemm | SubgroupGemm | TiledGemm;
 
 export type AdapterClass = 'software' | 'gpu';
 
-/** The limits a variant must fit (a device's). */
+/**
+ * The limits a variant must fit (a device's), and its subgroup size where the device has the
+ * `subgroups` feature and every subgroup has that one size (GpuContext.kernelLimits); absent or
+ * 0: no subgroup kernels.
+ */
 export type KernelLimits = Pick<
   GPUSupportedLimits,
   'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY'
->;
+> & { subgroupSize?: number };
 
 /** The register kernel's arrays: R_MAX x CN_MAX accumulators (conv2d_gemm.wgsl). */
 export const GEMM_R_MAX = 16;
@@ -71,12 +88,13 @@ const MIN_SPLIT_CHANNELS = 32;
 
 /** A short stable name: the tuning cache stores choices by it. */
 export function gemmVariantName(v: GemmVariant): string {
-  return v.kind === 'register' ? `r${v.R}c${v.CN}l${v.lanes}k${v.splits}` : `w${v.BM}x${v.BN}b${v.BK}t${v.TM}x${v.TN}k${v.splits}`;
+  if (v.kind === 'tiled') return `w${v.BM}x${v.BN}b${v.BK}t${v.TM}x${v.TN}k${v.splits}`;
+  return `${v.kind === 'register' ? 'r' : 's'}${v.R}c${v.CN}l${v.lanes}k${v.splits}`;
 }
 
 export function parseGemmVariant(name: string): GemmVariant | null {
-  const r = /^r(\d+)c(\d+)l(\d+)k(\d+)$/.exec(name);
-  if (r) return { kind: 'register', R: Number(r[1]), CN: Number(r[2]), lanes: Number(r[3]), splits: Number(r[4]) };
+  const r = /^([rs])(\d+)c(\d+)l(\d+)k(\d+)$/.exec(name);
+  if (r) return { kind: r[1] === 'r' ? 'register' : 'subgroup', R: Number(r[2]), CN: Number(r[3]), lanes: Number(r[4]), splits: Number(r[5]) };
   const t = /^w(\d+)x(\d+)b(\d+)t(\d+)x(\d+)k(\d+)$/.exec(name);
   if (t) return { kind: 'tiled', BM: Number(t[1]), BN: Number(t[2]), BK: Number(t[3]), TM: Number(t[4]), TN: Number(t[5]), splits: Number(t[6]) };
   return null;
@@ -91,7 +109,7 @@ export function lanesFor(cout: number, perLane: number, max: number): number {
 
 /** Pixels and channels one workgroup computes. */
 export function gemmBlock(v: GemmVariant): { pixels: number; channels: number } {
-  return v.kind === 'register' ? { pixels: v.R, channels: v.lanes * v.CN } : { pixels: v.BM, channels: v.BN };
+  return v.kind === 'tiled' ? { pixels: v.BM, channels: v.BN } : { pixels: v.R, channels: v.lanes * v.CN };
 }
 
 /** Workgroups of one split: pixel blocks x channel blocks. */
@@ -113,21 +131,49 @@ export function autoSplits(g: ConvGeometry, v: GemmVariant): number {
   return normaliseSplits(g.cin, Math.min(MAX_SPLITS, Math.ceil(SPLIT_TARGET_GROUPS / groups), Math.floor(g.cin / MIN_SPLIT_CHANNELS)));
 }
 
-/** What runs when nothing was measured on the adapter. */
-export function defaultGemmVariant(g: ConvGeometry, cls: AdapterClass): GemmVariant {
-  if (cls === 'software') return { kind: 'register', R: 16, CN: 8, lanes: 8, splits: 1 };
+/**
+ * What runs when nothing was measured on the adapter. `limits` tells whether a software
+ * adapter's subgroups can share the input operand (then the subgroup kernel is the default).
+ */
+export function defaultGemmVariant(g: ConvGeometry, cls: AdapterClass, limits?: KernelLimits): GemmVariant {
+  if (cls === 'software') {
+    const size = limits?.subgroupSize ?? 0;
+    if (size && SOFTWARE_LANES % size === 0) return { kind: 'subgroup', R: 16, CN: channelsPerLane(g.cout, SOFTWARE_LANES), lanes: SOFTWARE_LANES, splits: 1 };
+    return { kind: 'register', R: 16, CN: 8, lanes: SOFTWARE_LANES, splits: 1 };
+  }
   const tile: GemmVariant = { kind: 'register', R: 8, CN: 4, lanes: lanesFor(g.cout, 4, 32), splits: 1 };
   return { ...tile, splits: autoSplits(g, tile) };
 }
 
+/** Software adapters: one SIMD batch of lanes (lavapipe's 8) per workgroup. */
+const SOFTWARE_LANES = 8;
+
+/**
+ * Output channels per lane for the subgroup kernel's default: the most (8, 4 or 2) whose channel
+ * blocks overshoot Cout by at most an eighth, else the one that overshoots least. Measured on
+ * lavapipe (2-core EPYC): 16 x 8 ran 256-channel layers fastest (12-15 GFLOP/s, against 4-5 for
+ * the register kernel); 80 channels ran fastest at 16 x 2, 96 at 16 x 4.
+ */
+function channelsPerLane(cout: number, lanes: number): number {
+  const overshoot = (cn: number) => Math.ceil(cout / (lanes * cn)) * lanes * cn - cout;
+  const choices = [8, 4, 2];
+  return choices.find((cn) => overshoot(cn) <= cout / 8) ?? choices.reduce((best, cn) => (overshoot(cn) < overshoot(best) ? cn : best));
+}
+
 /** Why `v` cannot run `g` within `limits`, or null. */
 export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: KernelLimits): string | null {
-  const sizes = v.kind === 'register' ? [v.R, v.CN, v.lanes, v.splits] : [v.BM, v.BN, v.BK, v.TM, v.TN, v.splits];
+  const sizes = v.kind === 'tiled' ? [v.BM, v.BN, v.BK, v.TM, v.TN, v.splits] : [v.R, v.CN, v.lanes, v.splits];
   if (!sizes.every((x) => Number.isInteger(x) && x >= 1)) return 'sizes must be positive integers';
   if (v.splits > 1 && normaliseSplits(g.cin, v.splits) !== v.splits) return `${v.splits} splits leave an empty split of ${g.cin} input channels`;
-  if (v.kind === 'register') {
+  if (v.kind !== 'tiled') {
     if (v.R > GEMM_R_MAX || v.CN > GEMM_CN_MAX) return `the tile ${v.R} x ${v.CN} exceeds the shader's ${GEMM_R_MAX} x ${GEMM_CN_MAX}`;
     if (v.lanes > limits.maxComputeInvocationsPerWorkgroup) return `${v.lanes} lanes exceed the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`;
+    if (v.kind === 'subgroup') {
+      // The shader shuffles among every lane of a subgroup: each must be full.
+      const size = limits.subgroupSize ?? 0;
+      if (!size) return 'the device has no subgroups of one fixed size';
+      if (v.lanes % size) return `${v.lanes} lanes are not a whole number of ${size}-wide subgroups`;
+    }
     return null;
   }
   if (v.TM > GEMM_T_MAX || v.TN > GEMM_T_MAX) return `${v.TM} x ${v.TN} outputs per thread exceed the shader's ${GEMM_T_MAX} x ${GEMM_T_MAX}`;
@@ -149,7 +195,7 @@ export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: Kern
  * outputs a thread (256 threads), each without and with split-K where output tiles are few.
  */
 export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: KernelLimits): GemmVariant[] {
-  const out: GemmVariant[] = [defaultGemmVariant(g, cls)];
+  const out: GemmVariant[] = [defaultGemmVariant(g, cls, limits)];
   const withSplits = (v: GemmVariant): GemmVariant[] =>
     cls === 'software' ? [v] : [...new Set([1, autoSplits(g, v), normaliseSplits(g.cin, 2 * autoSplits(g, v))])].map((splits) => ({ ...v, splits }));
   const tiles: [number, number][] = cls === 'software' ? [[8, 4], [8, 8], [16, 2], [16, 4], [16, 8]] : [[4, 4], [8, 4], [8, 8], [16, 4], [16, 8]];
@@ -159,6 +205,16 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
       // More lanes than Cout needs only idles them.
       if (lanes > 8 && (lanes / 2) * CN >= g.cout) continue;
       out.push(...withSplits({ kind: 'register', R, CN, lanes, splits: 1 }));
+    }
+  }
+  if (cls === 'software' && limits.subgroupSize) {
+    // The same tiles with the input shared through subgroups (invalid ones are dropped below).
+    const subgroupTiles: [number, number][] = [[8, 4], [8, 8], [16, 2], [16, 4], [16, 8]];
+    for (const [R, CN] of subgroupTiles) {
+      for (const lanes of laneChoices) {
+        if (lanes > 8 && (lanes / 2) * CN >= g.cout) continue;
+        out.push({ kind: 'subgroup', R, CN, lanes, splits: 1 });
+      }
     }
   }
   if (cls === 'gpu') {

@@ -86,7 +86,7 @@ const DW_MIN_GROUPS = 256;
 const REDUCE_WG = 64;
 
 /** The GEMM kernels' candidate space and defaults (conv2d-variants.ts); bump when the shader's tiling changes. */
-export const GEMM_SPACE_VERSION = 1;
+export const GEMM_SPACE_VERSION = 2;
 /** The same for depthwise4's space. */
 export const DEPTHWISE_SPACE_VERSION = 1;
 
@@ -95,7 +95,7 @@ const adapterClass = (ctx: GpuContext): AdapterClass => (ctx.isSoftware ? 'softw
 /** The choice measured on this adapter for this layer shape, if any (and still a candidate). */
 export function tunedGemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): GemmVariant | undefined {
   if (ctx.tuning.mode === 'off') return undefined;
-  const names = gemmCandidates(g, adapterClass(ctx), ctx.limits).map(gemmVariantName);
+  const names = gemmCandidates(g, adapterClass(ctx), ctx.kernelLimits).map(gemmVariantName);
   const name = ctx.tuning.choice('conv2d_gemm', gemmShapeKey(g, p.strideH, p.dilationH), candidateChecksum(GEMM_SPACE_VERSION, names));
   const v = name ? parseGemmVariant(name) : null;
   return v && names.includes(name!) ? v : undefined;
@@ -126,8 +126,8 @@ export interface ConvVariant {
  * split-K mode ('never' and 'always' override the variant's splits).
  */
 export function gemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): GemmVariant {
-  let v = ctx.kernelOptions.gemm ?? tunedGemmVariant(ctx, g, p) ?? defaultGemmVariant(g, adapterClass(ctx));
-  const problem = gemmVariantProblem(g, v, ctx.limits);
+  let v = ctx.kernelOptions.gemm ?? tunedGemmVariant(ctx, g, p) ?? defaultGemmVariant(g, adapterClass(ctx), ctx.kernelLimits);
+  const problem = gemmVariantProblem(g, v, ctx.kernelLimits);
   if (problem) throw new Error(`${KERNEL}: GEMM variant ${gemmVariantName(v)} cannot run ${g.cin} -> ${g.cout} channels: ${problem}`);
   if (ctx.kernelOptions.splitK === 'never') v = { ...v, splits: 1 };
   else if (ctx.kernelOptions.splitK === 'always') v = { ...v, splits: normaliseSplits(g.cin, 4) };
@@ -328,8 +328,8 @@ export function conv2dSpec(
   if (usesGemm(p)) {
     if (!gemm) throw new Error(`${KERNEL}: a groups == 1 convolution needs its GEMM variant`);
     const [shader, tile] =
-      gemm.kind === 'register'
-        ? ['conv2d_gemm.wgsl', { WG: gemm.lanes, R: gemm.R, CN: gemm.CN }]
+      gemm.kind !== 'tiled'
+        ? [gemm.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', { WG: gemm.lanes, R: gemm.R, CN: gemm.CN }]
         : ['conv2d_gemm_tiled.wgsl', { BM: gemm.BM, BN: gemm.BN, BK: gemm.BK, TM: gemm.TM, TN: gemm.TN, WGX: gemm.BN / gemm.TN, WGY: gemm.BM / gemm.TM }];
     // A split GEMM writes raw sums: its epilogue constants are the reduction's.
     if (gemm.splits > 1) return { shader, constants: { ...tile, SPLIT_K: 1 } };

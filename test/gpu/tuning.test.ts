@@ -133,7 +133,7 @@ describe('kernel tuning: the tuner and programs', function () {
           expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
           continue;
         }
-        const candidates = gemmCandidates(g, ctx.isSoftware ? 'software' : 'gpu', ctx.limits);
+        const candidates = gemmCandidates(g, ctx.isSoftware ? 'software' : 'gpu', ctx.kernelLimits);
         expect(t.entry.timed, `${t.shape}: every candidate timed`).to.equal(candidates.length);
         expect(candidates.map(gemmVariantName)).to.include(t.entry.variant);
         expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
@@ -176,12 +176,12 @@ describe('kernel tuning: the tuner and programs', function () {
     await withStore('cached', async (ctx) => {
       const g = convGeometry([1, 9, 11, 13], [3, 3, 13, 24], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
       const cls = ctx.isSoftware ? 'software' : 'gpu';
-      const candidates = gemmCandidates(g, cls, ctx.limits);
-      const other = candidates.find((v) => gemmVariantName(v) !== gemmVariantName(defaultGemmVariant(g, cls)))!;
+      const candidates = gemmCandidates(g, cls, ctx.kernelLimits);
+      const other = candidates.find((v) => gemmVariantName(v) !== gemmVariantName(defaultGemmVariant(g, cls, ctx.kernelLimits)))!;
       ctx.tuning.record('conv2d_gemm', gemmShapeKey(g, 1, 1), { variant: gemmVariantName(other), ms: 1, defaultMs: 2, timed: candidates.length, checksum: candidateChecksum(GEMM_SPACE_VERSION, candidates.map(gemmVariantName)) });
       expect(gemmVariant(ctx, g, convParams({}))).to.deep.equal(other);
       await ctx.tuning.setMode('off');
-      expect(gemmVariant(ctx, g, convParams({}))).to.deep.equal(defaultGemmVariant(g, cls));
+      expect(gemmVariant(ctx, g, convParams({}))).to.deep.equal(defaultGemmVariant(g, cls, ctx.kernelLimits));
     });
   });
 });

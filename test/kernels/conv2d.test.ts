@@ -147,7 +147,7 @@ describe('kernel: conv2d', () => {
       // once Cout needs them.
       const lanes = (cin: number, cout: number, software: boolean) => {
         const v = defaultGemmVariant(convGeometry([1, 9, 9, cin], [1, 1, cin, cout], convParams({})), software ? 'software' : 'gpu');
-        return v.kind === 'register' ? v.lanes : 0;
+        return v.kind !== 'tiled' ? v.lanes : 0;
       };
       expect([lanes(960, 160, true), lanes(64, 384, true), lanes(64, 21, true)]).to.deep.equal([8, 8, 8]);
       expect([lanes(960, 160, false), lanes(160, 960, false), lanes(64, 24, false)]).to.deep.equal([32, 32, 8]);
@@ -483,8 +483,10 @@ describe('kernel: conv2d GEMM, every candidate a tuner may choose, on both adapt
       const ctx = await testContext();
       const g = convGeometry(c.input, [c.kernel[0], c.kernel[1], c.input[3], c.cout], convParams(c.p));
             const seen = new Set<string>();
-      const candidates = [...gemmCandidates(g, 'software', ctx.limits), ...gemmCandidates(g, 'gpu', ctx.limits)].filter((v) => !seen.has(gemmVariantName(v)) && seen.add(gemmVariantName(v)));
+      const candidates = [...gemmCandidates(g, 'software', ctx.kernelLimits), ...gemmCandidates(g, 'gpu', ctx.kernelLimits)].filter((v) => !seen.has(gemmVariantName(v)) && seen.add(gemmVariantName(v)));
       expect(candidates.some((v) => v.splits > 1) || g.cin < 64, 'split-K candidates where the channels allow').to.equal(true);
+      // Lavapipe has fixed 8-wide subgroups: the subgroup kernel's candidates run here too.
+      if (ctx.kernelLimits.subgroupSize) expect(candidates.some((v) => v.kind === 'subgroup'), 'subgroup candidates').to.equal(true);
       const data = { input: randomArray(numel(c.input)), weight: randomArray(g.KH * g.KW * g.cin * g.cout) };
       for (const v of candidates) await check(c, data, { gemm: v }, gemmVariantName(v));
       console.log(`      (${candidates.length} candidates)`);
