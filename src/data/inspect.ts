@@ -2,7 +2,7 @@
 // pixels, the ignored pixels, and the problems found. Problems are collected, never thrown, so
 // one pass lists them all; only a folder that cannot be opened at all is an error.
 import { readImageSize } from '../io/image-size.js';
-import { type Dataset, type DatasetFormat, openDataset } from './dataset.js';
+import { type CocoClasses, type Dataset, type DatasetFormat, openDataset } from './dataset.js';
 
 export interface DataReport {
   format: DatasetFormat;
@@ -17,12 +17,14 @@ export interface DataReport {
 
 export interface InspectOptions {
   format?: DatasetFormat;
+  /** The classes of a coco data set ('file' by default). */
+  cocoClasses?: CocoClasses;
   /** Called after each image (i counts from 1). */
   onImage?: (i: number, n: number) => void;
 }
 
 export async function inspectDataset(dir: string, split: string, o: InspectOptions = {}): Promise<DataReport> {
-  const data = openDataset(dir, split, { format: o.format });
+  const data = openDataset(dir, split, { format: o.format, cocoClasses: o.cocoClasses });
   return inspectOpened(data, o.onImage);
 }
 

@@ -15,7 +15,7 @@
 // checkpoint that cannot be written (the error names its path).
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Dataset, type DatasetFormat, openDataset } from '../data/dataset.js';
+import { type CocoClasses, type Dataset, type DatasetFormat, openDataset } from '../data/dataset.js';
 import { TrainLoader } from '../data/loader.js';
 import { evaluateVoc } from '../eval/voc.js';
 import { GpuContext, GpuError } from '../gpu/context.js';
@@ -34,6 +34,8 @@ export interface RunOptions {
   data: string;
   /** The data set's format; without it the folder's layout decides. */
   format?: DatasetFormat;
+  /** The classes of a coco data set ('file' by default). */
+  cocoClasses?: CocoClasses;
   model: string;
   out: string;
   trainSplit?: string;
@@ -186,8 +188,8 @@ function classIds(classes: readonly (number | string)[], names: readonly string[
 /** Runs (or resumes) a fine-tune; returns when the steps are done or a stop was asked for. */
 export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<RunSummary> {
   const say = hooks.say ?? (() => {});
-  const train = openDataset(o.data, o.trainSplit ?? 'train', { format: o.format });
-  const val = openDataset(o.data, o.valSplit ?? 'val', { format: o.format });
+  const train = openDataset(o.data, o.trainSplit ?? 'train', { format: o.format, cocoClasses: o.cocoClasses });
+  const val = openDataset(o.data, o.valSplit ?? 'val', { format: o.format, cocoClasses: o.cocoClasses });
   mkdirSync(o.out, { recursive: true });
   const stray = removeStrayTempFiles(o.out);
   if (stray.length) say(`removed ${stray.length} temporary file(s) left in ${o.out} by an interrupted write: ${stray.join(', ')}`);

@@ -84,9 +84,9 @@ describe('cli: deeplab data', () => {
   });
 
   it('names a bad --format, and a folder that is no data set', async () => {
-    const bad = await runCli(['data', root, '--format', 'coco']);
+    const bad = await runCli(['data', root, '--format', 'kitti']);
     expect(bad.code).to.equal(2);
-    expect(bad.stderr).to.contain("--format: 'coco' is not one of voc, folders, cityscapes, ade20k, colour");
+    expect(bad.stderr).to.contain("--format: 'kitti' is not one of voc, folders, cityscapes, ade20k, colour, coco");
     const none = await runCli(['data', root]);
     expect(none.code).to.equal(1);
     expect(none.stderr).to.match(/neither a VOC folder/);

@@ -206,7 +206,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     expect(openDataset(CAMVID, 'val', { format: 'folders' }).items).to.have.length(101);
     expect(() => openDataset(city, 'val', { format: 'ade20k' })).to.throw(/no split 'validation' \(images\/validation\/ is missing/);
     expect(() => openDataset(ade, 'val', { format: 'folders' })).to.throw(/needs classes\.json/);
-    expect(() => openDataset(city, 'val', { format: 'coco' as never })).to.throw(/unknown format 'coco'/);
+    expect(() => openDataset(city, 'val', { format: 'kitti' as never })).to.throw(/unknown format 'kitti'/);
     expect(() => openDataset(city, 'test')).to.throw(/no Cityscapes split 'test'.*splits found: train, val/);
     const empty = fresh();
     writeText(join(empty, 'readme.txt'), 'nothing here');

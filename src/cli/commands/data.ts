@@ -4,7 +4,7 @@
 // unreadable files). No GPU.
 import { formatReport, inspectDataset } from '../../data/inspect.js';
 import { type Command, type CommandSpec, type ParsedArgs, optionFlag, optionValue } from '../args.js';
-import { FORMAT_OPTION, formatOption } from '../format-option.js';
+import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
 
 const spec: CommandSpec = {
   name: 'data',
@@ -12,6 +12,7 @@ const spec: CommandSpec = {
   positionals: [{ name: 'DIR', description: 'the data set folder', required: true, variadic: false }],
   options: [
     FORMAT_OPTION,
+    COCO_CLASSES_OPTION,
     { name: 'split', kind: 'value', valueName: 'NAME', description: 'the split to read', defaultText: 'train' },
     { name: 'json', kind: 'flag', description: 'print {"format","split","images","sizes","classes":[{"name","pixels"}],"ignoredPixels","problems"} as JSON' },
   ],
@@ -24,7 +25,7 @@ const spec: CommandSpec = {
 async function run(args: ParsedArgs): Promise<number> {
   const dir = args.positionals[0];
   const split = optionValue(args, 'split') ?? 'train';
-  const report = await inspectDataset(dir, split, { format: formatOption(args, 'data') });
+  const report = await inspectDataset(dir, split, { format: formatOption(args, 'data'), cocoClasses: cocoClassesOption(args, 'data') });
   process.stdout.write(optionFlag(args, 'json') ? JSON.stringify(report, null, 2) + '\n' : formatReport(report, dir));
   return report.problems.length ? 1 : 0;
 }

@@ -19,7 +19,7 @@ import {
   parsePositiveInt,
   parseScales,
 } from '../args.js';
-import { FORMAT_OPTION, formatOption } from '../format-option.js';
+import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
 import { Progress } from '../progress.js';
 import { openModel } from './models.js';
 
@@ -37,8 +37,9 @@ const spec: CommandSpec = {
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
     { name: 'json', kind: 'value', valueName: 'FILE', description: 'also write the scores as JSON (values in percent)' },
     { name: 'limit', kind: 'value', valueName: 'N', description: 'evaluate only the first N images of the split' },
-    { name: 'data', kind: 'value', valueName: 'DIR', description: 'any data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json (its ignore index is used), Cityscapes, ADE20K, colour masks' },
+    { name: 'data', kind: 'value', valueName: 'DIR', description: 'any data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json (its ignore index is used), Cityscapes, ADE20K, colour masks, COCO' },
     FORMAT_OPTION,
+    COCO_CLASSES_OPTION,
   ],
   notes: [
     'mIoU averages the classes present in the ground truth or the prediction; mIoU21 averages all 21\n' +
@@ -74,6 +75,8 @@ async function run(args: ParsedArgs): Promise<number> {
   if (!vocDir && !dataDir) throw new UsageError("'eval' needs --voc DIR (a VOC2012 folder) or --data DIR (any labelled data set)", 'eval');
   if (vocDir && dataDir) throw new UsageError("'eval' takes --data or --voc, not both", 'eval');
   const format = formatOption(args, 'eval');
+  const cocoClasses = cocoClassesOption(args, 'eval');
+  if (vocDir && cocoClasses) throw new UsageError("'eval --voc' reads the VOC format; --coco-classes needs --data DIR (a coco data set)", 'eval');
   if (vocDir && format && format !== 'voc') throw new UsageError(`'eval --voc' reads the VOC format; give --data DIR --format ${format} instead`, 'eval');
   const split = optionValue(args, 'split') ?? 'val';
   const scalesText = optionValue(args, 'scales');
@@ -92,7 +95,7 @@ async function run(args: ParsedArgs): Promise<number> {
     if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new Error(`--json ${jsonPath}: the folder ${parent} does not exist`);
   }
 
-  const dataset = openDataset((dataDir ?? vocDir)!, split, { format });
+  const dataset = openDataset((dataDir ?? vocDir)!, split, { format, cocoClasses });
   const all = dataset.items.map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
   const items = limit ? all.slice(0, limit) : all;
   let progress: Progress | null = null;

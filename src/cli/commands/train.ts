@@ -5,16 +5,17 @@
 import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import { type RunOptions, runTraining } from '../../train/run.js';
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
-import { FORMAT_OPTION, formatOption } from '../format-option.js';
+import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
 import { Progress } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'train',
-  summary: 'Fine-tune a model on a labelled data set (VOC, image/label folders, Cityscapes, ADE20K, colour masks) on the GPU.',
+  summary: 'Fine-tune a model on a labelled data set (VOC, image/label folders, Cityscapes, ADE20K, colour masks, COCO) on the GPU.',
   positionals: [],
   options: [
-    { name: 'data', kind: 'value', valueName: 'DIR', description: 'data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json, Cityscapes, ADE20K, colour masks (required)' },
+    { name: 'data', kind: 'value', valueName: 'DIR', description: 'data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json, Cityscapes, ADE20K, colour masks, COCO (required)' },
     FORMAT_OPTION,
+    COCO_CLASSES_OPTION,
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: 'weights to start from (a new classifier is made for other classes)', defaultText: DEFAULT_MODEL },
     { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder: log.jsonl, latest/best.safetensors, curves (required)' },
     { name: 'train-split', kind: 'value', valueName: 'NAME', description: 'training split', defaultText: 'train' },
@@ -94,9 +95,11 @@ async function run(args: ParsedArgs): Promise<number> {
   const strideText = optionValue(args, 'output-stride');
   const evalEveryText = optionValue(args, 'eval-every');
   const format = formatOption(args, 'train');
+  const cocoClasses = cocoClassesOption(args, 'train');
   const o: RunOptions = {
     data,
     ...(format ? { format } : {}),
+    ...(cocoClasses ? { cocoClasses } : {}),
     out,
     model: optionValue(args, 'model') ?? DEFAULT_MODEL,
     trainSplit: optionValue(args, 'train-split'),

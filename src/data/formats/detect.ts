@@ -1,6 +1,7 @@
 // Which format a data-set folder is in, from its folders and files alone (no label is read).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { cocoSplits } from './coco.js';
 import { isDir } from './fs-util.js';
 import type { DatasetFormat } from './types.js';
 
@@ -12,9 +13,12 @@ export function detectFormat(dir: string): DatasetFormat {
   if (dirs('leftImg8bit', 'gtFine')) return 'cityscapes';
   if (has('classes.json')) return 'folders';
   if (has('labelmap.txt') && dirs('images', 'labels')) return 'colour';
+  // Before ADE20K: both have annotations/, but COCO's holds instances_<split>.json files.
+  if (cocoSplits(dir).length) return 'coco';
   if (dirs('images', 'annotations')) return 'ade20k';
   throw new Error(
     `data set ${dir}: neither a VOC folder (ImageSets/Segmentation/) nor image/label folders with classes.json, ` +
-      'nor Cityscapes (leftImg8bit/, gtFine/), ADE20K (images/, annotations/) or colour masks (images/, labels/, labelmap.txt)',
+      'nor Cityscapes (leftImg8bit/, gtFine/), ADE20K (images/, annotations/), colour masks (images/, labels/, labelmap.txt) ' +
+      'or COCO (annotations/instances_<split>.json)',
   );
 }

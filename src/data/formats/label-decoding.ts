@@ -1,8 +1,11 @@
 // How a data set's label files become class ids: a plain-data description (it is sent to the
-// loader's worker threads with each sample) and the one function that applies it.
+// loader's worker threads with each sample) and the one function that applies it. COCO has no
+// label files: its "path" is a reference to an image in an annotations file, rendered to a mask.
+import { type CocoDecoding, readCocoLabel } from './coco-mask.js';
 import { type ColourDecoding, readColourLabel } from './colour-labels.js';
 import { type IndexDecoding, readIndexLabel } from './index-labels.js';
 
+export type { CocoDecoding } from './coco-mask.js';
 export type { ColourDecoding } from './colour-labels.js';
 export type { IndexDecoding } from './index-labels.js';
 
@@ -13,14 +16,19 @@ export interface Label {
   indices: Uint8Array;
 }
 
-export type LabelDecoding = IndexDecoding | ColourDecoding;
+export type LabelDecoding = IndexDecoding | ColourDecoding | CocoDecoding;
 
-/** Reads the label file at `path` as `decoding` says; every value is checked (errors name the file). */
+/**
+ * Reads the label file at `path` as `decoding` says; every value is checked (errors name the
+ * file). For 'coco', `path` is the item's `<annotations file>#<image id>` and the mask is rendered.
+ */
 export function decodeLabelFile(path: string, decoding: LabelDecoding): Label {
   switch (decoding.kind) {
     case 'index':
       return readIndexLabel(path, decoding);
     case 'colour':
       return readColourLabel(path, decoding);
+    case 'coco':
+      return readCocoLabel(path, decoding);
   }
 }

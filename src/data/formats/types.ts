@@ -2,12 +2,13 @@
 import type { ClassSet } from '../../model/voc.js';
 import type { LabelDecoding } from './label-decoding.js';
 
-export const DATASET_FORMATS = ['voc', 'folders', 'cityscapes', 'ade20k', 'colour'] as const;
+export const DATASET_FORMATS = ['voc', 'folders', 'cityscapes', 'ade20k', 'colour', 'coco'] as const;
 export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 
 export interface LabelledItem {
   id: string;
   imagePath: string;
+  /** The label file; for 'coco', `<annotations file>#<image id>` (the mask is rendered from it). */
   labelPath: string;
 }
 
