@@ -14,6 +14,9 @@
 // that run lanes as SIMD (lavapipe) they stay scalar instead of becoming per-lane gathers. Measured on lavapipe this layout runs ~4x faster than a 64x64 tile staged
 // through workgroup memory (barriers and divergent shared-memory reads dominate there).
 //
+// With SUBGROUPS defined (conv2d_gemm_subgroup.wgsl) the input operand is shared through
+// subgroups instead: see the note there.
+//
 // Epilogue per element: out = activate(acc * scale[co] + bias[co] + residual[m, co]).
 // Tensors are elem_t in storage (f32, or f16 in half-precision programs; see pipeline-cache.ts);
 // accumulation is always f32.
@@ -44,6 +47,10 @@ fn main(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) nwg: vec3u,
   @builtin(local_invocation_index) lane: u32,
+//#if SUBGROUPS
+  @builtin(subgroup_invocation_id) sgLane: u32,
+  @builtin(subgroup_size) sgSize: u32,
+//#endif
 ) {
   let mBlock = wid.y + wid.z * nwg.y;
   if (mBlock >= params.mBlocks) { return; }
@@ -95,6 +102,26 @@ fn main(
       // Large atrous rates put most taps entirely into the padding: skip them.
       if (!anyInside) { continue; }
       let kRow = (kh * params.KW + kw) * params.cin;
+//#if SUBGROUPS
+      // Channels c0 .. c0 + n - 1: lane i of the subgroup loads channel c0 + i of each pixel
+      // (clamped into the range; a lane past n loads a value nobody reads), and the shuffle
+      // hands each channel to every lane in turn.
+      for (var c0 = ciBegin; c0 < ciEnd; c0 += sgSize) {
+        let n = min(sgSize, ciEnd - c0);
+        let myCi = min(c0 + sgLane, ciEnd - 1u);
+        var xs: array<f32, R_MAX>;
+        for (var r = 0u; r < R; r++) { xs[r] = select(0.0, f32(input[pix[r] + myCi]), inside[r]); }
+        for (var s = 0u; s < n; s++) {
+          let wRow = (kRow + c0 + s) * params.cout;
+          var w: array<f32, CN_MAX>;
+          for (var j = 0u; j < CN; j++) { w[j] = f32(weight[wRow + wCol[j]]); }
+          for (var r = 0u; r < R; r++) {
+            let a = subgroupShuffle(xs[r], s);
+            for (var j = 0u; j < CN; j++) { acc[r][j] += a * w[j]; }
+          }
+        }
+      }
+//#else
       for (var ci = ciBegin; ci < ciEnd; ci++) {
         let wRow = (kRow + ci) * params.cout;
         var w: array<f32, CN_MAX>;
@@ -105,6 +132,7 @@ fn main(
           for (var j = 0u; j < CN; j++) { acc[r][j] += a * w[j]; }
         }
       }
+//#endif
     }
   }
 

@@ -1,140 +1,16 @@
-// Convolution with groups == 1 as an implicit GEMM, the register kernel (conv2d_gemm.wgsl) with
-// its input operand shared through subgroups: for software adapters that have `subgroups`.
+// The register GEMM convolution (conv2d_gemm.wgsl) with its input operand shared through
+// subgroups: for software adapters that have `subgroups`.
 //
 // In conv2d_gemm.wgsl every input value is a workgroup-uniform load, one per pixel and input
-// channel. Lavapipe turns each storage load inside a loop into code that finds an active lane
-// and checks the bounds with a branch, which costs several FMAs' time. Here each lane of a
-// subgroup loads a different input channel (one load per pixel brings in a subgroup's worth of
-// channels), and subgroupShuffle hands each channel to every lane in turn. Measured on lavapipe
-// (2-core EPYC, AVX2): the ASPP 3x3 256->256 layer ran about 2x faster than the register kernel.
+// channel. Lavapipe compiles each storage load inside a loop to a search for an active lane and
+// a bounds-check branch, which costs several FMAs' time. Here each lane of a subgroup loads a
+// different input channel (one load per pixel brings in a subgroup's worth of channels), and
+// subgroupShuffle hands each channel to every lane in turn. Measured on lavapipe (2-core EPYC,
+// AVX2): 12-15 GFLOP/s on the ASPP and 1x1 layers against 4-5 for conv2d_gemm.wgsl.
 //
 // Requires every subgroup to be full (the workgroup a whole number of subgroups of one fixed
 // size: conv2d-variants.ts offers this kernel only then). The tiling, split-K and epilogue are
 // conv2d_gemm.wgsl's.
 enable subgroups;
-//#include "activation.wgsl"
-
-override HAS_BIAS: u32 = 0u;
-override HAS_SCALE: u32 = 0u;
-override HAS_RESIDUAL: u32 = 0u;
-override WG: u32 = 32u;
-// Split-K: workgroups also split the input channels into ranges of ciChunk; each writes its
-// raw partial sums to `out` read as a scratch [splits, M, Cout], and conv2d_splitk_reduce.wgsl
-// adds them up in order and applies the epilogue. For layers with few output tiles and long
-// reductions (ASPP at output stride 16, image pooling), which otherwise leave a GPU idle.
-override SPLIT_K: u32 = 0u;
-
-// The register tile, chosen per adapter (src/kernels/conv2d-variants.ts): R output pixels per workgroup,
-// CN output channels per invocation. Arrays are sized for the largest tile; a smaller one
-// leaves the rest unused (indices are constant once the loops unroll).
-override R: u32 = 8u;
-override CN: u32 = 4u;
-const R_MAX: u32 = 16u;
-const CN_MAX: u32 = 8u;
-
-//#include "conv2d_gemm_params.wgsl"
-
-@compute @workgroup_size(WG)
-fn main(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_index) lane: u32,
-  @builtin(subgroup_invocation_id) sgLane: u32,
-  @builtin(subgroup_size) sgSize: u32,
-) {
-  let mBlock = wid.y + wid.z * nwg.y;
-  if (mBlock >= params.mBlocks) { return; }
-  let m0 = mBlock * R;
-  let split = wid.x / params.coGroups;
-  let coBase = (wid.x % params.coGroups) * WG * CN + lane;
-  let ciBegin = split * params.ciChunk;
-  let ciEnd = min(params.cin, ciBegin + params.ciChunk);
-
-  // Weight columns of this lane, clamped so edge lanes read valid memory (results dropped).
-  var wCol: array<u32, CN_MAX>;
-  for (var j = 0u; j < CN; j++) { wCol[j] = min(coBase + j * WG, params.cout - 1u); }
-
-  // Receptive-field origin of each pixel (uniform across the workgroup). Rows past M repeat
-  // the last pixel; their results are never written.
-  var ih0: array<i32, R_MAX>;
-  var iw0: array<i32, R_MAX>;
-  var imageRow: array<u32, R_MAX>;  // n * H
-  for (var r = 0u; r < R; r++) {
-    let m = min(m0 + r, params.M - 1u);
-    let ow = m % params.OW;
-    let t = m / params.OW;
-    let oh = t % params.OH;
-    ih0[r] = i32(oh * params.strideH) - params.padTop;
-    iw0[r] = i32(ow * params.strideW) - params.padLeft;
-    imageRow[r] = (t / params.OH) * params.H;
-  }
-
-  var acc: array<array<f32, CN_MAX>, R_MAX>;
-  for (var r = 0u; r < R; r++) {
-    for (var j = 0u; j < CN; j++) { acc[r][j] = 0.0; }
-  }
-
-  let H = i32(params.H);
-  let W = i32(params.W);
-  for (var kh = 0u; kh < params.KH; kh++) {
-    for (var kw = 0u; kw < params.KW; kw++) {
-      // Input offset of this tap for every pixel; taps in the zero padding are masked.
-      var pix: array<u32, R_MAX>;
-      var inside: array<bool, R_MAX>;
-      var anyInside = false;
-      for (var r = 0u; r < R; r++) {
-        let ih = ih0[r] + i32(kh * params.dilH);
-        let iw = iw0[r] + i32(kw * params.dilW);
-        inside[r] = ih >= 0 && ih < H && iw >= 0 && iw < W;
-        anyInside = anyInside || inside[r];
-        pix[r] = select(0u, ((imageRow[r] + u32(ih)) * params.W + u32(iw)) * params.cin, inside[r]);
-      }
-      // Large atrous rates put most taps entirely into the padding: skip them.
-      if (!anyInside) { continue; }
-      let kRow = (kh * params.KW + kw) * params.cin;
-      // Channels c0 .. c0 + n - 1: lane i of the subgroup loads channel c0 + i of each pixel
-      // (clamped into the range; a lane past n loads a value nobody reads).
-      for (var c0 = ciBegin; c0 < ciEnd; c0 += sgSize) {
-        let n = min(sgSize, ciEnd - c0);
-        let myCi = min(c0 + sgLane, ciEnd - 1u);
-        var xs: array<f32, R_MAX>;
-        for (var r = 0u; r < R; r++) { xs[r] = select(0.0, f32(input[pix[r] + myCi]), inside[r]); }
-        for (var s = 0u; s < n; s++) {
-          let wRow = (kRow + c0 + s) * params.cout;
-          var w: array<f32, CN_MAX>;
-          for (var j = 0u; j < CN; j++) { w[j] = f32(weight[wRow + wCol[j]]); }
-          for (var r = 0u; r < R; r++) {
-            let a = subgroupShuffle(xs[r], s);
-            for (var j = 0u; j < CN; j++) { acc[r][j] += a * w[j]; }
-          }
-        }
-      }
-    }
-  }
-
-  // Epilogue as a loop the compiler cannot unroll (runtime bound): unrolled 8 x 4 times, the
-  // stores and epilogue variants made each pipeline take seconds to compile on lavapipe.
-  // Accumulators are copied to an indexable array first so the main loop keeps them in
-  // registers.
-  var res: array<f32, 128>;  // R_MAX * CN_MAX
-  for (var r = 0u; r < R; r++) {
-    for (var j = 0u; j < CN; j++) { res[r * CN + j] = acc[r][j]; }
-  }
-  let count = min(params.M - m0, params.rowsPerBlock) * CN;
-  for (var i = 0u; i < count; i++) {
-    let m = m0 + i / CN;
-    let co = coBase + (i % CN) * WG;
-    if (co < params.cout) {
-      let idx = m * params.cout + co;
-      var v = res[i];
-      if (SPLIT_K != 0u) {
-        out[split * params.M * params.cout + idx] = elem_t(v);
-        continue;
-      }
-      if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }
-      if (HAS_BIAS != 0u) { v = v + f32(bias[co]); }
-      if (HAS_RESIDUAL != 0u) { v = v + f32(residual[idx]); }
-      out[idx] = elem_t(activate(v));
-    }
-  }
-}
+//#define SUBGROUPS
+//#include "conv2d_gemm.wgsl"

@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { expandShader } from '../../src/gpu/shader-include.js';
+import { loadShader } from '../../src/gpu/shader-source.js';
+
+/** expandShader over an in-memory set of files. */
+const expand = (files: Record<string, string>, name: string) =>
+  expandShader(name, (file) => {
+    const text = files[file];
+    if (text === undefined) throw new Error(`no file ${file}`);
+    return text;
+  });
+
+describe('shader sources: includes and variants of one source', () => {
+  const shared = ['a;', '//#if FAST', 'fast;', '//#else', 'plain;', '//#endif', 'b;'].join('\n');
+
+  it('keeps the //#else branch unless a //#define names the block, and the //#if branch when one does', () => {
+    const plain = expand({ 'k.wgsl': shared }, 'k.wgsl');
+    expect(plain.split('\n').filter((l) => !l.startsWith('//'))).to.deep.equal(['a;', 'plain;', 'b;']);
+    const fast = expand({ 'k.wgsl': shared, 'k_fast.wgsl': 'enable x;\n//#define FAST\n//#include "k.wgsl"' }, 'k_fast.wgsl');
+    expect(fast.split('\n').filter((l) => !l.startsWith('//'))).to.deep.equal(['enable x;', 'a;', 'fast;', 'b;']);
+  });
+
+  it('nests blocks, and names every unbalanced directive', () => {
+    const nested = ['//#define A', '//#if A', '//#if B', 'ab;', '//#else', 'a;', '//#endif', '//#endif'].join('\n');
+    expect(expand({ 'n.wgsl': nested }, 'n.wgsl').split('\n').filter((l) => !l.startsWith('//'))).to.deep.equal(['a;']);
+    expect(() => expand({ 'x.wgsl': '//#if A\nx;' }, 'x.wgsl')).to.throw(/x\.wgsl: the \/\/#if of line 1 has no \/\/#endif/);
+    expect(() => expand({ 'x.wgsl': 'x;\n//#endif' }, 'x.wgsl')).to.throw(/x\.wgsl \(expanded\), line 2: \/\/#endif without \/\/#if/);
+    expect(() => expand({ 'x.wgsl': '//#if A\n//#else\n//#else\n//#endif' }, 'x.wgsl')).to.throw(/a second \/\/#else/);
+    expect(() => expand({ 'x.wgsl': '//#if\n//#endif' }, 'x.wgsl')).to.throw(/needs a name/);
+  });
+
+  it('the GEMM convolution: one source, the subgroup variant differing only in its marked blocks', () => {
+    const code = (s: string) => s.replace(/\/\/.*$/gm, '');
+    const register = code(loadShader('conv2d_gemm.wgsl'));
+    const subgroup = code(loadShader('conv2d_gemm_subgroup.wgsl'));
+    expect(register).to.not.match(/subgroup/);
+    expect(register).to.match(/for \(var ci = ciBegin/);
+    expect(subgroup).to.match(/^\s*enable subgroups;/);
+    expect(subgroup).to.match(/subgroupShuffle/);
+    expect(subgroup).to.not.match(/for \(var ci = ciBegin/);
+  });
+});
