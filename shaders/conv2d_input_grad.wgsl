@@ -15,6 +15,10 @@
 // iw = pw + b * strideW with a < phaseRows = ceil(H / strideH), b < phaseCols; each phase is cut
 // into blocksPerPhase blocks of R, and pixels past H or W (short phases) are masked.
 //
+// With SUBGROUPS defined (conv2d_input_grad_subgroup.wgsl, software adapters with fixed-size
+// subgroups) `main` shares its dY loads through the subgroup instead of loading each one
+// workgroup-uniformly (see conv2d_gemm_subgroup.wgsl for why that pays on lavapipe).
+//
 // `grouped` (groups > 1, depthwise and channel multipliers included): one invocation per input
 // element, looping over its group's Cout / groups channels.
 override WG: u32 = 32u;
@@ -57,6 +61,10 @@ fn main(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) nwg: vec3u,
   @builtin(local_invocation_index) lane: u32,
+//#if SUBGROUPS
+  @builtin(subgroup_invocation_id) sgLane: u32,
+  @builtin(subgroup_size) sgSize: u32,
+//#endif
 ) {
   let tile = wid.y + wid.z * nwg.y;
   if (tile >= params.tiles) { return; }
@@ -118,6 +126,24 @@ fn main(
       let kRow = (kh * params.KW + kw) * params.cin;
       var wRow: array<u32, CN>;
       for (var j = 0u; j < CN; j++) { wRow[j] = (kRow + ciCol[j]) * params.cout; }
+//#if SUBGROUPS
+      // dY shared through the subgroup (as in conv2d_gemm_subgroup.wgsl): lane i loads output
+      // channel c0 + i of each pixel, and the shuffle hands each channel to every lane in turn.
+      for (var c0 = 0u; c0 < params.cout; c0 += sgSize) {
+        let n = min(sgSize, params.cout - c0);
+        let myCo = min(c0 + sgLane, params.cout - 1u);
+        var ds: array<f32, R>;
+        for (var r = 0u; r < R; r++) { ds[r] = select(0.0, dOut[pix[r] + myCo], inside[r]); }
+        for (var s = 0u; s < n; s++) {
+          var w: array<f32, CN>;
+          for (var j = 0u; j < CN; j++) { w[j] = weight[wRow[j] + c0 + s]; }
+          for (var r = 0u; r < R; r++) {
+            let d = subgroupShuffle(ds[r], s);
+            for (var j = 0u; j < CN; j++) { acc[r][j] += d * w[j]; }
+          }
+        }
+      }
+//#else
       for (var co = 0u; co < params.cout; co++) {
         var w: array<f32, CN>;
         for (var j = 0u; j < CN; j++) { w[j] = weight[wRow[j] + co]; }
@@ -126,6 +152,7 @@ fn main(
           for (var j = 0u; j < CN; j++) { acc[r][j] += d * w[j]; }
         }
       }
+//#endif
     }
   }
 

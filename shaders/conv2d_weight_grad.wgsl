@@ -17,6 +17,9 @@
 // Per pixel m the tap's input position and its padding test are one uniform computation, a
 // pixel whose tap falls into the padding is skipped whole (large atrous rates skip most), and
 // the RK input values are contiguous, workgroup-uniform (broadcast) loads.
+// With SUBGROUPS defined (conv2d_weight_grad_subgroup.wgsl, software adapters whose fixed
+// subgroups hold at least RK lanes) those RK loads are one load per lane, shared through the
+// subgroup (see conv2d_gemm_subgroup.wgsl for why that pays on lavapipe).
 // `grouped` (groups > 1): one invocation per (output element, chunk).
 // Both walk their chunk's pixels with running (n, oh, ow) counters instead of dividing m.
 override WG: u32 = 32u;
@@ -81,6 +84,9 @@ fn nextPixel(q: vec3u) -> vec3u {
 fn main(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(local_invocation_index) lane: u32,
+//#if SUBGROUPS
+  @builtin(subgroup_invocation_id) sgLane: u32,
+//#endif
 ) {
   let tap = wid.y / params.ciBlocks;
   let ci0 = (wid.y % params.ciBlocks) * RK;
@@ -119,10 +125,20 @@ fn main(
         let base = ((q.x * params.H + u32(ih)) * params.W + u32(iw)) * params.cin;
         var dy: array<f32, CN>;
         for (var j = 0u; j < CN; j++) { dy[j] = dOut[m * params.cout + coCol[j]]; }
+//#if SUBGROUPS
+        // The RK input values shared through the subgroup: lane i loads channel ci0 + i (lanes
+        // past RK load a clamped one nobody reads), the shuffle hands it to every lane.
+        let mine = input[base + min(ci0 + sgLane, params.cinPerGroup - 1u)];
+        for (var r = 0u; r < RK; r++) {
+          let a = subgroupShuffle(mine, r);
+          for (var j = 0u; j < CN; j++) { part[r][j] += a * dy[j]; }
+        }
+//#else
         for (var r = 0u; r < RK; r++) {
           let a = input[base + chan[r]];
           for (var j = 0u; j < CN; j++) { part[r][j] += a * dy[j]; }
         }
+//#endif
       }
       q = nextPixel(q);
     }

@@ -30,6 +30,21 @@ export interface GpuContextOptions {
    * compiled).
    */
   tune?: TuneMode;
+  /**
+   * Whether kernels may use the adapter's subgroups where they have a variant for them (default
+   * true; DEEPLAB_SUBGROUPS=off turns them off): false runs every kernel's path for adapters
+   * without subgroups (tests and benchmarks compare the two).
+   */
+  subgroups?: boolean;
+}
+
+/** The subgroups option, else DEEPLAB_SUBGROUPS ('on' / 'off'), else on. */
+function subgroupsAllowed(options: GpuContextOptions): boolean {
+  if (options.subgroups !== undefined) return options.subgroups;
+  const env = typeof process !== 'undefined' ? process.env.DEEPLAB_SUBGROUPS : undefined;
+  if (env === undefined || env === '' || env === 'on') return true;
+  if (env === 'off') return false;
+  throw new Error(`DEEPLAB_SUBGROUPS must be 'on' or 'off', got '${env}'`);
 }
 
 export type SplitKMode = 'auto' | 'never' | 'always';
@@ -103,9 +118,10 @@ export class GpuContext {
   readonly hasHalf: boolean;
   /**
    * Kernel choices that tests and benchmarks may change (pipelines are keyed by them): the
-   * split-K mode, and GEMM / depthwise variants forced on every layer they run.
+   * split-K mode, GEMM / depthwise variants forced on every layer they run, and whether
+   * kernels may use subgroups (false: every kernel takes its path for adapters without them).
    */
-  readonly kernelOptions: { splitK: SplitKMode; gemm?: GemmVariant; depthwise?: DepthwiseVariant };
+  readonly kernelOptions: { splitK: SplitKMode; gemm?: GemmVariant; depthwise?: DepthwiseVariant; subgroups: boolean };
   private destroyed = false;
 
   private constructor(
@@ -114,13 +130,13 @@ export class GpuContext {
     readonly device: GPUDevice,
     readonly adapterInfo: AdapterDescription,
     readonly hasTimestamps: boolean,
-    splitK: SplitKMode,
+    kernelOptions: { splitK: SplitKMode; subgroups: boolean },
     /** Kernel choices measured on this adapter, and whether to measure more (tests swap in their own store). */
     public tuning: KernelTuning,
   ) {
     this.isSoftware = isSoftwareAdapter(adapter);
     this.hasHalf = device.features.has('shader-f16');
-    this.kernelOptions = { splitK };
+    this.kernelOptions = { ...kernelOptions };
     this.pipelines = new PipelineCache(this);
     this.pool = new BufferPool(this);
     device.lost.then((info) => {
@@ -133,6 +149,7 @@ export class GpuContext {
   static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
     installGlobals();
     const splitK = splitKMode(options);
+    const subgroups = subgroupsAllowed(options);
     const tune = options.tune ?? tuneModeFrom(typeof process !== 'undefined' ? process.env.DEEPLAB_TUNE : undefined, 'DEEPLAB_TUNE');
     tuneModeFrom(tune, 'tune');
     const gpu = create(dawnFlags(options));
@@ -167,7 +184,7 @@ export class GpuContext {
     });
     const described = describeAdapter(adapter);
     const tuning = await KernelTuning.open(adapterIdentity(described, isSoftwareAdapter(adapter)), tune);
-    return new GpuContext(gpu, adapter, device, described, wantTimestamps, splitK, tuning);
+    return new GpuContext(gpu, adapter, device, described, wantTimestamps, { splitK, subgroups }, tuning);
   }
 
   get limits(): GPUSupportedLimits {
@@ -176,8 +193,9 @@ export class GpuContext {
 
   /**
    * What kernel variants must fit (conv2d-variants.ts): the device's limits, and its subgroup
-   * size where it has `subgroups` and the adapter reports one fixed size (0 otherwise: a kernel
-   * that shuffles among a subgroup's lanes needs every subgroup full and of a known width).
+   * size where it has `subgroups`, the adapter reports one fixed size and kernelOptions allow
+   * them (0 otherwise: a kernel that shuffles among a subgroup's lanes needs every subgroup
+   * full and of a known width).
    */
   get kernelLimits(): KernelLimits {
     const l = this.device.limits;
@@ -188,7 +206,7 @@ export class GpuContext {
       maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
       maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
-      subgroupSize: this.device.features.has('subgroups') ? fixed : 0,
+      subgroupSize: this.device.features.has('subgroups') && this.kernelOptions.subgroups ? fixed : 0,
     };
   }
 

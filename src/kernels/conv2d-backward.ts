@@ -224,6 +224,17 @@ function windowUniforms(u: Uniforms, g: Geometry, p: Conv2dParams): Uniforms {
 /** Workgroup size of the one-element-per-invocation entry points. */
 const SCALAR_WG = 64;
 
+/**
+ * Whether the groups == 1 kernels share their broadcast operand through subgroups on `ctx`
+ * (the shaders' SUBGROUPS variants): on software adapters, as the forward GEMM does
+ * (conv2d_gemm_subgroup.wgsl), where subgroups have one fixed size of at least `minLanes` that
+ * fills the workgroup of `lanes` exactly (GpuContext.kernelLimits).
+ */
+function sharesThroughSubgroups(ctx: GpuContext, lanes: number, minLanes: number): boolean {
+  const size = ctx.kernelLimits.subgroupSize ?? 0;
+  return ctx.isSoftware && size >= minLanes && lanes % size === 0;
+}
+
 // ---------------------------------------------------------------- input gradient dX
 
 // conv2d_input_grad.wgsl `main`: R input pixels of one stride phase per workgroup, CN channels per lane.
@@ -240,9 +251,13 @@ export interface Conv2dInputGradOperands {
   dInput: GpuTensor;
 }
 
-export function conv2dInputGradSpec(inputShape: Shape, weightShape: Shape, p: Conv2dParams): KernelSpec {
+export function conv2dInputGradSpec(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): KernelSpec {
   geometry(INPUT_GRAD, inputShape, weightShape, p);
-  if (p.groups === 1) return { shader: 'conv2d_input_grad.wgsl', constants: { WG: inputGradLanes(inputShape[3]) } };
+  if (p.groups === 1) {
+    const lanes = inputGradLanes(inputShape[3]);
+    const shader = sharesThroughSubgroups(ctx, lanes, 1) ? 'conv2d_input_grad_subgroup.wgsl' : 'conv2d_input_grad.wgsl';
+    return { shader, constants: { WG: lanes } };
+  }
   return { shader: 'conv2d_input_grad.wgsl', entryPoint: 'grouped', constants: { WG: SCALAR_WG } };
 }
 
@@ -250,7 +265,7 @@ export function conv2dInputGradSpec(inputShape: Shape, weightShape: Shape, p: Co
 export function prepareConv2dInputGrad(ctx: GpuContext, t: Conv2dInputGradOperands, p: Conv2dParams): Dispatch {
   const g = geometry(INPUT_GRAD, t.dInput.shape, t.weight.shape, p, t.dOut.shape);
   checkOperands(ctx, INPUT_GRAD, { dOut: t.dOut, weight: t.weight, dInput: t.dInput }, ['dInput']);
-  const spec = conv2dInputGradSpec(t.dInput.shape, t.weight.shape, p);
+  const spec = conv2dInputGradSpec(ctx, t.dInput.shape, t.weight.shape, p);
   const phaseRows = Math.ceil(g.H / p.strideH);
   const phaseCols = Math.ceil(g.W / p.strideW);
   const blocksPerPhase = Math.ceil((phaseRows * phaseCols) / IG_R);
@@ -361,9 +376,14 @@ export interface Conv2dWeightGradOperands {
   scratch?: GpuTensor;
 }
 
-export function conv2dWeightGradSpec(inputShape: Shape, weightShape: Shape, p: Conv2dParams): KernelSpec {
+export function conv2dWeightGradSpec(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): KernelSpec {
   geometry(WEIGHT_GRAD, inputShape, weightShape, p);
-  if (p.groups === 1) return { shader: 'conv2d_weight_grad.wgsl', constants: { WG: weightGradLanes(weightShape[3]) } };
+  if (p.groups === 1) {
+    const lanes = weightGradLanes(weightShape[3]);
+    // The shuffle hands out WG_RK input channels: a subgroup must hold that many lanes.
+    const shader = sharesThroughSubgroups(ctx, lanes, WG_RK) ? 'conv2d_weight_grad_subgroup.wgsl' : 'conv2d_weight_grad.wgsl';
+    return { shader, constants: { WG: lanes } };
+  }
   return { shader: 'conv2d_weight_grad.wgsl', entryPoint: 'grouped', constants: { WG: SCALAR_WG } };
 }
 
@@ -399,7 +419,7 @@ export function prepareConv2dWeightGrad(
   const ciBlocks = Math.ceil(g.cinPerGroup / WG_RK);
   const kTiles = g.KH * g.KW * ciBlocks;
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const spec = conv2dWeightGradSpec(t.input.shape, t.dWeight.shape, p);
+  const spec = conv2dWeightGradSpec(ctx, t.input.shape, t.dWeight.shape, p);
   const uniforms = windowUniforms(new Uniforms().u32(M).u32(g.cin).u32(g.cout).u32(g.cinPerGroup).u32(g.coutPerGroup), g, p)
     .u32(K)
     .u32(ciBlocks)

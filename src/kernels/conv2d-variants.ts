@@ -193,6 +193,7 @@ export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: Kern
  * (workgroup memory and barriers measured ~4x slower there). GPUs: the register kernel on
  * warp-sized and larger workgroups, the tiled kernel at 64 x 64 to 128 x 128 with 4 x 4 to 8 x 8
  * outputs a thread (256 threads), each without and with split-K where output tiles are few.
+ * Where the device has subgroups of one fixed size, the subgroup kernel's tiles join both.
  */
 export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: KernelLimits): GemmVariant[] {
   const out: GemmVariant[] = [defaultGemmVariant(g, cls, limits)];
@@ -207,13 +208,15 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
       out.push(...withSplits({ kind: 'register', R, CN, lanes, splits: 1 }));
     }
   }
-  if (cls === 'software' && limits.subgroupSize) {
-    // The same tiles with the input shared through subgroups (invalid ones are dropped below).
-    const subgroupTiles: [number, number][] = [[8, 4], [8, 8], [16, 2], [16, 4], [16, 8]];
+  if (limits.subgroupSize) {
+    // Tiles with the input shared through subgroups (invalid ones are dropped below): on
+    // software adapters the register kernel's; on GPUs two of them, for the tuner to weigh
+    // shuffles against broadcast loads (not yet measured on a GPU).
+    const subgroupTiles: [number, number][] = cls === 'software' ? [[8, 4], [8, 8], [16, 2], [16, 4], [16, 8]] : [[8, 4], [16, 4]];
     for (const [R, CN] of subgroupTiles) {
       for (const lanes of laneChoices) {
         if (lanes > 8 && (lanes / 2) * CN >= g.cout) continue;
-        out.push({ kind: 'subgroup', R, CN, lanes, splits: 1 });
+        out.push(...withSplits({ kind: 'subgroup', R, CN, lanes, splits: 1 }));
       }
     }
   }

@@ -173,9 +173,34 @@ const GPU_CASES: Case[] = [
   { name: 'depthwise with channel multiplier 2, C 5 -> 10', input: [1, 11, 9, 5], kernel: [3, 3], cout: 10, p: { groups: 5, ...pad1 } },
 ];
 
+/** Runs `fn` with the shared test context's subgroup kernels allowed or not. */
+async function withSubgroups(allowed: boolean, fn: () => Promise<void>): Promise<void> {
+  const ctx = await testContext();
+  const before = ctx.kernelOptions.subgroups;
+  ctx.kernelOptions.subgroups = allowed;
+  try {
+    await fn();
+  } finally {
+    ctx.kernelOptions.subgroups = before;
+  }
+}
+
 describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
   for (const c of GPU_CASES) {
     it(`dX, dW, db: ${c.name}`, () => checkGpu(c));
+  }
+
+  // Lavapipe has fixed 8-wide subgroups: the cases above ran the subgroup variants of dX and dW
+  // (groups == 1); these run the path for adapters without subgroups.
+  it('the test adapter offers subgroups of one fixed size (so both paths are exercised here)', async () => {
+    const ctx = await testContext();
+    if (ctx.isSoftware) expect(ctx.kernelLimits.subgroupSize, 'lavapipe subgroup size').to.be.greaterThan(0);
+    await withSubgroups(false, async () => {
+      expect(ctx.kernelLimits.subgroupSize).to.equal(0);
+    });
+  });
+  for (const c of GPU_CASES.filter((c) => (c.p.groups ?? 1) === 1)) {
+    it(`dX, dW without subgroups: ${c.name}`, () => withSubgroups(false, () => checkGpu(c, { dx: true, dw: true })));
   }
 
   // N=2 with a 33x31 output: each dW element and each db element sums 2046 pixel terms.

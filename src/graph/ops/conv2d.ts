@@ -118,8 +118,8 @@ export const conv2dGradInputOp: OpDef<Conv2dGradInputOp> = {
     if (shapeString(out) !== shapeString(op.dy.shape)) throw new Error(`dy ${shapeString(op.dy.shape)} is not the conv's output ${shapeString(out)}`);
     return [{ shape: [...op.attrs.inputShape], dtype: 'f32' }];
   },
-  lower: (op) => ({
-    specs: [conv2dInputGradSpec(op.attrs.inputShape, op.weight.shape, op.attrs)],
+  lower: (op, _outputs, ctx) => ({
+    specs: [conv2dInputGradSpec(ctx, op.attrs.inputShape, op.weight.shape, op.attrs)],
     prepare: (ctx, t, [dInput]) => [prepareConv2dInputGrad(ctx, { dOut: t(op.dy), weight: t(op.weight), dInput }, op.attrs)],
   }),
   cpu: (op, read) => [
@@ -140,10 +140,10 @@ export const conv2dGradWeightOp: OpDef<Conv2dGradWeightOp> = {
       { shape: scratch ?? [1], dtype: 'f32' },
     ];
   },
-  lower: (op) => {
+  lower: (op, _outputs, ctx) => {
     const needsScratch = conv2dWeightGradScratchShape(op.x.shape, op.attrs.weightShape, op.attrs) !== null;
     return {
-      specs: [conv2dWeightGradSpec(op.x.shape, op.attrs.weightShape, op.attrs), chunkSumSpec()],
+      specs: [conv2dWeightGradSpec(ctx, op.x.shape, op.attrs.weightShape, op.attrs), chunkSumSpec()],
       prepare: (ctx, t, [dWeight, scratch]) =>
         prepareConv2dWeightGrad(ctx, { input: t(op.x), dOut: t(op.dy), dWeight, scratch: needsScratch ? scratch : undefined }, op.attrs),
     };
