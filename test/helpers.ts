@@ -17,6 +17,22 @@ export async function testContext(): Promise<GpuContext> {
   return ctxPromise;
 }
 
+/** Runs `fn` with one of the shared test context's kernel options changed, then restores it. */
+export async function withKernelOption<K extends keyof GpuContext['kernelOptions']>(
+  key: K,
+  value: GpuContext['kernelOptions'][K],
+  fn: () => Promise<void>,
+): Promise<void> {
+  const ctx = await testContext();
+  const before = ctx.kernelOptions[key];
+  ctx.kernelOptions[key] = value;
+  try {
+    await fn();
+  } finally {
+    ctx.kernelOptions[key] = before;
+  }
+}
+
 export function closeTestContext(): void {
   ctxValue?.destroy();
   ctxValue = null;

@@ -16,7 +16,7 @@ import {
   prepareConv2dWeightGrad,
 } from '../../src/kernels/conv2d-backward.js';
 import { expectGradient, f64 } from '../gradcheck.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
 
 /** A convolution case: NHWC input shape, kernel size, output channels and (partial) params. */
 interface Case {
@@ -173,18 +173,6 @@ const GPU_CASES: Case[] = [
   { name: 'depthwise with channel multiplier 2, C 5 -> 10', input: [1, 11, 9, 5], kernel: [3, 3], cout: 10, p: { groups: 5, ...pad1 } },
 ];
 
-/** Runs `fn` with the shared test context's subgroup kernels allowed or not. */
-async function withSubgroups(allowed: boolean, fn: () => Promise<void>): Promise<void> {
-  const ctx = await testContext();
-  const before = ctx.kernelOptions.subgroups;
-  ctx.kernelOptions.subgroups = allowed;
-  try {
-    await fn();
-  } finally {
-    ctx.kernelOptions.subgroups = before;
-  }
-}
-
 describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
   for (const c of GPU_CASES) {
     it(`dX, dW, db: ${c.name}`, () => checkGpu(c));
@@ -195,12 +183,12 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
   it('the test adapter offers subgroups of one fixed size (so both paths are exercised here)', async () => {
     const ctx = await testContext();
     if (ctx.isSoftware) expect(ctx.kernelLimits.subgroupSize, 'lavapipe subgroup size').to.be.greaterThan(0);
-    await withSubgroups(false, async () => {
+    await withKernelOption('subgroups', false, async () => {
       expect(ctx.kernelLimits.subgroupSize).to.equal(0);
     });
   });
   for (const c of GPU_CASES.filter((c) => (c.p.groups ?? 1) === 1)) {
-    it(`dX, dW without subgroups: ${c.name}`, () => withSubgroups(false, () => checkGpu(c, { dx: true, dw: true })));
+    it(`dX, dW without subgroups: ${c.name}`, () => withKernelOption('subgroups', false, () => checkGpu(c, { dx: true, dw: true })));
   }
 
   // N=2 with a 33x31 output: each dW element and each db element sums 2046 pixel terms.

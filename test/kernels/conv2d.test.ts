@@ -19,7 +19,7 @@ import {
   symmetricPadding,
 } from '../../src/kernels/conv2d.js';
 import { type AdapterClass, defaultGemmVariant, depthwiseCandidates, depthwiseVariantName, gemmCandidates, gemmVariantName } from '../../src/kernels/conv2d-variants.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
 
 interface Case {
   input: Shape; // NHWC
@@ -515,16 +515,7 @@ describe('kernel: conv2d depthwise4, every candidate a tuner may choose', () => 
 
 describe('kernel: conv2d split-K (the GEMM split over input channels, then an ordered sum)', () => {
   /** Runs `fn` with split-K forced on the shared test context, whatever its adapter. */
-  async function withSplitK(mode: 'always' | 'never', fn: () => Promise<void>): Promise<void> {
-    const ctx = await testContext();
-    const before = ctx.kernelOptions.splitK;
-    ctx.kernelOptions.splitK = mode;
-    try {
-      await fn();
-    } finally {
-      ctx.kernelOptions.splitK = before;
-    }
-  }
+  const withSplitK = (mode: 'always' | 'never', fn: () => Promise<void>) => withKernelOption('splitK', mode, fn);
 
   const cases: Case[] = [
     // Odd sizes off every tile: M, Cout and Cin not multiples of 8 / 128 / 4.
