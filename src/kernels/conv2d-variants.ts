@@ -14,7 +14,8 @@
 // Defaults, as measured (they are what runs untuned, and the tuner starts from them):
 // - software adapters (lavapipe) with fixed-size subgroups: the subgroup kernel, 16 pixels and
 //   8 lanes (one SIMD batch), 2 to 8 channels a lane as Cout fits (channelsPerLane), never
-//   split: on a 2-core EPYC 2.5-3.3x the register kernel on the ASPP, 1x1 and MobileNetV2 layers.
+//   split: on a 2-core EPYC (bench part kernels) 12-31 GFLOP/s on the ASPP and 1x1 layers,
+//   against 4.2-5.8 for the register kernel.
 // - software adapters without them: the register kernel's 16 x 8 with 8 lanes. On the
 //   machine it was tuned on the MobileNetV2 513 pass ran 1.4x faster than with 8 x 4 and the
 //   ASPP convolutions 1.3-1.5x; on a 2-core EPYC the same tile was not the best, hence tuning.
@@ -37,13 +38,7 @@ export interface RegisterGemm {
 }
 
 /** conv2d_gemm_subgroup.wgsl: the register tile, each input value loaded once per subgroup. */
-export interface SubgroupGemm {
-  kind: 'subgroup';
-  R: number;
-  CN: number;
-  lanes: number;
-  splits: number;
-}
+export type SubgroupGemm = Omit<RegisterGemm, 'kind'> & { kind: 'subgroup' };
 
 /** conv2d_gemm_tiled.wgsl: workgroup tiles staged in workgroup memory. */
 export interface TiledGemm {
@@ -151,7 +146,7 @@ const SOFTWARE_LANES = 8;
 /**
  * Output channels per lane for the subgroup kernel's default: the most (8, 4 or 2) whose channel
  * blocks overshoot Cout by at most an eighth, else the one that overshoots least. Measured on
- * lavapipe (2-core EPYC): 16 x 8 ran 256-channel layers fastest (12-15 GFLOP/s, against 4-5 for
+ * lavapipe (2-core EPYC, single-layer timings): 16 x 8 ran 256-channel layers fastest (12-15 GFLOP/s, against 4-5 for
  * the register kernel); 80 channels ran fastest at 16 x 2, 96 at 16 x 4.
  */
 function channelsPerLane(cout: number, lanes: number): number {
