@@ -2,12 +2,18 @@
 // Matching reports every missing, unexpected and mis-shaped tensor in one error, so a wrong
 // checkpoint is diagnosed in one go. The GPU copies live in a Session (src/graph/session.ts).
 import { shapeString } from '../gpu/tensor.js';
+import { type QuantizedValues, quantizedCount } from '../kernels/dequantize.js';
 import type { Graph, Value } from './ir.js';
 import { shapeEq } from './ir.js';
 
 export interface HostParam {
   shape: number[];
   data: Float32Array;
+  /**
+   * The compact form a quantized checkpoint stored (src/model/weights/quantize.ts): a Session
+   * uploads it and widens it on the GPU; `data` then decodes on the host only if read.
+   */
+  quantized?: QuantizedValues;
 }
 export type HostParams = Map<string, HostParam>;
 
@@ -40,8 +46,17 @@ export function storedState(graph: Graph): Value[] {
   return graph.state.filter((v) => v.role === 'param' || v.role === 'statistic');
 }
 
+/** How many values a host tensor holds (a quantized one is not decoded to count them). */
+function valueCount(t: { data: ArrayLike<number>; quantized?: QuantizedValues }): number {
+  return t.quantized ? quantizedCount(t.quantized) : t.data.length;
+}
+
 /** Throws a ParamMismatchError unless `host` holds exactly the graph's stored state, shapes included. */
-export function checkParams(graph: Graph, host: ReadonlyMap<string, { shape: readonly number[]; data: ArrayLike<number> }>, what = 'weights'): void {
+export function checkParams(
+  graph: Graph,
+  host: ReadonlyMap<string, { shape: readonly number[]; data: ArrayLike<number>; quantized?: QuantizedValues }>,
+  what = 'weights',
+): void {
   const missing: string[] = [];
   const misShaped: ParamMismatchError['misShaped'] = [];
   const declared = new Set<string>();
@@ -50,8 +65,8 @@ export function checkParams(graph: Graph, host: ReadonlyMap<string, { shape: rea
     const t = host.get(p.name);
     if (!t) missing.push(p.name);
     else if (!shapeEq(t.shape, p.shape)) misShaped.push({ name: p.name, expected: p.shape, got: t.shape });
-    else if (t.data.length !== t.shape.reduce((a, b) => a * b, 1)) {
-      misShaped.push({ name: `${p.name} (data length ${t.data.length})`, expected: p.shape, got: t.shape });
+    else if (valueCount(t) !== t.shape.reduce((a, b) => a * b, 1)) {
+      misShaped.push({ name: `${p.name} (data length ${valueCount(t)})`, expected: p.shape, got: t.shape });
     }
   }
   const unexpected = [...host.keys()].filter((k) => !declared.has(k));

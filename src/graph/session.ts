@@ -6,6 +6,8 @@
 // Derived tensors are recomputed lazily: every upload bumps `version`, and a program runs its
 // derive dispatches before its next run when the tensors it reads were derived at an older one.
 import type { GpuContext } from '../gpu/context.js';
+import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
+import { type QuantizedValues, packedWords, prepareDequantize, quantizedCount } from '../kernels/dequantize.js';
 import { type GpuTensor, createTensor, fillTensor, readTensor, shapeString } from '../gpu/tensor.js';
 import type { Graph, StateRole, Value } from './ir.js';
 import { ZERO_INITIALISED } from './value.js';
@@ -24,11 +26,20 @@ export class Session {
   static create(ctx: GpuContext, graph: Graph, host: HostParams, label = 'model'): Session {
     checkParams(graph, host, label);
     const s = new Session(ctx, label);
+    const widen: Dispatch[] = [];
     try {
-      for (const v of storedState(graph)) s.upload(v.name, host.get(v.name)!.data, v.shape);
+      for (const v of storedState(graph)) {
+        const t = host.get(v.name)!;
+        if (t.quantized) widen.push(s.uploadQuantized(v.name, t.quantized, v.shape));
+        else s.upload(v.name, t.data, v.shape);
+      }
+      s.submitWidening(widen);
     } catch (e) {
       s.dispose();
       throw e;
+    } finally {
+      // Buffers destroyed after a submission live until it has run.
+      for (const d of widen) disposeDispatch(ctx, d);
     }
     return s;
   }
@@ -49,6 +60,46 @@ export class Session {
       this.tensors.set(name, t);
     }
     this.ctx.device.queue.writeBuffer(t.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    this.versionValue++;
+  }
+
+  /**
+   * Creates a tensor from compact values (a quantized checkpoint's): uploads the packed bytes
+   * and returns the dispatch that widens them into the tensor, which owns the packed buffer.
+   */
+  private uploadQuantized(name: string, q: QuantizedValues, shape: readonly number[]): Dispatch {
+    if (this.tensors.has(name)) throw new Error(`${this.label}: ${name} uploaded twice`);
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (quantizedCount(q) !== count) throw new Error(`${this.label}: ${name}: ${quantizedCount(q)} values for ${shapeString(shape)}`);
+    const t = createTensor(this.ctx, shape, 'f32', name);
+    this.tensors.set(name, t);
+    const words = packedWords(q);
+    const packed = this.ctx.createBuffer(words.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, `${name}:packed`);
+    this.ctx.device.queue.writeBuffer(packed, 0, words.buffer, words.byteOffset, words.byteLength);
+    const owned = [packed];
+    let scales: GPUBuffer | undefined;
+    if (q.kind === 'int8') {
+      scales = this.ctx.createBuffer(q.scales.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, `${name}:scales`);
+      this.ctx.device.queue.writeBuffer(scales, 0, q.scales.buffer, q.scales.byteOffset, q.scales.byteLength);
+      owned.push(scales);
+    }
+    try {
+      const d = prepareDequantize(this.ctx, { kind: q.kind, packed, scales, channels: q.kind === 'int8' ? q.scales.length : undefined, out: t });
+      return { ...d, ownedBuffers: owned };
+    } catch (e) {
+      for (const b of owned) this.ctx.destroyBuffer(b);
+      throw e;
+    }
+  }
+
+  /** Submits the widening dispatches in one command buffer: queue order puts them before any pass that reads the tensors. */
+  private submitWidening(dispatches: readonly Dispatch[]): void {
+    if (dispatches.length === 0) return;
+    const encoder = this.ctx.device.createCommandEncoder({ label: `${this.label}: widen quantized weights` });
+    const pass = encoder.beginComputePass({ label: 'dequantize' });
+    encodeDispatches(pass, dispatches);
+    pass.end();
+    this.ctx.device.queue.submit([encoder.finish()]);
     this.versionValue++;
   }
 

@@ -5,6 +5,8 @@ import { basename, extname } from 'node:path';
 import type { HostParams } from '../../graph/params.js';
 import { readNpyDir } from '../weights/import/npy.js';
 import { writeSafetensors } from '../weights/import/safetensors.js';
+import type { TensorMap } from '../weights/import/tensor-map.js';
+import { type Quantization, quantizedTensors } from '../weights/quantize.js';
 import { npyNames } from '../weights/tf-weights.js';
 import type { LoadOptions } from './options.js';
 import { type RegistryEntry, type WeightFormat, findModel } from './registry.js';
@@ -45,17 +47,21 @@ export async function loadWeights(nameOrPath: string, opts: LoadOptions = {}): P
 /**
  * Writes weights in our own checkpoint format: safetensors with our layouts (HWIO convs, BN
  * statistics unfolded) and the config, width multiplier and input policy in the metadata.
+ * With `extra.quantize`, the convolution weights are stored as int8 or f16 (src/model/weights/quantize.ts).
  * Written to a temporary file and renamed, so nothing is half-written.
  */
 export function saveCheckpoint(
   path: string,
   w: LoadedWeights,
   params: HostParams = w.params,
-  extra: { tensors?: HostParams; metadata?: Record<string, string> } = {},
+  extra: { tensors?: HostParams; metadata?: Record<string, string>; quantize?: Quantization } = {},
 ): void {
-  const all = [...params, ...(extra.tensors ?? [])];
-  const tensors = new Map(all.map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }]));
+  const weights: TensorMap = extra.quantize
+    ? quantizedTensors(params, extra.quantize)
+    : new Map([...params].map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }]));
+  const tensors: TensorMap = new Map([...weights, ...[...(extra.tensors ?? [])].map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }] as const)]);
   writeSafetensors(path, tensors, {
+    ...(extra.quantize ? { quantization: extra.quantize } : {}),
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     name: w.name,

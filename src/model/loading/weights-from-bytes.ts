@@ -8,7 +8,9 @@ import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 import { readPth } from '../weights/import/pth.js';
 import { readSafetensors } from '../weights/import/safetensors.js';
+import type { HostTensor } from '../weights/import/tensor-map.js';
 import { readTflite, tfliteTensorMap } from '../weights/import/tflite.js';
+import { type Quantization, QUANTIZATIONS, paramsFromQuantized } from '../weights/quantize.js';
 import { checkTfliteStructure } from '../weights/tflite-structure.js';
 import { type npyNames, tfMobilenetV2Params, tfliteNames } from '../weights/tf-weights.js';
 import { TORCHVISION_DEEPLAB_MARKER, torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
@@ -227,7 +229,8 @@ function checkpointModel(name: string, path: string, file: ReturnType<typeof rea
   });
   const buildGraph = graphFactory(config, depthMultiplier);
   // Training state saved beside the weights (optimizer buffers, named '<param>#...') is not weights.
-  const params: HostParams = new Map([...tensors].filter(([k]) => !k.includes('#')).map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+  const stored = new Map([...tensors].filter(([k]) => !k.includes('#')));
+  const params: HostParams = quantizedParams(stored, metadata.quantization, path);
   if (inputPolicy.kind === 'short-side' && opts.shortSide) inputPolicy = { kind: 'short-side', size: opts.shortSide };
   const probe: [number, number] = inputPolicy.kind === 'fixed' ? [inputPolicy.width, inputPolicy.height] : [inputPolicy.size, inputPolicy.size];
   checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);
@@ -235,6 +238,18 @@ function checkpointModel(name: string, path: string, file: ReturnType<typeof rea
   return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe, classes };
 }
 
+
+/**
+ * The weights of a checkpoint, with those stored compactly (`quantization` int8 or f16 in its
+ * metadata) kept compact, to be widened on the GPU.
+ */
+function quantizedParams(tensors: ReadonlyMap<string, HostTensor>, quantization: string | undefined, path: string): HostParams {
+  if (quantization === undefined) return new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+  if (!(QUANTIZATIONS as readonly string[]).includes(quantization)) {
+    throw new Error(`${path}: checkpoint quantization ${JSON.stringify(quantization)} is not one we read (${QUANTIZATIONS.join(', ')})`);
+  }
+  return paramsFromQuantized(tensors, quantization as Quantization, path);
+}
 
 /** The class names and colours a safetensors file carries, or the defaults. */
 function classesFromMetadata(metadata: Record<string, string>, numClasses: number, path: string): ClassSet {

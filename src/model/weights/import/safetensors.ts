@@ -2,7 +2,7 @@
 // header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
 // then the raw little-endian data; offsets are relative to the start of the data section.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
+import { type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, lazyTensor, shapeNumel } from './tensor-map.js';
 
 const DTYPES: Readonly<Record<string, SourceDType>> = {
   F32: 'f32',
@@ -17,8 +17,16 @@ const DTYPES: Readonly<Record<string, SourceDType>> = {
 };
 const METADATA_KEY = '__metadata__';
 
-/** How a tensor is stored: F32, or I64 for integer counters (torch's num_batches_tracked). */
-function storedBytes(name: string, t: { data: Float32Array; sourceDType: string }): { dtype: 'F32' | 'I64'; bytes: Uint8Array } {
+/**
+ * How a tensor is stored: F32, I64 for integer counters (torch's num_batches_tracked), or as its
+ * own bytes where it carries them as I8 or F16 (a quantized checkpoint's weights).
+ */
+function storedBytes(name: string, t: { shape: number[]; data: Float32Array; sourceDType: string; raw?: Uint8Array }): { dtype: string; bytes: Uint8Array } {
+  if (t.raw && (t.sourceDType === 'i8' || t.sourceDType === 'f16')) {
+    const expected = shapeNumel(t.shape) * DTYPE_SIZE[t.sourceDType];
+    if (t.raw.byteLength !== expected) throw new Error(`writeSafetensors: tensor ${name} carries ${t.raw.byteLength} bytes, ${t.sourceDType} ${formatShape(t.shape)} needs ${expected}`);
+    return { dtype: t.sourceDType.toUpperCase(), bytes: t.raw };
+  }
   if (t.sourceDType !== 'i64') return { dtype: 'F32', bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
   const ints = new BigInt64Array(t.data.length);
   t.data.forEach((v, i) => {
@@ -29,7 +37,8 @@ function storedBytes(name: string, t: { data: Float32Array; sourceDType: string 
 }
 
 /**
- * Writes `tensors` as F32 (I64 where a tensor's sourceDType is 'i64'), with optional string
+ * Writes `tensors` as F32 (I64 where a tensor's sourceDType is 'i64'; I8 or F16 where it carries
+ * its stored bytes as `raw`), with optional string
  * metadata, to a temporary file next to `path`, then renames it into place, so a crash never
  * leaves a half-written checkpoint at `path`.
  */
@@ -45,7 +54,7 @@ export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Re
   const stored: Uint8Array[] = [];
   for (const [name, t] of tensors) {
     if (name === '' || name === METADATA_KEY) throw new Error(`writeSafetensors ${path}: invalid tensor name '${name}'`);
-    if (t.data.length !== shapeNumel(t.shape)) {
+    if (!t.raw && t.data.length !== shapeNumel(t.shape)) {
       throw new Error(`writeSafetensors ${path}: tensor ${name} has ${t.data.length} values for shape ${formatShape(t.shape)}`);
     }
     const { dtype, bytes } = storedBytes(name, t);
@@ -173,7 +182,10 @@ export function readSafetensors(bufOrPath: Uint8Array | string, source?: string)
     const e = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
     const dtype = DTYPES[e.dtype];
     const count = shapeNumel(e.shape);
-    tensors.set(name, { shape: e.shape, data: decodeToF32(buf, dataStart + e.data_offsets[0], count, dtype), sourceDType: dtype });
+    const begin = dataStart + e.data_offsets[0];
+    // Compact weights (a quantized checkpoint's) keep their bytes; they are decoded when read.
+    if (dtype === 'i8' || dtype === 'f16') tensors.set(name, lazyTensor(e.shape, dtype, buf.subarray(begin, begin + count * DTYPE_SIZE[dtype])));
+    else tensors.set(name, { shape: e.shape, data: decodeToF32(buf, begin, count, dtype), sourceDType: dtype });
   }
   return { tensors, metadata };
 }

@@ -9,6 +9,11 @@ export interface HostTensor {
   /** Row-major (C order) values converted to f32. */
   data: Float32Array;
   sourceDType: SourceDType;
+  /**
+   * The stored bytes, where a reader keeps them (safetensors' I8 and F16 tensors): a loader can
+   * upload them as they are and widen them on the GPU; `data` is then decoded only if read.
+   */
+  raw?: Uint8Array;
 }
 
 export type TensorMap = Map<string, HostTensor>;
@@ -143,3 +148,20 @@ export function decodeToF32(src: Uint8Array, byteOffset: number, count: number, 
   }
 }
 
+
+/**
+ * A tensor that keeps its stored bytes and decodes them to f32 only when `data` is first read
+ * (a quantized checkpoint's weights, widened on the GPU when a model loads).
+ */
+export function lazyTensor(shape: number[], sourceDType: SourceDType, raw: Uint8Array): HostTensor {
+  let decoded: Float32Array | undefined;
+  return {
+    shape,
+    sourceDType,
+    raw,
+    get data(): Float32Array {
+      decoded ??= decodeToF32(raw, 0, shapeNumel(shape), sourceDType);
+      return decoded;
+    },
+  };
+}
