@@ -19,7 +19,7 @@ export interface PrecisionRow {
 }
 
 /** Class maps of every item in one precision, and that precision's VOC scores. */
-async function classify(ctx: GpuContext, weights: LoadedWeights, items: readonly VocItem[], precision: Precision) {
+export async function classify(ctx: GpuContext, weights: LoadedWeights, items: readonly VocItem[], precision: Precision) {
   const model = await DeepLabModel.fromWeights(weights, { ctx, precision });
   try {
     const maps: Uint8Array[] = [];

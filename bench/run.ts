@@ -2,15 +2,17 @@
 // steps (bench/train.ts) on one GPU context, one table per part, one JSON report.
 //
 // Part precision: each model in f16 storage against f32 (bench/precision.ts).
+// Part quantize: the MobileNetV2 models as int8 and f16 checkpoints against f32 (bench/quantize.ts).
 // Part tune: each model untuned, the time tuning it takes, and tuned (src/graph/tune.ts); the
 // choices stay stored, so parts after it in the same run (put model after tune) run tuned.
 //
-//   npm run bench -- [--quick] [--parts tune,kernels,model,train,profile,precision] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS] [--out FILE]
+//   npm run bench -- [--quick] [--parts tune,kernels,model,train,profile,precision,quantize] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS] [--out FILE]
 import { join, resolve } from 'node:path';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { LAYERS, benchKernels } from './kernels.js';
 import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeights } from './model.js';
 import { benchPrecision } from './precision.js';
+import { benchQuantize } from './quantize.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
 import { benchTrainStep } from './train.js';
 import { compile } from '../src/graph/compile.js';
@@ -25,7 +27,7 @@ import { defaultClassSet } from '../src/model/voc.js';
 import { adaptWeights, freshParams } from '../src/train/adapt.js';
 
 const BENCH = 'bench';
-const PARTS = ['tune', 'kernels', 'model', 'train', 'profile', 'precision'] as const;
+const PARTS = ['tune', 'kernels', 'model', 'train', 'profile', 'precision', 'quantize'] as const;
 type Part = (typeof PARTS)[number];
 
 /** One measurement: `model` is the layer's name in part kernels. Null where a part does not measure it. */
@@ -34,7 +36,8 @@ interface Result {
   model: string;
   engine: 'ours' | 'tfjs';
   batch: number;
-  medianMs: number;
+  /** Null where the part times nothing (quantize). */
+  medianMs: number | null;
   firstRunMs: number | null;
   peakBytes: number | null;
   [more: string]: unknown;
@@ -206,6 +209,24 @@ async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   return results;
 }
 
+/**
+ * Quantize part: the MobileNetV2 models (real weights) saved as f32, int8 and f16 checkpoints and
+ * loaded back: file sizes, and on the VOC sample agreement with f32 and mIoU. Nothing is timed.
+ */
+async function quantizePart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  const vocDir = join(ROOT, '..', 'shared', 'data', 'voc-sample');
+  const results: Result[] = [];
+  for (const c of MODEL_CASES.filter((m) => m.mobilenet && o.models.includes(m.name))) {
+    const rows = await benchQuantize(ctx, await caseWeights(c), vocDir);
+    for (const r of rows) {
+      const pct = r.agreementWithF32 === null ? '' : `, ${(100 * r.agreementWithF32).toFixed(3)} % of pixels as f32`;
+      console.log(`${c.name} ${r.quantization}: ${(r.fileBytes / 2 ** 20).toFixed(2)} MiB, VOC-sample mIoU ${r.mIoU.toFixed(2)}${pct}`);
+      results.push({ part: 'quantize', model: c.name, engine: 'ours', batch: 1, medianMs: null, firstRunMs: null, peakBytes: null, ...r });
+    }
+  }
+  return results;
+}
+
 /** A model case's weights: the registry's MobileNetV2, or ResNet-50 with random weights. */
 async function caseWeights(c: (typeof MODEL_CASES)[number]): Promise<LoadedWeights> {
   return c.mobilenet ? loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
@@ -255,6 +276,7 @@ const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result
   train: trainPart,
   profile: profilePart,
   precision: precisionPart,
+  quantize: quantizePart,
 };
 
 function printTable(adapter: string, part: Part, rows: Result[]): void {
@@ -264,7 +286,7 @@ function printTable(adapter: string, part: Part, rows: Result[]): void {
   for (const r of rows) {
     const mib = r.peakBytes === null ? '-' : (r.peakBytes / 2 ** 20).toFixed(1);
     const firstPass = typeof r.firstPassMs === 'number' ? r.firstPassMs : null;
-    const engine = typeof r.precision === 'string' ? `${r.engine} ${r.precision}` : typeof r.tuning === 'string' ? `${r.engine} ${r.tuning}` : r.engine;
+    const engine = typeof r.precision === 'string' ? `${r.engine} ${r.precision}` : typeof r.quantization === 'string' ? `${r.engine} ${r.quantization}` : typeof r.tuning === 'string' ? `${r.engine} ${r.tuning}` : r.engine;
     console.log(
       `${pad(r.model, 18)} ${pad(engine, 11)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${pad(ms(firstPass), 14)} ${mib}`,
     );
