@@ -12,6 +12,7 @@ import { loadWeights, saveCheckpoint } from '../../src/model/loading/load-weight
 import { DeepLabModel } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { quantizeInt8, scaleName } from '../../src/model/weights/quantize.js';
+import { messages, runCli } from '../cli/run-cli.js';
 import { expectClose, expectRejects, randomArray, testContext } from '../helpers.js';
 
 process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
@@ -84,6 +85,20 @@ describe('model: quantized checkpoints (int8 / f16 convolution weights)', () => 
       }
     });
   }
+
+  it('deeplab export --quantize int8 writes a checkpoint of the TF MobileNetV2 that loads compact; an unknown kind is refused, nothing written', async () => {
+    const out = join(dir, 'cli-int8.safetensors');
+    const r = await runCli(['export', '--model', 'mobilenetv2-pascal-257', '--quantize', 'int8', '--out', out]);
+    expect(r.code, messages(r.stderr)).to.equal(0);
+    expect(r.stdout).to.match(/with int8 convolution weights, 0\.\d\d MiB/);
+    const loaded = await loadWeights(out);
+    expect([...loaded.params.values()].some((p) => p.quantized?.kind === 'int8')).to.equal(true);
+    const bad = join(dir, 'cli-int4.safetensors');
+    const refused = await runCli(['export', '--model', 'mobilenetv2-pascal-257', '--quantize', 'int4', '--out', bad]);
+    expect(refused.code).to.not.equal(0);
+    expect(messages(refused.stderr)).to.match(/--quantize must be one of int8, f16, got 'int4'/);
+    expect(() => statSync(bad)).to.throw(/ENOENT/);
+  });
 
   it('refuses an int8 tensor without its scales and an unknown quantization', async () => {
     const weights = await loadWeights(MNV3_RANDOM, { shortSide: 65 });
