@@ -1,7 +1,9 @@
 // The demo page: pick a model from the weights the server offers, an image (file, drop, sample
-// or camera), and see the overlay, the classes found and the time taken. window.deeplabDemo is
-// what the browser test drives.
-import { GpuContext, classesFound, decodeImageBytes, drawOverlay, imageToRgb, loadModel } from '/deeplab.js';
+// or camera), and see the overlay, the classes found and the time taken. Images are segmented in
+// a Web Worker (SegmentationWorker), which draws the overlay into the page's canvas itself, so
+// the page stays responsive; the camera runs on the page's own GPU context. window.deeplabDemo is
+// what the browser tests drive.
+import { GpuContext, SegmentationWorker, classesFound, drawOverlay, imageToRgb, loadModel } from '/deeplab.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (text, error = false) => {
@@ -44,22 +46,44 @@ function showLegend(model, result) {
   }
 }
 
-/** Segments an RGB image with the chosen model and shows it; returns the result. */
-async function segmentRgb(rgb, what) {
-  const model = await currentModel();
-  status(`segmenting ${what} (${rgb.width}x${rgb.height})…`);
+// The engine in a worker, for images: it owns the output canvas from the start.
+const worker = SegmentationWorker.start('/deeplab-worker.js');
+const canvasGiven = worker.attachCanvas($('output'));
+let workerLoad = null; // { file, promise of the loaded model's info }
+
+/** The chosen model, loaded in the worker (again only when the choice changes). */
+function workerModel() {
+  const file = $('model').value;
+  if (!file) throw new Error('no weights are available: put a .tflite, .pth or .safetensors file in the weights folder');
+  if (workerLoad?.file !== file) {
+    const promise = worker.load(`/weights/${encodeURIComponent(file)}`, { name: names.get(file), onProgress: (m) => status(m) });
+    promise.catch(() => (workerLoad = null));
+    workerLoad = { file, promise };
+  }
+  return workerLoad.promise;
+}
+
+/** Segments an image (a Blob) in the worker, which draws the overlay; shows the legend and time. */
+async function segmentBlob(blob, what) {
+  const [info] = await Promise.all([workerModel(), canvasGiven]);
+  status(`segmenting ${what}…`);
   const t0 = performance.now();
-  const result = await model.segment(rgb);
+  const result = await worker.segment(blob, { overlay: true });
   const ms = performance.now() - t0;
-  drawOverlay($('output'), rgb, result, model.palette);
-  showLegend(model, result);
-  $('timing').textContent = `${model.name}: ${ms.toFixed(0)} ms for ${rgb.width}x${rgb.height} (network input ${model.networkSize(rgb.width, rgb.height).join('x')})`;
+  showLegend(info, result);
+  $('timing').textContent = `${info.name}: ${ms.toFixed(0)} ms for ${result.width}x${result.height} (in a worker; ${result.ms.toFixed(0)} ms there)`;
   status(`${what}: done`);
   return { result, ms };
 }
 
-async function segmentBlob(blob, what) {
-  return segmentRgb(await decodeImageBytes(blob, what), what);
+/** Segments a camera frame (RGB) on the page's own GPU context and draws it into the camera canvas. */
+async function segmentFrame(rgb) {
+  const model = await currentModel();
+  const t0 = performance.now();
+  const result = await model.segment(rgb);
+  drawOverlay($('camera-output'), rgb, result, model.palette);
+  showLegend(model, result);
+  $('timing').textContent = `${model.name}: ${(performance.now() - t0).toFixed(0)} ms for ${rgb.width}x${rgb.height} (camera)`;
 }
 
 /** Runs an action, showing any error on the page instead of losing it. */
@@ -107,10 +131,11 @@ if (navigator.mediaDevices?.getUserMedia) {
     const video = $('video');
     video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
     video.hidden = false;
+    $('camera-output').hidden = false;
     await video.play();
     const loop = async () => {
       if (video.paused) return;
-      await segmentRgb(imageToRgb(video, 'camera'), 'camera');
+      await segmentFrame(imageToRgb(video, 'camera'));
       requestAnimationFrame(loop);
     };
     loop();

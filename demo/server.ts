@@ -164,6 +164,8 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ s
     '/demo.js': join(ROOT, 'demo', 'demo.js'),
     '/deeplab.js': join(ROOT, 'dist', 'browser', 'deeplab.js'),
     '/deeplab.js.map': join(ROOT, 'dist', 'browser', 'deeplab.js.map'),
+    '/deeplab-worker.js': join(ROOT, 'dist', 'browser', 'deeplab-worker.js'),
+    '/deeplab-worker.js.map': join(ROOT, 'dist', 'browser', 'deeplab-worker.js.map'),
   };
   /** Each socket's latest response: a parser error on the socket is answered after it, never inside it. */
   const responding = new WeakMap<Socket, ServerResponse>();

@@ -1,4 +1,5 @@
-// Builds the browser bundle dist/browser/deeplab.js from src/browser/index.ts with esbuild.
+// Builds the browser bundles dist/browser/deeplab.js (src/browser/index.ts) and
+// dist/browser/deeplab-worker.js (src/browser/worker.ts) with esbuild.
 // The bundle holds the same kernel, graph and model modules as Node; five Node modules are
 // swapped for their browser stand-ins in src/browser/ (the GPU, shader files, image decoding,
 // the Vulkan runtime folder and the kernel-tuning store), and the shaders/ files are built in as strings. Node's
@@ -43,9 +44,11 @@ const browserSwaps = {
   },
 };
 
+// Two bundles: the library (deeplab.js) and the engine as a Web Worker (deeplab-worker.js, which
+// SegmentationWorker starts).
 const result = await build({
-  entryPoints: [join(browserDir, 'index.ts')],
-  outfile: join(root, 'dist', 'browser', 'deeplab.js'),
+  entryPoints: { deeplab: join(browserDir, 'index.ts'), 'deeplab-worker': join(browserDir, 'worker.ts') },
+  outdir: join(root, 'dist', 'browser'),
   bundle: true,
   format: 'esm',
   platform: 'browser',
@@ -55,5 +58,6 @@ const result = await build({
   logLevel: 'warning',
   plugins: [browserSwaps],
 });
-const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
-if (process.argv.includes('--verbose')) console.log(`dist/browser/deeplab.js: ${(bytes / 1024).toFixed(0)} KiB`);
+if (process.argv.includes('--verbose')) {
+  for (const [file, o] of Object.entries(result.metafile.outputs)) if (o.entryPoint) console.log(`${file}: ${(o.bytes / 1024).toFixed(0)} KiB`);
+}

@@ -7,6 +7,8 @@ export type { WeightsSource, BrowserLoadOptions } from './load.js';
 export { imageToRgb, decodeImageBytes } from './images.js';
 export type { BrowserImage } from './images.js';
 export { drawOverlay, classesFound } from './overlay.js';
+export { SegmentationWorker } from './worker-client.js';
+export type { WorkerImage, LoadedModelInfo, WorkerSegmentResult } from './worker-client.js';
 export { DeepLabModel, PAPER_SCALES } from '../model/model.js';
 export type { SegmentOptions, SegmentResult, SegmentOutput, ImageInput } from '../model/model.js';
 export { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';

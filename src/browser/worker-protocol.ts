@@ -1,0 +1,33 @@
+// The messages between a page's SegmentationWorker (worker-client.ts) and the engine running in
+// a Web Worker (worker.ts). Every request carries an id; the worker answers each one once, with
+// its value or the error's message.
+import type { BrowserLoadOptions } from './load.js';
+
+/** What the page sends. Images and canvases are transferred, not copied. */
+export type WorkerRequest =
+  | { id: number; op: 'load'; source: string | ArrayBuffer; options: Omit<BrowserLoadOptions, 'ctx' | 'onProgress'> }
+  | { id: number; op: 'canvas'; canvas: OffscreenCanvas }
+  | { id: number; op: 'segment'; image: ImageBitmap | ImageData; overlay: boolean }
+  | { id: number; op: 'dispose' };
+
+export interface LoadedModelInfo {
+  name: string;
+  adapter: string;
+  classNames: string[];
+  palette: Uint8Array;
+}
+
+export interface WorkerSegmentResult {
+  width: number;
+  height: number;
+  numClasses: number;
+  classes: Uint8Array;
+  /** Time in the worker: pixels read, segmented, overlay drawn. */
+  ms: number;
+}
+
+/** What the worker sends: answers, and progress messages of a load. */
+export type WorkerResponse =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: string }
+  | { id: number; progress: string };

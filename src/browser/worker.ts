@@ -1,0 +1,75 @@
+// The engine in a Web Worker (bundled as dist/browser/deeplab-worker.js): loading, segmenting and
+// drawing the overlay into a transferred OffscreenCanvas all happen off the page's main thread,
+// so the page stays responsive while the GPU works and the result is read back. One model at a
+// time; requests run in the order they arrive.
+import { GpuContext } from '../gpu/context.js';
+import type { DeepLabModel } from '../model/model.js';
+import { imageToRgb } from './images.js';
+import { loadModel } from './load.js';
+import { drawOverlay } from './overlay.js';
+import type { LoadedModelInfo, WorkerRequest, WorkerResponse, WorkerSegmentResult } from './worker-protocol.js';
+
+interface WorkerScope {
+  postMessage(message: WorkerResponse, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (e: MessageEvent<WorkerRequest>) => void): void;
+}
+const scope = globalThis as unknown as WorkerScope;
+
+let ctx: GpuContext | null = null;
+let model: DeepLabModel | null = null;
+let canvas: OffscreenCanvas | null = null;
+
+async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: Transferable[] }> {
+  switch (req.op) {
+    case 'load': {
+      ctx ??= await GpuContext.create();
+      const next = await loadModel(req.source, { ...req.options, ctx, onProgress: (progress) => scope.postMessage({ id: req.id, progress }) });
+      model?.dispose();
+      model = next;
+      const info: LoadedModelInfo = { name: next.name, adapter: ctx.adapterInfo.name, classNames: [...next.classNames], palette: next.palette.slice() };
+      return { value: info };
+    }
+    case 'canvas':
+      canvas = req.canvas;
+      return { value: null };
+    case 'segment': {
+      if (!model) throw new Error('segment: no model loaded in the worker (call load first)');
+      const t0 = performance.now();
+      let rgb;
+      try {
+        rgb = imageToRgb(req.image, 'image');
+      } finally {
+        if (req.image instanceof ImageBitmap) req.image.close();
+      }
+      const result = await model.segment(rgb);
+      if (req.overlay) {
+        if (!canvas) throw new Error('segment: overlay asked for, but no canvas was given to the worker');
+        drawOverlay(canvas, rgb, result, model.palette);
+      }
+      const value: WorkerSegmentResult = { width: result.width, height: result.height, numClasses: result.numClasses, classes: result.classes, ms: performance.now() - t0 };
+      return { value, transfer: [result.classes.buffer] };
+    }
+    case 'dispose':
+      model?.dispose();
+      model = null;
+      ctx?.destroy();
+      ctx = null;
+      return { value: null };
+    default:
+      throw new Error(`unknown request ${JSON.stringify((req as { op?: unknown }).op)}`);
+  }
+}
+
+// Requests run one after another, in order.
+let queue: Promise<void> = Promise.resolve();
+scope.addEventListener('message', (e) => {
+  const req = e.data;
+  queue = queue.then(async () => {
+    try {
+      const { value, transfer } = await handle(req);
+      scope.postMessage({ id: req.id, ok: true, value }, transfer ?? []);
+    } catch (err) {
+      scope.postMessage({ id: req.id, ok: false, error: (err as Error)?.message ?? String(err) });
+    }
+  });
+});
