@@ -36,8 +36,11 @@ function fanIn(graph: Graph, v: Value): number {
   return v.shape[0];
 }
 
-/** PyTorch's defaults: conv weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)); BN gamma 1, beta 0, mean 0, var 1. */
-function freshTensor(graph: Graph, v: Value, rng: Rng): Float32Array {
+/**
+ * PyTorch's defaults: conv weight and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (Conv2d's
+ * kaiming_uniform_ with a = sqrt(5) and its bias rule); BN gamma 1, beta 0, mean 0, var 1.
+ */
+export function freshTensor(graph: Graph, v: Value, rng: Rng): Float32Array {
   const n = v.shape.reduce((a, b) => a * b, 1);
   if (/(running_var|\/variance|moving_variance)$/.test(v.name)) return new Float32Array(n).fill(1);
   if (v.role === 'statistic') return new Float32Array(n);

@@ -1,5 +1,6 @@
 // A whole fine-tuning run, as `deeplab train` drives it: data, weights (a new classifier for a
-// new class set), the trainer, periodic validation, checkpoints, the log and the curves.
+// new class set, or a new head on a classification backbone), the trainer, periodic
+// validation, checkpoints, the log and the curves.
 //
 // In the output folder:
 //  - log.jsonl: one JSON line per step ({ step, loss, lr, imagesPerSecond }, plus valMIoU and
@@ -25,8 +26,11 @@ import { writeFileAtomic } from '../io/png-indexed.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from '../model/loading/load-weights.js';
 import { DeepLabModel } from '../model/model.js';
 import { readSafetensors } from '../model/weights/import/safetensors.js';
+import type { ClassSet } from '../model/voc.js';
+import type { ClassificationBackbone } from '../model/weights/torchvision-classification.js';
 import { plotPng } from '../util/plot.js';
 import { adaptWeights } from './adapt.js';
+import { loadBackboneWeights } from './from-backbone.js';
 import { type TrainOptions, Trainer } from './trainer.js';
 import { momentumName } from './training-graph.js';
 
@@ -36,7 +40,15 @@ export interface RunOptions {
   format?: DatasetFormat;
   /** The classes of a coco data set ('file' by default). */
   cocoClasses?: CocoClasses;
-  model: string;
+  /** Weights to start from: a registry name or a checkpoint path (a new classifier for other classes). */
+  model?: string;
+  /**
+   * Or a torchvision classification checkpoint (resnet50, resnet101, mobilenet_v3_large; .pth or
+   * .safetensors) for the backbone, the head initialised afresh (src/train/from-backbone.ts).
+   */
+  backboneWeights?: string;
+  /** The network `backboneWeights` must hold (default: the one it holds). */
+  backbone?: ClassificationBackbone;
   out: string;
   trainSplit?: string;
   valSplit?: string;
@@ -98,6 +110,9 @@ export interface RunSummary {
   seconds: number;
   activationBytes: number;
 }
+
+/** The output stride a run trains at unless told (the paper's training stride). */
+const DEFAULT_OUTPUT_STRIDE = 16;
 
 const LATEST = 'latest.safetensors';
 const BEST = 'best.safetensors';
@@ -185,6 +200,25 @@ function classIds(classes: readonly (number | string)[], names: readonly string[
   });
 }
 
+/** The weights a new run starts from: a model (`o.model`), or a DeepLabv3 on a classification backbone (`o.backboneWeights`). */
+async function startingWeights(o: RunOptions, classes: ClassSet, seed: number, say: (message: string) => void): Promise<LoadedWeights> {
+  if (o.backboneWeights === undefined) {
+    if (o.backbone !== undefined) throw new Error('training: backbone names the network of backboneWeights, and none was given');
+    if (o.model === undefined) throw new Error('training: give the weights to start from (model, or backboneWeights)');
+    return loadWeights(o.model, { download: true });
+  }
+  if (o.model !== undefined) throw new Error(`training: give model or backboneWeights, not both (model ${o.model}, backboneWeights ${o.backboneWeights})`);
+  const outputStride = o.outputStride ?? DEFAULT_OUTPUT_STRIDE;
+  const { weights, backbone, dropped, initialised } = loadBackboneWeights(o.backboneWeights, { backbone: o.backbone, classes, outputStride, seed });
+  const head = dropped.filter((k) => !k.endsWith('.num_batches_tracked'));
+  say(
+    `backbone: torchvision's ${backbone} from ${o.backboneWeights} (its classification head ${head.join(', ') || '(none)'} dropped); ` +
+      `a new DeepLabv3 head for ${classes.names.length} classes at output stride ${outputStride}, ASPP rates ${weights.config.asppRates.join(', ')}: ` +
+      `${initialised.length} tensors initialised as PyTorch initialises layers`,
+  );
+  return weights;
+}
+
 /** Runs (or resumes) a fine-tune; returns when the steps are done or a stop was asked for. */
 export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<RunSummary> {
   const say = hooks.say ?? (() => {});
@@ -209,8 +243,8 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     resumeState = { step: state.step, momentum, bestMIoU: state.bestMIoU };
     say(`resuming ${latestPath} at step ${state.step}`);
   } else {
-    const base = await loadWeights(o.model, { download: true });
-    const adapted = adaptWeights(base, { classes: train.classes, outputStride: o.outputStride ?? 16, seed });
+    const base = await startingWeights(o, train.classes, seed, say);
+    const adapted = adaptWeights(base, { classes: train.classes, outputStride: o.outputStride ?? DEFAULT_OUTPUT_STRIDE, seed });
     weights = adapted.weights;
     if (adapted.reinitialised.length) say(`new classifier for ${train.classes.names.length} classes: ${adapted.reinitialised.join(', ')} initialised afresh`);
   }

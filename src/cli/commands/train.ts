@@ -1,8 +1,10 @@
 // `deeplab train --data DIR --model NAME|PATH --out DIR ...`: fine-tunes a model on a labelled
-// data set (VOC layout or image/label folders) on the GPU with the paper's protocol (random
+// data set (VOC layout or image/label folders) on the GPU, or trains a DeepLabv3 on a
+// torchvision classification backbone (--backbone-weights FILE), with the paper's protocol (random
 // scale 0.5-2, crop, flip; poly learning rate; SGD with momentum). See src/train/run.ts for
 // what lands in the output folder.
 import { DEFAULT_MODEL } from '../../model/loading/registry.js';
+import { CLASSIFICATION_BACKBONES, type ClassificationBackbone } from '../../model/weights/torchvision-classification.js';
 import { type RunOptions, runTraining } from '../../train/run.js';
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
@@ -10,13 +12,20 @@ import { Progress } from '../progress.js';
 
 const spec: CommandSpec = {
   name: 'train',
-  summary: 'Fine-tune a model on a labelled data set (VOC, image/label folders, Cityscapes, ADE20K, colour masks, COCO) on the GPU.',
+  summary: 'Fine-tune a model, or a new DeepLabv3 on a torchvision classification backbone, on a labelled data set (VOC, image/label folders, Cityscapes, ADE20K, colour masks, COCO) on the GPU.',
   positionals: [],
   options: [
     { name: 'data', kind: 'value', valueName: 'DIR', description: 'data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json, Cityscapes, ADE20K, colour masks, COCO (required)' },
     FORMAT_OPTION,
     COCO_CLASSES_OPTION,
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: 'weights to start from (a new classifier is made for other classes)', defaultText: DEFAULT_MODEL },
+    {
+      name: 'backbone-weights',
+      kind: 'value',
+      valueName: 'FILE',
+      description: "start instead from a torchvision classification checkpoint (.pth or .safetensors: resnet50, resnet101 or mobilenet_v3_large): its backbone, a new DeepLabv3 head initialised as PyTorch does, its classification head dropped",
+    },
+    { name: 'backbone', kind: 'value', valueName: 'NAME', description: `the network --backbone-weights holds: ${CLASSIFICATION_BACKBONES.join(', ')}`, defaultText: "read from the file's tensors" },
     { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder: log.jsonl, latest/best.safetensors, curves (required)' },
     { name: 'train-split', kind: 'value', valueName: 'NAME', description: 'training split', defaultText: 'train' },
     { name: 'val-split', kind: 'value', valueName: 'NAME', description: 'validation split', defaultText: 'val' },
@@ -44,6 +53,7 @@ const spec: CommandSpec = {
   notes: [
     'Ctrl-C saves OUT/latest.safetensors before exiting; a loss that turns NaN, a lost GPU device or a checkpoint that cannot be written stops the run, naming the step, and leaves the last checkpoint as it was for --resume.',
     'Example: deeplab train --data ../shared/data/camvid --model mobilenetv2-pascal-257 --out runs/camvid --steps 600 --batch 8 --crop 321',
+    "From ImageNet weights: deeplab train --data ../shared/data/camvid --backbone-weights resnet50-0676ba61.pth --out runs/camvid-r50 --output-stride 16 (ASPP rates follow the stride: 6,12,18 at 16 for a ResNet; no auxiliary head)",
   ],
 };
 
@@ -85,6 +95,22 @@ function hardPixelsOption(args: ParsedArgs): number | undefined {
   return k / 100;
 }
 
+/** --model, or --backbone-weights (with --backbone): one of the two, the default model when neither. */
+function startingWeightsOptions(args: ParsedArgs): Pick<RunOptions, 'model' | 'backboneWeights' | 'backbone'> {
+  const model = optionValue(args, 'model');
+  const backboneWeights = optionValue(args, 'backbone-weights');
+  const backbone = optionValue(args, 'backbone');
+  if (backbone !== undefined && !CLASSIFICATION_BACKBONES.includes(backbone as ClassificationBackbone)) {
+    throw new UsageError(`--backbone: '${backbone}' is not one of ${CLASSIFICATION_BACKBONES.join(', ')}`, 'train');
+  }
+  if (backboneWeights === undefined) {
+    if (backbone !== undefined) throw new UsageError('--backbone names the network of --backbone-weights FILE, which was not given', 'train');
+    return { model: model ?? DEFAULT_MODEL };
+  }
+  if (model !== undefined) throw new UsageError('give --model or --backbone-weights, not both', 'train');
+  return { backboneWeights, ...(backbone ? { backbone: backbone as ClassificationBackbone } : {}) };
+}
+
 async function run(args: ParsedArgs): Promise<number> {
   const data = optionValue(args, 'data');
   const out = optionValue(args, 'out');
@@ -101,7 +127,7 @@ async function run(args: ParsedArgs): Promise<number> {
     ...(format ? { format } : {}),
     ...(cocoClasses ? { cocoClasses } : {}),
     out,
-    model: optionValue(args, 'model') ?? DEFAULT_MODEL,
+    ...startingWeightsOptions(args),
     trainSplit: optionValue(args, 'train-split'),
     valSplit: optionValue(args, 'val-split'),
     steps,

@@ -91,7 +91,7 @@ function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string,
 }
 
 /** torchvision's reference evaluation resizes the short side to 520 (LoadOptions.shortSide overrides). */
-const TORCHVISION_SHORT_SIDE = 520;
+export const TORCHVISION_SHORT_SIDE = 520;
 
 
 /** ASPP rates follow the output stride (6/12/18 at 16 become 12/24/36 at 8) unless given. */

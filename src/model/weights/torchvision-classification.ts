@@ -1,0 +1,139 @@
+// torchvision's ImageNet classification checkpoints (resnet50, resnet101, mobilenet_v3_large)
+// as the backbone of a DeepLabv3: recognising them, and taking their tensors for our backbone.
+//
+// torchvision's segmentation models wrap (part of) the classification network in an
+// IntermediateLayerGetter under `backbone`, so our graph's `backbone.*` names (the
+// segmentation checkpoint's) map onto the classification state dict's keys as follows (checked
+// in the tests against state dicts torchvision wrote); the classification head is dropped:
+//  - ResNet: the whole network is wrapped, `backbone.<key>` is `<key>`: `conv1`, `bn1`,
+//    `layer1..4`; `fc.*` is dropped (the global pool has no parameters);
+//  - MobileNetV3-Large: only its `features` Sequential is wrapped, `backbone.N.*` is
+//    `features.N.*`: all of features.0..16 (torchvision taps the last, features[16], for the
+//    head), nothing of it left out; `classifier.*` (two Linear layers) is dropped.
+// BatchNorm's `num_batches_tracked` counters are not parameters and are dropped too (older
+// checkpoints have none).
+import type { Graph } from '../../graph/ir.js';
+import { type HostParams, ParamMismatchError, storedState } from '../../graph/params.js';
+import type { BackboneName } from '../networks/config.js';
+import { RESNET_BLOCKS } from '../networks/resnet.js';
+import { TORCHVISION_DEEPLAB_MARKER, type StateDict, oihwToHwio } from './torchvision.js';
+
+/** The classification networks torchvision builds DeepLabv3 on. */
+export type ClassificationBackbone = Extract<BackboneName, 'resnet50' | 'resnet101' | 'mobilenet_v3_large'>;
+
+export const CLASSIFICATION_BACKBONES: readonly ClassificationBackbone[] = ['resnet50', 'resnet101', 'mobilenet_v3_large'];
+
+/** The prefix our graphs give backbone parameters (torchvision's segmentation state dict's). */
+const GRAPH_PREFIX = 'backbone.';
+
+/** The prefix that stands for our `backbone.` in each network's classification state dict. */
+const FILE_PREFIX: Record<ClassificationBackbone, string> = { resnet50: '', resnet101: '', mobilenet_v3_large: 'features.' };
+
+/** The classification head of each network: in the file, not in a DeepLabv3. */
+const HEAD_PREFIX: Record<ClassificationBackbone, string> = { resnet50: 'fc.', resnet101: 'fc.', mobilenet_v3_large: 'classifier.' };
+
+const EXPECTED =
+  "torchvision's resnet50 or resnet101 (conv1.*, bn1.*, layer1.0.conv1.weight, ..., fc.*) " +
+  'or mobilenet_v3_large (features.0.0.weight, features.1.block.0.0.weight, ..., classifier.*)';
+
+/** The first few keys of a state dict, for an error message. */
+function someKeys(state: StateDict): string {
+  const keys = [...state.keys()];
+  if (keys.length === 0) return 'no tensors';
+  return `${keys.length} tensors: ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', ...' : ''}`;
+}
+
+/** 1 + the largest N among keys `<prefix>N.` (0 when there are none). */
+function countIndexed(state: StateDict, prefix: string): number {
+  const pattern = new RegExp(`^${prefix.replace(/\./g, '\\.')}(\\d+)\\.`);
+  let n = 0;
+  for (const k of state.keys()) {
+    const m = pattern.exec(k);
+    if (m) n = Math.max(n, Number(m[1]) + 1);
+  }
+  return n;
+}
+
+/**
+ * Which classification network a state dict holds, from its keys; an error that says what the
+ * file is instead (a segmentation checkpoint, a ResNet of another depth, MobileNetV3-Small, ...).
+ */
+export function detectClassificationBackbone(state: StateDict, what = 'backbone weights'): ClassificationBackbone {
+  if (state.has(TORCHVISION_DEEPLAB_MARKER) || [...state.keys()].some((k) => k.startsWith(GRAPH_PREFIX))) {
+    throw new Error(
+      `${what}: a DeepLabv3 segmentation checkpoint (backbone.* and classifier.* tensors), not a classification one; ` +
+        'start from it with --model (the library: model) instead',
+    );
+  }
+  if (state.has('conv1.weight') && state.has('layer1.0.conv1.weight')) {
+    if (!state.has('layer1.0.conv3.weight')) {
+      throw new Error(`${what}: a ResNet of basic blocks (resnet18 or resnet34: no layer1.0.conv3); torchvision builds DeepLabv3 on resnet50 and resnet101 only`);
+    }
+    const blocks = countIndexed(state, 'layer3.');
+    for (const depth of [50, 101] as const) if (RESNET_BLOCKS[depth][2] === blocks) return `resnet${depth}`;
+    const named = blocks === 36 ? ' (resnet152)' : '';
+    throw new Error(`${what}: a ResNet with ${blocks} blocks in layer3${named}; DeepLabv3 takes resnet50 (6) or resnet101 (23)`);
+  }
+  if (state.has('features.0.0.weight')) {
+    if (state.has('features.1.conv.0.0.weight') || state.has('features.1.conv.0.weight')) {
+      throw new Error(`${what}: torchvision's mobilenet_v2 (features.N.conv.*), which it builds no DeepLabv3 on; use mobilenet_v3_large`);
+    }
+    const features = countIndexed(state, 'features.');
+    if (features === 13) throw new Error(`${what}: mobilenet_v3_small (features.0..12), which torchvision builds no DeepLabv3 on; use mobilenet_v3_large`);
+    if (state.has('features.1.block.0.0.weight')) return 'mobilenet_v3_large';
+  }
+  throw new Error(`${what}: not a torchvision classification state dict we know; expected ${EXPECTED}; it holds ${someKeys(state)}`);
+}
+
+/** A graph's 4-D weight shape as PyTorch stores it: ours [KH,KW,I,O] -> [O,I,KH,KW]. */
+function torchShape(shape: readonly number[]): number[] {
+  return shape.length === 4 ? [shape[3], shape[2], shape[0], shape[1]] : [...shape];
+}
+
+export interface ClassificationBackboneParams {
+  /** The graph's backbone parameters and statistics (`backbone.*`), in our layouts. */
+  params: HostParams;
+  /** The file's tensors that a DeepLabv3 does not use (the classification head, BN counters). */
+  dropped: string[];
+}
+
+/**
+ * The backbone parameters of `graph` (a DeepLabv3 on `backbone`) from a classification state
+ * dict: `backbone.<key>` is the file's `<key>` (ResNets) or `features.<key>` (MobileNetV3),
+ * conv weights OIHW -> HWIO. Every missing,
+ * unexpected and mis-shaped tensor is reported in one error, with the file's names and shapes.
+ */
+export function classificationBackboneParams(state: StateDict, graph: Graph, backbone: ClassificationBackbone, what = 'backbone weights'): ClassificationBackboneParams {
+  const head = HEAD_PREFIX[backbone];
+  const params: HostParams = new Map();
+  const missing: string[] = [];
+  const misShaped: ParamMismatchError['misShaped'] = [];
+  const used = new Set<string>();
+  for (const v of storedState(graph)) {
+    if (!v.name.startsWith(GRAPH_PREFIX)) continue;
+    const key = FILE_PREFIX[backbone] + v.name.slice(GRAPH_PREFIX.length);
+    const t = state.get(key);
+    const expected = torchShape(v.shape);
+    if (!t) {
+      missing.push(key);
+      continue;
+    }
+    used.add(key);
+    if (t.shape.length !== expected.length || t.shape.some((d, i) => d !== expected[i])) {
+      misShaped.push({ name: key, expected, got: t.shape });
+      continue;
+    }
+    params.set(v.name, t.shape.length === 4 ? oihwToHwio(t.data, t.shape) : { shape: [...t.shape], data: t.data });
+  }
+  const dropped: string[] = [];
+  const unexpected: string[] = [];
+  for (const key of state.keys()) {
+    if (used.has(key)) continue;
+    if (key.startsWith(head) || key.endsWith('.num_batches_tracked')) dropped.push(key);
+    else unexpected.push(key);
+  }
+  if (missing.length || unexpected.length || misShaped.length) {
+    throw new ParamMismatchError(missing, unexpected, misShaped, `${what} (as torchvision's ${backbone} classification state dict)`);
+  }
+  return { params, dropped };
+}
