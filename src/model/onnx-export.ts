@@ -2,14 +2,11 @@
 // size, written op by op (src/graph/onnx/lower.ts), the weights as initializers, and the model's
 // preprocessing, classes and source in the metadata. Input 'image' [1,3,H,W] float32, already
 // normalised; output 'logits' [1,classes,H,W], the final bilinear resize to the input included.
-import { lowerToOnnx, ONNX_OPSET } from '../graph/onnx/lower.js';
+import { lowerToOnnx, onnxModelOf } from '../graph/onnx/lower.js';
 import { type ModelProto, encodeModel } from '../graph/onnx/proto.js';
 import { writeFileAtomically } from '../util/write-atomic.js';
 import type { LoadedWeights } from './loading/load-weights.js';
 import { normalizationConstants } from './networks/config.js';
-
-/** ONNX IR version 8: the one opset 17 came with (ONNX 1.12). */
-const ONNX_IR_VERSION = 8;
 
 export interface OnnxExportOptions {
   /** The network's input size (the graph is built for it; ONNX shapes are fixed). */
@@ -61,15 +58,8 @@ export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<str
 export function onnxModel(w: LoadedWeights, o: OnnxExportOptions): ModelProto {
   const graph = w.buildGraph({ batch: 1, height: o.height, width: o.width });
   const metadata = onnxMetadata(w, o);
-  return {
-    ir_version: ONNX_IR_VERSION,
-    producer_name: 'deeplab-webgpu',
-    producer_version: '',
-    doc_string: `DeepLabv3 (${w.config.backbone}), ${w.config.numClasses} classes: ${metadata.preprocessing}`,
-    opset_import: [{ domain: '', version: ONNX_OPSET }],
-    graph: lowerToOnnx(graph, w.params, w.name),
-    metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
-  };
+  const doc = `DeepLabv3 (${w.config.backbone}), ${w.config.numClasses} classes: ${metadata.preprocessing}`;
+  return onnxModelOf(lowerToOnnx(graph, w.params, w.name), metadata, doc);
 }
 
 /** Writes the ONNX file (to a temporary file renamed into place); returns what it wrote. */

@@ -17,8 +17,6 @@ export interface OnnxEmitter {
   tensor(v: Value, perm?: readonly number[]): string;
   /** A constant initializer (Clip's bounds, Resize's sizes). */
   constant(hint: string, dtype: 'float' | 'int64', dims: readonly number[], data: readonly number[]): string;
-  /** A fresh name for an intermediate tensor of the op. */
-  temp(hint: string): string;
   /** Adds one ONNX node (default domain, opset 17). */
   node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs?: Record<string, OnnxAttr>): void;
 }

@@ -15,6 +15,7 @@ import {
   ATTR_STRING,
   type AttributeProto,
   type GraphProto,
+  type ModelProto,
   type NodeProto,
   ONNX_FLOAT,
   ONNX_INT64,
@@ -24,6 +25,9 @@ import {
 
 /** The ONNX operator set the rules write for. */
 export const ONNX_OPSET = 17;
+
+/** ONNX IR version 8: the one opset 17 came with (ONNX 1.12). */
+export const ONNX_IR_VERSION = 8;
 
 /** An NHWC shape as ONNX's NCHW. */
 export function nchwShape(shape: readonly number[]): number[] {
@@ -92,7 +96,7 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string): Gra
   const valueNames = new Map<number, string>();
   const stateNames = new Map<string, string>();
   const constants = new Map<string, string>();
-  /** The layer whose rule is running: names its ONNX nodes and temporaries. */
+  /** The layer whose rule is running: names its ONNX nodes. */
   let layer = '';
 
   const checkMap = (v: Value, what: string): void => {
@@ -132,7 +136,6 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string): Gra
       constants.set(key, tensorName);
       return tensorName;
     },
-    temp: (hint) => unique(tensorNames, `${layer}/${hint}`),
     node(opType, inputs, outputs, attrs = {}) {
       nodes.push({
         name: unique(nodeNames, layer),
@@ -153,8 +156,9 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string): Gra
   }
   const inputs = graph.inputs.map((v) => {
     checkMap(v, 'input');
-    valueNames.set(v.id, unique(tensorNames, v.name));
-    return mapInfo(v.name, v);
+    const tensorName = unique(tensorNames, v.name);
+    valueNames.set(v.id, tensorName);
+    return mapInfo(tensorName, v);
   });
 
   for (const node of graph.nodes) {
@@ -186,4 +190,17 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string): Gra
     outputs.push(mapInfo(key, v));
   }
   return { name, node: nodes, initializer: initializers, input: inputs, output: outputs };
+}
+
+/** A model file's message: the graph, its opset, and metadata_props from `metadata`. */
+export function onnxModelOf(graph: GraphProto, metadata: Record<string, string> = {}, docString = ''): ModelProto {
+  return {
+    ir_version: ONNX_IR_VERSION,
+    producer_name: 'deeplab-webgpu',
+    producer_version: '',
+    doc_string: docString,
+    opset_import: [{ domain: '', version: ONNX_OPSET }],
+    graph,
+    metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+  };
 }
