@@ -6,9 +6,12 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { opDef } from '../../src/graph/ops/registry.js';
 import { permuteAxes } from '../../src/graph/onnx/lower.js';
 import { type ModelProto, decodeModel } from '../../src/graph/onnx/proto.js';
 import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-weights.js';
+import { BACKBONES, type DeepLabConfig, defaultConfig } from '../../src/model/networks/config.js';
+import { buildDeepLab } from '../../src/model/networks/deeplab.js';
 import { VOC_CLASSES } from '../../src/model/voc.js';
 import { defaultOnnxSize, exportOnnx } from '../../src/model/onnx-export.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
@@ -76,6 +79,24 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
     expect(dims(model.graph.output[0])).to.deep.equal([1, w.config.numClasses, height, width]);
     return { logits, model };
   }
+
+  it('every op of every network configuration we build has an ONNX rule', () => {
+    const variants: Partial<DeepLabConfig>[] = [{}, { outputStride: 16 }, { imagePooling: false }, { asppRates: [6, 12, 18] }];
+    // torchvision's auxiliary FCN head; ResNet's cascaded blocks and the network without atrous convolution.
+    const torchvisionOnly: Partial<DeepLabConfig>[] = [{ aux: true }];
+    const resnetOnly: Partial<DeepLabConfig>[] = [{ blocks: 7, outputStride: 16, multiGrid: [1, 2, 4], dilationConvention: 'paper' }, { atrous: false, outputStride: 32 }];
+    let graphs = 0;
+    for (const backbone of BACKBONES) {
+      const extra = [...(backbone === 'mobilenet_v2' ? [] : torchvisionOnly), ...(backbone.startsWith('resnet') ? resnetOnly : [])];
+      for (const v of [...variants, ...extra]) {
+        const g = buildDeepLab(defaultConfig(backbone, v), { height: 65, width: 49 });
+        const missing = g.nodes.filter((n) => !opDef(n.op).onnx).map((n) => `${n.name} (${n.op.type})`);
+        expect(missing, `${backbone} ${JSON.stringify(v)}`).to.deep.equal([]);
+        graphs++;
+      }
+    }
+    expect(graphs).to.equal(BACKBONES.length * variants.length + 3 * torchvisionOnly.length + 2 * resnetOnly.length);
+  });
 
   it("TF MobileNetV2 (TF Lite 257): TF Lite's parity input gives our logits and TF Lite's", async () => {
     const w = await loadWeights(TFLITE_257);
