@@ -139,7 +139,7 @@ mulOp.grad = (op, _outputs, [dy], g) => {
 };
 
 /** Our activations as ONNX operators (opset 17), from tensor `x` into tensor `y`. */
-export function onnxActivation(g: OnnxEmitter, activation: Activation, x: string, y: string): void {
+function onnxActivation(g: OnnxEmitter, activation: Activation, x: string, y: string): void {
   switch (activation) {
     case 'none':
       return g.node('Identity', [x], [y]);
