@@ -15,6 +15,7 @@ import {
   prepareBatchNormTrain,
 } from '../../kernels/batchnorm-train.js';
 import { fromLike } from '../../kernels/cpu-arrays.js';
+import { fusedEpilogueError } from '../onnx/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -157,4 +158,11 @@ batchNormOp.grad = (op, _outputs, [dy], g) => {
   if (op.attrs.activation !== 'none') throw new Error('batchnorm with a fused activation: differentiate the canonical graph, before fusion');
   const [dx, dgamma, dbeta] = g.emit<BatchNormGradOp>('', { type: 'batchnorm_grad', x: op.input, dy, gamma: op.gamma, mean: op.mean, variance: op.variance, attrs: { eps: op.attrs.eps, mode: 'frozen' } });
   return { input: dx, gamma: dgamma, beta: dbeta };
+};
+
+// ONNX BatchNormalization in inference mode: (x - mean) / sqrt(var + eps) * gamma + beta, on axis 1.
+batchNormOp.onnx = (op, [out], g) => {
+  if (op.attrs.activation !== 'none') throw fusedEpilogueError(`activation (${op.attrs.activation})`);
+  const inputs = [op.input, op.gamma, op.beta, op.mean, op.variance].map((v) => g.tensor(v));
+  g.node('BatchNormalization', inputs, [out], { epsilon: { float: op.attrs.eps } });
 };

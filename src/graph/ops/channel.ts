@@ -100,3 +100,6 @@ concatOp.grad = (op, _outputs, [dy], g) => {
   });
   return { inputs };
 };
+
+// Channels are ONNX's axis 1 (NCHW).
+concatOp.onnx = (op, [out], g) => g.node('Concat', op.inputs.map((v) => g.tensor(v)), [out], { axis: { int: 1 } });

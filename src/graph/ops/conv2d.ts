@@ -16,6 +16,7 @@ import {
   prepareConv2dWeightGrad,
 } from '../../kernels/conv2d-backward.js';
 import { chunkSumSpec } from '../../kernels/reduce.js';
+import { HWIO_TO_OIHW, fusedEpilogueError } from '../onnx/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -179,4 +180,18 @@ conv2dOp.grad = (op, _outputs, [dy], g) => {
     weight: g.needs(op.weight) ? g.emit<Conv2dGradWeightOp>('weight', { type: 'conv2d_grad_weight', x: op.input, dy, attrs: { ...attrs, weightShape: [...op.weight.shape] } })[0] : undefined,
     bias: op.bias && g.needs(op.bias) ? g.emit<Conv2dGradBiasOp>('bias', { type: 'conv2d_grad_bias', dy })[0] : undefined,
   };
+};
+
+// ONNX Conv: pads as [top, left, bottom, right]; weights OIHW (groups split channels the same way).
+conv2dOp.onnx = (op, [out], g) => {
+  if (op.scale || op.residual || op.attrs.activation !== 'none') throw fusedEpilogueError('epilogue (scale, residual or activation)');
+  const a = op.attrs;
+  const inputs = [g.tensor(op.input), g.tensor(op.weight, HWIO_TO_OIHW), ...(op.bias ? [g.tensor(op.bias)] : [])];
+  g.node('Conv', inputs, [out], {
+    kernel_shape: { ints: [op.weight.shape[0], op.weight.shape[1]] },
+    strides: { ints: [a.strideH, a.strideW] },
+    dilations: { ints: [a.dilationH, a.dilationW] },
+    pads: { ints: [a.padTop, a.padLeft, a.padBottom, a.padRight] },
+    group: { int: a.groups },
+  });
 };

@@ -4,6 +4,7 @@ import { shapeString } from '../../gpu/tensor.js';
 import type { Activation } from '../../kernels/activation.js';
 import { activationGradCpu, activationGradSpec, prepareActivationGrad } from '../../kernels/activation-grad.js';
 import { elementwiseBroadcast, elementwiseCpu, elementwiseSpec, prepareElementwise, prepareScale, scaleCpu, scaleSpec } from '../../kernels/elementwise.js';
+import { type OnnxEmitter, type OnnxRule, fusedEpilogueError } from '../onnx/emitter.js';
 import type { GlobalAvgPoolOp } from './pool.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -136,3 +137,32 @@ mulOp.grad = (op, _outputs, [dy], g) => {
   }
   return { a: da, b: db };
 };
+
+/** Our activations as ONNX operators (opset 17), from tensor `x` into tensor `y`. */
+function onnxActivation(g: OnnxEmitter, activation: Activation, x: string, y: string): void {
+  switch (activation) {
+    case 'none':
+      return g.node('Identity', [x], [y]);
+    case 'relu':
+      return g.node('Relu', [x], [y]);
+    case 'relu6':
+      return g.node('Clip', [x, g.constant('zero', 'float', [], [0]), g.constant('six', 'float', [], [6])], [y]);
+    case 'hardswish':
+      return g.node('HardSwish', [x], [y]);
+    case 'hardsigmoid':
+      // ONNX: max(0, min(1, alpha * x + beta)); ours min(max(x + 3, 0), 6) / 6.
+      return g.node('HardSigmoid', [x], [y], { alpha: { float: 1 / 6 }, beta: { float: 0.5 } });
+  }
+}
+
+// Add and Mul broadcast numpy-style: the squeeze-and-excite scale [N,C,1,1] needs nothing more.
+function binaryOnnx(onnxType: 'Add' | 'Mul'): OnnxRule<BinaryOp> {
+  return (op, [out], g) => {
+    if (op.attrs.activation !== 'none') throw fusedEpilogueError(`activation (${op.attrs.activation})`);
+    g.node(onnxType, [g.tensor(op.a), g.tensor(op.b)], [out]);
+  };
+}
+addOp.onnx = binaryOnnx('Add');
+mulOp.onnx = binaryOnnx('Mul');
+
+activationOp.onnx = (op, [out], g) => onnxActivation(g, op.attrs.activation, g.tensor(op.input), out);

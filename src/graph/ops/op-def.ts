@@ -1,11 +1,13 @@
 // What one op is, in one place: its operands and attributes (the op record type), shape
-// inference, GPU lowering, CPU reference, cost, how `describe` shows it, and (for training) its
-// gradient rule. Every pass, the executor, the CPU interpreter, the cost model and `describe`
-// read ops only through these definitions, so adding an op means adding one definition.
+// inference, GPU lowering, CPU reference, cost, how `describe` shows it, (for training) its
+// gradient rule, and its ONNX mapping. Every pass, the executor, the CPU interpreter, the cost
+// model, `describe` and the ONNX exporter read ops only through these definitions, so adding an
+// op means adding one definition.
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import type { GpuTensor } from '../../gpu/tensor.js';
+import type { OnnxRule } from '../onnx/emitter.js';
 import type { DType, Value } from '../value.js';
 
 /** Shape and type of one output, as shape inference gives it. */
@@ -85,6 +87,8 @@ export interface OpDef<O extends { type: string }> {
   outputStride?(op: O, inputStride: number | null, imageHeight: number | undefined): number | null;
   /** How gradients flow back through the op (ops without one cannot be differentiated). */
   grad?: GradRule<O>;
+  /** How the op is written as ONNX operators (ops without one cannot be exported to ONNX). */
+  onnx?: OnnxRule<O>;
 }
 
 export function numel(shape: readonly number[]): number {

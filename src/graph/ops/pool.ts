@@ -109,3 +109,17 @@ export const pool2dGradOp: OpDef<Pool2dGradOp> = {
 pool2dOp.grad = (op, _outputs, [dy], g) => ({
   input: dy && g.emit<Pool2dGradOp>('', { type: 'pool2d_grad', input: op.input, dy, attrs: op.attrs })[0],
 });
+
+globalAvgPoolOp.onnx = (op, [out], g) => g.node('GlobalAveragePool', [g.tensor(op.input)], [out]);
+
+// ONNX pools: pads as [top, left, bottom, right]; max pooling never picks a padded cell (as ours).
+pool2dOp.onnx = (op, [out], g) => {
+  const a = op.attrs;
+  const window = {
+    kernel_shape: { ints: [a.kernelH, a.kernelW] },
+    strides: { ints: [a.strideH, a.strideW] },
+    pads: { ints: [a.padTop, a.padLeft, a.padBottom, a.padRight] },
+  };
+  if (a.kind === 'max') g.node('MaxPool', [g.tensor(op.input)], [out], window);
+  else g.node('AveragePool', [g.tensor(op.input)], [out], { ...window, count_include_pad: { int: (a.countIncludePad ?? true) ? 1 : 0 } });
+};

@@ -109,3 +109,14 @@ export const resizeGradOp: OpDef<ResizeGradOp> = {
 resizeOp.grad = (op, _outputs, [dy], g) => ({
   input: dy && g.emit<ResizeGradOp>('', { type: 'resize_grad', dy, attrs: { ...op.attrs, inputShape: [...op.input.shape] } })[0],
 });
+
+// ONNX Resize (linear) to explicit sizes; its coordinate_transformation_mode names our three
+// conventions alike (see ResizeMode), half_pixel's clamp at 0 included.
+resizeOp.onnx = (op, [out], g) => {
+  const [n, , , c] = op.input.shape;
+  const sizes = g.constant(`sizes_${op.attrs.outH}x${op.attrs.outW}`, 'int64', [4], [n, c, op.attrs.outH, op.attrs.outW]);
+  g.node('Resize', [g.tensor(op.input), '', '', sizes], [out], {
+    mode: { string: 'linear' },
+    coordinate_transformation_mode: { string: op.attrs.mode },
+  });
+};

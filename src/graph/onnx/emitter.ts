@@ -1,0 +1,37 @@
+// What an op's ONNX rule (OpDef.onnx) writes its nodes with. src/graph/onnx/lower.ts implements
+// it while walking a canonical graph; each op file says how its op maps onto ONNX operators.
+//
+// Layout: our maps are NHWC, ONNX's are NCHW. The exporter gives every rank-4 value of the graph
+// (input, activations) the NCHW layout, so a rule reads and writes NCHW tensors and never
+// transposes a map; state (weights) keeps our layout unless the rule asks for a permutation.
+import type { Value } from '../value.js';
+
+/** An ONNX attribute value, its type explicit (ONNX tells INT from FLOAT). */
+export type OnnxAttr = { int: number } | { ints: readonly number[] } | { float: number } | { string: string };
+
+export interface OnnxEmitter {
+  /**
+   * The ONNX tensor holding a graph value: maps in NCHW; a state value as an initializer, its
+   * axes reordered when `perm` is given (ONNX axis i is our axis perm[i]).
+   */
+  tensor(v: Value, perm?: readonly number[]): string;
+  /** A constant initializer (Clip's bounds, Resize's sizes). */
+  constant(hint: string, dtype: 'float' | 'int64', dims: readonly number[], data: readonly number[]): string;
+  /** Adds one ONNX node (default domain, opset 17). */
+  node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs?: Record<string, OnnxAttr>): void;
+}
+
+/**
+ * An op's mapping onto ONNX: emits the nodes computing its outputs into the tensors named
+ * `outputs` (one per op output). It throws (without the layer's name: the exporter adds it)
+ * where the op's settings have no ONNX equivalent.
+ */
+export type OnnxRule<O> = (op: O, outputs: readonly string[], g: OnnxEmitter) => void;
+
+/** The error of a rule given a compiled graph's fused op: ONNX export reads the canonical graph. */
+export function fusedEpilogueError(what: string): Error {
+  return new Error(`has a fused ${what}: ONNX export takes the canonical graph (export before compiling)`);
+}
+
+/** HWIO conv weights as ONNX's OIHW: ONNX axis i is our axis HWIO_TO_OIHW[i]. */
+export const HWIO_TO_OIHW: readonly number[] = [3, 2, 0, 1];

@@ -1,0 +1,206 @@
+// A canonical graph as an ONNX graph (opset 17): each node through its op's rule (OpDef.onnx),
+// the state it reads as initializers, every map (rank-4 value, NHWC here) as NCHW, so the ONNX
+// graph needs no Transpose: the input 'image' is [N,3,H,W] and 'logits' [N,classes,H,W].
+// An op without a rule, or a graph that is not canonical (fused epilogues, f16, derived state),
+// is an error naming the layer.
+import { shapeString } from '../../gpu/tensor.js';
+import type { Graph, Value } from '../ir.js';
+import { opDef } from '../ops/registry.js';
+import type { HostParams } from '../params.js';
+import type { OnnxAttr, OnnxEmitter } from './emitter.js';
+import {
+  ATTR_FLOAT,
+  ATTR_INT,
+  ATTR_INTS,
+  ATTR_STRING,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  ONNX_FLOAT,
+  ONNX_INT64,
+  type TensorProto,
+  type ValueInfoProto,
+} from './proto.js';
+
+/** The ONNX operator set the rules write for. */
+export const ONNX_OPSET = 17;
+
+/** ONNX IR version 8: the one opset 17 came with (ONNX 1.12). */
+export const ONNX_IR_VERSION = 8;
+
+/** An NHWC shape as ONNX's NCHW. */
+export function nchwShape(shape: readonly number[]): number[] {
+  return [shape[0], shape[3], shape[1], shape[2]];
+}
+
+/** `data` of `shape` (rank 4 at most) with its axes reordered: axis i of the result is axis perm[i] of the input. */
+export function permuteAxes(data: Float32Array, shape: readonly number[], perm: readonly number[]): { dims: number[]; data: Float32Array } {
+  if (shape.length > 4 || perm.length !== shape.length || [...perm].sort().some((p, i) => p !== i)) {
+    throw new Error(`permutation [${perm.join(',')}] does not fit shape ${shapeString(shape)}`);
+  }
+  const dims = perm.map((p) => shape[p]);
+  // Padded to rank 4 with leading unit axes: four plain loops over the output, in order.
+  const pad = 4 - shape.length;
+  const inShape = [...new Array<number>(pad).fill(1), ...shape];
+  const inStrides = inShape.map((_, i) => inShape.slice(i + 1).reduce((a, b) => a * b, 1));
+  const order = [...Array.from({ length: pad }, (_, i) => i), ...perm.map((p) => p + pad)];
+  const [d0, d1, d2, d3] = order.map((p) => inShape[p]);
+  const [s0, s1, s2, s3] = order.map((p) => inStrides[p]);
+  const out = new Float32Array(data.length);
+  let o = 0;
+  for (let a = 0; a < d0; a++)
+    for (let b = 0; b < d1; b++)
+      for (let c = 0; c < d2; c++) {
+        const base = a * s0 + b * s1 + c * s2;
+        for (let d = 0; d < d3; d++) out[o++] = data[base + d * s3];
+      }
+  return { dims, data: out };
+}
+
+function bytesOf(a: Float32Array | BigInt64Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function attribute(name: string, a: OnnxAttr): AttributeProto {
+  if ('int' in a) return { name, type: ATTR_INT, i: a.int };
+  if ('ints' in a) return { name, type: ATTR_INTS, ints: [...a.ints] };
+  if ('float' in a) return { name, type: ATTR_FLOAT, f: a.float };
+  return { name, type: ATTR_STRING, s: new TextEncoder().encode(a.string) };
+}
+
+function mapInfo(name: string, v: Value): ValueInfoProto {
+  return { name, type: { tensor_type: { elem_type: ONNX_FLOAT, shape: { dim: nchwShape(v.shape).map((d) => ({ dim_value: d })) } } } };
+}
+
+/** Which ops have an ONNX rule, for the error naming one that has none. */
+function exportableOps(graph: Graph): string {
+  return [...new Set(graph.nodes.filter((n) => opDef(n.op).onnx).map((n) => n.op.type))].join(', ');
+}
+
+/**
+ * The ONNX graph of a canonical graph with its weights (`params`: our layouts, by state name).
+ * Every graph input and output must be an f32 map; outputs keep their names.
+ */
+export function lowerToOnnx(graph: Graph, params: HostParams, name: string): GraphProto {
+  const nodes: NodeProto[] = [];
+  const initializers: TensorProto[] = [];
+  const tensorNames = new Set<string>();
+  const nodeNames = new Set<string>();
+  const unique = (taken: Set<string>, hint: string): string => {
+    let n = hint;
+    for (let k = 2; taken.has(n); k++) n = `${hint}_${k}`;
+    taken.add(n);
+    return n;
+  };
+  const valueNames = new Map<number, string>();
+  const stateNames = new Map<string, string>();
+  const constants = new Map<string, string>();
+  /** The layer whose rule is running: names its ONNX nodes. */
+  let layer = '';
+
+  const checkMap = (v: Value, what: string): void => {
+    if (v.shape.length !== 4) throw new Error(`${what} ${v.name} is ${shapeString(v.shape)}, not an NHWC map: ONNX export writes maps only`);
+    if (v.dtype !== 'f32') throw new Error(`${what} ${v.name} is ${v.dtype}: ONNX export writes f32 graphs (export the canonical graph, not a half-precision one)`);
+  };
+
+  const stateTensor = (v: Value, perm?: readonly number[]): string => {
+    const key = `${v.name}|${perm?.join(',') ?? ''}`;
+    const known = stateNames.get(key);
+    if (known) return known;
+    const t = params.get(v.name);
+    if (!t) throw new Error(`no weights for ${v.name}${v.role === 'derived' ? ' (derived state: export the canonical graph, before compiling)' : ''}`);
+    if (shapeString(t.shape) !== shapeString(v.shape)) throw new Error(`weights ${v.name} are ${shapeString(t.shape)}, the graph declares ${shapeString(v.shape)}`);
+    const { dims, data } = perm ? permuteAxes(t.data, t.shape, perm) : { dims: [...t.shape], data: t.data };
+    const tensorName = unique(tensorNames, v.name);
+    initializers.push({ name: tensorName, dims, data_type: ONNX_FLOAT, raw_data: bytesOf(data) });
+    stateNames.set(key, tensorName);
+    return tensorName;
+  };
+
+  const emitter: OnnxEmitter = {
+    tensor(v, perm) {
+      if (v.kind === 'state') return stateTensor(v, perm);
+      if (perm) throw new Error(`only weights are permuted, not ${v.name}`);
+      const n = valueNames.get(v.id);
+      if (n === undefined) throw new Error(`${v.name} is read before it is computed`);
+      return n;
+    },
+    constant(hint, dtype, dims, data) {
+      const key = `${dtype}|${dims.join(',')}|${data.join(',')}`;
+      const known = constants.get(key);
+      if (known) return known;
+      const tensorName = unique(tensorNames, hint);
+      const raw = dtype === 'float' ? bytesOf(Float32Array.from(data)) : bytesOf(BigInt64Array.from(data, (x) => BigInt(x)));
+      initializers.push({ name: tensorName, dims: [...dims], data_type: dtype === 'float' ? ONNX_FLOAT : ONNX_INT64, raw_data: raw });
+      constants.set(key, tensorName);
+      return tensorName;
+    },
+    node(opType, inputs, outputs, attrs = {}) {
+      nodes.push({
+        name: unique(nodeNames, layer),
+        op_type: opType,
+        input: [...inputs],
+        output: [...outputs],
+        attribute: Object.entries(attrs).map(([k, a]) => attribute(k, a)),
+      });
+    },
+  };
+
+  // Inputs and outputs keep their names; outputs are reserved first so no layer takes one.
+  const outputNames = new Map<number, string>();
+  for (const [key, v] of graph.outputs) {
+    checkMap(v, 'output');
+    unique(tensorNames, key);
+    if (!outputNames.has(v.id)) outputNames.set(v.id, key);
+  }
+  const inputs = graph.inputs.map((v) => {
+    checkMap(v, 'input');
+    const tensorName = unique(tensorNames, v.name);
+    valueNames.set(v.id, tensorName);
+    return mapInfo(tensorName, v);
+  });
+
+  for (const node of graph.nodes) {
+    layer = node.name;
+    const def = opDef(node.op);
+    if (!def.onnx) {
+      throw new Error(`layer ${node.name}: op '${node.op.type}' has no ONNX mapping (the ops ONNX export writes, of those in this graph: ${exportableOps(graph) || 'none'})`);
+    }
+    const outs = node.outputs.map((v, i) => {
+      if (v.kind === 'state') throw new Error(`layer ${node.name} updates ${v.name} in place: ONNX export writes inference graphs only`);
+      checkMap(v, `layer ${node.name}: output`);
+      return outputNames.get(v.id) ?? unique(tensorNames, node.outputs.length > 1 ? `${node.name}:${i}` : node.name);
+    });
+    try {
+      def.onnx(node.op, outs, emitter);
+    } catch (e) {
+      const message = (e as Error).message;
+      throw new Error(message.startsWith(`layer ${node.name}`) ? message : `layer ${node.name}: ${message}`, { cause: e });
+    }
+    node.outputs.forEach((v, i) => valueNames.set(v.id, outs[i]));
+  }
+
+  // An output that is an input, or a second name for one value, is an Identity of it.
+  layer = 'outputs';
+  const outputs: ValueInfoProto[] = [];
+  for (const [key, v] of graph.outputs) {
+    const computed = valueNames.get(v.id)!;
+    if (computed !== key) emitter.node('Identity', [computed], [key]);
+    outputs.push(mapInfo(key, v));
+  }
+  return { name, node: nodes, initializer: initializers, input: inputs, output: outputs };
+}
+
+/** A model file's message: the graph, its opset, and metadata_props from `metadata`. */
+export function onnxModelOf(graph: GraphProto, metadata: Record<string, string> = {}, docString = ''): ModelProto {
+  return {
+    ir_version: ONNX_IR_VERSION,
+    producer_name: 'deeplab-webgpu',
+    producer_version: '',
+    doc_string: docString,
+    opset_import: [{ domain: '', version: ONNX_OPSET }],
+    graph,
+    metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
+  };
+}

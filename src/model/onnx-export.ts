@@ -1,0 +1,71 @@
+// A model as a standard ONNX file (opset 17): the canonical inference network built for one input
+// size, written op by op (src/graph/onnx/lower.ts), the weights as initializers, and the model's
+// preprocessing, classes and source in the metadata. Input 'image' [1,3,H,W] float32, already
+// normalised; output 'logits' [1,classes,H,W], the final bilinear resize to the input included.
+import { lowerToOnnx, onnxModelOf } from '../graph/onnx/lower.js';
+import { type ModelProto, encodeModel } from '../graph/onnx/proto.js';
+import { writeFileAtomically } from '../util/write-atomic.js';
+import type { LoadedWeights } from './loading/load-weights.js';
+import { normalizationConstants } from './networks/config.js';
+
+export interface OnnxExportOptions {
+  /** The network's input size (the graph is built for it; ONNX shapes are fixed). */
+  height: number;
+  width: number;
+  /** Where the weights came from, for the metadata (default: the model's name). */
+  source?: string;
+}
+
+/** The input size an export uses unless told: a fixed-size model's own; else its short side, square. */
+export function defaultOnnxSize(w: LoadedWeights): { height: number; width: number } {
+  const p = w.inputPolicy;
+  return p.kind === 'fixed' ? { height: p.height, width: p.width } : { height: p.size, width: p.size };
+}
+
+/** The metadata_props: what a user of the file needs to prepare its input and read its output. */
+export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<string, string> {
+  const { mean, std } = normalizationConstants(w.config.normalization);
+  const formula = w.config.normalization === 'minus_one_one' ? 'x / 127.5 - 1 (the same as mean = std = 0.5 below)' : '(x / 255 - mean) / std per channel';
+  const ours =
+    w.inputPolicy.kind === 'fixed'
+      ? `this model runs at ${w.inputPolicy.width}x${w.inputPolicy.height}`
+      : `this model's own pipeline resizes the short side to ${w.inputPolicy.size} keeping the aspect ratio; this graph is fixed at ${o.width}x${o.height}`;
+  return {
+    model: w.name,
+    source: o.source ?? w.name,
+    backbone: w.config.backbone,
+    config: JSON.stringify(w.config),
+    input: 'image',
+    input_layout: 'NCHW',
+    input_shape: JSON.stringify([1, 3, o.height, o.width]),
+    color_order: 'RGB',
+    scale: String(1 / 255),
+    mean: JSON.stringify(mean),
+    std: JSON.stringify(std),
+    preprocessing:
+      `RGB image (0..255) resized to ${o.width}x${o.height} (bilinear), then ${formula}, ` +
+      `mean ${JSON.stringify(mean)}, std ${JSON.stringify(std)}, as float32 NCHW [1,3,${o.height},${o.width}] (${ours})`,
+    output: 'logits',
+    output_layout: 'NCHW',
+    output_shape: JSON.stringify([1, w.config.numClasses, o.height, o.width]),
+    postprocessing: `logits are class scores at the input's size (the final ${w.config.resizeMode} bilinear resize is in the graph); argmax over axis 1 gives each pixel's class`,
+    classes: JSON.stringify(w.classes.names),
+    class_colors: JSON.stringify(w.classes.colors),
+  };
+}
+
+/** The ONNX model of `w` at one input size. */
+export function onnxModel(w: LoadedWeights, o: OnnxExportOptions): ModelProto {
+  const graph = w.buildGraph({ batch: 1, height: o.height, width: o.width });
+  const metadata = onnxMetadata(w, o);
+  const doc = `DeepLabv3 (${w.config.backbone}), ${w.config.numClasses} classes: ${metadata.preprocessing}`;
+  return onnxModelOf(lowerToOnnx(graph, w.params, w.name), metadata, doc);
+}
+
+/** Writes the ONNX file (to a temporary file renamed into place); returns what it wrote. */
+export function exportOnnx(path: string, w: LoadedWeights, o: OnnxExportOptions): { nodes: number; initializers: number; bytes: number } {
+  const model = onnxModel(w, o);
+  const bytes = encodeModel(model);
+  writeFileAtomically(path, bytes);
+  return { nodes: model.graph.node.length, initializers: model.graph.initializer.length, bytes: bytes.byteLength };
+}

@@ -1,0 +1,203 @@
+// ONNX lowering, op by op: small graphs of each op (odd, non-square sizes, every variant the
+// networks use and more) exported, run by onnxruntime-node and compared with our CPU
+// interpreter; errors for what ONNX export does not take.
+import { expect } from 'chai';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { compile } from '../../src/graph/compile.js';
+import type { Graph, Value } from '../../src/graph/ir.js';
+import { lowerToOnnx, onnxModelOf, permuteAxes } from '../../src/graph/onnx/lower.js';
+import { decodeModel, encodeModel } from '../../src/graph/onnx/proto.js';
+import type { HostParams } from '../../src/graph/params.js';
+import type { ResizeMode } from '../../src/kernels/resize.js';
+import { expectClose, numel, randomArray, relativeError, rng } from '../helpers.js';
+import { runOnnx, runOursNchw } from '../onnx-runtime.js';
+
+/** Random weights for a graph's state; names ending in 'var' get positive values. */
+function randomParams(graph: Graph): HostParams {
+  const r = rng();
+  return new Map(graph.state.map((v) => [v.name, { shape: [...v.shape], data: randomArray(numel(v.shape), v.name.endsWith('var') ? 0.5 : -1, 1.5, r) }]));
+}
+
+/** A one-input graph: 'image' [1,H,W,C] through `body`, output 'logits'. */
+function graphOf(h: number, w: number, c: number, body: (b: GraphBuilder, x: Value) => Value): Graph {
+  const b = new GraphBuilder();
+  b.output('logits', body(b, b.input('image', [1, h, w, c])));
+  return b.build();
+}
+
+function bn(b: GraphBuilder, name: string, x: Value, eps = 1e-3): Value {
+  const c = x.shape[3];
+  const p = { gamma: b.param(`${name}.gamma`, [c]), beta: b.param(`${name}.beta`, [c]), mean: b.statistic(`${name}.mean`, [c]), variance: b.statistic(`${name}.var`, [c]) };
+  return b.batchNorm(name, x, p, { eps });
+}
+
+/** Exports `graph`, runs it in onnxruntime and in our interpreter, and compares every output. */
+async function expectOnnxMatches(graph: Graph): Promise<string[]> {
+  const params = randomParams(graph);
+  const bytes = encodeModel(onnxModelOf(lowerToOnnx(graph, params, 'test')));
+  const [input] = graph.inputs;
+  const [n, h, w, c] = input.shape;
+  const image = { dims: [n, c, h, w], data: randomArray(numel(input.shape), -2, 2) };
+  const theirs = await runOnnx(bytes, { image });
+  const ours = runOursNchw(graph, params, image);
+  for (const [name, t] of ours) {
+    const got = theirs.get(name);
+    expect(got, `onnxruntime output ${name}`).to.not.equal(undefined);
+    expect(got!.dims, name).to.deep.equal(t.dims);
+    expectClose(got!.data, t.data, name);
+  }
+  return decodeModel(bytes).graph.node.map((nd) => nd.op_type);
+}
+
+describe('graph: ONNX lowering against onnxruntime', function () {
+  this.timeout(60_000);
+
+  const convCases: [string, (b: GraphBuilder, x: Value) => Value][] = [
+    ['3x3, bias, symmetric pad 1', (b, x) => b.conv2d('c', x, b.param('c.w', [3, 3, 5, 7]), { padding: 1, bias: b.param('c.b', [7]) })],
+    ['3x3 stride 2, asymmetric pads', (b, x) => b.conv2d('c', x, b.param('c.w', [3, 3, 5, 6]), { stride: 2, padding: [0, 1, 2, 1] })],
+    ["3x3 stride 2, TF 'same'", (b, x) => b.conv2d('c', x, b.param('c.w', [3, 3, 5, 4]), { stride: 2, padding: 'same' })],
+    ['dilation 2x3 (atrous), stride 1', (b, x) => b.conv2d('c', x, b.param('c.w', [3, 3, 5, 3]), { dilation: [2, 3], padding: [2, 2, 3, 3] })],
+    ['rate larger than the map (ASPP at a small input)', (b, x) => b.conv2d('c', x, b.param('c.w', [3, 3, 5, 4]), { dilation: 12, padding: 12 })],
+    ['depthwise, channel multiplier 2, stride 2', (b, x) => b.conv2d('c', x, b.param('c.w', [3, 3, 1, 10]), { groups: 5, stride: 2, padding: 'same' })],
+    ['depthwise dilated with bias', (b, x) => b.conv2d('c', x, b.param('c.w', [3, 3, 1, 5]), { groups: 5, dilation: 2, padding: 'same', bias: b.param('c.b', [5]) })],
+    ['1x1, stride 2', (b, x) => b.conv2d('c', x, b.param('c.w', [1, 1, 5, 8]), { stride: 2 })],
+    ['7x7 stride 2 pad 3 (ResNet stem)', (b, x) => b.conv2d('c', x, b.param('c.w', [7, 7, 5, 4]), { stride: 2, padding: 3 })],
+  ];
+  for (const [what, body] of convCases) {
+    it(`conv2d: ${what}`, async () => {
+      expect(await expectOnnxMatches(graphOf(13, 11, 5, body))).to.deep.equal(['Conv']);
+    });
+  }
+
+  it('conv2d: grouped (2 groups of 3 channels)', async () => {
+    expect(await expectOnnxMatches(graphOf(9, 12, 6, (b, x) => b.conv2d('c', x, b.param('c.w', [3, 3, 3, 4]), { groups: 2, padding: 1 })))).to.deep.equal(['Conv']);
+  });
+
+  it('batch norm', async () => {
+    expect(await expectOnnxMatches(graphOf(7, 10, 6, (b, x) => bn(b, 'bn', x)))).to.deep.equal(['BatchNormalization']);
+  });
+
+  const activations = [
+    ['relu', 'Relu'],
+    ['relu6', 'Clip'],
+    ['hardswish', 'HardSwish'],
+    ['hardsigmoid', 'HardSigmoid'],
+    ['none', 'Identity'],
+  ] as const;
+  for (const [act, onnxType] of activations) {
+    it(`activation: ${act} as ${onnxType}`, async () => {
+      // A 1x1 conv spreads inputs in [-2, 2) over about [-12, 12]: every piece of each function.
+      const g = graphOf(6, 7, 4, (b, x) => b.activation(`act`, b.conv2d('scale', x, b.param('scale.w', [1, 1, 4, 4]), { bias: b.param('scale.b', [4]) }), act));
+      expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', onnxType]);
+    });
+  }
+
+  it('add, mul, and the squeeze-and-excite mul broadcast over H and W', async () => {
+    const g = graphOf(9, 5, 4, (b, x) => {
+      const y = b.conv2d('y', x, b.param('y.w', [3, 3, 4, 4]), { padding: 1 });
+      const sum = b.addValues('sum', y, x);
+      const product = b.mulValues('product', sum, y);
+      const gate = b.activation('gate', b.conv2d('fc', b.globalAvgPool('pool', product), b.param('fc.w', [1, 1, 4, 4])), 'hardsigmoid');
+      return b.mulValues('se', product, gate);
+    });
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', 'Add', 'Mul', 'GlobalAveragePool', 'Conv', 'HardSigmoid', 'Mul']);
+  });
+
+  const pools = [
+    ['max 3x3 stride 2 pad 1 (ResNet)', { kind: 'max', kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, countIncludePad: true }, 'MaxPool'],
+    ['max 2x3, asymmetric pads', { kind: 'max', kernelH: 2, kernelW: 3, strideH: 1, strideW: 2, padTop: 0, padBottom: 1, padLeft: 2, padRight: 0, countIncludePad: true }, 'MaxPool'],
+    ['avg 3x3, padding counted', { kind: 'avg', kernelH: 3, kernelW: 3, strideH: 2, strideW: 1, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, countIncludePad: true }, 'AveragePool'],
+    ['avg 3x2, padding not counted', { kind: 'avg', kernelH: 3, kernelW: 2, strideH: 1, strideW: 2, padTop: 1, padBottom: 0, padLeft: 1, padRight: 1, countIncludePad: false }, 'AveragePool'],
+  ] as const;
+  for (const [what, attrs, onnxType] of pools) {
+    it(`pool2d: ${what}`, async () => {
+      expect(await expectOnnxMatches(graphOf(11, 8, 3, (b, x) => b.pool2d('pool', x, { ...attrs })))).to.deep.equal([onnxType]);
+    });
+  }
+
+  const resizes: [number, number, number, number][] = [
+    [7, 9, 20, 13], // up, by different factors
+    [13, 11, 5, 4], // down
+    [1, 1, 6, 5], // the pooled branch's broadcast
+    [6, 8, 6, 8], // same size
+    [5, 9, 1, 3], // to a single row
+  ];
+  for (const mode of ['half_pixel', 'align_corners', 'asymmetric'] as ResizeMode[]) {
+    for (const [h, w, oh, ow] of resizes) {
+      it(`resize ${mode}: ${h}x${w} -> ${oh}x${ow}`, async () => {
+        expect(await expectOnnxMatches(graphOf(h, w, 3, (b, x) => b.resize('up', x, oh, ow, mode)))).to.deep.equal(['Resize']);
+      });
+    }
+  }
+
+  it('concat of three maps on the channel axis', async () => {
+    const g = graphOf(5, 6, 2, (b, x) => {
+      const a = b.conv2d('a', x, b.param('a.w', [1, 1, 2, 3]));
+      const c = b.conv2d('c', x, b.param('c.w', [3, 3, 2, 4]), { padding: 1 });
+      return b.concat('cat', [a, x, c]);
+    });
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', 'Conv', 'Concat']);
+  });
+
+  it('one value under two output names, and an output that is the input, become Identity nodes', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('image', [1, 4, 5, 3]);
+    const y = b.activation('relu', x, 'relu');
+    b.output('logits', y);
+    b.output('copy', y);
+    b.output('same', x);
+    const types = await expectOnnxMatches(b.build());
+    expect(types).to.deep.equal(['Relu', 'Identity', 'Identity']);
+  });
+
+  it('an op with no ONNX mapping is an error naming the layer and the op', () => {
+    const g = graphOf(4, 6, 3, (b, x) => b.flipWidth('mirror', b.activation('act', x, 'relu')));
+    expect(() => lowerToOnnx(g, randomParams(g), 'test')).to.throw(/layer mirror: op 'flip_w' has no ONNX mapping \(the ops ONNX export writes, of those in this graph: activation\)/);
+  });
+
+  it('a compiled graph (fused epilogues, derived weights) is refused: ONNX export takes the canonical graph', () => {
+    const g = graphOf(6, 6, 3, (b, x) => b.activation('relu', bn(b, 'bn', b.conv2d('conv', x, b.param('conv.w', [3, 3, 3, 4]), { padding: 1 })), 'relu'));
+    const params = randomParams(g);
+    const compiled = compile(g, { mode: 'inference' });
+    expect(compiled.graph.nodes.length, 'the compile fused something').to.be.lessThan(g.nodes.length);
+    expect(() => lowerToOnnx(compiled.graph, params, 'test')).to.throw(/layer conv: has a fused epilogue .*canonical graph/);
+    const half = compile(g, { mode: 'inference', precision: 'f16', fuse: false });
+    expect(() => lowerToOnnx(half.graph, params, 'test')).to.throw(/op 'cast' has no ONNX mapping/);
+  });
+
+  it('missing or mis-shaped weights are named', () => {
+    const g = graphOf(4, 4, 3, (b, x) => b.conv2d('conv', x, b.param('conv.w', [1, 1, 3, 2])));
+    expect(() => lowerToOnnx(g, new Map(), 'test')).to.throw(/layer conv: no weights for conv\.w/);
+    const wrong: HostParams = new Map([['conv.w', { shape: [1, 1, 2, 3], data: new Float32Array(6) }]]);
+    expect(() => lowerToOnnx(g, wrong, 'test')).to.throw(/weights conv\.w are \[1,1,2,3\], the graph declares \[1,1,3,2\]/);
+  });
+
+  it('permuteAxes reorders axes of ranks 1 to 4 (index by index)', () => {
+    const cases: [number[], number[]][] = [
+      [[3, 4, 5, 6], [3, 2, 0, 1]],
+      [[2, 3, 4, 5], [0, 3, 1, 2]],
+      [[2, 3, 4, 5], [0, 2, 3, 1]],
+      [[4, 7, 3], [2, 0, 1]],
+      [[5, 6], [1, 0]],
+      [[9], [0]],
+    ];
+    for (const [shape, perm] of cases) {
+      const data = randomArray(numel(shape));
+      const { dims, data: out } = permuteAxes(data, shape, perm);
+      expect(dims).to.deep.equal(perm.map((p) => shape[p]));
+      const strides = shape.map((_, i) => numel(shape.slice(i + 1)));
+      // Output element at multi-index idx reads input element whose axis perm[i] is idx[i].
+      for (let o = 0; o < out.length; o++) {
+        let rest = o;
+        let src = 0;
+        for (let i = dims.length - 1; i >= 0; i--) {
+          src += (rest % dims[i]) * strides[perm[i]];
+          rest = Math.floor(rest / dims[i]);
+        }
+        if (out[o] !== data[src]) expect.fail(`shape [${shape}] perm [${perm}]: element ${o} is ${out[o]}, expected ${data[src]}`);
+      }
+      expect(relativeError(permuteAxes(out, dims, perm.map((_, i) => perm.indexOf(i))).data, data)).to.equal(0);
+    }
+    expect(() => permuteAxes(new Float32Array(6), [2, 3], [0, 0])).to.throw(/does not fit/);
+  });
+});
