@@ -205,6 +205,31 @@ describe('tiled segmentation (sliding windows blended on the GPU)', () => {
       await expectBlendOfWindows(model, img, 49, 0.25, [4, 1]);
     });
 
+    it('segments a 4.3-megapixel image with its probabilities, which whole would exceed the binding limit', async function () {
+      this.timeout(600_000);
+      const W = 2400;
+      const H = 1800;
+      const big = randomRgbImage(W, H, 5);
+      const limit = model.ctx.maxBindingBytes;
+      if (W * H * 21 * 4 > limit) {
+        await expectRejects(() => model.segment(big, { include: ['probabilities'] }), /exceeds the device's storage-binding limit/, 'whole-image probabilities past the limit');
+      }
+      // 5 x 4 windows of 600. The accumulator holds 600 rows of 2400 pixels (121 MB); the whole image's would be 363 MB.
+      const r = await model.segment(big, { tile: 600, overlap: 0.25, include: ['probabilities'] });
+      expect(r.classes.length).to.equal(W * H);
+      const p = r.probabilities!;
+      for (let i = 0; i < W * H; i += 997) {
+        let sum = 0;
+        let best = 0;
+        for (let c = 0; c < 21; c++) {
+          sum += p[i * 21 + c];
+          if (p[i * 21 + c] > p[i * 21 + best]) best = c;
+        }
+        expect(Math.abs(sum - 1), `pixel ${i}: probabilities sum to 1`).to.be.lessThan(1e-4);
+        expect(r.classes[i], `pixel ${i}: the class is the most probable`).to.equal(best);
+      }
+    });
+
     it('leaves no GPU buffer behind over repeated tiled calls', async () => {
       const ctx = model.ctx;
       await model.segment(img, { tile: 40, overlap: 0.5 });
@@ -232,6 +257,16 @@ describe('tiled segmentation (sliding windows blended on the GPU)', () => {
       img = resizeRgbPil(await readImage(VOC_IMAGE), 97, 71);
     });
     after(() => model?.dispose());
+
+    it('a tile as large as the image gives exactly the whole-image classes and probabilities', async () => {
+      const whole = await model.segment(img, { include: ['probabilities'] });
+      const wholeClasses = await model.segment(img); // the fused resize + argmax path
+      const tiled = await model.segment(img, { tile: 97, include: ['probabilities'] });
+      expect(new Set(whole.classes).size, 'several classes').to.be.greaterThan(1);
+      expect(Buffer.from(tiled.probabilities!.buffer).equals(Buffer.from(whole.probabilities!.buffer)), 'probabilities').to.equal(true);
+      expect(Buffer.from(tiled.classes).equals(Buffer.from(whole.classes)), 'classes').to.equal(true);
+      expect(Buffer.from(tiled.classes).equals(Buffer.from(wholeClasses.classes)), 'classes of the classes-only path').to.equal(true);
+    });
 
     it('tiles of 49 (each window resized to 257x257) blend the windows’ own segmentations', async function () {
       // About 10 s on lavapipe: 6 windows segmented one by one, then tiled, then the whole image.
