@@ -129,7 +129,7 @@ function percent(x: number): number {
 export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], opts: VocEvalOptions = {}): Promise<VocScores> {
   if (items.length === 0) throw new Error('evaluateVoc: no images to evaluate');
   const matrix = new ConfusionMatrix(model.numClasses, opts.ignoreIndex ?? VOC_IGNORE_LABEL);
-  const segmentOptions: SegmentOptions = { scales: opts.scales, flip: opts.flip, tile: opts.tile, overlap: opts.overlap };
+  const segmentOptions: SegmentOptions = { scales: opts.scales, flip: opts.flip, ...(opts.tile !== undefined ? { tile: opts.tile, overlap: opts.overlap } : {}) };
   const start = performance.now();
   for (let first = 0; first < items.length; first += EVAL_CHUNK) {
     const chunk = items.slice(first, first + EVAL_CHUNK);

@@ -349,7 +349,7 @@ export class DeepLabModel {
     const imgs = await Promise.all(images.map(toRgbImage));
     const results: SegmentResult[] = new Array(imgs.length);
     if (tiled) {
-      for (const [i, img] of imgs.entries()) results[i] = await this.segmentTiled(img, { ...opts, tile: opts.tile! }, batchSize, include.has('probabilities'));
+      for (const [i, img] of imgs.entries()) results[i] = await this.segmentInTiles(img, { ...opts, tile: opts.tile! }, batchSize, include.has('probabilities'));
       return results;
     }
     if (averaged) {
@@ -463,7 +463,7 @@ export class DeepLabModel {
   }
 
   /** Sliding-window inference of one image (src/model/tiled.ts), as one turn of the context's queue. */
-  private segmentTiled(img: RgbImage, opts: SegmentOptions & { tile: number }, batchSize: number, keepProbabilities: boolean): Promise<SegmentResult> {
+  private segmentInTiles(img: RgbImage, opts: SegmentOptions & { tile: number }, batchSize: number, keepProbabilities: boolean): Promise<SegmentResult> {
     return this.exclusive(() =>
       segmentTiled(
         {

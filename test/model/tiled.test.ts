@@ -12,7 +12,8 @@ import { resizeRgbPil } from '../../src/io/resize-cpu.js';
 import { type RgbImage, cropRgb } from '../../src/io/rgb-image.js';
 import { resizeBilinearCpu } from '../../src/kernels/resize.js';
 import { softmaxCpu } from '../../src/kernels/softmax.js';
-import { type DeepLabModel, type SegmentResult, loadModel } from '../../src/model/model.js';
+import { type Segmenter, evaluateVoc } from '../../src/eval/voc.js';
+import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { type TileHost, segmentTiled } from '../../src/model/tiled.js';
 import { type TilePlan, axisWeights, blendWindowsCpu, planTiles } from '../../src/model/tiling.js';
 import { FP32_TOLERANCE, expectClose, expectRejects, randomArray, randomRgbImage, relativeError, testContext } from '../helpers.js';
@@ -247,6 +248,25 @@ describe('tiled segmentation (sliding windows blended on the GPU)', () => {
       await expectRejects(() => model.segment(img, { tile: 64, scales: [0.5, 1] }), /tile cannot be combined with scales or flip/, 'tile with scales');
       await expectRejects(() => model.segment(img, { tile: 64, include: ['logits'] }), /logits are not defined for tiled inference/, 'tile with logits');
     });
+  });
+
+  it('evaluateVoc hands tile and overlap to the model', async () => {
+    const seen: SegmentOptions[] = [];
+    const fake: Segmenter = {
+      name: 'fake',
+      numClasses: 2,
+      classNames: ['a', 'b'],
+      async segment(_image: string, opts?: SegmentOptions): Promise<SegmentResult> {
+        seen.push(opts ?? {});
+        return { width: 2, height: 1, classes: Uint8Array.of(0, 1), numClasses: 2 };
+      },
+    };
+    const items = [{ id: 'x', imagePath: 'x.png', gtPath: 'x-gt.png' }];
+    const readLabel = () => ({ width: 2, height: 1, indices: Uint8Array.of(0, 1) });
+    const scores = await evaluateVoc(fake, items, { tile: 513, overlap: 0.5, readLabel });
+    expect(scores.pixelAccuracy).to.equal(100);
+    expect(seen).to.have.length(1);
+    expect(seen[0]).to.include({ tile: 513, overlap: 0.5 });
   });
 
   describe('a trained model (mobilenetv2-pascal-257) on a photo', () => {
