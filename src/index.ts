@@ -1,5 +1,7 @@
 // Public entry point of the library.
 export { loadModel, DeepLabModel, PAPER_SCALES } from './model/model.js';
+export { MIN_TILE, DEFAULT_OVERLAP, planTiles } from './model/tiling.js';
+export type { TilePlan, TileWindow } from './model/tiling.js';
 export type { LoadOptions, SegmentOptions, SegmentResult, SegmentOutput, InputPolicy, ImageInput } from './model/model.js';
 export { REGISTRY, DEFAULT_MODEL, findModel } from './model/loading/registry.js';
 export type { RegistryEntry } from './model/loading/registry.js';

@@ -40,6 +40,9 @@ export interface VocEvalOptions {
   scales?: number[];
   /** Also average in the left-right flipped image. */
   flip?: boolean;
+  /** Sliding-window inference: windows of tile x tile pixels overlapping by `overlap`; see SegmentOptions.tile. */
+  tile?: number;
+  overlap?: number;
   /** Ground-truth value that marks pixels to ignore (VOC: 255; other data sets name theirs). */
   ignoreIndex?: number;
   /**
@@ -126,7 +129,7 @@ function percent(x: number): number {
 export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], opts: VocEvalOptions = {}): Promise<VocScores> {
   if (items.length === 0) throw new Error('evaluateVoc: no images to evaluate');
   const matrix = new ConfusionMatrix(model.numClasses, opts.ignoreIndex ?? VOC_IGNORE_LABEL);
-  const segmentOptions: SegmentOptions = { scales: opts.scales, flip: opts.flip };
+  const segmentOptions: SegmentOptions = { scales: opts.scales, flip: opts.flip, ...(opts.tile !== undefined ? { tile: opts.tile, overlap: opts.overlap } : {}) };
   const start = performance.now();
   for (let first = 0; first < items.length; first += EVAL_CHUNK) {
     const chunk = items.slice(first, first + EVAL_CHUNK);

@@ -19,3 +19,16 @@ export function checkImageSize(width: number, height: number, context: string): 
     );
   }
 }
+
+/** The width x height part of an image whose top-left corner is (x, y) (a copy). */
+export function cropRgb(img: RgbImage, x: number, y: number, width: number, height: number): RgbImage {
+  if (![x, y, width, height].every(Number.isInteger) || x < 0 || y < 0 || width < 1 || height < 1 || x + width > img.width || y + height > img.height) {
+    throw new Error(`cropRgb: ${width}x${height} at ${x},${y} is not inside a ${img.width}x${img.height} image`);
+  }
+  const data = new Uint8Array(width * height * 3);
+  for (let row = 0; row < height; row++) {
+    const from = ((y + row) * img.width + x) * 3;
+    data.set(img.data.subarray(from, from + width * 3), row * width * 3);
+  }
+  return { width, height, data };
+}

@@ -36,6 +36,8 @@ import type { InputPolicy, LoadOptions, Precision } from './loading/options.js';
 import type { NetworkSize } from './networks/deeplab.js';
 import { type ClassSet, classPalette } from './voc.js';
 import { type TuneOptions, type TuneReport, tuneGraph } from '../graph/tune.js';
+import { segmentTiled } from './tiled.js';
+import { DEFAULT_OVERLAP, checkTileOptions } from './tiling.js';
 
 export type SegmentOutput = 'classes' | 'probabilities' | 'logits';
 
@@ -50,8 +52,19 @@ export interface SegmentOptions {
   scales?: number[];
   /** Also run the left-right flipped image and average it in. */
   flip?: boolean;
-  /** segmentBatch: at most this many images per forward pass (default 4). */
+  /** segmentBatch: at most this many images per forward pass (default 4); with `tile`, windows. */
   batchSize?: number;
+  /**
+   * Sliding-window inference for images much larger than the network's input: windows of
+   * tile x tile image pixels (at least MIN_TILE), each segmented as an image is, their
+   * probabilities blended on the GPU weighted towards each window's centre (src/model/tiled.ts).
+   * Along an axis where the image is no longer than the tile, the window is as long as the image.
+   */
+  tile?: number;
+  /** With `tile`: the share of a window its neighbour overlaps, 0 <= overlap < 1 (default 0.25). */
+  overlap?: number;
+  /** With `tile`: called after each batch of windows of an image. */
+  onTileProgress?: (windowsDone: number, windows: number) => void;
 }
 
 /** The paper's multi-scale inputs. */
@@ -325,8 +338,20 @@ export class DeepLabModel {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`segment: batchSize must be a positive integer, got ${batchSize}`);
     const averaged = scales.length > 1 || !!opts.flip;
     if (averaged && include.has('logits')) throw new Error('segment: logits are not defined for multi-scale / flipped inference (use probabilities)');
+    const tiled = opts.tile !== undefined;
+    if (tiled) {
+      checkTileOptions(opts.tile!, opts.overlap ?? DEFAULT_OVERLAP);
+      if (averaged || scales[0] !== 1) throw new Error('segment: tile cannot be combined with scales or flip (each window is segmented at scale 1)');
+      if (include.has('logits')) throw new Error('segment: logits are not defined for tiled inference, whose windows are blended as probabilities (use probabilities)');
+    } else if (opts.overlap !== undefined) {
+      throw new Error('segment: overlap needs tile (the window size)');
+    }
     const imgs = await Promise.all(images.map(toRgbImage));
     const results: SegmentResult[] = new Array(imgs.length);
+    if (tiled) {
+      for (const [i, img] of imgs.entries()) results[i] = await this.segmentInTiles(img, { ...opts, tile: opts.tile! }, batchSize, include.has('probabilities'));
+      return results;
+    }
     if (averaged) {
       for (const [i, img] of imgs.entries()) results[i] = await this.segmentAveraged(img, scales, !!opts.flip, include.has('probabilities'));
       return results;
@@ -435,6 +460,24 @@ export class DeepLabModel {
     } finally {
       sum.dispose();
     }
+  }
+
+  /** Sliding-window inference of one image (src/model/tiled.ts), as one turn of the context's queue. */
+  private segmentInTiles(img: RgbImage, opts: SegmentOptions & { tile: number }, batchSize: number, keepProbabilities: boolean): Promise<SegmentResult> {
+    return this.exclusive(() =>
+      segmentTiled(
+        {
+          ctx: this.ctx,
+          numClasses: this.numClasses,
+          networkSize: (width, height) => this.networkSize(width, height),
+          preprocess: (window) => this.preprocess(window),
+          forward: (input, height, width, batch) => this.forwardNow(input, height, width, batch),
+          postProgram: (key, build) => this.posts.get(key, () => Program.create(this.ctx, build(), new Map(), 'postprocess')),
+        },
+        img,
+        { tile: opts.tile, overlap: opts.overlap ?? DEFAULT_OVERLAP, batchSize, keepProbabilities, onProgress: opts.onTileProgress },
+      ),
+    );
   }
 
   /** The parameters and statistics as they are on the GPU, by checkpoint name (our layouts). */

@@ -7,8 +7,8 @@ import { REGISTRY } from '../../src/model/loading/registry.js';
 import { messages, runCli } from './run-cli.js';
 
 const OPTIONS: Record<string, string[]> = {
-  segment: ['--model', '--out', '--overlay', '--output-stride', '--scales', '--flip', '--json'],
-  eval: ['--voc', '--split', '--model', '--output-stride', '--scales', '--flip', '--json', '--limit'],
+  segment: ['--model', '--out', '--overlay', '--output-stride', '--scales', '--flip', '--tile', '--overlap', '--json'],
+  eval: ['--voc', '--split', '--model', '--output-stride', '--scales', '--flip', '--tile', '--overlap', '--json', '--limit'],
   models: [],
 };
 

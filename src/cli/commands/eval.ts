@@ -21,6 +21,7 @@ import {
 } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
 import { Progress } from '../progress.js';
+import { TILE_OPTIONS, tileOptions } from '../tile-option.js';
 import { openModel } from './models.js';
 
 const spec: CommandSpec = {
@@ -35,6 +36,7 @@ const spec: CommandSpec = {
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
+    ...TILE_OPTIONS,
     { name: 'json', kind: 'value', valueName: 'FILE', description: 'also write the scores as JSON (values in percent)' },
     { name: 'limit', kind: 'value', valueName: 'N', description: 'evaluate only the first N images of the split' },
     { name: 'data', kind: 'value', valueName: 'DIR', description: 'any data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json (its ignore index is used), Cityscapes, ADE20K, colour masks, COCO' },
@@ -51,7 +53,7 @@ const spec: CommandSpec = {
 /** The JSON document `--json FILE` writes. */
 export function scoresJson(
   scores: VocScores,
-  meta: { model: string; split: string; outputStride: number; scales: number[]; flip: boolean; precision?: string },
+  meta: { model: string; split: string; outputStride: number; scales: number[]; flip: boolean; precision?: string; tile?: number; overlap?: number },
 ): Record<string, unknown> {
   return {
     model: meta.model,
@@ -64,6 +66,7 @@ export function scoresJson(
     outputStride: meta.outputStride,
     scales: meta.scales,
     flip: meta.flip,
+    ...(meta.tile !== undefined ? { tile: meta.tile, overlap: meta.overlap } : {}),
     precision: meta.precision ?? 'f32',
     seconds: scores.seconds,
   };
@@ -82,6 +85,7 @@ async function run(args: ParsedArgs): Promise<number> {
   const scalesText = optionValue(args, 'scales');
   const scales = scalesText ? parseScales(scalesText) : [1];
   const flip = optionFlag(args, 'flip');
+  const { tile, overlap } = tileOptions(args, 'eval', flip || scales.length !== 1 || scales[0] !== 1);
   const strideText = optionValue(args, 'output-stride');
   const outputStride = strideText ? parseOutputStride(strideText) : undefined;
   const precisionText = optionValue(args, 'precision');
@@ -108,7 +112,7 @@ async function run(args: ParsedArgs): Promise<number> {
   try {
     process.stdout.write(
       `model ${model.name}${model.precision === 'f16' ? ' (f16)' : ''}, split ${split} (${items.length} of ${all.length} images), output stride ${model.config.outputStride}, ` +
-        `scales ${scales.join(',')}${flip ? ', flipped' : ''}\n`,
+        `scales ${scales.join(',')}${flip ? ', flipped' : ''}${tile !== undefined ? `, tiles ${tile}x${tile} overlapping ${overlap}` : ''}\n`,
     );
     progress = new Progress('eval', items.length);
     progress.show();
@@ -116,14 +120,14 @@ async function run(args: ParsedArgs): Promise<number> {
     if (model.numClasses !== dataset.classes.names.length) {
       throw new Error(`${model.name} has ${model.numClasses} classes but the data set ${dataset.dir} has ${dataset.classes.names.length}`);
     }
-    scores = await evaluateVoc(model, items, { scales, flip, ignoreIndex: dataset.ignoreIndex, readLabel: dataset.readLabel, onImage: (_i, _n, id) => bar.tick(id) });
+    scores = await evaluateVoc(model, items, { scales, flip, tile, overlap, ignoreIndex: dataset.ignoreIndex, readLabel: dataset.readLabel, onImage: (_i, _n, id) => bar.tick(id) });
   } finally {
     progress?.finish();
     model.dispose();
   }
   process.stdout.write(formatScoresTable(scores, model.classNames));
   if (jsonPath) {
-    const doc = scoresJson(scores, { model: model.name, split, outputStride: model.config.outputStride, scales, flip, precision: model.precision });
+    const doc = scoresJson(scores, { model: model.name, split, outputStride: model.config.outputStride, scales, flip, precision: model.precision, tile, overlap });
     writeFileAtomic(jsonPath, new TextEncoder().encode(JSON.stringify(doc, null, 2) + '\n'));
     process.stdout.write(`scores written to ${jsonPath}\n`);
   }

@@ -21,6 +21,7 @@ import {
   parseScales,
 } from '../args.js';
 import { Progress } from '../progress.js';
+import { TILE_OPTIONS, tileOptions } from '../tile-option.js';
 import { openModel } from './models.js';
 import type { SegmentResult } from '../../model/model.js';
 
@@ -39,12 +40,14 @@ const spec: CommandSpec = {
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
+    ...TILE_OPTIONS,
     { name: 'json', kind: 'flag', description: 'print one JSON document with all results instead of text lines' },
   ],
   notes: [
     "For each IMAGE writes DIR/<image-name>.png: an 8-bit palette PNG in the model's class colours whose\n" +
       'pixel values are the class indices (VOC models: 0 background ... 20 tvmonitor). Writes are atomic.',
     'Example: deeplab segment photo.jpg --out masks --overlay',
+    'Example: deeplab segment aerial.tif --tile 513 --overlap 0.25   (large images: windows of 513x513 pixels, progress per window)',
   ],
 };
 
@@ -130,6 +133,8 @@ async function run(args: ParsedArgs): Promise<number> {
   const scalesText = optionValue(args, 'scales');
   const scales = scalesText ? parseScales(scalesText) : [1];
   const flip = optionFlag(args, 'flip');
+  const { tile, overlap } = tileOptions(args, 'segment', flip || scales.length !== 1 || scales[0] !== 1);
+  const tiled = tile !== undefined;
   const strideText = optionValue(args, 'output-stride');
   const outputStride = strideText ? parseOutputStride(strideText) : undefined;
   const precisionText = optionValue(args, 'precision');
@@ -138,8 +143,15 @@ async function run(args: ParsedArgs): Promise<number> {
   checkOutDir(outDir);
 
   let progress: Progress | null = null;
+  // Tiled: the windows of the image being segmented (instead of the images).
+  let windowProgress: Progress | null = null;
+  const endWindowProgress = (): void => {
+    windowProgress?.finish();
+    windowProgress = null;
+  };
   const say = (line: string, stream: NodeJS.WriteStream) => {
     progress?.clear();
+    windowProgress?.clear();
     stream.write(line + '\n');
   };
   const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
@@ -152,7 +164,7 @@ async function run(args: ParsedArgs): Promise<number> {
     // Created only once the model loaded: a failed load leaves no empty folder behind.
     ensureOutDir(outDir);
     // Started after loading, so images/s and the ETA measure images only.
-    if (plans.length > 1) {
+    if (plans.length > 1 && !tiled) {
       progress = new Progress('segment', plans.length);
       progress.show();
     }
@@ -202,7 +214,8 @@ async function run(args: ParsedArgs): Promise<number> {
       }
       let segs: SegmentResult[] | null = null;
       try {
-        segs = await model.segmentBatch(decoded.map((d) => d.img), { scales, flip });
+        // Tiled images go one at a time below: their windows are batched instead.
+        if (!tiled) segs = await model.segmentBatch(decoded.map((d) => d.img), { scales, flip });
       } catch {
         // Retried one by one below, so the error names its image.
       }
@@ -212,19 +225,28 @@ async function run(args: ParsedArgs): Promise<number> {
           continue;
         }
         try {
-          finish(plan, img, await model.segment(img, { scales, flip }));
+          let ticked = 0;
+          const onTileProgress = (done: number, total: number): void => {
+            windowProgress ??= new Progress(`segment ${basename(plan.input)}`, total, { unit: 'win' });
+            for (; ticked < done; ticked++) windowProgress.tick();
+          };
+          const seg = await model.segment(img, tiled ? { tile, overlap, onTileProgress } : { scales, flip });
+          endWindowProgress();
+          finish(plan, img, seg);
         } catch (e) {
+          endWindowProgress();
           fail(plan, e);
         }
       }
     }
   } finally {
     progress?.finish();
+    endWindowProgress();
     model.dispose();
   }
   const failed = results.filter((r) => r.error).length;
   if (asJson) {
-    const doc = { model: model.name, outputStride: model.config.outputStride, scales, flip, images: results };
+    const doc = { model: model.name, outputStride: model.config.outputStride, scales, flip, ...(tiled ? { tile, overlap } : {}), images: results };
     process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
   }
   if (failed > 0) {

@@ -1,0 +1,157 @@
+// Sliding-window inference for one image (segment's `tile` option), for images much larger than
+// the network's input. The windows of planTiles (src/model/tiling.ts) go through the network a
+// batch at a time, each segmented as the model segments an image (resized to the network's
+// input, its logits resized back to the window's size and turned into probabilities); the blend
+// kernels (src/kernels/tile-blend.ts) add them, weighted towards each window's centre, into an
+// accumulator on the GPU. Once a row of windows is in, the image rows no later window touches
+// are normalised and argmaxed on the GPU and only their class indices (and the probabilities,
+// when asked for) are read back. The accumulator is a ring one window high, so its memory grows
+// with the image's width, not its area, and no full-size logits exist anywhere.
+import type { GpuContext } from '../gpu/context.js';
+import { GpuError } from '../gpu/context.js';
+import { runOnce } from '../gpu/dispatch.js';
+import { type GpuTensor, createTensor, fillTensor, readBuffer, tensorBytes, uploadTensor } from '../gpu/tensor.js';
+import { GraphBuilder } from '../graph/builder.js';
+import type { Graph } from '../graph/ir.js';
+import type { Program } from '../graph/program.js';
+import { type RgbImage, cropRgb } from '../io/rgb-image.js';
+import { prepareTileBlend, prepareTileFinalize } from '../kernels/tile-blend.js';
+import type { SegmentResult } from './model.js';
+import { type TileWindow, planTiles, planWeights } from './tiling.js';
+
+export interface TiledOptions {
+  tile: number;
+  overlap: number;
+  /** Windows per forward pass (halved while a pass would exceed the device's binding limit). */
+  batchSize: number;
+  keepProbabilities: boolean;
+  /** Called after each batch of windows. */
+  onProgress?: (windowsDone: number, windows: number) => void;
+}
+
+/** What tiled inference needs of a model. Called inside the caller's turn of the context's queue. */
+export interface TileHost {
+  readonly ctx: GpuContext;
+  readonly numClasses: number;
+  /** The network's input size [height, width] for an image (window) of width x height. */
+  networkSize(width: number, height: number): [number, number];
+  /** Normalised NHWC network input of an image (window). */
+  preprocess(img: RgbImage): { input: Float32Array; height: number; width: number };
+  /** Logits [batch, height, width, C] of a forward pass, on the GPU. */
+  forward(input: Float32Array, height: number, width: number, batch: number): Promise<GpuTensor>;
+  /** A cached post-processing program. */
+  postProgram(key: string, build: () => Graph): Promise<Program>;
+}
+
+/** A batch of windows' logits [B, h, w, C] -> their probabilities at the window's size. */
+function buildWindowGraph(batch: number, h: number, w: number, C: number, winH: number, winW: number): Graph {
+  const g = new GraphBuilder();
+  const logits = g.input('logits', [batch, h, w, C]);
+  // As segment() post-processes a whole image: resize (half-pixel), then softmax.
+  const full = h === winH && w === winW ? logits : g.resize('resize_to_window', logits, winH, winW, 'half_pixel');
+  g.output('probabilities', g.softmax('softmax', full));
+  return g.build();
+}
+
+/** The accumulator must be bindable: one window's height of image rows, every class. */
+function checkAccumulatorFits(ctx: GpuContext, rows: number, width: number, C: number): void {
+  const bytes = tensorBytes([rows, width, C], 'f32');
+  if (bytes > ctx.maxBindingBytes) {
+    throw new GpuError(
+      `segment: the tiled accumulator, ${rows} rows (one window) of ${width} pixels x ${C} classes = ${bytes} bytes, exceeds ` +
+        `the device's storage-binding limit of ${ctx.maxBindingBytes} bytes; use a smaller tile`,
+      'limit',
+    );
+  }
+}
+
+export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOptions): Promise<SegmentResult> {
+  const { ctx, numClasses: C } = host;
+  const plan = planTiles(img.width, img.height, opts.tile, opts.overlap);
+  const { width: W, height: H, windowWidth: winW, windowHeight: winH, windows } = plan;
+  const [h, w] = host.networkSize(winW, winH);
+  // Window row r covers rows ys[r] .. ys[r] + winH - 1, so winH slots never alias within a row.
+  const ringRows = winH;
+  checkAccumulatorFits(ctx, ringRows, W, C);
+  const classes = new Uint8Array(W * H);
+  const probabilities = opts.keepProbabilities ? new Float32Array(W * H * C) : undefined;
+  const owned: GpuTensor[] = [];
+  const own = (t: GpuTensor): GpuTensor => (owned.push(t), t);
+  try {
+    const weights = planWeights(plan);
+    const rowWeights = own(uploadTensor(ctx, weights.rows, [winH], 'tile row weights'));
+    const colWeights = own(uploadTensor(ctx, weights.cols, [winW], 'tile column weights'));
+    const acc = own(createTensor(ctx, [ringRows, W, C], 'f32', 'tile accumulator'));
+    const weightSum = own(createTensor(ctx, [ringRows, W], 'f32', 'tile weight sum'));
+    const labels = own(createTensor(ctx, [ringRows, W], 'u32', 'tile labels'));
+    const bandProbs = probabilities ? own(createTensor(ctx, [ringRows, W, C], 'f32', 'tile probabilities')) : undefined;
+    fillTensor(ctx, acc, 0);
+    fillTensor(ctx, weightSum, 0);
+
+    /** Image rows [row0, row1): finalised on the GPU, read back, their accumulator rows cleared. */
+    const finishRows = async (row0: number, row1: number): Promise<void> => {
+      const rows = row1 - row0;
+      await runOnce(ctx, 'tile finalize', () => prepareTileFinalize(ctx, { acc, weightSum, labels, probabilities: bandProbs }, { row0, rows }));
+      classes.set(new Uint32Array(await readBuffer(ctx, labels.buffer, rows * W * 4, labels.byteOffset)), row0 * W);
+      if (probabilities && bandProbs) {
+        probabilities.set(new Float32Array(await readBuffer(ctx, bandProbs.buffer, rows * W * C * 4, bandProbs.byteOffset)), row0 * W * C);
+      }
+    };
+
+    /** A batch of windows through the network: their probabilities [B, winH, winW, C] on the GPU. */
+    const windowProbabilities = async (batch: readonly TileWindow[]): Promise<GpuTensor> => {
+      const B = batch.length;
+      // Post-processing first: a batch too large for the device's limits fails before any GPU work.
+      const post = await host.postProgram(`tiles ${B}x${h}x${w}->${winH}x${winW}`, () => buildWindowGraph(B, h, w, C, winH, winW));
+      const input = new Float32Array(B * h * w * 3);
+      batch.forEach((win, k) => input.set(host.preprocess(cropRgb(img, win.x, win.y, winW, winH)).input, k * h * w * 3));
+      const logits = await host.forward(input, h, w, B);
+      return (await post.runOnGpu({ logits })).get('probabilities')!;
+    };
+
+    let batchSize = Math.min(opts.batchSize, windows.length);
+    let row = 0; // the window row being accumulated
+    for (let next = 0; next < windows.length; ) {
+      const batch = windows.slice(next, next + batchSize);
+      let probs: GpuTensor;
+      try {
+        probs = await windowProbabilities(batch);
+      } catch (e) {
+        // Nothing of this batch is blended yet: retry it (and go on) with half as many windows.
+        if (batchSize > 1 && e instanceof GpuError && e.kind === 'limit') {
+          batchSize = Math.ceil(batchSize / 2);
+          continue;
+        }
+        throw e;
+      }
+      // Blends run in order, one dispatch each (windows overlap); a new window row first
+      // finalises the rows the previous one completed, freeing their slots.
+      let pending: TileWindow[] = [];
+      const blendPending = async (): Promise<void> => {
+        if (pending.length === 0) return;
+        const items = pending.map((win) => ({ win, item: batch.indexOf(win) }));
+        pending = [];
+        await runOnce(ctx, 'tile blend', () =>
+          items.map(({ win, item }) => prepareTileBlend(ctx, { probs, rowWeights, colWeights, acc, weightSum }, { item, x0: win.x, y0: win.y })),
+        );
+      };
+      for (const win of batch) {
+        if (win.row !== row) {
+          await blendPending();
+          await finishRows(plan.ys[row], plan.ys[win.row]);
+          row = win.row;
+        }
+        pending.push(win);
+      }
+      await blendPending();
+      next += batch.length;
+      opts.onProgress?.(next, windows.length);
+    }
+    await finishRows(plan.ys[row], H);
+  } finally {
+    for (const t of owned) t.dispose();
+  }
+  const result: SegmentResult = { width: W, height: H, classes, numClasses: C };
+  if (probabilities) result.probabilities = probabilities;
+  return result;
+}
