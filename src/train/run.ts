@@ -2,12 +2,14 @@
 // new class set), the trainer, periodic validation, checkpoints, the log and the curves.
 //
 // In the output folder:
-//  - log.jsonl: one JSON line per step ({ step, loss, lr, imagesPerSecond }, plus valMIoU and
-//    valPixelAccuracy where validation ran);
+//  - log.jsonl: one JSON line per step ({ step, loss, lr, imagesPerSecond }, plus valMIoU,
+//    valPixelAccuracy and valPerClassIoU where validation ran);
 //  - latest.safetensors: the weights, the optimizer's momentum buffers and the step (our
 //    checkpoint format, loadable by segment and eval; --resume continues from it);
 //  - best.safetensors: the weights of the best validation mIoU so far;
-//  - loss.png, val.png: the curves.
+//  - loss.png, val.png: the curves;
+//  - confusion.json, confusion.png: the confusion matrix of the latest validation (counts; the
+//    heat map with rows normalised), and confusion-best.json/.png that of best.safetensors.
 // Checkpoints are written atomically (a temporary file, flushed, renamed over the old one). An
 // interrupt saves latest and stops. These stop the run with an error naming the step and leave
 // the last checkpoint as it was: a non-finite loss (before the update), a lost GPU device (no
@@ -27,6 +29,7 @@ import { DeepLabModel } from '../model/model.js';
 import { readSafetensors } from '../model/weights/import/safetensors.js';
 import { plotPng } from '../util/plot.js';
 import { adaptWeights } from './adapt.js';
+import { writeConfusionFiles } from './confusion-files.js';
 import { type TrainOptions, Trainer } from './trainer.js';
 import { momentumName } from './training-graph.js';
 
@@ -89,6 +92,8 @@ export interface StepRecord {
   imagesPerSecond: number;
   valMIoU?: number;
   valPixelAccuracy?: number;
+  /** IoU in percent by class name; null for a class in neither the ground truth nor the predictions. */
+  valPerClassIoU?: Record<string, number | null>;
 }
 
 export interface RunSummary {
@@ -132,7 +137,7 @@ function readLog(path: string, upTo: number): StepRecord[] {
 }
 
 /** Temporary files of the run's outputs: `<name>.<pid>.<stamp>.tmp` (checkpoints) and `.<name>.<pid>.<stamp>.tmp` (log, curves). */
-const TEMP_FILE = /^\.?(latest\.safetensors|best\.safetensors|log\.jsonl|loss\.png|val\.png)\.(\d+)\.[0-9a-z]+\.tmp$/;
+const TEMP_FILE = /^\.?(latest\.safetensors|best\.safetensors|log\.jsonl|loss\.png|val\.png|confusion(?:-best)?\.(?:json|png))\.(\d+)\.[0-9a-z]+\.tmp$/;
 
 function processAlive(pid: number): boolean {
   if (pid === process.pid) return false; // this process writes synchronously: nothing of its own is in flight
@@ -286,10 +291,10 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
       }
       if (path === latestPath) savedStep = trainer!.stepsDone;
     };
-    const validate = async (): Promise<{ mIoU: number; pixelAccuracy: number }> => {
+    const validate = async () => {
       const items = val.items.slice(0, o.evalLimit ?? val.items.length).map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
       const scores = await evaluateVoc(model!, items, { ignoreIndex: val.ignoreIndex, readLabel: val.readLabel });
-      return { mIoU: scores.mIoU21, pixelAccuracy: scores.pixelAccuracy };
+      return { mIoU: scores.mIoU21, pixelAccuracy: scores.pixelAccuracy, perClass: scores.perClass, matrix: scores.matrix, classNames: scores.classNames };
     };
 
     const start = performance.now();
@@ -311,10 +316,14 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
         const v = await validate();
         record.valMIoU = v.mIoU;
         record.valPixelAccuracy = v.pixelAccuracy;
+        record.valPerClassIoU = v.perClass;
         say(`step ${step + 1}: validation mIoU ${v.mIoU.toFixed(2)}, pixel accuracy ${v.pixelAccuracy.toFixed(2)}`);
+        writeConfusionFiles(o.out, 'confusion', step + 1, v.matrix, v.classNames);
         if (bestMIoU === null || v.mIoU > bestMIoU) {
           bestMIoU = v.mIoU;
           await checkpoint(join(o.out, BEST));
+          // After the checkpoint: confusion-best always belongs to the best.safetensors on disk.
+          writeConfusionFiles(o.out, 'confusion-best', step + 1, v.matrix, v.classNames);
         }
         await checkpoint(latestPath);
       }
