@@ -12,8 +12,12 @@ export type ConfusionFile = { step: number } & ConfusionJson;
 /** Writes OUT/<name>.json and OUT/<name>.png for the validation after `step`. */
 export function writeConfusionFiles(out: string, name: string, step: number, matrix: ConfusionMatrix, classNames: readonly string[]): void {
   const doc: ConfusionFile = { step, ...confusionJson(matrix, classNames) };
-  writeFileAtomic(join(out, `${name}.json`), Buffer.from(jsonWithRowsOnLines(doc) + '\n'));
-  writeFileAtomic(join(out, `${name}.png`), confusionPng(matrix, classNames, `CONFUSION MATRIX AT STEP ${step}`));
+  try {
+    writeFileAtomic(join(out, `${name}.json`), Buffer.from(jsonWithRowsOnLines(doc) + '\n'));
+    writeFileAtomic(join(out, `${name}.png`), confusionPng(matrix, classNames, `CONFUSION MATRIX AT STEP ${step}`));
+  } catch (e) {
+    throw new Error(`step ${step}: could not write the confusion matrix (${(e as Error).message})`, { cause: e });
+  }
 }
 
 /** Indented JSON with each array of numbers (a matrix row) on one line. */

@@ -318,14 +318,16 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
         record.valPixelAccuracy = v.pixelAccuracy;
         record.valPerClassIoU = v.perClass;
         say(`step ${step + 1}: validation mIoU ${v.mIoU.toFixed(2)}, pixel accuracy ${v.pixelAccuracy.toFixed(2)}`);
-        writeConfusionFiles(o.out, 'confusion', step + 1, v.matrix, v.classNames);
-        if (bestMIoU === null || v.mIoU > bestMIoU) {
+        const improved = bestMIoU === null || v.mIoU > bestMIoU;
+        if (improved) {
           bestMIoU = v.mIoU;
           await checkpoint(join(o.out, BEST));
-          // After the checkpoint: confusion-best always belongs to the best.safetensors on disk.
-          writeConfusionFiles(o.out, 'confusion-best', step + 1, v.matrix, v.classNames);
         }
         await checkpoint(latestPath);
+        // After the checkpoints: confusion-best belongs to the best.safetensors on disk, and a
+        // folder that takes no files fails on a checkpoint first.
+        writeConfusionFiles(o.out, 'confusion', step + 1, v.matrix, v.classNames);
+        if (improved) writeConfusionFiles(o.out, 'confusion-best', step + 1, v.matrix, v.classNames);
       }
       log.push(record);
       appendFileSync(logPath, JSON.stringify(record) + '\n');

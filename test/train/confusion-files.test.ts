@@ -41,6 +41,14 @@ describe('training: the confusion files', () => {
     expect([png.width, png.height]).to.deep.equal([layout.width, layout.height]);
   });
 
+  it('a folder that cannot be written is an error naming the step and the file', () => {
+    const m = new ConfusionMatrix(2);
+    const missing = join(dir, 'gone');
+    expect(() => writeConfusionFiles(missing, 'confusion', 7, m, ['a', 'b'])).to.throw(
+      new RegExp(`^step 7: could not write the confusion matrix \\(writeFileAtomic\\(${missing}/confusion\\.json\\): ENOENT`),
+    );
+  });
+
   it("a later run in the folder removes the confusion files' temporary files left by a killed writer", () => {
     const deadPid = 2 ** 30; // above Linux's pid_max
     const strays = ['.confusion.json', '.confusion.png', '.confusion-best.json', '.confusion-best.png'].map((n) => `${n}.${deadPid}.abc123.tmp`);
