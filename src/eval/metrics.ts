@@ -71,6 +71,19 @@ export class ConfusionMatrix {
     return this.iou().reduce((a, v) => a + (Number.isNaN(v) ? 0 : v), 0) / this.numClasses;
   }
 
+  /**
+   * Each ground-truth row divided by its sum: rows[gt][pred] is the share of class gt's pixels
+   * predicted as pred. A class with no ground-truth pixels has a row of NaN (no share is defined).
+   */
+  rowNormalised(): number[][] {
+    const k = this.numClasses;
+    return Array.from({ length: k }, (_, g) => {
+      const row = Array.from(this.counts.subarray(g * k, (g + 1) * k));
+      const total = row.reduce((a, b) => a + b, 0);
+      return row.map((v) => (total > 0 ? v / total : NaN));
+    });
+  }
+
   /** Correct pixels / counted pixels (ignored pixels excluded); NaN when nothing was counted. */
   pixelAccuracy(): number {
     const k = this.numClasses;
@@ -80,4 +93,28 @@ export class ConfusionMatrix {
     for (let i = 0; i < this.counts.length; i++) total += this.counts[i];
     return total > 0 ? correct / total : NaN;
   }
+}
+
+/** A confusion matrix as JSON (training's confusion.json, `eval --json`'s `confusion`). */
+export interface ConfusionJson {
+  /** Class names: the order of both the rows and the columns. */
+  classes: string[];
+  rows: 'ground truth';
+  columns: 'prediction';
+  /** Pixels whose ground truth is this value are not counted. */
+  ignoreIndex: number;
+  /** counts[gt][pred]: pixels of ground-truth class gt predicted as pred. */
+  counts: number[][];
+}
+
+export function confusionJson(matrix: ConfusionMatrix, classNames: readonly string[]): ConfusionJson {
+  const k = matrix.numClasses;
+  if (classNames.length !== k) throw new Error(`confusionJson: ${classNames.length} class names for a ${k}-class matrix`);
+  return {
+    classes: [...classNames],
+    rows: 'ground truth',
+    columns: 'prediction',
+    ignoreIndex: matrix.ignoreLabel,
+    counts: Array.from({ length: k }, (_, g) => Array.from(matrix.counts.subarray(g * k, (g + 1) * k))),
+  };
 }

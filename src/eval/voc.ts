@@ -57,6 +57,8 @@ export interface VocEvalOptions {
 /** Scores in percent (as papers and the devkit report them); null = class in neither gt nor prediction. */
 export interface VocScores {
   matrix: ConfusionMatrix;
+  /** The matrix's classes in order (the model's names, 'class N' where it has none). */
+  classNames: string[];
   /** Mean IoU over the classes present in the ground truth or the prediction. */
   mIoU: number;
   /** Mean IoU over all classes, an absent class counting as 0. */
@@ -162,12 +164,14 @@ export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], o
   }
   const seconds = (performance.now() - start) / 1000;
   const iou = matrix.iou();
+  const classNames = iou.map((_, c) => model.classNames[c] ?? `class ${c}`);
   const perClass: Record<string, number | null> = {};
   iou.forEach((v, c) => {
-    perClass[model.classNames[c] ?? `class ${c}`] = Number.isNaN(v) ? null : percent(v);
+    perClass[classNames[c]] = Number.isNaN(v) ? null : percent(v);
   });
   return {
     matrix,
+    classNames,
     mIoU: percent(matrix.meanIouPresent()),
     mIoU21: percent(matrix.meanIouAll()),
     pixelAccuracy: percent(matrix.pixelAccuracy()),

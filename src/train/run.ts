@@ -3,12 +3,14 @@
 // validation, checkpoints, the log and the curves.
 //
 // In the output folder:
-//  - log.jsonl: one JSON line per step ({ step, loss, lr, imagesPerSecond }, plus valMIoU and
-//    valPixelAccuracy where validation ran);
+//  - log.jsonl: one JSON line per step ({ step, loss, lr, imagesPerSecond }, plus valMIoU,
+//    valPixelAccuracy and valPerClassIoU where validation ran);
 //  - latest.safetensors: the weights, the optimizer's momentum buffers and the step (our
 //    checkpoint format, loadable by segment and eval; --resume continues from it);
 //  - best.safetensors: the weights of the best validation mIoU so far;
-//  - loss.png, val.png: the curves.
+//  - loss.png, val.png: the curves;
+//  - confusion.json, confusion.png: the confusion matrix of the latest validation (counts; the
+//    heat map with rows normalised), and confusion-best.json/.png that of best.safetensors.
 // Checkpoints are written atomically (a temporary file, flushed, renamed over the old one). An
 // interrupt saves latest and stops. These stop the run with an error naming the step and leave
 // the last checkpoint as it was: a non-finite loss (before the update), a lost GPU device (no
@@ -31,6 +33,7 @@ import type { ClassificationBackbone } from '../model/weights/torchvision-classi
 import { plotPng } from '../util/plot.js';
 import { adaptWeights } from './adapt.js';
 import { loadBackboneWeights } from './from-backbone.js';
+import { writeConfusionFiles } from './confusion-files.js';
 import { type TrainOptions, Trainer } from './trainer.js';
 import { momentumName } from './training-graph.js';
 
@@ -101,6 +104,8 @@ export interface StepRecord {
   imagesPerSecond: number;
   valMIoU?: number;
   valPixelAccuracy?: number;
+  /** IoU in percent by class name; null for a class in neither the ground truth nor the predictions. */
+  valPerClassIoU?: Record<string, number | null>;
 }
 
 export interface RunSummary {
@@ -147,7 +152,7 @@ function readLog(path: string, upTo: number): StepRecord[] {
 }
 
 /** Temporary files of the run's outputs: `<name>.<pid>.<stamp>.tmp` (checkpoints) and `.<name>.<pid>.<stamp>.tmp` (log, curves). */
-const TEMP_FILE = /^\.?(latest\.safetensors|best\.safetensors|log\.jsonl|loss\.png|val\.png)\.(\d+)\.[0-9a-z]+\.tmp$/;
+const TEMP_FILE = /^\.?(latest\.safetensors|best\.safetensors|log\.jsonl|loss\.png|val\.png|confusion(?:-best)?\.(?:json|png))\.(\d+)\.[0-9a-z]+\.tmp$/;
 
 function processAlive(pid: number): boolean {
   if (pid === process.pid) return false; // this process writes synchronously: nothing of its own is in flight
@@ -320,10 +325,10 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
       }
       if (path === latestPath) savedStep = trainer!.stepsDone;
     };
-    const validate = async (): Promise<{ mIoU: number; pixelAccuracy: number }> => {
+    const validate = async () => {
       const items = val.items.slice(0, o.evalLimit ?? val.items.length).map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
       const scores = await evaluateVoc(model!, items, { ignoreIndex: val.ignoreIndex, readLabel: val.readLabel });
-      return { mIoU: scores.mIoU21, pixelAccuracy: scores.pixelAccuracy };
+      return { mIoU: scores.mIoU21, pixelAccuracy: scores.pixelAccuracy, perClass: scores.perClass, matrix: scores.matrix, classNames: scores.classNames };
     };
 
     const start = performance.now();
@@ -345,12 +350,18 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
         const v = await validate();
         record.valMIoU = v.mIoU;
         record.valPixelAccuracy = v.pixelAccuracy;
+        record.valPerClassIoU = v.perClass;
         say(`step ${step + 1}: validation mIoU ${v.mIoU.toFixed(2)}, pixel accuracy ${v.pixelAccuracy.toFixed(2)}`);
-        if (bestMIoU === null || v.mIoU > bestMIoU) {
+        const improved = bestMIoU === null || v.mIoU > bestMIoU;
+        if (improved) {
           bestMIoU = v.mIoU;
           await checkpoint(join(o.out, BEST));
         }
         await checkpoint(latestPath);
+        // After the checkpoints: confusion-best belongs to the best.safetensors on disk, and a
+        // folder that takes no files fails on a checkpoint first.
+        writeConfusionFiles(o.out, 'confusion', step + 1, v.matrix, v.classNames);
+        if (improved) writeConfusionFiles(o.out, 'confusion-best', step + 1, v.matrix, v.classNames);
       }
       log.push(record);
       appendFileSync(logPath, JSON.stringify(record) + '\n');

@@ -3,6 +3,8 @@ import { expect } from 'chai';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ConfusionJson } from '../../src/eval/metrics.js';
+import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { VOC_CLASSES } from '../../src/model/voc.js';
 import { messages, runCli } from './run-cli.js';
 
@@ -15,13 +17,13 @@ describe('deeplab eval', function () {
   });
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it('--limit 2 --json FILE prints the table and writes every score key in percent', async () => {
+  it('--limit 2 --json FILE prints the table and writes every score key in percent, and the confusion matrix', async () => {
     const json = join(tmp, 'out.json');
     const r = await runCli(['eval', '--voc', VOC, '--limit', '2', '--json', json]);
     expect(r.code, messages(r.stderr)).to.equal(0);
     const doc = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
     expect(Object.keys(doc).sort()).to.deep.equal(
-      ['model', 'split', 'images', 'mIoU', 'mIoU21', 'pixelAccuracy', 'perClass', 'outputStride', 'scales', 'flip', 'precision', 'seconds'].sort(),
+      ['model', 'split', 'images', 'mIoU', 'mIoU21', 'pixelAccuracy', 'perClass', 'confusion', 'outputStride', 'scales', 'flip', 'precision', 'seconds'].sort(),
     );
     expect(doc.model).to.equal('mobilenetv2-pascal-257');
     expect(doc.split).to.equal('val');
@@ -41,6 +43,26 @@ describe('deeplab eval', function () {
     expect(doc.mIoU as number).to.be.closeTo(present.reduce((a, b) => a + b, 0) / present.length, 1e-9);
     expect(doc.mIoU21 as number).to.be.closeTo(present.reduce((a, b) => a + b, 0) / 21, 1e-9);
     expect(doc.pixelAccuracy as number).to.be.within(80, 100);
+
+    // The confusion matrix: its rows hold every non-ignored ground-truth pixel of the two images,
+    // and the scores above follow from its counts.
+    const confusion = doc.confusion as ConfusionJson;
+    expect(confusion.classes).to.deep.equal([...VOC_CLASSES]);
+    expect([confusion.rows, confusion.columns, confusion.ignoreIndex]).to.deep.equal(['ground truth', 'prediction', 255]);
+    expect(confusion.counts).to.have.length(21);
+    expect(confusion.counts.every((row) => row.length === 21 && row.every((v) => Number.isInteger(v) && v >= 0))).to.equal(true);
+    const gtPixels = new Array<number>(21).fill(0);
+    const ids = readFileSync(`${VOC}/ImageSets/Segmentation/val.txt`, 'utf8').split(/\s+/).filter(Boolean).slice(0, 2);
+    for (const id of ids) for (const v of readIndexedPng(readFileSync(`${VOC}/SegmentationClass/${id}.png`), id).indices) if (v !== 255) gtPixels[v]++;
+    expect(confusion.counts.map((row) => row.reduce((a, b) => a + b, 0))).to.deep.equal(gtPixels);
+    const total = gtPixels.reduce((a, b) => a + b, 0);
+    expect(doc.pixelAccuracy as number).to.be.closeTo((100 * confusion.counts.reduce((a, row, c) => a + row[c], 0)) / total, 1e-9);
+    VOC_CLASSES.forEach((name, c) => {
+      const predicted = confusion.counts.reduce((a, row) => a + row[c], 0);
+      const union = gtPixels[c] + predicted - confusion.counts[c][c];
+      if (union === 0) expect(perClass[name], name).to.equal(null);
+      else expect(perClass[name], name).to.be.closeTo((100 * confusion.counts[c][c]) / union, 1e-9);
+    });
 
     expect(r.stdout).to.contain('split val (2 of 9 images)');
     expect(r.stdout).to.match(new RegExp(`^mIoU \\(present classes\\)\\s+${(doc.mIoU as number).toFixed(2)}$`, 'm'));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { ConfusionMatrix } from '../../src/eval/metrics.js';
+import { ConfusionMatrix, confusionJson } from '../../src/eval/metrics.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 
 describe('eval: confusion matrix and mIoU', () => {
@@ -51,6 +51,38 @@ describe('eval: confusion matrix and mIoU', () => {
     const empty = new ConfusionMatrix(3);
     expect(Number.isNaN(empty.meanIouPresent())).to.equal(true);
     expect(Number.isNaN(empty.pixelAccuracy())).to.equal(true);
+  });
+
+  it('rows normalised and the JSON form: hand-computed, a class without ground truth a row of NaN', () => {
+    // gt:   0 0 0 1 1 2 2 2 255 255
+    // pred: 0 0 1 1 2 2 2 0   3   0   (class 3 only ever predicted under the ignore label: not counted)
+    const m = new ConfusionMatrix(4);
+    m.add([0, 0, 1, 1, 2, 2, 2, 0, 3, 0], [0, 0, 0, 1, 1, 2, 2, 2, 255, 255]);
+    const rows = m.rowNormalised();
+    expect(rows.slice(0, 3)).to.deep.equal([
+      [2 / 3, 1 / 3, 0, 0],
+      [0, 1 / 2, 1 / 2, 0],
+      [1 / 3, 0, 2 / 3, 0],
+    ]);
+    expect(rows[3].every((v) => Number.isNaN(v)), 'class 3 has no ground-truth pixels').to.equal(true);
+    expect(m.iou().slice(0, 3)).to.deep.equal([0.5, 1 / 3, 0.5]);
+    expect(Number.isNaN(m.iou()[3]), 'class 3: in neither gt nor (counted) prediction').to.equal(true);
+
+    const doc = confusionJson(m, ['background', 'cat', 'dog', 'bird']);
+    expect(doc).to.deep.equal({
+      classes: ['background', 'cat', 'dog', 'bird'],
+      rows: 'ground truth',
+      columns: 'prediction',
+      ignoreIndex: 255,
+      counts: [
+        [2, 1, 0, 0],
+        [0, 1, 1, 0],
+        [1, 0, 2, 0],
+        [0, 0, 0, 0],
+      ],
+    });
+    expect(JSON.parse(JSON.stringify(doc))).to.deep.equal(doc);
+    expect(() => confusionJson(m, ['background', 'cat'])).to.throw(/confusionJson: 2 class names for a 4-class matrix/);
   });
 
   it('rejects mismatched lengths and out-of-range labels, leaving the matrix unchanged', () => {

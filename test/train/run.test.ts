@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { openDataset } from '../../src/data/dataset.js';
 import { TrainLoader } from '../../src/data/loader.js';
+import { confusionLayout } from '../../src/eval/confusion-png.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { loadModel } from '../../src/model/model.js';
 import { adaptWeights } from '../../src/train/adapt.js';
+import type { ConfusionFile } from '../../src/train/confusion-files.js';
 import { type RunOptions, runTraining } from '../../src/train/run.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { runCli } from '../cli/run-cli.js';
@@ -41,6 +43,7 @@ describe('training: a fine-tuning run', function () {
     expect(logA.every((r) => Number.isFinite(r.loss) && r.lr > 0)).to.equal(true);
     expect(logA[3].valMIoU, 'validated after the last step').to.be.a('number');
     for (const f of ['latest.safetensors', 'best.safetensors', 'loss.png', 'val.png']) expect(existsSync(join(a, f)), f).to.equal(true);
+    expectDiagnostics(a, 4);
 
     const b = join(dir, 'b');
     let steps = 0;
@@ -51,7 +54,38 @@ describe('training: a fine-tuning run', function () {
     const logB = readLog(b);
     expect(logB.map((r) => r.step)).to.deep.equal([1, 2, 3, 4]);
     expect(logB.map((r) => r.loss)).to.deep.equal(logA.map((r) => r.loss));
+    expectDiagnostics(b, 4);
   });
+
+  /** The validation after `step`: per-class IoU in the log, the confusion files, and the one following from the other. */
+  function expectDiagnostics(out: string, step: number): void {
+    const names = JSON.parse(readFileSync(join(CAMVID, 'classes.json'), 'utf8')).names as string[];
+    const log = readLog(out);
+    expect(log.filter((r) => r.valPerClassIoU).map((r) => r.step), 'per-class IoU where validation ran').to.deep.equal([step]);
+    const record = log.find((r) => r.step === step)!;
+    const perClass = record.valPerClassIoU!;
+    expect(Object.keys(perClass)).to.deep.equal(names);
+    const doc = JSON.parse(readFileSync(join(out, 'confusion.json'), 'utf8')) as ConfusionFile;
+    expect([doc.step, doc.classes, doc.rows, doc.columns, doc.ignoreIndex]).to.deep.equal([step, names, 'ground truth', 'prediction', 11]);
+    // --eval-limit 1: the rows hold the first val image's labelled pixels.
+    const val = openDataset(data, 'val');
+    const label = val.readLabel(val.items[0].labelPath).indices;
+    expect(doc.counts.flat().reduce((x, y) => x + y, 0)).to.equal(label.filter((v) => v !== 11).length);
+    // Each logged IoU (percent; null: in neither ground truth nor prediction) from the matrix's counts.
+    names.forEach((name, c) => {
+      const union = doc.counts[c].reduce((x, y) => x + y, 0) + doc.counts.reduce((x, row) => x + row[c], 0) - doc.counts[c][c];
+      if (union === 0) expect(perClass[name], name).to.equal(null);
+      else expect(perClass[name], name).to.be.closeTo((100 * doc.counts[c][c]) / union, 1e-9);
+    });
+    const mean = Object.values(perClass).reduce((x: number, v) => x + (v ?? 0), 0) / names.length;
+    expect(record.valMIoU).to.be.closeTo(mean, 1e-9);
+    const png = PNG.sync.read(readFileSync(join(out, 'confusion.png')));
+    const layout = confusionLayout(names, `CONFUSION MATRIX AT STEP ${step}`);
+    expect([png.width, png.height]).to.deep.equal([layout.width, layout.height]);
+    // One validation: it is the best one too.
+    expect(JSON.parse(readFileSync(join(out, 'confusion-best.json'), 'utf8'))).to.deep.equal(doc);
+    expect(readFileSync(join(out, 'confusion-best.png')).equals(readFileSync(join(out, 'confusion.png')))).to.equal(true);
+  }
 
   it("the checkpoints load in segment, with the data set's classes", async () => {
     const model = await loadModel(join(a, 'latest.safetensors'), { ctx: await testContext() });

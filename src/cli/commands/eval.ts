@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openDataset } from '../../data/dataset.js';
+import { confusionJson } from '../../eval/metrics.js';
 import { type VocScores, evaluateVoc, formatScoresTable } from '../../eval/voc.js';
 import { writeFileAtomic } from '../../io/png-indexed.js';
 import { DEFAULT_MODEL } from '../../model/loading/registry.js';
@@ -37,7 +38,7 @@ const spec: CommandSpec = {
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
     ...TILE_OPTIONS,
-    { name: 'json', kind: 'value', valueName: 'FILE', description: 'also write the scores as JSON (values in percent)' },
+    { name: 'json', kind: 'value', valueName: 'FILE', description: 'also write the scores as JSON (values in percent) with the confusion matrix (pixel counts, rows = ground truth)' },
     { name: 'limit', kind: 'value', valueName: 'N', description: 'evaluate only the first N images of the split' },
     { name: 'data', kind: 'value', valueName: 'DIR', description: 'any data set: a VOC folder, or images/<split>/, labels/<split>/ and classes.json (its ignore index is used), Cityscapes, ADE20K, colour masks, COCO' },
     FORMAT_OPTION,
@@ -46,6 +47,8 @@ const spec: CommandSpec = {
   notes: [
     'mIoU averages the classes present in the ground truth or the prediction; mIoU21 averages all 21\n' +
       '(an absent class counts 0). Ground-truth value 255 is ignored.',
+    "--json's confusion: {classes, rows: 'ground truth', columns: 'prediction', ignoreIndex, counts}, counts[gt][pred] in\n" +
+      'pixels, ignored pixels not counted.',
     'Example: deeplab eval --voc VOCdevkit/VOC2012 --split val --scales paper --flip --json scores.json',
   ],
 };
@@ -63,6 +66,7 @@ export function scoresJson(
     mIoU21: scores.mIoU21,
     pixelAccuracy: scores.pixelAccuracy,
     perClass: scores.perClass,
+    confusion: confusionJson(scores.matrix, scores.classNames),
     outputStride: meta.outputStride,
     scales: meta.scales,
     flip: meta.flip,

@@ -26,7 +26,7 @@ const spec: CommandSpec = {
       description: "start instead from a torchvision classification checkpoint (.pth or .safetensors: resnet50, resnet101 or mobilenet_v3_large): its backbone, a new DeepLabv3 head initialised as PyTorch does, its classification head dropped",
     },
     { name: 'backbone', kind: 'value', valueName: 'NAME', description: `the network --backbone-weights holds: ${CLASSIFICATION_BACKBONES.join(', ')}`, defaultText: "read from the file's tensors" },
-    { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder: log.jsonl, latest/best.safetensors, curves (required)' },
+    { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder: log.jsonl, latest/best.safetensors, curves, confusion matrices (required)' },
     { name: 'train-split', kind: 'value', valueName: 'NAME', description: 'training split', defaultText: 'train' },
     { name: 'val-split', kind: 'value', valueName: 'NAME', description: 'validation split', defaultText: 'val' },
     { name: 'steps', kind: 'value', valueName: 'N', description: 'optimizer steps', defaultText: '1000' },
@@ -52,6 +52,9 @@ const spec: CommandSpec = {
   ],
   notes: [
     'Ctrl-C saves OUT/latest.safetensors before exiting; a loss that turns NaN, a lost GPU device or a checkpoint that cannot be written stops the run, naming the step, and leaves the last checkpoint as it was for --resume.',
+    'At each validation log.jsonl gets valPerClassIoU (percent by class name; null: a class in neither the ground truth nor\n' +
+      'the predictions), and OUT/confusion.json (pixel counts, rows = ground truth, columns = prediction) and\n' +
+      'OUT/confusion.png (the heat map, rows normalised) are rewritten; confusion-best.json/.png belong to best.safetensors.',
     'Example: deeplab train --data ../shared/data/camvid --model mobilenetv2-pascal-257 --out runs/camvid --steps 600 --batch 8 --crop 321',
     "From ImageNet weights: deeplab train --data ../shared/data/camvid --backbone-weights resnet50-0676ba61.pth --out runs/camvid-r50 --output-stride 16 (ASPP rates follow the stride: 6,12,18 at 16 for a ResNet; no auxiliary head)",
   ],
