@@ -6,6 +6,7 @@ import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import { type RunOptions, runTraining } from '../../train/run.js';
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
+import { decoderOption, decoderOptionSpec } from '../decoder-option.js';
 import { Progress } from '../progress.js';
 
 const spec: CommandSpec = {
@@ -28,8 +29,9 @@ const spec: CommandSpec = {
     { name: 'warmup', kind: 'value', valueName: 'N', description: 'steps of linear learning-rate warm-up', defaultText: 'min(50, steps / 10)' },
     { name: 'head-lr', kind: 'value', valueName: 'M', description: "learning-rate multiplier of the head's parameters", defaultText: '1' },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'output stride to train at', defaultText: '16' },
+    decoderOptionSpec("the model's own: none for the released models"),
     { name: 'freeze-bn', kind: 'flag', description: 'keep batch norms in inference mode (their scale and shift still learn)' },
-    { name: 'freeze-backbone', kind: 'flag', description: 'train only the head (ASPP and classifier)' },
+    { name: 'freeze-backbone', kind: 'flag', description: 'train only the head (ASPP, decoder and classifier)' },
     { name: 'hard-pixels', kind: 'value', valueName: 'K', description: 'the loss over only the K % of valid pixels with the largest loss (hard-example mining)', defaultText: '100' },
     { name: 'repeat-classes', kind: 'value', valueName: 'NAMES', description: "bootstrapping: images holding any of these classes (comma-separated) appear --repeat-factor times per epoch" },
     { name: 'repeat-factor', kind: 'value', valueName: 'N', description: 'how often such an image appears per epoch', defaultText: '2' },
@@ -44,6 +46,7 @@ const spec: CommandSpec = {
   notes: [
     'Ctrl-C saves OUT/latest.safetensors before exiting; a loss that turns NaN, a lost GPU device or a checkpoint that cannot be written stops the run, naming the step, and leaves the last checkpoint as it was for --resume.',
     'Example: deeplab train --data ../shared/data/camvid --model mobilenetv2-pascal-257 --out runs/camvid --steps 600 --batch 8 --crop 321',
+    'DeepLabv3+: add --decoder deeplabv3plus (the decoder starts afresh; checkpoints carry it, so segment, eval and --resume rebuild it).',
   ],
 };
 
@@ -112,6 +115,7 @@ async function run(args: ParsedArgs): Promise<number> {
     warmup: numberOption(args, 'warmup') ?? defaultWarmup(steps),
     headLrMultiplier: numberOption(args, 'head-lr'),
     outputStride: strideText ? parseOutputStride(strideText) : 16,
+    decoder: decoderOption(args, 'train'),
     freezeBackbone: optionFlag(args, 'freeze-backbone'),
     classWeights: optionFlag(args, 'class-weights'),
     dropout: !optionFlag(args, 'no-dropout'),
