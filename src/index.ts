@@ -5,7 +5,7 @@ export { REGISTRY, DEFAULT_MODEL, findModel } from './model/loading/registry.js'
 export type { RegistryEntry } from './model/loading/registry.js';
 export { defaultConfig } from './model/networks/config.js';
 export { describeModel } from './model/analysis/describe.js';
-export type { DeepLabConfig, BackboneName } from './model/networks/config.js';
+export type { DeepLabConfig, BackboneName, DecoderName } from './model/networks/config.js';
 export { VOC_CLASSES, VOC_PALETTE } from './model/voc.js';
 export { GpuContext } from './gpu/context.js';
 export { decodeImage, readImage } from './io/image.js';

@@ -218,8 +218,11 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     const base = await loadWeights(o.model, { download: true });
     const adapted = adaptWeights(base, { classes: train.classes, outputStride: o.outputStride ?? 16, decoder: o.decoder, seed });
     weights = adapted.weights;
-    if (weights.config.decoder !== base.config.decoder) say(`decoder ${weights.config.decoder} on ${base.name} (its layers start afresh)`);
-    if (adapted.reinitialised.length) say(`new classifier for ${train.classes.names.length} classes: ${adapted.reinitialised.join(', ')} initialised afresh`);
+    const what = [
+      train.classes.names.length !== base.config.numClasses || adapted.reinitialised.some((n) => !/^decoder[./]/.test(n)) ? `new classifier for ${train.classes.names.length} classes` : '',
+      weights.config.decoder !== base.config.decoder ? `new ${weights.config.decoder} decoder on ${base.name}` : '',
+    ].filter(Boolean);
+    if (adapted.reinitialised.length) say(`${what.join(' and ')}: ${adapted.reinitialised.join(', ')} initialised afresh`);
   }
   // Evaluate at the data's own resolution: the network takes the images' short side.
   const first = await readImage(val.items[0].imagePath);
