@@ -7,7 +7,7 @@ export { REGISTRY, DEFAULT_MODEL, findModel } from './model/loading/registry.js'
 export type { RegistryEntry } from './model/loading/registry.js';
 export { defaultConfig } from './model/networks/config.js';
 export { describeModel } from './model/analysis/describe.js';
-export type { DeepLabConfig, BackboneName } from './model/networks/config.js';
+export type { DeepLabConfig, BackboneName, DecoderName } from './model/networks/config.js';
 export { runTraining } from './train/run.js';
 export type { RunOptions, RunHooks, RunSummary, StepRecord } from './train/run.js';
 export type { ClassificationBackbone } from './model/weights/torchvision-classification.js';

@@ -58,7 +58,7 @@ export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<str
 export function onnxModel(w: LoadedWeights, o: OnnxExportOptions): ModelProto {
   const graph = w.buildGraph({ batch: 1, height: o.height, width: o.width });
   const metadata = onnxMetadata(w, o);
-  const doc = `DeepLabv3 (${w.config.backbone}), ${w.config.numClasses} classes: ${metadata.preprocessing}`;
+  const doc = `${w.config.decoder === 'none' ? 'DeepLabv3' : 'DeepLabv3+'} (${w.config.backbone}), ${w.config.numClasses} classes: ${metadata.preprocessing}`;
   return onnxModelOf(lowerToOnnx(graph, w.params, w.name), metadata, doc);
 }
 

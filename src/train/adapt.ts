@@ -1,12 +1,13 @@
 // Weights made ready for fine-tuning: another class set (a new classifier, everything else
-// loaded) and the training output stride. Parameters whose shape no longer matches the network
-// (the classifier's, when the class count changes) are initialised afresh as PyTorch's layers
-// initialise themselves, so "size mismatch for classifier" never stops a fine-tune.
+// loaded), the training output stride, and the decoder (DeepLabv3+'s, new on weights without
+// one). Parameters whose shape no longer matches the network (the classifier's, when the class
+// count changes) or that the weights lack (a decoder added) are initialised afresh as PyTorch's
+// layers initialise themselves, so "size mismatch for classifier" never stops a fine-tune.
 import type { Graph, Value } from '../graph/ir.js';
 import type { HostParams } from '../graph/params.js';
 import { type LoadedWeights, scaledRates } from '../model/loading/load-weights.js';
 import { buildDeepLab } from '../model/networks/deeplab.js';
-import { defaultConfig } from '../model/networks/config.js';
+import { type DecoderName, defaultConfig } from '../model/networks/config.js';
 import type { ClassSet } from '../model/voc.js';
 import { Rng } from '../util/random.js';
 
@@ -15,13 +16,15 @@ export interface AdaptOptions {
   classes?: ClassSet;
   /** Output stride to train at (default: the weights' own). */
   outputStride?: number;
+  /** The decoder to train with (default: the weights' own); a new one starts afresh. */
+  decoder?: DecoderName;
   /** Seed of the fresh initialisation. */
   seed: number;
 }
 
 export interface Adapted {
   weights: LoadedWeights;
-  /** Parameters initialised afresh (empty when the class set did not change). */
+  /** Parameters initialised afresh (empty when neither the class set nor the decoder changed). */
   reinitialised: string[];
 }
 
@@ -66,11 +69,13 @@ export function adaptWeights(w: LoadedWeights, o: AdaptOptions): Adapted {
   const classes = o.classes ?? w.classes;
   const numClasses = classes.names.length;
   const outputStride = o.outputStride ?? w.config.outputStride;
+  const decoder = o.decoder ?? w.config.decoder;
   const config = defaultConfig(w.config.backbone, {
     ...w.config,
     numClasses,
     outputStride,
     asppRates: scaledRates(w.config.asppRates, w.config.outputStride, outputStride),
+    decoder,
   });
   const buildGraph: LoadedWeights['buildGraph'] = (size, opts) => buildDeepLab(config, size, { depthMultiplier: w.depthMultiplier, dropout: opts?.training });
   const probe = buildGraph({ height: 65, width: 65 });
@@ -87,8 +92,11 @@ export function adaptWeights(w: LoadedWeights, o: AdaptOptions): Adapted {
       reinitialised.push(v.name);
     }
   }
-  if (reinitialised.length && numClasses === w.config.numClasses) {
-    throw new Error(`fine-tune: ${reinitialised.join(', ')} do not match the network although the classes did not change`);
+  // With the classes and the decoder unchanged every parameter must load; a decoder of another
+  // kind brings its own layers, which the weights lack.
+  const unexplained = decoder === w.config.decoder ? reinitialised : reinitialised.filter((name) => w.params.has(name));
+  if (unexplained.length && numClasses === w.config.numClasses) {
+    throw new Error(`fine-tune: ${unexplained.join(', ')} do not match the network although the classes did not change`);
   }
   return { weights: { ...w, config, params, buildGraph, classes }, reinitialised };
 }

@@ -27,6 +27,7 @@ import { readImage } from '../io/image.js';
 import { writeFileAtomic } from '../io/png-indexed.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from '../model/loading/load-weights.js';
 import { DeepLabModel } from '../model/model.js';
+import type { DecoderName } from '../model/networks/config.js';
 import { readSafetensors } from '../model/weights/import/safetensors.js';
 import type { ClassSet } from '../model/voc.js';
 import type { ClassificationBackbone } from '../model/weights/torchvision-classification.js';
@@ -69,6 +70,8 @@ export interface RunOptions {
   /** Threads that make training samples (default: the loader's). */
   workers?: number;
   outputStride?: number;
+  /** The decoder to train with (default: the model's own); DeepLabv3+'s starts afresh on a model without one. */
+  decoder?: DecoderName;
   freezeBackbone?: boolean;
   /** Batch norms in inference mode (their scale and shift still learn). */
   freezeBn?: boolean;
@@ -240,6 +243,9 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
   if (o.resume) {
     if (!existsSync(latestPath)) throw new Error(`--resume: no ${latestPath} to resume from`);
     weights = await loadWeights(latestPath, { outputStride: o.outputStride });
+    if (o.decoder !== undefined && o.decoder !== weights.config.decoder) {
+      throw new Error(`--resume: ${latestPath} holds a model with decoder '${weights.config.decoder}', not '${o.decoder}'`);
+    }
     const { tensors, metadata } = readSafetensors(latestPath);
     const state = JSON.parse(metadata.training ?? 'null') as { step: number; bestMIoU: number | null } | null;
     if (!state) throw new Error(`--resume: ${latestPath} holds no training state`);
@@ -249,9 +255,13 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     say(`resuming ${latestPath} at step ${state.step}`);
   } else {
     const base = await startingWeights(o, train.classes, seed, say);
-    const adapted = adaptWeights(base, { classes: train.classes, outputStride: o.outputStride ?? DEFAULT_OUTPUT_STRIDE, seed });
+    const adapted = adaptWeights(base, { classes: train.classes, outputStride: o.outputStride ?? DEFAULT_OUTPUT_STRIDE, decoder: o.decoder, seed });
     weights = adapted.weights;
-    if (adapted.reinitialised.length) say(`new classifier for ${train.classes.names.length} classes: ${adapted.reinitialised.join(', ')} initialised afresh`);
+    const what = [
+      train.classes.names.length !== base.config.numClasses || adapted.reinitialised.some((n) => !/^decoder[./]/.test(n)) ? `new classifier for ${train.classes.names.length} classes` : '',
+      weights.config.decoder !== base.config.decoder ? `new ${weights.config.decoder} decoder on ${base.name}` : '',
+    ].filter(Boolean);
+    if (adapted.reinitialised.length) say(`${what.join(' and ')}: ${adapted.reinitialised.join(', ')} initialised afresh`);
   }
   // Evaluate at the data's own resolution: the network takes the images' short side.
   const first = await readImage(val.items[0].imagePath);

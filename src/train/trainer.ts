@@ -24,7 +24,7 @@ export interface TrainOptions extends ScheduleOptions {
   crop: number;
   momentum?: number;
   weightDecay?: number;
-  /** Train only the head (ASPP and classifier). */
+  /** Train only the head (ASPP, decoder and classifier). */
   freezeBackbone?: boolean;
   /** Batch norms in inference mode, with the running statistics (the usual choice for small batches). */
   freezeBn?: boolean;

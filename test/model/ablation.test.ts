@@ -16,7 +16,8 @@ import { type DeepLabConfig, defaultConfig, paperAsppRates } from '../../src/mod
 import { type ModelDescription, describeModel } from '../../src/model/analysis/describe.js';
 import { resnetGeometry } from '../../src/model/networks/resnet.js';
 import { buildDeepLab } from '../../src/model/networks/deeplab.js';
-import { expectClose, randomArray, rng, testContext } from '../helpers.js';
+import { expectClose, randomArray, testContext } from '../helpers.js';
+import { randomParams } from './random-params.js';
 
 /** PyTorch's conv / pool output size. */
 function convOut(n: number, k: number, stride: number, pad: number, dilation = 1): number {
@@ -221,30 +222,6 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
   describe('every configuration runs on the GPU (random weights, 65x65)', () => {
     const H = 65;
     const W = 65;
-
-    /** He-uniform conv weights, small biases, BN with variance > 0. */
-    function randomParams(g: Graph): HostParams {
-      const r = rng();
-      const roles = new Map<number, 'gamma' | 'beta' | 'mean' | 'variance'>();
-      for (const n of g.nodes) {
-        if (n.op.type === 'batchnorm') for (const role of ['gamma', 'beta', 'mean', 'variance'] as const) roles.set(n.op[role].id, role);
-      }
-      const params: HostParams = new Map();
-      for (const p of g.state) {
-        const size = p.shape.reduce((a, b) => a * b, 1);
-        let data: Float32Array;
-        if (p.shape.length === 4) {
-          const bound = Math.sqrt(6 / (p.shape[0] * p.shape[1] * p.shape[2]));
-          data = randomArray(size, -bound, bound, r);
-        } else {
-          const role = roles.get(p.id);
-          const [lo, hi] = role === 'gamma' ? [0.5, 1] : role === 'variance' ? [0.5, 1.5] : [-0.1, 0.1];
-          data = randomArray(size, lo, hi, r);
-        }
-        params.set(p.name, { shape: [...p.shape], data });
-      }
-      return params;
-    }
 
     const cases: { what: string; cfg: () => DeepLabConfig; features: number; cpu?: boolean }[] = [
       // 65 -> 33 -> 17 (stem), 9 (block2), 5 (block3) = OS 16 map; 3, 2, 1, 1 for OS 32..256.

@@ -14,6 +14,7 @@ import { BACKBONES, type DeepLabConfig, defaultConfig } from '../../src/model/ne
 import { buildDeepLab } from '../../src/model/networks/deeplab.js';
 import { VOC_CLASSES } from '../../src/model/voc.js';
 import { defaultOnnxSize, exportOnnx } from '../../src/model/onnx-export.js';
+import { adaptWeights } from '../../src/train/adapt.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { runCli } from '../cli/run-cli.js';
 import { expectClose, relativeError } from '../helpers.js';
@@ -81,7 +82,7 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
   }
 
   it('every op of every network configuration we build has an ONNX rule', () => {
-    const variants: Partial<DeepLabConfig>[] = [{}, { outputStride: 16 }, { imagePooling: false }, { asppRates: [6, 12, 18] }];
+    const variants: Partial<DeepLabConfig>[] = [{}, { outputStride: 16 }, { imagePooling: false }, { asppRates: [6, 12, 18] }, { decoder: 'deeplabv3plus' }, { decoder: 'deeplabv3plus', outputStride: 16 }];
     // torchvision's auxiliary FCN head; ResNet's cascaded blocks and the network without atrous convolution.
     const torchvisionOnly: Partial<DeepLabConfig>[] = [{ aux: true }];
     const resnetOnly: Partial<DeepLabConfig>[] = [{ blocks: 7, outputStride: 16, multiGrid: [1, 2, 4], dilationConvention: 'paper' }, { atrous: false, outputStride: 32 }];
@@ -153,6 +154,19 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
     const inits = new Map(model.graph.initializer.map((t) => [t.name, t.dims]));
     for (const [name, t] of w.params) expect(inits.has(name), name).to.equal(true);
     expect(inits.get('backbone.conv1.weight')).to.deep.equal([64, 3, 7, 7]);
+  });
+
+  it('DeepLabv3+ (torchvision MobileNetV3-Large with a new decoder): the stride-4 branch and its concat export, to our logits', async () => {
+    const { weights: w } = adaptWeights(await loadWeights(MV3), { decoder: 'deeplabv3plus', seed: 3 });
+    expect(w.config.decoder).to.equal('deeplabv3plus');
+    const { model } = await exportAndCompare(w, torchvisionInput(49, 65), 'mobilenet_v3_large_plus.onnx');
+    // ASPP's concat and the decoder's (upsampled ASPP output beside the stride-4 features).
+    expect(model.graph.node.filter((n) => n.op_type === 'Concat').length).to.equal(2);
+    const inits = new Set(model.graph.initializer.map((t) => t.name));
+    for (const name of w.params.keys()) expect(inits.has(name), name).to.equal(true);
+    expect([...w.params.keys()].some((n) => n.startsWith('decoder.'))).to.equal(true);
+    expect(JSON.parse(metadataOf(model).config)).to.include({ decoder: 'deeplabv3plus' });
+    expect(model.doc_string).to.match(/^DeepLabv3\+ \(mobilenet_v3_large\)/);
   });
 
   it('deeplab export --format onnx writes the file at --size; bad options and unwritable paths leave nothing', async () => {

@@ -1,5 +1,6 @@
 // `deeplab describe`: the structure of a DeepLabv3 configuration (the paper's ablation knobs:
-// cascaded blocks, output stride, multi-grid, ASPP rates, image pooling, atrous or not) as a
+// cascaded blocks, output stride, multi-grid, ASPP rates, image pooling, atrous or not; and
+// DeepLabv3+'s decoder) as a
 // per-block summary with totals, or every layer (--layers), or JSON (--json). No weights and
 // no GPU: the graph is built with its parameters declared and read off (src/model/describe.ts).
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, formatHelp, optionFlag, optionValue, parseArgs, parsePositiveInt } from '../args.js';
@@ -13,6 +14,7 @@ import {
   paperAsppRates,
 } from '../../model/networks/config.js';
 import { type ModelDescription, describeModel } from '../../model/analysis/describe.js';
+import { decoderOption, decoderOptionSpec } from '../decoder-option.js';
 
 const spec: CommandSpec = {
   name: 'describe',
@@ -38,6 +40,7 @@ const spec: CommandSpec = {
     },
     { name: 'no-image-pooling', kind: 'flag', description: "drop ASPP's image-level branch" },
     { name: 'no-atrous', kind: 'flag', description: 'keep every stride (no atrous convolution): OS 32 with 4 blocks, 64..256 with 5..7' },
+    decoderOptionSpec('none'),
     { name: 'convention', kind: 'value', valueName: 'paper|torchvision', description: 'rates inside a dilated block (torchvision: its first unit keeps the previous rate)', defaultText: 'paper' },
     { name: 'classes', kind: 'value', valueName: 'N', description: 'output classes', defaultText: '21' },
     { name: 'input', kind: 'value', valueName: 'WxH', description: 'input image size (one number: square)', defaultText: '513x513' },
@@ -89,6 +92,7 @@ export function describeConfig(args: ParsedArgs): DeepLabConfig {
   const convention = optionValue(args, 'convention') ?? 'paper';
   if (convention !== 'paper' && convention !== 'torchvision') throw new UsageError(`--convention: '${convention}' is not paper or torchvision`, spec.name);
   const classes = optionValue(args, 'classes');
+  const decoder = decoderOption(args, spec.name);
   try {
     return defaultConfig(backbone, {
       outputStride,
@@ -99,6 +103,7 @@ export function describeConfig(args: ParsedArgs): DeepLabConfig {
       imagePooling: !optionFlag(args, 'no-image-pooling'),
       dilationConvention: convention,
       numClasses: classes === undefined ? undefined : parsePositiveInt(classes, '--classes'),
+      decoder,
     });
   } catch (e) {
     if (e instanceof UsageError) throw e;
@@ -134,7 +139,7 @@ export function formatDescription(d: ModelDescription, withLayers: boolean): str
   const out: string[] = [];
   out.push(
     `${c.backbone}, ${c.blocks} blocks, output stride ${c.outputStride}${c.atrous ? '' : ' (no atrous)'}, multi-grid (${c.multiGrid.join(',')}), ` +
-      `ASPP rates (${c.asppRates.join(',') || 'none'})${c.imagePooling ? ' + image pooling' : ''}, ${c.numClasses} classes, ` +
+      `ASPP rates (${c.asppRates.join(',') || 'none'})${c.imagePooling ? ' + image pooling' : ''}${c.decoder === 'deeplabv3plus' ? ', DeepLabv3+ decoder (stride 4)' : ''}, ${c.numClasses} classes, ` +
       `${c.dilationConvention} rates; input ${d.input.width}x${d.input.height}\n\n`,
   );
   out.push(

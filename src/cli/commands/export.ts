@@ -94,7 +94,7 @@ async function run(args: ParsedArgs): Promise<number> {
   const written = exportOnnx(out, w, { height, width, source: sourceOf(model) });
   const mib = (written.bytes / 2 ** 20).toFixed(1);
   process.stdout.write(
-    `wrote ${out}: ${w.config.backbone} DeepLabv3, ${w.config.numClasses} classes, input 'image' [1,3,${height},${width}], ` +
+    `wrote ${out}: ${w.config.backbone} ${w.config.decoder === 'none' ? 'DeepLabv3' : 'DeepLabv3+'}, ${w.config.numClasses} classes, input 'image' [1,3,${height},${width}], ` +
       `output 'logits' [1,${w.config.numClasses},${height},${width}]; ${written.nodes} nodes, ${written.initializers} initializers, ${mib} MiB\n`,
   );
   return 0;

@@ -8,6 +8,7 @@ import { CLASSIFICATION_BACKBONES, type ClassificationBackbone } from '../../mod
 import { type RunOptions, runTraining } from '../../train/run.js';
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
+import { decoderOption, decoderOptionSpec } from '../decoder-option.js';
 import { Progress } from '../progress.js';
 
 const spec: CommandSpec = {
@@ -37,8 +38,9 @@ const spec: CommandSpec = {
     { name: 'warmup', kind: 'value', valueName: 'N', description: 'steps of linear learning-rate warm-up', defaultText: 'min(50, steps / 10)' },
     { name: 'head-lr', kind: 'value', valueName: 'M', description: "learning-rate multiplier of the head's parameters", defaultText: '1' },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'output stride to train at', defaultText: '16' },
+    decoderOptionSpec("the model's own: none for the released models"),
     { name: 'freeze-bn', kind: 'flag', description: 'keep batch norms in inference mode (their scale and shift still learn)' },
-    { name: 'freeze-backbone', kind: 'flag', description: 'train only the head (ASPP and classifier)' },
+    { name: 'freeze-backbone', kind: 'flag', description: 'train only the head (ASPP, decoder and classifier)' },
     { name: 'hard-pixels', kind: 'value', valueName: 'K', description: 'the loss over only the K % of valid pixels with the largest loss (hard-example mining)', defaultText: '100' },
     { name: 'repeat-classes', kind: 'value', valueName: 'NAMES', description: "bootstrapping: images holding any of these classes (comma-separated) appear --repeat-factor times per epoch" },
     { name: 'repeat-factor', kind: 'value', valueName: 'N', description: 'how often such an image appears per epoch', defaultText: '2' },
@@ -57,6 +59,7 @@ const spec: CommandSpec = {
       'OUT/confusion.png (the heat map, rows normalised) are rewritten; confusion-best.json/.png belong to best.safetensors.',
     'Example: deeplab train --data ../shared/data/camvid --model mobilenetv2-pascal-257 --out runs/camvid --steps 600 --batch 8 --crop 321',
     "From ImageNet weights: deeplab train --data ../shared/data/camvid --backbone-weights resnet50-0676ba61.pth --out runs/camvid-r50 --output-stride 16 (ASPP rates follow the stride: 6,12,18 at 16 for a ResNet; no auxiliary head)",
+    'DeepLabv3+: add --decoder deeplabv3plus (the decoder starts afresh; checkpoints carry it, so segment, eval and --resume rebuild it).',
   ],
 };
 
@@ -141,6 +144,7 @@ async function run(args: ParsedArgs): Promise<number> {
     warmup: numberOption(args, 'warmup') ?? defaultWarmup(steps),
     headLrMultiplier: numberOption(args, 'head-lr'),
     outputStride: strideText ? parseOutputStride(strideText) : 16,
+    decoder: decoderOption(args, 'train'),
     freezeBackbone: optionFlag(args, 'freeze-backbone'),
     classWeights: optionFlag(args, 'class-weights'),
     dropout: !optionFlag(args, 'no-dropout'),

@@ -114,7 +114,9 @@ export const batchNormTrainOp: OpDef<BatchNormTrainOp> = {
     const f = (v: Value): Float32Array => read(v) as Float32Array;
     const r = batchNormTrainCpu(f(op.input), op.input.shape, f(op.gamma), f(op.beta), f(op.mean), f(op.variance), op.attrs);
     const none = new Float32Array(0);
-    return [r.y, Float32Array.from(r.mean), Float32Array.from(r.variance), none, none, Float32Array.from(r.runningMean), Float32Array.from(r.runningVar)];
+    // The batch statistics keep the input's precision: the backward pass reads them, and a
+    // float64 run (gradient checks) must not round them to float32.
+    return [r.y, fromLike(r.y, r.mean), fromLike(r.y, r.variance), none, none, Float32Array.from(r.runningMean), Float32Array.from(r.runningVar)];
   },
   cost: (op) => ({ macs: 0, flops: 6 * numel(op.input.shape) }),
   grad: (op, [, mean, variance], [dy], g) => {

@@ -15,7 +15,7 @@ import { type GraphCost, graphCost, nodeCost } from './flops.js';
 export interface LayerInfo {
   name: string;
   op: OpType;
-  /** The part of the network it belongs to: 'stem', 'block1'..'block7', 'aspp', 'head', ... */
+  /** The part of the network it belongs to: 'stem', 'block1'..'block7', 'aspp', 'decoder', 'head', ... */
   group: string;
   /** [KH, KW] of convolutions and pools; null otherwise. */
   kernel: [number, number] | null;
@@ -34,7 +34,7 @@ export interface LayerInfo {
 }
 
 export interface BlockSummary {
-  /** 'stem', 'block1'..'block7', 'aspp', 'head', 'aux', 'upsample', 'backbone', ... */
+  /** 'stem', 'block1'..'block7', 'aspp', 'decoder', 'head', 'aux', 'upsample', 'backbone', ... */
   name: string;
   layers: number;
   /** Output stride reached at the block's output. */
@@ -81,6 +81,7 @@ const GROUP_RULES: [RegExp, (m: RegExpExecArray) => string][] = [
   [/^(backbone\.|MobilenetV2\/)/, () => 'backbone'],
   [/^classifier\.0\./, () => 'aspp'],
   [/^(aspp\d+|image_pooling|concat|concat_projection)(\/|$)/, () => 'aspp'],
+  [/^decoder[./]/, () => 'decoder'],
   [/^(classifier\.|logits\/semantic)/, () => 'head'],
   [/^aux_/, () => 'aux'],
   [/^logits/, () => 'upsample'],

@@ -95,25 +95,36 @@ export function aspp(b: GraphBuilder, x: Value, layout: AsppLayout, opts: AsppOp
 /** Batch-norm eps of torchvision's heads (plain nn.BatchNorm2d, whatever the backbone uses). */
 export const TORCH_HEAD_BN_EPS = 1e-5;
 
+export interface DeepLabHeadOptions {
+  prefix: string;
+  numClasses: number;
+  rates: number[];
+  imagePooling: boolean;
+  channels: number;
+  /** Training: dropout 0.5 after the ASPP projection. */
+  dropout?: boolean;
+}
+
+/** torchvision's ASPP module of DeepLabHead (`${prefix}.0`), its dropout when training: features [N,H,W,channels]. */
+export function torchvisionAspp(b: GraphBuilder, x: Value, opts: DeepLabHeadOptions): Value {
+  return aspp(b, x, torchvisionAsppLayout(`${opts.prefix}.0`, opts.rates.length, opts.imagePooling), {
+    rates: opts.rates,
+    imagePooling: opts.imagePooling,
+    channels: opts.channels,
+    eps: TORCH_HEAD_BN_EPS,
+    poolResizeMode: 'half_pixel',
+    dropout: opts.dropout ? 0.5 : 0,
+  });
+}
+
 /**
  * torchvision's DeepLabHead under `prefix` ('classifier'): ASPP (.0) -> 3x3 conv (.1, no bias)
  * -> BN (.2) -> ReLU -> 1x1 conv to classes (.4, with bias). Returns logits at feature size.
  */
-export function deepLabHead(
-  b: GraphBuilder,
-  x: Value,
-  opts: { prefix: string; numClasses: number; rates: number[]; imagePooling: boolean; channels: number; dropout?: boolean },
-): Value {
+export function deepLabHead(b: GraphBuilder, x: Value, opts: DeepLabHeadOptions): Value {
   const { prefix, channels } = opts;
   const eps = TORCH_HEAD_BN_EPS;
-  const a = aspp(b, x, torchvisionAsppLayout(`${prefix}.0`, opts.rates.length, opts.imagePooling), {
-    rates: opts.rates,
-    imagePooling: opts.imagePooling,
-    channels,
-    eps,
-    poolResizeMode: 'half_pixel',
-    dropout: opts.dropout ? 0.5 : 0,
-  });
+  const a = torchvisionAspp(b, x, opts);
   const y = convBnAct(b, a, { name: `${prefix}.1`, bn: `${prefix}.2`, kernel: 3, cout: channels, eps, activation: 'relu' });
   return conv(b, y, { name: `${prefix}.4`, kernel: 1, cout: opts.numClasses, bias: true });
 }

@@ -8,6 +8,15 @@ export type BackboneName = 'resnet50' | 'resnet101' | 'mobilenet_v2' | 'mobilene
 
 export const BACKBONES: readonly BackboneName[] = ['resnet50', 'resnet101', 'mobilenet_v2', 'mobilenet_v3_large'];
 
+/**
+ * What follows ASPP: 'none' = DeepLabv3 (the logits at the output stride, upsampled); 'deeplabv3plus'
+ * = DeepLabv3+'s decoder (Chen et al. 2018), which refines the ASPP output with the backbone's
+ * stride-4 features before the logits (src/model/networks/decoder.ts).
+ */
+export type DecoderName = 'none' | 'deeplabv3plus';
+
+export const DECODERS: readonly DecoderName[] = ['none', 'deeplabv3plus'];
+
 export interface DeepLabConfig {
   backbone: BackboneName;
   /** Output classes (21 for PASCAL VOC: 20 objects + background). */
@@ -60,6 +69,8 @@ export interface DeepLabConfig {
   normalization: 'imagenet' | 'minus_one_one';
   /** Build the auxiliary FCN head (training aid; off by default at inference). */
   aux: boolean;
+  /** The decoder after ASPP ('none' unless a checkpoint or `train --decoder` says otherwise). */
+  decoder: DecoderName;
 }
 
 /**
@@ -87,6 +98,7 @@ export function defaultConfig(backbone: BackboneName, overrides: Partial<DeepLab
     resizeMode: 'half_pixel',
     normalization: 'imagenet',
     aux: false,
+    decoder: 'none',
   };
   const base: DeepLabConfig =
     backbone === 'mobilenet_v2'
@@ -176,6 +188,7 @@ export function validateConfig(cfg: DeepLabConfig): void {
   if (cfg.normalization !== 'imagenet' && cfg.normalization !== 'minus_one_one') {
     bad('normalization', `must be 'imagenet' or 'minus_one_one', got '${shown(cfg.normalization)}'`);
   }
+  if (!DECODERS.includes(cfg.decoder)) bad('decoder', `'${shown(cfg.decoder)}' is not one of ${DECODERS.join(', ')}`);
 }
 
 /**

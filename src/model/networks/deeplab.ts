@@ -2,12 +2,15 @@
 //
 // Input 'image' [N,H,W,3] (NHWC, already normalised as the config says), output 'logits'
 // [N,H,W,numClasses] (upsampled to the input size); 'aux' when cfg.aux (torchvision's FCN
-// head), and 'layer4' / 'features' (backbone features) when opts.extraOutputs. The graph is
-// canonical (nothing fused): src/graph/compile.ts prepares it for inference or training.
+// head), and 'layer4' / 'features' (backbone features) when opts.extraOutputs. With
+// cfg.decoder 'deeplabv3plus' the logits come from DeepLabv3+'s decoder at stride 4
+// (src/model/networks/decoder.ts). The graph is canonical (nothing fused): src/graph/compile.ts
+// prepares it for inference or training.
 import { GraphBuilder } from '../../graph/builder.js';
 import type { Graph, Value } from '../../graph/ir.js';
 import { deepLabHead, fcnHead } from './aspp.js';
 import { type DeepLabConfig, validateConfig } from './config.js';
+import { deepLabV3PlusHead } from './decoder.js';
 import { buildTfMobilenetV2DeepLab } from './mobilenet-v2.js';
 import { buildMobileNetV3Large } from './mobilenet-v3.js';
 import { buildResNet } from './resnet.js';
@@ -34,12 +37,15 @@ export interface NetworkOptions {
   dropout?: boolean;
 }
 
-/** Backbone features: `out` feeds DeepLabHead, `aux` feeds the FCN head (torchvision's backbones). */
-function torchvisionBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig): { out: Value; aux: Value; layer4: Value } {
+/**
+ * Backbone features: `out` feeds DeepLabHead, `aux` feeds the FCN head (torchvision's backbones),
+ * `lowLevel` (stride 4) feeds DeepLabv3+'s decoder.
+ */
+function torchvisionBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig): { out: Value; aux: Value; layer4: Value; lowLevel: Value } {
   const prefix = 'backbone';
   if (cfg.backbone === 'mobilenet_v3_large') {
     const f = buildMobileNetV3Large(b, image, { outputStride: cfg.outputStride, prefix });
-    return { out: f.out, aux: f.aux, layer4: f.out };
+    return { out: f.out, aux: f.aux, layer4: f.out, lowLevel: f.lowLevel };
   }
   const f = buildResNet(b, image, {
     depth: cfg.backbone === 'resnet50' ? 50 : 101,
@@ -51,8 +57,9 @@ function torchvisionBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig):
     prefix,
   });
   // torchvision's IntermediateLayerGetter: layer4 -> 'out', layer3 -> 'aux'; with cascaded
-  // blocks the head reads the last one (paper Fig. 3).
-  return { out: f.out, aux: f.layer3, layer4: f.layer4 };
+  // blocks the head reads the last one (paper Fig. 3). DeepLabv3+ reads layer1 (256 channels,
+  // stride 4), as the paper's ResNet-101 decoder does.
+  return { out: f.out, aux: f.layer3, layer4: f.layer4, lowLevel: f.layer1 };
 }
 
 export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: NetworkOptions = {}): Graph {
@@ -70,14 +77,18 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
     return b.build();
   }
   const features = torchvisionBackbone(b, image, cfg);
-  const logits = deepLabHead(b, features.out, {
+  const head = {
     prefix: 'classifier',
     numClasses: cfg.numClasses,
     rates: cfg.asppRates,
     imagePooling: cfg.imagePooling,
     channels: cfg.asppChannels,
     dropout: opts.dropout,
-  });
+  };
+  const logits =
+    cfg.decoder === 'deeplabv3plus'
+      ? deepLabV3PlusHead(b, features.out, features.lowLevel, { ...head, separable: cfg.backbone === 'mobilenet_v3_large', resizeMode: cfg.resizeMode })
+      : deepLabHead(b, features.out, head);
   b.output('logits', b.resize('logits_upsample', logits, height, width, cfg.resizeMode));
   if (cfg.aux) {
     const aux = fcnHead(b, features.aux, { prefix: 'aux_classifier', numClasses: cfg.numClasses, dropout: opts.dropout });

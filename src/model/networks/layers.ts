@@ -21,6 +21,13 @@ export const TORCH_NAMING: ParamNaming = {
   bn: (p) => ({ gamma: `${p}.weight`, beta: `${p}.bias`, mean: `${p}.running_mean`, variance: `${p}.running_var` }),
 };
 
+/** TF slim variable names: `conv/weights`, `conv/biases`; a BN named `conv/BatchNorm` has `conv/BatchNorm/{gamma,beta,moving_mean,moving_variance}`. */
+export const TF_NAMING: ParamNaming = {
+  convWeight: (p) => `${p}/weights`,
+  convBias: (p) => `${p}/biases`,
+  bn: (p) => ({ gamma: `${p}/gamma`, beta: `${p}/beta`, mean: `${p}/moving_mean`, variance: `${p}/moving_variance` }),
+};
+
 export interface ConvSpec {
   /** Parameter prefix, also the layer's name in the graph (unique). */
   name: string;

@@ -6,11 +6,15 @@
 // after it. Batch norm is already folded into the conv biases in both released files, so every
 // conv here has a bias and no BN op. The head is the ASPP variant TF ships for MobileNetV2:
 // image pooling and a 1x1 branch (`aspp0`), concatenated in that order, a 1x1 projection and
-// the 1x1 logits layer, all TF 'SAME' padding; resizes use align_corners = true.
+// the 1x1 logits layer, all TF 'SAME' padding; resizes use align_corners = true. With the
+// DeepLabv3+ decoder (config `decoder`), TF's decoder sits between the projection and the logits:
+// the only batch norms of this network, in TF's names (src/model/networks/decoder.ts).
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import type { Activation } from '../../kernels/activation.js';
 import type { ResizeMode } from '../../kernels/resize.js';
+import type { DecoderName } from './config.js';
+import { deepLabV3PlusDecoder, tfDecoderLayout } from './decoder.js';
 
 export interface TfMobilenetV2Options {
   outputStride: number;
@@ -25,7 +29,12 @@ export interface TfMobilenetV2Options {
   dropout?: boolean;
   /** Width multiplier of the backbone (the official 257 TFLite model uses 0.5, the 513 one 1). */
   depthMultiplier: number;
+  /** DeepLabv3+'s decoder between the projection and the logits (default 'none'). */
+  decoder?: DecoderName;
 }
+
+/** Batch-norm eps of TF DeepLab's decoder (its batch_norm_params). */
+const TF_DECODER_BN_EPS = 1e-5;
 
 /** Channels of a layer under a width multiplier (TF DeepLab's MobileNetV2 keeps at least 8). */
 export function scaledChannels(c: number, multiplier: number): number {
@@ -91,9 +100,32 @@ export function mobilenetV2Strides(outputStride: number): { stem: number; layers
   return { stem: 2, layers };
 }
 
-/** Backbone features at the output stride. */
-export function buildMobilenetV2Backbone(g: GraphBuilder, image: Value, outputStride: number, depthMultiplier = 1): Value {
+/** Index of the last inverted-residual block whose output is at stride 4 (2: expanded_conv_2, TF's layer_4). */
+export function mobilenetV2LowLevelBlock(): number {
+  let stride = 2; // the stem's
+  let last = -1;
+  INVERTED_RESIDUALS.forEach(([, , s], i) => {
+    stride *= s;
+    if (stride === 4) last = i;
+  });
+  return last;
+}
+
+export interface MobilenetV2Features {
+  /** The last block's output, at the output stride. */
+  out: Value;
+  /**
+   * DeepLabv3+'s stride-4 features: TF DeepLab's decoder end point 'layer_4/depthwise_output',
+   * the depthwise output (after ReLU6) of expanded_conv_2: 144 channels at width 1.
+   */
+  lowLevel: Value;
+}
+
+/** Backbone features at the output stride, and the stride-4 features the decoder reads. */
+export function buildMobilenetV2Backbone(g: GraphBuilder, image: Value, outputStride: number, depthMultiplier = 1): MobilenetV2Features {
   const plan = mobilenetV2Strides(outputStride);
+  const lowLevelBlock = mobilenetV2LowLevelBlock();
+  let lowLevel: Value | undefined;
   let x = conv(g, 'MobilenetV2/Conv', image, 3, scaledChannels(32, depthMultiplier), { stride: plan.stem, activation: 'relu6' });
   INVERTED_RESIDUALS.forEach(([t, c], i) => {
     const { stride, rate } = plan.layers[i];
@@ -102,16 +134,18 @@ export function buildMobilenetV2Backbone(g: GraphBuilder, image: Value, outputSt
     let h = input;
     if (t !== 1) h = conv(g, `${scope}/expand`, h, 1, input.shape[3] * t, { activation: 'relu6' });
     h = conv(g, `${scope}/depthwise`, h, 3, h.shape[3], { stride, dilation: rate, depthwise: true, activation: 'relu6' });
+    if (i === lowLevelBlock) lowLevel = h;
     const cout = scaledChannels(c, depthMultiplier);
     h = conv(g, `${scope}/project`, h, 1, cout, {});
     x = stride === 1 && input.shape[3] === cout ? g.addValues(`${scope}/add`, h, input) : h;
   });
-  return x;
+  return { out: x, lowLevel: lowLevel! };
 }
 
 /** The whole network: input 'image' [1,H,W,3] in [-1, 1], output 'logits' [1,H,W,classes]. */
 export function buildTfMobilenetV2DeepLab(g: GraphBuilder, image: Value, o: TfMobilenetV2Options): Value {
-  const features = buildMobilenetV2Backbone(g, image, o.outputStride, o.depthMultiplier);
+  const backbone = buildMobilenetV2Backbone(g, image, o.outputStride, o.depthMultiplier);
+  const features = backbone.out;
   const [, fh, fw] = features.shape;
   const branches: Value[] = [];
   if (o.imagePooling) {
@@ -124,6 +158,11 @@ export function buildTfMobilenetV2DeepLab(g: GraphBuilder, image: Value, o: TfMo
   const concat = branches.length > 1 ? g.concat('concat', branches) : branches[0];
   let projected = conv(g, 'concat_projection', concat, 1, 256, { activation: 'relu' });
   if (o.dropout) projected = g.dropout('concat_projection_dropout', projected, 0.1);
+  // DeepLabv3+: the decoder refines the projection at stride 4 (separable convs with batch norm,
+  // as TF DeepLab trains it; the backbone's batch norms stay folded).
+  if (o.decoder === 'deeplabv3plus') {
+    projected = deepLabV3PlusDecoder(g, projected, backbone.lowLevel, tfDecoderLayout(), { resizeMode: o.resizeMode, eps: TF_DECODER_BN_EPS });
+  }
   const logits = conv(g, 'logits/semantic', projected, 1, o.numClasses, {});
   return g.resize('logits/resize', logits, image.shape[1], image.shape[2], o.resizeMode);
 }

@@ -92,7 +92,14 @@ function squeezeExcite(b: GraphBuilder, x: Value, name: string): Value {
   return b.mulValues(name, x, scale);
 }
 
-function invertedResidual(b: GraphBuilder, x: Value, name: string, conf: InvertedResidualConf, g: { stride: number; dilation: number }): Value {
+/** The block's output, and its depthwise conv's (after BN and the activation). */
+function invertedResidual(
+  b: GraphBuilder,
+  x: Value,
+  name: string,
+  conf: InvertedResidualConf,
+  g: { stride: number; dilation: number },
+): { out: Value; depthwise: Value } {
   if (x.shape[3] !== conf.cin) throw new Error(`${name}: expects ${conf.cin} input channels, got ${x.shape[3]}`);
   const activation = conf.act === 'HS' ? 'hardswish' : 'relu';
   let j = 0;
@@ -112,6 +119,7 @@ function invertedResidual(b: GraphBuilder, x: Value, name: string, conf: Inverte
     eps: BN_EPS, momentum: BN_MOMENTUM,
     activation,
   });
+  const depthwise = y;
   j++;
   if (conf.se) {
     y = squeezeExcite(b, y, `${name}.block.${j}`);
@@ -120,7 +128,7 @@ function invertedResidual(b: GraphBuilder, x: Value, name: string, conf: Inverte
   y = convBnAct(b, y, { name: `${name}.block.${j}.0`, bn: `${name}.block.${j}.1`, kernel: 1, cout: conf.cout, eps: BN_EPS, momentum: BN_MOMENTUM });
   // torchvision tests the configured stride, so the dilated C4 block (stride 2 -> 1) has no shortcut.
   const residual = conf.stride === 1 && conf.cin === conf.cout;
-  return residual ? b.addValues(name, y, x) : y;
+  return { out: residual ? b.addValues(name, y, x) : y, depthwise };
 }
 
 export interface MobileNetV3Features {
@@ -130,6 +138,23 @@ export interface MobileNetV3Features {
   aux: Value;
   /** Every `features[i]` output. */
   features: Value[];
+  /**
+   * DeepLabv3+'s stride-4 features: the depthwise output of the last block at stride 4
+   * (features[3], 72 channels after BN + ReLU), TF DeepLab's 'layer_4/depthwise_output' end
+   * point for this network.
+   */
+  lowLevel: Value;
+}
+
+/** Index in MOBILENET_V3_LARGE of the last block whose output is at stride 4 (2: features[3]). */
+export function mobileNetV3LowLevelBlock(): number {
+  let stride = 2; // the stem conv's
+  let last = -1;
+  MOBILENET_V3_LARGE.forEach((conf, i) => {
+    stride *= conf.stride;
+    if (stride === 4) last = i;
+  });
+  return last;
 }
 
 /** `features` indices torchvision's _deeplabv3_mobilenetv3 taps: [out, aux]. */
@@ -144,15 +169,18 @@ export function buildMobileNetV3Large(b: GraphBuilder, image: Value, opts: { out
   const p = opts.prefix;
   const geometry = mobileNetV3Geometry(opts.outputStride);
   const features: Value[] = [];
+  const depthwise: Value[] = [];
   let x = convBnAct(b, image, { name: `${p}.0.0`, bn: `${p}.0.1`, kernel: 3, cout: STEM_CHANNELS, stride: 2, eps: BN_EPS, momentum: BN_MOMENTUM, activation: 'hardswish' });
   features.push(x);
   MOBILENET_V3_LARGE.forEach((conf, i) => {
-    x = invertedResidual(b, x, `${p}.${i + 1}`, conf, geometry[i]);
+    const block = invertedResidual(b, x, `${p}.${i + 1}`, conf, geometry[i]);
+    x = block.out;
     features.push(x);
+    depthwise.push(block.depthwise);
   });
   const last = MOBILENET_V3_LARGE.length + 1;
   x = convBnAct(b, x, { name: `${p}.${last}.0`, bn: `${p}.${last}.1`, kernel: 1, cout: LAST_CHANNELS, eps: BN_EPS, momentum: BN_MOMENTUM, activation: 'hardswish' });
   features.push(x);
   const taps = mobileNetV3TapIndices();
-  return { out: features[taps.out], aux: features[taps.aux], features };
+  return { out: features[taps.out], aux: features[taps.aux], features, lowLevel: depthwise[mobileNetV3LowLevelBlock()] };
 }

@@ -12,6 +12,9 @@ export function torchvisionStateDict(w: LoadedWeights, params: HostParams, batch
   if (w.config.backbone === 'mobilenet_v2') {
     throw new Error(`${w.name}: a TF DeepLab MobileNetV2 has no torchvision counterpart; only torchvision's ResNet and MobileNetV3 DeepLabv3 export to its state dict`);
   }
+  if (w.config.decoder !== 'none') {
+    throw new Error(`${w.name}: a DeepLabv3+ (decoder ${w.config.decoder}) has no torchvision counterpart; only DeepLabv3 models export to torchvision's state dict`);
+  }
   const state: TensorMap = new Map();
   for (const [name, t] of params) {
     const { shape, data } = t.shape.length === 4 ? hwioToOihw(t.data, t.shape) : t;
