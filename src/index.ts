@@ -1,6 +1,6 @@
 // Public entry point of the library.
 export { loadModel, DeepLabModel, PAPER_SCALES } from './model/model.js';
-export type { LoadOptions, SegmentOptions, SegmentResult, SegmentOutput, InputPolicy, ImageInput } from './model/model.js';
+export type { LoadOptions, SegmentOptions, SegmentResult, SegmentOutput, InputPolicy, ImageInput, FrameInput } from './model/model.js';
 export { REGISTRY, DEFAULT_MODEL, findModel } from './model/loading/registry.js';
 export type { RegistryEntry } from './model/loading/registry.js';
 export { defaultConfig } from './model/networks/config.js';

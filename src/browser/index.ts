@@ -8,7 +8,7 @@ export { imageToRgb, decodeImageBytes } from './images.js';
 export type { BrowserImage } from './images.js';
 export { drawOverlay, classesFound } from './overlay.js';
 export { DeepLabModel, PAPER_SCALES } from '../model/model.js';
-export type { SegmentOptions, SegmentResult, SegmentOutput, ImageInput } from '../model/model.js';
+export type { SegmentOptions, SegmentResult, SegmentOutput, ImageInput, FrameInput, ExternalFrame } from '../model/model.js';
 export { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 export { REGISTRY, DEFAULT_MODEL } from '../model/loading/registry.js';
 export { VOC_CLASSES, VOC_PALETTE } from '../model/voc.js';
