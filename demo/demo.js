@@ -1,7 +1,8 @@
-// The demo page: pick a model from the weights the server offers, an image (file, drop, sample
-// or camera), and see the overlay, the classes found and the time taken. window.deeplabDemo is
-// what the browser test drives.
-import { GpuContext, classesFound, decodeImageBytes, drawOverlay, imageToRgb, loadModel } from '/deeplab.js';
+// The demo page: pick a model from the weights the server offers, an image (file, drop or
+// sample), and see the overlay, the classes found and the time taken; or the camera, live, with
+// the overlay drawn on the GPU and the frames per second. window.deeplabDemo is what the browser
+// tests drive.
+import { GpuContext, classesFound, decodeImageBytes, drawOverlay, loadModel, segmentStream } from '/deeplab.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (text, error = false) => {
@@ -46,6 +47,7 @@ function showLegend(model, result) {
 
 /** Segments an RGB image with the chosen model and shows it; returns the result. */
 async function segmentRgb(rgb, what) {
+  await stopCamera();
   const model = await currentModel();
   status(`segmenting ${what} (${rgb.width}x${rgb.height})…`);
   const t0 = performance.now();
@@ -101,24 +103,66 @@ drop.addEventListener('drop', (e) => {
   const file = e.dataTransfer.files[0];
   if (file) onFile(file).catch(() => {});
 });
+/** The camera while it runs: its stream and the frame loop drawing into #live. */
+let camera = null;
+
+/** Starts the camera mode (video constraints as getUserMedia takes them); returns the loop. */
+async function startCamera(video = true) {
+  if (camera) return camera.loop;
+  const model = await currentModel();
+  const stream = await navigator.mediaDevices.getUserMedia({ video });
+  const [h, w] = (() => {
+    const s = stream.getVideoTracks()[0]?.getSettings() ?? {};
+    return s.width && s.height ? model.networkSize(s.width, s.height) : [0, 0];
+  })();
+  $('output').hidden = true;
+  $('live').hidden = false;
+  $('legend').replaceChildren();
+  const loop = segmentStream(model, stream, $('live'), {
+    onFrame: ({ fps, ms, width, height }) => {
+      $('timing').textContent = `${model.name}: ${fps.toFixed(1)} frames per second (${ms.toFixed(0)} ms a frame at ${width}x${height}` + (h ? `, network input ${h}x${w})` : ')');
+    },
+    onError: (e) => {
+      console.error(e);
+      stopCamera().finally(() => status(`camera: ${e.message}`, true));
+    },
+  });
+  camera = { loop, stream };
+  $('camera').textContent = 'Stop camera';
+  status('camera: live');
+  return loop;
+}
+
+async function stopCamera() {
+  const running = camera;
+  if (!running) return;
+  camera = null;
+  await running.loop.stop();
+  for (const track of running.stream.getTracks()) track.stop();
+  $('camera').textContent = 'Use camera';
+  $('live').hidden = true;
+  $('output').hidden = false;
+  status('camera stopped');
+}
+
 if (navigator.mediaDevices?.getUserMedia) {
   $('camera').hidden = false;
-  $('camera').addEventListener('click', guarded(async () => {
-    const video = $('video');
-    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
-    video.hidden = false;
-    await video.play();
-    const loop = async () => {
-      if (video.paused) return;
-      await segmentRgb(imageToRgb(video, 'camera'), 'camera');
-      requestAnimationFrame(loop);
-    };
-    loop();
-  }));
+  $('camera').addEventListener('click', () => (camera ? guarded(stopCamera)() : guarded(startCamera)()).catch(() => {}));
 }
 
 window.deeplabDemo = {
   ready: guarded(init)(),
+  startCamera: guarded(async (video) => {
+    await startCamera(video);
+  }),
+  stopCamera: guarded(stopCamera),
+  /** The camera loop's progress and the GPU memory the page holds (the long-run test reads these). */
+  stats: () => ({
+    frames: camera?.loop.frames ?? 0,
+    fps: camera?.loop.fps ?? 0,
+    liveBuffers: ctx?.liveBufferCount ?? 0,
+    pool: ctx?.pool.stats ?? null,
+  }),
   /** Segments the image at `url` and returns what the test compares: size and class map. */
   segmentUrl: guarded(async (url) => {
     const response = await fetch(url);
