@@ -40,7 +40,10 @@ export interface StreamOptions {
 }
 
 export interface StreamLoop {
-  /** Stops asking for frames, waits for the one in flight, releases the loop's GPU resources. */
+  /**
+   * Stops asking for frames, waits for the one in flight, releases the loop's GPU resources. A
+   * MediaStream's tracks stay the caller's to stop (the camera light goes off then).
+   */
   stop(): Promise<void>;
   readonly frames: number;
   readonly fps: number;
