@@ -1,9 +1,10 @@
-// The demo page: pick a model from the weights the server offers, an image (file, drop, sample
-// or camera), and see the overlay, the classes found and the time taken. Images are segmented in
-// a Web Worker (SegmentationWorker), which draws the overlay into the page's canvas itself, so
-// the page stays responsive; the camera runs on the page's own GPU context. window.deeplabDemo is
-// what the browser tests drive.
-import { GpuContext, SegmentationWorker, classesFound, drawOverlay, imageToRgb, loadModel } from '/deeplab.js';
+// The demo page: pick a model from the weights the server offers, an image (file, drop or
+// sample), and see the overlay, the classes found and the time taken; or the camera, live, with
+// the overlay drawn on the GPU and the frames per second. Images are segmented in a Web Worker
+// (SegmentationWorker), which draws the overlay into the page's canvas itself, so the page stays
+// responsive; the camera runs on the page's own GPU context (frames never leave the GPU).
+// window.deeplabDemo is what the browser tests drive.
+import { GpuContext, SegmentationWorker, classesFound, loadModel, segmentStream } from '/deeplab.js';
 
 const $ = (id) => document.getElementById(id);
 const status = (text, error = false) => {
@@ -65,6 +66,7 @@ function workerModel() {
 
 /** Segments an image (a Blob) in the worker, which draws the overlay; shows the legend and time. */
 async function segmentBlob(blob, what) {
+  await stopCamera();
   const [info] = await Promise.all([workerModel(), canvasGiven]);
   status(`segmenting ${what}…`);
   const t0 = performance.now();
@@ -74,16 +76,6 @@ async function segmentBlob(blob, what) {
   $('timing').textContent = `${info.name}: ${ms.toFixed(0)} ms for ${result.width}x${result.height} (in a worker; ${result.ms.toFixed(0)} ms there)`;
   status(`${what}: done`);
   return { result, ms };
-}
-
-/** Segments a camera frame (RGB) on the page's own GPU context and draws it into the camera canvas. */
-async function segmentFrame(rgb) {
-  const model = await currentModel();
-  const t0 = performance.now();
-  const result = await model.segment(rgb);
-  drawOverlay($('camera-output'), rgb, result, model.palette);
-  showLegend(model, result);
-  $('timing').textContent = `${model.name}: ${(performance.now() - t0).toFixed(0)} ms for ${rgb.width}x${rgb.height} (camera)`;
 }
 
 /** Runs an action, showing any error on the page instead of losing it. */
@@ -125,21 +117,51 @@ drop.addEventListener('drop', (e) => {
   const file = e.dataTransfer.files[0];
   if (file) onFile(file).catch(() => {});
 });
+/** The camera while it runs: its stream and the frame loop drawing into #live. */
+let camera = null;
+
+/** Starts the camera mode (video constraints as getUserMedia takes them); returns the loop. */
+async function startCamera(video = true) {
+  if (camera) return camera.loop;
+  const model = await currentModel();
+  const stream = await navigator.mediaDevices.getUserMedia({ video });
+  const [h, w] = (() => {
+    const s = stream.getVideoTracks()[0]?.getSettings() ?? {};
+    return s.width && s.height ? model.networkSize(s.width, s.height) : [0, 0];
+  })();
+  $('output').hidden = true;
+  $('live').hidden = false;
+  $('legend').replaceChildren();
+  const loop = segmentStream(model, stream, $('live'), {
+    onFrame: ({ fps, ms, width, height }) => {
+      $('timing').textContent = `${model.name}: ${fps.toFixed(1)} frames per second (${ms.toFixed(0)} ms a frame at ${width}x${height}` + (h ? `, network input ${h}x${w})` : ')');
+    },
+    onError: (e) => {
+      console.error(e);
+      stopCamera().finally(() => status(`camera: ${e.message}`, true));
+    },
+  });
+  camera = { loop, stream };
+  $('camera').textContent = 'Stop camera';
+  status('camera: live');
+  return loop;
+}
+
+async function stopCamera() {
+  const running = camera;
+  if (!running) return;
+  camera = null;
+  await running.loop.stop();
+  for (const track of running.stream.getTracks()) track.stop();
+  $('camera').textContent = 'Use camera';
+  $('live').hidden = true;
+  $('output').hidden = false;
+  status('camera stopped');
+}
+
 if (navigator.mediaDevices?.getUserMedia) {
   $('camera').hidden = false;
-  $('camera').addEventListener('click', guarded(async () => {
-    const video = $('video');
-    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
-    video.hidden = false;
-    $('camera-output').hidden = false;
-    await video.play();
-    const loop = async () => {
-      if (video.paused) return;
-      await segmentFrame(imageToRgb(video, 'camera'));
-      requestAnimationFrame(loop);
-    };
-    loop();
-  }));
+  $('camera').addEventListener('click', () => (camera ? guarded(stopCamera)() : guarded(startCamera)()).catch(() => {}));
 }
 
 window.deeplabDemo = {
@@ -150,5 +172,16 @@ window.deeplabDemo = {
     if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
     const { result, ms } = await segmentBlob(await response.blob(), url.split('/').pop());
     return { width: result.width, height: result.height, classes: Array.from(result.classes), ms };
+  }),
+  startCamera: guarded(async (video) => {
+    await startCamera(video);
+  }),
+  stopCamera: guarded(stopCamera),
+  /** The camera loop's progress and the GPU memory the page holds (the long-run test reads these). */
+  stats: () => ({
+    frames: camera?.loop.frames ?? 0,
+    fps: camera?.loop.fps ?? 0,
+    liveBuffers: ctx?.liveBufferCount ?? 0,
+    pool: ctx?.pool.stats ?? null,
   }),
 };

@@ -3,7 +3,8 @@
 // be encoded into many command buffers (the executor records a whole forward pass this way).
 //
 // Binding convention for every shader: @binding(0) is the `params` uniform struct, storage
-// buffers follow from @binding(1) in the order the kernel lists them.
+// buffers (and textures, for kernels that read one) follow from @binding(1) in the order the
+// kernel lists them.
 import type { GpuContext } from './context.js';
 import type { KernelSpec } from './pipeline-cache.js';
 import { kernelKey } from './pipeline-cache.js';
@@ -68,12 +69,15 @@ export function linearGrid(ctx: GpuContext, count: number, workgroupSize: number
   return [x, y, 1];
 }
 
+/** What a kernel binds after its params: a tensor, a whole buffer, or a texture's view. */
+export type KernelBinding = GpuTensor | GPUBuffer | GPUTextureView;
+
 export interface DispatchRequest {
   label: string;
   spec: KernelSpec;
   uniforms: Uniforms;
   /** Storage bindings 1..n, in the shader's order. */
-  buffers: (GpuTensor | GPUBuffer)[];
+  buffers: KernelBinding[];
   workgroups: Grid;
   /** Binds f32 and f16 tensors together on purpose (casts). */
   mixesPrecision?: boolean;
@@ -84,7 +88,7 @@ export interface DispatchRequest {
  * half-precision variant. Float tensors of both widths in one kernel are refused (the shader
  * would read one of them with the wrong width) unless the spec mixes them on purpose (a cast).
  */
-export function specFor(spec: KernelSpec, buffers: readonly (GpuTensor | GPUBuffer)[], label: string, mixes = false): KernelSpec {
+export function specFor(spec: KernelSpec, buffers: readonly KernelBinding[], label: string, mixes = false): KernelSpec {
   const types = new Set(buffers.flatMap((b) => (b instanceof GpuTensor && (b.dtype === 'f32' || b.dtype === 'f16') ? [b.dtype] : [])));
   if (types.has('f16') && types.has('f32') && !mixes) throw new Error(`${label}: binds both f16 and f32 tensors`);
   return types.has('f16') ? { ...spec, half: true } : spec;
@@ -99,7 +103,11 @@ export function makeDispatch(ctx: GpuContext, req: DispatchRequest): Dispatch {
   const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniformBuffer } }];
   req.buffers.forEach((b, i) => {
     // A tensor binds exactly its own bytes: planned tensors live in shared, larger buffers.
-    const resource = b instanceof GpuTensor ? { buffer: b.buffer, offset: b.byteOffset, size: b.byteLength } : { buffer: b };
+    // (A texture view has no `usage`; a buffer has.)
+    const resource: GPUBindingResource =
+      b instanceof GpuTensor ? { buffer: b.buffer, offset: b.byteOffset, size: b.byteLength }
+      : 'usage' in b ? { buffer: b }
+      : b;
     entries.push({ binding: i + 1, resource });
   });
   const bindGroup = ctx.device.createBindGroup({ label: req.label, layout: pipeline.getBindGroupLayout(0), entries });

@@ -13,9 +13,9 @@
 //   to 0..255. This rounding between the passes is why a float re-implementation differs by 1s.
 import type { RgbImage } from './rgb-image.js';
 
-const PRECISION_BITS = 22;
+export const PRECISION_BITS = 22;
 
-interface Coeffs {
+export interface Coeffs {
   /** First input index of each output's window. */
   start: Int32Array;
   /** Window length of each output (<= ksize). */
@@ -25,8 +25,11 @@ interface Coeffs {
   ksize: number;
 }
 
-/** Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter. */
-function bilinearCoeffs(inSize: number, outSize: number): Coeffs {
+/**
+ * Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter (also
+ * uploaded for the GPU's frame preprocessing, src/kernels/frame-preprocess.ts).
+ */
+export function bilinearCoeffs(inSize: number, outSize: number): Coeffs {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = 1 * filterScale;

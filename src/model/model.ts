@@ -16,12 +16,17 @@
 // context's queue (src/gpu/serial-queue.ts), while decoding and resizing images on the CPU
 // overlap freely. Programs, the logits a forward pass leaves in them and the device's error
 // scopes are shared, so the GPU work of two calls must never interleave.
+//
+// Frames (a GPUTexture; in the browser a VideoFrame, <video>, ImageBitmap or canvas, copied into
+// a texture the model keeps) take the GPU path: resized and normalised by a kernel as the CPU
+// path does it (bit for bit), then the same program and post-processing. segmentFrameInto()
+// leaves the class map on the GPU for a renderer (src/gpu/overlay-renderer.ts).
 import { GpuContext, GpuError } from '../gpu/context.js';
-import { type GpuTensor, batchItem, copyTensor, createTensor, fillTensor, readTensor } from '../gpu/tensor.js';
+import { type GpuTensor, batchItem, copyTensor, createTensor, fillTensor, readTensor, shapeString } from '../gpu/tensor.js';
 import { GraphBuilder } from '../graph/builder.js';
 import { type CompiledGraph, compile } from '../graph/compile.js';
 import type { Graph } from '../graph/ir.js';
-import { Program } from '../graph/program.js';
+import { Program, type RunInput } from '../graph/program.js';
 import type { HostParams } from '../graph/params.js';
 import { Session } from '../graph/session.js';
 import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
@@ -38,6 +43,10 @@ import { type ClassSet, classPalette } from './voc.js';
 import { type TuneOptions, type TuneReport, tuneGraph } from '../graph/tune.js';
 import { segmentTiled } from './tiled.js';
 import { DEFAULT_OVERLAP, checkTileOptions } from './tiling.js';
+import { type FrameInput, isExternalFrame, isFrameInput, isGpuTexture } from '../io/frame-source.js';
+import { FrameTexture } from '../gpu/frame-texture.js';
+import { checkFrameTexture } from '../kernels/frame-preprocess.js';
+import { FramePreprocessor } from './frame-preprocessor.js';
 
 export type SegmentOutput = 'classes' | 'probabilities' | 'logits';
 
@@ -150,6 +159,8 @@ function buildArgmaxGraph(h: number, w: number, classes: number): Graph {
 /** An image as a path (a URL in the browser), encoded bytes or decoded RGB. */
 export type ImageInput = RgbImage | Uint8Array | string;
 
+export type { FrameInput, ExternalFrame } from '../io/frame-source.js';
+
 async function toRgbImage(image: ImageInput): Promise<RgbImage> {
   if (typeof image === 'string' || image instanceof Uint8Array) return decodeImageSource(image);
   if (!Number.isInteger(image.width) || !Number.isInteger(image.height) || image.width < 0 || image.height < 0) {
@@ -173,6 +184,10 @@ export class DeepLabModel {
   private disposed = false;
   /** This model's calls queued or running on the context's queue (dispose() waits for them). */
   private calls = 0;
+  /** Page frames are copied into this texture (made on the first one). */
+  private frameTexture: FrameTexture | null = null;
+  /** The frame path's network input and its kernels, kept from frame to frame. */
+  private framePreprocessor: FramePreprocessor | null = null;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -288,8 +303,8 @@ export class DeepLabModel {
     return this.exclusive(() => this.forwardNow(input, height, width, batch));
   }
 
-  /** forward(), inside a turn of the context's queue. */
-  private async forwardNow(input: Float32Array, height: number, width: number, batch = 1): Promise<GpuTensor> {
+  /** forward(), inside a turn of the context's queue (the input may be a tensor on the GPU). */
+  private async forwardNow(input: RunInput, height: number, width: number, batch = 1): Promise<GpuTensor> {
     const exec = await this.programFor(height, width, batch);
     const out = await exec.runOnGpu({ image: input });
     return out.get('logits')!;
@@ -314,9 +329,84 @@ export class DeepLabModel {
     return this.exclusive(async () => profileProgram(this.ctx, await this.programFor(height, width), { image: input }, repeats));
   }
 
-  /** One image. */
-  async segment(image: ImageInput, opts: SegmentOptions = {}): Promise<SegmentResult> {
+  /**
+   * One image, or one frame on the GPU (a GPUTexture; in the browser also a VideoFrame, <video>,
+   * ImageBitmap or canvas): a frame's pixels never reach the CPU, only its class map (and what
+   * `include` asks for) comes back.
+   */
+  async segment(image: ImageInput | FrameInput, opts: SegmentOptions = {}): Promise<SegmentResult> {
+    if (isFrameInput(image)) {
+      this.assertUsable();
+      const include = this.frameOptions(opts);
+      return this.exclusive(async () => (await this.segmentFrameNow(image, opts.scales?.[0] ?? 1, include))!);
+    }
     return (await this.segmentBatch([image], opts))[0];
+  }
+
+  /**
+   * A frame's class map left on the GPU: written into `classes`, a [1, height, width] u32 tensor
+   * at the frame's size, nothing read back (the overlay renderer draws from it). The copy into
+   * `classes` is queued when this resolves; work submitted afterwards sees it.
+   */
+  async segmentFrameInto(frame: FrameInput, classes: GpuTensor, opts: Pick<SegmentOptions, 'scales'> = {}): Promise<void> {
+    this.assertUsable();
+    if (!isFrameInput(frame)) throw new Error('segmentFrameInto: the frame must be a GPUTexture, VideoFrame, <video>, ImageBitmap or canvas');
+    this.frameOptions(opts);
+    if (classes.dtype !== 'u32' || classes.shape.length !== 3 || classes.shape[0] !== 1) {
+      throw new Error(`segmentFrameInto: classes must be a [1, height, width] u32 tensor, got ${classes.dtype} ${shapeString(classes.shape)}`);
+    }
+    await this.exclusive(() => this.segmentFrameNow(frame, opts.scales?.[0] ?? 1, new Set(), classes));
+  }
+
+  /** The outputs a frame is segmented with; multi-scale and flipped inference are for still images. */
+  private frameOptions(opts: SegmentOptions): Set<SegmentOutput> {
+    const scales = opts.scales ?? [1];
+    if (scales.length !== 1 || opts.flip) {
+      throw new Error('segment: multi-scale and flipped inference take still images (RgbImage, bytes or a path); a frame (GPUTexture, VideoFrame, ...) is segmented at one scale');
+    }
+    if (!(scales[0] > 0) || !Number.isFinite(scales[0])) throw new Error(`segment: scales must be positive numbers, got [${scales.join(', ')}]`);
+    const include = new Set(opts.include ?? []);
+    for (const k of include) {
+      if (!['classes', 'probabilities', 'logits'].includes(k)) throw new Error(`segment: unknown output '${k}' (classes, probabilities, logits)`);
+    }
+    return include;
+  }
+
+  /**
+   * A frame through the GPU path, inside a turn of the context's queue: into the model's texture
+   * (page frames), preprocessed by the frame kernels, the network, then the post-processing at
+   * the frame's size. Returns the result read back, or with `into` copies the class map there
+   * and returns null.
+   */
+  private async segmentFrameNow(frame: FrameInput, scale: number, include: Set<SegmentOutput>, into?: GpuTensor): Promise<SegmentResult | null> {
+    let texture: GPUTexture;
+    if (isGpuTexture(frame)) texture = frame;
+    else if (isExternalFrame(frame)) texture = (this.frameTexture ??= new FrameTexture(this.ctx, `${this.name}: frame`)).upload(frame, 'segment');
+    else throw new Error('segment: not a frame');
+    checkFrameTexture(texture, 'segment');
+    const { width: W, height: H } = texture;
+    if (into && (into.shape[1] !== H || into.shape[2] !== W)) {
+      throw new Error(`segmentFrameInto: classes is ${shapeString(into.shape)}, the frame ${W}x${H} needs [1,${H},${W}]`);
+    }
+    const C = this.numClasses;
+    const [h, w] = this.networkSize(W, H, scale);
+    const postKey = `${h}x${w}->${H}x${W}:${[...include].sort().join(',')}`;
+    const post = (): Promise<Program> => this.posts.get(postKey, () => Program.create(this.ctx, buildPostGraph(h, w, C, H, W, include), new Map(), 'postprocess'));
+    // Post-processing first: a frame too large for the device's limits fails before any GPU work.
+    await post();
+    this.framePreprocessor ??= new FramePreprocessor(this.ctx, this.config.normalization);
+    const input = await this.framePreprocessor.run(texture, h, w);
+    const logits = await this.forwardNow(input, h, w);
+    if (into) {
+      const classes = (await (await post()).runOnGpu({ logits })).get('classes')!;
+      await copyTensor(this.ctx, classes, into);
+      return null;
+    }
+    const out = await (await post()).run({ logits });
+    const result: SegmentResult = { width: W, height: H, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
+    if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
+    if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(this.ctx, logits));
+    return result;
   }
 
   /**
@@ -326,6 +416,9 @@ export class DeepLabModel {
    */
   async segmentBatch(images: readonly ImageInput[], opts: SegmentOptions = {}): Promise<SegmentResult[]> {
     this.assertUsable();
+    if (images.some((image) => isFrameInput(image))) {
+      throw new Error('segmentBatch: frames (GPUTexture, VideoFrame, <video>, ...) are segmented one at a time with segment()');
+    }
     const include = new Set(opts.include ?? []);
     for (const k of include) {
       if (!['classes', 'probabilities', 'logits'].includes(k)) throw new Error(`segment: unknown output '${k}' (classes, probabilities, logits)`);
@@ -530,6 +623,8 @@ export class DeepLabModel {
     const release = (): void => {
       this.models.clear();
       this.posts.clear();
+      this.framePreprocessor?.release();
+      this.frameTexture?.destroy();
       if (this.ownsSession) this.session?.dispose();
       this.session = null;
       if (this.ownsContext) this.ctx.destroy();

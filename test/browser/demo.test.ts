@@ -10,19 +10,8 @@ import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { startDemoServer } from '../../demo/server.js';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** WebGPU on Chromium's software adapter, headless, as root, on a machine with no network. */
-export const CHROMIUM_FLAGS = [
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  '--no-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-];
 const IMAGE = '2007_000033.jpg';
 
 describe('browser: the demo page in headless Chromium', function () {

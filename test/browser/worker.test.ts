@@ -10,9 +10,8 @@ import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { startDemoServer } from '../../demo/server.js';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
-import { CHROMIUM_FLAGS } from './demo.test.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const IMAGE = '2007_000033.jpg';
 /** The bundle as the page imports it (a variable, so the compiler does not look for the module). */
 const BUNDLE = '/deeplab.js';

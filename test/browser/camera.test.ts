@@ -1,0 +1,259 @@
+// Live video in a real browser: headless Chromium with a fake camera
+// (--use-fake-device-for-media-stream: a synthetic 30 fps picture), WebGPU on SwiftShader.
+//
+//  - The demo's camera mode (segmentStream) runs over CAMERA_FRAMES frames (default 1,000):
+//    after warm-up the GPU buffers (the context's live count, the pool's buffers and bytes) stay
+//    exactly as they were, and the JS heap stays flat (bounds below); stop() releases what the
+//    loop made.
+//  - segment() of page frames (ImageBitmap, OffscreenCanvas, VideoFrame) goes through
+//    copyExternalImageToTexture and the frame kernels, and gives what segment() of the same
+//    pixels as RGB gives, bit for bit.
+//
+// Headless Chromium composites in software by default, and then can neither copy a video frame
+// into a WebGPU texture ("Failed to copy content from video element") nor present a WebGPU
+// canvas (the WebGPU instance is dropped). GPU compositing on SwiftShader's Vulkan
+// (VIDEO_FLAGS) gives it both, as a browser on a real GPU has them.
+//
+// The network is a MobileNetV2 DeepLab at width 0.25 with random weights and a 17x17 input,
+// written here as one of our checkpoints and served by the demo server: the real network's
+// layers, at a cost SwiftShader runs about 7 frames a second at 160x120 (the default model at
+// 257x257 takes 3.7 s a frame there).
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { startDemoServer } from '../../demo/server.js';
+import type { PoolStats } from '../../src/gpu/buffer-pool.js';
+import type { HostParams } from '../../src/graph/params.js';
+import { saveCheckpoint } from '../../src/model/loading/load-weights.js';
+import { defaultConfig } from '../../src/model/networks/config.js';
+import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+import { defaultClassSet } from '../../src/model/voc.js';
+import { type HeapCensus, expectNoDataGrowth, floorSlope, heapCensus } from '../memory.js';
+import { RUN_SEED, makeRng } from '../helpers.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
+
+/** GPU compositing on SwiftShader's Vulkan, a fake camera, gc() and exact heap figures. */
+const VIDEO_FLAGS = [
+  ...CHROMIUM_FLAGS,
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--js-flags=--expose-gc',
+  '--enable-precise-memory-info',
+];
+
+const FRAMES = Number(process.env.CAMERA_FRAMES ?? 1000);
+/** Frames before the reference sample: programs compiled, caches filled, the JIT settled. */
+const WARM_UP = 100;
+/** A sample every this many frames after warm-up. */
+const EVERY = 50;
+const NETWORK_SIZE = 17;
+/** From this frame the heap is checked: the census compares it with the last frame's. */
+const CENSUS_FROM = 300;
+const WEIGHTS = 'tiny-random.safetensors';
+
+// The JS heap, two ways (as test/memory.ts does in Node):
+//  - usedJSHeapSize after gc(), every EVERY frames. It counts V8's own growing structures too:
+//    measured over 1,000 frames it rose in steps of 30-75 KiB at a few points up to frame ~700
+//    (flat between, ~3.9 -> 4.0 MiB in all), the engine's bookkeeping rather than the loop's
+//    data. So it bounds only coarse leaks: its floor (what it never went below again) may grow
+//    by at most 1 KiB a frame from CENSUS_FROM on. A leaked class map (160x120 bytes) is 19 KiB.
+//  - A census of the heap (snapshots through the DevTools protocol, counted by kind without
+//    V8's code and internal nodes; test/memory.ts) at CENSUS_FROM and at the end. Measured from
+//    frame 300 to 1,000: +10 KiB (14 B a frame), the most grown kind V8's WeakArrayList (+89),
+//    closures and promises (in flight) +10-20. One object leaked per frame would add 700.
+const HEAP_FLOOR_BYTES_PER_FRAME = 1024;
+const DATA_BYTES_PER_FRAME = 32;
+const OBJECTS_PER_FRAME = 0.25;
+
+/** MobileNetV2 DeepLab (width 0.25, no image pooling, fixed 17x17 input) with seeded random weights. */
+function writeTinyCheckpoint(path: string): void {
+  const config = defaultConfig('mobilenet_v2', { imagePooling: false });
+  const depthMultiplier = 0.25;
+  const buildGraph = (size: { batch?: number; height: number; width: number }) => buildDeepLab(config, size, { depthMultiplier });
+  const graph = buildGraph({ batch: 1, height: NETWORK_SIZE, width: NETWORK_SIZE });
+  const r = makeRng(RUN_SEED);
+  const params: HostParams = new Map();
+  for (const p of graph.state) {
+    const n = p.shape.reduce((a, b) => a * b, 1);
+    // Convolutions He-uniform; batch-norm vectors (scale, shift, mean, variance) in [0.5, 1.5].
+    const bound = p.shape.length === 4 ? Math.sqrt(6 / (p.shape[0] * p.shape[1] * p.shape[2])) : 0;
+    const data = Float32Array.from({ length: n }, () => (bound ? (2 * r() - 1) * bound : 0.5 + r()));
+    params.set(p.name, { shape: [...p.shape], data });
+  }
+  saveCheckpoint(path, {
+    name: 'tiny-random',
+    config,
+    depthMultiplier,
+    inputPolicy: { kind: 'fixed', height: NETWORK_SIZE, width: NETWORK_SIZE },
+    params,
+    buildGraph,
+    probeSize: [NETWORK_SIZE, NETWORK_SIZE],
+    classes: defaultClassSet(config.numClasses),
+  });
+}
+
+/** A census of the page's heap (a snapshot through the DevTools protocol, after its GC; test/memory.ts). */
+async function pageHeapCensus(page: Page, dir: string): Promise<HeapCensus> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const chunks: string[] = [];
+    cdp.on('HeapProfiler.addHeapSnapshotChunk', (e) => chunks.push(e.chunk));
+    await cdp.send('HeapProfiler.enable');
+    await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+    const path = join(dir, `page-${Date.now()}.heapsnapshot`);
+    writeFileSync(path, chunks.join(''));
+    return heapCensus(path);
+  } finally {
+    await cdp.detach();
+  }
+}
+
+interface PageSample {
+  frames: number;
+  fps: number;
+  liveBuffers: number;
+  pool: PoolStats;
+  heap: number;
+}
+
+interface DemoWindow {
+  deeplabDemo: {
+    ready: Promise<void>;
+    startCamera(video?: MediaTrackConstraints | boolean): Promise<void>;
+    stopCamera(): Promise<void>;
+    stats(): { frames: number; fps: number; liveBuffers: number; pool: PoolStats };
+  };
+  gc(): void;
+}
+
+describe('browser: live video in headless Chromium (fake camera)', function () {
+  this.timeout(900_000);
+  let server: Server;
+  let url: string;
+  let browser: BrowserContext;
+  let page: Page;
+  let weightsDir: string;
+  let profile: string;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (it installs Debian's chromium)`);
+    if (!(FRAMES >= CENSUS_FROM + 2 * EVERY)) throw new Error(`CAMERA_FRAMES must be at least ${CENSUS_FROM + 2 * EVERY}, got ${process.env.CAMERA_FRAMES}`);
+    weightsDir = mkdtempSync(join(tmpdir(), 'deeplab-video-'));
+    writeTinyCheckpoint(join(weightsDir, WEIGHTS));
+    ({ server, url } = await startDemoServer({ weightsDir }));
+    profile = mkdtempSync(join(tmpdir(), 'deeplab-chromium-'));
+    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: VIDEO_FLAGS });
+    page = await browser.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(url);
+    await page.evaluate(() => (window as unknown as DemoWindow).deeplabDemo.ready);
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.close();
+    for (const dir of [profile, weightsDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`the camera mode runs ${FRAMES} frames with the GPU buffers exactly flat and the JS heap flat after warm-up; stop() releases the loop's`, async () => {
+    const t0 = Date.now();
+    await page.evaluate(() => (window as unknown as DemoWindow).deeplabDemo.startCamera({ width: 160, height: 120 }));
+    expect(await page.evaluate(() => document.getElementById('status')!.textContent)).to.equal('camera: live');
+    /** Waits in the page for `frames` frames, then samples after a full GC. */
+    const sampleAt = (frames: number): Promise<PageSample> =>
+      page.evaluate(async (target) => {
+        const w = window as unknown as DemoWindow;
+        const status = () => document.getElementById('status')!.textContent ?? '';
+        while (w.deeplabDemo.stats().frames < target) {
+          if (status() !== 'camera: live') throw new Error(`the camera loop stopped: ${status()}`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        w.gc();
+        const s = w.deeplabDemo.stats();
+        const memory = (performance as unknown as { memory: { usedJSHeapSize: number } }).memory;
+        return { frames: s.frames, fps: s.fps, liveBuffers: s.liveBuffers, pool: s.pool, heap: memory.usedJSHeapSize };
+      }, frames);
+    const samples: PageSample[] = [];
+    const censuses: { at: number; census: HeapCensus }[] = [];
+    for (let at = WARM_UP; at <= FRAMES; at += EVERY) {
+      samples.push(await sampleAt(at));
+      if (at === CENSUS_FROM || at + EVERY > FRAMES) censuses.push({ at: samples[samples.length - 1].frames, census: await pageHeapCensus(page, weightsDir) });
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const timing = await page.evaluate(() => document.getElementById('timing')!.textContent);
+    await page.evaluate(() => (window as unknown as DemoWindow).deeplabDemo.stopCamera());
+    const stopped = await page.evaluate(() => (window as unknown as DemoWindow).deeplabDemo.stats());
+
+    const ref = samples[0];
+    const last = samples[samples.length - 1];
+    const checked = samples.filter((s) => s.frames >= CENSUS_FROM);
+    const kib = (b: number) => (b / 1024).toFixed(1);
+    const floor = floorSlope(checked.map((s) => [s.frames, s.heap]));
+    const [a, b] = censuses;
+    console.log(
+      `      (${last.frames} frames in ${seconds.toFixed(0)} s, ${(last.frames / seconds).toFixed(1)} frames/s overall; "${timing}"; ` +
+        `${ref.liveBuffers} GPU buffers, pool ${ref.pool.inUse} in use (${kib(ref.pool.inUseBytes)} KiB) + ${ref.pool.idle} idle; ` +
+        `usedJSHeapSize floor ${floor.toFixed(1)} B/frame from frame ${CENSUS_FROM}, KiB at ${samples.map((s) => `${s.frames}: ${kib(s.heap)}`).join(', ')})`,
+    );
+    expect(last.frames, 'frames segmented').to.be.at.least(FRAMES);
+    expect(timing).to.match(/^tiny-random: \d+\.\d frames per second \(\d+ ms a frame at 160x120, network input 17x17\)$/);
+    for (const s of samples) {
+      expect(s.liveBuffers, `live GPU buffers at frame ${s.frames} (reference: frame ${ref.frames})`).to.equal(ref.liveBuffers);
+      expect(s.pool, `buffer pool at frame ${s.frames} (reference: frame ${ref.frames})`).to.deep.equal(ref.pool);
+    }
+    const data = expectNoDataGrowth(a.census, b.census, { calls: b.at - a.at, bytesPerCall: DATA_BYTES_PER_FRAME, objectsPerCall: OBJECTS_PER_FRAME, unit: 'frame' });
+    console.log(`      (heap data ${data.bytes >= 0 ? '+' : ''}${data.bytes} B from frame ${a.at} to ${b.at}; most grown: ${data.topKinds})`);
+    expect(floor, `usedJSHeapSize floor growth from frame ${CENSUS_FROM} (bytes per frame)`).to.be.lessThan(HEAP_FLOOR_BYTES_PER_FRAME);
+    // stop(): the class map back in the pool, the renderer's palette and params destroyed.
+    expect(stopped.frames, 'no loop after stop').to.equal(0);
+    expect(stopped.pool.inUse, 'pool buffers in use after stop').to.equal(ref.pool.inUse - 1);
+    expect(stopped.liveBuffers, 'live GPU buffers after stop').to.equal(ref.liveBuffers - 2);
+    expect(pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
+  });
+
+  it('segment() of an ImageBitmap, an OffscreenCanvas and a VideoFrame equals segment() of their pixels, bit for bit', async () => {
+    const got = await page.evaluate(async (weights) => {
+      const lib = await import('/deeplab.js' as string);
+      const ctx = await lib.GpuContext.create();
+      const model = await lib.loadModel(`/weights/${weights}`, { ctx });
+      try {
+        const blob = await (await fetch('/samples/2007_000033.jpg')).blob();
+        const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+        const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+        canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
+        const frame = new VideoFrame(bitmap, { timestamp: 0 });
+        const rgb = lib.imageToRgb(bitmap);
+        const opts = { include: ['probabilities'] };
+        const want = await model.segment(rgb, opts);
+        const differ = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+          let n = Math.abs(a.length - b.length);
+          for (let i = 0; i < Math.min(a.length, b.length); i++) if (!Object.is(a[i], b[i])) n++;
+          return n;
+        };
+        const out: Record<string, unknown> = { size: [want.width, want.height], classes: new Set(want.classes).size };
+        for (const [what, source] of [['bitmap', bitmap], ['canvas', canvas], ['videoFrame', frame]] as const) {
+          const r = await model.segment(source, opts);
+          out[what] = { size: [r.width, r.height], classes: differ(r.classes, want.classes), probabilities: differ(r.probabilities, want.probabilities) };
+        }
+        frame.close();
+        bitmap.close();
+        return out;
+      } finally {
+        model.dispose();
+        ctx.destroy();
+      }
+    }, WEIGHTS);
+    console.log(`      (500x366 VOC photo: ${JSON.stringify(got)})`);
+    for (const what of ['bitmap', 'canvas', 'videoFrame']) {
+      expect(got[what], what).to.deep.equal({ size: [500, 366], classes: 0, probabilities: 0 });
+    }
+  });
+});
