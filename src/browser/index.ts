@@ -12,6 +12,9 @@ export type { WorkerImage, LoadedModelInfo, WorkerSegmentResult } from './worker
 export { DeepLabModel, PAPER_SCALES } from '../model/model.js';
 export type { SegmentOptions, SegmentResult, SegmentOutput, ImageInput } from '../model/model.js';
 export { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
+export { fineTune, UNLABELLED } from '../train/fine-tune.js';
+export type { TeachSample, FineTuneOptions, FineTuneStep } from '../train/fine-tune.js';
+export { checkpointBytes } from '../model/checkpoint-bytes.js';
 export { REGISTRY, DEFAULT_MODEL } from '../model/loading/registry.js';
 export { VOC_CLASSES, VOC_PALETTE } from '../model/voc.js';
 export { GpuContext } from '../gpu/context.js';
