@@ -152,3 +152,6 @@ window.deeplabDemo = {
     return { width: result.width, height: result.height, classes: Array.from(result.classes), ms };
   }),
 };
+
+// Shared with the teach mode (teach.js).
+export { currentModel, guarded, status };
