@@ -4,35 +4,19 @@
 // reloads to the same logits, a class list makes a new classifier, crops with no labelled pixel
 // are drawn again, a stop is honoured, and bad samples and options are refused by name.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readImage } from '../../src/io/image.js';
-import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { normalizeImagenet, normalizeToMinusOneOne } from '../../src/io/resize-cpu.js';
 import type { RgbImage } from '../../src/io/rgb-image.js';
 import { checkpointBytes } from '../../src/model/checkpoint-bytes.js';
 import { type DeepLabModel, loadModel } from '../../src/model/model.js';
 import { type FineTuneStep, type TeachSample, UNLABELLED, fineTune } from '../../src/train/fine-tune.js';
 import { expectRejects, relativeError, testContext } from '../helpers.js';
+import { cropImage, cropLabels, teachWindow } from './teach-fixture.js';
 
 process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const VOC = '../shared/data/voc-sample';
-const ID = '2007_000033';
 const CROP = 33;
-
-/** The window of `img` at (x0, y0), size w x h. */
-function cropImage(img: RgbImage, x0: number, y0: number, w: number, h: number): RgbImage {
-  const data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) data.set(img.data.subarray(3 * ((y0 + y) * img.width + x0), 3 * ((y0 + y) * img.width + x0 + w)), 3 * y * w);
-  return { width: w, height: h, data };
-}
-
-function cropLabels(l: { width: number; indices: Uint8Array }, x0: number, y0: number, w: number, h: number): Uint8Array {
-  const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++) out.set(l.indices.subarray((y0 + y) * l.width + x0, (y0 + y) * l.width + x0 + w), y * w);
-  return out;
-}
 
 /** Painted strokes: the ground truth on every 4th row, the rest unlabelled. */
 function strokes(labels: Uint8Array, width: number): Uint8Array {
@@ -60,25 +44,16 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
   let dir: string;
   let model: DeepLabModel;
   let photo: RgbImage;
-  let truth: { width: number; height: number; indices: Uint8Array };
   /** A CROP x CROP window holding aeroplane and background, with stroke labels. */
   let sample: TeachSample;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'deeplab-finetune-'));
     model = await loadModel('mobilenetv2-pascal-257', { ctx: await testContext() });
-    photo = await readImage(`${VOC}/JPEGImages/${ID}.jpg`);
-    truth = readIndexedPng(readFileSync(`${VOC}/SegmentationClass/${ID}.png`));
-    // The window with the most even split of the two classes.
-    let best = { x: 0, y: 0, score: -1 };
-    for (let y = 0; y + CROP <= truth.height; y += 8)
-      for (let x = 0; x + CROP <= truth.width; x += 8) {
-        const l = cropLabels(truth, x, y, CROP, CROP);
-        const score = Math.min(l.filter((v) => v === 0).length, l.filter((v) => v === 1).length);
-        if (score > best.score) best = { x, y, score };
-      }
-    sample = { image: cropImage(photo, best.x, best.y, CROP, CROP), labels: strokes(cropLabels(truth, best.x, best.y, CROP, CROP), CROP) };
-    expect(best.score, 'the window holds both classes').to.be.greaterThan(100);
+    const w = await teachWindow(CROP);
+    photo = w.photo;
+    sample = { image: cropImage(photo, w.x, w.y, CROP, CROP), labels: strokes(cropLabels(w.truth, w.x, w.y, CROP, CROP), CROP) };
+    expect(w.minority, 'the window holds both classes').to.be.greaterThan(100);
   });
 
   after(() => {
