@@ -165,4 +165,38 @@ describe('browser: teaching a model in the page (the demo\'s teach mode)', funct
     await page.screenshot({ path: join('out', 'teach.png'), fullPage: true });
     expect(pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
   });
+
+  it('an image with nothing painted is refused on the page with a clear message; the brush paints where dragged', async () => {
+    const error = await page.evaluate(async () => {
+      try {
+        await (window as unknown as { deeplabDemo: { teach(o: unknown): Promise<unknown> } }).deeplabDemo.teach({
+          images: [{ url: '/samples/2007_000033.jpg', strokes: [] }],
+          steps: 2,
+          crop: 33,
+          lr: 0.0003,
+        });
+        return null;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    });
+    expect(error, 'teaching with no strokes must fail').to.equal('fineTune: sample 0: no pixel is labelled (paint at least one stroke)');
+    expect(await page.textContent('#status')).to.equal(error);
+    expect(await page.isEnabled('#teach-train'), 'the Train button is usable again').to.equal(true);
+
+    // The brush: a drag across the middle of the image paints a band of the chosen class.
+    const canvas = page.locator('.teach-card canvas').first();
+    await canvas.scrollIntoViewIfNeeded();
+    const box = (await canvas.boundingBox())!;
+    const [width] = await canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height]);
+    const brush = Number(await page.inputValue('#teach-brush'));
+    await page.mouse.move(box.x + 0.25 * box.width, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 0.75 * box.width, box.y + box.height / 2, { steps: 12 });
+    await page.mouse.up();
+    const painted = Number(/(\d+) pixels painted/.exec((await page.textContent('.teach-card figcaption'))!)![1]);
+    const r = (brush * width) / box.width;
+    const expected = 0.5 * width * 2 * r + Math.PI * r * r;
+    expect(painted / expected, `${painted} pixels painted, about ${expected.toFixed(0)} expected`).to.be.within(0.85, 1.15);
+  });
 });
