@@ -185,3 +185,6 @@ window.deeplabDemo = {
     pool: ctx?.pool.stats ?? null,
   }),
 };
+
+// Shared with the teach mode (teach.js).
+export { currentModel, guarded, status };

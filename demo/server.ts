@@ -6,7 +6,7 @@
 // No request stops it. Each one gets an answer: a file or a listing, or a 4xx saying what was
 // wrong with it (a bad URL or percent-encoding 400, a method other than GET or HEAD 405, headers
 // over MAX_HEADER_BYTES 431, a path that is not one of the few served 404), or a 500 where the
-// disk fails it. Only the static files (page, script, bundle and its map) and the files listed
+// disk fails it. Only the static files (page, scripts, bundle and its map) and the files listed
 // in the weights and samples folders are ever read; no path a request names is joined onto a folder unless it is in that
 // folder's listing. Files are streamed, so a large weights file is not read into memory first.
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
@@ -162,6 +162,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ s
   const statics: Record<string, string> = {
     '/': join(ROOT, 'demo', 'index.html'),
     '/demo.js': join(ROOT, 'demo', 'demo.js'),
+    '/teach.js': join(ROOT, 'demo', 'teach.js'),
     '/deeplab.js': join(ROOT, 'dist', 'browser', 'deeplab.js'),
     '/deeplab.js.map': join(ROOT, 'dist', 'browser', 'deeplab.js.map'),
     '/deeplab-worker.js': join(ROOT, 'dist', 'browser', 'deeplab-worker.js'),

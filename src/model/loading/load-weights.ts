@@ -45,22 +45,20 @@ export async function loadWeights(nameOrPath: string, opts: LoadOptions = {}): P
 }
 
 /**
- * Writes weights in our own checkpoint format: safetensors with our layouts (HWIO convs, BN
- * statistics unfolded) and the config, width multiplier and input policy in the metadata.
- * With `extra.quantize`, the convolution weights are stored as int8 or f16 (src/model/weights/quantize.ts).
- * Written to a temporary file and renamed, so nothing is half-written.
+ * Our own checkpoint format's tensors and metadata: our layouts (HWIO convs, BN statistics
+ * unfolded) and the config, width multiplier and input policy in the metadata. With
+ * `extra.quantize`, the convolution weights are stored as int8 or f16 (src/model/weights/quantize.ts).
  */
-export function saveCheckpoint(
-  path: string,
+export function checkpointContents(
   w: LoadedWeights,
   params: HostParams = w.params,
   extra: { tensors?: HostParams; metadata?: Record<string, string>; quantize?: Quantization } = {},
-): void {
+): { tensors: TensorMap; metadata: Record<string, string> } {
   const weights: TensorMap = extra.quantize
     ? quantizedTensors(params, extra.quantize)
     : new Map([...params].map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }]));
   const tensors: TensorMap = new Map([...weights, ...[...(extra.tensors ?? [])].map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }] as const)]);
-  writeSafetensors(path, tensors, {
+  const metadata = {
     ...(extra.quantize ? { quantization: extra.quantize } : {}),
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -70,6 +68,20 @@ export function saveCheckpoint(
     inputPolicy: JSON.stringify(w.inputPolicy),
     classes: JSON.stringify(w.classes),
     ...extra.metadata,
-  });
+  };
+  return { tensors, metadata };
 }
 
+/**
+ * Writes weights in our own checkpoint format (checkpointContents) as .safetensors, to a
+ * temporary file renamed into place, so nothing is half-written.
+ */
+export function saveCheckpoint(
+  path: string,
+  w: LoadedWeights,
+  params: HostParams = w.params,
+  extra: { tensors?: HostParams; metadata?: Record<string, string>; quantize?: Quantization } = {},
+): void {
+  const { tensors, metadata } = checkpointContents(w, params, extra);
+  writeSafetensors(path, tensors, metadata);
+}

@@ -21,61 +21,80 @@ const METADATA_KEY = '__metadata__';
  * How a tensor is stored: F32, I64 for integer counters (torch's num_batches_tracked), or as its
  * own bytes where it carries them as I8 or F16 (a quantized checkpoint's weights).
  */
-function storedBytes(name: string, t: { shape: number[]; data: Float32Array; sourceDType: string; raw?: Uint8Array }): { dtype: string; bytes: Uint8Array } {
+function storedBytes(what: string, name: string, t: { shape: number[]; data: Float32Array; sourceDType: string; raw?: Uint8Array }): { dtype: string; bytes: Uint8Array } {
   if (t.raw && (t.sourceDType === 'i8' || t.sourceDType === 'f16')) {
     const expected = shapeNumel(t.shape) * DTYPE_SIZE[t.sourceDType];
-    if (t.raw.byteLength !== expected) throw new Error(`writeSafetensors: tensor ${name} carries ${t.raw.byteLength} bytes, ${t.sourceDType} ${formatShape(t.shape)} needs ${expected}`);
+    if (t.raw.byteLength !== expected) throw new Error(`${what}: tensor ${name} carries ${t.raw.byteLength} bytes, ${t.sourceDType} ${formatShape(t.shape)} needs ${expected}`);
     return { dtype: t.sourceDType.toUpperCase(), bytes: t.raw };
   }
   if (t.sourceDType !== 'i64') return { dtype: 'F32', bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
   const ints = new BigInt64Array(t.data.length);
   t.data.forEach((v, i) => {
-    if (!Number.isInteger(v)) throw new Error(`writeSafetensors: tensor ${name} is stored as I64 but holds ${v}`);
+    if (!Number.isInteger(v)) throw new Error(`${what}: tensor ${name} is stored as I64 but holds ${v}`);
     ints[i] = BigInt(v);
   });
   return { dtype: 'I64', bytes: new Uint8Array(ints.buffer) };
 }
 
 /**
- * Writes `tensors` as F32 (I64 where a tensor's sourceDType is 'i64'; I8 or F16 where it carries
- * its stored bytes as `raw`), with optional string
- * metadata, to a temporary file next to `path`, then renames it into place, so a crash never
- * leaves a half-written checkpoint at `path`.
+ * The file's bytes in parts (length prefix, header, each tensor's data; nothing copied): `tensors`
+ * as F32 (I64 where a tensor's sourceDType is 'i64'; I8 or F16 where it carries its stored bytes as
+ * `raw`), with optional string metadata. `what` starts every error.
  */
-export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Record<string, string>): void {
+function safetensorsParts(tensors: TensorMap, metadata: Record<string, string> | undefined, what: string): Uint8Array[] {
   const header: Record<string, unknown> = {};
   if (metadata) {
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new Error(`writeSafetensors ${path}: metadata ${k} is not a string`);
+      if (typeof v !== 'string') throw new Error(`${what}: metadata ${k} is not a string`);
     }
     header[METADATA_KEY] = metadata;
   }
   let offset = 0;
   const stored: Uint8Array[] = [];
   for (const [name, t] of tensors) {
-    if (name === '' || name === METADATA_KEY) throw new Error(`writeSafetensors ${path}: invalid tensor name '${name}'`);
+    if (name === '' || name === METADATA_KEY) throw new Error(`${what}: invalid tensor name '${name}'`);
     if (!t.raw && t.data.length !== shapeNumel(t.shape)) {
-      throw new Error(`writeSafetensors ${path}: tensor ${name} has ${t.data.length} values for shape ${formatShape(t.shape)}`);
+      throw new Error(`${what}: tensor ${name} has ${t.data.length} values for shape ${formatShape(t.shape)}`);
     }
-    const { dtype, bytes } = storedBytes(name, t);
+    const { dtype, bytes } = storedBytes(what, name, t);
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
     offset += bytes.byteLength;
     stored.push(bytes);
   }
   // Pad the header with spaces to a multiple of 8 so the data section stays aligned.
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const prefix = Buffer.alloc(8);
-  prefix.writeBigUInt64LE(BigInt(headerBytes.length));
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerBytes = new Uint8Array(json.length + ((8 - (json.length % 8)) % 8)).fill(0x20);
+  headerBytes.set(json);
+  const prefix = new Uint8Array(8);
+  new DataView(prefix.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  return [prefix, headerBytes, ...stored];
+}
 
+/** A safetensors file's bytes (see safetensorsParts); what writeSafetensors writes, for a download or an upload. */
+export function safetensorsBytes(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
+  const parts = safetensorsParts(tensors, metadata, 'safetensorsBytes');
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Writes the bytes safetensorsBytes gives to a temporary file next to `path`, then renames it
+ * into place, so a crash never leaves a half-written checkpoint at `path`.
+ */
+export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Record<string, string>): void {
+  const parts = safetensorsParts(tensors, metadata, `writeSafetensors ${path}`);
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'w');
     // write() may write less than asked (a disk filling up, a file-size limit): loop, so a short
     // file is never renamed into place.
-    for (const bytes of [prefix, headerBytes, ...stored]) {
+    for (const bytes of parts) {
       for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done);
     }
     fsyncSync(fd);
