@@ -14,9 +14,8 @@ import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { loadModel } from '../../src/model/model.js';
 import { relativeError, testContext } from '../helpers.js';
 import { cropImage, cropLabels, teachWindow } from '../train/teach-fixture.js';
-import { CHROMIUM_FLAGS } from './demo.test.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** The teaching window's size, and the crop the page trains on: the same crop every step. */
 const SIZE = 65;
 const STEPS = 6;
