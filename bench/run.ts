@@ -87,7 +87,7 @@ const MOBILENETV3_RANDOM = join(ROOT, '..', 'shared', 'fixtures', 'torchvision',
  * minutes per model on 2 cores; on a GPU, --browser-size 513 runs them all at 513x513.
  */
 const BROWSER_CASES: BrowserCase[] = [
-  { name: 'mobilenetv2-257', size: 129, weightsNote: 'mobilenetv2-pascal-257', weights: () => loadWeights('mobilenetv2-pascal-257', { download: false }) },
+  { name: 'mobilenetv2-257', size: 257, weightsNote: 'mobilenetv2-pascal-257', weights: () => loadWeights('mobilenetv2-pascal-257', { download: false }) },
   { name: 'mobilenetv3-large', size: 97, weightsNote: 'random (torchvision fixture)', weights: () => loadWeights(MOBILENETV3_RANDOM, { download: false }) },
   { name: 'resnet50-os16', size: 65, weightsNote: 'random', weights: async () => randomResnet50(16, 65) },
 ];
