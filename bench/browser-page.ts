@@ -211,6 +211,9 @@ async function openTfjs(spec: CaseSpec, model: DeepLabModel, input: Float32Array
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+/** A progress line for the Node side, which prints the page's console.info lines starting with 'bench: '. */
+const progress = (line: string): void => console.info(`bench: ${line}`);
+
 /**
  * One model case: each engine made and run once (first run), the logits compared with ours,
  * `warmup` untimed rounds, then `repeats` timed rounds with the engines taking turns to lead.
@@ -250,6 +253,7 @@ export async function runCase(spec: CaseSpec): Promise<EngineResult[]> {
       }
     }
     const reference = ours?.firstOut ?? null;
+    for (const e of open) progress(`${spec.name}: ${e.name} first run ${e.firstRunMs.toFixed(0)} ms`);
     for (const e of open) {
       const vsOurs = e.name !== 'ours' && reference !== null;
       results.set(e.name, {
@@ -264,6 +268,7 @@ export async function runCase(spec: CaseSpec): Promise<EngineResult[]> {
     const timed = open.filter((e) => spec.engines.includes(e.name));
     for (let i = 0; i < spec.warmup; i++) for (const e of timed) await e.run();
     for (let i = 0; i < spec.repeats; i++) {
+      progress(`${spec.name}: round ${i + 1} of ${spec.repeats}`);
       // Round i starts with engine i mod n: drift on a shared machine falls on all alike.
       for (let k = 0; k < timed.length; k++) {
         const e = timed[(i + k) % timed.length];

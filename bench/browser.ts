@@ -8,7 +8,7 @@
 // (bench/browser-server.ts) gives the page those files, its script (bench/browser-page.ts,
 // bundled) and the peers' own script and WebAssembly files from node_modules. Nothing is
 // fetched from outside. The page does the timing (bench/browser-page.ts says how).
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -142,6 +142,7 @@ const fmt = (x: number | null, digits = 0): string => (x === null ? '-' : x.toFi
 /** Runs the cases in one page; the temporary folder, server and browser are gone when it returns. */
 export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Promise<BrowserRun> {
   if (!cases.length) throw new Error('bench browser: no model cases');
+  if (!existsSync(CHROMIUM)) throw new Error(`bench browser: ${CHROMIUM} is missing (install Debian's chromium: npm run setup, or name one with DEEPLAB_CHROMIUM)`);
   const log = o.log ?? console.log;
   const files = staticFiles();
   const dir = mkdtempSync(join(tmpdir(), 'deeplab-browser-bench-'));
@@ -159,6 +160,7 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
     const page: Page = await browser.newPage();
     page.on('console', (m) => {
       if (m.type() === 'warning' || m.type() === 'error') pageMessages.push(`${m.type()}: ${m.text()}`);
+      else if (m.type() === 'info' && m.text().startsWith('bench: ')) log(`browser: ${m.text().slice('bench: '.length)}`);
     });
     page.on('pageerror', (e) => pageMessages.push(`uncaught: ${e.message}`));
     await page.goto(url);
