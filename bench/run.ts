@@ -5,9 +5,12 @@
 // Part quantize: the MobileNetV2 models as int8 and f16 checkpoints against f32 (bench/quantize.ts).
 // Part tune: each model untuned, the time tuning it takes, and tuned (src/graph/tune.ts); the
 // choices stay stored, so parts after it in the same run (put model after tune) run tuned.
+// Part browser: ours, ONNX Runtime Web (WebGPU) and TF.js (WebGPU) in one headless Chromium page
+// (bench/browser.ts), at --browser-size or each case's own size.
 //
-//   npm run bench -- [--quick] [--parts tune,kernels,model,train,profile,precision,quantize] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS] [--out FILE]
+//   npm run bench -- [--quick] [--parts tune,kernels,model,train,profile,precision,quantize,browser] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS] [--browser-size N] [--out FILE]
 import { join, resolve } from 'node:path';
+import { type BrowserCase, benchBrowser } from './browser.js';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { LAYERS, benchKernels } from './kernels.js';
 import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeights } from './model.js';
@@ -27,14 +30,14 @@ import { defaultClassSet } from '../src/model/voc.js';
 import { adaptWeights, freshParams } from '../src/train/adapt.js';
 
 const BENCH = 'bench';
-const PARTS = ['tune', 'kernels', 'model', 'train', 'profile', 'precision', 'quantize'] as const;
+const PARTS = ['tune', 'kernels', 'model', 'train', 'profile', 'precision', 'quantize', 'browser'] as const;
 type Part = (typeof PARTS)[number];
 
 /** One measurement: `model` is the layer's name in part kernels. Null where a part does not measure it. */
 interface Result {
   part: Part;
   model: string;
-  engine: 'ours' | 'tfjs';
+  engine: 'ours' | 'tfjs' | 'ort';
   batch: number;
   /** Null where the part times nothing (quantize). */
   medianMs: number | null;
@@ -77,11 +80,23 @@ const TRAIN_CASES: { name: string; weights: () => Promise<LoadedWeights> }[] = [
   { name: 'resnet50', weights: async () => randomResnet50(16, 513) },
 ];
 
+const MOBILENETV3_RANDOM = join(ROOT, '..', 'shared', 'fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
+
+/**
+ * Browser part: the sizes are what SwiftShader (Chromium's CPU adapter) gets through in a few
+ * minutes per model on 2 cores; on a GPU, --browser-size 513 runs them all at 513x513.
+ */
+const BROWSER_CASES: BrowserCase[] = [
+  { name: 'mobilenetv2-257', size: 257, weightsNote: 'mobilenetv2-pascal-257', weights: () => loadWeights('mobilenetv2-pascal-257', { download: false }) },
+  { name: 'mobilenetv3-large', size: 97, weightsNote: 'random (torchvision fixture)', weights: () => loadWeights(MOBILENETV3_RANDOM, { download: false }) },
+  { name: 'resnet50-os16', size: 65, weightsNote: 'random', weights: async () => randomResnet50(16, 65) },
+];
+
 function parseArgs(argv: string[]) {
-  const args = benchArgs(BENCH, argv, ['--quick'], ['--parts', '--models', '--repeats', '--batch', '--crop', '--tune-budget', '--out']);
+  const args = benchArgs(BENCH, argv, ['--quick'], ['--parts', '--models', '--repeats', '--batch', '--crop', '--tune-budget', '--browser-size', '--out']);
   const quick = args.has('--quick');
   const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
-  const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES].map((c) => c.name))];
+  const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES, ...BROWSER_CASES].map((c) => c.name))];
   const models = pickByName(BENCH, 'model(s)', args.value('--models'), names, (n) => n);
   const positive = (flag: string, dflt: number): number => {
     const v = args.count(flag, dflt);
@@ -98,6 +113,10 @@ function parseArgs(argv: string[]) {
     heavyRepeats: positive('--repeats', quick ? 1 : 3),
     batch: positive('--batch', quick ? 2 : 8),
     crop: positive('--crop', quick ? 129 : 321),
+    /** Timed rounds per model in part browser (every engine once a round). */
+    browserRepeats: positive('--repeats', quick ? 1 : 3),
+    /** Part browser's input size for every case (default: each case's own). */
+    browserSize: args.value('--browser-size') === undefined ? null : positive('--browser-size', 0),
     /** Seconds of tuning per model (part tune). */
     tuneBudgetMs: positive('--tune-budget', quick ? 20 : 60) * 1000,
     image: join(ROOT, '..', 'shared', 'data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
@@ -269,6 +288,25 @@ async function tunePart(ctx: GpuContext, o: Options): Promise<Result[]> {
   return results;
 }
 
+/**
+ * Browser part: each case in one headless Chromium page, our engine, ONNX Runtime Web and TF.js
+ * on the page's adapter (bench/browser.ts); logits compared with ours. Peers that fail are
+ * recorded with their error; our engine failing, or a peer's logits off by 1e-4 or more, makes
+ * the run exit 1.
+ */
+async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
+  const cases = BROWSER_CASES.filter((c) => o.models.includes(c.name)).map((c) => (o.browserSize ? { ...c, size: o.browserSize } : c));
+  const run = await benchBrowser(cases, { repeats: o.browserRepeats, warmup: 0, image: o.image });
+  const seen = new Set<string>();
+  for (const m of run.pageMessages) if (!seen.has(m) && seen.add(m)) console.log(`browser page: ${m}`);
+  const browser = { chromium: run.chromium, flags: run.flags, versions: run.start.versions, ortStartMs: run.start.ortStartMs };
+  return run.rows.map(({ engine, ...r }) => {
+    const bad = engine === 'ours' ? r.error !== undefined : r.relativeErrorVsOurs !== null && !(r.relativeErrorVsOurs < MAX_RELATIVE_ERROR);
+    if (bad) process.exitCode = 1;
+    return { part: 'browser', engine, batch: 1, peakBytes: null, ...r, adapter: run.start.adapters[engine], browser };
+  });
+}
+
 const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result[]>> = {
   tune: tunePart,
   kernels: kernelsPart,
@@ -277,11 +315,13 @@ const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result
   profile: profilePart,
   precision: precisionPart,
   quantize: quantizePart,
+  browser: browserPart,
 };
 
 function printTable(adapter: string, part: Part, rows: Result[]): void {
   const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(1));
-  console.log(`\n${part} (adapter: ${adapter})`);
+  // The browser part's adapter is the page's, not Node's.
+  console.log(`\n${part} (adapter: ${typeof rows[0]?.adapter === 'string' ? rows[0].adapter : adapter})`);
   console.log(`${pad('model', 18)} ${pad('engine', 11)} ${pad('batch', 6)} ${pad('median ms', 10)} ${pad('first run ms', 13)} ${pad('first pass ms', 14)} peak MiB`);
   for (const r of rows) {
     const mib = r.peakBytes === null ? '-' : (r.peakBytes / 2 ** 20).toFixed(1);

@@ -61,3 +61,18 @@ const result = await build({
 if (process.argv.includes('--verbose')) {
   for (const [file, o] of Object.entries(result.metafile.outputs)) if (o.entryPoint) console.log(`${file}: ${(o.bytes / 1024).toFixed(0)} KiB`);
 }
+
+// The browser benchmark's page script (bench/browser-page.ts; bench/browser.ts serves it), outside
+// dist/browser so the package does not ship it. ONNX Runtime and TF.js are the page's own script
+// files, so it imports no package either.
+await build({
+  entryPoints: { 'bench-page': join(root, 'bench', 'browser-page.ts') },
+  outdir: join(root, 'dist', 'bench-page'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  sourcemap: true,
+  logLevel: 'warning',
+  plugins: [browserSwaps],
+});
