@@ -5,6 +5,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Sample, SampleSpec } from './sample.js';
 
+/** How long close() waits for a worker to finish its sample and exit before terminating it. */
+const STOP_GRACE_MS = 30_000;
+
 interface Pending {
   resolve: (s: Sample) => void;
   reject: (e: Error) => void;
@@ -17,6 +20,8 @@ export class SamplePool {
   private nextId = 0;
   private next = 0;
   private closed = false;
+  private readonly exited = new Set<Worker>();
+  private terminated = 0;
 
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`sample pool: size must be a positive integer, got ${size}`);
@@ -31,6 +36,7 @@ export class SamplePool {
         else p.resolve(m.sample!);
       });
       w.on('error', (e) => this.failAll(`sample pool: a worker failed: ${e.message}`));
+      w.on('exit', () => this.exited.add(w));
       w.unref();
       this.workers.push(w);
     }
@@ -38,6 +44,16 @@ export class SamplePool {
 
   get size(): number {
     return this.workers.length;
+  }
+
+  /** Workers whose threads are still running. */
+  get running(): number {
+    return this.workers.length - this.exited.size;
+  }
+
+  /** Workers close() had to terminate (still running after its grace period). */
+  get terminatedCount(): number {
+    return this.terminated;
   }
 
   /** Makes one sample on the next worker (round robin: samples are about equally costly). */
@@ -67,10 +83,30 @@ export class SamplePool {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Ends the workers: each finishes the sample it is making (its result is dropped) and exits by
+   * itself. Terminating a thread mid-decode can abort the process (see sample-worker.ts), so
+   * terminate() is only the last resort for a worker still running after `graceMs`.
+   */
+  async close(graceMs = STOP_GRACE_MS): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.failAll('sample pool: closed before the sample was made');
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(
+      this.workers.map(async (w) => {
+        if (this.exited.has(w)) return;
+        const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+        // Referenced, so the process waits for the exit rather than tearing the thread down.
+        w.ref();
+        w.postMessage({ stop: true });
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+        if ((await Promise.race([exited, late])) === 'late') {
+          this.terminated++;
+          await w.terminate();
+        }
+        clearTimeout(timer);
+      }),
+    );
   }
 }

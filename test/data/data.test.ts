@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { MEAN_PIXEL, augment } from '../../src/data/augment.js';
 import { openDataset, readLabel } from '../../src/data/dataset.js';
 import { TrainLoader } from '../../src/data/loader.js';
+import { SamplePool } from '../../src/data/sample-pool.js';
+import type { SampleSpec } from '../../src/data/sample.js';
 import { Rng } from '../../src/util/random.js';
 import { expectRejects } from '../helpers.js';
 
@@ -126,5 +128,30 @@ describe('data: data sets, augmentation, batches', () => {
       await broken.close();
     }
     await expectRejects(() => broken.batch(1), /sample pool: closed/);
+  });
+
+  it('closing the pool while its workers are decoding: they finish and exit by themselves, owed samples rejected (terminating them there could abort the process)', async () => {
+    const data = openDataset(CAMVID, 'train');
+    const spec = (n: number): SampleSpec => ({
+      imagePath: data.items[n % data.items.length].imagePath,
+      labelPath: data.items[n % data.items.length].labelPath,
+      labels: data.labels,
+      ignoreIndex: data.ignoreIndex,
+      normalization: 'imagenet',
+      crop: 33,
+      seed: 5,
+      n,
+    });
+    for (let round = 0; round < 8; round++) {
+      const pool = new SamplePool(2);
+      const owed = Array.from({ length: 6 }, (_, n) => pool.make(spec(n)).then(() => 'made', (e: Error) => e.message));
+      // Close at a different moment each round: at once, or while the first samples are being decoded.
+      await new Promise((resolve) => setTimeout(resolve, round * 15));
+      await pool.close();
+      expect(pool.running, 'threads left running').to.equal(0);
+      expect(pool.terminatedCount, 'workers terminated instead of stopping').to.equal(0);
+      for (const r of await Promise.all(owed)) expect(r).to.be.oneOf(['made', 'sample pool: closed before the sample was made']);
+      await expectRejects(() => pool.make(spec(0)), /sample pool: closed/);
+    }
   });
 });
