@@ -3,7 +3,7 @@
 // fraction of our best GEMM rate on the adapter (the fastest of our convolutions on the kernel
 // benchmark's ASPP layers, measured in the same run), the whole pass against that rate, and the
 // host time of a plain run outside the kernels.
-import { pad } from './common.js';
+import { median, pad } from './common.js';
 import { LAYERS, benchKernels } from './kernels.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import type { LayerProfile, ProgramProfile } from '../src/graph/profile.js';
@@ -26,6 +26,12 @@ export interface ModelProfile extends ProgramProfile {
   /** GFLOP/s of the whole pass (its GPU time) over the best GEMM rate. */
   fractionOfBest: number;
   byOp: { op: string; layers: number; ms: number; gflop: number }[];
+  /** The image segment() was timed on (width x height). */
+  image: [number, number];
+  /** Median host time of segment(img): the image to its class map, CPU preprocessing included. */
+  segmentMs: number;
+  /** Median host time of the CPU preprocessing (resize, normalise) within segment(). */
+  preprocessMs: number;
 }
 
 export async function profileModel(ctx: GpuContext, weights: LoadedWeights, img: RgbImage, repeats: number, bestGflops: number): Promise<ModelProfile> {
@@ -33,6 +39,19 @@ export async function profileModel(ctx: GpuContext, weights: LoadedWeights, img:
   try {
     const { input, height, width } = model.preprocess(img);
     const p = await model.profile(input, height, width, repeats);
+    // The call users make: the network and its post-processing (resize to the image, argmax)
+    // in one submission, only the class map read back.
+    await model.segment(img);
+    const segmentMs: number[] = [];
+    const preprocessMs: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      let t0 = performance.now();
+      model.preprocess(img);
+      preprocessMs.push(performance.now() - t0);
+      t0 = performance.now();
+      await model.segment(img);
+      segmentMs.push(performance.now() - t0);
+    }
     const flops = p.layers.reduce((a, l) => a + l.flops, 0);
     const byOp = new Map<string, { op: string; layers: number; ms: number; gflop: number }>();
     for (const l of p.layers) {
@@ -49,6 +68,9 @@ export async function profileModel(ctx: GpuContext, weights: LoadedWeights, img:
       gflop: flops / 1e9,
       fractionOfBest: flops / (p.passMs * 1e6) / bestGflops,
       byOp: [...byOp.values()].sort((a, b) => b.ms - a.ms),
+      image: [img.width, img.height],
+      segmentMs: median(segmentMs),
+      preprocessMs: median(preprocessMs),
     };
   } finally {
     model.dispose();
@@ -65,6 +87,8 @@ export function printProfile(p: ModelProfile, bestGflops: number, top = 15): voi
     `${f(100 * p.fractionOfBest, 1)} % of our best GEMM rate (${f(bestGflops, 0)} GFLOP/s)`);
   console.log(`  layers timed one pass each: ${f(p.layersMs)} ms; plain run, host input to host logits: ${f(p.runMs)} ms ` +
     `(outside the pass: ${f(p.runMs - p.passMs)} ms)`);
+  console.log(`  segment() of the ${p.image.join('x')} image: ${f(p.segmentMs)} ms, of which ${f(p.preprocessMs)} ms preprocessing on the CPU ` +
+    `(outside it and the pass: ${f(p.segmentMs - p.preprocessMs - p.passMs)} ms: the post-processing, submission, waiting, reading back)`);
   console.log(`  ${pad('op', 22)} ${pad('layers', 7)} ${pad('ms', 8)} ${pad('share', 7)} GFLOP/s`);
   for (const o of p.byOp) {
     console.log(`  ${pad(o.op, 22)} ${pad(String(o.layers), 7)} ${pad(f(o.ms), 8)} ${pad(f((100 * o.ms) / p.layersMs, 1) + '%', 7)} ${f(rate({ flops: o.gflop * 1e9, ms: o.ms }), 0)}`);

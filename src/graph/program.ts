@@ -54,6 +54,8 @@ export class Program {
   private disposed = false;
   /** How long a pass takes, so waiting for it can sleep instead of polling. */
   private readonly timer = new WorkTimer();
+  /** How long runAfter's two passes take (the first program's and this one's). */
+  private readonly chainedTimer = new WorkTimer();
   /** Mappable copies of the outputs for run(), made on its first call. */
   private staging: Map<string, GPUBuffer> | null = null;
   /** One run at a time: they share every buffer (and the timer). */
@@ -272,9 +274,7 @@ export class Program {
       await this.ctx.submitAndWait([encoder.finish()], this.timer);
     });
     this.afterPass(derived);
-    const out = new Map<string, GpuTensor>();
-    for (const [name, v] of this.graph.outputs) out.set(name, this.tensors.get(v.id)!);
-    return out;
+    return this.outputTensors();
   }
 
   /**
@@ -285,7 +285,35 @@ export class Program {
     return this.turns.run(() => this.runNow(inputs));
   }
 
-  private async runNow(inputs: Record<string, RunInput>): Promise<Map<string, Float32Array | Uint32Array>> {
+  /**
+   * Runs `first` and then this program on `first`'s outputs, both passes in one command buffer:
+   * one submission and one wait, and only this program's outputs read back (`first`'s stay on
+   * the GPU as runOnGpu leaves them). segment() runs the network and its post-processing so:
+   * each wait is a round trip through the driver's event processing and the host's sleep,
+   * which a second submission paid again.
+   */
+  runAfter(
+    first: Program,
+    firstInputs: Record<string, RunInput>,
+    inputsFrom: (firstOutputs: Map<string, GpuTensor>) => Record<string, RunInput>,
+  ): Promise<Map<string, Float32Array | Uint32Array>> {
+    if (first === this) throw new Error('Program.runAfter: a program cannot run after itself');
+    return first.turns.run(() =>
+      this.turns.run(() => {
+        if (first.disposed) throw new Error('Program used after dispose()');
+        return this.runNow(inputsFrom(first.outputTensors()), { program: first, inputs: firstInputs });
+      }),
+    );
+  }
+
+  /** The outputs as tensors on the GPU: views of the program's buffers (what runOnGpu returns). */
+  private outputTensors(): Map<string, GpuTensor> {
+    const out = new Map<string, GpuTensor>();
+    for (const [name, v] of this.graph.outputs) out.set(name, this.tensors.get(v.id)!);
+    return out;
+  }
+
+  private async runNow(inputs: Record<string, RunInput>, prelude?: { program: Program; inputs: Record<string, RunInput> }): Promise<Map<string, Float32Array | Uint32Array>> {
     if (this.disposed) throw new Error('Program used after dispose()');
     const outputs = [...this.graph.outputs].map(([name, v]) => ({ name, t: this.tensors.get(v.id)! }));
     if (!this.staging) {
@@ -296,16 +324,21 @@ export class Program {
     }
     const staging = this.staging;
     let derived = false;
+    let preludeDerived = false;
     const out = new Map<string, Float32Array | Uint32Array>();
-    await this.ctx.checked(`forward pass (${this.kernelCount()} kernels) and readback`, async () => {
+    const kernels = prelude ? `${prelude.program.kernelCount()} + ${this.kernelCount()}` : `${this.kernelCount()}`;
+    await this.ctx.checked(`forward pass (${kernels} kernels) and readback`, async () => {
       const encoder = this.ctx.device.createCommandEncoder({ label: 'forward' });
+      if (prelude) preludeDerived = prelude.program.encodePass(prelude.inputs, encoder);
       derived = this.encodePass(inputs, encoder);
       for (const { name, t } of outputs) encoder.copyBufferToBuffer(t.buffer, t.byteOffset, staging.get(name)!, 0, t.byteLength);
       const queue = this.ctx.device.queue;
       queue.submit([encoder.finish()]);
       // Wait on the queue, not on the maps: mapping a large buffer takes milliseconds of its
-      // own, which would read as GPU time.
-      await this.timer.wait(performance.now(), () => queue.onSubmittedWorkDone());
+      // own, which would read as GPU time. Both passes together take longer than this one
+      // alone: they have a timer of their own.
+      const timer = prelude ? this.chainedTimer : this.timer;
+      await timer.wait(performance.now(), () => queue.onSubmittedWorkDone());
       const mapped = await Promise.allSettled(outputs.map(({ name }) => staging.get(name)!.mapAsync(GPUMapMode.READ)));
       const failed = mapped.find((m): m is PromiseRejectedResult => m.status === 'rejected');
       if (failed) {
@@ -321,7 +354,9 @@ export class Program {
       }
     });
     this.ctx.assertAlive();
+    if (prelude) prelude.program.afterPass(preludeDerived);
     this.afterPass(derived);
+    if (derived || preludeDerived) this.chainedTimer.reset();
     return out;
   }
 

@@ -396,13 +396,17 @@ export class DeepLabModel {
     await post();
     this.framePreprocessor ??= new FramePreprocessor(this.ctx, this.config.normalization);
     const input = await this.framePreprocessor.run(texture, h, w);
-    const logits = await this.forwardNow(input, h, w);
     if (into) {
+      const logits = await this.forwardNow(input, h, w);
       const classes = (await (await post()).runOnGpu({ logits })).get('classes')!;
       await copyTensor(this.ctx, classes, into);
       return null;
     }
-    const out = await (await post()).run({ logits });
+    // The network and the post-processing in one submission.
+    const exec = await this.programFor(h, w);
+    const postProgram = await post();
+    let logits!: GpuTensor;
+    const out = await postProgram.runAfter(exec, { image: input }, (o) => ({ logits: (logits = o.get('logits')!) }));
     const result: SegmentResult = { width: W, height: H, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
     if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
     if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(this.ctx, logits));
@@ -493,12 +497,19 @@ export class DeepLabModel {
     return this.exclusive(async () => {
       // Post-processing first: an image too large for the device's limits fails before any GPU work.
       for (const img of imgs) await post(img);
-      const logits = await this.forwardNow(input, height, width, imgs.length);
+      const exec = await this.programFor(height, width, imgs.length);
+      let logits!: GpuTensor;
       const results: SegmentResult[] = [];
       for (const [k, img] of imgs.entries()) {
-        const item = batchItem(logits, k);
         // Cached by size, so usually a hit (the cache may have evicted it for a later image's).
-        const out = await (await post(img)).run({ logits: item });
+        const postProgram = await post(img);
+        // The network and the first image's post-processing in one submission; the others
+        // post-process the logits it left on the GPU.
+        const out =
+          k === 0
+            ? await postProgram.runAfter(exec, { image: input }, (o) => ({ logits: batchItem((logits = o.get('logits')!), 0) }))
+            : await postProgram.run({ logits: batchItem(logits, k) });
+        const item = batchItem(logits, k);
         const result: SegmentResult = { width: img.width, height: img.height, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
         if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
         if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(this.ctx, item));

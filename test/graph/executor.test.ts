@@ -235,6 +235,70 @@ describe('graph executor', () => {
     }
   });
 
+  it("runAfter: a second program on the first program's outputs in one submission equals the two run apart; folded weights derived again after an upload", async () => {
+    const ctx = await testContext();
+    const compiled = compile(buildTestGraph(), { mode: 'inference' });
+    const params = randomParams(compiled.source);
+    const session = Session.create(ctx, compiled.source, params, 'runAfter test');
+    const network = await Program.create(ctx, compiled, session);
+    // Post-processing as segment() does it: probabilities and classes of the network's logits.
+    const g = new GraphBuilder();
+    const logitsIn = g.input('logits', [1, 13, 11, 4]);
+    g.output('probabilities', g.softmax('softmax', logitsIn));
+    g.output('classes', g.argmax('argmax', logitsIn));
+    const post = await Program.create(ctx, g.build());
+    const queue = ctx.device.queue;
+    const submit = queue.submit;
+    let submissions = 0;
+    const countSubmissions = () => {
+      queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
+        submissions++;
+        return submit.call(queue, buffers);
+      };
+    };
+    try {
+      for (const upload of [false, true]) {
+        const used = new Map(params);
+        if (upload) {
+          // A weight feeding a folded one: the network's derived state is stale in the chained run.
+          const data = randomArray(params.get('c1.w')!.data.length);
+          used.set('c1.w', { shape: params.get('c1.w')!.shape, data });
+          session.upload('c1.w', data, params.get('c1.w')!.shape);
+        }
+        const image = randomArray(13 * 11 * 5);
+        let given: Map<string, unknown> | undefined;
+        countSubmissions();
+        submissions = 0;
+        const chained = await post.runAfter(network, { image }, (o) => {
+          given = o;
+          return { logits: o.get('logits')! };
+        });
+        queue.submit = submit;
+        expect(submissions, 'submissions of one runAfter').to.equal(1);
+        expect([...given!.keys()].sort()).to.deep.equal(['classes', 'logits', 'probs']);
+        // The same two passes run apart, and the CPU reference.
+        const logits = (await network.run({ image })).get('logits') as Float32Array;
+        expectClose(logits, runGraphCpu(compiled, used, { image }).get('logits')!, `logits${upload ? ' after the upload' : ''}`);
+        const apart = await post.run({ logits });
+        expect([...chained.keys()].sort()).to.deep.equal(['classes', 'probabilities']);
+        expect([...chained.get('probabilities')!]).to.deep.equal([...apart.get('probabilities')!]);
+        expect([...chained.get('classes')!]).to.deep.equal([...apart.get('classes')!]);
+        expect([...chained.get('classes')!]).to.deep.equal([...argmaxCpu(logits, [1, 13, 11, 4])]);
+      }
+      expect(() => post.runAfter(post, {}, () => ({}))).to.throw(/cannot run after itself/);
+      await expectRejects(() => post.runAfter(network, { image: new Float32Array(3) }, (o) => ({ logits: o.get('logits')! })), /input 'image': expected 715 values/, 'a short input was accepted');
+      await expectRejects(() => post.runAfter(network, { image: randomArray(13 * 11 * 5) }, () => ({ scores: new Float32Array(1) })), /unknown input 'scores'/, 'an unknown input was accepted');
+      const gone = await Program.create(ctx, compiled, session);
+      gone.dispose();
+      await expectRejects(() => post.runAfter(gone, { image: randomArray(13 * 11 * 5) }, (o) => ({ logits: o.get('logits')! })), /used after dispose/, 'a disposed program ran');
+    } finally {
+      queue.submit = submit;
+      network.dispose();
+      post.dispose();
+      session.dispose();
+    }
+  });
+
   it('per-run values (a scale here, a learning rate in training) change between runs without recompiling', async () => {
     const ctx = await testContext();
     const g = new GraphBuilder();
