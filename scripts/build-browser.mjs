@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const browserDir = join(root, 'src', 'browser');
+/** Packages written for the browser as much as for Node, bundled as they are (fflate: label PNGs' inflate). */
+const BROWSER_PACKAGES = new Set(['fflate']);
 const SWAPPED = new Set(['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba']);
 
 const browserSwaps = {
@@ -39,7 +41,7 @@ const browserSwaps = {
       loader: 'js',
     }));
     b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.namespace !== 'file' || args.path.startsWith('deeplab:')) return undefined;
+      if (args.namespace !== 'file' || args.path.startsWith('deeplab:') || BROWSER_PACKAGES.has(args.path)) return undefined;
       return { errors: [{ text: `the browser bundle cannot include the package '${args.path}' (imported by ${args.importer.slice(root.length + 1)})` }] };
     });
   },

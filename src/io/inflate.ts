@@ -1,5 +1,5 @@
 // zlib decompression for the PNG readers: Node's zlib here; the browser bundle swaps this module
-// for src/browser/inflate.ts (a decoder of our own: the browser's DecompressionStream is
+// for src/browser/inflate.ts (fflate's synchronous decoder: the browser's DecompressionStream is
 // asynchronous, and label decoding is synchronous).
 import { inflateSync } from 'node:zlib';
 

@@ -1,5 +1,6 @@
-// The browser bundle's own zlib inflate and colour-PNG reader (src/browser/inflate.ts and
-// png-rgba.ts, which stand in for node:zlib and pngjs there), run here in Node against those two:
+// The browser bundle's zlib inflate (fflate, with zlib's output bound and checksum) and colour-PNG
+// reader (src/browser/inflate.ts and png-rgba.ts, which stand in for node:zlib and pngjs there),
+// run here in Node against those two:
 // every compression level and strategy zlib has, every PNG filter and colour type, the label
 // files of the shared data, and broken streams refused.
 import { expect } from 'chai';
