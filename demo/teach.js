@@ -1,9 +1,11 @@
 // The demo's teach mode: paint class strokes over a few images (unpainted pixels are ignored),
 // fine-tune the chosen model on them on the page's GPU context (fineTune) while the loss curve
 // draws itself, then see the taught model's segmentation and download its checkpoint
-// (.safetensors, loadable by loadModel and the CLI). window.deeplabDemo.teach is what the
-// browser test drives; it goes through the same functions as the buttons and the brush.
-import { UNLABELLED, VOC_PALETTE, checkpointBytes, decodeImageBytes, drawOverlay, fineTune } from '/deeplab.js';
+// (.safetensors, loadable by loadModel and the CLI). A data-set folder (chosen or dropped, in any
+// format `deeplab train` reads) brings its first images with their labels, as if painted, and
+// its classes. window.deeplabDemo.teach* is what the browser tests drive; it goes through the
+// same functions as the buttons and the brush.
+import { UNLABELLED, VOC_PALETTE, checkpointBytes, datasetFromFiles, decodeImageBytes, drawOverlay, filesFromDataTransfer, fineTune } from '/deeplab.js';
 import { currentModel, guarded, status } from '/demo.js';
 
 const $ = (id) => document.getElementById(id);
@@ -12,9 +14,21 @@ const items = [];
 /** The last taught model and its checkpoint's object URL. */
 let taught = null;
 let stopAsked = false;
+/** A loaded folder's classes ({ classes, names, palette, text }) while the class field still shows them (`text`). */
+let folderClasses = null;
+/** The last folder's loading, for the test hooks. */
+let folderLoad = null;
+/**
+ * How many images of a folder teach mode takes (its first, in the format's order): each is a
+ * canvas on the page and fineTune cycles over them; `deeplab train` is for whole data sets.
+ */
+const MAX_FOLDER_IMAGES = 12;
 
-/** The classes to paint: the typed list (a new classifier), else the model's own. */
+/** The classes to paint: a loaded folder's, the typed list (a new classifier), else the model's own. */
 async function paintClasses() {
+  if (folderClasses && $('teach-classes').value === folderClasses.text) {
+    return { names: folderClasses.names, palette: folderClasses.palette, custom: folderClasses.classes };
+  }
   const typed = $('teach-classes').value.split(',').map((s) => s.trim()).filter(Boolean);
   if (typed.length) return { names: typed, palette: VOC_PALETTE, custom: typed };
   const model = await currentModel();
@@ -105,9 +119,19 @@ function attachBrush(item) {
   item.canvas.addEventListener('pointercancel', end);
 }
 
-/** Adds an image (a Blob) to label: a canvas to paint on, and one for the taught model's prediction. */
+/** Adds an image (a Blob) to label. */
 async function addImage(blob, name) {
-  const rgb = await decodeImageBytes(blob, name);
+  const item = addRgb(await decodeImageBytes(blob, name), name);
+  await refreshClassPicker();
+  status(`${name} added: paint class strokes over it, then Train`);
+  return item;
+}
+
+/**
+ * Adds an image (RGB) with its labels (default: none painted): a canvas to paint on, and one for
+ * the taught model's prediction.
+ */
+function addRgb(rgb, name, labels = new Uint8Array(rgb.width * rgb.height).fill(UNLABELLED)) {
   const photo = new Uint8ClampedArray(4 * rgb.width * rgb.height);
   for (let p = 0; p < rgb.width * rgb.height; p++) {
     photo.set(rgb.data.subarray(3 * p, 3 * p + 3), 4 * p);
@@ -121,16 +145,38 @@ async function addImage(blob, name) {
   const remove = Object.assign(document.createElement('button'), { textContent: 'Remove' });
   card.append(canvas, after, info, remove);
   $('teach-images').append(card);
-  const item = { name, rgb, labels: new Uint8Array(rgb.width * rgb.height).fill(UNLABELLED), photo, canvas, after, info };
+  const item = { name, rgb, labels, photo, canvas, after, info };
   remove.addEventListener('click', () => {
     items.splice(items.indexOf(item), 1);
     card.remove();
   });
   items.push(item);
   attachBrush(item);
-  await refreshClassPicker();
-  status(`${name} added: paint class strokes over it, then Train`);
   return item;
+}
+
+/**
+ * A data-set folder's files (chosen or dropped): its split opened as `deeplab train` opens it,
+ * its first images replacing the ones on the page with their labels painted (editable with the
+ * brush), and its classes to paint and train.
+ */
+async function loadFolder(files) {
+  status(`reading the folder (${files.length} files)…`);
+  const split = $('teach-split').value.trim() || undefined;
+  const format = $('teach-format').value || undefined;
+  const data = await datasetFromFiles(files, { split, format, maxImages: MAX_FOLDER_IMAGES });
+  for (const item of items.splice(0)) item.canvas.parentElement.remove();
+  const names = data.classes.names;
+  folderClasses = { classes: data.classes, names, palette: Uint8Array.from(data.classes.colors.flat()), text: names.join(', ') };
+  $('teach-classes').value = folderClasses.text;
+  data.samples.forEach((sample, k) => addRgb(sample.image, data.ids[k], sample.labels));
+  await refreshClassPicker();
+  const kept =
+    data.images > data.samples.length
+      ? `its first ${data.samples.length} of ${data.images} images (teach mode takes at most ${MAX_FOLDER_IMAGES}; deeplab train takes them all)`
+      : `its ${data.images} image${data.images === 1 ? '' : 's'}`;
+  status(`${data.dir}: ${data.format}, split '${data.split}' (splits: ${data.splits.join(', ')}): ${kept}, labelled, ${names.length} classes; edit the labels or Train`);
+  return data;
 }
 
 /** The loss per step, scaled to the largest so far, over the run's steps. */
@@ -262,6 +308,29 @@ async function init() {
   drawCurve([], Number($('teach-steps').value) || 1);
 }
 
+const onFolder = (files) => {
+  folderLoad = guarded(loadFolder)(files);
+  folderLoad.catch(() => {}); // shown on the page; the test hooks await it themselves
+};
+$('teach-folder').addEventListener('change', (e) => {
+  const files = [...e.target.files];
+  e.target.value = '';
+  onFolder(files);
+});
+const folderDrop = $('teach-drop');
+folderDrop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  folderDrop.classList.add('over');
+});
+folderDrop.addEventListener('dragleave', () => folderDrop.classList.remove('over'));
+folderDrop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  folderDrop.classList.remove('over');
+  // The dropped entries are taken now: the DataTransfer is readable only during the event.
+  const files = filesFromDataTransfer(e.dataTransfer);
+  folderLoad = guarded(async () => loadFolder(await files))();
+  folderLoad.catch(() => {});
+});
 const onFiles = guarded(async (files) => {
   for (const file of files) await addImage(file, file.name);
 });
@@ -279,15 +348,31 @@ $('teach-stop').addEventListener('click', () => {
   status('teaching: stopping after this step…');
 });
 
+/**
+ * Sets the form and trains: the losses and time, the pixels labelled per image, and with `probe`
+ * ({ width, height, data: base64 RGB }) the taught model's logits on it (base64 float32, [h, w, classes]).
+ */
+async function trainAsSet({ steps, crop, batch = 1, lr, seed = 0, augment = true, probe }) {
+  Object.entries({ 'teach-steps': steps, 'teach-crop': crop, 'teach-batch': batch, 'teach-lr': lr, 'teach-seed': seed }).forEach(([id, v]) => ($(id).value = String(v)));
+  $('teach-augment').checked = augment;
+  const { losses, seconds } = await train();
+  const result = { losses, seconds, painted: items.map((i) => i.labels.filter((c) => c !== UNLABELLED).length) };
+  if (probe) {
+    const rgb = { width: probe.width, height: probe.height, data: fromBase64(probe.data) };
+    const { logits } = await taught.model.segment(rgb, { include: ['logits'] });
+    result.logits = toBase64(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
+  }
+  return result;
+}
+
 const ready = guarded(init)();
 Object.assign(window.deeplabDemo, {
   teachReady: ready,
   /**
    * Teaches as a user would: adds each image (a URL: a served file, or a data: URL of a file's bytes; a name), paints its strokes ({ class, radius,
-   * points: [[x, y], ...] }), sets the form and trains. With `probe` ({ width, height, data:
-   * base64 RGB }), also returns the taught model's logits on it (base64 float32, [h, w, classes]).
+   * points: [[x, y], ...] }), sets the form and trains (trainAsSet).
    */
-  teach: guarded(async ({ images, steps, crop, batch = 1, lr, seed = 0, augment = true, classes = '', probe }) => {
+  teach: guarded(async ({ images, classes = '', ...settings }) => {
     await ready;
     for (const item of items.splice(0)) item.canvas.parentElement.remove();
     $('teach-classes').value = classes;
@@ -295,15 +380,18 @@ Object.assign(window.deeplabDemo, {
       const item = await addImage(await fetchBlob(url), name);
       for (const s of strokes) await paintStroke(item, s.class, s.radius, s.points);
     }
-    Object.entries({ 'teach-steps': steps, 'teach-crop': crop, 'teach-batch': batch, 'teach-lr': lr, 'teach-seed': seed }).forEach(([id, v]) => ($(id).value = String(v)));
-    $('teach-augment').checked = augment;
-    const { losses, seconds } = await train();
-    const result = { losses, seconds, painted: items.map((i) => i.labels.filter((c) => c !== UNLABELLED).length) };
-    if (probe) {
-      const rgb = { width: probe.width, height: probe.height, data: fromBase64(probe.data) };
-      const { logits } = await taught.model.segment(rgb, { include: ['logits'] });
-      result.logits = toBase64(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
-    }
-    return result;
+    return trainAsSet(settings);
   }),
+  /**
+   * The last folder loaded (chosen or dropped): its summary and the images' labels as the page
+   * holds them (base64), or its error.
+   */
+  teachFolder: async () => {
+    const data = await folderLoad;
+    const { dir, format, split, splits, images } = data;
+    return { dir, format, split, splits, images, classes: data.classes, items: items.map((i) => ({ name: i.name, width: i.rgb.width, height: i.rgb.height, labels: toBase64(i.labels) })) };
+  },
+  /** Trains on the images as they are on the page (a folder's, or painted), with these settings. */
+  teachAsIs: guarded(async (settings) => trainAsSet(settings)),
 });
+

@@ -1,8 +1,9 @@
 // Builds the browser bundles dist/browser/deeplab.js (src/browser/index.ts) and
 // dist/browser/deeplab-worker.js (src/browser/worker.ts) with esbuild.
-// The bundle holds the same kernel, graph and model modules as Node; five Node modules are
+// The bundle holds the same kernel, graph and model modules as Node; seven Node modules are
 // swapped for their browser stand-ins in src/browser/ (the GPU, shader files, image decoding,
-// the Vulkan runtime folder and the kernel-tuning store), and the shaders/ files are built in as strings. Node's
+// the Vulkan runtime folder, the kernel-tuning store, zlib's inflate and PNG-to-RGBA decoding
+// for label masks), and the shaders/ files are built in as strings. Node's
 // built-in modules, still imported by code the browser never runs (weights from a file path,
 // saving), become stubs that throw a clear error if called. Any other package is an error.
 import { build } from 'esbuild';
@@ -12,13 +13,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const browserDir = join(root, 'src', 'browser');
-const SWAPPED = new Set(['shader-source', 'runtime-dir', 'image-source', 'tune-store']);
+/** Packages written for the browser as much as for Node, bundled as they are (fflate: label PNGs' inflate). */
+const BROWSER_PACKAGES = new Set(['fflate']);
+const SWAPPED = new Set(['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba']);
 
 const browserSwaps = {
   name: 'deeplab-browser',
   setup(b) {
     b.onResolve({ filter: /^webgpu$/ }, () => ({ path: join(browserDir, 'webgpu.ts') }));
-    b.onResolve({ filter: /(^|\/)(shader-source|runtime-dir|image-source|tune-store)\.js$/ }, (args) => {
+    b.onResolve({ filter: /(^|\/)(shader-source|runtime-dir|image-source|tune-store|inflate|png-rgba)\.js$/ }, (args) => {
       if (args.importer.startsWith(browserDir)) return undefined;
       const name = args.path.split('/').pop().replace(/\.js$/, '');
       return SWAPPED.has(name) ? { path: join(browserDir, `${name}.ts`) } : undefined;
@@ -38,7 +41,7 @@ const browserSwaps = {
       loader: 'js',
     }));
     b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.namespace !== 'file' || args.path.startsWith('deeplab:')) return undefined;
+      if (args.namespace !== 'file' || args.path.startsWith('deeplab:') || BROWSER_PACKAGES.has(args.path)) return undefined;
       return { errors: [{ text: `the browser bundle cannot include the package '${args.path}' (imported by ${args.importer.slice(root.length + 1)})` }] };
     });
   },

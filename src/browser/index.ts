@@ -17,6 +17,10 @@ export type { SegmentOptions, SegmentResult, SegmentOutput, ImageInput, FrameInp
 export { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 export { fineTune, UNLABELLED } from '../train/fine-tune.js';
 export type { TeachSample, FineTuneOptions, FineTuneStep } from '../train/fine-tune.js';
+export { datasetFromFiles } from './dataset-files.js';
+export type { DatasetFilesOptions, FolderDataset } from './dataset-files.js';
+export { filesFromDataTransfer, filesFromEntries } from './dropped-entries.js';
+export type { FolderFile, DroppedEntry } from './dropped-entries.js';
 export { checkpointBytes } from '../model/checkpoint-bytes.js';
 export { REGISTRY, DEFAULT_MODEL } from '../model/loading/registry.js';
 export { VOC_CLASSES, VOC_PALETTE } from '../model/voc.js';

@@ -8,8 +8,11 @@
 //  - 'coco': annotations/instances_<split>.json and <split>/ (masks rendered from the polygons
 //    and RLEs; classes from the file or, with cocoClasses 'voc', torchvision's VOC subset).
 // A Dataset carries its label decoding: `readLabel(path)` is how training and evaluation read
-// its labels, and `labels` (plain data) is what worker threads get to do the same.
+// its labels, and `labels` (plain data) is what worker threads get to do the same. The files are
+// read through `files` (the disk by default; a folder held in memory in the browser).
 import type { ClassSet } from '../model/voc.js';
+import type { FileAccess } from './files/file-access.js';
+import { nodeFiles } from './files/node-files.js';
 import { openAde20k } from './formats/ade20k.js';
 import { type CocoClasses, COCO_CLASS_SETS, isCocoClasses, openCoco } from './formats/coco.js';
 import { openCityscapes } from './formats/cityscapes.js';
@@ -46,33 +49,36 @@ export interface OpenDatasetOptions {
   format?: DatasetFormat;
   /** The classes of a 'coco' data set (default 'file'); an error for the other formats. */
   cocoClasses?: CocoClasses;
+  /** Where the files are read (default: the disk, through node:fs). */
+  files?: FileAccess;
 }
 
-const OPENERS: Record<DatasetFormat, (dir: string, split: string, o: OpenDatasetOptions) => OpenedSplit> = {
+const OPENERS: Record<DatasetFormat, (files: FileAccess, dir: string, split: string, o: OpenDatasetOptions) => OpenedSplit> = {
   voc: openVoc,
   folders: openFolders,
   cityscapes: openCityscapes,
   ade20k: openAde20k,
   colour: openColour,
-  coco: (dir, split, o) => openCoco(dir, split, o.cocoClasses),
+  coco: (files, dir, split, o) => openCoco(files, dir, split, o.cocoClasses),
 };
 
 /** Opens a split of a data set; every file is checked to exist up front. */
 export function openDataset(dir: string, split: string, options: OpenDatasetOptions = {}): Dataset {
-  if (!isDir(dir)) throw new Error(`data set ${dir}: not a folder`);
+  const files = options.files ?? nodeFiles;
+  if (!isDir(files, dir)) throw new Error(`data set ${dir}: not a folder`);
   if (options.format !== undefined && !isDatasetFormat(options.format)) {
     throw new Error(`data set ${dir}: unknown format '${options.format}' (formats: ${DATASET_FORMATS.join(', ')})`);
   }
   if (options.cocoClasses !== undefined && !isCocoClasses(options.cocoClasses)) {
     throw new Error(`data set ${dir}: unknown COCO class set '${options.cocoClasses}' (one of ${COCO_CLASS_SETS.join(', ')})`);
   }
-  const format = options.format ?? detectFormat(dir);
+  const format = options.format ?? detectFormat(dir, files);
   if (options.cocoClasses !== undefined && format !== 'coco') {
     throw new Error(`data set ${dir}: the COCO class set (--coco-classes) applies to the coco format only, not ${format}`);
   }
-  const opened = OPENERS[format](dir, split, options);
+  const opened = OPENERS[format](files, dir, split, options);
   const labels = opened.labels;
-  return { format, layout: format, dir, split, ...opened, readLabel: (path: string) => decodeLabelFile(path, labels) };
+  return { format, layout: format, dir, split, ...opened, readLabel: (path: string) => decodeLabelFile(path, labels, files) };
 }
 
 /** A class-id label PNG, every value checked to be a class or the ignore index (the error names the file). */

@@ -7,8 +7,9 @@
 // The protocol is the devkit's: one confusion matrix accumulated over the whole split (not a
 // mean of per-image scores), ground-truth value 255 (object borders, "difficult") ignored,
 // predictions compared at the ground truth's own resolution.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import type { FileAccess } from '../data/files/file-access.js';
+import { nodeFiles } from '../data/files/node-files.js';
 import { readIndexedPng } from '../io/png-indexed.js';
 import type { SegmentOptions, SegmentResult } from '../model/model.js';
 import { VOC_IGNORE_LABEL } from '../model/voc.js';
@@ -82,23 +83,27 @@ function listMissing(what: string, missing: string[]): string {
 /**
  * The ids of DIR/ImageSets/Segmentation/<split>.txt with their image and ground-truth paths.
  * Every file is checked up front, so a long evaluation cannot fail half-way on a missing one.
+ * `files`: where the folder is read (default the disk; a data set's files in memory).
  */
-export function listVocSplit(dir: string, split: string): VocItem[] {
+export function listVocSplit(dir: string, split: string, files: FileAccess = nodeFiles): VocItem[] {
   const context = `listVocSplit(${dir}, ${split})`;
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${context}: ${dir} is not a folder`);
+  const join = (...parts: string[]): string => files.join(...parts);
+  if (!files.isDir(dir)) throw new Error(`${context}: ${dir} is not a folder`);
   if (!/^[\w.-]+$/.test(split)) throw new Error(`${context}: split name '${split}' may only hold letters, digits, '_', '-' and '.'`);
   const setsDir = join(dir, 'ImageSets', 'Segmentation');
   const listPath = join(setsDir, `${split}.txt`);
-  if (!existsSync(listPath)) {
-    const available = existsSync(setsDir)
-      ? readdirSync(setsDir)
+  if (!files.exists(listPath)) {
+    const available = files.exists(setsDir)
+      ? files
+          .list(setsDir)
           .filter((f) => f.endsWith('.txt'))
           .map((f) => f.slice(0, -4))
       : [];
     const hint = available.length ? `available splits: ${available.join(', ')}` : `no ${setsDir} folder: is ${dir} a VOC2012 folder (JPEGImages, SegmentationClass, ImageSets)?`;
     throw new Error(`${context}: no split file ${listPath}; ${hint}`);
   }
-  const ids = readFileSync(listPath, 'utf8')
+  const ids = files
+    .readText(listPath)
     .split(/\r?\n/)
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
@@ -110,10 +115,10 @@ export function listVocSplit(dir: string, split: string): VocItem[] {
   for (const id of ids) {
     if (seen.has(id)) throw new Error(`${context}: id '${id}' is listed twice in ${listPath}`);
     seen.add(id);
-    const imagePath = IMAGE_EXTENSIONS.map((ext) => join(dir, 'JPEGImages', id + ext)).find((p) => existsSync(p));
+    const imagePath = IMAGE_EXTENSIONS.map((ext) => join(dir, 'JPEGImages', id + ext)).find((p) => files.exists(p));
     const gtPath = join(dir, 'SegmentationClass', `${id}.png`);
     if (!imagePath) missingImages.push(id);
-    if (!existsSync(gtPath)) missingGt.push(gtPath);
+    if (!files.exists(gtPath)) missingGt.push(gtPath);
     if (imagePath) items.push({ id, imagePath, gtPath });
   }
   const problems: string[] = [];

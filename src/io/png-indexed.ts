@@ -4,9 +4,11 @@
 // which loses the indices, hence this small codec of our own for 8-bit single-sample PNGs.
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
+import { inflateZlib } from './inflate.js';
 import { checkImageSize } from './rgb-image.js';
 import { PNG_SIGNATURE, joinIdat, makeChunk, parseIhdr, readPngChunks } from './png-chunks.js';
+import { unfilterRows } from './png-unfilter.js';
 
 /**
  * A colour-type-3, 8-bit PNG whose pixel values are `indices` (row-major, width*height) and
@@ -79,7 +81,7 @@ export function readIndexedPng(bytes: Uint8Array, what = '<bytes>'): { width: nu
   const expected = stride * h.height;
   let raw: Uint8Array;
   try {
-    raw = inflateSync(joinIdat(chunks, context), { maxOutputLength: expected + 1 });
+    raw = inflateZlib(joinIdat(chunks, context), expected + 1);
   } catch (e) {
     if ((e as Error).message.startsWith(context)) throw e;
     throw new Error(`${context}: corrupt PNG: image data does not inflate: ${(e as Error).message}`);
@@ -87,54 +89,7 @@ export function readIndexedPng(bytes: Uint8Array, what = '<bytes>'): { width: nu
   if (raw.length !== expected) {
     throw new Error(`${context}: corrupt PNG: image data inflates to ${raw.length} bytes, expected ${expected} for ${h.width}x${h.height}`);
   }
-  return { width: h.width, height: h.height, indices: unfilter(raw, h.width, h.height, context) };
-}
-
-/** Undoes PNG's per-row filters (one byte per pixel, so the "left" neighbour is 1 byte back). */
-function unfilter(raw: Uint8Array, width: number, height: number, context: string): Uint8Array {
-  const out = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const type = raw[y * (width + 1)];
-    const src = raw.subarray(y * (width + 1) + 1, (y + 1) * (width + 1));
-    const row = y * width;
-    const prev = row - width; // previous output row; absent (zeros) for y = 0
-    for (let x = 0; x < width; x++) {
-      const a = x > 0 ? out[row + x - 1] : 0;
-      const b = y > 0 ? out[prev + x] : 0;
-      const c = x > 0 && y > 0 ? out[prev + x - 1] : 0;
-      let pred: number;
-      switch (type) {
-        case 0:
-          pred = 0;
-          break;
-        case 1:
-          pred = a;
-          break;
-        case 2:
-          pred = b;
-          break;
-        case 3:
-          pred = (a + b) >> 1;
-          break;
-        case 4:
-          pred = paeth(a, b, c);
-          break;
-        default:
-          throw new Error(`${context}: corrupt PNG: invalid filter type ${type} on row ${y}`);
-      }
-      out[row + x] = (src[x] + pred) & 0xff;
-    }
-  }
-  return out;
-}
-
-function paeth(a: number, b: number, c: number): number {
-  const p = a + b - c;
-  const pa = Math.abs(p - a);
-  const pb = Math.abs(p - b);
-  const pc = Math.abs(p - c);
-  if (pa <= pb && pa <= pc) return a;
-  return pb <= pc ? b : c;
+  return { width: h.width, height: h.height, indices: unfilterRows(raw, h.width, h.height, 1, context) };
 }
 
 /**

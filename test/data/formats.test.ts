@@ -10,7 +10,23 @@ import { TrainLoader } from '../../src/data/loader.js';
 import { makeSample } from '../../src/data/sample.js';
 import { type Segmenter, evaluateVoc } from '../../src/eval/voc.js';
 import type { SegmentResult } from '../../src/model/model.js';
-import { writeGreyPng, writeJson, writePalettePng, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
+import {
+  ADE_IDS,
+  CITY_TRAIN,
+  MASK,
+  MASK_IDS,
+  ROAD,
+  SKY,
+  writeAde20k,
+  writeCityscapes,
+  writeColourFolders,
+  writeGreyPng,
+  writeJson,
+  writePalettePng,
+  writePhoto,
+  writeRgbPng,
+  writeText,
+} from './tiny-datasets.js';
 
 const CAMVID = '../shared/data/camvid';
 const VOC = '../shared/data/voc-sample';
@@ -19,45 +35,6 @@ let root: string;
 let n = 0;
 /** A fresh folder under the suite's temp dir. */
 const fresh = (): string => join(root, `d${n++}`);
-
-/** Cityscapes labelIds of a 4x2 image, and the trainIds they must become. */
-const CITY_IDS = [7, 26, 0, 33, 255, 8, 24, 1];
-const CITY_TRAIN = [0, 13, 255, 18, 255, 1, 11, 255];
-
-async function cityscapes(dir: string): Promise<void> {
-  for (const [split, city, name] of [['val', 'frankfurt', 'frankfurt_000000_000294'], ['train', 'aachen', 'aachen_000000_000019']]) {
-    await writePhoto(join(dir, 'leftImg8bit', split, city, `${name}_leftImg8bit.png`), 4, 2);
-    writeGreyPng(join(dir, 'gtFine', split, city, `${name}_gtFine_labelIds.png`), 4, CITY_IDS);
-    // The other gtFine files sit beside the labelIds and must not be taken for them.
-    writeGreyPng(join(dir, 'gtFine', split, city, `${name}_gtFine_instanceIds.png`), 4, [9, 9, 9, 9, 9, 9, 9, 9]);
-    writeRgbPng(join(dir, 'gtFine', split, city, `${name}_gtFine_color.png`), 4, Array.from({ length: 8 }, () => [128, 64, 128] as [number, number, number]));
-  }
-}
-
-/** ADE20K annotation values of a 4x1 image, and the class ids they must become. */
-const ADE_RAW = [0, 1, 150, 2];
-const ADE_IDS = [255, 0, 149, 1];
-
-async function ade20k(dir: string): Promise<void> {
-  for (const split of ['training', 'validation']) {
-    await writePhoto(join(dir, 'images', split, `ADE_${split === 'training' ? 'train' : 'val'}_00000001.jpg`), 4, 1);
-    writeGreyPng(join(dir, 'annotations', split, `ADE_${split === 'training' ? 'train' : 'val'}_00000001.png`), 4, ADE_RAW);
-  }
-}
-
-const SKY: [number, number, number] = [70, 130, 180];
-const ROAD: [number, number, number] = [128, 64, 128];
-const VOID: [number, number, number] = [0, 0, 0];
-/** A 3x2 colour mask and the class ids it must become (sky 0, road 1, void ignored). */
-const MASK = [SKY, ROAD, ROAD, VOID, SKY, ROAD];
-const MASK_IDS = [0, 1, 1, 255, 0, 1];
-
-async function colourFolders(dir: string, classes: 'json' | 'labelmap'): Promise<void> {
-  await writePhoto(join(dir, 'images', 'train', 'a.png'), 3, 2);
-  writeRgbPng(join(dir, 'labels', 'train', 'a.png'), 3, MASK);
-  if (classes === 'json') writeJson(join(dir, 'classes.json'), { names: ['sky', 'road'], colors: [SKY, ROAD], ignoreIndex: 255, ignoreColor: VOID });
-  else writeText(join(dir, 'labelmap.txt'), '# label:color_rgb:parts:actions\nbackground:0,0,0::\nsky:70,130,180::\nroad:128,64,128::\n');
-}
 
 /** Class ids the data set's readLabel gives for its first item. */
 function firstLabel(d: Dataset): number[] {
@@ -72,7 +49,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
 
   it('Cityscapes: labelIds become the 19 trainIds of the official table, everything else 255', async () => {
     const dir = fresh();
-    await cityscapes(dir);
+    await writeCityscapes(dir);
     const d = openDataset(dir, 'val');
     expect(d.format).to.equal('cityscapes');
     expect(d.items).to.have.length(1);
@@ -98,7 +75,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
 
   it('ADE20K: 0 is ignored and 1..150 shift down by one; train/val are aliases of training/validation', async () => {
     const dir = fresh();
-    await ade20k(dir);
+    await writeAde20k(dir);
     const d = openDataset(dir, 'train');
     expect(d.format).to.equal('ade20k');
     expect(d.items.map((it) => it.id)).to.deep.equal(['ADE_train_00000001']);
@@ -114,7 +91,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
 
   it('colour masks: each pixel colour becomes its class from classes.json (ignoreColor -> ignore index) or a CVAT labelmap.txt', async () => {
     const json = fresh();
-    await colourFolders(json, 'json');
+    await writeColourFolders(json, 'json');
     expect(openDataset(json, 'train').format).to.equal('folders'); // classes.json alone means class-id PNGs
     const d = openDataset(json, 'train', { format: 'colour' });
     expect(d.format).to.equal('colour');
@@ -122,7 +99,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     expect(firstLabel(d)).to.deep.equal(MASK_IDS);
 
     const cvat = fresh();
-    await colourFolders(cvat, 'labelmap');
+    await writeColourFolders(cvat, 'labelmap');
     const c = openDataset(cvat, 'train');
     expect(c.format).to.equal('colour');
     expect(c.classes.names).to.deep.equal(['background', 'sky', 'road']);
@@ -142,7 +119,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
 
   it('a colour not in the palette is an error naming the file and listing the colours found, with pixel counts', async () => {
     const dir = fresh();
-    await colourFolders(dir, 'json');
+    await writeColourFolders(dir, 'json');
     const d = openDataset(dir, 'train', { format: 'colour' });
     const path = join(dir, 'labels', 'train', 'odd.png');
     writeRgbPng(path, 2, [[1, 2, 3], SKY, [1, 2, 3], [9, 9, 9]]);
@@ -165,7 +142,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
 
   it('a colour mask where class ids were expected is an error suggesting --format colour, never trained on', async () => {
     const dir = fresh();
-    await colourFolders(dir, 'json');
+    await writeColourFolders(dir, 'json');
     const d = openDataset(dir, 'train');
     expect(d.format).to.equal('folders');
     const label = d.items[0].labelPath;
@@ -184,7 +161,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     expect(() => readLabel(join(dir, 'g.png'), 2, 255)).to.throw(/are neither a class/);
     // And in a Cityscapes set an RGB labelIds file is refused the same way.
     const city = fresh();
-    await cityscapes(city);
+    await writeCityscapes(city);
     const c = openDataset(city, 'val');
     writeRgbPng(c.items[0].labelPath, 4, Array.from({ length: 8 }, () => ROAD));
     expect(() => c.readLabel(c.items[0].labelPath)).to.throw(/labelIds\.png: an RGB colour PNG .*looks like a colour mask/);
@@ -192,11 +169,11 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
 
   it('recognises each layout without --format, and --format overrides or refuses', async () => {
     const city = fresh();
-    await cityscapes(city);
+    await writeCityscapes(city);
     const ade = fresh();
-    await ade20k(ade);
+    await writeAde20k(ade);
     const cvat = fresh();
-    await colourFolders(cvat, 'labelmap');
+    await writeColourFolders(cvat, 'labelmap');
     expect(openDataset(VOC, 'val').format).to.equal('voc');
     expect(openDataset(CAMVID, 'val').format).to.equal('folders');
     expect(openDataset(city, 'val').format).to.equal('cityscapes');
@@ -215,7 +192,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
 
   it('training batches (on worker threads) and evaluation read labels through the mapping', async () => {
     const dir = fresh();
-    await cityscapes(dir);
+    await writeCityscapes(dir);
     const d = openDataset(dir, 'train');
     // Crop 4 holds the whole 4x2 image (scale 1, no flip): the batch's labels are the mapped ones plus padding.
     const loader = new TrainLoader(d, { batch: 1, crop: 4, scale: [1, 1], flip: false, seed: 0, normalization: 'imagenet', workers: 1 });

@@ -1,7 +1,7 @@
 // Tiny data sets in each format's exact layout, written into a temp dir by the tests: PNGs a
 // few pixels wide made with pngjs, so every label value and pixel count is known.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PNG } from 'pngjs';
 import sharp from 'sharp';
 import { encodeIndexedPng } from '../../src/io/png-indexed.js';
@@ -43,4 +43,43 @@ export function writeJson(path: string, doc: unknown): void {
 
 export function writeText(path: string, text: string): void {
   write(path, Buffer.from(text));
+}
+
+/** Cityscapes labelIds of a 4x2 image, and the trainIds they must become. */
+export const CITY_IDS = [7, 26, 0, 33, 255, 8, 24, 1];
+export const CITY_TRAIN = [0, 13, 255, 18, 255, 1, 11, 255];
+
+export async function writeCityscapes(dir: string): Promise<void> {
+  for (const [split, city, name] of [['val', 'frankfurt', 'frankfurt_000000_000294'], ['train', 'aachen', 'aachen_000000_000019']]) {
+    await writePhoto(join(dir, 'leftImg8bit', split, city, `${name}_leftImg8bit.png`), 4, 2);
+    writeGreyPng(join(dir, 'gtFine', split, city, `${name}_gtFine_labelIds.png`), 4, CITY_IDS);
+    // The other gtFine files sit beside the labelIds and must not be taken for them.
+    writeGreyPng(join(dir, 'gtFine', split, city, `${name}_gtFine_instanceIds.png`), 4, [9, 9, 9, 9, 9, 9, 9, 9]);
+    writeRgbPng(join(dir, 'gtFine', split, city, `${name}_gtFine_color.png`), 4, Array.from({ length: 8 }, () => [128, 64, 128] as [number, number, number]));
+  }
+}
+
+/** ADE20K annotation values of a 4x1 image, and the class ids they must become. */
+export const ADE_RAW = [0, 1, 150, 2];
+export const ADE_IDS = [255, 0, 149, 1];
+
+export async function writeAde20k(dir: string): Promise<void> {
+  for (const split of ['training', 'validation']) {
+    await writePhoto(join(dir, 'images', split, `ADE_${split === 'training' ? 'train' : 'val'}_00000001.jpg`), 4, 1);
+    writeGreyPng(join(dir, 'annotations', split, `ADE_${split === 'training' ? 'train' : 'val'}_00000001.png`), 4, ADE_RAW);
+  }
+}
+
+export const SKY: [number, number, number] = [70, 130, 180];
+export const ROAD: [number, number, number] = [128, 64, 128];
+export const VOID: [number, number, number] = [0, 0, 0];
+/** A 3x2 colour mask and the class ids it must become (sky 0, road 1, void ignored). */
+export const MASK = [SKY, ROAD, ROAD, VOID, SKY, ROAD];
+export const MASK_IDS = [0, 1, 1, 255, 0, 1];
+
+export async function writeColourFolders(dir: string, classes: 'json' | 'labelmap'): Promise<void> {
+  await writePhoto(join(dir, 'images', 'train', 'a.png'), 3, 2);
+  writeRgbPng(join(dir, 'labels', 'train', 'a.png'), 3, MASK);
+  if (classes === 'json') writeJson(join(dir, 'classes.json'), { names: ['sky', 'road'], colors: [SKY, ROAD], ignoreIndex: 255, ignoreColor: VOID });
+  else writeText(join(dir, 'labelmap.txt'), '# label:color_rgb:parts:actions\nbackground:0,0,0::\nsky:70,130,180::\nroad:128,64,128::\n');
 }

@@ -2,6 +2,7 @@
 // annotations/{training,validation}/<same name>.png. Value 0 (unlabelled) is ignored (255) and
 // 1..150 become classes 0..149 (mmsegmentation's reduce_zero_label); other values are errors.
 import { defaultClassSet } from '../../model/voc.js';
+import type { FileAccess } from '../files/file-access.js';
 import { listFolderItems } from './folder-items.js';
 import type { OpenedSplit } from './types.js';
 
@@ -18,8 +19,8 @@ export function ade20kSplit(split: string): string {
 /** Raw annotation value -> class id: 0 -> 255, v -> v - 1 for 1..150, -1 (an error) above. */
 export const ADE20K_LOOKUP: readonly number[] = Array.from({ length: 256 }, (_, v) => (v === 0 ? ADE20K_IGNORE : v <= ADE20K_CLASSES ? v - 1 : -1));
 
-export function openAde20k(dir: string, split: string): OpenedSplit {
-  const items = listFolderItems(dir, ade20kSplit(split), 'images', 'annotations');
+export function openAde20k(files: FileAccess, dir: string, split: string): OpenedSplit {
+  const items = listFolderItems(files, dir, ade20kSplit(split), 'images', 'annotations');
   // Generic names ('class 1'..'class 150', the dataset's 1-based numbering) and VOC colours.
   const colors = defaultClassSet(ADE20K_CLASSES).colors;
   const names = Array.from({ length: ADE20K_CLASSES }, (_, i) => `class ${i + 1}`);

@@ -1,8 +1,7 @@
 // Cityscapes: leftImg8bit/<split>/<city>/<name>_leftImg8bit.png with
 // gtFine/<split>/<city>/<name>_gtFine_labelIds.png. The labelIds become the 19 trainIds of the
 // official table (cityscapesScripts' labels.py); every other id is ignored (255).
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import type { FileAccess } from '../files/file-access.js';
 import { isDir, someOf, subfolders } from './fs-util.js';
 import type { LabelledItem, OpenedSplit } from './types.js';
 
@@ -41,18 +40,18 @@ export const CITYSCAPES_TRAIN_IDS: readonly number[] = (() => {
 const IMAGE_SUFFIX = '_leftImg8bit.png';
 const LABEL_SUFFIX = '_gtFine_labelIds.png';
 
-export function openCityscapes(dir: string, split: string): OpenedSplit {
-  const imagesDir = join(dir, 'leftImg8bit', split);
-  if (!isDir(imagesDir)) throw new Error(`${dir}: no Cityscapes split '${split}' (leftImg8bit/${split}/ is missing; splits found: ${subfolders(join(dir, 'leftImg8bit')).join(', ') || 'none'})`);
+export function openCityscapes(files: FileAccess, dir: string, split: string): OpenedSplit {
+  const imagesDir = files.join(dir, 'leftImg8bit', split);
+  if (!isDir(files, imagesDir)) throw new Error(`${dir}: no Cityscapes split '${split}' (leftImg8bit/${split}/ is missing; splits found: ${subfolders(files, files.join(dir, 'leftImg8bit')).join(', ') || 'none'})`);
   const items: LabelledItem[] = [];
   const unlabelled: string[] = [];
-  for (const city of subfolders(imagesDir)) {
-    for (const file of readdirSync(join(imagesDir, city)).sort()) {
+  for (const city of subfolders(files, imagesDir)) {
+    for (const file of files.list(files.join(imagesDir, city)).sort()) {
       if (!file.endsWith(IMAGE_SUFFIX)) continue;
       const name = file.slice(0, -IMAGE_SUFFIX.length);
-      const labelPath = join(dir, 'gtFine', split, city, name + LABEL_SUFFIX);
-      if (!existsSync(labelPath)) unlabelled.push(`gtFine/${split}/${city}/${name}${LABEL_SUFFIX}`);
-      else items.push({ id: name, imagePath: join(imagesDir, city, file), labelPath });
+      const labelPath = files.join(dir, 'gtFine', split, city, name + LABEL_SUFFIX);
+      if (!files.exists(labelPath)) unlabelled.push(`gtFine/${split}/${city}/${name}${LABEL_SUFFIX}`);
+      else items.push({ id: name, imagePath: files.join(imagesDir, city, file), labelPath });
     }
   }
   if (unlabelled.length) throw new Error(`${dir}: ${unlabelled.length} images of split '${split}' have no label file (${someOf(unlabelled)})`);

@@ -1,7 +1,7 @@
 // classes.json of the image/label folders: { names, colors, ignoreIndex, ignoreColor? }.
 // ignoreColor (an RGB triple) is used only by colour masks: pixels of that colour are ignored.
-import { readFileSync } from 'node:fs';
 import { type ClassSet, validateClassSet } from '../../model/voc.js';
+import type { FileAccess } from '../files/file-access.js';
 import type { Rgb } from './colour-labels.js';
 
 export interface ClassesFile {
@@ -10,10 +10,10 @@ export interface ClassesFile {
   ignoreColor?: Rgb;
 }
 
-export function readClassesJson(path: string): ClassesFile {
+export function readClassesJson(files: FileAccess, path: string): ClassesFile {
   let doc: { names?: unknown; colors?: unknown; ignoreIndex?: unknown; ignoreColor?: unknown };
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
+    doc = JSON.parse(files.readText(path));
   } catch (e) {
     throw new Error(`${path}: not valid JSON: ${(e as Error).message}`);
   }

@@ -1,10 +1,10 @@
 // A COCO instances file (annotations/instances_<split>.json) read and checked: its images,
 // categories and each image's annotations. Parsed files are kept per process (per worker thread
 // too), keyed by path and checked against the file's size and modification time, so rendering
-// one image's mask does not parse the whole file again. Segmentations are checked when an
+// one image's mask does not parse the whole file again (a cache per file access: a folder in
+// memory is told apart from one on disk). Segmentations are checked when an
 // image's mask is rendered (coco-mask.ts), where errors name the annotation.
-import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import type { FileAccess } from '../files/file-access.js';
 
 export interface CocoImage {
   id: number;
@@ -38,7 +38,7 @@ export interface CocoFile {
 
 type Json = Record<string, unknown>;
 
-const cache = new Map<string, { size: number; mtimeMs: number; file: CocoFile }>();
+const caches = new WeakMap<FileAccess, Map<string, { version: string; file: CocoFile }>>();
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isId = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
@@ -50,10 +50,10 @@ function list(doc: Json, key: string, path: string): unknown[] {
   return v;
 }
 
-function parse(path: string): CocoFile {
+function parse(files: FileAccess, path: string): CocoFile {
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
+    doc = JSON.parse(files.readText(path));
   } catch (e) {
     throw new Error(`${path}: cannot read the COCO annotations file: ${(e as Error).message}`);
   }
@@ -107,17 +107,18 @@ function parse(path: string): CocoFile {
 }
 
 /** The instances file at `path`, parsed and checked once per process while it is unchanged. */
-export function readCocoFile(path: string): CocoFile {
-  const key = resolve(path);
-  let stat;
+export function readCocoFile(files: FileAccess, path: string): CocoFile {
+  let stamp;
   try {
-    stat = statSync(key);
+    stamp = files.version(path);
   } catch (e) {
     throw new Error(`${path}: cannot read the COCO annotations file: ${(e as Error).message}`);
   }
-  const hit = cache.get(key);
-  if (hit && hit.size === stat.size && hit.mtimeMs === stat.mtimeMs) return hit.file;
-  const file = parse(path);
-  cache.set(key, { size: stat.size, mtimeMs: stat.mtimeMs, file });
+  let cache = caches.get(files);
+  if (!cache) caches.set(files, (cache = new Map()));
+  const hit = cache.get(stamp.key);
+  if (hit && hit.version === stamp.version) return hit.file;
+  const file = parse(files, path);
+  cache.set(stamp.key, { version: stamp.version, file });
   return file;
 }

@@ -10,6 +10,7 @@
 // instances", whatever their classes), and an uncovered pixel is background 0. That reference
 // does not look at `iscrowd`: crowd regions are instances like the others, and so they are here.
 // The instance masks themselves differ from pycocotools' along polygon edges (coco-polygon.ts).
+import type { FileAccess } from '../files/file-access.js';
 import { type CocoAnnotation, type CocoImage, readCocoFile } from './coco-file.js';
 import { fillPolygon } from './coco-polygon.js';
 import { decodeRleString, fillRle } from './coco-rle.js';
@@ -67,9 +68,9 @@ function instanceMask(segmentation: unknown, image: CocoImage): Uint8Array {
 }
 
 /** The semantic mask of the image `ref` names, as class ids and the ignore index. */
-export function readCocoLabel(ref: string, d: CocoDecoding): Label {
+export function readCocoLabel(files: FileAccess, ref: string, d: CocoDecoding): Label {
   const { path, imageId } = parseRef(ref);
-  const file = readCocoFile(path);
+  const file = readCocoFile(files, path);
   const image = file.imageById.get(imageId);
   if (!image) throw new Error(`${path}: no image with id ${imageId}`);
   const classOf = new Map(d.categoryClasses);

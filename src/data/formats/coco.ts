@@ -5,9 +5,9 @@
 //    ids, in VOC class order); annotations of the other categories are dropped, so their pixels
 //    are background 0, as torchvision's COCO segmentation reference does. Its training split
 //    also leaves out images with little VOC annotation; this reader keeps every listed image.
-import { existsSync, readdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
 import { VOC_CLASSES, defaultClassSet } from '../../model/voc.js';
+import type { FileAccess } from '../files/file-access.js';
+import { fileStem } from '../files/paths.js';
 import { readCocoFile } from './coco-file.js';
 import { type CocoDecoding, cocoLabelRef } from './coco-mask.js';
 import { isDir, someOf } from './fs-util.js';
@@ -49,28 +49,29 @@ export function isCocoClasses(text: string): text is CocoClasses {
 }
 
 /** The splits of a COCO folder: the <split> of each annotations/instances_<split>.json. */
-export function cocoSplits(dir: string): string[] {
-  const annotations = join(dir, 'annotations');
-  if (!isDir(annotations)) return [];
-  return readdirSync(annotations)
+export function cocoSplits(files: FileAccess, dir: string): string[] {
+  const annotations = files.join(dir, 'annotations');
+  if (!isDir(files, annotations)) return [];
+  return files
+    .list(annotations)
     .filter((f) => f.startsWith(PREFIX) && f.endsWith('.json'))
     .map((f) => f.slice(PREFIX.length, -'.json'.length))
     .sort();
 }
 
-export function openCoco(dir: string, split: string, classSet: CocoClasses = 'file'): OpenedSplit {
-  const annotationsPath = join(dir, 'annotations', `${PREFIX}${split}.json`);
-  if (!existsSync(annotationsPath)) {
-    throw new Error(`${dir}: no COCO split '${split}' (${annotationsPath} is missing; splits found: ${cocoSplits(dir).join(', ') || 'none'})`);
+export function openCoco(files: FileAccess, dir: string, split: string, classSet: CocoClasses = 'file'): OpenedSplit {
+  const annotationsPath = files.join(dir, 'annotations', `${PREFIX}${split}.json`);
+  if (!files.exists(annotationsPath)) {
+    throw new Error(`${dir}: no COCO split '${split}' (${annotationsPath} is missing; splits found: ${cocoSplits(files, dir).join(', ') || 'none'})`);
   }
-  const file = readCocoFile(annotationsPath);
-  const imagesDir = join(dir, split);
+  const file = readCocoFile(files, annotationsPath);
+  const imagesDir = files.join(dir, split);
   const items: LabelledItem[] = [];
   const missing: string[] = [];
   for (const image of file.images) {
-    const imagePath = join(imagesDir, image.fileName);
-    if (!existsSync(imagePath)) missing.push(`image ${image.id} '${image.fileName}'`);
-    else items.push({ id: basename(image.fileName, extname(image.fileName)), imagePath, labelPath: cocoLabelRef(annotationsPath, image.id) });
+    const imagePath = files.join(imagesDir, image.fileName);
+    if (!files.exists(imagePath)) missing.push(`image ${image.id} '${image.fileName}'`);
+    else items.push({ id: fileStem(image.fileName), imagePath, labelPath: cocoLabelRef(annotationsPath, image.id) });
   }
   if (missing.length) throw new Error(`${annotationsPath}: ${missing.length} listed image${missing.length === 1 ? ' is' : 's are'} missing from ${imagesDir} (${someOf(missing)})`);
   if (items.length === 0) throw new Error(`${annotationsPath}: lists no images`);

@@ -1,8 +1,8 @@
 // Colour-mask label PNGs (RGB, RGBA or palette): each pixel's colour is looked up in the
 // classes' colours. A colour that is no class's is an error listing every such colour found,
 // with its pixel count: a mask is never read half right.
-import { readFileSync } from 'node:fs';
-import { PNG } from 'pngjs';
+import { decodePngRgba } from '../../io/png-rgba.js';
+import type { FileAccess } from '../files/file-access.js';
 import type { Label } from './label-decoding.js';
 
 export type Rgb = [number, number, number];
@@ -43,16 +43,16 @@ export function colourTable(d: ColourDecoding): Map<number, number> {
   return table;
 }
 
-export function readColourLabel(path: string, d: ColourDecoding): Label {
+export function readColourLabel(files: FileAccess, path: string, d: ColourDecoding): Label {
   let png: { width: number; height: number; data: Uint8Array };
-  let bytes: Buffer;
+  let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = files.readBytes(path);
   } catch (e) {
     throw new Error(`${path}: cannot read the label file: ${(e as Error).message}`);
   }
   try {
-    png = PNG.sync.read(bytes);
+    png = decodePngRgba(bytes);
   } catch (e) {
     throw new Error(`${path}: not a readable PNG colour mask: ${(e as Error).message}`);
   }

@@ -2,9 +2,8 @@
 // CVAT's VOC-like export (JPEGImages/, SegmentationClass/, ImageSets/Segmentation/<split>.txt),
 // whose label PNGs are RGB colour masks; the colours come from classes.json (and its optional
 // ignoreColor) or from a CVAT labelmap.txt.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { listVocSplit } from '../../eval/voc.js';
+import type { FileAccess } from '../files/file-access.js';
 import { readClassesJson } from './classes-json.js';
 import { type Rgb, colourTable } from './colour-labels.js';
 import { readCvatLabelmap } from './cvat-labelmap.js';
@@ -13,14 +12,14 @@ import { isDir } from './fs-util.js';
 import type { LabelDecoding } from './label-decoding.js';
 import type { OpenedSplit } from './types.js';
 
-export function openColour(dir: string, split: string): OpenedSplit {
-  const json = join(dir, 'classes.json');
-  const labelmap = join(dir, 'labelmap.txt');
-  const hasJson = existsSync(json);
-  const hasLabelmap = existsSync(labelmap);
+export function openColour(files: FileAccess, dir: string, split: string): OpenedSplit {
+  const json = files.join(dir, 'classes.json');
+  const labelmap = files.join(dir, 'labelmap.txt');
+  const hasJson = files.exists(json);
+  const hasLabelmap = files.exists(labelmap);
   if (hasJson && hasLabelmap) throw new Error(`${dir}: both classes.json and labelmap.txt name the colours; keep one`);
   if (!hasJson && !hasLabelmap) throw new Error(`${dir}: colour masks need the class colours in classes.json or a CVAT labelmap.txt; neither is there`);
-  const c = hasJson ? readClassesJson(json) : { classes: readCvatLabelmap(labelmap), ignoreIndex: 255, ignoreColor: undefined };
+  const c = hasJson ? readClassesJson(files, json) : { classes: readCvatLabelmap(files, labelmap), ignoreIndex: 255, ignoreColor: undefined };
   const labels: LabelDecoding = {
     kind: 'colour',
     colours: c.classes.colors.map((rgb) => [...rgb] as Rgb),
@@ -29,8 +28,8 @@ export function openColour(dir: string, split: string): OpenedSplit {
     ...(c.ignoreColor ? { ignoreColour: c.ignoreColor } : {}),
   };
   colourTable(labels); // two classes with one colour fail here, before any label is read
-  const items = isDir(join(dir, 'ImageSets', 'Segmentation'))
-    ? listVocSplit(dir, split).map((it) => ({ id: it.id, imagePath: it.imagePath, labelPath: it.gtPath }))
-    : listFolderItems(dir, split);
+  const items = isDir(files, files.join(dir, 'ImageSets', 'Segmentation'))
+    ? listVocSplit(dir, split, files).map((it) => ({ id: it.id, imagePath: it.imagePath, labelPath: it.gtPath }))
+    : listFolderItems(files, dir, split);
   return { items, classes: c.classes, ignoreIndex: c.ignoreIndex, labels };
 }

@@ -1,12 +1,12 @@
 // CVAT's labelmap.txt (its "Segmentation mask" export): one class a line, `name:r,g,b:parts:actions`,
 // lines starting with '#' are comments. The classes in file order, with their colours.
-import { readFileSync } from 'node:fs';
 import type { ClassSet } from '../../model/voc.js';
+import type { FileAccess } from '../files/file-access.js';
 
-export function readCvatLabelmap(path: string): ClassSet {
+export function readCvatLabelmap(files: FileAccess, path: string): ClassSet {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = files.readText(path);
   } catch (e) {
     throw new Error(`${path}: cannot read: ${(e as Error).message}`);
   }

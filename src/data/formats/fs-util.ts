@@ -1,14 +1,13 @@
-// Small file-system helpers the format modules share.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// Small file-system helpers the format modules share (through the data set's file access).
+import type { FileAccess } from '../files/file-access.js';
 
-export function isDir(p: string): boolean {
-  return existsSync(p) && statSync(p).isDirectory();
+export function isDir(files: FileAccess, p: string): boolean {
+  return files.isDir(p);
 }
 
 /** The sub-folders of `dir` (sorted), none when it is not a folder. */
-export function subfolders(dir: string): string[] {
-  return isDir(dir) ? readdirSync(dir).filter((s) => isDir(join(dir, s))).sort() : [];
+export function subfolders(files: FileAccess, dir: string): string[] {
+  return isDir(files, dir) ? files.list(dir).filter((s) => isDir(files, files.join(dir, s))).sort() : [];
 }
 
 /** "a, b, c, ... (N in all)": at most five names of a list for an error message. */

@@ -1,9 +1,9 @@
 // Class-index label PNGs (8-bit grey or palette, one value per pixel), optionally passed through
 // a format's table of raw values (Cityscapes' labelIds -> trainIds, ADE20K's shift by one). A
 // colour mask where indices were expected is refused, saying so, never read as indices.
-import { readFileSync } from 'node:fs';
 import { parseIhdr, readPngChunks } from '../../io/png-chunks.js';
 import { readIndexedPng } from '../../io/png-indexed.js';
+import type { FileAccess } from '../files/file-access.js';
 import type { Label } from './label-decoding.js';
 
 export interface IndexDecoding {
@@ -29,9 +29,9 @@ function listValues(counts: Map<number, number>): string {
     .join(', ');
 }
 
-function readBytes(path: string): Uint8Array {
+function readBytes(files: FileAccess, path: string): Uint8Array {
   try {
-    return readFileSync(path);
+    return files.readBytes(path);
   } catch (e) {
     throw new Error(`${path}: cannot read the label file: ${(e as Error).message}`);
   }
@@ -46,8 +46,8 @@ function colourType(bytes: Uint8Array, path: string): number | undefined {
   }
 }
 
-export function readIndexLabel(path: string, d: IndexDecoding): Label {
-  const bytes = readBytes(path);
+export function readIndexLabel(files: FileAccess, path: string, d: IndexDecoding): Label {
+  const bytes = readBytes(files, path);
   let label: Label;
   try {
     label = readIndexedPng(bytes, path);
