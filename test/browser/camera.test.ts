@@ -19,12 +19,10 @@
 // layers, at a cost SwiftShader runs about 7 frames a second at 160x120 (the default model at
 // 257x257 takes 3.7 s a frame there).
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
-import { startDemoServer } from '../../demo/server.js';
+import type { Page } from 'playwright-core';
 import type { PoolStats } from '../../src/gpu/buffer-pool.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { saveCheckpoint } from '../../src/model/loading/load-weights.js';
@@ -33,7 +31,7 @@ import { buildDeepLab } from '../../src/model/networks/deeplab.js';
 import { defaultClassSet } from '../../src/model/voc.js';
 import { type HeapCensus, expectNoDataGrowth, floorSlope, heapCensus } from '../memory.js';
 import { RUN_SEED, makeRng } from '../helpers.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
+import { CHROMIUM_FLAGS, type DemoPage, openDemoPage } from './chromium.js';
 
 /** GPU compositing on SwiftShader's Vulkan, a fake camera, gc() and exact heap figures. */
 const VIDEO_FLAGS = [
@@ -135,32 +133,23 @@ interface DemoWindow {
 
 describe('browser: live video in headless Chromium (fake camera)', function () {
   this.timeout(900_000);
-  let server: Server;
-  let url: string;
-  let browser: BrowserContext;
+  let demo: DemoPage;
   let page: Page;
+  let pageErrors: string[];
   let weightsDir: string;
-  let profile: string;
-  const pageErrors: string[] = [];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (it installs Debian's chromium)`);
     if (!(FRAMES >= CENSUS_FROM + 2 * EVERY)) throw new Error(`CAMERA_FRAMES must be at least ${CENSUS_FROM + 2 * EVERY}, got ${process.env.CAMERA_FRAMES}`);
     weightsDir = mkdtempSync(join(tmpdir(), 'deeplab-video-'));
     writeTinyCheckpoint(join(weightsDir, WEIGHTS));
-    ({ server, url } = await startDemoServer({ weightsDir }));
-    profile = mkdtempSync(join(tmpdir(), 'deeplab-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: VIDEO_FLAGS });
-    page = await browser.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url);
+    demo = await openDemoPage({ server: { weightsDir }, flags: VIDEO_FLAGS });
+    ({ page, pageErrors } = demo);
     await page.evaluate(() => (window as unknown as DemoWindow).deeplabDemo.ready);
   });
 
   after(async () => {
-    await browser?.close();
-    server?.close();
-    for (const dir of [profile, weightsDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+    await demo?.close();
+    if (weightsDir) rmSync(weightsDir, { recursive: true, force: true });
   });
 
   it(`the camera mode runs ${FRAMES} frames with the GPU buffers exactly flat and the JS heap flat after warm-up; stop() releases the loop's`, async () => {

@@ -1,5 +1,11 @@
 // The browser the browser tests drive: Debian's Chromium, headless, WebGPU on its software
 // adapter (SwiftShader), on a machine with no network.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type DemoServerOptions, startDemoServer } from '../../demo/server.js';
+
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** WebGPU on Chromium's software adapter, headless, as root, on a machine with no network. */
@@ -13,3 +19,40 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
   '--disable-quic',
 ];
+
+/** The demo server and a Chromium page on it, as the browser tests use them. */
+export interface DemoPage {
+  url: string;
+  page: Page;
+  /** Uncaught errors the page has thrown so far. */
+  pageErrors: string[];
+  /** Closes the browser and the server and removes the browser's profile folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the demo server and headless Chromium (a fresh profile folder, so nothing is left from
+ * an earlier run) and opens `path` of the demo's origin (default: the demo page).
+ */
+export async function openDemoPage(o: { server?: DemoServerOptions; flags?: string[]; acceptDownloads?: boolean; path?: string } = {}): Promise<DemoPage> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (it installs Debian's chromium)`);
+  const { server, url } = await startDemoServer(o.server);
+  const profile = mkdtempSync(join(tmpdir(), 'deeplab-chromium-'));
+  let browser: BrowserContext | undefined;
+  const close = async () => {
+    await browser?.close();
+    server.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  try {
+    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: o.flags ?? CHROMIUM_FLAGS, acceptDownloads: o.acceptDownloads });
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${url}${o.path ?? ''}`);
+    return { url, page, pageErrors, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

@@ -2,43 +2,29 @@
 // (SwiftShader), driven by playwright-core. The page loads the default model from our demo
 // server and segments a VOC image; its class map must be the one Node's `segment` gives.
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
-import { startDemoServer } from '../../demo/server.js';
+import type { Page } from 'playwright-core';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
+import { type DemoPage, openDemoPage } from './chromium.js';
 
 const IMAGE = '2007_000033.jpg';
 
 describe('browser: the demo page in headless Chromium', function () {
   this.timeout(180_000);
-  let server: Server;
-  let url: string;
-  let browser: BrowserContext;
+  let demo: DemoPage;
   let page: Page;
-  let profile: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (it installs Debian's chromium)`);
-    ({ server, url } = await startDemoServer());
-    profile = mkdtempSync(join(tmpdir(), 'deeplab-chromium-'));
-    // A fresh profile folder per run: nothing is left from an earlier one.
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-    page = await browser.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url);
+    demo = await openDemoPage();
+    ({ page, pageErrors } = demo);
     await page.evaluate(() => (window as unknown as { deeplabDemo: { ready: Promise<void> } }).deeplabDemo.ready);
   });
 
   after(async () => {
-    await browser?.close();
-    server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await demo?.close();
   });
 
   it("segments a VOC image with the default model as Node does (>= 99.9 % of pixels), and shows it", async () => {

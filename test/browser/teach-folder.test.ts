@@ -5,19 +5,17 @@
 // colour-mask folder (the bundle's own PNG reader); and folders that cannot be read, refused on
 // the page with the message `deeplab train` gives.
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
-import { startDemoServer } from '../../demo/server.js';
+import type { Page } from 'playwright-core';
 import { openDataset } from '../../src/data/dataset.js';
 import { readImage } from '../../src/io/image.js';
 import { encodeIndexedPng, readIndexedPng } from '../../src/io/png-indexed.js';
 import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { VOC_CLASSES, VOC_PALETTE } from '../../src/model/voc.js';
 import { cropImage, cropLabels, teachWindow, VOC_SAMPLE } from '../train/teach-fixture.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
+import { type DemoPage, openDemoPage } from './chromium.js';
 
 /** The windows' size, and the crop trained on. */
 const SIZE = 41;
@@ -89,12 +87,10 @@ function cvatFolder(dir: string): void {
 
 describe("browser: teaching from a data-set folder (the demo's teach mode)", function () {
   this.timeout(300_000);
-  let server: Server;
-  let browser: BrowserContext;
+  let demo: DemoPage;
   let page: Page;
-  let profile: string;
+  let pageErrors: string[];
   let root: string;
-  const pageErrors: string[] = [];
 
   /** Chooses `dir` in the page's folder input; the page's reading of it, or its error's message. */
   async function chooseFolder(dir: string): Promise<FolderSummary | string> {
@@ -109,22 +105,14 @@ describe("browser: teaching from a data-set folder (the demo's teach mode)", fun
   }
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (it installs Debian's chromium)`);
     root = mkdtempSync(join(tmpdir(), 'deeplab-folders-'));
-    let url: string;
-    ({ server, url } = await startDemoServer());
-    profile = mkdtempSync(join(tmpdir(), 'deeplab-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-    page = await browser.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url);
+    demo = await openDemoPage();
+    ({ page, pageErrors } = demo);
     await page.evaluate(() => (window as unknown as { deeplabDemo: Demo }).deeplabDemo.teachReady);
   });
 
   after(async () => {
-    await browser?.close();
-    server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await demo?.close();
     if (root) rmSync(root, { recursive: true, force: true });
   });
 

@@ -4,17 +4,14 @@
 // segmentation is shown, and the checkpoint the page offers as a download loads in Node and
 // gives the page's logits.
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
-import { startDemoServer } from '../../demo/server.js';
+import type { Page } from 'playwright-core';
 import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { loadModel } from '../../src/model/model.js';
 import { relativeError, testContext } from '../helpers.js';
 import { cropImage, cropLabels, teachWindow } from '../train/teach-fixture.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
+import { type DemoPage, openDemoPage } from './chromium.js';
 
 /** The teaching window's size, and the crop the page trains on: the same crop every step. */
 const SIZE = 65;
@@ -52,28 +49,18 @@ function strokesFrom(labels: Uint8Array, width: number, height: number): Stroke[
 
 describe('browser: teaching a model in the page (the demo\'s teach mode)', function () {
   this.timeout(300_000);
-  let server: Server;
-  let browser: BrowserContext;
+  let demo: DemoPage;
   let page: Page;
-  let profile: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (it installs Debian's chromium)`);
-    let url: string;
-    ({ server, url } = await startDemoServer());
-    profile = mkdtempSync(join(tmpdir(), 'deeplab-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, acceptDownloads: true });
-    page = await browser.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url);
+    demo = await openDemoPage({ acceptDownloads: true });
+    ({ page, pageErrors } = demo);
     await page.evaluate(() => (window as unknown as { deeplabDemo: { ready: Promise<void>; teachReady: Promise<void> } }).deeplabDemo.teachReady);
   });
 
   after(async () => {
-    await browser?.close();
-    server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await demo?.close();
   });
 
   it("a few steps on painted strokes lower the loss; the downloaded checkpoint gives the page's logits in Node", async () => {

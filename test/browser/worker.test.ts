@@ -2,15 +2,10 @@
 // worker's class map is Node's, errors come back as errors, and the page's main thread keeps
 // running while the worker segments (timer ticks measured during the call).
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
-import { startDemoServer } from '../../demo/server.js';
+import type { Page } from 'playwright-core';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
+import { type DemoPage, openDemoPage } from './chromium.js';
 
 const IMAGE = '2007_000033.jpg';
 /** The bundle as the page imports it (a variable, so the compiler does not look for the module). */
@@ -28,28 +23,18 @@ interface Measured {
 
 describe('browser: the engine in a Web Worker', function () {
   this.timeout(240_000);
-  let server: Server;
-  let browser: BrowserContext;
+  let demo: DemoPage;
   let page: Page;
-  let profile: string;
-  const pageErrors: string[] = [];
+  let pageErrors: string[];
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (it installs Debian's chromium)`);
-    let url: string;
-    ({ server, url } = await startDemoServer());
-    profile = mkdtempSync(join(tmpdir(), 'deeplab-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-    page = await browser.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
     // A blank page of the demo's origin: the test imports the bundle itself.
-    await page.goto(`${url}deeplab.js.map`);
+    demo = await openDemoPage({ path: 'deeplab.js.map' });
+    ({ page, pageErrors } = demo);
   });
 
   after(async () => {
-    await browser?.close();
-    server?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await demo?.close();
   });
 
   it("segments in the worker as Node does (>= 99.9 % of pixels) while the page's main thread keeps ticking", async () => {
