@@ -3,24 +3,15 @@
 // opened as `deeplab train` opens a folder (src/data/dropped-folder.ts), and each chosen image
 // decoded by the browser: TeachSamples with the data set's labels (255 where it ignores a pixel)
 // and its classes.
-import { type DroppedFolderOptions, readDroppedFolder } from '../data/dropped-folder.js';
-import type { DatasetFormat } from '../data/formats/types.js';
-import type { ClassSet } from '../model/voc.js';
+import { type DroppedFolder, type DroppedFolderOptions, readDroppedFolder } from '../data/dropped-folder.js';
 import type { TeachSample } from '../train/fine-tune.js';
 import type { FolderFile } from './dropped-entries.js';
 import { decodeImageBytes } from './images.js';
 
 export type DatasetFilesOptions = DroppedFolderOptions;
 
-export interface FolderDataset {
-  /** The folder's name. */
-  dir: string;
-  format: DatasetFormat;
-  split: string;
-  splits: string[];
-  classes: ClassSet;
-  /** Images in the split; `samples` may hold fewer (maxImages). */
-  images: number;
+/** The opened folder (readDroppedFolder's answer) with its images decoded as TeachSamples. */
+export interface FolderDataset extends Omit<DroppedFolder, 'items'> {
   samples: TeachSample[];
   /** Each sample's id and image path in the folder. */
   ids: string[];
@@ -49,6 +40,6 @@ export async function datasetFromFiles(files: Iterable<File | FolderFile> | Arra
     }
     samples.push({ image, labels: item.labels });
   }
-  const { dir, format, split, splits, classes, images } = folder;
-  return { dir, format, split, splits, classes, images, samples, ids: folder.items.map((i) => i.id), paths: folder.items.map((i) => i.imagePath) };
+  const { items, ...opened } = folder;
+  return { ...opened, samples, ids: items.map((i) => i.id), paths: items.map((i) => i.imagePath) };
 }
