@@ -29,9 +29,22 @@ const OVERSLEPT_STEP = 0.9;
 /** Runs remembered; the estimate is the fastest of them. */
 const WINDOW = 6;
 
+/** Time as the timer reads it and sleeps through it: the host's own, or a test's. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const HOST_CLOCK: Clock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
 export class WorkTimer {
   private samples: number[] = [];
   private warm = false;
+
+  constructor(private readonly clock: Clock = HOST_CLOCK) {}
 
   /**
    * Waits for work submitted at `submittedAt` (performance.now()): sleeps through most of the
@@ -41,10 +54,10 @@ export class WorkTimer {
   async wait<T>(submittedAt: number, done: () => Promise<T>): Promise<T> {
     const sleepMs = this.expected * SLEEP_FRACTION;
     const slept = sleepMs >= MIN_SLEEP_MS;
-    if (slept) await new Promise((resolve) => setTimeout(resolve, sleepMs));
-    const asked = performance.now();
+    if (slept) await this.clock.sleep(sleepMs);
+    const asked = this.clock.now();
     const result = await done();
-    const end = performance.now();
+    const end = this.clock.now();
     if (!this.warm) {
       this.warm = true;
       return result;
