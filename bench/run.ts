@@ -21,6 +21,7 @@ import { benchTrainStep } from './train.js';
 import { compile } from '../src/graph/compile.js';
 import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
 import { GpuContext } from '../src/gpu/context.js';
+import { matrixConfigName } from '../src/kernels/conv2d-variants.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { readImage } from '../src/io/image.js';
 import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
@@ -333,6 +334,15 @@ function printTable(adapter: string, part: Part, rows: Result[]): void {
   }
 }
 
+/** The adapter's subgroup-matrix shapes: which the convolutions use, which failed their check. */
+function describeSubgroupMatrices(ctx: GpuContext): string {
+  const { used, rejected } = ctx.subgroupMatrices;
+  if (!used.length && !rejected.length) return 'none offered';
+  const parts = [used.length ? `used ${used.map(matrixConfigName).join(', ')}` : 'none used'];
+  for (const r of rejected) parts.push(`rejected ${matrixConfigName(r.config)} (${r.reason})`);
+  return parts.join('; ');
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   useSharedWeights();
@@ -341,13 +351,14 @@ async function main(): Promise<void> {
   try {
     const adapter = ctx.adapterInfo.name;
     console.log(`adapter: ${adapter}${o.quick ? ' (--quick)' : ''}`);
+    console.log(`subgroup matrices: ${describeSubgroupMatrices(ctx)}`);
     const byPart: [Part, Result[]][] = [];
     for (const part of o.parts) {
       console.log(`\n== ${part}`);
       byPart.push([part, await PART_RUNNERS[part](ctx, o)]);
     }
     for (const [part, rows] of byPart) printTable(adapter, part, rows);
-    writeReport(o.out, { adapter, date: new Date().toISOString(), quick: o.quick, results: byPart.flatMap(([, rows]) => rows) });
+    writeReport(o.out, { adapter, subgroupMatrices: ctx.subgroupMatrices, date: new Date().toISOString(), quick: o.quick, results: byPart.flatMap(([, rows]) => rows) });
   } finally {
     ctx.destroy();
   }

@@ -2,8 +2,12 @@
 model benchmark on a CUDA GPU. Timing matches bench/model.ts: wall time from the normalised input
 in host memory to the logits in host memory, median of the repeats after warm-up.
 
-    python3 bench/torch_peer.py [--size 513] [--batches 1,8] [--repeats 20] [--out FILE]
+    python3 bench/torch_peer.py [--size 513] [--batches 1,8] [--repeats 20] [--autocast] [--out FILE]
+
+With --autocast the forward runs under torch.autocast in float16 (PyTorch's own mixed
+precision on tensor cores): the figure to set beside our half precision on subgroup matrices.
 """
+import contextlib
 import argparse
 import json
 import statistics
@@ -25,11 +29,12 @@ def resnet50_deeplab(output_stride: int) -> torch.nn.Module:
     return DeepLabV3(body, DeepLabHead(2048, 21), None)
 
 
-def time_model(model, batch, size, repeats, warmup):
+def time_model(model, batch, size, repeats, warmup, autocast):
     x_host = torch.randn(batch, 3, size, size).pin_memory()
     times = []
     first = None
-    with torch.inference_mode():
+    mixed = torch.autocast('cuda', dtype=torch.float16) if autocast else contextlib.nullcontext()
+    with torch.inference_mode(), mixed:
         for i in range(warmup + repeats):
             t0 = time.perf_counter()
             out = model(x_host.to('cuda', non_blocking=True))['out'].cpu()
@@ -49,6 +54,7 @@ def main():
     p.add_argument('--strides', default='16,8')
     p.add_argument('--repeats', type=int, default=20)
     p.add_argument('--warmup', type=int, default=3)
+    p.add_argument('--autocast', action='store_true', help='float16 autocast instead of float32')
     p.add_argument('--out', default='bench/results/torch-peer.json')
     a = p.parse_args()
     # Plain float32, as our engine computes: no TF32 tensor-core shortcuts.
@@ -60,10 +66,11 @@ def main():
         torch.manual_seed(0)
         model = resnet50_deeplab(stride).cuda().eval()
         for batch in [int(b) for b in a.batches.split(',')]:
-            median, first = time_model(model, batch, a.size, a.repeats, a.warmup)
+            median, first = time_model(model, batch, a.size, a.repeats, a.warmup, a.autocast)
             peak = torch.cuda.max_memory_allocated()
             torch.cuda.reset_peak_memory_stats()
-            row = {'model': f'resnet50-os{stride}-{a.size}', 'batch': batch, 'engine': f'pytorch {torch.__version__} cuda',
+            engine = f'pytorch {torch.__version__} cuda' + (' fp16 autocast' if a.autocast else '')
+            row = {'model': f'resnet50-os{stride}-{a.size}', 'batch': batch, 'engine': engine,
                    'medianMs': round(median, 3), 'firstRunMs': round(first, 3), 'peakBytes': peak}
             print(json.dumps(row), flush=True)
             results.append(row)

@@ -9,7 +9,7 @@ import { BufferPool } from './buffer-pool.js';
 import { GpuError } from './errors.js';
 import { KernelTuning, type TuneMode, adapterIdentity, tuneModeFrom } from './tuning.js';
 import type { WorkTimer } from './work-timer.js';
-import type { DepthwiseVariant, GemmVariant, KernelLimits } from '../kernels/conv2d-variants.js';
+import { EMULATED_MATRIX_CONFIGS, type DepthwiseVariant, matrixConfigName, type GemmVariant, type KernelLimits, type MatrixConfig } from '../kernels/conv2d-variants.js';
 
 export { GpuError } from './errors.js';
 
@@ -36,7 +36,18 @@ export interface GpuContextOptions {
    * without subgroups (tests and benchmarks compare the two).
    */
   subgroups?: boolean;
+  /**
+   * Whether convolutions may multiply on the adapter's subgroup matrices (tensor cores) where
+   * Dawn offers `chromium-experimental-subgroup-matrix` (default true; DEEPLAB_SUBGROUP_MATRIX=off
+   * turns them off). Dawn offers the feature only with its `allow_unsafe_apis` toggle, which
+   * this turns on (and `vulkan_enable_f16_on_nvidia`, without which NVIDIA's Vulkan driver has
+   * no shader-f16). Each shape is checked against the CPU reference before any layer uses it.
+   */
+  subgroupMatrix?: boolean;
 }
+
+/** The feature's name in Dawn (not yet in @webgpu/types). */
+const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
 
 /** The subgroups option, else DEEPLAB_SUBGROUPS ('on' / 'off'), else on. */
 function subgroupsAllowed(options: GpuContextOptions): boolean {
@@ -45,6 +56,28 @@ function subgroupsAllowed(options: GpuContextOptions): boolean {
   if (env === undefined || env === '' || env === 'on') return true;
   if (env === 'off') return false;
   throw new Error(`DEEPLAB_SUBGROUPS must be 'on' or 'off', got '${env}'`);
+}
+
+/** The subgroupMatrix option, else DEEPLAB_SUBGROUP_MATRIX ('on' / 'off'), else on. */
+function subgroupMatrixAllowed(options: GpuContextOptions): boolean {
+  if (options.subgroupMatrix !== undefined) return options.subgroupMatrix;
+  const env = typeof process !== 'undefined' ? process.env.DEEPLAB_SUBGROUP_MATRIX : undefined;
+  if (env === undefined || env === '' || env === 'on') return true;
+  if (env === 'off') return false;
+  throw new Error(`DEEPLAB_SUBGROUP_MATRIX must be 'on' or 'off', got '${env}'`);
+}
+
+/** The subgroup-matrix shapes of `adapter` the matrix kernel can use: f32 or f16 inputs (f16 with shader-f16), f32 sums. */
+function offeredMatrixConfigs(adapter: GPUAdapter, hasHalf: boolean): MatrixConfig[] {
+  type Offered = { componentType: string; resultComponentType: string; M: number; N: number; K: number };
+  const offered = ((adapter.info as unknown as { subgroupMatrixConfigs?: Offered[] }).subgroupMatrixConfigs ?? []);
+  const out: MatrixConfig[] = [];
+  for (const c of offered) {
+    if (c.resultComponentType !== 'f32' || !(c.componentType === 'f32' || (c.componentType === 'f16' && hasHalf))) continue;
+    const config: MatrixConfig = { component: c.componentType, m: c.M, n: c.N, k: c.K };
+    if (!out.some((o) => o.component === config.component && o.m === config.m && o.n === config.n && o.k === config.k)) out.push(config);
+  }
+  return out;
 }
 
 export type SplitKMode = 'auto' | 'never' | 'always';
@@ -99,8 +132,14 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
  * told not to (a guard against timing attacks in browsers); a benchmark asking for timestamps
  * wants them exact.
  */
-function dawnFlags(options: GpuContextOptions): string[] {
+function dawnFlags(options: GpuContextOptions, subgroupMatrix: boolean): string[] {
   const flags = [...(options.dawnOptions ?? [])];
+  if (subgroupMatrix) {
+    const toggles = 'allow_unsafe_apis,vulkan_enable_f16_on_nvidia';
+    const i = flags.findIndex((f) => f.startsWith('enable-dawn-features='));
+    if (i >= 0) flags[i] = `${flags[i]},${toggles}`;
+    else flags.push(`enable-dawn-features=${toggles}`);
+  }
   if (options.timestamps && !flags.some((f) => f.startsWith('disable-dawn-features='))) {
     flags.push('disable-dawn-features=timestamp_quantization');
   }
@@ -119,9 +158,15 @@ export class GpuContext {
   /**
    * Kernel choices that tests and benchmarks may change (pipelines are keyed by them): the
    * split-K mode, GEMM / depthwise variants forced on every layer they run, and whether
-   * kernels may use subgroups (false: every kernel takes its path for adapters without them).
+   * kernels may use subgroups (false: every kernel takes its path for adapters without them),
+   * and whether the matrix kernel runs with its built-ins emulated on the shapes adapters report
+   * (tests on adapters without subgroup matrices; slow, never for production).
    */
-  readonly kernelOptions: { splitK: SplitKMode; gemm?: GemmVariant; depthwise?: DepthwiseVariant; subgroups: boolean };
+  readonly kernelOptions: { splitK: SplitKMode; gemm?: GemmVariant; depthwise?: DepthwiseVariant; subgroups: boolean; emulateMatrix: boolean };
+  /** The adapter's subgroup-matrix shapes that passed their check (conv2d-matrix-check.ts). */
+  private matrixConfigs: MatrixConfig[] = [];
+  /** The shapes it offered that failed it, and why. */
+  private matrixFailures: { config: MatrixConfig; reason: string }[] = [];
   private destroyed = false;
 
   private constructor(
@@ -136,7 +181,7 @@ export class GpuContext {
   ) {
     this.isSoftware = isSoftwareAdapter(adapter);
     this.hasHalf = device.features.has('shader-f16');
-    this.kernelOptions = { ...kernelOptions };
+    this.kernelOptions = { ...kernelOptions, emulateMatrix: false };
     this.pipelines = new PipelineCache(this);
     this.pool = new BufferPool(this);
     device.lost.then((info) => {
@@ -150,9 +195,10 @@ export class GpuContext {
     installGlobals();
     const splitK = splitKMode(options);
     const subgroups = subgroupsAllowed(options);
+    const subgroupMatrix = subgroupMatrixAllowed(options);
     const tune = options.tune ?? tuneModeFrom(typeof process !== 'undefined' ? process.env.DEEPLAB_TUNE : undefined, 'DEEPLAB_TUNE');
     tuneModeFrom(tune, 'tune');
-    const gpu = create(dawnFlags(options));
+    const gpu = create(dawnFlags(options, subgroupMatrix));
     const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
     if (!adapter) {
       throw new GpuError(
@@ -166,6 +212,7 @@ export class GpuContext {
     // Half precision and subgroups cost nothing unless a kernel asks for them.
     if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
     if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups');
+    if (subgroupMatrix && adapter.features.has('subgroups') && adapter.features.has(SUBGROUP_MATRIX_FEATURE)) requiredFeatures.push(SUBGROUP_MATRIX_FEATURE);
     const l = adapter.limits;
     // Ask for everything the adapter offers for big tensors: the defaults (128 MiB bindings,
     // 256 MiB buffers) are far below what real GPUs can do.
@@ -184,7 +231,46 @@ export class GpuContext {
     });
     const described = describeAdapter(adapter);
     const tuning = await KernelTuning.open(adapterIdentity(described, isSoftwareAdapter(adapter)), tune);
-    return new GpuContext(gpu, adapter, device, described, wantTimestamps, { splitK, subgroups }, tuning);
+    const ctx = new GpuContext(gpu, adapter, device, described, wantTimestamps, { splitK, subgroups }, tuning);
+    try {
+      if (device.features.has(SUBGROUP_MATRIX_FEATURE)) await ctx.checkSubgroupMatrices();
+    } catch (e) {
+      ctx.destroy();
+      throw e;
+    }
+    return ctx;
+  }
+
+  /** Keeps the adapter's subgroup-matrix shapes that give the CPU reference's answers; warns of the others. */
+  private async checkSubgroupMatrices(): Promise<void> {
+    const offered = offeredMatrixConfigs(this.adapter, this.hasHalf);
+    if (!offered.length) return;
+    const { checkMatrixConfigs } = await import('../kernels/conv2d-matrix-check.js');
+    const check = await checkMatrixConfigs(this, offered, { subgroupMaxSize: this.subgroupMaxSize, emulated: false });
+    this.matrixConfigs = check.passed;
+    this.matrixFailures = check.failed;
+    for (const { config, reason } of check.failed) {
+      console.warn(`deeplab: subgroup matrices ${matrixConfigName(config)} not used on ${this.adapterInfo.name}: ${reason}`);
+    }
+  }
+
+  /** Subgroup-matrix shapes (tensor cores) the adapter offered: those convolutions use, and those that failed their check. */
+  get subgroupMatrices(): { used: readonly MatrixConfig[]; rejected: readonly { config: MatrixConfig; reason: string }[] } {
+    return { used: this.matrixConfigs, rejected: this.matrixFailures };
+  }
+
+  /** The adapter's largest subgroup (0 where it does not say). */
+  private get subgroupMaxSize(): number {
+    return (this.adapter.info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
+  }
+
+  /** Subgroup-matrix shapes convolutions may use now: emulated ones in tests, else those that passed their check. */
+  private get matrixLimits(): KernelLimits['matrix'] {
+    if (this.kernelOptions.emulateMatrix) {
+      return { configs: EMULATED_MATRIX_CONFIGS.filter((c) => c.component === 'f32' || this.hasHalf), subgroupMaxSize: this.subgroupMaxSize, emulated: true };
+    }
+    if (!this.matrixConfigs.length || !this.kernelOptions.subgroups) return undefined;
+    return { configs: this.matrixConfigs, subgroupMaxSize: this.subgroupMaxSize, emulated: false };
   }
 
   get limits(): GPUSupportedLimits {
@@ -207,6 +293,7 @@ export class GpuContext {
       maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
       subgroupSize: this.device.features.has('subgroups') && this.kernelOptions.subgroups ? fixed : 0,
+      matrix: this.matrixLimits,
     };
   }
 

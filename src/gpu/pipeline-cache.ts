@@ -16,6 +16,12 @@ export interface KernelSpec {
    * storage; arithmetic stays f32. Set by makeDispatch when a kernel binds f16 tensors.
    */
   half?: boolean;
+  /**
+   * Module-scope `const NAME: u32` declarations put before the source, for what an override
+   * cannot set: the shape parameters of a type (subgroup matrices). Each distinct set is its own
+   * shader module; prefer `constants` wherever an override will do.
+   */
+  consts?: Record<string, number>;
 }
 
 /**
@@ -33,18 +39,44 @@ export function storagePrelude(half: boolean): string {
 /** WGSL wants every `enable` directive before any declaration: the shader's own go first. */
 const ENABLE_DIRECTIVE = /^enable [^;]+;[ \t]*$/gm;
 
-/** A shader's source with the storage prelude after its own `enable` directives. */
-export function withPrelude(source: string, half: boolean): string {
-  const directives = source.match(ENABLE_DIRECTIVE) ?? [];
-  return directives.map((d) => d + '\n').join('') + storagePrelude(half) + source.replace(ENABLE_DIRECTIVE, '');
+/** WGSL wants `diagnostic` directives with the `enable`s, before any declaration. */
+const DIAGNOSTIC_DIRECTIVE = /^diagnostic\([^)]*\);[ \t]*$/gm;
+
+/** A shader's source with the storage prelude (and any `consts`) after its own directives. */
+export function withPrelude(source: string, half: boolean, consts?: Record<string, number>): string {
+  const directives = [...(source.match(ENABLE_DIRECTIVE) ?? []), ...(source.match(DIAGNOSTIC_DIRECTIVE) ?? [])];
+  const body = source.replace(ENABLE_DIRECTIVE, '').replace(DIAGNOSTIC_DIRECTIVE, '');
+  return directives.map((d) => d + '\n').join('') + storagePrelude(half) + constDeclarations(consts) + body;
+}
+
+/** `name=value` pairs in name order, comma-separated. */
+function sortedPairs(values: Record<string, number> = {}): string {
+  return Object.keys(values)
+    .sort()
+    .map((k) => `${k}=${values[k]}`)
+    .join(',');
+}
+
+/** The shader module a spec compiles: the file, its storage type and its `consts`. */
+function moduleKey(spec: KernelSpec): string {
+  const consts = sortedPairs(spec.consts);
+  return `${spec.shader}${spec.half ? '/f16' : ''}${consts ? `[${consts}]` : ''}`;
+}
+
+/** The `const` declarations of `consts`, one per line (u32, as every shape parameter is). */
+export function constDeclarations(consts: Record<string, number> = {}): string {
+  return Object.keys(consts)
+    .sort()
+    .map((name) => {
+      const v = consts[name];
+      if (!/^[A-Z][A-Z0-9_]*$/.test(name) || !Number.isInteger(v) || v < 0) throw new Error(`shader const ${name} = ${v}: expected an UPPER_CASE name and a non-negative integer`);
+      return `const ${name}: u32 = ${v}u;\n`;
+    })
+    .join('');
 }
 
 export function kernelKey(spec: KernelSpec): string {
-  const constants = spec.constants ?? {};
-  const parts = Object.keys(constants)
-    .sort()
-    .map((k) => `${k}=${constants[k]}`);
-  return `${spec.shader}${spec.half ? '/f16' : ''}:${spec.entryPoint ?? 'main'}{${parts.join(',')}}`;
+  return `${moduleKey(spec)}:${spec.entryPoint ?? 'main'}{${sortedPairs(spec.constants)}}`;
 }
 
 /** What the cache needs of its owner (the GpuContext): the device, and a check that it is alive. */
@@ -68,14 +100,16 @@ export class PipelineCache {
     return this.pipelines.has(kernelKey(spec));
   }
 
-  private module(shader: string, half: boolean): GPUShaderModule {
-    const key = `${shader}${half ? '/f16' : ''}`;
+  private module(spec: KernelSpec): GPUShaderModule {
+    const { shader } = spec;
+    const half = spec.half ?? false;
+    const key = moduleKey(spec);
     let mod = this.modules.get(key);
     if (!mod) {
       const source = loadShader(shader);
       // A shader with plain f32 arrays would read f16 data as garbage: refuse, do not guess.
       if (half && !/\belem4?_t\b/.test(source)) throw new Error(`${shader} has no half-precision (f16) variant`);
-      mod = this.ctx.device.createShaderModule({ code: withPrelude(source, half), label: key });
+      mod = this.ctx.device.createShaderModule({ code: withPrelude(source, half, spec.consts), label: key });
       this.modules.set(key, mod);
     }
     return mod;
@@ -85,7 +119,7 @@ export class PipelineCache {
     return {
       label: kernelKey(spec),
       layout: 'auto',
-      compute: { module: this.module(spec.shader, spec.half ?? false), entryPoint: spec.entryPoint ?? 'main', constants: spec.constants },
+      compute: { module: this.module(spec), entryPoint: spec.entryPoint ?? 'main', constants: spec.constants },
     };
   }
 

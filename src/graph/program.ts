@@ -170,6 +170,11 @@ export class Program {
     return this.dispatches.length;
   }
 
+  /** The pipeline (shader and specialisation) of each kernel launch of one pass, in order. */
+  get kernelKeys(): string[] {
+    return this.dispatches.map((d) => d.key);
+  }
+
   private writeInputs(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder): void {
     for (const name of Object.keys(inputs)) {
       if (!this.inputBuffers.has(name)) {

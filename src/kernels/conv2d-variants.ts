@@ -7,7 +7,9 @@
 // adapters run best); conv2d_gemm_subgroup.wgsl, the same tile with its input operand shared
 // through subgroups (software adapters whose subgroups are all one size); and
 // conv2d_gemm_tiled.wgsl, a BM x BN workgroup tile staged through workgroup memory in BK steps,
-// double-buffered, TM x TN outputs per thread (the GPU kind). Each with a split-K factor.
+// double-buffered, TM x TN outputs per thread (the GPU kind); and conv2d_gemm_matrix.wgsl, a
+// workgroup tile multiplied on subgroup matrices (tensor cores), where the adapter offers
+// `chromium-experimental-subgroup-matrix`. Each with a split-K factor.
 // Depthwise (conv2d_direct.wgsl `depthwise4`): the lanes per workgroup (4 channels each) and how
 // many consecutive 4 x 4 output tiles one workgroup walks.
 //
@@ -54,7 +56,62 @@ export interface TiledGemm {
   splits: number;
 }
 
-export type GemmVariant = RegisterGemm | SubgroupGemm | TiledGemm;
+/**
+ * conv2d_gemm_matrix.wgsl: a workgroup tile multiplied on subgroup matrices. A workgroup is
+ * SGM x SGN subgroups, each holding TMS x TNS result matrices of m x n (f32); inputs are the
+ * program's storage type (f32, or f16 in half-precision programs), staged KS matrix steps of k
+ * at a time. Block: SGM * TMS * m pixels by SGN * TNS * n channels.
+ */
+export interface MatrixGemm {
+  kind: 'matrix';
+  m: number;
+  n: number;
+  k: number;
+  SGM: number;
+  SGN: number;
+  TMS: number;
+  TNS: number;
+  KS: number;
+  /** Lanes per subgroup the workgroup is sized for: the adapter's largest subgroup. */
+  lanes: number;
+  /**
+   * The subgroup-matrix built-ins replaced by plain WGSL doing the same arithmetic
+   * (conv2d_gemm_matrix_emulated.wgsl): how the kernel's tiling runs on adapters without them
+   * (tests on lavapipe). Never a production choice.
+   */
+  emulated: boolean;
+  splits: number;
+}
+
+export type GemmVariant = RegisterGemm | SubgroupGemm | TiledGemm | MatrixGemm;
+
+/**
+ * A subgroup-matrix shape an adapter multiplies (GPUAdapterInfo.subgroupMatrixConfigs): left
+ * m x k by right k x n of `component`, accumulated in f32 (configurations that accumulate in
+ * f16 are not used: a 2304-long reduction loses too much in f16).
+ */
+export interface MatrixConfig {
+  component: 'f32' | 'f16';
+  m: number;
+  n: number;
+  k: number;
+}
+
+/** "f16 16x16x16" */
+export function matrixConfigName(c: MatrixConfig): string {
+  return `${c.component} ${c.m}x${c.n}x${c.k}`;
+}
+
+/**
+ * What the emulated matrix kernel is tested with on lavapipe: the shapes adapters report (Apple
+ * and the f32 configurations: 8 x 8 x 8; NVIDIA, AMD: f16 16 x 16 x 16; Intel: f16 8 x 16 x 16).
+ */
+export const EMULATED_MATRIX_CONFIGS: readonly MatrixConfig[] = [
+  { component: 'f32', m: 8, n: 8, k: 8 },
+  { component: 'f16', m: 8, n: 8, k: 8 },
+  { component: 'f16', m: 16, n: 16, k: 16 },
+  { component: 'f16', m: 8, n: 16, k: 16 },
+];
 
 export type AdapterClass = 'software' | 'gpu';
 
@@ -66,7 +123,15 @@ export type AdapterClass = 'software' | 'gpu';
 export type KernelLimits = Pick<
   GPUSupportedLimits,
   'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY'
-> & { subgroupSize?: number };
+> & {
+  subgroupSize?: number;
+  /**
+   * Subgroup-matrix shapes the matrix kernel may use (GpuContext keeps those it verified on the
+   * adapter), the adapter's largest subgroup (the workgroup is sized in whole ones), and whether
+   * they are emulated (tests: EMULATED_MATRIX_CONFIGS on an adapter without them).
+   */
+  matrix?: { configs: readonly MatrixConfig[]; subgroupMaxSize: number; emulated: boolean };
+};
 
 /** The register kernel's arrays: R_MAX x CN_MAX accumulators (conv2d_gemm.wgsl). */
 export const GEMM_R_MAX = 16;
@@ -83,6 +148,7 @@ const MIN_SPLIT_CHANNELS = 32;
 
 /** A short stable name: the tuning cache stores choices by it. */
 export function gemmVariantName(v: GemmVariant): string {
+  if (v.kind === 'matrix') return `x${v.m}x${v.n}x${v.k}g${v.SGM}x${v.SGN}t${v.TMS}x${v.TNS}b${v.KS}l${v.lanes}${v.emulated ? 'e' : ''}k${v.splits}`;
   if (v.kind === 'tiled') return `w${v.BM}x${v.BN}b${v.BK}t${v.TM}x${v.TN}k${v.splits}`;
   return `${v.kind === 'register' ? 'r' : 's'}${v.R}c${v.CN}l${v.lanes}k${v.splits}`;
 }
@@ -92,6 +158,11 @@ export function parseGemmVariant(name: string): GemmVariant | null {
   if (r) return { kind: r[1] === 'r' ? 'register' : 'subgroup', R: Number(r[2]), CN: Number(r[3]), lanes: Number(r[4]), splits: Number(r[5]) };
   const t = /^w(\d+)x(\d+)b(\d+)t(\d+)x(\d+)k(\d+)$/.exec(name);
   if (t) return { kind: 'tiled', BM: Number(t[1]), BN: Number(t[2]), BK: Number(t[3]), TM: Number(t[4]), TN: Number(t[5]), splits: Number(t[6]) };
+  const x = /^x(\d+)x(\d+)x(\d+)g(\d+)x(\d+)t(\d+)x(\d+)b(\d+)l(\d+)(e?)k(\d+)$/.exec(name);
+  if (x) {
+    const [m, n, k, SGM, SGN, TMS, TNS, KS, lanes] = x.slice(1, 10).map(Number);
+    return { kind: 'matrix', m, n, k, SGM, SGN, TMS, TNS, KS, lanes, emulated: x[10] === 'e', splits: Number(x[11]) };
+  }
   return null;
 }
 
@@ -104,6 +175,7 @@ export function lanesFor(cout: number, perLane: number, max: number): number {
 
 /** Pixels and channels one workgroup computes. */
 export function gemmBlock(v: GemmVariant): { pixels: number; channels: number } {
+  if (v.kind === 'matrix') return { pixels: v.SGM * v.TMS * v.m, channels: v.SGN * v.TNS * v.n };
   return v.kind === 'tiled' ? { pixels: v.BM, channels: v.BN } : { pixels: v.R, channels: v.lanes * v.CN };
 }
 
@@ -155,11 +227,15 @@ function channelsPerLane(cout: number, lanes: number): number {
   return choices.find((cn) => overshoot(cn) <= cout / 8) ?? choices.reduce((best, cn) => (overshoot(cn) < overshoot(best) ? cn : best));
 }
 
-/** Why `v` cannot run `g` within `limits`, or null. */
-export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: KernelLimits): string | null {
-  const sizes = v.kind === 'tiled' ? [v.BM, v.BN, v.BK, v.TM, v.TN, v.splits] : [v.R, v.CN, v.lanes, v.splits];
+/** Why `v` cannot run `g` within `limits` in a program whose tensors are `dtype`, or null. */
+export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: KernelLimits, dtype: 'f32' | 'f16' = 'f32'): string | null {
+  const sizes =
+    v.kind === 'matrix' ? [v.m, v.n, v.k, v.SGM, v.SGN, v.TMS, v.TNS, v.KS, v.lanes, v.splits]
+    : v.kind === 'tiled' ? [v.BM, v.BN, v.BK, v.TM, v.TN, v.splits]
+    : [v.R, v.CN, v.lanes, v.splits];
   if (!sizes.every((x) => Number.isInteger(x) && x >= 1)) return 'sizes must be positive integers';
   if (v.splits > 1 && normaliseSplits(g.cin, v.splits) !== v.splits) return `${v.splits} splits leave an empty split of ${g.cin} input channels`;
+  if (v.kind === 'matrix') return matrixVariantProblem(v, limits, dtype);
   if (v.kind !== 'tiled') {
     if (v.R > GEMM_R_MAX || v.CN > GEMM_CN_MAX) return `the tile ${v.R} x ${v.CN} exceeds the shader's ${GEMM_R_MAX} x ${GEMM_CN_MAX}`;
     if (v.lanes > limits.maxComputeInvocationsPerWorkgroup) return `${v.lanes} lanes exceed the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`;
@@ -182,13 +258,81 @@ export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: Kern
   return null;
 }
 
+/** Lanes an emulated subgroup has (each holds an equal share of every result matrix). */
+const EMULATED_LANES = 8;
+
+/** The matrix kernel's arrays: at most this many result matrices per subgroup (conv2d_gemm_matrix.wgsl). */
+export const MATRIX_TILES_MAX = 16;
+
+function matrixVariantProblem(v: MatrixGemm, limits: KernelLimits, dtype: 'f32' | 'f16'): string | null {
+  const matrix = limits.matrix;
+  if (!matrix || !matrix.configs.length) return 'the device offers no subgroup matrices';
+  if (v.emulated !== matrix.emulated) return v.emulated ? 'an emulated variant on a device with real subgroup matrices' : 'the device only emulates subgroup matrices';
+  const shape = `${dtype} ${v.m} x ${v.n} x ${v.k}`;
+  if (!matrix.configs.some((c) => c.component === dtype && c.m === v.m && c.n === v.n && c.k === v.k)) return `the device has no ${shape} subgroup matrices accumulating in f32`;
+  if (v.TMS * v.TNS > MATRIX_TILES_MAX) return `${v.TMS} x ${v.TNS} matrices per subgroup exceed the shader's ${MATRIX_TILES_MAX}`;
+  if (v.emulated) {
+    // Each emulating lane holds an equal share of a result matrix.
+    if ((v.m * v.n) % v.lanes) return `an ${v.m} x ${v.n} matrix does not split evenly over ${v.lanes} emulating lanes`;
+  } else if (v.lanes !== matrix.subgroupMaxSize) {
+    return `${v.lanes} lanes a subgroup, but the device's subgroups are up to ${matrix.subgroupMaxSize} wide`;
+  }
+  const threads = v.SGM * v.SGN * v.lanes;
+  if (threads > limits.maxComputeInvocationsPerWorkgroup || threads > limits.maxComputeWorkgroupSizeX) return `${threads} invocations a workgroup exceed the device's limits`;
+  const bytes = matrixWorkgroupBytes(v, dtype);
+  if (bytes > limits.maxComputeWorkgroupStorageSize) return `${bytes} bytes of staged tiles exceed the device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
+  return null;
+}
+
+/** Workgroup memory of the matrix kernel: the A and B tiles in the storage type, and an f32 result matrix per subgroup. */
+export function matrixWorkgroupBytes(v: MatrixGemm, dtype: 'f32' | 'f16'): number {
+  const { pixels, channels } = gemmBlock(v);
+  const bk = v.KS * v.k;
+  return (pixels + channels) * bk * (dtype === 'f16' ? 2 : 4) + v.SGM * v.SGN * v.m * v.n * 4;
+}
+
+/** Tilings the matrix kernel is offered in: [SGM, SGN, TMS, TNS, KS], the default first. */
+const MATRIX_TILINGS: readonly (readonly [number, number, number, number, number])[] = [
+  [2, 2, 2, 2, 2],
+  [4, 2, 2, 2, 1],
+  [2, 4, 2, 2, 1],
+  [2, 2, 4, 2, 1],
+  [1, 1, 2, 2, 2],
+];
+
+/** The matrix variants for `g` on `limits`' configurations of `dtype`, valid ones only, the preferred first. */
+export function matrixCandidates(g: ConvGeometry, limits: KernelLimits, dtype: 'f32' | 'f16'): MatrixGemm[] {
+  const matrix = limits.matrix;
+  if (!matrix) return [];
+  const out: MatrixGemm[] = [];
+  for (const c of matrix.configs.filter((c) => c.component === dtype)) {
+    const lanes = matrix.emulated ? EMULATED_LANES : matrix.subgroupMaxSize;
+    for (const [SGM, SGN, TMS, TNS, KS] of MATRIX_TILINGS) {
+      const v: MatrixGemm = { kind: 'matrix', m: c.m, n: c.n, k: c.k, SGM, SGN, TMS, TNS, KS, lanes, emulated: matrix.emulated, splits: 1 };
+      if (!gemmVariantProblem(g, v, limits, dtype)) out.push(v);
+    }
+  }
+  return out;
+}
+
+/**
+ * The matrix variant a half-precision program runs where the adapter has f16 subgroup matrices
+ * (tensor cores): the first valid tiling, split where output tiles are few. Undefined where
+ * there is none. (f32 programs take matrix variants only where tuning measured them faster.)
+ */
+export function defaultMatrixVariant(g: ConvGeometry, limits: KernelLimits, dtype: 'f32' | 'f16'): MatrixGemm | undefined {
+  const v = matrixCandidates(g, limits, dtype)[0];
+  return v && { ...v, splits: autoSplits(g, v) };
+}
+
 /**
  * The candidates a tuner times for `g` on an adapter of class `cls`, the default first. Software
  * adapters run lanes as SIMD on few cores: large register tiles and small workgroups, no split
  * (workgroup memory and barriers measured ~4x slower there). GPUs: the register kernel on
  * warp-sized and larger workgroups, the tiled kernel at 64 x 64 to 128 x 128 with 4 x 4 to 8 x 8
  * outputs a thread (256 threads), each without and with split-K where output tiles are few.
- * Where the device has subgroups of one fixed size, the subgroup kernel's tiles join both.
+ * Where the device has subgroups of one fixed size, the subgroup kernel's tiles join both;
+ * where it has f32 subgroup matrices, the matrix kernel's tilings join the GPU class's.
  */
 export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: KernelLimits): GemmVariant[] {
   const out: GemmVariant[] = [defaultGemmVariant(g, cls, limits)];
@@ -216,6 +360,8 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
     }
   }
   if (cls === 'gpu') {
+    // Subgroup matrices in the tuner's precision (f32): only adapters with f32 configurations.
+    for (const v of matrixCandidates(g, limits, 'f32')) out.push(...withSplits(v));
     const tiled: [number, number, number, number, number][] = [[64, 64, 16, 4, 4], [64, 128, 8, 4, 8], [128, 64, 8, 8, 4], [128, 128, 8, 8, 8]];
     for (const [BM, BN, BK, TM, TN] of tiled) {
       // A channel block over twice Cout is mostly idle.

@@ -19,6 +19,7 @@ import {
   type AdapterClass,
   type GemmVariant,
   defaultGemmVariant,
+  defaultMatrixVariant,
   gemmBlock,
   gemmCandidates,
   gemmShapeKey,
@@ -121,13 +122,20 @@ export interface ConvVariant {
 }
 
 /**
- * The GEMM variant a groups == 1 conv runs on `ctx`: the one forced by kernelOptions (tests),
- * else the one measured fastest on this adapter, else the adapter class's default; then the
- * split-K mode ('never' and 'always' override the variant's splits).
+ * The GEMM variant a groups == 1 conv runs on `ctx` in a program whose tensors are `dtype`: the
+ * one forced by kernelOptions (tests); in half precision, the adapter's f16 subgroup matrices
+ * (tensor cores) where it has them; else the one measured fastest on this adapter (in f32: a
+ * measured matrix variant does not carry over to f16), else the adapter class's default; then
+ * the split-K mode ('never' and 'always' override the variant's splits).
  */
-export function gemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): GemmVariant {
-  let v = ctx.kernelOptions.gemm ?? tunedGemmVariant(ctx, g, p) ?? defaultGemmVariant(g, adapterClass(ctx), ctx.kernelLimits);
-  const problem = gemmVariantProblem(g, v, ctx.kernelLimits);
+export function gemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams, dtype: 'f32' | 'f16' = 'f32'): GemmVariant {
+  const limits = ctx.kernelLimits;
+  let v = ctx.kernelOptions.gemm ?? (dtype === 'f16' ? defaultMatrixVariant(g, limits, 'f16') : undefined);
+  if (!v) {
+    const tuned = tunedGemmVariant(ctx, g, p);
+    v = tuned && !(tuned.kind === 'matrix' && gemmVariantProblem(g, tuned, limits, dtype)) ? tuned : defaultGemmVariant(g, adapterClass(ctx), limits);
+  }
+  const problem = gemmVariantProblem(g, v, limits, dtype);
   if (problem) throw new Error(`${KERNEL}: GEMM variant ${gemmVariantName(v)} cannot run ${g.cin} -> ${g.cout} channels: ${problem}`);
   if (ctx.kernelOptions.splitK === 'never') v = { ...v, splits: 1 };
   else if (ctx.kernelOptions.splitK === 'always') v = { ...v, splits: normaliseSplits(g.cin, 4) };
@@ -288,9 +296,11 @@ export function conv2dSpecs(
   weightShape: Shape,
   p: Conv2dParams,
   has: { bias: boolean; scale: boolean; residual: boolean },
+  /** The program's tensor type (half-precision programs may run another GEMM variant). */
+  dtype: 'f32' | 'f16' = 'f32',
 ): KernelSpec[] {
   const g = convGeometry(inputShape, weightShape, p);
-  const gemm = usesGemm(p) ? gemmVariant(ctx, g, p) : undefined;
+  const gemm = usesGemm(p) ? gemmVariant(ctx, g, p, dtype) : undefined;
   const depthwise = usesDepthwise4(inputShape, weightShape, p) ? depthwiseVariant(ctx, g, p) : undefined;
   const main = conv2dSpec(inputShape, weightShape, p, has, { gemm, depthwise });
   return gemm && gemm.splits > 1 ? [main, splitKReduceSpec(p, has)] : [main];
@@ -327,6 +337,13 @@ export function conv2dSpec(
   };
   if (usesGemm(p)) {
     if (!gemm) throw new Error(`${KERNEL}: a groups == 1 convolution needs its GEMM variant`);
+    if (gemm.kind === 'matrix') {
+      // The matrix shapes are types' parameters: module constants, not overrides.
+      const shader = gemm.emulated ? 'conv2d_gemm_matrix_emulated.wgsl' : 'conv2d_gemm_matrix.wgsl';
+      const consts = { SM_M: gemm.m, SM_N: gemm.n, SM_K: gemm.k, SGM: gemm.SGM, SGN: gemm.SGN, TMS: gemm.TMS, TNS: gemm.TNS, KS: gemm.KS, LANES: gemm.lanes };
+      if (gemm.splits > 1) return { shader, consts, constants: { SPLIT_K: 1 } };
+      return { shader, consts, constants };
+    }
     const [shader, tile] =
       gemm.kind !== 'tiled'
         ? [gemm.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', { WG: gemm.lanes, R: gemm.R, CN: gemm.CN }]
@@ -437,7 +454,7 @@ export function prepareConv2d(ctx: GpuContext, t: Conv2dOperands, p: Conv2dParam
   }
 
   const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
-  const gemm = usesGemm(p) ? (variant.gemm ?? gemmVariant(ctx, g, p)) : undefined;
+  const gemm = usesGemm(p) ? (variant.gemm ?? gemmVariant(ctx, g, p, t.out.dtype === 'f16' ? 'f16' : 'f32')) : undefined;
   const depthwise = usesDepthwise4(t.input.shape, t.weight.shape, p) ? (variant.depthwise ?? depthwiseVariant(ctx, g, p)) : undefined;
   const spec = conv2dSpec(t.input.shape, t.weight.shape, p, has, { gemm, depthwise });
   // Unused epilogue slots still exist in the pipeline layout: bind the weight there.

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { GpuContext, GpuError } from '../../src/gpu/context.js';
 import { Uniforms, makeDispatch, runDispatches, disposeDispatch } from '../../src/gpu/dispatch.js';
-import { kernelKey } from '../../src/gpu/pipeline-cache.js';
+import { constDeclarations, kernelKey, withPrelude } from '../../src/gpu/pipeline-cache.js';
 import { batchItem, createTensor, fillTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { elementwiseSpec } from '../../src/kernels/elementwise.js';
 import { randomArray, testContext, expectRejects } from '../helpers.js';
@@ -60,6 +60,19 @@ describe('gpu runtime', () => {
     await ctx.pipelines.compile([relu, relu6, relu]);
     expect(ctx.pipelines.has(relu) && ctx.pipelines.has(relu6)).to.equal(true);
     expect(ctx.pipelines.get(relu)).to.equal(ctx.pipelines.get(relu));
+  });
+
+  it('puts module constants (consts) in the shader source and the key, after the directives', () => {
+    const a = { shader: 'x.wgsl', consts: { SM_M: 8, SM_N: 16 } };
+    expect(kernelKey(a)).to.equal(kernelKey({ shader: 'x.wgsl', consts: { SM_N: 16, SM_M: 8 } }));
+    expect(kernelKey(a)).to.not.equal(kernelKey({ ...a, consts: { SM_M: 16, SM_N: 16 } }));
+    expect(kernelKey(a)).to.not.equal(kernelKey({ shader: 'x.wgsl' }));
+    const source = withPrelude('enable subgroups;\ndiagnostic(off, derivative_uniformity);\nfn f() {}\n', true, a.consts);
+    expect(source.split('\n').slice(0, 6)).to.deep.equal([
+      'enable subgroups;', 'diagnostic(off, derivative_uniformity);', 'enable f16;', 'alias elem_t = f16;', 'alias elem4_t = vec4<f16>;', 'const SM_M: u32 = 8u;',
+    ]);
+    expect(() => constDeclarations({ sm: 1 })).to.throw(/UPPER_CASE name/);
+    expect(() => constDeclarations({ K: -1 })).to.throw(/non-negative integer/);
   });
 
   it('reports a shader that fails to compile, naming the kernel', async () => {

@@ -15,7 +15,7 @@ import { profileProgram } from '../../src/graph/profile.js';
 import { GpuContext } from '../../src/gpu/context.js';
 import { Session } from '../../src/graph/session.js';
 import { argmaxCpu } from '../../src/kernels/softmax.js';
-import { FP16_TOLERANCE, expectClose, expectRejects, numel, randomArray, relativeError, rng, testContext } from '../helpers.js';
+import { FP16_TOLERANCE, expectClose, expectRejects, numel, randomArray, relativeError, rng, testContext, withKernelOption } from '../helpers.js';
 
 /** A small network with every op the models use: atrous convs, BN, residual add, depthwise,
  *  image pooling, resize, concat, softmax and argmax. Sizes are deliberately odd. */
@@ -440,6 +440,38 @@ describe('graph executor in half precision (compile precision f16)', () => {
     } finally {
       exec.dispose();
     }
+  });
+
+  it('multiplies every GEMM convolution on f16 subgroup matrices where the adapter has them (emulated here) and still matches the CPU reference', async () => {
+    const ctx = await testContext();
+    const graph = buildTestGraph();
+    const params = randomParams(graph);
+    const image = randomArray(13 * 11 * 5);
+    const compiled = compile(graph, { mode: 'inference', precision: 'f16' });
+    const ref = runGraphCpu(compiled, params, { image });
+    await withKernelOption('emulateMatrix', true, async () => {
+      const exec = await Program.create(ctx, compiled, params);
+      try {
+        const gemms = compiled.graph.nodes.filter((n) => n.op.type === 'conv2d' && (n.op.attrs as { groups: number }).groups === 1);
+        const matrixKernels = exec.kernelKeys.filter((k) => k.startsWith('conv2d_gemm_matrix_emulated.wgsl/f16['));
+        expect(gemms.length).to.be.at.least(5);
+        // One launch each, or two where the split-K sum follows (only the GEMM is a matrix kernel).
+        expect(matrixKernels.length, exec.kernelKeys.join('\n')).to.equal(gemms.length);
+        const out = await exec.run({ image });
+        expectClose(out.get('logits')!, ref.get('logits')!, 'f16 program on subgroup matrices vs its CPU reference', FP16_TOLERANCE);
+      } finally {
+        exec.dispose();
+      }
+    });
+    // An f32 program keeps its kernels: only measurements bring f32 matrix variants in.
+    await withKernelOption('emulateMatrix', true, async () => {
+      const exec = await Program.create(ctx, compile(graph, { mode: 'inference' }), params);
+      try {
+        expect(exec.kernelKeys.some((k) => k.includes('matrix'))).to.equal(false);
+      } finally {
+        exec.dispose();
+      }
+    });
   });
 
   it('shares a session with an f32 program and re-derives its f16 weights when parameters change', async () => {

@@ -18,7 +18,20 @@ import {
   samePadding,
   symmetricPadding,
 } from '../../src/kernels/conv2d.js';
-import { type AdapterClass, defaultGemmVariant, depthwiseCandidates, depthwiseVariantName, gemmCandidates, gemmVariantName } from '../../src/kernels/conv2d-variants.js';
+import {
+  type AdapterClass,
+  EMULATED_MATRIX_CONFIGS,
+  type KernelLimits,
+  defaultGemmVariant,
+  depthwiseCandidates,
+  depthwiseVariantName,
+  gemmCandidates,
+  gemmVariantName,
+  gemmVariantProblem,
+  matrixCandidates,
+  parseGemmVariant,
+} from '../../src/kernels/conv2d-variants.js';
+import { checkMatrixConfigs } from '../../src/kernels/conv2d-matrix-check.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
 
 interface Case {
@@ -492,6 +505,76 @@ describe('kernel: conv2d GEMM, every candidate a tuner may choose, on both adapt
       console.log(`      (${candidates.length} candidates)`);
     });
   }
+});
+
+describe('kernel: conv2d GEMM on subgroup matrices (the built-ins emulated on lavapipe)', () => {
+  // Lavapipe has no subgroup matrices: the kernel runs with the three built-ins replaced by plain
+  // WGSL (conv2d_gemm_matrix_emulated.wgsl), so everything around them (tiling, staging, edges,
+  // split-K, epilogue) is checked here, for the shapes adapters report. The built-ins themselves
+  // run only where an adapter has them, and GpuContext checks them there before use.
+  const emulatedLimits = (limits: KernelLimits): KernelLimits => ({ ...limits, matrix: { configs: EMULATED_MATRIX_CONFIGS, subgroupMaxSize: 8, emulated: true } });
+  const cases: Case[] = [
+    { input: [1, 9, 7, 13], kernel: [3, 3], cout: 11, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+    { input: [2, 6, 5, 37], kernel: [1, 1], cout: 133, p: {}, bias: true, scale: true, residual: true },
+    { input: [1, 11, 9, 70], kernel: [3, 3], cout: 45, p: { dilationH: 6, dilationW: 6, padTop: 6, padBottom: 6, padLeft: 6, padRight: 6, activation: 'relu' }, scale: true, bias: true },
+    { input: [1, 1, 1, 300], kernel: [1, 1], cout: 67, p: { activation: 'relu6' }, bias: true },
+    { input: [1, 11, 10, 21], kernel: [3, 3], cout: 19, p: { strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0 }, residual: true },
+  ];
+  for (const c of cases) {
+    it(`${c.kernel.join('x')} ${c.input.join('x')} -> ${c.cout}: every f32 matrix candidate, split and not, matches the CPU reference`, async () => {
+      const ctx = await testContext();
+      const g = convGeometry(c.input, [c.kernel[0], c.kernel[1], c.input[3], c.cout], convParams(c.p));
+      const limits = emulatedLimits(ctx.kernelLimits);
+      const candidates = gemmCandidates(g, 'gpu', limits).filter((v) => v.kind === 'matrix');
+      // Every tiling of the f32 shape, each once unsplit (and split where the channels allow).
+      expect(candidates.filter((v) => v.splits === 1).map(gemmVariantName)).to.deep.equal(matrixCandidates(g, limits, 'f32').map(gemmVariantName));
+      expect(candidates.length).to.be.at.least(4);
+      const data = { input: randomArray(numel(c.input)), weight: randomArray(g.KH * g.KW * g.cin * g.cout) };
+      for (const v of candidates) await check(c, data, { gemm: v }, gemmVariantName(v));
+      console.log(`      (${candidates.length} candidates)`);
+    });
+  }
+
+  it('checks each shape an adapter offers before any layer uses it: kept if it matches the CPU reference, else set aside with the reason', async () => {
+    const ctx = await testContext();
+    const emulated = await checkMatrixConfigs(ctx, EMULATED_MATRIX_CONFIGS, { subgroupMaxSize: 8, emulated: true });
+    expect(emulated.failed, JSON.stringify(emulated.failed)).to.deep.equal([]);
+    expect(emulated.passed).to.have.length(ctx.hasHalf ? 4 : 1);
+    // The real built-ins on an adapter without them: Dawn refuses the shader. That is a reason
+    // to leave the shape out, not an error for the caller.
+    const real = await checkMatrixConfigs(ctx, [{ component: 'f32', m: 8, n: 8, k: 8 }], { subgroupMaxSize: 8, emulated: false });
+    expect(real.passed).to.deep.equal([]);
+    expect(real.failed).to.have.length(1);
+    expect(real.failed[0].reason).to.match(/chromium_experimental_subgroup_matrix/);
+    // And a shape no tiling fits.
+    const odd = await checkMatrixConfigs(ctx, [{ component: 'f32', m: 3, n: 3, k: 8 }], { subgroupMaxSize: 8, emulated: true });
+    expect(odd.failed.map((f) => f.reason)).to.deep.equal(['no tiling fits the device']);
+    // This adapter offers none, so none is used.
+    expect(ctx.kernelLimits.matrix).to.equal(undefined);
+    expect(ctx.subgroupMatrices).to.deep.equal({ used: [], rejected: [] });
+  });
+
+  it('offers a shape only in the precision the adapter multiplies it in, and names its problems', async () => {
+    const ctx = await testContext();
+    const g = convGeometry([1, 9, 7, 32], [3, 3, 32, 64], convParams({}));
+    const limits = emulatedLimits(ctx.kernelLimits);
+    // f16 shapes are for half-precision programs only; the tuner (f32) never sees them.
+    expect(matrixCandidates(g, limits, 'f32').every((v) => v.m === 8 && v.n === 8 && v.k === 8)).to.equal(true);
+    expect(new Set(matrixCandidates(g, limits, 'f16').map((v) => `${v.m}x${v.n}x${v.k}`))).to.deep.equal(new Set(['8x8x8', '16x16x16', '8x16x16']));
+    const v = matrixCandidates(g, limits, 'f16').find((x) => x.m === 16)!;
+    expect(gemmVariantProblem(g, v, limits, 'f32')).to.match(/no f32 16 x 16 x 16 subgroup matrices/);
+    expect(gemmVariantProblem(g, v, ctx.kernelLimits, 'f16')).to.match(/offers no subgroup matrices/);
+    expect(gemmVariantProblem(g, { ...v, emulated: false }, limits, 'f16')).to.match(/only emulates/);
+    expect(gemmVariantProblem(g, { ...v, TMS: 8, TNS: 4 }, limits, 'f16')).to.match(/matrices per subgroup exceed/);
+    expect(gemmVariantProblem(g, { ...v, SGM: 8, SGN: 8, TMS: 4, TNS: 4 }, limits, 'f16')).to.match(/exceed/);
+    const real = { ...limits, matrix: { ...limits.matrix!, emulated: false, subgroupMaxSize: 32 } };
+    expect(gemmVariantProblem(g, { ...v, emulated: false, lanes: 16 }, real, 'f16')).to.match(/up to 32 wide/);
+    expect(gemmVariantProblem(g, { ...v, emulated: false, lanes: 32 }, real, 'f16')).to.equal(null);
+    // The tuning cache stores choices by name: names parse back to the same variant.
+    for (const x of [...matrixCandidates(g, limits, 'f16'), { ...v, emulated: false, lanes: 32, splits: 3 }]) {
+      expect(parseGemmVariant(gemmVariantName(x))).to.deep.equal(x);
+    }
+  });
 });
 
 describe('kernel: conv2d depthwise4, every candidate a tuner may choose', () => {

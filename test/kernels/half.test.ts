@@ -7,7 +7,8 @@ import { roundToHalf } from '../../src/gpu/half.js';
 import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { cast, castCpu, prepareCast } from '../../src/kernels/cast.js';
 import { concatCpu, prepareConcat } from '../../src/kernels/concat.js';
-import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convParams, prepareConv2d } from '../../src/kernels/conv2d.js';
+import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convGeometry, convParams, prepareConv2d } from '../../src/kernels/conv2d.js';
+import { EMULATED_MATRIX_CONFIGS, type KernelLimits, gemmVariantName, matrixCandidates } from '../../src/kernels/conv2d-variants.js';
 import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise.js';
 import { prepareFlipWidth } from '../../src/kernels/flip.js';
 import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool.js';
@@ -132,6 +133,34 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
         }
       });
     }
+
+    it('GEMM on f16 subgroup matrices (emulated here), every shape adapters report and every tiling, split and not', async () => {
+      const ctx = await testContext();
+      const limits: KernelLimits = { ...ctx.kernelLimits, matrix: { configs: EMULATED_MATRIX_CONFIGS, subgroupMaxSize: 8, emulated: true } };
+      const layers: { input: Shape; kernel: [number, number]; cout: number; p: Partial<Conv2dParams> }[] = [
+        { input: [1, 9, 11, 13], kernel: [3, 3], cout: 19, p: { padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, dilationH: 2, dilationW: 2, activation: 'relu6' } },
+        { input: [2, 7, 9, 70], kernel: [1, 1], cout: 33, p: { strideH: 2, strideW: 2 } },
+      ];
+      let ran = 0;
+      for (const c of layers) {
+        const p = convParams(c.p);
+        const weightShape = [c.kernel[0], c.kernel[1], c.input[3], c.cout];
+        const outShape = conv2dOutputShape(c.input, weightShape, p);
+        const g = convGeometry(c.input, weightShape, p);
+        const input = halfInput(c.input);
+        const weight = halfInput(weightShape, -0.5, 0.5);
+        const bias = halfInput([c.cout]);
+        const ref = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data });
+        const candidates = matrixCandidates(g, limits, 'f16');
+        expect(new Set(candidates.map((v) => `${v.m}x${v.n}x${v.k}`)).size, 'every f16 shape').to.equal(3);
+        for (const v of [...candidates, { ...candidates[0], splits: 2 }]) {
+          const got = await runHalf([input, weight, bias], outShape, ([x, w, b], out) => prepareConv2d(ctx, { input: x, weight: w, bias: b, out }, p, { gemm: v }));
+          expectHalfClose(got, ref, `${gemmVariantName(v)} on ${c.input.join('x')}`);
+          ran++;
+        }
+      }
+      console.log(`      (${ran} variants)`);
+    });
 
     it('refuses f16 and f32 tensors mixed in one convolution', async () => {
       const ctx = await testContext();

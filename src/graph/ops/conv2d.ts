@@ -56,7 +56,7 @@ export const conv2dOp: OpDef<Conv2dOp> = {
   lower(op, _outputs, ctx) {
     const has = { bias: !!op.bias, scale: !!op.scale, residual: !!op.residual };
     return {
-      specs: conv2dSpecs(ctx, op.input.shape, op.weight.shape, op.attrs, has),
+      specs: conv2dSpecs(ctx, op.input.shape, op.weight.shape, op.attrs, has, op.input.dtype === 'f16' ? 'f16' : 'f32'),
       prepare: (ctx, t, [out]) =>
         prepareConv2d(
           ctx,

@@ -1,0 +1,183 @@
+// Convolution with groups == 1 as an implicit GEMM multiplied on subgroup matrices (tensor
+// cores), for adapters that offer Dawn's `chromium-experimental-subgroup-matrix`
+// (src/kernels/conv2d-variants.ts, kind 'matrix'):
+//   out[m, co] = sum_k A[m, k] * B[k, co],  m = (n, oh, ow), k = (kh, kw, ci) with ci fastest.
+//
+// A workgroup computes a BM x BN block of the output with SGM x SGN subgroups; subgroup
+// (sgRow, sgCol) holds TMS x TNS result matrices of SM_M x SM_N (f32). The reduction walks K in
+// steps of BK = KS * SM_K: every invocation gathers its share of the A tile (BM x BK, from the
+// input with the stride / pad / dilation arithmetic) and the B tile (BK x BN) into workgroup
+// memory, row-major, zero past every edge, so the matrix loads never read out of bounds (they
+// clamp rather than zero-fill there). Each subgroup then multiplies its matrices out of the
+// tiles. The result matrices go through a per-subgroup f32 scratch for the epilogue, which
+// bounds-checks every element and applies scale, bias, residual and activation as the other
+// GEMM kernels do (or writes raw sums for split-K, conv2d_splitk_reduce.wgsl adds them).
+//
+// Inputs are staged in the storage type (elem_t: f32, or f16 in half-precision programs); the
+// matrices multiply in it and accumulate in f32.
+//
+// Shape parameters arrive as module constants (KernelSpec.consts; a matrix type's dimensions
+// cannot be overrides): SM_M, SM_N, SM_K, SGM, SGN, TMS, TNS, KS and LANES, the subgroup width
+// the workgroup is sized for (the adapter's largest). Subgroups narrower than LANES leave the
+// extra ones idle while multiplying; which subgroup an invocation is in is worked out from its
+// index and the subgroup size.
+//
+// With MATRIX_EMULATED defined (conv2d_gemm_matrix_emulated.wgsl) the three built-ins are
+// replaced by plain WGSL doing the same arithmetic on the same tiles, each "subgroup" being
+// LANES consecutive invocations that share a result matrix out evenly. That is how the tiling,
+// staging, edges, split-K and epilogue run on adapters without subgroup matrices (lavapipe).
+//#if MATRIX_EMULATED
+//#else
+enable chromium_experimental_subgroup_matrix;
+enable subgroups;
+diagnostic(off, chromium.subgroup_matrix_uniformity);
+//#endif
+//#include "activation.wgsl"
+
+override HAS_BIAS: u32 = 0u;
+override HAS_SCALE: u32 = 0u;
+override HAS_RESIDUAL: u32 = 0u;
+override SPLIT_K: u32 = 0u;
+
+const BM: u32 = SGM * TMS * SM_M;
+const BN: u32 = SGN * TNS * SM_N;
+const BK: u32 = KS * SM_K;
+const SUBGROUPS: u32 = SGM * SGN;
+const THREADS: u32 = SUBGROUPS * LANES;
+const TILES: u32 = TMS * TNS;
+const MATRIX: u32 = SM_M * SM_N;
+
+//#include "conv2d_gemm_params.wgsl"
+//#include "conv2d_gemm_operands.wgsl"
+
+var<workgroup> tileA: array<elem_t, BM * BK>;  // [BM][BK]
+var<workgroup> tileB: array<elem_t, BK * BN>;  // [BK][BN]
+var<workgroup> results: array<f32, SUBGROUPS * MATRIX>;  // one result matrix per subgroup, [SM_M][SM_N]
+
+//#if MATRIX_EMULATED
+// A lane's share of a result matrix: elements lane, lane + LANES, ... in row-major order.
+const SHARE: u32 = MATRIX / LANES;
+//#else
+alias LeftMatrix = subgroup_matrix_left<elem_t, SM_K, SM_M>;
+alias RightMatrix = subgroup_matrix_right<elem_t, SM_N, SM_K>;
+alias ResultMatrix = subgroup_matrix_result<f32, SM_N, SM_M>;
+//#endif
+
+@compute @workgroup_size(THREADS)
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+//#if MATRIX_EMULATED
+//#else
+  @builtin(subgroup_invocation_id) subgroupLane: u32,
+  @builtin(subgroup_size) subgroupSize: u32,
+//#endif
+) {
+  // Uniform per workgroup: a block past the last returns before any barrier, whole.
+  let mBlock = wid.y + wid.z * nwg.y;
+  if (mBlock >= params.mBlocks) { return; }
+  let m0 = mBlock * BM;
+  let split = wid.x / params.coGroups;
+  let n0 = (wid.x % params.coGroups) * BN;
+  let ciBegin = split * params.ciChunk;
+  let chunk = min(params.cin, ciBegin + params.ciChunk) - ciBegin;
+  let kLen = params.KH * params.KW * chunk;
+  let steps = (kLen + BK - 1u) / BK;
+
+//#if MATRIX_EMULATED
+  let width = LANES;
+  let sgLane = lane % LANES;
+  var acc: array<array<f32, SHARE>, TILES>;
+  // Loop counts read at run time (rowsPerBlock is BM, so `one` is 1), so that loops stay loops:
+  // unrolled, the emulated products took lavapipe 2-10 s to compile per variant.
+  let one = params.rowsPerBlock / BM;
+  let kSteps = KS * one;
+  let tiles = TILES * one;
+//#else
+  let width = subgroupSize;
+  let sgLane = subgroupLane;
+  // Matrices stay in registers only where every index is known: constant counts.
+  var acc: array<ResultMatrix, TILES>;
+  let kSteps = KS;
+  let tiles = TILES;
+//#endif
+  let sg = lane / width;
+  let multiplies = sg < SUBGROUPS;
+  let sgRow = sg / SGN;
+  let sgCol = sg % SGN;
+
+  for (var s = 0u; s < steps; s++) {
+    let k0 = s * BK;
+    for (var i = lane; i < BM * BK; i += THREADS) {
+      tileA[i] = elem_t(aValue(m0 + i / BK, k0 + i % BK, kLen, chunk, ciBegin));
+    }
+    for (var i = lane; i < BK * BN; i += THREADS) {
+      tileB[i] = elem_t(bValue(k0 + i / BN, n0 + i % BN, kLen, chunk, ciBegin));
+    }
+    workgroupBarrier();
+    if (multiplies) {
+      for (var kk = 0u; kk < kSteps; kk++) {
+//#if MATRIX_EMULATED
+        for (var t = 0u; t < tiles; t++) {
+          let aRow0 = (sgRow * TMS + t / TNS) * SM_M;
+          let bCol0 = (sgCol * TNS + t % TNS) * SM_N;
+          for (var e = 0u; e < SHARE * one; e++) {
+            let idx = sgLane + e * LANES;
+            let a = (aRow0 + idx / SM_N) * BK + kk * SM_K;
+            let b = kk * SM_K * BN + bCol0 + idx % SM_N;
+            var sum = acc[t][e];
+            for (var q = 0u; q < SM_K * one; q++) { sum += f32(tileA[a + q]) * f32(tileB[b + q * BN]); }
+            acc[t][e] = sum;
+          }
+        }
+//#else
+        var left: array<LeftMatrix, TMS>;
+        for (var i = 0u; i < TMS; i++) {
+          left[i] = subgroupMatrixLoad<LeftMatrix>(&tileA, (sgRow * TMS + i) * SM_M * BK + kk * SM_K, false, BK);
+        }
+        for (var j = 0u; j < TNS; j++) {
+          let right = subgroupMatrixLoad<RightMatrix>(&tileB, kk * SM_K * BN + (sgCol * TNS + j) * SM_N, false, BN);
+          for (var i = 0u; i < TMS; i++) {
+            acc[i * TNS + j] = subgroupMatrixMultiplyAccumulate(left[i], right, acc[i * TNS + j]);
+          }
+        }
+//#endif
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // Epilogue, one result matrix of each subgroup at a time through its scratch.
+  let scratch = sg * MATRIX;
+  for (var t = 0u; t < tiles; t++) {
+    if (multiplies) {
+//#if MATRIX_EMULATED
+      for (var e = 0u; e < SHARE; e++) { results[scratch + sgLane + e * LANES] = acc[t][e]; }
+//#else
+      subgroupMatrixStore(&results, scratch, acc[t], false, SM_N);
+//#endif
+    }
+    workgroupBarrier();
+    if (multiplies) {
+      let mBase = m0 + (sgRow * TMS + t / TNS) * SM_M;
+      let coBase = n0 + (sgCol * TNS + t % TNS) * SM_N;
+      for (var e = sgLane; e < MATRIX; e += width) {
+        let m = mBase + e / SM_N;
+        let co = coBase + e % SM_N;
+        if (m >= params.M || co >= params.cout) { continue; }
+        let idx = m * params.cout + co;
+        var v = results[scratch + e];
+        if (SPLIT_K != 0u) {
+          out[split * params.M * params.cout + idx] = elem_t(v);
+          continue;
+        }
+        if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }
+        if (HAS_BIAS != 0u) { v = v + f32(bias[co]); }
+        if (HAS_RESIDUAL != 0u) { v = v + f32(residual[idx]); }
+        out[idx] = elem_t(activate(v));
+      }
+    }
+    workgroupBarrier();
+  }
+}
