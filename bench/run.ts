@@ -3,8 +3,10 @@
 //
 // Part precision: each model in f16 storage against f32 (bench/precision.ts).
 // Part quantize: the MobileNetV2 models as int8 and f16 checkpoints against f32 (bench/quantize.ts).
-// Part tune: each model untuned, the time tuning it takes, and tuned (src/graph/tune.ts); the
-// choices stay stored, so parts after it in the same run (put model after tune) run tuned.
+// Part tune: each model untuned, the time tuning it takes, and tuned (src/graph/tune.ts); for
+// the training models (mobilenetv2-257, resnet50) the same on a training step, whose tuning
+// covers the backward kernels too. The choices stay stored, so parts after it in the same run
+// (put model after tune) run tuned.
 // Part browser: ours, ONNX Runtime Web (WebGPU) and TF.js (WebGPU) in one headless Chromium page
 // (bench/browser.ts), at --browser-size or each case's own size.
 //
@@ -17,7 +19,7 @@ import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursS
 import { benchPrecision } from './precision.js';
 import { benchQuantize } from './quantize.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
-import { benchTrainStep } from './train.js';
+import { benchTrainStep, benchTrainTuned } from './train.js';
 import { compile } from '../src/graph/compile.js';
 import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
 import { GpuContext } from '../src/gpu/context.js';
@@ -281,6 +283,23 @@ async function tunePart(ctx: GpuContext, o: Options): Promise<Result[]> {
       results.push(
         { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...r.a, peakBytes: null, tuning: 'off' },
         { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...r.b, peakBytes: null, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, shapesLeft: t.skipped },
+      );
+    }
+    // Training steps: the same on the step's graph (forward, loss, backward kernels).
+    for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
+      const r = await benchTrainTuned(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 }, (graph) =>
+        tuneGraph(ctx, graph, { budgetMs: o.tuneBudgetMs, retune: true }),
+      );
+      const t = r.report;
+      const backward = t.tuned.filter((l) => l.kernel === 'conv2d_input_grad' || l.kernel === 'conv2d_weight_grad').length;
+      console.log(
+        `train ${c.name}: step untuned ${r.untunedMs.toFixed(0)} ms, tuned ${r.tunedMs.toFixed(0)} ms (${(r.untunedMs / r.tunedMs).toFixed(2)}x, steps alternating); ` +
+          `tuning ${(t.ms / 1000).toFixed(1)} s for ${t.tuned.length} layer shapes (${backward} backward)` + (t.skipped ? `, ${t.skipped} left untuned by the budget` : ''),
+      );
+      const common = { part: 'tune' as const, model: `train-${c.name}`, engine: 'ours' as const, batch: o.batch, crop: o.crop, firstRunMs: null, peakBytes: null };
+      results.push(
+        { ...common, medianMs: r.untunedMs, samplesMs: r.untuned, tuning: 'off' },
+        { ...common, medianMs: r.tunedMs, samplesMs: r.tuned, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, backwardShapesTuned: backward, shapesLeft: t.skipped },
       );
     }
   } finally {

@@ -1,7 +1,8 @@
 // Per-adapter tuning of a graph's kernels: for every layer shape with choices that this adapter
 // has not measured yet, time each candidate on the adapter and keep the fastest
-// (src/gpu/tuning.ts stores the choice). Today that is the GEMM convolution's candidate space
-// (src/kernels/conv2d-variants.ts).
+// (src/gpu/tuning.ts stores the choice). Those are the convolutions' candidate spaces
+// (src/kernels/conv2d-variants.ts): the forward GEMM and depthwise kernels, and in training
+// graphs the backward GEMMs (input and weight gradients).
 //
 // A candidate is timed on its own layer shape, with random data and no epilogue (the epilogue
 // is the same for every candidate), as `reps` back-to-back dispatches in one compute pass, after
@@ -15,6 +16,18 @@ import { WorkTimer } from '../gpu/work-timer.js';
 import { type TuneEntry, candidateChecksum } from '../gpu/tuning.js';
 import { type Conv2dParams, type ConvVariant, DEPTHWISE_SPACE_VERSION, GEMM_SPACE_VERSION, conv2dKernel, convGeometry, prepareConv2d } from '../kernels/conv2d.js';
 import {
+  BACKWARD_SPACE_VERSION,
+  BACKWARD_TUNE_KERNEL,
+  backwardChannels,
+  conv2dWeightGradScratchShape,
+  prepareConv2dInputGrad,
+  prepareConv2dWeightGrad,
+} from '../kernels/conv2d-backward.js';
+import {
+  type BackwardKernel,
+  backwardCandidates,
+  backwardShapeKey,
+  backwardVariantName,
   depthwiseCandidates,
   depthwiseShapeKey,
   depthwiseVariantName,
@@ -23,6 +36,7 @@ import {
   gemmVariantName,
 } from '../kernels/conv2d-variants.js';
 import type { Graph } from './ir.js';
+import type { Conv2dOp } from './ops/conv2d.js';
 
 export interface TuneOptions {
   /** Stop timing new candidates after this long (the layer being timed finishes its candidate). Default 60 s. */
@@ -52,45 +66,90 @@ export interface TuneReport {
   ms: number;
 }
 
+/** An operand a candidate is timed on: random-filled inputs, outputs and scratch left as they are. */
+interface TuneOperand {
+  shape: number[];
+  fill: boolean;
+}
+
 /** One layer shape with choices: its kernel family, the graph's layers of that shape, and the candidates. */
-interface ConvLayer {
-  kernel: 'conv2d_gemm' | 'conv2d_depthwise';
+interface TunableLayer {
+  kernel: string;
   shape: string;
   names: string[];
-  input: number[];
-  weight: number[];
-  p: Conv2dParams;
-  /** The default first. */
-  candidates: { name: string; variant: ConvVariant }[];
+  operands: TuneOperand[];
+  /** The default first; each prepares its dispatches on tensors of `operands`' shapes, in order. */
+  candidates: { name: string; prepare: (ctx: GpuContext, tensors: GpuTensor[]) => Dispatch[] }[];
   checksum: string;
 }
 
-/** The graph's convolutions that have choices on `ctx`, one per kernel family and tuning key. */
-function convLayers(ctx: GpuContext, graph: Graph): ConvLayer[] {
+/** The candidates of a conv2d node (forward: GEMM or depthwise4), or null where it has no choices. */
+function forwardLayer(ctx: GpuContext, op: Conv2dOp): Omit<TunableLayer, 'names'> | null {
   const cls = ctx.isSoftware ? 'software' : 'gpu';
-  const byKey = new Map<string, ConvLayer>();
+  const p = { ...(op.attrs as Conv2dParams), activation: 'none' as const };
+  const g = convGeometry(op.input.shape, op.weight.shape, p);
+  const which = conv2dKernel(op.input.shape, op.weight.shape, p);
+  if (which === 'direct') return null;
+  const variants: { name: string; variant: ConvVariant }[] =
+    which === 'gemm'
+      ? gemmCandidates(g, cls, ctx.kernelLimits).map((v) => ({ name: gemmVariantName(v), variant: { gemm: v } }))
+      : depthwiseCandidates(g.cout, ctx.limits).map((v) => ({ name: depthwiseVariantName(v), variant: { depthwise: v } }));
+  return {
+    kernel: which === 'gemm' ? 'conv2d_gemm' : 'conv2d_depthwise',
+    shape: which === 'gemm' ? gemmShapeKey(g, p.strideH, p.dilationH) : depthwiseShapeKey(g, p.strideH, p.dilationH),
+    operands: [{ shape: [...op.input.shape], fill: true }, { shape: [...op.weight.shape], fill: true }, { shape: [g.N, g.OH, g.OW, g.cout], fill: false }],
+    candidates: variants.map(({ name, variant }) => ({
+      name,
+      prepare: (ctx, [input, weight, out]) => prepareConv2d(ctx, { input, weight, out }, p, variant),
+    })),
+    checksum: candidateChecksum(which === 'gemm' ? GEMM_SPACE_VERSION : DEPTHWISE_SPACE_VERSION, variants.map((v) => v.name)),
+  };
+}
+
+/** The candidates of a groups == 1 backward node (dX or dW of a conv), or null for grouped ones. */
+function backwardLayer(ctx: GpuContext, kernel: BackwardKernel, inputShape: readonly number[], weightShape: readonly number[], attrs: Conv2dParams): Omit<TunableLayer, 'names'> | null {
+  if (attrs.groups !== 1) return null;
+  const p = { ...attrs, activation: 'none' as const };
+  const g = convGeometry(inputShape, weightShape, p);
+  const cls = ctx.isSoftware ? 'software' : 'gpu';
+  const variants = backwardCandidates(kernel, backwardChannels(kernel, g), cls, ctx.kernelLimits);
+  const dOut = { shape: [g.N, g.OH, g.OW, g.cout], fill: true };
+  const scratch = kernel === 'weight_grad' ? conv2dWeightGradScratchShape(inputShape, weightShape, p) : null;
+  return {
+    kernel: BACKWARD_TUNE_KERNEL[kernel],
+    shape: backwardShapeKey(g, p.strideH, p.dilationH),
+    operands:
+      kernel === 'input_grad'
+        ? [dOut, { shape: [...weightShape], fill: true }, { shape: [...inputShape], fill: false }]
+        : [{ shape: [...inputShape], fill: true }, dOut, { shape: [...weightShape], fill: false }, ...(scratch ? [{ shape: scratch, fill: false }] : [])],
+    candidates: variants.map((v) => ({
+      name: backwardVariantName(v),
+      prepare:
+        kernel === 'input_grad'
+          ? (ctx, [dOut, weight, dInput]) => [prepareConv2dInputGrad(ctx, { dOut, weight, dInput }, p, v)]
+          : (ctx, [input, dOut, dWeight, scratch]) => prepareConv2dWeightGrad(ctx, { input, dOut, dWeight, scratch }, p, { variant: v }),
+    })),
+    checksum: candidateChecksum(BACKWARD_SPACE_VERSION, variants.map(backwardVariantName)),
+  };
+}
+
+/**
+ * The graph's kernels that have choices on `ctx`, one per kernel family and tuning key: the
+ * forward convolutions and, in a training graph, their groups == 1 input and weight gradients.
+ */
+function tunableLayers(ctx: GpuContext, graph: Graph): TunableLayer[] {
+  const byKey = new Map<string, TunableLayer>();
   for (const n of graph.nodes) {
-    if (n.op.type !== 'conv2d') continue;
-    const p = { ...(n.op.attrs as Conv2dParams), activation: 'none' as const };
-    const g = convGeometry(n.op.input.shape, n.op.weight.shape, p);
-    const which = conv2dKernel(n.op.input.shape, n.op.weight.shape, p);
-    if (which === 'direct') continue;
-    const kernel = which === 'gemm' ? 'conv2d_gemm' : 'conv2d_depthwise';
-    const shape = which === 'gemm' ? gemmShapeKey(g, p.strideH, p.dilationH) : depthwiseShapeKey(g, p.strideH, p.dilationH);
-    const known = byKey.get(`${kernel}/${shape}`);
-    if (known) {
-      known.names.push(n.name);
-      continue;
-    }
-    const candidates =
-      which === 'gemm'
-        ? gemmCandidates(g, cls, ctx.kernelLimits).map((v) => ({ name: gemmVariantName(v), variant: { gemm: v } }))
-        : depthwiseCandidates(g.cout, ctx.limits).map((v) => ({ name: depthwiseVariantName(v), variant: { depthwise: v } }));
-    const version = which === 'gemm' ? GEMM_SPACE_VERSION : DEPTHWISE_SPACE_VERSION;
-    byKey.set(`${kernel}/${shape}`, {
-      kernel, shape, names: [n.name], input: [...n.op.input.shape], weight: [...n.op.weight.shape], p, candidates,
-      checksum: candidateChecksum(version, candidates.map((c) => c.name)),
-    });
+    const op = n.op;
+    const layer =
+      op.type === 'conv2d' ? forwardLayer(ctx, op)
+      : op.type === 'conv2d_grad_input' ? backwardLayer(ctx, 'input_grad', op.attrs.inputShape, op.weight.shape, op.attrs)
+      : op.type === 'conv2d_grad_weight' ? backwardLayer(ctx, 'weight_grad', op.x.shape, op.attrs.weightShape, op.attrs)
+      : null;
+    if (!layer) continue;
+    const known = byKey.get(`${layer.kernel}/${layer.shape}`);
+    if (known) known.names.push(n.name);
+    else byKey.set(`${layer.kernel}/${layer.shape}`, { ...layer, names: [n.name] });
   }
   return [...byKey.values()];
 }
@@ -148,21 +207,18 @@ interface LayerTiming {
  * and the default are then timed again, alternating, and the default stays unless the
  * challenger still wins by CONFIRM_MARGIN.
  */
-async function timeCandidates(ctx: GpuContext, layer: ConvLayer, deadline: number): Promise<LayerTiming> {
-  const g = convGeometry(layer.input, layer.weight, layer.p);
+async function timeCandidates(ctx: GpuContext, layer: TunableLayer, deadline: number): Promise<LayerTiming> {
   const tensors: GpuTensor[] = [];
-  const make = (shape: number[], label: string, fill: boolean) => {
-    const t = createTensor(ctx, shape, 'f32', label);
-    tensors.push(t);
-    if (fill) writeTensor(ctx, t, Float32Array.from({ length: t.size }, (_, i) => Math.sin(i) * 0.5));
-    return t;
-  };
   const times = new Map<string, number>();
   try {
-    const operands = { input: make(layer.input, 'tune:input', true), weight: make(layer.weight, 'tune:weight', true), out: make([g.N, g.OH, g.OW, g.cout], 'tune:out', false) };
+    for (const [i, o] of layer.operands.entries()) {
+      const t = createTensor(ctx, o.shape, 'f32', `tune:operand${i}`);
+      tensors.push(t);
+      if (o.fill) writeTensor(ctx, t, Float32Array.from({ length: t.size }, (_, j) => Math.sin(j) * 0.5));
+    }
     /** Best of `trials` passes of one candidate (after a warm-up that compiles it). */
-    const time = async (c: ConvLayer['candidates'][number], trials: number): Promise<number> => {
-      const dispatches = await ctx.checked(`tuning ${layer.names[0]}`, () => prepareConv2d(ctx, operands, layer.p, c.variant));
+    const time = async (c: TunableLayer['candidates'][number], trials: number): Promise<number> => {
+      const dispatches = await ctx.checked(`tuning ${layer.names[0]}`, () => c.prepare(ctx, tensors));
       try {
         const timer = new WorkTimer();
         const first = await timePass(ctx, dispatches, 1, timer); // warm-up: pipeline compiled, caches filled
@@ -207,7 +263,7 @@ async function timeCandidates(ctx: GpuContext, layer: ConvLayer, deadline: numbe
 export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions = {}): Promise<TuneReport> {
   const start = performance.now();
   const deadline = start + (opts.budgetMs ?? 60_000);
-  const layers = convLayers(ctx, graph);
+  const layers = tunableLayers(ctx, graph);
   const report: TuneReport = { tuned: [], cached: 0, skipped: 0, ms: 0 };
   for (const [i, layer] of layers.entries()) {
     const { checksum, candidates } = layer;

@@ -29,6 +29,17 @@ import { expectRank, expectShape } from './checks.js';
 import { type Conv2dParams, conv2dOutputShape } from './conv2d.js';
 import { type FloatArray, zerosLike } from './cpu-arrays.js';
 import { prepareChunkSum } from './reduce.js';
+import {
+  type BackwardKernel,
+  type BackwardVariant,
+  backwardCandidates,
+  backwardShapeKey,
+  backwardVariantName,
+  defaultBackwardVariant,
+  lanesFor,
+  parseBackwardVariant,
+} from './conv2d-variants.js';
+import { candidateChecksum } from '../gpu/tuning.js';
 
 const INPUT_GRAD = 'conv2dInputGrad';
 const WEIGHT_GRAD = 'conv2dWeightGrad';
@@ -184,13 +195,6 @@ function checkOperands(ctx: GpuContext, kernel: string, operands: Record<string,
   }
 }
 
-/** Lanes per workgroup: enough to cover `count` channels in steps of `perLane`, 8..max. */
-function lanesFor(count: number, perLane: number, max: number): number {
-  let lanes = 8;
-  while (lanes < max && lanes * perLane < count) lanes *= 2;
-  return lanes;
-}
-
 /** Channel blocks in x, tiles in y, spilling into z past the per-dimension cap. */
 function tileGrid(ctx: GpuContext, kernel: string, channelBlocks: number, tiles: number): Grid {
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
@@ -224,15 +228,31 @@ function windowUniforms(u: Uniforms, g: Geometry, p: Conv2dParams): Uniforms {
 /** Workgroup size of the one-element-per-invocation entry points. */
 const SCALAR_WG = 64;
 
+/** The backward GEMMs' candidate spaces (conv2d-variants.ts); bump when their tiling changes. */
+export const BACKWARD_SPACE_VERSION = 1;
+
+/** The tuning store's name of each backward kernel family. */
+export const BACKWARD_TUNE_KERNEL: Record<BackwardKernel, string> = { input_grad: 'conv2d_input_grad', weight_grad: 'conv2d_weight_grad' };
+
+/** The channels a backward kernel's lanes cover: input channels (dX) or output channels (dW). */
+export function backwardChannels(kernel: BackwardKernel, g: { cin: number; cout: number }): number {
+  return kernel === 'input_grad' ? g.cin : g.cout;
+}
+
 /**
- * Whether the groups == 1 kernels share their broadcast operand through subgroups on `ctx`
- * (the shaders' SUBGROUPS variants): on software adapters, as the forward GEMM does
- * (conv2d_gemm_subgroup.wgsl), where subgroups have one fixed size of at least `minLanes` that
- * fills the workgroup of `lanes` exactly (GpuContext.kernelLimits).
+ * The variant a groups == 1 backward layer runs on `ctx` (the shaders' plain or SUBGROUPS
+ * `main`, on a lane count): the one measured fastest on this adapter for this shape, else the
+ * adapter class's default (conv2d-variants.ts).
  */
-function sharesThroughSubgroups(ctx: GpuContext, lanes: number, minLanes: number): boolean {
-  const size = ctx.kernelLimits.subgroupSize ?? 0;
-  return ctx.isSoftware && size >= minLanes && lanes % size === 0;
+export function backwardVariant(ctx: GpuContext, kernel: BackwardKernel, g: Geometry, p: Conv2dParams): BackwardVariant {
+  const cls = ctx.isSoftware ? 'software' : 'gpu';
+  const channels = backwardChannels(kernel, g);
+  if (ctx.tuning.mode !== 'off') {
+    const names = backwardCandidates(kernel, channels, cls, ctx.kernelLimits).map(backwardVariantName);
+    const name = ctx.tuning.choice(BACKWARD_TUNE_KERNEL[kernel], backwardShapeKey(g, p.strideH, p.dilationH), candidateChecksum(BACKWARD_SPACE_VERSION, names));
+    if (name && names.includes(name)) return parseBackwardVariant(name)!;
+  }
+  return defaultBackwardVariant(kernel, channels, cls, ctx.kernelLimits);
 }
 
 // ---------------------------------------------------------------- input gradient dX
@@ -240,7 +260,6 @@ function sharesThroughSubgroups(ctx: GpuContext, lanes: number, minLanes: number
 // conv2d_input_grad.wgsl `main`: R input pixels of one stride phase per workgroup, CN channels per lane.
 const IG_R = 8;
 const IG_CN = 4;
-const inputGradLanes = (cin: number) => lanesFor(cin, IG_CN, 32);
 
 export interface Conv2dInputGradOperands {
   /** dLoss/dY [N, OH, OW, Cout] */
@@ -251,21 +270,25 @@ export interface Conv2dInputGradOperands {
   dInput: GpuTensor;
 }
 
-export function conv2dInputGradSpec(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): KernelSpec {
-  geometry(INPUT_GRAD, inputShape, weightShape, p);
+/** `variant`: the groups == 1 kernel's (default: the context's choice, backwardVariant). */
+export function conv2dInputGradSpec(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, variant?: BackwardVariant): KernelSpec {
+  const g = geometry(INPUT_GRAD, inputShape, weightShape, p);
   if (p.groups === 1) {
-    const lanes = inputGradLanes(inputShape[3]);
-    const shader = sharesThroughSubgroups(ctx, lanes, 1) ? 'conv2d_input_grad_subgroup.wgsl' : 'conv2d_input_grad.wgsl';
-    return { shader, constants: { WG: lanes } };
+    const v = variant ?? backwardVariant(ctx, 'input_grad', g, p);
+    return { shader: v.subgroups ? 'conv2d_input_grad_subgroup.wgsl' : 'conv2d_input_grad.wgsl', constants: { WG: v.lanes } };
   }
   return { shader: 'conv2d_input_grad.wgsl', entryPoint: 'grouped', constants: { WG: SCALAR_WG } };
 }
 
-/** dX of conv2d with the forward's params; writes every element of dInput. */
-export function prepareConv2dInputGrad(ctx: GpuContext, t: Conv2dInputGradOperands, p: Conv2dParams): Dispatch {
+/**
+ * dX of conv2d with the forward's params; writes every element of dInput. `variant`: a groups == 1
+ * variant to run instead of the context's choice (the tuner's candidates).
+ */
+export function prepareConv2dInputGrad(ctx: GpuContext, t: Conv2dInputGradOperands, p: Conv2dParams, variant?: BackwardVariant): Dispatch {
   const g = geometry(INPUT_GRAD, t.dInput.shape, t.weight.shape, p, t.dOut.shape);
   checkOperands(ctx, INPUT_GRAD, { dOut: t.dOut, weight: t.weight, dInput: t.dInput }, ['dInput']);
-  const spec = conv2dInputGradSpec(ctx, t.dInput.shape, t.weight.shape, p);
+  const v = p.groups === 1 ? (variant ?? backwardVariant(ctx, 'input_grad', g, p)) : undefined;
+  const spec = conv2dInputGradSpec(ctx, t.dInput.shape, t.weight.shape, p, v);
   const phaseRows = Math.ceil(g.H / p.strideH);
   const phaseCols = Math.ceil(g.W / p.strideW);
   const blocksPerPhase = Math.ceil((phaseRows * phaseCols) / IG_R);
@@ -280,7 +303,7 @@ export function prepareConv2dInputGrad(ctx: GpuContext, t: Conv2dInputGradOperan
     .u32(IG_R);
   const workgroups =
     p.groups === 1
-      ? tileGrid(ctx, INPUT_GRAD, Math.ceil(g.cin / (inputGradLanes(g.cin) * IG_CN)), tiles)
+      ? tileGrid(ctx, INPUT_GRAD, Math.ceil(g.cin / (v!.lanes * IG_CN)), tiles)
       : linearGrid(ctx, total, SCALAR_WG);
   const label = `${INPUT_GRAD}(${describe(p, g)}) ${shapeString(t.dOut.shape)}->${shapeString(t.dInput.shape)}`;
   return makeDispatch(ctx, { label, spec, uniforms, buffers: [t.dOut, t.weight, t.dInput], workgroups });
@@ -303,7 +326,10 @@ export function conv2dInputGrad(
 // conv2d_weight_grad.wgsl `main`: one tap and RK input channels per workgroup, CN output channels per lane.
 const WG_RK = 8;
 const WG_CN = 4;
-const weightGradLanes = (cout: number) => lanesFor(cout, WG_CN, 32);
+// The lanes the split below is sized for: the default's (conv2d-variants.ts), whatever variant
+// runs, so the scratch shape (a graph value, planned before any kernel is chosen) depends on the
+// shapes alone.
+const splitLanes = (cout: number) => lanesFor(cout, WG_CN, 32);
 // Split-K: enough chunks to give ~64k invocations, but chunks of at least 64 pixels, at most
 // 256 chunks, and a scratch of at most 32 MiB (large layers then run in fewer, longer chunks:
 // they have parallelism in their outputs already, and the blocked sums keep long chunks accurate).
@@ -315,6 +341,8 @@ const SPLIT_MAX_SCRATCH_FLOATS = 1 << 23;
 export interface Conv2dWeightGradOptions {
   /** Pixel chunks of the split-K reduction (default: chosen from the shapes); 1 needs no scratch. */
   chunks?: number;
+  /** The groups == 1 kernel's variant (default: the context's choice, backwardVariant); the tuner's candidates. */
+  variant?: BackwardVariant;
 }
 
 interface Split {
@@ -332,7 +360,7 @@ function weightGradSplit(g: Geometry, p: Conv2dParams, opts: Conv2dWeightGradOpt
     }
     chunks = Math.min(opts.chunks, M);
   } else {
-    const lanes = weightGradLanes(g.cout);
+    const lanes = splitLanes(g.cout);
     const kTiles = g.KH * g.KW * Math.ceil(g.cinPerGroup / WG_RK);
     const invocations = p.groups === 1 ? kTiles * Math.ceil(g.cout / (lanes * WG_CN)) * lanes : outputs;
     chunks = Math.min(
@@ -376,13 +404,12 @@ export interface Conv2dWeightGradOperands {
   scratch?: GpuTensor;
 }
 
-export function conv2dWeightGradSpec(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): KernelSpec {
-  geometry(WEIGHT_GRAD, inputShape, weightShape, p);
+/** `variant`: the groups == 1 kernel's (default: the context's choice, backwardVariant). */
+export function conv2dWeightGradSpec(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, variant?: BackwardVariant): KernelSpec {
+  const g = geometry(WEIGHT_GRAD, inputShape, weightShape, p);
   if (p.groups === 1) {
-    const lanes = weightGradLanes(weightShape[3]);
-    // The shuffle hands out WG_RK input channels: a subgroup must hold that many lanes.
-    const shader = sharesThroughSubgroups(ctx, lanes, WG_RK) ? 'conv2d_weight_grad_subgroup.wgsl' : 'conv2d_weight_grad.wgsl';
-    return { shader, constants: { WG: lanes } };
+    const v = variant ?? backwardVariant(ctx, 'weight_grad', g, p);
+    return { shader: v.subgroups ? 'conv2d_weight_grad_subgroup.wgsl' : 'conv2d_weight_grad.wgsl', constants: { WG: v.lanes } };
   }
   return { shader: 'conv2d_weight_grad.wgsl', entryPoint: 'grouped', constants: { WG: SCALAR_WG } };
 }
@@ -419,7 +446,8 @@ export function prepareConv2dWeightGrad(
   const ciBlocks = Math.ceil(g.cinPerGroup / WG_RK);
   const kTiles = g.KH * g.KW * ciBlocks;
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const spec = conv2dWeightGradSpec(ctx, t.input.shape, t.dWeight.shape, p);
+  const v = p.groups === 1 ? (opts.variant ?? backwardVariant(ctx, 'weight_grad', g, p)) : undefined;
+  const spec = conv2dWeightGradSpec(ctx, t.input.shape, t.dWeight.shape, p, v);
   const uniforms = windowUniforms(new Uniforms().u32(M).u32(g.cin).u32(g.cout).u32(g.cinPerGroup).u32(g.coutPerGroup), g, p)
     .u32(K)
     .u32(ciBlocks)
@@ -429,7 +457,7 @@ export function prepareConv2dWeightGrad(
     .u32(WG_RK);
   let workgroups: Grid;
   if (p.groups === 1) {
-    const channelBlocks = Math.ceil(g.cout / (weightGradLanes(g.cout) * WG_CN));
+    const channelBlocks = Math.ceil(g.cout / (v!.lanes * WG_CN));
     if (channelBlocks > maxDim || kTiles > maxDim || chunks > maxDim) {
       throw new Error(`${WEIGHT_GRAD}: grid ${channelBlocks} x ${kTiles} x ${chunks} exceeds the per-dimension limit ${maxDim}`);
     }

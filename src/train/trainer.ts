@@ -5,7 +5,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { DROPOUT_SEED } from '../graph/builder.js';
 import { compile } from '../graph/compile.js';
-import type { Value } from '../graph/ir.js';
+import type { Graph, Value } from '../graph/ir.js';
 import { Program } from '../graph/program.js';
 import { Session } from '../graph/session.js';
 import { type SgdGroup, sgdHyperData } from '../kernels/sgd.js';
@@ -95,6 +95,11 @@ export class Trainer {
       if (owned) s.dispose();
       throw e;
     }
+  }
+
+  /** The step's graph as compiled (forward, loss, backward): what tuning times (src/graph/tune.ts). */
+  get stepGraph(): Graph {
+    return this.step.graph;
   }
 
   /** Bytes of GPU memory the step plans for activations and scratch. */

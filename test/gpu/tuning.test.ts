@@ -17,8 +17,12 @@ import type { GpuContext } from '../../src/gpu/context.js';
 import { fileTuneStore } from '../../src/gpu/tune-store.js';
 import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
 import { GEMM_SPACE_VERSION, convGeometry, convParams, depthwiseVariant, gemmVariant } from '../../src/kernels/conv2d.js';
+import { backwardChannels, backwardVariant } from '../../src/kernels/conv2d-backward.js';
+import { differentiate } from '../../src/graph/autograd.js';
 import {
+  backwardCandidates,
   defaultGemmVariant,
+  parseBackwardVariant,
   depthwiseCandidates,
   depthwiseVariantName,
   gemmCandidates,
@@ -143,6 +147,53 @@ describe('kernel tuning: the tuner and programs', function () {
       }
       const again = await tuneGraph(ctx, graph);
       expect([again.tuned.length, again.cached], 'a second tuning finds the three shapes stored').to.deep.equal([0, 3]);
+    });
+  });
+
+  it("times a training graph's backward GEMMs too (input and weight gradients), and the step runs the choices", async () => {
+    await withStore('cached', async (ctx) => {
+      // Two convolutions differentiated: dX of the second, dW of both (the first's input is not differentiated).
+      const b = new GraphBuilder();
+      const x = b.input('image', [1, 9, 11, 13]);
+      const w1 = b.param('a.w', [3, 3, 13, 24]);
+      const w2 = b.param('b.w', [1, 1, 24, 70]);
+      const y = b.conv2d('b', b.conv2d('a', x, w1, { padding: 1 }), w2, {});
+      const seed = b.input('dy', [1, 9, 11, 70]);
+      b.output('y', y);
+      const d = differentiate(b.build(), new Map([[y, seed]]), [w1, w2]);
+      const out = GraphBuilder.extend(d.graph);
+      out.output('dw1', d.grads.get(w1.id)!);
+      out.output('dw2', d.grads.get(w2.id)!);
+      const graph = out.build();
+      const report = await tuneGraph(ctx, graph, { budgetMs: 120_000 });
+      const backward = report.tuned.filter((t) => t.kernel !== 'conv2d_gemm');
+      expect(backward.map((t) => t.kernel).sort()).to.deep.equal(['conv2d_input_grad', 'conv2d_weight_grad', 'conv2d_weight_grad']);
+      const cls = ctx.isSoftware ? 'software' : 'gpu';
+      for (const t of backward) {
+        const node = graph.nodes.find((n) => n.name === t.layers[0])!;
+        const [kernel, g, attrs] =
+          node.op.type === 'conv2d_grad_input'
+            ? (['input_grad', convGeometry(node.op.attrs.inputShape, node.op.weight.shape, node.op.attrs), node.op.attrs] as const)
+            : node.op.type === 'conv2d_grad_weight'
+              ? (['weight_grad', convGeometry(node.op.x.shape, node.op.attrs.weightShape, node.op.attrs), node.op.attrs] as const)
+              : [null, null, null];
+        if (!kernel) throw new Error(`${node.name} is not a backward convolution`);
+        const candidates = backwardCandidates(kernel, backwardChannels(kernel, g), cls, ctx.kernelLimits);
+        expect(t.entry.timed, `${t.kernel} ${t.shape}: every candidate timed`).to.equal(candidates.length);
+        expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
+        expect(backwardVariant(ctx, kernel, g, attrs)).to.deep.equal(parseBackwardVariant(t.entry.variant));
+      }
+      // Whatever was chosen, the step's gradients are the CPU reference's.
+      const p = params(graph);
+      const inputs = { image: randomArray(9 * 11 * 13), dy: randomArray(9 * 11 * 70) };
+      const program = await Program.create(ctx, compile(graph, { mode: 'training' }), p, 'tuned step');
+      try {
+        const got = await program.run(inputs);
+        const want = runGraphCpu(graph, p, inputs);
+        for (const name of ['dw1', 'dw2']) expectClose(got.get(name)!, want.get(name)!, `tuned ${name}`);
+      } finally {
+        program.dispose();
+      }
     });
   });
 

@@ -1,9 +1,18 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convParams, samePadding } from '../../src/kernels/conv2d.js';
+import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convGeometry, convParams, samePadding } from '../../src/kernels/conv2d.js';
+import {
+  type BackwardVariant,
+  backwardCandidates,
+  backwardVariantName,
+  backwardVariantProblem,
+  defaultBackwardVariant,
+  parseBackwardVariant,
+} from '../../src/kernels/conv2d-variants.js';
 import {
   type Conv2dWeightGradOptions,
+  backwardChannels,
   conv2dBiasGrad,
   conv2dBiasGradCpu,
   conv2dInputGrad,
@@ -115,7 +124,11 @@ interface Grads {
   chunks?: number;
   /** Value range of dY (an offset range stresses the sums' accuracy). */
   dyRange?: [number, number];
+  /** A groups == 1 variant for dX and dW instead of the context's choice. */
+  variant?: BackwardVariant;
 }
+
+const variantName = (which: Grads) => (which.variant ? ` (${backwardVariantName(which.variant)})` : '');
 
 /** Runs the requested gradients of one case on the GPU (NaN-poisoned outputs) and checks each against its CPU reference. */
 async function checkGpu(c: Case, which: Grads = { dx: true, dw: true, db: true }): Promise<void> {
@@ -132,17 +145,17 @@ async function checkGpu(c: Case, which: Grads = { dx: true, dw: true, db: true }
     const tDy = tensors.add(uploadTensor(ctx, dy, outShape, 'dOut'));
     if (which.dx) {
       const dInput = tensors.add(poisonedTensor(ctx, c.input, 'dInput'));
-      await runOnce(ctx, 'dX test', () => prepareConv2dInputGrad(ctx, { dOut: tDy, weight: tW, dInput }, p));
-      expectClose(await readTensor(ctx, dInput), conv2dInputGradCpu(dy, outShape, w, weightShape, c.input, p), `${c.name}: dX`);
+      await runOnce(ctx, 'dX test', () => prepareConv2dInputGrad(ctx, { dOut: tDy, weight: tW, dInput }, p, which.variant));
+      expectClose(await readTensor(ctx, dInput), conv2dInputGradCpu(dy, outShape, w, weightShape, c.input, p), `${c.name}: dX${variantName(which)}`);
     }
     if (which.dw) {
-      const opts: Conv2dWeightGradOptions = which.chunks ? { chunks: which.chunks } : {};
+      const opts: Conv2dWeightGradOptions = { ...(which.chunks ? { chunks: which.chunks } : {}), variant: which.variant };
       const dWeight = tensors.add(poisonedTensor(ctx, weightShape, 'dWeight'));
       const scratchShape = conv2dWeightGradScratchShape(c.input, weightShape, p, opts);
       const scratch = scratchShape ? tensors.add(poisonedTensor(ctx, scratchShape, 'scratch')) : undefined;
       if (which.chunks !== undefined) expect(scratchShape?.[0] ?? 1, 'chunks used').to.equal(which.chunks);
       await runOnce(ctx, 'dW test', () => prepareConv2dWeightGrad(ctx, { input: tX, dOut: tDy, dWeight, scratch }, p, opts));
-      expectClose(await readTensor(ctx, dWeight), conv2dWeightGradCpu(x, c.input, dy, outShape, weightShape, p), `${c.name}: dW`);
+      expectClose(await readTensor(ctx, dWeight), conv2dWeightGradCpu(x, c.input, dy, outShape, weightShape, p), `${c.name}: dW${variantName(which)}`);
     }
     if (which.db) {
       const dBias = tensors.add(poisonedTensor(ctx, [c.cout], 'dBias'));
@@ -190,6 +203,42 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
   for (const c of GPU_CASES.filter((c) => (c.p.groups ?? 1) === 1)) {
     it(`dX, dW without subgroups: ${c.name}`, () => withKernelOption('subgroups', false, () => checkGpu(c, { dx: true, dw: true })));
   }
+
+  // Tuning may change only speed: every candidate of both classes' spaces (lanes, plain or
+  // sharing through subgroups) against the CPU reference.
+  for (const c of [GPU_CASES[1], GPU_CASES[3], GPU_CASES[7]]) {
+    it(`dX and dW, every candidate a tuner may choose: ${c.name}`, async () => {
+      const ctx = await testContext();
+      const { p, weightShape } = shapesOf(c);
+      const g = convGeometry(c.input, weightShape, p);
+      let ran = 0;
+      for (const kernel of ['input_grad', 'weight_grad'] as const) {
+        const seen = new Set<string>();
+        const channels = backwardChannels(kernel, g);
+        const candidates = [...backwardCandidates(kernel, channels, 'software', ctx.kernelLimits), ...backwardCandidates(kernel, channels, 'gpu', ctx.kernelLimits)]
+          .filter((v) => !seen.has(backwardVariantName(v)) && !!seen.add(backwardVariantName(v)));
+        if (ctx.kernelLimits.subgroupSize) expect(candidates.some((v) => v.subgroups) && candidates.some((v) => !v.subgroups), 'both paths').to.equal(true);
+        for (const variant of candidates) {
+          await checkGpu(c, kernel === 'input_grad' ? { dx: true, variant } : { dw: true, variant });
+          ran++;
+        }
+      }
+      console.log(`      (${ran} candidates)`);
+    });
+  }
+
+  it('names each backward candidate stably and says why one cannot run', async () => {
+    const ctx = await testContext();
+    const limits = { ...ctx.kernelLimits, subgroupSize: 4 };
+    for (const v of backwardCandidates('input_grad', 130, 'gpu', ctx.kernelLimits)) expect(parseBackwardVariant(backwardVariantName(v))).to.deep.equal(v);
+    expect(backwardVariantProblem('weight_grad', { subgroups: true, lanes: 8 }, limits)).to.match(/at least 8 lanes, not 4/);
+    expect(backwardVariantProblem('input_grad', { subgroups: true, lanes: 8 }, limits)).to.equal(null);
+    expect(backwardVariantProblem('input_grad', { subgroups: true, lanes: 8 }, { ...limits, subgroupSize: 0 })).to.match(/no subgroups of one fixed size/);
+    expect(backwardVariantProblem('input_grad', { subgroups: false, lanes: 4096 }, limits)).to.match(/exceed the device's/);
+    // Untuned: subgroups on software adapters only, lanes enough for the channels.
+    expect(defaultBackwardVariant('weight_grad', 131, 'gpu', ctx.kernelLimits)).to.deep.equal({ subgroups: false, lanes: 32 });
+    expect(defaultBackwardVariant('input_grad', 5, 'software', { ...ctx.kernelLimits, subgroupSize: 8 })).to.deep.equal({ subgroups: true, lanes: 8 });
+  });
 
   // N=2 with a 33x31 output: each dW element and each db element sums 2046 pixel terms.
   const big: Case = { name: '3x3 pad 1 on 2x33x31, Cin 5 -> Cout 7', input: [2, 33, 31, 5], kernel: [3, 3], cout: 7, p: pad1 };
