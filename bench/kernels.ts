@@ -84,7 +84,7 @@ function randomData(n: number, seed: number): Float32Array {
 }
 
 /** Times one of our dispatches in milliseconds: timestamps around its pass, or wall time. */
-class OurTimer {
+export class OurTimer {
   /** Sleeps through the GPU work instead of polling (see src/gpu/work-timer.ts). */
   private readonly wait = new WorkTimer();
   private readonly querySet: GPUQuerySet | null;

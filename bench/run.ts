@@ -14,7 +14,8 @@
 import { join, resolve } from 'node:path';
 import { type BrowserCase, benchBrowser } from './browser.js';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
-import { LAYERS, benchKernels } from './kernels.js';
+import { LAYERS, OurTimer, benchKernels } from './kernels.js';
+import { benchMemoryKernels } from './memory.js';
 import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeights } from './model.js';
 import { benchPrecision } from './precision.js';
 import { benchQuantize } from './quantize.js';
@@ -131,13 +132,25 @@ type Options = ReturnType<typeof parseArgs>;
 
 async function kernelsPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   const r = await benchKernels(ctx, { quick: o.quick, repeats: o.repeats, warmup: 1, layers: LAYERS, tfjs: true });
-  return r.rows.flatMap((row) =>
+  const conv = r.rows.flatMap((row) =>
     (['ours', 'tfjs'] as const).flatMap((engine) => {
       const m = row[engine];
       const base = { part: 'kernels' as const, model: row.layer, engine, batch: 1, firstRunMs: null, peakBytes: null };
       return m ? [{ ...base, medianMs: m.medianMs, gflops: m.gflops, description: row.description, timing: r.method }] : [];
     }),
   );
+  // Memory-bound kernels in GB/s, timed as the convolutions were.
+  const timer = new OurTimer(ctx, ctx.hasTimestamps);
+  try {
+    const m = await benchMemoryKernels(ctx, (d) => timer.time(d), { repeats: o.repeats, warmup: 1 });
+    const memory = m.rows.map((row) => ({
+      part: 'kernels' as const, model: row.kernel, engine: 'ours' as const, batch: 1, firstRunMs: null, peakBytes: null, medianMs: row.medianMs,
+      description: row.description, megabytes: row.megabytes, gbps: row.gbps, fractionOfCopy: row.fractionOfCopy, copyGbps: m.copyGbps, timing: r.method,
+    }));
+    return [...conv, ...memory];
+  } finally {
+    timer.dispose();
+  }
 }
 
 async function modelPart(ctx: GpuContext, o: Options): Promise<Result[]> {

@@ -63,17 +63,30 @@ export function resizeUniforms(total: number, inputShape: Shape, p: ResizeParams
     .f32(resizeScale(W, p.outW, p.mode));
 }
 
-export function resizeBilinearSpec(p: ResizeParams): KernelSpec {
-  return { shader: 'resize_bilinear.wgsl', constants: { MODE: resizeModeCode(p.mode), WG } };
+/**
+ * How the resize kernel spreads its work: an output element per invocation (`main`: on GPUs
+ * neighbouring invocations touch neighbouring words), or an output pixel per invocation with its
+ * channels in a loop (`pixels`: the taps worked out once a pixel; on lavapipe, 2-core EPYC,
+ * 33x33 -> 257x257 with 21 channels took 6.7 ms against 18.7). Both give the same bits.
+ */
+export type ResizeLayout = 'element' | 'pixel';
+
+/** The layout for `ctx`'s adapter class. */
+export function resizeLayout(ctx: GpuContext): ResizeLayout {
+  return ctx.isSoftware ? 'pixel' : 'element';
 }
 
-export function prepareResizeBilinear(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }, p: ResizeParams): Dispatch {
+export function resizeBilinearSpec(p: ResizeParams, layout: ResizeLayout = 'element'): KernelSpec {
+  return { shader: 'resize_bilinear.wgsl', entryPoint: layout === 'pixel' ? 'pixels' : 'main', constants: { MODE: resizeModeCode(p.mode), WG } };
+}
+
+export function prepareResizeBilinear(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }, p: ResizeParams, layout = resizeLayout(ctx)): Dispatch {
   const outShape = resizeBilinearOutputShape(t.input.shape, p);
   expectShape(t.out.shape, outShape, `resizeBilinear(${p.mode})`, 'out');
-  const total = numel(outShape);
+  const total = layout === 'pixel' ? numel(outShape) / outShape[3] : numel(outShape);
   return makeDispatch(ctx, {
     label: `resizeBilinear(${p.mode}) ${shapeString(t.input.shape)} -> ${p.outH}x${p.outW}`,
-    spec: resizeBilinearSpec(p),
+    spec: resizeBilinearSpec(p, layout),
     uniforms: resizeUniforms(total, t.input.shape, p),
     buffers: [t.input, t.out],
     workgroups: linearGrid(ctx, total, WG),

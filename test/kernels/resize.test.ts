@@ -3,6 +3,7 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import {
   RESIZE_MODES,
+  type ResizeLayout,
   type ResizeMode,
   type ResizeParams,
   prepareResizeBilinear,
@@ -13,12 +14,12 @@ import {
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 describe('kernel: resizeBilinear', () => {
-  async function runGpu(x: Float32Array, shape: number[], p: ResizeParams): Promise<Float32Array> {
+  async function runGpu(x: Float32Array, shape: number[], p: ResizeParams, layout?: ResizeLayout): Promise<Float32Array> {
     const ctx = await testContext();
     const input = uploadTensor(ctx, x, shape);
     const out = poisonedTensor(ctx, resizeBilinearOutputShape(shape, p));
     try {
-      await runOnce(ctx, 'resize test', () => prepareResizeBilinear(ctx, { input, out }, p));
+      await runOnce(ctx, 'resize test', () => prepareResizeBilinear(ctx, { input, out }, p, layout));
       return await readTensor(ctx, out);
     } finally {
       input.dispose();
@@ -26,10 +27,15 @@ describe('kernel: resizeBilinear', () => {
     }
   }
 
+  /** Both layouts (an element or a pixel an invocation) against the CPU reference, and bit for bit against each other. */
   async function checkRandom(shape: number[], outH: number, outW: number, mode: ResizeMode): Promise<void> {
     const x = randomArray(numel(shape));
     const p = { outH, outW, mode };
-    expectClose(await runGpu(x, shape, p), resizeBilinearCpu(x, shape, p), `${mode} ${shape} -> ${outH}x${outW}`);
+    const ref = resizeBilinearCpu(x, shape, p);
+    const [element, pixel] = [await runGpu(x, shape, p, 'element'), await runGpu(x, shape, p, 'pixel')];
+    expectClose(element, ref, `${mode} ${shape} -> ${outH}x${outW} (an element an invocation)`);
+    expectClose(pixel, ref, `${mode} ${shape} -> ${outH}x${outW} (a pixel an invocation)`);
+    expect(Buffer.from(pixel.buffer).equals(Buffer.from(element.buffer)), 'both layouts give the same bits').to.equal(true);
   }
 
   for (const mode of RESIZE_MODES) {

@@ -10,6 +10,7 @@ import {
   resizeBilinearGradScratchShape,
   resizeBilinearGradSpec,
   resizeBilinearSpec,
+  resizeLayout,
 } from '../../kernels/resize.js';
 import { prepareResizeArgmax, resizeArgmaxCpu, resizeArgmaxSpec } from '../../kernels/resize-argmax.js';
 import type { Value } from '../value.js';
@@ -52,8 +53,8 @@ export const resizeOp: OpDef<ResizeOp> = {
     const [n, , , c] = op.input.shape;
     return [{ shape: [n, op.attrs.outH, op.attrs.outW, c], dtype: 'f32' }];
   },
-  lower: (op) => ({
-    specs: [resizeBilinearSpec(op.attrs)],
+  lower: (op, _outputs, ctx) => ({
+    specs: [resizeBilinearSpec(op.attrs, resizeLayout(ctx))],
     prepare: (ctx, t, [out]) => [prepareResizeBilinear(ctx, { input: t(op.input), out }, op.attrs)],
   }),
   cpu: (op, read) => [resizeBilinearCpu(read(op.input) as Float32Array, op.input.shape, op.attrs)],
