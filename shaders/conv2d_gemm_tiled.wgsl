@@ -9,8 +9,10 @@
 // steps of BK: each step every thread loads its share of the A tile (BM x BK) and the B tile
 // (BK x BN) into registers, stores them to one of two workgroup buffers, and the threads
 // multiply out of the other, so loading step s + 1 overlaps computing step s with one barrier
-// per step (double buffering). Loads are coalesced: consecutive threads read consecutive input
-// channels (A) and output channels (B). Whole steps of padding taps still cost their loads
+// per step (double buffering). Consecutive threads read consecutive output channels of B, and
+// of A consecutive pixels (a channel each); with VEC4 defined (conv2d_gemm_tiled_vec4.wgsl,
+// channel counts that are multiples of 4) each thread reads four channels as one vec4 and
+// consecutive threads consecutive channels. Whole steps of padding taps still cost their loads
 // here (the register kernel skips them); large atrous rates are the register kernel's case.
 //
 // Split-K, as in conv2d_gemm.wgsl: workgroups along x also split the input channels into
@@ -43,6 +45,86 @@ var<workgroup> tileB: array<f32, 2u * BK * BN>;
 
 //#include "conv2d_gemm_operands.wgsl"
 
+override THREADS: u32 = WGX * WGY;
+
+/** What staging needs of a workgroup's block: its first pixel and channel, and its split's reduction. */
+struct Block {
+  m0: u32,
+  n0: u32,
+  kLen: u32,
+  chunk: u32,
+  ciBegin: u32,
+}
+
+//#if VEC4
+// The operands four channels at a time (conv2d_gemm_tiled_vec4.wgsl): Cin, each split's
+// channels and Cout are multiples of 4 (conv2d-variants.ts checks), so four consecutive k of one
+// tap are four consecutive input channels, and four consecutive output channels one weight vec4.
+@group(0) @binding(1) var<storage, read> input4: array<elem4_t>;
+@group(0) @binding(2) var<storage, read> weight4: array<elem4_t>;
+
+fn aValue4(m: u32, k: u32, b: Block) -> vec4f {
+  if (m >= params.M || k >= b.kLen) { return vec4f(0.0); }
+  let tap = k / b.chunk;
+  let ci = b.ciBegin + k % b.chunk;
+  let kh = tap / params.KW;
+  let kw = tap % params.KW;
+  let ow = m % params.OW;
+  let t = m / params.OW;
+  let oh = t % params.OH;
+  let n = t / params.OH;
+  let ih = i32(oh * params.strideH + kh * params.dilH) - params.padTop;
+  let iw = i32(ow * params.strideW + kw * params.dilW) - params.padLeft;
+  if (ih < 0 || ih >= i32(params.H) || iw < 0 || iw >= i32(params.W)) { return vec4f(0.0); }
+  return vec4f(input4[(((n * params.H + u32(ih)) * params.W + u32(iw)) * params.cin + ci) / 4u]);
+}
+
+fn bValue4(k: u32, co: u32, b: Block) -> vec4f {
+  if (k >= b.kLen || co >= params.cout) { return vec4f(0.0); }
+  let tap = k / b.chunk;
+  let ci = b.ciBegin + k % b.chunk;
+  return vec4f(weight4[((tap * params.cin + ci) * params.cout + co) / 4u]);
+}
+
+// Loads the A and B tiles of reduction step k0 into the stage at row `at`: a vec4 a thread,
+// neighbouring threads reading neighbouring channels.
+fn stage(at: u32, k0: u32, lane: u32, b: Block) {
+  for (var i = lane; i < BM * BK / 4u; i += THREADS) {
+    let m = i / (BK / 4u);
+    let k = (i % (BK / 4u)) * 4u;
+    let v = aValue4(b.m0 + m, k0 + k, b);
+    tileA[(at + k) * BM + m] = v.x;
+    tileA[(at + k + 1u) * BM + m] = v.y;
+    tileA[(at + k + 2u) * BM + m] = v.z;
+    tileA[(at + k + 3u) * BM + m] = v.w;
+  }
+  for (var i = lane; i < BK * BN / 4u; i += THREADS) {
+    let k = i / (BN / 4u);
+    let n = (i % (BN / 4u)) * 4u;
+    let v = bValue4(k0 + k, b.n0 + n, b);
+    let row = (at + k) * BN + n;
+    tileB[row] = v.x;
+    tileB[row + 1u] = v.y;
+    tileB[row + 2u] = v.z;
+    tileB[row + 3u] = v.w;
+  }
+}
+//#else
+// Loads the A and B tiles of reduction step k0 into the stage at row `at`, a value a thread:
+// neighbouring threads read neighbouring pixels of A (one channel each) and neighbouring
+// output channels of B.
+fn stage(at: u32, k0: u32, lane: u32, b: Block) {
+  for (var i = lane; i < BK * BM; i += THREADS) {
+    let k = i / BM;
+    tileA[(at + k) * BM + i % BM] = aValue(b.m0 + i % BM, k0 + k, b.kLen, b.chunk, b.ciBegin);
+  }
+  for (var i = lane; i < BK * BN; i += THREADS) {
+    let k = i / BN;
+    tileB[(at + k) * BN + i % BN] = bValue(k0 + k, b.n0 + i % BN, b.kLen, b.chunk, b.ciBegin);
+  }
+}
+//#endif
+
 @compute @workgroup_size(WGX, WGY)
 fn main(
   @builtin(workgroup_id) wid: vec3u,
@@ -59,38 +141,21 @@ fn main(
   let ciBegin = split * params.ciChunk;
   let chunk = min(params.cin, ciBegin + params.ciChunk) - ciBegin;
   let kLen = params.KH * params.KW * chunk;
-  let threads = WGX * WGY;
   let steps = (kLen + BK - 1u) / BK;
 
   var acc: array<f32, T_MAX>;
   for (var i = 0u; i < TM * TN; i++) { acc[i] = 0.0; }
 
+  let block = Block(m0, n0, kLen, chunk, ciBegin);
   // Stage 0 of step 0.
-  for (var i = lane; i < BK * BM; i += threads) {
-    let k = i / BM;
-    tileA[k * BM + i % BM] = aValue(m0 + i % BM, k, kLen, chunk, ciBegin);
-  }
-  for (var i = lane; i < BK * BN; i += threads) {
-    let k = i / BN;
-    tileB[k * BN + i % BN] = bValue(k, n0 + i % BN, kLen, chunk, ciBegin);
-  }
+  stage(0u, 0u, lane, block);
   workgroupBarrier();
 
   for (var s = 0u; s < steps; s++) {
     let cur = (s % 2u) * BK;
     let nxt = ((s + 1u) % 2u) * BK;
     // Load step s + 1 into the other stage while this one is multiplied out.
-    if (s + 1u < steps) {
-      let k0 = (s + 1u) * BK;
-      for (var i = lane; i < BK * BM; i += threads) {
-        let k = i / BM;
-        tileA[(nxt + k) * BM + i % BM] = aValue(m0 + i % BM, k0 + k, kLen, chunk, ciBegin);
-      }
-      for (var i = lane; i < BK * BN; i += threads) {
-        let k = i / BN;
-        tileB[(nxt + k) * BN + i % BN] = bValue(k0 + k, n0 + i % BN, kLen, chunk, ciBegin);
-      }
-    }
+    if (s + 1u < steps) { stage(nxt, (s + 1u) * BK, lane, block); }
     for (var k = 0u; k < BK; k++) {
       var a: array<f32, 8>;
       var b: array<f32, 8>;

@@ -53,6 +53,8 @@ export interface TiledGemm {
   /** Pixels and channels per thread. */
   TM: number;
   TN: number;
+  /** Tiles staged four channels a thread (conv2d_gemm_tiled_vec4.wgsl; channel counts multiples of 4). */
+  vec4: boolean;
   splits: number;
 }
 
@@ -149,15 +151,15 @@ const MIN_SPLIT_CHANNELS = 32;
 /** A short stable name: the tuning cache stores choices by it. */
 export function gemmVariantName(v: GemmVariant): string {
   if (v.kind === 'matrix') return `x${v.m}x${v.n}x${v.k}g${v.SGM}x${v.SGN}t${v.TMS}x${v.TNS}b${v.KS}l${v.lanes}${v.emulated ? 'e' : ''}k${v.splits}`;
-  if (v.kind === 'tiled') return `w${v.BM}x${v.BN}b${v.BK}t${v.TM}x${v.TN}k${v.splits}`;
+  if (v.kind === 'tiled') return `w${v.BM}x${v.BN}b${v.BK}t${v.TM}x${v.TN}${v.vec4 ? 'v4' : ''}k${v.splits}`;
   return `${v.kind === 'register' ? 'r' : 's'}${v.R}c${v.CN}l${v.lanes}k${v.splits}`;
 }
 
 export function parseGemmVariant(name: string): GemmVariant | null {
   const r = /^([rs])(\d+)c(\d+)l(\d+)k(\d+)$/.exec(name);
   if (r) return { kind: r[1] === 'r' ? 'register' : 'subgroup', R: Number(r[2]), CN: Number(r[3]), lanes: Number(r[4]), splits: Number(r[5]) };
-  const t = /^w(\d+)x(\d+)b(\d+)t(\d+)x(\d+)k(\d+)$/.exec(name);
-  if (t) return { kind: 'tiled', BM: Number(t[1]), BN: Number(t[2]), BK: Number(t[3]), TM: Number(t[4]), TN: Number(t[5]), splits: Number(t[6]) };
+  const t = /^w(\d+)x(\d+)b(\d+)t(\d+)x(\d+)(v4)?k(\d+)$/.exec(name);
+  if (t) return { kind: 'tiled', BM: Number(t[1]), BN: Number(t[2]), BK: Number(t[3]), TM: Number(t[4]), TN: Number(t[5]), vec4: t[6] === 'v4', splits: Number(t[7]) };
   const x = /^x(\d+)x(\d+)x(\d+)g(\d+)x(\d+)t(\d+)x(\d+)b(\d+)l(\d+)(e?)k(\d+)$/.exec(name);
   if (x) {
     const [m, n, k, SGM, SGN, TMS, TNS, KS, lanes] = x.slice(1, 10).map(Number);
@@ -255,6 +257,12 @@ export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: Kern
   }
   const bytes = 2 * v.BK * (v.BM + v.BN) * 4;
   if (bytes > limits.maxComputeWorkgroupStorageSize) return `${bytes} bytes of staged tiles exceed the device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
+  if (v.vec4) {
+    // Four consecutive k of a tap must be four channels of one split, four outputs one vec4.
+    if (g.cin % 4 || g.cout % 4) return `vec4 staging needs channel counts that are multiples of 4, not ${g.cin} -> ${g.cout}`;
+    if (Math.ceil(g.cin / v.splits) % 4) return `vec4 staging needs splits of a multiple of 4 channels, not ${Math.ceil(g.cin / v.splits)}`;
+    if (v.BK % 4 || v.BN % 4) return 'vec4 staging needs BK and BN multiples of 4';
+  }
   return null;
 }
 
@@ -366,7 +374,8 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
     for (const [BM, BN, BK, TM, TN] of tiled) {
       // A channel block over twice Cout is mostly idle.
       if (BN > 64 && BN / 2 >= g.cout) continue;
-      out.push(...withSplits({ kind: 'tiled', BM, BN, BK, TM, TN, splits: 1 }));
+      // Each tiling also staged a vec4 at a time (dropped below where the channels do not allow it).
+      for (const vec4 of [false, true]) out.push(...withSplits({ kind: 'tiled', BM, BN, BK, TM, TN, vec4, splits: 1 }));
     }
   }
   const seen = new Set<string>();

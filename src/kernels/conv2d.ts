@@ -139,6 +139,8 @@ export function gemmVariant(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams, d
   if (problem) throw new Error(`${KERNEL}: GEMM variant ${gemmVariantName(v)} cannot run ${g.cin} -> ${g.cout} channels: ${problem}`);
   if (ctx.kernelOptions.splitK === 'never') v = { ...v, splits: 1 };
   else if (ctx.kernelOptions.splitK === 'always') v = { ...v, splits: normaliseSplits(g.cin, 4) };
+  // Forced splits may cut the channels where vec4 staging cannot: stage them a value at a time.
+  if (v.kind === 'tiled' && v.vec4 && gemmVariantProblem(g, v, limits, dtype)) v = { ...v, vec4: false };
   return v;
 }
 const directLanes = (cout: number) => lanesFor(cout, 1, 64);
@@ -347,7 +349,7 @@ export function conv2dSpec(
     const [shader, tile] =
       gemm.kind !== 'tiled'
         ? [gemm.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', { WG: gemm.lanes, R: gemm.R, CN: gemm.CN }]
-        : ['conv2d_gemm_tiled.wgsl', { BM: gemm.BM, BN: gemm.BN, BK: gemm.BK, TM: gemm.TM, TN: gemm.TN, WGX: gemm.BN / gemm.TN, WGY: gemm.BM / gemm.TM }];
+        : [gemm.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', { BM: gemm.BM, BN: gemm.BN, BK: gemm.BK, TM: gemm.TM, TN: gemm.TN, WGX: gemm.BN / gemm.TN, WGY: gemm.BM / gemm.TM }];
     // A split GEMM writes raw sums: its epilogue constants are the reduction's.
     if (gemm.splits > 1) return { shader, constants: { ...tile, SPLIT_K: 1 } };
     return { shader, constants: { ...constants, ...tile } };

@@ -21,6 +21,7 @@ import {
 import {
   type AdapterClass,
   EMULATED_MATRIX_CONFIGS,
+  type GemmVariant,
   type KernelLimits,
   defaultGemmVariant,
   depthwiseCandidates,
@@ -490,6 +491,9 @@ describe('kernel: conv2d GEMM, every candidate a tuner may choose, on both adapt
     { input: [2, 6, 5, 37], kernel: [1, 1], cout: 133, p: {}, bias: true, scale: true, residual: true },
     { input: [1, 11, 9, 70], kernel: [3, 3], cout: 45, p: { dilationH: 6, dilationW: 6, padTop: 6, padBottom: 6, padLeft: 6, padRight: 6, activation: 'relu' }, scale: true, bias: true },
     { input: [1, 1, 1, 300], kernel: [1, 1], cout: 67, p: { activation: 'relu6' }, bias: true }, // M = 1: image pooling
+    // Channel counts that are multiples of 4 (vec4 staging), off every tile otherwise.
+    { input: [1, 9, 11, 36], kernel: [3, 3], cout: 44, p: { strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }, residual: true },
+    { input: [2, 5, 6, 256], kernel: [1, 1], cout: 68, p: { activation: 'relu' }, bias: true, scale: true },
   ];
   for (const c of cases) {
     it(`${c.kernel.join('x')} ${c.input.join('x')} -> ${c.cout}: every candidate matches the CPU reference`, async () => {
@@ -500,6 +504,9 @@ describe('kernel: conv2d GEMM, every candidate a tuner may choose, on both adapt
       expect(candidates.some((v) => v.splits > 1) || g.cin < 64, 'split-K candidates where the channels allow').to.equal(true);
       // Lavapipe has fixed 8-wide subgroups: the subgroup kernel's candidates run here too.
       if (ctx.kernelLimits.subgroupSize) expect(candidates.some((v) => v.kind === 'subgroup'), 'subgroup candidates').to.equal(true);
+      const vec4 = candidates.filter((v) => v.kind === 'tiled' && v.vec4);
+      expect(vec4.length > 0, 'vec4 staging exactly where the channels are multiples of 4').to.equal(g.cin % 4 === 0 && g.cout % 4 === 0);
+      if (vec4.length) expect(vec4.some((v) => v.splits > 1) || g.cin < 64, 'vec4 split-K').to.equal(true);
       const data = { input: randomArray(numel(c.input)), weight: randomArray(g.KH * g.KW * g.cin * g.cout) };
       for (const v of candidates) await check(c, data, { gemm: v }, gemmVariantName(v));
       console.log(`      (${candidates.length} candidates)`);
@@ -665,6 +672,12 @@ describe('kernel: conv2d split-K (the GEMM split over input channels, then an or
       expect(gemmVariant(ctx, geometry(1, 2048, 256), convParams({})).splits).to.equal(1);
       ctx.kernelOptions.splitK = 'always';
       expect(gemmVariant(ctx, geometry(1, 2048, 256), convParams({})).splits).to.equal(4);
+      // Forced splits of 36 channels (9 each) leave vec4 staging no whole vec4s: it stages by value.
+      const tiled: GemmVariant = { kind: 'tiled', BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec4: true, splits: 1 };
+      await withKernelOption('gemm', tiled, async () => {
+        expect(gemmVariant(ctx, geometry(9, 36, 64), convParams({}))).to.deep.include({ vec4: false, splits: 4 });
+        expect(gemmVariant(ctx, geometry(9, 64, 64), convParams({}))).to.deep.include({ vec4: true, splits: 4 });
+      });
     } finally {
       ctx.kernelOptions.splitK = before;
     }
