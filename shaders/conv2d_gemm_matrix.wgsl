@@ -74,16 +74,10 @@ fn main(
   @builtin(subgroup_size) subgroupSize: u32,
 //#endif
 ) {
+  let block = blockOf(wid, nwg, BM, BN);
   // Uniform per workgroup: a block past the last returns before any barrier, whole.
-  let mBlock = wid.y + wid.z * nwg.y;
-  if (mBlock >= params.mBlocks) { return; }
-  let m0 = mBlock * BM;
-  let split = wid.x / params.coGroups;
-  let n0 = (wid.x % params.coGroups) * BN;
-  let ciBegin = split * params.ciChunk;
-  let chunk = min(params.cin, ciBegin + params.ciChunk) - ciBegin;
-  let kLen = params.KH * params.KW * chunk;
-  let steps = (kLen + BK - 1u) / BK;
+  if (block.past) { return; }
+  let steps = (block.kLen + BK - 1u) / BK;
 
 //#if MATRIX_EMULATED
   let width = LANES;
@@ -110,10 +104,10 @@ fn main(
   for (var s = 0u; s < steps; s++) {
     let k0 = s * BK;
     for (var i = lane; i < BM * BK; i += THREADS) {
-      tileA[i] = elem_t(aValue(m0 + i / BK, k0 + i % BK, kLen, chunk, ciBegin));
+      tileA[i] = elem_t(aValue(block.m0 + i / BK, k0 + i % BK, block));
     }
     for (var i = lane; i < BK * BN; i += THREADS) {
-      tileB[i] = elem_t(bValue(k0 + i / BN, n0 + i % BN, kLen, chunk, ciBegin));
+      tileB[i] = elem_t(bValue(k0 + i / BN, block.n0 + i % BN, block));
     }
     workgroupBarrier();
     if (multiplies) {
@@ -160,8 +154,8 @@ fn main(
     }
     workgroupBarrier();
     if (multiplies) {
-      let mBase = m0 + (sgRow * TMS + t / TNS) * SM_M;
-      let coBase = n0 + (sgCol * TNS + t % TNS) * SM_N;
+      let mBase = block.m0 + (sgRow * TMS + t / TNS) * SM_M;
+      let coBase = block.n0 + (sgCol * TNS + t % TNS) * SM_N;
       for (var e = sgLane; e < MATRIX; e += width) {
         let m = mBase + e / SM_N;
         let co = coBase + e % SM_N;
@@ -169,7 +163,7 @@ fn main(
         let idx = m * params.cout + co;
         var v = results[scratch + e];
         if (SPLIT_K != 0u) {
-          out[split * params.M * params.cout + idx] = elem_t(v);
+          out[block.split * params.M * params.cout + idx] = elem_t(v);
           continue;
         }
         if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }

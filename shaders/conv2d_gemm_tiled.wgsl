@@ -47,15 +47,6 @@ var<workgroup> tileB: array<f32, 2u * BK * BN>;
 
 override THREADS: u32 = WGX * WGY;
 
-/** What staging needs of a workgroup's block: its first pixel and channel, and its split's reduction. */
-struct Block {
-  m0: u32,
-  n0: u32,
-  kLen: u32,
-  chunk: u32,
-  ciBegin: u32,
-}
-
 //#if VEC4
 // The operands four channels at a time (conv2d_gemm_tiled_vec4.wgsl): Cin, each split's
 // channels and Cout are multiples of 4 (conv2d-variants.ts checks), so four consecutive k of one
@@ -64,26 +55,15 @@ struct Block {
 @group(0) @binding(2) var<storage, read> weight4: array<elem4_t>;
 
 fn aValue4(m: u32, k: u32, b: Block) -> vec4f {
-  if (m >= params.M || k >= b.kLen) { return vec4f(0.0); }
-  let tap = k / b.chunk;
-  let ci = b.ciBegin + k % b.chunk;
-  let kh = tap / params.KW;
-  let kw = tap % params.KW;
-  let ow = m % params.OW;
-  let t = m / params.OW;
-  let oh = t % params.OH;
-  let n = t / params.OH;
-  let ih = i32(oh * params.strideH + kh * params.dilH) - params.padTop;
-  let iw = i32(ow * params.strideW + kw * params.dilW) - params.padLeft;
-  if (ih < 0 || ih >= i32(params.H) || iw < 0 || iw >= i32(params.W)) { return vec4f(0.0); }
-  return vec4f(input4[(((n * params.H + u32(ih)) * params.W + u32(iw)) * params.cin + ci) / 4u]);
+  let i = aIndex(m, k, b);
+  if (i < 0) { return vec4f(0.0); }
+  return vec4f(input4[u32(i) / 4u]);
 }
 
 fn bValue4(k: u32, co: u32, b: Block) -> vec4f {
-  if (k >= b.kLen || co >= params.cout) { return vec4f(0.0); }
-  let tap = k / b.chunk;
-  let ci = b.ciBegin + k % b.chunk;
-  return vec4f(weight4[((tap * params.cin + ci) * params.cout + co) / 4u]);
+  let i = bIndex(k, co, b);
+  if (i < 0) { return vec4f(0.0); }
+  return vec4f(weight4[u32(i) / 4u]);
 }
 
 // Loads the A and B tiles of reduction step k0 into the stage at row `at`: a vec4 a thread,
@@ -116,11 +96,11 @@ fn stage(at: u32, k0: u32, lane: u32, b: Block) {
 fn stage(at: u32, k0: u32, lane: u32, b: Block) {
   for (var i = lane; i < BK * BM; i += THREADS) {
     let k = i / BM;
-    tileA[(at + k) * BM + i % BM] = aValue(b.m0 + i % BM, k0 + k, b.kLen, b.chunk, b.ciBegin);
+    tileA[(at + k) * BM + i % BM] = aValue(b.m0 + i % BM, k0 + k, b);
   }
   for (var i = lane; i < BK * BN; i += THREADS) {
     let k = i / BN;
-    tileB[(at + k) * BN + i % BN] = bValue(k0 + k, b.n0 + i % BN, b.kLen, b.chunk, b.ciBegin);
+    tileB[(at + k) * BN + i % BN] = bValue(k0 + k, b.n0 + i % BN, b);
   }
 }
 //#endif
@@ -132,21 +112,14 @@ fn main(
   @builtin(local_invocation_id) lid: vec3u,
   @builtin(local_invocation_index) lane: u32,
 ) {
+  let block = blockOf(wid, nwg, BM, BN);
   // Uniform per workgroup: a block past the last returns before any barrier, whole.
-  let mBlock = wid.y + wid.z * nwg.y;
-  if (mBlock >= params.mBlocks) { return; }
-  let m0 = mBlock * BM;
-  let split = wid.x / params.coGroups;
-  let n0 = (wid.x % params.coGroups) * BN;
-  let ciBegin = split * params.ciChunk;
-  let chunk = min(params.cin, ciBegin + params.ciChunk) - ciBegin;
-  let kLen = params.KH * params.KW * chunk;
-  let steps = (kLen + BK - 1u) / BK;
+  if (block.past) { return; }
+  let steps = (block.kLen + BK - 1u) / BK;
 
   var acc: array<f32, T_MAX>;
   for (var i = 0u; i < TM * TN; i++) { acc[i] = 0.0; }
 
-  let block = Block(m0, n0, kLen, chunk, ciBegin);
   // Stage 0 of step 0.
   stage(0u, 0u, lane, block);
   workgroupBarrier();
@@ -171,15 +144,15 @@ fn main(
   }
 
   for (var r = 0u; r < TM; r++) {
-    let m = m0 + lid.y + r * WGY;
+    let m = block.m0 + lid.y + r * WGY;
     if (m >= params.M) { continue; }
     for (var j = 0u; j < TN; j++) {
-      let co = n0 + lid.x + j * WGX;
+      let co = block.n0 + lid.x + j * WGX;
       if (co >= params.cout) { continue; }
       let idx = m * params.cout + co;
       var v = acc[r * TN + j];
       if (SPLIT_K != 0u) {
-        out[split * params.M * params.cout + idx] = elem_t(v);
+        out[block.split * params.M * params.cout + idx] = elem_t(v);
         continue;
       }
       if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }

@@ -2,7 +2,7 @@
 // Bringing logits back to a photo's size only needs the winning class per pixel; materialising
 // the resized logits (OH*OW*C floats: over 1 GB for a 12-megapixel photo) is avoided.
 // Ties go to the lowest channel, as in the argmax kernel.
-//#include "bilinear_taps.wgsl"
+//#include "resize_pixel_taps.wgsl"
 override WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> params: ResizeParams; // total = N * OH * OW
@@ -14,11 +14,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.total) { return; }
   let C = params.channels;
-  let ox = i % params.out_w;
-  let r = i / params.out_w;
-  let oy = r % params.out_h;
-  let n = r / params.out_h;
-  let t = bilinear_taps(n, oy, ox, params.in_h, params.in_w, params.scale_h, params.scale_w);
+  let t = pixel_taps(i);
   var best = 0u;
   var best_value = 0.0;
   for (var c = 0u; c < C; c++) {

@@ -1,7 +1,7 @@
 // Bilinear resize of NHWC maps over H and W: `main` one invocation per output element (GPUs:
 // neighbouring invocations read and write neighbouring words), `pixels` one per output pixel
 // (software adapters); src/kernels/resize.ts chooses by adapter class.
-//#include "bilinear_taps.wgsl"
+//#include "resize_pixel_taps.wgsl"
 override WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> params: ResizeParams; // total = N * OH * OW * C
@@ -14,12 +14,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= params.total) { return; }
   let C = params.channels;
   let c = i % C;
-  var r = i / C;
-  let ox = r % params.out_w;
-  r = r / params.out_w;
-  let oy = r % params.out_h;
-  let n = r / params.out_h;
-  let t = bilinear_taps(n, oy, ox, params.in_h, params.in_w, params.scale_h, params.scale_w);
+  let t = pixel_taps(i / C);
   let v00 = f32(input[t.p00 * C + c]);
   let v01 = f32(input[t.p01 * C + c]);
   let v10 = f32(input[t.p10 * C + c]);
@@ -34,11 +29,7 @@ fn pixels(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.total) { return; }
   let C = params.channels;
-  let ox = i % params.out_w;
-  let r = i / params.out_w;
-  let oy = r % params.out_h;
-  let n = r / params.out_h;
-  let t = bilinear_taps(n, oy, ox, params.in_h, params.in_w, params.scale_h, params.scale_w);
+  let t = pixel_taps(i);
   for (var c = 0u; c < C; c++) {
     // The element kernel's arithmetic, term for term: both give the same bits.
     let v00 = f32(input[t.p00 * C + c]);

@@ -49,22 +49,13 @@ export interface GpuContextOptions {
 /** The feature's name in Dawn (not yet in @webgpu/types). */
 const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
 
-/** The subgroups option, else DEEPLAB_SUBGROUPS ('on' / 'off'), else on. */
-function subgroupsAllowed(options: GpuContextOptions): boolean {
-  if (options.subgroups !== undefined) return options.subgroups;
-  const env = typeof process !== 'undefined' ? process.env.DEEPLAB_SUBGROUPS : undefined;
-  if (env === undefined || env === '' || env === 'on') return true;
-  if (env === 'off') return false;
-  throw new Error(`DEEPLAB_SUBGROUPS must be 'on' or 'off', got '${env}'`);
-}
-
-/** The subgroupMatrix option, else DEEPLAB_SUBGROUP_MATRIX ('on' / 'off'), else on. */
-function subgroupMatrixAllowed(options: GpuContextOptions): boolean {
-  if (options.subgroupMatrix !== undefined) return options.subgroupMatrix;
-  const env = typeof process !== 'undefined' ? process.env.DEEPLAB_SUBGROUP_MATRIX : undefined;
-  if (env === undefined || env === '' || env === 'on') return true;
-  if (env === 'off') return false;
-  throw new Error(`DEEPLAB_SUBGROUP_MATRIX must be 'on' or 'off', got '${env}'`);
+/** An on/off option: its value where given, else the environment variable `env` ('on' / 'off'), else on. */
+function onOffOption(value: boolean | undefined, env: string): boolean {
+  if (value !== undefined) return value;
+  const text = typeof process !== 'undefined' ? process.env[env] : undefined;
+  if (text === undefined || text === '' || text === 'on') return true;
+  if (text === 'off') return false;
+  throw new Error(`${env} must be 'on' or 'off', got '${text}'`);
 }
 
 /** The subgroup-matrix shapes of `adapter` the matrix kernel can use: f32 or f16 inputs (f16 with shader-f16), f32 sums. */
@@ -194,8 +185,8 @@ export class GpuContext {
   static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
     installGlobals();
     const splitK = splitKMode(options);
-    const subgroups = subgroupsAllowed(options);
-    const subgroupMatrix = subgroupMatrixAllowed(options);
+    const subgroups = onOffOption(options.subgroups, 'DEEPLAB_SUBGROUPS');
+    const subgroupMatrix = onOffOption(options.subgroupMatrix, 'DEEPLAB_SUBGROUP_MATRIX');
     const tune = options.tune ?? tuneModeFrom(typeof process !== 'undefined' ? process.env.DEEPLAB_TUNE : undefined, 'DEEPLAB_TUNE');
     tuneModeFrom(tune, 'tune');
     const gpu = create(dawnFlags(options, subgroupMatrix));

@@ -378,11 +378,16 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
       for (const vec4 of [false, true]) out.push(...withSplits({ kind: 'tiled', BM, BN, BK, TM, TN, vec4, splits: 1 }));
     }
   }
+  return distinctValid(out, gemmVariantName, (v) => gemmVariantProblem(g, v, limits));
+}
+
+/** `list` in order without repeats (by name) and without the variants that cannot run. */
+function distinctValid<T>(list: readonly T[], name: (v: T) => string, problem: (v: T) => string | null): T[] {
   const seen = new Set<string>();
-  return out.filter((v) => {
-    const name = gemmVariantName(v);
-    if (seen.has(name) || gemmVariantProblem(g, v, limits)) return false;
-    seen.add(name);
+  return list.filter((v) => {
+    const key = name(v);
+    if (seen.has(key) || problem(v)) return false;
+    seen.add(key);
     return true;
   });
 }
@@ -429,8 +434,7 @@ export function depthwiseCandidates(channels: number, limits: KernelLimits): Dep
     if (lanes > limits.maxComputeInvocationsPerWorkgroup) continue;
     for (const tilesPerGroup of [1, 2, 4, 8, 16]) out.push({ lanes, tilesPerGroup });
   }
-  const seen = new Set<string>();
-  return out.filter((v) => !seen.has(depthwiseVariantName(v)) && !!seen.add(depthwiseVariantName(v)));
+  return distinctValid(out, depthwiseVariantName, () => null);
 }
 
 /** A depthwise layer's tuning key. */
@@ -501,13 +505,7 @@ export function backwardCandidates(kernel: BackwardKernel, channels: number, cls
     if (lanes > 8 && (lanes / 2) * BACKWARD_CN >= channels) continue;
     for (const subgroups of [false, true]) out.push({ subgroups, lanes });
   }
-  const seen = new Set<string>();
-  return out.filter((v) => {
-    const name = backwardVariantName(v);
-    if (seen.has(name) || backwardVariantProblem(kernel, v, limits)) return false;
-    seen.add(name);
-    return true;
-  });
+  return distinctValid(out, backwardVariantName, (v) => backwardVariantProblem(kernel, v, limits));
 }
 
 /** A backward layer's tuning key: the forward's shape (pixels bucketed to powers of 2). */
