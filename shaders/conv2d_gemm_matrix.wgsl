@@ -9,7 +9,8 @@
 // input with the stride / pad / dilation arithmetic) and the B tile (BK x BN) into workgroup
 // memory, row-major, zero past every edge, so the matrix loads never read out of bounds (they
 // clamp rather than zero-fill there). Each subgroup then multiplies its matrices out of the
-// tiles. The result matrices go through a per-subgroup f32 scratch for the epilogue, which
+// tiles, while the next step's tiles are gathered into a second stage (double buffering, one
+// barrier a step). The result matrices go through a per-subgroup f32 scratch for the epilogue, which
 // bounds-checks every element and applies scale, bias, residual and activation as the other
 // GEMM kernels do (or writes raw sums for split-K, conv2d_splitk_reduce.wgsl adds them).
 //
@@ -50,9 +51,20 @@ const MATRIX: u32 = SM_M * SM_N;
 //#include "conv2d_gemm_params.wgsl"
 //#include "conv2d_gemm_operands.wgsl"
 
-var<workgroup> tileA: array<elem_t, BM * BK>;  // [BM][BK]
-var<workgroup> tileB: array<elem_t, BK * BN>;  // [BK][BN]
+// Two stages of each tile (double buffering): A as [stage][BM][BK], B as [stage][BK][BN].
+var<workgroup> tileA: array<elem_t, 2u * BM * BK>;
+var<workgroup> tileB: array<elem_t, 2u * BK * BN>;
 var<workgroup> results: array<f32, SUBGROUPS * MATRIX>;  // one result matrix per subgroup, [SM_M][SM_N]
+
+// Gathers the A and B tiles of reduction step k0 into stage `at` (0 or 1), zero past every edge.
+fn stage(at: u32, k0: u32, lane: u32, b: Block) {
+  for (var i = lane; i < BM * BK; i += THREADS) {
+    tileA[at * BM * BK + i] = elem_t(aValue(b.m0 + i / BK, k0 + i % BK, b));
+  }
+  for (var i = lane; i < BK * BN; i += THREADS) {
+    tileB[at * BK * BN + i] = elem_t(bValue(k0 + i / BN, b.n0 + i % BN, b));
+  }
+}
 
 //#if MATRIX_EMULATED
 // A lane's share of a result matrix: elements lane, lane + LANES, ... in row-major order.
@@ -101,15 +113,13 @@ fn main(
   let sgRow = sg / SGN;
   let sgCol = sg % SGN;
 
+  stage(0u, 0u, lane, block);
+  workgroupBarrier();
   for (var s = 0u; s < steps; s++) {
-    let k0 = s * BK;
-    for (var i = lane; i < BM * BK; i += THREADS) {
-      tileA[i] = elem_t(aValue(block.m0 + i / BK, k0 + i % BK, block));
-    }
-    for (var i = lane; i < BK * BN; i += THREADS) {
-      tileB[i] = elem_t(bValue(k0 + i / BN, block.n0 + i % BN, block));
-    }
-    workgroupBarrier();
+    // Gather step s + 1 into the other stage while this one is multiplied out: one barrier a step.
+    if (s + 1u < steps) { stage((s + 1u) % 2u, (s + 1u) * BK, lane, block); }
+    let aAt = (s % 2u) * BM * BK;
+    let bAt = (s % 2u) * BK * BN;
     if (multiplies) {
       for (var kk = 0u; kk < kSteps; kk++) {
 //#if MATRIX_EMULATED
@@ -118,8 +128,8 @@ fn main(
           let bCol0 = (sgCol * TNS + t % TNS) * SM_N;
           for (var e = 0u; e < SHARE * one; e++) {
             let idx = sgLane + e * LANES;
-            let a = (aRow0 + idx / SM_N) * BK + kk * SM_K;
-            let b = kk * SM_K * BN + bCol0 + idx % SM_N;
+            let a = aAt + (aRow0 + idx / SM_N) * BK + kk * SM_K;
+            let b = bAt + kk * SM_K * BN + bCol0 + idx % SM_N;
             var sum = acc[t][e];
             for (var q = 0u; q < SM_K * one; q++) { sum += f32(tileA[a + q]) * f32(tileB[b + q * BN]); }
             acc[t][e] = sum;
@@ -128,10 +138,10 @@ fn main(
 //#else
         var left: array<LeftMatrix, TMS>;
         for (var i = 0u; i < TMS; i++) {
-          left[i] = subgroupMatrixLoad<LeftMatrix>(&tileA, (sgRow * TMS + i) * SM_M * BK + kk * SM_K, false, BK);
+          left[i] = subgroupMatrixLoad<LeftMatrix>(&tileA, aAt + (sgRow * TMS + i) * SM_M * BK + kk * SM_K, false, BK);
         }
         for (var j = 0u; j < TNS; j++) {
-          let right = subgroupMatrixLoad<RightMatrix>(&tileB, kk * SM_K * BN + (sgCol * TNS + j) * SM_N, false, BN);
+          let right = subgroupMatrixLoad<RightMatrix>(&tileB, bAt + kk * SM_K * BN + (sgCol * TNS + j) * SM_N, false, BN);
           for (var i = 0u; i < TMS; i++) {
             acc[i * TNS + j] = subgroupMatrixMultiplyAccumulate(left[i], right, acc[i * TNS + j]);
           }

@@ -238,6 +238,10 @@ export class GpuContext {
     if (!offered.length) return;
     const { checkMatrixConfigs } = await import('../kernels/conv2d-matrix-check.js');
     const check = await checkMatrixConfigs(this, offered, { subgroupMaxSize: this.subgroupMaxSize, emulated: false });
+    // A driver that falls over on them takes the device with it: say what to turn off.
+    if (this.isLost) {
+      throw new GpuError(`the GPU device was lost while checking its subgroup matrices (${this.lostReason}); DEEPLAB_SUBGROUP_MATRIX=off skips them`, 'device-lost');
+    }
     this.matrixConfigs = check.passed;
     this.matrixFailures = check.failed;
     for (const { config, reason } of check.failed) {

@@ -292,11 +292,11 @@ function matrixVariantProblem(v: MatrixGemm, limits: KernelLimits, dtype: 'f32' 
   return null;
 }
 
-/** Workgroup memory of the matrix kernel: the A and B tiles in the storage type, and an f32 result matrix per subgroup. */
+/** Workgroup memory of the matrix kernel: two stages of the A and B tiles in the storage type, and an f32 result matrix per subgroup. */
 export function matrixWorkgroupBytes(v: MatrixGemm, dtype: 'f32' | 'f16'): number {
   const { pixels, channels } = gemmBlock(v);
   const bk = v.KS * v.k;
-  return (pixels + channels) * bk * (dtype === 'f16' ? 2 : 4) + v.SGM * v.SGN * v.m * v.n * 4;
+  return 2 * (pixels + channels) * bk * (dtype === 'f16' ? 2 : 4) + v.SGM * v.SGN * v.m * v.n * 4;
 }
 
 /** Tilings the matrix kernel is offered in: [SGM, SGN, TMS, TNS, KS], the default first. */
