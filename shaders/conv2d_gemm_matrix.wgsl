@@ -138,10 +138,10 @@ fn main(
 //#else
         var left: array<LeftMatrix, TMS>;
         for (var i = 0u; i < TMS; i++) {
-          left[i] = subgroupMatrixLoad<LeftMatrix>(&tileA, aAt + (sgRow * TMS + i) * SM_M * BK + kk * SM_K, false, BK);
+          left[i] = subgroupMatrixLoad<LeftMatrix, row_major>(&tileA, aAt + (sgRow * TMS + i) * SM_M * BK + kk * SM_K, BK);
         }
         for (var j = 0u; j < TNS; j++) {
-          let right = subgroupMatrixLoad<RightMatrix>(&tileB, bAt + kk * SM_K * BN + (sgCol * TNS + j) * SM_N, false, BN);
+          let right = subgroupMatrixLoad<RightMatrix, row_major>(&tileB, bAt + kk * SM_K * BN + (sgCol * TNS + j) * SM_N, BN);
           for (var i = 0u; i < TMS; i++) {
             acc[i * TNS + j] = subgroupMatrixMultiplyAccumulate(left[i], right, acc[i * TNS + j]);
           }
@@ -159,7 +159,7 @@ fn main(
 //#if MATRIX_EMULATED
       for (var e = 0u; e < SHARE; e++) { results[scratch + sgLane + e * LANES] = acc[t][e]; }
 //#else
-      subgroupMatrixStore(&results, scratch, acc[t], false, SM_N);
+      subgroupMatrixStore<row_major>(&results, scratch, acc[t], SM_N);
 //#endif
     }
     workgroupBarrier();

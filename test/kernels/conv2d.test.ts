@@ -30,8 +30,11 @@ import {
   gemmVariantName,
   gemmVariantProblem,
   matrixCandidates,
+  matrixConfigName,
   parseGemmVariant,
 } from '../../src/kernels/conv2d-variants.js';
+import { create } from 'webgpu';
+import { PipelineCache, kernelKey } from '../../src/gpu/pipeline-cache.js';
 import { checkMatrixConfigs } from '../../src/kernels/conv2d-matrix-check.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
 
@@ -559,6 +562,51 @@ describe('kernel: conv2d GEMM on subgroup matrices (the built-ins emulated on la
     // This adapter offers none, so none is used.
     expect(ctx.kernelLimits.matrix).to.equal(undefined);
     expect(ctx.subgroupMatrices).to.deep.equal({ used: [], rejected: [] });
+  });
+
+  it("the real kernel (the built-ins, not emulated) passes Dawn's shader and pipeline validation for every tiling of every shape, on Dawn's null backend", async () => {
+    // Dawn's null backend offers the feature (with no shapes of its own) and validates like any
+    // other: WGSL parsing and resolution, the uniformity diagnostics, the subgroup-size rule.
+    // Nothing runs there; what the built-ins compute is checked on the adapter (conv2d-matrix-check.ts).
+    const gpu = create(['backend=null', 'enable-dawn-features=allow_unsafe_apis']);
+    const adapter = await gpu.requestAdapter();
+    const feature = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
+    expect(adapter?.features.has(feature), "Dawn's null backend offers subgroup matrices").to.equal(true);
+    const l = adapter!.limits;
+    const device = await adapter!.requestDevice({
+      requiredFeatures: ['subgroups', 'shader-f16', feature],
+      requiredLimits: { maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX, maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize },
+    });
+    try {
+      const info = adapter!.info as GPUAdapterInfo & { subgroupMaxSize: number };
+      const d = device.limits;
+      const limits: KernelLimits = {
+        maxComputeInvocationsPerWorkgroup: d.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupStorageSize: d.maxComputeWorkgroupStorageSize,
+        maxComputeWorkgroupSizeX: d.maxComputeWorkgroupSizeX,
+        maxComputeWorkgroupSizeY: d.maxComputeWorkgroupSizeY,
+        matrix: { configs: EMULATED_MATRIX_CONFIGS, subgroupMaxSize: info.subgroupMaxSize, emulated: false },
+      };
+      const p = convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu' });
+      const g = convGeometry([1, 9, 7, 64], [3, 3, 64, 40], p);
+      const pipelines = new PipelineCache({ device, assertAlive() {} });
+      const compiled = new Set<string>();
+      for (const dtype of ['f32', 'f16'] as const) {
+        const variants = matrixCandidates(g, limits, dtype);
+        for (const c of EMULATED_MATRIX_CONFIGS.filter((x) => x.component === dtype)) {
+          expect(variants.some((v) => v.m === c.m && v.n === c.n && v.k === c.k), `a tiling of ${matrixConfigName(c)} fits`).to.equal(true);
+        }
+        for (const v of [...variants, ...variants.map((x) => ({ ...x, splits: 2 }))]) {
+          const spec = { ...conv2dSpec([1, 9, 7, 64], [3, 3, 64, 40], p, { bias: true, scale: false, residual: false }, { gemm: v }), half: dtype === 'f16' };
+          expect(spec.shader).to.equal('conv2d_gemm_matrix.wgsl');
+          await pipelines.compile([spec]);
+          compiled.add(kernelKey(spec));
+        }
+      }
+      console.log(`      (${compiled.size} pipelines)`);
+    } finally {
+      device.destroy();
+    }
   });
 
   it('offers a shape only in the precision the adapter multiplies it in, and names its problems', async () => {
