@@ -50,6 +50,12 @@ function halfSpecs(n: Node, lowered: LoweredOp): LoweredOp {
   return half ? { ...lowered, specs: lowered.specs.map((s) => ({ ...s, half: true })) } : lowered;
 }
 
+/** A program whose pass runs first in the same command buffer, with its inputs (runAfter). */
+interface Prelude {
+  program: Program;
+  inputs: Record<string, RunInput>;
+}
+
 export class Program {
   private disposed = false;
   /** How long a pass takes, so waiting for it can sleep instead of polling. */
@@ -270,16 +276,30 @@ export class Program {
     return this.turns.run(() => this.runOnGpuNow(inputs));
   }
 
-  private async runOnGpuNow(inputs: Record<string, RunInput>): Promise<Map<string, GpuTensor>> {
+  private async runOnGpuNow(inputs: Record<string, RunInput>, prelude?: Prelude): Promise<Map<string, GpuTensor>> {
     if (this.disposed) throw new Error('Program used after dispose()');
     let derived = false;
-    await this.ctx.checked(`forward pass (${this.kernelCount()} kernels)`, async () => {
+    let preludeDerived = false;
+    await this.ctx.checked(`forward pass (${this.kernelLabel(prelude)} kernels)`, async () => {
       const encoder = this.ctx.device.createCommandEncoder({ label: 'forward' });
+      if (prelude) preludeDerived = prelude.program.encodePass(prelude.inputs, encoder);
       derived = this.encodePass(inputs, encoder);
-      await this.ctx.submitAndWait([encoder.finish()], this.timer);
+      await this.ctx.submitAndWait([encoder.finish()], prelude ? this.chainedTimer : this.timer);
     });
-    this.afterPass(derived);
+    this.afterPasses(derived, prelude, preludeDerived);
     return this.outputTensors();
+  }
+
+  /** The kernels a pass (after `prelude`'s) launches, for error messages. */
+  private kernelLabel(prelude?: Prelude): string {
+    return prelude ? `${prelude.program.kernelCount()} + ${this.kernelCount()}` : `${this.kernelCount()}`;
+  }
+
+  /** afterPass for this program and any prelude; a pass that derived state does not teach the chained timer. */
+  private afterPasses(derived: boolean, prelude: Prelude | undefined, preludeDerived: boolean): void {
+    if (prelude) prelude.program.afterPass(preludeDerived);
+    this.afterPass(derived);
+    if (derived || preludeDerived) this.chainedTimer.reset();
   }
 
   /**
@@ -302,11 +322,29 @@ export class Program {
     firstInputs: Record<string, RunInput>,
     inputsFrom: (firstOutputs: Map<string, GpuTensor>) => Record<string, RunInput>,
   ): Promise<Map<string, Float32Array | Uint32Array>> {
+    return this.chained(first, () => this.runNow(inputsFrom(first.outputTensors()), { program: first, inputs: firstInputs }));
+  }
+
+  /**
+   * As runAfter, one submission and one wait for both passes, but this program's outputs stay
+   * on the GPU (runOnGpu's views) instead of being read back: multi-scale inference adds each
+   * view's probabilities up so.
+   */
+  runOnGpuAfter(
+    first: Program,
+    firstInputs: Record<string, RunInput>,
+    inputsFrom: (firstOutputs: Map<string, GpuTensor>) => Record<string, RunInput>,
+  ): Promise<Map<string, GpuTensor>> {
+    return this.chained(first, () => this.runOnGpuNow(inputsFrom(first.outputTensors()), { program: first, inputs: firstInputs }));
+  }
+
+  /** Runs `fn` holding both programs' turns (first's, then this one's). */
+  private chained<T>(first: Program, fn: () => Promise<T>): Promise<T> {
     if (first === this) throw new Error('Program.runAfter: a program cannot run after itself');
     return first.turns.run(() =>
       this.turns.run(() => {
         if (first.disposed) throw new Error('Program used after dispose()');
-        return this.runNow(inputsFrom(first.outputTensors()), { program: first, inputs: firstInputs });
+        return fn();
       }),
     );
   }
@@ -318,7 +356,7 @@ export class Program {
     return out;
   }
 
-  private async runNow(inputs: Record<string, RunInput>, prelude?: { program: Program; inputs: Record<string, RunInput> }): Promise<Map<string, Float32Array | Uint32Array>> {
+  private async runNow(inputs: Record<string, RunInput>, prelude?: Prelude): Promise<Map<string, Float32Array | Uint32Array>> {
     if (this.disposed) throw new Error('Program used after dispose()');
     const outputs = [...this.graph.outputs].map(([name, v]) => ({ name, t: this.tensors.get(v.id)! }));
     if (!this.staging) {
@@ -331,8 +369,7 @@ export class Program {
     let derived = false;
     let preludeDerived = false;
     const out = new Map<string, Float32Array | Uint32Array>();
-    const kernels = prelude ? `${prelude.program.kernelCount()} + ${this.kernelCount()}` : `${this.kernelCount()}`;
-    await this.ctx.checked(`forward pass (${kernels} kernels) and readback`, async () => {
+    await this.ctx.checked(`forward pass (${this.kernelLabel(prelude)} kernels) and readback`, async () => {
       const encoder = this.ctx.device.createCommandEncoder({ label: 'forward' });
       if (prelude) preludeDerived = prelude.program.encodePass(prelude.inputs, encoder);
       derived = this.encodePass(inputs, encoder);
@@ -359,9 +396,7 @@ export class Program {
       }
     });
     this.ctx.assertAlive();
-    if (prelude) prelude.program.afterPass(preludeDerived);
-    this.afterPass(derived);
-    if (derived || preludeDerived) this.chainedTimer.reset();
+    this.afterPasses(derived, prelude, preludeDerived);
     return out;
   }
 

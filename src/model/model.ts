@@ -546,8 +546,9 @@ export class DeepLabModel {
           const [h, w] = this.networkSize(W, H, scale);
           const key = `accumulate ${h}x${w}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
           const post = await this.posts.get(key, () => Program.create(this.ctx, buildAccumulateGraph(h, w, C, H, W, mirrored), new Map(), 'postprocess'));
-          const logits = await this.forwardNow(this.preprocess(view, scale).input, h, w);
-          const out = await post.runOnGpu({ logits, sum });
+          const network = await this.programFor(h, w);
+          // The network and the accumulation in one submission and one wait.
+          const out = await post.runOnGpuAfter(network, { image: this.preprocess(view, scale).input }, (o) => ({ logits: o.get('logits')!, sum }));
           await copyTensor(this.ctx, out.get('sum')!, sum);
           passes++;
         }

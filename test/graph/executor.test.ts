@@ -14,6 +14,7 @@ import { Program } from '../../src/graph/program.js';
 import { profileProgram } from '../../src/graph/profile.js';
 import { GpuContext } from '../../src/gpu/context.js';
 import { Session } from '../../src/graph/session.js';
+import { readTensor } from '../../src/gpu/tensor.js';
 import { argmaxCpu } from '../../src/kernels/softmax.js';
 import { FP16_TOLERANCE, expectClose, expectRejects, numel, randomArray, relativeError, rng, testContext, withKernelOption } from '../helpers.js';
 
@@ -284,6 +285,13 @@ describe('graph executor', () => {
         expect([...chained.get('probabilities')!]).to.deep.equal([...apart.get('probabilities')!]);
         expect([...chained.get('classes')!]).to.deep.equal([...apart.get('classes')!]);
         expect([...chained.get('classes')!]).to.deep.equal([...argmaxCpu(logits, [1, 13, 11, 4])]);
+        // The same on the GPU: one submission, the outputs left there.
+        countSubmissions();
+        submissions = 0;
+        const onGpu = await post.runOnGpuAfter(network, { image }, (o) => ({ logits: o.get('logits')! }));
+        queue.submit = submit;
+        expect(submissions, 'submissions of one runOnGpuAfter').to.equal(1);
+        expect([...(await readTensor(ctx, onGpu.get('probabilities')!))]).to.deep.equal([...apart.get('probabilities')!]);
       }
       expect(() => post.runAfter(post, {}, () => ({}))).to.throw(/cannot run after itself/);
       await expectRejects(() => post.runAfter(network, { image: new Float32Array(3) }, (o) => ({ logits: o.get('logits')! })), /input 'image': expected 715 values/, 'a short input was accepted');
