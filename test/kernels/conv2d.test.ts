@@ -34,6 +34,7 @@ import {
   parseGemmVariant,
 } from '../../src/kernels/conv2d-variants.js';
 import { create } from 'webgpu';
+import { GpuContext } from '../../src/gpu/context.js';
 import { PipelineCache, kernelKey } from '../../src/gpu/pipeline-cache.js';
 import { checkMatrixConfigs } from '../../src/kernels/conv2d-matrix-check.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
@@ -606,6 +607,26 @@ describe('kernel: conv2d GEMM on subgroup matrices (the built-ins emulated on la
       console.log(`      (${compiled.size} pipelines)`);
     } finally {
       device.destroy();
+    }
+  });
+
+  it("sets aside a shape whose kernel runs but answers wrong: the real kernel on Dawn's null backend, which computes nothing", async () => {
+    const ctx = await GpuContext.create({ dawnOptions: ['backend=null'] });
+    try {
+      expect(ctx.device.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName)).to.equal(true);
+      const subgroupMaxSize = (ctx.adapter.info as GPUAdapterInfo & { subgroupMaxSize: number }).subgroupMaxSize;
+      const check = await checkMatrixConfigs(ctx, [{ component: 'f32', m: 8, n: 8, k: 8 }, { component: 'f16', m: 16, n: 16, k: 16 }], { subgroupMaxSize, emulated: false });
+      expect(check.passed).to.deep.equal([]);
+      // Nothing computes the output there (a read gives back whatever the null backend holds):
+      // the comparison rejects both, not a compile error.
+      expect(check.failed).to.have.length(2);
+      for (const { reason } of check.failed) {
+        const error = /^relative error (\S+) against the CPU reference$/.exec(reason);
+        expect(error, reason).to.not.equal(null);
+        expect(Number(error![1]), reason).to.be.at.least(0.5);
+      }
+    } finally {
+      ctx.destroy();
     }
   });
 
