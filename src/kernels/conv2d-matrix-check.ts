@@ -7,7 +7,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { runOnce } from '../gpu/dispatch.js';
 import { roundToHalf } from '../gpu/half.js';
-import { type GpuTensor, readTensor, uploadTensor } from '../gpu/tensor.js';
+import { type GpuTensor, createTensor, fillTensor, readTensor, uploadTensor } from '../gpu/tensor.js';
 import { Rng } from '../util/random.js';
 import { relativeError } from '../util/relative-error.js';
 import { conv2dCpu, conv2dOutputShape, convGeometry, convParams, prepareConv2d } from './conv2d.js';
@@ -21,14 +21,17 @@ export interface MatrixCheck {
   failed: { config: MatrixConfig; reason: string }[];
 }
 
+/** Where the shapes come from: the adapter's largest subgroup, and whether they are emulated. */
+type MatrixSource = Omit<NonNullable<KernelLimits['matrix']>, 'configs'>;
+
 /** One shape's check: null if it passed, else why not. */
-async function checkConfig(ctx: GpuContext, config: MatrixConfig, matrix: NonNullable<KernelLimits['matrix']>): Promise<string | null> {
+async function checkConfig(ctx: GpuContext, config: MatrixConfig, source: MatrixSource): Promise<string | null> {
   // 3x3 with padding, 40 -> 36 channels on 13 x 11: edges in pixels and channels, several K steps.
   const inputShape = [1, 13, 11, 40];
   const weightShape = [3, 3, 40, 36];
   const p = convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu' });
   const g = convGeometry(inputShape, weightShape, p);
-  const limits: KernelLimits = { ...ctx.kernelLimits, matrix: { ...matrix, configs: [config] } };
+  const limits: KernelLimits = { ...ctx.kernelLimits, matrix: { ...source, configs: [config] } };
   const variant = matrixCandidates(g, limits, config.component)[0];
   if (!variant) return 'no tiling fits the device';
   const half = config.component === 'f16';
@@ -49,7 +52,9 @@ async function checkConfig(ctx: GpuContext, config: MatrixConfig, matrix: NonNul
   try {
     const outShape = conv2dOutputShape(inputShape, weightShape, p);
     const operands = { input: upload(input, inputShape, 'input'), weight: upload(weight, weightShape, 'weight'), bias: upload(bias, [36], 'bias') };
-    const out = upload(new Float32Array(outShape.reduce((a, b) => a * b)).fill(NaN), outShape, 'out');
+    const out = createTensor(ctx, outShape, half ? 'f16' : 'f32', 'subgroup-matrix check: out');
+    tensors.push(out);
+    fillTensor(ctx, out, NaN);
     await runOnce(ctx, 'subgroup-matrix check', () => prepareConv2d(ctx, { ...operands, out }, p, { gemm: variant }));
     const got = await readTensor(ctx, out);
     let ref = conv2dCpu(input, inputShape, weight, weightShape, p, { bias });
@@ -67,14 +72,14 @@ async function checkConfig(ctx: GpuContext, config: MatrixConfig, matrix: NonNul
  * Runs the matrix kernel on each of `configs` (the adapter's, or emulated ones) and sorts them
  * into those that matched the CPU reference and those that did not (with the reason).
  */
-export async function checkMatrixConfigs(ctx: GpuContext, configs: readonly MatrixConfig[], matrix: Omit<NonNullable<KernelLimits['matrix']>, 'configs'>): Promise<MatrixCheck> {
+export async function checkMatrixConfigs(ctx: GpuContext, configs: readonly MatrixConfig[], source: MatrixSource): Promise<MatrixCheck> {
   const result: MatrixCheck = { passed: [], failed: [] };
   for (const config of configs) {
     if (config.component === 'f16' && !ctx.hasHalf) {
       result.failed.push({ config, reason: 'the device has no shader-f16' });
       continue;
     }
-    const reason = await checkConfig(ctx, config, { ...matrix, configs: [config] });
+    const reason = await checkConfig(ctx, config, source);
     if (reason) result.failed.push({ config, reason });
     else result.passed.push(config);
   }
