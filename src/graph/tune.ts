@@ -2,7 +2,8 @@
 // has not measured yet, time each candidate on the adapter and keep the fastest
 // (src/gpu/tuning.ts stores the choice). Those are the convolutions' candidate spaces
 // (src/kernels/conv2d-variants.ts): the forward GEMM and depthwise kernels, and in training
-// graphs the backward GEMMs (input and weight gradients).
+// graphs the backward GEMMs (input and weight gradients); and the bilinear resize's layout
+// (src/kernels/resize.ts).
 //
 // A candidate is timed on its own layer shape, with random data and no epilogue (the epilogue
 // is the same for every candidate), as `reps` back-to-back dispatches in one compute pass, after
@@ -37,6 +38,16 @@ import {
 } from '../kernels/conv2d-variants.js';
 import type { Graph } from './ir.js';
 import type { Conv2dOp } from './ops/conv2d.js';
+import type { ResizeOp } from './ops/resize.js';
+import {
+  RESIZE_LAYOUTS,
+  RESIZE_SPACE_VERSION,
+  RESIZE_TUNE_KERNEL,
+  defaultResizeLayout,
+  prepareResizeBilinear,
+  resizeBilinearOutputShape,
+  resizeShapeKey,
+} from '../kernels/resize.js';
 
 export interface TuneOptions {
   /** Stop timing new candidates after this long (the layer being timed finishes its candidate). Default 60 s. */
@@ -133,9 +144,24 @@ function backwardLayer(ctx: GpuContext, kernel: BackwardKernel, inputShape: read
   };
 }
 
+/** The candidates of a bilinear resize: its two layouts (an element or a pixel an invocation), the default first. */
+function resizeLayer(ctx: GpuContext, op: ResizeOp): Omit<TunableLayer, 'names'> {
+  const p = { outH: op.attrs.outH, outW: op.attrs.outW, mode: op.attrs.mode };
+  const first = defaultResizeLayout(ctx.isSoftware);
+  const layouts = [first, ...RESIZE_LAYOUTS.filter((l) => l !== first)];
+  return {
+    kernel: RESIZE_TUNE_KERNEL,
+    shape: resizeShapeKey(op.input.shape, p),
+    operands: [{ shape: [...op.input.shape], fill: true }, { shape: resizeBilinearOutputShape(op.input.shape, p), fill: false }],
+    candidates: layouts.map((layout) => ({ name: layout, prepare: (ctx, [input, out]) => [prepareResizeBilinear(ctx, { input, out }, p, layout)] })),
+    checksum: candidateChecksum(RESIZE_SPACE_VERSION, [...RESIZE_LAYOUTS]),
+  };
+}
+
 /**
  * The graph's kernels that have choices on `ctx`, one per kernel family and tuning key: the
- * forward convolutions and, in a training graph, their groups == 1 input and weight gradients.
+ * forward convolutions, the bilinear resizes and, in a training graph, the convolutions'
+ * groups == 1 input and weight gradients.
  */
 function tunableLayers(ctx: GpuContext, graph: Graph): TunableLayer[] {
   const byKey = new Map<string, TunableLayer>();
@@ -145,6 +171,7 @@ function tunableLayers(ctx: GpuContext, graph: Graph): TunableLayer[] {
       op.type === 'conv2d' ? forwardLayer(ctx, op)
       : op.type === 'conv2d_grad_input' ? backwardLayer(ctx, 'input_grad', op.attrs.inputShape, op.weight.shape, op.attrs)
       : op.type === 'conv2d_grad_weight' ? backwardLayer(ctx, 'weight_grad', op.x.shape, op.attrs.weightShape, op.attrs)
+      : op.type === 'resize' ? resizeLayer(ctx, op)
       : null;
     if (!layer) continue;
     const known = byKey.get(`${layer.kernel}/${layer.shape}`);
@@ -256,7 +283,7 @@ async function timeCandidates(ctx: GpuContext, layer: TunableLayer, deadline: nu
 }
 
 /**
- * Times the candidates of every convolution shape of `graph` with choices that `ctx` has no
+ * Times the candidates of every tunable layer shape of `graph` with choices that `ctx` has no
  * stored choice for, stores the fastest of each, and saves the store. The context's tuning mode
  * is not consulted: this is what mode 'full' and `deeplab tune` call.
  */

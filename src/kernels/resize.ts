@@ -6,6 +6,7 @@ import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../gpu/dispa
 import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../gpu/tensor.js';
 import { expectPositiveInt, expectRank, expectShape } from './checks.js';
+import { candidateChecksum } from '../gpu/tuning.js';
 
 /**
  * Source coordinate of output index d (in = input size, out = output size):
@@ -66,21 +67,47 @@ export function resizeUniforms(total: number, inputShape: Shape, p: ResizeParams
 /**
  * How the resize kernel spreads its work: an output element per invocation (`main`: on GPUs
  * neighbouring invocations touch neighbouring words), or an output pixel per invocation with its
- * channels in a loop (`pixels`: the taps worked out once a pixel; on lavapipe, 2-core EPYC,
- * 33x33 -> 257x257 with 21 channels took 6.7 ms against 18.7). Both give the same bits.
+ * channels in a loop (`pixels`: the taps worked out once a pixel). Both give the same bits. The
+ * tuner times both on the adapter (src/graph/tune.ts); untuned, software adapters take `pixel`
+ * (on lavapipe, 2-core EPYC, 33x33 -> 257x257 with 21 channels took 6.7 ms against 18.7) and
+ * GPUs `element`.
  */
 export type ResizeLayout = 'element' | 'pixel';
 
-/** The layout for `ctx`'s adapter class. */
-export function resizeLayout(ctx: GpuContext): ResizeLayout {
-  return ctx.isSoftware ? 'pixel' : 'element';
+/** The candidates, in the order a tuner times them after the default. */
+export const RESIZE_LAYOUTS: readonly ResizeLayout[] = ['element', 'pixel'];
+
+/** The resize candidate space; bump when it changes. */
+export const RESIZE_SPACE_VERSION = 1;
+
+/** The tuning store's name of the resize kernel family. */
+export const RESIZE_TUNE_KERNEL = 'resize_bilinear';
+
+/** What runs untuned on an adapter of this class. */
+export function defaultResizeLayout(software: boolean): ResizeLayout {
+  return software ? 'pixel' : 'element';
+}
+
+/** A resize's tuning key: output pixels (bucketed to powers of 2) and channels. */
+export function resizeShapeKey(inputShape: Shape, p: ResizeParams): string {
+  const pixels = 2 ** Math.ceil(Math.log2(inputShape[0] * p.outH * p.outW));
+  return `m${pixels}.c${inputShape[3]}`;
+}
+
+/** The layout a resize runs on `ctx`: the one measured fastest for its shape on this adapter, else its class's default. */
+export function resizeLayout(ctx: GpuContext, inputShape: Shape, p: ResizeParams): ResizeLayout {
+  if (ctx.tuning.mode !== 'off') {
+    const name = ctx.tuning.choice(RESIZE_TUNE_KERNEL, resizeShapeKey(inputShape, p), candidateChecksum(RESIZE_SPACE_VERSION, [...RESIZE_LAYOUTS]));
+    if (name && (RESIZE_LAYOUTS as readonly string[]).includes(name)) return name as ResizeLayout;
+  }
+  return defaultResizeLayout(ctx.isSoftware);
 }
 
 export function resizeBilinearSpec(p: ResizeParams, layout: ResizeLayout = 'element'): KernelSpec {
   return { shader: 'resize_bilinear.wgsl', entryPoint: layout === 'pixel' ? 'pixels' : 'main', constants: { MODE: resizeModeCode(p.mode), WG } };
 }
 
-export function prepareResizeBilinear(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }, p: ResizeParams, layout = resizeLayout(ctx)): Dispatch {
+export function prepareResizeBilinear(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }, p: ResizeParams, layout = resizeLayout(ctx, t.input.shape, p)): Dispatch {
   const outShape = resizeBilinearOutputShape(t.input.shape, p);
   expectShape(t.out.shape, outShape, `resizeBilinear(${p.mode})`, 'out');
   const total = layout === 'pixel' ? numel(outShape) / outShape[3] : numel(outShape);

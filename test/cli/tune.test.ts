@@ -18,7 +18,7 @@ describe('cli: deeplab tune', function () {
     expect(first.code, messages(first.stderr)).to.equal(0);
     const report = JSON.parse(first.stdout) as { tuned: { shape: string; candidates: number; entry: { ms: number; defaultMs: number; timed: number } }[]; cached: number; skipped: number; ms: number; store: string };
     expect(report.tuned.length, 'at least one layer shape timed').to.be.greaterThan(0);
-    expect(report.tuned.length + report.skipped, "MobileNetV2's layer shapes: 23 GEMM, 8 depthwise").to.equal(31);
+    expect(report.tuned.length + report.skipped, "MobileNetV2's layer shapes: 23 GEMM, 8 depthwise, 2 resizes").to.equal(33);
     for (const t of report.tuned) expect(t.entry.ms, t.shape).to.be.at.most(t.entry.defaultMs);
     expect(report.store.startsWith(join(cache, 'tuning'))).to.equal(true);
     expect(existsSync(report.store)).to.equal(true);

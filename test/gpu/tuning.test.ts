@@ -19,6 +19,7 @@ import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, t
 import { GEMM_SPACE_VERSION, convGeometry, convParams, depthwiseVariant, gemmVariant } from '../../src/kernels/conv2d.js';
 import { backwardChannels, backwardVariant } from '../../src/kernels/conv2d-backward.js';
 import { differentiate } from '../../src/graph/autograd.js';
+import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize.js';
 import {
   backwardCandidates,
   defaultGemmVariant,
@@ -191,6 +192,30 @@ describe('kernel tuning: the tuner and programs', function () {
         const got = await program.run(inputs);
         const want = runGraphCpu(graph, p, inputs);
         for (const name of ['dw1', 'dw2']) expectClose(got.get(name)!, want.get(name)!, `tuned ${name}`);
+      } finally {
+        program.dispose();
+      }
+    });
+  });
+
+  it("times both layouts of a bilinear resize, keeps one no slower than the default, and programs use it", async () => {
+    await withStore('cached', async (ctx) => {
+      const b = new GraphBuilder();
+      const x = b.input('logits', [1, 9, 7, 21]);
+      b.output('up', b.resize('up', x, 65, 49, 'align_corners'));
+      const graph = b.build();
+      const report = await tuneGraph(ctx, graph);
+      expect(report.tuned.map((t) => t.kernel)).to.deep.equal(['resize_bilinear']);
+      const [t] = report.tuned;
+      expect(t.entry.timed, 'both layouts timed').to.equal(2);
+      expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
+      const p = { outH: 65, outW: 49, mode: 'align_corners' as const };
+      expect(resizeLayout(ctx, [1, 9, 7, 21], p)).to.equal(t.entry.variant);
+      // Whatever was chosen, the program's output is the CPU reference's.
+      const logits = randomArray(9 * 7 * 21);
+      const program = await Program.create(ctx, compile(graph, { mode: 'inference' }), new Map(), 'tuned resize');
+      try {
+        expectClose((await program.run({ logits })).get('up')!, resizeBilinearCpu(logits, [1, 9, 7, 21], p), 'tuned resize');
       } finally {
         program.dispose();
       }

@@ -54,7 +54,7 @@ export const resizeOp: OpDef<ResizeOp> = {
     return [{ shape: [n, op.attrs.outH, op.attrs.outW, c], dtype: 'f32' }];
   },
   lower: (op, _outputs, ctx) => ({
-    specs: [resizeBilinearSpec(op.attrs, resizeLayout(ctx))],
+    specs: [resizeBilinearSpec(op.attrs, resizeLayout(ctx, op.input.shape, op.attrs))],
     prepare: (ctx, t, [out]) => [prepareResizeBilinear(ctx, { input: t(op.input), out }, op.attrs)],
   }),
   cpu: (op, read) => [resizeBilinearCpu(read(op.input) as Float32Array, op.input.shape, op.attrs)],
