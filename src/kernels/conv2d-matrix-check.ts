@@ -13,8 +13,11 @@ import { relativeError } from '../util/relative-error.js';
 import { conv2dCpu, conv2dOutputShape, convGeometry, convParams, prepareConv2d } from './conv2d.js';
 import { type KernelLimits, type MatrixConfig, matrixCandidates } from './conv2d-variants.js';
 
-/** Relative error allowed: f32 as every f32 kernel; f16 inputs, f32 sums, an f16 output (a few f16 ulps). */
-const TOLERANCE = { f32: 1e-4, f16: 3e-3 } as const;
+/**
+ * Relative error allowed, as the tests allow every kernel: f32 1e-4; f16 inputs, f32 sums and an
+ * f16 output 5e-4 (only outputs rounding across an f16 boundary differ; test/helpers.ts).
+ */
+const TOLERANCE = { f32: 1e-4, f16: 5e-4 } as const;
 
 export interface MatrixCheck {
   passed: MatrixConfig[];
