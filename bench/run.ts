@@ -24,7 +24,7 @@ import { benchTrainStep, benchTrainTuned } from './train.js';
 import { compile } from '../src/graph/compile.js';
 import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
 import { GpuContext } from '../src/gpu/context.js';
-import { matrixConfigName } from '../src/kernels/conv2d-variants.js';
+import { matrixConfigName } from '../src/kernels/conv2d/conv2d-variants.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { readImage } from '../src/io/image.js';
 import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';

@@ -3,13 +3,14 @@
 // The bundle holds the same kernel, graph and model modules as Node; seven Node modules are
 // swapped for their browser stand-ins in src/browser/ (the GPU, shader files, image decoding,
 // the Vulkan runtime folder, the kernel-tuning store, zlib's inflate and PNG-to-RGBA decoding
-// for label masks), and the shaders/ files are built in as strings. Node's
+// for label masks), and the WGSL files (scripts/shaders.mjs) are built in as strings. Node's
 // built-in modules, still imported by code the browser never runs (weights from a file path,
 // saving), become stubs that throw a clear error if called. Any other package is an error.
 import { build } from 'esbuild';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { collectShaders } from './shaders.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const browserDir = join(root, 'src', 'browser');
@@ -28,9 +29,9 @@ const browserSwaps = {
     });
     b.onResolve({ filter: /^deeplab:shaders$/ }, () => ({ path: 'shaders', namespace: 'deeplab-shaders' }));
     b.onLoad({ filter: /.*/, namespace: 'deeplab-shaders' }, () => {
-      const dir = join(root, 'shaders');
-      const files = Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
-      return { contents: `export default ${JSON.stringify(files)};`, loader: 'js', watchFiles: Object.keys(files).map((f) => join(dir, f)) };
+      const shaders = collectShaders();
+      const files = Object.fromEntries([...shaders].map(([name, path]) => [name, readFileSync(path, 'utf8')]));
+      return { contents: `export default ${JSON.stringify(files)};`, loader: 'js', watchFiles: [...shaders.values()] };
     });
     b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));
     b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({

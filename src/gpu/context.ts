@@ -9,7 +9,7 @@ import { BufferPool } from './buffer-pool.js';
 import { GpuError } from './errors.js';
 import { KernelTuning, type TuneMode, adapterIdentity, tuneModeFrom } from './tuning.js';
 import type { WorkTimer } from './work-timer.js';
-import { EMULATED_MATRIX_CONFIGS, type DepthwiseVariant, matrixConfigName, type GemmVariant, type KernelLimits, type MatrixConfig } from '../kernels/conv2d-variants.js';
+import { EMULATED_MATRIX_CONFIGS, type DepthwiseVariant, matrixConfigName, type GemmVariant, type KernelLimits, type MatrixConfig } from '../kernels/conv2d/conv2d-variants.js';
 
 export { GpuError } from './errors.js';
 
@@ -236,7 +236,7 @@ export class GpuContext {
   private async checkSubgroupMatrices(): Promise<void> {
     const offered = offeredMatrixConfigs(this.adapter, this.hasHalf);
     if (!offered.length) return;
-    const { checkMatrixConfigs } = await import('../kernels/conv2d-matrix-check.js');
+    const { checkMatrixConfigs } = await import('../kernels/conv2d/conv2d-matrix-check.js');
     const check = await checkMatrixConfigs(this, offered, { subgroupMaxSize: this.subgroupMaxSize, emulated: false });
     // A driver that falls over on them takes the device with it: say what to turn off.
     if (this.isLost) {

@@ -5,7 +5,7 @@ import { GpuError } from './errors.js';
 import { loadShader } from './shader-source.js';
 
 export interface KernelSpec {
-  /** File name under shaders/, e.g. 'conv2d.wgsl'. */
+  /** A WGSL file's name (unique across the tree, scripts/shaders.mjs), e.g. 'conv2d_gemm.wgsl'. */
   shader: string;
   /** Entry point; 'main' when omitted. */
   entryPoint?: string;

@@ -4,7 +4,7 @@
 // a variant needs other WGSL text (an `enable` directive, extra builtins, another inner loop), a
 // small file says `//#define NAME` and includes the shared source, whose `//#if NAME` ...
 // `//#else` ... `//#endif` blocks then keep one copy of everything the variants share. Where
-// the files come from is the caller's: shaders/ on disk in Node, strings in the browser bundle.
+// the files come from is the caller's: dist/shaders/ on disk in Node, strings in the browser bundle.
 
 const INCLUDE = /^\/\/#include "([^"]+)"\s*$/gm;
 const DIRECTIVE = /^\s*\/\/#(define|if|else|endif)\b\s*(\S*)\s*$/;

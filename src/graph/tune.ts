@@ -15,7 +15,7 @@ import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatc
 import { type GpuTensor, createTensor, writeTensor } from '../gpu/tensor.js';
 import { WorkTimer } from '../gpu/work-timer.js';
 import { type TuneEntry, candidateChecksum } from '../gpu/tuning.js';
-import { type Conv2dParams, type ConvVariant, DEPTHWISE_SPACE_VERSION, GEMM_SPACE_VERSION, conv2dKernel, convGeometry, prepareConv2d } from '../kernels/conv2d.js';
+import { type Conv2dParams, type ConvVariant, DEPTHWISE_SPACE_VERSION, GEMM_SPACE_VERSION, conv2dKernel, convGeometry, prepareConv2d } from '../kernels/conv2d/conv2d.js';
 import {
   BACKWARD_SPACE_VERSION,
   BACKWARD_TUNE_KERNEL,
@@ -23,7 +23,7 @@ import {
   conv2dWeightGradScratchShape,
   prepareConv2dInputGrad,
   prepareConv2dWeightGrad,
-} from '../kernels/conv2d-backward.js';
+} from '../kernels/conv2d-backward/conv2d-backward.js';
 import {
   type BackwardKernel,
   backwardCandidates,
@@ -35,7 +35,7 @@ import {
   gemmCandidates,
   gemmShapeKey,
   gemmVariantName,
-} from '../kernels/conv2d-variants.js';
+} from '../kernels/conv2d/conv2d-variants.js';
 import type { Graph } from './ir.js';
 import type { Conv2dOp } from './ops/conv2d.js';
 import type { ResizeOp } from './ops/resize.js';
@@ -47,7 +47,7 @@ import {
   prepareResizeBilinear,
   resizeBilinearOutputShape,
   resizeShapeKey,
-} from '../kernels/resize.js';
+} from '../kernels/resize/resize.js';
 
 export interface TuneOptions {
   /** Stop timing new candidates after this long (the layer being timed finishes its candidate). Default 60 s. */

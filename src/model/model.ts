@@ -45,7 +45,7 @@ import { segmentTiled } from './tiled.js';
 import { DEFAULT_OVERLAP, checkTileOptions } from './tiling.js';
 import { type FrameInput, isExternalFrame, isFrameInput, isGpuTexture } from '../io/frame-source.js';
 import { FrameTexture } from '../gpu/frame-texture.js';
-import { checkFrameTexture } from '../kernels/frame-preprocess.js';
+import { checkFrameTexture } from '../kernels/frame/frame-preprocess.js';
 import { FramePreprocessor } from './frame-preprocessor.js';
 
 export type SegmentOutput = 'classes' | 'probabilities' | 'logits';

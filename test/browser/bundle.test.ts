@@ -32,6 +32,6 @@ describe('browser: the bundle and the exports map', () => {
     const text = readFileSync(BUNDLE, 'utf8');
     expect(text).to.not.match(/(from|import|require\()\s*["']node:/);
     expect(text).to.not.match(/from\s*["'](webgpu|sharp|pngjs)["']/);
-    for (const shader of readdirSync('shaders').filter((f) => f.endsWith('.wgsl'))) expect(text, shader).to.contain(JSON.stringify(shader));
+    for (const shader of readdirSync('dist/shaders').filter((f) => f.endsWith('.wgsl'))) expect(text, shader).to.contain(JSON.stringify(shader));
   });
 });

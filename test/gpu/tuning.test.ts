@@ -16,10 +16,10 @@ import { tuneGraph } from '../../src/graph/tune.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileTuneStore } from '../../src/gpu/tune-store.js';
 import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
-import { GEMM_SPACE_VERSION, convGeometry, convParams, depthwiseVariant, gemmVariant } from '../../src/kernels/conv2d.js';
-import { backwardChannels, backwardVariant } from '../../src/kernels/conv2d-backward.js';
+import { GEMM_SPACE_VERSION, convGeometry, convParams, depthwiseVariant, gemmVariant } from '../../src/kernels/conv2d/conv2d.js';
+import { backwardChannels, backwardVariant } from '../../src/kernels/conv2d-backward/conv2d-backward.js';
 import { differentiate } from '../../src/graph/autograd.js';
-import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize.js';
+import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize/resize.js';
 import {
   backwardCandidates,
   defaultGemmVariant,
@@ -31,7 +31,7 @@ import {
   gemmVariantName,
   parseDepthwiseVariant,
   parseGemmVariant,
-} from '../../src/kernels/conv2d-variants.js';
+} from '../../src/kernels/conv2d/conv2d-variants.js';
 import { expectClose, expectRejects, numel, randomArray, testContext } from '../helpers.js';
 
 const IDENTITY: AdapterIdentity = { vendor: 'v', architecture: 'a', device: 'd', description: 'test adapter', host: 'cpu x2' };

@@ -15,7 +15,7 @@ import { profileProgram } from '../../src/graph/profile.js';
 import { GpuContext } from '../../src/gpu/context.js';
 import { Session } from '../../src/graph/session.js';
 import { readTensor } from '../../src/gpu/tensor.js';
-import { argmaxCpu } from '../../src/kernels/softmax.js';
+import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
 import { FP16_TOLERANCE, expectClose, expectRejects, numel, randomArray, relativeError, rng, testContext, withKernelOption } from '../helpers.js';
 
 /** A small network with every op the models use: atrous convs, BN, residual add, depthwise,

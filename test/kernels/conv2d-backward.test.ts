@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convGeometry, convParams, samePadding } from '../../src/kernels/conv2d.js';
+import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convGeometry, convParams, samePadding } from '../../src/kernels/conv2d/conv2d.js';
 import {
   type BackwardVariant,
   backwardCandidates,
@@ -9,7 +9,7 @@ import {
   backwardVariantProblem,
   defaultBackwardVariant,
   parseBackwardVariant,
-} from '../../src/kernels/conv2d-variants.js';
+} from '../../src/kernels/conv2d/conv2d-variants.js';
 import {
   type Conv2dWeightGradOptions,
   backwardChannels,
@@ -23,7 +23,7 @@ import {
   prepareConv2dBiasGrad,
   prepareConv2dInputGrad,
   prepareConv2dWeightGrad,
-} from '../../src/kernels/conv2d-backward.js';
+} from '../../src/kernels/conv2d-backward/conv2d-backward.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { disposeDispatch, runOnce } from '../../src/gpu/dispatch.js';
 import { GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { ACTIVATIONS, type Activation } from '../../src/kernels/activation.js';
+import { ACTIVATIONS, type Activation } from '../../src/kernels/activation/activation.js';
 import {
   type Conv2dParams,
   conv2d,
@@ -17,7 +17,7 @@ import {
   prepareConv2d,
   samePadding,
   symmetricPadding,
-} from '../../src/kernels/conv2d.js';
+} from '../../src/kernels/conv2d/conv2d.js';
 import {
   type AdapterClass,
   EMULATED_MATRIX_CONFIGS,
@@ -32,11 +32,11 @@ import {
   matrixCandidates,
   matrixConfigName,
   parseGemmVariant,
-} from '../../src/kernels/conv2d-variants.js';
+} from '../../src/kernels/conv2d/conv2d-variants.js';
 import { create } from 'webgpu';
 import { GpuContext } from '../../src/gpu/context.js';
 import { PipelineCache, kernelKey } from '../../src/gpu/pipeline-cache.js';
-import { checkMatrixConfigs } from '../../src/kernels/conv2d-matrix-check.js';
+import { checkMatrixConfigs } from '../../src/kernels/conv2d/conv2d-matrix-check.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
 
 interface Case {

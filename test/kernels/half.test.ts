@@ -5,15 +5,15 @@ import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { roundToHalf } from '../../src/gpu/half.js';
 import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { cast, castCpu, prepareCast } from '../../src/kernels/cast.js';
-import { concatCpu, prepareConcat } from '../../src/kernels/concat.js';
-import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convGeometry, convParams, prepareConv2d } from '../../src/kernels/conv2d.js';
-import { EMULATED_MATRIX_CONFIGS, type KernelLimits, gemmVariantName, matrixCandidates } from '../../src/kernels/conv2d-variants.js';
-import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise.js';
-import { prepareFlipWidth } from '../../src/kernels/flip.js';
-import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool.js';
-import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize.js';
-import { prepareSoftmax } from '../../src/kernels/softmax.js';
+import { cast, castCpu, prepareCast } from '../../src/kernels/elementwise/cast.js';
+import { concatCpu, prepareConcat } from '../../src/kernels/layout/concat.js';
+import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convGeometry, convParams, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
+import { EMULATED_MATRIX_CONFIGS, type KernelLimits, gemmVariantName, matrixCandidates } from '../../src/kernels/conv2d/conv2d-variants.js';
+import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
+import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
+import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool/pool.js';
+import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
+import { prepareSoftmax } from '../../src/kernels/softmax/softmax.js';
 import { FP16_TOLERANCE, expectClose, expectRejects, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 /** Random values already representable in f16, and their f16 tensor. */

@@ -2,7 +2,7 @@
 // (per-channel scale, bias, residual add, activation). The canonical graph a builder emits has
 // no residual, no scale and activation 'none'; fusion fills them in.
 import { shapeString } from '../../gpu/tensor.js';
-import { type Conv2dParams, conv2dCpu, conv2dOutputShape, conv2dSpecs, prepareConv2d } from '../../kernels/conv2d.js';
+import { type Conv2dParams, conv2dCpu, conv2dOutputShape, conv2dSpecs, prepareConv2d } from '../../kernels/conv2d/conv2d.js';
 import {
   conv2dBiasGradCpu,
   conv2dBiasGradSpec,
@@ -14,8 +14,8 @@ import {
   prepareConv2dBiasGrad,
   prepareConv2dInputGrad,
   prepareConv2dWeightGrad,
-} from '../../kernels/conv2d-backward.js';
-import { chunkSumSpec } from '../../kernels/reduce.js';
+} from '../../kernels/conv2d-backward/conv2d-backward.js';
+import { chunkSumSpec } from '../../kernels/reduce/reduce.js';
 import { HWIO_TO_OIHW, fusedEpilogueError } from '../onnx/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';

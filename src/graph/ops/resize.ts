@@ -11,8 +11,8 @@ import {
   resizeBilinearGradSpec,
   resizeBilinearSpec,
   resizeLayout,
-} from '../../kernels/resize.js';
-import { prepareResizeArgmax, resizeArgmaxCpu, resizeArgmaxSpec } from '../../kernels/resize-argmax.js';
+} from '../../kernels/resize/resize.js';
+import { prepareResizeArgmax, resizeArgmaxCpu, resizeArgmaxSpec } from '../../kernels/resize/resize-argmax.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
