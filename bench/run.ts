@@ -11,6 +11,7 @@
 // (bench/browser.ts), at --browser-size or each case's own size.
 //
 //   npm run bench -- [--quick] [--parts tune,kernels,model,train,profile,precision,quantize,browser] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS] [--browser-size N] [--out FILE]
+import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';
 import { join, resolve } from 'node:path';
 import { type BrowserCase, benchBrowser } from './browser.js';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
@@ -24,7 +25,7 @@ import { benchTrainStep, benchTrainTuned } from './train.js';
 import { compile } from '../src/graph/compile.js';
 import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
 import { GpuContext } from '../src/gpu/context.js';
-import { matrixConfigName } from '../src/kernels/conv2d/conv2d-variants.js';
+import { matrixConfigName } from '../src/gpu/kernel-limits.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { readImage } from '../src/io/image.js';
 import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
@@ -380,6 +381,7 @@ async function main(): Promise<void> {
   useSharedWeights();
   ensureRuntimeDir();
   const ctx = await GpuContext.create({ timestamps: o.parts.includes('kernels') || o.parts.includes('profile') });
+  await verifySubgroupMatrices(ctx);
   try {
     const adapter = ctx.adapterInfo.name;
     console.log(`adapter: ${adapter}${o.quick ? ' (--quick)' : ''}`);

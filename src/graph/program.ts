@@ -27,6 +27,7 @@ import { nodeInputs, opDef } from './ops/registry.js';
 import type { HostParams } from './params.js';
 import { Session } from './session.js';
 import { tuneGraph } from './tune.js';
+import { verifySubgroupMatrices } from '../kernels/conv2d/gemm/matrix-check.js';
 
 export type RunInput = Float32Array | Uint32Array | GpuTensor;
 
@@ -107,6 +108,9 @@ export class Program {
     for (const v of [...graph.inputs, ...graph.nodes.flatMap((n) => n.outputs)]) {
       checkBindable(ctx, tensorBytes(v.shape, v.dtype), `${label}: ${v.kind === 'input' ? 'input' : 'layer'} ${v.name} ${shapeString(v.shape)}`);
     }
+    // The adapter's subgroup matrices are used only once checked against the CPU reference
+    // (once per context).
+    await verifySubgroupMatrices(ctx);
     // Tuning mode 'full': measure the kernel choices this adapter has not seen yet, so the
     // lowering below picks them up.
     if (ctx.tuning.mode === 'full') await tuneGraph(ctx, graph);

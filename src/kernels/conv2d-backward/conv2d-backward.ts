@@ -24,160 +24,15 @@ import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch, Grid } from '../../gpu/dispatch.js';
 import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
-import { type GpuTensor, type Shape, checkBindable, createTensor, numel, shapeString, validateShape } from '../../gpu/tensor.js';
+import { type GpuTensor, type Shape, checkBindable, createTensor, shapeString, validateShape } from '../../gpu/tensor.js';
+import { adapterClass, lanesFor, pixelBucket } from '../candidates.js';
 import { expectRank, expectShape } from '../checks.js';
-import { type Conv2dParams, conv2dOutputShape } from '../conv2d/conv2d.js';
-import { type FloatArray, zerosLike } from '../cpu-arrays.js';
+import { windowUniforms } from '../conv2d/algorithm.js';
+import type { Conv2dParams } from '../conv2d/params.js';
 import { prepareChunkSum } from '../reduce/reduce.js';
-import {
-  type BackwardKernel,
-  type BackwardVariant,
-  backwardCandidates,
-  backwardShapeKey,
-  backwardVariantName,
-  defaultBackwardVariant,
-  lanesFor,
-  parseBackwardVariant,
-} from '../conv2d/conv2d-variants.js';
-import { candidateChecksum } from '../../gpu/tuning.js';
-
-const INPUT_GRAD = 'conv2dInputGrad';
-const WEIGHT_GRAD = 'conv2dWeightGrad';
-const BIAS_GRAD = 'conv2dBiasGrad';
-
-/** Everything the backward kernels need, derived from validated shapes. */
-interface Geometry {
-  N: number;
-  H: number;
-  W: number;
-  cin: number;
-  KH: number;
-  KW: number;
-  cout: number;
-  OH: number;
-  OW: number;
-  cinPerGroup: number;
-  coutPerGroup: number;
-}
-
-/**
- * Validates the forward's input / weight shapes and params (the forward's checks, reported under
- * the backward kernel's name) and, when given, that dY has the forward's output shape.
- */
-function geometry(kernel: string, inputShape: Shape, weightShape: Shape, p: Conv2dParams, dOutShape?: Shape): Geometry {
-  if (p.activation !== undefined && p.activation !== 'none') {
-    throw new Error(
-      `${kernel}: params.activation is '${p.activation}'; the backward kernels differentiate the bare convolution ` +
-        `(apply the activation's derivative to dOut first and pass activation 'none')`,
-    );
-  }
-  let outShape: number[];
-  try {
-    outShape = conv2dOutputShape(inputShape, weightShape, p);
-  } catch (e) {
-    throw new Error(`${kernel}: ${(e as Error).message}`);
-  }
-  if (dOutShape) expectShape(dOutShape, outShape, kernel, 'dOut (the forward output shape)');
-  const [N, H, W, cin] = inputShape;
-  const [KH, KW, cinPerGroup, cout] = weightShape;
-  const [, OH, OW] = outShape;
-  return { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup, coutPerGroup: cout / p.groups };
-}
-
-function expectLength(kernel: string, what: string, a: ArrayLike<number>, n: number): void {
-  if (a.length !== n) throw new Error(`${kernel}: ${what} has ${a.length} values, expected ${n}`);
-}
-
-/**
- * Visits every (output element, tap, input channel) product of the forward convolution that
- * reads a real (non-padding) input element: `visit(inputIndex, weightIndex, outputIndex)`.
- * The CPU references below are this loop with the products scattered the other way.
- */
-function forEachProduct(g: Geometry, p: Conv2dParams, visit: (x: number, w: number, y: number) => void): void {
-  const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup, coutPerGroup } = g;
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        const y0 = ((n * OH + oh) * OW + ow) * cout;
-        for (let kh = 0; kh < KH; kh++) {
-          const ih = oh * p.strideH - p.padTop + kh * p.dilationH;
-          if (ih < 0 || ih >= H) continue;
-          for (let kw = 0; kw < KW; kw++) {
-            const iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
-            if (iw < 0 || iw >= W) continue;
-            const x0 = ((n * H + ih) * W + iw) * cin;
-            for (let co = 0; co < cout; co++) {
-              const ciBase = Math.floor(co / coutPerGroup) * cinPerGroup;
-              for (let ci = 0; ci < cinPerGroup; ci++) {
-                visit(x0 + ciBase + ci, ((kh * KW + kw) * cinPerGroup + ci) * cout + co, y0 + co);
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/**
- * CPU reference for dX [N, H, W, Cin] from dY [N, OH, OW, Cout] and the weight: each forward
- * product x * w that fed y adds w * dY[y] to dX[x]. Accumulated in float64; returns dOut's kind.
- */
-export function conv2dInputGradCpu<T extends FloatArray>(
-  dOut: T,
-  dOutShape: Shape,
-  weight: FloatArray,
-  weightShape: Shape,
-  inputShape: Shape,
-  p: Conv2dParams,
-): T {
-  const g = geometry(INPUT_GRAD, inputShape, weightShape, p, dOutShape);
-  expectLength(INPUT_GRAD, 'dOut', dOut, numel(dOutShape));
-  expectLength(INPUT_GRAD, 'weight', weight, numel(weightShape));
-  const acc = new Float64Array(numel(inputShape));
-  forEachProduct(g, p, (x, w, y) => {
-    acc[x] += weight[w] * dOut[y];
-  });
-  const out = zerosLike(dOut, acc.length);
-  out.set(acc);
-  return out;
-}
-
-/**
- * CPU reference for dW [KH, KW, Cin/groups, Cout] from the forward input X and dY: each forward
- * product x * w that fed y adds X[x] * dY[y] to dW[w]. Float64 accumulation; returns input's kind.
- */
-export function conv2dWeightGradCpu<T extends FloatArray>(
-  input: T,
-  inputShape: Shape,
-  dOut: FloatArray,
-  dOutShape: Shape,
-  weightShape: Shape,
-  p: Conv2dParams,
-): T {
-  const g = geometry(WEIGHT_GRAD, inputShape, weightShape, p, dOutShape);
-  expectLength(WEIGHT_GRAD, 'input', input, numel(inputShape));
-  expectLength(WEIGHT_GRAD, 'dOut', dOut, numel(dOutShape));
-  const acc = new Float64Array(numel(weightShape));
-  forEachProduct(g, p, (x, w, y) => {
-    acc[w] += input[x] * dOut[y];
-  });
-  const out = zerosLike(input, acc.length);
-  out.set(acc);
-  return out;
-}
-
-/** CPU reference for db [Cout]: dY summed over N, OH, OW in float64; returns dOut's kind. */
-export function conv2dBiasGradCpu<T extends FloatArray>(dOut: T, dOutShape: Shape): T {
-  expectRank(dOutShape, 4, BIAS_GRAD, 'dOut');
-  expectLength(BIAS_GRAD, 'dOut', dOut, numel(dOutShape));
-  const cout = dOutShape[3];
-  const acc = new Float64Array(cout);
-  for (let i = 0; i < dOut.length; i++) acc[i % cout] += dOut[i];
-  const out = zerosLike(dOut, cout);
-  out.set(acc);
-  return out;
-}
+import { type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, tunableLayer } from '../tuning.js';
+import { BIAS_GRAD, type Geometry, INPUT_GRAD, WEIGHT_GRAD, geometry } from './geometry.js';
+import { type BackwardKernel, type BackwardVariant, backwardCandidates, backwardVariantName } from './variants.js';
 
 // ---------------------------------------------------------------- shared GPU helpers
 
@@ -208,27 +63,11 @@ function describe(p: Conv2dParams, g: Geometry): string {
   return `${g.KH}x${g.KW} s${p.strideH}x${p.strideW} d${p.dilationH}x${p.dilationW} g${p.groups}`;
 }
 
-/** The window fields both conv backward params structs share, in their order. */
-function windowUniforms(u: Uniforms, g: Geometry, p: Conv2dParams): Uniforms {
-  return u
-    .u32(g.H)
-    .u32(g.W)
-    .u32(g.OH)
-    .u32(g.OW)
-    .u32(g.KH)
-    .u32(g.KW)
-    .u32(p.strideH)
-    .u32(p.strideW)
-    .u32(p.dilationH)
-    .u32(p.dilationW)
-    .i32(p.padTop)
-    .i32(p.padLeft);
-}
 
 /** Workgroup size of the one-element-per-invocation entry points. */
 const SCALAR_WG = 64;
 
-/** The backward GEMMs' candidate spaces (conv2d-variants.ts); bump when their tiling changes. */
+/** The backward GEMMs' candidate spaces (variants.ts); bump when their tiling changes. */
 export const BACKWARD_SPACE_VERSION = 1;
 
 /** The tuning store's name of each backward kernel family. */
@@ -239,20 +78,20 @@ export function backwardChannels(kernel: BackwardKernel, g: { cin: number; cout:
   return kernel === 'input_grad' ? g.cin : g.cout;
 }
 
+/** A groups == 1 backward layer's candidates on `ctx`, the adapter class's default first; its key is the forward's shape. */
+export function backwardSpace(ctx: GpuContext, kernel: BackwardKernel, g: Geometry, p: Conv2dParams): LayerSpace<BackwardVariant> {
+  const shape = `m${pixelBucket(g.N * g.OH * g.OW)}.ci${g.cin}.co${g.cout}.k${g.KH}x${g.KW}.s${p.strideH}.d${p.dilationH}`;
+  const variants = backwardCandidates(kernel, backwardChannels(kernel, g), adapterClass(ctx), ctx.kernelLimits);
+  return layerSpace(BACKWARD_TUNE_KERNEL[kernel], BACKWARD_SPACE_VERSION, shape, variants.map((v) => ({ name: backwardVariantName(v), variant: v })));
+}
+
 /**
  * The variant a groups == 1 backward layer runs on `ctx` (the shaders' plain or SUBGROUPS
  * `main`, on a lane count): the one measured fastest on this adapter for this shape, else the
- * adapter class's default (conv2d-variants.ts).
+ * adapter class's default.
  */
 export function backwardVariant(ctx: GpuContext, kernel: BackwardKernel, g: Geometry, p: Conv2dParams): BackwardVariant {
-  const cls = ctx.isSoftware ? 'software' : 'gpu';
-  const channels = backwardChannels(kernel, g);
-  if (ctx.tuning.mode !== 'off') {
-    const names = backwardCandidates(kernel, channels, cls, ctx.kernelLimits).map(backwardVariantName);
-    const name = ctx.tuning.choice(BACKWARD_TUNE_KERNEL[kernel], backwardShapeKey(g, p.strideH, p.dilationH), candidateChecksum(BACKWARD_SPACE_VERSION, names));
-    if (name && names.includes(name)) return parseBackwardVariant(name)!;
-  }
-  return defaultBackwardVariant(kernel, channels, cls, ctx.kernelLimits);
+  return chosenCandidate(ctx, backwardSpace(ctx, kernel, g, p)).variant;
 }
 
 // ---------------------------------------------------------------- input gradient dX
@@ -326,7 +165,7 @@ export function conv2dInputGrad(
 // conv2d_weight_grad.wgsl `main`: one tap and RK input channels per workgroup, CN output channels per lane.
 const WG_RK = 8;
 const WG_CN = 4;
-// The lanes the split below is sized for: the default's (conv2d-variants.ts), whatever variant
+// The lanes the split below is sized for: the default's (variants.ts), whatever variant
 // runs, so the scratch shape (a graph value, planned before any kernel is chosen) depends on the
 // shapes alone.
 const splitLanes = (cout: number) => lanesFor(cout, WG_CN, 32);
@@ -525,4 +364,26 @@ export function prepareConv2dBiasGrad(ctx: GpuContext, t: { dOut: GpuTensor; dBi
 export function conv2dBiasGrad(ctx: GpuContext, dOut: GpuTensor): Promise<GpuTensor> {
   expectRank(dOut.shape, 4, BIAS_GRAD, 'dOut');
   return runToNewTensor(ctx, [dOut.shape[3]], BIAS_GRAD, (dBias) => prepareConv2dBiasGrad(ctx, { dOut, dBias }));
+}
+
+// ---------------------------------------------------------------- tuning
+
+/**
+ * A groups == 1 backward layer's candidates as the tuner times them (dX: dOut, weight -> dInput;
+ * dW: input, dOut -> dWeight and the reduction's scratch), or null for grouped layers.
+ */
+export function conv2dBackwardTunable(ctx: GpuContext, kernel: BackwardKernel, inputShape: Shape, weightShape: Shape, attrs: Conv2dParams): TunableLayer | null {
+  if (attrs.groups !== 1) return null;
+  const p = { ...attrs, activation: 'none' as const };
+  const g = geometry(kernel === 'input_grad' ? INPUT_GRAD : WEIGHT_GRAD, inputShape, weightShape, p);
+  const space = backwardSpace(ctx, kernel, g, p);
+  const dOut = { shape: [g.N, g.OH, g.OW, g.cout], fill: true };
+  if (kernel === 'input_grad') {
+    return tunableLayer(space, [dOut, { shape: [...weightShape], fill: true }, { shape: [...inputShape], fill: false }], (ctx, [dOut, weight, dInput], v) => [
+      prepareConv2dInputGrad(ctx, { dOut, weight, dInput }, p, v),
+    ]);
+  }
+  const scratch = conv2dWeightGradScratchShape(inputShape, weightShape, p);
+  const operands = [{ shape: [...inputShape], fill: true }, dOut, { shape: [...weightShape], fill: false }, ...(scratch ? [{ shape: scratch, fill: false }] : [])];
+  return tunableLayer(space, operands, (ctx, [input, dOut, dWeight, scratch], v) => prepareConv2dWeightGrad(ctx, { input, dOut, dWeight, scratch }, p, { variant: v }));
 }

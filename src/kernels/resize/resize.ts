@@ -6,7 +6,8 @@ import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../gpu/di
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../../gpu/tensor.js';
 import { expectPositiveInt, expectRank, expectShape } from '../checks.js';
-import { candidateChecksum } from '../../gpu/tuning.js';
+import { pixelBucket } from '../candidates.js';
+import { type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, tunableLayer } from '../tuning.js';
 
 /**
  * Source coordinate of output index d (in = input size, out = output size):
@@ -90,17 +91,25 @@ export function defaultResizeLayout(software: boolean): ResizeLayout {
 
 /** A resize's tuning key: output pixels (bucketed to powers of 2) and channels. */
 export function resizeShapeKey(inputShape: Shape, p: ResizeParams): string {
-  const pixels = 2 ** Math.ceil(Math.log2(inputShape[0] * p.outH * p.outW));
-  return `m${pixels}.c${inputShape[3]}`;
+  return `m${pixelBucket(inputShape[0] * p.outH * p.outW)}.c${inputShape[3]}`;
+}
+
+/** A resize's two layouts on `ctx`, the adapter class's default first. */
+export function resizeSpace(ctx: GpuContext, inputShape: Shape, p: ResizeParams): LayerSpace<ResizeLayout> {
+  const first = defaultResizeLayout(ctx.isSoftware);
+  const layouts = [first, ...RESIZE_LAYOUTS.filter((l) => l !== first)];
+  return layerSpace(RESIZE_TUNE_KERNEL, RESIZE_SPACE_VERSION, resizeShapeKey(inputShape, p), layouts.map((l) => ({ name: l, variant: l })));
 }
 
 /** The layout a resize runs on `ctx`: the one measured fastest for its shape on this adapter, else its class's default. */
 export function resizeLayout(ctx: GpuContext, inputShape: Shape, p: ResizeParams): ResizeLayout {
-  if (ctx.tuning.mode !== 'off') {
-    const name = ctx.tuning.choice(RESIZE_TUNE_KERNEL, resizeShapeKey(inputShape, p), candidateChecksum(RESIZE_SPACE_VERSION, [...RESIZE_LAYOUTS]));
-    if (name && (RESIZE_LAYOUTS as readonly string[]).includes(name)) return name as ResizeLayout;
-  }
-  return defaultResizeLayout(ctx.isSoftware);
+  return chosenCandidate(ctx, resizeSpace(ctx, inputShape, p)).variant;
+}
+
+/** A resize's layouts as the tuner times them. */
+export function resizeTunable(ctx: GpuContext, inputShape: Shape, p: ResizeParams): TunableLayer {
+  const operands = [{ shape: [...inputShape], fill: true }, { shape: resizeBilinearOutputShape(inputShape, p), fill: false }];
+  return tunableLayer(resizeSpace(ctx, inputShape, p), operands, (ctx, [input, out], layout) => [prepareResizeBilinear(ctx, { input, out }, p, layout)]);
 }
 
 export function resizeBilinearSpec(p: ResizeParams, layout: ResizeLayout = 'element'): KernelSpec {

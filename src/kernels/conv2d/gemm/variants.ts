@@ -1,30 +1,28 @@
-// The ways the convolution kernels can run a layer, in one place: for each kernel with choices,
-// the candidate space a tuner times, what makes a candidate valid, and the default for each
-// adapter class when nothing was measured.
+// The implicit GEMM's candidate space (groups == 1 convolutions): its variants, what makes one
+// valid on a device, and the default for each adapter class when nothing was measured.
 //
-// GEMM (groups == 1), three kernels: conv2d_gemm.wgsl, a register tile (R output pixels per
-// workgroup, CN output channels per lane) on a lane count, with no shared memory (what software
-// adapters run best); conv2d_gemm_subgroup.wgsl, the same tile with its input operand shared
-// through subgroups (software adapters whose subgroups are all one size); and
-// conv2d_gemm_tiled.wgsl, a BM x BN workgroup tile staged through workgroup memory in BK steps,
-// double-buffered, TM x TN outputs per thread (the GPU kind); and conv2d_gemm_matrix.wgsl, a
-// workgroup tile multiplied on subgroup matrices (tensor cores), where the adapter offers
-// `chromium-experimental-subgroup-matrix`. Each with a split-K factor.
-// Depthwise (conv2d_direct.wgsl `depthwise4`): the lanes per workgroup (4 channels each) and how
-// many consecutive 4 x 4 output tiles one workgroup walks.
+// Four kernels: conv2d_gemm.wgsl, a register tile (R output pixels per workgroup, CN output
+// channels per lane) on a lane count, with no shared memory (what software adapters run best);
+// conv2d_gemm_subgroup.wgsl, the same tile with its input operand shared through subgroups
+// (adapters whose subgroups are all one size); conv2d_gemm_tiled.wgsl, a BM x BN workgroup tile
+// staged through workgroup memory in BK steps, double-buffered, TM x TN outputs per thread (the
+// GPU kind; conv2d_gemm_tiled_vec4.wgsl stages a vec4 of channels a thread); and
+// conv2d_gemm_matrix.wgsl, a workgroup tile multiplied on subgroup matrices (tensor cores),
+// where the adapter offers `chromium-experimental-subgroup-matrix`. Each with a split-K factor
+// (conv2d_splitk_reduce.wgsl adds the splits up).
 //
 // Defaults, as measured (they are what runs untuned, and the tuner starts from them):
 // - software adapters (lavapipe) with fixed-size subgroups: the subgroup kernel, 16 pixels and
 //   8 lanes (one SIMD batch), 2 to 8 channels a lane as Cout fits (channelsPerLane), never
-//   split: on a 2-core EPYC (bench part kernels) 12-31 GFLOP/s on the ASPP and 1x1 layers,
-//   against 4.2-5.8 for the register kernel.
-// - software adapters without them: the register kernel's 16 x 8 with 8 lanes. On the
-//   machine it was tuned on the MobileNetV2 513 pass ran 1.4x faster than with 8 x 4 and the
-//   ASPP convolutions 1.3-1.5x; on a 2-core EPYC the same tile was not the best, hence tuning.
+//   split: on a 2-core EPYC 12-31 GFLOP/s on the ASPP and 1x1 layers, against 4.2-5.8 for the
+//   register kernel.
+// - software adapters without them: the register kernel's 16 x 8 with 8 lanes.
 // - GPUs: the register kernel's 8 x 4 with as many lanes as cover Cout (8 to 32), what ran on an
 //   H100 (the tiled kernel is not yet measured on one, so it is a candidate, not the default);
 //   split-K where the output gives fewer than SPLIT_TARGET_GROUPS workgroups.
-import type { ConvGeometry } from './conv2d.js';
+import type { KernelLimits } from '../../../gpu/kernel-limits.js';
+import { type AdapterClass, distinctValid, lanesFor } from '../../candidates.js';
+import type { ConvGeometry } from '../params.js';
 
 /** conv2d_gemm.wgsl: registers only. */
 export interface RegisterGemm {
@@ -87,54 +85,6 @@ export interface MatrixGemm {
 
 export type GemmVariant = RegisterGemm | SubgroupGemm | TiledGemm | MatrixGemm;
 
-/**
- * A subgroup-matrix shape an adapter multiplies (GPUAdapterInfo.subgroupMatrixConfigs): left
- * m x k by right k x n of `component`, accumulated in f32 (configurations that accumulate in
- * f16 are not used: a 2304-long reduction loses too much in f16).
- */
-export interface MatrixConfig {
-  component: 'f32' | 'f16';
-  m: number;
-  n: number;
-  k: number;
-}
-
-/** "f16 16x16x16" */
-export function matrixConfigName(c: MatrixConfig): string {
-  return `${c.component} ${c.m}x${c.n}x${c.k}`;
-}
-
-/**
- * What the emulated matrix kernel is tested with on lavapipe: the shapes adapters report (Apple
- * and the f32 configurations: 8 x 8 x 8; NVIDIA, AMD: f16 16 x 16 x 16; Intel: f16 8 x 16 x 16).
- */
-export const EMULATED_MATRIX_CONFIGS: readonly MatrixConfig[] = [
-  { component: 'f32', m: 8, n: 8, k: 8 },
-  { component: 'f16', m: 8, n: 8, k: 8 },
-  { component: 'f16', m: 16, n: 16, k: 16 },
-  { component: 'f16', m: 8, n: 16, k: 16 },
-];
-
-export type AdapterClass = 'software' | 'gpu';
-
-/**
- * The limits a variant must fit (a device's), and its subgroup size where the device has the
- * `subgroups` feature and every subgroup has that one size (GpuContext.kernelLimits); absent or
- * 0: no subgroup kernels.
- */
-export type KernelLimits = Pick<
-  GPUSupportedLimits,
-  'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY'
-> & {
-  subgroupSize?: number;
-  /**
-   * Subgroup-matrix shapes the matrix kernel may use (GpuContext keeps those it verified on the
-   * adapter), the adapter's largest subgroup (the workgroup is sized in whole ones), and whether
-   * they are emulated (tests: EMULATED_MATRIX_CONFIGS on an adapter without them).
-   */
-  matrix?: { configs: readonly MatrixConfig[]; subgroupMaxSize: number; emulated: boolean };
-};
-
 /** The register kernel's arrays: R_MAX x CN_MAX accumulators (conv2d_gemm.wgsl). */
 export const GEMM_R_MAX = 16;
 export const GEMM_CN_MAX = 8;
@@ -166,13 +116,6 @@ export function parseGemmVariant(name: string): GemmVariant | null {
     return { kind: 'matrix', m, n, k, SGM, SGN, TMS, TNS, KS, lanes, emulated: x[10] === 'e', splits: Number(x[11]) };
   }
   return null;
-}
-
-/** Lanes per workgroup: enough to cover Cout in steps of `perLane` channels, 8..max. */
-export function lanesFor(cout: number, perLane: number, max: number): number {
-  let lanes = 8;
-  while (lanes < max && lanes * perLane < cout) lanes *= 2;
-  return lanes;
 }
 
 /** Pixels and channels one workgroup computes. */
@@ -379,136 +322,4 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
     }
   }
   return distinctValid(out, gemmVariantName, (v) => gemmVariantProblem(g, v, limits));
-}
-
-/** `list` in order without repeats (by name) and without the variants that cannot run. */
-function distinctValid<T>(list: readonly T[], name: (v: T) => string, problem: (v: T) => string | null): T[] {
-  const seen = new Set<string>();
-  return list.filter((v) => {
-    const key = name(v);
-    if (seen.has(key) || problem(v)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-/** The layer's tuning key: what changes which variant is fastest (pixels bucketed to powers of 2). */
-export function gemmShapeKey(g: ConvGeometry, strideH: number, dilationH: number): string {
-  const pixels = 2 ** Math.ceil(Math.log2(g.N * g.OH * g.OW));
-  return `m${pixels}.ci${g.cin}.co${g.cout}.k${g.KH}x${g.KW}.s${strideH}.d${dilationH}`;
-}
-
-// ---------------------------------------------------------------- depthwise (depthwise4)
-
-export interface DepthwiseVariant {
-  /** Lanes per workgroup, 4 channels each. */
-  lanes: number;
-  /** Consecutive output tiles a workgroup walks, sharing its weight loads and cached input columns. */
-  tilesPerGroup: number;
-}
-
-export function depthwiseVariantName(v: DepthwiseVariant): string {
-  return `l${v.lanes}t${v.tilesPerGroup}`;
-}
-
-export function parseDepthwiseVariant(name: string): DepthwiseVariant | null {
-  const m = /^l(\d+)t(\d+)$/.exec(name);
-  return m ? { lanes: Number(m[1]), tilesPerGroup: Number(m[2]) } : null;
-}
-
-/**
- * The default everywhere: 8 lanes (one lavapipe SIMD batch; divides the common channel counts,
- * 32 .. 960) and 8 tiles a workgroup (1.1-1.4x faster than 1 on lavapipe). The launch takes fewer
- * tiles a workgroup where that would leave too few workgroups (conv2d.ts).
- */
-export function defaultDepthwiseVariant(): DepthwiseVariant {
-  return { lanes: 8, tilesPerGroup: 8 };
-}
-
-/** The candidates for a depthwise layer of `channels` channels, the default first. */
-export function depthwiseCandidates(channels: number, limits: KernelLimits): DepthwiseVariant[] {
-  const out = [defaultDepthwiseVariant()];
-  for (const lanes of [8, 16, 32, 64]) {
-    // Lanes past what the channels need would idle.
-    if (lanes > 8 && (lanes / 2) * 4 >= channels) continue;
-    if (lanes > limits.maxComputeInvocationsPerWorkgroup) continue;
-    for (const tilesPerGroup of [1, 2, 4, 8, 16]) out.push({ lanes, tilesPerGroup });
-  }
-  return distinctValid(out, depthwiseVariantName, () => null);
-}
-
-/** A depthwise layer's tuning key. */
-export function depthwiseShapeKey(g: ConvGeometry, strideH: number, dilationH: number): string {
-  const pixels = 2 ** Math.ceil(Math.log2(g.N * g.OH * g.OW));
-  return `m${pixels}.c${g.cout}.k${g.KH}x${g.KW}.s${strideH}.d${dilationH}`;
-}
-
-// ---------------------------------------------------------------- backward GEMMs (training)
-
-/**
- * The groups == 1 backward kernels, conv2d_input_grad.wgsl and conv2d_weight_grad.wgsl `main`:
- * the lanes a workgroup has (4 channels each: input channels for the input gradient, output
- * channels for the weight gradient), and whether the broadcast operand is shared through
- * subgroups (their SUBGROUPS variants). The tiles (8 pixels, 8 reduction rows) are fixed.
- */
-export interface BackwardVariant {
-  subgroups: boolean;
-  lanes: number;
-}
-
-export type BackwardKernel = 'input_grad' | 'weight_grad';
-
-/** Channels each lane of a backward kernel covers. */
-const BACKWARD_CN = 4;
-
-export function backwardVariantName(v: BackwardVariant): string {
-  return `${v.subgroups ? 's' : 'p'}l${v.lanes}`;
-}
-
-export function parseBackwardVariant(name: string): BackwardVariant | null {
-  const m = /^([sp])l(\d+)$/.exec(name);
-  return m ? { subgroups: m[1] === 's', lanes: Number(m[2]) } : null;
-}
-
-/**
- * Why `v` cannot run on `limits`, or null. The subgroup variants shuffle among every lane of a
- * subgroup (each full), and the weight gradient's hands out 8 reduction rows (subgroups of at
- * least 8 lanes).
- */
-export function backwardVariantProblem(kernel: BackwardKernel, v: BackwardVariant, limits: KernelLimits): string | null {
-  if (!Number.isInteger(v.lanes) || v.lanes < 1) return 'lanes must be a positive integer';
-  if (v.lanes > limits.maxComputeInvocationsPerWorkgroup) return `${v.lanes} lanes exceed the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`;
-  if (!v.subgroups) return null;
-  const size = limits.subgroupSize ?? 0;
-  if (!size) return 'the device has no subgroups of one fixed size';
-  if (kernel === 'weight_grad' && size < 8) return `the weight gradient's subgroup variant needs subgroups of at least 8 lanes, not ${size}`;
-  if (v.lanes % size) return `${v.lanes} lanes are not a whole number of ${size}-wide subgroups`;
-  return null;
-}
-
-/**
- * What runs untuned: lanes enough to cover the channels (8 to 32); subgroups on software
- * adapters where they fit (measured there: a training step 1.50x faster with them), not on GPUs
- * until measured there.
- */
-export function defaultBackwardVariant(kernel: BackwardKernel, channels: number, cls: AdapterClass, limits: KernelLimits): BackwardVariant {
-  const lanes = lanesFor(channels, BACKWARD_CN, 32);
-  const shared = { subgroups: true, lanes };
-  return cls === 'software' && !backwardVariantProblem(kernel, shared, limits) ? shared : { subgroups: false, lanes };
-}
-
-/** The candidates for a backward layer over `channels` channels, the default first. */
-export function backwardCandidates(kernel: BackwardKernel, channels: number, cls: AdapterClass, limits: KernelLimits): BackwardVariant[] {
-  const out = [defaultBackwardVariant(kernel, channels, cls, limits)];
-  for (const lanes of [8, 16, 32, 64]) {
-    // Lanes past what the channels need would idle.
-    if (lanes > 8 && (lanes / 2) * BACKWARD_CN >= channels) continue;
-    for (const subgroups of [false, true]) out.push({ subgroups, lanes });
-  }
-  return distinctValid(out, backwardVariantName, (v) => backwardVariantProblem(kernel, v, limits));
-}
-
-/** A backward layer's tuning key: the forward's shape (pixels bucketed to powers of 2). */
-export function backwardShapeKey(g: ConvGeometry, strideH: number, dilationH: number): string {
-  return gemmShapeKey(g, strideH, dilationH);
 }

@@ -4,14 +4,19 @@
 // So each offered shape runs the kernel once on a small convolution that crosses tiles, K steps
 // and edges, against the CPU reference; a shape that fails to compile or gives a wrong answer
 // is dropped with a warning, and the layers run the other kernels instead of answering wrong.
-import type { GpuContext } from '../../gpu/context.js';
-import { runOnce } from '../../gpu/dispatch.js';
-import { roundToHalf } from '../../gpu/half.js';
-import { type GpuTensor, createTensor, fillTensor, readTensor, uploadTensor } from '../../gpu/tensor.js';
-import { Rng } from '../../util/random.js';
-import { relativeError } from '../../util/relative-error.js';
-import { conv2dCpu, conv2dOutputShape, convGeometry, convParams, prepareConv2d } from './conv2d.js';
-import { type KernelLimits, type MatrixConfig, matrixCandidates } from './conv2d-variants.js';
+import { type GpuContext, GpuError } from '../../../gpu/context.js';
+import { runOnce } from '../../../gpu/dispatch.js';
+import { roundToHalf } from '../../../gpu/half.js';
+import { type KernelLimits, type MatrixConfig, matrixConfigName } from '../../../gpu/kernel-limits.js';
+import { type GpuTensor, createTensor, fillTensor, readTensor, uploadTensor } from '../../../gpu/tensor.js';
+import { Rng } from '../../../util/random.js';
+import { relativeError } from '../../../util/relative-error.js';
+import { convChoice } from '../algorithm.js';
+import { conv2dOutputShape, convGeometry, convParams } from '../params.js';
+import { conv2dCpu } from '../reference.js';
+import { prepareConv2d } from '../conv2d.js';
+import { gemmAlgorithm } from './gemm.js';
+import { matrixCandidates } from './variants.js';
 
 /**
  * Relative error allowed, as the tests allow every kernel: f32 1e-4; f16 inputs, f32 sums and an
@@ -58,7 +63,7 @@ async function checkConfig(ctx: GpuContext, config: MatrixConfig, source: Matrix
     const out = createTensor(ctx, outShape, half ? 'f16' : 'f32', 'subgroup-matrix check: out');
     tensors.push(out);
     fillTensor(ctx, out, NaN);
-    await runOnce(ctx, 'subgroup-matrix check', () => prepareConv2d(ctx, { ...operands, out }, p, { gemm: variant }));
+    await runOnce(ctx, 'subgroup-matrix check', () => prepareConv2d(ctx, { ...operands, out }, p, convChoice(gemmAlgorithm, variant)));
     const got = await readTensor(ctx, out);
     let ref = conv2dCpu(input, inputShape, weight, weightShape, p, { bias });
     if (half) ref = roundToHalf(ref);
@@ -87,4 +92,28 @@ export async function checkMatrixConfigs(ctx: GpuContext, configs: readonly Matr
     else result.passed.push(config);
   }
   return result;
+}
+
+/**
+ * Checks the subgroup-matrix shapes the device offers, once per context, and records the result
+ * on it (GpuContext.recordMatrixCheck): only shapes that gave the CPU reference's answers are
+ * used; each one set aside is reported with its reason. Program.create runs this before it
+ * lowers any layer.
+ */
+export async function verifySubgroupMatrices(ctx: GpuContext): Promise<void> {
+  if (ctx.matrixChecked) return;
+  const offered = ctx.offeredMatrixConfigs;
+  if (!offered.length) {
+    ctx.recordMatrixCheck([], []);
+    return;
+  }
+  const check = await checkMatrixConfigs(ctx, offered, { subgroupMaxSize: ctx.subgroupMaxSize, emulated: false });
+  // A driver that falls over on them takes the device with it: say what to turn off.
+  if (ctx.isLost) {
+    throw new GpuError(`the GPU device was lost while checking its subgroup matrices (${ctx.lostReason}); DEEPLAB_SUBGROUP_MATRIX=off skips them`, 'device-lost');
+  }
+  ctx.recordMatrixCheck(check.passed, check.failed);
+  for (const { config, reason } of check.failed) {
+    console.warn(`deeplab: subgroup matrices ${matrixConfigName(config)} not used on ${ctx.adapterInfo.name}: ${reason}`);
+  }
 }
