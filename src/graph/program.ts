@@ -19,7 +19,7 @@ import { STORAGE_USAGE } from '../gpu/buffer-pool.js';
 import { GpuTensor, checkBindable, shapeString, tensorBytes, tensorValues } from '../gpu/tensor.js';
 import { SerialQueue } from '../gpu/serial-queue.js';
 import { WorkTimer } from '../gpu/work-timer.js';
-import type { CompiledGraph } from './compile.js';
+import type { CompiledGraph } from './ir.js';
 import type { Graph, Node, Value } from './ir.js';
 import { type MemoryPlan, planMemory } from './memory-plan.js';
 import type { LoweredOp } from './ops/op-def.js';

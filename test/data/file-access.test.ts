@@ -11,7 +11,7 @@ import type { FileAccess } from '../../src/data/files/file-access.js';
 import { MemoryFiles } from '../../src/data/files/memory-files.js';
 import { nodeFiles } from '../../src/data/files/node-files.js';
 import { extName, fileStem, joinPath } from '../../src/data/files/paths.js';
-import { listVocSplit } from '../../src/eval/voc.js';
+import { listVocSplit } from '../../src/data/formats/voc-split.js';
 import { tinyCoco } from './tiny-coco.js';
 import { writeAde20k, writeCityscapes, writeColourFolders, writeGreyPng, writeJson, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
 
