@@ -34,6 +34,8 @@ export interface TunedLayer {
   /** Candidates in the space (entry.timed of them were timed before the budget ran out). */
   candidates: number;
   entry: TuneEntry;
+  /** Milliseconds per run of each candidate timed, by name. */
+  times: Record<string, number>;
 }
 
 export interface TuneReport {
@@ -187,7 +189,7 @@ export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions
     const { times, choice } = await timeCandidates(ctx, layer, deadline);
     const entry: TuneEntry = { variant: choice, ms: times.get(choice)!, defaultMs: times.get(candidates[0].name)!, timed: times.size, checksum };
     ctx.tuning.record(layer.kernel, layer.shape, entry);
-    const tuned = { kernel: layer.kernel, shape: layer.shape, layers: layer.names, candidates: candidates.length, entry };
+    const tuned = { kernel: layer.kernel, shape: layer.shape, layers: layer.names, candidates: candidates.length, entry, times: Object.fromEntries(times) };
     report.tuned.push(tuned);
     opts.onLayer?.(tuned, i, layers.length);
   }

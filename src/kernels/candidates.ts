@@ -2,11 +2,25 @@
 // chosen for, lane counts, and the list of valid, distinct candidates.
 import type { GpuContext } from '../gpu/context.js';
 
-/** Defaults are chosen per adapter class: CPU implementations (lavapipe, SwiftShader) and GPUs. */
-export type AdapterClass = 'software' | 'gpu';
+/**
+ * Candidate spaces and defaults are chosen per adapter class: 'gpu'; 'software', a CPU driver
+ * whose shader compiler unrolls loops and vectorises across lanes (lavapipe, and software
+ * adapters we do not know); 'swiftshader', Chromium's CPU adapter, which runs a shader as
+ * written (loops stay loops, private arrays indexed in them stay in memory, every storage load
+ * is a per-lane gather), so straight-line kernels with large register tiles run best there.
+ * The two CPU classes share their candidate spaces; only their defaults differ, and tuning
+ * measures which candidate runs fastest on the adapter at hand.
+ */
+export type AdapterClass = 'software' | 'swiftshader' | 'gpu';
 
 export function adapterClass(ctx: GpuContext): AdapterClass {
-  return ctx.isSoftware ? 'software' : 'gpu';
+  if (!ctx.isSoftware) return 'gpu';
+  return /swiftshader/i.test(`${ctx.adapterInfo.vendor} ${ctx.adapterInfo.architecture} ${ctx.adapterInfo.description}`) ? 'swiftshader' : 'software';
+}
+
+/** Whether the class runs on the CPU (its candidate spaces are the software ones). */
+export function onCpu(cls: AdapterClass): boolean {
+  return cls !== 'gpu';
 }
 
 /** Lanes per workgroup: enough to cover Cout in steps of `perLane` channels, 8..max. */

@@ -2,7 +2,7 @@
 // convolution, in training graphs): what varies, what makes a variant valid on a device, and
 // the default for each adapter class when nothing was measured.
 import type { KernelLimits } from '../../gpu/kernel-limits.js';
-import { type AdapterClass, distinctValid, lanesFor } from '../candidates.js';
+import { type AdapterClass, distinctValid, lanesFor, onCpu } from '../candidates.js';
 
 /**
  * The groups == 1 backward kernels, conv2d_input_grad.wgsl and conv2d_weight_grad.wgsl `main`:
@@ -53,7 +53,7 @@ export function backwardVariantProblem(kernel: BackwardKernel, v: BackwardVarian
 export function defaultBackwardVariant(kernel: BackwardKernel, channels: number, cls: AdapterClass, limits: KernelLimits): BackwardVariant {
   const lanes = lanesFor(channels, BACKWARD_CN, 32);
   const shared = { subgroups: true, lanes };
-  return cls === 'software' && !backwardVariantProblem(kernel, shared, limits) ? shared : { subgroups: false, lanes };
+  return onCpu(cls) && !backwardVariantProblem(kernel, shared, limits) ? shared : { subgroups: false, lanes };
 }
 
 /** The candidates for a backward layer over `channels` channels, the default first. */

@@ -24,6 +24,11 @@ function gemmSpec(p: Conv2dParams, has: EpilogueSlots, v: GemmVariant): KernelSp
     const consts = { SM_M: v.m, SM_N: v.n, SM_K: v.k, SGM: v.SGM, SGN: v.SGN, TMS: v.TMS, TNS: v.TNS, KS: v.KS, LANES: v.lanes };
     return { shader, consts, constants: epilogue };
   }
+  if (v.kind === 'unrolled') {
+    // The tile is written out in the source: its sizes are module constants.
+    const consts: Record<string, number> = v.subgroups ? { PX: v.PX, CG: v.CG, SG: v.lanes } : { PX: v.PX, CG: v.CG };
+    return { shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { ...epilogue, WG: v.lanes } };
+  }
   if (v.kind === 'tiled') {
     const tile = { BM: v.BM, BN: v.BN, BK: v.BK, TM: v.TM, TN: v.TN, WGX: v.BN / v.TN, WGY: v.BM / v.TM };
     return { shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', constants: { ...epilogue, ...tile } };

@@ -1,14 +1,17 @@
 // The implicit GEMM's candidate space (groups == 1 convolutions): its variants, what makes one
 // valid on a device, and the default for each adapter class when nothing was measured.
 //
-// Four kernels: conv2d_gemm.wgsl, a register tile (R output pixels per workgroup, CN output
+// Five kernels: conv2d_gemm.wgsl, a register tile (R output pixels per workgroup, CN output
 // channels per lane) on a lane count, with no shared memory (what software adapters run best);
 // conv2d_gemm_subgroup.wgsl, the same tile with its input operand shared through subgroups
 // (adapters whose subgroups are all one size); conv2d_gemm_tiled.wgsl, a BM x BN workgroup tile
 // staged through workgroup memory in BK steps, double-buffered, TM x TN outputs per thread (the
 // GPU kind; conv2d_gemm_tiled_vec4.wgsl stages a vec4 of channels a thread); and
 // conv2d_gemm_matrix.wgsl, a workgroup tile multiplied on subgroup matrices (tensor cores),
-// where the adapter offers `chromium-experimental-subgroup-matrix`. Each with a split-K factor
+// where the adapter offers `chromium-experimental-subgroup-matrix`; and
+// conv2d_gemm_unrolled.wgsl, the register tile written out as straight-line code (drivers that
+// run shaders as written: SwiftShader), its input shared by subgroup broadcasts where subgroups
+// are at most 8 lanes (conv2d_gemm_unrolled_subgroup.wgsl). Each with a split-K factor
 // (conv2d_splitk_reduce.wgsl adds the splits up).
 //
 // Defaults, as measured (they are what runs untuned, and the tuner starts from them):
@@ -17,11 +20,14 @@
 //   split: on a 2-core EPYC 12-31 GFLOP/s on the ASPP and 1x1 layers, against 4.2-5.8 for the
 //   register kernel.
 // - software adapters without them: the register kernel's 16 x 8 with 8 lanes.
+// - SwiftShader: the unrolled kernel on one subgroup, 8 pixels by 1 to 4 channels a lane: 5-8x
+//   faster there than the best of the looped kernels on the ASPP and 1x1 layers, which lavapipe
+//   runs 5-10x faster than the unrolled kernel.
 // - GPUs: the register kernel's 8 x 4 with as many lanes as cover Cout (8 to 32), what ran on an
 //   H100 (the tiled kernel is not yet measured on one, so it is a candidate, not the default);
 //   split-K where the output gives fewer than SPLIT_TARGET_GROUPS workgroups.
 import type { KernelLimits } from '../../../gpu/kernel-limits.js';
-import { type AdapterClass, distinctValid, lanesFor } from '../../candidates.js';
+import { type AdapterClass, distinctValid, lanesFor, onCpu } from '../../candidates.js';
 import type { ConvGeometry } from '../params.js';
 
 /** conv2d_gemm.wgsl: registers only. */
@@ -83,13 +89,37 @@ export interface MatrixGemm {
   splits: number;
 }
 
-export type GemmVariant = RegisterGemm | SubgroupGemm | TiledGemm | MatrixGemm;
+/**
+ * conv2d_gemm_unrolled.wgsl: the register tile as straight-line code, PX pixels (workgroup-uniform)
+ * by CG channels a lane, each accumulator a variable of its own.
+ */
+export interface UnrolledGemm {
+  kind: 'unrolled';
+  /** Output pixels per workgroup. */
+  PX: number;
+  /** Output channels per lane. */
+  CG: number;
+  /** Lanes per workgroup; with `subgroups`, exactly one subgroup. */
+  lanes: number;
+  /** The input shared through the subgroup by broadcasts (conv2d_gemm_unrolled_subgroup.wgsl). */
+  subgroups: boolean;
+  splits: number;
+}
+
+export type GemmVariant = RegisterGemm | SubgroupGemm | TiledGemm | MatrixGemm | UnrolledGemm;
 
 /** The register kernel's arrays: R_MAX x CN_MAX accumulators (conv2d_gemm.wgsl). */
 export const GEMM_R_MAX = 16;
 export const GEMM_CN_MAX = 8;
 /** The tiled kernel's per-thread arrays: TM, TN at most 8 (conv2d_gemm_tiled.wgsl). */
 export const GEMM_T_MAX = 8;
+/**
+ * The unrolled kernel's accumulators (PX * CG) at most: each is written out in the source, so a
+ * larger tile compiles slowly and spills. Its subgroup variant writes out one broadcast per lane:
+ * subgroups of at most UNROLLED_SUBGROUP_MAX lanes.
+ */
+export const UNROLLED_ACCUMULATORS_MAX = 64;
+export const UNROLLED_SUBGROUP_MAX = 8;
 
 // Split-K: below this many workgroups the GEMM leaves a large GPU mostly idle (an H100 holds
 // ~4000 of these 32-lane groups at once); split until it is reached, at most MAX_SPLITS ways,
@@ -102,6 +132,7 @@ const MIN_SPLIT_CHANNELS = 32;
 export function gemmVariantName(v: GemmVariant): string {
   if (v.kind === 'matrix') return `x${v.m}x${v.n}x${v.k}g${v.SGM}x${v.SGN}t${v.TMS}x${v.TNS}b${v.KS}l${v.lanes}${v.emulated ? 'e' : ''}k${v.splits}`;
   if (v.kind === 'tiled') return `w${v.BM}x${v.BN}b${v.BK}t${v.TM}x${v.TN}${v.vec4 ? 'v4' : ''}k${v.splits}`;
+  if (v.kind === 'unrolled') return `u${v.PX}c${v.CG}l${v.lanes}${v.subgroups ? 's' : ''}k${v.splits}`;
   return `${v.kind === 'register' ? 'r' : 's'}${v.R}c${v.CN}l${v.lanes}k${v.splits}`;
 }
 
@@ -110,6 +141,8 @@ export function parseGemmVariant(name: string): GemmVariant | null {
   if (r) return { kind: r[1] === 'r' ? 'register' : 'subgroup', R: Number(r[2]), CN: Number(r[3]), lanes: Number(r[4]), splits: Number(r[5]) };
   const t = /^w(\d+)x(\d+)b(\d+)t(\d+)x(\d+)(v4)?k(\d+)$/.exec(name);
   if (t) return { kind: 'tiled', BM: Number(t[1]), BN: Number(t[2]), BK: Number(t[3]), TM: Number(t[4]), TN: Number(t[5]), vec4: t[6] === 'v4', splits: Number(t[7]) };
+  const u = /^u(\d+)c(\d+)l(\d+)(s?)k(\d+)$/.exec(name);
+  if (u) return { kind: 'unrolled', PX: Number(u[1]), CG: Number(u[2]), lanes: Number(u[3]), subgroups: u[4] === 's', splits: Number(u[5]) };
   const x = /^x(\d+)x(\d+)x(\d+)g(\d+)x(\d+)t(\d+)x(\d+)b(\d+)l(\d+)(e?)k(\d+)$/.exec(name);
   if (x) {
     const [m, n, k, SGM, SGN, TMS, TNS, KS, lanes] = x.slice(1, 10).map(Number);
@@ -121,6 +154,7 @@ export function parseGemmVariant(name: string): GemmVariant | null {
 /** Pixels and channels one workgroup computes. */
 export function gemmBlock(v: GemmVariant): { pixels: number; channels: number } {
   if (v.kind === 'matrix') return { pixels: v.SGM * v.TMS * v.m, channels: v.SGN * v.TNS * v.n };
+  if (v.kind === 'unrolled') return { pixels: v.PX, channels: v.lanes * v.CG };
   return v.kind === 'tiled' ? { pixels: v.BM, channels: v.BN } : { pixels: v.R, channels: v.lanes * v.CN };
 }
 
@@ -148,8 +182,12 @@ export function autoSplits(g: ConvGeometry, v: GemmVariant): number {
  * adapter's subgroups can share the input operand (then the subgroup kernel is the default).
  */
 export function defaultGemmVariant(g: ConvGeometry, cls: AdapterClass, limits?: KernelLimits): GemmVariant {
+  const size = limits?.subgroupSize ?? 0;
+  if (cls === 'swiftshader') {
+    if (size && size <= UNROLLED_SUBGROUP_MAX) return { kind: 'unrolled', PX: 8, CG: channelsPerLane(g.cout, size, [4, 2, 1]), lanes: size, subgroups: true, splits: 1 };
+    return { kind: 'unrolled', PX: 8, CG: channelsPerLane(g.cout, SOFTWARE_LANES, [4, 2, 1]), lanes: SOFTWARE_LANES, subgroups: false, splits: 1 };
+  }
   if (cls === 'software') {
-    const size = limits?.subgroupSize ?? 0;
     if (size && SOFTWARE_LANES % size === 0) return { kind: 'subgroup', R: 16, CN: channelsPerLane(g.cout, SOFTWARE_LANES), lanes: SOFTWARE_LANES, splits: 1 };
     return { kind: 'register', R: 16, CN: 8, lanes: SOFTWARE_LANES, splits: 1 };
   }
@@ -166,9 +204,8 @@ const SOFTWARE_LANES = 8;
  * lavapipe (2-core EPYC, single-layer timings): 16 x 8 ran 256-channel layers fastest (12-15 GFLOP/s, against 4-5 for
  * the register kernel); 80 channels ran fastest at 16 x 2, 96 at 16 x 4.
  */
-function channelsPerLane(cout: number, lanes: number): number {
+function channelsPerLane(cout: number, lanes: number, choices: readonly number[] = [8, 4, 2]): number {
   const overshoot = (cn: number) => Math.ceil(cout / (lanes * cn)) * lanes * cn - cout;
-  const choices = [8, 4, 2];
   return choices.find((cn) => overshoot(cn) <= cout / 8) ?? choices.reduce((best, cn) => (overshoot(cn) < overshoot(best) ? cn : best));
 }
 
@@ -177,10 +214,22 @@ export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: Kern
   const sizes =
     v.kind === 'matrix' ? [v.m, v.n, v.k, v.SGM, v.SGN, v.TMS, v.TNS, v.KS, v.lanes, v.splits]
     : v.kind === 'tiled' ? [v.BM, v.BN, v.BK, v.TM, v.TN, v.splits]
+    : v.kind === 'unrolled' ? [v.PX, v.CG, v.lanes, v.splits]
     : [v.R, v.CN, v.lanes, v.splits];
   if (!sizes.every((x) => Number.isInteger(x) && x >= 1)) return 'sizes must be positive integers';
   if (v.splits > 1 && normaliseSplits(g.cin, v.splits) !== v.splits) return `${v.splits} splits leave an empty split of ${g.cin} input channels`;
   if (v.kind === 'matrix') return matrixVariantProblem(v, limits, dtype);
+  if (v.kind === 'unrolled') {
+    if (v.PX * v.CG > UNROLLED_ACCUMULATORS_MAX) return `the tile ${v.PX} x ${v.CG} has more than ${UNROLLED_ACCUMULATORS_MAX} accumulators`;
+    if (v.lanes > limits.maxComputeInvocationsPerWorkgroup) return `${v.lanes} lanes exceed the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`;
+    if (!v.subgroups) return null;
+    // The workgroup is one full subgroup, whose broadcasts are written out lane by lane.
+    const size = limits.subgroupSize ?? 0;
+    if (!size) return 'the device has no subgroups of one fixed size';
+    if (size > UNROLLED_SUBGROUP_MAX) return `its broadcasts are written out for subgroups of at most ${UNROLLED_SUBGROUP_MAX} lanes, not ${size}`;
+    if (v.lanes !== size) return `${v.lanes} lanes are not one ${size}-wide subgroup`;
+    return null;
+  }
   if (v.kind !== 'tiled') {
     if (v.R > GEMM_R_MAX || v.CN > GEMM_CN_MAX) return `the tile ${v.R} x ${v.CN} exceeds the shader's ${GEMM_R_MAX} x ${GEMM_CN_MAX}`;
     if (v.lanes > limits.maxComputeInvocationsPerWorkgroup) return `${v.lanes} lanes exceed the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`;
@@ -288,9 +337,9 @@ export function defaultMatrixVariant(g: ConvGeometry, limits: KernelLimits, dtyp
 export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: KernelLimits): GemmVariant[] {
   const out: GemmVariant[] = [defaultGemmVariant(g, cls, limits)];
   const withSplits = (v: GemmVariant): GemmVariant[] =>
-    cls === 'software' ? [v] : [...new Set([1, autoSplits(g, v), normaliseSplits(g.cin, 2 * autoSplits(g, v))])].map((splits) => ({ ...v, splits }));
-  const tiles: [number, number][] = cls === 'software' ? [[8, 4], [8, 8], [16, 2], [16, 4], [16, 8]] : [[4, 4], [8, 4], [8, 8], [16, 4], [16, 8]];
-  const laneChoices = cls === 'software' ? [8, 16] : [32, 64, 128];
+    onCpu(cls) ? [v] : [...new Set([1, autoSplits(g, v), normaliseSplits(g.cin, 2 * autoSplits(g, v))])].map((splits) => ({ ...v, splits }));
+  const tiles: [number, number][] = onCpu(cls) ? [[8, 4], [8, 8], [16, 2], [16, 4], [16, 8]] : [[4, 4], [8, 4], [8, 8], [16, 4], [16, 8]];
+  const laneChoices = onCpu(cls) ? [8, 16] : [32, 64, 128];
   for (const [R, CN] of tiles) {
     for (const lanes of laneChoices) {
       // More lanes than Cout needs only idles them.
@@ -302,7 +351,7 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
     // Tiles with the input shared through subgroups (invalid ones are dropped below): on
     // software adapters the register kernel's; on GPUs two of them, for the tuner to weigh
     // shuffles against broadcast loads (not yet measured on a GPU).
-    const subgroupTiles: [number, number][] = cls === 'software' ? [[8, 4], [8, 8], [16, 2], [16, 4], [16, 8]] : [[8, 4], [16, 4]];
+    const subgroupTiles: [number, number][] = onCpu(cls) ? [[8, 4], [8, 8], [16, 2], [16, 4], [16, 8]] : [[8, 4], [16, 4]];
     for (const [R, CN] of subgroupTiles) {
       for (const lanes of laneChoices) {
         if (lanes > 8 && (lanes / 2) * CN >= g.cout) continue;
@@ -320,6 +369,15 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
       // Each tiling also staged a vec4 at a time (dropped below where the channels do not allow it).
       for (const vec4 of [false, true]) out.push(...withSplits({ kind: 'tiled', BM, BN, BK, TM, TN, vec4, splits: 1 }));
     }
+  }
+  if (onCpu(cls)) {
+    // The register tile written out (drivers that keep loops and arrays as written): on one
+    // subgroup, its input shared by broadcasts, where subgroups are narrow; and on 8 lanes without.
+    const size = limits.subgroupSize ?? 0;
+    if (size && size <= UNROLLED_SUBGROUP_MAX) {
+      for (const [PX, CG] of [[8, 4], [8, 2], [4, 4], [8, 8], [16, 4], [16, 2], [8, 1]]) out.push({ kind: 'unrolled', PX, CG, lanes: size, subgroups: true, splits: 1 });
+    }
+    for (const [PX, CG] of [[8, 4], [8, 8]]) out.push({ kind: 'unrolled', PX, CG, lanes: SOFTWARE_LANES, subgroups: false, splits: 1 });
   }
   return distinctValid(out, gemmVariantName, (v) => gemmVariantProblem(g, v, limits));
 }
