@@ -7,8 +7,8 @@
 // The protocol is the devkit's: one confusion matrix accumulated over the whole split (not a
 // mean of per-image scores), ground-truth value 255 (object borders, "difficult") ignored,
 // predictions compared at the ground truth's own resolution.
-import { readFileSync } from 'node:fs';
 import type { VocItem } from '../data/formats/voc-split.js';
+import { readFileBytes } from '../io/file-bytes.js';
 import { readIndexedPng } from '../io/png-indexed.js';
 import type { SegmentOptions, SegmentResult } from '../model/model.js';
 import { VOC_IGNORE_LABEL } from '../model/voc.js';
@@ -76,7 +76,7 @@ export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], o
     // Ground truth first: a broken mask should fail before seconds of GPU work.
     const gts = chunk.map(({ id, gtPath }) => {
       try {
-        return opts.readLabel ? opts.readLabel(gtPath) : readIndexedPng(readFileSync(gtPath), gtPath);
+        return opts.readLabel ? opts.readLabel(gtPath) : readIndexedPng(readFileBytes(gtPath), gtPath);
       } catch (e) {
         throw new Error(`evaluateVoc: image ${id}: ${(e as Error).message}`);
       }

@@ -2,10 +2,8 @@
 // class index; the palette only decides how viewers colour it) and reading VOC ground-truth masks
 // as raw sample values, NOT palette colours (255 = void). pngjs always expands palettes to RGBA,
 // which loses the indices, hence this small codec of our own for 8-bit single-sample PNGs.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { deflateSync } from 'node:zlib';
-import { inflateZlib } from './inflate.js';
+import { writeFileAtomically } from '../util/write-atomic.js';
+import { deflateZlib, inflateZlib } from './inflate.js';
 import { checkImageSize } from './rgb-image.js';
 import { PNG_SIGNATURE, joinIdat, makeChunk, parseIhdr, readPngChunks } from './png-chunks.js';
 import { unfilterRows } from './png-unfilter.js';
@@ -44,7 +42,7 @@ export function encodeIndexedPng(indices: Uint8Array, width: number, height: num
     PNG_SIGNATURE,
     makeChunk('IHDR', ihdr),
     makeChunk('PLTE', palette),
-    makeChunk('IDAT', deflateSync(raw, { level: 9 })),
+    makeChunk('IDAT', deflateZlib(raw)),
     makeChunk('IEND', new Uint8Array(0)),
   ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -97,23 +95,10 @@ export function readIndexedPng(bytes: Uint8Array, what = '<bytes>'): { width: nu
  * `path`: readers see the old file or the complete new one, never a half-written one.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-  let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'wx');
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
+    writeFileAtomically(path, bytes);
   } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to remove when the open itself failed
-    }
-    throw new Error(`writeFileAtomic(${path}): ${(e as Error).message}`);
+    const cause = ((e as Error).cause as Error | undefined) ?? (e as Error);
+    throw new Error(`writeFileAtomic(${path}): ${cause.message}`, { cause });
   }
 }

@@ -20,6 +20,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSyn
 import { join } from 'node:path';
 import { type CocoClasses, type Dataset, type DatasetFormat, openDataset } from '../data/dataset.js';
 import { TrainLoader } from '../data/loader.js';
+import { SampleWorkerError } from '../data/sample-pool.js';
 import { evaluateVoc } from '../eval/voc.js';
 import { GpuContext, GpuError } from '../gpu/context.js';
 import type { HostParams } from '../graph/params.js';
@@ -98,6 +99,8 @@ export interface RunHooks {
   say?(message: string): void;
   /** Polled after each step: true stops the run after saving latest. */
   shouldStop?(): boolean;
+  /** The module the sample worker threads run (a test gives one that dies). */
+  sampleWorker?: URL;
 }
 
 export interface StepRecord {
@@ -310,6 +313,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
       repeatClasses: o.repeatClasses && classIds(o.repeatClasses, train.classes.names),
       repeatFactor: o.repeatFactor,
       workers: o.workers,
+      sampleWorker: hooks.sampleWorker,
     });
     const logPath = join(o.out, 'log.jsonl');
     // A resumed run redoes the steps after the checkpoint: their old lines go.
@@ -387,9 +391,11 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     }
     return { steps: trainer.stepsDone, interrupted, bestMIoU, seconds: (performance.now() - start) / 1000, activationBytes: trainer.activationBytes };
   } catch (e) {
+    const saved = savedStep === null ? 'no checkpoint of this run was written' : `${latestPath} holds step ${savedStep}: --resume continues from there`;
+    // A sample whose worker thread died twice: the step, the image, the cause, and --resume.
+    if (e instanceof SampleWorkerError) throw new Error(`step ${stepNow}: ${e.message}; ${saved}`, { cause: e });
     if (!ctx.isLost) throw e;
     // A lost device as the step's error, saying what --resume continues from.
-    const saved = savedStep === null ? 'no checkpoint of this run was written' : `${latestPath} holds step ${savedStep}: --resume continues from there`;
     const what = e instanceof GpuError && e.kind === 'device-lost' ? e.message : `GPU device lost (${ctx.lostReason}): ${String(e)}`;
     const error = new GpuError(`${stepNow === null ? 'before the first step' : `step ${stepNow}`}: ${what}; ${saved}`, 'device-lost');
     error.cause = e;

@@ -1,7 +1,8 @@
 // Our checkpoint format (safetensors layout): an 8-byte little-endian header length, a JSON
 // header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
 // then the raw little-endian data; offsets are relative to the start of the data section.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFileBytes } from '../../../io/file-bytes.js';
+import { writeFileAtomically } from '../../../util/write-atomic.js';
 import { type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, lazyTensor, shapeNumel } from './tensor-map.js';
 
 const DTYPES: Readonly<Record<string, SourceDType>> = {
@@ -88,27 +89,11 @@ export function safetensorsBytes(tensors: TensorMap, metadata?: Record<string, s
  */
 export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Record<string, string>): void {
   const parts = safetensorsParts(tensors, metadata, `writeSafetensors ${path}`);
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  let fd: number | undefined;
   try {
-    fd = openSync(tmp, 'w');
-    // write() may write less than asked (a disk filling up, a file-size limit): loop, so a short
-    // file is never renamed into place.
-    for (const bytes of parts) {
-      for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done);
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
+    writeFileAtomically(path, parts);
   } catch (e) {
-    try {
-      if (fd !== undefined) closeSync(fd);
-    } catch {
-      // the write's error is the one to report
-    }
-    rmSync(tmp, { force: true });
-    throw new Error(`writeSafetensors ${path}: ${(e as Error).message}`, { cause: e });
+    const cause = ((e as Error).cause as Error | undefined) ?? (e as Error);
+    throw new Error(`writeSafetensors ${path}: ${cause.message}`, { cause });
   }
 }
 
@@ -119,7 +104,7 @@ export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Re
  */
 export function readSafetensors(bufOrPath: Uint8Array | string, source?: string): { tensors: TensorMap; metadata: Record<string, string> } {
   const what = source ?? (typeof bufOrPath === 'string' ? bufOrPath : 'safetensors');
-  const buf = typeof bufOrPath === 'string' ? readFileSync(bufOrPath) : bufOrPath;
+  const buf = typeof bufOrPath === 'string' ? readFileBytes(bufOrPath) : bufOrPath;
   if (buf.length < 8) throw new Error(`${what}: truncated safetensors file (${buf.length} bytes, no header length)`);
   const headerLen = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
   if (headerLen > BigInt(buf.length - 8)) {
