@@ -8,7 +8,7 @@
 // empty submission takes to come back.
 import type { GpuContext } from '../gpu/context.js';
 import { WorkTimer } from '../gpu/work-timer.js';
-import { opDef } from './ops/registry.js';
+import { nodeInputs, opDef } from './ops/registry.js';
 import type { Program, RunInput } from './program.js';
 
 export interface LayerProfile {
@@ -19,6 +19,11 @@ export interface LayerProfile {
   flops: number;
   /** The pipeline key of each kernel the layer launches (shader, entry point, specialisation). */
   kernels: string[];
+  /** The shapes of the layer's operands (activations and weights, in the op's order) and of its output. */
+  inputShapes: number[][];
+  outShape: number[];
+  /** The op's attributes (a convolution's stride, dilation, groups, ...), where it has any. */
+  attrs?: Record<string, unknown>;
 }
 
 export interface ProgramProfile {
@@ -99,6 +104,9 @@ function summary(program: Program, samples: number[][], passMs: number[], runMs:
     ms: median(samples[i]),
     flops: opDef(node.op).cost(node.op, node.outputs).flops,
     kernels: kernels[i],
+    inputShapes: nodeInputs(node).map((v) => [...v.shape]),
+    outShape: [...node.outputs[0].shape],
+    ...('attrs' in node.op ? { attrs: { ...(node.op.attrs as object) } as Record<string, unknown> } : {}),
   }));
   return {
     layers: profiled,
