@@ -57,9 +57,19 @@ export function layerShape(l: LayerProfile): string {
   return `${channels.join('+')}>${l.outShape[l.outShape.length - 1]}${hw}`;
 }
 
-/** A layer's kernels in short: shader file and entry point, `+` between kernels of one layer. */
+/**
+ * A layer's kernels in short: shader file, entry point and the constants that pick a variant
+ * (tile and workgroup sizes; not the fused epilogue's ACTIVATION and HAS_*), `+` between kernels
+ * of one layer.
+ */
 export function kernelNames(keys: readonly string[]): string {
-  return keys.map((k) => k.split('{')[0].replace('.wgsl', '').replace(/:main$/, '')).join('+');
+  return keys
+    .map((k) => {
+      const [name, constants = ''] = k.split('{');
+      const variant = constants.replace(/}$/, '').split(',').filter((c) => c && !/^(ACTIVATION|HAS_[A-Z_]+)=/.test(c));
+      return name.replace('.wgsl', '').replace(/:main$/, '') + (variant.length ? ` ${variant.join(',')}` : '');
+    })
+    .join(' + ');
 }
 
 /**

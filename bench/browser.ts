@@ -223,7 +223,11 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
     for (const c of cases) prepared.push({ c, ...(await prepareCase(c, dir, files, { ...o, engines })) });
     const { server, url } = await startBenchServer(PAGE, files);
     closeServer = () => server.close();
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: flags });
+    // Each launch has a fresh profile, so Chromium's own shader caches start empty; Mesa keeps
+    // lavapipe's compiled shaders in the user's cache folder across runs, so it gets one in the
+    // temporary folder too: first runs are cold on either adapter.
+    const env = { ...process.env, MESA_SHADER_CACHE_DIR: join(dir, 'mesa-shader-cache') };
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: flags, env });
     closeBrowser = () => browser.close();
     const page: Page = await browser.newPage();
     page.on('console', (m) => {
