@@ -83,7 +83,7 @@ describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js, on 
   });
 });
 
-// The .tflite's input is fixed at 257x257: about 50 s on a loaded 2-core host.
+// The .tflite's input is fixed at 257x257: 30-50 s on a loaded 2-core host.
 describe('browser: the benchmark page runs LiteRT.js on the official .tflite @slow', function () {
   this.timeout(300_000);
 
