@@ -272,6 +272,41 @@ export class Program {
     }
   }
 
+  /** The pipeline keys of each layer of `timedLayers` (what kernels run it), in order. */
+  get timedLayerKernels(): string[][] {
+    let next = 0;
+    return this.layerKernels.map(({ count }) => this.dispatches.slice(next, (next += count)).map((d) => d.key));
+  }
+
+  /**
+   * For the host-timed profiler (adapters without timestamp queries): records layer `index` of
+   * `timedLayers` alone, in a compute pass of its own. It reads what the layers before it left
+   * in the program's buffers, so a caller times the layers in order after writing the inputs
+   * (`writeInputsInto`); derived state must be fresh.
+   */
+  encodeTimedLayer(index: number, encoder: GPUCommandEncoder): void {
+    if (this.deriveStale) throw new Error('encodeTimedLayer: derived state is stale; run the program once first');
+    if (!Number.isInteger(index) || index < 0 || index >= this.layerKernels.length) {
+      throw new Error(`encodeTimedLayer: layer ${index} out of range (the program has ${this.layerKernels.length} layers with kernels)`);
+    }
+    const first = this.layerKernels.slice(0, index).reduce((a, l) => a + l.count, 0);
+    const { node, count } = this.layerKernels[index];
+    const pass = encoder.beginComputePass({ label: node.name });
+    encodeDispatches(pass, this.dispatches.slice(first, first + count));
+    pass.end();
+  }
+
+  /** Writes `inputs` into the program's input buffers (copies of GPU tensors recorded into `encoder`), for encodeTimedLayer. */
+  writeInputsInto(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder): void {
+    this.writeInputs(inputs, encoder);
+  }
+
+  /** For the host-timed profiler: records one whole pass (the inputs written, one compute pass) as a run does; derived state must be fresh. */
+  encodeWholePass(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder): void {
+    if (this.deriveStale) throw new Error('encodeWholePass: derived state is stale; run the program once first');
+    this.encodePass(inputs, encoder);
+  }
+
   /**
    * Runs one pass; outputs stay on the GPU (views of the program's own buffers, valid until the
    * next run or dispose; do not dispose them).
