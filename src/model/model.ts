@@ -34,7 +34,7 @@ import { contextQueue } from '../gpu/serial-queue.js';
 import { type ProgramProfile, profileProgram } from '../graph/profile.js';
 import { decodeImageSource } from '../io/image-source.js';
 import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
-import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
+import { networkInputSize, normalizeInput, outputResizeMode, resizeForNetwork } from './input-policy.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
 import type { InputPolicy, LoadOptions, Precision } from './loading/options.js';
@@ -43,6 +43,7 @@ import { type ClassSet, classPalette } from './voc.js';
 import { type TuneOptions, type TuneReport, tuneGraph } from '../graph/tune.js';
 import { segmentTiled } from './tiled.js';
 import { DEFAULT_OVERLAP, checkTileOptions } from './tiling.js';
+import type { ResizeMode } from '../kernels/resize.js';
 import { type FrameInput, isExternalFrame, isFrameInput, isGpuTexture } from '../io/frame-source.js';
 import { FrameTexture } from '../gpu/frame-texture.js';
 import { checkFrameTexture } from '../kernels/frame-preprocess.js';
@@ -121,16 +122,16 @@ class ProgramCache {
 }
 
 /** The post-processing graph: logits at the network's size -> the image's size -> argmax. */
-function buildPostGraph(inH: number, inW: number, classes: number, outH: number, outW: number, include: Set<SegmentOutput>): Graph {
+function buildPostGraph(inH: number, inW: number, classes: number, outH: number, outW: number, include: Set<SegmentOutput>, mode: ResizeMode = 'half_pixel'): Graph {
   const g = new GraphBuilder();
   const logits = g.input('logits', [1, inH, inW, classes]);
   const same = inH === outH && inW === outW;
   if (!include.has('probabilities') && !include.has('logits')) {
     // Only classes: resize and argmax in one kernel, no full-size logits in memory.
-    g.output('classes', same ? g.argmax('argmax', logits) : g.resizeArgmax('resize_argmax', logits, outH, outW, 'half_pixel'));
+    g.output('classes', same ? g.argmax('argmax', logits) : g.resizeArgmax('resize_argmax', logits, outH, outW, mode));
     return g.build();
   }
-  const full = same ? logits : g.resize('resize_to_image', logits, outH, outW, 'half_pixel');
+  const full = same ? logits : g.resize('resize_to_image', logits, outH, outW, mode);
   g.output('classes', g.argmax('argmax', full));
   if (include.has('probabilities')) g.output('probabilities', g.softmax('softmax', full));
   if (include.has('logits') && full !== logits) g.output('logits', full);
@@ -138,13 +139,13 @@ function buildPostGraph(inH: number, inW: number, classes: number, outH: number,
 }
 
 /** One pass of averaged inference: sum + softmax(resize(mirror?(logits))) at the image's size. */
-function buildAccumulateGraph(inH: number, inW: number, classes: number, outH: number, outW: number, mirrored: boolean): Graph {
+function buildAccumulateGraph(inH: number, inW: number, classes: number, outH: number, outW: number, mirrored: boolean, mode: ResizeMode = 'half_pixel'): Graph {
   const g = new GraphBuilder();
   const logits = g.input('logits', [1, inH, inW, classes]);
   const sum = g.input('sum', [1, outH, outW, classes]);
   // Mirroring commutes with the (symmetric) half-pixel resize, so it runs at the smaller size.
   const unmirrored = mirrored ? g.flipWidth('unmirror', logits) : logits;
-  const full = inH === outH && inW === outW ? unmirrored : g.resize('resize_to_image', unmirrored, outH, outW, 'half_pixel');
+  const full = inH === outH && inW === outW ? unmirrored : g.resize('resize_to_image', unmirrored, outH, outW, mode);
   g.output('sum', g.addValues('accumulate', sum, g.softmax('softmax', full)));
   return g.build();
 }
@@ -247,6 +248,11 @@ export class DeepLabModel {
     return this.config.numClasses;
   }
 
+  /** How logits at the network's size are resized to the image (the reference pipeline's mode). */
+  private get outputResize(): ResizeMode {
+    return outputResizeMode(this.inputPolicy, this.config);
+  }
+
   get classNames(): readonly string[] {
     return this.classes.names;
   }
@@ -258,10 +264,7 @@ export class DeepLabModel {
 
   /** The network's input size [height, width] for an image of width x height at a scale. */
   networkSize(width: number, height: number, scale = 1): [number, number] {
-    const p = this.inputPolicy;
-    if (p.kind === 'fixed') return [Math.max(1, Math.round(p.height * scale)), Math.max(1, Math.round(p.width * scale))];
-    const k = (p.size * scale) / Math.min(width, height);
-    return [Math.max(1, Math.round(height * k)), Math.max(1, Math.round(width * k))];
+    return networkInputSize(this.inputPolicy, width, height, scale);
   }
 
   /** The network compiled for inference at one batch and input size. */
@@ -289,8 +292,7 @@ export class DeepLabModel {
   /** Normalised NHWC network input for an image. */
   preprocess(img: RgbImage, scale = 1): { input: Float32Array; height: number; width: number } {
     const [h, w] = this.networkSize(img.width, img.height, scale);
-    const resized = img.width === w && img.height === h ? img : resizeRgbPil(img, w, h);
-    const input = this.config.normalization === 'imagenet' ? normalizeImagenet(resized) : normalizeToMinusOneOne(resized);
+    const input = normalizeInput(this.inputPolicy, this.config, resizeForNetwork(this.inputPolicy, img, h, w));
     return { input, height: h, width: w };
   }
 
@@ -391,7 +393,7 @@ export class DeepLabModel {
     const C = this.numClasses;
     const [h, w] = this.networkSize(W, H, scale);
     const postKey = `${h}x${w}->${H}x${W}:${[...include].sort().join(',')}`;
-    const post = (): Promise<Program> => this.posts.get(postKey, () => Program.create(this.ctx, buildPostGraph(h, w, C, H, W, include), new Map(), 'postprocess'));
+    const post = (): Promise<Program> => this.posts.get(postKey, () => Program.create(this.ctx, buildPostGraph(h, w, C, H, W, include, this.outputResize), new Map(), 'postprocess'));
     // Post-processing first: a frame too large for the device's limits fails before any GPU work.
     await post();
     this.framePreprocessor ??= new FramePreprocessor(this.ctx, this.config.normalization);
@@ -489,7 +491,7 @@ export class DeepLabModel {
     const C = this.numClasses;
     const post = (img: RgbImage): Promise<Program> =>
       this.posts.get(`${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`, () =>
-        Program.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include), new Map(), 'postprocess'),
+        Program.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include, this.outputResize), new Map(), 'postprocess'),
       );
     // On the CPU, while other calls may have the GPU.
     const input = new Float32Array(imgs.length * height * width * 3);
@@ -545,7 +547,7 @@ export class DeepLabModel {
         for (const [view, mirrored] of views) {
           const [h, w] = this.networkSize(W, H, scale);
           const key = `accumulate ${h}x${w}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
-          const post = await this.posts.get(key, () => Program.create(this.ctx, buildAccumulateGraph(h, w, C, H, W, mirrored), new Map(), 'postprocess'));
+          const post = await this.posts.get(key, () => Program.create(this.ctx, buildAccumulateGraph(h, w, C, H, W, mirrored, this.outputResize), new Map(), 'postprocess'));
           const network = await this.programFor(h, w);
           // The network and the accumulation in one submission and one wait.
           const out = await post.runOnGpuAfter(network, { image: this.preprocess(view, scale).input }, (o) => ({ logits: o.get('logits')!, sum }));

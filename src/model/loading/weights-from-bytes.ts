@@ -6,15 +6,19 @@ import { type HostParams, checkParams } from '../../graph/params.js';
 import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
-import { readPth } from '../weights/import/pth.js';
 import { readSafetensors } from '../weights/import/safetensors.js';
-import type { HostTensor } from '../weights/import/tensor-map.js';
+import type { HostTensor, TensorMap } from '../weights/import/tensor-map.js';
 import { readTflite, tfliteTensorMap } from '../weights/import/tflite.js';
 import { type Quantization, QUANTIZATIONS, paramsFromQuantized } from '../weights/quantize.js';
 import { checkTfliteStructure } from '../weights/tflite-structure.js';
 import { type npyNames, tfMobilenetV2Params, tfliteNames } from '../weights/tf-weights.js';
 import { TORCHVISION_DEEPLAB_MARKER, torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
-import type { InputPolicy, LoadOptions } from './options.js';
+import type { MmsegSettings } from '../weights/mmseg-config.js';
+import { isMmsegDeepLab } from '../weights/mmseg.js';
+import { readTorchCheckpoint } from '../weights/import/pth.js';
+import { mmsegModel } from './mmseg-model.js';
+import { policySquare } from '../input-policy.js';
+import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
 import type { WeightFormat } from './registry.js';
 
 export interface LoadedWeights {
@@ -34,6 +38,19 @@ export interface LoadedWeights {
   probeSize: [number, number];
   /** Class names and colours (VOC's unless the checkpoint names its own). */
   classes: ClassSet;
+  /**
+   * Sliding-window inference by default (mmseg's test_cfg 'slide'): on the image resized by the
+   * input policy, windows of `crop` pixels every `stride`, their logits averaged.
+   */
+  slide?: SlideWindows;
+}
+
+/** What a registry entry knows of a model beyond its file. */
+export interface WeightHints {
+  /** mmseg models: architecture and test settings (the registry's, over the checkpoint's). */
+  mmseg?: Partial<MmsegSettings>;
+  /** The classes of the dataset the model was trained on (when the file names none). */
+  classes?: ClassSet;
 }
 
 /** The formats one file holds (a folder of .npy files is Node's alone). */
@@ -58,10 +75,13 @@ export function detectWeightFormat(bytes: Uint8Array, name: string): FileWeightF
   throw new Error(`${name}: not a weights file we know (expected TF Lite, a PyTorch .pth or safetensors; first bytes ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')})`);
 }
 
-/** Weights from the bytes of one file; `name` names the model, `source` the file in errors. */
-export function weightsFromBytes(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions = {}, source = name): LoadedWeights {
+/**
+ * Weights from the bytes of one file; `name` names the model, `source` the file in errors,
+ * `hints` what a registry entry adds.
+ */
+export function weightsFromBytes(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions = {}, source = name, hints: WeightHints = {}): LoadedWeights {
   try {
-    return parseWeights(bytes, format, name, opts, source);
+    return parseWeights(bytes, format, name, opts, source, hints);
   } catch (e) {
     // The readers see bytes only: name the file where they did not.
     const message = (e as Error).message;
@@ -70,7 +90,7 @@ export function weightsFromBytes(bytes: Uint8Array, format: FileWeightFormat, na
   }
 }
 
-function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions, source: string): LoadedWeights {
+function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions, source: string, hints: WeightHints): LoadedWeights {
   switch (format) {
     case 'tflite': {
       const tfl = readTflite(bytes, source);
@@ -83,8 +103,11 @@ function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string,
       if (loaded.config.outputStride === 8) checkTfliteStructure(tfl, loaded.buildGraph({ height: input.shape[1], width: input.shape[2] }), source);
       return loaded;
     }
-    case 'pth':
-      return torchvisionModel(name, readPth(bytes, source), opts);
+    case 'pth': {
+      const checkpoint = readTorchCheckpoint(bytes, source);
+      if (isMmsegDeepLab(checkpoint.tensors)) return mmsegModel(name, checkpoint, opts, source, hints);
+      return torchvisionModel(name, checkpoint.tensors, opts);
+    }
     case 'safetensors':
       return safetensorsModel(name, bytes, source, opts);
   }
@@ -101,7 +124,7 @@ export function scaledRates(rates: number[], fromStride: number, toStride: numbe
 
 
 /** The network of a config for any batch and input size. */
-function graphFactory(config: DeepLabConfig, depthMultiplier = 1): LoadedWeights['buildGraph'] {
+export function graphFactory(config: DeepLabConfig, depthMultiplier = 1): LoadedWeights['buildGraph'] {
   return (size, opts) => buildDeepLab(config, size, { depthMultiplier, dropout: opts?.training });
 }
 
@@ -131,7 +154,7 @@ export function tfMobilenetV2(name: string, size: [number, number], source: Para
 }
 
 
-function torchvisionModel(name: string, state: ReturnType<typeof readPth>, opts: LoadOptions): LoadedWeights {
+function torchvisionModel(name: string, state: TensorMap, opts: LoadOptions): LoadedWeights {
   const base = torchvisionConfigFromState(state, {}, name);
   const outputStride = opts.outputStride ?? base.outputStride;
   const config = torchvisionConfigFromState(
@@ -199,8 +222,12 @@ function checkpointSettings(metadata: Record<string, string>, path: string): { s
     inputPolicy = { kind: 'fixed', height: policy.height, width: policy.width };
   } else if (policy.kind === 'short-side' && isPositiveInt(policy.size)) {
     inputPolicy = { kind: 'short-side', size: policy.size };
+  } else if (policy.kind === 'keep-ratio' && isPositiveInt(policy.long) && isPositiveInt(policy.short)) {
+    inputPolicy = { kind: 'keep-ratio', long: policy.long, short: policy.short };
   } else {
-    throw new Error(`${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy} is neither {kind: 'fixed', height, width} nor {kind: 'short-side', size} with positive integers`);
+    throw new Error(
+      `${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy} is none of {kind: 'fixed', height, width}, {kind: 'short-side', size}, {kind: 'keep-ratio', long, short} with positive integers`,
+    );
   }
   const depthMultiplier = Number(metadata.depthMultiplier ?? '1');
   if (!Number.isFinite(depthMultiplier) || depthMultiplier <= 0) {
@@ -232,10 +259,14 @@ function checkpointModel(name: string, path: string, file: ReturnType<typeof rea
   const stored = new Map([...tensors].filter(([k]) => !k.includes('#')));
   const params: HostParams = quantizedParams(stored, metadata.quantization, path);
   if (inputPolicy.kind === 'short-side' && opts.shortSide) inputPolicy = { kind: 'short-side', size: opts.shortSide };
-  const probe: [number, number] = inputPolicy.kind === 'fixed' ? [inputPolicy.width, inputPolicy.height] : [inputPolicy.size, inputPolicy.size];
+  if (inputPolicy.kind === 'keep-ratio' && opts.testScale) inputPolicy = { kind: 'keep-ratio', long: opts.testScale[0], short: opts.testScale[1] };
+  const square = policySquare(inputPolicy);
+  const slide = slideFromMetadata(metadata, path);
+  const side = slide ? Math.min(slide.crop, square.width) : square.width;
+  const probe: [number, number] = inputPolicy.kind === 'fixed' ? [square.width, square.height] : [side, side];
   checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);
   const classes = classesFromMetadata(metadata, config.numClasses, path);
-  return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe, classes };
+  return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe, classes, ...(slide ? { slide } : {}) };
 }
 
 
@@ -249,6 +280,16 @@ function quantizedParams(tensors: ReadonlyMap<string, HostTensor>, quantization:
     throw new Error(`${path}: checkpoint quantization ${JSON.stringify(quantization)} is not one we read (${QUANTIZATIONS.join(', ')})`);
   }
   return paramsFromQuantized(tensors, quantization as Quantization, path);
+}
+
+/** The sliding windows a checkpoint's metadata records (mmseg models that slide), checked. */
+function slideFromMetadata(metadata: Record<string, string>, path: string): SlideWindows | undefined {
+  if (metadata.slide === undefined) return undefined;
+  const slide = metadataObject(metadata, 'slide', path);
+  if (!isPositiveInt(slide.crop) || !isPositiveInt(slide.stride)) {
+    throw new Error(`${path}: corrupt checkpoint metadata: slide ${metadata.slide} is not {crop, stride} with positive integers`);
+  }
+  return { crop: slide.crop, stride: slide.stride };
 }
 
 /** The class names and colours a safetensors file carries, or the defaults. */
