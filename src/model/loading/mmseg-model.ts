@@ -9,7 +9,7 @@ import { type MmsegSettings, resolveSettings, settingsFromClassCount, settingsFr
 import { mmsegClasses, mmsegConfig, mmsegConfigText, mmsegExperimentName, mmsegNetwork, mmsegParams } from '../weights/mmseg.js';
 import { defaultClassSet } from '../voc.js';
 import type { LoadOptions } from './options.js';
-import { type LoadedWeights, type WeightHints, graphFactory, scaledRates } from './weights-from-bytes.js';
+import { type LoadedWeights, type WeightHints, graphFactory, scaledRates } from './loaded-weights.js';
 
 /** The classes a count of outputs most likely means, when the file names none. */
 function classesByCount(numClasses: number) {

@@ -1,57 +1,28 @@
-// Weights from the bytes of one file (TF Lite, torchvision .pth, safetensors), on any platform:
-// the parsing and the building of a LoadedWeights, with no file system. Node's loader
-// (load-weights.ts) finds and reads files and folders; the browser entry fetches bytes.
-import type { Graph } from '../../graph/ir.js';
+// Weights from the bytes of one file (TF Lite, a torchvision or mmseg .pth, safetensors, a TF zoo
+// tarball), on any platform: the parsing and the building of a LoadedWeights, with no file
+// system. Node's loader (load-weights.ts) finds and reads files and folders; the browser entry
+// fetches bytes.
 import { type HostParams, checkParams } from '../../graph/params.js';
 import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
-import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 import { readSafetensors } from '../weights/import/safetensors.js';
 import type { HostTensor, TensorMap } from '../weights/import/tensor-map.js';
 import { readTflite, tfliteTensorMap } from '../weights/import/tflite.js';
 import { type Quantization, QUANTIZATIONS, paramsFromQuantized } from '../weights/quantize.js';
 import { checkTfliteStructure } from '../weights/tflite-structure.js';
-import { type npyNames, tfMobilenetV2Params, tfliteNames } from '../weights/tf-weights.js';
+import { tfliteNames } from '../weights/tf-weights.js';
 import { TORCHVISION_DEEPLAB_MARKER, torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
-import type { MmsegSettings } from '../weights/mmseg-config.js';
 import { isMmsegDeepLab } from '../weights/mmseg.js';
-import { readTorchCheckpoint } from '../weights/import/pth.js';
+import { isLegacyTorchFile, readTorchCheckpoint } from '../weights/import/pth.js';
+import { isGzip } from '../weights/import/tar.js';
 import { mmsegModel } from './mmseg-model.js';
 import { policySquare } from '../input-policy.js';
 import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
+import { type LoadedWeights, type WeightHints, graphFactory, scaledRates, tfMobilenetV2 } from './loaded-weights.js';
 import type { WeightFormat } from './registry.js';
+import { tarballFiles, tfZooModel, zooVariables } from './tf-zoo-model.js';
 
-export interface LoadedWeights {
-  name: string;
-  config: DeepLabConfig;
-  inputPolicy: InputPolicy;
-  /** MobileNetV2's width multiplier (1 for other backbones). */
-  depthMultiplier: number;
-  /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
-  params: HostParams;
-  /**
-   * The canonical network for one batch and input size: input 'image' [N,H,W,3] normalised,
-   * output 'logits'; `training` adds what only training has (dropout).
-   */
-  buildGraph(size: NetworkSize, opts?: { training?: boolean }): Graph;
-  /** An input size to build at load time (width, height), to check the weights early. */
-  probeSize: [number, number];
-  /** Class names and colours (VOC's unless the checkpoint names its own). */
-  classes: ClassSet;
-  /**
-   * Sliding-window inference by default (mmseg's test_cfg 'slide'): on the image resized by the
-   * input policy, windows of `crop` pixels every `stride`, their logits averaged.
-   */
-  slide?: SlideWindows;
-}
-
-/** What a registry entry knows of a model beyond its file. */
-export interface WeightHints {
-  /** mmseg models: architecture and test settings (the registry's, over the checkpoint's). */
-  mmseg?: Partial<MmsegSettings>;
-  /** The classes of the dataset the model was trained on (when the file names none). */
-  classes?: ClassSet;
-}
+export { type LoadedWeights, type WeightHints, graphFactory, scaledRates, tfMobilenetV2 } from './loaded-weights.js';
 
 /** The formats one file holds (a folder of .npy files is Node's alone). */
 export type FileWeightFormat = Exclude<WeightFormat, 'npy-dir'>;
@@ -64,6 +35,8 @@ export function detectWeightFormat(bytes: Uint8Array, name: string): FileWeightF
   const ascii = (from: number, n: number) => String.fromCharCode(...bytes.subarray(from, from + n));
   if (bytes.length >= 8 && ascii(4, 4) === 'TFL3') return 'tflite';
   if (bytes.length >= 4 && ascii(0, 4) === 'PK\x03\x04') return 'pth';
+  if (isLegacyTorchFile(bytes)) return 'pth';
+  if (isGzip(bytes)) return 'tf-zoo';
   if (bytes.length >= 9 && bytes[8] === 0x7b /* '{' */) {
     const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(0, true);
     if (headerLength > 0 && headerLength <= bytes.length - 8) return 'safetensors';
@@ -72,7 +45,7 @@ export function detectWeightFormat(bytes: Uint8Array, name: string): FileWeightF
   if (ext === 'tflite') return 'tflite';
   if (ext === 'pth' || ext === 'pt') return 'pth';
   if (ext === 'safetensors') return 'safetensors';
-  throw new Error(`${name}: not a weights file we know (expected TF Lite, a PyTorch .pth or safetensors; first bytes ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+  throw new Error(`${name}: not a weights file we know (expected TF Lite, a PyTorch .pth, safetensors or a TF zoo .tar.gz; first bytes ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')})`);
 }
 
 /**
@@ -110,6 +83,8 @@ function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string,
     }
     case 'safetensors':
       return safetensorsModel(name, bytes, source, opts);
+    case 'tf-zoo':
+      return tfZooModel(name, zooVariables(tarballFiles(bytes, source)), opts, hints, hints.inputSize);
   }
 }
 
@@ -117,41 +92,10 @@ function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string,
 export const TORCHVISION_SHORT_SIDE = 520;
 
 
-/** ASPP rates follow the output stride (6/12/18 at 16 become 12/24/36 at 8) unless given. */
-export function scaledRates(rates: number[], fromStride: number, toStride: number): number[] {
-  return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
-}
 
 
-/** The network of a config for any batch and input size. */
-export function graphFactory(config: DeepLabConfig, depthMultiplier = 1): LoadedWeights['buildGraph'] {
-  return (size, opts) => buildDeepLab(config, size, { depthMultiplier, dropout: opts?.training });
-}
 
 
-export function tfMobilenetV2(name: string, size: [number, number], source: Parameters<typeof tfMobilenetV2Params>[1], resolver: typeof npyNames, opts: LoadOptions): LoadedWeights {
-  // The first conv has 32 x multiplier filters; its weight is OHWI in both TF sources.
-  const stem = source.get(resolver('MobilenetV2/Conv', 'weights', false)[0]);
-  if (!stem) throw new Error(`${name}: no MobilenetV2/Conv weights: not a TF DeepLab MobileNetV2 file`);
-  const depthMultiplier = stem.shape[0] / 32;
-  const config = defaultConfig('mobilenet_v2', {
-    outputStride: opts.outputStride ?? 8,
-    asppRates: opts.asppRates ?? [],
-  });
-  const buildGraph = graphFactory(config, depthMultiplier);
-  const probe = buildGraph({ height: size[0], width: size[1] });
-  const params = tfMobilenetV2Params(probe, source, resolver, name);
-  return {
-    name,
-    config,
-    depthMultiplier,
-    inputPolicy: { kind: 'fixed', height: size[0], width: size[1] },
-    params,
-    buildGraph,
-    probeSize: [size[1], size[0]],
-    classes: defaultClassSet(config.numClasses),
-  };
-}
 
 
 function torchvisionModel(name: string, state: TensorMap, opts: LoadOptions): LoadedWeights {
