@@ -37,7 +37,8 @@ import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
 import { networkInputSize, normalizeInput, outputResizeMode, resizeForNetwork } from './input-policy.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
-import type { InputPolicy, LoadOptions, Precision } from './loading/options.js';
+import type { InputPolicy, LoadOptions, Precision, SlideWindows } from './loading/options.js';
+import { segmentSlide } from './slide.js';
 import type { NetworkSize } from './networks/deeplab.js';
 import { type ClassSet, classPalette } from './voc.js';
 import { type TuneOptions, type TuneReport, tuneGraph } from '../graph/tune.js';
@@ -73,8 +74,15 @@ export interface SegmentOptions {
   tile?: number;
   /** With `tile`: the share of a window its neighbour overlaps, 0 <= overlap < 1 (default 0.25). */
   overlap?: number;
-  /** With `tile`: called after each batch of windows of an image. */
+  /** With `tile` (or a model's own sliding windows): called after each batch of windows of an image. */
   onTileProgress?: (windowsDone: number, windows: number) => void;
+  /**
+   * Models whose reference pipeline slides windows over the image (mmseg's 769x769 Cityscapes
+   * and Pascal Context models: `loadedWeights.slide`) do so by default, as mmseg does
+   * (src/model/slide.ts); false runs the whole image through the network at once instead.
+   * Ignored by other models, and when `tile`, several scales or `flip` are given.
+   */
+  slide?: boolean;
 }
 
 /** The paper's multi-scale inputs. */
@@ -447,6 +455,12 @@ export class DeepLabModel {
     }
     const imgs = await Promise.all(images.map(toRgbImage));
     const results: SegmentResult[] = new Array(imgs.length);
+    const slide = !tiled && !averaged && scales[0] === 1 && opts.slide !== false ? this.weights.slide : undefined;
+    if (slide) {
+      if (include.has('logits')) throw new Error(`segment: ${this.name} averages the logits of sliding windows; ask for probabilities, or pass slide: false for whole-image logits`);
+      for (const [i, img] of imgs.entries()) results[i] = await this.segmentSliding(img, slide, batchSize, include.has('probabilities'), opts.onTileProgress);
+      return results;
+    }
     if (tiled) {
       for (const [i, img] of imgs.entries()) results[i] = await this.segmentInTiles(img, { ...opts, tile: opts.tile! }, batchSize, include.has('probabilities'));
       return results;
@@ -567,6 +581,30 @@ export class DeepLabModel {
     } finally {
       sum.dispose();
     }
+  }
+
+  /** mmseg's sliding-window test of one image (src/model/slide.ts), as one turn of the context's queue. */
+  private segmentSliding(img: RgbImage, slide: SlideWindows, batchSize: number, keepProbabilities: boolean, onProgress?: (done: number, total: number) => void): Promise<SegmentResult> {
+    const policy = this.inputPolicy;
+    return this.exclusive(() =>
+      segmentSlide(
+        {
+          ctx: this.ctx,
+          numClasses: this.numClasses,
+          // Windows go through the network at their own size, already resized with the image.
+          networkSize: (width, height) => [height, width],
+          preprocess: (window) => ({ input: normalizeInput(policy, this.config, window), height: window.height, width: window.width }),
+          forward: (input, height, width, batch) => this.forwardNow(input, height, width, batch),
+          postProgram: (key, build) => this.posts.get(key, () => Program.create(this.ctx, build(), new Map(), 'postprocess')),
+          testSize: (width, height) => this.networkSize(width, height),
+          resize: (image, height, width) => resizeForNetwork(policy, image, height, width),
+          resizeMode: this.config.resizeMode,
+        },
+        img,
+        slide,
+        { batchSize, keepProbabilities, onProgress },
+      ),
+    );
   }
 
   /** Sliding-window inference of one image (src/model/tiled.ts), as one turn of the context's queue. */
