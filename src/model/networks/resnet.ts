@@ -155,7 +155,7 @@ function subsample(b: GraphBuilder, x: Value, name: string, stride: number): Val
  * The BasicBlock of ResNet-18: 3x3 (stride, dilation) -> 3x3 (never dilated, as both libraries
  * build it), shortcut, add, ReLU.
  */
-function basicBlock(b: GraphBuilder, x: Value, name: string, planes: number, g: BlockGeometry): Value {
+export function resnetBasicBlock(b: GraphBuilder, x: Value, name: string, planes: number, g: BlockGeometry): Value {
   let identity = x;
   if (g.stride !== 1 || x.shape[3] !== planes) {
     identity = convBnAct(b, x, { name: `${name}.downsample.0`, bn: `${name}.downsample.1`, kernel: 1, cout: planes, stride: g.stride, eps: BN_EPS });
@@ -224,7 +224,7 @@ export function resnetStageName(index: number): string {
 const STEM_CHANNELS = 64;
 
 /** The stem's convolutions: a 7x7 conv of stride 2 ('v1b'), or three 3x3 convs, the first of stride 2 ('v1c'). */
-function stem(b: GraphBuilder, image: Value, p: string, kind: StemName): Value {
+export function resnetStem(b: GraphBuilder, image: Value, p: string, kind: StemName): Value {
   if (kind === 'v1b') return convBnAct(b, image, { name: `${p}.conv1`, bn: `${p}.bn1`, kernel: 7, cout: STEM_CHANNELS, stride: 2, padding: 3, eps: BN_EPS, activation: 'relu' });
   // mmseg's Sequential: conv (0), BN (1), ReLU (2), conv (3), BN (4), ReLU (5), conv (6), BN (7), ReLU (8).
   let x = convBnAct(b, image, { name: `${p}.stem.0`, bn: `${p}.stem.1`, kernel: 3, cout: STEM_CHANNELS / 2, stride: 2, padding: 1, eps: BN_EPS, activation: 'relu' });
@@ -236,7 +236,7 @@ function stem(b: GraphBuilder, image: Value, p: string, kind: StemName): Value {
 export function buildResNet(b: GraphBuilder, image: Value, opts: ResNetOptions): ResNetFeatures {
   const p = opts.prefix;
   const geometry = resnetGeometry(opts);
-  let x = stem(b, image, p, opts.stem ?? 'v1b');
+  let x = resnetStem(b, image, p, opts.stem ?? 'v1b');
   x = b.pool2d(`${p}.maxpool`, x, {
     kind: 'max',
     kernelH: 3,
@@ -254,7 +254,7 @@ export function buildResNet(b: GraphBuilder, image: Value, opts: ResNetOptions):
   geometry.forEach((stage, s) => {
     stage.forEach((g, i) => {
       const name = `${p}.${resnetStageName(s)}.${i}`;
-      x = opts.depth === 18 ? basicBlock(b, x, name, plan[s].planes, g) : bottleneck(b, x, name, plan[s].planes, g, s >= 4);
+      x = opts.depth === 18 ? resnetBasicBlock(b, x, name, plan[s].planes, g) : bottleneck(b, x, name, plan[s].planes, g, s >= 4);
     });
     stages.push(x);
   });
