@@ -17,6 +17,7 @@ import { resolveWeights } from '../../src/model/loading/weights-store.js';
 import { DeepLabModel } from '../../src/model/model.js';
 import { exportOnnx } from '../../src/model/onnx-export.js';
 import { windowStarts } from '../../src/model/tiling.js';
+import { type FineTuneStep, fineTune } from '../../src/train/fine-tune.js';
 import { expectClose, expectRejects, randomRgbImage, relativeError, testContext } from '../helpers.js';
 import { type Saved, savedTensor, torchSaveZip } from '../import/torch-save.js';
 import { runOnnx, runOursNchw } from '../onnx-runtime.js';
@@ -195,6 +196,29 @@ describe('mmseg models: segment() as mmseg infers', function () {
     expect(ort.dims).to.deep.equal([1, 19, height, width]);
     console.log(`      onnxruntime vs ours: relative error ${relativeError(ort.data, ours.data).toExponential(2)}`);
     expectClose(ort.data, ours.data, 'mmseg logits');
+  });
+
+  it('fine-tuning: a new 3-class head learns one crop, the loss falls, the result segments with the new classes', async () => {
+    const model = await DeepLabModel.fromWeights({ ...weights, slide: undefined }, { ctx: await testContext() });
+    try {
+      const image = randomRgbImage(33, 33, 21);
+      // Three bands, every pixel labelled.
+      const labels = Uint8Array.from({ length: 33 * 33 }, (_, p) => Math.min(2, Math.floor((p % 33) / 11)));
+      const steps: FineTuneStep[] = [];
+      const tuned = await fineTune(model, [{ image, labels }], { steps: 12, crop: 33, lr: 0.01, classes: ['left', 'middle', 'right'], scale: [1, 1], flip: false, seed: 5, onStep: (r) => void steps.push(r) });
+      try {
+        expect(steps.length).to.equal(12);
+        console.log(`      loss ${steps[0].loss.toFixed(3)} -> ${steps[11].loss.toFixed(3)}`);
+        expect(steps[11].loss, 'the last loss below the first').to.be.lessThan(steps[0].loss * 0.9);
+        expect(tuned.classNames).to.deep.equal(['left', 'middle', 'right']);
+        expect(tuned.config).to.deep.include({ head: 'mmseg', stem: 'v1c', numClasses: 3 });
+        expect((await tuned.segment(image)).classes.length).to.equal(33 * 33);
+      } finally {
+        tuned.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
   });
 
   it('a registry model that cannot be downloaded names the address to fetch and where to put it', async () => {
