@@ -23,6 +23,7 @@ import { readFrozenGraph } from '../../src/model/weights/import/tf-graph.js';
 import { foldTfVariables, foldedNames } from '../../src/model/weights/tf-checkpoint.js';
 import { tfMobilenetV2Params } from '../../src/model/weights/tf-weights.js';
 import { expectClose, expectRejects, relativeError, testContext } from '../helpers.js';
+import { messages, runCli } from '../cli/run-cli.js';
 import { sharedPath } from '../shared.js';
 import { type BundleTensorIn, buildBundle, buildTar } from './tf-writers.js';
 
@@ -243,6 +244,14 @@ describe('TF DeepLab zoo: a MobileNetV2 zoo tarball loads as the network', funct
       // Folding the identity batch norm (variance 1 - eps, plus eps) leaves each weight within float32 rounding.
       for (const [k, t] of reference.params) expect(relativeError(w.params.get(k)!.data, t.data), `${source}: ${k}`).to.be.lessThan(1e-6);
     }
+  });
+
+  it('deeplab segment takes a model.ckpt prefix as --model', async () => {
+    const out = join(dir, 'masks');
+    const image = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+    const r = await runCli(['segment', image, '--model', join(dir, 'deeplabv3_mnv2_pascal_trainval', 'model.ckpt-30000'), '--out', out]);
+    expect(r.code, messages(r.stderr)).to.equal(0);
+    expect(readFileSync(join(out, '2007_000033.png')).subarray(1, 4).toString()).to.equal('PNG');
   });
 
   it("the registry's 513 model refuses a tarball that is not the published one", async () => {
