@@ -15,12 +15,12 @@ import { TORCHVISION_DEEPLAB_MARKER, torchvisionConfigFromState, torchvisionPara
 import { isMmsegDeepLab } from '../weights/mmseg.js';
 import { isLegacyTorchFile, readTorchCheckpoint } from '../weights/import/pth.js';
 import { isGzip } from '../weights/import/tar.js';
+import { tarballFiles, tfZooModel, zooVariables } from './tf-zoo-model.js';
 import { mmsegModel } from './mmseg-model.js';
 import { policySquare } from '../input-policy.js';
 import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
 import { type LoadedWeights, type WeightHints, graphFactory, scaledRates, tfMobilenetV2 } from './loaded-weights.js';
 import type { WeightFormat } from './registry.js';
-import { tarballFiles, tfZooModel, zooVariables } from './tf-zoo-model.js';
 
 export { type LoadedWeights, type WeightHints, graphFactory, scaledRates, tfMobilenetV2 } from './loaded-weights.js';
 
