@@ -11,6 +11,8 @@ import { compile } from '../../src/graph/compile.js';
 import type { Graph } from '../../src/graph/ir.js';
 import { type HostParams, checkParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
+import { describeCommand } from '../../src/cli/commands/describe.js';
+import { describeModel } from '../../src/model/analysis/describe.js';
 import { datasetClassSet } from '../../src/model/datasets.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { type DeepLabConfig, defaultConfig } from '../../src/model/networks/config.js';
@@ -124,6 +126,23 @@ describe('mmseg DeepLabv3: weights, structure and files', () => {
     expect(dil(resnetGeometry({ depth: 18, outputStride: 8, dilationConvention: 'mmseg', multiGrid: [1, 1, 1] }))).to.deep.equal([[1, 1], [1, 1], [1, 2], [2, 4]]);
     expect(() => defaultConfig('resnet18', { multiGrid: [1, 2, 4] })).to.throw(/multiGrid must be \[1,1,1\] on resnet18/);
     expect(() => defaultConfig('mobilenet_v2', { head: 'mmseg' })).to.throw(/'mmseg' heads are built on ResNet backbones/);
+  });
+
+  it('describe: the parameters of every manifest, by block; deeplab describe --head mmseg builds mmseg\'s network', async () => {
+    for (const file of ['manifest_r18-d8_c19.json', 'manifest_r50-d16-mg124_c150.json']) {
+      const { manifest, config } = manifestModel(file, { aux: true });
+      const d = describeModel(config, 97, 129);
+      const stored = manifest.keys.filter(([k]) => !k.endsWith('num_batches_tracked')).reduce((n, [, t]) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+      expect(d.totals.params, file).to.equal(stored);
+      expect(d.blocks.map((b) => b.name), file).to.include.members(['stem', 'block1', 'block4', 'aspp', 'head', 'aux']);
+      const stem = d.layers.filter((l) => l.group === 'stem' && l.op === 'conv2d');
+      expect(stem.map((l) => [l.kernel, l.stride, l.output[2]]), `${file}: the deep stem`).to.deep.equal([[[3, 3], 2, 32], [[3, 3], 1, 32], [[3, 3], 1, 64]]);
+    }
+    let text = '';
+    const code = await describeCommand(['--backbone', 'resnet101', '--head', 'mmseg', '--output-stride', '16', '--multi-grid', '1,2,4', '--aspp-rates', '6,12,18', '--classes', '19', '--input', '129x97'], (t) => (text += t));
+    expect(code).to.equal(0);
+    expect(text).to.match(/^resnet101, 4 blocks, output stride 16, multi-grid \(1,2,4\), ASPP rates \(6,12,18\) \+ image pooling, 19 classes, mmseg rates/);
+    expect(text).to.match(/^block4 .* 1,2,4 /m);
   });
 
   describe('settings beyond the state dict', () => {
