@@ -50,9 +50,9 @@ export function policySquare(p: InputPolicy): { height: number; width: number } 
   return { height: side, width: side };
 }
 
-/** The policy in words, for reports and file metadata. */
+/** What the policy does to an image, in words, for reports and file metadata. */
 export function describeInputPolicy(p: InputPolicy): string {
-  if (p.kind === 'fixed') return `resized to ${p.width}x${p.height}`;
-  if (p.kind === 'short-side') return `short side resized to ${p.size}, keeping the aspect ratio`;
-  return `resized to fit ${p.long}x${p.short} (long x short side), keeping the aspect ratio`;
+  if (p.kind === 'fixed') return `resizes the image to ${p.width}x${p.height}`;
+  if (p.kind === 'short-side') return `resizes the short side to ${p.size} keeping the aspect ratio`;
+  return `resizes the image to fit ${p.long}x${p.short} (long x short side) keeping the aspect ratio`;
 }

@@ -30,7 +30,7 @@ export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<str
   const ours =
     w.inputPolicy.kind === 'fixed'
       ? `this model runs at ${w.inputPolicy.width}x${w.inputPolicy.height}`
-      : `this model's own pipeline: the image ${describeInputPolicy(w.inputPolicy)}${w.slide ? `, then windows of ${w.slide.crop}x${w.slide.crop} every ${w.slide.stride} pixels, their logits averaged` : ''}; this graph is fixed at ${o.width}x${o.height}`;
+      : `this model's own pipeline ${describeInputPolicy(w.inputPolicy)}${w.slide ? `, then runs windows of ${w.slide.crop}x${w.slide.crop} every ${w.slide.stride} pixels and averages their logits` : ''}; this graph is fixed at ${o.width}x${o.height}`;
   return {
     model: w.name,
     source: o.source ?? w.name,

@@ -28,18 +28,19 @@ export async function verifyWeights(path: string, entry: RegistryEntry): Promise
   const bad = (what: string): never => {
     throw new Error(`${path}: ${what} for model ${entry.name}; the file is corrupt or not the published one (delete it and download again)`);
   };
-  if (entry.size !== undefined) {
-    const size = statSync(path).size;
-    if (size !== entry.size) bad(`${size} bytes, not the published ${entry.size}`);
-  }
   if (entry.sha384) {
     const actual = await hashOfFile(path, 'sha384');
     if (actual !== entry.sha384) bad(`sha384 ${actual} does not match ${entry.sha384}`);
   }
-  if (!entry.sha256 && !entry.sha256Prefix) return;
-  const actual = await sha256OfFile(path);
-  const ok = entry.sha256 ? actual === entry.sha256 : actual.startsWith(entry.sha256Prefix!);
-  if (!ok) bad(`sha256 ${actual} does not match ${entry.sha256 ?? entry.sha256Prefix + '...'}`);
+  if (entry.sha256 || entry.sha256Prefix) {
+    const actual = await sha256OfFile(path);
+    const ok = entry.sha256 ? actual === entry.sha256 : actual.startsWith(entry.sha256Prefix!);
+    if (!ok) bad(`sha256 ${actual} does not match ${entry.sha256 ?? entry.sha256Prefix + '...'}`);
+  }
+  if (entry.size !== undefined) {
+    const size = statSync(path).size;
+    if (size !== entry.size) bad(`${size} bytes, not the published ${entry.size}`);
+  }
 }
 
 async function download(url: string, dest: string, onProgress?: (done: number, total: number) => void): Promise<void> {
