@@ -22,7 +22,7 @@ import { bundleTensorBytes, readBundleIndex, readTfCheckpoint } from '../../src/
 import { readFrozenGraph } from '../../src/model/weights/import/tf-graph.js';
 import { foldTfVariables, foldedNames } from '../../src/model/weights/tf-checkpoint.js';
 import { tfMobilenetV2Params } from '../../src/model/weights/tf-weights.js';
-import { expectClose, expectRejects, relativeError, testContext } from '../helpers.js';
+import { expectClose, expectRejects, relativeError, rng, testContext } from '../helpers.js';
 import { messages, runCli } from '../cli/run-cli.js';
 import { sharedPath } from '../shared.js';
 import { type BundleTensorIn, buildBundle, buildTar } from './tf-writers.js';
@@ -100,6 +100,31 @@ describe('TF DeepLab zoo: readers', () => {
     await expectRejects(() => read(badBlock, data), /^model\.ckpt-5\.index: the data block 0 at byte 0 is damaged \(CRC-32C/);
     await expectRejects(() => read(index.subarray(0, index.length - 10), data), /^model\.ckpt-5\.index: not a TensorFlow checkpoint index .*truncated/);
     await expectRejects(() => read(index.subarray(0, 200_000), data), /^model\.ckpt-5\.index: not a TensorFlow checkpoint index/);
+  });
+
+  it('cut or scrambled indexes, graphs and tarballs fail with an error naming the file, never a crash', () => {
+    const r = rng();
+    const files: [string, Uint8Array, (b: Uint8Array) => unknown][] = [
+      ['model.ckpt-5.index', readFileSync(INDEX), (b) => readBundleIndex(b, 'model.ckpt-5.index')],
+      ['frozen_inference_graph.pb', readFileSync(GRAPH), (b) => readFrozenGraph(b, 'frozen_inference_graph.pb')],
+      ['tiny.tar.gz', readFileSync(TARBALL), (b) => readTar(b, 'tiny.tar.gz')],
+    ];
+    for (const [name, bytes, read] of files) {
+      let refused = 0;
+      for (let trial = 0; trial < 60; trial++) {
+        const damaged = trial % 2 === 0 ? bytes.subarray(0, Math.floor(r() * bytes.length)) : Uint8Array.from(bytes);
+        if (trial % 2 === 1) for (let k = 0; k < 4; k++) damaged[Math.floor(r() * damaged.length)] = Math.floor(r() * 256);
+        try {
+          read(damaged);
+        } catch (e) {
+          expect(e, `${name}, trial ${trial}`).to.be.instanceOf(Error);
+          expect((e as Error).message, `${name}, trial ${trial}`).to.match(new RegExp(`^${name.replace(/\./g, '\\.')}: `));
+          expect(e, `${name}, trial ${trial}: ${(e as Error).message}`).to.not.be.instanceOf(TypeError);
+          refused++;
+        }
+      }
+      expect(refused, `${name}: damaged copies refused`).to.be.greaterThan(20);
+    }
   });
 
   it("the frozen graph's Consts are the manifest's (sha256 of every value, strings as text), with the batch-norm epsilons", () => {

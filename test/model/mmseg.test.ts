@@ -4,7 +4,7 @@
 // mmseg's checkpoint files (1.x and 0.x meta, zip and legacy serialisation) load, and a full
 // model written as mmseg would loads by path with the logits of the state dict built in memory.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../../src/graph/compile.js';
@@ -23,7 +23,7 @@ import { readTorchCheckpoint } from '../../src/model/weights/import/pth.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { type MmsegSettings, resolveSettings, settingsFromConfigText, settingsFromName } from '../../src/model/weights/mmseg-config.js';
 import { mmsegClasses, mmsegConfig, mmsegConfigText, mmsegNetwork, mmsegParams } from '../../src/model/weights/mmseg.js';
-import { expectClose, expectRejects, relativeError, testContext } from '../helpers.js';
+import { expectClose, expectRejects, relativeError, rng, testContext } from '../helpers.js';
 import { type Saved, savedTensor, torchSaveLegacy, torchSaveZip } from '../import/torch-save.js';
 import { sharedPath } from '../shared.js';
 import { type Manifest, draws, fnv1a32, prngStateDict, prngValues, readManifest, stateDictSha256 } from './mmseg-prng.js';
@@ -212,6 +212,27 @@ describe('mmseg DeepLabv3: weights, structure and files', () => {
         expect(classes).to.deep.equal(datasetClassSet('cityscapes'));
       });
     }
+
+    it('cut or scrambled copies of the three files fail with an error naming the file, never a crash', () => {
+      const r = rng();
+      for (const file of SMALL) {
+        const bytes = readFileSync(fixture(file));
+        let refused = 0;
+        for (let trial = 0; trial < 40; trial++) {
+          const damaged = trial % 2 === 0 ? bytes.subarray(0, Math.floor(r() * bytes.length)) : Uint8Array.from(bytes);
+          if (trial % 2 === 1) for (let k = 0; k < 3; k++) damaged[Math.floor(r() * damaged.length)] = Math.floor(r() * 256);
+          try {
+            readTorchCheckpoint(damaged, file);
+          } catch (e) {
+            expect((e as Error).message, `${file}, trial ${trial}`).to.match(new RegExp(`^${file.replace(/\./g, '\\.')}: `));
+            expect(e, `${file}, trial ${trial}: ${(e as Error).message}`).to.not.be.instanceOf(TypeError);
+            refused++;
+          }
+        }
+        // Every cut copy at least (a flipped byte inside a tensor's values reads as another value).
+        expect(refused, `${file}: damaged copies refused`).to.be.at.least(20);
+      }
+    });
 
     it('a legacy file cut short, or with a storage count that disagrees, is refused naming the storage', async () => {
       const legacy = torchSaveLegacy(new Map<string, Saved>([['state_dict', new Map<string, Saved>([['w', savedTensor([2, 3], new Float32Array(6))]])]]));

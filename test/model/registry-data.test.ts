@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MODEL, REGISTRY, REGISTRY_FILE, findModel } from '../../src/model/loading/registry.js';
 import { parseRegistry } from '../../src/model/loading/registry-data.js';
+import { entryHints } from '../../src/model/loading/load-weights.js';
 
 // dist/test/model/ -> the repository root.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -89,6 +90,12 @@ describe('model: registry data (weights/registry.json)', () => {
     expect(findModel('mobilenetv2-pascal-trainaug-513')).to.include({ size: 23882985 });
     expect(findModel('mobilenetv2-pascal-trainaug-513').sha384).to.have.length(96);
     expect(findModel('mobilenetv2-cityscapes')).to.include({ numClasses: 19, classSet: 'cityscapes' });
+    // What an entry adds to its file when loaded: mmseg's test pipeline from its config name, its classes.
+    const hints = entryHints(findModel('mmseg-r101-d8-cityscapes-769x769'));
+    expect(hints.mmseg).to.deep.include({ outputStride: 8, testScale: [2049, 1025], slide: { crop: 769, stride: 513 }, alignCorners: true });
+    expect(hints.classes!.names[0]).to.equal('road');
+    expect(entryHints(findModel('mmseg-r101-d16-mg124-cityscapes-512x1024')).mmseg).to.deep.include({ outputStride: 16, multiGrid: [1, 2, 4], asppRates: [6, 12, 18], slide: null });
+    expect(entryHints(findModel('mmseg-r50-d8-ade20k-512x512')).classes!.names).to.have.length(150);
   });
 
   it('refuses a model with a missing field, naming the file, the model and the field', () => {
