@@ -14,6 +14,7 @@ import type { Value } from '../../src/graph/ir.js';
 import { Program } from '../../src/graph/program.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { tarballFiles, zooVariables } from '../../src/model/loading/tf-zoo-model.js';
+import { detectWeightFormat, weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
 import { conv, TF_NAMING } from '../../src/model/networks/layers.js';
 import { crc32c, maskCrc } from '../../src/model/weights/import/crc32c.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
@@ -269,6 +270,14 @@ describe('TF DeepLab zoo: a MobileNetV2 zoo tarball loads as the network', funct
       // Folding the identity batch norm (variance 1 - eps, plus eps) leaves each weight within float32 rounding.
       for (const [k, t] of reference.params) expect(relativeError(w.params.get(k)!.data, t.data), `${source}: ${k}`).to.be.lessThan(1e-6);
     }
+  });
+
+  it("the tarball's bytes alone (the browser's load) are recognised and give the same weights", async () => {
+    const bytes = readFileSync(join(dir, 'deeplabv3_mnv2_pascal_trainval_2018_01_29.tar.gz'));
+    expect(detectWeightFormat(bytes, 'model')).to.equal('tf-zoo');
+    const w = weightsFromBytes(bytes, 'tf-zoo', 'model');
+    const fromPath = await loadWeights(join(dir, 'deeplabv3_mnv2_pascal_trainval_2018_01_29.tar.gz'));
+    for (const [k, t] of fromPath.params) expect(relativeError(w.params.get(k)!.data, t.data), k).to.equal(0);
   });
 
   it('deeplab segment takes a model.ckpt prefix as --model', async () => {

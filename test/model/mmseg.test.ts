@@ -15,6 +15,7 @@ import { describeCommand } from '../../src/cli/commands/describe.js';
 import { describeModel } from '../../src/model/analysis/describe.js';
 import { datasetClassSet } from '../../src/model/datasets.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { detectWeightFormat } from '../../src/model/loading/weights-from-bytes.js';
 import { type DeepLabConfig, defaultConfig } from '../../src/model/networks/config.js';
 import { buildDeepLab } from '../../src/model/networks/deeplab.js';
 import { resnetGeometry } from '../../src/model/networks/resnet.js';
@@ -268,6 +269,10 @@ describe('mmseg DeepLabv3: weights, structure and files', () => {
         writeFileSync(join(dir, 'deeplabv3_r18-d8_769x769_80k_cityscapes.pth'), torchSaveLegacy(file(meta0x)));
       });
       after(() => rmSync(dir, { recursive: true, force: true }));
+
+      it("a legacy file's bytes alone are recognised as a .pth", () => {
+        expect(detectWeightFormat(readFileSync(join(dir, 'deeplabv3_r18-d8_769x769_80k_cityscapes.pth')), 'weights')).to.equal('pth');
+      });
 
       it('loads by path, zip (1.x meta) and legacy (0.x meta): the params, classes and test pipeline', async () => {
         const expected = mmsegParams(state, manifestModel('manifest_r18-d8_c19.json').config);
