@@ -83,6 +83,8 @@ describe('mmseg models: segment() as mmseg infers', function () {
         expect(windowStarts(length, crop, 0, stride), `${length} px, crop ${crop}, stride ${stride}`).to.deep.equal(mmsegStarts(length, crop, stride));
       }
     }
+    expect(() => windowStarts(100, 33, 0, 34)).to.throw('windowStarts: stride must be a whole number of pixels from 1 to the tile (33), got 34');
+    expect(() => windowStarts(100, 33, 0, 0)).to.throw(/stride must be a whole number/);
   });
 
   it('OpenCV-style resize: half-pixel bilinear without antialiasing, within a grey level of the float computation', () => {

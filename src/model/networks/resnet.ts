@@ -30,10 +30,8 @@ export const RESNET_BLOCKS: Record<ResNetDepth, readonly [number, number, number
   101: [3, 4, 23, 3],
 };
 
-/** Output channels per input plane of a unit: 1 for ResNet-18's BasicBlock, 4 for a Bottleneck. */
-export function resnetExpansion(depth: ResNetDepth): number {
-  return depth === 18 ? 1 : 4;
-}
+/** Output channels per plane of a Bottleneck unit (ResNet-18's BasicBlock has 1). */
+const BOTTLENECK_EXPANSION = 4;
 
 const STAGE_PLANES = [64, 128, 256, 512] as const;
 const STAGE_STRIDES = [1, 2, 2, 2] as const;
@@ -180,7 +178,7 @@ export function resnetBasicBlock(b: GraphBuilder, x: Value, name: string, planes
  * `cascaded` (layer5+): the shortcut never projects (see the file comment).
  */
 function bottleneck(b: GraphBuilder, x: Value, name: string, planes: number, g: BlockGeometry, cascaded: boolean): Value {
-  const outC = planes * resnetExpansion(50);
+  const outC = planes * BOTTLENECK_EXPANSION;
   let identity = x;
   if (cascaded) {
     if (x.shape[3] !== outC) throw new Error(`${name}: cascaded block expects ${outC} input channels, got ${x.shape[3]}`);
