@@ -1,10 +1,13 @@
 // Turns a model name or a weights path into everything a DeepLabModel needs: the config, a
 // graph builder for any input size, and host params in our layouts, checked against the graph.
+// Paths are files (TF Lite, .pth, safetensors, a TF zoo .tar.gz, a frozen graph), TF checkpoint
+// prefixes, or folders (.npy tensors, or an unpacked zoo tarball); a registry entry adds what
+// its file does not say (mmseg's test pipeline, the classes, the input size).
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import type { HostParams } from '../../graph/params.js';
 import { datasetClassSet } from '../datasets.js';
 import { settingsFromName } from '../weights/mmseg-config.js';
-import type { HostParams } from '../../graph/params.js';
 import { readNpyDir } from '../weights/import/npy.js';
 import { writeSafetensors } from '../weights/import/safetensors.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
@@ -18,7 +21,6 @@ import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type LoadedWeights, type WeightH
 
 export type { LoadedWeights } from './weights-from-bytes.js';
 export { scaledRates } from './weights-from-bytes.js';
-
 
 /** What a path on disk holds, by its kind and name. */
 type PathKind = WeightFormat | 'tf-folder' | 'tf-prefix' | 'tf-graph';
