@@ -13,6 +13,7 @@ import { compile } from '../../src/graph/compile.js';
 import type { Value } from '../../src/graph/ir.js';
 import { Program } from '../../src/graph/program.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { datasetClassSet } from '../../src/model/datasets.js';
 import { tarballFiles, zooVariables } from '../../src/model/loading/tf-zoo-model.js';
 import { detectWeightFormat, weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
 import { conv, TF_NAMING } from '../../src/model/networks/layers.js';
@@ -278,6 +279,8 @@ describe('TF DeepLab zoo: a MobileNetV2 zoo tarball loads as the network', funct
     const w = weightsFromBytes(bytes, 'tf-zoo', 'model');
     const fromPath = await loadWeights(join(dir, 'deeplabv3_mnv2_pascal_trainval_2018_01_29.tar.gz'));
     for (const [k, t] of fromPath.params) expect(relativeError(w.params.get(k)!.data, t.data), k).to.equal(0);
+    // A registry entry's classes must fit the logits.
+    await expectRejects(() => weightsFromBytes(bytes, 'tf-zoo', 'model', {}, 'model.tar.gz', { classes: datasetClassSet('cityscapes') }), /^model\.tar\.gz: model: classes: 19 class names for a model with 21 classes/);
   });
 
   it('deeplab segment takes a model.ckpt prefix as --model', async () => {

@@ -7,7 +7,7 @@ import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
 import type { MmsegSettings } from '../weights/mmseg-config.js';
 import { type NameResolver, tfMobilenetV2Params } from '../weights/tf-weights.js';
-import { type ClassSet, defaultClassSet } from '../voc.js';
+import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
 
 export interface LoadedWeights {
@@ -84,6 +84,6 @@ export function tfMobilenetV2(
     params,
     buildGraph,
     probeSize: [size[1], size[0]],
-    classes: classes ?? defaultClassSet(config.numClasses),
+    classes: classes ? validateClassSet(classes, config.numClasses, `${name}: classes`) : defaultClassSet(config.numClasses),
   };
 }

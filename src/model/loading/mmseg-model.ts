@@ -7,7 +7,7 @@ import { datasetClassSet } from '../datasets.js';
 import type { TorchCheckpoint } from '../weights/import/pth.js';
 import { type MmsegSettings, resolveSettings, settingsFromClassCount, settingsFromConfigText, settingsFromName } from '../weights/mmseg-config.js';
 import { mmsegClasses, mmsegConfig, mmsegConfigText, mmsegExperimentName, mmsegNetwork, mmsegParams } from '../weights/mmseg.js';
-import { defaultClassSet } from '../voc.js';
+import { defaultClassSet, validateClassSet } from '../voc.js';
 import type { LoadOptions } from './options.js';
 import { type LoadedWeights, type WeightHints, graphFactory, scaledRates } from './loaded-weights.js';
 
@@ -45,7 +45,7 @@ export function mmsegModel(name: string, checkpoint: TorchCheckpoint, opts: Load
   checkParams(buildGraph({ height: 65, width: 65 }), params, source);
   const [long, short] = opts.testScale ?? settings.testScale;
   const fallback = hints.classes ?? classesByCount(net.numClasses);
-  const classes = mmsegClasses(checkpoint.root.get('meta'), net.numClasses, fallback, source) ?? fallback;
+  const classes = mmsegClasses(checkpoint.root.get('meta'), net.numClasses, fallback, source) ?? validateClassSet(fallback, net.numClasses, `${source}: classes`);
   const probe = settings.slide ? Math.min(settings.slide.crop, short) : short;
   return {
     name,
