@@ -34,15 +34,17 @@ import { contextQueue } from '../gpu/serial-queue.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import { decodeImageSource } from '../io/image-source.js';
 import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
-import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
+import { networkInputSize, normalizeInput, outputResizeMode, resizeForNetwork } from './input-policy.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
-import type { InputPolicy, LoadOptions, Precision } from './loading/options.js';
+import type { InputPolicy, LoadOptions, Precision, SlideWindows } from './loading/options.js';
+import { segmentSlide } from './slide.js';
 import type { NetworkSize } from './networks/deeplab.js';
 import { type ClassSet, classPalette } from './voc.js';
 import { type TuneOptions, type TuneReport, tuneGraph } from '../graph/tune.js';
 import { segmentTiled } from './tiled.js';
 import { DEFAULT_OVERLAP, checkTileOptions } from './tiling.js';
+import type { ResizeMode } from '../kernels/resize/resize.js';
 import { type FrameInput, isExternalFrame, isFrameInput, isGpuTexture } from '../io/frame-source.js';
 import { FrameTexture } from '../gpu/frame-texture.js';
 import { checkFrameTexture } from '../kernels/frame/frame-preprocess.js';
@@ -72,8 +74,15 @@ export interface SegmentOptions {
   tile?: number;
   /** With `tile`: the share of a window its neighbour overlaps, 0 <= overlap < 1 (default 0.25). */
   overlap?: number;
-  /** With `tile`: called after each batch of windows of an image. */
+  /** With `tile` (or a model's own sliding windows): called after each batch of windows of an image. */
   onTileProgress?: (windowsDone: number, windows: number) => void;
+  /**
+   * Models whose reference pipeline slides windows over the image (mmseg's 769x769 Cityscapes
+   * and Pascal Context models: `loadedWeights.slide`) do so by default, as mmseg does
+   * (src/model/slide.ts); false runs the whole image through the network at once instead.
+   * Ignored by other models, and when `tile`, several scales or `flip` are given.
+   */
+  slide?: boolean;
 }
 
 /** The paper's multi-scale inputs. */
@@ -121,16 +130,16 @@ class ProgramCache {
 }
 
 /** The post-processing graph: logits at the network's size -> the image's size -> argmax. */
-function buildPostGraph(inH: number, inW: number, classes: number, outH: number, outW: number, include: Set<SegmentOutput>): Graph {
+function buildPostGraph(inH: number, inW: number, classes: number, outH: number, outW: number, include: Set<SegmentOutput>, mode: ResizeMode = 'half_pixel'): Graph {
   const g = new GraphBuilder();
   const logits = g.input('logits', [1, inH, inW, classes]);
   const same = inH === outH && inW === outW;
   if (!include.has('probabilities') && !include.has('logits')) {
     // Only classes: resize and argmax in one kernel, no full-size logits in memory.
-    g.output('classes', same ? g.argmax('argmax', logits) : g.resizeArgmax('resize_argmax', logits, outH, outW, 'half_pixel'));
+    g.output('classes', same ? g.argmax('argmax', logits) : g.resizeArgmax('resize_argmax', logits, outH, outW, mode));
     return g.build();
   }
-  const full = same ? logits : g.resize('resize_to_image', logits, outH, outW, 'half_pixel');
+  const full = same ? logits : g.resize('resize_to_image', logits, outH, outW, mode);
   g.output('classes', g.argmax('argmax', full));
   if (include.has('probabilities')) g.output('probabilities', g.softmax('softmax', full));
   if (include.has('logits') && full !== logits) g.output('logits', full);
@@ -138,13 +147,13 @@ function buildPostGraph(inH: number, inW: number, classes: number, outH: number,
 }
 
 /** One pass of averaged inference: sum + softmax(resize(mirror?(logits))) at the image's size. */
-function buildAccumulateGraph(inH: number, inW: number, classes: number, outH: number, outW: number, mirrored: boolean): Graph {
+function buildAccumulateGraph(inH: number, inW: number, classes: number, outH: number, outW: number, mirrored: boolean, mode: ResizeMode = 'half_pixel'): Graph {
   const g = new GraphBuilder();
   const logits = g.input('logits', [1, inH, inW, classes]);
   const sum = g.input('sum', [1, outH, outW, classes]);
   // Mirroring commutes with the (symmetric) half-pixel resize, so it runs at the smaller size.
   const unmirrored = mirrored ? g.flipWidth('unmirror', logits) : logits;
-  const full = inH === outH && inW === outW ? unmirrored : g.resize('resize_to_image', unmirrored, outH, outW, 'half_pixel');
+  const full = inH === outH && inW === outW ? unmirrored : g.resize('resize_to_image', unmirrored, outH, outW, mode);
   g.output('sum', g.addValues('accumulate', sum, g.softmax('softmax', full)));
   return g.build();
 }
@@ -247,6 +256,11 @@ export class DeepLabModel {
     return this.config.numClasses;
   }
 
+  /** How logits at the network's size are resized to the image (the reference pipeline's mode). */
+  private get outputResize(): ResizeMode {
+    return outputResizeMode(this.inputPolicy, this.config);
+  }
+
   get classNames(): readonly string[] {
     return this.classes.names;
   }
@@ -258,10 +272,7 @@ export class DeepLabModel {
 
   /** The network's input size [height, width] for an image of width x height at a scale. */
   networkSize(width: number, height: number, scale = 1): [number, number] {
-    const p = this.inputPolicy;
-    if (p.kind === 'fixed') return [Math.max(1, Math.round(p.height * scale)), Math.max(1, Math.round(p.width * scale))];
-    const k = (p.size * scale) / Math.min(width, height);
-    return [Math.max(1, Math.round(height * k)), Math.max(1, Math.round(width * k))];
+    return networkInputSize(this.inputPolicy, width, height, scale);
   }
 
   /** The network compiled for inference at one batch and input size. */
@@ -289,8 +300,7 @@ export class DeepLabModel {
   /** Normalised NHWC network input for an image. */
   preprocess(img: RgbImage, scale = 1): { input: Float32Array; height: number; width: number } {
     const [h, w] = this.networkSize(img.width, img.height, scale);
-    const resized = img.width === w && img.height === h ? img : resizeRgbPil(img, w, h);
-    const input = this.config.normalization === 'imagenet' ? normalizeImagenet(resized) : normalizeToMinusOneOne(resized);
+    const input = normalizeInput(this.inputPolicy, this.config, resizeForNetwork(this.inputPolicy, img, h, w));
     return { input, height: h, width: w };
   }
 
@@ -394,7 +404,7 @@ export class DeepLabModel {
     const C = this.numClasses;
     const [h, w] = this.networkSize(W, H, scale);
     const postKey = `${h}x${w}->${H}x${W}:${[...include].sort().join(',')}`;
-    const post = (): Promise<Program> => this.posts.get(postKey, () => Program.create(this.ctx, buildPostGraph(h, w, C, H, W, include), new Map(), 'postprocess'));
+    const post = (): Promise<Program> => this.posts.get(postKey, () => Program.create(this.ctx, buildPostGraph(h, w, C, H, W, include, this.outputResize), new Map(), 'postprocess'));
     // Post-processing first: a frame too large for the device's limits fails before any GPU work.
     await post();
     this.framePreprocessor ??= new FramePreprocessor(this.ctx, this.config.normalization);
@@ -448,6 +458,12 @@ export class DeepLabModel {
     }
     const imgs = await Promise.all(images.map(toRgbImage));
     const results: SegmentResult[] = new Array(imgs.length);
+    const slide = !tiled && !averaged && scales[0] === 1 && opts.slide !== false ? this.weights.slide : undefined;
+    if (slide) {
+      if (include.has('logits')) throw new Error(`segment: ${this.name} averages the logits of sliding windows; ask for probabilities, or pass slide: false for whole-image logits`);
+      for (const [i, img] of imgs.entries()) results[i] = await this.segmentSliding(img, slide, batchSize, include.has('probabilities'), opts.onTileProgress);
+      return results;
+    }
     if (tiled) {
       for (const [i, img] of imgs.entries()) results[i] = await this.segmentInTiles(img, { ...opts, tile: opts.tile! }, batchSize, include.has('probabilities'));
       return results;
@@ -492,7 +508,7 @@ export class DeepLabModel {
     const C = this.numClasses;
     const post = (img: RgbImage): Promise<Program> =>
       this.posts.get(`${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`, () =>
-        Program.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include), new Map(), 'postprocess'),
+        Program.create(this.ctx, buildPostGraph(height, width, C, img.height, img.width, include, this.outputResize), new Map(), 'postprocess'),
       );
     // On the CPU, while other calls may have the GPU.
     const input = new Float32Array(imgs.length * height * width * 3);
@@ -548,7 +564,7 @@ export class DeepLabModel {
         for (const [view, mirrored] of views) {
           const [h, w] = this.networkSize(W, H, scale);
           const key = `accumulate ${h}x${w}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
-          const post = await this.posts.get(key, () => Program.create(this.ctx, buildAccumulateGraph(h, w, C, H, W, mirrored), new Map(), 'postprocess'));
+          const post = await this.posts.get(key, () => Program.create(this.ctx, buildAccumulateGraph(h, w, C, H, W, mirrored, this.outputResize), new Map(), 'postprocess'));
           const network = await this.programFor(h, w);
           // The network and the accumulation in one submission and one wait.
           const out = await post.runOnGpuAfter(network, { image: this.preprocess(view, scale).input }, (o) => ({ logits: o.get('logits')!, sum }));
@@ -568,6 +584,30 @@ export class DeepLabModel {
     } finally {
       sum.dispose();
     }
+  }
+
+  /** mmseg's sliding-window test of one image (src/model/slide.ts), as one turn of the context's queue. */
+  private segmentSliding(img: RgbImage, slide: SlideWindows, batchSize: number, keepProbabilities: boolean, onProgress?: (done: number, total: number) => void): Promise<SegmentResult> {
+    const policy = this.inputPolicy;
+    return this.exclusive(() =>
+      segmentSlide(
+        {
+          ctx: this.ctx,
+          numClasses: this.numClasses,
+          // Windows go through the network at their own size, already resized with the image.
+          networkSize: (width, height) => [height, width],
+          preprocess: (window) => ({ input: normalizeInput(policy, this.config, window), height: window.height, width: window.width }),
+          forward: (input, height, width, batch) => this.forwardNow(input, height, width, batch),
+          postProgram: (key, build) => this.posts.get(key, () => Program.create(this.ctx, build(), new Map(), 'postprocess')),
+          testSize: (width, height) => this.networkSize(width, height),
+          resize: (image, height, width) => resizeForNetwork(policy, image, height, width),
+          resizeMode: this.config.resizeMode,
+        },
+        img,
+        slide,
+        { batchSize, keepProbabilities, onProgress },
+      ),
+    );
   }
 
   /** Sliding-window inference of one image (src/model/tiled.ts), as one turn of the context's queue. */
