@@ -50,16 +50,18 @@ function showLegend(model, result) {
 // The engine in a worker, for images: it owns the output canvas from the start.
 const worker = SegmentationWorker.start('/deeplab-worker.js');
 const canvasGiven = worker.attachCanvas($('output'));
-let workerLoad = null; // { file, promise of the loaded model's info }
+let workerLoad = null; // { file, tune, promise of the loaded model's info }
 
 /** The chosen model, loaded in the worker (again only when the choice changes). */
 function workerModel() {
   const file = $('model').value;
   if (!file) throw new Error('no weights are available: put a .tflite, .pth or .safetensors file in the weights folder');
-  if (workerLoad?.file !== file) {
-    const promise = worker.load(`/weights/${encodeURIComponent(file)}`, { name: names.get(file), onProgress: (m) => status(m) });
+  // Tuning (up to 10 s, kept in this browser's IndexedDB): the model is loaded again when it is asked for.
+  const tune = $('tune').checked;
+  if (workerLoad?.file !== file || workerLoad?.tune !== tune) {
+    const promise = worker.load(`/weights/${encodeURIComponent(file)}`, { name: names.get(file), tune: tune ? 'full' : 'cached', onProgress: (m) => status(m) });
     promise.catch(() => (workerLoad = null));
-    workerLoad = { file, promise };
+    workerLoad = { file, tune, promise };
   }
   return workerLoad.promise;
 }

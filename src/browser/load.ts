@@ -6,7 +6,7 @@ import { DeepLabModel } from '../model/model.js';
 
 export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array;
 
-export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'ctx' | 'onProgress' | 'precision'> {
+export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs'> {
   /** The model's name (default: the file's name). */
   name?: string;
 }
@@ -34,10 +34,18 @@ async function readSource(source: WeightsSource): Promise<{ bytes: Uint8Array; n
   throw new Error('loadModel: weights must be a URL, a File or Blob, an ArrayBuffer or a Uint8Array');
 }
 
+/** How long `tune: 'full'` may spend in the page by default, and its patience per layer. */
+const PAGE_TUNE_BUDGET_MS = 10_000;
+const PAGE_TUNE_PATIENCE = 2;
+
 /** A model from one weights file; the format is told by the file's first bytes. */
 export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions = {}): Promise<DeepLabModel> {
   const { bytes, name } = await readSource(source);
   opts.onProgress?.(`parsing ${name} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);
   const weights = weightsFromBytes(bytes, detectWeightFormat(bytes, name), opts.name ?? name, opts, name);
-  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision });
+  // Tuning in the page: within seconds (the layers with most work first, each stopping after
+  // two candidates no faster than its best), once, stored in IndexedDB for the next load.
+  const tuneBudgetMs = opts.tune === 'full' ? (opts.tuneBudgetMs ?? PAGE_TUNE_BUDGET_MS) : opts.tuneBudgetMs;
+  const quickTuning = opts.tune === 'full' ? { patience: PAGE_TUNE_PATIENCE } : undefined;
+  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision, tune: opts.tune, tuneBudgetMs, quickTuning });
 }

@@ -36,6 +36,12 @@ export interface TuneEntry {
   timed: number;
   /** Of the candidate names (see `candidateChecksum`). */
   checksum: string;
+  /**
+   * The layer's timing ended by its own rule (every candidate, or the tuner's patience) rather
+   * than a budget: it is not timed again. Absent (older records): settled when every candidate
+   * was timed.
+   */
+  settled?: boolean;
 }
 
 interface TuneRecord {
@@ -73,6 +79,13 @@ export function tuneModeFrom(value: string | undefined, what: string): TuneMode 
 export class KernelTuning {
   private entries = new Map<string, TuneEntry>();
   private dirty = false;
+  private recordedHere = 0;
+  /** How long tuning a graph may take (src/graph/tune.ts), in milliseconds. */
+  budgetMs = 60_000;
+  /** A layer's tuning stops after this many candidates in a row no faster than its best. */
+  patience = Infinity;
+  /** Tune once: layer shapes a budget does not reach keep their default for good (src/graph/tune.ts). */
+  once = false;
 
   private constructor(
     readonly identity: AdapterIdentity,
@@ -125,6 +138,12 @@ export class KernelTuning {
     return e && e.checksum === checksum ? e.variant : undefined;
   }
 
+  /** Whether a layer shape's choice is stored for these candidates and was not cut short by a budget. */
+  settled(kernel: string, shape: string, checksum: string, candidates: number): boolean {
+    const e = this.entries.get(this.key(kernel, shape));
+    return !!e && e.checksum === checksum && (e.settled ?? e.timed === candidates);
+  }
+
   entry(kernel: string, shape: string): TuneEntry | undefined {
     return this.entries.get(this.key(kernel, shape));
   }
@@ -132,6 +151,12 @@ export class KernelTuning {
   record(kernel: string, shape: string, entry: TuneEntry): void {
     this.entries.set(this.key(kernel, shape), entry);
     this.dirty = true;
+    this.recordedHere++;
+  }
+
+  /** Choices recorded through this object (tuned or settled here, not read from the store). */
+  get recorded(): number {
+    return this.recordedHere;
   }
 
   get size(): number {

@@ -6,8 +6,13 @@
 // A candidate is timed on its own layer shape, with random data and no epilogue (the epilogue
 // is the same for every candidate), as `reps` back-to-back dispatches in one compute pass, after
 // one warm-up that compiles its pipeline (compilation is not counted). GPU timestamps time the
-// pass where the context has them; otherwise the host clock times submit-to-done. The default
-// variant is timed first, so a budget that runs out still leaves a choice no slower than it.
+// pass where the context has them; otherwise the host clock times submit-to-done.
+//
+// Within a budget, the time goes where it pays: layer shapes are tuned in order of their work
+// (FLOPs, times the layers of that shape), each timing its default first (so a budget that runs
+// out still leaves a choice no slower than it), then its candidates in the space's order (most
+// promising first), stopping after `patience` candidates in a row no faster than its best, or
+// when the next one would overrun the budget.
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { type GpuTensor, createTensor, writeTensor } from '../gpu/tensor.js';
@@ -18,12 +23,23 @@ import type { Graph } from './ir.js';
 import { opDef } from './ops/registry.js';
 
 export interface TuneOptions {
-  /** Stop timing new candidates after this long (the layer being timed finishes its candidate). Default 60 s. */
+  /** Stop timing new candidates after this long. Default: the context's (ctx.tuning.budgetMs, 60 s). */
   budgetMs?: number;
+  /**
+   * Stop a layer after this many candidates in a row no faster than its best so far. Default:
+   * the context's (ctx.tuning.patience: every candidate).
+   */
+  patience?: number;
   /** Told after each layer shape. */
   onLayer?(done: TunedLayer, index: number, total: number): void;
   /** Time candidates again even where a choice is stored. */
   retune?: boolean;
+  /**
+   * Tune once: layer shapes the budget does not reach keep their default for good (stored as
+   * settled, not timed), so later compiles time nothing (the page's quick tuning). Default:
+   * the context's (ctx.tuning.once: left for a later call).
+   */
+  once?: boolean;
 }
 
 export interface TunedLayer {
@@ -47,18 +63,22 @@ export interface TuneReport {
   ms: number;
 }
 
-/** One layer shape with choices, and the graph's layers of that shape. */
-type TunableLayer = KernelChoices & { names: string[] };
+/** One layer shape with choices, the graph's layers of that shape, and their work (FLOPs). */
+type TunableLayer = KernelChoices & { names: string[]; flops: number };
 
 /** The graph's layers with kernel choices on `ctx`, one per kernel family and shape key, in graph order. */
 function tunableLayers(ctx: GpuContext, graph: Graph): TunableLayer[] {
   const byKey = new Map<string, TunableLayer>();
   for (const n of graph.nodes) {
-    const layer = opDef(n.op).tunable?.(n.op, ctx);
+    const def = opDef(n.op);
+    const layer = def.tunable?.(n.op, ctx);
     if (!layer) continue;
+    const flops = def.cost(n.op, n.outputs).flops;
     const known = byKey.get(`${layer.kernel}/${layer.shape}`);
-    if (known) known.names.push(n.name);
-    else byKey.set(`${layer.kernel}/${layer.shape}`, { ...layer, names: [n.name] });
+    if (known) {
+      known.names.push(n.name);
+      known.flops += flops;
+    } else byKey.set(`${layer.kernel}/${layer.shape}`, { ...layer, names: [n.name], flops });
   }
   return [...byKey.values()];
 }
@@ -109,89 +129,151 @@ interface LayerTiming {
   choice: string;
 }
 
-/**
- * Times `candidates` on one layer: best of 2 passes each, stopping early (after at least the
- * first) once `deadline` (performance.now()) has passed. Isolated timings on a shared host are
- * noisy (a core taken for a moment makes one candidate look 2x slow), so the fastest candidate
- * and the default are then timed again, alternating, and the default stays unless the
- * challenger still wins by CONFIRM_MARGIN.
- */
-async function timeCandidates(ctx: GpuContext, layer: TunableLayer, deadline: number): Promise<LayerTiming> {
-  const tensors: GpuTensor[] = [];
-  const times = new Map<string, number>();
-  try {
+/** A layer's operand tensors, random-filled where they are inputs, and a timer of its candidates on them. */
+class LayerBench {
+  private readonly tensors: GpuTensor[] = [];
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly layer: TunableLayer,
+  ) {
     for (const [i, o] of layer.operands.entries()) {
       const t = createTensor(ctx, o.shape, 'f32', `tune:operand${i}`);
-      tensors.push(t);
+      this.tensors.push(t);
       if (o.fill) writeTensor(ctx, t, Float32Array.from({ length: t.size }, (_, j) => Math.sin(j) * 0.5));
     }
-    /** Best of `trials` passes of one candidate (after a warm-up that compiles it). */
-    const time = async (c: TunableLayer['candidates'][number], trials: number): Promise<number> => {
-      const dispatches = await ctx.checked(`tuning ${layer.names[0]}`, () => c.prepare(ctx, tensors));
-      try {
-        const timer = new WorkTimer();
-        const first = await timePass(ctx, dispatches, 1, timer); // warm-up: pipeline compiled, caches filled
-        // Enough repetitions for ~20 ms of work (at least 1, at most 50); the first timed pass
-        // teaches the timer how long a pass of them takes.
-        const reps = Math.max(1, Math.min(50, Math.round(20 / Math.max(first, 0.01))));
-        await timePass(ctx, dispatches, reps, timer);
-        let best = Infinity;
-        for (let trial = 0; trial < trials; trial++) best = Math.min(best, await timePass(ctx, dispatches, reps, timer));
-        return best;
-      } finally {
-        for (const d of dispatches) disposeDispatch(ctx, d);
-      }
-    };
-    for (const c of layer.candidates) {
-      if (times.size > 0 && performance.now() > deadline) break;
-      times.set(c.name, await time(c, 2));
+  }
+
+  /** Best of `trials` passes of one candidate (after a warm-up that compiles it). */
+  async time(c: TunableLayer['candidates'][number], trials: number): Promise<number> {
+    const dispatches = await this.ctx.checked(`tuning ${this.layer.names[0]}`, () => c.prepare(this.ctx, this.tensors));
+    try {
+      const timer = new WorkTimer();
+      const first = await timePass(this.ctx, dispatches, 1, timer); // warm-up: pipeline compiled, caches filled
+      // Enough repetitions for ~20 ms of work (at least 1, at most 50); the first timed pass
+      // teaches the timer how long a pass of them takes.
+      const reps = Math.max(1, Math.min(50, Math.round(20 / Math.max(first, 0.01))));
+      await timePass(this.ctx, dispatches, reps, timer);
+      let best = Infinity;
+      for (let trial = 0; trial < trials; trial++) best = Math.min(best, await timePass(this.ctx, dispatches, reps, timer));
+      return best;
+    } finally {
+      for (const d of dispatches) disposeDispatch(this.ctx, d);
     }
-    const fastest = [...times].reduce((best, t) => (t[1] < best[1] ? t : best))[0];
-    const byDefault = layer.candidates[0];
-    if (fastest === byDefault.name) return { times, choice: fastest };
-    const challenger = layer.candidates.find((c) => c.name === fastest)!;
-    let [defaultMs, challengerMs] = [Infinity, Infinity];
-    for (let round = 0; round < 2; round++) {
-      defaultMs = Math.min(defaultMs, await time(byDefault, 1));
-      challengerMs = Math.min(challengerMs, await time(challenger, 1));
-    }
-    // The record keeps the better of each one's timings.
-    times.set(byDefault.name, Math.min(times.get(byDefault.name)!, defaultMs));
-    times.set(fastest, Math.min(times.get(fastest)!, challengerMs));
-    return { times, choice: challengerMs < defaultMs * (1 - CONFIRM_MARGIN) ? fastest : byDefault.name };
-  } finally {
-    for (const t of tensors) t.dispose();
+  }
+
+  dispose(): void {
+    for (const t of this.tensors) t.dispose();
   }
 }
 
 /**
+ * Times one layer's candidates after its default (timed already: `defaultMs`), in the space's
+ * order: best of `trials` passes each, stopping after `patience` in a row no faster than the best so
+ * far, or when the next candidate would end past `deadline` (performance.now()). Isolated
+ * timings on a shared host are noisy (a core taken for a moment makes one candidate look 2x
+ * slow), so the fastest candidate and the default are then timed again, alternating, and the
+ * default stays unless the challenger still wins by CONFIRM_MARGIN. `complete`: whether the
+ * layer's timing ended by its own rule (every candidate, or patience), not by the budget.
+ */
+async function timeCandidates(
+  bench: LayerBench,
+  layer: TunableLayer,
+  timed: { defaultMs: number; cost: number },
+  deadline: number,
+  patience: number,
+  trials: number,
+): Promise<LayerTiming & { complete: boolean }> {
+  const byDefault = layer.candidates[0];
+  const times = new Map<string, number>([[byDefault.name, timed.defaultMs]]);
+  let best = timed.defaultMs;
+  let sinceBest = 0;
+  // What timing a candidate costs (compile and passes), from the last one: the next starts only
+  // if it would end within the budget.
+  let lastCost = timed.cost;
+  let complete = true;
+  for (const c of layer.candidates.slice(1)) {
+    if (sinceBest >= patience) break;
+    if (performance.now() + lastCost > deadline) {
+      complete = false;
+      break;
+    }
+    const t0 = performance.now();
+    const ms = await bench.time(c, trials);
+    lastCost = performance.now() - t0;
+    times.set(c.name, ms);
+    if (ms < best) [best, sinceBest] = [ms, 0];
+    else sinceBest++;
+  }
+  const fastest = [...times].reduce((a, t) => (t[1] < a[1] ? t : a))[0];
+  if (fastest === byDefault.name) return { times, choice: fastest, complete };
+  // No budget left to confirm: the challenger must have won by twice the margin alone.
+  if (performance.now() + 2 * lastCost > deadline) {
+    return { times, choice: times.get(fastest)! < timed.defaultMs * (1 - 2 * CONFIRM_MARGIN) ? fastest : byDefault.name, complete };
+  }
+  const challenger = layer.candidates.find((c) => c.name === fastest)!;
+  let [againDefault, againChallenger] = [Infinity, Infinity];
+  for (let round = 0; round < 2; round++) {
+    againDefault = Math.min(againDefault, await bench.time(byDefault, 1));
+    againChallenger = Math.min(againChallenger, await bench.time(challenger, 1));
+  }
+  // The record keeps the better of each one's timings.
+  times.set(byDefault.name, Math.min(times.get(byDefault.name)!, againDefault));
+  times.set(fastest, Math.min(times.get(fastest)!, againChallenger));
+  return { times, choice: againChallenger < againDefault * (1 - CONFIRM_MARGIN) ? fastest : byDefault.name, complete };
+}
+
+/**
  * Times the candidates of every tunable layer shape of `graph` with choices that `ctx` has no
- * stored choice for, stores the fastest of each, and saves the store. The context's tuning mode
- * is not consulted: this is what mode 'full' and `deeplab tune` call.
+ * stored choice for, within the budget, stores the fastest of each, and saves the store. The
+ * context's tuning mode is not consulted: this is what mode 'full' and `deeplab tune` call.
  */
 export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions = {}): Promise<TuneReport> {
   const start = performance.now();
-  const deadline = start + (opts.budgetMs ?? 60_000);
-  const layers = tunableLayers(ctx, graph);
+  const deadline = start + (opts.budgetMs ?? ctx.tuning.budgetMs);
+  const patience = opts.patience ?? ctx.tuning.patience;
+  const once = opts.once ?? ctx.tuning.once;
+  // A tuner in a hurry (a finite patience) takes one timed pass a candidate, not the best of two.
+  const trials = Number.isFinite(patience) ? 1 : 2;
   const report: TuneReport = { tuned: [], cached: 0, skipped: 0, ms: 0 };
-  for (const [i, layer] of layers.entries()) {
-    const { checksum, candidates } = layer;
-    const stored = ctx.tuning.entry(layer.kernel, layer.shape);
-    // A layer whose timing a budget cut short is timed again, whole.
-    if (!opts.retune && stored && stored.checksum === checksum && stored.timed === candidates.length) {
-      report.cached++;
-      continue;
-    }
-    if (performance.now() > deadline) {
+  // A layer whose timing a budget cut short is timed again.
+  const todo = tunableLayers(ctx, graph).filter((layer) => {
+    const cached = !opts.retune && ctx.tuning.settled(layer.kernel, layer.shape, layer.checksum, layer.candidates.length);
+    if (cached) report.cached++;
+    return !cached;
+  });
+  // The layer shapes with the most work first.
+  const order = [...todo].sort((a, b) => b.flops - a.flops);
+  // What timing a layer's default cost (compile and passes), to judge whether the next fits.
+  let lastDefaultCost = 0;
+  for (const [i, layer] of order.entries()) {
+    if (performance.now() + lastDefaultCost > deadline) {
       report.skipped++;
+      // Tuning once: the default stays, and later compiles time nothing.
+      if (once) ctx.tuning.record(layer.kernel, layer.shape, { variant: layer.candidates[0].name, ms: 0, defaultMs: 0, timed: 0, checksum: layer.checksum, settled: true });
       continue;
     }
-    const { times, choice } = await timeCandidates(ctx, layer, deadline);
-    const entry: TuneEntry = { variant: choice, ms: times.get(choice)!, defaultMs: times.get(candidates[0].name)!, timed: times.size, checksum };
-    ctx.tuning.record(layer.kernel, layer.shape, entry);
-    const tuned = { kernel: layer.kernel, shape: layer.shape, layers: layer.names, candidates: candidates.length, entry, times: Object.fromEntries(times) };
-    report.tuned.push(tuned);
-    opts.onLayer?.(tuned, i, layers.length);
+    const bench = new LayerBench(ctx, layer);
+    try {
+      const t0 = performance.now();
+      const defaultMs = await bench.time(layer.candidates[0], trials);
+      lastDefaultCost = performance.now() - t0;
+      const { times, choice, complete } = await timeCandidates(bench, layer, { defaultMs, cost: lastDefaultCost }, deadline, patience, trials);
+      const entry: TuneEntry = {
+        variant: choice,
+        ms: times.get(choice)!,
+        defaultMs: times.get(layer.candidates[0].name)!,
+        timed: times.size,
+        checksum: layer.checksum,
+        settled: complete || once,
+      };
+      ctx.tuning.record(layer.kernel, layer.shape, entry);
+      const tuned = { kernel: layer.kernel, shape: layer.shape, layers: layer.names, candidates: layer.candidates.length, entry, times: Object.fromEntries(times) };
+      report.tuned.push(tuned);
+      opts.onLayer?.(tuned, i, order.length);
+    } finally {
+      bench.dispose();
+    }
   }
   await ctx.tuning.save();
   report.ms = performance.now() - start;

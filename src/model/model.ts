@@ -221,13 +221,17 @@ export class DeepLabModel {
    */
   static async fromWeights(
     weights: LoadedWeights,
-    opts: Pick<LoadOptions, 'ctx' | 'onProgress' | 'precision' | 'tune'> & { session?: Session } = {},
+    opts: Pick<LoadOptions, 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs'> & { session?: Session; quickTuning?: { patience: number } } = {},
   ): Promise<DeepLabModel> {
     const precision = opts.precision ?? 'f32';
     if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got '${String(precision)}'`);
     ensureRuntimeDir();
     const ctx = opts.ctx ?? (await GpuContext.create({ tune: opts.tune }));
     if (opts.ctx && opts.tune) await ctx.tuning.setMode(opts.tune);
+    if (opts.tuneBudgetMs !== undefined) ctx.tuning.budgetMs = checkedBudget(opts.tuneBudgetMs);
+    // Quick tuning (the page's): a patience per layer, and tuned once (what the budget does not
+    // reach keeps its default, so the next load times nothing).
+    if (opts.quickTuning) [ctx.tuning.patience, ctx.tuning.once] = [opts.quickTuning.patience, true];
     if (precision === 'f16' && !ctx.hasHalf) {
       if (!opts.ctx) ctx.destroy();
       throw new Error(`precision 'f16' needs the shader-f16 feature, which this adapter lacks (${ctx.adapterInfo.description}); use 'f32'`);
@@ -237,7 +241,8 @@ export class DeepLabModel {
       // Build once at the network's own size: this checks the weights against the graph and
       // uploads them, so a bad file fails here and not at the first image.
       const [h, w] = model.networkSize(weights.probeSize[1], weights.probeSize[0]);
-      opts.onProgress?.(`compiling ${model.name} for ${w}x${h}`);
+      const tuning = ctx.tuning.mode === 'full' ? `tuning (up to ${(ctx.tuning.budgetMs / 1000).toFixed(0)} s) and ` : '';
+      opts.onProgress?.(`${tuning}compiling ${model.name} for ${w}x${h}`);
       if (opts.session) {
         model.session = opts.session;
         model.ownsSession = false;
@@ -707,4 +712,10 @@ function flipRgb(img: RgbImage): RgbImage {
 
 export function loadModel(nameOrPath: string, opts: LoadOptions = {}): Promise<DeepLabModel> {
   return DeepLabModel.load(nameOrPath, opts);
+}
+
+/** A tuning budget in milliseconds: a non-negative number. */
+function checkedBudget(ms: number): number {
+  if (typeof ms !== 'number' || !(ms >= 0)) throw new Error(`tuneBudgetMs must be a non-negative number of milliseconds, got ${String(ms)}`);
+  return ms;
 }

@@ -117,7 +117,7 @@ describe('kernel tuning: the tuner and programs', function () {
     await withStore('cached', async (ctx) => {
       const graph = twoConvGraph();
       const report = await tuneGraph(ctx, graph, { budgetMs: 120_000 });
-      expect(report.tuned.map((t) => `${t.kernel} ${t.layers.join()}`), 'the GEMM and depthwise convolutions, not the grouped one').to.deep.equal(['conv2d a', 'conv2d dw', 'conv2d b']);
+      expect(report.tuned.map((t) => `${t.kernel} ${t.layers.join()}`).sort(), 'the GEMM and depthwise convolutions, not the grouped one').to.deep.equal(['conv2d a', 'conv2d b', 'conv2d dw']);
       for (const t of report.tuned) {
         const op = graph.nodes.find((n) => n.name === t.layers[0])!.op;
         if (op.type !== 'conv2d') throw new Error(`${t.layers[0]} is not a convolution`);
@@ -214,6 +214,46 @@ describe('kernel tuning: the tuner and programs', function () {
       expect([none.tuned.length, none.skipped]).to.deep.equal([0, 3]);
       const later = await tuneGraph(ctx, graph);
       expect(later.tuned).to.have.length(3);
+    });
+  });
+
+  it('tunes the layer shapes with the most work first', async () => {
+    await withStore('cached', async (ctx) => {
+      const graph = twoConvGraph();
+      const order: string[] = [];
+      await tuneGraph(ctx, graph, { patience: 0, onLayer: (t) => void order.push(t.layers[0]) });
+      // a: 3x3 13 -> 24 on 9x11 (278k MACs); b: 1x1 24 -> 70 (166k); dw: 3x3 depthwise on 24 channels (21k).
+      expect(order).to.deep.equal(['a', 'b', 'dw']);
+    });
+  });
+
+  it('stops a layer after `patience` candidates no faster than its best, and a stopped layer is settled', async () => {
+    await withStore('cached', async (ctx) => {
+      const graph = twoConvGraph();
+      const first = await tuneGraph(ctx, graph, { patience: 0 });
+      // Patience 0: the default alone is timed, and that settles the layer.
+      expect(first.tuned.map((t) => t.entry.timed)).to.deep.equal([1, 1, 1]);
+      expect(first.tuned.every((t) => t.entry.settled && t.entry.variant === Object.keys(t.times)[0])).to.equal(true);
+      const again = await tuneGraph(ctx, graph);
+      expect([again.tuned.length, again.cached], 'settled layers are not timed again').to.deep.equal([0, 3]);
+      // Patience 1: at most one candidate after each improvement.
+      const some = await tuneGraph(ctx, graph, { patience: 1, retune: true });
+      for (const t of some.tuned) expect(t.entry.timed, t.shape).to.be.within(2, t.candidates);
+    });
+  });
+
+  it('tuning once: shapes the budget does not reach keep their default for good, so a later call times nothing', async () => {
+    await withStore('cached', async (ctx) => {
+      const graph = twoConvGraph();
+      const none = await tuneGraph(ctx, graph, { budgetMs: 0, once: true });
+      expect([none.tuned.length, none.skipped]).to.deep.equal([0, 3]);
+      const later = await tuneGraph(ctx, graph);
+      expect([later.tuned.length, later.cached]).to.deep.equal([0, 3]);
+      for (const n of graph.nodes.filter((x) => x.op.type === 'conv2d' && x.name !== 'grouped')) {
+        if (n.op.type !== 'conv2d') continue;
+        const layer = convLayer(ctx, n.op.input.shape, n.op.weight.shape, n.op.attrs);
+        expect(convChoiceName(conv2dChoice(ctx, layer)), n.name).to.equal(conv2dSpace(layer).candidates[0].name);
+      }
     });
   });
 

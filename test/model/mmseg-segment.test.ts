@@ -232,7 +232,7 @@ describe('mmseg models: segment() as mmseg infers', function () {
     process.env.DEEPLAB_CACHE_DIR = cache;
     delete process.env.DEEPLAB_WEIGHTS_DIR;
     try {
-      const e = await expectRejects(resolveWeights(entry), `could not download ${entry.url}`);
+      const e = await expectRejects(resolveWeights(entry), `download of ${entry.url} failed`);
       expect(e.message).to.include('ENOTFOUND');
       expect(e.message).to.include(`named ${entry.fileName}`);
       await expectRejects(resolveWeights(entry, { download: false }), `download it from ${entry.url}`);

@@ -33,9 +33,14 @@ export interface LoadOptions {
    * Kernel choices measured on this adapter (src/gpu/tuning.ts): 'off' (the adapter class's
    * defaults), 'cached' (choices stored by an earlier tuning; the default, or DEEPLAB_TUNE), or
    * 'full' (also time the candidates of layers not yet tuned, the first time each runs, within
-   * 60 s per program, and store them). With a shared `ctx`, this sets that context's mode.
+   * `tuneBudgetMs` per program, and store them). With a shared `ctx`, this sets that context's mode.
    */
   tune?: TuneMode;
+  /**
+   * How long mode 'full' may spend tuning a program (default 60 s; the page's loadModel: 10 s).
+   * The layers that take longest are tuned first, their most promising candidates first.
+   */
+  tuneBudgetMs?: number;
 }
 
 export type Precision = 'f32' | 'f16';

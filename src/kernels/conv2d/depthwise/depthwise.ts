@@ -97,7 +97,10 @@ export function depthwiseCandidates(layer: { g: ConvGeometry; p: Conv2dParams },
       for (const [lanes, tilesPerGroup] of [[8, 8], [4, 8]]) out.push({ lanes, tilesPerGroup, unrolled: { rows, cols } });
     }
   }
-  return distinctValid(out, depthwiseVariantName, (v) => depthwiseProblem(v, layer, maxInvocations));
+  const valid = distinctValid(out, depthwiseVariantName, (v) => depthwiseProblem(v, layer, maxInvocations));
+  // Most promising first (a budgeted tuner tries them in this order): on SwiftShader the tiles
+  // written out.
+  return cls === 'swiftshader' ? [valid[0], ...valid.slice(1).filter((v) => v.unrolled), ...valid.slice(1).filter((v) => !v.unrolled)] : valid;
 }
 
 /** Tiles along one axis: phases x tiles per phase. */

@@ -389,5 +389,8 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
     }
     for (const [PX, CG] of g.pointwise ? [[8, 4], [8, 8]] : [[4, 4], [4, 8]]) out.push({ kind: 'unrolled', PX, CG, lanes: SOFTWARE_LANES, subgroups: false, splits: 1 });
   }
-  return distinctValid(out, gemmVariantName, (v) => gemmVariantProblem(g, v, limits));
+  const valid = distinctValid(out, gemmVariantName, (v) => gemmVariantProblem(g, v, limits));
+  // Most promising first (a budgeted tuner tries them in this order): on SwiftShader the
+  // written-out kernels, which its looped ones trail 5-8x.
+  return cls === 'swiftshader' ? [valid[0], ...valid.slice(1).filter((v) => v.kind === 'unrolled'), ...valid.slice(1).filter((v) => v.kind !== 'unrolled')] : valid;
 }
