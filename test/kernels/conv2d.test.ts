@@ -706,7 +706,7 @@ describe('kernel: conv2d Winograd F(2x2, 3x3) and F(4x4, 3x3), every candidate a
     });
   }
 
-  it('is offered for 3x3 stride-1 layers of one group only, after the GEMM (never a default), and names round-trip', async () => {
+  it('is offered for 3x3 stride-1 layers of one group (rates below the map size) only, after the GEMM (never a default), and names round-trip', async () => {
     const ctx = await testContext();
     const space = (input: Shape, weight: Shape, p: Partial<Conv2dParams>) => conv2dSpace({ ...layerOf(input, weight, convParams(p)), limits: ctx.kernelLimits }).candidates.map((x) => x.name);
     const names = space([1, 9, 9, 16], [3, 3, 16, 16], { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
@@ -720,6 +720,8 @@ describe('kernel: conv2d Winograd F(2x2, 3x3) and F(4x4, 3x3), every candidate a
       [[1, 9, 9, 16], [1, 1, 16, 16], {}],
       [[1, 9, 9, 16], [3, 3, 8, 16], { groups: 2 }],
       [[1, 9, 9, 16], [5, 5, 16, 16], {}],
+      // Rate 9 on a 9x9 map: the outer taps of every output in the padding.
+      [[1, 9, 9, 16], [3, 3, 16, 16], { dilationH: 9, dilationW: 9, padTop: 9, padBottom: 9, padLeft: 9, padRight: 9 }],
     ] as [Shape, Shape, Partial<Conv2dParams>][]) {
       expect(space(input, weight, p).some((n) => n.startsWith('winograd/')), JSON.stringify({ weight, p })).to.equal(false);
     }
