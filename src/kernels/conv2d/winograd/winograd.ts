@@ -9,10 +9,13 @@
 //      family's register tiles (looped, or written out for SwiftShader);
 //   3. Y = A^T M A, the output transform, with the epilogue.
 // At rate d > 1 the tiles lie on the dilated grid (outputs d apart, one phase each: see
-// conv2d_winograd_params.wgsl). The transforms' coefficients are exact in f32 for F(2x2); F(4x4)
-// multiplies values by up to 100 on the way, and measured a relative error near 1e-6 against
-// the CPU reference on random data (the fp32 tolerance is 1e-4).
-// A tuning candidate only: ALGORITHMS lists it after the GEMM, so it runs where it measured faster.
+// conv2d_winograd_params.wgsl). Accuracy: F(2x2)'s coefficients are exact in f32; F(4x4)'s
+// transforms scale values by up to 10 along each axis and its weight transform's 1/6, 1/12, 1/24
+// round. Against the CPU reference on random data (Cin 256 to 2304) F(2x2) measured a relative
+// error of 0.5-1.5e-6, F(4x4) 2-9e-6, the GEMM 0.8-2.6e-6 (the fp32 tolerance is 1e-4).
+// A tuning candidate only: ALGORITHMS lists it after the GEMM, so it runs where it measured
+// faster. The scratch takes (m+2)^2 / m^2 times the input and output (4x for F(2x2), 2.25x for
+// F(4x4)) and 16 or 36 times the weight, held for the dispatches' life.
 import { type Dispatch, type Grid, Uniforms, disposeDispatch, linearGrid, makeDispatch } from '../../../gpu/dispatch.js';
 import { STORAGE_USAGE } from '../../../gpu/buffer-pool.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
