@@ -47,7 +47,7 @@ type Part = (typeof PARTS)[number];
 interface Result {
   part: Part;
   model: string;
-  engine: 'ours' | 'tfjs' | 'ort' | 'litert-webgpu' | 'litert-wasm';
+  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'ort' | 'litert-webgpu' | 'litert-wasm';
   batch: number;
   /** Null where the part times nothing (quantize). */
   medianMs: number | null;

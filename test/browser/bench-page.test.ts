@@ -55,10 +55,10 @@ describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js, on 
   this.timeout(300_000);
 
   it('runs ours, ORT and TF.js on one SwiftShader adapter, the peers giving our logits (1e-4); profiles our pass with timestamps; LiteRT.js refuses a size its .tflite is not', async () => {
-    const engines: EngineName[] = ['ours', 'ort', 'tfjs', 'litert-wasm'];
+    const engines: EngineName[] = ['ours', 'ours-tuned', 'ort', 'tfjs', 'litert-wasm'];
     const r = await run(33, engines, { profile: { repeats: 1 } });
     expectRan(r, engines, 33, ['litert-wasm']);
-    expect(r.rows[3].error).to.match(/fixed at 257x257, the case is 33x33/);
+    expect(r.rows[4].error).to.match(/fixed at 257x257, the case is 33x33/);
     const adapters = (['ours', 'ort', 'tfjs'] as const).map((e) => r.start.adapters[e]!);
     expect(adapters[0], 'the page is on SwiftShader').to.contain('swiftshader');
     expect(new Set(adapters).size, `one adapter for all: ${adapters.join('; ')}`).to.equal(1);
