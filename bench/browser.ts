@@ -17,6 +17,7 @@ import type { CaseSpec, EngineName, EngineResult, StartInfo } from './browser-pa
 import { startBenchServer } from './browser-server.js';
 import { median } from './common.js';
 import { ROOT } from './model.js';
+import { readFlag } from '../src/util/flags.js';
 import { compile } from '../src/graph/compile.js';
 import { readImage } from '../src/io/image.js';
 import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../src/io/resize-cpu.js';
@@ -25,15 +26,24 @@ import { type LoadedWeights, saveCheckpoint } from '../src/model/loading/load-we
 import { exportOnnx } from '../src/model/onnx-export.js';
 
 /** Debian's Chromium unless DEEPLAB_CHROMIUM names another. */
-export const CHROMIUM = process.env.DEEPLAB_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM = readFlag('DEEPLAB_CHROMIUM');
+
+/** Throws an error saying how to get a Chromium unless CHROMIUM is there; `what` names the caller. */
+export function requireChromium(what: string): void {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${what}: no Chromium at ${CHROMIUM}: set DEEPLAB_CHROMIUM to a Chromium or Chrome executable ` +
+        "(e.g. DEEPLAB_CHROMIUM=\"$(which google-chrome)\"), or on Debian run npm run setup, which installs /usr/bin/chromium",
+    );
+  }
+}
 /** Headless, as root, on a machine with no network. */
 const BASE_FLAGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 /** Which adapter WebGPU gets: Chromium's software one unless DEEPLAB_CHROMIUM_FLAGS (space-separated) says otherwise. */
 const SWIFTSHADER_FLAGS = ['--use-webgpu-adapter=swiftshader'];
 
 export function chromiumFlags(): string[] {
-  const own = process.env.DEEPLAB_CHROMIUM_FLAGS?.trim();
-  return [...BASE_FLAGS, ...(own ? own.split(/\s+/) : SWIFTSHADER_FLAGS)];
+  return [...BASE_FLAGS, ...(readFlag('DEEPLAB_CHROMIUM_FLAGS') ?? SWIFTSHADER_FLAGS)];
 }
 
 export interface BrowserCase {
@@ -142,7 +152,7 @@ const fmt = (x: number | null, digits = 0): string => (x === null ? '-' : x.toFi
 /** Runs the cases in one page; the temporary folder, server and browser are gone when it returns. */
 export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Promise<BrowserRun> {
   if (!cases.length) throw new Error('bench browser: no model cases');
-  if (!existsSync(CHROMIUM)) throw new Error(`bench browser: ${CHROMIUM} is missing (install Debian's chromium: npm run setup, or name one with DEEPLAB_CHROMIUM)`);
+  requireChromium('bench browser');
   const log = o.log ?? console.log;
   const files = staticFiles();
   const dir = mkdtempSync(join(tmpdir(), 'deeplab-browser-bench-'));

@@ -5,6 +5,7 @@ import { relativeError } from '../src/util/relative-error.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { type GpuTensor, type Shape, createTensor, fillTensor, numel } from '../src/gpu/tensor.js';
 import type { RgbImage } from '../src/io/rgb-image.js';
+import { readFlag } from '../src/util/flags.js';
 
 let ctxPromise: Promise<GpuContext> | null = null;
 let ctxValue: GpuContext | null = null;
@@ -43,7 +44,7 @@ export function closeTestContext(): void {
  * Seed for this run: fresh each run (so inputs are new every time) unless TEST_SEED is set;
  * printed so a failure can be replayed.
  */
-export const RUN_SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : (Date.now() ^ (process.pid << 8)) >>> 0;
+export const RUN_SEED = readFlag('TEST_SEED') ?? (Date.now() ^ (process.pid << 8)) >>> 0;
 console.log(`test seed: ${RUN_SEED} (replay with TEST_SEED=${RUN_SEED})`);
 
 /** Mulberry32: small, fast, good enough for test data. */

@@ -3,19 +3,20 @@
 // must be ours, so the benchmark cannot break without a test failing.
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { CHROMIUM, benchBrowser } from '../../bench/browser.js';
+import { benchBrowser, requireChromium } from '../../bench/browser.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { FP32_TOLERANCE } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
 describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js', function () {
   this.timeout(300_000);
 
   it('runs all three engines on one adapter, the peers giving our logits (1e-4)', async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (it installs Debian's chromium)`);
+    requireChromium('browser tests');
     const lines: string[] = [];
     const run = await benchBrowser(
-      [{ name: 'mobilenetv2-33', size: 33, weightsNote: 'mobilenetv2-pascal-257', weights: () => loadWeights('../shared/weights/deeplabv3_257_mv_gpu.tflite') }],
-      { repeats: 1, warmup: 0, image: '../shared/data/voc-sample/JPEGImages/2007_000033.jpg', log: (line) => lines.push(line) },
+      [{ name: 'mobilenetv2-33', size: 33, weightsNote: 'mobilenetv2-pascal-257', weights: () => loadWeights(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite')) }],
+      { repeats: 1, warmup: 0, image: sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg'), log: (line) => lines.push(line) },
     );
     console.log(lines.map((l) => `      (${l})`).join('\n'));
     expect(run.rows.map((r) => r.engine)).to.deep.equal(['ours', 'ort', 'tfjs']);

@@ -10,6 +10,7 @@ import type { Precision } from '../../model/loading/options.js';
 import { cacheDirectory, resolveWeights } from '../../model/loading/weights-store.js';
 import { type Command, type CommandSpec, UsageError } from '../args.js';
 import type { TuneMode } from '../../gpu/tuning.js';
+import { readFlag } from '../../util/flags.js';
 
 const spec: CommandSpec = {
   name: 'models',
@@ -24,7 +25,7 @@ const spec: CommandSpec = {
 
 /** Where a registry model's weights would be read from, without reading (or hashing) them. */
 export function weightsAvailability(entry: RegistryEntry): string {
-  const local = process.env.DEEPLAB_WEIGHTS_DIR;
+  const local = readFlag('DEEPLAB_WEIGHTS_DIR');
   if (local && existsSync(join(local, entry.fileName))) return 'local (DEEPLAB_WEIGHTS_DIR)';
   if (existsSync(join(cacheDirectory(), entry.fileName))) return 'cached';
   if (entry.url) return `download from ${new URL(entry.url).host}`;
@@ -59,7 +60,7 @@ async function run(): Promise<number> {
   process.stdout.write(formatTable(['NAME', 'BACKBONE', 'INPUT', 'OS', 'FORMAT', 'DATASET', 'WEIGHTS'], rows));
   process.stdout.write(
     `\n* default model. INPUT 'any' = the image's own size (short side resized to 520). OS = output stride.\n` +
-      `DEEPLAB_WEIGHTS_DIR=${process.env.DEEPLAB_WEIGHTS_DIR ?? '(unset)'}; cache: ${cacheDirectory()}\n`,
+      `DEEPLAB_WEIGHTS_DIR=${readFlag('DEEPLAB_WEIGHTS_DIR') ?? '(unset)'}; cache: ${cacheDirectory()}\n`,
   );
   return 0;
 }

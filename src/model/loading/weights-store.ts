@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDirectory } from '../../util/cache-dir.js';
+import { readFlag } from '../../util/flags.js';
 import type { RegistryEntry } from './registry.js';
 
 export { cacheDirectory };
@@ -57,7 +58,7 @@ export interface ResolveOptions {
 
 /** Path of a verified local copy of the model's weights. */
 export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions = {}): Promise<string> {
-  const dirs = [process.env.DEEPLAB_WEIGHTS_DIR, cacheDirectory()].filter((d): d is string => !!d);
+  const dirs = [readFlag('DEEPLAB_WEIGHTS_DIR'), cacheDirectory()].filter((d): d is string => !!d);
   for (const dir of dirs) {
     const path = join(dir, entry.fileName);
     if (!existsSync(path)) continue;
