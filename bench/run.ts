@@ -16,7 +16,7 @@ import { type BrowserCase, benchBrowser } from './browser.js';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { LAYERS, OurTimer, benchKernels } from './kernels.js';
 import { benchMemoryKernels } from './memory.js';
-import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeights } from './model.js';
+import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeightsIfPresent } from './model.js';
 import { benchPrecision } from './precision.js';
 import { benchQuantize } from './quantize.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
@@ -32,6 +32,7 @@ import { defaultConfig, paperAsppRates } from '../src/model/networks/config.js';
 import { type NetworkSize, buildDeepLab } from '../src/model/networks/deeplab.js';
 import { defaultClassSet } from '../src/model/voc.js';
 import { adaptWeights, freshParams } from '../src/train/adapt.js';
+import { sharedPath } from '../test/shared.js';
 
 const BENCH = 'bench';
 const PARTS = ['tune', 'kernels', 'model', 'train', 'profile', 'precision', 'quantize', 'browser'] as const;
@@ -84,7 +85,6 @@ const TRAIN_CASES: { name: string; weights: () => Promise<LoadedWeights> }[] = [
   { name: 'resnet50', weights: async () => randomResnet50(16, 513) },
 ];
 
-const MOBILENETV3_RANDOM = join(ROOT, '..', 'shared', 'fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 /**
  * Browser part: the sizes are what SwiftShader (Chromium's CPU adapter) gets through in a few
@@ -92,7 +92,7 @@ const MOBILENETV3_RANDOM = join(ROOT, '..', 'shared', 'fixtures', 'torchvision',
  */
 const BROWSER_CASES: BrowserCase[] = [
   { name: 'mobilenetv2-257', size: 257, weightsNote: 'mobilenetv2-pascal-257', weights: () => loadWeights('mobilenetv2-pascal-257', { download: false }) },
-  { name: 'mobilenetv3-large', size: 97, weightsNote: 'random (torchvision fixture)', weights: () => loadWeights(MOBILENETV3_RANDOM, { download: false }) },
+  { name: 'mobilenetv3-large', size: 97, weightsNote: 'random (torchvision fixture)', weights: () => loadWeights(sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth'), { download: false }) },
   { name: 'resnet50-os16', size: 65, weightsNote: 'random', weights: async () => randomResnet50(16, 65) },
 ];
 
@@ -123,7 +123,7 @@ function parseArgs(argv: string[]) {
     browserSize: args.value('--browser-size') === undefined ? null : positive('--browser-size', 0),
     /** Seconds of tuning per model (part tune). */
     tuneBudgetMs: positive('--tune-budget', quick ? 20 : 60) * 1000,
-    image: join(ROOT, '..', 'shared', 'data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
+    image: sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
     out: resolve(args.value('--out') ?? join(ROOT, 'bench', 'results', 'bench.json')),
   };
 }
@@ -220,7 +220,7 @@ async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
     console.log('precision: skipped, the adapter has no shader-f16');
     return [];
   }
-  const vocDir = join(ROOT, '..', 'shared', 'data', 'voc-sample');
+  const vocDir = sharedPath('data', 'voc-sample');
   const results: Result[] = [];
   for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
     const weights = c.mobilenet ? await loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
@@ -249,7 +249,7 @@ async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
  * loaded back: file sizes, and on the VOC sample agreement with f32 and mIoU. Nothing is timed.
  */
 async function quantizePart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const vocDir = join(ROOT, '..', 'shared', 'data', 'voc-sample');
+  const vocDir = sharedPath('data', 'voc-sample');
   const results: Result[] = [];
   for (const c of MODEL_CASES.filter((m) => m.mobilenet && o.models.includes(m.name))) {
     const rows = await benchQuantize(ctx, await caseWeights(c), vocDir);
@@ -377,7 +377,7 @@ function describeSubgroupMatrices(ctx: GpuContext): string {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  useSharedWeights();
+  useSharedWeightsIfPresent();
   ensureRuntimeDir();
   const ctx = await GpuContext.create({ timestamps: o.parts.includes('kernels') || o.parts.includes('profile') });
   try {

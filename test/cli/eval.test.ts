@@ -7,8 +7,9 @@ import type { ConfusionJson } from '../../src/eval/metrics.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { VOC_CLASSES } from '../../src/model/voc.js';
 import { messages, runCli } from './run-cli.js';
+import { sharedPath } from '../shared.js';
 
-const VOC = '../shared/data/voc-sample';
+const VOC = sharedPath('data', 'voc-sample');
 
 describe('deeplab eval', function () {
   let tmp: string;

@@ -11,9 +11,10 @@ import { type DroppedFile, readDroppedFolder } from '../../src/data/dropped-fold
 import { type DroppedEntry, filesFromEntries } from '../../src/browser/dropped-entries.js';
 import { tinyCoco } from './tiny-coco.js';
 import { writeAde20k, writeCityscapes, writeColourFolders, writeGreyPng, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
+import { sharedPath } from '../shared.js';
 
-const CAMVID = '../shared/data/camvid';
-const VOC = '../shared/data/voc-sample';
+const CAMVID = sharedPath('data', 'camvid');
+const VOC = sharedPath('data', 'voc-sample');
 
 let root: string;
 let n = 0;

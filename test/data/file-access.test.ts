@@ -14,9 +14,10 @@ import { extName, fileStem, joinPath } from '../../src/data/files/paths.js';
 import { listVocSplit } from '../../src/eval/voc.js';
 import { tinyCoco } from './tiny-coco.js';
 import { writeAde20k, writeCityscapes, writeColourFolders, writeGreyPng, writeJson, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
+import { sharedPath } from '../shared.js';
 
-const CAMVID = '../shared/data/camvid';
-const VOC = '../shared/data/voc-sample';
+const CAMVID = sharedPath('data', 'camvid');
+const VOC = sharedPath('data', 'voc-sample');
 
 let root: string;
 let n = 0;

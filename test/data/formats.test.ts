@@ -27,9 +27,10 @@ import {
   writeRgbPng,
   writeText,
 } from './tiny-datasets.js';
+import { sharedPath } from '../shared.js';
 
-const CAMVID = '../shared/data/camvid';
-const VOC = '../shared/data/voc-sample';
+const CAMVID = sharedPath('data', 'camvid');
+const VOC = sharedPath('data', 'voc-sample');
 
 let root: string;
 let n = 0;

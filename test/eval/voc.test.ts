@@ -12,11 +12,10 @@ import { encodeIndexedPng, readIndexedPng } from '../../src/io/png-indexed.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { VOC_CLASSES, VOC_PALETTE } from '../../src/model/voc.js';
 import { rng, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-
-const VOC = '../shared/data/voc-sample';
-const REFERENCE = JSON.parse(readFileSync('../shared/fixtures/tflite/reference_scores.json', 'utf8')) as {
+const VOC = sharedPath('data', 'voc-sample');
+const REFERENCE = JSON.parse(readFileSync(sharedPath('fixtures', 'tflite', 'reference_scores.json'), 'utf8')) as {
   images: number;
   mIoU_present_classes: number;
   pixel_acc: number;
@@ -61,7 +60,7 @@ describe('eval/voc: listVocSplit', () => {
   });
 
   it('names what is missing: the folder, the split (listing the others), images, masks, duplicates', () => {
-    expect(() => listVocSplit('../shared/data/no-such-voc', 'val')).to.throw(/no-such-voc is not a folder/);
+    expect(() => listVocSplit(sharedPath('data', 'no-such-voc'), 'val')).to.throw(/no-such-voc is not a folder/);
     expect(() => listVocSplit(VOC, 'test')).to.throw(/no split file .*test\.txt; available splits: train, val/);
     expect(() => listVocSplit(VOC, '../val')).to.throw(/split name '\.\.\/val'/);
     const dir = makeVocDir();

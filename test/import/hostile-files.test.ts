@@ -21,11 +21,12 @@ import { type TensorMap, decodeToF32, shapeNumel } from '../../src/model/weights
 import { type TfliteModel, readTflite } from '../../src/model/weights/import/tflite.js';
 import { HOSTILE_SEED, Rand, Tally, hostileValues, readUint, truncationLengths, unclearError, withPatch, writeInt } from '../hostile.js';
 import { FlatBuilder, P, buildNpy, buildZip, concat } from './builders.js';
+import { sharedPath } from '../shared.js';
 
-const TFLITE = '../shared/weights/deeplabv3_257_mv_gpu.tflite';
-const PTH = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
-const NPY_DIR = '../shared/weights/tf-deeplabv3-mnv2-pascal-trainval-513';
-const NPY_FILES = [`${NPY_DIR}/MobilenetV2_Conv_Conv2D.npy`, `${NPY_DIR}/logits_semantic_biases.npy`, '../shared/fixtures/torchvision/input_97x129.npy'];
+const TFLITE = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
+const PTH = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
+const NPY_DIR = sharedPath('weights', 'tf-deeplabv3-mnv2-pascal-trainval-513');
+const NPY_FILES = [`${NPY_DIR}/MobilenetV2_Conv_Conv2D.npy`, `${NPY_DIR}/logits_semantic_biases.npy`, sharedPath('fixtures', 'torchvision', 'input_97x129.npy')];
 
 /** A file's bytes as a plain Uint8Array (whose slice() copies, unlike a Buffer's). */
 function readBytes(path: string): Uint8Array {

@@ -14,9 +14,10 @@ import { type RgbImage, decodeImage, readImage } from '../../src/io/image.js';
 import { crc32 } from '../../src/io/png-chunks.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { HOSTILE_SEED, Rand, Tally, hostileValues, readUint, truncationLengths, unclearError, withPatch, writeInt } from '../hostile.js';
+import { sharedPath } from '../shared.js';
 
-const VOC = '../shared/data/voc-sample';
-const CAMVID = '../shared/data/camvid';
+const VOC = sharedPath('data', 'voc-sample');
+const CAMVID = sharedPath('data', 'camvid');
 
 function readBytes(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));

@@ -7,8 +7,9 @@ import { crc32 } from '../../src/io/png-chunks.js';
 import { encodeIndexedPng } from '../../src/io/png-indexed.js';
 import { rng } from '../helpers.js';
 import { assemblePng, buildPng, ihdrBytes } from './png-builder.js';
+import { sharedPath } from '../shared.js';
 
-const VOC = '../shared/data/voc-sample';
+const VOC = sharedPath('data', 'voc-sample');
 
 /** Random samples in [0, 2^bits), fresh each run (seeded by the run seed). */
 function randomSamples(n: number, bits: number): number[] {

@@ -8,9 +8,10 @@ import { encodeIndexedPng, readIndexedPng, writeFileAtomic } from '../../src/io/
 import { VOC_CLASSES, VOC_PALETTE } from '../../src/model/voc.js';
 import { rng } from '../helpers.js';
 import { buildPng } from './png-builder.js';
+import { sharedPath } from '../shared.js';
 
-const VOC = '../shared/data/voc-sample';
-const TFLITE = '../shared/fixtures/tflite';
+const VOC = sharedPath('data', 'voc-sample');
+const TFLITE = sharedPath('fixtures', 'tflite');
 const VAL_IDS = readFileSync(`${VOC}/ImageSets/Segmentation/val.txt`, 'utf8').split(/\s+/).filter(Boolean);
 
 function randomIndices(n: number, max: number): Uint8Array {

@@ -8,10 +8,10 @@ import { readImage } from '../../src/io/image.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { loadModel } from '../../src/model/model.js';
 import { testContext, expectRejects } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
-const IMAGE = '../shared/data/voc-sample/JPEGImages/voc12val_0294.png';
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
+const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0294.png');
 
 describe('model: our checkpoint format (.safetensors)', () => {
   let dir: string;

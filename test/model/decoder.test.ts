@@ -22,9 +22,9 @@ import { torchvisionStateDict } from '../../src/model/weights/torchvision-export
 import { adaptWeights } from '../../src/train/adapt.js';
 import { expectClose, expectRejects, randomArray, randomRgbImage, testContext } from '../helpers.js';
 import { randomParams } from './random-params.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 /** PyTorch's conv / pool output size. */
 function convOut(n: number, k: number, stride: number, pad: number): number {

@@ -12,8 +12,9 @@ import type { RgbImage } from '../../src/io/image.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { expectFlat, expectNoDataGrowth, reportCensuses, runLongRun } from '../memory.js';
 import { makeRng, RUN_SEED, randomRgbImage as image, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 // Heap bounds (test/memory.ts; measured on lavapipe, Node 20). heapUsed's floor grows by
 // ~70-150 B per call over calls 1,000-2,000 (the JIT), so it bounds only coarse leaks. The

@@ -19,10 +19,11 @@ import { readNpy } from '../../src/model/weights/import/npy.js';
 import { runCli } from '../cli/run-cli.js';
 import { expectClose, relativeError } from '../helpers.js';
 import { NHWC_TO_NCHW, type NchwTensor, runOnnx, runOursNchw } from '../onnx-runtime.js';
+import { sharedPath } from '../shared.js';
 
-const TFLITE_257 = '../shared/weights/deeplabv3_257_mv_gpu.tflite';
-const TFLITE_FIXTURES = '../shared/fixtures/tflite';
-const TV = '../shared/fixtures/torchvision';
+const TFLITE_257 = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
+const TFLITE_FIXTURES = sharedPath('fixtures', 'tflite');
+const TV = sharedPath('fixtures', 'torchvision');
 const MV3 = `${TV}/deeplabv3_mobilenet_v3_large_random.pth`;
 const R50 = `${TV}/deeplabv3_resnet50_random_fp16.pth`;
 

@@ -14,10 +14,10 @@ import { readSafetensors, writeSafetensors } from '../../src/model/weights/impor
 import { quantizeInt8, scaleName } from '../../src/model/weights/quantize.js';
 import { messages, runCli } from '../cli/run-cli.js';
 import { expectClose, expectRejects, randomArray, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
-const IMAGE = '../shared/data/voc-sample/JPEGImages/voc12val_0294.png';
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
+const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0294.png');
 
 describe('model: quantized checkpoints (int8 / f16 convolution weights)', () => {
   let dir: string;

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import type { RgbImage } from '../../src/io/image.js';
 import { readImage } from '../../src/io/image.js';
 import { type DeepLabModel, type SegmentResult, loadModel } from '../../src/model/model.js';
+import { withFlags } from '../../src/util/flags.js';
 import { expectClose, testContext, expectRejects } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const VOC_IMAGE = '../shared/data/voc-sample/JPEGImages/2007_000033.jpg';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
+const VOC_IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 function crop(img: RgbImage, w: number, h: number): RgbImage {
   const data = new Uint8Array(w * h * 3);
@@ -182,15 +183,14 @@ describe('model: segment()', () => {
 
     it('rejects a weights file whose sha256 does not match the registry', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'deeplab-test-'));
-      const saved = process.env.DEEPLAB_WEIGHTS_DIR;
       try {
         // A real TFLite file, but not the registered one: same name, other bytes.
-        copyFileSync('../shared/weights/deeplabv3_257_mv_gpu.tflite', join(dir, 'deeplabv3_257_mv_gpu.tflite'));
+        copyFileSync(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), join(dir, 'deeplabv3_257_mv_gpu.tflite'));
         writeFileSync(join(dir, 'deeplabv3_257_mv_gpu.tflite'), Buffer.from([1, 2, 3]), { flag: 'a' });
-        process.env.DEEPLAB_WEIGHTS_DIR = dir;
-        await expectRejects(() => loadModel('mobilenetv2-pascal-257', { download: false }), /sha256 [0-9a-f]{64} does not match 68a53978/, 'corrupt file accepted');
+        await withFlags({ DEEPLAB_WEIGHTS_DIR: dir }, () =>
+          expectRejects(() => loadModel('mobilenetv2-pascal-257', { download: false }), /sha256 [0-9a-f]{64} does not match 68a53978/, 'corrupt file accepted'),
+        );
       } finally {
-        process.env.DEEPLAB_WEIGHTS_DIR = saved;
         rmSync(dir, { recursive: true, force: true });
       }
     });

@@ -8,10 +8,10 @@ import { readNpy } from '../../src/model/weights/import/npy.js';
 import { DeepLabModel, loadModel } from '../../src/model/model.js';
 import { argmaxCpu } from '../../src/kernels/softmax.js';
 import { expectClose, expectRejects, relativeError, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-const FIXTURES = '../shared/fixtures/tflite';
-const VOC = '../shared/data/voc-sample';
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
+const FIXTURES = sharedPath('fixtures', 'tflite');
+const VOC = sharedPath('data', 'voc-sample');
 
 describe('model: TF Lite parity (mobilenetv2-pascal-257)', () => {
   let model: DeepLabModel;

@@ -19,8 +19,9 @@ import {
   torchvisionParams,
 } from '../../src/model/weights/torchvision.js';
 import { expectClose, randomArray, relativeError, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-const FIXTURES = '../shared/fixtures/torchvision';
+const FIXTURES = sharedPath('fixtures', 'torchvision');
 const R50_PTH = `${FIXTURES}/deeplabv3_resnet50_random_fp16.pth`;
 const MV3_PTH = `${FIXTURES}/deeplabv3_mobilenet_v3_large_random.pth`;
 

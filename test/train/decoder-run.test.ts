@@ -12,8 +12,6 @@ import { runCli } from '../cli/run-cli.js';
 import { testContext } from '../helpers.js';
 import { readRunLog, smallCamvid } from './small-camvid.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-
 describe('training: deeplab train --decoder deeplabv3plus', function () {
   this.timeout(600_000);
   let dir: string;

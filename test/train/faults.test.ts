@@ -22,7 +22,6 @@ import { expectRejects, makeRng, RUN_SEED } from '../helpers.js';
 import { BALLAST, Generations } from './checkpoint-writer.js';
 import { readRunLog, smallCamvid } from './small-camvid.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
 const WRITER = resolve('dist/test/train/checkpoint-writer.js');
 
 const tempFiles = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.tmp'));
@@ -31,7 +30,7 @@ const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\
 /** `command args` under `ulimit -f kib` (files it writes cannot grow past kib KiB: writes beyond fail with EFBIG). */
 function runLimited(kib: number, command: string, args: string[]): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const env = { ...process.env, DEEPLAB_WEIGHTS_DIR: resolve(process.env.DEEPLAB_WEIGHTS_DIR!), DEEPLAB_DEBUG: '' };
+    const env = { ...process.env, DEEPLAB_DEBUG: '' };
     execFile('bash', ['-c', `ulimit -f ${kib} && exec "$@"`, 'bash', command, ...args], { env, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
       if (error && typeof error.code !== 'number') return fail(error);
       done({ code: error ? (error.code as number) : 0, stdout, stderr });

@@ -19,8 +19,6 @@ import { runCli } from '../cli/run-cli.js';
 import { expectRejects, testContext } from '../helpers.js';
 import { CAMVID, readRunLog as readLog, smallCamvid } from './small-camvid.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-
 describe('training: a fine-tuning run', function () {
   this.timeout(600_000);
   let dir: string;
