@@ -121,15 +121,26 @@ export { numel };
  * assertion failing inside the action for the expected error.
  */
 export async function expectRejects(action: Promise<unknown> | (() => unknown), pattern: RegExp | string, what = 'the call'): Promise<Error> {
-  let caught: unknown;
-  let threw = false;
   try {
     await (typeof action === 'function' ? action() : action);
   } catch (e) {
-    threw = true;
-    caught = e;
+    return expectedError(e, pattern, what);
   }
-  if (!threw) throw new AssertionError(`${what}: no error was thrown (expected one matching ${String(pattern)})`);
+  throw new AssertionError(`${what}: no error was thrown (expected one matching ${String(pattern)})`);
+}
+
+/** expectRejects for a synchronous call, in a test that does not await. */
+export function expectThrows(action: () => unknown, pattern: RegExp | string, what = 'the call'): Error {
+  try {
+    action();
+  } catch (e) {
+    return expectedError(e, pattern, what);
+  }
+  throw new AssertionError(`${what}: no error was thrown (expected one matching ${String(pattern)})`);
+}
+
+/** `caught` as the expected Error, or the assertion that says why it is not. */
+function expectedError(caught: unknown, pattern: RegExp | string, what: string): Error {
   if (caught instanceof AssertionError) throw caught;
   expect(caught, `${what}: threw something that is not an Error`).to.be.instanceOf(Error);
   const message = (caught as Error).message;

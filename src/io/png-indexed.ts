@@ -2,8 +2,6 @@
 // class index; the palette only decides how viewers colour it) and reading VOC ground-truth masks
 // as raw sample values, NOT palette colours (255 = void). pngjs always expands palettes to RGBA,
 // which loses the indices, hence this small codec of our own for 8-bit single-sample PNGs.
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { inflateZlib } from './inflate.js';
 import { checkImageSize } from './rgb-image.js';
@@ -90,30 +88,4 @@ export function readIndexedPng(bytes: Uint8Array, what = '<bytes>'): { width: nu
     throw new Error(`${context}: corrupt PNG: image data inflates to ${raw.length} bytes, expected ${expected} for ${h.width}x${h.height}`);
   }
   return { width: h.width, height: h.height, indices: unfilterRows(raw, h.width, h.height, 1, context) };
-}
-
-/**
- * Writes `bytes` to a temporary file in the same folder, flushes it, then renames it over
- * `path`: readers see the old file or the complete new one, never a half-written one.
- */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx');
-    let written = 0;
-    while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to remove when the open itself failed
-    }
-    throw new Error(`writeFileAtomic(${path}): ${(e as Error).message}`);
-  }
 }

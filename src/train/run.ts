@@ -24,7 +24,7 @@ import { evaluateVoc } from '../eval/voc.js';
 import { GpuContext, GpuError } from '../gpu/context.js';
 import type { HostParams } from '../graph/params.js';
 import { readImage } from '../io/image.js';
-import { writeFileAtomic } from '../io/png-indexed.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from '../model/loading/load-weights.js';
 import { DeepLabModel } from '../model/model.js';
 import type { DecoderName } from '../model/networks/config.js';

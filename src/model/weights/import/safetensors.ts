@@ -1,7 +1,8 @@
 // Our checkpoint format (safetensors layout): an 8-byte little-endian header length, a JSON
 // header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
 // then the raw little-endian data; offsets are relative to the start of the data section.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../../util/write-atomic.js';
 import { type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, lazyTensor, shapeNumel } from './tensor-map.js';
 
 const DTYPES: Readonly<Record<string, SourceDType>> = {
@@ -83,33 +84,11 @@ export function safetensorsBytes(tensors: TensorMap, metadata?: Record<string, s
 }
 
 /**
- * Writes the bytes safetensorsBytes gives to a temporary file next to `path`, then renames it
- * into place, so a crash never leaves a half-written checkpoint at `path`.
+ * Writes the bytes safetensorsBytes gives to `path` atomically (src/util/write-atomic.ts), so a
+ * crash never leaves a half-written checkpoint there.
  */
 export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Record<string, string>): void {
-  const parts = safetensorsParts(tensors, metadata, `writeSafetensors ${path}`);
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'w');
-    // write() may write less than asked (a disk filling up, a file-size limit): loop, so a short
-    // file is never renamed into place.
-    for (const bytes of parts) {
-      for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done);
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      if (fd !== undefined) closeSync(fd);
-    } catch {
-      // the write's error is the one to report
-    }
-    rmSync(tmp, { force: true });
-    throw new Error(`writeSafetensors ${path}: ${(e as Error).message}`, { cause: e });
-  }
+  writeFileAtomic(path, safetensorsParts(tensors, metadata, `writeSafetensors ${path}`));
 }
 
 /**
