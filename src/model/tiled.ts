@@ -16,7 +16,7 @@ import type { Graph } from '../graph/ir.js';
 import type { Program } from '../graph/program.js';
 import { type RgbImage, cropRgb } from '../io/rgb-image.js';
 import { prepareTileBlend, prepareTileFinalize } from '../kernels/tile-blend.js';
-import type { SegmentResult } from './model.js';
+import type { SegmentResult } from './segment-options.js';
 import { type TileWindow, planTiles, planWeights } from './tiling.js';
 
 export interface TiledOptions {
