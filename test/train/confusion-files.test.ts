@@ -8,7 +8,7 @@ import { PNG } from 'pngjs';
 import { confusionLayout } from '../../src/eval/confusion-png.js';
 import { ConfusionMatrix } from '../../src/eval/metrics.js';
 import { type ConfusionFile, writeConfusionFiles } from '../../src/train/confusion-files.js';
-import { removeStrayTempFiles } from '../../src/train/run.js';
+import { removeStrayTempFiles } from '../../src/train/temp-files.js';
 
 describe('training: the confusion files', () => {
   let dir: string;
