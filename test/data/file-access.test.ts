@@ -15,6 +15,7 @@ import { listVocSplit } from '../../src/eval/voc.js';
 import { tinyCoco } from './tiny-coco.js';
 import { writeAde20k, writeCityscapes, writeColourFolders, writeGreyPng, writeJson, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
 import { sharedPath } from '../shared.js';
+import { expectThrows } from '../helpers.js';
 
 const CAMVID = sharedPath('data', 'camvid');
 const VOC = sharedPath('data', 'voc-sample');
@@ -53,12 +54,7 @@ function expectSame(dir: string, split: string, memory: FileAccess, o: OpenDatas
 
 /** The message of the error `f` throws; a test fails when it throws none. */
 function errorOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('no error was thrown');
+  return expectThrows(f, '').message;
 }
 
 describe('data: file access (the disk, and files in memory as a page holds a dropped folder)', () => {

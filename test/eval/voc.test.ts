@@ -11,7 +11,7 @@ import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { encodeIndexedPng, readIndexedPng } from '../../src/io/png-indexed.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { VOC_CLASSES, VOC_PALETTE } from '../../src/model/voc.js';
-import { rng, testContext } from '../helpers.js';
+import { rng, testContext, expectRejects } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
 const VOC = sharedPath('data', 'voc-sample');
@@ -168,9 +168,7 @@ describe('eval/voc: evaluateVoc scoring (random masks, plain reference)', () => 
 
   it('refuses an empty item list', async () => {
     const fake = { name: 'f', numClasses: 21, classNames: VOC_CLASSES, segment: () => Promise.reject(new Error('unused')) };
-    let error: Error | undefined;
-    await evaluateVoc(fake, []).catch((e: Error) => (error = e));
-    expect(error?.message).to.equal('evaluateVoc: no images to evaluate');
+    await expectRejects(evaluateVoc(fake, []), /^evaluateVoc: no images to evaluate$/);
   });
 });
 
@@ -217,16 +215,8 @@ describe('eval/voc: the 257 model on the VOC sample (acceptance)', function () {
       writeMask(join(dir, 'SegmentationClass', 'badlabel.png'), bad.width, bad.height, bad.indices);
       writeSplit(dir, 'size', ['small']);
       writeSplit(dir, 'label', ['badlabel']);
-      const fail = async (items: VocItem[]) => {
-        try {
-          await evaluateVoc(model, items);
-        } catch (e) {
-          return (e as Error).message;
-        }
-        throw new Error('expected evaluateVoc to fail');
-      };
-      expect(await fail(listVocSplit(dir, 'size'))).to.match(/^evaluateVoc: image small: the prediction is 500x366 .* ground truth .*small\.png is 499x366$/);
-      expect(await fail(listVocSplit(dir, 'label'))).to.match(/^evaluateVoc: image badlabel .*gt value 77 at index 1234/);
+      await expectRejects(evaluateVoc(model, listVocSplit(dir, 'size')), /^evaluateVoc: image small: the prediction is 500x366 .* ground truth .*small\.png is 499x366$/);
+      await expectRejects(evaluateVoc(model, listVocSplit(dir, 'label')), /^evaluateVoc: image badlabel .*gt value 77 at index 1234/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -22,6 +22,7 @@ import { type TfliteModel, readTflite } from '../../src/model/weights/import/tfl
 import { HOSTILE_SEED, Rand, Tally, hostileValues, readUint, truncationLengths, unclearError, withPatch, writeInt } from '../hostile.js';
 import { FlatBuilder, P, buildNpy, buildZip, concat } from './builders.js';
 import { sharedPath } from '../shared.js';
+import { expectRejects } from '../helpers.js';
 
 const TFLITE = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
 const PTH = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
@@ -676,14 +677,8 @@ describe('hostile files: weight readers', function () {
         const path = join(dir, file);
         writeFileSync(path, bytes);
         for (const [how, load] of [['loadWeights', loadWeights], ['loadModel', loadModel]] as const) {
-          let err: unknown;
-          try {
-            await load(path);
-          } catch (e) {
-            err = e;
-          }
+          const err = await expectRejects(() => load(path), problem, `${how} ${file}`);
           expect(unclearError(err, path), `${how} ${file}`).to.equal(null);
-          expect((err as Error).message, `${how} ${file}`).to.match(problem);
         }
       }
       // A folder of .npy files with one cut short: the message names that file.
@@ -692,14 +687,8 @@ describe('hostile files: weight readers', function () {
       const good = buildNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", new Uint8Array(16));
       writeFileSync(join(npyDir, 'a.npy'), good);
       writeFileSync(join(npyDir, 'b.npy'), good.subarray(0, good.length - 3));
-      let err: unknown;
-      try {
-        await loadWeights(npyDir);
-      } catch (e) {
-        err = e;
-      }
+      const err = await expectRejects(loadWeights(npyDir), /truncated npy data/, 'a folder with a truncated .npy');
       expect(unclearError(err, join(npyDir, 'b.npy'))).to.equal(null);
-      expect((err as Error).message).to.match(/truncated npy data/);
     });
   });
 });

@@ -15,6 +15,7 @@ import { crc32 } from '../../src/io/png-chunks.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { HOSTILE_SEED, Rand, Tally, hostileValues, readUint, truncationLengths, unclearError, withPatch, writeInt } from '../hostile.js';
 import { sharedPath } from '../shared.js';
+import { expectRejects } from '../helpers.js';
 
 const VOC = sharedPath('data', 'voc-sample');
 const CAMVID = sharedPath('data', 'camvid');
@@ -240,14 +241,8 @@ describe('hostile files: images and labels', function () {
       for (const [file, bytes, kind] of cases) {
         const path = join(dir, file);
         writeFileSync(path, bytes);
-        let err: unknown;
-        try {
-          if (kind === 'image') await readImage(path);
-          else readLabel(path, 21, 255);
-        } catch (e) {
-          err = e;
-        }
         const prefix = kind === 'image' ? `decodeImage(${path})` : `readIndexedPng(${path})`;
+        const err = await expectRejects(async () => (kind === 'image' ? await readImage(path) : readLabel(path, 21, 255)), prefix, file);
         expect(unclearError(err, prefix), file).to.equal(null);
       }
     } finally {

@@ -54,14 +54,7 @@ describe('model: segment()', () => {
         expect(differ / r.classes.length, `image ${k}: classes that differ`).to.be.lessThan(1e-3);
       });
       expect(() => model.segmentBatch(images, { batchSize: 0 })).to.not.throw(); // rejected asynchronously
-      let err: Error | undefined;
-      try {
-        await model.segmentBatch(images, { batchSize: 0 });
-      } catch (e) {
-        err = e as Error;
-      }
-      expect(err, 'batchSize 0 was accepted').to.be.instanceOf(Error);
-      expect(err!.message).to.match(/batchSize must be a positive integer, got 0/);
+      await expectRejects(model.segmentBatch(images, { batchSize: 0 }), /batchSize must be a positive integer, got 0/, 'batchSize 0');
     });
 
     it('returns one class per image pixel, consistent with the probabilities', async () => {

@@ -18,7 +18,7 @@ import {
   torchvisionConfigFromState,
   torchvisionParams,
 } from '../../src/model/weights/torchvision.js';
-import { expectClose, randomArray, relativeError, testContext } from '../helpers.js';
+import { expectClose, randomArray, relativeError, testContext, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
 const FIXTURES = sharedPath('fixtures', 'torchvision');
@@ -232,14 +232,9 @@ describe('model: torchvision DeepLabv3', function () {
       broken.delete('backbone.5.block.2.fc1.bias');
       broken.set('classifier.4.weight', { shape: [20, 256, 1, 1], data: randomArray(20 * 256), sourceDType: 'f32' });
       broken.set('backbone.fc.weight', { shape: [4], data: randomArray(4), sourceDType: 'f32' });
-      let err: unknown;
-      try {
-        checkParams(graph, torchvisionParams(broken, cfg));
-      } catch (e) {
-        err = e;
-      }
+      const err = expectThrows(() => checkParams(graph, torchvisionParams(broken, cfg)), '', 'a broken checkpoint');
       expect(err).to.be.instanceOf(ParamMismatchError);
-      const msg = (err as Error).message;
+      const msg = err.message;
       expect(msg).to.match(/missing \(1\): backbone\.5\.block\.2\.fc1\.bias/);
       expect(msg).to.match(/unexpected \(1\): backbone\.fc\.weight/);
       // Shapes in our layout: HWIO [1,1,256,21] expected, the converted [1,1,256,20] found.
