@@ -2,7 +2,7 @@
 // DEEPLAB_SHARED_DIR): tests, benchmarks and the demo read it in place and never copy it into the
 // project. Every path into it is made here.
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flagIsSet, readFlag } from '../src/util/flags.js';
 
@@ -34,6 +34,11 @@ export function sharedDir(): string {
 /** A path inside the shared folder, e.g. sharedPath('fixtures', 'mmseg'). */
 export function sharedPath(...parts: string[]): string {
   return join(sharedDir(), ...parts);
+}
+
+/** A shared path as test titles name it, the same on every machine: `../shared/<path inside>`. */
+export function sharedName(path: string): string {
+  return `../shared/${relative(sharedDir(), path)}`;
 }
 
 /**

@@ -7,7 +7,7 @@ import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { FP32_TOLERANCE } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
-describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js', function () {
+describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js @slow', function () {
   this.timeout(300_000);
 
   it('runs all three engines on one adapter, the peers giving our logits (1e-4)', async () => {

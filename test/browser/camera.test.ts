@@ -132,7 +132,7 @@ interface DemoWindow {
   gc(): void;
 }
 
-describe('browser: live video in headless Chromium (fake camera)', function () {
+describe('browser: live video in headless Chromium (fake camera) @slow', function () {
   this.timeout(900_000);
   let demo: DemoPage;
   let page: Page;

@@ -12,7 +12,7 @@ import { sharedPath } from '../shared.js';
 
 const IMAGE = '2007_000033.jpg';
 
-describe('browser: the demo page in headless Chromium', function () {
+describe('browser: the demo page in headless Chromium @slow', function () {
   this.timeout(180_000);
   let demo: DemoPage;
   let page: Page;

@@ -86,7 +86,7 @@ function cvatFolder(dir: string): void {
   write(join(dir, 'ImageSets', 'Segmentation', 'default.txt'), ids.join('\n'));
 }
 
-describe("browser: teaching from a data-set folder (the demo's teach mode)", function () {
+describe("browser: teaching from a data-set folder (the demo's teach mode) @slow", function () {
   this.timeout(300_000);
   let demo: DemoPage;
   let page: Page;

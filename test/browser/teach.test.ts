@@ -48,7 +48,7 @@ function strokesFrom(labels: Uint8Array, width: number, height: number): Stroke[
   return strokes;
 }
 
-describe('browser: teaching a model in the page (the demo\'s teach mode)', function () {
+describe("browser: teaching a model in the page (the demo's teach mode) @slow", function () {
   this.timeout(300_000);
   let demo: DemoPage;
   let page: Page;

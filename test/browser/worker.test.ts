@@ -22,7 +22,7 @@ interface Measured {
   ms: number;
 }
 
-describe('browser: the engine in a Web Worker', function () {
+describe('browser: the engine in a Web Worker @slow', function () {
   this.timeout(240_000);
   let demo: DemoPage;
   let page: Page;

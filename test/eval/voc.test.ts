@@ -172,7 +172,7 @@ describe('eval/voc: evaluateVoc scoring (random masks, plain reference)', () => 
   });
 });
 
-describe('eval/voc: the 257 model on the VOC sample (acceptance)', function () {
+describe('eval/voc: the 257 model on the VOC sample (acceptance) @slow', function () {
   let ctx: GpuContext;
   let model: DeepLabModel;
   let baseline: number;

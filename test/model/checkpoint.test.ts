@@ -20,34 +20,36 @@ describe('model: our checkpoint format (.safetensors)', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const [label, source, opts] of [
-    ['TF MobileNetV2 (TFLite, width 0.5)', 'mobilenetv2-pascal-257', {}],
-    ['torchvision MobileNetV3 (.pth)', MNV3_RANDOM, { shortSide: 65 }],
-  ] as const) {
-    it(`round-trips ${label}: same config, same logits`, async () => {
-      const ctx = await testContext();
-      const img = await readImage(IMAGE);
-      const original = await loadModel(source, { ctx, ...opts });
-      const path = join(dir, `${original.name}.safetensors`);
-      let before: Float32Array;
-      try {
-        before = (await original.segment(img, { include: ['logits'] })).logits!;
-        await original.save(path);
-      } finally {
-        original.dispose();
-      }
-      const meta = readSafetensors(path).metadata;
-      expect(meta.format).to.equal('deeplab-webgpu');
-      const reloaded = await loadModel(path, { ctx, ...opts });
-      try {
-        expect(reloaded.config).to.deep.equal(JSON.parse(meta.config));
-        const after = (await reloaded.segment(img, { include: ['logits'] })).logits!;
-        expect([...after]).to.deep.equal([...before]);
-      } finally {
-        reloaded.dispose();
-      }
-    });
-  }
+  describe('whole networks round-trip @slow', () => {
+    for (const [label, source, opts] of [
+      ['TF MobileNetV2 (TFLite, width 0.5)', 'mobilenetv2-pascal-257', {}],
+      ['torchvision MobileNetV3 (.pth)', MNV3_RANDOM, { shortSide: 65 }],
+    ] as const) {
+      it(`round-trips ${label}: same config, same logits`, async () => {
+        const ctx = await testContext();
+        const img = await readImage(IMAGE);
+        const original = await loadModel(source, { ctx, ...opts });
+        const path = join(dir, `${original.name}.safetensors`);
+        let before: Float32Array;
+        try {
+          before = (await original.segment(img, { include: ['logits'] })).logits!;
+          await original.save(path);
+        } finally {
+          original.dispose();
+        }
+        const meta = readSafetensors(path).metadata;
+        expect(meta.format).to.equal('deeplab-webgpu');
+        const reloaded = await loadModel(path, { ctx, ...opts });
+        try {
+          expect(reloaded.config).to.deep.equal(JSON.parse(meta.config));
+          const after = (await reloaded.segment(img, { include: ['logits'] })).logits!;
+          expect([...after]).to.deep.equal([...before]);
+        } finally {
+          reloaded.dispose();
+        }
+      });
+    }
+  });
 
   it('refuses a safetensors file that is not ours, and one with a missing tensor', async () => {
     const ctx = await testContext();

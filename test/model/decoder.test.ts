@@ -198,7 +198,7 @@ describe('model: DeepLabv3+ decoder', function () {
     expect(json.blocks.map((b) => b.name)).to.include('decoder');
   });
 
-  describe('the forward pass on the GPU equals the CPU interpreter (random weights, 33x33, OS 16 and one at OS 8)', () => {
+  describe('the forward pass on the GPU equals the CPU interpreter (random weights, 33x33, OS 16 and one at OS 8) @slow', () => {
     const cases: [BackboneName, number][] = [...BACKBONES.map((b): [BackboneName, number] => [b, 16]), ['mobilenet_v3_large', 8]];
     for (const [backbone, outputStride] of cases) {
       it(`${backbone}, OS ${outputStride}: logits as built and as compiled for inference (batch norms folded, epilogues fused)`, async () => {
@@ -220,7 +220,7 @@ describe('model: DeepLabv3+ decoder', function () {
     }
   });
 
-  describe('checkpoints carry the decoder', () => {
+  describe('checkpoints carry the decoder @slow', () => {
     let dir: string;
     before(() => {
       dir = mkdtempSync(join(tmpdir(), 'deeplab-v3plus-'));

@@ -11,7 +11,7 @@ import { sharedPath } from '../shared.js';
 
 const VOC = sharedPath('data', 'voc-sample');
 
-describe('model: mobilenetv2-pascal-513 (.npy folder)', () => {
+describe('model: mobilenetv2-pascal-513 (.npy folder) @slow', () => {
   it('loads with width multiplier 1 and segments two VOC images with > 97 % pixel accuracy', async () => {
     const model = await loadModel('mobilenetv2-pascal-513', { ctx: await testContext() });
     try {

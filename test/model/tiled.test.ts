@@ -269,7 +269,7 @@ describe('tiled segmentation (sliding windows blended on the GPU)', () => {
     expect(seen[0]).to.include({ tile: 513, overlap: 0.5 });
   });
 
-  describe('a trained model (mobilenetv2-pascal-257) on a photo', () => {
+  describe('a trained model (mobilenetv2-pascal-257) on a photo @slow', () => {
     let model: DeepLabModel;
     let img: RgbImage;
     before(async () => {

@@ -26,7 +26,7 @@ function headerDtypes(path: string): Map<string, string> {
   return new Map(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([k, v]) => [k, v.dtype]));
 }
 
-describe("model: export to torchvision's state dict", function () {
+describe("model: export to torchvision's state dict @slow", function () {
   this.timeout(120_000);
   let dir: string;
   before(() => {

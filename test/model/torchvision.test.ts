@@ -155,7 +155,7 @@ describe('model: torchvision DeepLabv3', function () {
     });
   });
 
-  describe('deeplabv3_resnet50 (fp16 random weights)', () => {
+  describe('deeplabv3_resnet50 (fp16 random weights) @slow', () => {
     let state: TensorMap;
     let input: ReturnType<typeof loadInput>;
     let os8: Map<string, { shape: number[]; data: Float32Array }>;
@@ -199,7 +199,7 @@ describe('model: torchvision DeepLabv3', function () {
     });
   });
 
-  describe('deeplabv3_mobilenet_v3_large (random weights)', () => {
+  describe('deeplabv3_mobilenet_v3_large (random weights) @slow', () => {
     let state: TensorMap;
     let input: ReturnType<typeof loadInput>;
 

@@ -131,7 +131,7 @@ async function againstFloat64(graph: Graph, forwardNodes: number, params: HostPa
   return { gpu, exact, free, forwardOps };
 }
 
-describe("DeepLabv3+: the decoder's gradients", function () {
+describe("DeepLabv3+: the decoder's gradients @slow", function () {
   this.timeout(900_000);
 
   // encoder [2,3,4,6] (ASPP's output), low-level [2,7,9,5]; reduced to 4, refined to 6 channels.

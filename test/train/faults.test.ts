@@ -39,7 +39,7 @@ function runLimited(kib: number, command: string, args: string[]): Promise<CliRe
   });
 }
 
-describe('training: faults', function () {
+describe('training: faults @slow', function () {
   this.timeout(600_000);
   let dir: string;
   let data: string;

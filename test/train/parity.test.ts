@@ -19,7 +19,7 @@ import { readFlag } from '../../src/util/flags.js';
 /** MobileNetV3 in training mode: these get gradient 0 in exact arithmetic (fixture README). */
 const EXACT_ZERO_GRADIENTS = ['backbone.1.block.1.1.bias', 'backbone.13.block.3.1.bias'];
 
-describe('training: whole-network gradients against PyTorch (fixtures/train)', function () {
+describe('training: whole-network gradients against PyTorch (fixtures/train) @slow', function () {
   this.timeout(900_000);
 
   for (const m of MODELS) {
