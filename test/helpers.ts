@@ -42,9 +42,11 @@ export function closeTestContext(): void {
 
 /**
  * Seed for this run: fresh each run (so inputs are new every time) unless TEST_SEED is set;
- * printed so a failure can be replayed.
+ * printed so a failure can be replayed. Set in the environment, so that mocha's parallel workers
+ * (started after the main process loads this) and child processes use the same one.
  */
 export const RUN_SEED = readFlag('TEST_SEED') ?? (Date.now() ^ (process.pid << 8)) >>> 0;
+process.env.TEST_SEED = String(RUN_SEED);
 console.log(`test seed: ${RUN_SEED} (replay with TEST_SEED=${RUN_SEED})`);
 
 /** Mulberry32: small, fast, good enough for test data. */

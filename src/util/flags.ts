@@ -72,7 +72,7 @@ export const FLAGS = {
   DEEPLAB_TUNE: choice(
     ['off', 'cached', 'full'],
     'cached',
-    "Kernel choices: 'off' (the defaults), 'cached' (those stored by `deeplab tune` for this adapter), 'full' (time the candidates of every new layer shape).",
+    "Kernel choices: 'off' (the adapter class's defaults), 'cached' (those stored by an earlier tuning for this adapter), 'full' (also time and store the candidates of layers not yet tuned).",
     'library',
   ),
   DEEPLAB_SPLIT_K: choice(['auto', 'never', 'always'], 'auto', 'Split-K convolutions: where the heuristic or tuner says, never, or wherever one applies.', 'library'),
@@ -100,7 +100,7 @@ export const FLAGS = {
   DEEPLAB_SHARED_DIR: path('The team\'s shared folder of weights, fixtures and data that tests and benchmarks read.', 'tests', '../shared beside the project root'),
   TEST_SEED: integer(0, undefined, 'fresh each run (printed)', 'The seed of the tests\' random inputs: replays a run.', 'tests'),
   HOSTILE_SEED: integer(0, 16, '16', 'The seed of the damaged files the hostile-input tests make.', 'tests'),
-  HOSTILE_VERBOSE: boolean('The hostile-input tests print every damaged file and its outcome.', 'tests'),
+  HOSTILE_VERBOSE: boolean('The hostile-input tests list every error message they saw, with its count.', 'tests'),
   PARITY_VERBOSE: boolean("The gradient parity tests print each tensor's relative error.", 'tests'),
   PARITY_NO_FUSE: boolean('The training parity test compiles without fusing layers.', 'tests'),
   CAMERA_FRAMES: integer(1, 1000, '1000', 'Frames the camera soak test runs (at least its census window).', 'tests'),
