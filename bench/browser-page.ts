@@ -1,24 +1,33 @@
 // The browser benchmark's page script (bundled to dist/bench-page/bench-page.js by
 // scripts/build-browser.mjs; bench/browser.ts serves and drives it). In one page, on the
-// page's WebGPU adapter, three engines run one model case each in turn:
+// page's WebGPU adapter, the engines run one model case each in turn:
 //  - ours: the checkpoint loaded with loadModel, DeepLabModel.forwardToHost;
 //  - ort: ONNX Runtime Web's WebGPU execution provider on the ONNX file we exported;
 //  - tfjs: TensorFlow.js' WebGPU backend running the graph our model compiles (bench/tfjs-graph.ts,
-//    the Node bench's interpreter) on the parameters our model holds.
+//    the Node bench's interpreter) on the parameters our model holds;
+//  - litert-webgpu, litert-wasm: LiteRT.js (@litertjs/core) on the official .tflite file, on
+//    WebGPU and on WebAssembly (XNNPACK, one thread), where the case has one at its size.
 // Every time is wall time from the normalised input in host memory to the logits in host memory.
-// ONNX Runtime and TF.js are the page's script files (window.tf; ORT imported from /ort/).
+// ONNX Runtime, TF.js and LiteRT.js are the page's script files (window.tf; ORT imported from
+// /ort/, LiteRT.js from /litert/ through the page's import map).
 import { argmaxAgreement } from './agreement.js';
 import { TfjsGraph, type Tfjs, freshTfjsBackend } from './tfjs-graph.js';
 import { loadModel } from '../src/browser/load.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { deriveStateCpu } from '../src/graph/cpu-reference.js';
+import type { ProgramProfile } from '../src/graph/profile.js';
 import type { DeepLabModel } from '../src/model/model.js';
 import { relativeError } from '../src/util/relative-error.js';
 
 type Ort = typeof import('onnxruntime-web');
+type LiteRt = typeof import('@litertjs/core');
 
-export const ENGINES = ['ours', 'ort', 'tfjs'] as const;
+export const ENGINES = ['ours', 'ort', 'tfjs', 'litert-webgpu', 'litert-wasm'] as const;
 export type EngineName = (typeof ENGINES)[number];
+/** LiteRT.js' two accelerators, as its engines name them. */
+const LITERT_ACCELERATOR = { 'litert-webgpu': 'webgpu', 'litert-wasm': 'wasm' } as const;
+type LiteRtEngine = keyof typeof LITERT_ACCELERATOR;
+const isLiteRt = (e: EngineName): e is LiteRtEngine => e in LITERT_ACCELERATOR;
 
 /** One model case, as the Node side prepared it: URLs of its files and its input size. */
 export interface CaseSpec {
@@ -31,16 +40,22 @@ export interface CaseSpec {
   height: number;
   width: number;
   classes: number;
+  /** The official .tflite at this input size, for LiteRT.js; or why there is none. */
+  tflite: { url: string } | { unavailable: string };
   /** Untimed runs of each engine after its first run. */
   warmup: number;
   repeats: number;
   engines: EngineName[];
+  /** Profile our pass layer by layer after the timed rounds (`repeats` times each; timing as DeepLabModel.profile picks unless given). */
+  profile?: { repeats: number; timing?: ProgramProfile['timing'] };
 }
 
 export interface EngineResult {
   engine: EngineName;
   /** Making the engine's model from the file's bytes (or our graph), compiling, and its first pass. */
   firstRunMs: number | null;
+  /** Making the engine's model alone (firstRunMs less firstPassMs). */
+  loadMs: number | null;
   /** The first pass alone. */
   firstPassMs: number | null;
   samplesMs: number[];
@@ -48,16 +63,40 @@ export interface EngineResult {
   relativeErrorVsOurs: number | null;
   /** Share of pixels whose argmax class is ours (null for ours). */
   argmaxAgreementVsOurs: number | null;
+  /** LiteRT.js: whether it put the whole model on the accelerator asked for (its `isFullyAccelerated`). */
+  fullyAccelerated?: boolean;
   /** Why the engine did not run this case. */
   error?: string;
 }
 
+/** What the page starts before any case. */
+export interface StartOptions {
+  engines: EngineName[];
+  /** An ONNX file ORT's runtime is started on (a session made and released), when 'ort' runs. */
+  warmOnnx: string | null;
+  /** Our GPU context asks for timestamp queries (for the profile). */
+  timestamps: boolean;
+}
+
 export interface StartInfo {
-  adapters: Record<EngineName, string>;
-  versions: { ort: string; tfjs: string };
+  /** The adapter each started engine got (litert-wasm: the CPU). */
+  adapters: Partial<Record<EngineName, string>>;
+  versions: { ort?: string; tfjs?: string };
   crossOriginIsolated: boolean;
   /** ORT's WebAssembly runtime and WebGPU device started (a session created and released), ms. */
-  ortStartMs: number;
+  ortStartMs: number | null;
+  /** LiteRT.js' WebAssembly module loaded and its WebGPU device made (loadLiteRt), ms. */
+  litertStartMs: number | null;
+  /** Which of LiteRT.js' WebAssembly builds loaded, and the features that chose it. */
+  litert?: { jspi: boolean; relaxedSimd: boolean; build: string; threads: number; device: string };
+  /** Whether our context got timestamp queries. */
+  timestamps: boolean;
+}
+
+/** Our profile of a case (DeepLabModel.profile), in the page. */
+export interface CaseProfile extends ProgramProfile {
+  model: string;
+  input: number[];
 }
 
 interface HostRun {
@@ -71,13 +110,16 @@ interface OpenEngine {
   run(): Promise<HostRun>;
   dispose(): Promise<void> | void;
   firstRunMs: number;
+  loadMs: number;
   firstPassMs: number;
   /** Logits of the first pass, NHWC. */
   firstOut: Float32Array;
+  fullyAccelerated?: boolean;
 }
 
 let ctx: GpuContext | null = null;
 let ort: Ort | null = null;
+let litert: LiteRt | null = null;
 
 const tfjs = (): Tfjs => {
   const tf = (globalThis as unknown as { tf?: Tfjs }).tf;
@@ -94,30 +136,96 @@ async function fetchBytes(url: string): Promise<ArrayBuffer> {
 const describe = (info: GPUAdapterInfo | undefined): string =>
   info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || '(no adapter info)' : '(no adapter info)';
 
+/** The folder LiteRT.js' WebAssembly files are served from (bench/browser.ts). */
+const LITERT_WASM = '/litert/wasm/';
+
 /**
- * Starts the three runtimes: our GPU context, ORT's (its WebAssembly module and WebGPU device,
- * by creating and releasing a session on `warmOnnx`: ORT starts them with its first session) and
- * TF.js' WebGPU backend; returns the adapter each one got.
+ * LiteRT.js makes its own WebGPU device with the default limits but for four (buffer sizes,
+ * storage buffers, texture size). On an adapter in compatibility mode (lavapipe through OpenGL
+ * ES) those defaults are lower than its kernels need (128 invocations a workgroup), its
+ * pipelines fail and its passes skip them, so there it gets a device with the adapter's own
+ * compute limits and the features it asks for. Returns whether it did.
  */
-export async function start(warmOnnx: string): Promise<StartInfo> {
-  ctx = await GpuContext.create();
-  const ortUrl = '/ort/ort.webgpu.min.mjs'; // a variable: the compiler is not to resolve it
-  ort = (await import(ortUrl)) as Ort;
-  ort.env.wasm.wasmPaths = '/ort/';
-  const t0 = performance.now();
-  const warm = await ort.InferenceSession.create(await fetchBytes(warmOnnx), { executionProviders: ['webgpu'] });
-  await warm.release();
-  const ortStartMs = performance.now() - t0;
-  const ortDevice = await ort.env.webgpu.device;
-  const tf = tfjs();
-  await freshTfjsBackend(tf);
-  const tfDevice = (tf.backend() as unknown as { device?: GPUDevice }).device;
-  return {
-    adapters: { ours: describe(ctx.adapter.info), ort: describe(ortDevice.adapterInfo), tfjs: describe(tfDevice?.adapterInfo) },
-    versions: { ort: ort.env.versions.web ?? ort.env.versions.common, tfjs: tf.version_core },
+async function givesLiteRtAdapterLimits(lr: LiteRt): Promise<boolean> {
+  const own = lr.getWebGpuDevice();
+  if (!own || own.features.has('core-features-and-limits')) return false;
+  const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('bench page: no WebGPU adapter for LiteRT.js');
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: (['shader-f16', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f)),
+    requiredLimits: {
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxTextureDimension2D: l.maxTextureDimension2D,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+      maxComputeWorkgroupSizeZ: l.maxComputeWorkgroupSizeZ,
+    },
+  });
+  lr.setWebGpuDevice(device);
+  own.destroy();
+  return true;
+}
+
+/**
+ * Starts the runtimes of the engines asked for: our GPU context; ORT's (its WebAssembly module
+ * and WebGPU device, by creating and releasing a session on `warmOnnx`: ORT starts them with its
+ * first session); TF.js' WebGPU backend; LiteRT.js' WebAssembly module (its JSPI build where the
+ * browser has JSPI, as its documentation asks for WebGPU) and WebGPU device. Returns the adapter
+ * each one got.
+ */
+export async function start(o: StartOptions): Promise<StartInfo> {
+  const wants = (...engines: EngineName[]) => engines.some((e) => o.engines.includes(e));
+  ctx = await GpuContext.create({ timestamps: o.timestamps });
+  const info: StartInfo = {
+    adapters: { ours: describe(ctx.adapter.info) },
+    versions: {},
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
-    ortStartMs,
+    ortStartMs: null,
+    litertStartMs: null,
+    timestamps: ctx.hasTimestamps,
   };
+  if (wants('ort')) {
+    if (!o.warmOnnx) throw new Error('bench page: ORT needs an ONNX file to start on');
+    const ortUrl = '/ort/ort.webgpu.min.mjs'; // a variable: the compiler is not to resolve it
+    ort = (await import(ortUrl)) as Ort;
+    ort.env.wasm.wasmPaths = '/ort/';
+    const t0 = performance.now();
+    const warm = await ort.InferenceSession.create(await fetchBytes(o.warmOnnx), { executionProviders: ['webgpu'] });
+    await warm.release();
+    info.ortStartMs = performance.now() - t0;
+    info.adapters.ort = describe((await ort.env.webgpu.device).adapterInfo);
+    info.versions.ort = ort.env.versions.web ?? ort.env.versions.common;
+  }
+  if (wants('tfjs')) {
+    const tf = tfjs();
+    await freshTfjsBackend(tf);
+    info.adapters.tfjs = describe((tf.backend() as unknown as { device?: GPUDevice }).device?.adapterInfo);
+    info.versions.tfjs = tf.version_core;
+  }
+  if (wants('litert-webgpu', 'litert-wasm')) {
+    const litertUrl = '/litert/core.js';
+    const lr = (await import(litertUrl)) as LiteRt;
+    const jspi = await lr.supportsFeature('jspi');
+    const relaxedSimd = await lr.supportsFeature('relaxedSimd');
+    const t0 = performance.now();
+    await lr.loadLiteRt(LITERT_WASM, { jspi });
+    info.litertStartMs = performance.now() - t0;
+    litert = lr;
+    const compat = await givesLiteRtAdapterLimits(lr);
+    const device = lr.getWebGpuDevice();
+    const threads = lr.getGlobalLiteRt().liteRtWasm.getThreadCount();
+    // What LiteRT.js' loader picks from these two features (its load.ts).
+    const build = !relaxedSimd ? 'litert_wasm_compat_internal' : jspi ? 'litert_wasm_jspi_internal' : 'litert_wasm_internal';
+    info.litert = { jspi, relaxedSimd, build, threads, device: compat ? 'adapter limits (compatibility mode)' : 'its own default' };
+    if (o.engines.includes('litert-webgpu')) info.adapters['litert-webgpu'] = device ? describe(device.adapterInfo) : '(no WebGPU device)';
+    if (o.engines.includes('litert-wasm')) info.adapters['litert-wasm'] = `CPU: WebAssembly, XNNPACK, ${threads} thread${threads === 1 ? '' : 's'}`;
+  }
+  return info;
 }
 
 /** NHWC [1,H,W,C] <-> NCHW [1,C,H,W]. */
@@ -133,13 +241,20 @@ function transpose(x: Float32Array, height: number, width: number, channels: num
   return y;
 }
 
+interface MadeEngine {
+  run: () => Promise<HostRun>;
+  dispose: () => Promise<void> | void;
+  fullyAccelerated?: boolean;
+}
+
 /** Times `open` (making the engine) and its first run; a failure to open is the caller's. */
-async function opened(name: EngineName, open: () => Promise<{ run: () => Promise<HostRun>; dispose: () => Promise<void> | void }>): Promise<OpenEngine> {
+async function opened(name: EngineName, open: () => Promise<MadeEngine>): Promise<OpenEngine> {
   const t0 = performance.now();
   const e = await open();
+  const loadMs = performance.now() - t0;
   try {
     const first = await e.run();
-    return { name, run: e.run, dispose: e.dispose, firstRunMs: performance.now() - t0, firstPassMs: first.ms, firstOut: first.out };
+    return { name, run: e.run, dispose: e.dispose, firstRunMs: performance.now() - t0, loadMs, firstPassMs: first.ms, firstOut: first.out, fullyAccelerated: e.fullyAccelerated };
   } catch (err) {
     await e.dispose();
     throw err;
@@ -209,6 +324,42 @@ async function openTfjs(spec: CaseSpec, model: DeepLabModel, input: Float32Array
   });
 }
 
+/** LiteRT.js on the .tflite's bytes, on `engine`'s accelerator; its input and output must be the case's NHWC shapes. */
+function openLiteRt(engine: LiteRtEngine, spec: CaseSpec, bytes: ArrayBuffer, input: Float32Array): Promise<OpenEngine> {
+  const lr = litert!;
+  return opened(engine, async () => {
+    const compiled = await lr.loadAndCompile(new Uint8Array(bytes), { accelerator: LITERT_ACCELERATOR[engine] });
+    try {
+      const shape = (d: readonly { shape: Int32Array }[]) => (d.length === 1 ? [...d[0].shape].join('x') : `${d.length} tensors`);
+      const [ins, outs] = [shape(compiled.getInputDetails()), shape(compiled.getOutputDetails())];
+      const [wantIn, wantOut] = [`1x${spec.height}x${spec.width}x3`, `1x${spec.height}x${spec.width}x${spec.classes}`];
+      if (ins !== wantIn || outs !== wantOut) throw new Error(`the .tflite takes ${ins} and gives ${outs}; the case is ${wantIn} -> ${wantOut}`);
+    } catch (e) {
+      compiled.delete();
+      throw e;
+    }
+    return {
+      fullyAccelerated: compiled.isFullyAccelerated,
+      run: async () => {
+        const t = performance.now();
+        const x = new lr.Tensor(input, [1, spec.height, spec.width, 3]);
+        try {
+          const outputs = await compiled.run(x);
+          try {
+            const out = (await outputs[0].data()) as Float32Array;
+            return { ms: performance.now() - t, out };
+          } finally {
+            for (const o of outputs) o.delete();
+          }
+        } finally {
+          x.delete();
+        }
+      },
+      dispose: () => compiled.delete(),
+    };
+  });
+}
+
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** A progress line for the Node side, which prints the page's console.info lines starting with 'bench: '. */
@@ -216,20 +367,22 @@ const progress = (line: string): void => console.info(`bench: ${line}`);
 
 /**
  * One model case: each engine made and run once (first run), the logits compared with ours,
- * `warmup` untimed rounds, then `repeats` timed rounds with the engines taking turns to lead.
- * An engine that fails is reported with its error and left out of the rounds.
+ * `warmup` untimed rounds, then `repeats` timed rounds with the engines taking turns to lead;
+ * then, if asked, our pass profiled layer by layer. An engine that fails is reported with its
+ * error and left out of the rounds.
  */
-export async function runCase(spec: CaseSpec): Promise<EngineResult[]> {
-  if (!ctx || !ort) throw new Error('bench page: start() first');
+export async function runCase(spec: CaseSpec): Promise<{ results: EngineResult[]; profile: CaseProfile | null }> {
+  if (!ctx) throw new Error('bench page: start() first');
   const input = new Float32Array(await fetchBytes(spec.input));
   if (input.length !== spec.height * spec.width * 3) throw new Error(`bench page: ${spec.input} holds ${input.length} floats, not 1x${spec.height}x${spec.width}x3`);
   const results = new Map<EngineName, EngineResult>();
   const open: OpenEngine[] = [];
   const failed = (engine: EngineName, error: string) =>
-    results.set(engine, { engine, firstRunMs: null, firstPassMs: null, samplesMs: [], relativeErrorVsOurs: null, argmaxAgreementVsOurs: null, error });
+    results.set(engine, { engine, firstRunMs: null, loadMs: null, firstPassMs: null, samplesMs: [], relativeErrorVsOurs: null, argmaxAgreementVsOurs: null, error });
+  let profile: CaseProfile | null = null;
   try {
     let ours: (OpenEngine & { model: DeepLabModel }) | null = null;
-    if (spec.engines.includes('ours') || spec.engines.includes('tfjs')) {
+    if (spec.engines.includes('ours') || spec.engines.includes('tfjs') || spec.profile) {
       try {
         ours = await openOurs(spec, await fetchBytes(spec.checkpoint), input);
         open.push(ours);
@@ -239,6 +392,7 @@ export async function runCase(spec: CaseSpec): Promise<EngineResult[]> {
     }
     if (spec.engines.includes('ort')) {
       try {
+        if (!ort) throw new Error('ORT was not started');
         open.push(await openOrt(spec, await fetchBytes(spec.onnx), input));
       } catch (e) {
         failed('ort', message(e));
@@ -252,21 +406,35 @@ export async function runCase(spec: CaseSpec): Promise<EngineResult[]> {
         failed('tfjs', message(e));
       }
     }
+    for (const engine of spec.engines.filter(isLiteRt)) {
+      try {
+        if (!litert) throw new Error('LiteRT.js was not started');
+        if (!('url' in spec.tflite)) throw new Error(spec.tflite.unavailable);
+        open.push(await openLiteRt(engine, spec, await fetchBytes(spec.tflite.url), input));
+      } catch (e) {
+        failed(engine, message(e));
+      }
+    }
     const reference = ours?.firstOut ?? null;
-    for (const e of open) progress(`${spec.name}: ${e.name} first run ${e.firstRunMs.toFixed(0)} ms`);
+    for (const e of open) progress(`${spec.name}: ${e.name} first run ${e.firstRunMs.toFixed(0)} ms (load ${e.loadMs.toFixed(0)} ms)`);
     for (const e of open) {
       const vsOurs = e.name !== 'ours' && reference !== null;
       results.set(e.name, {
         engine: e.name,
         firstRunMs: e.firstRunMs,
+        loadMs: e.loadMs,
         firstPassMs: e.firstPassMs,
         samplesMs: [],
         relativeErrorVsOurs: vsOurs ? relativeError(e.firstOut, reference) : null,
         argmaxAgreementVsOurs: vsOurs ? argmaxAgreement(e.firstOut, reference, spec.classes) : null,
+        ...(e.fullyAccelerated === undefined ? {} : { fullyAccelerated: e.fullyAccelerated }),
       });
     }
     const timed = open.filter((e) => spec.engines.includes(e.name));
-    for (let i = 0; i < spec.warmup; i++) for (const e of timed) await e.run();
+    for (let i = 0; i < spec.warmup; i++) {
+      progress(`${spec.name}: warm-up round ${i + 1} of ${spec.warmup}`);
+      for (const e of timed) await e.run();
+    }
     for (let i = 0; i < spec.repeats; i++) {
       progress(`${spec.name}: round ${i + 1} of ${spec.repeats}`);
       // Round i starts with engine i mod n: drift on a shared machine falls on all alike.
@@ -275,10 +443,15 @@ export async function runCase(spec: CaseSpec): Promise<EngineResult[]> {
         results.get(e.name)!.samplesMs.push((await e.run()).ms);
       }
     }
+    if (spec.profile && ours) {
+      progress(`${spec.name}: profiling ours, ${spec.profile.repeats} times each layer`);
+      const p = await ours.model.profile(input, spec.height, spec.width, spec.profile.repeats, spec.profile.timing);
+      profile = { ...p, model: spec.name, input: [1, spec.height, spec.width, 3] };
+    }
   } finally {
     for (const e of open.reverse()) await e.dispose();
   }
-  return spec.engines.map((e) => results.get(e)!);
+  return { results: spec.engines.map((e) => results.get(e)!), profile };
 }
 
 /** Lets go of our GPU context (the page is closed after this). */

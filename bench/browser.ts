@@ -1,19 +1,22 @@
 // Part browser of the runner (`npm run bench -- --parts browser`): our engine, ONNX Runtime Web's
-// WebGPU execution provider and TF.js' WebGPU backend in one headless Chromium page, on the
-// page's adapter (SwiftShader unless DEEPLAB_CHROMIUM_FLAGS says otherwise).
+// WebGPU execution provider, TF.js' WebGPU backend and LiteRT.js (WebGPU and WebAssembly) in one
+// headless Chromium page, on the page's adapter: SwiftShader, or Mesa's lavapipe through
+// Chromium's OpenGL ES backend on ANGLE's Vulkan (`adapter`), unless DEEPLAB_CHROMIUM_FLAGS says
+// otherwise.
 //
 // For each model case the Node side writes, into a temporary folder, the network at the case's
 // input size as our checkpoint (.safetensors) and as ONNX (exportOnnx: what `deeplab export
 // --format onnx` writes), and the normalised VOC image (float32 NHWC); a small server
-// (bench/browser-server.ts) gives the page those files, its script (bench/browser-page.ts,
-// bundled) and the peers' own script and WebAssembly files from node_modules. Nothing is
-// fetched from outside. The page does the timing (bench/browser-page.ts says how).
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// (bench/browser-server.ts) gives the page those files, the case's official .tflite (LiteRT.js),
+// its script (bench/browser-page.ts, bundled) and the peers' own script and WebAssembly files
+// from node_modules. Nothing is fetched from outside. The page does the timing
+// (bench/browser-page.ts says how).
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type Page, chromium } from 'playwright-core';
-import type { CaseSpec, EngineName, EngineResult, StartInfo } from './browser-page.js';
+import { type CaseProfile, type CaseSpec, ENGINES, type EngineName, type EngineResult, type StartInfo, type StartOptions } from './browser-page.js';
 import { startBenchServer } from './browser-server.js';
 import { median } from './common.js';
 import { ROOT } from './model.js';
@@ -39,11 +42,33 @@ export function requireChromium(what: string): void {
 }
 /** Headless, as root, on a machine with no network. */
 const BASE_FLAGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
-/** Which adapter WebGPU gets: Chromium's software one unless DEEPLAB_CHROMIUM_FLAGS (space-separated) says otherwise. */
-const SWIFTSHADER_FLAGS = ['--use-webgpu-adapter=swiftshader'];
 
-export function chromiumFlags(): string[] {
-  return [...BASE_FLAGS, ...(readFlag('DEEPLAB_CHROMIUM_FLAGS') ?? SWIFTSHADER_FLAGS)];
+/** The software adapters the page can be put on. */
+export const BROWSER_ADAPTERS = ['swiftshader', 'lavapipe'] as const;
+export type BrowserAdapter = (typeof BROWSER_ADAPTERS)[number];
+
+/**
+ * Which adapter WebGPU gets, and what its description must contain (checked before any case).
+ * - swiftshader: Chromium's own CPU Vulkan driver, on Dawn's Vulkan backend.
+ * - lavapipe: Mesa's CPU Vulkan driver. Chromium takes a Vulkan adapter only if it can import
+ *   external images (or it is SwiftShader), which lavapipe cannot, so its Vulkan adapter is
+ *   never offered; the path that works is Dawn's OpenGL ES backend on ANGLE, with ANGLE on
+ *   Vulkan (lavapipe, the system's only Vulkan driver without a GPU). That backend exists in
+ *   compatibility mode only, so every engine's adapter request is made a compatibility one;
+ *   developer features make the adapter describe itself (else its info is blank). No timestamp
+ *   queries there: the profile is timed on the host.
+ */
+const ADAPTER_FLAGS: Record<BrowserAdapter, { flags: string[]; expect: string }> = {
+  swiftshader: { flags: ['--use-webgpu-adapter=swiftshader'], expect: 'swiftshader' },
+  lavapipe: {
+    flags: ['--use-webgpu-adapter=opengles', '--force-webgpu-compat', '--use-angle=vulkan', '--ignore-gpu-blocklist', '--enable-webgpu-developer-features'],
+    expect: 'llvmpipe',
+  },
+};
+
+/** The flags for `adapter`, or DEEPLAB_CHROMIUM_FLAGS (space-separated) in their place. */
+export function chromiumFlags(adapter: BrowserAdapter = 'swiftshader'): string[] {
+  return [...BASE_FLAGS, ...(readFlag('DEEPLAB_CHROMIUM_FLAGS') ?? ADAPTER_FLAGS[adapter].flags)];
 }
 
 export interface BrowserCase {
@@ -53,13 +78,20 @@ export interface BrowserCase {
   /** Where the weights come from, for the report. */
   weightsNote: string;
   weights: () => Promise<LoadedWeights>;
+  /** The official .tflite of these weights (for LiteRT.js) and the one input size it takes. */
+  tflite?: { path: string; size: number };
 }
 
 export interface BrowserOptions {
   repeats: number;
   warmup: number;
   image: string;
+  /** Default: every engine (ENGINES). */
   engines?: EngineName[];
+  /** Default swiftshader. */
+  adapter?: BrowserAdapter;
+  /** Profile our pass layer by layer in each case, after its rounds. */
+  profile?: { repeats: number; timing?: CaseProfile['timing'] };
   /** Progress lines (default console.log). */
   log?: (line: string) => void;
 }
@@ -75,16 +107,24 @@ export interface BrowserRow extends EngineResult {
 export interface BrowserRun {
   chromium: string;
   flags: string[];
+  adapter: BrowserAdapter;
   start: StartInfo;
+  /** The peers' package versions (LiteRT.js' from its package.json: the page cannot say). */
+  versions: { ort?: string; tfjs?: string; litert?: string };
   rows: BrowserRow[];
+  profiles: CaseProfile[];
   /** Warnings and errors the page logged (ONNX Runtime says here which nodes it left to the CPU). */
   pageMessages: string[];
 }
 
-/** The page's HTML: TF.js' two script bundles (window.tf), then our bench script. */
+/**
+ * The page's HTML: the import map LiteRT.js' module needs (it imports its WebAssembly loader by
+ * package name), TF.js' two script bundles (window.tf), then our bench script.
+ */
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>deeplab browser benchmark</title>
+<script type="importmap">{"imports": {"@litertjs/wasm-utils": "/litert/wasm-utils.js"}}</script>
 <script src="/tfjs/tf-core.min.js"></script>
 <script src="/tfjs/tf-backend-webgpu.min.js"></script>
 <script type="module" src="/bench-page.js"></script>
@@ -97,6 +137,8 @@ function staticFiles(): Map<string, string> {
   const ortDist = dirname(require.resolve('onnxruntime-web')); // its main is in dist/
   const tfjsCore = dirname(require.resolve('@tensorflow/tfjs-core/package.json'));
   const tfjsWebgpu = dirname(require.resolve('@tensorflow/tfjs-backend-webgpu/package.json'));
+  const litert = dirname(require.resolve('@litertjs/core/package.json'));
+  const litertUtils = dirname(require.resolve('@litertjs/wasm-utils/package.json'));
   const page = join(ROOT, 'dist', 'bench-page', 'bench-page.js');
   try {
     statSync(page);
@@ -110,7 +152,18 @@ function staticFiles(): Map<string, string> {
     ['/tfjs/tf-backend-webgpu.min.js', join(tfjsWebgpu, 'dist', 'tf-backend-webgpu.min.js')],
     // ORT's WebGPU build (the package's 'onnxruntime-web/webgpu') and the WebAssembly it loads.
     ...['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'].map((f) => [`/ort/${f}`, join(ortDist, f)] as [string, string]),
+    // LiteRT.js' module, its WebAssembly loader (the import map's target) and every build of its
+    // WebAssembly runtime (its loader picks one by the browser's features).
+    ['/litert/core.js', join(litert, 'dist', 'index.js')],
+    ['/litert/wasm-utils.js', join(litertUtils, 'dist', 'index.js')],
+    ...readdirSync(join(litert, 'wasm')).map((f) => [`/litert/wasm/${f}`, join(litert, 'wasm', f)] as [string, string]),
   ]);
+}
+
+/** An installed package's version. */
+function packageVersion(name: string): string {
+  const require = createRequire(import.meta.url);
+  return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
 }
 
 /** The normalised network input for `image` at size x size, as the model's own preprocessing makes it (NHWC). */
@@ -131,21 +184,34 @@ async function prepareCase(c: BrowserCase, dir: string, files: Map<string, strin
   // Fixed at the case's size: our model compiles at it when it loads, as the ONNX graph is fixed at it.
   const w: LoadedWeights = { ...loaded, inputPolicy: { kind: 'fixed', height: c.size, width: c.size }, probeSize: [c.size, c.size] };
   const paths = { checkpoint: join(dir, `${c.name}.safetensors`), onnx: join(dir, `${c.name}.onnx`), input: join(dir, `${c.name}.input.f32`) };
-  exportOnnx(paths.onnx, w, { height: c.size, width: c.size, source: c.weightsNote });
+  const engines = o.engines ?? [...ENGINES];
+  // Only ORT reads the ONNX file (a few seconds to write at 257x257).
+  const withOnnx = engines.includes('ort');
+  if (withOnnx) exportOnnx(paths.onnx, w, { height: c.size, width: c.size, source: c.weightsNote });
   saveCheckpoint(paths.checkpoint, w);
   const input = await caseInput(w, o.image, c.size);
   writeFileSync(paths.input, new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
   const urls = Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, `/models/${p.slice(dir.length + 1)}`])) as typeof paths;
-  for (const k of Object.keys(paths) as (keyof typeof paths)[]) files.set(urls[k], paths[k]);
-  (o.log ?? console.log)(`browser: ${c.name} at ${c.size}x${c.size}: checkpoint ${mib(paths.checkpoint)}, ONNX ${mib(paths.onnx)}`);
+  for (const k of Object.keys(paths) as (keyof typeof paths)[]) if (k !== 'onnx' || withOnnx) files.set(urls[k], paths[k]);
+  (o.log ?? console.log)(`browser: ${c.name} at ${c.size}x${c.size}: checkpoint ${mib(paths.checkpoint)}${withOnnx ? `, ONNX ${mib(paths.onnx)}` : ''}`);
   const gflop = graphCost(compile(w.buildGraph({ height: c.size, width: c.size }), { mode: 'inference' }).graph).flops / 1e9;
+  let tflite: CaseSpec['tflite'];
+  if (!c.tflite) tflite = { unavailable: 'no official .tflite of these weights' };
+  else if (c.tflite.size !== c.size) tflite = { unavailable: `the .tflite is fixed at ${c.tflite.size}x${c.tflite.size}, the case is ${c.size}x${c.size}` };
+  else {
+    if (!existsSync(c.tflite.path)) throw new Error(`bench browser: ${c.tflite.path} is missing`);
+    tflite = { url: `/models/${c.name}.tflite` };
+    files.set(tflite.url, c.tflite.path);
+  }
   return {
-    spec: { name: c.name, ...urls, height: c.size, width: c.size, classes: w.config.numClasses, warmup: o.warmup, repeats: o.repeats, engines: o.engines ?? ['ours', 'ort', 'tfjs'] },
+    spec: { name: c.name, ...urls, tflite, height: c.size, width: c.size, classes: w.config.numClasses, warmup: o.warmup, repeats: o.repeats, engines, profile: o.profile },
     gflop,
   };
 }
 
-type BenchWindow = { browserBench: { start(onnx: string): Promise<StartInfo>; runCase(spec: CaseSpec): Promise<EngineResult[]>; stop(): void } };
+type BenchWindow = {
+  browserBench: { start(o: StartOptions): Promise<StartInfo>; runCase(spec: CaseSpec): Promise<{ results: EngineResult[]; profile: CaseProfile | null }>; stop(): void };
+};
 
 const fmt = (x: number | null, digits = 0): string => (x === null ? '-' : x.toFixed(digits));
 
@@ -154,49 +220,73 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
   if (!cases.length) throw new Error('bench browser: no model cases');
   requireChromium('bench browser');
   const log = o.log ?? console.log;
+  const engines = o.engines ?? [...ENGINES];
+  const adapter = o.adapter ?? 'swiftshader';
   const files = staticFiles();
   const dir = mkdtempSync(join(tmpdir(), 'deeplab-browser-bench-'));
-  const flags = chromiumFlags();
+  const flags = chromiumFlags(adapter);
   const pageMessages: string[] = [];
   let closeServer = () => {};
   let closeBrowser = async () => {};
   try {
     const prepared: { c: BrowserCase; spec: CaseSpec; gflop: number }[] = [];
-    for (const c of cases) prepared.push({ c, ...(await prepareCase(c, dir, files, o)) });
+    for (const c of cases) prepared.push({ c, ...(await prepareCase(c, dir, files, { ...o, engines })) });
     const { server, url } = await startBenchServer(PAGE, files);
     closeServer = () => server.close();
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: flags });
+    // Each launch has a fresh profile, so Chromium's own shader caches start empty; Mesa keeps
+    // lavapipe's compiled shaders in the user's cache folder across runs, so it gets one in the
+    // temporary folder too: first runs are cold on either adapter.
+    const env = { ...process.env, MESA_SHADER_CACHE_DIR: join(dir, 'mesa-shader-cache') };
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: flags, env });
     closeBrowser = () => browser.close();
     const page: Page = await browser.newPage();
     page.on('console', (m) => {
+      // LiteRT.js logs its start-up steps on the console's error channel as "INFO: [file:line] ...".
+      if (m.type() === 'error' && m.text().startsWith('INFO: [')) return;
       if (m.type() === 'warning' || m.type() === 'error') pageMessages.push(`${m.type()}: ${m.text()}`);
       else if (m.type() === 'info' && m.text().startsWith('bench: ')) log(`browser: ${m.text().slice('bench: '.length)}`);
     });
     page.on('pageerror', (e) => pageMessages.push(`uncaught: ${e.message}`));
     await page.goto(url);
     await page.waitForFunction(() => 'browserBench' in window);
-    const start = await page.evaluate((onnx) => (window as unknown as BenchWindow).browserBench.start(onnx), prepared[0].spec.onnx);
+    const startOptions: StartOptions = { engines, warmOnnx: prepared[0].spec.onnx, timestamps: o.profile !== undefined };
+    const start = await page.evaluate((so) => (window as unknown as BenchWindow).browserBench.start(so), startOptions);
+    const versions = { ...start.versions, ...(start.litert ? { litert: packageVersion('@litertjs/core') } : {}) };
     log(`browser: Chromium ${browser.version()}, flags ${flags.join(' ')}`);
-    log(`browser: adapters: ours ${start.adapters.ours}; ort ${start.adapters.ort}; tfjs ${start.adapters.tfjs}`);
-    log(`browser: onnxruntime-web ${start.versions.ort} (WebGPU EP; runtime started in ${start.ortStartMs.toFixed(0)} ms), tfjs ${start.versions.tfjs}; cross-origin isolated: ${start.crossOriginIsolated}`);
+    log(`browser: adapters: ${Object.entries(start.adapters).map(([e, a]) => `${e} ${a}`).join('; ')}`);
+    // Flags the browser does not honour fall back to another adapter without a word: check.
+    const expected = readFlag('DEEPLAB_CHROMIUM_FLAGS') ? null : ADAPTER_FLAGS[adapter].expect;
+    if (expected && !start.adapters.ours!.includes(expected)) {
+      throw new Error(`bench browser: asked for ${adapter}, but the page's adapter is ${start.adapters.ours}`);
+    }
+    if (start.ortStartMs !== null) log(`browser: onnxruntime-web ${versions.ort} (WebGPU EP; runtime started in ${start.ortStartMs.toFixed(0)} ms)`);
+    if (versions.tfjs) log(`browser: tfjs ${versions.tfjs}`);
+    if (start.litert) {
+      const l = start.litert;
+      log(`browser: LiteRT.js ${versions.litert} (${l.build}: JSPI ${l.jspi ? 'on' : 'off'}, relaxed SIMD ${l.relaxedSimd ? 'on' : 'off'}, ${l.threads} thread(s); started in ${start.litertStartMs!.toFixed(0)} ms)`);
+    }
+    log(`browser: cross-origin isolated: ${start.crossOriginIsolated}; our timestamps: ${start.timestamps}`);
     const rows: BrowserRow[] = [];
+    const profiles: CaseProfile[] = [];
     for (const { c, spec, gflop } of prepared) {
       const t0 = performance.now();
-      const results = await page.evaluate((s) => (window as unknown as BenchWindow).browserBench.runCase(s), spec);
+      const { results, profile } = await page.evaluate((s) => (window as unknown as BenchWindow).browserBench.runCase(s), spec);
       log(`browser: ${c.name} (${gflop.toFixed(2)} GFLOP at ${c.size}x${c.size}) done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+      if (profile) profiles.push(profile);
       for (const r of results) {
         const row: BrowserRow = { ...r, model: c.name, input: [1, c.size, c.size, 3], gflop, weights: c.weightsNote, medianMs: r.samplesMs.length ? median(r.samplesMs) : null };
         rows.push(row);
         log(
           r.error
             ? `  ${r.engine}: did not run: ${r.error}`
-            : `  ${r.engine}: median ${fmt(row.medianMs)} ms of ${r.samplesMs.length}, first run ${fmt(r.firstRunMs)} ms (first pass ${fmt(r.firstPassMs)} ms)` +
+            : `  ${r.engine}: median ${fmt(row.medianMs)} ms of ${r.samplesMs.length}, first run ${fmt(r.firstRunMs)} ms (load ${fmt(r.loadMs)} ms, first pass ${fmt(r.firstPassMs)} ms)` +
+                (r.fullyAccelerated === undefined ? '' : `, fully accelerated: ${r.fullyAccelerated}`) +
                 (r.relativeErrorVsOurs === null ? '' : `, vs ours: relative error ${r.relativeErrorVsOurs.toExponential(2)}, argmax ${(100 * r.argmaxAgreementVsOurs!).toFixed(3)} %`),
         );
       }
     }
     await page.evaluate(() => (window as unknown as BenchWindow).browserBench.stop());
-    return { chromium: browser.version(), flags, start, rows, pageMessages };
+    return { chromium: browser.version(), flags, adapter, start, versions, rows, profiles, pageMessages };
   } finally {
     await closeBrowser();
     closeServer();

@@ -2,6 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export interface BenchArgs {
   has(flag: string): boolean;
@@ -10,26 +11,29 @@ export interface BenchArgs {
   count(flag: string, dflt: number): number;
 }
 
-/** Parses `argv` for flags and options with values; anything else is an error naming `bench`. */
+/**
+ * Parses `argv` with Node's util.parseArgs (`--out x` and `--out=x` alike): `flags` take no value,
+ * `withValue` options one; anything else is an error naming `bench`.
+ */
 export function benchArgs(bench: string, argv: string[], flags: string[], withValue: string[]): BenchArgs {
   const known = [...flags, ...withValue];
-  argv.forEach((a, i) => {
-    if (a.startsWith('--') && !known.includes(a)) throw new Error(`${bench}: unknown option ${a} (known: ${known.join(' ')})`);
-    if (!a.startsWith('--') && !withValue.includes(argv[i - 1])) throw new Error(`${bench}: unexpected argument ${a}`);
-  });
-  const value = (flag: string): string | undefined => {
-    const i = argv.indexOf(flag);
-    if (i < 0) return undefined;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`${bench}: ${flag} needs a value`);
-    return v;
-  };
+  const options: Record<string, { type: 'boolean' | 'string' }> = {};
+  for (const f of flags) options[f.replace(/^--/, '')] = { type: 'boolean' };
+  for (const f of withValue) options[f.replace(/^--/, '')] = { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new Error(`${bench}: ${(e as Error).message.replace(/\s*\n/g, ' ')} (known: ${known.join(' ')})`);
+  }
+  const value = (flag: string): string | undefined => values[flag.replace(/^--/, '')] as string | undefined;
   return {
-    has: (flag) => argv.includes(flag),
+    has: (flag) => values[flag.replace(/^--/, '')] === true,
     value,
     count: (flag, dflt) => {
-      const v = Number(value(flag) ?? dflt);
-      if (!Number.isInteger(v) || v < 0) throw new Error(`${bench}: ${flag} must be a non-negative integer`);
+      const text = value(flag);
+      const v = text === undefined ? dflt : Number(text);
+      if (!Number.isInteger(v) || v < 0 || text?.trim() === '') throw new Error(`${bench}: ${flag} must be a non-negative integer, got '${text}'`);
       return v;
     },
   };

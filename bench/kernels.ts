@@ -16,7 +16,8 @@ import { WorkTimer } from '../src/gpu/work-timer.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../src/gpu/dispatch.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { type GpuTensor, type Shape, createTensor, numel, readTensor, uploadTensor } from '../src/gpu/tensor.js';
-import { type Conv2dParams, conv2dFlops, conv2dOutputShape, convParams, prepareConv2d, samePadding } from '../src/kernels/conv2d.js';
+import { type Conv2dParams, conv2dFlops, conv2dOutputShape, convParams, samePadding } from '../src/kernels/conv2d/params.js';
+import { prepareConv2d } from '../src/kernels/conv2d/conv2d.js';
 
 type Tfjs = typeof import('@tensorflow/tfjs-core');
 type TfTensor4D = import('@tensorflow/tfjs-core').Tensor4D;

@@ -7,9 +7,10 @@ import { median, pad } from './common.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { type Dispatch, disposeDispatch } from '../src/gpu/dispatch.js';
 import { type GpuTensor, type Shape, createTensor, numel, writeTensor } from '../src/gpu/tensor.js';
-import { convParams, prepareConv2d, samePadding } from '../src/kernels/conv2d.js';
-import { prepareElementwise } from '../src/kernels/elementwise.js';
-import { prepareResizeBilinear } from '../src/kernels/resize.js';
+import { convParams, samePadding } from '../src/kernels/conv2d/params.js';
+import { prepareConv2d } from '../src/kernels/conv2d/conv2d.js';
+import { prepareElementwise } from '../src/kernels/elementwise/elementwise.js';
+import { prepareResizeBilinear } from '../src/kernels/resize/resize.js';
 
 export interface MemoryKernel {
   name: string;

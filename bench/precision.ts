@@ -3,7 +3,8 @@
 // f16 keeps on the VOC sample: the share of pixels whose class equals the f32 run's, and both
 // runs' mIoU by the devkit's protocol (src/eval/voc.ts).
 import type { GpuContext } from '../src/gpu/context.js';
-import { type VocItem, evaluateVoc, listVocSplit } from '../src/eval/voc.js';
+import { type VocItem, listVocSplit } from '../src/data/formats/voc-split.js';
+import { evaluateVoc } from '../src/eval/voc.js';
 import type { LoadedWeights } from '../src/model/loading/load-weights.js';
 import type { Precision } from '../src/model/loading/options.js';
 import { DeepLabModel } from '../src/model/model.js';

@@ -53,21 +53,13 @@ export async function profileModel(ctx: GpuContext, weights: LoadedWeights, img:
       segmentMs.push(performance.now() - t0);
     }
     const flops = p.layers.reduce((a, l) => a + l.flops, 0);
-    const byOp = new Map<string, { op: string; layers: number; ms: number; gflop: number }>();
-    for (const l of p.layers) {
-      const e = byOp.get(l.op) ?? { op: l.op, layers: 0, ms: 0, gflop: 0 };
-      e.layers++;
-      e.ms += l.ms;
-      e.gflop += l.flops / 1e9;
-      byOp.set(l.op, e);
-    }
     return {
       ...p,
       model: weights.name,
       input: [1, height, width, 3],
       gflop: flops / 1e9,
       fractionOfBest: flops / (p.passMs * 1e6) / bestGflops,
-      byOp: [...byOp.values()].sort((a, b) => b.ms - a.ms),
+      byOp: opTotals(p.layers),
       image: [img.width, img.height],
       segmentMs: median(segmentMs),
       preprocessMs: median(preprocessMs),
@@ -77,7 +69,21 @@ export async function profileModel(ctx: GpuContext, weights: LoadedWeights, img:
   }
 }
 
-const rate = (l: { flops: number; ms: number }): number => (l.ms > 0 ? l.flops / (l.ms * 1e6) : 0);
+/** Time, layer count and GFLOP by op, slowest first. */
+export function opTotals(layers: readonly LayerProfile[]): ModelProfile['byOp'] {
+  const byOp = new Map<string, { op: string; layers: number; ms: number; gflop: number }>();
+  for (const l of layers) {
+    const e = byOp.get(l.op) ?? { op: l.op, layers: 0, ms: 0, gflop: 0 };
+    e.layers++;
+    e.ms += l.ms;
+    e.gflop += l.flops / 1e9;
+    byOp.set(l.op, e);
+  }
+  return [...byOp.values()].sort((a, b) => b.ms - a.ms);
+}
+
+/** GFLOP/s of a layer (or an op's total), 0 where it took no measurable time. */
+export const rate = (l: { flops: number; ms: number }): number => (l.ms > 0 ? l.flops / (l.ms * 1e6) : 0);
 
 /** The profile as tables: totals, time by op, and the slowest layers. */
 export function printProfile(p: ModelProfile, bestGflops: number, top = 15): void {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GpuContext } from '../src/gpu/context.js';
-import { listVocSplit } from '../src/eval/voc.js';
+import { listVocSplit } from '../src/data/formats/voc-split.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from '../src/model/loading/load-weights.js';
 import { type Quantization, QUANTIZATIONS } from '../src/model/weights/quantize.js';
 import { classify } from './precision.js';

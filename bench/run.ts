@@ -7,12 +7,18 @@
 // the training models (mobilenetv2-257, resnet50) the same on a training step, whose tuning
 // covers the backward kernels too. The choices stay stored, so parts after it in the same run
 // (put model after tune) run tuned.
-// Part browser: ours, ONNX Runtime Web (WebGPU) and TF.js (WebGPU) in one headless Chromium page
-// (bench/browser.ts), at --browser-size or each case's own size.
+// Part browser: ours, ONNX Runtime Web (WebGPU), TF.js (WebGPU) and LiteRT.js (WebGPU and
+// WebAssembly, on the official .tflite) in one headless Chromium page (bench/browser.ts), at
+// --browser-size or each case's own size, on SwiftShader or lavapipe (--browser-adapter), with
+// our pass profiled layer by layer (--browser-profile).
 //
-//   npm run bench -- [--quick] [--parts tune,kernels,model,train,profile,precision,quantize,browser] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS] [--browser-size N] [--out FILE]
+//   npm run bench -- [--quick] [--parts tune,kernels,model,train,profile,precision,quantize,browser] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS]
+//     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,tfjs,litert-webgpu,litert-wasm] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
+import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';
 import { join, resolve } from 'node:path';
-import { type BrowserCase, benchBrowser } from './browser.js';
+import { BROWSER_ADAPTERS, type BrowserCase, type BrowserRun, benchBrowser } from './browser.js';
+import { ENGINES } from './browser-page.js';
+import { printBrowserColdStart, printBrowserProfile } from './browser-report.js';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { LAYERS, OurTimer, benchKernels } from './kernels.js';
 import { benchMemoryKernels } from './memory.js';
@@ -24,7 +30,7 @@ import { benchTrainStep, benchTrainTuned } from './train.js';
 import { compile } from '../src/graph/compile.js';
 import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
 import { GpuContext } from '../src/gpu/context.js';
-import { matrixConfigName } from '../src/kernels/conv2d-variants.js';
+import { matrixConfigName } from '../src/gpu/kernel-limits.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { readImage } from '../src/io/image.js';
 import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
@@ -42,7 +48,7 @@ type Part = (typeof PARTS)[number];
 interface Result {
   part: Part;
   model: string;
-  engine: 'ours' | 'tfjs' | 'ort';
+  engine: 'ours' | 'tfjs' | 'ort' | 'litert-webgpu' | 'litert-wasm';
   batch: number;
   /** Null where the part times nothing (quantize). */
   medianMs: number | null;
@@ -91,13 +97,22 @@ const TRAIN_CASES: { name: string; weights: () => Promise<LoadedWeights> }[] = [
  * minutes per model on 2 cores; on a GPU, --browser-size 513 runs them all at 513x513.
  */
 const BROWSER_CASES: BrowserCase[] = [
-  { name: 'mobilenetv2-257', size: 257, weightsNote: 'mobilenetv2-pascal-257', weights: () => loadWeights('mobilenetv2-pascal-257', { download: false }) },
+  {
+    name: 'mobilenetv2-257',
+    size: 257,
+    weightsNote: 'mobilenetv2-pascal-257',
+    weights: () => loadWeights('mobilenetv2-pascal-257', { download: false }),
+    // The file mobilenetv2-pascal-257 is read from, for LiteRT.js (its input is fixed at 257x257).
+    tflite: { path: sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), size: 257 },
+  },
   { name: 'mobilenetv3-large', size: 97, weightsNote: 'random (torchvision fixture)', weights: () => loadWeights(sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth'), { download: false }) },
   { name: 'resnet50-os16', size: 65, weightsNote: 'random', weights: async () => randomResnet50(16, 65) },
 ];
 
 function parseArgs(argv: string[]) {
-  const args = benchArgs(BENCH, argv, ['--quick'], ['--parts', '--models', '--repeats', '--batch', '--crop', '--tune-budget', '--browser-size', '--out']);
+  const args = benchArgs(BENCH, argv, ['--quick', '--browser-profile'], [
+    '--parts', '--models', '--repeats', '--batch', '--crop', '--tune-budget', '--browser-size', '--browser-adapter', '--browser-engines', '--browser-warmup', '--browser-profile-timing', '--out',
+  ]);
   const quick = args.has('--quick');
   const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
   const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES, ...BROWSER_CASES].map((c) => c.name))];
@@ -121,6 +136,14 @@ function parseArgs(argv: string[]) {
     browserRepeats: positive('--repeats', quick ? 1 : 3),
     /** Part browser's input size for every case (default: each case's own). */
     browserSize: args.value('--browser-size') === undefined ? null : positive('--browser-size', 0),
+    /** Part browser's adapter. */
+    browserAdapter: pickByName(BENCH, 'browser adapter', args.value('--browser-adapter') ?? 'swiftshader', BROWSER_ADAPTERS, (a) => a)[0],
+    browserEngines: pickByName(BENCH, 'browser engine(s)', args.value('--browser-engines'), ENGINES, (e) => e),
+    /** Untimed rounds before part browser's timed ones. */
+    browserWarmup: args.count('--browser-warmup', 0),
+    /** Our pass profiled layer by layer in part browser (each layer timed --repeats times). */
+    browserProfile: args.has('--browser-profile') || args.value('--browser-profile-timing') !== undefined,
+    browserProfileTiming: args.value('--browser-profile-timing') === undefined ? undefined : pickByName(BENCH, 'profile timing', args.value('--browser-profile-timing'), ['timestamps', 'host'] as const, (t) => t)[0],
     /** Seconds of tuning per model (part tune). */
     tuneBudgetMs: positive('--tune-budget', quick ? 20 : 60) * 1000,
     image: sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
@@ -322,23 +345,38 @@ async function tunePart(ctx: GpuContext, o: Options): Promise<Result[]> {
 }
 
 /**
- * Browser part: each case in one headless Chromium page, our engine, ONNX Runtime Web and TF.js
- * on the page's adapter (bench/browser.ts); logits compared with ours. Peers that fail are
- * recorded with their error; our engine failing, or a peer's logits off by 1e-4 or more, makes
- * the run exit 1.
+ * Browser part: each case in one headless Chromium page, our engine, ONNX Runtime Web, TF.js
+ * and LiteRT.js on the page's adapter (bench/browser.ts); logits compared with ours. Peers that
+ * fail are recorded with their error; our engine failing, or a peer's logits off by 1e-4 or
+ * more, makes the run exit 1. With --browser-profile, our pass layer by layer (one row per case,
+ * engine 'ours', part 'browser-profile' in the report's `browserProfiles`).
  */
 async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
   const cases = BROWSER_CASES.filter((c) => o.models.includes(c.name)).map((c) => (o.browserSize ? { ...c, size: o.browserSize } : c));
-  const run = await benchBrowser(cases, { repeats: o.browserRepeats, warmup: 0, image: o.image });
+  const run = await benchBrowser(cases, {
+    repeats: o.browserRepeats,
+    warmup: o.browserWarmup,
+    image: o.image,
+    engines: o.browserEngines,
+    adapter: o.browserAdapter,
+    profile: o.browserProfile ? { repeats: o.heavyRepeats, timing: o.browserProfileTiming } : undefined,
+  });
+  lastBrowserRun = run;
   const seen = new Set<string>();
   for (const m of run.pageMessages) if (!seen.has(m) && seen.add(m)) console.log(`browser page: ${m}`);
-  const browser = { chromium: run.chromium, flags: run.flags, versions: run.start.versions, ortStartMs: run.start.ortStartMs };
+  const browser = {
+    chromium: run.chromium, flags: run.flags, pageAdapter: run.adapter, versions: run.versions, ortStartMs: run.start.ortStartMs,
+    litertStartMs: run.start.litertStartMs, litert: run.start.litert, warmup: o.browserWarmup,
+  };
   return run.rows.map(({ engine, ...r }) => {
     const bad = engine === 'ours' ? r.error !== undefined : r.relativeErrorVsOurs !== null && !(r.relativeErrorVsOurs < MAX_RELATIVE_ERROR);
     if (bad) process.exitCode = 1;
     return { part: 'browser', engine, batch: 1, peakBytes: null, ...r, adapter: run.start.adapters[engine], browser };
   });
 }
+
+/** The browser part's run, for its extra tables and the report's profiles. */
+let lastBrowserRun: BrowserRun | null = null;
 
 const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result[]>> = {
   tune: tunePart,
@@ -355,13 +393,13 @@ function printTable(adapter: string, part: Part, rows: Result[]): void {
   const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(1));
   // The browser part's adapter is the page's, not Node's.
   console.log(`\n${part} (adapter: ${typeof rows[0]?.adapter === 'string' ? rows[0].adapter : adapter})`);
-  console.log(`${pad('model', 18)} ${pad('engine', 11)} ${pad('batch', 6)} ${pad('median ms', 10)} ${pad('first run ms', 13)} ${pad('first pass ms', 14)} peak MiB`);
+  console.log(`${pad('model', 18)} ${pad('engine', 14)} ${pad('batch', 6)} ${pad('median ms', 10)} ${pad('first run ms', 13)} ${pad('first pass ms', 14)} peak MiB`);
   for (const r of rows) {
     const mib = r.peakBytes === null ? '-' : (r.peakBytes / 2 ** 20).toFixed(1);
     const firstPass = typeof r.firstPassMs === 'number' ? r.firstPassMs : null;
     const engine = typeof r.precision === 'string' ? `${r.engine} ${r.precision}` : typeof r.quantization === 'string' ? `${r.engine} ${r.quantization}` : typeof r.tuning === 'string' ? `${r.engine} ${r.tuning}` : r.engine;
     console.log(
-      `${pad(r.model, 18)} ${pad(engine, 11)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${pad(ms(firstPass), 14)} ${mib}`,
+      `${pad(r.model, 18)} ${pad(engine, 14)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${pad(ms(firstPass), 14)} ${mib}`,
     );
   }
 }
@@ -380,6 +418,7 @@ async function main(): Promise<void> {
   useSharedWeightsIfPresent();
   ensureRuntimeDir();
   const ctx = await GpuContext.create({ timestamps: o.parts.includes('kernels') || o.parts.includes('profile') });
+  await verifySubgroupMatrices(ctx);
   try {
     const adapter = ctx.adapterInfo.name;
     console.log(`adapter: ${adapter}${o.quick ? ' (--quick)' : ''}`);
@@ -390,7 +429,15 @@ async function main(): Promise<void> {
       byPart.push([part, await PART_RUNNERS[part](ctx, o)]);
     }
     for (const [part, rows] of byPart) printTable(adapter, part, rows);
-    writeReport(o.out, { adapter, subgroupMatrices: ctx.subgroupMatrices, date: new Date().toISOString(), quick: o.quick, results: byPart.flatMap(([, rows]) => rows) });
+    const browserRun = lastBrowserRun as BrowserRun | null;
+    if (browserRun) {
+      printBrowserColdStart(browserRun);
+      for (const p of browserRun.profiles) printBrowserProfile(p, browserRun.rows.filter((r) => r.model === p.model));
+    }
+    writeReport(o.out, {
+      adapter, subgroupMatrices: ctx.subgroupMatrices, date: new Date().toISOString(), quick: o.quick, results: byPart.flatMap(([, rows]) => rows),
+      ...(browserRun?.profiles.length ? { browserProfiles: browserRun.profiles } : {}),
+    });
   } finally {
     ctx.destroy();
   }

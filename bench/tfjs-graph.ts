@@ -7,8 +7,8 @@ import type { Graph, Node, NodeOp, OpType, Value } from '../src/graph/ir.js';
 import { nodeOutput } from '../src/graph/ir.js';
 import { nodeInputs } from '../src/graph/ops/registry.js';
 import type { HostParams } from '../src/graph/params.js';
-import type { Activation } from '../src/kernels/activation.js';
-import type { ResizeMode } from '../src/kernels/resize.js';
+import type { Activation } from '../src/kernels/activation/activation.js';
+import type { ResizeMode } from '../src/kernels/resize/resize.js';
 
 export type Tfjs = typeof import('@tensorflow/tfjs-core');
 export type TfTensor = import('@tensorflow/tfjs-core').Tensor;

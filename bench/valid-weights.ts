@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { plotPng } from '../src/util/plot.js';
+import { benchArgs } from './common.js';
 
 // ------------------------------------------------------------------------------ counting
 
@@ -77,20 +78,15 @@ export function validWeightsTable(size: number, maxRate: number): ValidWeightsRo
 // ------------------------------------------------------------------------------ main
 
 function parseArgs(argv: string[]): { size: number; maxRate: number; out: string } {
-  const value = (flag: string): string | undefined => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const int = (flag: string, dflt: number): number => {
-    const text = value(flag);
-    if (text === undefined) return dflt;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag}: '${text}' is not a positive integer`);
+  const args = benchArgs('bench:valid-weights', argv, [], ['--map', '--max-rate', '--out']);
+  const positive = (flag: string, dflt: number): number => {
+    const n = args.count(flag, dflt);
+    if (n < 1) throw new Error(`bench:valid-weights: ${flag} must be a positive integer, got ${n}`);
     return n;
   };
   const here = dirname(fileURLToPath(import.meta.url));
   // dist/bench/valid-weights.js -> <root>/bench/results
-  return { size: int('--map', 65), maxRate: int('--max-rate', 64), out: value('--out') ?? join(here, '..', '..', 'bench', 'results') };
+  return { size: positive('--map', 65), maxRate: positive('--max-rate', 64), out: args.value('--out') ?? join(here, '..', '..', 'bench', 'results') };
 }
 
 function main(): void {

@@ -15,6 +15,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { dirname, extname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { REGISTRY } from '../src/model/loading/registry.js';
 import { readFlag } from '../src/util/flags.js';
 import { sharedDirLocation } from '../test/shared.js';
@@ -296,13 +297,21 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ s
   return { server, url: `http://localhost:${port}/` };
 }
 
+/** The demo's command line (`--port N` or `--port=N`, default 8080), parsed by Node's util.parseArgs. */
+export function demoOptions(argv: string[]): { port: number } {
+  let values: { port?: string };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { port: { type: 'string' } }, strict: true, allowPositionals: false }));
+  } catch (e) {
+    throw new Error(`demo: ${(e as Error).message.replace(/\s*\n/g, ' ')} (usage: npm run demo -- [--port N])`);
+  }
+  const port = values.port === undefined ? 8080 : Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || values.port?.trim() === '') throw new Error(`demo: --port must be a port number, got '${values.port}'`);
+  return { port };
+}
+
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const i = args.indexOf('--port');
-  const port = i >= 0 ? Number(args[i + 1]) : 8080;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`demo: --port must be a port number, got ${args[i + 1]}`);
-  const unknown = args.filter((a, k) => a !== '--port' && args[k - 1] !== '--port');
-  if (unknown.length) throw new Error(`demo: unknown argument ${unknown[0]} (usage: npm run demo -- [--port N])`);
+  const { port } = demoOptions(process.argv.slice(2));
   const { url } = await startDemoServer({ port });
   console.log(`deeplab demo: ${url} (Ctrl-C to stop)`);
 }

@@ -1,51 +1,12 @@
 // Builds the browser bundles dist/browser/deeplab.js (src/browser/index.ts) and
-// dist/browser/deeplab-worker.js (src/browser/worker.ts) with esbuild.
-// The bundle holds the same kernel, graph and model modules as Node; seven Node modules are
-// swapped for their browser stand-ins in src/browser/ (the GPU, shader files, image decoding,
-// the Vulkan runtime folder, the kernel-tuning store, zlib's inflate and PNG-to-RGBA decoding
-// for label masks), and the shaders/ files are built in as strings. Node's
-// built-in modules, still imported by code the browser never runs (weights from a file path,
-// saving), become stubs that throw a clear error if called. Any other package is an error.
+// dist/browser/deeplab-worker.js (src/browser/worker.ts) with esbuild, through the plugin in
+// browser-plugin.mjs: Node's modules swapped for their browser stand-ins, the shaders built in as
+// strings, and the build failing where a bundled module imports a Node built-in or a package.
 import { build } from 'esbuild';
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { browserSwaps, root } from './browser-plugin.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const browserDir = join(root, 'src', 'browser');
-/** Packages written for the browser as much as for Node, bundled as they are (fflate: label PNGs' inflate). */
-const BROWSER_PACKAGES = new Set(['fflate']);
-const SWAPPED = new Set(['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba']);
-
-const browserSwaps = {
-  name: 'deeplab-browser',
-  setup(b) {
-    b.onResolve({ filter: /^webgpu$/ }, () => ({ path: join(browserDir, 'webgpu.ts') }));
-    b.onResolve({ filter: /(^|\/)(shader-source|runtime-dir|image-source|tune-store|inflate|png-rgba)\.js$/ }, (args) => {
-      if (args.importer.startsWith(browserDir)) return undefined;
-      const name = args.path.split('/').pop().replace(/\.js$/, '');
-      return SWAPPED.has(name) ? { path: join(browserDir, `${name}.ts`) } : undefined;
-    });
-    b.onResolve({ filter: /^deeplab:shaders$/ }, () => ({ path: 'shaders', namespace: 'deeplab-shaders' }));
-    b.onLoad({ filter: /.*/, namespace: 'deeplab-shaders' }, () => {
-      const dir = join(root, 'shaders');
-      const files = Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.wgsl')).sort().map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
-      return { contents: `export default ${JSON.stringify(files)};`, loader: 'js', watchFiles: Object.keys(files).map((f) => join(dir, f)) };
-    });
-    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));
-    b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({
-      contents:
-        `const what = ${JSON.stringify(args.path)};\n` +
-        'module.exports = new Proxy({}, { get: (_t, key) => key === "__esModule" ? false : () => { ' +
-        'throw new Error(`deeplab: ${what} (${String(key)}) is not available in the browser; pass weights and images as URLs, Files or bytes`); } });\n',
-      loader: 'js',
-    }));
-    b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.namespace !== 'file' || args.path.startsWith('deeplab:') || BROWSER_PACKAGES.has(args.path)) return undefined;
-      return { errors: [{ text: `the browser bundle cannot include the package '${args.path}' (imported by ${args.importer.slice(root.length + 1)})` }] };
-    });
-  },
-};
 
 // Two bundles: the library (deeplab.js) and the engine as a Web Worker (deeplab-worker.js, which
 // SegmentationWorker starts).

@@ -1,5 +1,5 @@
-# Sourced at the start of every command on the device machine (see bench/README.md, "On a real
-# GPU"). That machine has CUDA and PyTorch but no Node and no Vulkan loader, and only this
+# Sourced at the start of every command on the device machine (see bench/README.md, "On a GPU host
+# without Node"). That machine has CUDA and PyTorch but no Node and no Vulkan loader, and only this
 # checkout travels there: the runtime, the npm packages and the shared data come in the
 # git-ignored .device-carry/ folder. Unpacks them once per machine and sets the environment.
 set -e

@@ -1,9 +1,9 @@
-// The browser's stand-in for src/io/inflate.ts: fflate's synchronous zlib decoder (label decoding
+// The browser's stand-in for src/io/inflate.ts: fflate's synchronous zlib coder (label decoding
 // is synchronous, and the browser's own DecompressionStream is asynchronous only). fflate leaves
 // two checks to its caller that node:zlib makes, so they are made here: the output bound (an
 // output buffer of one byte more than allowed: filling it means the data inflates to more), and
 // the stream's Adler-32 checksum.
-import { unzlibSync } from 'fflate';
+import { unzlibSync, zlibSync } from 'fflate';
 
 /** Adler-32 (RFC 1950, 9) of `bytes`. */
 export function adler32(bytes: Uint8Array): number {
@@ -42,4 +42,9 @@ export function inflateZlib(data: Uint8Array, maxOutputLength: number): Uint8Arr
   const stored = ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
   if (adler32(out) !== stored) throw new Error('incorrect data check (Adler-32 mismatch)');
   return out;
+}
+
+/** `data` as a zlib stream, compressed as far as fflate goes (level 9). */
+export function deflateZlib(data: Uint8Array): Uint8Array {
+  return zlibSync(data, { level: 9 });
 }

@@ -1,4 +1,4 @@
-// The browser's shader loader: the WGSL files of shaders/ are built into the bundle as strings
+// The browser's shader loader: the WGSL files (scripts/shaders.mjs) are built into the bundle as strings
 // (scripts/build-browser.mjs makes the module 'deeplab:shaders'); includes expand as in Node.
 import SHADERS from 'deeplab:shaders';
 import { expandShader } from '../gpu/shader-include.js';

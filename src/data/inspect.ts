@@ -1,7 +1,10 @@
 // A data set's summary for `deeplab data`: its format, image count and sizes, each class's
-// pixels, the ignored pixels, and the problems found. Problems are collected, never thrown, so
-// one pass lists them all; only a folder that cannot be opened at all is an error.
-import { readImageSize } from '../io/image-size.js';
+// pixels, the ignored pixels, and what is wrong. Every image is decoded whole and every label read
+// as training reads them, so what training would stop on is found here: those are the problems
+// (errors); what training runs with but a user may want to know (a class with no pixels in the
+// split, normal in a small one) are warnings. Both are collected, never thrown, so one pass lists
+// them all; only a folder that cannot be opened at all is an error.
+import { readImage } from '../io/image.js';
 import { type CocoClasses, type Dataset, type DatasetFormat, openDataset } from './dataset.js';
 
 export interface DataReport {
@@ -12,7 +15,10 @@ export interface DataReport {
   sizes: { width: number; height: number; images: number }[];
   classes: { name: string; pixels: number }[];
   ignoredPixels: number;
+  /** What training would stop on: unreadable images and labels, labels not of their image's size. */
   problems: string[];
+  /** What training runs with: classes with no pixels in the split. */
+  warnings: string[];
 }
 
 export interface InspectOptions {
@@ -37,13 +43,16 @@ export async function inspectOpened(data: Dataset, onImage?: (i: number, n: numb
   for (const [i, item] of data.items.entries()) {
     let size: { width: number; height: number } | undefined;
     try {
-      size = await readImageSize(item.imagePath);
+      // Decoded whole, as training decodes it: a header can be intact where the data is cut short.
+      const image = await readImage(item.imagePath);
+      size = { width: image.width, height: image.height };
       const k = `${size.width}x${size.height}`;
       const s = sizes.get(k) ?? { ...size, images: 0 };
       s.images++;
       sizes.set(k, s);
     } catch (e) {
-      problems.push(`unreadable image: ${(e as Error).message}`);
+      const message = (e as Error).message;
+      problems.push(`unreadable image: ${message.includes(item.imagePath) ? message : `${item.imagePath}: ${message}`}`);
     }
     try {
       const label = data.readLabel(item.labelPath);
@@ -59,8 +68,9 @@ export async function inspectOpened(data: Dataset, onImage?: (i: number, n: numb
     }
     onImage?.(i + 1, data.items.length);
   }
+  const warnings: string[] = [];
   pixels.forEach((n, c) => {
-    if (n === 0) problems.push(`class ${c} '${data.classes.names[c]}' has no pixels in split '${data.split}'`);
+    if (n === 0) warnings.push(`class ${c} '${data.classes.names[c]}' has no pixels in split '${data.split}'`);
   });
   return {
     format: data.format,
@@ -70,6 +80,7 @@ export async function inspectOpened(data: Dataset, onImage?: (i: number, n: numb
     classes: data.classes.names.map((name, c) => ({ name, pixels: pixels[c] })),
     ignoredPixels,
     problems,
+    warnings,
   };
 }
 
@@ -90,5 +101,6 @@ export function formatReport(r: DataReport, dir: string): string {
   ];
   if (r.problems.length) lines.push(`${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}:`, ...r.problems.map((p) => `  - ${p}`));
   else lines.push('no problems found');
+  if (r.warnings.length) lines.push(`${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}:`, ...r.warnings.map((w) => `  - ${w}`));
   return lines.join('\n') + '\n';
 }

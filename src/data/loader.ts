@@ -26,6 +26,8 @@ export interface LoaderOptions extends Omit<AugmentOptions, 'ignoreIndex'> {
    * on the main thread between GPU submissions.
    */
   workers?: number;
+  /** The module the worker threads run (default SAMPLE_WORKER; a test gives one that dies). */
+  sampleWorker?: URL;
 }
 
 export function defaultLoaderWorkers(): number {
@@ -61,7 +63,7 @@ export class TrainLoader {
     }
     const workers = o.workers ?? defaultLoaderWorkers();
     if (!Number.isInteger(workers) || workers < 0) throw new Error(`loader: workers must be a non-negative integer, got ${workers}`);
-    this.pool = workers > 0 ? new SamplePool(workers) : null;
+    this.pool = workers > 0 ? new SamplePool(workers, o.sampleWorker) : null;
   }
 
   /** Samples per epoch (repeats included). */
@@ -79,7 +81,7 @@ export class TrainLoader {
     const epoch = Math.floor(n / this.order.length);
     const perm = Rng.derive(this.o.seed, 0xe90c, epoch).permutation(this.order.length);
     const item = this.data.items[this.order[perm[n % this.order.length]]];
-    const { batch: _b, repeatClasses: _r, repeatFactor: _f, workers: _w, ...augmentation } = this.o;
+    const { batch: _b, repeatClasses: _r, repeatFactor: _f, workers: _w, sampleWorker: _m, ...augmentation } = this.o;
     return {
       id: item.id,
       spec: { ...augmentation, imagePath: item.imagePath, labelPath: item.labelPath, labels: this.data.labels, ignoreIndex: this.data.ignoreIndex, n },

@@ -1,112 +1,86 @@
 // Worker threads that decode and augment training samples in parallel, so a fast GPU is not
 // left waiting on one CPU core (decoding, resizing and cropping 8 images takes about half a
-// second on one core). A worker keeps the process alive only while it owes a sample, so a pool
-// that is never closed does not hang the process; close() ends them.
-import { Worker } from 'node:worker_threads';
+// second on one core). The threads are piscina's: it queues samples for the next free worker, and
+// when a worker dies (an uncaught error, memory exhausted, process.exit, a native crash) it
+// rejects the sample that worker was making and starts a new worker in its place. Such a sample is
+// made once more on the new worker; a second death is an error naming the image and the cause.
+// Idle workers do not keep the process alive, so a pool that is never closed does not hang it.
+import { Piscina } from 'piscina';
 import type { Sample, SampleSpec } from './sample.js';
+import type { WorkerAnswer } from './sample-worker.js';
 
-/** How long close() waits for a worker to finish its sample and exit before terminating it. */
+/** How long close() waits for the samples being made before it terminates the workers. */
 const STOP_GRACE_MS = 30_000;
 
-interface Pending {
-  resolve: (s: Sample) => void;
-  reject: (e: Error) => void;
-  worker: Worker;
+/** The worker module that makes the samples (a test gives one that dies on purpose). */
+export const SAMPLE_WORKER = new URL('./sample-worker.js', import.meta.url);
+
+/** A sample whose worker thread died under it, twice: the image and what killed the worker. */
+export class SampleWorkerError extends Error {
+  constructor(
+    readonly imagePath: string,
+    readonly causes: string[],
+  ) {
+    super(`sample pool: a worker died twice making the sample of ${imagePath} (${causes.join('; then ')})`);
+  }
 }
 
 export class SamplePool {
-  private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
-  private next = 0;
+  private readonly pool: Piscina;
   private closed = false;
-  private readonly exited = new Set<Worker>();
-  private terminated = 0;
+  private deaths = 0;
 
-  constructor(size: number) {
+  constructor(size: number, workerModule: URL = SAMPLE_WORKER) {
     if (!Number.isInteger(size) || size < 1) throw new Error(`sample pool: size must be a positive integer, got ${size}`);
-    for (let i = 0; i < size; i++) {
-      const w = new Worker(new URL('./sample-worker.js', import.meta.url));
-      w.on('message', (m: { id: number; sample?: Sample; error?: string }) => {
-        const p = this.pending.get(m.id);
-        if (!p) return;
-        this.pending.delete(m.id);
-        this.release(p.worker);
-        if (m.error !== undefined) p.reject(new Error(m.error));
-        else p.resolve(m.sample!);
-      });
-      w.on('error', (e) => this.failAll(`sample pool: a worker failed: ${e.message}`));
-      w.on('exit', () => this.exited.add(w));
-      w.unref();
-      this.workers.push(w);
-    }
+    this.pool = new Piscina({ filename: workerModule.href, minThreads: size, maxThreads: size, idleTimeout: Infinity, closeTimeout: STOP_GRACE_MS });
+    // A worker that dies between samples: piscina has already replaced it, nothing was lost.
+    this.pool.on('error', () => this.deaths++);
   }
 
   get size(): number {
-    return this.workers.length;
+    return this.pool.options.maxThreads;
   }
 
-  /** Workers whose threads are still running. */
+  /** Worker threads now running (none once closed). */
   get running(): number {
-    return this.workers.length - this.exited.size;
+    return this.pool.threads.length;
   }
 
-  /** Workers close() had to terminate (still running after its grace period). */
-  get terminatedCount(): number {
-    return this.terminated;
+  /** Workers that died, replaced by the pool (a sample they were making retried once). */
+  get workerDeaths(): number {
+    return this.deaths;
   }
 
-  /** Makes one sample on the next worker (round robin: samples are about equally costly). */
-  make(spec: SampleSpec): Promise<Sample> {
-    if (this.closed) return Promise.reject(new Error('sample pool: closed'));
-    const id = this.nextId++;
-    const worker = this.workers[this.next++ % this.workers.length];
-    worker.ref();
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, worker });
-      worker.postMessage({ id, spec });
-    });
-  }
-
-  /** Lets the process exit while a worker owes nothing. */
-  private release(worker: Worker): void {
-    for (const p of this.pending.values()) if (p.worker === worker) return;
-    worker.unref();
-  }
-
-  private failAll(message: string): void {
-    const owed = [...this.pending.values()];
-    this.pending.clear();
-    for (const p of owed) {
-      p.reject(new Error(message));
-      this.release(p.worker);
+  /** Makes one sample on the next free worker. */
+  async make(spec: SampleSpec): Promise<Sample> {
+    const causes: string[] = [];
+    for (;;) {
+      if (this.closed) throw new Error('sample pool: closed');
+      let answer: WorkerAnswer;
+      try {
+        answer = await this.pool.run(spec);
+      } catch (e) {
+        // The worker died (a failed sample is an answer, not a rejection), or close() dropped
+        // the sample before a worker took it.
+        if (this.closed) throw new Error('sample pool: closed before the sample was made');
+        this.deaths++;
+        causes.push((e as Error).message);
+        if (causes.length === 2) throw new SampleWorkerError(spec.imagePath, causes);
+        continue;
+      }
+      if ('error' in answer) throw new Error(answer.error);
+      return answer.sample;
     }
   }
 
   /**
-   * Ends the workers: each finishes the sample it is making (its result is dropped) and exits by
-   * itself. Terminating a thread mid-decode can abort the process (see sample-worker.ts), so
-   * terminate() is only the last resort for a worker still running after `graceMs`.
+   * Ends the workers: samples not yet started are dropped (rejected), those being made are
+   * finished (their results dropped), then the idle threads end. A thread is never terminated in
+   * the middle of a sample before STOP_GRACE_MS: that can abort the process (see sample-worker.ts).
    */
-  async close(graceMs = STOP_GRACE_MS): Promise<void> {
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.failAll('sample pool: closed before the sample was made');
-    await Promise.all(
-      this.workers.map(async (w) => {
-        if (this.exited.has(w)) return;
-        const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
-        // Referenced, so the process waits for the exit rather than tearing the thread down.
-        w.ref();
-        w.postMessage({ stop: true });
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
-        if ((await Promise.race([exited, late])) === 'late') {
-          this.terminated++;
-          await w.terminate();
-        }
-        clearTimeout(timer);
-      }),
-    );
+    await this.pool.close({ force: true });
   }
 }

@@ -1,27 +1,21 @@
-// Worker-thread entry of the sample pool: makes the samples it is sent and transfers them back.
-// On { stop: true } it finishes the samples it owes, then closes its port so the thread ends by
-// itself: a thread terminated mid-decode can abort the whole process (Node asserts when a zlib
-// handle it was setting up is torn down before its init, as pngjs' inflate is).
-import { parentPort } from 'node:worker_threads';
-import { type SampleSpec, makeSample } from './sample.js';
+// Worker-thread entry of the sample pool (piscina runs it): makes one sample and moves its arrays
+// back rather than copying them. A sample that cannot be made (a damaged file) is an answer,
+// { error }, not a throw, so the pool tells it apart from a worker that died under it.
+// The pool never terminates a thread in the middle of a sample: that can abort the whole process
+// (Node asserts when a zlib handle it was setting up is torn down before its init, as pngjs'
+// inflate is).
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { type Sample, type SampleSpec, makeSample } from './sample.js';
 
-let owed = 0;
-let stopping = false;
+export type WorkerAnswer = { sample: Sample } | { error: string };
 
-parentPort!.on('message', async (m: { id: number; spec: SampleSpec } | { stop: true }) => {
-  if ('stop' in m) {
-    stopping = true;
-    if (owed === 0) parentPort!.close();
-    return;
-  }
-  owed++;
+export default async function makeSampleInWorker(spec: SampleSpec): Promise<WorkerAnswer> {
+  let sample: Sample;
   try {
-    const s = await makeSample(m.spec);
-    parentPort!.postMessage({ id: m.id, sample: s }, [s.image.buffer as ArrayBuffer, s.label.buffer as ArrayBuffer]);
+    sample = await makeSample(spec);
   } catch (e) {
-    parentPort!.postMessage({ id: m.id, error: (e as Error).message });
-  } finally {
-    owed--;
-    if (stopping && owed === 0) parentPort!.close();
+    return { error: (e as Error).message };
   }
-});
+  const answer: WorkerAnswer = { sample };
+  return move({ [transferableSymbol]: [sample.image.buffer, sample.label.buffer], [valueSymbol]: answer }) as unknown as WorkerAnswer;
+}

@@ -10,7 +10,7 @@ import { GpuError } from './errors.js';
 import { KernelTuning, type TuneMode, adapterIdentity, tuneModeFrom } from './tuning.js';
 import type { WorkTimer } from './work-timer.js';
 import { readFlag } from '../util/flags.js';
-import { EMULATED_MATRIX_CONFIGS, type DepthwiseVariant, matrixConfigName, type GemmVariant, type KernelLimits, type MatrixConfig } from '../kernels/conv2d-variants.js';
+import { EMULATED_MATRIX_CONFIGS, type KernelLimits, type MatrixConfig } from './kernel-limits.js';
 
 export { GpuError } from './errors.js';
 
@@ -145,16 +145,17 @@ export class GpuContext {
   readonly hasHalf: boolean;
   /**
    * Kernel choices that tests and benchmarks may change (pipelines are keyed by them): the
-   * split-K mode, GEMM / depthwise variants forced on every layer they run, and whether
-   * kernels may use subgroups (false: every kernel takes its path for adapters without them),
-   * and whether the matrix kernel runs with its built-ins emulated on the shapes adapters report
-   * (tests on adapters without subgroup matrices; slow, never for production).
+   * split-K mode, whether kernels may use subgroups (false: every kernel takes its path for
+   * adapters without them), and whether the matrix kernel runs with its built-ins emulated on
+   * the shapes adapters report (tests on adapters without subgroup matrices; slow, never for
+   * production).
    */
-  readonly kernelOptions: { splitK: SplitKMode; gemm?: GemmVariant; depthwise?: DepthwiseVariant; subgroups: boolean; emulateMatrix: boolean };
-  /** The adapter's subgroup-matrix shapes that passed their check (conv2d-matrix-check.ts). */
-  private matrixConfigs: MatrixConfig[] = [];
-  /** The shapes it offered that failed it, and why. */
-  private matrixFailures: { config: MatrixConfig; reason: string }[] = [];
+  readonly kernelOptions: { splitK: SplitKMode; subgroups: boolean; emulateMatrix: boolean };
+  /**
+   * The adapter's subgroup-matrix shapes that passed the kernels' check (recordMatrixCheck), and
+   * those that failed it with the reason; null until the check has run, and until then none is used.
+   */
+  private matrixCheck: { passed: MatrixConfig[]; failed: { config: MatrixConfig; reason: string }[] } | null = null;
   private destroyed = false;
 
   private constructor(
@@ -219,40 +220,35 @@ export class GpuContext {
     });
     const described = describeAdapter(adapter);
     const tuning = await KernelTuning.open(adapterIdentity(described, isSoftwareAdapter(adapter)), tune);
-    const ctx = new GpuContext(gpu, adapter, device, described, wantTimestamps, { splitK, subgroups }, tuning);
-    try {
-      if (device.features.has(SUBGROUP_MATRIX_FEATURE)) await ctx.checkSubgroupMatrices();
-    } catch (e) {
-      ctx.destroy();
-      throw e;
-    }
-    return ctx;
+    return new GpuContext(gpu, adapter, device, described, wantTimestamps, { splitK, subgroups }, tuning);
   }
 
-  /** Keeps the adapter's subgroup-matrix shapes that give the CPU reference's answers; warns of the others. */
-  private async checkSubgroupMatrices(): Promise<void> {
-    const offered = offeredMatrixConfigs(this.adapter, this.hasHalf);
-    if (!offered.length) return;
-    const { checkMatrixConfigs } = await import('../kernels/conv2d-matrix-check.js');
-    const check = await checkMatrixConfigs(this, offered, { subgroupMaxSize: this.subgroupMaxSize, emulated: false });
-    // A driver that falls over on them takes the device with it: say what to turn off.
-    if (this.isLost) {
-      throw new GpuError(`the GPU device was lost while checking its subgroup matrices (${this.lostReason}); DEEPLAB_SUBGROUP_MATRIX=off skips them`, 'device-lost');
-    }
-    this.matrixConfigs = check.passed;
-    this.matrixFailures = check.failed;
-    for (const { config, reason } of check.failed) {
-      console.warn(`deeplab: subgroup matrices ${matrixConfigName(config)} not used on ${this.adapterInfo.name}: ${reason}`);
-    }
+  /**
+   * The subgroup-matrix shapes (tensor cores) the device offers, unverified: the kernels layer
+   * checks each against the CPU reference before any layer uses it (src/kernels/conv2d/gemm/
+   * matrix-check.ts, run when a program is created) and records the result here.
+   */
+  get offeredMatrixConfigs(): MatrixConfig[] {
+    return this.device.features.has(SUBGROUP_MATRIX_FEATURE) ? offeredMatrixConfigs(this.adapter, this.hasHalf) : [];
+  }
+
+  /** Whether the offered subgroup-matrix shapes have been checked (none is used before). */
+  get matrixChecked(): boolean {
+    return this.matrixCheck !== null;
+  }
+
+  /** Keeps the shapes that passed the kernels' check for use; the failed ones are reported by subgroupMatrices. */
+  recordMatrixCheck(passed: readonly MatrixConfig[], failed: readonly { config: MatrixConfig; reason: string }[]): void {
+    this.matrixCheck = { passed: [...passed], failed: [...failed] };
   }
 
   /** Subgroup-matrix shapes (tensor cores) the adapter offered: those convolutions use, and those that failed their check. */
   get subgroupMatrices(): { used: readonly MatrixConfig[]; rejected: readonly { config: MatrixConfig; reason: string }[] } {
-    return { used: this.matrixConfigs, rejected: this.matrixFailures };
+    return { used: this.matrixCheck?.passed ?? [], rejected: this.matrixCheck?.failed ?? [] };
   }
 
   /** The adapter's largest subgroup (0 where it does not say). */
-  private get subgroupMaxSize(): number {
+  get subgroupMaxSize(): number {
     return (this.adapter.info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
   }
 
@@ -261,8 +257,9 @@ export class GpuContext {
     if (this.kernelOptions.emulateMatrix) {
       return { configs: EMULATED_MATRIX_CONFIGS.filter((c) => c.component === 'f32' || this.hasHalf), subgroupMaxSize: this.subgroupMaxSize, emulated: true };
     }
-    if (!this.matrixConfigs.length || !this.kernelOptions.subgroups) return undefined;
-    return { configs: this.matrixConfigs, subgroupMaxSize: this.subgroupMaxSize, emulated: false };
+    const passed = this.matrixCheck?.passed ?? [];
+    if (!passed.length || !this.kernelOptions.subgroups) return undefined;
+    return { configs: passed, subgroupMaxSize: this.subgroupMaxSize, emulated: false };
   }
 
   get limits(): GPUSupportedLimits {
@@ -270,7 +267,7 @@ export class GpuContext {
   }
 
   /**
-   * What kernel variants must fit (conv2d-variants.ts): the device's limits, and its subgroup
+   * What kernel variants must fit (src/kernels' candidate spaces): the device's limits, and its subgroup
    * size where it has `subgroups`, the adapter reports one fixed size and kernelOptions allow
    * them (0 otherwise: a kernel that shuffles among a subgroup's lanes needs every subgroup
    * full and of a known width).

@@ -2,7 +2,7 @@
 // triangle covers the target (a canvas's current texture in the page, any colour texture in
 // Node), reading the frame texture and the class map where segmentFrameInto left them, with
 // the palette in a storage buffer. No pixel is read back to the CPU. The blend is the CPU's
-// overlayPalette (src/io/overlay.ts) to the byte (shaders/overlay_render.wgsl).
+// overlayPalette (src/io/overlay.ts) to the byte (overlay_render.wgsl).
 import type { GpuContext } from './context.js';
 import { GpuTensor, shapeString } from './tensor.js';
 import { loadShader } from './shader-source.js';

@@ -2,10 +2,11 @@
 // constants. Tensor sizes never enter the key; they travel in uniform buffers, so one pipeline
 // serves every layer of the same kind.
 import { GpuError } from './errors.js';
+import { expandRepeats } from './shader-include.js';
 import { loadShader } from './shader-source.js';
 
 export interface KernelSpec {
-  /** File name under shaders/, e.g. 'conv2d.wgsl'. */
+  /** A WGSL file's name (unique across the tree, scripts/shaders.mjs), e.g. 'conv2d_gemm.wgsl'. */
   shader: string;
   /** Entry point; 'main' when omitted. */
   entryPoint?: string;
@@ -42,8 +43,12 @@ const ENABLE_DIRECTIVE = /^enable [^;]+;[ \t]*$/gm;
 /** WGSL wants `diagnostic` directives with the `enable`s, before any declaration. */
 const DIAGNOSTIC_DIRECTIVE = /^diagnostic\([^)]*\);[ \t]*$/gm;
 
-/** A shader's source with the storage prelude (and any `consts`) after its own directives. */
-export function withPrelude(source: string, half: boolean, consts?: Record<string, number>): string {
+/**
+ * A shader's source with the storage prelude (and any `consts`) after its own directives, its
+ * `//#repeat` blocks expanded with those consts.
+ */
+export function withPrelude(source: string, half: boolean, consts?: Record<string, number>, name?: string): string {
+  source = expandRepeats(source, consts, name);
   const directives = [...(source.match(ENABLE_DIRECTIVE) ?? []), ...(source.match(DIAGNOSTIC_DIRECTIVE) ?? [])];
   const body = source.replace(ENABLE_DIRECTIVE, '').replace(DIAGNOSTIC_DIRECTIVE, '');
   return directives.map((d) => d + '\n').join('') + storagePrelude(half) + constDeclarations(consts) + body;
@@ -109,7 +114,7 @@ export class PipelineCache {
       const source = loadShader(shader);
       // A shader with plain f32 arrays would read f16 data as garbage: refuse, do not guess.
       if (half && !/\belem4?_t\b/.test(source)) throw new Error(`${shader} has no half-precision (f16) variant`);
-      mod = this.ctx.device.createShaderModule({ code: withPrelude(source, half, spec.consts), label: key });
+      mod = this.ctx.device.createShaderModule({ code: withPrelude(source, half, spec.consts, shader), label: key });
       this.modules.set(key, mod);
     }
     return mod;

@@ -4,7 +4,11 @@
 // a variant needs other WGSL text (an `enable` directive, extra builtins, another inner loop), a
 // small file says `//#define NAME` and includes the shared source, whose `//#if NAME` ...
 // `//#else` ... `//#endif` blocks then keep one copy of everything the variants share. Where
-// the files come from is the caller's: shaders/ on disk in Node, strings in the browser bundle.
+// the files come from is the caller's: dist/shaders/ on disk in Node, strings in the browser bundle.
+// Straight-line code that some drivers need (SwiftShader keeps loops as loops and private arrays
+// in memory) is written once with `//#repeat NAME COUNT` ... `//#end`: the lines between are
+// repeated COUNT times (a number, or a module const of the kernel spec), `{NAME}` in them
+// replaced by 0, 1, ... (see expandRepeats).
 
 const INCLUDE = /^\/\/#include "([^"]+)"\s*$/gm;
 const DIRECTIVE = /^\s*\/\/#(define|if|else|endif)\b\s*(\S*)\s*$/;
@@ -56,4 +60,52 @@ function resolveConditionals(source: string, name: string): string {
   });
   if (open.length) throw new Error(`shader ${name}: the //#if of line ${open[open.length - 1].line} has no //#endif`);
   return out.join('\n');
+}
+
+const REPEAT = /^\s*\/\/#repeat\s+([A-Za-z_]\w*)\s+(\S+)\s*$/;
+const END = /^\s*\/\/#end\s*$/;
+/** At most this many lines a shader may expand to: a wrong count fails loudly, not slowly. */
+const MAX_EXPANDED_LINES = 200_000;
+
+/**
+ * Expands `//#repeat NAME COUNT` ... `//#end` blocks (nested ones too): COUNT is a non-negative
+ * integer or a name in `consts` (the kernel spec's module constants, which also key the module);
+ * `{NAME}` in the block's lines becomes the repetition's index. `name` is for error messages.
+ */
+export function expandRepeats(source: string, consts: Record<string, number> = {}, name = 'shader'): string {
+  const lines = source.split('\n');
+  let produced = 0;
+  // Expands lines[from, to) with the given variable bindings; returns the output lines.
+  const expand = (from: number, to: number, vars: Map<string, number>): string[] => {
+    const out: string[] = [];
+    for (let i = from; i < to; i++) {
+      const m = REPEAT.exec(lines[i]);
+      if (!m) {
+        if (END.test(lines[i])) throw new Error(`${name}, line ${i + 1}: //#end without //#repeat`);
+        let line = lines[i];
+        for (const [v, k] of vars) line = line.replaceAll(`{${v}}`, String(k));
+        out.push(line);
+        if (++produced > MAX_EXPANDED_LINES) throw new Error(`${name}: //#repeat expands past ${MAX_EXPANDED_LINES} lines`);
+        continue;
+      }
+      const [, variable, countText] = m;
+      const count = /^\d+$/.test(countText) ? Number(countText) : consts[countText];
+      if (count === undefined || !Number.isInteger(count) || count < 0) {
+        throw new Error(`${name}, line ${i + 1}: //#repeat ${variable} ${countText}: the count must be a non-negative integer or a const of the kernel`);
+      }
+      if (vars.has(variable)) throw new Error(`${name}, line ${i + 1}: //#repeat ${variable} inside a //#repeat of the same name`);
+      // The matching //#end, counting nested repeats.
+      let depth = 1;
+      let j = i + 1;
+      for (; j < to && depth > 0; j++) {
+        if (REPEAT.test(lines[j])) depth++;
+        else if (END.test(lines[j]) && --depth === 0) break;
+      }
+      if (depth !== 0) throw new Error(`${name}, line ${i + 1}: //#repeat ${variable} has no //#end`);
+      for (let k = 0; k < count; k++) out.push(...expand(i + 1, j, new Map([...vars, [variable, k]])));
+      i = j;
+    }
+    return out;
+  };
+  return expand(0, lines.length, new Map()).join('\n');
 }

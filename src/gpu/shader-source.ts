@@ -1,5 +1,6 @@
-// Loads WGSL sources from the package's `shaders/` folder (Node). The browser bundle replaces
-// this module with src/browser/shader-source.ts, which has the same files built in as strings.
+// Loads WGSL sources by file name from the package's `dist/shaders/` folder (Node), where the
+// build copies them from their kernel families' folders (scripts/shaders.mjs). The browser bundle
+// replaces this module with src/browser/shader-source.ts, which has the same files built in.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,19 +8,19 @@ import { expandShader } from './shader-include.js';
 
 let shaderDir: string | null = null;
 
-/** The `shaders/` folder of this package, found by walking up from this compiled file. */
+/** The package's `dist/shaders/` folder, found by walking up from this compiled file. */
 export function shadersDirectory(): string {
   if (shaderDir) return shaderDir;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, 'shaders');
+    const candidate = join(dir, 'dist', 'shaders');
     if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) {
       shaderDir = candidate;
       return candidate;
     }
     dir = dirname(dir);
   }
-  throw new Error('deeplab: cannot find the shaders/ folder next to package.json');
+  throw new Error('deeplab: cannot find dist/shaders/ next to package.json (run `npm run build`)');
 }
 
 const sourceCache = new Map<string, string>();

@@ -1,6 +1,6 @@
-// Where kernel choices are kept in Node: one JSON file per adapter under the cache folder
-// ($DEEPLAB_CACHE_DIR or ~/.cache/deeplab-webgpu)/tuning, written atomically. The browser
-// build swaps this module for src/browser/tune-store.ts (IndexedDB).
+// Where kernel choices are kept in Node: one JSON file per adapter in tuning/ under the cache
+// folder (src/util/cache-dir.ts), written atomically. The browser build swaps this module for
+// src/browser/tune-store.ts (IndexedDB).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';

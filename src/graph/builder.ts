@@ -4,9 +4,9 @@
 // The graph is canonical: an activation asked of a conv, batch norm or add becomes its own
 // `activation` node after it (named `<layer>:<activation>`), so the value before the activation
 // exists for differentiation; the inference compile fuses it back into the producer.
-import { type Activation } from '../kernels/activation.js';
-import { samePadding } from '../kernels/conv2d.js';
-import type { ResizeMode } from '../kernels/resize.js';
+import { type Activation } from '../kernels/activation/activation.js';
+import { samePadding } from '../kernels/conv2d/params.js';
+import type { ResizeMode } from '../kernels/resize/resize.js';
 import { shapeString } from '../gpu/tensor.js';
 import type { BatchNormAttrs, ConvAttrs, DType, Graph, Node, NodeOp, Pool2dAttrs, StateRole, Value } from './ir.js';
 import { IdAllocator, shapeEq } from './ir.js';

@@ -9,9 +9,11 @@
 //              where no gradient needs the intermediate value; memory is then planned over
 //              forward and backward together.
 // Memory is planned by the runtime (src/graph/program.ts) on the compiled graph.
-import type { Graph } from './ir.js';
+import type { CompiledGraph, Graph } from './ir.js';
 import { toHalfPrecision } from './half.js';
 import { deriveGraph, foldBatchNorms, fuseEpilogues } from './passes.js';
+
+export type { CompiledGraph } from './ir.js';
 
 export interface CompileOptions {
   /**
@@ -29,14 +31,6 @@ export interface CompileOptions {
   precision?: 'f32' | 'f16';
 }
 
-export interface CompiledGraph {
-  /** The canonical graph compiled from: its non-derived state is what weights must provide. */
-  source: Graph;
-  /** What runs every time. */
-  graph: Graph;
-  /** Nodes that compute derived state (folded weights) from parameters; empty when none. */
-  derive: Graph;
-}
 
 export function compile(source: Graph, opts: CompileOptions): CompiledGraph {
   if (opts.mode !== 'inference' && opts.mode !== 'training') throw new Error(`compile: unknown mode '${String(opts.mode)}'`);

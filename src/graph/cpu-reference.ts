@@ -1,7 +1,7 @@
 // Runs a graph on the CPU with each op's reference implementation. Slow and simple: the oracle
 // for the GPU program and for graph rewrites (a compile stage must not change the numbers).
 import { roundToHalf } from '../gpu/half.js';
-import type { CompiledGraph } from './compile.js';
+import type { CompiledGraph } from './ir.js';
 import type { Graph, Value } from './ir.js';
 import { type HostArray, opDef } from './ops/registry.js';
 import type { HostParams } from './params.js';

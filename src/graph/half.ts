@@ -9,7 +9,7 @@
 //    operands cast back, and every float output is cast back to f32 for the host; the layers
 //    that write only outputs run in f32 (the final resize reads the small logits, cast).
 // Half the activation memory and bandwidth; on GPUs that run f16 natively, faster loads.
-import type { CompiledGraph } from './compile.js';
+import type { CompiledGraph } from './ir.js';
 import type { Node, NodeOp, Value } from './ir.js';
 import type { CastOp } from './ops/cast.js';
 import { nodeInputs, opDef } from './ops/registry.js';

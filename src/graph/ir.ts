@@ -110,3 +110,13 @@ export function stateCount(g: Graph, roles?: readonly StateRole[]): number {
   for (const v of g.state) if (!roles || roles.includes(v.role!)) n += v.shape.reduce((a, b) => a * b, 1);
   return n;
 }
+
+/** What compile() gives (src/graph/compile.ts): the graph that runs, and how its derived state is computed. */
+export interface CompiledGraph {
+  /** The canonical graph compiled from: its non-derived state is what weights must provide. */
+  source: Graph;
+  /** What runs every time. */
+  graph: Graph;
+  /** Nodes that compute derived state (folded weights) from parameters; empty when none. */
+  derive: Graph;
+}

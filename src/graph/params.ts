@@ -2,7 +2,7 @@
 // Matching reports every missing, unexpected and mis-shaped tensor in one error, so a wrong
 // checkpoint is diagnosed in one go. The GPU copies live in a Session (src/graph/session.ts).
 import { shapeString } from '../gpu/tensor.js';
-import { type QuantizedValues, quantizedCount } from '../kernels/dequantize.js';
+import { type QuantizedValues, quantizedCount } from '../kernels/quantize/dequantize.js';
 import type { Graph, Value } from './ir.js';
 import { shapeEq } from './ir.js';
 

@@ -1,10 +1,14 @@
-// Where a program's time goes, from GPU timestamp queries: each layer timed in a compute pass
-// of its own, the whole pass timed as one compute pass, and a plain run (host input to host
-// output) timed on the host, so the time outside kernels (writing inputs, encoding, submitting,
-// waiting, reading back) is the difference.
+// Where a program's time goes: each layer timed in a compute pass of its own, the whole pass
+// timed as one compute pass, and a plain run (host input to host output) timed on the host, so
+// the time outside kernels (writing inputs, encoding, submitting, waiting, reading back) is the
+// difference.
+//
+// Two ways to time the passes: GPU timestamp queries (profileProgram), or, on adapters without
+// them, the host's clock around one submission per layer (profileProgramOnHost), less what an
+// empty submission takes to come back.
 import type { GpuContext } from '../gpu/context.js';
 import { WorkTimer } from '../gpu/work-timer.js';
-import { opDef } from './ops/registry.js';
+import { nodeInputs, opDef } from './ops/registry.js';
 import type { Program, RunInput } from './program.js';
 
 export interface LayerProfile {
@@ -13,6 +17,13 @@ export interface LayerProfile {
   /** Median GPU time of the layer's kernels, in a compute pass of their own. */
   ms: number;
   flops: number;
+  /** The pipeline key of each kernel the layer launches (shader, entry point, specialisation). */
+  kernels: string[];
+  /** The shapes of the layer's operands (activations and weights, in the op's order) and of its output. */
+  inputShapes: number[][];
+  outShape: number[];
+  /** The op's attributes (a convolution's stride, dilation, groups, ...), where it has any. */
+  attrs?: Record<string, unknown>;
 }
 
 export interface ProgramProfile {
@@ -24,6 +35,13 @@ export interface ProgramProfile {
   /** Median host time of a plain `run()`: inputs written, pass, outputs read back. */
   runMs: number;
   repeats: number;
+  /**
+   * How the layers and the pass were timed: 'timestamps' (GPU timestamp queries), or 'host'
+   * (each layer's submission on the host's clock, less `hostOverheadMs`).
+   */
+  timing: 'timestamps' | 'host';
+  /** 'host' timing: median time an empty submission takes to come back, taken off every layer and the pass. */
+  hostOverheadMs?: number;
 }
 
 function median(xs: number[]): number {
@@ -41,13 +59,7 @@ export async function profileProgram(ctx: GpuContext, program: Program, inputs: 
   // The first timed pass only teaches the timer how long to sleep; it is not counted.
   if (!ctx.hasTimestamps) throw new Error('profileProgram: the context has no timestamp queries (create it with { timestamps: true } on an adapter that has them)');
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`profileProgram: repeats must be a positive integer, got ${repeats}`);
-  const runMs: number[] = [];
-  await program.run(inputs); // warm-up; derived state fresh
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await program.run(inputs);
-    runMs.push(performance.now() - t0);
-  }
+  const runMs = await timePlainRuns(program, inputs, repeats);
 
   const layers = program.timedLayers;
   const count = 2 * layers.length + 2;
@@ -81,12 +93,87 @@ export async function profileProgram(ctx: GpuContext, program: Program, inputs: 
     ctx.destroyBuffer(resolve);
     ctx.destroyBuffer(staging);
   }
-  const profiled = layers.map((node, i) => ({ name: node.name, op: node.op.type, ms: median(samples[i]), flops: opDef(node.op).cost(node.op, node.outputs).flops }));
+  return summary(program, samples, passMs, runMs, repeats, 'timestamps');
+}
+
+function summary(program: Program, samples: number[][], passMs: number[], runMs: number[], repeats: number, timing: ProgramProfile['timing'], hostOverheadMs?: number): ProgramProfile {
+  const kernels = program.timedLayerKernels;
+  const profiled = program.timedLayers.map((node, i) => ({
+    name: node.name,
+    op: node.op.type,
+    ms: median(samples[i]),
+    flops: opDef(node.op).cost(node.op, node.outputs).flops,
+    kernels: kernels[i],
+    inputShapes: nodeInputs(node).map((v) => [...v.shape]),
+    outShape: [...node.outputs[0].shape],
+    ...('attrs' in node.op ? { attrs: { ...(node.op.attrs as object) } as Record<string, unknown> } : {}),
+  }));
   return {
     layers: profiled,
     layersMs: profiled.reduce((a, l) => a + l.ms, 0),
     passMs: median(passMs),
     runMs: median(runMs),
     repeats,
+    timing,
+    ...(hostOverheadMs === undefined ? {} : { hostOverheadMs }),
   };
+}
+
+/** Plain runs, host input to host output: the warm-up (derived state made fresh) and `repeats` timed. */
+async function timePlainRuns(program: Program, inputs: Record<string, RunInput>, repeats: number): Promise<number[]> {
+  const runMs: number[] = [];
+  await program.run(inputs);
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await program.run(inputs);
+    runMs.push(performance.now() - t0);
+  }
+  return runMs;
+}
+
+/**
+ * As profileProgram, for a context without timestamp queries: each layer's kernels are
+ * submitted alone, in order after the inputs are written (so every layer reads what the layers
+ * before it wrote), and timed on the host from submission to the queue saying the work is done;
+ * the median of an empty submission (`hostOverheadMs`: the round trip to the GPU process, in a
+ * browser) is taken off each layer, never below zero. The whole pass is one submission timed
+ * the same way (as a run records it). A round of layers, then the pass, `repeats` times after
+ * one warm-up round.
+ */
+export async function profileProgramOnHost(ctx: GpuContext, program: Program, inputs: Record<string, RunInput>, repeats = 5): Promise<ProgramProfile> {
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`profileProgramOnHost: repeats must be a positive integer, got ${repeats}`);
+  const runMs = await timePlainRuns(program, inputs, repeats);
+  const layers = program.timedLayers;
+  // One timer for each submission that recurs, so each sleeps through its own expected time.
+  const timers = layers.map(() => new WorkTimer());
+  const passTimer = new WorkTimer();
+  const emptyTimer = new WorkTimer();
+  const submit = async (timer: WorkTimer, record: (encoder: GPUCommandEncoder) => void): Promise<number> => {
+    const encoder = ctx.device.createCommandEncoder({ label: 'profile' });
+    record(encoder);
+    const commands = encoder.finish();
+    const t0 = performance.now();
+    ctx.device.queue.submit([commands]);
+    await timer.wait(t0, () => ctx.device.queue.onSubmittedWorkDone());
+    return performance.now() - t0;
+  };
+  const samples: number[][] = layers.map(() => []);
+  const passMs: number[] = [];
+  const emptyMs: number[] = [];
+  await ctx.checked('profile (host-timed)', async () => {
+    for (let r = -1; r < repeats; r++) {
+      const empty = await submit(emptyTimer, () => {});
+      await submit(emptyTimer, (encoder) => program.writeInputsInto(inputs, encoder));
+      const layerMs: number[] = [];
+      for (let i = 0; i < layers.length; i++) layerMs.push(await submit(timers[i], (encoder) => program.encodeTimedLayer(i, encoder)));
+      const pass = await submit(passTimer, (encoder) => program.encodeWholePass(inputs, encoder));
+      if (r < 0) continue;
+      emptyMs.push(empty);
+      layerMs.forEach((ms, i) => samples[i].push(ms));
+      passMs.push(pass);
+    }
+  });
+  const overhead = median(emptyMs);
+  const less = (xs: number[]): number[] => xs.map((x) => Math.max(0, x - overhead));
+  return summary(program, samples.map(less), less(passMs), runMs, repeats, 'host', overhead);
 }

@@ -19,7 +19,7 @@ import { STORAGE_USAGE } from '../gpu/buffer-pool.js';
 import { GpuTensor, checkBindable, shapeString, tensorBytes, tensorValues } from '../gpu/tensor.js';
 import { SerialQueue } from '../gpu/serial-queue.js';
 import { WorkTimer } from '../gpu/work-timer.js';
-import type { CompiledGraph } from './compile.js';
+import type { CompiledGraph } from './ir.js';
 import type { Graph, Node, Value } from './ir.js';
 import { type MemoryPlan, planMemory } from './memory-plan.js';
 import type { LoweredOp } from './ops/op-def.js';
@@ -27,6 +27,7 @@ import { nodeInputs, opDef } from './ops/registry.js';
 import type { HostParams } from './params.js';
 import { Session } from './session.js';
 import { tuneGraph } from './tune.js';
+import { verifySubgroupMatrices } from '../kernels/conv2d/gemm/matrix-check.js';
 
 export type RunInput = Float32Array | Uint32Array | GpuTensor;
 
@@ -107,6 +108,9 @@ export class Program {
     for (const v of [...graph.inputs, ...graph.nodes.flatMap((n) => n.outputs)]) {
       checkBindable(ctx, tensorBytes(v.shape, v.dtype), `${label}: ${v.kind === 'input' ? 'input' : 'layer'} ${v.name} ${shapeString(v.shape)}`);
     }
+    // The adapter's subgroup matrices are used only once checked against the CPU reference
+    // (once per context).
+    await verifySubgroupMatrices(ctx);
     // Tuning mode 'full': measure the kernel choices this adapter has not seen yet, so the
     // lowering below picks them up.
     if (ctx.tuning.mode === 'full') await tuneGraph(ctx, graph);
@@ -266,6 +270,41 @@ export class Program {
       const at = 2 * this.layerKernels.length;
       this.encodePass(inputs, encoder, { querySet, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 });
     }
+  }
+
+  /** The pipeline keys of each layer of `timedLayers` (what kernels run it), in order. */
+  get timedLayerKernels(): string[][] {
+    let next = 0;
+    return this.layerKernels.map(({ count }) => this.dispatches.slice(next, (next += count)).map((d) => d.key));
+  }
+
+  /**
+   * For the host-timed profiler (adapters without timestamp queries): records layer `index` of
+   * `timedLayers` alone, in a compute pass of its own. It reads what the layers before it left
+   * in the program's buffers, so a caller times the layers in order after writing the inputs
+   * (`writeInputsInto`); derived state must be fresh.
+   */
+  encodeTimedLayer(index: number, encoder: GPUCommandEncoder): void {
+    if (this.deriveStale) throw new Error('encodeTimedLayer: derived state is stale; run the program once first');
+    if (!Number.isInteger(index) || index < 0 || index >= this.layerKernels.length) {
+      throw new Error(`encodeTimedLayer: layer ${index} out of range (the program has ${this.layerKernels.length} layers with kernels)`);
+    }
+    const first = this.layerKernels.slice(0, index).reduce((a, l) => a + l.count, 0);
+    const { node, count } = this.layerKernels[index];
+    const pass = encoder.beginComputePass({ label: node.name });
+    encodeDispatches(pass, this.dispatches.slice(first, first + count));
+    pass.end();
+  }
+
+  /** Writes `inputs` into the program's input buffers (copies of GPU tensors recorded into `encoder`), for encodeTimedLayer. */
+  writeInputsInto(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder): void {
+    this.writeInputs(inputs, encoder);
+  }
+
+  /** For the host-timed profiler: records one whole pass (the inputs written, one compute pass) as a run does; derived state must be fresh. */
+  encodeWholePass(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder): void {
+    if (this.deriveStale) throw new Error('encodeWholePass: derived state is stale; run the program once first');
+    this.encodePass(inputs, encoder);
   }
 
   /**

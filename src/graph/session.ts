@@ -7,7 +7,7 @@
 // derive dispatches before its next run when the tensors it reads were derived at an older one.
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
-import { type QuantizedValues, packedWords, prepareDequantize, quantizedCount } from '../kernels/dequantize.js';
+import { type QuantizedValues, packedWords, prepareDequantize, quantizedCount } from '../kernels/quantize/dequantize.js';
 import { type GpuTensor, createTensor, fillTensor, readTensor, shapeString } from '../gpu/tensor.js';
 import type { Graph, StateRole, Value } from './ir.js';
 import { ZERO_INITIALISED } from './value.js';

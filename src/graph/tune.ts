@@ -1,9 +1,7 @@
 // Per-adapter tuning of a graph's kernels: for every layer shape with choices that this adapter
 // has not measured yet, time each candidate on the adapter and keep the fastest
-// (src/gpu/tuning.ts stores the choice). Those are the convolutions' candidate spaces
-// (src/kernels/conv2d-variants.ts): the forward GEMM and depthwise kernels, and in training
-// graphs the backward GEMMs (input and weight gradients); and the bilinear resize's layout
-// (src/kernels/resize.ts).
+// (src/gpu/tuning.ts stores the choice). What has choices is each op definition's business
+// (`tunable`, src/graph/ops): the kernel families describe their candidates (src/kernels/tuning.ts).
 //
 // A candidate is timed on its own layer shape, with random data and no epilogue (the epilogue
 // is the same for every candidate), as `reps` back-to-back dispatches in one compute pass, after
@@ -14,40 +12,10 @@ import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { type GpuTensor, createTensor, writeTensor } from '../gpu/tensor.js';
 import { WorkTimer } from '../gpu/work-timer.js';
-import { type TuneEntry, candidateChecksum } from '../gpu/tuning.js';
-import { type Conv2dParams, type ConvVariant, DEPTHWISE_SPACE_VERSION, GEMM_SPACE_VERSION, conv2dKernel, convGeometry, prepareConv2d } from '../kernels/conv2d.js';
-import {
-  BACKWARD_SPACE_VERSION,
-  BACKWARD_TUNE_KERNEL,
-  backwardChannels,
-  conv2dWeightGradScratchShape,
-  prepareConv2dInputGrad,
-  prepareConv2dWeightGrad,
-} from '../kernels/conv2d-backward.js';
-import {
-  type BackwardKernel,
-  backwardCandidates,
-  backwardShapeKey,
-  backwardVariantName,
-  depthwiseCandidates,
-  depthwiseShapeKey,
-  depthwiseVariantName,
-  gemmCandidates,
-  gemmShapeKey,
-  gemmVariantName,
-} from '../kernels/conv2d-variants.js';
+import type { TuneEntry } from '../gpu/tuning.js';
+import type { TunableLayer as KernelChoices } from '../kernels/tuning.js';
 import type { Graph } from './ir.js';
-import type { Conv2dOp } from './ops/conv2d.js';
-import type { ResizeOp } from './ops/resize.js';
-import {
-  RESIZE_LAYOUTS,
-  RESIZE_SPACE_VERSION,
-  RESIZE_TUNE_KERNEL,
-  defaultResizeLayout,
-  prepareResizeBilinear,
-  resizeBilinearOutputShape,
-  resizeShapeKey,
-} from '../kernels/resize.js';
+import { opDef } from './ops/registry.js';
 
 export interface TuneOptions {
   /** Stop timing new candidates after this long (the layer being timed finishes its candidate). Default 60 s. */
@@ -66,6 +34,8 @@ export interface TunedLayer {
   /** Candidates in the space (entry.timed of them were timed before the budget ran out). */
   candidates: number;
   entry: TuneEntry;
+  /** Milliseconds per run of each candidate timed, by name. */
+  times: Record<string, number>;
 }
 
 export interface TuneReport {
@@ -77,102 +47,14 @@ export interface TuneReport {
   ms: number;
 }
 
-/** An operand a candidate is timed on: random-filled inputs, outputs and scratch left as they are. */
-interface TuneOperand {
-  shape: number[];
-  fill: boolean;
-}
+/** One layer shape with choices, and the graph's layers of that shape. */
+type TunableLayer = KernelChoices & { names: string[] };
 
-/** One layer shape with choices: its kernel family, the graph's layers of that shape, and the candidates. */
-interface TunableLayer {
-  kernel: string;
-  shape: string;
-  names: string[];
-  operands: TuneOperand[];
-  /** The default first; each prepares its dispatches on tensors of `operands`' shapes, in order. */
-  candidates: { name: string; prepare: (ctx: GpuContext, tensors: GpuTensor[]) => Dispatch[] }[];
-  checksum: string;
-}
-
-/** The candidates of a conv2d node (forward: GEMM or depthwise4), or null where it has no choices. */
-function forwardLayer(ctx: GpuContext, op: Conv2dOp): Omit<TunableLayer, 'names'> | null {
-  const cls = ctx.isSoftware ? 'software' : 'gpu';
-  const p = { ...(op.attrs as Conv2dParams), activation: 'none' as const };
-  const g = convGeometry(op.input.shape, op.weight.shape, p);
-  const which = conv2dKernel(op.input.shape, op.weight.shape, p);
-  if (which === 'direct') return null;
-  const variants: { name: string; variant: ConvVariant }[] =
-    which === 'gemm'
-      ? gemmCandidates(g, cls, ctx.kernelLimits).map((v) => ({ name: gemmVariantName(v), variant: { gemm: v } }))
-      : depthwiseCandidates(g.cout, ctx.limits).map((v) => ({ name: depthwiseVariantName(v), variant: { depthwise: v } }));
-  return {
-    kernel: which === 'gemm' ? 'conv2d_gemm' : 'conv2d_depthwise',
-    shape: which === 'gemm' ? gemmShapeKey(g, p.strideH, p.dilationH) : depthwiseShapeKey(g, p.strideH, p.dilationH),
-    operands: [{ shape: [...op.input.shape], fill: true }, { shape: [...op.weight.shape], fill: true }, { shape: [g.N, g.OH, g.OW, g.cout], fill: false }],
-    candidates: variants.map(({ name, variant }) => ({
-      name,
-      prepare: (ctx, [input, weight, out]) => prepareConv2d(ctx, { input, weight, out }, p, variant),
-    })),
-    checksum: candidateChecksum(which === 'gemm' ? GEMM_SPACE_VERSION : DEPTHWISE_SPACE_VERSION, variants.map((v) => v.name)),
-  };
-}
-
-/** The candidates of a groups == 1 backward node (dX or dW of a conv), or null for grouped ones. */
-function backwardLayer(ctx: GpuContext, kernel: BackwardKernel, inputShape: readonly number[], weightShape: readonly number[], attrs: Conv2dParams): Omit<TunableLayer, 'names'> | null {
-  if (attrs.groups !== 1) return null;
-  const p = { ...attrs, activation: 'none' as const };
-  const g = convGeometry(inputShape, weightShape, p);
-  const cls = ctx.isSoftware ? 'software' : 'gpu';
-  const variants = backwardCandidates(kernel, backwardChannels(kernel, g), cls, ctx.kernelLimits);
-  const dOut = { shape: [g.N, g.OH, g.OW, g.cout], fill: true };
-  const scratch = kernel === 'weight_grad' ? conv2dWeightGradScratchShape(inputShape, weightShape, p) : null;
-  return {
-    kernel: BACKWARD_TUNE_KERNEL[kernel],
-    shape: backwardShapeKey(g, p.strideH, p.dilationH),
-    operands:
-      kernel === 'input_grad'
-        ? [dOut, { shape: [...weightShape], fill: true }, { shape: [...inputShape], fill: false }]
-        : [{ shape: [...inputShape], fill: true }, dOut, { shape: [...weightShape], fill: false }, ...(scratch ? [{ shape: scratch, fill: false }] : [])],
-    candidates: variants.map((v) => ({
-      name: backwardVariantName(v),
-      prepare:
-        kernel === 'input_grad'
-          ? (ctx, [dOut, weight, dInput]) => [prepareConv2dInputGrad(ctx, { dOut, weight, dInput }, p, v)]
-          : (ctx, [input, dOut, dWeight, scratch]) => prepareConv2dWeightGrad(ctx, { input, dOut, dWeight, scratch }, p, { variant: v }),
-    })),
-    checksum: candidateChecksum(BACKWARD_SPACE_VERSION, variants.map(backwardVariantName)),
-  };
-}
-
-/** The candidates of a bilinear resize: its two layouts (an element or a pixel an invocation), the default first. */
-function resizeLayer(ctx: GpuContext, op: ResizeOp): Omit<TunableLayer, 'names'> {
-  const p = { outH: op.attrs.outH, outW: op.attrs.outW, mode: op.attrs.mode };
-  const first = defaultResizeLayout(ctx.isSoftware);
-  const layouts = [first, ...RESIZE_LAYOUTS.filter((l) => l !== first)];
-  return {
-    kernel: RESIZE_TUNE_KERNEL,
-    shape: resizeShapeKey(op.input.shape, p),
-    operands: [{ shape: [...op.input.shape], fill: true }, { shape: resizeBilinearOutputShape(op.input.shape, p), fill: false }],
-    candidates: layouts.map((layout) => ({ name: layout, prepare: (ctx, [input, out]) => [prepareResizeBilinear(ctx, { input, out }, p, layout)] })),
-    checksum: candidateChecksum(RESIZE_SPACE_VERSION, [...RESIZE_LAYOUTS]),
-  };
-}
-
-/**
- * The graph's kernels that have choices on `ctx`, one per kernel family and tuning key: the
- * forward convolutions, the bilinear resizes and, in a training graph, the convolutions'
- * groups == 1 input and weight gradients.
- */
+/** The graph's layers with kernel choices on `ctx`, one per kernel family and shape key, in graph order. */
 function tunableLayers(ctx: GpuContext, graph: Graph): TunableLayer[] {
   const byKey = new Map<string, TunableLayer>();
   for (const n of graph.nodes) {
-    const op = n.op;
-    const layer =
-      op.type === 'conv2d' ? forwardLayer(ctx, op)
-      : op.type === 'conv2d_grad_input' ? backwardLayer(ctx, 'input_grad', op.attrs.inputShape, op.weight.shape, op.attrs)
-      : op.type === 'conv2d_grad_weight' ? backwardLayer(ctx, 'weight_grad', op.x.shape, op.attrs.weightShape, op.attrs)
-      : op.type === 'resize' ? resizeLayer(ctx, op)
-      : null;
+    const layer = opDef(n.op).tunable?.(n.op, ctx);
     if (!layer) continue;
     const known = byKey.get(`${layer.kernel}/${layer.shape}`);
     if (known) known.names.push(n.name);
@@ -307,7 +189,7 @@ export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions
     const { times, choice } = await timeCandidates(ctx, layer, deadline);
     const entry: TuneEntry = { variant: choice, ms: times.get(choice)!, defaultMs: times.get(candidates[0].name)!, timed: times.size, checksum };
     ctx.tuning.record(layer.kernel, layer.shape, entry);
-    const tuned = { kernel: layer.kernel, shape: layer.shape, layers: layer.names, candidates: candidates.length, entry };
+    const tuned = { kernel: layer.kernel, shape: layer.shape, layers: layer.names, candidates: candidates.length, entry, times: Object.fromEntries(times) };
     report.tuned.push(tuned);
     opts.onLayer?.(tuned, i, layers.length);
   }

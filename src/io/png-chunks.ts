@@ -2,6 +2,7 @@
 // Both the image decoder (decodeImage, before sharp) and the indexed-mask codec walk the chunks
 // here first, so a truncated or bit-flipped file is reported the same way, naming the file and the
 // chunk, before any pixel decoding starts.
+import { crc32 } from '../util/crc32.js';
 
 export const PNG_SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
 
@@ -19,25 +20,6 @@ export interface PngHeader {
   /** 0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA. */
   colorType: number;
   interlaced: boolean;
-}
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (ISO 3309, as PNG uses) over `parts` in order. */
-export function crc32(...parts: Uint8Array[]): number {
-  let c = 0xffffffff;
-  for (const p of parts) {
-    for (let i = 0; i < p.length; i++) c = CRC_TABLE[(c ^ p[i]) & 0xff] ^ (c >>> 8);
-  }
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 export function hasPngSignature(bytes: Uint8Array): boolean {

@@ -2,8 +2,7 @@
 // class index; the palette only decides how viewers colour it) and reading VOC ground-truth masks
 // as raw sample values, NOT palette colours (255 = void). pngjs always expands palettes to RGBA,
 // which loses the indices, hence this small codec of our own for 8-bit single-sample PNGs.
-import { deflateSync } from 'node:zlib';
-import { inflateZlib } from './inflate.js';
+import { deflateZlib, inflateZlib } from './inflate.js';
 import { checkImageSize } from './rgb-image.js';
 import { PNG_SIGNATURE, joinIdat, makeChunk, parseIhdr, readPngChunks } from './png-chunks.js';
 import { unfilterRows } from './png-unfilter.js';
@@ -42,7 +41,7 @@ export function encodeIndexedPng(indices: Uint8Array, width: number, height: num
     PNG_SIGNATURE,
     makeChunk('IHDR', ihdr),
     makeChunk('PLTE', palette),
-    makeChunk('IDAT', deflateSync(raw, { level: 9 })),
+    makeChunk('IDAT', deflateZlib(raw)),
     makeChunk('IEND', new Uint8Array(0)),
   ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -1,7 +1,8 @@
 // A checkpoint as bytes rather than a file: what a page offers as a download (or sends away).
 // The same tensors, metadata and serializer as DeepLabModel.save and saveCheckpoint, so the
 // bytes are those files' bytes.
-import { type LoadedWeights, checkpointContents } from './loading/load-weights.js';
+import { checkpointContents } from './loading/checkpoint-contents.js';
+import type { LoadedWeights } from './loading/weights-from-bytes.js';
 import { DeepLabModel } from './model.js';
 import { safetensorsBytes } from './weights/import/safetensors.js';
 

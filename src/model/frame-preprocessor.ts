@@ -5,7 +5,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { type GpuTensor, createTensor } from '../gpu/tensor.js';
-import { type InputNormalization, prepareFramePreprocess } from '../kernels/frame-preprocess.js';
+import { type InputNormalization, prepareFramePreprocess } from '../kernels/frame/frame-preprocess.js';
 
 export class FramePreprocessor {
   private texture: GPUTexture | null = null;

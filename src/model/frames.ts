@@ -7,7 +7,7 @@ import { FrameTexture } from '../gpu/frame-texture.js';
 import { type GpuTensor, copyTensor, readTensor, shapeString } from '../gpu/tensor.js';
 import type { Program } from '../graph/program.js';
 import { type FrameInput, isExternalFrame, isGpuTexture } from '../io/frame-source.js';
-import { checkFrameTexture } from '../kernels/frame-preprocess.js';
+import { checkFrameTexture } from '../kernels/frame/frame-preprocess.js';
 import { FramePreprocessor } from './frame-preprocessor.js';
 import { buildPostGraph } from './post-graphs.js';
 import type { SegmentHost } from './segment-host.js';

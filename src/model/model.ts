@@ -35,7 +35,7 @@ import type { HostParams } from '../graph/params.js';
 import { Session } from '../graph/session.js';
 import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
 import { contextQueue } from '../gpu/serial-queue.js';
-import { type ProgramProfile, profileProgram } from '../graph/profile.js';
+import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
 import type { DeepLabConfig } from './networks/config.js';
@@ -219,12 +219,15 @@ export class DeepLabModel {
 
   /**
    * Where the forward pass's time goes at one network size: each layer's GPU time, the whole
-   * pass's, and a plain run's host time (src/graph/profile.ts). Needs a context made with
-   * timestamps (`GpuContext.create({ timestamps: true })`, passed as `ctx` to loadModel).
+   * pass's, and a plain run's host time (src/graph/profile.ts). Timed with GPU timestamps where
+   * the context has them (`GpuContext.create({ timestamps: true })`, passed as `ctx` to
+   * loadModel), else (or with `timing: 'host'`) each layer's submission on the host's clock.
    */
-  async profile(input: Float32Array, height: number, width: number, repeats = 5): Promise<ProgramProfile> {
+  async profile(input: Float32Array, height: number, width: number, repeats = 5, timing?: ProgramProfile['timing']): Promise<ProgramProfile> {
     this.assertUsable();
-    return this.exclusive(async () => profileProgram(this.ctx, await this.programFor(height, width), { image: input }, repeats));
+    const how = timing ?? (this.ctx.hasTimestamps ? 'timestamps' : 'host');
+    const profiler = how === 'timestamps' ? profileProgram : profileProgramOnHost;
+    return this.exclusive(async () => profiler(this.ctx, await this.programFor(height, width), { image: input }, repeats));
   }
 
   /**

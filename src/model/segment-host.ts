@@ -6,7 +6,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import type { Graph } from '../graph/ir.js';
 import type { Program, RunInput } from '../graph/program.js';
 import type { RgbImage } from '../io/rgb-image.js';
-import type { InputNormalization } from '../kernels/frame-preprocess.js';
+import type { InputNormalization } from '../kernels/frame/frame-preprocess.js';
 import type { TileHost } from './tiled.js';
 
 export interface SegmentHost extends TileHost {

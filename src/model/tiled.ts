@@ -15,7 +15,7 @@ import { GraphBuilder } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
 import type { Program } from '../graph/program.js';
 import { type RgbImage, cropRgb } from '../io/rgb-image.js';
-import { prepareTileBlend, prepareTileFinalize } from '../kernels/tile-blend.js';
+import { prepareTileBlend, prepareTileFinalize } from '../kernels/tiles/tile-blend.js';
 import type { SegmentResult } from './segment-options.js';
 import { type TileWindow, planTiles, planWeights } from './tiling.js';
 

@@ -49,9 +49,14 @@ export class RunCheckpoints {
     if (path === this.latestPath) this.savedStep = trainer.stepsDone;
   }
 
+  /** What --resume continues from, for an error that stops the run. */
+  resumeNote(): string {
+    return this.savedStep === null ? 'no checkpoint of this run was written' : `${this.latestPath} holds step ${this.savedStep}: --resume continues from there`;
+  }
+
   /** A lost device as the step's error (`stepNow`: null before the first), saying what --resume continues from. */
   deviceLostError(e: unknown, stepNow: number | null): GpuError {
-    const saved = this.savedStep === null ? 'no checkpoint of this run was written' : `${this.latestPath} holds step ${this.savedStep}: --resume continues from there`;
+    const saved = this.resumeNote();
     const what = e instanceof GpuError && e.kind === 'device-lost' ? e.message : `GPU device lost (${this.ctx.lostReason}): ${String(e)}`;
     const error = new GpuError(`${stepNow === null ? 'before the first step' : `step ${stepNow}`}: ${what}; ${saved}`, 'device-lost');
     error.cause = e;

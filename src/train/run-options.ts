@@ -65,6 +65,8 @@ export interface RunHooks {
   say?(message: string): void;
   /** Polled after each step: true stops the run after saving latest. */
   shouldStop?(): boolean;
+  /** The module the sample worker threads run (a test gives one that dies). */
+  sampleWorker?: URL;
 }
 
 export interface RunSummary {

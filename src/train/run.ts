@@ -24,6 +24,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Dataset, openDataset } from '../data/dataset.js';
 import { TrainLoader } from '../data/loader.js';
+import { SampleWorkerError } from '../data/sample-pool.js';
 import { evaluateVoc } from '../eval/voc.js';
 import { GpuContext } from '../gpu/context.js';
 import { readImage } from '../io/image.js';
@@ -74,6 +75,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
       repeatClasses: o.repeatClasses && classIds(o.repeatClasses, train.classes.names),
       repeatFactor: o.repeatFactor,
       workers: o.workers,
+      sampleWorker: hooks.sampleWorker,
     });
     const logPath = join(o.out, 'log.jsonl');
     // A resumed run redoes the steps after the checkpoint: their old lines go.
@@ -89,6 +91,8 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     }
     return { steps: trainer.stepsDone, interrupted, bestMIoU: run.bestMIoU, seconds: (performance.now() - started) / 1000, activationBytes: trainer.activationBytes };
   } catch (e) {
+    // A sample whose worker thread died twice: the step, the image, the cause, and --resume.
+    if (e instanceof SampleWorkerError) throw new Error(`step ${stepNow}: ${e.message}; ${checkpoints.resumeNote()}`, { cause: e });
     if (!ctx.isLost) throw e;
     throw checkpoints.deviceLostError(e, stepNow);
   } finally {

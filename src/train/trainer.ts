@@ -8,7 +8,7 @@ import { compile } from '../graph/compile.js';
 import type { Graph, Value } from '../graph/ir.js';
 import { Program } from '../graph/program.js';
 import { Session } from '../graph/session.js';
-import { type SgdGroup, sgdHyperData } from '../kernels/sgd.js';
+import { type SgdGroup, sgdHyperData } from '../kernels/optimizer/sgd.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import { isBackboneParam } from '../model/networks/deeplab.js';
 import { hashSeed } from '../util/random.js';

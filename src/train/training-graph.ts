@@ -10,7 +10,7 @@ import { differentiate } from '../graph/autograd.js';
 import { GraphBuilder } from '../graph/builder.js';
 import type { Graph, Node, NodeOp, Value } from '../graph/ir.js';
 import { opDef } from '../graph/ops/registry.js';
-import type { SgdGroup } from '../kernels/sgd.js';
+import type { SgdGroup } from '../kernels/optimizer/sgd.js';
 
 export interface LossOptions {
   ignoreIndex: number;

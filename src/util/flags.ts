@@ -3,7 +3,7 @@
 // (test/util/flags.test.ts checks that); code asks `readFlag('DEEPLAB_TUNE')` for a typed value.
 //
 // A flag is read when it is used, not once at start-up, so a test (or the CLI parent for its
-// child) that sets a variable sees it take effect. An unset or empty variable is its default. In
+// child) that sets a variable sees it take effect. An unset or blank variable is its default. In
 // the browser, where there is no environment, every flag is its default.
 
 /** What a flag's text may be, and what it becomes. */
@@ -68,7 +68,9 @@ function integer<D extends number | undefined>(min: number, fallback: D, default
 /** The flags, by variable name. */
 export const FLAGS = {
   DEEPLAB_WEIGHTS_DIR: path('A folder of weight files, searched before the cache folder (nothing is downloaded for what it holds).', 'library', 'unset'),
-  DEEPLAB_CACHE_DIR: path('The folder for downloaded weights and stored kernel tuning.', 'library', '~/.cache/deeplab-webgpu'),
+  DEEPLAB_CACHE_DIR: path('The folder for downloaded weights and stored kernel tuning.', 'library', "the platform's cache folder (src/util/cache-dir.ts)"),
+  XDG_CACHE_HOME: path('On Linux and other Unix, the cache folder holds deeplab-webgpu (an absolute path only).', 'library', '~/.cache'),
+  LOCALAPPDATA: path('On Windows, the cache folder is deeplab-webgpu\\Cache inside it.', 'library', '~\\AppData\\Local'),
   DEEPLAB_TUNE: choice(
     ['off', 'cached', 'full'],
     'cached',
@@ -104,6 +106,21 @@ export const FLAGS = {
   PARITY_VERBOSE: boolean("The gradient parity tests print each tensor's relative error.", 'tests'),
   PARITY_NO_FUSE: boolean('The training parity test compiles without fusing layers.', 'tests'),
   CAMERA_FRAMES: integer(1, 1000, '1000', 'Frames the camera soak test runs (at least its census window).', 'tests'),
+  TEST_SAMPLE_FAULT: {
+    description: 'Internal: set by the sample-pool and training tests for the sample worker that dies on purpose (test/data/dying-sample-worker.ts).',
+    readBy: 'tests',
+    defaultText: 'unset (no fault)',
+    valuesText: 'a JSON object',
+    default: undefined,
+    parse: (text: string): object | undefined => {
+      try {
+        const value: unknown = JSON.parse(text);
+        return typeof value === 'object' && value !== null ? value : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  } satisfies FlagSpec<object | undefined>,
   XDG_RUNTIME_DIR: path("The Vulkan loader's runtime folder; a private one under the temporary folder is made when unset.", 'library', 'a folder under the temporary folder'),
 } as const;
 
@@ -115,20 +132,20 @@ function envText(name: string): string | undefined {
   return typeof process === 'undefined' ? undefined : process.env[name];
 }
 
-/** A flag's value: its default when unset or empty; an error naming the variable, the text and what it may be otherwise. */
+/** A flag's value: its default when unset or blank; an error naming the variable, the text and what it may be otherwise. */
 export function readFlag<K extends FlagName>(name: K): FlagValue<K> {
   const spec = FLAGS[name] as FlagSpec<FlagValue<K>>;
   const text = envText(name);
-  if (text === undefined || text === '') return spec.default;
+  if (text === undefined || text.trim() === '') return spec.default;
   const value = spec.parse(text);
   if (value === undefined) throw new Error(`environment variable ${name} must be ${spec.valuesText}, got '${text}'`);
   return value;
 }
 
-/** Whether the variable is set (to anything but the empty text). */
+/** Whether the variable is set (to anything but blank text). */
 export function flagIsSet(name: FlagName): boolean {
   const text = envText(name);
-  return text !== undefined && text !== '';
+  return text !== undefined && text.trim() !== '';
 }
 
 /**

@@ -1,8 +1,10 @@
 // The project's one way to write a file whole or not at all: the bytes go to a temporary file in
 // the same folder (`.<name>.<pid>.<stamp>.tmp`), flushed to disk, then renamed over `path`, so
 // readers see the old file or the complete new one, and a crash, a full disk or a kill part-way
-// never leaves a half-written file at `path`. (src/train/temp-files.ts removes the temporary
-// files a killed process leaves behind.)
+// never leaves a half-written file at `path`. The bytes may come in parts (a checkpoint's header
+// and tensors), written in order without first joining them into one buffer. (A run removes the
+// temporary files a killed process leaves behind: src/train/temp-files.ts; in the browser bundle,
+// src/browser/write-atomic.ts stands in for this module.)
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 

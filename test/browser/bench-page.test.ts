@@ -1,41 +1,99 @@
-// The browser benchmark's page (bench part browser) in headless Chromium on SwiftShader: one
-// small case, one round. All three engines must run, on the same adapter, and the peers' logits
-// must be ours, so the benchmark cannot break without a test failing.
+// The browser benchmark's page (bench part browser) in headless Chromium: small cases, one round
+// each. Every engine asked for must run on the page's one adapter and give our logits, so the
+// benchmark cannot break without a test failing. LiteRT.js runs the official .tflite, whose input
+// is fixed at 257x257: its case is at that size, ours and LiteRT.js only.
 import { expect } from 'chai';
-import { benchBrowser, requireChromium } from '../../bench/browser.js';
+import { type BrowserCase, type BrowserRun, benchBrowser, requireChromium } from '../../bench/browser.js';
+import type { EngineName } from '../../bench/browser-page.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { FP32_TOLERANCE } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
-describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js @slow', function () {
+const TFLITE = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
+const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+
+/** TF MobileNetV2 (the official .tflite's weights) at `size`. */
+const mobilenet = (size: number): BrowserCase => ({
+  name: `mobilenetv2-${size}`,
+  size,
+  weightsNote: 'mobilenetv2-pascal-257',
+  weights: () => loadWeights(TFLITE),
+  tflite: { path: TFLITE, size: 257 },
+});
+
+async function run(size: number, engines: EngineName[], more: Partial<Parameters<typeof benchBrowser>[1]> = {}): Promise<BrowserRun> {
+  requireChromium('browser tests');
+  const lines: string[] = [];
+  const r = await benchBrowser([mobilenet(size)], { repeats: 1, warmup: 0, image: IMAGE, engines, log: (line) => lines.push(line), ...more });
+  console.log(lines.map((l) => `      (${l})`).join('\n'));
+  return r;
+}
+
+/** Every engine but `failing` ran once, on input [1, size, size, 3], its logits within 1e-4 of ours and nearly every pixel of our class. */
+function expectRan(r: BrowserRun, engines: EngineName[], size: number, failing: EngineName[] = []): void {
+  expect(r.rows.map((row) => row.engine)).to.deep.equal(engines);
+  for (const row of r.rows.filter((x) => !failing.includes(x.engine))) {
+    expect(row.error, `${row.engine} ran`).to.equal(undefined);
+    expect(row.samplesMs, `${row.engine}: one timed run`).to.have.length(1);
+    // One timed run: the median is that run's time, which is positive.
+    expect(row.medianMs, row.engine).to.equal(row.samplesMs[0]).and.be.greaterThan(0);
+    expect(row.firstRunMs, row.engine).to.be.at.least(row.firstPassMs!);
+    expect(row.loadMs, row.engine).to.be.greaterThan(0);
+    expect(row.loadMs! + row.firstPassMs!, `${row.engine}: load and first pass within the first run`).to.be.at.most(row.firstRunMs! + 1e-6);
+    expect(row.input).to.deep.equal([1, size, size, 3]);
+    if (row.engine === 'ours') {
+      expect(row.relativeErrorVsOurs).to.equal(null);
+    } else {
+      expect(row.relativeErrorVsOurs, `${row.engine} vs ours`).to.be.a('number').below(FP32_TOLERANCE);
+      expect(row.argmaxAgreementVsOurs, `${row.engine}: pixels of our class`).to.be.at.least(0.999);
+    }
+  }
+  expect(r.pageMessages.filter((m) => m.startsWith('uncaught')), 'no uncaught errors in the page').to.deep.equal([]);
+}
+
+describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js, on SwiftShader and on lavapipe @slow', function () {
   this.timeout(300_000);
 
-  it('runs all three engines on one adapter, the peers giving our logits (1e-4)', async () => {
-    requireChromium('browser tests');
-    const lines: string[] = [];
-    const run = await benchBrowser(
-      [{ name: 'mobilenetv2-33', size: 33, weightsNote: 'mobilenetv2-pascal-257', weights: () => loadWeights(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite')) }],
-      { repeats: 1, warmup: 0, image: sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg'), log: (line) => lines.push(line) },
-    );
-    console.log(lines.map((l) => `      (${l})`).join('\n'));
-    expect(run.rows.map((r) => r.engine)).to.deep.equal(['ours', 'ort', 'tfjs']);
-    const adapters = Object.values(run.start.adapters);
+  it('runs ours, ORT and TF.js on one SwiftShader adapter, the peers giving our logits (1e-4); profiles our pass with timestamps; LiteRT.js refuses a size its .tflite is not', async () => {
+    const engines: EngineName[] = ['ours', 'ort', 'tfjs', 'litert-wasm'];
+    const r = await run(33, engines, { profile: { repeats: 1 } });
+    expectRan(r, engines, 33, ['litert-wasm']);
+    expect(r.rows[3].error).to.match(/fixed at 257x257, the case is 33x33/);
+    const adapters = (['ours', 'ort', 'tfjs'] as const).map((e) => r.start.adapters[e]!);
     expect(adapters[0], 'the page is on SwiftShader').to.contain('swiftshader');
     expect(new Set(adapters).size, `one adapter for all: ${adapters.join('; ')}`).to.equal(1);
-    for (const r of run.rows) {
-      expect(r.error, `${r.engine} ran`).to.equal(undefined);
-      expect(r.samplesMs, `${r.engine}: one timed run`).to.have.length(1);
-      // One timed run: the median is that run's time, which is positive.
-      expect(r.medianMs, r.engine).to.equal(r.samplesMs[0]).and.be.greaterThan(0);
-      expect(r.firstRunMs, r.engine).to.be.at.least(r.firstPassMs!);
-      expect(r.input).to.deep.equal([1, 33, 33, 3]);
-    }
-    const [ours, ...peers] = run.rows;
-    expect(ours.relativeErrorVsOurs).to.equal(null);
-    for (const r of peers) {
-      expect(r.relativeErrorVsOurs, `${r.engine} vs ours`).to.be.a('number').below(FP32_TOLERANCE);
-      expect(r.argmaxAgreementVsOurs, `${r.engine}: pixels of our class`).to.be.at.least(0.999);
-    }
-    expect(run.pageMessages.filter((m) => m.startsWith('uncaught')), 'no uncaught errors in the page').to.deep.equal([]);
+    expect(r.profiles).to.have.length(1);
+    const p = r.profiles[0];
+    expect(p.timing, 'SwiftShader has timestamp queries').to.equal('timestamps');
+    expect(p.input).to.deep.equal([1, 33, 33, 3]);
+    expect(p.layers.length).to.be.greaterThan(50);
+    for (const l of p.layers) expect(l.kernels, l.name).to.not.be.empty;
+    expect(p.passMs).to.be.greaterThan(0);
+    expect(p.layersMs).to.be.greaterThan(0);
+  });
+
+  it('puts the page on lavapipe (through OpenGL ES on ANGLE) when asked, and profiles our pass on the host there', async () => {
+    const r = await run(33, ['ours'], { adapter: 'lavapipe', profile: { repeats: 1 } });
+    expectRan(r, ['ours'], 33);
+    expect(r.start.adapters.ours).to.contain('llvmpipe');
+    expect(r.start.timestamps, 'no timestamp queries in compatibility mode').to.equal(false);
+    expect(r.profiles[0].timing).to.equal('host');
+    expect(r.profiles[0].hostOverheadMs).to.be.a('number').greaterThan(0);
+    expect(r.profiles[0].layersMs).to.be.greaterThan(0);
+  });
+});
+
+// The .tflite's input is fixed at 257x257: 30-50 s on a loaded 2-core host.
+describe('browser: the benchmark page runs LiteRT.js on the official .tflite @slow', function () {
+  this.timeout(300_000);
+
+  it('runs LiteRT.js on WebGPU and on WebAssembly on the official .tflite at 257x257, fully accelerated, giving our logits (1e-4)', async () => {
+    const engines: EngineName[] = ['ours', 'litert-webgpu', 'litert-wasm'];
+    const r = await run(257, engines);
+    expectRan(r, engines, 257);
+    expect(r.start.adapters['litert-webgpu'], 'LiteRT.js on our adapter').to.equal(r.start.adapters.ours);
+    expect(r.versions.litert).to.match(/^\d+\.\d+\.\d+/);
+    expect(r.start.litert!.jspi, 'Chromium has JSPI').to.equal(true);
+    for (const row of r.rows.slice(1)) expect(row.fullyAccelerated, row.engine).to.equal(true);
   });
 });

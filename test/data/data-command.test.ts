@@ -1,11 +1,14 @@
 // `deeplab data DIR`: the format found, images and sizes, pixels per class, the ignored pixels,
-// and the problems, checked against tiny data sets whose pixel counts are known.
+// the problems and the warnings, checked against tiny data sets whose pixel counts are known.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readImageSize } from '../../src/io/image-size.js';
 import { runCli } from '../cli/run-cli.js';
-import { writeGreyPng, writeJson, writePhoto, writeRgbPng } from './tiny-datasets.js';
+import { sharedPath } from '../shared.js';
+import { tinyCoco } from './tiny-coco.js';
+import { writeColourFolders, writeGreyPng, writeJson, writePhoto, writeRgbPng } from './tiny-datasets.js';
 
 let root: string;
 
@@ -44,6 +47,7 @@ describe('cli: deeplab data', () => {
       ],
       ignoredPixels: 3,
       problems: [],
+      warnings: [],
     });
     const text = await runCli(['data', dir, '--split', 'train', '--format', 'folders']);
     expect(text.code, text.stderr).to.equal(0);
@@ -54,7 +58,7 @@ describe('cli: deeplab data', () => {
     expect(text.stdout).to.contain('no problems found');
   });
 
-  it('collects the problems (colour mask, empty class, size mismatch, unreadable image) and exits 1', async () => {
+  it('collects the problems (colour mask, size mismatch, unreadable image) apart from the warnings (empty class) and exits 1', async () => {
     const dir = join(root, 'broken');
     await clean(dir, ['a', 'b', 'c']);
     await writePhoto(join(dir, 'images', 'train', 'three.png'), 2, 2);
@@ -65,7 +69,7 @@ describe('cli: deeplab data', () => {
     writeGreyPng(join(dir, 'labels', 'train', 'five.png'), 1, [1]);
     const r = await runCli(['data', dir, '--json']);
     expect(r.code, r.stderr).to.equal(1);
-    const doc = JSON.parse(r.stdout) as { images: number; classes: { name: string; pixels: number }[]; problems: string[] };
+    const doc = JSON.parse(r.stdout) as { images: number; classes: { name: string; pixels: number }[]; problems: string[]; warnings: string[] };
     expect(doc.images).to.equal(5);
     expect(doc.classes).to.deep.equal([
       { name: 'a', pixels: 5 },
@@ -73,14 +77,62 @@ describe('cli: deeplab data', () => {
       { name: 'c', pixels: 0 },
     ]);
     const problems = doc.problems.join('\n');
-    expect(doc.problems).to.have.length(4);
+    expect(doc.problems).to.have.length(3);
     expect(problems).to.match(/three\.png: an RGB colour PNG .*looks like a colour mask.*--format colour/);
-    expect(problems).to.contain("class 2 'c' has no pixels in split 'train'");
     expect(problems).to.match(/four\.png: the label is 2x1 but its image .*four\.png is 5x5/);
     expect(problems).to.match(/unreadable image: .*five\.jpg/);
+    expect(doc.warnings).to.deep.equal(["class 2 'c' has no pixels in split 'train'"]);
     const text = await runCli(['data', dir]);
     expect(text.code).to.equal(1);
-    expect(text.stdout).to.contain('4 problems:');
+    expect(text.stdout).to.contain('3 problems:');
+    expect(text.stdout).to.contain("1 warning:\n  - class 2 'c' has no pixels in split 'train'");
+  });
+
+  it('warnings alone (a class with no pixels in the split) exit 0', async () => {
+    const dir = join(root, 'empty-class');
+    await clean(dir, ['a', 'b', 'c']);
+    const r = await runCli(['data', dir, '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const doc = JSON.parse(r.stdout) as { problems: string[]; warnings: string[] };
+    expect(doc.problems).to.deep.equal([]);
+    expect(doc.warnings).to.deep.equal(["class 2 'c' has no pixels in split 'train'"]);
+    const text = await runCli(['data', dir]);
+    expect(text.code, text.stderr).to.equal(0);
+    expect(text.stdout).to.contain('no problems found\n1 warning:');
+  });
+
+  it('a JPEG cut to a third of its bytes (its header intact) is a problem naming its path, exit 1', async () => {
+    const dir = join(root, 'coco-cut');
+    await tinyCoco(dir);
+    const cut = join(dir, 'val2017', 'b.jpg');
+    const whole = readFileSync(sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg'));
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 3)));
+    expect(await readImageSize(cut), 'the header alone still reads').to.deep.equal({ width: 500, height: 366 });
+    const r = await runCli(['data', dir, '--split', 'val2017', '--json']);
+    expect(r.code, r.stderr).to.equal(1);
+    const doc = JSON.parse(r.stdout) as { format: string; problems: string[] };
+    expect(doc.format).to.equal('coco');
+    expect(doc.problems).to.have.length(1);
+    expect(doc.problems[0]).to.contain(cut);
+    expect(doc.problems[0]).to.match(/truncated|premature end/);
+    const text = await runCli(['data', dir, '--split', 'val2017']);
+    expect(text.code).to.equal(1);
+    expect(text.stdout).to.contain(`1 problem:\n  - unreadable image: `);
+    expect(text.stdout).to.contain(cut);
+  });
+
+  it('RGB labels with classes.json are read as colour masks without --format; --format still overrides', async () => {
+    const dir = join(root, 'colour');
+    await writeColourFolders(dir, 'json');
+    const r = await runCli(['data', dir, '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const doc = JSON.parse(r.stdout) as { format: string; classes: { name: string; pixels: number }[]; problems: string[] };
+    expect(doc.format).to.equal('colour');
+    expect(doc.problems).to.deep.equal([]);
+    expect(doc.classes.every((c) => c.pixels > 0), 'every class found in the masks').to.equal(true);
+    const forced = await runCli(['data', dir, '--format', 'folders', '--json']);
+    expect(forced.code).to.equal(1);
+    expect((JSON.parse(forced.stdout) as { problems: string[] }).problems.join('\n')).to.match(/an RGB colour PNG .*looks like a colour mask/);
   });
 
   it('names a bad --format, and a folder that is no data set', async () => {
@@ -92,5 +144,6 @@ describe('cli: deeplab data', () => {
     expect(none.stderr).to.match(/neither a VOC folder/);
     const help = await runCli(['data', '--help']);
     expect(help.stdout).to.contain('1 when there are problems');
+    expect(help.stdout).to.contain('warnings alone included');
   });
 });

@@ -11,7 +11,7 @@ import type { FileAccess } from '../../src/data/files/file-access.js';
 import { MemoryFiles } from '../../src/data/files/memory-files.js';
 import { nodeFiles } from '../../src/data/files/node-files.js';
 import { extName, fileStem, joinPath } from '../../src/data/files/paths.js';
-import { listVocSplit } from '../../src/eval/voc.js';
+import { listVocSplit } from '../../src/data/formats/voc-split.js';
 import { tinyCoco } from './tiny-coco.js';
 import { writeAde20k, writeCityscapes, writeColourFolders, writeGreyPng, writeJson, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
 import { sharedPath } from '../shared.js';
@@ -172,8 +172,10 @@ describe('data: file access (the disk, and files in memory as a page holds a dro
     writeRgbPng(join(dir, 'labels', 'train', 'odd.png'), 2, [[1, 2, 3], [70, 130, 180]]);
     const memory = inMemory(dir);
     const label = join(dir, 'labels', 'train', 'a.png');
-    expect(same('colour mask as ids', memory, (files) => openDataset(dir, 'train', { files }).readLabel(label))).to.match(/a\.png: an RGB colour PNG .*looks like a colour mask.*--format colour/);
-    expect(same('out of range', memory, (files) => openDataset(dir, 'train', { files }).readLabel(join(dir, 'labels', 'train', 'g.png')))).to.match(
+    // RGB labels with classes.json are found to be colour masks from either file access.
+    expect([openDataset(dir, 'train').format, openDataset(dir, 'train', { files: memory }).format]).to.deep.equal(['colour', 'colour']);
+    expect(same('colour mask as ids', memory, (files) => openDataset(dir, 'train', { format: 'folders', files }).readLabel(label))).to.match(/a\.png: an RGB colour PNG .*looks like a colour mask.*--format colour/);
+    expect(same('out of range', memory, (files) => openDataset(dir, 'train', { format: 'folders', files }).readLabel(join(dir, 'labels', 'train', 'g.png')))).to.match(
       /g\.png: label values 14 \(1 pixels\) are neither a class \(0\.\.1\) nor the ignore index 255$/,
     );
     expect(same('unknown colour', memory, (files) => openDataset(dir, 'train', { format: 'colour', files }).readLabel(join(dir, 'labels', 'train', 'odd.png')))).to.match(

@@ -94,8 +94,9 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
   it('colour masks: each pixel colour becomes its class from classes.json (ignoreColor -> ignore index) or a CVAT labelmap.txt', async () => {
     const json = fresh();
     await writeColourFolders(json, 'json');
-    expect(openDataset(json, 'train').format).to.equal('folders'); // classes.json alone means class-id PNGs
-    const d = openDataset(json, 'train', { format: 'colour' });
+    // classes.json with RGB labels: colour masks, without --format; --format still overrides.
+    expect(openDataset(json, 'train', { format: 'folders' }).format).to.equal('folders');
+    const d = openDataset(json, 'train');
     expect(d.format).to.equal('colour');
     expect(d.classes.names).to.deep.equal(['sky', 'road']);
     expect(firstLabel(d)).to.deep.equal(MASK_IDS);
@@ -117,6 +118,15 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     const v = openDataset(voc, 'default');
     expect(v.format).to.equal('colour');
     expect(firstLabel(v)).to.deep.equal([1, 2, 2, 0, 1, 2]);
+
+    // The same VOC-like folders with the colours in classes.json: RGB masks are colour masks, a
+    // palette PNG (VOC's own) holds class ids.
+    rmSync(join(voc, 'labelmap.txt'));
+    writeJson(join(voc, 'classes.json'), { names: ['background', 'sky', 'road'], colors: [[0, 0, 0], SKY, ROAD] });
+    expect(openDataset(voc, 'default').format).to.equal('colour');
+    expect(firstLabel(openDataset(voc, 'default'))).to.deep.equal([1, 2, 2, 0, 1, 2]);
+    writePalettePng(join(voc, 'SegmentationClass', 'frame_000001.png'), 3, [0, 1, 2, 0, 1, 2]);
+    expect(openDataset(voc, 'default').format).to.equal('voc');
   });
 
   it('a colour not in the palette is an error naming the file and listing the colours found, with pixel counts', async () => {
@@ -136,10 +146,10 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     expect(() => openDataset(dir, 'train', { format: 'colour' })).to.throw(/classes 0 and 1 have the same colour \(70,130,180\)/);
   });
 
-  it('a colour mask where class ids were expected is an error suggesting --format colour, never trained on', async () => {
+  it('a colour mask where --format asks for class ids is an error suggesting --format colour, never trained on', async () => {
     const dir = fresh();
     await writeColourFolders(dir, 'json');
-    const d = openDataset(dir, 'train');
+    const d = openDataset(dir, 'train', { format: 'folders' });
     expect(d.format).to.equal('folders');
     const label = d.items[0].labelPath;
     expect(() => d.readLabel(label)).to.throw(/a\.png: an RGB colour PNG .*looks like a colour mask.*--format colour/);

@@ -5,7 +5,7 @@ import { GpuContext, GpuError } from '../../src/gpu/context.js';
 import { Uniforms, makeDispatch, runDispatches, disposeDispatch } from '../../src/gpu/dispatch.js';
 import { constDeclarations, kernelKey, withPrelude } from '../../src/gpu/pipeline-cache.js';
 import { batchItem, createTensor, fillTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { elementwiseSpec } from '../../src/kernels/elementwise.js';
+import { elementwiseSpec } from '../../src/kernels/elementwise/elementwise.js';
 import { randomArray, testContext, expectRejects } from '../helpers.js';
 
 describe('gpu runtime', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { expandShader } from '../../src/gpu/shader-include.js';
+import { expandRepeats, expandShader } from '../../src/gpu/shader-include.js';
 import { loadShader } from '../../src/gpu/shader-source.js';
 
 /** expandShader over an in-memory set of files. */
@@ -38,5 +38,25 @@ describe('shader sources: includes and variants of one source', () => {
     expect(subgroup).to.match(/^\s*enable subgroups;/);
     expect(subgroup).to.match(/subgroupShuffle/);
     expect(subgroup).to.not.match(/for \(var ci = ciBegin/);
+  });
+});
+
+describe('shader sources: //#repeat blocks (straight-line code)', () => {
+  const code = (s: string) => s.split('\n').filter((l) => l.trim() && !l.trim().startsWith('//'));
+
+  it('repeats lines with the index substituted, nested, with counts from literals or the spec consts', () => {
+    const src = ['a;', '//#repeat p P', 'let x{p} = {p};', '//#repeat g 2', 'acc{p}_{g} += x{p};', '//#end', '//#end', 'b;'].join('\n');
+    expect(code(expandRepeats(src, { P: 2 }))).to.deep.equal(['a;', 'let x0 = 0;', 'acc0_0 += x0;', 'acc0_1 += x0;', 'let x1 = 1;', 'acc1_0 += x1;', 'acc1_1 += x1;', 'b;']);
+    expect(code(expandRepeats(src, { P: 0 }))).to.deep.equal(['a;', 'b;']);
+    // Braces that are not a repeat variable stay as they are.
+    expect(code(expandRepeats('//#repeat i 1\nif (x) { y{i} = {q}; }\n//#end'))).to.deep.equal(['if (x) { y0 = {q}; }']);
+  });
+
+  it('names the shader and line of every malformed block', () => {
+    expect(() => expandRepeats('//#repeat p P\nx;\n//#end', {}, 'k.wgsl')).to.throw(/k\.wgsl, line 1: \/\/#repeat p P: the count must be/);
+    expect(() => expandRepeats('//#repeat p 2\nx;', {}, 'k.wgsl')).to.throw(/k\.wgsl, line 1: \/\/#repeat p has no \/\/#end/);
+    expect(() => expandRepeats('x;\n//#end', {}, 'k.wgsl')).to.throw(/k\.wgsl, line 2: \/\/#end without \/\/#repeat/);
+    expect(() => expandRepeats('//#repeat p 2\n//#repeat p 2\n//#end\n//#end', {}, 'k.wgsl')).to.throw(/inside a \/\/#repeat of the same name/);
+    expect(() => expandRepeats('//#repeat p 100000\n//#repeat q 100\nx;\n//#end\n//#end', {}, 'k.wgsl')).to.throw(/expands past/);
   });
 });

@@ -16,22 +16,13 @@ import { tuneGraph } from '../../src/graph/tune.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileTuneStore } from '../../src/gpu/tune-store.js';
 import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
-import { GEMM_SPACE_VERSION, convGeometry, convParams, depthwiseVariant, gemmVariant } from '../../src/kernels/conv2d.js';
-import { backwardChannels, backwardVariant } from '../../src/kernels/conv2d-backward.js';
+import { CONV2D_SPACE_VERSION, conv2dChoice, conv2dShapeKey, conv2dSpace, convLayer } from '../../src/kernels/conv2d/conv2d.js';
+import { convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
+import { convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
+import { backwardChannels, backwardVariant } from '../../src/kernels/conv2d-backward/conv2d-backward.js';
 import { differentiate } from '../../src/graph/autograd.js';
-import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize.js';
-import {
-  backwardCandidates,
-  defaultGemmVariant,
-  parseBackwardVariant,
-  depthwiseCandidates,
-  depthwiseVariantName,
-  gemmCandidates,
-  gemmShapeKey,
-  gemmVariantName,
-  parseDepthwiseVariant,
-  parseGemmVariant,
-} from '../../src/kernels/conv2d-variants.js';
+import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize/resize.js';
+import { backwardCandidates, parseBackwardVariant } from '../../src/kernels/conv2d-backward/variants.js';
 import { expectClose, expectRejects, numel, randomArray, testContext } from '../helpers.js';
 
 const IDENTITY: AdapterIdentity = { vendor: 'v', architecture: 'a', device: 'd', description: 'test adapter', host: 'cpu x2' };
@@ -126,25 +117,19 @@ describe('kernel tuning: the tuner and programs', function () {
     await withStore('cached', async (ctx) => {
       const graph = twoConvGraph();
       const report = await tuneGraph(ctx, graph, { budgetMs: 120_000 });
-      expect(report.tuned.map((t) => `${t.kernel} ${t.layers.join()}`), 'the GEMM and depthwise convolutions, not the grouped one').to.deep.equal(['conv2d_gemm a', 'conv2d_depthwise dw', 'conv2d_gemm b']);
+      expect(report.tuned.map((t) => `${t.kernel} ${t.layers.join()}`), 'the GEMM and depthwise convolutions, not the grouped one').to.deep.equal(['conv2d a', 'conv2d dw', 'conv2d b']);
       for (const t of report.tuned) {
         const op = graph.nodes.find((n) => n.name === t.layers[0])!.op;
         if (op.type !== 'conv2d') throw new Error(`${t.layers[0]} is not a convolution`);
-        const g = convGeometry(op.input.shape, op.weight.shape, op.attrs);
-        if (t.kernel === 'conv2d_depthwise') {
-          const names = depthwiseCandidates(g.cout, ctx.limits).map(depthwiseVariantName);
-          expect(t.entry.timed).to.equal(names.length);
-          expect(depthwiseVariant(ctx, g, op.attrs)).to.deep.equal(parseDepthwiseVariant(t.entry.variant));
-          expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
-          continue;
-        }
-        const candidates = gemmCandidates(g, ctx.isSoftware ? 'software' : 'gpu', ctx.kernelLimits);
-        expect(t.entry.timed, `${t.shape}: every candidate timed`).to.equal(candidates.length);
-        expect(candidates.map(gemmVariantName)).to.include(t.entry.variant);
+        const layer = convLayer(ctx, op.input.shape, op.weight.shape, op.attrs);
+        const space = conv2dSpace(layer);
+        const names = space.candidates.map((c) => c.name);
+        expect(t.entry.timed, `${t.shape}: every candidate timed`).to.equal(names.length);
+        expect(names).to.include(t.entry.variant);
         expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
-        expect(t.entry.checksum).to.equal(candidateChecksum(GEMM_SPACE_VERSION, candidates.map(gemmVariantName)));
+        expect(t.entry.checksum).to.equal(candidateChecksum(CONV2D_SPACE_VERSION, names));
         // What a program now runs for this layer is the stored choice, not the class default.
-        expect(gemmVariant(ctx, g, op.attrs)).to.deep.equal(parseGemmVariant(t.entry.variant));
+        expect(convChoiceName(conv2dChoice(ctx, layer))).to.equal(t.entry.variant);
       }
       const again = await tuneGraph(ctx, graph);
       expect([again.tuned.length, again.cached], 'a second tuning finds the three shapes stored').to.deep.equal([0, 3]);
@@ -167,7 +152,7 @@ describe('kernel tuning: the tuner and programs', function () {
       out.output('dw2', d.grads.get(w2.id)!);
       const graph = out.build();
       const report = await tuneGraph(ctx, graph, { budgetMs: 120_000 });
-      const backward = report.tuned.filter((t) => t.kernel !== 'conv2d_gemm');
+      const backward = report.tuned.filter((t) => t.kernel !== 'conv2d');
       expect(backward.map((t) => t.kernel).sort()).to.deep.equal(['conv2d_input_grad', 'conv2d_weight_grad', 'conv2d_weight_grad']);
       const cls = ctx.isSoftware ? 'software' : 'gpu';
       for (const t of backward) {
@@ -250,14 +235,13 @@ describe('kernel tuning: the tuner and programs', function () {
 
   it("mode 'off' runs the adapter class's defaults even where a choice is stored", async () => {
     await withStore('cached', async (ctx) => {
-      const g = convGeometry([1, 9, 11, 13], [3, 3, 13, 24], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
-      const cls = ctx.isSoftware ? 'software' : 'gpu';
-      const candidates = gemmCandidates(g, cls, ctx.kernelLimits);
-      const other = candidates.find((v) => gemmVariantName(v) !== gemmVariantName(defaultGemmVariant(g, cls, ctx.kernelLimits)))!;
-      ctx.tuning.record('conv2d_gemm', gemmShapeKey(g, 1, 1), { variant: gemmVariantName(other), ms: 1, defaultMs: 2, timed: candidates.length, checksum: candidateChecksum(GEMM_SPACE_VERSION, candidates.map(gemmVariantName)) });
-      expect(gemmVariant(ctx, g, convParams({}))).to.deep.equal(other);
+      const layer = convLayer(ctx, [1, 9, 11, 13], [3, 3, 13, 24], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
+      const space = conv2dSpace(layer);
+      const other = space.candidates[1].name;
+      ctx.tuning.record('conv2d', conv2dShapeKey(layer), { variant: other, ms: 1, defaultMs: 2, timed: space.candidates.length, checksum: space.checksum });
+      expect(convChoiceName(conv2dChoice(ctx, layer))).to.equal(other);
       await ctx.tuning.setMode('off');
-      expect(gemmVariant(ctx, g, convParams({}))).to.deep.equal(defaultGemmVariant(g, cls, ctx.kernelLimits));
+      expect(convChoiceName(conv2dChoice(ctx, layer))).to.equal(space.candidates[0].name);
     });
   });
 });

@@ -3,7 +3,7 @@ import { differentiate } from '../../src/graph/autograd.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import { Program } from '../../src/graph/program.js';
-import { flipWidthCpu } from '../../src/kernels/flip.js';
+import { flipWidthCpu } from '../../src/kernels/layout/flip.js';
 import { expectClose, randomArray, testContext } from '../helpers.js';
 
 describe('autograd', () => {

@@ -11,11 +11,11 @@ import { nodeInputs } from '../../src/graph/ops/registry.js';
 import { type HostParams, ParamMismatchError, checkParams } from '../../src/graph/params.js';
 import { fuseEpilogues } from '../../src/graph/passes.js';
 import { Program } from '../../src/graph/program.js';
-import { profileProgram } from '../../src/graph/profile.js';
+import { profileProgram, profileProgramOnHost } from '../../src/graph/profile.js';
 import { GpuContext } from '../../src/gpu/context.js';
 import { Session } from '../../src/graph/session.js';
 import { readTensor } from '../../src/gpu/tensor.js';
-import { argmaxCpu } from '../../src/kernels/softmax.js';
+import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
 import { FP16_TOLERANCE, expectClose, expectRejects, numel, randomArray, relativeError, rng, testContext, withKernelOption } from '../helpers.js';
 
 /** A small network with every op the models use: atrous convs, BN, residual add, depthwise,
@@ -350,6 +350,9 @@ describe('graph profiler (timestamp queries)', () => {
         expect(p.layersMs).to.be.closeTo(p.layers.reduce((a, l) => a + l.ms, 0), 1e-9);
         // The median of two plain runs, each inside the call: at most half its wall time.
         expect(p.runMs).to.be.greaterThan(0).and.at.most(wallMs / 2);
+        expect(p.timing).to.equal('timestamps');
+        expect(p.layers.map((l) => l.kernels), 'each layer names its kernels').to.deep.equal(exec.timedLayerKernels);
+        for (const l of p.layers) expect(l.kernels, l.name).to.not.be.empty;
         const out = await exec.run({ image });
         expectClose(out.get('logits')!, ref.get('logits')!, 'logits after profiling');
       } finally {
@@ -357,6 +360,38 @@ describe('graph profiler (timestamp queries)', () => {
       }
     } finally {
       ctx.destroy();
+    }
+  });
+
+  it('times every layer on the host where there are no timestamps, less an empty submission, and leaves the outputs right', async () => {
+    const ctx = await testContext();
+    const graph = buildTestGraph();
+    const params = randomParams(graph);
+    const image = randomArray(13 * 11 * 5);
+    const ref = runGraphCpu(graph, params, { image });
+    const exec = await Program.create(ctx, compile(graph, { mode: 'inference' }), params);
+    try {
+      await expectRejects(profileProgramOnHost(ctx, exec, { image }, 1.5), /repeats must be a positive integer/);
+      await exec.run({ image }); // its readback buffers are the program's own
+      const before = ctx.liveBufferCount;
+      const p = await profileProgramOnHost(ctx, exec, { image }, 2);
+      expect(ctx.liveBufferCount, 'nothing left allocated').to.equal(before);
+      expect(p.timing).to.equal('host');
+      expect(p.hostOverheadMs).to.be.a('number').greaterThan(0);
+      expect(p.layers.map((l) => l.name)).to.deep.equal(exec.timedLayers.map((n) => n.name));
+      expect(p.layers.map((l) => l.kernels)).to.deep.equal(exec.timedLayerKernels);
+      for (const l of p.layers) expect(l.ms, l.name).to.be.at.least(0);
+      expect(p.layersMs, 'some layer took measurable time').to.be.greaterThan(0);
+      expect(p.passMs).to.be.at.least(0);
+      expect(p.runMs).to.be.greaterThan(0);
+      expect(p.layers.find((l) => l.name === 'aspp1')!.flops).to.equal(2 * 7 * 6 * 6 * 3 * 3 * 7);
+      const encoder = ctx.device.createCommandEncoder();
+      expect(() => exec.encodeTimedLayer(exec.timedLayers.length, encoder)).to.throw(/out of range/);
+      encoder.finish();
+      const out = await exec.run({ image });
+      expectClose(out.get('logits')!, ref.get('logits')!, 'logits after profiling');
+    } finally {
+      exec.dispose();
     }
   });
 

@@ -8,7 +8,7 @@ import type { Graph, Value } from '../../src/graph/ir.js';
 import { lowerToOnnx, onnxModelOf, permuteAxes } from '../../src/graph/onnx/lower.js';
 import { decodeModel, encodeModel } from '../../src/graph/onnx/proto.js';
 import type { HostParams } from '../../src/graph/params.js';
-import type { ResizeMode } from '../../src/kernels/resize.js';
+import type { ResizeMode } from '../../src/kernels/resize/resize.js';
 import { expectClose, numel, randomArray, relativeError, rng } from '../helpers.js';
 import { runOnnx, runOursNchw } from '../onnx-runtime.js';
 

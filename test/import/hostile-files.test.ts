@@ -5,7 +5,7 @@
 // in test/hostile.ts). Truncations and broken checksums must always be refused.
 //
 // Mutants are generated from a fixed seed (HOSTILE_SEED overrides it; HOSTILE_VERBOSE=1 prints
-// the messages the readers gave, grouped). The counts printed are the ones the README quotes.
+// the messages the readers gave, grouped). The counts printed are the ones docs/reliability.md quotes.
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
-import { sha256File } from '../../src/model/weights/import/sha256.js';
+import { sha256File } from '../../src/util/sha256.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { randomArray } from '../helpers.js';
 import { ascii, concat } from './builders.js';
@@ -23,7 +23,7 @@ describe('import: safetensors', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('round-trips tensors and metadata (fresh random values, odd shapes, scalar, empty)', () => {
+  it('round-trips tensors and metadata (fresh random values, odd shapes, scalar, empty)', async () => {
     const tensors: TensorMap = new Map([
       ['backbone.conv.weight', { shape: [7, 3, 3, 5], data: randomArray(7 * 3 * 3 * 5, -3, 3), sourceDType: 'f32' as const }],
       ['head.bias', { shape: [13], data: randomArray(13), sourceDType: 'f32' as const }],
@@ -49,9 +49,9 @@ describe('import: safetensors', () => {
       }
     }
     // Rewriting replaces the file atomically.
-    const before = sha256File(path);
+    const before = await sha256File(path);
     writeSafetensors(path, new Map([['x', { shape: [2], data: randomArray(2), sourceDType: 'f32' as const }]]));
-    expect(sha256File(path)).to.not.equal(before);
+    expect(await sha256File(path)).to.not.equal(before);
     expect([...readSafetensors(path).tensors.keys()]).to.deep.equal(['x']);
     expect(readdirSync(dir)).to.deep.equal(['model.safetensors']);
   });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { sha256File } from '../../src/model/weights/import/sha256.js';
+import { sha256File } from '../../src/util/sha256.js';
 import { type TfliteModel, type TfliteOperator, readTflite, tfliteTensorMap } from '../../src/model/weights/import/tflite.js';
 import { rng } from '../helpers.js';
 import { FlatBuilder } from './builders.js';
@@ -156,8 +156,8 @@ describe('import: tflite', () => {
     for (const r of resizes) expect(r.options).to.deep.equal({ alignCorners: true, halfPixelCenters: false });
   });
 
-  it('matches the published sha256', () => {
-    expect(sha256File(MODEL)).to.equal('68a539782c2c6a72f8aac3724600124a85ed977162b44e84cbae5db717c933c6');
+  it('matches the published sha256', async () => {
+    expect(await sha256File(MODEL)).to.equal('68a539782c2c6a72f8aac3724600124a85ed977162b44e84cbae5db717c933c6');
   });
 
   it('reads a hand-built model: extended op codes, custom ops, inline and external buffers', () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { readLabel } from '../../src/data/dataset.js';
 import { type RgbImage, decodeImage, readImage } from '../../src/io/image.js';
-import { crc32 } from '../../src/io/png-chunks.js';
+import { crc32 } from '../../src/util/crc32.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { HOSTILE_SEED, Rand, Tally, hostileValues, readUint, truncationLengths, unclearError, withPatch, writeInt } from '../hostile.js';
 import { sharedName, sharedPath } from '../shared.js';

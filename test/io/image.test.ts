@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import sharp from 'sharp';
 import pngjs from 'pngjs';
 import { MAX_IMAGE_PIXELS, decodeImage, readImage } from '../../src/io/image.js';
-import { crc32 } from '../../src/io/png-chunks.js';
+import { crc32 } from '../../src/util/crc32.js';
 import { encodeIndexedPng } from '../../src/io/png-indexed.js';
 import { rng, expectRejects } from '../helpers.js';
 import { assemblePng, buildPng, ihdrBytes } from './png-builder.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { accumulateCpu, prepareAccumulate } from '../../src/kernels/accumulate.js';
+import { accumulateCpu, prepareAccumulate } from '../../src/kernels/optimizer/accumulate.js';
 import { expectClose, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 describe('kernel: accumulate (in place, over micro-batches)', () => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { ACTIVATIONS, activateCpu } from '../../src/kernels/activation.js';
-import { activationGradCpu, prepareActivationGrad } from '../../src/kernels/activation-grad.js';
+import { ACTIVATIONS, activateCpu } from '../../src/kernels/activation/activation.js';
+import { activationGradCpu, prepareActivationGrad } from '../../src/kernels/activation/activation-grad.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, poisonedTensor, randomArray, rng, testContext } from '../helpers.js';
 

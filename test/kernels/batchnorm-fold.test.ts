@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { type GpuTensor, type Shape, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { type BatchNormStats, batchNormScaleShift, foldBatchNorm, prepareFoldBatchNorm } from '../../src/kernels/batchnorm-fold.js';
+import { type BatchNormStats, batchNormScaleShift, foldBatchNorm, prepareFoldBatchNorm } from '../../src/kernels/batchnorm/batchnorm-fold.js';
 import { runOnce } from '../../src/gpu/dispatch.js';
-import { type Conv2dParams, conv2d, conv2dCpu, conv2dOutputShape, convParams } from '../../src/kernels/conv2d.js';
+import { type Conv2dParams, conv2dOutputShape, convParams } from '../../src/kernels/conv2d/params.js';
+import { conv2d } from '../../src/kernels/conv2d/conv2d.js';
+import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 function randomStats(C: number, eps = 1e-3): BatchNormStats {

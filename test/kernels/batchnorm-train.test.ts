@@ -8,7 +8,7 @@ import {
   batchNormTrainCpu,
   prepareBatchNormGrad,
   prepareBatchNormTrain,
-} from '../../src/kernels/batchnorm-train.js';
+} from '../../src/kernels/batchnorm/batchnorm-train.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { ACTIVATIONS } from '../../src/kernels/activation.js';
-import { type BatchNormParams, batchNorm, batchNormCpu, prepareBatchNorm } from '../../src/kernels/batchnorm.js';
+import { ACTIVATIONS } from '../../src/kernels/activation/activation.js';
+import { type BatchNormParams, batchNorm, batchNormCpu, prepareBatchNorm } from '../../src/kernels/batchnorm/batchnorm.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 describe('kernel: batchNorm', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { concat, concatCpu, concatOutputShape, prepareConcat } from '../../src/kernels/concat.js';
+import { concat, concatCpu, concatOutputShape, prepareConcat } from '../../src/kernels/layout/concat.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 describe('kernel: concat', () => {
@@ -102,7 +102,7 @@ describe('kernel: concat', () => {
 
 describe('kernel: channel slice (the gradient of concat)', () => {
   it('slices concatenated inputs back out, on the CPU and the GPU', async () => {
-    const { channelSliceCpu, prepareChannelSlice } = await import('../../src/kernels/concat.js');
+    const { channelSliceCpu, prepareChannelSlice } = await import('../../src/kernels/layout/concat.js');
     const ctx = await testContext();
     const shapes = [[2, 9, 7, 5], [2, 9, 7, 1], [2, 9, 7, 13]];
     const parts = shapes.map((s) => randomArray(s.reduce((a, b) => a * b, 1)));

@@ -1,29 +1,11 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convGeometry, convParams, samePadding } from '../../src/kernels/conv2d.js';
-import {
-  type BackwardVariant,
-  backwardCandidates,
-  backwardVariantName,
-  backwardVariantProblem,
-  defaultBackwardVariant,
-  parseBackwardVariant,
-} from '../../src/kernels/conv2d-variants.js';
-import {
-  type Conv2dWeightGradOptions,
-  backwardChannels,
-  conv2dBiasGrad,
-  conv2dBiasGradCpu,
-  conv2dInputGrad,
-  conv2dInputGradCpu,
-  conv2dWeightGrad,
-  conv2dWeightGradCpu,
-  conv2dWeightGradScratchShape,
-  prepareConv2dBiasGrad,
-  prepareConv2dInputGrad,
-  prepareConv2dWeightGrad,
-} from '../../src/kernels/conv2d-backward.js';
+import { type Conv2dParams, conv2dOutputShape, convGeometry, convParams, samePadding } from '../../src/kernels/conv2d/params.js';
+import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
+import { type BackwardVariant, backwardCandidates, backwardVariantName, backwardVariantProblem, defaultBackwardVariant, parseBackwardVariant } from '../../src/kernels/conv2d-backward/variants.js';
+import { type Conv2dWeightGradOptions, backwardChannels, conv2dBiasGrad, conv2dInputGrad, conv2dWeightGrad, conv2dWeightGradScratchShape, prepareConv2dBiasGrad, prepareConv2dInputGrad, prepareConv2dWeightGrad } from '../../src/kernels/conv2d-backward/conv2d-backward.js';
+import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../src/kernels/conv2d-backward/reference.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, expectRejects, expectThrows, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
 

@@ -1,43 +1,35 @@
 import { expect } from 'chai';
 import { disposeDispatch, runOnce } from '../../src/gpu/dispatch.js';
 import { GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { ACTIVATIONS, type Activation } from '../../src/kernels/activation.js';
-import {
-  type Conv2dParams,
-  conv2d,
-  conv2dCpu,
-  conv2dFlops,
-  conv2dOutputShape,
-  conv2dSpec,
-  type ConvGeometry,
-  type ConvVariant,
-  convGeometry,
-  convParams,
-  gemmVariant,
-  prepareConv2d,
-  samePadding,
-  symmetricPadding,
-} from '../../src/kernels/conv2d.js';
-import {
-  type AdapterClass,
-  EMULATED_MATRIX_CONFIGS,
-  type GemmVariant,
-  type KernelLimits,
-  defaultGemmVariant,
-  depthwiseCandidates,
-  depthwiseVariantName,
-  gemmCandidates,
-  gemmVariantName,
-  gemmVariantProblem,
-  matrixCandidates,
-  matrixConfigName,
-  parseGemmVariant,
-} from '../../src/kernels/conv2d-variants.js';
+import { ACTIVATIONS, type Activation } from '../../src/kernels/activation/activation.js';
+import { type Conv2dParams, conv2dFlops, conv2dOutputShape, type ConvGeometry, convGeometry, convParams, samePadding, symmetricPadding } from '../../src/kernels/conv2d/params.js';
+import { conv2d, conv2dChoice, conv2dSpace, convLayer, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
+import { type ConvChoice, type ConvLayer, type EpilogueSlots, convChoice } from '../../src/kernels/conv2d/algorithm.js';
+import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
+import { depthwiseAlgorithm } from '../../src/kernels/conv2d/depthwise/depthwise.js';
+import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
+import type { AdapterClass } from '../../src/kernels/candidates.js';
+import { EMULATED_MATRIX_CONFIGS, type KernelLimits, matrixConfigName } from '../../src/gpu/kernel-limits.js';
+import { type GemmVariant, defaultGemmVariant, gemmCandidates, gemmVariantName, gemmVariantProblem, matrixCandidates, parseGemmVariant } from '../../src/kernels/conv2d/gemm/variants.js';
+import { depthwiseCandidates, depthwiseVariantName } from '../../src/kernels/conv2d/depthwise/depthwise.js';
 import { create } from 'webgpu';
 import { GpuContext } from '../../src/gpu/context.js';
 import { PipelineCache, kernelKey } from '../../src/gpu/pipeline-cache.js';
-import { checkMatrixConfigs } from '../../src/kernels/conv2d-matrix-check.js';
+import { checkMatrixConfigs } from '../../src/kernels/conv2d/gemm/matrix-check.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
+
+/** Limits as a GPU reports them (specs do not depend on them but for the candidates offered). */
+const GPU_LIMITS: KernelLimits = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024 };
+
+/** A layer as an adapter of class `cls` sees it. */
+function layerOf(input: Shape, weight: Shape, p: Conv2dParams, cls: AdapterClass = 'software'): ConvLayer {
+  return { g: convGeometry(input, weight, p), p, cls, limits: GPU_LIMITS, dtype: 'f32' };
+}
+
+/** The first kernel a layer compiles with `choice` (default: its adapter class's default candidate). */
+function specOf(layer: ConvLayer, has: EpilogueSlots, choice: ConvChoice = conv2dSpace(layer).candidates[0].variant) {
+  return choice.algorithm.specs(layer, has, choice.variant)[0];
+}
 
 interface Case {
   input: Shape; // NHWC
@@ -58,7 +50,7 @@ interface Result {
 }
 
 /** Runs one case on the GPU (NaN-poisoned output) and on the CPU reference and compares. */
-async function check(c: Case, data?: { input: Float32Array; weight: Float32Array }, variant?: ConvVariant, name?: string): Promise<Result> {
+async function check(c: Case, data?: { input: Float32Array; weight: Float32Array }, variant?: ConvChoice, name?: string): Promise<Result> {
   const ctx = await testContext();
   const p = convParams(c.p);
   const cinPerGroup = c.input[3] / p.groups;
@@ -153,12 +145,13 @@ describe('kernel: conv2d', () => {
       // (on GPUs Cout picks the lane count, 32 for both of these).
       const has = { bias: true, scale: false, residual: false };
       const gpuTile = { kind: 'register' as const, R: 8, CN: 4, lanes: 32, splits: 1 };
-      const a = conv2dSpec([1, 13, 11, 5], [3, 3, 5, 512], convParams({ dilationH: 2, dilationW: 2, padTop: 2 }), has, { gemm: gpuTile });
-      const b = conv2dSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}), has, { gemm: gpuTile });
+      const gemmSpec = (input: Shape, weight: Shape, p: Conv2dParams) => specOf(layerOf(input, weight, p, 'gpu'), has, convChoice(gemmAlgorithm, gpuTile));
+      const a = gemmSpec([1, 13, 11, 5], [3, 3, 5, 512], convParams({ dilationH: 2, dilationW: 2, padTop: 2 }));
+      const b = gemmSpec([2, 65, 65, 256], [1, 1, 256, 256], convParams({}));
       expect(a).to.deep.equal(b);
       // Direct kernel: sizes, channels and rates share a pipeline for the same kernel shape class.
-      const dw = conv2dSpec([1, 9, 9, 96], [3, 3, 1, 96], convParams({ groups: 96, padTop: 1 }), has);
-      const dw2 = conv2dSpec([2, 65, 33, 960], [3, 3, 1, 960], convParams({ groups: 960, dilationH: 4, padTop: 4 }), has);
+      const dw = specOf(layerOf([1, 9, 9, 96], [3, 3, 1, 96], convParams({ groups: 96, padTop: 1 })), has);
+      const dw2 = specOf(layerOf([2, 65, 33, 960], [3, 3, 1, 960], convParams({ groups: 960, dilationH: 4, padTop: 4 })), has);
       expect(dw).to.deep.equal(dw2);
       expect(dw.shader).to.not.equal(a.shader);
       // Software adapters: one 8-lane SIMD batch, whatever Cout. GPUs keep 32 lanes, a warp,
@@ -257,25 +250,25 @@ describe('kernel: conv2d', () => {
     // channel blocks. Fused operands vary mostly in the epilogue cases at the end: every new
     // combination is another pipeline to compile (about a second each on lavapipe).
     const pad = (n: number) => ({ padTop: n, padBottom: n, padLeft: n, padRight: n });
-    /** A depthwise case (Cout = Cin = groups) that must run on the named entry point. */
-    const dw = (input: Shape, kernel: [number, number], p: Partial<Conv2dParams>, path: 'depthwise4' | 'main', extras: Partial<Case> = {}) => {
+    /** A depthwise case (Cout = Cin = groups) whose default must be the named algorithm. */
+    const dw = (input: Shape, kernel: [number, number], p: Partial<Conv2dParams>, path: 'depthwise' | 'direct', extras: Partial<Case> = {}) => {
       const c: Case = { input, kernel, cout: input[3], p: { ...p, groups: input[3] }, ...extras };
-      const spec = conv2dSpec(c.input, [kernel[0], kernel[1], 1, c.cout], convParams(c.p), { bias: !!c.bias, scale: !!c.scale, residual: !!c.residual });
-      expect(spec.entryPoint ?? 'main', `entry point for ${JSON.stringify(c)}`).to.equal(path);
+      const choice = conv2dSpace(layerOf(c.input, [kernel[0], kernel[1], 1, c.cout], convParams(c.p))).candidates[0].variant;
+      expect(choice.algorithm.id, `default algorithm for ${JSON.stringify(c)}`).to.equal(path);
       return check(c);
     };
 
     it('picks the vec4 kernel only for C % 4 == 0 and window steps <= 2, without sizes in the key', () => {
       const has = { bias: true, scale: false, residual: true };
       const spec = (input: Shape, k: number, p: Partial<Conv2dParams>) =>
-        conv2dSpec(input, [k, k, 1, input[3]], convParams({ ...p, groups: input[3] }), has);
-      expect(spec([1, 9, 9, 8], 3, {}).entryPoint).to.equal('depthwise4');
-      expect(spec([1, 9, 9, 6], 3, {}).entryPoint).to.equal(undefined);
+        specOf(layerOf(input, [k, k, 1, input[3]], convParams({ ...p, groups: input[3] })), has);
+      expect(spec([1, 9, 9, 8], 3, {}).shader).to.equal('conv2d_depthwise.wgsl');
+      expect(spec([1, 9, 9, 6], 3, {}).shader).to.equal('conv2d_direct.wgsl');
       // stride 3: window step 3 has no vec4 variant; stride 3 at rate 3 has step 1.
-      expect(spec([1, 9, 9, 8], 3, { strideH: 3, strideW: 3 }).entryPoint).to.equal(undefined);
-      expect(spec([1, 9, 9, 8], 3, { strideH: 3, strideW: 3, dilationH: 3, dilationW: 3 }).entryPoint).to.equal('depthwise4');
-      // A channel multiplier (Cout = 2 Cin) is not depthwise4's job.
-      expect(conv2dSpec([1, 9, 9, 8], [3, 3, 1, 16], convParams({ groups: 8 }), has).entryPoint).to.equal(undefined);
+      expect(spec([1, 9, 9, 8], 3, { strideH: 3, strideW: 3 }).shader).to.equal('conv2d_direct.wgsl');
+      expect(spec([1, 9, 9, 8], 3, { strideH: 3, strideW: 3, dilationH: 3, dilationW: 3 }).shader).to.equal('conv2d_depthwise.wgsl');
+      // A channel multiplier (Cout = 2 Cin) is not the depthwise tiles' job.
+      expect(specOf(layerOf([1, 9, 9, 8], [3, 3, 1, 16], convParams({ groups: 8 })), has).shader).to.equal('conv2d_direct.wgsl');
       // Sizes, channel counts, pads and rates at the same window step share one pipeline.
       const a = spec([1, 9, 9, 96], 3, { dilationH: 2, dilationW: 2, padTop: 2 });
       const b = spec([2, 65, 33, 960], 3, { dilationH: 6, dilationW: 1, padLeft: 1 });
@@ -288,55 +281,55 @@ describe('kernel: conv2d', () => {
     });
 
     it('3x3 stride 1 with partial tiles and a partial channel block: [1,13,11,36]', () =>
-      dw([1, 13, 11, 36], [3, 3], pad(1), 'depthwise4', { bias: true }));
+      dw([1, 13, 11, 36], [3, 3], pad(1), 'depthwise', { bias: true }));
     it('3x3 on 4 channels (one lane of eight) and on a 1x1 map', async () => {
-      await dw([1, 7, 6, 4], [3, 3], pad(1), 'depthwise4');
-      await dw([1, 1, 1, 8], [3, 3], pad(1), 'depthwise4', { bias: true });
+      await dw([1, 7, 6, 4], [3, 3], pad(1), 'depthwise');
+      await dw([1, 1, 1, 8], [3, 3], pad(1), 'depthwise', { bias: true });
     });
     it('3x3 stride 2, TF SAME padding on even and odd sizes: [1,14,17,8]', () => {
       const [padTop, padBottom] = samePadding(14, 3, 2, 1);
       const [padLeft, padRight] = samePadding(17, 3, 2, 1);
-      return dw([1, 14, 17, 8], [3, 3], { strideH: 2, strideW: 2, padTop, padBottom, padLeft, padRight }, 'depthwise4');
+      return dw([1, 14, 17, 8], [3, 3], { strideH: 2, strideW: 2, padTop, padBottom, padLeft, padRight }, 'depthwise');
     });
     for (const r of [2, 3, 4, 6]) {
       it(`3x3 rate ${r} (outputs taken ${r} apart): [1,19,23,16]`, () =>
-        dw([1, 19, 23, 16], [3, 3], { dilationH: r, dilationW: r, ...pad(r) }, 'depthwise4', { bias: true }));
+        dw([1, 19, 23, 16], [3, 3], { dilationH: r, dilationW: r, ...pad(r) }, 'depthwise', { bias: true }));
     }
     it('rate 12 on a 9x7 map (more phases than outputs)', () =>
-      dw([1, 9, 7, 8], [3, 3], { dilationH: 12, dilationW: 12, ...pad(12) }, 'depthwise4'));
+      dw([1, 9, 7, 8], [3, 3], { dilationH: 12, dilationW: 12, ...pad(12) }, 'depthwise'));
     it('stride 2 with rate 2 (window step 1) and rate 3 (step 2, outputs 3 apart)', async () => {
-      await dw([1, 13, 11, 12], [3, 3], { strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, ...pad(2) }, 'depthwise4');
-      await dw([1, 17, 19, 8], [3, 3], { strideH: 2, strideW: 2, dilationH: 3, dilationW: 3, ...pad(3) }, 'depthwise4');
+      await dw([1, 13, 11, 12], [3, 3], { strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, ...pad(2) }, 'depthwise');
+      await dw([1, 17, 19, 8], [3, 3], { strideH: 2, strideW: 2, dilationH: 3, dilationW: 3, ...pad(3) }, 'depthwise');
     });
     it('stride 2 with rate 2 and rate 3 on the scalar path (C % 4 != 0)', async () => {
-      await dw([1, 13, 11, 10], [3, 3], { strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, ...pad(2) }, 'main');
-      await dw([1, 17, 19, 7], [3, 3], { strideH: 2, strideW: 2, dilationH: 3, dilationW: 3, ...pad(3) }, 'main', { bias: true });
+      await dw([1, 13, 11, 10], [3, 3], { strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, ...pad(2) }, 'direct');
+      await dw([1, 17, 19, 7], [3, 3], { strideH: 2, strideW: 2, dilationH: 3, dilationW: 3, ...pad(3) }, 'direct', { bias: true });
     });
     it('stride 3 at rate 3 (window step 1) and stride 3 at rate 1 (scalar path)', async () => {
-      await dw([1, 16, 14, 8], [3, 3], { strideH: 3, strideW: 3, dilationH: 3, dilationW: 3, ...pad(3) }, 'depthwise4');
-      await dw([1, 16, 14, 8], [3, 3], { strideH: 3, strideW: 3, ...pad(1) }, 'main');
+      await dw([1, 16, 14, 8], [3, 3], { strideH: 3, strideW: 3, dilationH: 3, dilationW: 3, ...pad(3) }, 'depthwise');
+      await dw([1, 16, 14, 8], [3, 3], { strideH: 3, strideW: 3, ...pad(1) }, 'direct');
     });
     it('different strides and rates per axis', () =>
-      dw([1, 15, 18, 12], [3, 3], { strideH: 1, strideW: 2, dilationH: 2, dilationW: 1, padTop: 2, padBottom: 1, padLeft: 0, padRight: 1 }, 'depthwise4'));
+      dw([1, 15, 18, 12], [3, 3], { strideH: 1, strideW: 2, dilationH: 2, dilationW: 1, padTop: 2, padBottom: 1, padLeft: 0, padRight: 1 }, 'depthwise'));
     it('5x5 stride 1, stride 2 and rate 2: [1,11,13,12]', async () => {
-      await dw([1, 11, 13, 12], [5, 5], pad(2), 'depthwise4', { bias: true });
-      await dw([1, 11, 13, 12], [5, 5], { strideH: 2, strideW: 2, ...pad(2) }, 'depthwise4', { bias: true });
-      await dw([1, 11, 13, 12], [5, 5], { dilationH: 2, dilationW: 2, ...pad(4) }, 'depthwise4', { bias: true });
+      await dw([1, 11, 13, 12], [5, 5], pad(2), 'depthwise', { bias: true });
+      await dw([1, 11, 13, 12], [5, 5], { strideH: 2, strideW: 2, ...pad(2) }, 'depthwise', { bias: true });
+      await dw([1, 11, 13, 12], [5, 5], { dilationH: 2, dilationW: 2, ...pad(4) }, 'depthwise', { bias: true });
     });
-    it('5x5 on the scalar path: [1,11,13,10]', () => dw([1, 11, 13, 10], [5, 5], pad(2), 'main', { bias: true }));
+    it('5x5 on the scalar path: [1,11,13,10]', () => dw([1, 11, 13, 10], [5, 5], pad(2), 'direct', { bias: true }));
     it('kernel sizes read at run time: 7x7, 1x7, 7x1, 3x5, 1x1', async () => {
-      await dw([1, 12, 13, 8], [7, 7], pad(3), 'depthwise4');
-      await dw([1, 9, 19, 8], [1, 7], { padLeft: 4, padRight: 2 }, 'depthwise4');
-      await dw([1, 19, 9, 8], [7, 1], { padTop: 2, padBottom: 4, strideH: 2 }, 'depthwise4');
-      await dw([1, 10, 11, 8], [3, 5], { padTop: 1, padBottom: 1, padLeft: 2, padRight: 2, dilationW: 2 }, 'depthwise4');
-      await dw([1, 6, 7, 8], [1, 1], {}, 'depthwise4');
+      await dw([1, 12, 13, 8], [7, 7], pad(3), 'depthwise');
+      await dw([1, 9, 19, 8], [1, 7], { padLeft: 4, padRight: 2 }, 'depthwise');
+      await dw([1, 19, 9, 8], [7, 1], { padTop: 2, padBottom: 4, strideH: 2 }, 'depthwise');
+      await dw([1, 10, 11, 8], [3, 5], { padTop: 1, padBottom: 1, padLeft: 2, padRight: 2, dilationW: 2 }, 'depthwise');
+      await dw([1, 6, 7, 8], [1, 1], {}, 'depthwise');
     });
-    it('batch N = 3: [3,9,10,8]', () => dw([3, 9, 10, 8], [3, 3], pad(1), 'depthwise4', { bias: true }));
+    it('batch N = 3: [3,9,10,8]', () => dw([3, 9, 10, 8], [3, 3], pad(1), 'depthwise', { bias: true }));
     it('workgroups walking 8 and 4 tiles, the last group partial: [1,1030,1029,4], [1,130,67,36]', async () => {
       // 258 x 258 tiles, 8 per group; 33 x 17 tiles x 2 channel blocks, 4 per group (8 would
       // leave fewer than 256 groups).
-      await dw([1, 1030, 1029, 4], [3, 3], pad(1), 'depthwise4');
-      await dw([1, 130, 67, 36], [3, 3], pad(1), 'depthwise4', { bias: true });
+      await dw([1, 1030, 1029, 4], [3, 3], pad(1), 'depthwise');
+      await dw([1, 130, 67, 36], [3, 3], pad(1), 'depthwise', { bias: true });
     });
 
     // Every combination of the fused operands, every activation, both window steps; each
@@ -349,7 +342,7 @@ describe('kernel: conv2d', () => {
       const stride = 1 + (mask % 2);
       const name = [bias && 'bias', scale && 'scale', residual && 'residual'].filter(Boolean).join('+') || 'none';
       it(`vec4 epilogue: ${name}, ${activation}, stride ${stride}`, () =>
-        dw([1, 6, 9, 8], [3, 3], { ...pad(1), strideH: stride, strideW: stride, activation }, 'depthwise4', { bias, scale, residual }));
+        dw([1, 6, 9, 8], [3, 3], { ...pad(1), strideH: stride, strideW: stride, activation }, 'depthwise', { bias, scale, residual }));
     }
   });
 
@@ -512,7 +505,7 @@ describe('kernel: conv2d GEMM, every candidate a tuner may choose, on both adapt
       expect(vec4.length > 0, 'vec4 staging exactly where the channels are multiples of 4').to.equal(g.cin % 4 === 0 && g.cout % 4 === 0);
       if (vec4.length) expect(vec4.some((v) => v.splits > 1) || g.cin < 64, 'vec4 split-K').to.equal(true);
       const data = { input: randomArray(numel(c.input)), weight: randomArray(g.KH * g.KW * g.cin * g.cout) };
-      for (const v of candidates) await check(c, data, { gemm: v }, gemmVariantName(v));
+      for (const v of candidates) await check(c, data, convChoice(gemmAlgorithm, v), gemmVariantName(v));
       console.log(`      (${candidates.length} candidates)`);
     });
   }
@@ -541,7 +534,7 @@ describe('kernel: conv2d GEMM on subgroup matrices (the built-ins emulated on la
       expect(candidates.filter((v) => v.splits === 1).map(gemmVariantName)).to.deep.equal(matrixCandidates(g, limits, 'f32').map(gemmVariantName));
       expect(candidates.length).to.be.at.least(4);
       const data = { input: randomArray(numel(c.input)), weight: randomArray(g.KH * g.KW * g.cin * g.cout) };
-      for (const v of candidates) await check(c, data, { gemm: v }, gemmVariantName(v));
+      for (const v of candidates) await check(c, data, convChoice(gemmAlgorithm, v), gemmVariantName(v));
       console.log(`      (${candidates.length} candidates)`);
     });
   }
@@ -598,7 +591,7 @@ describe('kernel: conv2d GEMM on subgroup matrices (the built-ins emulated on la
           expect(variants.some((v) => v.m === c.m && v.n === c.n && v.k === c.k), `a tiling of ${matrixConfigName(c)} fits`).to.equal(true);
         }
         for (const v of [...variants, ...variants.map((x) => ({ ...x, splits: 2 }))]) {
-          const spec = { ...conv2dSpec([1, 9, 7, 64], [3, 3, 64, 40], p, { bias: true, scale: false, residual: false }, { gemm: v }), half: dtype === 'f16' };
+          const spec = { ...specOf({ g, p, cls: 'gpu', limits, dtype }, { bias: true, scale: false, residual: false }, convChoice(gemmAlgorithm, v)), half: dtype === 'f16' };
           expect(spec.shader).to.equal('conv2d_gemm_matrix.wgsl');
           await pipelines.compile([spec]);
           compiled.add(kernelKey(spec));
@@ -663,10 +656,10 @@ describe('kernel: conv2d depthwise4, every candidate a tuner may choose', () => 
   for (const c of cases) {
     it(`${c.kernel.join('x')} ${c.input.join('x')} groups ${c.p.groups}: every candidate matches the CPU reference`, async () => {
       const ctx = await testContext();
-      const candidates = depthwiseCandidates(c.cout, ctx.limits);
+      const candidates = depthwiseCandidates(c.cout, ctx.limits.maxComputeInvocationsPerWorkgroup);
       expect(candidates.length, 'tiles per workgroup (and lanes, where the channels fill them) vary').to.be.at.least(5);
       const data = { input: randomArray(numel(c.input)), weight: randomArray(c.kernel[0] * c.kernel[1] * c.cout) };
-      for (const v of candidates) await check(c, data, { depthwise: v }, depthwiseVariantName(v));
+      for (const v of candidates) await check(c, data, convChoice(depthwiseAlgorithm, v), depthwiseVariantName(v));
       console.log(`      (${candidates.length} candidates)`);
     });
   }
@@ -735,18 +728,19 @@ describe('kernel: conv2d split-K (the GEMM split over input channels, then an or
     expect(splits(geometry(1, 40, 256), 'gpu'), 'too few channels to split').to.equal(1);
     expect(splits(geometry(1, 2048, 256), 'software'), 'never on a software adapter').to.equal(1);
     // The context's split-K mode overrides any variant's splits.
+    const layerAt = (g: ConvGeometry): ConvLayer => ({ g, p: convParams({}), cls: 'software', limits: ctx.kernelLimits, dtype: 'f32' });
     const before = ctx.kernelOptions.splitK;
     try {
+      const chosen = (g: ConvGeometry) => conv2dChoice(ctx, layerAt(g)).variant as GemmVariant;
       ctx.kernelOptions.splitK = 'never';
-      expect(gemmVariant(ctx, geometry(1, 2048, 256), convParams({})).splits).to.equal(1);
+      expect(chosen(geometry(1, 2048, 256)).splits).to.equal(1);
       ctx.kernelOptions.splitK = 'always';
-      expect(gemmVariant(ctx, geometry(1, 2048, 256), convParams({})).splits).to.equal(4);
+      expect(chosen(geometry(1, 2048, 256)).splits).to.equal(4);
       // Forced splits of 36 channels (9 each) leave vec4 staging no whole vec4s: it stages by value.
       const tiled: GemmVariant = { kind: 'tiled', BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec4: true, splits: 1 };
-      await withKernelOption('gemm', tiled, async () => {
-        expect(gemmVariant(ctx, geometry(9, 36, 64), convParams({}))).to.deep.include({ vec4: false, splits: 4 });
-        expect(gemmVariant(ctx, geometry(9, 64, 64), convParams({}))).to.deep.include({ vec4: true, splits: 4 });
-      });
+      const settle = (g: ConvGeometry) => gemmAlgorithm.settle!(tiled, layerAt(g), ctx.kernelOptions);
+      expect(settle(geometry(9, 36, 64))).to.deep.include({ vec4: false, splits: 4 });
+      expect(settle(geometry(9, 64, 64))).to.deep.include({ vec4: true, splits: 4 });
     } finally {
       ctx.kernelOptions.splitK = before;
     }

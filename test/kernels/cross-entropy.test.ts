@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, createTensor, readTensor, readTensorU32, uploadTensor } from '../../src/gpu/tensor.js';
-import { crossEntropyCpu, crossEntropyScratchShapes, prepareCrossEntropy } from '../../src/kernels/cross-entropy.js';
+import { crossEntropyCpu, crossEntropyScratchShapes, prepareCrossEntropy } from '../../src/kernels/loss/cross-entropy.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, numel, poisonedTensor, poisonedU32Tensor, randomArray, rng, testContext } from '../helpers.js';
 

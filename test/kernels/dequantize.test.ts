@@ -1,10 +1,10 @@
-// Quantized weights widened on the GPU (shaders/dequantize.wgsl) against the CPU reference:
+// Quantized weights widened on the GPU (dequantize.wgsl) against the CPU reference:
 // random values, outputs poisoned with NaN, counts that fill no whole packed word.
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { halfBits } from '../../src/gpu/half.js';
 import { readTensor } from '../../src/gpu/tensor.js';
-import { type QuantizedValues, dequantizeCpu, packedWords, prepareDequantize } from '../../src/kernels/dequantize.js';
+import { type QuantizedValues, dequantizeCpu, packedWords, prepareDequantize } from '../../src/kernels/quantize/dequantize.js';
 import { expectClose, expectRejects, numel, poisonedTensor, rng, testContext } from '../helpers.js';
 
 async function widenOnGpu(q: QuantizedValues, shape: number[]): Promise<Float32Array> {

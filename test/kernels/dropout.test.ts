@@ -7,7 +7,7 @@ import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import { Program } from '../../src/graph/program.js';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { dropoutCpu, prepareDropout } from '../../src/kernels/dropout.js';
+import { dropoutCpu, prepareDropout } from '../../src/kernels/elementwise/dropout.js';
 import { GRADCHECK_TOLERANCE, dot, f64, numericGradient } from '../gradcheck.js';
 import { expectClose, numel, poisonedTensor, randomArray, rng, testContext } from '../helpers.js';
 import { relativeError } from '../../src/util/relative-error.js';

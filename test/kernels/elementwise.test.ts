@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { ACTIVATIONS } from '../../src/kernels/activation.js';
-import { type ElementwiseParams, elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise.js';
+import { ACTIVATIONS } from '../../src/kernels/activation/activation.js';
+import { type ElementwiseParams, elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 describe('kernel: elementwise', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { flipWidthCpu, prepareFlipWidth } from '../../src/kernels/flip.js';
+import { flipWidthCpu, prepareFlipWidth } from '../../src/kernels/layout/flip.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 describe('kernel: flip (left-right mirror)', () => {

@@ -7,7 +7,7 @@ import {
   framePreprocessCpu,
   normalizationTable,
   prepareFramePreprocess,
-} from '../../src/kernels/frame-preprocess.js';
+} from '../../src/kernels/frame/frame-preprocess.js';
 import { expectClose, poisonedTensor, testContext } from '../helpers.js';
 import { randomRgba, rgbaTexture } from '../frames.js';
 

@@ -5,15 +5,20 @@ import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { roundToHalf } from '../../src/gpu/half.js';
 import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { cast, castCpu, prepareCast } from '../../src/kernels/cast.js';
-import { concatCpu, prepareConcat } from '../../src/kernels/concat.js';
-import { type Conv2dParams, conv2dCpu, conv2dOutputShape, convGeometry, convParams, prepareConv2d } from '../../src/kernels/conv2d.js';
-import { EMULATED_MATRIX_CONFIGS, type KernelLimits, gemmVariantName, matrixCandidates } from '../../src/kernels/conv2d-variants.js';
-import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise.js';
-import { prepareFlipWidth } from '../../src/kernels/flip.js';
-import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool.js';
-import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize.js';
-import { prepareSoftmax } from '../../src/kernels/softmax.js';
+import { cast, castCpu, prepareCast } from '../../src/kernels/elementwise/cast.js';
+import { concatCpu, prepareConcat } from '../../src/kernels/layout/concat.js';
+import { type Conv2dParams, conv2dOutputShape, convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
+import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
+import { prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
+import { EMULATED_MATRIX_CONFIGS, type KernelLimits } from '../../src/gpu/kernel-limits.js';
+import { gemmVariantName, matrixCandidates } from '../../src/kernels/conv2d/gemm/variants.js';
+import { convChoice } from '../../src/kernels/conv2d/algorithm.js';
+import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
+import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
+import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
+import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool/pool.js';
+import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
+import { prepareSoftmax } from '../../src/kernels/softmax/softmax.js';
 import { FP16_TOLERANCE, expectClose, expectRejects, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 /** Random values already representable in f16, and their f16 tensor. */
@@ -154,7 +159,7 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
         const candidates = matrixCandidates(g, limits, 'f16');
         expect(new Set(candidates.map((v) => `${v.m}x${v.n}x${v.k}`)).size, 'every f16 shape').to.equal(3);
         for (const v of [...candidates, { ...candidates[0], splits: 2 }]) {
-          const got = await runHalf([input, weight, bias], outShape, ([x, w, b], out) => prepareConv2d(ctx, { input: x, weight: w, bias: b, out }, p, { gemm: v }));
+          const got = await runHalf([input, weight, bias], outShape, ([x, w, b], out) => prepareConv2d(ctx, { input: x, weight: w, bias: b, out }, p, convChoice(gemmAlgorithm, v)));
           expectHalfClose(got, ref, `${gemmVariantName(v)} on ${c.input.join('x')}`);
           ran++;
         }

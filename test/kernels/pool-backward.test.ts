@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { type Pool2dParams, globalAvgPoolCpu, pool2dCpu, pool2dOutputShape } from '../../src/kernels/pool.js';
+import { type Pool2dParams, globalAvgPoolCpu, pool2dCpu, pool2dOutputShape } from '../../src/kernels/pool/pool.js';
 import {
   globalAvgPoolBackward,
   globalAvgPoolBackwardCpu,
@@ -9,7 +9,7 @@ import {
   pool2dBackwardCpu,
   prepareGlobalAvgPoolBackward,
   preparePool2dBackward,
-} from '../../src/kernels/pool-backward.js';
+} from '../../src/kernels/pool/pool-backward.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, numel, poisonedTensor, randomArray, rng, testContext } from '../helpers.js';
 

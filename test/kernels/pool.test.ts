@@ -10,7 +10,7 @@ import {
   pool2dOutputShape,
   prepareGlobalAvgPool,
   preparePool2d,
-} from '../../src/kernels/pool.js';
+} from '../../src/kernels/pool/pool.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 describe('kernel: pool', () => {

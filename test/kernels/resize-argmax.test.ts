@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensorU32, uploadTensor } from '../../src/gpu/tensor.js';
-import { type ResizeMode, resizeBilinearCpu } from '../../src/kernels/resize.js';
-import { prepareResizeArgmax, resizeArgmaxCpu } from '../../src/kernels/resize-argmax.js';
+import { type ResizeMode, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
+import { prepareResizeArgmax, resizeArgmaxCpu } from '../../src/kernels/resize/resize-argmax.js';
 import { numel, poisonedU32Tensor, randomArray, testContext } from '../helpers.js';
 
 describe('kernel: fused resize + argmax', () => {

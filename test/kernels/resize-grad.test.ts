@@ -9,7 +9,7 @@ import {
   resizeBilinearGradCpu,
   resizeBilinearGradScratchShape,
   resizeBilinearOutputShape,
-} from '../../src/kernels/resize.js';
+} from '../../src/kernels/resize/resize.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 

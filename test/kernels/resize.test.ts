@@ -10,7 +10,7 @@ import {
   resizeBilinear,
   resizeBilinearCpu,
   resizeBilinearOutputShape,
-} from '../../src/kernels/resize.js';
+} from '../../src/kernels/resize/resize.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 describe('kernel: resizeBilinear', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { type SgdHyper, prepareSgd, sgdCpu, sgdHyperData } from '../../src/kernels/sgd.js';
+import { type SgdHyper, prepareSgd, sgdCpu, sgdHyperData } from '../../src/kernels/optimizer/sgd.js';
 import { expectClose, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 describe('kernel: SGD (momentum, weight decay; PyTorch semantics)', () => {

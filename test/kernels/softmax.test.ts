@@ -9,7 +9,7 @@ import {
   prepareSoftmax,
   softmax,
   softmaxCpu,
-} from '../../src/kernels/softmax.js';
+} from '../../src/kernels/softmax/softmax.js';
 import { expectClose, numel, poisonedTensor, poisonedU32Tensor, randomArray, rng, testContext } from '../helpers.js';
 
 describe('kernel: softmax', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, readTensor, readTensorU32, uploadTensor } from '../../src/gpu/tensor.js';
-import { prepareTileBlend, prepareTileFinalize, tileBlendCpu, tileFinalizeCpu } from '../../src/kernels/tile-blend.js';
+import { prepareTileBlend, prepareTileFinalize, tileBlendCpu, tileFinalizeCpu } from '../../src/kernels/tiles/tile-blend.js';
 import { expectClose, expectRejects, numel, poisonedTensor, poisonedU32Tensor, randomArray, testContext } from '../helpers.js';
 
 /** Labels equal, except where the reference's two best values are within float rounding. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HostParams } from '../../src/graph/params.js';
 import { readImage } from '../../src/io/image.js';
-import { dequantizeCpu } from '../../src/kernels/dequantize.js';
+import { dequantizeCpu } from '../../src/kernels/quantize/dequantize.js';
 import { loadWeights, saveCheckpoint } from '../../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';

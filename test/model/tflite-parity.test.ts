@@ -6,7 +6,7 @@ import { readImage } from '../../src/io/image.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { DeepLabModel, loadModel } from '../../src/model/model.js';
-import { argmaxCpu } from '../../src/kernels/softmax.js';
+import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
 import { expectClose, expectRejects, relativeError, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 

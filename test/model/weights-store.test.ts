@@ -1,6 +1,7 @@
 // Registry downloads, served from a local HTTP server on the loopback address: the file lands in
 // the cache only once its sha256 is verified, a corrupt download leaves nothing behind, and an
-// offline copy in DEEPLAB_WEIGHTS_DIR is used (and checked) before any download.
+// offline copy in DEEPLAB_WEIGHTS_DIR is used (and checked) before any download; a server that
+// stalls or cannot be reached is an error naming the URL, within the stall time-out.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,11 @@ describe('model: weight store (downloads and offline copies)', () => {
     server = createServer((req, res) => {
       if (req.url === '/good') res.end(payload);
       else if (req.url === '/corrupt') res.end(Buffer.concat([payload.subarray(0, 1000), Buffer.from('x')]));
-      else {
+      else if (req.url === '/stall-before-headers') return; // never answers
+      else if (req.url === '/stall-in-body') {
+        res.writeHead(200, { 'content-length': String(payload.length) });
+        res.write(payload.subarray(0, 1000)); // then nothing more
+      } else {
         res.statusCode = 404;
         res.end();
       }
@@ -49,6 +54,7 @@ describe('model: weight store (downloads and offline copies)', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(async () => {
+    server.closeAllConnections(); // the stalled answers' connections
     await new Promise<void>((r) => server.close(() => r()));
   });
   beforeEach(() => {
@@ -93,5 +99,24 @@ describe('model: weight store (downloads and offline copies)', () => {
     expect(await resolveWeights(entry({ url: `${base}/missing` }))).to.equal(join(offline, 'test-model.bin'));
     writeFileSync(join(offline, 'test-model.bin'), Buffer.from('tampered'));
     await expectRejects(() => resolveWeights(entry({})), /does not match/, 'a tampered offline copy was accepted');
+  });
+
+  it('a server that stalls (before its headers, or in the body) is an error naming the URL within the time-out; nothing is left in the cache', async () => {
+    for (const path of ['/stall-before-headers', '/stall-in-body']) {
+      const url = `${base}${path}`;
+      const t0 = Date.now();
+      const error = await expectRejects(() => resolveWeights(entry({ url }), { stallMs: 300 }), `download of ${url} stopped: nothing received for 0.3 s`, 'a stalled download');
+      expect(Date.now() - t0, `ms until ${path} stopped`).to.be.below(5_000);
+      expect(error.message).to.contain('put in the cache by hand');
+      expect(readdirSync(join(dir, 'cache')), 'the cache after a stalled download').to.deep.equal([]);
+    }
+  });
+
+  it('a server that cannot be reached is an error naming the URL and the cause', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/model.bin`;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await expectRejects(() => resolveWeights(entry({ url })), new RegExp(`^download of ${url.replace(/[.]/g, '\\.')} failed: connect ECONNREFUSED`), 'a refused connection');
   });
 });

@@ -15,7 +15,7 @@ import type { Graph, Value } from '../../src/graph/ir.js';
 import type { HostArray } from '../../src/graph/ops/registry.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
-import type { ResizeMode } from '../../src/kernels/resize.js';
+import type { ResizeMode } from '../../src/kernels/resize/resize.js';
 import { type BackboneName, defaultConfig } from '../../src/model/networks/config.js';
 import { type DecoderLayout, deepLabV3PlusDecoder, tfDecoderLayout, torchvisionDecoderLayout } from '../../src/model/networks/decoder.js';
 import { buildDeepLab } from '../../src/model/networks/deeplab.js';

@@ -10,7 +10,7 @@ import { Program } from '../../src/graph/program.js';
 import { Session } from '../../src/graph/session.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readPth } from '../../src/model/weights/import/pth.js';
-import { sgdHyperData } from '../../src/kernels/sgd.js';
+import { sgdHyperData } from '../../src/kernels/optimizer/sgd.js';
 import { buildTrainingGraphs } from '../../src/train/training-graph.js';
 import { relativeError, testContext } from '../helpers.js';
 import { MODELS, TRAIN, asFixture, gradientGraph, nchwToNhwc, scalar, setup } from './fixtures.js';

@@ -1,7 +1,7 @@
 // `deeplab data DIR`: what a data set holds and what is wrong with it, before a training run
 // finds out: its format, images and sizes, each class's share of the pixels, the ignored share,
-// and the problems (colour masks where ids were expected, empty classes, size mismatches,
-// unreadable files). No GPU.
+// the problems training would stop on (images that do not decode, unreadable labels, colour
+// masks where ids were expected, size mismatches) and the warnings (empty classes). No GPU.
 import { formatReport, inspectDataset } from '../../data/inspect.js';
 import { type Command, type CommandSpec, type ParsedArgs, optionFlag, optionValue } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
@@ -14,10 +14,12 @@ const spec: CommandSpec = {
     FORMAT_OPTION,
     COCO_CLASSES_OPTION,
     { name: 'split', kind: 'value', valueName: 'NAME', description: 'the split to read', defaultText: 'train' },
-    { name: 'json', kind: 'flag', description: 'print {"format","split","images","sizes","classes":[{"name","pixels"}],"ignoredPixels","problems"} as JSON' },
+    { name: 'json', kind: 'flag', description: 'print {"format","split","images","sizes","classes":[{"name","pixels"}],"ignoredPixels","problems","warnings"} as JSON' },
   ],
   notes: [
-    'Every label is read with the mapping training uses. Exit status: 0 when no problem was found, 1 when there are problems (they are all listed) or the folder cannot be opened.',
+    'Every image is decoded and every label read as training reads them. Problems are what training would stop on (an image that does not decode, an unreadable label, a label not of its image\'s size); warnings are what it runs with (a class with no pixels in the split).',
+    'The format is found from the folders (and, with classes.json, from whether the label PNGs are RGB colour masks or class ids); --format overrides it.',
+    'Exit status: 0 when no problem was found (warnings alone included), 1 when there are problems (they are all listed) or the folder cannot be opened.',
     'Example: deeplab data ../shared/data/camvid --split val',
   ],
 };

@@ -18,8 +18,10 @@ const spec: CommandSpec = {
   positionals: [],
   options: [],
   notes: [
-    'Weights are looked up in $DEEPLAB_WEIGHTS_DIR, then in the cache folder ($DEEPLAB_CACHE_DIR or\n' +
-      '~/.cache/deeplab-webgpu); models with a download address are fetched into the cache on first use.',
+    'Weights are looked up in $DEEPLAB_WEIGHTS_DIR, then in the cache folder ($DEEPLAB_CACHE_DIR, else\n' +
+      '~/.cache/deeplab-webgpu on Linux, ~/Library/Caches/deeplab-webgpu on macOS, %LOCALAPPDATA%\\deeplab-webgpu\\Cache\n' +
+      'on Windows); models with a download address are fetched into the cache on first use, and a download\n' +
+      'that stalls for 30 s stops with an error naming its address.',
   ],
 };
 

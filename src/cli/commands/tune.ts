@@ -30,7 +30,7 @@ const spec: CommandSpec = {
   ],
   notes: [
     'Choices are kept per adapter (and, for a software adapter, per host CPU) under the cache folder\n' +
-      '($DEEPLAB_CACHE_DIR or ~/.cache/deeplab-webgpu)/tuning; every run on this adapter then uses them.\n' +
+      '(<cache>/tuning; `deeplab models` prints the cache folder); every run on this adapter then uses them.\n' +
       'DEEPLAB_TUNE=off runs the defaults instead; DEEPLAB_TUNE=full tunes any new layer on its first run.',
   ],
 };

@@ -14,7 +14,7 @@ import type { FileAccess } from '../files/file-access.js';
 import { type CocoAnnotation, type CocoImage, readCocoFile } from './coco-file.js';
 import { fillPolygon } from './coco-polygon.js';
 import { decodeRleString, fillRle } from './coco-rle.js';
-import type { Label } from './label-decoding.js';
+import type { Label } from './label.js';
 
 export interface CocoDecoding {
   kind: 'coco';

@@ -3,7 +3,7 @@
 // with its pixel count: a mask is never read half right.
 import { decodePngRgba } from '../../io/png-rgba.js';
 import type { FileAccess } from '../files/file-access.js';
-import type { Label } from './label-decoding.js';
+import type { Label } from './label.js';
 
 export type Rgb = [number, number, number];
 

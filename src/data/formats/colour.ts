@@ -2,7 +2,7 @@
 // CVAT's VOC-like export (JPEGImages/, SegmentationClass/, ImageSets/Segmentation/<split>.txt),
 // whose label PNGs are RGB colour masks; the colours come from classes.json (and its optional
 // ignoreColor) or from a CVAT labelmap.txt.
-import { listVocSplit } from '../../eval/voc.js';
+import { listVocSplit } from './voc-split.js';
 import type { FileAccess } from '../files/file-access.js';
 import { readClassesJson } from './classes-json.js';
 import { type Rgb, colourTable } from './colour-labels.js';

@@ -4,7 +4,7 @@
 import { parseIhdr, readPngChunks } from '../../io/png-chunks.js';
 import { readIndexedPng } from '../../io/png-indexed.js';
 import type { FileAccess } from '../files/file-access.js';
-import type { Label } from './label-decoding.js';
+import type { Label } from './label.js';
 
 export interface IndexDecoding {
   kind: 'index';

@@ -6,17 +6,13 @@ import { nodeFiles } from '../files/node-files.js';
 import { type CocoDecoding, readCocoLabel } from './coco-mask.js';
 import { type ColourDecoding, readColourLabel } from './colour-labels.js';
 import { type IndexDecoding, readIndexLabel } from './index-labels.js';
+import type { Label } from './label.js';
 
 export type { CocoDecoding } from './coco-mask.js';
 export type { ColourDecoding } from './colour-labels.js';
 export type { IndexDecoding } from './index-labels.js';
 
-export interface Label {
-  width: number;
-  height: number;
-  /** Class id per pixel, or the ignore index. */
-  indices: Uint8Array;
-}
+export type { Label } from './label.js';
 
 export type LabelDecoding = IndexDecoding | ColourDecoding | CocoDecoding;
 

@@ -1,6 +1,6 @@
 // PASCAL VOC: JPEGImages/, SegmentationClass/ (palette PNGs of class ids), and
 // ImageSets/Segmentation/<split>.txt; the 21 VOC classes, ignore label 255.
-import { listVocSplit } from '../../eval/voc.js';
+import { listVocSplit } from './voc-split.js';
 import { VOC_IGNORE_LABEL, defaultClassSet } from '../../model/voc.js';
 import type { FileAccess } from '../files/file-access.js';
 import type { OpenedSplit } from './types.js';

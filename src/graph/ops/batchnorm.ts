@@ -2,8 +2,8 @@
 // statistics, and an activation the compile stage may fuse in. The inference compile folds a BN
 // that follows a conv into that conv (fold_bn); one that does not stays this op.
 import { shapeString } from '../../gpu/tensor.js';
-import type { Activation } from '../../kernels/activation.js';
-import { batchNormCpu, batchNormSpec, prepareBatchNorm } from '../../kernels/batchnorm.js';
+import type { Activation } from '../../kernels/activation/activation.js';
+import { batchNormCpu, batchNormSpec, prepareBatchNorm } from '../../kernels/batchnorm/batchnorm.js';
 import {
   type BatchNormGradMode,
   batchNormGradCpu,
@@ -13,7 +13,7 @@ import {
   batchNormTrainSpecs,
   prepareBatchNormGrad,
   prepareBatchNormTrain,
-} from '../../kernels/batchnorm-train.js';
+} from '../../kernels/batchnorm/batchnorm-train.js';
 import { fromLike } from '../../kernels/cpu-arrays.js';
 import { fusedEpilogueError } from '../onnx/emitter.js';
 import type { Value } from '../value.js';

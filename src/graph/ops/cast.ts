@@ -1,6 +1,6 @@
 // cast: a float tensor converted between f32 and f16 storage. Only the half-precision compile
 // pass (src/graph/half.ts) emits it; the canonical graph is all f32.
-import { castCpu, castSpec, prepareCast } from '../../kernels/cast.js';
+import { castCpu, castSpec, prepareCast } from '../../kernels/elementwise/cast.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 

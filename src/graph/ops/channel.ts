@@ -1,7 +1,7 @@
 // Ops over the channel axis: concatenation (ASPP's branches), softmax and argmax.
 import { shapeString } from '../../gpu/tensor.js';
-import { channelSliceCpu, channelSliceSpec, concatCpu, concatSpec, prepareChannelSlice, prepareConcat } from '../../kernels/concat.js';
-import { argmaxCpu, argmaxSpec, prepareArgmax, prepareSoftmax, softmaxCpu, softmaxSpec } from '../../kernels/softmax.js';
+import { channelSliceCpu, channelSliceSpec, concatCpu, concatSpec, prepareChannelSlice, prepareConcat } from '../../kernels/layout/concat.js';
+import { argmaxCpu, argmaxSpec, prepareArgmax, prepareSoftmax, softmaxCpu, softmaxSpec } from '../../kernels/softmax/softmax.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 

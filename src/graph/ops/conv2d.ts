@@ -2,20 +2,12 @@
 // (per-channel scale, bias, residual add, activation). The canonical graph a builder emits has
 // no residual, no scale and activation 'none'; fusion fills them in.
 import { shapeString } from '../../gpu/tensor.js';
-import { type Conv2dParams, conv2dCpu, conv2dOutputShape, conv2dSpecs, prepareConv2d } from '../../kernels/conv2d.js';
-import {
-  conv2dBiasGradCpu,
-  conv2dBiasGradSpec,
-  conv2dInputGradCpu,
-  conv2dInputGradSpec,
-  conv2dWeightGradCpu,
-  conv2dWeightGradScratchShape,
-  conv2dWeightGradSpec,
-  prepareConv2dBiasGrad,
-  prepareConv2dInputGrad,
-  prepareConv2dWeightGrad,
-} from '../../kernels/conv2d-backward.js';
-import { chunkSumSpec } from '../../kernels/reduce.js';
+import { conv2dSpecs, conv2dTunable, prepareConv2d } from '../../kernels/conv2d/conv2d.js';
+import { type Conv2dParams, conv2dOutputShape } from '../../kernels/conv2d/params.js';
+import { conv2dCpu } from '../../kernels/conv2d/reference.js';
+import { conv2dBackwardTunable, conv2dBiasGradSpec, conv2dInputGradSpec, conv2dWeightGradScratchShape, conv2dWeightGradSpec, prepareConv2dBiasGrad, prepareConv2dInputGrad, prepareConv2dWeightGrad } from '../../kernels/conv2d-backward/conv2d-backward.js';
+import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../kernels/conv2d-backward/reference.js';
+import { chunkSumSpec } from '../../kernels/reduce/reduce.js';
 import { HWIO_TO_OIHW, fusedEpilogueError } from '../onnx/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -80,6 +72,7 @@ export const conv2dOp: OpDef<Conv2dOp> = {
     const macs = numel(out.shape) * kh * kw * cinPerGroup;
     return { macs, flops: 2 * macs };
   },
+  tunable: (op, ctx) => conv2dTunable(ctx, op.input.shape, op.weight.shape, op.attrs),
   layer: (op) => ({ kernel: [op.weight.shape[0], op.weight.shape[1]], stride: op.attrs.strideH, rate: op.attrs.dilationH }),
   outputStride: (op, s) => (s === null ? null : s * op.attrs.strideH),
 };
@@ -127,6 +120,7 @@ export const conv2dGradInputOp: OpDef<Conv2dGradInputOp> = {
     conv2dInputGradCpu(read(op.dy) as Float32Array, op.dy.shape, read(op.weight) as Float32Array, op.weight.shape, op.attrs.inputShape, op.attrs),
   ],
   cost: (op) => ({ macs: 0, flops: 2 * convMacs(op.attrs.inputShape, op.weight.shape, op.attrs) }),
+  tunable: (op, ctx) => conv2dBackwardTunable(ctx, 'input_grad', op.attrs.inputShape, op.weight.shape, op.attrs),
 };
 
 export const conv2dGradWeightOp: OpDef<Conv2dGradWeightOp> = {
@@ -154,6 +148,7 @@ export const conv2dGradWeightOp: OpDef<Conv2dGradWeightOp> = {
     new Float32Array(0),
   ],
   cost: (op) => ({ macs: 0, flops: 2 * convMacs(op.x.shape, op.attrs.weightShape, op.attrs) }),
+  tunable: (op, ctx) => conv2dBackwardTunable(ctx, 'weight_grad', op.x.shape, op.attrs.weightShape, op.attrs),
 };
 
 export const conv2dGradBiasOp: OpDef<Conv2dGradBiasOp> = {

@@ -2,7 +2,7 @@
 // head, TF DeepLab's concat projection). The mask is a hash of the per-run u32 input `seed`, the
 // layer's salt and the element index, so the gradient is the same op applied to dy.
 import { shapeString } from '../../gpu/tensor.js';
-import { dropoutCpu, dropoutSpec, prepareDropout } from '../../kernels/dropout.js';
+import { dropoutCpu, dropoutSpec, prepareDropout } from '../../kernels/elementwise/dropout.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 

@@ -1,9 +1,9 @@
 // Elementwise ops: add and mul (b the same shape as a, or [N,1,1,C] for mul: squeeze-and-excite)
 // and a standalone activation. add and mul carry an activation the compile stage may fuse in.
 import { shapeString } from '../../gpu/tensor.js';
-import type { Activation } from '../../kernels/activation.js';
-import { activationGradCpu, activationGradSpec, prepareActivationGrad } from '../../kernels/activation-grad.js';
-import { elementwiseBroadcast, elementwiseCpu, elementwiseSpec, prepareElementwise, prepareScale, scaleCpu, scaleSpec } from '../../kernels/elementwise.js';
+import type { Activation } from '../../kernels/activation/activation.js';
+import { activationGradCpu, activationGradSpec, prepareActivationGrad } from '../../kernels/activation/activation-grad.js';
+import { elementwiseBroadcast, elementwiseCpu, elementwiseSpec, prepareElementwise, prepareScale, scaleCpu, scaleSpec } from '../../kernels/elementwise/elementwise.js';
 import { type OnnxEmitter, type OnnxRule, fusedEpilogueError } from '../onnx/emitter.js';
 import type { GlobalAvgPoolOp } from './pool.js';
 import type { Value } from '../value.js';

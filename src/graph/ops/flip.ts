@@ -1,5 +1,5 @@
 // flip_w: left-right mirror (flipped inference mirrors the flipped view's logits back).
-import { flipWidthCpu, flipWidthSpec, prepareFlipWidth } from '../../kernels/flip.js';
+import { flipWidthCpu, flipWidthSpec, prepareFlipWidth } from '../../kernels/layout/flip.js';
 import { shapeString } from '../../gpu/tensor.js';
 import type { Value } from '../value.js';
 import type { OpDef } from './op-def.js';

@@ -1,7 +1,7 @@
 // fold_bn: derives a conv's BN-folded weight and bias from the conv's weight (and bias) and the
 // BN's parameters and running statistics. Two outputs, both derived state: the inference compile
 // puts these nodes in the program's `derive` graph, which runs again whenever parameters change.
-import { foldBatchNorm, foldBatchNormSpec, prepareFoldBatchNorm } from '../../kernels/batchnorm-fold.js';
+import { foldBatchNorm, foldBatchNormSpec, prepareFoldBatchNorm } from '../../kernels/batchnorm/batchnorm-fold.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 

@@ -4,7 +4,7 @@
 // the count of invalid labels [1] (u32), and two scratch tensors of its reduction.
 import { shapeString } from '../../gpu/tensor.js';
 import { fromLike } from '../../kernels/cpu-arrays.js';
-import { crossEntropyCpu, crossEntropyScratchShapes, crossEntropySpecs, prepareCrossEntropy } from '../../kernels/cross-entropy.js';
+import { crossEntropyCpu, crossEntropyScratchShapes, crossEntropySpecs, prepareCrossEntropy } from '../../kernels/loss/cross-entropy.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 

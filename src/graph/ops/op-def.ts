@@ -1,12 +1,13 @@
 // What one op is, in one place: its operands and attributes (the op record type), shape
-// inference, GPU lowering, CPU reference, cost, how `describe` shows it, (for training) its
-// gradient rule, and its ONNX mapping. Every pass, the executor, the CPU interpreter, the cost
+// inference, GPU lowering, CPU reference, cost, how `describe` shows it, what kernel choices it
+// offers the tuner, (for training) its gradient rule, and its ONNX mapping. Every pass, the executor, the CPU interpreter, the cost
 // model, `describe` and the ONNX exporter read ops only through these definitions, so adding an
 // op means adding one definition.
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import type { GpuTensor } from '../../gpu/tensor.js';
+import type { TunableLayer } from '../../kernels/tuning.js';
 import type { OnnxRule } from '../onnx/emitter.js';
 import type { DType, Value } from '../value.js';
 
@@ -79,6 +80,11 @@ export interface OpDef<O extends { type: string }> {
   /** The CPU reference: the oracle for the GPU executor and for every graph rewrite. */
   cpu(op: O, read: (v: Value) => HostArray, outputs: readonly Value[]): HostArray[];
   cost(op: O, outputs: readonly Value[]): OpCost;
+  /**
+   * The kernel choices the op's layer offers on `ctx` (candidates for the tuner, src/graph/tune.ts),
+   * or null where it has none. Ops without kernel choices leave it out.
+   */
+  tunable?(op: O, ctx: GpuContext): TunableLayer | null;
   layer?(op: O): LayerAttributes;
   /**
    * Stride of the first output relative to the image, from the stride of the op's first operand

@@ -4,8 +4,8 @@
 //  - sgd: SGD with momentum and weight decay on a parameter and its momentum buffer, the
 //    per-step values (lr, momentum, weight decay, first step) from a per-run input.
 import { shapeString } from '../../gpu/tensor.js';
-import { accumulateCpu, accumulateSpec, prepareAccumulate } from '../../kernels/accumulate.js';
-import { type SgdGroup, prepareSgd, sgdCpu, sgdSpec } from '../../kernels/sgd.js';
+import { accumulateCpu, accumulateSpec, prepareAccumulate } from '../../kernels/optimizer/accumulate.js';
+import { type SgdGroup, prepareSgd, sgdCpu, sgdSpec } from '../../kernels/optimizer/sgd.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 

@@ -9,8 +9,8 @@ import {
   pool2dSpec,
   prepareGlobalAvgPool,
   preparePool2d,
-} from '../../kernels/pool.js';
-import { globalAvgPoolBackwardCpu, globalAvgPoolBackwardSpec, pool2dBackwardCpu, pool2dBackwardSpec, prepareGlobalAvgPoolBackward, preparePool2dBackward } from '../../kernels/pool-backward.js';
+} from '../../kernels/pool/pool.js';
+import { globalAvgPoolBackwardCpu, globalAvgPoolBackwardSpec, pool2dBackwardCpu, pool2dBackwardSpec, prepareGlobalAvgPoolBackward, preparePool2dBackward } from '../../kernels/pool/pool-backward.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 

@@ -11,8 +11,9 @@ import {
   resizeBilinearGradSpec,
   resizeBilinearSpec,
   resizeLayout,
-} from '../../kernels/resize.js';
-import { prepareResizeArgmax, resizeArgmaxCpu, resizeArgmaxSpec } from '../../kernels/resize-argmax.js';
+  resizeTunable,
+} from '../../kernels/resize/resize.js';
+import { prepareResizeArgmax, resizeArgmaxCpu, resizeArgmaxSpec } from '../../kernels/resize/resize-argmax.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -60,6 +61,7 @@ export const resizeOp: OpDef<ResizeOp> = {
   cpu: (op, read) => [resizeBilinearCpu(read(op.input) as Float32Array, op.input.shape, op.attrs)],
   // 4 taps, a multiply and an add each.
   cost: (_op, [out]) => ({ macs: 0, flops: 8 * numel(out.shape) }),
+  tunable: (op, ctx) => resizeTunable(ctx, op.input.shape, op.attrs),
   outputStride: (op, _s, imageHeight) => resizeStride(op.attrs, imageHeight),
 };
 

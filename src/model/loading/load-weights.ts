@@ -5,16 +5,17 @@ import { basename, extname } from 'node:path';
 import type { HostParams } from '../../graph/params.js';
 import { readNpyDir } from '../weights/import/npy.js';
 import { writeSafetensors } from '../weights/import/safetensors.js';
-import type { TensorMap } from '../weights/import/tensor-map.js';
-import { type Quantization, quantizedTensors } from '../weights/quantize.js';
+import type { Quantization } from '../weights/quantize.js';
 import { npyNames } from '../weights/tf-weights.js';
 import type { LoadOptions } from './options.js';
 import { type RegistryEntry, type WeightFormat, findModel } from './registry.js';
 import { resolveWeights } from './weights-store.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type LoadedWeights, tfMobilenetV2, weightsFromBytes } from './weights-from-bytes.js';
+import { checkpointContents } from './checkpoint-contents.js';
+import { type LoadedWeights, tfMobilenetV2, weightsFromBytes } from './weights-from-bytes.js';
 
 export type { LoadedWeights } from './weights-from-bytes.js';
 export { scaledRates } from './weights-from-bytes.js';
+export { checkpointContents } from './checkpoint-contents.js';
 
 
 function formatOfPath(path: string): WeightFormat {
@@ -42,34 +43,6 @@ export async function loadWeights(nameOrPath: string, opts: LoadOptions = {}): P
   const name = entry?.name ?? basename(path);
   if (format === 'npy-dir') return tfMobilenetV2(name, entry?.inputSize ?? [513, 513], readNpyDir(path), npyNames, opts);
   return weightsFromBytes(readFileSync(path), format, name, opts, path);
-}
-
-/**
- * Our own checkpoint format's tensors and metadata: our layouts (HWIO convs, BN statistics
- * unfolded) and the config, width multiplier and input policy in the metadata. With
- * `extra.quantize`, the convolution weights are stored as int8 or f16 (src/model/weights/quantize.ts).
- */
-export function checkpointContents(
-  w: LoadedWeights,
-  params: HostParams = w.params,
-  extra: { tensors?: HostParams; metadata?: Record<string, string>; quantize?: Quantization } = {},
-): { tensors: TensorMap; metadata: Record<string, string> } {
-  const weights: TensorMap = extra.quantize
-    ? quantizedTensors(params, extra.quantize)
-    : new Map([...params].map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }]));
-  const tensors: TensorMap = new Map([...weights, ...[...(extra.tensors ?? [])].map(([k, t]) => [k, { shape: t.shape, data: t.data, sourceDType: 'f32' as const }] as const)]);
-  const metadata = {
-    ...(extra.quantize ? { quantization: extra.quantize } : {}),
-    format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
-    name: w.name,
-    config: JSON.stringify(w.config),
-    depthMultiplier: String(w.depthMultiplier),
-    inputPolicy: JSON.stringify(w.inputPolicy),
-    classes: JSON.stringify(w.classes),
-    ...extra.metadata,
-  };
-  return { tensors, metadata };
 }
 
 /**

@@ -1,29 +1,23 @@
 // Finds a registry model's weights on disk, downloading into a cache when needed.
 //
 // Order: $DEEPLAB_WEIGHTS_DIR (offline copies: tests and benchmarks point it at
-// ../shared/weights), then the cache folder ($DEEPLAB_CACHE_DIR or ~/.cache/deeplab-webgpu),
+// ../shared/weights), then the cache folder ($DEEPLAB_CACHE_DIR or the platform's: cache-dir.ts),
 // then a download from the official address. Every file is checked against its sha256 (or the
 // hash prefix in its name) before use; a download lands under a temporary name and is renamed
 // only once verified, so a broken download never poisons the cache.
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDirectory } from '../../util/cache-dir.js';
 import { readFlag } from '../../util/flags.js';
+import { sha256File } from '../../util/sha256.js';
 import type { RegistryEntry } from './registry.js';
 
 export { cacheDirectory };
 
-export async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /** Throws unless the file's hash matches what the registry says. */
 export async function verifyWeights(path: string, entry: RegistryEntry): Promise<void> {
   if (!entry.sha256 && !entry.sha256Prefix) return;
-  const actual = await sha256OfFile(path);
+  const actual = await sha256File(path);
   const ok = entry.sha256 ? actual === entry.sha256 : actual.startsWith(entry.sha256Prefix!);
   if (!ok) {
     throw new Error(
@@ -33,20 +27,53 @@ export async function verifyWeights(path: string, entry: RegistryEntry): Promise
   }
 }
 
-async function download(url: string, dest: string, onProgress?: (done: number, total: number) => void): Promise<void> {
-  const response = await fetch(url);
-  if (!response.ok || !response.body) throw new Error(`download of ${url} failed: HTTP ${response.status}`);
-  const total = Number(response.headers.get('content-length') ?? 0);
-  const out = createWriteStream(dest);
-  let done = 0;
+/** A download that receives nothing for this long (while connecting, or between two chunks) is stopped. */
+export const DOWNLOAD_STALL_MS = 30_000;
+
+/** The message of a failed fetch: its cause's (ECONNREFUSED, a DNS failure) where it has one. */
+const fetchFailure = (e: unknown): string => ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message;
+
+/**
+ * Streams `url` into `dest`. Every failure names the URL: no answer, an HTTP error, or a
+ * connection that delivers nothing for `stallMs` (a stalled server or network never hangs a run).
+ */
+async function download(url: string, dest: string, stallMs: number, onProgress?: (done: number, total: number) => void): Promise<void> {
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => abort.abort(), stallMs);
+  };
+  const failed = (e: unknown): Error =>
+    abort.signal.aborted
+      ? new Error(`download of ${url} stopped: nothing received for ${stallMs / 1000} s (is the network up? the file can also be put in the cache by hand)`)
+      : new Error(`download of ${url} failed: ${fetchFailure(e)}`, { cause: e });
+  arm();
   try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      done += chunk.length;
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-      onProgress?.(done, total);
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: abort.signal });
+    } catch (e) {
+      throw failed(e);
+    }
+    if (!response.ok || !response.body) throw new Error(`download of ${url} failed: HTTP ${response.status}`);
+    const total = Number(response.headers.get('content-length') ?? 0);
+    const out = createWriteStream(dest);
+    let done = 0;
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        arm();
+        done += chunk.length;
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+        onProgress?.(done, total);
+      }
+    } catch (e) {
+      throw failed(e);
+    } finally {
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
     }
   } finally {
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    clearTimeout(timer);
   }
 }
 
@@ -54,6 +81,8 @@ export interface ResolveOptions {
   /** Allow a download when no local copy exists (default true). */
   download?: boolean;
   onProgress?: (message: string) => void;
+  /** How long a download may receive nothing before it stops (default DOWNLOAD_STALL_MS). */
+  stallMs?: number;
 }
 
 /** Path of a verified local copy of the model's weights. */
@@ -79,7 +108,7 @@ export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions 
   opts.onProgress?.(`downloading ${entry.url}`);
   try {
     let lastReport = 0;
-    await download(entry.url, partial, (done, total) => {
+    await download(entry.url, partial, opts.stallMs ?? DOWNLOAD_STALL_MS, (done, total) => {
       const now = Date.now();
       if (now - lastReport > 1000) {
         lastReport = now;

@@ -5,8 +5,8 @@
 // `aspp0` / `image_pooling` / `concat_projection` checkpoints both map onto the same builder.
 // Dropout (torchvision: 0.5 after the projection, 0.1 in FCNHead) is train-only and not built;
 // a training graph will need to add it at those two places.
-import type { Activation } from '../../kernels/activation.js';
-import type { ResizeMode } from '../../kernels/resize.js';
+import type { Activation } from '../../kernels/activation/activation.js';
+import type { ResizeMode } from '../../kernels/resize/resize.js';
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import { type ParamNaming, TORCH_NAMING, conv, convBnAct } from './layers.js';

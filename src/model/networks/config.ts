@@ -2,7 +2,7 @@
 // which reference implementations differ (dilation bookkeeping, resize mode, input scaling).
 // The graph builders read only this object, so one set of weights can be run at several output
 // strides or head variants by changing the config, never the weights.
-import { type ResizeMode, RESIZE_MODES } from '../../kernels/resize.js';
+import { type ResizeMode, RESIZE_MODES } from '../../kernels/resize/resize.js';
 
 export type BackboneName = 'resnet50' | 'resnet101' | 'mobilenet_v2' | 'mobilenet_v3_large';
 

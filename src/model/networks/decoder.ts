@@ -17,7 +17,7 @@
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import { shapeString } from '../../gpu/tensor.js';
-import type { ResizeMode } from '../../kernels/resize.js';
+import type { ResizeMode } from '../../kernels/resize/resize.js';
 import { type ConvBnNames, type DeepLabHeadOptions, TORCH_HEAD_BN_EPS, torchvisionAspp } from './aspp.js';
 import { type ParamNaming, TF_NAMING, TORCH_NAMING, conv, convBnAct } from './layers.js';
 

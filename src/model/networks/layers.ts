@@ -2,7 +2,7 @@
 // conv -> BN -> activation unit, each declaring its parameters under the checkpoint's names.
 // Naming is pluggable (ParamNaming) so the TF builders reuse these blocks with TF's variable
 // names; layouts are ours whatever the source: conv weights HWIO, BN parameters 1-D.
-import type { Activation } from '../../kernels/activation.js';
+import type { Activation } from '../../kernels/activation/activation.js';
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import { shapeString } from '../../gpu/tensor.js';

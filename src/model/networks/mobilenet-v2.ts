@@ -11,8 +11,8 @@
 // the only batch norms of this network, in TF's names (src/model/networks/decoder.ts).
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
-import type { Activation } from '../../kernels/activation.js';
-import type { ResizeMode } from '../../kernels/resize.js';
+import type { Activation } from '../../kernels/activation/activation.js';
+import type { ResizeMode } from '../../kernels/resize/resize.js';
 import type { DecoderName } from './config.js';
 import { deepLabV3PlusDecoder, tfDecoderLayout } from './decoder.js';
 

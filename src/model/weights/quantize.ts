@@ -5,7 +5,7 @@
 // them by uploading the compact bytes and widening them on the GPU (src/kernels/dequantize.ts).
 import { toHalfBits } from '../../gpu/half.js';
 import type { HostParam, HostParams } from '../../graph/params.js';
-import { type QuantizedValues, dequantizeCpu } from '../../kernels/dequantize.js';
+import { type QuantizedValues, dequantizeCpu } from '../../kernels/quantize/dequantize.js';
 import type { HostTensor, TensorMap } from './import/tensor-map.js';
 
 export type Quantization = 'int8' | 'f16';

@@ -5,7 +5,7 @@
 // mismatch here is an error, never a silent difference.
 import { type Graph, type Node, nodeOutput } from '../../graph/ir.js';
 import { fuseEpilogues } from '../../graph/passes.js';
-import { samePadding } from '../../kernels/conv2d.js';
+import { samePadding } from '../../kernels/conv2d/params.js';
 import type { TfliteModel } from './import/tflite.js';
 
 const ACTIVATION_OF: Record<string, string> = { NONE: 'none', RELU: 'relu', RELU6: 'relu6' };

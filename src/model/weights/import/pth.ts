@@ -2,7 +2,7 @@
 // `<prefix>/data.pkl` (the pickled state_dict) and `<prefix>/data/<key>` raw little-endian
 // storages; tensors in the pickle are `_rebuild_tensor_v2(storage, offset, size, stride, ...)`
 // over persistent ids ('storage', <storage type>, key, location, numel).
-import { readFileSync } from 'node:fs';
+import { readFileBytes } from '../../../io/file-bytes.js';
 import { isPickleTuple, pickleRepr, unpickle } from './pickle.js';
 import { DecodeBudget, type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
 import { readZip } from './zip.js';
@@ -151,7 +151,7 @@ function findPickle(entries: Map<string, Uint8Array>, what: string): { prefix: s
  */
 export function readPth(bufOrPath: Uint8Array | string, source?: string): TensorMap {
   const what = source ?? (typeof bufOrPath === 'string' ? bufOrPath : 'pth');
-  const buf = typeof bufOrPath === 'string' ? readFileSync(bufOrPath) : bufOrPath;
+  const buf = typeof bufOrPath === 'string' ? readFileBytes(bufOrPath) : bufOrPath;
   // Legacy files open with a pickled magic number: PROTO 2, LONG1 of 10 bytes.
   if (buf.length >= 4 && buf[0] === 0x80 && buf[1] === 0x02 && buf[2] === 0x8a && buf[3] === 0x0a) {
     throw new Error(`${what}: legacy (non-zip, torch < 1.6) PyTorch checkpoints are not supported; re-save it with a newer torch`);

@@ -1,7 +1,7 @@
 // Our checkpoint format (safetensors layout): an 8-byte little-endian header length, a JSON
 // header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
 // then the raw little-endian data; offsets are relative to the start of the data section.
-import { readFileSync } from 'node:fs';
+import { readFileBytes } from '../../../io/file-bytes.js';
 import { writeFileAtomic } from '../../../util/write-atomic.js';
 import { type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, lazyTensor, shapeNumel } from './tensor-map.js';
 
@@ -98,7 +98,7 @@ export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Re
  */
 export function readSafetensors(bufOrPath: Uint8Array | string, source?: string): { tensors: TensorMap; metadata: Record<string, string> } {
   const what = source ?? (typeof bufOrPath === 'string' ? bufOrPath : 'safetensors');
-  const buf = typeof bufOrPath === 'string' ? readFileSync(bufOrPath) : bufOrPath;
+  const buf = typeof bufOrPath === 'string' ? readFileBytes(bufOrPath) : bufOrPath;
   if (buf.length < 8) throw new Error(`${what}: truncated safetensors file (${buf.length} bytes, no header length)`);
   const headerLen = new DataView(buf.buffer, buf.byteOffset, 8).getBigUint64(0, true);
   if (headerLen > BigInt(buf.length - 8)) {

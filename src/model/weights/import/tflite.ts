@@ -1,8 +1,8 @@
 // TFLite model reader: a small bounds-checked flatbuffer reader plus the parts of
 // tensorflow/lite/schema/schema.fbs a float32 conv net needs (tensors, buffers, operators and
 // their builtin options). Constant FLOAT32 tensors get their data; other types keep only `type`.
-import { readFileSync } from 'node:fs';
 import { DecodeBudget, type TensorMap, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
+import { readFileBytes } from '../../../io/file-bytes.js';
 
 export interface TfliteTensor {
   name: string;
@@ -294,7 +294,7 @@ function describeIdentifier(b: Uint8Array): string {
  */
 export function readTflite(bufOrPath: Uint8Array | string, source?: string): TfliteModel {
   const what = source ?? (typeof bufOrPath === 'string' ? bufOrPath : 'tflite');
-  const buf = typeof bufOrPath === 'string' ? readFileSync(bufOrPath) : bufOrPath;
+  const buf = typeof bufOrPath === 'string' ? readFileBytes(bufOrPath) : bufOrPath;
   if (buf.length < 8) throw new Error(`${what}: truncated TFLite file (${buf.length} bytes)`);
   const ident = new TextDecoder('latin1').decode(buf.subarray(4, 8));
   if (ident !== 'TFL3') {

@@ -1,7 +1,9 @@
 // Minimal zip reader for checkpoint archives: finds the central directory (zip64 aware, which
 // torch.save always writes), and returns each entry's bytes: a view for stored entries, inflated
 // for deflated ones. CRCs are verified so a corrupt archive fails here, not as garbage weights.
-import { crc32, inflateRawSync } from 'node:zlib';
+// Inflation is fflate's and the CRC our own, so the same reader runs in Node and in the page.
+import { inflateSync } from 'fflate';
+import { crc32 } from '../../../util/crc32.js';
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
@@ -196,11 +198,13 @@ export function readZip(buf: Uint8Array): Map<string, Uint8Array> {
       data = raw;
     } else if (method === 8) {
       try {
-        // Never more than the declared size: a lying header cannot make this allocate more.
-        data = new Uint8Array(inflateRawSync(raw, { maxOutputLength: Math.max(1, size) }));
+        // Into a buffer one byte longer than declared: a lying header cannot make this allocate
+        // more, and fflate, which stops at the buffer's end, fills it only when the data is longer.
+        data = inflateSync(raw, { out: new Uint8Array(size + 1) });
       } catch (e) {
         throw new Error(`corrupt zip archive: cannot inflate ${label} to its declared ${size} bytes: ${(e as Error).message}`);
       }
+      if (data.length > size) throw new Error(`corrupt zip archive: ${label} inflates to more than its declared ${size} bytes`);
       if (data.length !== size) throw new Error(`corrupt zip archive: ${label} inflated to ${data.length} bytes, expected ${size}`);
     } else {
       throw new Error(`zip archive: unsupported compression method ${method} for entry ${label}`);

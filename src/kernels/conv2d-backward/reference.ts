@@ -1,0 +1,99 @@
+// CPU references of the convolution's gradients (PyTorch semantics), accumulated in float64:
+// the oracles the backward kernels and the autograd's gradient checks compare against.
+import { type Shape, numel } from '../../gpu/tensor.js';
+import { expectRank } from '../checks.js';
+import type { Conv2dParams } from '../conv2d/params.js';
+import { type FloatArray, zerosLike } from '../cpu-arrays.js';
+import { BIAS_GRAD, type Geometry, INPUT_GRAD, WEIGHT_GRAD, expectLength, geometry } from './geometry.js';
+
+/**
+ * Visits every (output element, tap, input channel) product of the forward convolution that
+ * reads a real (non-padding) input element: `visit(inputIndex, weightIndex, outputIndex)`.
+ * The CPU references below are this loop with the products scattered the other way.
+ */
+function forEachProduct(g: Geometry, p: Conv2dParams, visit: (x: number, w: number, y: number) => void): void {
+  const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup, coutPerGroup } = g;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const y0 = ((n * OH + oh) * OW + ow) * cout;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * p.strideH - p.padTop + kh * p.dilationH;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
+            if (iw < 0 || iw >= W) continue;
+            const x0 = ((n * H + ih) * W + iw) * cin;
+            for (let co = 0; co < cout; co++) {
+              const ciBase = Math.floor(co / coutPerGroup) * cinPerGroup;
+              for (let ci = 0; ci < cinPerGroup; ci++) {
+                visit(x0 + ciBase + ci, ((kh * KW + kw) * cinPerGroup + ci) * cout + co, y0 + co);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * CPU reference for dX [N, H, W, Cin] from dY [N, OH, OW, Cout] and the weight: each forward
+ * product x * w that fed y adds w * dY[y] to dX[x]. Accumulated in float64; returns dOut's kind.
+ */
+export function conv2dInputGradCpu<T extends FloatArray>(
+  dOut: T,
+  dOutShape: Shape,
+  weight: FloatArray,
+  weightShape: Shape,
+  inputShape: Shape,
+  p: Conv2dParams,
+): T {
+  const g = geometry(INPUT_GRAD, inputShape, weightShape, p, dOutShape);
+  expectLength(INPUT_GRAD, 'dOut', dOut, numel(dOutShape));
+  expectLength(INPUT_GRAD, 'weight', weight, numel(weightShape));
+  const acc = new Float64Array(numel(inputShape));
+  forEachProduct(g, p, (x, w, y) => {
+    acc[x] += weight[w] * dOut[y];
+  });
+  const out = zerosLike(dOut, acc.length);
+  out.set(acc);
+  return out;
+}
+
+/**
+ * CPU reference for dW [KH, KW, Cin/groups, Cout] from the forward input X and dY: each forward
+ * product x * w that fed y adds X[x] * dY[y] to dW[w]. Float64 accumulation; returns input's kind.
+ */
+export function conv2dWeightGradCpu<T extends FloatArray>(
+  input: T,
+  inputShape: Shape,
+  dOut: FloatArray,
+  dOutShape: Shape,
+  weightShape: Shape,
+  p: Conv2dParams,
+): T {
+  const g = geometry(WEIGHT_GRAD, inputShape, weightShape, p, dOutShape);
+  expectLength(WEIGHT_GRAD, 'input', input, numel(inputShape));
+  expectLength(WEIGHT_GRAD, 'dOut', dOut, numel(dOutShape));
+  const acc = new Float64Array(numel(weightShape));
+  forEachProduct(g, p, (x, w, y) => {
+    acc[w] += input[x] * dOut[y];
+  });
+  const out = zerosLike(input, acc.length);
+  out.set(acc);
+  return out;
+}
+
+/** CPU reference for db [Cout]: dY summed over N, OH, OW in float64; returns dOut's kind. */
+export function conv2dBiasGradCpu<T extends FloatArray>(dOut: T, dOutShape: Shape): T {
+  expectRank(dOutShape, 4, BIAS_GRAD, 'dOut');
+  expectLength(BIAS_GRAD, 'dOut', dOut, numel(dOutShape));
+  const cout = dOutShape[3];
+  const acc = new Float64Array(cout);
+  for (let i = 0; i < dOut.length; i++) acc[i % cout] += dOut[i];
+  const out = zerosLike(dOut, cout);
+  out.set(acc);
+  return out;
+}
+

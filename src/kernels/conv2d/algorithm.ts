@@ -1,0 +1,134 @@
+// One way of computing a convolution (the implicit GEMM, the depthwise tiles, the direct
+// kernel, ...), as the family's selection sees it: which layers it can run, the variants it
+// offers for a layer (its candidate space, the adapter class's default first), and how a
+// variant compiles and launches. conv2d.ts lists the algorithms; the tuner times every
+// candidate of every algorithm that can run a layer, and programs run the fastest.
+// Also here: what the algorithms' launches share (the epilogue constants, the binding list,
+// the window fields of their params structs, the 3-D grid).
+import type { GpuContext } from '../../gpu/context.js';
+import type { Dispatch, Grid, Uniforms } from '../../gpu/dispatch.js';
+import type { KernelLimits } from '../../gpu/kernel-limits.js';
+import type { KernelSpec } from '../../gpu/pipeline-cache.js';
+import { type GpuTensor, shapeString } from '../../gpu/tensor.js';
+import { activationCode } from '../activation/activation.js';
+import type { AdapterClass } from '../candidates.js';
+import type { Conv2dParams, ConvGeometry } from './params.js';
+
+/** One layer as the algorithms choose for it. */
+export interface ConvLayer {
+  g: ConvGeometry;
+  p: Conv2dParams;
+  cls: AdapterClass;
+  limits: KernelLimits;
+  /** The program's tensor type (half-precision programs store f16). */
+  dtype: 'f32' | 'f16';
+}
+
+export interface Conv2dOperands {
+  /** [N, H, W, Cin] */
+  input: GpuTensor;
+  /** HWIO [KH, KW, Cin/groups, Cout] */
+  weight: GpuTensor;
+  /** [Cout], added after scale. */
+  bias?: GpuTensor;
+  /** [Cout], per-channel multiplier (a folded batch norm kept separate). */
+  scale?: GpuTensor;
+  /** [N, OH, OW, Cout], added before the activation. */
+  residual?: GpuTensor;
+  /** [N, OH, OW, Cout] */
+  out: GpuTensor;
+}
+
+/** Which epilogue operands a layer has. */
+export interface EpilogueSlots {
+  bias: boolean;
+  scale: boolean;
+  residual: boolean;
+}
+
+export interface ConvAlgorithm<V> {
+  /** Its name, the prefix of its candidates' names ('gemm/r16c8l8k1'). */
+  readonly id: string;
+  /** Its valid variants for the layer, its default for the layer's adapter class first; none where it cannot run the layer. */
+  variants(layer: ConvLayer): V[];
+  /** A short stable name for a variant (the tuning store keeps choices by it). */
+  name(v: V): string;
+  /** A variant that runs whatever was measured, if any (half-precision programs on tensor cores). */
+  preferred?(layer: ConvLayer): V | undefined;
+  /** Whether `v` can run the layer (a stored choice may not suit another precision). */
+  fits?(v: V, layer: ConvLayer): boolean;
+  /** A chosen variant adjusted to the context's kernel options (split-K modes). */
+  settle?(v: V, layer: ConvLayer, options: GpuContext['kernelOptions']): V;
+  /** The kernels the layer compiles with `v`. */
+  specs(layer: ConvLayer, has: EpilogueSlots, v: V): KernelSpec[];
+  /** The dispatches of the layer with `v`, on operands prepareConv2d has checked. */
+  prepare(ctx: GpuContext, t: Conv2dOperands, layer: ConvLayer, v: V, label: string): Dispatch[];
+}
+
+/** An algorithm and one of its variants: what a layer runs. */
+export interface ConvChoice {
+  readonly algorithm: ConvAlgorithm<unknown>;
+  readonly variant: unknown;
+}
+
+export function convChoice<V>(algorithm: ConvAlgorithm<V>, variant: V): ConvChoice {
+  return { algorithm: algorithm as unknown as ConvAlgorithm<unknown>, variant };
+}
+
+/** 'gemm/r16c8l8k1' */
+export function convChoiceName(c: ConvChoice): string {
+  return `${c.algorithm.id}/${c.algorithm.name(c.variant)}`;
+}
+
+/** The epilogue's specialisation constants (every algorithm's kernels share them). */
+export function epilogueConstants(p: Conv2dParams, has: EpilogueSlots): Record<string, number> {
+  return {
+    HAS_BIAS: has.bias ? 1 : 0,
+    HAS_SCALE: has.scale ? 1 : 0,
+    HAS_RESIDUAL: has.residual ? 1 : 0,
+    ACTIVATION: activationCode(p.activation ?? 'none'),
+  };
+}
+
+/** The bindings every conv kernel takes (conv2d_bindings.wgsl); unused epilogue slots get the weight. */
+export function convBuffers(t: Conv2dOperands): GpuTensor[] {
+  return [t.input, t.weight, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out];
+}
+
+/** A dispatch's label: the layer's kernel, stride, rate, groups and shapes. */
+export function convLabel(t: Conv2dOperands, layer: ConvLayer): string {
+  const { g, p } = layer;
+  return `conv2d(${g.KH}x${g.KW} s${p.strideH}x${p.strideW} d${p.dilationH}x${p.dilationW} g${p.groups}` +
+    `${p.activation && p.activation !== 'none' ? ' ' + p.activation : ''}) ${shapeString(t.input.shape)}->${shapeString(t.out.shape)}`;
+}
+
+/** The window fields all conv params structs share, in their order: sizes, kernel, strides, rates, pads. */
+export function windowUniforms(u: Uniforms, g: ConvGeometry, p: Conv2dParams): Uniforms {
+  return u
+    .u32(g.H)
+    .u32(g.W)
+    .u32(g.OH)
+    .u32(g.OW)
+    .u32(g.KH)
+    .u32(g.KW)
+    .u32(p.strideH)
+    .u32(p.strideW)
+    .u32(p.dilationH)
+    .u32(p.dilationW)
+    .i32(p.padTop)
+    .i32(p.padLeft);
+}
+
+/** Channel blocks in x, pixel blocks in y, spilling into z past the per-dimension cap. */
+export function blockGrid(ctx: GpuContext, mTiles: number, nTiles: number): Grid {
+  const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+  if (nTiles > maxDim) throw new Error(`conv2d: ${nTiles} output-channel tiles exceed the grid limit ${maxDim}`);
+  const z = Math.ceil(mTiles / maxDim);
+  if (z > maxDim) throw new Error(`conv2d: ${mTiles} pixel tiles exceed the grid limit`);
+  return [nTiles, Math.ceil(mTiles / z), z];
+}
+
+/** 3x3 and 5x5 become compile-time loop bounds; other sizes are read from params. */
+export function compiledKernelSize(KH: number, KW: number): number {
+  return KH === KW && (KH === 3 || KH === 5) ? KH : 0;
+}

@@ -1,0 +1,170 @@
+// Depthwise convolution (groups == Cin == Cout) with C % 4 == 0: four channels per lane (vec4)
+// and a TR x TP tile of output pixels per invocation. Weight is HWIO [KH, KW, 1, C].
+//
+// Epilogue per element: out = activate(acc * scale[c] + bias[c] + residual[idx]).
+//#include "activation.wgsl"
+
+override HAS_BIAS: u32 = 0u;
+override HAS_SCALE: u32 = 0u;
+override HAS_RESIDUAL: u32 = 0u;
+override WG: u32 = 64u;
+// Compile-time kernel size (0: read KH, KW from params): constant loop bounds let the tap
+// loops unroll.
+override KSIZE: u32 = 0u;
+
+// Why this shape: on lavapipe every storage access is a per-lane sequence of scalar loads or
+// stores with bounds checks (~25 instructions per lane for a vec4, plus cache misses), while
+// the tap arithmetic is nearly free. So each load must feed as many multiply-adds as possible:
+//  - A lane owns 4 adjacent channels (one vec4: NHWC keeps them contiguous), paying the
+//    per-lane overhead once for 4 channels.
+//  - An invocation owns a TR x TP tile of output pixels. Each input row the tile touches is
+//    loaded once as a window and slid across the KW taps, then feeds every output row of the
+//    tile that uses it; KSIZE x KSIZE weights are loaded once per tile.
+//  - Dilation and stride 2 keep the sliding window through a "comb": the tile takes output
+//    pixels phaseStep = dil / gcd(stride, dil) apart, so tap kw of pixel p reads window
+//    position p * SS + kw, with SS = stride / gcd(stride, dil) (1 or 2), on a grid of
+//    input pixels dil apart. Tiles are grouped by phase (o mod phaseStep).
+//  - A workgroup walks tilesPerGroup consecutive tiles (along a row of tiles, so the input
+//    columns they share are still in cache) and loads its weights, bias and scale once.
+//  - The grid runs tile groups along x and channel blocks along y: consecutive workgroups
+//    continue along the row, so the input rows they share are still in cache.
+// 4x4 tiles measured best; 8x4 and 8x8 spill, and a hand-unrolled 3x3 body was slower
+// (larger code), so the loops are left to the compiler.
+// All pixel and tap positions are uniform across the workgroup; only the channel is per lane.
+
+// Window step in units of the dilation: stride / gcd(stride, dilation), 1 or 2.
+override SSW: u32 = 1u;
+override SSH: u32 = 1u;
+
+const TP: u32 = 4u;  // tile columns
+const TR: u32 = 4u;  // tile rows
+const WMAX: u32 = 2u * (TP - 1u) + 1u;  // window length for SSW <= 2
+const KMAX: u32 = 25u;  // weights kept in registers, for KSIZE <= 5
+
+struct DwParams {
+  C4: u32,          // channels / 4
+  H: u32,
+  W: u32,
+  OH: u32,
+  OW: u32,
+  KH: u32,
+  KW: u32,
+  strideH: u32,
+  strideW: u32,
+  dilH: u32,
+  dilW: u32,
+  padTop: i32,
+  padLeft: i32,
+  phaseStepH: u32,  // output rows between a tile's rows: dilH / gcd(strideH, dilH)
+  phaseStepW: u32,
+  rowTilesPerPhase: u32,
+  rowTiles: u32,    // phases * rowTilesPerPhase
+  colTilesPerPhase: u32,
+  colTiles: u32,
+  tiles: u32,       // N * rowTiles * colTiles
+  tilesPerGroup: u32,  // consecutive tiles one workgroup walks; groups spill from x into z
+}
+
+@group(0) @binding(0) var<uniform> dw: DwParams;
+@group(0) @binding(1) var<storage, read> input4: array<elem4_t>;
+@group(0) @binding(2) var<storage, read> weight4: array<elem4_t>;
+@group(0) @binding(3) var<storage, read> bias4: array<elem4_t>;
+@group(0) @binding(4) var<storage, read> scale4: array<elem4_t>;
+@group(0) @binding(5) var<storage, read> residual4: array<elem4_t>;
+@group(0) @binding(6) var<storage, read_write> out4: array<elem4_t>;
+
+// input4[pixel rowBase + iw, quad q], or 0 outside the row (clamped load, masked after).
+fn load4(rowBase: u32, iw: i32, q: u32) -> vec4f {
+  let W = i32(dw.W);
+  let v = vec4f(input4[(rowBase + u32(clamp(iw, 0, W - 1))) * dw.C4 + q]);
+  return select(vec4f(0.0), v, iw >= 0 && iw < W);
+}
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_index) lane: u32,
+) {
+  let firstTile = (wid.x + wid.z * nwg.x) * dw.tilesPerGroup;
+  if (firstTile >= dw.tiles) { return; }
+  let lastTile = min(firstTile + dw.tilesPerGroup, dw.tiles);
+  let C4 = dw.C4;
+  let qLane = wid.y * WG + lane;
+  // Edge lanes compute on a valid quad; their results are never written.
+  let q = min(qLane, C4 - 1u);
+  let KH = select(dw.KH, KSIZE, KSIZE != 0u);
+  let KW = select(dw.KW, KSIZE, KSIZE != 0u);
+  let dilW = i32(dw.dilW);
+
+  // Per-channel operands, loaded once for all the workgroup's tiles.
+  var wreg: array<vec4f, KMAX>;
+  if (KSIZE != 0u) {
+    for (var t = 0u; t < KSIZE * KSIZE; t++) { wreg[t] = vec4f(weight4[t * C4 + q]); }
+  }
+  var s = vec4f(1.0);
+  if (HAS_SCALE != 0u) { s = vec4f(scale4[q]); }
+  var b = vec4f(0.0);
+  if (HAS_BIAS != 0u) { b = vec4f(bias4[q]); }
+
+  for (var tile = firstTile; tile < lastTile; tile++) {
+    // tile -> (n, row tile, column tile) -> (phase, first index within the phase).
+    let colTile = tile % dw.colTiles;
+    let rest = tile / dw.colTiles;
+    let rowTile = rest % dw.rowTiles;
+    let n = rest / dw.rowTiles;
+    let ow0 = colTile / dw.colTilesPerPhase + (colTile % dw.colTilesPerPhase) * TP * dw.phaseStepW;
+    let oh0 = rowTile / dw.rowTilesPerPhase + (rowTile % dw.rowTilesPerPhase) * TR * dw.phaseStepH;
+    // Output (oh0 + r * phaseStepH, ow0 + p * phaseStepW), tap (kh, kw) reads input
+    // (ihBase + (r * SSH + kh) * dilH, iwBase + (p * SSW + kw) * dilW).
+    let ihBase = i32(oh0 * dw.strideH) - dw.padTop;
+    let iwBase = i32(ow0 * dw.strideW) - dw.padLeft;
+
+    var acc: array<vec4f, TR * TP>;
+    for (var i = 0u; i < TR * TP; i++) { acc[i] = vec4f(0.0); }
+
+    let wlen = (TP - 1u) * SSW + 1u;
+    let rowsIn = (TR - 1u) * SSH + KH;
+    for (var j = 0u; j < rowsIn; j++) {
+      let ih = ihBase + i32(j * dw.dilH);
+      // Rows in the zero padding contribute nothing (uniform branch).
+      if (ih < 0 || ih >= i32(dw.H)) { continue; }
+      let rowBase = (n * dw.H + u32(ih)) * dw.W;
+      var win: array<vec4f, WMAX>;
+      for (var i = 0u; i < wlen; i++) { win[i] = load4(rowBase, iwBase + i32(i) * dilW, q); }
+      for (var kw = 0u; kw < KW; kw++) {
+        // Input row j serves output row r through kernel row kh = j - r * SSH.
+        for (var r = 0u; r < TR; r++) {
+          let kh = i32(j) - i32(r * SSH);
+          if (kh < 0 || kh >= i32(KH)) { continue; }
+          var w: vec4f;
+          if (KSIZE != 0u) {
+            w = wreg[u32(kh) * KSIZE + kw];
+          } else {
+            w = vec4f(weight4[(u32(kh) * KW + kw) * C4 + q]);
+          }
+          for (var p = 0u; p < TP; p++) { acc[r * TP + p] += win[p * SSW] * w; }
+        }
+        if (kw + 1u < KW) {
+          for (var i = 0u; i + 1u < wlen; i++) { win[i] = win[i + 1u]; }
+          win[wlen - 1u] = load4(rowBase, iwBase + i32(wlen + kw) * dilW, q);
+        }
+      }
+    }
+
+    if (qLane < C4) {
+      for (var r = 0u; r < TR; r++) {
+        let oh = oh0 + r * dw.phaseStepH;
+        for (var p = 0u; p < TP; p++) {
+          let ow = ow0 + p * dw.phaseStepW;
+          // Tiles at the bottom / right edge (and the last tiles of a phase) are partial.
+          if (oh >= dw.OH || ow >= dw.OW) { continue; }
+          let idx = ((n * dw.OH + oh) * dw.OW + ow) * C4 + q;
+          var v = acc[r * TP + p] * s + b;
+          if (HAS_RESIDUAL != 0u) { v += vec4f(residual4[idx]); }
+          out4[idx] = elem4_t(vec4f(activate(v.x), activate(v.y), activate(v.z), activate(v.w)));
+        }
+      }
+    }
+  }
+}

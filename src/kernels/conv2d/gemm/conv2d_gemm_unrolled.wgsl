@@ -1,0 +1,139 @@
+// The implicit-GEMM convolution (conv2d_gemm.wgsl) with its register tile written out as
+// straight-line code: PX output pixels (workgroup-uniform) by CG channels a lane, each
+// accumulator a variable of its own. For drivers that run a shader as written: SwiftShader keeps
+// loops as loops and a private array indexed in a loop in memory, so conv2d_gemm.wgsl's
+// acc[r][j] costs a memory gather and scatter per multiply-add there, while named variables stay
+// in registers. (Lavapipe unrolls and promotes the arrays itself, and prefers conv2d_gemm.wgsl.)
+// Every storage load is a per-lane gather on such a driver, so the tile is sized for many
+// multiply-adds per load.
+//
+// With SUBGROUPS defined (conv2d_gemm_unrolled_subgroup.wgsl) the workgroup is one subgroup of SG
+// lanes: lane l loads input channel ci + l of each pixel, and subgroupBroadcast (a constant lane,
+// a register shuffle) hands each of the SG channels to every lane in turn: one load brings SG
+// channels. The channels left over after whole chunks of SG run one at a time.
+//
+// Module consts (the variant's, src/kernels/conv2d/gemm/variants.ts): PX pixels, CG channels a
+// lane, and SG subgroup lanes. Channel j of a lane is co = base + j * WG + lane (coalesced, as in
+// conv2d_gemm.wgsl). Split-K and the epilogue are conv2d_gemm.wgsl's.
+//#include "activation.wgsl"
+
+override HAS_BIAS: u32 = 0u;
+override HAS_SCALE: u32 = 0u;
+override HAS_RESIDUAL: u32 = 0u;
+// Lanes a workgroup has (the subgroup variant: exactly one subgroup, SG).
+override WG: u32 = 8u;
+override SPLIT_K: u32 = 0u;
+
+//#include "conv2d_gemm_params.wgsl"
+
+// One accumulator through the epilogue (or into the split-K scratch) at pixel m, channel co.
+fn store(m: u32, co: u32, acc: f32, split: u32) {
+  if (m >= params.M || co >= params.cout) { return; }
+  let idx = m * params.cout + co;
+  if (SPLIT_K != 0u) {
+    out[split * params.M * params.cout + idx] = elem_t(acc);
+    return;
+  }
+  var v = acc;
+  if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }
+  if (HAS_BIAS != 0u) { v = v + f32(bias[co]); }
+  if (HAS_RESIDUAL != 0u) { v = v + f32(residual[idx]); }
+  out[idx] = elem_t(activate(v));
+}
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+//#if SUBGROUPS
+  // The workgroup is one subgroup: its lanes are the subgroup's, whatever their local index.
+  @builtin(subgroup_invocation_id) lane: u32,
+//#else
+  @builtin(local_invocation_index) lane: u32,
+//#endif
+) {
+  let mBlock = wid.y + wid.z * nwg.y;
+  if (mBlock >= params.mBlocks) { return; }
+  let m0 = mBlock * PX;
+  let split = wid.x / params.coGroups;
+  let coBase = (wid.x % params.coGroups) * WG * CG + lane;
+  let ciBegin = split * params.ciChunk;
+  let ciEnd = min(params.cin, ciBegin + params.ciChunk);
+
+  // Weight columns, clamped so edge lanes read valid memory (their results are dropped).
+//#repeat g CG
+  let col{g} = min(coBase + {g}u * WG, params.cout - 1u);
+//#end
+  // Receptive-field origin of each pixel; pixels past M repeat the last one (never written).
+//#repeat p PX
+  let mc{p} = min(m0 + {p}u, params.M - 1u);
+  let t{p} = mc{p} / params.OW;
+  let ih0_{p} = i32((t{p} % params.OH) * params.strideH) - params.padTop;
+  let iw0_{p} = i32((mc{p} % params.OW) * params.strideW) - params.padLeft;
+  let row{p} = (t{p} / params.OH) * params.H;
+//#end
+//#repeat p PX
+//#repeat g CG
+  var a{p}_{g} = 0.0;
+//#end
+//#end
+
+  let H = i32(params.H);
+  let W = i32(params.W);
+  for (var kh = 0u; kh < params.KH; kh++) {
+    for (var kw = 0u; kw < params.KW; kw++) {
+      // Input offset of this tap for every pixel; taps in the zero padding are masked.
+      var anyInside = false;
+//#repeat p PX
+      let ih{p} = ih0_{p} + i32(kh * params.dilH);
+      let iw{p} = iw0_{p} + i32(kw * params.dilW);
+      let ok{p} = ih{p} >= 0 && ih{p} < H && iw{p} >= 0 && iw{p} < W;
+      anyInside = anyInside || ok{p};
+      let pix{p} = select(0u, ((row{p} + u32(ih{p})) * params.W + u32(iw{p})) * params.cin, ok{p});
+//#end
+      // Large atrous rates put most taps entirely into the padding: skip them.
+      if (!anyInside) { continue; }
+      let kRow = (kh * params.KW + kw) * params.cin;
+      var ci = ciBegin;
+//#if SUBGROUPS
+      for (; ci + SG <= ciEnd; ci += SG) {
+//#repeat p PX
+        let x{p} = select(0.0, f32(input[pix{p} + ci + lane]), ok{p});
+//#end
+//#repeat kk SG
+        {
+          let wRow = (kRow + ci + {kk}u) * params.cout;
+//#repeat g CG
+          let w{g} = f32(weight[wRow + col{g}]);
+//#end
+//#repeat p PX
+          let b{p} = subgroupBroadcast(x{p}, {kk}u);
+//#repeat g CG
+          a{p}_{g} += b{p} * w{g};
+//#end
+//#end
+        }
+//#end
+      }
+//#endif
+      for (; ci < ciEnd; ci++) {
+        let wRow = (kRow + ci) * params.cout;
+//#repeat g CG
+        let w{g} = f32(weight[wRow + col{g}]);
+//#end
+//#repeat p PX
+        let x{p} = select(0.0, f32(input[pix{p} + ci]), ok{p});
+//#repeat g CG
+        a{p}_{g} += x{p} * w{g};
+//#end
+//#end
+      }
+    }
+  }
+
+//#repeat p PX
+//#repeat g CG
+  store(m0 + {p}u, coBase + {g}u * WG, a{p}_{g}, split);
+//#end
+//#end
+}

@@ -1,0 +1,112 @@
+// groups == 1 convolutions as an implicit GEMM: M = N*OH*OW output pixels by Cout channels, over
+// K = KH*KW*Cin taps, the input gathered from the activation as the tiles need it (no im2col
+// buffer). The variant (variants.ts) picks the kernel, its tiles and its split over the input
+// channels: a split GEMM writes raw partial sums into a scratch buffer of its own, and
+// conv2d_splitk_reduce.wgsl adds them up in order with the epilogue.
+import type { GpuContext } from '../../../gpu/context.js';
+import { type Dispatch, type Grid, Uniforms, linearGrid, makeDispatch } from '../../../gpu/dispatch.js';
+import { STORAGE_USAGE } from '../../../gpu/buffer-pool.js';
+import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
+import { checkBindable, tensorBytes } from '../../../gpu/tensor.js';
+import { type ConvAlgorithm, type ConvLayer, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueConstants, windowUniforms } from '../algorithm.js';
+import type { Conv2dParams } from '../params.js';
+import { type GemmVariant, defaultMatrixVariant, gemmBlock, gemmCandidates, gemmVariantName, gemmVariantProblem, normaliseSplits } from './variants.js';
+
+/** Workgroup size of the split-K reduction. */
+const REDUCE_WG = 64;
+
+function gemmSpec(p: Conv2dParams, has: EpilogueSlots, v: GemmVariant): KernelSpec {
+  // A split GEMM writes raw sums: its epilogue constants are the reduction's.
+  const epilogue = v.splits > 1 ? { SPLIT_K: 1 } : epilogueConstants(p, has);
+  if (v.kind === 'matrix') {
+    // The matrix shapes are types' parameters: module constants, not overrides.
+    const shader = v.emulated ? 'conv2d_gemm_matrix_emulated.wgsl' : 'conv2d_gemm_matrix.wgsl';
+    const consts = { SM_M: v.m, SM_N: v.n, SM_K: v.k, SGM: v.SGM, SGN: v.SGN, TMS: v.TMS, TNS: v.TNS, KS: v.KS, LANES: v.lanes };
+    return { shader, consts, constants: epilogue };
+  }
+  if (v.kind === 'unrolled') {
+    // The tile is written out in the source: its sizes are module constants.
+    const consts: Record<string, number> = v.subgroups ? { PX: v.PX, CG: v.CG, SG: v.lanes } : { PX: v.PX, CG: v.CG };
+    return { shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { ...epilogue, WG: v.lanes } };
+  }
+  if (v.kind === 'tiled') {
+    const tile = { BM: v.BM, BN: v.BN, BK: v.BK, TM: v.TM, TN: v.TN, WGX: v.BN / v.TN, WGY: v.BM / v.TM };
+    return { shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', constants: { ...epilogue, ...tile } };
+  }
+  const tile = { WG: v.lanes, R: v.R, CN: v.CN };
+  return { shader: v.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', constants: { ...epilogue, ...tile } };
+}
+
+function splitKReduceSpec(p: Conv2dParams, has: EpilogueSlots): KernelSpec {
+  return { shader: 'conv2d_splitk_reduce.wgsl', constants: { ...epilogueConstants(p, has), WG: REDUCE_WG } };
+}
+
+/** A split-K GEMM into its own scratch [splits, M, Cout], then the ordered sum with the epilogue. */
+function splitKDispatches(
+  ctx: GpuContext,
+  t: Conv2dOperands,
+  p: Conv2dParams,
+  s: { label: string; uniforms: Uniforms; workgroups: Grid; gemm: GemmVariant; count: number; has: EpilogueSlots },
+): Dispatch[] {
+  const splits = s.gemm.splits;
+  // The partial sums are stored in the output's type (f16 in half-precision programs).
+  const scratchBytes = tensorBytes([splits, s.count], t.out.dtype);
+  checkBindable(ctx, scratchBytes, `conv2d: split-K scratch of ${splits} x ${s.count} values`);
+  const scratch = ctx.createBuffer(scratchBytes, STORAGE_USAGE, `${s.label}:split-k`);
+  try {
+    const gemm = makeDispatch(ctx, {
+      label: `${s.label} split-K x${splits}`,
+      spec: gemmSpec(p, s.has, s.gemm),
+      uniforms: s.uniforms,
+      buffers: [t.input, t.weight, t.weight, t.weight, t.weight, scratch],
+      workgroups: s.workgroups,
+    });
+    const reduce = makeDispatch(ctx, {
+      label: `${s.label} split-K sum`,
+      spec: splitKReduceSpec(p, s.has),
+      uniforms: new Uniforms().u32(s.count).u32(t.out.shape[3]).u32(splits),
+      buffers: [scratch, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out],
+      workgroups: linearGrid(ctx, s.count, REDUCE_WG),
+    });
+    return [{ ...gemm, ownedBuffers: [scratch] }, reduce];
+  } catch (e) {
+    ctx.destroyBuffer(scratch);
+    throw e;
+  }
+}
+
+export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
+  id: 'gemm',
+  variants: ({ g, p, cls, limits }) => (p.groups === 1 ? gemmCandidates(g, cls, limits) : []),
+  name: gemmVariantName,
+  // Half-precision programs run on the adapter's f16 subgroup matrices (tensor cores) where it
+  // has them: the tuner times in f32, so this is a rule, not a measurement.
+  preferred: ({ g, p, limits, dtype }) => (p.groups === 1 && dtype === 'f16' ? defaultMatrixVariant(g, limits, 'f16') : undefined),
+  fits: (v, { g, limits, dtype }) => gemmVariantProblem(g, v, limits, dtype) === null,
+  settle(v, { g, limits, dtype }, options) {
+    const problem = gemmVariantProblem(g, v, limits, dtype);
+    if (problem) throw new Error(`conv2d: GEMM variant ${gemmVariantName(v)} cannot run ${g.cin} -> ${g.cout} channels: ${problem}`);
+    // The split-K modes 'never' and 'always' override the variant's splits.
+    if (options.splitK === 'never') v = { ...v, splits: 1 };
+    else if (options.splitK === 'always') v = { ...v, splits: normaliseSplits(g.cin, 4) };
+    // Forced splits may cut the channels where vec4 staging cannot: stage them a value at a time.
+    if (v.kind === 'tiled' && v.vec4 && gemmVariantProblem(g, v, limits, dtype)) v = { ...v, vec4: false };
+    return v;
+  },
+  specs: ({ p }, has, v) => (v.splits > 1 ? [gemmSpec(p, has, v), splitKReduceSpec(p, has)] : [gemmSpec(p, has, v)]),
+  prepare(ctx, t, { g, p }, v, label) {
+    const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
+    const M = g.N * g.OH * g.OW;
+    const block = gemmBlock(v);
+    const mTiles = Math.ceil(M / block.pixels);
+    const coGroups = Math.ceil(g.cout / block.channels);
+    const uniforms = windowUniforms(new Uniforms().u32(M).u32(g.cout).u32(g.cin), g, p)
+      .u32(mTiles)
+      .u32(block.pixels)
+      .u32(coGroups)
+      .u32(Math.ceil(g.cin / v.splits));
+    const workgroups = blockGrid(ctx, mTiles, v.splits * coGroups);
+    if (v.splits === 1) return [makeDispatch(ctx, { label, spec: gemmSpec(p, has, v), uniforms, buffers: convBuffers(t), workgroups })];
+    return splitKDispatches(ctx, t, p, { label, uniforms, workgroups, gemm: v, count: M * g.cout, has });
+  },
+};

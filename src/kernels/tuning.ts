@@ -1,0 +1,67 @@
+// Kernel families with choices describe them the same way, so one tuner times them all and one
+// rule picks what runs:
+//  - a layer's `LayerSpace`: the family's name in the tuning store, the layer's shape key, its
+//    valid candidates (the adapter class's default first) and a checksum of their names;
+//  - `chosenCandidate`: what a program runs, the candidate measured fastest on this adapter for
+//    this shape (src/gpu/tuning.ts stores it) if it is still a candidate, else the default;
+//  - a `TunableLayer` (what an op definition's `tunable` returns, src/graph/tune.ts times it):
+//    the operands to time on and, per candidate, how to prepare its dispatches.
+import type { GpuContext } from '../gpu/context.js';
+import type { Dispatch } from '../gpu/dispatch.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+import { candidateChecksum } from '../gpu/tuning.js';
+
+export interface Candidate<V> {
+  /** A short stable name: the tuning store keeps choices by it. */
+  name: string;
+  variant: V;
+}
+
+export interface LayerSpace<V> {
+  /** The kernel family's name in the tuning store, e.g. 'conv2d'. */
+  kernel: string;
+  /** What changes which candidate is fastest, e.g. 'm4096.ci32.co64.g1.k3x3.s1.d1'. */
+  shape: string;
+  /** Valid candidates, the adapter class's default first. */
+  candidates: Candidate<V>[];
+  /** Of the space's version and candidate names: a changed space makes old choices unused, not wrong. */
+  checksum: string;
+}
+
+export function layerSpace<V>(kernel: string, version: number, shape: string, candidates: Candidate<V>[]): LayerSpace<V> {
+  if (!candidates.length) throw new Error(`${kernel}: no candidate can run the layer ${shape}`);
+  return { kernel, shape, candidates, checksum: candidateChecksum(version, candidates.map((c) => c.name)) };
+}
+
+/** The candidate a layer runs on `ctx`: the stored measurement for its shape while it is still a candidate, else the default. */
+export function chosenCandidate<V>(ctx: GpuContext, space: LayerSpace<V>): Candidate<V> {
+  const name = ctx.tuning.choice(space.kernel, space.shape, space.checksum);
+  return (name !== undefined && space.candidates.find((c) => c.name === name)) || space.candidates[0];
+}
+
+/** An operand a candidate is timed on: inputs filled with data, outputs and scratch left as they are. */
+export interface TuningOperand {
+  shape: number[];
+  fill: boolean;
+}
+
+/** One layer shape with choices, as the tuner times it. */
+export interface TunableLayer {
+  kernel: string;
+  shape: string;
+  checksum: string;
+  operands: TuningOperand[];
+  /** The default first; each prepares its dispatches on tensors of `operands`' shapes, in order. */
+  candidates: { name: string; prepare(ctx: GpuContext, tensors: GpuTensor[]): Dispatch[] }[];
+}
+
+/** A space's candidates made timeable: `prepare` runs one variant on the operand tensors. */
+export function tunableLayer<V>(space: LayerSpace<V>, operands: TuningOperand[], prepare: (ctx: GpuContext, tensors: GpuTensor[], variant: V) => Dispatch[]): TunableLayer {
+  return {
+    kernel: space.kernel,
+    shape: space.shape,
+    checksum: space.checksum,
+    operands,
+    candidates: space.candidates.map((c) => ({ name: c.name, prepare: (ctx, tensors) => prepare(ctx, tensors, c.variant) })),
+  };
+}

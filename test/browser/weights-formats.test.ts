@@ -1,0 +1,118 @@
+// Every weights format the page's loadModel takes, loaded in headless Chromium (SwiftShader) from
+// the demo server and segmenting a VOC image: the class map must be the one Node gives for the
+// same file (>= 99.9 % of pixels), and the logits Node's within fp32's relative error, 1e-4 (the
+// torchvision fixture has random weights, whose class map can be one class, so its logits are what
+// show the weights were read).
+// A folder of .npy files is Node's alone (the page takes one file).
+import { expect } from 'chai';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadOptions } from '../../src/model/loading/options.js';
+import { loadModel } from '../../src/model/model.js';
+import { testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
+import { type DemoPage, openDemoPage } from './chromium.js';
+
+const IMAGE = '2007_000033.jpg';
+/** The bundle as the page imports it (a variable, so the compiler does not look for the module). */
+const BUNDLE = '/deeplab.js';
+/** torchvision's models resize the short side to 520; a small one keeps SwiftShader quick. */
+const SHORT_SIDE = 129;
+/** The logits compared: those of every STRIDE-th pixel across and down. */
+const STRIDE = 4;
+
+/** The logits of every stride-th pixel of an [h, w, c] map (the page picks them the same way). */
+function strided(logits: Float32Array, width: number, height: number, classes: number, stride: number): number[] {
+  const out: number[] = [];
+  for (let y = 0; y < height; y += stride) for (let x = 0; x < width; x += stride) for (let c = 0; c < classes; c++) out.push(logits[(y * width + x) * classes + c]);
+  return out;
+}
+
+interface Case {
+  file: string;
+  /** Where the file is on this machine. */
+  path: string;
+  options: Pick<LoadOptions, 'shortSide'>;
+}
+
+describe('browser: every weights format loads in the page and segments as Node does @slow', function () {
+  this.timeout(600_000);
+  let demo: DemoPage;
+  let weightsDir: string;
+  const cases: Case[] = [];
+
+  before(async () => {
+    weightsDir = mkdtempSync(join(tmpdir(), 'deeplab-page-weights-'));
+    const pth = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
+    const tflite = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
+    cases.push({ file: 'torchvision.pth', path: pth, options: { shortSide: SHORT_SIDE } });
+    cases.push({ file: 'mobilenetv2-257.tflite', path: tflite, options: {} });
+    for (const c of cases) symlinkSync(c.path, join(weightsDir, c.file));
+    // Our own checkpoint format, written by Node from the TF Lite model.
+    const saved = join(weightsDir, 'checkpoint.safetensors');
+    const model = await loadModel(tflite, { ctx: await testContext() });
+    try {
+      await model.save(saved);
+    } finally {
+      model.dispose();
+    }
+    cases.push({ file: 'checkpoint.safetensors', path: saved, options: {} });
+    demo = await openDemoPage({ server: { weightsDir }, path: 'deeplab.js.map' });
+  });
+
+  after(async () => {
+    await demo?.close();
+    if (weightsDir) rmSync(weightsDir, { recursive: true, force: true });
+  });
+
+  const formats = [
+    ['a torchvision .pth (zip, through fflate and our crc32)', 'torchvision.pth'],
+    ['a TF Lite model', 'mobilenetv2-257.tflite'],
+    ['a .safetensors checkpoint of ours', 'checkpoint.safetensors'],
+  ] as const;
+  for (const [what, file] of formats) {
+    it(`${what}: the page's class map is Node's (>= 99.9 % of pixels)`, async () => {
+      const c = cases.find((k) => k.file === file)!;
+      const inPage = await demo.page.evaluate(
+        async ({ bundle, file, options, image, stride }) => {
+          const { loadModel } = await import(bundle);
+          const model = await loadModel(`/weights/${file}`, options);
+          try {
+            const r = await model.segment(`/samples/${image}`, { include: ['logits'] });
+            // The logits of every stride-th pixel, as strided() picks them in Node.
+            const logits: number[] = [];
+            for (let y = 0; y < r.height; y += stride) for (let x = 0; x < r.width; x += stride) for (let c = 0; c < r.numClasses; c++) logits.push(r.logits[(y * r.width + x) * r.numClasses + c]);
+            return { width: r.width as number, height: r.height as number, classes: Array.from(r.classes as Uint8Array), logits };
+          } finally {
+            model.dispose();
+          }
+        },
+        { bundle: BUNDLE, file, options: c.options, image: IMAGE, stride: STRIDE },
+      );
+      const model = await loadModel(c.path, { ...c.options, ctx: await testContext() });
+      try {
+        const inNode = await model.segment(sharedPath('data', 'voc-sample', 'JPEGImages', IMAGE), { include: ['logits'] });
+        const nodeLogits = strided(inNode.logits!, inNode.width, inNode.height, inNode.numClasses, STRIDE);
+        expect(inPage.logits.length).to.equal(nodeLogits.length);
+        let diff = 0;
+        let norm = 0;
+        for (let i = 0; i < nodeLogits.length; i++) {
+          diff += (inPage.logits[i] - nodeLogits[i]) ** 2;
+          norm += nodeLogits[i] ** 2;
+        }
+        const relative = Math.sqrt(diff / norm);
+        expect([inPage.width, inPage.height]).to.deep.equal([inNode.width, inNode.height]);
+        let same = 0;
+        for (let i = 0; i < inNode.classes.length; i++) if (inNode.classes[i] === inPage.classes[i]) same++;
+        const agreement = same / inNode.classes.length;
+        console.log(`      (${file}: ${(100 * agreement).toFixed(3)} % of ${inNode.classes.length} pixels agree, ${new Set(inNode.classes).size} classes in Node's map; logits' relative error ${relative.toExponential(2)})`);
+        expect(agreement, 'agreement with Node').to.be.at.least(0.999);
+        expect(relative, "the logits' relative error against Node's").to.be.below(1e-4);
+      } finally {
+        model.dispose();
+      }
+      expect(demo.pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
+    });
+  }
+});
