@@ -17,7 +17,8 @@
 //
 // Any other module of the page that imports Node's built-ins (`node:fs`, ...) fails the build,
 // naming the module: nothing the page bundles may reach a Node module it does not have. A package
-// other than those written for browsers as much as for Node (fflate) fails it too.
+// other than those written for browsers as much as for Node (fflate, protobufjs' light build)
+// fails it too.
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +26,11 @@ import { collectShaders } from './shaders.mjs';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const browserDir = join(root, 'src', 'browser');
-/** Packages written for the browser as much as for Node, bundled as they are. */
-const BROWSER_PACKAGES = new Set(['fflate']);
+/**
+ * Packages written for the browser as much as for Node, bundled as they are with what they import
+ * (fflate: label PNGs' inflate and TF zoo tarballs' gunzip; protobufjs: TF checkpoints and graphs).
+ */
+const BROWSER_PACKAGES = new Set(['fflate', 'protobufjs/light.js']);
 /** Modules (by file name) whose browser stand-in of the same name in src/browser/ is bundled instead. */
 export const SWAPPED = ['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba', 'file-bytes', 'write-atomic', 'node-files', 'load-weights'];
 const swappedImport = new RegExp(`(^|/)(${SWAPPED.join('|')})\\.js$`);
@@ -57,6 +61,8 @@ export const browserSwaps = {
     }));
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (args.namespace !== 'file' || args.path.startsWith('deeplab:') || BROWSER_PACKAGES.has(args.path)) return undefined;
+      // An allowed package's own imports.
+      if (args.importer.includes('/node_modules/')) return undefined;
       return { errors: [{ text: `the browser bundle cannot include the package '${args.path}' (imported by ${relative(root, args.importer)})` }] };
     });
   },

@@ -7,7 +7,10 @@ export { REGISTRY, DEFAULT_MODEL, findModel } from './model/loading/registry.js'
 export type { RegistryEntry } from './model/loading/registry.js';
 export { defaultConfig } from './model/networks/config.js';
 export { describeModel } from './model/analysis/describe.js';
-export type { DeepLabConfig, BackboneName, DecoderName } from './model/networks/config.js';
+export type { DeepLabConfig, BackboneName, DecoderName, StemName, HeadName } from './model/networks/config.js';
+export type { SlideWindows } from './model/loading/options.js';
+export { datasetClassSet, DATASET_NAMES } from './model/datasets.js';
+export type { DatasetName } from './model/datasets.js';
 export { runTraining } from './train/run.js';
 export type { RunOptions, RunHooks, RunSummary, StepRecord } from './train/run.js';
 export { fineTune, UNLABELLED } from './train/fine-tune.js';

@@ -67,10 +67,46 @@ const END = /^\s*\/\/#end\s*$/;
 /** At most this many lines a shader may expand to: a wrong count fails loudly, not slowly. */
 const MAX_EXPANDED_LINES = 200_000;
 
+const BRACED = /\{([A-Za-z0-9_ +*-]+)\}/g;
+const TERM = /^\s*([A-Za-z_]\w*|\d+)\s*$/;
+
+/**
+ * `{expr}` in a repeated line, where expr is a sum of products of repeat indices, consts and
+ * integers (`{r*SSH+kh}`) naming at least one index, becomes its value; other braces stay.
+ */
+function substitute(line: string, vars: Map<string, number>, consts: Record<string, number>): string {
+  return line.replace(BRACED, (whole, expr: string) => {
+    let usesIndex = false;
+    const value = (term: string): number | undefined => {
+      const m = TERM.exec(term);
+      if (!m) return undefined;
+      if (/^\d+$/.test(m[1])) return Number(m[1]);
+      if (vars.has(m[1])) {
+        usesIndex = true;
+        return vars.get(m[1]);
+      }
+      return consts[m[1]];
+    };
+    let sum = 0;
+    for (const signed of expr.replace(/-/g, '+-').split('+')) {
+      const negative = signed.trim().startsWith('-');
+      let product = 1;
+      for (const factor of signed.replace('-', '').split('*')) {
+        const v = value(factor);
+        if (v === undefined) return whole;
+        product *= v;
+      }
+      sum += negative ? -product : product;
+    }
+    return usesIndex ? String(sum) : whole;
+  });
+}
+
 /**
  * Expands `//#repeat NAME COUNT` ... `//#end` blocks (nested ones too): COUNT is a non-negative
  * integer or a name in `consts` (the kernel spec's module constants, which also key the module);
- * `{NAME}` in the block's lines becomes the repetition's index. `name` is for error messages.
+ * `{NAME}` in the block's lines becomes the repetition's index, and `{expr}` the value of a sum
+ * of products of indices, consts and integers (`{r*SSH+kh}`). `name` is for error messages.
  */
 export function expandRepeats(source: string, consts: Record<string, number> = {}, name = 'shader'): string {
   const lines = source.split('\n');
@@ -82,9 +118,7 @@ export function expandRepeats(source: string, consts: Record<string, number> = {
       const m = REPEAT.exec(lines[i]);
       if (!m) {
         if (END.test(lines[i])) throw new Error(`${name}, line ${i + 1}: //#end without //#repeat`);
-        let line = lines[i];
-        for (const [v, k] of vars) line = line.replaceAll(`{${v}}`, String(k));
-        out.push(line);
+        out.push(vars.size ? substitute(lines[i], vars, consts) : lines[i]);
         if (++produced > MAX_EXPANDED_LINES) throw new Error(`${name}: //#repeat expands past ${MAX_EXPANDED_LINES} lines`);
         continue;
       }

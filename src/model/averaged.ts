@@ -26,7 +26,7 @@ export async function segmentAveraged(host: SegmentHost, img: RgbImage, scales: 
       for (const [view, mirrored] of views) {
         const [h, w] = host.networkSize(W, H, scale);
         const key = `accumulate ${h}x${w}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
-        const post = await host.postProgram(key, () => buildAccumulateGraph(h, w, C, H, W, mirrored));
+        const post = await host.postProgram(key, () => buildAccumulateGraph(h, w, C, H, W, mirrored, host.outputResize));
         const network = await host.program(h, w);
         // The network and the accumulation in one submission and one wait.
         const out = await post.runOnGpuAfter(network, { image: host.preprocess(view, scale).input }, (o) => ({ logits: o.get('logits')!, sum }));

@@ -27,7 +27,7 @@ async function segmentTogether(host: SegmentHost, imgs: RgbImage[], scale: numbe
   const [height, width] = host.networkSize(imgs[0].width, imgs[0].height, scale);
   const C = host.numClasses;
   const post = (img: RgbImage): Promise<Program> =>
-    host.postProgram(`${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`, () => buildPostGraph(height, width, C, img.height, img.width, include));
+    host.postProgram(`${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`, () => buildPostGraph(height, width, C, img.height, img.width, include, host.outputResize));
   // On the CPU, while other calls may have the GPU.
   const input = new Float32Array(imgs.length * height * width * 3);
   imgs.forEach((img, k) => input.set(host.preprocess(img, scale).input, k * height * width * 3));

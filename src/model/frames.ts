@@ -42,7 +42,7 @@ export class FrameSegmenter {
     const C = host.numClasses;
     const [h, w] = host.networkSize(W, H, scale);
     const postKey = `${h}x${w}->${H}x${W}:${[...include].sort().join(',')}`;
-    const post = (): Promise<Program> => host.postProgram(postKey, () => buildPostGraph(h, w, C, H, W, include));
+    const post = (): Promise<Program> => host.postProgram(postKey, () => buildPostGraph(h, w, C, H, W, include, host.outputResize));
     // Post-processing first: a frame too large for the device's limits fails before any GPU work.
     await post();
     this.framePreprocessor ??= new FramePreprocessor(host.ctx, host.normalization);

@@ -37,10 +37,11 @@ import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
 import { contextQueue } from '../gpu/serial-queue.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { RgbImage } from '../io/rgb-image.js';
-import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
+import { networkInputSize, normalizeInput, outputResizeMode, resizeForNetwork } from './input-policy.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
-import type { InputPolicy, LoadOptions, Precision } from './loading/options.js';
+import type { InputPolicy, LoadOptions, Precision, SlideWindows } from './loading/options.js';
+import { segmentSlide } from './slide.js';
 import type { NetworkSize } from './networks/deeplab.js';
 import { type ClassSet, classPalette } from './voc.js';
 import { type TuneOptions, type TuneReport, tuneGraph } from '../graph/tune.js';
@@ -90,6 +91,7 @@ export class DeepLabModel {
       name,
       numClasses: config.numClasses,
       normalization: config.normalization,
+      outputResize: outputResizeMode(inputPolicy, config),
       networkSize: (width, height, scale) => this.networkSize(width, height, scale),
       preprocess: (img, scale) => this.preprocess(img, scale),
       program: (height, width, batch) => this.programFor(height, width, batch),
@@ -156,10 +158,7 @@ export class DeepLabModel {
 
   /** The network's input size [height, width] for an image of width x height at a scale. */
   networkSize(width: number, height: number, scale = 1): [number, number] {
-    const p = this.inputPolicy;
-    if (p.kind === 'fixed') return [Math.max(1, Math.round(p.height * scale)), Math.max(1, Math.round(p.width * scale))];
-    const k = (p.size * scale) / Math.min(width, height);
-    return [Math.max(1, Math.round(height * k)), Math.max(1, Math.round(width * k))];
+    return networkInputSize(this.inputPolicy, width, height, scale);
   }
 
   /** The network compiled for inference at one batch and input size. */
@@ -187,8 +186,7 @@ export class DeepLabModel {
   /** Normalised NHWC network input for an image. */
   preprocess(img: RgbImage, scale = 1): { input: Float32Array; height: number; width: number } {
     const [h, w] = this.networkSize(img.width, img.height, scale);
-    const resized = img.width === w && img.height === h ? img : resizeRgbPil(img, w, h);
-    const input = this.config.normalization === 'imagenet' ? normalizeImagenet(resized) : normalizeToMinusOneOne(resized);
+    const input = normalizeInput(this.inputPolicy, this.config, resizeForNetwork(this.inputPolicy, img, h, w));
     return { input, height: h, width: w };
   }
 
@@ -272,6 +270,12 @@ export class DeepLabModel {
     const { include, scales, batchSize, averaged, tiled } = checkStillImageOptions(opts);
     const imgs = await Promise.all(images.map(toRgbImage));
     const results: SegmentResult[] = new Array(imgs.length);
+    const slide = !tiled && !averaged && scales[0] === 1 && opts.slide !== false ? this.weights.slide : undefined;
+    if (slide) {
+      if (include.has('logits')) throw new Error(`segment: ${this.name} averages the logits of sliding windows; ask for probabilities, or pass slide: false for whole-image logits`);
+      for (const [i, img] of imgs.entries()) results[i] = await this.segmentSliding(img, slide, batchSize, include.has('probabilities'), opts.onTileProgress);
+      return results;
+    }
     if (tiled) {
       for (const [i, img] of imgs.entries()) results[i] = await this.segmentInTiles(img, { ...opts, tile: opts.tile! }, batchSize, include.has('probabilities'));
       return results;
@@ -294,6 +298,30 @@ export class DeepLabModel {
       }
     }
     return results;
+  }
+
+  /** mmseg's sliding-window test of one image (src/model/slide.ts), as one turn of the context's queue. */
+  private segmentSliding(img: RgbImage, slide: SlideWindows, batchSize: number, keepProbabilities: boolean, onProgress?: (done: number, total: number) => void): Promise<SegmentResult> {
+    const policy = this.inputPolicy;
+    return this.exclusive(() =>
+      segmentSlide(
+        {
+          ctx: this.ctx,
+          numClasses: this.numClasses,
+          // Windows go through the network at their own size, already resized with the image.
+          networkSize: (width, height) => [height, width],
+          preprocess: (window) => ({ input: normalizeInput(policy, this.config, window), height: window.height, width: window.width }),
+          forward: (input, height, width, batch) => this.forwardNow(input, height, width, batch),
+          postProgram: (key, build) => this.posts.get(key, () => Program.create(this.ctx, build(), new Map(), 'postprocess')),
+          testSize: (width, height) => this.networkSize(width, height),
+          resize: (image, height, width) => resizeForNetwork(policy, image, height, width),
+          resizeMode: this.config.resizeMode,
+        },
+        img,
+        slide,
+        { batchSize, keepProbabilities, onProgress },
+      ),
+    );
   }
 
   /** Sliding-window inference of one image (src/model/tiled.ts), as one turn of the context's queue. */

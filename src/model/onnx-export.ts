@@ -7,6 +7,7 @@ import { type ModelProto, encodeModel } from '../graph/onnx/proto.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { LoadedWeights } from './loading/load-weights.js';
 import { normalizationConstants } from './networks/config.js';
+import { describeInputPolicy, policySquare } from './input-policy.js';
 
 export interface OnnxExportOptions {
   /** The network's input size (the graph is built for it; ONNX shapes are fixed). */
@@ -18,8 +19,8 @@ export interface OnnxExportOptions {
 
 /** The input size an export uses unless told: a fixed-size model's own; else its short side, square. */
 export function defaultOnnxSize(w: LoadedWeights): { height: number; width: number } {
-  const p = w.inputPolicy;
-  return p.kind === 'fixed' ? { height: p.height, width: p.width } : { height: p.size, width: p.size };
+  if (w.slide) return { height: w.slide.crop, width: w.slide.crop };
+  return policySquare(w.inputPolicy);
 }
 
 /** The metadata_props: what a user of the file needs to prepare its input and read its output. */
@@ -29,7 +30,7 @@ export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<str
   const ours =
     w.inputPolicy.kind === 'fixed'
       ? `this model runs at ${w.inputPolicy.width}x${w.inputPolicy.height}`
-      : `this model's own pipeline resizes the short side to ${w.inputPolicy.size} keeping the aspect ratio; this graph is fixed at ${o.width}x${o.height}`;
+      : `this model's own pipeline ${describeInputPolicy(w.inputPolicy)}${w.slide ? `, then runs windows of ${w.slide.crop}x${w.slide.crop} every ${w.slide.stride} pixels and averages their logits` : ''}; this graph is fixed at ${o.width}x${o.height}`;
   return {
     model: w.name,
     source: o.source ?? w.name,

@@ -7,6 +7,7 @@ import type { Graph } from '../graph/ir.js';
 import type { Program, RunInput } from '../graph/program.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import type { InputNormalization } from '../kernels/frame/frame-preprocess.js';
+import type { ResizeMode } from '../kernels/resize/resize.js';
 import type { TileHost } from './tiled.js';
 
 export interface SegmentHost extends TileHost {
@@ -16,6 +17,8 @@ export interface SegmentHost extends TileHost {
   readonly numClasses: number;
   /** How the network's input is normalised. */
   readonly normalization: InputNormalization;
+  /** How logits at the network's size are resized to the image (the reference pipeline's mode). */
+  readonly outputResize: ResizeMode;
   /** The network's input size [height, width] for an image of width x height at a scale. */
   networkSize(width: number, height: number, scale?: number): [number, number];
   /** Normalised NHWC network input for an image at a scale. */

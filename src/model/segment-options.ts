@@ -27,8 +27,15 @@ export interface SegmentOptions {
   tile?: number;
   /** With `tile`: the share of a window its neighbour overlaps, 0 <= overlap < 1 (default 0.25). */
   overlap?: number;
-  /** With `tile`: called after each batch of windows of an image. */
+  /** With `tile` (or a model's own sliding windows): called after each batch of windows of an image. */
   onTileProgress?: (windowsDone: number, windows: number) => void;
+  /**
+   * Models whose reference pipeline slides windows over the image (mmseg's 769x769 Cityscapes
+   * and Pascal Context models: `loadedWeights.slide`) do so by default, as mmseg does
+   * (src/model/slide.ts); false runs the whole image through the network at once instead.
+   * Ignored by other models, and when `tile`, several scales or `flip` are given.
+   */
+  slide?: boolean;
 }
 
 /** The paper's multi-scale inputs. */

@@ -15,6 +15,7 @@ import { GraphBuilder } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
 import type { Program } from '../graph/program.js';
 import { type RgbImage, cropRgb } from '../io/rgb-image.js';
+import type { ResizeMode } from '../kernels/resize/resize.js';
 import { prepareTileBlend, prepareTileFinalize } from '../kernels/tiles/tile-blend.js';
 import type { SegmentResult } from './segment-options.js';
 import { type TileWindow, planTiles, planWeights } from './tiling.js';
@@ -22,6 +23,17 @@ import { type TileWindow, planTiles, planWeights } from './tiling.js';
 export interface TiledOptions {
   tile: number;
   overlap: number;
+  /** Window stride in pixels (mmseg's slide), instead of the one `overlap` gives. */
+  stride?: number;
+  /**
+   * What is blended: 'probabilities' (default), each window's softmax weighted towards its
+   * centre; or 'logits', each window's logits with equal weight (mmseg's slide_inference: the
+   * sum over the windows covering a pixel divided by their count). With 'logits' the result's
+   * `probabilities` hold those averaged logits.
+   */
+  blend?: 'probabilities' | 'logits';
+  /** How a window's logits are resized to the window (default 'half_pixel'). */
+  windowResizeMode?: ResizeMode;
   /** Windows per forward pass (halved while a pass would exceed the device's binding limit). */
   batchSize: number;
   keepProbabilities: boolean;
@@ -43,13 +55,13 @@ export interface TileHost {
   postProgram(key: string, build: () => Graph): Promise<Program>;
 }
 
-/** A batch of windows' logits [B, h, w, C] -> their probabilities at the window's size. */
-function buildWindowGraph(batch: number, h: number, w: number, C: number, winH: number, winW: number): Graph {
+/** A batch of windows' logits [B, h, w, C] -> their probabilities (or logits) at the window's size. */
+function buildWindowGraph(batch: number, h: number, w: number, C: number, winH: number, winW: number, mode: ResizeMode, blend: 'probabilities' | 'logits'): Graph {
   const g = new GraphBuilder();
   const logits = g.input('logits', [batch, h, w, C]);
-  // As segment() post-processes a whole image: resize (half-pixel), then softmax.
-  const full = h === winH && w === winW ? logits : g.resize('resize_to_window', logits, winH, winW, 'half_pixel');
-  g.output('probabilities', g.softmax('softmax', full));
+  // As segment() post-processes a whole image: resize, then softmax.
+  const full = h === winH && w === winW ? logits : g.resize('resize_to_window', logits, winH, winW, mode);
+  g.output('probabilities', blend === 'logits' ? full : g.softmax('softmax', full));
   return g.build();
 }
 
@@ -67,7 +79,9 @@ function checkAccumulatorFits(ctx: GpuContext, rows: number, width: number, C: n
 
 export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOptions): Promise<SegmentResult> {
   const { ctx, numClasses: C } = host;
-  const plan = planTiles(img.width, img.height, opts.tile, opts.overlap);
+  const blend = opts.blend ?? 'probabilities';
+  const mode = opts.windowResizeMode ?? 'half_pixel';
+  const plan = planTiles(img.width, img.height, opts.tile, opts.overlap, opts.stride);
   const { width: W, height: H, windowWidth: winW, windowHeight: winH, windows } = plan;
   const [h, w] = host.networkSize(winW, winH);
   // Window row r covers rows ys[r] .. ys[r] + winH - 1, so winH slots never alias within a row.
@@ -78,7 +92,8 @@ export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOpt
   const owned: GpuTensor[] = [];
   const own = (t: GpuTensor): GpuTensor => (owned.push(t), t);
   try {
-    const weights = planWeights(plan);
+    // Logits are averaged with equal weights (mmseg); probabilities weighted towards each window's centre.
+    const weights = blend === 'logits' ? { rows: new Float32Array(winH).fill(1), cols: new Float32Array(winW).fill(1) } : planWeights(plan);
     const rowWeights = own(uploadTensor(ctx, weights.rows, [winH], 'tile row weights'));
     const colWeights = own(uploadTensor(ctx, weights.cols, [winW], 'tile column weights'));
     const acc = own(createTensor(ctx, [ringRows, W, C], 'f32', 'tile accumulator'));
@@ -101,12 +116,14 @@ export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOpt
     /** A batch of windows through the network: their probabilities [B, winH, winW, C] on the GPU. */
     const windowProbabilities = async (batch: readonly TileWindow[]): Promise<GpuTensor> => {
       const B = batch.length;
+      // Logits already at the window's size are blended as the network left them.
+      const direct = blend === 'logits' && h === winH && w === winW;
       // Post-processing first: a batch too large for the device's limits fails before any GPU work.
-      const post = await host.postProgram(`tiles ${B}x${h}x${w}->${winH}x${winW}`, () => buildWindowGraph(B, h, w, C, winH, winW));
+      const post = direct ? undefined : await host.postProgram(`tiles ${blend} ${mode} ${B}x${h}x${w}->${winH}x${winW}`, () => buildWindowGraph(B, h, w, C, winH, winW, mode, blend));
       const input = new Float32Array(B * h * w * 3);
       batch.forEach((win, k) => input.set(host.preprocess(cropRgb(img, win.x, win.y, winW, winH)).input, k * h * w * 3));
       const logits = await host.forward(input, h, w, B);
-      return (await post.runOnGpu({ logits })).get('probabilities')!;
+      return post ? (await post.runOnGpu({ logits })).get('probabilities')! : logits;
     };
 
     let batchSize = Math.min(opts.batchSize, windows.length);

@@ -48,12 +48,19 @@ export function checkTileOptions(tile: number, overlap: number, what = 'segment'
   }
 }
 
-/** Window starts along one axis of `length` pixels. */
-export function windowStarts(length: number, tile: number, overlap: number): number[] {
+/**
+ * Window starts along one axis of `length` pixels, every `stride` pixels when given (mmseg's
+ * slide: its grid of ceil((length - tile) / stride) + 1 windows, the last moved back to end on
+ * the edge, is this one), else every round(tile * (1 - overlap)).
+ */
+export function windowStarts(length: number, tile: number, overlap: number, stride?: number): number[] {
   checkTileOptions(tile, overlap);
   if (!Number.isInteger(length) || length < 1) throw new Error(`windowStarts: length must be a positive integer, got ${length}`);
+  if (stride !== undefined && (!Number.isInteger(stride) || stride < 1 || stride > tile)) {
+    throw new Error(`windowStarts: stride must be a whole number of pixels from 1 to the tile (${tile}), got ${stride}`);
+  }
   if (length <= tile) return [0];
-  const stride = Math.max(1, Math.round(tile * (1 - overlap)));
+  stride ??= Math.max(1, Math.round(tile * (1 - overlap)));
   // (count - 2) * stride < length - tile: the shifted last window starts after the one before it.
   const count = Math.ceil((length - tile) / stride) + 1;
   const starts: number[] = [];
@@ -62,10 +69,10 @@ export function windowStarts(length: number, tile: number, overlap: number): num
   return starts;
 }
 
-/** The windows covering a width x height image. */
-export function planTiles(width: number, height: number, tile: number, overlap = DEFAULT_OVERLAP): TilePlan {
-  const xs = windowStarts(width, tile, overlap);
-  const ys = windowStarts(height, tile, overlap);
+/** The windows covering a width x height image (every `stride` pixels when given, else by `overlap`). */
+export function planTiles(width: number, height: number, tile: number, overlap = DEFAULT_OVERLAP, stride?: number): TilePlan {
+  const xs = windowStarts(width, tile, overlap, stride);
+  const ys = windowStarts(height, tile, overlap, stride);
   const windows: TileWindow[] = [];
   ys.forEach((y, row) => xs.forEach((x) => windows.push({ x, y, row })));
   return { width, height, windowWidth: Math.min(tile, width), windowHeight: Math.min(tile, height), xs, ys, windows };

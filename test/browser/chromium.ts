@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
 import { CHROMIUM, requireChromium } from '../../bench/browser.js';
+
+export { CHROMIUM, requireChromium };
 import { type DemoServerOptions, startDemoServer } from '../../demo/server.js';
 
 

@@ -41,8 +41,14 @@ describe('deeplab (top level)', function () {
       // The 257 model is in ../shared/weights; the torchvision ones would be downloaded.
       expect(r.stdout).to.match(/^mobilenetv2-pascal-257 .*local \(DEEPLAB_WEIGHTS_DIR\)/m);
       expect(r.stdout).to.match(/^resnet50-coco .*download from download\.pytorch\.org/m);
+      // The 513 model's converted .npy folder in ../shared/weights counts as a local copy of its tarball.
+      expect(r.stdout).to.match(/^mobilenetv2-pascal-513 .*local \(DEEPLAB_WEIGHTS_DIR\)/m);
+      // Grouped by the classes the models predict, with the published mIoU.
+      const groups = [...r.stdout.matchAll(/^(PASCAL VOC|Cityscapes|ADE20K) classes/gm)].map((m) => m[1]);
+      expect(groups).to.deep.equal(['PASCAL VOC', 'Cityscapes', 'ADE20K']);
+      expect(r.stdout).to.match(/^mmseg-r50-d8-cityscapes-512x1024 +resnet50 +keep-ratio +8 +pth +Cityscapes \(19 classes\) +79\.32 +download from download\.openmmlab\.com$/m);
       const none = await runCli(['models'], { DEEPLAB_CACHE_DIR: cache, DEEPLAB_WEIGHTS_DIR: '' });
-      expect(none.stdout).to.match(/^mobilenetv2-pascal-513 .*not available/m);
+      expect(none.stdout).to.match(/^mobilenetv2-pascal-513 .*download from storage\.googleapis\.com/m);
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }

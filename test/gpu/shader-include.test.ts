@@ -50,6 +50,10 @@ describe('shader sources: //#repeat blocks (straight-line code)', () => {
     expect(code(expandRepeats(src, { P: 0 }))).to.deep.equal(['a;', 'b;']);
     // Braces that are not a repeat variable stay as they are.
     expect(code(expandRepeats('//#repeat i 1\nif (x) { y{i} = {q}; }\n//#end'))).to.deep.equal(['if (x) { y0 = {q}; }']);
+    // Sums of products of indices, consts and integers.
+    const window = ['//#repeat r 2', '//#repeat k 2', 'a{r} += x{r*S+k} * w{k} + {2*r-k+1};', '//#end', '//#end'].join('\n');
+    expect(code(expandRepeats(window, { S: 2 }))).to.deep.equal(['a0 += x0 * w0 + 1;', 'a0 += x1 * w1 + 0;', 'a1 += x2 * w0 + 3;', 'a1 += x3 * w1 + 2;']);
+    expect(code(expandRepeats('//#repeat i 1\n{S} {i+U} {i}\n//#end', { S: 2 }))).to.deep.equal(['{S} {i+U} 0'], 'braces without an index, or with an unknown name, stay');
   });
 
   it('names the shader and line of every malformed block', () => {

@@ -479,7 +479,7 @@ describe('kernel: conv2d', () => {
   });
 });
 
-describe('kernel: conv2d GEMM, every candidate a tuner may choose, on both adapter classes', () => {
+describe('kernel: conv2d GEMM, every candidate a tuner may choose, on every adapter class', () => {
   // Tuning may change only speed: each candidate of each class's space (software tiles, GPU
   // tiles with wide workgroups and split-K) runs here on lavapipe against the CPU reference,
   // with poisoned outputs and sizes off every tile.
@@ -497,7 +497,9 @@ describe('kernel: conv2d GEMM, every candidate a tuner may choose, on both adapt
       const ctx = await testContext();
       const g = convGeometry(c.input, [c.kernel[0], c.kernel[1], c.input[3], c.cout], convParams(c.p));
             const seen = new Set<string>();
-      const candidates = [...gemmCandidates(g, 'software', ctx.kernelLimits), ...gemmCandidates(g, 'gpu', ctx.kernelLimits)].filter((v) => !seen.has(gemmVariantName(v)) && seen.add(gemmVariantName(v)));
+      const candidates = (['software', 'swiftshader', 'gpu'] as const).flatMap((cls) => gemmCandidates(g, cls, ctx.kernelLimits)).filter((v) => !seen.has(gemmVariantName(v)) && seen.add(gemmVariantName(v)));
+      // The unrolled kernel, with and without subgroup broadcasts (lavapipe's subgroups are 8 wide).
+      expect(candidates.filter((v) => v.kind === 'unrolled').map((v) => v.kind === 'unrolled' && v.subgroups), 'unrolled tiles').to.include.members([true, false]);
       expect(candidates.some((v) => v.splits > 1) || g.cin < 64, 'split-K candidates where the channels allow').to.equal(true);
       // Lavapipe has fixed 8-wide subgroups: the subgroup kernel's candidates run here too.
       if (ctx.kernelLimits.subgroupSize) expect(candidates.some((v) => v.kind === 'subgroup'), 'subgroup candidates').to.equal(true);
@@ -646,18 +648,24 @@ describe('kernel: conv2d GEMM on subgroup matrices (the built-ins emulated on la
   });
 });
 
-describe('kernel: conv2d depthwise4, every candidate a tuner may choose', () => {
+describe('kernel: conv2d depthwise tiles (looped and unrolled), every candidate a tuner may choose on both adapter classes', () => {
   const same = (r: number) => ({ dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r });
   const cases: Case[] = [
     { input: [1, 9, 7, 20], kernel: [3, 3], cout: 20, p: { groups: 20, ...same(1) }, bias: true },
+    // Stride 2 at rate 3: window step 2, outputs 3 apart (partial phases and tiles).
+    { input: [1, 17, 19, 8], kernel: [3, 3], cout: 8, p: { groups: 8, strideH: 2, strideW: 2, ...same(3) }, residual: true },
     { input: [2, 11, 10, 68], kernel: [3, 3], cout: 68, p: { groups: 68, strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'relu6' }, scale: true, residual: false },
     { input: [1, 13, 12, 36], kernel: [5, 5], cout: 36, p: { groups: 36, ...same(4), activation: 'relu' }, residual: true },
   ];
   for (const c of cases) {
     it(`${c.kernel.join('x')} ${c.input.join('x')} groups ${c.p.groups}: every candidate matches the CPU reference`, async () => {
       const ctx = await testContext();
-      const candidates = depthwiseCandidates(c.cout, ctx.limits.maxComputeInvocationsPerWorkgroup);
+      const layer = layerOf(c.input, [c.kernel[0], c.kernel[1], 1, c.cout], convParams(c.p));
+      const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
+      const seen = new Set<string>();
+      const candidates = [...depthwiseCandidates(layer, 'swiftshader', max), ...depthwiseCandidates(layer, 'gpu', max)].filter((v) => !seen.has(depthwiseVariantName(v)) && seen.add(depthwiseVariantName(v)));
       expect(candidates.length, 'tiles per workgroup (and lanes, where the channels fill them) vary').to.be.at.least(5);
+      expect(candidates.some((v) => v.unrolled), 'unrolled tiles').to.equal(true);
       const data = { input: randomArray(numel(c.input)), weight: randomArray(c.kernel[0] * c.kernel[1] * c.cout) };
       for (const v of candidates) await check(c, data, convChoice(depthwiseAlgorithm, v), depthwiseVariantName(v));
       console.log(`      (${candidates.length} candidates)`);

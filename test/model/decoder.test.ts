@@ -57,6 +57,7 @@ function mapSizes(backbone: BackboneName, n: number): { low: number; os8: number
 
 /** The stride-4 value each backbone's decoder reads, and its channels (MobileNetV2 at width 1). */
 const LOW_LEVEL: Record<BackboneName, { value: string; channels: number }> = {
+  resnet18: { value: 'backbone.layer1.1:relu', channels: 64 },
   resnet50: { value: 'backbone.layer1.2:relu', channels: 256 },
   resnet101: { value: 'backbone.layer1.2:relu', channels: 256 },
   mobilenet_v3_large: { value: 'backbone.3.block.1.1:relu', channels: 72 },

@@ -87,9 +87,17 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
     // torchvision's auxiliary FCN head; ResNet's cascaded blocks and the network without atrous convolution.
     const torchvisionOnly: Partial<DeepLabConfig>[] = [{ aux: true }];
     const resnetOnly: Partial<DeepLabConfig>[] = [{ blocks: 7, outputStride: 16, multiGrid: [1, 2, 4], dilationConvention: 'paper' }, { atrous: false, outputStride: 32 }];
+    // mmseg's heads on its deep-stem ResNets (D8, and D16 with multi-grid 1,2,4 where block4 has three units).
+    const mmseg: Partial<DeepLabConfig>[] = [{ head: 'mmseg', stem: 'v1c', dilationConvention: 'mmseg', asppChannels: 32, aux: true }];
+    const mmsegGrid: Partial<DeepLabConfig>[] = [{ head: 'mmseg', stem: 'v1c', dilationConvention: 'mmseg', asppChannels: 32, outputStride: 16, multiGrid: [1, 2, 4], asppRates: [6, 12, 18] }];
     let graphs = 0;
     for (const backbone of BACKBONES) {
-      const extra = [...(backbone === 'mobilenet_v2' ? [] : torchvisionOnly), ...(backbone.startsWith('resnet') ? resnetOnly : [])];
+      const bottleneck = backbone === 'resnet50' || backbone === 'resnet101';
+      const extra = [
+        ...(backbone === 'mobilenet_v2' ? [] : torchvisionOnly),
+        ...(bottleneck ? [...resnetOnly, ...mmsegGrid] : []),
+        ...(backbone.startsWith('resnet') ? mmseg : []),
+      ];
       for (const v of [...variants, ...extra]) {
         const g = buildDeepLab(defaultConfig(backbone, v), { height: 65, width: 49 });
         const missing = g.nodes.filter((n) => !opDef(n.op).onnx).map((n) => `${n.name} (${n.op.type})`);
@@ -97,7 +105,7 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
         graphs++;
       }
     }
-    expect(graphs).to.equal(BACKBONES.length * variants.length + 3 * torchvisionOnly.length + 2 * resnetOnly.length);
+    expect(graphs).to.equal(BACKBONES.length * variants.length + 4 * torchvisionOnly.length + 2 * (resnetOnly.length + mmsegGrid.length) + 3 * mmseg.length);
   });
 
   describe('whole networks against onnxruntime and the references @slow', () => {

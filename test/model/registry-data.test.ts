@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_MODEL, REGISTRY, REGISTRY_FILE, findModel } from '../../src/model/loading/registry.js';
 import { parseRegistry } from '../../src/model/loading/registry-data.js';
+import { entryHints } from '../../src/model/loading/load-weights.js';
 
 // dist/test/model/ -> the repository root.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -14,9 +15,10 @@ function registryOnDisk(): { defaultModel: string; models: Record<string, unknow
   return JSON.parse(readFileSync(`${ROOT}${REGISTRY_FILE}`, 'utf8'));
 }
 
-/** A copy of the registry file's contents with one model (by index) changed. */
-function withModel(index: number, change: (model: Record<string, unknown>) => void): unknown {
+/** A copy of the registry file's contents with one model (by index or name) changed. */
+function withModel(which: number | string, change: (model: Record<string, unknown>) => void): unknown {
   const data = registryOnDisk();
+  const index = typeof which === 'number' ? which : data.models.findIndex((m) => m.name === which);
   change(data.models[index]);
   return data;
 }
@@ -29,15 +31,17 @@ describe('model: registry data (weights/registry.json)', () => {
   });
 
   it('holds the models the code-based registry held, each found by name', () => {
-    // name, file, hash (full or prefix) and network, as they were before the move to data.
+    // name, file, hash (full or prefix) and network, as they were before the move to data; the
+    // 513 model is now the zoo tarball, its converted .npy folder still accepted as a local copy.
     const before: [string, string, string, string, number][] = [
       ['mobilenetv2-pascal-257', 'deeplabv3_257_mv_gpu.tflite', '68a539782c2c6a72f8aac3724600124a85ed977162b44e84cbae5db717c933c6', 'mobilenet_v2', 8],
-      ['mobilenetv2-pascal-513', 'tf-deeplabv3-mnv2-pascal-trainval-513', '', 'mobilenet_v2', 8],
+      ['mobilenetv2-pascal-513', 'deeplabv3_mnv2_pascal_trainval_2018_01_29.tar.gz', '2b7fe43461c2d9d56b3ed6baed5547fc066361ba12ab84c8e85f0c31914c034f', 'mobilenet_v2', 8],
       ['resnet50-coco', 'deeplabv3_resnet50_coco-cd0a2569.pth', 'cd0a2569', 'resnet50', 8],
       ['resnet101-coco', 'deeplabv3_resnet101_coco-586e9e4e.pth', '586e9e4e', 'resnet101', 8],
       ['mobilenetv3-large-coco', 'deeplabv3_mobilenet_v3_large-fc3c493d.pth', 'fc3c493d', 'mobilenet_v3_large', 16],
     ];
-    expect(REGISTRY.map((e) => e.name)).to.deep.equal(before.map((b) => b[0]));
+    const names = REGISTRY.map((e) => e.name);
+    expect(before.map((b) => names.indexOf(b[0])).every((i, k, all) => i >= 0 && (k === 0 || i > all[k - 1])), 'in their old order').to.equal(true);
     expect(DEFAULT_MODEL).to.equal('mobilenetv2-pascal-257');
     for (const [name, fileName, hash, backbone, outputStride] of before) {
       const e = findModel(name);
@@ -50,10 +54,48 @@ describe('model: registry data (weights/registry.json)', () => {
       expect(e.source, name).to.be.a('string');
       if (e.url !== undefined) expect(new URL(e.url).protocol, name).to.equal('https:');
     }
+    expect(findModel('mobilenetv2-pascal-513').localCopies).to.include('tf-deeplabv3-mnv2-pascal-trainval-513');
     // Fields that are null in the file are absent from the entry, as before.
-    expect(findModel('mobilenetv2-pascal-513')).to.not.have.any.keys('url', 'sha256', 'sha256Prefix');
-    expect(findModel('resnet50-coco')).to.not.have.any.keys('sha256', 'licence');
+    expect(findModel('resnet50-coco')).to.not.have.any.keys('sha256', 'licence', 'mmsegConfig', 'localCopies');
     expect(() => findModel('resnet-34')).to.throw(/unknown model 'resnet-34'\. Known models: mobilenetv2-pascal-257, /);
+  });
+
+  it("holds mmseg's DeepLabv3 zoo files and TF's MobileNetV2 tarballs with their addresses, checks and scores", () => {
+    const mmseg = REGISTRY.filter((e) => e.mmsegConfig);
+    const required = [
+      'deeplabv3_r50-d8_512x1024_80k_cityscapes', 'deeplabv3_r101-d8_512x1024_80k_cityscapes',
+      'deeplabv3_r50-d8_769x769_80k_cityscapes', 'deeplabv3_r101-d8_769x769_80k_cityscapes',
+      'deeplabv3_r50-d8_512x512_160k_ade20k', 'deeplabv3_r101-d8_512x512_160k_ade20k',
+      'deeplabv3_r50-d8_512x512_40k_voc12aug', 'deeplabv3_r101-d8_512x512_20k_voc12aug',
+    ];
+    expect(mmseg.map((e) => e.mmsegConfig)).to.include.members(required);
+    for (const e of mmseg) {
+      const config = e.mmsegConfig!;
+      expect(e.url, e.name).to.equal(`https://download.openmmlab.com/mmsegmentation/v0.5/deeplabv3/${config}/${e.fileName}`);
+      expect(e.fileName, e.name).to.match(new RegExp(`^${config}_\\d{8}_\\d{6}-${e.sha256Prefix}\\.pth$`));
+      expect(e.format, e.name).to.equal('pth');
+      expect(e.published!.mIoU, e.name).to.be.within(40, 81);
+      const classSet = config.endsWith('cityscapes') ? 'cityscapes' : config.endsWith('ade20k') ? 'ade20k' : 'voc';
+      expect(e.classSet, e.name).to.equal(classSet);
+      expect(e.numClasses, e.name).to.equal({ cityscapes: 19, ade20k: 150, voc: 21 }[classSet]);
+    }
+    expect(findModel('mmseg-r50-d8-cityscapes-512x1024').published).to.deep.equal({ mIoU: 79.32, evaluation: 'Cityscapes val, single scale (mmsegmentation)' });
+    const tf = REGISTRY.filter((e) => e.format === 'tf-zoo');
+    expect(tf.map((e) => e.fileName)).to.have.members([
+      'deeplabv3_mnv2_pascal_trainval_2018_01_29.tar.gz',
+      'deeplabv3_mnv2_pascal_train_aug_2018_01_29.tar.gz',
+      'deeplabv3_mnv2_cityscapes_train_2018_02_05.tar.gz',
+    ]);
+    for (const e of tf) expect(e.url, e.name).to.equal(`https://storage.googleapis.com/download.tensorflow.org/models/${e.fileName}`);
+    expect(findModel('mobilenetv2-pascal-trainaug-513')).to.include({ size: 23882985 });
+    expect(findModel('mobilenetv2-pascal-trainaug-513').sha384).to.have.length(96);
+    expect(findModel('mobilenetv2-cityscapes')).to.include({ numClasses: 19, classSet: 'cityscapes' });
+    // What an entry adds to its file when loaded: mmseg's test pipeline from its config name, its classes.
+    const hints = entryHints(findModel('mmseg-r101-d8-cityscapes-769x769'));
+    expect(hints.mmseg).to.deep.include({ outputStride: 8, testScale: [2049, 1025], slide: { crop: 769, stride: 513 }, alignCorners: true });
+    expect(hints.classes!.names[0]).to.equal('road');
+    expect(entryHints(findModel('mmseg-r101-d16-mg124-cityscapes-512x1024')).mmseg).to.deep.include({ outputStride: 16, multiGrid: [1, 2, 4], asppRates: [6, 12, 18], slide: null });
+    expect(entryHints(findModel('mmseg-r50-d8-ade20k-512x512')).classes!.names).to.have.length(150);
   });
 
   it('refuses a model with a missing field, naming the file, the model and the field', () => {
@@ -67,20 +109,26 @@ describe('model: registry data (weights/registry.json)', () => {
 
   it('refuses mistyped, misspelt and contradictory fields', () => {
     const cases: [unknown, RegExp][] = [
-      [withModel(2, (m) => (m.numClasses = '21')), /model 'resnet50-coco': field 'numClasses' must be a positive integer, got string "21"/],
-      [withModel(2, (m) => (m.network = { backbone: 'resnet34', outputStride: 8 })), /model 'resnet50-coco', field 'network': field 'backbone' must be one of/],
-      [withModel(4, (m) => ((m.network as Record<string, unknown>).outputStride = 12)), /field 'outputStride' must be one of 8, 16, 32, got number 12/],
+      [withModel('resnet50-coco', (m) => (m.numClasses = '21')), /model 'resnet50-coco': field 'numClasses' must be a positive integer, got string "21"/],
+      [withModel('resnet50-coco', (m) => (m.network = { backbone: 'resnet34', outputStride: 8 })), /model 'resnet50-coco', field 'network': field 'backbone' must be one of/],
+      [withModel('mobilenetv3-large-coco', (m) => ((m.network as Record<string, unknown>).outputStride = 12)), /field 'outputStride' must be one of 8, 16, 32, got number 12/],
       [withModel(0, (m) => (m.inputSize = [257])), /field 'inputSize' must be \[height, width\]/],
       [withModel(0, (m) => (m.sha256 = 'ABC')), /field 'sha256' must be 64 lower-case hex digits or null/],
       [withModel(0, (m) => ((m.sha265 = m.sha256), delete m.sha256)), /unknown field 'sha265'/],
-      [withModel(0, (m) => (m.format = 'onnx')), /field 'format' must be one of "tflite", "npy-dir", "pth", "safetensors"/],
+      [withModel(0, (m) => (m.format = 'onnx')), /field 'format' must be one of "tflite", "npy-dir", "pth", "safetensors", "tf-zoo"/],
       [withModel(0, (m) => (m.url = 'http://example.com/x.tflite')), /field 'url' must be an https address/],
       [withModel(0, (m) => (m.fileName = '../x.tflite')), /field 'fileName' must be a plain file or folder name/],
       [withModel(0, (m) => (m.licence = '')), /field 'licence' must be a non-empty string, got string ""/],
-      [withModel(0, (m) => (m.sha256 = null)), /a model with a download 'url' needs 'sha256' or 'sha256Prefix'/],
-      [withModel(2, (m) => (m.sha256Prefix = 'deadbeef')), /'sha256Prefix' deadbeef is not part of fileName/],
-      [withModel(1, (m) => (m.url = 'https://example.com/weights')), /an 'npy-dir' model is a folder/],
-      [withModel(3, (m) => (m.name = 'resnet50-coco')), /model 'resnet50-coco': name resnet50-coco is used by two models/],
+      [withModel(0, (m) => (m.sha256 = null)), /a model with a download 'url' needs 'sha256', 'sha256Prefix' or 'sha384'/],
+      [withModel(0, (m) => (m.sha384 = 'a'.repeat(96))), /give one of 'sha256', 'sha256Prefix' and 'sha384', not several/],
+      [withModel('resnet50-coco', (m) => (m.sha256Prefix = 'deadbeef')), /'sha256Prefix' deadbeef is not part of fileName/],
+      [withModel('mobilenetv2-pascal-513', (m) => ((m.format = 'npy-dir'), (m.url = 'https://example.com/weights'))), /an 'npy-dir' model is a folder/],
+      [withModel('resnet101-coco', (m) => (m.name = 'resnet50-coco')), /model 'resnet50-coco': name resnet50-coco is used by two models/],
+      [withModel('mmseg-r50-d8-ade20k-512x512', (m) => ((m.network as Record<string, unknown>).backbone = 'resnet101')), /'mmsegConfig' deeplabv3_r50-d8_512x512_160k_ade20k is a ResNet-50, but network\.backbone is resnet101/],
+      [withModel('mmseg-r50-d8-ade20k-512x512', (m) => (m.mmsegConfig = 'pspnet_r50-d8')), /field 'mmsegConfig' must be an mmseg DeepLabv3 config name/],
+      [withModel('mmseg-r50-d8-ade20k-512x512', (m) => (m.classSet = 'coco')), /field 'classSet' must be one of "voc", "cityscapes", "ade20k"/],
+      [withModel('mmseg-r50-d8-ade20k-512x512', (m) => (m.published = { mIoU: 142 })), /field 'mIoU' must be a percentage/],
+      [withModel('mobilenetv2-pascal-513', (m) => (m.localCopies = ['deeplabv3_257_mv_gpu.tflite'])), /local copy deeplabv3_257_mv_gpu\.tflite is another model's fileName/],
       [{ ...registryOnDisk(), defaultModel: 'resnet-34' }, /defaultModel 'resnet-34' is not one of the models/],
       [{ ...registryOnDisk(), models: [] }, /field 'models' must be a non-empty array/],
       [[], /weights\/registry\.json: must hold a JSON object, got an array/],

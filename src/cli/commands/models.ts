@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ensureRuntimeDir } from '../../gpu/runtime-dir.js';
 import { type DeepLabModel, loadModel } from '../../model/model.js';
 import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../model/loading/registry.js';
+import { looksLikePath, pathExists } from '../../model/loading/load-weights.js';
 import type { Precision } from '../../model/loading/options.js';
 import { cacheDirectory, resolveWeights } from '../../model/loading/weights-store.js';
 import { type Command, type CommandSpec, UsageError } from '../args.js';
@@ -28,14 +29,16 @@ const spec: CommandSpec = {
 /** Where a registry model's weights would be read from, without reading (or hashing) them. */
 export function weightsAvailability(entry: RegistryEntry): string {
   const local = readFlag('DEEPLAB_WEIGHTS_DIR');
-  if (local && existsSync(join(local, entry.fileName))) return 'local (DEEPLAB_WEIGHTS_DIR)';
-  if (existsSync(join(cacheDirectory(), entry.fileName))) return 'cached';
+  const names = [entry.fileName, ...(entry.localCopies ?? [])];
+  if (local && names.some((n) => existsSync(join(local, n)))) return 'local (DEEPLAB_WEIGHTS_DIR)';
+  if (names.some((n) => existsSync(join(cacheDirectory(), n)))) return 'cached';
   if (entry.url) return `download from ${new URL(entry.url).host}`;
   return 'not available (set DEEPLAB_WEIGHTS_DIR)';
 }
 
 function inputText(entry: RegistryEntry): string {
-  return entry.inputSize ? `${entry.inputSize[1]}x${entry.inputSize[0]}` : 'any';
+  if (entry.inputSize) return `${entry.inputSize[1]}x${entry.inputSize[0]}`;
+  return entry.mmsegConfig ? 'keep-ratio' : 'any';
 }
 
 /** Left-aligned columns separated by two spaces. */
@@ -49,19 +52,42 @@ export function formatTable(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
+/** Headings of the groups `deeplab models` prints: the classes the models predict. */
+const CLASS_SET_TITLES: Record<string, string> = {
+  voc: 'PASCAL VOC classes (21: background + 20 objects)',
+  cityscapes: 'Cityscapes classes (19: street scenes)',
+  ade20k: 'ADE20K classes (150: indoor and outdoor scenes)',
+};
+
+/** The registry grouped by the dataset whose classes the models predict, in the order each first appears. */
+export function modelsByDataset(entries: readonly RegistryEntry[] = REGISTRY): Map<string, RegistryEntry[]> {
+  const groups = new Map<string, RegistryEntry[]>();
+  for (const e of entries) {
+    const key = e.classSet ? CLASS_SET_TITLES[e.classSet] : e.dataset;
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
+  return groups;
+}
+
 async function run(): Promise<number> {
-  const rows = REGISTRY.map((e) => [
-    e.name + (e.name === DEFAULT_MODEL ? ' *' : ''),
-    e.backbone,
-    inputText(e),
-    String(e.outputStride),
-    e.format,
-    e.dataset,
-    weightsAvailability(e),
-  ]);
-  process.stdout.write(formatTable(['NAME', 'BACKBONE', 'INPUT', 'OS', 'FORMAT', 'DATASET', 'WEIGHTS'], rows));
+  const header = ['NAME', 'BACKBONE', 'INPUT', 'OS', 'FORMAT', 'TRAINED ON', 'mIoU', 'WEIGHTS'];
+  for (const [dataset, entries] of modelsByDataset()) {
+    const rows = entries.map((e) => [
+      e.name + (e.name === DEFAULT_MODEL ? ' *' : ''),
+      e.backbone,
+      inputText(e),
+      String(e.outputStride),
+      e.format,
+      e.dataset,
+      e.published ? e.published.mIoU.toFixed(2) : '-',
+      weightsAvailability(e),
+    ]);
+    process.stdout.write(`${dataset}\n${formatTable(header, rows)}\n`);
+  }
   process.stdout.write(
-    `\n* default model. INPUT 'any' = the image's own size (short side resized to 520). OS = output stride.\n` +
+    `* default model. INPUT 'any' = the image's own size (short side resized to 520); 'keep-ratio' = mmseg's test\n` +
+      `resize (e.g. to fit 2048x1024 for Cityscapes). OS = output stride. mIoU = the source's published score\n` +
+      `(single scale unless its evaluation says otherwise; see the docs).\n` +
       `DEEPLAB_WEIGHTS_DIR=${readFlag('DEEPLAB_WEIGHTS_DIR') ?? '(unset)'}; cache: ${cacheDirectory()}\n`,
   );
   return 0;
@@ -79,7 +105,7 @@ export interface OpenModelOptions {
 
 /** Whether `--model` names a registry entry rather than a file or folder. */
 function isRegistryName(nameOrPath: string): boolean {
-  return !existsSync(nameOrPath) && !/[/\\]|\.(tflite|pth|pt|safetensors)$/i.test(nameOrPath);
+  return !pathExists(nameOrPath) && !looksLikePath(nameOrPath);
 }
 
 /**

@@ -37,6 +37,7 @@ const spec: CommandSpec = {
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
     { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder, created if needed', defaultText: '.' },
     { name: 'overlay', kind: 'flag', description: 'also write DIR/<image-name>_overlay.png, the classes blended over the photo' },
+    { name: 'whole', kind: 'flag', description: "models that slide windows as their reference does (mmseg's 769x769 Cityscapes models): run the whole image at once instead" },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
@@ -134,6 +135,7 @@ async function run(args: ParsedArgs): Promise<number> {
   const scalesText = optionValue(args, 'scales');
   const scales = scalesText ? parseScales(scalesText) : [1];
   const flip = optionFlag(args, 'flip');
+  const slide = !optionFlag(args, 'whole');
   const { tile, overlap } = tileOptions(args, 'segment', flip || scales.length !== 1 || scales[0] !== 1);
   const tiled = tile !== undefined;
   const strideText = optionValue(args, 'output-stride');
@@ -216,7 +218,7 @@ async function run(args: ParsedArgs): Promise<number> {
       let segs: SegmentResult[] | null = null;
       try {
         // Tiled images go one at a time below: their windows are batched instead.
-        if (!tiled) segs = await model.segmentBatch(decoded.map((d) => d.img), { scales, flip });
+        if (!tiled) segs = await model.segmentBatch(decoded.map((d) => d.img), { scales, flip, slide });
       } catch {
         // Retried one by one below, so the error names its image.
       }
@@ -231,7 +233,7 @@ async function run(args: ParsedArgs): Promise<number> {
             windowProgress ??= new Progress(`segment ${basename(plan.input)}`, total, { unit: 'win' });
             for (; ticked < done; ticked++) windowProgress.tick();
           };
-          const seg = await model.segment(img, tiled ? { tile, overlap, onTileProgress } : { scales, flip });
+          const seg = await model.segment(img, tiled ? { tile, overlap, onTileProgress } : { scales, flip, slide });
           endWindowProgress();
           finish(plan, img, seg);
         } catch (e) {

@@ -82,6 +82,8 @@ export interface ConvGeometry {
   OW: number;
   cinPerGroup: number;
   coutPerGroup: number;
+  /** 1x1 without padding: every tap of every output reads a pixel of the input (absent: not known to be). */
+  pointwise?: boolean;
 }
 
 /** The shapes and parameters, for error messages. */
@@ -124,7 +126,8 @@ export function convGeometry(inputShape: Shape, weightShape: Shape, p: Conv2dPar
   if (OH < 1 || OW < 1) {
     throw new Error(`${KERNEL}: output size ${OH}x${OW} is empty: the dilated kernel is larger than the padded input (${where()})`);
   }
-  return { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup: cin / g, coutPerGroup: cout / g };
+  const pointwise = KH === 1 && KW === 1 && p.padTop === 0 && p.padBottom === 0 && p.padLeft === 0 && p.padRight === 0;
+  return { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup: cin / g, coutPerGroup: cout / g, pointwise };
 }
 
 export function conv2dOutputShape(inputShape: Shape, weightShape: Shape, p: Conv2dParams): number[] {

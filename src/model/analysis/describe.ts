@@ -74,10 +74,14 @@ export const COUNTING_NOTE =
   'batch norm 2/element, add/mul/activation 1/element, pools KHxKW/output (global: 1/input), ' +
   'bilinear resize 8/output (fused resize+argmax 9/output/channel), softmax 3/element; flops = convFlops + otherFlops';
 
-/** Which part of the network a layer belongs to, by its name (torchvision and TF naming). */
+/** Which part of the network a layer belongs to, by its name (torchvision, mmseg and TF naming). */
 const GROUP_RULES: [RegExp, (m: RegExpExecArray) => string][] = [
   [/^backbone\.layer(\d+)\./, (m) => `block${m[1]}`],
   [/^backbone\.(conv1|bn1|maxpool)$/, () => 'stem'],
+  [/^backbone\.stem\./, () => 'stem'],
+  [/^decode_head\.(aspp_modules|image_pool|concat|bottleneck)/, () => 'aspp'],
+  [/^decode_head\./, () => 'head'],
+  [/^auxiliary_head\./, () => 'aux'],
   [/^(backbone\.|MobilenetV2\/)/, () => 'backbone'],
   [/^classifier\.0\./, () => 'aspp'],
   [/^(aspp\d+|image_pooling|concat|concat_projection)(\/|$)/, () => 'aspp'],

@@ -28,6 +28,7 @@ export function checkpointContents(
     depthMultiplier: String(w.depthMultiplier),
     inputPolicy: JSON.stringify(w.inputPolicy),
     classes: JSON.stringify(w.classes),
+    ...(w.slide ? { slide: JSON.stringify(w.slide) } : {}),
     ...extra.metadata,
   };
   return { tensors, metadata };

@@ -15,6 +15,11 @@ export interface LoadOptions {
    * before the network (default 520, as torchvision's reference evaluation).
    */
   shortSide?: number;
+  /**
+   * mmseg models: the keep-ratio test scale (long side, short side) the image is resized to
+   * (default: the model's test pipeline, e.g. (2048, 1024) for Cityscapes).
+   */
+  testScale?: [number, number];
   /** Allow downloading registry models (default true). */
   download?: boolean;
   /** Progress messages (downloads, compilation). */
@@ -35,6 +40,20 @@ export interface LoadOptions {
 
 export type Precision = 'f32' | 'f16';
 
-/** How the image is prepared for the network. */
-export type InputPolicy = { kind: 'fixed'; height: number; width: number } | { kind: 'short-side'; size: number };
+/**
+ * How the image is prepared for the network: resized to a fixed size (TF's models), its short
+ * side resized to `size` (torchvision's), or resized keeping its aspect ratio so that it fits
+ * (long, short) (mmseg's keep-ratio Resize: the factor min(long / long side, short / short side),
+ * sides rounded to the nearest pixel; bilinear without antialiasing, as OpenCV's INTER_LINEAR).
+ */
+export type InputPolicy =
+  | { kind: 'fixed'; height: number; width: number }
+  | { kind: 'short-side'; size: number }
+  | { kind: 'keep-ratio'; long: number; short: number };
+
+/** mmseg's sliding-window test: square windows of `crop` pixels every `stride` pixels, logits averaged. */
+export interface SlideWindows {
+  crop: number;
+  stride: number;
+}
 

@@ -2,8 +2,18 @@
 // present (null where a model has no value), and a missing, mistyped or unknown field is an
 // error naming the file and the model, so a typo in the data never turns into a model that is
 // downloaded unchecked or built with the wrong network.
-export type WeightFormat = 'tflite' | 'npy-dir' | 'pth' | 'safetensors';
-export type Backbone = 'mobilenet_v2' | 'resnet50' | 'resnet101' | 'mobilenet_v3_large';
+export type WeightFormat = 'tflite' | 'npy-dir' | 'pth' | 'safetensors' | 'tf-zoo';
+export type Backbone = 'mobilenet_v2' | 'resnet18' | 'resnet50' | 'resnet101' | 'mobilenet_v3_large';
+
+/** Datasets whose class names and colours the package knows (src/model/datasets.ts). */
+export type ClassSetName = 'voc' | 'cityscapes' | 'ade20k';
+
+/** A published accuracy: the mean IoU and how it was measured. */
+export interface PublishedScore {
+  mIoU: number;
+  /** The split and protocol (e.g. 'Cityscapes val, single scale'). */
+  evaluation: string;
+}
 
 export interface RegistryEntry {
   name: string;
@@ -15,8 +25,20 @@ export interface RegistryEntry {
   url?: string;
   /** Full sha256 of the file, where published. */
   sha256?: string;
-  /** First hex digits of the sha256 carried in the file name (torchvision's convention). */
+  /** First hex digits of the sha256 carried in the file name (torchvision's and mmseg's convention). */
   sha256Prefix?: string;
+  /** Full sha384 of the file, where that is what was published (and no sha256). */
+  sha384?: string;
+  /** The file's size in bytes, where known: a download of another size is refused before hashing. */
+  size?: number;
+  /** Folders holding the same weights in another form (a converted .npy folder, the unpacked tarball), also accepted locally. */
+  localCopies?: string[];
+  /** mmseg models: the mmseg config the file was trained with, which fixes its dilations and test pipeline. */
+  mmsegConfig?: string;
+  /** The dataset whose class names and colours the model predicts (when the file names none). */
+  classSet?: ClassSetName;
+  /** The accuracy its source publishes. */
+  published?: PublishedScore;
   /** The network that reads it. */
   backbone: Backbone;
   /** Fixed input size of the graph ([height, width]) or null for "the image's own size". */
@@ -35,14 +57,16 @@ export interface RegistryData {
   models: RegistryEntry[];
 }
 
-const FORMATS: readonly WeightFormat[] = ['tflite', 'npy-dir', 'pth', 'safetensors'];
-const BACKBONES: readonly Backbone[] = ['mobilenet_v2', 'resnet50', 'resnet101', 'mobilenet_v3_large'];
+const FORMATS: readonly WeightFormat[] = ['tflite', 'npy-dir', 'pth', 'safetensors', 'tf-zoo'];
+const BACKBONES: readonly Backbone[] = ['mobilenet_v2', 'resnet18', 'resnet50', 'resnet101', 'mobilenet_v3_large'];
+const CLASS_SETS: readonly ClassSetName[] = ['voc', 'cityscapes', 'ade20k'];
 const OUTPUT_STRIDES: readonly number[] = [8, 16, 32];
 const TOP_FIELDS = ['defaultModel', 'models'];
 const MODEL_FIELDS = [
-  'name', 'description', 'source', 'licence', 'format', 'fileName', 'url', 'sha256', 'sha256Prefix',
-  'network', 'inputSize', 'numClasses', 'dataset',
+  'name', 'description', 'source', 'licence', 'format', 'fileName', 'localCopies', 'url', 'size', 'sha256', 'sha256Prefix', 'sha384',
+  'network', 'mmsegConfig', 'inputSize', 'numClasses', 'dataset', 'classSet', 'published',
 ];
+const PUBLISHED_FIELDS = ['mIoU', 'evaluation'];
 const NETWORK_FIELDS = ['backbone', 'outputStride'];
 
 type Fields = Record<string, unknown>;
@@ -154,16 +178,24 @@ function readModel(value: unknown, index: number, file: string): RegistryEntry {
   const url = readUrl(r);
   const sha256 = r.matchingOrNull('sha256', /^[0-9a-f]{64}$/, '64 lower-case hex digits or null');
   const sha256Prefix = r.matchingOrNull('sha256Prefix', /^[0-9a-f]{8,63}$/, '8 to 63 lower-case hex digits or null');
-  if (sha256 !== null && sha256Prefix !== null) r.fail("give 'sha256' or 'sha256Prefix', not both");
+  const sha384 = r.matchingOrNull('sha384', /^[0-9a-f]{96}$/, '96 lower-case hex digits or null');
+  if ([sha256, sha256Prefix, sha384].filter((h) => h !== null).length > 1) r.fail("give one of 'sha256', 'sha256Prefix' and 'sha384', not several");
   if (sha256Prefix !== null && !fileName.includes(sha256Prefix)) {
     r.fail(`'sha256Prefix' ${sha256Prefix} is not part of fileName ${fileName} (the prefix is the one the file name carries)`);
   }
-  if (format === 'npy-dir' && (url !== null || sha256 !== null || sha256Prefix !== null)) {
-    // A folder is neither downloaded nor hashed: such values would be silently ignored.
-    r.fail("an 'npy-dir' model is a folder: 'url', 'sha256' and 'sha256Prefix' must be null");
+  const size = r.get('size') === null ? null : r.positiveInt('size');
+  const copies = r.get('localCopies');
+  if (copies !== null && (!Array.isArray(copies) || copies.length === 0 || !copies.every((c) => typeof c === 'string' && /^(?!\.\.?$)[^/\\]+$/.test(c)))) {
+    r.fail(`field 'localCopies' must be null or a non-empty list of plain folder names, got ${shown(copies)}`);
   }
-  if (url !== null && sha256 === null && sha256Prefix === null) {
-    r.fail("a model with a download 'url' needs 'sha256' or 'sha256Prefix', so that the download is checked");
+  if (format === 'npy-dir' && (url !== null || sha256 !== null || sha256Prefix !== null || sha384 !== null || size !== null)) {
+    // A folder is neither downloaded nor hashed: such values would be silently ignored.
+    r.fail("an 'npy-dir' model is a folder: 'url', 'size', 'sha256', 'sha256Prefix' and 'sha384' must be null");
+  }
+  // A TF zoo tarball whose checksum was never published is still checked: every block and every
+  // tensor of its checkpoint carries a CRC-32C that the reader verifies.
+  if (url !== null && sha256 === null && sha256Prefix === null && sha384 === null && format !== 'tf-zoo') {
+    r.fail("a model with a download 'url' needs 'sha256', 'sha256Prefix' or 'sha384', so that the download is checked");
   }
 
   const network = r.object('network');
@@ -181,10 +213,31 @@ function readModel(value: unknown, index: number, file: string): RegistryEntry {
     source: r.string('source'),
   };
   const licence = r.stringOrNull('licence');
+  const mmsegConfig = r.matchingOrNull('mmsegConfig', /^deeplabv3_r(18|50|101)b?-d(8|16-mg124)_[\w-]+$/, "an mmseg DeepLabv3 config name ('deeplabv3_r50-d8_512x1024_40k_cityscapes') or null");
+  if (mmsegConfig !== null && format !== 'pth') r.fail(`'mmsegConfig' is for mmseg's .pth files, not a '${format}' model`);
+  if (mmsegConfig !== null) {
+    // The config name fixes the depth and the output stride: the network fields must agree.
+    const [, depth, stride] = /^deeplabv3_r(\d+)b?-d(\d+)/.exec(mmsegConfig)!;
+    if (`resnet${depth}` !== entry.backbone) r.fail(`'mmsegConfig' ${mmsegConfig} is a ResNet-${depth}, but network.backbone is ${entry.backbone}`);
+    if (Number(stride) !== entry.outputStride) r.fail(`'mmsegConfig' ${mmsegConfig} runs at output stride ${stride}, but network.outputStride is ${entry.outputStride}`);
+  }
+  const classSet = r.get('classSet') === null ? null : r.oneOf('classSet', CLASS_SETS);
+  const published = r.get('published') === null ? null : r.object('published');
   if (url !== null) entry.url = url;
+  if (copies !== null) entry.localCopies = [...(copies as string[])];
+  if (size !== null) entry.size = size;
   if (sha256 !== null) entry.sha256 = sha256;
   if (sha256Prefix !== null) entry.sha256Prefix = sha256Prefix;
+  if (sha384 !== null) entry.sha384 = sha384;
   if (licence !== null) entry.licence = licence;
+  if (mmsegConfig !== null) entry.mmsegConfig = mmsegConfig;
+  if (classSet !== null) entry.classSet = classSet;
+  if (published !== null) {
+    published.onlyKnown(PUBLISHED_FIELDS);
+    const mIoU = published.get('mIoU');
+    if (typeof mIoU !== 'number' || !(mIoU > 0 && mIoU <= 100)) published.fail(`field 'mIoU' must be a percentage in (0, 100], got ${shown(mIoU)}`);
+    entry.published = { mIoU: mIoU as number, evaluation: published.string('evaluation') };
+  }
   return entry;
 }
 
@@ -206,6 +259,10 @@ export function parseRegistry(data: unknown, file: string): RegistryData {
       if (seen.has(m[key])) throw new Error(`${file}, model '${m.name}': ${key} ${m[key]} is used by two models`);
       seen.add(m[key]);
     }
+  }
+  const files = new Set(models.map((m) => m.fileName));
+  for (const m of models) {
+    for (const c of m.localCopies ?? []) if (files.has(c)) throw new Error(`${file}, model '${m.name}': local copy ${c} is another model's fileName`);
   }
   const defaultModel = top.string('defaultModel');
   if (!models.some((m) => m.name === defaultModel)) {

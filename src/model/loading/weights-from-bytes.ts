@@ -1,40 +1,28 @@
-// Weights from the bytes of one file (TF Lite, torchvision .pth, safetensors), on any platform:
-// the parsing and the building of a LoadedWeights, with no file system. Node's loader
-// (load-weights.ts) finds and reads files and folders; the browser entry fetches bytes.
-import type { Graph } from '../../graph/ir.js';
+// Weights from the bytes of one file (TF Lite, a torchvision or mmseg .pth, safetensors, a TF zoo
+// tarball), on any platform: the parsing and the building of a LoadedWeights, with no file
+// system. Node's loader (load-weights.ts) finds and reads files and folders; the browser entry
+// fetches bytes.
 import { type HostParams, checkParams } from '../../graph/params.js';
 import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
-import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
-import { readPth } from '../weights/import/pth.js';
 import { readSafetensors } from '../weights/import/safetensors.js';
-import type { HostTensor } from '../weights/import/tensor-map.js';
+import type { HostTensor, TensorMap } from '../weights/import/tensor-map.js';
 import { readTflite, tfliteTensorMap } from '../weights/import/tflite.js';
 import { type Quantization, QUANTIZATIONS, paramsFromQuantized } from '../weights/quantize.js';
 import { checkTfliteStructure } from '../weights/tflite-structure.js';
-import { type npyNames, tfMobilenetV2Params, tfliteNames } from '../weights/tf-weights.js';
+import { tfliteNames } from '../weights/tf-weights.js';
 import { TORCHVISION_DEEPLAB_MARKER, torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
-import type { InputPolicy, LoadOptions } from './options.js';
+import { isMmsegDeepLab } from '../weights/mmseg.js';
+import { isLegacyTorchFile, readTorchCheckpoint } from '../weights/import/pth.js';
+import { isGzip } from '../weights/import/tar.js';
+import { tarballFiles, tfZooModel, zooVariables } from './tf-zoo-model.js';
+import { mmsegModel } from './mmseg-model.js';
+import { policySquare } from '../input-policy.js';
+import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
+import { type LoadedWeights, type WeightHints, graphFactory, scaledRates, tfMobilenetV2 } from './loaded-weights.js';
 import type { WeightFormat } from './registry.js';
 
-export interface LoadedWeights {
-  name: string;
-  config: DeepLabConfig;
-  inputPolicy: InputPolicy;
-  /** MobileNetV2's width multiplier (1 for other backbones). */
-  depthMultiplier: number;
-  /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
-  params: HostParams;
-  /**
-   * The canonical network for one batch and input size: input 'image' [N,H,W,3] normalised,
-   * output 'logits'; `training` adds what only training has (dropout).
-   */
-  buildGraph(size: NetworkSize, opts?: { training?: boolean }): Graph;
-  /** An input size to build at load time (width, height), to check the weights early. */
-  probeSize: [number, number];
-  /** Class names and colours (VOC's unless the checkpoint names its own). */
-  classes: ClassSet;
-}
+export { type LoadedWeights, type WeightHints, graphFactory, scaledRates, tfMobilenetV2 } from './loaded-weights.js';
 
 /** The formats one file holds (a folder of .npy files is Node's alone). */
 export type FileWeightFormat = Exclude<WeightFormat, 'npy-dir'>;
@@ -47,6 +35,8 @@ export function detectWeightFormat(bytes: Uint8Array, name: string): FileWeightF
   const ascii = (from: number, n: number) => String.fromCharCode(...bytes.subarray(from, from + n));
   if (bytes.length >= 8 && ascii(4, 4) === 'TFL3') return 'tflite';
   if (bytes.length >= 4 && ascii(0, 4) === 'PK\x03\x04') return 'pth';
+  if (isLegacyTorchFile(bytes)) return 'pth';
+  if (isGzip(bytes)) return 'tf-zoo';
   if (bytes.length >= 9 && bytes[8] === 0x7b /* '{' */) {
     const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(0, true);
     if (headerLength > 0 && headerLength <= bytes.length - 8) return 'safetensors';
@@ -55,13 +45,16 @@ export function detectWeightFormat(bytes: Uint8Array, name: string): FileWeightF
   if (ext === 'tflite') return 'tflite';
   if (ext === 'pth' || ext === 'pt') return 'pth';
   if (ext === 'safetensors') return 'safetensors';
-  throw new Error(`${name}: not a weights file we know (expected TF Lite, a PyTorch .pth or safetensors; first bytes ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+  throw new Error(`${name}: not a weights file we know (expected TF Lite, a PyTorch .pth, safetensors or a TF zoo .tar.gz; first bytes ${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ')})`);
 }
 
-/** Weights from the bytes of one file; `name` names the model, `source` the file in errors. */
-export function weightsFromBytes(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions = {}, source = name): LoadedWeights {
+/**
+ * Weights from the bytes of one file; `name` names the model, `source` the file in errors,
+ * `hints` what a registry entry adds.
+ */
+export function weightsFromBytes(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions = {}, source = name, hints: WeightHints = {}): LoadedWeights {
   try {
-    return parseWeights(bytes, format, name, opts, source);
+    return parseWeights(bytes, format, name, opts, source, hints);
   } catch (e) {
     // The readers see bytes only: name the file where they did not.
     const message = (e as Error).message;
@@ -70,7 +63,7 @@ export function weightsFromBytes(bytes: Uint8Array, format: FileWeightFormat, na
   }
 }
 
-function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions, source: string): LoadedWeights {
+function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions, source: string, hints: WeightHints): LoadedWeights {
   switch (format) {
     case 'tflite': {
       const tfl = readTflite(bytes, source);
@@ -83,10 +76,15 @@ function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string,
       if (loaded.config.outputStride === 8) checkTfliteStructure(tfl, loaded.buildGraph({ height: input.shape[1], width: input.shape[2] }), source);
       return loaded;
     }
-    case 'pth':
-      return torchvisionModel(name, readPth(bytes, source), opts);
+    case 'pth': {
+      const checkpoint = readTorchCheckpoint(bytes, source);
+      if (isMmsegDeepLab(checkpoint.tensors)) return mmsegModel(name, checkpoint, opts, source, hints);
+      return torchvisionModel(name, checkpoint.tensors, opts);
+    }
     case 'safetensors':
       return safetensorsModel(name, bytes, source, opts);
+    case 'tf-zoo':
+      return tfZooModel(name, zooVariables(tarballFiles(bytes, source)), opts, hints, hints.inputSize);
   }
 }
 
@@ -94,44 +92,13 @@ function parseWeights(bytes: Uint8Array, format: FileWeightFormat, name: string,
 export const TORCHVISION_SHORT_SIDE = 520;
 
 
-/** ASPP rates follow the output stride (6/12/18 at 16 become 12/24/36 at 8) unless given. */
-export function scaledRates(rates: number[], fromStride: number, toStride: number): number[] {
-  return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
-}
 
 
-/** The network of a config for any batch and input size. */
-function graphFactory(config: DeepLabConfig, depthMultiplier = 1): LoadedWeights['buildGraph'] {
-  return (size, opts) => buildDeepLab(config, size, { depthMultiplier, dropout: opts?.training });
-}
 
 
-export function tfMobilenetV2(name: string, size: [number, number], source: Parameters<typeof tfMobilenetV2Params>[1], resolver: typeof npyNames, opts: LoadOptions): LoadedWeights {
-  // The first conv has 32 x multiplier filters; its weight is OHWI in both TF sources.
-  const stem = source.get(resolver('MobilenetV2/Conv', 'weights', false)[0]);
-  if (!stem) throw new Error(`${name}: no MobilenetV2/Conv weights: not a TF DeepLab MobileNetV2 file`);
-  const depthMultiplier = stem.shape[0] / 32;
-  const config = defaultConfig('mobilenet_v2', {
-    outputStride: opts.outputStride ?? 8,
-    asppRates: opts.asppRates ?? [],
-  });
-  const buildGraph = graphFactory(config, depthMultiplier);
-  const probe = buildGraph({ height: size[0], width: size[1] });
-  const params = tfMobilenetV2Params(probe, source, resolver, name);
-  return {
-    name,
-    config,
-    depthMultiplier,
-    inputPolicy: { kind: 'fixed', height: size[0], width: size[1] },
-    params,
-    buildGraph,
-    probeSize: [size[1], size[0]],
-    classes: defaultClassSet(config.numClasses),
-  };
-}
 
 
-function torchvisionModel(name: string, state: ReturnType<typeof readPth>, opts: LoadOptions): LoadedWeights {
+function torchvisionModel(name: string, state: TensorMap, opts: LoadOptions): LoadedWeights {
   const base = torchvisionConfigFromState(state, {}, name);
   const outputStride = opts.outputStride ?? base.outputStride;
   const config = torchvisionConfigFromState(
@@ -199,8 +166,12 @@ function checkpointSettings(metadata: Record<string, string>, path: string): { s
     inputPolicy = { kind: 'fixed', height: policy.height, width: policy.width };
   } else if (policy.kind === 'short-side' && isPositiveInt(policy.size)) {
     inputPolicy = { kind: 'short-side', size: policy.size };
+  } else if (policy.kind === 'keep-ratio' && isPositiveInt(policy.long) && isPositiveInt(policy.short)) {
+    inputPolicy = { kind: 'keep-ratio', long: policy.long, short: policy.short };
   } else {
-    throw new Error(`${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy} is neither {kind: 'fixed', height, width} nor {kind: 'short-side', size} with positive integers`);
+    throw new Error(
+      `${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy} is none of {kind: 'fixed', height, width}, {kind: 'short-side', size}, {kind: 'keep-ratio', long, short} with positive integers`,
+    );
   }
   const depthMultiplier = Number(metadata.depthMultiplier ?? '1');
   if (!Number.isFinite(depthMultiplier) || depthMultiplier <= 0) {
@@ -232,10 +203,14 @@ function checkpointModel(name: string, path: string, file: ReturnType<typeof rea
   const stored = new Map([...tensors].filter(([k]) => !k.includes('#')));
   const params: HostParams = quantizedParams(stored, metadata.quantization, path);
   if (inputPolicy.kind === 'short-side' && opts.shortSide) inputPolicy = { kind: 'short-side', size: opts.shortSide };
-  const probe: [number, number] = inputPolicy.kind === 'fixed' ? [inputPolicy.width, inputPolicy.height] : [inputPolicy.size, inputPolicy.size];
+  if (inputPolicy.kind === 'keep-ratio' && opts.testScale) inputPolicy = { kind: 'keep-ratio', long: opts.testScale[0], short: opts.testScale[1] };
+  const square = policySquare(inputPolicy);
+  const slide = slideFromMetadata(metadata, path);
+  const side = slide ? Math.min(slide.crop, square.width) : square.width;
+  const probe: [number, number] = inputPolicy.kind === 'fixed' ? [square.width, square.height] : [side, side];
   checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);
   const classes = classesFromMetadata(metadata, config.numClasses, path);
-  return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe, classes };
+  return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe, classes, ...(slide ? { slide } : {}) };
 }
 
 
@@ -249,6 +224,16 @@ function quantizedParams(tensors: ReadonlyMap<string, HostTensor>, quantization:
     throw new Error(`${path}: checkpoint quantization ${JSON.stringify(quantization)} is not one we read (${QUANTIZATIONS.join(', ')})`);
   }
   return paramsFromQuantized(tensors, quantization as Quantization, path);
+}
+
+/** The sliding windows a checkpoint's metadata records (mmseg models that slide), checked. */
+function slideFromMetadata(metadata: Record<string, string>, path: string): SlideWindows | undefined {
+  if (metadata.slide === undefined) return undefined;
+  const slide = metadataObject(metadata, 'slide', path);
+  if (!isPositiveInt(slide.crop) || !isPositiveInt(slide.stride)) {
+    throw new Error(`${path}: corrupt checkpoint metadata: slide ${metadata.slide} is not {crop, stride} with positive integers`);
+  }
+  return { crop: slide.crop, stride: slide.stride };
 }
 
 /** The class names and colours a safetensors file carries, or the defaults. */

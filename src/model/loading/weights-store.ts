@@ -9,21 +9,28 @@ import { existsSync, mkdirSync, renameSync, rmSync, statSync, createWriteStream 
 import { join } from 'node:path';
 import { cacheDirectory } from '../../util/cache-dir.js';
 import { readFlag } from '../../util/flags.js';
-import { sha256File } from '../../util/sha256.js';
+import { hashFile, sha256File } from '../../util/sha256.js';
 import type { RegistryEntry } from './registry.js';
 
 export { cacheDirectory };
 
-/** Throws unless the file's hash matches what the registry says. */
+/** Throws unless the file's size and hash match what the registry says. */
 export async function verifyWeights(path: string, entry: RegistryEntry): Promise<void> {
-  if (!entry.sha256 && !entry.sha256Prefix) return;
-  const actual = await sha256File(path);
-  const ok = entry.sha256 ? actual === entry.sha256 : actual.startsWith(entry.sha256Prefix!);
-  if (!ok) {
-    throw new Error(
-      `${path}: sha256 ${actual} does not match ${entry.sha256 ?? entry.sha256Prefix + '...'} for model ${entry.name}; ` +
-        'the file is corrupt or not the published one (delete it and download again)',
-    );
+  const bad = (what: string): never => {
+    throw new Error(`${path}: ${what} for model ${entry.name}; the file is corrupt or not the published one (delete it and download again)`);
+  };
+  if (entry.sha384) {
+    const actual = await hashFile(path, 'sha384');
+    if (actual !== entry.sha384) bad(`sha384 ${actual} does not match ${entry.sha384}`);
+  }
+  if (entry.sha256 || entry.sha256Prefix) {
+    const actual = await sha256File(path);
+    const ok = entry.sha256 ? actual === entry.sha256 : actual.startsWith(entry.sha256Prefix!);
+    if (!ok) bad(`sha256 ${actual} does not match ${entry.sha256 ?? entry.sha256Prefix + '...'}`);
+  }
+  if (entry.size !== undefined) {
+    const size = statSync(path).size;
+    if (size !== entry.size) bad(`${size} bytes, not the published ${entry.size}`);
   }
 }
 
@@ -89,10 +96,13 @@ export interface ResolveOptions {
 export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions = {}): Promise<string> {
   const dirs = [readFlag('DEEPLAB_WEIGHTS_DIR'), cacheDirectory()].filter((d): d is string => !!d);
   for (const dir of dirs) {
-    const path = join(dir, entry.fileName);
-    if (!existsSync(path)) continue;
-    if (statSync(path).isFile()) await verifyWeights(path, entry);
-    return path;
+    // The published file first, then the equivalent folders the entry names (not hashed).
+    for (const name of [entry.fileName, ...(entry.localCopies ?? [])]) {
+      const path = join(dir, name);
+      if (!existsSync(path)) continue;
+      if (statSync(path).isFile()) await verifyWeights(path, entry);
+      return path;
+    }
   }
   if (!entry.url) {
     throw new Error(
@@ -100,7 +110,7 @@ export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions 
         'set DEEPLAB_WEIGHTS_DIR to a folder that holds it',
     );
   }
-  if (opts.download === false) throw new Error(`model ${entry.name}: ${entry.fileName} not found in ${dirs.join(' or ')}`);
+  if (opts.download === false) throw new Error(`model ${entry.name}: ${entry.fileName} not found in ${dirs.join(' or ')}; download it from ${entry.url}`);
   const cache = cacheDirectory();
   mkdirSync(cache, { recursive: true });
   const dest = join(cache, entry.fileName);
@@ -108,13 +118,18 @@ export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions 
   opts.onProgress?.(`downloading ${entry.url}`);
   try {
     let lastReport = 0;
-    await download(entry.url, partial, opts.stallMs ?? DOWNLOAD_STALL_MS, (done, total) => {
-      const now = Date.now();
-      if (now - lastReport > 1000) {
-        lastReport = now;
-        opts.onProgress?.(`  ${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`);
-      }
-    });
+    try {
+      await download(entry.url, partial, opts.stallMs ?? DOWNLOAD_STALL_MS, (done, total) => {
+        const now = Date.now();
+        if (now - lastReport > 1000) {
+          lastReport = now;
+          opts.onProgress?.(`  ${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`);
+        }
+      });
+    } catch (e) {
+      // Offline, or the host refused or stalled: say what to fetch and where to put it.
+      throw new Error(`${(e as Error).message}; fetch that file and put it, named ${entry.fileName}, in the folder DEEPLAB_WEIGHTS_DIR names, or in ${cache}`, { cause: e });
+    }
     await verifyWeights(partial, entry);
     renameSync(partial, dest);
   } catch (e) {

@@ -46,6 +46,8 @@ export interface AsppOptions {
   naming?: ParamNaming;
   /** Training: dropout probability after the projection (torchvision: 0.5). */
   dropout?: number;
+  /** Kernel of the projection: 1 (torchvision, TF), 3 with padding 1 (mmseg's `bottleneck`). */
+  projectKernel?: 1 | 3;
 }
 
 /** torchvision's ASPP module names under `prefix` (e.g. 'classifier.0'). */
@@ -88,7 +90,7 @@ export function aspp(b: GraphBuilder, x: Value, layout: AsppLayout, opts: AsppOp
     else branches.push(up);
   }
   const cat = branches.length === 1 ? branches[0] : b.concat(`${layout.prefix}.concat`, branches);
-  const projected = convBnAct(b, cat, { name: layout.project.conv, bn: layout.project.bn, kernel: 1, cout: channels, eps, activation }, naming);
+  const projected = convBnAct(b, cat, { name: layout.project.conv, bn: layout.project.bn, kernel: opts.projectKernel ?? 1, cout: channels, eps, activation }, naming);
   return opts.dropout ? b.dropout(`${layout.prefix}.project.3`, projected, opts.dropout) : projected;
 }
 

@@ -4,9 +4,26 @@
 // strides or head variants by changing the config, never the weights.
 import { type ResizeMode, RESIZE_MODES } from '../../kernels/resize/resize.js';
 
-export type BackboneName = 'resnet50' | 'resnet101' | 'mobilenet_v2' | 'mobilenet_v3_large';
+export type BackboneName = 'resnet18' | 'resnet50' | 'resnet101' | 'mobilenet_v2' | 'mobilenet_v3_large';
 
-export const BACKBONES: readonly BackboneName[] = ['resnet50', 'resnet101', 'mobilenet_v2', 'mobilenet_v3_large'];
+export const BACKBONES: readonly BackboneName[] = ['resnet18', 'resnet50', 'resnet101', 'mobilenet_v2', 'mobilenet_v3_large'];
+
+/**
+ * The ResNet stem: 'v1b' = one 7x7 conv of stride 2 (torchvision's, mmseg's `ResNet`), 'v1c' =
+ * the "deep stem" of three 3x3 convs, the first of stride 2 (mmseg's `ResNetV1c`). Both are
+ * followed by a 3x3 max pool of stride 2.
+ */
+export type StemName = 'v1b' | 'v1c';
+
+/**
+ * The head family, which fixes the head's layers and its parameter names:
+ *  - 'torchvision': DeepLabHead (ASPP with a 1x1 projection, a 3x3 conv, the classifier) and
+ *    FCNHead as auxiliary head, under `classifier.*` / `aux_classifier.*`;
+ *  - 'mmseg': mmsegmentation's ASPPHead (image pool first in the concat, no projection, a 3x3
+ *    `bottleneck`, `conv_seg`) and FCNHead, under `decode_head.*` / `auxiliary_head.*`
+ *    (src/model/networks/mmseg-heads.ts).
+ */
+export type HeadName = 'torchvision' | 'mmseg';
 
 /**
  * What follows ASPP: 'none' = DeepLabv3 (the logits at the output stride, upsampled); 'deeplabv3plus'
@@ -48,21 +65,31 @@ export interface DeepLabConfig {
   asppRates: number[];
   /** ASPP's image-level branch (global average pool -> 1x1 conv -> upsample). */
   imagePooling: boolean;
-  /** Filters of every ASPP branch and of the projection (256). */
+  /** Filters of every ASPP branch and of the projection (256; mmseg's heads: 512, 128 on ResNet-18). */
   asppChannels: number;
   /**
    * How a ResNet stage turned atrous sets its rates:
    *  - 'torchvision': the stage's FIRST block keeps the previous dilation, later blocks use the
    *    new one (torchvision's _make_layer bookkeeping);
-   *  - 'paper': every block of the stage uses the new rate (TF / the paper).
+   *  - 'paper': every block of the stage uses the new rate (TF / the paper);
+   *  - 'mmseg': as 'torchvision' (mmseg's contract_dilation halves the first block's rate, which
+   *    is the previous one), but a multi-grid other than all ones gives block4's dilations
+   *    themselves, not multiples of the block's rate (mmseg's ResLayer: D16 with multi-grid
+   *    (1,2,4) runs block4 at 1, 2, 4).
    * MobileNetV3 ignores it: torchvision dilates every block of its dilated stage.
    */
-  dilationConvention: 'torchvision' | 'paper';
+  dilationConvention: 'torchvision' | 'paper' | 'mmseg';
   /**
-   * Unit rates of the three units of block4 and of every cascaded block after it, multiplied
-   * by the block's rate (paper Sec. 3.2: OS 16 with (1,2,4) gives block4 rates 2,4,8).
+   * Unit rates of the units of block4 and of every cascaded block after it, multiplied by the
+   * block's rate (paper Sec. 3.2: OS 16 with (1,2,4) gives block4 rates 2,4,8); the rates
+   * themselves under the 'mmseg' convention. Three values (ResNet-18's block4 has two units: it
+   * takes [1,1,1], no multi-grid).
    */
   multiGrid: number[];
+  /** ResNet stem (ignored by MobileNets). */
+  stem: StemName;
+  /** The head family and its parameter names. */
+  head: HeadName;
   /** Mode of the final upsampling to the input size (torchvision: 'half_pixel' = align_corners false). */
   resizeMode: ResizeMode;
   /** Input scaling the weights expect; the graph's 'image' input is already normalised. */
@@ -99,6 +126,8 @@ export function defaultConfig(backbone: BackboneName, overrides: Partial<DeepLab
     normalization: 'imagenet',
     aux: false,
     decoder: 'none',
+    stem: 'v1b',
+    head: 'torchvision',
   };
   const base: DeepLabConfig =
     backbone === 'mobilenet_v2'
@@ -111,7 +140,7 @@ export function defaultConfig(backbone: BackboneName, overrides: Partial<DeepLab
   return cfg;
 }
 
-const RESNETS: readonly BackboneName[] = ['resnet50', 'resnet101'];
+const RESNETS: readonly BackboneName[] = ['resnet18', 'resnet50', 'resnet101'];
 
 /**
  * The stride of the backbone with no atrous convolution: the stem reaches 4, block2..block4
@@ -178,12 +207,21 @@ export function validateConfig(cfg: DeepLabConfig): void {
   }
   if (!positiveInts(cfg.asppRates)) bad('asppRates', `must be positive integers, got ${JSON.stringify(cfg.asppRates)}`);
   if (!Number.isInteger(cfg.asppChannels) || cfg.asppChannels < 1) bad('asppChannels', `must be a positive integer, got ${shown(cfg.asppChannels)}`);
-  if (cfg.dilationConvention !== 'torchvision' && cfg.dilationConvention !== 'paper') {
-    bad('dilationConvention', `must be 'torchvision' or 'paper', got '${shown(cfg.dilationConvention)}'`);
+  if (!['torchvision', 'paper', 'mmseg'].includes(cfg.dilationConvention)) {
+    bad('dilationConvention', `must be 'torchvision', 'paper' or 'mmseg', got '${shown(cfg.dilationConvention)}'`);
   }
   if (!positiveInts(cfg.multiGrid) || cfg.multiGrid.length !== 3) {
     bad('multiGrid', `must be three positive integers (the units of block4 and later blocks), got ${JSON.stringify(cfg.multiGrid)}`);
   }
+  if (cfg.backbone === 'resnet18' && cfg.multiGrid.some((r) => r !== 1)) {
+    bad('multiGrid', `must be [1,1,1] on resnet18 (its block4 has two units; no multi-grid), got ${JSON.stringify(cfg.multiGrid)}`);
+  }
+  if (cfg.backbone === 'resnet18' && cfg.blocks !== 4) bad('blocks', `must be 4 on resnet18 (cascaded blocks are bottleneck replicas), got ${shown(cfg.blocks)}`);
+  if (cfg.stem !== 'v1b' && cfg.stem !== 'v1c') bad('stem', `must be 'v1b' (7x7) or 'v1c' (three 3x3 convs), got '${shown(cfg.stem)}'`);
+  if (cfg.stem === 'v1c' && !RESNETS.includes(cfg.backbone)) bad('stem', `'v1c' is a ResNet stem, not one of ${cfg.backbone}`);
+  if (cfg.head !== 'torchvision' && cfg.head !== 'mmseg') bad('head', `must be 'torchvision' or 'mmseg', got '${shown(cfg.head)}'`);
+  if (cfg.head === 'mmseg' && !RESNETS.includes(cfg.backbone)) bad('head', `'mmseg' heads are built on ResNet backbones (${RESNETS.join(', ')}), not ${cfg.backbone}`);
+  if (cfg.head === 'mmseg' && cfg.decoder !== 'none') bad('decoder', `must be 'none' with mmseg's ASPP head, got '${shown(cfg.decoder)}'`);
   if (!RESIZE_MODES.includes(cfg.resizeMode)) bad('resizeMode', `'${shown(cfg.resizeMode)}' is not one of ${RESIZE_MODES.join(', ')}`);
   if (cfg.normalization !== 'imagenet' && cfg.normalization !== 'minus_one_one') {
     bad('normalization', `must be 'imagenet' or 'minus_one_one', got '${shown(cfg.normalization)}'`);

@@ -11,6 +11,7 @@ import type { Graph, Value } from '../../graph/ir.js';
 import { deepLabHead, fcnHead } from './aspp.js';
 import { type DeepLabConfig, validateConfig } from './config.js';
 import { deepLabV3PlusHead } from './decoder.js';
+import { mmsegAsppHead, mmsegFcnHead } from './mmseg-heads.js';
 import { buildTfMobilenetV2DeepLab } from './mobilenet-v2.js';
 import { buildMobileNetV3Large } from './mobilenet-v3.js';
 import { buildResNet } from './resnet.js';
@@ -27,7 +28,8 @@ export interface NetworkOptions {
   depthMultiplier?: number;
   /**
    * Also output 'layer4' (block4's output) and 'features' (what the head reads: the last
-   * block's output, the same value as 'layer4' without cascaded blocks), for tests.
+   * block's output, the same value as 'layer4' without cascaded blocks), for tests; mmseg heads
+   * add 'logits_raw' and 'aux_raw', the heads' logits before the resize to the input.
    */
   extraOutputs?: boolean;
   /**
@@ -48,7 +50,8 @@ function torchvisionBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig):
     return { out: f.out, aux: f.aux, layer4: f.out, lowLevel: f.lowLevel };
   }
   const f = buildResNet(b, image, {
-    depth: cfg.backbone === 'resnet50' ? 50 : 101,
+    depth: cfg.backbone === 'resnet18' ? 18 : cfg.backbone === 'resnet50' ? 50 : 101,
+    stem: cfg.stem,
     outputStride: cfg.outputStride,
     dilationConvention: cfg.dilationConvention,
     multiGrid: cfg.multiGrid,
@@ -77,6 +80,22 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
     return b.build();
   }
   const features = torchvisionBackbone(b, image, cfg);
+  if (cfg.head === 'mmseg') {
+    // mmseg's EncoderDecoder: decode_head on stage 4, auxiliary_head on stage 3.
+    const logits = mmsegAsppHead(b, features.out, { prefix: 'decode_head', numClasses: cfg.numClasses, rates: cfg.asppRates, channels: cfg.asppChannels, dropout: opts.dropout });
+    b.output('logits', b.resize('logits_upsample', logits, height, width, cfg.resizeMode));
+    if (cfg.aux) {
+      const aux = mmsegFcnHead(b, features.aux, { prefix: 'auxiliary_head', numClasses: cfg.numClasses, dropout: opts.dropout });
+      b.output('aux', b.resize('aux_upsample', aux, height, width, cfg.resizeMode));
+      if (opts.extraOutputs) b.output('aux_raw', aux);
+    }
+    if (opts.extraOutputs) {
+      b.output('logits_raw', logits);
+      b.output('layer4', features.layer4);
+      b.output('features', features.out);
+    }
+    return b.build();
+  }
   const head = {
     prefix: 'classifier',
     numClasses: cfg.numClasses,
@@ -101,7 +120,7 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
   return b.build();
 }
 
-/** Whether a parameter belongs to the backbone (torchvision's `backbone.*`, TF's `MobilenetV2/*`). */
+/** Whether a parameter belongs to the backbone (torchvision's and mmseg's `backbone.*`, TF's `MobilenetV2/*`). */
 export function isBackboneParam(name: string): boolean {
   return name.startsWith('backbone.') || name.startsWith('MobilenetV2/');
 }

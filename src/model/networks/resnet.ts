@@ -1,9 +1,15 @@
-// Bottleneck ResNet-50/101 backbone as torchvision builds it (torchvision/models/resnet.py),
-// with the output stride reached by replacing stage strides by atrous rates.
+// ResNet backbones as torchvision builds them (torchvision/models/resnet.py) and as
+// mmsegmentation does (mmseg/models/backbones/resnet.py), with the output stride reached by
+// replacing stage strides by atrous rates.
 //
-// Details that change the numbers: the stride sits on the 3x3 conv (conv2, "ResNet v1.5");
-// the first block of each stage has a 1x1 downsample conv + BN on the shortcut; BN eps 1e-5;
-// ReLU after the residual add. Parameter names follow the state dict (`<prefix>.layer3.4.conv2.weight`).
+// Details that change the numbers: the stride sits on the 3x3 conv (conv2, "ResNet v1.5";
+// mmseg's style='pytorch'); the first block of each stage has a 1x1 downsample conv + BN on the
+// shortcut when the stride or the channels change; BN eps 1e-5; ReLU after the residual add.
+// ResNet-50/101 use Bottleneck units (1x1, 3x3, 1x1 x4), ResNet-18 BasicBlocks (two 3x3 convs,
+// only the first strided and dilated, expansion 1). The 'v1c' stem (mmseg's ResNetV1c) replaces
+// the 7x7 conv by three 3x3 convs (`stem.0`, `stem.3`, `stem.6` with their BNs at `.1`, `.4`,
+// `.7`). Parameter names follow the state dict (`<prefix>.layer3.4.conv2.weight`), which both
+// libraries share below the stem.
 //
 // Cascaded blocks (paper Sec. 3.2, Fig. 3): layer5..layer7 are replicas of layer4 (three units,
 // planes 512, 2048 in and out). Their first unit has no projection shortcut: channels do not
@@ -12,16 +18,20 @@
 // output stride and one set of weights runs at every stride, as for block1..block4.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
-import type { DeepLabConfig } from './config.js';
+import type { DeepLabConfig, StemName } from './config.js';
 import { convBnAct } from './layers.js';
 
-export type ResNetDepth = 50 | 101;
+export type ResNetDepth = 18 | 50 | 101;
 
-/** Bottleneck units per stage (layer1..layer4); cascaded layer5..layer7 have CASCADED_UNITS each. */
+/** Units per stage (layer1..layer4); cascaded layer5..layer7 have CASCADED_UNITS each. */
 export const RESNET_BLOCKS: Record<ResNetDepth, readonly [number, number, number, number]> = {
+  18: [2, 2, 2, 2],
   50: [3, 4, 6, 3],
   101: [3, 4, 23, 3],
 };
+
+/** Output channels per plane of a Bottleneck unit (ResNet-18's BasicBlock has 1). */
+const BOTTLENECK_EXPANSION = 4;
 
 const STAGE_PLANES = [64, 128, 256, 512] as const;
 const STAGE_STRIDES = [1, 2, 2, 2] as const;
@@ -30,7 +40,6 @@ export const CASCADED_UNITS = 3;
 const CASCADED_PLANES = 512;
 const CASCADED_STRIDE = 2;
 export const MAX_BLOCKS = 7;
-const EXPANSION = 4;
 const BN_EPS = 1e-5;
 /** The stem (conv s2 + max-pool s2) leaves the features at stride 4. */
 const STEM_STRIDE = 4;
@@ -55,6 +64,8 @@ export interface ResNetOptions {
   atrous?: boolean;
   /** State-dict prefix: 'backbone' in torchvision's segmentation models. */
   prefix: string;
+  /** 'v1b' (default): one 7x7 conv; 'v1c': three 3x3 convs (mmseg's ResNetV1c). */
+  stem?: StemName;
 }
 
 /** Units, planes and nominal stride of every stage for `blocks` stages. */
@@ -76,8 +87,9 @@ function stagePlan(depth: ResNetDepth, blocks: number): { units: number; planes:
  */
 export function resnetGeometry(opts: Omit<ResNetOptions, 'prefix'>): BlockGeometry[][] {
   const units = RESNET_BLOCKS[opts.depth];
-  if (!units) throw new Error(`resnet: depth must be 50 or 101, got ${String(opts.depth)}`);
+  if (!units) throw new Error(`resnet: depth must be 18, 50 or 101, got ${String(opts.depth)}`);
   const nBlocks = opts.blocks ?? 4;
+  if (opts.depth === 18 && nBlocks !== 4) throw new Error(`resnet: ResNet-18 has no cascaded blocks (blocks must be 4, got ${nBlocks})`);
   if (!Number.isInteger(nBlocks) || nBlocks < 4 || nBlocks > MAX_BLOCKS) {
     throw new Error(`resnet: blocks must be 4, 5, 6 or 7 (block4 plus cascaded replicas), got ${nBlocks}`);
   }
@@ -93,9 +105,13 @@ export function resnetGeometry(opts: Omit<ResNetOptions, 'prefix'>): BlockGeomet
   if (opts.atrous === false && opts.multiGrid.some((r) => r !== 1)) {
     throw new Error(`resnet: multiGrid ${JSON.stringify(opts.multiGrid)} makes block4 atrous; without atrous convolution it must be [1,1,1]`);
   }
-  if (opts.multiGrid.length !== units[3]) {
+  // All ones is no multi-grid, whatever the count (ResNet-18's layer4 has two units).
+  const multiGrid = opts.multiGrid.every((r) => r === 1) ? new Array<number>(units[3]).fill(1) : opts.multiGrid;
+  if (multiGrid.length !== units[3]) {
     throw new Error(`resnet: multiGrid needs ${units[3]} unit rates (one per unit of layer4 and later blocks), got ${JSON.stringify(opts.multiGrid)}`);
   }
+  // mmseg's ResLayer takes a multi-grid as the units' dilations themselves.
+  const absoluteGrid = opts.dilationConvention === 'mmseg' && multiGrid.some((r) => r !== 1);
   let current = STEM_STRIDE;
   let dilation = 1;
   return stagePlan(opts.depth, nBlocks).map(({ units: count, stride: nominal }, s) => {
@@ -109,8 +125,8 @@ export function resnetGeometry(opts: Omit<ResNetOptions, 'prefix'>): BlockGeomet
     }
     const stage: BlockGeometry[] = [];
     for (let i = 0; i < count; i++) {
-      let d = i === 0 && opts.dilationConvention === 'torchvision' ? previous : dilation;
-      if (s >= 3) d *= opts.multiGrid[i];
+      let d = i === 0 && opts.dilationConvention !== 'paper' ? previous : dilation;
+      if (s >= 3) d = absoluteGrid ? multiGrid[i] : d * multiGrid[i];
       stage.push({ stride: i === 0 ? stride : 1, dilation: d });
     }
     return stage;
@@ -134,11 +150,35 @@ function subsample(b: GraphBuilder, x: Value, name: string, stride: number): Val
 }
 
 /**
+ * The BasicBlock of ResNet-18: 3x3 (stride, dilation) -> 3x3 (never dilated, as both libraries
+ * build it), shortcut, add, ReLU.
+ */
+export function resnetBasicBlock(b: GraphBuilder, x: Value, name: string, planes: number, g: BlockGeometry): Value {
+  let identity = x;
+  if (g.stride !== 1 || x.shape[3] !== planes) {
+    identity = convBnAct(b, x, { name: `${name}.downsample.0`, bn: `${name}.downsample.1`, kernel: 1, cout: planes, stride: g.stride, eps: BN_EPS });
+  }
+  let y = convBnAct(b, x, {
+    name: `${name}.conv1`,
+    bn: `${name}.bn1`,
+    kernel: 3,
+    cout: planes,
+    stride: g.stride,
+    dilation: g.dilation,
+    padding: g.dilation,
+    eps: BN_EPS,
+    activation: 'relu',
+  });
+  y = convBnAct(b, y, { name: `${name}.conv2`, bn: `${name}.bn2`, kernel: 3, cout: planes, padding: 1, eps: BN_EPS });
+  return b.addValues(name, y, identity, 'relu');
+}
+
+/**
  * torchvision's Bottleneck: 1x1 -> 3x3 (stride, dilation) -> 1x1 x4, shortcut, add, ReLU.
  * `cascaded` (layer5+): the shortcut never projects (see the file comment).
  */
 function bottleneck(b: GraphBuilder, x: Value, name: string, planes: number, g: BlockGeometry, cascaded: boolean): Value {
-  const outC = planes * EXPANSION;
+  const outC = planes * BOTTLENECK_EXPANSION;
   let identity = x;
   if (cascaded) {
     if (x.shape[3] !== outC) throw new Error(`${name}: cascaded block expects ${outC} input channels, got ${x.shape[3]}`);
@@ -178,11 +218,23 @@ export function resnetStageName(index: number): string {
   return `layer${index + 1}`;
 }
 
+/** Channels after the stem, and of the v1c stem's first two convs (mmseg's stem_channels // 2). */
+const STEM_CHANNELS = 64;
+
+/** The stem's convolutions: a 7x7 conv of stride 2 ('v1b'), or three 3x3 convs, the first of stride 2 ('v1c'). */
+export function resnetStem(b: GraphBuilder, image: Value, p: string, kind: StemName): Value {
+  if (kind === 'v1b') return convBnAct(b, image, { name: `${p}.conv1`, bn: `${p}.bn1`, kernel: 7, cout: STEM_CHANNELS, stride: 2, padding: 3, eps: BN_EPS, activation: 'relu' });
+  // mmseg's Sequential: conv (0), BN (1), ReLU (2), conv (3), BN (4), ReLU (5), conv (6), BN (7), ReLU (8).
+  let x = convBnAct(b, image, { name: `${p}.stem.0`, bn: `${p}.stem.1`, kernel: 3, cout: STEM_CHANNELS / 2, stride: 2, padding: 1, eps: BN_EPS, activation: 'relu' });
+  x = convBnAct(b, x, { name: `${p}.stem.3`, bn: `${p}.stem.4`, kernel: 3, cout: STEM_CHANNELS / 2, padding: 1, eps: BN_EPS, activation: 'relu' });
+  return convBnAct(b, x, { name: `${p}.stem.6`, bn: `${p}.stem.7`, kernel: 3, cout: STEM_CHANNELS, padding: 1, eps: BN_EPS, activation: 'relu' });
+}
+
 /** The backbone on an NHWC image: stem + layer1..layer4 (+ cascaded layer5..7), no avgpool / fc. */
 export function buildResNet(b: GraphBuilder, image: Value, opts: ResNetOptions): ResNetFeatures {
   const p = opts.prefix;
   const geometry = resnetGeometry(opts);
-  let x = convBnAct(b, image, { name: `${p}.conv1`, bn: `${p}.bn1`, kernel: 7, cout: 64, stride: 2, padding: 3, eps: BN_EPS, activation: 'relu' });
+  let x = resnetStem(b, image, p, opts.stem ?? 'v1b');
   x = b.pool2d(`${p}.maxpool`, x, {
     kind: 'max',
     kernelH: 3,
@@ -199,7 +251,8 @@ export function buildResNet(b: GraphBuilder, image: Value, opts: ResNetOptions):
   const stages: Value[] = [];
   geometry.forEach((stage, s) => {
     stage.forEach((g, i) => {
-      x = bottleneck(b, x, `${p}.${resnetStageName(s)}.${i}`, plan[s].planes, g, s >= 4);
+      const name = `${p}.${resnetStageName(s)}.${i}`;
+      x = opts.depth === 18 ? resnetBasicBlock(b, x, name, plan[s].planes, g) : bottleneck(b, x, name, plan[s].planes, g, s >= 4);
     });
     stages.push(x);
   });

@@ -12,6 +12,9 @@ export function torchvisionStateDict(w: LoadedWeights, params: HostParams, batch
   if (w.config.backbone === 'mobilenet_v2') {
     throw new Error(`${w.name}: a TF DeepLab MobileNetV2 has no torchvision counterpart; only torchvision's ResNet and MobileNetV3 DeepLabv3 export to its state dict`);
   }
+  if (w.config.head === 'mmseg' || w.config.backbone === 'resnet18') {
+    throw new Error(`${w.name}: an mmseg DeepLabv3 has no torchvision counterpart; export it as ONNX, or keep it in our checkpoint format (its weights are mmseg's .pth already)`);
+  }
   if (w.config.decoder !== 'none') {
     throw new Error(`${w.name}: a DeepLabv3+ (decoder ${w.config.decoder}) has no torchvision counterpart; only DeepLabv3 models export to torchvision's state dict`);
   }

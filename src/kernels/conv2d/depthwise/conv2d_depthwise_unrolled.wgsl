@@ -94,20 +94,22 @@ fn main(
     let ihBase = i32(oh0 * dw.strideH) - dw.padTop;
     let iwBase = i32(ow0 * dw.strideW) - dw.padLeft;
 
-    // The window: input rows ihBase + j * dilH and columns iwBase + i * dilW, zero outside.
+    // The window: input rows ihBase + j * dilH and columns iwBase + i * dilW, zero outside (an
+    // index past the map reads some value of the tensor, or zero: WebGPU bounds every access, and
+    // the value is masked; clamping it instead made lavapipe compile the kernel 3x slower).
 //#repeat j NR
     let ih{j} = ihBase + i32({j}u * dw.dilH);
     let rowOk{j} = ih{j} >= 0 && ih{j} < H;
-    let rowBase{j} = (n * dw.H + u32(clamp(ih{j}, 0, H - 1))) * dw.W;
+    let rowOff{j} = (n * dw.H + u32(max(ih{j}, 0))) * dw.W * C4 + q;
 //#end
 //#repeat i NC
     let iw{i} = iwBase + i32({i}u * dw.dilW);
     let colOk{i} = iw{i} >= 0 && iw{i} < W;
-    let col{i} = u32(clamp(iw{i}, 0, W - 1));
+    let colOff{i} = u32(max(iw{i}, 0)) * C4;
 //#end
 //#repeat j NR
 //#repeat i NC
-    let x{j}_{i} = select(vec4f(0.0), vec4f(input4[(rowBase{j} + col{i}) * C4 + q]), rowOk{j} && colOk{i});
+    let x{j}_{i} = select(vec4f(0.0), vec4f(input4[rowOff{j} + colOff{i}]), rowOk{j} && colOk{i});
 //#end
 //#end
 

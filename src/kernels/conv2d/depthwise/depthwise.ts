@@ -1,10 +1,11 @@
 // Depthwise layers (groups == Cin == Cout) with C % 4 == 0 on vec4 tiles
 // (conv2d_depthwise.wgsl): a lane owns 4 channels and a TR x TP tile of output pixels, a
 // workgroup walks consecutive tiles. Dilation and stride keep a sliding window through a
-// "comb" of outputs phaseStep apart (window step 1 or 2). The variants: lanes per workgroup
-// and tiles a workgroup walks.
+// "comb" of outputs phaseStep apart (window step 1 or 2). The variants: lanes per workgroup,
+// tiles a workgroup walks, and the kernel: the looped 4 x 4 tile, or a tile written out as
+// straight-line code (conv2d_depthwise_unrolled.wgsl, for drivers that run shaders as written).
 import { type Grid, Uniforms, makeDispatch } from '../../../gpu/dispatch.js';
-import { distinctValid } from '../../candidates.js';
+import { type AdapterClass, distinctValid } from '../../candidates.js';
 import { type ConvAlgorithm, type ConvLayer, compiledKernelSize, convBuffers, epilogueConstants, windowUniforms } from '../algorithm.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
 
@@ -13,31 +14,39 @@ export interface DepthwiseVariant {
   lanes: number;
   /** Consecutive output tiles a workgroup walks, sharing its weight loads and cached input columns. */
   tilesPerGroup: number;
+  /** The tile written out as straight-line code, rows x columns of outputs; absent: the looped 4 x 4 kernel. */
+  unrolled?: { rows: number; cols: number };
 }
 
-// The tile (TR x TP in conv2d_depthwise.wgsl): 4x4 measured fastest on lavapipe; larger tiles spill.
+// The looped kernel's tile (TR x TP in conv2d_depthwise.wgsl): 4x4 measured fastest on lavapipe;
+// larger tiles spill.
 const DW_TR = 4;
 const DW_TP = 4;
+/** The unrolled kernel's window (input values a tile reads) at most: each is a variable in the source. */
+const UNROLLED_WINDOW_MAX = 100;
 // A workgroup walks fewer tiles when that would leave fewer than this many workgroups, so small
 // layers still spread over all cores / SMs.
 const DW_MIN_GROUPS = 256;
 
 export function depthwiseVariantName(v: DepthwiseVariant): string {
-  return `l${v.lanes}t${v.tilesPerGroup}`;
+  return `l${v.lanes}t${v.tilesPerGroup}${v.unrolled ? `u${v.unrolled.rows}x${v.unrolled.cols}` : ''}`;
 }
 
 export function parseDepthwiseVariant(name: string): DepthwiseVariant | null {
-  const m = /^l(\d+)t(\d+)$/.exec(name);
-  return m ? { lanes: Number(m[1]), tilesPerGroup: Number(m[2]) } : null;
+  const m = /^l(\d+)t(\d+)(?:u(\d+)x(\d+))?$/.exec(name);
+  if (!m) return null;
+  const v: DepthwiseVariant = { lanes: Number(m[1]), tilesPerGroup: Number(m[2]) };
+  return m[3] ? { ...v, unrolled: { rows: Number(m[3]), cols: Number(m[4]) } } : v;
 }
 
 /**
- * The default everywhere: 8 lanes (one lavapipe SIMD batch; divides the common channel counts,
- * 32 .. 960) and 8 tiles a workgroup (1.1-1.4x faster than 1 on lavapipe). The launch takes fewer
- * tiles a workgroup where that would leave too few workgroups.
+ * What runs untuned: 8 lanes (one lavapipe SIMD batch; divides the common channel counts,
+ * 32 .. 960) and 8 tiles a workgroup (1.1-1.4x faster than 1 on lavapipe); on SwiftShader the
+ * 4 x 4 tile written out. The launch takes fewer tiles a workgroup where that would leave too
+ * few workgroups.
  */
-export function defaultDepthwiseVariant(): DepthwiseVariant {
-  return { lanes: 8, tilesPerGroup: 8 };
+export function defaultDepthwiseVariant(cls: AdapterClass = 'software'): DepthwiseVariant {
+  return cls === 'swiftshader' ? { lanes: 8, tilesPerGroup: 8, unrolled: { rows: 4, cols: 4 } } : { lanes: 8, tilesPerGroup: 8 };
 }
 
 /** The comb a tile walks along one axis: outputs `phaseStep` apart read a window of inputs `dilation` apart with window step `ss`. */
@@ -55,16 +64,40 @@ export function runsDepthwise({ g, p }: { g: ConvGeometry; p: Conv2dParams }): b
   );
 }
 
-/** The candidates for a depthwise layer of `channels` channels, the default first. */
-export function depthwiseCandidates(channels: number, maxInvocations: number): DepthwiseVariant[] {
-  const out = [defaultDepthwiseVariant()];
+/** Why `v` cannot run the layer, or null. */
+function depthwiseProblem(v: DepthwiseVariant, { g, p }: { g: ConvGeometry; p: Conv2dParams }, maxInvocations: number): string | null {
+  if (v.lanes > maxInvocations) return `${v.lanes} lanes exceed the device's ${maxInvocations} invocations per workgroup`;
+  if (!v.unrolled) return null;
+  const { nr, nc } = unrolledWindow(v.unrolled, g, p);
+  if (nr * nc > UNROLLED_WINDOW_MAX) return `a window of ${nr} x ${nc} input values exceeds the ${UNROLLED_WINDOW_MAX} written out`;
+  return null;
+}
+
+/** The input window an unrolled tile reads: rows and columns. */
+function unrolledWindow(tile: { rows: number; cols: number }, g: ConvGeometry, p: Conv2dParams): { nr: number; nc: number } {
+  return { nr: (tile.rows - 1) * comb(p.strideH, p.dilationH).ss + g.KH, nc: (tile.cols - 1) * comb(p.strideW, p.dilationW).ss + g.KW };
+}
+
+/**
+ * The candidates for a depthwise layer on an adapter of class `cls`, the default first: lanes
+ * and tiles a workgroup for the looped kernel, and on SwiftShader the unrolled tiles.
+ */
+export function depthwiseCandidates(layer: { g: ConvGeometry; p: Conv2dParams }, cls: AdapterClass, maxInvocations: number): DepthwiseVariant[] {
+  const channels = layer.g.cout;
+  const out = [defaultDepthwiseVariant(cls)];
   for (const lanes of [8, 16, 32, 64]) {
     // Lanes past what the channels need would idle.
     if (lanes > 8 && (lanes / 2) * 4 >= channels) continue;
-    if (lanes > maxInvocations) continue;
     for (const tilesPerGroup of [1, 2, 4, 8, 16]) out.push({ lanes, tilesPerGroup });
   }
-  return distinctValid(out, depthwiseVariantName, () => null);
+  if (cls === 'swiftshader') {
+    // Tiles written out, for drivers that keep loops and arrays as written. (Lavapipe's compiler
+    // unrolls the looped kernel itself, and takes seconds over these.)
+    for (const [rows, cols] of [[4, 4], [2, 4]]) {
+      for (const [lanes, tilesPerGroup] of [[8, 8], [4, 8]]) out.push({ lanes, tilesPerGroup, unrolled: { rows, cols } });
+    }
+  }
+  return distinctValid(out, depthwiseVariantName, (v) => depthwiseProblem(v, layer, maxInvocations));
 }
 
 /** Tiles along one axis: phases x tiles per phase. */
@@ -78,19 +111,27 @@ function axisTiles(outSize: number, stride: number, dilation: number, tile: numb
 
 export const depthwiseAlgorithm: ConvAlgorithm<DepthwiseVariant> = {
   id: 'depthwise',
-  variants: (layer) => (runsDepthwise(layer) ? depthwiseCandidates(layer.g.cout, layer.limits.maxComputeInvocationsPerWorkgroup) : []),
+  variants: (layer) => (runsDepthwise(layer) ? depthwiseCandidates(layer, layer.cls, layer.limits.maxComputeInvocationsPerWorkgroup) : []),
   name: depthwiseVariantName,
   specs({ g, p }, has, v) {
+    const ssh = comb(p.strideH, p.dilationH).ss;
+    const ssw = comb(p.strideW, p.dilationW).ss;
+    if (v.unrolled) {
+      // The tile, the kernel and the window steps are written out: module constants.
+      const { nr, nc } = unrolledWindow(v.unrolled, g, p);
+      const consts = { TR: v.unrolled.rows, TP: v.unrolled.cols, KH: g.KH, KW: g.KW, SSH: ssh, SSW: ssw, NR: nr, NC: nc };
+      return [{ shader: 'conv2d_depthwise_unrolled.wgsl', consts, constants: { ...epilogueConstants(p, has), WG: v.lanes } }];
+    }
     // Only the window step class (1 or 2) specialises, never a size.
     return [{
       shader: 'conv2d_depthwise.wgsl',
-      constants: { ...epilogueConstants(p, has), WG: v.lanes, KSIZE: compiledKernelSize(g.KH, g.KW), SSH: comb(p.strideH, p.dilationH).ss, SSW: comb(p.strideW, p.dilationW).ss },
+      constants: { ...epilogueConstants(p, has), WG: v.lanes, KSIZE: compiledKernelSize(g.KH, g.KW), SSH: ssh, SSW: ssw },
     }];
   },
   prepare(ctx, t, layer, v, label) {
     const { g, p } = layer;
-    const rows = axisTiles(g.OH, p.strideH, p.dilationH, DW_TR);
-    const cols = axisTiles(g.OW, p.strideW, p.dilationW, DW_TP);
+    const rows = axisTiles(g.OH, p.strideH, p.dilationH, v.unrolled?.rows ?? DW_TR);
+    const cols = axisTiles(g.OW, p.strideW, p.dilationW, v.unrolled?.cols ?? DW_TP);
     const tiles = g.N * rows.tiles * cols.tiles;
     const channelBlocks = Math.ceil(g.cout / 4 / v.lanes);
     let perGroup = v.tilesPerGroup;

@@ -12,9 +12,14 @@
 // a register shuffle) hands each of the SG channels to every lane in turn: one load brings SG
 // channels. The channels left over after whole chunks of SG run one at a time.
 //
+// The reduction runs as ONE loop over steps (a tap and a chunk of channels each), not a loop over
+// taps around a loop over channels: with the accumulators live across two nested loops,
+// SwiftShader took 12-25 s to compile the kernel, against 0.2-0.3 s for one loop. POINTWISE
+// layers (1x1, no padding: every tap inside) work out their pixels' offsets once, before it.
+//
 // Module consts (the variant's, src/kernels/conv2d/gemm/variants.ts): PX pixels, CG channels a
-// lane, and SG subgroup lanes. Channel j of a lane is co = base + j * WG + lane (coalesced, as in
-// conv2d_gemm.wgsl). Split-K and the epilogue are conv2d_gemm.wgsl's.
+// lane, SG subgroup lanes, and POINTWISE (1 or 0). Channel j of a lane is co = base + j * WG +
+// lane (coalesced, as in conv2d_gemm.wgsl). Split-K and the epilogue are conv2d_gemm.wgsl's.
 //#include "activation.wgsl"
 
 override HAS_BIAS: u32 = 0u;
@@ -41,6 +46,15 @@ fn store(m: u32, co: u32, acc: f32, split: u32) {
   out[idx] = elem_t(activate(v));
 }
 
+// A pixel's input offset at tap (kh, kw), or OUTSIDE where the tap falls into the zero padding.
+const OUTSIDE = 0xffffffffu;
+fn tapOffset(ih0: i32, iw0: i32, row: u32, kh: u32, kw: u32) -> u32 {
+  let ih = ih0 + i32(kh * params.dilH);
+  let iw = iw0 + i32(kw * params.dilW);
+  let inside = ih >= 0 && ih < i32(params.H) && iw >= 0 && iw < i32(params.W);
+  return select(OUTSIDE, ((row + u32(ih)) * params.W + u32(iw)) * params.cin, inside);
+}
+
 @compute @workgroup_size(WG)
 fn main(
   @builtin(workgroup_id) wid: vec3u,
@@ -64,13 +78,15 @@ fn main(
 //#repeat g CG
   let col{g} = min(coBase + {g}u * WG, params.cout - 1u);
 //#end
-  // Receptive-field origin of each pixel; pixels past M repeat the last one (never written).
+  // Receptive-field origin of each pixel, and its offset at the current tap (pointwise layers:
+  // the only tap, set here). Pixels past M repeat the last one (never written).
 //#repeat p PX
   let mc{p} = min(m0 + {p}u, params.M - 1u);
   let t{p} = mc{p} / params.OW;
   let ih0_{p} = i32((t{p} % params.OH) * params.strideH) - params.padTop;
   let iw0_{p} = i32((mc{p} % params.OW) * params.strideW) - params.padLeft;
   let row{p} = (t{p} / params.OH) * params.H;
+  var pix{p} = tapOffset(ih0_{p}, iw0_{p}, row{p}, 0u, 0u);
 //#end
 //#repeat p PX
 //#repeat g CG
@@ -78,57 +94,66 @@ fn main(
 //#end
 //#end
 
-  let H = i32(params.H);
-  let W = i32(params.W);
-  for (var kh = 0u; kh < params.KH; kh++) {
-    for (var kw = 0u; kw < params.KW; kw++) {
-      // Input offset of this tap for every pixel; taps in the zero padding are masked.
+  let taps = params.KH * params.KW;
+//#if SUBGROUPS
+  // Whole chunks of SG channels: lane l loads channel ci + l of each pixel, and broadcasting lane
+  // kk hands channel ci + kk to every lane.
+  let chunks = (ciEnd - ciBegin) / SG;
+  for (var step = 0u; step < taps * chunks; step++) {
+    let tap = step / chunks;
+    let ci = ciBegin + (step - tap * chunks) * SG;
+    if (POINTWISE == 0u) {
       var anyInside = false;
 //#repeat p PX
-      let ih{p} = ih0_{p} + i32(kh * params.dilH);
-      let iw{p} = iw0_{p} + i32(kw * params.dilW);
-      let ok{p} = ih{p} >= 0 && ih{p} < H && iw{p} >= 0 && iw{p} < W;
-      anyInside = anyInside || ok{p};
-      let pix{p} = select(0u, ((row{p} + u32(ih{p})) * params.W + u32(iw{p})) * params.cin, ok{p});
+      pix{p} = tapOffset(ih0_{p}, iw0_{p}, row{p}, tap / params.KW, tap % params.KW);
+      anyInside = anyInside || pix{p} != OUTSIDE;
 //#end
       // Large atrous rates put most taps entirely into the padding: skip them.
       if (!anyInside) { continue; }
-      let kRow = (kh * params.KW + kw) * params.cin;
-      var ci = ciBegin;
-//#if SUBGROUPS
-      for (; ci + SG <= ciEnd; ci += SG) {
+    }
+    let kRow = tap * params.cin;
 //#repeat p PX
-        let x{p} = select(0.0, f32(input[pix{p} + ci + lane]), ok{p});
+    let x{p} = select(f32(input[pix{p} + ci + lane]), 0.0, pix{p} == OUTSIDE);
 //#end
 //#repeat kk SG
-        {
-          let wRow = (kRow + ci + {kk}u) * params.cout;
+    {
+      let wRow = (kRow + ci + {kk}u) * params.cout;
 //#repeat g CG
-          let w{g} = f32(weight[wRow + col{g}]);
+      let w{g} = f32(weight[wRow + col{g}]);
 //#end
 //#repeat p PX
-          let b{p} = subgroupBroadcast(x{p}, {kk}u);
+      let b{p} = subgroupBroadcast(x{p}, {kk}u);
 //#repeat g CG
-          a{p}_{g} += b{p} * w{g};
+      a{p}_{g} += b{p} * w{g};
 //#end
 //#end
-        }
-//#end
-      }
-//#endif
-      for (; ci < ciEnd; ci++) {
-        let wRow = (kRow + ci) * params.cout;
-//#repeat g CG
-        let w{g} = f32(weight[wRow + col{g}]);
-//#end
-//#repeat p PX
-        let x{p} = select(0.0, f32(input[pix{p} + ci]), ok{p});
-//#repeat g CG
-        a{p}_{g} += x{p} * w{g};
-//#end
-//#end
-      }
     }
+//#end
+  }
+  let first = ciBegin + chunks * SG;
+//#else
+  let first = ciBegin;
+//#endif
+  // The channels left (every channel without subgroups), one at a time.
+  let rest = ciEnd - first;
+  for (var step = 0u; step < taps * rest; step++) {
+    let tap = step / rest;
+    let ci = first + (step - tap * rest);
+    if (POINTWISE == 0u) {
+//#repeat p PX
+      pix{p} = tapOffset(ih0_{p}, iw0_{p}, row{p}, tap / params.KW, tap % params.KW);
+//#end
+    }
+    let wRow = (tap * params.cin + ci) * params.cout;
+//#repeat g CG
+    let w{g} = f32(weight[wRow + col{g}]);
+//#end
+//#repeat p PX
+    let x{p} = select(f32(input[pix{p} + ci]), 0.0, pix{p} == OUTSIDE);
+//#repeat g CG
+    a{p}_{g} += x{p} * w{g};
+//#end
+//#end
   }
 
 //#repeat p PX

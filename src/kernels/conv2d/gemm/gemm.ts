@@ -9,13 +9,13 @@ import { STORAGE_USAGE } from '../../../gpu/buffer-pool.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { checkBindable, tensorBytes } from '../../../gpu/tensor.js';
 import { type ConvAlgorithm, type ConvLayer, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueConstants, windowUniforms } from '../algorithm.js';
-import type { Conv2dParams } from '../params.js';
+import type { Conv2dParams, ConvGeometry } from '../params.js';
 import { type GemmVariant, defaultMatrixVariant, gemmBlock, gemmCandidates, gemmVariantName, gemmVariantProblem, normaliseSplits } from './variants.js';
 
 /** Workgroup size of the split-K reduction. */
 const REDUCE_WG = 64;
 
-function gemmSpec(p: Conv2dParams, has: EpilogueSlots, v: GemmVariant): KernelSpec {
+function gemmSpec(g: ConvGeometry, p: Conv2dParams, has: EpilogueSlots, v: GemmVariant): KernelSpec {
   // A split GEMM writes raw sums: its epilogue constants are the reduction's.
   const epilogue = v.splits > 1 ? { SPLIT_K: 1 } : epilogueConstants(p, has);
   if (v.kind === 'matrix') {
@@ -26,7 +26,8 @@ function gemmSpec(p: Conv2dParams, has: EpilogueSlots, v: GemmVariant): KernelSp
   }
   if (v.kind === 'unrolled') {
     // The tile is written out in the source: its sizes are module constants.
-    const consts: Record<string, number> = v.subgroups ? { PX: v.PX, CG: v.CG, SG: v.lanes } : { PX: v.PX, CG: v.CG };
+    // Pointwise layers (1x1, no padding) work out their pixels' offsets once.
+    const consts: Record<string, number> = { PX: v.PX, CG: v.CG, POINTWISE: g.pointwise ? 1 : 0, ...(v.subgroups ? { SG: v.lanes } : {}) };
     return { shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { ...epilogue, WG: v.lanes } };
   }
   if (v.kind === 'tiled') {
@@ -46,7 +47,7 @@ function splitKDispatches(
   ctx: GpuContext,
   t: Conv2dOperands,
   p: Conv2dParams,
-  s: { label: string; uniforms: Uniforms; workgroups: Grid; gemm: GemmVariant; count: number; has: EpilogueSlots },
+  s: { g: ConvGeometry; label: string; uniforms: Uniforms; workgroups: Grid; gemm: GemmVariant; count: number; has: EpilogueSlots },
 ): Dispatch[] {
   const splits = s.gemm.splits;
   // The partial sums are stored in the output's type (f16 in half-precision programs).
@@ -56,7 +57,7 @@ function splitKDispatches(
   try {
     const gemm = makeDispatch(ctx, {
       label: `${s.label} split-K x${splits}`,
-      spec: gemmSpec(p, s.has, s.gemm),
+      spec: gemmSpec(s.g, p, s.has, s.gemm),
       uniforms: s.uniforms,
       buffers: [t.input, t.weight, t.weight, t.weight, t.weight, scratch],
       workgroups: s.workgroups,
@@ -93,7 +94,7 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
     if (v.kind === 'tiled' && v.vec4 && gemmVariantProblem(g, v, limits, dtype)) v = { ...v, vec4: false };
     return v;
   },
-  specs: ({ p }, has, v) => (v.splits > 1 ? [gemmSpec(p, has, v), splitKReduceSpec(p, has)] : [gemmSpec(p, has, v)]),
+  specs: ({ g, p }, has, v) => (v.splits > 1 ? [gemmSpec(g, p, has, v), splitKReduceSpec(p, has)] : [gemmSpec(g, p, has, v)]),
   prepare(ctx, t, { g, p }, v, label) {
     const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
     const M = g.N * g.OH * g.OW;
@@ -106,7 +107,7 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
       .u32(coGroups)
       .u32(Math.ceil(g.cin / v.splits));
     const workgroups = blockGrid(ctx, mTiles, v.splits * coGroups);
-    if (v.splits === 1) return [makeDispatch(ctx, { label, spec: gemmSpec(p, has, v), uniforms, buffers: convBuffers(t), workgroups })];
-    return splitKDispatches(ctx, t, p, { label, uniforms, workgroups, gemm: v, count: M * g.cout, has });
+    if (v.splits === 1) return [makeDispatch(ctx, { label, spec: gemmSpec(g, p, has, v), uniforms, buffers: convBuffers(t), workgroups })];
+    return splitKDispatches(ctx, t, p, { g, label, uniforms, workgroups, gemm: v, count: M * g.cout, has });
   },
 };

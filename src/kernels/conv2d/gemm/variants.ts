@@ -20,7 +20,8 @@
 //   split: on a 2-core EPYC 12-31 GFLOP/s on the ASPP and 1x1 layers, against 4.2-5.8 for the
 //   register kernel.
 // - software adapters without them: the register kernel's 16 x 8 with 8 lanes.
-// - SwiftShader: the unrolled kernel on one subgroup, 8 pixels by 1 to 4 channels a lane: 5-8x
+// - SwiftShader: the unrolled kernel on one subgroup, 8 pixels (4 where not pointwise) by 1 to 4
+//   channels a lane: 5-8x
 //   faster there than the best of the looped kernels on the ASPP and 1x1 layers, which lavapipe
 //   runs 5-10x faster than the unrolled kernel.
 // - GPUs: the register kernel's 8 x 4 with as many lanes as cover Cout (8 to 32), what ran on an
@@ -119,6 +120,8 @@ export const GEMM_T_MAX = 8;
  * subgroups of at most UNROLLED_SUBGROUP_MAX lanes.
  */
 export const UNROLLED_ACCUMULATORS_MAX = 64;
+/** The unrolled kernel's pixels a workgroup on layers that are not pointwise (their offsets are worked out every step). */
+export const UNROLLED_TAP_PIXELS_MAX = 4;
 export const UNROLLED_SUBGROUP_MAX = 8;
 
 // Split-K: below this many workgroups the GEMM leaves a large GPU mostly idle (an H100 holds
@@ -184,8 +187,9 @@ export function autoSplits(g: ConvGeometry, v: GemmVariant): number {
 export function defaultGemmVariant(g: ConvGeometry, cls: AdapterClass, limits?: KernelLimits): GemmVariant {
   const size = limits?.subgroupSize ?? 0;
   if (cls === 'swiftshader') {
-    if (size && size <= UNROLLED_SUBGROUP_MAX) return { kind: 'unrolled', PX: 8, CG: channelsPerLane(g.cout, size, [4, 2, 1]), lanes: size, subgroups: true, splits: 1 };
-    return { kind: 'unrolled', PX: 8, CG: channelsPerLane(g.cout, SOFTWARE_LANES, [4, 2, 1]), lanes: SOFTWARE_LANES, subgroups: false, splits: 1 };
+    const PX = g.pointwise ? 8 : UNROLLED_TAP_PIXELS_MAX;
+    if (size && size <= UNROLLED_SUBGROUP_MAX) return { kind: 'unrolled', PX, CG: channelsPerLane(g.cout, size, [4, 2, 1]), lanes: size, subgroups: true, splits: 1 };
+    return { kind: 'unrolled', PX, CG: channelsPerLane(g.cout, SOFTWARE_LANES, [4, 2, 1]), lanes: SOFTWARE_LANES, subgroups: false, splits: 1 };
   }
   if (cls === 'software') {
     if (size && SOFTWARE_LANES % size === 0) return { kind: 'subgroup', R: 16, CN: channelsPerLane(g.cout, SOFTWARE_LANES), lanes: SOFTWARE_LANES, splits: 1 };
@@ -221,6 +225,9 @@ export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: Kern
   if (v.kind === 'matrix') return matrixVariantProblem(v, limits, dtype);
   if (v.kind === 'unrolled') {
     if (v.PX * v.CG > UNROLLED_ACCUMULATORS_MAX) return `the tile ${v.PX} x ${v.CG} has more than ${UNROLLED_ACCUMULATORS_MAX} accumulators`;
+    // Where each step works out its pixels' tap offsets, more than 4 pixels made SwiftShader's
+    // compile take 8-25 s (or fail) against 0.2 s.
+    if (v.PX > UNROLLED_TAP_PIXELS_MAX && !g.pointwise) return `${v.PX} pixels a workgroup are for pointwise layers (1x1, no padding); others take at most ${UNROLLED_TAP_PIXELS_MAX}`;
     if (v.lanes > limits.maxComputeInvocationsPerWorkgroup) return `${v.lanes} lanes exceed the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`;
     if (!v.subgroups) return null;
     // The workgroup is one full subgroup, whose broadcasts are written out lane by lane.
@@ -370,14 +377,17 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
       for (const vec4 of [false, true]) out.push(...withSplits({ kind: 'tiled', BM, BN, BK, TM, TN, vec4, splits: 1 }));
     }
   }
-  if (onCpu(cls)) {
-    // The register tile written out (drivers that keep loops and arrays as written): on one
-    // subgroup, its input shared by broadcasts, where subgroups are narrow; and on 8 lanes without.
+  if (cls === 'swiftshader') {
+    // The register tile written out, for drivers that keep loops and arrays as written: on one
+    // subgroup, its input shared by broadcasts, where subgroups are narrow; and on 8 lanes
+    // without. (Lavapipe's compiler unrolls the looped kernels into the same code itself.)
     const size = limits.subgroupSize ?? 0;
     if (size && size <= UNROLLED_SUBGROUP_MAX) {
-      for (const [PX, CG] of [[8, 4], [8, 2], [4, 4], [8, 8], [16, 4], [16, 2], [8, 1]]) out.push({ kind: 'unrolled', PX, CG, lanes: size, subgroups: true, splits: 1 });
+      // (16-pixel tiles: SwiftShader's compile ran past Chromium's GPU watchdog.)
+      const tiles = g.pointwise ? [[8, 4], [8, 2], [4, 4], [8, 8], [8, 1]] : [[4, 4], [4, 2], [4, 8], [4, 1]];
+      for (const [PX, CG] of tiles) out.push({ kind: 'unrolled', PX, CG, lanes: size, subgroups: true, splits: 1 });
     }
-    for (const [PX, CG] of [[8, 4], [8, 8]]) out.push({ kind: 'unrolled', PX, CG, lanes: SOFTWARE_LANES, subgroups: false, splits: 1 });
+    for (const [PX, CG] of g.pointwise ? [[8, 4], [8, 8]] : [[4, 4], [4, 8]]) out.push({ kind: 'unrolled', PX, CG, lanes: SOFTWARE_LANES, subgroups: false, splits: 1 });
   }
   return distinctValid(out, gemmVariantName, (v) => gemmVariantProblem(g, v, limits));
 }

@@ -243,6 +243,11 @@ class Unpickler {
     }
   }
 
+  /** Where the next opcode starts: after STOP once run() has returned. */
+  get position(): number {
+    return this.pos;
+  }
+
   run(): unknown {
     const buf = this.buf;
     while (this.pos < buf.length) {
@@ -458,6 +463,16 @@ function decodeDecimal(s: string): number | bigint {
 /** Unpickles `buf` (one pickle, up to its STOP opcode). */
 export function unpickle(buf: Uint8Array, opts: UnpickleOptions): unknown {
   return new Unpickler(buf, opts).run();
+}
+
+/**
+ * Unpickles the pickle that starts `buf` and says where it ends: for streams of several pickles
+ * one after another (PyTorch's legacy checkpoint format).
+ */
+export function unpickleOne(buf: Uint8Array, opts: UnpickleOptions): { value: unknown; end: number } {
+  const u = new Unpickler(buf, opts);
+  const value = u.run();
+  return { value, end: u.position };
 }
 
 /** True for the frozen arrays this unpickler uses for Python tuples. */

@@ -1,0 +1,89 @@
+// What a loaded model is made of (LoadedWeights), and the builders every loader shares: the
+// graph factory of a config, the ASPP rates at another output stride, and TF DeepLab's
+// MobileNetV2 from a tensor map of any TF source (TFLite, .npy, a checkpoint folded on load).
+import type { Graph } from '../../graph/ir.js';
+import type { HostParams } from '../../graph/params.js';
+import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
+import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
+import type { MmsegSettings } from '../weights/mmseg-config.js';
+import { type NameResolver, tfMobilenetV2Params } from '../weights/tf-weights.js';
+import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
+import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
+
+export interface LoadedWeights {
+  name: string;
+  config: DeepLabConfig;
+  inputPolicy: InputPolicy;
+  /** MobileNetV2's width multiplier (1 for other backbones). */
+  depthMultiplier: number;
+  /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
+  params: HostParams;
+  /**
+   * The canonical network for one batch and input size: input 'image' [N,H,W,3] normalised,
+   * output 'logits'; `training` adds what only training has (dropout).
+   */
+  buildGraph(size: NetworkSize, opts?: { training?: boolean }): Graph;
+  /** An input size to build at load time (width, height), to check the weights early. */
+  probeSize: [number, number];
+  /** Class names and colours (VOC's unless the checkpoint names its own). */
+  classes: ClassSet;
+  /**
+   * Sliding-window inference by default (mmseg's test_cfg 'slide'): on the image resized by the
+   * input policy, windows of `crop` pixels every `stride`, their logits averaged.
+   */
+  slide?: SlideWindows;
+}
+
+/** What a registry entry knows of a model beyond its file. */
+export interface WeightHints {
+  /** mmseg models: architecture and test settings (the registry's, over the checkpoint's). */
+  mmseg?: Partial<MmsegSettings>;
+  /** The classes of the dataset the model was trained on (when the file names none). */
+  classes?: ClassSet;
+  /** The network's fixed input size [height, width] (TF zoo models: 513x513 unless said). */
+  inputSize?: [number, number];
+}
+
+/** ASPP rates follow the output stride (6/12/18 at 16 become 12/24/36 at 8) unless given. */
+export function scaledRates(rates: number[], fromStride: number, toStride: number): number[] {
+  return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
+}
+
+/** The network of a config for any batch and input size. */
+export function graphFactory(config: DeepLabConfig, depthMultiplier = 1): LoadedWeights['buildGraph'] {
+  return (size, opts) => buildDeepLab(config, size, { depthMultiplier, dropout: opts?.training });
+}
+
+export function tfMobilenetV2(
+  name: string,
+  size: [number, number],
+  source: Parameters<typeof tfMobilenetV2Params>[1],
+  resolver: NameResolver,
+  opts: LoadOptions,
+  classes?: ClassSet,
+): LoadedWeights {
+  // The first conv has 32 x multiplier filters; its weight is OHWI in every TF source.
+  const stem = source.get(resolver('MobilenetV2/Conv', 'weights', false)[0]);
+  if (!stem) throw new Error(`${name}: no MobilenetV2/Conv weights: not a TF DeepLab MobileNetV2 file`);
+  const depthMultiplier = stem.shape[0] / 32;
+  // The logits' output channels are the classes (21 for VOC, 19 for Cityscapes).
+  const logits = source.get(resolver('logits/semantic', 'weights', false)[0]);
+  const config = defaultConfig('mobilenet_v2', {
+    numClasses: logits && logits.shape.length === 4 ? logits.shape[0] : 21,
+    outputStride: opts.outputStride ?? 8,
+    asppRates: opts.asppRates ?? [],
+  });
+  const buildGraph = graphFactory(config, depthMultiplier);
+  const probe = buildGraph({ height: size[0], width: size[1] });
+  const params = tfMobilenetV2Params(probe, source, resolver, name);
+  return {
+    name,
+    config,
+    depthMultiplier,
+    inputPolicy: { kind: 'fixed', height: size[0], width: size[1] },
+    params,
+    buildGraph,
+    probeSize: [size[1], size[0]],
+    classes: classes ? validateClassSet(classes, config.numClasses, `${name}: classes`) : defaultClassSet(config.numClasses),
+  };
+}

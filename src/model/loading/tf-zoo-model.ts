@@ -1,0 +1,76 @@
+// TF DeepLab's model zoo as LoadedWeights: a zoo tarball's files (or a folder of them) hold a TF1
+// checkpoint bundle (`<prefix>.index` + `<prefix>.data-NNNNN-of-NNNNN`) and a frozen graph
+// (`frozen_inference_graph.pb`). The weights come from the checkpoint (the frozen graph's Consts
+// where there is none), the batch-norm epsilons from the graph (TF DeepLab's defaults where there
+// is none), folded on load (src/model/weights/tf-checkpoint.ts) into the MobileNetV2 network.
+import { datasetClassSet } from '../datasets.js';
+import type { TensorMap } from '../weights/import/tensor-map.js';
+import { readTar } from '../weights/import/tar.js';
+import { readTfCheckpoint, shardName } from '../weights/import/tf-bundle.js';
+import { readFrozenGraph } from '../weights/import/tf-graph.js';
+import { defaultTfBnEpsilon, foldTfVariables, foldedNames, isModelVariable } from '../weights/tf-checkpoint.js';
+import type { LoadOptions } from './options.js';
+import { type LoadedWeights, type WeightHints, tfMobilenetV2 } from './loaded-weights.js';
+
+/** The frozen graph's file name in a zoo tarball. */
+export const FROZEN_GRAPH = 'frozen_inference_graph.pb';
+
+/** TF DeepLab's zoo models take 513x513 crops (PASCAL VOC); a registry entry may say otherwise. */
+export const TF_ZOO_INPUT: [number, number] = [513, 513];
+
+/** The unfolded variables and epsilons of a zoo model's files (paths as in the tarball or folder). */
+export interface TfZooVariables {
+  variables: TensorMap;
+  epsilon: (scope: string) => number;
+  /** What the weights were read from, for messages. */
+  from: string;
+}
+
+/** A file source: names of the files there, and a reader of one by name. */
+export interface ZooFiles {
+  names: readonly string[];
+  read(name: string): Uint8Array;
+  /** Names the source in errors (the tarball or the folder). */
+  what: string;
+}
+
+/** The variables of a zoo model: its checkpoint bundle's (the one `.index`), else its frozen graph's Consts. */
+export function zooVariables(files: ZooFiles, prefixHint?: string): TfZooVariables {
+  const indexes = files.names.filter((n) => n.endsWith('.index') && (!prefixHint || n === `${prefixHint}.index`));
+  const graphName = files.names.find((n) => n === FROZEN_GRAPH || n.endsWith(`/${FROZEN_GRAPH}`));
+  const graph = graphName ? readFrozenGraph(files.read(graphName), `${files.what}: ${graphName}`) : undefined;
+  const epsilon = (scope: string) => graph?.bnEpsilon.get(scope) ?? defaultTfBnEpsilon(scope);
+  if (indexes.length > 1) throw new Error(`${files.what}: ${indexes.length} checkpoints (${indexes.join(', ')}); give the one to load as a prefix`);
+  if (indexes.length === 1) {
+    const indexName = indexes[0];
+    const prefix = indexName.slice(0, -'.index'.length);
+    const variables = readTfCheckpoint(
+      {
+        index: files.read(indexName),
+        indexName: `${files.what}: ${indexName}`,
+        shard: (shard, shards) => {
+          const name = shardName(prefix, shard, shards);
+          if (!files.names.includes(name)) throw new Error(`${files.what}: ${name} is missing (the data of checkpoint ${prefix})`);
+          return { bytes: files.read(name), name: `${files.what}: ${name}` };
+        },
+      },
+      isModelVariable,
+    );
+    return { variables, epsilon, from: `${files.what}: ${prefix}` };
+  }
+  if (graph) return { variables: graph.consts, epsilon, from: `${files.what}: ${graphName}` };
+  throw new Error(`${files.what}: neither a checkpoint (<prefix>.index and its .data) nor ${FROZEN_GRAPH}: not a TF DeepLab model`);
+}
+
+/** The files of a zoo tarball's bytes. */
+export function tarballFiles(bytes: Uint8Array, what: string): ZooFiles {
+  const members = readTar(bytes, what);
+  return { names: [...members.keys()], read: (n) => members.get(n)!, what };
+}
+
+/** A zoo model's weights as the MobileNetV2 network's. */
+export function tfZooModel(name: string, zoo: TfZooVariables, opts: LoadOptions, hints: WeightHints = {}, inputSize: [number, number] = TF_ZOO_INPUT): LoadedWeights {
+  const folded = foldTfVariables(zoo.variables, zoo.epsilon, zoo.from);
+  const classes = hints.classes ?? (folded.get('logits/semantic/weights')?.shape[0] === 19 ? datasetClassSet('cityscapes') : undefined);
+  return tfMobilenetV2(name, inputSize, folded, foldedNames, opts, classes);
+}

@@ -1,0 +1,148 @@
+// mmsegmentation's DeepLabv3 checkpoints (configs/deeplabv3/*: ResNetV1c / V1b backbones, ASPPHead,
+// FCNHead): recognising their state dicts, the network they hold, their classes, and converting
+// them into our parameters. The network is built by src/model/networks/deeplab.ts with the
+// 'mmseg' head; what the state dict cannot tell (dilations, test pipeline) comes from
+// mmseg-config.ts.
+//
+// The graph's params carry mmseg's keys unchanged, so converting is only a layout change: conv
+// weights OIHW -> HWIO, BN vectors as they are, num_batches_tracked dropped.
+import type { HostParams } from '../../graph/params.js';
+import { type BackboneName, type DeepLabConfig, defaultConfig } from '../networks/config.js';
+import { RESNET_BLOCKS } from '../networks/resnet.js';
+import { type ClassSet, validateClassSet } from '../voc.js';
+import type { MmsegSettings } from './mmseg-config.js';
+import { type StateDict, oihwToHwio } from './torchvision.js';
+
+/** The tensor whose presence marks an mmseg DeepLabv3 (ASPPHead's 1x1 branch). */
+export const MMSEG_DEEPLAB_MARKER = 'decode_head.aspp_modules.0.conv.weight';
+
+export function isMmsegDeepLab(state: StateDict): boolean {
+  return state.has(MMSEG_DEEPLAB_MARKER) && [...state.keys()].some((k) => k.startsWith('backbone.'));
+}
+
+/** What the state dict itself says of the network. */
+export interface MmsegNetwork {
+  backbone: Extract<BackboneName, 'resnet18' | 'resnet50' | 'resnet101'>;
+  stem: DeepLabConfig['stem'];
+  numClasses: number;
+  /** The decode head's channels (512, or 128 on ResNet-18). */
+  channels: number;
+  /** ASPP branches besides the 1x1 one. */
+  atrousBranches: number;
+  /** Whether the file holds the auxiliary FCN head. */
+  hasAux: boolean;
+}
+
+function shapeOf(state: StateDict, key: string, rank: number, what: string): readonly number[] {
+  const t = state.get(key);
+  if (!t) throw new Error(`${what}: mmseg DeepLabv3 checkpoint without ${key}`);
+  if (t.shape.length !== rank) throw new Error(`${what}: ${key} has shape [${t.shape.join(',')}], expected ${rank} dimensions`);
+  return t.shape;
+}
+
+/** The network an mmseg DeepLabv3 state dict holds, from its keys and shapes. */
+export function mmsegNetwork(state: StateDict, what = 'checkpoint'): MmsegNetwork {
+  if (!isMmsegDeepLab(state)) throw new Error(`${what}: not an mmseg DeepLabv3 checkpoint (no ${MMSEG_DEEPLAB_MARKER} or no backbone.* tensors)`);
+  const keys = [...state.keys()];
+  const stem = state.has('backbone.stem.0.weight') ? 'v1c' : state.has('backbone.conv1.weight') ? 'v1b' : undefined;
+  if (!stem) throw new Error(`${what}: mmseg backbone with neither a deep stem (backbone.stem.0.weight) nor a 7x7 one (backbone.conv1.weight)`);
+  let layer3 = 0;
+  let branches = 0;
+  for (const k of keys) {
+    const m = /^backbone\.layer3\.(\d+)\./.exec(k);
+    if (m) layer3 = Math.max(layer3, Number(m[1]) + 1);
+    const a = /^decode_head\.aspp_modules\.(\d+)\./.exec(k);
+    if (a) branches = Math.max(branches, Number(a[1]) + 1);
+  }
+  const bottleneck = state.has('backbone.layer1.0.conv3.weight');
+  const depth = ([18, 50, 101] as const).find((d) => RESNET_BLOCKS[d][2] === layer3 && (d === 18) !== bottleneck);
+  if (!depth) throw new Error(`${what}: ResNet with ${layer3} units in layer3 (${bottleneck ? 'bottleneck' : 'basic'} blocks) is none of ResNet-18, -50, -101`);
+  const seg = shapeOf(state, 'decode_head.conv_seg.weight', 4, what);
+  return {
+    backbone: `resnet${depth}`,
+    stem,
+    numClasses: seg[0],
+    channels: seg[1],
+    atrousBranches: branches - 1,
+    hasAux: state.has('auxiliary_head.conv_seg.weight'),
+  };
+}
+
+/** The config of an mmseg DeepLabv3: its network, the settings, then `overrides`. */
+export function mmsegConfig(net: MmsegNetwork, settings: MmsegSettings, overrides: Partial<DeepLabConfig> = {}, what = 'checkpoint'): DeepLabConfig {
+  if (settings.asppRates.length !== net.atrousBranches) {
+    throw new Error(`${what}: the ASPP head has ${net.atrousBranches} dilated branches but the settings give ${settings.asppRates.length} rates (${settings.asppRates.join(', ')})`);
+  }
+  return defaultConfig(net.backbone, {
+    numClasses: net.numClasses,
+    outputStride: settings.outputStride,
+    asppRates: settings.asppRates,
+    asppChannels: net.channels,
+    multiGrid: settings.multiGrid ?? [1, 1, 1],
+    dilationConvention: 'mmseg',
+    stem: net.stem,
+    head: 'mmseg',
+    resizeMode: settings.alignCorners ? 'align_corners' : 'half_pixel',
+    normalization: 'imagenet',
+    aux: false,
+    ...overrides,
+  });
+}
+
+/**
+ * An mmseg DeepLabv3 state dict as our params: conv weights to HWIO, num_batches_tracked
+ * dropped, auxiliary_head.* dropped unless cfg.aux; every other tensor kept as it is, so
+ * checkParams reports anything the model does not declare.
+ */
+export function mmsegParams(state: StateDict, cfg: DeepLabConfig): HostParams {
+  const params: HostParams = new Map();
+  for (const [name, t] of state) {
+    if (name.endsWith('.num_batches_tracked')) continue;
+    if (!cfg.aux && name.startsWith('auxiliary_head.')) continue;
+    params.set(name, t.shape.length === 4 ? oihwToHwio(t.data, t.shape) : { shape: [...t.shape], data: t.data });
+  }
+  return params;
+}
+
+/** A value of an unpickled dict (a Map), by key. */
+function entry(dict: unknown, key: string): unknown {
+  return dict instanceof Map ? dict.get(key) : undefined;
+}
+
+/** The config text of a checkpoint's meta: 0.x `config`, 1.x `cfg`. */
+export function mmsegConfigText(meta: unknown): string | undefined {
+  for (const key of ['cfg', 'config']) {
+    const v = entry(meta, key);
+    if (typeof v === 'string') return v;
+  }
+  return undefined;
+}
+
+/** The experiment name a checkpoint's meta records (0.x `exp_name`, 1.x `experiment_name`). */
+export function mmsegExperimentName(meta: unknown): string | undefined {
+  for (const key of ['exp_name', 'experiment_name']) {
+    const v = entry(meta, key);
+    if (typeof v === 'string') return v;
+  }
+  return undefined;
+}
+
+/**
+ * The class names and colours a checkpoint's meta gives: 1.x `dataset_meta: {classes, palette}`,
+ * else 0.x `CLASSES` / `PALETTE` (as mmseg's init_model reads them). A palette may be missing
+ * (colours then come from `fallback`); names of the wrong count are an error naming the file.
+ */
+export function mmsegClasses(meta: unknown, numClasses: number, fallback: ClassSet, what: string): ClassSet | undefined {
+  const datasetMeta = entry(meta, 'dataset_meta');
+  const names = entry(datasetMeta, 'classes') ?? entry(meta, 'CLASSES');
+  const palette = entry(datasetMeta, 'palette') ?? entry(meta, 'PALETTE');
+  if (names === undefined || names === null) return undefined;
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw new Error(`${what}: meta classes are not a list of names`);
+  const colors =
+    Array.isArray(palette) && palette.length === names.length
+      ? palette.map((c) => (Array.isArray(c) ? ([...c] as [number, number, number]) : c))
+      : fallback.colors.length === names.length
+        ? fallback.colors
+        : names.map((_, i) => fallback.colors[i % fallback.colors.length]);
+  return validateClassSet({ names: names.map((n: string) => n.trim()), colors }, numClasses, `${what}: meta`);
+}

@@ -1,0 +1,85 @@
+// TF DeepLab's training checkpoint (or frozen graph) variables -> the folded tensors the
+// MobileNetV2 builder reads (src/model/weights/tf-weights.ts), with batch norm folded in.
+//
+// Each conv `<scope>/weights` (HWIO [kh,kw,in,out]) or depthwise `<scope>/depthwise_weights`
+// ([kh,kw,C,1]) followed by `<scope>/BatchNorm/{gamma,beta,moving_mean,moving_variance}` becomes
+// w * scale and beta - mean * scale per output channel, scale = gamma / sqrt(var + eps), in
+// float64 rounded once. The checkpoint does not store eps: the frozen graph does (each
+// FusedBatchNorm's attr); without one, TF DeepLab's values apply: 0.001 in MobilenetV2/* (slim's
+// batch_norm default) and 1e-5 in the heads (model.py). Optimizer slots (`*/Momentum`),
+// `global_step` and anything else that is no conv of the network are left out.
+import type { TensorMap } from './import/tensor-map.js';
+import type { NameResolver } from './tf-weights.js';
+
+/** The eps TF DeepLab's batch norms use where the graph does not say: 0.001 in the backbone, 1e-5 in the heads. */
+export function defaultTfBnEpsilon(scope: string): number {
+  return scope.startsWith('MobilenetV2/') ? 1e-3 : 1e-5;
+}
+
+/** Names the folded tensors go by, for tfMobilenetV2Params: OHWI weights, depthwise [1,H,W,C], biases. */
+export const foldedNames: NameResolver = (scope, role, depthwise) => {
+  if (role === 'weights') return [depthwise ? `${scope}/depthwise_weights` : `${scope}/weights`];
+  return [`${scope}/folded_bias`];
+};
+
+/** HWIO [kh,kw,in,out] -> OHWI, scaling output channel o by scale[o]. */
+function hwioToOhwiScaled(data: Float32Array, [kh, kw, cin, cout]: readonly number[], scale: Float64Array): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let h = 0; h < kh; h++)
+    for (let w = 0; w < kw; w++)
+      for (let i = 0; i < cin; i++)
+        for (let o = 0; o < cout; o++) out[((o * kh + h) * kw + w) * cin + i] = data[((h * kw + w) * cin + i) * cout + o] * scale[o];
+  return out;
+}
+
+/**
+ * The folded conv tensors of TF variables (a checkpoint's or a frozen graph's), by foldedNames;
+ * `epsilon(scope)` gives each batch norm's eps. Missing BN parts are an error naming them.
+ */
+export function foldTfVariables(vars: TensorMap, epsilon: (scope: string) => number, what: string): TensorMap {
+  const out: TensorMap = new Map();
+  for (const [name, t] of vars) {
+    const m = /^(.*)\/(weights|depthwise_weights)$/.exec(name);
+    if (!m) continue;
+    const [, scope, kind] = m;
+    const depthwise = kind === 'depthwise_weights';
+    if (t.shape.length !== 4) throw new Error(`${what}: '${name}' has shape [${t.shape.join(',')}], not a 4-D conv weight`);
+    const channels = depthwise ? t.shape[2] * t.shape[3] : t.shape[3];
+    const bn = `${scope}/BatchNorm`;
+    const scale = new Float64Array(channels).fill(1);
+    const bias = new Float64Array(channels);
+    if (vars.has(`${bn}/moving_mean`) || vars.has(`${bn}/moving_variance`) || vars.has(`${bn}/beta`)) {
+      const part = (p: string, required: boolean) => {
+        const v = vars.get(`${bn}/${p}`);
+        if (!v && required) throw new Error(`${what}: '${bn}/${p}' is missing (the batch norm after '${name}')`);
+        if (v && (v.shape.length !== 1 || v.shape[0] !== channels)) throw new Error(`${what}: '${bn}/${p}' has shape [${v.shape.join(',')}], expected [${channels}]`);
+        return v?.data;
+      };
+      const gamma = part('gamma', false);
+      const beta = part('beta', false);
+      const mean = part('moving_mean', true)!;
+      const variance = part('moving_variance', true)!;
+      const eps = epsilon(scope);
+      for (let c = 0; c < channels; c++) {
+        scale[c] = (gamma ? gamma[c] : 1) / Math.sqrt(variance[c] + eps);
+        bias[c] = (beta ? beta[c] : 0) - mean[c] * scale[c];
+      }
+    } else {
+      const b = vars.get(`${scope}/biases`);
+      if (b) bias.set(b.data);
+    }
+    const weights = depthwise
+      ? Float32Array.from(t.data, (v, i) => v * scale[i % channels])
+      : hwioToOhwiScaled(t.data, t.shape, scale);
+    const shape = depthwise ? [1, t.shape[0], t.shape[1], channels] : [t.shape[3], t.shape[0], t.shape[1], t.shape[2]];
+    out.set(foldedNames(scope, 'weights', depthwise)[0], { shape, data: weights, sourceDType: 'f32' });
+    out.set(foldedNames(scope, 'biases', depthwise)[0], { shape: [channels], data: Float32Array.from(bias), sourceDType: 'f32' });
+  }
+  if (out.size === 0) throw new Error(`${what}: no conv weights ('<scope>/weights' or '<scope>/depthwise_weights'): not a TF DeepLab checkpoint`);
+  return out;
+}
+
+/** Whether a checkpoint variable is model state, not an optimizer slot or a step counter. */
+export function isModelVariable(name: string): boolean {
+  return !/\/(Momentum|Adam(_1)?|RMSProp(_1)?|ExponentialMovingAverage)$/.test(name) && name !== 'global_step';
+}
