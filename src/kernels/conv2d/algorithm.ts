@@ -90,6 +90,15 @@ export function epilogueConstants(p: Conv2dParams, has: EpilogueSlots): Record<s
   };
 }
 
+/**
+ * The epilogue as one uniform field, for kernels that read it at run time rather than from
+ * override constants (one pipeline then serves every epilogue): bit 0 bias, bit 1 scale, bit 2
+ * residual, bits 8-15 the activation's code.
+ */
+export function epilogueBits(p: Conv2dParams, has: EpilogueSlots): number {
+  return (has.bias ? 1 : 0) | (has.scale ? 2 : 0) | (has.residual ? 4 : 0) | (activationCode(p.activation ?? 'none') << 8);
+}
+
 /** The bindings every conv kernel takes (conv2d_bindings.wgsl); unused epilogue slots get the weight. */
 export function convBuffers(t: Conv2dOperands): GpuTensor[] {
   return [t.input, t.weight, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out];

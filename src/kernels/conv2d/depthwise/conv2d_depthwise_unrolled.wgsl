@@ -115,6 +115,7 @@ fn main(
 
     // Output (r, p) is (oh0 + r * phaseStepH, ow0 + p * phaseStepW); its tap (kh, kw) is window
     // value (r * SSH + kh, p * SSW + kw).
+    var res: array<vec4f, TR * TP>;
 //#repeat r TR
 //#repeat p TP
     {
@@ -124,9 +125,14 @@ fn main(
       a += x{r*SSH+kh}_{p*SSW+kw} * w{kh}_{kw};
 //#end
 //#end
-      if (qLane < C4) { store(n, oh0 + {r}u * dw.phaseStepH, ow0 + {p}u * dw.phaseStepW, q, a, s, b); }
+      res[{r*TP+p}] = a;
     }
 //#end
 //#end
+    // The epilogue as a loop (written out per output, it made the compile slower than the
+    // arithmetic did).
+    if (qLane < C4) {
+      for (var i = 0u; i < TR * TP; i++) { store(n, oh0 + (i / TP) * dw.phaseStepH, ow0 + (i % TP) * dw.phaseStepW, q, res[i], s, b); }
+    }
   }
 }

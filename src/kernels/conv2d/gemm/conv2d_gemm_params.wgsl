@@ -20,6 +20,7 @@ struct Params {
   rowsPerBlock: u32, // the block's pixels (R or BM), at run time so the epilogue loop stays a loop
   coGroups: u32,     // workgroups along the channels per split (grid x = splits * coGroups)
   ciChunk: u32,      // input channels per split (cin without split-K)
+  epilogue: u32,     // the epilogue at run time (epilogueBits): kernels without override constants for it
 }
 
 //#include "conv2d_bindings.wgsl"

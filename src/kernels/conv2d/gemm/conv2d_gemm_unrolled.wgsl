@@ -19,12 +19,11 @@
 //
 // Module consts (the variant's, src/kernels/conv2d/gemm/variants.ts): PX pixels, CG channels a
 // lane, SG subgroup lanes, and POINTWISE (1 or 0). Channel j of a lane is co = base + j * WG +
-// lane (coalesced, as in conv2d_gemm.wgsl). Split-K and the epilogue are conv2d_gemm.wgsl's.
+// lane (coalesced, as in conv2d_gemm.wgsl). Split-K and the epilogue are conv2d_gemm.wgsl's,
+// the epilogue read from a uniform (one pipeline serves every epilogue: compiles are slow where
+// this kernel runs).
 //#include "activation.wgsl"
 
-override HAS_BIAS: u32 = 0u;
-override HAS_SCALE: u32 = 0u;
-override HAS_RESIDUAL: u32 = 0u;
 // Lanes a workgroup has (the subgroup variant: exactly one subgroup, SG).
 override WG: u32 = 8u;
 override SPLIT_K: u32 = 0u;
@@ -39,11 +38,13 @@ fn store(m: u32, co: u32, acc: f32, split: u32) {
     out[split * params.M * params.cout + idx] = elem_t(acc);
     return;
   }
+  // The epilogue is a uniform (epilogueBits), not override constants: one pipeline for all.
+  let e = params.epilogue;
   var v = acc;
-  if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }
-  if (HAS_BIAS != 0u) { v = v + f32(bias[co]); }
-  if (HAS_RESIDUAL != 0u) { v = v + f32(residual[idx]); }
-  out[idx] = elem_t(activate(v));
+  if ((e & 2u) != 0u) { v = v * f32(scale[co]); }
+  if ((e & 1u) != 0u) { v = v + f32(bias[co]); }
+  if ((e & 4u) != 0u) { v = v + f32(residual[idx]); }
+  out[idx] = elem_t(activateAs(v, e >> 8u));
 }
 
 // A pixel's input offset at tap (kh, kw), or OUTSIDE where the tap falls into the zero padding.
@@ -156,9 +157,13 @@ fn main(
 //#end
   }
 
+  // The epilogue as a loop over an array (a gather a value on SwiftShader, next to the K loop's
+  // thousands): written out PX * CG times, it tripled the kernel's compile time there.
+  var res: array<f32, PX * CG>;
 //#repeat p PX
 //#repeat g CG
-  store(m0 + {p}u, coBase + {g}u * WG, a{p}_{g}, split);
+  res[{p*CG+g}] = a{p}_{g};
 //#end
 //#end
+  for (var i = 0u; i < PX * CG; i++) { store(m0 + i / CG, coBase + (i % CG) * WG, res[i], split); }
 }

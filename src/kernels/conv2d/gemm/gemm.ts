@@ -8,7 +8,7 @@ import { type Dispatch, type Grid, Uniforms, linearGrid, makeDispatch } from '..
 import { STORAGE_USAGE } from '../../../gpu/buffer-pool.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { checkBindable, tensorBytes } from '../../../gpu/tensor.js';
-import { type ConvAlgorithm, type ConvLayer, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueConstants, windowUniforms } from '../algorithm.js';
+import { type ConvAlgorithm, type ConvLayer, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueBits, epilogueConstants, windowUniforms } from '../algorithm.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
 import { type GemmVariant, defaultMatrixVariant, gemmBlock, gemmCandidates, gemmVariantName, gemmVariantProblem, normaliseSplits } from './variants.js';
 
@@ -28,7 +28,9 @@ function gemmSpec(g: ConvGeometry, p: Conv2dParams, has: EpilogueSlots, v: GemmV
     // The tile is written out in the source: its sizes are module constants.
     // Pointwise layers (1x1, no padding) work out their pixels' offsets once.
     const consts: Record<string, number> = { PX: v.PX, CG: v.CG, POINTWISE: g.pointwise ? 1 : 0, ...(v.subgroups ? { SG: v.lanes } : {}) };
-    return { shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { ...epilogue, WG: v.lanes } };
+    // Its epilogue is a uniform (epilogueBits): one pipeline serves every epilogue, which
+    // matters where compiles are slow (SwiftShader).
+    return { shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { WG: v.lanes, ...(v.splits > 1 ? { SPLIT_K: 1 } : {}) } };
   }
   if (v.kind === 'tiled') {
     const tile = { BM: v.BM, BN: v.BN, BK: v.BK, TM: v.TM, TN: v.TN, WGX: v.BN / v.TN, WGY: v.BM / v.TM };
@@ -105,7 +107,8 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
       .u32(mTiles)
       .u32(block.pixels)
       .u32(coGroups)
-      .u32(Math.ceil(g.cin / v.splits));
+      .u32(Math.ceil(g.cin / v.splits))
+      .u32(v.splits > 1 ? 0 : epilogueBits(p, has));
     const workgroups = blockGrid(ctx, mTiles, v.splits * coGroups);
     if (v.splits === 1) return [makeDispatch(ctx, { label, spec: gemmSpec(g, p, has, v), uniforms, buffers: convBuffers(t), workgroups })];
     return splitKDispatches(ctx, t, p, { g, label, uniforms, workgroups, gemm: v, count: M * g.cout, has });
