@@ -1,7 +1,8 @@
 // The browser benchmark's page script (bundled to dist/bench-page/bench-page.js by
 // scripts/build-browser.mjs; bench/browser.ts serves and drives it). In one page, on the
 // page's WebGPU adapter, the engines run one model case each in turn:
-//  - ours: the checkpoint loaded with loadModel, DeepLabModel.forwardToHost;
+//  - ours: the checkpoint loaded with loadModel, untuned (the adapter class's defaults), DeepLabModel.forwardToHost;
+//  - ours-tuned: the same, loaded with tune 'full' (its load includes tuning in the page);
 //  - ort: ONNX Runtime Web's WebGPU execution provider on the ONNX file we exported;
 //  - tfjs: TensorFlow.js' WebGPU backend running the graph our model compiles (bench/tfjs-graph.ts,
 //    the Node bench's interpreter) on the parameters our model holds;
@@ -22,7 +23,7 @@ import { relativeError } from '../src/util/relative-error.js';
 type Ort = typeof import('onnxruntime-web');
 type LiteRt = typeof import('@litertjs/core');
 
-export const ENGINES = ['ours', 'ort', 'tfjs', 'litert-webgpu', 'litert-wasm'] as const;
+export const ENGINES = ['ours', 'ours-tuned', 'ort', 'tfjs', 'litert-webgpu', 'litert-wasm'] as const;
 export type EngineName = (typeof ENGINES)[number];
 /** LiteRT.js' two accelerators, as its engines name them. */
 const LITERT_ACCELERATOR = { 'litert-webgpu': 'webgpu', 'litert-wasm': 'wasm' } as const;
@@ -264,7 +265,7 @@ async function opened(name: EngineName, open: () => Promise<MadeEngine>): Promis
 function openOurs(spec: CaseSpec, bytes: ArrayBuffer, input: Float32Array): Promise<OpenEngine & { model: DeepLabModel }> {
   let model: DeepLabModel | undefined;
   return opened('ours', async () => {
-    const m = await loadModel(bytes, { ctx: ctx!, name: spec.name });
+    const m = await loadModel(bytes, { ctx: ctx!, name: spec.name, tune: 'off' });
     model = m;
     return {
       run: async () => {
@@ -275,6 +276,33 @@ function openOurs(spec: CaseSpec, bytes: ArrayBuffer, input: Float32Array): Prom
       dispose: () => m.dispose(),
     };
   }).then((e) => ({ ...e, model: model! }));
+}
+
+/**
+ * Ours tuned in the page as a user would: loadModel with tune 'full' on a context of its own (its
+ * default budget; its load includes the tuning, whose choices go to this page's IndexedDB).
+ */
+async function openOursTuned(spec: CaseSpec, bytes: ArrayBuffer, input: Float32Array): Promise<OpenEngine> {
+  const tunedCtx = await GpuContext.create({ tune: 'full' });
+  try {
+    return await opened('ours-tuned', async () => {
+      const m = await loadModel(bytes, { ctx: tunedCtx, name: spec.name, tune: 'full' });
+      return {
+        run: async () => {
+          const t = performance.now();
+          const out = await m.forwardToHost(input, spec.height, spec.width);
+          return { ms: performance.now() - t, out };
+        },
+        dispose: () => {
+          m.dispose();
+          tunedCtx.destroy();
+        },
+      };
+    });
+  } catch (e) {
+    tunedCtx.destroy();
+    throw e;
+  }
 }
 
 function openOrt(spec: CaseSpec, bytes: ArrayBuffer, input: Float32Array): Promise<OpenEngine> {
@@ -388,6 +416,13 @@ export async function runCase(spec: CaseSpec): Promise<{ results: EngineResult[]
         open.push(ours);
       } catch (e) {
         failed('ours', message(e));
+      }
+    }
+    if (spec.engines.includes('ours-tuned')) {
+      try {
+        open.push(await openOursTuned(spec, await fetchBytes(spec.checkpoint), input));
+      } catch (e) {
+        failed('ours-tuned', message(e));
       }
     }
     if (spec.engines.includes('ort')) {

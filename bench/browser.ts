@@ -20,6 +20,7 @@ import { type CaseProfile, type CaseSpec, ENGINES, type EngineName, type EngineR
 import { startBenchServer } from './browser-server.js';
 import { median } from './common.js';
 import { ROOT } from './model.js';
+import { readFlag } from '../src/util/flags.js';
 import { compile } from '../src/graph/compile.js';
 import { readImage } from '../src/io/image.js';
 import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../src/io/resize-cpu.js';
@@ -28,7 +29,17 @@ import { type LoadedWeights, saveCheckpoint } from '../src/model/loading/load-we
 import { exportOnnx } from '../src/model/onnx-export.js';
 
 /** Debian's Chromium unless DEEPLAB_CHROMIUM names another. */
-export const CHROMIUM = process.env.DEEPLAB_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM = readFlag('DEEPLAB_CHROMIUM');
+
+/** Throws an error saying how to get a Chromium unless CHROMIUM is there; `what` names the caller. */
+export function requireChromium(what: string): void {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${what}: no Chromium at ${CHROMIUM}: set DEEPLAB_CHROMIUM to a Chromium or Chrome executable ` +
+        "(e.g. DEEPLAB_CHROMIUM=\"$(which google-chrome)\"), or on Debian run npm run setup, which installs /usr/bin/chromium",
+    );
+  }
+}
 /** Headless, as root, on a machine with no network. */
 const BASE_FLAGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
 
@@ -57,8 +68,7 @@ const ADAPTER_FLAGS: Record<BrowserAdapter, { flags: string[]; expect: string }>
 
 /** The flags for `adapter`, or DEEPLAB_CHROMIUM_FLAGS (space-separated) in their place. */
 export function chromiumFlags(adapter: BrowserAdapter = 'swiftshader'): string[] {
-  const own = process.env.DEEPLAB_CHROMIUM_FLAGS?.trim();
-  return [...BASE_FLAGS, ...(own ? own.split(/\s+/) : ADAPTER_FLAGS[adapter].flags)];
+  return [...BASE_FLAGS, ...(readFlag('DEEPLAB_CHROMIUM_FLAGS') ?? ADAPTER_FLAGS[adapter].flags)];
 }
 
 export interface BrowserCase {
@@ -208,7 +218,7 @@ const fmt = (x: number | null, digits = 0): string => (x === null ? '-' : x.toFi
 /** Runs the cases in one page; the temporary folder, server and browser are gone when it returns. */
 export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Promise<BrowserRun> {
   if (!cases.length) throw new Error('bench browser: no model cases');
-  if (!existsSync(CHROMIUM)) throw new Error(`bench browser: ${CHROMIUM} is missing (install Debian's chromium: npm run setup, or name one with DEEPLAB_CHROMIUM)`);
+  requireChromium('bench browser');
   const log = o.log ?? console.log;
   const engines = o.engines ?? [...ENGINES];
   const adapter = o.adapter ?? 'swiftshader';
@@ -245,7 +255,7 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
     log(`browser: Chromium ${browser.version()}, flags ${flags.join(' ')}`);
     log(`browser: adapters: ${Object.entries(start.adapters).map(([e, a]) => `${e} ${a}`).join('; ')}`);
     // Flags the browser does not honour fall back to another adapter without a word: check.
-    const expected = process.env.DEEPLAB_CHROMIUM_FLAGS?.trim() ? null : ADAPTER_FLAGS[adapter].expect;
+    const expected = readFlag('DEEPLAB_CHROMIUM_FLAGS') ? null : ADAPTER_FLAGS[adapter].expect;
     if (expected && !start.adapters.ours!.includes(expected)) {
       throw new Error(`bench browser: asked for ${adapter}, but the page's adapter is ${start.adapters.ours}`);
     }

@@ -19,6 +19,7 @@ import { argmaxAgreement } from './agreement.js';
 import { benchArgs, median, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { type Tfjs, type TfTensor, TfjsGraph, freshTfjsBackend } from './tfjs-graph.js';
 import { relativeError } from '../src/util/relative-error.js';
+import { sharedDirPresent, sharedPath, useSharedWeights } from '../test/shared.js';
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,7 +74,7 @@ function parseArgs(argv: string[]): Options {
     repeats: Math.max(1, count('--repeats', quick ? 2 : 5)),
     warmup: count('--warmup', 1),
     models,
-    image: resolve(value('--image') ?? join(ROOT, '..', 'shared', 'data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png')),
+    image: resolve(value('--image') ?? sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png')),
     out: resolve(value('--out') ?? join(ROOT, 'bench', 'results', 'model.json')),
   };
 }
@@ -402,16 +403,15 @@ export function printTables(rows: Row[]): void {
   );
 }
 
-/** Offline copies of the weights (the shared folder) unless the caller points elsewhere. */
-export function useSharedWeights(): void {
-  const shared = join(ROOT, '..', 'shared', 'weights');
-  if (!process.env.DEEPLAB_WEIGHTS_DIR && existsSync(shared)) process.env.DEEPLAB_WEIGHTS_DIR = shared;
+/** Offline copies of the weights (the shared folder, where there is one) unless the caller points elsewhere. */
+export function useSharedWeightsIfPresent(): void {
+  if (sharedDirPresent()) useSharedWeights();
 }
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (!existsSync(o.image)) throw new Error(`bench:model: image not found: ${o.image}`);
-  useSharedWeights();
+  useSharedWeightsIfPresent();
   ensureRuntimeDir();
   const ctx = await GpuContext.create();
   try {

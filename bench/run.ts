@@ -22,7 +22,7 @@ import { printBrowserColdStart, printBrowserProfile } from './browser-report.js'
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
 import { LAYERS, OurTimer, benchKernels } from './kernels.js';
 import { benchMemoryKernels } from './memory.js';
-import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeights } from './model.js';
+import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeightsIfPresent } from './model.js';
 import { benchPrecision } from './precision.js';
 import { benchQuantize } from './quantize.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
@@ -38,6 +38,7 @@ import { defaultConfig, paperAsppRates } from '../src/model/networks/config.js';
 import { type NetworkSize, buildDeepLab } from '../src/model/networks/deeplab.js';
 import { defaultClassSet } from '../src/model/voc.js';
 import { adaptWeights, freshParams } from '../src/train/adapt.js';
+import { sharedPath } from '../test/shared.js';
 
 const BENCH = 'bench';
 const PARTS = ['tune', 'kernels', 'model', 'train', 'profile', 'precision', 'quantize', 'browser'] as const;
@@ -47,7 +48,7 @@ type Part = (typeof PARTS)[number];
 interface Result {
   part: Part;
   model: string;
-  engine: 'ours' | 'tfjs' | 'ort' | 'litert-webgpu' | 'litert-wasm';
+  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'ort' | 'litert-webgpu' | 'litert-wasm';
   batch: number;
   /** Null where the part times nothing (quantize). */
   medianMs: number | null;
@@ -90,7 +91,6 @@ const TRAIN_CASES: { name: string; weights: () => Promise<LoadedWeights> }[] = [
   { name: 'resnet50', weights: async () => randomResnet50(16, 513) },
 ];
 
-const MOBILENETV3_RANDOM = join(ROOT, '..', 'shared', 'fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 /**
  * Browser part: the sizes are what SwiftShader (Chromium's CPU adapter) gets through in a few
@@ -103,9 +103,9 @@ const BROWSER_CASES: BrowserCase[] = [
     weightsNote: 'mobilenetv2-pascal-257',
     weights: () => loadWeights('mobilenetv2-pascal-257', { download: false }),
     // The file mobilenetv2-pascal-257 is read from, for LiteRT.js (its input is fixed at 257x257).
-    tflite: { path: join(ROOT, '..', 'shared', 'weights', 'deeplabv3_257_mv_gpu.tflite'), size: 257 },
+    tflite: { path: sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), size: 257 },
   },
-  { name: 'mobilenetv3-large', size: 97, weightsNote: 'random (torchvision fixture)', weights: () => loadWeights(MOBILENETV3_RANDOM, { download: false }) },
+  { name: 'mobilenetv3-large', size: 97, weightsNote: 'random (torchvision fixture)', weights: () => loadWeights(sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth'), { download: false }) },
   { name: 'resnet50-os16', size: 65, weightsNote: 'random', weights: async () => randomResnet50(16, 65) },
 ];
 
@@ -146,7 +146,7 @@ function parseArgs(argv: string[]) {
     browserProfileTiming: args.value('--browser-profile-timing') === undefined ? undefined : pickByName(BENCH, 'profile timing', args.value('--browser-profile-timing'), ['timestamps', 'host'] as const, (t) => t)[0],
     /** Seconds of tuning per model (part tune). */
     tuneBudgetMs: positive('--tune-budget', quick ? 20 : 60) * 1000,
-    image: join(ROOT, '..', 'shared', 'data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
+    image: sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
     out: resolve(args.value('--out') ?? join(ROOT, 'bench', 'results', 'bench.json')),
   };
 }
@@ -243,7 +243,7 @@ async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
     console.log('precision: skipped, the adapter has no shader-f16');
     return [];
   }
-  const vocDir = join(ROOT, '..', 'shared', 'data', 'voc-sample');
+  const vocDir = sharedPath('data', 'voc-sample');
   const results: Result[] = [];
   for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
     const weights = c.mobilenet ? await loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
@@ -272,7 +272,7 @@ async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
  * loaded back: file sizes, and on the VOC sample agreement with f32 and mIoU. Nothing is timed.
  */
 async function quantizePart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const vocDir = join(ROOT, '..', 'shared', 'data', 'voc-sample');
+  const vocDir = sharedPath('data', 'voc-sample');
   const results: Result[] = [];
   for (const c of MODEL_CASES.filter((m) => m.mobilenet && o.models.includes(m.name))) {
     const rows = await benchQuantize(ctx, await caseWeights(c), vocDir);
@@ -415,7 +415,7 @@ function describeSubgroupMatrices(ctx: GpuContext): string {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  useSharedWeights();
+  useSharedWeightsIfPresent();
   ensureRuntimeDir();
   const ctx = await GpuContext.create({ timestamps: o.parts.includes('kernels') || o.parts.includes('profile') });
   await verifySubgroupMatrices(ctx);

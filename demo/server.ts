@@ -17,6 +17,8 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { REGISTRY } from '../src/model/loading/registry.js';
+import { readFlag } from '../src/util/flags.js';
+import { sharedDirLocation } from '../test/shared.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/demo -> root
 const WEIGHT_EXTENSIONS = new Set(['.tflite', '.pth', '.pt', '.safetensors']);
@@ -157,8 +159,9 @@ function parserAnswer(err: NodeJS.ErrnoException & { rawPacket?: Buffer }): stri
 }
 
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ server: Server; url: string }> {
-  const weightsDir = resolve(opts.weightsDir ?? process.env.DEEPLAB_WEIGHTS_DIR ?? join(ROOT, '..', 'shared', 'weights'));
-  const samplesDir = resolve(opts.samplesDir ?? join(ROOT, '..', 'shared', 'data', 'voc-sample', 'JPEGImages'));
+  // The shared folder's copies by default; a missing folder serves empty lists.
+  const weightsDir = resolve(opts.weightsDir ?? readFlag('DEEPLAB_WEIGHTS_DIR') ?? join(sharedDirLocation(), 'weights'));
+  const samplesDir = resolve(opts.samplesDir ?? join(sharedDirLocation(), 'data', 'voc-sample', 'JPEGImages'));
   const log = opts.log ?? ((line: string) => console.error(line));
   const statics: Record<string, string> = {
     '/': join(ROOT, 'demo', 'index.html'),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the project needs outside npm: a Vulkan driver that Dawn accepts.
-# On a machine without a GPU that is Mesa's software rasteriser (lavapipe). Debian 12 ships
-# Mesa 22.3, which Dawn rejects, so the driver comes from the bookworm-backports suite (Mesa 25).
+# Installs what the project needs outside npm when no WebGPU adapter can be created: a Vulkan
+# driver that Dawn accepts. On a machine without a GPU that is Mesa's software rasteriser
+# (lavapipe). Debian 12 ships Mesa 22.3, which Dawn rejects, so the driver comes from the
+# bookworm-backports suite (Mesa 25). Without apt-get it says what to install and fails.
 set -euo pipefail
 
 if [ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || [ -e /usr/share/vulkan/icd.d/lvp_icd.json ]; then
@@ -12,7 +13,11 @@ if [ -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ] || [ -e /usr/share/vulkan/
 fi
 
 source "$(dirname "$0")/apt.sh"
-require_apt setup-system "a Vulkan driver (Mesa >= 23 lavapipe, or a GPU driver)"
+if ! have_apt; then
+  echo "setup-system: no apt-get here to install a Vulkan driver: install one Dawn accepts (your GPU's driver, or Mesa >= 23's" \
+    "lavapipe: on Fedora dnf install mesa-vulkan-drivers, on Arch pacman -S vulkan-swrast), then run npm run setup again" >&2
+  exit 1
+fi
 
 SOURCES=/etc/apt/sources.list.d/debian.sources
 if [ -f "$SOURCES" ] && ! grep -q 'bookworm-backports' "$SOURCES"; then

@@ -1,7 +1,7 @@
 // The test helpers themselves: a helper that cannot fail would make every test using it a
 // test that cannot fail.
 import { AssertionError, expect } from 'chai';
-import { expectRejects } from './helpers.js';
+import { expectRejects, expectThrows } from './helpers.js';
 
 async function failureOf(p: Promise<unknown>): Promise<unknown> {
   try {
@@ -36,5 +36,19 @@ describe('test helpers: expectRejects', () => {
     const err = await expectRejects(async () => { throw new RangeError('bad size 3'); }, /bad size \d/);
     expect(err).to.be.instanceOf(RangeError);
     expect((await expectRejects(Promise.reject(new Error('abc')), 'b')).message).to.equal('abc');
+  });
+});
+
+describe('test helpers: expectThrows', () => {
+  it('fails when nothing is thrown or the message does not match; passes an inner assertion on', () => {
+    expect(() => expectThrows(() => 1, /x/, 'a quiet call')).to.throw(AssertionError, /a quiet call: no error was thrown/);
+    expect(() => expectThrows(() => { throw new Error('something else'); }, /expected words/)).to.throw(AssertionError);
+    const inner = new AssertionError('inner assertion');
+    expect(() => expectThrows(() => { throw inner; }, /inner/)).to.throw(inner);
+  });
+
+  it('returns the error on a match', () => {
+    const err = expectThrows(() => { throw new RangeError('bad size 3'); }, /bad size \d/);
+    expect(err).to.be.instanceOf(RangeError);
   });
 });

@@ -5,6 +5,7 @@ import { relativeError } from '../src/util/relative-error.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { type GpuTensor, type Shape, createTensor, fillTensor, numel } from '../src/gpu/tensor.js';
 import type { RgbImage } from '../src/io/rgb-image.js';
+import { readFlag } from '../src/util/flags.js';
 
 let ctxPromise: Promise<GpuContext> | null = null;
 let ctxValue: GpuContext | null = null;
@@ -41,9 +42,11 @@ export function closeTestContext(): void {
 
 /**
  * Seed for this run: fresh each run (so inputs are new every time) unless TEST_SEED is set;
- * printed so a failure can be replayed.
+ * printed so a failure can be replayed. Set in the environment, so that mocha's parallel workers
+ * (started after the main process loads this) and child processes use the same one.
  */
-export const RUN_SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) : (Date.now() ^ (process.pid << 8)) >>> 0;
+export const RUN_SEED = readFlag('TEST_SEED') ?? (Date.now() ^ (process.pid << 8)) >>> 0;
+process.env.TEST_SEED = String(RUN_SEED);
 console.log(`test seed: ${RUN_SEED} (replay with TEST_SEED=${RUN_SEED})`);
 
 /** Mulberry32: small, fast, good enough for test data. */
@@ -120,15 +123,26 @@ export { numel };
  * assertion failing inside the action for the expected error.
  */
 export async function expectRejects(action: Promise<unknown> | (() => unknown), pattern: RegExp | string, what = 'the call'): Promise<Error> {
-  let caught: unknown;
-  let threw = false;
   try {
     await (typeof action === 'function' ? action() : action);
   } catch (e) {
-    threw = true;
-    caught = e;
+    return expectedError(e, pattern, what);
   }
-  if (!threw) throw new AssertionError(`${what}: no error was thrown (expected one matching ${String(pattern)})`);
+  throw new AssertionError(`${what}: no error was thrown (expected one matching ${String(pattern)})`);
+}
+
+/** expectRejects for a synchronous call, in a test that does not await. */
+export function expectThrows(action: () => unknown, pattern: RegExp | string, what = 'the call'): Error {
+  try {
+    action();
+  } catch (e) {
+    return expectedError(e, pattern, what);
+  }
+  throw new AssertionError(`${what}: no error was thrown (expected one matching ${String(pattern)})`);
+}
+
+/** `caught` as the expected Error, or the assertion that says why it is not. */
+function expectedError(caught: unknown, pattern: RegExp | string, what: string): Error {
   if (caught instanceof AssertionError) throw caught;
   expect(caught, `${what}: threw something that is not an Error`).to.be.instanceOf(Error);
   const message = (caught as Error).message;

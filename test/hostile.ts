@@ -12,6 +12,7 @@
 // Where a mutation must make the file invalid (a truncation, a broken checksum), the caller says
 // so and an accepted mutant fails the test too.
 import { expect } from 'chai';
+import { readFlag } from '../src/util/flags.js';
 
 /** Messages the JS engine or Node produce on their own: they name no format, field or file. */
 export const ENGINE_MESSAGES: readonly RegExp[] = [
@@ -82,7 +83,7 @@ export class Rand {
 }
 
 /** The fixed seed (HOSTILE_SEED overrides it, to explore other mutants). */
-export const HOSTILE_SEED = process.env.HOSTILE_SEED ? Number(process.env.HOSTILE_SEED) : 16;
+export const HOSTILE_SEED = readFlag('HOSTILE_SEED');
 
 /**
  * Truncation lengths: every length below `dense` (the header), plus `spread` lengths spread
@@ -284,7 +285,7 @@ export class Tally {
     const lines = [...this.counts].map(([k, c]) => `    ${k.padEnd(34)} ${String(c.run).padStart(5)} run ${String(c.refused).padStart(5)} refused${c.mustRefuse ? ` (${c.mustRefuse} must be)` : ''}`);
     const t = this.total();
     lines.push(`    ${'total'.padEnd(34)} ${String(t.run).padStart(5)} run ${String(t.refused).padStart(5)} refused; slowest ${this.slowest.toFixed(0)} ms${this.largest === undefined ? '' : `, largest allocation ${this.largest} bytes`}`);
-    if (process.env.HOSTILE_VERBOSE) {
+    if (readFlag('HOSTILE_VERBOSE')) {
       for (const [m, n] of [...this.messages].sort((a, b) => b[1] - a[1])) lines.push(`      ${String(n).padStart(5)} x ${m}`);
     }
     return `  ${this.file}\n${lines.join('\n')}`;

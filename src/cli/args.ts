@@ -3,6 +3,7 @@
 // help can never list an option the parser does not accept (or the other way round).
 import type { Precision } from '../model/loading/options.js';
 import { PAPER_SCALES } from '../model/model.js';
+import { readFlag } from '../util/flags.js';
 
 /** A mistake in how the command was called: reported with a hint, exit code 2. */
 export class UsageError extends Error {
@@ -228,8 +229,7 @@ export interface Command {
   run(args: ParsedArgs): Promise<number>;
 }
 
-/** DEEPLAB_DEBUG set (and not '0'): errors also print their stack. */
+/** DEEPLAB_DEBUG on: errors also print their stack. */
 export function debugEnabled(): boolean {
-  const v = process.env.DEEPLAB_DEBUG;
-  return !!v && v !== '0';
+  return readFlag('DEEPLAB_DEBUG');
 }

@@ -8,6 +8,7 @@
 // the CLI does its work in a child process whose stderr passes through this filter, which drops
 // exactly those lines and nothing else. DEEPLAB_DEBUG=1 runs in one process and shows them.
 import { spawn } from 'node:child_process';
+import { readFlag } from '../util/flags.js';
 
 const WARNING = /^Warning: maxDynamic(?:Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.\r?\n$/;
 const PREFIX = 'Warning: maxDynamic';
@@ -45,18 +46,17 @@ export class DawnWarningFilter {
 }
 
 /** Set in the child: the parent filters its stderr, and says whether that stderr is a terminal. */
-const CHILD = 'DEEPLAB_CLI_CHILD';
+const CHILD = 'DEEPLAB_CLI_CHILD' as const;
 
 /** Whether this process is the CLI's filtered child. */
 export function isFilteredChild(): boolean {
-  return !!process.env[CHILD];
+  return readFlag(CHILD) !== undefined;
 }
 
 /** The parent's stderr as the child should see it (progress redraws in place on a terminal). */
 export function stderrIsTerminal(): { isTTY: boolean; columns?: number } {
   if (isFilteredChild()) {
-    const columns = Number(process.env.DEEPLAB_CLI_COLUMNS);
-    return { isTTY: process.env[CHILD] === 'tty', columns: columns > 0 ? columns : undefined };
+    return { isTTY: readFlag(CHILD) === 'tty', columns: readFlag('DEEPLAB_CLI_COLUMNS') };
   }
   return { isTTY: !!process.stderr.isTTY, columns: process.stderr.columns };
 }

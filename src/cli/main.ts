@@ -86,7 +86,13 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 function report(e: unknown, commandName: string | undefined): number {
-  const debug = debugEnabled();
+  // A bad DEEPLAB_DEBUG is itself the error being reported: no stacks then.
+  let debug = false;
+  try {
+    debug = debugEnabled();
+  } catch {
+    // reported below, as the error that stopped the command
+  }
   const message = e instanceof Error ? e.message : String(e);
   process.stderr.write(`deeplab: ${message}\n`);
   if (e instanceof UsageError) {
@@ -105,8 +111,15 @@ const argv = process.argv.slice(2);
 // Commands that touch the GPU run in a child whose stderr drops Dawn's start-up warnings
 // (dawn-warnings.ts); DEEPLAB_DEBUG=1 keeps one process and shows them.
 const usesGpu = argv[0] !== undefined && GPU_COMMANDS.has(argv[0]) && !argv.includes('--help') && !argv.includes('-h');
-const run = usesGpu && !debugEnabled() && !isFilteredChild() ? runFilteredChild(fileURLToPath(import.meta.url), argv) : main(argv);
-run.then(
+/** The command, in a filtered child or here; a bad environment variable fails it as any error does. */
+function start(): Promise<number> {
+  try {
+    return usesGpu && !debugEnabled() && !isFilteredChild() ? runFilteredChild(fileURLToPath(import.meta.url), argv) : main(argv);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+start().then(
   (code) => {
     process.exitCode = code;
   },

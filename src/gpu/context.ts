@@ -9,6 +9,7 @@ import { BufferPool } from './buffer-pool.js';
 import { GpuError } from './errors.js';
 import { KernelTuning, type TuneMode, adapterIdentity, tuneModeFrom } from './tuning.js';
 import type { WorkTimer } from './work-timer.js';
+import { readFlag } from '../util/flags.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits, type MatrixConfig } from './kernel-limits.js';
 
 export { GpuError } from './errors.js';
@@ -50,12 +51,8 @@ export interface GpuContextOptions {
 const SUBGROUP_MATRIX_FEATURE = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
 
 /** An on/off option: its value where given, else the environment variable `env` ('on' / 'off'), else on. */
-function onOffOption(value: boolean | undefined, env: string): boolean {
-  if (value !== undefined) return value;
-  const text = typeof process !== 'undefined' ? process.env[env] : undefined;
-  if (text === undefined || text === '' || text === 'on') return true;
-  if (text === 'off') return false;
-  throw new Error(`${env} must be 'on' or 'off', got '${text}'`);
+function onOffOption(value: boolean | undefined, env: 'DEEPLAB_SUBGROUPS' | 'DEEPLAB_SUBGROUP_MATRIX'): boolean {
+  return value ?? readFlag(env) === 'on';
 }
 
 /** The subgroup-matrix shapes of `adapter` the matrix kernel can use: f32 or f16 inputs (f16 with shader-f16), f32 sums. */
@@ -81,7 +78,7 @@ export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
 }
 
 function splitKMode(options: GpuContextOptions): SplitKMode {
-  const mode = options.splitK ?? (typeof process !== 'undefined' ? process.env.DEEPLAB_SPLIT_K : undefined) ?? 'auto';
+  const mode = options.splitK ?? readFlag('DEEPLAB_SPLIT_K');
   if (mode !== 'auto' && mode !== 'never' && mode !== 'always') throw new Error(`splitK must be 'auto', 'never' or 'always', got '${mode}'`);
   return mode;
 }
@@ -188,7 +185,7 @@ export class GpuContext {
     const splitK = splitKMode(options);
     const subgroups = onOffOption(options.subgroups, 'DEEPLAB_SUBGROUPS');
     const subgroupMatrix = onOffOption(options.subgroupMatrix, 'DEEPLAB_SUBGROUP_MATRIX');
-    const tune = options.tune ?? tuneModeFrom(typeof process !== 'undefined' ? process.env.DEEPLAB_TUNE : undefined, 'DEEPLAB_TUNE');
+    const tune = options.tune ?? readFlag('DEEPLAB_TUNE');
     tuneModeFrom(tune, 'tune');
     const gpu = create(dawnFlags(options, subgroupMatrix));
     const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/png-indexed.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import { cacheDirectory } from '../util/cache-dir.js';
 
 export interface TuneStore {

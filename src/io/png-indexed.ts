@@ -2,7 +2,6 @@
 // class index; the palette only decides how viewers colour it) and reading VOC ground-truth masks
 // as raw sample values, NOT palette colours (255 = void). pngjs always expands palettes to RGBA,
 // which loses the indices, hence this small codec of our own for 8-bit single-sample PNGs.
-import { writeFileAtomically } from '../util/write-atomic.js';
 import { deflateZlib, inflateZlib } from './inflate.js';
 import { checkImageSize } from './rgb-image.js';
 import { PNG_SIGNATURE, joinIdat, makeChunk, parseIhdr, readPngChunks } from './png-chunks.js';
@@ -88,17 +87,4 @@ export function readIndexedPng(bytes: Uint8Array, what = '<bytes>'): { width: nu
     throw new Error(`${context}: corrupt PNG: image data inflates to ${raw.length} bytes, expected ${expected} for ${h.width}x${h.height}`);
   }
   return { width: h.width, height: h.height, indices: unfilterRows(raw, h.width, h.height, 1, context) };
-}
-
-/**
- * Writes `bytes` to a temporary file in the same folder, flushes it, then renames it over
- * `path`: readers see the old file or the complete new one, never a half-written one.
- */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  try {
-    writeFileAtomically(path, bytes);
-  } catch (e) {
-    const cause = ((e as Error).cause as Error | undefined) ?? (e as Error);
-    throw new Error(`writeFileAtomic(${path}): ${cause.message}`, { cause });
-  }
 }

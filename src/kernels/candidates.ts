@@ -8,8 +8,10 @@ import type { GpuContext } from '../gpu/context.js';
  * adapters we do not know); 'swiftshader', Chromium's CPU adapter, which runs a shader as
  * written (loops stay loops, private arrays indexed in them stay in memory, every storage load
  * is a per-lane gather), so straight-line kernels with large register tiles run best there.
- * The two CPU classes share their candidate spaces; only their defaults differ, and tuning
- * measures which candidate runs fastest on the adapter at hand.
+ * The two CPU classes share the looped kernels' candidate spaces; SwiftShader's also hold the
+ * kernels written out as straight-line code (lavapipe's compiler makes those from the looped
+ * ones itself, and would only compile them slowly). Their defaults differ, and tuning measures
+ * which candidate runs fastest on the adapter at hand.
  */
 export type AdapterClass = 'software' | 'swiftshader' | 'gpu';
 

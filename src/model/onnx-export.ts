@@ -4,7 +4,7 @@
 // normalised; output 'logits' [1,classes,H,W], the final bilinear resize to the input included.
 import { lowerToOnnx, onnxModelOf } from '../graph/onnx/lower.js';
 import { type ModelProto, encodeModel } from '../graph/onnx/proto.js';
-import { writeFileAtomically } from '../util/write-atomic.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 import type { LoadedWeights } from './loading/load-weights.js';
 import { normalizationConstants } from './networks/config.js';
 import { describeInputPolicy, policySquare } from './input-policy.js';
@@ -67,6 +67,6 @@ export function onnxModel(w: LoadedWeights, o: OnnxExportOptions): ModelProto {
 export function exportOnnx(path: string, w: LoadedWeights, o: OnnxExportOptions): { nodes: number; initializers: number; bytes: number } {
   const model = onnxModel(w, o);
   const bytes = encodeModel(model);
-  writeFileAtomically(path, bytes);
+  writeFileAtomic(path, bytes);
   return { nodes: model.graph.node.length, initializers: model.graph.initializer.length, bytes: bytes.byteLength };
 }

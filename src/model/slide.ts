@@ -10,7 +10,7 @@
 // kept unless probabilities are asked for.
 import type { RgbImage } from '../io/rgb-image.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
-import type { SegmentResult } from './model.js';
+import type { SegmentResult } from './segment-options.js';
 import type { SlideWindows } from './loading/options.js';
 import { type TileHost, segmentTiled } from './tiled.js';
 

@@ -17,7 +17,7 @@ import type { Program } from '../graph/program.js';
 import { type RgbImage, cropRgb } from '../io/rgb-image.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import { prepareTileBlend, prepareTileFinalize } from '../kernels/tiles/tile-blend.js';
-import type { SegmentResult } from './model.js';
+import type { SegmentResult } from './segment-options.js';
 import { type TileWindow, planTiles, planWeights } from './tiling.js';
 
 export interface TiledOptions {

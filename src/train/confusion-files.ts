@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { confusionPng } from '../eval/confusion-png.js';
 import { type ConfusionJson, type ConfusionMatrix, confusionJson } from '../eval/metrics.js';
-import { writeFileAtomic } from '../io/png-indexed.js';
+import { writeFileAtomic } from '../util/write-atomic.js';
 
 /** confusion.json: the validation's step, then the matrix as `eval --json` writes it. */
 export type ConfusionFile = { step: number } & ConfusionJson;

@@ -6,6 +6,7 @@
 //   Windows               %LOCALAPPDATA%\deeplab-webgpu\Cache, else ~\AppData\Local\deeplab-webgpu\Cache
 import { homedir } from 'node:os';
 import { posix, win32 } from 'node:path';
+import { readFlag } from './flags.js';
 
 const NAME = 'deeplab-webgpu';
 
@@ -26,5 +27,6 @@ export function cacheDirectoryFor({ platform, env, home }: CachePlace): string {
 
 /** This machine's cache folder (see cacheDirectoryFor). */
 export function cacheDirectory(): string {
-  return cacheDirectoryFor({ platform: process.platform, env: process.env, home: homedir() });
+  const env = { DEEPLAB_CACHE_DIR: readFlag('DEEPLAB_CACHE_DIR'), XDG_CACHE_HOME: readFlag('XDG_CACHE_HOME'), LOCALAPPDATA: readFlag('LOCALAPPDATA') };
+  return cacheDirectoryFor({ platform: process.platform, env, home: homedir() });
 }

@@ -32,6 +32,7 @@ import { defaultClassSet } from '../../src/model/voc.js';
 import { type HeapCensus, expectNoDataGrowth, floorSlope, heapCensus } from '../memory.js';
 import { RUN_SEED, makeRng } from '../helpers.js';
 import { CHROMIUM_FLAGS, type DemoPage, openDemoPage } from './chromium.js';
+import { readFlag } from '../../src/util/flags.js';
 
 /** GPU compositing on SwiftShader's Vulkan, a fake camera, gc() and exact heap figures. */
 const VIDEO_FLAGS = [
@@ -46,7 +47,7 @@ const VIDEO_FLAGS = [
   '--enable-precise-memory-info',
 ];
 
-const FRAMES = Number(process.env.CAMERA_FRAMES ?? 1000);
+const FRAMES = readFlag('CAMERA_FRAMES');
 /** Frames before the reference sample: programs compiled, caches filled, the JIT settled. */
 const WARM_UP = 100;
 /** A sample every this many frames after warm-up. */
@@ -131,7 +132,7 @@ interface DemoWindow {
   gc(): void;
 }
 
-describe('browser: live video in headless Chromium (fake camera)', function () {
+describe('browser: live video in headless Chromium (fake camera) @slow', function () {
   this.timeout(900_000);
   let demo: DemoPage;
   let page: Page;
@@ -139,7 +140,7 @@ describe('browser: live video in headless Chromium (fake camera)', function () {
   let weightsDir: string;
 
   before(async () => {
-    if (!(FRAMES >= CENSUS_FROM + 2 * EVERY)) throw new Error(`CAMERA_FRAMES must be at least ${CENSUS_FROM + 2 * EVERY}, got ${process.env.CAMERA_FRAMES}`);
+    if (!(FRAMES >= CENSUS_FROM + 2 * EVERY)) throw new Error(`CAMERA_FRAMES must be at least ${CENSUS_FROM + 2 * EVERY}, got ${FRAMES}`);
     weightsDir = mkdtempSync(join(tmpdir(), 'deeplab-video-'));
     writeTinyCheckpoint(join(weightsDir, WEIGHTS));
     demo = await openDemoPage({ server: { weightsDir }, flags: VIDEO_FLAGS });

@@ -1,12 +1,14 @@
-// The browser the browser tests drive: Debian's Chromium, headless, WebGPU on its software
-// adapter (SwiftShader), on a machine with no network.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// The browser the browser tests drive: Debian's Chromium (or DEEPLAB_CHROMIUM's), headless, WebGPU
+// on its software adapter (SwiftShader), on a machine with no network.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { CHROMIUM, requireChromium } from '../../bench/browser.js';
+
+export { CHROMIUM, requireChromium };
 import { type DemoServerOptions, startDemoServer } from '../../demo/server.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
 
 /** WebGPU on Chromium's software adapter, headless, as root, on a machine with no network. */
 export const CHROMIUM_FLAGS = [
@@ -35,7 +37,7 @@ export interface DemoPage {
  * an earlier run) and opens `path` of the demo's origin (default: the demo page).
  */
 export async function openDemoPage(o: { server?: DemoServerOptions; flags?: string[]; acceptDownloads?: boolean; path?: string } = {}): Promise<DemoPage> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (it installs Debian's chromium)`);
+  requireChromium('browser tests');
   const { server, url } = await startDemoServer(o.server);
   const profile = mkdtempSync(join(tmpdir(), 'deeplab-chromium-'));
   let browser: BrowserContext | undefined;

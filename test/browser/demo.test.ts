@@ -8,10 +8,11 @@ import type { Page } from 'playwright-core';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
 import { type DemoPage, openDemoPage } from './chromium.js';
+import { sharedPath } from '../shared.js';
 
 const IMAGE = '2007_000033.jpg';
 
-describe('browser: the demo page in headless Chromium', function () {
+describe('browser: the demo page in headless Chromium @slow', function () {
   this.timeout(180_000);
   let demo: DemoPage;
   let page: Page;
@@ -34,9 +35,9 @@ describe('browser: the demo page in headless Chromium', function () {
       (image) => (window as unknown as { deeplabDemo: { segmentUrl(u: string): Promise<{ width: number; height: number; classes: number[]; ms: number }> } }).deeplabDemo.segmentUrl(`/samples/${image}`),
       IMAGE,
     );
-    const model = await loadModel('../shared/weights/deeplabv3_257_mv_gpu.tflite', { ctx: await testContext() });
+    const model = await loadModel(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), { ctx: await testContext() });
     try {
-      const inNode = await model.segment(`../shared/data/voc-sample/JPEGImages/${IMAGE}`);
+      const inNode = await model.segment(sharedPath('data', 'voc-sample', 'JPEGImages', IMAGE));
       expect([inBrowser.width, inBrowser.height]).to.deep.equal([inNode.width, inNode.height]);
       let same = 0;
       for (let i = 0; i < inNode.classes.length; i++) if (inNode.classes[i] === inBrowser.classes[i]) same++;

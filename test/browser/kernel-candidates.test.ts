@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { FP32_TOLERANCE, RUN_SEED } from '../helpers.js';
-import { CHROMIUM, CHROMIUM_FLAGS } from './chromium.js';
+import { CHROMIUM, CHROMIUM_FLAGS, requireChromium } from './chromium.js';
 import type { CandidateCase } from './kernel-candidates-page.js';
 
 /** The candidates written out: GEMM 'gemm/u...', depthwise '.../...uRxC', and every Winograd candidate (its transforms are written out). */
@@ -55,6 +55,7 @@ describe('browser: the unrolled convolution candidates on the page adapter (Swif
       }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    requireChromium('browser tests');
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
     try {
       const page = await browser.newPage();

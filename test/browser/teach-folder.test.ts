@@ -16,6 +16,7 @@ import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { VOC_CLASSES, VOC_PALETTE } from '../../src/model/voc.js';
 import { cropImage, cropLabels, teachWindow, VOC_SAMPLE } from '../train/teach-fixture.js';
 import { type DemoPage, openDemoPage } from './chromium.js';
+import { expectThrows } from '../helpers.js';
 
 /** The windows' size, and the crop trained on. */
 const SIZE = 41;
@@ -85,7 +86,7 @@ function cvatFolder(dir: string): void {
   write(join(dir, 'ImageSets', 'Segmentation', 'default.txt'), ids.join('\n'));
 }
 
-describe("browser: teaching from a data-set folder (the demo's teach mode)", function () {
+describe("browser: teaching from a data-set folder (the demo's teach mode) @slow", function () {
   this.timeout(300_000);
   let demo: DemoPage;
   let page: Page;
@@ -183,12 +184,7 @@ describe("browser: teaching from a data-set folder (the demo's teach mode)", fun
     const junk = join(root, 'junk');
     write(join(junk, 'notes.txt'), 'not a data set');
     write(join(junk, 'photos', 'a.png'), encodeRgbPng({ width: 2, height: 2, data: new Uint8Array(12) }));
-    let onDisk = '';
-    try {
-      openDataset(junk, 'train');
-    } catch (e) {
-      onDisk = (e as Error).message;
-    }
+    const onDisk = expectThrows(() => openDataset(junk, 'train'), /^data set /).message;
     const refused = await chooseFolder(junk);
     expect(refused, 'the page must refuse the folder').to.be.a('string');
     expect(refused).to.equal(onDisk.replace(junk, 'junk'));

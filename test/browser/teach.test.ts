@@ -12,6 +12,7 @@ import { loadModel } from '../../src/model/model.js';
 import { relativeError, testContext } from '../helpers.js';
 import { cropImage, cropLabels, teachWindow } from '../train/teach-fixture.js';
 import { type DemoPage, openDemoPage } from './chromium.js';
+import { sharedPath } from '../shared.js';
 
 /** The teaching window's size, and the crop the page trains on: the same crop every step. */
 const SIZE = 65;
@@ -47,7 +48,7 @@ function strokesFrom(labels: Uint8Array, width: number, height: number): Stroke[
   return strokes;
 }
 
-describe('browser: teaching a model in the page (the demo\'s teach mode)', function () {
+describe("browser: teaching a model in the page (the demo's teach mode) @slow", function () {
   this.timeout(300_000);
   let demo: DemoPage;
   let page: Page;
@@ -140,7 +141,7 @@ describe('browser: teaching a model in the page (the demo\'s teach mode)', funct
       model.dispose();
     }
     // And they are not the untaught model's.
-    const untaught = await loadModel('../shared/weights/deeplabv3_257_mv_gpu.tflite', { ctx: await testContext() });
+    const untaught = await loadModel(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), { ctx: await testContext() });
     try {
       const before = (await untaught.segment(probe, { include: ['logits'] })).logits!;
       const bytes = Buffer.from(run.logits, 'base64');

@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
 import { type DemoPage, openDemoPage } from './chromium.js';
+import { sharedPath } from '../shared.js';
 
 const IMAGE = '2007_000033.jpg';
 /** The bundle as the page imports it (a variable, so the compiler does not look for the module). */
@@ -21,7 +22,7 @@ interface Measured {
   ms: number;
 }
 
-describe('browser: the engine in a Web Worker', function () {
+describe('browser: the engine in a Web Worker @slow', function () {
   this.timeout(240_000);
   let demo: DemoPage;
   let page: Page;
@@ -64,9 +65,9 @@ describe('browser: the engine in a Web Worker', function () {
         await worker.terminate();
       }
     }, { image: IMAGE, bundle: BUNDLE });
-    const model = await loadModel('../shared/weights/deeplabv3_257_mv_gpu.tflite', { ctx: await testContext() });
+    const model = await loadModel(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), { ctx: await testContext() });
     try {
-      const inNode = await model.segment(`../shared/data/voc-sample/JPEGImages/${IMAGE}`);
+      const inNode = await model.segment(sharedPath('data', 'voc-sample', 'JPEGImages', IMAGE));
       expect([inWorker.width, inWorker.height]).to.deep.equal([inNode.width, inNode.height]);
       let same = 0;
       for (let i = 0; i < inNode.classes.length; i++) if (inNode.classes[i] === inWorker.classes[i]) same++;

@@ -12,6 +12,7 @@ import {
   parseScales,
 } from '../../src/cli/args.js';
 import { PAPER_SCALES } from '../../src/model/model.js';
+import { expectThrows } from '../helpers.js';
 
 const SPEC: CommandSpec = {
   name: 'demo',
@@ -27,13 +28,9 @@ const SPEC: CommandSpec = {
 const NO_POSITIONALS: CommandSpec = { name: 'bare', summary: 'none', positionals: [], options: [] };
 
 function usageError(fn: () => unknown): UsageError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).to.be.instanceOf(UsageError);
-    return e as UsageError;
-  }
-  throw new Error('expected a UsageError');
+  const e = expectThrows(fn, '', 'parsing');
+  expect(e).to.be.instanceOf(UsageError);
+  return e as UsageError;
 }
 
 describe('cli/args', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { DawnWarningFilter } from '../../src/cli/dawn-warnings.js';
 import { testContext } from '../helpers.js';
 import { runCli } from './run-cli.js';
+import { sharedPath } from '../shared.js';
 
 const W1 = 'Warning: maxDynamicUniformBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.\n';
 const W2 = 'Warning: maxDynamicStorageBuffersPerPipelineLayout artificially reduced from 1000000 to 16 to fit dynamic offset allocation limit.\n';
@@ -43,7 +44,7 @@ describe("CLI: Dawn's start-up warnings", () => {
     this.timeout(120_000);
     const tmp = mkdtempSync(join(tmpdir(), 'deeplab-warn-'));
     try {
-      const args = ['segment', '../shared/data/voc-sample/JPEGImages/2007_000033.jpg', '--out', tmp];
+      const args = ['segment', sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg'), '--out', tmp];
       const quiet = await runCli(args);
       expect(quiet.code, quiet.stderr).to.equal(0);
       expect(quiet.stderr).to.not.contain('artificially reduced');

@@ -82,4 +82,14 @@ describe('deeplab (top level)', function () {
     expect(extra.stderr).to.contain("unexpected argument 'everything'");
     for (const r of [cmd, opt, inherited, global, extra]) expect(r.stderr).to.not.match(/\n\s+at /);
   });
+
+  it('a bad environment variable is an error naming it, the text and what it may be, exit 1, no stack', async () => {
+    const debug = await runCli(['segment', 'x.jpg'], { DEEPLAB_DEBUG: 'loud' });
+    expect(debug.code).to.equal(1);
+    expect(debug.stderr).to.match(/^deeplab: environment variable DEEPLAB_DEBUG must be 1, true, on, yes \(on\) or 0, false, off, no \(off\), got 'loud'$/m);
+    const tune = await runCli(['segment', 'x.jpg'], { DEEPLAB_TUNE: 'fast' });
+    expect(tune.code).to.equal(1);
+    expect(tune.stderr).to.match(/^deeplab: .*environment variable DEEPLAB_TUNE must be 'off', 'cached' or 'full', got 'fast'$/m);
+    for (const r of [debug, tune]) expect(r.stderr).to.not.match(/\n\s+at /);
+  });
 });

@@ -1,6 +1,7 @@
 // Runs the built `deeplab` CLI (dist/src/cli/main.js) in a child process, as a user would.
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
+import { sharedPath } from '../shared.js';
 
 export const CLI = resolve('dist/src/cli/main.js');
 
@@ -13,7 +14,7 @@ export interface CliResult {
 /** The CLI with the shared offline weights (tests never download). */
 export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const merged = { ...process.env, DEEPLAB_WEIGHTS_DIR: resolve('../shared/weights'), DEEPLAB_DEBUG: '', ...env };
+    const merged = { ...process.env, DEEPLAB_WEIGHTS_DIR: sharedPath('weights'), DEEPLAB_DEBUG: '', ...env };
     // An undefined value removes the variable (child_process would pass the string 'undefined').
     const childEnv = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)) as Record<string, string>;
     execFile(process.execPath, [CLI, ...args], { env: childEnv, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {

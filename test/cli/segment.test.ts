@@ -11,9 +11,10 @@ import { readPngChunks } from '../../src/io/png-chunks.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { VOC_PALETTE } from '../../src/model/voc.js';
 import { messages, runCli } from './run-cli.js';
+import { sharedPath } from '../shared.js';
 
-const IMAGES = '../shared/data/voc-sample/JPEGImages';
-const TFLITE = '../shared/fixtures/tflite';
+const IMAGES = sharedPath('data', 'voc-sample', 'JPEGImages');
+const TFLITE = sharedPath('fixtures', 'tflite');
 
 function maxOf(a: Uint8Array): number {
   return a.reduce((m, v) => (v > m ? v : m), 0);

@@ -9,10 +9,10 @@ import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
 import { messages, runCli } from './run-cli.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const IMAGE = '../shared/data/voc-sample/JPEGImages/2007_000033.jpg';
-const VOC = '../shared/data/voc-sample';
+const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+const VOC = sharedPath('data', 'voc-sample');
 
 describe('deeplab segment / eval --tile', function () {
   let tmp: string;

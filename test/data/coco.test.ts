@@ -11,6 +11,7 @@ import { TrainLoader } from '../../src/data/loader.js';
 import { runCli } from '../cli/run-cli.js';
 import { writeJson, writePhoto, writeText } from './tiny-datasets.js';
 import { CAR, CATEGORIES, FILE, PERSON, VOC, ann, encodeRle, mask1, mask2, mask3, tinyCoco } from './tiny-coco.js';
+import { expectRejects } from '../helpers.js';
 
 let root: string;
 let n = 0;
@@ -128,12 +129,8 @@ describe('data: COCO instances', () => {
     await bad({ counts: { a: 1 }, size: [3, 4] }, /RLE counts are neither a list of numbers nor a compressed string/);
 
     // Annotations that name no listed image or category are refused when the file is opened.
-    let error = '';
-    await oneImage([ann(50, 9, PERSON, [])]).catch((e: Error) => (error = e.message));
-    expect(error).to.match(/instances_x\.json: annotation 50: image_id 9 is not one of the file's images/);
-    error = '';
-    await oneImage([ann(51, 1, 999, [])]).catch((e: Error) => (error = e.message));
-    expect(error).to.match(/instances_x\.json: annotation 51: category_id 999 is not one of the file's categories/);
+    await expectRejects(oneImage([ann(50, 9, PERSON, [])]), /instances_x\.json: annotation 50: image_id 9 is not one of the file's images/);
+    await expectRejects(oneImage([ann(51, 1, 999, [])]), /instances_x\.json: annotation 51: category_id 999 is not one of the file's categories/);
   });
 
   it('training batches render the masks on worker threads', async () => {

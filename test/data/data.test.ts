@@ -11,9 +11,10 @@ import { SamplePool } from '../../src/data/sample-pool.js';
 import type { SampleSpec } from '../../src/data/sample.js';
 import { Rng } from '../../src/util/random.js';
 import { expectRejects } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-const CAMVID = '../shared/data/camvid';
-const VOC = '../shared/data/voc-sample';
+const CAMVID = sharedPath('data', 'camvid');
+const VOC = sharedPath('data', 'voc-sample');
 
 describe('data: data sets, augmentation, batches', () => {
   it('opens both layouts with their classes and ignore index', () => {

@@ -11,9 +11,11 @@ import { type DroppedFile, readDroppedFolder } from '../../src/data/dropped-fold
 import { type DroppedEntry, filesFromEntries } from '../../src/browser/dropped-entries.js';
 import { tinyCoco } from './tiny-coco.js';
 import { writeAde20k, writeCityscapes, writeColourFolders, writeGreyPng, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
+import { sharedPath } from '../shared.js';
+import { expectRejects, expectThrows } from '../helpers.js';
 
-const CAMVID = '../shared/data/camvid';
-const VOC = '../shared/data/voc-sample';
+const CAMVID = sharedPath('data', 'camvid');
+const VOC = sharedPath('data', 'voc-sample');
 
 let root: string;
 let n = 0;
@@ -39,13 +41,9 @@ function nodeLabels(dir: string, split: string, count: number, o: Parameters<typ
   return d.items.slice(0, count).map((it) => [...d.readLabel(it.labelPath).indices].map((v) => (v === d.ignoreIndex ? 255 : v)));
 }
 
+/** The message of the error `p` rejects with; a test fails when it resolves. */
 async function rejection(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('no error was thrown');
+  return (await expectRejects(p, '')).message;
 }
 
 describe('data: a data-set folder given as its files (a folder dropped into a page)', () => {
@@ -125,12 +123,7 @@ describe('data: a data-set folder given as its files (a folder dropped into a pa
     const empty = fresh();
     writeText(join(empty, 'readme.txt'), 'nothing here');
     const noLayout = await rejection(readDroppedFolder(asDropped(empty)));
-    let onDisk = '';
-    try {
-      openDataset(empty, 'train');
-    } catch (e) {
-      onDisk = (e as Error).message;
-    }
+    const onDisk = expectThrows(() => openDataset(empty, 'train'), /^data set /).message;
     expect(noLayout).to.match(/^data set d\d+: neither a VOC folder \(ImageSets\/Segmentation\/\) nor image\/label folders with classes\.json, nor Cityscapes/);
     expect(noLayout, "the CLI's message, for the folder's name").to.equal(onDisk.replace(empty, basename(empty)));
 

@@ -11,6 +11,7 @@
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import type { SampleSpec } from '../../src/data/sample.js';
 import makeSampleInWorker, { type WorkerAnswer } from '../../src/data/sample-worker.js';
+import { readFlag } from '../../src/util/flags.js';
 
 export interface SampleFault {
   from: number;
@@ -20,7 +21,7 @@ export interface SampleFault {
 }
 
 export const FAULT_VARIABLE = 'TEST_SAMPLE_FAULT';
-const fault: SampleFault | undefined = process.env[FAULT_VARIABLE] ? (JSON.parse(process.env[FAULT_VARIABLE]) as SampleFault) : undefined;
+const fault = readFlag(FAULT_VARIABLE) as SampleFault | undefined;
 
 export default async function dyingSampleWorker(spec: SampleSpec): Promise<WorkerAnswer> {
   if (fault && spec.n >= fault.from && !(fault.once && existsSync(fault.once))) {

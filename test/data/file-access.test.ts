@@ -14,9 +14,11 @@ import { extName, fileStem, joinPath } from '../../src/data/files/paths.js';
 import { listVocSplit } from '../../src/data/formats/voc-split.js';
 import { tinyCoco } from './tiny-coco.js';
 import { writeAde20k, writeCityscapes, writeColourFolders, writeGreyPng, writeJson, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
+import { sharedPath } from '../shared.js';
+import { expectThrows } from '../helpers.js';
 
-const CAMVID = '../shared/data/camvid';
-const VOC = '../shared/data/voc-sample';
+const CAMVID = sharedPath('data', 'camvid');
+const VOC = sharedPath('data', 'voc-sample');
 
 let root: string;
 let n = 0;
@@ -52,12 +54,7 @@ function expectSame(dir: string, split: string, memory: FileAccess, o: OpenDatas
 
 /** The message of the error `f` throws; a test fails when it throws none. */
 function errorOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('no error was thrown');
+  return expectThrows(f, '').message;
 }
 
 describe('data: file access (the disk, and files in memory as a page holds a dropped folder)', () => {

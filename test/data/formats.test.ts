@@ -27,9 +27,11 @@ import {
   writeRgbPng,
   writeText,
 } from './tiny-datasets.js';
+import { sharedPath } from '../shared.js';
+import { expectRejects, expectThrows } from '../helpers.js';
 
-const CAMVID = '../shared/data/camvid';
-const VOC = '../shared/data/voc-sample';
+const CAMVID = sharedPath('data', 'camvid');
+const VOC = sharedPath('data', 'voc-sample');
 
 let root: string;
 let n = 0;
@@ -133,13 +135,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     const d = openDataset(dir, 'train', { format: 'colour' });
     const path = join(dir, 'labels', 'train', 'odd.png');
     writeRgbPng(path, 2, [[1, 2, 3], SKY, [1, 2, 3], [9, 9, 9]]);
-    let message = '';
-    try {
-      d.readLabel(path);
-    } catch (e) {
-      message = (e as Error).message;
-    }
-    expect(message, 'no error for unknown colours').to.not.equal('');
+    const { message } = expectThrows(() => d.readLabel(path), '2 colours are not in the palette', 'unknown colours');
     expect(message).to.contain(path);
     expect(message).to.contain('2 colours are not in the palette');
     expect(message).to.contain('(1,2,3) 2 pixels');
@@ -159,9 +155,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     expect(() => d.readLabel(label)).to.throw(/a\.png: an RGB colour PNG .*looks like a colour mask.*--format colour/);
     // The loader's worker threads read labels the same way.
     const spec = { imagePath: d.items[0].imagePath, labelPath: label, labels: d.labels, ignoreIndex: 255, crop: 4, seed: 0, n: 0, normalization: 'imagenet' as const };
-    let workerError = '';
-    await makeSample(spec).catch((e: Error) => (workerError = e.message));
-    expect(workerError).to.match(/looks like a colour mask/);
+    await expectRejects(makeSample(spec), /looks like a colour mask/, 'a worker reading a colour mask');
     // A palette PNG whose values are beyond the classes: the old message, and the hint.
     writePalettePng(join(dir, 'p.png'), 2, [0, 14]);
     expect(() => d.readLabel(join(dir, 'p.png'))).to.throw(/p\.png: label values 14 \(1 pixels\) are neither a class \(0\.\.1\) nor the ignore index 255; it looks like a colour mask.*--format colour/);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { ConfusionMatrix, confusionJson } from '../../src/eval/metrics.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
+import { sharedPath } from '../shared.js';
 
 describe('eval: confusion matrix and mIoU', () => {
   it('hand-computed 3-class example', () => {
@@ -98,13 +99,13 @@ describe('eval: confusion matrix and mIoU', () => {
   it('reproduces the TFLite reference scores on the VOC sample from the fixture predictions', () => {
     // reference_scores.json: mIoU over classes present in gt or prediction, one confusion matrix
     // over the 9 val images, 255 ignored; rounded to 2 and 1 decimals.
-    const ref = JSON.parse(readFileSync('../shared/fixtures/tflite/reference_scores.json', 'utf8'));
-    const ids = readFileSync('../shared/data/voc-sample/ImageSets/Segmentation/val.txt', 'utf8').split(/\s+/).filter(Boolean);
+    const ref = JSON.parse(readFileSync(sharedPath('fixtures', 'tflite', 'reference_scores.json'), 'utf8'));
+    const ids = readFileSync(sharedPath('data', 'voc-sample', 'ImageSets', 'Segmentation', 'val.txt'), 'utf8').split(/\s+/).filter(Boolean);
     expect(ids).to.have.length(ref.images);
     const m = new ConfusionMatrix(21);
     for (const id of ids) {
-      const gt = readIndexedPng(readFileSync(`../shared/data/voc-sample/SegmentationClass/${id}.png`), id);
-      const pred = readIndexedPng(readFileSync(`../shared/fixtures/tflite/${id}_pred_full.png`), id);
+      const gt = readIndexedPng(readFileSync(sharedPath('data', 'voc-sample', 'SegmentationClass', `${id}.png`)), id);
+      const pred = readIndexedPng(readFileSync(sharedPath('fixtures', 'tflite', `${id}_pred_full.png`)), id);
       m.add(pred.indices, gt.indices);
     }
     expect(100 * m.meanIouPresent()).to.be.closeTo(ref.mIoU_present_classes, 0.005);

@@ -12,12 +12,11 @@ import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { encodeIndexedPng, readIndexedPng } from '../../src/io/png-indexed.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { VOC_CLASSES, VOC_PALETTE } from '../../src/model/voc.js';
-import { rng, testContext } from '../helpers.js';
+import { rng, testContext, expectRejects } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-
-const VOC = '../shared/data/voc-sample';
-const REFERENCE = JSON.parse(readFileSync('../shared/fixtures/tflite/reference_scores.json', 'utf8')) as {
+const VOC = sharedPath('data', 'voc-sample');
+const REFERENCE = JSON.parse(readFileSync(sharedPath('fixtures', 'tflite', 'reference_scores.json'), 'utf8')) as {
   images: number;
   mIoU_present_classes: number;
   pixel_acc: number;
@@ -62,7 +61,7 @@ describe('eval/voc: listVocSplit', () => {
   });
 
   it('names what is missing: the folder, the split (listing the others), images, masks, duplicates', () => {
-    expect(() => listVocSplit('../shared/data/no-such-voc', 'val')).to.throw(/no-such-voc is not a folder/);
+    expect(() => listVocSplit(sharedPath('data', 'no-such-voc'), 'val')).to.throw(/no-such-voc is not a folder/);
     expect(() => listVocSplit(VOC, 'test')).to.throw(/no split file .*test\.txt; available splits: train, val/);
     expect(() => listVocSplit(VOC, '../val')).to.throw(/split name '\.\.\/val'/);
     const dir = makeVocDir();
@@ -170,13 +169,11 @@ describe('eval/voc: evaluateVoc scoring (random masks, plain reference)', () => 
 
   it('refuses an empty item list', async () => {
     const fake = { name: 'f', numClasses: 21, classNames: VOC_CLASSES, segment: () => Promise.reject(new Error('unused')) };
-    let error: Error | undefined;
-    await evaluateVoc(fake, []).catch((e: Error) => (error = e));
-    expect(error?.message).to.equal('evaluateVoc: no images to evaluate');
+    await expectRejects(evaluateVoc(fake, []), /^evaluateVoc: no images to evaluate$/);
   });
 });
 
-describe('eval/voc: the 257 model on the VOC sample (acceptance)', function () {
+describe('eval/voc: the 257 model on the VOC sample (acceptance) @slow', function () {
   let ctx: GpuContext;
   let model: DeepLabModel;
   let baseline: number;
@@ -219,16 +216,8 @@ describe('eval/voc: the 257 model on the VOC sample (acceptance)', function () {
       writeMask(join(dir, 'SegmentationClass', 'badlabel.png'), bad.width, bad.height, bad.indices);
       writeSplit(dir, 'size', ['small']);
       writeSplit(dir, 'label', ['badlabel']);
-      const fail = async (items: VocItem[]) => {
-        try {
-          await evaluateVoc(model, items);
-        } catch (e) {
-          return (e as Error).message;
-        }
-        throw new Error('expected evaluateVoc to fail');
-      };
-      expect(await fail(listVocSplit(dir, 'size'))).to.match(/^evaluateVoc: image small: the prediction is 500x366 .* ground truth .*small\.png is 499x366$/);
-      expect(await fail(listVocSplit(dir, 'label'))).to.match(/^evaluateVoc: image badlabel .*gt value 77 at index 1234/);
+      await expectRejects(evaluateVoc(model, listVocSplit(dir, 'size')), /^evaluateVoc: image small: the prediction is 500x366 .* ground truth .*small\.png is 499x366$/);
+      await expectRejects(evaluateVoc(model, listVocSplit(dir, 'label')), /^evaluateVoc: image badlabel .*gt value 77 at index 1234/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

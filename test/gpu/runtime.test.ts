@@ -14,8 +14,7 @@ describe('gpu runtime', () => {
     const a = uploadTensor(ctx, randomArray(8), [8]);
     try {
       // Binding the same buffer as read-only input and writable output is invalid WebGPU.
-      let error: unknown;
-      try {
+      const error = await expectRejects(async () => {
         const d = await ctx.checked('elementwise(add) aliasing test', () =>
           makeDispatch(ctx, {
             label: 'aliasing',
@@ -27,11 +26,8 @@ describe('gpu runtime', () => {
         );
         await runDispatches(ctx, [d], 'elementwise(add) aliasing test');
         disposeDispatch(ctx, d);
-      } catch (e) {
-        error = e;
-      }
+      }, /^elementwise\(add\) aliasing test: WebGPU validation error/);
       expect(error).to.be.instanceOf(GpuError);
-      expect((error as Error).message).to.match(/^elementwise\(add\) aliasing test: WebGPU validation error/);
       // The context is still usable afterwards.
       const data = randomArray(8);
       const t = uploadTensor(ctx, data, [8]);

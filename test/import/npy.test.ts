@@ -2,10 +2,11 @@ import { expect } from 'chai';
 import { parseNpy, readNpy, readNpyDir } from '../../src/model/weights/import/npy.js';
 import { rng } from '../helpers.js';
 import { buildNpy, concat } from './builders.js';
+import { sharedPath } from '../shared.js';
 
-const WEIGHTS = '../shared/weights/tf-deeplabv3-mnv2-pascal-trainval-513';
-const TV = '../shared/fixtures/torchvision';
-const TFL = '../shared/fixtures/tflite';
+const WEIGHTS = sharedPath('weights', 'tf-deeplabv3-mnv2-pascal-trainval-513');
+const TV = sharedPath('fixtures', 'torchvision');
+const TFL = sharedPath('fixtures', 'tflite');
 
 function minMax(a: Float32Array): [number, number] {
   let lo = Infinity;

@@ -7,8 +7,9 @@ import type { HostTensor, TensorMap } from '../../src/model/weights/import/tenso
 import { readZip } from '../../src/model/weights/import/zip.js';
 import { rng } from '../helpers.js';
 import { P, ascii, buildZip, concat } from './builders.js';
+import { sharedPath } from '../shared.js';
 
-const TV = '../shared/fixtures/torchvision';
+const TV = sharedPath('fixtures', 'torchvision');
 const RESNET = `${TV}/deeplabv3_resnet50_random_fp16.pth`;
 const MOBILENET = `${TV}/deeplabv3_mobilenet_v3_large_random.pth`;
 

@@ -28,6 +28,7 @@ import { expectClose, expectRejects, relativeError, rng, testContext } from '../
 import { messages, runCli } from '../cli/run-cli.js';
 import { sharedPath } from '../shared.js';
 import { type BundleTensorIn, buildBundle, buildTar } from './tf-writers.js';
+import { withFlags } from '../../src/util/flags.js';
 
 const zoo = (...p: string[]): string => sharedPath('fixtures', 'tf-zoo', ...p);
 const TINY = 'deeplabv3_tiny_pascal_trainval';
@@ -294,17 +295,12 @@ describe('TF DeepLab zoo: a MobileNetV2 zoo tarball loads as the network', funct
   it("the registry's 513 model refuses a tarball that is not the published one", async () => {
     const weights = mkdtempSync(join(tmpdir(), 'tf-zoo-registry-'));
     const cache = mkdtempSync(join(tmpdir(), 'tf-zoo-cache-'));
-    const saved = { weights: process.env.DEEPLAB_WEIGHTS_DIR, cache: process.env.DEEPLAB_CACHE_DIR };
     try {
       writeFileSync(join(weights, 'deeplabv3_mnv2_pascal_trainval_2018_01_29.tar.gz'), readFileSync(join(dir, 'deeplabv3_mnv2_pascal_trainval_2018_01_29.tar.gz')));
-      process.env.DEEPLAB_WEIGHTS_DIR = weights;
-      process.env.DEEPLAB_CACHE_DIR = cache;
-      await expectRejects(loadWeights('mobilenetv2-pascal-513'), /sha256 [0-9a-f]{64} does not match 2b7fe434.* for model mobilenetv2-pascal-513/);
+      await withFlags({ DEEPLAB_WEIGHTS_DIR: weights, DEEPLAB_CACHE_DIR: cache }, () =>
+        expectRejects(loadWeights('mobilenetv2-pascal-513'), /sha256 [0-9a-f]{64} does not match 2b7fe434.* for model mobilenetv2-pascal-513/),
+      );
     } finally {
-      for (const [k, v] of [['DEEPLAB_WEIGHTS_DIR', saved.weights], ['DEEPLAB_CACHE_DIR', saved.cache]] as const) {
-        if (v === undefined) delete process.env[k];
-        else process.env[k] = v;
-      }
       rmSync(weights, { recursive: true, force: true });
       rmSync(cache, { recursive: true, force: true });
     }

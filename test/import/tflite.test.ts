@@ -4,8 +4,9 @@ import { sha256File } from '../../src/util/sha256.js';
 import { type TfliteModel, type TfliteOperator, readTflite, tfliteTensorMap } from '../../src/model/weights/import/tflite.js';
 import { rng } from '../helpers.js';
 import { FlatBuilder } from './builders.js';
+import { sharedPath } from '../shared.js';
 
-const MODEL = '../shared/weights/deeplabv3_257_mv_gpu.tflite';
+const MODEL = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
 
 function describeOp(m: TfliteModel, op: TfliteOperator): string {
   const t = (i: number): string => (i < 0 ? '-' : `${m.tensors[i].name}[${m.tensors[i].shape.join(',')}]`);
@@ -197,6 +198,6 @@ describe('import: tflite', () => {
     expect(() => readTflite(buildModel(w, bias, { shortBias: true }))).to.throw(/tensor b shape \[3\] needs 12 bytes, its buffer has 8/);
     const real = readFileSync(MODEL);
     expect(() => readTflite(real.subarray(0, real.length >> 1))).to.throw(/truncated or corrupt TFLite flatbuffer/);
-    expect(() => readTflite('../shared/weights/README.md')).to.throw(/README\.md: not a TFLite flatbuffer/);
+    expect(() => readTflite(sharedPath('weights', 'README.md'))).to.throw(/README\.md: not a TFLite flatbuffer/);
   });
 });

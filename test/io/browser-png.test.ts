@@ -13,8 +13,9 @@ import { decodePngRgba } from '../../src/browser/png-rgba.js';
 import { joinIdat, readPngChunks } from '../../src/io/png-chunks.js';
 import { rng } from '../helpers.js';
 import { buildPng } from './png-builder.js';
+import { sharedPath } from '../shared.js';
 
-const LABEL_DIRS = ['../shared/data/voc-sample/SegmentationClass', '../shared/data/camvid/labels/val'];
+const LABEL_DIRS = [sharedPath('data', 'voc-sample', 'SegmentationClass'), sharedPath('data', 'camvid', 'labels', 'val')];
 
 /** A few label PNGs of the shared data (palette and grey). */
 function labelFiles(): string[] {

@@ -14,9 +14,11 @@ import { type RgbImage, decodeImage, readImage } from '../../src/io/image.js';
 import { crc32 } from '../../src/util/crc32.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { HOSTILE_SEED, Rand, Tally, hostileValues, readUint, truncationLengths, unclearError, withPatch, writeInt } from '../hostile.js';
+import { sharedName, sharedPath } from '../shared.js';
+import { expectRejects } from '../helpers.js';
 
-const VOC = '../shared/data/voc-sample';
-const CAMVID = '../shared/data/camvid';
+const VOC = sharedPath('data', 'voc-sample');
+const CAMVID = sharedPath('data', 'camvid');
 
 function readBytes(path: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
@@ -101,9 +103,9 @@ describe('hostile files: images and labels', function () {
 
   const camvidJpg = readdirSync(`${CAMVID}/images/val`).sort()[0];
   const sources: Array<{ label: string; bytes: () => Promise<Uint8Array>; format: string; truncations: number; mutations: number }> = [
-    { label: `${VOC}/JPEGImages/2007_000032.jpg`, bytes: async () => readBytes(`${VOC}/JPEGImages/2007_000032.jpg`), format: 'jpeg', truncations: 60, mutations: 40 },
-    { label: `${CAMVID}/images/val/${camvidJpg}`, bytes: async () => readBytes(`${CAMVID}/images/val/${camvidJpg}`), format: 'jpeg', truncations: 40, mutations: 30 },
-    { label: `${VOC}/JPEGImages/voc12val_0001.png`, bytes: async () => readBytes(`${VOC}/JPEGImages/voc12val_0001.png`), format: 'png', truncations: 60, mutations: 40 },
+    { label: sharedName(`${VOC}/JPEGImages/2007_000032.jpg`), bytes: async () => readBytes(`${VOC}/JPEGImages/2007_000032.jpg`), format: 'jpeg', truncations: 60, mutations: 40 },
+    { label: sharedName(`${CAMVID}/images/val/${camvidJpg}`), bytes: async () => readBytes(`${CAMVID}/images/val/${camvidJpg}`), format: 'jpeg', truncations: 40, mutations: 30 },
+    { label: sharedName(`${VOC}/JPEGImages/voc12val_0001.png`), bytes: async () => readBytes(`${VOC}/JPEGImages/voc12val_0001.png`), format: 'png', truncations: 60, mutations: 40 },
     { label: 'WebP (lossy) of 2007_000032.jpg', bytes: async () => new Uint8Array(await sharp(readBytes(`${VOC}/JPEGImages/2007_000032.jpg`)).webp({ quality: 80 }).toBuffer()), format: 'webp', truncations: 60, mutations: 40 },
     { label: 'WebP (lossless) of 2007_000032.jpg', bytes: async () => new Uint8Array(await sharp(readBytes(`${VOC}/JPEGImages/2007_000032.jpg`)).webp({ lossless: true }).toBuffer()), format: 'webp', truncations: 30, mutations: 20 },
     { label: 'GIF of 2007_000032.jpg', bytes: async () => new Uint8Array(await sharp(readBytes(`${VOC}/JPEGImages/2007_000032.jpg`)).gif().toBuffer()), format: 'gif', truncations: 30, mutations: 0 },
@@ -178,7 +180,7 @@ describe('hostile files: images and labels', function () {
     ...readdirSync(`${CAMVID}/labels/val`).sort().slice(0, 2).map((f) => `${CAMVID}/labels/val/${f}`),
   ];
   for (const [k, file] of labels.entries()) {
-    it(`readIndexedPng, ${file}: every truncation, every byte damaged, header fields with CRCs made right`, () => {
+    it(`readIndexedPng, ${sharedName(file)}: every truncation, every byte damaged, header fields with CRCs made right`, () => {
       const orig = readBytes(file);
       const r = new Rand(HOSTILE_SEED + 200 + k);
       const what = 'hostile-label.png';
@@ -239,14 +241,8 @@ describe('hostile files: images and labels', function () {
       for (const [file, bytes, kind] of cases) {
         const path = join(dir, file);
         writeFileSync(path, bytes);
-        let err: unknown;
-        try {
-          if (kind === 'image') await readImage(path);
-          else readLabel(path, 21, 255);
-        } catch (e) {
-          err = e;
-        }
         const prefix = kind === 'image' ? `decodeImage(${path})` : `readIndexedPng(${path})`;
+        const err = await expectRejects(async () => (kind === 'image' ? await readImage(path) : readLabel(path, 21, 255)), prefix, file);
         expect(unclearError(err, prefix), file).to.equal(null);
       }
     } finally {

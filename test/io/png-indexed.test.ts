@@ -1,32 +1,20 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import pngjs from 'pngjs';
 import { parseIhdr, readPngChunks } from '../../src/io/png-chunks.js';
-import { encodeIndexedPng, readIndexedPng, writeFileAtomic } from '../../src/io/png-indexed.js';
+import { encodeIndexedPng, readIndexedPng } from '../../src/io/png-indexed.js';
 import { VOC_CLASSES, VOC_PALETTE } from '../../src/model/voc.js';
-import { rng } from '../helpers.js';
+import { expectThrows, rng } from '../helpers.js';
 import { buildPng } from './png-builder.js';
+import { sharedPath } from '../shared.js';
 
-const VOC = '../shared/data/voc-sample';
-const TFLITE = '../shared/fixtures/tflite';
+const VOC = sharedPath('data', 'voc-sample');
+const TFLITE = sharedPath('fixtures', 'tflite');
 const VAL_IDS = readFileSync(`${VOC}/ImageSets/Segmentation/val.txt`, 'utf8').split(/\s+/).filter(Boolean);
 
 function randomIndices(n: number, max: number): Uint8Array {
   const r = rng();
   return Uint8Array.from({ length: n }, () => Math.floor(r() * (max + 1)));
-}
-
-function expectError(fn: () => unknown, ...patterns: RegExp[]): void {
-  let err: Error | undefined;
-  try {
-    fn();
-  } catch (e) {
-    err = e as Error;
-  }
-  expect(err, 'expected an error').to.be.instanceOf(Error);
-  for (const p of patterns) expect(err!.message).to.match(p);
 }
 
 describe('io: indexed PNG', () => {
@@ -117,59 +105,27 @@ describe('io: indexed PNG', () => {
   describe('errors', () => {
     it('refuses non-index colour types and bit depths, naming what it found', () => {
       const rgb = buildPng({ width: 3, height: 2, colorType: 2, bitDepth: 8, samples: randomIndices(18, 255) });
-      expectError(() => readIndexedPng(rgb, 'rgb.png'), /readIndexedPng\(rgb\.png\): colour type 2 is not an index map/);
+      expectThrows(() => readIndexedPng(rgb, 'rgb.png'), /readIndexedPng\(rgb\.png\): colour type 2 is not an index map/);
       const grey16 = buildPng({ width: 3, height: 2, colorType: 0, bitDepth: 16, samples: [1, 2, 3, 4, 5, 6] });
-      expectError(() => readIndexedPng(grey16, 'g16.png'), /readIndexedPng\(g16\.png\): bit depth 16 is not supported/);
+      expectThrows(() => readIndexedPng(grey16, 'g16.png'), /readIndexedPng\(g16\.png\): bit depth 16 is not supported/);
       const pal4 = buildPng({ width: 3, height: 2, colorType: 3, bitDepth: 4, samples: [1, 2, 3, 4, 5, 6], plte: VOC_PALETTE.subarray(0, 48) });
-      expectError(() => readIndexedPng(pal4, 'p4.png'), /bit depth 4 is not supported/);
+      expectThrows(() => readIndexedPng(pal4, 'p4.png'), /bit depth 4 is not supported/);
     });
 
     it('corrupt and truncated files', () => {
       const png = encodeIndexedPng(randomIndices(40 * 30, 20), 40, 30, VOC_PALETTE);
-      expectError(() => readIndexedPng(png.subarray(0, png.length >> 1), 'half.png'), /readIndexedPng\(half\.png\): truncated PNG/);
+      expectThrows(() => readIndexedPng(png.subarray(0, png.length >> 1), 'half.png'), /readIndexedPng\(half\.png\): truncated PNG/);
       const flipped = png.slice();
       flipped[png.length - 30] ^= 0xff; // inside IDAT (the IEND chunk is the last 12 bytes)
-      expectError(() => readIndexedPng(flipped, 'flip.png'), /readIndexedPng\(flip\.png\): corrupt PNG: CRC mismatch in 'IDAT'/);
-      expectError(() => readIndexedPng(new Uint8Array([1, 2, 3]), 'x'), /readIndexedPng\(x\): not a PNG file/);
+      expectThrows(() => readIndexedPng(flipped, 'flip.png'), /readIndexedPng\(flip\.png\): corrupt PNG: CRC mismatch in 'IDAT'/);
+      expectThrows(() => readIndexedPng(new Uint8Array([1, 2, 3]), 'x'), /readIndexedPng\(x\): not a PNG file/);
     });
 
     it('encodeIndexedPng validates its arguments', () => {
-      expectError(() => encodeIndexedPng(new Uint8Array(5), 2, 3, VOC_PALETTE), /encodeIndexedPng: indices has 5 values, expected 2x3 = 6/);
-      expectError(() => encodeIndexedPng(new Uint8Array(6), 2, 3, new Uint8Array(10)), /palette must hold 1\.\.256 RGB triples, got 10 bytes/);
-      expectError(() => encodeIndexedPng(Uint8Array.of(0, 1, 21, 0, 0, 0), 2, 3, VOC_PALETTE.subarray(0, 63)), /index 21 is outside the 21-entry palette/);
-      expectError(() => encodeIndexedPng(new Uint8Array(0), 0, 3, VOC_PALETTE), /positive integers, got 0x3/);
-    });
-  });
-
-  describe('writeFileAtomic', () => {
-    let dir: string;
-    beforeEach(() => {
-      dir = mkdtempSync(join(tmpdir(), 'atomic-'));
-    });
-    afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-    it('writes a new file and replaces an existing one, leaving no temporary files', () => {
-      const path = join(dir, 'out.png');
-      const a = randomIndices(1000, 255);
-      writeFileAtomic(path, a);
-      expect(Buffer.from(readFileSync(path)).equals(Buffer.from(a))).to.equal(true);
-      writeFileSync(join(dir, 'other'), 'x');
-      const b = randomIndices(10, 255);
-      writeFileAtomic(path, b);
-      expect(Buffer.from(readFileSync(path)).equals(Buffer.from(b))).to.equal(true);
-      expect(readdirSync(dir).sort()).to.deep.equal(['other', 'out.png']);
-    });
-
-    it('fails with the path named and leaves nothing behind', () => {
-      const path = join(dir, 'missing-subdir', 'out.png');
-      expectError(() => writeFileAtomic(path, new Uint8Array(3)), /writeFileAtomic\(.*missing-subdir\/out\.png\)/);
-      expect(existsSync(path)).to.equal(false);
-      // Renaming a file over a directory fails after the temporary file was written: it is removed.
-      const sub = join(dir, 'sub');
-      mkdirSync(sub);
-      expectError(() => writeFileAtomic(sub, new Uint8Array(3)), /writeFileAtomic\(.*sub\)/);
-      expect(readdirSync(dir)).to.deep.equal(['sub']);
-      expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).to.deep.equal([]);
+      expectThrows(() => encodeIndexedPng(new Uint8Array(5), 2, 3, VOC_PALETTE), /encodeIndexedPng: indices has 5 values, expected 2x3 = 6/);
+      expectThrows(() => encodeIndexedPng(new Uint8Array(6), 2, 3, new Uint8Array(10)), /palette must hold 1\.\.256 RGB triples, got 10 bytes/);
+      expectThrows(() => encodeIndexedPng(Uint8Array.of(0, 1, 21, 0, 0, 0), 2, 3, VOC_PALETTE.subarray(0, 63)), /index 21 is outside the 21-entry palette/);
+      expectThrows(() => encodeIndexedPng(new Uint8Array(0), 0, 3, VOC_PALETTE), /positive integers, got 0x3/);
     });
   });
 });

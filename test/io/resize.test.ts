@@ -3,8 +3,9 @@ import { expect } from 'chai';
 import { type RgbImage, readImage } from '../../src/io/image.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../../src/io/resize-cpu.js';
 import { rng } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-const VOC = '../shared/data/voc-sample/JPEGImages';
+const VOC = sharedPath('data', 'voc-sample', 'JPEGImages');
 
 /** A little-endian float32 .npy file: its shape and data. */
 function readNpyF32(path: string): { shape: number[]; data: Float32Array } {
@@ -37,7 +38,7 @@ interface Agreement {
 
 /** Compares our resize+normalise with a TFLite fixture input (x/127.5 - 1 of PIL's resize). */
 async function compareWithFixture(image: string, fixture: string): Promise<Agreement> {
-  const ref = readNpyF32(`../shared/fixtures/tflite/${fixture}_input257.npy`);
+  const ref = readNpyF32(sharedPath('fixtures', 'tflite', `${fixture}_input257.npy`));
   expect(ref.shape).to.deep.equal([1, 257, 257, 3]);
   const ours = resizeRgbPil(await readImage(`${VOC}/${image}`), 257, 257);
   const norm = normalizeToMinusOneOne(ours);
@@ -70,7 +71,7 @@ describe('io: PIL-exact bilinear resize and input normalisation', () => {
   });
 
   it('reproduces the torchvision fixture input (PIL resize to 129x97, ImageNet normalisation)', async () => {
-    const ref = readNpyF32('../shared/fixtures/torchvision/input_97x129.npy');
+    const ref = readNpyF32(sharedPath('fixtures', 'torchvision', 'input_97x129.npy'));
     expect(ref.shape).to.deep.equal([1, 3, 97, 129]);
     const [H, W] = [97, 129];
     const img = resizeRgbPil(await readImage(`${VOC}/2007_000033.jpg`), W, H);

@@ -7,7 +7,7 @@ import { type BackwardVariant, backwardCandidates, backwardVariantName, backward
 import { type Conv2dWeightGradOptions, backwardChannels, conv2dBiasGrad, conv2dInputGrad, conv2dWeightGrad, conv2dWeightGradScratchShape, prepareConv2dBiasGrad, prepareConv2dInputGrad, prepareConv2dWeightGrad } from '../../src/kernels/conv2d-backward/conv2d-backward.js';
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../src/kernels/conv2d-backward/reference.js';
 import { expectGradient, f64 } from '../gradcheck.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
+import { expectClose, expectRejects, expectThrows, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
 
 /** A convolution case: NHWC input shape, kernel size, output channels and (partial) params. */
 interface Case {
@@ -263,23 +263,14 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
 });
 
 describe('kernel: conv2d backward (errors)', () => {
-  /** Runs `fn` and returns what it threw (undefined when nothing was thrown). */
-  async function thrown(fn: () => unknown): Promise<Error | undefined> {
-    try {
-      await fn();
-    } catch (e) {
-      return e as Error;
-    }
-    return undefined;
-  }
-
-  async function withTensors(shapes: Record<string, Shape>, body: (t: Record<string, GpuTensor>) => unknown): Promise<Error | undefined> {
+  /** Expects `body`, given fresh tensors of `shapes`, to throw an error matching `pattern`. */
+  async function rejectsOn(shapes: Record<string, Shape>, body: (t: Record<string, GpuTensor>) => unknown, pattern: RegExp): Promise<void> {
     const ctx = await testContext();
     const tensors = new Tensors();
     try {
       const t: Record<string, GpuTensor> = {};
       for (const [name, shape] of Object.entries(shapes)) t[name] = tensors.add(createTensor(ctx, shape, 'f32', name));
-      return await thrown(() => body(t));
+      await expectRejects(() => body(t), pattern);
     } finally {
       tensors.disposeAll();
     }
@@ -289,60 +280,54 @@ describe('kernel: conv2d backward (errors)', () => {
 
   it('dX rejects a dOut that is not the forward output shape', async () => {
     const ctx = await testContext();
-    const err = await withTensors({ dOut: [1, 5, 6, 4], weight: [3, 3, 3, 4], dInput: [1, 5, 5, 3] }, (t) =>
-      prepareConv2dInputGrad(ctx, { dOut: t.dOut, weight: t.weight, dInput: t.dInput }, p),
+    await rejectsOn(
+      { dOut: [1, 5, 6, 4], weight: [3, 3, 3, 4], dInput: [1, 5, 5, 3] },
+      (t) => prepareConv2dInputGrad(ctx, { dOut: t.dOut, weight: t.weight, dInput: t.dInput }, p),
+      /conv2dInputGrad: dOut .*\[1,5,6,4\], expected \[1,5,5,4\]/,
     );
-    expect(err, 'should throw').to.be.instanceOf(Error);
-    expect(err!.message).to.match(/conv2dInputGrad: dOut .*\[1,5,6,4\], expected \[1,5,5,4\]/);
   });
 
   it('dX rejects a weight whose input channels do not match input channels / groups', async () => {
     const ctx = await testContext();
-    const err = await withTensors({ dOut: [1, 5, 5, 4], weight: [3, 3, 3, 4], dInput: [1, 5, 5, 6] }, (t) =>
-      prepareConv2dInputGrad(ctx, { dOut: t.dOut, weight: t.weight, dInput: t.dInput }, convParams({ ...pad1, groups: 1 })),
+    await rejectsOn(
+      { dOut: [1, 5, 5, 4], weight: [3, 3, 3, 4], dInput: [1, 5, 5, 6] },
+      (t) => prepareConv2dInputGrad(ctx, { dOut: t.dOut, weight: t.weight, dInput: t.dInput }, convParams({ ...pad1, groups: 1 })),
+      /conv2dInputGrad: .*weight expects 3 input channels per group/,
     );
-    expect(err, 'should throw').to.be.instanceOf(Error);
-    expect(err!.message).to.match(/conv2dInputGrad: .*weight expects 3 input channels per group/);
   });
 
   it('dW rejects groups that do not divide the channels', async () => {
     const ctx = await testContext();
-    const err = await withTensors({ input: [1, 5, 5, 6], dOut: [1, 5, 5, 4], dWeight: [3, 3, 3, 4] }, (t) =>
-      prepareConv2dWeightGrad(ctx, { input: t.input, dOut: t.dOut, dWeight: t.dWeight }, convParams({ ...pad1, groups: 4 })),
+    await rejectsOn(
+      { input: [1, 5, 5, 6], dOut: [1, 5, 5, 4], dWeight: [3, 3, 3, 4] },
+      (t) => prepareConv2dWeightGrad(ctx, { input: t.input, dOut: t.dOut, dWeight: t.dWeight }, convParams({ ...pad1, groups: 4 })),
+      /conv2dWeightGrad: .*not divisible by groups 4/,
     );
-    expect(err, 'should throw').to.be.instanceOf(Error);
-    expect(err!.message).to.match(/conv2dWeightGrad: .*not divisible by groups 4/);
   });
 
   it('dW rejects a mismatched dOut and a missing scratch', async () => {
     const ctx = await testContext();
-    const badOut = await withTensors({ input: [1, 5, 5, 3], dOut: [1, 4, 5, 4], dWeight: [3, 3, 3, 4] }, (t) =>
-      prepareConv2dWeightGrad(ctx, { input: t.input, dOut: t.dOut, dWeight: t.dWeight }, p),
+    await rejectsOn(
+      { input: [1, 5, 5, 3], dOut: [1, 4, 5, 4], dWeight: [3, 3, 3, 4] },
+      (t) => prepareConv2dWeightGrad(ctx, { input: t.input, dOut: t.dOut, dWeight: t.dWeight }, p),
+      /conv2dWeightGrad: dOut .*expected \[1,5,5,4\]/,
     );
-    expect(badOut, 'should throw').to.be.instanceOf(Error);
-    expect(badOut!.message).to.match(/conv2dWeightGrad: dOut .*expected \[1,5,5,4\]/);
-    const noScratch = await withTensors({ input: [1, 5, 5, 3], dOut: [1, 5, 5, 4], dWeight: [3, 3, 3, 4] }, (t) =>
-      prepareConv2dWeightGrad(ctx, { input: t.input, dOut: t.dOut, dWeight: t.dWeight }, p, { chunks: 2 }),
+    await rejectsOn(
+      { input: [1, 5, 5, 3], dOut: [1, 5, 5, 4], dWeight: [3, 3, 3, 4] },
+      (t) => prepareConv2dWeightGrad(ctx, { input: t.input, dOut: t.dOut, dWeight: t.dWeight }, p, { chunks: 2 }),
+      /needs a scratch tensor of shape \[2,3,3,3,4\]/,
     );
-    expect(noScratch, 'should throw').to.be.instanceOf(Error);
-    expect(noScratch!.message).to.match(/needs a scratch tensor of shape \[2,3,3,3,4\]/);
   });
 
   it('db rejects a dBias that is not [Cout]', async () => {
     const ctx = await testContext();
-    const err = await withTensors({ dOut: [1, 5, 5, 4], dBias: [5] }, (t) => prepareConv2dBiasGrad(ctx, { dOut: t.dOut, dBias: t.dBias }));
-    expect(err, 'should throw').to.be.instanceOf(Error);
-    expect(err!.message).to.match(/conv2dBiasGrad: dBias has shape \[5\], expected \[4\]/);
+    await rejectsOn({ dOut: [1, 5, 5, 4], dBias: [5] }, (t) => prepareConv2dBiasGrad(ctx, { dOut: t.dOut, dBias: t.dBias }), /conv2dBiasGrad: dBias has shape \[5\], expected \[4\]/);
   });
 
   it('rejects a fused activation in the params', () => {
-    let err: Error | undefined;
-    try {
-      conv2dInputGradCpu(new Float64Array(4), [1, 2, 2, 1], new Float64Array(1), [1, 1, 1, 1], [1, 2, 2, 1], convParams({ activation: 'relu' }));
-    } catch (e) {
-      err = e as Error;
-    }
-    expect(err, 'should throw').to.be.instanceOf(Error);
-    expect(err!.message).to.match(/conv2dInputGrad: params.activation is 'relu'/);
+    expectThrows(
+      () => conv2dInputGradCpu(new Float64Array(4), [1, 2, 2, 1], new Float64Array(1), [1, 1, 1, 1], [1, 2, 2, 1], convParams({ activation: 'relu' })),
+      /conv2dInputGrad: params.activation is 'relu'/,
+    );
   });
 });

@@ -219,7 +219,7 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
     });
   });
 
-  describe('every configuration runs on the GPU (random weights, 65x65)', () => {
+  describe('every configuration runs on the GPU (random weights, 65x65) @slow', () => {
     const H = 65;
     const W = 65;
 

@@ -11,9 +11,9 @@ import { loadModel } from '../../src/model/model.js';
 import { readSafetensors, safetensorsBytes, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { randomArray, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 describe('model: checkpoints as bytes (checkpointBytes, safetensorsBytes)', () => {
   let dir: string;

@@ -22,9 +22,9 @@ import { torchvisionStateDict } from '../../src/model/weights/torchvision-export
 import { adaptWeights } from '../../src/train/adapt.js';
 import { expectClose, expectRejects, randomArray, randomRgbImage, testContext } from '../helpers.js';
 import { randomParams } from './random-params.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 /** PyTorch's conv / pool output size. */
 function convOut(n: number, k: number, stride: number, pad: number): number {
@@ -199,7 +199,7 @@ describe('model: DeepLabv3+ decoder', function () {
     expect(json.blocks.map((b) => b.name)).to.include('decoder');
   });
 
-  describe('the forward pass on the GPU equals the CPU interpreter (random weights, 33x33, OS 16 and one at OS 8)', () => {
+  describe('the forward pass on the GPU equals the CPU interpreter (random weights, 33x33, OS 16 and one at OS 8) @slow', () => {
     const cases: [BackboneName, number][] = [...BACKBONES.map((b): [BackboneName, number] => [b, 16]), ['mobilenet_v3_large', 8]];
     for (const [backbone, outputStride] of cases) {
       it(`${backbone}, OS ${outputStride}: logits as built and as compiled for inference (batch norms folded, epilogues fused)`, async () => {
@@ -221,7 +221,7 @@ describe('model: DeepLabv3+ decoder', function () {
     }
   });
 
-  describe('checkpoints carry the decoder', () => {
+  describe('checkpoints carry the decoder @slow', () => {
     let dir: string;
     before(() => {
       dir = mkdtempSync(join(tmpdir(), 'deeplab-v3plus-'));

@@ -12,6 +12,7 @@ import { ensureRuntimeDir } from '../../src/gpu/runtime-dir.js';
 import { type SegmentOptions, loadModel } from '../../src/model/model.js';
 import { randomRgbImage } from '../helpers.js';
 import { type MemorySample, heapCensus, sampleMemory, sendReport, takeHeapSnapshot } from '../memory.js';
+import { sharedPath } from '../shared.js';
 
 const SEGMENT_CALLS = 2000;
 /** Samples of the heap and buffers every this many calls: a multiple of the pattern's period (10), so every sample sees the same state. */
@@ -22,7 +23,7 @@ const SNAPSHOTS = [200, 1000, SEGMENT_CALLS];
 async function main(): Promise<void> {
   ensureRuntimeDir();
   const ctx = await GpuContext.create();
-  const model = await loadModel('../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth', { ctx, shortSide: 16 });
+  const model = await loadModel(sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth'), { ctx, shortSide: 16 });
   const square = randomRgbImage(16, 16, 1);
   const wide = randomRgbImage(24, 16, 2);
   const options = (i: number): SegmentOptions => (i % 10 === 4 ? { flip: true } : i % 10 === 9 ? { include: ['probabilities'] } : {});

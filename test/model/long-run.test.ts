@@ -12,8 +12,9 @@ import type { RgbImage } from '../../src/io/image.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { expectFlat, expectNoDataGrowth, reportCensuses, runLongRun } from '../memory.js';
 import { makeRng, RUN_SEED, randomRgbImage as image, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 // Heap bounds (test/memory.ts; measured on lavapipe, Node 20). heapUsed's floor grows by
 // ~70-150 B per call over calls 1,000-2,000 (the JIT), so it bounds only coarse leaks. The
@@ -46,16 +47,18 @@ describe('model: long runs and concurrency', function () {
     ctx = await testContext();
   });
 
-  it('2,000 segment calls: live GPU buffers, the buffer pool and the JS heap stay flat after warm-up', async () => {
-    const r = await runLongRun('dist/test/model/long-run-segment.js', RUN_SEED);
-    const [a, b] = reportCensuses(r);
-    const calls = r.samples[r.samples.length - 1].at;
-    const growth = expectFlat(r.samples, { warmUp: 200, heapBytesPerCall: HEAP_USED_BYTES_PER_CALL, unit: 'call' });
-    const data = expectNoDataGrowth(a, b, { calls: r.between, bytesPerCall: DATA_BYTES_PER_CALL, objectsPerCall: OBJECTS_PER_CALL, unit: 'call' });
-    console.log(
-      `      ${calls} calls in ${r.seconds.toFixed(1)} s (${r.workSeconds.toFixed(1)} s in segment()); ` +
-        `heapUsed floor ${growth.toFixed(1)} B/call over the last half; data ${data.bytes} B over the last ${r.between} calls (${data.topKinds})`,
-    );
+  describe('a long run @slow', () => {
+    it('2,000 segment calls: live GPU buffers, the buffer pool and the JS heap stay flat after warm-up', async () => {
+      const r = await runLongRun('dist/test/model/long-run-segment.js', RUN_SEED);
+      const [a, b] = reportCensuses(r);
+      const calls = r.samples[r.samples.length - 1].at;
+      const growth = expectFlat(r.samples, { warmUp: 200, heapBytesPerCall: HEAP_USED_BYTES_PER_CALL, unit: 'call' });
+      const data = expectNoDataGrowth(a, b, { calls: r.between, bytesPerCall: DATA_BYTES_PER_CALL, objectsPerCall: OBJECTS_PER_CALL, unit: 'call' });
+      console.log(
+        `      ${calls} calls in ${r.seconds.toFixed(1)} s (${r.workSeconds.toFixed(1)} s in segment()); ` +
+          `heapUsed floor ${growth.toFixed(1)} B/call over the last half; data ${data.bytes} B over the last ${r.between} calls (${data.topKinds})`,
+      );
+    });
   });
 
   describe('concurrent callers', () => {

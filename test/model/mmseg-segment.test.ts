@@ -24,6 +24,7 @@ import { runOnnx, runOursNchw } from '../onnx-runtime.js';
 import { permuteAxes } from '../../src/graph/onnx/lower.js';
 import { NHWC_TO_NCHW } from '../onnx-runtime.js';
 import { prngStateDict, readManifest } from './mmseg-prng.js';
+import { setFlags } from '../../src/util/flags.js';
 
 /** mmseg's slide_inference grid along one axis: window starts for a length, crop and stride. */
 function mmsegStarts(length: number, crop: number, stride: number): number[] {
@@ -226,21 +227,18 @@ describe('mmseg models: segment() as mmseg infers', function () {
   it('a registry model that cannot be downloaded names the address to fetch and where to put it', async () => {
     const entry = findModel('mmseg-r50-d8-cityscapes-512x1024');
     const cache = mkdtempSync(join(tmpdir(), 'mmseg-cache-'));
-    const saved = { fetch: globalThis.fetch, weights: process.env.DEEPLAB_WEIGHTS_DIR, cache: process.env.DEEPLAB_CACHE_DIR };
+    const savedFetch = globalThis.fetch;
     // Offline: fetch fails as Node's does without a network.
     globalThis.fetch = (() => Promise.reject(new TypeError('fetch failed', { cause: new Error('getaddrinfo ENOTFOUND download.openmmlab.com') }))) as typeof fetch;
-    process.env.DEEPLAB_CACHE_DIR = cache;
-    delete process.env.DEEPLAB_WEIGHTS_DIR;
+    const restoreFlags = setFlags({ DEEPLAB_CACHE_DIR: cache, DEEPLAB_WEIGHTS_DIR: undefined });
     try {
       const e = await expectRejects(resolveWeights(entry), `download of ${entry.url} failed`);
       expect(e.message).to.include('ENOTFOUND');
       expect(e.message).to.include(`named ${entry.fileName}`);
       await expectRejects(resolveWeights(entry, { download: false }), `download it from ${entry.url}`);
     } finally {
-      globalThis.fetch = saved.fetch;
-      if (saved.weights !== undefined) process.env.DEEPLAB_WEIGHTS_DIR = saved.weights;
-      if (saved.cache === undefined) delete process.env.DEEPLAB_CACHE_DIR;
-      else process.env.DEEPLAB_CACHE_DIR = saved.cache;
+      globalThis.fetch = savedFetch;
+      restoreFlags();
       rmSync(cache, { recursive: true, force: true });
     }
   });

@@ -7,11 +7,11 @@ import { ConfusionMatrix } from '../../src/eval/metrics.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const VOC = '../shared/data/voc-sample';
+const VOC = sharedPath('data', 'voc-sample');
 
-describe('model: mobilenetv2-pascal-513 (.npy folder)', () => {
+describe('model: mobilenetv2-pascal-513 (.npy folder) @slow', () => {
   it('loads with width multiplier 1 and segments two VOC images with > 97 % pixel accuracy', async () => {
     const model = await loadModel('mobilenetv2-pascal-513', { ctx: await testContext() });
     try {

@@ -19,10 +19,11 @@ import { readNpy } from '../../src/model/weights/import/npy.js';
 import { runCli } from '../cli/run-cli.js';
 import { expectClose, relativeError } from '../helpers.js';
 import { NHWC_TO_NCHW, type NchwTensor, runOnnx, runOursNchw } from '../onnx-runtime.js';
+import { sharedPath } from '../shared.js';
 
-const TFLITE_257 = '../shared/weights/deeplabv3_257_mv_gpu.tflite';
-const TFLITE_FIXTURES = '../shared/fixtures/tflite';
-const TV = '../shared/fixtures/torchvision';
+const TFLITE_257 = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
+const TFLITE_FIXTURES = sharedPath('fixtures', 'tflite');
+const TV = sharedPath('fixtures', 'torchvision');
 const MV3 = `${TV}/deeplabv3_mobilenet_v3_large_random.pth`;
 const R50 = `${TV}/deeplabv3_resnet50_random_fp16.pth`;
 
@@ -107,74 +108,76 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
     expect(graphs).to.equal(BACKBONES.length * variants.length + 4 * torchvisionOnly.length + 2 * (resnetOnly.length + mmsegGrid.length) + 3 * mmseg.length);
   });
 
-  it("TF MobileNetV2 (TF Lite 257): TF Lite's parity input gives our logits and TF Lite's", async () => {
-    const w = await loadWeights(TFLITE_257);
-    expect(defaultOnnxSize(w)).to.deep.equal({ height: 257, width: 257 });
-    const image = nhwcNpyAsNchw(`${TFLITE_FIXTURES}/2007_000033_input257.npy`);
-    const { logits, model } = await exportAndCompare(w, image, 'mobilenet_v2.onnx');
-    const tflite = nhwcNpyAsNchw(`${TFLITE_FIXTURES}/2007_000033_logits257.npy`);
-    console.log(`      onnxruntime vs TF Lite: relative error ${relativeError(logits.data, tflite.data).toExponential(2)}`);
-    expectClose(logits.data, tflite.data, "TF Lite's logits");
-    // Depthwise convolutions are grouped Convs, ReLU6 a Clip, the final upsample an align_corners Resize.
-    const nodes = model.graph.node;
-    const attr = (n: (typeof nodes)[number], name: string) => n.attribute.find((a) => a.name === name);
-    expect(nodes.some((n) => n.op_type === 'Conv' && (attr(n, 'group')?.i ?? 1) > 1)).to.equal(true);
-    expect(nodes.filter((n) => n.op_type === 'Clip').length).to.be.greaterThan(30);
-    const last = nodes[nodes.length - 1];
-    expect(last.op_type).to.equal('Resize');
-    expect(new TextDecoder().decode(attr(last, 'coordinate_transformation_mode')!.s)).to.equal('align_corners');
-    const meta = metadataOf(model);
-    expect(meta).to.include({ model: 'deeplabv3_257_mv_gpu.tflite', source: 'test fixture', backbone: 'mobilenet_v2', input: 'image', input_layout: 'NCHW', color_order: 'RGB', output: 'logits' });
-    expect(JSON.parse(meta.mean)).to.deep.equal([0.5, 0.5, 0.5]);
-    expect(JSON.parse(meta.std)).to.deep.equal([0.5, 0.5, 0.5]);
-    expect(Number(meta.scale)).to.be.closeTo(1 / 255, 1e-12);
-    expect(JSON.parse(meta.input_shape)).to.deep.equal([1, 3, 257, 257]);
-    expect(meta.preprocessing).to.match(/resized to 257x257 .*x \/ 127\.5 - 1/);
-    expect(JSON.parse(meta.classes)).to.deep.equal([...VOC_CLASSES]);
-    expect(JSON.parse(meta.class_colors)[15]).to.deep.equal([192, 128, 128]);
-    expect(JSON.parse(meta.config)).to.include({ backbone: 'mobilenet_v2', outputStride: 8, resizeMode: 'align_corners' });
-  });
+  describe('whole networks against onnxruntime and the references @slow', () => {
+    it("TF MobileNetV2 (TF Lite 257): TF Lite's parity input gives our logits and TF Lite's", async () => {
+      const w = await loadWeights(TFLITE_257);
+      expect(defaultOnnxSize(w)).to.deep.equal({ height: 257, width: 257 });
+      const image = nhwcNpyAsNchw(`${TFLITE_FIXTURES}/2007_000033_input257.npy`);
+      const { logits, model } = await exportAndCompare(w, image, 'mobilenet_v2.onnx');
+      const tflite = nhwcNpyAsNchw(`${TFLITE_FIXTURES}/2007_000033_logits257.npy`);
+      console.log(`      onnxruntime vs TF Lite: relative error ${relativeError(logits.data, tflite.data).toExponential(2)}`);
+      expectClose(logits.data, tflite.data, "TF Lite's logits");
+      // Depthwise convolutions are grouped Convs, ReLU6 a Clip, the final upsample an align_corners Resize.
+      const nodes = model.graph.node;
+      const attr = (n: (typeof nodes)[number], name: string) => n.attribute.find((a) => a.name === name);
+      expect(nodes.some((n) => n.op_type === 'Conv' && (attr(n, 'group')?.i ?? 1) > 1)).to.equal(true);
+      expect(nodes.filter((n) => n.op_type === 'Clip').length).to.be.greaterThan(30);
+      const last = nodes[nodes.length - 1];
+      expect(last.op_type).to.equal('Resize');
+      expect(new TextDecoder().decode(attr(last, 'coordinate_transformation_mode')!.s)).to.equal('align_corners');
+      const meta = metadataOf(model);
+      expect(meta).to.include({ model: 'deeplabv3_257_mv_gpu.tflite', source: 'test fixture', backbone: 'mobilenet_v2', input: 'image', input_layout: 'NCHW', color_order: 'RGB', output: 'logits' });
+      expect(JSON.parse(meta.mean)).to.deep.equal([0.5, 0.5, 0.5]);
+      expect(JSON.parse(meta.std)).to.deep.equal([0.5, 0.5, 0.5]);
+      expect(Number(meta.scale)).to.be.closeTo(1 / 255, 1e-12);
+      expect(JSON.parse(meta.input_shape)).to.deep.equal([1, 3, 257, 257]);
+      expect(meta.preprocessing).to.match(/resized to 257x257 .*x \/ 127\.5 - 1/);
+      expect(JSON.parse(meta.classes)).to.deep.equal([...VOC_CLASSES]);
+      expect(JSON.parse(meta.class_colors)[15]).to.deep.equal([192, 128, 128]);
+      expect(JSON.parse(meta.config)).to.include({ backbone: 'mobilenet_v2', outputStride: 8, resizeMode: 'align_corners' });
+    });
 
-  it("torchvision MobileNetV3-Large: the parity input gives our logits and torchvision's", async () => {
-    const w = await loadWeights(MV3);
-    const image = torchvisionInput();
-    const { logits, model } = await exportAndCompare(w, image, 'mobilenet_v3_large.onnx');
-    const torch = readNpy(`${TV}/deeplabv3_mobilenet_v3_large_out.npy`);
-    expect(torch.shape).to.deep.equal(logits.dims);
-    console.log(`      onnxruntime vs torchvision: relative error ${relativeError(logits.data, torch.data).toExponential(2)}`);
-    expectClose(logits.data, torch.data, "torchvision's logits");
-    const types = new Set(model.graph.node.map((n) => n.op_type));
-    for (const t of ['Conv', 'BatchNormalization', 'HardSwish', 'HardSigmoid', 'Mul', 'Add', 'GlobalAveragePool', 'Concat', 'Resize']) expect(types, t).to.include(t);
-    const meta = metadataOf(model);
-    expect(JSON.parse(meta.mean)).to.deep.equal([0.485, 0.456, 0.406]);
-    expect(JSON.parse(meta.std)).to.deep.equal([0.229, 0.224, 0.225]);
-    expect(meta.preprocessing).to.match(/resized to 129x97 .*\(x \/ 255 - mean\) \/ std/);
-    expect(meta.preprocessing).to.match(/short side to 520/);
-  });
+    it("torchvision MobileNetV3-Large: the parity input gives our logits and torchvision's", async () => {
+      const w = await loadWeights(MV3);
+      const image = torchvisionInput();
+      const { logits, model } = await exportAndCompare(w, image, 'mobilenet_v3_large.onnx');
+      const torch = readNpy(`${TV}/deeplabv3_mobilenet_v3_large_out.npy`);
+      expect(torch.shape).to.deep.equal(logits.dims);
+      console.log(`      onnxruntime vs torchvision: relative error ${relativeError(logits.data, torch.data).toExponential(2)}`);
+      expectClose(logits.data, torch.data, "torchvision's logits");
+      const types = new Set(model.graph.node.map((n) => n.op_type));
+      for (const t of ['Conv', 'BatchNormalization', 'HardSwish', 'HardSigmoid', 'Mul', 'Add', 'GlobalAveragePool', 'Concat', 'Resize']) expect(types, t).to.include(t);
+      const meta = metadataOf(model);
+      expect(JSON.parse(meta.mean)).to.deep.equal([0.485, 0.456, 0.406]);
+      expect(JSON.parse(meta.std)).to.deep.equal([0.229, 0.224, 0.225]);
+      expect(meta.preprocessing).to.match(/resized to 129x97 .*\(x \/ 255 - mean\) \/ std/);
+      expect(meta.preprocessing).to.match(/short side to 520/);
+    });
 
-  it('torchvision ResNet-50 (a crop of the parity input, for time): our logits', async () => {
-    const w = await loadWeights(R50);
-    expect(defaultOnnxSize(w)).to.deep.equal({ height: 520, width: 520 });
-    const { model } = await exportAndCompare(w, torchvisionInput(41, 53), 'resnet50.onnx');
-    const types = new Set(model.graph.node.map((n) => n.op_type));
-    for (const t of ['Conv', 'BatchNormalization', 'Relu', 'MaxPool', 'Add', 'GlobalAveragePool', 'Concat', 'Resize']) expect(types, t).to.include(t);
-    // Every weight and statistic is an initializer, conv weights as OIHW.
-    const inits = new Map(model.graph.initializer.map((t) => [t.name, t.dims]));
-    for (const [name, t] of w.params) expect(inits.has(name), name).to.equal(true);
-    expect(inits.get('backbone.conv1.weight')).to.deep.equal([64, 3, 7, 7]);
-  });
+    it('torchvision ResNet-50 (a crop of the parity input, for time): our logits', async () => {
+      const w = await loadWeights(R50);
+      expect(defaultOnnxSize(w)).to.deep.equal({ height: 520, width: 520 });
+      const { model } = await exportAndCompare(w, torchvisionInput(41, 53), 'resnet50.onnx');
+      const types = new Set(model.graph.node.map((n) => n.op_type));
+      for (const t of ['Conv', 'BatchNormalization', 'Relu', 'MaxPool', 'Add', 'GlobalAveragePool', 'Concat', 'Resize']) expect(types, t).to.include(t);
+      // Every weight and statistic is an initializer, conv weights as OIHW.
+      const inits = new Map(model.graph.initializer.map((t) => [t.name, t.dims]));
+      for (const [name, t] of w.params) expect(inits.has(name), name).to.equal(true);
+      expect(inits.get('backbone.conv1.weight')).to.deep.equal([64, 3, 7, 7]);
+    });
 
-  it('DeepLabv3+ (torchvision MobileNetV3-Large with a new decoder): the stride-4 branch and its concat export, to our logits', async () => {
-    const { weights: w } = adaptWeights(await loadWeights(MV3), { decoder: 'deeplabv3plus', seed: 3 });
-    expect(w.config.decoder).to.equal('deeplabv3plus');
-    const { model } = await exportAndCompare(w, torchvisionInput(49, 65), 'mobilenet_v3_large_plus.onnx');
-    // ASPP's concat and the decoder's (upsampled ASPP output beside the stride-4 features).
-    expect(model.graph.node.filter((n) => n.op_type === 'Concat').length).to.equal(2);
-    const inits = new Set(model.graph.initializer.map((t) => t.name));
-    for (const name of w.params.keys()) expect(inits.has(name), name).to.equal(true);
-    expect([...w.params.keys()].some((n) => n.startsWith('decoder.'))).to.equal(true);
-    expect(JSON.parse(metadataOf(model).config)).to.include({ decoder: 'deeplabv3plus' });
-    expect(model.doc_string).to.match(/^DeepLabv3\+ \(mobilenet_v3_large\)/);
+    it('DeepLabv3+ (torchvision MobileNetV3-Large with a new decoder): the stride-4 branch and its concat export, to our logits', async () => {
+      const { weights: w } = adaptWeights(await loadWeights(MV3), { decoder: 'deeplabv3plus', seed: 3 });
+      expect(w.config.decoder).to.equal('deeplabv3plus');
+      const { model } = await exportAndCompare(w, torchvisionInput(49, 65), 'mobilenet_v3_large_plus.onnx');
+      // ASPP's concat and the decoder's (upsampled ASPP output beside the stride-4 features).
+      expect(model.graph.node.filter((n) => n.op_type === 'Concat').length).to.equal(2);
+      const inits = new Set(model.graph.initializer.map((t) => t.name));
+      for (const name of w.params.keys()) expect(inits.has(name), name).to.equal(true);
+      expect([...w.params.keys()].some((n) => n.startsWith('decoder.'))).to.equal(true);
+      expect(JSON.parse(metadataOf(model).config)).to.include({ decoder: 'deeplabv3plus' });
+      expect(model.doc_string).to.match(/^DeepLabv3\+ \(mobilenet_v3_large\)/);
+    });
   });
 
   it('deeplab export --format onnx writes the file at --size; bad options and unwritable paths leave nothing', async () => {

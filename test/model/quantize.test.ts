@@ -14,10 +14,10 @@ import { readSafetensors, writeSafetensors } from '../../src/model/weights/impor
 import { quantizeInt8, scaleName } from '../../src/model/weights/quantize.js';
 import { messages, runCli } from '../cli/run-cli.js';
 import { expectClose, expectRejects, randomArray, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
-const IMAGE = '../shared/data/voc-sample/JPEGImages/voc12val_0294.png';
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
+const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0294.png');
 
 describe('model: quantized checkpoints (int8 / f16 convolution weights)', () => {
   let dir: string;
@@ -47,44 +47,46 @@ describe('model: quantized checkpoints (int8 / f16 convolution weights)', () => 
     expect(() => quantizeInt8(new Float32Array(7), 2)).to.throw(/not a whole number of 2 channels/);
   });
 
-  for (const kind of ['int8', 'f16'] as const) {
-    it(`${kind}: a smaller file whose weights load compact, widen on the GPU exactly as on the CPU, and give the decoded weights' logits`, async () => {
-      const ctx = await testContext();
-      const weights = await loadWeights(MNV3_RANDOM, { shortSide: 65 });
-      const plain = join(dir, `plain-${kind}.safetensors`);
-      const small = join(dir, `small-${kind}.safetensors`);
-      saveCheckpoint(plain, weights);
-      saveCheckpoint(small, weights, weights.params, { quantize: kind });
-      const ratio = statSync(small).size / statSync(plain).size;
-      expect(ratio, 'size against f32').to.be.below(kind === 'int8' ? 0.3 : 0.55);
-      expect(readSafetensors(small).metadata.quantization).to.equal(kind);
+  describe('whole networks, quantized and loaded back @slow', () => {
+    for (const kind of ['int8', 'f16'] as const) {
+      it(`${kind}: a smaller file whose weights load compact, widen on the GPU exactly as on the CPU, and give the decoded weights' logits`, async () => {
+        const ctx = await testContext();
+        const weights = await loadWeights(MNV3_RANDOM, { shortSide: 65 });
+        const plain = join(dir, `plain-${kind}.safetensors`);
+        const small = join(dir, `small-${kind}.safetensors`);
+        saveCheckpoint(plain, weights);
+        saveCheckpoint(small, weights, weights.params, { quantize: kind });
+        const ratio = statSync(small).size / statSync(plain).size;
+        expect(ratio, 'size against f32').to.be.below(kind === 'int8' ? 0.3 : 0.55);
+        expect(readSafetensors(small).metadata.quantization).to.equal(kind);
 
-      const loaded = await loadWeights(small, { shortSide: 65 });
-      const compact = [...loaded.params].filter(([, p]) => p.quantized);
-      expect(compact.length, 'convolution weights held compact').to.equal([...weights.params.values()].filter((p) => p.shape.length === 4).length);
-      expect(compact.every(([, p]) => p.quantized!.kind === kind)).to.equal(true);
+        const loaded = await loadWeights(small, { shortSide: 65 });
+        const compact = [...loaded.params].filter(([, p]) => p.quantized);
+        expect(compact.length, 'convolution weights held compact').to.equal([...weights.params.values()].filter((p) => p.shape.length === 4).length);
+        expect(compact.every(([, p]) => p.quantized!.kind === kind)).to.equal(true);
 
-      // What an f32 model would hold: the CPU decode of the compact weights.
-      const decoded: HostParams = new Map([...loaded.params].map(([k, p]) => [k, { shape: p.shape, data: p.quantized ? dequantizeCpu(p.quantized) : p.data }]));
-      const quantized = await DeepLabModel.fromWeights(loaded, { ctx });
-      const reference = await DeepLabModel.fromWeights({ ...loaded, params: decoded }, { ctx });
-      const original = await DeepLabModel.fromWeights(weights, { ctx });
-      try {
-        const onGpu = await quantized.parameters();
-        for (const [name, p] of compact) expect([...onGpu.get(name)!.data], `${name} widened on the GPU`).to.deep.equal([...dequantizeCpu(p.quantized!)]);
-        const img = await readImage(IMAGE);
-        const logits = (await quantized.segment(img, { include: ['logits'] })).logits!;
-        expectClose(logits, (await reference.segment(img, { include: ['logits'] })).logits!, `${kind} model against f32 with decoded weights`);
-        // And close to the unquantized model's (random weights: a loose sanity bound, not accuracy).
-        const f32 = (await original.segment(img, { include: ['logits'] })).logits!;
-        expectClose(logits, f32, `${kind} against the original`, kind === 'int8' ? 0.1 : 0.01);
-      } finally {
-        quantized.dispose();
-        reference.dispose();
-        original.dispose();
-      }
-    });
-  }
+        // What an f32 model would hold: the CPU decode of the compact weights.
+        const decoded: HostParams = new Map([...loaded.params].map(([k, p]) => [k, { shape: p.shape, data: p.quantized ? dequantizeCpu(p.quantized) : p.data }]));
+        const quantized = await DeepLabModel.fromWeights(loaded, { ctx });
+        const reference = await DeepLabModel.fromWeights({ ...loaded, params: decoded }, { ctx });
+        const original = await DeepLabModel.fromWeights(weights, { ctx });
+        try {
+          const onGpu = await quantized.parameters();
+          for (const [name, p] of compact) expect([...onGpu.get(name)!.data], `${name} widened on the GPU`).to.deep.equal([...dequantizeCpu(p.quantized!)]);
+          const img = await readImage(IMAGE);
+          const logits = (await quantized.segment(img, { include: ['logits'] })).logits!;
+          expectClose(logits, (await reference.segment(img, { include: ['logits'] })).logits!, `${kind} model against f32 with decoded weights`);
+          // And close to the unquantized model's (random weights: a loose sanity bound, not accuracy).
+          const f32 = (await original.segment(img, { include: ['logits'] })).logits!;
+          expectClose(logits, f32, `${kind} against the original`, kind === 'int8' ? 0.1 : 0.01);
+        } finally {
+          quantized.dispose();
+          reference.dispose();
+          original.dispose();
+        }
+      });
+    }
+  });
 
   it('deeplab export --quantize int8 writes a checkpoint of the TF MobileNetV2 that loads compact; an unknown kind is refused, nothing written', async () => {
     const out = join(dir, 'cli-int8.safetensors');

@@ -9,10 +9,11 @@ import type { RgbImage } from '../../src/io/rgb-image.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { expectRejects, randomRgbImage, testContext } from '../helpers.js';
 import { randomRgba, rgbToRgba, rgbaTexture, rgbaToRgb } from '../frames.js';
+import { sharedPath } from '../shared.js';
 
-const VOC_IMAGE = '../shared/data/voc-sample/JPEGImages/2007_000033.jpg';
-const TFLITE_257 = '../shared/weights/deeplabv3_257_mv_gpu.tflite';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
+const VOC_IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+const TFLITE_257 = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 function differing(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let n = Math.abs(a.length - b.length);

@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import type { RgbImage } from '../../src/io/image.js';
 import { readImage } from '../../src/io/image.js';
 import { type DeepLabModel, type SegmentResult, loadModel } from '../../src/model/model.js';
+import { withFlags } from '../../src/util/flags.js';
 import { expectClose, testContext, expectRejects } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const VOC_IMAGE = '../shared/data/voc-sample/JPEGImages/2007_000033.jpg';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
+const VOC_IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 function crop(img: RgbImage, w: number, h: number): RgbImage {
   const data = new Uint8Array(w * h * 3);
@@ -53,14 +54,7 @@ describe('model: segment()', () => {
         expect(differ / r.classes.length, `image ${k}: classes that differ`).to.be.lessThan(1e-3);
       });
       expect(() => model.segmentBatch(images, { batchSize: 0 })).to.not.throw(); // rejected asynchronously
-      let err: Error | undefined;
-      try {
-        await model.segmentBatch(images, { batchSize: 0 });
-      } catch (e) {
-        err = e as Error;
-      }
-      expect(err, 'batchSize 0 was accepted').to.be.instanceOf(Error);
-      expect(err!.message).to.match(/batchSize must be a positive integer, got 0/);
+      await expectRejects(model.segmentBatch(images, { batchSize: 0 }), /batchSize must be a positive integer, got 0/, 'batchSize 0');
     });
 
     it('returns one class per image pixel, consistent with the probabilities', async () => {
@@ -182,15 +176,14 @@ describe('model: segment()', () => {
 
     it('rejects a weights file whose sha256 does not match the registry', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'deeplab-test-'));
-      const saved = process.env.DEEPLAB_WEIGHTS_DIR;
       try {
         // A real TFLite file, but not the registered one: same name, other bytes.
-        copyFileSync('../shared/weights/deeplabv3_257_mv_gpu.tflite', join(dir, 'deeplabv3_257_mv_gpu.tflite'));
+        copyFileSync(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), join(dir, 'deeplabv3_257_mv_gpu.tflite'));
         writeFileSync(join(dir, 'deeplabv3_257_mv_gpu.tflite'), Buffer.from([1, 2, 3]), { flag: 'a' });
-        process.env.DEEPLAB_WEIGHTS_DIR = dir;
-        await expectRejects(() => loadModel('mobilenetv2-pascal-257', { download: false }), /sha256 [0-9a-f]{64} does not match 68a53978/, 'corrupt file accepted');
+        await withFlags({ DEEPLAB_WEIGHTS_DIR: dir }, () =>
+          expectRejects(() => loadModel('mobilenetv2-pascal-257', { download: false }), /sha256 [0-9a-f]{64} does not match 68a53978/, 'corrupt file accepted'),
+        );
       } finally {
-        process.env.DEEPLAB_WEIGHTS_DIR = saved;
         rmSync(dir, { recursive: true, force: true });
       }
     });

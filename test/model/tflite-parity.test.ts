@@ -8,12 +8,12 @@ import { readNpy } from '../../src/model/weights/import/npy.js';
 import { DeepLabModel, loadModel } from '../../src/model/model.js';
 import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
 import { expectClose, expectRejects, relativeError, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-const FIXTURES = '../shared/fixtures/tflite';
-const VOC = '../shared/data/voc-sample';
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
+const FIXTURES = sharedPath('fixtures', 'tflite');
+const VOC = sharedPath('data', 'voc-sample');
 
-describe('model: TF Lite parity (mobilenetv2-pascal-257)', () => {
+describe('model: TF Lite parity (mobilenetv2-pascal-257) @slow', () => {
   let model: DeepLabModel;
   before(async () => {
     model = await loadModel('mobilenetv2-pascal-257', { ctx: await testContext() });
@@ -55,7 +55,7 @@ describe('model: TF Lite parity (mobilenetv2-pascal-257)', () => {
   });
 });
 
-describe('model: half precision (f16 storage) on the VOC sample (mobilenetv2-pascal-257)', () => {
+describe('model: half precision (f16 storage) on the VOC sample (mobilenetv2-pascal-257) @slow', () => {
   let single: DeepLabModel;
   let half: DeepLabModel;
   before(async function () {

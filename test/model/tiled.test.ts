@@ -17,10 +17,10 @@ import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel }
 import { type TileHost, segmentTiled } from '../../src/model/tiled.js';
 import { type TilePlan, axisWeights, blendWindowsCpu, planTiles } from '../../src/model/tiling.js';
 import { FP32_TOLERANCE, expectClose, expectRejects, randomArray, randomRgbImage, relativeError, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const VOC_IMAGE = '../shared/data/voc-sample/JPEGImages/2007_000033.jpg';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
+const VOC_IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 /** Buffers created and not destroyed, minus those idle in the reuse pool. */
 function buffersInUse(ctx: GpuContext): number {
@@ -269,7 +269,7 @@ describe('tiled segmentation (sliding windows blended on the GPU)', () => {
     expect(seen[0]).to.include({ tile: 513, overlap: 0.5 });
   });
 
-  describe('a trained model (mobilenetv2-pascal-257) on a photo', () => {
+  describe('a trained model (mobilenetv2-pascal-257) on a photo @slow', () => {
     let model: DeepLabModel;
     let img: RgbImage;
     before(async () => {

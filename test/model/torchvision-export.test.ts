@@ -14,10 +14,10 @@ import { exportTorchvision } from '../../src/model/weights/torchvision-export.js
 import { hwioToOihw, oihwToHwio } from '../../src/model/weights/torchvision.js';
 import { runCli } from '../cli/run-cli.js';
 import { expectRejects, randomArray, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-const MNV3_RANDOM = '../shared/fixtures/torchvision/deeplabv3_mobilenet_v3_large_random.pth';
-const IMAGE = '../shared/data/voc-sample/JPEGImages/voc12val_0294.png';
+const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
+const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0294.png');
 
 /** The dtype each tensor has in a safetensors header. */
 function headerDtypes(path: string): Map<string, string> {
@@ -26,7 +26,7 @@ function headerDtypes(path: string): Map<string, string> {
   return new Map(Object.entries(header).filter(([k]) => k !== '__metadata__').map(([k, v]) => [k, v.dtype]));
 }
 
-describe("model: export to torchvision's state dict", function () {
+describe("model: export to torchvision's state dict @slow", function () {
   this.timeout(120_000);
   let dir: string;
   before(() => {

@@ -18,9 +18,10 @@ import {
   torchvisionConfigFromState,
   torchvisionParams,
 } from '../../src/model/weights/torchvision.js';
-import { expectClose, randomArray, relativeError, testContext } from '../helpers.js';
+import { expectClose, randomArray, relativeError, testContext, expectThrows } from '../helpers.js';
+import { sharedPath } from '../shared.js';
 
-const FIXTURES = '../shared/fixtures/torchvision';
+const FIXTURES = sharedPath('fixtures', 'torchvision');
 const R50_PTH = `${FIXTURES}/deeplabv3_resnet50_random_fp16.pth`;
 const MV3_PTH = `${FIXTURES}/deeplabv3_mobilenet_v3_large_random.pth`;
 
@@ -154,7 +155,7 @@ describe('model: torchvision DeepLabv3', function () {
     });
   });
 
-  describe('deeplabv3_resnet50 (fp16 random weights)', () => {
+  describe('deeplabv3_resnet50 (fp16 random weights) @slow', () => {
     let state: TensorMap;
     let input: ReturnType<typeof loadInput>;
     let os8: Map<string, { shape: number[]; data: Float32Array }>;
@@ -198,7 +199,7 @@ describe('model: torchvision DeepLabv3', function () {
     });
   });
 
-  describe('deeplabv3_mobilenet_v3_large (random weights)', () => {
+  describe('deeplabv3_mobilenet_v3_large (random weights) @slow', () => {
     let state: TensorMap;
     let input: ReturnType<typeof loadInput>;
 
@@ -231,14 +232,9 @@ describe('model: torchvision DeepLabv3', function () {
       broken.delete('backbone.5.block.2.fc1.bias');
       broken.set('classifier.4.weight', { shape: [20, 256, 1, 1], data: randomArray(20 * 256), sourceDType: 'f32' });
       broken.set('backbone.fc.weight', { shape: [4], data: randomArray(4), sourceDType: 'f32' });
-      let err: unknown;
-      try {
-        checkParams(graph, torchvisionParams(broken, cfg));
-      } catch (e) {
-        err = e;
-      }
+      const err = expectThrows(() => checkParams(graph, torchvisionParams(broken, cfg)), '', 'a broken checkpoint');
       expect(err).to.be.instanceOf(ParamMismatchError);
-      const msg = (err as Error).message;
+      const msg = err.message;
       expect(msg).to.match(/missing \(1\): backbone\.5\.block\.2\.fc1\.bias/);
       expect(msg).to.match(/unexpected \(1\): backbone\.fc\.weight/);
       // Shapes in our layout: HWIO [1,1,256,21] expected, the converted [1,1,256,20] found.

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RegistryEntry } from '../../src/model/loading/registry.js';
 import { resolveWeights } from '../../src/model/loading/weights-store.js';
+import { setFlags } from '../../src/util/flags.js';
 import { randomArray, expectRejects } from '../helpers.js';
 
 describe('model: weight store (downloads and offline copies)', () => {
@@ -19,7 +20,7 @@ describe('model: weight store (downloads and offline copies)', () => {
   let server: Server;
   let base: string;
   let dir: string;
-  const saved = { weights: process.env.DEEPLAB_WEIGHTS_DIR, cache: process.env.DEEPLAB_CACHE_DIR };
+  let restoreFlags: () => void;
 
   const entry = (over: Partial<RegistryEntry>): RegistryEntry => ({
     name: 'test-model',
@@ -58,14 +59,11 @@ describe('model: weight store (downloads and offline copies)', () => {
   });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'deeplab-store-'));
-    delete process.env.DEEPLAB_WEIGHTS_DIR;
-    process.env.DEEPLAB_CACHE_DIR = join(dir, 'cache');
+    restoreFlags = setFlags({ DEEPLAB_WEIGHTS_DIR: undefined, DEEPLAB_CACHE_DIR: join(dir, 'cache') });
   });
   afterEach(() => {
     rmSync(dir, { recursive: true, force: true });
-    process.env.DEEPLAB_CACHE_DIR = saved.cache;
-    if (saved.weights === undefined) delete process.env.DEEPLAB_WEIGHTS_DIR;
-    else process.env.DEEPLAB_WEIGHTS_DIR = saved.weights;
+    restoreFlags();
   });
 
   it('downloads into the cache, verifies the sha256, and reuses the cached file', async () => {
@@ -97,7 +95,7 @@ describe('model: weight store (downloads and offline copies)', () => {
     const offline = join(dir, 'offline');
     mkdirSync(offline);
     writeFileSync(join(offline, 'test-model.bin'), payload);
-    process.env.DEEPLAB_WEIGHTS_DIR = offline;
+    setFlags({ DEEPLAB_WEIGHTS_DIR: offline }); // put back by afterEach
     expect(await resolveWeights(entry({ url: `${base}/missing` }))).to.equal(join(offline, 'test-model.bin'));
     writeFileSync(join(offline, 'test-model.bin'), Buffer.from('tampered'));
     await expectRejects(() => resolveWeights(entry({})), /does not match/, 'a tampered offline copy was accepted');

@@ -8,7 +8,7 @@ import { PNG } from 'pngjs';
 import { confusionLayout } from '../../src/eval/confusion-png.js';
 import { ConfusionMatrix } from '../../src/eval/metrics.js';
 import { type ConfusionFile, writeConfusionFiles } from '../../src/train/confusion-files.js';
-import { removeStrayTempFiles } from '../../src/train/run.js';
+import { removeStrayTempFiles } from '../../src/train/temp-files.js';
 
 describe('training: the confusion files', () => {
   let dir: string;
@@ -45,7 +45,7 @@ describe('training: the confusion files', () => {
     const m = new ConfusionMatrix(2);
     const missing = join(dir, 'gone');
     expect(() => writeConfusionFiles(missing, 'confusion', 7, m, ['a', 'b'])).to.throw(
-      new RegExp(`^step 7: could not write the confusion matrix \\(writeFileAtomic\\(${missing}/confusion\\.json\\): ENOENT`),
+      new RegExp(`^step 7: could not write the confusion matrix \\(cannot write ${missing}/confusion\\.json: ENOENT`),
     );
   });
 

@@ -20,8 +20,9 @@ import { againstFloat64, asF64, centralDifferences, norm, worstError } from './f
 import { GRADCHECK_TOLERANCE, dot, f64 } from '../gradcheck.js';
 import { FP32_TOLERANCE, randomArray, relativeError, rng } from '../helpers.js';
 import { randomParams } from '../model/random-params.js';
+import { readFlag } from '../../src/util/flags.js';
 
-describe("DeepLabv3+: the decoder's gradients", function () {
+describe("DeepLabv3+: the decoder's gradients @slow", function () {
   this.timeout(900_000);
 
   // encoder [2,3,4,6] (ASPP's output), low-level [2,7,9,5]; reduced to 4, refined to 6 channels.
@@ -86,7 +87,7 @@ describe("DeepLabv3+: the decoder's gradients", function () {
 
       const { gpu, exact, forwardOps: fwd } = await againstFloat64(graph, forward.nodes.length, params, { ...inputs, dy }, c.what);
       const ours = worstError(names, (n) => gpu.get(n)!, (n) => exact.get(n)!, `${c.what}, GPU`, 1e-5);
-      if (process.env.PARITY_VERBOSE) for (const n of names) console.log(`        ${n} ${relativeError(gpu.get(n)!, exact.get(n)!).toExponential(2)} |ref| ${norm(exact.get(n)!).toExponential(2)} [${Array.from(exact.get(n)!).slice(0, 4).map((x) => x.toExponential(2))}] gpu [${Array.from(gpu.get(n)!).slice(0, 4).map((x) => x.toExponential(2))}]`);
+      if (readFlag('PARITY_VERBOSE')) for (const n of names) console.log(`        ${n} ${relativeError(gpu.get(n)!, exact.get(n)!).toExponential(2)} |ref| ${norm(exact.get(n)!).toExponential(2)} [${Array.from(exact.get(n)!).slice(0, 4).map((x) => x.toExponential(2))}] gpu [${Array.from(gpu.get(n)!).slice(0, 4).map((x) => x.toExponential(2))}]`);
       console.log(
         `      (${wrt.length} tensors, ${elements} elements; float64 against central differences worst ${fd.worst.err.toExponential(1)}${fd.zeros ? `, ${fd.zeros} zero in exact arithmetic` : ''}; ` +
           `GPU: forward ops worst ${fwd.err.toExponential(1)}, gradients worst ${ours.worst.err.toExponential(1)} (${ours.worst.name}))`,
@@ -135,7 +136,7 @@ describe("DeepLabv3+: the decoder's gradients", function () {
         expect(forwardOps.err, `forward op ${forwardOps.name}`).to.be.lessThan(FP32_TOLERANCE);
         const names = ['loss', 'dimage', ...params.map((p) => `grad:${p.name}`)];
         const { errors, worst, zeros } = worstError(names, (n) => gpu.get(n)!, (n) => exact.get(n)!, backbone, 1e-5);
-        if (process.env.PARITY_VERBOSE) {
+        if (readFlag('PARITY_VERBOSE')) {
           for (const e of [...errors].sort((a, b) => b.err - a.err).slice(0, 12)) console.log(`        ${e.name} ${e.err.toExponential(2)} |ref| ${norm(exact.get(e.name)!).toExponential(2)} |gpu| ${norm(gpu.get(e.name)!).toExponential(2)}`);
         }
         const worstDecoder = errors.filter((e) => /^grad:decoder[./]/.test(e.name)).reduce((w, e) => (e.err > w.err ? e : w), { name: '-', err: 0 });

@@ -15,7 +15,6 @@ import { type FineTuneStep, type TeachSample, UNLABELLED, fineTune } from '../..
 import { expectRejects, relativeError, testContext } from '../helpers.js';
 import { cropImage, cropLabels, teachWindow } from './teach-fixture.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
 const CROP = 33;
 
 /** Painted strokes: the ground truth on every 4th row, the rest unlabelled. */

@@ -9,9 +9,10 @@ import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readPth } from '../../src/model/weights/import/pth.js';
 import { torchvisionConfigFromState, torchvisionParams } from '../../src/model/weights/torchvision.js';
 import { trainingBatchNorms } from '../../src/train/training-graph.js';
+import { sharedPath } from '../shared.js';
 
-export const TRAIN = '../shared/fixtures/train';
-export const TV = '../shared/fixtures/torchvision';
+export const TRAIN = sharedPath('fixtures', 'train');
+export const TV = sharedPath('fixtures', 'torchvision');
 
 export function nchwToNhwc(data: Float32Array, [n, c, h, w]: readonly number[]): Float32Array {
   const out = new Float32Array(data.length);

@@ -22,8 +22,9 @@ import { messages, runCli } from '../cli/run-cli.js';
 import { expectClose, expectRejects, randomArray, relativeError, testContext } from '../helpers.js';
 import { type TensorSpec, mobileNetV3LargeSpec, randomState, resnetSpec, writePth, writeStateSafetensors } from './classification-checkpoints.js';
 import { readRunLog, smallCamvid } from './small-camvid.js';
+import { sharedPath } from '../shared.js';
 
-const TV = '../shared/fixtures/torchvision';
+const TV = sharedPath('fixtures', 'torchvision');
 
 /** Keys and shapes as one line each, for comparing lists. */
 const describeSpec = (spec: readonly { key: string; shape: readonly number[] }[]): string[] => spec.map((s) => `${s.key} [${s.shape.join(',')}]`);
@@ -246,7 +247,7 @@ describe('training from a torchvision classification backbone', function () {
       const text = join(dir, 'notes.txt');
       writeFileSync(text, 'not weights');
       await expectRejects(() => loadBackboneWeights(text, { classes: classes11, seed: 0 }), /notes\.txt: not a weights file we know/);
-      await expectRejects(() => loadBackboneWeights('../shared/weights/deeplabv3_257_mv_gpu.tflite', { classes: classes11, seed: 0 }), /deeplabv3_257_mv_gpu\.tflite: a TF Lite model, not a torchvision classification checkpoint/);
+      await expectRejects(() => loadBackboneWeights(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), { classes: classes11, seed: 0 }), /deeplabv3_257_mv_gpu\.tflite: a TF Lite model, not a torchvision classification checkpoint/);
       await expectRejects(() => loadBackboneWeights(join(dir, 'nowhere.pth'), { classes: classes11, seed: 0 }), /backbone weights not found: .*nowhere\.pth/);
       await expectRejects(() => loadBackboneWeights(dir, { classes: classes11, seed: 0 }), /a folder; expected a torchvision classification checkpoint/);
       const cut = join(dir, 'cut.pth');

@@ -11,8 +11,6 @@ import { type MicroBatch, Trainer } from '../../src/train/trainer.js';
 import { RUN_SEED, makeRng } from '../helpers.js';
 import { type MemorySample, heapCensus, sampleMemory, sendReport, takeHeapSnapshot } from '../memory.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= '../shared/weights';
-
 const STEPS = 500;
 const BATCH = 2;
 const CROP = 17;

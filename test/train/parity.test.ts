@@ -14,11 +14,12 @@ import { sgdHyperData } from '../../src/kernels/optimizer/sgd.js';
 import { buildTrainingGraphs } from '../../src/train/training-graph.js';
 import { relativeError, testContext } from '../helpers.js';
 import { MODELS, TRAIN, asFixture, gradientGraph, nchwToNhwc, scalar, setup } from './fixtures.js';
+import { readFlag } from '../../src/util/flags.js';
 
 /** MobileNetV3 in training mode: these get gradient 0 in exact arithmetic (fixture README). */
 const EXACT_ZERO_GRADIENTS = ['backbone.1.block.1.1.bias', 'backbone.13.block.3.1.bias'];
 
-describe('training: whole-network gradients against PyTorch (fixtures/train)', function () {
+describe('training: whole-network gradients against PyTorch (fixtures/train) @slow', function () {
   this.timeout(900_000);
 
   for (const m of MODELS) {
@@ -33,7 +34,7 @@ describe('training: whole-network gradients against PyTorch (fixtures/train)', f
         const ctx = await testContext();
         const s = setup(m, frozen);
         const { graph } = gradientGraph(s.network);
-        const program = await Program.create(ctx, compile(graph, { mode: 'training', fuse: !process.env.PARITY_NO_FUSE }), Session.create(ctx, s.canonical, s.params, m.prefix), m.prefix);
+        const program = await Program.create(ctx, compile(graph, { mode: 'training', fuse: !readFlag('PARITY_NO_FUSE') }), Session.create(ctx, s.canonical, s.params, m.prefix), m.prefix);
         try {
           const out = await program.run({ image: s.image, labels: s.labels });
           const suffix = frozen ? '_frozen_bn' : '';
@@ -53,7 +54,7 @@ describe('training: whole-network gradients against PyTorch (fixtures/train)', f
             const norm = Math.sqrt(ref.data.reduce((a, v) => a + v * v, 0));
             // Exactly-zero references (README "zeros that are right") are compared absolutely.
             const err = norm < 1e-12 ? Math.sqrt(mine.reduce((a, v) => a + v * v, 0)) : relativeError(mine, ref.data);
-            if (process.env.PARITY_VERBOSE) console.log(`        ${name} ${err.toExponential(2)}`);
+            if (readFlag('PARITY_VERBOSE')) console.log(`        ${name} ${err.toExponential(2)}`);
             if (err > worst.err) worst = { name, err };
           }
           let statsErr = 0;
@@ -103,7 +104,7 @@ describe('training: whole-network gradients against PyTorch (fixtures/train)', f
         const err = EXACT_ZERO_GRADIENTS.includes(name)
           ? relativeError(ours, t.data)
           : relativeError(ours.map((x, i) => x - before[i]), t.data.map((x, i) => x - before[i]));
-        if (process.env.PARITY_VERBOSE) console.log(`        ${name} ${err.toExponential(2)}`);
+        if (readFlag('PARITY_VERBOSE')) console.log(`        ${name} ${err.toExponential(2)}`);
         if (err > worst.err) worst = { name, err };
       }
       const step2 = scalar(`${TRAIN}/${m.prefix}_loss_step2.npy`);

@@ -29,6 +29,7 @@ import { readPth } from '../../src/model/weights/import/pth.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { relativeError, testContext } from '../helpers.js';
 import { MODELS, TRAIN, asFixture, gradientGraph, nchwToNhwc, scalar, setup } from './fixtures.js';
+import { readFlag } from '../../src/util/flags.js';
 
 const ACTIVATIONS = `${TRAIN}/r50_frozen_bn_activation_grads.pth`;
 
@@ -143,7 +144,7 @@ function worstOf(list: { name: string; err: number }[]): { name: string; err: nu
   return list.reduce((w, e) => (e.err > w.err ? e : w), { name: '', err: 0 });
 }
 
-describe('training: ResNet-50 with frozen BN, every tensor against PyTorch (fixtures/train)', function () {
+describe('training: ResNet-50 with frozen BN, every tensor against PyTorch (fixtures/train) @slow', function () {
   this.timeout(900_000);
 
   it('float64 on the CPU matches PyTorch; float32 on the GPU matches float64 up to ReLU inputs within rounding of 0', async () => {
@@ -202,7 +203,7 @@ describe('training: ResNet-50 with frozen BN, every tensor against PyTorch (fixt
 
     console.log(`      (${compared.length} tensors. float64: loss ${exactLossErr.toExponential(1)}, worst ${exactWorst.err.toExponential(1)} (${exactWorst.name}).`);
     console.log(`       float32 GPU: loss ${gpuLossErr.toExponential(1)}, ReLU inputs ${inputErr.err.toExponential(1)}, ${flips.length} ReLU input(s) on the other side of 0${flips.length ? ` (${flipNote})` : ''}, worst against float64 ${gpuWorst.err.toExponential(1)} (${gpuWorst.name}))`);
-    if (process.env.PARITY_VERBOSE) for (const [i, e] of exactErrors.entries()) console.log(`        ${e.name} f64 ${e.err.toExponential(2)} gpu ${gpuErrors[i].err.toExponential(2)}`);
+    if (readFlag('PARITY_VERBOSE')) for (const [i, e] of exactErrors.entries()) console.log(`        ${e.name} f64 ${e.err.toExponential(2)} gpu ${gpuErrors[i].err.toExponential(2)}`);
 
     expect(compared.length, 'tensors compared: input gradient, 55 parameter gradients, 30 activation tensors and shares').to.equal(1 + 55 + 30);
     expect(exactLossErr, 'float64 loss').to.be.lessThan(1e-6);

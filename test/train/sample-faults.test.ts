@@ -10,10 +10,8 @@ import { join } from 'node:path';
 import { type RunOptions, runTraining } from '../../src/train/run.js';
 import { FAULT_VARIABLE, type SampleFault } from '../data/dying-sample-worker.js';
 import { expectRejects } from '../helpers.js';
-import { sharedPath } from '../shared.js';
 import { readRunLog, smallCamvid } from './small-camvid.js';
 
-process.env.DEEPLAB_WEIGHTS_DIR ??= sharedPath('weights');
 const DYING_WORKER = new URL('../data/dying-sample-worker.js', import.meta.url);
 
 describe('training: a sample worker that dies @slow', function () {

@@ -2,8 +2,9 @@
 import { cpSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StepRecord } from '../../src/train/run.js';
+import { sharedPath } from '../shared.js';
 
-export const CAMVID = '../shared/data/camvid';
+export const CAMVID = sharedPath('data', 'camvid');
 
 /** A copy of CamVid in `dir` with the first `perSplit` images of train and val (a run validates on all of val). */
 export function smallCamvid(dir: string, perSplit: number): string {

@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { readImage } from '../../src/io/image.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import type { RgbImage } from '../../src/io/rgb-image.js';
+import { sharedPath } from '../shared.js';
 
-export const VOC_SAMPLE = '../shared/data/voc-sample';
+export const VOC_SAMPLE = sharedPath('data', 'voc-sample');
 /** An aeroplane over sky: classes 0 and 1. */
 export const TEACH_ID = '2007_000033';
 

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { openDataset } from '../../data/dataset.js';
 import { confusionJson } from '../../eval/metrics.js';
 import { type VocScores, evaluateVoc, formatScoresTable } from '../../eval/voc.js';
-import { writeFileAtomic } from '../../io/png-indexed.js';
+import { writeFileAtomic } from '../../util/write-atomic.js';
 import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import {
   type Command,

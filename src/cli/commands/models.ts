@@ -11,6 +11,7 @@ import type { Precision } from '../../model/loading/options.js';
 import { cacheDirectory, resolveWeights } from '../../model/loading/weights-store.js';
 import { type Command, type CommandSpec, UsageError } from '../args.js';
 import type { TuneMode } from '../../gpu/tuning.js';
+import { readFlag } from '../../util/flags.js';
 
 const spec: CommandSpec = {
   name: 'models',
@@ -27,7 +28,7 @@ const spec: CommandSpec = {
 
 /** Where a registry model's weights would be read from, without reading (or hashing) them. */
 export function weightsAvailability(entry: RegistryEntry): string {
-  const local = process.env.DEEPLAB_WEIGHTS_DIR;
+  const local = readFlag('DEEPLAB_WEIGHTS_DIR');
   const names = [entry.fileName, ...(entry.localCopies ?? [])];
   if (local && names.some((n) => existsSync(join(local, n)))) return 'local (DEEPLAB_WEIGHTS_DIR)';
   if (names.some((n) => existsSync(join(cacheDirectory(), n)))) return 'cached';
@@ -87,7 +88,7 @@ async function run(): Promise<number> {
     `* default model. INPUT 'any' = the image's own size (short side resized to 520); 'keep-ratio' = mmseg's test\n` +
       `resize (e.g. to fit 2048x1024 for Cityscapes). OS = output stride. mIoU = the source's published score\n` +
       `(single scale unless its evaluation says otherwise; see the docs).\n` +
-      `DEEPLAB_WEIGHTS_DIR=${process.env.DEEPLAB_WEIGHTS_DIR ?? '(unset)'}; cache: ${cacheDirectory()}\n`,
+      `DEEPLAB_WEIGHTS_DIR=${readFlag('DEEPLAB_WEIGHTS_DIR') ?? '(unset)'}; cache: ${cacheDirectory()}\n`,
   );
   return 0;
 }

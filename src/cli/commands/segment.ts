@@ -5,7 +5,8 @@ import { basename, extname, join, resolve } from 'node:path';
 import { type RgbImage, readImage } from '../../io/image.js';
 import { overlayPalette } from '../../io/overlay.js';
 import { encodeRgbPng } from '../../io/png-rgb.js';
-import { encodeIndexedPng, writeFileAtomic } from '../../io/png-indexed.js';
+import { encodeIndexedPng } from '../../io/png-indexed.js';
+import { writeFileAtomic } from '../../util/write-atomic.js';
 import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import {
   type Command,

@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDirectory } from '../../util/cache-dir.js';
+import { readFlag } from '../../util/flags.js';
 import { hashFile, sha256File } from '../../util/sha256.js';
 import type { RegistryEntry } from './registry.js';
 
@@ -93,7 +94,7 @@ export interface ResolveOptions {
 
 /** Path of a verified local copy of the model's weights. */
 export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions = {}): Promise<string> {
-  const dirs = [process.env.DEEPLAB_WEIGHTS_DIR, cacheDirectory()].filter((d): d is string => !!d);
+  const dirs = [readFlag('DEEPLAB_WEIGHTS_DIR'), cacheDirectory()].filter((d): d is string => !!d);
   for (const dir of dirs) {
     // The published file first, then the equivalent folders the entry names (not hashed).
     for (const name of [entry.fileName, ...(entry.localCopies ?? [])]) {

@@ -2,7 +2,7 @@
 // header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
 // then the raw little-endian data; offsets are relative to the start of the data section.
 import { readFileBytes } from '../../../io/file-bytes.js';
-import { writeFileAtomically } from '../../../util/write-atomic.js';
+import { writeFileAtomic } from '../../../util/write-atomic.js';
 import { type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, lazyTensor, shapeNumel } from './tensor-map.js';
 
 const DTYPES: Readonly<Record<string, SourceDType>> = {
@@ -84,17 +84,11 @@ export function safetensorsBytes(tensors: TensorMap, metadata?: Record<string, s
 }
 
 /**
- * Writes the bytes safetensorsBytes gives to a temporary file next to `path`, then renames it
- * into place, so a crash never leaves a half-written checkpoint at `path`.
+ * Writes the bytes safetensorsBytes gives to `path` atomically (src/util/write-atomic.ts), so a
+ * crash never leaves a half-written checkpoint there.
  */
 export function writeSafetensors(path: string, tensors: TensorMap, metadata?: Record<string, string>): void {
-  const parts = safetensorsParts(tensors, metadata, `writeSafetensors ${path}`);
-  try {
-    writeFileAtomically(path, parts);
-  } catch (e) {
-    const cause = ((e as Error).cause as Error | undefined) ?? (e as Error);
-    throw new Error(`writeSafetensors ${path}: ${cause.message}`, { cause });
-  }
+  writeFileAtomic(path, safetensorsParts(tensors, metadata, `writeSafetensors ${path}`));
 }
 
 /**

@@ -1,0 +1,49 @@
+// Multi-scale and flipped inference (paper Sec. 5): the softmax probabilities of every scale (and
+// its mirror) averaged at the image's size, on the GPU. Each pass's logits are mirrored back
+// (flipped view), resized to the image, turned into probabilities and added to one accumulator;
+// only the class map (and the average, when asked for) comes back.
+import { copyTensor, createTensor, fillTensor, readTensor } from '../gpu/tensor.js';
+import type { Program } from '../graph/program.js';
+import type { RgbImage } from '../io/rgb-image.js';
+import { flipRgb } from './image-input.js';
+import { buildAccumulateGraph, buildArgmaxGraph } from './post-graphs.js';
+import type { SegmentHost } from './segment-host.js';
+import type { SegmentResult } from './segment-options.js';
+
+/** One image's averaged passes, inside a turn of the context's queue. */
+export async function segmentAveraged(host: SegmentHost, img: RgbImage, scales: number[], flip: boolean, keepProbabilities: boolean): Promise<SegmentResult> {
+  const C = host.numClasses;
+  const { width: W, height: H } = img;
+  const finish = (): Promise<Program> => host.postProgram(`average->${H}x${W}`, () => buildArgmaxGraph(H, W, C));
+  // Post-processing first: an image too large for the device's limits fails before any work.
+  await finish();
+  const sum = createTensor(host.ctx, [1, H, W, C], 'f32', 'probability sum');
+  try {
+    fillTensor(host.ctx, sum, 0);
+    const views: [RgbImage, boolean][] = flip ? [[img, false], [flipRgb(img), true]] : [[img, false]];
+    let passes = 0;
+    for (const scale of scales) {
+      for (const [view, mirrored] of views) {
+        const [h, w] = host.networkSize(W, H, scale);
+        const key = `accumulate ${h}x${w}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
+        const post = await host.postProgram(key, () => buildAccumulateGraph(h, w, C, H, W, mirrored, host.outputResize));
+        const network = await host.program(h, w);
+        // The network and the accumulation in one submission and one wait.
+        const out = await post.runOnGpuAfter(network, { image: host.preprocess(view, scale).input }, (o) => ({ logits: o.get('logits')!, sum }));
+        await copyTensor(host.ctx, out.get('sum')!, sum);
+        passes++;
+      }
+    }
+    // Fetched again: the passes' programs may have pushed it out of the cache.
+    const out = await (await finish()).run({ sum });
+    const result: SegmentResult = { width: W, height: H, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
+    if (keepProbabilities) {
+      const p = await readTensor(host.ctx, sum);
+      for (let i = 0; i < p.length; i++) p[i] /= passes;
+      result.probabilities = p;
+    }
+    return result;
+  } finally {
+    sum.dispose();
+  }
+}

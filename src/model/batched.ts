@@ -1,0 +1,57 @@
+// Still images that give the network the same input size, segmented together: one forward pass
+// over the batch, then each image's logits post-processed at its own size.
+import { GpuError } from '../gpu/context.js';
+import { type GpuTensor, batchItem, readTensor } from '../gpu/tensor.js';
+import type { Program } from '../graph/program.js';
+import type { RgbImage } from '../io/rgb-image.js';
+import { buildPostGraph } from './post-graphs.js';
+import type { SegmentHost } from './segment-host.js';
+import type { SegmentOutput, SegmentResult } from './segment-options.js';
+
+/** segmentTogether, halving the batch while it is too large for the device's binding limit. */
+export async function segmentSplitting(host: SegmentHost, imgs: RgbImage[], scale: number, include: Set<SegmentOutput>): Promise<SegmentResult[]> {
+  try {
+    return await segmentTogether(host, imgs, scale, include);
+  } catch (e) {
+    if (imgs.length === 1 || !(e instanceof GpuError) || e.kind !== 'limit') throw e;
+    const half = Math.ceil(imgs.length / 2);
+    return [
+      ...(await segmentSplitting(host, imgs.slice(0, half), scale, include)),
+      ...(await segmentSplitting(host, imgs.slice(half), scale, include)),
+    ];
+  }
+}
+
+/** One forward pass over images of one network size; each image post-processed at its own size. */
+async function segmentTogether(host: SegmentHost, imgs: RgbImage[], scale: number, include: Set<SegmentOutput>): Promise<SegmentResult[]> {
+  const [height, width] = host.networkSize(imgs[0].width, imgs[0].height, scale);
+  const C = host.numClasses;
+  const post = (img: RgbImage): Promise<Program> =>
+    host.postProgram(`${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`, () => buildPostGraph(height, width, C, img.height, img.width, include, host.outputResize));
+  // On the CPU, while other calls may have the GPU.
+  const input = new Float32Array(imgs.length * height * width * 3);
+  imgs.forEach((img, k) => input.set(host.preprocess(img, scale).input, k * height * width * 3));
+  return host.exclusive(async () => {
+    // Post-processing first: an image too large for the device's limits fails before any GPU work.
+    for (const img of imgs) await post(img);
+    const exec = await host.program(height, width, imgs.length);
+    let logits!: GpuTensor;
+    const results: SegmentResult[] = [];
+    for (const [k, img] of imgs.entries()) {
+      // Cached by size, so usually a hit (the cache may have evicted it for a later image's).
+      const postProgram = await post(img);
+      // The network and the first image's post-processing in one submission; the others
+      // post-process the logits it left on the GPU.
+      const out =
+        k === 0
+          ? await postProgram.runAfter(exec, { image: input }, (o) => ({ logits: batchItem((logits = o.get('logits')!), 0) }))
+          : await postProgram.run({ logits: batchItem(logits, k) });
+      const item = batchItem(logits, k);
+      const result: SegmentResult = { width: img.width, height: img.height, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
+      if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
+      if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(host.ctx, item));
+      results.push(result);
+    }
+    return results;
+  });
+}

@@ -1,0 +1,72 @@
+// Frames on the GPU (a GPUTexture; in the browser a VideoFrame, <video>, ImageBitmap or canvas,
+// copied into a texture kept from frame to frame): resized and normalised by a kernel as the CPU
+// path does it (bit for bit), then the network and the same post-processing. A frame's pixels
+// never reach the CPU; only its class map (and what `include` asks for) comes back, or with
+// `into` the class map stays on the GPU for a renderer (src/gpu/overlay-renderer.ts).
+import { FrameTexture } from '../gpu/frame-texture.js';
+import { type GpuTensor, copyTensor, readTensor, shapeString } from '../gpu/tensor.js';
+import type { Program } from '../graph/program.js';
+import { type FrameInput, isExternalFrame, isGpuTexture } from '../io/frame-source.js';
+import { checkFrameTexture } from '../kernels/frame/frame-preprocess.js';
+import { FramePreprocessor } from './frame-preprocessor.js';
+import { buildPostGraph } from './post-graphs.js';
+import type { SegmentHost } from './segment-host.js';
+import type { SegmentOutput, SegmentResult } from './segment-options.js';
+
+/** A model's frame path: the texture page frames are copied into and the preprocessing kernels, made on first use. */
+export class FrameSegmenter {
+  /** Page frames are copied into this texture (made on the first one). */
+  private frameTexture: FrameTexture | null = null;
+  /** The frame path's network input and its kernels, kept from frame to frame. */
+  private framePreprocessor: FramePreprocessor | null = null;
+
+  constructor(private readonly host: SegmentHost) {}
+
+  /**
+   * A frame through the GPU path, inside a turn of the context's queue: into the model's texture
+   * (page frames), preprocessed by the frame kernels, the network, then the post-processing at
+   * the frame's size. Returns the result read back, or with `into` copies the class map there
+   * and returns null.
+   */
+  async segment(frame: FrameInput, scale: number, include: Set<SegmentOutput>, into?: GpuTensor): Promise<SegmentResult | null> {
+    const host = this.host;
+    let texture: GPUTexture;
+    if (isGpuTexture(frame)) texture = frame;
+    else if (isExternalFrame(frame)) texture = (this.frameTexture ??= new FrameTexture(host.ctx, `${host.name}: frame`)).upload(frame, 'segment');
+    else throw new Error('segment: not a frame');
+    checkFrameTexture(texture, 'segment');
+    const { width: W, height: H } = texture;
+    if (into && (into.shape[1] !== H || into.shape[2] !== W)) {
+      throw new Error(`segmentFrameInto: classes is ${shapeString(into.shape)}, the frame ${W}x${H} needs [1,${H},${W}]`);
+    }
+    const C = host.numClasses;
+    const [h, w] = host.networkSize(W, H, scale);
+    const postKey = `${h}x${w}->${H}x${W}:${[...include].sort().join(',')}`;
+    const post = (): Promise<Program> => host.postProgram(postKey, () => buildPostGraph(h, w, C, H, W, include, host.outputResize));
+    // Post-processing first: a frame too large for the device's limits fails before any GPU work.
+    await post();
+    this.framePreprocessor ??= new FramePreprocessor(host.ctx, host.normalization);
+    const input = await this.framePreprocessor.run(texture, h, w);
+    if (into) {
+      const logits = await host.forward(input, h, w);
+      const classes = (await (await post()).runOnGpu({ logits })).get('classes')!;
+      await copyTensor(host.ctx, classes, into);
+      return null;
+    }
+    // The network and the post-processing in one submission.
+    const exec = await host.program(h, w);
+    const postProgram = await post();
+    let logits!: GpuTensor;
+    const out = await postProgram.runAfter(exec, { image: input }, (o) => ({ logits: (logits = o.get('logits')!) }));
+    const result: SegmentResult = { width: W, height: H, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
+    if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
+    if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(host.ctx, logits));
+    return result;
+  }
+
+  /** Frees the texture and the preprocessing kernels. */
+  release(): void {
+    this.framePreprocessor?.release();
+    this.frameTexture?.destroy();
+  }
+}

@@ -1,0 +1,34 @@
+// What the ways of segmenting (a batch of images, averaged passes, sliding windows, frames on the
+// GPU) need of a model. DeepLabModel gives them one host; each runs its GPU work inside a turn of
+// the context's queue (`exclusive`), as the model's comments in src/model/model.ts explain.
+import type { GpuContext } from '../gpu/context.js';
+import type { GpuTensor } from '../gpu/tensor.js';
+import type { Graph } from '../graph/ir.js';
+import type { Program, RunInput } from '../graph/program.js';
+import type { RgbImage } from '../io/rgb-image.js';
+import type { InputNormalization } from '../kernels/frame/frame-preprocess.js';
+import type { ResizeMode } from '../kernels/resize/resize.js';
+import type { TileHost } from './tiled.js';
+
+export interface SegmentHost extends TileHost {
+  readonly ctx: GpuContext;
+  /** The model's name, for labels. */
+  readonly name: string;
+  readonly numClasses: number;
+  /** How the network's input is normalised. */
+  readonly normalization: InputNormalization;
+  /** How logits at the network's size are resized to the image (the reference pipeline's mode). */
+  readonly outputResize: ResizeMode;
+  /** The network's input size [height, width] for an image of width x height at a scale. */
+  networkSize(width: number, height: number, scale?: number): [number, number];
+  /** Normalised NHWC network input for an image at a scale. */
+  preprocess(img: RgbImage, scale?: number): { input: Float32Array; height: number; width: number };
+  /** The network compiled for one batch and input size (cached by size). */
+  program(height: number, width: number, batch?: number): Promise<Program>;
+  /** Logits [batch, height, width, C] of a forward pass, on the GPU (the input may be on the GPU too). */
+  forward(input: RunInput, height: number, width: number, batch?: number): Promise<GpuTensor>;
+  /** A cached post-processing program. */
+  postProgram(key: string, build: () => Graph): Promise<Program>;
+  /** Runs GPU work that spans several awaits as one turn of the context's queue. */
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,78 @@
+// What `deeplab train` (and runTraining's other callers) give a run, and what it reports.
+import type { CocoClasses, DatasetFormat } from '../data/dataset.js';
+import type { GpuContext } from '../gpu/context.js';
+import type { DecoderName } from '../model/networks/config.js';
+import type { ClassificationBackbone } from '../model/weights/torchvision-classification.js';
+import type { StepRecord } from './run-log.js';
+
+export interface RunOptions {
+  data: string;
+  /** The data set's format; without it the folder's layout decides. */
+  format?: DatasetFormat;
+  /** The classes of a coco data set ('file' by default). */
+  cocoClasses?: CocoClasses;
+  /** Weights to start from: a registry name or a checkpoint path (a new classifier for other classes). */
+  model?: string;
+  /**
+   * Or a torchvision classification checkpoint (resnet50, resnet101, mobilenet_v3_large; .pth or
+   * .safetensors) for the backbone, the head initialised afresh (src/train/from-backbone.ts).
+   */
+  backboneWeights?: string;
+  /** The network `backboneWeights` must hold (default: the one it holds). */
+  backbone?: ClassificationBackbone;
+  out: string;
+  trainSplit?: string;
+  valSplit?: string;
+  steps: number;
+  batch: number;
+  /** Micro-batches per step (gradient accumulation). */
+  accumulate?: number;
+  crop: number;
+  lr: number;
+  warmup?: number;
+  /** The heads' dropout (default true). */
+  dropout?: boolean;
+  /** Hard-pixel mining: the loss over the hardest fraction of valid pixels (default 1: all). */
+  hardPixels?: number;
+  /** Threads that make training samples (default: the loader's). */
+  workers?: number;
+  outputStride?: number;
+  /** The decoder to train with (default: the model's own); DeepLabv3+'s starts afresh on a model without one. */
+  decoder?: DecoderName;
+  freezeBackbone?: boolean;
+  /** Batch norms in inference mode (their scale and shift still learn). */
+  freezeBn?: boolean;
+  headLrMultiplier?: number;
+  /** Validate every N steps (and after the last); 0: only after the last. */
+  evalEvery?: number;
+  /** Validate on the first N images of the split only. */
+  evalLimit?: number;
+  seed?: number;
+  resume?: boolean;
+  /** Weight the loss by inverse class frequency (median-frequency balancing) of the training labels. */
+  classWeights?: boolean;
+  /** Bootstrapping: images holding these classes (ids or names) appear `repeatFactor` times per epoch. */
+  repeatClasses?: (number | string)[];
+  repeatFactor?: number;
+}
+
+export interface RunHooks {
+  /** The GPU context to run on; the caller keeps it (default: a new one, destroyed at the end). */
+  ctx?: GpuContext;
+  /** After each step. */
+  onStep?(r: StepRecord): void;
+  /** Messages (loading, validation, checkpoints). */
+  say?(message: string): void;
+  /** Polled after each step: true stops the run after saving latest. */
+  shouldStop?(): boolean;
+  /** The module the sample worker threads run (a test gives one that dies). */
+  sampleWorker?: URL;
+}
+
+export interface RunSummary {
+  steps: number;
+  interrupted: boolean;
+  bestMIoU: number | null;
+  seconds: number;
+  activationBytes: number;
+}
