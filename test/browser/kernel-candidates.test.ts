@@ -13,14 +13,16 @@ import { FP32_TOLERANCE, RUN_SEED } from '../helpers.js';
 import { CHROMIUM, CHROMIUM_FLAGS, requireChromium } from './chromium.js';
 import type { CandidateCase } from './kernel-candidates-page.js';
 
-/** The candidates written out: GEMM 'gemm/u...', depthwise '.../...uRxC'. */
-const UNROLLED = '^gemm/u|^depthwise/.*u\\d+x\\d+$';
+/** The candidates written out: GEMM 'gemm/u...', depthwise '.../...uRxC', and every Winograd candidate (its transforms are written out). */
+const UNROLLED = '^gemm/u|^depthwise/.*u\\d+x\\d+$|^winograd/';
 
 const pad = (n: number) => ({ padTop: n, padBottom: n, padLeft: n, padRight: n });
 
-/** Sizes off every tile; GEMM (1x1 and 3x3, with an epilogue) and depthwise (rates, stride 2). */
+/** Sizes off every tile; GEMM and Winograd (1x1 and 3x3, with an epilogue; rate 2, no padding) and depthwise (rates, stride 2). */
 const CASES: CandidateCase[] = [
   { input: [1, 9, 7, 13], kernel: [3, 3], cout: 11, p: pad(1), bias: true },
+  { input: [2, 10, 9, 18], kernel: [3, 3], cout: 20, p: { dilationH: 2, dilationW: 2, ...pad(2), activation: 'relu' }, residual: true },
+  { input: [1, 7, 8, 8], kernel: [3, 3], cout: 12, p: {} },
   { input: [2, 6, 5, 37], kernel: [1, 1], cout: 70, p: { activation: 'relu6' }, residual: true },
   { input: [1, 11, 10, 20], kernel: [3, 3], cout: 20, p: { groups: 20, dilationH: 2, dilationW: 2, ...pad(2) }, bias: true },
   { input: [1, 13, 12, 68], kernel: [3, 3], cout: 68, p: { groups: 68, strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'relu' }, residual: true },
@@ -41,7 +43,7 @@ async function pageScript(): Promise<string> {
 describe('browser: the unrolled convolution candidates on the page adapter (SwiftShader) match the CPU reference @slow', function () {
   this.timeout(600_000);
 
-  it('GEMM (looped and written out, with subgroup broadcasts) and depthwise tiles (looped and written out)', async () => {
+  it('GEMM (looped and written out, with subgroup broadcasts), Winograd and depthwise tiles (looped and written out)', async () => {
     const script = await pageScript();
     const server = createServer((req, res) => {
       if (req.url === '/page.js') {
@@ -64,6 +66,8 @@ describe('browser: the unrolled convolution candidates on the page adapter (Swif
       const names = r.cases.flat().map((c) => c.name);
       expect(names.some((n) => /^gemm\/u\d+c\d+l4sk1$/.test(n)), 'unrolled GEMM on 4-wide subgroups').to.equal(true);
       expect(names.some((n) => /^depthwise\/l\d+t\d+u\d+x\d+$/.test(n)), 'unrolled depthwise tiles').to.equal(true);
+      // Winograd: both tile sizes, its GEMM written out on 4-wide subgroups and looped.
+      for (const pattern of [/^winograd\/f2u\d+c\d+l4s$/, /^winograd\/f4u\d+c\d+l4s$/, /^winograd\/f[24]r/]) expect(names.some((n) => pattern.test(n)), `Winograd ${pattern}`).to.equal(true);
       r.cases.forEach((results, i) => {
         expect(results.length, `case ${i}: candidates`).to.be.at.least(3);
         for (const { name, error } of results) expect(error, `case ${i} ${JSON.stringify(CASES[i])}: ${name}`).to.be.below(FP32_TOLERANCE);

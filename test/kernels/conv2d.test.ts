@@ -12,6 +12,8 @@ import type { AdapterClass } from '../../src/kernels/candidates.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits, matrixConfigName } from '../../src/gpu/kernel-limits.js';
 import { type GemmVariant, defaultGemmVariant, gemmCandidates, gemmVariantName, gemmVariantProblem, matrixCandidates, parseGemmVariant } from '../../src/kernels/conv2d/gemm/variants.js';
 import { depthwiseCandidates, depthwiseVariantName } from '../../src/kernels/conv2d/depthwise/depthwise.js';
+import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
+import { type WinogradVariant, parseWinogradVariant, winogradCandidates, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
 import { create } from 'webgpu';
 import { GpuContext } from '../../src/gpu/context.js';
 import { PipelineCache, kernelKey } from '../../src/gpu/pipeline-cache.js';
@@ -671,6 +673,81 @@ describe('kernel: conv2d depthwise tiles (looped and unrolled), every candidate 
       console.log(`      (${candidates.length} candidates)`);
     });
   }
+});
+
+describe('kernel: conv2d Winograd F(2x2, 3x3) and F(4x4, 3x3), every candidate a tuner may choose, on every adapter class', () => {
+  // Each candidate of each class's space (both tile sizes; the GEMM looped and written out, with
+  // and without subgroups) runs here on lavapipe against the CPU reference, with poisoned
+  // outputs and sizes off every tile (map sizes odd and even, not multiples of 2 or 4 tiles;
+  // channels off the lanes and subgroups).
+  const same = (r: number) => ({ dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r });
+  const cases: Case[] = [
+    { input: [1, 9, 7, 13], kernel: [3, 3], cout: 11, p: same(1) },
+    { input: [2, 7, 10, 20], kernel: [3, 3], cout: 19, p: { activation: 'relu' }, bias: true }, // padding 0, batch 2
+    { input: [1, 11, 13, 37], kernel: [3, 3], cout: 70, p: { ...same(1), activation: 'relu6' }, bias: true, scale: true, residual: true },
+    { input: [1, 6, 5, 16], kernel: [3, 3], cout: 24, p: { padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'hardswish' }, scale: true },
+    // The dilated grid: outputs rate apart in phases, partial tiles in each.
+    { input: [1, 13, 11, 9], kernel: [3, 3], cout: 24, p: same(2), residual: true },
+    { input: [2, 10, 9, 8], kernel: [3, 3], cout: 16, p: { ...same(3), dilationW: 1, padLeft: 1, padRight: 1 }, bias: true },
+  ];
+  for (const c of cases) {
+    it(`${c.input.join('x')} -> ${c.cout} ${JSON.stringify(c.p)}: every candidate matches the CPU reference`, async () => {
+      const ctx = await testContext();
+      const layer = { ...layerOf(c.input, [3, 3, c.input[3], c.cout], convParams(c.p)), limits: ctx.kernelLimits };
+      const seen = new Set<string>();
+      const candidates = (['software', 'swiftshader', 'gpu'] as const).flatMap((cls) => winogradCandidates(layer, cls, ctx.kernelLimits)).filter((v) => !seen.has(winogradVariantName(v)) && seen.add(winogradVariantName(v)));
+      expect(new Set(candidates.map((v) => v.tile)), 'both tile sizes').to.deep.equal(new Set([2, 4]));
+      expect(new Set(candidates.map((v) => v.unrolled)), 'the GEMM looped and written out').to.deep.equal(new Set([false, true]));
+      // Lavapipe has fixed 8-wide subgroups: the subgroup GEMMs run here too.
+      if (ctx.kernelLimits.subgroupSize) expect(new Set(candidates.map((v) => v.subgroups)), 'with and without subgroups').to.deep.equal(new Set([false, true]));
+      const data = { input: randomArray(numel(c.input)), weight: randomArray(9 * c.input[3] * c.cout) };
+      for (const v of candidates) await check(c, data, convChoice(winogradAlgorithm, v), winogradVariantName(v));
+      console.log(`      (${candidates.length} candidates)`);
+    });
+  }
+
+  it('is offered for 3x3 stride-1 layers of one group (rates below the map size) only, after the GEMM (never a default), and names round-trip', async () => {
+    const ctx = await testContext();
+    const space = (input: Shape, weight: Shape, p: Partial<Conv2dParams>) => conv2dSpace({ ...layerOf(input, weight, convParams(p)), limits: ctx.kernelLimits }).candidates.map((x) => x.name);
+    const names = space([1, 9, 9, 16], [3, 3, 16, 16], { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+    expect(names[0]).to.match(/^gemm\//);
+    const first = names.findIndex((n) => n.startsWith('winograd/'));
+    expect(first, 'Winograd candidates').to.be.greaterThan(0);
+    expect(names.slice(first).every((n) => n.startsWith('winograd/')), 'after every GEMM candidate').to.equal(true);
+    for (const n of names.slice(first)) expect(winogradVariantName(parseWinogradVariant(n.slice('winograd/'.length))!)).to.equal(n.slice('winograd/'.length));
+    for (const [input, weight, p] of [
+      [[1, 9, 9, 16], [3, 3, 16, 16], { strideH: 2, strideW: 2 }],
+      [[1, 9, 9, 16], [1, 1, 16, 16], {}],
+      [[1, 9, 9, 16], [3, 3, 8, 16], { groups: 2 }],
+      [[1, 9, 9, 16], [5, 5, 16, 16], {}],
+      // Rate 9 on a 9x9 map: the outer taps of every output in the padding.
+      [[1, 9, 9, 16], [3, 3, 16, 16], { dilationH: 9, dilationW: 9, padTop: 9, padBottom: 9, padLeft: 9, padRight: 9 }],
+    ] as [Shape, Shape, Partial<Conv2dParams>][]) {
+      expect(space(input, weight, p).some((n) => n.startsWith('winograd/')), JSON.stringify({ weight, p })).to.equal(false);
+    }
+    // A layer whose scratch would pass what every device binds (128 MiB) is left to the GEMM.
+    expect(space([1, 257, 257, 512], [3, 3, 512, 512], { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }).some((n) => n.startsWith('winograd/'))).to.equal(false);
+    expect(parseWinogradVariant('f3r16c8l8s'), 'tile 3').to.equal(null);
+  });
+
+  it('launches four kernels and frees its scratch with them', async () => {
+    const ctx = await testContext();
+    const p = convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+    const input = uploadTensor(ctx, randomArray(2 * 5 * 5 * 8), [2, 5, 5, 8], 'input');
+    const weight = uploadTensor(ctx, randomArray(9 * 8 * 8), [3, 3, 8, 8], 'weight');
+    const out = createTensor(ctx, [2, 5, 5, 8], 'f32', 'out');
+    try {
+      const v: WinogradVariant = { tile: 2, unrolled: false, rows: 16, channels: 8, lanes: 8, subgroups: false };
+      const before = ctx.liveBufferCount;
+      const dispatches = prepareConv2d(ctx, { input, weight, out }, p, convChoice(winogradAlgorithm, v));
+      expect(dispatches.map((d) => d.label.replace(/^.* winograd /, ''))).to.deep.equal(['F2 weights', 'F2 inputs', 'F2 GEMM', 'F2 outputs']);
+      expect(dispatches[0].ownedBuffers, 'V, U and M').to.have.length(3);
+      for (const d of dispatches) disposeDispatch(ctx, d);
+      expect(ctx.liveBufferCount, 'uniforms and scratch released').to.equal(before);
+    } finally {
+      for (const t of [input, weight, out]) t.dispose();
+    }
+  });
 });
 
 describe('kernel: conv2d split-K (the GEMM split over input channels, then an ordered sum)', () => {

@@ -14,6 +14,8 @@ import { EMULATED_MATRIX_CONFIGS, type KernelLimits } from '../../src/gpu/kernel
 import { gemmVariantName, matrixCandidates } from '../../src/kernels/conv2d/gemm/variants.js';
 import { convChoice } from '../../src/kernels/conv2d/algorithm.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
+import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
+import { type WinogradVariant, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
 import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
 import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
 import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool/pool.js';
@@ -165,6 +167,27 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
         }
       }
       console.log(`      (${ran} variants)`);
+    });
+
+    it('Winograd F(2x2) and F(4x4), looped and written out (f16 tensors, f32 scratch), with the epilogue', async () => {
+      // A choice the tuner measured in f32 also runs half-precision programs.
+      const ctx = await testContext();
+      const input = halfInput([1, 9, 11, 13]);
+      const weight = halfInput([3, 3, 13, 19], -0.5, 0.5);
+      const bias = halfInput([19]);
+      const scale = halfInput([19], 0.5, 1.5);
+      const residual = halfInput([1, 9, 11, 19]);
+      const p = convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' });
+      const ref = conv2dCpu(input.data, input.shape, weight.data, weight.shape, p, { bias: bias.data, scale: scale.data, residual: residual.data });
+      for (const tile of [2, 4] as const) {
+        for (const unrolled of [false, true]) {
+          const v: WinogradVariant = { tile, unrolled, rows: 8, channels: 4, lanes: 8, subgroups: false };
+          const got = await runHalf([input, weight, bias, scale, residual], residual.shape, ([x, w, b, s, r], out) =>
+            prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(winogradAlgorithm, v)),
+          );
+          expectHalfClose(got, ref, winogradVariantName(v));
+        }
+      }
     });
 
     it('refuses f16 and f32 tensors mixed in one convolution', async () => {

@@ -2,10 +2,11 @@
 // padding, dilation and groups, with a fused epilogue
 //   out = activation(acc * scale[co] + bias[co] + residual[n, oh, ow, co]).
 // Several algorithms can compute a layer (ALGORITHMS, each in its folder): the implicit GEMM
-// (groups == 1), the depthwise vec4 tiles, and the direct kernel for any grouping. A layer's
-// candidates are every variant of every algorithm that can run it; a program runs the one
-// measured fastest on the adapter for that layer shape (src/graph/tune.ts measures, the store is
-// src/gpu/tuning.ts), else the first algorithm's default for the adapter class.
+// (groups == 1), Winograd F(2x2, 3x3) and F(4x4, 3x3) (3x3, stride 1, groups == 1), the
+// depthwise vec4 tiles, and the direct kernel for any grouping. A layer's candidates are every
+// variant of every algorithm that can run it; a program runs the one measured fastest on the
+// adapter for that layer shape (src/graph/tune.ts measures, the store is src/gpu/tuning.ts),
+// else the first algorithm's default for the adapter class.
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
 import { runToNewTensor } from '../../gpu/dispatch.js';
@@ -18,10 +19,14 @@ import { type ConvAlgorithm, type ConvChoice, type ConvLayer, type Conv2dOperand
 import { depthwiseAlgorithm } from './depthwise/depthwise.js';
 import { directAlgorithm } from './direct/direct.js';
 import { gemmAlgorithm } from './gemm/gemm.js';
+import { winogradAlgorithm } from './winograd/winograd.js';
 import { type Conv2dExtras, type Conv2dParams, conv2dOutputShape, convGeometry, describeConv } from './params.js';
 
-/** The algorithms, in the order their defaults are preferred: the first that can run a layer gives its default. */
-const ALGORITHMS: readonly ConvAlgorithm<unknown>[] = [gemmAlgorithm, depthwiseAlgorithm, directAlgorithm] as unknown as ConvAlgorithm<unknown>[];
+/**
+ * The algorithms, in the order their defaults are preferred: the first that can run a layer gives
+ * its default. Winograd (3x3 stride 1) follows the GEMM: it runs only where tuning measured it faster.
+ */
+const ALGORITHMS: readonly ConvAlgorithm<unknown>[] = [gemmAlgorithm, winogradAlgorithm, depthwiseAlgorithm, directAlgorithm] as unknown as ConvAlgorithm<unknown>[];
 
 /** The tuning store's name of the family; bump the version when a candidate space or the kernels behind it change. */
 export const CONV2D_TUNE_KERNEL = 'conv2d';

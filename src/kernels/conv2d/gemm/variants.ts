@@ -208,7 +208,7 @@ const SOFTWARE_LANES = 8;
  * lavapipe (2-core EPYC, single-layer timings): 16 x 8 ran 256-channel layers fastest (12-15 GFLOP/s, against 4-5 for
  * the register kernel); 80 channels ran fastest at 16 x 2, 96 at 16 x 4.
  */
-function channelsPerLane(cout: number, lanes: number, choices: readonly number[] = [8, 4, 2]): number {
+export function channelsPerLane(cout: number, lanes: number, choices: readonly number[] = [8, 4, 2]): number {
   const overshoot = (cn: number) => Math.ceil(cout / (lanes * cn)) * lanes * cn - cout;
   return choices.find((cn) => overshoot(cn) <= cout / 8) ?? choices.reduce((best, cn) => (overshoot(cn) < overshoot(best) ? cn : best));
 }
