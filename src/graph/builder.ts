@@ -230,11 +230,13 @@ export class GraphBuilder {
   /**
    * Training-only inverted dropout with probability p; every dropout layer reads the per-run
    * u32 input 'dropout_seed' (made by the first), and its salt is its order among them.
+   * `channelwise` drops whole channels of an NHWC tensor (PyTorch's Dropout2d).
    */
-  dropout(name: string, input: Value, p: number): Value {
+  dropout(name: string, input: Value, p: number, opts: { channelwise?: boolean } = {}): Value {
     const seed = this.inputs.find((v) => v.name === DROPOUT_SEED) ?? this.input(DROPOUT_SEED, [1], 'u32');
     const salt = this.nodes.filter((n) => n.op.type === 'dropout').length;
-    return this.single(name, { type: 'dropout', input, seed, attrs: { p, salt } });
+    const attrs = opts.channelwise ? { p, salt, channelwise: true } : { p, salt };
+    return this.single(name, { type: 'dropout', input, seed, attrs });
   }
 
   output(name: string, v: Value): void {

@@ -42,6 +42,53 @@ describe('kernel: dropout', () => {
     });
   }
 
+  for (const [shape, p] of [[[2, 5, 7, 19], 0.5], [[3, 1, 1, 64], 0.1]] as const) {
+    it(`channelwise (Dropout2d): GPU equals the CPU reference on ${JSON.stringify(shape)}, p = ${p}, and every pixel of an image shares its channel's draw`, async () => {
+      const ctx = await testContext();
+      const [n, h, w, c] = shape;
+      const x = randomArray(numel(shape as unknown as number[]), 0.5, 1.5);
+      const seedValue = Math.floor(rng()() * 2 ** 32) >>> 0;
+      const d = { p, salt: 2, channelwise: true };
+      const input = uploadTensor(ctx, x, [...shape]);
+      const seed = uploadTensor(ctx, Uint32Array.of(seedValue), [1], 'u32');
+      const out = poisonedTensor(ctx, [...shape]);
+      try {
+        await runOnce(ctx, 'dropout test', () => prepareDropout(ctx, { x: input, seed, out }, d));
+        const got = await readTensor(ctx, out);
+        const want = dropoutCpu(x, seedValue, d, shape);
+        expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), 'bitwise equal').to.equal(true);
+        // One draw per (image, channel): each is all kept or all dropped over the pixels.
+        for (let i = 0; i < n; i++) {
+          for (let ch = 0; ch < c; ch++) {
+            const first = want[i * h * w * c + ch] !== 0;
+            for (let px = 1; px < h * w; px++) expect(want[(i * h * w + px) * c + ch] !== 0, `image ${i} channel ${ch} pixel ${px}`).to.equal(first);
+          }
+        }
+        const draws = n * c;
+        const droppedDraws = dropped(want) / (h * w);
+        expect(Math.abs(droppedDraws - draws * p)).to.be.at.most(5 * Math.sqrt(draws * p * (1 - p)) + 1);
+      } finally {
+        input.dispose();
+        seed.dispose();
+        out.dispose();
+      }
+    });
+  }
+
+  it('channelwise: images draw apart, the gradient (the same mask on dy) matches central differences, and a tensor not NHWC is refused', () => {
+    const shape = [2, 3, 3, 40];
+    const ones = new Float32Array(numel(shape)).fill(1);
+    const y = dropoutCpu(ones, 5, { p: 0.5, salt: 0, channelwise: true }, shape);
+    const image = (i: number) => Array.from(y.subarray(i * 360, i * 360 + 40), (v) => (v ? 1 : 0)).join('');
+    expect(image(0)).to.not.equal(image(1));
+    const x = f64(randomArray(numel(shape)));
+    const r = f64(randomArray(numel(shape)));
+    const d = { p: 0.3, salt: 4, channelwise: true };
+    const numeric = numericGradient((v) => dot(dropoutCpu(v, 999, d, shape), r), x);
+    expect(relativeError(dropoutCpu(r, 999, d, shape), numeric)).to.be.below(GRADCHECK_TOLERANCE);
+    expect(() => dropoutCpu(new Float32Array(12), 1, d, [3, 4])).to.throw(/channelwise dropout needs an NHWC tensor, got \[3,\s?4\]/);
+  });
+
   it('masks change with the seed and the salt, never with the values; p = 0 is the identity; bad p is refused', () => {
     const ones = new Float32Array(4096).fill(1);
     const mask = (seed: number, salt: number): string => Array.from(dropoutCpu(ones, seed, { p: 0.5, salt }), (v) => (v ? 1 : 0)).join('');
@@ -95,13 +142,18 @@ describe('kernel: dropout', () => {
     }
   });
 
-  it("the networks place PyTorch's and TF's head dropouts only when training", () => {
+  it("the networks place PyTorch's, TF's and mmseg's head dropouts only when training", () => {
     const layers = (g: ReturnType<typeof buildDeepLab>): [string, number][] =>
       g.nodes.flatMap((n) => (n.op.type === 'dropout' ? [[n.name, n.op.attrs.p] as [string, number]] : []));
     const size = { height: 65, width: 65 };
     const mv3 = defaultConfig('mobilenet_v3_large', { aux: true });
     expect(layers(buildDeepLab(mv3, size, { dropout: true }))).to.deep.equal([['classifier.0.project.3', 0.5], ['aux_classifier.3', 0.1]]);
     expect(layers(buildDeepLab(defaultConfig('mobilenet_v2'), size, { dropout: true }))).to.deep.equal([['concat_projection_dropout', 0.1]]);
+    // mmseg's heads drop whole channels (Dropout2d), torchvision's and TF's elements.
+    const mmseg = defaultConfig('resnet18', { head: 'mmseg', stem: 'v1c', dilationConvention: 'mmseg', asppChannels: 128, numClasses: 5, aux: true });
+    const modes = buildDeepLab(mmseg, size, { dropout: true }).nodes.flatMap((n) => (n.op.type === 'dropout' ? [[n.name, n.op.attrs.p, n.op.attrs.channelwise === true]] : []));
+    expect(modes).to.deep.equal([['decode_head.dropout', 0.1, true], ['auxiliary_head.dropout', 0.1, true]]);
+    expect(buildDeepLab(mv3, size, { dropout: true }).nodes.some((n) => n.op.type === 'dropout' && n.op.attrs.channelwise)).to.equal(false);
     const inference = buildDeepLab(mv3, size);
     expect(layers(inference)).to.deep.equal([]);
     expect(inference.inputs.map((v) => v.name)).to.deep.equal(['image']);

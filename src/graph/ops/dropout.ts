@@ -1,6 +1,7 @@
 // dropout: training-only inverted dropout of the heads (torchvision's ASPP projection and FCN
-// head, TF DeepLab's concat projection). The mask is a hash of the per-run u32 input `seed`, the
-// layer's salt and the element index, so the gradient is the same op applied to dy.
+// head, TF DeepLab's concat projection) or channelwise (mmseg's Dropout2d). The mask is a hash of
+// the per-run u32 input `seed`, the layer's salt and the element index (or image and channel), so
+// the gradient is the same op applied to dy.
 import { shapeString } from '../../gpu/tensor.js';
 import { dropoutCpu, dropoutSpec, prepareDropout } from '../../kernels/elementwise/dropout.js';
 import type { Value } from '../value.js';
@@ -11,7 +12,7 @@ export interface DropoutOp {
   input: Value;
   /** u32 [1]: changes every step. */
   seed: Value;
-  attrs: { p: number; salt: number };
+  attrs: { p: number; salt: number; channelwise?: boolean };
 }
 
 export const dropoutOp: OpDef<DropoutOp> = {
@@ -25,7 +26,7 @@ export const dropoutOp: OpDef<DropoutOp> = {
     specs: [dropoutSpec()],
     prepare: (ctx, t, [out]) => [prepareDropout(ctx, { x: t(op.input), seed: t(op.seed), out }, op.attrs)],
   }),
-  cpu: (op, read) => [dropoutCpu(read(op.input) as Float32Array, read(op.seed)[0], op.attrs)],
+  cpu: (op, read) => [dropoutCpu(read(op.input) as Float32Array, read(op.seed)[0], op.attrs, op.input.shape)],
   cost: (op) => ({ macs: 0, flops: numel(op.input.shape) }),
   grad: (op, _outputs, [dy], g) => ({ input: dy && g.emit<DropoutOp>('', { type: 'dropout', input: dy, seed: op.seed, attrs: op.attrs })[0] }),
 };

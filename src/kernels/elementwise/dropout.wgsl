@@ -1,4 +1,4 @@
-// Inverted dropout: out = x / (1 - p) where a hash of (seed, salt, index) keeps the element,
+// Inverted dropout: out = x / (1 - p) where a hash of (seed, salt, index or channel) keeps the element,
 // else 0. The mask is recomputed, never stored: the gradient is the same op applied to dy.
 override WG: u32 = 256u;
 
@@ -9,6 +9,10 @@ struct Params {
   // Tells one dropout layer's mask from another's under the same seed.
   salt: u32,
   scale: f32,
+  // A draw is keyed by (i / plane) * channels + i % channels: per (image, channel) for channelwise
+  // dropout of NHWC tensors, per element when both equal total.
+  channels: u32,
+  plane: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -31,6 +35,7 @@ fn mix32(v: u32) -> u32 {
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.total) { return; }
-  let h = mix32(i ^ mix32(seed[0] ^ mix32(params.salt)));
+  let key = (i / params.plane) * params.channels + i % params.channels;
+  let h = mix32(key ^ mix32(seed[0] ^ mix32(params.salt)));
   out[i] = select(0.0, x[i] * params.scale, h >= params.threshold);
 }

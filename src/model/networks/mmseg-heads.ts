@@ -13,8 +13,7 @@
 // in/4 channels: 256 from ResNet-50/101's 1024, 64 from ResNet-18's 256), Dropout2d(0.1),
 // `conv_seg`. mmseg runs it in training only (loss weight 0.4).
 //
-// Training: mmseg's Dropout2d drops whole channels; the graph has element dropout only, so the
-// heads drop elements with the same probability (a different regulariser of the same strength).
+// Training: each head's Dropout2d drops whole channels, as mmseg's does (channelwise dropout).
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import { type AsppLayout, aspp } from './aspp.js';
@@ -62,7 +61,7 @@ export function mmsegAsppHead(b: GraphBuilder, x: Value, opts: MmsegHeadOptions)
     poolResizeMode: 'half_pixel',
     projectKernel: 3,
   });
-  if (opts.dropout) y = b.dropout(`${prefix}.dropout`, y, MMSEG_DROPOUT);
+  if (opts.dropout) y = b.dropout(`${prefix}.dropout`, y, MMSEG_DROPOUT, { channelwise: true });
   return conv(b, y, { name: `${prefix}.conv_seg`, kernel: 1, cout: opts.numClasses, bias: true });
 }
 
@@ -71,6 +70,6 @@ export function mmsegFcnHead(b: GraphBuilder, x: Value, opts: { prefix: string; 
   const { prefix } = opts;
   const channels = Math.floor(x.shape[3] / 4);
   let y = convBnAct(b, x, { name: `${prefix}.convs.0.conv`, bn: `${prefix}.convs.0.bn`, kernel: 3, cout: channels, padding: 1, eps: MMSEG_BN_EPS, activation: 'relu' });
-  if (opts.dropout) y = b.dropout(`${prefix}.dropout`, y, MMSEG_DROPOUT);
+  if (opts.dropout) y = b.dropout(`${prefix}.dropout`, y, MMSEG_DROPOUT, { channelwise: true });
   return conv(b, y, { name: `${prefix}.conv_seg`, kernel: 1, cout: opts.numClasses, bias: true });
 }
