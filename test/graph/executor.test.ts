@@ -380,8 +380,10 @@ describe('graph profiler (timestamp queries)', () => {
       expect(p.hostOverheadMs).to.be.a('number').greaterThan(0);
       expect(p.layers.map((l) => l.name)).to.deep.equal(exec.timedLayers.map((n) => n.name));
       expect(p.layers.map((l) => l.kernels)).to.deep.equal(exec.timedLayerKernels);
+      // A tiny layer may take no longer than an empty submission on a loaded host: zero is a
+      // measurement here, a negative time is not.
       for (const l of p.layers) expect(l.ms, l.name).to.be.at.least(0);
-      expect(p.layersMs, 'some layer took measurable time').to.be.greaterThan(0);
+      expect(p.layersMs).to.be.closeTo(p.layers.reduce((a, l) => a + l.ms, 0), 1e-9);
       expect(p.passMs).to.be.at.least(0);
       expect(p.runMs).to.be.greaterThan(0);
       expect(p.layers.find((l) => l.name === 'aspp1')!.flops).to.equal(2 * 7 * 6 * 6 * 3 * 3 * 7);

@@ -58,7 +58,10 @@ describe('training: a sample worker that dies @slow', function () {
     );
     const stopped = Date.now();
     const died = deaths(log);
-    expect(error.message).to.include(died[0].image);
+    // Two workers die side by side (samples 4 and 5), so either may log first; the error names
+    // the image whose sample died twice.
+    const named = died.filter((d) => error.message.includes(d.image));
+    expect(named.length, `deaths of the image the error names: ${error.message}`).to.be.at.least(2);
     const seconds = (stopped - died[0].ms) / 1000;
     console.log(`      (the run stopped ${seconds.toFixed(1)} s after the first death; ${died.length} deaths)`);
     expect(seconds, 'seconds from the first death to the end of the run').to.be.below(10);
