@@ -163,6 +163,10 @@ describe('TF DeepLab zoo: readers', () => {
     expect([...folded.keys()].sort()).to.deep.equal([...foldedGraph.keys()].sort());
     for (const [k, t] of folded) expect([...t.data], k).to.deep.equal([...foldedGraph.get(k)!.data]);
     await expectRejects(() => readTar(readFileSync(TARBALL).subarray(0, 200_000), 'cut.tar.gz'), /^cut\.tar\.gz: damaged or truncated gzip data/);
+    // A wrong CRC-32 in gzip's trailer (what a flipped byte in the data gives) is refused too.
+    const badCrc = Uint8Array.from(readFileSync(TARBALL));
+    badCrc[badCrc.length - 8] ^= 0x01;
+    expect(() => readTar(badCrc, 'crc.tar.gz')).to.throw(/^crc\.tar\.gz: damaged gzip data \(CRC-32 [0-9a-f]{8}, the trailer says [0-9a-f]{8}\)$/);
     await expectRejects(() => zooVariables({ names: ['model.ckpt-5.index'], read: () => readFileSync(INDEX), what: 'dir' }), /^dir: model\.ckpt-5\.data-00000-of-00001 is missing/);
   });
 });

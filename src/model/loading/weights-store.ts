@@ -131,6 +131,11 @@ export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions 
       throw new Error(`${(e as Error).message}; fetch that file and put it, named ${entry.fileName}, in the folder DEEPLAB_WEIGHTS_DIR names, or in ${cache}`, { cause: e });
     }
     await verifyWeights(partial, entry);
+    if (!entry.sha256 && !entry.sha256Prefix && !entry.sha384) {
+      // The TF zoo publishes no checksum for some tarballs: gzip's CRC and each bundle entry's
+      // crc32c still catch a damaged file when it is read.
+      opts.onProgress?.(`  ${entry.fileName} has no published checksum: its contents are checked by their own CRCs when read`);
+    }
     renameSync(partial, dest);
   } catch (e) {
     rmSync(partial, { force: true });

@@ -3,6 +3,7 @@
 // end. GNU long names ('L' records) and pax headers' `path` are honoured; links and devices are
 // skipped. Every header's checksum is checked, so a damaged archive is named, not misread.
 import { gunzipSync } from 'fflate';
+import { crc32 } from '../../../util/crc32.js';
 
 const BLOCK = 512;
 
@@ -30,6 +31,22 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/**
+ * gzip's trailer holds the CRC-32 and length (mod 2^32) of what it compressed; fflate does not
+ * check it, and some archives (the TF zoo's) publish no checksum of their own. Where the length
+ * matches (one gzip member, as these archives are), the CRC must too.
+ */
+function checkGzipTrailer(archive: Uint8Array, data: Uint8Array, what: string): void {
+  if (archive.length < 18) return;
+  const trailer = new DataView(archive.buffer, archive.byteOffset + archive.length - 8, 8);
+  if (trailer.getUint32(4, true) !== data.length % 2 ** 32) return;
+  const want = trailer.getUint32(0, true);
+  const got = crc32(data);
+  if (got !== want) {
+    throw new Error(`${what}: damaged gzip data (CRC-32 ${got.toString(16).padStart(8, '0')}, the trailer says ${want.toString(16).padStart(8, '0')})`);
+  }
+}
+
 /** The regular files of a tar (or .tar.gz) archive by path, in archive order. */
 export function readTar(archive: Uint8Array, what: string): Map<string, Uint8Array> {
   let tar = archive;
@@ -39,6 +56,7 @@ export function readTar(archive: Uint8Array, what: string): Map<string, Uint8Arr
     } catch (e) {
       throw new Error(`${what}: damaged or truncated gzip data (${(e as Error).message})`);
     }
+    checkGzipTrailer(archive, tar, what);
   }
   const files = new Map<string, Uint8Array>();
   let pos = 0;
