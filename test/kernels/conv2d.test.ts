@@ -658,6 +658,8 @@ describe('kernel: conv2d depthwise tiles (looped and unrolled), every candidate 
     { input: [1, 17, 19, 8], kernel: [3, 3], cout: 8, p: { groups: 8, strideH: 2, strideW: 2, ...same(3) }, residual: true },
     { input: [2, 11, 10, 68], kernel: [3, 3], cout: 68, p: { groups: 68, strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'relu6' }, scale: true, residual: false },
     { input: [1, 13, 12, 36], kernel: [5, 5], cout: 36, p: { groups: 36, ...same(4), activation: 'relu' }, residual: true },
+    // The whole epilogue at once (the unrolled kernel reads it from a uniform).
+    { input: [1, 10, 9, 12], kernel: [3, 3], cout: 12, p: { groups: 12, ...same(1), activation: 'hardswish' }, bias: true, scale: true, residual: true },
   ];
   for (const c of cases) {
     it(`${c.kernel.join('x')} ${c.input.join('x')} groups ${c.p.groups}: every candidate matches the CPU reference`, async () => {
