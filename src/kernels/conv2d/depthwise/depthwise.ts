@@ -123,7 +123,9 @@ export const depthwiseAlgorithm: ConvAlgorithm<DepthwiseVariant> = {
     const ssh = comb(p.strideH, p.dilationH).ss;
     const ssw = comb(p.strideW, p.dilationW).ss;
     if (v.unrolled) {
-      // The tile, the kernel and the window steps are written out: module constants.
+      // The tile, the kernel and the window steps are written out: module constants. The epilogue
+      // stays override constants (unlike the written-out GEMM's uniform): read at run time, each
+      // pipeline compiled 1.5-2x slower on SwiftShader, as slow in all as a pipeline per epilogue.
       const { nr, nc } = unrolledWindow(v.unrolled, g, p);
       const consts = { TR: v.unrolled.rows, TP: v.unrolled.cols, KH: g.KH, KW: g.KW, SSH: ssh, SSW: ssw, NR: nr, NC: nc };
       return [{ shader: 'conv2d_depthwise_unrolled.wgsl', consts, constants: { ...epilogueConstants(p, has), WG: v.lanes } }];
