@@ -4,9 +4,6 @@
 // Epilogue per element: out = activate(acc * scale[c] + bias[c] + residual[idx]).
 //#include "activation.wgsl"
 
-override HAS_BIAS: u32 = 0u;
-override HAS_SCALE: u32 = 0u;
-override HAS_RESIDUAL: u32 = 0u;
 override WG: u32 = 64u;
 // Compile-time kernel size (0: read KH, KW from params): constant loop bounds let the tap
 // loops unroll.
@@ -41,37 +38,7 @@ const TR: u32 = 4u;  // tile rows
 const WMAX: u32 = 2u * (TP - 1u) + 1u;  // window length for SSW <= 2
 const KMAX: u32 = 25u;  // weights kept in registers, for KSIZE <= 5
 
-struct DwParams {
-  C4: u32,          // channels / 4
-  H: u32,
-  W: u32,
-  OH: u32,
-  OW: u32,
-  KH: u32,
-  KW: u32,
-  strideH: u32,
-  strideW: u32,
-  dilH: u32,
-  dilW: u32,
-  padTop: i32,
-  padLeft: i32,
-  phaseStepH: u32,  // output rows between a tile's rows: dilH / gcd(strideH, dilH)
-  phaseStepW: u32,
-  rowTilesPerPhase: u32,
-  rowTiles: u32,    // phases * rowTilesPerPhase
-  colTilesPerPhase: u32,
-  colTiles: u32,
-  tiles: u32,       // N * rowTiles * colTiles
-  tilesPerGroup: u32,  // consecutive tiles one workgroup walks; groups spill from x into z
-}
-
-@group(0) @binding(0) var<uniform> dw: DwParams;
-@group(0) @binding(1) var<storage, read> input4: array<elem4_t>;
-@group(0) @binding(2) var<storage, read> weight4: array<elem4_t>;
-@group(0) @binding(3) var<storage, read> bias4: array<elem4_t>;
-@group(0) @binding(4) var<storage, read> scale4: array<elem4_t>;
-@group(0) @binding(5) var<storage, read> residual4: array<elem4_t>;
-@group(0) @binding(6) var<storage, read_write> out4: array<elem4_t>;
+//#include "conv2d_depthwise_tile.wgsl"
 
 // input4[pixel rowBase + iw, quad q], or 0 outside the row (clamped load, masked after).
 fn load4(rowBase: u32, iw: i32, q: u32) -> vec4f {
@@ -108,13 +75,10 @@ fn main(
   if (HAS_BIAS != 0u) { b = vec4f(bias4[q]); }
 
   for (var tile = firstTile; tile < lastTile; tile++) {
-    // tile -> (n, row tile, column tile) -> (phase, first index within the phase).
-    let colTile = tile % dw.colTiles;
-    let rest = tile / dw.colTiles;
-    let rowTile = rest % dw.rowTiles;
-    let n = rest / dw.rowTiles;
-    let ow0 = colTile / dw.colTilesPerPhase + (colTile % dw.colTilesPerPhase) * TP * dw.phaseStepW;
-    let oh0 = rowTile / dw.rowTilesPerPhase + (rowTile % dw.rowTilesPerPhase) * TR * dw.phaseStepH;
+    let at = tileAt(tile);
+    let n = at.n;
+    let oh0 = at.oh0;
+    let ow0 = at.ow0;
     // Output (oh0 + r * phaseStepH, ow0 + p * phaseStepW), tap (kh, kw) reads input
     // (ihBase + (r * SSH + kh) * dilH, iwBase + (p * SSW + kw) * dilW).
     let ihBase = i32(oh0 * dw.strideH) - dw.padTop;
@@ -153,17 +117,10 @@ fn main(
     }
 
     if (qLane < C4) {
+      // Tiles at the bottom / right edge (and the last tiles of a phase) are partial: store
+      // skips outputs past the map.
       for (var r = 0u; r < TR; r++) {
-        let oh = oh0 + r * dw.phaseStepH;
-        for (var p = 0u; p < TP; p++) {
-          let ow = ow0 + p * dw.phaseStepW;
-          // Tiles at the bottom / right edge (and the last tiles of a phase) are partial.
-          if (oh >= dw.OH || ow >= dw.OW) { continue; }
-          let idx = ((n * dw.OH + oh) * dw.OW + ow) * C4 + q;
-          var v = acc[r * TP + p] * s + b;
-          if (HAS_RESIDUAL != 0u) { v += vec4f(residual4[idx]); }
-          out4[idx] = elem4_t(vec4f(activate(v.x), activate(v.y), activate(v.z), activate(v.w)));
-        }
+        for (var p = 0u; p < TP; p++) { store(n, oh0 + r * dw.phaseStepH, ow0 + p * dw.phaseStepW, q, acc[r * TP + p], s, b); }
       }
     }
   }

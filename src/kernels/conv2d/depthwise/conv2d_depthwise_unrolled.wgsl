@@ -10,51 +10,9 @@
 // window steps; NR = (TR - 1) * SSH + KH and NC = (TP - 1) * SSW + KW the window.
 //#include "activation.wgsl"
 
-override HAS_BIAS: u32 = 0u;
-override HAS_SCALE: u32 = 0u;
-override HAS_RESIDUAL: u32 = 0u;
 override WG: u32 = 8u;
 
-struct DwParams {
-  C4: u32,
-  H: u32,
-  W: u32,
-  OH: u32,
-  OW: u32,
-  KH: u32,
-  KW: u32,
-  strideH: u32,
-  strideW: u32,
-  dilH: u32,
-  dilW: u32,
-  padTop: i32,
-  padLeft: i32,
-  phaseStepH: u32,
-  phaseStepW: u32,
-  rowTilesPerPhase: u32,
-  rowTiles: u32,
-  colTilesPerPhase: u32,
-  colTiles: u32,
-  tiles: u32,
-  tilesPerGroup: u32,
-}
-
-@group(0) @binding(0) var<uniform> dw: DwParams;
-@group(0) @binding(1) var<storage, read> input4: array<elem4_t>;
-@group(0) @binding(2) var<storage, read> weight4: array<elem4_t>;
-@group(0) @binding(3) var<storage, read> bias4: array<elem4_t>;
-@group(0) @binding(4) var<storage, read> scale4: array<elem4_t>;
-@group(0) @binding(5) var<storage, read> residual4: array<elem4_t>;
-@group(0) @binding(6) var<storage, read_write> out4: array<elem4_t>;
-
-// One output through the epilogue, unless it lies past the map (partial tiles).
-fn store(n: u32, oh: u32, ow: u32, q: u32, acc: vec4f, s: vec4f, b: vec4f) {
-  if (oh >= dw.OH || ow >= dw.OW) { return; }
-  let idx = ((n * dw.OH + oh) * dw.OW + ow) * dw.C4 + q;
-  var v = acc * s + b;
-  if (HAS_RESIDUAL != 0u) { v += vec4f(residual4[idx]); }
-  out4[idx] = elem4_t(vec4f(activate(v.x), activate(v.y), activate(v.z), activate(v.w)));
-}
+//#include "conv2d_depthwise_tile.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(
@@ -84,13 +42,10 @@ fn main(
   if (HAS_BIAS != 0u) { b = vec4f(bias4[q]); }
 
   for (var tile = firstTile; tile < lastTile; tile++) {
-    // tile -> (n, row tile, column tile) -> (phase, first index within the phase).
-    let colTile = tile % dw.colTiles;
-    let rest = tile / dw.colTiles;
-    let rowTile = rest % dw.rowTiles;
-    let n = rest / dw.rowTiles;
-    let ow0 = colTile / dw.colTilesPerPhase + (colTile % dw.colTilesPerPhase) * TP * dw.phaseStepW;
-    let oh0 = rowTile / dw.rowTilesPerPhase + (rowTile % dw.rowTilesPerPhase) * TR * dw.phaseStepH;
+    let at = tileAt(tile);
+    let n = at.n;
+    let oh0 = at.oh0;
+    let ow0 = at.ow0;
     let ihBase = i32(oh0 * dw.strideH) - dw.padTop;
     let iwBase = i32(ow0 * dw.strideW) - dw.padLeft;
 
