@@ -1,5 +1,6 @@
-// Inverted dropout with a mask that is a hash of (seed, salt, element index, or image and channel): nothing is stored
-// between the forward and backward passes, and the CPU reference draws the same mask.
+// Inverted dropout with a mask that is a hash of (seed, salt, element index, or image and
+// channel): nothing is stored between the forward and backward passes, and the CPU reference
+// draws the same mask.
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
 import { Uniforms, linearGrid, makeDispatch } from '../../gpu/dispatch.js';

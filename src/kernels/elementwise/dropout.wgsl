@@ -1,5 +1,5 @@
-// Inverted dropout: out = x / (1 - p) where a hash of (seed, salt, index or channel) keeps the element,
-// else 0. The mask is recomputed, never stored: the gradient is the same op applied to dy.
+// Inverted dropout: out = x / (1 - p) where a hash of (seed, salt, index or channel) keeps the
+// element, else 0. The mask is recomputed, never stored: the gradient is the same op applied to dy.
 override WG: u32 = 256u;
 
 struct Params {
