@@ -127,10 +127,11 @@ describe('import: tflite', () => {
       expect(bt.shape).to.deep.equal([out[3]]);
       expect(wt.data.every(Number.isFinite) && wt.data.some((x) => x !== 0)).to.equal(true);
     }
-    // Non-float constants (the resize size tensors) keep their type but no data.
+    // Integer constants (the resize size tensors) keep their type, and their values travel with it.
     const size = m.tensors.find((t) => t.name === 'ResizeBilinear_1/size')!;
     expect(size.type).to.equal('INT32');
-    expect(size.data).to.equal(undefined);
+    expect(weights.get('ResizeBilinear_1/size')!.sourceDType).to.equal('i32');
+    expect(first.sourceDType).to.equal('f32');
   });
 
   it('decodes operator options (strided conv, dilated depthwise, pooling, concat, resize)', () => {
@@ -178,7 +179,9 @@ describe('import: tflite', () => {
     expect(m.tensors.map((t) => t.name)).to.deep.equal(['in', 'w', 'b', 'conv_out', 'size', 'out']);
     expect(m.tensors[4].type).to.equal('INT32');
     const map = tfliteTensorMap(m);
-    expect([...map.keys()]).to.deep.equal(['w', 'b']);
+    expect([...map.keys()]).to.deep.equal(['w', 'b', 'size']);
+    expect([map.get('w')!.sourceDType, map.get('size')!.sourceDType]).to.deep.equal(['f32', 'i32']);
+    expect([...map.get('size')!.data]).to.deep.equal([2, 2]);
     expect(map.get('w')!.shape).to.deep.equal([3, 1, 1, 2]);
     expect([...map.get('w')!.data]).to.deep.equal([...w]);
     expect([...map.get('b')!.data]).to.deep.equal([...bias]);

@@ -41,7 +41,7 @@ export function mmsegModel(name: string, checkpoint: TorchCheckpoint, opts: Load
   const asppRates = opts.asppRates ?? scaledRates(settings.asppRates, settings.outputStride, outputStride);
   const config = mmsegConfig(net, { ...settings, outputStride, asppRates }, {}, source);
   const buildGraph = graphFactory(config);
-  const params = mmsegParams(checkpoint.tensors, config);
+  const params = mmsegParams(checkpoint.tensors, config, source);
   checkParams(buildGraph({ height: 65, width: 65 }), params, source);
   const [long, short] = opts.testScale ?? settings.testScale;
   const fallback = hints.classes ?? classesByCount(net.numClasses);

@@ -10,6 +10,7 @@ import type { HostTensor, TensorMap } from '../weights/import/tensor-map.js';
 import { readTflite, tfliteTensorMap } from '../weights/import/tflite.js';
 import { type Quantization, QUANTIZATIONS, paramsFromQuantized } from '../weights/quantize.js';
 import { checkTfliteStructure } from '../weights/tflite-structure.js';
+import { checkStateDictValues } from '../weights/weight-checks.js';
 import { tfliteNames } from '../weights/tf-weights.js';
 import { TORCHVISION_DEEPLAB_MARKER, torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
 import { isMmsegDeepLab } from '../weights/mmseg.js';
@@ -219,7 +220,10 @@ function checkpointModel(name: string, path: string, file: ReturnType<typeof rea
  * metadata) kept compact, to be widened on the GPU.
  */
 function quantizedParams(tensors: ReadonlyMap<string, HostTensor>, quantization: string | undefined, path: string): HostParams {
-  if (quantization === undefined) return new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+  if (quantization === undefined) {
+    checkStateDictValues(tensors, path);
+    return new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+  }
   if (!(QUANTIZATIONS as readonly string[]).includes(quantization)) {
     throw new Error(`${path}: checkpoint quantization ${JSON.stringify(quantization)} is not one we read (${QUANTIZATIONS.join(', ')})`);
   }

@@ -12,6 +12,7 @@ import { RESNET_BLOCKS } from '../networks/resnet.js';
 import { type ClassSet, validateClassSet } from '../voc.js';
 import type { MmsegSettings } from './mmseg-config.js';
 import { type StateDict, oihwToHwio } from './torchvision.js';
+import { checkStateDictValues } from './weight-checks.js';
 
 /** The tensor whose presence marks an mmseg DeepLabv3 (ASPPHead's 1x1 branch). */
 export const MMSEG_DEEPLAB_MARKER = 'decode_head.aspp_modules.0.conv.weight';
@@ -90,11 +91,13 @@ export function mmsegConfig(net: MmsegNetwork, settings: MmsegSettings, override
 }
 
 /**
- * An mmseg DeepLabv3 state dict as our params: conv weights to HWIO, num_batches_tracked
+ * An mmseg DeepLabv3 state dict as our params (its values checked: float, finite, variances not
+ * negative): conv weights to HWIO, num_batches_tracked
  * dropped, auxiliary_head.* dropped unless cfg.aux; every other tensor kept as it is, so
  * checkParams reports anything the model does not declare.
  */
-export function mmsegParams(state: StateDict, cfg: DeepLabConfig): HostParams {
+export function mmsegParams(state: StateDict, cfg: DeepLabConfig, what = 'checkpoint'): HostParams {
+  checkStateDictValues(state, what);
   const params: HostParams = new Map();
   for (const [name, t] of state) {
     if (name.endsWith('.num_batches_tracked')) continue;

@@ -7,6 +7,7 @@ import { toHalfBits } from '../../gpu/half.js';
 import type { HostParam, HostParams } from '../../graph/params.js';
 import { type QuantizedValues, dequantizeCpu } from '../../kernels/quantize/dequantize.js';
 import type { HostTensor, TensorMap } from './import/tensor-map.js';
+import { checkFinite, checkFloatWeight, checkVariance, isCounter } from './weight-checks.js';
 
 export type Quantization = 'int8' | 'f16';
 export const QUANTIZATIONS: readonly Quantization[] = ['int8', 'f16'];
@@ -77,7 +78,9 @@ function aligned<T extends Int8Array | Uint16Array>(raw: Uint8Array, make: (b: A
 /**
  * A quantized checkpoint's tensors back as parameters: those stored compactly carry
  * `quantized` (and decode `data` on the host only if it is read). Throws, naming the tensor,
- * where a stored I8 tensor has no scales or the scales do not fit.
+ * where a stored I8 tensor has no scales or the scales do not fit, and where a value is not what
+ * a weight may be (weight-checks.ts): int8 is read only as a quantized weight with its scales
+ * (finite), f16 weights must hold finite values, every other tensor is a finite float.
  */
 export function paramsFromQuantized(tensors: ReadonlyMap<string, HostTensor>, kind: Quantization, what: string): HostParams {
   const params: HostParams = new Map();
@@ -87,6 +90,8 @@ export function paramsFromQuantized(tensors: ReadonlyMap<string, HostTensor>, ki
       continue;
     }
     if (!t.raw || (t.sourceDType !== 'i8' && t.sourceDType !== 'f16')) {
+      if (!isCounter(name)) checkFloatWeight(name, t, what);
+      if (name.endsWith('.running_var')) checkVariance(name, t.data, what);
       params.set(name, { shape: t.shape, data: t.data });
       continue;
     }
@@ -99,13 +104,22 @@ export function paramsFromQuantized(tensors: ReadonlyMap<string, HostTensor>, ki
       if (scales.shape.length !== 1 || scales.shape[0] !== channels) {
         throw new Error(`${what}: ${scaleName(name)} has shape [${scales.shape.join(',')}], ${name} needs [${channels}]`);
       }
+      checkFinite(scaleName(name), scales.data, what);
       q = { kind, values: aligned(t.raw, (b) => new Int8Array(b)), scales: scales.data };
     } else {
       q = { kind, bits: aligned(t.raw, (b) => new Uint16Array(b)) };
+      checkHalfFinite(name, q.bits, what);
     }
     params.set(name, quantizedParam(t.shape, q));
   }
   return params;
+}
+
+/** Throws unless every half-precision value is finite (exponent bits not all ones), without widening them. */
+function checkHalfFinite(name: string, bits: Uint16Array, what: string): void {
+  for (let i = 0; i < bits.length; i++) {
+    if ((bits[i] & 0x7c00) === 0x7c00) throw new Error(`${what}: tensor '${name}' holds a float16 value that is not finite at element ${i}: weights must be finite`);
+  }
 }
 
 /** A parameter held compactly; `data` is widened on the host only if something reads it. */

@@ -10,6 +10,7 @@
 // `global_step` and anything else that is no conv of the network are left out.
 import type { TensorMap } from './import/tensor-map.js';
 import type { NameResolver } from './tf-weights.js';
+import { checkBatchNormEpsilon, checkFloatWeight, checkVariance } from './weight-checks.js';
 
 /** The eps TF DeepLab's batch norms use where the graph does not say: 0.001 in the backbone, 1e-5 in the heads. */
 export function defaultTfBnEpsilon(scope: string): number {
@@ -44,6 +45,7 @@ export function foldTfVariables(vars: TensorMap, epsilon: (scope: string) => num
     const [, scope, kind] = m;
     const depthwise = kind === 'depthwise_weights';
     if (t.shape.length !== 4) throw new Error(`${what}: '${name}' has shape [${t.shape.join(',')}], not a 4-D conv weight`);
+    checkFloatWeight(name, t, what);
     const channels = depthwise ? t.shape[2] * t.shape[3] : t.shape[3];
     const bn = `${scope}/BatchNorm`;
     const scale = new Float64Array(channels).fill(1);
@@ -53,6 +55,7 @@ export function foldTfVariables(vars: TensorMap, epsilon: (scope: string) => num
         const v = vars.get(`${bn}/${p}`);
         if (!v && required) throw new Error(`${what}: '${bn}/${p}' is missing (the batch norm after '${name}')`);
         if (v && (v.shape.length !== 1 || v.shape[0] !== channels)) throw new Error(`${what}: '${bn}/${p}' has shape [${v.shape.join(',')}], expected [${channels}]`);
+        if (v) checkFloatWeight(`${bn}/${p}`, v, what);
         return v?.data;
       };
       const gamma = part('gamma', false);
@@ -60,12 +63,16 @@ export function foldTfVariables(vars: TensorMap, epsilon: (scope: string) => num
       const mean = part('moving_mean', true)!;
       const variance = part('moving_variance', true)!;
       const eps = epsilon(scope);
+      checkBatchNormEpsilon(bn, eps, what);
+      checkVariance(`${bn}/moving_variance`, variance, what);
       for (let c = 0; c < channels; c++) {
         scale[c] = (gamma ? gamma[c] : 1) / Math.sqrt(variance[c] + eps);
         bias[c] = (beta ? beta[c] : 0) - mean[c] * scale[c];
       }
     } else {
       const b = vars.get(`${scope}/biases`);
+      if (b && (b.shape.length !== 1 || b.shape[0] !== channels)) throw new Error(`${what}: '${scope}/biases' has shape [${b.shape.join(',')}], expected [${channels}]`);
+      if (b) checkFloatWeight(`${scope}/biases`, b, what);
       if (b) bias.set(b.data);
     }
     const weights = depthwise

@@ -4,6 +4,7 @@
 import type { Graph } from '../../graph/ir.js';
 import { type HostParams, ParamMismatchError } from '../../graph/params.js';
 import type { HostTensor, TensorMap } from './import/tensor-map.js';
+import { checkFloatWeight, isFloatDType } from './weight-checks.js';
 
 /** Our param name -> the names it may have in a source, tried in order. */
 export type NameResolver = (scope: string, role: 'weights' | 'biases', depthwise: boolean) => string[];
@@ -37,7 +38,8 @@ function toHwio(t: HostTensor, depthwise: boolean, name: string): { shape: numbe
 
 /**
  * Params for `graph` from a TF tensor map. Every graph param must be found with the right
- * shape and every source tensor must be used; otherwise one error lists all problems.
+ * shape, float and finite (weight-checks.ts), and every float source tensor must be used;
+ * otherwise one error lists all problems.
  */
 export function tfMobilenetV2Params(graph: Graph, source: TensorMap, names: NameResolver, what: string): HostParams {
   const params: HostParams = new Map();
@@ -61,6 +63,7 @@ export function tfMobilenetV2Params(graph: Graph, source: TensorMap, names: Name
     }
     used.add(found);
     const t = source.get(found)!;
+    checkFloatWeight(found, t, what);
     const converted = role === 'weights' ? toHwio(t, depthwise, found) : { shape: [...t.shape], data: t.data };
     if (converted.shape.join() !== p.shape.join()) {
       misShaped.push({ name: found, expected: p.shape, got: converted.shape });
@@ -68,7 +71,8 @@ export function tfMobilenetV2Params(graph: Graph, source: TensorMap, names: Name
     }
     params.set(p.name, converted);
   }
-  const unexpected = [...source.keys()].filter((k) => !used.has(k));
+  // Integer tensors no parameter takes are graph constants (a TFLite resize's size), not weights.
+  const unexpected = [...source.keys()].filter((k) => !used.has(k) && isFloatDType(source.get(k)!.sourceDType));
   if (missing.length || unexpected.length || misShaped.length) {
     throw new ParamMismatchError(missing, unexpected, misShaped, what);
   }

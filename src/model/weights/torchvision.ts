@@ -10,9 +10,11 @@ import type { HostParams } from '../../graph/params.js';
 import { shapeString } from '../../gpu/tensor.js';
 import { type BackboneName, type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { RESNET_BLOCKS } from '../networks/resnet.js';
+import type { SourceDType } from './import/tensor-map.js';
+import { checkStateDictValues } from './weight-checks.js';
 
 /** A state dict as an importer returns it (src/model/import/pth.ts's TensorMap fits). */
-export type StateDict = ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
+export type StateDict = ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array; readonly sourceDType?: SourceDType }>;
 
 /** The tensor whose presence marks a torchvision DeepLabv3 checkpoint (ASPP's 1x1 branch). */
 export const TORCHVISION_DEEPLAB_MARKER = 'classifier.0.convs.0.0.weight';
@@ -95,13 +97,14 @@ export function hwioToOihw(data: Float32Array, shape: readonly number[]): { shap
 }
 
 /**
- * A torchvision DeepLabv3 state dict as our params: conv weights to HWIO, num_batches_tracked
- * dropped, aux_classifier.* dropped unless cfg.aux; every other tensor kept as it is, so
+ * A torchvision DeepLabv3 state dict as our params (its values checked: float, finite, variances
+ * not negative): conv weights to HWIO, num_batches_tracked dropped, aux_classifier.* dropped unless cfg.aux; every other tensor kept as it is, so
  * checkParams reports anything the model does not declare.
  */
 export function torchvisionParams(state: StateDict, cfg: DeepLabConfig, what = 'checkpoint'): HostParams {
   const found = detectTorchvisionBackbone(state, what);
   if (found !== cfg.backbone) throw new Error(`${what}: holds a ${found} DeepLabv3 but the config asks for ${cfg.backbone}`);
+  checkStateDictValues(state, what);
   const params: HostParams = new Map();
   for (const [name, t] of state) {
     if (name.endsWith('.num_batches_tracked')) continue; // BN's training step counter

@@ -2,6 +2,7 @@
 // header {'descr', 'fortran_order', 'shape'}, then raw C-order data.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { checkShape } from '../../../io/byte-cursor.js';
 import { type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -148,12 +149,11 @@ export function parseNpy(buf: Uint8Array, what = 'npy'): HostTensor {
         : `${what}: npy header's fortran_order is ${shown(fortran)}, expected False`,
     );
   }
-  if (!Array.isArray(shape) || shape.some((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)) {
-    throw new Error(`${what}: bad npy shape ${shown(shape)}`);
-  }
-  const dims = shape as number[];
+  if (!Array.isArray(shape)) throw new Error(`${what}: bad npy shape ${shown(shape)}`);
+  const dims = checkShape(shape, "npy header's shape", what);
   const count = shapeNumel(dims);
   const need = count * DTYPE_SIZE[dtype];
+  if (!Number.isSafeInteger(need)) throw new Error(`${what}: npy shape ${formatShape(dims)} ${descr} needs more bytes than can be counted`);
   const has = buf.length - dataStart;
   if (has < need) {
     throw new Error(`${what}: truncated npy data (shape ${formatShape(dims)} ${descr} needs ${need} bytes, file has ${has})`);

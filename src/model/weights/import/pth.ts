@@ -10,6 +10,7 @@
 // Tensors in the pickle are `_rebuild_tensor_v2(storage, offset, size, stride, ...)`. The object
 // is a state_dict, or a dict holding one under 'state_dict' beside other entries (mmcv's and
 // mmengine's checkpoints: 'meta', 'optimizer', ...), which readTorchCheckpoint returns as well.
+import { checkCount, checkShape } from '../../../io/byte-cursor.js';
 import { readFileBytes } from '../../../io/file-bytes.js';
 import { isPickleTuple, pickleRepr, unpickle, unpickleOne } from './pickle.js';
 import { DecodeBudget, type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
@@ -80,7 +81,7 @@ function intList(v: unknown, what: string): number[] {
  */
 function rebuildTensor(budget: DecodeBudget, storage: unknown, storageOffset: unknown, sizeArg: unknown, strideArg: unknown): PthTensor {
   if (!(storage instanceof Storage)) throw new Error(`_rebuild_tensor_v2: first argument is not a storage but ${pickleRepr(storage)}`);
-  const size = intList(sizeArg, '_rebuild_tensor_v2 size');
+  const size = checkShape(sizeArg, 'size', '_rebuild_tensor_v2');
   const stride = intList(strideArg, '_rebuild_tensor_v2 stride');
   if (stride.length !== size.length) {
     throw new Error(`_rebuild_tensor_v2: size ${formatShape(size)} and stride ${formatShape(stride)} differ in rank`);
@@ -162,9 +163,8 @@ function storageRecord(pid: unknown, fields: number): { type: StorageType & { dt
   if (!(type instanceof StorageType)) throw new Error(`persistent id names ${pickleRepr(type)}, not a storage type`);
   if (type.dtype === null) throw new Error(`unsupported storage type ${type.name}`);
   if (typeof key !== 'string') throw new Error(`bad storage key ${pickleRepr(key)} in persistent id`);
-  if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
-    throw new Error(`bad element count ${pickleRepr(numel)} for storage ${key}`);
-  }
+  if (typeof numel !== 'number') throw new Error(`bad element count ${pickleRepr(numel)} for storage ${key}`);
+  checkCount(numel, Number.MAX_SAFE_INTEGER, 'element count', `storage ${key}`);
   return { type: type as StorageType & { dtype: SourceDType }, key, numel, view };
 }
 

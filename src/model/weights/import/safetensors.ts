@@ -2,6 +2,7 @@
 // header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
 // then the raw little-endian data; offsets are relative to the start of the data section.
 import { readFileBytes } from '../../../io/file-bytes.js';
+import { checkShape, checkTensorBytes } from '../../../io/byte-cursor.js';
 import { writeFileAtomic } from '../../../util/write-atomic.js';
 import { type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, lazyTensor, shapeNumel } from './tensor-map.js';
 
@@ -139,10 +140,8 @@ export function readSafetensors(bufOrPath: Uint8Array | string, source?: string)
     };
     const dtype = typeof e.dtype === 'string' && Object.prototype.hasOwnProperty.call(DTYPES, e.dtype) ? DTYPES[e.dtype] : undefined;
     if (!dtype) throw new Error(`${what}: tensor ${name} has unsupported dtype ${field(e.dtype)} (supported: ${Object.keys(DTYPES).join(' ')})`);
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      throw new Error(`${what}: tensor ${name} has a bad shape ${field(e.shape)}`);
-    }
-    const shape = e.shape as number[];
+    if (!Array.isArray(e.shape)) throw new Error(`${what}: tensor ${name} has a bad shape ${field(e.shape)}`);
+    const shape = checkShape(e.shape, `tensor ${name}: shape`, what);
     const offs = e.data_offsets;
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       throw new Error(`${what}: tensor ${name} has bad data_offsets ${field(offs)}`);
@@ -151,11 +150,9 @@ export function readSafetensors(bufOrPath: Uint8Array | string, source?: string)
     if (begin > end || end > dataLen) {
       throw new Error(`${what}: tensor ${name} data range [${begin}, ${end}] is out of bounds (data section is ${dataLen} bytes)`);
     }
-    const count = shapeNumel(shape);
-    if (end - begin !== count * DTYPE_SIZE[dtype]) {
-      throw new Error(
-        `${what}: tensor ${name} data range [${begin}, ${end}] holds ${end - begin} bytes, shape ${formatShape(shape)} ${e.dtype} needs ${count * DTYPE_SIZE[dtype]}`,
-      );
+    const { bytes } = checkTensorBytes(shape, DTYPE_SIZE[dtype], end - begin, `tensor ${name} (${e.dtype}, data range [${begin}, ${end}]):`, what);
+    if (end - begin !== bytes) {
+      throw new Error(`${what}: tensor ${name} data range [${begin}, ${end}] holds ${end - begin} bytes, shape ${formatShape(shape)} ${e.dtype} needs ${bytes}`);
     }
     ranges.push([begin, end, name]);
   }

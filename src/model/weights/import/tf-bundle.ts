@@ -12,6 +12,7 @@
 //
 // Every block's CRC and every tensor's (BundleEntryProto.crc32c, masked, of its bytes) is
 // checked: a damaged or cut file is an error naming the file and the block or the tensor.
+import { ByteCursor, checkCount, checkRange, checkShape, checkTensorBytes } from '../../../io/byte-cursor.js';
 import { crc32c, maskCrc } from './crc32c.js';
 import { type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
 import { BundleEntryProto, BundleHeaderProto, type TensorShape, TF_DTYPES, decodeMessage, tfDtypeName } from './tf-proto.js';
@@ -49,43 +50,6 @@ export interface BundleIndex {
   blocks: { offset: number; size: number; entries: number; restarts: number }[];
 }
 
-/** A little reader of varints and fixed-width integers, naming what it reads in errors. */
-class Cursor {
-  pos: number;
-  constructor(
-    private readonly bytes: Uint8Array,
-    private readonly where: string,
-    start = 0,
-    private readonly end = bytes.length,
-  ) {
-    this.pos = start;
-  }
-  get done(): boolean {
-    return this.pos >= this.end;
-  }
-  varint(what: string): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new Error(`${this.where}: ${what} runs past the end`);
-      const b = this.bytes[this.pos++];
-      result += (b & 0x7f) * scale;
-      if (!(b & 0x80)) {
-        if (!Number.isSafeInteger(result)) throw new Error(`${this.where}: ${what} ${result} is too large`);
-        return result;
-      }
-      scale *= 128;
-    }
-    throw new Error(`${this.where}: ${what} is not a varint`);
-  }
-  take(n: number, what: string): Uint8Array {
-    if (n < 0 || this.pos + n > this.end) throw new Error(`${this.where}: ${what} (${n} bytes at ${this.pos}) runs past the end`);
-    const out = this.bytes.subarray(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-}
-
 function u32(bytes: Uint8Array, at: number): number {
   return (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0;
 }
@@ -97,9 +61,7 @@ interface BlockHandle {
 
 /** A block's bytes, its trailer's CRC checked. */
 function readBlock(file: Uint8Array, h: BlockHandle, what: string, label: string): Uint8Array {
-  if (h.offset + h.size + TRAILER_BYTES > file.length) {
-    throw new Error(`${what}: the ${label} (bytes ${h.offset}..${h.offset + h.size} and its trailer) runs past the end of the file (${file.length} bytes): truncated`);
-  }
+  checkRange(h.offset, h.size + TRAILER_BYTES, file.length, `the ${label} and its trailer`, what);
   const body = file.subarray(h.offset, h.offset + h.size);
   const type = file[h.offset + h.size];
   const stored = u32(file, h.offset + h.size + 1);
@@ -115,31 +77,34 @@ function readBlock(file: Uint8Array, h: BlockHandle, what: string, label: string
 function blockEntries(block: Uint8Array, what: string, label: string): { entries: [Uint8Array, Uint8Array][]; restarts: number } {
   if (block.length < 4) throw new Error(`${what}: the ${label} is too short to hold its restart count`);
   const restarts = u32(block, block.length - 4);
+  if (restarts < 1) throw new Error(`${what}: the ${label} has a bad restart count ${restarts}`);
+  checkCount(restarts, Math.floor((block.length - 4) / 4), `the ${label}'s restart count`, what);
   const restartStart = block.length - 4 - 4 * restarts;
-  if (restarts < 1 || restartStart < 0) throw new Error(`${what}: the ${label} has a bad restart count ${restarts}`);
   const restartOffsets = new Set<number>();
   for (let i = 0; i < restarts; i++) restartOffsets.add(u32(block, restartStart + 4 * i));
-  const c = new Cursor(block, `${what}: ${label}`, 0, restartStart);
+  const c = new ByteCursor(block, `${what}: ${label}`, 0, restartStart);
   const entries: [Uint8Array, Uint8Array][] = [];
   let key = new Uint8Array(0);
   while (!c.done) {
     const at = c.pos;
-    const shared = c.varint('shared key length');
-    const unshared = c.varint('key length');
-    const valueLength = c.varint('value length');
+    const shared = c.varint(`entry at ${at}: shared key length`);
+    const unshared = c.length(`entry at ${at}: key length`);
+    const valueLength = c.length(`entry at ${at}: value length`);
     if (shared > key.length) throw new Error(`${what}: ${label}: entry at ${at} shares ${shared} bytes of a ${key.length}-byte key`);
     if (restartOffsets.has(at) && shared !== 0) throw new Error(`${what}: ${label}: restart entry at ${at} shares ${shared} key bytes`);
+    // The key's own bytes are taken (checked) before the whole key is allocated.
+    const own = c.take(unshared, `entry at ${at}: key`);
     const next = new Uint8Array(shared + unshared);
     next.set(key.subarray(0, shared));
-    next.set(c.take(unshared, 'a key'), shared);
+    next.set(own, shared);
     key = next;
-    entries.push([key, c.take(valueLength, 'a value')]);
+    entries.push([key, c.take(valueLength, `entry at ${at}: value`)]);
   }
   return { entries, restarts };
 }
 
 function handle(value: Uint8Array, where: string): BlockHandle {
-  const c = new Cursor(value, where);
+  const c = new ByteCursor(value, where);
   return { offset: c.varint('block offset'), size: c.varint('block size') };
 }
 
@@ -149,8 +114,9 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-function shapeOf(shape: TensorShape | undefined): number[] {
-  return (shape?.dim ?? []).map((d) => d.size);
+function shapeOf(shape: TensorShape | undefined, field: string, what: string): number[] {
+  if (shape?.unknown_rank) throw new Error(`${what}: ${field} is of unknown rank`);
+  return checkShape((shape?.dim ?? []).map((d) => d.size), field, what);
 }
 
 /** Reads a bundle's `.index` file (`what` names it in errors). */
@@ -160,7 +126,7 @@ export function readBundleIndex(index: Uint8Array, what: string): BundleIndex {
   if (u32(index, index.length - 8) !== MAGIC_LO || u32(index, index.length - 4) !== MAGIC_HI) {
     throw new Error(`${what}: not a TensorFlow checkpoint index (no SSTable magic number at its end): truncated or another file`);
   }
-  const fc = new Cursor(index, `${what}: footer`, footerAt, index.length - 8);
+  const fc = new ByteCursor(index, `${what}: footer`, footerAt, index.length - 8);
   fc.varint('metaindex offset');
   fc.varint('metaindex size');
   const indexHandle = { offset: fc.varint('index offset'), size: fc.varint('index size') };
@@ -181,7 +147,12 @@ export function readBundleIndex(index: Uint8Array, what: string): BundleIndex {
       previous = key;
       const name = utf8.decode(key);
       if (key.length === 0) {
-        const hp = decodeMessage<{ num_shards: number; endianness: number; version?: { producer: number } }>(BundleHeaderProto, v);
+        let hp: { num_shards: number; endianness: number; version?: { producer: number } };
+        try {
+          hp = decodeMessage(BundleHeaderProto, v);
+        } catch (err) {
+          throw new Error(`${what}: the bundle header is damaged: ${(err as Error).message}`);
+        }
         header = { numShards: hp.num_shards, endianness: hp.endianness, producer: hp.version?.producer ?? 0 };
         continue;
       }
@@ -192,21 +163,21 @@ export function readBundleIndex(index: Uint8Array, what: string): BundleIndex {
         throw new Error(`${what}: the entry of '${name}' is damaged: ${(err as Error).message}`);
       }
       if (e.slices.length) throw new Error(`${what}: '${name}' is a partitioned variable (slices), which is not read`);
-      entries.push({
-        name,
-        dtypeEnum: e.dtype,
-        dtype: TF_DTYPES[e.dtype]?.dtype ?? null,
-        shape: shapeOf(e.shape),
-        shardId: e.shard_id,
-        offset: e.offset,
-        size: e.size,
-        crc32c: e.crc32c >>> 0,
-      });
+      const dtype = TF_DTYPES[e.dtype]?.dtype ?? null;
+      const shape = shapeOf(e.shape, `'${name}': shape`, what);
+      checkCount(e.shard_id, Number.MAX_SAFE_INTEGER, `'${name}': shard_id`, what);
+      checkCount(e.offset, Number.MAX_SAFE_INTEGER, `'${name}': offset`, what);
+      checkCount(e.size, Number.MAX_SAFE_INTEGER, `'${name}': size`, what);
+      // The stated size must be what the dtype and shape need (checked without allocating).
+      if (dtype !== null) checkTensorBytes(shape, DTYPE_SIZE[dtype], e.size, `'${name}' (${tfDtypeName(e.dtype)}, ${e.size} bytes):`, what);
+      entries.push({ name, dtypeEnum: e.dtype, dtype, shape, shardId: e.shard_id, offset: e.offset, size: e.size, crc32c: e.crc32c >>> 0 });
     }
   });
   if (!header) throw new Error(`${what}: no bundle header (the entry under the empty key)`);
   if (header.endianness !== 0) throw new Error(`${what}: a big-endian checkpoint, which is not read`);
-  if (header.numShards < 1) throw new Error(`${what}: the header gives ${header.numShards} data shards`);
+  if (!Number.isSafeInteger(header.numShards) || header.numShards < 1 || header.numShards > 99999) {
+    throw new Error(`${what}: the header gives ${header.numShards} data shards`);
+  }
   return { header, entries, blocks };
 }
 
@@ -222,9 +193,7 @@ export function bundleTensorBytes(entry: BundleEntry, shard: Uint8Array, what: s
   if (entry.dtype !== null && entry.size !== n * DTYPE_SIZE[entry.dtype]) {
     throw new Error(`${what}: '${entry.name}' (${tfDtypeName(entry.dtypeEnum)} ${formatShape(entry.shape)}) has ${entry.size} bytes, expected ${n * DTYPE_SIZE[entry.dtype]}`);
   }
-  if (entry.offset + entry.size > shard.length) {
-    throw new Error(`${what}: '${entry.name}' (bytes ${entry.offset}..${entry.offset + entry.size}) runs past the end of the file (${shard.length} bytes): truncated`);
-  }
+  checkRange(entry.offset, entry.size, shard.length, `'${entry.name}'`, what);
   const bytes = shard.subarray(entry.offset, entry.offset + entry.size);
   const actual = maskCrc(crc32c(bytes));
   if (actual !== entry.crc32c) {

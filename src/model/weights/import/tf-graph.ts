@@ -5,8 +5,12 @@
 //
 // A Const's value is a TensorProto: the bytes in `tensor_content` (every weight), or typed
 // repeated values for small constants, where fewer values than the shape holds mean the last
-// one repeats.
-import { type HostTensor, type TensorMap, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
+// one repeats. The shape is checked (non-negative integers) and its element count bounded before
+// anything is built: by the bytes of `tensor_content`, or, for repeated values that broadcast, by
+// the file's decode budget (one value per byte of the file), so a Const stating [2^31] with one
+// float_val is refused, not allocated.
+import { checkShape, shapeCount } from '../../../io/byte-cursor.js';
+import { DecodeBudget, DTYPE_SIZE, type HostTensor, type TensorMap, decodeToF32, formatShape } from './tensor-map.js';
 import { GraphDefType, type GraphDefObject, type TensorProtoObject, TF_DTYPES, decodeMessage, tfDtypeName } from './tf-proto.js';
 
 export interface FrozenGraph {
@@ -46,16 +50,53 @@ function typedValues(t: TensorProtoObject, dtype: string, n: number, what: strin
   throw new Error(`${what}: no values for ${dtype}`);
 }
 
-/** A TensorProto as its stored bytes and shape. */
-function tensorBytes(t: TensorProtoObject, what: string): { dtype: NonNullable<(typeof TF_DTYPES)[number]['dtype']>; shape: number[]; bytes: Uint8Array } {
+/** How many typed repeated values a TensorProto of `dtype` holds. */
+function typedCount(t: TensorProtoObject, dtype: string): number {
+  switch (dtype) {
+    case 'f32':
+      return t.float_val.length;
+    case 'f64':
+      return t.double_val.length;
+    case 'i32':
+    case 'u8':
+    case 'i8':
+      return t.int_val.length;
+    case 'i64':
+      return t.int64_val.length;
+    case 'bool':
+      return t.bool_val.length;
+    default:
+      return t.half_val.length;
+  }
+}
+
+/** A TensorProto as its stored bytes and shape; `budget` bounds what repeated values broadcast to. */
+function tensorBytes(t: TensorProtoObject, what: string, budget: DecodeBudget): { dtype: NonNullable<(typeof TF_DTYPES)[number]['dtype']>; shape: number[]; bytes: Uint8Array } {
   const dtype = TF_DTYPES[t.dtype]?.dtype;
   if (!dtype) throw new Error(`${what}: a ${tfDtypeName(t.dtype)} tensor, which is not read`);
-  const shape = (t.tensor_shape?.dim ?? []).map((d) => d.size);
-  const n = shapeNumel(shape);
-  const bytes = t.tensor_content.length > 0 ? t.tensor_content : typedValues(t, dtype, n, what);
-  const size = { f32: 4, f64: 8, i32: 4, u8: 1, i8: 1, i64: 8, bool: 1, f16: 2, bf16: 2 }[dtype];
-  if (bytes.length !== n * size) throw new Error(`${what}: ${bytes.length} bytes of ${tfDtypeName(t.dtype)} for shape ${formatShape(shape)} (${n * size} expected)`);
-  return { dtype, shape, bytes };
+  if (t.tensor_shape?.unknown_rank) throw new Error(`${what}: tensor_shape is of unknown rank`);
+  const shape = checkShape((t.tensor_shape?.dim ?? []).map((d) => d.size), 'tensor_shape', what);
+  const n = shapeCount(shape);
+  const size = DTYPE_SIZE[dtype];
+  if (t.tensor_content.length > 0) {
+    if (t.tensor_content.length !== n * size) {
+      throw new Error(`${what}: tensor_content holds ${t.tensor_content.length} bytes of ${tfDtypeName(t.dtype)}, tensor_shape ${formatShape(shape)} needs ${n * size}`);
+    }
+    return { dtype, shape, bytes: t.tensor_content };
+  }
+  const values = typedCount(t, dtype);
+  const field = `${dtype === 'f32' ? 'float' : dtype === 'f64' ? 'double' : dtype === 'i64' ? 'int64' : dtype === 'bool' ? 'bool' : dtype === 'f16' || dtype === 'bf16' ? 'half' : 'int'}_val`;
+  if (values > n) throw new Error(`${what}: ${values} values in ${field} for tensor_shape ${formatShape(shape)} (${n} elements)`);
+  if (values === 0 && n > 0) throw new Error(`${what}: no values (neither tensor_content nor ${field}) for tensor_shape ${formatShape(shape)}`);
+  // Fewer values broadcast the last one: what that makes must be within the file's budget.
+  if (values < n) {
+    try {
+      budget.take(n, `${field} of ${values} values broadcast to tensor_shape ${formatShape(shape)}`);
+    } catch (e) {
+      throw new Error(`${what}: ${(e as Error).message}`);
+    }
+  }
+  return { dtype, shape, bytes: typedValues(t, dtype, n, what) };
 }
 
 /** Reads a frozen GraphDef (`what` names the file in errors). */
@@ -72,6 +113,7 @@ export function readFrozenGraph(pb: Uint8Array, what: string): FrozenGraph {
   const strings = new Map<string, string[]>();
   const bnEpsilon = new Map<string, number>();
   const utf8 = new TextDecoder();
+  const budget = new DecodeBudget(pb.length);
   for (const node of graph.node) {
     if (node.op === 'Const') {
       const value = node.attr.value?.tensor;
@@ -80,8 +122,8 @@ export function readFrozenGraph(pb: Uint8Array, what: string): FrozenGraph {
         strings.set(node.name, value.string_val.map((s) => utf8.decode(s)));
         continue;
       }
-      const t = tensorBytes(value, `${what}: Const '${node.name}'`);
-      const tensor: HostTensor = { shape: t.shape, data: decodeToF32(t.bytes, 0, shapeNumel(t.shape), t.dtype), sourceDType: t.dtype };
+      const t = tensorBytes(value, `${what}: Const '${node.name}'`, budget);
+      const tensor: HostTensor = { shape: t.shape, data: decodeToF32(t.bytes, 0, shapeCount(t.shape), t.dtype), sourceDType: t.dtype };
       consts.set(node.name, tensor);
       bytes.set(node.name, t.bytes);
     }

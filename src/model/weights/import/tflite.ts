@@ -1,7 +1,9 @@
 // TFLite model reader: a small bounds-checked flatbuffer reader plus the parts of
 // tensorflow/lite/schema/schema.fbs a float32 conv net needs (tensors, buffers, operators and
-// their builtin options). Constant FLOAT32 tensors get their data; other types keep only `type`.
-import { DecodeBudget, type TensorMap, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
+// their builtin options). Constant tensors of the numeric types we decode get their data (as f32
+// values, their stored type in `type`); other types keep only `type`.
+import { checkTensorBytes } from '../../../io/byte-cursor.js';
+import { DecodeBudget, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape } from './tensor-map.js';
 import { readFileBytes } from '../../../io/file-bytes.js';
 
 export interface TfliteTensor {
@@ -9,8 +11,22 @@ export interface TfliteTensor {
   shape: number[];
   type: string;
   buffer: number;
+  /** A constant's values as f32 (of any type in TFLITE_DTYPES). */
   data?: Float32Array;
 }
+
+/** The TFLite tensor types whose constants are decoded, as our stored dtypes. */
+const TFLITE_DTYPES: Readonly<Record<string, SourceDType>> = {
+  FLOAT32: 'f32',
+  FLOAT16: 'f16',
+  BFLOAT16: 'bf16',
+  FLOAT64: 'f64',
+  INT32: 'i32',
+  INT64: 'i64',
+  UINT8: 'u8',
+  INT8: 'i8',
+  BOOL: 'bool',
+};
 
 export interface TfliteOperator {
   /** Builtin operator name, e.g. 'CONV_2D' ('CUSTOM' with options.customCode for custom ops). */
@@ -324,14 +340,15 @@ export function readTflite(bufOrPath: Uint8Array | string, source?: string): Tfl
       return tensor;
     }
     const bytes = bufferBytes(fb, buffers[buffer], `${what}: buffer ${buffer} of tensor ${name}`);
-    if (type === 'FLOAT32' && bytes.length > 0) {
+    const dtype = Object.prototype.hasOwnProperty.call(TFLITE_DTYPES, type) ? TFLITE_DTYPES[type] : undefined;
+    if (dtype && bytes.length > 0) {
       if (shape.some((d) => d < 0)) throw new Error(`${what}: constant tensor ${name} has a dynamic shape ${formatShape(shape)}`);
-      const count = shapeNumel(shape);
-      if (bytes.length !== count * 4) {
-        throw new Error(`${what}: tensor ${name} shape ${formatShape(shape)} needs ${count * 4} bytes, its buffer has ${bytes.length}`);
+      const { count, bytes: need } = checkTensorBytes(shape, DTYPE_SIZE[dtype], Number.MAX_SAFE_INTEGER, `tensor ${name}`, what);
+      if (bytes.length !== need) {
+        throw new Error(`${what}: tensor ${name} shape ${formatShape(shape)} needs ${need} bytes, its buffer has ${bytes.length}`);
       }
       budget.take(count, `tensor ${name}`);
-      tensor.data = decodeToF32(bytes, 0, count, 'f32');
+      tensor.data = decodeToF32(bytes, 0, count, dtype);
     }
     return tensor;
   });
@@ -379,13 +396,16 @@ function bufferBytes(fb: FlatBuffer, b: number, what: string): Uint8Array {
   return new Uint8Array(0);
 }
 
-/** The model's constant float tensors (weights, biases) by tensor name. */
+/**
+ * The model's constant tensors (weights, biases, and integer constants such as a resize's size)
+ * by tensor name, each with its stored dtype.
+ */
 export function tfliteTensorMap(m: TfliteModel): TensorMap {
   const map: TensorMap = new Map();
   for (const t of m.tensors) {
     if (!t.data) continue;
     if (map.has(t.name)) throw new Error(`tflite: two constant tensors are named ${t.name}`);
-    map.set(t.name, { shape: [...t.shape], data: t.data, sourceDType: 'f32' });
+    map.set(t.name, { shape: [...t.shape], data: t.data, sourceDType: TFLITE_DTYPES[t.type] });
   }
   return map;
 }
