@@ -6,7 +6,7 @@ import { crc32c, maskCrc } from '../../src/model/weights/import/crc32c.js';
 import { BundleEntryProto, BundleHeaderProto } from '../../src/model/weights/import/tf-proto.js';
 import { concat } from './builders.js';
 
-function varint(v: number): number[] {
+export function varint(v: number): number[] {
   const out: number[] = [];
   while (v >= 0x80) {
     out.push((v % 128) | 0x80);
@@ -16,7 +16,7 @@ function varint(v: number): number[] {
   return out;
 }
 
-function fixed32(v: number): number[] {
+export function fixed32(v: number): number[] {
   return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 }
 
@@ -51,8 +51,25 @@ export interface BundleTensorIn {
   bytes: Uint8Array;
 }
 
-/** A V2 checkpoint: `.index` and one `.data` shard, keys in byte order, TensorFlow's block sizes. */
-export function buildBundle(tensors: Map<string, BundleTensorIn>, blockBytes = 262144): { index: Uint8Array; data: Uint8Array } {
+/** A BundleEntryProto's fields as the writer encodes them (for tests that damage one). */
+export interface BundleEntryFields {
+  dtype: number;
+  shape: { dim: { size: number }[]; unknown_rank?: boolean };
+  shard_id?: number;
+  offset: number;
+  size: number;
+  crc32c: number;
+}
+
+/**
+ * A V2 checkpoint: `.index` and one `.data` shard, keys in byte order, TensorFlow's block sizes;
+ * `entry` may rewrite each tensor's record before it is encoded.
+ */
+export function buildBundle(
+  tensors: Map<string, BundleTensorIn>,
+  blockBytes = 262144,
+  entry: (name: string, fields: BundleEntryFields) => BundleEntryFields = (_, f) => f,
+): { index: Uint8Array; data: Uint8Array } {
   const enc = new TextEncoder();
   const names = [...tensors.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   const dataParts: Uint8Array[] = [];
@@ -60,15 +77,13 @@ export function buildBundle(tensors: Map<string, BundleTensorIn>, blockBytes = 2
   const entries: [Uint8Array, Uint8Array][] = [[new Uint8Array(0), BundleHeaderProto.encode({ num_shards: 1, version: { producer: 1 } }).finish()]];
   for (const name of names) {
     const t = tensors.get(name)!;
-    const entry = BundleEntryProto.encode({ dtype: t.dtype, shape: { dim: t.shape.map((size) => ({ size })) }, offset, size: t.bytes.length, crc32c: maskCrc(crc32c(t.bytes)) }).finish();
-    entries.push([enc.encode(name), entry]);
+    const fields = entry(name, { dtype: t.dtype, shape: { dim: t.shape.map((size) => ({ size })) }, offset, size: t.bytes.length, crc32c: maskCrc(crc32c(t.bytes)) });
+    entries.push([enc.encode(name), BundleEntryProto.encode(fields).finish()]);
     dataParts.push(t.bytes);
     offset += t.bytes.length;
   }
   // Data blocks, each closed once it reaches blockBytes; the index maps each block's last key to it.
-  const file: Uint8Array[] = [];
-  let at = 0;
-  const index: [Uint8Array, Uint8Array][] = [];
+  const groups: [Uint8Array, Uint8Array][][] = [];
   for (let i = 0; i < entries.length; ) {
     const group: [Uint8Array, Uint8Array][] = [];
     let size = 0;
@@ -77,11 +92,25 @@ export function buildBundle(tensors: Map<string, BundleTensorIn>, blockBytes = 2
       size += entries[i][0].length + entries[i][1].length + 6;
       i++;
     }
-    const block = buildBlock(group, 16);
-    index.push([group[group.length - 1][0], Uint8Array.from([...varint(at), ...varint(block.length)])]);
+    groups.push(group);
+  }
+  return { index: sstable(groups.map((g) => buildBlock(g, 16)), groups.map((g) => g[g.length - 1][0])), data: concat(dataParts) };
+}
+
+/**
+ * An SSTable of the given data blocks' contents (entries, restart array and count, as they are:
+ * a test may damage them), each with its trailer, then the metaindex and index blocks and the
+ * footer; `lastKeys` are the index's keys.
+ */
+export function sstable(blocks: Uint8Array[], lastKeys: Uint8Array[] = blocks.map(() => new TextEncoder().encode('~'))): Uint8Array {
+  const file: Uint8Array[] = [];
+  let at = 0;
+  const index: [Uint8Array, Uint8Array][] = [];
+  blocks.forEach((block, b) => {
+    index.push([lastKeys[b], Uint8Array.from([...varint(at), ...varint(block.length)])]);
     file.push(withTrailer(block));
     at += block.length + 5;
-  }
+  });
   const meta = buildBlock([], 1);
   const metaHandle = [...varint(at), ...varint(meta.length)];
   file.push(withTrailer(meta));
@@ -93,7 +122,12 @@ export function buildBundle(tensors: Map<string, BundleTensorIn>, blockBytes = 2
   footer.set([...metaHandle, ...indexHandle]);
   footer.set([0x57, 0xfb, 0x80, 0x8b, 0x24, 0x75, 0x47, 0xdb], 40);
   file.push(footer);
-  return { index: concat(file), data: concat(dataParts) };
+  return concat(file);
+}
+
+/** A block's contents from raw entry bytes and restart offsets (as given, so a test may damage them). */
+export function rawBlock(entries: Uint8Array, restarts: number[], count = restarts.length): Uint8Array {
+  return concat([entries, ...restarts.map((r) => Uint8Array.from(fixed32(r))), Uint8Array.from(fixed32(count))]);
 }
 
 /** A ustar archive of the files (directories implied), gzipped when asked. */
