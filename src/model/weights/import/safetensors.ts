@@ -2,7 +2,7 @@
 // header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
 // then the raw little-endian data; offsets are relative to the start of the data section.
 import { readFileBytes } from '../../../io/file-bytes.js';
-import { checkShape, checkTensorBytes } from '../../../io/byte-cursor.js';
+import { checkShape } from '../../../io/byte-cursor.js';
 import { writeFileAtomic } from '../../../util/write-atomic.js';
 import { type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, lazyTensor, shapeNumel } from './tensor-map.js';
 
@@ -150,7 +150,8 @@ export function readSafetensors(bufOrPath: Uint8Array | string, source?: string)
     if (begin > end || end > dataLen) {
       throw new Error(`${what}: tensor ${name} data range [${begin}, ${end}] is out of bounds (data section is ${dataLen} bytes)`);
     }
-    const { bytes } = checkTensorBytes(shape, DTYPE_SIZE[dtype], end - begin, `tensor ${name} (${e.dtype}, data range [${begin}, ${end}]):`, what);
+    // checkShape made the element count a safe integer; the bytes are compared, never allocated.
+    const bytes = shapeNumel(shape) * DTYPE_SIZE[dtype];
     if (end - begin !== bytes) {
       throw new Error(`${what}: tensor ${name} data range [${begin}, ${end}] holds ${end - begin} bytes, shape ${formatShape(shape)} ${e.dtype} needs ${bytes}`);
     }
