@@ -5,6 +5,7 @@
 // Python values become: None -> null, bool -> boolean, int -> number (bigint beyond 2^53),
 // float -> number, str -> string, bytes/bytearray -> Uint8Array, list -> array,
 // tuple -> frozen array, dict -> Map, set/frozenset -> Set; globals -> whatever the table holds.
+import { checkRange } from '../../../io/byte-cursor.js';
 
 export interface UnpickleOptions {
   /**
@@ -101,7 +102,7 @@ class Unpickler {
   }
 
   private take(n: number): Uint8Array {
-    if (n < 0 || this.pos + n > this.buf.length) this.fail(`truncated pickle (needs ${n} bytes at ${this.pos}, has ${this.buf.length - this.pos})`);
+    checkRange(this.pos, n, this.buf.length, `an argument of ${n} bytes`, `${this.what}: truncated pickle at offset ${this.opStart}`, 'the pickle');
     const s = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return s;

@@ -2,7 +2,7 @@
 // tensorflow/lite/schema/schema.fbs a float32 conv net needs (tensors, buffers, operators and
 // their builtin options). Constant tensors of the numeric types we decode get their data (as f32
 // values, their stored type in `type`); other types keep only `type`.
-import { checkTensorBytes } from '../../../io/byte-cursor.js';
+import { checkRange, checkTensorBytes } from '../../../io/byte-cursor.js';
 import { DecodeBudget, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape } from './tensor-map.js';
 import { readFileBytes } from '../../../io/file-bytes.js';
 
@@ -59,9 +59,7 @@ class FlatBuffer {
   }
 
   need(pos: number, n: number, what: string): void {
-    if (!Number.isSafeInteger(pos) || pos < 0 || n < 0 || pos + n > this.buf.length) {
-      throw new Error(`${this.what}: truncated or corrupt TFLite flatbuffer (${what} at ${pos}+${n} outside ${this.buf.length} bytes)`);
-    }
+    checkRange(pos, n, this.buf.length, what, `${this.what}: truncated or corrupt TFLite flatbuffer`);
   }
   u8(p: number): number {
     this.need(p, 1, 'byte');

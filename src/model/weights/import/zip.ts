@@ -3,6 +3,7 @@
 // for deflated ones. CRCs are verified so a corrupt archive fails here, not as garbage weights.
 // Inflation is fflate's and the CRC our own, so the same reader runs in Node and in the page.
 import { inflateSync } from 'fflate';
+import { checkRange } from '../../../io/byte-cursor.js';
 import { crc32 } from '../../../util/crc32.js';
 
 const SIG_LOCAL = 0x04034b50;
@@ -20,9 +21,7 @@ class Reader {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   need(pos: number, n: number, what: string): void {
-    if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(n) || pos < 0 || n < 0 || pos + n > this.buf.length) {
-      throw new Error(`truncated zip archive: ${what} at offset ${pos} (+${n}) is past the end (${this.buf.length} bytes)`);
-    }
+    checkRange(pos, n, this.buf.length, what, 'truncated zip archive', 'the archive');
   }
   u16(pos: number, what = 'field'): number {
     this.need(pos, 2, what);
