@@ -6,6 +6,8 @@
 //
 // Mutants are generated from a fixed seed (HOSTILE_SEED overrides it; HOSTILE_VERBOSE=1 prints
 // the messages the readers gave, grouped). The counts printed are the ones docs/reliability.md quotes.
+// The TFLite and zip .pth runs sample every kind of field in the quick tier (the zip and legacy
+// runs on mmseg's 25 KB fixtures), and the long runs (@slow) sample more.
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -194,8 +196,11 @@ describe('hostile files: weight readers', function () {
   // The f16 table is built on first use (256 KB): not an allocation a file's header asked for.
   before(() => decodeToF32(new Uint8Array(2), 0, 1, 'f16'));
 
-  describe('long mutation runs @slow', () => {
-    it('TFLite: truncations, flatbuffer offsets, vtables, lengths, shapes, types and indices', () => {
+  /**
+   * The TFLite run: truncations, then `perKind` fields of each kind set to `values` hostile values
+   * each, and the accepted mutants through the loader. The quick tier samples fewer of each.
+   */
+  const tfliteRun = (scale: { dense: number; spread: number; tables: number; perKind: number; values: number }): void => {
       const orig = readBytes(TFLITE);
       const name = 'hostile.tflite';
       const r = new Rand(HOSTILE_SEED);
@@ -210,8 +215,8 @@ describe('hostile files: weight readers', function () {
       expect(extent).to.be.within(orig.length - 64, orig.length);
       const original = tfliteFingerprint(readTflite(orig, name));
       const tableStart = 2_755_900;
-      const lengths = new Set(truncationLengths(orig.length, 1024, 120, r));
-      for (const n of r.sample(Array.from({ length: orig.length - tableStart }, (_, i) => tableStart + i), 200)) lengths.add(n);
+      const lengths = new Set(truncationLengths(orig.length, scale.dense, scale.spread, r));
+      for (const n of r.sample(Array.from({ length: orig.length - tableStart }, (_, i) => tableStart + i), scale.tables)) lengths.add(n);
       for (let n = extent - 8; n < orig.length; n++) lengths.add(n);
       for (const n of [...lengths].sort((a, b) => a - b)) {
         tally.check(n < extent ? 'truncation' : 'truncation in unreferenced bytes', `to ${n}`, () => readTflite(work.subarray(0, n), name), {
@@ -224,9 +229,9 @@ describe('hostile files: weight readers', function () {
       const byKind = new Map<string, Target[]>();
       for (const t of targets) byKind.set(t.kind, [...(byKind.get(t.kind) ?? []), t]);
       for (const [kind, ts] of byKind) {
-        for (const t of r.sample(ts, 16)) {
+        for (const t of r.sample(ts, scale.perKind)) {
           const v = readUint(orig, t.at, t.bytes);
-          for (const nv of hostileValues(v, t.bytes, orig.length, r, 3)) {
+          for (const nv of hostileValues(v, t.bytes, orig.length, r, scale.values)) {
             const patch = new Uint8Array(t.bytes);
             writeInt(patch, 0, t.bytes, nv);
             const outcome = withPatch(work, t.at, patch, () =>
@@ -255,7 +260,11 @@ describe('hostile files: weight readers', function () {
         );
       }
       loaderTally.assert();
-    });
+  };
+
+  it('TFLite, sampled: truncations and every kind of flatbuffer field', () => tfliteRun({ dense: 128, spread: 30, tables: 30, perKind: 3, values: 2 }));
+  describe('long mutation runs @slow', () => {
+    it('TFLite: truncations, flatbuffer offsets, vtables, lengths, shapes, types and indices', () => tfliteRun({ dense: 1024, spread: 120, tables: 200, perKind: 16, values: 3 }));
   });
 
   it('TFLite: a model whose tensors all share one large buffer is refused, not decoded once per tensor', () => {
@@ -285,11 +294,20 @@ describe('hostile files: weight readers', function () {
     expect(() => readTflite(bytes, 'shared.tflite')).to.throw(/^shared\.tflite: tensor tensor_4 would bring the decoded values to more than the file's \d+ bytes allow/);
   });
 
-  describe('long mutation runs @slow', () => {
-    it('.pth: truncations, zip directory fields, local headers, shuffled directories, pickle opcodes and storage keys', () => {
-      const orig = readBytes(PTH);
+  /**
+   * The zip .pth run on `file`: truncations, directory and header fields (`perKind` of each
+   * kind, `values` hostile values each), data flips, shuffled directories, pickle edits with
+   * both CRCs fixed, and the accepted pickle mutants through the loader.
+   */
+  const pthRun = (
+    file: string,
+    seed: number,
+    scale: { dense: number; spread: number; tail: number; perKind: number; values: number; flips: number; shuffles: number; opcodes: number; pickleFields: number; entries?: number },
+  ): void => {
+      const PTH = file;
+      const orig = readBytes(file);
       const name = 'hostile.pth';
-      const r = new Rand(HOSTILE_SEED + 1);
+      const r = new Rand(seed);
       const t0 = performance.now();
       const reference = fingerprint(readPth(orig, name));
       const base = performance.now() - t0;
@@ -299,10 +317,10 @@ describe('hostile files: weight readers', function () {
       const sameAsOriginal = (m: TensorMap): string | null => tensorsConsistent(m) ?? (fingerprint(m) === reference ? null : 'tensors differ from the original');
 
       // Truncations: the end of central directory is at the end, so every one must be refused.
-      for (const n of truncationLengths(orig.length, 64, 60, r)) {
+      for (const n of truncationLengths(orig.length, scale.dense, scale.spread, r)) {
         tally.check('truncation', `to ${n}`, () => readPth(work.subarray(0, n), name), { name, mustRefuse: true });
       }
-      for (const n of r.sample(Array.from({ length: 40000 }, (_, i) => orig.length - 1 - i), 60)) {
+      for (const n of r.sample(Array.from({ length: Math.min(40000, orig.length - 1) }, (_, i) => orig.length - 1 - i), scale.tail)) {
         tally.check('truncation', `to ${n}`, () => readPth(work.subarray(0, n), name), { name, mustRefuse: true });
       }
 
@@ -343,13 +361,13 @@ describe('hostile files: weight readers', function () {
         push('local header name/extra length', local + 28, 2);
         p += len;
       }
-      expect(entries.length).to.equal(366);
+      if (scale.entries !== undefined) expect(entries.length).to.equal(scale.entries);
       const byKind = new Map<string, Target[]>();
       for (const t of targets) byKind.set(t.kind, [...(byKind.get(t.kind) ?? []), t]);
       for (const [kind, ts] of byKind) {
-        for (const t of r.sample(ts, 10)) {
+        for (const t of r.sample(ts, scale.perKind)) {
           const v = readUint(orig, t.at, t.bytes);
-          for (const nv of hostileValues(v, t.bytes, orig.length, r, 2)) {
+          for (const nv of hostileValues(v, t.bytes, orig.length, r, scale.values)) {
             const patch = new Uint8Array(t.bytes);
             writeInt(patch, 0, t.bytes, nv);
             withPatch(work, t.at, patch, () =>
@@ -360,7 +378,7 @@ describe('hostile files: weight readers', function () {
       }
 
       // Stored data changed without fixing its CRC: always refused.
-      for (let k = 0; k < 12; k++) {
+      for (let k = 0; k < scale.flips; k++) {
         const e = entries[4 + r.int(entries.length - 4)];
         const local = e.local;
         const dataStart = local + 30 + dv.getUint16(local + 26, true) + dv.getUint16(local + 28, true);
@@ -374,7 +392,7 @@ describe('hostile files: weight readers', function () {
 
       // Shuffled central directories: the same entries in another order mean the same archive.
       const cd = orig.subarray(cdStart, p);
-      for (let k = 0; k < 6; k++) {
+      for (let k = 0; k < scale.shuffles; k++) {
         const order = r.sample(entries, entries.length);
         const shuffled = concat(order.map((e) => orig.subarray(e.at, e.at + e.len)));
         expect(shuffled.length).to.equal(cd.length);
@@ -423,7 +441,7 @@ describe('hostile files: weight readers', function () {
       const centralCrcAt = pklEntry.at + 16;
       const accepted: Array<Array<[number, Uint8Array]>> = [];
       for (const [kind, ts] of pByKind) {
-        for (const t of r.sample(ts, kind === 'pickle opcode' ? 40 : 20)) {
+        for (const t of r.sample(ts, kind === 'pickle opcode' ? scale.opcodes : scale.pickleFields)) {
           const patch = t.make();
           const mutated = pkl.slice();
           mutated.set(patch, t.at);
@@ -438,7 +456,7 @@ describe('hostile files: weight readers', function () {
       }
       tally.assert();
 
-      // What the reader accepted must load as a torchvision model, or fail clearly, naming the file.
+      // What the reader accepted must load as a model, or fail clearly, naming the file.
       const loaderTally = new Tally(`${PTH} (accepted pickle mutants through weightsFromBytes)`, Math.max(3000, 40 * base), 4 * orig.length);
       for (const [i, patches] of accepted.entries()) {
         const source = `accepted-${i}.pth`;
@@ -447,7 +465,53 @@ describe('hostile files: weight readers', function () {
         );
       }
       loaderTally.assert();
-    });
+  };
+
+  it('.pth, sampled: an mmseg checkpoint (zip): truncations, directory, headers, data, pickle edits', () =>
+    pthRun(sharedPath('fixtures', 'mmseg', 'r18-d8_c19_seed1_small_0x.pth'), HOSTILE_SEED + 6, { dense: 64, spread: 30, tail: 20, perKind: 3, values: 2, flips: 6, shuffles: 2, opcodes: 20, pickleFields: 6 }));
+  it('.pth, sampled: an mmseg legacy checkpoint: truncations, each pickle\'s opcodes and arguments, storage counts', () => {
+    const file = sharedPath('fixtures', 'mmseg', 'r18-d8_c19_seed1_small_0x_legacy.pth');
+    const orig = readBytes(file);
+    const name = 'hostile-legacy.pth';
+    const r = new Rand(HOSTILE_SEED + 7);
+    const tally = new Tally(file, 2000, 4 * orig.length);
+    expect(tensorsConsistent(readPth(orig, name))).to.equal(null);
+    const work = orig.slice();
+    for (const n of truncationLengths(orig.length, 64, 40, r)) {
+      tally.check('truncation', `to ${n}`, () => readPth(work.subarray(0, n), name), { name, mustRefuse: true });
+    }
+    // The five pickles one after another (magic, protocol, sys info, object, storage keys), then
+    // each storage as an int64 element count and its bytes.
+    const ops: PickleOp[] = [];
+    let at = 0;
+    for (let k = 0; k < 5; k++) {
+      const pickle = scanPickle(orig.subarray(at));
+      for (const op of pickle) ops.push({ ...op, at: op.at + at, dataAt: op.dataAt === undefined ? undefined : op.dataAt + at });
+      const last = pickle[pickle.length - 1];
+      at += last.at + 1;
+    }
+    // A changed size or stride may read other values of the storage: consistent is all it can be.
+    const judge = { name, consistent: tensorsConsistent };
+    const patchCheck = (kind: string, at: number, patch: Uint8Array) =>
+      withPatch(work, at, patch, () => tally.check(kind, `at ${at}: -> ${[...patch]}`, () => readPth(work, name), judge));
+    const OPS = [0x28, 0x2e, 0x30, 0x4e, 0x52, 0x51, 0x62, 0x63, 0x5d, 0x7d, 0x29, 0x74, 0x85, 0x86, 0x87, 0x71, 0x68, 0x73, 0x75, 0x61, 0x65, 0x8a, 0x4b, 0x4a, 0x58];
+    for (const op of r.sample(ops, 40)) patchCheck('pickle opcode', op.at, Uint8Array.of(r.pick(OPS)));
+    for (const op of r.sample(ops.filter((o) => o.lenBytes), 15)) {
+      patchCheck('pickle length argument', op.at + 1, le(op.lenBytes, hostileValues(readUint(orig, op.at + 1, op.lenBytes), op.lenBytes as 1 | 4, orig.length, r, 1)[0]));
+    }
+    for (const op of r.sample(ops.filter((o) => o.intBytes), 15)) {
+      patchCheck('pickle int', op.at + 1, le(op.intBytes, hostileValues(readUint(orig, op.at + 1, op.intBytes), op.intBytes as 1 | 2 | 4, orig.length, r, 1)[0]));
+    }
+    // The first storage's int64 element count follows the pickles (the file has no checksum).
+    for (const v of [0n, 1n, -1n, 1n << 40n, 1n << 62n, BigInt(readUint(orig, at, 4)) + 1n, BigInt(readUint(orig, at, 4)) - 1n]) {
+      patchCheck('storage element count', at, le(8, BigInt.asUintN(64, v)));
+    }
+    tally.assert();
+  });
+
+  describe('long mutation runs @slow', () => {
+    it('.pth: truncations, zip directory fields, local headers, shuffled directories, pickle opcodes and storage keys', () =>
+      pthRun(PTH, HOSTILE_SEED + 1, { dense: 64, spread: 60, tail: 60, perKind: 10, values: 2, flips: 12, shuffles: 6, opcodes: 40, pickleFields: 20, entries: 366 }));
   });
 
   it('.pth: a pickle that rebuilds one storage ten thousand times, or claims 2^40 elements, is refused', () => {

@@ -17,6 +17,7 @@ import { type HostParams, ParamMismatchError, storedState } from '../../graph/pa
 import type { BackboneName } from '../networks/config.js';
 import { RESNET_BLOCKS } from '../networks/resnet.js';
 import { TORCHVISION_DEEPLAB_MARKER, type StateDict, oihwToHwio } from './torchvision.js';
+import { checkFloatWeight, checkVariance } from './weight-checks.js';
 
 /** The classification networks torchvision builds DeepLabv3 on. */
 export type ClassificationBackbone = Extract<BackboneName, 'resnet50' | 'resnet101' | 'mobilenet_v3_large'>;
@@ -100,7 +101,7 @@ export interface ClassificationBackboneParams {
 /**
  * The backbone parameters of `graph` (a DeepLabv3 on `backbone`) from a classification state
  * dict: `backbone.<key>` is the file's `<key>` (ResNets) or `features.<key>` (MobileNetV3),
- * conv weights OIHW -> HWIO. Every missing,
+ * conv weights OIHW -> HWIO, each value checked (weight-checks.ts). Every missing,
  * unexpected and mis-shaped tensor is reported in one error, with the file's names and shapes.
  */
 export function classificationBackboneParams(state: StateDict, graph: Graph, backbone: ClassificationBackbone, what = 'backbone weights'): ClassificationBackboneParams {
@@ -123,6 +124,8 @@ export function classificationBackboneParams(state: StateDict, graph: Graph, bac
       misShaped.push({ name: key, expected, got: t.shape });
       continue;
     }
+    checkFloatWeight(key, t, what);
+    if (key.endsWith('.running_var')) checkVariance(key, t.data, what);
     params.set(v.name, t.shape.length === 4 ? oihwToHwio(t.data, t.shape) : { shape: [...t.shape], data: t.data });
   }
   const dropped: string[] = [];
