@@ -158,7 +158,7 @@ export class ByteCursor {
       const b = this.bytes[this.pos++];
       result += (b & 0x7f) * scale;
       if (!(b & 0x80)) {
-        if (!Number.isSafeInteger(result)) throw new Error(`${this.what}: ${field} ${result} at byte ${at} is too large`);
+        if (!Number.isSafeInteger(result)) throw new Error(`${this.what}: ${field} at byte ${at} is too large (2^53 or more)`);
         return result;
       }
       scale *= 128;
