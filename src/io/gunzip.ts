@@ -106,7 +106,7 @@ export function gunzip(bytes: Uint8Array, what: string, maxOutput = Number.MAX_S
   try {
     for (let at = 0; at < bytes.length; at += CHUNK) g.push(bytes.subarray(at, Math.min(bytes.length, at + CHUNK)), at + CHUNK >= bytes.length);
   } catch (e) {
-    if (e instanceof GzipError) throw new Error(e.message);
+    if (e instanceof GzipError) throw e;
     // fflate's own error; zero padding after the last member ends here too (it is no member).
     failure = e as Error;
   }
@@ -121,11 +121,7 @@ export function gunzip(bytes: Uint8Array, what: string, maxOutput = Number.MAX_S
   // For the message: the trailer at the end, or where the zero padding starts.
   const end = bytes.length - zerosFrom < 8 ? bytes.length : zerosFrom;
   if (end - 8 < start + 10) throw new Error(`${what}: truncated gzip data (the member at byte ${start} has no trailer)`);
-  try {
-    checkTrailer(bytes, end - 8, member, memberLength, what);
-  } catch (e) {
-    throw new Error((e as Error).message);
-  }
+  checkTrailer(bytes, end - 8, member, memberLength, what);
   throw new Error(`${what}: damaged gzip data (bytes after the last member's trailer)`);
 }
 
