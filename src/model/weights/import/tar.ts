@@ -1,7 +1,8 @@
 // The files of a tar archive (POSIX ustar and GNU tar, what Python's tarfile and GNU tar write),
 // optionally gzipped: 512-byte headers, each file's bytes padded to 512, two zero blocks at the
 // end. GNU long names ('L' records) and pax headers' `path` are honoured; links and devices are
-// skipped. Every header's checksum is checked, so a damaged archive is named, not misread.
+// skipped. Every header's checksum is checked, so a damaged archive is named, not misread, and
+// each size is checked against the archive before its bytes are taken. gzip is src/io/gunzip.ts.
 import { checkCount, checkRange } from '../../../io/byte-cursor.js';
 import { gunzip, isGzip } from '../../../io/gunzip.js';
 

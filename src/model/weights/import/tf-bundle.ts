@@ -11,7 +11,9 @@
 // CRC-32C of the block and that byte). The entry under the empty key is the BundleHeaderProto.
 //
 // Every block's CRC and every tensor's (BundleEntryProto.crc32c, masked, of its bytes) is
-// checked: a damaged or cut file is an error naming the file and the block or the tensor.
+// checked: a damaged or cut file is an error naming the file and the block or the tensor. Every
+// handle, length, count, shape, offset and size is checked (src/io/byte-cursor.ts) before it is
+// used: a key is allocated only once its bytes are known to be there.
 import { ByteCursor, checkCount, checkRange, checkShape, checkTensorBytes } from '../../../io/byte-cursor.js';
 import { crc32c, maskCrc } from './crc32c.js';
 import { type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
