@@ -2,8 +2,10 @@
 // present (null where a model has no value), and a missing, mistyped or unknown field is an
 // error naming the file and the model, so a typo in the data never turns into a model that is
 // downloaded unchecked or built with the wrong network.
+import { type BackboneName, BACKBONE_NAMES } from '../backbones/names.js';
+
 export type WeightFormat = 'tflite' | 'npy-dir' | 'pth' | 'safetensors' | 'tf-zoo';
-export type Backbone = 'mobilenet_v2' | 'resnet18' | 'resnet50' | 'resnet101' | 'mobilenet_v3_large';
+export type { BackboneName as Backbone } from '../backbones/names.js';
 
 /** Datasets whose class names and colours the package knows (src/model/datasets.ts). */
 export type ClassSetName = 'voc' | 'cityscapes' | 'ade20k';
@@ -40,7 +42,7 @@ export interface RegistryEntry {
   /** The accuracy its source publishes. */
   published?: PublishedScore;
   /** The network that reads it. */
-  backbone: Backbone;
+  backbone: BackboneName;
   /** Fixed input size of the graph ([height, width]) or null for "the image's own size". */
   inputSize: [number, number] | null;
   outputStride: number;
@@ -58,7 +60,6 @@ export interface RegistryData {
 }
 
 const FORMATS: readonly WeightFormat[] = ['tflite', 'npy-dir', 'pth', 'safetensors', 'tf-zoo'];
-const BACKBONES: readonly Backbone[] = ['mobilenet_v2', 'resnet18', 'resnet50', 'resnet101', 'mobilenet_v3_large'];
 const CLASS_SETS: readonly ClassSetName[] = ['voc', 'cityscapes', 'ade20k'];
 const OUTPUT_STRIDES: readonly number[] = [8, 16, 32];
 const TOP_FIELDS = ['defaultModel', 'models'];
@@ -205,7 +206,7 @@ function readModel(value: unknown, index: number, file: string): RegistryEntry {
     description: r.string('description'),
     format,
     fileName,
-    backbone: network.oneOf('backbone', BACKBONES),
+    backbone: network.oneOf('backbone', BACKBONE_NAMES),
     inputSize: readInputSize(r),
     outputStride: network.oneOf('outputStride', OUTPUT_STRIDES),
     numClasses: r.positiveInt('numClasses'),
