@@ -18,7 +18,7 @@ import { WEIGHT_FORMAT_NAMES } from '../../src/model/loading/formats/names.js';
 import { WEIGHT_EXTENSIONS, WEIGHT_FORMATS, detectWeightFormat, formatOfName, looksLikeWeightsPath, weightFormat, weightFormats } from '../../src/model/loading/formats/registry.js';
 import type { LoadedWeights } from '../../src/model/loading/loaded-weights.js';
 import { tarballFiles } from '../../src/model/loading/tf-zoo-model.js';
-import { weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
+import { detectWeightFormat as pageWeightFormat, weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
 import { type DeepLabConfig, defaultConfig } from '../../src/model/networks/config.js';
 import { defaultClassSet } from '../../src/model/voc.js';
 import { buildDeepLab, isBackboneParam } from '../../src/model/networks/deeplab.js';
@@ -271,6 +271,10 @@ describe('model: every weights format record', function () {
     const pb = readFileSync(join(sharedPath('fixtures', 'tf-zoo'), 'deeplabv3_tiny_pascal_trainval', 'frozen_inference_graph.pb'));
     expect(detectWeightFormat(pb, 'graph.pb').name).to.equal('tf-graph');
     expectThrows(() => detectWeightFormat(pb, 'graph.pb', { page: true }), /graph\.pb: not a weights file we know/);
+    // The page's entry (src/browser/load.ts) detects among the page's formats.
+    expectThrows(() => pageWeightFormat(pb, 'graph.pb'), /graph\.pb: not a weights file we know/);
+    const tflite = readFileSync(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'));
+    expect(pageWeightFormat(tflite, 'model')).to.equal('tflite');
   });
 });
 

@@ -14,11 +14,12 @@ export { TORCHVISION_SHORT_SIDE } from './torchvision-model.js';
 export type FileWeightFormat = WeightFormatName;
 
 /**
- * The format of a weights file from its first bytes (TF Lite's 'TFL3' identifier, a zip for
- * .pth, gzip, safetensors' little-endian header length and JSON), else from its name's ending.
+ * The format of a weights file the page loads, from its first bytes (TF Lite's 'TFL3'
+ * identifier, a zip for .pth, gzip, safetensors' little-endian header length and JSON), else
+ * from its name's ending.
  */
 export function detectWeightFormat(bytes: Uint8Array, name: string): FileWeightFormat {
-  return detectFormat(bytes, name).name;
+  return detectFormat(bytes, name, { page: true }).name;
 }
 
 /**
