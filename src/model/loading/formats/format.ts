@@ -2,6 +2,7 @@
 // read (bytes in, tensors out, or a folder's files in), which model mappings take its tensors,
 // how a model is made of it, whether the page has it and whether a registry entry may name it.
 // The records are kept by name in registry.ts; detecting, reading and loading go through them.
+import type { BackboneWeights } from '../../backbones/backbone.js';
 import type { LoadedWeights, WeightHints } from '../loaded-weights.js';
 import type { LoadOptions } from '../options.js';
 import type { ZooFiles } from '../tf-zoo-model.js';
@@ -11,8 +12,8 @@ import type { WeightFormatName } from './names.js';
 /** A folder's files: their names (paths inside it) and a reader of one by name; `what` names it in errors. */
 export type FileSet = ZooFiles;
 
-/** The model mappings a format's tensors go to (the backbone records' weights sources, and our checkpoints). */
-export type WeightMapping = 'tf' | 'torchvision' | 'torchvisionClassification' | 'mmseg' | 'ours';
+/** The model mappings a format's tensors go to: the backbone records' weights sources, and our checkpoints. */
+export type WeightMapping = keyof BackboneWeights | 'ours';
 
 /** What a load knows besides the bytes: the model's name, the file in errors, the options, a registry entry's hints. */
 export interface LoadContext {
