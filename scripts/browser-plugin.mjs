@@ -14,6 +14,7 @@
 //   node-files     the data readers' disk: an error (a page passes a dropped folder's files)
 //   load-weights   loading by registry name or path: an error (a page uses loadModel on a URL,
 //                  File or bytes); what needs no file system is shared
+//   npy-folder     a folder of .npy tensors: an error (a page loads one file's bytes)
 //
 // Any other module of the page that imports Node's built-ins (`node:fs`, ...) fails the build,
 // naming the module: nothing the page bundles may reach a Node module it does not have. A package
@@ -32,7 +33,7 @@ const browserDir = join(root, 'src', 'browser');
  */
 const BROWSER_PACKAGES = new Set(['fflate', 'protobufjs/light.js']);
 /** Modules (by file name) whose browser stand-in of the same name in src/browser/ is bundled instead. */
-export const SWAPPED = ['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba', 'file-bytes', 'write-atomic', 'node-files', 'load-weights'];
+export const SWAPPED = ['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba', 'file-bytes', 'write-atomic', 'node-files', 'load-weights', 'npy-folder'];
 const swappedImport = new RegExp(`(^|/)(${SWAPPED.join('|')})\\.js$`);
 
 export const browserSwaps = {

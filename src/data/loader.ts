@@ -5,6 +5,7 @@
 // cores to spare.
 import { availableParallelism } from 'node:os';
 import { Rng } from '../util/random.js';
+import type { InputNormalizationName } from '../io/input-normalization.js';
 import type { AugmentOptions } from './augment.js';
 import type { Dataset } from './dataset.js';
 import { type Sample, type SampleSpec, makeSample } from './sample.js';
@@ -14,7 +15,7 @@ export interface LoaderOptions extends Omit<AugmentOptions, 'ignoreIndex'> {
   /** Images per batch. */
   batch: number;
   seed: number;
-  normalization: 'imagenet' | 'minus_one_one';
+  normalization: InputNormalizationName;
   /**
    * Bootstrapping (paper Sec. 4.5): images holding any of these classes appear `repeatFactor`
    * times per epoch.

@@ -2,7 +2,7 @@
 // the data set's label decoding (which also checks the label), and the (seed, n) that fix its
 // augmentation, so a sample is the same whichever thread makes it.
 import { readImage } from '../io/image.js';
-import { normalizeImagenet, normalizeToMinusOneOne } from '../io/resize-cpu.js';
+import { type InputNormalizationName, inputNormalization } from '../io/input-normalization.js';
 import { Rng } from '../util/random.js';
 import { type AugmentOptions, augment } from './augment.js';
 import { type LabelDecoding, decodeLabelFile } from './formats/label-decoding.js';
@@ -12,7 +12,8 @@ export interface SampleSpec extends AugmentOptions {
   labelPath: string;
   /** The data set's `labels` (Dataset.labels). */
   labels: LabelDecoding;
-  normalization: 'imagenet' | 'minus_one_one';
+  /** The network's input normalisation, by name (a name crosses to the worker; a function would not). */
+  normalization: InputNormalizationName;
   /** The run's seed and the sample's position in the run. */
   seed: number;
   n: number;
@@ -31,5 +32,5 @@ export const sampleRng = (seed: number, n: number): Rng => Rng.derive(seed, 0xa0
 export async function makeSample(s: SampleSpec): Promise<Sample> {
   const label = decodeLabelFile(s.labelPath, s.labels);
   const a = augment(await readImage(s.imagePath), label, sampleRng(s.seed, s.n), s);
-  return { image: s.normalization === 'imagenet' ? normalizeImagenet(a.image) : normalizeToMinusOneOne(a.image), label: a.label.indices };
+  return { image: inputNormalization(s.normalization).normalize(a.image), label: a.label.indices };
 }

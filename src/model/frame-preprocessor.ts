@@ -5,7 +5,8 @@
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { type GpuTensor, createTensor } from '../gpu/tensor.js';
-import { type InputNormalization, prepareFramePreprocess } from '../kernels/frame/frame-preprocess.js';
+import type { InputNormalizationName } from '../io/input-normalization.js';
+import { prepareFramePreprocess } from '../kernels/frame/frame-preprocess.js';
 
 export class FramePreprocessor {
   private texture: GPUTexture | null = null;
@@ -17,7 +18,7 @@ export class FramePreprocessor {
 
   constructor(
     private readonly ctx: GpuContext,
-    private readonly normalization: InputNormalization,
+    private readonly normalization: InputNormalizationName,
   ) {}
 
   /**

@@ -8,7 +8,8 @@
 //    values, and the logits resized back with the network's own align_corners (mmseg resizes
 //    seg_logits with the head's setting).
 import { normalizeMeanStd255, resizeRgbBilinear } from '../io/mmseg-input.js';
-import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../io/resize-cpu.js';
+import { inputNormalization } from '../io/input-normalization.js';
+import { resizeRgbPil } from '../io/resize-cpu.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import type { InputPolicy } from './loading/options.js';
@@ -29,7 +30,7 @@ export function networkInputSize(p: InputPolicy, width: number, height: number, 
 /** The normalised NHWC input of an image already at the network's size. */
 export function normalizeInput(p: InputPolicy, config: DeepLabConfig, img: RgbImage): Float32Array {
   if (p.kind === 'keep-ratio') return normalizeMeanStd255(img);
-  return config.normalization === 'imagenet' ? normalizeImagenet(img) : normalizeToMinusOneOne(img);
+  return inputNormalization(config.normalization).normalize(img);
 }
 
 /** The image resized to the network's input size [height, width] as the policy's pipeline does. */

@@ -6,7 +6,7 @@ import { lowerToOnnx, onnxModelOf } from '../graph/onnx/lower.js';
 import { type ModelProto, encodeModel } from '../graph/onnx/proto.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { LoadedWeights } from './loading/load-weights.js';
-import { normalizationConstants } from './networks/config.js';
+import { inputNormalization } from '../io/input-normalization.js';
 import { describeInputPolicy, policySquare } from './input-policy.js';
 
 export interface OnnxExportOptions {
@@ -25,8 +25,7 @@ export function defaultOnnxSize(w: LoadedWeights): { height: number; width: numb
 
 /** The metadata_props: what a user of the file needs to prepare its input and read its output. */
 export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<string, string> {
-  const { mean, std } = normalizationConstants(w.config.normalization);
-  const formula = w.config.normalization === 'minus_one_one' ? 'x / 127.5 - 1 (the same as mean = std = 0.5 below)' : '(x / 255 - mean) / std per channel';
+  const { mean, std, formula } = inputNormalization(w.config.normalization);
   const ours =
     w.inputPolicy.kind === 'fixed'
       ? `this model runs at ${w.inputPolicy.width}x${w.inputPolicy.height}`

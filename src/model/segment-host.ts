@@ -6,7 +6,7 @@ import type { GpuTensor } from '../gpu/tensor.js';
 import type { Graph } from '../graph/ir.js';
 import type { Program, RunInput } from '../graph/program.js';
 import type { RgbImage } from '../io/rgb-image.js';
-import type { InputNormalization } from '../kernels/frame/frame-preprocess.js';
+import type { InputNormalizationName } from '../io/input-normalization.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import type { TileHost } from './tiled.js';
 
@@ -16,7 +16,7 @@ export interface SegmentHost extends TileHost {
   readonly name: string;
   readonly numClasses: number;
   /** How the network's input is normalised. */
-  readonly normalization: InputNormalization;
+  readonly normalization: InputNormalizationName;
   /** How logits at the network's size are resized to the image (the reference pipeline's mode). */
   readonly outputResize: ResizeMode;
   /** The network's input size [height, width] for an image of width x height at a scale. */

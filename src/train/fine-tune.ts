@@ -7,7 +7,7 @@ import { augment } from '../data/augment.js';
 import type { Label } from '../data/dataset.js';
 import { contextQueue } from '../gpu/serial-queue.js';
 import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
-import { normalizeImagenet, normalizeToMinusOneOne } from '../io/resize-cpu.js';
+import { inputNormalization } from '../io/input-normalization.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import { DeepLabModel } from '../model/model.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../model/voc.js';
@@ -109,7 +109,7 @@ function stepBatch(samples: readonly TeachSample[], step: number, weights: Loade
   const C = o.crop;
   const images = new Float32Array(batch * C * C * 3);
   const labels = new Uint32Array(batch * C * C);
-  const normalize = weights.config.normalization === 'imagenet' ? normalizeImagenet : normalizeToMinusOneOne;
+  const { normalize } = inputNormalization(weights.config.normalization);
   for (let k = 0; k < batch; k++) {
     const s = samples[(step * batch + k) % samples.length];
     const label: Label = { width: s.image.width, height: s.image.height, indices: s.labels };

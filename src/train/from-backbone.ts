@@ -8,12 +8,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { checkParams, storedState } from '../graph/params.js';
-import { type LoadedWeights, TORCHVISION_SHORT_SIDE, detectWeightFormat, scaledRates } from '../model/loading/weights-from-bytes.js';
+import { detectWeightFormat, weightFormats } from '../model/loading/formats/registry.js';
+import { type LoadedWeights, TORCHVISION_SHORT_SIDE, scaledRates } from '../model/loading/weights-from-bytes.js';
 import { type DeepLabConfig, defaultConfig } from '../model/networks/config.js';
 import { buildDeepLab } from '../model/networks/deeplab.js';
 import type { ClassSet } from '../model/voc.js';
-import { readPth } from '../model/weights/import/pth.js';
-import { readSafetensors } from '../model/weights/import/safetensors.js';
 import type { StateDict } from '../model/weights/torchvision.js';
 import { type ClassificationBackbone, classificationBackboneParams, detectClassificationBackbone } from '../model/weights/torchvision-classification.js';
 import { Rng } from '../util/random.js';
@@ -90,15 +89,16 @@ export function weightsFromBackbone(state: StateDict, source: string, o: Backbon
   return { weights, backbone, dropped, initialised };
 }
 
-/** The state dict in a PyTorch .pth (torch.save's zip format) or a safetensors file. */
+/** The state dict in a file of a format torchvision's classification networks come in (a PyTorch .pth, safetensors). */
 export function readStateDictFile(path: string): StateDict {
+  const takers = weightFormats().filter((f) => f.read.kind === 'file' && f.mappings.includes('torchvisionClassification'));
+  const expected = `a torchvision classification checkpoint (${takers.flatMap((f) => f.extensions).join(' or ')})`;
   if (!existsSync(path)) throw new Error(`backbone weights not found: ${path}`);
-  if (statSync(path).isDirectory()) throw new Error(`${path}: a folder; expected a torchvision classification checkpoint (.pth or .safetensors)`);
+  if (statSync(path).isDirectory()) throw new Error(`${path}: a folder; expected ${expected}`);
   const bytes = readFileSync(path);
   const format = detectWeightFormat(bytes, path);
-  if (format === 'pth') return readPth(bytes, path);
-  if (format === 'safetensors') return readSafetensors(bytes, path).tensors;
-  throw new Error(`${path}: a TF Lite model, not a torchvision classification checkpoint (.pth or .safetensors)`);
+  if (format.read.kind !== 'file' || !takers.includes(format)) throw new Error(`${path}: a ${format.title} model, not ${expected}`);
+  return format.read.tensors(bytes, path);
 }
 
 /** `weightsFromBackbone` on a file. */

@@ -3,12 +3,12 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor } from '../../src/gpu/tensor.js';
 import {
   type FramePreprocessParams,
-  type InputNormalization,
   framePreprocessCpu,
   normalizationTable,
   prepareFramePreprocess,
 } from '../../src/kernels/frame/frame-preprocess.js';
 import { expectClose, poisonedTensor, testContext } from '../helpers.js';
+import type { InputNormalizationName } from '../../src/io/input-normalization.js';
 import { randomRgba, rgbaTexture } from '../frames.js';
 
 /** Elements whose bits differ (NaN poison left unwritten counts). */
@@ -27,11 +27,11 @@ describe('kernel: frame preprocessing (texture -> PIL bilinear resize -> normali
     expect(t[3 * 51]).to.equal(Math.fround(Math.fround(51 / 127.5) - 1));
     const im = normalizationTable('imagenet');
     expect(im[3 * 255 + 1]).to.equal(Math.fround(Math.fround(Math.fround(255 / 255) - Math.fround(0.456)) / Math.fround(0.224)));
-    expect(() => normalizationTable('none' as InputNormalization)).to.throw(/normalization must be 'imagenet' or 'minus_one_one', got 'none'/);
+    expect(() => normalizationTable('none' as InputNormalizationName)).to.throw(/normalization must be 'imagenet' or 'minus_one_one', got 'none'/);
   });
 
   // [frame width, height] -> [network width, height]: odd sizes, down, up, mixed, identity, 1x1.
-  const cases: [number, number, number, number, InputNormalization][] = [
+  const cases: [number, number, number, number, InputNormalizationName][] = [
     [97, 61, 33, 21, 'minus_one_one'],
     [13, 9, 40, 29, 'imagenet'],
     [129, 7, 17, 45, 'minus_one_one'],

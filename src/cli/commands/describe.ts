@@ -13,6 +13,7 @@ import {
   naturalOutputStride,
   paperAsppRates,
 } from '../../model/networks/config.js';
+import { BACKBONE_RECORDS, isBackboneName } from '../../model/backbones/registry.js';
 import { type ModelDescription, describeModel } from '../../model/analysis/describe.js';
 import { decoderOption, decoderOptionSpec } from '../decoder-option.js';
 
@@ -70,8 +71,10 @@ function parseInput(text: string): { width: number; height: number } {
 
 /** The configuration the options describe (paper defaults where an option is not given). */
 export function describeConfig(args: ParsedArgs): DeepLabConfig {
-  const backbone = (optionValue(args, 'backbone') ?? 'resnet101') as BackboneName;
-  if (!BACKBONES.includes(backbone)) throw new UsageError(`--backbone: '${backbone}' is not one of ${BACKBONES.join(', ')}`, spec.name);
+  const name = optionValue(args, 'backbone') ?? 'resnet101';
+  if (!isBackboneName(name)) throw new UsageError(`--backbone: '${name}' is not one of ${BACKBONES.join(', ')}`, spec.name);
+  const backbone: BackboneName = name;
+  const record = BACKBONE_RECORDS[backbone];
   const atrous = !optionFlag(args, 'no-atrous');
   const osText = optionValue(args, 'output-stride');
   const blocksText = optionValue(args, 'blocks');
@@ -79,7 +82,7 @@ export function describeConfig(args: ParsedArgs): DeepLabConfig {
   let blocks = blocksText === undefined ? undefined : parsePositiveInt(blocksText, '--blocks');
   if (!atrous) {
     // Without atrous convolution the stride and the block count fix each other.
-    if (blocks === undefined && outputStride !== undefined && backbone.startsWith('resnet')) {
+    if (blocks === undefined && outputStride !== undefined && record.cascadedBlocks) {
       blocks = Math.round(Math.log2(outputStride)) - 1;
       if (2 ** (blocks + 1) !== outputStride || blocks < 4 || blocks > 7) {
         throw new UsageError(`--output-stride: ${outputStride} without atrous convolution is not one of 32, 64, 128, 256 (4..7 blocks)`, spec.name);
@@ -113,7 +116,7 @@ export function describeConfig(args: ParsedArgs): DeepLabConfig {
       decoder,
       head,
       stem,
-      ...(mmseg ? { asppChannels: backbone === 'resnet18' ? 128 : 512 } : {}),
+      ...(mmseg && record.weights.mmseg ? { asppChannels: record.weights.mmseg.headChannels } : {}),
     });
   } catch (e) {
     if (e instanceof UsageError) throw e;

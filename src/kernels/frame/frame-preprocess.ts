@@ -1,6 +1,6 @@
 // The network's input made on the GPU from a frame in a texture (a video frame, a canvas): PIL's
 // bilinear resize to the network's size and the input normalisation, the same pipeline as
-// resizeRgbPil + normalizeToMinusOneOne / normalizeImagenet on the CPU (src/io/resize-cpu.ts),
+// resizeRgbPil and the input normalisation on the CPU (src/io/resize-cpu.ts, input-normalization.ts),
 // to the bit. Two kernels: frame_resize_rows.wgsl (horizontal pass, from the texture
 // into u8 rows) and frame_resize_columns.wgsl (vertical pass and normalisation, into
 // NHWC f32 [1, outH, outW, 3]). Pillow's fixed-point coefficients are computed on the host by
@@ -12,20 +12,19 @@ import { STORAGE_USAGE } from '../../gpu/buffer-pool.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, checkBindable } from '../../gpu/tensor.js';
 import { type RgbImage, checkImageSize } from '../../io/rgb-image.js';
-import { bilinearCoeffs, normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../../io/resize-cpu.js';
+import { type InputNormalizationName, inputNormalization } from '../../io/input-normalization.js';
+import { bilinearCoeffs, resizeRgbPil } from '../../io/resize-cpu.js';
 import { expectPositiveInt, expectShape } from '../checks.js';
 
 const KERNEL = 'framePreprocess';
 const WG = 64;
 
-/** The networks' two input normalisations (DeepLabConfig['normalization']). */
-export type InputNormalization = 'imagenet' | 'minus_one_one';
-
 export interface FramePreprocessParams {
   /** The network's input size. */
   outW: number;
   outH: number;
-  normalization: InputNormalization;
+  /** The network's input normalisation (src/io/input-normalization.ts), by name. */
+  normalization: InputNormalizationName;
 }
 
 /** Texture formats the kernel reads: what copyExternalImageToTexture and writeTexture fill with bytes. */
@@ -63,12 +62,11 @@ export function packedCoefficients(inSize: number, outSize: number): { data: Int
  * [256, 3]: the normalised value of each byte in each channel, computed by the CPU pipeline's
  * own normalisation (so the GPU's input is bit-identical to it).
  */
-export function normalizationTable(normalization: InputNormalization): Float32Array {
+export function normalizationTable(normalization: InputNormalizationName): Float32Array {
+  const { normalize } = inputNormalization(normalization, KERNEL);
   const grey: RgbImage = { width: 256, height: 1, data: new Uint8Array(768) };
   for (let v = 0; v < 256; v++) grey.data.fill(v, 3 * v, 3 * v + 3);
-  if (normalization === 'imagenet') return normalizeImagenet(grey);
-  if (normalization === 'minus_one_one') return normalizeToMinusOneOne(grey);
-  throw new Error(`${KERNEL}: normalization must be 'imagenet' or 'minus_one_one', got '${String(normalization)}'`);
+  return normalize(grey);
 }
 
 export function frameResizeRowsSpec(): KernelSpec {
@@ -157,5 +155,5 @@ export function framePreprocessCpu(rgba: Uint8Array, width: number, height: numb
   const rgb: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
   for (let i = 0; i < width * height; i++) rgb.data.set(rgba.subarray(4 * i, 4 * i + 3), 3 * i);
   const resized = width === p.outW && height === p.outH ? rgb : resizeRgbPil(rgb, p.outW, p.outH);
-  return p.normalization === 'imagenet' ? normalizeImagenet(resized) : normalizeToMinusOneOne(resized);
+  return inputNormalization(p.normalization, KERNEL).normalize(resized);
 }

@@ -8,6 +8,7 @@
 import { type Graph, type Node, type OpType, type Value, nodeOutput } from '../../graph/ir.js';
 import { nodeInputs, opDef } from '../../graph/ops/registry.js';
 import { fuseEpilogues } from '../../graph/passes.js';
+import { backboneRecords } from '../backbones/registry.js';
 import type { DeepLabConfig } from '../networks/config.js';
 import { buildDeepLab } from '../networks/deeplab.js';
 import { type GraphCost, graphCost, nodeCost } from './flops.js';
@@ -74,15 +75,16 @@ export const COUNTING_NOTE =
   'batch norm 2/element, add/mul/activation 1/element, pools KHxKW/output (global: 1/input), ' +
   'bilinear resize 8/output (fused resize+argmax 9/output/channel), softmax 3/element; flops = convFlops + otherFlops';
 
-/** Which part of the network a layer belongs to, by its name (torchvision, mmseg and TF naming). */
-const GROUP_RULES: [RegExp, (m: RegExpExecArray) => string][] = [
-  [/^backbone\.layer(\d+)\./, (m) => `block${m[1]}`],
-  [/^backbone\.(conv1|bn1|maxpool)$/, () => 'stem'],
-  [/^backbone\.stem\./, () => 'stem'],
+/**
+ * Which part of the network a layer belongs to, by its name: the backbones' own groups (their
+ * records'), then the heads' (torchvision, mmseg and TF naming).
+ */
+const GROUP_RULES: (readonly [RegExp, (m: RegExpExecArray) => string])[] = [
+  ...backboneRecords().flatMap((r) => r.describeGroups),
   [/^decode_head\.(aspp_modules|image_pool|concat|bottleneck)/, () => 'aspp'],
   [/^decode_head\./, () => 'head'],
   [/^auxiliary_head\./, () => 'aux'],
-  [/^(backbone\.|MobilenetV2\/)/, () => 'backbone'],
+  [/^backbone\./, () => 'backbone'],
   [/^classifier\.0\./, () => 'aspp'],
   [/^(aspp\d+|image_pooling|concat|concat_projection)(\/|$)/, () => 'aspp'],
   [/^decoder[./]/, () => 'decoder'],

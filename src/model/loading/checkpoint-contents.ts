@@ -3,7 +3,8 @@
 import type { HostParams } from '../../graph/params.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
 import { type Quantization, quantizedTensors } from '../weights/quantize.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type LoadedWeights } from './weights-from-bytes.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './checkpoint-schema.js';
+import type { LoadedWeights } from './loaded-weights.js';
 
 /**
  * Our own checkpoint format's tensors and metadata: our layouts (HWIO convs, BN statistics

@@ -8,59 +8,60 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { HostParams } from '../../graph/params.js';
 import { datasetClassSet } from '../datasets.js';
 import { settingsFromName } from '../weights/mmseg-config.js';
-import { readNpyDir } from '../weights/import/npy.js';
 import { writeSafetensors } from '../weights/import/safetensors.js';
 import type { Quantization } from '../weights/quantize.js';
-import { npyNames } from '../weights/tf-weights.js';
+import type { FileSet, WeightFormatRecord } from './formats/format.js';
+import { WEIGHT_EXTENSIONS, WEIGHT_FORMATS, folderFormat, formatOfName, looksLikeWeightsPath } from './formats/registry.js';
 import type { LoadOptions } from './options.js';
-import { type RegistryEntry, type WeightFormat, findModel } from './registry.js';
+import { type RegistryEntry, findModel } from './registry.js';
 import { resolveWeights } from './weights-store.js';
 import { checkpointContents } from './checkpoint-contents.js';
-import { FROZEN_GRAPH, type ZooFiles, tfZooModel, zooVariables } from './tf-zoo-model.js';
-import { type LoadedWeights, type WeightHints, tfMobilenetV2, weightsFromBytes } from './weights-from-bytes.js';
+import { type LoadedWeights, type WeightHints, weightsFromBytes } from './weights-from-bytes.js';
 
 export type { LoadedWeights } from './weights-from-bytes.js';
 export { scaledRates } from './weights-from-bytes.js';
 export { checkpointContents } from './checkpoint-contents.js';
 
-/** What a path on disk holds, by its kind and name. */
-type PathKind = WeightFormat | 'tf-folder' | 'tf-prefix' | 'tf-graph';
+/** A path resolved to its format: the record, and for a folder format its files (and a checkpoint's prefix). */
+type PathFormat = { format: WeightFormatRecord; files?: FileSet; prefix?: string };
 
-/** A TF zoo folder holds a checkpoint (`*.index`) or a frozen graph; any other folder is .npy files. */
-function isTfZooFolder(dir: string): boolean {
-  return readdirSync(dir).some((f) => f.endsWith('.index') || f === FROZEN_GRAPH);
+/** A folder's files, by name, read on demand. */
+function folderFiles(dir: string): FileSet {
+  return { names: readdirSync(dir), read: (n) => readFileSync(join(dir, n)), what: dir };
 }
 
-function kindOfPath(path: string): PathKind {
-  if (!existsSync(path) && existsSync(`${path}.index`)) return 'tf-prefix';
-  if (statSync(path).isDirectory()) return isTfZooFolder(path) ? 'tf-folder' : 'npy-dir';
-  const lower = path.toLowerCase();
-  if (lower.endsWith('.tar.gz') || lower.endsWith('.tgz') || lower.endsWith('.tar')) return 'tf-zoo';
-  if (lower.endsWith('.index')) return 'tf-prefix';
-  const ext = extname(lower);
-  if (ext === '.pb') return 'tf-graph';
-  if (ext === '.tflite') return 'tflite';
-  if (ext === '.pth' || ext === '.pt') return 'pth';
-  if (ext === '.safetensors') return 'safetensors';
+/** A folder's format from its files (a TF zoo model's, else .npy tensors). */
+function folderPath(dir: string): PathFormat {
+  const files = folderFiles(dir);
+  return { format: folderFormat(files), files };
+}
+
+/** The format of a path by its kind and name; a TF checkpoint prefix (or its .index) reads its folder. */
+function formatOfPath(path: string): PathFormat {
+  const tf = WEIGHT_FORMATS['tf-folder'];
+  if (!existsSync(path) && existsSync(`${path}.index`)) return { format: tf, files: folderFiles(dirname(path)), prefix: basename(path) };
+  if (statSync(path).isDirectory()) return folderPath(path);
+  const format = formatOfName(path);
+  if (format?.read.kind === 'folder') {
+    // A file naming a folder format's model (a checkpoint's .index): its folder, by its prefix.
+    const ext = format.extensions.find((e) => path.toLowerCase().endsWith(e)) ?? '';
+    return { format, files: folderFiles(dirname(path)), prefix: basename(path).slice(0, basename(path).length - ext.length) };
+  }
+  if (format) return { format };
   throw new Error(
-    `${path}: unsupported weights format '${ext || '(no extension)'}' (expected .tflite, .pth, .safetensors, a TF zoo .tar.gz, ` +
-      'a model.ckpt prefix, a frozen_inference_graph.pb, or a folder of .npy files or of a TF zoo model)',
+    `${path}: unsupported weights format '${extname(path.toLowerCase()) || '(no extension)'}' (expected a file ending ${WEIGHT_EXTENSIONS.join(', ')}, ` +
+      'a model.ckpt prefix, or a folder of .npy files or of a TF zoo model)',
   );
 }
 
 /** Whether a name is meant as a path (it looks like one) rather than a registry model. */
 export function looksLikePath(nameOrPath: string): boolean {
-  return /[/\\]|\.(tflite|pth|pt|safetensors|pb|index|tgz|tar|tar\.gz)$|\.ckpt(-\d+)?$/i.test(nameOrPath);
+  return looksLikeWeightsPath(nameOrPath);
 }
 
 /** A path (or a checkpoint prefix) exists on disk. */
 export function pathExists(nameOrPath: string): boolean {
   return existsSync(nameOrPath) || existsSync(`${nameOrPath}.index`);
-}
-
-/** The files of a TF zoo folder, by name, read on demand. */
-function folderFiles(dir: string): ZooFiles {
-  return { names: readdirSync(dir), read: (n) => readFileSync(join(dir, n)), what: dir };
 }
 
 /** What a registry entry adds to its file: mmseg settings, classes, input size. */
@@ -75,35 +76,23 @@ export function entryHints(entry: RegistryEntry | undefined): WeightHints {
 
 export async function loadWeights(nameOrPath: string, opts: LoadOptions = {}): Promise<LoadedWeights> {
   let path: string;
-  let kind: PathKind;
+  let resolved: PathFormat;
   let entry: RegistryEntry | undefined;
   if (pathExists(nameOrPath)) {
     path = nameOrPath;
-    kind = kindOfPath(path);
+    resolved = formatOfPath(path);
   } else {
     if (looksLikePath(nameOrPath)) throw new Error(`weights file not found: ${nameOrPath}`);
     entry = findModel(nameOrPath);
     path = await resolveWeights(entry, { download: opts.download, onProgress: opts.onProgress });
-    kind = statSync(path).isDirectory() ? (isTfZooFolder(path) ? 'tf-folder' : 'npy-dir') : entry.format;
+    // A local copy may be a folder (the unpacked tarball, converted .npy tensors).
+    resolved = statSync(path).isDirectory() ? folderPath(path) : { format: WEIGHT_FORMATS[entry.format] };
   }
   const name = entry?.name ?? basename(path);
   const hints = entryHints(entry);
-  switch (kind) {
-    case 'npy-dir':
-      return tfMobilenetV2(name, entry?.inputSize ?? [513, 513], readNpyDir(path), npyNames, opts, hints.classes);
-    case 'tf-folder':
-      return tfZooModel(name, zooVariables(folderFiles(path)), opts, hints, hints.inputSize);
-    case 'tf-prefix': {
-      const prefix = path.toLowerCase().endsWith('.index') ? path.slice(0, -'.index'.length) : path;
-      return tfZooModel(name, zooVariables(folderFiles(dirname(prefix)), basename(prefix)), opts, hints, hints.inputSize);
-    }
-    case 'tf-graph': {
-      const files: ZooFiles = { names: [FROZEN_GRAPH], read: () => readFileSync(path), what: path };
-      return tfZooModel(name, zooVariables(files), opts, hints, hints.inputSize);
-    }
-    default:
-      return weightsFromBytes(readFileSync(path), kind, name, opts, path, hints);
-  }
+  const { format, files, prefix } = resolved;
+  if (format.read.kind === 'file') return weightsFromBytes(readFileSync(path), format.name, name, opts, path, hints);
+  return format.read.load(files ?? folderFiles(path), { name, source: path, opts, hints, prefix });
 }
 
 /**

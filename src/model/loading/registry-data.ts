@@ -2,8 +2,12 @@
 // present (null where a model has no value), and a missing, mistyped or unknown field is an
 // error naming the file and the model, so a typo in the data never turns into a model that is
 // downloaded unchecked or built with the wrong network.
-export type WeightFormat = 'tflite' | 'npy-dir' | 'pth' | 'safetensors' | 'tf-zoo';
-export type Backbone = 'mobilenet_v2' | 'resnet18' | 'resnet50' | 'resnet101' | 'mobilenet_v3_large';
+import { type BackboneName, BACKBONE_NAMES } from '../backbones/names.js';
+import type { WeightFormatName } from './formats/names.js';
+import { REGISTRY_FORMATS } from './formats/registry.js';
+
+export type { WeightFormatName as WeightFormat } from './formats/names.js';
+export type { BackboneName as Backbone } from '../backbones/names.js';
 
 /** Datasets whose class names and colours the package knows (src/model/datasets.ts). */
 export type ClassSetName = 'voc' | 'cityscapes' | 'ade20k';
@@ -18,7 +22,7 @@ export interface PublishedScore {
 export interface RegistryEntry {
   name: string;
   description: string;
-  format: WeightFormat;
+  format: WeightFormatName;
   /** File (or folder, for npy-dir) name looked up in DEEPLAB_WEIGHTS_DIR and the cache. */
   fileName: string;
   /** Official download address; absent where only a local copy can be used. */
@@ -40,7 +44,7 @@ export interface RegistryEntry {
   /** The accuracy its source publishes. */
   published?: PublishedScore;
   /** The network that reads it. */
-  backbone: Backbone;
+  backbone: BackboneName;
   /** Fixed input size of the graph ([height, width]) or null for "the image's own size". */
   inputSize: [number, number] | null;
   outputStride: number;
@@ -57,8 +61,6 @@ export interface RegistryData {
   models: RegistryEntry[];
 }
 
-const FORMATS: readonly WeightFormat[] = ['tflite', 'npy-dir', 'pth', 'safetensors', 'tf-zoo'];
-const BACKBONES: readonly Backbone[] = ['mobilenet_v2', 'resnet18', 'resnet50', 'resnet101', 'mobilenet_v3_large'];
 const CLASS_SETS: readonly ClassSetName[] = ['voc', 'cityscapes', 'ade20k'];
 const OUTPUT_STRIDES: readonly number[] = [8, 16, 32];
 const TOP_FIELDS = ['defaultModel', 'models'];
@@ -173,7 +175,7 @@ function readModel(value: unknown, index: number, file: string): RegistryEntry {
   const r = new FieldReader(value, `${file}, model '${name}'`);
   r.onlyKnown(MODEL_FIELDS);
 
-  const format = r.oneOf('format', FORMATS);
+  const format = r.oneOf('format', REGISTRY_FORMATS);
   const fileName = r.matching('fileName', /^(?!\.\.?$)[^/\\]+$/, 'a plain file or folder name (no path)');
   const url = readUrl(r);
   const sha256 = r.matchingOrNull('sha256', /^[0-9a-f]{64}$/, '64 lower-case hex digits or null');
@@ -205,7 +207,7 @@ function readModel(value: unknown, index: number, file: string): RegistryEntry {
     description: r.string('description'),
     format,
     fileName,
-    backbone: network.oneOf('backbone', BACKBONES),
+    backbone: network.oneOf('backbone', BACKBONE_NAMES),
     inputSize: readInputSize(r),
     outputStride: network.oneOf('outputStride', OUTPUT_STRIDES),
     numClasses: r.positiveInt('numClasses'),

@@ -7,14 +7,12 @@
 // (src/model/networks/decoder.ts). The graph is canonical (nothing fused): src/graph/compile.ts
 // prepares it for inference or training.
 import { GraphBuilder } from '../../graph/builder.js';
-import type { Graph, Value } from '../../graph/ir.js';
+import type { Graph } from '../../graph/ir.js';
+import { backboneRecord, backboneRecords } from '../backbones/registry.js';
 import { deepLabHead, fcnHead } from './aspp.js';
 import { type DeepLabConfig, validateConfig } from './config.js';
 import { deepLabV3PlusHead } from './decoder.js';
 import { mmsegAsppHead, mmsegFcnHead } from './mmseg-heads.js';
-import { buildTfMobilenetV2DeepLab } from './mobilenet-v2.js';
-import { buildMobileNetV3Large } from './mobilenet-v3.js';
-import { buildResNet } from './resnet.js';
 
 export interface NetworkSize {
   /** Images per pass (default 1). */
@@ -39,32 +37,6 @@ export interface NetworkOptions {
   dropout?: boolean;
 }
 
-/**
- * Backbone features: `out` feeds DeepLabHead, `aux` feeds the FCN head (torchvision's backbones),
- * `lowLevel` (stride 4) feeds DeepLabv3+'s decoder.
- */
-function torchvisionBackbone(b: GraphBuilder, image: Value, cfg: DeepLabConfig): { out: Value; aux: Value; layer4: Value; lowLevel: Value } {
-  const prefix = 'backbone';
-  if (cfg.backbone === 'mobilenet_v3_large') {
-    const f = buildMobileNetV3Large(b, image, { outputStride: cfg.outputStride, prefix });
-    return { out: f.out, aux: f.aux, layer4: f.out, lowLevel: f.lowLevel };
-  }
-  const f = buildResNet(b, image, {
-    depth: cfg.backbone === 'resnet18' ? 18 : cfg.backbone === 'resnet50' ? 50 : 101,
-    stem: cfg.stem,
-    outputStride: cfg.outputStride,
-    dilationConvention: cfg.dilationConvention,
-    multiGrid: cfg.multiGrid,
-    blocks: cfg.blocks,
-    atrous: cfg.atrous,
-    prefix,
-  });
-  // torchvision's IntermediateLayerGetter: layer4 -> 'out', layer3 -> 'aux'; with cascaded
-  // blocks the head reads the last one (paper Fig. 3). DeepLabv3+ reads layer1 (256 channels,
-  // stride 4), as the paper's ResNet-101 decoder does.
-  return { out: f.out, aux: f.layer3, layer4: f.layer4, lowLevel: f.layer1 };
-}
-
 export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: NetworkOptions = {}): Graph {
   validateConfig(cfg);
   const batch = size.batch ?? 1;
@@ -74,12 +46,15 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
   const { height, width } = size;
   const b = new GraphBuilder();
   const image = b.input('image', [batch, height, width, 3]);
-  if (cfg.backbone === 'mobilenet_v2') {
-    if (cfg.aux || opts.extraOutputs) throw new Error("buildDeepLab: TF's MobileNetV2 DeepLab has no auxiliary head or extra outputs");
-    b.output('logits', buildTfMobilenetV2DeepLab(b, image, { ...cfg, depthMultiplier: opts.depthMultiplier ?? 1, dropout: opts.dropout }));
+  const record = backboneRecord(cfg.backbone);
+  const build = { depthMultiplier: opts.depthMultiplier ?? 1, dropout: opts.dropout };
+  if (record.network.kind === 'whole') {
+    // A network with its own head (TF's MobileNetV2 DeepLab) has no taps for ours.
+    if (cfg.aux || opts.extraOutputs) throw new Error(`buildDeepLab: ${record.title} has no auxiliary head or extra outputs`);
+    b.output('logits', record.network.build(b, image, cfg, build));
     return b.build();
   }
-  const features = torchvisionBackbone(b, image, cfg);
+  const features = record.network.build(b, image, cfg, build);
   if (cfg.head === 'mmseg') {
     // mmseg's EncoderDecoder: decode_head on stage 4, auxiliary_head on stage 3.
     const logits = mmsegAsppHead(b, features.out, { prefix: 'decode_head', numClasses: cfg.numClasses, rates: cfg.asppRates, channels: cfg.asppChannels, dropout: opts.dropout });
@@ -106,7 +81,7 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
   };
   const logits =
     cfg.decoder === 'deeplabv3plus'
-      ? deepLabV3PlusHead(b, features.out, features.lowLevel, { ...head, separable: cfg.backbone === 'mobilenet_v3_large', resizeMode: cfg.resizeMode })
+      ? deepLabV3PlusHead(b, features.out, features.lowLevel, { ...head, separable: record.separableDecoder, resizeMode: cfg.resizeMode })
       : deepLabHead(b, features.out, head);
   b.output('logits', b.resize('logits_upsample', logits, height, width, cfg.resizeMode));
   if (cfg.aux) {
@@ -120,7 +95,7 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
   return b.build();
 }
 
-/** Whether a parameter belongs to the backbone (torchvision's and mmseg's `backbone.*`, TF's `MobilenetV2/*`). */
+/** Whether a parameter belongs to a backbone (torchvision's and mmseg's `backbone.*`, TF's `MobilenetV2/*`): its record says. */
 export function isBackboneParam(name: string): boolean {
-  return name.startsWith('backbone.') || name.startsWith('MobilenetV2/');
+  return backboneRecords().some((r) => r.ownsParam(name));
 }

@@ -13,7 +13,7 @@ import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import type { Activation } from '../../kernels/activation/activation.js';
 import type { ResizeMode } from '../../kernels/resize/resize.js';
-import type { DecoderName } from './config.js';
+import type { DecoderName } from './config-types.js';
 import { deepLabV3PlusDecoder, tfDecoderLayout } from './decoder.js';
 
 export interface TfMobilenetV2Options {

@@ -18,7 +18,7 @@
 // output stride and one set of weights runs at every stride, as for block1..block4.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
-import type { DeepLabConfig, StemName } from './config.js';
+import type { DeepLabConfig, StemName } from './config-types.js';
 import { convBnAct } from './layers.js';
 
 export type ResNetDepth = 18 | 50 | 101;

@@ -7,8 +7,9 @@
 // The graph's params carry mmseg's keys unchanged, so converting is only a layout change: conv
 // weights OIHW -> HWIO, BN vectors as they are, num_batches_tracked dropped.
 import type { HostParams } from '../../graph/params.js';
+import { backboneRecords } from '../backbones/registry.js';
+import { countIndexed } from '../backbones/state-keys.js';
 import { type BackboneName, type DeepLabConfig, defaultConfig } from '../networks/config.js';
-import { RESNET_BLOCKS } from '../networks/resnet.js';
 import { type ClassSet, validateClassSet } from '../voc.js';
 import type { MmsegSettings } from './mmseg-config.js';
 import { type StateDict, oihwToHwio } from './torchvision.js';
@@ -23,7 +24,7 @@ export function isMmsegDeepLab(state: StateDict): boolean {
 
 /** What the state dict itself says of the network. */
 export interface MmsegNetwork {
-  backbone: Extract<BackboneName, 'resnet18' | 'resnet50' | 'resnet101'>;
+  backbone: BackboneName;
   stem: DeepLabConfig['stem'];
   numClasses: number;
   /** The decode head's channels (512, or 128 on ResNet-18). */
@@ -44,23 +45,19 @@ function shapeOf(state: StateDict, key: string, rank: number, what: string): rea
 /** The network an mmseg DeepLabv3 state dict holds, from its keys and shapes. */
 export function mmsegNetwork(state: StateDict, what = 'checkpoint'): MmsegNetwork {
   if (!isMmsegDeepLab(state)) throw new Error(`${what}: not an mmseg DeepLabv3 checkpoint (no ${MMSEG_DEEPLAB_MARKER} or no backbone.* tensors)`);
-  const keys = [...state.keys()];
   const stem = state.has('backbone.stem.0.weight') ? 'v1c' : state.has('backbone.conv1.weight') ? 'v1b' : undefined;
   if (!stem) throw new Error(`${what}: mmseg backbone with neither a deep stem (backbone.stem.0.weight) nor a 7x7 one (backbone.conv1.weight)`);
-  let layer3 = 0;
-  let branches = 0;
-  for (const k of keys) {
-    const m = /^backbone\.layer3\.(\d+)\./.exec(k);
-    if (m) layer3 = Math.max(layer3, Number(m[1]) + 1);
-    const a = /^decode_head\.aspp_modules\.(\d+)\./.exec(k);
-    if (a) branches = Math.max(branches, Number(a[1]) + 1);
+  const branches = countIndexed(state, 'decode_head.aspp_modules.');
+  const record = backboneRecords().find((r) => r.weights.mmseg?.holds(state));
+  if (!record) {
+    const layer3 = countIndexed(state, 'backbone.layer3.');
+    const bottleneck = state.has('backbone.layer1.0.conv3.weight');
+    const known = backboneRecords().filter((r) => r.weights.mmseg).map((r) => r.title);
+    throw new Error(`${what}: ResNet with ${layer3} units in layer3 (${bottleneck ? 'bottleneck' : 'basic'} blocks) is none of ${known.join(', ')}`);
   }
-  const bottleneck = state.has('backbone.layer1.0.conv3.weight');
-  const depth = ([18, 50, 101] as const).find((d) => RESNET_BLOCKS[d][2] === layer3 && (d === 18) !== bottleneck);
-  if (!depth) throw new Error(`${what}: ResNet with ${layer3} units in layer3 (${bottleneck ? 'bottleneck' : 'basic'} blocks) is none of ResNet-18, -50, -101`);
   const seg = shapeOf(state, 'decode_head.conv_seg.weight', 4, what);
   return {
-    backbone: `resnet${depth}`,
+    backbone: record.name,
     stem,
     numClasses: seg[0],
     channels: seg[1],

@@ -3,8 +3,9 @@
 //
 // torchvision's segmentation models wrap (part of) the classification network in an
 // IntermediateLayerGetter under `backbone`, so our graph's `backbone.*` names (the
-// segmentation checkpoint's) map onto the classification state dict's keys as follows (checked
-// in the tests against state dicts torchvision wrote); the classification head is dropped:
+// segmentation checkpoint's) map onto the classification state dict's keys under a prefix
+// each backbone's record gives (checked in the tests against state dicts torchvision wrote);
+// the classification head is dropped:
 //  - ResNet: the whole network is wrapped, `backbone.<key>` is `<key>`: `conv1`, `bn1`,
 //    `layer1..4`; `fc.*` is dropped (the global pool has no parameters);
 //  - MobileNetV3-Large: only its `features` Sequential is wrapped, `backbone.N.*` is
@@ -14,24 +15,28 @@
 // checkpoints have none).
 import type { Graph } from '../../graph/ir.js';
 import { type HostParams, ParamMismatchError, storedState } from '../../graph/params.js';
+import { BACKBONE_RECORDS, backboneRecords } from '../backbones/registry.js';
+import { countIndexed } from '../backbones/state-keys.js';
 import type { BackboneName } from '../networks/config.js';
-import { RESNET_BLOCKS } from '../networks/resnet.js';
 import { TORCHVISION_DEEPLAB_MARKER, type StateDict, oihwToHwio } from './torchvision.js';
 import { checkFloatWeight, checkVariance } from './weight-checks.js';
 
-/** The classification networks torchvision builds DeepLabv3 on. */
-export type ClassificationBackbone = Extract<BackboneName, 'resnet50' | 'resnet101' | 'mobilenet_v3_large'>;
+/** A backbone torchvision builds DeepLabv3 on from a classification network (its record has that source). */
+export type ClassificationBackbone = BackboneName;
 
-export const CLASSIFICATION_BACKBONES: readonly ClassificationBackbone[] = ['resnet50', 'resnet101', 'mobilenet_v3_large'];
+export const CLASSIFICATION_BACKBONES: readonly ClassificationBackbone[] = backboneRecords()
+  .filter((r) => r.weights.torchvisionClassification)
+  .map((r) => r.name);
 
 /** The prefix our graphs give backbone parameters (torchvision's segmentation state dict's). */
 const GRAPH_PREFIX = 'backbone.';
 
-/** The prefix that stands for our `backbone.` in each network's classification state dict. */
-const FILE_PREFIX: Record<ClassificationBackbone, string> = { resnet50: '', resnet101: '', mobilenet_v3_large: 'features.' };
-
-/** The classification head of each network: in the file, not in a DeepLabv3. */
-const HEAD_PREFIX: Record<ClassificationBackbone, string> = { resnet50: 'fc.', resnet101: 'fc.', mobilenet_v3_large: 'classifier.' };
+/** The record's classification source: the prefix standing for our `backbone.`, and the head's. */
+function classificationSource(backbone: ClassificationBackbone): { filePrefix: string; headPrefix: string } {
+  const source = BACKBONE_RECORDS[backbone].weights.torchvisionClassification;
+  if (!source) throw new Error(`${backbone}: torchvision builds no DeepLabv3 on a classification ${backbone} (expected one of ${CLASSIFICATION_BACKBONES.join(', ')})`);
+  return source;
+}
 
 const EXPECTED =
   "torchvision's resnet50 or resnet101 (conv1.*, bn1.*, layer1.0.conv1.weight, ..., fc.*) " +
@@ -42,17 +47,6 @@ function someKeys(state: StateDict): string {
   const keys = [...state.keys()];
   if (keys.length === 0) return 'no tensors';
   return `${keys.length} tensors: ${keys.slice(0, 6).join(', ')}${keys.length > 6 ? ', ...' : ''}`;
-}
-
-/** 1 + the largest N among keys `<prefix>N.` (0 when there are none). */
-function countIndexed(state: StateDict, prefix: string): number {
-  const pattern = new RegExp(`^${prefix.replace(/\./g, '\\.')}(\\d+)\\.`);
-  let n = 0;
-  for (const k of state.keys()) {
-    const m = pattern.exec(k);
-    if (m) n = Math.max(n, Number(m[1]) + 1);
-  }
-  return n;
 }
 
 /**
@@ -66,12 +60,14 @@ export function detectClassificationBackbone(state: StateDict, what = 'backbone 
         'start from it with --model (the library: model) instead',
     );
   }
+  const found = backboneRecords().find((r) => r.weights.torchvisionClassification?.holds(state));
+  if (found) return found.name;
+  // What the file is instead, to say so.
   if (state.has('conv1.weight') && state.has('layer1.0.conv1.weight')) {
     if (!state.has('layer1.0.conv3.weight')) {
       throw new Error(`${what}: a ResNet of basic blocks (resnet18 or resnet34: no layer1.0.conv3); torchvision builds DeepLabv3 on resnet50 and resnet101 only`);
     }
     const blocks = countIndexed(state, 'layer3.');
-    for (const depth of [50, 101] as const) if (RESNET_BLOCKS[depth][2] === blocks) return `resnet${depth}`;
     const named = blocks === 36 ? ' (resnet152)' : '';
     throw new Error(`${what}: a ResNet with ${blocks} blocks in layer3${named}; DeepLabv3 takes resnet50 (6) or resnet101 (23)`);
   }
@@ -81,7 +77,6 @@ export function detectClassificationBackbone(state: StateDict, what = 'backbone 
     }
     const features = countIndexed(state, 'features.');
     if (features === 13) throw new Error(`${what}: mobilenet_v3_small (features.0..12), which torchvision builds no DeepLabv3 on; use mobilenet_v3_large`);
-    if (state.has('features.1.block.0.0.weight')) return 'mobilenet_v3_large';
   }
   throw new Error(`${what}: not a torchvision classification state dict we know; expected ${EXPECTED}; it holds ${someKeys(state)}`);
 }
@@ -105,14 +100,14 @@ export interface ClassificationBackboneParams {
  * unexpected and mis-shaped tensor is reported in one error, with the file's names and shapes.
  */
 export function classificationBackboneParams(state: StateDict, graph: Graph, backbone: ClassificationBackbone, what = 'backbone weights'): ClassificationBackboneParams {
-  const head = HEAD_PREFIX[backbone];
+  const { filePrefix, headPrefix: head } = classificationSource(backbone);
   const params: HostParams = new Map();
   const missing: string[] = [];
   const misShaped: ParamMismatchError['misShaped'] = [];
   const used = new Set<string>();
   for (const v of storedState(graph)) {
     if (!v.name.startsWith(GRAPH_PREFIX)) continue;
-    const key = FILE_PREFIX[backbone] + v.name.slice(GRAPH_PREFIX.length);
+    const key = filePrefix + v.name.slice(GRAPH_PREFIX.length);
     const t = state.get(key);
     const expected = torchShape(v.shape);
     if (!t) {

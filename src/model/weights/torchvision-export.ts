@@ -5,14 +5,14 @@ import { writeSafetensors } from './import/safetensors.js';
 import type { TensorMap } from './import/tensor-map.js';
 import type { HostParams } from '../../graph/params.js';
 import type { LoadedWeights } from '../loading/load-weights.js';
+import { backboneRecord } from '../backbones/registry.js';
 import { hwioToOihw } from './torchvision.js';
 
 /** The state dict; `batchesTracked` is what each BN's counter says (the training steps, or 0). */
 export function torchvisionStateDict(w: LoadedWeights, params: HostParams, batchesTracked = 0): TensorMap {
-  if (w.config.backbone === 'mobilenet_v2') {
-    throw new Error(`${w.name}: a TF DeepLab MobileNetV2 has no torchvision counterpart; only torchvision's ResNet and MobileNetV3 DeepLabv3 export to its state dict`);
-  }
-  if (w.config.head === 'mmseg' || w.config.backbone === 'resnet18') {
+  const support = backboneRecord(w.config.backbone).export;
+  if (!support.torchvision) throw new Error(`${w.name}: ${support.why}`);
+  if (w.config.head === 'mmseg') {
     throw new Error(`${w.name}: an mmseg DeepLabv3 has no torchvision counterpart; export it as ONNX, or keep it in our checkpoint format (its weights are mmseg's .pth already)`);
   }
   if (w.config.decoder !== 'none') {

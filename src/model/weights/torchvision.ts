@@ -8,6 +8,8 @@
 // checkParams to report, all at once.
 import type { HostParams } from '../../graph/params.js';
 import { shapeString } from '../../gpu/tensor.js';
+import { backboneRecords } from '../backbones/registry.js';
+import { countIndexed } from '../backbones/state-keys.js';
 import { type BackboneName, type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { RESNET_BLOCKS } from '../networks/resnet.js';
 import type { SourceDType } from './import/tensor-map.js';
@@ -35,21 +37,16 @@ export function assertTorchvisionDeepLab(state: StateDict, what = 'checkpoint'):
   );
 }
 
-/** Which backbone a torchvision DeepLabv3 state dict holds, from its key structure. */
+/** Which backbone a torchvision DeepLabv3 state dict holds: the record whose torchvision recogniser takes it. */
 export function detectTorchvisionBackbone(state: StateDict, what = 'checkpoint'): BackboneName {
   assertTorchvisionDeepLab(state, what);
-  const keys = [...state.keys()];
+  const found = backboneRecords().find((r) => r.weights.torchvision?.holds(state));
+  if (found) return found.name;
   if (state.has('backbone.conv1.weight')) {
     // Blocks in layer3 tell ResNet-50 (6) from ResNet-101 (23).
-    let blocks = 0;
-    for (const k of keys) {
-      const m = /^backbone\.layer3\.(\d+)\./.exec(k);
-      if (m) blocks = Math.max(blocks, Number(m[1]) + 1);
-    }
-    for (const depth of [50, 101] as const) if (RESNET_BLOCKS[depth][2] === blocks) return `resnet${depth}`;
-    throw new Error(`${what}: ResNet backbone with ${blocks} blocks in layer3 is neither resnet50 (6) nor resnet101 (23)`);
+    const blocks = countIndexed(state, 'backbone.layer3.');
+    throw new Error(`${what}: ResNet backbone with ${blocks} blocks in layer3 is neither resnet50 (${RESNET_BLOCKS[50][2]}) nor resnet101 (${RESNET_BLOCKS[101][2]})`);
   }
-  if (keys.some((k) => /^backbone\.\d+\.block\./.test(k))) return 'mobilenet_v3_large';
   throw new Error(`${what}: DeepLabv3 checkpoint with an unrecognised backbone (neither backbone.conv1.* nor backbone.N.block.*)`);
 }
 

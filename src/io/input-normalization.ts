@@ -1,0 +1,48 @@
+// The networks' input normalisations, one record each: what a backbone's reference weights
+// expect of an RGB image. A config names one (DeepLabConfig['normalization'], defaulted by its
+// backbone's record in src/model/backbones/); every place that prepares an input (the model's
+// CPU path, the frame kernel's table, training samples, fine-tuning, ONNX metadata) looks the
+// name up here, so a new normalisation is one entry.
+import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne } from './resize-cpu.js';
+import type { RgbImage } from './rgb-image.js';
+
+export type InputNormalizationName = 'imagenet' | 'minus_one_one';
+
+export interface InputNormalization {
+  name: InputNormalizationName;
+  /** NHWC float32 of an RGB image, bit-identical to the reference pipeline's input. */
+  normalize(img: RgbImage): Float32Array;
+  /** Per-channel (RGB) mean and std on pixels scaled to [0,1]: (x - mean) / std. */
+  mean: [number, number, number];
+  std: [number, number, number];
+  /** The formula in words, for file metadata. */
+  formula: string;
+}
+
+export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormalization> = {
+  imagenet: {
+    name: 'imagenet',
+    normalize: normalizeImagenet,
+    mean: [...IMAGENET_MEAN],
+    std: [...IMAGENET_STD],
+    formula: '(x / 255 - mean) / std per channel',
+  },
+  // TF's x / 127.5 - 1, i.e. mean = std = 0.5 on [0,1].
+  minus_one_one: {
+    name: 'minus_one_one',
+    normalize: normalizeToMinusOneOne,
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.5, 0.5],
+    formula: 'x / 127.5 - 1 (the same as mean = std = 0.5 below)',
+  },
+};
+
+export const INPUT_NORMALIZATION_NAMES = Object.keys(INPUT_NORMALIZATIONS) as InputNormalizationName[];
+
+/** The normalisation of a name; an unknown name is an error naming the known ones. */
+export function inputNormalization(name: string, what = 'input normalization'): InputNormalization {
+  if (!Object.hasOwn(INPUT_NORMALIZATIONS, name)) {
+    throw new Error(`${what}: normalization must be ${INPUT_NORMALIZATION_NAMES.map((n) => `'${n}'`).join(' or ')}, got '${String(name)}'`);
+  }
+  return INPUT_NORMALIZATIONS[name as InputNormalizationName];
+}

@@ -1,0 +1,100 @@
+// A backbone is one record, as an op is one OpDef (src/graph/ops/op-def.ts): how its network is
+// built and which features the heads read, the output strides and config options it takes, the
+// input normalisation its reference weights expect, how each weights source's tensors are
+// recognised as it, whether it exports, and how `describe` groups its layers. The records are
+// kept by name in registry.ts, where a missing one is a compile error; everything that differs
+// by backbone asks the record, never the name.
+import type { GraphBuilder } from '../../graph/builder.js';
+import type { Value } from '../../graph/ir.js';
+import type { InputNormalizationName } from '../../io/input-normalization.js';
+import type { DeepLabConfig, StemName } from '../networks/config-types.js';
+import type { BackboneName } from './names.js';
+
+/** The features the heads read. */
+export interface BackboneFeatures {
+  /** What ASPP reads (the last block's output). */
+  out: Value;
+  /** What the auxiliary FCN head reads. */
+  aux: Value;
+  /** Block4's output ('layer4' of extraOutputs; `out` without cascaded blocks). */
+  layer4: Value;
+  /** The stride-4 features DeepLabv3+'s decoder reads. */
+  lowLevel: Value;
+}
+
+/** What only some builds have: MobileNetV2's width multiplier (read from its weights), training's dropout. */
+export interface BackboneBuildOptions {
+  depthMultiplier: number;
+  dropout?: boolean;
+}
+
+/**
+ * The network: a backbone whose features the shared heads read ('features'), or a whole
+ * network that brings its own head (TF's MobileNetV2 DeepLab), returning the logits at the
+ * output stride.
+ */
+export type BackboneNetwork =
+  | { kind: 'features'; build(b: GraphBuilder, image: Value, cfg: DeepLabConfig, opts: BackboneBuildOptions): BackboneFeatures }
+  | { kind: 'whole'; build(b: GraphBuilder, image: Value, cfg: DeepLabConfig, opts: BackboneBuildOptions): Value };
+
+/** The keys and shapes of a state dict, which is all a source's recogniser reads. */
+export type StateKeys = ReadonlyMap<string, { readonly shape: readonly number[] }>;
+
+/**
+ * How each weights source's tensors are recognised as this backbone. The generic mappings
+ * (src/model/weights/: torchvision.ts, torchvision-classification.ts, mmseg.ts) ask every
+ * record that has their source; a backbone without a source is never matched to its files.
+ * Our own checkpoints name their backbone in their config and take every one.
+ */
+export interface BackboneWeights {
+  /** torchvision's DeepLabv3 state dicts (deeplabv3_*: `backbone.*`, `classifier.*`). */
+  torchvision?: { holds(state: StateKeys): boolean };
+  /**
+   * torchvision's ImageNet classification state dicts, as the backbone of a new DeepLabv3:
+   * `filePrefix` stands for our `backbone.` in the file; `headPrefix` is the classification
+   * head, dropped.
+   */
+  torchvisionClassification?: { holds(state: StateKeys): boolean; filePrefix: string; headPrefix: string };
+  /** mmsegmentation's DeepLabv3 checkpoints (ResNetV1c / V1b backbones, `decode_head.*`). */
+  mmseg?: { holds(state: StateKeys): boolean; /** The decode head's channels. */ headChannels: number };
+  /** TF DeepLab's tensors (TFLite, .npy, zoo checkpoints and graphs): the scope its names start with. */
+  tf?: { scope: string };
+}
+
+/** Whether weights on this backbone export to torchvision's state dict, and why not. */
+export type BackboneExport = { torchvision: true } | { torchvision: false; why: string };
+
+export interface BackboneRecord {
+  name: BackboneName;
+  /** Its name in prose ('ResNet-101'). */
+  title: string;
+  network: BackboneNetwork;
+  /**
+   * The output stride with no atrous convolution for `blocks` blocks; the strides it runs at
+   * are 8, 16, ..., this.
+   */
+  naturalOutputStride(blocks: number): number;
+  /** Whether it takes cascaded blocks (`blocks` 5..7, replicas of block4: paper Sec. 3.2). */
+  cascadedBlocks: boolean;
+  /** Whether a multi-grid other than all ones is accepted (ResNet-18's block4 has two units: no; MobileNets ignore it). */
+  multiGrid: boolean;
+  /** The stems it takes ('v1b' alone on networks that have no choice: the config's default). */
+  stems: readonly StemName[];
+  /** Whether mmseg's heads can sit on it (config `head: 'mmseg'`). */
+  mmsegHead: boolean;
+  /** DeepLabv3+'s decoder with depthwise-separable convolutions (as on MobileNets). */
+  separableDecoder: boolean;
+  /** The input normalisation its reference weights expect (src/io/input-normalization.ts). */
+  normalization: InputNormalizationName;
+  /**
+   * Its reference configuration, over torchvision's (OS 8, ASPP rates 12, 24, 36, image
+   * pooling, 256 channels, torchvision's dilation bookkeeping, half-pixel resizes).
+   */
+  defaults: Partial<Omit<DeepLabConfig, 'backbone' | 'normalization'>>;
+  /** Whether a parameter is the backbone's (the trainer's backbone learning rate reads it). */
+  ownsParam(name: string): boolean;
+  weights: BackboneWeights;
+  export: BackboneExport;
+  /** How `describe` groups the backbone's layers: the first rule matching a layer's name names its group. */
+  describeGroups: readonly [RegExp, (m: RegExpExecArray) => string][];
+}

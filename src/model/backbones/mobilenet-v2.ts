@@ -1,0 +1,27 @@
+// TF DeepLab's MobileNetV2 DeepLabv3 (src/model/networks/mobilenet-v2.ts): a whole network with
+// TF's own head (image pooling and a 1x1 branch, no atrous branches in the released files),
+// inputs in [-1, 1], resizes with align_corners, and TF's names; its width multiplier is read
+// from the weights.
+import { buildTfMobilenetV2DeepLab } from '../networks/mobilenet-v2.js';
+import type { BackboneRecord } from './backbone.js';
+
+export const MOBILENET_V2: BackboneRecord = {
+  name: 'mobilenet_v2',
+  title: "TF's MobileNetV2 DeepLab",
+  network: {
+    kind: 'whole',
+    build: (b, image, cfg, opts) => buildTfMobilenetV2DeepLab(b, image, { ...cfg, depthMultiplier: opts.depthMultiplier, dropout: opts.dropout }),
+  },
+  naturalOutputStride: () => 32,
+  cascadedBlocks: false,
+  multiGrid: true,
+  stems: ['v1b'],
+  mmsegHead: false,
+  separableDecoder: false,
+  normalization: 'minus_one_one',
+  defaults: { asppRates: [], dilationConvention: 'paper', resizeMode: 'align_corners' },
+  ownsParam: (name) => name.startsWith('MobilenetV2/'),
+  weights: { tf: { scope: 'MobilenetV2' } },
+  export: { torchvision: false, why: "a TF DeepLab MobileNetV2 has no torchvision counterpart; only torchvision's ResNet and MobileNetV3 DeepLabv3 export to its state dict" },
+  describeGroups: [[/^MobilenetV2\//, () => 'backbone']],
+};

@@ -1,0 +1,27 @@
+// PyTorch's torch.save files (the zip format, or the legacy pickle stream): torchvision's and
+// mmsegmentation's DeepLabv3 checkpoints, and torchvision's classification networks as a backbone.
+import { isLegacyTorchFile, readTorchCheckpoint } from '../../weights/import/pth.js';
+import { isMmsegDeepLab } from '../../weights/mmseg.js';
+import { mmsegModel } from '../mmseg-model.js';
+import { torchvisionModel } from '../torchvision-model.js';
+import type { WeightFormatRecord } from './format.js';
+
+export const PTH: WeightFormatRecord = {
+  name: 'pth',
+  title: 'PyTorch .pth',
+  extensions: ['.pth', '.pt'],
+  read: {
+    kind: 'file',
+    // A zip's local file header, or the legacy format's pickled magic number.
+    sniff: (bytes) => (bytes.length >= 4 && String.fromCharCode(...bytes.subarray(0, 4)) === 'PK\x03\x04') || isLegacyTorchFile(bytes),
+    tensors: (bytes, source) => readTorchCheckpoint(bytes, source).tensors,
+    load(bytes, { name, source, opts, hints }) {
+      const checkpoint = readTorchCheckpoint(bytes, source);
+      if (isMmsegDeepLab(checkpoint.tensors)) return mmsegModel(name, checkpoint, opts, source, hints);
+      return torchvisionModel(name, checkpoint.tensors, opts);
+    },
+  },
+  mappings: ['torchvision', 'mmseg', 'torchvisionClassification'],
+  page: true,
+  registry: true,
+};
