@@ -92,6 +92,11 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     });
   }
 
+  it('activation: silu as Sigmoid and Mul (opset 17 has no SiLU)', async () => {
+    const g = graphOf(6, 7, 4, (b, x) => b.activation('act', b.conv2d('scale', x, b.param('scale.w', [1, 1, 4, 4]), { bias: b.param('scale.b', [4]) }), 'silu'));
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', 'Sigmoid', 'Mul']);
+  });
+
   it('add, mul, and the squeeze-and-excite mul broadcast over H and W', async () => {
     const g = graphOf(9, 5, 4, (b, x) => {
       const y = b.conv2d('y', x, b.param('y.w', [3, 3, 4, 4]), { padding: 1 });
