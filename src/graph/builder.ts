@@ -6,6 +6,7 @@
 // exists for differentiation; the inference compile fuses it back into the producer.
 import { type Activation } from '../kernels/activation/activation.js';
 import { samePadding } from '../kernels/conv2d/params.js';
+import type { PermuteParams } from '../kernels/layout/permute.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import { shapeString } from '../gpu/tensor.js';
 import type { BatchNormAttrs, ConvAttrs, DType, Graph, Node, NodeOp, Pool2dAttrs, StateRole, Value } from './ir.js';
@@ -217,6 +218,21 @@ export class GraphBuilder {
   /** Left-right mirror. */
   flipWidth(name: string, input: Value): Value {
     return this.single(name, { type: 'flip_w', input });
+  }
+
+  /** The input viewed as `p.view`, its axes reordered by `p.perm`, read as `p.shape` (one copy). */
+  permute(name: string, input: Value, p: PermuteParams): Value {
+    return this.single(name, { type: 'permute', input, attrs: p });
+  }
+
+  /** Output axis i is input axis perm[i]. */
+  transpose(name: string, input: Value, perm: readonly number[]): Value {
+    return this.permute(name, input, { view: input.shape, perm, shape: perm.map((a) => input.shape[a]) });
+  }
+
+  /** The same elements in row-major order, as another shape. */
+  reshape(name: string, input: Value, shape: readonly number[]): Value {
+    return this.permute(name, input, { view: input.shape, perm: input.shape.map((_, i) => i), shape });
   }
 
   softmax(name: string, input: Value): Value {

@@ -19,6 +19,7 @@ import type { Conv2dGradBiasOp, Conv2dGradInputOp, Conv2dGradWeightOp, Conv2dOp 
 import type { ActivationGradOp, ActivationOp, BinaryOp, ScaleOp } from './ops/elementwise.js';
 import type { DropoutOp } from './ops/dropout.js';
 import type { FlipWidthOp } from './ops/flip.js';
+import type { PermuteOp } from './ops/permute.js';
 import type { CastOp } from './ops/cast.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
 import type { SoftmaxCrossEntropyOp } from './ops/loss.js';
@@ -48,6 +49,7 @@ export type NodeOp =
   | ArgmaxOp
   | FoldBnOp
   | FlipWidthOp
+  | PermuteOp
   | Conv2dGradInputOp
   | Conv2dGradWeightOp
   | Conv2dGradBiasOp

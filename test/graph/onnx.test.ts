@@ -97,6 +97,14 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', 'Sigmoid', 'Mul']);
   });
 
+  it('permute: a map unfolded into patch sequences, the tokens transposed, reshaped back into a map', async () => {
+    const g = graphOf(6, 8, 5, (b, x) => {
+      const patches = b.permute('unfold', x, { view: [1, 3, 2, 4, 2, 5], perm: [0, 2, 4, 1, 3, 5], shape: [4, 12, 5] });
+      return b.reshape('map', b.transpose('tokens', patches, [0, 2, 1]), [1, 4, 5, 12]);
+    });
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Transpose', 'Reshape', 'Transpose', 'Reshape', 'Reshape', 'Transpose', 'Reshape', 'Reshape', 'Reshape', 'Transpose']);
+  });
+
   it('add, mul, and the squeeze-and-excite mul broadcast over H and W', async () => {
     const g = graphOf(9, 5, 4, (b, x) => {
       const y = b.conv2d('y', x, b.param('y.w', [3, 3, 4, 4]), { padding: 1 });

@@ -8,6 +8,7 @@ import { conv2dGradBiasOp, conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } fro
 import { activationGradOp, activationOp, addOp, mulOp, scaleOp } from './elementwise.js';
 import { dropoutOp } from './dropout.js';
 import { flipWidthOp } from './flip.js';
+import { permuteOp } from './permute.js';
 import { foldBnOp } from './fold-bn.js';
 import type { OpDef } from './op-def.js';
 
@@ -34,6 +35,7 @@ const OPS: Registry = {
   argmax: argmaxOp,
   fold_bn: foldBnOp,
   flip_w: flipWidthOp,
+  permute: permuteOp,
   // Gradients, loss, optimizer.
   conv2d_grad_input: conv2dGradInputOp,
   conv2d_grad_weight: conv2dGradWeightOp,

@@ -1,0 +1,15 @@
+// The gradient rules of the ops MobileViT adds (permute, softmax, layer norm, batched matmul),
+// as autograd uses them: float64 central differences of a small graph, and the backward graph
+// on the GPU against the CPU interpreter.
+import { expectOpGradients } from './op-gradcheck.js';
+
+describe('graph: gradients of the attention ops', function () {
+  this.timeout(60_000);
+
+  it('permute: unfolding into patches, then a transpose of the tokens', () =>
+    expectOpGradients('permute', (b) => {
+      const x = b.param('x', [1, 4, 6, 3]);
+      const patches = b.permute('unfold', x, { view: [1, 2, 2, 3, 2, 3], perm: [0, 2, 4, 1, 3, 5], shape: [4, 6, 3] });
+      return b.transpose('tokens', patches, [0, 2, 1]);
+    }));
+});
