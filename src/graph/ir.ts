@@ -14,7 +14,7 @@
 // Op records (operands by role, attributes) are defined with their op in src/graph/ops/.
 import type { Shape } from '../gpu/tensor.js';
 import type { BatchNormGradOp, BatchNormOp, BatchNormTrainOp } from './ops/batchnorm.js';
-import type { ArgmaxOp, ChannelSliceOp, ConcatOp, SoftmaxOp } from './ops/channel.js';
+import type { ArgmaxOp, ChannelSliceOp, ConcatOp, SoftmaxGradOp, SoftmaxOp } from './ops/channel.js';
 import type { Conv2dGradBiasOp, Conv2dGradInputOp, Conv2dGradWeightOp, Conv2dOp } from './ops/conv2d.js';
 import type { ActivationGradOp, ActivationOp, BinaryOp, ScaleOp } from './ops/elementwise.js';
 import type { DropoutOp } from './ops/dropout.js';
@@ -46,6 +46,7 @@ export type NodeOp =
   | ResizeArgmaxOp
   | ConcatOp
   | SoftmaxOp
+  | SoftmaxGradOp
   | ArgmaxOp
   | FoldBnOp
   | FlipWidthOp

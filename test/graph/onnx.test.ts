@@ -105,6 +105,14 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     expect(await expectOnnxMatches(g)).to.deep.equal(['Transpose', 'Reshape', 'Transpose', 'Reshape', 'Reshape', 'Transpose', 'Reshape', 'Reshape', 'Reshape', 'Transpose']);
   });
 
+  it('softmax over the channels of a map (axis 1) and over the last axis of tokens', async () => {
+    const g = graphOf(5, 6, 7, (b, x) => {
+      const tokens = b.softmax('keys', b.reshape('tokens', x, [5, 6, 7]));
+      return b.softmax('classes', b.reshape('map', tokens, [1, 5, 6, 7]));
+    });
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Transpose', 'Reshape', 'Reshape', 'Softmax', 'Reshape', 'Reshape', 'Transpose', 'Softmax']);
+  });
+
   it('add, mul, and the squeeze-and-excite mul broadcast over H and W', async () => {
     const g = graphOf(9, 5, 4, (b, x) => {
       const y = b.conv2d('y', x, b.param('y.w', [3, 3, 4, 4]), { padding: 1 });

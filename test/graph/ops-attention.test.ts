@@ -1,6 +1,7 @@
 // The gradient rules of the ops MobileViT adds (permute, softmax, layer norm, batched matmul),
 // as autograd uses them: float64 central differences of a small graph, and the backward graph
 // on the GPU against the CPU interpreter.
+import { randomArray } from '../helpers.js';
 import { expectOpGradients } from './op-gradcheck.js';
 
 describe('graph: gradients of the attention ops', function () {
@@ -12,4 +13,7 @@ describe('graph: gradients of the attention ops', function () {
       const patches = b.permute('unfold', x, { view: [1, 2, 2, 3, 2, 3], perm: [0, 2, 4, 1, 3, 5], shape: [4, 6, 3] });
       return b.transpose('tokens', patches, [0, 2, 1]);
     }));
+
+  it('softmax over the last axis', () =>
+    expectOpGradients('softmax', (b) => b.softmax('weights', b.param('scores', [2, 5, 7])), (_n, n) => randomArray(n, -3, 3)));
 });

@@ -3,7 +3,7 @@
 import type { Node, NodeOp, OpType, Value } from '../ir.js';
 import { castOp } from './cast.js';
 import { batchNormGradOp, batchNormOp, batchNormTrainOp } from './batchnorm.js';
-import { argmaxOp, channelSliceOp, concatOp, softmaxOp } from './channel.js';
+import { argmaxOp, channelSliceOp, concatOp, softmaxGradOp, softmaxOp } from './channel.js';
 import { conv2dGradBiasOp, conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from './conv2d.js';
 import { activationGradOp, activationOp, addOp, mulOp, scaleOp } from './elementwise.js';
 import { dropoutOp } from './dropout.js';
@@ -32,6 +32,7 @@ const OPS: Registry = {
   resize_argmax: resizeArgmaxOp,
   concat: concatOp,
   softmax: softmaxOp,
+  softmax_grad: softmaxGradOp,
   argmax: argmaxOp,
   fold_bn: foldBnOp,
   flip_w: flipWidthOp,
