@@ -181,6 +181,11 @@ export class GraphBuilder {
     return this.activate(name, y, attrs.activation);
   }
 
+  /** Layer normalisation over the last axis, with an affine weight (gamma) and bias (beta). */
+  layerNorm(name: string, input: Value, p: { gamma: Value; beta: Value }, attrs: { eps: number }): Value {
+    return this.single(name, { type: 'layer_norm', input, ...p, attrs: { eps: attrs.eps } });
+  }
+
   addValues(name: string, a: Value, b: Value, activation: Activation = 'none'): Value {
     return this.activate(name, this.single(name, { type: 'add', a, b, attrs: { activation: 'none' } }), activation);
   }

@@ -20,6 +20,7 @@ import type { ActivationGradOp, ActivationOp, BinaryOp, ScaleOp } from './ops/el
 import type { DropoutOp } from './ops/dropout.js';
 import type { FlipWidthOp } from './ops/flip.js';
 import type { PermuteOp } from './ops/permute.js';
+import type { LayerNormGradOp, LayerNormOp } from './ops/layernorm.js';
 import type { CastOp } from './ops/cast.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
 import type { SoftmaxCrossEntropyOp } from './ops/loss.js';
@@ -51,6 +52,8 @@ export type NodeOp =
   | FoldBnOp
   | FlipWidthOp
   | PermuteOp
+  | LayerNormOp
+  | LayerNormGradOp
   | Conv2dGradInputOp
   | Conv2dGradWeightOp
   | Conv2dGradBiasOp

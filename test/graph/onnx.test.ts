@@ -113,6 +113,17 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     expect(await expectOnnxMatches(g)).to.deep.equal(['Transpose', 'Reshape', 'Reshape', 'Softmax', 'Reshape', 'Reshape', 'Transpose', 'Softmax']);
   });
 
+  it('layer norm over the channels of a map, and of tokens', async () => {
+    const g = graphOf(5, 6, 8, (b, x) => {
+      const affine = (name: string) => ({ gamma: b.param(`${name}.weight`, [8]), beta: b.param(`${name}.bias`, [8]) });
+      const map = b.layerNorm('map_norm', x, affine('map_norm'), { eps: 1e-5 });
+      const tokens = b.layerNorm('token_norm', b.reshape('tokens', map, [1, 30, 8]), affine('token_norm'), { eps: 1e-3 });
+      return b.reshape('back', tokens, [1, 5, 6, 8]);
+    });
+    const types = await expectOnnxMatches(g);
+    expect(types.filter((t) => t === 'LayerNormalization')).to.have.length(2);
+  });
+
   it('add, mul, and the squeeze-and-excite mul broadcast over H and W', async () => {
     const g = graphOf(9, 5, 4, (b, x) => {
       const y = b.conv2d('y', x, b.param('y.w', [3, 3, 4, 4]), { padding: 1 });

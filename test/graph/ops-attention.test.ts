@@ -16,4 +16,8 @@ describe('graph: gradients of the attention ops', function () {
 
   it('softmax over the last axis', () =>
     expectOpGradients('softmax', (b) => b.softmax('weights', b.param('scores', [2, 5, 7])), (_n, n) => randomArray(n, -3, 3)));
+
+  it('layer norm: input, weight and bias', () =>
+    expectOpGradients('layer norm', (b) => b.layerNorm('norm', b.param('x', [2, 3, 6]), { gamma: b.param('gamma', [6]), beta: b.param('beta', [6]) }, { eps: 1e-5 }), (name, n) =>
+      randomArray(n, name === 'x' ? -2 : -1.5, 2)));
 });

@@ -9,6 +9,7 @@ import { activationGradOp, activationOp, addOp, mulOp, scaleOp } from './element
 import { dropoutOp } from './dropout.js';
 import { flipWidthOp } from './flip.js';
 import { permuteOp } from './permute.js';
+import { layerNormGradOp, layerNormOp } from './layernorm.js';
 import { foldBnOp } from './fold-bn.js';
 import type { OpDef } from './op-def.js';
 
@@ -37,6 +38,8 @@ const OPS: Registry = {
   fold_bn: foldBnOp,
   flip_w: flipWidthOp,
   permute: permuteOp,
+  layer_norm: layerNormOp,
+  layer_norm_grad: layerNormGradOp,
   // Gradients, loss, optimizer.
   conv2d_grad_input: conv2dGradInputOp,
   conv2d_grad_weight: conv2dGradWeightOp,
