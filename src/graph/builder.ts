@@ -7,6 +7,7 @@
 import { type Activation } from '../kernels/activation/activation.js';
 import { samePadding } from '../kernels/conv2d/params.js';
 import type { PermuteParams } from '../kernels/layout/permute.js';
+import type { MatmulParams } from '../kernels/matmul/matmul.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import { shapeString } from '../gpu/tensor.js';
 import type { BatchNormAttrs, ConvAttrs, DType, Graph, Node, NodeOp, Pool2dAttrs, StateRole, Value } from './ir.js';
@@ -184,6 +185,11 @@ export class GraphBuilder {
   /** Layer normalisation over the last axis, with an affine weight (gamma) and bias (beta). */
   layerNorm(name: string, input: Value, p: { gamma: Value; beta: Value }, attrs: { eps: number }): Value {
     return this.single(name, { type: 'layer_norm', input, ...p, attrs: { eps: attrs.eps } });
+  }
+
+  /** alpha * op(a) op(b) per batch item of rank-3 a and b, op a transpose where asked. */
+  matmul(name: string, a: Value, b: Value, p: Partial<MatmulParams> = {}): Value {
+    return this.single(name, { type: 'matmul', a, b, attrs: { transA: p.transA ?? false, transB: p.transB ?? false, alpha: p.alpha ?? 1 } });
   }
 
   addValues(name: string, a: Value, b: Value, activation: Activation = 'none'): Value {

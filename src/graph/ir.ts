@@ -21,6 +21,7 @@ import type { DropoutOp } from './ops/dropout.js';
 import type { FlipWidthOp } from './ops/flip.js';
 import type { PermuteOp } from './ops/permute.js';
 import type { LayerNormGradOp, LayerNormOp } from './ops/layernorm.js';
+import type { MatmulOp } from './ops/matmul.js';
 import type { CastOp } from './ops/cast.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
 import type { SoftmaxCrossEntropyOp } from './ops/loss.js';
@@ -54,6 +55,7 @@ export type NodeOp =
   | PermuteOp
   | LayerNormOp
   | LayerNormGradOp
+  | MatmulOp
   | Conv2dGradInputOp
   | Conv2dGradWeightOp
   | Conv2dGradBiasOp

@@ -124,6 +124,18 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     expect(types.filter((t) => t === 'LayerNormalization')).to.have.length(2);
   });
 
+  it('matmul: one attention head over the pixels of a map, softmax(Q K^T / sqrt(d)) V', async () => {
+    const g = graphOf(4, 5, 6, (b, x) => {
+      const tokens = b.reshape('tokens', x, [1, 20, 6]);
+      const weights = b.softmax('weights', b.matmul('scores', tokens, tokens, { transB: true, alpha: 1 / Math.sqrt(6) }));
+      const context = b.matmul('context', weights, tokens);
+      const transposed = b.matmul('transposed', context, tokens, { transA: true });
+      return b.reshape('map', b.matmul('back', tokens, transposed), [1, 4, 5, 6]);
+    });
+    const types = await expectOnnxMatches(g);
+    expect(types.filter((t) => t === 'MatMul')).to.have.length(4);
+  });
+
   it('add, mul, and the squeeze-and-excite mul broadcast over H and W', async () => {
     const g = graphOf(9, 5, 4, (b, x) => {
       const y = b.conv2d('y', x, b.param('y.w', [3, 3, 4, 4]), { padding: 1 });

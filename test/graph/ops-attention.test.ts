@@ -20,4 +20,20 @@ describe('graph: gradients of the attention ops', function () {
   it('layer norm: input, weight and bias', () =>
     expectOpGradients('layer norm', (b) => b.layerNorm('norm', b.param('x', [2, 3, 6]), { gamma: b.param('gamma', [6]), beta: b.param('beta', [6]) }, { eps: 1e-5 }), (name, n) =>
       randomArray(n, name === 'x' ? -2 : -1.5, 2)));
+
+  for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
+    it(`matmul${transA ? ', a transposed' : ''}${transB ? ', b transposed' : ''}, scaled`, () =>
+      expectOpGradients('matmul', (b) => {
+        const a = b.param('a', transA ? [2, 4, 3] : [2, 3, 4]);
+        const w = b.param('b', transB ? [2, 5, 4] : [2, 4, 5]);
+        return b.matmul('product', a, w, { transA, transB, alpha: 0.5 });
+      }));
+  }
+
+  it('one attention head: softmax(Q K^T / sqrt(d)) V, every input differentiated', () =>
+    expectOpGradients('attention', (b) => {
+      const [q, k, v] = ['q', 'k', 'v'].map((n) => b.param(n, [2, 5, 3]));
+      const weights = b.softmax('weights', b.matmul('scores', q, k, { transB: true, alpha: 1 / Math.sqrt(3) }));
+      return b.matmul('context', weights, v);
+    }));
 });

@@ -10,6 +10,7 @@ import { dropoutOp } from './dropout.js';
 import { flipWidthOp } from './flip.js';
 import { permuteOp } from './permute.js';
 import { layerNormGradOp, layerNormOp } from './layernorm.js';
+import { matmulOp } from './matmul.js';
 import { foldBnOp } from './fold-bn.js';
 import type { OpDef } from './op-def.js';
 
@@ -40,6 +41,7 @@ const OPS: Registry = {
   permute: permuteOp,
   layer_norm: layerNormOp,
   layer_norm_grad: layerNormGradOp,
+  matmul: matmulOp,
   // Gradients, loss, optimizer.
   conv2d_grad_input: conv2dGradInputOp,
   conv2d_grad_weight: conv2dGradWeightOp,
