@@ -1,0 +1,82 @@
+// MobileViT DeepLabV3 against `transformers` on ../shared/fixtures/hf (random weights written by
+// transformers, float64 references): built from config.json alone, weights read from
+// model.safetensors with our reader, logits within 1e-4 relative.
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { compile } from '../../src/graph/compile.js';
+import { runGraphCpu } from '../../src/graph/cpu-reference.js';
+import { Program } from '../../src/graph/program.js';
+import { permuteCpu } from '../../src/kernels/layout/permute.js';
+import { type MobileVitConfig, buildMobileVitDeepLab, mobileVitConfigFromHub, unfoldingPermute, validateMobileVitConfig } from '../../src/model/networks/mobilevit.js';
+import { readNpy } from '../../src/model/weights/import/npy.js';
+import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
+import { transformersParams } from '../../src/model/weights/transformers.js';
+import { expectClose, expectThrows, numel, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
+
+const DIR = sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small');
+const hubConfig = (): Record<string, unknown> => JSON.parse(readFileSync(`${DIR}/config.json`, 'utf8')) as Record<string, unknown>;
+
+/** An NCHW fixture as NHWC. */
+function nhwcOf(file: string): { data: Float32Array; shape: number[] } {
+  const t = readNpy(`${DIR}/${file}`);
+  const [n, c, h, w] = t.shape;
+  return { data: permuteCpu(t.data, t.shape, { view: t.shape, perm: [0, 2, 3, 1], shape: [n, h, w, c] }), shape: [n, h, w, c] };
+}
+
+describe('model: MobileViT DeepLabV3 (transformers)', () => {
+  it('reads every architectural value from config.json', () => {
+    const cfg = mobileVitConfigFromHub(hubConfig());
+    expect(cfg).to.deep.include({ expandRatio: 2, mlpRatio: 2, numAttentionHeads: 4, patchSize: 2, convKernelSize: 3, outputStride: 16, layerNormEps: 1e-5, qkvBias: true, hiddenAct: 'silu', asppOutChannels: 256, numLabels: 21 });
+    expect(cfg.neckHiddenSizes).to.deep.equal([16, 16, 24, 48, 64, 80, 320]);
+    expect(cfg.hiddenSizes).to.deep.equal([64, 80, 96]);
+    expect(cfg.atrousRates).to.deep.equal([6, 12, 18]);
+  });
+
+  it('refuses configs it cannot build, naming the field', () => {
+    expectThrows(() => mobileVitConfigFromHub({ ...hubConfig(), hidden_sizes: [64, 81, 96] }), 'config.json: MobileViT config: hidden_sizes[1] = 81 is not a multiple of the 4 attention heads');
+    expectThrows(() => mobileVitConfigFromHub({ ...hubConfig(), output_stride: 4 }), 'output_stride must be 8, 16 or 32, got 4');
+    expectThrows(() => mobileVitConfigFromHub({ ...hubConfig(), hidden_act: 'gelu' }), "config.json: hidden_act must be 'silu', got \"gelu\"");
+    expectThrows(() => mobileVitConfigFromHub({ ...hubConfig(), model_type: 'mobilenet_v2' }), "model_type is \"mobilenet_v2\", not 'mobilevit'");
+    const { neck_hidden_sizes: _omitted, ...rest } = hubConfig();
+    expectThrows(() => mobileVitConfigFromHub(rest), 'config.json: neck_hidden_sizes must be a list of integers, got undefined');
+    const cfg = mobileVitConfigFromHub(hubConfig());
+    expectThrows(() => validateMobileVitConfig({ ...cfg, convKernelSize: 4 } as MobileVitConfig), 'conv_kernel_size must be an odd positive integer, got 4');
+    expectThrows(() => unfoldingPermute([1, 5, 4, 3], 2), 'unfolding: 5x4 is not a multiple of the 2x2 patch');
+  });
+
+  it('declares exactly the checkpoint\'s parameters (safetensors, our layouts), 1.85 M of them', () => {
+    const cfg = mobileVitConfigFromHub(hubConfig());
+    const graph = buildMobileVitDeepLab(cfg, { height: 96, width: 128 });
+    const params = transformersParams(readSafetensors(`${DIR}/model.safetensors`).tensors);
+    const declared = new Map(graph.state.map((v) => [v.name, v.shape]));
+    expect([...params.keys()].filter((k) => !declared.has(k)), 'in the checkpoint, not the graph').to.deep.equal([]);
+    expect([...declared.keys()].filter((k) => !params.has(k)), 'in the graph, not the checkpoint').to.deep.equal([]);
+    for (const [name, shape] of declared) expect(params.get(name)!.shape, name).to.deep.equal(shape);
+    const trainable = graph.state.filter((v) => v.role === 'param').reduce((s, v) => s + numel(v.shape), 0);
+    expect(trainable / 1e6).to.be.closeTo(1.85, 0.005);
+  });
+
+  describe('logits against transformers (float64 reference) @slow', function () {
+    this.timeout(600_000);
+    const cfg = (): MobileVitConfig => mobileVitConfigFromHub(hubConfig());
+
+    it('96x128 crop of 2007_000033: GPU and CPU interpreter within 1e-4 of transformers', async () => {
+      const params = transformersParams(readSafetensors(`${DIR}/model.safetensors`).tensors);
+      const image = nhwcOf('pixel_values_96x128.npy');
+      const ref = nhwcOf('seed1_96x128_logits.npy');
+      const graph = buildMobileVitDeepLab(cfg(), { height: 96, width: 128 }, { extraOutputs: true });
+      const compiled = compile(graph, { mode: 'inference' });
+      const cpu = runGraphCpu(compiled, params, { image: image.data }).get('logits_raw')!;
+      expect(cpu.length).to.equal(ref.data.length);
+      expectClose(cpu, ref.data, 'CPU interpreter logits');
+      const program = await Program.create(await testContext(), compiled, params);
+      try {
+        const out = await program.run({ image: image.data });
+        expectClose(out.get('logits_raw')!, ref.data, 'GPU logits');
+      } finally {
+        program.dispose();
+      }
+    });
+  });
+});
