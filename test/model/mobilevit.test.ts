@@ -7,6 +7,7 @@ import { compile } from '../../src/graph/compile.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import { Program } from '../../src/graph/program.js';
 import { permuteCpu } from '../../src/kernels/layout/permute.js';
+import { describeGraph } from '../../src/model/analysis/describe.js';
 import { type MobileVitConfig, buildMobileVitDeepLab, mobileVitConfigFromHub, unfoldingPermute, validateMobileVitConfig } from '../../src/model/networks/mobilevit.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
@@ -56,6 +57,24 @@ describe('model: MobileViT DeepLabV3 (transformers)', () => {
     for (const [name, shape] of declared) expect(params.get(name)!.shape, name).to.deep.equal(shape);
     const trainable = graph.state.filter((v) => v.role === 'param').reduce((s, v) => s + numel(v.shape), 0);
     expect(trainable / 1e6).to.be.closeTo(1.85, 0.005);
+  });
+
+  it('describe counts the attention products with the convolutions, each once', () => {
+    const graph = buildMobileVitDeepLab(mobileVitConfigFromHub(hubConfig()), { height: 96, width: 128 });
+    const d = describeGraph(graph);
+    let convMacs = 0;
+    let productMacs = 0;
+    for (const n of graph.nodes) {
+      const [out] = n.outputs;
+      if (n.op.type === 'conv2d') convMacs += numel(out.shape) * n.op.weight.shape[0] * n.op.weight.shape[1] * n.op.weight.shape[2];
+      if (n.op.type === 'matmul') productMacs += numel(out.shape) * (n.op.attrs.transA ? n.op.a.shape[1] : n.op.a.shape[2]);
+    }
+    // 9 transformer layers, two products each.
+    expect(graph.nodes.filter((n) => n.op.type === 'matmul')).to.have.length(18);
+    expect(productMacs).to.be.greaterThan(0);
+    expect(d.totals.macs).to.equal(convMacs + productMacs);
+    expect(d.totals.flops).to.equal(2 * d.totals.macs + d.totals.otherFlops);
+    expect(d.totals.trainableParams).to.equal(graph.state.filter((v) => v.role === 'param').reduce((s, v) => s + numel(v.shape), 0));
   });
 
   describe('whole network @slow', function () {
