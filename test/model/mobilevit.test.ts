@@ -4,6 +4,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { compile } from '../../src/graph/compile.js';
+import { lowerToOnnx, onnxModelOf } from '../../src/graph/onnx/lower.js';
+import { decodeModel, encodeModel } from '../../src/graph/onnx/proto.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import { Program } from '../../src/graph/program.js';
 import { permuteCpu } from '../../src/kernels/layout/permute.js';
@@ -13,6 +15,7 @@ import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { transformersParams } from '../../src/model/weights/transformers.js';
 import { expectClose, expectThrows, numel, testContext } from '../helpers.js';
+import { runOnnx } from '../onnx-runtime.js';
 import { randomParams } from './random-params.js';
 import { sharedPath } from '../shared.js';
 
@@ -97,6 +100,19 @@ describe('model: MobileViT DeepLabV3 (transformers)', () => {
       } finally {
         program.dispose();
       }
+    });
+
+    it('exported to ONNX, onnxruntime gives transformers\' logits within 1e-4', async () => {
+      const params = transformersParams(readSafetensors(`${DIR}/model.safetensors`).tensors);
+      const graph = buildMobileVitDeepLab(cfg(), { height: 96, width: 128 }, { extraOutputs: true });
+      const bytes = encodeModel(onnxModelOf(lowerToOnnx(graph, params, 'mobilevit')));
+      const ops = new Set(decodeModel(bytes).graph.node.map((n) => n.op_type));
+      for (const op of ['LayerNormalization', 'MatMul', 'Softmax', 'Sigmoid', 'Transpose', 'Reshape']) expect(ops.has(op), op).to.equal(true);
+      const pixels = readNpy(`${DIR}/pixel_values_96x128.npy`);
+      const out = await runOnnx(bytes, { image: { dims: pixels.shape, data: pixels.data } });
+      const ref = readNpy(`${DIR}/seed1_96x128_logits.npy`);
+      expect(out.get('logits_raw')!.dims).to.deep.equal(ref.shape);
+      expectClose(out.get('logits_raw')!.data, ref.data, 'onnxruntime logits');
     });
 
     // No transformers reference here: the GPU against the CPU interpreter, on configs and
