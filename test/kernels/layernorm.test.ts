@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { roundToHalf } from '../../src/gpu/half.js';
-import { createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
-import { layerNormCpu, layerNormGradCpu, layerNormScratchShape, prepareLayerNorm, prepareLayerNormGrad } from '../../src/kernels/layernorm/layernorm.js';
+import { type GpuTensor, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
+import { layerNorm, layerNormCpu, layerNormGradCpu, layerNormScratchShape, prepareLayerNorm, prepareLayerNormGrad } from '../../src/kernels/layernorm/layernorm.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { FP16_TOLERANCE, expectClose, expectThrows, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
@@ -63,6 +63,23 @@ describe('kernel: layer norm', () => {
       expectClose(got, roundToHalf(layerNormCpu(x, shape, g, b, { eps: 1e-5 })), 'layer norm f16', FP16_TOLERANCE);
     } finally {
       for (const t of [...tensors, out]) t.dispose();
+    }
+  });
+
+  it('layerNorm convenience call allocates the output', async () => {
+    const ctx = await testContext();
+    const shape = [3, 10, 24];
+    const x = randomArray(numel(shape), -2, 2);
+    const g = randomArray(24, -2, 2);
+    const b = randomArray(24);
+    const tensors = [uploadTensor(ctx, x, shape), uploadTensor(ctx, g, [24]), uploadTensor(ctx, b, [24])];
+    let out: GpuTensor | undefined;
+    try {
+      out = await layerNorm(ctx, tensors[0], tensors[1], tensors[2], { eps: 1e-3 });
+      expect(out.shape).to.deep.equal(shape);
+      expectClose(await readTensor(ctx, out), layerNormCpu(f64(x), shape, f64(g), f64(b), { eps: 1e-3 }), 'layerNorm()');
+    } finally {
+      for (const t of [...tensors, out]) t?.dispose();
     }
   });
 
