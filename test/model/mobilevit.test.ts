@@ -9,6 +9,8 @@ import { decodeModel, encodeModel } from '../../src/graph/onnx/proto.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import { Program } from '../../src/graph/program.js';
 import { permuteCpu } from '../../src/kernels/layout/permute.js';
+import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
+import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
 import { describeGraph } from '../../src/model/analysis/describe.js';
 import { type MobileVitConfig, buildMobileVitDeepLab, mobileVitConfigFromHub, unfoldingPermute, validateMobileVitConfig } from '../../src/model/networks/mobilevit.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
@@ -113,6 +115,28 @@ describe('model: MobileViT DeepLabV3 (transformers)', () => {
       const ref = readNpy(`${DIR}/seed1_96x128_logits.npy`);
       expect(out.get('logits_raw')!.dims).to.deep.equal(ref.shape);
       expectClose(out.get('logits_raw')!.data, ref.data, 'onnxruntime logits');
+    });
+
+    it("the hub's 512x512 input (the processor's crop of the whole image): labels as post_process_semantic_segmentation gives them", async () => {
+      const params = transformersParams(readSafetensors(`${DIR}/model.safetensors`).tensors);
+      const image = nhwcOf('pipeline_2007_000033_pixel_values.npy');
+      const [, height, width] = image.shape;
+      const program = await Program.create(await testContext(), compile(buildMobileVitDeepLab(cfg(), { height, width }, { extraOutputs: true }), { mode: 'inference' }), params);
+      try {
+        const raw = (await program.run({ image: image.data })).get('logits_raw')! as Float32Array;
+        // post_process_semantic_segmentation: the logits resized to the image (bilinear,
+        // align_corners=False), then the arg max.
+        const ref = readNpy(`${DIR}/seed1_pipeline_2007_000033_labels.npy`);
+        const [outH, outW] = ref.shape;
+        const rawShape = [1, height / 16, width / 16, cfg().numLabels];
+        const labels = argmaxCpu(resizeBilinearCpu(raw, rawShape, { outH, outW, mode: 'half_pixel' }), [1, outH, outW, rawShape[3]]);
+        let same = 0;
+        for (let i = 0; i < labels.length; i++) if (labels[i] === ref.data[i]) same++;
+        console.log(`      (${labels.length - same} of ${labels.length} pixels differ from transformers')`);
+        expect(same / labels.length, `${labels.length - same} of ${labels.length} pixels differ`).to.be.at.least(0.999);
+      } finally {
+        program.dispose();
+      }
     });
 
     it('half precision: the f16 program differs from f32 by f16 rounding only', async function () {
