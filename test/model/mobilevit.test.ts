@@ -64,6 +64,18 @@ describe('model: MobileViT DeepLabV3 (transformers)', () => {
     expect(trainable / 1e6).to.be.closeTo(1.85, 0.005);
   });
 
+  it("training builds transformers' two head dropouts (after ASPP, then channel-wise), inference none", () => {
+    const cfg = mobileVitConfigFromHub(hubConfig());
+    const dropouts = (dropout: boolean) => buildMobileVitDeepLab(cfg, { height: 64, width: 64 }, { dropout }).nodes.filter((n) => n.op.type === 'dropout');
+    expect(dropouts(false)).to.have.length(0);
+    const training = dropouts(true);
+    expect(training.map((n) => n.op.type === 'dropout' && [n.name, n.op.attrs.p, n.op.attrs.channelwise ?? false])).to.deep.equal([
+      ['segmentation_head.aspp.project.3', 0.1, false],
+      ['segmentation_head.dropout', 0.1, true],
+    ]);
+    expectThrows(() => buildMobileVitDeepLab(cfg, { height: 0, width: 64 }), 'buildMobileVitDeepLab: height must be a positive integer, got 0');
+  });
+
   it('describe counts the attention products with the convolutions, each once', () => {
     const graph = buildMobileVitDeepLab(mobileVitConfigFromHub(hubConfig()), { height: 96, width: 128 });
     const d = describeGraph(graph);
