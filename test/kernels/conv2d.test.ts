@@ -10,7 +10,12 @@ import { depthwiseAlgorithm } from '../../src/kernels/conv2d/depthwise/depthwise
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
 import type { AdapterClass } from '../../src/kernels/candidates.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits, matrixConfigName } from '../../src/gpu/kernel-limits.js';
-import { type GemmVariant, defaultGemmVariant, gemmCandidates, gemmVariantName, gemmVariantProblem, matrixCandidates, parseGemmVariant } from '../../src/kernels/conv2d/gemm/variants.js';
+import { gemmCandidates } from '../../src/kernels/conv2d/gemm/candidates.js';
+import { defaultGemmVariant } from '../../src/kernels/conv2d/gemm/defaults.js';
+import { matrixCandidates } from '../../src/kernels/conv2d/gemm/matrix.js';
+import { gemmVariantName, parseGemmVariant } from '../../src/kernels/conv2d/gemm/names.js';
+import type { GemmVariant } from '../../src/kernels/conv2d/gemm/types.js';
+import { gemmVariantProblem } from '../../src/kernels/conv2d/gemm/validity.js';
 import { depthwiseCandidates, depthwiseVariantName } from '../../src/kernels/conv2d/depthwise/depthwise.js';
 import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
 import { type WinogradVariant, parseWinogradVariant, winogradCandidates, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
