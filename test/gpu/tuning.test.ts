@@ -16,7 +16,7 @@ import { tuneGraph } from '../../src/graph/tune.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileTuneStore } from '../../src/gpu/tune-store.js';
 import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
-import { CONV2D_SPACE_VERSION, conv2dChoice, conv2dShapeKey, conv2dSpace, convLayer } from '../../src/kernels/conv2d/conv2d.js';
+import { conv2dChoice, conv2dShapeKey, conv2dSpace, conv2dSpaceVersion, convLayer } from '../../src/kernels/conv2d/conv2d.js';
 import { convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
 import { convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
 import { backwardChannels, backwardVariant } from '../../src/kernels/conv2d-backward/conv2d-backward.js';
@@ -127,7 +127,7 @@ describe('kernel tuning: the tuner and programs', function () {
         expect(t.entry.timed, `${t.shape}: every candidate timed`).to.equal(names.length);
         expect(names).to.include(t.entry.variant);
         expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
-        expect(t.entry.checksum).to.equal(candidateChecksum(CONV2D_SPACE_VERSION, names));
+        expect(t.entry.checksum).to.equal(candidateChecksum(conv2dSpaceVersion(), names));
         // What a program now runs for this layer is the stored choice, not the class default.
         expect(convChoiceName(conv2dChoice(ctx, layer))).to.equal(t.entry.variant);
       }

@@ -30,7 +30,7 @@ import { expectRank, expectShape } from '../checks.js';
 import { windowUniforms } from '../conv2d/algorithm.js';
 import type { Conv2dParams } from '../conv2d/params.js';
 import { prepareChunkSum } from '../reduce/reduce.js';
-import { type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, tunableLayer } from '../tuning.js';
+import { type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, sourcesVersion, tunableLayer } from '../tuning.js';
 import { BIAS_GRAD, type Geometry, INPUT_GRAD, WEIGHT_GRAD, geometry } from './geometry.js';
 import { type BackwardKernel, type BackwardVariant, backwardCandidates, backwardVariantName } from './variants.js';
 
@@ -67,9 +67,6 @@ function describe(p: Conv2dParams, g: Geometry): string {
 /** Workgroup size of the one-element-per-invocation entry points. */
 const SCALAR_WG = 64;
 
-/** The backward GEMMs' candidate spaces (variants.ts); bump when their tiling changes. */
-export const BACKWARD_SPACE_VERSION = 1;
-
 /** The tuning store's name of each backward kernel family. */
 export const BACKWARD_TUNE_KERNEL: Record<BackwardKernel, string> = { input_grad: 'conv2d_input_grad', weight_grad: 'conv2d_weight_grad' };
 
@@ -82,7 +79,7 @@ export function backwardChannels(kernel: BackwardKernel, g: { cin: number; cout:
 export function backwardSpace(ctx: GpuContext, kernel: BackwardKernel, g: Geometry, p: Conv2dParams): LayerSpace<BackwardVariant> {
   const shape = `m${pixelBucket(g.N * g.OH * g.OW)}.ci${g.cin}.co${g.cout}.k${g.KH}x${g.KW}.s${p.strideH}.d${p.dilationH}`;
   const variants = backwardCandidates(kernel, backwardChannels(kernel, g), adapterClass(ctx), ctx.kernelLimits);
-  return layerSpace(BACKWARD_TUNE_KERNEL[kernel], BACKWARD_SPACE_VERSION, shape, variants.map((v) => ({ name: backwardVariantName(v), variant: v })));
+  return layerSpace(BACKWARD_TUNE_KERNEL[kernel], sourcesVersion([`conv2d_${kernel}.wgsl`, `conv2d_${kernel}_subgroup.wgsl`]), shape, variants.map((v) => ({ name: backwardVariantName(v), variant: v })));
 }
 
 /**

@@ -49,6 +49,8 @@ export interface EpilogueSlots {
 export interface ConvAlgorithm<V> {
   /** Its name, the prefix of its candidates' names ('gemm/r16c8l8k1'). */
   readonly id: string;
+  /** Every WGSL file its variants compile: the family's space version is their hash (a test checks the list is whole). */
+  readonly shaders: readonly string[];
   /** Its valid variants for the layer, its default for the layer's adapter class first; none where it cannot run the layer. */
   variants(layer: ConvLayer): V[];
   /** A short stable name for a variant (the tuning store keeps choices by it). */

@@ -86,6 +86,17 @@ function splitKDispatches(
 
 export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
   id: 'gemm',
+  shaders: [
+    'conv2d_gemm.wgsl',
+    'conv2d_gemm_subgroup.wgsl',
+    'conv2d_gemm_tiled.wgsl',
+    'conv2d_gemm_tiled_vec4.wgsl',
+    'conv2d_gemm_matrix.wgsl',
+    'conv2d_gemm_matrix_emulated.wgsl',
+    'conv2d_gemm_unrolled.wgsl',
+    'conv2d_gemm_unrolled_subgroup.wgsl',
+    'conv2d_splitk_reduce.wgsl',
+  ],
   variants: ({ g, p, cls, limits }) => (p.groups === 1 ? gemmCandidates(g, cls, limits) : []),
   name: gemmVariantName,
   // Half-precision programs run on the adapter's f16 subgroup matrices (tensor cores) where it
