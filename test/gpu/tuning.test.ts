@@ -19,10 +19,10 @@ import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, t
 import { conv2dChoice, conv2dShapeKey, conv2dSpace, conv2dSpaceVersion, convLayer } from '../../src/kernels/conv2d/conv2d.js';
 import { convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
 import { convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
-import { backwardChannels, backwardVariant } from '../../src/kernels/conv2d-backward/conv2d-backward.js';
+
 import { differentiate } from '../../src/graph/autograd.js';
 import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize/resize.js';
-import { backwardCandidates, parseBackwardVariant } from '../../src/kernels/conv2d-backward/variants.js';
+import { backwardCandidates, backwardChannels, backwardVariant, parseBackwardVariant } from '../../src/kernels/conv2d-backward/space.js';
 import { expectClose, expectRejects, numel, randomArray, testContext } from '../helpers.js';
 
 const IDENTITY: AdapterIdentity = { vendor: 'v', architecture: 'a', device: 'd', description: 'test adapter', host: 'cpu x2' };

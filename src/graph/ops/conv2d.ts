@@ -5,7 +5,9 @@ import { shapeString } from '../../gpu/tensor.js';
 import { conv2dSpecs, conv2dTunable, prepareConv2d } from '../../kernels/conv2d/conv2d.js';
 import { type Conv2dParams, conv2dOutputShape } from '../../kernels/conv2d/params.js';
 import { conv2dCpu } from '../../kernels/conv2d/reference.js';
-import { conv2dBackwardTunable, conv2dBiasGradSpec, conv2dInputGradSpec, conv2dWeightGradScratchShape, conv2dWeightGradSpec, prepareConv2dBiasGrad, prepareConv2dInputGrad, prepareConv2dWeightGrad } from '../../kernels/conv2d-backward/conv2d-backward.js';
+import { conv2dBiasGradSpec, prepareConv2dBiasGrad } from '../../kernels/conv2d-backward/bias-grad/bias-grad.js';
+import { conv2dInputGradSpec, conv2dInputGradTunable, prepareConv2dInputGrad } from '../../kernels/conv2d-backward/input-grad/input-grad.js';
+import { conv2dWeightGradScratchShape, conv2dWeightGradSpec, conv2dWeightGradTunable, prepareConv2dWeightGrad } from '../../kernels/conv2d-backward/weight-grad/weight-grad.js';
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../kernels/conv2d-backward/reference.js';
 import { chunkSumSpec } from '../../kernels/reduce/reduce.js';
 import { HWIO_TO_OIHW, fusedEpilogueError } from '../onnx/emitter.js';
@@ -120,7 +122,7 @@ export const conv2dGradInputOp: OpDef<Conv2dGradInputOp> = {
     conv2dInputGradCpu(read(op.dy) as Float32Array, op.dy.shape, read(op.weight) as Float32Array, op.weight.shape, op.attrs.inputShape, op.attrs),
   ],
   cost: (op) => ({ macs: 0, flops: 2 * convMacs(op.attrs.inputShape, op.weight.shape, op.attrs) }),
-  tunable: (op, ctx) => conv2dBackwardTunable(ctx, 'input_grad', op.attrs.inputShape, op.weight.shape, op.attrs),
+  tunable: (op, ctx) => conv2dInputGradTunable(ctx, op.attrs.inputShape, op.weight.shape, op.attrs),
 };
 
 export const conv2dGradWeightOp: OpDef<Conv2dGradWeightOp> = {
@@ -148,7 +150,7 @@ export const conv2dGradWeightOp: OpDef<Conv2dGradWeightOp> = {
     new Float32Array(0),
   ],
   cost: (op) => ({ macs: 0, flops: 2 * convMacs(op.x.shape, op.attrs.weightShape, op.attrs) }),
-  tunable: (op, ctx) => conv2dBackwardTunable(ctx, 'weight_grad', op.x.shape, op.attrs.weightShape, op.attrs),
+  tunable: (op, ctx) => conv2dWeightGradTunable(ctx, op.x.shape, op.attrs.weightShape, op.attrs),
 };
 
 export const conv2dGradBiasOp: OpDef<Conv2dGradBiasOp> = {
