@@ -90,6 +90,11 @@ export interface Conv2dWeightGradOperands {
   scratch?: GpuTensor;
 }
 
+/** The groups == 1 variant a layer runs on `ctx` (undefined for grouped layers, which have one kernel): chosen once, where it is lowered. */
+export function conv2dWeightGradVariant(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): BackwardVariant | undefined {
+  return p.groups === 1 ? backwardVariant(ctx, 'weight_grad', backwardGeometry(WEIGHT_GRAD, inputShape, weightShape, p), p) : undefined;
+}
+
 /** `variant`: the groups == 1 kernel's (default: the context's choice, backwardVariant). */
 export function conv2dWeightGradSpec(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, variant?: BackwardVariant): KernelSpec {
   const g = backwardGeometry(WEIGHT_GRAD, inputShape, weightShape, p);
