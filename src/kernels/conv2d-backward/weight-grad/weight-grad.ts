@@ -19,7 +19,7 @@ import { type BackwardVariant, backwardLayer, backwardSpace, backwardVariant } f
 // conv2d_weight_grad.wgsl `main`: one tap and RK input channels per workgroup, CN output channels per lane.
 const WG_RK = 8;
 const WG_CN = 4;
-// The lanes the split below is sized for: the default's (variants.ts), whatever variant
+// The lanes the split below is sized for: the default's (../space.ts), whatever variant
 // runs, so the scratch shape (a graph value, planned before any kernel is chosen) depends on the
 // shapes alone.
 const splitLanes = (cout: number) => lanesFor(cout, WG_CN, 32);
