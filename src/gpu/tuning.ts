@@ -60,8 +60,8 @@ export function fnv1a(text: string, seed = 0x811c9dc5): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** Changes when the candidate space or the shader behind it does: old choices then go unused. */
-export function candidateChecksum(version: number, names: readonly string[]): string {
+/** Changes when the candidate space or the shaders behind it do (`version`: see `sourcesVersion`): old choices then go unused. */
+export function candidateChecksum(version: string, names: readonly string[]): string {
   const text = `${version}:${names.join(',')}`;
   return fnv1a(text) + fnv1a(text, 0x01234567);
 }

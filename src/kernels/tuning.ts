@@ -1,7 +1,8 @@
 // Kernel families with choices describe them the same way, so one tuner times them all and one
 // rule picks what runs:
 //  - a layer's `LayerSpace`: the family's name in the tuning store, the layer's shape key, its
-//    valid candidates (the adapter class's default first) and a checksum of their names;
+//    valid candidates (the adapter class's default first) and a checksum of their names and of
+//    the WGSL the space compiles (`sourcesVersion`), so an edited kernel's old choices go unused;
 //  - `chosenCandidate`: what a program runs, the candidate measured fastest on this adapter for
 //    this shape (src/gpu/tuning.ts stores it) if it is still a candidate, else the default;
 //  - a `TunableLayer` (what an op definition's `tunable` returns, src/graph/tune.ts times it):
@@ -9,7 +10,8 @@
 import type { GpuContext } from '../gpu/context.js';
 import type { Dispatch } from '../gpu/dispatch.js';
 import type { GpuTensor } from '../gpu/tensor.js';
-import { candidateChecksum } from '../gpu/tuning.js';
+import { loadShader } from '../gpu/shader-source.js';
+import { candidateChecksum, fnv1a } from '../gpu/tuning.js';
 
 export interface Candidate<V> {
   /** A short stable name: the tuning store keeps choices by it. */
@@ -28,7 +30,27 @@ export interface LayerSpace<V> {
   checksum: string;
 }
 
-export function layerSpace<V>(kernel: string, version: number, shape: string, candidates: Candidate<V>[]): LayerSpace<V> {
+const versions = new Map<string, string>();
+
+/**
+ * A candidate space's version: a hash of the WGSL its kernels compile (each with its includes
+ * expanded), so editing a kernel makes the choices stored for it unused rather than wrong. Worked
+ * out once per list of shaders, when first asked. `load` gives a shader's expanded source (tests
+ * pass their own; then nothing is kept).
+ */
+export function sourcesVersion(shaders: readonly string[], load: (name: string) => string = loadShader): string {
+  const key = shaders.join('\n');
+  let version = load === loadShader ? versions.get(key) : undefined;
+  if (version === undefined) {
+    const text = shaders.map((name) => `${name}\n${load(name)}`).join('\n');
+    version = fnv1a(text) + fnv1a(text, 0x01234567);
+    if (load === loadShader) versions.set(key, version);
+  }
+  return version;
+}
+
+/** `version`: the space's `sourcesVersion`. */
+export function layerSpace<V>(kernel: string, version: string, shape: string, candidates: Candidate<V>[]): LayerSpace<V> {
   if (!candidates.length) throw new Error(`${kernel}: no candidate can run the layer ${shape}`);
   return { kernel, shape, candidates, checksum: candidateChecksum(version, candidates.map((c) => c.name)) };
 }

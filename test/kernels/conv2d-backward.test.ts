@@ -3,11 +3,14 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { type Conv2dParams, conv2dOutputShape, convGeometry, convParams, samePadding } from '../../src/kernels/conv2d/params.js';
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
-import { type BackwardVariant, backwardCandidates, backwardVariantName, backwardVariantProblem, defaultBackwardVariant, parseBackwardVariant } from '../../src/kernels/conv2d-backward/variants.js';
-import { type Conv2dWeightGradOptions, backwardChannels, conv2dBiasGrad, conv2dInputGrad, conv2dWeightGrad, conv2dWeightGradScratchShape, prepareConv2dBiasGrad, prepareConv2dInputGrad, prepareConv2dWeightGrad } from '../../src/kernels/conv2d-backward/conv2d-backward.js';
+import { type BackwardVariant, backwardCandidates, backwardSpace, backwardVariantName, backwardVariantProblem, defaultBackwardVariant, parseBackwardVariant } from '../../src/kernels/conv2d-backward/space.js';
+import { conv2dBiasGrad, prepareConv2dBiasGrad } from '../../src/kernels/conv2d-backward/bias-grad/bias-grad.js';
+import { conv2dInputGrad, prepareConv2dInputGrad } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
+import { type Conv2dWeightGradOptions, conv2dWeightGrad, conv2dWeightGradScratchShape, prepareConv2dWeightGrad } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../src/kernels/conv2d-backward/reference.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, expectRejects, expectThrows, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
+import { everyCandidate } from './every-candidate.js';
 
 /** A convolution case: NHWC input shape, kernel size, output channels and (partial) params. */
 interface Case {
@@ -186,26 +189,19 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
     it(`dX, dW without subgroups: ${c.name}`, () => withKernelOption('subgroups', false, () => checkGpu(c, { dx: true, dw: true })));
   }
 
-  // Tuning may change only speed: every candidate of both classes' spaces (lanes, plain or
+  // Tuning may change only speed: every candidate of every adapter class's space (lanes, plain or
   // sharing through subgroups) against the CPU reference.
   for (const c of [GPU_CASES[1], GPU_CASES[3], GPU_CASES[7]]) {
     it(`dX and dW, every candidate a tuner may choose: ${c.name}`, async () => {
       const ctx = await testContext();
       const { p, weightShape } = shapesOf(c);
       const g = convGeometry(c.input, weightShape, p);
-      let ran = 0;
       for (const kernel of ['input_grad', 'weight_grad'] as const) {
-        const seen = new Set<string>();
-        const channels = backwardChannels(kernel, g);
-        const candidates = [...backwardCandidates(kernel, channels, 'software', ctx.kernelLimits), ...backwardCandidates(kernel, channels, 'gpu', ctx.kernelLimits)]
-          .filter((v) => !seen.has(backwardVariantName(v)) && !!seen.add(backwardVariantName(v)));
-        if (ctx.kernelLimits.subgroupSize) expect(candidates.some((v) => v.subgroups) && candidates.some((v) => !v.subgroups), 'both paths').to.equal(true);
-        for (const variant of candidates) {
-          await checkGpu(c, kernel === 'input_grad' ? { dx: true, variant } : { dw: true, variant });
-          ran++;
-        }
+        const ran = await everyCandidate((cls) => backwardSpace(kernel, { g, p, cls, limits: ctx.kernelLimits }), (variant) =>
+          checkGpu(c, kernel === 'input_grad' ? { dx: true, variant } : { dw: true, variant }),
+        );
+        if (ctx.kernelLimits.subgroupSize) expect(ran.some((x) => x.variant.subgroups) && ran.some((x) => !x.variant.subgroups), 'both paths').to.equal(true);
       }
-      console.log(`      (${ran} candidates)`);
     });
   }
 

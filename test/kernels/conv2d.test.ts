@@ -3,22 +3,27 @@ import { disposeDispatch, runOnce } from '../../src/gpu/dispatch.js';
 import { GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { ACTIVATIONS, type Activation } from '../../src/kernels/activation/activation.js';
 import { type Conv2dParams, conv2dFlops, conv2dOutputShape, type ConvGeometry, convGeometry, convParams, samePadding, symmetricPadding } from '../../src/kernels/conv2d/params.js';
-import { conv2d, conv2dChoice, conv2dSpace, convLayer, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
-import { type ConvChoice, type ConvLayer, type EpilogueSlots, convChoice } from '../../src/kernels/conv2d/algorithm.js';
+import { CONV2D_ALGORITHMS, conv2d, conv2dChoice, conv2dSpace, convLayer, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
+import { type ConvChoice, type ConvLayer, type EpilogueSlots, convChoice, convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
-import { depthwiseAlgorithm } from '../../src/kernels/conv2d/depthwise/depthwise.js';
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
 import type { AdapterClass } from '../../src/kernels/candidates.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits, matrixConfigName } from '../../src/gpu/kernel-limits.js';
-import { type GemmVariant, defaultGemmVariant, gemmCandidates, gemmVariantName, gemmVariantProblem, matrixCandidates, parseGemmVariant } from '../../src/kernels/conv2d/gemm/variants.js';
-import { depthwiseCandidates, depthwiseVariantName } from '../../src/kernels/conv2d/depthwise/depthwise.js';
+import { gemmCandidates } from '../../src/kernels/conv2d/gemm/candidates.js';
+import { defaultGemmVariant } from '../../src/kernels/conv2d/gemm/defaults.js';
+import { matrixCandidates } from '../../src/kernels/conv2d/gemm/matrix.js';
+import { gemmVariantName, parseGemmVariant } from '../../src/kernels/conv2d/gemm/names.js';
+import type { GemmVariant } from '../../src/kernels/conv2d/gemm/types.js';
+import { gemmVariantProblem } from '../../src/kernels/conv2d/gemm/validity.js';
+import type { DepthwiseVariant } from '../../src/kernels/conv2d/depthwise/depthwise.js';
 import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
-import { type WinogradVariant, parseWinogradVariant, winogradCandidates, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
+import { type WinogradVariant, parseWinogradVariant, runsWinograd, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
 import { create } from 'webgpu';
 import { GpuContext } from '../../src/gpu/context.js';
 import { PipelineCache, kernelKey } from '../../src/gpu/pipeline-cache.js';
 import { checkMatrixConfigs } from '../../src/kernels/conv2d/gemm/matrix-check.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
+import { ADAPTER_CLASSES, everyCandidate } from './every-candidate.js';
 
 /** Limits as a GPU reports them (specs do not depend on them but for the candidates offered). */
 const GPU_LIMITS: KernelLimits = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024 };
@@ -481,36 +486,91 @@ describe('kernel: conv2d', () => {
   });
 });
 
-describe('kernel: conv2d GEMM, every candidate a tuner may choose, on every adapter class', () => {
-  // Tuning may change only speed: each candidate of each class's space (software tiles, GPU
-  // tiles with wide workgroups and split-K) runs here on lavapipe against the CPU reference,
-  // with poisoned outputs and sizes off every tile.
+describe('kernel: conv2d, every candidate of every algorithm a tuner may choose, on every adapter class', () => {
+  // Each case runs every variant of every algorithm that can run it (everyCandidate), on every
+  // adapter class's space, against the CPU reference with poisoned outputs and sizes off every
+  // tile: the GEMM's software tiles, GPU tiles with wide workgroups and split-K and SwiftShader's
+  // written-out kernels; Winograd's tile sizes and GEMMs; the depthwise tiles; the direct kernel.
+  // The cases share epilogues where they can, so candidates reuse compiled pipelines.
+  const same = (r: number) => ({ dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r });
   const cases: Case[] = [
-    { input: [1, 9, 7, 13], kernel: [3, 3], cout: 11, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+    // One group, 3x3 stride 1: the GEMM and Winograd (map sizes odd and even, not multiples of 2
+    // or 4 tiles; channels off the lanes and subgroups).
+    { input: [1, 9, 7, 13], kernel: [3, 3], cout: 11, p: same(1) },
+    { input: [2, 7, 10, 20], kernel: [3, 3], cout: 19, p: { activation: 'relu' }, bias: true, scale: true }, // padding 0, batch 2
+    { input: [1, 11, 13, 37], kernel: [3, 3], cout: 70, p: { ...same(1), activation: 'relu6' }, bias: true, scale: true, residual: true },
+    { input: [1, 6, 5, 16], kernel: [3, 3], cout: 24, p: { padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'hardswish' }, scale: true },
+    // The dilated grid: outputs rate apart in phases, partial tiles in each.
+    { input: [1, 13, 11, 9], kernel: [3, 3], cout: 24, p: same(2), residual: true },
+    { input: [2, 10, 9, 8], kernel: [3, 3], cout: 16, p: { ...same(3), dilationW: 1, padLeft: 1, padRight: 1, activation: 'relu' }, bias: true, scale: true },
+    { input: [1, 11, 9, 70], kernel: [3, 3], cout: 45, p: { ...same(6), activation: 'relu' }, scale: true, bias: true },
+    // One group, not Winograd's: 1x1 (pointwise), M = 1 (image pooling), stride 2; channel
+    // counts that are multiples of 4 (vec4 staging), off every tile otherwise.
     { input: [2, 6, 5, 37], kernel: [1, 1], cout: 133, p: {}, bias: true, scale: true, residual: true },
-    { input: [1, 11, 9, 70], kernel: [3, 3], cout: 45, p: { dilationH: 6, dilationW: 6, padTop: 6, padBottom: 6, padLeft: 6, padRight: 6, activation: 'relu' }, scale: true, bias: true },
-    { input: [1, 1, 1, 300], kernel: [1, 1], cout: 67, p: { activation: 'relu6' }, bias: true }, // M = 1: image pooling
-    // Channel counts that are multiples of 4 (vec4 staging), off every tile otherwise.
-    { input: [1, 9, 11, 36], kernel: [3, 3], cout: 44, p: { strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }, residual: true },
+    { input: [1, 1, 1, 300], kernel: [1, 1], cout: 67, p: { activation: 'relu6' }, bias: true, scale: true, residual: true },
+    { input: [1, 9, 11, 36], kernel: [3, 3], cout: 44, p: { strideH: 2, strideW: 2, ...same(1) }, residual: true },
     { input: [2, 5, 6, 256], kernel: [1, 1], cout: 68, p: { activation: 'relu' }, bias: true, scale: true },
+    // Depthwise: the depthwise tiles (looped and written out) and the direct kernel.
+    { input: [1, 9, 7, 20], kernel: [3, 3], cout: 20, p: { groups: 20, ...same(1) }, bias: true },
+    // Stride 2 at rate 3: window step 2, outputs 3 apart (partial phases and tiles).
+    { input: [1, 17, 19, 8], kernel: [3, 3], cout: 8, p: { groups: 8, strideH: 2, strideW: 2, ...same(3) }, residual: true },
+    { input: [2, 11, 10, 68], kernel: [3, 3], cout: 68, p: { groups: 68, strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'relu6' }, scale: true },
+    { input: [1, 13, 12, 36], kernel: [5, 5], cout: 36, p: { groups: 36, ...same(4), activation: 'relu' }, residual: true },
+    // The whole epilogue at once (the written-out kernels read it from a uniform).
+    { input: [1, 10, 9, 12], kernel: [3, 3], cout: 12, p: { groups: 12, ...same(1), activation: 'hardswish' }, bias: true, scale: true, residual: true },
   ];
+  const weightOf = (c: Case): Shape => [c.kernel[0], c.kernel[1], c.input[3] / (c.p.groups ?? 1), c.cout];
+
+  it('gives every algorithm at least one case, and each algorithm names every WGSL file its candidates compile', async () => {
+    const ctx = await testContext();
+    const ran = new Set<string>();
+    for (const c of cases) {
+      for (const cls of ADAPTER_CLASSES) {
+        const layer = { ...layerOf(c.input, weightOf(c), convParams(c.p), cls), limits: ctx.kernelLimits };
+        for (const { variant: choice } of conv2dSpace(layer).candidates) {
+          ran.add(choice.algorithm.id);
+          const has = { bias: !!c.bias, scale: !!c.scale, residual: !!c.residual };
+          for (const spec of choice.algorithm.specs(layer, has, choice.variant)) {
+            expect(choice.algorithm.shaders, `${convChoiceName(choice)}: the space version hashes what it compiles`).to.include(spec.shader);
+          }
+        }
+      }
+    }
+    expect([...ran].sort()).to.deep.equal(CONV2D_ALGORITHMS.map((a) => a.id).sort());
+  });
+
   for (const c of cases) {
-    it(`${c.kernel.join('x')} ${c.input.join('x')} -> ${c.cout}: every candidate matches the CPU reference`, async () => {
+    it(`${c.kernel.join('x')} ${c.input.join('x')} -> ${c.cout} ${JSON.stringify(c.p)}: every candidate matches the CPU reference`, async () => {
       const ctx = await testContext();
-      const g = convGeometry(c.input, [c.kernel[0], c.kernel[1], c.input[3], c.cout], convParams(c.p));
-            const seen = new Set<string>();
-      const candidates = (['software', 'swiftshader', 'gpu'] as const).flatMap((cls) => gemmCandidates(g, cls, ctx.kernelLimits)).filter((v) => !seen.has(gemmVariantName(v)) && seen.add(gemmVariantName(v)));
-      // The unrolled kernel, with and without subgroup broadcasts (lavapipe's subgroups are 8 wide).
-      expect(candidates.filter((v) => v.kind === 'unrolled').map((v) => v.kind === 'unrolled' && v.subgroups), 'unrolled tiles').to.include.members([true, false]);
-      expect(candidates.some((v) => v.splits > 1) || g.cin < 64, 'split-K candidates where the channels allow').to.equal(true);
-      // Lavapipe has fixed 8-wide subgroups: the subgroup kernel's candidates run here too.
-      if (ctx.kernelLimits.subgroupSize) expect(candidates.some((v) => v.kind === 'subgroup'), 'subgroup candidates').to.equal(true);
-      const vec4 = candidates.filter((v) => v.kind === 'tiled' && v.vec4);
-      expect(vec4.length > 0, 'vec4 staging exactly where the channels are multiples of 4').to.equal(g.cin % 4 === 0 && g.cout % 4 === 0);
-      if (vec4.length) expect(vec4.some((v) => v.splits > 1) || g.cin < 64, 'vec4 split-K').to.equal(true);
-      const data = { input: randomArray(numel(c.input)), weight: randomArray(g.KH * g.KW * g.cin * g.cout) };
-      for (const v of candidates) await check(c, data, convChoice(gemmAlgorithm, v), gemmVariantName(v));
-      console.log(`      (${candidates.length} candidates)`);
+      const p = convParams(c.p);
+      const g = convGeometry(c.input, weightOf(c), p);
+      const data = { input: randomArray(numel(c.input)), weight: randomArray(numel(weightOf(c))) };
+      const ran = await everyCandidate((cls) => conv2dSpace({ ...layerOf(c.input, weightOf(c), p, cls), limits: ctx.kernelLimits }), (choice, name) => check(c, data, choice, name));
+      const of = (id: string) => ran.filter((x) => x.variant.algorithm.id === id).map((x) => x.variant.variant);
+      const gemm = of('gemm') as GemmVariant[];
+      if (gemm.length) {
+        // The unrolled kernel, with and without subgroup broadcasts (lavapipe's subgroups are 8 wide).
+        expect(gemm.filter((v) => v.kind === 'unrolled').map((v) => v.kind === 'unrolled' && v.subgroups), 'unrolled tiles').to.include.members([true, false]);
+        expect(gemm.some((v) => v.splits > 1) || g.cin < 64, 'split-K candidates where the channels allow').to.equal(true);
+        // Lavapipe has fixed 8-wide subgroups: the subgroup kernel's candidates run here too.
+        if (ctx.kernelLimits.subgroupSize) expect(gemm.some((v) => v.kind === 'subgroup'), 'subgroup candidates').to.equal(true);
+        const vec4 = gemm.filter((v) => v.kind === 'tiled' && v.vec4);
+        expect(vec4.length > 0, 'vec4 staging exactly where the channels are multiples of 4').to.equal(g.cin % 4 === 0 && g.cout % 4 === 0);
+        if (vec4.length) expect(vec4.some((v) => v.splits > 1) || g.cin < 64, 'vec4 split-K').to.equal(true);
+      }
+      const winograd = of('winograd') as WinogradVariant[];
+      expect(winograd.length > 0, 'Winograd on 3x3 stride-1 layers of one group').to.equal(runsWinograd({ g, p }));
+      if (winograd.length) {
+        expect(new Set(winograd.map((v) => v.tile)), 'both tile sizes').to.deep.equal(new Set([2, 4]));
+        expect(new Set(winograd.map((v) => v.unrolled)), 'the GEMM looped and written out').to.deep.equal(new Set([false, true]));
+        // Lavapipe has fixed 8-wide subgroups: the subgroup GEMMs run here too.
+        if (ctx.kernelLimits.subgroupSize) expect(new Set(winograd.map((v) => v.subgroups)), 'with and without subgroups').to.deep.equal(new Set([false, true]));
+      }
+      const depthwise = of('depthwise') as DepthwiseVariant[];
+      if (depthwise.length) {
+        expect(depthwise.length, 'tiles per workgroup (and lanes, where the channels fill them) vary').to.be.at.least(5);
+        expect(depthwise.some((v) => v.unrolled), 'unrolled tiles').to.equal(true);
+      }
     });
   }
 });
@@ -650,64 +710,7 @@ describe('kernel: conv2d GEMM on subgroup matrices (the built-ins emulated on la
   });
 });
 
-describe('kernel: conv2d depthwise tiles (looped and unrolled), every candidate a tuner may choose on both adapter classes', () => {
-  const same = (r: number) => ({ dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r });
-  const cases: Case[] = [
-    { input: [1, 9, 7, 20], kernel: [3, 3], cout: 20, p: { groups: 20, ...same(1) }, bias: true },
-    // Stride 2 at rate 3: window step 2, outputs 3 apart (partial phases and tiles).
-    { input: [1, 17, 19, 8], kernel: [3, 3], cout: 8, p: { groups: 8, strideH: 2, strideW: 2, ...same(3) }, residual: true },
-    { input: [2, 11, 10, 68], kernel: [3, 3], cout: 68, p: { groups: 68, strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'relu6' }, scale: true, residual: false },
-    { input: [1, 13, 12, 36], kernel: [5, 5], cout: 36, p: { groups: 36, ...same(4), activation: 'relu' }, residual: true },
-    // The whole epilogue at once (the unrolled kernel reads it from a uniform).
-    { input: [1, 10, 9, 12], kernel: [3, 3], cout: 12, p: { groups: 12, ...same(1), activation: 'hardswish' }, bias: true, scale: true, residual: true },
-  ];
-  for (const c of cases) {
-    it(`${c.kernel.join('x')} ${c.input.join('x')} groups ${c.p.groups}: every candidate matches the CPU reference`, async () => {
-      const ctx = await testContext();
-      const layer = layerOf(c.input, [c.kernel[0], c.kernel[1], 1, c.cout], convParams(c.p));
-      const max = ctx.limits.maxComputeInvocationsPerWorkgroup;
-      const seen = new Set<string>();
-      const candidates = [...depthwiseCandidates(layer, 'swiftshader', max), ...depthwiseCandidates(layer, 'gpu', max)].filter((v) => !seen.has(depthwiseVariantName(v)) && seen.add(depthwiseVariantName(v)));
-      expect(candidates.length, 'tiles per workgroup (and lanes, where the channels fill them) vary').to.be.at.least(5);
-      expect(candidates.some((v) => v.unrolled), 'unrolled tiles').to.equal(true);
-      const data = { input: randomArray(numel(c.input)), weight: randomArray(c.kernel[0] * c.kernel[1] * c.cout) };
-      for (const v of candidates) await check(c, data, convChoice(depthwiseAlgorithm, v), depthwiseVariantName(v));
-      console.log(`      (${candidates.length} candidates)`);
-    });
-  }
-});
-
-describe('kernel: conv2d Winograd F(2x2, 3x3) and F(4x4, 3x3), every candidate a tuner may choose, on every adapter class', () => {
-  // Each candidate of each class's space (both tile sizes; the GEMM looped and written out, with
-  // and without subgroups) runs here on lavapipe against the CPU reference, with poisoned
-  // outputs and sizes off every tile (map sizes odd and even, not multiples of 2 or 4 tiles;
-  // channels off the lanes and subgroups).
-  const same = (r: number) => ({ dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r });
-  const cases: Case[] = [
-    { input: [1, 9, 7, 13], kernel: [3, 3], cout: 11, p: same(1) },
-    { input: [2, 7, 10, 20], kernel: [3, 3], cout: 19, p: { activation: 'relu' }, bias: true }, // padding 0, batch 2
-    { input: [1, 11, 13, 37], kernel: [3, 3], cout: 70, p: { ...same(1), activation: 'relu6' }, bias: true, scale: true, residual: true },
-    { input: [1, 6, 5, 16], kernel: [3, 3], cout: 24, p: { padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'hardswish' }, scale: true },
-    // The dilated grid: outputs rate apart in phases, partial tiles in each.
-    { input: [1, 13, 11, 9], kernel: [3, 3], cout: 24, p: same(2), residual: true },
-    { input: [2, 10, 9, 8], kernel: [3, 3], cout: 16, p: { ...same(3), dilationW: 1, padLeft: 1, padRight: 1 }, bias: true },
-  ];
-  for (const c of cases) {
-    it(`${c.input.join('x')} -> ${c.cout} ${JSON.stringify(c.p)}: every candidate matches the CPU reference`, async () => {
-      const ctx = await testContext();
-      const layer = { ...layerOf(c.input, [3, 3, c.input[3], c.cout], convParams(c.p)), limits: ctx.kernelLimits };
-      const seen = new Set<string>();
-      const candidates = (['software', 'swiftshader', 'gpu'] as const).flatMap((cls) => winogradCandidates(layer, cls, ctx.kernelLimits)).filter((v) => !seen.has(winogradVariantName(v)) && seen.add(winogradVariantName(v)));
-      expect(new Set(candidates.map((v) => v.tile)), 'both tile sizes').to.deep.equal(new Set([2, 4]));
-      expect(new Set(candidates.map((v) => v.unrolled)), 'the GEMM looped and written out').to.deep.equal(new Set([false, true]));
-      // Lavapipe has fixed 8-wide subgroups: the subgroup GEMMs run here too.
-      if (ctx.kernelLimits.subgroupSize) expect(new Set(candidates.map((v) => v.subgroups)), 'with and without subgroups').to.deep.equal(new Set([false, true]));
-      const data = { input: randomArray(numel(c.input)), weight: randomArray(9 * c.input[3] * c.cout) };
-      for (const v of candidates) await check(c, data, convChoice(winogradAlgorithm, v), winogradVariantName(v));
-      console.log(`      (${candidates.length} candidates)`);
-    });
-  }
-
+describe('kernel: conv2d Winograd F(2x2, 3x3) and F(4x4, 3x3)', () => {
   it('is offered for 3x3 stride-1 layers of one group (rates below the map size) only, after the GEMM (never a default), and names round-trip', async () => {
     const ctx = await testContext();
     const space = (input: Shape, weight: Shape, p: Partial<Conv2dParams>) => conv2dSpace({ ...layerOf(input, weight, convParams(p)), limits: ctx.kernelLimits }).candidates.map((x) => x.name);

@@ -11,7 +11,8 @@ import { type Conv2dParams, conv2dOutputShape, convGeometry, convParams } from '
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
 import { prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits } from '../../src/gpu/kernel-limits.js';
-import { gemmVariantName, matrixCandidates } from '../../src/kernels/conv2d/gemm/variants.js';
+import { matrixCandidates } from '../../src/kernels/conv2d/gemm/matrix.js';
+import { gemmVariantName } from '../../src/kernels/conv2d/gemm/names.js';
 import { convChoice } from '../../src/kernels/conv2d/algorithm.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';

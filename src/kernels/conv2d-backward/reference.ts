@@ -2,16 +2,16 @@
 // the oracles the backward kernels and the autograd's gradient checks compare against.
 import { type Shape, numel } from '../../gpu/tensor.js';
 import { expectRank } from '../checks.js';
-import type { Conv2dParams } from '../conv2d/params.js';
+import type { Conv2dParams, ConvGeometry } from '../conv2d/params.js';
 import { type FloatArray, zerosLike } from '../cpu-arrays.js';
-import { BIAS_GRAD, type Geometry, INPUT_GRAD, WEIGHT_GRAD, expectLength, geometry } from './geometry.js';
+import { BIAS_GRAD, INPUT_GRAD, WEIGHT_GRAD, backwardGeometry, expectLength } from './geometry.js';
 
 /**
  * Visits every (output element, tap, input channel) product of the forward convolution that
  * reads a real (non-padding) input element: `visit(inputIndex, weightIndex, outputIndex)`.
  * The CPU references below are this loop with the products scattered the other way.
  */
-function forEachProduct(g: Geometry, p: Conv2dParams, visit: (x: number, w: number, y: number) => void): void {
+function forEachProduct(g: ConvGeometry, p: Conv2dParams, visit: (x: number, w: number, y: number) => void): void {
   const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup, coutPerGroup } = g;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -49,7 +49,7 @@ export function conv2dInputGradCpu<T extends FloatArray>(
   inputShape: Shape,
   p: Conv2dParams,
 ): T {
-  const g = geometry(INPUT_GRAD, inputShape, weightShape, p, dOutShape);
+  const g = backwardGeometry(INPUT_GRAD, inputShape, weightShape, p, dOutShape);
   expectLength(INPUT_GRAD, 'dOut', dOut, numel(dOutShape));
   expectLength(INPUT_GRAD, 'weight', weight, numel(weightShape));
   const acc = new Float64Array(numel(inputShape));
@@ -73,7 +73,7 @@ export function conv2dWeightGradCpu<T extends FloatArray>(
   weightShape: Shape,
   p: Conv2dParams,
 ): T {
-  const g = geometry(WEIGHT_GRAD, inputShape, weightShape, p, dOutShape);
+  const g = backwardGeometry(WEIGHT_GRAD, inputShape, weightShape, p, dOutShape);
   expectLength(WEIGHT_GRAD, 'input', input, numel(inputShape));
   expectLength(WEIGHT_GRAD, 'dOut', dOut, numel(dOutShape));
   const acc = new Float64Array(numel(weightShape));

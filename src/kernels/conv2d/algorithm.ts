@@ -8,6 +8,7 @@
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch, Grid, Uniforms } from '../../gpu/dispatch.js';
 import type { KernelLimits } from '../../gpu/kernel-limits.js';
+import type { KernelOptions } from '../../gpu/kernel-options.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, shapeString } from '../../gpu/tensor.js';
 import { activationCode } from '../activation/activation.js';
@@ -49,6 +50,8 @@ export interface EpilogueSlots {
 export interface ConvAlgorithm<V> {
   /** Its name, the prefix of its candidates' names ('gemm/r16c8l8k1'). */
   readonly id: string;
+  /** Every WGSL file its variants compile: the family's space version is their hash (a test checks the list is whole). */
+  readonly shaders: readonly string[];
   /** Its valid variants for the layer, its default for the layer's adapter class first; none where it cannot run the layer. */
   variants(layer: ConvLayer): V[];
   /** A short stable name for a variant (the tuning store keeps choices by it). */
@@ -58,7 +61,7 @@ export interface ConvAlgorithm<V> {
   /** Whether `v` can run the layer (a stored choice may not suit another precision). */
   fits?(v: V, layer: ConvLayer): boolean;
   /** A chosen variant adjusted to the context's kernel options (split-K modes). */
-  settle?(v: V, layer: ConvLayer, options: GpuContext['kernelOptions']): V;
+  settle?(v: V, layer: ConvLayer, options: KernelOptions): V;
   /** The kernels the layer compiles with `v`. */
   specs(layer: ConvLayer, has: EpilogueSlots, v: V): KernelSpec[];
   /** The dispatches of the layer with `v`, on operands prepareConv2d has checked. */

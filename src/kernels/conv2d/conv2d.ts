@@ -1,7 +1,7 @@
 // The forward convolution family: NHWC activations, HWIO weights, any kernel size, stride,
 // padding, dilation and groups, with a fused epilogue
 //   out = activation(acc * scale[co] + bias[co] + residual[n, oh, ow, co]).
-// Several algorithms can compute a layer (ALGORITHMS, each in its folder): the implicit GEMM
+// Several algorithms can compute a layer (CONV2D_ALGORITHMS, each in its folder): the implicit GEMM
 // (groups == 1), Winograd F(2x2, 3x3) and F(4x4, 3x3) (3x3, stride 1, groups == 1), the
 // depthwise vec4 tiles, and the direct kernel for any grouping. A layer's candidates are every
 // variant of every algorithm that can run it; a program runs the one measured fastest on the
@@ -14,7 +14,7 @@ import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, checkBindable, shapeString } from '../../gpu/tensor.js';
 import { adapterClass, pixelBucket } from '../candidates.js';
 import { expectShape } from '../checks.js';
-import { type Candidate, type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, tunableLayer } from '../tuning.js';
+import { type Candidate, type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, sourcesVersion, tunableLayer } from '../tuning.js';
 import { type ConvAlgorithm, type ConvChoice, type ConvLayer, type Conv2dOperands, type EpilogueSlots, convChoice, convChoiceName, convLabel } from './algorithm.js';
 import { depthwiseAlgorithm } from './depthwise/depthwise.js';
 import { directAlgorithm } from './direct/direct.js';
@@ -26,11 +26,15 @@ import { type Conv2dExtras, type Conv2dParams, conv2dOutputShape, convGeometry, 
  * The algorithms, in the order their defaults are preferred: the first that can run a layer gives
  * its default. Winograd (3x3 stride 1) follows the GEMM: it runs only where tuning measured it faster.
  */
-const ALGORITHMS: readonly ConvAlgorithm<unknown>[] = [gemmAlgorithm, winogradAlgorithm, depthwiseAlgorithm, directAlgorithm] as unknown as ConvAlgorithm<unknown>[];
+export const CONV2D_ALGORITHMS: readonly ConvAlgorithm<unknown>[] = [gemmAlgorithm, winogradAlgorithm, depthwiseAlgorithm, directAlgorithm] as unknown as ConvAlgorithm<unknown>[];
 
-/** The tuning store's name of the family; bump the version when a candidate space or the kernels behind it change. */
+/** The tuning store's name of the family. */
 export const CONV2D_TUNE_KERNEL = 'conv2d';
-export const CONV2D_SPACE_VERSION = 1;
+
+/** The family's space version: a hash of every algorithm's WGSL (an edited kernel's stored choices go unused). */
+export function conv2dSpaceVersion(): string {
+  return sourcesVersion(CONV2D_ALGORITHMS.flatMap((a) => a.shaders));
+}
 
 /** A layer as the algorithms see it on `ctx`, in a program whose tensors are `dtype`. */
 export function convLayer(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, dtype: 'f32' | 'f16' = 'f32'): ConvLayer {
@@ -45,13 +49,13 @@ export function conv2dShapeKey({ g, p }: Pick<ConvLayer, 'g' | 'p'>): string {
 /** Every variant of every algorithm that can run the layer, the preferred algorithm's default first. */
 export function conv2dSpace(layer: ConvLayer): LayerSpace<ConvChoice> {
   const candidates: Candidate<ConvChoice>[] = [];
-  for (const algorithm of ALGORITHMS) {
+  for (const algorithm of CONV2D_ALGORITHMS) {
     for (const variant of algorithm.variants(layer)) {
       const choice = convChoice(algorithm, variant);
       candidates.push({ name: convChoiceName(choice), variant: choice });
     }
   }
-  return layerSpace(CONV2D_TUNE_KERNEL, CONV2D_SPACE_VERSION, conv2dShapeKey(layer), candidates);
+  return layerSpace(CONV2D_TUNE_KERNEL, conv2dSpaceVersion(), conv2dShapeKey(layer), candidates);
 }
 
 /**
@@ -62,7 +66,7 @@ export function conv2dSpace(layer: ConvLayer): LayerSpace<ConvChoice> {
  */
 export function conv2dChoice(ctx: GpuContext, layer: ConvLayer): ConvChoice {
   let choice: ConvChoice | undefined;
-  for (const algorithm of ALGORITHMS) {
+  for (const algorithm of CONV2D_ALGORITHMS) {
     const preferred = algorithm.preferred?.(layer);
     if (preferred !== undefined) {
       choice = convChoice(algorithm, preferred);
@@ -78,11 +82,14 @@ export function conv2dChoice(ctx: GpuContext, layer: ConvLayer): ConvChoice {
   return algorithm.settle ? { algorithm, variant: algorithm.settle(variant, layer, ctx.kernelOptions) } : choice;
 }
 
-/** The kernels a conv compiles on `ctx` (in a program whose tensors are `dtype`). */
-export function conv2dSpecs(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, has: EpilogueSlots, dtype: 'f32' | 'f16' = 'f32'): KernelSpec[] {
+/**
+ * What a conv layer runs on `ctx` (in a program whose tensors are `dtype`), chosen once where it
+ * is lowered: the choice, to pass to prepareConv2d, and the kernels it compiles.
+ */
+export function conv2dLowering(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, has: EpilogueSlots, dtype: 'f32' | 'f16' = 'f32'): { choice: ConvChoice; specs: KernelSpec[] } {
   const layer = convLayer(ctx, inputShape, weightShape, p, dtype);
-  const { algorithm, variant } = conv2dChoice(ctx, layer);
-  return algorithm.specs(layer, has, variant);
+  const choice = conv2dChoice(ctx, layer);
+  return { choice, specs: choice.algorithm.specs(layer, has, choice.variant) };
 }
 
 /**

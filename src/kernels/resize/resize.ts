@@ -7,7 +7,7 @@ import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../../gpu/tensor.js';
 import { expectPositiveInt, expectRank, expectShape } from '../checks.js';
 import { pixelBucket } from '../candidates.js';
-import { type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, tunableLayer } from '../tuning.js';
+import { type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, sourcesVersion, tunableLayer } from '../tuning.js';
 
 /**
  * Source coordinate of output index d (in = input size, out = output size):
@@ -78,8 +78,6 @@ export type ResizeLayout = 'element' | 'pixel';
 /** The candidates, in the order a tuner times them after the default. */
 export const RESIZE_LAYOUTS: readonly ResizeLayout[] = ['element', 'pixel'];
 
-/** The resize candidate space; bump when it changes. */
-export const RESIZE_SPACE_VERSION = 1;
 
 /** The tuning store's name of the resize kernel family. */
 export const RESIZE_TUNE_KERNEL = 'resize_bilinear';
@@ -98,7 +96,7 @@ export function resizeShapeKey(inputShape: Shape, p: ResizeParams): string {
 export function resizeSpace(ctx: GpuContext, inputShape: Shape, p: ResizeParams): LayerSpace<ResizeLayout> {
   const first = defaultResizeLayout(ctx.isSoftware);
   const layouts = [first, ...RESIZE_LAYOUTS.filter((l) => l !== first)];
-  return layerSpace(RESIZE_TUNE_KERNEL, RESIZE_SPACE_VERSION, resizeShapeKey(inputShape, p), layouts.map((l) => ({ name: l, variant: l })));
+  return layerSpace(RESIZE_TUNE_KERNEL, sourcesVersion(['resize_bilinear.wgsl']), resizeShapeKey(inputShape, p), layouts.map((l) => ({ name: l, variant: l })));
 }
 
 /** The layout a resize runs on `ctx`: the one measured fastest for its shape on this adapter, else its class's default. */

@@ -117,6 +117,7 @@ function axisTiles(outSize: number, stride: number, dilation: number, tile: numb
 
 export const depthwiseAlgorithm: ConvAlgorithm<DepthwiseVariant> = {
   id: 'depthwise',
+  shaders: ['conv2d_depthwise.wgsl', 'conv2d_depthwise_unrolled.wgsl'],
   variants: (layer) => (runsDepthwise(layer) ? depthwiseCandidates(layer, layer.cls, layer.limits.maxComputeInvocationsPerWorkgroup) : []),
   name: depthwiseVariantName,
   specs({ g, p }, has, v) {

@@ -18,6 +18,7 @@ const runs = ({ p }: ConvLayer) => p.groups > 1;
 
 export const directAlgorithm: ConvAlgorithm<DirectVariant> = {
   id: 'direct',
+  shaders: ['conv2d_direct.wgsl'],
   variants: (layer) => (runs(layer) ? [{ lanes: lanesFor(layer.g.cout, 1, 64) }] : []),
   name: (v) => `l${v.lanes}`,
   specs({ g, p }, has, v) {

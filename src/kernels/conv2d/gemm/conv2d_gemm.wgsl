@@ -5,13 +5,11 @@
 // A is never materialised: each element is read from the input with the stride / pad /
 // dilation (atrous rate) arithmetic, taps falling into the padding read 0.
 //
-// Register tiling: a workgroup owns R output pixels and WG * CN output channels; each
-// invocation keeps an R x CN block of accumulators (chosen per adapter and layer shape:
-// src/kernels/conv2d-variants.ts, tuned by src/graph/tune.ts). Channel j of a lane is
-// co = base + j * WG + lane, so neighbouring lanes read neighbouring weights (coalesced).
-// All lanes of a workgroup share the same pixels, so the input index arithmetic and the
-// input loads are workgroup-uniform: on GPUs they are broadcast reads, and on CPU drivers
-// that run lanes as SIMD (lavapipe) they stay scalar instead of becoming per-lane gathers. Measured on lavapipe this layout runs ~4x faster than a 64x64 tile staged
+// Register tiling (gemm_register_tile.wgsl): a workgroup owns R output pixels and WG * CN output
+// channels; each invocation keeps an R x CN block of accumulators (chosen per adapter and layer
+// shape: src/kernels/conv2d/gemm/candidates.ts, tuned by src/graph/tune.ts). All lanes of a
+// workgroup share the same pixels, so the input index arithmetic and the input loads are
+// workgroup-uniform. Measured on lavapipe this layout runs ~4x faster than a 64x64 tile staged
 // through workgroup memory (barriers and divergent shared-memory reads dominate there).
 //
 // With SUBGROUPS defined (conv2d_gemm_subgroup.wgsl) the input operand is shared through
@@ -32,15 +30,19 @@ override WG: u32 = 32u;
 // reductions (ASPP at output stride 16, image pooling), which otherwise leave a GPU idle.
 override SPLIT_K: u32 = 0u;
 
-// The register tile, chosen per adapter (src/kernels/conv2d-variants.ts): R output pixels per workgroup,
-// CN output channels per invocation. Arrays are sized for the largest tile; a smaller one
-// leaves the rest unused (indices are constant once the loops unroll).
+// The register tile: R output pixels per workgroup, CN output channels per invocation. Arrays
+// are sized for the largest tile (R_MAX x CN_MAX); a smaller one leaves the rest unused (indices
+// are constant once the loops unroll).
 override R: u32 = 8u;
 override CN: u32 = 4u;
-const R_MAX: u32 = 16u;
-const CN_MAX: u32 = 8u;
 
 //#include "conv2d_gemm_params.wgsl"
+// Taps in the zero padding read 0.
+//#define TILE_A_MASKED
+//#include "gemm_register_tile.wgsl"
+
+fn tileA(i: u32) -> f32 { return f32(input[i]); }
+fn tileB(i: u32) -> f32 { return f32(weight[i]); }
 
 @compute @workgroup_size(WG)
 fn main(
@@ -52,6 +54,11 @@ fn main(
   @builtin(subgroup_size) sgSize: u32,
 //#endif
 ) {
+//#if SUBGROUPS
+//#else
+  let sgLane = 0u;
+  let sgSize = 0u;
+//#endif
   let mBlock = wid.y + wid.z * nwg.y;
   if (mBlock >= params.mBlocks) { return; }
   let m0 = mBlock * R;
@@ -101,38 +108,9 @@ fn main(
       }
       // Large atrous rates put most taps entirely into the padding: skip them.
       if (!anyInside) { continue; }
+      // The weight's rows of this tap: (kRow + ci) * Cout.
       let kRow = (kh * params.KW + kw) * params.cin;
-//#if SUBGROUPS
-      // Channels c0 .. c0 + n - 1: lane i of the subgroup loads channel c0 + i of each pixel
-      // (clamped into the range; a lane past n loads a value nobody reads), and the shuffle
-      // hands each channel to every lane in turn.
-      for (var c0 = ciBegin; c0 < ciEnd; c0 += sgSize) {
-        let n = min(sgSize, ciEnd - c0);
-        let myCi = min(c0 + sgLane, ciEnd - 1u);
-        var xs: array<f32, R_MAX>;
-        for (var r = 0u; r < R; r++) { xs[r] = select(0.0, f32(input[pix[r] + myCi]), inside[r]); }
-        for (var s = 0u; s < n; s++) {
-          let wRow = (kRow + c0 + s) * params.cout;
-          var w: array<f32, CN_MAX>;
-          for (var j = 0u; j < CN; j++) { w[j] = f32(weight[wRow + wCol[j]]); }
-          for (var r = 0u; r < R; r++) {
-            let a = subgroupShuffle(xs[r], s);
-            for (var j = 0u; j < CN; j++) { acc[r][j] += a * w[j]; }
-          }
-        }
-      }
-//#else
-      for (var ci = ciBegin; ci < ciEnd; ci++) {
-        let wRow = (kRow + ci) * params.cout;
-        var w: array<f32, CN_MAX>;
-        for (var j = 0u; j < CN; j++) { w[j] = f32(weight[wRow + wCol[j]]); }
-        for (var r = 0u; r < R; r++) {
-          // Unconditional load (masked afterwards) keeps the access uniform and branch-free.
-          let a = select(0.0, f32(input[pix[r] + ci]), inside[r]);
-          for (var j = 0u; j < CN; j++) { acc[r][j] += a * w[j]; }
-        }
-      }
-//#endif
+      accumulateTile(&acc, &pix, &inside, ciBegin, ciEnd, kRow * params.cout, params.cout, &wCol, sgLane, sgSize);
     }
   }
 

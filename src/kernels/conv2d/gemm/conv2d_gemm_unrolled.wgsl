@@ -17,7 +17,7 @@
 // SwiftShader took 12-25 s to compile the kernel, against 0.2-0.3 s for one loop. POINTWISE
 // layers (1x1, no padding: every tap inside) work out their pixels' offsets once, before it.
 //
-// Module consts (the variant's, src/kernels/conv2d/gemm/variants.ts): PX pixels, CG channels a
+// Module consts (the variant's, src/kernels/conv2d/gemm/types.ts): PX pixels, CG channels a
 // lane, SG subgroup lanes, and POINTWISE (1 or 0). Channel j of a lane is co = base + j * WG +
 // lane (coalesced, as in conv2d_gemm.wgsl). Split-K and the epilogue are conv2d_gemm.wgsl's,
 // the epilogue read from a uniform (one pipeline serves every epilogue: compiles are slow where

@@ -1,6 +1,6 @@
 // groups == 1 convolutions as an implicit GEMM: M = N*OH*OW output pixels by Cout channels, over
 // K = KH*KW*Cin taps, the input gathered from the activation as the tiles need it (no im2col
-// buffer). The variant (variants.ts) picks the kernel, its tiles and its split over the input
+// buffer). The variant (types.ts; the candidates and defaults: candidates.ts) picks the kernel, its tiles and its split over the input
 // channels: a split GEMM writes raw partial sums into a scratch buffer of its own, and
 // conv2d_splitk_reduce.wgsl adds them up in order with the epilogue.
 import type { GpuContext } from '../../../gpu/context.js';
@@ -10,7 +10,13 @@ import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { checkBindable, tensorBytes } from '../../../gpu/tensor.js';
 import { type ConvAlgorithm, type ConvLayer, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueBits, epilogueConstants, windowUniforms } from '../algorithm.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
-import { type GemmVariant, defaultMatrixVariant, gemmBlock, gemmCandidates, gemmVariantName, gemmVariantProblem, normaliseSplits } from './variants.js';
+import { normaliseSplits } from '../split.js';
+import { gemmCandidates } from './candidates.js';
+import { gemmBlock } from './geometry.js';
+import { defaultMatrixVariant } from './matrix.js';
+import { gemmVariantName } from './names.js';
+import type { GemmVariant } from './types.js';
+import { gemmVariantProblem } from './validity.js';
 
 /** Workgroup size of the split-K reduction. */
 const REDUCE_WG = 64;
@@ -80,6 +86,17 @@ function splitKDispatches(
 
 export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
   id: 'gemm',
+  shaders: [
+    'conv2d_gemm.wgsl',
+    'conv2d_gemm_subgroup.wgsl',
+    'conv2d_gemm_tiled.wgsl',
+    'conv2d_gemm_tiled_vec4.wgsl',
+    'conv2d_gemm_matrix.wgsl',
+    'conv2d_gemm_matrix_emulated.wgsl',
+    'conv2d_gemm_unrolled.wgsl',
+    'conv2d_gemm_unrolled_subgroup.wgsl',
+    'conv2d_splitk_reduce.wgsl',
+  ],
   variants: ({ g, p, cls, limits }) => (p.groups === 1 ? gemmCandidates(g, cls, limits) : []),
   name: gemmVariantName,
   // Half-precision programs run on the adapter's f16 subgroup matrices (tensor cores) where it

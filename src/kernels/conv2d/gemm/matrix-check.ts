@@ -16,7 +16,7 @@ import { conv2dOutputShape, convGeometry, convParams } from '../params.js';
 import { conv2dCpu } from '../reference.js';
 import { prepareConv2d } from '../conv2d.js';
 import { gemmAlgorithm } from './gemm.js';
-import { matrixCandidates } from './variants.js';
+import { matrixCandidates } from './matrix.js';
 
 /**
  * Relative error allowed, as the tests allow every kernel: f32 1e-4; f16 inputs, f32 sums and an

@@ -1,25 +1,25 @@
 // Winograd stage 2: ALPHA * ALPHA independent GEMMs M[b] = V[b] U[b], b a position of the
 // transformed tile: V [ALPHA^2, tiles, Cin] from the input transform, U [ALPHA^2, Cin, Cout]
-// from the weight transform, M [ALPHA^2, tiles, Cout] for the output transform. The register
-// tile of the implicit GEMM (conv2d_gemm.wgsl) on plain row-major operands: a workgroup owns R
-// tiles (rows, workgroup-uniform) and WG * CN output channels of one position b; each lane keeps
-// R x CN accumulators, channel j of a lane being co = base + j * WG + lane (coalesced). The
-// grid: positions x channel groups in x, blocks of rows in y, spilling into z.
+// from the weight transform, M [ALPHA^2, tiles, Cout] for the output transform. The implicit
+// GEMM's register tile (gemm_register_tile.wgsl) on plain row-major operands: a workgroup owns R
+// tiles (rows) and WG * CN output channels of one position b. The grid: positions x channel
+// groups in x, blocks of rows in y, spilling into z.
 //
-// With SUBGROUPS defined (conv2d_winograd_gemm_subgroup.wgsl) lane l of a subgroup loads input
-// channel c0 + l of each row and subgroupShuffle hands each to every lane in turn: one load
-// brings a subgroup's worth of channels (what lavapipe runs fastest; see conv2d_gemm_subgroup.wgsl).
+// With SUBGROUPS defined (conv2d_winograd_gemm_subgroup.wgsl) the V operand is shared through
+// subgroups (see gemm_register_tile.wgsl).
 
 override WG: u32 = 8u;
 override R: u32 = 16u;
 override CN: u32 = 8u;
-const R_MAX: u32 = 16u;
-const CN_MAX: u32 = 8u;
 
 //#include "conv2d_winograd_params.wgsl"
 @group(0) @binding(1) var<storage, read> v: array<f32>;
 @group(0) @binding(2) var<storage, read> u: array<f32>;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
+//#include "gemm_register_tile.wgsl"
+
+fn tileA(i: u32) -> f32 { return v[i]; }
+fn tileB(i: u32) -> f32 { return u[i]; }
 
 @compute @workgroup_size(WG)
 fn main(
@@ -31,6 +31,11 @@ fn main(
   @builtin(subgroup_size) sgSize: u32,
 //#endif
 ) {
+//#if SUBGROUPS
+//#else
+  let sgLane = 0u;
+  let sgSize = 0u;
+//#endif
   let block = wid.y + wid.z * nwg.y;
   if (block >= params.tileBlocks) { return; }
   let t0 = block * R;
@@ -51,33 +56,9 @@ fn main(
   for (var r = 0u; r < R; r++) {
     for (var j = 0u; j < CN; j++) { acc[r][j] = 0.0; }
   }
-//#if SUBGROUPS
-  for (var c0 = 0u; c0 < cin; c0 += sgSize) {
-    let n = min(sgSize, cin - c0);
-    let myCi = min(c0 + sgLane, cin - 1u);
-    var xs: array<f32, R_MAX>;
-    for (var r = 0u; r < R; r++) { xs[r] = v[vRow[r] + myCi]; }
-    for (var s = 0u; s < n; s++) {
-      let uRow = (c0 + s) * cout;
-      var w: array<f32, CN_MAX>;
-      for (var j = 0u; j < CN; j++) { w[j] = u[uCol[j] + uRow]; }
-      for (var r = 0u; r < R; r++) {
-        let a = subgroupShuffle(xs[r], s);
-        for (var j = 0u; j < CN; j++) { acc[r][j] += a * w[j]; }
-      }
-    }
-  }
-//#else
-  for (var ci = 0u; ci < cin; ci++) {
-    let uRow = ci * cout;
-    var w: array<f32, CN_MAX>;
-    for (var j = 0u; j < CN; j++) { w[j] = u[uCol[j] + uRow]; }
-    for (var r = 0u; r < R; r++) {
-      let a = v[vRow[r] + ci];
-      for (var j = 0u; j < CN; j++) { acc[r][j] += a * w[j]; }
-    }
-  }
-//#endif
+  // Every row is a tile (TILE_A_MASKED is not defined): no row is masked.
+  var unmasked: array<bool, R_MAX>;
+  accumulateTile(&acc, &vRow, &unmasked, 0u, cin, 0u, cout, &uCol, sgLane, sgSize);
 
   // The stores as a loop with a run-time bound (unrolled, they slow lavapipe's compile: see
   // conv2d_gemm.wgsl), from an indexable copy so the main loop keeps its accumulators in registers.

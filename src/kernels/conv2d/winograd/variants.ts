@@ -3,7 +3,7 @@
 // is offered. The kernels are winograd.ts'.
 import type { KernelLimits } from '../../../gpu/kernel-limits.js';
 import { type AdapterClass, distinctValid, lanesFor, onCpu } from '../../candidates.js';
-import { channelsPerLane } from '../gemm/variants.js';
+import { channelsPerLane } from '../gemm/defaults.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
 
 export interface WinogradVariant {

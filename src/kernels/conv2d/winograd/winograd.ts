@@ -13,7 +13,7 @@
 // transforms scale values by up to 10 along each axis and its weight transform's 1/6, 1/12, 1/24
 // round. Against the CPU reference on random data (Cin 256 to 2304) F(2x2) measured a relative
 // error of 0.5-1.5e-6, F(4x4) 2-9e-6, the GEMM 0.8-2.6e-6 (the fp32 tolerance is 1e-4).
-// A tuning candidate only: ALGORITHMS lists it after the GEMM, so it runs where it measured
+// A tuning candidate only: CONV2D_ALGORITHMS lists it after the GEMM, so it runs where it measured
 // faster. The scratch takes (m+2)^2 / m^2 times the input and output (4x for F(2x2), 2.25x for
 // F(4x4)) and 16 or 36 times the weight, held for the dispatches' life.
 import { type Dispatch, type Grid, Uniforms, disposeDispatch, linearGrid, makeDispatch } from '../../../gpu/dispatch.js';
@@ -51,6 +51,13 @@ function winogradSpecs(v: WinogradVariant): KernelSpec[] {
 
 export const winogradAlgorithm: ConvAlgorithm<WinogradVariant> = {
   id: 'winograd',
+  shaders: [
+    ...(['weight', 'input', 'output'] as const).flatMap((stage) => [`conv2d_winograd_${stage}.wgsl`, `conv2d_winograd_${stage}_f4.wgsl`]),
+    'conv2d_winograd_gemm.wgsl',
+    'conv2d_winograd_gemm_subgroup.wgsl',
+    'conv2d_winograd_gemm_unrolled.wgsl',
+    'conv2d_winograd_gemm_unrolled_subgroup.wgsl',
+  ],
   variants: (layer) => winogradCandidates(layer, layer.cls, layer.limits),
   name: winogradVariantName,
   fits: (v, layer) => winogradVariantProblem(layer, v, layer.limits) === null,

@@ -1,8 +1,13 @@
 // The candidate space of the groups == 1 backward kernels (the input and weight gradients of a
-// convolution, in training graphs): what varies, what makes a variant valid on a device, and
-// the default for each adapter class when nothing was measured.
+// convolution, in training graphs): what varies, what makes a variant valid on a device, the
+// default for each adapter class when nothing was measured, and a layer's space (its tuning
+// key, its candidates) and choice, as the forward's conv2d.ts has them.
+import type { GpuContext } from '../../gpu/context.js';
 import type { KernelLimits } from '../../gpu/kernel-limits.js';
-import { type AdapterClass, distinctValid, lanesFor, onCpu } from '../candidates.js';
+import { type AdapterClass, adapterClass, distinctValid, lanesFor, onCpu, pixelBucket } from '../candidates.js';
+import type { ConvLayer } from '../conv2d/algorithm.js';
+import type { Conv2dParams, ConvGeometry } from '../conv2d/params.js';
+import { type LayerSpace, chosenCandidate, layerSpace, sourcesVersion } from '../tuning.js';
 
 /**
  * The groups == 1 backward kernels, conv2d_input_grad.wgsl and conv2d_weight_grad.wgsl `main`:
@@ -65,4 +70,41 @@ export function backwardCandidates(kernel: BackwardKernel, channels: number, cls
     for (const subgroups of [false, true]) out.push({ subgroups, lanes });
   }
   return distinctValid(out, backwardVariantName, (v) => backwardVariantProblem(kernel, v, limits));
+}
+
+/** The tuning store's name of each backward kernel family. */
+export const BACKWARD_TUNE_KERNEL: Record<BackwardKernel, string> = { input_grad: 'conv2d_input_grad', weight_grad: 'conv2d_weight_grad' };
+
+/** The WGSL each backward space compiles: its version is their hash. */
+export const BACKWARD_SHADERS: Record<BackwardKernel, readonly string[]> = {
+  input_grad: ['conv2d_input_grad.wgsl', 'conv2d_input_grad_subgroup.wgsl'],
+  weight_grad: ['conv2d_weight_grad.wgsl', 'conv2d_weight_grad_subgroup.wgsl'],
+};
+
+/** The channels a backward kernel's lanes cover: input channels (dX) or output channels (dW). */
+export function backwardChannels(kernel: BackwardKernel, g: { cin: number; cout: number }): number {
+  return kernel === 'input_grad' ? g.cin : g.cout;
+}
+
+/** A backward layer as its spaces see it: the forward's geometry and params, on an adapter class within its limits. */
+export type BackwardLayer = Pick<ConvLayer, 'g' | 'p' | 'cls' | 'limits'>;
+
+export function backwardLayer(ctx: GpuContext, g: ConvGeometry, p: Conv2dParams): BackwardLayer {
+  return { g, p, cls: adapterClass(ctx), limits: ctx.kernelLimits };
+}
+
+/** A groups == 1 backward layer's candidates, the adapter class's default first; its key is the forward's shape. */
+export function backwardSpace(kernel: BackwardKernel, { g, p, cls, limits }: BackwardLayer): LayerSpace<BackwardVariant> {
+  const shape = `m${pixelBucket(g.N * g.OH * g.OW)}.ci${g.cin}.co${g.cout}.k${g.KH}x${g.KW}.s${p.strideH}.d${p.dilationH}`;
+  const variants = backwardCandidates(kernel, backwardChannels(kernel, g), cls, limits);
+  return layerSpace(BACKWARD_TUNE_KERNEL[kernel], sourcesVersion(BACKWARD_SHADERS[kernel]), shape, variants.map((v) => ({ name: backwardVariantName(v), variant: v })));
+}
+
+/**
+ * The variant a groups == 1 backward layer runs on `ctx` (the shaders' plain or SUBGROUPS
+ * `main`, on a lane count): the one measured fastest on this adapter for this shape, else the
+ * adapter class's default.
+ */
+export function backwardVariant(ctx: GpuContext, kernel: BackwardKernel, g: ConvGeometry, p: Conv2dParams): BackwardVariant {
+  return chosenCandidate(ctx, backwardSpace(kernel, backwardLayer(ctx, g, p))).variant;
 }

@@ -1,0 +1,45 @@
+// The matrix kernel's variants (subgroup matrices, tensor cores): the tilings offered for each
+// shape the device multiplies, and the one half-precision programs run by rule.
+import type { KernelLimits } from '../../../gpu/kernel-limits.js';
+import type { ConvGeometry } from '../params.js';
+import { autoSplits } from './split-k.js';
+import type { MatrixGemm } from './types.js';
+import { gemmVariantProblem } from './validity.js';
+
+/** Lanes an emulated subgroup has (each holds an equal share of every result matrix). */
+const EMULATED_LANES = 8;
+
+/** Tilings the matrix kernel is offered in: [SGM, SGN, TMS, TNS, KS], the default first. */
+const MATRIX_TILINGS: readonly (readonly [number, number, number, number, number])[] = [
+  [2, 2, 2, 2, 2],
+  [4, 2, 2, 2, 1],
+  [2, 4, 2, 2, 1],
+  [2, 2, 4, 2, 1],
+  [1, 1, 2, 2, 2],
+];
+
+/** The matrix variants for `g` on `limits`' configurations of `dtype`, valid ones only, the preferred first. */
+export function matrixCandidates(g: ConvGeometry, limits: KernelLimits, dtype: 'f32' | 'f16'): MatrixGemm[] {
+  const matrix = limits.matrix;
+  if (!matrix) return [];
+  const out: MatrixGemm[] = [];
+  for (const c of matrix.configs.filter((c) => c.component === dtype)) {
+    const lanes = matrix.emulated ? EMULATED_LANES : matrix.subgroupMaxSize;
+    for (const [SGM, SGN, TMS, TNS, KS] of MATRIX_TILINGS) {
+      const v: MatrixGemm = { kind: 'matrix', m: c.m, n: c.n, k: c.k, SGM, SGN, TMS, TNS, KS, lanes, emulated: matrix.emulated, splits: 1 };
+      if (!gemmVariantProblem(g, v, limits, dtype)) out.push(v);
+    }
+  }
+  return out;
+}
+
+/**
+ * The matrix variant a half-precision program runs where the adapter has f16 subgroup matrices
+ * (tensor cores): the first valid tiling, split where output tiles are few. Undefined where
+ * there is none. (f32 programs take matrix variants only where tuning measured them faster.)
+ */
+export function defaultMatrixVariant(g: ConvGeometry, limits: KernelLimits, dtype: 'f32' | 'f16'): MatrixGemm | undefined {
+  const v = matrixCandidates(g, limits, dtype)[0];
+  return v && { ...v, splits: autoSplits(g, v) };
+}
+
