@@ -1,4 +1,4 @@
-// Public entry point of the library.
+// Public entry point of the library in Node (the page's is src/browser/index.ts).
 export { loadModel, DeepLabModel, PAPER_SCALES } from './model/model.js';
 export { MIN_TILE, DEFAULT_OVERLAP, planTiles } from './model/tiling.js';
 export type { TilePlan, TileWindow } from './model/tiling.js';
