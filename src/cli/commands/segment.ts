@@ -123,6 +123,15 @@ interface ImageResult {
 }
 
 /** The error text, naming the file where the underlying message does not already. */
+/**
+ * Refuses inputs that are not files before the model is loaded and compiled: a mistyped name
+ * should not cost a compile. (Files that are no image are found when decoded, image by image.)
+ */
+export function checkInputsExist(inputs: readonly string[]): void {
+  const bad = inputs.map((input) => [input, !existsSync(input) ? 'no such file' : !statSync(input).isFile() ? 'not a file' : ''] as const).filter(([, why]) => why);
+  if (bad.length > 0) throw new UsageError(bad.map(([input, why]) => `${input}: ${why}`).join('; '), 'segment');
+}
+
 function imageError(input: string, e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   return message.includes(input) ? message : `${input}: ${message}`;
@@ -143,6 +152,7 @@ async function run(args: ParsedArgs): Promise<number> {
   const precisionText = optionValue(args, 'precision');
   const precision = precisionText ? parsePrecision(precisionText) : undefined;
   const plans = planOutputs(args.positionals, outDir, withOverlay);
+  checkInputsExist(args.positionals);
   checkOutDir(outDir);
 
   let progress: Progress | null = null;
