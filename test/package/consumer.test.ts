@@ -1,7 +1,8 @@
 // The package as a developer installs it: `npm pack`, the tarball installed into a throwaway Node
-// app (nodenext) and a Vite app (vanilla-ts's settings) in a temporary folder. The README's Node
-// and page examples, taken from README.md as written, type-check with TypeScript 5.9 and the
-// current release (skipLibCheck off); the Vite app builds, and the built page segments a VOC
+// app (nodenext, node16) and a Vite app (vanilla-ts's settings; bundler resolution with and
+// without the browser condition) in a temporary folder. The README's Node and page examples,
+// taken from README.md as written, type-check with TypeScript 5.9 and the current release
+// (skipLibCheck off); the Vite app builds, and the built page segments a VOC
 // image in headless Chromium, in the page and in the package's worker, with no file copied by
 // hand. A page-only install (no Node packages) stays under 30 MB. npm reads the registry through
 // its cache (`--prefer-offline`); every version is pinned.
@@ -137,8 +138,10 @@ describe('package: installed from its tarball into Node and Vite apps @slow', fu
     const compilerOptions = { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'], types: ['node'], strict: true, skipLibCheck: false, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, verbatimModuleSyntax: true };
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['index.ts'] }));
     await typeCheck(dir);
-    // The default libraries (DOM among them), as tsc --init leaves them.
+    // The default libraries (DOM among them), as tsc --init leaves them; and node16.
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, lib: undefined }, include: ['index.ts'] }));
+    await typeCheck(dir);
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, module: 'node16', moduleResolution: 'node16' }, include: ['index.ts'] }));
     await typeCheck(dir);
 
     writeFileSync(
@@ -180,6 +183,9 @@ try { await SegmentationWorker.start('/no-such-worker.js').load('/weights/deepla
 Object.assign(window, { deeplabResult: { page: classesFound(result, model.classNames), worker: classesFound(fromWorker, model.classNames), badStart } });
 `;
     writeFileSync(join(dir, 'src', 'main.ts'), main);
+    await typeCheck(dir);
+    // The same with the `browser` condition, as a project resolving like its bundler sets it.
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, customConditions: ['browser'] }, include: ['src'] }));
     await typeCheck(dir);
     const built = await sh(dir, process.execPath, [join(dir, 'node_modules', 'vite', 'bin', 'vite.js'), 'build']);
     const assets = readdirSync(join(dir, 'dist', 'assets'));
