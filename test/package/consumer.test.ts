@@ -27,10 +27,23 @@ const TYPES_NODE = '22.19.1';
 const IMAGE = '2007_000033.jpg';
 const PAGE_ONLY_LIMIT_MB = 30;
 
+/** npm's settings a child npm may take from this process's environment: where it finds packages. */
+const NPM_SETTINGS = new Set(['cache', 'cafile', 'userconfig', 'globalconfig', 'registry', 'proxy', 'https_proxy', 'noproxy', 'strict_ssl']);
+
+/**
+ * This process's environment without what `npm test` adds for its scripts (npm_config_local_prefix
+ * would point a child npm at this project's own node_modules).
+ */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_') || (k.startsWith('npm_config_') && NPM_SETTINGS.has(k.slice('npm_config_'.length)))));
+  delete env.INIT_CWD;
+  return { ...env, npm_config_update_notifier: 'false' };
+}
+
 /** Runs a command in `cwd`, giving its stdout; its output is part of the error when it fails. */
 async function sh(cwd: string, file: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run(file, args, { cwd, maxBuffer: 64 * 2 ** 20, env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const { stdout } = await run(file, args, { cwd, maxBuffer: 64 * 2 ** 20, env: childEnv() });
     return stdout;
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
