@@ -25,6 +25,7 @@ import { Progress } from '../progress.js';
 import { TILE_OPTIONS, tileOptions } from '../tile-option.js';
 import { openModel } from './models.js';
 import type { SegmentResult } from '../../model/model.js';
+import { classesFound } from '../../model/result-views.js';
 
 /** Images decoded and sent to the model at a time. */
 const CLI_BATCH = 4;
@@ -88,15 +89,6 @@ export function planOutputs(inputs: readonly string[], outDir: string, withOverl
     }
   }
   return plans;
-}
-
-/** Class name -> share of the pixels in percent, largest first, for the classes present. */
-export function classShares(classes: Uint8Array, classNames: readonly string[]): [string, number][] {
-  const counts = new Map<number, number>();
-  for (const c of classes) counts.set(c, (counts.get(c) ?? 0) + 1);
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-    .map(([c, n]) => [classNames[c] ?? `class ${c}`, (100 * n) / classes.length]);
 }
 
 function checkOutDir(dir: string): void {
@@ -195,7 +187,7 @@ async function run(args: ParsedArgs): Promise<number> {
         const overlay = plan.overlay ? encodeRgbPng(overlayPalette(img, seg.classes, model.palette)) : undefined;
         writeFileAtomic(plan.mask, mask);
         if (plan.overlay && overlay) writeFileAtomic(plan.overlay, overlay);
-        const shares = classShares(seg.classes, model.classNames);
+        const shares = classesFound(seg, model.classNames).map((c) => [c.name, 100 * c.share] as const);
         results.push({
           input: plan.input,
           output: plan.mask,
