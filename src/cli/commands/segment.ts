@@ -119,7 +119,7 @@ interface ImageResult {
  * Refuses inputs that are not files before the model is loaded and compiled: a mistyped name
  * should not cost a compile. (Files that are no image are found when decoded, image by image.)
  */
-export function checkInputsExist(inputs: readonly string[]): void {
+function checkInputsExist(inputs: readonly string[]): void {
   const bad = inputs.map((input) => [input, !existsSync(input) ? 'no such file' : !statSync(input).isFile() ? 'not a file' : ''] as const).filter(([, why]) => why);
   if (bad.length > 0) throw new UsageError(bad.map(([input, why]) => `${input}: ${why}`).join('; '), 'segment');
 }
