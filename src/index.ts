@@ -1,4 +1,4 @@
-// Public entry point of the library.
+// Public entry point of the library in Node (the page's is src/browser/index.ts).
 export { loadModel, DeepLabModel, PAPER_SCALES } from './model/model.js';
 export { MIN_TILE, DEFAULT_OVERLAP, planTiles } from './model/tiling.js';
 export type { TilePlan, TileWindow } from './model/tiling.js';
@@ -23,6 +23,8 @@ export { decodeImage, readImage } from './io/image.js';
 export type { RgbImage } from './io/image.js';
 export { encodeIndexedPng, readIndexedPng } from './io/png-indexed.js';
 export { overlayPalette } from './io/overlay.js';
+export { classesFound, overlayImage } from './model/result-views.js';
+export { overlayPng } from './model/overlay-png.js';
 export { encodeRgbPng } from './io/png-rgb.js';
 export { ConfusionMatrix } from './eval/metrics.js';
 export { GraphBuilder } from './graph/builder.js';

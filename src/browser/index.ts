@@ -6,7 +6,7 @@ export { loadModel } from './load.js';
 export type { WeightsSource, BrowserLoadOptions } from './load.js';
 export { imageToRgb, decodeImageBytes } from './images.js';
 export type { BrowserImage } from './images.js';
-export { drawOverlay, classesFound } from './overlay.js';
+export { drawOverlay, overlayPng, overlayImage, classesFound } from './overlay.js';
 export { SegmentationWorker } from './worker-client.js';
 export type { WorkerImage, LoadedModelInfo, WorkerSegmentResult } from './worker-client.js';
 export { segmentStream } from './stream.js';

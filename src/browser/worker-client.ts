@@ -23,20 +23,58 @@ async function bitmapOf(image: ImageBitmapSource): Promise<ImageBitmap> {
   }
 }
 
+/**
+ * Why a worker script did not start: what its URL serves (a missing file often comes back as a
+ * dev server's HTML page, status 200), or that it could not be fetched.
+ */
+async function describeFailedStart(url: string): Promise<string> {
+  const start = `deeplab worker: failed to start from ${url}`;
+  try {
+    const response = await fetch(url);
+    const type = response.headers.get('content-type') ?? 'no content type';
+    const text = (await response.text()).slice(0, 80).replace(/\s+/g, ' ').trim();
+    const served = `HTTP ${response.status}, ${type}: ${JSON.stringify(text)}`;
+    const hint = /javascript/.test(type) && response.ok ? 'the script failed to load as a module worker' : "serve the package's dist/browser/deeplab-worker.js there ('deeplab-webgpu/worker')";
+    return `${start}: it serves ${served}; ${hint}`;
+  } catch (e) {
+    return `${start}: it could not be fetched (${(e as Error).message})`;
+  }
+}
+
 export class SegmentationWorker {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private failure: Error | null = null;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    /** Where the worker's script was loaded from, for the error when it fails to start. */
+    private readonly url: string,
+  ) {
     worker.addEventListener('message', (e: MessageEvent<WorkerResponse>) => this.receive(e.data));
-    // A worker that fails to start or dies fails every request, now and later.
-    worker.addEventListener('error', (e: ErrorEvent) => this.fail(new Error(`deeplab worker: ${e.message || 'failed to start'}`)));
+    // A worker that fails to start or dies fails every request, now and later. A script that
+    // could not be loaded gives an error event with no message: what the URL serves says why.
+    worker.addEventListener('error', (e: ErrorEvent) => {
+      if (e.message) this.fail(new Error(`deeplab worker: ${e.message}`));
+      else void describeFailedStart(this.url).then((why) => this.fail(new Error(why)));
+    });
   }
 
-  /** Starts the worker from `url` (the bundle's dist/browser/deeplab-worker.js, served beside deeplab.js). */
-  static start(url: string | URL): SegmentationWorker {
-    return new SegmentationWorker(new Worker(url, { type: 'module', name: 'deeplab' }));
+  /**
+   * Starts the worker. With no URL, the package's worker bundle beside this one
+   * (dist/browser/deeplab-worker.js, the export 'deeplab-webgpu/worker'): the
+   * `new Worker(new URL(..., import.meta.url))` form below is the one Vite and webpack find and
+   * bundle. Give the URL where the worker is served some other way (see docs/browser.md).
+   */
+  static start(url?: string | URL): SegmentationWorker {
+    if (url === undefined) {
+      const worker = new Worker(new URL('./deeplab-worker.js', import.meta.url), { type: 'module', name: 'deeplab' });
+      // The same URL for the error message, written so that bundlers do not take it for a second
+      // file to bundle (they look for `new URL('...', import.meta.url)` itself).
+      const here = import.meta.url;
+      return new SegmentationWorker(worker, new URL('./deeplab-worker.js', here).href);
+    }
+    return new SegmentationWorker(new Worker(url, { type: 'module', name: 'deeplab' }), new URL(String(url), globalThis.location?.href).href);
   }
 
   /** Loads a model in the worker from a URL (resolved against the page) or the file's bytes. */

@@ -3,7 +3,7 @@
 // Everything that touches WebGPU goes through a GpuContext so that buffers are counted (leak
 // checks), pipelines are cached by specialisation, and validation / out-of-memory errors come
 // back as JavaScript errors that name the kernel and shapes instead of console noise.
-import { create, globals } from 'webgpu';
+import { importOptional } from '../util/optional-package.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { BufferPool } from './buffer-pool.js';
 import { GpuError } from './errors.js';
@@ -86,13 +86,19 @@ export interface AdapterDescription {
 }
 
 let globalsInstalled = false;
-function installGlobals(): void {
-  // The GPU* constants (GPUBufferUsage, GPUMapMode, ...) live on globalThis in browsers;
-  // dawn.node exports them separately.
+/**
+ * Dawn's bindings in Node (in the page, the browser's navigator.gpu: scripts/browser-plugin.mjs),
+ * imported on first use since a page-only install does not have them. The GPU* constants
+ * (GPUBufferUsage, GPUMapMode, ...) live on globalThis in browsers; dawn.node exports them
+ * separately.
+ */
+async function webgpuModule(): Promise<typeof import('webgpu')> {
+  const module = await importOptional('webgpu', 'the GPU in Node', () => import('webgpu'));
   if (!globalsInstalled) {
-    Object.assign(globalThis, globals);
+    Object.assign(globalThis, module.globals);
     globalsInstalled = true;
   }
+  return module;
 }
 
 
@@ -168,7 +174,7 @@ export class GpuContext {
   }
 
   static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
-    installGlobals();
+    const { create } = await webgpuModule();
     const splitK = splitKMode(options.splitK);
     const subgroups = onOffOption(options.subgroups, 'DEEPLAB_SUBGROUPS');
     const subgroupMatrix = onOffOption(options.subgroupMatrix, 'DEEPLAB_SUBGROUP_MATRIX');

@@ -1,7 +1,9 @@
 // An image's size as readImage decodes it (EXIF orientation applied), from its header alone.
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
+import { loadSharp } from './sharp.js';
 
 export async function readImageSize(path: string): Promise<{ width: number; height: number }> {
+  const sharp = await loadSharp();
   let meta: Metadata;
   try {
     meta = await sharp(path, { limitInputPixels: false }).metadata();

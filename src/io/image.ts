@@ -3,7 +3,8 @@
 // files refused. On JPEGs its pixels are PIL's, which our TF Lite parity needs. The browser
 // decodes with its own decoders (src/browser/images.ts).
 import { readFile } from 'node:fs/promises';
-import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import type { Metadata, OutputInfo } from 'sharp';
+import { loadSharp } from './sharp.js';
 import { hasPngSignature, readPngChunks } from './png-chunks.js';
 
 export { type RgbImage, MAX_IMAGE_PIXELS, checkImageSize } from './rgb-image.js';
@@ -45,6 +46,7 @@ export async function decodeImage(bytes: Uint8Array, what = '<bytes>'): Promise<
   // IEND, a bad IHDR CRC and damaged chunk lengths through; this names the chunk instead.
   if (hasPngSignature(bytes)) readPngChunks(bytes, context);
   // The header alone first (no pixels): the size is checked before anything is allocated.
+  const sharp = await loadSharp();
   let metadata: Metadata;
   try {
     metadata = await sharp(input, { limitInputPixels: false }).metadata();

@@ -27,6 +27,7 @@
 // (multi-scale and flipped), tiled.ts (sliding windows) and frames.ts (frames on the GPU); the
 // post-processing graphs are in post-graphs.ts, the options and their checks in
 // segment-options.ts.
+import { DEFAULT_MODEL } from './loading/registry.js';
 import { GpuContext } from '../gpu/context.js';
 import { type GpuTensor, shapeString } from '../gpu/tensor.js';
 import { type CompiledGraph, compile } from '../graph/compile.js';
@@ -397,7 +398,8 @@ export class DeepLabModel {
   }
 }
 
-export function loadModel(nameOrPath: string, opts: LoadOptions = {}): Promise<DeepLabModel> {
+/** A model by registry name or weights path; with no argument, the default model (DEFAULT_MODEL). */
+export function loadModel(nameOrPath: string = DEFAULT_MODEL, opts: LoadOptions = {}): Promise<DeepLabModel> {
   return DeepLabModel.load(nameOrPath, opts);
 }
 

@@ -10,7 +10,10 @@ const BUNDLE = 'dist/browser/deeplab.js';
 
 describe('browser: the bundle and the exports map', () => {
   it("Node resolves the package to the Node entry", async () => {
-    const lib = await import('deeplab-webgpu');
+    // By a name held in a variable: TypeScript would read the package's types from dist/, this
+    // project's own output.
+    const name = 'deeplab-webgpu';
+    const lib = (await import(name)) as typeof import('../../src/index.js');
     expect(import.meta.resolve('deeplab-webgpu')).to.match(/\/dist\/src\/index\.js$/);
     expect(lib.loadModel).to.be.a('function');
     expect(lib.readImage, 'the Node entry has file I/O').to.be.a('function');

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REGISTRY } from '../../src/model/loading/registry.js';
+import { sharedPath } from '../shared.js';
 import { messages, runCli } from './run-cli.js';
 
 const OPTIONS: Record<string, string[]> = {
@@ -87,7 +88,8 @@ describe('deeplab (top level)', function () {
     const debug = await runCli(['segment', 'x.jpg'], { DEEPLAB_DEBUG: 'loud' });
     expect(debug.code).to.equal(1);
     expect(debug.stderr).to.match(/^deeplab: environment variable DEEPLAB_DEBUG must be 1, true, on, yes \(on\) or 0, false, off, no \(off\), got 'loud'$/m);
-    const tune = await runCli(['segment', 'x.jpg'], { DEEPLAB_TUNE: 'fast' });
+    // An image that exists: segment checks its inputs before the GPU reads DEEPLAB_TUNE.
+    const tune = await runCli(['segment', sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg')], { DEEPLAB_TUNE: 'fast' });
     expect(tune.code).to.equal(1);
     expect(tune.stderr).to.match(/^deeplab: .*environment variable DEEPLAB_TUNE must be 'off', 'cached' or 'full', got 'fast'$/m);
     for (const r of [debug, tune]) expect(r.stderr).to.not.match(/\n\s+at /);

@@ -25,6 +25,7 @@ import { Progress } from '../progress.js';
 import { TILE_OPTIONS, tileOptions } from '../tile-option.js';
 import { openModel } from './models.js';
 import type { SegmentResult } from '../../model/model.js';
+import { classesFound } from '../../model/result-views.js';
 
 /** Images decoded and sent to the model at a time. */
 const CLI_BATCH = 4;
@@ -90,15 +91,6 @@ export function planOutputs(inputs: readonly string[], outDir: string, withOverl
   return plans;
 }
 
-/** Class name -> share of the pixels in percent, largest first, for the classes present. */
-export function classShares(classes: Uint8Array, classNames: readonly string[]): [string, number][] {
-  const counts = new Map<number, number>();
-  for (const c of classes) counts.set(c, (counts.get(c) ?? 0) + 1);
-  return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-    .map(([c, n]) => [classNames[c] ?? `class ${c}`, (100 * n) / classes.length]);
-}
-
 function checkOutDir(dir: string): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`--out ${dir} exists and is not a folder`);
 }
@@ -123,6 +115,15 @@ interface ImageResult {
 }
 
 /** The error text, naming the file where the underlying message does not already. */
+/**
+ * Refuses inputs that are not files before the model is loaded and compiled: a mistyped name
+ * should not cost a compile. (Files that are no image are found when decoded, image by image.)
+ */
+function checkInputsExist(inputs: readonly string[]): void {
+  const bad = inputs.map((input) => [input, !existsSync(input) ? 'no such file' : !statSync(input).isFile() ? 'not a file' : ''] as const).filter(([, why]) => why);
+  if (bad.length > 0) throw new UsageError(bad.map(([input, why]) => `${input}: ${why}`).join('; '), 'segment');
+}
+
 function imageError(input: string, e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   return message.includes(input) ? message : `${input}: ${message}`;
@@ -143,6 +144,7 @@ async function run(args: ParsedArgs): Promise<number> {
   const precisionText = optionValue(args, 'precision');
   const precision = precisionText ? parsePrecision(precisionText) : undefined;
   const plans = planOutputs(args.positionals, outDir, withOverlay);
+  checkInputsExist(args.positionals);
   checkOutDir(outDir);
 
   let progress: Progress | null = null;
@@ -185,7 +187,7 @@ async function run(args: ParsedArgs): Promise<number> {
         const overlay = plan.overlay ? encodeRgbPng(overlayPalette(img, seg.classes, model.palette)) : undefined;
         writeFileAtomic(plan.mask, mask);
         if (plan.overlay && overlay) writeFileAtomic(plan.overlay, overlay);
-        const shares = classShares(seg.classes, model.classNames);
+        const shares = classesFound(seg, model.classNames).map((c) => [c.name, 100 * c.share] as const);
         results.push({
           input: plan.input,
           output: plan.mask,
