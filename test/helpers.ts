@@ -6,6 +6,9 @@ import { GpuContext } from '../src/gpu/context.js';
 import { type GpuTensor, type Shape, createTensor, fillTensor, numel } from '../src/gpu/tensor.js';
 import type { RgbImage } from '../src/io/rgb-image.js';
 import { readFlag } from '../src/util/flags.js';
+import { sharedAcrossTests } from './leak-check.js';
+
+export { disposeAfterTest } from './leak-check.js';
 
 let ctxPromise: Promise<GpuContext> | null = null;
 let ctxValue: GpuContext | null = null;
@@ -13,7 +16,7 @@ let ctxValue: GpuContext | null = null;
 /** One context shared by all tests (creating a device per test is slow on lavapipe). */
 export async function testContext(): Promise<GpuContext> {
   if (!ctxPromise) {
-    ctxPromise = GpuContext.create().then((c) => (ctxValue = c));
+    ctxPromise = GpuContext.create().then((c) => (ctxValue = sharedAcrossTests(c)));
   }
   return ctxPromise;
 }

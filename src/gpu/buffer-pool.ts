@@ -68,6 +68,11 @@ export class BufferPool {
     return this.idle;
   }
 
+  /** Whether `buffer` is kept idle here (not handed out). */
+  isIdle(buffer: GPUBuffer): boolean {
+    return this.free.get(buffer.size)?.includes(buffer) ?? false;
+  }
+
   /** A snapshot of the counts (read-only: a new object each call). */
   get stats(): PoolStats {
     return { inUse: this.inUse, inUseBytes: this.inUseBytes, idle: this.idle, idleBytes: this.idleBytes };

@@ -70,6 +70,14 @@ function offeredMatrixConfigs(adapter: GPUAdapter, hasHalf: boolean): MatrixConf
 
 export type SplitKMode = 'auto' | 'never' | 'always';
 
+/** Contexts created and not yet destroyed: each holds a device, its pipelines and its buffers. */
+const liveContexts = new Set<GpuContext>();
+
+/** The contexts created and not yet destroyed (the tests' leak check reads them). */
+export function liveGpuContexts(): GpuContext[] {
+  return [...liveContexts];
+}
+
 /** Whether an adapter is a CPU implementation (lavapipe / llvmpipe, SwiftShader, WARP). */
 export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
   const info = adapter.info;
@@ -137,7 +145,8 @@ function dawnFlags(options: GpuContextOptions, subgroupMatrix: boolean): string[
 export class GpuContext {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
-  private liveBuffers = 0;
+  /** Buffers created through this context and not yet destroyed. */
+  private readonly liveBuffers = new Set<GPUBuffer>();
   private lostInfo: GPUDeviceLostInfo | null = null;
   /** A CPU implementation: kernels keep the shapes tuned for it. */
   readonly isSoftware: boolean;
@@ -173,6 +182,7 @@ export class GpuContext {
     this.kernelOptions = { ...kernelOptions, emulateMatrix: false };
     this.pipelines = new PipelineCache(this);
     this.pool = new BufferPool(this);
+    liveContexts.add(this);
     device.lost.then((info) => {
       this.lostInfo = info;
       // An intentional destroy() is not news; anything else is.
@@ -327,7 +337,20 @@ export class GpuContext {
 
   /** Number of buffers created through this context and not yet destroyed. */
   get liveBufferCount(): number {
-    return this.liveBuffers;
+    return this.liveBuffers.size;
+  }
+
+  /**
+   * Buffers alive beyond what the pool keeps idle for reuse: those tensors, programs, kernels'
+   * scratch and read-backs hold now. Back to its count once they are released.
+   */
+  get heldBufferCount(): number {
+    return this.liveBuffers.size - this.pool.idleCount;
+  }
+
+  /** The labels of the held buffers, for a report of what was left alive. */
+  heldBufferLabels(): string[] {
+    return [...this.liveBuffers].filter((b) => !this.pool.isIdle(b)).map((b) => b.label || 'unlabelled');
   }
 
   createBuffer(size: number, usage: GPUBufferUsageFlags, label?: string): GPUBuffer {
@@ -341,13 +364,13 @@ export class GpuContext {
     // WebGPU wants sizes that are multiples of 4 for copies and mapping.
     const padded = Math.max(4, Math.ceil(size / 4) * 4);
     const buffer = this.device.createBuffer({ size: padded, usage, label });
-    this.liveBuffers++;
+    this.liveBuffers.add(buffer);
     return buffer;
   }
 
   destroyBuffer(buffer: GPUBuffer): void {
     buffer.destroy();
-    this.liveBuffers--;
+    this.liveBuffers.delete(buffer);
   }
 
   /**
@@ -402,6 +425,7 @@ export class GpuContext {
     this.pool.clear();
     this.pipelines.clear();
     this.destroyed = true;
+    liveContexts.delete(this);
     this.device.destroy();
   }
 }
