@@ -4,7 +4,7 @@ import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { ACTIVATIONS, activateCpu } from '../../src/kernels/activation/activation.js';
 import { activationGradCpu, prepareActivationGrad } from '../../src/kernels/activation/activation-grad.js';
 import { expectGradient, f64 } from '../gradcheck.js';
-import { expectClose, poisonedTensor, randomArray, rng, testContext } from '../helpers.js';
+import { expectClose, poisonedTensor, randomArray, rng, testContext, expectThrows } from '../helpers.js';
 
 /** Values in [-8, 8] at least 1e-3 away from every kink (-3, 0, 3, 6), where f' jumps. */
 function awayFromKinks(n: number): Float64Array {
@@ -55,7 +55,7 @@ describe('kernel: activation gradient', () => {
     const x = uploadTensor(ctx, randomArray(6), [1, 2, 3, 1]);
     const dy = uploadTensor(ctx, randomArray(6), [1, 3, 2, 1]);
     try {
-      expect(() => prepareActivationGrad(ctx, { x, dy, dx: x }, 'relu')).to.throw(/activationGrad\(relu\): dy has shape \[1,3,2,1\], expected \[1,2,3,1\]/);
+      expectThrows(() => prepareActivationGrad(ctx, { x, dy, dx: x }, 'relu'), /activationGrad\(relu\): dy has shape \[1,3,2,1\], expected \[1,2,3,1\]/);
     } finally {
       x.dispose();
       dy.dispose();

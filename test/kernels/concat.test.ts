@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { concat, concatCpu, concatOutputShape, prepareConcat } from '../../src/kernels/layout/concat.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows } from '../helpers.js';
 
 describe('kernel: concat', () => {
   async function check(shapes: number[][]): Promise<void> {
@@ -71,9 +71,7 @@ describe('kernel: concat', () => {
       const out = poisonedTensor(ctx, [2, 13, 11, 6]);
       const live = ctx.liveBufferCount;
       try {
-        expect(() => prepareConcat(ctx, { inputs: [a, b], out })).to.throw(
-          /concat: inputs\[1\] has shape \[2,13,10,1\] but inputs\[0\] is \[2,13,11,5\]/,
-        );
+        expectThrows(() => prepareConcat(ctx, { inputs: [a, b], out }), /concat: inputs\[1\] has shape \[2,13,10,1\] but inputs\[0\] is \[2,13,11,5\]/);
         expect(ctx.liveBufferCount, 'no uniform buffers leaked').to.equal(live);
       } finally {
         a.dispose();
@@ -86,16 +84,16 @@ describe('kernel: concat', () => {
       const a = uploadTensor(ctx, randomArray(2 * 3 * 4 * 5), [2, 3, 4, 5]);
       const out = poisonedTensor(ctx, [2, 3, 4, 6]);
       try {
-        expect(() => prepareConcat(ctx, { inputs: [a, a], out })).to.throw(/concat: out has shape \[2,3,4,6\], expected \[2,3,4,10\]/);
+        expectThrows(() => prepareConcat(ctx, { inputs: [a, a], out }), /concat: out has shape \[2,3,4,6\], expected \[2,3,4,10\]/);
       } finally {
         a.dispose();
         out.dispose();
       }
     });
     it('rejects no inputs, zero-size and wrong-rank shapes', () => {
-      expect(() => concatOutputShape([])).to.throw(/concat: needs at least one input/);
-      expect(() => concatOutputShape([[1, 2, 2, 3], [1, 2, 2, 0]])).to.throw(/concat: inputs\[1\].*zero-size/);
-      expect(() => concatOutputShape([[2, 2, 3]])).to.throw(/concat: inputs\[0\] must have rank 4/);
+      expectThrows(() => concatOutputShape([]), /concat: needs at least one input/);
+      expectThrows(() => concatOutputShape([[1, 2, 2, 3], [1, 2, 2, 0]]), /concat: inputs\[1\].*zero-size/);
+      expectThrows(() => concatOutputShape([[2, 2, 3]]), /concat: inputs\[0\] must have rank 4/);
     });
   });
 });
@@ -124,7 +122,7 @@ describe('kernel: channel slice (the gradient of concat)', () => {
       }
       const out = poisonedTensor(ctx, [2, 9, 7, 4]);
       try {
-        expect(() => prepareChannelSlice(ctx, { input, out }, 16)).to.throw(/channelSlice: channels \[16, 20\) are outside the input's 19/);
+        expectThrows(() => prepareChannelSlice(ctx, { input, out }, 16), /channelSlice: channels \[16, 20\) are outside the input's 19/);
       } finally {
         out.dispose();
       }

@@ -1,9 +1,8 @@
-import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { ACTIVATIONS } from '../../src/kernels/activation/activation.js';
 import { type ElementwiseParams, elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows } from '../helpers.js';
 
 describe('kernel: elementwise', () => {
   const shape = [2, 7, 5, 13]; // no dimension a multiple of the 256-wide workgroup
@@ -40,7 +39,7 @@ describe('kernel: elementwise', () => {
     const tb = uploadTensor(ctx, randomArray(2 * 7 * 5 * 3), [2, 7, 5, 3]);
     const out = poisonedTensor(ctx, shape);
     try {
-      expect(() => prepareElementwise(ctx, { a: ta, b: tb, out }, { op: 'add' })).to.throw(/elementwise\(add\): b .*\[2,7,5,3\]/);
+      expectThrows(() => prepareElementwise(ctx, { a: ta, b: tb, out }, { op: 'add' }), /elementwise\(add\): b .*\[2,7,5,3\]/);
     } finally {
       ta.dispose();
       tb.dispose();

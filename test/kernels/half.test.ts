@@ -21,7 +21,7 @@ import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
 import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool/pool.js';
 import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { prepareSoftmax } from '../../src/kernels/softmax/softmax.js';
-import { FP16_TOLERANCE, expectClose, expectRejects, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { FP16_TOLERANCE, expectClose, expectRejects, numel, poisonedTensor, randomArray, testContext, expectThrows } from '../helpers.js';
 
 /** Random values already representable in f16, and their f16 tensor. */
 function halfInput(shape: Shape, lo = -1, hi = 1): { data: Float32Array; shape: Shape } {
@@ -98,7 +98,7 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
       const a = createTensor(ctx, [8], 'f32');
       const b = createTensor(ctx, [8], 'f32');
       try {
-        expect(() => prepareCast(ctx, { input: a, out: b })).to.throw(/cast: converts between f32 and f16, got f32 -> f32/);
+        expectThrows(() => prepareCast(ctx, { input: a, out: b }), /cast: converts between f32 and f16, got f32 -> f32/);
       } finally {
         a.dispose();
         b.dispose();
@@ -196,7 +196,7 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
       const w = uploadTensor(ctx, randomArray(8 * 8), [1, 1, 8, 8], 'w');
       const out = createTensor(ctx, [1, 4, 4, 8], 'f16');
       try {
-        expect(() => prepareConv2d(ctx, { input: x, weight: w, out }, convParams({}))).to.throw(/binds both f16 and f32 tensors/);
+        expectThrows(() => prepareConv2d(ctx, { input: x, weight: w, out }, convParams({})), /binds both f16 and f32 tensors/);
       } finally {
         x.dispose();
         w.dispose();
@@ -267,7 +267,7 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
     const out = createTensor(ctx, [2, 3, 4, 5], 'f16');
     try {
       await expectRejects(() => runOnce(ctx, 'flip', () => prepareFlipWidth(ctx, { input: x, out })), /flip\.wgsl has no half-precision \(f16\) variant/);
-      expect(() => prepareSoftmax(ctx, { input: x, out })).to.throw(/must be f32, got f16/);
+      expectThrows(() => prepareSoftmax(ctx, { input: x, out }), /must be f32, got f16/);
     } finally {
       x.dispose();
       out.dispose();

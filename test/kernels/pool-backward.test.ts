@@ -11,7 +11,7 @@ import {
   preparePool2dBackward,
 } from '../../src/kernels/pool/pool-backward.js';
 import { expectGradient, f64 } from '../gradcheck.js';
-import { expectClose, numel, poisonedTensor, randomArray, rng, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, rng, testContext, expectThrows } from '../helpers.js';
 
 const stem: Pool2dParams = {
   kind: 'max',
@@ -168,21 +168,17 @@ describe('kernel: pool backward', () => {
       const wrongInput = poisonedTensor(ctx, [2, 13, 11, 18]);
       const gdy = uploadTensor(ctx, randomArray(2 * 18), [2, 1, 1, 18]);
       try {
-        expect(() => preparePool2dBackward(ctx, { dy, dx }, { ...stem, kind: 'avg' })).to.throw(
-          /pool2dBackward\(avg 3x3 s2,2\): dy has shape \[2,7,7,19\], expected \[2,7,6,19\]/,
-        );
-        expect(() => preparePool2dBackward(ctx, { dy: goodDy, dx }, stem)).to.throw(/max pooling needs the forward input/);
-        expect(() => preparePool2dBackward(ctx, { input: wrongInput, dy: goodDy, dx }, stem)).to.throw(
-          /input has shape \[2,13,11,18\], expected \[2,13,11,19\]/,
-        );
-        expect(() => prepareGlobalAvgPoolBackward(ctx, { dy: gdy, dx })).to.throw(/globalAvgPoolBackward: dy .*\[2,1,1,18\].*\[2,1,1,19\]/);
+        expectThrows(() => preparePool2dBackward(ctx, { dy, dx }, { ...stem, kind: 'avg' }), /pool2dBackward\(avg 3x3 s2,2\): dy has shape \[2,7,7,19\], expected \[2,7,6,19\]/);
+        expectThrows(() => preparePool2dBackward(ctx, { dy: goodDy, dx }, stem), /max pooling needs the forward input/);
+        expectThrows(() => preparePool2dBackward(ctx, { input: wrongInput, dy: goodDy, dx }, stem), /input has shape \[2,13,11,18\], expected \[2,13,11,19\]/);
+        expectThrows(() => prepareGlobalAvgPoolBackward(ctx, { dy: gdy, dx }), /globalAvgPoolBackward: dy .*\[2,1,1,18\].*\[2,1,1,19\]/);
       } finally {
         for (const t of [dy, goodDy, dx, wrongInput, gdy]) t.dispose();
       }
     });
     it('CPU reference: max pooling needs x; dy must fill the output shape', () => {
-      expect(() => pool2dBackwardCpu(new Float64Array(2 * 7 * 6 * 19), shape, stem)).to.throw(/max pooling needs the forward input x of shape \[2,13,11,19\]/);
-      expect(() => pool2dBackwardCpu(new Float64Array(5), shape, { ...stem, kind: 'avg' })).to.throw(/5 values of dy do not fill \[2,7,6,19\]/);
+      expectThrows(() => pool2dBackwardCpu(new Float64Array(2 * 7 * 6 * 19), shape, stem), /max pooling needs the forward input x of shape \[2,13,11,19\]/);
+      expectThrows(() => pool2dBackwardCpu(new Float64Array(5), shape, { ...stem, kind: 'avg' }), /5 values of dy do not fill \[2,7,6,19\]/);
     });
   });
 });

@@ -3,7 +3,7 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensorU32, uploadTensor } from '../../src/gpu/tensor.js';
 import { type ResizeMode, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { prepareResizeArgmax, resizeArgmaxCpu } from '../../src/kernels/resize/resize-argmax.js';
-import { numel, poisonedU32Tensor, randomArray, testContext } from '../helpers.js';
+import { numel, poisonedU32Tensor, randomArray, testContext, expectThrows } from '../helpers.js';
 
 describe('kernel: fused resize + argmax', () => {
   const cases: [number[], number, number, ResizeMode][] = [
@@ -47,7 +47,7 @@ describe('kernel: fused resize + argmax', () => {
     const input = uploadTensor(ctx, randomArray(2 * 3 * 4), [1, 2, 3, 4]);
     const out = poisonedU32Tensor(ctx, [1, 5, 5]);
     try {
-      expect(() => prepareResizeArgmax(ctx, { input, out }, { outH: 6, outW: 5, mode: 'half_pixel' })).to.throw(/resizeArgmax: out has shape \[1,5,5\], expected \[1,6,5\]/);
+      expectThrows(() => prepareResizeArgmax(ctx, { input, out }, { outH: 6, outW: 5, mode: 'half_pixel' }), /resizeArgmax: out has shape \[1,5,5\], expected \[1,6,5\]/);
     } finally {
       input.dispose();
       out.dispose();

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { type SgdHyper, prepareSgd, sgdCpu, sgdHyperData } from '../../src/kernels/optimizer/sgd.js';
-import { expectClose, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, poisonedTensor, randomArray, testContext, expectThrows } from '../helpers.js';
 
 describe('kernel: SGD (momentum, weight decay; PyTorch semantics)', () => {
   it('CPU reference replays torch.optim.SGD by hand on one value', () => {
@@ -49,13 +49,13 @@ describe('kernel: SGD (momentum, weight decay; PyTorch semantics)', () => {
   }
 
   it('rejects a negative learning rate and mismatched shapes', async () => {
-    expect(() => sgdHyperData({ lr: -1, momentum: 0.9, weightDecay: 0, first: true })).to.throw(/sgd: lr must be a finite number >= 0, got -1/);
+    expectThrows(() => sgdHyperData({ lr: -1, momentum: 0.9, weightDecay: 0, first: true }), /sgd: lr must be a finite number >= 0, got -1/);
     const ctx = await testContext();
     const a = uploadTensor(ctx, randomArray(6), [2, 3]);
     const b = uploadTensor(ctx, randomArray(6), [3, 2]);
     const h = uploadTensor(ctx, new Float32Array(4), [4]);
     try {
-      expect(() => prepareSgd(ctx, { param: a, grad: b, momentum: a, hyper: h })).to.throw(/sgd: grad has shape \[3,2\], expected \[2,3\]/);
+      expectThrows(() => prepareSgd(ctx, { param: a, grad: b, momentum: a, hyper: h }), /sgd: grad has shape \[3,2\], expected \[2,3\]/);
     } finally {
       for (const t of [a, b, h]) t.dispose();
     }

@@ -10,7 +10,7 @@ import {
   softmax,
   softmaxCpu,
 } from '../../src/kernels/softmax/softmax.js';
-import { expectClose, numel, poisonedTensor, poisonedU32Tensor, randomArray, rng, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, poisonedU32Tensor, randomArray, rng, testContext, expectThrows } from '../helpers.js';
 
 describe('kernel: softmax', () => {
   const shape = [2, 13, 11, 19];
@@ -78,8 +78,8 @@ describe('kernel: softmax', () => {
     const bad = poisonedTensor(ctx, [2, 13, 11, 18]);
     const u32 = poisonedU32Tensor(ctx, shape);
     try {
-      expect(() => prepareSoftmax(ctx, { input, out: bad })).to.throw(/softmax: out has shape \[2,13,11,18\], expected \[2,13,11,19\]/);
-      expect(() => prepareSoftmax(ctx, { input, out: u32 })).to.throw(/softmax: out \[2,13,11,19\] must be f32, got u32/);
+      expectThrows(() => prepareSoftmax(ctx, { input, out: bad }), /softmax: out has shape \[2,13,11,18\], expected \[2,13,11,19\]/);
+      expectThrows(() => prepareSoftmax(ctx, { input, out: u32 }), /softmax: out \[2,13,11,19\] must be f32, got u32/);
     } finally {
       input.dispose();
       bad.dispose();
@@ -156,10 +156,10 @@ describe('kernel: argmax', () => {
     const f32 = poisonedTensor(ctx, [2, 13, 11]);
     const bad = poisonedU32Tensor(ctx, [2, 13, 11, 1]);
     try {
-      expect(() => prepareArgmax(ctx, { input, out: f32 })).to.throw(/argmax: out \[2,13,11\] must be u32, got f32/);
-      expect(() => prepareArgmax(ctx, { input, out: bad })).to.throw(/argmax: out has shape \[2,13,11,1\], expected \[2,13,11\]/);
-      expect(() => argmaxOutputShape([2, 0, 3, 4])).to.throw(/argmax.*zero-size/);
-      expect(() => argmaxOutputShape([5])).to.throw(/argmax: input must have rank >= 2/);
+      expectThrows(() => prepareArgmax(ctx, { input, out: f32 }), /argmax: out \[2,13,11\] must be u32, got f32/);
+      expectThrows(() => prepareArgmax(ctx, { input, out: bad }), /argmax: out has shape \[2,13,11,1\], expected \[2,13,11\]/);
+      expectThrows(() => argmaxOutputShape([2, 0, 3, 4]), /argmax.*zero-size/);
+      expectThrows(() => argmaxOutputShape([5]), /argmax: input must have rank >= 2/);
     } finally {
       input.dispose();
       f32.dispose();
