@@ -31,11 +31,29 @@ export function disposeTestItems(): void {
   for (let item = toDispose.pop(); item; item = toDispose.pop()) item.dispose();
 }
 
-/** The live contexts and the buffers each holds. */
-export type GpuSnapshot = Map<GpuContext, number>;
+/** The live contexts, the buffers each holds and how many it had made. */
+export type GpuSnapshot = Map<GpuContext, { held: number; serial: number }>;
 
 export function gpuSnapshot(): GpuSnapshot {
-  return new Map(liveGpuContexts().map((ctx) => [ctx, ctx.heldBufferCount]));
+  return new Map(liveGpuContexts().map((ctx) => [ctx, { held: ctx.heldBufferCount, serial: ctx.bufferSerial }]));
+}
+
+/**
+ * Suites that keep a cache growing over their tests and release it in their `after` hook (a
+ * model's programs, compiled per input size): their tests' held buffers are not counted, a
+ * context they leave alive still is.
+ */
+const cachingSuites = new WeakSet<Mocha.Suite>();
+
+/** Marks `suite` (`this` in a describe's function) as one that keeps buffers across its tests. */
+export function keepsGpuBuffersAcrossTests(suite: Mocha.Suite): void {
+  cachingSuites.add(suite);
+}
+
+/** Whether `test` runs in a suite marked by keepsGpuBuffersAcrossTests. */
+export function inCachingSuite(test: Mocha.Runnable): boolean {
+  for (let s: Mocha.Suite | undefined = test.parent; s; s = s.parent) if (cachingSuites.has(s)) return true;
+  return false;
 }
 
 /** `labels` as 'a, b x3', each label once, with its count where it is more than one. */
@@ -45,16 +63,16 @@ function countedLabels(labels: string[]): string {
   return [...counts].map(([l, n]) => (n > 1 ? `${l} x${n}` : l)).join(', ');
 }
 
-/** What was left alive since `before`, one line each; empty when nothing was. */
-export function gpuLeaksSince(before: GpuSnapshot): string[] {
+/** What was left alive since `before`, one line each; empty when nothing was. Buffers are not counted with `contextsOnly`. */
+export function gpuLeaksSince(before: GpuSnapshot, contextsOnly = false): string[] {
   const leaks: string[] = [];
   for (const ctx of liveGpuContexts()) {
     const held = ctx.heldBufferCount;
-    const was = before.get(ctx) ?? (sharedContexts.has(ctx) ? 0 : undefined);
+    const was = before.get(ctx) ?? (sharedContexts.has(ctx) ? { held: 0, serial: 0 } : undefined);
     if (was === undefined) {
       leaks.push(`a GpuContext made here was not destroyed (its device, ${ctx.liveBufferCount} buffers and ${ctx.pipelines.size} pipelines): call destroy()`);
-    } else if (held > was) {
-      leaks.push(`${held - was} GPU buffers left held (${countedLabels(ctx.heldBufferLabels())}): dispose the tensors and programs made here`);
+    } else if (held > was.held && !contextsOnly) {
+      leaks.push(`${held - was.held} GPU buffers left held (${countedLabels(ctx.heldBufferLabels(was.serial))}): dispose the tensors and programs made here`);
     }
   }
   return leaks;

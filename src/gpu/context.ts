@@ -145,8 +145,13 @@ function dawnFlags(options: GpuContextOptions, subgroupMatrix: boolean): string[
 export class GpuContext {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
-  /** Buffers created through this context and not yet destroyed. */
-  private readonly liveBuffers = new Set<GPUBuffer>();
+  /**
+   * Buffers created through this context and not yet destroyed, each with the serial number of
+   * its latest use (creation, or the pool handing it out again) and what that use calls it.
+   */
+  private readonly liveBuffers = new Map<GPUBuffer, { serial: number; label: string }>();
+  /** Buffer uses so far: the serial number of the next one. */
+  private bufferUses = 0;
   private lostInfo: GPUDeviceLostInfo | null = null;
   /** A CPU implementation: kernels keep the shapes tuned for it. */
   readonly isSoftware: boolean;
@@ -348,9 +353,20 @@ export class GpuContext {
     return this.liveBuffers.size - this.pool.idleCount;
   }
 
-  /** The labels of the held buffers, for a report of what was left alive. */
-  heldBufferLabels(): string[] {
-    return [...this.liveBuffers].filter((b) => !this.pool.isIdle(b)).map((b) => b.label || 'unlabelled');
+  /** How many times buffers were created or handed out again: a mark for heldBufferLabels. */
+  get bufferSerial(): number {
+    return this.bufferUses;
+  }
+
+  /** The labels of the held buffers put to use since `serial` (all by default), for a report of what was left alive. */
+  heldBufferLabels(serial = 0): string[] {
+    return [...this.liveBuffers].filter(([b, use]) => use.serial >= serial && !this.pool.isIdle(b)).map(([, use]) => use.label);
+  }
+
+  /** Records that the pool handed `buffer` out again, as `label`. */
+  reuseBuffer(buffer: GPUBuffer, label?: string): void {
+    const use = this.liveBuffers.get(buffer);
+    if (use) this.liveBuffers.set(buffer, { serial: this.bufferUses++, label: label ?? use.label });
   }
 
   createBuffer(size: number, usage: GPUBufferUsageFlags, label?: string): GPUBuffer {
@@ -364,7 +380,7 @@ export class GpuContext {
     // WebGPU wants sizes that are multiples of 4 for copies and mapping.
     const padded = Math.max(4, Math.ceil(size / 4) * 4);
     const buffer = this.device.createBuffer({ size: padded, usage, label });
-    this.liveBuffers.add(buffer);
+    this.liveBuffers.set(buffer, { serial: this.bufferUses++, label: label || 'unlabelled' });
     return buffer;
   }
 
