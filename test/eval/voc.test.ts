@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Segmenter, evaluateVoc, formatScoresTable } from '../../src/eval/voc.js';
-import { type VocItem, listVocSplit } from '../../src/data/formats/voc-split.js';
+import { listVocSplit } from '../../src/data/formats/voc-split.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { encodeIndexedPng, readIndexedPng } from '../../src/io/png-indexed.js';

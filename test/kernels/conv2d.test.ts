@@ -3,7 +3,7 @@ import { disposeDispatch, runOnce } from '../../src/gpu/dispatch.js';
 import { GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { ACTIVATIONS, type Activation } from '../../src/kernels/activation/activation.js';
 import { type Conv2dParams, conv2dFlops, conv2dOutputShape, type ConvGeometry, convGeometry, convParams, samePadding, symmetricPadding } from '../../src/kernels/conv2d/params.js';
-import { conv2d, conv2dChoice, conv2dSpace, convLayer, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
+import { conv2d, conv2dChoice, conv2dSpace, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
 import { type ConvChoice, type ConvLayer, type EpilogueSlots, convChoice } from '../../src/kernels/conv2d/algorithm.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { depthwiseAlgorithm } from '../../src/kernels/conv2d/depthwise/depthwise.js';
@@ -565,7 +565,7 @@ describe('kernel: conv2d GEMM on subgroup matrices (the built-ins emulated on la
   it("the real kernel (the built-ins, not emulated) passes Dawn's shader and pipeline validation for every tiling of every shape, on Dawn's null backend", async () => {
     // Dawn's null backend offers the feature (with no shapes of its own) and validates like any
     // other: WGSL parsing and resolution, the uniformity diagnostics, the subgroup-size rule.
-    // Nothing runs there; what the built-ins compute is checked on the adapter (conv2d-matrix-check.ts).
+    // Nothing runs there; what the built-ins compute is checked on the adapter (src/kernels/conv2d/gemm/matrix-check.ts).
     const gpu = create(['backend=null', 'enable-dawn-features=allow_unsafe_apis']);
     const adapter = await gpu.requestAdapter();
     const feature = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;

@@ -84,8 +84,6 @@ function input(n: Node): Value {
   return (n.op as { input: Value }).input;
 }
 
-const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
 /** Trainable scalars of the decoder, by hand: 1x1 to 48 + BN, two 3x3 to 256 + BN (separable: depthwise + BN, pointwise + BN). */
 function decoderTrainable(lowChannels: number, separable: boolean): number {
   const concat = 256 + 48;

@@ -27,7 +27,7 @@ import { mmsegClasses, mmsegConfig, mmsegConfigText, mmsegNetwork, mmsegParams }
 import { expectClose, expectRejects, relativeError, rng, testContext, expectThrows } from '../helpers.js';
 import { type Saved, savedTensor, torchSaveLegacy, torchSaveZip } from '../import/torch-save.js';
 import { sharedPath } from '../shared.js';
-import { type Manifest, draws, fnv1a32, prngStateDict, prngValues, readManifest, stateDictSha256 } from './mmseg-prng.js';
+import { draws, fnv1a32, prngStateDict, prngValues, readManifest, stateDictSha256 } from './mmseg-prng.js';
 
 const fixture = (file: string): string => sharedPath('fixtures', 'mmseg', file);
 

@@ -1,7 +1,7 @@
 // Activation applied in kernel epilogues. ACTIVATION is an override constant, so the unused
 // branches are removed when the pipeline is specialised; activateAs takes the code at run time
 // (kernels whose epilogue is a uniform, so one pipeline serves every epilogue).
-// Codes match src/kernels/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish, 4 hardsigmoid.
+// Codes match src/kernels/activation/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish, 4 hardsigmoid.
 override ACTIVATION: u32 = 0u;
 
 fn activate(x: f32) -> f32 {

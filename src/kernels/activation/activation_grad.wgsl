@@ -1,7 +1,7 @@
 // Gradient of an activation: dx = dy * f'(x), with x the activation's input. The derivative
 // at the kinks follows PyTorch: relu'(0) = 0; relu6' = 1 only on (0, 6); hardswish' = 0 below
 // -3, (2x + 3) / 6 on [-3, 3], 1 above; hardsigmoid' = 1/6 on (-3, 3).
-// Codes match src/kernels/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish, 4 hardsigmoid.
+// Codes match src/kernels/activation/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish, 4 hardsigmoid.
 override ACTIVATION: u32 = 0u;
 override WG: u32 = 256u;
 

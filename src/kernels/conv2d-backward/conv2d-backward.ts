@@ -1,4 +1,4 @@
-// Backward kernels of conv2d (src/kernels/conv2d.ts): the gradients of the bare convolution
+// Backward kernels of conv2d (src/kernels/conv2d/conv2d.ts): the gradients of the bare convolution
 //   Y[n, oh, ow, co] = sum_{kh, kw, ci} X[n, oh*sH + kh*dH - padTop, ow*sW + kw*dW - padLeft, g(co)*Cin/groups + ci]
 //                                       * Wt[kh, kw, ci, co]
 // with respect to its input X (NHWC), its weight Wt (HWIO [KH, KW, Cin/groups, Cout]) and a bias

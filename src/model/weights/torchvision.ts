@@ -11,7 +11,7 @@ import { shapeString } from '../../gpu/tensor.js';
 import { type BackboneName, type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { RESNET_BLOCKS } from '../networks/resnet.js';
 
-/** A state dict as an importer returns it (src/model/import/pth.ts's TensorMap fits). */
+/** A state dict as an importer returns it (src/model/weights/import/pth.ts's TensorMap fits). */
 export type StateDict = ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>;
 
 /** The tensor whose presence marks a torchvision DeepLabv3 checkpoint (ASPP's 1x1 branch). */

@@ -7,7 +7,7 @@
 //
 // Register tiling: a workgroup owns R output pixels and WG * CN output channels; each
 // invocation keeps an R x CN block of accumulators (chosen per adapter and layer shape:
-// src/kernels/conv2d-variants.ts, tuned by src/graph/tune.ts). Channel j of a lane is
+// src/kernels/conv2d/gemm/variants.ts, tuned by src/graph/tune.ts). Channel j of a lane is
 // co = base + j * WG + lane, so neighbouring lanes read neighbouring weights (coalesced).
 // All lanes of a workgroup share the same pixels, so the input index arithmetic and the
 // input loads are workgroup-uniform: on GPUs they are broadcast reads, and on CPU drivers
@@ -32,7 +32,7 @@ override WG: u32 = 32u;
 // reductions (ASPP at output stride 16, image pooling), which otherwise leave a GPU idle.
 override SPLIT_K: u32 = 0u;
 
-// The register tile, chosen per adapter (src/kernels/conv2d-variants.ts): R output pixels per workgroup,
+// The register tile, chosen per adapter (src/kernels/conv2d/gemm/variants.ts): R output pixels per workgroup,
 // CN output channels per invocation. Arrays are sized for the largest tile; a smaller one
 // leaves the rest unused (indices are constant once the loops unroll).
 override R: u32 = 8u;
