@@ -18,7 +18,7 @@ import { create } from 'webgpu';
 import { GpuContext } from '../../src/gpu/context.js';
 import { PipelineCache, kernelKey } from '../../src/gpu/pipeline-cache.js';
 import { checkMatrixConfigs } from '../../src/kernels/conv2d/gemm/matrix-check.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption, expectThrows } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption, expectThrows, disposeAfterTest } from '../helpers.js';
 
 /** Limits as a GPU reports them (specs do not depend on them but for the candidates offered). */
 const GPU_LIMITS: KernelLimits = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024 };
@@ -423,20 +423,16 @@ describe('kernel: conv2d', () => {
     });
     it('rejects wrong output, bias, scale and residual shapes', async () => {
       const ctx = await testContext();
-      const input = uploadTensor(ctx, randomArray(75), [1, 5, 5, 3]);
-      const weight = uploadTensor(ctx, randomArray(3 * 3 * 3 * 8), [3, 3, 3, 8]);
-      const good = createTensor(ctx, [1, 5, 5, 8]);
-      const bad = createTensor(ctx, [1, 5, 5, 7]);
-      const bias7 = uploadTensor(ctx, randomArray(7), [7]);
-      try {
-        expectThrows(() => prepareConv2d(ctx, { input, weight, out: bad }, p), /conv2d: out .*has shape \[1,5,5,7\], expected \[1,5,5,8\]/);
-        expectThrows(() => prepareConv2d(ctx, { input, weight, bias: bias7, out: good }, p), /conv2d: bias has shape \[7\], expected \[8\]/);
-        expectThrows(() => prepareConv2d(ctx, { input, weight, scale: bias7, out: good }, p), /conv2d: scale has shape \[7\], expected \[8\]/);
-        expectThrows(() => prepareConv2d(ctx, { input, weight, residual: bad, out: good }, p), /conv2d: residual has shape \[1,5,5,7\]/);
-        expectThrows(() => prepareConv2d(ctx, { input, weight, residual: good, out: good }, p), /conv2d: residual and out must be different/);
-      } finally {
-        for (const t of [input, weight, good, bad, bias7]) t.dispose();
-      }
+      const input = disposeAfterTest(uploadTensor(ctx, randomArray(75), [1, 5, 5, 3]));
+      const weight = disposeAfterTest(uploadTensor(ctx, randomArray(3 * 3 * 3 * 8), [3, 3, 3, 8]));
+      const good = disposeAfterTest(createTensor(ctx, [1, 5, 5, 8]));
+      const bad = disposeAfterTest(createTensor(ctx, [1, 5, 5, 7]));
+      const bias7 = disposeAfterTest(uploadTensor(ctx, randomArray(7), [7]));
+      expectThrows(() => prepareConv2d(ctx, { input, weight, out: bad }, p), /conv2d: out .*has shape \[1,5,5,7\], expected \[1,5,5,8\]/);
+      expectThrows(() => prepareConv2d(ctx, { input, weight, bias: bias7, out: good }, p), /conv2d: bias has shape \[7\], expected \[8\]/);
+      expectThrows(() => prepareConv2d(ctx, { input, weight, scale: bias7, out: good }, p), /conv2d: scale has shape \[7\], expected \[8\]/);
+      expectThrows(() => prepareConv2d(ctx, { input, weight, residual: bad, out: good }, p), /conv2d: residual has shape \[1,5,5,7\]/);
+      expectThrows(() => prepareConv2d(ctx, { input, weight, residual: good, out: good }, p), /conv2d: residual and out must be different/);
     });
     it('rejects tensors over the storage-binding limit before allocating them', async () => {
       const ctx = await testContext();
@@ -446,18 +442,12 @@ describe('kernel: conv2d', () => {
       expectThrows(() => createTensor(ctx, hugeShape, 'f32', 'input'), /storage-binding limit/);
       // prepareConv2d checks every operand too (tensors made elsewhere, e.g. borrowed buffers):
       // a small buffer labelled with the huge shape is rejected before any binding is made.
-      const small = createTensor(ctx, [4]);
-      const smallOut = createTensor(ctx, [4]);
-      const weight = uploadTensor(ctx, randomArray(64 * 8), [1, 1, 64, 8]);
-      try {
-        const input = new GpuTensor(ctx, small.buffer, hugeShape, 'f32', 'borrowed');
-        const out = new GpuTensor(ctx, smallOut.buffer, [1, pixels, 1, 8], 'f32', 'borrowed');
-        expectThrows(() => prepareConv2d(ctx, { input, weight, out }, convParams({})), /conv2d: input .*exceeds the device's storage-binding limit/);
-      } finally {
-        small.dispose();
-        smallOut.dispose();
-        weight.dispose();
-      }
+      const small = disposeAfterTest(createTensor(ctx, [4]));
+      const smallOut = disposeAfterTest(createTensor(ctx, [4]));
+      const weight = disposeAfterTest(uploadTensor(ctx, randomArray(64 * 8), [1, 1, 64, 8]));
+      const input = new GpuTensor(ctx, small.buffer, hugeShape, 'f32', 'borrowed');
+      const out = new GpuTensor(ctx, smallOut.buffer, [1, pixels, 1, 8], 'f32', 'borrowed');
+      expectThrows(() => prepareConv2d(ctx, { input, weight, out }, convParams({})), /conv2d: input .*exceeds the device's storage-binding limit/);
     });
   });
 
@@ -735,20 +725,16 @@ describe('kernel: conv2d Winograd F(2x2, 3x3) and F(4x4, 3x3), every candidate a
   it('launches four kernels and frees its scratch with them', async () => {
     const ctx = await testContext();
     const p = convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
-    const input = uploadTensor(ctx, randomArray(2 * 5 * 5 * 8), [2, 5, 5, 8], 'input');
-    const weight = uploadTensor(ctx, randomArray(9 * 8 * 8), [3, 3, 8, 8], 'weight');
-    const out = createTensor(ctx, [2, 5, 5, 8], 'f32', 'out');
-    try {
-      const v: WinogradVariant = { tile: 2, unrolled: false, rows: 16, channels: 8, lanes: 8, subgroups: false };
-      const before = ctx.liveBufferCount;
-      const dispatches = prepareConv2d(ctx, { input, weight, out }, p, convChoice(winogradAlgorithm, v));
-      expect(dispatches.map((d) => d.label.replace(/^.* winograd /, ''))).to.deep.equal(['F2 weights', 'F2 inputs', 'F2 GEMM', 'F2 outputs']);
-      expect(dispatches[0].ownedBuffers, 'V, U and M').to.have.length(3);
-      for (const d of dispatches) disposeDispatch(ctx, d);
-      expect(ctx.liveBufferCount, 'uniforms and scratch released').to.equal(before);
-    } finally {
-      for (const t of [input, weight, out]) t.dispose();
-    }
+    const input = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 5 * 5 * 8), [2, 5, 5, 8], 'input'));
+    const weight = disposeAfterTest(uploadTensor(ctx, randomArray(9 * 8 * 8), [3, 3, 8, 8], 'weight'));
+    const out = disposeAfterTest(createTensor(ctx, [2, 5, 5, 8], 'f32', 'out'));
+    const v: WinogradVariant = { tile: 2, unrolled: false, rows: 16, channels: 8, lanes: 8, subgroups: false };
+    const before = ctx.liveBufferCount;
+    const dispatches = prepareConv2d(ctx, { input, weight, out }, p, convChoice(winogradAlgorithm, v));
+    expect(dispatches.map((d) => d.label.replace(/^.* winograd /, ''))).to.deep.equal(['F2 weights', 'F2 inputs', 'F2 GEMM', 'F2 outputs']);
+    expect(dispatches[0].ownedBuffers, 'V, U and M').to.have.length(3);
+    for (const d of dispatches) disposeDispatch(ctx, d);
+    expect(ctx.liveBufferCount, 'uniforms and scratch released').to.equal(before);
   });
 });
 

@@ -11,7 +11,7 @@ import {
   prepareGlobalAvgPool,
   preparePool2d,
 } from '../../src/kernels/pool/pool.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: pool', () => {
   async function checkGlobal(shape: number[], lo = -1, hi = 1): Promise<void> {
@@ -124,17 +124,11 @@ describe('kernel: pool', () => {
   describe('errors', () => {
     it('rejects a wrong output shape', async () => {
       const ctx = await testContext();
-      const input = uploadTensor(ctx, randomArray(numel(shape)), shape);
-      const bad = poisonedTensor(ctx, [2, 7, 7, 19]);
-      const badGlobal = poisonedTensor(ctx, [2, 1, 1, 18]);
-      try {
-        expectThrows(() => preparePool2d(ctx, { input, out: bad }, stem), /pool2d\(max 3x3 s2,2\): out has shape \[2,7,7,19\], expected \[2,7,6,19\]/);
-        expectThrows(() => prepareGlobalAvgPool(ctx, { input, out: badGlobal }), /globalAvgPool: out .*\[2,1,1,18\].*\[2,1,1,19\]/);
-      } finally {
-        input.dispose();
-        bad.dispose();
-        badGlobal.dispose();
-      }
+      const input = disposeAfterTest(uploadTensor(ctx, randomArray(numel(shape)), shape));
+      const bad = disposeAfterTest(poisonedTensor(ctx, [2, 7, 7, 19]));
+      const badGlobal = disposeAfterTest(poisonedTensor(ctx, [2, 1, 1, 18]));
+      expectThrows(() => preparePool2d(ctx, { input, out: bad }, stem), /pool2d\(max 3x3 s2,2\): out has shape \[2,7,7,19\], expected \[2,7,6,19\]/);
+      expectThrows(() => prepareGlobalAvgPool(ctx, { input, out: badGlobal }), /globalAvgPool: out .*\[2,1,1,18\].*\[2,1,1,19\]/);
     });
     it('rejects zero-size and wrong-rank inputs', () => {
       expectThrows(() => pool2dOutputShape([2, 0, 11, 19], stem), /pool2d.*zero-size.*\[2,0,11,19\]/);

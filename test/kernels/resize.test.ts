@@ -11,7 +11,7 @@ import {
   resizeBilinearCpu,
   resizeBilinearOutputShape,
 } from '../../src/kernels/resize/resize.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: resizeBilinear', () => {
   async function runGpu(x: Float32Array, shape: number[], p: ResizeParams, layout?: ResizeLayout): Promise<Float32Array> {
@@ -189,14 +189,9 @@ describe('kernel: resizeBilinear', () => {
     });
     it('rejects an output tensor of the wrong shape', async () => {
       const ctx = await testContext();
-      const input = uploadTensor(ctx, randomArray(2 * 3 * 4 * 5), [2, 3, 4, 5]);
-      const out = poisonedTensor(ctx, [2, 6, 8, 4]);
-      try {
-        expectThrows(() => prepareResizeBilinear(ctx, { input, out }, { outH: 6, outW: 8, mode: 'align_corners' }), /resizeBilinear\(align_corners\): out has shape \[2,6,8,4\], expected \[2,6,8,5\]/);
-      } finally {
-        input.dispose();
-        out.dispose();
-      }
+      const input = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 3 * 4 * 5), [2, 3, 4, 5]));
+      const out = disposeAfterTest(poisonedTensor(ctx, [2, 6, 8, 4]));
+      expectThrows(() => prepareResizeBilinear(ctx, { input, out }, { outH: 6, outW: 8, mode: 'align_corners' }), /resizeBilinear\(align_corners\): out has shape \[2,6,8,4\], expected \[2,6,8,5\]/);
     });
   });
 });
