@@ -9,7 +9,7 @@ import { readFlag } from '../src/util/flags.js';
 import { Rng } from '../src/util/random.js';
 import { sharedAcrossTests } from './leak-check.js';
 
-export { disposeAfterTest, keepsGpuBuffersAcrossTests } from './leak-check.js';
+export { disposeAfterTest } from './leak-check.js';
 
 let ctxPromise: Promise<GpuContext> | null = null;
 let ctxValue: GpuContext | null = null;

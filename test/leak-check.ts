@@ -1,8 +1,11 @@
 // What the root hooks (test/setup.ts) hold every test to: it leaves no GPU context alive that it
-// created, and no more buffers held in a context that was there before it than it found. What a
-// live context keeps on purpose is not a leak: its pipeline cache, and the buffers its pool keeps
-// idle for reuse (GpuContext.heldBufferCount leaves those out). Things a test made that it need
-// not release itself go to disposeAfterTest, which the hooks release before they count.
+// created, and a test that found a context holding no buffers leaves it holding none. What a live
+// context keeps on purpose is not a leak: its pipeline cache, and the buffers its pool keeps idle
+// for reuse (GpuContext.heldBufferCount leaves those out). Neither is what a suite keeps across its
+// tests and releases in its `after` hook (a model loaded once, whose program cache grows with each
+// new input size): a test that starts with buffers held is checked for contexts only. Things a
+// test made that it need not release itself go to disposeAfterTest, which the hooks release
+// before they count.
 import { type GpuContext, liveGpuContexts } from '../src/gpu/context.js';
 
 interface Disposable {
@@ -38,24 +41,6 @@ export function gpuSnapshot(): GpuSnapshot {
   return new Map(liveGpuContexts().map((ctx) => [ctx, { held: ctx.heldBufferCount, serial: ctx.bufferSerial }]));
 }
 
-/**
- * Suites that keep a cache growing over their tests and release it in their `after` hook (a
- * model's programs, compiled per input size): their tests' held buffers are not counted, a
- * context they leave alive still is.
- */
-const cachingSuites = new WeakSet<Mocha.Suite>();
-
-/** Marks `suite` (`this` in a describe's function) as one that keeps buffers across its tests. */
-export function keepsGpuBuffersAcrossTests(suite: Mocha.Suite): void {
-  cachingSuites.add(suite);
-}
-
-/** Whether `test` runs in a suite marked by keepsGpuBuffersAcrossTests. */
-export function inCachingSuite(test: Mocha.Runnable): boolean {
-  for (let s: Mocha.Suite | undefined = test.parent; s; s = s.parent) if (cachingSuites.has(s)) return true;
-  return false;
-}
-
 /** `labels` as 'a, b x3', each label once, with its count where it is more than one. */
 function countedLabels(labels: string[]): string {
   const counts = new Map<string, number>();
@@ -63,16 +48,16 @@ function countedLabels(labels: string[]): string {
   return [...counts].map(([l, n]) => (n > 1 ? `${l} x${n}` : l)).join(', ');
 }
 
-/** What was left alive since `before`, one line each; empty when nothing was. Buffers are not counted with `contextsOnly`. */
-export function gpuLeaksSince(before: GpuSnapshot, contextsOnly = false): string[] {
+/** What was left alive since `before`, one line each; empty when nothing was. */
+export function gpuLeaksSince(before: GpuSnapshot): string[] {
   const leaks: string[] = [];
   for (const ctx of liveGpuContexts()) {
     const held = ctx.heldBufferCount;
     const was = before.get(ctx) ?? (sharedContexts.has(ctx) ? { held: 0, serial: 0 } : undefined);
     if (was === undefined) {
       leaks.push(`a GpuContext made here was not destroyed (its device, ${ctx.liveBufferCount} buffers and ${ctx.pipelines.size} pipelines): call destroy()`);
-    } else if (held > was.held && !contextsOnly) {
-      leaks.push(`${held - was.held} GPU buffers left held (${countedLabels(ctx.heldBufferLabels(was.serial))}): dispose the tensors and programs made here`);
+    } else if (was.held === 0 && held > 0) {
+      leaks.push(`${held} GPU buffers left held (${countedLabels(ctx.heldBufferLabels(was.serial))}): dispose the tensors and programs made here`);
     }
   }
   return leaks;

@@ -3,7 +3,7 @@
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { flagIsSet } from '../src/util/flags.js';
 import { closeTestContext } from './helpers.js';
-import { type GpuSnapshot, disposeTestItems, gpuLeaksSince, gpuSnapshot, inCachingSuite } from './leak-check.js';
+import { type GpuSnapshot, disposeTestItems, gpuLeaksSince, gpuSnapshot } from './leak-check.js';
 import { sharedDirLocation, sharedDirPresent, useSharedWeights } from './shared.js';
 
 ensureRuntimeDir();
@@ -23,7 +23,7 @@ export const mochaHooks = {
     disposeTestItems();
     const test = this.currentTest;
     if (!test || test.state !== 'passed') return;
-    const leaks = gpuLeaksSince(before, inCachingSuite(test));
+    const leaks = gpuLeaksSince(before);
     // Hook#error fails the test itself; a hook that threw would stop the rest of its suite.
     const hook = this.test as unknown as { error(e: Error): void };
     if (leaks.length) hook.error(new Error(`the test left GPU resources alive:\n  ${leaks.join('\n  ')}`));

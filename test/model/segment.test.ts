@@ -8,7 +8,7 @@ import type { RgbImage } from '../../src/io/image.js';
 import { readImage } from '../../src/io/image.js';
 import { type DeepLabModel, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { withFlags } from '../../src/util/flags.js';
-import { expectClose, testContext, expectRejects, keepsGpuBuffersAcrossTests } from '../helpers.js';
+import { expectClose, testContext, expectRejects } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
 const VOC_IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
@@ -32,9 +32,7 @@ describe('model: segment()', () => {
     photo = await readImage(VOC_IMAGE);
   });
 
-  describe('default model (mobilenetv2-pascal-257)', function () {
-    // The model compiles a program per batch and input size and keeps the last few.
-    keepsGpuBuffersAcrossTests(this);
+  describe('default model (mobilenetv2-pascal-257)', () => {
     let model: DeepLabModel;
     before(async () => {
       model = await loadModel('mobilenetv2-pascal-257', { ctx: await testContext() });
@@ -89,8 +87,7 @@ describe('model: segment()', () => {
     });
   });
 
-  describe('small torchvision model (random MobileNetV3 weights, short side 33)', function () {
-    keepsGpuBuffersAcrossTests(this);
+  describe('small torchvision model (random MobileNetV3 weights, short side 33)', () => {
     let model: DeepLabModel;
     before(async () => {
       model = await loadModel(MNV3_RANDOM, { ctx: await testContext(), shortSide: 33 });
