@@ -6,6 +6,10 @@ import { GpuContext } from '../src/gpu/context.js';
 import { type GpuTensor, type Shape, createTensor, fillTensor, numel } from '../src/gpu/tensor.js';
 import type { RgbImage } from '../src/io/rgb-image.js';
 import { readFlag } from '../src/util/flags.js';
+import { Rng } from '../src/util/random.js';
+import { sharedAcrossTests } from './leak-check.js';
+
+export { disposeAfterTest } from './leak-check.js';
 
 let ctxPromise: Promise<GpuContext> | null = null;
 let ctxValue: GpuContext | null = null;
@@ -13,7 +17,7 @@ let ctxValue: GpuContext | null = null;
 /** One context shared by all tests (creating a device per test is slow on lavapipe). */
 export async function testContext(): Promise<GpuContext> {
   if (!ctxPromise) {
-    ctxPromise = GpuContext.create().then((c) => (ctxValue = c));
+    ctxPromise = GpuContext.create().then((c) => (ctxValue = sharedAcrossTests(c)));
   }
   return ctxPromise;
 }
@@ -49,16 +53,10 @@ export const RUN_SEED = readFlag('TEST_SEED') ?? (Date.now() ^ (process.pid << 8
 process.env.TEST_SEED = String(RUN_SEED);
 console.log(`test seed: ${RUN_SEED} (replay with TEST_SEED=${RUN_SEED})`);
 
-/** Mulberry32: small, fast, good enough for test data. */
+/** A generator of uniform numbers in [0, 1) from `seed` (src/util/random.ts's). */
 export function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 let streamCounter = 0;

@@ -13,6 +13,7 @@
 // so and an accepted mutant fails the test too.
 import { expect } from 'chai';
 import { readFlag } from '../src/util/flags.js';
+import { Rng } from '../src/util/random.js';
 
 /** Messages the JS engine or Node produce on their own: they name no format, field or file. */
 export const ENGINE_MESSAGES: readonly RegExp[] = [
@@ -52,33 +53,17 @@ export function unclearError(e: unknown, name: string): string | null {
 
 // ---------------------------------------------------------------- seeded randomness
 
-/** Mulberry32 with helpers; the hostile tests use a fixed seed so their counts are reproducible. */
-export class Rand {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
+/** The tests' generator (src/util/random.ts) with helpers; the hostile tests use a fixed seed so their counts are reproducible. */
+export class Rand extends Rng {
   next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
+    return this.uniform();
   }
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)];
   }
   /** Up to `n` distinct items, in a random order. */
   sample<T>(items: readonly T[], n: number): T[] {
-    const a = [...items];
-    for (let i = a.length - 1; i > 0; i--) {
-      const j = this.int(i + 1);
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a.slice(0, n);
+    return this.permutation(items.length).slice(0, n).map((i) => items[i]);
   }
 }
 

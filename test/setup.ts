@@ -1,8 +1,9 @@
-// Mocha root hooks: one GPU context for the whole run, destroyed at the end; the environment every
-// test file shares.
+// Mocha root hooks: one GPU context for the whole run, destroyed at the end; a test that leaves GPU
+// buffers or a context alive fails (test/leak-check.ts); the environment every test file shares.
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { flagIsSet } from '../src/util/flags.js';
 import { closeTestContext } from './helpers.js';
+import { type GpuSnapshot, disposeTestItems, gpuLeaksSince, gpuSnapshot } from './leak-check.js';
 import { sharedDirLocation, sharedDirPresent, useSharedWeights } from './shared.js';
 
 ensureRuntimeDir();
@@ -12,8 +13,23 @@ if (!flagIsSet('DEEPLAB_TUNE')) process.env.DEEPLAB_TUNE = 'off';
 if (sharedDirPresent()) useSharedWeights();
 else console.log(`no shared folder at ${sharedDirLocation()} (set DEEPLAB_SHARED_DIR): the tests that read weights, fixtures or data fail`);
 
+let before: GpuSnapshot = new Map();
+
 export const mochaHooks = {
+  beforeEach(): void {
+    before = gpuSnapshot();
+  },
+  afterEach(this: Mocha.Context): void {
+    disposeTestItems();
+    const test = this.currentTest;
+    if (!test || test.state !== 'passed') return;
+    const leaks = gpuLeaksSince(before);
+    // Hook#error fails the test itself; a hook that threw would stop the rest of its suite.
+    const hook = this.test as unknown as { error(e: Error): void };
+    if (leaks.length) hook.error(new Error(`the test left GPU resources alive:\n  ${leaks.join('\n  ')}`));
+  },
   async afterAll(): Promise<void> {
+    disposeTestItems();
     closeTestContext();
   },
 };

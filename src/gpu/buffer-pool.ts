@@ -13,6 +13,8 @@ function roundSize(bytes: number): number {
 export interface BufferAllocator {
   createBuffer(size: number, usage: GPUBufferUsageFlags, label?: string): GPUBuffer;
   destroyBuffer(buffer: GPUBuffer): void;
+  /** A pooled buffer handed out again, for what `label` names (the owner's leak reports). */
+  reuseBuffer(buffer: GPUBuffer, label?: string): void;
 }
 
 /** The pool's own accounting, in buffers and bytes (sizes as allocated: multiples of 256). */
@@ -41,6 +43,7 @@ export class BufferPool {
     const reused = list?.pop();
     const buffer = reused ?? this.ctx.createBuffer(size, STORAGE_USAGE, label);
     if (reused) {
+      this.ctx.reuseBuffer(reused, label);
       this.idle--;
       this.idleBytes -= size;
     }
@@ -66,6 +69,11 @@ export class BufferPool {
   /** Number of idle buffers kept for reuse. */
   get idleCount(): number {
     return this.idle;
+  }
+
+  /** Whether `buffer` is kept idle here (not handed out). */
+  isIdle(buffer: GPUBuffer): boolean {
+    return this.free.get(buffer.size)?.includes(buffer) ?? false;
   }
 
   /** A snapshot of the counts (read-only: a new object each call). */

@@ -69,6 +69,13 @@ function offeredMatrixConfigs(adapter: GPUAdapter, hasHalf: boolean): MatrixConf
   return out;
 }
 
+/** Contexts created and not yet destroyed: each holds a device, its pipelines and its buffers. */
+const liveContexts = new Set<GpuContext>();
+
+/** The contexts created and not yet destroyed (the tests' leak check reads them). */
+export function liveGpuContexts(): GpuContext[] {
+  return [...liveContexts];
+}
 /** Whether an adapter is a CPU implementation (lavapipe / llvmpipe, SwiftShader, WARP). */
 export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
   const info = adapter.info;
@@ -136,7 +143,13 @@ function dawnFlags(options: GpuContextOptions, subgroupMatrix: boolean): string[
 export class GpuContext {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
-  private liveBuffers = 0;
+  /**
+   * Buffers created through this context and not yet destroyed, each with the serial number of
+   * its latest use (creation, or the pool handing it out again) and what that use calls it.
+   */
+  private readonly liveBuffers = new Map<GPUBuffer, { serial: number; label: string }>();
+  /** Buffer uses so far: the serial number of the next one. */
+  private bufferUses = 0;
   private lostInfo: GPUDeviceLostInfo | null = null;
   /** A CPU implementation: kernels keep the shapes tuned for it. */
   readonly isSoftware: boolean;
@@ -166,6 +179,7 @@ export class GpuContext {
     this.kernelOptions = { ...kernelOptions, emulateMatrix: false };
     this.pipelines = new PipelineCache(this);
     this.pool = new BufferPool(this);
+    liveContexts.add(this);
     device.lost.then((info) => {
       this.lostInfo = info;
       // An intentional destroy() is not news; anything else is.
@@ -320,7 +334,31 @@ export class GpuContext {
 
   /** Number of buffers created through this context and not yet destroyed. */
   get liveBufferCount(): number {
-    return this.liveBuffers;
+    return this.liveBuffers.size;
+  }
+
+  /**
+   * Buffers alive beyond what the pool keeps idle for reuse: those tensors, programs, kernels'
+   * scratch and read-backs hold now. Back to its count once they are released.
+   */
+  get heldBufferCount(): number {
+    return this.liveBuffers.size - this.pool.idleCount;
+  }
+
+  /** How many times buffers were created or handed out again: a mark for heldBufferLabels. */
+  get bufferSerial(): number {
+    return this.bufferUses;
+  }
+
+  /** The labels of the held buffers put to use since `serial` (all by default), for a report of what was left alive. */
+  heldBufferLabels(serial = 0): string[] {
+    return [...this.liveBuffers].filter(([b, use]) => use.serial >= serial && !this.pool.isIdle(b)).map(([, use]) => use.label);
+  }
+
+  /** Records that the pool handed `buffer` out again, as `label`. */
+  reuseBuffer(buffer: GPUBuffer, label?: string): void {
+    const use = this.liveBuffers.get(buffer);
+    if (use) this.liveBuffers.set(buffer, { serial: this.bufferUses++, label: label ?? use.label });
   }
 
   createBuffer(size: number, usage: GPUBufferUsageFlags, label?: string): GPUBuffer {
@@ -334,13 +372,13 @@ export class GpuContext {
     // WebGPU wants sizes that are multiples of 4 for copies and mapping.
     const padded = Math.max(4, Math.ceil(size / 4) * 4);
     const buffer = this.device.createBuffer({ size: padded, usage, label });
-    this.liveBuffers++;
+    this.liveBuffers.set(buffer, { serial: this.bufferUses++, label: label || 'unlabelled' });
     return buffer;
   }
 
   destroyBuffer(buffer: GPUBuffer): void {
     buffer.destroy();
-    this.liveBuffers--;
+    this.liveBuffers.delete(buffer);
   }
 
   /**
@@ -395,6 +433,7 @@ export class GpuContext {
     this.pool.clear();
     this.pipelines.clear();
     this.destroyed = true;
+    liveContexts.delete(this);
     this.device.destroy();
   }
 }

@@ -145,9 +145,14 @@ export async function runDispatches(ctx: GpuContext, dispatches: readonly Dispat
 
 /** Builds, runs and frees dispatches: the simple path for one-off kernel calls and tests. */
 export async function runOnce(ctx: GpuContext, label: string, prepare: () => Dispatch | Dispatch[]): Promise<void> {
-  const made = await ctx.checked(label, prepare);
-  const list = Array.isArray(made) ? made : [made];
+  // A pipeline Dawn refuses is reported by the error scope after prepare returned: what it made
+  // is freed then too.
+  let list: Dispatch[] = [];
   try {
+    await ctx.checked(label, () => {
+      const made = prepare();
+      list = Array.isArray(made) ? made : [made];
+    });
     await runDispatches(ctx, list, label);
   } finally {
     for (const d of list) disposeDispatch(ctx, d);

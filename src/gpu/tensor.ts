@@ -7,7 +7,7 @@
 // checkpoints are permuted once at load time.
 import type { GpuContext } from './context.js';
 import { GpuError } from './context.js';
-import { bindingBytes, fromHalfBits, halfBits, toHalfBits } from './half.js';
+import { bindingBytes, fromHalfBits, toHalfBits } from './half.js';
 
 /** f16 only where the adapter has `shader-f16` (half-precision programs, src/graph/half.ts). */
 export type DType = 'f32' | 'f16' | 'u32' | 'i32';

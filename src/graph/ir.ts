@@ -34,7 +34,7 @@ export type { BatchNormAttrs } from './ops/batchnorm.js';
 export type { Pool2dAttrs } from './ops/pool.js';
 
 export type { DType, StateRole, Value, ValueKind } from './value.js';
-import type { StateRole, Value } from './value.js';
+import type { Value } from './value.js';
 
 export type NodeOp =
   | Conv2dOp
@@ -110,13 +110,6 @@ export function shapeEq(a: Shape, b: Shape): boolean {
 export function nodeOutput(n: Node): Value {
   if (n.outputs.length !== 1) throw new Error(`layer ${n.name} has ${n.outputs.length} outputs`);
   return n.outputs[0];
-}
-
-/** Number of scalars the graph's state of the given roles holds (all roles by default). */
-export function stateCount(g: Graph, roles?: readonly StateRole[]): number {
-  let n = 0;
-  for (const v of g.state) if (!roles || roles.includes(v.role!)) n += v.shape.reduce((a, b) => a * b, 1);
-  return n;
 }
 
 /** What compile() gives (src/graph/compile.ts): the graph that runs, and how its derived state is computed. */

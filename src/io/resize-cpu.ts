@@ -27,7 +27,7 @@ export interface Coeffs {
 
 /**
  * Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter (also
- * uploaded for the GPU's frame preprocessing, src/kernels/frame-preprocess.ts).
+ * uploaded for the GPU's frame preprocessing, src/kernels/frame/frame-preprocess.ts).
  */
 export function bilinearCoeffs(inSize: number, outSize: number): Coeffs {
   const scale = inSize / outSize;

@@ -1,5 +1,5 @@
 // A model's network input for frames on the GPU: the preprocessing kernels
-// (src/kernels/frame-preprocess.ts) prepared once for a texture and a network size, and run for
+// (src/kernels/frame/frame-preprocess.ts) prepared once for a texture and a network size, and run for
 // every frame copied into that texture, into one input tensor kept from frame to frame. Another
 // texture or size prepares them again (the old ones are released first); release() frees all.
 import type { GpuContext } from '../gpu/context.js';

@@ -24,7 +24,7 @@ export interface SlideHost extends TileHost {
   resizeMode: ResizeMode;
 }
 
-/** Source coordinate of output index d, as the resize kernel computes it (src/kernels/resize.ts). */
+/** Source coordinate of output index d, as the resize kernel computes it (src/kernels/resize/resize.ts). */
 function source(d: number, inSize: number, outSize: number, mode: ResizeMode): number {
   if (mode === 'align_corners') return outSize > 1 ? (d * (inSize - 1)) / (outSize - 1) : 0;
   if (mode === 'half_pixel') return Math.max(((d + 0.5) * inSize) / outSize - 0.5, 0);

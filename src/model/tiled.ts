@@ -2,7 +2,7 @@
 // the network's input. The windows of planTiles (src/model/tiling.ts) go through the network a
 // batch at a time, each segmented as the model segments an image (resized to the network's
 // input, its logits resized back to the window's size and turned into probabilities); the blend
-// kernels (src/kernels/tile-blend.ts) add them, weighted towards each window's centre, into an
+// kernels (src/kernels/tiles/tile-blend.ts) add them, weighted towards each window's centre, into an
 // accumulator on the GPU. Once a row of windows is in, the image rows no later window touches
 // are normalised and argmaxed on the GPU and only their class indices (and the probabilities,
 // when asked for) are read back. The accumulator is a ring one window high, so its memory grows

@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 import { benchArgs } from '../../bench/common.js';
 import { demoOptions } from '../../demo/server.js';
+import { expectThrows } from '../helpers.js';
 
 describe('bench and demo: command-line options', () => {
   const parse = (argv: string[]) => benchArgs('bench:test', argv, ['--quick'], ['--repeats', '--out']);
@@ -20,22 +21,22 @@ describe('bench and demo: command-line options', () => {
   });
 
   it('an unknown option, a stray argument, a missing or bad value: errors naming the benchmark', () => {
-    expect(() => parse(['--quik'])).to.throw(/^bench:test: Unknown option '--quik'.*\(known: --quick --repeats --out\)/);
-    expect(() => parse(['extra'])).to.throw(/^bench:test: .*'extra'/);
-    expect(() => parse(['--out'])).to.throw(/^bench:test: Option '--out <value>' argument missing/);
-    expect(() => parse(['--out', '--quick'])).to.throw(/^bench:test: Option '--out' argument is ambiguous\. Did you forget/);
-    expect(() => parse(['--quick=yes'])).to.throw(/^bench:test: Option '--quick' does not take an argument/);
-    expect(() => parse(['--repeats', 'two']).count('--repeats', 5)).to.throw(/^bench:test: --repeats must be a non-negative integer, got 'two'/);
-    expect(() => parse(['--repeats=-1']).count('--repeats', 5)).to.throw(/non-negative integer, got '-1'/);
+    expectThrows(() => parse(['--quik']), /^bench:test: Unknown option '--quik'.*\(known: --quick --repeats --out\)/);
+    expectThrows(() => parse(['extra']), /^bench:test: .*'extra'/);
+    expectThrows(() => parse(['--out']), /^bench:test: Option '--out <value>' argument missing/);
+    expectThrows(() => parse(['--out', '--quick']), /^bench:test: Option '--out' argument is ambiguous\. Did you forget/);
+    expectThrows(() => parse(['--quick=yes']), /^bench:test: Option '--quick' does not take an argument/);
+    expectThrows(() => parse(['--repeats', 'two']).count('--repeats', 5), /^bench:test: --repeats must be a non-negative integer, got 'two'/);
+    expectThrows(() => parse(['--repeats=-1']).count('--repeats', 5), /non-negative integer, got '-1'/);
   });
 
   it('the demo takes --port N and --port=N (default 8080); anything else is an error saying the usage', () => {
     expect(demoOptions([])).to.deep.equal({ port: 8080 });
     expect(demoOptions(['--port', '0'])).to.deep.equal({ port: 0 });
     expect(demoOptions(['--port=9000'])).to.deep.equal({ port: 9000 });
-    expect(() => demoOptions(['--port=70000'])).to.throw(/^demo: --port must be a port number, got '70000'/);
-    expect(() => demoOptions(['--port='])).to.throw(/^demo: --port must be a port number, got ''/);
-    expect(() => demoOptions(['--verbose'])).to.throw(/^demo: Unknown option '--verbose'.*usage: npm run demo -- \[--port N\]/);
-    expect(() => demoOptions(['8080'])).to.throw(/^demo: .*'8080'.*usage/);
+    expectThrows(() => demoOptions(['--port=70000']), /^demo: --port must be a port number, got '70000'/);
+    expectThrows(() => demoOptions(['--port=']), /^demo: --port must be a port number, got ''/);
+    expectThrows(() => demoOptions(['--verbose']), /^demo: Unknown option '--verbose'.*usage: npm run demo -- \[--port N\]/);
+    expectThrows(() => demoOptions(['8080']), /^demo: .*'8080'.*usage/);
   });
 });

@@ -88,7 +88,7 @@ describe('cli/args', () => {
     expect(['f32', 'f16'].map(parsePrecision)).to.deep.equal(['f32', 'f16']);
     expect(usageError(() => parsePrecision('fp16')).message).to.equal("--precision: 'fp16' is not one of f32, f16");
     expect(parsePositiveInt('12', '--limit')).to.equal(12);
-    for (const bad of ['0', '-3', '1.5', 'ten', '1e3']) expect(() => parsePositiveInt(bad, '--limit'), bad).to.throw(UsageError, /--limit/);
+    for (const bad of ['0', '-3', '1.5', 'ten', '1e3']) expect(expectThrows(() => parsePositiveInt(bad, '--limit'), /--limit/, bad)).to.be.instanceOf(UsageError);
   });
 
   it('closest suggests near misses only', () => {

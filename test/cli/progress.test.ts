@@ -1,6 +1,7 @@
 // The progress line: counts, rate, ETA; redrawn in place on a terminal, plain lines otherwise.
 import { expect } from 'chai';
 import { Progress, formatDuration } from '../../src/cli/progress.js';
+import { expectThrows } from '../helpers.js';
 
 function fakeSink(isTTY: boolean, columns?: number) {
   const writes: string[] = [];
@@ -68,7 +69,7 @@ describe('cli/progress', () => {
   });
 
   it('refuses a bad total', () => {
-    expect(() => new Progress('x', -1)).to.throw(/total must be a non-negative integer/);
-    expect(() => new Progress('x', 1.5)).to.throw(/total must be a non-negative integer/);
+    expectThrows(() => new Progress('x', -1), /total must be a non-negative integer/);
+    expectThrows(() => new Progress('x', 1.5), /total must be a non-negative integer/);
   });
 });

@@ -11,7 +11,7 @@ import { TrainLoader } from '../../src/data/loader.js';
 import { runCli } from '../cli/run-cli.js';
 import { writeJson, writePhoto, writeText } from './tiny-datasets.js';
 import { CAR, CATEGORIES, FILE, PERSON, VOC, ann, encodeRle, mask1, mask2, mask3, tinyCoco } from './tiny-coco.js';
-import { expectRejects } from '../helpers.js';
+import { expectRejects, expectThrows } from '../helpers.js';
 
 let root: string;
 let n = 0;
@@ -87,12 +87,12 @@ describe('data: COCO instances', () => {
     const odd = fresh();
     writeJson(join(odd, 'annotations', 'instances_x.json'), { images: [{ id: 1, file_name: 'a.png', width: 1, height: 1 }], annotations: [], categories: renamed });
     await writePhoto(join(odd, 'x', 'a.png'), 1, 1);
-    expect(() => openDataset(odd, 'x', { cocoClasses: 'voc' })).to.throw(/instances_x\.json: --coco-classes voc needs COCO's category 62 'chair', but the file's category 62 is 'seat'/);
+    expectThrows(() => openDataset(odd, 'x', { cocoClasses: 'voc' }), /instances_x\.json: --coco-classes voc needs COCO's category 62 'chair', but the file's category 62 is 'seat'/);
     // The class set belongs to COCO only.
     const notCoco = fresh();
     writeText(join(notCoco, 'ImageSets', 'Segmentation', 'val.txt'), '');
-    expect(() => openDataset(notCoco, 'val', { cocoClasses: 'voc' })).to.throw(/applies to the coco format only, not voc/);
-    expect(() => openDataset(dir, 'val2017', { cocoClasses: 'all' as never })).to.throw(/unknown COCO class set 'all'/);
+    expectThrows(() => openDataset(notCoco, 'val', { cocoClasses: 'voc' }), /applies to the coco format only, not voc/);
+    expectThrows(() => openDataset(dir, 'val2017', { cocoClasses: 'all' as never }), /unknown COCO class set 'all'/);
   });
 
   it('recognises the layout (before ADE20K, which also has annotations/) and lists the splits', async () => {
@@ -100,22 +100,22 @@ describe('data: COCO instances', () => {
     await tinyCoco(dir);
     await writePhoto(join(dir, 'images', 'x.png'), 1, 1); // an images/ folder too: still COCO
     expect(openDataset(dir, 'train2017').format).to.equal('coco');
-    expect(() => openDataset(dir, 'train')).to.throw(/no COCO split 'train' \(.*instances_train\.json is missing; splits found: train2017, val2017\)/);
+    expectThrows(() => openDataset(dir, 'train'), /no COCO split 'train' \(.*instances_train\.json is missing; splits found: train2017, val2017\)/);
   });
 
   it('errors name the file and the annotation: missing file, missing image, malformed segmentation, bad RLE', async () => {
     const dir = fresh();
     await tinyCoco(dir);
-    expect(() => openDataset(dir, 'test2017', { format: 'coco' })).to.throw(/annotations[/\\]instances_test2017\.json is missing/);
+    expectThrows(() => openDataset(dir, 'test2017', { format: 'coco' }), /annotations[/\\]instances_test2017\.json is missing/);
 
     const gone = fresh();
     writeJson(join(gone, 'annotations', 'instances_x.json'), { images: [{ id: 1, file_name: 'a.png', width: 1, height: 1 }, { id: 7, file_name: 'gone.png', width: 1, height: 1 }], annotations: [], categories: CATEGORIES });
     await writePhoto(join(gone, 'x', 'a.png'), 1, 1);
-    expect(() => openDataset(gone, 'x')).to.throw(/instances_x\.json: 1 listed image is missing from .*x \(image 7 'gone\.png'\)/);
+    expectThrows(() => openDataset(gone, 'x'), /instances_x\.json: 1 listed image is missing from .*x \(image 7 'gone\.png'\)/);
 
     const bad = async (segmentation: unknown, message: RegExp): Promise<void> => {
       const d = await oneImage([ann(10, 1, PERSON, [[0, 0, 1, 0, 1, 1]]), ann(41, 1, CAR, segmentation)]);
-      expect(() => d.readLabel(d.items[0].labelPath)).to.throw(new RegExp(`instances_x\\.json: annotation 41 \\(image 1\\): ${message.source}`));
+      expectThrows(() => d.readLabel(d.items[0].labelPath), new RegExp(`instances_x\\.json: annotation 41 \\(image 1\\): ${message.source}`));
     };
     await bad([[0, 0, 1, 0, 1]], /polygon 0 of the segmentation is not an even-length list of numbers/);
     await bad([[0, 0, 1, 'a', 1, 1]], /polygon 0 of the segmentation is not an even-length list/);

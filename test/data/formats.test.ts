@@ -88,7 +88,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     expect(openDataset(dir, 'val').items[0].id).to.equal('ADE_val_00000001');
     expect(openDataset(dir, 'validation').items[0].id).to.equal('ADE_val_00000001');
     writeGreyPng(join(dir, 'bad.png'), 2, [151, 3]);
-    expect(() => d.readLabel(join(dir, 'bad.png'))).to.throw(/bad\.png: label values 151 \(1 pixels\) are not ADE20K annotation values/);
+    expectThrows(() => d.readLabel(join(dir, 'bad.png')), /bad\.png: label values 151 \(1 pixels\) are not ADE20K annotation values/);
   });
 
   it('colour masks: each pixel colour becomes its class from classes.json (ignoreColor -> ignore index) or a CVAT labelmap.txt', async () => {
@@ -143,7 +143,7 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     expect(message).to.not.contain('(70,130,180)');
     // Two classes sharing a colour could never be told apart: refused when the set is opened.
     writeJson(join(dir, 'classes.json'), { names: ['sky', 'road'], colors: [SKY, SKY] });
-    expect(() => openDataset(dir, 'train', { format: 'colour' })).to.throw(/classes 0 and 1 have the same colour \(70,130,180\)/);
+    expectThrows(() => openDataset(dir, 'train', { format: 'colour' }), /classes 0 and 1 have the same colour \(70,130,180\)/);
   });
 
   it('a colour mask where --format asks for class ids is an error suggesting --format colour, never trained on', async () => {
@@ -152,23 +152,23 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     const d = openDataset(dir, 'train', { format: 'folders' });
     expect(d.format).to.equal('folders');
     const label = d.items[0].labelPath;
-    expect(() => d.readLabel(label)).to.throw(/a\.png: an RGB colour PNG .*looks like a colour mask.*--format colour/);
+    expectThrows(() => d.readLabel(label), /a\.png: an RGB colour PNG .*looks like a colour mask.*--format colour/);
     // The loader's worker threads read labels the same way.
     const spec = { imagePath: d.items[0].imagePath, labelPath: label, labels: d.labels, ignoreIndex: 255, crop: 4, seed: 0, n: 0, normalization: 'imagenet' as const };
     await expectRejects(makeSample(spec), /looks like a colour mask/, 'a worker reading a colour mask');
     // A palette PNG whose values are beyond the classes: the old message, and the hint.
     writePalettePng(join(dir, 'p.png'), 2, [0, 14]);
-    expect(() => d.readLabel(join(dir, 'p.png'))).to.throw(/p\.png: label values 14 \(1 pixels\) are neither a class \(0\.\.1\) nor the ignore index 255; it looks like a colour mask.*--format colour/);
+    expectThrows(() => d.readLabel(join(dir, 'p.png')), /p\.png: label values 14 \(1 pixels\) are neither a class \(0\.\.1\) nor the ignore index 255; it looks like a colour mask.*--format colour/);
     // A grey PNG out of range keeps the old error, without the hint.
     writeGreyPng(join(dir, 'g.png'), 2, [0, 14]);
-    expect(() => d.readLabel(join(dir, 'g.png'))).to.throw(/g\.png: label values 14 \(1 pixels\) are neither a class \(0\.\.1\) nor the ignore index 255$/);
-    expect(() => readLabel(join(dir, 'g.png'), 2, 255)).to.throw(/are neither a class/);
+    expectThrows(() => d.readLabel(join(dir, 'g.png')), /g\.png: label values 14 \(1 pixels\) are neither a class \(0\.\.1\) nor the ignore index 255$/);
+    expectThrows(() => readLabel(join(dir, 'g.png'), 2, 255), /are neither a class/);
     // And in a Cityscapes set an RGB labelIds file is refused the same way.
     const city = fresh();
     await writeCityscapes(city);
     const c = openDataset(city, 'val');
     writeRgbPng(c.items[0].labelPath, 4, Array.from({ length: 8 }, () => ROAD));
-    expect(() => c.readLabel(c.items[0].labelPath)).to.throw(/labelIds\.png: an RGB colour PNG .*looks like a colour mask/);
+    expectThrows(() => c.readLabel(c.items[0].labelPath), /labelIds\.png: an RGB colour PNG .*looks like a colour mask/);
   });
 
   it('recognises each layout without --format, and --format overrides or refuses', async () => {
@@ -185,13 +185,13 @@ describe('data: formats (Cityscapes, ADE20K, colour masks) and their detection',
     expect(openDataset(cvat, 'train').format).to.equal('colour');
     expect(openDataset(VOC, 'val').layout).to.equal('voc');
     expect(openDataset(CAMVID, 'val', { format: 'folders' }).items).to.have.length(101);
-    expect(() => openDataset(city, 'val', { format: 'ade20k' })).to.throw(/no split 'validation' \(images\/validation\/ is missing/);
-    expect(() => openDataset(ade, 'val', { format: 'folders' })).to.throw(/needs classes\.json/);
-    expect(() => openDataset(city, 'val', { format: 'kitti' as never })).to.throw(/unknown format 'kitti'/);
-    expect(() => openDataset(city, 'test')).to.throw(/no Cityscapes split 'test'.*splits found: train, val/);
+    expectThrows(() => openDataset(city, 'val', { format: 'ade20k' }), /no split 'validation' \(images\/validation\/ is missing/);
+    expectThrows(() => openDataset(ade, 'val', { format: 'folders' }), /needs classes\.json/);
+    expectThrows(() => openDataset(city, 'val', { format: 'kitti' as never }), /unknown format 'kitti'/);
+    expectThrows(() => openDataset(city, 'test'), /no Cityscapes split 'test'.*splits found: train, val/);
     const empty = fresh();
     writeText(join(empty, 'readme.txt'), 'nothing here');
-    expect(() => openDataset(empty, 'train')).to.throw(/neither a VOC folder .* nor image\/label folders with classes\.json/);
+    expectThrows(() => openDataset(empty, 'train'), /neither a VOC folder .* nor image\/label folders with classes\.json/);
   });
 
   it('training batches (on worker threads) and evaluation read labels through the mapping', async () => {

@@ -5,6 +5,7 @@ import { PNG } from 'pngjs';
 import { HEAT_HIGH, HEAT_UNDEFINED, type HeatMapLayout, confusionLayout, confusionPng, heatColour } from '../../src/eval/confusion-png.js';
 import { ConfusionMatrix } from '../../src/eval/metrics.js';
 import { Canvas, GLYPH_H, type Rgb, textWidth } from '../../src/util/canvas.js';
+import { expectThrows } from '../helpers.js';
 
 const BLACK: Rgb = [0, 0, 0];
 
@@ -109,6 +110,6 @@ describe('eval: the confusion-matrix heat map', () => {
   });
 
   it('refuses class names that do not match the matrix', () => {
-    expect(() => confusionPng(matrix, ['road', 'car'])).to.throw(/confusionPng: 2 class names for a 4-class matrix/);
+    expectThrows(() => confusionPng(matrix, ['road', 'car']), /confusionPng: 2 class names for a 4-class matrix/);
   });
 });

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { ConfusionMatrix, confusionJson } from '../../src/eval/metrics.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { sharedPath } from '../shared.js';
+import { expectThrows } from '../helpers.js';
 
 describe('eval: confusion matrix and mIoU', () => {
   it('hand-computed 3-class example', () => {
@@ -83,17 +84,17 @@ describe('eval: confusion matrix and mIoU', () => {
       ],
     });
     expect(JSON.parse(JSON.stringify(doc))).to.deep.equal(doc);
-    expect(() => confusionJson(m, ['background', 'cat'])).to.throw(/confusionJson: 2 class names for a 4-class matrix/);
+    expectThrows(() => confusionJson(m, ['background', 'cat']), /confusionJson: 2 class names for a 4-class matrix/);
   });
 
   it('rejects mismatched lengths and out-of-range labels, leaving the matrix unchanged', () => {
     const m = new ConfusionMatrix(3);
-    expect(() => m.add([0, 1], [0])).to.throw(/ConfusionMatrix.add: pred has 2 values but gt has 1/);
-    expect(() => m.add([0, 3], [0, 1])).to.throw(/pred value 3 at index 1 is not a class in 0..2/);
-    expect(() => m.add([0, 1], [0, 5])).to.throw(/gt value 5 at index 1 is not a class in 0..2 nor the ignore label 255/);
-    expect(() => m.add([0, 255], [0, 1])).to.throw(/pred value 255/);
+    expectThrows(() => m.add([0, 1], [0]), /ConfusionMatrix.add: pred has 2 values but gt has 1/);
+    expectThrows(() => m.add([0, 3], [0, 1]), /pred value 3 at index 1 is not a class in 0..2/);
+    expectThrows(() => m.add([0, 1], [0, 5]), /gt value 5 at index 1 is not a class in 0..2 nor the ignore label 255/);
+    expectThrows(() => m.add([0, 255], [0, 1]), /pred value 255/);
     expect(Array.from(m.counts).every((v) => v === 0)).to.equal(true);
-    expect(() => new ConfusionMatrix(0)).to.throw(/numClasses must be an integer/);
+    expectThrows(() => new ConfusionMatrix(0), /numClasses must be an integer/);
   });
 
   it('reproduces the TFLite reference scores on the VOC sample from the fixture predictions', () => {

@@ -6,13 +6,13 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Segmenter, evaluateVoc, formatScoresTable } from '../../src/eval/voc.js';
-import { type VocItem, listVocSplit } from '../../src/data/formats/voc-split.js';
+import { listVocSplit } from '../../src/data/formats/voc-split.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { encodeIndexedPng, readIndexedPng } from '../../src/io/png-indexed.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { VOC_CLASSES, VOC_PALETTE } from '../../src/model/voc.js';
-import { rng, testContext, expectRejects } from '../helpers.js';
+import { rng, testContext, expectRejects, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
 const VOC = sharedPath('data', 'voc-sample');
@@ -61,22 +61,20 @@ describe('eval/voc: listVocSplit', () => {
   });
 
   it('names what is missing: the folder, the split (listing the others), images, masks, duplicates', () => {
-    expect(() => listVocSplit(sharedPath('data', 'no-such-voc'), 'val')).to.throw(/no-such-voc is not a folder/);
-    expect(() => listVocSplit(VOC, 'test')).to.throw(/no split file .*test\.txt; available splits: train, val/);
-    expect(() => listVocSplit(VOC, '../val')).to.throw(/split name '\.\.\/val'/);
+    expectThrows(() => listVocSplit(sharedPath('data', 'no-such-voc'), 'val'), /no-such-voc is not a folder/);
+    expectThrows(() => listVocSplit(VOC, 'test'), /no split file .*test\.txt; available splits: train, val/);
+    expectThrows(() => listVocSplit(VOC, '../val'), /split name '\.\.\/val'/);
     const dir = makeVocDir();
     try {
       writeSplit(dir, 'val', ['a', 'b', 'c']);
       writeFileSync(join(dir, 'JPEGImages', 'a.jpg'), 'x');
       writeFileSync(join(dir, 'SegmentationClass', 'a.png'), 'x');
       writeFileSync(join(dir, 'JPEGImages', 'b.png'), 'x');
-      expect(() => listVocSplit(dir, 'val')).to.throw(
-        /1 ids without JPEGImages\/<id>\.jpg or \.png: c; 2 missing ground-truth files: .*SegmentationClass\/b\.png, .*SegmentationClass\/c\.png/,
-      );
+      expectThrows(() => listVocSplit(dir, 'val'), /1 ids without JPEGImages\/<id>\.jpg or \.png: c; 2 missing ground-truth files: .*SegmentationClass\/b\.png, .*SegmentationClass\/c\.png/);
       writeSplit(dir, 'dup', ['a', 'a']);
-      expect(() => listVocSplit(dir, 'dup')).to.throw(/id 'a' is listed twice/);
+      expectThrows(() => listVocSplit(dir, 'dup'), /id 'a' is listed twice/);
       writeSplit(dir, 'empty', ['', '  ']);
-      expect(() => listVocSplit(dir, 'empty')).to.throw(/lists no images/);
+      expectThrows(() => listVocSplit(dir, 'empty'), /lists no images/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

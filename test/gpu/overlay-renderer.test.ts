@@ -5,7 +5,7 @@ import { OverlayRenderer } from '../../src/gpu/overlay-renderer.js';
 import { type GpuTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { overlayPalette } from '../../src/io/overlay.js';
 import { VOC_PALETTE } from '../../src/model/voc.js';
-import { makeRng, RUN_SEED, testContext, expectRejects } from '../helpers.js';
+import { makeRng, RUN_SEED, testContext, expectRejects, expectThrows } from '../helpers.js';
 import { randomRgba, readRgbaTexture, rgbaTexture, rgbaToRgb } from '../frames.js';
 
 /** A target the test can poison, draw into and read (GPUTextureUsage exists once a context is made). */
@@ -110,9 +110,9 @@ describe('gpu: the overlay renderer', () => {
         /the class map must be a u32 tensor \[1,4,6\] \(the frame's size\), got u32 \[1,4,5\]/,
         'drawing with a class map of another size',
       );
-      expect(() => new OverlayRenderer(ctx, new Uint8Array(4))).to.throw(/palette must be RGB triples, got 4 bytes/);
-      expect(() => new OverlayRenderer(ctx, VOC_PALETTE, 1.5)).to.throw(/alpha must be in \[0, 1\], got 1.5/);
-      expect(() => (renderer.alpha = NaN)).to.throw(/alpha must be in \[0, 1\], got NaN/);
+      expectThrows(() => new OverlayRenderer(ctx, new Uint8Array(4)), /palette must be RGB triples, got 4 bytes/);
+      expectThrows(() => new OverlayRenderer(ctx, VOC_PALETTE, 1.5), /alpha must be in \[0, 1\], got 1.5/);
+      expectThrows(() => (renderer.alpha = NaN), /alpha must be in \[0, 1\], got NaN/);
     } finally {
       renderer.destroy();
       frame.destroy();

@@ -2,30 +2,31 @@
 // reported, pipelines are cached by specialisation only, and pooled buffers are reused.
 import { expect } from 'chai';
 import { GpuContext, GpuError } from '../../src/gpu/context.js';
-import { Uniforms, makeDispatch, runDispatches, disposeDispatch } from '../../src/gpu/dispatch.js';
+import { type Dispatch, Uniforms, makeDispatch, runDispatches, disposeDispatch } from '../../src/gpu/dispatch.js';
 import { constDeclarations, kernelKey, withPrelude } from '../../src/gpu/pipeline-cache.js';
 import { batchItem, createTensor, fillTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { elementwiseSpec } from '../../src/kernels/elementwise/elementwise.js';
-import { randomArray, testContext, expectRejects } from '../helpers.js';
+import { randomArray, testContext, expectRejects, expectThrows } from '../helpers.js';
 
 describe('gpu runtime', () => {
   it('turns a WebGPU validation error into an exception that names the kernel', async () => {
     const ctx = await testContext();
     const a = uploadTensor(ctx, randomArray(8), [8]);
+    // Made inside the error scope, which then throws: freed after.
+    let d: Dispatch | undefined;
     try {
       // Binding the same buffer as read-only input and writable output is invalid WebGPU.
       const error = await expectRejects(async () => {
-        const d = await ctx.checked('elementwise(add) aliasing test', () =>
-          makeDispatch(ctx, {
+        await ctx.checked('elementwise(add) aliasing test', () => {
+          d = makeDispatch(ctx, {
             label: 'aliasing',
             spec: elementwiseSpec({ op: 'add' }, 0),
             uniforms: new Uniforms().u32(8).u32(1).u32(1),
             buffers: [a, a, a],
             workgroups: [1, 1, 1],
-          }),
-        );
-        await runDispatches(ctx, [d], 'elementwise(add) aliasing test');
-        disposeDispatch(ctx, d);
+          });
+        });
+        await runDispatches(ctx, [d!], 'elementwise(add) aliasing test');
       }, /^elementwise\(add\) aliasing test: WebGPU validation error/);
       expect(error).to.be.instanceOf(GpuError);
       // The context is still usable afterwards.
@@ -34,6 +35,7 @@ describe('gpu runtime', () => {
       expect([...(await readTensor(ctx, t))]).to.deep.equal([...data]);
       t.dispose();
     } finally {
+      if (d) disposeDispatch(ctx, d);
       a.dispose();
     }
   });
@@ -43,7 +45,7 @@ describe('gpu runtime', () => {
     ctx.device.destroy(); // as a driver reset would
     await ctx.device.lost;
     expect(ctx.isLost).to.equal(true);
-    expect(() => createTensor(ctx, [4])).to.throw(GpuError, /GPU device lost/);
+    expect(expectThrows(() => createTensor(ctx, [4]), /GPU device lost/)).to.be.instanceOf(GpuError);
     ctx.destroy();
   });
 
@@ -67,8 +69,8 @@ describe('gpu runtime', () => {
     expect(source.split('\n').slice(0, 6)).to.deep.equal([
       'enable subgroups;', 'diagnostic(off, derivative_uniformity);', 'enable f16;', 'alias elem_t = f16;', 'alias elem4_t = vec4<f16>;', 'const SM_M: u32 = 8u;',
     ]);
-    expect(() => constDeclarations({ sm: 1 })).to.throw(/UPPER_CASE name/);
-    expect(() => constDeclarations({ K: -1 })).to.throw(/non-negative integer/);
+    expectThrows(() => constDeclarations({ sm: 1 }), /UPPER_CASE name/);
+    expectThrows(() => constDeclarations({ K: -1 }), /non-negative integer/);
   });
 
   it('reports a shader that fails to compile, naming the kernel', async () => {
@@ -86,7 +88,7 @@ describe('gpu runtime', () => {
     expect(t2.buffer).to.equal(buffer);
     expect(ctx.liveBufferCount).to.equal(live);
     t2.dispose();
-    expect(() => t2.buffer).to.throw(/used after dispose/);
+    expectThrows(() => t2.buffer, /used after dispose/);
   });
 
   it('fills a view of one batch item where it lies in its buffer, in f32 and f16', async () => {
@@ -105,7 +107,7 @@ describe('gpu runtime', () => {
       // Items of 5 halves would start mid-word: refused rather than written over a neighbour.
       const odd = createTensor(ctx, [3, 5], 'f16');
       try {
-        expect(() => batchItem(odd, 1)).to.throw(/items of an f16 tensor \[3,5\] must hold an even number of values/);
+        expectThrows(() => batchItem(odd, 1), /items of an f16 tensor \[3,5\] must hold an even number of values/);
       } finally {
         odd.dispose();
       }
@@ -116,7 +118,7 @@ describe('gpu runtime', () => {
     const ctx = await testContext();
     const live = ctx.liveBufferCount;
     const elements = Math.floor(ctx.maxBindingBytes / 4) + 1;
-    expect(() => createTensor(ctx, [elements], 'f32', 'huge')).to.throw(GpuError, /huge \[\d+\]: \d+ bytes exceeds the device's storage-binding limit/);
+    expect(expectThrows(() => createTensor(ctx, [elements], 'f32', 'huge'), /huge \[\d+\]: \d+ bytes exceeds the device's storage-binding limit/)).to.be.instanceOf(GpuError);
     expect(ctx.liveBufferCount).to.equal(live);
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { expandRepeats, expandShader } from '../../src/gpu/shader-include.js';
 import { loadShader } from '../../src/gpu/shader-source.js';
+import { expectThrows } from '../helpers.js';
 
 /** expandShader over an in-memory set of files. */
 const expand = (files: Record<string, string>, name: string) =>
@@ -23,10 +24,10 @@ describe('shader sources: includes and variants of one source', () => {
   it('nests blocks, and names every unbalanced directive', () => {
     const nested = ['//#define A', '//#if A', '//#if B', 'ab;', '//#else', 'a;', '//#endif', '//#endif'].join('\n');
     expect(expand({ 'n.wgsl': nested }, 'n.wgsl').split('\n').filter((l) => !l.startsWith('//'))).to.deep.equal(['a;']);
-    expect(() => expand({ 'x.wgsl': '//#if A\nx;' }, 'x.wgsl')).to.throw(/x\.wgsl: the \/\/#if of line 1 has no \/\/#endif/);
-    expect(() => expand({ 'x.wgsl': 'x;\n//#endif' }, 'x.wgsl')).to.throw(/x\.wgsl \(expanded\), line 2: \/\/#endif without \/\/#if/);
-    expect(() => expand({ 'x.wgsl': '//#if A\n//#else\n//#else\n//#endif' }, 'x.wgsl')).to.throw(/a second \/\/#else/);
-    expect(() => expand({ 'x.wgsl': '//#if\n//#endif' }, 'x.wgsl')).to.throw(/needs a name/);
+    expectThrows(() => expand({ 'x.wgsl': '//#if A\nx;' }, 'x.wgsl'), /x\.wgsl: the \/\/#if of line 1 has no \/\/#endif/);
+    expectThrows(() => expand({ 'x.wgsl': 'x;\n//#endif' }, 'x.wgsl'), /x\.wgsl \(expanded\), line 2: \/\/#endif without \/\/#if/);
+    expectThrows(() => expand({ 'x.wgsl': '//#if A\n//#else\n//#else\n//#endif' }, 'x.wgsl'), /a second \/\/#else/);
+    expectThrows(() => expand({ 'x.wgsl': '//#if\n//#endif' }, 'x.wgsl'), /needs a name/);
   });
 
   it('the GEMM convolution: one source, the subgroup variant differing only in its marked blocks', () => {
@@ -57,10 +58,10 @@ describe('shader sources: //#repeat blocks (straight-line code)', () => {
   });
 
   it('names the shader and line of every malformed block', () => {
-    expect(() => expandRepeats('//#repeat p P\nx;\n//#end', {}, 'k.wgsl')).to.throw(/k\.wgsl, line 1: \/\/#repeat p P: the count must be/);
-    expect(() => expandRepeats('//#repeat p 2\nx;', {}, 'k.wgsl')).to.throw(/k\.wgsl, line 1: \/\/#repeat p has no \/\/#end/);
-    expect(() => expandRepeats('x;\n//#end', {}, 'k.wgsl')).to.throw(/k\.wgsl, line 2: \/\/#end without \/\/#repeat/);
-    expect(() => expandRepeats('//#repeat p 2\n//#repeat p 2\n//#end\n//#end', {}, 'k.wgsl')).to.throw(/inside a \/\/#repeat of the same name/);
-    expect(() => expandRepeats('//#repeat p 100000\n//#repeat q 100\nx;\n//#end\n//#end', {}, 'k.wgsl')).to.throw(/expands past/);
+    expectThrows(() => expandRepeats('//#repeat p P\nx;\n//#end', {}, 'k.wgsl'), /k\.wgsl, line 1: \/\/#repeat p P: the count must be/);
+    expectThrows(() => expandRepeats('//#repeat p 2\nx;', {}, 'k.wgsl'), /k\.wgsl, line 1: \/\/#repeat p has no \/\/#end/);
+    expectThrows(() => expandRepeats('x;\n//#end', {}, 'k.wgsl'), /k\.wgsl, line 2: \/\/#end without \/\/#repeat/);
+    expectThrows(() => expandRepeats('//#repeat p 2\n//#repeat p 2\n//#end\n//#end', {}, 'k.wgsl'), /inside a \/\/#repeat of the same name/);
+    expectThrows(() => expandRepeats('//#repeat p 100000\n//#repeat q 100\nx;\n//#end\n//#end', {}, 'k.wgsl'), /expands past/);
   });
 });

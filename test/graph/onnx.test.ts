@@ -9,7 +9,7 @@ import { lowerToOnnx, onnxModelOf, permuteAxes } from '../../src/graph/onnx/lowe
 import { decodeModel, encodeModel } from '../../src/graph/onnx/proto.js';
 import type { HostParams } from '../../src/graph/params.js';
 import type { ResizeMode } from '../../src/kernels/resize/resize.js';
-import { expectClose, numel, randomArray, relativeError, rng } from '../helpers.js';
+import { expectClose, numel, randomArray, relativeError, rng, expectThrows } from '../helpers.js';
 import { runOnnx, runOursNchw } from '../onnx-runtime.js';
 
 /** Random weights for a graph's state; names ending in 'var' get positive values. */
@@ -196,7 +196,7 @@ describe('graph: ONNX lowering against onnxruntime', function () {
 
   it('an op with no ONNX mapping is an error naming the layer and the op', () => {
     const g = graphOf(4, 6, 3, (b, x) => b.flipWidth('mirror', b.activation('act', x, 'relu')));
-    expect(() => lowerToOnnx(g, randomParams(g), 'test')).to.throw(/layer mirror: op 'flip_w' has no ONNX mapping \(the ops ONNX export writes, of those in this graph: activation\)/);
+    expectThrows(() => lowerToOnnx(g, randomParams(g), 'test'), /layer mirror: op 'flip_w' has no ONNX mapping \(the ops ONNX export writes, of those in this graph: activation\)/);
   });
 
   it('a compiled graph (fused epilogues, derived weights) is refused: ONNX export takes the canonical graph', () => {
@@ -204,16 +204,16 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     const params = randomParams(g);
     const compiled = compile(g, { mode: 'inference' });
     expect(compiled.graph.nodes.length, 'the compile fused something').to.be.lessThan(g.nodes.length);
-    expect(() => lowerToOnnx(compiled.graph, params, 'test')).to.throw(/layer conv: has a fused epilogue .*canonical graph/);
+    expectThrows(() => lowerToOnnx(compiled.graph, params, 'test'), /layer conv: has a fused epilogue .*canonical graph/);
     const half = compile(g, { mode: 'inference', precision: 'f16', fuse: false });
-    expect(() => lowerToOnnx(half.graph, params, 'test')).to.throw(/op 'cast' has no ONNX mapping/);
+    expectThrows(() => lowerToOnnx(half.graph, params, 'test'), /op 'cast' has no ONNX mapping/);
   });
 
   it('missing or mis-shaped weights are named', () => {
     const g = graphOf(4, 4, 3, (b, x) => b.conv2d('conv', x, b.param('conv.w', [1, 1, 3, 2])));
-    expect(() => lowerToOnnx(g, new Map(), 'test')).to.throw(/layer conv: no weights for conv\.w/);
+    expectThrows(() => lowerToOnnx(g, new Map(), 'test'), /layer conv: no weights for conv\.w/);
     const wrong: HostParams = new Map([['conv.w', { shape: [1, 1, 2, 3], data: new Float32Array(6) }]]);
-    expect(() => lowerToOnnx(g, wrong, 'test')).to.throw(/weights conv\.w are \[1,1,2,3\], the graph declares \[1,1,3,2\]/);
+    expectThrows(() => lowerToOnnx(g, wrong, 'test'), /weights conv\.w are \[1,1,2,3\], the graph declares \[1,1,3,2\]/);
   });
 
   it('permuteAxes reorders axes of ranks 1 to 4 (index by index)', () => {
@@ -242,6 +242,6 @@ describe('graph: ONNX lowering against onnxruntime', function () {
       }
       expect(relativeError(permuteAxes(out, dims, perm.map((_, i) => perm.indexOf(i))).data, data)).to.equal(0);
     }
-    expect(() => permuteAxes(new Float32Array(6), [2, 3], [0, 0])).to.throw(/does not fit/);
+    expectThrows(() => permuteAxes(new Float32Array(6), [2, 3], [0, 0]), /does not fit/);
   });
 });

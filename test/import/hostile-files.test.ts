@@ -24,7 +24,7 @@ import { type TfliteModel, readTflite } from '../../src/model/weights/import/tfl
 import { HOSTILE_SEED, Rand, Tally, hostileValues, readUint, truncationLengths, unclearError, withPatch, writeInt } from '../hostile.js';
 import { FlatBuilder, P, buildNpy, buildZip, concat } from './builders.js';
 import { sharedPath } from '../shared.js';
-import { expectRejects } from '../helpers.js';
+import { expectRejects, expectThrows } from '../helpers.js';
 
 const TFLITE = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
 const PTH = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
@@ -291,7 +291,7 @@ describe('hostile files: weight readers', function () {
     const tally = new Tally('shared-buffer.tflite', 2000, 4 * bytes.length);
     tally.check('shared buffer', '600 tensors', () => readTflite(bytes, 'shared.tflite'), { name: 'shared.tflite', mustRefuse: true });
     tally.assert();
-    expect(() => readTflite(bytes, 'shared.tflite')).to.throw(/^shared\.tflite: tensor tensor_4 would bring the decoded values to more than the file's \d+ bytes allow/);
+    expectThrows(() => readTflite(bytes, 'shared.tflite'), /^shared\.tflite: tensor tensor_4 would bring the decoded values to more than the file's \d+ bytes allow/);
   });
 
   /**

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseNpy, readNpy, readNpyDir } from '../../src/model/weights/import/npy.js';
-import { rng } from '../helpers.js';
+import { rng, expectThrows } from '../helpers.js';
 import { buildNpy, concat } from './builders.js';
 import { sharedPath } from '../shared.js';
 
@@ -108,15 +108,13 @@ describe('import: npy', () => {
   it('rejects bad input with clear errors', () => {
     const hdr = (descr: string, extra = "'fortran_order': False") => `{'descr': '${descr}', ${extra}, 'shape': (2,), }`;
     const data = new Uint8Array(16);
-    expect(() => parseNpy(concat([[0x93, 0x4e, 0x55, 0x4d, 0x50, 0x5a, 1, 0], new Uint8Array(60)]), 'x.npy')).to.throw(
-      /x\.npy: not an npy file \(bad magic/,
-    );
-    expect(() => parseNpy(buildNpy(hdr('>f4'), data))).to.throw(/unsupported npy dtype '>f4'/);
-    expect(() => parseNpy(buildNpy(hdr('<c8'), data))).to.throw(/unsupported npy dtype '<c8'/);
-    expect(() => parseNpy(buildNpy(hdr('<f4', "'fortran_order': True"), data))).to.throw(/fortran_order/);
-    expect(() => parseNpy(buildNpy(hdr('<f8'), new Uint8Array(15)))).to.throw(/truncated npy data .*needs 16 bytes, file has 15/);
-    expect(() => parseNpy(buildNpy(hdr('<f4'), data).subarray(0, 40))).to.throw(/truncated npy header/);
-    expect(() => readNpy(`${WEIGHTS}/no_such_file.npy`)).to.throw(/no_such_file/);
-    expect(() => readNpyDir(`${WEIGHTS}/nope`)).to.throw(/is not a directory/);
+    expectThrows(() => parseNpy(concat([[0x93, 0x4e, 0x55, 0x4d, 0x50, 0x5a, 1, 0], new Uint8Array(60)]), 'x.npy'), /x\.npy: not an npy file \(bad magic/);
+    expectThrows(() => parseNpy(buildNpy(hdr('>f4'), data)), /unsupported npy dtype '>f4'/);
+    expectThrows(() => parseNpy(buildNpy(hdr('<c8'), data)), /unsupported npy dtype '<c8'/);
+    expectThrows(() => parseNpy(buildNpy(hdr('<f4', "'fortran_order': True"), data)), /fortran_order/);
+    expectThrows(() => parseNpy(buildNpy(hdr('<f8'), new Uint8Array(15))), /truncated npy data .*needs 16 bytes, file has 15/);
+    expectThrows(() => parseNpy(buildNpy(hdr('<f4'), data).subarray(0, 40)), /truncated npy header/);
+    expectThrows(() => readNpy(`${WEIGHTS}/no_such_file.npy`), /no_such_file/);
+    expectThrows(() => readNpyDir(`${WEIGHTS}/nope`), /is not a directory/);
   });
 });

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { isPickleTuple, unpickle } from '../../src/model/weights/import/pickle.js';
 import { P, concat } from './builders.js';
+import { expectThrows } from '../helpers.js';
 
 const noGlobals = { globals: {} };
 
@@ -42,7 +43,7 @@ describe('import: pickle', () => {
     const stackGlobal = concat([P.proto(4), P.shortStr('mod'), P.shortStr('fn'), P.stackGlobal, P.emptyTuple, P.reduce, P.stop]);
     expect(unpickle(stackGlobal, { globals })).to.deep.equal({ made: 0 });
     const evil = concat([P.proto(2), P.global('os', 'system'), P.str('rm -rf /'), P.tuple1, P.reduce, P.stop]);
-    expect(() => unpickle(evil, { globals, what: 'evil.pkl' })).to.throw(/evil\.pkl: unsupported global os\.system .* at offset 2/);
+    expectThrows(() => unpickle(evil, { globals, what: 'evil.pkl' }), /evil\.pkl: unsupported global os\.system .* at offset 2/);
   });
 
   it('BUILD sets attributes without touching prototypes', () => {
@@ -57,18 +58,18 @@ describe('import: pickle', () => {
   it('hands persistent ids to the callback', () => {
     const buf = concat([P.proto(2), P.str('storage'), P.str('7'), P.tuple2, P.binPersId, P.stop]);
     expect(unpickle(buf, { globals: {}, persistentLoad: (pid) => ({ loaded: pid }) })).to.deep.equal({ loaded: ['storage', '7'] });
-    expect(() => unpickle(buf, noGlobals)).to.throw(/persistent id found but no persistent_load/);
+    expectThrows(() => unpickle(buf, noGlobals), /persistent id found but no persistent_load/);
   });
 
   it('rejects unsupported opcodes, truncation and bad structure with offsets', () => {
     const inst = concat([P.proto(2), [0x69], P.stop]);
-    expect(() => unpickle(inst, { globals: {}, what: 'x' })).to.throw(/x: unsupported pickle opcode INST \(0x69\) at offset 2/);
-    expect(() => unpickle(Uint8Array.from([0x80, 2, 0xff]), noGlobals)).to.throw(/unsupported pickle opcode unknown \(0xff\) at offset 2/);
-    expect(() => unpickle(concat([P.proto(2), P.str('abc')]).subarray(0, 7), noGlobals)).to.throw(/truncated pickle/);
-    expect(() => unpickle(concat([P.proto(2), P.emptyDict]), noGlobals)).to.throw(/no STOP opcode/);
-    expect(() => unpickle(concat([P.proto(2), P.tuple, P.stop]), noGlobals)).to.throw(/no MARK/);
-    expect(() => unpickle(concat([P.proto(2), P.binGet(4), P.stop]), noGlobals)).to.throw(/memo key 4/);
-    expect(() => unpickle(concat([P.proto(6), P.none, P.stop]), noGlobals)).to.throw(/unsupported pickle protocol 6/);
-    expect(() => unpickle(concat([P.proto(2), P.emptyTuple, P.int(1), P.append, P.stop]), noGlobals)).to.throw(/not a list/);
+    expectThrows(() => unpickle(inst, { globals: {}, what: 'x' }), /x: unsupported pickle opcode INST \(0x69\) at offset 2/);
+    expectThrows(() => unpickle(Uint8Array.from([0x80, 2, 0xff]), noGlobals), /unsupported pickle opcode unknown \(0xff\) at offset 2/);
+    expectThrows(() => unpickle(concat([P.proto(2), P.str('abc')]).subarray(0, 7), noGlobals), /truncated pickle/);
+    expectThrows(() => unpickle(concat([P.proto(2), P.emptyDict]), noGlobals), /no STOP opcode/);
+    expectThrows(() => unpickle(concat([P.proto(2), P.tuple, P.stop]), noGlobals), /no MARK/);
+    expectThrows(() => unpickle(concat([P.proto(2), P.binGet(4), P.stop]), noGlobals), /memo key 4/);
+    expectThrows(() => unpickle(concat([P.proto(6), P.none, P.stop]), noGlobals), /unsupported pickle protocol 6/);
+    expectThrows(() => unpickle(concat([P.proto(2), P.emptyTuple, P.int(1), P.append, P.stop]), noGlobals), /not a list/);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readPth } from '../../src/model/weights/import/pth.js';
 import type { HostTensor, TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { readZip } from '../../src/model/weights/import/zip.js';
-import { rng } from '../helpers.js';
+import { rng, expectThrows } from '../helpers.js';
 import { P, ascii, buildZip, concat } from './builders.js';
 import { sharedPath } from '../shared.js';
 
@@ -81,18 +81,18 @@ describe('import: zip', () => {
   it('rejects non-zips, truncation, corruption and unknown methods', () => {
     const archive = buildZip(entries);
     const r2 = rng();
-    expect(() => readZip(Uint8Array.from({ length: 4096 }, () => Math.floor(r2() * 256)))).to.throw(/not a zip archive/);
-    expect(() => readZip(new Uint8Array(3))).to.throw(/not a zip archive/);
-    expect(() => readZip(archive.subarray(0, archive.length - 30))).to.throw(/truncated zip archive/);
+    expectThrows(() => readZip(Uint8Array.from({ length: 4096 }, () => Math.floor(r2() * 256))), /not a zip archive/);
+    expectThrows(() => readZip(new Uint8Array(3)), /not a zip archive/);
+    expectThrows(() => readZip(archive.subarray(0, archive.length - 30)), /truncated zip archive/);
     const corrupt = archive.slice();
     corrupt[100] ^= 0xff; // inside a/stored.bin's data
-    expect(() => readZip(corrupt)).to.throw(/CRC mismatch for entry a\/stored\.bin/);
+    expectThrows(() => readZip(corrupt), /CRC mismatch for entry a\/stored\.bin/);
     const method = buildZip([{ name: 'x', data: ascii('abc') }]);
     const view = new DataView(method.buffer);
     view.setUint16(method.length - 22 - (46 + 1) + 10, 12, true); // central header's method -> bzip2
-    expect(() => readZip(method)).to.throw(/x is compressed with method 12 in the central directory, 0 in its local header/);
+    expectThrows(() => readZip(method), /x is compressed with method 12 in the central directory, 0 in its local header/);
     view.setUint16(8, 12, true); // and the local header's
-    expect(() => readZip(method)).to.throw(/unsupported compression method 12 for entry x/);
+    expectThrows(() => readZip(method), /unsupported compression method 12 for entry x/);
   });
 });
 
@@ -218,22 +218,22 @@ describe('import: pth', () => {
 
     it('names the problem', () => {
       const real = readFileSync(MOBILENET);
-      expect(() => readPth(real.subarray(0, 1 << 20))).to.throw(/^pth: truncated zip archive/);
+      expectThrows(() => readPth(real.subarray(0, 1 << 20)), /^pth: truncated zip archive/);
       const r = rng();
-      expect(() => readPth(Uint8Array.from({ length: 10000 }, () => Math.floor(r() * 256)))).to.throw(/not a zip archive/);
+      expectThrows(() => readPth(Uint8Array.from({ length: 10000 }, () => Math.floor(r() * 256))), /not a zip archive/);
       const noPkl = buildZip([{ name: 'm/data/0', data: new Uint8Array(8) }, { name: 'm/version', data: ascii('3') }]);
-      expect(() => readPth(noPkl)).to.throw(/not a PyTorch checkpoint \(no data\.pkl\)/);
+      expectThrows(() => readPth(noPkl), /not a PyTorch checkpoint \(no data\.pkl\)/);
       const legacyMagic = P.long1([0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
       // A legacy (torch < 1.6) file that stops after its magic number.
-      expect(() => readPth(concat([P.proto(2), legacyMagic, P.stop]))).to.throw(/^pth: truncated legacy checkpoint: it ends before its protocol version/);
+      expectThrows(() => readPth(concat([P.proto(2), legacyMagic, P.stop])), /^pth: truncated legacy checkpoint: it ends before its protocol version/);
       const f4 = bytesOf(new Float32Array(6));
-      expect(() => readPth(checkpoint(one('FloatStorage', 6, [2, 3], [3, 1]), {}))).to.throw(/storage my_model\/data\/0 is missing/);
-      expect(() => readPth(checkpoint(one('ShortStorage', 6, [6], [1]), { '0': f4 }))).to.throw(/unsupported storage type torch\.ShortStorage/);
-      expect(() => readPth(checkpoint(one('FloatStorage', 6, [2, 3], [3, 1], 1), { '0': f4 }))).to.throw(/reaches element 6 of storage 0 which has 6/);
-      expect(() => readPth(checkpoint(one('FloatStorage', 7, [7], [1]), { '0': f4 }))).to.throw(/storage 0 is truncated/);
+      expectThrows(() => readPth(checkpoint(one('FloatStorage', 6, [2, 3], [3, 1]), {})), /storage my_model\/data\/0 is missing/);
+      expectThrows(() => readPth(checkpoint(one('ShortStorage', 6, [6], [1]), { '0': f4 })), /unsupported storage type torch\.ShortStorage/);
+      expectThrows(() => readPth(checkpoint(one('FloatStorage', 6, [2, 3], [3, 1], 1), { '0': f4 })), /reaches element 6 of storage 0 which has 6/);
+      expectThrows(() => readPth(checkpoint(one('FloatStorage', 7, [7], [1]), { '0': f4 })), /storage 0 is truncated/);
       const evil = concat([P.proto(2), P.global('builtins', 'eval'), P.str('1'), P.tuple1, P.reduce, P.stop]);
-      expect(() => readPth(checkpoint(evil, {}))).to.throw(/my_model\/data\.pkl: unsupported global builtins\.eval/);
-      expect(() => readPth(checkpoint(concat([P.proto(2), P.emptyList, P.stop]), {}))).to.throw(/not a state_dict/);
+      expectThrows(() => readPth(checkpoint(evil, {})), /my_model\/data\.pkl: unsupported global builtins\.eval/);
+      expectThrows(() => readPth(checkpoint(concat([P.proto(2), P.emptyList, P.stop]), {})), /not a state_dict/);
     });
 
     it('names the file when given a path', () => {
@@ -242,7 +242,7 @@ describe('import: pth', () => {
         const r = rng();
         const path = join(dir, 'random.pth');
         writeFileSync(path, Uint8Array.from({ length: 2048 }, () => Math.floor(r() * 256)));
-        expect(() => readPth(path)).to.throw(`${path}: not a zip archive`);
+        expectThrows(() => readPth(path), `${path}: not a zip archive`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { sha256File } from '../../src/util/sha256.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
-import { randomArray } from '../helpers.js';
+import { randomArray, expectThrows } from '../helpers.js';
 import { ascii, concat } from './builders.js';
 
 /** A safetensors file from a header object and a data section, byte for byte. */
@@ -82,31 +82,29 @@ describe('import: safetensors', () => {
     const path = join(dir, 'm.safetensors');
     writeSafetensors(path, new Map([['w', { shape: [4, 4], data: randomArray(16), sourceDType: 'f32' as const }]]));
     const good = readFileSync(path);
-    expect(() => readSafetensors(good.subarray(0, 5))).to.throw(/truncated safetensors file/);
-    expect(() => readSafetensors(good.subarray(0, 20))).to.throw(/header length \d+ is beyond the file \(20 bytes\)/);
-    expect(() => readSafetensors(good.subarray(0, good.length - 4))).to.throw(/tensor w data range \[0, 64\] is out of bounds \(data section is 60 bytes\)/);
+    expectThrows(() => readSafetensors(good.subarray(0, 5)), /truncated safetensors file/);
+    expectThrows(() => readSafetensors(good.subarray(0, 20)), /header length \d+ is beyond the file \(20 bytes\)/);
+    expectThrows(() => readSafetensors(good.subarray(0, good.length - 4)), /tensor w data range \[0, 64\] is out of bounds \(data section is 60 bytes\)/);
     const cut = join(dir, 'cut.safetensors');
     writeFileSync(cut, good.subarray(0, 30));
-    expect(() => readSafetensors(cut)).to.throw(`${cut}: safetensors header length`);
+    expectThrows(() => readSafetensors(cut), `${cut}: safetensors header length`);
 
     const data = new Uint8Array(16);
-    expect(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [8, 24] } }, data))).to.throw(/data range \[8, 24\] is out of bounds/);
-    expect(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [12, 4] } }, data))).to.throw(/out of bounds/);
-    expect(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }, data))).to.throw(/holds 16 bytes, shape \[3\] F32 needs 12/);
-    expect(() => readSafetensors(rawFile({ w: { dtype: 'C64', shape: [2], data_offsets: [0, 16] } }, data))).to.throw(/unsupported dtype "C64"/);
-    expect(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [-4], data_offsets: [0, 16] } }, data))).to.throw(/bad shape/);
-    expect(() => readSafetensors(rawFile({ __metadata__: { n: 3 } }, data))).to.throw(/metadata n is not a string/);
+    expectThrows(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [8, 24] } }, data)), /data range \[8, 24\] is out of bounds/);
+    expectThrows(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [4], data_offsets: [12, 4] } }, data)), /out of bounds/);
+    expectThrows(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 16] } }, data)), /holds 16 bytes, shape \[3\] F32 needs 12/);
+    expectThrows(() => readSafetensors(rawFile({ w: { dtype: 'C64', shape: [2], data_offsets: [0, 16] } }, data)), /unsupported dtype "C64"/);
+    expectThrows(() => readSafetensors(rawFile({ w: { dtype: 'F32', shape: [-4], data_offsets: [0, 16] } }, data)), /bad shape/);
+    expectThrows(() => readSafetensors(rawFile({ __metadata__: { n: 3 } }, data)), /metadata n is not a string/);
     const notJson = concat([rawFile({}, data).subarray(0, 8), ascii('{x'), data]);
     new DataView(notJson.buffer).setBigUint64(0, 2n, true);
-    expect(() => readSafetensors(notJson)).to.throw(/header is not valid JSON/);
+    expectThrows(() => readSafetensors(notJson), /header is not valid JSON/);
   });
 
   it('refuses to write inconsistent tensors and leaves nothing behind', () => {
     const path = join(dir, 'bad.safetensors');
-    expect(() => writeSafetensors(path, new Map([['w', { shape: [3, 3], data: randomArray(8), sourceDType: 'f32' as const }]]))).to.throw(
-      /tensor w has 8 values for shape \[3,3\]/,
-    );
-    expect(() => writeSafetensors(join(dir, 'missing-dir', 'x.safetensors'), new Map())).to.throw(/ENOENT/);
+    expectThrows(() => writeSafetensors(path, new Map([['w', { shape: [3, 3], data: randomArray(8), sourceDType: 'f32' as const }]])), /tensor w has 8 values for shape \[3,3\]/);
+    expectThrows(() => writeSafetensors(join(dir, 'missing-dir', 'x.safetensors'), new Map()), /ENOENT/);
     expect(existsSync(path)).to.equal(false);
     expect(readdirSync(dir)).to.deep.equal([]);
   });

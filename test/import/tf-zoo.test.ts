@@ -24,7 +24,7 @@ import { bundleTensorBytes, readBundleIndex, readTfCheckpoint } from '../../src/
 import { readFrozenGraph } from '../../src/model/weights/import/tf-graph.js';
 import { foldTfVariables, foldedNames } from '../../src/model/weights/tf-checkpoint.js';
 import { tfMobilenetV2Params } from '../../src/model/weights/tf-weights.js';
-import { expectClose, expectRejects, relativeError, rng, testContext } from '../helpers.js';
+import { expectClose, expectRejects, relativeError, rng, testContext, expectThrows } from '../helpers.js';
 import { messages, runCli } from '../cli/run-cli.js';
 import { sharedPath } from '../shared.js';
 import { type BundleTensorIn, buildBundle, buildTar } from './tf-writers.js';
@@ -166,7 +166,7 @@ describe('TF DeepLab zoo: readers', () => {
     // A wrong CRC-32 in gzip's trailer (what a flipped byte in the data gives) is refused too.
     const badCrc = Uint8Array.from(readFileSync(TARBALL));
     badCrc[badCrc.length - 8] ^= 0x01;
-    expect(() => readTar(badCrc, 'crc.tar.gz')).to.throw(/^crc\.tar\.gz: damaged gzip data \(CRC-32 [0-9a-f]{8}, the trailer says [0-9a-f]{8}\)$/);
+    expectThrows(() => readTar(badCrc, 'crc.tar.gz'), /^crc\.tar\.gz: damaged gzip data \(CRC-32 [0-9a-f]{8}, the trailer says [0-9a-f]{8}\)$/);
     await expectRejects(() => zooVariables({ names: ['model.ckpt-5.index'], read: () => readFileSync(INDEX), what: 'dir' }), /^dir: model\.ckpt-5\.data-00000-of-00001 is missing/);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { sha256File } from '../../src/util/sha256.js';
 import { type TfliteModel, type TfliteOperator, readTflite, tfliteTensorMap } from '../../src/model/weights/import/tflite.js';
-import { rng } from '../helpers.js';
+import { rng, expectThrows } from '../helpers.js';
 import { FlatBuilder } from './builders.js';
 import { sharedPath } from '../shared.js';
 
@@ -194,13 +194,13 @@ describe('import: tflite', () => {
     const good = buildModel(w, bias);
     const random = Uint8Array.from({ length: 4096 }, () => Math.floor(r() * 256));
     random.set([0x54, 0x46, 0x4c, 0x00], 4); // "TFL\0"
-    expect(() => readTflite(random)).to.throw(/^tflite: not a TFLite flatbuffer \(file identifier 'TFL\\x00'\)/);
-    expect(() => readTflite(good.subarray(0, 5))).to.throw(/truncated TFLite file/);
-    expect(() => readTflite(good.subarray(0, good.length - 64))).to.throw(/truncated or corrupt TFLite flatbuffer/);
-    expect(() => readTflite(buildModel(w, bias, { badInput: true }))).to.throw(/operator 0 \(CONV_2D\) input refers to tensor 9 of 6/);
-    expect(() => readTflite(buildModel(w, bias, { shortBias: true }))).to.throw(/tensor b shape \[3\] needs 12 bytes, its buffer has 8/);
+    expectThrows(() => readTflite(random), /^tflite: not a TFLite flatbuffer \(file identifier 'TFL\\x00'\)/);
+    expectThrows(() => readTflite(good.subarray(0, 5)), /truncated TFLite file/);
+    expectThrows(() => readTflite(good.subarray(0, good.length - 64)), /truncated or corrupt TFLite flatbuffer/);
+    expectThrows(() => readTflite(buildModel(w, bias, { badInput: true })), /operator 0 \(CONV_2D\) input refers to tensor 9 of 6/);
+    expectThrows(() => readTflite(buildModel(w, bias, { shortBias: true })), /tensor b shape \[3\] needs 12 bytes, its buffer has 8/);
     const real = readFileSync(MODEL);
-    expect(() => readTflite(real.subarray(0, real.length >> 1))).to.throw(/truncated or corrupt TFLite flatbuffer/);
-    expect(() => readTflite(sharedPath('weights', 'README.md'))).to.throw(/README\.md: not a TFLite flatbuffer/);
+    expectThrows(() => readTflite(real.subarray(0, real.length >> 1)), /truncated or corrupt TFLite flatbuffer/);
+    expectThrows(() => readTflite(sharedPath('weights', 'README.md')), /README\.md: not a TFLite flatbuffer/);
   });
 });

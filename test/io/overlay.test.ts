@@ -4,7 +4,7 @@ import { type RgbImage, decodeImage } from '../../src/io/image.js';
 import { overlayPalette } from '../../src/io/overlay.js';
 import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { VOC_PALETTE } from '../../src/model/voc.js';
-import { rng } from '../helpers.js';
+import { rng, expectThrows } from '../helpers.js';
 
 function randomImage(width: number, height: number): RgbImage {
   const r = rng();
@@ -41,9 +41,9 @@ describe('io: overlay and RGB PNG', () => {
 
   it('rejects mismatched inputs', () => {
     const img = randomImage(4, 3);
-    expect(() => overlayPalette(img, new Uint8Array(11), VOC_PALETTE)).to.throw(/overlayPalette: classes has 11 values, the image is 4x3 = 12 pixels/);
-    expect(() => overlayPalette(img, new Uint8Array(12), VOC_PALETTE, 1.5)).to.throw(/alpha must be in \[0, 1\], got 1.5/);
-    expect(() => overlayPalette(img, new Uint8Array(12).fill(30), VOC_PALETTE.subarray(0, 63))).to.throw(/class 30 at pixel 0 is outside the 21-entry palette/);
+    expectThrows(() => overlayPalette(img, new Uint8Array(11), VOC_PALETTE), /overlayPalette: classes has 11 values, the image is 4x3 = 12 pixels/);
+    expectThrows(() => overlayPalette(img, new Uint8Array(12), VOC_PALETTE, 1.5), /alpha must be in \[0, 1\], got 1.5/);
+    expectThrows(() => overlayPalette(img, new Uint8Array(12).fill(30), VOC_PALETTE.subarray(0, 63)), /class 30 at pixel 0 is outside the 21-entry palette/);
   });
 
   it('encodeRgbPng round trips through pngjs and decodeImage', async () => {
@@ -55,6 +55,6 @@ describe('io: overlay and RGB PNG', () => {
     for (let i = 0; i < 23 * 9; i++) for (let c = 0; c < 3; c++) if (ref.data[4 * i + c] !== img.data[3 * i + c]) mismatches++;
     expect(mismatches).to.equal(0);
     expect(Buffer.from((await decodeImage(png, 'rgb.png')).data).equals(Buffer.from(img.data))).to.equal(true);
-    expect(() => encodeRgbPng({ width: 2, height: 2, data: new Uint8Array(11) })).to.throw(/encodeRgbPng: image data has 11 bytes, expected 2x2x3/);
+    expectThrows(() => encodeRgbPng({ width: 2, height: 2, data: new Uint8Array(11) }), /encodeRgbPng: image data has 11 bytes, expected 2x2x3/);
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { type RgbImage, readImage } from '../../src/io/image.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../../src/io/resize-cpu.js';
-import { rng } from '../helpers.js';
+import { rng, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
 const VOC = sharedPath('data', 'voc-sample', 'JPEGImages');
@@ -151,9 +151,9 @@ describe('io: PIL-exact bilinear resize and input normalisation', () => {
 
   it('rejects bad sizes with clear errors', () => {
     const img = grey(2, 2, [1, 2, 3, 4]);
-    expect(() => resizeRgbPil(img, 0, 3)).to.throw(/resizeRgbPil: output size must be positive integers, got 0x3/);
-    expect(() => resizeRgbPil(img, 2.5, 3)).to.throw(/resizeRgbPil: output size/);
-    expect(() => resizeRgbPil({ width: 3, height: 2, data: new Uint8Array(12) }, 2, 2)).to.throw(/image data has 12 bytes, expected 3x2x3 = 18/);
-    expect(() => normalizeImagenet({ width: 1, height: 1, data: new Uint8Array(4) })).to.throw(/normalizeImagenet: image data has 4 bytes/);
+    expectThrows(() => resizeRgbPil(img, 0, 3), /resizeRgbPil: output size must be positive integers, got 0x3/);
+    expectThrows(() => resizeRgbPil(img, 2.5, 3), /resizeRgbPil: output size/);
+    expectThrows(() => resizeRgbPil({ width: 3, height: 2, data: new Uint8Array(12) }, 2, 2), /image data has 12 bytes, expected 3x2x3 = 18/);
+    expectThrows(() => normalizeImagenet({ width: 1, height: 1, data: new Uint8Array(4) }), /normalizeImagenet: image data has 4 bytes/);
   });
 });

@@ -1,8 +1,7 @@
-import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { accumulateCpu, prepareAccumulate } from '../../src/kernels/optimizer/accumulate.js';
-import { expectClose, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: accumulate (in place, over micro-batches)', () => {
   it('first run overwrites whatever the accumulator held, later runs add', async () => {
@@ -28,14 +27,10 @@ describe('kernel: accumulate (in place, over micro-batches)', () => {
 
   it('rejects mismatched shapes and a flag that is not one u32', async () => {
     const ctx = await testContext();
-    const acc = uploadTensor(ctx, randomArray(6), [2, 3]);
-    const g = uploadTensor(ctx, randomArray(5), [5]);
-    const flag = uploadTensor(ctx, new Float32Array(1), [1]);
-    try {
-      expect(() => prepareAccumulate(ctx, { g, first: flag, acc })).to.throw(/accumulate: g has shape \[5\], expected \[2,3\]/);
-      expect(() => prepareAccumulate(ctx, { g: acc, first: flag, acc })).to.throw(/accumulate: first must be one u32/);
-    } finally {
-      for (const t of [acc, g, flag]) t.dispose();
-    }
+    const acc = disposeAfterTest(uploadTensor(ctx, randomArray(6), [2, 3]));
+    const g = disposeAfterTest(uploadTensor(ctx, randomArray(5), [5]));
+    const flag = disposeAfterTest(uploadTensor(ctx, new Float32Array(1), [1]));
+    expectThrows(() => prepareAccumulate(ctx, { g, first: flag, acc }), /accumulate: g has shape \[5\], expected \[2,3\]/);
+    expectThrows(() => prepareAccumulate(ctx, { g: acc, first: flag, acc }), /accumulate: first must be one u32/);
   });
 });

@@ -4,7 +4,7 @@ import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { ACTIVATIONS, activateCpu } from '../../src/kernels/activation/activation.js';
 import { activationGradCpu, prepareActivationGrad } from '../../src/kernels/activation/activation-grad.js';
 import { expectGradient, f64 } from '../gradcheck.js';
-import { expectClose, poisonedTensor, randomArray, rng, testContext } from '../helpers.js';
+import { expectClose, poisonedTensor, randomArray, rng, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 /** Values in [-8, 8] at least 1e-3 away from every kink (-3, 0, 3, 6), where f' jumps. */
 function awayFromKinks(n: number): Float64Array {
@@ -34,31 +34,22 @@ describe('kernel: activation gradient', () => {
       const xs = randomArray(n, -8, 8);
       for (const [i, k] of [-3, 0, 3, 6].entries()) xs[i] = k; // PyTorch's convention at the kinks
       const dys = randomArray(n);
-      const x = uploadTensor(ctx, xs, shape);
-      const dy = uploadTensor(ctx, dys, shape);
-      const dx = poisonedTensor(ctx, shape);
-      try {
-        await runOnce(ctx, 'activation grad test', () => prepareActivationGrad(ctx, { x, dy, dx }, a));
-        const got = await readTensor(ctx, dx);
-        expectClose(got, activationGradCpu(xs, dys, a), a);
-        const ref = activationGradCpu(xs, dys, a);
-        // The branch taken at each kink must be PyTorch's (0 stays 0; a slope is the slope).
-        for (let i = 0; i < 4; i++) expect(got[i], `${a} at the kink ${xs[i]}`).to.be.closeTo(ref[i], 1e-6 * Math.abs(ref[i]));
-      } finally {
-        for (const t of [x, dy, dx]) t.dispose();
-      }
+      const x = disposeAfterTest(uploadTensor(ctx, xs, shape));
+      const dy = disposeAfterTest(uploadTensor(ctx, dys, shape));
+      const dx = disposeAfterTest(poisonedTensor(ctx, shape));
+      await runOnce(ctx, 'activation grad test', () => prepareActivationGrad(ctx, { x, dy, dx }, a));
+      const got = await readTensor(ctx, dx);
+      expectClose(got, activationGradCpu(xs, dys, a), a);
+      const ref = activationGradCpu(xs, dys, a);
+      // The branch taken at each kink must be PyTorch's (0 stays 0; a slope is the slope).
+      for (let i = 0; i < 4; i++) expect(got[i], `${a} at the kink ${xs[i]}`).to.be.closeTo(ref[i], 1e-6 * Math.abs(ref[i]));
     });
   }
 
   it('rejects a gradient of another shape', async () => {
     const ctx = await testContext();
-    const x = uploadTensor(ctx, randomArray(6), [1, 2, 3, 1]);
-    const dy = uploadTensor(ctx, randomArray(6), [1, 3, 2, 1]);
-    try {
-      expect(() => prepareActivationGrad(ctx, { x, dy, dx: x }, 'relu')).to.throw(/activationGrad\(relu\): dy has shape \[1,3,2,1\], expected \[1,2,3,1\]/);
-    } finally {
-      x.dispose();
-      dy.dispose();
-    }
+    const x = disposeAfterTest(uploadTensor(ctx, randomArray(6), [1, 2, 3, 1]));
+    const dy = disposeAfterTest(uploadTensor(ctx, randomArray(6), [1, 3, 2, 1]));
+    expectThrows(() => prepareActivationGrad(ctx, { x, dy, dx: x }, 'relu'), /activationGrad\(relu\): dy has shape \[1,3,2,1\], expected \[1,2,3,1\]/);
   });
 });

@@ -5,7 +5,7 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { type Conv2dParams, conv2dOutputShape, convParams } from '../../src/kernels/conv2d/params.js';
 import { conv2d } from '../../src/kernels/conv2d/conv2d.js';
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows } from '../helpers.js';
 
 function randomStats(C: number, eps = 1e-3): BatchNormStats {
   return {
@@ -158,33 +158,31 @@ describe('batch-norm folding', () => {
     it('rejects statistics of different lengths', () => {
       const bn = randomStats(4);
       bn.mean = randomArray(3);
-      expect(() => batchNormScaleShift(bn)).to.throw(/batchNormScaleShift: batch-norm mean has 3 values but gamma has 4/);
+      expectThrows(() => batchNormScaleShift(bn), /batchNormScaleShift: batch-norm mean has 3 values but gamma has 4/);
     });
     it('rejects a channel count that does not match Cout', () => {
-      expect(() => foldBatchNorm(randomArray(3 * 3 * 2 * 5), [3, 3, 2, 5], undefined, randomStats(4))).to.throw(
-        /foldBatchNorm: batch norm has 4 channels but weight \[3,3,2,5\] has Cout 5/,
-      );
+      expectThrows(() => foldBatchNorm(randomArray(3 * 3 * 2 * 5), [3, 3, 2, 5], undefined, randomStats(4)), /foldBatchNorm: batch norm has 4 channels but weight \[3,3,2,5\] has Cout 5/);
     });
     it('rejects a conv bias of the wrong length', () => {
-      expect(() => foldBatchNorm(randomArray(8), [1, 1, 2, 4], randomArray(3), randomStats(4))).to.throw(/conv bias has 3 values/);
+      expectThrows(() => foldBatchNorm(randomArray(8), [1, 1, 2, 4], randomArray(3), randomStats(4)), /conv bias has 3 values/);
     });
     it('rejects a non-positive variance + eps', () => {
       const bn = randomStats(2, 0);
       bn.variance[1] = 0;
-      expect(() => batchNormScaleShift(bn)).to.throw(/variance\[1\] \+ eps = 0 is not positive/);
+      expectThrows(() => batchNormScaleShift(bn), /variance\[1\] \+ eps = 0 is not positive/);
     });
     it('the GPU fold rejects statistics that do not match Cout', async () => {
       const ctx = await testContext();
       const make = (shape: number[]) => uploadTensor(ctx, randomArray(numel(shape)), shape);
       const t = { weight: make([1, 1, 2, 4]), gamma: make([4]), beta: make([3]), mean: make([4]), variance: make([4]), foldedWeight: make([1, 1, 2, 4]), foldedBias: make([4]) };
       try {
-        expect(() => prepareFoldBatchNorm(ctx, t, 1e-5)).to.throw(/foldBatchNorm: beta/);
+        expectThrows(() => prepareFoldBatchNorm(ctx, t, 1e-5), /foldBatchNorm: beta/);
       } finally {
         for (const x of Object.values(t)) x.dispose();
       }
     });
     it('rejects weights that do not fill their shape', () => {
-      expect(() => foldBatchNorm(randomArray(7), [1, 1, 2, 4], undefined, randomStats(4))).to.throw(/foldBatchNorm: weight has 7 values/);
+      expectThrows(() => foldBatchNorm(randomArray(7), [1, 1, 2, 4], undefined, randomStats(4)), /foldBatchNorm: weight has 7 values/);
     });
   });
 });

@@ -1,4 +1,3 @@
-import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import {
@@ -10,7 +9,7 @@ import {
   prepareBatchNormTrain,
 } from '../../src/kernels/batchnorm/batchnorm-train.js';
 import { expectGradient, f64 } from '../gradcheck.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows } from '../helpers.js';
 
 const EPS = 1e-3;
 const P = { eps: EPS, momentum: 0.1 };
@@ -132,8 +131,8 @@ describe('kernel: batch norm in training mode, and batch-norm gradients', () => 
       sums: createTensor(ctx, scratch.sums),
     };
     try {
-      expect(() => prepareBatchNormTrain(ctx, t, P)).to.throw(/batchNormTrain: gamma has shape \[4\], expected \[3\]/);
-      expect(() => prepareBatchNormTrain(ctx, { ...t, gamma: t.beta }, { eps: EPS, momentum: 2 })).to.throw(/momentum must be in \[0, 1\], got 2/);
+      expectThrows(() => prepareBatchNormTrain(ctx, t, P), /batchNormTrain: gamma has shape \[4\], expected \[3\]/);
+      expectThrows(() => prepareBatchNormTrain(ctx, { ...t, gamma: t.beta }, { eps: EPS, momentum: 2 }), /momentum must be in \[0, 1\], got 2/);
     } finally {
       for (const v of Object.values(t)) v.dispose();
     }

@@ -3,7 +3,7 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { ACTIVATIONS } from '../../src/kernels/activation/activation.js';
 import { type BatchNormParams, batchNorm, batchNormCpu, prepareBatchNorm } from '../../src/kernels/batchnorm/batchnorm.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: batchNorm', () => {
   const shape = [2, 13, 11, 19];
@@ -81,28 +81,20 @@ describe('kernel: batchNorm', () => {
   describe('errors', () => {
     it('rejects statistics whose size is not C, a wrong output shape, bad eps and activation', async () => {
       const ctx = await testContext();
-      const input = uploadTensor(ctx, randomArray(numel(shape)), shape);
-      const good = uploadTensor(ctx, randomArray(C, 0.1, 1), [C]);
-      const short = uploadTensor(ctx, randomArray(C - 1, 0.1, 1), [C - 1]);
-      const out = poisonedTensor(ctx, shape);
-      const badOut = poisonedTensor(ctx, [2, 13, 11, 18]);
-      try {
-        const t = { input, gamma: good, beta: good, mean: good, variance: good, out };
-        expect(() => prepareBatchNorm(ctx, { ...t, variance: short }, { eps: 1e-3 })).to.throw(
-          /batchNorm: variance has shape \[18\], expected \[19\] \(C of input \[2,13,11,19\]\)/,
-        );
-        expect(() => prepareBatchNorm(ctx, { ...t, out: badOut }, { eps: 1e-3 })).to.throw(
-          /batchNorm: out has shape \[2,13,11,18\], expected \[2,13,11,19\]/,
-        );
-        expect(() => prepareBatchNorm(ctx, t, { eps: -1 })).to.throw(/batchNorm: eps must be a finite number >= 0, got -1/);
-        expect(() => prepareBatchNorm(ctx, t, { eps: 1e-3, activation: 'gelu' as 'relu' })).to.throw(/unknown activation 'gelu'/);
-      } finally {
-        for (const x of [input, good, short, out, badOut]) x.dispose();
-      }
+      const input = disposeAfterTest(uploadTensor(ctx, randomArray(numel(shape)), shape));
+      const good = disposeAfterTest(uploadTensor(ctx, randomArray(C, 0.1, 1), [C]));
+      const short = disposeAfterTest(uploadTensor(ctx, randomArray(C - 1, 0.1, 1), [C - 1]));
+      const out = disposeAfterTest(poisonedTensor(ctx, shape));
+      const badOut = disposeAfterTest(poisonedTensor(ctx, [2, 13, 11, 18]));
+      const t = { input, gamma: good, beta: good, mean: good, variance: good, out };
+      expectThrows(() => prepareBatchNorm(ctx, { ...t, variance: short }, { eps: 1e-3 }), /batchNorm: variance has shape \[18\], expected \[19\] \(C of input \[2,13,11,19\]\)/);
+      expectThrows(() => prepareBatchNorm(ctx, { ...t, out: badOut }, { eps: 1e-3 }), /batchNorm: out has shape \[2,13,11,18\], expected \[2,13,11,19\]/);
+      expectThrows(() => prepareBatchNorm(ctx, t, { eps: -1 }), /batchNorm: eps must be a finite number >= 0, got -1/);
+      expectThrows(() => prepareBatchNorm(ctx, t, { eps: 1e-3, activation: 'gelu' as 'relu' }), /unknown activation 'gelu'/);
     });
     it('rejects zero-size input shapes', () => {
       const stats = { gamma: new Float32Array(3), beta: new Float32Array(3), mean: new Float32Array(3), variance: new Float32Array(3) };
-      expect(() => batchNormCpu(new Float32Array(0), [1, 0, 2, 3], stats, { eps: 1e-3 })).to.throw(/batchNorm: input: zero-size/);
+      expectThrows(() => batchNormCpu(new Float32Array(0), [1, 0, 2, 3], stats, { eps: 1e-3 }), /batchNorm: input: zero-size/);
     });
   });
 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { concat, concatCpu, concatOutputShape, prepareConcat } from '../../src/kernels/layout/concat.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: concat', () => {
   async function check(shapes: number[][]): Promise<void> {
@@ -66,36 +66,23 @@ describe('kernel: concat', () => {
   describe('errors', () => {
     it('rejects inputs whose N, H or W differ, naming the input and shapes', async () => {
       const ctx = await testContext();
-      const a = uploadTensor(ctx, randomArray(2 * 13 * 11 * 5), [2, 13, 11, 5]);
-      const b = uploadTensor(ctx, randomArray(2 * 13 * 10 * 1), [2, 13, 10, 1]);
-      const out = poisonedTensor(ctx, [2, 13, 11, 6]);
+      const a = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 13 * 11 * 5), [2, 13, 11, 5]));
+      const b = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 13 * 10 * 1), [2, 13, 10, 1]));
+      const out = disposeAfterTest(poisonedTensor(ctx, [2, 13, 11, 6]));
       const live = ctx.liveBufferCount;
-      try {
-        expect(() => prepareConcat(ctx, { inputs: [a, b], out })).to.throw(
-          /concat: inputs\[1\] has shape \[2,13,10,1\] but inputs\[0\] is \[2,13,11,5\]/,
-        );
-        expect(ctx.liveBufferCount, 'no uniform buffers leaked').to.equal(live);
-      } finally {
-        a.dispose();
-        b.dispose();
-        out.dispose();
-      }
+      expectThrows(() => prepareConcat(ctx, { inputs: [a, b], out }), /concat: inputs\[1\] has shape \[2,13,10,1\] but inputs\[0\] is \[2,13,11,5\]/);
+      expect(ctx.liveBufferCount, 'no uniform buffers leaked').to.equal(live);
     });
     it('rejects a wrong output shape', async () => {
       const ctx = await testContext();
-      const a = uploadTensor(ctx, randomArray(2 * 3 * 4 * 5), [2, 3, 4, 5]);
-      const out = poisonedTensor(ctx, [2, 3, 4, 6]);
-      try {
-        expect(() => prepareConcat(ctx, { inputs: [a, a], out })).to.throw(/concat: out has shape \[2,3,4,6\], expected \[2,3,4,10\]/);
-      } finally {
-        a.dispose();
-        out.dispose();
-      }
+      const a = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 3 * 4 * 5), [2, 3, 4, 5]));
+      const out = disposeAfterTest(poisonedTensor(ctx, [2, 3, 4, 6]));
+      expectThrows(() => prepareConcat(ctx, { inputs: [a, a], out }), /concat: out has shape \[2,3,4,6\], expected \[2,3,4,10\]/);
     });
     it('rejects no inputs, zero-size and wrong-rank shapes', () => {
-      expect(() => concatOutputShape([])).to.throw(/concat: needs at least one input/);
-      expect(() => concatOutputShape([[1, 2, 2, 3], [1, 2, 2, 0]])).to.throw(/concat: inputs\[1\].*zero-size/);
-      expect(() => concatOutputShape([[2, 2, 3]])).to.throw(/concat: inputs\[0\] must have rank 4/);
+      expectThrows(() => concatOutputShape([]), /concat: needs at least one input/);
+      expectThrows(() => concatOutputShape([[1, 2, 2, 3], [1, 2, 2, 0]]), /concat: inputs\[1\].*zero-size/);
+      expectThrows(() => concatOutputShape([[2, 2, 3]]), /concat: inputs\[0\] must have rank 4/);
     });
   });
 });
@@ -108,28 +95,16 @@ describe('kernel: channel slice (the gradient of concat)', () => {
     const parts = shapes.map((s) => randomArray(s.reduce((a, b) => a * b, 1)));
     const joined = concatCpu(parts, shapes);
     const whole = [2, 9, 7, 19];
-    const input = uploadTensor(ctx, joined, whole);
-    try {
-      let offset = 0;
-      for (const [i, s] of shapes.entries()) {
-        expect([...channelSliceCpu(joined, whole, offset, s[3])]).to.deep.equal([...parts[i]]);
-        const out = poisonedTensor(ctx, s);
-        try {
-          await runOnce(ctx, 'slice test', () => prepareChannelSlice(ctx, { input, out }, offset));
-          expect([...(await readTensor(ctx, out))]).to.deep.equal([...parts[i]]);
-        } finally {
-          out.dispose();
-        }
-        offset += s[3];
-      }
-      const out = poisonedTensor(ctx, [2, 9, 7, 4]);
-      try {
-        expect(() => prepareChannelSlice(ctx, { input, out }, 16)).to.throw(/channelSlice: channels \[16, 20\) are outside the input's 19/);
-      } finally {
-        out.dispose();
-      }
-    } finally {
-      input.dispose();
+    const input = disposeAfterTest(uploadTensor(ctx, joined, whole));
+    let offset = 0;
+    for (const [i, s] of shapes.entries()) {
+      expect([...channelSliceCpu(joined, whole, offset, s[3])]).to.deep.equal([...parts[i]]);
+      const out = disposeAfterTest(poisonedTensor(ctx, s));
+      await runOnce(ctx, 'slice test', () => prepareChannelSlice(ctx, { input, out }, offset));
+      expect([...(await readTensor(ctx, out))]).to.deep.equal([...parts[i]]);
+      offset += s[3];
     }
+    const out = disposeAfterTest(poisonedTensor(ctx, [2, 9, 7, 4]));
+    expectThrows(() => prepareChannelSlice(ctx, { input, out }, 16), /channelSlice: channels \[16, 20\) are outside the input's 19/);
   });
 });

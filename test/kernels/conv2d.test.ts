@@ -3,7 +3,7 @@ import { disposeDispatch, runOnce } from '../../src/gpu/dispatch.js';
 import { GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { ACTIVATIONS, type Activation } from '../../src/kernels/activation/activation.js';
 import { type Conv2dParams, conv2dFlops, conv2dOutputShape, type ConvGeometry, convGeometry, convParams, samePadding, symmetricPadding } from '../../src/kernels/conv2d/params.js';
-import { CONV2D_ALGORITHMS, conv2d, conv2dChoice, conv2dSpace, convLayer, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
+import { CONV2D_ALGORITHMS, conv2d, conv2dChoice, conv2dSpace, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
 import { type ConvChoice, type ConvLayer, type EpilogueSlots, convChoice, convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
@@ -22,7 +22,7 @@ import { create } from 'webgpu';
 import { GpuContext } from '../../src/gpu/context.js';
 import { PipelineCache, kernelKey } from '../../src/gpu/pipeline-cache.js';
 import { checkMatrixConfigs } from '../../src/kernels/conv2d/gemm/matrix-check.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption, expectThrows, disposeAfterTest } from '../helpers.js';
 import { ADAPTER_CLASSES, everyCandidate } from './every-candidate.js';
 
 /** Limits as a GPU reports them (specs do not depend on them but for the candidates offered). */
@@ -138,7 +138,7 @@ describe('kernel: conv2d', () => {
       expect(samePadding(5, 1, 1, 1)).to.deep.equal([0, 0]);
       expect(symmetricPadding(3, 6)).to.equal(6);
       expect(symmetricPadding(7, 1)).to.equal(3);
-      expect(() => symmetricPadding(2, 1)).to.throw(/symmetricPadding: kernel 2/);
+      expectThrows(() => symmetricPadding(2, 1), /symmetricPadding: kernel 2/);
       const p = convParams({ strideH: 2, strideW: 2, padTop: 3, padBottom: 3, padLeft: 3, padRight: 3 });
       expect(conv2dOutputShape([1, 513, 513, 3], [7, 7, 3, 64], p)).to.deep.equal([1, 257, 257, 64]);
       expect(conv2dFlops([1, 513, 513, 3], [7, 7, 3, 64], p)).to.equal(2 * 257 * 257 * 64 * 7 * 7 * 3);
@@ -406,63 +406,53 @@ describe('kernel: conv2d', () => {
     const p = convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
 
     it('rejects mismatched channels, naming conv2d and the shapes', () => {
-      expect(() => conv2dOutputShape([1, 5, 5, 5], [3, 3, 6, 8], p)).to.throw(/conv2d: weight expects 6 input channels.*\[1,5,5,5\].*\[3,3,6,8\]/);
+      expectThrows(() => conv2dOutputShape([1, 5, 5, 5], [3, 3, 6, 8], p), /conv2d: weight expects 6 input channels.*\[1,5,5,5\].*\[3,3,6,8\]/);
     });
     it('rejects groups that do not divide the channels', () => {
-      expect(() => conv2dOutputShape([1, 5, 5, 6], [3, 3, 1, 6], convParams({ groups: 4 }))).to.throw(/conv2d: input channels 6 are not divisible by groups 4/);
-      expect(() => conv2dOutputShape([1, 5, 5, 6], [3, 3, 3, 5], convParams({ groups: 2 }))).to.throw(/conv2d: output channels 5 are not divisible by groups 2/);
+      expectThrows(() => conv2dOutputShape([1, 5, 5, 6], [3, 3, 1, 6], convParams({ groups: 4 })), /conv2d: input channels 6 are not divisible by groups 4/);
+      expectThrows(() => conv2dOutputShape([1, 5, 5, 6], [3, 3, 3, 5], convParams({ groups: 2 })), /conv2d: output channels 5 are not divisible by groups 2/);
     });
     it('rejects bad ranks, zero-size tensors and empty outputs', async () => {
-      expect(() => conv2dOutputShape([5, 5, 3], [3, 3, 3, 8], p)).to.throw(/conv2d: input must be NHWC.*\[5,5,3\]/);
-      expect(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3], p)).to.throw(/conv2d: weight must be HWIO.*\[3,3,3\]/);
-      expect(() => conv2dOutputShape([1, 0, 5, 3], [3, 3, 3, 8], p)).to.throw(/conv2d: input has a zero or invalid dimension.*\[1,0,5,3\]/);
+      expectThrows(() => conv2dOutputShape([5, 5, 3], [3, 3, 3, 8], p), /conv2d: input must be NHWC.*\[5,5,3\]/);
+      expectThrows(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3], p), /conv2d: weight must be HWIO.*\[3,3,3\]/);
+      expectThrows(() => conv2dOutputShape([1, 0, 5, 3], [3, 3, 3, 8], p), /conv2d: input has a zero or invalid dimension.*\[1,0,5,3\]/);
       const ctx = await testContext();
-      expect(() => createTensor(ctx, [1, 0, 5, 3], 'f32', 'input')).to.throw(/zero-size tensor \[1,0,5,3\]/);
+      expectThrows(() => createTensor(ctx, [1, 0, 5, 3], 'f32', 'input'), /zero-size tensor \[1,0,5,3\]/);
       const tooDilated = convParams({ dilationH: 4, dilationW: 4 });
-      expect(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], tooDilated)).to.throw(/conv2d: output size -3x-3 is empty/);
+      expectThrows(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], tooDilated), /conv2d: output size -3x-3 is empty/);
     });
     it('rejects non-positive strides and dilations and negative pads', () => {
-      expect(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], convParams({ strideH: 0 }))).to.throw(/conv2d: strideH must be a positive integer, got 0/);
-      expect(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], convParams({ dilationW: -1 }))).to.throw(/conv2d: dilationW must be a positive integer, got -1/);
-      expect(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], convParams({ padLeft: -1 }))).to.throw(/conv2d: padLeft must be a non-negative integer, got -1/);
+      expectThrows(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], convParams({ strideH: 0 })), /conv2d: strideH must be a positive integer, got 0/);
+      expectThrows(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], convParams({ dilationW: -1 })), /conv2d: dilationW must be a positive integer, got -1/);
+      expectThrows(() => conv2dOutputShape([1, 5, 5, 3], [3, 3, 3, 8], convParams({ padLeft: -1 })), /conv2d: padLeft must be a non-negative integer, got -1/);
     });
     it('rejects wrong output, bias, scale and residual shapes', async () => {
       const ctx = await testContext();
-      const input = uploadTensor(ctx, randomArray(75), [1, 5, 5, 3]);
-      const weight = uploadTensor(ctx, randomArray(3 * 3 * 3 * 8), [3, 3, 3, 8]);
-      const good = createTensor(ctx, [1, 5, 5, 8]);
-      const bad = createTensor(ctx, [1, 5, 5, 7]);
-      const bias7 = uploadTensor(ctx, randomArray(7), [7]);
-      try {
-        expect(() => prepareConv2d(ctx, { input, weight, out: bad }, p)).to.throw(/conv2d: out .*has shape \[1,5,5,7\], expected \[1,5,5,8\]/);
-        expect(() => prepareConv2d(ctx, { input, weight, bias: bias7, out: good }, p)).to.throw(/conv2d: bias has shape \[7\], expected \[8\]/);
-        expect(() => prepareConv2d(ctx, { input, weight, scale: bias7, out: good }, p)).to.throw(/conv2d: scale has shape \[7\], expected \[8\]/);
-        expect(() => prepareConv2d(ctx, { input, weight, residual: bad, out: good }, p)).to.throw(/conv2d: residual has shape \[1,5,5,7\]/);
-        expect(() => prepareConv2d(ctx, { input, weight, residual: good, out: good }, p)).to.throw(/conv2d: residual and out must be different/);
-      } finally {
-        for (const t of [input, weight, good, bad, bias7]) t.dispose();
-      }
+      const input = disposeAfterTest(uploadTensor(ctx, randomArray(75), [1, 5, 5, 3]));
+      const weight = disposeAfterTest(uploadTensor(ctx, randomArray(3 * 3 * 3 * 8), [3, 3, 3, 8]));
+      const good = disposeAfterTest(createTensor(ctx, [1, 5, 5, 8]));
+      const bad = disposeAfterTest(createTensor(ctx, [1, 5, 5, 7]));
+      const bias7 = disposeAfterTest(uploadTensor(ctx, randomArray(7), [7]));
+      expectThrows(() => prepareConv2d(ctx, { input, weight, out: bad }, p), /conv2d: out .*has shape \[1,5,5,7\], expected \[1,5,5,8\]/);
+      expectThrows(() => prepareConv2d(ctx, { input, weight, bias: bias7, out: good }, p), /conv2d: bias has shape \[7\], expected \[8\]/);
+      expectThrows(() => prepareConv2d(ctx, { input, weight, scale: bias7, out: good }, p), /conv2d: scale has shape \[7\], expected \[8\]/);
+      expectThrows(() => prepareConv2d(ctx, { input, weight, residual: bad, out: good }, p), /conv2d: residual has shape \[1,5,5,7\]/);
+      expectThrows(() => prepareConv2d(ctx, { input, weight, residual: good, out: good }, p), /conv2d: residual and out must be different/);
     });
     it('rejects tensors over the storage-binding limit before allocating them', async () => {
       const ctx = await testContext();
       // A 1x1 conv 64 -> 8 whose input is one element past the binding limit.
       const pixels = Math.ceil((ctx.maxBindingBytes / 4 + 1) / 64);
       const hugeShape = [1, pixels, 1, 64];
-      expect(() => createTensor(ctx, hugeShape, 'f32', 'input')).to.throw(/storage-binding limit/);
+      expectThrows(() => createTensor(ctx, hugeShape, 'f32', 'input'), /storage-binding limit/);
       // prepareConv2d checks every operand too (tensors made elsewhere, e.g. borrowed buffers):
       // a small buffer labelled with the huge shape is rejected before any binding is made.
-      const small = createTensor(ctx, [4]);
-      const smallOut = createTensor(ctx, [4]);
-      const weight = uploadTensor(ctx, randomArray(64 * 8), [1, 1, 64, 8]);
-      try {
-        const input = new GpuTensor(ctx, small.buffer, hugeShape, 'f32', 'borrowed');
-        const out = new GpuTensor(ctx, smallOut.buffer, [1, pixels, 1, 8], 'f32', 'borrowed');
-        expect(() => prepareConv2d(ctx, { input, weight, out }, convParams({}))).to.throw(/conv2d: input .*exceeds the device's storage-binding limit/);
-      } finally {
-        small.dispose();
-        smallOut.dispose();
-        weight.dispose();
-      }
+      const small = disposeAfterTest(createTensor(ctx, [4]));
+      const smallOut = disposeAfterTest(createTensor(ctx, [4]));
+      const weight = disposeAfterTest(uploadTensor(ctx, randomArray(64 * 8), [1, 1, 64, 8]));
+      const input = new GpuTensor(ctx, small.buffer, hugeShape, 'f32', 'borrowed');
+      const out = new GpuTensor(ctx, smallOut.buffer, [1, pixels, 1, 8], 'f32', 'borrowed');
+      expectThrows(() => prepareConv2d(ctx, { input, weight, out }, convParams({})), /conv2d: input .*exceeds the device's storage-binding limit/);
     });
   });
 
@@ -625,7 +615,7 @@ describe('kernel: conv2d GEMM on subgroup matrices (the built-ins emulated on la
   it("the real kernel (the built-ins, not emulated) passes Dawn's shader and pipeline validation for every tiling of every shape, on Dawn's null backend", async () => {
     // Dawn's null backend offers the feature (with no shapes of its own) and validates like any
     // other: WGSL parsing and resolution, the uniformity diagnostics, the subgroup-size rule.
-    // Nothing runs there; what the built-ins compute is checked on the adapter (conv2d-matrix-check.ts).
+    // Nothing runs there; what the built-ins compute is checked on the adapter (src/kernels/conv2d/gemm/matrix-check.ts).
     const gpu = create(['backend=null', 'enable-dawn-features=allow_unsafe_apis']);
     const adapter = await gpu.requestAdapter();
     const feature = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
@@ -738,20 +728,16 @@ describe('kernel: conv2d Winograd F(2x2, 3x3) and F(4x4, 3x3)', () => {
   it('launches four kernels and frees its scratch with them', async () => {
     const ctx = await testContext();
     const p = convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
-    const input = uploadTensor(ctx, randomArray(2 * 5 * 5 * 8), [2, 5, 5, 8], 'input');
-    const weight = uploadTensor(ctx, randomArray(9 * 8 * 8), [3, 3, 8, 8], 'weight');
-    const out = createTensor(ctx, [2, 5, 5, 8], 'f32', 'out');
-    try {
-      const v: WinogradVariant = { tile: 2, unrolled: false, rows: 16, channels: 8, lanes: 8, subgroups: false };
-      const before = ctx.liveBufferCount;
-      const dispatches = prepareConv2d(ctx, { input, weight, out }, p, convChoice(winogradAlgorithm, v));
-      expect(dispatches.map((d) => d.label.replace(/^.* winograd /, ''))).to.deep.equal(['F2 weights', 'F2 inputs', 'F2 GEMM', 'F2 outputs']);
-      expect(dispatches[0].ownedBuffers, 'V, U and M').to.have.length(3);
-      for (const d of dispatches) disposeDispatch(ctx, d);
-      expect(ctx.liveBufferCount, 'uniforms and scratch released').to.equal(before);
-    } finally {
-      for (const t of [input, weight, out]) t.dispose();
-    }
+    const input = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 5 * 5 * 8), [2, 5, 5, 8], 'input'));
+    const weight = disposeAfterTest(uploadTensor(ctx, randomArray(9 * 8 * 8), [3, 3, 8, 8], 'weight'));
+    const out = disposeAfterTest(createTensor(ctx, [2, 5, 5, 8], 'f32', 'out'));
+    const v: WinogradVariant = { tile: 2, unrolled: false, rows: 16, channels: 8, lanes: 8, subgroups: false };
+    const before = ctx.liveBufferCount;
+    const dispatches = prepareConv2d(ctx, { input, weight, out }, p, convChoice(winogradAlgorithm, v));
+    expect(dispatches.map((d) => d.label.replace(/^.* winograd /, ''))).to.deep.equal(['F2 weights', 'F2 inputs', 'F2 GEMM', 'F2 outputs']);
+    expect(dispatches[0].ownedBuffers, 'V, U and M').to.have.length(3);
+    for (const d of dispatches) disposeDispatch(ctx, d);
+    expect(ctx.liveBufferCount, 'uniforms and scratch released').to.equal(before);
   });
 });
 

@@ -3,7 +3,7 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, createTensor, readTensor, readTensorU32, uploadTensor } from '../../src/gpu/tensor.js';
 import { crossEntropyCpu, crossEntropyScratchShapes, prepareCrossEntropy } from '../../src/kernels/loss/cross-entropy.js';
 import { expectGradient, f64 } from '../gradcheck.js';
-import { expectClose, numel, poisonedTensor, poisonedU32Tensor, randomArray, rng, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, poisonedU32Tensor, randomArray, rng, testContext, expectThrows } from '../helpers.js';
 
 const IGNORE = 255;
 
@@ -86,8 +86,8 @@ describe('kernel: softmax cross-entropy (ignore index, class weights)', () => {
       expect(lossOf(1)).to.be.closeTo((nll(-1) + 2 * nll(2) + nll(0.5)) / 4, 1e-12);
       const { dlogits } = crossEntropyCpu(x, shape, labels, { ignoreIndex: IGNORE, hardFraction: 0.75 });
       expect([...dlogits.subarray(0, 2)]).to.deep.equal([0, 0]); // the easiest pixel has no gradient
-      expect(() => crossEntropyCpu(x, shape, labels, { ignoreIndex: IGNORE, hardFraction: 0 })).to.throw(/hardFraction must be in \(0, 1\], got 0/);
-      expect(() => crossEntropyCpu(x, shape, labels, { ignoreIndex: IGNORE, hardFraction: 1.5 })).to.throw(/hardFraction must be in \(0, 1\]/);
+      expectThrows(() => crossEntropyCpu(x, shape, labels, { ignoreIndex: IGNORE, hardFraction: 0 }), /hardFraction must be in \(0, 1\], got 0/);
+      expectThrows(() => crossEntropyCpu(x, shape, labels, { ignoreIndex: IGNORE, hardFraction: 1.5 }), /hardFraction must be in \(0, 1\]/);
     });
 
     it('CPU gradient equals central differences of the CPU loss (class weights, away from ties)', () => {
@@ -129,8 +129,8 @@ describe('kernel: softmax cross-entropy (ignore index, class weights)', () => {
     };
     const wrong = uploadTensor(ctx, new Uint32Array(5), [1, 5]);
     try {
-      expect(() => prepareCrossEntropy(ctx, t, { ignoreIndex: IGNORE })).to.throw(/crossEntropy: labels must be u32, got f32/);
-      expect(() => prepareCrossEntropy(ctx, { ...t, labels: wrong }, { ignoreIndex: IGNORE })).to.throw(/crossEntropy: labels has shape \[1,5\], expected \[1,2,3\]/);
+      expectThrows(() => prepareCrossEntropy(ctx, t, { ignoreIndex: IGNORE }), /crossEntropy: labels must be u32, got f32/);
+      expectThrows(() => prepareCrossEntropy(ctx, { ...t, labels: wrong }, { ignoreIndex: IGNORE }), /crossEntropy: labels has shape \[1,5\], expected \[1,2,3\]/);
     } finally {
       for (const x of [...Object.values(t), wrong]) x.dispose();
     }

@@ -9,7 +9,7 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { dropoutCpu, prepareDropout } from '../../src/kernels/elementwise/dropout.js';
 import { GRADCHECK_TOLERANCE, dot, f64, numericGradient } from '../gradcheck.js';
-import { expectClose, numel, poisonedTensor, randomArray, rng, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, rng, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 import { relativeError } from '../../src/util/relative-error.js';
 import { defaultConfig } from '../../src/model/networks/config.js';
 import { buildDeepLab } from '../../src/model/networks/deeplab.js';
@@ -22,23 +22,17 @@ describe('kernel: dropout', () => {
       const ctx = await testContext();
       const x = randomArray(numel(shape as unknown as number[]), 0.5, 1.5); // never 0, so a 0 out is a drop
       const seedValue = Math.floor(rng()() * 2 ** 32) >>> 0;
-      const input = uploadTensor(ctx, x, [...shape]);
-      const seed = uploadTensor(ctx, Uint32Array.of(seedValue), [1], 'u32');
-      const out = poisonedTensor(ctx, [...shape]);
-      try {
-        await runOnce(ctx, 'dropout test', () => prepareDropout(ctx, { x: input, seed, out }, { p, salt: 3 }));
-        const got = await readTensor(ctx, out);
-        const want = dropoutCpu(x, seedValue, { p, salt: 3 });
-        expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), 'bitwise equal').to.equal(true);
-        // Kept elements are scaled by 1 / (1 - p); the dropped fraction is p within 5 standard deviations.
-        want.forEach((v, i) => v !== 0 && expect(v).to.equal(Math.fround(x[i] * Math.fround(1 / (1 - p)))));
-        const n = x.length;
-        expect(Math.abs(dropped(want) - n * p)).to.be.at.most(5 * Math.sqrt(n * p * (1 - p)) + 1);
-      } finally {
-        input.dispose();
-        seed.dispose();
-        out.dispose();
-      }
+      const input = disposeAfterTest(uploadTensor(ctx, x, [...shape]));
+      const seed = disposeAfterTest(uploadTensor(ctx, Uint32Array.of(seedValue), [1], 'u32'));
+      const out = disposeAfterTest(poisonedTensor(ctx, [...shape]));
+      await runOnce(ctx, 'dropout test', () => prepareDropout(ctx, { x: input, seed, out }, { p, salt: 3 }));
+      const got = await readTensor(ctx, out);
+      const want = dropoutCpu(x, seedValue, { p, salt: 3 });
+      expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), 'bitwise equal').to.equal(true);
+      // Kept elements are scaled by 1 / (1 - p); the dropped fraction is p within 5 standard deviations.
+      want.forEach((v, i) => v !== 0 && expect(v).to.equal(Math.fround(x[i] * Math.fround(1 / (1 - p)))));
+      const n = x.length;
+      expect(Math.abs(dropped(want) - n * p)).to.be.at.most(5 * Math.sqrt(n * p * (1 - p)) + 1);
     });
   }
 
@@ -49,29 +43,23 @@ describe('kernel: dropout', () => {
       const x = randomArray(numel(shape as unknown as number[]), 0.5, 1.5);
       const seedValue = Math.floor(rng()() * 2 ** 32) >>> 0;
       const d = { p, salt: 2, channelwise: true };
-      const input = uploadTensor(ctx, x, [...shape]);
-      const seed = uploadTensor(ctx, Uint32Array.of(seedValue), [1], 'u32');
-      const out = poisonedTensor(ctx, [...shape]);
-      try {
-        await runOnce(ctx, 'dropout test', () => prepareDropout(ctx, { x: input, seed, out }, d));
-        const got = await readTensor(ctx, out);
-        const want = dropoutCpu(x, seedValue, d, shape);
-        expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), 'bitwise equal').to.equal(true);
-        // One draw per (image, channel): each is all kept or all dropped over the pixels.
-        for (let i = 0; i < n; i++) {
-          for (let ch = 0; ch < c; ch++) {
-            const first = want[i * h * w * c + ch] !== 0;
-            for (let px = 1; px < h * w; px++) expect(want[(i * h * w + px) * c + ch] !== 0, `image ${i} channel ${ch} pixel ${px}`).to.equal(first);
-          }
+      const input = disposeAfterTest(uploadTensor(ctx, x, [...shape]));
+      const seed = disposeAfterTest(uploadTensor(ctx, Uint32Array.of(seedValue), [1], 'u32'));
+      const out = disposeAfterTest(poisonedTensor(ctx, [...shape]));
+      await runOnce(ctx, 'dropout test', () => prepareDropout(ctx, { x: input, seed, out }, d));
+      const got = await readTensor(ctx, out);
+      const want = dropoutCpu(x, seedValue, d, shape);
+      expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer)), 'bitwise equal').to.equal(true);
+      // One draw per (image, channel): each is all kept or all dropped over the pixels.
+      for (let i = 0; i < n; i++) {
+        for (let ch = 0; ch < c; ch++) {
+          const first = want[i * h * w * c + ch] !== 0;
+          for (let px = 1; px < h * w; px++) expect(want[(i * h * w + px) * c + ch] !== 0, `image ${i} channel ${ch} pixel ${px}`).to.equal(first);
         }
-        const draws = n * c;
-        const droppedDraws = dropped(want) / (h * w);
-        expect(Math.abs(droppedDraws - draws * p)).to.be.at.most(5 * Math.sqrt(draws * p * (1 - p)) + 1);
-      } finally {
-        input.dispose();
-        seed.dispose();
-        out.dispose();
       }
+      const draws = n * c;
+      const droppedDraws = dropped(want) / (h * w);
+      expect(Math.abs(droppedDraws - draws * p)).to.be.at.most(5 * Math.sqrt(draws * p * (1 - p)) + 1);
     });
   }
 
@@ -86,7 +74,7 @@ describe('kernel: dropout', () => {
     const d = { p: 0.3, salt: 4, channelwise: true };
     const numeric = numericGradient((v) => dot(dropoutCpu(v, 999, d, shape), r), x);
     expect(relativeError(dropoutCpu(r, 999, d, shape), numeric)).to.be.below(GRADCHECK_TOLERANCE);
-    expect(() => dropoutCpu(new Float32Array(12), 1, d, [3, 4])).to.throw(/channelwise dropout needs an NHWC tensor, got \[3,\s?4\]/);
+    expectThrows(() => dropoutCpu(new Float32Array(12), 1, d, [3, 4]), /channelwise dropout needs an NHWC tensor, got \[3,\s?4\]/);
   });
 
   it('masks change with the seed and the salt, never with the values; p = 0 is the identity; bad p is refused', () => {
@@ -99,8 +87,8 @@ describe('kernel: dropout', () => {
     expect(Array.from(twos, (v) => (v ? 1 : 0)).join('')).to.equal(mask(1, 0));
     const x = randomArray(100);
     expect([...dropoutCpu(x, 9, { p: 0, salt: 0 })]).to.deep.equal([...x]);
-    expect(() => dropoutCpu(x, 9, { p: 1, salt: 0 })).to.throw(/p must be in \[0, 1\), got 1/);
-    expect(() => dropoutCpu(x, 9, { p: -0.1, salt: 0 })).to.throw(/p must be in \[0, 1\)/);
+    expectThrows(() => dropoutCpu(x, 9, { p: 1, salt: 0 }), /p must be in \[0, 1\), got 1/);
+    expectThrows(() => dropoutCpu(x, 9, { p: -0.1, salt: 0 }), /p must be in \[0, 1\)/);
   });
 
   it('CPU reference: the analytic gradient (dropout of dy) matches central differences in float64', () => {
@@ -132,14 +120,10 @@ describe('kernel: dropout', () => {
     const cpu = runGraphCpu(graph, params, { dy: r, [DROPOUT_SEED]: seed });
     expectClose(cpu.get('dw')!, want, 'CPU');
     expect(dropped(cpu.get('dw')!)).to.be.above(0);
-    const program = await Program.create(await testContext(), graph, params);
-    try {
-      const gpu = await program.run({ dy: r, [DROPOUT_SEED]: seed });
-      expectClose(gpu.get('dw')!, want, 'GPU');
-      expectClose(gpu.get('y')!, cpu.get('y')!, 'forward');
-    } finally {
-      program.dispose();
-    }
+    const program = disposeAfterTest(await Program.create(await testContext(), graph, params));
+    const gpu = await program.run({ dy: r, [DROPOUT_SEED]: seed });
+    expectClose(gpu.get('dw')!, want, 'GPU');
+    expectClose(gpu.get('y')!, cpu.get('y')!, 'forward');
   });
 
   it("the networks place PyTorch's, TF's and mmseg's head dropouts only when training", () => {

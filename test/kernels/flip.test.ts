@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { flipWidthCpu, prepareFlipWidth } from '../../src/kernels/layout/flip.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: flip (left-right mirror)', () => {
   it('CPU reference mirrors columns by hand', () => {
@@ -17,28 +17,18 @@ describe('kernel: flip (left-right mirror)', () => {
     it(`GPU equals the CPU reference on ${JSON.stringify(shape)}`, async () => {
       const ctx = await testContext();
       const x = randomArray(numel(shape));
-      const input = uploadTensor(ctx, x, shape);
-      const out = poisonedTensor(ctx, shape);
-      try {
-        await runOnce(ctx, 'flip test', () => prepareFlipWidth(ctx, { input, out }));
-        expectClose(await readTensor(ctx, out), flipWidthCpu(x, shape), `flip ${shape}`);
-      } finally {
-        input.dispose();
-        out.dispose();
-      }
+      const input = disposeAfterTest(uploadTensor(ctx, x, shape));
+      const out = disposeAfterTest(poisonedTensor(ctx, shape));
+      await runOnce(ctx, 'flip test', () => prepareFlipWidth(ctx, { input, out }));
+      expectClose(await readTensor(ctx, out), flipWidthCpu(x, shape), `flip ${shape}`);
     });
   }
 
   it('rejects an output of another shape and a non-4-D input', async () => {
     const ctx = await testContext();
-    const input = uploadTensor(ctx, randomArray(12), [1, 2, 3, 2]);
-    const out = poisonedTensor(ctx, [1, 3, 2, 2]);
-    try {
-      expect(() => prepareFlipWidth(ctx, { input, out })).to.throw(/flipWidth: out has shape \[1,3,2,2\], expected \[1,2,3,2\]/);
-      expect(() => flipWidthCpu(new Float32Array(6), [2, 3])).to.throw(/flipWidth/);
-    } finally {
-      input.dispose();
-      out.dispose();
-    }
+    const input = disposeAfterTest(uploadTensor(ctx, randomArray(12), [1, 2, 3, 2]));
+    const out = disposeAfterTest(poisonedTensor(ctx, [1, 3, 2, 2]));
+    expectThrows(() => prepareFlipWidth(ctx, { input, out }), /flipWidth: out has shape \[1,3,2,2\], expected \[1,2,3,2\]/);
+    expectThrows(() => flipWidthCpu(new Float32Array(6), [2, 3]), /flipWidth/);
   });
 });

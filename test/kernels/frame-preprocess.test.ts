@@ -7,7 +7,7 @@ import {
   normalizationTable,
   prepareFramePreprocess,
 } from '../../src/kernels/frame/frame-preprocess.js';
-import { expectClose, poisonedTensor, testContext } from '../helpers.js';
+import { expectClose, poisonedTensor, testContext, expectThrows } from '../helpers.js';
 import type { InputNormalizationName } from '../../src/io/input-normalization.js';
 import { randomRgba, rgbaTexture } from '../frames.js';
 
@@ -27,7 +27,7 @@ describe('kernel: frame preprocessing (texture -> PIL bilinear resize -> normali
     expect(t[3 * 51]).to.equal(Math.fround(Math.fround(51 / 127.5) - 1));
     const im = normalizationTable('imagenet');
     expect(im[3 * 255 + 1]).to.equal(Math.fround(Math.fround(Math.fround(255 / 255) - Math.fround(0.456)) / Math.fround(0.224)));
-    expect(() => normalizationTable('none' as InputNormalizationName)).to.throw(/normalization must be 'imagenet' or 'minus_one_one', got 'none'/);
+    expectThrows(() => normalizationTable('none' as InputNormalizationName), /normalization must be 'imagenet' or 'minus_one_one', got 'none'/);
   });
 
   // [frame width, height] -> [network width, height]: odd sizes, down, up, mixed, identity, 1x1.
@@ -121,10 +121,10 @@ describe('kernel: frame preprocessing (texture -> PIL bilinear resize -> normali
     const ok = rgbaTexture(ctx, 6, 6, randomRgba(6, 6, 1));
     const live = ctx.liveBufferCount;
     try {
-      expect(() => prepareFramePreprocess(ctx, { frame: srgb, out }, p)).to.throw(/texture format rgba8unorm-srgb is not read; use rgba8unorm or bgra8unorm/);
-      expect(() => prepareFramePreprocess(ctx, { frame: unbindable, out }, p)).to.throw(/without GPUTextureUsage.TEXTURE_BINDING/);
-      expect(() => prepareFramePreprocess(ctx, { frame: ok, out }, { ...p, outW: 6 })).to.throw(/framePreprocess: out has shape \[1,4,5,3\], expected \[1,4,6,3\]/);
-      expect(() => prepareFramePreprocess(ctx, { frame: ok, out }, { ...p, outH: 0 })).to.throw(/outH must be a positive integer, got 0/);
+      expectThrows(() => prepareFramePreprocess(ctx, { frame: srgb, out }, p), /texture format rgba8unorm-srgb is not read; use rgba8unorm or bgra8unorm/);
+      expectThrows(() => prepareFramePreprocess(ctx, { frame: unbindable, out }, p), /without GPUTextureUsage.TEXTURE_BINDING/);
+      expectThrows(() => prepareFramePreprocess(ctx, { frame: ok, out }, { ...p, outW: 6 }), /framePreprocess: out has shape \[1,4,5,3\], expected \[1,4,6,3\]/);
+      expectThrows(() => prepareFramePreprocess(ctx, { frame: ok, out }, { ...p, outH: 0 }), /outH must be a positive integer, got 0/);
       expect(ctx.liveBufferCount, 'buffers left by the refused calls').to.equal(live);
     } finally {
       for (const t of [srgb, unbindable, ok]) t.destroy();

@@ -22,7 +22,7 @@ import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
 import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool/pool.js';
 import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { prepareArgmax, prepareSoftmax, softmaxCpu } from '../../src/kernels/softmax/softmax.js';
-import { FP16_TOLERANCE, expectClose, expectRejects, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { FP16_TOLERANCE, expectClose, expectRejects, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 /** Random values already representable in f16, and their f16 tensor. */
 function halfInput(shape: Shape, lo = -1, hi = 1): { data: Float32Array; shape: Shape } {
@@ -69,41 +69,27 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
       x[1] = 1 + 3 * 2 ** -11; // a tie: rounds up to 1 + 2^-9
       x[2] = 3e-6; // subnormal in f16
       x[3] = -0.1;
-      const input = uploadTensor(ctx, x, [n]);
-      const half = createTensor(ctx, [n], 'f16');
-      try {
-        await runOnce(ctx, 'cast', () => prepareCast(ctx, { input, out: half }));
-        const got = await readTensor(ctx, half);
-        const ref = castCpu(x, 'f16');
-        expect(Array.from(got.subarray(0, 4))).to.deep.equal(Array.from(ref.subarray(0, 4)));
-        expect(ref[0]).to.equal(1);
-        expect(ref[1]).to.equal(1 + 2 ** -9);
-        let mismatches = 0;
-        for (let i = 0; i < n; i++) if (got[i] !== ref[i]) mismatches++;
-        expect(mismatches, 'elements rounded differently from the reference').to.equal(0);
-        const back = await cast(ctx, half, 'f32');
-        try {
-          expect(back.dtype).to.equal('f32');
-          expect(Array.from(await readTensor(ctx, back))).to.deep.equal(Array.from(ref));
-        } finally {
-          back.dispose();
-        }
-      } finally {
-        input.dispose();
-        half.dispose();
-      }
+      const input = disposeAfterTest(uploadTensor(ctx, x, [n]));
+      const half = disposeAfterTest(createTensor(ctx, [n], 'f16'));
+      await runOnce(ctx, 'cast', () => prepareCast(ctx, { input, out: half }));
+      const got = await readTensor(ctx, half);
+      const ref = castCpu(x, 'f16');
+      expect(Array.from(got.subarray(0, 4))).to.deep.equal(Array.from(ref.subarray(0, 4)));
+      expect(ref[0]).to.equal(1);
+      expect(ref[1]).to.equal(1 + 2 ** -9);
+      let mismatches = 0;
+      for (let i = 0; i < n; i++) if (got[i] !== ref[i]) mismatches++;
+      expect(mismatches, 'elements rounded differently from the reference').to.equal(0);
+      const back = disposeAfterTest(await cast(ctx, half, 'f32'));
+      expect(back.dtype).to.equal('f32');
+      expect(Array.from(await readTensor(ctx, back))).to.deep.equal(Array.from(ref));
     });
 
     it('refuses a cast that is not between f32 and f16', async () => {
       const ctx = await testContext();
-      const a = createTensor(ctx, [8], 'f32');
-      const b = createTensor(ctx, [8], 'f32');
-      try {
-        expect(() => prepareCast(ctx, { input: a, out: b })).to.throw(/cast: converts between f32 and f16, got f32 -> f32/);
-      } finally {
-        a.dispose();
-        b.dispose();
-      }
+      const a = disposeAfterTest(createTensor(ctx, [8], 'f32'));
+      const b = disposeAfterTest(createTensor(ctx, [8], 'f32'));
+      expectThrows(() => prepareCast(ctx, { input: a, out: b }), /cast: converts between f32 and f16, got f32 -> f32/);
     });
   });
 
@@ -193,16 +179,10 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
 
     it('refuses f16 and f32 tensors mixed in one convolution', async () => {
       const ctx = await testContext();
-      const x = uploadTensor(ctx, roundToHalf(randomArray(4 * 4 * 8)), [1, 4, 4, 8], 'x', true);
-      const w = uploadTensor(ctx, randomArray(8 * 8), [1, 1, 8, 8], 'w');
-      const out = createTensor(ctx, [1, 4, 4, 8], 'f16');
-      try {
-        expect(() => prepareConv2d(ctx, { input: x, weight: w, out }, convParams({}))).to.throw(/binds both f16 and f32 tensors/);
-      } finally {
-        x.dispose();
-        w.dispose();
-        out.dispose();
-      }
+      const x = disposeAfterTest(uploadTensor(ctx, roundToHalf(randomArray(4 * 4 * 8)), [1, 4, 4, 8], 'x', true));
+      const w = disposeAfterTest(uploadTensor(ctx, randomArray(8 * 8), [1, 1, 8, 8], 'w'));
+      const out = disposeAfterTest(createTensor(ctx, [1, 4, 4, 8], 'f16'));
+      expectThrows(() => prepareConv2d(ctx, { input: x, weight: w, out }, convParams({})), /binds both f16 and f32 tensors/);
     });
   });
 
@@ -273,16 +253,10 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
 
   it('kernels without an f16 variant refuse f16 tensors instead of misreading them', async () => {
     const ctx = await testContext();
-    const x = uploadTensor(ctx, roundToHalf(randomArray(2 * 3 * 4 * 5)), [2, 3, 4, 5], 'x', true);
-    const out = createTensor(ctx, [2, 3, 4, 5], 'f16');
-    const u32 = createTensor(ctx, [2, 3, 4], 'u32');
-    try {
-      await expectRejects(() => runOnce(ctx, 'flip', () => prepareFlipWidth(ctx, { input: x, out })), /flip\.wgsl has no half-precision \(f16\) variant/);
-      expect(() => prepareArgmax(ctx, { input: x, out: u32 })).to.throw(/argmax: input \[2,3,4,5\] must be f32, got f16/);
-    } finally {
-      x.dispose();
-      out.dispose();
-      u32.dispose();
-    }
+    const x = disposeAfterTest(uploadTensor(ctx, roundToHalf(randomArray(2 * 3 * 4 * 5)), [2, 3, 4, 5], 'x', true));
+    const out = disposeAfterTest(createTensor(ctx, [2, 3, 4, 5], 'f16'));
+    const u32 = disposeAfterTest(createTensor(ctx, [2, 3, 4], 'u32'));
+    await expectRejects(() => runOnce(ctx, 'flip', () => prepareFlipWidth(ctx, { input: x, out })), /flip\.wgsl has no half-precision \(f16\) variant/);
+    expectThrows(() => prepareArgmax(ctx, { input: x, out: u32 }), /argmax: input \[2,3,4,5\] must be f32, got f16/);
   });
 });

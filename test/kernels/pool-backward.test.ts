@@ -11,7 +11,7 @@ import {
   preparePool2dBackward,
 } from '../../src/kernels/pool/pool-backward.js';
 import { expectGradient, f64 } from '../gradcheck.js';
-import { expectClose, numel, poisonedTensor, randomArray, rng, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, rng, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 const stem: Pool2dParams = {
   kind: 'max',
@@ -122,15 +122,10 @@ describe('kernel: pool backward', () => {
       it(`[${s}]`, async () => {
         const ctx = await testContext();
         const dy = randomArray(s[0] * s[3]);
-        const dyT = uploadTensor(ctx, dy, [s[0], 1, 1, s[3]]);
-        const dx = poisonedTensor(ctx, s);
-        try {
-          await runOnce(ctx, 'gap backward test', () => prepareGlobalAvgPoolBackward(ctx, { dy: dyT, dx }));
-          expectClose(await readTensor(ctx, dx), globalAvgPoolBackwardCpu(dy, s), `globalAvgPoolBackward ${s}`);
-        } finally {
-          dyT.dispose();
-          dx.dispose();
-        }
+        const dyT = disposeAfterTest(uploadTensor(ctx, dy, [s[0], 1, 1, s[3]]));
+        const dx = disposeAfterTest(poisonedTensor(ctx, s));
+        await runOnce(ctx, 'gap backward test', () => prepareGlobalAvgPoolBackward(ctx, { dy: dyT, dx }));
+        expectClose(await readTensor(ctx, dx), globalAvgPoolBackwardCpu(dy, s), `globalAvgPoolBackward ${s}`);
       });
     }
   });
@@ -162,27 +157,19 @@ describe('kernel: pool backward', () => {
   describe('errors', () => {
     it('rejects a dy of the wrong shape and a max pool without its input', async () => {
       const ctx = await testContext();
-      const dy = uploadTensor(ctx, randomArray(2 * 7 * 7 * 19), [2, 7, 7, 19]);
-      const goodDy = uploadTensor(ctx, randomArray(2 * 7 * 6 * 19), [2, 7, 6, 19]);
-      const dx = poisonedTensor(ctx, shape);
-      const wrongInput = poisonedTensor(ctx, [2, 13, 11, 18]);
-      const gdy = uploadTensor(ctx, randomArray(2 * 18), [2, 1, 1, 18]);
-      try {
-        expect(() => preparePool2dBackward(ctx, { dy, dx }, { ...stem, kind: 'avg' })).to.throw(
-          /pool2dBackward\(avg 3x3 s2,2\): dy has shape \[2,7,7,19\], expected \[2,7,6,19\]/,
-        );
-        expect(() => preparePool2dBackward(ctx, { dy: goodDy, dx }, stem)).to.throw(/max pooling needs the forward input/);
-        expect(() => preparePool2dBackward(ctx, { input: wrongInput, dy: goodDy, dx }, stem)).to.throw(
-          /input has shape \[2,13,11,18\], expected \[2,13,11,19\]/,
-        );
-        expect(() => prepareGlobalAvgPoolBackward(ctx, { dy: gdy, dx })).to.throw(/globalAvgPoolBackward: dy .*\[2,1,1,18\].*\[2,1,1,19\]/);
-      } finally {
-        for (const t of [dy, goodDy, dx, wrongInput, gdy]) t.dispose();
-      }
+      const dy = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 7 * 7 * 19), [2, 7, 7, 19]));
+      const goodDy = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 7 * 6 * 19), [2, 7, 6, 19]));
+      const dx = disposeAfterTest(poisonedTensor(ctx, shape));
+      const wrongInput = disposeAfterTest(poisonedTensor(ctx, [2, 13, 11, 18]));
+      const gdy = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 18), [2, 1, 1, 18]));
+      expectThrows(() => preparePool2dBackward(ctx, { dy, dx }, { ...stem, kind: 'avg' }), /pool2dBackward\(avg 3x3 s2,2\): dy has shape \[2,7,7,19\], expected \[2,7,6,19\]/);
+      expectThrows(() => preparePool2dBackward(ctx, { dy: goodDy, dx }, stem), /max pooling needs the forward input/);
+      expectThrows(() => preparePool2dBackward(ctx, { input: wrongInput, dy: goodDy, dx }, stem), /input has shape \[2,13,11,18\], expected \[2,13,11,19\]/);
+      expectThrows(() => prepareGlobalAvgPoolBackward(ctx, { dy: gdy, dx }), /globalAvgPoolBackward: dy .*\[2,1,1,18\].*\[2,1,1,19\]/);
     });
     it('CPU reference: max pooling needs x; dy must fill the output shape', () => {
-      expect(() => pool2dBackwardCpu(new Float64Array(2 * 7 * 6 * 19), shape, stem)).to.throw(/max pooling needs the forward input x of shape \[2,13,11,19\]/);
-      expect(() => pool2dBackwardCpu(new Float64Array(5), shape, { ...stem, kind: 'avg' })).to.throw(/5 values of dy do not fill \[2,7,6,19\]/);
+      expectThrows(() => pool2dBackwardCpu(new Float64Array(2 * 7 * 6 * 19), shape, stem), /max pooling needs the forward input x of shape \[2,13,11,19\]/);
+      expectThrows(() => pool2dBackwardCpu(new Float64Array(5), shape, { ...stem, kind: 'avg' }), /5 values of dy do not fill \[2,7,6,19\]/);
     });
   });
 });

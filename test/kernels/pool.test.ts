@@ -11,7 +11,7 @@ import {
   prepareGlobalAvgPool,
   preparePool2d,
 } from '../../src/kernels/pool/pool.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: pool', () => {
   async function checkGlobal(shape: number[], lo = -1, hi = 1): Promise<void> {
@@ -124,31 +124,25 @@ describe('kernel: pool', () => {
   describe('errors', () => {
     it('rejects a wrong output shape', async () => {
       const ctx = await testContext();
-      const input = uploadTensor(ctx, randomArray(numel(shape)), shape);
-      const bad = poisonedTensor(ctx, [2, 7, 7, 19]);
-      const badGlobal = poisonedTensor(ctx, [2, 1, 1, 18]);
-      try {
-        expect(() => preparePool2d(ctx, { input, out: bad }, stem)).to.throw(/pool2d\(max 3x3 s2,2\): out has shape \[2,7,7,19\], expected \[2,7,6,19\]/);
-        expect(() => prepareGlobalAvgPool(ctx, { input, out: badGlobal })).to.throw(/globalAvgPool: out .*\[2,1,1,18\].*\[2,1,1,19\]/);
-      } finally {
-        input.dispose();
-        bad.dispose();
-        badGlobal.dispose();
-      }
+      const input = disposeAfterTest(uploadTensor(ctx, randomArray(numel(shape)), shape));
+      const bad = disposeAfterTest(poisonedTensor(ctx, [2, 7, 7, 19]));
+      const badGlobal = disposeAfterTest(poisonedTensor(ctx, [2, 1, 1, 18]));
+      expectThrows(() => preparePool2d(ctx, { input, out: bad }, stem), /pool2d\(max 3x3 s2,2\): out has shape \[2,7,7,19\], expected \[2,7,6,19\]/);
+      expectThrows(() => prepareGlobalAvgPool(ctx, { input, out: badGlobal }), /globalAvgPool: out .*\[2,1,1,18\].*\[2,1,1,19\]/);
     });
     it('rejects zero-size and wrong-rank inputs', () => {
-      expect(() => pool2dOutputShape([2, 0, 11, 19], stem)).to.throw(/pool2d.*zero-size.*\[2,0,11,19\]/);
-      expect(() => globalAvgPoolCpu(new Float32Array(0), [1, 4, 0, 3])).to.throw(/globalAvgPool.*zero-size/);
-      expect(() => pool2dOutputShape([13, 11, 19], stem)).to.throw(/pool2d.*input must have rank 4.*\[13,11,19\]/);
+      expectThrows(() => pool2dOutputShape([2, 0, 11, 19], stem), /pool2d.*zero-size.*\[2,0,11,19\]/);
+      expectThrows(() => globalAvgPoolCpu(new Float32Array(0), [1, 4, 0, 3]), /globalAvgPool.*zero-size/);
+      expectThrows(() => pool2dOutputShape([13, 11, 19], stem), /pool2d.*input must have rank 4.*\[13,11,19\]/);
     });
     it('rejects windows larger than the padded input (output size <= 0)', () => {
       const p = { ...stem, kernelH: 5, kernelW: 5, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0 };
-      expect(() => pool2dOutputShape([1, 3, 8, 2], p)).to.throw(/output size 0x2 <= 0/);
+      expectThrows(() => pool2dOutputShape([1, 3, 8, 2], p), /output size 0x2 <= 0/);
     });
     it('rejects pads >= kernel, zero strides and unknown kinds', () => {
-      expect(() => pool2dOutputShape(shape, { ...stem, padLeft: 3 })).to.throw(/padLeft = 3 must be smaller than the kernel size 3/);
-      expect(() => pool2dOutputShape(shape, { ...stem, strideH: 0 })).to.throw(/strideH must be a positive integer, got 0/);
-      expect(() => pool2dOutputShape(shape, { ...stem, kind: 'min' as 'max' })).to.throw(/unknown kind 'min'/);
+      expectThrows(() => pool2dOutputShape(shape, { ...stem, padLeft: 3 }), /padLeft = 3 must be smaller than the kernel size 3/);
+      expectThrows(() => pool2dOutputShape(shape, { ...stem, strideH: 0 }), /strideH must be a positive integer, got 0/);
+      expectThrows(() => pool2dOutputShape(shape, { ...stem, kind: 'min' as 'max' }), /unknown kind 'min'/);
     });
   });
 });

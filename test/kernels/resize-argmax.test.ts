@@ -3,7 +3,7 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensorU32, uploadTensor } from '../../src/gpu/tensor.js';
 import { type ResizeMode, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { prepareResizeArgmax, resizeArgmaxCpu } from '../../src/kernels/resize/resize-argmax.js';
-import { numel, poisonedU32Tensor, randomArray, testContext } from '../helpers.js';
+import { numel, poisonedU32Tensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: fused resize + argmax', () => {
   const cases: [number[], number, number, ResizeMode][] = [
@@ -17,40 +17,30 @@ describe('kernel: fused resize + argmax', () => {
       const ctx = await testContext();
       const x = randomArray(numel(shape), -4, 4);
       const p = { outH, outW, mode };
-      const input = uploadTensor(ctx, x, shape);
-      const out = poisonedU32Tensor(ctx, [shape[0], outH, outW]);
-      try {
-        await runOnce(ctx, 'resizeArgmax test', () => prepareResizeArgmax(ctx, { input, out }, p));
-        const got = await readTensorU32(ctx, out);
-        const ref = resizeArgmaxCpu(x, shape, p);
-        // Exact, except where the two best interpolated values are within float rounding.
-        const resized = resizeBilinearCpu(x, shape, p);
-        const C = shape[3];
-        let mismatches = 0;
-        for (let i = 0; i < ref.length; i++) {
-          if (got[i] === ref[i]) continue;
-          expect(got[i], `pixel ${i}`).to.be.lessThan(C);
-          const gap = Math.abs(resized[i * C + got[i]] - resized[i * C + ref[i]]);
-          expect(gap, `pixel ${i}: class ${got[i]} vs ${ref[i]}`).to.be.lessThan(1e-5);
-          mismatches++;
-        }
-        expect(mismatches).to.be.lessThan(ref.length / 1000 + 1);
-      } finally {
-        input.dispose();
-        out.dispose();
+      const input = disposeAfterTest(uploadTensor(ctx, x, shape));
+      const out = disposeAfterTest(poisonedU32Tensor(ctx, [shape[0], outH, outW]));
+      await runOnce(ctx, 'resizeArgmax test', () => prepareResizeArgmax(ctx, { input, out }, p));
+      const got = await readTensorU32(ctx, out);
+      const ref = resizeArgmaxCpu(x, shape, p);
+      // Exact, except where the two best interpolated values are within float rounding.
+      const resized = resizeBilinearCpu(x, shape, p);
+      const C = shape[3];
+      let mismatches = 0;
+      for (let i = 0; i < ref.length; i++) {
+        if (got[i] === ref[i]) continue;
+        expect(got[i], `pixel ${i}`).to.be.lessThan(C);
+        const gap = Math.abs(resized[i * C + got[i]] - resized[i * C + ref[i]]);
+        expect(gap, `pixel ${i}: class ${got[i]} vs ${ref[i]}`).to.be.lessThan(1e-5);
+        mismatches++;
       }
+      expect(mismatches).to.be.lessThan(ref.length / 1000 + 1);
     });
   }
 
   it('rejects a wrong output shape or type', async () => {
     const ctx = await testContext();
-    const input = uploadTensor(ctx, randomArray(2 * 3 * 4), [1, 2, 3, 4]);
-    const out = poisonedU32Tensor(ctx, [1, 5, 5]);
-    try {
-      expect(() => prepareResizeArgmax(ctx, { input, out }, { outH: 6, outW: 5, mode: 'half_pixel' })).to.throw(/resizeArgmax: out has shape \[1,5,5\], expected \[1,6,5\]/);
-    } finally {
-      input.dispose();
-      out.dispose();
-    }
+    const input = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 3 * 4), [1, 2, 3, 4]));
+    const out = disposeAfterTest(poisonedU32Tensor(ctx, [1, 5, 5]));
+    expectThrows(() => prepareResizeArgmax(ctx, { input, out }, { outH: 6, outW: 5, mode: 'half_pixel' }), /resizeArgmax: out has shape \[1,5,5\], expected \[1,6,5\]/);
   });
 });

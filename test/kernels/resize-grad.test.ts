@@ -1,4 +1,3 @@
-import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import {
@@ -11,7 +10,7 @@ import {
   resizeBilinearOutputShape,
 } from '../../src/kernels/resize/resize.js';
 import { expectGradient, f64 } from '../gradcheck.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: bilinear resize gradient', () => {
   for (const mode of RESIZE_MODES) {
@@ -41,30 +40,20 @@ describe('kernel: bilinear resize gradient', () => {
         const p: ResizeParams = { outH, outW, mode };
         const outShape = resizeBilinearOutputShape(shape, p);
         const dys = randomArray(numel(outShape));
-        const dy = uploadTensor(ctx, dys, outShape);
-        const scratch = createTensor(ctx, resizeBilinearGradScratchShape(shape, p));
-        const dx = poisonedTensor(ctx, shape);
-        try {
-          await runOnce(ctx, 'resize grad test', () => prepareResizeBilinearGrad(ctx, { dy, scratch, dx }, p));
-          expectClose(await readTensor(ctx, dx), resizeBilinearGradCpu(dys, shape, p), `${mode} ${shape} -> ${outH}x${outW}`);
-        } finally {
-          for (const t of [dy, scratch, dx]) t.dispose();
-        }
+        const dy = disposeAfterTest(uploadTensor(ctx, dys, outShape));
+        const scratch = disposeAfterTest(createTensor(ctx, resizeBilinearGradScratchShape(shape, p)));
+        const dx = disposeAfterTest(poisonedTensor(ctx, shape));
+        await runOnce(ctx, 'resize grad test', () => prepareResizeBilinearGrad(ctx, { dy, scratch, dx }, p));
+        expectClose(await readTensor(ctx, dx), resizeBilinearGradCpu(dys, shape, p), `${mode} ${shape} -> ${outH}x${outW}`);
       });
     }
   }
 
   it('rejects a gradient of the wrong shape', async () => {
     const ctx = await testContext();
-    const dy = uploadTensor(ctx, randomArray(12), [1, 2, 2, 3]);
-    const dx = createTensor(ctx, [1, 4, 4, 3]);
-    const scratch = createTensor(ctx, [1, 3, 4, 3]);
-    try {
-      expect(() => prepareResizeBilinearGrad(ctx, { dy, scratch, dx }, { outH: 3, outW: 3, mode: 'half_pixel' })).to.throw(
-        /resizeBilinearGrad\(half_pixel\): dy has shape \[1,2,2,3\], expected \[1,3,3,3\]/,
-      );
-    } finally {
-      for (const t of [dy, dx, scratch]) t.dispose();
-    }
+    const dy = disposeAfterTest(uploadTensor(ctx, randomArray(12), [1, 2, 2, 3]));
+    const dx = disposeAfterTest(createTensor(ctx, [1, 4, 4, 3]));
+    const scratch = disposeAfterTest(createTensor(ctx, [1, 3, 4, 3]));
+    expectThrows(() => prepareResizeBilinearGrad(ctx, { dy, scratch, dx }, { outH: 3, outW: 3, mode: 'half_pixel' }), /resizeBilinearGrad\(half_pixel\): dy has shape \[1,2,2,3\], expected \[1,3,3,3\]/);
   });
 });

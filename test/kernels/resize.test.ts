@@ -11,7 +11,7 @@ import {
   resizeBilinearCpu,
   resizeBilinearOutputShape,
 } from '../../src/kernels/resize/resize.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: resizeBilinear', () => {
   async function runGpu(x: Float32Array, shape: number[], p: ResizeParams, layout?: ResizeLayout): Promise<Float32Array> {
@@ -176,31 +176,22 @@ describe('kernel: resizeBilinear', () => {
 
   describe('errors', () => {
     it('rejects an unknown mode string', () => {
-      expect(() => resizeBilinearOutputShape([1, 4, 4, 1], { outH: 2, outW: 2, mode: 'bicubic' as ResizeMode })).to.throw(
-        /resizeBilinear: unknown mode 'bicubic' \(expected one of align_corners, half_pixel, asymmetric\)/,
-      );
+      expectThrows(() => resizeBilinearOutputShape([1, 4, 4, 1], { outH: 2, outW: 2, mode: 'bicubic' as ResizeMode }), /resizeBilinear: unknown mode 'bicubic' \(expected one of align_corners, half_pixel, asymmetric\)/);
     });
     it('rejects output sizes <= 0 or non-integers', () => {
-      expect(() => resizeBilinearOutputShape([1, 4, 4, 1], { outH: 0, outW: 2, mode: 'half_pixel' })).to.throw(/outH must be a positive integer, got 0/);
-      expect(() => resizeBilinearOutputShape([1, 4, 4, 1], { outH: 2, outW: -3, mode: 'half_pixel' })).to.throw(/outW must be a positive integer, got -3/);
-      expect(() => resizeBilinearOutputShape([1, 4, 4, 1], { outH: 2.5, outW: 2, mode: 'half_pixel' })).to.throw(/outH must be a positive integer, got 2.5/);
+      expectThrows(() => resizeBilinearOutputShape([1, 4, 4, 1], { outH: 0, outW: 2, mode: 'half_pixel' }), /outH must be a positive integer, got 0/);
+      expectThrows(() => resizeBilinearOutputShape([1, 4, 4, 1], { outH: 2, outW: -3, mode: 'half_pixel' }), /outW must be a positive integer, got -3/);
+      expectThrows(() => resizeBilinearOutputShape([1, 4, 4, 1], { outH: 2.5, outW: 2, mode: 'half_pixel' }), /outH must be a positive integer, got 2.5/);
     });
     it('rejects zero-size and wrong-rank inputs', () => {
-      expect(() => resizeBilinearOutputShape([1, 0, 4, 1], { outH: 2, outW: 2, mode: 'half_pixel' })).to.throw(/resizeBilinear.*zero-size.*\[1,0,4,1\]/);
-      expect(() => resizeBilinearOutputShape([4, 4, 1], { outH: 2, outW: 2, mode: 'half_pixel' })).to.throw(/resizeBilinear: input must have rank 4/);
+      expectThrows(() => resizeBilinearOutputShape([1, 0, 4, 1], { outH: 2, outW: 2, mode: 'half_pixel' }), /resizeBilinear.*zero-size.*\[1,0,4,1\]/);
+      expectThrows(() => resizeBilinearOutputShape([4, 4, 1], { outH: 2, outW: 2, mode: 'half_pixel' }), /resizeBilinear: input must have rank 4/);
     });
     it('rejects an output tensor of the wrong shape', async () => {
       const ctx = await testContext();
-      const input = uploadTensor(ctx, randomArray(2 * 3 * 4 * 5), [2, 3, 4, 5]);
-      const out = poisonedTensor(ctx, [2, 6, 8, 4]);
-      try {
-        expect(() => prepareResizeBilinear(ctx, { input, out }, { outH: 6, outW: 8, mode: 'align_corners' })).to.throw(
-          /resizeBilinear\(align_corners\): out has shape \[2,6,8,4\], expected \[2,6,8,5\]/,
-        );
-      } finally {
-        input.dispose();
-        out.dispose();
-      }
+      const input = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 3 * 4 * 5), [2, 3, 4, 5]));
+      const out = disposeAfterTest(poisonedTensor(ctx, [2, 6, 8, 4]));
+      expectThrows(() => prepareResizeBilinear(ctx, { input, out }, { outH: 6, outW: 8, mode: 'align_corners' }), /resizeBilinear\(align_corners\): out has shape \[2,6,8,4\], expected \[2,6,8,5\]/);
     });
   });
 });

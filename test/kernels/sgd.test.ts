@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { type SgdHyper, prepareSgd, sgdCpu, sgdHyperData } from '../../src/kernels/optimizer/sgd.js';
-import { expectClose, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: SGD (momentum, weight decay; PyTorch semantics)', () => {
   it('CPU reference replays torch.optim.SGD by hand on one value', () => {
@@ -32,12 +32,8 @@ describe('kernel: SGD (momentum, weight decay; PyTorch semantics)', () => {
         for (const [step, g] of grads.entries()) {
           const h: SgdHyper = { lr: 0.01 * (1 - step / 3), momentum, weightDecay, first: step === 0 };
           ctx.device.queue.writeBuffer(hyper.buffer, 0, sgdHyperData(h));
-          const grad = uploadTensor(ctx, g, shape);
-          try {
-            await runOnce(ctx, 'sgd test', () => prepareSgd(ctx, { param, grad, momentum: mom, hyper }, { lrScale: 10 }));
-          } finally {
-            grad.dispose();
-          }
+          const grad = disposeAfterTest(uploadTensor(ctx, g, shape));
+          await runOnce(ctx, 'sgd test', () => prepareSgd(ctx, { param, grad, momentum: mom, hyper }, { lrScale: 10 }));
           ({ param: p, momentum: buf } = sgdCpu(p, g, buf, h, { lrScale: 10 }));
           expectClose(await readTensor(ctx, param), p, `param after step ${step + 1}`);
           expectClose(await readTensor(ctx, mom), buf, `momentum after step ${step + 1}`);
@@ -49,15 +45,11 @@ describe('kernel: SGD (momentum, weight decay; PyTorch semantics)', () => {
   }
 
   it('rejects a negative learning rate and mismatched shapes', async () => {
-    expect(() => sgdHyperData({ lr: -1, momentum: 0.9, weightDecay: 0, first: true })).to.throw(/sgd: lr must be a finite number >= 0, got -1/);
+    expectThrows(() => sgdHyperData({ lr: -1, momentum: 0.9, weightDecay: 0, first: true }), /sgd: lr must be a finite number >= 0, got -1/);
     const ctx = await testContext();
-    const a = uploadTensor(ctx, randomArray(6), [2, 3]);
-    const b = uploadTensor(ctx, randomArray(6), [3, 2]);
-    const h = uploadTensor(ctx, new Float32Array(4), [4]);
-    try {
-      expect(() => prepareSgd(ctx, { param: a, grad: b, momentum: a, hyper: h })).to.throw(/sgd: grad has shape \[3,2\], expected \[2,3\]/);
-    } finally {
-      for (const t of [a, b, h]) t.dispose();
-    }
+    const a = disposeAfterTest(uploadTensor(ctx, randomArray(6), [2, 3]));
+    const b = disposeAfterTest(uploadTensor(ctx, randomArray(6), [3, 2]));
+    const h = disposeAfterTest(uploadTensor(ctx, new Float32Array(4), [4]));
+    expectThrows(() => prepareSgd(ctx, { param: a, grad: b, momentum: a, hyper: h }), /sgd: grad has shape \[3,2\], expected \[2,3\]/);
   });
 });

@@ -13,7 +13,7 @@ import {
   softmaxGradCpu,
 } from '../../src/kernels/softmax/softmax.js';
 import { expectGradient, f64 } from '../gradcheck.js';
-import { expectClose, expectThrows, numel, poisonedTensor, poisonedU32Tensor, randomArray, rng, testContext } from '../helpers.js';
+import { expectClose, expectThrows, numel, poisonedTensor, poisonedU32Tensor, randomArray, rng, testContext, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: softmax', () => {
   const shape = [2, 13, 11, 19];
@@ -77,17 +77,11 @@ describe('kernel: softmax', () => {
 
   it('rejects a wrong output shape and a u32 output', async () => {
     const ctx = await testContext();
-    const input = uploadTensor(ctx, randomArray(numel(shape)), shape);
-    const bad = poisonedTensor(ctx, [2, 13, 11, 18]);
-    const u32 = poisonedU32Tensor(ctx, shape);
-    try {
-      expect(() => prepareSoftmax(ctx, { input, out: bad })).to.throw(/softmax: out has shape \[2,13,11,18\], expected \[2,13,11,19\]/);
-      expect(() => prepareSoftmax(ctx, { input, out: u32 })).to.throw(/softmax: out \[2,13,11,19\] must be f32, got u32/);
-    } finally {
-      input.dispose();
-      bad.dispose();
-      u32.dispose();
-    }
+    const input = disposeAfterTest(uploadTensor(ctx, randomArray(numel(shape)), shape));
+    const bad = disposeAfterTest(poisonedTensor(ctx, [2, 13, 11, 18]));
+    const u32 = disposeAfterTest(poisonedU32Tensor(ctx, shape));
+    expectThrows(() => prepareSoftmax(ctx, { input, out: bad }), /softmax: out has shape \[2,13,11,18\], expected \[2,13,11,19\]/);
+    expectThrows(() => prepareSoftmax(ctx, { input, out: u32 }), /softmax: out \[2,13,11,19\] must be f32, got u32/);
   });
 });
 
@@ -211,18 +205,12 @@ describe('kernel: argmax', () => {
 
   it('rejects wrong output shapes and dtypes, zero-size and rank-1 inputs', async () => {
     const ctx = await testContext();
-    const input = uploadTensor(ctx, randomArray(numel(shape)), shape);
-    const f32 = poisonedTensor(ctx, [2, 13, 11]);
-    const bad = poisonedU32Tensor(ctx, [2, 13, 11, 1]);
-    try {
-      expect(() => prepareArgmax(ctx, { input, out: f32 })).to.throw(/argmax: out \[2,13,11\] must be u32, got f32/);
-      expect(() => prepareArgmax(ctx, { input, out: bad })).to.throw(/argmax: out has shape \[2,13,11,1\], expected \[2,13,11\]/);
-      expect(() => argmaxOutputShape([2, 0, 3, 4])).to.throw(/argmax.*zero-size/);
-      expect(() => argmaxOutputShape([5])).to.throw(/argmax: input must have rank >= 2/);
-    } finally {
-      input.dispose();
-      f32.dispose();
-      bad.dispose();
-    }
+    const input = disposeAfterTest(uploadTensor(ctx, randomArray(numel(shape)), shape));
+    const f32 = disposeAfterTest(poisonedTensor(ctx, [2, 13, 11]));
+    const bad = disposeAfterTest(poisonedU32Tensor(ctx, [2, 13, 11, 1]));
+    expectThrows(() => prepareArgmax(ctx, { input, out: f32 }), /argmax: out \[2,13,11\] must be u32, got f32/);
+    expectThrows(() => prepareArgmax(ctx, { input, out: bad }), /argmax: out has shape \[2,13,11,1\], expected \[2,13,11\]/);
+    expectThrows(() => argmaxOutputShape([2, 0, 3, 4]), /argmax.*zero-size/);
+    expectThrows(() => argmaxOutputShape([5]), /argmax: input must have rank >= 2/);
   });
 });

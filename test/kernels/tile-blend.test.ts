@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, readTensor, readTensorU32, uploadTensor } from '../../src/gpu/tensor.js';
 import { prepareTileBlend, prepareTileFinalize, tileBlendCpu, tileFinalizeCpu } from '../../src/kernels/tiles/tile-blend.js';
-import { expectClose, expectRejects, numel, poisonedTensor, poisonedU32Tensor, randomArray, testContext } from '../helpers.js';
+import { expectClose, expectRejects, numel, poisonedTensor, poisonedU32Tensor, randomArray, testContext, disposeAfterTest } from '../helpers.js';
 
 /** Labels equal, except where the reference's two best values are within float rounding. */
 function expectLabels(got: ArrayLike<number>, ref: Uint32Array, refValues: Float32Array, C: number, what: string): void {
@@ -89,25 +89,21 @@ describe('kernel: tile blend and finalize (sliding-window inference)', () => {
 
   it('rejects a window outside the image or the batch, a ring lower than the window, and bad outputs', async () => {
     const ctx = await testContext();
-    const probs = uploadTensor(ctx, randomArray(2 * 5 * 6 * 3), [2, 5, 6, 3]);
-    const rowWeights = uploadTensor(ctx, randomArray(5), [5]);
-    const colWeights = uploadTensor(ctx, randomArray(6), [6]);
-    const acc = uploadTensor(ctx, randomArray(5 * 10 * 3), [5, 10, 3]);
-    const weightSum = uploadTensor(ctx, randomArray(50), [5, 10]);
-    const lowAcc = uploadTensor(ctx, randomArray(4 * 10 * 3), [4, 10, 3]);
-    const lowSum = uploadTensor(ctx, randomArray(40), [4, 10]);
-    const floatLabels = poisonedTensor(ctx, [5, 10]);
-    const labels = poisonedU32Tensor(ctx, [5, 10]);
+    const probs = disposeAfterTest(uploadTensor(ctx, randomArray(2 * 5 * 6 * 3), [2, 5, 6, 3]));
+    const rowWeights = disposeAfterTest(uploadTensor(ctx, randomArray(5), [5]));
+    const colWeights = disposeAfterTest(uploadTensor(ctx, randomArray(6), [6]));
+    const acc = disposeAfterTest(uploadTensor(ctx, randomArray(5 * 10 * 3), [5, 10, 3]));
+    const weightSum = disposeAfterTest(uploadTensor(ctx, randomArray(50), [5, 10]));
+    const lowAcc = disposeAfterTest(uploadTensor(ctx, randomArray(4 * 10 * 3), [4, 10, 3]));
+    const lowSum = disposeAfterTest(uploadTensor(ctx, randomArray(40), [4, 10]));
+    const floatLabels = disposeAfterTest(poisonedTensor(ctx, [5, 10]));
+    const labels = disposeAfterTest(poisonedU32Tensor(ctx, [5, 10]));
     const t = { probs, rowWeights, colWeights, acc, weightSum };
-    try {
-      await expectRejects(() => prepareTileBlend(ctx, t, { item: 0, x0: 5, y0: 0 }), /tileBlend: a window 6 wide at x 5 leaves the image's 10 columns/, 'window past the edge');
-      await expectRejects(() => prepareTileBlend(ctx, t, { item: 2, x0: 0, y0: 0 }), /tileBlend: item 2 outside a batch of 2/, 'item past the batch');
-      await expectRejects(() => prepareTileBlend(ctx, { ...t, acc: lowAcc, weightSum: lowSum }, { item: 0, x0: 0, y0: 0 }), /accumulator of 4 rows cannot hold a window 5 rows high/, 'ring too low');
-      await expectRejects(() => prepareTileBlend(ctx, { ...t, rowWeights: colWeights }, { item: 0, x0: 0, y0: 0 }), /tileBlend: rowWeights has shape \[6\], expected \[5\]/, 'wrong weights');
-      await expectRejects(() => prepareTileFinalize(ctx, { acc, weightSum, labels }, { row0: 0, rows: 6 }), /tileFinalize: rows must be 1 to the accumulator's 5, got 6/, 'band above the ring');
-      await expectRejects(() => prepareTileFinalize(ctx, { acc, weightSum, labels: floatLabels }, { row0: 0, rows: 2 }), /tileFinalize: labels must be u32/, 'float labels');
-    } finally {
-      for (const x of [probs, rowWeights, colWeights, acc, weightSum, lowAcc, lowSum, floatLabels, labels]) x.dispose();
-    }
+    await expectRejects(() => prepareTileBlend(ctx, t, { item: 0, x0: 5, y0: 0 }), /tileBlend: a window 6 wide at x 5 leaves the image's 10 columns/, 'window past the edge');
+    await expectRejects(() => prepareTileBlend(ctx, t, { item: 2, x0: 0, y0: 0 }), /tileBlend: item 2 outside a batch of 2/, 'item past the batch');
+    await expectRejects(() => prepareTileBlend(ctx, { ...t, acc: lowAcc, weightSum: lowSum }, { item: 0, x0: 0, y0: 0 }), /accumulator of 4 rows cannot hold a window 5 rows high/, 'ring too low');
+    await expectRejects(() => prepareTileBlend(ctx, { ...t, rowWeights: colWeights }, { item: 0, x0: 0, y0: 0 }), /tileBlend: rowWeights has shape \[6\], expected \[5\]/, 'wrong weights');
+    await expectRejects(() => prepareTileFinalize(ctx, { acc, weightSum, labels }, { row0: 0, rows: 6 }), /tileFinalize: rows must be 1 to the accumulator's 5, got 6/, 'band above the ring');
+    await expectRejects(() => prepareTileFinalize(ctx, { acc, weightSum, labels: floatLabels }, { row0: 0, rows: 2 }), /tileFinalize: labels must be u32/, 'float labels');
   });
 });

@@ -16,7 +16,7 @@ import { type DeepLabConfig, defaultConfig, paperAsppRates } from '../../src/mod
 import { type ModelDescription, describeModel } from '../../src/model/analysis/describe.js';
 import { resnetGeometry } from '../../src/model/networks/resnet.js';
 import { buildDeepLab } from '../../src/model/networks/deeplab.js';
-import { expectClose, randomArray, testContext } from '../helpers.js';
+import { expectClose, randomArray, testContext, expectThrows } from '../helpers.js';
 import { randomParams } from './random-params.js';
 
 /** PyTorch's conv / pool output size. */
@@ -139,12 +139,12 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
     });
 
     it('bad combinations are refused with the field, the value and the limit', () => {
-      expect(() => defaultConfig('resnet50', { blocks: 8 as DeepLabConfig['blocks'] })).to.throw(/blocks must be 4, 5, 6 or 7.*got 8/);
-      expect(() => defaultConfig('resnet50', { outputStride: 64 })).to.throw(/outputStride must be 8, 16 or 32, got 64 \(resnet50 with 4 blocks; larger strides need cascaded blocks/);
-      expect(() => defaultConfig('resnet50', { outputStride: 512, blocks: 7 })).to.throw(/outputStride must be 8, 16, 32, 64, 128 or 256, got 512/);
-      expect(() => defaultConfig('resnet101', { atrous: false, outputStride: 16 })).to.throw(/outputStride must be 32 without atrous convolution \(4 blocks/);
-      expect(() => defaultConfig('resnet101', { atrous: false, blocks: 5, outputStride: 64, multiGrid: [1, 2, 4] })).to.throw(/multiGrid must be \[1,1,1\] without atrous/);
-      expect(() => defaultConfig('mobilenet_v3_large', { blocks: 5 })).to.throw(/blocks must be 4: cascaded blocks exist for ResNet backbones only/);
+      expectThrows(() => defaultConfig('resnet50', { blocks: 8 as DeepLabConfig['blocks'] }), /blocks must be 4, 5, 6 or 7.*got 8/);
+      expectThrows(() => defaultConfig('resnet50', { outputStride: 64 }), /outputStride must be 8, 16 or 32, got 64 \(resnet50 with 4 blocks; larger strides need cascaded blocks/);
+      expectThrows(() => defaultConfig('resnet50', { outputStride: 512, blocks: 7 }), /outputStride must be 8, 16, 32, 64, 128 or 256, got 512/);
+      expectThrows(() => defaultConfig('resnet101', { atrous: false, outputStride: 16 }), /outputStride must be 32 without atrous convolution \(4 blocks/);
+      expectThrows(() => defaultConfig('resnet101', { atrous: false, blocks: 5, outputStride: 64, multiGrid: [1, 2, 4] }), /multiGrid must be \[1,1,1\] without atrous/);
+      expectThrows(() => defaultConfig('mobilenet_v3_large', { blocks: 5 }), /blocks must be 4: cascaded blocks exist for ResNet backbones only/);
     });
   });
 
@@ -341,7 +341,7 @@ describe('model: paper ablations (cascaded blocks, output stride, multi-grid, AS
       const s = validWeightStats(3, 1);
       expect([s.histogram[4], s.histogram[6], s.histogram[9]]).to.deep.equal([4 / 9, 4 / 9, 1 / 9]);
       for (const rate of [5, 6, 40]) expect(validWeightStats(5, rate).histogram[1]).to.equal(1);
-      expect(() => validWeightStats(5, 0)).to.throw(/rate must be a positive integer, got 0/);
+      expectThrows(() => validWeightStats(5, 0), /rate must be a positive integer, got 0/);
     });
 
     it("65x65, the figure's ends: rate 1 has 9 valid on the 63x63 interior, rate 64 only the centre there", () => {

@@ -10,7 +10,7 @@ import { loadWeights, saveCheckpoint } from '../../src/model/loading/load-weight
 import { loadModel } from '../../src/model/model.js';
 import { readSafetensors, safetensorsBytes, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
-import { randomArray, testContext } from '../helpers.js';
+import { randomArray, testContext, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
 const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
@@ -62,6 +62,6 @@ describe('model: checkpoints as bytes (checkpointBytes, safetensorsBytes)', () =
     expect(back.metadata).to.deep.equal(metadata);
     expect([...back.tensors.get('conv/weight')!.data]).to.deep.equal([...tensors.get('conv/weight')!.data]);
     expect([...back.tensors.get('bn/num_batches_tracked')!.data]).to.deep.equal([7]);
-    expect(() => safetensorsBytes(new Map([['w', { shape: [3, 3], data: randomArray(8), sourceDType: 'f32' as const }]]))).to.throw(/^safetensorsBytes: tensor w has 8 values for shape \[3,3\]$/);
+    expectThrows(() => safetensorsBytes(new Map([['w', { shape: [3, 3], data: randomArray(8), sourceDType: 'f32' as const }]])), /^safetensorsBytes: tensor w has 8 values for shape \[3,3\]$/);
   });
 });

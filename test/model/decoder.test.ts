@@ -20,7 +20,7 @@ import { buildDeepLab } from '../../src/model/networks/deeplab.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { torchvisionStateDict } from '../../src/model/weights/torchvision-export.js';
 import { adaptWeights } from '../../src/train/adapt.js';
-import { expectClose, expectRejects, randomArray, randomRgbImage, testContext } from '../helpers.js';
+import { expectClose, expectRejects, randomArray, randomRgbImage, testContext, expectThrows } from '../helpers.js';
 import { randomParams } from './random-params.js';
 import { sharedPath } from '../shared.js';
 
@@ -84,8 +84,6 @@ function input(n: Node): Value {
   return (n.op as { input: Value }).input;
 }
 
-const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
 /** Trainable scalars of the decoder, by hand: 1x1 to 48 + BN, two 3x3 to 256 + BN (separable: depthwise + BN, pointwise + BN). */
 function decoderTrainable(lowChannels: number, separable: boolean): number {
   const concat = 256 + 48;
@@ -98,10 +96,10 @@ describe('model: DeepLabv3+ decoder', function () {
 
   it("is a config option, 'none' unless asked for; an unknown decoder is an error naming the field, the value and the choices", async () => {
     for (const b of BACKBONES) expect(defaultConfig(b).decoder, b).to.equal('none');
-    expect(() => defaultConfig('resnet50', { decoder: 'unet' as DeepLabConfig['decoder'] })).to.throw("DeepLab config (resnet50): decoder 'unet' is not one of none, deeplabv3plus");
+    expectThrows(() => defaultConfig('resnet50', { decoder: 'unet' as DeepLabConfig['decoder'] }), "DeepLab config (resnet50): decoder 'unet' is not one of none, deeplabv3plus");
     // A config that bypasses defaultConfig is still checked before anything is built.
     const bad = { ...defaultConfig('mobilenet_v3_large'), decoder: 'plus' } as unknown as DeepLabConfig;
-    expect(() => buildDeepLab(bad, { height: 33, width: 33 })).to.throw("decoder 'plus' is not one of none, deeplabv3plus");
+    expectThrows(() => buildDeepLab(bad, { height: 33, width: 33 }), "decoder 'plus' is not one of none, deeplabv3plus");
     const plain = buildDeepLab(defaultConfig('resnet50'), { height: 33, width: 33 });
     expect(plain.nodes.filter((n) => n.name.startsWith('decoder')), 'DeepLabv3 has no decoder').to.deep.equal([]);
     let err = '';
@@ -259,7 +257,7 @@ describe('model: DeepLabv3+ decoder', function () {
         original.dispose();
         loaded.dispose();
       }
-      expect(() => torchvisionStateDict(reloaded, reloaded.params)).to.throw(/DeepLabv3\+ \(decoder deeplabv3plus\) has no torchvision counterpart/);
+      expectThrows(() => torchvisionStateDict(reloaded, reloaded.params), /DeepLabv3\+ \(decoder deeplabv3plus\) has no torchvision counterpart/);
     });
 
     it('TF MobileNetV2 with 11 new classes: the decoder and the logits start afresh; the checkpoint (TF names, batch norms in the decoder only) round-trips', async () => {

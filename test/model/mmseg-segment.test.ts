@@ -18,7 +18,7 @@ import { DeepLabModel } from '../../src/model/model.js';
 import { exportOnnx } from '../../src/model/onnx-export.js';
 import { windowStarts } from '../../src/model/tiling.js';
 import { type FineTuneStep, fineTune } from '../../src/train/fine-tune.js';
-import { expectClose, expectRejects, randomRgbImage, relativeError, testContext } from '../helpers.js';
+import { expectClose, expectRejects, randomRgbImage, relativeError, testContext, expectThrows } from '../helpers.js';
 import { type Saved, savedTensor, torchSaveZip } from '../import/torch-save.js';
 import { runOnnx, runOursNchw } from '../onnx-runtime.js';
 import { permuteAxes } from '../../src/graph/onnx/lower.js';
@@ -84,8 +84,8 @@ describe('mmseg models: segment() as mmseg infers', function () {
         expect(windowStarts(length, crop, 0, stride), `${length} px, crop ${crop}, stride ${stride}`).to.deep.equal(mmsegStarts(length, crop, stride));
       }
     }
-    expect(() => windowStarts(100, 33, 0, 34)).to.throw('windowStarts: stride must be a whole number of pixels from 1 to the tile (33), got 34');
-    expect(() => windowStarts(100, 33, 0, 0)).to.throw(/stride must be a whole number/);
+    expectThrows(() => windowStarts(100, 33, 0, 34), 'windowStarts: stride must be a whole number of pixels from 1 to the tile (33), got 34');
+    expectThrows(() => windowStarts(100, 33, 0, 0), /stride must be a whole number/);
   });
 
   it('OpenCV-style resize: half-pixel bilinear without antialiasing, within a grey level of the float computation', () => {

@@ -24,10 +24,10 @@ import { readTorchCheckpoint } from '../../src/model/weights/import/pth.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { type MmsegSettings, resolveSettings, settingsFromConfigText, settingsFromName } from '../../src/model/weights/mmseg-config.js';
 import { mmsegClasses, mmsegConfig, mmsegConfigText, mmsegNetwork, mmsegParams } from '../../src/model/weights/mmseg.js';
-import { expectClose, expectRejects, relativeError, rng, testContext } from '../helpers.js';
+import { expectClose, expectRejects, relativeError, rng, testContext, expectThrows } from '../helpers.js';
 import { type Saved, savedTensor, torchSaveLegacy, torchSaveZip } from '../import/torch-save.js';
 import { sharedPath } from '../shared.js';
-import { type Manifest, draws, fnv1a32, prngStateDict, prngValues, readManifest, stateDictSha256 } from './mmseg-prng.js';
+import { draws, fnv1a32, prngStateDict, prngValues, readManifest, stateDictSha256 } from './mmseg-prng.js';
 
 const fixture = (file: string): string => sharedPath('fixtures', 'mmseg', file);
 
@@ -125,8 +125,8 @@ describe('mmseg DeepLabv3: weights, structure and files', () => {
     // The paper's multi-grid multiplies by the block's rate instead.
     expect(dil(resnetGeometry({ depth: 101, outputStride: 16, dilationConvention: 'paper', multiGrid: [1, 2, 4] }))[3]).to.deep.equal([2, 4, 8]);
     expect(dil(resnetGeometry({ depth: 18, outputStride: 8, dilationConvention: 'mmseg', multiGrid: [1, 1, 1] }))).to.deep.equal([[1, 1], [1, 1], [1, 2], [2, 4]]);
-    expect(() => defaultConfig('resnet18', { multiGrid: [1, 2, 4] })).to.throw(/multiGrid must be \[1,1,1\] on resnet18/);
-    expect(() => defaultConfig('mobilenet_v2', { head: 'mmseg' })).to.throw(/'mmseg' heads are built on ResNet backbones/);
+    expectThrows(() => defaultConfig('resnet18', { multiGrid: [1, 2, 4] }), /multiGrid must be \[1,1,1\] on resnet18/);
+    expectThrows(() => defaultConfig('mobilenet_v2', { head: 'mmseg' }), /'mmseg' heads are built on ResNet backbones/);
   });
 
   it('describe: the parameters of every manifest, by block; deeplab describe --head mmseg builds mmseg\'s network', async () => {
@@ -181,7 +181,7 @@ describe('mmseg DeepLabv3: weights, structure and files', () => {
       expect(settingsFromConfigText(text)).to.deep.include({ outputStride: 16, multiGrid: [1, 2, 4], asppRates: [6, 12, 18], alignCorners: true, slide: { crop: 769, stride: 513 }, testScale: [2049, 1025] });
       // 1.x writes the test Resize with `scale=`.
       expect(settingsFromConfigText("test_pipeline = [dict(type='LoadImageFromFile'), dict(keep_ratio=True, scale=(2048, 512), type='Resize')]").testScale).to.deep.equal([2048, 512]);
-      expect(() => settingsFromConfigText('backbone=dict(dilations=(1, 1, 2, 2), strides=(1, 2, 1, 1))')).to.throw(/dilations \(1, 1, 2, 2\) .* are not mmseg's D8/);
+      expectThrows(() => settingsFromConfigText('backbone=dict(dilations=(1, 1, 2, 2), strides=(1, 2, 1, 1))'), /dilations \(1, 1, 2, 2\) .* are not mmseg's D8/);
     });
 
     it("from a zoo file's name, and the order of the sources", () => {

@@ -162,7 +162,7 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
       for (const t of ['Conv', 'BatchNormalization', 'Relu', 'MaxPool', 'Add', 'GlobalAveragePool', 'Concat', 'Resize']) expect(types, t).to.include(t);
       // Every weight and statistic is an initializer, conv weights as OIHW.
       const inits = new Map(model.graph.initializer.map((t) => [t.name, t.dims]));
-      for (const [name, t] of w.params) expect(inits.has(name), name).to.equal(true);
+      for (const name of w.params.keys()) expect(inits.has(name), name).to.equal(true);
       expect(inits.get('backbone.conv1.weight')).to.deep.equal([64, 3, 7, 7]);
     });
 

@@ -13,7 +13,7 @@ import { DeepLabModel } from '../../src/model/model.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { quantizeInt8, scaleName } from '../../src/model/weights/quantize.js';
 import { messages, runCli } from '../cli/run-cli.js';
-import { expectClose, expectRejects, randomArray, testContext } from '../helpers.js';
+import { expectClose, expectRejects, randomArray, testContext, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
 const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
@@ -44,7 +44,7 @@ describe('model: quantized checkpoints (int8 / f16 convolution weights)', () => 
       expect(Math.abs(back[i] - v), `value ${i}`).to.be.at.most(scales[i % channels] / 2 + 1e-7);
       expect(Math.abs(values[i])).to.be.at.most(127);
     });
-    expect(() => quantizeInt8(new Float32Array(7), 2)).to.throw(/not a whole number of 2 channels/);
+    expectThrows(() => quantizeInt8(new Float32Array(7), 2), /not a whole number of 2 channels/);
   });
 
   describe('whole networks, quantized and loaded back @slow', () => {
@@ -99,7 +99,7 @@ describe('model: quantized checkpoints (int8 / f16 convolution weights)', () => 
     const refused = await runCli(['export', '--model', 'mobilenetv2-pascal-257', '--quantize', 'int4', '--out', bad]);
     expect(refused.code).to.not.equal(0);
     expect(messages(refused.stderr)).to.match(/--quantize must be one of int8, f16, got 'int4'/);
-    expect(() => statSync(bad)).to.throw(/ENOENT/);
+    expectThrows(() => statSync(bad), /ENOENT/);
   });
 
   it('refuses an int8 tensor without its scales and an unknown quantization', async () => {

@@ -17,7 +17,6 @@ import type { FileSet, WeightFormatRecord } from '../../src/model/loading/format
 import { WEIGHT_FORMAT_NAMES } from '../../src/model/loading/formats/names.js';
 import { WEIGHT_EXTENSIONS, WEIGHT_FORMATS, detectWeightFormat, formatOfName, looksLikeWeightsPath, weightFormat, weightFormats } from '../../src/model/loading/formats/registry.js';
 import type { LoadedWeights } from '../../src/model/loading/loaded-weights.js';
-import { tarballFiles } from '../../src/model/loading/tf-zoo-model.js';
 import { detectWeightFormat as pageWeightFormat, weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
 import { type DeepLabConfig, defaultConfig } from '../../src/model/networks/config.js';
 import { defaultClassSet } from '../../src/model/voc.js';

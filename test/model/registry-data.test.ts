@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_MODEL, REGISTRY, REGISTRY_FILE, findModel } from '../../src/model/loading/registry.js';
 import { parseRegistry } from '../../src/model/loading/registry-data.js';
 import { entryHints } from '../../src/model/loading/load-weights.js';
+import { expectThrows } from '../helpers.js';
 
 // dist/test/model/ -> the repository root.
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -57,7 +58,7 @@ describe('model: registry data (weights/registry.json)', () => {
     expect(findModel('mobilenetv2-pascal-513').localCopies).to.include('tf-deeplabv3-mnv2-pascal-trainval-513');
     // Fields that are null in the file are absent from the entry, as before.
     expect(findModel('resnet50-coco')).to.not.have.any.keys('sha256', 'licence', 'mmsegConfig', 'localCopies');
-    expect(() => findModel('resnet-34')).to.throw(/unknown model 'resnet-34'\. Known models: mobilenetv2-pascal-257, /);
+    expectThrows(() => findModel('resnet-34'), /unknown model 'resnet-34'\. Known models: mobilenetv2-pascal-257, /);
   });
 
   it("holds mmseg's DeepLabv3 zoo files and TF's MobileNetV2 tarballs with their addresses, checks and scores", () => {
@@ -100,11 +101,9 @@ describe('model: registry data (weights/registry.json)', () => {
 
   it('refuses a model with a missing field, naming the file, the model and the field', () => {
     const broken = withModel(0, (m) => delete m.sha256);
-    expect(() => parseRegistry(broken, REGISTRY_FILE)).to.throw(
-      "weights/registry.json, model 'mobilenetv2-pascal-257': field 'sha256' is missing",
-    );
+    expectThrows(() => parseRegistry(broken, REGISTRY_FILE), "weights/registry.json, model 'mobilenetv2-pascal-257': field 'sha256' is missing");
     const noName = withModel(2, (m) => delete m.name);
-    expect(() => parseRegistry(noName, REGISTRY_FILE)).to.throw("weights/registry.json, models[2]: field 'name' is missing");
+    expectThrows(() => parseRegistry(noName, REGISTRY_FILE), "weights/registry.json, models[2]: field 'name' is missing");
   });
 
   it('refuses mistyped, misspelt and contradictory fields', () => {
@@ -134,7 +133,7 @@ describe('model: registry data (weights/registry.json)', () => {
       [[], /weights\/registry\.json: must hold a JSON object, got an array/],
     ];
     for (const [data, message] of cases) {
-      expect(() => parseRegistry(data, REGISTRY_FILE), String(message)).to.throw(message);
+      expectThrows(() => parseRegistry(data, REGISTRY_FILE), message, String(message));
     }
   });
 });

@@ -91,9 +91,9 @@ describe('model: torchvision DeepLabv3', function () {
       expect(r.asppRates).to.deep.equal([12, 24, 36]);
       expect(defaultConfig('mobilenet_v3_large').outputStride).to.equal(16);
       expect(defaultConfig('resnet101', { outputStride: 16 }).asppRates).to.deep.equal([12, 24, 36]);
-      expect(() => defaultConfig('resnet50', { outputStride: 4 })).to.throw(/outputStride must be 8, 16 or 32, got 4/);
-      expect(() => defaultConfig('resnet50', { multiGrid: [1, 2] })).to.throw(/multiGrid/);
-      expect(() => defaultConfig('resnet50', { asppRates: [6, 0] })).to.throw(/asppRates/);
+      expectThrows(() => defaultConfig('resnet50', { outputStride: 4 }), /outputStride must be 8, 16 or 32, got 4/);
+      expectThrows(() => defaultConfig('resnet50', { multiGrid: [1, 2] }), /multiGrid/);
+      expectThrows(() => defaultConfig('resnet50', { asppRates: [6, 0] }), /asppRates/);
     });
 
     it('ResNet dilation bookkeeping: torchvision keeps the previous rate on a stage\'s first block', () => {
@@ -140,7 +140,7 @@ describe('model: torchvision DeepLabv3', function () {
         expect(g.outputs.get('logits')!.shape).to.deep.equal([1, 65, 90, 21]);
         expect(g.outputs.get('aux')!.shape).to.deep.equal([1, 65, 90, 21]);
       }
-      expect(() => buildDeepLab(defaultConfig('mobilenet_v2', { aux: true }), { height: 65, width: 65 })).to.throw(/MobileNetV2 DeepLab has no auxiliary head/);
+      expectThrows(() => buildDeepLab(defaultConfig('mobilenet_v2', { aux: true }), { height: 65, width: 65 }), /MobileNetV2 DeepLab has no auxiliary head/);
     });
 
     it('oihwToHwio permutes (2,3,1,0)', () => {
@@ -246,8 +246,8 @@ describe('model: torchvision DeepLabv3', function () {
       const params = torchvisionParams(state, cfg);
       expect([...params.keys()].some((k) => k.startsWith('aux_classifier.'))).to.equal(false);
       expect([...params.keys()].some((k) => k.endsWith('num_batches_tracked'))).to.equal(false);
-      expect(() => checkParams(buildDeepLab(cfg, { height: 65, width: 65 }), params)).to.not.throw();
-      expect(() => torchvisionParams(state, defaultConfig('resnet50'))).to.throw(/holds a mobilenet_v3_large DeepLabv3 but the config asks for resnet50/);
+      checkParams(buildDeepLab(cfg, { height: 65, width: 65 }), params); // throws on any mismatch
+      expectThrows(() => torchvisionParams(state, defaultConfig('resnet50')), /holds a mobilenet_v3_large DeepLabv3 but the config asks for resnet50/);
     });
   });
 
@@ -259,10 +259,8 @@ describe('model: torchvision DeepLabv3', function () {
         ['fc.bias', { shape: [10], data: randomArray(10), sourceDType: 'f32' as const }],
       ]);
       const cfg = defaultConfig('resnet50');
-      expect(() => torchvisionParams(other, cfg, 'other.pth')).to.throw(
-        /other\.pth: not a torchvision DeepLabv3 checkpoint \(no classifier\.0\.convs\.0\.0\.weight and no backbone\.\* tensors; it holds 3 tensors: conv1\.weight, fc\.weight, fc\.bias\)/,
-      );
-      expect(() => detectTorchvisionBackbone(other)).to.throw(/not a torchvision DeepLabv3 checkpoint/);
+      expectThrows(() => torchvisionParams(other, cfg, 'other.pth'), /other\.pth: not a torchvision DeepLabv3 checkpoint \(no classifier\.0\.convs\.0\.0\.weight and no backbone\.\* tensors; it holds 3 tensors: conv1\.weight, fc\.weight, fc\.bias\)/);
+      expectThrows(() => detectTorchvisionBackbone(other), /not a torchvision DeepLabv3 checkpoint/);
     });
 
     it('an FCN (no ASPP) is rejected; an unknown ResNet depth is named', () => {
@@ -271,13 +269,13 @@ describe('model: torchvision DeepLabv3', function () {
         ['backbone.conv1.weight', t([64, 3, 7, 7])],
         ['classifier.0.weight', t([512, 2048, 3, 3])],
       ]);
-      expect(() => torchvisionParams(fcn, defaultConfig('resnet50'))).to.throw(/not a torchvision DeepLabv3 checkpoint \(no classifier\.0\.convs\.0\.0\.weight; it holds 2 tensors/);
+      expectThrows(() => torchvisionParams(fcn, defaultConfig('resnet50')), /not a torchvision DeepLabv3 checkpoint \(no classifier\.0\.convs\.0\.0\.weight; it holds 2 tensors/);
       const odd: TensorMap = new Map([
         ['backbone.conv1.weight', t([64, 3, 7, 7])],
         ['backbone.layer3.35.conv1.weight', t([1, 1, 1, 1])],
         ['classifier.0.convs.0.0.weight', t([256, 2048, 1, 1])],
       ]);
-      expect(() => detectTorchvisionBackbone(odd)).to.throw(/36 blocks in layer3 is neither resnet50 \(6\) nor resnet101 \(23\)/);
+      expectThrows(() => detectTorchvisionBackbone(odd), /36 blocks in layer3 is neither resnet50 \(6\) nor resnet101 \(23\)/);
     });
   });
 });

@@ -9,6 +9,7 @@ import { confusionLayout } from '../../src/eval/confusion-png.js';
 import { ConfusionMatrix } from '../../src/eval/metrics.js';
 import { type ConfusionFile, writeConfusionFiles } from '../../src/train/confusion-files.js';
 import { removeStrayTempFiles } from '../../src/train/temp-files.js';
+import { expectThrows } from '../helpers.js';
 
 describe('training: the confusion files', () => {
   let dir: string;
@@ -44,9 +45,7 @@ describe('training: the confusion files', () => {
   it('a folder that cannot be written is an error naming the step and the file', () => {
     const m = new ConfusionMatrix(2);
     const missing = join(dir, 'gone');
-    expect(() => writeConfusionFiles(missing, 'confusion', 7, m, ['a', 'b'])).to.throw(
-      new RegExp(`^step 7: could not write the confusion matrix \\(cannot write ${missing}/confusion\\.json: ENOENT`),
-    );
+    expectThrows(() => writeConfusionFiles(missing, 'confusion', 7, m, ['a', 'b']), new RegExp(`^step 7: could not write the confusion matrix \\(cannot write ${missing}/confusion\\.json: ENOENT`));
   });
 
   it("a later run in the folder removes the confusion files' temporary files left by a killed writer", () => {

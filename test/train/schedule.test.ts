@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { checkSchedule, learningRate } from '../../src/train/schedule.js';
+import { expectThrows } from '../helpers.js';
 
 describe('training: learning-rate schedule', () => {
   it("follows the paper's poly policy", () => {
@@ -18,8 +19,8 @@ describe('training: learning-rate schedule', () => {
   });
 
   it('rejects a bad learning rate, step count or warm-up', () => {
-    expect(() => checkSchedule({ baseLr: 0, steps: 10 })).to.throw(/learning rate must be a positive number, got 0/);
-    expect(() => checkSchedule({ baseLr: 0.01, steps: 0 })).to.throw(/steps must be a positive integer, got 0/);
-    expect(() => checkSchedule({ baseLr: 0.01, steps: 10, warmup: 10 })).to.throw(/warm-up must be an integer in \[0, steps\), got 10/);
+    expectThrows(() => checkSchedule({ baseLr: 0, steps: 10 }), /learning rate must be a positive number, got 0/);
+    expectThrows(() => checkSchedule({ baseLr: 0.01, steps: 0 }), /steps must be a positive integer, got 0/);
+    expectThrows(() => checkSchedule({ baseLr: 0.01, steps: 10, warmup: 10 }), /warm-up must be an integer in \[0, steps\), got 10/);
   });
 });

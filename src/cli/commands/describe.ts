@@ -2,7 +2,7 @@
 // cascaded blocks, output stride, multi-grid, ASPP rates, image pooling, atrous or not; and
 // DeepLabv3+'s decoder) as a
 // per-block summary with totals, or every layer (--layers), or JSON (--json). No weights and
-// no GPU: the graph is built with its parameters declared and read off (src/model/describe.ts).
+// no GPU: the graph is built with its parameters declared and read off (src/model/analysis/describe.ts).
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, formatHelp, optionFlag, optionValue, parseArgs, parsePositiveInt } from '../args.js';
 import {
   BACKBONES,
@@ -53,7 +53,7 @@ const spec: CommandSpec = {
   notes: [
     'Example (the paper\'s Table 3 network): deeplab describe --backbone resnet101 --output-stride 16 --multi-grid 1,2,4 --blocks 7',
     'FLOPs: MACs = convolution multiply-accumulates; conv FLOPs = 2 x MACs; "other" = batch norm, adds,\n' +
-      'pools and resizes by a per-element count (see src/model/flops.ts). torchvision\'s published "GFLOPS"\n' +
+      'pools and resizes by a per-element count (see src/model/analysis/flops.ts). torchvision\'s published "GFLOPS"\n' +
       'are MACs of the model with its aux head at 520x520.',
   ],
 };

@@ -13,7 +13,7 @@ export interface SoftmaxCrossEntropyOp {
   logits: Value;
   labels: Value;
   weights?: Value;
-  /** hardFraction < 1: the loss over only the hardest pixels (src/kernels/cross-entropy.ts). */
+  /** hardFraction < 1: the loss over only the hardest pixels (src/kernels/loss/cross-entropy.ts). */
   attrs: { ignoreIndex: number; scale: number; hardFraction?: number };
 }
 

@@ -6,7 +6,7 @@
 //   backward (train): dx = gamma * invstd / M * (M dy - sum dy - xhat * sum(dy * xhat));
 //   backward (frozen: running statistics, the usual choice for small batches):
 //     dx = dy * gamma * invstd; both: dgamma = sum(dy * xhat), dbeta = sum dy.
-// Sums are chunked reductions (src/kernels/reduce.ts), no atomics.
+// Sums are chunked reductions (src/kernels/reduce/reduce.ts), no atomics.
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
 import { Uniforms, linearGrid, makeDispatch } from '../../gpu/dispatch.js';

@@ -2,7 +2,7 @@
 // squeeze-and-excite scaling, standalone activations).
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
-import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../gpu/dispatch.js';
+import { Uniforms, linearGrid, makeDispatch } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString } from '../../gpu/tensor.js';
 import { type Activation, activateCpu, activationCode } from '../activation/activation.js';
@@ -59,16 +59,6 @@ export function prepareElementwise(
     buffers: [t.a, t.b ?? t.a, t.out],
     workgroups: linearGrid(ctx, t.a.size, WG),
   });
-}
-
-/** Allocates the output and runs once. */
-export function elementwise(
-  ctx: GpuContext,
-  a: GpuTensor,
-  b: GpuTensor | undefined,
-  params: ElementwiseParams,
-): Promise<GpuTensor> {
-  return runToNewTensor(ctx, a.shape, `elementwise(${params.op})`, (out) => prepareElementwise(ctx, { a, b, out }, params));
 }
 
 /** CPU reference. */

@@ -7,7 +7,7 @@
 // the CPU pipeline's own function and uploaded; the normalisation is a 256-entry table made
 // by the CPU pipeline's own functions. No pixel goes through the CPU.
 import type { GpuContext } from '../../gpu/context.js';
-import { type Dispatch, Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../gpu/dispatch.js';
+import { type Dispatch, Uniforms, linearGrid, makeDispatch } from '../../gpu/dispatch.js';
 import { STORAGE_USAGE } from '../../gpu/buffer-pool.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, checkBindable } from '../../gpu/tensor.js';
@@ -139,11 +139,6 @@ export function prepareFramePreprocess(ctx: GpuContext, t: { frame: GPUTexture; 
     for (const b of owned) ctx.destroyBuffer(b);
     throw e;
   }
-}
-
-/** Runs the preprocessing once into a new tensor (tests, one-off calls). */
-export function framePreprocess(ctx: GpuContext, frame: GPUTexture, p: FramePreprocessParams): Promise<GpuTensor> {
-  return runToNewTensor(ctx, [1, p.outH, p.outW, 3], KERNEL, (out) => prepareFramePreprocess(ctx, { frame, out }, p));
 }
 
 /**

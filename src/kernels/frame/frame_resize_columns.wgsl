@@ -1,4 +1,4 @@
-// Frame preprocessing, pass 2 of 2 (src/kernels/frame-preprocess.ts): the vertical half of
+// Frame preprocessing, pass 2 of 2 (src/kernels/frame/frame-preprocess.ts): the vertical half of
 // PIL's bilinear resize on pass 1's u8 rows (same fixed point, see frame_resize_rows.wgsl),
 // then the network's normalisation by table: `table[byte * 3 + channel]` holds the normalised
 // value the CPU pipeline computes for that byte, so the result is bit-identical to it (WGSL's

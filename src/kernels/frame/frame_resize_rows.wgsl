@@ -1,4 +1,4 @@
-// Frame preprocessing, pass 1 of 2 (src/kernels/frame-preprocess.ts): the horizontal half of
+// Frame preprocessing, pass 1 of 2 (src/kernels/frame/frame-preprocess.ts): the horizontal half of
 // PIL's bilinear resize (src/io/resize-cpu.ts), read straight from an RGBA texture. Integer
 // fixed point as Pillow computes it: per output column a window of input columns with weights
 // scaled by 2^22 (made on the host), summed in i32 from the rounding bias, then >> 22 and

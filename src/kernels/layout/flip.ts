@@ -2,7 +2,7 @@
 // back before they are averaged with the others).
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
-import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../gpu/dispatch.js';
+import { Uniforms, linearGrid, makeDispatch } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../../gpu/tensor.js';
 import { expectRank, expectShape } from '../checks.js';
@@ -30,10 +30,6 @@ export function prepareFlipWidth(ctx: GpuContext, t: { input: GpuTensor; out: Gp
     buffers: [t.input, t.out],
     workgroups: linearGrid(ctx, t.input.size, WG),
   });
-}
-
-export function flipWidth(ctx: GpuContext, input: GpuTensor): Promise<GpuTensor> {
-  return runToNewTensor(ctx, input.shape, 'flipWidth', (out) => prepareFlipWidth(ctx, { input, out }));
 }
 
 /** CPU reference. */

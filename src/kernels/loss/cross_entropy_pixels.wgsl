@@ -1,4 +1,4 @@
-// Softmax cross-entropy, pass 1 of 3 (src/kernels/cross-entropy.ts): one invocation per pixel
+// Softmax cross-entropy, pass 1 of 3 (src/kernels/loss/cross-entropy.ts): one invocation per pixel
 // of logits [P, C] (P = N*H*W, classes on the last axis) and labels [P] (u32).
 //   valid pixel (label < C):   dlogits = w[y] * (softmax - onehot(y))   (normalised in pass 3)
 //                              partial = (w[y] * -log softmax[y], w[y], 0)

@@ -1,4 +1,4 @@
-// Backward of the pooling kernels (src/kernels/pool.ts).
+// Backward of the pooling kernels (src/kernels/pool/pool.ts).
 //
 // Global average pool: dx = dy / (H*W) broadcast over H and W.
 // 2-D pooling: a gather over the output windows that contain each input element.
@@ -45,7 +45,7 @@ export function globalAvgPoolBackward(ctx: GpuContext, dy: GpuTensor, inputShape
 
 /** CPU reference. */
 export function globalAvgPoolBackwardCpu<T extends FloatArray>(dy: T, inputShape: Shape): T {
-  const [N, H, W, C] = inputShape;
+  const [, H, W, C] = inputShape;
   expectShape([dy.length], [numel(globalAvgPoolOutputShape(inputShape))], 'globalAvgPoolBackward', 'dy');
   const dx = zerosLike(dy, numel(inputShape));
   for (let i = 0; i < dx.length; i++) {

@@ -8,7 +8,7 @@
 // The upper neighbour is clamped to the last row/column, as PyTorch and TF do.
 override MODE: u32 = 0u;
 
-// Params of every kernel that includes this file (src/kernels/resize.ts resizeUniforms).
+// Params of every kernel that includes this file (src/kernels/resize/resize.ts resizeUniforms).
 struct ResizeParams {
   total: u32, // invocations: output elements or output pixels, as the kernel says
   channels: u32,

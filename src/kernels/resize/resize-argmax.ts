@@ -2,7 +2,7 @@
 // at a photo's size without materialising logits at that size.
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
-import { linearGrid, makeDispatch, runToNewTensor } from '../../gpu/dispatch.js';
+import { linearGrid, makeDispatch } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString } from '../../gpu/tensor.js';
 import { expectShape } from '../checks.js';
@@ -35,10 +35,6 @@ export function prepareResizeArgmax(ctx: GpuContext, t: { input: GpuTensor; out:
     buffers: [t.input, t.out],
     workgroups: linearGrid(ctx, total, WG),
   });
-}
-
-export function resizeArgmax(ctx: GpuContext, input: GpuTensor, p: ResizeParams): Promise<GpuTensor> {
-  return runToNewTensor(ctx, resizeArgmaxOutputShape(input.shape, p), KERNEL, (out) => prepareResizeArgmax(ctx, { input, out }, p), 'u32');
 }
 
 /** CPU reference: the resize, then the argmax. */

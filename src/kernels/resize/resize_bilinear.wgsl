@@ -1,6 +1,6 @@
 // Bilinear resize of NHWC maps over H and W: `main` one invocation per output element (GPUs:
 // neighbouring invocations read and write neighbouring words), `pixels` one per output pixel
-// (software adapters); src/kernels/resize.ts chooses by adapter class.
+// (software adapters); src/kernels/resize/resize.ts chooses by adapter class.
 //#include "resize_pixel_taps.wgsl"
 override WG: u32 = 256u;
 

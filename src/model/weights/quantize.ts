@@ -2,7 +2,7 @@
 // nearly all of a model's bytes, stored as per-output-channel symmetric int8 (one f32 scale per
 // channel: the channel's largest magnitude / 127) or as f16. Biases and batch-norm tensors stay
 // f32: they are a few kilobytes, and BN variances can fall below what f16 resolves. A model loads
-// them by uploading the compact bytes and widening them on the GPU (src/kernels/dequantize.ts).
+// them by uploading the compact bytes and widening them on the GPU (src/kernels/quantize/dequantize.ts).
 import { toHalfBits } from '../../gpu/half.js';
 import type { HostParam, HostParams } from '../../graph/params.js';
 import { type QuantizedValues, dequantizeCpu } from '../../kernels/quantize/dequantize.js';

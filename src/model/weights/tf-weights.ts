@@ -1,5 +1,5 @@
 // Maps TF DeepLab MobileNetV2 tensors (from the TFLite file or the .npy folder) onto the params
-// of our graph (src/model/mobilenet-v2.ts), converting layouts: TF conv weights are OHWI and
+// of our graph (src/model/networks/mobilenet-v2.ts), converting layouts: TF conv weights are OHWI and
 // depthwise weights [1,H,W,C]; ours are HWIO and [H,W,1,C].
 import type { Graph } from '../../graph/ir.js';
 import { type HostParams, ParamMismatchError } from '../../graph/params.js';

@@ -15,7 +15,7 @@ import { RESNET_BLOCKS } from '../networks/resnet.js';
 import type { SourceDType } from './import/tensor-map.js';
 import { checkStateDictValues } from './weight-checks.js';
 
-/** A state dict as an importer returns it (src/model/import/pth.ts's TensorMap fits). */
+/** A state dict as an importer returns it (src/model/weights/import/pth.ts's TensorMap fits). */
 export type StateDict = ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array; readonly sourceDType?: SourceDType }>;
 
 /** The tensor whose presence marks a torchvision DeepLabv3 checkpoint (ASPP's 1x1 branch). */

@@ -7,7 +7,7 @@
 // The M = N*OH*OW pixels are cut into `chunks` chunks of `chunkLen`; workgroup z (main) or the
 // invocation index (grouped) picks one, and each writes its partial sums to
 //   partial[chunk * outputs + k * Cout + co]    (outputs = K * Cout)
-// which sum_chunks.wgsl then adds up (with one chunk, `partial` is dW itself).
+// which chunk_sum.wgsl then adds up (with one chunk, `partial` is dW itself).
 // Inside a chunk every serial sum is blocked: BLOCK-term partial sums are added into a running
 // total, so a long chunk loses no more float32 accuracy than ~BLOCK + chunkLen / BLOCK additions.
 //

@@ -6,7 +6,7 @@
 // straight-line code (conv2d_depthwise_unrolled.wgsl, for drivers that run shaders as written).
 import { type Grid, Uniforms, makeDispatch } from '../../../gpu/dispatch.js';
 import { type AdapterClass, distinctValid } from '../../candidates.js';
-import { type ConvAlgorithm, type ConvLayer, compiledKernelSize, convBuffers, epilogueConstants, windowUniforms } from '../algorithm.js';
+import { type ConvAlgorithm, compiledKernelSize, convBuffers, epilogueConstants, windowUniforms } from '../algorithm.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
 
 export interface DepthwiseVariant {
@@ -30,13 +30,6 @@ const DW_MIN_GROUPS = 256;
 
 export function depthwiseVariantName(v: DepthwiseVariant): string {
   return `l${v.lanes}t${v.tilesPerGroup}${v.unrolled ? `u${v.unrolled.rows}x${v.unrolled.cols}` : ''}`;
-}
-
-export function parseDepthwiseVariant(name: string): DepthwiseVariant | null {
-  const m = /^l(\d+)t(\d+)(?:u(\d+)x(\d+))?$/.exec(name);
-  if (!m) return null;
-  const v: DepthwiseVariant = { lanes: Number(m[1]), tilesPerGroup: Number(m[2]) };
-  return m[3] ? { ...v, unrolled: { rows: Number(m[3]), cols: Number(m[4]) } } : v;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Convolution with groups == 1 as an implicit GEMM multiplied on subgroup matrices (tensor
 // cores), for adapters that offer Dawn's `chromium-experimental-subgroup-matrix`
-// (src/kernels/conv2d-variants.ts, kind 'matrix'):
+// (src/kernels/conv2d/gemm/matrix.ts, kind 'matrix'):
 //   out[m, co] = sum_k A[m, k] * B[k, co],  m = (n, oh, ow), k = (kh, kw, ci) with ci fastest.
 //
 // A workgroup computes a BM x BN block of the output with SGM x SGN subgroups; subgroup

@@ -10,7 +10,7 @@
 // conv2d_gemm.wgsl.
 //
 // Requires every subgroup to be full (the workgroup a whole number of subgroups of one fixed
-// size: conv2d-variants.ts offers this kernel only then). The tiling, split-K and epilogue are
+// size: gemm/variants.ts offers this kernel only then). The tiling, split-K and epilogue are
 // conv2d_gemm.wgsl's.
 enable subgroups;
 //#define SUBGROUPS

@@ -1,5 +1,5 @@
 // Convolution with groups == 1 as an implicit GEMM staged through workgroup memory, the
-// GPU-class candidate of the tuning space (src/kernels/conv2d-variants.ts):
+// GPU-class candidate of the tuning space (src/kernels/conv2d/gemm/candidates.ts):
 //   out[m, co] = sum_k A[m, k] * B[k, co],  m = (n, oh, ow), k = (kh, kw, ci) with ci fastest,
 // A gathered from the NHWC input with the stride / pad / dilation arithmetic (padding reads 0),
 // B the HWIO weight read as [K, Cout].
@@ -49,7 +49,7 @@ override THREADS: u32 = WGX * WGY;
 
 //#if VEC4
 // The operands four channels at a time (conv2d_gemm_tiled_vec4.wgsl): Cin, each split's
-// channels and Cout are multiples of 4 (conv2d-variants.ts checks), so four consecutive k of one
+// channels and Cout are multiples of 4 (gemm/variants.ts checks), so four consecutive k of one
 // tap are four consecutive input channels, and four consecutive output channels one weight vec4.
 @group(0) @binding(1) var<storage, read> input4: array<elem4_t>;
 @group(0) @binding(2) var<storage, read> weight4: array<elem4_t>;

@@ -87,7 +87,6 @@ const root = protobuf.Root.fromJSON(TF_DESCRIPTOR);
 
 export const BundleHeaderProto = root.lookupType('tensorflow.BundleHeaderProto');
 export const BundleEntryProto = root.lookupType('tensorflow.BundleEntryProto');
-export const TensorProtoType = root.lookupType('tensorflow.TensorProto');
 export const GraphDefType = root.lookupType('tensorflow.GraphDef');
 
 /** Decoded messages as plain objects: int64 as numbers, bytes as Uint8Array, defaults filled. */
