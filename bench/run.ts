@@ -246,7 +246,7 @@ async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]> {
     results.push({
       part: 'profile', model: c.name, engine: 'ours', batch: 1, medianMs: p.runMs, firstRunMs: null, peakBytes: null,
       passMs: p.passMs, layersMs: p.layersMs, gflop: p.gflop, bestGemmGflops: best.gflops, fractionOfBest: p.fractionOfBest,
-      byOp: p.byOp, layers: p.layers, image: p.image, segmentMs: p.segmentMs, preprocessMs: p.preprocessMs,
+      byOp: p.byOp, layers: p.layers, image: p.image, segmentMs: p.segmentMs, preprocessMs: p.preprocessMs, hostMs: p.hostMs,
     });
   }
   return results;
