@@ -26,7 +26,7 @@ import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursS
 import { benchPrecision } from './precision.js';
 import { benchQuantize } from './quantize.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
-import { benchTrainPeers, benchTrainTuned } from './train.js';
+import { benchTrainPeers, benchTrainTuned, printTrainProfile, profileTrainStep } from './train.js';
 import { torchTrainStep } from './torch-train.js';
 import { compile } from '../src/graph/compile.js';
 import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
@@ -247,6 +247,15 @@ async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]> {
       part: 'profile', model: c.name, engine: 'ours', batch: 1, medianMs: p.runMs, firstRunMs: null, peakBytes: null,
       passMs: p.passMs, layersMs: p.layersMs, gflop: p.gflop, bestGemmGflops: best.gflops, fractionOfBest: p.fractionOfBest,
       byOp: p.byOp, layers: p.layers, image: p.image, segmentMs: p.segmentMs, preprocessMs: p.preprocessMs, hostMs: p.hostMs,
+    });
+  }
+  // Training steps, layer by layer: forward, loss, backward and accumulation (bench/train.ts).
+  for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
+    const p = await profileTrainStep(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
+    printTrainProfile(c.name, p);
+    results.push({
+      part: 'profile', model: `train-${c.name}`, engine: 'ours', batch: o.batch, crop: o.crop, medianMs: null, firstRunMs: null, peakBytes: null,
+      passMs: p.passMs, layersMs: p.layersMs, byPhase: p.byPhase, backwardByOp: p.backwardByOp, slowestBackward: p.slowestBackward, layers: p.layers,
     });
   }
   return results;

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { median } from './common.js';
+import { median, pad } from './common.js';
+import { type LayerProfile, profileProgram } from '../src/graph/profile.js';
 import { ROOT } from './model.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import type { Graph } from '../src/graph/ir.js';
@@ -216,4 +217,73 @@ function compareGradients(oursLoss: number, ours: Map<string, Float32Array>, the
     worstGrad: worst,
     params: ours.size,
   };
+}
+
+/** What a step layer is part of, by the name autograd and the training graph give it. */
+export function stepPhase(name: string): 'forward' | 'loss' | 'backward' | 'accumulate' {
+  if (name.includes(':accumulate')) return 'accumulate';
+  if (name.includes(':grad')) return 'backward';
+  if (name.startsWith('loss_')) return 'loss';
+  return 'forward';
+}
+
+export interface TrainProfile {
+  model: string;
+  batch: number;
+  crop: number;
+  /** The whole step program's pass (GPU timestamps), and the layers' sum (each in a pass of its own). */
+  passMs: number;
+  layersMs: number;
+  /** The layers' sum by phase. */
+  byPhase: Record<ReturnType<typeof stepPhase>, number>;
+  /** Backward layers by op (the gradient kernels' ops), slowest first. */
+  backwardByOp: { op: string; layers: number; ms: number; share: number }[];
+  /** The slowest backward layers: share of the layers' sum, and the kernels that run them. */
+  slowestBackward: { name: string; op: string; ms: number; share: number; kernels: string[] }[];
+  layers: LayerProfile[];
+}
+
+/**
+ * Our training step layer by layer (profileProgram on the step program: each layer's kernels
+ * in a compute pass of their own, GPU timestamps), split into forward, loss, backward and
+ * gradient accumulation, with the slowest backward layers named. The SGD update is a program
+ * of its own, not included.
+ */
+export async function profileTrainStep(ctx: GpuContext, weights: LoadedWeights, o: TrainBenchOptions, top = 10): Promise<TrainProfile> {
+  const batch = randomBatch(weights, o);
+  const trainer = await Trainer.create(ctx, weights, { batch: o.batch, crop: o.crop, baseLr: 1e-3, steps: 1, ignoreIndex: 255, dropout: false });
+  try {
+    const p = await profileProgram(ctx, trainer.stepProgram, { image: batch.images, labels: batch.labels, first_micro_batch: Uint32Array.of(1) }, o.repeats);
+    const byPhase = { forward: 0, loss: 0, backward: 0, accumulate: 0 };
+    const byOp = new Map<string, { op: string; layers: number; ms: number; share: number }>();
+    for (const l of p.layers) {
+      const phase = stepPhase(l.name);
+      byPhase[phase] += l.ms;
+      if (phase !== 'backward') continue;
+      const e = byOp.get(l.op) ?? { op: l.op, layers: 0, ms: 0, share: 0 };
+      e.layers++;
+      e.ms += l.ms;
+      byOp.set(l.op, e);
+    }
+    const share = (ms: number): number => ms / p.layersMs;
+    const backwardByOp = [...byOp.values()].map((e) => ({ ...e, share: share(e.ms) })).sort((a, b) => b.ms - a.ms);
+    const slowestBackward = p.layers
+      .filter((l) => stepPhase(l.name) === 'backward')
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top)
+      .map((l) => ({ name: l.name, op: l.op, ms: l.ms, share: share(l.ms), kernels: l.kernels }));
+    return { model: weights.name, batch: o.batch, crop: o.crop, passMs: p.passMs, layersMs: p.layersMs, byPhase, backwardByOp, slowestBackward, layers: p.layers };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+export function printTrainProfile(name: string, p: TrainProfile): void {
+  const f = (x: number, d = 1) => x.toFixed(d);
+  const pct = (x: number) => `${f(100 * x)} %`;
+  console.log(`\ntraining step ${name}, batch ${p.batch}, crop ${p.crop}: whole step pass ${f(p.passMs)} ms; layers one pass each ${f(p.layersMs)} ms`);
+  console.log('  ' + Object.entries(p.byPhase).map(([k, ms]) => `${k} ${f(ms)} ms (${pct(ms / p.layersMs)})`).join(', '));
+  console.log(`  backward by op: ` + p.backwardByOp.map((o) => `${o.op} ${f(o.ms)} ms (${pct(o.share)}, ${o.layers} layers)`).join('; '));
+  console.log(`  slowest backward layers:`);
+  for (const l of p.slowestBackward) console.log(`  ${pad(l.name.slice(0, 48), 48)} ${pad(l.op, 20)} ${pad(f(l.ms, 2), 9)} ${pad(pct(l.share), 8)} ${l.kernels.join(' + ')}`);
 }
