@@ -10,6 +10,8 @@ import type { LayerProfile, ProgramProfile } from '../src/graph/profile.js';
 import type { RgbImage } from '../src/io/image.js';
 import type { LoadedWeights } from '../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../src/model/model.js';
+import { compile } from '../src/graph/compile.js';
+import { Program, type RunHostMs } from '../src/graph/program.js';
 
 /** Our best convolution rate on this adapter (GFLOP/s): the fastest layer of the kernel benchmark's ASPP set. */
 export async function bestGemmRate(ctx: GpuContext, repeats: number): Promise<{ gflops: number; layer: string }> {
@@ -32,6 +34,20 @@ export interface ModelProfile extends ProgramProfile {
   segmentMs: number;
   /** Median host time of the CPU preprocessing (resize, normalise) within segment(). */
   preprocessMs: number;
+  /** A plain run's host time by phase (medians over the repeats; Program.lastRunHostMs). */
+  hostMs: RunHostMs;
+}
+
+/** Medians of each phase of `repeats` plain runs (after one), host input to host logits. */
+export async function runHostPhases(program: Program, inputs: Record<string, Float32Array>, repeats: number): Promise<RunHostMs> {
+  await program.run(inputs);
+  const runs: RunHostMs[] = [];
+  for (let i = 0; i < repeats; i++) {
+    await program.run(inputs);
+    runs.push(program.lastRunHostMs!);
+  }
+  const keys = Object.keys(runs[0]) as (keyof RunHostMs)[];
+  return Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]))])) as unknown as RunHostMs;
 }
 
 export async function profileModel(ctx: GpuContext, weights: LoadedWeights, img: RgbImage, repeats: number, bestGflops: number): Promise<ModelProfile> {
@@ -52,6 +68,14 @@ export async function profileModel(ctx: GpuContext, weights: LoadedWeights, img:
       await model.segment(img);
       segmentMs.push(performance.now() - t0);
     }
+    // The same network as a program of its own, so each run's host phases can be read.
+    const program = await Program.create(ctx, compile(weights.buildGraph({ batch: 1, height, width }), { mode: 'inference' }), weights.params, `${weights.name} (host phases)`);
+    let hostMs: RunHostMs;
+    try {
+      hostMs = await runHostPhases(program, { image: input }, Math.max(repeats, 5));
+    } finally {
+      program.dispose();
+    }
     const flops = p.layers.reduce((a, l) => a + l.flops, 0);
     return {
       ...p,
@@ -63,6 +87,7 @@ export async function profileModel(ctx: GpuContext, weights: LoadedWeights, img:
       image: [img.width, img.height],
       segmentMs: median(segmentMs),
       preprocessMs: median(preprocessMs),
+      hostMs,
     };
   } finally {
     model.dispose();
@@ -95,6 +120,9 @@ export function printProfile(p: ModelProfile, bestGflops: number, top = 15): voi
     `(outside the pass: ${f(p.runMs - p.passMs)} ms)`);
   console.log(`  segment() of the ${p.image.join('x')} image: ${f(p.segmentMs)} ms, of which ${f(p.preprocessMs)} ms preprocessing on the CPU ` +
     `(outside it and the pass: ${f(p.segmentMs - p.preprocessMs - p.passMs)} ms: the post-processing, submission, waiting, reading back)`);
+  const h = p.hostMs;
+  console.log(`  a plain run on the host (medians): write inputs ${f(h.writeMs)} ms, encode ${f(h.encodeMs)}, submit ${f(h.submitMs)}, ` +
+    `wait ${f(h.waitMs)} (the pass: ${f(p.passMs)}), read back ${f(h.readBackMs)}, error scopes ${f(h.errorScopesMs)}; total ${f(h.totalMs)} ms`);
   console.log(`  ${pad('op', 22)} ${pad('layers', 7)} ${pad('ms', 8)} ${pad('share', 7)} GFLOP/s`);
   for (const o of p.byOp) {
     console.log(`  ${pad(o.op, 22)} ${pad(String(o.layers), 7)} ${pad(f(o.ms), 8)} ${pad(f((100 * o.ms) / p.layersMs, 1) + '%', 7)} ${f(rate({ flops: o.gflop * 1e9, ms: o.ms }), 0)}`);

@@ -26,7 +26,8 @@ import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursS
 import { benchPrecision } from './precision.js';
 import { benchQuantize } from './quantize.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
-import { benchTrainStep, benchTrainTuned } from './train.js';
+import { benchTrainPeers, benchTrainTuned, printTrainProfile, profileTrainStep } from './train.js';
+import { torchTrainStep } from './torch-train.js';
 import { compile } from '../src/graph/compile.js';
 import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
 import { GpuContext } from '../src/gpu/context.js';
@@ -48,7 +49,7 @@ type Part = (typeof PARTS)[number];
 interface Result {
   part: Part;
   model: string;
-  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'ort' | 'litert-webgpu' | 'litert-wasm';
+  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'pytorch' | 'ort' | 'litert-webgpu' | 'litert-wasm';
   batch: number;
   /** Null where the part times nothing (quantize). */
   medianMs: number | null;
@@ -200,13 +201,30 @@ async function modelPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   return results;
 }
 
+/**
+ * Train part: each training case's step, ours beside TF.js' WebGPU backend (their loss and
+ * gradients compared first; a peer that disagrees is not timed) and PyTorch (bench/torch_peer.py,
+ * where torch is importable, on the device a user would pick: CUDA on a GPU host, else the CPU).
+ */
 async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   const results: Result[] = [];
+  const tf = await importTfjs(ctx);
   for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
-    const r = await benchTrainStep(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
-    console.log(`train ${c.name}: step ${r.medianMs.toFixed(0)} ms (median of ${r.samplesMs.length})`);
-    const { activationBytes, model, ...rest } = r;
-    results.push({ part: 'train', model: c.name, engine: 'ours', ...rest, peakBytes: activationBytes, weights: model });
+    const r = await benchTrainPeers(ctx, tf, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
+    const a = r.agreement;
+    const agreed = a ? `TF.js vs ours: loss ${a.lossRelativeError.toExponential(1)}, gradients ${a.gradRelativeError.toExponential(1)} (worst ${a.worstGrad.name} ${a.worstGrad.relativeError.toExponential(1)})` : '';
+    console.log(`train ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms` + (r.tfjs ? `, TF.js ${r.tfjs.medianMs.toFixed(0)} ms (${(r.tfjs.medianMs / r.ours.medianMs).toFixed(2)}x ours)` : `, TF.js not timed: ${r.tfjsError}`) + (agreed ? `; ${agreed}` : ''));
+    const { activationBytes, model, ...rest } = r.ours;
+    const common = { part: 'train' as const, model: c.name, batch: o.batch, crop: o.crop, outputStride: r.ours.outputStride, weights: model, dropout: false };
+    results.push({ ...common, engine: 'ours', ...rest, peakBytes: activationBytes });
+    results.push({
+      ...common, engine: 'tfjs', medianMs: r.tfjs?.medianMs ?? null, firstRunMs: r.tfjs?.firstRunMs ?? null, samplesMs: r.tfjs?.samplesMs ?? [], peakBytes: null,
+      agreement: r.agreement, ...(r.tfjsError ? { error: r.tfjsError } : {}), ...(r.tfjs ? { overOurs: r.tfjs.medianMs / r.ours.medianMs } : {}),
+    });
+    const torch = torchTrainStep(c.name, o);
+    if ('error' in torch) console.log(`train ${c.name}: PyTorch not timed: ${torch.error}`);
+    else console.log(`train ${c.name}: PyTorch (${torch.version}, ${torch.device}) ${torch.medianMs.toFixed(0)} ms`);
+    results.push({ ...common, engine: 'pytorch', firstRunMs: null, peakBytes: null, medianMs: null, ...torch });
   }
   return results;
 }
@@ -228,7 +246,16 @@ async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]> {
     results.push({
       part: 'profile', model: c.name, engine: 'ours', batch: 1, medianMs: p.runMs, firstRunMs: null, peakBytes: null,
       passMs: p.passMs, layersMs: p.layersMs, gflop: p.gflop, bestGemmGflops: best.gflops, fractionOfBest: p.fractionOfBest,
-      byOp: p.byOp, layers: p.layers, image: p.image, segmentMs: p.segmentMs, preprocessMs: p.preprocessMs,
+      byOp: p.byOp, layers: p.layers, image: p.image, segmentMs: p.segmentMs, preprocessMs: p.preprocessMs, hostMs: p.hostMs,
+    });
+  }
+  // Training steps, layer by layer: forward, loss, backward and accumulation (bench/train.ts).
+  for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
+    const p = await profileTrainStep(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
+    printTrainProfile(c.name, p);
+    results.push({
+      part: 'profile', model: `train-${c.name}`, engine: 'ours', batch: o.batch, crop: o.crop, medianMs: null, firstRunMs: null, peakBytes: null,
+      passMs: p.passMs, layersMs: p.layersMs, byPhase: p.byPhase, backwardByOp: p.backwardByOp, slowestBackward: p.slowestBackward, layers: p.layers,
     });
   }
   return results;

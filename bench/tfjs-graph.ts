@@ -106,7 +106,7 @@ export class TfjsGraph {
     };
     try {
       this.graph.nodes.forEach((node, i) => {
-        const y = tf.tidy(() => this.node(node, get));
+        const y = tf.tidy(() => lowerNode(tf, node, get));
         const output = nodeOutput(node);
         if (!y.shape.every((d, k) => d === output.shape[k]) || y.shape.length !== output.shape.length) {
           y.dispose();
@@ -131,70 +131,140 @@ export class TfjsGraph {
     }
   }
 
-  private activate(x: TfTensor, a: Activation): TfTensor {
-    const { tf } = this;
-    switch (a) {
-      case 'none':
-        return x;
-      case 'relu':
-        return tf.relu(x);
-      case 'relu6':
-        return tf.relu6(x);
-      case 'hardswish':
-        return tf.div(tf.mul(x, tf.relu6(tf.add(x, 3))), 6);
-      case 'hardsigmoid':
-        return tf.div(tf.relu6(tf.add(x, 3)), 6);
-      case 'silu':
-        return tf.mul(x, tf.sigmoid(x));
-    }
-  }
-
-  private resizeFlags(mode: ResizeMode): [alignCorners: boolean, halfPixelCenters: boolean] {
-    return mode === 'align_corners' ? [true, false] : mode === 'half_pixel' ? [false, true] : [false, false];
-  }
-
-  /** One node as tfjs ops, by the table below (an op it lacks is an error naming the layer). */
-  private node(node: Node, get: (v: Value) => TfTensor): TfTensor {
-    const lower = (TFJS_OPS as Record<string, TfjsLowering<NodeOp> | undefined>)[node.op.type];
-    if (!lower) throw new Error(`tfjs interpreter: layer ${node.name}: ${node.op.type} is not supported`);
-    return lower(this.tf, node.op, get, { node, activate: (x, a) => this.activate(x, a), resizeFlags: (m) => this.resizeFlags(m), conv: (n, op) => this.conv(n, op, get) });
-  }
-
-  private conv(node: Node, op: Extract<Node['op'], { type: 'conv2d' }>, get: (v: Value) => TfTensor): TfTensor {
-    const { tf } = this;
-    const a = op.attrs;
-    const x = get(op.input) as TfTensor4D;
-    const w = get(op.weight) as TfTensor4D;
-    const cin = op.input.shape[3];
-    const depthwise = a.groups > 1;
-    if (depthwise && (a.groups !== cin || op.weight.shape[2] !== 1)) {
-      throw new Error(`tfjs interpreter: layer ${node.name}: tfjs has no grouped conv (groups ${a.groups}, ${cin} input channels)`);
-    }
-    const strides: [number, number] = [a.strideH, a.strideW];
-    const dilations: [number, number] = [a.dilationH, a.dilationW];
-    const bias = op.bias && get(op.bias);
-    // tfjs' fused convs take bias + relu/relu6 but no scale or residual; its fused depthwise
-    // conv takes no explicit (asymmetric) pads.
-    const fusedPad = tfPadding(op, !depthwise);
-    const activation = a.activation === 'none' ? 'linear' : a.activation === 'relu' || a.activation === 'relu6' ? a.activation : null;
-    if (!op.scale && !op.residual && fusedPad !== null && activation !== null) {
-      const common = { x, filter: w, strides, dataFormat: 'NHWC' as const, dilations, bias, activation } as const;
-      if (!depthwise) return tf.fused.conv2d({ ...common, pad: fusedPad });
-      if (Array.isArray(fusedPad)) throw new Error('unreachable: explicit pads for a fused depthwise conv');
-      return tf.fused.depthwiseConv2d({ ...common, pad: fusedPad });
-    }
-    const pad = tfPadding(op, true)!;
-    let y: TfTensor = depthwise ? tf.depthwiseConv2d(x, w, strides, pad, 'NHWC', dilations) : tf.conv2d(x, w, strides, pad, 'NHWC', dilations);
-    if (op.scale) y = tf.mul(y, get(op.scale));
-    if (bias) y = tf.add(y, bias);
-    if (op.residual) y = tf.add(y, get(op.residual));
-    return this.activate(y, a.activation);
-  }
-
   dispose(): void {
     for (const t of this.params.values()) t.dispose();
     this.params.clear();
   }
+}
+
+/** A tfjs activation. */
+function activate(tf: Tfjs, x: TfTensor, a: Activation): TfTensor {
+  switch (a) {
+    case 'none':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'hardswish':
+      return tf.div(tf.mul(x, tf.relu6(tf.add(x, 3))), 6);
+    case 'hardsigmoid':
+      return tf.div(tf.relu6(tf.add(x, 3)), 6);
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x));
+  }
+}
+
+function resizeFlags(mode: ResizeMode): [alignCorners: boolean, halfPixelCenters: boolean] {
+  return mode === 'align_corners' ? [true, false] : mode === 'half_pixel' ? [false, true] : [false, false];
+}
+
+export interface LowerOptions {
+  /**
+   * Forms whose gradients tfjs computes right (the training peer, bench/tfjs-train.ts), each
+   * computing the same values:
+   * - atrous convolutions as TF builds them (tf.nn.atrous_conv2d): space-to-batch, the plain
+   *   convolution, batch-to-space; tfjs has no gradient for a dilated convolution;
+   * - a bilinear resize's gradient as its interpolation matrices transposed (tf.customGrad; the
+   *   forward is TF.js' own resize): TF.js 4.22's WebGPU ResizeBilinearGrad ignores half-pixel
+   *   centers and gives a zero gradient for a 1x1 input with align corners.
+   */
+  forGradients?: boolean;
+}
+
+/** One node as tfjs ops, by the table below (an op it lacks is an error naming the layer). */
+export function lowerNode(tf: Tfjs, node: Node, get: (v: Value) => TfTensor, o: LowerOptions = {}): TfTensor {
+  if (o.forGradients && node.op.type === 'resize') return resizeWithMatrixGrad(tf, get(node.op.input) as TfTensor4D, node.op.attrs.outH, node.op.attrs.outW, resizeFlags(node.op.attrs.mode));
+  const lower = (TFJS_OPS as Record<string, TfjsLowering<NodeOp> | undefined>)[node.op.type];
+  if (!lower) throw new Error(`tfjs interpreter: layer ${node.name}: ${node.op.type} is not supported`);
+  return lower(tf, node.op, get, { node, activate: (x, a) => activate(tf, x, a), resizeFlags, conv: (n, op) => conv(tf, n, op, get, o) });
+}
+
+function conv(tf: Tfjs, node: Node, op: Extract<Node['op'], { type: 'conv2d' }>, get: (v: Value) => TfTensor, o: LowerOptions): TfTensor {
+  const a = op.attrs;
+  const x = get(op.input) as TfTensor4D;
+  const w = get(op.weight) as TfTensor4D;
+  const cin = op.input.shape[3];
+  const depthwise = a.groups > 1;
+  if (depthwise && (a.groups !== cin || op.weight.shape[2] !== 1)) {
+    throw new Error(`tfjs interpreter: layer ${node.name}: tfjs has no grouped conv (groups ${a.groups}, ${cin} input channels)`);
+  }
+  if (o.forGradients && (a.dilationH > 1 || a.dilationW > 1)) return atrousConv(tf, node, op, x, w, get);
+  const strides: [number, number] = [a.strideH, a.strideW];
+  const dilations: [number, number] = [a.dilationH, a.dilationW];
+  const bias = op.bias && get(op.bias);
+  // tfjs' fused convs take bias + relu/relu6 but no scale or residual; its fused depthwise
+  // conv takes no explicit (asymmetric) pads.
+  const fusedPad = tfPadding(op, !depthwise);
+  const activation = a.activation === 'none' ? 'linear' : a.activation === 'relu' || a.activation === 'relu6' ? a.activation : null;
+  if (!op.scale && !op.residual && fusedPad !== null && activation !== null) {
+    const common = { x, filter: w, strides, dataFormat: 'NHWC' as const, dilations, bias, activation } as const;
+    if (!depthwise) return tf.fused.conv2d({ ...common, pad: fusedPad });
+    if (Array.isArray(fusedPad)) throw new Error('unreachable: explicit pads for a fused depthwise conv');
+    return tf.fused.depthwiseConv2d({ ...common, pad: fusedPad });
+  }
+  const pad = tfPadding(op, true)!;
+  let y: TfTensor = depthwise ? tf.depthwiseConv2d(x, w, strides, pad, 'NHWC', dilations) : tf.conv2d(x, w, strides, pad, 'NHWC', dilations);
+  return epilogue(tf, op, y, get);
+}
+
+/** A conv's scale, bias, residual and activation as separate ops. */
+function epilogue(tf: Tfjs, op: Extract<Node['op'], { type: 'conv2d' }>, y: TfTensor, get: (v: Value) => TfTensor): TfTensor {
+  if (op.scale) y = tf.mul(y, get(op.scale));
+  if (op.bias) y = tf.add(y, get(op.bias));
+  if (op.residual) y = tf.add(y, get(op.residual));
+  return activate(tf, y, op.attrs.activation);
+}
+
+/**
+ * A stride-1 dilated convolution at rate r as TF's atrous_conv2d computes it: the input padded
+ * (the node's pads, and at the end up to a multiple of r), split into r x r phases
+ * (spaceToBatchND), each convolved with the undilated kernel ('valid'), interleaved back
+ * (batchToSpaceND) and cropped to the node's output.
+ */
+function atrousConv(tf: Tfjs, node: Node, op: Extract<Node['op'], { type: 'conv2d' }>, x: TfTensor4D, w: TfTensor4D, get: (v: Value) => TfTensor): TfTensor {
+  const a = op.attrs;
+  if (a.strideH !== 1 || a.strideW !== 1) throw new Error(`tfjs interpreter: layer ${node.name}: a dilated convolution with stride ${a.strideH}x${a.strideW}`);
+  const [, H, W] = op.input.shape;
+  const [, outH, outW] = nodeOutput(node).shape;
+  const rH = a.dilationH;
+  const rW = a.dilationW;
+  const extraH = (rH - ((H + a.padTop + a.padBottom) % rH)) % rH;
+  const extraW = (rW - ((W + a.padLeft + a.padRight) % rW)) % rW;
+  const padded = tf.pad(x, [[0, 0], [a.padTop, a.padBottom + extraH], [a.padLeft, a.padRight + extraW], [0, 0]]);
+  const phases = tf.spaceToBatchND(padded, [rH, rW], [[0, 0], [0, 0]]) as TfTensor4D;
+  const y = a.groups > 1 ? tf.depthwiseConv2d(phases, w, 1, 'valid') : tf.conv2d(phases, w, 1, 'valid');
+  const whole = tf.batchToSpaceND(y, [rH, rW], [[0, extraH], [0, extraW]]) as TfTensor4D;
+  if (whole.shape[1] !== outH || whole.shape[2] !== outW) throw new Error(`tfjs interpreter: layer ${node.name}: atrous form gave ${whole.shape[1]}x${whole.shape[2]}, expected ${outH}x${outW}`);
+  return epilogue(tf, op, whole, get);
+}
+
+/**
+ * tf.image.resizeBilinear, differentiated through its interpolation matrices: Rh [outH, H] and
+ * Rw [outW, W] are the resize itself applied to one-hot rows and columns (so they are exactly
+ * what the forward computes), and dx = Rh^T dy Rw along height and width.
+ */
+function resizeWithMatrixGrad(tf: Tfjs, x: TfTensor4D, outH: number, outW: number, flags: [boolean, boolean]): TfTensor {
+  const [N, H, W, C] = x.shape;
+  const matrix = (size: number, out: number): TfTensor =>
+    tf.tidy(() => tf.reshape(tf.image.resizeBilinear(tf.reshape(tf.eye(size), [1, size, 1, size]) as TfTensor4D, [out, 1], ...flags), [out, size]));
+  const f = tf.customGrad(((input: TfTensor, save: (saved: TfTensor[]) => void) => {
+    save([]);
+    return {
+      value: tf.image.resizeBilinear(input as TfTensor4D, [outH, outW], ...flags),
+      gradFunc: (dy: TfTensor) => {
+        const rh = matrix(H, outH);
+        const rw = matrix(W, outW);
+        // Height: [N, outH, outW*C] -> [N, H, outW*C].
+        const alongH = tf.matMul(tf.tile(tf.expandDims(tf.transpose(rh), 0), [N, 1, 1]), tf.reshape(dy, [N, outH, outW * C]));
+        // Width: [N, H, C, outW] x [outW, W] -> [N, H, C, W] -> NHWC.
+        const byRows = tf.reshape(tf.transpose(tf.reshape(alongH, [N, H, outW, C]), [0, 1, 3, 2]), [N * H * C, outW]);
+        const alongW = tf.matMul(byRows, rw);
+        return tf.transpose(tf.reshape(alongW, [N, H, C, W]), [0, 1, 3, 2]);
+      },
+    };
+  }) as unknown as Parameters<Tfjs['customGrad']>[0]);
+  return f(x);
 }
 
 /** What a tfjs lowering may use besides tfjs and the op's operands. */

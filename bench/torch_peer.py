@@ -6,6 +6,13 @@ in host memory to the logits in host memory, median of the repeats after warm-up
 
 With --autocast the forward runs under torch.autocast in float16 (PyTorch's own mixed
 precision on tensor cores): the figure to set beside our half precision on subgroup matrices.
+
+    python3 bench/torch_peer.py --train [--model resnet50-os16] [--batch 2] [--crop 129] [--repeats 3] [--out FILE]
+
+times one training step (forward, cross-entropy with ignore index 255, backward, SGD with momentum
+0.9 and weight decay 1e-4; batch norms on batch statistics, dropout off as in our bench) from the
+batch in host memory to the loss in host memory, on CUDA where there is one, else on the CPU: the
+engine a user would pick instead of ours. bench part `train` runs it where torch is importable.
 """
 import contextlib
 import argparse
@@ -47,6 +54,57 @@ def time_model(model, batch, size, repeats, warmup, autocast):
     return statistics.median(times), first
 
 
+def time_train_step(model, batch, crop, repeats, warmup, device):
+    """Median and first step, host batch to host loss; the model trains in place."""
+    # Our bench's step has no dropout (its masks cannot match between engines).
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Dropout):
+                setattr(module, child_name, torch.nn.Identity())
+    model.to(device).train()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
+    x_host = torch.randn(batch, 3, crop, crop)
+    y_host = torch.randint(0, 21, (batch, crop, crop))
+    if device == 'cuda':
+        x_host, y_host = x_host.pin_memory(), y_host.pin_memory()
+    times = []
+    first = None
+    for i in range(warmup + repeats):
+        t0 = time.perf_counter()
+        x = x_host.to(device, non_blocking=True)
+        y = y_host.to(device, non_blocking=True)
+        loss = torch.nn.functional.cross_entropy(model(x)['out'], y, ignore_index=255)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        value = loss.item()  # waits for the step
+        dt = (time.perf_counter() - t0) * 1000
+        if first is None:
+            first = dt
+        if i >= warmup:
+            times.append(dt)
+    assert value == value, 'the loss is NaN'
+    return statistics.median(times), first, times
+
+
+def train_main(a):
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if device == 'cuda':
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+    stride = int(a.model.removeprefix('resnet50-os'))
+    torch.manual_seed(0)
+    model = resnet50_deeplab(stride)
+    median, first, samples = time_train_step(model, a.batch, a.crop, a.repeats, a.warmup, device)
+    where = torch.cuda.get_device_name(0) if device == 'cuda' else f'CPU, {torch.get_num_threads()} threads'
+    row = {'model': a.model, 'batch': a.batch, 'crop': a.crop, 'engine': f'pytorch {torch.__version__} {device}', 'device': where,
+           'medianMs': round(median, 3), 'firstRunMs': round(first, 3), 'samplesMs': [round(t, 3) for t in samples]}
+    print(json.dumps(row), flush=True)
+    with open(a.out, 'w') as f:
+        json.dump({'adapter': where, 'results': [row]}, f, indent=1)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--size', type=int, default=513)
@@ -56,7 +114,13 @@ def main():
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--autocast', action='store_true', help='float16 autocast instead of float32')
     p.add_argument('--out', default='bench/results/torch-peer.json')
+    p.add_argument('--train', action='store_true', help='time a training step instead of the forward pass')
+    p.add_argument('--model', default='resnet50-os16', choices=['resnet50-os16', 'resnet50-os8'], help='--train: the network')
+    p.add_argument('--batch', type=int, default=2, help='--train: images per step')
+    p.add_argument('--crop', type=int, default=129, help='--train: square crop')
     a = p.parse_args()
+    if a.train:
+        return train_main(a)
     # Plain float32, as our engine computes: no TF32 tensor-core shortcuts.
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False

@@ -1,10 +1,20 @@
 // Training-step benchmark: one optimizer step (forward, loss, backward, SGD update) of the
-// Trainer the `deeplab train` command uses, on random images and labels. Run by bench/run.ts.
-import { median } from './common.js';
+// Trainer the `deeplab train` command uses, on random images and labels, alone or beside the same
+// step in TF.js' WebGPU backend (bench/tfjs-train.ts). Run by bench/run.ts.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { median, pad } from './common.js';
+import { type LayerProfile, profileProgram } from '../src/graph/profile.js';
+import { ROOT } from './model.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import type { Graph } from '../src/graph/ir.js';
 import type { LoadedWeights } from '../src/model/loading/load-weights.js';
 import { Trainer } from '../src/train/trainer.js';
+import { gradName, trainingBatchNorms } from '../src/train/training-graph.js';
+import { relativeError } from '../src/util/relative-error.js';
+import { type Tfjs, freshTfjsBackend } from './tfjs-graph.js';
+import { TfjsTrainStep } from './tfjs-train.js';
 import { Rng } from '../src/util/random.js';
 
 export interface TrainBenchOptions {
@@ -76,33 +86,204 @@ export async function benchTrainTuned<T>(
   }
 }
 
-/** Median step time of `weights` trained at `o.batch` x `o.crop`, after the first step and `o.warmup - 1` more. */
-export async function benchTrainStep(ctx: GpuContext, weights: LoadedWeights, o: TrainBenchOptions): Promise<TrainRow> {
+/** TF.js' gradients, bundled by `npm run build` (scripts/build-browser.mjs): tfjs-core's Node build registers none. */
+async function registerTfjsGradients(): Promise<void> {
+  const bundle = join(ROOT, 'dist', 'bench-tfjs', 'tfjs-gradients.js');
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build`);
+  await import(pathToFileURL(bundle).href);
+}
+
+/** Loss and gradients of the first step, TF.js against ours (relative errors). */
+export interface TrainAgreement {
+  /** |loss_tfjs - loss_ours| / |loss_ours|. */
+  lossRelativeError: number;
+  /** ‖g_tfjs − g_ours‖ / ‖g_ours‖ over every trained parameter's gradient together. */
+  gradRelativeError: number;
+  /** The parameter whose gradient differs most (relative error of that tensor alone). */
+  worstGrad: { name: string; relativeError: number };
+  /** Trained parameters compared (every one ours trains). */
+  params: number;
+  /** The gradients' limit applied (TRAIN_AGREEMENT). */
+  gradLimit?: number;
+}
+
+/**
+ * A peer's loss and gradients agree with ours when below these; above, it is not timed. Networks
+ * with batch norms in training mode at random weights are ill-conditioned: any float32
+ * implementation lands a few per cent from the exact gradients (test/train/parity.test.ts holds
+ * ours to PyTorch's at 0.15 for ResNet-50 for that reason), so their gradients get that limit.
+ */
+export const TRAIN_AGREEMENT = { loss: 1e-4, grads: 1e-3, gradsIllConditioned: 0.15 };
+
+export interface TrainPeerRow {
+  ours: TrainRow;
+  /** Null where TF.js failed or disagreed (`tfjsError` says which). */
+  tfjs: { samplesMs: number[]; medianMs: number; firstRunMs: number } | null;
+  tfjsError?: string;
+  agreement: TrainAgreement | null;
+}
+
+/**
+ * One training step, ours and TF.js' WebGPU backend on the same adapter: the same network (the
+ * graph our trainer builds, without dropout, whose masks cannot be matched), the same random
+ * batch, loss, backward and SGD with momentum. The first step's loss and gradients are compared
+ * first (TRAIN_AGREEMENT); only a peer that agrees is timed, the engines alternating step by step.
+ * Times are host to host: the batch in host memory to the loss in host memory.
+ */
+export async function benchTrainPeers(ctx: GpuContext, tf: Tfjs, weights: LoadedWeights, o: TrainBenchOptions): Promise<TrainPeerRow> {
   const batch = randomBatch(weights, o);
-  const steps = o.warmup + o.repeats + 1;
+  const sgd = { lr: 1e-3, momentum: 0.9, weightDecay: 1e-4 };
+  const steps = 2 * (o.warmup + o.repeats) + 2;
   const t0 = performance.now();
-  const trainer = await Trainer.create(ctx, weights, { batch: o.batch, crop: o.crop, baseLr: 1e-3, steps, ignoreIndex: 255 });
+  const trainer = await Trainer.create(ctx, weights, { batch: o.batch, crop: o.crop, baseLr: sgd.lr, momentum: sgd.momentum, weightDecay: sgd.weightDecay, steps, ignoreIndex: 255, dropout: false });
+  let peer: TfjsTrainStep | null = null;
   try {
-    await trainer.train([batch]);
+    const first = await trainer.train([batch]);
     const firstRunMs = performance.now() - t0;
-    for (let i = 1; i < o.warmup; i++) await trainer.train([batch]);
-    const samplesMs: number[] = [];
-    for (let i = 0; i < o.repeats; i++) {
-      const t = performance.now();
-      await trainer.train([batch]);
-      samplesMs.push(performance.now() - t);
+    const ours = new Map<string, Float32Array>();
+    for (const p of trainer.trainable) ours.set(p.name, await trainer.session.download(gradName(p.name)));
+
+    await registerTfjsGradients();
+    await freshTfjsBackend(tf);
+    const graph = trainingBatchNorms(weights.buildGraph({ batch: o.batch, height: o.crop, width: o.crop }, { training: false }));
+    let tfjs: TrainPeerRow['tfjs'] = null;
+    let tfjsError: string | undefined;
+    let agreement: TrainAgreement | null = null;
+    let tfjsFirstMs = 0;
+    try {
+      const t1 = performance.now();
+      peer = new TfjsTrainStep(tf, graph, weights.params, new Set(ours.keys()), weights.config.numClasses);
+      const r = await peer.step(batch.images, batch.labels, sgd, true);
+      tfjsFirstMs = performance.now() - t1;
+      agreement = compareGradients(first.loss, ours, r.loss, r.grads!);
+      const gradLimit = graph.nodes.some((n) => n.op.type === 'batchnorm_train') ? TRAIN_AGREEMENT.gradsIllConditioned : TRAIN_AGREEMENT.grads;
+      agreement.gradLimit = gradLimit;
+      if (!(agreement.lossRelativeError < TRAIN_AGREEMENT.loss && agreement.gradRelativeError < gradLimit)) {
+        tfjsError = `disagrees with ours: loss ${agreement.lossRelativeError.toExponential(2)}, gradients ${agreement.gradRelativeError.toExponential(2)} (limits ${TRAIN_AGREEMENT.loss}, ${gradLimit}); not timed`;
+        peer.dispose();
+        peer = null;
+      }
+    } catch (e) {
+      tfjsError = (e as Error).message;
+      peer?.dispose();
+      peer = null;
     }
-    return {
-      model: weights.name,
-      batch: o.batch,
-      crop: o.crop,
-      outputStride: weights.config.outputStride,
-      samplesMs,
-      medianMs: median(samplesMs),
-      firstRunMs,
-      activationBytes: trainer.activationBytes,
+
+    const oursMs: number[] = [];
+    const tfjsMs: number[] = [];
+    for (let i = 0; i < o.warmup + o.repeats; i++) {
+      let t = performance.now();
+      await trainer.train([batch]);
+      if (i >= o.warmup) oursMs.push(performance.now() - t);
+      if (!peer) continue;
+      t = performance.now();
+      await peer.step(batch.images, batch.labels, sgd);
+      if (i >= o.warmup) tfjsMs.push(performance.now() - t);
+    }
+    if (peer) tfjs = { samplesMs: tfjsMs, medianMs: median(tfjsMs), firstRunMs: tfjsFirstMs };
+    const row: TrainRow = {
+      model: weights.name, batch: o.batch, crop: o.crop, outputStride: weights.config.outputStride,
+      samplesMs: oursMs, medianMs: median(oursMs), firstRunMs, activationBytes: trainer.activationBytes,
     };
+    return { ours: row, tfjs, agreement, ...(tfjsError ? { tfjsError } : {}) };
+  } finally {
+    peer?.dispose();
+    trainer.dispose();
+  }
+}
+
+/** The peer's first-step loss and gradients against ours. */
+function compareGradients(oursLoss: number, ours: Map<string, Float32Array>, theirLoss: number, theirs: Map<string, Float32Array>): TrainAgreement {
+  let num = 0;
+  let den = 0;
+  let worst = { name: '', relativeError: -1 };
+  for (const [name, g] of ours) {
+    const t = theirs.get(name);
+    if (!t) throw new Error(`TF.js gave no gradient for ${name}`);
+    let n = 0;
+    let d = 0;
+    for (let i = 0; i < g.length; i++) {
+      n += (t[i] - g[i]) ** 2;
+      d += g[i] ** 2;
+    }
+    num += n;
+    den += d;
+    const rel = relativeError(t, g);
+    if (rel > worst.relativeError) worst = { name, relativeError: rel };
+  }
+  return {
+    lossRelativeError: Math.abs(theirLoss - oursLoss) / Math.abs(oursLoss),
+    gradRelativeError: den === 0 ? Math.sqrt(num) : Math.sqrt(num / den),
+    worstGrad: worst,
+    params: ours.size,
+  };
+}
+
+/** What a step layer is part of, by the name autograd and the training graph give it. */
+export function stepPhase(name: string): 'forward' | 'loss' | 'backward' | 'accumulate' {
+  if (name.includes(':accumulate')) return 'accumulate';
+  if (name.includes(':grad')) return 'backward';
+  if (name.startsWith('loss_')) return 'loss';
+  return 'forward';
+}
+
+export interface TrainProfile {
+  model: string;
+  batch: number;
+  crop: number;
+  /** The whole step program's pass (GPU timestamps), and the layers' sum (each in a pass of its own). */
+  passMs: number;
+  layersMs: number;
+  /** The layers' sum by phase. */
+  byPhase: Record<ReturnType<typeof stepPhase>, number>;
+  /** Backward layers by op (the gradient kernels' ops), slowest first. */
+  backwardByOp: { op: string; layers: number; ms: number; share: number }[];
+  /** The slowest backward layers: share of the layers' sum, and the kernels that run them. */
+  slowestBackward: { name: string; op: string; ms: number; share: number; kernels: string[] }[];
+  layers: LayerProfile[];
+}
+
+/**
+ * Our training step layer by layer (profileProgram on the step program: each layer's kernels
+ * in a compute pass of their own, GPU timestamps), split into forward, loss, backward and
+ * gradient accumulation, with the slowest backward layers named. The SGD update is a program
+ * of its own, not included.
+ */
+export async function profileTrainStep(ctx: GpuContext, weights: LoadedWeights, o: TrainBenchOptions, top = 10): Promise<TrainProfile> {
+  const batch = randomBatch(weights, o);
+  const trainer = await Trainer.create(ctx, weights, { batch: o.batch, crop: o.crop, baseLr: 1e-3, steps: 1, ignoreIndex: 255, dropout: false });
+  try {
+    const p = await profileProgram(ctx, trainer.stepProgram, { image: batch.images, labels: batch.labels, first_micro_batch: Uint32Array.of(1) }, o.repeats);
+    const byPhase = { forward: 0, loss: 0, backward: 0, accumulate: 0 };
+    const byOp = new Map<string, { op: string; layers: number; ms: number; share: number }>();
+    for (const l of p.layers) {
+      const phase = stepPhase(l.name);
+      byPhase[phase] += l.ms;
+      if (phase !== 'backward') continue;
+      const e = byOp.get(l.op) ?? { op: l.op, layers: 0, ms: 0, share: 0 };
+      e.layers++;
+      e.ms += l.ms;
+      byOp.set(l.op, e);
+    }
+    const share = (ms: number): number => ms / p.layersMs;
+    const backwardByOp = [...byOp.values()].map((e) => ({ ...e, share: share(e.ms) })).sort((a, b) => b.ms - a.ms);
+    const slowestBackward = p.layers
+      .filter((l) => stepPhase(l.name) === 'backward')
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, top)
+      .map((l) => ({ name: l.name, op: l.op, ms: l.ms, share: share(l.ms), kernels: l.kernels }));
+    return { model: weights.name, batch: o.batch, crop: o.crop, passMs: p.passMs, layersMs: p.layersMs, byPhase, backwardByOp, slowestBackward, layers: p.layers };
   } finally {
     trainer.dispose();
   }
+}
+
+export function printTrainProfile(name: string, p: TrainProfile): void {
+  const f = (x: number, d = 1) => x.toFixed(d);
+  const pct = (x: number) => `${f(100 * x)} %`;
+  console.log(`\ntraining step ${name}, batch ${p.batch}, crop ${p.crop}: whole step pass ${f(p.passMs)} ms; layers one pass each ${f(p.layersMs)} ms`);
+  console.log('  ' + Object.entries(p.byPhase).map(([k, ms]) => `${k} ${f(ms)} ms (${pct(ms / p.layersMs)})`).join(', '));
+  console.log(`  backward by op: ` + p.backwardByOp.map((o) => `${o.op} ${f(o.ms)} ms (${pct(o.share)}, ${o.layers} layers)`).join('; '));
+  console.log(`  slowest backward layers:`);
+  for (const l of p.slowestBackward) console.log(`  ${pad(l.name.slice(0, 48), 48)} ${pad(l.op, 20)} ${pad(f(l.ms, 2), 9)} ${pad(pct(l.share), 8)} ${l.kernels.join(' + ')}`);
 }

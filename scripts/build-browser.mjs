@@ -40,3 +40,17 @@ await build({
   logLevel: 'warning',
   plugins: [browserSwaps],
 });
+
+// TF.js' gradients for the Node benchmark's training peer (bench/tfjs-train.ts): tfjs-core's
+// Node build registers none, and its per-file sources cannot be imported by Node as they are.
+// Bundled into one module, they register on the one engine and registry every tfjs-core copy
+// shares (kept on globalThis).
+await build({
+  entryPoints: { 'tfjs-gradients': join(root, 'node_modules', '@tensorflow', 'tfjs-core', 'dist', 'register_all_gradients.js') },
+  outdir: join(root, 'dist', 'bench-tfjs'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'es2022',
+  logLevel: 'warning',
+});

@@ -398,9 +398,8 @@ export class GpuContext {
     } catch (error) {
       result = { error };
     }
-    const validation = await device.popErrorScope();
-    const oom = await device.popErrorScope();
-    const internal = await device.popErrorScope();
+    // Popped in order, awaited together: one wait for the device's answers instead of three in turn.
+    const [validation, oom, internal] = await Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()]);
     // A lost device explains whatever else went wrong, and its results (a read may come back
     // as zeros) are not to be trusted even where nothing failed.
     const lost = 'error' in result || this.lostInfo ? await this.lostError(what) : null;

@@ -30,6 +30,17 @@ import { tuneGraph } from './tune.js';
 
 export type RunInput = Float32Array | Uint32Array | GpuTensor;
 
+/** A run's host time by phase (ms): inputs written, the pass encoded, submitted, waited for, outputs read back, error scopes closed. */
+export interface RunHostMs {
+  writeMs: number;
+  encodeMs: number;
+  submitMs: number;
+  waitMs: number;
+  readBackMs: number;
+  errorScopesMs: number;
+  totalMs: number;
+}
+
 /** Checks that every node reads only inputs, state and values produced before it. */
 function checkOrder(graph: Graph): void {
   const ready = new Set<number>([...graph.inputs, ...graph.state].map((v) => v.id));
@@ -66,6 +77,9 @@ export class Program {
   private staging: Map<string, GPUBuffer> | null = null;
   /** One run at a time: they share every buffer (and the timer). */
   private readonly turns = new SerialQueue();
+  /** Where the last run() spent its time on the host (the profile part of the bench reports it). */
+  lastRunHostMs: RunHostMs | null = null;
+  private writeMs = 0;
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -217,7 +231,9 @@ export class Program {
   /** Records the whole pass (after the inputs) into `encoder`; returns whether derived state was recomputed. */
   private encodePass(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): boolean {
     const derive = this.deriveStale;
+    const w0 = performance.now();
     this.writeInputs(inputs, encoder);
+    this.writeMs = performance.now() - w0;
     const pass = encoder.beginComputePass({ label: 'forward', timestampWrites });
     if (derive) encodeDispatches(pass, this.deriveDispatches);
     encodeDispatches(pass, this.dispatches);
@@ -365,18 +381,23 @@ export class Program {
     let derived = false;
     let preludeDerived = false;
     const out = new Map<string, Float32Array | Uint32Array>();
+    const t = [performance.now()];
     await this.ctx.checked(`forward pass (${this.kernelLabel(prelude)} kernels) and readback`, async () => {
       const encoder = this.ctx.device.createCommandEncoder({ label: 'forward' });
       if (prelude) preludeDerived = prelude.program.encodePass(prelude.inputs, encoder);
       derived = this.encodePass(inputs, encoder);
       for (const { name, t } of outputs) encoder.copyBufferToBuffer(t.buffer, t.byteOffset, staging.get(name)!, 0, t.byteLength);
+      const commands = encoder.finish();
+      t.push(performance.now());
       const queue = this.ctx.device.queue;
-      queue.submit([encoder.finish()]);
+      queue.submit([commands]);
+      t.push(performance.now());
       // Wait on the queue, not on the maps: mapping a large buffer takes milliseconds of its
       // own, which would read as GPU time. Both passes together take longer than this one
       // alone: they have a timer of their own.
       const timer = prelude ? this.chainedTimer : this.timer;
       await timer.wait(performance.now(), () => queue.onSubmittedWorkDone());
+      t.push(performance.now());
       const mapped = await Promise.allSettled(outputs.map(({ name }) => staging.get(name)!.mapAsync(GPUMapMode.READ)));
       const failed = mapped.find((m): m is PromiseRejectedResult => m.status === 'rejected');
       if (failed) {
@@ -390,7 +411,11 @@ export class Program {
         buffer.unmap();
         out.set(name, tensorValues(bytes, t));
       }
+      t.push(performance.now());
     });
+    t.push(performance.now());
+    const span = (i: number): number => t[i + 1] - t[i];
+    this.lastRunHostMs = { writeMs: this.writeMs, encodeMs: span(0) - this.writeMs, submitMs: span(1), waitMs: span(2), readBackMs: span(3), errorScopesMs: span(4), totalMs: t[5] - t[0] };
     this.ctx.assertAlive();
     this.afterPasses(derived, prelude, preludeDerived);
     return out;

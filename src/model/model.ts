@@ -39,6 +39,7 @@ import { contextQueue } from '../gpu/serial-queue.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import { networkInputSize, normalizeInput, outputResizeMode, resizeForNetwork } from './input-policy.js';
+import { compileWithinDeadline } from './load-deadline.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
 import type { InputPolicy, LoadOptions, Precision, SlideWindows } from './loading/options.js';
@@ -113,7 +114,12 @@ export class DeepLabModel {
    */
   static async fromWeights(
     weights: LoadedWeights,
-    opts: Pick<LoadOptions, 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs'> & { session?: Session; quickTuning?: { patience: number } } = {},
+    opts: Pick<LoadOptions, 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs'> & {
+      session?: Session;
+      quickTuning?: { patience: number };
+      /** With tuning 'full': when (performance.now()) compiling and tuning must be done (src/model/load-deadline.ts). */
+      loadDeadline?: number;
+    } = {},
   ): Promise<DeepLabModel> {
     const precision = opts.precision ?? 'f32';
     if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got '${String(precision)}'`);
@@ -141,7 +147,17 @@ export class DeepLabModel {
       } else {
         model.session = Session.create(ctx, weights.buildGraph({ height: h, width: w }), weights.params, weights.name);
       }
-      await model.exclusive(() => model.programFor(h, w));
+      const deadline = opts.loadDeadline;
+      if (deadline !== undefined && ctx.tuning.mode === 'full') {
+        await model.exclusive(() =>
+          compileWithinDeadline(ctx, deadline, () => model.compiledGraph({ batch: 1, height: h, width: w }).graph, () => model.programFor(h, w), async () => {
+            model.models.clear();
+            await model.programFor(h, w);
+          }),
+        );
+      } else {
+        await model.exclusive(() => model.programFor(h, w));
+      }
     } catch (e) {
       model.dispose();
       throw e;

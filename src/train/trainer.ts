@@ -102,6 +102,11 @@ export class Trainer {
     return this.step.graph;
   }
 
+  /** The step's program (forward, loss, backward, accumulation): what a profile times layer by layer. */
+  get stepProgram(): Program {
+    return this.step;
+  }
+
   /** Bytes of GPU memory the step plans for activations and scratch. */
   get activationBytes(): number {
     return this.step.plan.peakBytes;
@@ -131,7 +136,8 @@ export class Trainer {
     if (!Number.isFinite(loss)) throw new Error(`step ${this.stepsDone + 1}: the loss is ${loss}; stopping before the update`);
     const lr = learningRate(o, this.stepsDone);
     const hyper = sgdHyperData({ lr, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 1e-4, first: this.stepsDone === 0 });
-    await this.update.run({ sgd: hyper });
+    // Nothing to read back: the update's effect is on the session's state (run() would map a copy of its nominal output).
+    await this.update.runOnGpu({ sgd: hyper });
     this.stepsDone++;
     return { loss, lr };
   }

@@ -37,8 +37,10 @@ export interface LoadOptions {
    */
   tune?: TuneMode;
   /**
-   * How long mode 'full' may spend tuning a program (default 60 s; the page's loadModel: 10 s).
-   * The layers that take longest are tuned first, their most promising candidates first.
+   * How long mode 'full' may spend tuning a program (default 60 s). In the page's loadModel it
+   * bounds the whole load instead, from the call to the model ready: parsing, compiling and
+   * tuning (default 10 s; src/model/load-deadline.ts). The layers that take longest are tuned
+   * first, their most promising candidates first.
    */
   tuneBudgetMs?: number;
 }
