@@ -144,6 +144,8 @@ export class TfjsGraph {
         return tf.div(tf.mul(x, tf.relu6(tf.add(x, 3))), 6);
       case 'hardsigmoid':
         return tf.div(tf.relu6(tf.add(x, 3)), 6);
+      case 'silu':
+        return tf.mul(x, tf.sigmoid(x));
     }
   }
 

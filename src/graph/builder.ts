@@ -6,6 +6,8 @@
 // exists for differentiation; the inference compile fuses it back into the producer.
 import { type Activation } from '../kernels/activation/activation.js';
 import { samePadding } from '../kernels/conv2d/params.js';
+import type { PermuteParams } from '../kernels/layout/permute.js';
+import type { MatmulParams } from '../kernels/matmul/matmul.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import { shapeString } from '../gpu/tensor.js';
 import type { BatchNormAttrs, ConvAttrs, DType, Graph, Node, NodeOp, Pool2dAttrs, StateRole, Value } from './ir.js';
@@ -180,6 +182,16 @@ export class GraphBuilder {
     return this.activate(name, y, attrs.activation);
   }
 
+  /** Layer normalisation over the last axis, with an affine weight (gamma) and bias (beta). */
+  layerNorm(name: string, input: Value, p: { gamma: Value; beta: Value }, attrs: { eps: number }): Value {
+    return this.single(name, { type: 'layer_norm', input, ...p, attrs: { eps: attrs.eps } });
+  }
+
+  /** alpha * op(a) op(b) per batch item of rank-3 a and b, op a transpose where asked. */
+  matmul(name: string, a: Value, b: Value, p: Partial<MatmulParams> = {}): Value {
+    return this.single(name, { type: 'matmul', a, b, attrs: { transA: p.transA ?? false, transB: p.transB ?? false, alpha: p.alpha ?? 1 } });
+  }
+
   addValues(name: string, a: Value, b: Value, activation: Activation = 'none'): Value {
     return this.activate(name, this.single(name, { type: 'add', a, b, attrs: { activation: 'none' } }), activation);
   }
@@ -217,6 +229,21 @@ export class GraphBuilder {
   /** Left-right mirror. */
   flipWidth(name: string, input: Value): Value {
     return this.single(name, { type: 'flip_w', input });
+  }
+
+  /** The input viewed as `p.view`, its axes reordered by `p.perm`, read as `p.shape` (one copy). */
+  permute(name: string, input: Value, p: PermuteParams): Value {
+    return this.single(name, { type: 'permute', input, attrs: p });
+  }
+
+  /** Output axis i is input axis perm[i]. */
+  transpose(name: string, input: Value, perm: readonly number[]): Value {
+    return this.permute(name, input, { view: input.shape, perm, shape: perm.map((a) => input.shape[a]) });
+  }
+
+  /** The same elements in row-major order, as another shape. */
+  reshape(name: string, input: Value, shape: readonly number[]): Value {
+    return this.permute(name, input, { view: input.shape, perm: input.shape.map((_, i) => i), shape });
   }
 
   softmax(name: string, input: Value): Value {

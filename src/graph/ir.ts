@@ -14,11 +14,14 @@
 // Op records (operands by role, attributes) are defined with their op in src/graph/ops/.
 import type { Shape } from '../gpu/tensor.js';
 import type { BatchNormGradOp, BatchNormOp, BatchNormTrainOp } from './ops/batchnorm.js';
-import type { ArgmaxOp, ChannelSliceOp, ConcatOp, SoftmaxOp } from './ops/channel.js';
+import type { ArgmaxOp, ChannelSliceOp, ConcatOp, SoftmaxGradOp, SoftmaxOp } from './ops/channel.js';
 import type { Conv2dGradBiasOp, Conv2dGradInputOp, Conv2dGradWeightOp, Conv2dOp } from './ops/conv2d.js';
 import type { ActivationGradOp, ActivationOp, BinaryOp, ScaleOp } from './ops/elementwise.js';
 import type { DropoutOp } from './ops/dropout.js';
 import type { FlipWidthOp } from './ops/flip.js';
+import type { PermuteOp } from './ops/permute.js';
+import type { LayerNormGradOp, LayerNormOp } from './ops/layernorm.js';
+import type { MatmulOp } from './ops/matmul.js';
 import type { CastOp } from './ops/cast.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
 import type { SoftmaxCrossEntropyOp } from './ops/loss.js';
@@ -45,9 +48,14 @@ export type NodeOp =
   | ResizeArgmaxOp
   | ConcatOp
   | SoftmaxOp
+  | SoftmaxGradOp
   | ArgmaxOp
   | FoldBnOp
   | FlipWidthOp
+  | PermuteOp
+  | LayerNormOp
+  | LayerNormGradOp
+  | MatmulOp
   | Conv2dGradInputOp
   | Conv2dGradWeightOp
   | Conv2dGradBiasOp

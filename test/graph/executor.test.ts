@@ -444,7 +444,7 @@ describe('graph executor in half precision (compile precision f16)', () => {
     for (const n of graph.nodes) {
       const values = [...nodeInputs(n), ...n.outputs].filter((v) => v.dtype !== 'u32');
       if (n.op.type === 'cast') continue;
-      // Half ops see only f16 values; softmax and argmax (no f16 variant) only f32.
+      // Half ops see only f16 values; softmax (writing only an output) and argmax only f32.
       const want = ['softmax', 'argmax'].includes(n.op.type) ? 'f32' : 'f16';
       expect(values.map((v) => `${v.name}:${v.dtype}`), n.name).to.deep.equal(values.map((v) => `${v.name}:${want}`));
     }

@@ -92,6 +92,50 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     });
   }
 
+  it('activation: silu as Sigmoid and Mul (opset 17 has no SiLU)', async () => {
+    const g = graphOf(6, 7, 4, (b, x) => b.activation('act', b.conv2d('scale', x, b.param('scale.w', [1, 1, 4, 4]), { bias: b.param('scale.b', [4]) }), 'silu'));
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', 'Sigmoid', 'Mul']);
+  });
+
+  it('permute: a map unfolded into patch sequences, the tokens transposed, reshaped back into a map', async () => {
+    const g = graphOf(6, 8, 5, (b, x) => {
+      const patches = b.permute('unfold', x, { view: [1, 3, 2, 4, 2, 5], perm: [0, 2, 4, 1, 3, 5], shape: [4, 12, 5] });
+      return b.reshape('map', b.transpose('tokens', patches, [0, 2, 1]), [1, 4, 5, 12]);
+    });
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Transpose', 'Reshape', 'Transpose', 'Reshape', 'Reshape', 'Transpose', 'Reshape', 'Reshape', 'Reshape', 'Transpose']);
+  });
+
+  it('softmax over the channels of a map (axis 1) and over the last axis of tokens', async () => {
+    const g = graphOf(5, 6, 7, (b, x) => {
+      const tokens = b.softmax('keys', b.reshape('tokens', x, [5, 6, 7]));
+      return b.softmax('classes', b.reshape('map', tokens, [1, 5, 6, 7]));
+    });
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Transpose', 'Reshape', 'Reshape', 'Softmax', 'Reshape', 'Reshape', 'Transpose', 'Softmax']);
+  });
+
+  it('layer norm over the channels of a map, and of tokens', async () => {
+    const g = graphOf(5, 6, 8, (b, x) => {
+      const affine = (name: string) => ({ gamma: b.param(`${name}.weight`, [8]), beta: b.param(`${name}.bias`, [8]) });
+      const map = b.layerNorm('map_norm', x, affine('map_norm'), { eps: 1e-5 });
+      const tokens = b.layerNorm('token_norm', b.reshape('tokens', map, [1, 30, 8]), affine('token_norm'), { eps: 1e-3 });
+      return b.reshape('back', tokens, [1, 5, 6, 8]);
+    });
+    const types = await expectOnnxMatches(g);
+    expect(types.filter((t) => t === 'LayerNormalization')).to.have.length(2);
+  });
+
+  it('matmul: one attention head over the pixels of a map, softmax(Q K^T / sqrt(d)) V', async () => {
+    const g = graphOf(4, 5, 6, (b, x) => {
+      const tokens = b.reshape('tokens', x, [1, 20, 6]);
+      const weights = b.softmax('weights', b.matmul('scores', tokens, tokens, { transB: true, alpha: 1 / Math.sqrt(6) }));
+      const context = b.matmul('context', weights, tokens);
+      const transposed = b.matmul('transposed', context, tokens, { transA: true });
+      return b.reshape('map', b.matmul('back', tokens, transposed), [1, 4, 5, 6]);
+    });
+    const types = await expectOnnxMatches(g);
+    expect(types.filter((t) => t === 'MatMul')).to.have.length(4);
+  });
+
   it('add, mul, and the squeeze-and-excite mul broadcast over H and W', async () => {
     const g = graphOf(9, 5, 4, (b, x) => {
       const y = b.conv2d('y', x, b.param('y.w', [3, 3, 4, 4]), { padding: 1 });

@@ -20,7 +20,7 @@ import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwis
 import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
 import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool/pool.js';
 import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
-import { prepareSoftmax } from '../../src/kernels/softmax/softmax.js';
+import { prepareArgmax, prepareSoftmax, softmaxCpu } from '../../src/kernels/softmax/softmax.js';
 import { FP16_TOLERANCE, expectClose, expectRejects, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
 
 /** Random values already representable in f16, and their f16 tensor. */
@@ -261,16 +261,27 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
     expect(Array.from(got)).to.deep.equal(Array.from(concatCpu(inputs.map((x) => x.data), shapes)));
   });
 
+  it('softmax over the last axis (classes, or attention keys)', async () => {
+    const ctx = await testContext();
+    for (const shape of [[2, 7, 5, 21], [6, 37, 37]]) {
+      const x = halfInput(shape, -6, 6);
+      const got = await runHalf([x], shape, ([input], out) => prepareSoftmax(ctx, { input, out }));
+      expectHalfClose(got, softmaxCpu(x.data, shape), `softmax ${JSON.stringify(shape)}`);
+    }
+  });
+
   it('kernels without an f16 variant refuse f16 tensors instead of misreading them', async () => {
     const ctx = await testContext();
     const x = uploadTensor(ctx, roundToHalf(randomArray(2 * 3 * 4 * 5)), [2, 3, 4, 5], 'x', true);
     const out = createTensor(ctx, [2, 3, 4, 5], 'f16');
+    const u32 = createTensor(ctx, [2, 3, 4], 'u32');
     try {
       await expectRejects(() => runOnce(ctx, 'flip', () => prepareFlipWidth(ctx, { input: x, out })), /flip\.wgsl has no half-precision \(f16\) variant/);
-      expect(() => prepareSoftmax(ctx, { input: x, out })).to.throw(/must be f32, got f16/);
+      expect(() => prepareArgmax(ctx, { input: x, out: u32 })).to.throw(/argmax: input \[2,3,4,5\] must be f32, got f16/);
     } finally {
       x.dispose();
       out.dispose();
+      u32.dispose();
     }
   });
 });

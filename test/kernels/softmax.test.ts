@@ -7,10 +7,13 @@ import {
   argmaxOutputShape,
   prepareArgmax,
   prepareSoftmax,
+  prepareSoftmaxGrad,
   softmax,
   softmaxCpu,
+  softmaxGradCpu,
 } from '../../src/kernels/softmax/softmax.js';
-import { expectClose, numel, poisonedTensor, poisonedU32Tensor, randomArray, rng, testContext } from '../helpers.js';
+import { expectGradient, f64 } from '../gradcheck.js';
+import { expectClose, expectThrows, numel, poisonedTensor, poisonedU32Tensor, randomArray, rng, testContext } from '../helpers.js';
 
 describe('kernel: softmax', () => {
   const shape = [2, 13, 11, 19];
@@ -84,6 +87,62 @@ describe('kernel: softmax', () => {
       input.dispose();
       bad.dispose();
       u32.dispose();
+    }
+  });
+});
+
+describe('kernel: softmax over attention keys (any rank, long rows)', () => {
+  for (const shape of [[12, 37, 37], [2, 3, 5, 257], [300, 7]]) {
+    it(`matches the CPU reference on ${JSON.stringify(shape)}`, async () => {
+      const ctx = await testContext();
+      const x = randomArray(numel(shape), -8, 8);
+      const input = uploadTensor(ctx, x, shape);
+      const out = poisonedTensor(ctx, shape);
+      try {
+        await runOnce(ctx, 'softmax keys', () => prepareSoftmax(ctx, { input, out }));
+        expectClose(await readTensor(ctx, out), softmaxCpu(x, shape), `softmax ${shape}`);
+      } finally {
+        input.dispose();
+        out.dispose();
+      }
+    });
+  }
+});
+
+describe('kernel: softmax gradient', () => {
+  it('CPU gradient equals central differences (float64)', () => {
+    const shape = [3, 4, 9];
+    const x = f64(randomArray(numel(shape), -3, 3));
+    const r = f64(randomArray(numel(shape)));
+    expectGradient((v) => softmaxCpu(v, shape), x, r, softmaxGradCpu(softmaxCpu(x, shape), r, shape), 'softmax');
+  });
+
+  for (const shape of [[2, 13, 11, 19], [12, 37, 37], [5, 300]]) {
+    it(`GPU equals the CPU reference on ${JSON.stringify(shape)}`, async () => {
+      const ctx = await testContext();
+      const ys = softmaxCpu(randomArray(numel(shape), -5, 5), shape);
+      const dys = randomArray(numel(shape));
+      const y = uploadTensor(ctx, ys, shape);
+      const dy = uploadTensor(ctx, dys, shape);
+      const dx = poisonedTensor(ctx, shape);
+      try {
+        await runOnce(ctx, 'softmax grad', () => prepareSoftmaxGrad(ctx, { y, dy, dx }));
+        expectClose(await readTensor(ctx, dx), softmaxGradCpu(ys, dys, shape), `softmax grad ${shape}`);
+      } finally {
+        for (const t of [y, dy, dx]) t.dispose();
+      }
+    });
+  }
+
+  it('rejects a gradient of another shape', async () => {
+    const ctx = await testContext();
+    const y = uploadTensor(ctx, randomArray(12), [2, 6]);
+    const dy = uploadTensor(ctx, randomArray(12), [3, 4]);
+    try {
+      expectThrows(() => prepareSoftmaxGrad(ctx, { y, dy, dx: y }), 'softmaxGrad: dy has shape [3,4], expected [2,6]');
+    } finally {
+      y.dispose();
+      dy.dispose();
     }
   });
 });

@@ -3,7 +3,8 @@
 //
 // Layout: our maps are NHWC, ONNX's are NCHW. The exporter gives every rank-4 value of the graph
 // (input, activations) the NCHW layout, so a rule reads and writes NCHW tensors and never
-// transposes a map; state (weights) keeps our layout unless the rule asks for a permutation.
+// transposes a map (values of other ranks keep our layout); state (weights) keeps our layout
+// unless the rule asks for a permutation.
 import type { Value } from '../value.js';
 
 /** An ONNX attribute value, its type explicit (ONNX tells INT from FLOAT). */
@@ -17,6 +18,8 @@ export interface OnnxEmitter {
   tensor(v: Value, perm?: readonly number[]): string;
   /** A constant initializer (Clip's bounds, Resize's sizes). */
   constant(hint: string, dtype: 'float' | 'int64', dims: readonly number[], data: readonly number[]): string;
+  /** A fresh tensor name for a value a rule computes on the way to its outputs. */
+  intermediate(hint: string): string;
   /** Adds one ONNX node (default domain, opset 17). */
   node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs?: Record<string, OnnxAttr>): void;
 }

@@ -1,6 +1,7 @@
 // A canonical graph as an ONNX graph (opset 17): each node through its op's rule (OpDef.onnx),
 // the state it reads as initializers, every map (rank-4 value, NHWC here) as NCHW, so the ONNX
-// graph needs no Transpose: the input 'image' is [N,3,H,W] and 'logits' [N,classes,H,W].
+// graph needs no Transpose: the input 'image' is [N,3,H,W] and 'logits' [N,classes,H,W]. Values
+// of other ranks (attention's tokens) keep our layout.
 // An op without a rule, or a graph that is not canonical (fused epilogues, f16, derived state),
 // is an error naming the layer.
 import { shapeString } from '../../gpu/tensor.js';
@@ -99,9 +100,13 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string): Gra
   /** The layer whose rule is running: names its ONNX nodes. */
   let layer = '';
 
+  const checkFloat = (v: Value, what: string): void => {
+    if (v.dtype !== 'f32') throw new Error(`${what} ${v.name} is ${v.dtype}: ONNX export writes f32 graphs (export the canonical graph, not a half-precision one)`);
+  };
+  // Graph inputs and outputs are maps; values inside may have other ranks (attention's tokens).
   const checkMap = (v: Value, what: string): void => {
     if (v.shape.length !== 4) throw new Error(`${what} ${v.name} is ${shapeString(v.shape)}, not an NHWC map: ONNX export writes maps only`);
-    if (v.dtype !== 'f32') throw new Error(`${what} ${v.name} is ${v.dtype}: ONNX export writes f32 graphs (export the canonical graph, not a half-precision one)`);
+    checkFloat(v, what);
   };
 
   const stateTensor = (v: Value, perm?: readonly number[]): string => {
@@ -136,6 +141,9 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string): Gra
       constants.set(key, tensorName);
       return tensorName;
     },
+    intermediate(hint) {
+      return unique(tensorNames, `${layer}:${hint}`);
+    },
     node(opType, inputs, outputs, attrs = {}) {
       nodes.push({
         name: unique(nodeNames, layer),
@@ -169,7 +177,7 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string): Gra
     }
     const outs = node.outputs.map((v, i) => {
       if (v.kind === 'state') throw new Error(`layer ${node.name} updates ${v.name} in place: ONNX export writes inference graphs only`);
-      checkMap(v, `layer ${node.name}: output`);
+      checkFloat(v, `layer ${node.name}: output`);
       return outputNames.get(v.id) ?? unique(tensorNames, node.outputs.length > 1 ? `${node.name}:${i}` : node.name);
     });
     try {

@@ -1,7 +1,8 @@
-// Ops over the channel axis: concatenation (ASPP's branches), softmax and argmax.
+// Ops over the channel (last) axis: concatenation (ASPP's branches), softmax (class
+// probabilities, attention's weights over keys) and its gradient, argmax.
 import { shapeString } from '../../gpu/tensor.js';
 import { channelSliceCpu, channelSliceSpec, concatCpu, concatSpec, prepareChannelSlice, prepareConcat } from '../../kernels/layout/concat.js';
-import { argmaxCpu, argmaxSpec, prepareArgmax, prepareSoftmax, softmaxCpu, softmaxSpec } from '../../kernels/softmax/softmax.js';
+import { argmaxCpu, argmaxSpec, prepareArgmax, prepareSoftmax, prepareSoftmaxGrad, softmaxCpu, softmaxGradCpu, softmaxGradSpec, softmaxSpec } from '../../kernels/softmax/softmax.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -13,6 +14,13 @@ export interface ConcatOp {
 export interface SoftmaxOp {
   type: 'softmax';
   input: Value;
+}
+
+/** dx = y * (dy - sum(dy * y)) over the last axis, y the softmax's output. */
+export interface SoftmaxGradOp {
+  type: 'softmax_grad';
+  y: Value;
+  dy: Value;
 }
 
 export interface ArgmaxOp {
@@ -46,11 +54,29 @@ export const concatOp: OpDef<ConcatOp> = {
 
 export const softmaxOp: OpDef<SoftmaxOp> = {
   type: 'softmax',
+  half: true,
   operands: ['input'],
   infer: (op) => [{ shape: [...op.input.shape], dtype: 'f32' }],
   lower: (op) => ({ specs: [softmaxSpec()], prepare: (ctx, t, [out]) => [prepareSoftmax(ctx, { input: t(op.input), out })] }),
   cpu: (op, read) => [softmaxCpu(read(op.input) as Float32Array, op.input.shape)],
   cost: (_op, [out]) => ({ macs: 0, flops: 3 * numel(out.shape) }),
+};
+
+softmaxOp.grad = (_op, [y], [dy], g) => ({ input: dy && g.emit<SoftmaxGradOp>('', { type: 'softmax_grad', y, dy })[0] });
+
+// Over the last axis: a map's channels are ONNX's axis 1 (NCHW); other ranks keep our layout.
+softmaxOp.onnx = (op, [out], g) => g.node('Softmax', [g.tensor(op.input)], [out], { axis: { int: op.input.shape.length === 4 ? 1 : -1 } });
+
+export const softmaxGradOp: OpDef<SoftmaxGradOp> = {
+  type: 'softmax_grad',
+  operands: ['y', 'dy'],
+  infer(op) {
+    if (shapeString(op.y.shape) !== shapeString(op.dy.shape)) throw new Error(`dy ${shapeString(op.dy.shape)} does not match y ${shapeString(op.y.shape)}`);
+    return [{ shape: [...op.y.shape], dtype: 'f32' }];
+  },
+  lower: (op) => ({ specs: [softmaxGradSpec()], prepare: (ctx, t, [dx]) => [prepareSoftmaxGrad(ctx, { y: t(op.y), dy: t(op.dy), dx })] }),
+  cpu: (op, read) => [softmaxGradCpu(read(op.y) as Float32Array, read(op.dy) as Float32Array, op.y.shape)],
+  cost: (op) => ({ macs: 0, flops: 4 * numel(op.y.shape) }),
 };
 
 export const argmaxOp: OpDef<ArgmaxOp> = {

@@ -152,6 +152,12 @@ function onnxActivation(g: OnnxEmitter, activation: Activation, x: string, y: st
     case 'hardsigmoid':
       // ONNX: max(0, min(1, alpha * x + beta)); ours min(max(x + 3, 0), 6) / 6.
       return g.node('HardSigmoid', [x], [y], { alpha: { float: 1 / 6 }, beta: { float: 0.5 } });
+    case 'silu': {
+      // Opset 17 has no SiLU operator: x * Sigmoid(x).
+      const s = g.intermediate('sigmoid');
+      g.node('Sigmoid', [x], [s]);
+      return g.node('Mul', [x, s], [y]);
+    }
   }
 }
 

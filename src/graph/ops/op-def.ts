@@ -27,9 +27,9 @@ export interface LoweredOp {
 export type HostArray = Float32Array | Float64Array | Uint32Array;
 
 export interface OpCost {
-  /** Multiply-accumulates (convolutions only). */
+  /** Multiply-accumulates (convolutions and matrix products only). */
   macs: number;
-  /** 2 x macs for convolutions, the per-element estimate of src/model/analysis/flops.ts otherwise. */
+  /** 2 x macs for those, the per-element estimate of src/model/analysis/flops.ts otherwise. */
   flops: number;
 }
 

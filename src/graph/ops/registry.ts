@@ -3,11 +3,14 @@
 import type { Node, NodeOp, OpType, Value } from '../ir.js';
 import { castOp } from './cast.js';
 import { batchNormGradOp, batchNormOp, batchNormTrainOp } from './batchnorm.js';
-import { argmaxOp, channelSliceOp, concatOp, softmaxOp } from './channel.js';
+import { argmaxOp, channelSliceOp, concatOp, softmaxGradOp, softmaxOp } from './channel.js';
 import { conv2dGradBiasOp, conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from './conv2d.js';
 import { activationGradOp, activationOp, addOp, mulOp, scaleOp } from './elementwise.js';
 import { dropoutOp } from './dropout.js';
 import { flipWidthOp } from './flip.js';
+import { permuteOp } from './permute.js';
+import { layerNormGradOp, layerNormOp } from './layernorm.js';
+import { matmulOp } from './matmul.js';
 import { foldBnOp } from './fold-bn.js';
 import type { OpDef } from './op-def.js';
 
@@ -31,9 +34,14 @@ const OPS: Registry = {
   resize_argmax: resizeArgmaxOp,
   concat: concatOp,
   softmax: softmaxOp,
+  softmax_grad: softmaxGradOp,
   argmax: argmaxOp,
   fold_bn: foldBnOp,
   flip_w: flipWidthOp,
+  permute: permuteOp,
+  layer_norm: layerNormOp,
+  layer_norm_grad: layerNormGradOp,
+  matmul: matmulOp,
   // Gradients, loss, optimizer.
   conv2d_grad_input: conv2dGradInputOp,
   conv2d_grad_weight: conv2dGradWeightOp,

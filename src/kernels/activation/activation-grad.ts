@@ -39,6 +39,10 @@ export function activationDerivative(x: number, a: Activation): number {
       return x < -3 ? 0 : x <= 3 ? (2 * x + 3) / 6 : 1;
     case 'hardsigmoid':
       return x > -3 && x < 3 ? 1 / 6 : 0;
+    case 'silu': {
+      const s = 1 / (1 + Math.exp(-x));
+      return s * (1 + x * (1 - s));
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // Activation functions shared by every kernel epilogue; codes match activation.wgsl.
-export type Activation = 'none' | 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid';
+export type Activation = 'none' | 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | 'silu';
 
-export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu6', 'hardswish', 'hardsigmoid'];
+export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu6', 'hardswish', 'hardsigmoid', 'silu'];
 
 export function activationCode(a: Activation): number {
   const code = ACTIVATIONS.indexOf(a);
@@ -22,5 +22,7 @@ export function activateCpu(x: number, a: Activation): number {
       return (x * Math.min(Math.max(x + 3, 0), 6)) / 6;
     case 'hardsigmoid':
       return Math.min(Math.max(x + 3, 0), 6) / 6;
+    case 'silu':
+      return x / (1 + Math.exp(-x));
   }
 }

@@ -1,7 +1,9 @@
 // Gradient of an activation: dx = dy * f'(x), with x the activation's input. The derivative
 // at the kinks follows PyTorch: relu'(0) = 0; relu6' = 1 only on (0, 6); hardswish' = 0 below
-// -3, (2x + 3) / 6 on [-3, 3], 1 above; hardsigmoid' = 1/6 on (-3, 3).
-// Codes match src/kernels/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish, 4 hardsigmoid.
+// -3, (2x + 3) / 6 on [-3, 3], 1 above; hardsigmoid' = 1/6 on (-3, 3). SiLU is smooth:
+// s (1 + x (1 - s)) with s = sigmoid(x).
+// Codes match src/kernels/activation/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish,
+// 4 hardsigmoid, 5 silu.
 override ACTIVATION: u32 = 0u;
 override WG: u32 = 256u;
 
@@ -24,6 +26,10 @@ fn derivative(v: f32) -> f32 {
       return 1.0;
     }
     case 4u: { return select(0.0, 1.0 / 6.0, v > -3.0 && v < 3.0); }
+    case 5u: {
+      let s = 1.0 / (1.0 + exp(-v));
+      return s * (1.0 + v * (1.0 - s));
+    }
     default: { return 1.0; }
   }
 }

@@ -1,5 +1,5 @@
-// Softmax and argmax over the channel axis (the last axis of NHWC): class probabilities and
-// the label map at the end of the network.
+// Softmax and argmax over the last axis: class probabilities and the label map at the end of
+// the network (the channels of NHWC), and attention's weights over the keys; softmax's gradient.
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
 import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../gpu/dispatch.js';
@@ -34,10 +34,11 @@ export function softmaxOutputShape(shape: Shape): number[] {
   return [...shape];
 }
 
+/** f32 tensors, or f16 ones (half precision: f16 storage, f32 arithmetic). */
 export function prepareSoftmax(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }): Dispatch {
   expectShape(t.out.shape, softmaxOutputShape(t.input.shape), 'softmax', 'out');
-  expectDtype(t.input, 'f32', 'softmax', 'input');
-  expectDtype(t.out, 'f32', 'softmax', 'out');
+  expectDtype(t.input, t.input.dtype === 'f16' ? 'f16' : 'f32', 'softmax', 'input');
+  expectDtype(t.out, t.input.dtype, 'softmax', 'out');
   const [rows, C] = rowsAndChannels(t.input.shape);
   return makeDispatch(ctx, {
     label: `softmax ${shapeString(t.input.shape)}`,
@@ -65,6 +66,42 @@ export function softmaxCpu<T extends FloatArray>(x: T, shape: Shape): T {
     for (let c = 0; c < C; c++) out[r * C + c] = Math.exp(row[c] - m) / sum;
   }
   return out;
+}
+
+// ---------------------------------------------------------------- softmax's gradient
+
+export function softmaxGradSpec(): KernelSpec {
+  return { shader: 'softmax_grad.wgsl', constants: { WG } };
+}
+
+/** dx = y * (dy - sum(dy * y)) over the last axis, from the softmax's output y. */
+export function prepareSoftmaxGrad(ctx: GpuContext, t: { y: GpuTensor; dy: GpuTensor; dx: GpuTensor }): Dispatch {
+  validateShape(t.y.shape, 'softmaxGrad: y');
+  expectShape(t.dy.shape, t.y.shape, 'softmaxGrad', 'dy');
+  expectShape(t.dx.shape, t.y.shape, 'softmaxGrad', 'dx');
+  for (const [name, x] of Object.entries(t)) expectDtype(x, 'f32', 'softmaxGrad', name);
+  const [rows, C] = rowsAndChannels(t.y.shape);
+  return makeDispatch(ctx, {
+    label: `softmaxGrad ${shapeString(t.y.shape)}`,
+    spec: softmaxGradSpec(),
+    uniforms: new Uniforms().u32(rows).u32(C),
+    buffers: [t.y, t.dy, t.dx],
+    workgroups: linearGrid(ctx, rows, WG),
+  });
+}
+
+/** CPU reference; float64 in, float64 out (and float32 likewise). */
+export function softmaxGradCpu<T extends FloatArray>(y: T, dy: FloatArray, shape: Shape): T {
+  validateShape(shape, 'softmaxGrad: y');
+  if (y.length !== numel(shape) || dy.length !== y.length) throw new Error(`softmaxGrad: ${y.length} outputs and ${dy.length} gradients for ${shapeString(shape)}`);
+  const [rows, C] = rowsAndChannels(shape);
+  const dx = zerosLike(y, y.length);
+  for (let r = 0; r < rows; r++) {
+    let dot = 0;
+    for (let c = 0; c < C; c++) dot += dy[r * C + c] * y[r * C + c];
+    for (let c = 0; c < C; c++) dx[r * C + c] = y[r * C + c] * (dy[r * C + c] - dot);
+  }
+  return dx;
 }
 
 // ---------------------------------------------------------------- argmax

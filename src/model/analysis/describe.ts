@@ -71,7 +71,7 @@ export interface ModelDescription extends GraphDescription {
 }
 
 export const COUNTING_NOTE =
-  'macs = convolution multiply-accumulates (bias adds excluded); convFlops = 2 x macs; otherFlops = ' +
+  'macs = multiply-accumulates of convolutions and matrix products (bias adds excluded); convFlops = 2 x macs; otherFlops = ' +
   'batch norm 2/element, add/mul/activation 1/element, pools KHxKW/output (global: 1/input), ' +
   'bilinear resize 8/output (fused resize+argmax 9/output/channel), softmax 3/element; flops = convFlops + otherFlops';
 

@@ -2,14 +2,15 @@
 //
 // What is counted:
 //  - convolutions: multiply-accumulates, MACs = output elements x KH x KW x Cin/groups (bias
-//    adds are not counted); conv FLOPs = 2 x MACs. This is the number papers compare; note that
+//    adds are not counted); conv FLOPs = 2 x MACs. Batched matrix products (attention) count
+//    with them: batch x M x N x K MACs. This is the number papers compare; note that
 //    torchvision's published "GFLOPS" are in fact MACs (ResNet-50 at 224x224: "4.09").
 //  - the cheap ops, separately ("other FLOPs"), one FLOP per arithmetic operation on an element:
 //    batch norm 2 (x * scale + shift, once folded), add / mul 1, a separate activation 1,
 //    global average pool 1 per input element, max / average pool KH x KW per output element,
 //    bilinear resize 8 per output element (4 taps, a multiply and an add each; fused resize +
-//    argmax 9 per output pixel and channel), softmax 3 per element. Concat, argmax and
-//    activations fused into another op count 0.
+//    argmax 9 per output pixel and channel), softmax 3 per element, layer norm 8 per element.
+//    Concat, permute, argmax and activations fused into another op count 0.
 import type { Graph, Node } from '../../graph/ir.js';
 import { type OpCost, opDef } from '../../graph/ops/registry.js';
 
@@ -21,9 +22,9 @@ export function nodeCost(node: Node): NodeCost {
 }
 
 export interface GraphCost {
-  /** Convolution multiply-accumulates. */
+  /** Multiply-accumulates of convolutions and matrix products. */
   macs: number;
-  /** Convolution FLOPs (2 x macs). */
+  /** Their FLOPs (2 x macs). */
   convFlops: number;
   /** Every other op, by the per-element rule above. */
   otherFlops: number;
@@ -37,7 +38,7 @@ export function graphCost(graph: Graph): GraphCost {
   for (const n of graph.nodes) {
     const c = nodeCost(n);
     macs += c.macs;
-    if (n.op.type !== 'conv2d') otherFlops += c.flops;
+    if (c.macs === 0) otherFlops += c.flops;
   }
   return { macs, convFlops: 2 * macs, otherFlops, flops: 2 * macs + otherFlops };
 }

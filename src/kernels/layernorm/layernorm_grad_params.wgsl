@@ -1,0 +1,49 @@
+// Layer norm's parameter gradients, one workgroup per channel c summing over every row:
+// dgamma[c] = sum(dy * xhat), dbeta[c] = sum(dy), xhat from the row statistics that
+// layernorm_grad_input.wgsl wrote. The workgroup's threads stride over the rows and reduce in
+// shared memory, in a fixed order (the same sums every run).
+override WG: u32 = 64u;
+
+struct Params {
+  rows: u32,
+  channels: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read> stats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dgamma: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dbeta: array<f32>;
+
+var<workgroup> sumsGamma: array<f32, WG>;
+var<workgroup> sumsBeta: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = wid.x + wid.y * nwg.x;
+  // Uniform control flow for the barriers: a workgroup past the channels still takes part.
+  let inRange = c < params.channels;
+  var a = 0.0;
+  var b = 0.0;
+  if (inRange) {
+    for (var r = lid; r < params.rows; r += WG) {
+      let i = r * params.channels + c;
+      a += dy[i] * (x[i] - stats[2u * r]) * stats[2u * r + 1u];
+      b += dy[i];
+    }
+  }
+  sumsGamma[lid] = a;
+  sumsBeta[lid] = b;
+  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+    workgroupBarrier();
+    if (lid < stride) {
+      sumsGamma[lid] += sumsGamma[lid + stride];
+      sumsBeta[lid] += sumsBeta[lid + stride];
+    }
+  }
+  if (lid == 0u && inRange) {
+    dgamma[c] = sumsGamma[0];
+    dbeta[c] = sumsBeta[0];
+  }
+}

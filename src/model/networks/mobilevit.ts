@@ -1,0 +1,277 @@
+// MobileViT (v1) DeepLabV3 as `transformers` builds it (MobileViTForSemanticSegmentation), from
+// a plain configuration object carrying config.json's architectural values.
+//
+// Backbone: a 3x3 stride-2 stem, two stages of MobileNetV2 inverted residuals, then three
+// MobileViT blocks, each: [an inverted residual that downsamples] -> local kxk conv -> 1x1 conv
+// to the transformer width -> unfold into patch sequences -> transformer layers (pre-norm
+// attention and MLP) -> layer norm -> fold back -> 1x1 projection -> concat with the block's
+// input -> kxk fusion conv. Output stride 16 dilates the last block (8: the last two): its
+// downsampling residual keeps stride 1 at half the dilation. Convolutions are conv -> batch
+// norm -> SiLU unless noted; linear layers on tokens are 1x1 convolutions on [tokens, N, 1, C].
+// Head: ASPP on the last block (1x1, three atrous 3x3, image pooling; ReLU), 1x1 classifier.
+//
+// Parameters carry the checkpoint's names in our layouts (conv weights HWIO, linear weights as
+// 1x1 HWIO), so loading a hub checkpoint is only a layout change.
+import { GraphBuilder } from '../../graph/builder.js';
+import type { Graph, Value } from '../../graph/ir.js';
+import type { Activation } from '../../kernels/activation/activation.js';
+import { inversePermute } from '../../kernels/layout/permute.js';
+import { aspp } from './aspp.js';
+import type { NetworkSize } from './deeplab.js';
+import { conv, convBnAct } from './layers.js';
+import { makeDivisible } from './mobilenet-v3.js';
+
+/** The architectural values of a MobileViT DeepLabV3 (config.json's, renamed to camelCase). */
+export interface MobileVitConfig {
+  /** Stem, the five stages' outputs, and the classification expansion (unused by segmentation): 7 sizes. */
+  neckHiddenSizes: readonly number[];
+  /** Transformer widths of the three MobileViT blocks. */
+  hiddenSizes: readonly number[];
+  /** Inverted residuals' expansion. */
+  expandRatio: number;
+  /** MLP width over transformer width. */
+  mlpRatio: number;
+  numAttentionHeads: number;
+  patchSize: number;
+  /** The MobileViT blocks' local and fusion convolutions. */
+  convKernelSize: number;
+  outputStride: 8 | 16 | 32;
+  layerNormEps: number;
+  qkvBias: boolean;
+  hiddenAct: Activation;
+  atrousRates: readonly number[];
+  asppOutChannels: number;
+  numLabels: number;
+  /** Training only (with `dropout`): after the ASPP projection, and channel-wise before the classifier. */
+  asppDropoutProb: number;
+  classifierDropoutProb: number;
+}
+
+export interface MobileVitOptions {
+  /** Also output 'logits_raw': the classifier's output at the network's stride (transformers' `logits`). */
+  extraOutputs?: boolean;
+  /** Training: the head's dropout, seeded by the u32 input 'dropout_seed'. */
+  dropout?: boolean;
+}
+
+/** transformers builds every batch norm of this network with eps 1e-5 and momentum 0.1. */
+const BN = { eps: 1e-5, momentum: 0.1 };
+/** The number of transformer layers of the three MobileViT blocks (fixed by the architecture). */
+const TRANSFORMER_DEPTHS = [2, 4, 3];
+
+/** Python's round(): halves to even. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+export function validateMobileVitConfig(cfg: MobileVitConfig): void {
+  const bad = (what: string): never => {
+    throw new Error(`MobileViT config: ${what}`);
+  };
+  const positive = (name: string, v: number): void => {
+    if (!Number.isInteger(v) || v < 1) bad(`${name} must be a positive integer, got ${v}`);
+  };
+  if (cfg.neckHiddenSizes.length !== 7) bad(`neck_hidden_sizes needs 7 sizes, got ${cfg.neckHiddenSizes.length}`);
+  if (cfg.hiddenSizes.length !== 3) bad(`hidden_sizes needs 3 sizes, got ${cfg.hiddenSizes.length}`);
+  if (cfg.atrousRates.length !== 3) bad(`atrous_rates needs 3 rates, got ${cfg.atrousRates.length}`);
+  cfg.neckHiddenSizes.forEach((v, i) => positive(`neck_hidden_sizes[${i}]`, v));
+  cfg.atrousRates.forEach((v, i) => positive(`atrous_rates[${i}]`, v));
+  for (const [name, v] of [['num_attention_heads', cfg.numAttentionHeads], ['patch_size', cfg.patchSize], ['aspp_out_channels', cfg.asppOutChannels], ['num_labels', cfg.numLabels]] as const) positive(name, v);
+  cfg.hiddenSizes.forEach((v, i) => {
+    positive(`hidden_sizes[${i}]`, v);
+    if (v % cfg.numAttentionHeads !== 0) bad(`hidden_sizes[${i}] = ${v} is not a multiple of the ${cfg.numAttentionHeads} attention heads`);
+  });
+  if (!Number.isInteger(cfg.convKernelSize) || cfg.convKernelSize < 1 || cfg.convKernelSize % 2 !== 1) bad(`conv_kernel_size must be an odd positive integer, got ${cfg.convKernelSize}`);
+  if (![8, 16, 32].includes(cfg.outputStride)) bad(`output_stride must be 8, 16 or 32, got ${cfg.outputStride}`);
+  for (const [name, v] of [['expand_ratio', cfg.expandRatio], ['mlp_ratio', cfg.mlpRatio]] as const) if (!(v > 0) || !Number.isFinite(v)) bad(`${name} must be a positive number, got ${v}`);
+  if (!(cfg.layerNormEps >= 0) || !Number.isFinite(cfg.layerNormEps)) bad(`layer_norm_eps must be a finite number >= 0, got ${cfg.layerNormEps}`);
+  for (const [name, v] of [['aspp_dropout_prob', cfg.asppDropoutProb], ['classifier_dropout_prob', cfg.classifierDropoutProb]] as const) if (!(v >= 0 && v < 1)) bad(`${name} must be in [0, 1), got ${v}`);
+}
+
+/** conv -> BN -> activation under transformers' names `<p>.convolution`, `<p>.normalization`. */
+function convLayer(b: GraphBuilder, x: Value, p: string, o: { kernel: number; cout: number; stride?: number; dilation?: number; groups?: number; activation: Activation }): Value {
+  return convBnAct(b, x, { name: `${p}.convolution`, bn: `${p}.normalization`, ...BN, ...o });
+}
+
+/** MobileNetV2's inverted residual (MobileViTInvertedResidual). */
+function invertedResidual(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig, o: { cout: number; stride: number; dilation?: number }): Value {
+  const cin = x.shape[3];
+  const expanded = makeDivisible(roundHalfEven(cin * cfg.expandRatio), 8);
+  const act = cfg.hiddenAct;
+  let y = convLayer(b, x, `${p}.expand_1x1`, { kernel: 1, cout: expanded, activation: act });
+  y = convLayer(b, y, `${p}.conv_3x3`, { kernel: 3, cout: expanded, stride: o.stride, dilation: o.dilation, groups: expanded, activation: act });
+  y = convLayer(b, y, `${p}.reduce_1x1`, { kernel: 1, cout: o.cout, activation: 'none' });
+  return o.stride === 1 && cin === o.cout ? b.addValues(`${p}.residual`, x, y) : y;
+}
+
+/** A linear layer on tokens [T, N, 1, C]: a 1x1 convolution, weight [1,1,C,cout], bias [cout]. */
+function linear(b: GraphBuilder, x: Value, p: string, cout: number, bias: boolean, activation: Activation = 'none'): Value {
+  return conv(b, x, { name: p, kernel: 1, cout, bias, activation });
+}
+
+function layerNorm(b: GraphBuilder, x: Value, p: string, eps: number): Value {
+  const c = x.shape[x.shape.length - 1];
+  return b.layerNorm(p, x, { gamma: b.param(`${p}.weight`, [c]), beta: b.param(`${p}.bias`, [c]) }, { eps });
+}
+
+/** Multi-head self-attention over tokens [T, N, 1, C] (MobileViTSelfAttention + output dense). */
+function attention(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig): Value {
+  const [T, N, , C] = x.shape;
+  const heads = cfg.numAttentionHeads;
+  const d = C / heads;
+  // [T, N, heads * d] -> [T * heads, N, d]: each head's tokens as one batch item of the products.
+  const split = (v: Value, name: string): Value => b.permute(`${p}.${name}.heads`, v, { view: [T, N, heads, d], perm: [0, 2, 1, 3], shape: [T * heads, N, d] });
+  const [q, k, v] = (['query', 'key', 'value'] as const).map((n) => split(linear(b, x, `${p}.attention.${n}`, C, cfg.qkvBias), n));
+  const scores = b.matmul(`${p}.attention.scores`, q, k, { transB: true, alpha: 1 / Math.sqrt(d) });
+  const weights = b.softmax(`${p}.attention.softmax`, scores);
+  const context = b.matmul(`${p}.attention.context`, weights, v);
+  const merged = b.permute(`${p}.attention.merge_heads`, context, { view: [T, heads, N, d], perm: [0, 2, 1, 3], shape: [T, N, 1, C] });
+  return linear(b, merged, `${p}.output.dense`, C, true);
+}
+
+/** One pre-norm transformer layer (MobileViTTransformerLayer). */
+function transformerLayer(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig): Value {
+  const C = x.shape[3];
+  const h = b.addValues(`${p}.attention_residual`, x, attention(b, layerNorm(b, x, `${p}.layernorm_before`, cfg.layerNormEps), `${p}.attention`, cfg));
+  const inner = linear(b, layerNorm(b, h, `${p}.layernorm_after`, cfg.layerNormEps), `${p}.intermediate.dense`, Math.trunc(C * cfg.mlpRatio), true, cfg.hiddenAct);
+  return b.addValues(`${p}.output_residual`, h, linear(b, inner, `${p}.output.dense`, C, true));
+}
+
+/**
+ * transformers' unfolding of a map [B, H, W, C] (H, W multiples of the patch) into patch
+ * sequences [B * P, N, 1, C]: sequence i holds the pixel at offset i of every patch (P = patch
+ * area), its tokens the patches in row-major order. Returns the parameters; folding is their inverse.
+ */
+export function unfoldingPermute(shape: readonly number[], patch: number): { view: number[]; perm: number[]; shape: number[] } {
+  const [B, H, W, C] = shape;
+  if (H % patch !== 0 || W % patch !== 0) throw new Error(`unfolding: ${H}x${W} is not a multiple of the ${patch}x${patch} patch`);
+  const [nh, nw] = [H / patch, W / patch];
+  return { view: [B, nh, patch, nw, patch, C], perm: [0, 2, 4, 1, 3, 5], shape: [B * patch * patch, nh * nw, 1, C] };
+}
+
+/** A MobileViT block (MobileViTLayer). */
+function mobileVitBlock(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig, o: { cout: number; hidden: number; depth: number; dilation: number }): Value {
+  const act = cfg.hiddenAct;
+  // The block always halves the map unless dilated; then it keeps the size at half the rate.
+  const down = invertedResidual(b, x, `${p}.downsampling_layer`, cfg, { cout: o.cout, stride: o.dilation === 1 ? 2 : 1, dilation: o.dilation > 1 ? o.dilation / 2 : 1 });
+  const [, H, W, C] = down.shape;
+  let y = convLayer(b, down, `${p}.conv_kxk`, { kernel: cfg.convKernelSize, cout: C, activation: act });
+  y = conv(b, y, { name: `${p}.conv_1x1.convolution`, kernel: 1, cout: o.hidden });
+  // Sides that are not multiples of the patch are resized up to the next multiple and back.
+  const patch = cfg.patchSize;
+  const [ph, pw] = [Math.ceil(H / patch) * patch, Math.ceil(W / patch) * patch];
+  const resized = ph !== H || pw !== W;
+  if (resized) y = b.resize(`${p}.unfolding_resize`, y, ph, pw, 'half_pixel');
+  const unfolding = unfoldingPermute(y.shape, patch);
+  let tokens = b.permute(`${p}.unfolding`, y, unfolding);
+  for (let i = 0; i < o.depth; i++) tokens = transformerLayer(b, tokens, `${p}.transformer.layer.${i}`, cfg);
+  tokens = layerNorm(b, tokens, `${p}.layernorm`, cfg.layerNormEps);
+  let folded = b.permute(`${p}.folding`, tokens, inversePermute(y.shape, unfolding));
+  if (resized) folded = b.resize(`${p}.folding_resize`, folded, H, W, 'half_pixel');
+  const projected = convLayer(b, folded, `${p}.conv_projection`, { kernel: 1, cout: C, activation: act });
+  return convLayer(b, b.concat(`${p}.concat`, [down, projected]), `${p}.fusion`, { kernel: cfg.convKernelSize, cout: C, activation: act });
+}
+
+/** The backbone (MobileViTModel without the classification expansion): features at the output stride. */
+export function buildMobileVitBackbone(b: GraphBuilder, image: Value, cfg: MobileVitConfig): Value {
+  const neck = cfg.neckHiddenSizes;
+  const act = cfg.hiddenAct;
+  const e = 'mobilevit.encoder.layer';
+  let x = convLayer(b, image, 'mobilevit.conv_stem', { kernel: 3, cout: neck[0], stride: 2, activation: act });
+  x = invertedResidual(b, x, `${e}.0.layer.0`, cfg, { cout: neck[1], stride: 1 });
+  for (let i = 0; i < 3; i++) x = invertedResidual(b, x, `${e}.1.layer.${i}`, cfg, { cout: neck[2], stride: i === 0 ? 2 : 1 });
+  // Stages 4 and 5 dilate instead of downsampling where the output stride asks.
+  const dilate4 = cfg.outputStride === 8;
+  const dilate5 = cfg.outputStride <= 16;
+  let dilation = 1;
+  x = mobileVitBlock(b, x, `${e}.2`, cfg, { cout: neck[3], hidden: cfg.hiddenSizes[0], depth: TRANSFORMER_DEPTHS[0], dilation });
+  if (dilate4) dilation *= 2;
+  x = mobileVitBlock(b, x, `${e}.3`, cfg, { cout: neck[4], hidden: cfg.hiddenSizes[1], depth: TRANSFORMER_DEPTHS[1], dilation });
+  if (dilate5) dilation *= 2;
+  return mobileVitBlock(b, x, `${e}.4`, cfg, { cout: neck[5], hidden: cfg.hiddenSizes[2], depth: TRANSFORMER_DEPTHS[2], dilation });
+}
+
+/**
+ * The whole network for one batch and input size: input 'image' [N,H,W,3] (already scaled as
+ * the processor does: x / 255, channels in BGR order), output 'logits' [N,H,W,numLabels]
+ * (the classifier's output resized to the input, bilinear, align_corners=False).
+ */
+export function buildMobileVitDeepLab(cfg: MobileVitConfig, size: NetworkSize, opts: MobileVitOptions = {}): Graph {
+  validateMobileVitConfig(cfg);
+  const batch = size.batch ?? 1;
+  for (const [name, v] of [['batch', batch], ['height', size.height], ['width', size.width]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`buildMobileVitDeepLab: ${name} must be a positive integer, got ${v}`);
+  }
+  const b = new GraphBuilder();
+  const image = b.input('image', [batch, size.height, size.width, 3]);
+  const features = buildMobileVitBackbone(b, image, cfg);
+  const h = 'segmentation_head';
+  const aspps = `${h}.aspp`;
+  const names = (p: string) => ({ conv: `${p}.convolution`, bn: `${p}.normalization` });
+  const layout = {
+    prefix: aspps,
+    conv1x1: names(`${aspps}.convs.0`),
+    atrous: [1, 2, 3].map((i) => names(`${aspps}.convs.${i}`)),
+    pooling: names(`${aspps}.convs.4.conv_1x1`),
+    project: names(`${aspps}.project`),
+    poolingPosition: 'last' as const,
+  };
+  let y = aspp(b, features, layout, {
+    rates: [...cfg.atrousRates],
+    imagePooling: true,
+    channels: cfg.asppOutChannels,
+    eps: BN.eps,
+    poolResizeMode: 'half_pixel',
+    dropout: opts.dropout ? cfg.asppDropoutProb : 0,
+  });
+  if (opts.dropout && cfg.classifierDropoutProb > 0) y = b.dropout(`${h}.dropout`, y, cfg.classifierDropoutProb, { channelwise: true });
+  const logits = conv(b, y, { name: `${h}.classifier.convolution`, kernel: 1, cout: cfg.numLabels, bias: true });
+  b.output('logits', b.resize('logits_upsample', logits, size.height, size.width, 'half_pixel'));
+  if (opts.extraOutputs) b.output('logits_raw', logits);
+  return b.build();
+}
+
+/**
+ * The configuration from a hub folder's config.json (parsed JSON): every architectural value
+ * read, each checked, `transformers`' defaults only for the training-only dropout rates.
+ */
+export function mobileVitConfigFromHub(json: unknown, what = 'config.json'): MobileVitConfig {
+  if (typeof json !== 'object' || json === null) throw new Error(`${what}: not a JSON object`);
+  const j = json as Record<string, unknown>;
+  const field = <T>(key: string, ok: (v: unknown) => boolean, expected: string, fallback?: T): T => {
+    const v = j[key] ?? fallback;
+    if (v === undefined || !ok(v)) throw new Error(`${what}: ${key} must be ${expected}, got ${JSON.stringify(j[key])}`);
+    return v as T;
+  };
+  const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+  const ints = (v: unknown): boolean => Array.isArray(v) && v.every((x) => Number.isInteger(x));
+  if (j.model_type !== undefined && j.model_type !== 'mobilevit') throw new Error(`${what}: model_type is ${JSON.stringify(j.model_type)}, not 'mobilevit'`);
+  const act = field<string>('hidden_act', (v) => v === 'silu' || v === 'swish', "'silu'", 'silu');
+  const id2label = j.id2label;
+  const numLabels = typeof id2label === 'object' && id2label !== null ? Object.keys(id2label).length : field<number>('num_labels', Number.isInteger, 'an integer');
+  const cfg: MobileVitConfig = {
+    neckHiddenSizes: field('neck_hidden_sizes', ints, 'a list of integers'),
+    hiddenSizes: field('hidden_sizes', ints, 'a list of integers'),
+    expandRatio: field('expand_ratio', num, 'a number'),
+    mlpRatio: field('mlp_ratio', num, 'a number'),
+    numAttentionHeads: field('num_attention_heads', Number.isInteger, 'an integer'),
+    patchSize: field('patch_size', Number.isInteger, 'an integer'),
+    convKernelSize: field('conv_kernel_size', Number.isInteger, 'an integer'),
+    outputStride: field('output_stride', Number.isInteger, 'an integer'),
+    layerNormEps: field('layer_norm_eps', num, 'a number'),
+    qkvBias: field('qkv_bias', (v) => typeof v === 'boolean', 'true or false', true),
+    hiddenAct: act === 'swish' ? 'silu' : (act as Activation),
+    atrousRates: field('atrous_rates', ints, 'a list of integers'),
+    asppOutChannels: field('aspp_out_channels', Number.isInteger, 'an integer'),
+    numLabels,
+    asppDropoutProb: field('aspp_dropout_prob', num, 'a number', 0.1),
+    classifierDropoutProb: field('classifier_dropout_prob', num, 'a number', 0.1),
+  };
+  try {
+    validateMobileVitConfig(cfg);
+  } catch (e) {
+    throw new Error(`${what}: ${(e as Error).message}`);
+  }
+  return cfg;
+}
