@@ -135,6 +135,7 @@ describe('model: every backbone record', function () {
           const mmseg = defaultConfig(record.name, { head: 'mmseg', stem: 'v1c', dilationConvention: 'mmseg', asppRates: [12, 24, 36], asppChannels: record.weights.mmseg.headChannels });
           expect(mmsegNetwork(stateOf(mmseg)).backbone).to.equal(record.name);
         }
+        if (record.weights.transformers) expect(stateOf(cfg()).has(record.weights.transformers.stem), 'the stem a BGR flip reverses').to.equal(true);
         if (record.weights.tf) {
           const { scope } = record.weights.tf;
           expect([...stateOf(cfg()).keys()].filter((k) => record.ownsParam(k)).every((k) => k.startsWith(`${scope}/`))).to.equal(true);
@@ -197,6 +198,8 @@ function sampleOf(format: WeightFormatRecord): Sample {
     }
     case 'tf-folder':
       return { files: diskFiles(join(zoo, 'deeplabv3_tiny_pascal_trainval')), victim: 'model.ckpt-5.index', model: false };
+    case 'hf-hub':
+      return { files: diskFiles(sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small')), victim: 'model.safetensors' };
     case 'npy-dir':
       return { files: diskFiles(sharedPath('weights', 'tf-deeplabv3-mnv2-pascal-trainval-513')), victim: 'MobilenetV2_Conv_Conv2D.npy' };
   }
@@ -287,6 +290,6 @@ describe('io: input normalisations', () => {
       const out = n.normalize(img);
       for (let c = 0; c < 3; c++) expect(Math.abs(out[c] - (img.data[c] / 255 - n.mean[c]) / n.std[c])).to.be.below(1e-5);
     }
-    expectThrows(() => inputNormalization('none'), /normalization must be 'imagenet' or 'minus_one_one', got 'none'/);
+    expectThrows(() => inputNormalization('none'), /normalization must be 'imagenet' or 'minus_one_one' or 'unit', got 'none'/);
   });
 });

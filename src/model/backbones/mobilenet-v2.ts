@@ -17,6 +17,7 @@ export const MOBILENET_V2: BackboneRecord = {
   multiGrid: true,
   stems: ['v1b'],
   mmsegHead: false,
+  decoder: true,
   separableDecoder: false,
   normalization: 'minus_one_one',
   defaults: { asppRates: [], dilationConvention: 'paper', resizeMode: 'align_corners' },
