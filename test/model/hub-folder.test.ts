@@ -11,6 +11,7 @@ import { compile } from '../../src/graph/compile.js';
 import { Program } from '../../src/graph/program.js';
 import { readImage } from '../../src/io/image.js';
 import { permuteCpu } from '../../src/kernels/layout/permute.js';
+import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { networkInputSize, normalizeInput, resizeForNetwork } from '../../src/model/input-policy.js';
 import { hubProcessor } from '../../src/model/loading/hub-processor.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
@@ -117,13 +118,25 @@ describe('model: Hugging Face hub folders', function () {
   });
 
   it('refuses configs it does not load, naming the key', async () => {
-    await expectRejects(loadWeights(folder(MOBILEVIT, { 'config.json': { model_type: 'bert' } })), /config\.json: model_type "bert" is not a DeepLabV3 we load \(expected 'mobilevit'\)/);
     await expectRejects(loadWeights(folder(MOBILEVIT, { 'config.json': { architectures: ['MobileViTForImageClassification'] } })), /has no semantic segmentation model/);
     await expectRejects(loadWeights(folder(MOBILEVIT, { 'config.json': { num_channels: 1 } })), /config\.json: num_channels must be 3 \(RGB images\), got 1/);
     await expectRejects(loadWeights(folder(MOBILEVIT, { 'config.json': { id2label: { 0: 'a', 2: 'b' } } })), /id2label key '2' is not an index 0\.\.1/);
     await expectRejects(loadWeights(folder(MOBILEVIT, { 'config.json': { hidden_act: 'gelu' } })), /hidden_act must be 'silu'/);
     await expectRejects(loadWeights(folder(MOBILEVIT, { 'preprocessor_config.json': { image_std: [1, 1, 1], do_normalize: true } })), /preprocessor_config\.json: image_mean and image_std/);
-    await expectRejects(loadWeights(MOBILENET_V2), /config\.json: model_type "mobilenet_v2" is not a DeepLabV3 we load/);
+    await expectRejects(loadWeights(folder(MOBILEVIT, { 'config.json': { model_type: 'segformer' } })), /config\.json: model_type "segformer" is not a DeepLabV3 we load \(expected 'mobilenet_v2' or 'mobilevit'\)/);
+    await expectRejects(loadWeights(folder(MOBILENET_V2, { 'config.json': { tf_padding: false } })), /config\.json: tf_padding must be true \(TF 'SAME' padding/);
+    await expectRejects(loadWeights(folder(MOBILENET_V2, { 'config.json': { first_layer_is_expansion: false } })), /first_layer_is_expansion must be true/);
+    await expectRejects(loadWeights(folder(MOBILENET_V2, { 'config.json': { hidden_act: 'relu' } })), /hidden_act must be 'relu6'/);
+    await expectRejects(loadWeights(folder(MOBILENET_V2, { 'config.json': { output_stride: 4 } })), /output_stride must be 8, 16 or 32, got 4/);
+  });
+
+  it('loads a MobileNetV2 folder onto our TF MobileNetV2 network, batch norms folded', async () => {
+    const w = await loadWeights(MOBILENET_V2);
+    expect(w.config).to.deep.include({ backbone: 'mobilenet_v2', numClasses: 21, outputStride: 8, asppRates: [], resizeMode: 'half_pixel', normalization: 'minus_one_one' });
+    expect(w.depthMultiplier).to.equal(1);
+    expect(w.inputPolicy).to.deep.equal({ kind: 'shortest-edge', size: 513, crop: { height: 513, width: 513 }, filter: 'bilinear' });
+    expect(w.classes.names[15]).to.equal('person');
+    expect([...w.params.keys()].every((k) => k.endsWith('/weights') || k.endsWith('/biases')), 'folded: weights and biases only').to.equal(true);
   });
 
   describe('against transformers @slow', () => {
@@ -146,21 +159,42 @@ describe('model: Hugging Face hub folders', function () {
       }
     });
 
-    it("MobileViT xx-small: loadModel(folder).segment() labels 2007_000033 as transformers' pipeline does (>= 99.9 %)", async () => {
-      const model = await loadModel(MOBILEVIT, { ctx: await testContext() });
+    it('MobileNetV2, 97x129: logits within 1e-4 of the float64 reference (resized as post-processing does)', async () => {
+      const w = await loadWeights(MOBILENET_V2);
+      const [H, W] = [97, 129];
+      const pixels = readNpy(join(MOBILENET_V2, 'pixel_values_97x129.npy'));
+      const image = permuteCpu(pixels.data, pixels.shape, { view: pixels.shape, perm: [0, 2, 3, 1], shape: [1, H, W, 3] });
+      const ref = readNpy(join(MOBILENET_V2, 'seed1_97x129_logits.npy'));
+      const [, k, h, wd] = ref.shape;
+      expect([h, wd], 'the reference at output stride 8').to.deep.equal([13, 17]);
+      // Our network ends in the resize to the input that post_process_semantic_segmentation does.
+      const refNhwc = permuteCpu(ref.data, ref.shape, { view: ref.shape, perm: [0, 2, 3, 1], shape: [1, h, wd, k] });
+      const want = resizeBilinearCpu(refNhwc, [1, h, wd, k], { outH: H, outW: W, mode: 'half_pixel' });
+      const program = await Program.create(await testContext(), compile(w.buildGraph({ height: H, width: W }), { mode: 'inference' }), w.params);
       try {
-        const img = await readImage(VOC_IMAGE);
-        const result = await model.segment(img);
-        const ref = readNpy(join(MOBILEVIT, 'seed1_pipeline_2007_000033_labels.npy'));
-        expect([result.height, result.width]).to.deep.equal(ref.shape);
-        let same = 0;
-        for (let i = 0; i < ref.data.length; i++) if (result.classes[i] === ref.data[i]) same++;
-        console.log(`      MobileViT pipeline labels: ${((100 * same) / ref.data.length).toFixed(3)} % equal transformers'`);
-        expect(same / ref.data.length).to.be.at.least(0.999);
+        expectClose((await program.run({ image })).get('logits')!, want, 'MobileNetV2 logits');
       } finally {
-        model.dispose();
+        program.dispose();
       }
     });
+
+    for (const [what, dir] of [['MobileViT xx-small', MOBILEVIT], ['MobileNetV2', MOBILENET_V2]] as const) {
+      it(`${what}: loadModel(folder).segment() labels 2007_000033 as transformers' pipeline does (>= 99.9 %)`, async () => {
+        const model = await loadModel(dir, { ctx: await testContext() });
+        try {
+          const img = await readImage(VOC_IMAGE);
+          const result = await model.segment(img);
+          const ref = readNpy(join(dir, 'seed1_pipeline_2007_000033_labels.npy'));
+          expect([result.height, result.width]).to.deep.equal(ref.shape);
+          let same = 0;
+          for (let i = 0; i < ref.data.length; i++) if (result.classes[i] === ref.data[i]) same++;
+          console.log(`      ${what} pipeline labels: ${((100 * same) / ref.data.length).toFixed(3)} % equal transformers'`);
+          expect(same / ref.data.length).to.be.at.least(0.999);
+        } finally {
+          model.dispose();
+        }
+      });
+    }
 
     it('a MobileViT x-small folder, built from its config alone, loads and segments (whole image, no crop)', async () => {
       // x-small's published sizes; random weights in transformers' names and PyTorch layouts.

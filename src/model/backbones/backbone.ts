@@ -66,8 +66,8 @@ export interface BackboneWeights {
   tf?: { scope: string };
   /**
    * A Hugging Face hub folder of `transformers` (config.json, model.safetensors): the
-   * config's `model_type` that names this backbone, and its first conv's weight (whose input
-   * channels a processor's BGR flip reverses).
+   * config's `model_type` that names this backbone, and its first conv's weight in our names
+   * (whose input channels a processor's BGR flip reverses).
    */
   transformers?: { modelType: string; stem: string };
 }

@@ -8,13 +8,14 @@
 import { checkParams } from '../../graph/params.js';
 import type { HostParams } from '../../graph/params.js';
 import { backboneRecords } from '../backbones/registry.js';
-import { defaultConfig } from '../networks/config.js';
-import { mobileVitConfigFromHub } from '../networks/mobilevit.js';
+import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
+import { type MobileVitArchitecture, mobileVitConfigFromHub } from '../networks/mobilevit.js';
 import { type ClassSet, defaultClassSet } from '../voc.js';
 import { readTorchCheckpoint } from '../weights/import/pth.js';
 import { readSafetensors } from '../weights/import/safetensors.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
 import { transformersParams } from '../weights/transformers.js';
+import { mobilenetV2HubConfig, mobilenetV2HubParams } from '../weights/transformers-mobilenet-v2.js';
 import type { FileSet } from './formats/format.js';
 import { hubProcessor } from './hub-processor.js';
 import { type LoadedWeights, graphFactory, scaledRates } from './loaded-weights.js';
@@ -84,28 +85,50 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
   if (Array.isArray(architectures) && !architectures.some((a) => typeof a === 'string' && a.endsWith('ForSemanticSegmentation'))) {
     throw new Error(`${configWhat}: architectures ${JSON.stringify(architectures)} has no semantic segmentation model (a classification checkpoint has no DeepLabV3 head)`);
   }
-  const arch = mobileVitConfigFromHub(j, configWhat);
   const classes = hubClasses(j, configWhat);
-  if (classes.names.length !== arch.numLabels) throw new Error(`${configWhat}: ${classes.names.length} labels in id2label, num_labels ${arch.numLabels}`);
   const processor = hubProcessor(readJson(files, HUB_PROCESSOR), `${files.what}/${HUB_PROCESSOR}`);
-  const outputStride = opts.outputStride ?? arch.outputStride;
-  const config = defaultConfig(record.name, {
-    numClasses: arch.numLabels,
-    outputStride,
-    asppRates: opts.asppRates ?? scaledRates([...arch.atrousRates], arch.outputStride, outputStride),
-    asppChannels: arch.asppOutChannels,
-    normalization: processor.normalization,
-  });
-  const params: HostParams = transformersParams(hubTensors(files));
+  const tensors = hubTensors(files);
+  const weightsWhat = `${files.what}: ${HUB_WEIGHTS.find((w) => files.names.includes(w))}`;
+  let config: DeepLabConfig;
+  let params: HostParams;
+  let depthMultiplier = 1;
+  let mobileVit: MobileVitArchitecture | undefined;
+  if (record.name === 'mobilevit') {
+    const arch = mobileVitConfigFromHub(j, configWhat);
+    if (classes.names.length !== arch.numLabels) throw new Error(`${configWhat}: ${classes.names.length} labels in id2label, num_labels ${arch.numLabels}`);
+    const outputStride = opts.outputStride ?? arch.outputStride;
+    config = defaultConfig(record.name, {
+      numClasses: arch.numLabels,
+      outputStride,
+      asppRates: opts.asppRates ?? scaledRates([...arch.atrousRates], arch.outputStride, outputStride),
+      asppChannels: arch.asppOutChannels,
+      normalization: processor.normalization,
+    });
+    params = transformersParams(tensors);
+    mobileVit = arch;
+  } else {
+    // TF DeepLab's MobileNetV2 in transformers' port: our TF network, no atrous branches, and
+    // the logits resized as post_process_semantic_segmentation does (align_corners=False).
+    const hub = mobilenetV2HubConfig(j, classes.names.length, configWhat);
+    config = defaultConfig(record.name, {
+      numClasses: hub.numLabels,
+      outputStride: opts.outputStride ?? hub.outputStride,
+      asppRates: opts.asppRates ?? [],
+      resizeMode: 'half_pixel',
+      normalization: processor.normalization,
+    });
+    params = mobilenetV2HubParams(tensors, hub, weightsWhat);
+    depthMultiplier = hub.depthMultiplier;
+  }
   if (processor.flipChannels) {
     const stem = record.weights.transformers!.stem;
     const w = params.get(stem);
     if (!w || w.shape.length !== 4 || w.shape[2] !== 3) throw new Error(`${files.what}: no 3-channel stem weight '${stem}' to take the processor's BGR flip`);
     params.set(stem, reverseInputChannels(w as { shape: number[]; data: Float32Array }));
   }
-  const buildGraph = graphFactory(config, 1, arch);
-  checkParams(buildGraph({ height: 64, width: 64 }), params, name);
+  const buildGraph = graphFactory(config, depthMultiplier, mobileVit);
+  checkParams(buildGraph({ height: 65, width: 65 }), params, name);
   const policy = opts.centerCrop === false ? { ...processor.policy, crop: null } : processor.policy;
   const square = policy.crop ?? { height: policy.size, width: policy.size };
-  return { name, config, depthMultiplier: 1, mobileVit: arch, inputPolicy: policy, params, buildGraph, probeSize: [square.width, square.height], classes };
+  return { name, config, depthMultiplier, ...(mobileVit ? { mobileVit } : {}), inputPolicy: policy, params, buildGraph, probeSize: [square.width, square.height], classes };
 }
