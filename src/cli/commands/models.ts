@@ -99,6 +99,8 @@ export interface OpenModelOptions {
   outputStride?: number;
   precision?: Precision;
   tune?: TuneMode;
+  /** Hub models: false segments the whole image rather than the processor's centre crop. */
+  centerCrop?: boolean;
   /** Loading messages (downloads, compilation). */
   onMessage?: (message: string) => void;
 }
@@ -140,7 +142,7 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    return await loadModel(nameOrPath, { outputStride: opts.outputStride, precision: opts.precision, tune: opts.tune, onProgress: opts.onMessage });
+    return await loadModel(nameOrPath, { outputStride: opts.outputStride, precision: opts.precision, tune: opts.tune, centerCrop: opts.centerCrop, onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;
