@@ -14,7 +14,7 @@ import { permuteCpu } from '../../src/kernels/layout/permute.js';
 import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { networkInputSize, normalizeInput, resizeForNetwork } from '../../src/model/input-policy.js';
 import { hubProcessor } from '../../src/model/loading/hub-processor.js';
-import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { loadWeights, saveCheckpoint } from '../../src/model/loading/load-weights.js';
 import { loadModel } from '../../src/model/model.js';
 import { buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
@@ -128,6 +128,23 @@ describe('model: Hugging Face hub folders', function () {
     await expectRejects(loadWeights(folder(MOBILENET_V2, { 'config.json': { first_layer_is_expansion: false } })), /first_layer_is_expansion must be true/);
     await expectRejects(loadWeights(folder(MOBILENET_V2, { 'config.json': { hidden_act: 'relu' } })), /hidden_act must be 'relu6'/);
     await expectRejects(loadWeights(folder(MOBILENET_V2, { 'config.json': { output_stride: 4 } })), /output_stride must be 8, 16 or 32, got 4/);
+  });
+
+  it("our checkpoint of a hub MobileViT keeps its sizes, input policy and classes", async () => {
+    const w = await loadWeights(MOBILEVIT);
+    const dir = mkdtempSync(join(tmpdir(), 'hub-ckpt-'));
+    made.push(dir);
+    const path = join(dir, 'mobilevit.safetensors');
+    saveCheckpoint(path, w);
+    const back = await loadWeights(path);
+    expect(back.mobileVit).to.deep.equal(w.mobileVit);
+    expect(back.inputPolicy).to.deep.equal(w.inputPolicy);
+    expect(back.config).to.deep.equal(w.config);
+    expect(back.classes.names).to.deep.equal(w.classes.names);
+    expect([...back.params.keys()].sort()).to.deep.equal([...w.params.keys()].sort());
+    const stem = 'mobilevit.conv_stem.convolution.weight';
+    expect([...back.params.get(stem)!.data]).to.deep.equal([...w.params.get(stem)!.data]);
+    expect((await loadWeights(path, { centerCrop: false })).inputPolicy).to.deep.include({ crop: null });
   });
 
   it('loads a MobileNetV2 folder onto our TF MobileNetV2 network, batch norms folded', async () => {

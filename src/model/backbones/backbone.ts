@@ -35,8 +35,8 @@ export interface BackboneBuildOptions {
 
 /**
  * The network: a backbone whose features the shared heads read ('features'), or a whole
- * network that brings its own head (TF's MobileNetV2 DeepLab), returning the logits at the
- * output stride.
+ * network that brings its own head (TF's MobileNetV2 DeepLab, MobileViT), returning the logits
+ * resized to the input.
  */
 export type BackboneNetwork =
   | { kind: 'features'; build(b: GraphBuilder, image: Value, cfg: DeepLabConfig, opts: BackboneBuildOptions): BackboneFeatures }
