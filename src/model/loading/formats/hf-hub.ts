@@ -1,6 +1,7 @@
 // A Hugging Face hub folder of `transformers` (config.json, preprocessor_config.json,
 // model.safetensors or pytorch_model.bin): src/model/loading/hub-model.ts builds the network
-// its config.json describes. The page's loading API takes one file, so it is Node's for now.
+// its config.json describes. The page hands it the files dropped, or fetched from a folder URL
+// (src/browser/hub-files.ts).
 import { hubModel, hubTensors, isHubFolder } from '../hub-model.js';
 import type { WeightFormatRecord } from './format.js';
 
@@ -15,6 +16,6 @@ export const HF_HUB: WeightFormatRecord = {
     load: (files, { name, opts }) => hubModel(name, files, opts),
   },
   mappings: ['transformers'],
-  page: false,
+  page: true,
   registry: true,
 };
