@@ -21,6 +21,7 @@ import { readNpy } from '../../src/model/weights/import/npy.js';
 import { writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { hwioToOihw } from '../../src/model/weights/torchvision.js';
+import { adaptWeights } from '../../src/train/adapt.js';
 import { expectClose, expectRejects, expectThrows, testContext } from '../helpers.js';
 import { randomParams } from './random-params.js';
 import { sharedPath } from '../shared.js';
@@ -145,6 +146,16 @@ describe('model: Hugging Face hub folders', function () {
     const stem = 'mobilevit.conv_stem.convolution.weight';
     expect([...back.params.get(stem)!.data]).to.deep.equal([...w.params.get(stem)!.data]);
     expect((await loadWeights(path, { centerCrop: false })).inputPolicy).to.deep.include({ crop: null });
+  });
+
+  it("fine-tuning keeps the hub config's sizes: the adapted network is the one the config describes", async () => {
+    const w = await loadWeights(MOBILEVIT);
+    const kept = adaptWeights(w, { classes: { names: ['a', 'b', 'c'], colors: [[0, 0, 0], [1, 1, 1], [2, 2, 2]] }, seed: 1 });
+    expect(kept.reinitialised).to.deep.equal(['segmentation_head.classifier.convolution.weight', 'segmentation_head.classifier.convolution.bias']);
+    // Sizes other than xx-small's (the record's default) build as the weights say.
+    const xSmall = { ...w, mobileVit: { ...w.mobileVit!, neckHiddenSizes: [16, 32, 48, 64, 80, 96, 384], hiddenSizes: [96, 120, 144] } };
+    const graph = adaptWeights(xSmall, { seed: 1, classes: kept.weights.classes }).weights.buildGraph({ height: 65, width: 65 });
+    expect(graph.state.find((v) => v.name === 'mobilevit.encoder.layer.4.conv_1x1.convolution.weight')?.shape).to.deep.equal([1, 1, 96, 144]);
   });
 
   it('loads a MobileNetV2 folder onto our TF MobileNetV2 network, batch norms folded', async () => {
