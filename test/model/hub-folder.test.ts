@@ -18,10 +18,11 @@ import { loadWeights, saveCheckpoint } from '../../src/model/loading/load-weight
 import { loadModel } from '../../src/model/model.js';
 import { buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
-import { writeSafetensors } from '../../src/model/weights/import/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { hwioToOihw } from '../../src/model/weights/torchvision.js';
 import { adaptWeights } from '../../src/train/adapt.js';
+import { hubFolderContents, writeHubFolder } from '../../src/model/weights/transformers-export.js';
 import { expectClose, expectRejects, expectThrows, testContext } from '../helpers.js';
 import { randomParams } from './random-params.js';
 import { sharedPath } from '../shared.js';
@@ -156,6 +157,30 @@ describe('model: Hugging Face hub folders', function () {
     const xSmall = { ...w, mobileVit: { ...w.mobileVit!, neckHiddenSizes: [16, 32, 48, 64, 80, 96, 384], hiddenSizes: [96, 120, 144] } };
     const graph = adaptWeights(xSmall, { seed: 1, classes: kept.weights.classes }).weights.buildGraph({ height: 65, width: 65 });
     expect(graph.state.find((v) => v.name === 'mobilevit.encoder.layer.4.conv_1x1.convolution.weight')?.shape).to.deep.equal([1, 1, 96, 144]);
+  });
+
+  it('a MobileViT (fine-tuned to new classes) written back as a hub folder reloads to the same weights, classes and input', async () => {
+    const w = await loadWeights(MOBILEVIT);
+    const tuned = adaptWeights(w, { classes: { names: ['sky', 'road', 'car'], colors: [[0, 0, 0], [1, 1, 1], [2, 2, 2]] }, seed: 3 }).weights;
+    const dir = join(mkdtempSync(join(tmpdir(), 'hub-export-')), 'out');
+    made.push(dir);
+    writeHubFolder(dir, tuned);
+    const config = json(dir, 'config.json');
+    expect(config.id2label).to.deep.equal({ 0: 'sky', 1: 'road', 2: 'car' });
+    expect(config).to.deep.include({ model_type: 'mobilevit', output_stride: 16, hidden_sizes: [64, 80, 96] });
+    // transformers' layouts: linear weights [out, in], convolutions OIHW, the stem in BGR as the original.
+    const stored = readSafetensors(join(dir, 'model.safetensors')).tensors;
+    const original = readSafetensors(join(MOBILEVIT, 'model.safetensors')).tensors;
+    for (const name of ['mobilevit.conv_stem.convolution.weight', 'mobilevit.encoder.layer.2.transformer.layer.0.attention.attention.query.weight']) {
+      expect(stored.get(name)!.shape, name).to.deep.equal(original.get(name)!.shape);
+      expect([...stored.get(name)!.data], name).to.deep.equal([...original.get(name)!.data]);
+    }
+    const back = await loadWeights(dir);
+    expect(back.classes.names).to.deep.equal(['sky', 'road', 'car']);
+    expect(back.inputPolicy).to.deep.equal(tuned.inputPolicy);
+    expect(back.mobileVit).to.deep.equal(tuned.mobileVit);
+    for (const [name, t] of tuned.params) expect([...back.params.get(name)!.data], name).to.deep.equal([...t.data]);
+    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, backbone: 'resnet50' } }), /only a MobileViT DeepLabV3 exports to a hub folder/);
   });
 
   it('loads a MobileNetV2 folder onto our TF MobileNetV2 network, batch norms folded', async () => {

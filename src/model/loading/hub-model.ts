@@ -105,7 +105,9 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
       normalization: processor.normalization,
     });
     params = transformersParams(tensors);
-    mobileVit = arch;
+    // The head's values live in the DeepLab config (they change with a fine-tune or another stride).
+    const { numLabels: _n, outputStride: _s, atrousRates: _r, asppOutChannels: _c, ...architecture } = arch;
+    mobileVit = architecture;
   } else {
     // TF DeepLab's MobileNetV2 in transformers' port: our TF network, no atrous branches, and
     // the logits resized as post_process_semantic_segmentation does (align_corners=False).
