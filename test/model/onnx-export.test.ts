@@ -199,7 +199,7 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
     expect(wrongName.stderr).to.match(/--out must name a \.onnx file for --format onnx/);
     const badFormat = await runCli(['export', '--model', MV3, '--format', 'tflite', '--out', join(dir, 'x.tflite')]);
     expect(badFormat.code).to.equal(2);
-    expect(badFormat.stderr).to.match(/--format: 'tflite' is not one of safetensors, onnx/);
+    expect(badFormat.stderr).to.match(/--format: 'tflite' is not one of safetensors, onnx, hf/);
     const badSize = await runCli(['export', '--model', MV3, '--format', 'onnx', '--out', join(dir, 'y.onnx'), '--size', '64x']);
     expect(badSize.code).to.equal(2);
     expect(badSize.stderr).to.match(/--size: '64x' is not one size/);
