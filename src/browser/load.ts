@@ -1,12 +1,16 @@
 // Loading a model in the browser: the bytes of a TF Lite, torchvision .pth or safetensors file
-// from a URL, a File / Blob, or an ArrayBuffer, parsed by the same readers as in Node.
+// from a URL, a File / Blob, or an ArrayBuffer, or a Hugging Face hub folder's files (dropped,
+// by name, or from a URL ending in '/'), parsed by the same readers as in Node.
 import type { LoadOptions } from '../model/loading/options.js';
-import { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
+import { WEIGHT_FORMATS } from '../model/loading/formats/registry.js';
+import { type LoadedWeights, detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
+import { type HubFiles, fetchHubFolder, hubFileSet, isFolderUrl, isHubFiles } from './hub-files.js';
 import { DeepLabModel } from '../model/model.js';
 
-export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array;
+/** One weights file (a URL, a File or Blob, bytes), or a hub folder: its files, or its URL ending in '/'. */
+export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array | HubFiles;
 
-export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs'> {
+export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs'> {
   /** The model's name (default: the file's name). */
   name?: string;
 }
@@ -42,12 +46,24 @@ async function readSource(source: WeightsSource): Promise<{ bytes: Uint8Array; n
 const PAGE_TUNE_BUDGET_MS = 10_000;
 const PAGE_TUNE_PATIENCE = 2;
 
-/** A model from one weights file; the format is told by the file's first bytes. */
-export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions = {}): Promise<DeepLabModel> {
-  const start = performance.now();
+/** The weights of a source: one file (its format told by its first bytes), or a hub folder. */
+async function sourceWeights(source: WeightsSource, opts: BrowserLoadOptions): Promise<LoadedWeights> {
+  if (isHubFiles(source) || isFolderUrl(source)) {
+    const files = isHubFiles(source) ? await hubFileSet(source) : await fetchHubFolder(source);
+    opts.onProgress?.(`parsing ${files.what}`);
+    const { read } = WEIGHT_FORMATS['hf-hub'];
+    if (read.kind !== 'folder') throw new Error('hf-hub: not a folder format');
+    return read.load(files, { name: opts.name ?? files.what, source: files.what, opts, hints: {} });
+  }
   const { bytes, name } = await readSource(source);
   opts.onProgress?.(`parsing ${name} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);
-  const weights = weightsFromBytes(bytes, detectWeightFormat(bytes, name), opts.name ?? name, opts, name);
+  return weightsFromBytes(bytes, detectWeightFormat(bytes, name), opts.name ?? name, opts, name);
+}
+
+/** A model from one weights file or a hub folder. */
+export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions = {}): Promise<DeepLabModel> {
+  const start = performance.now();
+  const weights = await sourceWeights(source, opts);
   // Tuning in the page: the whole load within the budget, counted from this call (the layers
   // with most work first, each stopping after two candidates no faster than its best), once,
   // stored in IndexedDB for the next load.

@@ -3,10 +3,10 @@
 // backbone's record in src/model/backbones/); every place that prepares an input (the model's
 // CPU path, the frame kernel's table, training samples, fine-tuning, ONNX metadata) looks the
 // name up here, so a new normalisation is one entry.
-import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne } from './resize-cpu.js';
+import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, normalizeToUnit } from './resize-cpu.js';
 import type { RgbImage } from './rgb-image.js';
 
-export type InputNormalizationName = 'imagenet' | 'minus_one_one';
+export type InputNormalizationName = 'imagenet' | 'minus_one_one' | 'unit';
 
 export interface InputNormalization {
   name: InputNormalizationName;
@@ -34,6 +34,15 @@ export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormaliza
     mean: [0.5, 0.5, 0.5],
     std: [0.5, 0.5, 0.5],
     formula: 'x / 127.5 - 1 (the same as mean = std = 0.5 below)',
+  },
+  // transformers' MobileViT processor: rescale by 1/255 and nothing else (its BGR channel flip is
+  // folded into the stem's weights when a hub folder loads, so every input path stays RGB).
+  unit: {
+    name: 'unit',
+    normalize: normalizeToUnit,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    formula: 'x / 255',
   },
 };
 

@@ -25,14 +25,37 @@ export interface Coeffs {
   ksize: number;
 }
 
+/** Pillow's resampling filters we reproduce: BILINEAR (2) and BICUBIC (3). */
+export type PilFilter = 'bilinear' | 'bicubic';
+
+/** Each filter's support and its function (Pillow's Resample.c: bicubic with a = -0.5). */
+const FILTERS: Record<PilFilter, { support: number; f(x: number): number }> = {
+  bilinear: { support: 1, f: (x) => (x < 1 ? 1 - x : 0) },
+  bicubic: {
+    support: 2,
+    f(x) {
+      const a = -0.5;
+      if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+      if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+      return 0;
+    },
+  },
+};
+
 /**
  * Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter (also
  * uploaded for the GPU's frame preprocessing, src/kernels/frame/frame-preprocess.ts).
  */
 export function bilinearCoeffs(inSize: number, outSize: number): Coeffs {
+  return pilCoeffs(inSize, outSize, 'bilinear');
+}
+
+/** Pillow's coefficients for one of its filters. */
+export function pilCoeffs(inSize: number, outSize: number, filter: PilFilter): Coeffs {
+  const { support: filterSupport, f } = FILTERS[filter];
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
-  const support = 1 * filterScale;
+  const support = filterSupport * filterScale;
   const ksize = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);
   const count = new Int32Array(outSize);
@@ -46,8 +69,7 @@ export function bilinearCoeffs(inSize: number, outSize: number): Coeffs {
     const n = hi - lo;
     let sum = 0;
     for (let i = 0; i < n; i++) {
-      const t = Math.abs((i + lo - center + 0.5) * ss);
-      w[i] = t < 1 ? 1 - t : 0;
+      w[i] = f(Math.abs((i + lo - center + 0.5) * ss));
       sum += w[i];
     }
     for (let i = 0; i < n; i++) {
@@ -69,8 +91,8 @@ function clip8(acc: number): number {
 
 const ROUNDING_BIAS = 1 << (PRECISION_BITS - 1);
 
-function resizeHorizontal(src: RgbImage, outW: number): RgbImage {
-  const { start, count, weights, ksize } = bilinearCoeffs(src.width, outW);
+function resizeHorizontal(src: RgbImage, outW: number, filter: PilFilter): RgbImage {
+  const { start, count, weights, ksize } = pilCoeffs(src.width, outW, filter);
   const out = new Uint8Array(outW * src.height * 3);
   for (let y = 0; y < src.height; y++) {
     const rowIn = y * src.width * 3;
@@ -95,8 +117,8 @@ function resizeHorizontal(src: RgbImage, outW: number): RgbImage {
   return { width: outW, height: src.height, data: out };
 }
 
-function resizeVertical(src: RgbImage, outH: number): RgbImage {
-  const { start, count, weights, ksize } = bilinearCoeffs(src.height, outH);
+function resizeVertical(src: RgbImage, outH: number, filter: PilFilter): RgbImage {
+  const { start, count, weights, ksize } = pilCoeffs(src.height, outH, filter);
   const rowLen = src.width * 3;
   const out = new Uint8Array(rowLen * outH);
   for (let y = 0; y < outH; y++) {
@@ -119,16 +141,16 @@ function checkRgb(img: RgbImage, fn: string): void {
   }
 }
 
-/** PIL's Image.resize((outW, outH), Image.BILINEAR) on an RGB image, bit-exact. */
-export function resizeRgbPil(img: RgbImage, outW: number, outH: number): RgbImage {
+/** PIL's Image.resize((outW, outH), Image.BILINEAR) (or `filter`) on an RGB image, bit-exact. */
+export function resizeRgbPil(img: RgbImage, outW: number, outH: number, filter: PilFilter = 'bilinear'): RgbImage {
   checkRgb(img, 'resizeRgbPil');
   if (!Number.isInteger(outW) || !Number.isInteger(outH) || outW < 1 || outH < 1) {
     throw new Error(`resizeRgbPil: output size must be positive integers, got ${outW}x${outH}`);
   }
   // Pillow skips a pass whose size does not change (and copies when neither does).
   let cur = img;
-  if (outW !== img.width) cur = resizeHorizontal(cur, outW);
-  if (outH !== img.height) cur = resizeVertical(cur, outH);
+  if (outW !== img.width) cur = resizeHorizontal(cur, outW, filter);
+  if (outH !== img.height) cur = resizeVertical(cur, outH, filter);
   return cur === img ? { width: img.width, height: img.height, data: img.data.slice() } : cur;
 }
 
@@ -141,6 +163,14 @@ export function normalizeToMinusOneOne(img: RgbImage): Float32Array {
   checkRgb(img, 'normalizeToMinusOneOne');
   const out = new Float32Array(img.data.length);
   for (let i = 0; i < out.length; i++) out[i] = f32(img.data[i] / 127.5) - 1;
+  return out;
+}
+
+/** NHWC [1,H,W,3] float32 with x / 255 (transformers' rescale, MobileViT's whole normalisation). */
+export function normalizeToUnit(img: RgbImage): Float32Array {
+  checkRgb(img, 'normalizeToUnit');
+  const out = new Float32Array(img.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = img.data[i] / 255;
   return out;
 }
 

@@ -77,7 +77,7 @@ export function adaptWeights(w: LoadedWeights, o: AdaptOptions): Adapted {
     asppRates: scaledRates(w.config.asppRates, w.config.outputStride, outputStride),
     decoder,
   });
-  const buildGraph: LoadedWeights['buildGraph'] = (size, opts) => buildDeepLab(config, size, { depthMultiplier: w.depthMultiplier, dropout: opts?.training });
+  const buildGraph: LoadedWeights['buildGraph'] = (size, opts) => buildDeepLab(config, size, { depthMultiplier: w.depthMultiplier, mobileVit: w.mobileVit, dropout: opts?.training });
   const probe = buildGraph({ height: 65, width: 65 });
   const params: HostParams = new Map();
   const reinitialised: string[] = [];

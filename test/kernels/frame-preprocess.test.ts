@@ -27,7 +27,8 @@ describe('kernel: frame preprocessing (texture -> PIL bilinear resize -> normali
     expect(t[3 * 51]).to.equal(Math.fround(Math.fround(51 / 127.5) - 1));
     const im = normalizationTable('imagenet');
     expect(im[3 * 255 + 1]).to.equal(Math.fround(Math.fround(Math.fround(255 / 255) - Math.fround(0.456)) / Math.fround(0.224)));
-    expectThrows(() => normalizationTable('none' as InputNormalizationName), /normalization must be 'imagenet' or 'minus_one_one', got 'none'/);
+    expect(normalizationTable('unit')[3 * 51 + 2]).to.equal(Math.fround(51 / 255));
+    expectThrows(() => normalizationTable('none' as InputNormalizationName), /normalization must be 'imagenet' or 'minus_one_one' or 'unit', got 'none'/);
   });
 
   // [frame width, height] -> [network width, height]: odd sizes, down, up, mixed, identity, 1x1.

@@ -134,6 +134,7 @@ describe('model: every backbone record', function () {
           const mmseg = defaultConfig(record.name, { head: 'mmseg', stem: 'v1c', dilationConvention: 'mmseg', asppRates: [12, 24, 36], asppChannels: record.weights.mmseg.headChannels });
           expect(mmsegNetwork(stateOf(mmseg)).backbone).to.equal(record.name);
         }
+        if (record.weights.transformers) expect(stateOf(cfg()).has(record.weights.transformers.stem), 'the stem a BGR flip reverses').to.equal(true);
         if (record.weights.tf) {
           const { scope } = record.weights.tf;
           expect([...stateOf(cfg()).keys()].filter((k) => record.ownsParam(k)).every((k) => k.startsWith(`${scope}/`))).to.equal(true);
@@ -196,6 +197,8 @@ function sampleOf(format: WeightFormatRecord): Sample {
     }
     case 'tf-folder':
       return { files: diskFiles(join(zoo, 'deeplabv3_tiny_pascal_trainval')), victim: 'model.ckpt-5.index', model: false };
+    case 'hf-hub':
+      return { files: diskFiles(sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small')), victim: 'model.safetensors' };
     case 'npy-dir':
       return { files: diskFiles(sharedPath('weights', 'tf-deeplabv3-mnv2-pascal-trainval-513')), victim: 'MobilenetV2_Conv_Conv2D.npy' };
   }
@@ -265,7 +268,8 @@ describe('model: every weights format record', function () {
 
   it('the page has exactly the file formats that say so', () => {
     const page = weightFormats().filter((f) => f.page);
-    for (const f of page) expect(f.read.kind, f.name).to.equal('file');
+    // One file's bytes, or a hub folder's files handed over together (src/browser/hub-files.ts).
+    expect(page.filter((f) => f.read.kind === 'folder').map((f) => f.name)).to.deep.equal(['hf-hub']);
     // Sniffing for the page never answers a format it lacks.
     const pb = readFileSync(join(sharedPath('fixtures', 'tf-zoo'), 'deeplabv3_tiny_pascal_trainval', 'frozen_inference_graph.pb'));
     expect(detectWeightFormat(pb, 'graph.pb').name).to.equal('tf-graph');
@@ -286,6 +290,6 @@ describe('io: input normalisations', () => {
       const out = n.normalize(img);
       for (let c = 0; c < 3; c++) expect(Math.abs(out[c] - (img.data[c] / 255 - n.mean[c]) / n.std[c])).to.be.below(1e-5);
     }
-    expectThrows(() => inputNormalization('none'), /normalization must be 'imagenet' or 'minus_one_one', got 'none'/);
+    expectThrows(() => inputNormalization('none'), /normalization must be 'imagenet' or 'minus_one_one' or 'unit', got 'none'/);
   });
 });

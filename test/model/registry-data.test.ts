@@ -99,6 +99,24 @@ describe('model: registry data (weights/registry.json)', () => {
     expect(entryHints(findModel('mmseg-r50-d8-ade20k-512x512')).classes!.names).to.have.length(150);
   });
 
+  it("holds the four hub models, each file at the hub's address, unchecked files explained", () => {
+    const hub: [string, string, string, number][] = [
+      ['mobilevit-xx-small-voc', 'apple/deeplabv3-mobilevit-xx-small', 'mobilevit', 16],
+      ['mobilevit-x-small-voc', 'apple/deeplabv3-mobilevit-x-small', 'mobilevit', 16],
+      ['mobilevit-small-voc', 'apple/deeplabv3-mobilevit-small', 'mobilevit', 16],
+      ['mobilenetv2-hf-voc-513', 'google/deeplabv3_mobilenet_v2_1.0_513', 'mobilenet_v2', 8],
+    ];
+    for (const [name, repo, backbone, outputStride] of hub) {
+      const e = findModel(name);
+      expect(e.format, name).to.equal('hf-hub');
+      expect([e.backbone, e.outputStride], name).to.deep.equal([backbone, outputStride]);
+      expect(e.source, name).to.contain(repo);
+      expect(e.files!.map((f) => f.name), name).to.include.members(['config.json', 'preprocessor_config.json']);
+      for (const f of e.files!) expect(f.url, name).to.equal(`https://huggingface.co/${repo}/resolve/main/${f.name}`);
+      if (e.files!.some((f) => f.size === undefined && f.sha256 === undefined)) expect(e.note, name).to.match(/no size or sha256/);
+    }
+  });
+
   it('refuses a model with a missing field, naming the file, the model and the field', () => {
     const broken = withModel(0, (m) => delete m.sha256);
     expectThrows(() => parseRegistry(broken, REGISTRY_FILE), "weights/registry.json, model 'mobilenetv2-pascal-257': field 'sha256' is missing");
@@ -114,7 +132,7 @@ describe('model: registry data (weights/registry.json)', () => {
       [withModel(0, (m) => (m.inputSize = [257])), /field 'inputSize' must be \[height, width\]/],
       [withModel(0, (m) => (m.sha256 = 'ABC')), /field 'sha256' must be 64 lower-case hex digits or null/],
       [withModel(0, (m) => ((m.sha265 = m.sha256), delete m.sha256)), /unknown field 'sha265'/],
-      [withModel(0, (m) => (m.format = 'onnx')), /field 'format' must be one of "tflite", "pth", "tf-zoo", "safetensors", "npy-dir"/],
+      [withModel(0, (m) => (m.format = 'onnx')), /field 'format' must be one of "tflite", "pth", "tf-zoo", "safetensors", "hf-hub", "npy-dir"/],
       [withModel(0, (m) => (m.url = 'http://example.com/x.tflite')), /field 'url' must be an https address/],
       [withModel(0, (m) => (m.fileName = '../x.tflite')), /field 'fileName' must be a plain file or folder name/],
       [withModel(0, (m) => (m.licence = '')), /field 'licence' must be a non-empty string, got string ""/],
@@ -128,6 +146,11 @@ describe('model: registry data (weights/registry.json)', () => {
       [withModel('mmseg-r50-d8-ade20k-512x512', (m) => (m.classSet = 'coco')), /field 'classSet' must be one of "voc", "cityscapes", "ade20k"/],
       [withModel('mmseg-r50-d8-ade20k-512x512', (m) => (m.published = { mIoU: 142 })), /field 'mIoU' must be a percentage/],
       [withModel('mobilenetv2-pascal-513', (m) => (m.localCopies = ['deeplabv3_257_mv_gpu.tflite'])), /local copy deeplabv3_257_mv_gpu\.tflite is another model's fileName/],
+      [withModel('mobilevit-xx-small-voc', (m) => (m.note = null)), /model 'mobilevit-xx-small-voc': files config\.json, preprocessor_config\.json, pytorch_model\.bin have neither 'size' nor 'sha256': the 'note' must say why/],
+      [withModel('mobilevit-xx-small-voc', (m) => (m.format = 'pth')), /'files' are for a folder format, not a 'pth' model/],
+      [withModel('mobilevit-xx-small-voc', (m) => (m.url = 'https://huggingface.co/x')), /a model of 'files' is checked file by file/],
+      [withModel('mobilevit-xx-small-voc', (m) => ((m.files as Record<string, unknown>[])[0].url = 'http://huggingface.co/x')), /files\[0\]: field 'url' must be an https address/],
+      [withModel('mobilevit-xx-small-voc', (m) => ((m.files as Record<string, unknown>[])[1].name = '../x.json')), /files\[1\]: field 'name' must be a plain file name/],
       [{ ...registryOnDisk(), defaultModel: 'resnet-34' }, /defaultModel 'resnet-34' is not one of the models/],
       [{ ...registryOnDisk(), models: [] }, /field 'models' must be a non-empty array/],
       [[], /weights\/registry\.json: must hold a JSON object, got an array/],

@@ -76,6 +76,33 @@ describe('model: weight store (downloads and offline copies)', () => {
     expect(await resolveWeights(entry({ url: `${base}/missing` }))).to.equal(path);
   });
 
+  it('a folder model (a hub repository): every file downloaded into the folder, each checked where the registry can; a bad one leaves nothing', async () => {
+    const folder = (good: string, note = 'sizes unknown'): RegistryEntry =>
+      entry({
+        format: 'hf-hub',
+        fileName: 'org--repo',
+        url: undefined,
+        sha256: undefined,
+        note,
+        files: [
+          { name: 'model.safetensors', url: `${base}/${good}`, sha256: sha },
+          { name: 'config.json', url: `${base}/good` },
+        ],
+      });
+    await expectRejects(() => resolveWeights(folder('corrupt')), /model\.safetensors: sha256 [0-9a-f]{64} does not match/, 'a corrupt file was accepted');
+    expect(readdirSync(join(dir, 'cache'))).to.deep.equal([]);
+    const messages: string[] = [];
+    const path = await resolveWeights(folder('good'), { onProgress: (m) => messages.push(m) });
+    expect(path).to.equal(join(dir, 'cache', 'org--repo'));
+    expect(readdirSync(path).sort()).to.deep.equal(['config.json', 'model.safetensors']);
+    expect(messages.filter((m) => m.startsWith('downloading'))).to.have.length(2);
+    expect(messages.some((m) => m.includes('sizes unknown')), 'the note said').to.equal(true);
+    // Found again without downloading; a file gone from it is an error naming it.
+    expect(await resolveWeights(folder('missing'))).to.equal(path);
+    rmSync(join(path, 'config.json'));
+    await expectRejects(() => resolveWeights(folder('good')), /org--repo: no config\.json for model test-model/, 'an incomplete folder was accepted');
+  });
+
   it('accepts a sha256 prefix, the way torchvision names its files', async () => {
     const path = await resolveWeights(entry({ sha256: undefined, sha256Prefix: sha.slice(0, 8) }));
     expect(existsSync(path)).to.equal(true);

@@ -11,9 +11,10 @@ import { type Quantization, QUANTIZATIONS } from '../../model/weights/quantize.j
 import { findModel } from '../../model/loading/registry.js';
 import { defaultOnnxSize, exportOnnx } from '../../model/onnx-export.js';
 import { exportTorchvision } from '../../model/weights/torchvision-export.js';
+import { writeHubFolder } from '../../model/weights/transformers-export.js';
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionValue, parsePositiveInt } from '../args.js';
 
-const FORMATS = ['safetensors', 'onnx'] as const;
+const FORMATS = ['safetensors', 'onnx', 'hf'] as const;
 type ExportFormat = (typeof FORMATS)[number];
 
 const spec: CommandSpec = {
@@ -22,7 +23,7 @@ const spec: CommandSpec = {
   positionals: [],
   options: [
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: 'the model: a registry name or a weights file (required)' },
-    { name: 'format', kind: 'value', valueName: 'FORMAT', description: "safetensors: torchvision's state dict (its architectures only); onnx: an ONNX graph (opset 17)", defaultText: 'safetensors' },
+    { name: 'format', kind: 'value', valueName: 'FORMAT', description: "safetensors: torchvision's state dict (its architectures only); onnx: an ONNX graph (opset 17); hf: a Hugging Face hub folder (MobileViT), --out DIR", defaultText: 'safetensors' },
     { name: 'out', kind: 'value', valueName: 'FILE', description: 'the .safetensors or .onnx file to write (required)' },
     { name: 'size', kind: 'value', valueName: 'N|WxH', description: "onnx: the graph's fixed input size", defaultText: "a fixed-size model's own, else its short side squared" },
     {
@@ -68,8 +69,8 @@ async function run(args: ParsedArgs): Promise<number> {
   const format = formatOf(args);
   const sizeText = optionValue(args, 'size');
   if (!model) throw new UsageError("'export' needs --model NAME|PATH", spec.name);
-  if (!out) throw new UsageError(`'export' needs --out FILE.${format}`, spec.name);
-  if (!out.endsWith(`.${format}`)) throw new UsageError(`--out must name a .${format} file for --format ${format}, got '${out}'`, spec.name);
+  if (!out) throw new UsageError(`'export' needs --out ${format === 'hf' ? 'DIR' : `FILE.${format}`}`, spec.name);
+  if (format !== 'hf' && !out.endsWith(`.${format}`)) throw new UsageError(`--out must name a .${format} file for --format ${format}, got '${out}'`, spec.name);
   if (sizeText !== undefined && format !== 'onnx') throw new UsageError('--size applies to --format onnx only (a state dict has no input size)', spec.name);
   const size = sizeText === undefined ? undefined : parseSize(sizeText);
   const quantize = optionValue(args, 'quantize');
@@ -82,6 +83,11 @@ async function run(args: ParsedArgs): Promise<number> {
     saveCheckpoint(out, w, w.params, { quantize: quantize as Quantization });
     const bytes = statSync(out).size;
     process.stdout.write(`wrote ${out}: ${w.name} with ${quantize} convolution weights, ${(bytes / 2 ** 20).toFixed(2)} MiB\n`);
+    return 0;
+  }
+  if (format === 'hf') {
+    writeHubFolder(out, w);
+    process.stdout.write(`wrote ${out}: config.json, preprocessor_config.json, model.safetensors (${w.config.backbone}, ${w.config.numClasses} classes, transformers' names)\n`);
     return 0;
   }
   if (format === 'safetensors') {

@@ -33,11 +33,13 @@ export function weightsAvailability(entry: RegistryEntry): string {
   if (local && names.some((n) => existsSync(join(local, n)))) return 'local (DEEPLAB_WEIGHTS_DIR)';
   if (names.some((n) => existsSync(join(cacheDirectory(), n)))) return 'cached';
   if (entry.url) return `download from ${new URL(entry.url).host}`;
+  if (entry.files) return `download from ${new URL(entry.files[0].url).host}`;
   return 'not available (set DEEPLAB_WEIGHTS_DIR)';
 }
 
 function inputText(entry: RegistryEntry): string {
   if (entry.inputSize) return `${entry.inputSize[1]}x${entry.inputSize[0]}`;
+  if (entry.format === 'hf-hub') return 'processor';
   return entry.mmsegConfig ? 'keep-ratio' : 'any';
 }
 
@@ -86,7 +88,8 @@ async function run(): Promise<number> {
   }
   process.stdout.write(
     `* default model. INPUT 'any' = the image's own size (short side resized to 520); 'keep-ratio' = mmseg's test\n` +
-      `resize (e.g. to fit 2048x1024 for Cityscapes). OS = output stride. mIoU = the source's published score\n` +
+      `resize (e.g. to fit 2048x1024 for Cityscapes); 'processor' = a hub model's own (shortest edge, centre crop).\n` +
+      `OS = output stride. mIoU = the source's published score\n` +
       `(single scale unless its evaluation says otherwise; see the docs).\n` +
       `DEEPLAB_WEIGHTS_DIR=${readFlag('DEEPLAB_WEIGHTS_DIR') ?? '(unset)'}; cache: ${cacheDirectory()}\n`,
   );
@@ -99,6 +102,8 @@ export interface OpenModelOptions {
   outputStride?: number;
   precision?: Precision;
   tune?: TuneMode;
+  /** Hub models: false segments the whole image rather than the processor's centre crop. */
+  centerCrop?: boolean;
   /** Loading messages (downloads, compilation). */
   onMessage?: (message: string) => void;
 }
@@ -140,7 +145,7 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    return await loadModel(nameOrPath, { outputStride: opts.outputStride, precision: opts.precision, tune: opts.tune, onProgress: opts.onMessage });
+    return await loadModel(nameOrPath, { outputStride: opts.outputStride, precision: opts.precision, tune: opts.tune, centerCrop: opts.centerCrop, onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;

@@ -38,7 +38,13 @@ const spec: CommandSpec = {
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
     { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder, created if needed', defaultText: '.' },
     { name: 'overlay', kind: 'flag', description: 'also write DIR/<image-name>_overlay.png, the classes blended over the photo' },
-    { name: 'whole', kind: 'flag', description: "models that slide windows as their reference does (mmseg's 769x769 Cityscapes models): run the whole image at once instead" },
+    {
+      name: 'whole',
+      kind: 'flag',
+      description:
+        "models that slide windows as their reference does (mmseg's 769x769 Cityscapes models): run the whole image at once instead; " +
+        "hub models whose processor centre-crops (a Hugging Face folder): segment the whole image, not the crop",
+    },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
@@ -161,6 +167,7 @@ async function run(args: ParsedArgs): Promise<number> {
   };
   const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
     outputStride,
+    ...(slide ? {} : { centerCrop: false }),
     precision,
     onMessage: (m) => say(`deeplab: ${m}`, process.stderr),
   });

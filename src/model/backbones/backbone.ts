@@ -8,6 +8,7 @@ import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import type { InputNormalizationName } from '../../io/input-normalization.js';
 import type { DeepLabConfig, StemName } from '../networks/config-types.js';
+import type { MobileVitArchitecture } from '../networks/mobilevit.js';
 import type { BackboneName } from './names.js';
 
 /** The features the heads read. */
@@ -22,16 +23,20 @@ export interface BackboneFeatures {
   lowLevel: Value;
 }
 
-/** What only some builds have: MobileNetV2's width multiplier (read from its weights), training's dropout. */
+/**
+ * What only some builds have, read from the weights' files by the loader: MobileNetV2's width
+ * multiplier (its first conv), MobileViT's sizes (a hub folder's config.json); training's dropout.
+ */
 export interface BackboneBuildOptions {
   depthMultiplier: number;
+  mobileVit?: MobileVitArchitecture;
   dropout?: boolean;
 }
 
 /**
  * The network: a backbone whose features the shared heads read ('features'), or a whole
- * network that brings its own head (TF's MobileNetV2 DeepLab), returning the logits at the
- * output stride.
+ * network that brings its own head (TF's MobileNetV2 DeepLab, MobileViT), returning the logits
+ * resized to the input.
  */
 export type BackboneNetwork =
   | { kind: 'features'; build(b: GraphBuilder, image: Value, cfg: DeepLabConfig, opts: BackboneBuildOptions): BackboneFeatures }
@@ -59,6 +64,12 @@ export interface BackboneWeights {
   mmseg?: { holds(state: StateKeys): boolean; /** The decode head's channels. */ headChannels: number };
   /** TF DeepLab's tensors (TFLite, .npy, zoo checkpoints and graphs): the scope its names start with. */
   tf?: { scope: string };
+  /**
+   * A Hugging Face hub folder of `transformers` (config.json, model.safetensors): the
+   * config's `model_type` that names this backbone, and its first conv's weight in our names
+   * (whose input channels a processor's BGR flip reverses).
+   */
+  transformers?: { modelType: string; stem: string };
 }
 
 /** Whether weights on this backbone export to torchvision's state dict, and why not. */
@@ -82,6 +93,8 @@ export interface BackboneRecord {
   stems: readonly StemName[];
   /** Whether mmseg's heads can sit on it (config `head: 'mmseg'`). */
   mmsegHead: boolean;
+  /** Whether DeepLabv3+'s decoder can sit on it (config `decoder: 'deeplabv3plus'`). */
+  decoder: boolean;
   /** DeepLabv3+'s decoder with depthwise-separable convolutions (as on MobileNets). */
   separableDecoder: boolean;
   /** The input normalisation its reference weights expect (src/io/input-normalization.ts). */

@@ -17,11 +17,13 @@ export const MOBILENET_V2: BackboneRecord = {
   multiGrid: true,
   stems: ['v1b'],
   mmsegHead: false,
+  decoder: true,
   separableDecoder: false,
   normalization: 'minus_one_one',
   defaults: { asppRates: [], dilationConvention: 'paper', resizeMode: 'align_corners' },
   ownsParam: (name) => name.startsWith('MobilenetV2/'),
-  weights: { tf: { scope: 'MobilenetV2' } },
+  // transformers' port (google/deeplabv3_mobilenet_v2_1.0_513) is this network, its batch norms folded on load.
+  weights: { tf: { scope: 'MobilenetV2' }, transformers: { modelType: 'mobilenet_v2', stem: 'MobilenetV2/Conv/weights' } },
   export: { torchvision: false, why: "a TF DeepLab MobileNetV2 has no torchvision counterpart; only torchvision's ResNet and MobileNetV3 DeepLabv3 export to its state dict" },
   describeGroups: [[/^MobilenetV2\//, () => 'backbone']],
 };

@@ -19,6 +19,7 @@ export const MOBILENET_V3_LARGE: BackboneRecord = {
   multiGrid: true,
   stems: ['v1b'],
   mmsegHead: false,
+  decoder: true,
   separableDecoder: true,
   normalization: 'imagenet',
   defaults: { outputStride: 16 },

@@ -5,6 +5,7 @@ import type { BackboneRecord } from './backbone.js';
 import { MOBILENET_V2 } from './mobilenet-v2.js';
 import { MOBILENET_V3_LARGE } from './mobilenet-v3-large.js';
 import { type BackboneName, BACKBONE_NAMES } from './names.js';
+import { MOBILEVIT } from './mobilevit.js';
 import { RESNET101, RESNET18, RESNET50 } from './resnet.js';
 
 export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = {
@@ -13,6 +14,7 @@ export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = 
   resnet101: RESNET101,
   mobilenet_v2: MOBILENET_V2,
   mobilenet_v3_large: MOBILENET_V3_LARGE,
+  mobilevit: MOBILEVIT,
 };
 
 export function isBackboneName(name: unknown): name is BackboneName {

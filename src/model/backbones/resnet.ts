@@ -41,6 +41,7 @@ function resnet(depth: ResNetDepth): BackboneRecord {
     multiGrid: bottleneck,
     stems: ['v1b', 'v1c'],
     mmsegHead: true,
+    decoder: true,
     separableDecoder: false,
     normalization: 'imagenet',
     defaults: {},

@@ -27,6 +27,7 @@ export function checkpointContents(
     name: w.name,
     config: JSON.stringify(w.config),
     depthMultiplier: String(w.depthMultiplier),
+    ...(w.mobileVit ? { mobileVit: JSON.stringify(w.mobileVit) } : {}),
     inputPolicy: JSON.stringify(w.inputPolicy),
     classes: JSON.stringify(w.classes),
     ...(w.slide ? { slide: JSON.stringify(w.slide) } : {}),

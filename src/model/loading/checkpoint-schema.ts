@@ -2,6 +2,7 @@
 // and holds what rebuilds the network (the config, width multiplier, input policy, classes,
 // sliding windows, how weights are quantized). This module reads that schema, checking every
 // field the loader relies on; checkpoint-contents.ts writes it.
+import { type MobileVitArchitecture, validateMobileVitConfig } from '../networks/mobilevit.js';
 import { type HostParams, checkParams } from '../../graph/params.js';
 import { policySquare } from '../input-policy.js';
 import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
@@ -57,9 +58,11 @@ function checkpointSettings(metadata: Record<string, string>, path: string): { s
     inputPolicy = { kind: 'short-side', size: policy.size };
   } else if (policy.kind === 'keep-ratio' && isPositiveInt(policy.long) && isPositiveInt(policy.short)) {
     inputPolicy = { kind: 'keep-ratio', long: policy.long, short: policy.short };
+  } else if (policy.kind === 'shortest-edge' && isPositiveInt(policy.size) && (policy.crop === null || isCrop(policy.crop)) && (policy.filter === 'bilinear' || policy.filter === 'bicubic')) {
+    inputPolicy = { kind: 'shortest-edge', size: policy.size, crop: isCrop(policy.crop) ? { height: policy.crop.height, width: policy.crop.width } : null, filter: policy.filter };
   } else {
     throw new Error(
-      `${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy} is none of {kind: 'fixed', height, width}, {kind: 'short-side', size}, {kind: 'keep-ratio', long, short} with positive integers`,
+      `${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy} is none of {kind: 'fixed', height, width}, {kind: 'short-side', size}, {kind: 'keep-ratio', long, short}, {kind: 'shortest-edge', size, crop, filter} with positive integers`,
     );
   }
   const depthMultiplier = Number(metadata.depthMultiplier ?? '1');
@@ -87,7 +90,8 @@ export function checkpointModel(name: string, path: string, file: { tensors: Ten
     outputStride,
     asppRates: opts.asppRates ?? scaledRates(saved.asppRates, saved.outputStride, outputStride),
   });
-  const buildGraph = graphFactory(config, depthMultiplier);
+  const mobileVit = mobileVitFromMetadata(metadata, path);
+  const buildGraph = graphFactory(config, depthMultiplier, mobileVit);
   // Training state saved beside the weights (optimizer buffers, named '<param>#...') is not weights.
   const stored = new Map([...tensors].filter(([k]) => !k.includes('#')));
   const params: HostParams = quantizedParams(stored, metadata.quantization, path);
@@ -99,7 +103,24 @@ export function checkpointModel(name: string, path: string, file: { tensors: Ten
   const probe: [number, number] = inputPolicy.kind === 'fixed' ? [square.width, square.height] : [side, side];
   checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);
   const classes = classesFromMetadata(metadata, config.numClasses, path);
-  return { name: metadata.name ?? name, config, depthMultiplier, inputPolicy, params, buildGraph, probeSize: probe, classes, ...(slide ? { slide } : {}) };
+  if (inputPolicy.kind === 'shortest-edge' && opts.centerCrop === false) inputPolicy = { ...inputPolicy, crop: null };
+  return { name: metadata.name ?? name, config, depthMultiplier, ...(mobileVit ? { mobileVit } : {}), inputPolicy, params, buildGraph, probeSize: probe, classes, ...(slide ? { slide } : {}) };
+}
+
+function isCrop(v: unknown): v is { height: number; width: number } {
+  return typeof v === 'object' && v !== null && isPositiveInt((v as Record<string, unknown>).height) && isPositiveInt((v as Record<string, unknown>).width);
+}
+
+/** MobileViT's sizes as a hub config gave them (absent for other backbones). */
+function mobileVitFromMetadata(metadata: Record<string, string>, path: string): MobileVitArchitecture | undefined {
+  if (metadata.mobileVit === undefined) return undefined;
+  const arch = metadataObject(metadata, 'mobileVit', path) as unknown as MobileVitArchitecture;
+  try {
+    validateMobileVitConfig({ ...arch, numLabels: 1, outputStride: 16, atrousRates: [1, 1, 1], asppOutChannels: 1 });
+  } catch (e) {
+    throw new Error(`${path}: corrupt checkpoint metadata: mobileVit: ${(e as Error).message}`, { cause: e });
+  }
+  return arch;
 }
 
 /**

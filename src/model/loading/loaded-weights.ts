@@ -5,6 +5,7 @@ import type { Graph } from '../../graph/ir.js';
 import type { HostParams } from '../../graph/params.js';
 import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
+import type { MobileVitArchitecture } from '../networks/mobilevit.js';
 import type { MmsegSettings } from '../weights/mmseg-config.js';
 import { type NameResolver, tfMobilenetV2Params } from '../weights/tf-weights.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
@@ -16,6 +17,8 @@ export interface LoadedWeights {
   inputPolicy: InputPolicy;
   /** MobileNetV2's width multiplier (1 for other backbones). */
   depthMultiplier: number;
+  /** MobileViT's sizes, from a hub folder's config.json. */
+  mobileVit?: MobileVitArchitecture;
   /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
   params: HostParams;
   /**
@@ -49,9 +52,9 @@ export function scaledRates(rates: number[], fromStride: number, toStride: numbe
   return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
 }
 
-/** The network of a config for any batch and input size. */
-export function graphFactory(config: DeepLabConfig, depthMultiplier = 1): LoadedWeights['buildGraph'] {
-  return (size, opts) => buildDeepLab(config, size, { depthMultiplier, dropout: opts?.training });
+/** The network of a config for any batch and input size (with the sizes a hub config gives MobileViT). */
+export function graphFactory(config: DeepLabConfig, depthMultiplier = 1, mobileVit?: MobileVitArchitecture): LoadedWeights['buildGraph'] {
+  return (size, opts) => buildDeepLab(config, size, { depthMultiplier, mobileVit, dropout: opts?.training });
 }
 
 export function tfMobilenetV2(

@@ -1,5 +1,6 @@
 // What loading a model can be asked for, and how its input is prepared: shared by the loader
 // and the model object (kept apart from both so neither imports the other for types).
+import type { PilFilter } from '../../io/resize-cpu.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { TuneMode } from '../../gpu/tuning.js';
 
@@ -20,6 +21,13 @@ export interface LoadOptions {
    * (default: the model's test pipeline, e.g. (2048, 1024) for Cityscapes).
    */
   testScale?: [number, number];
+  /**
+   * Hub models (a `transformers` folder whose processor centre-crops): false segments the whole
+   * image (its shortest edge resized, nothing cut); the default, true, prepares it as the hub
+   * processor does, whose centre crop cuts the sides of a wide photo (labels there come from the
+   * stretched crop, as `post_process_semantic_segmentation` gives them).
+   */
+  centerCrop?: boolean;
   /** Allow downloading registry models (default true). */
   download?: boolean;
   /** Progress messages (downloads, compilation). */
@@ -51,12 +59,15 @@ export type Precision = 'f32' | 'f16';
  * How the image is prepared for the network: resized to a fixed size (TF's models), its short
  * side resized to `size` (torchvision's), or resized keeping its aspect ratio so that it fits
  * (long, short) (mmseg's keep-ratio Resize: the factor min(long / long side, short / short side),
- * sides rounded to the nearest pixel; bilinear without antialiasing, as OpenCV's INTER_LINEAR).
+ * sides rounded to the nearest pixel; bilinear without antialiasing, as OpenCV's INTER_LINEAR),
+ * or as a `transformers` image processor does (its shortest edge resized to `size`, the other
+ * side truncated, with PIL's `filter`; then, with `crop`, the centre `crop` cut out).
  */
 export type InputPolicy =
   | { kind: 'fixed'; height: number; width: number }
   | { kind: 'short-side'; size: number }
-  | { kind: 'keep-ratio'; long: number; short: number };
+  | { kind: 'keep-ratio'; long: number; short: number }
+  | { kind: 'shortest-edge'; size: number; crop: { height: number; width: number } | null; filter: PilFilter };
 
 /** mmseg's sliding-window test: square windows of `crop` pixels every `stride` pixels, logits averaged. */
 export interface SlideWindows {

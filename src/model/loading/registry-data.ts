@@ -4,7 +4,7 @@
 // downloaded unchecked or built with the wrong network.
 import { type BackboneName, BACKBONE_NAMES } from '../backbones/names.js';
 import type { WeightFormatName } from './formats/names.js';
-import { REGISTRY_FORMATS } from './formats/registry.js';
+import { REGISTRY_FORMATS, weightFormat } from './formats/registry.js';
 
 export type { WeightFormatName as WeightFormat } from './formats/names.js';
 export type { BackboneName as Backbone } from '../backbones/names.js';
@@ -35,6 +35,13 @@ export interface RegistryEntry {
   sha384?: string;
   /** The file's size in bytes, where known: a download of another size is refused before hashing. */
   size?: number;
+  /**
+   * A folder model's files, each downloaded from its own address into the folder `fileName`
+   * (a Hugging Face hub repository: config.json, preprocessor_config.json, the weights).
+   */
+  files?: RegistryFile[];
+  /** What a user should know that the other fields do not say (why a file has no checksum). */
+  note?: string;
   /** Folders holding the same weights in another form (a converted .npy folder, the unpacked tarball), also accepted locally. */
   localCopies?: string[];
   /** mmseg models: the mmseg config the file was trained with, which fixes its dilations and test pipeline. */
@@ -56,6 +63,14 @@ export interface RegistryEntry {
   licence?: string;
 }
 
+/** One file of a folder model: its name in the folder, its address, and its checks where known. */
+export interface RegistryFile {
+  name: string;
+  url: string;
+  size?: number;
+  sha256?: string;
+}
+
 export interface RegistryData {
   defaultModel: string;
   models: RegistryEntry[];
@@ -65,10 +80,11 @@ const CLASS_SETS: readonly ClassSetName[] = ['voc', 'cityscapes', 'ade20k'];
 const OUTPUT_STRIDES: readonly number[] = [8, 16, 32];
 const TOP_FIELDS = ['defaultModel', 'models'];
 const MODEL_FIELDS = [
-  'name', 'description', 'source', 'licence', 'format', 'fileName', 'localCopies', 'url', 'size', 'sha256', 'sha256Prefix', 'sha384',
+  'name', 'description', 'source', 'licence', 'format', 'fileName', 'localCopies', 'url', 'files', 'size', 'sha256', 'sha256Prefix', 'sha384', 'note',
   'network', 'mmsegConfig', 'inputSize', 'numClasses', 'dataset', 'classSet', 'published',
 ];
 const PUBLISHED_FIELDS = ['mIoU', 'evaluation'];
+const FILE_FIELDS = ['name', 'url', 'size', 'sha256'];
 const NETWORK_FIELDS = ['backbone', 'outputStride'];
 
 type Fields = Record<string, unknown>;
@@ -154,6 +170,23 @@ function readInputSize(r: FieldReader): [number, number] | null {
   return [v[0], v[1]];
 }
 
+/** A folder model's files: plain names, https addresses, a size and sha256 or null each. */
+function readFiles(r: FieldReader, what: string): RegistryFile[] | null {
+  const v = r.get('files');
+  if (v === null) return null;
+  if (!Array.isArray(v) || v.length === 0) r.fail(`field 'files' must be null or a non-empty list of files, got ${shown(v)}`);
+  return (v as unknown[]).map((f, i) => {
+    if (!isFields(f)) r.fail(`files[${i}] must be an object, got ${shown(f)}`);
+    const fr = new FieldReader(f as Fields, `${what}, files[${i}]`);
+    fr.onlyKnown(FILE_FIELDS);
+    const file: RegistryFile = { name: fr.matching('name', /^(?!\.\.?$)[^/\\]+$/, 'a plain file name (no path)'), url: readUrl(fr) ?? fr.fail("field 'url' must be an https address, got null") };
+    if (fr.get('size') !== null) file.size = fr.positiveInt('size');
+    const sha256 = fr.matchingOrNull('sha256', /^[0-9a-f]{64}$/, '64 lower-case hex digits or null');
+    if (sha256 !== null) file.sha256 = sha256;
+    return file;
+  });
+}
+
 function readUrl(r: FieldReader): string | null {
   const url = r.stringOrNull('url');
   if (url === null) return null;
@@ -194,6 +227,18 @@ function readModel(value: unknown, index: number, file: string): RegistryEntry {
     // A folder is neither downloaded nor hashed: such values would be silently ignored.
     r.fail("an 'npy-dir' model is a folder: 'url', 'size', 'sha256', 'sha256Prefix' and 'sha384' must be null");
   }
+  const files = readFiles(r, `${file}, model '${name}'`);
+  const note = r.stringOrNull('note');
+  if (files !== null) {
+    if (weightFormat(format).read.kind !== 'folder') r.fail(`'files' are for a folder format, not a '${format}' model`);
+    if (url !== null || sha256 !== null || sha256Prefix !== null || sha384 !== null || size !== null) {
+      r.fail("a model of 'files' is checked file by file: 'url', 'size', 'sha256', 'sha256Prefix' and 'sha384' must be null");
+    }
+    // A file downloaded unchecked is allowed only where the entry says why.
+    const unchecked = files.filter((f) => f.size === undefined && f.sha256 === undefined);
+    if (unchecked.length && note === null) r.fail(`files ${unchecked.map((f) => f.name).join(', ')} have neither 'size' nor 'sha256': the 'note' must say why`);
+  }
+
   // A TF zoo tarball whose checksum was never published is still checked: every block and every
   // tensor of its checkpoint carries a CRC-32C that the reader verifies.
   if (url !== null && sha256 === null && sha256Prefix === null && sha384 === null && format !== 'tf-zoo') {
@@ -227,6 +272,8 @@ function readModel(value: unknown, index: number, file: string): RegistryEntry {
   const published = r.get('published') === null ? null : r.object('published');
   if (url !== null) entry.url = url;
   if (copies !== null) entry.localCopies = [...(copies as string[])];
+  if (files !== null) entry.files = files;
+  if (note !== null) entry.note = note;
   if (size !== null) entry.size = size;
   if (sha256 !== null) entry.sha256 = sha256;
   if (sha256Prefix !== null) entry.sha256Prefix = sha256Prefix;

@@ -34,6 +34,15 @@ export async function verifyWeights(path: string, entry: RegistryEntry): Promise
   }
 }
 
+/** Throws unless a folder model's files are all there and match the sizes and hashes the registry gives. */
+export async function verifyFolder(dir: string, entry: RegistryEntry): Promise<void> {
+  for (const f of entry.files ?? []) {
+    const path = join(dir, f.name);
+    if (!existsSync(path)) throw new Error(`${dir}: no ${f.name} for model ${entry.name} (delete the folder and download again)`);
+    await verifyWeights(path, { ...entry, sha256: f.sha256, sha256Prefix: undefined, sha384: undefined, size: f.size });
+  }
+}
+
 /** A download that receives nothing for this long (while connecting, or between two chunks) is stopped. */
 export const DOWNLOAD_STALL_MS = 30_000;
 
@@ -92,6 +101,49 @@ export interface ResolveOptions {
   stallMs?: number;
 }
 
+/** Streams one address into a file, reporting progress at most once a second. */
+async function downloadReporting(url: string, dest: string, opts: ResolveOptions): Promise<void> {
+  let lastReport = 0;
+  await download(url, dest, opts.stallMs ?? DOWNLOAD_STALL_MS, (done, total) => {
+    const now = Date.now();
+    if (now - lastReport > 1000) {
+      lastReport = now;
+      opts.onProgress?.(`  ${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`);
+    }
+  });
+}
+
+/**
+ * A folder model (a hub repository): each file downloaded into a temporary folder and checked
+ * where the registry has its size or hash, the folder renamed into the cache once complete.
+ */
+async function downloadFolder(entry: RegistryEntry, dirs: string[], opts: ResolveOptions): Promise<string> {
+  const files = entry.files!;
+  if (opts.download === false) throw new Error(`model ${entry.name}: ${entry.fileName} not found in ${dirs.join(' or ')}; download ${files.map((f) => f.url).join(', ')} into a folder of that name`);
+  const cache = cacheDirectory();
+  mkdirSync(cache, { recursive: true });
+  const dest = join(cache, entry.fileName);
+  const partial = `${dest}.partial-${process.pid}`;
+  mkdirSync(partial, { recursive: true });
+  try {
+    for (const f of files) {
+      opts.onProgress?.(`downloading ${f.url}`);
+      try {
+        await downloadReporting(f.url, join(partial, f.name), opts);
+      } catch (e) {
+        throw new Error(`${(e as Error).message}; fetch the files (${files.map((x) => x.name).join(', ')}) into a folder named ${entry.fileName} in the folder DEEPLAB_WEIGHTS_DIR names, or in ${cache}`, { cause: e });
+      }
+    }
+    await verifyFolder(partial, entry);
+    if (entry.note) opts.onProgress?.(`  ${entry.name}: ${entry.note}`);
+    renameSync(partial, dest);
+  } catch (e) {
+    rmSync(partial, { recursive: true, force: true });
+    throw e;
+  }
+  return dest;
+}
+
 /** Path of a verified local copy of the model's weights. */
 export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions = {}): Promise<string> {
   const dirs = [readFlag('DEEPLAB_WEIGHTS_DIR'), cacheDirectory()].filter((d): d is string => !!d);
@@ -101,9 +153,11 @@ export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions 
       const path = join(dir, name);
       if (!existsSync(path)) continue;
       if (statSync(path).isFile()) await verifyWeights(path, entry);
+      else if (entry.files && name === entry.fileName) await verifyFolder(path, entry);
       return path;
     }
   }
+  if (entry.files) return downloadFolder(entry, dirs, opts);
   if (!entry.url) {
     throw new Error(
       `model ${entry.name}: no local copy of ${entry.fileName} in ${dirs.join(' or ')}, and it has no download address; ` +

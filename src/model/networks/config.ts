@@ -133,4 +133,5 @@ export function validateConfig(cfg: DeepLabConfig): void {
     bad('normalization', `must be ${INPUT_NORMALIZATION_NAMES.map((n) => `'${n}'`).join(' or ')}, got '${shown(cfg.normalization)}'`);
   }
   if (!DECODERS.includes(cfg.decoder)) bad('decoder', `'${shown(cfg.decoder)}' is not one of ${DECODERS.join(', ')}`);
+  if (cfg.decoder !== 'none' && !record.decoder) bad('decoder', `'${cfg.decoder}' cannot sit on ${record.title}, whose head is its own (backbones with a decoder: ${BACKBONES.filter((n) => backboneRecord(n).decoder).join(', ')})`);
 }

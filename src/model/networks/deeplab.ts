@@ -13,6 +13,7 @@ import { deepLabHead, fcnHead } from './aspp.js';
 import { type DeepLabConfig, validateConfig } from './config.js';
 import { deepLabV3PlusHead } from './decoder.js';
 import { mmsegAsppHead, mmsegFcnHead } from './mmseg-heads.js';
+import type { MobileVitArchitecture } from './mobilevit.js';
 
 export interface NetworkSize {
   /** Images per pass (default 1). */
@@ -24,6 +25,8 @@ export interface NetworkSize {
 export interface NetworkOptions {
   /** MobileNetV2's width multiplier (read from the weights; 1 by default). */
   depthMultiplier?: number;
+  /** MobileViT's sizes (read from a hub folder's config.json; xx-small's by default). */
+  mobileVit?: MobileVitArchitecture;
   /**
    * Also output 'layer4' (block4's output) and 'features' (what the head reads: the last
    * block's output, the same value as 'layer4' without cascaded blocks), for tests; mmseg heads
@@ -47,7 +50,7 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
   const b = new GraphBuilder();
   const image = b.input('image', [batch, height, width, 3]);
   const record = backboneRecord(cfg.backbone);
-  const build = { depthMultiplier: opts.depthMultiplier ?? 1, dropout: opts.dropout };
+  const build = { depthMultiplier: opts.depthMultiplier ?? 1, mobileVit: opts.mobileVit, dropout: opts.dropout };
   if (record.network.kind === 'whole') {
     // A network with its own head (TF's MobileNetV2 DeepLab) has no taps for ours.
     if (cfg.aux || opts.extraOutputs) throw new Error(`buildDeepLab: ${record.title} has no auxiliary head or extra outputs`);

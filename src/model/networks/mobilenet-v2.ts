@@ -52,6 +52,9 @@ const INVERTED_RESIDUALS: readonly [number, number, number][] = [
   [6, 320, 1],
 ];
 
+/** How many inverted-residual blocks the network has (expanded_conv ... expanded_conv_16). */
+export const MOBILENET_V2_LAYER_COUNT = INVERTED_RESIDUALS.length;
+
 /** TF name of inverted-residual block i: expanded_conv, expanded_conv_1, ... */
 export function expandedConvScope(i: number): string {
   return i === 0 ? 'MobilenetV2/expanded_conv' : `MobilenetV2/expanded_conv_${i}`;

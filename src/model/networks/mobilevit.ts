@@ -17,7 +17,6 @@ import type { Graph, Value } from '../../graph/ir.js';
 import type { Activation } from '../../kernels/activation/activation.js';
 import { inversePermute } from '../../kernels/layout/permute.js';
 import { aspp } from './aspp.js';
-import type { NetworkSize } from './deeplab.js';
 import { conv, convBnAct } from './layers.js';
 import { makeDivisible } from './mobilenet-v3.js';
 
@@ -53,6 +52,28 @@ export interface MobileVitOptions {
   /** Training: the head's dropout, seeded by the u32 input 'dropout_seed'. */
   dropout?: boolean;
 }
+
+/** The architecture of a MobileViT DeepLabV3 apart from its head's values (stride, rates, channels, classes). */
+export type MobileVitArchitecture = Omit<MobileVitConfig, 'numLabels' | 'outputStride' | 'atrousRates' | 'asppOutChannels'>;
+
+/**
+ * apple/deeplabv3-mobilevit-xx-small's architecture (its config.json): what the backbone record
+ * builds when no hub config names another.
+ */
+export const MOBILEVIT_XX_SMALL: MobileVitArchitecture = {
+  neckHiddenSizes: [16, 16, 24, 48, 64, 80, 320],
+  hiddenSizes: [64, 80, 96],
+  expandRatio: 2,
+  mlpRatio: 2,
+  numAttentionHeads: 4,
+  patchSize: 2,
+  convKernelSize: 3,
+  layerNormEps: 1e-5,
+  qkvBias: true,
+  hiddenAct: 'silu',
+  asppDropoutProb: 0.1,
+  classifierDropoutProb: 0.1,
+};
 
 /** transformers builds every batch norm of this network with eps 1e-5 and momentum 0.1. */
 const BN = { eps: 1e-5, momentum: 0.1 };
@@ -193,18 +214,12 @@ export function buildMobileVitBackbone(b: GraphBuilder, image: Value, cfg: Mobil
 }
 
 /**
- * The whole network for one batch and input size: input 'image' [N,H,W,3] (already scaled as
- * the processor does: x / 255, channels in BGR order), output 'logits' [N,H,W,numLabels]
- * (the classifier's output resized to the input, bilinear, align_corners=False).
+ * The network on an image value [N,H,W,3] (already scaled as the processor does: x / 255, in
+ * the channel order the stem's weights expect): the classifier's output at the network's stride
+ * (transformers' `logits`), and the same resized to the input (bilinear, align_corners=False).
  */
-export function buildMobileVitDeepLab(cfg: MobileVitConfig, size: NetworkSize, opts: MobileVitOptions = {}): Graph {
+export function mobileVitDeepLabLogits(b: GraphBuilder, image: Value, cfg: MobileVitConfig, opts: Pick<MobileVitOptions, 'dropout'> = {}): { raw: Value; logits: Value } {
   validateMobileVitConfig(cfg);
-  const batch = size.batch ?? 1;
-  for (const [name, v] of [['batch', batch], ['height', size.height], ['width', size.width]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`buildMobileVitDeepLab: ${name} must be a positive integer, got ${v}`);
-  }
-  const b = new GraphBuilder();
-  const image = b.input('image', [batch, size.height, size.width, 3]);
   const features = buildMobileVitBackbone(b, image, cfg);
   const h = 'segmentation_head';
   const aspps = `${h}.aspp`;
@@ -226,9 +241,26 @@ export function buildMobileVitDeepLab(cfg: MobileVitConfig, size: NetworkSize, o
     dropout: opts.dropout ? cfg.asppDropoutProb : 0,
   });
   if (opts.dropout && cfg.classifierDropoutProb > 0) y = b.dropout(`${h}.dropout`, y, cfg.classifierDropoutProb, { channelwise: true });
-  const logits = conv(b, y, { name: `${h}.classifier.convolution`, kernel: 1, cout: cfg.numLabels, bias: true });
-  b.output('logits', b.resize('logits_upsample', logits, size.height, size.width, 'half_pixel'));
-  if (opts.extraOutputs) b.output('logits_raw', logits);
+  const raw = conv(b, y, { name: `${h}.classifier.convolution`, kernel: 1, cout: cfg.numLabels, bias: true });
+  return { raw, logits: b.resize('logits_upsample', raw, image.shape[1], image.shape[2], 'half_pixel') };
+}
+
+/**
+ * The whole network for one batch and input size: input 'image' [N,H,W,3] (already scaled as
+ * the processor does: x / 255, channels in BGR order), output 'logits' [N,H,W,numLabels]
+ * (the classifier's output resized to the input, bilinear, align_corners=False).
+ */
+export function buildMobileVitDeepLab(cfg: MobileVitConfig, size: { batch?: number; height: number; width: number }, opts: MobileVitOptions = {}): Graph {
+  validateMobileVitConfig(cfg);
+  const batch = size.batch ?? 1;
+  for (const [name, v] of [['batch', batch], ['height', size.height], ['width', size.width]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`buildMobileVitDeepLab: ${name} must be a positive integer, got ${v}`);
+  }
+  const b = new GraphBuilder();
+  const image = b.input('image', [batch, size.height, size.width, 3]);
+  const { raw, logits } = mobileVitDeepLabLogits(b, image, cfg, opts);
+  b.output('logits', logits);
+  if (opts.extraOutputs) b.output('logits_raw', raw);
   return b.build();
 }
 
@@ -247,6 +279,8 @@ export function mobileVitConfigFromHub(json: unknown, what = 'config.json'): Mob
   const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
   const ints = (v: unknown): boolean => Array.isArray(v) && v.every((x) => Number.isInteger(x));
   if (j.model_type !== undefined && j.model_type !== 'mobilevit') throw new Error(`${what}: model_type is ${JSON.stringify(j.model_type)}, not 'mobilevit'`);
+  // Values the network has no other form of: anything else is refused, naming the key.
+  field<number>('num_channels', (v) => v === 3, '3 (RGB images)', 3);
   const act = field<string>('hidden_act', (v) => v === 'silu' || v === 'swish', "'silu'", 'silu');
   const id2label = j.id2label;
   const numLabels = typeof id2label === 'object' && id2label !== null ? Object.keys(id2label).length : field<number>('num_labels', Number.isInteger, 'an integer');

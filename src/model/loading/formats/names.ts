@@ -2,6 +2,6 @@
 // a record is a compile error). In the order a file's first bytes are tried: a gzip stream is
 // told before safetensors' header test, which a large enough gzip header could also pass; and
 // the folder formats in the order a folder's files are tried: .npy tensors, taking any folder, last.
-export const WEIGHT_FORMAT_NAMES = ['tflite', 'pth', 'tf-zoo', 'safetensors', 'tf-graph', 'tf-folder', 'npy-dir'] as const;
+export const WEIGHT_FORMAT_NAMES = ['tflite', 'pth', 'tf-zoo', 'safetensors', 'tf-graph', 'hf-hub', 'tf-folder', 'npy-dir'] as const;
 
 export type WeightFormatName = (typeof WEIGHT_FORMAT_NAMES)[number];

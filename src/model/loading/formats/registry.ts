@@ -4,6 +4,7 @@
 // format live here.
 import type { FileSet, WeightFormatRecord } from './format.js';
 import { type WeightFormatName, WEIGHT_FORMAT_NAMES } from './names.js';
+import { HF_HUB } from './hf-hub.js';
 import { NPY_DIR } from './npy-dir.js';
 import { PTH } from './pth.js';
 import { SAFETENSORS } from './safetensors.js';
@@ -18,6 +19,7 @@ export const WEIGHT_FORMATS: Readonly<Record<WeightFormatName, WeightFormatRecor
   'npy-dir': NPY_DIR,
   'tf-graph': TF_GRAPH,
   'tf-folder': TF_FOLDER,
+  'hf-hub': HF_HUB,
 };
 
 /** The records in WEIGHT_FORMAT_NAMES' order (the order first bytes are tried in). */

@@ -1,0 +1,72 @@
+// A Hugging Face hub folder in the page: its files dropped (a FileList or File[]), given as
+// bytes by name, or fetched from a base URL ending in '/' (a local copy, or
+// https://huggingface.co/<repo>/resolve/main/). Read whole into memory, then handed to the same
+// folder format as in Node (src/model/loading/formats/hf-hub.ts) through a FileSet.
+import type { FileSet } from '../model/loading/formats/format.js';
+import { HUB_CONFIG, HUB_PROCESSOR, HUB_WEIGHTS } from '../model/loading/hub-model.js';
+
+/** A hub folder's files: dropped Files, or bytes by file name. */
+export type HubFiles = readonly File[] | FileList | ReadonlyMap<string, Uint8Array>;
+
+export function isHubFiles(source: unknown): source is HubFiles {
+  return source instanceof Map || Array.isArray(source) || (typeof FileList !== 'undefined' && source instanceof FileList);
+}
+
+/** A folder URL: one that ends in '/'. */
+export function isFolderUrl(source: unknown): source is string | URL {
+  return (typeof source === 'string' || source instanceof URL) && String(source).endsWith('/');
+}
+
+function fileSet(files: Map<string, Uint8Array>, what: string): FileSet {
+  return {
+    names: [...files.keys()],
+    read(name) {
+      const bytes = files.get(name);
+      if (!bytes) throw new Error(`${what}: no ${name}`);
+      return bytes;
+    },
+    what,
+  };
+}
+
+/** Dropped files or bytes by name as a FileSet (a File's name, without any folder part). */
+export async function hubFileSet(source: HubFiles, what = 'hub folder'): Promise<FileSet> {
+  const files = new Map<string, Uint8Array>();
+  if (source instanceof Map) {
+    for (const [name, bytes] of source) files.set(name, bytes);
+  } else {
+    for (const f of Array.from(source as ArrayLike<File>)) files.set(f.name.split('/').pop()!, new Uint8Array(await f.arrayBuffer()));
+  }
+  if (files.size === 0) throw new Error(`${what}: no files`);
+  return fileSet(files, what);
+}
+
+/** A hub folder by its base URL: config.json, preprocessor_config.json, the first weights file served. */
+export async function fetchHubFolder(base: string | URL, fetcher: typeof fetch = fetch): Promise<FileSet> {
+  const root = String(base);
+  const get = async (name: string): Promise<Uint8Array | null> => {
+    let response: Response;
+    try {
+      response = await fetcher(new URL(name, root).href);
+    } catch (e) {
+      throw new Error(`${root}${name}: could not be fetched (${(e as Error).message})`, { cause: e });
+    }
+    if (response.status === 404) return null;
+    if (!response.ok) throw new Error(`${root}${name}: could not be fetched (HTTP ${response.status} ${response.statusText})`);
+    return new Uint8Array(await response.arrayBuffer());
+  };
+  const files = new Map<string, Uint8Array>();
+  for (const name of [HUB_CONFIG, HUB_PROCESSOR]) {
+    const bytes = await get(name);
+    if (!bytes) throw new Error(`${root}: no ${name} (a hub folder holds ${HUB_CONFIG}, ${HUB_PROCESSOR} and ${HUB_WEIGHTS.join(' or ')})`);
+    files.set(name, bytes);
+  }
+  for (const name of HUB_WEIGHTS) {
+    const bytes = await get(name);
+    if (bytes) {
+      files.set(name, bytes);
+      return fileSet(files, root);
+    }
+  }
+  throw new Error(`${root}: neither ${HUB_WEIGHTS.join(' nor ')} is served`);
+}
