@@ -59,6 +59,12 @@ export interface ConvAlgorithm<V> {
   preferred?(layer: ConvLayer): V | undefined;
   /** Whether `v` can run the layer (a stored choice may not suit another precision). */
   fits?(v: V, layer: ConvLayer): boolean;
+  /**
+   * The relative error `v` is allowed against the layer's default on the same operands where it
+   * trades accuracy for speed (f16 accumulation): the tuner times it only within that (its
+   * accuracy check). Undefined for a variant as accurate as the default.
+   */
+  accuracy?(v: V, layer: ConvLayer): number | undefined;
   /** A chosen variant adjusted to the context's kernel options (split-K modes). */
   settle?(v: V, layer: ConvLayer, options: GpuContext['kernelOptions']): V;
   /** The kernels the layer compiles with `v`. */
