@@ -19,7 +19,7 @@ import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, t
 import { conv2dChoice, conv2dShapeKey, conv2dSpace, conv2dSpaceVersion, convLayer } from '../../src/kernels/conv2d/conv2d.js';
 import { convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
 import { convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
-import { F16_ACCUMULATION_ERROR } from '../../src/kernels/conv2d/gemm/candidates.js';
+import { F16_ACCUMULATION_ERROR } from '../../src/kernels/conv2d/algorithm.js';
 
 import { differentiate } from '../../src/graph/autograd.js';
 import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize/resize.js';

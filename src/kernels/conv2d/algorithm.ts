@@ -14,6 +14,15 @@ import { activationCode } from '../activation/activation.js';
 import type { AdapterClass } from '../candidates.js';
 import type { Conv2dParams, ConvGeometry } from './params.js';
 
+/**
+ * The relative error an f16-accumulating candidate (any algorithm's) may show against the
+ * layer's f32-accumulating default on the same f16 operands: eight f16 roundings (u = 2^-11).
+ * Summing K random products in f16 errs about u * sqrt(K / 2), so this admits short reductions
+ * (depthwise taps, pointwise layers over few channels) and sets aside long ones (3x3 GEMMs over
+ * many channels), which keep f32 accumulators.
+ */
+export const F16_ACCUMULATION_ERROR = 8 * 2 ** -11;
+
 /** One layer as the algorithms choose for it. */
 export interface ConvLayer {
   g: ConvGeometry;

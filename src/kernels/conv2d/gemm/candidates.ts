@@ -39,15 +39,6 @@ import { type GemmVariant, UNROLLED_SUBGROUP_MAX } from './types.js';
 import { gemmVariantProblem } from './validity.js';
 
 /**
- * The relative error an f16-accumulating candidate may show against the layer's f32-accumulating
- * default on the same f16 operands: eight f16 roundings (u = 2^-11). Summing K random products
- * in f16 errs about u * sqrt(K / 2) (test/kernels/half.test.ts), so on the tuner's data this
- * admits reductions up to about K = 128 (MobileNetV2's expansions and early projections, not its
- * 3x3 GEMMs or ASPP); longer ones keep f32 accumulators.
- */
-export const F16_ACCUMULATION_ERROR = 8 * 2 ** -11;
-
-/**
  * The candidates a tuner times for `g` on an adapter of class `cls`, the default first. Software
  * adapters run lanes as SIMD on few cores: large register tiles and small workgroups, no split
  * (workgroup memory and barriers measured ~4x slower there). GPUs: the register kernel on
@@ -106,7 +97,7 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
   }
   if (dtype === 'f16') {
     // Half-precision layers: each register tile also accumulating in f16, unsplit (the tuner
-    // times one only where its accuracy check passes: F16_ACCUMULATION_ERROR).
+    // times one only where its accuracy check passes: F16_ACCUMULATION_ERROR in algorithm.ts).
     for (const v of [...out]) if ((v.kind === 'register' || v.kind === 'subgroup') && v.splits === 1) out.push({ ...v, acc16: true });
   }
   const valid = distinctValid(out, gemmVariantName, (v) => gemmVariantProblem(g, v, limits, dtype));

@@ -8,10 +8,10 @@ import { type Dispatch, type Grid, Uniforms, linearGrid, makeDispatch } from '..
 import { STORAGE_USAGE } from '../../../gpu/buffer-pool.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { checkBindable, tensorBytes } from '../../../gpu/tensor.js';
-import { type ConvAlgorithm, type ConvLayer, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueBits, epilogueConstants, windowUniforms } from '../algorithm.js';
+import { type ConvAlgorithm, type ConvLayer, F16_ACCUMULATION_ERROR, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueBits, epilogueConstants, windowUniforms } from '../algorithm.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
 import { normaliseSplits } from '../split.js';
-import { F16_ACCUMULATION_ERROR, gemmCandidates } from './candidates.js';
+import { gemmCandidates } from './candidates.js';
 import { gemmBlock } from './geometry.js';
 import { defaultMatrixVariant } from './matrix.js';
 import { gemmVariantName } from './names.js';
