@@ -257,6 +257,22 @@ async function timeCandidates(
 }
 
 /**
+ * The relative error of `layer`'s candidate `name` against its default on the tuner's operands:
+ * the accuracy check the tuner runs before timing a candidate that carries one. Null where the
+ * layer names no output to compare.
+ */
+export async function candidateError(ctx: GpuContext, layer: KernelChoices, name: string): Promise<number | null> {
+  const candidate = layer.candidates.find((c) => c.name === name);
+  if (!candidate) throw new Error(`${layer.kernel} ${layer.shape}: no candidate ${name}`);
+  const bench = new LayerBench(ctx, { ...layer, names: [layer.shape], flops: 0 });
+  try {
+    return await bench.error(candidate);
+  } finally {
+    bench.dispose();
+  }
+}
+
+/**
  * Times the candidates of every tunable layer shape of `graph` with choices that `ctx` has no
  * stored choice for, within the budget, stores the fastest of each, and saves the store. The
  * context's tuning mode is not consulted: this is what mode 'full' and `deeplab tune` call.
