@@ -14,8 +14,8 @@ export interface KernelSpec {
   constants?: Record<string, number>;
   /**
    * The half-precision variant: the shader's float tensors (`elem_t`, `elem4_t`) are f16 in
-   * storage, and so is the arithmetic of shaders written in `calc_t` / `acc_t`. Set by
-   * makeDispatch when a kernel binds f16 tensors.
+   * storage (and its arithmetic, where it computes in `acc_t` and `accumulate` is 'f16'). Set
+   * by makeDispatch when a kernel binds f16 tensors.
    */
   half?: boolean;
   /**
@@ -34,17 +34,17 @@ export interface KernelSpec {
 
 /**
  * What every shader is compiled after: the storage type of float tensors and the arithmetic
- * types. Shaders that support half precision declare those tensors `array<elem_t>` (or
- * `array<elem4_t>`) and narrow what they write with `elem_t(...)`. What they compute in is
- * their choice: widened to f32 (the kernels that still compute in f32), or `calc_t` (operands
- * and products: f16 in the half variant) accumulated in `acc_t` (f32, or f16 where the spec
- * asks). In the f32 variant every alias is f32. (A type cannot be an override constant, so
- * these choices are made in the source text.)
+ * type. Shaders that support half precision declare those tensors `array<elem_t>` (or
+ * `array<elem4_t>`) and narrow what they write with `elem_t(...)`. They compute in f32 (what
+ * they read widened), or in `acc_t` / `acc4_t`: f32 too, unless the spec of a half variant asks
+ * for f16 accumulation, and then the kernel computes in f16 throughout. In the f32 variant every
+ * alias is f32. (A type cannot be an override constant, so this choice is made in the source
+ * text.)
  */
 export function storagePrelude(half: boolean, accumulate: 'f32' | 'f16' = 'f32'): string {
-  if (!half) return 'alias elem_t = f32;\nalias elem4_t = vec4<f32>;\nalias calc_t = f32;\nalias calc4_t = vec4<f32>;\nalias acc_t = f32;\nalias acc4_t = vec4<f32>;\n';
+  if (!half) return 'alias elem_t = f32;\nalias elem4_t = vec4<f32>;\nalias acc_t = f32;\nalias acc4_t = vec4<f32>;\n';
   const acc = accumulate === 'f16' ? 'f16' : 'f32';
-  return `enable f16;\nalias elem_t = f16;\nalias elem4_t = vec4<f16>;\nalias calc_t = f16;\nalias calc4_t = vec4<f16>;\nalias acc_t = ${acc};\nalias acc4_t = vec4<${acc}>;\n`;
+  return `enable f16;\nalias elem_t = f16;\nalias elem4_t = vec4<f16>;\nalias acc_t = ${acc};\nalias acc4_t = vec4<${acc}>;\n`;
 }
 
 /** The accumulation type a spec compiles with: f16 only in a half variant that asks for it. */

@@ -173,7 +173,7 @@ describe('kernels in half precision (f16 storage)', () => {
       console.log(`      (${ran} variants)`);
     });
 
-    describe('register-tile GEMMs computing in f16 (f16 operands; f32 and f16 accumulators)', () => {
+    describe('register-tile GEMMs on f16 tensors, f32 and f16 accumulators', () => {
       const layers: { name: string; input: Shape; kernel: [number, number]; cout: number; p: Partial<Conv2dParams> }[] = [
         // 99 pixels (no whole 16- or 8-pixel tile), 21 input channels (no whole 8-lane subgroup
         // step), 37 output channels (no whole channel block).
@@ -223,7 +223,7 @@ describe('kernels in half precision (f16 storage)', () => {
       }
     });
 
-    it('depthwise tiles computing in f16, f32 and f16 accumulators (stride 1; stride 2 rate 2; 5x5)', async () => {
+    it('depthwise tiles on f16 tensors, f32 and f16 accumulators (stride 1; stride 2 rate 2; 5x5)', async () => {
       const ctx = await testContext();
       const layers: { input: Shape; k: number; p: Partial<Conv2dParams> }[] = [
         // 11 x 10 and 9 x 13 outputs: no whole 4 x 4 tile; 28 and 20 channels: no whole 8-lane block.

@@ -2,8 +2,9 @@
 // and a TR x TP tile of output pixels per invocation. Weight is HWIO [KH, KW, 1, C].
 //
 // Epilogue per element: out = activate(acc * scale[c] + bias[c] + residual[idx]).
-// The window and weights are held as calc4_t (f16 in half-precision programs), the products
-// summed in acc4_t (f32, or f16 in the f16-accumulating variant); the epilogue runs in f32.
+// The window and weights are widened once as loaded to acc4_t, the type the products are summed
+// in: f32, or f16 in the f16-accumulating variant of half-precision programs, which computes in
+// f16 throughout. The epilogue runs in f32.
 //#include "activation.wgsl"
 
 override WG: u32 = 64u;
@@ -43,10 +44,10 @@ const KMAX: u32 = 25u;  // weights kept in registers, for KSIZE <= 5
 //#include "conv2d_depthwise_tile.wgsl"
 
 // input4[pixel rowBase + iw, quad q], or 0 outside the row (clamped load, masked after).
-fn load4(rowBase: u32, iw: i32, q: u32) -> calc4_t {
+fn load4(rowBase: u32, iw: i32, q: u32) -> acc4_t {
   let W = i32(dw.W);
-  let v = calc4_t(input4[(rowBase + u32(clamp(iw, 0, W - 1))) * dw.C4 + q]);
-  return select(calc4_t(0.0), v, iw >= 0 && iw < W);
+  let v = acc4_t(input4[(rowBase + u32(clamp(iw, 0, W - 1))) * dw.C4 + q]);
+  return select(acc4_t(0.0), v, iw >= 0 && iw < W);
 }
 
 @compute @workgroup_size(WG)
@@ -67,9 +68,9 @@ fn main(
   let dilW = i32(dw.dilW);
 
   // Per-channel operands, loaded once for all the workgroup's tiles.
-  var wreg: array<calc4_t, KMAX>;
+  var wreg: array<acc4_t, KMAX>;
   if (KSIZE != 0u) {
-    for (var t = 0u; t < KSIZE * KSIZE; t++) { wreg[t] = calc4_t(weight4[t * C4 + q]); }
+    for (var t = 0u; t < KSIZE * KSIZE; t++) { wreg[t] = acc4_t(weight4[t * C4 + q]); }
   }
   var s = vec4f(1.0);
   if (HAS_SCALE != 0u) { s = vec4f(scale4[q]); }
@@ -96,7 +97,7 @@ fn main(
       // Rows in the zero padding contribute nothing (uniform branch).
       if (ih < 0 || ih >= i32(dw.H)) { continue; }
       let rowBase = (n * dw.H + u32(ih)) * dw.W;
-      var win: array<calc4_t, WMAX>;
+      var win: array<acc4_t, WMAX>;
       for (var i = 0u; i < wlen; i++) { win[i] = load4(rowBase, iwBase + i32(i) * dilW, q); }
       for (var kw = 0u; kw < KW; kw++) {
         // Input row j serves output row r through kernel row kh = j - r * SSH.
@@ -105,11 +106,11 @@ fn main(
           if (kh < 0 || kh >= i32(KH)) { continue; }
           var w: acc4_t;
           if (KSIZE != 0u) {
-            w = acc4_t(wreg[u32(kh) * KSIZE + kw]);
+            w = wreg[u32(kh) * KSIZE + kw];
           } else {
             w = acc4_t(weight4[(u32(kh) * KW + kw) * C4 + q]);
           }
-          for (var p = 0u; p < TP; p++) { acc[r * TP + p] += acc4_t(win[p * SSW]) * w; }
+          for (var p = 0u; p < TP; p++) { acc[r * TP + p] += win[p * SSW] * w; }
         }
         if (kw + 1u < KW) {
           for (var i = 0u; i + 1u < wlen; i++) { win[i] = win[i + 1u]; }

@@ -17,8 +17,9 @@
 //
 // Epilogue per element: out = activate(acc * scale[co] + bias[co] + residual[m, co]).
 // Tensors are elem_t in storage (f32, or f16 in half-precision programs; see pipeline-cache.ts);
-// the operands are held (registers, shuffles) as calc_t (f16 there), multiplied and summed in
-// acc_t (f32, or f16 in the f16-accumulating variants). The epilogue, once per output, is f32.
+// the operands are widened once as loaded to acc_t, the type they are multiplied and summed in:
+// f32 (exact products of f16 values), or f16 in the f16-accumulating variants, which compute in
+// f16 throughout. The epilogue, once per output, is f32.
 //#include "activation.wgsl"
 
 override HAS_BIAS: u32 = 0u;
@@ -40,12 +41,12 @@ override CN: u32 = 4u;
 //#include "conv2d_gemm_params.wgsl"
 // Taps in the zero padding read 0.
 //#define TILE_A_MASKED
-alias tile_t = calc_t;
+alias tile_t = acc_t;
 alias tile_acc_t = acc_t;
 //#include "gemm_register_tile.wgsl"
 
-fn tileA(i: u32) -> calc_t { return calc_t(input[i]); }
-fn tileB(i: u32) -> calc_t { return calc_t(weight[i]); }
+fn tileA(i: u32) -> acc_t { return acc_t(input[i]); }
+fn tileB(i: u32) -> acc_t { return acc_t(weight[i]); }
 
 @compute @workgroup_size(WG)
 fn main(
