@@ -11,6 +11,7 @@ import { KernelTuning, type TuneMode, adapterIdentity, tuneModeFrom } from './tu
 import type { WorkTimer } from './work-timer.js';
 import { readFlag } from '../util/flags.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits, type MatrixConfig } from './kernel-limits.js';
+import { type KernelOptions, type SplitKMode, splitKMode } from './kernel-options.js';
 
 export { GpuError } from './errors.js';
 
@@ -68,19 +69,11 @@ function offeredMatrixConfigs(adapter: GPUAdapter, hasHalf: boolean): MatrixConf
   return out;
 }
 
-export type SplitKMode = 'auto' | 'never' | 'always';
-
 /** Whether an adapter is a CPU implementation (lavapipe / llvmpipe, SwiftShader, WARP). */
 export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
   const info = adapter.info;
   const text = [info?.vendor, info?.architecture, info?.device, info?.description].join(' ');
   return !!(info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|warp/i.test(text);
-}
-
-function splitKMode(options: GpuContextOptions): SplitKMode {
-  const mode = options.splitK ?? readFlag('DEEPLAB_SPLIT_K');
-  if (mode !== 'auto' && mode !== 'never' && mode !== 'always') throw new Error(`splitK must be 'auto', 'never' or 'always', got '${mode}'`);
-  return mode;
 }
 
 export interface AdapterDescription {
@@ -143,14 +136,8 @@ export class GpuContext {
   readonly isSoftware: boolean;
   /** The device has `shader-f16`: half-precision programs can run (src/graph/half.ts). */
   readonly hasHalf: boolean;
-  /**
-   * Kernel choices that tests and benchmarks may change (pipelines are keyed by them): the
-   * split-K mode, whether kernels may use subgroups (false: every kernel takes its path for
-   * adapters without them), and whether the matrix kernel runs with its built-ins emulated on
-   * the shapes adapters report (tests on adapters without subgroup matrices; slow, never for
-   * production).
-   */
-  readonly kernelOptions: { splitK: SplitKMode; subgroups: boolean; emulateMatrix: boolean };
+  /** Kernel choices that tests and benchmarks may change (kernel-options.ts). */
+  readonly kernelOptions: KernelOptions;
   /**
    * The adapter's subgroup-matrix shapes that passed the kernels' check (recordMatrixCheck), and
    * those that failed it with the reason; null until the check has run, and until then none is used.
@@ -164,7 +151,7 @@ export class GpuContext {
     readonly device: GPUDevice,
     readonly adapterInfo: AdapterDescription,
     readonly hasTimestamps: boolean,
-    kernelOptions: { splitK: SplitKMode; subgroups: boolean },
+    kernelOptions: Omit<KernelOptions, 'emulateMatrix'>,
     /** Kernel choices measured on this adapter, and whether to measure more (tests swap in their own store). */
     public tuning: KernelTuning,
   ) {
@@ -182,7 +169,7 @@ export class GpuContext {
 
   static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
     installGlobals();
-    const splitK = splitKMode(options);
+    const splitK = splitKMode(options.splitK);
     const subgroups = onOffOption(options.subgroups, 'DEEPLAB_SUBGROUPS');
     const subgroupMatrix = onOffOption(options.subgroupMatrix, 'DEEPLAB_SUBGROUP_MATRIX');
     const tune = options.tune ?? readFlag('DEEPLAB_TUNE');

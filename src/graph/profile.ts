@@ -10,6 +10,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { WorkTimer } from '../gpu/work-timer.js';
 import { nodeInputs, opDef } from './ops/registry.js';
 import type { Program, RunInput } from './program.js';
+import { encodeTimedLayer, encodeTimedLayers, timedLayerKernels, timedLayers } from './timed-layers.js';
 
 export interface LayerProfile {
   name: string;
@@ -61,7 +62,7 @@ export async function profileProgram(ctx: GpuContext, program: Program, inputs: 
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`profileProgram: repeats must be a positive integer, got ${repeats}`);
   const runMs = await timePlainRuns(program, inputs, repeats);
 
-  const layers = program.timedLayers;
+  const layers = timedLayers(program);
   const count = 2 * layers.length + 2;
   const querySet = ctx.device.createQuerySet({ type: 'timestamp', count });
   const resolve = ctx.createBuffer(count * 8, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, 'profile:resolve');
@@ -73,7 +74,7 @@ export async function profileProgram(ctx: GpuContext, program: Program, inputs: 
     await ctx.checked('profile', async () => {
       for (let r = -1; r < repeats; r++) {
         const encoder = ctx.device.createCommandEncoder({ label: 'profile' });
-        program.encodeTimedLayers(inputs, encoder, querySet, true);
+        encodeTimedLayers(program, inputs, encoder, querySet, true);
         encoder.resolveQuerySet(querySet, 0, count, resolve, 0);
         encoder.copyBufferToBuffer(resolve, 0, staging, 0, count * 8);
         ctx.device.queue.submit([encoder.finish()]);
@@ -97,8 +98,8 @@ export async function profileProgram(ctx: GpuContext, program: Program, inputs: 
 }
 
 function summary(program: Program, samples: number[][], passMs: number[], runMs: number[], repeats: number, timing: ProgramProfile['timing'], hostOverheadMs?: number): ProgramProfile {
-  const kernels = program.timedLayerKernels;
-  const profiled = program.timedLayers.map((node, i) => ({
+  const kernels = timedLayerKernels(program);
+  const profiled = timedLayers(program).map((node, i) => ({
     name: node.name,
     op: node.op.type,
     ms: median(samples[i]),
@@ -143,7 +144,7 @@ async function timePlainRuns(program: Program, inputs: Record<string, RunInput>,
 export async function profileProgramOnHost(ctx: GpuContext, program: Program, inputs: Record<string, RunInput>, repeats = 5): Promise<ProgramProfile> {
   if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`profileProgramOnHost: repeats must be a positive integer, got ${repeats}`);
   const runMs = await timePlainRuns(program, inputs, repeats);
-  const layers = program.timedLayers;
+  const layers = timedLayers(program);
   // One timer for each submission that recurs, so each sleeps through its own expected time.
   const timers = layers.map(() => new WorkTimer());
   const passTimer = new WorkTimer();
@@ -165,7 +166,7 @@ export async function profileProgramOnHost(ctx: GpuContext, program: Program, in
       const empty = await submit(emptyTimer, () => {});
       await submit(emptyTimer, (encoder) => program.writeInputsInto(inputs, encoder));
       const layerMs: number[] = [];
-      for (let i = 0; i < layers.length; i++) layerMs.push(await submit(timers[i], (encoder) => program.encodeTimedLayer(i, encoder)));
+      for (let i = 0; i < layers.length; i++) layerMs.push(await submit(timers[i], (encoder) => encodeTimedLayer(program, i, encoder)));
       const pass = await submit(passTimer, (encoder) => program.encodeWholePass(inputs, encoder));
       if (r < 0) continue;
       emptyMs.push(empty);

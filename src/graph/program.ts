@@ -27,7 +27,6 @@ import { nodeInputs, opDef } from './ops/registry.js';
 import type { HostParams } from './params.js';
 import { Session } from './session.js';
 import { tuneGraph } from './tune.js';
-import { verifySubgroupMatrices } from '../kernels/conv2d/gemm/matrix-check.js';
 
 export type RunInput = Float32Array | Uint32Array | GpuTensor;
 
@@ -108,9 +107,10 @@ export class Program {
     for (const v of [...graph.inputs, ...graph.nodes.flatMap((n) => n.outputs)]) {
       checkBindable(ctx, tensorBytes(v.shape, v.dtype), `${label}: ${v.kind === 'input' ? 'input' : 'layer'} ${v.name} ${shapeString(v.shape)}`);
     }
-    // The adapter's subgroup matrices are used only once checked against the CPU reference
-    // (once per context).
-    await verifySubgroupMatrices(ctx);
+    // The adapter checks the graph's ops ask for (a convolution's subgroup matrices are used only
+    // once checked against the CPU reference), before anything is lowered; each keeps its result.
+    const checks = new Set([...graph.nodes, ...(derive?.nodes ?? [])].map((n) => opDef(n.op).adapterCheck).filter((c) => c !== undefined));
+    for (const check of checks) await check(ctx);
     // Tuning mode 'full': measure the kernel choices this adapter has not seen yet, so the
     // lowering below picks them up.
     if (ctx.tuning.mode === 'full') await tuneGraph(ctx, graph);
@@ -240,71 +240,28 @@ export class Program {
     return this.dispatches.length + (derive ? this.deriveDispatches.length : 0);
   }
 
-  /** The layers that launch kernels, in the order encodeTimedLayers times them. */
-  get timedLayers(): readonly Node[] {
-    return this.layerKernels.map((l) => l.node);
-  }
-
   /**
-   * For the profiler: records one pass (derived state must be fresh) with each layer of
-   * `timedLayers` in a compute pass of its own, its start and end written to queries 2i and
-   * 2i + 1 of `querySet`. With `whole`, the same pass once more as one compute pass, its ends
-   * written to the two queries after the layers'.
+   * The layers that launch kernels, in order, each with its dispatches: what a profiler times
+   * (graph/timed-layers.ts records them in passes of their own).
    */
-  encodeTimedLayers(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder, querySet: GPUQuerySet, whole: boolean): void {
-    if (this.deriveStale) {
-      throw new Error('encodeTimedLayers: derived state is stale; run the program once first');
-    }
-    this.writeInputs(inputs, encoder);
+  get kernelLayers(): readonly { node: Node; dispatches: readonly Dispatch[] }[] {
     let next = 0;
-    this.layerKernels.forEach(({ node, count }, i) => {
-      const pass = encoder.beginComputePass({
-        label: node.name,
-        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-      });
-      encodeDispatches(pass, this.dispatches.slice(next, next + count));
-      pass.end();
-      next += count;
-    });
-    if (whole) {
-      const at = 2 * this.layerKernels.length;
-      this.encodePass(inputs, encoder, { querySet, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 });
-    }
+    return this.layerKernels.map(({ node, count }) => ({ node, dispatches: this.dispatches.slice(next, (next += count)) }));
   }
 
-  /** The pipeline keys of each layer of `timedLayers` (what kernels run it), in order. */
-  get timedLayerKernels(): string[][] {
-    let next = 0;
-    return this.layerKernels.map(({ count }) => this.dispatches.slice(next, (next += count)).map((d) => d.key));
-  }
-
-  /**
-   * For the host-timed profiler (adapters without timestamp queries): records layer `index` of
-   * `timedLayers` alone, in a compute pass of its own. It reads what the layers before it left
-   * in the program's buffers, so a caller times the layers in order after writing the inputs
-   * (`writeInputsInto`); derived state must be fresh.
-   */
-  encodeTimedLayer(index: number, encoder: GPUCommandEncoder): void {
-    if (this.deriveStale) throw new Error('encodeTimedLayer: derived state is stale; run the program once first');
-    if (!Number.isInteger(index) || index < 0 || index >= this.layerKernels.length) {
-      throw new Error(`encodeTimedLayer: layer ${index} out of range (the program has ${this.layerKernels.length} layers with kernels)`);
-    }
-    const first = this.layerKernels.slice(0, index).reduce((a, l) => a + l.count, 0);
-    const { node, count } = this.layerKernels[index];
-    const pass = encoder.beginComputePass({ label: node.name });
-    encodeDispatches(pass, this.dispatches.slice(first, first + count));
-    pass.end();
-  }
-
-  /** Writes `inputs` into the program's input buffers (copies of GPU tensors recorded into `encoder`), for encodeTimedLayer. */
+  /** For a profiler: writes `inputs` into the program's input buffers (copies of GPU tensors recorded into `encoder`); derived state must be fresh. */
   writeInputsInto(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder): void {
+    if (this.deriveStale) throw new Error('writeInputsInto: derived state is stale; run the program once first');
     this.writeInputs(inputs, encoder);
   }
 
-  /** For the host-timed profiler: records one whole pass (the inputs written, one compute pass) as a run does; derived state must be fresh. */
-  encodeWholePass(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder): void {
+  /**
+   * For a profiler: records one whole pass (the inputs written, one compute pass, its ends
+   * written to `timestampWrites` where given) as a run does; derived state must be fresh.
+   */
+  encodeWholePass(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): void {
     if (this.deriveStale) throw new Error('encodeWholePass: derived state is stale; run the program once first');
-    this.encodePass(inputs, encoder);
+    this.encodePass(inputs, encoder, timestampWrites);
   }
 
   /**

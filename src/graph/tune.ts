@@ -23,7 +23,7 @@ import { type GpuTensor, createTensor, readTensor, writeTensor } from '../gpu/te
 import { relativeError } from '../util/relative-error.js';
 import { WorkTimer } from '../gpu/work-timer.js';
 import type { TuneEntry } from '../gpu/tuning.js';
-import type { TunableLayer as KernelChoices } from '../kernels/tuning.js';
+import type { TunableLayer } from '../kernels/tuning.js';
 import type { Graph } from './ir.js';
 import { opDef } from './ops/registry.js';
 
@@ -70,12 +70,12 @@ export interface TuneReport {
   ms: number;
 }
 
-/** One layer shape with choices, the graph's layers of that shape, and their work (FLOPs). */
-type TunableLayer = KernelChoices & { names: string[]; flops: number };
+/** One layer shape with choices (an op's TunableLayer), the graph's layers of that shape, and their work (FLOPs). */
+type ShapeToTune = TunableLayer & { names: string[]; flops: number };
 
 /** The graph's layers with kernel choices on `ctx`, one per kernel family and shape key, in graph order. */
-function tunableLayers(ctx: GpuContext, graph: Graph): TunableLayer[] {
-  const byKey = new Map<string, TunableLayer>();
+function shapesToTune(ctx: GpuContext, graph: Graph): ShapeToTune[] {
+  const byKey = new Map<string, ShapeToTune>();
   for (const n of graph.nodes) {
     const def = opDef(n.op);
     const layer = def.tunable?.(n.op, ctx);
@@ -142,7 +142,7 @@ class LayerBench {
 
   constructor(
     private readonly ctx: GpuContext,
-    private readonly layer: TunableLayer,
+    private readonly layer: ShapeToTune,
   ) {
     for (const [i, o] of layer.operands.entries()) {
       const t = createTensor(ctx, o.shape, o.dtype ?? 'f32', `tune:operand${i}`);
@@ -152,7 +152,7 @@ class LayerBench {
   }
 
   /** Best of `trials` passes of one candidate (after a warm-up that compiles it). */
-  async time(c: TunableLayer['candidates'][number], trials: number): Promise<number> {
+  async time(c: ShapeToTune['candidates'][number], trials: number): Promise<number> {
     const dispatches = await this.ctx.checked(`tuning ${this.layer.names[0]}`, () => c.prepare(this.ctx, this.tensors));
     try {
       const timer = new WorkTimer();
@@ -202,7 +202,7 @@ class LayerBench {
  */
 async function timeCandidates(
   bench: LayerBench,
-  layer: TunableLayer,
+  layer: ShapeToTune,
   timed: { defaultMs: number; cost: number },
   deadline: number,
   patience: number,
@@ -261,7 +261,7 @@ async function timeCandidates(
  * the accuracy check the tuner runs before timing a candidate that carries one. Null where the
  * layer names no output to compare.
  */
-export async function candidateError(ctx: GpuContext, layer: KernelChoices, name: string): Promise<number | null> {
+export async function candidateError(ctx: GpuContext, layer: TunableLayer, name: string): Promise<number | null> {
   const candidate = layer.candidates.find((c) => c.name === name);
   if (!candidate) throw new Error(`${layer.kernel} ${layer.shape}: no candidate ${name}`);
   const bench = new LayerBench(ctx, { ...layer, names: [layer.shape], flops: 0 });
@@ -286,7 +286,7 @@ export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions
   const trials = Number.isFinite(patience) ? 1 : 2;
   const report: TuneReport = { tuned: [], cached: 0, skipped: 0, ms: 0 };
   // A layer whose timing a budget cut short is timed again.
-  const todo = tunableLayers(ctx, graph).filter((layer) => {
+  const todo = shapesToTune(ctx, graph).filter((layer) => {
     const cached = !opts.retune && ctx.tuning.settled(layer.kernel, layer.shape, layer.checksum, layer.candidates.length);
     if (cached) report.cached++;
     return !cached;

@@ -35,15 +35,16 @@ const versions = new Map<string, string>();
 /**
  * A candidate space's version: a hash of the WGSL its kernels compile (each with its includes
  * expanded), so editing a kernel makes the choices stored for it unused rather than wrong. Worked
- * out once per list of shaders, when first asked.
+ * out once per list of shaders, when first asked. `load` gives a shader's expanded source (tests
+ * pass their own; then nothing is kept).
  */
-export function sourcesVersion(shaders: readonly string[]): string {
+export function sourcesVersion(shaders: readonly string[], load: (name: string) => string = loadShader): string {
   const key = shaders.join('\n');
-  let version = versions.get(key);
+  let version = load === loadShader ? versions.get(key) : undefined;
   if (version === undefined) {
-    const text = shaders.map((name) => `${name}\n${loadShader(name)}`).join('\n');
+    const text = shaders.map((name) => `${name}\n${load(name)}`).join('\n');
     version = fnv1a(text) + fnv1a(text, 0x01234567);
-    versions.set(key, version);
+    if (load === loadShader) versions.set(key, version);
   }
   return version;
 }

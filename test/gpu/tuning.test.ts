@@ -16,7 +16,8 @@ import { tuneGraph } from '../../src/graph/tune.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileTuneStore } from '../../src/gpu/tune-store.js';
 import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
-import { conv2dChoice, conv2dShapeKey, conv2dSpace, conv2dSpaceVersion, convLayer } from '../../src/kernels/conv2d/conv2d.js';
+import { CONV2D_ALGORITHMS, conv2dChoice, conv2dShapeKey, conv2dSpace, conv2dSpaceVersion, convLayer } from '../../src/kernels/conv2d/conv2d.js';
+import { sourcesVersion } from '../../src/kernels/tuning.js';
 import { convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
 import { convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
 import { F16_ACCUMULATION_ERROR } from '../../src/kernels/conv2d/algorithm.js';
@@ -103,6 +104,24 @@ describe('kernel tuning: stored choices per adapter', () => {
     b.record('conv2d_gemm', 'k', entry);
     await b.save();
     expect(JSON.parse(readFileSync(path, 'utf8')).entries['conv2d_gemm/k'].variant).to.equal('r8c4l8k1');
+  });
+
+  it("versions a candidate space by its WGSL: an edited kernel, or an edited file it includes, makes its old choices unused", async () => {
+    const ctx = await testContext();
+    // Expanded sources as a loader gives them (an include already inlined).
+    const sources: Record<string, string> = { 'a.wgsl': 'fn f() {}\n// from b.wgsl\nfn g() {}', 'c.wgsl': 'fn h() {}' };
+    const load = (name: string) => sources[name];
+    const before = sourcesVersion(['a.wgsl', 'c.wgsl'], load);
+    expect(sourcesVersion(['a.wgsl', 'c.wgsl'], load), 'the same sources').to.equal(before);
+    sources['a.wgsl'] = sources['a.wgsl'].replace('fn g() {}', 'fn g() { let x = 1; }');
+    expect(sourcesVersion(['a.wgsl', 'c.wgsl'], load), 'an edited include').to.not.equal(before);
+    // The real kernels: conv2d's version is its algorithms' WGSL, and it enters the checksum.
+    const layer = convLayer(ctx, [1, 9, 9, 16], [3, 3, 16, 16], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
+    const space = conv2dSpace(layer);
+    expect(conv2dSpaceVersion()).to.equal(sourcesVersion(CONV2D_ALGORITHMS.flatMap((a) => a.shaders)));
+    expect(conv2dSpaceVersion()).to.not.equal(sourcesVersion(['conv2d_gemm.wgsl']));
+    expect(space.checksum).to.equal(candidateChecksum(conv2dSpaceVersion(), space.candidates.map((c) => c.name)));
+    expect(space.checksum, 'another version, the same names').to.not.equal(candidateChecksum(sourcesVersion(['conv2d_gemm.wgsl']), space.candidates.map((c) => c.name)));
   });
 
   it('refuses an unknown mode, naming it', async () => {

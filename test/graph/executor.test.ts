@@ -12,6 +12,7 @@ import { type HostParams, ParamMismatchError, checkParams } from '../../src/grap
 import { fuseEpilogues } from '../../src/graph/passes.js';
 import { Program } from '../../src/graph/program.js';
 import { profileProgram, profileProgramOnHost } from '../../src/graph/profile.js';
+import { encodeTimedLayer, timedLayerKernels, timedLayers } from '../../src/graph/timed-layers.js';
 import { GpuContext } from '../../src/gpu/context.js';
 import { Session } from '../../src/graph/session.js';
 import { readTensor } from '../../src/gpu/tensor.js';
@@ -341,7 +342,7 @@ describe('graph profiler (timestamp queries)', () => {
         const p = await profileProgram(ctx, exec, { image }, 2);
         const wallMs = performance.now() - started;
         expect(ctx.liveBufferCount, 'profiling releases its query buffers').to.equal(before);
-        expect(p.layers.map((l) => l.name)).to.deep.equal(exec.timedLayers.map((n) => n.name));
+        expect(p.layers.map((l) => l.name)).to.deep.equal(timedLayers(exec).map((n) => n.name));
         expect(p.layers.length).to.be.greaterThan(5);
         for (const l of p.layers) expect(l.ms, l.name).to.be.greaterThan(0);
         const conv = p.layers.find((l) => l.name === 'aspp1')!;
@@ -351,7 +352,7 @@ describe('graph profiler (timestamp queries)', () => {
         // The median of two plain runs, each inside the call: at most half its wall time.
         expect(p.runMs).to.be.greaterThan(0).and.at.most(wallMs / 2);
         expect(p.timing).to.equal('timestamps');
-        expect(p.layers.map((l) => l.kernels), 'each layer names its kernels').to.deep.equal(exec.timedLayerKernels);
+        expect(p.layers.map((l) => l.kernels), 'each layer names its kernels').to.deep.equal(timedLayerKernels(exec));
         for (const l of p.layers) expect(l.kernels, l.name).to.not.be.empty;
         const out = await exec.run({ image });
         expectClose(out.get('logits')!, ref.get('logits')!, 'logits after profiling');
@@ -378,8 +379,8 @@ describe('graph profiler (timestamp queries)', () => {
       expect(ctx.liveBufferCount, 'nothing left allocated').to.equal(before);
       expect(p.timing).to.equal('host');
       expect(p.hostOverheadMs).to.be.a('number').greaterThan(0);
-      expect(p.layers.map((l) => l.name)).to.deep.equal(exec.timedLayers.map((n) => n.name));
-      expect(p.layers.map((l) => l.kernels)).to.deep.equal(exec.timedLayerKernels);
+      expect(p.layers.map((l) => l.name)).to.deep.equal(timedLayers(exec).map((n) => n.name));
+      expect(p.layers.map((l) => l.kernels)).to.deep.equal(timedLayerKernels(exec));
       // A tiny layer may take no longer than an empty submission on a loaded host: zero is a
       // measurement here, a negative time is not.
       for (const l of p.layers) expect(l.ms, l.name).to.be.at.least(0);
@@ -388,7 +389,7 @@ describe('graph profiler (timestamp queries)', () => {
       expect(p.runMs).to.be.greaterThan(0);
       expect(p.layers.find((l) => l.name === 'aspp1')!.flops).to.equal(2 * 7 * 6 * 6 * 3 * 3 * 7);
       const encoder = ctx.device.createCommandEncoder();
-      expect(() => exec.encodeTimedLayer(exec.timedLayers.length, encoder)).to.throw(/out of range/);
+      expect(() => encodeTimedLayer(exec, timedLayers(exec).length, encoder)).to.throw(/out of range/);
       encoder.finish();
       const out = await exec.run({ image });
       expectClose(out.get('logits')!, ref.get('logits')!, 'logits after profiling');
@@ -421,7 +422,7 @@ describe('graph executor with split-K convolutions', () => {
       const ref = runGraphCpu(graph, params, { image });
       const exec = await Program.create(ctx, compile(graph, { mode: 'inference' }), params);
       try {
-        expect(exec.dispatchCount, 'split convs launch two kernels each').to.be.greaterThan(exec.timedLayers.length);
+        expect(exec.dispatchCount, 'split convs launch two kernels each').to.be.greaterThan(timedLayers(exec).length);
         const out = await exec.run({ image });
         expectClose(out.get('logits')!, ref.get('logits')!, 'logits with split-K');
       } finally {

@@ -189,7 +189,7 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
     it(`dX, dW without subgroups: ${c.name}`, () => withKernelOption('subgroups', false, () => checkGpu(c, { dx: true, dw: true })));
   }
 
-  // Tuning may change only speed: every candidate of both classes' spaces (lanes, plain or
+  // Tuning may change only speed: every candidate of every adapter class's space (lanes, plain or
   // sharing through subgroups) against the CPU reference.
   for (const c of [GPU_CASES[1], GPU_CASES[3], GPU_CASES[7]]) {
     it(`dX and dW, every candidate a tuner may choose: ${c.name}`, async () => {

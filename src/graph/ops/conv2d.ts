@@ -2,12 +2,13 @@
 // (per-channel scale, bias, residual add, activation). The canonical graph a builder emits has
 // no residual, no scale and activation 'none'; fusion fills them in.
 import { shapeString } from '../../gpu/tensor.js';
-import { conv2dSpecs, conv2dTunable, prepareConv2d } from '../../kernels/conv2d/conv2d.js';
+import { conv2dLowering, conv2dTunable, prepareConv2d } from '../../kernels/conv2d/conv2d.js';
 import { type Conv2dParams, conv2dOutputShape } from '../../kernels/conv2d/params.js';
 import { conv2dCpu } from '../../kernels/conv2d/reference.js';
+import { verifySubgroupMatrices } from '../../kernels/conv2d/gemm/matrix-check.js';
 import { conv2dBiasGradSpec, prepareConv2dBiasGrad } from '../../kernels/conv2d-backward/bias-grad/bias-grad.js';
-import { conv2dInputGradSpec, conv2dInputGradTunable, prepareConv2dInputGrad } from '../../kernels/conv2d-backward/input-grad/input-grad.js';
-import { conv2dWeightGradScratchShape, conv2dWeightGradSpec, conv2dWeightGradTunable, prepareConv2dWeightGrad } from '../../kernels/conv2d-backward/weight-grad/weight-grad.js';
+import { conv2dInputGradSpec, conv2dInputGradTunable, conv2dInputGradVariant, prepareConv2dInputGrad } from '../../kernels/conv2d-backward/input-grad/input-grad.js';
+import { conv2dWeightGradScratchShape, conv2dWeightGradSpec, conv2dWeightGradTunable, conv2dWeightGradVariant, prepareConv2dWeightGrad } from '../../kernels/conv2d-backward/weight-grad/weight-grad.js';
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../kernels/conv2d-backward/reference.js';
 import { chunkSumSpec } from '../../kernels/reduce/reduce.js';
 import { HWIO_TO_OIHW, fusedEpilogueError } from '../onnx/emitter.js';
@@ -49,13 +50,16 @@ export const conv2dOp: OpDef<Conv2dOp> = {
   },
   lower(op, _outputs, ctx) {
     const has = { bias: !!op.bias, scale: !!op.scale, residual: !!op.residual };
+    // The variant is chosen here, once: the kernels compiled are the ones prepared.
+    const { choice, specs } = conv2dLowering(ctx, op.input.shape, op.weight.shape, op.attrs, has, op.input.dtype === 'f16' ? 'f16' : 'f32');
     return {
-      specs: conv2dSpecs(ctx, op.input.shape, op.weight.shape, op.attrs, has, op.input.dtype === 'f16' ? 'f16' : 'f32'),
+      specs,
       prepare: (ctx, t, [out]) =>
         prepareConv2d(
           ctx,
           { input: t(op.input), weight: t(op.weight), bias: op.bias && t(op.bias), scale: op.scale && t(op.scale), residual: op.residual && t(op.residual), out },
           op.attrs,
+          choice,
         ),
     };
   },
@@ -75,6 +79,8 @@ export const conv2dOp: OpDef<Conv2dOp> = {
     return { macs, flops: 2 * macs };
   },
   tunable: (op, ctx) => conv2dTunable(ctx, op.input.shape, op.weight.shape, op.attrs, op.input.dtype === 'f16' ? 'f16' : 'f32'),
+  // Subgroup matrices (tensor cores) are offered to a layer only once checked on the adapter.
+  adapterCheck: verifySubgroupMatrices,
   layer: (op) => ({ kernel: [op.weight.shape[0], op.weight.shape[1]], stride: op.attrs.strideH, rate: op.attrs.dilationH }),
   outputStride: (op, s) => (s === null ? null : s * op.attrs.strideH),
 };
@@ -114,10 +120,13 @@ export const conv2dGradInputOp: OpDef<Conv2dGradInputOp> = {
     if (shapeString(out) !== shapeString(op.dy.shape)) throw new Error(`dy ${shapeString(op.dy.shape)} is not the conv's output ${shapeString(out)}`);
     return [{ shape: [...op.attrs.inputShape], dtype: 'f32' }];
   },
-  lower: (op, _outputs, ctx) => ({
-    specs: [conv2dInputGradSpec(ctx, op.attrs.inputShape, op.weight.shape, op.attrs)],
-    prepare: (ctx, t, [dInput]) => [prepareConv2dInputGrad(ctx, { dOut: t(op.dy), weight: t(op.weight), dInput }, op.attrs)],
-  }),
+  lower: (op, _outputs, ctx) => {
+    const variant = conv2dInputGradVariant(ctx, op.attrs.inputShape, op.weight.shape, op.attrs);
+    return {
+      specs: [conv2dInputGradSpec(ctx, op.attrs.inputShape, op.weight.shape, op.attrs, variant)],
+      prepare: (ctx, t, [dInput]) => [prepareConv2dInputGrad(ctx, { dOut: t(op.dy), weight: t(op.weight), dInput }, op.attrs, variant)],
+    };
+  },
   cpu: (op, read) => [
     conv2dInputGradCpu(read(op.dy) as Float32Array, op.dy.shape, read(op.weight) as Float32Array, op.weight.shape, op.attrs.inputShape, op.attrs),
   ],
@@ -139,10 +148,11 @@ export const conv2dGradWeightOp: OpDef<Conv2dGradWeightOp> = {
   },
   lower: (op, _outputs, ctx) => {
     const needsScratch = conv2dWeightGradScratchShape(op.x.shape, op.attrs.weightShape, op.attrs) !== null;
+    const variant = conv2dWeightGradVariant(ctx, op.x.shape, op.attrs.weightShape, op.attrs);
     return {
-      specs: [conv2dWeightGradSpec(ctx, op.x.shape, op.attrs.weightShape, op.attrs), chunkSumSpec()],
+      specs: [conv2dWeightGradSpec(ctx, op.x.shape, op.attrs.weightShape, op.attrs, variant), chunkSumSpec()],
       prepare: (ctx, t, [dWeight, scratch]) =>
-        prepareConv2dWeightGrad(ctx, { input: t(op.x), dOut: t(op.dy), dWeight, scratch: needsScratch ? scratch : undefined }, op.attrs),
+        prepareConv2dWeightGrad(ctx, { input: t(op.x), dOut: t(op.dy), dWeight, scratch: needsScratch ? scratch : undefined }, op.attrs, { variant }),
     };
   },
   cpu: (op, read) => [

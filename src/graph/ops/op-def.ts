@@ -85,6 +85,12 @@ export interface OpDef<O extends { type: string }> {
    * or null where it has none. Ops without kernel choices leave it out.
    */
   tunable?(op: O, ctx: GpuContext): TunableLayer | null;
+  /**
+   * A check of the adapter the op's kernels need before any is lowered (the convolution's of the
+   * adapter's subgroup matrices, against the CPU reference), run once per context by the first
+   * program whose graph holds the op; the check keeps its result on the context.
+   */
+  adapterCheck?(ctx: GpuContext): Promise<void>;
   layer?(op: O): LayerAttributes;
   /**
    * Stride of the first output relative to the image, from the stride of the op's first operand

@@ -8,6 +8,7 @@
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch, Grid, Uniforms } from '../../gpu/dispatch.js';
 import type { KernelLimits } from '../../gpu/kernel-limits.js';
+import type { KernelOptions } from '../../gpu/kernel-options.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, shapeString } from '../../gpu/tensor.js';
 import { activationCode } from '../activation/activation.js';
@@ -75,7 +76,7 @@ export interface ConvAlgorithm<V> {
    */
   accuracy?(v: V, layer: ConvLayer): number | undefined;
   /** A chosen variant adjusted to the context's kernel options (split-K modes). */
-  settle?(v: V, layer: ConvLayer, options: GpuContext['kernelOptions']): V;
+  settle?(v: V, layer: ConvLayer, options: KernelOptions): V;
   /** The kernels the layer compiles with `v`. */
   specs(layer: ConvLayer, has: EpilogueSlots, v: V): KernelSpec[];
   /** The dispatches of the layer with `v`, on operands prepareConv2d has checked. */

@@ -87,11 +87,14 @@ export function conv2dChoice(ctx: GpuContext, layer: ConvLayer): ConvChoice {
   return algorithm.settle ? { algorithm, variant: algorithm.settle(variant, layer, ctx.kernelOptions) } : choice;
 }
 
-/** The kernels a conv compiles on `ctx` (in a program whose tensors are `dtype`). */
-export function conv2dSpecs(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, has: EpilogueSlots, dtype: 'f32' | 'f16' = 'f32'): KernelSpec[] {
+/**
+ * What a conv layer runs on `ctx` (in a program whose tensors are `dtype`), chosen once where it
+ * is lowered: the choice, to pass to prepareConv2d, and the kernels it compiles.
+ */
+export function conv2dLowering(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, has: EpilogueSlots, dtype: 'f32' | 'f16' = 'f32'): { choice: ConvChoice; specs: KernelSpec[] } {
   const layer = convLayer(ctx, inputShape, weightShape, p, dtype);
-  const { algorithm, variant } = conv2dChoice(ctx, layer);
-  return algorithm.specs(layer, has, variant);
+  const choice = conv2dChoice(ctx, layer);
+  return { choice, specs: choice.algorithm.specs(layer, has, choice.variant) };
 }
 
 /**

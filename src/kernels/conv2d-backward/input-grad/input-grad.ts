@@ -24,6 +24,11 @@ export interface Conv2dInputGradOperands {
   dInput: GpuTensor;
 }
 
+/** The groups == 1 variant a layer runs on `ctx` (undefined for grouped layers, which have one kernel): chosen once, where it is lowered. */
+export function conv2dInputGradVariant(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): BackwardVariant | undefined {
+  return p.groups === 1 ? backwardVariant(ctx, 'input_grad', backwardGeometry(INPUT_GRAD, inputShape, weightShape, p), p) : undefined;
+}
+
 /** `variant`: the groups == 1 kernel's (default: the context's choice, backwardVariant). */
 export function conv2dInputGradSpec(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, variant?: BackwardVariant): KernelSpec {
   const g = backwardGeometry(INPUT_GRAD, inputShape, weightShape, p);

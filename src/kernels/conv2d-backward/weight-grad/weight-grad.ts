@@ -19,7 +19,7 @@ import { type BackwardVariant, backwardLayer, backwardSpace, backwardVariant } f
 // conv2d_weight_grad.wgsl `main`: one tap and RK input channels per workgroup, CN output channels per lane.
 const WG_RK = 8;
 const WG_CN = 4;
-// The lanes the split below is sized for: the default's (variants.ts), whatever variant
+// The lanes the split below is sized for: the default's (../space.ts), whatever variant
 // runs, so the scratch shape (a graph value, planned before any kernel is chosen) depends on the
 // shapes alone.
 const splitLanes = (cout: number) => lanesFor(cout, WG_CN, 32);
@@ -88,6 +88,11 @@ export interface Conv2dWeightGradOperands {
   dWeight: GpuTensor;
   /** Partial sums, shape conv2dWeightGradScratchShape(...); required when that is not null. */
   scratch?: GpuTensor;
+}
+
+/** The groups == 1 variant a layer runs on `ctx` (undefined for grouped layers, which have one kernel): chosen once, where it is lowered. */
+export function conv2dWeightGradVariant(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): BackwardVariant | undefined {
+  return p.groups === 1 ? backwardVariant(ctx, 'weight_grad', backwardGeometry(WEIGHT_GRAD, inputShape, weightShape, p), p) : undefined;
 }
 
 /** `variant`: the groups == 1 kernel's (default: the context's choice, backwardVariant). */
