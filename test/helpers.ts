@@ -99,6 +99,20 @@ export function expectClose(out: ArrayLike<number>, ref: ArrayLike<number>, what
  */
 export const FP16_TOLERANCE = 5e-4;
 
+/** f16's unit roundoff: the largest relative error of one rounding to f16. */
+export const FP16_UNIT_ROUNDOFF = 2 ** -11;
+
+/**
+ * f16-accumulating kernels against the CPU reference that sums the same products in the same
+ * order in f16: the two may still round one step differently (a fused multiply-add, a partial
+ * sum computed wider), and from there each later step rounds its partial sum independently,
+ * about u * sqrt(K / 2) relative over K zero-mean random products (u = 2^-11). Allowed: twice
+ * u * sqrt(K), plus the output's own rounding (FP16_TOLERANCE).
+ */
+export function f16AccumulationTolerance(K: number): number {
+  return 2 * FP16_UNIT_ROUNDOFF * Math.sqrt(K) + FP16_TOLERANCE;
+}
+
 /** An output tensor filled with NaN, so any element the kernel fails to write shows up. */
 export function poisonedTensor(ctx: GpuContext, shape: Shape, label = 'out', dtype: 'f32' | 'f16' = 'f32'): GpuTensor {
   const t = createTensor(ctx, shape, dtype, label);

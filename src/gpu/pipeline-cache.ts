@@ -14,9 +14,16 @@ export interface KernelSpec {
   constants?: Record<string, number>;
   /**
    * The half-precision variant: the shader's float tensors (`elem_t`, `elem4_t`) are f16 in
-   * storage; arithmetic stays f32. Set by makeDispatch when a kernel binds f16 tensors.
+   * storage (and its arithmetic, where it computes in `acc_t` and `accumulate` is 'f16'). Set
+   * by makeDispatch when a kernel binds f16 tensors.
    */
   half?: boolean;
+  /**
+   * The accumulation type of a half-precision variant (`acc_t`): f32 unless 'f16'. A kernel
+   * specialisation like any other: an f16-accumulating variant is its own candidate. Ignored
+   * without `half` (an f32 program accumulates in f32).
+   */
+  accumulate?: 'f32' | 'f16';
   /**
    * Module-scope `const NAME: u32` declarations put before the source, for what an override
    * cannot set: the shape parameters of a type (subgroup matrices). Each distinct set is its own
@@ -26,15 +33,23 @@ export interface KernelSpec {
 }
 
 /**
- * What every shader is compiled after: the storage type of float tensors. Shaders that support
- * half precision declare those tensors `array<elem_t>` (or `array<elem4_t>`), widen what they
- * read to f32 and narrow what they write with `elem_t(...)`; in the f32 variant both are no-ops.
- * (A type cannot be an override constant, so this one choice is made in the source text.)
+ * What every shader is compiled after: the storage type of float tensors and the arithmetic
+ * type. Shaders that support half precision declare those tensors `array<elem_t>` (or
+ * `array<elem4_t>`) and narrow what they write with `elem_t(...)`. They compute in f32 (what
+ * they read widened), or in `acc_t` / `acc4_t`: f32 too, unless the spec of a half variant asks
+ * for f16 accumulation, and then the kernel computes in f16 throughout. In the f32 variant every
+ * alias is f32. (A type cannot be an override constant, so this choice is made in the source
+ * text.)
  */
-export function storagePrelude(half: boolean): string {
-  return half
-    ? 'enable f16;\nalias elem_t = f16;\nalias elem4_t = vec4<f16>;\n'
-    : 'alias elem_t = f32;\nalias elem4_t = vec4<f32>;\n';
+export function storagePrelude(half: boolean, accumulate: 'f32' | 'f16' = 'f32'): string {
+  if (!half) return 'alias elem_t = f32;\nalias elem4_t = vec4<f32>;\nalias acc_t = f32;\nalias acc4_t = vec4<f32>;\n';
+  const acc = accumulate === 'f16' ? 'f16' : 'f32';
+  return `enable f16;\nalias elem_t = f16;\nalias elem4_t = vec4<f16>;\nalias acc_t = ${acc};\nalias acc4_t = vec4<${acc}>;\n`;
+}
+
+/** The accumulation type a spec compiles with: f16 only in a half variant that asks for it. */
+function accumulation(spec: KernelSpec): 'f32' | 'f16' {
+  return spec.half && spec.accumulate === 'f16' ? 'f16' : 'f32';
 }
 
 /** WGSL wants every `enable` directive before any declaration: the shader's own go first. */
@@ -47,11 +62,11 @@ const DIAGNOSTIC_DIRECTIVE = /^diagnostic\([^)]*\);[ \t]*$/gm;
  * A shader's source with the storage prelude (and any `consts`) after its own directives, its
  * `//#repeat` blocks expanded with those consts.
  */
-export function withPrelude(source: string, half: boolean, consts?: Record<string, number>, name?: string): string {
+export function withPrelude(source: string, half: boolean, consts?: Record<string, number>, name?: string, accumulate: 'f32' | 'f16' = 'f32'): string {
   source = expandRepeats(source, consts, name);
   const directives = [...(source.match(ENABLE_DIRECTIVE) ?? []), ...(source.match(DIAGNOSTIC_DIRECTIVE) ?? [])];
   const body = source.replace(ENABLE_DIRECTIVE, '').replace(DIAGNOSTIC_DIRECTIVE, '');
-  return directives.map((d) => d + '\n').join('') + storagePrelude(half) + constDeclarations(consts) + body;
+  return directives.map((d) => d + '\n').join('') + storagePrelude(half, accumulate) + constDeclarations(consts) + body;
 }
 
 /** `name=value` pairs in name order, comma-separated. */
@@ -62,10 +77,10 @@ function sortedPairs(values: Record<string, number> = {}): string {
     .join(',');
 }
 
-/** The shader module a spec compiles: the file, its storage type and its `consts`. */
+/** The shader module a spec compiles: the file, its storage and accumulation types and its `consts`. */
 function moduleKey(spec: KernelSpec): string {
   const consts = sortedPairs(spec.consts);
-  return `${spec.shader}${spec.half ? '/f16' : ''}${consts ? `[${consts}]` : ''}`;
+  return `${spec.shader}${spec.half ? '/f16' : ''}${accumulation(spec) === 'f16' ? '+acc16' : ''}${consts ? `[${consts}]` : ''}`;
 }
 
 /** The `const` declarations of `consts`, one per line (u32, as every shape parameter is). */
@@ -114,7 +129,9 @@ export class PipelineCache {
       const source = loadShader(shader);
       // A shader with plain f32 arrays would read f16 data as garbage: refuse, do not guess.
       if (half && !/\belem4?_t\b/.test(source)) throw new Error(`${shader} has no half-precision (f16) variant`);
-      mod = this.ctx.device.createShaderModule({ code: withPrelude(source, half, spec.consts, shader), label: key });
+      // An f16 accumulator asked of a shader that accumulates in f32 regardless would be a lie.
+      if (accumulation(spec) === 'f16' && !/\bacc4?_t\b/.test(source)) throw new Error(`${shader} has no f16-accumulating variant`);
+      mod = this.ctx.device.createShaderModule({ code: withPrelude(source, half, spec.consts, shader, accumulation(spec)), label: key });
       this.modules.set(key, mod);
     }
     return mod;

@@ -32,7 +32,7 @@ export interface TuneEntry {
   ms: number;
   /** The adapter-class default's time, for the record (tuned vs untuned). */
   defaultMs: number;
-  /** Candidates timed. */
+  /** Candidates timed, or set aside untimed by their accuracy check. */
   timed: number;
   /** Of the candidate names (see `candidateChecksum`). */
   checksum: string;

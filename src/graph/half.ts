@@ -1,8 +1,11 @@
 // The half-precision compile stage: what a program runs when asked for float16 (inference only,
 // on adapters with `shader-f16`). It runs after folding and fusion (src/graph/compile.ts):
 //  - every float activation of an op whose kernels have an f16 variant (OpDef.half: the
-//    convolutions, pooling, resize, add / mul / activations, concat) is stored as f16; the
-//    kernels still compute in f32, so only storage rounds (about 3 decimal digits);
+//    convolutions, pooling, resize, add / mul / activations, concat) is stored as f16 (about 3
+//    decimal digits). The kernels widen what they read to f32 and compute in f32, except the
+//    convolutions' register-tile GEMMs and depthwise tiles where tuning chose their
+//    f16-accumulating variants (measured faster, and within their accuracy check:
+//    src/kernels/conv2d/algorithm.ts), which compute in f16;
 //  - the weights such ops read get f16 copies as derived state, cast by the derive graph, so
 //    they are made once and again only when parameters change (the f32 parameters stay);
 //  - the f32 input is cast to f16 where first needed, ops without an f16 variant get f32

@@ -13,9 +13,14 @@
 // out still leaves a choice no slower than it), then its candidates in the space's order (most
 // promising first), stopping after `patience` candidates in a row no faster than its best, or
 // when the next one would overrun the budget.
+//
+// A candidate that trades accuracy for speed (f16 accumulation) carries the relative error it is
+// allowed: it is run once against the default's output on the same operands first, and one
+// outside it is set aside untimed (TunedLayer.rejected), so no stored choice ever fails its check.
 import type { GpuContext } from '../gpu/context.js';
-import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
-import { type GpuTensor, createTensor, writeTensor } from '../gpu/tensor.js';
+import { type Dispatch, disposeDispatch, encodeDispatches, runOnce } from '../gpu/dispatch.js';
+import { type GpuTensor, createTensor, readTensor, writeTensor } from '../gpu/tensor.js';
+import { relativeError } from '../util/relative-error.js';
 import { WorkTimer } from '../gpu/work-timer.js';
 import type { TuneEntry } from '../gpu/tuning.js';
 import type { TunableLayer } from '../kernels/tuning.js';
@@ -52,6 +57,8 @@ export interface TunedLayer {
   entry: TuneEntry;
   /** Milliseconds per run of each candidate timed, by name. */
   times: Record<string, number>;
+  /** Candidates set aside untimed by their accuracy check: their relative error against the default's output. */
+  rejected?: Record<string, number>;
 }
 
 export interface TuneReport {
@@ -138,7 +145,7 @@ class LayerBench {
     private readonly layer: ShapeToTune,
   ) {
     for (const [i, o] of layer.operands.entries()) {
-      const t = createTensor(ctx, o.shape, 'f32', `tune:operand${i}`);
+      const t = createTensor(ctx, o.shape, o.dtype ?? 'f32', `tune:operand${i}`);
       this.tensors.push(t);
       if (o.fill) writeTensor(ctx, t, Float32Array.from({ length: t.size }, (_, j) => Math.sin(j) * 0.5));
     }
@@ -162,6 +169,23 @@ class LayerBench {
     }
   }
 
+  private defaultOutput?: Float32Array;
+
+  /**
+   * The candidate's relative error against the default's output on the same operands, or null
+   * where the layer names no output (the accuracy check of candidates that trade it for speed).
+   */
+  async error(c: TunableLayer['candidates'][number]): Promise<number | null> {
+    const index = this.layer.output;
+    if (index === undefined) return null;
+    const run = async (x: TunableLayer['candidates'][number]) => {
+      await runOnce(this.ctx, `tuning ${this.layer.names[0]}: accuracy`, () => x.prepare(this.ctx, this.tensors));
+      return readTensor(this.ctx, this.tensors[index]);
+    };
+    this.defaultOutput ??= await run(this.layer.candidates[0]);
+    return relativeError(await run(c), this.defaultOutput);
+  }
+
   dispose(): void {
     for (const t of this.tensors) t.dispose();
   }
@@ -183,9 +207,10 @@ async function timeCandidates(
   deadline: number,
   patience: number,
   trials: number,
-): Promise<LayerTiming & { complete: boolean }> {
+): Promise<LayerTiming & { complete: boolean; rejected: Map<string, number> }> {
   const byDefault = layer.candidates[0];
   const times = new Map<string, number>([[byDefault.name, timed.defaultMs]]);
+  const rejected = new Map<string, number>();
   let best = timed.defaultMs;
   let sinceBest = 0;
   // What timing a candidate costs (compile and passes), from the last one: the next starts only
@@ -199,6 +224,14 @@ async function timeCandidates(
       break;
     }
     const t0 = performance.now();
+    if (c.accuracy !== undefined) {
+      // Checked before it is timed: a candidate outside its accuracy is never chosen.
+      const error = await bench.error(c);
+      if (error === null || !(error < c.accuracy)) {
+        rejected.set(c.name, error ?? NaN);
+        continue;
+      }
+    }
     const ms = await bench.time(c, trials);
     lastCost = performance.now() - t0;
     times.set(c.name, ms);
@@ -206,10 +239,10 @@ async function timeCandidates(
     else sinceBest++;
   }
   const fastest = [...times].reduce((a, t) => (t[1] < a[1] ? t : a))[0];
-  if (fastest === byDefault.name) return { times, choice: fastest, complete };
+  if (fastest === byDefault.name) return { times, choice: fastest, complete, rejected };
   // No budget left to confirm: the challenger must have won by twice the margin alone.
   if (performance.now() + 2 * lastCost > deadline) {
-    return { times, choice: times.get(fastest)! < timed.defaultMs * (1 - 2 * CONFIRM_MARGIN) ? fastest : byDefault.name, complete };
+    return { times, choice: times.get(fastest)! < timed.defaultMs * (1 - 2 * CONFIRM_MARGIN) ? fastest : byDefault.name, complete, rejected };
   }
   const challenger = layer.candidates.find((c) => c.name === fastest)!;
   let [againDefault, againChallenger] = [Infinity, Infinity];
@@ -220,7 +253,23 @@ async function timeCandidates(
   // The record keeps the better of each one's timings.
   times.set(byDefault.name, Math.min(times.get(byDefault.name)!, againDefault));
   times.set(fastest, Math.min(times.get(fastest)!, againChallenger));
-  return { times, choice: againChallenger < againDefault * (1 - CONFIRM_MARGIN) ? fastest : byDefault.name, complete };
+  return { times, choice: againChallenger < againDefault * (1 - CONFIRM_MARGIN) ? fastest : byDefault.name, complete, rejected };
+}
+
+/**
+ * The relative error of `layer`'s candidate `name` against its default on the tuner's operands:
+ * the accuracy check the tuner runs before timing a candidate that carries one. Null where the
+ * layer names no output to compare.
+ */
+export async function candidateError(ctx: GpuContext, layer: TunableLayer, name: string): Promise<number | null> {
+  const candidate = layer.candidates.find((c) => c.name === name);
+  if (!candidate) throw new Error(`${layer.kernel} ${layer.shape}: no candidate ${name}`);
+  const bench = new LayerBench(ctx, { ...layer, names: [layer.shape], flops: 0 });
+  try {
+    return await bench.error(candidate);
+  } finally {
+    bench.dispose();
+  }
 }
 
 /**
@@ -258,17 +307,18 @@ export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions
       const t0 = performance.now();
       const defaultMs = await bench.time(layer.candidates[0], trials);
       lastDefaultCost = performance.now() - t0;
-      const { times, choice, complete } = await timeCandidates(bench, layer, { defaultMs, cost: lastDefaultCost }, deadline, patience, trials);
+      const { times, choice, complete, rejected } = await timeCandidates(bench, layer, { defaultMs, cost: lastDefaultCost }, deadline, patience, trials);
       const entry: TuneEntry = {
         variant: choice,
         ms: times.get(choice)!,
         defaultMs: times.get(layer.candidates[0].name)!,
-        timed: times.size,
+        timed: times.size + rejected.size,
         checksum: layer.checksum,
         settled: complete || once,
       };
       ctx.tuning.record(layer.kernel, layer.shape, entry);
-      const tuned = { kernel: layer.kernel, shape: layer.shape, layers: layer.names, candidates: layer.candidates.length, entry, times: Object.fromEntries(times) };
+      const tuned: TunedLayer = { kernel: layer.kernel, shape: layer.shape, layers: layer.names, candidates: layer.candidates.length, entry, times: Object.fromEntries(times) };
+      if (rejected.size) tuned.rejected = Object.fromEntries(rejected);
       report.tuned.push(tuned);
       opts.onLayer?.(tuned, i, order.length);
     } finally {

@@ -55,16 +55,23 @@ export function layerSpace<V>(kernel: string, version: string, shape: string, ca
   return { kernel, shape, candidates, checksum: candidateChecksum(version, candidates.map((c) => c.name)) };
 }
 
+/** The candidate measured fastest on `ctx` for the space's shape, while it is still a candidate. */
+export function storedCandidate<V>(ctx: GpuContext, space: LayerSpace<V>): Candidate<V> | undefined {
+  const name = ctx.tuning.choice(space.kernel, space.shape, space.checksum);
+  return name === undefined ? undefined : space.candidates.find((c) => c.name === name);
+}
+
 /** The candidate a layer runs on `ctx`: the stored measurement for its shape while it is still a candidate, else the default. */
 export function chosenCandidate<V>(ctx: GpuContext, space: LayerSpace<V>): Candidate<V> {
-  const name = ctx.tuning.choice(space.kernel, space.shape, space.checksum);
-  return (name !== undefined && space.candidates.find((c) => c.name === name)) || space.candidates[0];
+  return storedCandidate(ctx, space) ?? space.candidates[0];
 }
 
 /** An operand a candidate is timed on: inputs filled with data, outputs and scratch left as they are. */
 export interface TuningOperand {
   shape: number[];
   fill: boolean;
+  /** Its type: 'f32' unless given (half-precision layers time on f16 tensors). */
+  dtype?: 'f32' | 'f16';
 }
 
 /** One layer shape with choices, as the tuner times it. */
@@ -73,17 +80,35 @@ export interface TunableLayer {
   shape: string;
   checksum: string;
   operands: TuningOperand[];
-  /** The default first; each prepares its dispatches on tensors of `operands`' shapes, in order. */
-  candidates: { name: string; prepare(ctx: GpuContext, tensors: GpuTensor[]): Dispatch[] }[];
+  /** The operand the candidates write (what the accuracy check compares). */
+  output?: number;
+  /**
+   * The default first; each prepares its dispatches on tensors of `operands`' shapes, in order.
+   * `accuracy`: a candidate that trades accuracy for speed (f16 accumulation) is timed only if
+   * its output is within this relative error of the default's on the same operands.
+   */
+  candidates: { name: string; accuracy?: number; prepare(ctx: GpuContext, tensors: GpuTensor[]): Dispatch[] }[];
 }
 
-/** A space's candidates made timeable: `prepare` runs one variant on the operand tensors. */
-export function tunableLayer<V>(space: LayerSpace<V>, operands: TuningOperand[], prepare: (ctx: GpuContext, tensors: GpuTensor[], variant: V) => Dispatch[]): TunableLayer {
+/**
+ * A space's candidates made timeable: `prepare` runs one variant on the operand tensors;
+ * `accuracy` gives the error a variant is allowed against the default's output (operand `output`).
+ */
+export function tunableLayer<V>(
+  space: LayerSpace<V>,
+  operands: TuningOperand[],
+  prepare: (ctx: GpuContext, tensors: GpuTensor[], variant: V) => Dispatch[],
+  check?: { output: number; accuracy(variant: V): number | undefined },
+): TunableLayer {
   return {
     kernel: space.kernel,
     shape: space.shape,
     checksum: space.checksum,
     operands,
-    candidates: space.candidates.map((c) => ({ name: c.name, prepare: (ctx, tensors) => prepare(ctx, tensors, c.variant) })),
+    ...(check ? { output: check.output } : {}),
+    candidates: space.candidates.map((c) => {
+      const accuracy = check?.accuracy(c.variant);
+      return { name: c.name, ...(accuracy !== undefined ? { accuracy } : {}), prepare: (ctx: GpuContext, tensors: GpuTensor[]) => prepare(ctx, tensors, c.variant) };
+    }),
   };
 }

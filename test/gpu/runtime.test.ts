@@ -66,11 +66,31 @@ describe('gpu runtime', () => {
     expect(kernelKey(a)).to.not.equal(kernelKey({ ...a, consts: { SM_M: 16, SM_N: 16 } }));
     expect(kernelKey(a)).to.not.equal(kernelKey({ shader: 'x.wgsl' }));
     const source = withPrelude('enable subgroups;\ndiagnostic(off, derivative_uniformity);\nfn f() {}\n', true, a.consts);
-    expect(source.split('\n').slice(0, 6)).to.deep.equal([
-      'enable subgroups;', 'diagnostic(off, derivative_uniformity);', 'enable f16;', 'alias elem_t = f16;', 'alias elem4_t = vec4<f16>;', 'const SM_M: u32 = 8u;',
-    ]);
+    const lines = source.split('\n');
+    expect(lines.slice(0, 5)).to.deep.equal(['enable subgroups;', 'diagnostic(off, derivative_uniformity);', 'enable f16;', 'alias elem_t = f16;', 'alias elem4_t = vec4<f16>;']);
+    // The module constants follow the type aliases, before the shader's own declarations.
+    const firstConst = lines.indexOf('const SM_M: u32 = 8u;');
+    expect(firstConst).to.be.greaterThan(lines.lastIndexOf('alias acc4_t = vec4<f32>;'));
+    expect(lines.indexOf('fn f() {}')).to.be.greaterThan(firstConst);
     expectThrows(() => constDeclarations({ sm: 1 }), /UPPER_CASE name/);
     expectThrows(() => constDeclarations({ K: -1 }), /non-negative integer/);
+  });
+
+  it('types the arithmetic as the spec asks: f32, or f16 in a half variant accumulating in f16', async () => {
+    const aliases = (source: string) => source.split('\n').filter((l) => l.startsWith('alias acc'));
+    expect(aliases(withPrelude('fn f() {}\n', false))).to.deep.equal(['alias acc_t = f32;', 'alias acc4_t = vec4<f32>;']);
+    expect(aliases(withPrelude('fn f() {}\n', false, undefined, 'x.wgsl', 'f16')), 'f32 programs').to.deep.equal(['alias acc_t = f32;', 'alias acc4_t = vec4<f32>;']);
+    expect(aliases(withPrelude('fn f() {}\n', true))).to.deep.equal(['alias acc_t = f32;', 'alias acc4_t = vec4<f32>;']);
+    expect(aliases(withPrelude('fn f() {}\n', true, undefined, 'x.wgsl', 'f16'))).to.deep.equal(['alias acc_t = f16;', 'alias acc4_t = vec4<f16>;']);
+    // The accumulation type is part of the module's key only where it changes the module.
+    const gemm = { shader: 'conv2d_gemm.wgsl', half: true };
+    expect(kernelKey({ ...gemm, accumulate: 'f16' })).to.not.equal(kernelKey(gemm));
+    expect(kernelKey({ ...gemm, accumulate: 'f32' })).to.equal(kernelKey(gemm));
+    expect(kernelKey({ shader: 'conv2d_gemm.wgsl', accumulate: 'f16' })).to.equal(kernelKey({ shader: 'conv2d_gemm.wgsl' }));
+    // A shader that accumulates in f32 whatever it is told refuses to be called f16-accumulating.
+    const ctx = await testContext();
+    if (!ctx.hasHalf) return;
+    expectThrows(() => ctx.pipelines.get({ shader: 'cast.wgsl', entryPoint: 'to_half', half: true, accumulate: 'f16' }), /cast\.wgsl has no f16-accumulating variant/, 'an f32-accumulating shader compiled as f16-accumulating');
   });
 
   it('reports a shader that fails to compile, naming the kernel', async () => {

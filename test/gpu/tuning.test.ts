@@ -20,6 +20,7 @@ import { CONV2D_ALGORITHMS, conv2dChoice, conv2dShapeKey, conv2dSpace, conv2dSpa
 import { sourcesVersion } from '../../src/kernels/tuning.js';
 import { convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
 import { convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
+import { F16_ACCUMULATION_ERROR } from '../../src/kernels/conv2d/algorithm.js';
 
 import { differentiate } from '../../src/graph/autograd.js';
 import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize/resize.js';
@@ -272,6 +273,45 @@ describe('kernel tuning: the tuner and programs', function () {
         if (n.op.type !== 'conv2d') continue;
         const layer = convLayer(ctx, n.op.input.shape, n.op.weight.shape, n.op.attrs);
         expect(convChoiceName(conv2dChoice(ctx, layer)), n.name).to.equal(conv2dSpace(layer).candidates[0].name);
+      }
+    });
+  });
+
+  it('in a half-precision program, times f16-accumulating GEMMs only where they pass their accuracy check, and the program runs the f16 choice', async function () {
+    const ctx = await testContext();
+    if (!ctx.hasHalf) this.skip();
+    await withStore('cached', async (ctx) => {
+      // A short reduction (1x1 over 24 channels: f16 sums close enough) and a long one (3x3
+      // over 128: f16 sums drift past F16_ACCUMULATION_ERROR).
+      const b = new GraphBuilder();
+      const x = b.input('image', [1, 7, 9, 24]);
+      let y = b.conv2d('short', x, b.param('short.w', [1, 1, 24, 128]), {});
+      y = b.conv2d('long', y, b.param('long.w', [3, 3, 128, 20]), { padding: 1 });
+      // (The last layer, whose output only leaves the graph, stays f32.)
+      y = b.conv2d('head', y, b.param('head.w', [1, 1, 20, 3]), {});
+      b.output('out', y);
+      const graph = compile(b.build(), { mode: 'inference', precision: 'f16' }).graph;
+      const report = await tuneGraph(ctx, graph, { budgetMs: 240_000 });
+      const byLayer = new Map(report.tuned.map((t) => [t.layers[0], t]));
+      for (const name of ['short', 'long']) {
+        const t = byLayer.get(name)!;
+        expect(t, `${name} tuned`).to.not.equal(undefined);
+        const op = graph.nodes.find((n) => n.name === name)!.op;
+        if (op.type !== 'conv2d') throw new Error(`${name} is not a convolution`);
+        expect(op.input.dtype).to.equal('f16');
+        const layer = convLayer(ctx, op.input.shape, op.weight.shape, op.attrs, 'f16');
+        const space = conv2dSpace(layer);
+        expect(t.shape).to.equal(space.shape);
+        const halfSums = space.candidates.filter((c) => c.name.endsWith('h')).map((c) => c.name);
+        expect(halfSums.length, `${name}: f16-accumulating candidates`).to.be.at.least(1);
+        const rejected = t.rejected ?? {};
+        // Each one was either timed within its accuracy, or set aside with its error.
+        for (const c of halfSums) expect(c in t.times !== c in rejected, `${name} ${c}: timed or set aside`).to.equal(true);
+        for (const error of Object.values(rejected)) expect(error).to.be.at.least(F16_ACCUMULATION_ERROR);
+        expect(rejected, `${name}: the choice passed its check`).to.not.have.property(t.entry.variant);
+        expect(convChoiceName(conv2dChoice(ctx, layer)), `${name}: the program runs the f16 choice`).to.equal(t.entry.variant);
+        if (name === 'long') expect(Object.keys(rejected).sort(), 'every f16 sum over K = 1152 set aside').to.deep.equal([...halfSums].sort());
+        else expect(Object.keys(rejected), 'f16 sums over K = 24 pass').to.deep.equal([]);
       }
     });
   });

@@ -3,16 +3,19 @@
 // output is rounded to f16 as the kernel's store does, and outputs start poisoned with NaN.
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
-import { roundToHalf } from '../../src/gpu/half.js';
+import { halfBits, halfValue, roundToHalf } from '../../src/gpu/half.js';
 import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { cast, castCpu, prepareCast } from '../../src/kernels/elementwise/cast.js';
 import { concatCpu, prepareConcat } from '../../src/kernels/layout/concat.js';
 import { type Conv2dParams, conv2dOutputShape, convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
-import { prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
+import { conv2dSpace, convLayer, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
+import { everyCandidate } from './every-candidate.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits } from '../../src/gpu/kernel-limits.js';
 import { matrixCandidates } from '../../src/kernels/conv2d/gemm/matrix.js';
 import { gemmVariantName } from '../../src/kernels/conv2d/gemm/names.js';
+import type { GemmVariant } from '../../src/kernels/conv2d/gemm/types.js';
+import { type DepthwiseVariant, depthwiseAlgorithm, depthwiseVariantName } from '../../src/kernels/conv2d/depthwise/depthwise.js';
 import { convChoice } from '../../src/kernels/conv2d/algorithm.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
@@ -22,7 +25,7 @@ import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
 import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool/pool.js';
 import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { prepareArgmax, prepareSoftmax, softmaxCpu } from '../../src/kernels/softmax/softmax.js';
-import { FP16_TOLERANCE, expectClose, expectRejects, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
+import { FP16_TOLERANCE, expectClose, f16AccumulationTolerance, expectRejects, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 /** Random values already representable in f16, and their f16 tensor. */
 function halfInput(shape: Shape, lo = -1, hi = 1): { data: Float32Array; shape: Shape } {
@@ -53,7 +56,7 @@ function expectHalfClose(got: Float32Array, ref: Float32Array, what: string): vo
   expectClose(got, roundToHalf(ref), what, FP16_TOLERANCE);
 }
 
-describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
+describe('kernels in half precision (f16 storage)', () => {
   before(async function () {
     const ctx = await testContext();
     if (!ctx.hasHalf) this.skip();
@@ -154,6 +157,132 @@ describe('kernels in half precision (f16 storage, f32 arithmetic)', () => {
         }
       }
       console.log(`      (${ran} variants)`);
+    });
+
+    describe('register-tile GEMMs on f16 tensors, f32 and f16 accumulators', () => {
+      const layers: { name: string; input: Shape; kernel: [number, number]; cout: number; p: Partial<Conv2dParams> }[] = [
+        // 99 pixels (no whole 16- or 8-pixel tile), 21 input channels (no whole 8-lane subgroup
+        // step), 37 output channels (no whole channel block).
+        { name: '3x3 pad 1, relu6', input: [1, 9, 11, 21], kernel: [3, 3], cout: 37, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' } },
+        { name: '1x1 stride 2', input: [2, 7, 9, 45], kernel: [1, 1], cout: 19, p: { strideH: 2, strideW: 2 } },
+      ];
+      for (const c of layers) {
+        it(c.name, async () => {
+          const ctx = await testContext();
+          const p = convParams(c.p);
+          const weightShape = [c.kernel[0], c.kernel[1], c.input[3], c.cout];
+          const outShape = conv2dOutputShape(c.input, weightShape, p);
+          const K = c.kernel[0] * c.kernel[1] * c.input[3];
+          const input = halfInput(c.input);
+          const weight = halfInput(weightShape, -0.5, 0.5);
+          const bias = halfInput([c.cout]);
+          const scale = halfInput([c.cout], 0.5, 1.5);
+          const residual = halfInput(outShape);
+          const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
+          const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
+          const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
+          const tiles: GemmVariant[] = [
+            { kind: 'register', R: 16, CN: 8, lanes: 8, splits: 1 },
+            { kind: 'register', R: 8, CN: 4, lanes: 8, splits: 2 },
+            ...(ctx.kernelLimits.subgroupSize === 8 ? [{ kind: 'subgroup', R: 16, CN: 4, lanes: 8, splits: 1 } as const] : []),
+          ];
+          for (const tile of tiles) {
+            let summedInSingle: Float32Array | undefined;
+            for (const acc16 of [false, true]) {
+              const v = { ...tile, acc16 } as GemmVariant;
+              const got = await runHalf([input, weight, bias, scale, residual], outShape, ([x, w, b, s, r], out) =>
+                prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(gemmAlgorithm, v)),
+              );
+              const what = `${gemmVariantName(v)} on ${c.name}`;
+              if (!acc16) {
+                expectHalfClose(got, exact, what);
+                summedInSingle = got;
+                continue;
+              }
+              expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
+              expectClose(got, roundToHalf(summedInHalf), what, f16AccumulationTolerance(K));
+              // Its sums really round to f16: over K products some outputs land elsewhere.
+              expect(got.some((x, i) => x !== summedInSingle![i]), `${what}: outputs differ from the f32-accumulating kernel's`).to.equal(true);
+            }
+          }
+        });
+      }
+    });
+
+    it('depthwise tiles on f16 tensors, f32 and f16 accumulators (stride 1; stride 2 rate 2; 5x5)', async () => {
+      const ctx = await testContext();
+      const layers: { input: Shape; k: number; p: Partial<Conv2dParams> }[] = [
+        // 11 x 10 and 9 x 13 outputs: no whole 4 x 4 tile; 28 and 20 channels: no whole 8-lane block.
+        { input: [1, 11, 10, 28], k: 3, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' } },
+        { input: [2, 17, 25, 20], k: 3, p: { strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 } },
+        { input: [1, 9, 7, 12], k: 5, p: { padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, activation: 'hardswish' } },
+      ];
+      for (const c of layers) {
+        const C = c.input[3];
+        const p = convParams({ ...c.p, groups: C });
+        const weightShape = [c.k, c.k, 1, C];
+        const outShape = conv2dOutputShape(c.input, weightShape, p);
+        const input = halfInput(c.input);
+        const weight = halfInput(weightShape, -0.5, 0.5);
+        const bias = halfInput([C]);
+        const scale = halfInput([C], 0.5, 1.5);
+        const residual = halfInput(outShape);
+        const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
+        const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
+        const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
+        for (const tile of [{ lanes: 8, tilesPerGroup: 8 }, { lanes: 16, tilesPerGroup: 1 }]) {
+          let summedInSingle: Float32Array | undefined;
+          for (const acc16 of [false, true]) {
+            const v: DepthwiseVariant = { ...tile, acc16 };
+            const what = `depthwise ${depthwiseVariantName(v)} on ${c.input.join('x')} ${c.k}x${c.k}`;
+            const got = await runHalf([input, weight, bias, scale, residual], outShape, ([x, w, b, s, r], out) =>
+              prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(depthwiseAlgorithm, v)),
+            );
+            if (!acc16) {
+              expectHalfClose(got, exact, what);
+              summedInSingle = got;
+              continue;
+            }
+            expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
+            expectClose(got, roundToHalf(summedInHalf), what, f16AccumulationTolerance(c.k * c.k));
+            expect(got.some((x, i) => x !== summedInSingle![i]), `${what}: outputs differ from the f32-accumulating kernel's`).to.equal(true);
+          }
+        }
+      }
+    });
+
+    describe('every candidate of a half-precision layer, on every adapter class @slow', () => {
+      // What a tuner may choose for an f16 program: the f32 space's kernels on f16 tensors and
+      // the f16-accumulating tiles, each against the CPU reference in the kernel's semantics.
+      const layers: { name: string; input: Shape; kernel: [number, number]; cout: number; p: Partial<Conv2dParams> }[] = [
+        { name: '3x3 pad 1, relu6', input: [1, 9, 7, 20], kernel: [3, 3], cout: 19, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' } },
+        { name: '1x1', input: [2, 5, 6, 36], kernel: [1, 1], cout: 44, p: {} },
+        { name: 'depthwise 3x3 stride 2', input: [1, 11, 10, 28], kernel: [3, 3], cout: 28, p: { groups: 28, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+      ];
+      for (const c of layers) {
+        it(c.name, async () => {
+          const ctx = await testContext();
+          const p = convParams(c.p);
+          const weightShape = [c.kernel[0], c.kernel[1], c.input[3] / p.groups, c.cout];
+          const outShape = conv2dOutputShape(c.input, weightShape, p);
+          const K = weightShape[0] * weightShape[1] * weightShape[2];
+          const input = halfInput(c.input);
+          const weight = halfInput(weightShape, -0.5, 0.5);
+          const bias = halfInput([c.cout]);
+          const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data });
+          const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data }, (x) => halfValue(halfBits(x)));
+          const ran = await everyCandidate(
+            (cls) => conv2dSpace({ ...convLayer(ctx, c.input, weightShape, p, 'f16'), cls }),
+            async (choice, name) => {
+              const got = await runHalf([input, weight, bias], outShape, ([x, w, b], out) => prepareConv2d(ctx, { input: x, weight: w, bias: b, out }, p, choice));
+              if (!name.endsWith('h')) return expectHalfClose(got, exact, name);
+              expect(got.every(Number.isFinite), `${name}: every output written`).to.equal(true);
+              expectClose(got, roundToHalf(summedInHalf), name, f16AccumulationTolerance(K));
+            },
+          );
+          expect(ran.some((x) => x.name.endsWith('h')), 'f16-accumulating candidates').to.equal(true);
+        });
+      }
     });
 
     it('Winograd F(2x2) and F(4x4), looped and written out (f16 tensors, f32 scratch), with the epilogue', async () => {

@@ -27,6 +27,7 @@ import { mmsegClasses, mmsegConfig, mmsegConfigText, mmsegNetwork, mmsegParams }
 import { expectClose, expectRejects, relativeError, rng, testContext, expectThrows } from '../helpers.js';
 import { type Saved, savedTensor, torchSaveLegacy, torchSaveZip } from '../import/torch-save.js';
 import { sharedPath } from '../shared.js';
+import { nchwToNhwc } from './layout.js';
 import { draws, fnv1a32, prngStateDict, prngValues, readManifest, stateDictSha256 } from './mmseg-prng.js';
 
 const fixture = (file: string): string => sharedPath('fixtures', 'mmseg', file);
@@ -43,14 +44,6 @@ const MANIFESTS = [
   'manifest_r101b-d8_c19.json',
   'manifest_r101-d16-mg124_c19.json',
 ];
-
-function nchwToNhwc(data: Float32Array, [n, c, h, w]: readonly number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++)
-    for (let ci = 0; ci < c; ci++)
-      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[((b * h + y) * w + x) * c + ci] = data[((b * c + ci) * h + y) * w + x];
-  return out;
-}
 
 /** The state dict a manifest describes, with its network, settings (from its config name) and our config. */
 function manifestModel(file: string, overrides: Partial<DeepLabConfig> = {}) {

@@ -20,28 +20,11 @@ import {
 } from '../../src/model/weights/torchvision.js';
 import { expectClose, randomArray, relativeError, testContext, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
+import { nchwToNhwc, nhwcToNchw } from './layout.js';
 
 const FIXTURES = sharedPath('fixtures', 'torchvision');
 const R50_PTH = `${FIXTURES}/deeplabv3_resnet50_random_fp16.pth`;
 const MV3_PTH = `${FIXTURES}/deeplabv3_mobilenet_v3_large_random.pth`;
-
-function nchwToNhwc(data: Float32Array, [n, c, h, w]: readonly number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++)
-    for (let ci = 0; ci < c; ci++)
-      for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++) out[((b * h + y) * w + x) * c + ci] = data[((b * c + ci) * h + y) * w + x];
-  return out;
-}
-
-function nhwcToNchw(data: Float32Array, [n, h, w, c]: readonly number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let b = 0; b < n; b++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++)
-        for (let ci = 0; ci < c; ci++) out[((b * c + ci) * h + y) * w + x] = data[((b * h + y) * w + x) * c + ci];
-  return out;
-}
 
 /** The fixture image as our 'image' input. */
 function loadInput(): { image: Float32Array; h: number; w: number } {

@@ -37,7 +37,10 @@ const spec: CommandSpec = {
 
 function line(t: TunedLayer): string {
   const e = t.entry;
-  return `  ${t.shape.padEnd(40)} ${String(t.layers.length).padStart(3)} layer(s)  default ${e.defaultMs.toFixed(3)} ms -> ${e.variant} ${e.ms.toFixed(3)} ms (${(e.defaultMs / e.ms).toFixed(2)}x, ${e.timed} timed)`;
+  // Candidates outside their accuracy (f16 sums) are counted as tried, not timed.
+  const aside = Object.keys(t.rejected ?? {}).length;
+  const tried = aside ? `${e.timed - aside} timed, ${aside} set aside by their accuracy check` : `${e.timed} timed`;
+  return `  ${t.shape.padEnd(40)} ${String(t.layers.length).padStart(3)} layer(s)  default ${e.defaultMs.toFixed(3)} ms -> ${e.variant} ${e.ms.toFixed(3)} ms (${(e.defaultMs / e.ms).toFixed(2)}x, ${tried})`;
 }
 
 async function run(args: ParsedArgs): Promise<number> {

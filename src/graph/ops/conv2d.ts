@@ -78,7 +78,7 @@ export const conv2dOp: OpDef<Conv2dOp> = {
     const macs = numel(out.shape) * kh * kw * cinPerGroup;
     return { macs, flops: 2 * macs };
   },
-  tunable: (op, ctx) => conv2dTunable(ctx, op.input.shape, op.weight.shape, op.attrs),
+  tunable: (op, ctx) => conv2dTunable(ctx, op.input.shape, op.weight.shape, op.attrs, op.input.dtype === 'f16' ? 'f16' : 'f32'),
   // Subgroup matrices (tensor cores) are offered to a layer only once checked on the adapter.
   adapterCheck: verifySubgroupMatrices,
   layer: (op) => ({ kernel: [op.weight.shape[0], op.weight.shape[1]], stride: op.attrs.strideH, rate: op.attrs.dilationH }),

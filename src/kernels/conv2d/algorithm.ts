@@ -15,6 +15,15 @@ import { activationCode } from '../activation/activation.js';
 import type { AdapterClass } from '../candidates.js';
 import type { Conv2dParams, ConvGeometry } from './params.js';
 
+/**
+ * The relative error an f16-accumulating candidate (any algorithm's) may show against the
+ * layer's f32-accumulating default on the same f16 operands: eight f16 roundings (u = 2^-11).
+ * Summing K random products in f16 errs about u * sqrt(K / 2), so this admits short reductions
+ * (depthwise taps, pointwise layers over few channels) and sets aside long ones (3x3 GEMMs over
+ * many channels), which keep f32 accumulators.
+ */
+export const F16_ACCUMULATION_ERROR = 8 * 2 ** -11;
+
 /** One layer as the algorithms choose for it. */
 export interface ConvLayer {
   g: ConvGeometry;
@@ -60,6 +69,12 @@ export interface ConvAlgorithm<V> {
   preferred?(layer: ConvLayer): V | undefined;
   /** Whether `v` can run the layer (a stored choice may not suit another precision). */
   fits?(v: V, layer: ConvLayer): boolean;
+  /**
+   * The relative error `v` is allowed against the layer's default on the same operands where it
+   * trades accuracy for speed (f16 accumulation): the tuner times it only within that (its
+   * accuracy check). Undefined for a variant as accurate as the default.
+   */
+  accuracy?(v: V, layer: ConvLayer): number | undefined;
   /** A chosen variant adjusted to the context's kernel options (split-K modes). */
   settle?(v: V, layer: ConvLayer, options: KernelOptions): V;
   /** The kernels the layer compiles with `v`. */

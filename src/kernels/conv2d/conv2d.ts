@@ -14,7 +14,7 @@ import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, checkBindable, shapeString } from '../../gpu/tensor.js';
 import { adapterClass, pixelBucket } from '../candidates.js';
 import { expectShape } from '../checks.js';
-import { type Candidate, type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, sourcesVersion, tunableLayer } from '../tuning.js';
+import { type Candidate, type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, sourcesVersion, storedCandidate, tunableLayer } from '../tuning.js';
 import { type ConvAlgorithm, type ConvChoice, type ConvLayer, type Conv2dOperands, type EpilogueSlots, convChoice, convChoiceName, convLabel } from './algorithm.js';
 import { depthwiseAlgorithm } from './depthwise/depthwise.js';
 import { directAlgorithm } from './direct/direct.js';
@@ -41,9 +41,12 @@ export function convLayer(ctx: GpuContext, inputShape: Shape, weightShape: Shape
   return { g: convGeometry(inputShape, weightShape, p), p, cls: adapterClass(ctx), limits: ctx.kernelLimits, dtype };
 }
 
-/** The layer's tuning key: what changes which candidate is fastest (pixels bucketed to powers of 2). */
-export function conv2dShapeKey({ g, p }: Pick<ConvLayer, 'g' | 'p'>): string {
-  return `m${pixelBucket(g.N * g.OH * g.OW)}.ci${g.cin}.co${g.cout}.g${p.groups}.k${g.KH}x${g.KW}.s${p.strideH}.d${p.dilationH}`;
+/**
+ * The layer's tuning key: what changes which candidate is fastest (pixels bucketed to powers of
+ * 2; half-precision layers, whose space adds f16-accumulating candidates, apart).
+ */
+export function conv2dShapeKey({ g, p, dtype }: Pick<ConvLayer, 'g' | 'p'> & { dtype?: ConvLayer['dtype'] }): string {
+  return `m${pixelBucket(g.N * g.OH * g.OW)}.ci${g.cin}.co${g.cout}.g${p.groups}.k${g.KH}x${g.KW}.s${p.strideH}.d${p.dilationH}${dtype === 'f16' ? '.f16' : ''}`;
 }
 
 /** Every variant of every algorithm that can run the layer, the preferred algorithm's default first. */
@@ -60,9 +63,10 @@ export function conv2dSpace(layer: ConvLayer): LayerSpace<ConvChoice> {
 
 /**
  * What a layer runs on `ctx`: an algorithm's preferred variant where it has one (half-precision
- * programs on tensor cores), else the candidate measured fastest on this adapter (the tuner
- * times in f32) where it fits the program's precision, else the default; then adjusted to the
- * context's kernel options (split-K modes).
+ * programs on tensor cores), else the candidate measured fastest on this adapter in the layer's
+ * precision (a half-precision layer's candidates passed their accuracy check to be timed), else
+ * the one measured in f32 where it fits the program's precision, else the default; then
+ * adjusted to the context's kernel options (split-K modes).
  */
 export function conv2dChoice(ctx: GpuContext, layer: ConvLayer): ConvChoice {
   let choice: ConvChoice | undefined;
@@ -73,6 +77,7 @@ export function conv2dChoice(ctx: GpuContext, layer: ConvLayer): ConvChoice {
       break;
     }
   }
+  if (!choice && layer.dtype === 'f16') choice = storedCandidate(ctx, conv2dSpace(layer))?.variant;
   if (!choice) {
     const space = conv2dSpace({ ...layer, dtype: 'f32' });
     const chosen = chosenCandidate(ctx, space).variant;
@@ -123,14 +128,19 @@ export function conv2d(ctx: GpuContext, input: GpuTensor, weight: GpuTensor, ext
 
 /**
  * A conv layer's candidates as the tuner times them (on its own shape, random data, no
- * epilogue: the epilogue is the same for every candidate), or null where it has no choice.
+ * epilogue: the epilogue is the same for every candidate), in the program's precision, or null
+ * where it has no choice. Candidates that trade accuracy for speed (algorithm.accuracy) are
+ * timed only within it of the default's output.
  */
-export function conv2dTunable(ctx: GpuContext, inputShape: Shape, weightShape: Shape, attrs: Conv2dParams): TunableLayer | null {
+export function conv2dTunable(ctx: GpuContext, inputShape: Shape, weightShape: Shape, attrs: Conv2dParams, dtype: 'f32' | 'f16' = 'f32'): TunableLayer | null {
   const p = { ...attrs, activation: 'none' as const };
-  const layer = convLayer(ctx, inputShape, weightShape, p);
+  const layer = convLayer(ctx, inputShape, weightShape, p, dtype);
   const space = conv2dSpace(layer);
   if (space.candidates.length < 2) return null;
   const { g } = layer;
-  const operands = [{ shape: [...inputShape], fill: true }, { shape: [...weightShape], fill: true }, { shape: [g.N, g.OH, g.OW, g.cout], fill: false }];
-  return tunableLayer(space, operands, (ctx, [input, weight, out], choice) => prepareConv2d(ctx, { input, weight, out }, p, choice));
+  const operands = [{ shape: [...inputShape], fill: true, dtype }, { shape: [...weightShape], fill: true, dtype }, { shape: [g.N, g.OH, g.OW, g.cout], fill: false, dtype }];
+  return tunableLayer(space, operands, (ctx, [input, weight, out], choice) => prepareConv2d(ctx, { input, weight, out }, p, choice), {
+    output: 2,
+    accuracy: (choice) => choice.algorithm.accuracy?.(choice.variant, layer),
+  });
 }

@@ -15,6 +15,12 @@ export function conv2dCpu<T extends Float32Array | Float64Array>(
   weightShape: Shape,
   p: Conv2dParams,
   extras: Conv2dExtras<Float32Array | Float64Array> = {},
+  /**
+   * How each step of the sum rounds: `round(acc + round(product))` (f16 accumulation: both f16
+   * roundings). Exact (in the array's precision) when omitted. The taps are summed in the
+   * order the register-tile kernels sum them (kh, kw, then input channels).
+   */
+  round?: (x: number) => number,
 ): T {
   const g = convGeometry(inputShape, weightShape, p);
   const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup, coutPerGroup } = g;
@@ -41,7 +47,8 @@ export function conv2dCpu<T extends Float32Array | Float64Array>(
               const iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
               if (iw < 0 || iw >= W) continue;
               for (let ci = 0; ci < cinPerGroup; ci++) {
-                acc += input[((n * H + ih) * W + iw) * cin + ciBase + ci] * weight[((kh * KW + kw) * cinPerGroup + ci) * cout + co];
+                const product = input[((n * H + ih) * W + iw) * cin + ciBase + ci] * weight[((kh * KW + kw) * cinPerGroup + ci) * cout + co];
+                acc = round ? round(acc + round(product)) : acc + product;
               }
             }
           }

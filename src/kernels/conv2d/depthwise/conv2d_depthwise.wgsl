@@ -2,6 +2,9 @@
 // and a TR x TP tile of output pixels per invocation. Weight is HWIO [KH, KW, 1, C].
 //
 // Epilogue per element: out = activate(acc * scale[c] + bias[c] + residual[idx]).
+// The window and weights are widened once as loaded to acc4_t, the type the products are summed
+// in: f32, or f16 in the f16-accumulating variant of half-precision programs, which computes in
+// f16 throughout. The epilogue runs in f32.
 //#include "activation.wgsl"
 
 override WG: u32 = 64u;
@@ -41,10 +44,10 @@ const KMAX: u32 = 25u;  // weights kept in registers, for KSIZE <= 5
 //#include "conv2d_depthwise_tile.wgsl"
 
 // input4[pixel rowBase + iw, quad q], or 0 outside the row (clamped load, masked after).
-fn load4(rowBase: u32, iw: i32, q: u32) -> vec4f {
+fn load4(rowBase: u32, iw: i32, q: u32) -> acc4_t {
   let W = i32(dw.W);
-  let v = vec4f(input4[(rowBase + u32(clamp(iw, 0, W - 1))) * dw.C4 + q]);
-  return select(vec4f(0.0), v, iw >= 0 && iw < W);
+  let v = acc4_t(input4[(rowBase + u32(clamp(iw, 0, W - 1))) * dw.C4 + q]);
+  return select(acc4_t(0.0), v, iw >= 0 && iw < W);
 }
 
 @compute @workgroup_size(WG)
@@ -65,9 +68,9 @@ fn main(
   let dilW = i32(dw.dilW);
 
   // Per-channel operands, loaded once for all the workgroup's tiles.
-  var wreg: array<vec4f, KMAX>;
+  var wreg: array<acc4_t, KMAX>;
   if (KSIZE != 0u) {
-    for (var t = 0u; t < KSIZE * KSIZE; t++) { wreg[t] = vec4f(weight4[t * C4 + q]); }
+    for (var t = 0u; t < KSIZE * KSIZE; t++) { wreg[t] = acc4_t(weight4[t * C4 + q]); }
   }
   var s = vec4f(1.0);
   if (HAS_SCALE != 0u) { s = vec4f(scale4[q]); }
@@ -84,8 +87,8 @@ fn main(
     let ihBase = i32(oh0 * dw.strideH) - dw.padTop;
     let iwBase = i32(ow0 * dw.strideW) - dw.padLeft;
 
-    var acc: array<vec4f, TR * TP>;
-    for (var i = 0u; i < TR * TP; i++) { acc[i] = vec4f(0.0); }
+    var acc: array<acc4_t, TR * TP>;
+    for (var i = 0u; i < TR * TP; i++) { acc[i] = acc4_t(0.0); }
 
     let wlen = (TP - 1u) * SSW + 1u;
     let rowsIn = (TR - 1u) * SSH + KH;
@@ -94,18 +97,18 @@ fn main(
       // Rows in the zero padding contribute nothing (uniform branch).
       if (ih < 0 || ih >= i32(dw.H)) { continue; }
       let rowBase = (n * dw.H + u32(ih)) * dw.W;
-      var win: array<vec4f, WMAX>;
+      var win: array<acc4_t, WMAX>;
       for (var i = 0u; i < wlen; i++) { win[i] = load4(rowBase, iwBase + i32(i) * dilW, q); }
       for (var kw = 0u; kw < KW; kw++) {
         // Input row j serves output row r through kernel row kh = j - r * SSH.
         for (var r = 0u; r < TR; r++) {
           let kh = i32(j) - i32(r * SSH);
           if (kh < 0 || kh >= i32(KH)) { continue; }
-          var w: vec4f;
+          var w: acc4_t;
           if (KSIZE != 0u) {
             w = wreg[u32(kh) * KSIZE + kw];
           } else {
-            w = vec4f(weight4[(u32(kh) * KW + kw) * C4 + q]);
+            w = acc4_t(weight4[(u32(kh) * KW + kw) * C4 + q]);
           }
           for (var p = 0u; p < TP; p++) { acc[r * TP + p] += win[p * SSW] * w; }
         }
@@ -120,7 +123,7 @@ fn main(
       // Tiles at the bottom / right edge (and the last tiles of a phase) are partial: store
       // skips outputs past the map.
       for (var r = 0u; r < TR; r++) {
-        for (var p = 0u; p < TP; p++) { store(n, oh0 + r * dw.phaseStepH, ow0 + p * dw.phaseStepW, q, acc[r * TP + p], s, b); }
+        for (var p = 0u; p < TP; p++) { store(n, oh0 + r * dw.phaseStepH, ow0 + p * dw.phaseStepW, q, vec4f(acc[r * TP + p]), s, b); }
       }
     }
   }

@@ -47,7 +47,7 @@ import { gemmVariantProblem } from './validity.js';
  * Where the device has subgroups of one fixed size, the subgroup kernel's tiles join both;
  * where it has f32 subgroup matrices, the matrix kernel's tilings join the GPU class's.
  */
-export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: KernelLimits): GemmVariant[] {
+export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: KernelLimits, dtype: 'f32' | 'f16' = 'f32'): GemmVariant[] {
   const out: GemmVariant[] = [defaultGemmVariant(g, cls, limits)];
   const withSplits = (v: GemmVariant): GemmVariant[] =>
     onCpu(cls) ? [v] : [...new Set([1, autoSplits(g, v), normaliseSplits(g.cin, 2 * autoSplits(g, v))])].map((splits) => ({ ...v, splits }));
@@ -73,8 +73,8 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
     }
   }
   if (cls === 'gpu') {
-    // Subgroup matrices in the tuner's precision (f32): only adapters with f32 configurations.
-    for (const v of matrixCandidates(g, limits, 'f32')) out.push(...withSplits(v));
+    // Subgroup matrices in the layer's precision: only adapters with configurations of it.
+    for (const v of matrixCandidates(g, limits, dtype)) out.push(...withSplits(v));
     const tiled: [number, number, number, number, number][] = [[64, 64, 16, 4, 4], [64, 128, 8, 4, 8], [128, 64, 8, 8, 4], [128, 128, 8, 8, 8]];
     for (const [BM, BN, BK, TM, TN] of tiled) {
       // A channel block over twice Cout is mostly idle.
@@ -95,7 +95,12 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
     }
     for (const [PX, CG] of g.pointwise ? [[8, 4], [8, 8]] : [[4, 4], [4, 8]]) out.push({ kind: 'unrolled', PX, CG, lanes: SOFTWARE_LANES, subgroups: false, splits: 1 });
   }
-  const valid = distinctValid(out, gemmVariantName, (v) => gemmVariantProblem(g, v, limits));
+  if (dtype === 'f16') {
+    // Half-precision layers: each register tile also accumulating in f16, unsplit (the tuner
+    // times one only where its accuracy check passes: F16_ACCUMULATION_ERROR in algorithm.ts).
+    for (const v of [...out]) if ((v.kind === 'register' || v.kind === 'subgroup') && v.splits === 1) out.push({ ...v, acc16: true });
+  }
+  const valid = distinctValid(out, gemmVariantName, (v) => gemmVariantProblem(g, v, limits, dtype));
   // Most promising first (a budgeted tuner tries them in this order): on SwiftShader the
   // written-out kernels, which its looped ones trail 5-8x.
   return cls === 'swiftshader' ? [valid[0], ...valid.slice(1).filter((v) => v.kind === 'unrolled'), ...valid.slice(1).filter((v) => v.kind !== 'unrolled')] : valid;

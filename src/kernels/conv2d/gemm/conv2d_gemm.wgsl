@@ -17,7 +17,9 @@
 //
 // Epilogue per element: out = activate(acc * scale[co] + bias[co] + residual[m, co]).
 // Tensors are elem_t in storage (f32, or f16 in half-precision programs; see pipeline-cache.ts);
-// accumulation is always f32.
+// the operands are widened once as loaded to acc_t, the type they are multiplied and summed in:
+// f32 (exact products of f16 values), or f16 in the f16-accumulating variants, which compute in
+// f16 throughout. The epilogue, once per output, is f32.
 //#include "activation.wgsl"
 
 override HAS_BIAS: u32 = 0u;
@@ -39,10 +41,12 @@ override CN: u32 = 4u;
 //#include "conv2d_gemm_params.wgsl"
 // Taps in the zero padding read 0.
 //#define TILE_A_MASKED
+alias tile_t = acc_t;
+alias tile_acc_t = acc_t;
 //#include "gemm_register_tile.wgsl"
 
-fn tileA(i: u32) -> f32 { return f32(input[i]); }
-fn tileB(i: u32) -> f32 { return f32(weight[i]); }
+fn tileA(i: u32) -> acc_t { return acc_t(input[i]); }
+fn tileB(i: u32) -> acc_t { return acc_t(weight[i]); }
 
 @compute @workgroup_size(WG)
 fn main(
@@ -86,9 +90,9 @@ fn main(
     imageRow[r] = (t / params.OH) * params.H;
   }
 
-  var acc: array<array<f32, CN_MAX>, R_MAX>;
+  var acc: array<array<acc_t, CN_MAX>, R_MAX>;
   for (var r = 0u; r < R; r++) {
-    for (var j = 0u; j < CN; j++) { acc[r][j] = 0.0; }
+    for (var j = 0u; j < CN; j++) { acc[r][j] = acc_t(0.0); }
   }
 
   let H = i32(params.H);
@@ -120,7 +124,7 @@ fn main(
   // registers.
   var res: array<f32, 128>;  // R_MAX * CN_MAX
   for (var r = 0u; r < R; r++) {
-    for (var j = 0u; j < CN; j++) { res[r * CN + j] = acc[r][j]; }
+    for (var j = 0u; j < CN; j++) { res[r * CN + j] = f32(acc[r][j]); }
   }
   let count = min(params.M - m0, params.rowsPerBlock) * CN;
   for (var i = 0u; i < count; i++) {

@@ -8,7 +8,7 @@ import { type Dispatch, type Grid, Uniforms, linearGrid, makeDispatch } from '..
 import { STORAGE_USAGE } from '../../../gpu/buffer-pool.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { checkBindable, tensorBytes } from '../../../gpu/tensor.js';
-import { type ConvAlgorithm, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueBits, epilogueConstants, windowUniforms } from '../algorithm.js';
+import { type ConvAlgorithm, F16_ACCUMULATION_ERROR, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueBits, epilogueConstants, windowUniforms } from '../algorithm.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
 import { normaliseSplits } from '../split.js';
 import { gemmCandidates } from './candidates.js';
@@ -43,7 +43,8 @@ function gemmSpec(g: ConvGeometry, p: Conv2dParams, has: EpilogueSlots, v: GemmV
     return { shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', constants: { ...epilogue, ...tile } };
   }
   const tile = { WG: v.lanes, R: v.R, CN: v.CN };
-  return { shader: v.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', constants: { ...epilogue, ...tile } };
+  const shader = v.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl';
+  return v.acc16 ? { shader, constants: { ...epilogue, ...tile }, accumulate: 'f16' } : { shader, constants: { ...epilogue, ...tile } };
 }
 
 function splitKReduceSpec(p: Conv2dParams, has: EpilogueSlots): KernelSpec {
@@ -97,12 +98,13 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
     'conv2d_gemm_unrolled_subgroup.wgsl',
     'conv2d_splitk_reduce.wgsl',
   ],
-  variants: ({ g, p, cls, limits }) => (p.groups === 1 ? gemmCandidates(g, cls, limits) : []),
+  variants: ({ g, p, cls, limits, dtype }) => (p.groups === 1 ? gemmCandidates(g, cls, limits, dtype) : []),
   name: gemmVariantName,
   // Half-precision programs run on the adapter's f16 subgroup matrices (tensor cores) where it
   // has them: the tuner times in f32, so this is a rule, not a measurement.
   preferred: ({ g, p, limits, dtype }) => (p.groups === 1 && dtype === 'f16' ? defaultMatrixVariant(g, limits, 'f16') : undefined),
   fits: (v, { g, limits, dtype }) => gemmVariantProblem(g, v, limits, dtype) === null,
+  accuracy: (v) => ((v.kind === 'register' || v.kind === 'subgroup') && v.acc16 ? F16_ACCUMULATION_ERROR : undefined),
   settle(v, { g, limits, dtype }, options) {
     const problem = gemmVariantProblem(g, v, limits, dtype);
     if (problem) throw new Error(`conv2d: GEMM variant ${gemmVariantName(v)} cannot run ${g.cin} -> ${g.cout} channels: ${problem}`);

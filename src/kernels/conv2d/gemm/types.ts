@@ -12,6 +12,12 @@ export interface RegisterGemm {
   lanes: number;
   /** Ways the input channels are split (1: no split-K). */
   splits: number;
+  /**
+   * Accumulates in f16 (half-precision programs only): twice the arithmetic rate on GPUs with
+   * native f16, at an error growing with the reduction length, so a candidate only where the
+   * accuracy check passes it (accuracy.ts). Absent: f32 accumulators.
+   */
+  acc16?: boolean;
 }
 
 /** conv2d_gemm_subgroup.wgsl: the register tile, each input value loaded once per subgroup. */

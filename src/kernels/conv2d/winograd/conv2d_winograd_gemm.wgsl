@@ -16,6 +16,9 @@ override CN: u32 = 8u;
 @group(0) @binding(1) var<storage, read> v: array<f32>;
 @group(0) @binding(2) var<storage, read> u: array<f32>;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
+// The transformed operands are f32 scratch, multiplied and summed in f32.
+alias tile_t = f32;
+alias tile_acc_t = f32;
 //#include "gemm_register_tile.wgsl"
 
 fn tileA(i: u32) -> f32 { return v[i]; }
