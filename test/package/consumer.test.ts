@@ -35,7 +35,8 @@ const NPM_SETTINGS = new Set(['cache', 'cafile', 'userconfig', 'globalconfig', '
  * would point a child npm at this project's own node_modules).
  */
 function childEnv(): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('npm_') || (k.startsWith('npm_config_') && NPM_SETTINGS.has(k.slice('npm_config_'.length)))));
+  // A copy for the child (flags.test.ts: only src/util/flags.ts reads the environment itself).
+  const env = Object.fromEntries(Object.entries({ ...process.env }).filter(([k]) => !k.startsWith('npm_') || (k.startsWith('npm_config_') && NPM_SETTINGS.has(k.slice('npm_config_'.length)))));
   delete env.INIT_CWD;
   return { ...env, npm_config_update_notifier: 'false' };
 }
