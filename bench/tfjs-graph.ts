@@ -70,7 +70,7 @@ export class TfjsGraph {
       for (const p of graph.state) {
         const t = host.get(p.name);
         if (!t) throw new Error(`tfjs interpreter: no host data for param ${p.name}`);
-        this.params.set(p.id, tf.tensor(t.data, this.tfParamShape(p), 'float32'));
+        this.params.set(p.id, tf.tensor(t.data, tfParamShape(this.graph, p), 'float32'));
         bytes += t.data.byteLength;
       }
     } catch (e) {
@@ -83,17 +83,6 @@ export class TfjsGraph {
     });
   }
 
-  /** Our HWIO depthwise weight [KH,KW,1,C*m] is tfjs' [KH,KW,C,m] with the same memory order. */
-  private tfParamShape(p: Value): number[] {
-    for (const n of this.graph.nodes) {
-      if (n.op.type === 'conv2d' && n.op.weight.id === p.id && n.op.attrs.groups > 1) {
-        const [KH, KW, , cout] = p.shape;
-        const cin = n.op.input.shape[3];
-        return [KH, KW, cin, cout / cin];
-      }
-    }
-    return [...p.shape];
-  }
 
   /** Logits for one input; the caller disposes both. */
   run(input: TfTensor4D): TfTensor {
@@ -135,6 +124,18 @@ export class TfjsGraph {
     for (const t of this.params.values()) t.dispose();
     this.params.clear();
   }
+}
+
+/** Our HWIO depthwise weight [KH,KW,1,C*m] is tfjs' [KH,KW,C,m] with the same memory order. */
+export function tfParamShape(graph: Graph, p: Value): number[] {
+  for (const n of graph.nodes) {
+    if (n.op.type === 'conv2d' && n.op.weight.id === p.id && n.op.attrs.groups > 1) {
+      const [KH, KW, , cout] = p.shape;
+      const cin = n.op.input.shape[3];
+      return [KH, KW, cin, cout / cin];
+    }
+  }
+  return [...p.shape];
 }
 
 /** A tfjs activation. */

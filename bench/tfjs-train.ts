@@ -6,7 +6,7 @@
 // with the batch norms' running statistics updated as ours are.
 import type { Graph, Node, Value } from '../src/graph/ir.js';
 import type { HostParams } from '../src/graph/params.js';
-import { type Tfjs, type TfTensor, type TfTensor4D, lowerNode } from './tfjs-graph.js';
+import { type Tfjs, type TfTensor, type TfTensor4D, lowerNode, tfParamShape } from './tfjs-graph.js';
 
 type TfVariable = import('@tensorflow/tfjs-core').Variable;
 
@@ -49,7 +49,7 @@ export class TfjsTrainStep {
         const t = host.get(p.name);
         if (!t) throw new Error(`tfjs training step: no host data for ${p.name}`);
         const learns = trained.has(p.name);
-        const v = tf.variable(tf.tensor(t.data, this.paramShape(p), 'float32'), learns, `s${p.id}`);
+        const v = tf.variable(tf.tensor(t.data, tfParamShape(this.graph, p), 'float32'), learns, `s${p.id}`);
         (learns ? this.vars : this.consts).set(p.id, v);
       }
       for (const n of graph.nodes) {
@@ -61,17 +61,6 @@ export class TfjsTrainStep {
     }
   }
 
-  /** Our HWIO depthwise weight [KH,KW,1,C*m] is tfjs' [KH,KW,C,m] with the same memory order. */
-  private paramShape(p: Value): number[] {
-    for (const n of this.graph.nodes) {
-      if (n.op.type === 'conv2d' && n.op.weight.id === p.id && n.op.attrs.groups > 1) {
-        const [KH, KW, , cout] = p.shape;
-        const cin = n.op.input.shape[3];
-        return [KH, KW, cin, cout / cin];
-      }
-    }
-    return [...p.shape];
-  }
 
   /** The loss of the network on `image` (tfjs' autograd records it); batch statistics go to `stats`. */
   private loss(image: TfTensor4D, labels: TfTensor, stats: { node: Node; mean: TfTensor; variance: TfTensor; rows: number }[]): TfTensor {
