@@ -107,26 +107,8 @@ describe('hostile files: TF zoo readers, field by field', function () {
     const restartCount = new DataView(raw.buffer, raw.byteOffset + raw.length - 4, 4).getUint32(0, true);
     const entryBytes = raw.subarray(0, raw.length - 4 - 4 * restartCount);
     const restarts = Array.from({ length: restartCount }, (_, i) => new DataView(raw.buffer, raw.byteOffset + entryBytes.length + 4 * i, 4).getUint32(0, true));
-    // Where each entry's three varints start (the test's own walk, independent of the reader).
-    const headers: number[] = [];
-    for (let p = 0; p < entryBytes.length; ) {
-      headers.push(p);
-      const vals: number[] = [];
-      for (let k = 0; k < 3; k++) {
-        let v = 0;
-        let s = 1;
-        for (;;) {
-          const b = entryBytes[p++];
-          v += (b & 0x7f) * s;
-          s *= 128;
-          if (!(b & 0x80)) break;
-        }
-        vals.push(v);
-      }
-      p += vals[1] + vals[2];
-    }
-    const withEntryField = (at: number, field: number, value: number): Uint8Array => {
-      // Re-encode the entry's varints with one replaced (the rest of the block shifts; restarts follow).
+    /** The three varints of the entry at `at` (shared key length, key length, value length) and where they end. */
+    const entryHeader = (at: number): { vals: number[]; end: number } => {
       const vals: number[] = [];
       let p = at;
       for (let k = 0; k < 3; k++) {
@@ -140,6 +122,18 @@ describe('hostile files: TF zoo readers, field by field', function () {
         }
         vals.push(v);
       }
+      return { vals, end: p };
+    };
+    // Where each entry's three varints start (the test's own walk, independent of the reader).
+    const headers: number[] = [];
+    for (let p = 0; p < entryBytes.length; ) {
+      headers.push(p);
+      const { vals, end } = entryHeader(p);
+      p = end + vals[1] + vals[2];
+    }
+    const withEntryField = (at: number, field: number, value: number): Uint8Array => {
+      // Re-encode the entry's varints with one replaced (the rest of the block shifts; restarts follow).
+      const { vals, end: p } = entryHeader(at);
       vals[field] = value;
       const head = Uint8Array.from(vals.flatMap((v) => varint(v)));
       const shift = head.length - (p - at);
