@@ -253,7 +253,7 @@ export async function profileTrainStep(ctx: GpuContext, weights: LoadedWeights, 
   const batch = randomBatch(weights, o);
   const trainer = await Trainer.create(ctx, weights, { batch: o.batch, crop: o.crop, baseLr: 1e-3, steps: 1, ignoreIndex: 255, dropout: false });
   try {
-    const p = await profileProgram(ctx, trainer.stepProgram, { image: batch.images, labels: batch.labels, first_micro_batch: Uint32Array.of(1) }, o.repeats);
+    const p = await profileProgram(ctx, trainer.stepProgram, { image: batch.images, labels: batch.labels }, o.repeats);
     const byPhase = { forward: 0, loss: 0, backward: 0, accumulate: 0 };
     const byOp = new Map<string, { op: string; layers: number; ms: number; share: number }>();
     for (const l of p.layers) {

@@ -13,24 +13,10 @@
 //    that write only outputs run in f32 (the final resize reads the small logits, cast).
 // Half the activation memory and bandwidth; on GPUs that run f16 natively, faster loads.
 import type { CompiledGraph } from './ir.js';
-import type { Node, NodeOp, Value } from './ir.js';
+import type { Node, Value } from './ir.js';
 import type { CastOp } from './ops/cast.js';
-import { nodeInputs, opDef } from './ops/registry.js';
+import { mapOperands, nodeInputs, opDef } from './ops/registry.js';
 import { deriveGraph, withNodes } from './passes.js';
-
-type Operand = Value | readonly (Value | undefined)[] | undefined;
-
-/** The op with each operand replaced by `f(operand)`. */
-function mapOperands(op: NodeOp, f: (v: Value) => Value): NodeOp {
-  const fields = op as unknown as Record<string, Operand>;
-  const out: Record<string, Operand> = { ...fields };
-  for (const role of opDef(op).operands) {
-    const v = fields[role];
-    if (Array.isArray(v)) out[role] = v.map((x) => x && f(x));
-    else if (v) out[role] = f(v as Value);
-  }
-  return out as unknown as NodeOp;
-}
 
 export function toHalfPrecision(compiled: CompiledGraph): CompiledGraph {
   const { graph, derive } = compiled;

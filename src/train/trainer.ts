@@ -1,5 +1,5 @@
-// One training run on the GPU: the step program (forward, loss, backward, gradient
-// accumulation) and the update program (SGD) compiled once, bound to one session that holds
+// One training run on the GPU: the step program (forward, loss, backward, gradients into their
+// accumulators) and the update program (SGD) compiled once, bound to one session that holds
 // the parameters, gradients and momentum for the whole run. Each step sends a batch and reads
 // back the loss (and the invalid-label count); nothing else leaves the GPU.
 import type { GpuContext } from '../gpu/context.js';
@@ -13,7 +13,7 @@ import type { LoadedWeights } from '../model/loading/load-weights.js';
 import { isBackboneParam } from '../model/networks/deeplab.js';
 import { hashSeed } from '../util/random.js';
 import { type ScheduleOptions, checkSchedule, learningRate } from './schedule.js';
-import { buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';
+import { FIRST_MICRO_BATCH, buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';
 
 export interface TrainOptions extends ScheduleOptions {
   /** Images per optimizer step. */
@@ -112,6 +112,10 @@ export class Trainer {
     return this.step.plan.peakBytes;
   }
 
+  private takes(input: string): boolean {
+    return this.step.graph.inputs.some((v) => v.name === input);
+  }
+
   /** One optimizer step over `microBatches` micro-batches. */
   async train(batches: readonly MicroBatch[]): Promise<StepResult> {
     if (this.disposed) throw new Error('Trainer used after dispose()');
@@ -120,13 +124,11 @@ export class Trainer {
     if (batches.length !== K) throw new Error(`a step takes ${K} micro-batches, got ${batches.length}`);
     let loss = 0;
     for (const [k, b] of batches.entries()) {
-      const inputs: Record<string, Float32Array | Uint32Array> = {
-        image: b.images,
-        labels: b.labels,
-        first_micro_batch: Uint32Array.of(k === 0 ? 1 : 0),
-      };
+      const inputs: Record<string, Float32Array | Uint32Array> = { image: b.images, labels: b.labels };
+      // Only a step that accumulates over micro-batches (or a gradient shared by two parameters) has the flag.
+      if (this.takes(FIRST_MICRO_BATCH)) inputs[FIRST_MICRO_BATCH] = Uint32Array.of(k === 0 ? 1 : 0);
       if (o.classWeights) inputs.class_weights = o.classWeights;
-      if (this.step.graph.inputs.some((v) => v.name === DROPOUT_SEED)) inputs[DROPOUT_SEED] = Uint32Array.of(hashSeed(o.seed ?? 0, this.stepsDone, k));
+      if (this.takes(DROPOUT_SEED)) inputs[DROPOUT_SEED] = Uint32Array.of(hashSeed(o.seed ?? 0, this.stepsDone, k));
       const out = await this.step.run(inputs);
       const invalid = (out.get('invalid_labels') as Uint32Array)[0];
       if (invalid > 0) throw new Error(`step ${this.stepsDone + 1}: ${invalid} label values are neither a class nor the ignore index ${o.ignoreIndex}`);

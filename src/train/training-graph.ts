@@ -1,15 +1,17 @@
 // The graphs of one training run, built from the canonical network:
 //  - `step`: forward at the training batch and crop, the loss on logits upsampled to the labels'
 //    size (the network's own last op; labels are never downsampled), the backward pass from the
-//    per-op gradient rules, and each trainable parameter's gradient added into its accumulator
-//    (state, so micro-batches sum up; the per-run `first` flag restarts the sum);
+//    per-op gradient rules, and each trainable parameter's gradient in its accumulator (state:
+//    written there directly with one micro-batch a step; added in place over micro-batches, the
+//    per-run `first` flag restarting the sum);
 //  - `update`: one SGD node per parameter, reading the accumulators.
 // Both are compiled in training mode (no BN folding; an epilogue is fused only where no gradient
 // needs the value it hides) and share the session's state.
 import { differentiate } from '../graph/autograd.js';
 import { GraphBuilder } from '../graph/builder.js';
 import type { Graph, Node, NodeOp, Value } from '../graph/ir.js';
-import { opDef } from '../graph/ops/registry.js';
+import { mapOperands, opDef } from '../graph/ops/registry.js';
+import { withNodes } from '../graph/passes.js';
 import type { SgdGroup } from '../kernels/optimizer/sgd.js';
 
 export interface LossOptions {
@@ -52,6 +54,39 @@ export function trainingBatchNorms(graph: Graph): Graph {
 export const gradName = (param: string): string => `${param}#grad`;
 export const momentumName = (param: string): string => `${param}#momentum`;
 
+/** The step's per-run flag: 1 on a step's first micro-batch (its gradients overwrite the accumulators). */
+export const FIRST_MICRO_BATCH = 'first_micro_batch';
+
+/**
+ * Each trainable parameter's gradient into its accumulator (state named `gradName`). With one
+ * micro-batch a step, the node computing a gradient writes it straight into the accumulator: no
+ * gradient buffer, no copy. Over micro-batches, an accumulate node adds it in place (the first
+ * micro-batch overwrites, told by the FIRST_MICRO_BATCH input). A gradient that cannot become
+ * the accumulator (one value for two parameters) is accumulated the same way.
+ */
+function accumulateGradients(graph: Graph, trainable: readonly Value[], grads: ReadonlyMap<number, Value>, microBatches: boolean): Graph {
+  const s = GraphBuilder.extend(graph);
+  const sharers = new Map<number, number>();
+  for (const g of grads.values()) sharers.set(g.id, (sharers.get(g.id) ?? 0) + 1);
+  const into = new Map<number, Value>(); // gradient value id -> the accumulator its producer writes
+  let first: Value | undefined;
+  for (const p of trainable) {
+    const g = grads.get(p.id);
+    if (!g) continue; // nothing flows to it (e.g. a branch the loss does not see)
+    const acc = s.stateValue(gradName(p.name), p.shape, 'gradient');
+    if (!microBatches && g.kind === 'activation' && sharers.get(g.id) === 1) {
+      into.set(g.id, acc);
+      continue;
+    }
+    first ??= s.input(FIRST_MICRO_BATCH, [1], 'u32');
+    s.node(`${p.name}:accumulate`, { type: 'accumulate', g, first, acc }, [acc]);
+  }
+  const built = s.build();
+  if (into.size === 0) return built;
+  const swap = (v: Value): Value => into.get(v.id) ?? v;
+  return withNodes(built, built.nodes.map((n) => ({ ...n, op: mapOperands(n.op, swap), outputs: n.outputs.map(swap) })));
+}
+
 /**
  * `network` is a canonical graph with input 'image' and output 'logits' [N,H,W,C] (and 'aux');
  * `trains(p)` says which parameters learn and with which lr / decay multipliers (undefined: frozen).
@@ -89,16 +124,8 @@ export function buildTrainingGraphs(network: Graph, loss: LossOptions, trains: (
   const forward = b.build();
   const { graph: withBackward, grads } = differentiate(forward, seeds, trainable);
 
-  const s = GraphBuilder.extend(withBackward);
-  const first = s.input('first_micro_batch', [1], 'u32');
-  for (const p of trainable) {
-    const g = grads.get(p.id);
-    if (!g) continue; // nothing flows to it (e.g. a branch the loss does not see)
-    const acc = s.stateValue(gradName(p.name), p.shape, 'gradient');
-    s.node(`${p.name}:accumulate`, { type: 'accumulate', g, first, acc }, [acc]);
-  }
+  const step = accumulateGradients(withBackward, trainable, grads, (loss.microBatches ?? 1) > 1);
   // Only the loss and the label check come back each step; logits stay on the GPU.
-  const step = s.build();
   const outputs = new Map<string, Value>([['loss', total], ['invalid_labels', invalid[0]]]);
   const stepGraph: Graph = { ...step, outputs };
 

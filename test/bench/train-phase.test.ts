@@ -14,7 +14,7 @@ describe('bench: training-step phases by layer name', () => {
     y = g.batchNorm('bn', y, { gamma: g.param('bn.gamma', [4]), beta: g.param('bn.beta', [4]), mean: g.statistic('bn.mean', [4]), variance: g.statistic('bn.var', [4]) });
     y = g.activation('relu', y, 'relu');
     g.output('logits', g.conv2d('classifier', y, g.param('classifier.w', [1, 1, 4, 3]), { bias: g.param('classifier.b', [3]) }));
-    const { step } = buildTrainingGraphs(trainingBatchNorms(g.build()), { ignoreIndex: 255 }, () => ({}));
+    const { step } = buildTrainingGraphs(trainingBatchNorms(g.build()), { ignoreIndex: 255, microBatches: 2 }, () => ({}));
     const phases = step.nodes.map((n) => [n.op.type, stepPhase(n.name)] as const);
     for (const [type, phase] of phases) {
       const expected = type === 'accumulate' ? 'accumulate' : type === 'softmax_cross_entropy' ? 'loss' : type.includes('grad') ? 'backward' : null;

@@ -80,6 +80,20 @@ export function opInputs(op: NodeOp): Value[] {
   return out;
 }
 
+type Operand = Value | readonly (Value | undefined)[] | undefined;
+
+/** The op with each operand replaced by `f(operand)`. */
+export function mapOperands(op: NodeOp, f: (v: Value) => Value): NodeOp {
+  const fields = op as unknown as Record<string, Operand>;
+  const out: Record<string, Operand> = { ...fields };
+  for (const role of opDef(op).operands) {
+    const v = fields[role];
+    if (Array.isArray(v)) out[role] = v.map((x) => x && f(x));
+    else if (v) out[role] = f(v as Value);
+  }
+  return out as unknown as NodeOp;
+}
+
 /** The values a node reads. */
 export function nodeInputs(node: Node): Value[] {
   return opInputs(node.op);
