@@ -1,8 +1,12 @@
 // Half precision against f32 for one model (the runner's `precision` part): the forward pass's
 // median time and activation memory in each, and, for models with real weights, the accuracy
 // f16 keeps on the VOC sample: the share of pixels whose class equals the f32 run's, and both
-// runs' mIoU by the devkit's protocol (src/eval/voc.ts).
+// runs' mIoU by the devkit's protocol (src/eval/voc.ts). Each precision's program is tuned on
+// this adapter first (f16 programs have layer shapes of their own, keys ending `.f16`, with the
+// f16-accumulating candidates), so the ratio compares tuned against tuned.
 import type { GpuContext } from '../src/gpu/context.js';
+import type { TuneReport } from '../src/graph/tune.js';
+import { readImage } from '../src/io/image.js';
 import { type VocItem, listVocSplit } from '../src/data/formats/voc-split.js';
 import { evaluateVoc } from '../src/eval/voc.js';
 import type { LoadedWeights } from '../src/model/loading/load-weights.js';
@@ -17,6 +21,22 @@ export interface PrecisionRow {
   mIoU: number | null;
   /** Pixels whose class equals the f32 run's (f16 rows with real weights only). */
   agreementWithF32: number | null;
+  /** This precision's tuning before it was timed. */
+  tuning: TuneReport;
+}
+
+/**
+ * Tunes the model's program in one precision at the size the timed runs have (shapes already
+ * measured on this adapter keep their choice; at most `budgetMs` of timing).
+ */
+async function tunePrecision(ctx: GpuContext, weights: LoadedWeights, precision: Precision, image: string, budgetMs: number): Promise<TuneReport> {
+  const model = await DeepLabModel.fromWeights(weights, { ctx, precision });
+  try {
+    const { height, width } = model.preprocess(await readImage(image));
+    return await model.tune({ height, width, budgetMs });
+  } finally {
+    model.dispose();
+  }
 }
 
 /** Class maps of every item in one precision, and that precision's VOC scores. */
@@ -35,11 +55,19 @@ export async function classify(ctx: GpuContext, weights: LoadedWeights, items: r
 export async function benchPrecision(
   ctx: GpuContext,
   weights: LoadedWeights,
-  o: ModelOptions & { vocDir?: string },
+  o: ModelOptions & { vocDir?: string; tuneBudgetMs: number },
 ): Promise<PrecisionRow[]> {
   const rows: PrecisionRow[] = [];
-  for (const precision of ['f32', 'f16'] as const) {
-    rows.push({ precision, speed: await benchOursOnly(ctx, weights, { ...o, precision }), mIoU: null, agreementWithF32: null });
+  const mode = ctx.tuning.mode;
+  // Stored choices are what the timed programs use: with tuning off they would be ignored.
+  if (mode === 'off') await ctx.tuning.setMode('cached');
+  try {
+    for (const precision of ['f32', 'f16'] as const) {
+      const tuning = await tunePrecision(ctx, weights, precision, o.image, o.tuneBudgetMs);
+      rows.push({ precision, speed: await benchOursOnly(ctx, weights, { ...o, precision }), mIoU: null, agreementWithF32: null, tuning });
+    }
+  } finally {
+    if (mode === 'off') await ctx.tuning.setMode('off');
   }
   if (o.vocDir) {
     const items = listVocSplit(o.vocDir, 'val');

@@ -262,7 +262,8 @@ async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]> {
 }
 
 /**
- * Precision part: each model in f16 and f32 storage (adapters with shader-f16); the MobileNetV2
+ * Precision part: each model in f16 and f32 storage (adapters with shader-f16), each tuned before
+ * it is timed (part tune tunes f32 programs only); the MobileNetV2
  * models (real weights) also on the VOC sample: agreement with f32 and mIoU.
  */
 async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
@@ -275,19 +276,20 @@ async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
     const weights = c.mobilenet ? await loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
     const repeats = c.mobilenet ? o.repeats : o.heavyRepeats;
-    const rows = await benchPrecision(ctx, weights, { quick: o.quick, repeats, warmup: 1, image: o.image, vocDir: c.mobilenet ? vocDir : undefined });
+    const rows = await benchPrecision(ctx, weights, { quick: o.quick, repeats, warmup: 1, image: o.image, vocDir: c.mobilenet ? vocDir : undefined, tuneBudgetMs: o.tuneBudgetMs });
     const [single, half] = rows;
     const pct = (x: number | null) => (x === null ? '-' : (100 * x).toFixed(3) + ' %');
     console.log(
       `${c.name}: f16 ${half.speed.ours.medianMs.toFixed(1)} ms vs f32 ${single.speed.ours.medianMs.toFixed(1)} ms ` +
         `(${(single.speed.ours.medianMs / half.speed.ours.medianMs).toFixed(2)}x); activations ${(half.speed.activationBytes / 2 ** 20).toFixed(1)} vs ` +
         `${(single.speed.activationBytes / 2 ** 20).toFixed(1)} MiB` +
-        (half.mIoU === null ? '' : `; VOC sample: ${pct(half.agreementWithF32)} of pixels as f32, mIoU ${half.mIoU.toFixed(2)} vs ${single.mIoU!.toFixed(2)}`),
+        (half.mIoU === null ? '' : `; VOC sample: ${pct(half.agreementWithF32)} of pixels as f32, mIoU ${half.mIoU.toFixed(2)} vs ${single.mIoU!.toFixed(2)}`) +
+        `; both tuned first (${rows.map((r) => `${r.precision}: ${r.tuning.tuned.length} shapes timed, ${r.tuning.cached} stored${r.tuning.skipped ? `, ${r.tuning.skipped} left by the budget` : ''}`).join('; ')})`,
     );
     for (const r of rows) {
       results.push({
         part: 'precision', model: c.name, engine: 'ours', batch: 1, ...r.speed.ours, peakBytes: r.speed.activationBytes,
-        precision: r.precision, mIoU: r.mIoU, agreementWithF32: r.agreementWithF32, weights: c.mobilenet ? c.mobilenet.registryName : 'random',
+        precision: r.precision, mIoU: r.mIoU, agreementWithF32: r.agreementWithF32, tuningMs: r.tuning.ms, shapesTuned: r.tuning.tuned.length, shapesCached: r.tuning.cached, shapesLeft: r.tuning.skipped, weights: c.mobilenet ? c.mobilenet.registryName : 'random',
       });
     }
   }
