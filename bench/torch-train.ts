@@ -12,21 +12,31 @@ const TORCH_MODELS: Record<string, string> = { resnet50: 'resnet50-os16' };
 
 export type TorchTrainResult = { version: string; device: string; medianMs: number; samplesMs: number[]; firstRunMs: number } | { error: string };
 
-export function torchTrainStep(caseName: string, o: { batch: number; crop: number; heavyRepeats: number }): TorchTrainResult {
+/**
+ * `python` is the interpreter (tests name a stand-in). Never throws for PyTorch's sake: a missing
+ * torch, a failed run or an unreadable report comes back as `error`.
+ */
+export function torchTrainStep(caseName: string, o: { batch: number; crop: number; heavyRepeats: number }, python = 'python3'): TorchTrainResult {
   const model = TORCH_MODELS[caseName];
   if (!model) return { error: `no PyTorch model of ${caseName} (torchvision has no DeepLabv3 on TF DeepLab's MobileNetV2)` };
-  const probe = spawnSync('python3', ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
+  const probe = spawnSync(python, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     const why = probe.error?.message ?? probe.stderr.trim().split('\n').pop();
-    return { error: `python3 cannot import torch and torchvision here (${why})` };
+    return { error: `${python} cannot import torch and torchvision here (${why})` };
   }
   const dir = mkdtempSync(join(tmpdir(), 'torch-train-'));
   try {
     const out = join(dir, 'train.json');
     const args = ['bench/torch_peer.py', '--train', '--model', model, '--batch', String(o.batch), '--crop', String(o.crop), '--repeats', String(o.heavyRepeats), '--warmup', '1', '--out', out];
-    const run = spawnSync('python3', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
-    if (run.status !== 0) return { error: `torch_peer.py --train failed: ${run.stderr.trim().split('\n').slice(-3).join(' ')}` };
-    const row = JSON.parse(readFileSync(out, 'utf8')).results[0];
+    const run = spawnSync(python, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] });
+    if (run.status !== 0) return { error: `torch_peer.py --train failed (${run.signal ?? `exit ${run.status}`}): ${run.stderr.trim().split('\n').slice(-3).join(' ')}` };
+    let row;
+    try {
+      row = JSON.parse(readFileSync(out, 'utf8')).results[0];
+    } catch (e) {
+      return { error: `torch_peer.py --train wrote no readable report: ${(e as Error).message}` };
+    }
+    if (typeof row?.medianMs !== 'number') return { error: `torch_peer.py --train reported no time: ${JSON.stringify(row)}` };
     return { version: row.engine, device: row.device, medianMs: row.medianMs, samplesMs: row.samplesMs, firstRunMs: row.firstRunMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
