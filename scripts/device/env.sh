@@ -22,7 +22,7 @@ if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
 fi
 # ../shared beside the checkout, as on a development machine.
 mkdir -p ../shared/data
-for d in weights; do [ -e $carry/$d ] && ln -sfn "$PWD/$carry/$d" ../shared/$d; done
+for d in weights fixtures; do [ -e $carry/$d ] && ln -sfn "$PWD/$carry/$d" ../shared/$d; done
 for d in voc-sample camvid; do [ -e $carry/$d ] && ln -sfn "$PWD/$carry/$d" ../shared/data/$d; done
 export PATH=/opt/rt:$PATH
 set +e

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A GPU run in one command, on a lent GPU machine prepared as bench/README.md says ("On a GPU host
 # without Node"): the quick test tier first (real subgroup sizes exercise the subgroup kernels as
-# no software adapter can), then every bench part that runs in Node, and PyTorch beside them,
+# no software adapter can), then every bench part that runs in Node (tune, kernels, model against
+# TF.js, profile, precision f32 and f16, train against TF.js and PyTorch), and PyTorch's forward,
 # each writing bench/results/<gpu>-<step>.json. Each step has a time limit; together they stay
 # under 20 minutes of GPU time. Steps can be run one call at a time where a machine limits each
 # command (--steps tests, then --steps bench, ...).
@@ -44,10 +45,14 @@ fi
 plan() {
   local cache="DEEPLAB_CACHE_DIR=${DEEPLAB_CACHE_DIR:-/tmp/deeplab-gpu-cache}"
   case "$1" in
-    tests) echo "240|node_modules/.bin/mocha --config test/tiers.cjs --grep @slow --invert" ;;
+    # The quick tier; without the test fixtures (../shared/fixtures, 210 MB, more than a lent
+    # machine's transfer takes), the quick tier of the files that need no shared data: every
+    # kernel against its CPU reference (test/kernels), the runtime (test/gpu), graphs (test/graph).
+    tests) echo "240|if [ -d ../shared/fixtures ]; then node_modules/.bin/mocha --config test/tiers.cjs --grep @slow --invert; else echo 'tests: no ../shared/fixtures: the quick tier of test/kernels, test/gpu, test/graph only'; node_modules/.bin/mocha --parallel --jobs 4 --grep @slow --invert 'dist/test/{kernels,gpu,graph}/**/*.test.js'; fi" ;;
     # Tuning first: the parts after it in the same run use the tuned kernels.
-    bench) echo "390|$cache node dist/bench/run.js --parts tune,kernels,model,profile --tune-budget 30 --out $out/$gpu-bench.json" ;;
-    precision) echo "180|$cache node dist/bench/run.js --parts precision --models mobilenetv2-513,resnet50-os16 --out $out/$gpu-precision.json" ;;
+    bench) echo "360|$cache node dist/bench/run.js --parts tune,kernels,model,profile --tune-budget 30 --out $out/$gpu-bench.json" ;;
+    # Each precision tuned before it is timed (f32 mostly stored by step bench; f16 shapes are new).
+    precision) echo "210|$cache node dist/bench/run.js --parts precision --models mobilenetv2-513,resnet50-os16 --tune-budget 30 --out $out/$gpu-precision.json" ;;
     # Bigger than on lavapipe: batch 8 at crop 321, as training runs on a GPU.
     train) echo "240|$cache node dist/bench/run.js --parts train --batch 8 --crop 321 --out $out/$gpu-train.json" ;;
     torch) echo "120|python3 bench/torch_peer.py --batches 1,8 --repeats 10 --out $out/$gpu-torch-peer.json && python3 bench/torch_peer.py --batches 1 --repeats 10 --autocast --out $out/$gpu-torch-f16.json" ;;
