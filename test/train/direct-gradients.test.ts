@@ -1,7 +1,8 @@
 // With one micro-batch a step, the backward nodes write each parameter's gradient straight into
 // its accumulator; over micro-batches an accumulate node adds it in place. The direct step must
 // give exactly what the accumulating step gives (the same kernels, without the copy), and so
-// must the SGD update that reads the accumulators.
+// must the SGD update that reads the accumulators. Over micro-batches, the in-place sum must
+// match one pass over the whole batch.
 import { expect } from 'chai';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { compile } from '../../src/graph/compile.js';
@@ -13,19 +14,30 @@ import { Program } from '../../src/graph/program.js';
 import { Session } from '../../src/graph/session.js';
 import { sgdHyperData } from '../../src/kernels/optimizer/sgd.js';
 import { FIRST_MICRO_BATCH, buildTrainingGraphs, gradName, trainingBatchNorms } from '../../src/train/training-graph.js';
-import { randomArray, rng, testContext } from '../helpers.js';
+import { expectClose, randomArray, rng, testContext } from '../helpers.js';
 
 // Sizes off every tile: odd spatial sizes, channel counts that are not multiples of 4.
 const [N, H, W, CIN, MID, C] = [2, 9, 11, 3, 5, 3];
 
-function network(): Graph {
+/** The test network; `frozenBn`: batch norms in inference mode, so images' gradients add up across micro-batches. */
+function network(batch = N, frozenBn = false): Graph {
   const g = new GraphBuilder();
-  const x = g.input('image', [N, H, W, CIN]);
+  const x = g.input('image', [batch, H, W, CIN]);
   let y = g.conv2d('conv', x, g.param('conv.w', [3, 3, CIN, MID]), { padding: 1 });
   y = g.batchNorm('bn', y, { gamma: g.param('bn.gamma', [MID]), beta: g.param('bn.beta', [MID]), mean: g.statistic('bn.mean', [MID]), variance: g.statistic('bn.var', [MID]) });
   y = g.activation('relu', y, 'relu');
   g.output('logits', g.conv2d('classifier', y, g.param('classifier.w', [1, 1, MID, C]), { bias: g.param('classifier.b', [C]) }));
-  return trainingBatchNorms(g.build());
+  return frozenBn ? g.build() : trainingBatchNorms(g.build());
+}
+
+/** Random parameters of the test network (positive variances). */
+function randomParams(net: Graph, r: () => number): HostParams {
+  const params: HostParams = new Map();
+  for (const v of net.state) {
+    const n = v.shape.reduce((a, b) => a * b, 1);
+    params.set(v.name, { shape: [...v.shape], data: v.name === 'bn.var' ? randomArray(n, 0.5, 2, r) : randomArray(n, -1, 1, r) });
+  }
+  return params;
 }
 
 /** The step as it was before gradients were written in place: each into an activation, then copied by an accumulate node. */
@@ -66,11 +78,7 @@ describe('training: gradients written straight into their accumulators', () => {
     const net = network();
     const { step, update, trainable } = buildTrainingGraphs(net, { ignoreIndex: 255 }, () => ({}));
     const r = rng();
-    const params: HostParams = new Map();
-    for (const v of net.state) {
-      const data = v.name === 'bn.var' ? randomArray(v.shape.reduce((a, b) => a * b, 1), 0.5, 2, r) : randomArray(v.shape.reduce((a, b) => a * b, 1), -1, 1, r);
-      params.set(v.name, { shape: [...v.shape], data });
-    }
+    const params = randomParams(net, r);
     const image = randomArray(N * H * W * CIN, -1, 1, r);
     // Every class and some ignored pixels.
     const labels = Uint32Array.from({ length: N * H * W }, () => (r() < 0.1 ? 255 : Math.floor(r() * C)));
@@ -103,6 +111,40 @@ describe('training: gradients written straight into their accumulators', () => {
       expect(Array.from(direct.grads[i]), `${p.name} gradient`).to.deep.equal(Array.from(accumulating.grads[i]));
       expect(Array.from(direct.params[i]), `${p.name} after SGD`).to.deep.equal(Array.from(accumulating.params[i]));
       expect(Array.from(direct.params[i]), `${p.name} moved`).to.not.deep.equal(Array.from(params.get(p.name)!.data));
+    });
+  });
+
+  it('over two micro-batches, adds in place to what one pass over the whole batch gives', async () => {
+    const ctx = await testContext();
+    const r = rng();
+    const whole = network(N, true);
+    const params = randomParams(whole, r);
+    const image = randomArray(N * H * W * CIN, -1, 1, r);
+    // Every pixel valid: each micro-batch's mean loss, scaled by 1 / 2, is then its share of the whole batch's mean.
+    const labels = Uint32Array.from({ length: N * H * W }, () => Math.floor(r() * C));
+    const grads: Float32Array[][] = [];
+    for (const K of [1, 2]) {
+      const net = network(N / K, true);
+      const { step, trainable } = buildTrainingGraphs(net, { ignoreIndex: 255, microBatches: K }, () => ({}));
+      const session = Session.create(ctx, net, params);
+      const program = await Program.create(ctx, compile(step, { mode: 'training' }), session);
+      try {
+        for (const p of trainable) session.upload(gradName(p.name), new Float32Array(p.shape.reduce((a, b) => a * b, 1)).fill(NaN), p.shape);
+        const [pixels, px] = [(N / K) * H * W, (N / K) * H * W * CIN];
+        for (let k = 0; k < K; k++) {
+          const inputs: Record<string, Float32Array | Uint32Array> = { image: image.slice(k * px, (k + 1) * px), labels: labels.slice(k * pixels, (k + 1) * pixels) };
+          if (K > 1) inputs[FIRST_MICRO_BATCH] = Uint32Array.of(k === 0 ? 1 : 0);
+          await program.run(inputs);
+        }
+        grads.push(await Promise.all(trainable.map((p) => session.download(gradName(p.name)))));
+      } finally {
+        program.dispose();
+        session.dispose();
+      }
+    }
+    grads[0].forEach((g, i) => {
+      expect(g.some((x) => x !== 0), `parameter ${i}: a gradient`).to.equal(true);
+      expectClose(grads[1][i], g, `parameter ${i}: two micro-batches against one pass`);
     });
   });
 });
