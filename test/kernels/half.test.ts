@@ -17,6 +17,7 @@ import { gemmVariantName } from '../../src/kernels/conv2d/gemm/names.js';
 import type { GemmVariant } from '../../src/kernels/conv2d/gemm/types.js';
 import { type DepthwiseVariant, depthwiseAlgorithm, depthwiseVariantName } from '../../src/kernels/conv2d/depthwise/depthwise.js';
 import { convChoice } from '../../src/kernels/conv2d/algorithm.js';
+import { type DirectVariant, directAlgorithm } from '../../src/kernels/conv2d/direct/direct.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
 import { type WinogradVariant, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
@@ -251,6 +252,52 @@ describe('kernels in half precision (f16 storage)', () => {
       }
     });
 
+    it('direct kernel on f16 tensors, f32 and f16 accumulators (grouped; depthwise off the vec4 tiles, stride 2; 5x5 at rate 2; 1x3)', async () => {
+      const ctx = await testContext();
+      const layers: { input: Shape; kernel: [number, number]; cout: number; p: Partial<Conv2dParams> }[] = [
+        // Output rows of 7, 5, 9 and 11 pixels: no whole 8-pixel block; 9, 10, 6 and 15 channels: no whole 8- or 16-lane group.
+        { input: [1, 8, 7, 6], kernel: [3, 3], cout: 9, p: { groups: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' } },
+        { input: [2, 11, 10, 10], kernel: [3, 3], cout: 10, p: { groups: 10, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+        { input: [1, 13, 9, 6], kernel: [5, 5], cout: 6, p: { groups: 6, dilationH: 2, dilationW: 2, padTop: 4, padBottom: 4, padLeft: 4, padRight: 4, activation: 'hardswish' } },
+        { input: [1, 6, 11, 15], kernel: [1, 3], cout: 15, p: { groups: 5, padLeft: 1, padRight: 1 } },
+      ];
+      for (const c of layers) {
+        const p = convParams(c.p);
+        const weightShape = [c.kernel[0], c.kernel[1], c.input[3] / p.groups, c.cout];
+        const outShape = conv2dOutputShape(c.input, weightShape, p);
+        const K = c.kernel[0] * c.kernel[1] * weightShape[2];
+        const input = halfInput(c.input);
+        const weight = halfInput(weightShape, -0.5, 0.5);
+        const bias = halfInput([c.cout]);
+        const scale = halfInput([c.cout], 0.5, 1.5);
+        const residual = halfInput(outShape);
+        const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
+        const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
+        const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
+        const [single, half] = directAlgorithm.variants(convLayer(ctx, c.input, weightShape, p, 'f16'));
+        expect([single.acc16, half.acc16], 'the f32-summing default first, then its f16-summing twin').to.deep.equal([undefined, true]);
+        let summedInSingle: Float32Array | undefined;
+        for (const v of [single, half] as DirectVariant[]) {
+          const what = `direct ${directAlgorithm.name(v)} on ${c.input.join('x')} ${c.kernel.join('x')} g${p.groups}`;
+          const got = await runHalf([input, weight, bias, scale, residual], outShape, ([x, w, b, s, r], out) =>
+            prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(directAlgorithm, v)),
+          );
+          if (!v.acc16) {
+            expectHalfClose(got, exact, what);
+            summedInSingle = got;
+            continue;
+          }
+          expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
+          expectClose(got, roundToHalf(summedInHalf), what, f16AccumulationTolerance(K));
+          expect(got.some((x, i) => x !== summedInSingle![i]), `${what}: outputs differ from the f32-accumulating kernel's`).to.equal(true);
+        }
+      }
+      // f16 sums are offered only to half-precision programs.
+      const f32Layer = convLayer(ctx, [1, 8, 7, 6], [3, 3, 2, 9], convParams({ groups: 3 }), 'f32');
+      expect(directAlgorithm.variants(f32Layer).map((v) => directAlgorithm.name(v))).to.deep.equal(['l16']);
+      expect(directAlgorithm.fits!({ lanes: 16, acc16: true }, f32Layer)).to.equal(false);
+    });
+
     describe('every candidate of a half-precision layer, on every adapter class @slow', () => {
       // What a tuner may choose for an f16 program: the f32 space's kernels on f16 tensors and
       // the f16-accumulating tiles, each against the CPU reference in the kernel's semantics.
@@ -258,6 +305,7 @@ describe('kernels in half precision (f16 storage)', () => {
         { name: '3x3 pad 1, relu6', input: [1, 9, 7, 20], kernel: [3, 3], cout: 19, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' } },
         { name: '1x1', input: [2, 5, 6, 36], kernel: [1, 1], cout: 44, p: {} },
         { name: 'depthwise 3x3 stride 2', input: [1, 11, 10, 28], kernel: [3, 3], cout: 28, p: { groups: 28, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+        { name: 'grouped 3x3 (the direct kernel)', input: [1, 9, 10, 12], kernel: [3, 3], cout: 18, p: { groups: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
       ];
       for (const c of layers) {
         it(c.name, async () => {
