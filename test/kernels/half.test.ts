@@ -20,13 +20,14 @@ import { convChoice } from '../../src/kernels/conv2d/algorithm.js';
 import { type DirectVariant, directAlgorithm } from '../../src/kernels/conv2d/direct/direct.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
-import { type WinogradVariant, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
+import { type WinogradVariant, runsWinograd, winogradCandidates, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
+import { winogradCpu } from './winograd-reference.js';
 import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
 import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
 import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool/pool.js';
 import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { prepareArgmax, prepareSoftmax, softmaxCpu } from '../../src/kernels/softmax/softmax.js';
-import { FP16_TOLERANCE, expectClose, f16AccumulationTolerance, expectRejects, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
+import { FP16_TOLERANCE, expectClose, f16AccumulationTolerance, expectRejects, numel, poisonedTensor, randomArray, relativeError, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 /** Random values already representable in f16, and their f16 tensor. */
 function halfInput(shape: Shape, lo = -1, hi = 1): { data: Float32Array; shape: Shape } {
@@ -318,17 +319,23 @@ describe('kernels in half precision (f16 storage)', () => {
           const weight = halfInput(weightShape, -0.5, 0.5);
           const bias = halfInput([c.cout]);
           const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data });
-          const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data }, (x) => halfValue(halfBits(x)));
+          const h = (x: number) => halfValue(halfBits(x));
+          const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data }, h);
+          // Winograd sums Cin products of its f16 transformed operands (F(2x2) only).
+          const winograd = runsWinograd({ g: convGeometry(c.input, weightShape, p), p });
+          const winogradInHalf = winograd ? Float32Array.from(winogradCpu(input.data, c.input, weight.data, weightShape, p, 2, { bias: bias.data }, { operand: h, sum: h })) : undefined;
           const ran = await everyCandidate(
             (cls) => conv2dSpace({ ...convLayer(ctx, c.input, weightShape, p, 'f16'), cls }),
             async (choice, name) => {
               const got = await runHalf([input, weight, bias], outShape, ([x, w, b], out) => prepareConv2d(ctx, { input: x, weight: w, bias: b, out }, p, choice));
               if (!name.endsWith('h')) return expectHalfClose(got, exact, name);
               expect(got.every(Number.isFinite), `${name}: every output written`).to.equal(true);
+              if (choice.algorithm.id === 'winograd') return expectClose(got, roundToHalf(winogradInHalf!), name, f16AccumulationTolerance(c.input[3]));
               expectClose(got, roundToHalf(summedInHalf), name, f16AccumulationTolerance(K));
             },
           );
           expect(ran.some((x) => x.name.endsWith('h')), 'f16-accumulating candidates').to.equal(true);
+          expect(ran.some((x) => x.name.startsWith('winograd/') && x.name.endsWith('h')), 'Winograd summing in f16').to.equal(winograd);
         });
       }
     });
@@ -352,6 +359,86 @@ describe('kernels in half precision (f16 storage)', () => {
           expectHalfClose(got, ref, winogradVariantName(v));
         }
       }
+    });
+
+    it('Winograd F(2x2) summing in f16 on f16 scratch, looped and written out, with and without subgroups (rate 1 and 2, the epilogue)', async () => {
+      const ctx = await testContext();
+      const h = (x: number) => halfValue(halfBits(x));
+      const layers: { input: Shape; cout: number; p: Partial<Conv2dParams> }[] = [
+        // 9 x 11 outputs: no whole 2 x 2 tile; 99 tiles' worth of rows off every row block; 21 and 37 channels off the lanes.
+        { input: [1, 9, 11, 21], cout: 37, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' } },
+        // Rate 2: tiles in phases, partial in each; batch 2.
+        { input: [2, 13, 10, 40], cout: 19, p: { dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 } },
+      ];
+      const sg = ctx.kernelLimits.subgroupSize;
+      for (const c of layers) {
+        const p = convParams(c.p);
+        const weightShape = [3, 3, c.input[3], c.cout];
+        const outShape = conv2dOutputShape(c.input, weightShape, p);
+        const input = halfInput(c.input);
+        const weight = halfInput(weightShape, -0.5, 0.5);
+        const bias = halfInput([c.cout]);
+        const scale = halfInput([c.cout], 0.5, 1.5);
+        const residual = halfInput(outShape);
+        const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
+        const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
+        // The kernel's semantics: V and U rounded to f16 as stored, every step of the sum rounded.
+        const summedInHalf = roundToHalf(Float32Array.from(winogradCpu(input.data, c.input, weight.data, weightShape, p, 2, extras, { operand: h, sum: h })));
+        // f16 scratch summed in f32: what the kernel would give were only its storage f16.
+        const storedInHalf = roundToHalf(Float32Array.from(winogradCpu(input.data, c.input, weight.data, weightShape, p, 2, extras, { operand: h })));
+        const tiles: WinogradVariant[] = [
+          { tile: 2, unrolled: false, rows: 16, channels: 4, lanes: 8, subgroups: false },
+          { tile: 2, unrolled: false, rows: 8, channels: 8, lanes: 16, subgroups: false },
+          { tile: 2, unrolled: true, rows: 8, channels: 4, lanes: 8, subgroups: false },
+          ...(sg === 8 ? [{ tile: 2, unrolled: false, rows: 16, channels: 4, lanes: 8, subgroups: true } as const, { tile: 2, unrolled: true, rows: 8, channels: 4, lanes: 8, subgroups: true } as const] : []),
+        ];
+        for (const tile of tiles) {
+          let summedInSingle: Float32Array | undefined;
+          for (const acc16 of [false, true]) {
+            const v: WinogradVariant = { ...tile, acc16 };
+            const what = `${winogradVariantName(v)} on ${c.input.join('x')}`;
+            const got = await runHalf([input, weight, bias, scale, residual], outShape, ([x, w, b, s, r], out) =>
+              prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(winogradAlgorithm, v)),
+            );
+            if (!acc16) {
+              expectHalfClose(got, exact, what);
+              summedInSingle = got;
+              continue;
+            }
+            expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
+            expectClose(got, summedInHalf, what, f16AccumulationTolerance(c.input[3]));
+            // Its sums really round to f16: nearer the reference that sums in f16 than the one that sums in f32.
+            expect(relativeError(got, summedInHalf), `${what}: error against f16 sums, against f32 sums`).to.be.below(relativeError(got, storedInHalf));
+            expect(got.some((x, i) => x !== summedInSingle![i]), `${what}: outputs differ from the f32-summing kernel's`).to.equal(true);
+          }
+        }
+      }
+    });
+
+    it('offers Winograd f16 sums to half-precision layers only, and for F(2x2) only', async () => {
+      const ctx = await testContext();
+      const p = convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+      const layer = (dtype: 'f32' | 'f16') => ({ g: convGeometry([1, 9, 11, 21], [3, 3, 21, 37], p), p, dtype });
+      for (const cls of ['software', 'swiftshader', 'gpu'] as const) {
+        const half = winogradCandidates(layer('f16'), cls, ctx.kernelLimits);
+        const summed = half.filter((v) => v.acc16);
+        expect(summed.length, `${cls}: f16-summing candidates`).to.be.at.least(1);
+        expect(summed.every((v) => v.tile === 2), `${cls}: F(2x2) only`).to.equal(true);
+        // Each one the twin of an f32-summing candidate.
+        const names = new Set(half.map(winogradVariantName));
+        expect(summed.every((v) => names.has(winogradVariantName({ ...v, acc16: false }))), `${cls}: twins`).to.equal(true);
+        expect(winogradCandidates(layer('f32'), cls, ctx.kernelLimits).some((v) => v.acc16), `${cls}: none for f32 layers`).to.equal(false);
+      }
+      // Asked for anyway, on f32 tensors or with F(4x4), the launch says why not.
+      const x = disposeAfterTest(uploadTensor(ctx, randomArray(9 * 11 * 21), [1, 9, 11, 21], 'x'));
+      const w = disposeAfterTest(uploadTensor(ctx, randomArray(9 * 21 * 37), [3, 3, 21, 37], 'w'));
+      const out = disposeAfterTest(createTensor(ctx, [1, 9, 11, 37], 'f32'));
+      const v: WinogradVariant = { tile: 2, unrolled: false, rows: 16, channels: 4, lanes: 8, subgroups: false, acc16: true };
+      expectThrows(() => prepareConv2d(ctx, { input: x, weight: w, out }, p, convChoice(winogradAlgorithm, v)), /f16 sums are for half-precision programs/);
+      const xh = disposeAfterTest(uploadTensor(ctx, roundToHalf(randomArray(9 * 11 * 21)), [1, 9, 11, 21], 'x', true));
+      const wh = disposeAfterTest(uploadTensor(ctx, roundToHalf(randomArray(9 * 21 * 37)), [3, 3, 21, 37], 'w', true));
+      const outh = disposeAfterTest(createTensor(ctx, [1, 9, 11, 37], 'f16'));
+      expectThrows(() => prepareConv2d(ctx, { input: xh, weight: wh, out: outh }, p, convChoice(winogradAlgorithm, { ...v, tile: 4 })), /F\(4x4\)'s transforms amplify f16 rounding/);
     });
 
     it('refuses f16 and f32 tensors mixed in one convolution', async () => {
