@@ -13,10 +13,10 @@ import { conv2dSpace, convLayer, prepareConv2d } from '../../src/kernels/conv2d/
 import { everyCandidate } from './every-candidate.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits } from '../../src/gpu/kernel-limits.js';
 import { matrixCandidates } from '../../src/kernels/conv2d/gemm/matrix.js';
-import { gemmVariantName } from '../../src/kernels/conv2d/gemm/names.js';
+import { gemmVariantName, parseGemmVariant } from '../../src/kernels/conv2d/gemm/names.js';
 import type { GemmVariant } from '../../src/kernels/conv2d/gemm/types.js';
 import { type DepthwiseVariant, depthwiseAlgorithm, depthwiseVariantName } from '../../src/kernels/conv2d/depthwise/depthwise.js';
-import { convChoice } from '../../src/kernels/conv2d/algorithm.js';
+import { F16_ACCUMULATION_ERROR, convChoice } from '../../src/kernels/conv2d/algorithm.js';
 import { type DirectVariant, directAlgorithm } from '../../src/kernels/conv2d/direct/direct.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
@@ -161,7 +161,7 @@ describe('kernels in half precision (f16 storage)', () => {
       console.log(`      (${ran} variants)`);
     });
 
-    describe('register-tile GEMMs on f16 tensors, f32 and f16 accumulators', () => {
+    describe('GEMMs on f16 tensors, f32 and f16 accumulators (register, subgroup, tiled and written-out tiles)', () => {
       const layers: { name: string; input: Shape; kernel: [number, number]; cout: number; p: Partial<Conv2dParams> }[] = [
         // 99 pixels (no whole 16- or 8-pixel tile), 21 input channels (no whole 8-lane subgroup
         // step), 37 output channels (no whole channel block).
@@ -183,10 +183,15 @@ describe('kernels in half precision (f16 storage)', () => {
           const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
           const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
           const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
+          const sg8 = ctx.kernelLimits.subgroupSize === 8;
           const tiles: GemmVariant[] = [
             { kind: 'register', R: 16, CN: 8, lanes: 8, splits: 1 },
             { kind: 'register', R: 8, CN: 4, lanes: 8, splits: 2 },
-            ...(ctx.kernelLimits.subgroupSize === 8 ? [{ kind: 'subgroup', R: 16, CN: 4, lanes: 8, splits: 1 } as const] : []),
+            ...(sg8 ? [{ kind: 'subgroup', R: 16, CN: 4, lanes: 8, splits: 1 } as const] : []),
+            // 64 x 64 blocks over 99 and 126 pixels, BK 16 over 189 and 45 taps: partial blocks and steps.
+            { kind: 'tiled', BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec4: false, splits: 1 },
+            { kind: 'unrolled', PX: 4, CG: 4, lanes: 8, subgroups: false, splits: 1 },
+            ...(sg8 ? [{ kind: 'unrolled', PX: 4, CG: 2, lanes: 8, subgroups: true, splits: 1 } as const] : []),
           ];
           for (const tile of tiles) {
             let summedInSingle: Float32Array | undefined;
@@ -439,6 +444,36 @@ describe('kernels in half precision (f16 storage)', () => {
       const wh = disposeAfterTest(uploadTensor(ctx, roundToHalf(randomArray(9 * 21 * 37)), [3, 3, 21, 37], 'w', true));
       const outh = disposeAfterTest(createTensor(ctx, [1, 9, 11, 37], 'f16'));
       expectThrows(() => prepareConv2d(ctx, { input: xh, weight: wh, out: outh }, p, convChoice(winogradAlgorithm, { ...v, tile: 4 })), /F\(4x4\)'s transforms amplify f16 rounding/);
+    });
+
+    it('untuned, a half-precision layer runs f32 sums on every adapter class; every f16-summing candidate carries the accuracy check', async () => {
+      const ctx = await testContext();
+      const same = { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
+      const layers: { input: Shape; weight: Shape; p: Partial<Conv2dParams> }[] = [
+        { input: [1, 9, 7, 20], weight: [3, 3, 20, 24], p: same },
+        { input: [2, 5, 6, 36], weight: [1, 1, 36, 44], p: {} },
+        { input: [1, 11, 10, 28], weight: [3, 3, 1, 28], p: { ...same, groups: 28 } },
+        { input: [1, 9, 10, 12], weight: [3, 3, 4, 18], p: { ...same, groups: 3 } },
+      ];
+      const algorithms = new Set<string>();
+      for (const c of layers) {
+        const p = convParams(c.p);
+        for (const cls of ['software', 'swiftshader', 'gpu'] as const) {
+          const layer = { ...convLayer(ctx, c.input, c.weight, p, 'f16'), cls };
+          const [first, ...rest] = conv2dSpace(layer).candidates;
+          const accuracy = (x: typeof first) => x.variant.algorithm.accuracy?.(x.variant.variant, layer);
+          expect(accuracy(first), `${cls} ${first.name}: the default`).to.equal(undefined);
+          for (const x of rest) {
+            expect(accuracy(x), x.name).to.equal(x.name.endsWith('h') ? F16_ACCUMULATION_ERROR : undefined);
+            if (x.name.endsWith('h')) algorithms.add(x.name.startsWith('gemm/') ? `gemm/${(x.variant.variant as GemmVariant).kind}` : x.name.split('/')[0]);
+            // The tuning store keeps choices by name: GEMM names parse back to the same variant.
+            if (x.name.startsWith('gemm/')) expect(parseGemmVariant(x.name.slice('gemm/'.length)), x.name).to.deep.equal(x.variant.variant);
+          }
+          // f32 layers are offered no f16 sums.
+          expect(conv2dSpace({ ...layer, dtype: 'f32' }).candidates.some((x) => x.name.endsWith('h')), `${cls}: f32`).to.equal(false);
+        }
+      }
+      expect([...algorithms].sort()).to.deep.equal(['depthwise', 'direct', 'gemm/register', 'gemm/subgroup', 'gemm/tiled', 'gemm/unrolled', 'winograd'].filter((a) => a !== 'gemm/subgroup' || ctx.kernelLimits.subgroupSize));
     });
 
     it('refuses f16 and f32 tensors mixed in one convolution', async () => {
