@@ -20,7 +20,7 @@ import { F16_ACCUMULATION_ERROR, convChoice } from '../../src/kernels/conv2d/alg
 import { type DirectVariant, directAlgorithm } from '../../src/kernels/conv2d/direct/direct.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
-import { type WinogradVariant, runsWinograd, winogradCandidates, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
+import { type WinogradVariant, parseWinogradVariant, runsWinograd, winogradCandidates, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
 import { winogradCpu } from './winograd-reference.js';
 import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
 import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
@@ -466,8 +466,9 @@ describe('kernels in half precision (f16 storage)', () => {
           for (const x of rest) {
             expect(accuracy(x), x.name).to.equal(x.name.endsWith('h') ? F16_ACCUMULATION_ERROR : undefined);
             if (x.name.endsWith('h')) algorithms.add(x.name.startsWith('gemm/') ? `gemm/${(x.variant.variant as GemmVariant).kind}` : x.name.split('/')[0]);
-            // The tuning store keeps choices by name: GEMM names parse back to the same variant.
+            // The tuning store keeps choices by name: GEMM and Winograd names parse back to the same variant.
             if (x.name.startsWith('gemm/')) expect(parseGemmVariant(x.name.slice('gemm/'.length)), x.name).to.deep.equal(x.variant.variant);
+            if (x.name.startsWith('winograd/')) expect(parseWinogradVariant(x.name.slice('winograd/'.length)), x.name).to.deep.equal(x.variant.variant);
           }
           // f32 layers are offered no f16 sums.
           expect(conv2dSpace({ ...layer, dtype: 'f32' }).candidates.some((x) => x.name.endsWith('h')), `${cls}: f32`).to.equal(false);
