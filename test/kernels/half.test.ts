@@ -13,19 +13,21 @@ import { conv2dSpace, convLayer, prepareConv2d } from '../../src/kernels/conv2d/
 import { everyCandidate } from './every-candidate.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits } from '../../src/gpu/kernel-limits.js';
 import { matrixCandidates } from '../../src/kernels/conv2d/gemm/matrix.js';
-import { gemmVariantName } from '../../src/kernels/conv2d/gemm/names.js';
+import { gemmVariantName, parseGemmVariant } from '../../src/kernels/conv2d/gemm/names.js';
 import type { GemmVariant } from '../../src/kernels/conv2d/gemm/types.js';
 import { type DepthwiseVariant, depthwiseAlgorithm, depthwiseVariantName } from '../../src/kernels/conv2d/depthwise/depthwise.js';
-import { convChoice } from '../../src/kernels/conv2d/algorithm.js';
+import { F16_ACCUMULATION_ERROR, convChoice } from '../../src/kernels/conv2d/algorithm.js';
+import { type DirectVariant, directAlgorithm } from '../../src/kernels/conv2d/direct/direct.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
-import { type WinogradVariant, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
+import { type WinogradVariant, parseWinogradVariant, runsWinograd, winogradCandidates, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
+import { winogradCpu } from './winograd-reference.js';
 import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
 import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
 import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool/pool.js';
 import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { prepareArgmax, prepareSoftmax, softmaxCpu } from '../../src/kernels/softmax/softmax.js';
-import { FP16_TOLERANCE, expectClose, f16AccumulationTolerance, expectRejects, numel, poisonedTensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
+import { FP16_TOLERANCE, expectClose, f16AccumulationTolerance, expectRejects, numel, poisonedTensor, randomArray, relativeError, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 /** Random values already representable in f16, and their f16 tensor. */
 function halfInput(shape: Shape, lo = -1, hi = 1): { data: Float32Array; shape: Shape } {
@@ -159,7 +161,7 @@ describe('kernels in half precision (f16 storage)', () => {
       console.log(`      (${ran} variants)`);
     });
 
-    describe('register-tile GEMMs on f16 tensors, f32 and f16 accumulators', () => {
+    describe('GEMMs on f16 tensors, f32 and f16 accumulators (register, subgroup, tiled and written-out tiles)', () => {
       const layers: { name: string; input: Shape; kernel: [number, number]; cout: number; p: Partial<Conv2dParams> }[] = [
         // 99 pixels (no whole 16- or 8-pixel tile), 21 input channels (no whole 8-lane subgroup
         // step), 37 output channels (no whole channel block).
@@ -181,10 +183,15 @@ describe('kernels in half precision (f16 storage)', () => {
           const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
           const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
           const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
+          const sg8 = ctx.kernelLimits.subgroupSize === 8;
           const tiles: GemmVariant[] = [
             { kind: 'register', R: 16, CN: 8, lanes: 8, splits: 1 },
             { kind: 'register', R: 8, CN: 4, lanes: 8, splits: 2 },
-            ...(ctx.kernelLimits.subgroupSize === 8 ? [{ kind: 'subgroup', R: 16, CN: 4, lanes: 8, splits: 1 } as const] : []),
+            ...(sg8 ? [{ kind: 'subgroup', R: 16, CN: 4, lanes: 8, splits: 1 } as const] : []),
+            // 64 x 64 blocks over 99 and 126 pixels, BK 16 over 189 and 45 taps: partial blocks and steps.
+            { kind: 'tiled', BM: 64, BN: 64, BK: 16, TM: 4, TN: 4, vec4: false, splits: 1 },
+            { kind: 'unrolled', PX: 4, CG: 4, lanes: 8, subgroups: false, splits: 1 },
+            ...(sg8 ? [{ kind: 'unrolled', PX: 4, CG: 2, lanes: 8, subgroups: true, splits: 1 } as const] : []),
           ];
           for (const tile of tiles) {
             let summedInSingle: Float32Array | undefined;
@@ -251,6 +258,52 @@ describe('kernels in half precision (f16 storage)', () => {
       }
     });
 
+    it('direct kernel on f16 tensors, f32 and f16 accumulators (grouped; depthwise off the vec4 tiles, stride 2; 5x5 at rate 2; 1x3)', async () => {
+      const ctx = await testContext();
+      const layers: { input: Shape; kernel: [number, number]; cout: number; p: Partial<Conv2dParams> }[] = [
+        // Output rows of 7, 5, 9 and 11 pixels: no whole 8-pixel block; 9, 10, 6 and 15 channels: no whole 8- or 16-lane group.
+        { input: [1, 8, 7, 6], kernel: [3, 3], cout: 9, p: { groups: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' } },
+        { input: [2, 11, 10, 10], kernel: [3, 3], cout: 10, p: { groups: 10, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+        { input: [1, 13, 9, 6], kernel: [5, 5], cout: 6, p: { groups: 6, dilationH: 2, dilationW: 2, padTop: 4, padBottom: 4, padLeft: 4, padRight: 4, activation: 'hardswish' } },
+        { input: [1, 6, 11, 15], kernel: [1, 3], cout: 15, p: { groups: 5, padLeft: 1, padRight: 1 } },
+      ];
+      for (const c of layers) {
+        const p = convParams(c.p);
+        const weightShape = [c.kernel[0], c.kernel[1], c.input[3] / p.groups, c.cout];
+        const outShape = conv2dOutputShape(c.input, weightShape, p);
+        const K = c.kernel[0] * c.kernel[1] * weightShape[2];
+        const input = halfInput(c.input);
+        const weight = halfInput(weightShape, -0.5, 0.5);
+        const bias = halfInput([c.cout]);
+        const scale = halfInput([c.cout], 0.5, 1.5);
+        const residual = halfInput(outShape);
+        const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
+        const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
+        const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
+        const [single, half] = directAlgorithm.variants(convLayer(ctx, c.input, weightShape, p, 'f16'));
+        expect([single.acc16, half.acc16], 'the f32-summing default first, then its f16-summing twin').to.deep.equal([undefined, true]);
+        let summedInSingle: Float32Array | undefined;
+        for (const v of [single, half] as DirectVariant[]) {
+          const what = `direct ${directAlgorithm.name(v)} on ${c.input.join('x')} ${c.kernel.join('x')} g${p.groups}`;
+          const got = await runHalf([input, weight, bias, scale, residual], outShape, ([x, w, b, s, r], out) =>
+            prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(directAlgorithm, v)),
+          );
+          if (!v.acc16) {
+            expectHalfClose(got, exact, what);
+            summedInSingle = got;
+            continue;
+          }
+          expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
+          expectClose(got, roundToHalf(summedInHalf), what, f16AccumulationTolerance(K));
+          expect(got.some((x, i) => x !== summedInSingle![i]), `${what}: outputs differ from the f32-accumulating kernel's`).to.equal(true);
+        }
+      }
+      // f16 sums are offered only to half-precision programs.
+      const f32Layer = convLayer(ctx, [1, 8, 7, 6], [3, 3, 2, 9], convParams({ groups: 3 }), 'f32');
+      expect(directAlgorithm.variants(f32Layer).map((v) => directAlgorithm.name(v))).to.deep.equal(['l16']);
+      expect(directAlgorithm.fits!({ lanes: 16, acc16: true }, f32Layer)).to.equal(false);
+    });
+
     describe('every candidate of a half-precision layer, on every adapter class @slow', () => {
       // What a tuner may choose for an f16 program: the f32 space's kernels on f16 tensors and
       // the f16-accumulating tiles, each against the CPU reference in the kernel's semantics.
@@ -258,6 +311,7 @@ describe('kernels in half precision (f16 storage)', () => {
         { name: '3x3 pad 1, relu6', input: [1, 9, 7, 20], kernel: [3, 3], cout: 19, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' } },
         { name: '1x1', input: [2, 5, 6, 36], kernel: [1, 1], cout: 44, p: {} },
         { name: 'depthwise 3x3 stride 2', input: [1, 11, 10, 28], kernel: [3, 3], cout: 28, p: { groups: 28, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
+        { name: 'grouped 3x3 (the direct kernel)', input: [1, 9, 10, 12], kernel: [3, 3], cout: 18, p: { groups: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
       ];
       for (const c of layers) {
         it(c.name, async () => {
@@ -270,17 +324,23 @@ describe('kernels in half precision (f16 storage)', () => {
           const weight = halfInput(weightShape, -0.5, 0.5);
           const bias = halfInput([c.cout]);
           const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data });
-          const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data }, (x) => halfValue(halfBits(x)));
+          const h = (x: number) => halfValue(halfBits(x));
+          const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data }, h);
+          // Winograd sums Cin products of its f16 transformed operands (F(2x2) only).
+          const winograd = runsWinograd({ g: convGeometry(c.input, weightShape, p), p });
+          const winogradInHalf = winograd ? Float32Array.from(winogradCpu(input.data, c.input, weight.data, weightShape, p, 2, { bias: bias.data }, { operand: h, sum: h })) : undefined;
           const ran = await everyCandidate(
             (cls) => conv2dSpace({ ...convLayer(ctx, c.input, weightShape, p, 'f16'), cls }),
             async (choice, name) => {
               const got = await runHalf([input, weight, bias], outShape, ([x, w, b], out) => prepareConv2d(ctx, { input: x, weight: w, bias: b, out }, p, choice));
               if (!name.endsWith('h')) return expectHalfClose(got, exact, name);
               expect(got.every(Number.isFinite), `${name}: every output written`).to.equal(true);
+              if (choice.algorithm.id === 'winograd') return expectClose(got, roundToHalf(winogradInHalf!), name, f16AccumulationTolerance(c.input[3]));
               expectClose(got, roundToHalf(summedInHalf), name, f16AccumulationTolerance(K));
             },
           );
           expect(ran.some((x) => x.name.endsWith('h')), 'f16-accumulating candidates').to.equal(true);
+          expect(ran.some((x) => x.name.startsWith('winograd/') && x.name.endsWith('h')), 'Winograd summing in f16').to.equal(winograd);
         });
       }
     });
@@ -304,6 +364,117 @@ describe('kernels in half precision (f16 storage)', () => {
           expectHalfClose(got, ref, winogradVariantName(v));
         }
       }
+    });
+
+    it('Winograd F(2x2) summing in f16 on f16 scratch, looped and written out, with and without subgroups (rate 1 and 2, the epilogue)', async () => {
+      const ctx = await testContext();
+      const h = (x: number) => halfValue(halfBits(x));
+      const layers: { input: Shape; cout: number; p: Partial<Conv2dParams> }[] = [
+        // 9 x 11 outputs: no whole 2 x 2 tile; 99 tiles' worth of rows off every row block; 21 and 37 channels off the lanes.
+        { input: [1, 9, 11, 21], cout: 37, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' } },
+        // Rate 2: tiles in phases, partial in each; batch 2.
+        { input: [2, 13, 10, 40], cout: 19, p: { dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2 } },
+      ];
+      const sg = ctx.kernelLimits.subgroupSize;
+      for (const c of layers) {
+        const p = convParams(c.p);
+        const weightShape = [3, 3, c.input[3], c.cout];
+        const outShape = conv2dOutputShape(c.input, weightShape, p);
+        const input = halfInput(c.input);
+        const weight = halfInput(weightShape, -0.5, 0.5);
+        const bias = halfInput([c.cout]);
+        const scale = halfInput([c.cout], 0.5, 1.5);
+        const residual = halfInput(outShape);
+        const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
+        const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
+        // The kernel's semantics: V and U rounded to f16 as stored, every step of the sum rounded.
+        const summedInHalf = roundToHalf(Float32Array.from(winogradCpu(input.data, c.input, weight.data, weightShape, p, 2, extras, { operand: h, sum: h })));
+        // f16 scratch summed in f32: what the kernel would give were only its storage f16.
+        const storedInHalf = roundToHalf(Float32Array.from(winogradCpu(input.data, c.input, weight.data, weightShape, p, 2, extras, { operand: h })));
+        const tiles: WinogradVariant[] = [
+          { tile: 2, unrolled: false, rows: 16, channels: 4, lanes: 8, subgroups: false },
+          { tile: 2, unrolled: false, rows: 8, channels: 8, lanes: 16, subgroups: false },
+          { tile: 2, unrolled: true, rows: 8, channels: 4, lanes: 8, subgroups: false },
+          ...(sg === 8 ? [{ tile: 2, unrolled: false, rows: 16, channels: 4, lanes: 8, subgroups: true } as const, { tile: 2, unrolled: true, rows: 8, channels: 4, lanes: 8, subgroups: true } as const] : []),
+        ];
+        for (const tile of tiles) {
+          let summedInSingle: Float32Array | undefined;
+          for (const acc16 of [false, true]) {
+            const v: WinogradVariant = { ...tile, acc16 };
+            const what = `${winogradVariantName(v)} on ${c.input.join('x')}`;
+            const got = await runHalf([input, weight, bias, scale, residual], outShape, ([x, w, b, s, r], out) =>
+              prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(winogradAlgorithm, v)),
+            );
+            if (!acc16) {
+              expectHalfClose(got, exact, what);
+              summedInSingle = got;
+              continue;
+            }
+            expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
+            expectClose(got, summedInHalf, what, f16AccumulationTolerance(c.input[3]));
+            // Its sums really round to f16: nearer the reference that sums in f16 than the one that sums in f32.
+            expect(relativeError(got, summedInHalf), `${what}: error against f16 sums, against f32 sums`).to.be.below(relativeError(got, storedInHalf));
+            expect(got.some((x, i) => x !== summedInSingle![i]), `${what}: outputs differ from the f32-summing kernel's`).to.equal(true);
+          }
+        }
+      }
+    });
+
+    it('offers Winograd f16 sums to half-precision layers only, and for F(2x2) only', async () => {
+      const ctx = await testContext();
+      const p = convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 });
+      const layer = (dtype: 'f32' | 'f16') => ({ g: convGeometry([1, 9, 11, 21], [3, 3, 21, 37], p), p, dtype });
+      for (const cls of ['software', 'swiftshader', 'gpu'] as const) {
+        const half = winogradCandidates(layer('f16'), cls, ctx.kernelLimits);
+        const summed = half.filter((v) => v.acc16);
+        expect(summed.length, `${cls}: f16-summing candidates`).to.be.at.least(1);
+        expect(summed.every((v) => v.tile === 2), `${cls}: F(2x2) only`).to.equal(true);
+        // Each one the twin of an f32-summing candidate.
+        const names = new Set(half.map(winogradVariantName));
+        expect(summed.every((v) => names.has(winogradVariantName({ ...v, acc16: false }))), `${cls}: twins`).to.equal(true);
+        expect(winogradCandidates(layer('f32'), cls, ctx.kernelLimits).some((v) => v.acc16), `${cls}: none for f32 layers`).to.equal(false);
+      }
+      // Asked for anyway, on f32 tensors or with F(4x4), the launch says why not.
+      const x = disposeAfterTest(uploadTensor(ctx, randomArray(9 * 11 * 21), [1, 9, 11, 21], 'x'));
+      const w = disposeAfterTest(uploadTensor(ctx, randomArray(9 * 21 * 37), [3, 3, 21, 37], 'w'));
+      const out = disposeAfterTest(createTensor(ctx, [1, 9, 11, 37], 'f32'));
+      const v: WinogradVariant = { tile: 2, unrolled: false, rows: 16, channels: 4, lanes: 8, subgroups: false, acc16: true };
+      expectThrows(() => prepareConv2d(ctx, { input: x, weight: w, out }, p, convChoice(winogradAlgorithm, v)), /f16 sums are for half-precision programs/);
+      const xh = disposeAfterTest(uploadTensor(ctx, roundToHalf(randomArray(9 * 11 * 21)), [1, 9, 11, 21], 'x', true));
+      const wh = disposeAfterTest(uploadTensor(ctx, roundToHalf(randomArray(9 * 21 * 37)), [3, 3, 21, 37], 'w', true));
+      const outh = disposeAfterTest(createTensor(ctx, [1, 9, 11, 37], 'f16'));
+      expectThrows(() => prepareConv2d(ctx, { input: xh, weight: wh, out: outh }, p, convChoice(winogradAlgorithm, { ...v, tile: 4 })), /F\(4x4\)'s transforms amplify f16 rounding/);
+    });
+
+    it('untuned, a half-precision layer runs f32 sums on every adapter class; every f16-summing candidate carries the accuracy check', async () => {
+      const ctx = await testContext();
+      const same = { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
+      const layers: { input: Shape; weight: Shape; p: Partial<Conv2dParams> }[] = [
+        { input: [1, 9, 7, 20], weight: [3, 3, 20, 24], p: same },
+        { input: [2, 5, 6, 36], weight: [1, 1, 36, 44], p: {} },
+        { input: [1, 11, 10, 28], weight: [3, 3, 1, 28], p: { ...same, groups: 28 } },
+        { input: [1, 9, 10, 12], weight: [3, 3, 4, 18], p: { ...same, groups: 3 } },
+      ];
+      const algorithms = new Set<string>();
+      for (const c of layers) {
+        const p = convParams(c.p);
+        for (const cls of ['software', 'swiftshader', 'gpu'] as const) {
+          const layer = { ...convLayer(ctx, c.input, c.weight, p, 'f16'), cls };
+          const [first, ...rest] = conv2dSpace(layer).candidates;
+          const accuracy = (x: typeof first) => x.variant.algorithm.accuracy?.(x.variant.variant, layer);
+          expect(accuracy(first), `${cls} ${first.name}: the default`).to.equal(undefined);
+          for (const x of rest) {
+            expect(accuracy(x), x.name).to.equal(x.name.endsWith('h') ? F16_ACCUMULATION_ERROR : undefined);
+            if (x.name.endsWith('h')) algorithms.add(x.name.startsWith('gemm/') ? `gemm/${(x.variant.variant as GemmVariant).kind}` : x.name.split('/')[0]);
+            // The tuning store keeps choices by name: GEMM and Winograd names parse back to the same variant.
+            if (x.name.startsWith('gemm/')) expect(parseGemmVariant(x.name.slice('gemm/'.length)), x.name).to.deep.equal(x.variant.variant);
+            if (x.name.startsWith('winograd/')) expect(parseWinogradVariant(x.name.slice('winograd/'.length)), x.name).to.deep.equal(x.variant.variant);
+          }
+          // f32 layers are offered no f16 sums.
+          expect(conv2dSpace({ ...layer, dtype: 'f32' }).candidates.some((x) => x.name.endsWith('h')), `${cls}: f32`).to.equal(false);
+        }
+      }
+      expect([...algorithms].sort()).to.deep.equal(['depthwise', 'direct', 'gemm/register', 'gemm/subgroup', 'gemm/tiled', 'gemm/unrolled', 'winograd'].filter((a) => a !== 'gemm/subgroup' || ctx.kernelLimits.subgroupSize));
     });
 
     it('refuses f16 and f32 tensors mixed in one convolution', async () => {

@@ -7,6 +7,9 @@
 // co / (Cout/groups) and reads input channels [g * Cin/groups, (g+1) * Cin/groups).
 //
 // Epilogue per element: out = activate(acc * scale[co] + bias[co] + residual[idx]).
+// Inputs and weights are widened as loaded to acc_t, the type the products are summed in: f32,
+// or f16 in the f16-accumulating variant of half-precision programs (its reduction is only
+// KH * KW * Cin/groups taps). The epilogue runs in f32.
 //#include "activation.wgsl"
 
 override HAS_BIAS: u32 = 0u;
@@ -61,10 +64,10 @@ struct Params {
 
 // input[n, ih, iw, channel] with rowBase = (n * H + ih) * W, or 0 outside the image. The load
 // is unconditional (clamped index, masked afterwards) so it stays uniform and branch-free.
-fn load(rowBase: u32, iw: i32, W: i32, channel: u32) -> f32 {
+fn load(rowBase: u32, iw: i32, W: i32, channel: u32) -> acc_t {
   let inside = iw >= 0 && iw < W;
-  let v = f32(input[(rowBase + u32(clamp(iw, 0, W - 1))) * params.cin + channel]);
-  return select(0.0, v, inside);
+  let v = acc_t(input[(rowBase + u32(clamp(iw, 0, W - 1))) * params.cin + channel]);
+  return select(acc_t(0.0), v, inside);
 }
 
 @compute @workgroup_size(WG)
@@ -84,8 +87,8 @@ fn main(
   let co = min(coLane, params.cout - 1u);
   let ciBase = (co / params.coutPerGroup) * params.cinPerGroup;
 
-  var acc: array<f32, P>;
-  for (var p = 0u; p < P; p++) { acc[p] = 0.0; }
+  var acc: array<acc_t, P>;
+  for (var p = 0u; p < P; p++) { acc[p] = acc_t(0.0); }
 
   let H = i32(params.H);
   let W = i32(params.W);
@@ -104,17 +107,17 @@ fn main(
       let wBase = (kh * KW * cinPerGroup + ci) * params.cout + co;
       let wStep = cinPerGroup * params.cout;  // next kw, same ci
       if (SLIDE != 0u) {
-        var win: array<f32, P>;
+        var win: array<acc_t, P>;
         for (var p = 0u; p < P; p++) { win[p] = load(rowBase, iw0 + i32(p), W, channel); }
         for (var kw = 0u; kw < KW; kw++) {
-          let w = f32(weight[wBase + kw * wStep]);
+          let w = acc_t(weight[wBase + kw * wStep]);
           for (var p = 0u; p < P; p++) { acc[p] += win[p] * w; }
           for (var p = 0u; p + 1u < P; p++) { win[p] = win[p + 1u]; }
           win[P - 1u] = load(rowBase, iw0 + i32(kw + P), W, channel);
         }
       } else {
         for (var kw = 0u; kw < KW; kw++) {
-          let w = f32(weight[wBase + kw * wStep]);
+          let w = acc_t(weight[wBase + kw * wStep]);
           let iwTap = iw0 + i32(kw * params.dilW);
           for (var p = 0u; p < P; p++) {
             acc[p] += load(rowBase, iwTap + i32(p * params.strideW), W, channel) * w;
@@ -132,7 +135,7 @@ fn main(
   // Runtime-bounded loop (not unrolled) keeps the pipeline quick to compile; it indexes a copy
   // so that the accumulators above stay in registers.
   var res: array<f32, P>;
-  for (var p = 0u; p < P; p++) { res[p] = acc[p]; }
+  for (var p = 0u; p < P; p++) { res[p] = f32(acc[p]); }
   let count = min(params.OW - ow0, params.pixelsPerBlock);
   for (var p = 0u; p < count; p++) {
     let idx = (row * params.OW + ow0 + p) * params.cout + co;

@@ -20,7 +20,9 @@
 // and conv2d_splitk_reduce.wgsl adds them up.
 //
 // Epilogue per element: out = activate(acc * scale[co] + bias[co] + residual[m, co]).
-// Storage is elem_t (f32 or f16); staging and accumulation are f32.
+// Storage is elem_t (f32 or f16); the tiles are staged and summed in acc_t: f32 (exact products
+// of f16 values), or f16 in the f16-accumulating variant of half-precision programs (half the
+// workgroup memory). The epilogue is f32.
 //#include "activation.wgsl"
 
 override HAS_BIAS: u32 = 0u;
@@ -40,8 +42,8 @@ const T_MAX: u32 = 64u;   // TM * TN at most (8 x 8)
 
 // Two stages of each tile: A as [stage][k][m], B as [stage][k][n] (k-major, so the inner
 // product reads rows of both).
-var<workgroup> tileA: array<f32, 2u * BK * BM>;
-var<workgroup> tileB: array<f32, 2u * BK * BN>;
+var<workgroup> tileA: array<acc_t, 2u * BK * BM>;
+var<workgroup> tileB: array<acc_t, 2u * BK * BN>;
 
 //#include "conv2d_gemm_operands.wgsl"
 
@@ -72,7 +74,7 @@ fn stage(at: u32, k0: u32, lane: u32, b: Block) {
   for (var i = lane; i < BM * BK / 4u; i += THREADS) {
     let m = i / (BK / 4u);
     let k = (i % (BK / 4u)) * 4u;
-    let v = aValue4(b.m0 + m, k0 + k, b);
+    let v = acc4_t(aValue4(b.m0 + m, k0 + k, b));
     tileA[(at + k) * BM + m] = v.x;
     tileA[(at + k + 1u) * BM + m] = v.y;
     tileA[(at + k + 2u) * BM + m] = v.z;
@@ -81,7 +83,7 @@ fn stage(at: u32, k0: u32, lane: u32, b: Block) {
   for (var i = lane; i < BK * BN / 4u; i += THREADS) {
     let k = i / (BN / 4u);
     let n = (i % (BN / 4u)) * 4u;
-    let v = bValue4(k0 + k, b.n0 + n, b);
+    let v = acc4_t(bValue4(k0 + k, b.n0 + n, b));
     let row = (at + k) * BN + n;
     tileB[row] = v.x;
     tileB[row + 1u] = v.y;
@@ -96,11 +98,11 @@ fn stage(at: u32, k0: u32, lane: u32, b: Block) {
 fn stage(at: u32, k0: u32, lane: u32, b: Block) {
   for (var i = lane; i < BK * BM; i += THREADS) {
     let k = i / BM;
-    tileA[(at + k) * BM + i % BM] = aValue(b.m0 + i % BM, k0 + k, b);
+    tileA[(at + k) * BM + i % BM] = acc_t(aValue(b.m0 + i % BM, k0 + k, b));
   }
   for (var i = lane; i < BK * BN; i += THREADS) {
     let k = i / BN;
-    tileB[(at + k) * BN + i % BN] = bValue(k0 + k, b.n0 + i % BN, b);
+    tileB[(at + k) * BN + i % BN] = acc_t(bValue(k0 + k, b.n0 + i % BN, b));
   }
 }
 //#endif
@@ -117,8 +119,8 @@ fn main(
   if (block.past) { return; }
   let steps = (block.kLen + BK - 1u) / BK;
 
-  var acc: array<f32, T_MAX>;
-  for (var i = 0u; i < TM * TN; i++) { acc[i] = 0.0; }
+  var acc: array<acc_t, T_MAX>;
+  for (var i = 0u; i < TM * TN; i++) { acc[i] = acc_t(0.0); }
 
   // Stage 0 of step 0.
   stage(0u, 0u, lane, block);
@@ -130,8 +132,8 @@ fn main(
     // Load step s + 1 into the other stage while this one is multiplied out.
     if (s + 1u < steps) { stage(nxt, (s + 1u) * BK, lane, block); }
     for (var k = 0u; k < BK; k++) {
-      var a: array<f32, 8>;
-      var b: array<f32, 8>;
+      var a: array<acc_t, 8>;
+      var b: array<acc_t, 8>;
       // Thread (x, y) owns pixels y + r * WGY and channels x + j * WGX: strided, so neighbouring
       // threads read neighbouring words of the tiles.
       for (var r = 0u; r < TM; r++) { a[r] = tileA[(cur + k) * BM + lid.y + r * WGY]; }
@@ -150,7 +152,7 @@ fn main(
       let co = block.n0 + lid.x + j * WGX;
       if (co >= params.cout) { continue; }
       let idx = m * params.cout + co;
-      var v = acc[r * TN + j];
+      var v = f32(acc[r * TN + j]);
       if (SPLIT_K != 0u) {
         out[block.split * params.M * params.cout + idx] = elem_t(v);
         continue;

@@ -21,7 +21,8 @@
 // lane, SG subgroup lanes, and POINTWISE (1 or 0). Channel j of a lane is co = base + j * WG +
 // lane (coalesced, as in conv2d_gemm.wgsl). Split-K and the epilogue are conv2d_gemm.wgsl's,
 // the epilogue read from a uniform (one pipeline serves every epilogue: compiles are slow where
-// this kernel runs).
+// this kernel runs). The operands are widened as loaded to acc_t, the type they are summed in:
+// f32, or f16 in the f16-accumulating variant of half-precision programs; the epilogue is f32.
 //#include "activation.wgsl"
 
 // Lanes a workgroup has (the subgroup variant: exactly one subgroup, SG).
@@ -91,7 +92,7 @@ fn main(
 //#end
 //#repeat p PX
 //#repeat g CG
-  var a{p}_{g} = 0.0;
+  var a{p}_{g} = acc_t(0.0);
 //#end
 //#end
 
@@ -114,13 +115,13 @@ fn main(
     }
     let kRow = tap * params.cin;
 //#repeat p PX
-    let x{p} = select(f32(input[pix{p} + ci + lane]), 0.0, pix{p} == OUTSIDE);
+    let x{p} = select(acc_t(input[pix{p} + ci + lane]), acc_t(0.0), pix{p} == OUTSIDE);
 //#end
 //#repeat kk SG
     {
       let wRow = (kRow + ci + {kk}u) * params.cout;
 //#repeat g CG
-      let w{g} = f32(weight[wRow + col{g}]);
+      let w{g} = acc_t(weight[wRow + col{g}]);
 //#end
 //#repeat p PX
       let b{p} = subgroupBroadcast(x{p}, {kk}u);
@@ -147,10 +148,10 @@ fn main(
     }
     let wRow = (tap * params.cin + ci) * params.cout;
 //#repeat g CG
-    let w{g} = f32(weight[wRow + col{g}]);
+    let w{g} = acc_t(weight[wRow + col{g}]);
 //#end
 //#repeat p PX
-    let x{p} = select(f32(input[pix{p} + ci]), 0.0, pix{p} == OUTSIDE);
+    let x{p} = select(acc_t(input[pix{p} + ci]), acc_t(0.0), pix{p} == OUTSIDE);
 //#repeat g CG
     a{p}_{g} += x{p} * w{g};
 //#end
@@ -162,7 +163,7 @@ fn main(
   var res: array<f32, PX * CG>;
 //#repeat p PX
 //#repeat g CG
-  res[{p*CG+g}] = a{p}_{g};
+  res[{p*CG+g}] = f32(a{p}_{g});
 //#end
 //#end
   for (var i = 0u; i < PX * CG; i++) { store(m0 + i / CG, coBase + (i % CG) * WG, res[i], split); }

@@ -36,15 +36,19 @@ function gemmSpec(g: ConvGeometry, p: Conv2dParams, has: EpilogueSlots, v: GemmV
     const consts: Record<string, number> = { PX: v.PX, CG: v.CG, POINTWISE: g.pointwise ? 1 : 0, ...(v.subgroups ? { SG: v.lanes } : {}) };
     // Its epilogue is a uniform (epilogueBits): one pipeline serves every epilogue, which
     // matters where compiles are slow (SwiftShader).
-    return { shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { WG: v.lanes, ...(v.splits > 1 ? { SPLIT_K: 1 } : {}) } };
+    return summing(v, { shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { WG: v.lanes, ...(v.splits > 1 ? { SPLIT_K: 1 } : {}) } });
   }
   if (v.kind === 'tiled') {
     const tile = { BM: v.BM, BN: v.BN, BK: v.BK, TM: v.TM, TN: v.TN, WGX: v.BN / v.TN, WGY: v.BM / v.TM };
-    return { shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', constants: { ...epilogue, ...tile } };
+    return summing(v, { shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', constants: { ...epilogue, ...tile } });
   }
   const tile = { WG: v.lanes, R: v.R, CN: v.CN };
-  const shader = v.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl';
-  return v.acc16 ? { shader, constants: { ...epilogue, ...tile }, accumulate: 'f16' } : { shader, constants: { ...epilogue, ...tile } };
+  return summing(v, { shader: v.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', constants: { ...epilogue, ...tile } });
+}
+
+/** The spec of a variant that sums in f16, where it does. */
+function summing(v: Exclude<GemmVariant, { kind: 'matrix' }>, spec: KernelSpec): KernelSpec {
+  return v.acc16 ? { ...spec, accumulate: 'f16' } : spec;
 }
 
 function splitKReduceSpec(p: Conv2dParams, has: EpilogueSlots): KernelSpec {
@@ -104,7 +108,7 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
   // has them: the tuner times in f32, so this is a rule, not a measurement.
   preferred: ({ g, p, limits, dtype }) => (p.groups === 1 && dtype === 'f16' ? defaultMatrixVariant(g, limits, 'f16') : undefined),
   fits: (v, { g, limits, dtype }) => gemmVariantProblem(g, v, limits, dtype) === null,
-  accuracy: (v) => ((v.kind === 'register' || v.kind === 'subgroup') && v.acc16 ? F16_ACCUMULATION_ERROR : undefined),
+  accuracy: (v) => (v.kind !== 'matrix' && v.acc16 ? F16_ACCUMULATION_ERROR : undefined),
   settle(v, { g, limits, dtype }, options) {
     const problem = gemmVariantProblem(g, v, limits, dtype);
     if (problem) throw new Error(`conv2d: GEMM variant ${gemmVariantName(v)} cannot run ${g.cin} -> ${g.cout} channels: ${problem}`);

@@ -37,6 +37,8 @@ export interface TiledGemm {
   /** Tiles staged four channels a thread (conv2d_gemm_tiled_vec4.wgsl; channel counts multiples of 4). */
   vec4: boolean;
   splits: number;
+  /** Staged and summed in f16 (half-precision programs; as RegisterGemm's). Absent: f32. */
+  acc16?: boolean;
 }
 
 /**
@@ -81,6 +83,8 @@ export interface UnrolledGemm {
   /** The input shared through the subgroup by broadcasts (conv2d_gemm_unrolled_subgroup.wgsl). */
   subgroups: boolean;
   splits: number;
+  /** Summed in f16 (half-precision programs; as RegisterGemm's). Absent: f32. */
+  acc16?: boolean;
 }
 
 export type GemmVariant = RegisterGemm | SubgroupGemm | TiledGemm | MatrixGemm | UnrolledGemm;

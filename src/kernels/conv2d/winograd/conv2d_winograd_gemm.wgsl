@@ -7,22 +7,25 @@
 //
 // With SUBGROUPS defined (conv2d_winograd_gemm_subgroup.wgsl) the V operand is shared through
 // subgroups (see gemm_register_tile.wgsl).
+//
+// The scratch is elem_t and summed in acc_t: f32, or f16 in the f16-accumulating variant, which
+// winograd.ts compiles as a half-precision kernel (the scratch buffers are no tensors, so
+// makeDispatch cannot tell by them).
 
 override WG: u32 = 8u;
 override R: u32 = 16u;
 override CN: u32 = 8u;
 
 //#include "conv2d_winograd_params.wgsl"
-@group(0) @binding(1) var<storage, read> v: array<f32>;
-@group(0) @binding(2) var<storage, read> u: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-// The transformed operands are f32 scratch, multiplied and summed in f32.
-alias tile_t = f32;
-alias tile_acc_t = f32;
+@group(0) @binding(1) var<storage, read> v: array<elem_t>;
+@group(0) @binding(2) var<storage, read> u: array<elem_t>;
+@group(0) @binding(3) var<storage, read_write> m: array<elem_t>;
+alias tile_t = acc_t;
+alias tile_acc_t = acc_t;
 //#include "gemm_register_tile.wgsl"
 
-fn tileA(i: u32) -> f32 { return v[i]; }
-fn tileB(i: u32) -> f32 { return u[i]; }
+fn tileA(i: u32) -> acc_t { return acc_t(v[i]); }
+fn tileB(i: u32) -> acc_t { return acc_t(u[i]); }
 
 @compute @workgroup_size(WG)
 fn main(
@@ -55,9 +58,9 @@ fn main(
   var vRow: array<u32, R_MAX>;
   for (var r = 0u; r < R; r++) { vRow[r] = (b * tiles + min(t0 + r, tiles - 1u)) * cin; }
 
-  var acc: array<array<f32, CN_MAX>, R_MAX>;
+  var acc: array<array<acc_t, CN_MAX>, R_MAX>;
   for (var r = 0u; r < R; r++) {
-    for (var j = 0u; j < CN; j++) { acc[r][j] = 0.0; }
+    for (var j = 0u; j < CN; j++) { acc[r][j] = acc_t(0.0); }
   }
   // Every row is a tile (TILE_A_MASKED is not defined): no row is masked.
   var unmasked: array<bool, R_MAX>;
@@ -65,13 +68,13 @@ fn main(
 
   // The stores as a loop with a run-time bound (unrolled, they slow lavapipe's compile: see
   // conv2d_gemm.wgsl), from an indexable copy so the main loop keeps its accumulators in registers.
-  var res: array<f32, 128>;  // R_MAX * CN_MAX
+  var res: array<acc_t, 128>;  // R_MAX * CN_MAX
   for (var r = 0u; r < R; r++) {
     for (var j = 0u; j < CN; j++) { res[r * CN + j] = acc[r][j]; }
   }
   let count = min(tiles - t0, params.rowsPerBlock) * CN;
   for (var i = 0u; i < count; i++) {
     let co = coBase + (i % CN) * WG;
-    if (co < cout) { m[(b * tiles + t0 + i / CN) * cout + co] = res[i]; }
+    if (co < cout) { m[(b * tiles + t0 + i / CN) * cout + co] = elem_t(res[i]); }
   }
 }

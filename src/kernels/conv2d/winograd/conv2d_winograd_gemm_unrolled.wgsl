@@ -9,13 +9,15 @@
 // (a constant lane) hands each of the SG channels to every lane in turn. The channels left
 // after whole chunks of SG run one at a time.
 // Module consts: PX, CG, and SG (with SUBGROUPS).
+// The scratch is elem_t and summed in acc_t: f32, or f16 in the f16-accumulating variant (a
+// half-precision kernel: see conv2d_winograd_gemm.wgsl).
 
 override WG: u32 = 8u;
 
 //#include "conv2d_winograd_params.wgsl"
-@group(0) @binding(1) var<storage, read> v: array<f32>;
-@group(0) @binding(2) var<storage, read> u: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(1) var<storage, read> v: array<elem_t>;
+@group(0) @binding(2) var<storage, read> u: array<elem_t>;
+@group(0) @binding(3) var<storage, read_write> m: array<elem_t>;
 
 @compute @workgroup_size(WG)
 fn main(
@@ -44,7 +46,7 @@ fn main(
 //#end
 //#repeat p PX
 //#repeat g CG
-  var a{p}_{g} = 0.0;
+  var a{p}_{g} = acc_t(0.0);
 //#end
 //#end
 //#if SUBGROUPS
@@ -52,13 +54,13 @@ fn main(
   for (var c = 0u; c < chunks; c++) {
     let ci = c * SG;
 //#repeat p PX
-    let x{p} = v[row{p} + ci + lane];
+    let x{p} = acc_t(v[row{p} + ci + lane]);
 //#end
 //#repeat kk SG
     {
       let uRow = (ci + {kk}u) * cout;
 //#repeat g CG
-      let w{g} = u[col{g} + uRow];
+      let w{g} = acc_t(u[col{g} + uRow]);
 //#end
 //#repeat p PX
       let s{p} = subgroupBroadcast(x{p}, {kk}u);
@@ -76,10 +78,10 @@ fn main(
   for (var ci = first; ci < cin; ci++) {
     let uRow = ci * cout;
 //#repeat g CG
-    let w{g} = u[col{g} + uRow];
+    let w{g} = acc_t(u[col{g} + uRow]);
 //#end
 //#repeat p PX
-    let x{p} = v[row{p} + ci];
+    let x{p} = acc_t(v[row{p} + ci]);
 //#repeat g CG
     a{p}_{g} += x{p} * w{g};
 //#end
@@ -88,7 +90,7 @@ fn main(
 
   // The stores as a loop over an array (written out, they multiply SwiftShader's compile time:
   // see conv2d_gemm_unrolled.wgsl).
-  var res: array<f32, PX * CG>;
+  var res: array<acc_t, PX * CG>;
 //#repeat p PX
 //#repeat g CG
   res[{p*CG+g}] = a{p}_{g};
@@ -97,6 +99,6 @@ fn main(
   let count = min(tiles - t0, PX) * CG;
   for (var i = 0u; i < count; i++) {
     let co = coBase + (i % CG) * WG;
-    if (co < cout) { m[(b * tiles + t0 + i / CG) * cout + co] = res[i]; }
+    if (co < cout) { m[(b * tiles + t0 + i / CG) * cout + co] = elem_t(res[i]); }
   }
 }

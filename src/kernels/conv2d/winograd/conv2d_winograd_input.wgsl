@@ -4,12 +4,14 @@
 // defined (conv2d_winograd_input_f4.wgsl): F(4x4, 3x3), else F(2x2, 3x3).
 // Module consts TILE and ALPHA; one invocation a (tile, ci), ci fastest (coalesced). Written out
 // as straight-line code (drivers that run shaders as written keep loops and arrays in memory).
+// The transform computes in f32 and stores V as acc_t, the type the GEMM sums in (f16 in the
+// f16-accumulating variant of half-precision programs; see winograd.ts for why f32 here).
 
 override WG: u32 = 64u;
 
 //#include "conv2d_winograd_params.wgsl"
 @group(0) @binding(1) var<storage, read> input: array<elem_t>;  // NHWC
-@group(0) @binding(2) var<storage, read_write> v: array<f32>;
+@group(0) @binding(2) var<storage, read_write> v: array<acc_t>;
 
 // The input value at `index` where `inside`, else 0 (padding); the load stays in bounds.
 fn load(inside: bool, index: u32) -> f32 {
@@ -71,7 +73,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 //#endif
 //#repeat a ALPHA
 //#repeat b ALPHA
-  v[{a*ALPHA+b} * count + i] = v{a}_{b};
+  v[{a*ALPHA+b} * count + i] = acc_t(v{a}_{b});
 //#end
 //#end
 }

@@ -4,13 +4,15 @@
 // the tile's outputs inside the map. With F4 defined (conv2d_winograd_output_f4.wgsl):
 // F(4x4, 3x3), else F(2x2, 3x3).
 // Module consts TILE and ALPHA; one invocation a (tile, co), co fastest (coalesced). The
-// epilogue is a uniform (epilogueBits): one pipeline serves every epilogue.
+// epilogue is a uniform (epilogueBits): one pipeline serves every epilogue. M is stored as
+// acc_t, the type the GEMM summed it in (f16 in the f16-accumulating variant); the transform and
+// the epilogue compute in f32.
 //#include "activation.wgsl"
 
 override WG: u32 = 64u;
 
 //#include "conv2d_winograd_params.wgsl"
-@group(0) @binding(1) var<storage, read> m: array<f32>;
+@group(0) @binding(1) var<storage, read> m: array<acc_t>;
 @group(0) @binding(2) var<storage, read> bias: array<elem_t>;
 @group(0) @binding(3) var<storage, read> scale: array<elem_t>;
 @group(0) @binding(4) var<storage, read> residual: array<elem_t>;
@@ -38,7 +40,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let o = tileOrigin(i / cout, TILE);
 //#repeat a ALPHA
 //#repeat b ALPHA
-  let m{a}_{b} = m[{a*ALPHA+b} * count + i];
+  let m{a}_{b} = f32(m[{a*ALPHA+b} * count + i]);
 //#end
 //#end
   // A^T applied to each column (t = A^T m), then to each row of the result (y = t A).

@@ -3,13 +3,15 @@
 // multiplies V[b] by U[b] for each of the ALPHA * ALPHA positions b). Computed from the weight
 // on every run (the weight may change between runs while training). With F4 defined
 // (conv2d_winograd_weight_f4.wgsl): F(4x4, 3x3), else F(2x2, 3x3).
-// Module consts TILE and ALPHA; one invocation a (ci, co), co fastest (coalesced).
+// Module consts TILE and ALPHA; one invocation a (ci, co), co fastest (coalesced). The transform
+// computes in f32 and stores U as acc_t, the type the GEMM sums in (f16 in the f16-accumulating
+// variant of half-precision programs).
 
 override WG: u32 = 64u;
 
 //#include "conv2d_winograd_params.wgsl"
 @group(0) @binding(1) var<storage, read> weight: array<elem_t>;  // HWIO [3, 3, Cin, Cout]
-@group(0) @binding(2) var<storage, read_write> u: array<f32>;
+@group(0) @binding(2) var<storage, read_write> u: array<acc_t>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -58,7 +60,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 //#endif
 //#repeat a ALPHA
 //#repeat b ALPHA
-  u[{a*ALPHA+b} * cin * cout + i] = u{a}_{b};
+  u[{a*ALPHA+b} * cin * cout + i] = acc_t(u{a}_{b});
 //#end
 //#end
 }

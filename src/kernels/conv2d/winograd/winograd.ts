@@ -13,6 +13,17 @@
 // transforms scale values by up to 10 along each axis and its weight transform's 1/6, 1/12, 1/24
 // round. Against the CPU reference on random data (Cin 256 to 2304) F(2x2) measured a relative
 // error of 0.5-1.5e-6, F(4x4) 2-9e-6, the GEMM 0.8-2.6e-6 (the fp32 tolerance is 1e-4).
+// Half-precision programs: the scratch and sums stay f32, or, in the f16-accumulating variants
+// (F(2x2) only), the scratch is f16 and the GEMM sums in f16 while the transforms compute in f32
+// and round once as they store. Measured on the CPU (test/kernels/winograd-reference.ts: 12 x 12
+// maps, f16 inputs in [-1, 1], He-scaled weights; relative error against the exact convolution
+// at Cin 32 / 128 / 512): F(2x2) with f16 scratch 4.8e-4 / 4.9e-4 / 5.1e-4, with f16 sums too
+// 1.6e-3 / 2.8e-3 / 5.8e-3 (the implicit GEMM summing 9 x Cin products in f16: 2.4e-3 / 4.8e-3 /
+// 9.6e-3). Computing the transforms in f16 as well added at most 1.3e-4: enough for F(2x2), but
+// the transforms are bound by memory, not arithmetic, so they keep f32 and round once. F(4x4)'s
+// transforms scale values by up to 10 and its output transform cancels them: f16 scratch alone
+// errs 3.1-3.4e-3, with f16 sums 9.9e-3 / 2.0e-2 / 3.5e-2, past the accuracy check
+// (F16_ACCUMULATION_ERROR, 3.9e-3) at every channel count measured, so it keeps f32 scratch and sums.
 // A tuning candidate only: CONV2D_ALGORITHMS lists it after the GEMM, so it runs where it measured
 // faster. The scratch takes (m+2)^2 / m^2 times the input and output (4x for F(2x2), 2.25x for
 // F(4x4)) and 16 or 36 times the weight, held for the dispatches' life.
@@ -20,7 +31,7 @@ import { type Dispatch, type Grid, Uniforms, disposeDispatch, linearGrid, makeDi
 import { STORAGE_USAGE } from '../../../gpu/buffer-pool.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { checkBindable } from '../../../gpu/tensor.js';
-import { type ConvAlgorithm, blockGrid, epilogueBits } from '../algorithm.js';
+import { type ConvAlgorithm, F16_ACCUMULATION_ERROR, blockGrid, epilogueBits } from '../algorithm.js';
 import { type WinogradVariant, winogradCandidates, winogradScratchBytes, winogradTiles, winogradVariantName, winogradVariantProblem } from './variants.js';
 
 /** Workgroup size of the three transforms (one invocation a tile and channel, or a channel pair). */
@@ -31,17 +42,23 @@ function tileConsts(v: WinogradVariant): Record<string, number> {
   return { TILE: v.tile, ALPHA: v.tile + 2 };
 }
 
+/** The transforms bind the program's tensors (half where they are f16); with f16 sums their scratch is f16. */
 function transformSpec(stage: 'weight' | 'input' | 'output', v: WinogradVariant): KernelSpec {
-  return { shader: `conv2d_winograd_${stage}${v.tile === 4 ? '_f4' : ''}.wgsl`, consts: tileConsts(v), constants: { WG: TRANSFORM_WG } };
+  const spec: KernelSpec = { shader: `conv2d_winograd_${stage}${v.tile === 4 ? '_f4' : ''}.wgsl`, consts: tileConsts(v), constants: { WG: TRANSFORM_WG } };
+  return v.acc16 ? { ...spec, accumulate: 'f16' } : spec;
 }
 
+/** The GEMM binds only scratch: its f16-summing variant says it is a half-precision kernel itself. */
 function gemmSpec(v: WinogradVariant): KernelSpec {
+  let spec: KernelSpec;
   if (v.unrolled) {
     // The tile is written out in the source: its sizes are module constants.
     const consts: Record<string, number> = { PX: v.rows, CG: v.channels, ...(v.subgroups ? { SG: v.lanes } : {}) };
-    return { shader: v.subgroups ? 'conv2d_winograd_gemm_unrolled_subgroup.wgsl' : 'conv2d_winograd_gemm_unrolled.wgsl', consts, constants: { WG: v.lanes } };
+    spec = { shader: v.subgroups ? 'conv2d_winograd_gemm_unrolled_subgroup.wgsl' : 'conv2d_winograd_gemm_unrolled.wgsl', consts, constants: { WG: v.lanes } };
+  } else {
+    spec = { shader: v.subgroups ? 'conv2d_winograd_gemm_subgroup.wgsl' : 'conv2d_winograd_gemm.wgsl', constants: { WG: v.lanes, R: v.rows, CN: v.channels } };
   }
-  return { shader: v.subgroups ? 'conv2d_winograd_gemm_subgroup.wgsl' : 'conv2d_winograd_gemm.wgsl', constants: { WG: v.lanes, R: v.rows, CN: v.channels } };
+  return v.acc16 ? { ...spec, half: true, accumulate: 'f16' } : spec;
 }
 
 /** The kernels in dispatch order: weight transform, input transform, GEMM, output transform. */
@@ -61,6 +78,7 @@ export const winogradAlgorithm: ConvAlgorithm<WinogradVariant> = {
   variants: (layer) => winogradCandidates(layer, layer.cls, layer.limits),
   name: winogradVariantName,
   fits: (v, layer) => winogradVariantProblem(layer, v, layer.limits) === null,
+  accuracy: (v) => (v.acc16 ? F16_ACCUMULATION_ERROR : undefined),
   // The epilogue is a uniform of the output transform: the same kernels serve every epilogue.
   specs: (_layer, _has, v) => winogradSpecs(v),
   prepare(ctx, t, layer, v, label) {
@@ -80,7 +98,7 @@ export const winogradAlgorithm: ConvAlgorithm<WinogradVariant> = {
       .u32(tiling.h.perPhase).u32(tiling.h.tiles).u32(tiling.w.perPhase).u32(tiling.w.tiles).u32(tiling.tiles)
       .u32(tileBlocks).u32(rowsPerBlock).u32(coGroups)
       .u32(epilogueBits(p, has));
-    const bytes = winogradScratchBytes(g, p, v.tile);
+    const bytes = winogradScratchBytes(g, p, v);
     const scratch: GPUBuffer[] = [];
     const made: Dispatch[] = [];
     try {
