@@ -6,6 +6,8 @@
 //  - ort: ONNX Runtime Web's WebGPU execution provider on the ONNX file we exported;
 //  - tfjs: TensorFlow.js' WebGPU backend running the graph our model compiles (bench/tfjs-graph.ts,
 //    the Node bench's interpreter) on the parameters our model holds;
+//  - transformers: transformers.js' AutoModel on WebGPU, on a local hub folder holding the ONNX
+//    file we exported (bench/transformers-peer.ts), where the case is a Hugging Face hub model;
 //  - litert-webgpu, litert-wasm: LiteRT.js (@litertjs/core) on the official .tflite file, on
 //    WebGPU and on WebAssembly (XNNPACK, one thread), where the case has one at its size.
 // Every time is wall time from the normalised input in host memory to the logits in host memory.
@@ -13,6 +15,7 @@
 // /ort/, LiteRT.js from /litert/ through the page's import map).
 import { argmaxAgreement } from './agreement.js';
 import { TfjsGraph, type Tfjs, freshTfjsBackend } from './tfjs-graph.js';
+import { openTransformersModel, startTransformers } from './transformers-peer.js';
 import { loadModel } from '../src/browser/load.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { deriveStateCpu } from '../src/graph/cpu-reference.js';
@@ -23,7 +26,7 @@ import { relativeError } from '../src/util/relative-error.js';
 type Ort = typeof import('onnxruntime-web');
 type LiteRt = typeof import('@litertjs/core');
 
-export const ENGINES = ['ours', 'ours-tuned', 'ort', 'tfjs', 'litert-webgpu', 'litert-wasm'] as const;
+export const ENGINES = ['ours', 'ours-tuned', 'ort', 'tfjs', 'transformers', 'litert-webgpu', 'litert-wasm'] as const;
 export type EngineName = (typeof ENGINES)[number];
 /** LiteRT.js' two accelerators, as its engines name them. */
 const LITERT_ACCELERATOR = { 'litert-webgpu': 'webgpu', 'litert-wasm': 'wasm' } as const;
@@ -43,6 +46,8 @@ export interface CaseSpec {
   classes: number;
   /** The official .tflite at this input size, for LiteRT.js; or why there is none. */
   tflite: { url: string } | { unavailable: string };
+  /** A Hugging Face hub model, served as a hub folder at /hub/<name>/ (for transformers.js). */
+  hub: boolean;
   /** Untimed runs of each engine after its first run. */
   warmup: number;
   repeats: number;
@@ -82,7 +87,7 @@ export interface StartOptions {
 export interface StartInfo {
   /** The adapter each started engine got (litert-wasm: the CPU). */
   adapters: Partial<Record<EngineName, string>>;
-  versions: { ort?: string; tfjs?: string };
+  versions: { ort?: string; tfjs?: string; transformers?: string };
   crossOriginIsolated: boolean;
   /** ORT's WebAssembly runtime and WebGPU device started (a session created and released), ms. */
   ortStartMs: number | null;
@@ -208,6 +213,7 @@ export async function start(o: StartOptions): Promise<StartInfo> {
     info.adapters.tfjs = describe((tf.backend() as unknown as { device?: GPUDevice }).device?.adapterInfo);
     info.versions.tfjs = tf.version_core;
   }
+  if (wants('transformers')) info.versions.transformers = await startTransformers();
   if (wants('litert-webgpu', 'litert-wasm')) {
     const litertUrl = '/litert/core.js';
     const lr = (await import(litertUrl)) as LiteRt;
@@ -319,6 +325,22 @@ function openOrt(spec: CaseSpec, bytes: ArrayBuffer, input: Float32Array): Promi
         return { ms, out: transpose(logits, spec.height, spec.width, spec.classes, false) };
       },
       dispose: () => session.release(),
+    };
+  });
+}
+
+function openTransformers(spec: CaseSpec, input: Float32Array): Promise<OpenEngine> {
+  const nchw = transpose(input, spec.height, spec.width, 3, true);
+  return opened('transformers', async () => {
+    const model = await openTransformersModel(spec.name);
+    return {
+      run: async () => {
+        const t = performance.now();
+        const logits = await model.run(nchw, spec.height, spec.width);
+        const ms = performance.now() - t;
+        return { ms, out: transpose(logits, spec.height, spec.width, spec.classes, false) };
+      },
+      dispose: () => model.dispose(),
     };
   });
 }
@@ -439,6 +461,14 @@ export async function runCase(spec: CaseSpec): Promise<{ results: EngineResult[]
         open.push(await openTfjs(spec, ours.model, input));
       } catch (e) {
         failed('tfjs', message(e));
+      }
+    }
+    if (spec.engines.includes('transformers')) {
+      try {
+        if (!spec.hub) throw new Error('not a Hugging Face hub model');
+        open.push(await openTransformers(spec, input));
+      } catch (e) {
+        failed('transformers', message(e));
       }
     }
     for (const engine of spec.engines.filter(isLiteRt)) {

@@ -23,7 +23,7 @@ import { ROOT } from './model.js';
 import { readFlag } from '../src/util/flags.js';
 import { compile } from '../src/graph/compile.js';
 import { readImage } from '../src/io/image.js';
-import { normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../src/io/resize-cpu.js';
+import { normalizeImagenet, normalizeToMinusOneOne, normalizeToUnit, resizeRgbPil } from '../src/io/resize-cpu.js';
 import { graphCost } from '../src/model/analysis/flops.js';
 import { type LoadedWeights, saveCheckpoint } from '../src/model/loading/load-weights.js';
 import { exportOnnx } from '../src/model/onnx-export.js';
@@ -80,6 +80,12 @@ export interface BrowserCase {
   weights: () => Promise<LoadedWeights>;
   /** The official .tflite of these weights (for LiteRT.js) and the one input size it takes. */
   tflite?: { path: string; size: number };
+  /**
+   * The Hugging Face hub folder these weights were read from (config.json,
+   * preprocessor_config.json): transformers.js runs them from a local hub folder made of those
+   * two files and our ONNX export as onnx/model.onnx.
+   */
+  hubFolder?: string;
 }
 
 export interface BrowserOptions {
@@ -110,7 +116,7 @@ export interface BrowserRun {
   adapter: BrowserAdapter;
   start: StartInfo;
   /** The peers' package versions (LiteRT.js' from its package.json: the page cannot say). */
-  versions: { ort?: string; tfjs?: string; litert?: string };
+  versions: { ort?: string; tfjs?: string; transformers?: string; litert?: string };
   rows: BrowserRow[];
   profiles: CaseProfile[];
   /** Warnings and errors the page logged (ONNX Runtime says here which nodes it left to the CPU). */
@@ -139,6 +145,10 @@ function staticFiles(): Map<string, string> {
   const tfjsWebgpu = dirname(require.resolve('@tensorflow/tfjs-backend-webgpu/package.json'));
   const litert = dirname(require.resolve('@litertjs/core/package.json'));
   const litertUtils = dirname(require.resolve('@litertjs/wasm-utils/package.json'));
+  // Its package exports no package.json: its main (dist/transformers.node.cjs) is in dist/.
+  const transformersDist = dirname(require.resolve('@huggingface/transformers'));
+  // transformers.js bundles its own onnxruntime-web, whose WebAssembly it loads at run time.
+  const transformersOrt = dirname(createRequire(transformersDist + '/').resolve('onnxruntime-web'));
   const page = join(ROOT, 'dist', 'bench-page', 'bench-page.js');
   try {
     statSync(page);
@@ -152,6 +162,11 @@ function staticFiles(): Map<string, string> {
     ['/tfjs/tf-backend-webgpu.min.js', join(tfjsWebgpu, 'dist', 'tf-backend-webgpu.min.js')],
     // ORT's WebGPU build (the package's 'onnxruntime-web/webgpu') and the WebAssembly it loads.
     ...['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'].map((f) => [`/ort/${f}`, join(ortDist, f)] as [string, string]),
+    // transformers.js' self-contained browser build and the WebAssembly of its ONNX Runtime.
+    ['/transformers/transformers.min.js', join(transformersDist, 'transformers.min.js')],
+    ...readdirSync(transformersOrt)
+      .filter((f) => /^ort-wasm-simd-threaded\.[a-z]+\.(mjs|wasm)$/.test(f))
+      .map((f) => [`/transformers/${f}`, join(transformersOrt, f)] as [string, string]),
     // LiteRT.js' module, its WebAssembly loader (the import map's target) and every build of its
     // WebAssembly runtime (its loader picks one by the browser's features).
     ['/litert/core.js', join(litert, 'dist', 'index.js')],
@@ -170,7 +185,8 @@ function packageVersion(name: string): string {
 async function caseInput(w: LoadedWeights, image: string, size: number): Promise<Float32Array> {
   const img = await readImage(image);
   const resized = img.width === size && img.height === size ? img : resizeRgbPil(img, size, size);
-  return w.config.normalization === 'imagenet' ? normalizeImagenet(resized) : normalizeToMinusOneOne(resized);
+  if (w.config.normalization === 'imagenet') return normalizeImagenet(resized);
+  return w.config.normalization === 'unit' ? normalizeToUnit(resized) : normalizeToMinusOneOne(resized);
 }
 
 const mib = (path: string): string => `${(statSync(path).size / 2 ** 20).toFixed(1)} MiB`;
@@ -185,14 +201,20 @@ async function prepareCase(c: BrowserCase, dir: string, files: Map<string, strin
   const w: LoadedWeights = { ...loaded, inputPolicy: { kind: 'fixed', height: c.size, width: c.size }, probeSize: [c.size, c.size] };
   const paths = { checkpoint: join(dir, `${c.name}.safetensors`), onnx: join(dir, `${c.name}.onnx`), input: join(dir, `${c.name}.input.f32`) };
   const engines = o.engines ?? [...ENGINES];
-  // Only ORT reads the ONNX file (a few seconds to write at 257x257).
-  const withOnnx = engines.includes('ort');
+  // Only ORT and transformers.js read the ONNX file (a few seconds to write at 257x257).
+  const hub = engines.includes('transformers') && c.hubFolder !== undefined;
+  const withOnnx = engines.includes('ort') || hub;
   if (withOnnx) exportOnnx(paths.onnx, w, { height: c.size, width: c.size, source: c.weightsNote });
   saveCheckpoint(paths.checkpoint, w);
   const input = await caseInput(w, o.image, c.size);
   writeFileSync(paths.input, new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
   const urls = Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, `/models/${p.slice(dir.length + 1)}`])) as typeof paths;
   for (const k of Object.keys(paths) as (keyof typeof paths)[]) if (k !== 'onnx' || withOnnx) files.set(urls[k], paths[k]);
+  // transformers.js reads /hub/<name>/ as a hub repository (its env.localModelPath is /hub/).
+  if (hub) {
+    for (const f of ['config.json', 'preprocessor_config.json']) files.set(`/hub/${c.name}/${f}`, join(c.hubFolder!, f));
+    files.set(`/hub/${c.name}/onnx/model.onnx`, paths.onnx);
+  }
   (o.log ?? console.log)(`browser: ${c.name} at ${c.size}x${c.size}: checkpoint ${mib(paths.checkpoint)}${withOnnx ? `, ONNX ${mib(paths.onnx)}` : ''}`);
   const gflop = graphCost(compile(w.buildGraph({ height: c.size, width: c.size }), { mode: 'inference' }).graph).flops / 1e9;
   let tflite: CaseSpec['tflite'];
@@ -204,7 +226,7 @@ async function prepareCase(c: BrowserCase, dir: string, files: Map<string, strin
     files.set(tflite.url, c.tflite.path);
   }
   return {
-    spec: { name: c.name, ...urls, tflite, height: c.size, width: c.size, classes: w.config.numClasses, warmup: o.warmup, repeats: o.repeats, engines, profile: o.profile },
+    spec: { name: c.name, ...urls, tflite, hub, height: c.size, width: c.size, classes: w.config.numClasses, warmup: o.warmup, repeats: o.repeats, engines, profile: o.profile },
     gflop,
   };
 }
@@ -261,6 +283,7 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
     }
     if (start.ortStartMs !== null) log(`browser: onnxruntime-web ${versions.ort} (WebGPU EP; runtime started in ${start.ortStartMs.toFixed(0)} ms)`);
     if (versions.tfjs) log(`browser: tfjs ${versions.tfjs}`);
+    if (versions.transformers) log(`browser: transformers.js ${versions.transformers} (AutoModel on the WebGPU device, our ONNX export)`);
     if (start.litert) {
       const l = start.litert;
       log(`browser: LiteRT.js ${versions.litert} (${l.build}: JSPI ${l.jspi ? 'on' : 'off'}, relaxed SIMD ${l.relaxedSimd ? 'on' : 'off'}, ${l.threads} thread(s); started in ${start.litertStartMs!.toFixed(0)} ms)`);

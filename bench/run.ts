@@ -49,7 +49,7 @@ type Part = (typeof PARTS)[number];
 interface Result {
   part: Part;
   model: string;
-  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'pytorch' | 'ort' | 'litert-webgpu' | 'litert-wasm';
+  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'pytorch' | 'ort' | 'transformers' | 'litert-webgpu' | 'litert-wasm';
   batch: number;
   /** Null where the part times nothing (quantize). */
   medianMs: number | null;
@@ -108,6 +108,15 @@ const BROWSER_CASES: BrowserCase[] = [
   },
   { name: 'mobilenetv3-large', size: 97, weightsNote: 'random (torchvision fixture)', weights: () => loadWeights(sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth'), { download: false }) },
   { name: 'resnet50-os16', size: 65, weightsNote: 'random', weights: async () => randomResnet50(16, 65) },
+  // Hugging Face hub folders (random weights in the hub's layout, ../shared/fixtures/hf) at the
+  // size their image processor crops to: transformers.js runs these beside ours.
+  ...[
+    { name: 'mobilevit-xx-small-hf', size: 512, folder: 'deeplabv3-mobilevit-xx-small' },
+    { name: 'mobilenetv2-hf', size: 513, folder: 'deeplabv3_mobilenet_v2_1.0_513' },
+  ].map(({ name, size, folder }): BrowserCase => {
+    const hubFolder = sharedPath('fixtures', 'hf', folder);
+    return { name, size, weightsNote: `random (hub fixture ${folder})`, hubFolder, weights: () => loadWeights(hubFolder, { download: false }) };
+  }),
 ];
 
 function parseArgs(argv: string[]) {

@@ -97,3 +97,22 @@ describe('browser: the benchmark page runs LiteRT.js on the official .tflite @sl
     for (const row of r.rows.slice(1)) expect(row.fullyAccelerated, row.engine).to.equal(true);
   });
 });
+
+describe('browser: the benchmark page runs transformers.js on a Hugging Face hub folder @slow', function () {
+  this.timeout(300_000);
+
+  it("runs transformers.js' AutoModel on WebGPU from a local hub folder holding our ONNX export, giving our logits (1e-4); refuses a case that is no hub model", async () => {
+    requireChromium('browser tests');
+    const hubFolder = sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small');
+    const hub: BrowserCase = { name: 'mobilevit-hf-64', size: 64, weightsNote: 'random (hub fixture)', hubFolder, weights: () => loadWeights(hubFolder) };
+    const lines: string[] = [];
+    const engines: EngineName[] = ['ours', 'transformers'];
+    const r = await benchBrowser([hub, mobilenet(33)], { repeats: 1, warmup: 0, image: IMAGE, engines, log: (line) => lines.push(line) });
+    console.log(lines.map((l) => `      (${l})`).join('\n'));
+    expectRan({ ...r, rows: r.rows.slice(0, 2) }, engines, 64);
+    expect(r.versions.transformers).to.match(/^\d+\.\d+\.\d+/);
+    const [, refused] = r.rows.slice(2);
+    expect(refused.engine).to.equal('transformers');
+    expect(refused.error).to.equal('not a Hugging Face hub model');
+  });
+});
