@@ -22,13 +22,14 @@ describe('kernel: batched matmul', () => {
     expect([...matmulCpu(a, [1, 2, 3], b, [1, 3, 2], { transA: true, transB: true, alpha: 0.5 })]).to.deep.equal([19.5, 24.5, 29.5, 27, 34, 41, 34.5, 43.5, 52.5]);
   });
 
-  // Sizes off the 16x16 tile everywhere; attention's shapes (heads as batch, 64 tokens of 16);
-  // a one-element inner size.
+  // Sizes off the 4x4 blocks and the 32x32 of a workgroup everywhere, several workgroups each
+  // way; attention's shapes (heads as batch, 64 tokens of 16); a one-element inner size.
   const sizes: [number, number, number, number, number][] = [
     [3, 37, 21, 19, 1],
     [8, 64, 64, 16, 0.25],
     [2, 17, 33, 1, -2],
     [1, 1, 40, 70, 1],
+    [2, 70, 67, 45, 0.5],
   ];
   for (const [transA, transB] of flags) {
     for (const [batch, M, N, K, alpha] of sizes) {

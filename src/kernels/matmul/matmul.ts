@@ -10,7 +10,8 @@ import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '.
 import { expectShape } from '../checks.js';
 import { type FloatArray, zerosLike } from '../cpu-arrays.js';
 
-const TILE = 16;
+/** Output rows and columns a workgroup covers: 8 x 8 invocations of 4 x 4 (matmul.wgsl). */
+const WORKGROUP_BLOCK = 32;
 
 export interface MatmulParams {
   /** a is [batch, K, M]: its transpose is multiplied. */
@@ -58,7 +59,7 @@ export function prepareMatmul(ctx: GpuContext, t: { a: GpuTensor; b: GpuTensor; 
   const { batch, M, N, K } = matmulGeometry(t.a.shape, t.b.shape, p);
   expectShape(t.out.shape, [batch, M, N], 'matmul', 'out');
   const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const grid: [number, number, number] = [Math.ceil(N / TILE), Math.ceil(M / TILE), batch];
+  const grid: [number, number, number] = [Math.ceil(N / WORKGROUP_BLOCK), Math.ceil(M / WORKGROUP_BLOCK), batch];
   if (grid.some((d) => d > maxDim)) throw new Error(`matmul: ${shapeString(t.out.shape)} needs ${grid.join(' x ')} workgroups, more than ${maxDim} in one dimension`);
   return makeDispatch(ctx, {
     label: `matmul${p.transA ? ' a^T' : ''}${p.transB ? ' b^T' : ''} ${shapeString(t.a.shape)} x ${shapeString(t.b.shape)}`,
