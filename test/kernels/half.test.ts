@@ -58,6 +58,33 @@ function expectHalfClose(got: Float32Array, ref: Float32Array, what: string): vo
   expectClose(got, roundToHalf(ref), what, FP16_TOLERANCE);
 }
 
+/**
+ * A convolution's f16 operands (input, weight, bias, scale, residual) and two CPU references:
+ * summing in f32 (`exact`), and rounding every step to f16 (`summedInHalf`).
+ */
+function halfConvCase(inputShape: Shape, weightShape: Shape, p: Conv2dParams) {
+  const outShape = conv2dOutputShape(inputShape, weightShape, p);
+  const cout = weightShape[3];
+  const operands = [halfInput(inputShape), halfInput(weightShape, -0.5, 0.5), halfInput([cout]), halfInput([cout], 0.5, 1.5), halfInput(outShape)];
+  const [input, weight, bias, scale, residual] = operands;
+  const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
+  const exact = conv2dCpu(input.data, inputShape, weight.data, weightShape, p, extras);
+  const summedInHalf = conv2dCpu(input.data, inputShape, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
+  return { operands, outShape, exact, summedInHalf };
+}
+
+/**
+ * A kernel summing in f32 and its twin summing in f16 on one layer: the first within f16 rounding
+ * of the exact result, the second within f16 accumulation's error (over `terms` products) of
+ * sums rounded to f16, and the two different (the twin's sums really round to f16).
+ */
+function expectBothSums(single: Float32Array, half: Float32Array, ref: { exact: Float32Array; summedInHalf: Float32Array }, what: string, terms: number): void {
+  expectHalfClose(single, ref.exact, `${what}, f32 sums`);
+  expect(half.every(Number.isFinite), `${what}, f16 sums: every output written`).to.equal(true);
+  expectClose(half, roundToHalf(ref.summedInHalf), `${what}, f16 sums`, f16AccumulationTolerance(terms));
+  expect(half.some((x, i) => x !== single[i]), `${what}: outputs differ from the f32-accumulating kernel's`).to.equal(true);
+}
+
 describe('kernels in half precision (f16 storage)', () => {
   before(async function () {
     const ctx = await testContext();
@@ -173,16 +200,8 @@ describe('kernels in half precision (f16 storage)', () => {
           const ctx = await testContext();
           const p = convParams(c.p);
           const weightShape = [c.kernel[0], c.kernel[1], c.input[3], c.cout];
-          const outShape = conv2dOutputShape(c.input, weightShape, p);
           const K = c.kernel[0] * c.kernel[1] * c.input[3];
-          const input = halfInput(c.input);
-          const weight = halfInput(weightShape, -0.5, 0.5);
-          const bias = halfInput([c.cout]);
-          const scale = halfInput([c.cout], 0.5, 1.5);
-          const residual = halfInput(outShape);
-          const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
-          const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
-          const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
+          const ref = halfConvCase(c.input, weightShape, p);
           const sg8 = ctx.kernelLimits.subgroupSize === 8;
           const tiles: GemmVariant[] = [
             { kind: 'register', R: 16, CN: 8, lanes: 8, splits: 1 },
@@ -193,24 +212,13 @@ describe('kernels in half precision (f16 storage)', () => {
             { kind: 'unrolled', PX: 4, CG: 4, lanes: 8, subgroups: false, splits: 1 },
             ...(sg8 ? [{ kind: 'unrolled', PX: 4, CG: 2, lanes: 8, subgroups: true, splits: 1 } as const] : []),
           ];
+          const run = (v: GemmVariant) =>
+            runHalf(ref.operands, ref.outShape, ([x, w, b, s, r], out) =>
+              prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(gemmAlgorithm, v)),
+            );
           for (const tile of tiles) {
-            let summedInSingle: Float32Array | undefined;
-            for (const acc16 of [false, true]) {
-              const v = { ...tile, acc16 } as GemmVariant;
-              const got = await runHalf([input, weight, bias, scale, residual], outShape, ([x, w, b, s, r], out) =>
-                prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(gemmAlgorithm, v)),
-              );
-              const what = `${gemmVariantName(v)} on ${c.name}`;
-              if (!acc16) {
-                expectHalfClose(got, exact, what);
-                summedInSingle = got;
-                continue;
-              }
-              expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
-              expectClose(got, roundToHalf(summedInHalf), what, f16AccumulationTolerance(K));
-              // Its sums really round to f16: over K products some outputs land elsewhere.
-              expect(got.some((x, i) => x !== summedInSingle![i]), `${what}: outputs differ from the f32-accumulating kernel's`).to.equal(true);
-            }
+            const v = { ...tile, acc16: true } as GemmVariant;
+            expectBothSums(await run({ ...tile, acc16: false } as GemmVariant), await run(v), ref, `${gemmVariantName(v)} on ${c.name}`, K);
           }
         });
       }
@@ -228,32 +236,14 @@ describe('kernels in half precision (f16 storage)', () => {
         const C = c.input[3];
         const p = convParams({ ...c.p, groups: C });
         const weightShape = [c.k, c.k, 1, C];
-        const outShape = conv2dOutputShape(c.input, weightShape, p);
-        const input = halfInput(c.input);
-        const weight = halfInput(weightShape, -0.5, 0.5);
-        const bias = halfInput([C]);
-        const scale = halfInput([C], 0.5, 1.5);
-        const residual = halfInput(outShape);
-        const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
-        const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
-        const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
+        const ref = halfConvCase(c.input, weightShape, p);
+        const run = (v: DepthwiseVariant) =>
+          runHalf(ref.operands, ref.outShape, ([x, w, b, s, r], out) =>
+            prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(depthwiseAlgorithm, v)),
+          );
         for (const tile of [{ lanes: 8, tilesPerGroup: 8 }, { lanes: 16, tilesPerGroup: 1 }]) {
-          let summedInSingle: Float32Array | undefined;
-          for (const acc16 of [false, true]) {
-            const v: DepthwiseVariant = { ...tile, acc16 };
-            const what = `depthwise ${depthwiseVariantName(v)} on ${c.input.join('x')} ${c.k}x${c.k}`;
-            const got = await runHalf([input, weight, bias, scale, residual], outShape, ([x, w, b, s, r], out) =>
-              prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(depthwiseAlgorithm, v)),
-            );
-            if (!acc16) {
-              expectHalfClose(got, exact, what);
-              summedInSingle = got;
-              continue;
-            }
-            expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
-            expectClose(got, roundToHalf(summedInHalf), what, f16AccumulationTolerance(c.k * c.k));
-            expect(got.some((x, i) => x !== summedInSingle![i]), `${what}: outputs differ from the f32-accumulating kernel's`).to.equal(true);
-          }
+          const v: DepthwiseVariant = { ...tile, acc16: true };
+          expectBothSums(await run({ ...tile, acc16: false }), await run(v), ref, `depthwise ${depthwiseVariantName(v)} on ${c.input.join('x')} ${c.k}x${c.k}`, c.k * c.k);
         }
       }
     });
@@ -270,33 +260,15 @@ describe('kernels in half precision (f16 storage)', () => {
       for (const c of layers) {
         const p = convParams(c.p);
         const weightShape = [c.kernel[0], c.kernel[1], c.input[3] / p.groups, c.cout];
-        const outShape = conv2dOutputShape(c.input, weightShape, p);
         const K = c.kernel[0] * c.kernel[1] * weightShape[2];
-        const input = halfInput(c.input);
-        const weight = halfInput(weightShape, -0.5, 0.5);
-        const bias = halfInput([c.cout]);
-        const scale = halfInput([c.cout], 0.5, 1.5);
-        const residual = halfInput(outShape);
-        const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
-        const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
-        const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
-        const [single, half] = directAlgorithm.variants(convLayer(ctx, c.input, weightShape, p, 'f16'));
+        const ref = halfConvCase(c.input, weightShape, p);
+        const [single, half] = directAlgorithm.variants(convLayer(ctx, c.input, weightShape, p, 'f16')) as DirectVariant[];
         expect([single.acc16, half.acc16], 'the f32-summing default first, then its f16-summing twin').to.deep.equal([undefined, true]);
-        let summedInSingle: Float32Array | undefined;
-        for (const v of [single, half] as DirectVariant[]) {
-          const what = `direct ${directAlgorithm.name(v)} on ${c.input.join('x')} ${c.kernel.join('x')} g${p.groups}`;
-          const got = await runHalf([input, weight, bias, scale, residual], outShape, ([x, w, b, s, r], out) =>
+        const run = (v: DirectVariant) =>
+          runHalf(ref.operands, ref.outShape, ([x, w, b, s, r], out) =>
             prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(directAlgorithm, v)),
           );
-          if (!v.acc16) {
-            expectHalfClose(got, exact, what);
-            summedInSingle = got;
-            continue;
-          }
-          expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
-          expectClose(got, roundToHalf(summedInHalf), what, f16AccumulationTolerance(K));
-          expect(got.some((x, i) => x !== summedInSingle![i]), `${what}: outputs differ from the f32-accumulating kernel's`).to.equal(true);
-        }
+        expectBothSums(await run(single), await run(half), ref, `direct ${directAlgorithm.name(half)} on ${c.input.join('x')} ${c.kernel.join('x')} g${p.groups}`, K);
       }
       // f16 sums are offered only to half-precision programs.
       const f32Layer = convLayer(ctx, [1, 8, 7, 6], [3, 3, 2, 9], convParams({ groups: 3 }), 'f32');
@@ -379,14 +351,9 @@ describe('kernels in half precision (f16 storage)', () => {
       for (const c of layers) {
         const p = convParams(c.p);
         const weightShape = [3, 3, c.input[3], c.cout];
-        const outShape = conv2dOutputShape(c.input, weightShape, p);
-        const input = halfInput(c.input);
-        const weight = halfInput(weightShape, -0.5, 0.5);
-        const bias = halfInput([c.cout]);
-        const scale = halfInput([c.cout], 0.5, 1.5);
-        const residual = halfInput(outShape);
+        const { operands, outShape, exact } = halfConvCase(c.input, weightShape, p);
+        const [input, weight, bias, scale, residual] = operands;
         const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
-        const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, extras);
         // The kernel's semantics: V and U rounded to f16 as stored, every step of the sum rounded.
         const summedInHalf = roundToHalf(Float32Array.from(winogradCpu(input.data, c.input, weight.data, weightShape, p, 2, extras, { operand: h, sum: h })));
         // f16 scratch summed in f32: what the kernel would give were only its storage f16.
@@ -397,25 +364,17 @@ describe('kernels in half precision (f16 storage)', () => {
           { tile: 2, unrolled: true, rows: 8, channels: 4, lanes: 8, subgroups: false },
           ...(sg === 8 ? [{ tile: 2, unrolled: false, rows: 16, channels: 4, lanes: 8, subgroups: true } as const, { tile: 2, unrolled: true, rows: 8, channels: 4, lanes: 8, subgroups: true } as const] : []),
         ];
+        const run = (v: WinogradVariant) =>
+          runHalf(operands, outShape, ([x, w, b, s, r], out) =>
+            prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(winogradAlgorithm, v)),
+          );
         for (const tile of tiles) {
-          let summedInSingle: Float32Array | undefined;
-          for (const acc16 of [false, true]) {
-            const v: WinogradVariant = { ...tile, acc16 };
-            const what = `${winogradVariantName(v)} on ${c.input.join('x')}`;
-            const got = await runHalf([input, weight, bias, scale, residual], outShape, ([x, w, b, s, r], out) =>
-              prepareConv2d(ctx, { input: x, weight: w, bias: b, scale: s, residual: r, out }, p, convChoice(winogradAlgorithm, v)),
-            );
-            if (!acc16) {
-              expectHalfClose(got, exact, what);
-              summedInSingle = got;
-              continue;
-            }
-            expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
-            expectClose(got, summedInHalf, what, f16AccumulationTolerance(c.input[3]));
-            // Its sums really round to f16: nearer the reference that sums in f16 than the one that sums in f32.
-            expect(relativeError(got, summedInHalf), `${what}: error against f16 sums, against f32 sums`).to.be.below(relativeError(got, storedInHalf));
-            expect(got.some((x, i) => x !== summedInSingle![i]), `${what}: outputs differ from the f32-summing kernel's`).to.equal(true);
-          }
+          const v: WinogradVariant = { ...tile, acc16: true };
+          const what = `${winogradVariantName(v)} on ${c.input.join('x')}`;
+          const half = await run(v);
+          expectBothSums(await run({ ...tile, acc16: false }), half, { exact, summedInHalf }, what, c.input[3]);
+          // Its sums really round to f16: nearer the reference that sums in f16 than the one that sums in f32.
+          expect(relativeError(half, summedInHalf), `${what}: error against f16 sums, against f32 sums`).to.be.below(relativeError(half, storedInHalf));
         }
       }
     });
