@@ -37,6 +37,10 @@ override TN: u32 = 4u;
 override WGX: u32 = 16u;  // BN / TN
 override WGY: u32 = 16u;  // BM / TM
 const T_MAX: u32 = 64u;   // TM * TN at most (8 x 8)
+// Before any workgroup array sized by overrides: naga (wgpu: Firefox, Deno) panics creating the
+// pipeline when an override with an expression initialiser follows such an array
+// (docs/wgsl-rules.md).
+override THREADS: u32 = WGX * WGY;
 
 //#include "conv2d_gemm_params.wgsl"
 
@@ -46,8 +50,6 @@ var<workgroup> tileA: array<acc_t, 2u * BK * BM>;
 var<workgroup> tileB: array<acc_t, 2u * BK * BN>;
 
 //#include "conv2d_gemm_operands.wgsl"
-
-override THREADS: u32 = WGX * WGY;
 
 //#if VEC4
 // The operands four channels at a time (conv2d_gemm_tiled_vec4.wgsl): Cin, each split's
