@@ -51,8 +51,12 @@ export function batchNormGradSpecs(mode: BatchNormGradMode): KernelSpec[] {
     { shader: 'channel_sums.wgsl', constants: { MODE: 2, WG: REDUCE_WG } },
     chunkSumSpec(),
     { shader: 'bn_grad_input.wgsl', constants: { MODE: mode === 'train' ? 1 : 0, WG: GRAD_WG } },
+    PARAM_GRADS_SPEC,
   ];
 }
+
+/** dgamma and dbeta from the sums: apart from dx, so that no kernel binds more than 8 storage buffers (WebGPU's default limit). */
+const PARAM_GRADS_SPEC: KernelSpec = { shader: 'bn_param_grads.wgsl', constants: { WG: FINAL_WG } };
 
 function reduceDispatch(ctx: GpuContext, mode: number, t: { x: GpuTensor; dy?: GpuTensor; mean?: GpuTensor; partial: GpuTensor }, outsPerChannel: number): { dispatch: Dispatch; chunks: number } {
   const { C, rows } = channelsAndRows(t.x.shape);
@@ -147,8 +151,15 @@ export function prepareBatchNormGrad(ctx: GpuContext, t: BatchNormGradTensors, e
       label: `batchNormGrad(${mode}) ${shapeString(t.x.shape)}`,
       spec: { shader: 'bn_grad_input.wgsl', constants: { MODE: mode === 'train' ? 1 : 0, WG: GRAD_WG } },
       uniforms: new Uniforms().u32(t.x.size).u32(C).u32(rows).f32(eps),
-      buffers: [t.x, t.dy, t.gamma, t.mean, t.variance, t.sums, t.dx, t.dgamma, t.dbeta],
+      buffers: [t.x, t.dy, t.gamma, t.mean, t.variance, t.sums, t.dx],
       workgroups: linearGrid(ctx, t.x.size, GRAD_WG),
+    }),
+    makeDispatch(ctx, {
+      label: `batchNormParamGrads ${C}`,
+      spec: PARAM_GRADS_SPEC,
+      uniforms: new Uniforms().u32(C).f32(eps),
+      buffers: [t.variance, t.sums, t.dgamma, t.dbeta],
+      workgroups: linearGrid(ctx, C, FINAL_WG),
     }),
   ];
 }

@@ -2,7 +2,8 @@
 // (channel_sums.wgsl MODE 2), with invstd = 1 / sqrt(var + eps):
 //   frozen (MODE 0, running statistics): dx = dy * gamma * invstd
 //   train  (MODE 1, batch statistics):   dx = gamma * invstd / M * (M dy - S0 - xhat * S1 * invstd)
-//   both: dgamma = S1 * invstd, dbeta = S0 (written by the first C invocations)
+//   both: dgamma = S1 * invstd, dbeta = S0: bn_param_grads.wgsl, a dispatch of its own, so that
+//   neither kernel binds more than the 8 storage buffers every device allows.
 override MODE: u32 = 0u;
 override WG: u32 = 256u;
 
@@ -21,8 +22,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read> variance: array<f32>;
 @group(0) @binding(6) var<storage, read> sums: array<f32>; // [2, C]: S0, S1
 @group(0) @binding(7) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dgamma: array<f32>;
-@group(0) @binding(9) var<storage, read_write> dbeta: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -39,9 +38,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let M = f32(params.rows);
     let xhat = (x[i] - mean[c]) * invstd;
     dx[i] = gamma[c] * invstd / M * (M * dy[i] - s0 - xhat * s1 * invstd);
-  }
-  if (i < C) {
-    dgamma[i] = sums[C + i] / sqrt(variance[i] + params.eps);
-    dbeta[i] = sums[i];
   }
 }
