@@ -95,6 +95,21 @@ export function constDeclarations(consts: Record<string, number> = {}): string {
     .join('');
 }
 
+/**
+ * The WGSL of the shader module a spec compiles: its file with the storage prelude, its consts
+ * and its repeats expanded. Refuses a variant the file does not have.
+ */
+export function moduleSource(spec: KernelSpec): string {
+  const { shader } = spec;
+  const half = spec.half ?? false;
+  const source = loadShader(shader);
+  // A shader with plain f32 arrays would read f16 data as garbage: refuse, do not guess.
+  if (half && !/\belem4?_t\b/.test(source)) throw new Error(`${shader} has no half-precision (f16) variant`);
+  // An f16 accumulator asked of a shader that accumulates in f32 regardless would be a lie.
+  if (accumulation(spec) === 'f16' && !/\bacc4?_t\b/.test(source)) throw new Error(`${shader} has no f16-accumulating variant`);
+  return withPrelude(source, half, spec.consts, shader, accumulation(spec));
+}
+
 export function kernelKey(spec: KernelSpec): string {
   return `${moduleKey(spec)}:${spec.entryPoint ?? 'main'}{${sortedPairs(spec.constants)}}`;
 }
@@ -121,17 +136,10 @@ export class PipelineCache {
   }
 
   private module(spec: KernelSpec): GPUShaderModule {
-    const { shader } = spec;
-    const half = spec.half ?? false;
     const key = moduleKey(spec);
     let mod = this.modules.get(key);
     if (!mod) {
-      const source = loadShader(shader);
-      // A shader with plain f32 arrays would read f16 data as garbage: refuse, do not guess.
-      if (half && !/\belem4?_t\b/.test(source)) throw new Error(`${shader} has no half-precision (f16) variant`);
-      // An f16 accumulator asked of a shader that accumulates in f32 regardless would be a lie.
-      if (accumulation(spec) === 'f16' && !/\bacc4?_t\b/.test(source)) throw new Error(`${shader} has no f16-accumulating variant`);
-      mod = this.ctx.device.createShaderModule({ code: withPrelude(source, half, spec.consts, shader, accumulation(spec)), label: key });
+      mod = this.ctx.device.createShaderModule({ code: moduleSource(spec), label: key });
       this.modules.set(key, mod);
     }
     return mod;

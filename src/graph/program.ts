@@ -23,6 +23,7 @@ import type { CompiledGraph } from './ir.js';
 import type { Graph, Node, Value } from './ir.js';
 import { type MemoryPlan, planMemory } from './memory-plan.js';
 import type { LoweredOp } from './ops/op-def.js';
+import type { KernelSpec } from '../gpu/pipeline-cache.js';
 import { nodeInputs, opDef } from './ops/registry.js';
 import type { HostParams } from './params.js';
 import { Session } from './session.js';
@@ -59,6 +60,16 @@ function checkOrder(graph: Graph): void {
 function halfSpecs(n: Node, lowered: LoweredOp): LoweredOp {
   const half = [...nodeInputs(n), ...n.outputs].some((v) => v.dtype === 'f16');
   return half ? { ...lowered, specs: lowered.specs.map((s) => ({ ...s, half: true })) } : lowered;
+}
+
+/** Each node lowered for `ctx`: its kernels (half-precision variants where it binds f16) and their dispatches. */
+function lowerNodes(ctx: GpuContext, nodes: readonly Node[]): { node: Node; lowered: LoweredOp }[] {
+  return nodes.map((n) => ({ node: n, lowered: halfSpecs(n, opDef(n.op).lower(n.op, n.outputs, ctx)) }));
+}
+
+/** Every kernel a program of `compiled` compiles on `ctx` (derive graph included), as Program.create lowers them. */
+export function programKernelSpecs(ctx: GpuContext, compiled: Pick<CompiledGraph, 'graph' | 'derive'>): KernelSpec[] {
+  return lowerNodes(ctx, [...(compiled.derive?.nodes ?? []), ...compiled.graph.nodes]).flatMap((l) => l.lowered.specs);
 }
 
 /** A program whose pass runs first in the same command buffer, with its inputs (runAfter). */
@@ -128,9 +139,8 @@ export class Program {
     // Tuning mode 'full': measure the kernel choices this adapter has not seen yet, so the
     // lowering below picks them up.
     if (ctx.tuning.mode === 'full') await tuneGraph(ctx, graph);
-    const lower = (n: Node) => ({ node: n, lowered: halfSpecs(n, opDef(n.op).lower(n.op, n.outputs, ctx)) });
-    const lowered = graph.nodes.map(lower);
-    const loweredDerive = (derive?.nodes ?? []).map(lower);
+    const lowered = lowerNodes(ctx, graph.nodes);
+    const loweredDerive = lowerNodes(ctx, derive?.nodes ?? []);
     // All pipelines first, in parallel: compiling is the slow part of a first run.
     await ctx.checked(`${label}: compiling kernels`, () =>
       ctx.pipelines.compile([...loweredDerive, ...lowered].flatMap((l) => l.lowered.specs)),

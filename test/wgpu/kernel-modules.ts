@@ -1,0 +1,142 @@
+// The kernels a wgpu device may be asked to compile, as kernel specs in groups: every candidate
+// of the convolution's forward and backward spaces on every adapter class (f32 and f16, with
+// and without the epilogue's operands), and every kernel the networks' programs lower to
+// (inference in f32 and f16, and a training step with its update). Spaces are taken with the
+// wgpu device's limits and without subgroups, as the engine sees that device.
+import { readFileSync } from 'node:fs';
+import type { GpuContext } from '../../src/gpu/context.js';
+import type { KernelLimits } from '../../src/gpu/kernel-limits.js';
+import { type KernelSpec, kernelKey } from '../../src/gpu/pipeline-cache.js';
+import type { Shape } from '../../src/gpu/tensor.js';
+import { compile } from '../../src/graph/compile.js';
+import type { Graph } from '../../src/graph/ir.js';
+import { programKernelSpecs } from '../../src/graph/program.js';
+import { conv2dBiasGradSpec } from '../../src/kernels/conv2d-backward/bias-grad/bias-grad.js';
+import { conv2dInputGradSpec } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
+import { backwardSpace } from '../../src/kernels/conv2d-backward/space.js';
+import { conv2dWeightGradSpec } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
+import { conv2dSpace } from '../../src/kernels/conv2d/conv2d.js';
+import { type Conv2dParams, convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
+import { RESIZE_LAYOUTS, RESIZE_MODES, resizeBilinearSpec } from '../../src/kernels/resize/resize.js';
+import { defaultConfig } from '../../src/model/networks/config.js';
+import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+import { buildMobileVitDeepLab, mobileVitConfigFromHub } from '../../src/model/networks/mobilevit.js';
+import { buildTrainingGraphs, trainingBatchNorms } from '../../src/train/training-graph.js';
+import { ADAPTER_CLASSES } from '../kernels/every-candidate.js';
+import { withKernelOption } from '../helpers.js';
+import { sharedPath } from '../shared.js';
+
+export interface ModuleGroup {
+  name: string;
+  /** Distinct by kernel key. */
+  specs: KernelSpec[];
+}
+
+/** What kernel variants must fit on the wgpu device: its limits, no subgroups (naga parses no `enable subgroups`), no subgroup matrices. */
+export function wgpuKernelLimits(limits: Record<string, number>): KernelLimits {
+  return {
+    maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+    maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
+    subgroupSize: 0,
+  };
+}
+
+function distinct(specs: KernelSpec[]): KernelSpec[] {
+  const seen = new Set<string>();
+  return specs.filter((s) => !seen.has(kernelKey(s)) && seen.add(kernelKey(s)));
+}
+
+interface ConvCase {
+  input: Shape;
+  kernel: [number, number];
+  cout: number;
+  p: Partial<Conv2dParams>;
+}
+
+const same = (r: number) => ({ dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r });
+
+/** Layers that between them reach every algorithm and variant kind (as test/kernels/conv2d.test.ts's cases do). */
+const CONV_CASES: ConvCase[] = [
+  { input: [1, 11, 13, 37], kernel: [3, 3], cout: 70, p: same(1) }, // GEMM and Winograd, channels off every tile
+  { input: [1, 11, 9, 256], kernel: [3, 3], cout: 64, p: same(6) }, // long reductions: split-K
+  { input: [2, 6, 5, 36], kernel: [1, 1], cout: 132, p: {} }, // pointwise, channels in fours (vec4)
+  { input: [1, 1, 1, 300], kernel: [1, 1], cout: 67, p: {} }, // M = 1 (image pooling)
+  { input: [1, 9, 11, 36], kernel: [3, 3], cout: 44, p: { strideH: 2, strideW: 2, ...same(1) } },
+  { input: [1, 9, 7, 20], kernel: [3, 3], cout: 20, p: { groups: 20, ...same(1) } }, // depthwise
+  { input: [1, 13, 12, 36], kernel: [5, 5], cout: 36, p: { groups: 36, ...same(4) } },
+  { input: [1, 9, 10, 12], kernel: [3, 3], cout: 18, p: { groups: 3, ...same(1) } }, // grouped: the direct kernel
+];
+
+function weightShape(c: ConvCase): Shape {
+  return [c.kernel[0], c.kernel[1], c.input[3] / (c.p.groups ?? 1), c.cout];
+}
+
+/** Every candidate of the forward convolution's space on every adapter class, its specs with and without bias, scale and residual. */
+export function convForwardSpecs(limits: KernelLimits, dtype: 'f32' | 'f16'): ModuleGroup {
+  const specs: KernelSpec[] = [];
+  for (const c of CONV_CASES) {
+    const p = convParams({ ...c.p, activation: 'relu' });
+    const g = convGeometry(c.input, weightShape(c), p);
+    for (const cls of ADAPTER_CLASSES) {
+      const layer = { g, p, cls, limits, dtype };
+      for (const { variant: choice } of conv2dSpace(layer).candidates) {
+        for (const on of [false, true]) {
+          const half = (s: KernelSpec) => (dtype === 'f16' ? { ...s, half: true } : s);
+          specs.push(...choice.algorithm.specs(layer, { bias: on, scale: on, residual: on }, choice.variant).map(half));
+        }
+      }
+    }
+  }
+  return { name: `conv2d forward, every candidate (${dtype})`, specs: distinct(specs) };
+}
+
+/** Every candidate of the input and weight gradients' spaces on every adapter class, the grouped kernels and the bias gradient. */
+export function convBackwardSpecs(ctx: GpuContext, limits: KernelLimits): ModuleGroup {
+  const specs: KernelSpec[] = [conv2dBiasGradSpec()];
+  for (const c of CONV_CASES) {
+    const p = convParams(c.p);
+    const w = weightShape(c);
+    if (p.groups !== 1) {
+      specs.push(conv2dInputGradSpec(ctx, c.input, w, p), conv2dWeightGradSpec(ctx, c.input, w, p));
+      continue;
+    }
+    const g = convGeometry(c.input, w, p);
+    for (const cls of ADAPTER_CLASSES) {
+      for (const v of backwardSpace('input_grad', { g, p, cls, limits }).candidates) specs.push(conv2dInputGradSpec(ctx, c.input, w, p, v.variant));
+      for (const v of backwardSpace('weight_grad', { g, p, cls, limits }).candidates) specs.push(conv2dWeightGradSpec(ctx, c.input, w, p, v.variant));
+    }
+  }
+  return { name: 'conv2d backward, every candidate', specs: distinct(specs) };
+}
+
+/** Both layouts of the bilinear resize (the other family with choices), in every mode. */
+export function resizeSpecs(): ModuleGroup {
+  const specs = RESIZE_MODES.flatMap((mode) => RESIZE_LAYOUTS.flatMap((layout) => [false, true].map((half) => ({ ...resizeBilinearSpec({ mode, outH: 1, outW: 1 }, layout), half }))));
+  return { name: 'resize_bilinear, every candidate (f32, f16)', specs: distinct(specs) };
+}
+
+/** Small networks that between them hold every op: ResNet with the DeepLabv3+ decoder and the aux head, MobileNetV2 and V3, MobileViT. */
+export const NETWORKS: Record<string, () => Graph> = {
+  mobilenet_v2: () => buildDeepLab(defaultConfig('mobilenet_v2'), SIZE),
+  mobilenet_v3_large: () => buildDeepLab(defaultConfig('mobilenet_v3_large'), SIZE),
+  'resnet18, DeepLabv3+ and aux': () => buildDeepLab(defaultConfig('resnet18', { decoder: 'deeplabv3plus', aux: true }), SIZE),
+  mobilevit: () => buildMobileVitDeepLab(mobileVitConfigFromHub(JSON.parse(readFileSync(sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small', 'config.json'), 'utf8'))), { batch: 1, height: 32, width: 32 }),
+};
+const SIZE = { batch: 1, height: 33, width: 33 };
+
+/**
+ * Every kernel the network's programs compile on `ctx` with its subgroup kernels off: inference
+ * in f32 and in f16, and a training step (loss, backward, accumulators) with its SGD update.
+ */
+export async function networkSpecs(ctx: GpuContext, name: string): Promise<ModuleGroup> {
+  const graph = NETWORKS[name]();
+  const specs: KernelSpec[] = [];
+  await withKernelOption('subgroups', false, async () => {
+    for (const precision of ['f32', 'f16'] as const) specs.push(...programKernelSpecs(ctx, compile(graph, { mode: 'inference', precision })));
+    const training = buildTrainingGraphs(trainingBatchNorms(graph), { ignoreIndex: 255, auxWeight: 0.4 }, () => ({}));
+    for (const g of [training.step, training.update]) specs.push(...programKernelSpecs(ctx, compile(g, { mode: 'training' })));
+  });
+  return { name: `${name}: inference (f32, f16), a training step and its update`, specs: distinct(specs) };
+}

@@ -1,0 +1,69 @@
+// wgpu's shader compiler (naga, Firefox's and Deno's) on every kernel we may ask a wgpu device
+// for: each module compiled and its pipeline created under Deno, on the same adapter as Dawn.
+// naga panics on some modules it should reject (the whole process aborts: in Firefox, every
+// tab); compileUnderNaga restarts after such a module, so it fails alone, named.
+import { expect } from 'chai';
+import type { GpuContext } from '../../src/gpu/context.js';
+import type { KernelLimits } from '../../src/gpu/kernel-limits.js';
+import { kernelKey } from '../../src/gpu/pipeline-cache.js';
+import { testContext } from '../helpers.js';
+import { compileUnderNaga, nagaJob, wgpuProfile } from './deno.js';
+import { type ModuleGroup, NETWORKS, convBackwardSpecs, convForwardSpecs, networkSpecs, resizeSpecs, wgpuKernelLimits } from './kernel-modules.js';
+import type { NagaResult, WgpuProfile } from './naga-protocol.js';
+
+const GROUPS: Record<string, (ctx: GpuContext, limits: KernelLimits) => ModuleGroup | Promise<ModuleGroup>> = {
+  'conv2d forward (f32)': (_, limits) => convForwardSpecs(limits, 'f32'),
+  'conv2d forward (f16)': (_, limits) => convForwardSpecs(limits, 'f16'),
+  'conv2d backward': (ctx, limits) => convBackwardSpecs(ctx, limits),
+  resize_bilinear: () => resizeSpecs(),
+  ...Object.fromEntries(Object.keys(NETWORKS).map((name) => [`network ${name}`, (ctx: GpuContext) => networkSpecs(ctx, name)])),
+};
+
+describe('wgpu (Deno, naga): every kernel candidate compiles and its pipeline is created', function () {
+  this.timeout(900_000);
+  let profile: WgpuProfile;
+  const groups = new Map<string, { group: ModuleGroup; results: NagaResult[] }>();
+
+  before(async () => {
+    profile = await wgpuProfile();
+    const ctx = await testContext();
+    const limits = wgpuKernelLimits(profile.limits);
+    const built = new Map<string, ModuleGroup>();
+    for (const [name, build] of Object.entries(GROUPS)) built.set(name, await build(ctx, limits));
+    // Each module once, however many groups hold it.
+    const jobs = new Map<string, ReturnType<typeof nagaJob>>();
+    for (const g of built.values()) for (const s of g.specs) if (!jobs.has(kernelKey(s))) jobs.set(kernelKey(s), nagaJob(s));
+    const results = new Map((await compileUnderNaga([...jobs.values()])).map((r) => [r.job.name, r]));
+    for (const [name, group] of built) groups.set(name, { group, results: group.specs.map((s) => results.get(kernelKey(s))!) });
+    console.log(`      (${jobs.size} distinct modules on ${profile.info.description || 'an adapter that gives no description'})`);
+  });
+
+  it('the wgpu adapter offers shader-f16 (the f16 modules below are compiled, not declined)', () => {
+    expect(profile.features).to.include('shader-f16');
+  });
+
+  for (const name of Object.keys(GROUPS)) {
+    it(`${name}: every module compiles under naga and its pipeline is created`, () => {
+      const { group, results } = groups.get(name)!;
+      expect(results.length, 'modules').to.be.at.least(1);
+      const failed = results.filter((r) => r.error !== null || r.declined).map((r) => `${r.job.name}: ${r.declined ? `declined (${r.declined})` : r.error}`);
+      console.log(`      (${results.length} modules)`);
+      expect(failed, `${group.name}: modules that fail under naga`).to.deep.equal([]);
+    });
+  }
+});
+
+describe('wgpu (Deno, naga): a module that panics naga fails alone', function () {
+  this.timeout(120_000);
+  it('the panicking module is named with Rust\'s message; the modules after it still compile', async () => {
+    // docs/wgsl-rules.md, rule 1: an override with an expression initialiser after a workgroup
+    // array sized by overrides (naga 29 panics creating the pipeline).
+    const panics = `override A: u32 = 4u;\noverride B: u32 = 4u;\nvar<workgroup> tile: array<f32, 2u * A>;\noverride AB: u32 = A * B;\n@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(A) fn main(@builtin(local_invocation_index) i: u32) { tile[i] = f32(AB); workgroupBarrier(); o[i] = tile[i]; }\n`;
+    const fine = panics.replace('var<workgroup> tile: array<f32, 2u * A>;\noverride AB: u32 = A * B;', 'override AB: u32 = A * B;\nvar<workgroup> tile: array<f32, 2u * A>;');
+    const job = (name: string, code: string) => ({ name, code, entryPoint: 'main', constants: {}, features: [] });
+    const results = await compileUnderNaga([job('before', fine), job('panics', panics), job('after', fine)]);
+    expect(results.map((r) => [r.job.name, r.error === null])).to.deep.equal([['before', true], ['panics', false], ['after', true]]);
+    expect(results[1].panicked).to.equal(true);
+    expect(results[1].error).to.match(/naga panicked: .*panicked at/);
+  });
+});
