@@ -46,6 +46,12 @@ export interface GpuContextOptions {
    * no shader-f16). Each shape is checked against the CPU reference before any layer uses it.
    */
   subgroupMatrix?: boolean;
+  /**
+   * The device's limits: 'adapter' (default, or DEEPLAB_DEVICE_LIMITS) asks for all the adapter
+   * offers for big tensors and wide workgroups; 'default' asks for none, so the device has
+   * WebGPU's default limits, as Safari and phones may give (tests run the kernels so).
+   */
+  limits?: 'adapter' | 'default';
 }
 
 /** The feature's name in Dawn (not yet in @webgpu/types). */
@@ -58,8 +64,7 @@ function onOffOption(value: boolean | undefined, env: 'DEEPLAB_SUBGROUPS' | 'DEE
 
 /** The subgroup-matrix shapes of `adapter` the matrix kernel can use: f32 or f16 inputs (f16 with shader-f16), f32 sums. */
 function offeredMatrixConfigs(adapter: GPUAdapter, hasHalf: boolean): MatrixConfig[] {
-  type Offered = { componentType: string; resultComponentType: string; M: number; N: number; K: number };
-  const offered = ((adapter.info as unknown as { subgroupMatrixConfigs?: Offered[] }).subgroupMatrixConfigs ?? []);
+  const offered = adapterInfoOf(adapter).subgroupMatrixConfigs ?? [];
   const out: MatrixConfig[] = [];
   for (const c of offered) {
     if (c.resultComponentType !== 'f32' || !(c.componentType === 'f32' || (c.componentType === 'f16' && hasHalf))) continue;
@@ -76,11 +81,26 @@ const liveContexts = new Set<GpuContext>();
 export function liveGpuContexts(): GpuContext[] {
   return [...liveContexts];
 }
+/**
+ * What the adapter says of itself, every field optional: Safari 26.0.1 has no `adapter.info` at
+ * all, and Firefox gives empty strings. Everything that reads the info reads it through this.
+ */
+type AdapterInfoFields = Partial<Pick<GPUAdapterInfo, 'vendor' | 'architecture' | 'device' | 'description'>> & {
+  isFallbackAdapter?: boolean;
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
+  subgroupMatrixConfigs?: { componentType: string; resultComponentType: string; M: number; N: number; K: number }[];
+};
+
+export function adapterInfoOf(adapter: Pick<GPUAdapter, 'info'>): AdapterInfoFields {
+  return ((adapter as { info?: unknown }).info ?? {}) as AdapterInfoFields;
+}
+
 /** Whether an adapter is a CPU implementation (lavapipe / llvmpipe, SwiftShader, WARP). */
-export function isSoftwareAdapter(adapter: GPUAdapter): boolean {
-  const info = adapter.info;
-  const text = [info?.vendor, info?.architecture, info?.device, info?.description].join(' ');
-  return !!(info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|warp/i.test(text);
+export function isSoftwareAdapter(adapter: Pick<GPUAdapter, 'info'>): boolean {
+  const info = adapterInfoOf(adapter);
+  const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
+  return !!info.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software|warp/i.test(text);
 }
 
 export interface AdapterDescription {
@@ -109,12 +129,12 @@ async function webgpuModule(): Promise<typeof import('webgpu')> {
 }
 
 
-export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
-  const info = adapter.info;
-  const vendor = info?.vendor ?? '';
-  const architecture = info?.architecture ?? '';
-  const device = info?.device ?? '';
-  const description = info?.description ?? '';
+export function describeAdapter(adapter: Pick<GPUAdapter, 'info'>): AdapterDescription {
+  const info = adapterInfoOf(adapter);
+  const vendor = info.vendor ?? '';
+  const architecture = info.architecture ?? '';
+  const device = info.device ?? '';
+  const description = info.description ?? '';
   const name = [description || device, vendor && `(${vendor}${architecture ? ' ' + architecture : ''})`]
     .filter(Boolean)
     .join(' ') || 'unknown adapter';
@@ -210,11 +230,13 @@ export class GpuContext {
     if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups');
     if (subgroupMatrix && adapter.features.has('subgroups') && adapter.features.has(SUBGROUP_MATRIX_FEATURE)) requiredFeatures.push(SUBGROUP_MATRIX_FEATURE);
     const l = adapter.limits;
+    const limits = options.limits ?? readFlag('DEEPLAB_DEVICE_LIMITS');
+    if (limits !== 'adapter' && limits !== 'default') throw new Error(`GpuContext: limits must be 'adapter' or 'default', got '${String(limits)}'`);
     // Ask for everything the adapter offers for big tensors: the defaults (128 MiB bindings,
     // 256 MiB buffers) are far below what real GPUs can do.
     const device = await adapter.requestDevice({
       requiredFeatures,
-      requiredLimits: {
+      requiredLimits: limits === 'default' ? {} : {
         maxBufferSize: l.maxBufferSize,
         maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
         maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
@@ -256,7 +278,7 @@ export class GpuContext {
 
   /** The adapter's largest subgroup (0 where it does not say). */
   get subgroupMaxSize(): number {
-    return (this.adapter.info as GPUAdapterInfo & { subgroupMaxSize?: number }).subgroupMaxSize ?? 0;
+    return adapterInfoOf(this.adapter).subgroupMaxSize ?? 0;
   }
 
   /** Subgroup-matrix shapes convolutions may use now: emulated ones in tests, else those that passed their check. */
@@ -281,7 +303,7 @@ export class GpuContext {
    */
   get kernelLimits(): KernelLimits {
     const l = this.device.limits;
-    const info = this.adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+    const info = adapterInfoOf(this.adapter);
     const fixed = info.subgroupMinSize && info.subgroupMinSize === info.subgroupMaxSize ? info.subgroupMinSize : 0;
     return {
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,

@@ -1,0 +1,89 @@
+// Run by Deno, not by mocha: the page bundle (dist/browser/deeplab.js) on wgpu's WebGPU. Loads
+// the weights, segments one image in f32 and in f16, and fine-tunes two steps on it, printing one
+// JSON line of results for deno-engine.test.ts to compare with Node's.
+//
+//   deno run --allow-read dist/test/wgpu/deno-engine.js <case.json>
+//
+// case.json: { weights: path, image: { width, height, rgb: path of raw RGB bytes }, labels: path
+// of raw class bytes (the image's size), fineTune: FineTuneOptions without callbacks }.
+import { readFileSync } from 'node:fs';
+import process from 'node:process';
+import type * as Deeplab from '../../src/browser/index.js';
+import type { FineTuneOptions } from '../../src/train/fine-tune.js';
+
+export interface EngineCase {
+  weights: string;
+  image: { width: number; height: number; rgb: string };
+  labels: string;
+  fineTune: Pick<FineTuneOptions, 'steps' | 'crop' | 'lr' | 'scale' | 'flip' | 'seed'>;
+}
+
+export interface EngineResult {
+  adapter: string;
+  isSoftware: boolean;
+  hasHalf: boolean;
+  /** Class maps, base64. */
+  f32: string;
+  f16: string;
+  losses: number[];
+  /** After fine-tuning: the tuned model's class map, base64. */
+  tuned: string;
+  /** GPU submits and buffer read-backs during the f32 segment. */
+  submits: number;
+  readbacks: number;
+}
+
+const base64 = (bytes: Uint8Array) => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''));
+
+// Only in Deno: the bundle needs navigator.gpu and no Node.
+if ('Deno' in globalThis) {
+  const lib = (await import(new URL('../../browser/deeplab.js', import.meta.url).href)) as typeof Deeplab;
+  const c = JSON.parse(readFileSync(Deno_args()[0], 'utf8')) as EngineCase;
+  const image = { width: c.image.width, height: c.image.height, data: new Uint8Array(readFileSync(c.image.rgb)) };
+  const labels = new Uint8Array(readFileSync(c.labels));
+  const weights = new Uint8Array(readFileSync(c.weights));
+  const model = await lib.loadModel(weights, { tune: 'off' });
+  const ctx = model.ctx;
+  // Count what one segment asks of the queue and of buffer mapping.
+  const queue = ctx.device.queue;
+  const submit = queue.submit.bind(queue);
+  let submits = 0;
+  let readbacks = 0;
+  queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
+    submits++;
+    return submit(buffers);
+  };
+  const mapAsync = GPUBuffer.prototype.mapAsync;
+  GPUBuffer.prototype.mapAsync = function (this: GPUBuffer, ...args: Parameters<GPUBuffer['mapAsync']>) {
+    readbacks++;
+    return mapAsync.apply(this, args);
+  };
+  const f32 = await model.segment(image);
+  const counted = { submits, readbacks };
+  const half = await lib.loadModel(weights, { tune: 'off', precision: 'f16', ctx });
+  const f16 = await half.segment(image);
+  half.dispose();
+  const losses: number[] = [];
+  const tunedModel = await lib.fineTune(model, [{ image, labels }], { ...c.fineTune, onStep: (r) => void losses.push(r.loss) });
+  const tuned = await tunedModel.segment(image);
+  const result: EngineResult = {
+    adapter: ctx.adapterInfo.name,
+    isSoftware: ctx.isSoftware,
+    hasHalf: ctx.hasHalf,
+    f32: base64(f32.classes),
+    f16: base64(f16.classes),
+    losses,
+    tuned: base64(tuned.classes),
+    ...counted,
+  };
+  console.log(JSON.stringify({ result }));
+  tunedModel.dispose();
+  model.dispose();
+  // The context the first model made outlives its models; the process ends here.
+  process.exit(0);
+}
+
+/** Deno's command-line arguments (Deno.args), typed here without Deno's own types. */
+function Deno_args(): string[] {
+  return (globalThis as unknown as { Deno: { args: string[] } }).Deno.args;
+}
