@@ -66,7 +66,7 @@ describe('wgpu (Deno): the engine segments and fine-tunes as in Node @slow', fun
 
   const decode = (s: string) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
 
-  it('finds wgpu's adapter (lavapipe here) recognised as software, with shader-f16', () => {
+  it("finds wgpu's adapter (lavapipe here) recognised as software, with shader-f16", () => {
     expect(deno.isSoftware, 'a CPU adapter is recognised as software').to.equal(true);
     expect(deno.hasHalf).to.equal(true);
   });
