@@ -80,6 +80,12 @@ export const FLAGS = {
   DEEPLAB_SPLIT_K: choice(['auto', 'never', 'always'], 'auto', 'Split-K convolutions: where the heuristic or tuner says, never, or wherever one applies.', 'library'),
   DEEPLAB_SUBGROUPS: choice(['on', 'off'], 'on', "Kernels that use the adapter's subgroup operations where it offers them.", 'library'),
   DEEPLAB_SUBGROUP_MATRIX: choice(['on', 'off'], 'on', "Convolutions on the adapter's subgroup matrices (tensor cores) where Dawn offers them.", 'library'),
+  DEEPLAB_DEVICE_LIMITS: choice(
+    ['adapter', 'default'],
+    'adapter',
+    "The device's limits: all the adapter offers, or WebGPU's defaults (8 storage buffers, 128 MiB bindings, 256 invocations; what Safari and phones may give).",
+    'library',
+  ),
   DEEPLAB_DEBUG: boolean('The CLI prints the stack of an error and runs in one process, showing Dawn\'s start-up warnings.', 'cli'),
   DEEPLAB_CLI_CHILD: {
     description: "Internal: set by the CLI in the child it runs, whose stderr it filters ('tty' when that stderr is a terminal).",

@@ -16,6 +16,8 @@ export interface EngineCase {
   image: { width: number; height: number; rgb: string };
   labels: string;
   fineTune: Pick<FineTuneOptions, 'steps' | 'crop' | 'lr' | 'scale' | 'flip' | 'seed'>;
+  /** Timed f32 segments after two warm-ups (bench/wgpu.ts); none by default. */
+  timedRuns?: number;
 }
 
 export interface EngineResult {
@@ -31,6 +33,8 @@ export interface EngineResult {
   /** GPU submits and buffer read-backs during the f32 segment. */
   submits: number;
   readbacks: number;
+  /** Milliseconds of each timed f32 segment, in order. */
+  segmentMs: number[];
 }
 
 const base64 = (bytes: Uint8Array) => btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''));
@@ -60,6 +64,15 @@ if ('Deno' in globalThis) {
   };
   const f32 = await model.segment(image);
   const counted = { submits, readbacks };
+  const segmentMs: number[] = [];
+  if (c.timedRuns) {
+    for (let i = 0; i < 2; i++) await model.segment(image);
+    for (let i = 0; i < c.timedRuns; i++) {
+      const t0 = performance.now();
+      await model.segment(image);
+      segmentMs.push(performance.now() - t0);
+    }
+  }
   const half = await lib.loadModel(weights, { tune: 'off', precision: 'f16', ctx });
   const f16 = await half.segment(image);
   half.dispose();
@@ -75,6 +88,7 @@ if ('Deno' in globalThis) {
     losses,
     tuned: base64(tuned.classes),
     ...counted,
+    segmentMs,
   };
   console.log(JSON.stringify({ result }));
   tunedModel.dispose();

@@ -78,11 +78,12 @@ function panicMessage(stderr: string): string {
 }
 
 /**
- * Compiles every job under naga, each module and its pipeline. A panic ends the Deno process:
+ * Compiles every job under naga, each module and its pipeline, on a device with the adapter's
+ * limits (as the engine asks for them) or WebGPU's defaults. A panic ends the Deno process:
  * the job it was compiling is recorded as panicked (with Rust's message) and a new process goes
  * on after it, so one bad module fails alone.
  */
-export async function compileUnderNaga(jobs: NagaJob[], timeoutMs = 600_000): Promise<NagaResult[]> {
+export async function compileUnderNaga(jobs: NagaJob[], limits: 'adapter' | 'default' = 'adapter', timeoutMs = 600_000): Promise<NagaResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'deeplab-naga-'));
   const file = join(dir, 'jobs.json');
   writeFileSync(file, JSON.stringify(jobs));
@@ -91,7 +92,7 @@ export async function compileUnderNaga(jobs: NagaJob[], timeoutMs = 600_000): Pr
     let next = 0;
     while (next < jobs.length) {
       let started = -1;
-      const run = await runDeno(NAGA_COMPILE, [file, String(next)], {
+      const run = await runDeno(NAGA_COMPILE, [file, String(next), limits], {
         timeoutMs,
         onLine: (line) => {
           if (!line.startsWith('{')) return;

@@ -4,9 +4,11 @@
 // the driver (deno.ts, compileUnderNaga) then knows which module was being compiled from the last
 // `start` line and starts this again after it.
 //
-//   deno run --allow-read dist/test/wgpu/naga-compile.js <jobs.json> <first index>
+//   deno run --allow-read dist/test/wgpu/naga-compile.js <jobs.json> <first index> <adapter | default>
 //
-// The first line printed is the adapter's profile: its features, limits and info.
+// The device has the adapter's limits (those the engine asks for, src/gpu/context.ts) or
+// WebGPU's defaults (no required limits, as Safari and phones may give). The first line printed
+// is the adapter's profile: its features, its limits and a default device's, and its info.
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import type { NagaJob } from './naga-protocol.js';
@@ -15,7 +17,18 @@ function say(line: object): void {
   console.log(JSON.stringify(line));
 }
 
-const [file, first] = process.argv.slice(2);
+const [file, first, limitsMode] = process.argv.slice(2);
+/** The limits the engine asks for where the adapter offers more (GpuContext.create). */
+const ENGINE_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
 const adapter = await navigator.gpu.requestAdapter();
 if (!adapter) {
   say({ fatal: 'no WebGPU adapter under Deno' });
@@ -25,12 +38,17 @@ const features = [...adapter.features].map(String).sort();
 const limits: Record<string, number> = {};
 for (const k in adapter.limits) limits[k] = (adapter.limits as unknown as Record<string, number>)[k];
 const info = adapter.info ?? {};
-say({ profile: { features, limits, info: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description }, isFallbackAdapter: (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? null } });
+const plain = await adapter.requestDevice();
+const defaultLimits: Record<string, number> = {};
+for (const k in plain.limits) defaultLimits[k] = (plain.limits as unknown as Record<string, number>)[k];
+plain.destroy();
+say({ profile: { features, limits, defaultLimits, info: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description }, isFallbackAdapter: (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? null } });
 if (!file) process.exit(0);
 
 const jobs = JSON.parse(readFileSync(file, 'utf8')) as NagaJob[];
 const wanted = (['shader-f16'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
-const device = await adapter.requestDevice({ requiredFeatures: wanted });
+const requiredLimits = limitsMode === 'adapter' ? Object.fromEntries(ENGINE_LIMITS.map((k) => [k, adapter.limits[k]])) : {};
+const device = await adapter.requestDevice({ requiredFeatures: wanted, requiredLimits });
 for (let i = Number(first ?? 0); i < jobs.length; i++) {
   const job = jobs[i];
   const missing = job.features.filter((f) => !device.features.has(f as GPUFeatureName));

@@ -15,6 +15,8 @@ export interface NagaJob {
 export interface WgpuProfile {
   features: string[];
   limits: Record<string, number>;
+  /** A device's limits where none are asked for: WebGPU's defaults. */
+  defaultLimits: Record<string, number>;
   info: { vendor?: string; architecture?: string; device?: string; description?: string };
   isFallbackAdapter: boolean | null;
 }
