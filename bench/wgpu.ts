@@ -58,7 +58,7 @@ try {
   console.log(`${dawn.adapter} on ${host}; median of ${runs} segments of the default model on 2007_000033 (tune off)`);
   for (const r of rows) console.log(`  ${r.engine.padEnd(28)} ${r.ms.toFixed(1).padStart(8)} ms   Dawn / this: ${(rows[0].ms / r.ms).toFixed(2)}x`);
   mkdirSync(join('bench', 'results'), { recursive: true });
-  const out = join('bench', 'results', `wgpu-${dawn.adapter.split(' ')[0].toLowerCase()}.json`);
+  const out = join('bench', 'results', `wgpu-${dawn.adapter.split(' ')[0].toLowerCase().replace(/[^a-z0-9]+/g, '')}.json`);
   writeFileSync(out, JSON.stringify({ host, adapter: dawn.adapter, wgpuAdapter: wgpu.adapter, runs, rows, samples: { dawn: dawn.ms, dawnNoSubgroups: dawnNoSubgroups.ms, wgpu: wgpu.segmentMs } }, null, 2) + '\n');
   console.log(`wrote ${out}`);
 } finally {
