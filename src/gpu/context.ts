@@ -12,6 +12,7 @@ import type { WorkTimer } from './work-timer.js';
 import { readFlag } from '../util/flags.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits, type MatrixConfig } from './kernel-limits.js';
 import { type KernelOptions, type SplitKMode, splitKMode } from './kernel-options.js';
+import { type WebGpuImplementation, webgpuImplementation } from './implementation.js';
 
 export { GpuError } from './errors.js';
 
@@ -175,6 +176,8 @@ export class GpuContext {
   readonly isSoftware: boolean;
   /** The device has `shader-f16`: half-precision programs can run (src/graph/half.ts). */
   readonly hasHalf: boolean;
+  /** The WebGPU implementation (Dawn, wgpu, WebKit): its compiler shapes which kernels run fastest. */
+  readonly implementation: WebGpuImplementation = webgpuImplementation();
   /** Kernel choices that tests and benchmarks may change (kernel-options.ts). */
   readonly kernelOptions: KernelOptions;
   /**

@@ -11,12 +11,16 @@ import type { GpuContext } from '../gpu/context.js';
  * The two CPU classes share the looped kernels' candidate spaces; SwiftShader's also hold the
  * kernels written out as straight-line code (lavapipe's compiler makes those from the looped
  * ones itself, and would only compile them slowly). Their defaults differ, and tuning measures
- * which candidate runs fastest on the adapter at hand.
+ * which candidate runs fastest on the adapter at hand. A CPU adapter under wgpu (Firefox, Deno)
+ * is of the 'swiftshader' class too: naga's loops reach the driver in a form it does not unroll,
+ * so lavapipe runs them as SwiftShader does (measured: the written-out kernels 2.1x the looped
+ * ones there, docs/performance.md).
  */
 export type AdapterClass = 'software' | 'swiftshader' | 'gpu';
 
-export function adapterClass(ctx: GpuContext): AdapterClass {
+export function adapterClass(ctx: Pick<GpuContext, 'isSoftware' | 'adapterInfo' | 'implementation'>): AdapterClass {
   if (!ctx.isSoftware) return 'gpu';
+  if (ctx.implementation === 'wgpu') return 'swiftshader';
   return /swiftshader/i.test(`${ctx.adapterInfo.vendor} ${ctx.adapterInfo.architecture} ${ctx.adapterInfo.description}`) ? 'swiftshader' : 'software';
 }
 

@@ -66,8 +66,9 @@ describe('wgpu (Deno): the engine segments and fine-tunes as in Node @slow', fun
 
   const decode = (s: string) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
 
-  it("finds wgpu's adapter (lavapipe here) recognised as software, with shader-f16", () => {
+  it("finds wgpu's adapter (lavapipe here) recognised as software, with shader-f16, and knows it runs on wgpu", () => {
     expect(deno.isSoftware, 'a CPU adapter is recognised as software').to.equal(true);
+    expect(deno.implementation).to.equal('wgpu');
     expect(deno.hasHalf).to.equal(true);
   });
 

@@ -24,6 +24,7 @@ export interface EngineResult {
   adapter: string;
   isSoftware: boolean;
   hasHalf: boolean;
+  implementation: string;
   /** Class maps, base64. */
   f32: string;
   f16: string;
@@ -82,6 +83,7 @@ if ('Deno' in globalThis) {
   const result: EngineResult = {
     adapter: ctx.adapterInfo.name,
     isSoftware: ctx.isSoftware,
+    implementation: ctx.implementation,
     hasHalf: ctx.hasHalf,
     f32: base64(f32.classes),
     f16: base64(f16.classes),
