@@ -1,0 +1,27 @@
+// Tuning with every candidate of the hardware class's spaces completes under wgpu (Deno) and
+// changes no answer: the GEMM's tiled kernels, which once made naga panic (and Firefox lose every
+// tab), are created and timed like the rest.
+import { expect } from 'chai';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sharedPath } from '../shared.js';
+import { runDeno } from './deno.js';
+import type { TuneResult } from './deno-tune.js';
+
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'deno-tune.js');
+
+describe('wgpu (Deno): tuning every hardware-class candidate of the default model @slow', function () {
+  this.timeout(1_200_000);
+
+  it('times every candidate of every layer shape, then segments as before tuning', async () => {
+    const run = await runDeno(SCRIPT, [sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), '65'], { timeoutMs: 1_100_000 });
+    const line = run.stdout.split('\n').find((l) => l.startsWith('{"result"'));
+    if (!line) throw new Error(`tuning under Deno gave no result (exit ${run.code ?? run.signal}):\n${run.stdout}\n${run.stderr}`);
+    const r = (JSON.parse(line) as { result: TuneResult }).result;
+    console.log(`      (${r.shapes} layer shapes, ${r.timed} candidates timed in ${(r.ms / 1000).toFixed(0)} s)`);
+    expect(r.shapes, 'layer shapes tuned').to.be.at.least(10);
+    expect(r.skipped, 'shapes the budget did not reach').to.equal(0);
+    expect(r.timed, 'every candidate timed').to.equal(r.candidates);
+    expect(r.agreement, 'pixels as before tuning').to.be.at.least(0.999);
+  });
+});

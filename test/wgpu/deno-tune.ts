@@ -1,0 +1,50 @@
+// Run by Deno, not by mocha: tuning with every candidate of the hardware-class spaces on wgpu
+// (the GEMM's tiled kernels among them, which once crashed naga and with it Firefox). The
+// adapter is lavapipe, so the context is told it is a GPU; then the default model is tuned at a
+// small size with no budget to stop it, and segments an image with what tuning chose.
+//
+//   deno run --allow-read dist/test/wgpu/deno-tune.js <weights> <size>
+import { readFileSync } from 'node:fs';
+import process from 'node:process';
+import type * as Deeplab from '../../src/browser/index.js';
+
+export interface TuneResult {
+  shapes: number;
+  timed: number;
+  candidates: number;
+  skipped: number;
+  ms: number;
+  /** Pixels whose class after tuning equals the class before (same weights, other kernels). */
+  agreement: number;
+}
+
+if ('Deno' in globalThis) {
+  const [weightsPath, sizeText] = (globalThis as unknown as { Deno: { args: string[] } }).Deno.args;
+  const lib = (await import(new URL('../../browser/deeplab.js', import.meta.url).href)) as typeof Deeplab;
+  const ctx = await lib.GpuContext.create({ tune: 'off' });
+  // The hardware class's spaces and defaults on this CPU adapter.
+  (ctx as { isSoftware: boolean }).isSoftware = false;
+  const size = Number(sizeText);
+  const image = { width: size, height: size, data: new Uint8Array(size * size * 3).map((_, i) => (i * 37) % 251) };
+  const model = await lib.loadModel(new Uint8Array(readFileSync(weightsPath)), { ctx, tune: 'off' });
+  const before = (await model.segment(image)).classes;
+  const { height, width } = model.preprocess(image);
+  const report = await model.tune({ height, width, budgetMs: 3_600_000 });
+  model.dispose();
+  // A new model compiles its programs with the choices tuning stored on the context.
+  const tuned = await lib.loadModel(new Uint8Array(readFileSync(weightsPath)), { ctx, tune: 'cached' });
+  const after = (await tuned.segment(image)).classes;
+  let same = 0;
+  for (let i = 0; i < before.length; i++) if (before[i] === after[i]) same++;
+  const result: TuneResult = {
+    shapes: report.tuned.length,
+    timed: report.tuned.reduce((n, t) => n + Object.keys(t.times).length, 0),
+    candidates: report.tuned.reduce((n, t) => n + t.candidates, 0),
+    skipped: report.skipped,
+    ms: report.ms,
+    agreement: same / before.length,
+  };
+  console.log(JSON.stringify({ result }));
+  tuned.dispose();
+  process.exit(0);
+}
