@@ -34,6 +34,15 @@ describe('WGSL rules (docs/wgsl-rules.md) over every shader file', () => {
     expect(overridesAfterSizedWorkgroupArrays('override A: u32 = 4u;\noverride AB: u32 = A * 2u;\nvar<workgroup> t: array<f32, 2u * A>;\n')).to.deep.equal([]);
   });
 
+  it('rule 8: no workgroup array is sized by an override (Safari has run such shaders with the array empty)', () => {
+    const bad = SHADERS.flatMap((f) => {
+      const source = loadShader(f);
+      const overrides = [...source.matchAll(/^override\s+(\w+)/gm)].map((m) => m[1]);
+      return [...source.matchAll(/var<workgroup>\s+(\w+)\s*:\s*array<[^,]+,\s*([^;]+)>\s*;/g)].filter((m) => overrides.some((o) => new RegExp(`\\b${o}\\b`).test(m[2]))).map((m) => `${f}: ${m[1]}`);
+    });
+    expect(bad).to.deep.equal([]);
+  });
+
   it("rule 2: no module declares more than 8 storage buffers (WebGPU's default maxStorageBuffersPerShaderStage)", () => {
     const bad = SHADERS.map((f) => [f, (loadShader(f).match(/var<storage\b/g) ?? []).length] as const).filter(([, n]) => n > 8);
     expect(bad.map(([f, n]) => `${f}: ${n}`)).to.deep.equal([]);

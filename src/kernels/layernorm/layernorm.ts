@@ -9,6 +9,7 @@ import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '.
 import { expectShape } from '../checks.js';
 import { type FloatArray, zerosLike } from '../cpu-arrays.js';
 
+/** Lanes a workgroup; layernorm_grad_params.wgsl's const WG is the same (it sizes its workgroup arrays). */
 const WG = 64;
 
 export interface LayerNormParams {
@@ -89,7 +90,7 @@ export function layerNormScratchShape(shape: Shape): number[] {
 }
 
 export function layerNormGradSpecs(): KernelSpec[] {
-  return [{ shader: 'layernorm_grad_input.wgsl', constants: { WG } }, { shader: 'layernorm_grad_params.wgsl', constants: { WG } }];
+  return [{ shader: 'layernorm_grad_input.wgsl', constants: { WG } }, { shader: 'layernorm_grad_params.wgsl' }];
 }
 
 export interface LayerNormGradTensors {

@@ -2,7 +2,8 @@
 // dgamma[c] = sum(dy * xhat), dbeta[c] = sum(dy), xhat from the row statistics that
 // layernorm_grad_input.wgsl wrote. The workgroup's threads stride over the rows and reduce in
 // shared memory, in a fixed order (the same sums every run).
-override WG: u32 = 64u;
+// A const, not an override: it sizes the workgroup arrays (docs/wgsl-rules.md, rule 8).
+const WG: u32 = 64u;
 
 struct Params {
   rows: u32,

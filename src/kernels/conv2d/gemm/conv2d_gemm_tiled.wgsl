@@ -29,17 +29,16 @@ override HAS_BIAS: u32 = 0u;
 override HAS_SCALE: u32 = 0u;
 override HAS_RESIDUAL: u32 = 0u;
 override SPLIT_K: u32 = 0u;
-override BM: u32 = 64u;
-override BN: u32 = 64u;
-override BK: u32 = 16u;
+// BM, BN and BK (the block and its depth) are module consts the spec sets (KernelSpec.consts):
+// they size the workgroup arrays, and an override-sized workgroup array is not kept safely
+// everywhere (docs/wgsl-rules.md, rule 8).
 override TM: u32 = 4u;
 override TN: u32 = 4u;
 override WGX: u32 = 16u;  // BN / TN
 override WGY: u32 = 16u;  // BM / TM
 const T_MAX: u32 = 64u;   // TM * TN at most (8 x 8)
-// Before any workgroup array sized by overrides: naga (wgpu: Firefox, Deno) panics creating the
-// pipeline when an override with an expression initialiser follows such an array
-// (docs/wgsl-rules.md).
+// Before the workgroup arrays: naga (wgpu: Firefox, Deno) panics creating the pipeline when an
+// override with an expression initialiser follows an override-sized one (docs/wgsl-rules.md).
 override THREADS: u32 = WGX * WGY;
 
 //#include "conv2d_gemm_params.wgsl"

@@ -39,8 +39,10 @@ function gemmSpec(g: ConvGeometry, p: Conv2dParams, has: EpilogueSlots, v: GemmV
     return summing(v, { shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { WG: v.lanes, ...(v.splits > 1 ? { SPLIT_K: 1 } : {}) } });
   }
   if (v.kind === 'tiled') {
-    const tile = { BM: v.BM, BN: v.BN, BK: v.BK, TM: v.TM, TN: v.TN, WGX: v.BN / v.TN, WGY: v.BM / v.TM };
-    return summing(v, { shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', constants: { ...epilogue, ...tile } });
+    // The block sizes the workgroup arrays: consts, not overrides (docs/wgsl-rules.md, rule 8).
+    const block = { BM: v.BM, BN: v.BN, BK: v.BK };
+    const tile = { TM: v.TM, TN: v.TN, WGX: v.BN / v.TN, WGY: v.BM / v.TM };
+    return summing(v, { shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', consts: block, constants: { ...epilogue, ...tile } });
   }
   const tile = { WG: v.lanes, R: v.R, CN: v.CN };
   return summing(v, { shader: v.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', constants: { ...epilogue, ...tile } });
