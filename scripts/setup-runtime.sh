@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What runs the engine and its tests, once the project is built (scripts/setup.sh): a WebGPU
 # adapter, with Mesa's software Vulkan driver installed from Debian's packages where none can be
-# created, then Chromium for the browser tests. Succeeds when an adapter works; where Chromium
-# cannot be installed, scripts/setup-browser.sh says how to point DEEPLAB_CHROMIUM at one.
+# created, then Chromium and Firefox ESR for the browser tests. Succeeds when an adapter works;
+# where a browser cannot be installed, scripts/setup-browser.sh says how to point
+# DEEPLAB_CHROMIUM or DEEPLAB_FIREFOX at one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One-step set-up on a fresh machine: npm packages, the build, then scripts/setup-runtime.sh: a
 # WebGPU adapter (Mesa's software Vulkan driver from Debian's packages where none can be created)
-# and Chromium for the browser tests. It installs what it can and says what it cannot: without
-# apt-get (macOS, Fedora, ...) it succeeds where an adapter works.
+# and Chromium and Firefox ESR for the browser tests. It installs what it can and says what it
+# cannot: without apt-get (macOS, Fedora, ...) it succeeds where an adapter works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -97,6 +97,7 @@ export const FLAGS = {
   } satisfies FlagSpec<'tty' | 'pipe' | undefined>,
   DEEPLAB_CLI_COLUMNS: integer(1, undefined, 'unset', "Internal: the width of the CLI parent's terminal, for its child's progress lines.", 'cli'),
   DEEPLAB_CHROMIUM: path('The Chromium or Chrome executable the browser tests and the browser benchmark drive.', 'tests', '/usr/bin/chromium', '/usr/bin/chromium'),
+  DEEPLAB_FIREFOX: path('The Firefox executable the browser tests drive.', 'tests', '/usr/bin/firefox-esr', '/usr/bin/firefox-esr'),
   DEEPLAB_CHROMIUM_FLAGS: {
     description: "Chromium flags (space-separated) that choose the page's WebGPU adapter, in place of SwiftShader's.",
     readBy: 'bench',

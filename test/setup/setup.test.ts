@@ -1,6 +1,6 @@
 // `npm run setup` beyond Debian: with apt-get hidden from PATH (scripts/without-apt.sh), the
 // set-up after the build (scripts/setup-runtime.sh) succeeds where a WebGPU adapter works, says
-// how to point DEEPLAB_CHROMIUM at a browser where it cannot install one, and fails naming what
+// how to point DEEPLAB_CHROMIUM or DEEPLAB_FIREFOX at a browser where it cannot install one, and fails naming what
 // to install where no adapter can be created. (CI runs the whole `npm run setup` this way too.)
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -37,22 +37,28 @@ describe('set-up without apt-get (macOS, Fedora, ...)', function () {
     expect(r.output.trim().split('\n')).to.deep.equal(['hidden', 'node']);
   });
 
-  it('with a working adapter it succeeds, using the Chromium DEEPLAB_CHROMIUM names', async () => {
+  it('with a working adapter it succeeds, using the browsers DEEPLAB_CHROMIUM and DEEPLAB_FIREFOX name', async () => {
     const chrome = join(dir, 'chrome');
     writeFileSync(chrome, '#!/bin/sh\necho "Chromium 999.0 (a stand-in)"\n');
     chmodSync(chrome, 0o755);
-    const r = await withoutApt(['bash', 'scripts/setup-runtime.sh'], { DEEPLAB_CHROMIUM: chrome });
+    const firefox = join(dir, 'firefox');
+    writeFileSync(firefox, '#!/bin/sh\necho "Mozilla Firefox 999.0esr (a stand-in)"\n');
+    chmodSync(firefox, 0o755);
+    const r = await withoutApt(['bash', 'scripts/setup-runtime.sh'], { DEEPLAB_CHROMIUM: chrome, DEEPLAB_FIREFOX: firefox });
     expect(r.code, r.output).to.equal(0);
     expect(r.output).to.match(/^WebGPU adapter: /m);
     expect(r.output).to.include(`setup-browser: Chromium 999.0 (a stand-in) at ${chrome}`);
+    expect(r.output).to.include(`setup-browser: Mozilla Firefox 999.0esr (a stand-in) at ${firefox}`);
   });
 
-  it('with a working adapter and no Chromium it succeeds, saying how to point DEEPLAB_CHROMIUM at one', async () => {
-    const missing = join(dir, 'no-such-chrome');
-    const r = await withoutApt(['bash', 'scripts/setup-runtime.sh'], { DEEPLAB_CHROMIUM: missing });
+  it('with a working adapter and no browsers it succeeds, saying how to point DEEPLAB_CHROMIUM and DEEPLAB_FIREFOX at them', async () => {
+    const noChrome = join(dir, 'no-such-chrome');
+    const noFirefox = join(dir, 'no-such-firefox');
+    const r = await withoutApt(['bash', 'scripts/setup-runtime.sh'], { DEEPLAB_CHROMIUM: noChrome, DEEPLAB_FIREFOX: noFirefox });
     expect(r.code, r.output).to.equal(0);
     expect(r.output).to.match(/^WebGPU adapter: /m);
-    expect(r.output).to.include(`setup-browser: DEEPLAB_CHROMIUM names ${missing}, which is not an executable: the browser tests (test/browser) need it to name a Chromium or Chrome`);
+    expect(r.output).to.include(`setup-browser: DEEPLAB_CHROMIUM names ${noChrome}, which is not an executable: the browser tests (test/browser) need it to name a Chromium or Chrome`);
+    expect(r.output).to.include(`setup-browser: DEEPLAB_FIREFOX names ${noFirefox}, which is not an executable: the browser tests (test/browser) need it to name a Firefox`);
   });
 
   it('with no adapter it fails, saying what to install by hand', async () => {
