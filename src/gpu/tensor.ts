@@ -190,6 +190,57 @@ export async function readBuffer(ctx: GpuContext, buffer: GPUBuffer, byteLength:
   }
 }
 
+/** Staging buffers of read-backs of many tensors stay under this (and the device's maxBufferSize). */
+const READBACK_CHUNK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Float tensors' values (f16 widened to f32), read back together: their copies into as few
+ * staging buffers as fit, one submit and one map for each, rather than a map per tensor (a map
+ * is a round trip to the GPU process: about 100 ms in Firefox).
+ */
+export async function readTensors(ctx: GpuContext, tensors: readonly GpuTensor[]): Promise<Float32Array[]> {
+  for (const t of tensors) if (t.dtype !== 'f32' && t.dtype !== 'f16') throw new Error(`readTensors: a tensor is ${t.dtype}; use readTensorU32`);
+  const out: Float32Array[] = new Array(tensors.length);
+  const limit = Math.min(READBACK_CHUNK_BYTES, ctx.device.limits.maxBufferSize);
+  let i = 0;
+  while (i < tensors.length) {
+    // A run of tensors whose padded sizes fit one staging buffer (at least one, however large).
+    const offsets: number[] = [];
+    let size = 0;
+    let j = i;
+    do {
+      offsets.push(size);
+      size += Math.ceil(tensors[j].byteLength / 4) * 4;
+      j++;
+    } while (j < tensors.length && size + Math.ceil(tensors[j].byteLength / 4) * 4 <= limit);
+    if (j === i + 1) {
+      out[i] = await readTensor(ctx, tensors[i]);
+      i = j;
+      continue;
+    }
+    ctx.assertAlive();
+    const staging = ctx.createBuffer(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
+    try {
+      const encoder = ctx.device.createCommandEncoder({ label: 'readback' });
+      for (let k = i; k < j; k++) encoder.copyBufferToBuffer(tensors[k].buffer, tensors[k].byteOffset, staging, offsets[k - i], Math.ceil(tensors[k].byteLength / 4) * 4);
+      ctx.device.queue.submit([encoder.finish()]);
+      try {
+        await staging.mapAsync(GPUMapMode.READ);
+      } catch (e) {
+        throw (await ctx.lostError(`reading back ${size} bytes`)) ?? e;
+      }
+      const mapped = staging.getMappedRange();
+      for (let k = i; k < j; k++) out[k] = tensorValues(mapped.slice(offsets[k - i], offsets[k - i] + tensors[k].byteLength), tensors[k]) as Float32Array;
+      staging.unmap();
+      ctx.assertAlive(`reading back ${size} bytes`);
+    } finally {
+      ctx.destroyBuffer(staging);
+    }
+    i = j;
+  }
+  return out;
+}
+
 /** Host values of a float tensor from its bytes (f16 widened to f32), or of a u32 one. */
 export function tensorValues(bytes: ArrayBuffer, t: GpuTensor): Float32Array | Uint32Array {
   if (t.dtype === 'f16') return fromHalfBits(new Uint16Array(bytes), t.size);

@@ -8,7 +8,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { type QuantizedValues, packedWords, prepareDequantize, quantizedCount } from '../kernels/quantize/dequantize.js';
-import { type GpuTensor, createTensor, fillTensor, readTensor, shapeString } from '../gpu/tensor.js';
+import { type GpuTensor, createTensor, fillTensor, readTensor, readTensors, shapeString } from '../gpu/tensor.js';
 import type { Graph, StateRole, Value } from './ir.js';
 import { ZERO_INITIALISED } from './value.js';
 import { shapeEq } from './ir.js';
@@ -149,12 +149,10 @@ export class Session {
    * checkpoint's weights are); tensors never created (optimizer state before a step) are skipped.
    */
   async downloadAll(graph: Graph, roles: readonly StateRole[] = ['param', 'statistic']): Promise<HostParams> {
-    const out: HostParams = new Map();
-    for (const v of graph.state) {
-      if (!roles.includes(v.role!) || !this.tensors.has(v.name)) continue;
-      out.set(v.name, { shape: [...v.shape], data: await this.download(v.name) });
-    }
-    return out;
+    this.assertUsable();
+    const values = graph.state.filter((v) => roles.includes(v.role!) && this.tensors.has(v.name));
+    const data = await readTensors(this.ctx, values.map((v) => this.tensors.get(v.name)!));
+    return new Map(values.map((v, i) => [v.name, { shape: [...v.shape], data: data[i] }]));
   }
 
   /** Bytes of GPU memory the session holds. */
