@@ -24,22 +24,26 @@ function labelFiles(): string[] {
 
 /**
  * A damaged stream refused, or inflated to the bytes zlib gives it (a damage Adler-32 cannot see,
- * or one that leaves the output as it was, passes zlib's checks too).
+ * or one that leaves the output as it was, passes zlib's checks too). fflate is laxer than zlib
+ * in one way: it takes a Huffman code set zlib calls invalid (an incomplete distance code, say)
+ * where no symbol decoded needs the missing codes; then the output must be the original bytes
+ * (the Adler-32 check passed on them), never other bytes: 'lenient'.
  */
-function refusedOrAsZlib(bad: Uint8Array, original: Uint8Array): 'refused' | 'same' | 'other' {
+function refusedOrAsZlib(bad: Uint8Array, original: Uint8Array): 'refused' | 'same' | 'other' | 'lenient' {
   let out: Uint8Array;
   try {
     out = inflateZlib(bad, 10_000);
   } catch {
     return 'refused';
   }
-  let theirs: Buffer | undefined;
+  let theirs: Buffer;
   try {
     theirs = inflateSync(bad);
   } catch (e) {
-    expect.fail(`zlib refuses a damaged stream that was inflated: ${(e as Error).message}`);
+    expect(Buffer.from(out).equals(original), `zlib refuses a damaged stream (${(e as Error).message}) that inflated to other bytes`).to.equal(true);
+    return 'lenient';
   }
-  expect(Buffer.from(out).equals(theirs!), 'the damaged stream inflates as zlib inflates it').to.equal(true);
+  expect(Buffer.from(out).equals(theirs), 'the damaged stream inflates as zlib inflates it').to.equal(true);
   return Buffer.from(out).equals(original) ? 'same' : 'other';
 }
 
@@ -77,15 +81,16 @@ describe('io: the browser bundle\'s inflate and colour-PNG reader, against node:
     const data = Uint8Array.from({ length: 3000 }, (_, i) => (i % 97 < 40 ? 1 : Math.floor(r() * 8)));
     const z = deflateSync(data, { level: 9 });
     for (let cut = 0; cut < z.length; cut++) expectThrows(() => inflateZlib(z.subarray(0, cut), 10_000), '', `cut at ${cut} of ${z.length}`);
-    const outcomes = { refused: 0, same: 0, other: 0 };
+    const outcomes = { refused: 0, same: 0, other: 0, lenient: 0 };
     for (let at = 0; at < z.length; at++) {
       const bad = Uint8Array.from(z);
       bad[at] ^= 1 << (at % 8);
       outcomes[refusedOrAsZlib(bad, data)]++;
     }
     console.log(
-      `      (${z.length} single-bit damages: ${outcomes.refused} refused; ${outcomes.same + outcomes.other} inflated as zlib inflates them, ${outcomes.same} to the original bytes)`,
+      `      (${z.length} single-bit damages: ${outcomes.refused} refused; ${outcomes.same + outcomes.other} inflated as zlib inflates them, ${outcomes.same} to the original bytes; ${outcomes.lenient} refused by zlib alone, inflated to the original bytes)`,
     );
+    expect(outcomes.lenient, 'damages only zlib refuses').to.be.at.most(0.01 * z.length);
     expect(outcomes.refused).to.be.greaterThan(0.95 * z.length);
     expectThrows(() => inflateZlib(Uint8Array.of(0x78, 0x9d, 1, 2), 10), /incorrect header check/);
     expectThrows(() => inflateZlib(z, data.length - 1), /inflates to more than 2999 bytes/);
