@@ -2,7 +2,7 @@
 export { loadModel, DeepLabModel, PAPER_SCALES } from './model/model.js';
 export { MIN_TILE, DEFAULT_OVERLAP, planTiles } from './model/tiling.js';
 export type { TilePlan, TileWindow } from './model/tiling.js';
-export type { LoadOptions, SegmentOptions, SegmentResult, SegmentOutput, InputPolicy, ImageInput, FrameInput } from './model/model.js';
+export type { LoadOptions, SegmentOptions, SegmentResult, SegmentOutput, InputPolicy, ImageInput, FrameInput, ModelMemory } from './model/model.js';
 export { REGISTRY, DEFAULT_MODEL, findModel } from './model/loading/registry.js';
 export type { RegistryEntry } from './model/loading/registry.js';
 export { defaultConfig } from './model/networks/config.js';

@@ -362,6 +362,13 @@ export class GpuContext {
     return this.liveBuffers.size;
   }
 
+  /** Bytes of the buffers created through this context and not yet destroyed (the pool's idle ones included). */
+  get liveBufferBytes(): number {
+    let n = 0;
+    for (const b of this.liveBuffers.keys()) n += b.size;
+    return n;
+  }
+
   /**
    * Buffers alive beyond what the pool keeps idle for reuse: those tensors, programs, kernels'
    * scratch and read-backs hold now. Back to its count once they are released.

@@ -43,6 +43,11 @@ export class FrameTexture {
     return texture;
   }
 
+  /** GPU bytes of the texture (4 a pixel), 0 before the first frame. */
+  get bytes(): number {
+    return this.current ? this.current.width * this.current.height * 4 : 0;
+  }
+
   destroy(): void {
     this.current?.destroy();
     this.current = null;

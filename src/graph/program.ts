@@ -31,6 +31,23 @@ import { tuneGraph } from './tune.js';
 
 export type RunInput = Float32Array | Uint32Array | GpuTensor;
 
+/** GPU bytes a program holds: its activations and inputs, its read-back copies, its kernels' uniforms and scratch. */
+export interface ProgramBytes {
+  activations: number;
+  readback: number;
+  kernels: number;
+}
+
+/** What a program of `graph` will allocate for activations, inputs and read-backs, before it is made (scratch aside). */
+export function plannedProgramBytes(graph: Graph): ProgramBytes {
+  const bytes = (v: Value): number => tensorBytes(v.shape, v.dtype);
+  return {
+    activations: planMemory(graph).peakBytes + graph.inputs.reduce((a, v) => a + bytes(v), 0),
+    readback: [...graph.outputs.values()].reduce((a, v) => a + bytes(v), 0),
+    kernels: 0,
+  };
+}
+
 /** A run's host time by phase (ms): inputs written, the pass encoded, submitted, waited for, outputs read back, error scopes closed. */
 export interface RunHostMs {
   writeMs: number;
@@ -197,6 +214,20 @@ export class Program {
     }
     const derivedNames = (derive?.nodes ?? []).flatMap((n) => n.outputs.map((v) => v.name));
     return new Program(ctx, graph, plan, session, ownsSession, slots, inputBuffers, tensors, deriveDispatches, derivedNames, dispatches, layerKernels);
+  }
+
+  /** The GPU bytes this program holds now (its session's state aside). */
+  get bytes(): ProgramBytes {
+    const size = (buffers: Iterable<GPUBuffer>): number => {
+      let n = 0;
+      for (const b of buffers) n += b.size;
+      return n;
+    };
+    return {
+      activations: size(this.slots) + size([...this.inputBuffers.values()].map((t) => t.buffer)),
+      readback: size(this.staging?.values() ?? []),
+      kernels: size([...this.deriveDispatches, ...this.dispatches].flatMap((d) => [d.uniformBuffer, ...(d.ownedBuffers ?? [])])),
+    };
   }
 
   /** Number of kernel launches in one pass (derive dispatches not counted). */

@@ -155,10 +155,10 @@ export class Session {
     return new Map(values.map((v, i) => [v.name, { shape: [...v.shape], data: data[i] }]));
   }
 
-  /** Bytes of GPU memory the session holds. */
+  /** Bytes of GPU memory the session holds: its buffers' sizes (the pool rounds some up), each buffer once. */
   get byteLength(): number {
     let n = 0;
-    for (const t of this.tensors.values()) n += t.byteLength;
+    for (const b of new Set([...this.tensors.values()].map((t) => t.buffer))) n += b.size;
     return n;
   }
 

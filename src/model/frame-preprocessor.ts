@@ -55,6 +55,13 @@ export class FramePreprocessor {
     this.prepared++;
   }
 
+  /** GPU bytes of the network input and the kernels' uniforms. */
+  get bytes(): number {
+    let n = this.input?.byteLength ?? 0;
+    for (const d of this.dispatches) n += d.uniformBuffer.size + (d.ownedBuffers ?? []).reduce((a, b) => a + b.size, 0);
+    return n;
+  }
+
   release(): void {
     for (const d of this.dispatches) disposeDispatch(this.ctx, d);
     this.dispatches = [];

@@ -64,6 +64,11 @@ export class FrameSegmenter {
     return result;
   }
 
+  /** GPU bytes of the texture and the preprocessing's input and kernels. */
+  get bytes(): number {
+    return (this.frameTexture?.bytes ?? 0) + (this.framePreprocessor?.bytes ?? 0);
+  }
+
   /** Frees the texture and the preprocessing kernels. */
   release(): void {
     this.framePreprocessor?.release();

@@ -31,7 +31,7 @@ import { DEFAULT_MODEL } from './loading/registry.js';
 import { GpuContext } from '../gpu/context.js';
 import { type GpuTensor, shapeString } from '../gpu/tensor.js';
 import { type CompiledGraph, compile } from '../graph/compile.js';
-import { Program, type RunInput } from '../graph/program.js';
+import { Program, type RunInput, plannedProgramBytes } from '../graph/program.js';
 import type { HostParams } from '../graph/params.js';
 import { Session } from '../graph/session.js';
 import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
@@ -57,10 +57,13 @@ import { toRgbImage } from './image-input.js';
 import { segmentSplitting } from './batched.js';
 import { segmentAveraged } from './averaged.js';
 import { FrameSegmenter } from './frames.js';
+import { type ModelMemory, addProgramBytes, checkedMemoryBudget, overBudgetError, programTotal } from './memory.js';
+import type { Graph } from '../graph/ir.js';
 
 export { PAPER_SCALES, DEFAULT_BATCH_SIZE } from './segment-options.js';
 export type { ImageInput, SegmentOptions, SegmentOutput, SegmentResult } from './segment-options.js';
 export type { InputPolicy, LoadOptions } from './loading/options.js';
+export type { ModelMemory } from './memory.js';
 export type { FrameInput, ExternalFrame } from '../io/frame-source.js';
 
 export class DeepLabModel {
@@ -75,6 +78,8 @@ export class DeepLabModel {
   private readonly host: SegmentHost;
   /** Frames on the GPU: the texture page frames are copied into and the preprocessing kernels. */
   private readonly frames: FrameSegmenter;
+  /** The most GPU bytes the model may hold (LoadOptions.memoryBudget), or null. */
+  private memoryBudget: number | null = null;
 
   private constructor(
     readonly ctx: GpuContext,
@@ -98,7 +103,7 @@ export class DeepLabModel {
       preprocess: (img, scale) => this.preprocess(img, scale),
       program: (height, width, batch) => this.programFor(height, width, batch),
       forward: (input, height, width, batch) => this.forwardNow(input, height, width, batch),
-      postProgram: (key, build) => this.posts.get(key, () => Program.create(this.ctx, build(), new Map(), 'postprocess')),
+      postProgram: (key, build) => this.postProgram(key, build),
       exclusive: (work) => this.exclusive(work),
     };
     this.frames = new FrameSegmenter(this.host);
@@ -114,7 +119,7 @@ export class DeepLabModel {
    */
   static async fromWeights(
     weights: LoadedWeights,
-    opts: Pick<LoadOptions, 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs'> & {
+    opts: Pick<LoadOptions, 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget'> & {
       session?: Session;
       quickTuning?: { patience: number };
       /** With tuning 'full': when (performance.now()) compiling and tuning must be done (src/model/load-deadline.ts). */
@@ -123,6 +128,7 @@ export class DeepLabModel {
   ): Promise<DeepLabModel> {
     const precision = opts.precision ?? 'f32';
     if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got '${String(precision)}'`);
+    const memoryBudget = checkedMemoryBudget(opts.memoryBudget);
     ensureRuntimeDir();
     const ctx = opts.ctx ?? (await GpuContext.create({ tune: opts.tune }));
     if (opts.ctx && opts.tune) await ctx.tuning.setMode(opts.tune);
@@ -135,6 +141,7 @@ export class DeepLabModel {
       throw new Error(`precision 'f16' needs the shader-f16 feature, which this adapter lacks (${ctx.adapterInfo.description}); use 'f32'`);
     }
     const model = new DeepLabModel(ctx, !opts.ctx, weights.name, weights.config, weights.inputPolicy, weights.classes, weights, precision);
+    model.memoryBudget = memoryBudget ?? null;
     try {
       // Build once at the network's own size: this checks the weights against the graph and
       // uploads them, so a bad file fails here and not at the first image.
@@ -145,7 +152,9 @@ export class DeepLabModel {
         model.session = opts.session;
         model.ownsSession = false;
       } else {
-        model.session = Session.create(ctx, weights.buildGraph({ height: h, width: w }), weights.params, weights.name);
+        const graph = weights.buildGraph({ height: h, width: w });
+        model.checkWeightsFit(graph);
+        model.session = Session.create(ctx, graph, weights.params, weights.name);
       }
       const deadline = opts.loadDeadline;
       if (deadline !== undefined && ctx.tuning.mode === 'full') {
@@ -200,9 +209,66 @@ export class DeepLabModel {
   }
 
   private async programFor(height: number, width: number, batch = 1): Promise<Program> {
-    return this.models.get(`${batch}x${height}x${width}`, () =>
-      Program.create(this.ctx, this.compiledGraph({ batch, height, width }), this.session!, this.name),
-    );
+    const what = `the network at ${width}x${height}${batch > 1 ? ` (batch ${batch})` : ''}`;
+    return this.models.get(`${batch}x${height}x${width}`, async () => {
+      const compiled = this.compiledGraph({ batch, height, width });
+      this.makeRoom(programTotal(plannedProgramBytes(compiled.graph)), what);
+      return this.fitted(await Program.create(this.ctx, compiled, this.session!, this.name), what);
+    });
+  }
+
+  /** A post-processing program (logits resized, argmax, probabilities) by its key. */
+  private postProgram(key: string, build: () => Graph): Promise<Program> {
+    return this.posts.get(key, async () => {
+      const graph = build();
+      this.makeRoom(programTotal(plannedProgramBytes(graph)), `post-processing ${key}`);
+      return this.fitted(await Program.create(this.ctx, graph, new Map(), 'postprocess'), `post-processing ${key}`);
+    });
+  }
+
+  /**
+   * GPU bytes this model holds, by what holds them (ModelMemory); dispose() gives `total` back.
+   * The context's pool of idle buffers is shared by the models on it and counted apart.
+   */
+  memory(): ModelMemory {
+    const programs = addProgramBytes([this.models.bytes, this.posts.bytes]);
+    const weights = this.ownsSession ? (this.session?.byteLength ?? 0) : 0;
+    const frames = this.frames.bytes;
+    return {
+      weights,
+      ...programs,
+      frames,
+      total: weights + programTotal(programs) + frames,
+      contextPool: this.ctx.pool.stats.idleBytes,
+      budget: this.memoryBudget,
+    };
+  }
+
+  /** Refuses weights that alone would pass the memory budget, before they are uploaded. */
+  private checkWeightsFit(graph: Graph): void {
+    if (this.memoryBudget === null) return;
+    const bytes = graph.state.reduce((a, v) => a + v.shape.reduce((x, y) => x * y, 1) * 4, 0);
+    if (bytes > this.memoryBudget) throw overBudgetError(this.name, 'its weights', bytes, 0, this.memoryBudget);
+  }
+
+  /** Releases the least recently used programs until `bytes` more fit the budget; refuses what cannot fit. */
+  private makeRoom(bytes: number, what: string): void {
+    const budget = this.memoryBudget;
+    if (budget === null) return;
+    while (this.memory().total + bytes > budget) {
+      if (!this.models.releaseOldest() && !this.posts.releaseOldest()) throw overBudgetError(this.name, what, bytes, this.memory().total, budget);
+    }
+  }
+
+  /** `program` once made, if the model fits its budget with it (older programs released as needed); else disposed and refused. */
+  private fitted(program: Program, what: string): Program {
+    try {
+      this.makeRoom(programTotal(program.bytes), what);
+    } catch (e) {
+      program.dispose();
+      throw e;
+    }
+    return program;
   }
 
   /** Normalised NHWC network input for an image. */
@@ -334,7 +400,7 @@ export class DeepLabModel {
           networkSize: (width, height) => [height, width],
           preprocess: (window) => ({ input: normalizeInput(policy, this.config, window), height: window.height, width: window.width }),
           forward: (input, height, width, batch) => this.forwardNow(input, height, width, batch),
-          postProgram: (key, build) => this.posts.get(key, () => Program.create(this.ctx, build(), new Map(), 'postprocess')),
+          postProgram: (key, build) => this.postProgram(key, build),
           testSize: (width, height) => this.networkSize(width, height),
           resize: (image, height, width) => resizeForNetwork(policy, image, height, width),
           resizeMode: this.config.resizeMode,
@@ -388,6 +454,8 @@ export class DeepLabModel {
     return contextQueue(this.ctx)
       .run(async () => {
         this.assertUsable();
+        this.models.nextTurn();
+        this.posts.nextTurn();
         return work();
       })
       .finally(() => this.calls--);

@@ -170,5 +170,5 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   } finally {
     trainer.dispose();
   }
-  return DeepLabModel.fromWeights({ ...weights, params: trained }, { ctx, precision: model.precision, onProgress: o.onProgress });
+  return DeepLabModel.fromWeights({ ...weights, params: trained }, { ctx, precision: model.precision, onProgress: o.onProgress, memoryBudget: model.memory().budget ?? undefined });
 }

@@ -51,6 +51,13 @@ export interface LoadOptions {
    * first, their most promising candidates first.
    */
   tuneBudgetMs?: number;
+  /**
+   * The most GPU memory the model may hold, in bytes (weights, programs, frames; see
+   * DeepLabModel.memory()). Programs are kept per input size; to stay under the budget the least
+   * recently used are released first, and an input whose program cannot fit even alone is
+   * refused with the sizes named. Default: no budget (the device's own limits).
+   */
+  memoryBudget?: number;
 }
 
 export type Precision = 'f32' | 'f16';
