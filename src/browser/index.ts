@@ -13,7 +13,7 @@ export { segmentStream } from './stream.js';
 export type { StreamLoop, StreamOptions, StreamFrameInfo } from './stream.js';
 export { OverlayRenderer } from '../gpu/overlay-renderer.js';
 export { DeepLabModel, PAPER_SCALES } from '../model/model.js';
-export type { SegmentOptions, SegmentResult, SegmentOutput, ImageInput, FrameInput, ExternalFrame } from '../model/model.js';
+export type { SegmentOptions, SegmentResult, SegmentOutput, ImageInput, FrameInput, ExternalFrame, ModelMemory } from '../model/model.js';
 export { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 export { fineTune, UNLABELLED } from '../train/fine-tune.js';
 export type { TeachSample, FineTuneOptions, FineTuneStep } from '../train/fine-tune.js';

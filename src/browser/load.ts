@@ -10,7 +10,7 @@ import { DeepLabModel } from '../model/model.js';
 /** One weights file (a URL, a File or Blob, bytes), or a hub folder: its files, or its URL ending in '/'. */
 export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array | HubFiles;
 
-export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs'> {
+export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget'> {
   /** The model's name (default: the file's name). */
   name?: string;
 }
@@ -71,5 +71,5 @@ export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions 
   const full = opts.tune === 'full';
   const quickTuning = full ? { patience: PAGE_TUNE_PATIENCE } : undefined;
   const loadDeadline = full ? start + tuneBudgetMs! : undefined;
-  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision, tune: opts.tune, tuneBudgetMs, quickTuning, loadDeadline });
+  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision, tune: opts.tune, tuneBudgetMs, quickTuning, loadDeadline, memoryBudget: opts.memoryBudget });
 }

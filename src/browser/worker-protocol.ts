@@ -2,6 +2,7 @@
 // a Web Worker (worker.ts). Every request carries an id; the worker answers each one once, with
 // its value or the error's message.
 import type { BrowserLoadOptions } from './load.js';
+import type { ModelMemory } from '../model/memory.js';
 
 /** What the page sends. Images and canvases are transferred, not copied. */
 export type WorkerRequest =
@@ -15,6 +16,8 @@ export interface LoadedModelInfo {
   adapter: string;
   classNames: string[];
   palette: Uint8Array;
+  /** The model's GPU memory once loaded (DeepLabModel.memory()). */
+  memory: ModelMemory;
 }
 
 export interface WorkerSegmentResult {
@@ -24,6 +27,8 @@ export interface WorkerSegmentResult {
   classes: Uint8Array;
   /** Time in the worker: pixels read, segmented, overlay drawn. */
   ms: number;
+  /** The model's GPU memory after this call (programs are made per input size). */
+  memory: ModelMemory;
 }
 
 /** What the worker sends: answers, and progress messages of a load. */

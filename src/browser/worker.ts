@@ -26,7 +26,7 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
       const next = await loadModel(req.source, { ...req.options, ctx, onProgress: (progress) => scope.postMessage({ id: req.id, progress }) });
       model?.dispose();
       model = next;
-      const info: LoadedModelInfo = { name: next.name, adapter: ctx.adapterInfo.name, classNames: [...next.classNames], palette: next.palette.slice() };
+      const info: LoadedModelInfo = { name: next.name, adapter: ctx.adapterInfo.name, classNames: [...next.classNames], palette: next.palette.slice(), memory: next.memory() };
       return { value: info };
     }
     case 'canvas':
@@ -46,7 +46,7 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
         if (!canvas) throw new Error('segment: overlay asked for, but no canvas was given to the worker');
         drawOverlay(canvas, rgb, result, model.palette);
       }
-      const value: WorkerSegmentResult = { width: result.width, height: result.height, numClasses: result.numClasses, classes: result.classes, ms: performance.now() - t0 };
+      const value: WorkerSegmentResult = { width: result.width, height: result.height, numClasses: result.numClasses, classes: result.classes, ms: performance.now() - t0, memory: model.memory() };
       return { value, transfer: [result.classes.buffer] };
     }
     case 'dispose':

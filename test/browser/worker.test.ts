@@ -1,6 +1,7 @@
 // The engine in a Web Worker (SegmentationWorker), in headless Chromium (SwiftShader) and Firefox
 // (wgpu on lavapipe): the worker's class map is Node's, errors come back as errors, and the page's
 // main thread keeps running while the worker segments (timer ticks measured during the call).
+import type { ModelMemory } from '../../src/model/memory.js';
 import { expect } from 'chai';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
@@ -19,6 +20,9 @@ interface Measured {
   maxGapMs: number;
   ticks: number;
   ms: number;
+  /** The model's GPU memory as the worker reported it at load and after the call. */
+  loadedMemory: ModelMemory;
+  memory: ModelMemory;
 }
 
 for (const browser of BROWSERS) {
@@ -40,7 +44,7 @@ for (const browser of BROWSERS) {
         const { SegmentationWorker } = await import(bundle);
         const worker = SegmentationWorker.start('/deeplab-worker.js');
         try {
-          await worker.load('/weights/deeplabv3_257_mv_gpu.tflite');
+          const loaded = await worker.load('/weights/deeplabv3_257_mv_gpu.tflite');
           const blob = await (await fetch(`/samples/${image}`)).blob();
           await worker.segment(blob); // warm-up: the first pass compiles the pipelines
           let last = performance.now();
@@ -57,7 +61,7 @@ for (const browser of BROWSERS) {
           const ms = performance.now() - t0;
           clearInterval(timer);
           maxGapMs = Math.max(maxGapMs, performance.now() - last);
-          return { width: r.width, height: r.height, classes: Array.from(r.classes), maxGapMs, ticks, ms };
+          return { width: r.width, height: r.height, classes: Array.from(r.classes), maxGapMs, ticks, ms, loadedMemory: loaded.memory, memory: r.memory };
         } finally {
           await worker.terminate();
         }
@@ -69,6 +73,12 @@ for (const browser of BROWSERS) {
         let same = 0;
         for (let i = 0; i < inNode.classes.length; i++) if (inNode.classes[i] === inWorker.classes[i]) same++;
         expect(same / inNode.classes.length, 'agreement with Node').to.be.at.least(0.999);
+        // The worker reports the model's GPU memory: the same weights as in Node, and programs
+        // made for the image on top of those made at load.
+        expect(inWorker.loadedMemory.weights, 'weights in the worker').to.equal(model.memory().weights);
+        expect(inWorker.memory.weights).to.equal(inWorker.loadedMemory.weights);
+        expect(inWorker.memory.total, 'memory after segmenting').to.be.greaterThan(inWorker.loadedMemory.total);
+        expect(inWorker.memory.total).to.equal(inWorker.memory.weights + inWorker.memory.activations + inWorker.memory.readback + inWorker.memory.kernels + inWorker.memory.frames);
       } finally {
         model.dispose();
       }
