@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import type * as Deeplab from '../../src/browser/index.js';
 import type { FineTuneOptions } from '../../src/train/fine-tune.js';
+import { countOneSegment, timeSegments } from './segment-count.js';
 
 export interface EngineCase {
   weights: string;
@@ -49,31 +50,8 @@ if ('Deno' in globalThis) {
   const weights = new Uint8Array(readFileSync(c.weights));
   const model = await lib.loadModel(weights, { tune: 'off' });
   const ctx = model.ctx;
-  // Count what one segment asks of the queue and of buffer mapping.
-  const queue = ctx.device.queue;
-  const submit = queue.submit.bind(queue);
-  let submits = 0;
-  let readbacks = 0;
-  queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
-    submits++;
-    return submit(buffers);
-  };
-  const mapAsync = GPUBuffer.prototype.mapAsync;
-  GPUBuffer.prototype.mapAsync = function (this: GPUBuffer, ...args: Parameters<GPUBuffer['mapAsync']>) {
-    readbacks++;
-    return mapAsync.apply(this, args);
-  };
-  const f32 = await model.segment(image);
-  const counted = { submits, readbacks };
-  const segmentMs: number[] = [];
-  if (c.timedRuns) {
-    for (let i = 0; i < 2; i++) await model.segment(image);
-    for (let i = 0; i < c.timedRuns; i++) {
-      const t0 = performance.now();
-      await model.segment(image);
-      segmentMs.push(performance.now() - t0);
-    }
-  }
+  const { submits, readbacks, classes: f32 } = await countOneSegment(model, image);
+  const segmentMs = c.timedRuns ? await timeSegments(model, image, c.timedRuns) : [];
   const half = await lib.loadModel(weights, { tune: 'off', precision: 'f16', ctx });
   const f16 = await half.segment(image);
   half.dispose();
@@ -85,11 +63,12 @@ if ('Deno' in globalThis) {
     isSoftware: ctx.isSoftware,
     implementation: ctx.implementation,
     hasHalf: ctx.hasHalf,
-    f32: base64(f32.classes),
+    f32: base64(f32),
     f16: base64(f16.classes),
     losses,
     tuned: base64(tuned.classes),
-    ...counted,
+    submits,
+    readbacks,
     segmentMs,
   };
   console.log(JSON.stringify({ result }));
