@@ -219,10 +219,13 @@ export class DeepLabModel {
 
   /** A post-processing program (logits resized, argmax, probabilities) by its key. */
   private postProgram(key: string, build: () => Graph): Promise<Program> {
+    // Keys read 'HxW->HxW:outputs'; a message names the sizes and the outputs.
+    const [sizes, outputs] = key.split(':');
+    const what = `the post-processing ${sizes}${outputs ? ` (${outputs})` : ''}`;
     return this.posts.get(key, async () => {
       const graph = build();
-      this.makeRoom(programTotal(plannedProgramBytes(graph)), `post-processing ${key}`);
-      return this.fitted(await Program.create(this.ctx, graph, new Map(), 'postprocess'), `post-processing ${key}`);
+      this.makeRoom(programTotal(plannedProgramBytes(graph)), what);
+      return this.fitted(await Program.create(this.ctx, graph, new Map(), 'postprocess'), what);
     });
   }
 
