@@ -138,7 +138,7 @@ export function describeAdapter(adapter: Pick<GPUAdapter, 'info'>): AdapterDescr
   const description = info.description ?? '';
   const name = [description || device, vendor && `(${vendor}${architecture ? ' ' + architecture : ''})`]
     .filter(Boolean)
-    .join(' ') || 'unknown adapter';
+    .join(' ') || (info.isFallbackAdapter ? 'unknown fallback adapter' : 'unknown adapter');
   return { vendor, architecture, device, description, name };
 }
 

@@ -13,9 +13,10 @@ describe('gpu: adapter info missing, empty or filled in', () => {
     expect(isSoftwareAdapter(a)).to.equal(false);
   });
 
-  it("every field an empty string (Firefox): an unknown adapter; a fallback adapter that says so is software", () => {
+  it("every field an empty string (Firefox): an unknown adapter; a fallback adapter that says so is software, and named so", () => {
     const empty = { vendor: '', architecture: '', device: '', description: '' };
     expect(describeAdapter(adapter(empty)).name).to.equal('unknown adapter');
+    expect(describeAdapter(adapter({ ...empty, isFallbackAdapter: true })).name).to.equal('unknown fallback adapter');
     expect(isSoftwareAdapter(adapter(empty))).to.equal(false);
     expect(isSoftwareAdapter(adapter({ ...empty, isFallbackAdapter: true }))).to.equal(true);
   });
