@@ -44,6 +44,8 @@ export interface TestPage {
   download(selector: string, path: string): Promise<string>;
   /** A screenshot of the whole page, as PNG at `path`. */
   screenshot(path: string): Promise<void>;
+  /** Reloads the page and waits for it to load. */
+  reload(): Promise<void>;
   /** Closes the browser and the server and removes the browser's folders. */
   close(): Promise<void>;
 }
@@ -78,6 +80,7 @@ async function openInChromium(o: TestPageOptions): Promise<TestPage> {
       return download.suggestedFilename();
     },
     screenshot: async (path) => void (await page.screenshot({ path, fullPage: true })),
+    reload: async () => void (await page.reload()),
     close: demo.close,
   };
 }
@@ -123,6 +126,7 @@ async function openInFirefox(o: TestPageOptions): Promise<TestPage> {
         return name;
       },
       screenshot: async (path) => void (await page.screenshot({ path, fullPage: true })),
+      reload: async () => void (await page.reload()),
       close,
     };
   } catch (e) {

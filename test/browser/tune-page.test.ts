@@ -1,8 +1,10 @@
 // Tuning in the page: loadModel(..., { tune: 'full' }) times the kernel candidates within its
 // budget, once, and keeps the choices in the page's IndexedDB; after a reload the next load finds
 // them all stored and times nothing. (How long tuning takes is measured by bench part browser.)
+// In Chromium (Dawn) and Firefox (wgpu): tuning compiles every candidate the adapter allows, so
+// this also holds that none of them crashes naga in a page.
 import { expect } from 'chai';
-import { type DemoPage, openDemoPage } from './chromium.js';
+import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
 
 interface Loaded {
   /** Choices stored for the adapter after the load. */
@@ -12,8 +14,8 @@ interface Loaded {
 }
 
 /** Loads the default model in the page with tune 'full' on a fresh context, and says what tuning did. */
-function loadTuned(demo: DemoPage, budgetMs: number): Promise<Loaded> {
-  return demo.page.evaluate(async (budget) => {
+function loadTuned(page: TestPage, budgetMs: number): Promise<Loaded> {
+  return page.evaluate(async (budget) => {
     const lib = (await import('/deeplab.js' as string)) as typeof import('../../src/browser/index.js');
     const ctx = await lib.GpuContext.create({ tune: 'full' });
     try {
@@ -26,22 +28,24 @@ function loadTuned(demo: DemoPage, budgetMs: number): Promise<Loaded> {
   }, budgetMs);
 }
 
-describe('browser: tuning in the page, kept in IndexedDB for the next load @slow', function () {
-  this.timeout(300_000);
+for (const browser of BROWSERS) {
+  describe(`browser: tuning in the page in ${BROWSER_TITLES[browser]}, kept in IndexedDB for the next load @slow`, function () {
+    this.timeout(300_000);
 
-  it('tunes within its budget once; after a reload the next load times nothing', async () => {
-    const demo = await openDemoPage();
-    try {
-      const first = await loadTuned(demo, 1500);
-      // Every tunable layer shape gets a choice: timed, or its default for good past the budget.
-      expect(first.stored, 'layer shapes stored').to.be.at.least(20);
-      expect(first.recorded).to.equal(first.stored);
-      await demo.page.reload();
-      const second = await loadTuned(demo, 1500);
-      expect(second, 'the stored choices, nothing timed').to.deep.equal({ stored: first.stored, recorded: 0 });
-      expect(demo.pageErrors).to.deep.equal([]);
-    } finally {
-      await demo.close();
-    }
+    it('tunes within its budget once; after a reload the next load times nothing', async () => {
+      const page = await openTestPage(browser);
+      try {
+        const first = await loadTuned(page, 1500);
+        // Every tunable layer shape gets a choice: timed, or its default for good past the budget.
+        expect(first.stored, 'layer shapes stored').to.be.at.least(20);
+        expect(first.recorded).to.equal(first.stored);
+        await page.reload();
+        const second = await loadTuned(page, 1500);
+        expect(second, 'the stored choices, nothing timed').to.deep.equal({ stored: first.stored, recorded: 0 });
+        expect(page.pageErrors).to.deep.equal([]);
+      } finally {
+        await page.close();
+      }
+    });
   });
-});
+}
