@@ -66,6 +66,13 @@ export class BufferPool {
     this.inUseBytes -= size;
   }
 
+  /** Takes back a buffer handed out, destroying it rather than keeping it (long-lived buffers: a disposed model's weights). */
+  discard(buffer: GPUBuffer): void {
+    this.inUse--;
+    this.inUseBytes -= buffer.size;
+    this.ctx.destroyBuffer(buffer);
+  }
+
   /** Number of idle buffers kept for reuse. */
   get idleCount(): number {
     return this.idle;

@@ -72,10 +72,18 @@ export class GpuTensor {
     return this.disposed;
   }
 
+  /** Gives the buffer back to the context's pool for reuse. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     if (this.owner === 'pool') this.ctx.pool.release(this.buf);
+  }
+
+  /** Gives the buffer back to the device: for what is not made again soon (a disposed model's weights). */
+  destroy(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.owner === 'pool') this.ctx.pool.discard(this.buf);
   }
 }
 

@@ -169,7 +169,9 @@ export class Session {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const t of this.tensors.values()) t.dispose();
+    // Destroyed, not pooled: on a shared context a disposed model's weights would otherwise stay
+    // on the device as idle buffers of sizes little else asks for.
+    for (const t of this.tensors.values()) t.destroy();
     this.tensors.clear();
   }
 }

@@ -24,6 +24,7 @@ describe('model: memory() and memoryBudget', () => {
 
   it('memory() counts every buffer the model holds, its parts add up, and dispose() gives them all back on a shared context', async () => {
     const before = heldBytes(ctx);
+    const beforeLive = ctx.liveBufferBytes;
     const model = await loadModel(MNV3_RANDOM, { ctx, shortSide: SHORT_SIDE });
     try {
       const loaded = model.memory();
@@ -43,6 +44,8 @@ describe('model: memory() and memoryBudget', () => {
       model.dispose();
     }
     expect(heldBytes(ctx), 'bytes held after dispose()').to.equal(before);
+    // Given back to the device, not kept idle in the shared context's pool.
+    expect(ctx.liveBufferBytes - beforeLive, 'bytes on the device after dispose()').to.equal(0);
   });
 
   describe('memoryBudget', () => {
