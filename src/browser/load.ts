@@ -6,6 +6,7 @@ import { WEIGHT_FORMATS } from '../model/loading/formats/registry.js';
 import { type LoadedWeights, detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 import { type HubFiles, fetchHubFolder, hubFileSet, isFolderUrl, isHubFiles } from './hub-files.js';
 import { DeepLabModel } from '../model/model.js';
+import { checkOptionNames } from '../model/input-check.js';
 
 /** One weights file (a URL, a File or Blob, bytes), or a hub folder: its files, or its URL ending in '/'. */
 export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array | HubFiles;
@@ -14,6 +15,10 @@ export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | '
   /** The model's name (default: the file's name). */
   name?: string;
 }
+
+const BROWSER_LOAD_OPTION_NAMES: readonly (keyof BrowserLoadOptions)[] = [
+  'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
+];
 
 /** The bytes and a name of a weights source. */
 async function readSource(source: WeightsSource): Promise<{ bytes: Uint8Array; name: string }> {
@@ -63,6 +68,7 @@ async function sourceWeights(source: WeightsSource, opts: BrowserLoadOptions): P
 /** A model from one weights file or a hub folder. */
 export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions = {}): Promise<DeepLabModel> {
   const start = performance.now();
+  checkOptionNames(opts, BROWSER_LOAD_OPTION_NAMES, 'loadModel');
   const weights = await sourceWeights(source, opts);
   // Tuning in the page: the whole load within the budget, counted from this call (the layers
   // with most work first, each stopping after two candidates no faster than its best), once,

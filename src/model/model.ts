@@ -43,6 +43,7 @@ import { compileWithinDeadline } from './load-deadline.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
 import type { InputPolicy, LoadOptions, Precision, SlideWindows } from './loading/options.js';
+import { LOAD_OPTION_NAMES } from './loading/options.js';
 import { segmentSlide } from './slide.js';
 import type { NetworkSize } from './networks/deeplab.js';
 import { type ClassSet, classPalette } from './voc.js';
@@ -54,6 +55,7 @@ import { ProgramCache } from './program-cache.js';
 import { type ImageInput, type SegmentOptions, type SegmentResult, checkFrameOptions, checkStillImageOptions } from './segment-options.js';
 import type { SegmentHost } from './segment-host.js';
 import { toRgbImage } from './image-input.js';
+import { checkNetworkInput, checkOptionNames, checkSegmentOptionTypes, checkedImageInput, describeValue } from './input-check.js';
 import { segmentSplitting } from './batched.js';
 import { segmentAveraged } from './averaged.js';
 import { FrameSegmenter } from './frames.js';
@@ -109,7 +111,8 @@ export class DeepLabModel {
     this.frames = new FrameSegmenter(this.host);
   }
 
-  static async load(nameOrPath: string, opts: LoadOptions = {}): Promise<DeepLabModel> {
+  static async load(nameOrPath: string | Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<DeepLabModel> {
+    checkOptionNames(opts, LOAD_OPTION_NAMES, 'loadModel');
     return DeepLabModel.fromWeights(await loadWeights(nameOrPath, opts), opts);
   }
 
@@ -300,6 +303,7 @@ export class DeepLabModel {
   /** As forward, with the logits read back to the host in the same submission. */
   async forwardToHost(input: Float32Array, height: number, width: number, batch = 1): Promise<Float32Array> {
     this.assertUsable();
+    checkNetworkInput(input, height, width, batch, 'forwardToHost');
     return this.exclusive(async () => {
       const exec = await this.programFor(height, width, batch);
       return (await exec.run({ image: input })).get('logits') as Float32Array;
@@ -325,12 +329,14 @@ export class DeepLabModel {
    * `include` asks for) comes back.
    */
   async segment(image: ImageInput | FrameInput, opts: SegmentOptions = {}): Promise<SegmentResult> {
+    checkSegmentOptionTypes(opts, 'segment');
+    opts.signal?.throwIfAborted();
     if (isFrameInput(image)) {
       this.assertUsable();
       const include = checkFrameOptions(opts);
       return this.exclusive(async () => (await this.frames.segment(image, opts.scales?.[0] ?? 1, include))!);
     }
-    return (await this.segmentBatch([image], opts))[0];
+    return (await this.segmentBatch([checkedImageInput(image, 'segment')], opts))[0];
   }
 
   /**
@@ -355,24 +361,39 @@ export class DeepLabModel {
    */
   async segmentBatch(images: readonly ImageInput[], opts: SegmentOptions = {}): Promise<SegmentResult[]> {
     this.assertUsable();
+    if (!Array.isArray(images)) throw new Error(`segmentBatch: images must be an array of images, got ${describeValue(images)}`);
     if (images.some((image) => isFrameInput(image))) {
       throw new Error('segmentBatch: frames (GPUTexture, VideoFrame, <video>, ...) are segmented one at a time with segment()');
     }
+    checkSegmentOptionTypes(opts, 'segmentBatch');
     const { include, scales, batchSize, averaged, tiled } = checkStillImageOptions(opts);
-    const imgs = await Promise.all(images.map(toRgbImage));
+    const checked = images.map((image, i) => checkedImageInput(image, images.length > 1 ? `segmentBatch: images[${i}]` : 'segment'));
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    const imgs = await Promise.all(checked.map(toRgbImage));
+    signal?.throwIfAborted();
     const results: SegmentResult[] = new Array(imgs.length);
     const slide = !tiled && !averaged && scales[0] === 1 && opts.slide !== false ? this.weights.slide : undefined;
     if (slide) {
       if (include.has('logits')) throw new Error(`segment: ${this.name} averages the logits of sliding windows; ask for probabilities, or pass slide: false for whole-image logits`);
-      for (const [i, img] of imgs.entries()) results[i] = await this.segmentSliding(img, slide, batchSize, include.has('probabilities'), opts.onTileProgress);
+      for (const [i, img] of imgs.entries()) {
+        signal?.throwIfAborted();
+        results[i] = await this.segmentSliding(img, slide, batchSize, include.has('probabilities'), opts.onTileProgress);
+      }
       return results;
     }
     if (tiled) {
-      for (const [i, img] of imgs.entries()) results[i] = await this.segmentInTiles(img, { ...opts, tile: opts.tile! }, batchSize, include.has('probabilities'));
+      for (const [i, img] of imgs.entries()) {
+        signal?.throwIfAborted();
+        results[i] = await this.segmentInTiles(img, { ...opts, tile: opts.tile! }, batchSize, include.has('probabilities'));
+      }
       return results;
     }
     if (averaged) {
-      for (const [i, img] of imgs.entries()) results[i] = await this.exclusive(() => segmentAveraged(this.host, img, scales, !!opts.flip, include.has('probabilities')));
+      for (const [i, img] of imgs.entries()) {
+        signal?.throwIfAborted();
+        results[i] = await this.exclusive(() => segmentAveraged(this.host, img, scales, !!opts.flip, include.has('probabilities')));
+      }
       return results;
     }
     // Group by network input size, keeping each group's order.
@@ -383,6 +404,7 @@ export class DeepLabModel {
     });
     for (const members of groups.values()) {
       for (let start = 0; start < members.length; start += batchSize) {
+        signal?.throwIfAborted();
         const chunk = members.slice(start, start + batchSize);
         const out = await segmentSplitting(this.host, chunk.map((i) => imgs[i]), scales[0], include);
         chunk.forEach((i, k) => (results[i] = out[k]));
@@ -485,8 +507,11 @@ export class DeepLabModel {
   }
 }
 
-/** A model by registry name or weights path; with no argument, the default model (DEFAULT_MODEL). */
-export function loadModel(nameOrPath: string = DEFAULT_MODEL, opts: LoadOptions = {}): Promise<DeepLabModel> {
+/**
+ * A model by registry name or weights path, or from a weights file's bytes (as the page's
+ * loadModel; `opts.name` names it); with no argument, the default model (DEFAULT_MODEL).
+ */
+export function loadModel(nameOrPath: string | Uint8Array | ArrayBuffer = DEFAULT_MODEL, opts: LoadOptions = {}): Promise<DeepLabModel> {
   return DeepLabModel.load(nameOrPath, opts);
 }
 

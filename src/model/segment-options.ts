@@ -36,6 +36,11 @@ export interface SegmentOptions {
    * Ignored by other models, and when `tile`, several scales or `flip` are given.
    */
   slide?: boolean;
+  /**
+   * Stops the call: checked before any work and between images and batches; the call
+   * rejects with the signal's reason (an 'AbortError' DOMException by default).
+   */
+  signal?: AbortSignal;
 }
 
 /** The paper's multi-scale inputs. */

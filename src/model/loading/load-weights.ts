@@ -16,7 +16,8 @@ import type { LoadOptions } from './options.js';
 import { type RegistryEntry, findModel } from './registry.js';
 import { resolveWeights } from './weights-store.js';
 import { checkpointContents } from './checkpoint-contents.js';
-import { type LoadedWeights, type WeightHints, weightsFromBytes } from './weights-from-bytes.js';
+import { type LoadedWeights, type WeightHints, detectWeightFormat, weightsFromBytes } from './weights-from-bytes.js';
+import { describeValue, printableName } from '../input-check.js';
 
 export type { LoadedWeights } from './weights-from-bytes.js';
 export { scaledRates } from './weights-from-bytes.js';
@@ -74,7 +75,16 @@ export function entryHints(entry: RegistryEntry | undefined): WeightHints {
   };
 }
 
-export async function loadWeights(nameOrPath: string, opts: LoadOptions = {}): Promise<LoadedWeights> {
+export async function loadWeights(nameOrPath: string | Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<LoadedWeights> {
+  // A weights file's bytes, as the page's loadModel takes them: the format told by the bytes.
+  if (nameOrPath instanceof ArrayBuffer) nameOrPath = new Uint8Array(nameOrPath);
+  if (nameOrPath instanceof Uint8Array) {
+    const name = opts.name ?? 'weights';
+    return weightsFromBytes(nameOrPath, detectWeightFormat(nameOrPath, name), name, opts, name);
+  }
+  if (typeof nameOrPath !== 'string' || nameOrPath === '') {
+    throw new Error(`loadModel: weights must be a registry name, a path, or a weights file's bytes (a Uint8Array or ArrayBuffer), got ${describeValue(nameOrPath)}`);
+  }
   let path: string;
   let resolved: PathFormat;
   let entry: RegistryEntry | undefined;
@@ -82,7 +92,7 @@ export async function loadWeights(nameOrPath: string, opts: LoadOptions = {}): P
     path = nameOrPath;
     resolved = formatOfPath(path);
   } else {
-    if (looksLikePath(nameOrPath)) throw new Error(`weights file not found: ${nameOrPath}`);
+    if (looksLikePath(nameOrPath)) throw new Error(`weights file not found: ${printableName(nameOrPath)}`);
     entry = findModel(nameOrPath);
     path = await resolveWeights(entry, { download: opts.download, onProgress: opts.onProgress });
     // A local copy may be a folder (the unpacked tarball, converted .npy tensors).

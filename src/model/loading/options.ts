@@ -58,7 +58,14 @@ export interface LoadOptions {
    * refused with the sizes named. Default: no budget (the device's own limits).
    */
   memoryBudget?: number;
+  /** The model's name where the weights are given as bytes (default 'weights'); a path's is its file name. */
+  name?: string;
 }
+
+/** Every LoadOptions name, for the check that refuses unknown ones. */
+export const LOAD_OPTION_NAMES: readonly (keyof LoadOptions)[] = [
+  'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
+];
 
 export type Precision = 'f32' | 'f16';
 
