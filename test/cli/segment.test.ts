@@ -129,9 +129,15 @@ describe('deeplab segment', function () {
     const r = await runCli(['segment', `${IMAGES}/2007_000033.jpg`, missing, tmp, '--out', join(tmp, 'out')]);
     expect(r.code).to.equal(2);
     const err = messages(r.stderr);
-    expect(err).to.contain(`${missing}: no such file; ${tmp}: not a file`);
+    expect(err).to.contain(`${missing}: no such file; ${tmp}: a folder with no images`);
     expect(err, 'nothing loaded').to.not.match(/loading|compil|parsing/i);
     expect(existsSync(join(tmp, 'out'))).to.equal(false);
+    const none = await runCli(['segment', '--out', join(tmp, 'out')]);
+    expect(none.code).to.equal(2);
+    expect(messages(none.stderr)).to.contain("'segment' needs IMAGE (files, folders or patterns) or --manifest FILE");
+    const badShard = await runCli(['segment', `${IMAGES}/2007_000033.jpg`, '--shard', '3/3']);
+    expect(badShard.code).to.equal(2);
+    expect(messages(badShard.stderr)).to.contain("--shard: '3/3': the index counts from 0 and must be below 3 (0..2)");
   });
 
   it('refuses two inputs with the same name before doing anything', async () => {

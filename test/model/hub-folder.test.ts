@@ -168,6 +168,9 @@ describe('model: Hugging Face hub folders', function () {
     const config = json(dir, 'config.json');
     expect(config.id2label).to.deep.equal({ 0: 'sky', 1: 'road', 2: 'car' });
     expect(config).to.deep.include({ model_type: 'mobilevit', output_stride: 16, hidden_sizes: [64, 80, 96] });
+    // Float fields as Python writes them: transformers 5 refuses "mlp_ratio": 2 (an int).
+    const text = readFileSync(join(dir, 'config.json'), 'utf8');
+    expect(text).to.contain('"expand_ratio": 2.0,').and.contain('"mlp_ratio": 2.0,').and.contain('"layer_norm_eps": 0.00001,');
     // transformers' layouts: linear weights [out, in], convolutions OIHW, the stem in BGR as the original.
     const stored = readSafetensors(join(dir, 'model.safetensors')).tensors;
     const original = readSafetensors(join(MOBILEVIT, 'model.safetensors')).tensors;

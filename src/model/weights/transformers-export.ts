@@ -89,11 +89,18 @@ export function hubFolderContents(w: LoadedWeights, params: HostParams = w.param
   return { config, processor, tensors };
 }
 
+/**
+ * The fields transformers' configs type as float, written with a decimal point ("mlp_ratio": 2.0,
+ * not 2) as Python writes them: transformers 5 checks the types strictly and refuses an int there.
+ */
+const FLOAT_FIELDS = ['expand_ratio', 'mlp_ratio', 'layer_norm_eps', 'aspp_dropout_prob', 'classifier_dropout_prob', 'hidden_dropout_prob', 'attention_probs_dropout_prob', 'initializer_range', 'rescale_factor'];
+const WHOLE_FLOAT = new RegExp(`^(\\s*"(?:${FLOAT_FIELDS.join('|')})": )(-?\\d+)(,?)$`, 'gm');
+
 /** Writes the hub folder (created if needed; each file written atomically). */
 export function writeHubFolder(dir: string, w: LoadedWeights, params: HostParams = w.params): void {
   const { config, processor, tensors } = hubFolderContents(w, params);
   mkdirSync(dir, { recursive: true });
-  const json = (o: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(o, null, 2)}\n`);
+  const json = (o: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(o, null, 2).replace(WHOLE_FLOAT, '$1$2.0$3')}\n`);
   writeFileAtomic(join(dir, 'config.json'), json(config));
   writeFileAtomic(join(dir, 'preprocessor_config.json'), json(processor));
   writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });

@@ -1,0 +1,39 @@
+// The container image's build steps without Docker: scripts/container-build.sh (what the
+// Dockerfile runs) installs the packed package and its peers into a temporary prefix, and the
+// installed `deeplab` segments a VOC image with the bytes the checkout's CLI writes. npm reads
+// the registry through its cache (--prefer-offline).
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { messages, runCli } from '../cli/run-cli.js';
+import { sharedPath } from '../shared.js';
+
+const run = promisify(execFile);
+const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0294.png');
+
+describe('setup: the container build steps, into a prefix @slow', function () {
+  this.timeout(600_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'deeplab-container-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the Dockerfile runs scripts/container-build.sh, which installs a deeplab that segments as the checkout does', async () => {
+    expect(readFileSync('Dockerfile', 'utf8')).to.match(/^RUN bash scripts\/container-build\.sh \/opt\/deeplab/m);
+    const prefix = join(dir, 'opt');
+    // Without npm test's npm_* variables, which would point the child npm at this project.
+    // A copy for the child (flags.test.ts: only src/util/flags.ts reads the environment itself).
+    const env = Object.fromEntries(Object.entries({ ...process.env }).filter(([k]) => !k.startsWith('npm_') && k !== 'INIT_CWD'));
+    const built = await run('bash', ['scripts/container-build.sh', prefix, '--built'], { env, maxBuffer: 16 << 20 });
+    expect(built.stdout).to.match(/WebGPU adapter: /);
+    const installed = await run(join(prefix, 'bin', 'deeplab'), ['segment', IMAGE, '--out', join(dir, 'installed')], { env: { ...env, DEEPLAB_WEIGHTS_DIR: sharedPath('weights') } });
+    expect(installed.stdout).to.contain('voc12val_0294.png ->');
+    const here = await runCli(['segment', IMAGE, '--out', join(dir, 'here')]);
+    expect(here.code, messages(here.stderr)).to.equal(0);
+    expect(readFileSync(join(dir, 'installed', 'voc12val_0294.png')).equals(readFileSync(join(dir, 'here', 'voc12val_0294.png')))).to.equal(true);
+  });
+});
