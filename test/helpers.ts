@@ -143,6 +143,13 @@ export async function expectRejects(action: Promise<unknown> | (() => unknown), 
   throw new AssertionError(`${what}: no error was thrown (expected one matching ${String(pattern)})`);
 }
 
+/** expectRejects for a cancelled call: the rejection an aborted AbortSignal (abort() with no reason) gives, a DOMException named 'AbortError'. */
+export async function expectAbortError(action: Promise<unknown> | (() => unknown), what = 'the cancelled call'): Promise<Error> {
+  const e = await expectRejects(action, /^This operation was aborted$/, what);
+  expect(e.name, `${what}: the error's name`).to.equal('AbortError');
+  return e;
+}
+
 /** expectRejects for a synchronous call, in a test that does not await. */
 export function expectThrows(action: () => unknown, pattern: RegExp | string, what = 'the call'): Error {
   try {

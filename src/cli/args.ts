@@ -3,7 +3,10 @@
 // help can never list an option the parser does not accept (or the other way round).
 import type { Precision } from '../model/loading/options.js';
 import { PAPER_SCALES } from '../model/model.js';
+import { closest } from '../util/closest.js';
 import { readFlag } from '../util/flags.js';
+
+export { closest };
 
 /** A mistake in how the command was called: reported with a hint, exit code 2. */
 export class UsageError extends Error {
@@ -46,33 +49,6 @@ export interface ParsedArgs {
   options: Map<string, string | true>;
   /** --help / -h was given: the caller prints the help and does nothing else. */
   help: boolean;
-}
-
-/** Levenshtein distance, for "did you mean" hints. */
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
-}
-
-/** The closest candidate when it is plausibly a typo of `word`, else undefined. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
 
 function unknownOption(arg: string, spec: CommandSpec): UsageError {

@@ -9,6 +9,7 @@
 // exactly those lines and nothing else. DEEPLAB_DEBUG=1 runs in one process and shows them.
 import { spawn } from 'node:child_process';
 import { readFlag } from '../util/flags.js';
+import { forwardInterrupts } from './interrupts.js';
 
 const WARNING = /^Warning: maxDynamic(?:Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.\r?\n$/;
 const PREFIX = 'Warning: maxDynamic';
@@ -69,25 +70,22 @@ export function runFilteredChild(script: string, args: readonly string[]): Promi
   return new Promise((resolve, reject) => {
     const tty = !!process.stderr.isTTY;
     const child = spawn(process.execPath, [...process.execArgv, script, ...args], {
-      stdio: ['inherit', 'inherit', 'pipe'],
+      // The IPC channel carries the SIGINT and SIGTERM this process gets (interrupts.ts).
+      stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
       env: { ...process.env, [CHILD]: tty ? 'tty' : 'pipe', DEEPLAB_CLI_COLUMNS: String(process.stderr.columns ?? '') },
     });
     const filter = new DawnWarningFilter();
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
       const text = filter.push(chunk);
       if (text) process.stderr.write(text);
     });
-    // Ctrl-C reaches the whole process group: the child handles it; the parent waits for it.
-    const ignore = (): void => {};
-    process.on('SIGINT', ignore);
-    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-    const onTerm = forward('SIGTERM');
-    process.on('SIGTERM', onTerm);
+    // SIGINT and SIGTERM (Ctrl-C, or sent to this pid alone) go on to the child, which decides
+    // what they do; the parent waits for it.
+    const stopForwarding = forwardInterrupts(child);
     child.on('error', reject);
     child.on('close', (code, signal) => {
-      process.off('SIGINT', ignore);
-      process.off('SIGTERM', onTerm);
+      stopForwarding();
       const rest = filter.flush();
       if (rest) process.stderr.write(rest);
       if (signal) {

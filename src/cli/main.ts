@@ -6,6 +6,7 @@ import { describeCli } from './commands/describe.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isFilteredChild, runFilteredChild } from './dawn-warnings.js';
+import { receiveForwardedInterrupts } from './interrupts.js';
 import { type Command, UsageError, closest, debugEnabled, formatHelp, parseArgs } from './args.js';
 import { dataCommand } from './commands/data.js';
 import { evalCommand } from './commands/eval.js';
@@ -114,6 +115,7 @@ const usesGpu = argv[0] !== undefined && GPU_COMMANDS.has(argv[0]) && !argv.incl
 /** The command, in a filtered child or here; a bad environment variable fails it as any error does. */
 function start(): Promise<number> {
   try {
+    if (isFilteredChild()) receiveForwardedInterrupts();
     return usesGpu && !debugEnabled() && !isFilteredChild() ? runFilteredChild(fileURLToPath(import.meta.url), argv) : main(argv);
   } catch (e) {
     return Promise.reject(e);

@@ -12,6 +12,7 @@ import { readFileBytes } from '../io/file-bytes.js';
 import { readIndexedPng } from '../io/png-indexed.js';
 import type { SegmentOptions, SegmentResult } from '../model/model.js';
 import { VOC_IGNORE_LABEL } from '../model/voc.js';
+import { checkOptionKeys, checkSignal } from '../util/option-keys.js';
 import { ConfusionMatrix } from './metrics.js';
 
 /** The part of DeepLabModel evaluation needs (so other segmenters can be scored too). */
@@ -44,7 +45,25 @@ export interface VocEvalOptions {
   readLabel?: (path: string) => { width: number; height: number; indices: Uint8Array };
   /** Called after each image: i counts from 1. */
   onImage?: (i: number, n: number, id: string) => void;
+  /**
+   * Cancels the evaluation: checked before it starts and between batches of images (up to 8),
+   * where an aborted signal rejects the call with its reason (a DOMException named 'AbortError'
+   * unless abort() was given one).
+   */
+  signal?: AbortSignal;
 }
+
+/** Every option's name, for the check of the keys given. */
+const OPTION_NAMES = Object.keys({
+  scales: true,
+  flip: true,
+  tile: true,
+  overlap: true,
+  ignoreIndex: true,
+  readLabel: true,
+  onImage: true,
+  signal: true,
+} satisfies Record<keyof VocEvalOptions, true>);
 
 /** Scores in percent (as papers and the devkit report them); null = class in neither gt nor prediction. */
 export interface VocScores {
@@ -67,11 +86,14 @@ function percent(x: number): number {
 
 /** Segments every item and scores the predictions against the ground truth. */
 export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], opts: VocEvalOptions = {}): Promise<VocScores> {
+  checkOptionKeys('evaluateVoc', opts, OPTION_NAMES);
+  const signal = checkSignal('evaluateVoc', opts.signal);
   if (items.length === 0) throw new Error('evaluateVoc: no images to evaluate');
   const matrix = new ConfusionMatrix(model.numClasses, opts.ignoreIndex ?? VOC_IGNORE_LABEL);
   const segmentOptions: SegmentOptions = { scales: opts.scales, flip: opts.flip, ...(opts.tile !== undefined ? { tile: opts.tile, overlap: opts.overlap } : {}) };
   const start = performance.now();
   for (let first = 0; first < items.length; first += EVAL_CHUNK) {
+    signal?.throwIfAborted();
     const chunk = items.slice(first, first + EVAL_CHUNK);
     // Ground truth first: a broken mask should fail before seconds of GPU work.
     const gts = chunk.map(({ id, gtPath }) => {

@@ -3,6 +3,7 @@
 // by the loss. Each step crops `batch` samples with `deeplab train`'s augmentation (random
 // scale, crop, flip) and runs one Trainer step on the model's GPU context; its loss goes to
 // onStep. The result is a new model with the trained weights; the given one is left as it was.
+// An AbortSignal cancels it between steps; an option it does not know is refused by name.
 import { augment } from '../data/augment.js';
 import type { Label } from '../data/dataset.js';
 import { contextQueue } from '../gpu/serial-queue.js';
@@ -11,6 +12,7 @@ import { inputNormalization } from '../io/input-normalization.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import { DeepLabModel } from '../model/model.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../model/voc.js';
+import { checkOptionKeys, checkSignal } from '../util/option-keys.js';
 import { Rng } from '../util/random.js';
 import { adaptWeights } from './adapt.js';
 import { type MicroBatch, Trainer } from './trainer.js';
@@ -59,7 +61,35 @@ export interface FineTuneOptions {
   onProgress?(message: string): void;
   /** Polled after each step: true stops there, and the model trained so far is returned. */
   shouldStop?(): boolean;
+  /**
+   * Cancels the fine-tune: checked before it starts and between steps, where an aborted signal
+   * rejects the call with its reason (a DOMException named 'AbortError' unless abort() was given
+   * one); the GPU state is freed and no model is returned.
+   */
+  signal?: AbortSignal;
 }
+
+/** Every option's name, for the check of the keys given. */
+const OPTION_NAMES = Object.keys({
+  steps: true,
+  crop: true,
+  batch: true,
+  lr: true,
+  warmup: true,
+  momentum: true,
+  weightDecay: true,
+  classes: true,
+  scale: true,
+  flip: true,
+  freezeBackbone: true,
+  freezeBn: true,
+  dropout: true,
+  seed: true,
+  onStep: true,
+  onProgress: true,
+  shouldStop: true,
+  signal: true,
+} satisfies Record<keyof FineTuneOptions, true>);
 
 export interface FineTuneStep {
   /** 1-based. */
@@ -131,6 +161,9 @@ function stepBatch(samples: readonly TeachSample[], step: number, weights: Loade
  * on the context (a camera's segmentation) run between steps, never inside one.
  */
 export async function fineTune(model: DeepLabModel, samples: readonly TeachSample[], o: FineTuneOptions): Promise<DeepLabModel> {
+  checkOptionKeys('fineTune', o, OPTION_NAMES);
+  const signal = checkSignal('fineTune', o.signal);
+  signal?.throwIfAborted();
   const batch = o.batch ?? 1;
   const seed = o.seed ?? 0;
   const say = o.onProgress ?? (() => {});
@@ -139,6 +172,7 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   const current: LoadedWeights = { ...model.loadedWeights, params: await queue.run(() => model.parameters()) };
   const weights = o.classes === undefined ? current : adaptWeights(current, { classes: classSetOf(o.classes), seed }).weights;
   checkSamples(samples, weights.config.numClasses);
+  signal?.throwIfAborted();
   say(`compiling the training step for ${batch}x${o.crop}x${o.crop} crops`);
   const trainer = await queue.run(() =>
     Trainer.create(ctx, weights, {
@@ -159,16 +193,23 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   let trained;
   try {
     for (let step = 0; step < o.steps; step++) {
+      signal?.throwIfAborted();
       const t0 = performance.now();
       const crops = stepBatch(samples, step, weights, o, batch);
       const r = await queue.run(() => trainer.train([crops]));
       await o.onStep?.({ step: step + 1, steps: o.steps, loss: r.loss, lr: r.lr, ms: performance.now() - t0 });
       if (step + 1 < o.steps && o.shouldStop?.()) break;
     }
+    signal?.throwIfAborted();
     say('reading the trained weights back');
     trained = await queue.run(() => trainer.session.downloadAll(weights.buildGraph({ height: o.crop, width: o.crop })));
   } finally {
     trainer.dispose();
   }
-  return DeepLabModel.fromWeights({ ...weights, params: trained }, { ctx, precision: model.precision, onProgress: o.onProgress, memoryBudget: model.memory().budget ?? undefined });
+  const tuned = await DeepLabModel.fromWeights({ ...weights, params: trained }, { ctx, precision: model.precision, onProgress: o.onProgress, memoryBudget: model.memory().budget ?? undefined });
+  if (signal?.aborted) {
+    tuned.dispose();
+    signal.throwIfAborted();
+  }
+  return tuned;
 }

@@ -1,8 +1,10 @@
-// What `deeplab train` (and runTraining's other callers) give a run, and what it reports.
+// What `deeplab train` (and runTraining's other callers) give a run, and what it reports; a key
+// of neither is refused by name.
 import type { CocoClasses, DatasetFormat } from '../data/dataset.js';
 import type { GpuContext } from '../gpu/context.js';
 import type { DecoderName } from '../model/networks/config.js';
 import type { ClassificationBackbone } from '../model/weights/torchvision-classification.js';
+import { checkOptionKeys } from '../util/option-keys.js';
 import type { StepRecord } from './run-log.js';
 
 export interface RunOptions {
@@ -59,12 +61,20 @@ export interface RunOptions {
 export interface RunHooks {
   /** The GPU context to run on; the caller keeps it (default: a new one, destroyed at the end). */
   ctx?: GpuContext;
-  /** After each step. */
+  /** After each step (its log line and checkpoints written). */
   onStep?(r: StepRecord): void;
   /** Messages (loading, validation, checkpoints). */
   say?(message: string): void;
   /** Polled after each step: true stops the run after saving latest. */
   shouldStop?(): boolean;
+  /**
+   * Cancels the run: checked before it starts (an aborted signal writes nothing), between its
+   * set-up stages, between steps and during validation; an aborted signal rejects the run with
+   * its reason (a DOMException named 'AbortError' unless abort() was given one). Every step is
+   * recorded whole or not at all: the checkpoints on disk stay whole, and --resume continues from
+   * the last one.
+   */
+  signal?: AbortSignal;
   /** The module the sample worker threads run (a test gives one that dies). */
   sampleWorker?: URL;
 }
@@ -75,4 +85,47 @@ export interface RunSummary {
   bestMIoU: number | null;
   seconds: number;
   activationBytes: number;
+}
+
+/** Every option's name, for the check of the keys given. */
+const RUN_OPTION_NAMES = Object.keys({
+  data: true,
+  format: true,
+  cocoClasses: true,
+  model: true,
+  backboneWeights: true,
+  backbone: true,
+  out: true,
+  trainSplit: true,
+  valSplit: true,
+  steps: true,
+  batch: true,
+  accumulate: true,
+  crop: true,
+  lr: true,
+  warmup: true,
+  dropout: true,
+  hardPixels: true,
+  workers: true,
+  outputStride: true,
+  decoder: true,
+  freezeBackbone: true,
+  freezeBn: true,
+  headLrMultiplier: true,
+  evalEvery: true,
+  evalLimit: true,
+  seed: true,
+  resume: true,
+  classWeights: true,
+  repeatClasses: true,
+  repeatFactor: true,
+} satisfies Record<keyof RunOptions, true>);
+
+/** Every hook's name. */
+const RUN_HOOK_NAMES = Object.keys({ ctx: true, onStep: true, say: true, shouldStop: true, signal: true, sampleWorker: true } satisfies Record<keyof RunHooks, true>);
+
+/** runTraining's two arguments checked by name: a key neither knows is an error naming it (and where a key of the other belongs). */
+export function checkRunArguments(o: RunOptions, hooks: RunHooks): void {
+  checkOptionKeys('runTraining', o, RUN_OPTION_NAMES, (key) => (RUN_HOOK_NAMES.includes(key) ? `'${key}' belongs in runTraining's second argument, the hooks` : undefined));
+  checkOptionKeys('runTraining: hooks', hooks, RUN_HOOK_NAMES, (key) => (RUN_OPTION_NAMES.includes(key) ? `'${key}' belongs in runTraining's first argument, the options` : undefined));
 }

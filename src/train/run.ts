@@ -11,11 +11,14 @@
 //  - loss.png, val.png: the curves;
 //  - confusion.json, confusion.png: the confusion matrix of the latest validation (counts; the
 //    heat map with rows normalised), and confusion-best.json/.png that of best.safetensors.
-// Checkpoints are written atomically (a temporary file, flushed, renamed over the old one). An
-// interrupt saves latest and stops. These stop the run with an error naming the step and leave
-// the last checkpoint as it was: a non-finite loss (before the update), a lost GPU device (no
-// checkpoint is written from it; --resume continues with the losses of a run never stopped), a
-// checkpoint that cannot be written (the error names its path).
+// Checkpoints are written atomically (a temporary file, flushed, renamed over the old one), each
+// after its step's log line, so a process killed at any moment leaves a log that --resume
+// completes with every step once. An interrupt (hooks.shouldStop) saves latest and stops; an
+// aborted hooks.signal rejects between steps (or during validation), before the step under way
+// writes anything. These stop the run with an error naming the step and leave the last
+// checkpoint as it was: a non-finite loss (before the update), a lost GPU device (no checkpoint
+// is written from it; --resume continues with the losses of a run never stopped), a checkpoint
+// that cannot be written (the error names its path).
 //
 // The pieces live beside this file: run-options.ts (what a run takes), run-start.ts (resuming, or
 // the weights of a new run), run-checkpoints.ts, run-log.ts (log and curves), class-balance.ts,
@@ -25,16 +28,17 @@ import { join } from 'node:path';
 import { type Dataset, openDataset } from '../data/dataset.js';
 import { TrainLoader } from '../data/loader.js';
 import { SampleWorkerError } from '../data/sample-pool.js';
-import { evaluateVoc } from '../eval/voc.js';
+import { type VocScores, evaluateVoc } from '../eval/voc.js';
 import { GpuContext } from '../gpu/context.js';
 import { readImage } from '../io/image.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import { DeepLabModel } from '../model/model.js';
+import { checkSignal } from '../util/option-keys.js';
 import { classIds, medianFrequencyWeights } from './class-balance.js';
 import { writeConfusionFiles } from './confusion-files.js';
 import { BEST, LATEST, RunCheckpoints } from './run-checkpoints.js';
 import { type StepRecord, appendLog, readLog, rewriteLog, writeCurves } from './run-log.js';
-import type { RunHooks, RunOptions, RunSummary } from './run-options.js';
+import { type RunHooks, type RunOptions, type RunSummary, checkRunArguments } from './run-options.js';
 import { type ResumeState, newRunWeights, resumeFrom } from './run-start.js';
 import { removeStrayTempFiles } from './temp-files.js';
 import { type TrainOptions, Trainer } from './trainer.js';
@@ -44,6 +48,10 @@ export type { StepRecord } from './run-log.js';
 
 /** Runs (or resumes) a fine-tune; returns when the steps are done or a stop was asked for. */
 export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<RunSummary> {
+  checkRunArguments(o, hooks);
+  const signal = checkSignal('runTraining', hooks.signal);
+  // Before anything is read or written.
+  signal?.throwIfAborted();
   const say = hooks.say ?? (() => {});
   const train = openDataset(o.data, o.trainSplit ?? 'train', { format: o.format, cocoClasses: o.cocoClasses });
   const val = openDataset(o.data, o.valSplit ?? 'val', { format: o.format, cocoClasses: o.cocoClasses });
@@ -56,6 +64,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
   const first = await readImage(val.items[0].imagePath);
   const weights: LoadedWeights = { ...start.weights, inputPolicy: { kind: 'short-side', size: Math.min(first.width, first.height) } };
   const trainOptions = trainOptionsFor(o, train, seed, say);
+  signal?.throwIfAborted();
 
   const ctx = hooks.ctx ?? (await GpuContext.create());
   const checkpoints = new RunCheckpoints(ctx, weights, o, start.resume?.step ?? null);
@@ -77,15 +86,18 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
       workers: o.workers,
       sampleWorker: hooks.sampleWorker,
     });
+    signal?.throwIfAborted();
     const logPath = join(o.out, 'log.jsonl');
     // A resumed run redoes the steps after the checkpoint: their old lines go.
     const log = readLog(logPath, trainer.stepsDone);
     rewriteLog(logPath, log);
-    const run: Run = { o, hooks, say, trainer, model, loader, val, checkpoints, logPath, log, bestMIoU: start.resume?.bestMIoU ?? null };
+    const run: Run = { o, hooks, say, signal, trainer, model, loader, val, checkpoints, logPath, log, bestMIoU: start.resume?.bestMIoU ?? null };
 
     const started = performance.now();
     let interrupted = false;
     for (let step = trainer.stepsDone; step < o.steps && !interrupted; step++) {
+      // Between steps: the last one is recorded whole (its line, checkpoints and curves).
+      signal?.throwIfAborted();
       stepNow = step + 1;
       interrupted = await runStep(run, step);
     }
@@ -93,7 +105,8 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
   } catch (e) {
     // A sample whose worker thread died twice: the step, the image, the cause, and --resume.
     if (e instanceof SampleWorkerError) throw new Error(`step ${stepNow}: ${e.message}; ${checkpoints.resumeNote()}`, { cause: e });
-    if (!ctx.isLost) throw e;
+    // An abort's reason as it is (not a lost device's error).
+    if (!ctx.isLost || (signal?.aborted && e === signal.reason)) throw e;
     throw checkpoints.deviceLostError(e, stepNow);
   } finally {
     await loader?.close();
@@ -142,6 +155,7 @@ interface Run {
   o: RunOptions;
   hooks: RunHooks;
   say: (message: string) => void;
+  signal: AbortSignal | undefined;
   trainer: Trainer;
   model: DeepLabModel;
   loader: TrainLoader;
@@ -153,8 +167,12 @@ interface Run {
 }
 
 /**
- * Step `step + 1`: its micro-batches trained, validation and checkpoints when due, its log line
- * and curves; returns true when a stop was asked for (latest saved).
+ * Step `step + 1`: its micro-batches trained, validation when due, its log line, then its
+ * checkpoints and curves; returns true when a stop was asked for (latest saved).
+ *
+ * The line goes to the log before any checkpoint of its step: a process killed between the two
+ * leaves a line past latest.safetensors's step, which --resume drops and writes again, never a
+ * checkpoint whose step has no line (a resumed log would lack it for good).
  */
 async function runStep(run: Run, step: number): Promise<boolean> {
   const { o, trainer, loader, checkpoints } = run;
@@ -170,13 +188,14 @@ async function runStep(run: Run, step: number): Promise<boolean> {
   const record: StepRecord = { step: step + 1, loss: r.loss, lr: r.lr, imagesPerSecond: o.batch / ((performance.now() - t0) / 1000) };
   const last = step + 1 === o.steps;
   const every = o.evalEvery ?? 0;
-  if (last || (every > 0 && (step + 1) % every === 0)) await validateAndSave(run, record);
+  const validation = last || (every > 0 && (step + 1) % every === 0) ? await validate(run, record) : null;
   run.log.push(record);
   appendLog(run.logPath, record);
+  if (validation) await saveValidated(run, record, validation);
   run.hooks.onStep?.(record);
   if (record.valMIoU !== undefined || last) writeCurves(o.out, run.log);
   if (!last && run.hooks.shouldStop?.()) {
-    await checkpoints.save(checkpoints.latestPath, run.model, trainer, run.bestMIoU);
+    if (checkpoints.savedStep !== trainer.stepsDone) await checkpoints.save(checkpoints.latestPath, run.model, trainer, run.bestMIoU);
     writeCurves(o.out, run.log);
     run.say(`interrupted: ${checkpoints.latestPath} saved at step ${step + 1}`);
     return true;
@@ -184,14 +203,20 @@ async function runStep(run: Run, step: number): Promise<boolean> {
   return false;
 }
 
-/** Validation after the step `record` is of: its scores in the record, then the checkpoints and confusion files. */
-async function validateAndSave(run: Run, record: StepRecord): Promise<void> {
-  const { o, val, trainer, checkpoints } = run;
+/** Validation after the step `record` is of: its scores in the record (nothing written yet). */
+async function validate(run: Run, record: StepRecord): Promise<VocScores> {
+  const { o, val } = run;
   const items = val.items.slice(0, o.evalLimit ?? val.items.length).map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
-  const v = await evaluateVoc(run.model, items, { ignoreIndex: val.ignoreIndex, readLabel: val.readLabel });
+  const v = await evaluateVoc(run.model, items, { ignoreIndex: val.ignoreIndex, readLabel: val.readLabel, signal: run.signal });
   record.valMIoU = v.mIoU21;
   record.valPixelAccuracy = v.pixelAccuracy;
   record.valPerClassIoU = v.perClass;
+  return v;
+}
+
+/** After a validated step's log line: its scores said, best.safetensors where it improved, latest, and the confusion files. */
+async function saveValidated(run: Run, record: StepRecord, v: VocScores): Promise<void> {
+  const { o, trainer, checkpoints } = run;
   run.say(`step ${record.step}: validation mIoU ${v.mIoU21.toFixed(2)}, pixel accuracy ${v.pixelAccuracy.toFixed(2)}`);
   const improved = run.bestMIoU === null || v.mIoU21 > run.bestMIoU;
   if (improved) {

@@ -1,6 +1,6 @@
 // VOC evaluation: the split listing, the scoring protocol (checked against a plain reference on
-// random masks), and the acceptance test: the 257 model's mIoU on the VOC sample matches what
-// TF Lite's own pipeline scores.
+// random masks), cancelling and option names, and the acceptance test: the 257 model's mIoU on
+// the VOC sample matches what TF Lite's own pipeline scores.
 import { expect } from 'chai';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { encodeIndexedPng, readIndexedPng } from '../../src/io/png-indexed.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { VOC_CLASSES, VOC_PALETTE } from '../../src/model/voc.js';
-import { rng, testContext, expectRejects, expectThrows } from '../helpers.js';
+import { rng, testContext, expectAbortError, expectRejects, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
 const VOC = sharedPath('data', 'voc-sample');
@@ -168,6 +168,37 @@ describe('eval/voc: evaluateVoc scoring (random masks, plain reference)', () => 
   it('refuses an empty item list', async () => {
     const fake = { name: 'f', numClasses: 21, classNames: VOC_CLASSES, segment: () => Promise.reject(new Error('unused')) };
     await expectRejects(evaluateVoc(fake, []), /^evaluateVoc: no images to evaluate$/);
+  });
+
+  it('an AbortSignal cancels it with an AbortError, before the first image or between batches of images; an unknown option is refused by name', async () => {
+    const dir = makeVocDir();
+    try {
+      const gtPath = join(dir, 'SegmentationClass', 'one.png');
+      writeMask(gtPath, 4, 3, new Uint8Array(12).fill(1));
+      // Ten images: two batches (of 8 and 2).
+      const items = Array.from({ length: 10 }, (_, i) => ({ id: `img${i}`, imagePath: `img${i}.png`, gtPath }));
+      const controller = new AbortController();
+      const segmented: string[] = [];
+      const fake: Segmenter = {
+        name: 'fake',
+        numClasses: 21,
+        classNames: VOC_CLASSES,
+        async segment(image: string): Promise<SegmentResult> {
+          segmented.push(image);
+          if (image === 'img0.png') controller.abort();
+          return { width: 4, height: 3, classes: new Uint8Array(12).fill(1), numClasses: 21 };
+        },
+      };
+      await expectAbortError(evaluateVoc(fake, items, { signal: controller.signal }), 'an evaluation aborted during its first batch');
+      expect(segmented, 'images segmented: the first batch only').to.have.length(8);
+      segmented.length = 0;
+      await expectAbortError(evaluateVoc(fake, items, { signal: controller.signal }), 'an evaluation given an aborted signal');
+      expect(segmented, 'images segmented').to.deep.equal([]);
+      expect((await evaluateVoc(fake, items)).mIoU, 'the same evaluation not cancelled').to.equal(100);
+      await expectRejects(evaluateVoc(fake, items, { scale: [1] } as never), /^evaluateVoc: unknown option 'scale' \(did you mean 'scales'\?\); known options: scales, flip, tile, overlap, ignoreIndex, readLabel, onImage, signal$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -2,7 +2,8 @@
 // loss is the cross-entropy of the model's own logits over the labelled pixels, the loss falls
 // on a repeated crop, the result is a new model (the given one unchanged) whose checkpoint
 // reloads to the same logits, a class list makes a new classifier, crops with no labelled pixel
-// are drawn again, a stop is honoured, and bad samples and options are refused by name.
+// are drawn again, a stop is honoured, an AbortSignal cancels it, and bad samples and options
+// (unknown names among them) are refused by name.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import type { RgbImage } from '../../src/io/rgb-image.js';
 import { checkpointBytes } from '../../src/model/checkpoint-bytes.js';
 import { type DeepLabModel, loadModel } from '../../src/model/model.js';
 import { type FineTuneStep, type TeachSample, UNLABELLED, fineTune } from '../../src/train/fine-tune.js';
-import { expectRejects, relativeError, testContext } from '../helpers.js';
+import { expectAbortError, expectRejects, relativeError, testContext } from '../helpers.js';
 import { cropImage, cropLabels, teachWindow } from './teach-fixture.js';
 
 const CROP = 33;
@@ -130,6 +131,30 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
     for (const s of steps) expect(s.loss, `step ${s.step}'s loss (a crop with labelled pixels)`).to.be.greaterThan(0);
   });
 
+  it('an AbortSignal cancels it with an AbortError: an aborted one before any GPU work, one aborted mid-run between steps', async () => {
+    const o = { steps: 5, crop: CROP, lr: 0.001, scale: [1, 1] as [number, number] };
+    const controller = new AbortController();
+    controller.abort();
+    const heard: string[] = [];
+    await expectAbortError(fineTune(model, [sample], { ...o, signal: controller.signal, onProgress: (m) => void heard.push(m), onStep: (r) => void heard.push(`step ${r.step}`) }), 'a fine-tune given an aborted signal');
+    expect(heard, 'progress and steps').to.deep.equal([]);
+
+    const midRun = new AbortController();
+    const steps: number[] = [];
+    await expectAbortError(
+      fineTune(model, [sample], {
+        ...o,
+        signal: midRun.signal,
+        onStep: (r) => {
+          steps.push(r.step);
+          if (r.step === 2) midRun.abort();
+        },
+      }),
+      'a fine-tune aborted after step 2',
+    );
+    expect(steps, 'steps run').to.deep.equal([1, 2]);
+  });
+
   it('refuses bad samples and options with errors that name them', async () => {
     const { image, labels } = sample;
     const o = { steps: 1, crop: CROP, lr: 0.01 };
@@ -143,5 +168,10 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
     await expectRejects(fineTune(model, [sample], { ...o, lr: 0 }), 'learning rate must be a positive number, got 0');
     await expectRejects(fineTune(model, [sample], { ...o, steps: 0 }), 'steps must be a positive integer, got 0');
     await expectRejects(fineTune(model, [sample], { ...o, classes: [] }), 'fineTune: classes must be a non-empty list of names, got []');
+    await expectRejects(
+      fineTune(model, [sample], { ...o, stpes: 3 } as never),
+      /^fineTune: unknown option 'stpes' \(did you mean 'steps'\?\); known options: steps, crop, batch, lr, .*, shouldStop, signal$/,
+    );
+    await expectRejects(fineTune(model, [sample], { ...o, signal: new AbortController() } as never), "fineTune: signal must be an AbortSignal (AbortController's .signal), got AbortController");
   });
 });

@@ -9,6 +9,7 @@ import { type RunOptions, runTraining } from '../../train/run.js';
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
 import { decoderOption, decoderOptionSpec } from '../decoder-option.js';
+import { type InterruptSignal, SIGNAL_EXIT_CODE, onInterrupt } from '../interrupts.js';
 import { Progress } from '../progress.js';
 
 const spec: CommandSpec = {
@@ -53,7 +54,7 @@ const spec: CommandSpec = {
     { name: 'resume', kind: 'flag', description: 'continue from OUT/latest.safetensors (the same losses as a run never stopped)' },
   ],
   notes: [
-    'Ctrl-C saves OUT/latest.safetensors before exiting; a loss that turns NaN, a lost GPU device or a checkpoint that cannot be written stops the run, naming the step, and leaves the last checkpoint as it was for --resume.',
+    'Ctrl-C, or SIGINT or SIGTERM sent to the process (kill -INT PID), saves OUT/latest.safetensors after the step under way and exits (status 130, 143 for SIGTERM; a second one quits at once); a loss that turns NaN, a lost GPU device or a checkpoint that cannot be written stops the run, naming the step, and leaves the last checkpoint as it was for --resume.',
     'At each validation log.jsonl gets valPerClassIoU (percent by class name; null: a class in neither the ground truth nor\n' +
       'the predictions), and OUT/confusion.json (pixel counts, rows = ground truth, columns = prediction) and\n' +
       'OUT/confusion.png (the heat map, rows normalised) are rewritten; confusion-best.json/.png belong to best.safetensors.',
@@ -159,18 +160,18 @@ async function run(args: ParsedArgs): Promise<number> {
   };
   if (optionFlag(args, 'freeze-bn')) o.freezeBn = true;
   if (o.lr <= 0) throw new UsageError(`--lr must be positive, got ${o.lr}`, 'train');
-  let stop = false;
-  const onInterrupt = (): void => {
-    if (stop) process.exit(130); // a second Ctrl-C does not wait
-    stop = true;
-    process.stderr.write('\ndeeplab: interrupt: saving latest.safetensors after this step (Ctrl-C again to quit now)\n');
-  };
-  process.on('SIGINT', onInterrupt);
+  // Ctrl-C, or SIGINT or SIGTERM sent to this process: save latest after the step and stop.
+  let stoppedBy: InterruptSignal | undefined;
+  const removeInterruptHandler = onInterrupt((signal, count) => {
+    if (count > 1) process.exit(SIGNAL_EXIT_CODE[signal]); // a second one does not wait
+    stoppedBy = signal;
+    process.stderr.write(`\ndeeplab: ${signal === 'SIGINT' ? 'interrupt' : signal}: saving latest.safetensors after this step (Ctrl-C again to quit now)\n`);
+  });
   let progress: Progress | undefined;
   try {
     const summary = await runTraining(o, {
       say: (m) => process.stderr.write(`deeplab: ${m}\n`),
-      shouldStop: () => stop,
+      shouldStop: () => stoppedBy !== undefined,
       onStep: (r) => {
         progress ??= new Progress('train', o.steps - r.step + 1, { unit: 'step' });
         const val = r.valMIoU !== undefined ? `  val mIoU ${r.valMIoU.toFixed(2)}` : '';
@@ -181,9 +182,9 @@ async function run(args: ParsedArgs): Promise<number> {
     const best = summary.bestMIoU === null ? '' : `, best validation mIoU ${summary.bestMIoU.toFixed(2)}`;
     const memory = `${(summary.activationBytes / 2 ** 20).toFixed(0)} MiB of planned activations and gradients per pass`;
     process.stdout.write(`${summary.interrupted ? 'stopped' : 'trained'} ${summary.steps} steps in ${summary.seconds.toFixed(0)} s${best}; ${memory}; outputs in ${out}\n`);
-    return summary.interrupted ? 130 : 0;
+    return summary.interrupted ? SIGNAL_EXIT_CODE[stoppedBy ?? 'SIGINT'] : 0;
   } finally {
-    process.off('SIGINT', onInterrupt);
+    removeInterruptHandler();
   }
 }
 
