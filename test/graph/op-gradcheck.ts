@@ -11,16 +11,8 @@ import { Program } from '../../src/graph/program.js';
 import { GRADCHECK_TOLERANCE, dot, numericGradient } from '../gradcheck.js';
 import { expectClose, numel, randomArray, relativeError, rng, testContext } from '../helpers.js';
 
-/**
- * `build` declares the parameters (b.param) and returns the output; every parameter is
- * differentiated. `init` gives a parameter's values (uniform in [-1, 1) by default).
- */
-export async function expectOpGradients(
-  what: string,
-  build: (b: GraphBuilder) => Value,
-  init: (name: string, n: number) => Float32Array = (_name, n) => randomArray(n),
-  tol = GRADCHECK_TOLERANCE,
-): Promise<void> {
+/** The graph of `build`'s op on parameters, its gradient graph under the seed 'dy', and random values for both. */
+function opGradientGraphs(what: string, build: (b: GraphBuilder) => Value, init: (name: string, n: number) => Float32Array) {
   const b = new GraphBuilder();
   const y = build(b);
   const seed = b.input('dy', y.shape);
@@ -35,11 +27,23 @@ export async function expectOpGradients(
     expect(grad, `${what}: a gradient for ${p.name}`).to.not.equal(undefined);
     ext.output(`d:${p.name}`, grad!);
   }
-  const backward = ext.build();
-
   const r = rng();
   const params32 = new Map(wrt.map((p) => [p.name, { shape: [...p.shape], data: init(p.name, numel(p.shape)) }]));
   const dy32 = randomArray(numel(y.shape), -1, 1, r);
+  return { forward, backward: ext.build(), wrt, params32, dy32 };
+}
+
+/**
+ * `build` declares the parameters (b.param) and returns the output; every parameter is
+ * differentiated. `init` gives a parameter's values (uniform in [-1, 1) by default).
+ */
+export async function expectOpGradients(
+  what: string,
+  build: (b: GraphBuilder) => Value,
+  init: (name: string, n: number) => Float32Array = (_name, n) => randomArray(n),
+  tol = GRADCHECK_TOLERANCE,
+): Promise<void> {
+  const { forward, backward, wrt, params32, dy32 } = opGradientGraphs(what, build, init);
   const params64 = new Map([...params32].map(([k, t]) => [k, { shape: t.shape, data: Float64Array.from(t.data) }]));
   const dy64 = Float64Array.from(dy32);
 
@@ -61,6 +65,24 @@ export async function expectOpGradients(
   try {
     const got = await program.run({ dy: dy32 });
     for (const [name, v] of ref) expectClose(got.get(name)!, v, `${what}: GPU ${name}`);
+  } finally {
+    program.dispose();
+  }
+}
+
+/**
+ * The gradient graph of `build`'s op at sizes too large for central differences (sizes off
+ * every tile and block of its kernels): the GPU's float32 run against the CPU interpreter's
+ * float64 run, every output (the op's value and each parameter's gradient).
+ */
+export async function expectOpGradientsOnGpu(what: string, build: (b: GraphBuilder) => Value, init: (name: string, n: number) => Float32Array = (_name, n) => randomArray(n)): Promise<void> {
+  const { backward, params32, dy32 } = opGradientGraphs(what, build, init);
+  const params64 = new Map([...params32].map(([k, t]) => [k, { shape: t.shape, data: Float64Array.from(t.data) }]));
+  const ref = runGraphCpu(backward, params64, { dy: Float64Array.from(dy32) });
+  const program = await Program.create(await testContext(), backward, params32);
+  try {
+    const got = await program.run({ dy: dy32 });
+    for (const [name, v] of ref) expectClose(got.get(name)!, v, `${what}: GPU ${name} against float64`);
   } finally {
     program.dispose();
   }

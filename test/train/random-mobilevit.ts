@@ -1,0 +1,138 @@
+// Random MobileViT DeepLabV3 configurations, and the check of one's training step, for the
+// property test of MobileViT's gradients: tiny widths (lavapipe is a slow GPU), but every size
+// a kernel could tile drawn off its tiles: head sizes from 1 to 9 (few of them multiples of 4),
+// 1 to 5 heads, expansions and MLP ratios that leave odd channel counts, patches of 1 to 3
+// pixels, and input sides that leave maps the patch does not divide (resized up to it and back).
+import { expect } from 'chai';
+import { differentiate } from '../../src/graph/autograd.js';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import type { HostArray } from '../../src/graph/ops/registry.js';
+import { type MobileVitConfig, MOBILEVIT_XX_SMALL, buildMobileVitDeepLab, validateMobileVitConfig } from '../../src/model/networks/mobilevit.js';
+import { trainingBatchNorms } from '../../src/train/training-graph.js';
+import { FP32_TOLERANCE, makeRng, randomArray, relativeError } from '../helpers.js';
+import { randomParams } from '../model/random-params.js';
+import { againstFloat64, median, norm } from './float64-gradients.js';
+
+export interface RandomMobileVit {
+  /** What drew it (the same seed draws the same configuration, weights and batch). */
+  seed: number;
+  cfg: MobileVitConfig;
+  batch: number;
+  height: number;
+  width: number;
+}
+
+/** One configuration from `seed`. */
+export function randomMobileVit(seed: number): RandomMobileVit {
+  const r = makeRng(seed);
+  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+  const heads = int(1, 5);
+  const cfg: MobileVitConfig = {
+    ...MOBILEVIT_XX_SMALL,
+    neckHiddenSizes: Array.from({ length: 7 }, () => int(3, 13)),
+    // Layer norm over 2 channels maps every token to +-1: at least 6 channels.
+    hiddenSizes: Array.from({ length: 3 }, () => heads * int(Math.ceil(6 / heads), 9)),
+    numAttentionHeads: heads,
+    expandRatio: pick([1, 1.5, 2, 3, 4]),
+    mlpRatio: pick([0.5, 1, 1.5, 2, 3]),
+    patchSize: pick([1, 2, 2, 3]),
+    convKernelSize: pick([1, 3, 3, 5]),
+    qkvBias: r() < 0.75,
+    outputStride: pick([8, 16, 16, 32] as const),
+    atrousRates: [int(1, 3), int(2, 5), int(3, 7)],
+    asppOutChannels: int(3, 10),
+    numLabels: int(2, 6),
+    asppDropoutProb: 0,
+    classifierDropoutProb: 0,
+  };
+  validateMobileVitConfig(cfg);
+  // The last map 3 or 4 pixels a side: a training-mode batch norm over a few values has
+  // gradients that float32 keeps only a few digits of (over one, 0 in exact arithmetic).
+  const side = (): number => int(2 * cfg.outputStride + 1, 4 * cfg.outputStride);
+  // Not batch 2: the image-pooling branch's batch norm sees one value per channel and image, and
+  // over two values its gradient (0 in exact arithmetic without eps) is a cancellation float32
+  // keeps only a few digits of.
+  return { seed, cfg, batch: pick([1, 3]), height: side(), width: side() };
+}
+
+/** The configuration in one line, for a failure's message. */
+export function describeMobileVit(c: RandomMobileVit): string {
+  const { cfg } = c;
+  return (
+    `seed ${c.seed}: ${c.batch}x${c.height}x${c.width}, hidden [${cfg.hiddenSizes.join(',')}] with ${cfg.numAttentionHeads} heads, neck [${cfg.neckHiddenSizes.join(',')}], ` +
+    `expand ${cfg.expandRatio}, mlp ${cfg.mlpRatio}, patch ${cfg.patchSize}, kernel ${cfg.convKernelSize}, stride ${cfg.outputStride}, qkv bias ${cfg.qkvBias}, ` +
+    `rates [${cfg.atrousRates.join(',')}], aspp ${cfg.asppOutChannels}, ${cfg.numLabels} labels`
+  );
+}
+
+/** The training step's graph: loss, input gradient and every parameter gradient as outputs. */
+export function trainingStep(c: RandomMobileVit) {
+  const { batch: N, height: H, width: W } = c;
+  const canonical = buildMobileVitDeepLab(c.cfg, { batch: N, height: H, width: W });
+  const network = trainingBatchNorms(canonical);
+  const b = GraphBuilder.extend(network);
+  const logits = network.outputs.get('logits')!;
+  const labels = b.input('labels', [N, H, W], 'u32');
+  const [loss, dlogits] = b.node('loss', { type: 'softmax_cross_entropy', logits, labels, attrs: { ignoreIndex: 255, scale: 1 } });
+  b.output('loss', loss);
+  const image = network.inputs[0];
+  const params = network.state.filter((v) => v.role === 'param');
+  const d = differentiate(b.build(), new Map([[logits, dlogits]]), [image, ...params]);
+  const out = GraphBuilder.extend(d.graph);
+  out.output('grad:image', d.grads.get(image.id)!);
+  for (const p of params) {
+    const grad = d.grads.get(p.id);
+    if (!grad) throw new Error(`no gradient reaches ${p.name}`);
+    out.output(`grad:${p.name}`, grad);
+  }
+  return { canonical, graph: out.build(), names: ['grad:image', ...params.map((p) => `grad:${p.name}`)], forwardNodes: network.nodes.length };
+}
+
+/**
+ * The worst gradient error. Some gradients are 0 in exact arithmetic (attention key biases:
+ * softmax ignores a constant per query; shifts seen only through training-mode batch norms,
+ * which remove any per-channel constant): the float64 run on its own (`free`) gives them at
+ * float64's rounding level, the run from the GPU's float32 forward values (`exact`) at
+ * float32's, where a relative error means nothing. They are told apart by the free run (below
+ * 1e-10 of the typical gradient) and must be small on the GPU (below FP32_TOLERANCE of the
+ * typical gradient); every other gradient is compared by its relative error.
+ */
+function worstGradient(names: string[], gpu: Map<string, HostArray>, exact: Map<string, HostArray>, free: Map<string, HostArray>) {
+  const scale = median(names.map((n) => norm(free.get(n)!)));
+  // A bias's gradient sums what its weight's does without the normalised input: the weight's
+  // gradient is the scale of its rounding (the typical one where that is 0 too).
+  const zeroScale = (name: string): number => {
+    const weight = name.endsWith('.bias') ? name.replace(/bias$/, 'weight') : undefined;
+    const size = weight && free.has(weight) ? norm(free.get(weight)!) : 0;
+    return size >= 1e-10 * scale ? size : scale;
+  };
+  let worst = { name: '-', err: 0 };
+  let zeros = 0;
+  for (const name of names) {
+    const zero = norm(free.get(name)!) < 1e-10 * scale;
+    zeros += zero ? 1 : 0;
+    const err = zero ? norm(gpu.get(name)!) / zeroScale(name) : relativeError(gpu.get(name)!, exact.get(name)!);
+    if (!(err <= worst.err)) worst = { name: `${name}${zero ? ' (0 in exact arithmetic)' : ''}`, err };
+  }
+  return { worst, zeros };
+}
+
+/** Runs the configuration's training step on the GPU and in float64 on the CPU; asserts they agree. */
+export async function checkTrainingStep(c: RandomMobileVit): Promise<void> {
+  const what = describeMobileVit(c);
+  const { canonical, graph, names, forwardNodes } = trainingStep(c);
+  const r = makeRng(c.seed ^ 0x5bd1e995);
+  const pixels = c.batch * c.height * c.width;
+  const inputs = {
+    image: randomArray(pixels * 3, 0, 1, r),
+    labels: Uint32Array.from({ length: pixels }, () => (r() < 0.15 ? 255 : Math.floor(r() * c.cfg.numLabels))),
+  };
+  const { gpu, exact, free, forwardOps } = await againstFloat64(graph, forwardNodes, randomParams(canonical, r), inputs, 'mobilevit');
+  const { worst, zeros } = worstGradient(names, gpu, exact, free);
+
+  console.log(`      (${what}; forward ops worst ${forwardOps.err.toExponential(1)}, ${names.length} gradients, ${zeros} zero, worst ${worst.err.toExponential(1)} ${worst.name})`);
+  expect(forwardOps.err, `${what}: forward op ${forwardOps.name}`).to.be.lessThan(FP32_TOLERANCE);
+  expect(relativeError(gpu.get('loss')!, exact.get('loss')!), `${what}: loss`).to.be.lessThan(FP32_TOLERANCE);
+  expect(worst.err, `${what}: ${worst.name}`).to.be.lessThan(FP32_TOLERANCE);
+}
