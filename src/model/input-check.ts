@@ -5,6 +5,7 @@
 import type { RgbImage } from '../io/rgb-image.js';
 import { checkImageSize } from '../io/rgb-image.js';
 import type { ImageInput, SegmentOptions } from './segment-options.js';
+import { checkOptionKeys, checkSignal } from '../util/option-keys.js';
 
 /** The largest input scale: a multiple of the network's input size (the paper's largest is 1.75). */
 export const MAX_SCALE = 8;
@@ -32,14 +33,11 @@ export function printableName(s: string): string {
   return clean.length > 120 ? `${clean.slice(0, 60)}... (${s.length} characters)` : clean;
 }
 
-/** Refuses option names `known` does not list, naming them and the known ones. */
+/** An options object: its type, then its names against `known` (an unknown one named, with the known ones). */
 export function checkOptionNames(opts: unknown, known: readonly string[], what: string): void {
   if (opts === undefined) return;
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw new Error(`${what}: options must be an object, got ${describeValue(opts)}`);
-  const unknown = Object.keys(opts).filter((k) => !known.includes(k));
-  if (unknown.length > 0) {
-    throw new Error(`${what}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${known.join(', ')})`);
-  }
+  checkOptionKeys(what, opts, known);
 }
 
 /** segment()'s options, their names and types, before the checks of what they combine into. */
@@ -57,11 +55,7 @@ export function checkSegmentOptionTypes(opts: SegmentOptions, what: string): voi
   }
   if (flip !== undefined && typeof flip !== 'boolean') throw new Error(`${what}: flip must be true or false, got ${describeValue(flip)}`);
   if (slide !== undefined && typeof slide !== 'boolean') throw new Error(`${what}: slide must be true or false, got ${describeValue(slide)}`);
-  if (signal !== undefined && !isAbortSignal(signal)) throw new Error(`${what}: signal must be an AbortSignal, got ${describeValue(signal)}`);
-}
-
-function isAbortSignal(x: unknown): x is AbortSignal {
-  return typeof x === 'object' && x !== null && typeof (x as AbortSignal).aborted === 'boolean' && typeof (x as AbortSignal).throwIfAborted === 'function';
+  checkSignal(what, signal);
 }
 
 const PIXEL_TYPES = 'a Uint8Array or Uint8ClampedArray of RGB bytes (0-255, 3 a pixel)';

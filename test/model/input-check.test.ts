@@ -68,8 +68,8 @@ describe('model: input checked at the API door', () => {
     await expectRejects(model.segment(img, { scales: '1' as never }), /segment: scales must be an array of numbers/);
     await expectRejects(model.segment(img, { include: 'probabilities' as never }), /segment: include must be an array .* got the string "probabilities"/);
     await expectRejects(model.segment(img, { flip: 'yes' as never }), /segment: flip must be true or false/);
-    await expectRejects(model.segment(img, { scale: [1] } as never), /segment: unknown option 'scale' \(known: include, scales, flip,/);
-    await expectRejects(model.segmentBatch([img], { includes: ['logits'], tiles: 64 } as never), /segmentBatch: unknown options 'includes', 'tiles'/);
+    await expectRejects(model.segment(img, { scale: [1] } as never), /segment: unknown option 'scale' \(did you mean 'scales'\?\); known options: include, scales, flip,/);
+    await expectRejects(model.segmentBatch([img], { includes: ['logits'], tiles: 64 } as never), /segmentBatch: unknown option 'includes' \(did you mean 'include'\?\)/);
     await expectRejects(model.segment(img, { signal: 'stop' } as never), /segment: signal must be an AbortSignal/);
   });
 
@@ -123,7 +123,7 @@ describe('model: loadModel in Node takes bytes as the page does', () => {
       fromBytes.dispose();
       fromBuffer.dispose();
     }
-    await expectRejects(loadModel(MODEL, { ctx, shortside: 33 } as never), /loadModel: unknown option 'shortside' \(known: .*shortSide/);
+    await expectRejects(loadModel(MODEL, { ctx, shortside: 33 } as never), /loadModel: unknown option 'shortside' \(did you mean 'shortSide'\?\); known options: .*shortSide/);
   });
 
   it("never prints a file's bytes: bytes given as a path, and bytes of no weights format", async () => {
