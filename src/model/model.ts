@@ -148,7 +148,7 @@ export class DeepLabModel {
     try {
       // Build once at the network's own size: this checks the weights against the graph and
       // uploads them, so a bad file fails here and not at the first image.
-      const [h, w] = model.networkSize(weights.probeSize[1], weights.probeSize[0]);
+      const [h, w] = model.networkSize(...weights.probeSize);
       const tuning = ctx.tuning.mode === 'full' ? `tuning (up to ${(ctx.tuning.budgetMs / 1000).toFixed(0)} s) and ` : '';
       opts.onProgress?.(`${tuning}compiling ${model.name} for ${w}x${h}`);
       if (opts.session) {
@@ -206,7 +206,7 @@ export class DeepLabModel {
    * use them.
    */
   async tune(opts: TuneOptions & Partial<NetworkSize> = {}): Promise<TuneReport> {
-    const [h, w] = this.networkSize(this.weights.probeSize[1], this.weights.probeSize[0]);
+    const [h, w] = this.networkSize(...this.weights.probeSize);
     const size = { batch: opts.batch ?? 1, height: opts.height ?? h, width: opts.width ?? w };
     return this.exclusive(() => tuneGraph(this.ctx, this.compiledGraph(size).graph, opts));
   }
@@ -447,7 +447,7 @@ export class DeepLabModel {
   /** The parameters and statistics as they are on the GPU, by checkpoint name (our layouts). */
   async parameters(): Promise<HostParams> {
     this.assertUsable();
-    const [h, w] = this.networkSize(this.weights.probeSize[0], this.weights.probeSize[1]);
+    const [h, w] = this.networkSize(...this.weights.probeSize);
     return this.session!.downloadAll(this.weights.buildGraph({ height: h, width: w }));
   }
 

@@ -49,6 +49,8 @@ describe("CLI: Dawn's start-up warnings", () => {
       expect(quiet.code, quiet.stderr).to.equal(0);
       expect(quiet.stderr).to.not.contain('artificially reduced');
       expect(quiet.stdout).to.contain('2007_000033.png');
+      // Into a folder of its own: a rerun keeps the finished mask and says so instead.
+      rmSync(tmp, { recursive: true, force: true });
       const debug = await runCli(args, { DEEPLAB_DEBUG: '1' });
       expect(debug.code, debug.stderr).to.equal(0);
       expect(debug.stdout).to.equal(quiet.stdout);

@@ -246,6 +246,8 @@ async function run(args: ParsedArgs): Promise<number> {
         const done = await finishedOutput(plan, model.classNames, !isUrl(plan.input));
         if (done) {
           record({ input: plan.input, status: 'already-done', ...outputsOf(plan), ...done });
+          // Said, not silent: a rerun with other options would otherwise keep the old masks unnoticed.
+          if (!asJson && !summary) say(`${plan.input} -> ${[plan.mask, plan.overlay].filter(Boolean).join(', ')}  already done (kept; remove it, or use another --out, to segment again)`, process.stdout);
           progress?.tick(basename(plan.input));
           continue;
         }
