@@ -11,7 +11,8 @@ import type { RgbImage } from '../src/io/image.js';
 import type { LoadedWeights } from '../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../src/model/model.js';
 import { compile } from '../src/graph/compile.js';
-import { Program, type RunHostMs } from '../src/graph/program.js';
+import { Program } from '../src/graph/program.js';
+import type { RunHostMs } from '../src/graph/run-host-time.js';
 
 /** Our best convolution rate on this adapter (GFLOP/s): the fastest layer of the kernel benchmark's ASPP set. */
 export async function bestGemmRate(ctx: GpuContext, repeats: number): Promise<{ gflops: number; layer: string }> {

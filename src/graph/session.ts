@@ -22,9 +22,12 @@ export class Session {
 
   private constructor(private readonly ctx: GpuContext, readonly label: string) {}
 
-  /** Checks `host` against the graph's stored state (every tensor named in one error), then uploads it. */
-  static create(ctx: GpuContext, graph: Graph, host: HostParams, label = 'model'): Session {
-    checkParams(graph, host, label);
+  /**
+   * Checks `host` against the graph's stored state (every tensor named in one error), then
+   * uploads it; `checked` skips a check the caller has made on this graph already.
+   */
+  static create(ctx: GpuContext, graph: Graph, host: HostParams, label = 'model', opts: { checked?: boolean } = {}): Session {
+    if (!opts.checked) checkParams(graph, host, label);
     const s = new Session(ctx, label);
     const widen: Dispatch[] = [];
     try {

@@ -36,6 +36,9 @@ export class FrameSegmenter {
     else throw new Error('segment: not a frame');
     checkFrameTexture(texture, 'segment');
     const { width: W, height: H } = texture;
+    if (into && (into.dtype !== 'u32' || into.shape.length !== 3 || into.shape[0] !== 1)) {
+      throw new Error(`segmentFrameInto: classes must be a [1, height, width] u32 tensor, got ${into.dtype} ${shapeString(into.shape)}`);
+    }
     if (into && (into.shape[1] !== H || into.shape[2] !== W)) {
       throw new Error(`segmentFrameInto: classes is ${shapeString(into.shape)}, the frame ${W}x${H} needs [1,${H},${W}]`);
     }

@@ -3,7 +3,7 @@
 // model under a number of bytes. Programs are made per input size and kept a few at a time; to
 // stay under the budget, the least recently used are released first, never one the call in
 // progress uses; what cannot fit even then is refused with the sizes named.
-import type { ProgramBytes } from '../graph/program.js';
+import type { ProgramBytes } from '../graph/program-memory.js';
 
 /** GPU bytes a model holds, by what holds them. */
 export interface ModelMemory {

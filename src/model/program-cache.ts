@@ -2,7 +2,8 @@
 // program per batch and input size (and per post-processing shape) on demand and keeps the few
 // most recent. A program handed out during the current turn (one call's GPU work) is pinned
 // until the next turn begins, so releasing programs to make room never takes one a call is using.
-import type { Program, ProgramBytes } from '../graph/program.js';
+import type { Program } from '../graph/program.js';
+import type { ProgramBytes } from '../graph/program-memory.js';
 import { addProgramBytes } from './memory.js';
 
 const MAX_CACHED_PROGRAMS = 3;

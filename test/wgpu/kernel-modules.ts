@@ -10,7 +10,7 @@ import { type KernelSpec, kernelKey } from '../../src/gpu/pipeline-cache.js';
 import type { Shape } from '../../src/gpu/tensor.js';
 import { compile } from '../../src/graph/compile.js';
 import type { Graph } from '../../src/graph/ir.js';
-import { programKernelSpecs } from '../../src/graph/program.js';
+import { programKernelSpecs } from '../../src/graph/lowering.js';
 import { conv2dBiasGradSpec } from '../../src/kernels/conv2d-backward/bias-grad/bias-grad.js';
 import { conv2dInputGradSpec } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
 import { backwardSpace } from '../../src/kernels/conv2d-backward/space.js';

@@ -1,0 +1,39 @@
+// The GPU context a model is loaded onto, as LoadOptions ask: the caller's (its tuning mode set
+// where given) or a new one the model owns, tuning's budget and patience, and the precision
+// checked against the adapter's features.
+import { GpuContext } from '../gpu/context.js';
+import { ensureRuntimeDir } from '../gpu/runtime-dir.js';
+import type { LoadOptions, Precision } from './loading/options.js';
+import { checkedMemoryBudget } from './memory.js';
+
+/** The context options of loading, and the page's quick tuning. */
+export type ContextOptions = Pick<LoadOptions, 'ctx' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget'> & {
+  /** The page's: a patience per layer, and tuned once. */
+  quickTuning?: { patience: number };
+};
+
+/** A model's context, precision and memory budget; refuses bad options before a device is made. */
+export async function modelContext(opts: ContextOptions): Promise<{ ctx: GpuContext; owned: boolean; precision: Precision; memoryBudget: number | null }> {
+  const precision = opts.precision ?? 'f32';
+  if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got '${String(precision)}'`);
+  const memoryBudget = checkedMemoryBudget(opts.memoryBudget) ?? null;
+  const budgetMs = opts.tuneBudgetMs === undefined ? undefined : checkedBudget(opts.tuneBudgetMs);
+  ensureRuntimeDir();
+  const ctx = opts.ctx ?? (await GpuContext.create({ tune: opts.tune }));
+  if (opts.ctx && opts.tune) await ctx.tuning.setMode(opts.tune);
+  if (budgetMs !== undefined) ctx.tuning.budgetMs = budgetMs;
+  // Quick tuning (the page's): what the budget does not reach keeps its default, so the next
+  // load times nothing.
+  if (opts.quickTuning) [ctx.tuning.patience, ctx.tuning.once] = [opts.quickTuning.patience, true];
+  if (precision === 'f16' && !ctx.hasHalf) {
+    if (!opts.ctx) ctx.destroy();
+    throw new Error(`precision 'f16' needs the shader-f16 feature, which this adapter lacks (${ctx.adapterInfo.description}); use 'f32'`);
+  }
+  return { ctx, owned: !opts.ctx, precision, memoryBudget };
+}
+
+/** A tuning budget in milliseconds: a non-negative number. */
+function checkedBudget(ms: number): number {
+  if (typeof ms !== 'number' || !(ms >= 0)) throw new Error(`tuneBudgetMs must be a non-negative number of milliseconds, got ${String(ms)}`);
+  return ms;
+}
