@@ -11,13 +11,13 @@ import { checkOptionNames } from '../model/input-check.js';
 /** One weights file (a URL, a File or Blob, bytes), or a hub folder: its files, or its URL ending in '/'. */
 export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array | HubFiles;
 
-export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget'> {
+export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost'> {
   /** The model's name (default: the file's name). */
   name?: string;
 }
 
 const BROWSER_LOAD_OPTION_NAMES: readonly (keyof BrowserLoadOptions)[] = [
-  'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
+  'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name', 'deviceLoss', 'onDeviceLost',
 ];
 
 /** The bytes and a name of a weights source. */
@@ -77,5 +77,5 @@ export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions 
   const full = opts.tune === 'full';
   const quickTuning = full ? { patience: PAGE_TUNE_PATIENCE } : undefined;
   const loadDeadline = full ? start + tuneBudgetMs! : undefined;
-  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision, tune: opts.tune, tuneBudgetMs, quickTuning, loadDeadline, memoryBudget: opts.memoryBudget });
+  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision, tune: opts.tune, tuneBudgetMs, quickTuning, loadDeadline, memoryBudget: opts.memoryBudget, deviceLoss: opts.deviceLoss, onDeviceLost: opts.onDeviceLost, paramsChecked: true });
 }

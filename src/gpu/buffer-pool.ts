@@ -15,6 +15,8 @@ export interface BufferAllocator {
   destroyBuffer(buffer: GPUBuffer): void;
   /** A pooled buffer handed out again, for what `label` names (the owner's leak reports). */
   reuseBuffer(buffer: GPUBuffer, label?: string): void;
+  /** Whether `buffer` lives on the owner's current device (not one lost since). */
+  holds(buffer: GPUBuffer): boolean;
 }
 
 /** The pool's own accounting, in buffers and bytes (sizes as allocated: multiples of 256). */
@@ -53,6 +55,8 @@ export class BufferPool {
   }
 
   release(buffer: GPUBuffer): void {
+    // A buffer of a device lost since is no use to anyone.
+    if (!this.ctx.holds(buffer)) return buffer.destroy();
     const size = buffer.size;
     let list = this.free.get(size);
     if (!list) {
@@ -68,9 +72,16 @@ export class BufferPool {
 
   /** Takes back a buffer handed out, destroying it rather than keeping it (long-lived buffers: a disposed model's weights). */
   discard(buffer: GPUBuffer): void {
+    if (!this.ctx.holds(buffer)) return buffer.destroy();
     this.inUse--;
     this.inUseBytes -= buffer.size;
     this.ctx.destroyBuffer(buffer);
+  }
+
+  /** After the device was lost: its buffers, idle or handed out, count no more. */
+  forget(): void {
+    this.free.clear();
+    [this.idle, this.idleBytes, this.inUse, this.inUseBytes] = [0, 0, 0, 0];
   }
 
   /** Number of idle buffers kept for reuse. */

@@ -161,6 +161,48 @@ function dawnFlags(options: GpuContextOptions, subgroupMatrix: boolean): string[
   return flags;
 }
 
+/** What a device is asked for with: create()'s options, kept so that renew() asks alike. */
+interface DeviceRecipe {
+  powerPreference: GPUPowerPreference;
+  timestamps: boolean;
+  subgroupMatrix: boolean;
+  limits: 'adapter' | 'default';
+}
+
+/** An adapter and a device on it with the features and limits `recipe` asks for. */
+async function requestGpuDevice(gpu: GPU, recipe: DeviceRecipe): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
+  const adapter = await gpu.requestAdapter({ powerPreference: recipe.powerPreference });
+  if (!adapter) {
+    throw new GpuError(
+      'No WebGPU adapter could be created. On a machine without a GPU install a Vulkan driver ' +
+        '(Mesa >= 23 lavapipe: run `npm run setup`).',
+      'internal',
+    );
+  }
+  const requiredFeatures: GPUFeatureName[] = recipe.timestamps && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  // Half precision and subgroups cost nothing unless a kernel asks for them.
+  if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups');
+  if (recipe.subgroupMatrix && adapter.features.has('subgroups') && adapter.features.has(SUBGROUP_MATRIX_FEATURE)) requiredFeatures.push(SUBGROUP_MATRIX_FEATURE);
+  const l = adapter.limits;
+  // Ask for everything the adapter offers for big tensors: the defaults (128 MiB bindings,
+  // 256 MiB buffers) are far below what real GPUs can do.
+  const device = await adapter.requestDevice({
+    requiredFeatures,
+    requiredLimits: recipe.limits === 'default' ? {} : {
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    },
+  });
+  return { adapter, device };
+}
+
 export class GpuContext {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
@@ -186,28 +228,28 @@ export class GpuContext {
    */
   private matrixCheck: { passed: MatrixConfig[]; failed: { config: MatrixConfig; reason: string }[] } | null = null;
   private destroyed = false;
+  private generationValue = 0;
+  private renewing: Promise<void> | null = null;
 
   private constructor(
     readonly gpu: GPU,
-    readonly adapter: GPUAdapter,
-    readonly device: GPUDevice,
+    /** How the device was asked for: renew() asks again so. */
+    private readonly recipe: DeviceRecipe,
+    private adapterValue: GPUAdapter,
+    private deviceValue: GPUDevice,
     readonly adapterInfo: AdapterDescription,
     readonly hasTimestamps: boolean,
     kernelOptions: Omit<KernelOptions, 'emulateMatrix'>,
     /** Kernel choices measured on this adapter, and whether to measure more (tests swap in their own store). */
     public tuning: KernelTuning,
   ) {
-    this.isSoftware = isSoftwareAdapter(adapter);
-    this.hasHalf = device.features.has('shader-f16');
+    this.isSoftware = isSoftwareAdapter(adapterValue);
+    this.hasHalf = deviceValue.features.has('shader-f16');
     this.kernelOptions = { ...kernelOptions, emulateMatrix: false };
     this.pipelines = new PipelineCache(this);
     this.pool = new BufferPool(this);
     liveContexts.add(this);
-    device.lost.then((info) => {
-      this.lostInfo = info;
-      // An intentional destroy() is not news; anything else is.
-      if (!this.destroyed) console.error(`deeplab: GPU device lost (${info.reason}): ${info.message}`);
-    });
+    this.watchLoss(deviceValue);
   }
 
   static async create(options: GpuContextOptions = {}): Promise<GpuContext> {
@@ -217,42 +259,68 @@ export class GpuContext {
     const subgroupMatrix = onOffOption(options.subgroupMatrix, 'DEEPLAB_SUBGROUP_MATRIX');
     const tune = options.tune ?? readFlag('DEEPLAB_TUNE');
     tuneModeFrom(tune, 'tune');
-    const gpu = create(dawnFlags(options, subgroupMatrix));
-    const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
-    if (!adapter) {
-      throw new GpuError(
-        'No WebGPU adapter could be created. On a machine without a GPU install a Vulkan driver ' +
-          '(Mesa >= 23 lavapipe: run `npm run setup`).',
-        'internal',
-      );
-    }
-    const wantTimestamps = (options.timestamps ?? false) && adapter.features.has('timestamp-query');
-    const requiredFeatures: GPUFeatureName[] = wantTimestamps ? ['timestamp-query'] : [];
-    // Half precision and subgroups cost nothing unless a kernel asks for them.
-    if (adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
-    if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups');
-    if (subgroupMatrix && adapter.features.has('subgroups') && adapter.features.has(SUBGROUP_MATRIX_FEATURE)) requiredFeatures.push(SUBGROUP_MATRIX_FEATURE);
-    const l = adapter.limits;
     const limits = options.limits ?? readFlag('DEEPLAB_DEVICE_LIMITS');
     if (limits !== 'adapter' && limits !== 'default') throw new Error(`GpuContext: limits must be 'adapter' or 'default', got '${String(limits)}'`);
-    // Ask for everything the adapter offers for big tensors: the defaults (128 MiB bindings,
-    // 256 MiB buffers) are far below what real GPUs can do.
-    const device = await adapter.requestDevice({
-      requiredFeatures,
-      requiredLimits: limits === 'default' ? {} : {
-        maxBufferSize: l.maxBufferSize,
-        maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-        maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-        maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-        maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-        maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-        maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
-        maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
-      },
-    });
+    const gpu = create(dawnFlags(options, subgroupMatrix));
+    const recipe: DeviceRecipe = { powerPreference: options.powerPreference ?? 'high-performance', timestamps: options.timestamps ?? false, subgroupMatrix, limits };
+    const { adapter, device } = await requestGpuDevice(gpu, recipe);
     const described = describeAdapter(adapter);
     const tuning = await KernelTuning.open(adapterIdentity(described, isSoftwareAdapter(adapter)), tune);
-    return new GpuContext(gpu, adapter, device, described, wantTimestamps, { splitK, subgroups }, tuning);
+    return new GpuContext(gpu, recipe, adapter, device, described, device.features.has('timestamp-query'), { splitK, subgroups }, tuning);
+  }
+
+  /**
+   * After the device was lost (not destroyed): a new device on a new adapter, asked for as the
+   * lost one was, in place of it. Everything made on the lost device (buffers, pipelines, checks)
+   * is forgotten, and `generation` counts the renewal: whatever holds GPU state compares it
+   * with the generation it was made at and rebuilds. Concurrent callers share one renewal.
+   */
+  renew(): Promise<void> {
+    if (this.destroyed) return Promise.reject(new GpuError('GpuContext used after destroy()', 'device-lost'));
+    if (!this.lostInfo) return Promise.resolve();
+    this.renewing ??= (async () => {
+      try {
+        const { adapter, device } = await requestGpuDevice(this.gpu, this.recipe);
+        const missing = [...this.deviceValue.features].filter((f) => !device.features.has(f));
+        if (missing.length) {
+          device.destroy();
+          throw new GpuError(`the GPU device was lost, and the new device lacks ${missing.join(', ')}, which the lost one had`, 'device-lost');
+        }
+        // The lost device's buffers and pipelines are gone with it.
+        this.pool.forget();
+        this.pipelines.clear();
+        this.liveBuffers.clear();
+        this.matrixCheck = null;
+        [this.adapterValue, this.deviceValue, this.lostInfo] = [adapter, device, null];
+        this.watchLoss(device);
+        this.generationValue++;
+      } finally {
+        this.renewing = null;
+      }
+    })();
+    return this.renewing;
+  }
+
+  /** How many times the device was renewed after a loss (renew()). */
+  get generation(): number {
+    return this.generationValue;
+  }
+
+  get device(): GPUDevice {
+    return this.deviceValue;
+  }
+
+  get adapter(): GPUAdapter {
+    return this.adapterValue;
+  }
+
+  private watchLoss(device: GPUDevice): void {
+    void device.lost.then((info) => {
+      if (device !== this.deviceValue) return;
+      this.lostInfo = info;
+      // An intentional destroy() is not news; anything else is.
+      if (!this.destroyed) console.error(`deeplab: GPU device lost (${info.reason}): ${info.message}`);
+    });
   }
 
   /**
@@ -406,6 +474,10 @@ export class GpuContext {
     const buffer = this.device.createBuffer({ size: padded, usage, label });
     this.liveBuffers.set(buffer, { serial: this.bufferUses++, label: label || 'unlabelled' });
     return buffer;
+  }
+
+  holds(buffer: GPUBuffer): boolean {
+    return this.liveBuffers.has(buffer);
   }
 
   destroyBuffer(buffer: GPUBuffer): void {

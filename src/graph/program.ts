@@ -16,6 +16,7 @@
 // with its context's queue).
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, encodeDispatches } from '../gpu/dispatch.js';
+import { GpuError } from '../gpu/errors.js';
 import { GpuTensor, shapeString } from '../gpu/tensor.js';
 import { SerialQueue } from '../gpu/serial-queue.js';
 import { WorkTimer } from '../gpu/work-timer.js';
@@ -50,6 +51,8 @@ export class Program {
   /** Where the last run() spent its time on the host (the profile part of the bench reports it). */
   lastRunHostMs: RunHostMs | null = null;
   private writeMs = 0;
+  /** The device generation its buffers and pipelines were made on (GpuContext.renew). */
+  private readonly generation: number;
 
   private constructor(
     private readonly ctx: GpuContext,
@@ -59,6 +62,7 @@ export class Program {
     private readonly resources: ProgramResources,
     private readonly derivedNames: string[],
   ) {
+    this.generation = ctx.generation;
     this.readback = new Readback(ctx, [...graph.outputs].map(([name, v]) => ({ name, t: resources.tensors.get(v.id)! })));
   }
 
@@ -157,6 +161,9 @@ export class Program {
 
   /** Records the whole pass (after the inputs) into `encoder`; returns whether derived state was recomputed. */
   private encodePass(inputs: Record<string, RunInput>, encoder: GPUCommandEncoder, timestampWrites?: GPUComputePassTimestampWrites): boolean {
+    if (this.generation !== this.ctx.generation) {
+      throw new GpuError(`${this.session.label}: a program made before the GPU device was lost and renewed; make it again`, 'device-lost');
+    }
     const derive = this.deriveStale;
     const w0 = performance.now();
     this.writeInputs(inputs, encoder);

@@ -76,5 +76,7 @@ export class FrameSegmenter {
   release(): void {
     this.framePreprocessor?.release();
     this.frameTexture?.destroy();
+    // Made again on first use (after a lost device, on the new one).
+    [this.framePreprocessor, this.frameTexture] = [null, null];
   }
 }

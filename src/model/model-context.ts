@@ -7,7 +7,7 @@ import type { LoadOptions, Precision } from './loading/options.js';
 import { checkedMemoryBudget } from './memory.js';
 
 /** The context options of loading, and the page's quick tuning. */
-export type ContextOptions = Pick<LoadOptions, 'ctx' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget'> & {
+export type ContextOptions = Pick<LoadOptions, 'ctx' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss'> & {
   /** The page's: a patience per layer, and tuned once. */
   quickTuning?: { patience: number };
 };
@@ -17,6 +17,9 @@ export async function modelContext(opts: ContextOptions): Promise<{ ctx: GpuCont
   const precision = opts.precision ?? 'f32';
   if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got '${String(precision)}'`);
   const memoryBudget = checkedMemoryBudget(opts.memoryBudget) ?? null;
+  if (opts.deviceLoss !== undefined && opts.deviceLoss !== 'recover' && opts.deviceLoss !== 'fail') {
+    throw new Error(`deviceLoss must be 'recover' or 'fail', got ${JSON.stringify(opts.deviceLoss)}`);
+  }
   const budgetMs = opts.tuneBudgetMs === undefined ? undefined : checkedBudget(opts.tuneBudgetMs);
   ensureRuntimeDir();
   const ctx = opts.ctx ?? (await GpuContext.create({ tune: opts.tune }));

@@ -2,13 +2,21 @@
 // the caller's), the session of its weights (its own, or training's), its programs within the
 // memory budget (model-programs.ts), and the turn each call's GPU work takes on the context's
 // queue. dispose() waits for the calls already queued, then gives everything back.
+//
+// A lost device is survived by default (LoadOptions.deviceLoss): a turn that finds the device
+// lost, or fails because it was, renews the context's device (GpuContext.renew), uploads the
+// weights again from the host, drops the programs and frames made on the lost device, and runs
+// (again, once) on the new one. Another model on a shared context that renewed finds the
+// generation changed and rebuilds alike. A model on training's session cannot upload it again:
+// the trainer recovers that.
 import type { GpuContext } from '../gpu/context.js';
+import { GpuError } from '../gpu/errors.js';
 import { contextQueue } from '../gpu/serial-queue.js';
 import type { Graph } from '../graph/ir.js';
 import type { Program } from '../graph/program.js';
 import { Session } from '../graph/session.js';
 import type { LoadedWeights } from './loading/load-weights.js';
-import type { Precision } from './loading/options.js';
+import type { DeviceLossPolicy, DeviceLostEvent, Precision } from './loading/options.js';
 import type { ModelMemory } from './memory.js';
 import { ModelPrograms } from './model-programs.js';
 
@@ -25,6 +33,10 @@ export class ModelGpu {
   private disposed = false;
   /** Calls queued or running on the context's queue (dispose() waits for them). */
   private calls = 0;
+  /** The network the weights were uploaded for (uploaded again for it after a loss). */
+  private uploadGraph: Graph | null = null;
+  /** The context's device generation the session and programs live on. */
+  private generation: number;
 
   constructor(
     readonly ctx: GpuContext,
@@ -33,7 +45,9 @@ export class ModelGpu {
     precision: Precision,
     memoryBudget: number | null,
     private readonly extras: () => ModelExtras,
+    private readonly loss: { policy?: DeviceLossPolicy; onLost?: (event: DeviceLostEvent) => void } = {},
   ) {
+    this.generation = ctx.generation;
     this.programs = new ModelPrograms(ctx, weights, precision, memoryBudget, () => ({
       weights: this.ownsSession ? (this.sessionValue?.byteLength ?? 0) : 0,
       frames: this.extras().bytes,
@@ -45,6 +59,7 @@ export class ModelGpu {
     this.programs.checkWeightsFit(graph);
     this.sessionValue = Session.create(this.ctx, graph, this.weights.params, this.weights.name, { checked: paramsChecked });
     this.ownsSession = true;
+    this.uploadGraph = graph;
   }
 
   /** Runs on `session`'s parameters as they are (training shares its session so). */
@@ -81,10 +96,49 @@ export class ModelGpu {
     return contextQueue(this.ctx)
       .run(async () => {
         this.assertUsable();
+        if (this.ctx.isLost) await this.recover();
+        else if (this.generation !== this.ctx.generation) this.rebuild();
         this.programs.nextTurn();
-        return work();
+        try {
+          return await work();
+        } catch (e) {
+          if (!(e instanceof GpuError && e.kind === 'device-lost' && this.ctx.isLost)) throw e;
+          // Lost during the work: its results are gone with the device; run it once more.
+          await this.recover();
+          this.programs.nextTurn();
+          return await work();
+        }
       })
       .finally(() => this.calls--);
+  }
+
+  /** After a loss: the device renewed (unless the policy is 'fail') and the model rebuilt on it; the caller told either way. */
+  private async recover(): Promise<void> {
+    const reason = this.ctx.lostReason ?? 'unknown';
+    const tell = (recovered: boolean): void => this.loss.onLost?.({ model: this.weights.name, reason, recovered });
+    if (this.loss.policy === 'fail' || !this.ownsSession) {
+      tell(false);
+      this.ctx.assertAlive(this.ownsSession ? this.weights.name : `${this.weights.name} (on training's session, which the trainer recovers)`);
+    }
+    try {
+      await this.ctx.renew();
+      this.rebuild();
+    } catch (e) {
+      tell(false);
+      throw e;
+    }
+    tell(true);
+  }
+
+  /** The session uploaded again and the programs and frames dropped, on the context's current device. */
+  private rebuild(): void {
+    if (!this.ownsSession || !this.uploadGraph) throw new GpuError(`${this.weights.name}: the GPU device was renewed under training's session, which this model cannot upload again`, 'device-lost');
+    this.programs.clear();
+    this.extras().release();
+    // Its buffers died with the device; releasing them only forgets them.
+    this.sessionValue?.dispose();
+    this.sessionValue = Session.create(this.ctx, this.uploadGraph, this.weights.params, this.weights.name, { checked: true });
+    this.generation = this.ctx.generation;
   }
 
   /**

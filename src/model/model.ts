@@ -27,7 +27,7 @@ import { networkInputSize, normalizeInput, outputResizeMode, resizeForNetwork } 
 import { compileWithinDeadline } from './load-deadline.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
-import type { InputPolicy, LoadOptions, Precision } from './loading/options.js';
+import type { DeviceLossPolicy, DeviceLostEvent, InputPolicy, LoadOptions, Precision } from './loading/options.js';
 import { LOAD_OPTION_NAMES } from './loading/options.js';
 import type { NetworkSize } from './networks/deeplab.js';
 import { type ClassSet, classPalette } from './voc.js';
@@ -46,7 +46,7 @@ import { type ContextOptions, modelContext } from './model-context.js';
 
 export { PAPER_SCALES, DEFAULT_BATCH_SIZE } from './segment-options.js';
 export type { ImageInput, SegmentOptions, SegmentOutput, SegmentResult } from './segment-options.js';
-export type { InputPolicy, LoadOptions } from './loading/options.js';
+export type { DeviceLossPolicy, DeviceLostEvent, InputPolicy, LoadOptions } from './loading/options.js';
 export type { ModelMemory } from './memory.js';
 export type { FrameInput, ExternalFrame } from '../io/frame-source.js';
 
@@ -72,8 +72,9 @@ export class DeepLabModel {
     /** Storage precision of the network's activations and weights. */
     readonly precision: Precision,
     memoryBudget: number | null,
+    loss: { policy?: DeviceLossPolicy; onLost?: (event: DeviceLostEvent) => void },
   ) {
-    this.gpu = new ModelGpu(ctx, ownsContext, weights, precision, memoryBudget, () => this.frames);
+    this.gpu = new ModelGpu(ctx, ownsContext, weights, precision, memoryBudget, () => this.frames, loss);
     this.host = {
       ctx,
       name,
@@ -103,7 +104,7 @@ export class DeepLabModel {
   static async fromWeights(
     weights: LoadedWeights,
     opts: ContextOptions &
-      Pick<LoadOptions, 'onProgress'> & {
+      Pick<LoadOptions, 'onProgress' | 'deviceLoss' | 'onDeviceLost'> & {
         session?: Session;
         /** With tuning 'full': when (performance.now()) compiling and tuning must be done (src/model/load-deadline.ts). */
         loadDeadline?: number;
@@ -112,7 +113,7 @@ export class DeepLabModel {
       } = {},
   ): Promise<DeepLabModel> {
     const { ctx, owned, precision, memoryBudget } = await modelContext(opts);
-    const model = new DeepLabModel(ctx, owned, weights.name, weights.config, weights.inputPolicy, weights.classes, weights, precision, memoryBudget);
+    const model = new DeepLabModel(ctx, owned, weights.name, weights.config, weights.inputPolicy, weights.classes, weights, precision, memoryBudget, { policy: opts.deviceLoss, onLost: opts.onDeviceLost });
     try {
       // Build once at the network's own size: this checks the weights against the graph and
       // uploads them, so a bad file fails here and not at the first image.

@@ -60,11 +60,32 @@ export interface LoadOptions {
   memoryBudget?: number;
   /** The model's name where the weights are given as bytes (default 'weights'); a path's is its file name. */
   name?: string;
+  /**
+   * When the GPU device is lost (a driver reset, a GPU process crash, a phone reclaiming memory):
+   * 'recover' (the default) renews the context's device, uploads the weights again and retries
+   * the call once; 'fail' rejects that call and every later one with a device-lost GpuError.
+   */
+  deviceLoss?: DeviceLossPolicy;
+  /** Told of each loss the model meets, and whether it recovered. */
+  onDeviceLost?: (event: DeviceLostEvent) => void;
+}
+
+export type DeviceLossPolicy = 'recover' | 'fail';
+
+/** A lost device, as a model met it. */
+export interface DeviceLostEvent {
+  /** The model's name. */
+  model: string;
+  /** Why the device was lost (the implementation's reason and message). */
+  reason: string;
+  /** Whether the model now runs on a new device (false with deviceLoss 'fail', or if renewing failed). */
+  recovered: boolean;
 }
 
 /** Every LoadOptions name, for the check that refuses unknown ones. */
 export const LOAD_OPTION_NAMES: readonly (keyof LoadOptions)[] = [
   'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
+  'deviceLoss', 'onDeviceLost',
 ];
 
 export type Precision = 'f32' | 'f16';
