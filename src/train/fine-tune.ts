@@ -10,6 +10,7 @@ import { contextQueue } from '../gpu/serial-queue.js';
 import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
 import { inputNormalization } from '../io/input-normalization.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
+import type { DeviceLossPolicy } from '../model/loading/options.js';
 import { DeepLabModel } from '../model/model.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../model/voc.js';
 import { checkOptionKeys, checkSignal } from '../util/option-keys.js';
@@ -67,6 +68,12 @@ export interface FineTuneOptions {
    * one); the GPU state is freed and no model is returned.
    */
   signal?: AbortSignal;
+  /**
+   * When the GPU device is lost: 'recover' (the default) keeps the state of the last step on the
+   * host (one read-back per step), renews the device and replays the step, so the fine-tune ends
+   * as if nothing happened; 'fail' rejects with the loss.
+   */
+  deviceLoss?: DeviceLossPolicy;
 }
 
 /** Every option's name, for the check of the keys given. */
@@ -89,6 +96,7 @@ const OPTION_NAMES = Object.keys({
   onProgress: true,
   shouldStop: true,
   signal: true,
+  deviceLoss: true,
 } satisfies Record<keyof FineTuneOptions, true>);
 
 export interface FineTuneStep {
@@ -163,6 +171,9 @@ function stepBatch(samples: readonly TeachSample[], step: number, weights: Loade
 export async function fineTune(model: DeepLabModel, samples: readonly TeachSample[], o: FineTuneOptions): Promise<DeepLabModel> {
   checkOptionKeys('fineTune', o, OPTION_NAMES);
   const signal = checkSignal('fineTune', o.signal);
+  if (o.deviceLoss !== undefined && o.deviceLoss !== 'recover' && o.deviceLoss !== 'fail') {
+    throw new Error(`fineTune: deviceLoss must be 'recover' or 'fail', got ${JSON.stringify(o.deviceLoss)}`);
+  }
   signal?.throwIfAborted();
   const batch = o.batch ?? 1;
   const seed = o.seed ?? 0;
@@ -188,6 +199,7 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
       dropout: o.dropout ?? false,
       ignoreIndex: UNLABELLED,
       seed,
+      surviveDeviceLoss: o.deviceLoss !== 'fail',
     }),
   );
   let trained;

@@ -2,11 +2,18 @@
 // accumulators) and the update program (SGD) compiled once, bound to one session that holds
 // the parameters, gradients and momentum for the whole run. Each step sends a batch and reads
 // back the loss (and the invalid-label count); nothing else leaves the GPU.
+//
+// With `surviveDeviceLoss`, the state a step leaves (parameters, statistics, momentum) is also
+// read back after every step, and a step that finds the device lost, or fails because it was,
+// renews the device (GpuContext.renew), uploads that state, makes its programs again and runs
+// once more: the run goes on with the losses of one never interrupted.
 import type { GpuContext } from '../gpu/context.js';
 import { DROPOUT_SEED } from '../graph/builder.js';
-import { compile } from '../graph/compile.js';
+import { GpuError } from '../gpu/errors.js';
+import { type CompiledGraph, compile } from '../graph/compile.js';
 import type { Graph, Value } from '../graph/ir.js';
 import { Program } from '../graph/program.js';
+import { type HostParams, storedState } from '../graph/params.js';
 import { Session } from '../graph/session.js';
 import { type SgdGroup, sgdHyperData } from '../kernels/optimizer/sgd.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
@@ -39,6 +46,8 @@ export interface TrainOptions extends ScheduleOptions {
   dropout?: boolean;
   /** Seeds the dropout masks: the mask of step s, micro-batch k depends only on (seed, s, k). */
   seed?: number;
+  /** Survive a lost device by replaying the step on a new one (costs one read-back of the state per step). */
+  surviveDeviceLoss?: boolean;
 }
 
 /** A micro-batch: images [n, crop, crop, 3] normalised, labels [n, crop, crop]. */
@@ -53,20 +62,38 @@ export interface StepResult {
   lr: number;
 }
 
+/** What a trainer's programs are made from, kept to make them again on a renewed device. */
+interface TrainerPlan {
+  ctx: GpuContext;
+  label: string;
+  /** The network whose stored state (parameters, statistics) the session uploads. */
+  network: Graph;
+  step: CompiledGraph;
+  update: Graph;
+}
+
 export class Trainer {
   private disposed = false;
   /** Optimizer steps taken (a resumed run starts where it stopped). */
   stepsDone = 0;
+  /** With surviveDeviceLoss: the state after the last step, on the host. */
+  private snapshot: HostParams | null = null;
 
   private constructor(
-    readonly session: Session,
+    private sessionValue: Session,
     private readonly ownsSession: boolean,
-    private readonly step: Program,
-    private readonly update: Program,
+    private step: Program,
+    private update: Program,
     readonly trainable: Value[],
     readonly options: TrainOptions,
     readonly microBatch: number,
+    private readonly plan: TrainerPlan,
   ) {}
+
+  /** The parameters, gradients and momentum of the run. */
+  get session(): Session {
+    return this.sessionValue;
+  }
 
   static async create(ctx: GpuContext, weights: LoadedWeights, o: TrainOptions, session?: Session): Promise<Trainer> {
     checkSchedule(o);
@@ -86,13 +113,26 @@ export class Trainer {
     };
     const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights, hardFraction: o.hardPixels }, trains);
     const owned = !session;
+    if (o.surviveDeviceLoss && !owned) throw new Error('surviveDeviceLoss needs a session of the trainer\'s own (it uploads the state again on a new device)');
+    const plan: TrainerPlan = { ctx, label: weights.name, network: canonical, step: compile(graphs.step, { mode: 'training' }), update: graphs.update };
     const s = session ?? Session.create(ctx, canonical, weights.params, weights.name);
     try {
-      const step = await Program.create(ctx, compile(graphs.step, { mode: 'training' }), s, `${weights.name} training step`);
-      const update = await Program.create(ctx, graphs.update, s, `${weights.name} SGD`);
-      return new Trainer(s, owned, step, update, graphs.trainable, o, micro);
+      const { step, update } = await Trainer.programs(plan, s);
+      const trainer = new Trainer(s, owned, step, update, graphs.trainable, o, micro, plan);
+      if (o.surviveDeviceLoss) trainer.snapshot = weights.params;
+      return trainer;
     } catch (e) {
       if (owned) s.dispose();
+      throw e;
+    }
+  }
+
+  private static async programs(plan: TrainerPlan, session: Session): Promise<{ step: Program; update: Program }> {
+    const step = await Program.create(plan.ctx, plan.step, session, `${plan.label} training step`);
+    try {
+      return { step, update: await Program.create(plan.ctx, plan.update, session, `${plan.label} SGD`) };
+    } catch (e) {
+      step.dispose();
       throw e;
     }
   }
@@ -119,6 +159,44 @@ export class Trainer {
   /** One optimizer step over `microBatches` micro-batches. */
   async train(batches: readonly MicroBatch[]): Promise<StepResult> {
     if (this.disposed) throw new Error('Trainer used after dispose()');
+    if (!this.snapshot) return this.trainStep(batches);
+    const ctx = this.plan.ctx;
+    if (ctx.isLost) await this.recover();
+    let result: StepResult;
+    try {
+      result = await this.trainStep(batches);
+    } catch (e) {
+      if (!(e instanceof GpuError && e.kind === 'device-lost' && ctx.isLost)) throw e;
+      // The step's work is gone with the device: replay it from the last step's state.
+      await this.recover();
+      result = await this.trainStep(batches);
+    }
+    this.snapshot = await this.stateOnHost();
+    return result;
+  }
+
+  /** The parameters, statistics and momentum as they are on the GPU. */
+  private async stateOnHost(): Promise<HostParams> {
+    const weights = await this.session.downloadAll(this.plan.network);
+    const momentum = await this.session.downloadAll(this.plan.update, ['optimizer']);
+    return new Map([...weights, ...momentum]);
+  }
+
+  /** A new device, the last step's state uploaded to it, the programs made again. */
+  private async recover(): Promise<void> {
+    const { ctx, network, label } = this.plan;
+    await ctx.renew();
+    this.step.dispose();
+    this.update.dispose();
+    this.session.dispose();
+    const state = this.snapshot!;
+    const stored = new Set(storedState(network).map((v) => v.name));
+    this.sessionValue = Session.create(ctx, network, new Map([...state].filter(([name]) => stored.has(name))), label, { checked: true });
+    ({ step: this.step, update: this.update } = await Trainer.programs(this.plan, this.session));
+    for (const [name, t] of state) if (!stored.has(name)) this.session.upload(name, t.data as Float32Array, t.shape);
+  }
+
+  private async trainStep(batches: readonly MicroBatch[]): Promise<StepResult> {
     const o = this.options;
     const K = o.microBatches ?? 1;
     if (batches.length !== K) throw new Error(`a step takes ${K} micro-batches, got ${batches.length}`);
