@@ -5,7 +5,7 @@
 // format `deeplab train` reads) brings its first images with their labels, as if painted, and
 // its classes. window.deeplabDemo.teach* is what the browser tests drive; it goes through the
 // same functions as the buttons and the brush.
-import { UNLABELLED, VOC_PALETTE, checkpointBytes, datasetFromFiles, decodeImageBytes, drawOverlay, filesFromDataTransfer, fineTune } from '/deeplab.js';
+import { PAGE_DATASET_FORMATS, UNLABELLED, VOC_PALETTE, checkpointBytes, datasetFromFiles, decodeImageBytes, drawOverlay, filesFromDataTransfer, fineTune } from '/deeplab.js';
 import { currentModel, guarded, status } from '/demo.js';
 
 const $ = (id) => document.getElementById(id);
@@ -303,6 +303,7 @@ function toBase64(bytes) {
 const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 async function init() {
+  for (const f of PAGE_DATASET_FORMATS) $('teach-format').append(new Option(f, f));
   const samples = await fetchBlob('/samples/').then((b) => b.text()).then(JSON.parse);
   for (const s of samples) $('teach-sample').append(new Option(s, s));
   drawCurve([], Number($('teach-steps').value) || 1);

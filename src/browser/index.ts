@@ -18,6 +18,7 @@ export { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-f
 export { fineTune, UNLABELLED } from '../train/fine-tune.js';
 export type { TeachSample, FineTuneOptions, FineTuneStep } from '../train/fine-tune.js';
 export { datasetFromFiles } from './dataset-files.js';
+export { PAGE_DATASET_FORMATS } from '../data/formats/registry.js';
 export type { DatasetFilesOptions, FolderDataset } from './dataset-files.js';
 export { filesFromDataTransfer, filesFromEntries } from './dropped-entries.js';
 export type { FolderFile, DroppedEntry } from './dropped-entries.js';

@@ -8,13 +8,18 @@ import { type CocoClasses, type DatasetFormat, openDataset } from './dataset.js'
 import { type FileData, MemoryFiles } from './files/memory-files.js';
 import { extName, normalisePath } from './files/paths.js';
 import { detectFormat } from './formats/detect.js';
-import { listSplits, trainingSplit } from './formats/splits.js';
+import { DATASET_FORMAT_RECORDS, datasetFormat } from './formats/registry.js';
 
 /** The label of a pixel the data set ignores, as fineTune takes it (its UNLABELLED). */
 const IGNORED = 255;
 
-/** Files the readers read while opening a split (class lists, split lists, COCO annotations): read into memory first. */
-const TEXT_EXTENSIONS = new Set(['.json', '.txt']);
+/** Files the page's formats read whole while opening a split (class lists, split lists, COCO annotations): read into memory first. */
+const READ_FIRST = new Set(DATASET_FORMAT_RECORDS.filter((f) => f.page).flatMap((f) => f.reads));
+
+/** The split to train on when none is named: 'train' (ADE20K's 'training') where there is one, else the first. */
+function trainingSplit(splits: readonly string[]): string | undefined {
+  return ['train', 'training'].find((s) => splits.includes(s)) ?? splits[0];
+}
 
 export interface DroppedFile {
   /** The path inside the dropped folder, the folder's own name first: 'camvid/images/train/a.png'. */
@@ -73,10 +78,12 @@ export async function readDroppedFolder(dropped: readonly DroppedFile[], o: Drop
   const paths = dropped.map((f) => normalisePath(f.path.replace(/^\/+/, '')));
   const files = new MemoryFiles(paths.map((p, i) => [p, dropped[i].data] as const));
   const dir = rootOf(paths);
-  await Promise.all(paths.filter((p) => TEXT_EXTENSIONS.has(extName(p).toLowerCase())).map((p) => files.load(p)));
+  await Promise.all(paths.filter((p) => READ_FIRST.has(extName(p).toLowerCase())).map((p) => files.load(p)));
 
-  const format = o.format ?? detectFormat(dir, files);
-  const splits = listSplits(files, dir, format);
+  const record = datasetFormat(o.format ?? detectFormat(dir, files, { page: true }), `data set ${dir}`);
+  if (!record.page) throw new Error(`data set ${dir}: the ${record.name} format is read by deeplab train and deeplab data, not in the page`);
+  const format = record.name;
+  const splits = record.splits(files, dir);
   const split = o.split ?? trainingSplit(splits) ?? 'train';
   const data = openDataset(dir, split, { format, cocoClasses: o.cocoClasses, files });
   const items: DroppedItem[] = [];

@@ -1,12 +1,14 @@
 // The networks' input normalisations, one record each: what a backbone's reference weights
 // expect of an RGB image. A config names one (DeepLabConfig['normalization'], defaulted by its
-// backbone's record in src/model/backbones/); every place that prepares an input (the model's
-// CPU path, the frame kernel's table, training samples, fine-tuning, ONNX metadata) looks the
-// name up here, so a new normalisation is one entry.
+// backbone's record in src/model/backbones/), and a model's input policy says which one its input
+// takes (src/model/input-policies/: mmseg's pipeline normalises on 0..255); every place that
+// prepares an input (the model's CPU path, the frame kernel's table, training samples,
+// fine-tuning, ONNX metadata) looks that name up here, so a new normalisation is one entry.
+import { normalizeMeanStd255 } from './mmseg-input.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, normalizeToUnit } from './resize-cpu.js';
 import type { RgbImage } from './rgb-image.js';
 
-export type InputNormalizationName = 'imagenet' | 'minus_one_one' | 'unit';
+export type InputNormalizationName = 'imagenet' | 'imagenet_255' | 'minus_one_one' | 'unit';
 
 export interface InputNormalization {
   name: InputNormalizationName;
@@ -26,6 +28,15 @@ export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormaliza
     mean: [...IMAGENET_MEAN],
     std: [...IMAGENET_STD],
     formula: '(x / 255 - mean) / std per channel',
+  },
+  // mmseg's data preprocessor: ImageNet's mean and std times 255, subtracted and divided on
+  // 0..255 values (its float32 results differ from 'imagenet's in the last bit here and there).
+  imagenet_255: {
+    name: 'imagenet_255',
+    normalize: normalizeMeanStd255,
+    mean: [...IMAGENET_MEAN],
+    std: [...IMAGENET_STD],
+    formula: '(x - 255 mean) / (255 std) per channel on 0..255 values',
   },
   // TF's x / 127.5 - 1, i.e. mean = std = 0.5 on [0,1].
   minus_one_one: {

@@ -1,84 +1,71 @@
 // How an image becomes the network's input under a model's input policy (src/model/loading/
-// options.ts): its size at the network, the resize, the normalisation, and the mode of the
-// final resize of the logits back to the image. The three reference pipelines:
-//  - 'fixed' (TF's models): PIL's bilinear resize to the fixed size;
-//  - 'short-side' (torchvision's): PIL's bilinear resize of the short side to `size`;
-//  - 'keep-ratio' (mmseg's): OpenCV's bilinear resize by min(long / long side, short / short
-//    side), sides rounded to the nearest pixel as mmcv's rescale_size does, mean/std on 0..255
-//    values, and the logits resized back with the network's own align_corners (mmseg resizes
-//    seg_logits with the head's setting).
-import { normalizeMeanStd255, resizeRgbBilinear } from '../io/mmseg-input.js';
-import { inputNormalization } from '../io/input-normalization.js';
-import { resizeRgbPil } from '../io/resize-cpu.js';
-import { type RgbImage, cropRgb } from '../io/rgb-image.js';
+// options.ts): its size at the network, the resize, the normalisation, and the mode of the final
+// resize of the logits back to the image. Each kind of policy is a record
+// (src/model/input-policies/); these are the calls the model, the frame path, training, the
+// loaders and the exports make, each answered by the policy's record.
+import { type InputNormalizationName, inputNormalization } from '../io/input-normalization.js';
+import type { RgbImage } from '../io/rgb-image.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
-import type { InputPolicy } from './loading/options.js';
+import type { InputPolicy, LoadOptions } from './loading/options.js';
 import type { DeepLabConfig } from './networks/config.js';
+import { policyRecord } from './input-policies/registry.js';
 
-/** transformers' shortest-edge resize: the short side to `size`, the long one int(size * long / short). */
-function shortestEdgeSize(size: number, width: number, height: number): [number, number] {
-  const short = Math.min(width, height);
-  const long = Math.max(1, Math.trunc((size * Math.max(width, height)) / short));
-  return width <= height ? [long, size] : [size, long];
-}
+export { readInputPolicy } from './input-policies/registry.js';
 
 /** The network's input size [height, width] for an image of width x height at a scale. */
 export function networkInputSize(p: InputPolicy, width: number, height: number, scale = 1): [number, number] {
-  if (p.kind === 'shortest-edge') {
-    if (p.crop) return [Math.max(1, Math.round(p.crop.height * scale)), Math.max(1, Math.round(p.crop.width * scale))];
-    return shortestEdgeSize(Math.max(1, Math.round(p.size * scale)), width, height);
-  }
-  if (p.kind === 'fixed') return [Math.max(1, Math.round(p.height * scale)), Math.max(1, Math.round(p.width * scale))];
-  if (p.kind === 'short-side') {
-    const k = (p.size * scale) / Math.min(width, height);
-    return [Math.max(1, Math.round(height * k)), Math.max(1, Math.round(width * k))];
-  }
-  // mmcv's rescale_size: int(side * factor + 0.5).
-  const k = Math.min(p.long / Math.max(width, height), p.short / Math.min(width, height)) * scale;
-  return [Math.max(1, Math.floor(height * k + 0.5)), Math.max(1, Math.floor(width * k + 0.5))];
+  return policyRecord(p).networkSize(p, width, height, scale);
+}
+
+/**
+ * The normalisation of the network's input under the policy: what the CPU path, the frame
+ * kernel's table, training samples and ONNX metadata all use.
+ */
+export function policyNormalization(p: InputPolicy, config: DeepLabConfig): InputNormalizationName {
+  return policyRecord(p).normalization(p, config);
 }
 
 /** The normalised NHWC input of an image already at the network's size. */
 export function normalizeInput(p: InputPolicy, config: DeepLabConfig, img: RgbImage): Float32Array {
-  if (p.kind === 'keep-ratio') return normalizeMeanStd255(img);
-  return inputNormalization(config.normalization).normalize(img);
+  return inputNormalization(policyNormalization(p, config)).normalize(img);
 }
 
 /** The image resized to the network's input size [height, width] as the policy's pipeline does. */
 export function resizeForNetwork(p: InputPolicy, img: RgbImage, height: number, width: number): RgbImage {
-  if (p.kind === 'shortest-edge' && p.crop) {
-    // The processor's pipeline at the crop's scale: shortest edge, then the centre cut out
-    // (transformers' center_crop: the top-left corner at (side - crop) // 2).
-    const [h, w] = shortestEdgeSize(Math.max(1, Math.round((p.size * height) / p.crop.height)), img.width, img.height);
-    if (h < height || w < width) throw new Error(`a ${img.width}x${img.height} image resized to ${w}x${h} is smaller than the ${width}x${height} centre crop`);
-    const resized = img.width === w && img.height === h ? img : resizeRgbPil(img, w, h, p.filter);
-    return cropRgb(resized, Math.floor((w - width) / 2), Math.floor((h - height) / 2), width, height);
-  }
-  if (img.width === width && img.height === height) return img;
-  if (p.kind === 'shortest-edge') return resizeRgbPil(img, width, height, p.filter);
-  return p.kind === 'keep-ratio' ? resizeRgbBilinear(img, width, height) : resizeRgbPil(img, width, height);
+  return policyRecord(p).resize(p, img, height, width);
 }
 
 /** How logits at the network's size are resized to the image's size. */
 export function outputResizeMode(p: InputPolicy, config: DeepLabConfig): ResizeMode {
-  return p.kind === 'keep-ratio' ? config.resizeMode : 'half_pixel';
+  return policyRecord(p).outputResize(p, config);
 }
 
 /** A size to build the network at when none is given: the policy's own, or a square at its short side. */
 export function policySquare(p: InputPolicy): { height: number; width: number } {
-  if (p.kind === 'fixed') return { height: p.height, width: p.width };
-  if (p.kind === 'shortest-edge') return p.crop ? { ...p.crop } : { height: p.size, width: p.size };
-  const side = p.kind === 'short-side' ? p.size : p.short;
-  return { height: side, width: side };
+  return policyRecord(p).square(p);
+}
+
+/** The one size the network runs at where the policy fixes it (TF's models); null where it follows the image. */
+export function fixedInputSize(p: InputPolicy): { height: number; width: number } | null {
+  return policyRecord(p).fixedSize(p);
 }
 
 /** What the policy does to an image, in words, for reports and file metadata. */
 export function describeInputPolicy(p: InputPolicy): string {
-  if (p.kind === 'fixed') return `resizes the image to ${p.width}x${p.height}`;
-  if (p.kind === 'short-side') return `resizes the short side to ${p.size} keeping the aspect ratio`;
-  if (p.kind === 'shortest-edge') {
-    const crop = p.crop ? `, then cuts out the centre ${p.crop.width}x${p.crop.height}` : '';
-    return `resizes the shortest edge to ${p.size} keeping the aspect ratio (${p.filter}, as the hub processor)${crop}`;
-  }
-  return `resizes the image to fit ${p.long}x${p.short} (long x short side) keeping the aspect ratio`;
+  return policyRecord(p).describe(p);
+}
+
+/** The policy with the load options that change it applied (shortSide, testScale, centerCrop). */
+export function policyWithOptions(p: InputPolicy, opts: LoadOptions): InputPolicy {
+  return policyRecord(p).withOptions(p, opts);
+}
+
+/** The policy that runs an image of width x height at its own resolution, as the policy's pipeline would. */
+export function policyAtOwnSize(p: InputPolicy, width: number, height: number): InputPolicy {
+  return policyRecord(p).atOwnSize(p, width, height);
+}
+
+/** The resize fields of a hub folder's preprocessor_config.json, or why the policy has none. */
+export function hubProcessorResize(p: InputPolicy): { fields: Record<string, unknown> } | { why: string } {
+  return policyRecord(p).hubProcessor(p);
 }

@@ -7,7 +7,7 @@ import { type ModelProto, encodeModel } from '../graph/onnx/proto.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
 import type { LoadedWeights } from './loading/load-weights.js';
 import { inputNormalization } from '../io/input-normalization.js';
-import { describeInputPolicy, policySquare } from './input-policy.js';
+import { describeInputPolicy, fixedInputSize, policyNormalization, policySquare } from './input-policy.js';
 
 export interface OnnxExportOptions {
   /** The network's input size (the graph is built for it; ONNX shapes are fixed). */
@@ -25,11 +25,11 @@ export function defaultOnnxSize(w: LoadedWeights): { height: number; width: numb
 
 /** The metadata_props: what a user of the file needs to prepare its input and read its output. */
 export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<string, string> {
-  const { mean, std, formula } = inputNormalization(w.config.normalization);
-  const ours =
-    w.inputPolicy.kind === 'fixed'
-      ? `this model runs at ${w.inputPolicy.width}x${w.inputPolicy.height}`
-      : `this model's own pipeline ${describeInputPolicy(w.inputPolicy)}${w.slide ? `, then runs windows of ${w.slide.crop}x${w.slide.crop} every ${w.slide.stride} pixels and averages their logits` : ''}; this graph is fixed at ${o.width}x${o.height}`;
+  const { mean, std, formula } = inputNormalization(policyNormalization(w.inputPolicy, w.config));
+  const fixed = fixedInputSize(w.inputPolicy);
+  const ours = fixed
+    ? `this model runs at ${fixed.width}x${fixed.height}`
+    : `this model's own pipeline ${describeInputPolicy(w.inputPolicy)}${w.slide ? `, then runs windows of ${w.slide.crop}x${w.slide.crop} every ${w.slide.stride} pixels and averages their logits` : ''}; this graph is fixed at ${o.width}x${o.height}`;
   return {
     model: w.name,
     source: o.source ?? w.name,

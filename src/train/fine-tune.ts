@@ -8,7 +8,7 @@ import { augment } from '../data/augment.js';
 import type { Label } from '../data/dataset.js';
 import { contextQueue } from '../gpu/serial-queue.js';
 import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
-import { inputNormalization } from '../io/input-normalization.js';
+import { normalizeInput } from '../model/input-policy.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import type { DeviceLossPolicy } from '../model/loading/options.js';
 import { DeepLabModel } from '../model/model.js';
@@ -147,7 +147,6 @@ function stepBatch(samples: readonly TeachSample[], step: number, weights: Loade
   const C = o.crop;
   const images = new Float32Array(batch * C * C * 3);
   const labels = new Uint32Array(batch * C * C);
-  const { normalize } = inputNormalization(weights.config.normalization);
   for (let k = 0; k < batch; k++) {
     const s = samples[(step * batch + k) % samples.length];
     const label: Label = { width: s.image.width, height: s.image.height, indices: s.labels };
@@ -156,7 +155,7 @@ function stepBatch(samples: readonly TeachSample[], step: number, weights: Loade
     for (let draw = 1; draw < MAX_DRAWS && crop.label.indices.every((v) => v === UNLABELLED); draw++) {
       crop = augment(s.image, label, rng, { crop: C, scale: o.scale, flip: o.flip, ignoreIndex: UNLABELLED });
     }
-    images.set(normalize(crop.image), k * C * C * 3);
+    images.set(normalizeInput(weights.inputPolicy, weights.config, crop.image), k * C * C * 3);
     labels.set(crop.label.indices, k * C * C);
   }
   return { images, labels };

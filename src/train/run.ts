@@ -31,6 +31,7 @@ import { SampleWorkerError } from '../data/sample-pool.js';
 import { type VocScores, evaluateVoc } from '../eval/voc.js';
 import { GpuContext } from '../gpu/context.js';
 import { readImage } from '../io/image.js';
+import { policyAtOwnSize, policyNormalization } from '../model/input-policy.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import { DeepLabModel } from '../model/model.js';
 import { checkSignal } from '../util/option-keys.js';
@@ -60,9 +61,10 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
   if (stray.length) say(`removed ${stray.length} temporary file(s) left in ${o.out} by an interrupted write: ${stray.join(', ')}`);
   const seed = o.seed ?? 0;
   const start = o.resume ? await resumeFrom(join(o.out, LATEST), o, say) : { weights: await newRunWeights(o, train.classes, seed, say), resume: null };
-  // Evaluate at the data's own resolution: the network takes the images' short side.
+  // Evaluate at the data's own resolution: the model's pipeline at the scale that leaves the
+  // first image's size as it is.
   const first = await readImage(val.items[0].imagePath);
-  const weights: LoadedWeights = { ...start.weights, inputPolicy: { kind: 'short-side', size: Math.min(first.width, first.height) } };
+  const weights: LoadedWeights = { ...start.weights, inputPolicy: policyAtOwnSize(start.weights.inputPolicy, first.width, first.height) };
   const trainOptions = trainOptionsFor(o, train, seed, say);
   signal?.throwIfAborted();
 
@@ -80,7 +82,8 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
       batch: trainer.microBatch,
       crop: o.crop,
       seed,
-      normalization: weights.config.normalization,
+      // As the model normalises what it segments.
+      normalization: policyNormalization(weights.inputPolicy, weights.config),
       repeatClasses: o.repeatClasses && classIds(o.repeatClasses, train.classes.names),
       repeatFactor: o.repeatFactor,
       workers: o.workers,

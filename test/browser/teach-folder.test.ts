@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { openDataset } from '../../src/data/dataset.js';
+import { PAGE_DATASET_FORMATS } from '../../src/data/formats/registry.js';
 import { readImage } from '../../src/io/image.js';
 import { encodeIndexedPng, readIndexedPng } from '../../src/io/png-indexed.js';
 import { encodeRgbPng } from '../../src/io/png-rgb.js';
@@ -130,6 +131,11 @@ describe("browser: teaching from a data-set folder (the demo's teach mode) @slow
     });
     return ignored;
   }
+
+  it("the format picker lists the page's formats, from the bundle's records", async () => {
+    const values = await page.locator('#teach-format option').evaluateAll((options) => options.map((o) => (o as HTMLOptionElement).value));
+    expect(values).to.deep.equal(['', ...PAGE_DATASET_FORMATS]);
+  });
 
   it("a VOC folder: the first 12 images with Node's labels, and the data set's classes to paint", async () => {
     const dir = join(root, 'voc-mini');

@@ -3,14 +3,14 @@
 // when none is named, the labels those Node reads (the ignore index as 255), the same errors; and
 // the walk over a drop's folder entries.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, join } from 'node:path';
 import { openDataset } from '../../src/data/dataset.js';
-import { type DroppedFile, readDroppedFolder } from '../../src/data/dropped-folder.js';
+import { readDroppedFolder } from '../../src/data/dropped-folder.js';
 import { type DroppedEntry, filesFromEntries } from '../../src/browser/dropped-entries.js';
 import { tinyCoco } from './tiny-coco.js';
-import { writeAde20k, writeCityscapes, writeColourFolders, writeGreyPng, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
+import { asDropped, writeAde20k, writeCityscapes, writeColourFolders, writeGreyPng, writePhoto, writeRgbPng, writeText } from './tiny-datasets.js';
 import { sharedPath } from '../shared.js';
 import { expectRejects, expectThrows } from '../helpers.js';
 
@@ -20,20 +20,6 @@ const VOC = sharedPath('data', 'voc-sample');
 let root: string;
 let n = 0;
 const fresh = (): string => join(root, `d${n++}`);
-
-/** The folder's files as a folder picker gives them: paths from the folder's name on, Blobs. */
-function asDropped(dir: string, keep: (path: string) => boolean = () => true): DroppedFile[] {
-  const out: DroppedFile[] = [];
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (keep(p)) out.push({ path: relative(dirname(dir), p), data: new Blob([readFileSync(p)]) });
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** Node's labels of the split's first `count` items, the ignore index as 255. */
 function nodeLabels(dir: string, split: string, count: number, o: Parameters<typeof openDataset>[2] = {}): number[][] {

@@ -1,9 +1,10 @@
 // Tiny data sets in each format's exact layout, written into a temp dir by the tests: PNGs a
 // few pixels wide made with pngjs, so every label value and pixel count is known.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { PNG } from 'pngjs';
 import sharp from 'sharp';
+import type { DroppedFile } from '../../src/data/dropped-folder.js';
 import { encodeIndexedPng } from '../../src/io/png-indexed.js';
 import { VOC_PALETTE } from '../../src/model/voc.js';
 
@@ -82,4 +83,18 @@ export async function writeColourFolders(dir: string, classes: 'json' | 'labelma
   writeRgbPng(join(dir, 'labels', 'train', 'a.png'), 3, MASK);
   if (classes === 'json') writeJson(join(dir, 'classes.json'), { names: ['sky', 'road'], colors: [SKY, ROAD], ignoreIndex: 255, ignoreColor: VOID });
   else writeText(join(dir, 'labelmap.txt'), '# label:color_rgb:parts:actions\nbackground:0,0,0::\nsky:70,130,180::\nroad:128,64,128::\n');
+}
+
+/** The folder's files as a folder picker gives them: paths from the folder's name on, Blobs. */
+export function asDropped(dir: string, keep: (path: string) => boolean = () => true): DroppedFile[] {
+  const out: DroppedFile[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (keep(p)) out.push({ path: relative(dirname(dir), p), data: new Blob([readFileSync(p)]) });
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -290,6 +290,6 @@ describe('io: input normalisations', () => {
       const out = n.normalize(img);
       for (let c = 0; c < 3; c++) expect(Math.abs(out[c] - (img.data[c] / 255 - n.mean[c]) / n.std[c])).to.be.below(1e-5);
     }
-    expectThrows(() => inputNormalization('none'), /normalization must be 'imagenet' or 'minus_one_one' or 'unit', got 'none'/);
+    expectThrows(() => inputNormalization('none'), /normalization must be 'imagenet' or 'imagenet_255' or 'minus_one_one' or 'unit', got 'none'/);
   });
 });

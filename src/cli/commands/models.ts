@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ensureRuntimeDir } from '../../gpu/runtime-dir.js';
 import { type DeepLabModel, loadModel } from '../../model/model.js';
 import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../model/loading/registry.js';
+import { weightFormat } from '../../model/loading/formats/registry.js';
 import { looksLikePath, pathExists } from '../../model/loading/load-weights.js';
 import type { Precision } from '../../model/loading/options.js';
 import { cacheDirectory, resolveWeights } from '../../model/loading/weights-store.js';
@@ -39,8 +40,7 @@ export function weightsAvailability(entry: RegistryEntry): string {
 
 function inputText(entry: RegistryEntry): string {
   if (entry.inputSize) return `${entry.inputSize[1]}x${entry.inputSize[0]}`;
-  if (entry.format === 'hf-hub') return 'processor';
-  return entry.mmsegConfig ? 'keep-ratio' : 'any';
+  return weightFormat(entry.format).input ?? (entry.mmsegConfig ? 'keep-ratio' : 'any');
 }
 
 /** Left-aligned columns separated by two spaces. */

@@ -2,6 +2,7 @@
 // gtFine/<split>/<city>/<name>_gtFine_labelIds.png. The labelIds become the 19 trainIds of the
 // official table (cityscapesScripts' labels.py); every other id is ignored (255).
 import type { FileAccess } from '../files/file-access.js';
+import type { DatasetFormatRecord } from './format.js';
 import { isDir, someOf, subfolders } from './fs-util.js';
 import type { LabelledItem, OpenedSplit } from './types.js';
 
@@ -40,7 +41,7 @@ export const CITYSCAPES_TRAIN_IDS: readonly number[] = (() => {
 const IMAGE_SUFFIX = '_leftImg8bit.png';
 const LABEL_SUFFIX = '_gtFine_labelIds.png';
 
-export function openCityscapes(files: FileAccess, dir: string, split: string): OpenedSplit {
+function openCityscapes(files: FileAccess, dir: string, split: string): OpenedSplit {
   const imagesDir = files.join(dir, 'leftImg8bit', split);
   if (!isDir(files, imagesDir)) throw new Error(`${dir}: no Cityscapes split '${split}' (leftImg8bit/${split}/ is missing; splits found: ${subfolders(files, files.join(dir, 'leftImg8bit')).join(', ') || 'none'})`);
   const items: LabelledItem[] = [];
@@ -64,3 +65,16 @@ export function openCityscapes(files: FileAccess, dir: string, split: string): O
     labels: { kind: 'index', classes: CITYSCAPES_CLASSES.length, ignoreIndex: CITYSCAPES_IGNORE, lookup: [...CITYSCAPES_TRAIN_IDS] },
   };
 }
+
+export const CITYSCAPES: DatasetFormatRecord<'cityscapes'> = {
+  name: 'cityscapes',
+  layout: 'Cityscapes (leftImg8bit/, gtFine/)',
+  // Below VOC's folders, above classes.json's.
+  recognise: [{ priority: 50, matches: (files, dir) => ['leftImg8bit', 'gtFine'].every((n) => isDir(files, files.join(dir, n))) }],
+  open: openCityscapes,
+  splits: (files, dir) => subfolders(files, files.join(dir, 'leftImg8bit')),
+  labels: ['index'],
+  cocoClasses: false,
+  page: true,
+  reads: [],
+};

@@ -9,12 +9,11 @@ import { VOC_CLASSES, defaultClassSet } from '../../model/voc.js';
 import type { FileAccess } from '../files/file-access.js';
 import { fileStem } from '../files/paths.js';
 import { readCocoFile } from './coco-file.js';
+import type { CocoClasses } from './coco-classes.js';
 import { type CocoDecoding, cocoLabelRef } from './coco-mask.js';
+import type { DatasetFormatRecord } from './format.js';
 import { isDir, someOf } from './fs-util.js';
 import type { LabelledItem, OpenedSplit } from './types.js';
-
-export const COCO_CLASS_SETS = ['file', 'voc'] as const;
-export type CocoClasses = (typeof COCO_CLASS_SETS)[number];
 
 export const COCO_IGNORE = 255;
 
@@ -44,12 +43,8 @@ export const COCO_VOC_CATEGORIES: readonly { id: number; name: string }[] = [
 
 const PREFIX = 'instances_';
 
-export function isCocoClasses(text: string): text is CocoClasses {
-  return (COCO_CLASS_SETS as readonly string[]).includes(text);
-}
-
 /** The splits of a COCO folder: the <split> of each annotations/instances_<split>.json. */
-export function cocoSplits(files: FileAccess, dir: string): string[] {
+function cocoSplits(files: FileAccess, dir: string): string[] {
   const annotations = files.join(dir, 'annotations');
   if (!isDir(files, annotations)) return [];
   return files
@@ -59,7 +54,7 @@ export function cocoSplits(files: FileAccess, dir: string): string[] {
     .sort();
 }
 
-export function openCoco(files: FileAccess, dir: string, split: string, classSet: CocoClasses = 'file'): OpenedSplit {
+function openCoco(files: FileAccess, dir: string, split: string, classSet: CocoClasses = 'file'): OpenedSplit {
   const annotationsPath = files.join(dir, 'annotations', `${PREFIX}${split}.json`);
   if (!files.exists(annotationsPath)) {
     throw new Error(`${dir}: no COCO split '${split}' (${annotationsPath} is missing; splits found: ${cocoSplits(files, dir).join(', ') || 'none'})`);
@@ -96,3 +91,16 @@ export function openCoco(files: FileAccess, dir: string, split: string, classSet
   const labels: CocoDecoding = { kind: 'coco', classes: names.length, ignoreIndex: COCO_IGNORE, categoryClasses };
   return { items, classes: { names, colors: defaultClassSet(names.length).colors }, ignoreIndex: COCO_IGNORE, labels };
 }
+
+export const COCO: DatasetFormatRecord<'coco'> = {
+  name: 'coco',
+  layout: 'COCO (annotations/instances_<split>.json)',
+  // Above ADE20K, whose folders also hold annotations/.
+  recognise: [{ priority: 20, matches: (files, dir) => cocoSplits(files, dir).length > 0 }],
+  open: (files, dir, split, o) => openCoco(files, dir, split, o.cocoClasses),
+  splits: cocoSplits,
+  labels: ['coco'],
+  cocoClasses: true,
+  page: true,
+  reads: ['.json'],
+};

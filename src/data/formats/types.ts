@@ -1,9 +1,6 @@
-// What every data-set format module hands back, and the names of the formats.
+// What every data-set format's record hands back when it opens a split.
 import type { ClassSet } from '../../model/voc.js';
 import type { LabelDecoding } from './label-decoding.js';
-
-export const DATASET_FORMATS = ['voc', 'folders', 'cityscapes', 'ade20k', 'colour', 'coco'] as const;
-export type DatasetFormat = (typeof DATASET_FORMATS)[number];
 
 export interface LabelledItem {
   id: string;
@@ -19,8 +16,4 @@ export interface OpenedSplit {
   ignoreIndex: number;
   /** How a label file becomes class ids (plain data: it crosses to the loader's worker threads). */
   labels: LabelDecoding;
-}
-
-export function isDatasetFormat(text: string): text is DatasetFormat {
-  return (DATASET_FORMATS as readonly string[]).includes(text);
 }

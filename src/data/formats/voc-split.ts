@@ -12,6 +12,17 @@ export interface VocItem {
 }
 
 const IMAGE_EXTENSIONS = ['.jpg', '.png'] as const;
+
+/** The <split> of each ImageSets/Segmentation/<split>.txt (VOC and CVAT's VOC-like export), sorted. */
+export function vocSplits(files: FileAccess, dir: string): string[] {
+  const sets = files.join(dir, 'ImageSets', 'Segmentation');
+  if (!files.isDir(sets)) return [];
+  return files
+    .list(sets)
+    .filter((f) => f.endsWith('.txt'))
+    .map((f) => f.slice(0, -'.txt'.length))
+    .sort();
+}
 /** How many missing files an error lists before "and N more". */
 const LIST_AT_MOST = 5;
 

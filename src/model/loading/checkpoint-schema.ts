@@ -4,7 +4,7 @@
 // field the loader relies on; checkpoint-contents.ts writes it.
 import { type MobileVitArchitecture, validateMobileVitConfig } from '../networks/mobilevit.js';
 import { type HostParams, checkParams } from '../../graph/params.js';
-import { policySquare } from '../input-policy.js';
+import { fixedInputSize, policySquare, policyWithOptions, readInputPolicy } from '../input-policy.js';
 import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 import type { HostTensor, TensorMap } from '../weights/import/tensor-map.js';
@@ -50,21 +50,7 @@ function checkpointSettings(metadata: Record<string, string>, path: string): { s
   if (!isPositiveInt(config.outputStride)) {
     throw new Error(`${path}: corrupt checkpoint metadata: config.outputStride is ${JSON.stringify(config.outputStride ?? null)}, not a positive integer`);
   }
-  const policy = metadataObject(metadata, 'inputPolicy', path);
-  let inputPolicy: InputPolicy;
-  if (policy.kind === 'fixed' && isPositiveInt(policy.height) && isPositiveInt(policy.width)) {
-    inputPolicy = { kind: 'fixed', height: policy.height, width: policy.width };
-  } else if (policy.kind === 'short-side' && isPositiveInt(policy.size)) {
-    inputPolicy = { kind: 'short-side', size: policy.size };
-  } else if (policy.kind === 'keep-ratio' && isPositiveInt(policy.long) && isPositiveInt(policy.short)) {
-    inputPolicy = { kind: 'keep-ratio', long: policy.long, short: policy.short };
-  } else if (policy.kind === 'shortest-edge' && isPositiveInt(policy.size) && (policy.crop === null || isCrop(policy.crop)) && (policy.filter === 'bilinear' || policy.filter === 'bicubic')) {
-    inputPolicy = { kind: 'shortest-edge', size: policy.size, crop: isCrop(policy.crop) ? { height: policy.crop.height, width: policy.crop.width } : null, filter: policy.filter };
-  } else {
-    throw new Error(
-      `${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy} is none of {kind: 'fixed', height, width}, {kind: 'short-side', size}, {kind: 'keep-ratio', long, short}, {kind: 'shortest-edge', size, crop, filter} with positive integers`,
-    );
-  }
+  const inputPolicy = readInputPolicy(metadataObject(metadata, 'inputPolicy', path), `${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy}`);
   const depthMultiplier = Number(metadata.depthMultiplier ?? '1');
   if (!Number.isFinite(depthMultiplier) || depthMultiplier <= 0) {
     throw new Error(`${path}: corrupt checkpoint metadata: depthMultiplier ${JSON.stringify(metadata.depthMultiplier)} is not a positive number`);
@@ -83,7 +69,6 @@ export function checkpointModel(name: string, path: string, file: { tensors: Ten
   }
   const settings = checkpointSettings(metadata, path);
   const { saved, depthMultiplier } = settings;
-  let inputPolicy = settings.inputPolicy;
   const outputStride = opts.outputStride ?? saved.outputStride;
   const config = defaultConfig(saved.backbone, {
     ...saved,
@@ -95,20 +80,15 @@ export function checkpointModel(name: string, path: string, file: { tensors: Ten
   // Training state saved beside the weights (optimizer buffers, named '<param>#...') is not weights.
   const stored = new Map([...tensors].filter(([k]) => !k.includes('#')));
   const params: HostParams = quantizedParams(stored, metadata.quantization, path);
-  if (inputPolicy.kind === 'short-side' && opts.shortSide) inputPolicy = { kind: 'short-side', size: opts.shortSide };
-  if (inputPolicy.kind === 'keep-ratio' && opts.testScale) inputPolicy = { kind: 'keep-ratio', long: opts.testScale[0], short: opts.testScale[1] };
+  const inputPolicy = policyWithOptions(settings.inputPolicy, opts);
   const square = policySquare(inputPolicy);
   const slide = slideFromMetadata(metadata, path);
   const side = slide ? Math.min(slide.crop, square.width) : square.width;
-  const probe: [number, number] = inputPolicy.kind === 'fixed' ? [square.width, square.height] : [side, side];
+  const fixed = fixedInputSize(inputPolicy);
+  const probe: [number, number] = fixed ? [fixed.width, fixed.height] : [side, side];
   checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);
   const classes = classesFromMetadata(metadata, config.numClasses, path);
-  if (inputPolicy.kind === 'shortest-edge' && opts.centerCrop === false) inputPolicy = { ...inputPolicy, crop: null };
   return { name: metadata.name ?? name, config, depthMultiplier, ...(mobileVit ? { mobileVit } : {}), inputPolicy, params, buildGraph, probeSize: probe, classes, ...(slide ? { slide } : {}) };
-}
-
-function isCrop(v: unknown): v is { height: number; width: number } {
-  return typeof v === 'object' && v !== null && isPositiveInt((v as Record<string, unknown>).height) && isPositiveInt((v as Record<string, unknown>).width);
 }
 
 /** MobileViT's sizes as a hub config gave them (absent for other backbones). */

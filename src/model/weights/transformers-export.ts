@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostParams } from '../../graph/params.js';
 import { writeFileAtomic } from '../../util/write-atomic.js';
+import { hubProcessorResize, policyNormalization } from '../input-policy.js';
 import type { LoadedWeights } from '../loading/loaded-weights.js';
 import { writeSafetensors } from './import/safetensors.js';
 import type { TensorMap } from './import/tensor-map.js';
@@ -32,17 +33,10 @@ export function hubFolderContents(w: LoadedWeights, params: HostParams = w.param
   if (w.config.backbone !== 'mobilevit' || !arch) {
     throw new Error(`${w.name}: only a MobileViT DeepLabV3 exports to a hub folder (${w.config.backbone}'s weights are not in transformers' form here: a hub MobileNetV2's batch norms are folded on load)`);
   }
-  if (w.config.normalization !== 'unit') throw new Error(`${w.name}: a MobileViT hub folder takes x / 255 input, not '${w.config.normalization}'`);
-  const p = w.inputPolicy;
-  let resize: Record<string, unknown>;
-  if (p.kind === 'shortest-edge') {
-    resize = { size: { shortest_edge: p.size }, resample: p.filter === 'bicubic' ? 3 : 2, do_center_crop: p.crop !== null, ...(p.crop ? { crop_size: { ...p.crop } } : {}) };
-  } else if (p.kind === 'short-side') {
-    // A model fine-tuned here on a data set's short side: the processor's shortest edge, bilinear.
-    resize = { size: { shortest_edge: p.size }, resample: 2, do_center_crop: false };
-  } else {
-    throw new Error(`${w.name}: a '${p.kind}' input policy has no hub processor form`);
-  }
+  const normalization = policyNormalization(w.inputPolicy, w.config);
+  if (normalization !== 'unit') throw new Error(`${w.name}: a MobileViT hub folder takes x / 255 input, not '${normalization}'`);
+  const resize = hubProcessorResize(w.inputPolicy);
+  if ('why' in resize) throw new Error(`${w.name}: ${resize.why}`);
   const id2label = Object.fromEntries(w.classes.names.map((n, i) => [String(i), n]));
   const config = {
     architectures: ['MobileViTForSemanticSegmentation'],
@@ -70,7 +64,7 @@ export function hubFolderContents(w: LoadedWeights, params: HostParams = w.param
   const processor = {
     image_processor_type: 'MobileViTImageProcessor',
     do_resize: true,
-    ...resize,
+    ...resize.fields,
     do_rescale: true,
     rescale_factor: 1 / 255,
     do_flip_channel_order: true,

@@ -25,6 +25,15 @@ export interface LoadContext {
   prefix?: string;
 }
 
+/** How a folder format is read: from a folder's files. */
+export interface FolderReader {
+  kind: 'folder';
+  /** Whether a folder of these files is this format (tried in the records' order). */
+  recognise(names: readonly string[]): boolean;
+  tensors(files: FileSet, prefix?: string): TensorMap;
+  load(files: FileSet, ctx: LoadContext): LoadedWeights;
+}
+
 /** How a format is read: from one file's bytes, or from a folder's files. */
 export type WeightReader =
   | {
@@ -35,13 +44,7 @@ export type WeightReader =
       tensors(bytes: Uint8Array, source: string): TensorMap;
       load(bytes: Uint8Array, ctx: LoadContext): LoadedWeights;
     }
-  | {
-      kind: 'folder';
-      /** Whether a folder of these files is this format (tried in the records' order). */
-      recognise(names: readonly string[]): boolean;
-      tensors(files: FileSet, prefix?: string): TensorMap;
-      load(files: FileSet, ctx: LoadContext): LoadedWeights;
-    };
+  | FolderReader;
 
 export interface WeightFormatRecord {
   name: WeightFormatName;
@@ -57,4 +60,9 @@ export interface WeightFormatRecord {
   page: boolean;
   /** Whether a registry entry may name it (weights/registry.json's `format`). */
   registry: boolean;
+  /**
+   * How its models prepare an image, in words, where the format itself decides (a hub folder's
+   * processor): `deeplab models`' INPUT column for a registry entry of this format.
+   */
+  input?: string;
 }

@@ -3,19 +3,23 @@
 // its config.json describes. The page hands it the files dropped, or fetched from a folder URL
 // (src/browser/hub-files.ts).
 import { hubModel, hubTensors, isHubFolder } from '../hub-model.js';
-import type { WeightFormatRecord } from './format.js';
+import type { FolderReader, WeightFormatRecord } from './format.js';
 
-export const HF_HUB: WeightFormatRecord = {
+const read: FolderReader = {
+  kind: 'folder',
+  recognise: isHubFolder,
+  tensors: (files) => hubTensors(files),
+  load: (files, { name, opts }) => hubModel(name, files, opts),
+};
+
+/** Typed with its folder reader: the page hands it a hub folder's files directly (src/browser/load.ts). */
+export const HF_HUB: WeightFormatRecord & { read: FolderReader } = {
   name: 'hf-hub',
   title: 'Hugging Face hub folder',
   extensions: [],
-  read: {
-    kind: 'folder',
-    recognise: isHubFolder,
-    tensors: (files) => hubTensors(files),
-    load: (files, { name, opts }) => hubModel(name, files, opts),
-  },
+  read,
   mappings: ['transformers'],
   page: true,
   registry: true,
+  input: 'processor',
 };

@@ -1,0 +1,35 @@
+// An export format is one record: its name, what `--out` names (a file with its ending, or a
+// folder), which models it takes, the options it reads, and its writer. The records are kept in
+// registry.ts; `deeplab export` checks its options and writes through them and names no format.
+import type { Quantization } from '../weights/quantize.js';
+import type { LoadedWeights } from '../loading/loaded-weights.js';
+
+/** The options an export format may read (`options` names those it takes). */
+export interface ExportOptions {
+  /** An ONNX graph's fixed input size. */
+  size?: { height: number; width: number };
+  /** Convolution weights stored compactly: one of our checkpoints instead. */
+  quantize?: Quantization;
+}
+
+export type ExportOption = keyof ExportOptions;
+
+/** What a writer is told besides its options: where the weights came from (for file metadata), and a way to report progress. */
+export interface ExportContext {
+  source(): string;
+  say(message: string): void;
+}
+
+export interface ExportFormatRecord<N extends string = string> {
+  name: N;
+  /** The ending of the file `--out` names ('.onnx'), or null where it writes a folder. */
+  extension: string | null;
+  /** What it writes and which models it takes, for `--format`'s help. */
+  description: string;
+  /** How to read what it wrote elsewhere, for the command's notes; none where nothing needs saying. */
+  note?: string;
+  /** The options it reads; any other given is refused. */
+  options: readonly ExportOption[];
+  /** Writes the model (a model it does not take is an error naming why); returns what it wrote, in words. */
+  write(out: string, w: LoadedWeights, o: ExportOptions, ctx: ExportContext): string;
+}
