@@ -14,6 +14,11 @@
 // this one is drawn, so frames that arrive meanwhile are skipped, never queued. The texture, the
 // class map and the renderer are made once (again when the frame size changes) and released
 // by stop().
+//
+// A lost device does not stop the loop where the model survives it (LoadOptions.deviceLoss):
+// the frame the loss broke is dropped, and once the model has renewed the context's device the
+// loop makes its texture, class map and renderer again on the new one and goes on.
+import { GpuError } from '../gpu/errors.js';
 import { FrameTexture } from '../gpu/frame-texture.js';
 import { OverlayRenderer } from '../gpu/overlay-renderer.js';
 import { type GpuTensor, createTensor } from '../gpu/tensor.js';
@@ -51,6 +56,9 @@ export interface StreamLoop {
   readonly done: Promise<void>;
 }
 
+/** Frames in a row that may fail on a renewed device before the loop gives up. */
+const MAX_RENEWED_FAILURES = 3;
+
 /** Frames the frames-per-second figure is measured over. */
 const FPS_WINDOW = 30;
 
@@ -81,11 +89,32 @@ export function segmentStream(
   }
   const ctx = model.ctx;
   const gpu = webgpuContext(canvas);
-  gpu.configure({ device: ctx.device, format: navigator.gpu.getPreferredCanvasFormat(), alphaMode: 'opaque' });
   const video = isStream ? videoOf(source as MediaStream) : (source as HTMLVideoElement);
-  const frameTexture = new FrameTexture(ctx, 'stream frame');
-  const overlay = new OverlayRenderer(ctx, model.palette, opts.alpha ?? 0.5);
+  let frameTexture!: FrameTexture;
+  let overlay!: OverlayRenderer;
   let classes: GpuTensor | null = null;
+  /** The device generation the loop's GPU resources live on. */
+  let madeAt = -1;
+  /** Frames in a row that failed with the device renewed under them (a loss that keeps coming stops the loop). */
+  let renewedFailures = 0;
+
+  /** The loop's GPU resources, (again) on the context's current device. */
+  function makeResources(): void {
+    if (madeAt >= 0) releaseResources();
+    gpu.configure({ device: ctx.device, format: navigator.gpu.getPreferredCanvasFormat(), alphaMode: 'opaque' });
+    frameTexture = new FrameTexture(ctx, 'stream frame');
+    overlay = new OverlayRenderer(ctx, model.palette, opts.alpha ?? 0.5);
+    madeAt = ctx.generation;
+  }
+
+  function releaseResources(): void {
+    classes?.dispose();
+    classes = null;
+    frameTexture.destroy();
+    overlay.destroy();
+    gpu.unconfigure();
+  }
+  makeResources();
 
   let frames = 0;
   let fps = 0;
@@ -100,11 +129,7 @@ export function segmentStream(
   function release(): void {
     if (pending) (pending.video ? video.cancelVideoFrameCallback(pending.id) : cancelAnimationFrame(pending.id));
     pending = null;
-    classes?.dispose();
-    classes = null;
-    frameTexture.destroy();
-    overlay.destroy();
-    gpu.unconfigure();
+    releaseResources();
     if (isStream) {
       video.pause();
       video.srcObject = null;
@@ -123,18 +148,27 @@ export function segmentStream(
   function run(): void {
     pending = null;
     if (stopped) return;
-    inFlight = step().then(schedule, (e: unknown) => {
-      const error = e instanceof Error ? e : new Error(String(e));
-      stopped = true;
-      release();
-      opts.onError?.(error);
-      settle.reject(error);
-    });
+    inFlight = step()
+      .catch(async (e: unknown) => {
+        // A loss broke this frame: drop it, let the model renew the device (or refuse to, with
+        // deviceLoss 'fail'), and go on with new resources.
+        const lost = ctx.isLost || ctx.generation !== madeAt || (e instanceof GpuError && e.kind === 'device-lost');
+        if (!lost || ++renewedFailures > MAX_RENEWED_FAILURES) throw e;
+        await model.ensureDevice();
+      })
+      .then(schedule, (e: unknown) => {
+        const error = e instanceof Error ? e : new Error(String(e));
+        stopped = true;
+        release();
+        opts.onError?.(error);
+        settle.reject(error);
+      });
   }
 
   async function step(): Promise<void> {
     if (video.readyState < video.HAVE_CURRENT_DATA || video.currentTime === lastTime) return;
     lastTime = video.currentTime;
+    if (ctx.generation !== madeAt) makeResources();
     const t0 = performance.now();
     const texture = frameTexture.upload(video, 'segmentStream');
     const { width, height } = texture;
@@ -156,6 +190,7 @@ export function segmentStream(
     const span = Math.min(frames, FPS_WINDOW);
     const oldest = ends[(frames - span) % FPS_WINDOW];
     fps = span > 1 && t1 > oldest ? ((span - 1) * 1000) / (t1 - oldest) : 0;
+    renewedFailures = 0;
     opts.onFrame?.({ frames, fps, ms: t1 - t0, width, height });
   }
 

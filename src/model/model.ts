@@ -302,6 +302,16 @@ export class DeepLabModel {
   }
 
   /**
+   * Renews the context's device if it was lost, as the model's next call would (deviceLoss
+   * 'recover'), or rejects with the loss ('fail'): for a caller that holds GPU resources of its own
+   * on the model's context (segmentStream) and makes them again on the new device.
+   */
+  async ensureDevice(): Promise<void> {
+    this.gpu.assertUsable();
+    await this.gpu.exclusive(async () => {});
+  }
+
+  /**
    * Releases every GPU buffer the model holds (and the device, when the model created it). A call
    * already running finishes first; calls still queued fail as used after dispose().
    */

@@ -209,6 +209,51 @@ describe('browser: live video in headless Chromium (fake camera) @slow', functio
     expect(pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
   });
 
+  it('a lost device: segment() of a frame gives the same result on the renewed device, and the camera loop goes on drawing', async () => {
+    const got = await page.evaluate(async (weights) => {
+      const lib = await import('/deeplab.js' as string);
+      const events: { recovered: boolean; reason: string }[] = [];
+      const model = await lib.loadModel(`/weights/${weights}`, { onDeviceLost: (e: { recovered: boolean; reason: string }) => events.push(e) });
+      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 160, height: 120 } });
+      const until = async (done: () => boolean, what: string): Promise<void> => {
+        for (const t0 = performance.now(); !done(); await new Promise((r) => setTimeout(r, 20))) {
+          if (performance.now() - t0 > 120_000) throw new Error(`timed out waiting for ${what}`);
+        }
+      };
+      try {
+        const bitmap = await createImageBitmap(await (await fetch('/samples/2007_000033.jpg')).blob(), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+        const opts = { include: ['probabilities'] };
+        const before = await model.segment(bitmap, opts);
+        model.ctx.device.destroy();
+        const after = await model.segment(bitmap, opts);
+        let differ = 0;
+        for (let i = 0; i < before.probabilities.length; i++) if (!Object.is(before.probabilities[i], after.probabilities[i])) differ++;
+        bitmap.close();
+        let frames = 0;
+        let error = '';
+        const loop = lib.segmentStream(model, stream, document.createElement('canvas'), {
+          onFrame: (i: { frames: number }) => void (frames = i.frames),
+          onError: (e: Error) => void (error = e.message),
+        });
+        await until(() => frames >= 5 || error !== '', 'the loop to draw 5 frames');
+        const lostAt = frames;
+        model.ctx.device.destroy();
+        await until(() => frames >= lostAt + 10 || error !== '', 'the loop to draw 10 frames after the loss');
+        await loop.stop();
+        return { differ, events, generation: model.ctx.generation, framesAfterLoss: frames - lostAt, error };
+      } finally {
+        for (const track of stream.getTracks()) track.stop();
+        model.dispose();
+      }
+    }, WEIGHTS);
+    console.log(`      (${JSON.stringify({ ...got, events: got.events.map((e) => e.reason) })})`);
+    expect(got.error, 'the loop ran on').to.equal('');
+    expect(got.differ, 'probabilities differing after the first loss').to.equal(0);
+    expect(got.events.map((e) => e.recovered), 'two losses, both recovered').to.deep.equal([true, true]);
+    expect(got.generation, 'renewed twice').to.equal(2);
+    expect(got.framesAfterLoss, 'frames drawn after the loss').to.be.at.least(10);
+  });
+
   it('segment() of an ImageBitmap, an OffscreenCanvas and a VideoFrame equals segment() of their pixels, bit for bit', async () => {
     const got = await page.evaluate(async (weights) => {
       const lib = await import('/deeplab.js' as string);
