@@ -279,7 +279,7 @@ describe('model: DeepLabv3+ decoder', function () {
       const reloaded = await loadWeights(path);
       expect(reloaded.config).to.deep.equal(weights.config);
       expect(reloaded.config.decoder).to.equal('deeplabv3plus');
-      expect(reloaded.depthMultiplier).to.equal(0.5);
+      expect(backboneRecord('mobilenet_v2').architecture.toJson(reloaded.architecture), 'the width multiplier').to.equal(0.5);
       for (const [name, t] of weights.params) expect([...reloaded.params.get(name)!.data], name).to.deep.equal([...t.data]);
     });
 

@@ -8,7 +8,6 @@ import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import type { InputNormalizationName } from '../../io/input-normalization.js';
 import type { DeepLabConfig, StemName } from '../networks/config-types.js';
-import type { MobileVitArchitecture } from '../networks/mobilevit.js';
 import type { BackboneName } from './names.js';
 
 /** The features the heads read. */
@@ -23,13 +22,44 @@ export interface BackboneFeatures {
   lowLevel: Value;
 }
 
+declare const ARCHITECTURE: unique symbol;
+
 /**
- * What only some builds have, read from the weights' files by the loader: MobileNetV2's width
- * multiplier (its first conv), MobileViT's sizes (a hub folder's config.json); training's dropout.
+ * A backbone's architecture: the sizes its weights say rather than its name (MobileNetV2's width
+ * multiplier, a Hugging Face config's sizes for MobileViT). Opaque: only the record that made it
+ * reads it (its `architecture`, its network and its weights sources), so nothing else learns a
+ * backbone's sizes.
  */
+export type Architecture = { readonly [ARCHITECTURE]: true };
+
+/** The casts between a record's own architecture type and the opaque one; each record uses its own only. */
+export function architectureCasts<A>(): { wrap(a: A): Architecture; unwrap(x: Architecture): A } {
+  return { wrap: (a) => a as unknown as Architecture, unwrap: (x) => x as unknown as A };
+}
+
+/** How a record keeps its architecture: its default, and its form in our checkpoints' metadata. */
+export interface BackboneArchitecture {
+  /** What it builds from a config alone, where no weights file gives it (MobileViT: xx-small's sizes). */
+  default: Architecture;
+  /**
+   * Its key in our checkpoint metadata, holding `toJson`'s value as JSON; none where the name
+   * alone fixes the network. A checkpoint without the key builds the default.
+   */
+  metadataKey?: string;
+  toJson(a: Architecture): unknown;
+  /** `toJson`'s value read back, every field checked; `what` names it in errors. */
+  fromJson(v: unknown, what: string): Architecture;
+}
+
+/** The architecture of a backbone its name fixes (ResNets, MobileNetV3): nothing to read or keep. */
+export const FIXED_ARCHITECTURE: BackboneArchitecture = (() => {
+  const none = architectureCasts<null>().wrap(null);
+  return { default: none, toJson: () => null, fromJson: () => none };
+})();
+
+/** What a build takes besides the config: the architecture (from the weights, else the record's default); training's dropout. */
 export interface BackboneBuildOptions {
-  depthMultiplier: number;
-  mobileVit?: MobileVitArchitecture;
+  architecture: Architecture;
   dropout?: boolean;
 }
 
@@ -80,6 +110,8 @@ export interface BackboneRecord {
   /** Its name in prose ('ResNet-101'). */
   title: string;
   network: BackboneNetwork;
+  /** The sizes its weights give its network (FIXED_ARCHITECTURE where its name says them all). */
+  architecture: BackboneArchitecture;
   /**
    * The output stride with no atrous convolution for `blocks` blocks; the strides it runs at
    * are 8, 16, ..., this.

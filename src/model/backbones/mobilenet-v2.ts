@@ -1,16 +1,28 @@
 // TF DeepLab's MobileNetV2 DeepLabv3 (src/model/networks/mobilenet-v2.ts): a whole network with
 // TF's own head (image pooling and a 1x1 branch, no atrous branches in the released files),
-// inputs in [-1, 1], resizes with align_corners, and TF's names; its width multiplier is read
-// from the weights.
+// inputs in [-1, 1], resizes with align_corners, and TF's names; its architecture is its width
+// multiplier, read from the weights.
 import { buildTfMobilenetV2DeepLab } from '../networks/mobilenet-v2.js';
-import type { BackboneRecord } from './backbone.js';
+import { type BackboneRecord, architectureCasts } from './backbone.js';
+
+const width = architectureCasts<number>();
 
 export const MOBILENET_V2: BackboneRecord = {
   name: 'mobilenet_v2',
   title: "TF's MobileNetV2 DeepLab",
   network: {
     kind: 'whole',
-    build: (b, image, cfg, opts) => buildTfMobilenetV2DeepLab(b, image, { ...cfg, depthMultiplier: opts.depthMultiplier, dropout: opts.dropout }),
+    build: (b, image, cfg, opts) => buildTfMobilenetV2DeepLab(b, image, { ...cfg, depthMultiplier: width.unwrap(opts.architecture), dropout: opts.dropout }),
+  },
+  architecture: {
+    default: width.wrap(1),
+    // The key our checkpoints have always kept the multiplier under.
+    metadataKey: 'depthMultiplier',
+    toJson: (a) => width.unwrap(a),
+    fromJson(v, what) {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${what}: the width multiplier ${JSON.stringify(v)} is not a positive number`);
+      return width.wrap(v);
+    },
   },
   naturalOutputStride: () => 32,
   cascadedBlocks: false,

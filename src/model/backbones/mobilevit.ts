@@ -1,9 +1,11 @@
 // Apple's MobileViT (v1) DeepLabV3 as `transformers` builds it (src/model/networks/mobilevit.ts):
-// a whole network with its own ASPP head, inputs x / 255, transformers' names. Its sizes come
-// from a hub folder's config.json (BackboneBuildOptions.mobileVit; xx-small's when none is
-// given); the head's values (output stride, rates, channels, classes) from the DeepLab config.
-import { MOBILEVIT_XX_SMALL, mobileVitDeepLabLogits } from '../networks/mobilevit.js';
-import type { BackboneRecord } from './backbone.js';
+// a whole network with its own ASPP head, inputs x / 255, transformers' names. Its architecture
+// is its sizes, from a hub folder's config.json (xx-small's when none is given); the head's
+// values (output stride, rates, channels, classes) are the DeepLab config's.
+import { MOBILEVIT_XX_SMALL, type MobileVitArchitecture, mobileVitArchitectureFromJson, mobileVitDeepLabLogits } from '../networks/mobilevit.js';
+import { type BackboneRecord, architectureCasts } from './backbone.js';
+
+const sizes = architectureCasts<MobileVitArchitecture>();
 
 export const MOBILEVIT: BackboneRecord = {
   name: 'mobilevit',
@@ -11,10 +13,16 @@ export const MOBILEVIT: BackboneRecord = {
   network: {
     kind: 'whole',
     build(b, image, cfg, opts) {
-      const arch = opts.mobileVit ?? MOBILEVIT_XX_SMALL;
       const head = { numLabels: cfg.numClasses, outputStride: cfg.outputStride as 8 | 16 | 32, atrousRates: cfg.asppRates, asppOutChannels: cfg.asppChannels };
-      return mobileVitDeepLabLogits(b, image, { ...arch, ...head }, { dropout: opts.dropout }).logits;
+      return mobileVitDeepLabLogits(b, image, { ...sizes.unwrap(opts.architecture), ...head }, { dropout: opts.dropout }).logits;
     },
+  },
+  architecture: {
+    default: sizes.wrap(MOBILEVIT_XX_SMALL),
+    // The key our checkpoints have always kept the sizes under.
+    metadataKey: 'mobileVit',
+    toJson: (a) => sizes.unwrap(a),
+    fromJson: (v, what) => sizes.wrap(mobileVitArchitectureFromJson(v, what)),
   },
   naturalOutputStride: () => 32,
   cascadedBlocks: false,

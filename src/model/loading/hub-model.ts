@@ -7,9 +7,10 @@
 // the network takes RGB like every other model here.
 import { checkParams } from '../../graph/params.js';
 import type { HostParams } from '../../graph/params.js';
+import type { Architecture } from '../backbones/backbone.js';
 import { backboneRecords } from '../backbones/registry.js';
 import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
-import { type MobileVitArchitecture, mobileVitConfigFromHub } from '../networks/mobilevit.js';
+import { mobileVitConfigFromHub } from '../networks/mobilevit.js';
 import { type ClassSet, defaultClassSet } from '../voc.js';
 import { readTorchCheckpoint } from '../weights/import/pth.js';
 import { readSafetensors } from '../weights/import/safetensors.js';
@@ -18,7 +19,7 @@ import { transformersParams } from '../weights/transformers.js';
 import { mobilenetV2HubConfig, mobilenetV2HubParams } from '../weights/transformers-mobilenet-v2.js';
 import type { FileSet } from './formats/format.js';
 import { hubProcessor } from './hub-processor.js';
-import { type LoadedWeights, graphFactory, scaledRates } from './loaded-weights.js';
+import { type LoadedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
 import type { LoadOptions } from './options.js';
 
 export const HUB_CONFIG = 'config.json';
@@ -91,8 +92,7 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
   const weightsWhat = `${files.what}: ${HUB_WEIGHTS.find((w) => files.names.includes(w))}`;
   let config: DeepLabConfig;
   let params: HostParams;
-  let depthMultiplier = 1;
-  let mobileVit: MobileVitArchitecture | undefined;
+  let architecture: Architecture;
   if (record.name === 'mobilevit') {
     const arch = mobileVitConfigFromHub(j, configWhat);
     if (classes.names.length !== arch.numLabels) throw new Error(`${configWhat}: ${classes.names.length} labels in id2label, num_labels ${arch.numLabels}`);
@@ -106,8 +106,8 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
     });
     params = transformersParams(tensors);
     // The head's values live in the DeepLab config (they change with a fine-tune or another stride).
-    const { numLabels: _n, outputStride: _s, atrousRates: _r, asppOutChannels: _c, ...architecture } = arch;
-    mobileVit = architecture;
+    const { numLabels: _n, outputStride: _s, atrousRates: _r, asppOutChannels: _c, ...sizes } = arch;
+    architecture = record.architecture.fromJson(sizes, configWhat);
   } else {
     // TF DeepLab's MobileNetV2 in transformers' port: our TF network, no atrous branches, and
     // the logits resized as post_process_semantic_segmentation does (align_corners=False).
@@ -120,7 +120,7 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
       normalization: processor.normalization,
     });
     params = mobilenetV2HubParams(tensors, hub, weightsWhat);
-    depthMultiplier = hub.depthMultiplier;
+    architecture = record.architecture.fromJson(hub.depthMultiplier, configWhat);
   }
   if (processor.flipChannels) {
     const stem = record.weights.transformers!.stem;
@@ -128,9 +128,9 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
     if (!w || w.shape.length !== 4 || w.shape[2] !== 3) throw new Error(`${files.what}: no 3-channel stem weight '${stem}' to take the processor's BGR flip`);
     params.set(stem, reverseInputChannels(w as { shape: number[]; data: Float32Array }));
   }
-  const buildGraph = graphFactory(config, depthMultiplier, mobileVit);
-  checkParams(buildGraph({ height: 65, width: 65 }), params, name);
+  const network = loadedNetwork(config, architecture);
+  checkParams(network.buildGraph({ height: 65, width: 65 }), params, name);
   const policy = opts.centerCrop === false ? { ...processor.policy, crop: null } : processor.policy;
   const square = policy.crop ?? { height: policy.size, width: policy.size };
-  return { name, config, depthMultiplier, ...(mobileVit ? { mobileVit } : {}), inputPolicy: policy, params, buildGraph, probeSize: [square.width, square.height], classes };
+  return { name, config, ...network, inputPolicy: policy, params, probeSize: [square.width, square.height], classes };
 }

@@ -3,9 +3,10 @@
 // MobileNetV2 from a tensor map of any TF source (TFLite, .npy, a checkpoint folded on load).
 import type { Graph } from '../../graph/ir.js';
 import type { HostParams } from '../../graph/params.js';
+import type { Architecture } from '../backbones/backbone.js';
+import { backboneRecord } from '../backbones/registry.js';
 import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
-import type { MobileVitArchitecture } from '../networks/mobilevit.js';
 import type { MmsegSettings } from '../weights/mmseg-config.js';
 import { type NameResolver, tfMobilenetV2Params } from '../weights/tf-weights.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
@@ -15,10 +16,11 @@ export interface LoadedWeights {
   name: string;
   config: DeepLabConfig;
   inputPolicy: InputPolicy;
-  /** MobileNetV2's width multiplier (1 for other backbones). */
-  depthMultiplier: number;
-  /** MobileViT's sizes, from a hub folder's config.json. */
-  mobileVit?: MobileVitArchitecture;
+  /**
+   * The backbone's architecture: the sizes the weights gave (a width multiplier, a hub config's
+   * sizes), else its record's default. Opaque: only the record reads, keeps and builds it.
+   */
+  architecture: Architecture;
   /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
   params: HostParams;
   /**
@@ -52,9 +54,12 @@ export function scaledRates(rates: number[], fromStride: number, toStride: numbe
   return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
 }
 
-/** The network of a config for any batch and input size (with the sizes a hub config gives MobileViT). */
-export function graphFactory(config: DeepLabConfig, depthMultiplier = 1, mobileVit?: MobileVitArchitecture): LoadedWeights['buildGraph'] {
-  return (size, opts) => buildDeepLab(config, size, { depthMultiplier, mobileVit, dropout: opts?.training });
+/**
+ * The network of a config as LoadedWeights hold it: the architecture (the backbone record's
+ * default unless the weights gave one) and the graph for any batch and input size.
+ */
+export function loadedNetwork(config: DeepLabConfig, architecture = backboneRecord(config.backbone).architecture.default): Pick<LoadedWeights, 'architecture' | 'buildGraph'> {
+  return { architecture, buildGraph: (size, opts) => buildDeepLab(config, size, { architecture, dropout: opts?.training }) };
 }
 
 export function tfMobilenetV2(
@@ -68,7 +73,7 @@ export function tfMobilenetV2(
   // The first conv has 32 x multiplier filters; its weight is OHWI in every TF source.
   const stem = source.get(resolver('MobilenetV2/Conv', 'weights', false)[0]);
   if (!stem) throw new Error(`${name}: no MobilenetV2/Conv weights: not a TF DeepLab MobileNetV2 file`);
-  const depthMultiplier = stem.shape[0] / 32;
+  const architecture = backboneRecord('mobilenet_v2').architecture.fromJson(stem.shape[0] / 32, `${name}: MobilenetV2/Conv`);
   // The logits' output channels are the classes (21 for VOC, 19 for Cityscapes).
   const logits = source.get(resolver('logits/semantic', 'weights', false)[0]);
   const config = defaultConfig('mobilenet_v2', {
@@ -76,16 +81,15 @@ export function tfMobilenetV2(
     outputStride: opts.outputStride ?? 8,
     asppRates: opts.asppRates ?? [],
   });
-  const buildGraph = graphFactory(config, depthMultiplier);
-  const probe = buildGraph({ height: size[0], width: size[1] });
+  const network = loadedNetwork(config, architecture);
+  const probe = network.buildGraph({ height: size[0], width: size[1] });
   const params = tfMobilenetV2Params(probe, source, resolver, name);
   return {
     name,
     config,
-    depthMultiplier,
+    ...network,
     inputPolicy: { kind: 'fixed', height: size[0], width: size[1] },
     params,
-    buildGraph,
     probeSize: [size[1], size[0]],
     classes: classes ? validateClassSet(classes, config.numClasses, `${name}: classes`) : defaultClassSet(config.numClasses),
   };

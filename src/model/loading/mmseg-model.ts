@@ -9,7 +9,7 @@ import { type MmsegSettings, resolveSettings, settingsFromClassCount, settingsFr
 import { mmsegClasses, mmsegConfig, mmsegConfigText, mmsegExperimentName, mmsegNetwork, mmsegParams } from '../weights/mmseg.js';
 import { defaultClassSet, validateClassSet } from '../voc.js';
 import type { LoadOptions } from './options.js';
-import { type LoadedWeights, type WeightHints, graphFactory, scaledRates } from './loaded-weights.js';
+import { type LoadedWeights, type WeightHints, loadedNetwork, scaledRates } from './loaded-weights.js';
 
 /** The classes a count of outputs most likely means, when the file names none. */
 function classesByCount(numClasses: number) {
@@ -40,9 +40,9 @@ export function mmsegModel(name: string, checkpoint: TorchCheckpoint, opts: Load
   const outputStride = opts.outputStride ?? settings.outputStride;
   const asppRates = opts.asppRates ?? scaledRates(settings.asppRates, settings.outputStride, outputStride);
   const config = mmsegConfig(net, { ...settings, outputStride, asppRates }, {}, source);
-  const buildGraph = graphFactory(config);
+  const network = loadedNetwork(config);
   const params = mmsegParams(checkpoint.tensors, config, source);
-  checkParams(buildGraph({ height: 65, width: 65 }), params, source);
+  checkParams(network.buildGraph({ height: 65, width: 65 }), params, source);
   const [long, short] = opts.testScale ?? settings.testScale;
   const fallback = hints.classes ?? classesByCount(net.numClasses);
   const classes = mmsegClasses(checkpoint.root.get('meta'), net.numClasses, fallback, source) ?? validateClassSet(fallback, net.numClasses, `${source}: classes`);
@@ -50,10 +50,9 @@ export function mmsegModel(name: string, checkpoint: TorchCheckpoint, opts: Load
   return {
     name,
     config,
-    depthMultiplier: 1,
+    ...network,
     inputPolicy: { kind: 'keep-ratio', long, short },
     params,
-    buildGraph,
     probeSize: [probe, probe],
     classes,
     ...(settings.slide ? { slide: settings.slide } : {}),

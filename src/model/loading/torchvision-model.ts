@@ -5,7 +5,7 @@ import { checkParams } from '../../graph/params.js';
 import { defaultClassSet } from '../voc.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
 import { torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
-import { type LoadedWeights, graphFactory, scaledRates } from './loaded-weights.js';
+import { type LoadedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
 import type { LoadOptions } from './options.js';
 
 /** torchvision's reference evaluation resizes the short side to 520 (LoadOptions.shortSide overrides). */
@@ -20,17 +20,16 @@ export function torchvisionModel(name: string, state: TensorMap, opts: LoadOptio
     { outputStride, asppRates: opts.asppRates ?? scaledRates(base.asppRates, base.outputStride, outputStride), aux: false },
     name,
   );
-  const buildGraph = graphFactory(config);
+  const network = loadedNetwork(config);
   const params = torchvisionParams(state, config);
-  checkParams(buildGraph({ height: 65, width: 65 }), params, name);
+  checkParams(network.buildGraph({ height: 65, width: 65 }), params, name);
   const shortSide = opts.shortSide ?? TORCHVISION_SHORT_SIDE;
   return {
     name,
     config,
-    depthMultiplier: 1,
+    ...network,
     inputPolicy: { kind: 'short-side', size: shortSide },
     params,
-    buildGraph,
     probeSize: [shortSide, shortSide],
     classes: defaultClassSet(config.numClasses),
   };

@@ -8,12 +8,12 @@
 // prepares it for inference or training.
 import { GraphBuilder } from '../../graph/builder.js';
 import type { Graph } from '../../graph/ir.js';
+import type { Architecture } from '../backbones/backbone.js';
 import { backboneRecord, backboneRecords } from '../backbones/registry.js';
 import { deepLabHead, fcnHead } from './aspp.js';
 import { type DeepLabConfig, validateConfig } from './config.js';
 import { deepLabV3PlusHead } from './decoder.js';
 import { mmsegAsppHead, mmsegFcnHead } from './mmseg-heads.js';
-import type { MobileVitArchitecture } from './mobilevit.js';
 
 export interface NetworkSize {
   /** Images per pass (default 1). */
@@ -23,10 +23,8 @@ export interface NetworkSize {
 }
 
 export interface NetworkOptions {
-  /** MobileNetV2's width multiplier (read from the weights; 1 by default). */
-  depthMultiplier?: number;
-  /** MobileViT's sizes (read from a hub folder's config.json; xx-small's by default). */
-  mobileVit?: MobileVitArchitecture;
+  /** The backbone's architecture, as its record read it from the weights (the record's default when not given). */
+  architecture?: Architecture;
   /**
    * Also output 'layer4' (block4's output) and 'features' (what the head reads: the last
    * block's output, the same value as 'layer4' without cascaded blocks), for tests; mmseg heads
@@ -50,7 +48,7 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
   const b = new GraphBuilder();
   const image = b.input('image', [batch, height, width, 3]);
   const record = backboneRecord(cfg.backbone);
-  const build = { depthMultiplier: opts.depthMultiplier ?? 1, mobileVit: opts.mobileVit, dropout: opts.dropout };
+  const build = { architecture: opts.architecture ?? record.architecture.default, dropout: opts.dropout };
   if (record.network.kind === 'whole') {
     // A network with its own head (TF's MobileNetV2 DeepLab) has no taps for ours.
     if (cfg.aux || opts.extraOutputs) throw new Error(`buildDeepLab: ${record.title} has no auxiliary head or extra outputs`);

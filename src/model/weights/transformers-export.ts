@@ -7,7 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostParams } from '../../graph/params.js';
 import { writeFileAtomic } from '../../util/write-atomic.js';
+import { backboneRecord } from '../backbones/registry.js';
 import type { LoadedWeights } from '../loading/loaded-weights.js';
+import type { MobileVitArchitecture } from '../networks/mobilevit.js';
 import { writeSafetensors } from './import/safetensors.js';
 import type { TensorMap } from './import/tensor-map.js';
 import { hwioToOihw } from './torchvision.js';
@@ -28,10 +30,10 @@ function reverseInputChannels(w: { shape: number[]; data: Float32Array }): { sha
 
 /** config.json, preprocessor_config.json and the tensors of a hub folder for a MobileViT model. */
 export function hubFolderContents(w: LoadedWeights, params: HostParams = w.params): { config: Record<string, unknown>; processor: Record<string, unknown>; tensors: TensorMap } {
-  const arch = w.mobileVit;
-  if (w.config.backbone !== 'mobilevit' || !arch) {
+  if (w.config.backbone !== 'mobilevit') {
     throw new Error(`${w.name}: only a MobileViT DeepLabV3 exports to a hub folder (${w.config.backbone}'s weights are not in transformers' form here: a hub MobileNetV2's batch norms are folded on load)`);
   }
+  const arch = backboneRecord(w.config.backbone).architecture.toJson(w.architecture) as MobileVitArchitecture;
   if (w.config.normalization !== 'unit') throw new Error(`${w.name}: a MobileViT hub folder takes x / 255 input, not '${w.config.normalization}'`);
   const p = w.inputPolicy;
   let resize: Record<string, unknown>;
