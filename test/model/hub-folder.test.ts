@@ -21,7 +21,7 @@ import { type MobileVitArchitecture, buildMobileVitDeepLab } from '../../src/mod
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
-import { hwioToOihw } from '../../src/model/weights/torchvision.js';
+import { hwioToOihw } from '../../src/model/weights/layouts.js';
 import { adaptWeights } from '../../src/train/adapt.js';
 import { hubFolderContents, writeHubFolder } from '../../src/model/weights/transformers-export.js';
 import { expectClose, expectRejects, expectThrows, testContext } from '../helpers.js';
@@ -186,7 +186,9 @@ describe('model: Hugging Face hub folders', function () {
     expect(back.inputPolicy).to.deep.equal(tuned.inputPolicy);
     expect(sizesOf(back)).to.deep.equal(sizesOf(tuned));
     for (const [name, t] of tuned.params) expect([...back.params.get(name)!.data], name).to.deep.equal([...t.data]);
-    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, backbone: 'resnet50' } }), /only a MobileViT DeepLabV3 exports to a hub folder/);
+    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, backbone: 'resnet50' } }), /ResNet-50 does not export to a hub folder: transformers has no ResNet-50 DeepLabV3 we write \(those that do: MobileViT\)/);
+    // The processor written must read back as the model's own input.
+    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, normalization: 'imagenet' } }), /its hub processor gives 'unit' input, not the model's 'imagenet'/);
   });
 
   it('loads a MobileNetV2 folder onto our TF MobileNetV2 network, batch norms folded', async () => {
@@ -196,6 +198,7 @@ describe('model: Hugging Face hub folders', function () {
     expect(w.inputPolicy).to.deep.equal({ kind: 'shortest-edge', size: 513, crop: { height: 513, width: 513 }, filter: 'bilinear' });
     expect(w.classes.names[15]).to.equal('person');
     expect([...w.params.keys()].every((k) => k.endsWith('/weights') || k.endsWith('/biases')), 'folded: weights and biases only').to.equal(true);
+    expectThrows(() => hubFolderContents(w), /TF's MobileNetV2 DeepLab does not export to a hub folder: a hub MobileNetV2's batch norms are folded on load/);
   });
 
   describe('against transformers @slow', () => {

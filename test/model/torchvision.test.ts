@@ -12,12 +12,8 @@ import { readPth } from '../../src/model/weights/import/pth.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { defaultConfig } from '../../src/model/networks/config.js';
 import { resnetGeometry } from '../../src/model/networks/resnet.js';
-import {
-  detectTorchvisionBackbone,
-  oihwToHwio,
-  torchvisionConfigFromState,
-  torchvisionParams,
-} from '../../src/model/weights/torchvision.js';
+import { oihwToHwio } from '../../src/model/weights/layouts.js';
+import { detectTorchvisionBackbone, torchvisionConfigFromState, torchvisionParams } from '../../src/model/weights/torchvision.js';
 import { expectClose, randomArray, relativeError, testContext, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 import { nchwToNhwc, nhwcToNchw } from './layout.js';

@@ -6,8 +6,10 @@
 // by backbone asks the record, never the name.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
+import type { HostParams } from '../../graph/params.js';
 import type { InputNormalizationName } from '../../io/input-normalization.js';
 import type { DeepLabConfig, StemName } from '../networks/config-types.js';
+import type { TensorMap } from '../weights/import/tensor-map.js';
 import type { BackboneName } from './names.js';
 
 /** The features the heads read. */
@@ -94,12 +96,52 @@ export interface BackboneWeights {
   mmseg?: { holds(state: StateKeys): boolean; /** The decode head's channels. */ headChannels: number };
   /** TF DeepLab's tensors (TFLite, .npy, zoo checkpoints and graphs): the scope its names start with. */
   tf?: { scope: string };
+  /** A Hugging Face hub folder of `transformers` (config.json, preprocessor_config.json, model.safetensors). */
+  transformers?: TransformersSource;
+}
+
+/**
+ * How a backbone's `transformers` hub folders are read and written. The loader and the writer
+ * (src/model/loading/hub-model.ts, src/model/weights/transformers-export.ts) do what every hub
+ * folder shares: the classes (id2label), the processor, the processor's BGR flip on the stem.
+ */
+export interface TransformersSource {
+  /** The config's `model_type` that names this backbone. */
+  modelType: string;
+  /** Its first conv's weight in our names, whose input channels a processor's BGR flip reverses. */
+  stem: string;
   /**
-   * A Hugging Face hub folder of `transformers` (config.json, model.safetensors): the
-   * config's `model_type` that names this backbone, and its first conv's weight in our names
-   * (whose input channels a processor's BGR flip reverses).
+   * config.json's values (parsed, an object) read as this backbone's architecture and the config
+   * values they give (the head's output stride, rates and channels; its resize), each checked,
+   * and the weights file's tensors as our parameters. `numLabels` is id2label's count; `what`
+   * names config.json in errors, `weightsWhat` the weights file.
    */
-  transformers?: { modelType: string; stem: string };
+  read(
+    json: Record<string, unknown>,
+    tensors: TensorMap,
+    ctx: { numLabels: number; what: string; weightsWhat: string },
+  ): { architecture: Architecture; config: Partial<DeepLabConfig> & { outputStride: number; asppRates: number[] }; params: HostParams };
+  /** Writing a hub folder back, or why its weights cannot be. */
+  export: TransformersExport | { why: string };
+}
+
+/** A backbone's side of a hub folder written back (`deeplab export --format hf`). */
+export interface TransformersExport {
+  /**
+   * config.json's model values for an architecture under a DeepLab config: `architectures`, the
+   * sizes, the head's values. The writer adds model_type, the classes and the ignore index.
+   */
+  config(a: Architecture, cfg: DeepLabConfig): Record<string, unknown>;
+  /** The keys of that config transformers types as float: written 2.0, not 2 (transformers 5 refuses an int there). */
+  floatFields: readonly string[];
+  /**
+   * preprocessor_config.json's processor class and what it does besides the resize and the
+   * rescale (its channel flip, its normalisation); the writer checks that it reads back as the
+   * model's normalisation, and flips the stem where it flips the input.
+   */
+  processor: Record<string, unknown>;
+  /** Our parameters (the stem in the processor's channel order) as the weights file's tensors, in transformers' names and layouts. */
+  tensors(params: HostParams): TensorMap;
 }
 
 /** Whether weights on this backbone export to torchvision's state dict, and why not. */

@@ -3,6 +3,7 @@
 // inputs in [-1, 1], resizes with align_corners, and TF's names; its architecture is its width
 // multiplier, read from the weights.
 import { buildTfMobilenetV2DeepLab } from '../networks/mobilenet-v2.js';
+import { mobilenetV2HubConfig, mobilenetV2HubParams } from '../weights/transformers-mobilenet-v2.js';
 import { type BackboneRecord, architectureCasts } from './backbone.js';
 
 const width = architectureCasts<number>();
@@ -34,8 +35,21 @@ export const MOBILENET_V2: BackboneRecord = {
   normalization: 'minus_one_one',
   defaults: { asppRates: [], dilationConvention: 'paper', resizeMode: 'align_corners' },
   ownsParam: (name) => name.startsWith('MobilenetV2/'),
-  // transformers' port (google/deeplabv3_mobilenet_v2_1.0_513) is this network, its batch norms folded on load.
-  weights: { tf: { scope: 'MobilenetV2' }, transformers: { modelType: 'mobilenet_v2', stem: 'MobilenetV2/Conv/weights' } },
+  weights: {
+    tf: { scope: 'MobilenetV2' },
+    // transformers' port (google/deeplabv3_mobilenet_v2_1.0_513) is this network, its batch norms folded on load.
+    transformers: {
+      modelType: 'mobilenet_v2',
+      stem: 'MobilenetV2/Conv/weights',
+      read(json, tensors, { numLabels, what, weightsWhat }) {
+        const hub = mobilenetV2HubConfig(json, numLabels, what);
+        // No atrous branches, and the logits resized as post_process_semantic_segmentation does (align_corners=False).
+        const config = { outputStride: hub.outputStride, asppRates: [], resizeMode: 'half_pixel' as const };
+        return { architecture: width.wrap(hub.depthMultiplier), config, params: mobilenetV2HubParams(tensors, hub, weightsWhat) };
+      },
+      export: { why: "a hub MobileNetV2's batch norms are folded on load, so its weights are no longer in transformers' form" },
+    },
+  },
   export: { torchvision: false, why: "a TF DeepLab MobileNetV2 has no torchvision counterpart; only torchvision's ResNet and MobileNetV3 DeepLabv3 export to its state dict" },
   describeGroups: [[/^MobilenetV2\//, () => 'backbone']],
 };

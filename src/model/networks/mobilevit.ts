@@ -342,3 +342,29 @@ export function mobileVitConfigFromHub(json: unknown, what = 'config.json'): Mob
   }
   return cfg;
 }
+
+/** config.json's model values for a configuration (what mobileVitConfigFromHub reads back), under transformers' names. */
+export function mobileVitHubConfig(cfg: MobileVitConfig): Record<string, unknown> {
+  return {
+    architectures: ['MobileViTForSemanticSegmentation'],
+    num_channels: 3,
+    neck_hidden_sizes: [...cfg.neckHiddenSizes],
+    hidden_sizes: [...cfg.hiddenSizes],
+    expand_ratio: cfg.expandRatio,
+    mlp_ratio: cfg.mlpRatio,
+    num_attention_heads: cfg.numAttentionHeads,
+    patch_size: cfg.patchSize,
+    conv_kernel_size: cfg.convKernelSize,
+    layer_norm_eps: cfg.layerNormEps,
+    qkv_bias: cfg.qkvBias,
+    hidden_act: cfg.hiddenAct,
+    output_stride: cfg.outputStride,
+    atrous_rates: [...cfg.atrousRates],
+    aspp_out_channels: cfg.asppOutChannels,
+    aspp_dropout_prob: cfg.asppDropoutProb,
+    classifier_dropout_prob: cfg.classifierDropoutProb,
+  };
+}
+
+/** The keys of MobileViTConfig typed as float. */
+export const MOBILEVIT_HUB_FLOATS = ['expand_ratio', 'mlp_ratio', 'layer_norm_eps', 'aspp_dropout_prob', 'classifier_dropout_prob', 'hidden_dropout_prob', 'attention_probs_dropout_prob', 'initializer_range'];

@@ -12,7 +12,8 @@ import { countIndexed } from '../backbones/state-keys.js';
 import { type BackboneName, type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { type ClassSet, validateClassSet } from '../voc.js';
 import type { MmsegSettings } from './mmseg-config.js';
-import { type StateDict, oihwToHwio } from './torchvision.js';
+import { oihwToHwio } from './layouts.js';
+import type { StateDict } from './torchvision.js';
 import { checkStateDictValues } from './weight-checks.js';
 
 /** The tensor whose presence marks an mmseg DeepLabv3 (ASPPHead's 1x1 branch). */
