@@ -138,6 +138,7 @@ describe('model: every backbone record', function () {
         if (record.weights.tf) {
           const { scope } = record.weights.tf;
           expect([...stateOf(cfg()).keys()].filter((k) => record.ownsParam(k)).every((k) => k.startsWith(`${scope}/`))).to.equal(true);
+          expect(stateOf(cfg()).has(`${record.weights.tf.stem}/weights`), 'the stem its architecture is read from').to.equal(true);
         }
         // No other record's recogniser takes its parameters.
         for (const other of backboneRecords()) {

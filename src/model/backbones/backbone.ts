@@ -94,10 +94,20 @@ export interface BackboneWeights {
   torchvisionClassification?: { holds(state: StateKeys): boolean; filePrefix: string; headPrefix: string };
   /** mmsegmentation's DeepLabv3 checkpoints (ResNetV1c / V1b backbones, `decode_head.*`). */
   mmseg?: { holds(state: StateKeys): boolean; /** The decode head's channels. */ headChannels: number };
-  /** TF DeepLab's tensors (TFLite, .npy, zoo checkpoints and graphs): the scope its names start with. */
-  tf?: { scope: string };
+  /** TF DeepLab's tensors (TFLite, .npy, zoo checkpoints and graphs). */
+  tf?: TfSource;
   /** A Hugging Face hub folder of `transformers` (config.json, preprocessor_config.json, model.safetensors). */
   transformers?: TransformersSource;
+}
+
+/** How TF DeepLab's files hold a backbone. */
+export interface TfSource {
+  /** The scope its names start with. */
+  scope: string;
+  /** Its first conv's scope, whose weight (OHWI in every TF source) says the architecture, and that a file holds it. */
+  stem: string;
+  /** The architecture a stem weight's shape means; `what` names the weight in errors. */
+  architecture(stemShape: readonly number[], what: string): Architecture;
 }
 
 /**

@@ -4,9 +4,20 @@
 // multiplier, read from the weights.
 import { buildTfMobilenetV2DeepLab } from '../networks/mobilenet-v2.js';
 import { mobilenetV2HubConfig, mobilenetV2HubParams } from '../weights/transformers-mobilenet-v2.js';
-import { type BackboneRecord, architectureCasts } from './backbone.js';
+import { type BackboneArchitecture, type BackboneRecord, architectureCasts } from './backbone.js';
 
 const width = architectureCasts<number>();
+
+const ARCHITECTURE: BackboneArchitecture = {
+  default: width.wrap(1),
+  // The key our checkpoints have always kept the multiplier under.
+  metadataKey: 'depthMultiplier',
+  toJson: (a) => width.unwrap(a),
+  fromJson(v, what) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${what}: the width multiplier ${JSON.stringify(v)} is not a positive number`);
+    return width.wrap(v);
+  },
+};
 
 export const MOBILENET_V2: BackboneRecord = {
   name: 'mobilenet_v2',
@@ -15,16 +26,7 @@ export const MOBILENET_V2: BackboneRecord = {
     kind: 'whole',
     build: (b, image, cfg, opts) => buildTfMobilenetV2DeepLab(b, image, { ...cfg, depthMultiplier: width.unwrap(opts.architecture), dropout: opts.dropout }),
   },
-  architecture: {
-    default: width.wrap(1),
-    // The key our checkpoints have always kept the multiplier under.
-    metadataKey: 'depthMultiplier',
-    toJson: (a) => width.unwrap(a),
-    fromJson(v, what) {
-      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${what}: the width multiplier ${JSON.stringify(v)} is not a positive number`);
-      return width.wrap(v);
-    },
-  },
+  architecture: ARCHITECTURE,
   naturalOutputStride: () => 32,
   cascadedBlocks: false,
   multiGrid: true,
@@ -36,7 +38,12 @@ export const MOBILENET_V2: BackboneRecord = {
   defaults: { asppRates: [], dilationConvention: 'paper', resizeMode: 'align_corners' },
   ownsParam: (name) => name.startsWith('MobilenetV2/'),
   weights: {
-    tf: { scope: 'MobilenetV2' },
+    tf: {
+      scope: 'MobilenetV2',
+      stem: 'MobilenetV2/Conv',
+      // The first conv has 32 x multiplier filters.
+      architecture: (shape, what) => ARCHITECTURE.fromJson(shape[0] / 32, what),
+    },
     // transformers' port (google/deeplabv3_mobilenet_v2_1.0_513) is this network, its batch norms folded on load.
     transformers: {
       modelType: 'mobilenet_v2',

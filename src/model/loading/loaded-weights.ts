@@ -1,10 +1,10 @@
 // What a loaded model is made of (LoadedWeights), and the builders every loader shares: the
-// graph factory of a config, the ASPP rates at another output stride, and TF DeepLab's
-// MobileNetV2 from a tensor map of any TF source (TFLite, .npy, a checkpoint folded on load).
+// network of a config, the ASPP rates at another output stride, and TF DeepLab's model from a
+// tensor map of any TF source (TFLite, .npy, a checkpoint folded on load).
 import type { Graph } from '../../graph/ir.js';
 import type { HostParams } from '../../graph/params.js';
 import type { Architecture } from '../backbones/backbone.js';
-import { backboneRecord } from '../backbones/registry.js';
+import { backboneRecord, backboneRecords } from '../backbones/registry.js';
 import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
 import type { MmsegSettings } from '../weights/mmseg-config.js';
@@ -62,7 +62,8 @@ export function loadedNetwork(config: DeepLabConfig, architecture = backboneReco
   return { architecture, buildGraph: (size, opts) => buildDeepLab(config, size, { architecture, dropout: opts?.training }) };
 }
 
-export function tfMobilenetV2(
+/** TF DeepLab's model in a TF tensor map: the backbone whose record's `weights.tf` stem the map holds. */
+export function tfDeepLab(
   name: string,
   size: [number, number],
   source: Parameters<typeof tfMobilenetV2Params>[1],
@@ -70,16 +71,18 @@ export function tfMobilenetV2(
   opts: LoadOptions,
   classes?: ClassSet,
 ): LoadedWeights {
-  // The first conv has 32 x multiplier filters; its weight is OHWI in every TF source.
-  const stem = source.get(resolver('MobilenetV2/Conv', 'weights', false)[0]);
-  if (!stem) throw new Error(`${name}: no MobilenetV2/Conv weights: not a TF DeepLab MobileNetV2 file`);
-  const architecture = backboneRecord('mobilenet_v2').architecture.fromJson(stem.shape[0] / 32, `${name}: MobilenetV2/Conv`);
+  const takers = backboneRecords().filter((r) => r.weights.tf);
+  const stemOf = (r: (typeof takers)[number]) => source.get(resolver(r.weights.tf!.stem, 'weights', false)[0]);
+  const record = takers.find((r) => stemOf(r) !== undefined);
+  if (!record) throw new Error(`${name}: no ${takers.map((r) => `${r.weights.tf!.stem} weights`).join(' or ')}: not a TF DeepLab file of ${takers.map((r) => r.title).join(' or ')}`);
+  const tf = record.weights.tf!;
+  const architecture = tf.architecture(stemOf(record)!.shape, `${name}: ${tf.stem}`);
   // The logits' output channels are the classes (21 for VOC, 19 for Cityscapes).
   const logits = source.get(resolver('logits/semantic', 'weights', false)[0]);
-  const config = defaultConfig('mobilenet_v2', {
+  const config = defaultConfig(record.name, {
     numClasses: logits && logits.shape.length === 4 ? logits.shape[0] : 21,
-    outputStride: opts.outputStride ?? 8,
-    asppRates: opts.asppRates ?? [],
+    outputStride: opts.outputStride,
+    asppRates: opts.asppRates,
   });
   const network = loadedNetwork(config, architecture);
   const probe = network.buildGraph({ height: size[0], width: size[1] });
