@@ -6,7 +6,7 @@
 import type { Graph, Value } from '../graph/ir.js';
 import type { HostParams } from '../graph/params.js';
 import { type LoadedWeights, scaledRates } from '../model/loading/load-weights.js';
-import { loadedNetwork } from '../model/loading/loaded-weights.js';
+import { loadedNetwork, probeNetworkSize } from '../model/loading/loaded-weights.js';
 import { type DecoderName, defaultConfig } from '../model/networks/config.js';
 import type { ClassSet } from '../model/voc.js';
 import { Rng } from '../util/random.js';
@@ -78,7 +78,8 @@ export function adaptWeights(w: LoadedWeights, o: AdaptOptions): Adapted {
     decoder,
   });
   const network = loadedNetwork(config, w.architecture);
-  const probe = network.buildGraph({ height: 65, width: 65 });
+  // Built at the probe size, the graph the model's first program reuses.
+  const probe = network.buildGraph(probeNetworkSize(w));
   const params: HostParams = new Map();
   const reinitialised: string[] = [];
   const rng = Rng.derive(o.seed, 0x1a17);

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { checkParams, storedState } from '../graph/params.js';
 import { detectWeightFormat, weightFormats } from '../model/loading/formats/registry.js';
-import { loadedNetwork } from '../model/loading/loaded-weights.js';
+import { loadedNetwork, probeNetworkSize } from '../model/loading/loaded-weights.js';
 import { type LoadedWeights, TORCHVISION_SHORT_SIDE, scaledRates } from '../model/loading/weights-from-bytes.js';
 import { type DeepLabConfig, defaultConfig } from '../model/networks/config.js';
 import type { ClassSet } from '../model/voc.js';
@@ -66,7 +66,10 @@ export function weightsFromBackbone(state: StateDict, source: string, o: Backbon
   if (o.backbone && o.backbone !== backbone) throw new Error(`${source}: holds torchvision's ${backbone}, not the ${o.backbone} asked for`);
   const config = backboneConfig(backbone, o);
   const network = loadedNetwork(config);
-  const probe = network.buildGraph({ height: 65, width: 65 });
+  const inputPolicy = { kind: 'short-side', size: TORCHVISION_SHORT_SIDE } as const;
+  const probeSize: [number, number] = [TORCHVISION_SHORT_SIDE, TORCHVISION_SHORT_SIDE];
+  // Built at the probe size, the graph the model's first program reuses.
+  const probe = network.buildGraph(probeNetworkSize({ inputPolicy, probeSize }));
   const { params, dropped } = classificationBackboneParams(state, probe, backbone, source);
   const rng = Rng.derive(o.seed, 0x1a17);
   const initialised: string[] = [];
@@ -80,9 +83,9 @@ export function weightsFromBackbone(state: StateDict, source: string, o: Backbon
     name: basename(source),
     config,
     ...network,
-    inputPolicy: { kind: 'short-side', size: TORCHVISION_SHORT_SIDE },
+    inputPolicy,
     params,
-    probeSize: [TORCHVISION_SHORT_SIDE, TORCHVISION_SHORT_SIDE],
+    probeSize,
     classes: o.classes,
   };
   return { weights, backbone, dropped, initialised };

@@ -2,7 +2,7 @@
 // and holds what rebuilds the network (the config, the backbone's architecture under its record's
 // key, input policy, classes, sliding windows, how weights are quantized). This module reads that
 // schema, checking every field the loader relies on; checkpoint-contents.ts writes it.
-import { type HostParams, checkParams } from '../../graph/params.js';
+import type { HostParams } from '../../graph/params.js';
 import type { Architecture } from '../backbones/backbone.js';
 import { backboneRecord } from '../backbones/registry.js';
 import { policySquare } from '../input-policy.js';
@@ -12,7 +12,7 @@ import type { HostTensor, TensorMap } from '../weights/import/tensor-map.js';
 import { type Quantization, QUANTIZATIONS, paramsFromQuantized } from '../weights/quantize.js';
 import { checkStateDictValues } from '../weights/weight-checks.js';
 import { TORCHVISION_DEEPLAB_MARKER } from '../weights/torchvision.js';
-import { type LoadedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
+import { type LoadedWeights, checkedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
 import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
 
 /** Marks a safetensors file as one of ours, with what is needed to rebuild the network. */
@@ -101,10 +101,9 @@ export function checkpointModel(name: string, path: string, file: { tensors: Ten
   const slide = slideFromMetadata(metadata, path);
   const side = slide ? Math.min(slide.crop, square.width) : square.width;
   const probe: [number, number] = inputPolicy.kind === 'fixed' ? [square.width, square.height] : [side, side];
-  checkParams(network.buildGraph({ height: probe[1], width: probe[0] }), params, path);
   const classes = classesFromMetadata(metadata, config.numClasses, path);
   if (inputPolicy.kind === 'shortest-edge' && opts.centerCrop === false) inputPolicy = { ...inputPolicy, crop: null };
-  return { name: metadata.name ?? name, config, ...network, inputPolicy, params, probeSize: probe, classes, ...(slide ? { slide } : {}) };
+  return checkedWeights({ name: metadata.name ?? name, config, ...network, inputPolicy, params, probeSize: probe, classes, ...(slide ? { slide } : {}) }, path);
 }
 
 function isCrop(v: unknown): v is { height: number; width: number } {

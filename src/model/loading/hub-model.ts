@@ -6,7 +6,6 @@
 // normalisation from the processor's config.
 // The processor's BGR flip is folded into the stem's weights (its input channels reversed), so
 // the network takes RGB like every other model here.
-import { checkParams } from '../../graph/params.js';
 import { backboneRecords } from '../backbones/registry.js';
 import { defaultConfig } from '../networks/config.js';
 import { type ClassSet, defaultClassSet } from '../voc.js';
@@ -16,7 +15,7 @@ import type { TensorMap } from '../weights/import/tensor-map.js';
 import { reverseInputChannels } from '../weights/layouts.js';
 import type { FileSet } from './formats/format.js';
 import { hubProcessor } from './hub-processor.js';
-import { type LoadedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
+import { type LoadedWeights, checkedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
 import type { LoadOptions } from './options.js';
 
 export const HUB_CONFIG = 'config.json';
@@ -93,9 +92,7 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
     if (!w || w.shape.length !== 4 || w.shape[2] !== 3) throw new Error(`${files.what}: no 3-channel stem weight '${source.stem}' to take the processor's BGR flip`);
     params.set(source.stem, reverseInputChannels(w as { shape: number[]; data: Float32Array }));
   }
-  const network = loadedNetwork(config, hub.architecture);
-  checkParams(network.buildGraph({ height: 65, width: 65 }), params, name);
   const policy = opts.centerCrop === false ? { ...processor.policy, crop: null } : processor.policy;
   const square = policy.crop ?? { height: policy.size, width: policy.size };
-  return { name, config, ...network, inputPolicy: policy, params, probeSize: [square.width, square.height], classes };
+  return checkedWeights({ name, config, ...loadedNetwork(config, hub.architecture), inputPolicy: policy, params, probeSize: [square.width, square.height], classes }, name);
 }

@@ -2,16 +2,22 @@
 // network of a config, the ASPP rates at another output stride, and TF DeepLab's model from a
 // tensor map of any TF source (TFLite, .npy, a checkpoint folded on load).
 import type { Graph } from '../../graph/ir.js';
-import type { HostParams } from '../../graph/params.js';
+import { type HostParams, checkParams } from '../../graph/params.js';
 import type { Architecture } from '../backbones/backbone.js';
 import { backboneRecord, backboneRecords } from '../backbones/registry.js';
 import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
 import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
 import type { MmsegSettings } from '../weights/mmseg-config.js';
 import { type NameResolver, tfMobilenetV2Params } from '../weights/tf-weights.js';
+import { networkInputSize } from '../input-policy.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
 
+/**
+ * A model's weights and how to build its network. Whoever makes one has checked `params` against
+ * `buildGraph` (checkParams: every parameter there, of its shape, and nothing else), at the probe
+ * size (checkedWeights), so a model loading it builds and uploads without a second look.
+ */
 export interface LoadedWeights {
   name: string;
   config: DeepLabConfig;
@@ -25,10 +31,14 @@ export interface LoadedWeights {
   params: HostParams;
   /**
    * The canonical network for one batch and input size: input 'image' [N,H,W,3] normalised,
-   * output 'logits'; `training` adds what only training has (dropout).
+   * output 'logits'; `training` adds what only training has (dropout). The same graph for the
+   * same size and options as the call before (a graph is never changed once built).
    */
   buildGraph(size: NetworkSize, opts?: { training?: boolean }): Graph;
-  /** An input size to build at load time (width, height), to check the weights early. */
+  /**
+   * An image size (width, height) to build at load time: the input policy makes it the network
+   * size the model's first program runs at, where the loader checks the weights.
+   */
   probeSize: [number, number];
   /** Class names and colours (VOC's unless the checkpoint names its own). */
   classes: ClassSet;
@@ -56,10 +66,30 @@ export function scaledRates(rates: number[], fromStride: number, toStride: numbe
 
 /**
  * The network of a config as LoadedWeights hold it: the architecture (the backbone record's
- * default unless the weights gave one) and the graph for any batch and input size.
+ * default unless the weights gave one) and the graph for any batch and input size. The graph
+ * built last is kept and handed out again for the same size and options, so the load's check and
+ * the model's session and first program share one build.
  */
 export function loadedNetwork(config: DeepLabConfig, architecture = backboneRecord(config.backbone).architecture.default): Pick<LoadedWeights, 'architecture' | 'buildGraph'> {
-  return { architecture, buildGraph: (size, opts) => buildDeepLab(config, size, { architecture, dropout: opts?.training }) };
+  let last: { key: string; graph: Graph } | undefined;
+  const buildGraph: LoadedWeights['buildGraph'] = (size, opts) => {
+    const key = `${size.batch ?? 1}x${size.height}x${size.width}${opts?.training ? ' training' : ''}`;
+    if (last?.key !== key) last = { key, graph: buildDeepLab(config, size, { architecture, dropout: opts?.training }) };
+    return last.graph;
+  };
+  return { architecture, buildGraph };
+}
+
+/** The network size the model's first program runs at: the input policy's for the probe size. */
+export function probeNetworkSize(w: Pick<LoadedWeights, 'inputPolicy' | 'probeSize'>): NetworkSize {
+  const [height, width] = networkInputSize(w.inputPolicy, ...w.probeSize);
+  return { height, width };
+}
+
+/** `w` once its params are checked against its network at the probe network size; `what` names the weights in errors. */
+export function checkedWeights(w: LoadedWeights, what: string): LoadedWeights {
+  checkParams(w.buildGraph(probeNetworkSize(w)), w.params, what);
+  return w;
 }
 
 /** TF DeepLab's model in a TF tensor map: the backbone whose record's `weights.tf` stem the map holds. */
@@ -85,15 +115,17 @@ export function tfDeepLab(
     asppRates: opts.asppRates,
   });
   const network = loadedNetwork(config, architecture);
-  const probe = network.buildGraph({ height: size[0], width: size[1] });
-  const params = tfMobilenetV2Params(probe, source, resolver, name);
+  const inputPolicy: InputPolicy = { kind: 'fixed', height: size[0], width: size[1] };
+  const probeSize: [number, number] = [size[1], size[0]];
+  // Every parameter is taken from the tensors by the graph at the probe size, shapes checked.
+  const params = tfMobilenetV2Params(network.buildGraph(probeNetworkSize({ inputPolicy, probeSize })), source, resolver, name);
   return {
     name,
     config,
     ...network,
-    inputPolicy: { kind: 'fixed', height: size[0], width: size[1] },
+    inputPolicy,
     params,
-    probeSize: [size[1], size[0]],
+    probeSize,
     classes: classes ? validateClassSet(classes, config.numClasses, `${name}: classes`) : defaultClassSet(config.numClasses),
   };
 }
