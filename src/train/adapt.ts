@@ -7,7 +7,8 @@ import type { Graph, Value } from '../graph/ir.js';
 import type { HostParams } from '../graph/params.js';
 import { type LoadedWeights, scaledRates } from '../model/loading/load-weights.js';
 import { loadedNetwork, probeNetworkSize } from '../model/loading/loaded-weights.js';
-import { type DecoderName, defaultConfig } from '../model/networks/config.js';
+import type { DecoderName } from '../model/networks/config.js';
+import { defaultConfig } from '../model/backbones/config.js';
 import type { ClassSet } from '../model/voc.js';
 import { Rng } from '../util/random.js';
 

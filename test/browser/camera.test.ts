@@ -28,7 +28,7 @@ import type { HostParams } from '../../src/graph/params.js';
 import { backboneRecord } from '../../src/model/backbones/registry.js';
 import { saveCheckpoint } from '../../src/model/loading/load-weights.js';
 import { loadedNetwork } from '../../src/model/loading/loaded-weights.js';
-import { defaultConfig } from '../../src/model/networks/config.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
 import { defaultClassSet } from '../../src/model/voc.js';
 import { type HeapCensus, expectNoDataGrowth, floorSlope, heapCensus } from '../memory.js';
 import { RUN_SEED, makeRng } from '../helpers.js';

@@ -9,7 +9,7 @@ import { readImage } from '../../src/io/image.js';
 import { backboneRecord } from '../../src/model/backbones/registry.js';
 import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-weights.js';
 import { loadedNetwork } from '../../src/model/loading/loaded-weights.js';
-import { defaultConfig } from '../../src/model/networks/config.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
 import { defaultClassSet } from '../../src/model/voc.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';

@@ -10,7 +10,7 @@ import type { Graph } from '../../src/graph/ir.js';
 import { type LoadedWeights, checkedWeights, loadedNetwork, probeNetworkSize } from '../../src/model/loading/loaded-weights.js';
 import { loadWeights, saveCheckpoint } from '../../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../../src/model/model.js';
-import { defaultConfig } from '../../src/model/networks/config.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
 import { adaptWeights } from '../../src/train/adapt.js';
 import { expectThrows, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';

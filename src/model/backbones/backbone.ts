@@ -8,21 +8,9 @@ import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import type { HostParams } from '../../graph/params.js';
 import type { InputNormalizationName } from '../../io/input-normalization.js';
-import type { DeepLabConfig, StemName } from '../networks/config-types.js';
+import type { BackboneName, DeepLabConfig, StemName } from '../networks/config-types.js';
+import type { BackboneFeatures } from '../networks/deeplab.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
-import type { BackboneName } from './names.js';
-
-/** The features the heads read. */
-export interface BackboneFeatures {
-  /** What ASPP reads (the last block's output). */
-  out: Value;
-  /** What the auxiliary FCN head reads. */
-  aux: Value;
-  /** Block4's output ('layer4' of extraOutputs; `out` without cascaded blocks). */
-  layer4: Value;
-  /** The stride-4 features DeepLabv3+'s decoder reads. */
-  lowLevel: Value;
-}
 
 declare const ARCHITECTURE: unique symbol;
 

@@ -7,7 +7,7 @@
 // The processor's BGR flip is folded into the stem's weights (its input channels reversed), so
 // the network takes RGB like every other model here.
 import { backboneRecords } from '../backbones/registry.js';
-import { defaultConfig } from '../networks/config.js';
+import { defaultConfig } from '../backbones/config.js';
 import { type ClassSet, defaultClassSet } from '../voc.js';
 import { readTorchCheckpoint } from '../weights/import/pth.js';
 import { readSafetensors } from '../weights/import/safetensors.js';

@@ -1,6 +1,6 @@
 // torchvision's DeepLabv3 checkpoints (deeplabv3_resnet50 / _resnet101 / _mobilenet_v3_large):
 // recognising them, and converting their state dicts into our parameters. The networks
-// themselves are built by src/model/networks/deeplab.ts.
+// themselves are built by src/model/backbones/network.ts.
 //
 // The graph's params carry the state-dict keys unchanged (backbone.layer1.0.conv1.weight, ...)
 // so converting a checkpoint is only a layout change: conv weights OIHW -> HWIO, BN vectors as
@@ -9,7 +9,8 @@
 import type { HostParams } from '../../graph/params.js';
 import { backboneRecords } from '../backbones/registry.js';
 import { countIndexed } from '../backbones/state-keys.js';
-import { type BackboneName, type DeepLabConfig, defaultConfig } from '../networks/config.js';
+import type { BackboneName, DeepLabConfig } from '../networks/config.js';
+import { defaultConfig } from '../backbones/config.js';
 import { RESNET_BLOCKS } from '../networks/resnet.js';
 import type { SourceDType } from './import/tensor-map.js';
 import { oihwToHwio } from './layouts.js';
