@@ -1,7 +1,8 @@
 // A backbone is one record, as an op is one OpDef (src/graph/ops/op-def.ts): how its network is
-// built and which features the heads read, the output strides and config options it takes, the
-// input normalisation its reference weights expect, how each weights source's tensors are
-// recognised as it, whether it exports, and how `describe` groups its layers. The records are
+// built and which features the heads read, the sizes its weights give it (its architecture), the
+// output strides and config options it takes, the input normalisation its reference weights
+// expect, how each weights source's files are read as it, whether it exports, and how
+// `describe` groups its layers. The records are
 // kept by name in registry.ts, where a missing one is a compile error; everything that differs
 // by backbone asks the record, never the name.
 import type { GraphBuilder } from '../../graph/builder.js';
