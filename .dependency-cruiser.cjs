@@ -23,6 +23,13 @@ module.exports = {
     },
     ...upward,
     {
+      name: 'networks-below-backbones',
+      comment: "src/model/networks builds parts of networks; the backbone records (src/model/backbones) use them and say which: a network asks no record",
+      severity: 'error',
+      from: { path: '^src/model/networks/' },
+      to: { path: '^src/model/backbones/' },
+    },
+    {
       name: 'cli-and-browser-apart',
       comment: 'the command line and the page are separate entry points',
       severity: 'error',

@@ -35,8 +35,9 @@ import { matrixConfigName } from '../src/gpu/kernel-limits.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { readImage } from '../src/io/image.js';
 import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
-import { defaultConfig, paperAsppRates } from '../src/model/networks/config.js';
-import { type NetworkSize, buildDeepLab } from '../src/model/networks/deeplab.js';
+import { loadedNetwork } from '../src/model/loading/loaded-weights.js';
+import { paperAsppRates } from '../src/model/networks/config.js';
+import { defaultConfig } from '../src/model/backbones/config.js';
 import { defaultClassSet } from '../src/model/voc.js';
 import { adaptWeights, freshParams } from '../src/train/adapt.js';
 import { sharedPath } from '../test/shared.js';
@@ -61,14 +62,13 @@ interface Result {
 /** torchvision's DeepLabv3-ResNet-50 with fresh (PyTorch-style) random weights, at `outputStride`, for `size` x `size` inputs. */
 function randomResnet50(outputStride: number, size: number): LoadedWeights {
   const config = defaultConfig('resnet50', { outputStride, asppRates: paperAsppRates(outputStride) });
-  const buildGraph = (s: NetworkSize) => buildDeepLab(config, s);
+  const network = loadedNetwork(config);
   return {
     name: `deeplabv3-resnet50-os${outputStride}-random`,
     config,
-    depthMultiplier: 1,
+    ...network,
     inputPolicy: { kind: 'fixed', height: size, width: size },
-    params: freshParams(buildGraph({ height: 65, width: 65 }), 1),
-    buildGraph,
+    params: freshParams(network.buildGraph({ height: 65, width: 65 }), 1),
     probeSize: [size, size],
     classes: defaultClassSet(config.numClasses),
   };

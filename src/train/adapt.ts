@@ -6,8 +6,9 @@
 import type { Graph, Value } from '../graph/ir.js';
 import type { HostParams } from '../graph/params.js';
 import { type LoadedWeights, scaledRates } from '../model/loading/load-weights.js';
-import { buildDeepLab } from '../model/networks/deeplab.js';
-import { type DecoderName, defaultConfig } from '../model/networks/config.js';
+import { loadedNetwork, probeNetworkSize } from '../model/loading/loaded-weights.js';
+import type { DecoderName } from '../model/networks/config.js';
+import { defaultConfig } from '../model/backbones/config.js';
 import type { ClassSet } from '../model/voc.js';
 import { Rng } from '../util/random.js';
 
@@ -77,8 +78,9 @@ export function adaptWeights(w: LoadedWeights, o: AdaptOptions): Adapted {
     asppRates: scaledRates(w.config.asppRates, w.config.outputStride, outputStride),
     decoder,
   });
-  const buildGraph: LoadedWeights['buildGraph'] = (size, opts) => buildDeepLab(config, size, { depthMultiplier: w.depthMultiplier, mobileVit: w.mobileVit, dropout: opts?.training });
-  const probe = buildGraph({ height: 65, width: 65 });
+  const network = loadedNetwork(config, w.architecture);
+  // Built at the probe size, the graph the model's first program reuses.
+  const probe = network.buildGraph(probeNetworkSize(w));
   const params: HostParams = new Map();
   const reinitialised: string[] = [];
   const rng = Rng.derive(o.seed, 0x1a17);
@@ -98,5 +100,5 @@ export function adaptWeights(w: LoadedWeights, o: AdaptOptions): Adapted {
   if (unexplained.length && numClasses === w.config.numClasses) {
     throw new Error(`fine-tune: ${unexplained.join(', ')} do not match the network although the classes did not change`);
   }
-  return { weights: { ...w, config, params, buildGraph, classes }, reinitialised };
+  return { weights: { ...w, config, ...network, params, classes }, reinitialised };
 }

@@ -9,9 +9,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { checkParams, storedState } from '../graph/params.js';
 import { detectWeightFormat, weightFormats } from '../model/loading/formats/registry.js';
+import { loadedNetwork, probeNetworkSize } from '../model/loading/loaded-weights.js';
 import { type LoadedWeights, TORCHVISION_SHORT_SIDE, scaledRates } from '../model/loading/weights-from-bytes.js';
-import { type DeepLabConfig, defaultConfig } from '../model/networks/config.js';
-import { buildDeepLab } from '../model/networks/deeplab.js';
+import type { DeepLabConfig } from '../model/networks/config.js';
+import { defaultConfig } from '../model/backbones/config.js';
 import type { ClassSet } from '../model/voc.js';
 import type { StateDict } from '../model/weights/torchvision.js';
 import { type ClassificationBackbone, classificationBackboneParams, detectClassificationBackbone } from '../model/weights/torchvision-classification.js';
@@ -65,8 +66,11 @@ export function weightsFromBackbone(state: StateDict, source: string, o: Backbon
   const backbone = detectClassificationBackbone(state, source);
   if (o.backbone && o.backbone !== backbone) throw new Error(`${source}: holds torchvision's ${backbone}, not the ${o.backbone} asked for`);
   const config = backboneConfig(backbone, o);
-  const buildGraph: LoadedWeights['buildGraph'] = (size, opts) => buildDeepLab(config, size, { dropout: opts?.training });
-  const probe = buildGraph({ height: 65, width: 65 });
+  const network = loadedNetwork(config);
+  const inputPolicy = { kind: 'short-side', size: TORCHVISION_SHORT_SIDE } as const;
+  const probeSize: [number, number] = [TORCHVISION_SHORT_SIDE, TORCHVISION_SHORT_SIDE];
+  // Built at the probe size, the graph the model's first program reuses.
+  const probe = network.buildGraph(probeNetworkSize({ inputPolicy, probeSize }));
   const { params, dropped } = classificationBackboneParams(state, probe, backbone, source);
   const rng = Rng.derive(o.seed, 0x1a17);
   const initialised: string[] = [];
@@ -79,11 +83,10 @@ export function weightsFromBackbone(state: StateDict, source: string, o: Backbon
   const weights: LoadedWeights = {
     name: basename(source),
     config,
-    depthMultiplier: 1,
-    inputPolicy: { kind: 'short-side', size: TORCHVISION_SHORT_SIDE },
+    ...network,
+    inputPolicy,
     params,
-    buildGraph,
-    probeSize: [TORCHVISION_SHORT_SIDE, TORCHVISION_SHORT_SIDE],
+    probeSize,
     classes: o.classes,
   };
   return { weights, backbone, dropped, initialised };

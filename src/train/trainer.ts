@@ -17,7 +17,7 @@ import { type HostParams, storedState } from '../graph/params.js';
 import { Session } from '../graph/session.js';
 import { type SgdGroup, sgdHyperData } from '../kernels/optimizer/sgd.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
-import { isBackboneParam } from '../model/networks/deeplab.js';
+import { isBackboneParam } from '../model/backbones/network.js';
 import { hashSeed } from '../util/random.js';
 import { type ScheduleOptions, checkSchedule, learningRate } from './schedule.js';
 import { FIRST_MICRO_BATCH, buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';

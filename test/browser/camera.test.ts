@@ -25,9 +25,10 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { PoolStats } from '../../src/gpu/buffer-pool.js';
 import type { HostParams } from '../../src/graph/params.js';
+import { backboneRecord } from '../../src/model/backbones/registry.js';
 import { saveCheckpoint } from '../../src/model/loading/load-weights.js';
-import { defaultConfig } from '../../src/model/networks/config.js';
-import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+import { loadedNetwork } from '../../src/model/loading/loaded-weights.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
 import { defaultClassSet } from '../../src/model/voc.js';
 import { type HeapCensus, expectNoDataGrowth, floorSlope, heapCensus } from '../memory.js';
 import { RUN_SEED, makeRng } from '../helpers.js';
@@ -74,9 +75,9 @@ const OBJECTS_PER_FRAME = 0.25;
 /** MobileNetV2 DeepLab (width 0.25, no image pooling, fixed 17x17 input) with seeded random weights. */
 function writeTinyCheckpoint(path: string): void {
   const config = defaultConfig('mobilenet_v2', { imagePooling: false });
-  const depthMultiplier = 0.25;
-  const buildGraph = (size: { batch?: number; height: number; width: number }) => buildDeepLab(config, size, { depthMultiplier });
-  const graph = buildGraph({ batch: 1, height: NETWORK_SIZE, width: NETWORK_SIZE });
+  // Width 0.25, as the record reads a width multiplier.
+  const network = loadedNetwork(config, backboneRecord('mobilenet_v2').architecture.fromJson(0.25, 'the width'));
+  const graph = network.buildGraph({ batch: 1, height: NETWORK_SIZE, width: NETWORK_SIZE });
   const r = makeRng(RUN_SEED);
   const params: HostParams = new Map();
   for (const p of graph.state) {
@@ -89,10 +90,9 @@ function writeTinyCheckpoint(path: string): void {
   saveCheckpoint(path, {
     name: 'tiny-random',
     config,
-    depthMultiplier,
+    ...network,
     inputPolicy: { kind: 'fixed', height: NETWORK_SIZE, width: NETWORK_SIZE },
     params,
-    buildGraph,
     probeSize: [NETWORK_SIZE, NETWORK_SIZE],
     classes: defaultClassSet(config.numClasses),
   });

@@ -11,8 +11,8 @@ import { dropoutCpu, prepareDropout } from '../../src/kernels/elementwise/dropou
 import { GRADCHECK_TOLERANCE, dot, f64, numericGradient } from '../gradcheck.js';
 import { expectClose, numel, poisonedTensor, randomArray, rng, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 import { relativeError } from '../../src/util/relative-error.js';
-import { defaultConfig } from '../../src/model/networks/config.js';
-import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
+import { buildDeepLab } from '../../src/model/backbones/network.js';
 
 const dropped = (y: ArrayLike<number>): number => Array.from(y).filter((v) => v === 0).length;
 

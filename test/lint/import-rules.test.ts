@@ -1,6 +1,7 @@
 // The import rules npm test checks (.dependency-cruiser.cjs, npm run lint:imports): layers look
-// down only and no module imports itself in a circle. Checked here on a small tree that breaks
-// both, so a rule that stopped catching them fails a test, and on src, which must keep them.
+// down only, the networks ask no backbone record, and no module imports itself in a circle.
+// Checked here on a small tree that breaks them, so a rule that stopped catching them fails a
+// test, and on src, which must keep them.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,7 @@ describe('lint: the import rules', function () {
     expect(ok, report).to.equal(true);
   });
 
-  it('an upward import and a circle are refused, each named', () => {
+  it('an upward import, a network asking a record and a circle are refused, each named', () => {
     const dir = mkdtempSync(join(tmpdir(), 'deeplab-imports-'));
     const file = (path: string, text: string) => {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
@@ -41,10 +42,13 @@ describe('lint: the import rules', function () {
       file('src/kernels/conv.ts', 'export const conv = 1;\n');
       file('src/model/a.ts', "import { b } from './b.js';\nexport const a = b;\n");
       file('src/model/b.ts', "import { a } from './a.js';\nexport const b = () => a;\n");
+      file('src/model/networks/net.ts', "import { record } from '../backbones/record.js';\nexport const net = record;\n");
+      file('src/model/backbones/record.ts', 'export const record = 1;\n');
       const { ok, report } = cruise(dir);
       expect(ok).to.equal(false);
       expect(report).to.match(/no-upward-from-gpu[\s\S]*src\/gpu\/device\.ts → src\/kernels\/conv\.ts/);
       expect(report).to.match(/no-circular[\s\S]*src\/model\/a\.ts/);
+      expect(report).to.match(/networks-below-backbones[\s\S]*src\/model\/networks\/net\.ts → src\/model\/backbones\/record\.ts/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

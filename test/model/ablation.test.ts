@@ -12,10 +12,11 @@ import { type CompiledGraph, compile } from '../../src/graph/compile.js';
 import { Program } from '../../src/graph/program.js';
 import type { Graph } from '../../src/graph/ir.js';
 import type { HostParams } from '../../src/graph/params.js';
-import { type DeepLabConfig, defaultConfig, paperAsppRates } from '../../src/model/networks/config.js';
+import { type DeepLabConfig, paperAsppRates } from '../../src/model/networks/config.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
 import { type ModelDescription, describeModel } from '../../src/model/analysis/describe.js';
 import { resnetGeometry } from '../../src/model/networks/resnet.js';
-import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { expectClose, randomArray, testContext, expectThrows } from '../helpers.js';
 import { randomParams } from './random-params.js';
 

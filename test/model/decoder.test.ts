@@ -16,8 +16,9 @@ import { describeModel } from '../../src/model/analysis/describe.js';
 import { loadWeights, saveCheckpoint } from '../../src/model/loading/load-weights.js';
 import { DeepLabModel, loadModel } from '../../src/model/model.js';
 import { backboneRecord } from '../../src/model/backbones/registry.js';
-import { BACKBONES, type BackboneName, type DeepLabConfig, defaultConfig } from '../../src/model/networks/config.js';
-import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+import { BACKBONES, type BackboneName, type DeepLabConfig } from '../../src/model/networks/config.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
+import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { torchvisionStateDict } from '../../src/model/weights/torchvision-export.js';
 import { adaptWeights } from '../../src/train/adapt.js';
@@ -56,18 +57,23 @@ function mapSizes(backbone: BackboneName, n: number): { low: number; os8: number
   return { low, os8, os16: convOut(os8, 3, 2, 1) };
 }
 
-/** The backbones a decoder sits on (MobileViT's head is transformers' own). */
-type DecoderBackbone = Exclude<BackboneName, 'mobilevit'>;
-const DECODER_BACKBONES = BACKBONES.filter((b): b is DecoderBackbone => backboneRecord(b).decoder);
+/** The backbones a decoder sits on, as their records say (MobileViT's head is transformers' own). */
+const DECODER_BACKBONES = BACKBONES.filter((b) => backboneRecord(b).decoder);
 
 /** The stride-4 value each backbone's decoder reads, and its channels (MobileNetV2 at width 1). */
-const LOW_LEVEL: Record<DecoderBackbone, { value: string; channels: number }> = {
+const LOW_LEVEL: Partial<Record<BackboneName, { value: string; channels: number }>> = {
   resnet18: { value: 'backbone.layer1.1:relu', channels: 64 },
   resnet50: { value: 'backbone.layer1.2:relu', channels: 256 },
   resnet101: { value: 'backbone.layer1.2:relu', channels: 256 },
   mobilenet_v3_large: { value: 'backbone.3.block.1.1:relu', channels: 72 },
   mobilenet_v2: { value: 'MobilenetV2/expanded_conv_2/depthwise:relu6', channels: 144 },
 };
+
+function lowLevel(backbone: BackboneName): { value: string; channels: number } {
+  const low = LOW_LEVEL[backbone];
+  if (!low) throw new Error(`${backbone} takes a decoder: LOW_LEVEL needs its stride-4 value`);
+  return low;
+}
 
 /** The decoder's layer names in each family's checkpoint style. */
 function decoderLayers(backbone: BackboneName): { project: string; upsample: string; concat: string; refine: string[][]; logits: string; encoder: string; encoderTraining: string } {
@@ -122,7 +128,7 @@ describe('model: DeepLabv3+ decoder', function () {
           const cfg = defaultConfig(backbone, { outputStride, numClasses: 7, decoder: 'deeplabv3plus' });
           const [h, w] = [mapSizes(backbone, H), mapSizes(backbone, W)];
           const [eh, ew] = outputStride === 8 ? [h.os8, w.os8] : [h.os16, w.os16];
-          const low = LOW_LEVEL[backbone];
+          const low = lowLevel(backbone);
           const names = decoderLayers(backbone);
           for (const training of [false, true]) {
             const g = buildDeepLab(cfg, { batch: 2, height: H, width: W }, { dropout: training });
@@ -187,7 +193,7 @@ describe('model: DeepLabv3+ decoder', function () {
       expect(block!.outputStride).to.equal(4);
       expect(block!.output).to.deep.equal([mapSizes(backbone, 129).low, mapSizes(backbone, 129).low, 256]);
       const separable = backbone.startsWith('mobilenet');
-      const trainable = decoderTrainable(LOW_LEVEL[backbone].channels, separable);
+      const trainable = decoderTrainable(lowLevel(backbone).channels, separable);
       const statistics = 2 * (48 + (separable ? 304 + 256 + 256 + 256 : 256 + 256));
       expect(block!.params, `${backbone}: decoder parameters`).to.equal(trainable + statistics);
       // DeepLabv3's torchvision head has a 3x3 conv of 256 + BN (classifier.1, .2) that v3+ replaces.
@@ -279,7 +285,7 @@ describe('model: DeepLabv3+ decoder', function () {
       const reloaded = await loadWeights(path);
       expect(reloaded.config).to.deep.equal(weights.config);
       expect(reloaded.config.decoder).to.equal('deeplabv3plus');
-      expect(reloaded.depthMultiplier).to.equal(0.5);
+      expect(backboneRecord('mobilenet_v2').architecture.toJson(reloaded.architecture), 'the width multiplier').to.equal(0.5);
       for (const [name, t] of weights.params) expect([...reloaded.params.get(name)!.data], name).to.deep.equal([...t.data]);
     });
 

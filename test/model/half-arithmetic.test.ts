@@ -18,7 +18,7 @@ import { type DeepLabModel, type SegmentResult, loadModel } from '../../src/mode
 import { compile } from '../../src/graph/compile.js';
 import type { Graph } from '../../src/graph/ir.js';
 import { Program } from '../../src/graph/program.js';
-import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readPth } from '../../src/model/weights/import/pth.js';
 import { torchvisionConfigFromState, torchvisionParams } from '../../src/model/weights/torchvision.js';

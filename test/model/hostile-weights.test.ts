@@ -17,7 +17,7 @@ import { BundleHeaderProto, GraphDefType } from '../../src/model/weights/import/
 import type { SourceDType } from '../../src/model/weights/import/tensor-map.js';
 import { bundleTensorBytes, readBundleIndex } from '../../src/model/weights/import/tf-bundle.js';
 import { torchvisionParams } from '../../src/model/weights/torchvision.js';
-import { defaultConfig } from '../../src/model/networks/config.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
 import { checkBatchNormEpsilon, checkFloatWeight, checkStateDictValues, checkVariance } from '../../src/model/weights/weight-checks.js';
 import { type BundleEntryFields, type BundleTensorIn, buildBundle, rawBlock, sstable, varint } from '../import/tf-writers.js';
 import { concat } from '../import/builders.js';

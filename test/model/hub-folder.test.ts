@@ -14,13 +14,14 @@ import { permuteCpu } from '../../src/kernels/layout/permute.js';
 import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { networkInputSize, normalizeInput, resizeForNetwork } from '../../src/model/input-policy.js';
 import { hubProcessor } from '../../src/model/loading/hub-processor.js';
-import { loadWeights, saveCheckpoint } from '../../src/model/loading/load-weights.js';
+import { backboneRecord } from '../../src/model/backbones/registry.js';
+import { type LoadedWeights, loadWeights, saveCheckpoint } from '../../src/model/loading/load-weights.js';
 import { loadModel } from '../../src/model/model.js';
-import { buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
+import { type MobileVitArchitecture, buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
-import { hwioToOihw } from '../../src/model/weights/torchvision.js';
+import { hwioToOihw } from '../../src/model/weights/layouts.js';
 import { adaptWeights } from '../../src/train/adapt.js';
 import { hubFolderContents, writeHubFolder } from '../../src/model/weights/transformers-export.js';
 import { expectClose, expectRejects, expectThrows, testContext } from '../helpers.js';
@@ -30,6 +31,8 @@ import { sharedPath } from '../shared.js';
 const MOBILEVIT = sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small');
 const MOBILENET_V2 = sharedPath('fixtures', 'hf', 'deeplabv3_mobilenet_v2_1.0_513');
 const VOC_IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+/** The MobileViT sizes weights carry, as the backbone's record keeps them. */
+const sizesOf = (w: LoadedWeights): MobileVitArchitecture => backboneRecord('mobilevit').architecture.toJson(w.architecture) as MobileVitArchitecture;
 const json = (dir: string, file: string): Record<string, unknown> => JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
 
 /** A copy of a hub folder with some of its JSON files changed, in a temporary folder. */
@@ -106,7 +109,7 @@ describe('model: Hugging Face hub folders', function () {
   it('loads a MobileViT folder by path: architecture, classes and input from its files', async () => {
     const w = await loadWeights(MOBILEVIT);
     expect(w.config).to.deep.include({ backbone: 'mobilevit', numClasses: 21, outputStride: 16, asppRates: [6, 12, 18], asppChannels: 256, normalization: 'unit' });
-    expect(w.mobileVit?.hiddenSizes).to.deep.equal([64, 80, 96]);
+    expect(sizesOf(w).hiddenSizes).to.deep.equal([64, 80, 96]);
     expect(w.classes.names[20]).to.equal('tvmonitor');
     expect(w.inputPolicy).to.deep.equal({ kind: 'shortest-edge', size: 512, crop: { height: 512, width: 512 }, filter: 'bicubic' });
     // Another output stride rescales the rates; without the crop the whole image goes in.
@@ -139,7 +142,7 @@ describe('model: Hugging Face hub folders', function () {
     const path = join(dir, 'mobilevit.safetensors');
     saveCheckpoint(path, w);
     const back = await loadWeights(path);
-    expect(back.mobileVit).to.deep.equal(w.mobileVit);
+    expect(sizesOf(back)).to.deep.equal(sizesOf(w));
     expect(back.inputPolicy).to.deep.equal(w.inputPolicy);
     expect(back.config).to.deep.equal(w.config);
     expect(back.classes.names).to.deep.equal(w.classes.names);
@@ -154,7 +157,7 @@ describe('model: Hugging Face hub folders', function () {
     const kept = adaptWeights(w, { classes: { names: ['a', 'b', 'c'], colors: [[0, 0, 0], [1, 1, 1], [2, 2, 2]] }, seed: 1 });
     expect(kept.reinitialised).to.deep.equal(['segmentation_head.classifier.convolution.weight', 'segmentation_head.classifier.convolution.bias']);
     // Sizes other than xx-small's (the record's default) build as the weights say.
-    const xSmall = { ...w, mobileVit: { ...w.mobileVit!, neckHiddenSizes: [16, 32, 48, 64, 80, 96, 384], hiddenSizes: [96, 120, 144] } };
+    const xSmall = { ...w, architecture: backboneRecord('mobilevit').architecture.fromJson({ ...sizesOf(w), neckHiddenSizes: [16, 32, 48, 64, 80, 96, 384], hiddenSizes: [96, 120, 144] }, 'x-small') };
     const graph = adaptWeights(xSmall, { seed: 1, classes: kept.weights.classes }).weights.buildGraph({ height: 65, width: 65 });
     expect(graph.state.find((v) => v.name === 'mobilevit.encoder.layer.4.conv_1x1.convolution.weight')?.shape).to.deep.equal([1, 1, 96, 144]);
   });
@@ -181,25 +184,28 @@ describe('model: Hugging Face hub folders', function () {
     const back = await loadWeights(dir);
     expect(back.classes.names).to.deep.equal(['sky', 'road', 'car']);
     expect(back.inputPolicy).to.deep.equal(tuned.inputPolicy);
-    expect(back.mobileVit).to.deep.equal(tuned.mobileVit);
+    expect(sizesOf(back)).to.deep.equal(sizesOf(tuned));
     for (const [name, t] of tuned.params) expect([...back.params.get(name)!.data], name).to.deep.equal([...t.data]);
-    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, backbone: 'resnet50' } }), /only a MobileViT DeepLabV3 exports to a hub folder/);
+    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, backbone: 'resnet50' } }), /ResNet-50 does not export to a hub folder: transformers has no ResNet-50 DeepLabV3 we write \(those that do: MobileViT\)/);
+    // The processor written must read back as the model's own input.
+    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, normalization: 'imagenet' } }), /its hub processor gives 'unit' input, not the model's 'imagenet'/);
   });
 
   it('loads a MobileNetV2 folder onto our TF MobileNetV2 network, batch norms folded', async () => {
     const w = await loadWeights(MOBILENET_V2);
     expect(w.config).to.deep.include({ backbone: 'mobilenet_v2', numClasses: 21, outputStride: 8, asppRates: [], resizeMode: 'half_pixel', normalization: 'minus_one_one' });
-    expect(w.depthMultiplier).to.equal(1);
+    expect(backboneRecord('mobilenet_v2').architecture.toJson(w.architecture), 'the width multiplier').to.equal(1);
     expect(w.inputPolicy).to.deep.equal({ kind: 'shortest-edge', size: 513, crop: { height: 513, width: 513 }, filter: 'bilinear' });
     expect(w.classes.names[15]).to.equal('person');
     expect([...w.params.keys()].every((k) => k.endsWith('/weights') || k.endsWith('/biases')), 'folded: weights and biases only').to.equal(true);
+    expectThrows(() => hubFolderContents(w), /TF's MobileNetV2 DeepLab does not export to a hub folder: a hub MobileNetV2's batch norms are folded on load/);
   });
 
   describe('against transformers @slow', () => {
     it('MobileViT xx-small, 96x128: logits within 1e-4 of the float64 reference (BGR flip folded into the stem)', async () => {
       const w = await loadWeights(MOBILEVIT);
       const c = w.config;
-      const graph = buildMobileVitDeepLab({ ...w.mobileVit!, numLabels: c.numClasses, outputStride: 16, atrousRates: c.asppRates, asppOutChannels: c.asppChannels }, { height: 96, width: 128 }, { extraOutputs: true });
+      const graph = buildMobileVitDeepLab({ ...sizesOf(w), numLabels: c.numClasses, outputStride: 16, atrousRates: c.asppRates, asppOutChannels: c.asppChannels }, { height: 96, width: 128 }, { extraOutputs: true });
       // The fixture's input is BGR; the loaded weights take RGB.
       const pixels = readNpy(join(MOBILEVIT, 'pixel_values_96x128.npy'));
       const rgb = permuteCpu(pixels.data, pixels.shape, { view: pixels.shape, perm: [0, 2, 3, 1], shape: [1, 96, 128, 3] });
@@ -257,7 +263,7 @@ describe('model: Hugging Face hub folders', function () {
       const arch = { neck_hidden_sizes: [16, 32, 48, 64, 80, 96, 384], hidden_sizes: [96, 120, 144] };
       const dir = folder(MOBILEVIT, { 'config.json': arch, 'preprocessor_config.json': { size: { shortest_edge: 64 }, crop_size: { height: 64, width: 64 } } });
       const base = await loadWeights(MOBILEVIT);
-      const graph = buildMobileVitDeepLab({ ...base.mobileVit!, neckHiddenSizes: arch.neck_hidden_sizes, hiddenSizes: arch.hidden_sizes, numLabels: 21, outputStride: 16, atrousRates: [6, 12, 18], asppOutChannels: 256 }, { height: 64, width: 64 });
+      const graph = buildMobileVitDeepLab({ ...sizesOf(base), neckHiddenSizes: arch.neck_hidden_sizes, hiddenSizes: arch.hidden_sizes, numLabels: 21, outputStride: 16, atrousRates: [6, 12, 18], asppOutChannels: 256 }, { height: 64, width: 64 });
       const tensors: TensorMap = new Map();
       for (const [name, t] of randomParams(graph)) {
         if (t.shape.length !== 4) tensors.set(name, { shape: t.shape, data: t.data as Float32Array, sourceDType: 'f32' });
@@ -272,7 +278,7 @@ describe('model: Hugging Face hub folders', function () {
         const result = await model.segment(img);
         expect([result.width, result.height]).to.deep.equal([500, 366]);
         expect(result.classes.every((c) => c < 21)).to.equal(true);
-        expect(model.loadedWeights.mobileVit?.hiddenSizes).to.deep.equal([96, 120, 144]);
+        expect(sizesOf(model.loadedWeights).hiddenSizes).to.deep.equal([96, 120, 144]);
       } finally {
         model.dispose();
       }

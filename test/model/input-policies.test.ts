@@ -24,7 +24,7 @@ import {
 import type { InputPolicy } from '../../src/model/loading/options.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../../src/model/model.js';
-import { defaultConfig } from '../../src/model/networks/config.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
 import { writeGreyPng, writeRgbPng } from '../data/tiny-datasets.js';
 import { rgbToRgba, rgbaTexture } from '../frames.js';
 import { type Saved, savedTensor, torchSaveZip } from '../import/torch-save.js';

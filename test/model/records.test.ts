@@ -8,19 +8,21 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { storedState } from '../../src/graph/params.js';
 import { INPUT_NORMALIZATIONS, inputNormalization } from '../../src/io/input-normalization.js';
-import { BACKBONE_NAMES } from '../../src/model/backbones/names.js';
+import { BACKBONE_NAMES } from '../../src/model/networks/backbone-names.js';
 import { BACKBONE_RECORDS, backboneRecord, backboneRecords } from '../../src/model/backbones/registry.js';
 import { describeModel, layerGroup } from '../../src/model/analysis/describe.js';
 import { normalizeInput } from '../../src/model/input-policy.js';
 import { checkpointContents } from '../../src/model/loading/checkpoint-contents.js';
+import { checkpointModel } from '../../src/model/loading/checkpoint-schema.js';
 import type { FileSet, WeightFormatRecord } from '../../src/model/loading/formats/format.js';
 import { WEIGHT_FORMAT_NAMES } from '../../src/model/loading/formats/names.js';
 import { WEIGHT_EXTENSIONS, WEIGHT_FORMATS, detectWeightFormat, formatOfName, looksLikeWeightsPath, weightFormat, weightFormats } from '../../src/model/loading/formats/registry.js';
-import type { LoadedWeights } from '../../src/model/loading/loaded-weights.js';
+import { type LoadedWeights, loadedNetwork } from '../../src/model/loading/loaded-weights.js';
 import { detectWeightFormat as pageWeightFormat, weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
-import { type DeepLabConfig, defaultConfig } from '../../src/model/networks/config.js';
+import type { DeepLabConfig } from '../../src/model/networks/config.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
 import { defaultClassSet } from '../../src/model/voc.js';
-import { buildDeepLab, isBackboneParam } from '../../src/model/networks/deeplab.js';
+import { buildDeepLab, isBackboneParam } from '../../src/model/backbones/network.js';
 import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
 import { mmsegNetwork } from '../../src/model/weights/mmseg.js';
 import { detectClassificationBackbone } from '../../src/model/weights/torchvision-classification.js';
@@ -44,9 +46,8 @@ function zeroWeights(cfg: DeepLabConfig): LoadedWeights {
     name: `${cfg.backbone}-zeros`,
     config: cfg,
     inputPolicy: { kind: 'fixed', height: SIZE.height, width: SIZE.width },
-    depthMultiplier: 1,
+    ...loadedNetwork(cfg),
     params,
-    buildGraph: (size) => buildDeepLab(cfg, size),
     probeSize: [SIZE.width, SIZE.height],
     classes: defaultClassSet(cfg.numClasses),
   };
@@ -138,12 +139,29 @@ describe('model: every backbone record', function () {
         if (record.weights.tf) {
           const { scope } = record.weights.tf;
           expect([...stateOf(cfg()).keys()].filter((k) => record.ownsParam(k)).every((k) => k.startsWith(`${scope}/`))).to.equal(true);
+          expect(stateOf(cfg()).has(`${record.weights.tf.stem}/weights`), 'the stem its architecture is read from').to.equal(true);
         }
         // No other record's recogniser takes its parameters.
         for (const other of backboneRecords()) {
           if (other === record) continue;
           if (record.weights.torchvision) expect(other.weights.torchvision?.holds(stateOf(cfg())) ?? false, other.name).to.equal(false);
         }
+      });
+
+      it("keeps its architecture in our checkpoints' metadata under its own key, and reads it back", () => {
+        const { architecture } = record;
+        const w = zeroWeights(cfg());
+        const { tensors, metadata } = checkpointContents(w);
+        const fixed = checkpointContents(zeroWeights(defaultConfig('resnet50'))).metadata;
+        if (architecture.metadataKey !== undefined) {
+          expect(Object.keys(fixed), 'a key of every checkpoint').to.not.include(architecture.metadataKey);
+          expect(JSON.parse(metadata[architecture.metadataKey])).to.deep.equal(architecture.toJson(w.architecture));
+        } else {
+          expect(Object.keys(metadata).sort()).to.deep.equal(Object.keys(fixed).sort());
+        }
+        const back = checkpointModel(w.name, `${w.name}.safetensors`, { tensors, metadata }, {});
+        expect(architecture.toJson(back.architecture)).to.deep.equal(architecture.toJson(architecture.default));
+        expect(architecture.toJson(architecture.fromJson(architecture.toJson(architecture.default), 'default'))).to.deep.equal(architecture.toJson(architecture.default));
       });
 
       it("exports to torchvision's state dict, or refuses naming why", () => {

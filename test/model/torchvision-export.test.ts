@@ -11,7 +11,7 @@ import { loadModel } from '../../src/model/model.js';
 import { readPth } from '../../src/model/weights/import/pth.js';
 import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { exportTorchvision } from '../../src/model/weights/torchvision-export.js';
-import { hwioToOihw, oihwToHwio } from '../../src/model/weights/torchvision.js';
+import { hwioToOihw, oihwToHwio } from '../../src/model/weights/layouts.js';
 import { runCli } from '../cli/run-cli.js';
 import { expectRejects, randomArray, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';

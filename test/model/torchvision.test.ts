@@ -4,20 +4,16 @@
 import { expect } from 'chai';
 import { type CompiledGraph, compile } from '../../src/graph/compile.js';
 import { Program } from '../../src/graph/program.js';
-import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+import { buildDeepLab } from '../../src/model/backbones/network.js';
 import type { Graph } from '../../src/graph/ir.js';
 import { type HostParams, ParamMismatchError, checkParams } from '../../src/graph/params.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readPth } from '../../src/model/weights/import/pth.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
-import { defaultConfig } from '../../src/model/networks/config.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
 import { resnetGeometry } from '../../src/model/networks/resnet.js';
-import {
-  detectTorchvisionBackbone,
-  oihwToHwio,
-  torchvisionConfigFromState,
-  torchvisionParams,
-} from '../../src/model/weights/torchvision.js';
+import { oihwToHwio } from '../../src/model/weights/layouts.js';
+import { detectTorchvisionBackbone, torchvisionConfigFromState, torchvisionParams } from '../../src/model/weights/torchvision.js';
 import { expectClose, randomArray, relativeError, testContext, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 import { nchwToNhwc, nhwcToNchw } from './layout.js';

@@ -4,7 +4,7 @@
 import { differentiate } from '../../src/graph/autograd.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import type { Graph, Value } from '../../src/graph/ir.js';
-import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readPth } from '../../src/model/weights/import/pth.js';
 import { torchvisionConfigFromState, torchvisionParams } from '../../src/model/weights/torchvision.js';

@@ -18,8 +18,8 @@ import { conv2dWeightGradSpec } from '../../src/kernels/conv2d-backward/weight-g
 import { conv2dSpace } from '../../src/kernels/conv2d/conv2d.js';
 import { type Conv2dParams, convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
 import { RESIZE_LAYOUTS, RESIZE_MODES, resizeBilinearSpec } from '../../src/kernels/resize/resize.js';
-import { defaultConfig } from '../../src/model/networks/config.js';
-import { buildDeepLab } from '../../src/model/networks/deeplab.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
+import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { buildMobileVitDeepLab, mobileVitConfigFromHub } from '../../src/model/networks/mobilevit.js';
 import { buildTrainingGraphs, trainingBatchNorms } from '../../src/train/training-graph.js';
 import { ADAPTER_CLASSES } from '../kernels/every-candidate.js';

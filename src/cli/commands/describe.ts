@@ -4,15 +4,8 @@
 // per-block summary with totals, or every layer (--layers), or JSON (--json). No weights and
 // no GPU: the graph is built with its parameters declared and read off (src/model/analysis/describe.ts).
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, formatHelp, optionFlag, optionValue, parseArgs, parsePositiveInt } from '../args.js';
-import {
-  BACKBONES,
-  type BackboneName,
-  type DeepLabConfig,
-  allowedOutputStrides,
-  defaultConfig,
-  naturalOutputStride,
-  paperAsppRates,
-} from '../../model/networks/config.js';
+import { BACKBONES, type BackboneName, type DeepLabConfig, paperAsppRates } from '../../model/networks/config.js';
+import { allowedOutputStrides, defaultConfig, naturalOutputStride } from '../../model/backbones/config.js';
 import { BACKBONE_RECORDS, isBackboneName } from '../../model/backbones/registry.js';
 import { type ModelDescription, describeModel } from '../../model/analysis/describe.js';
 import { decoderOption, decoderOptionSpec } from '../decoder-option.js';

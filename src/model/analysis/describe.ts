@@ -10,7 +10,7 @@ import { nodeInputs, opDef } from '../../graph/ops/registry.js';
 import { fuseEpilogues } from '../../graph/passes.js';
 import { backboneRecords } from '../backbones/registry.js';
 import type { DeepLabConfig } from '../networks/config.js';
-import { buildDeepLab } from '../networks/deeplab.js';
+import { buildDeepLab } from '../backbones/network.js';
 import { type GraphCost, graphCost, nodeCost } from './flops.js';
 
 export interface LayerInfo {

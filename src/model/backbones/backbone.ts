@@ -1,35 +1,56 @@
 // A backbone is one record, as an op is one OpDef (src/graph/ops/op-def.ts): how its network is
-// built and which features the heads read, the output strides and config options it takes, the
-// input normalisation its reference weights expect, how each weights source's tensors are
-// recognised as it, whether it exports, and how `describe` groups its layers. The records are
+// built and which features the heads read, the sizes its weights give it (its architecture), the
+// output strides and config options it takes, the input normalisation its reference weights
+// expect, how each weights source's files are read as it, whether it exports, and how
+// `describe` groups its layers. The records are
 // kept by name in registry.ts, where a missing one is a compile error; everything that differs
 // by backbone asks the record, never the name.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
+import type { HostParams } from '../../graph/params.js';
 import type { InputNormalizationName } from '../../io/input-normalization.js';
-import type { DeepLabConfig, StemName } from '../networks/config-types.js';
-import type { MobileVitArchitecture } from '../networks/mobilevit.js';
-import type { BackboneName } from './names.js';
+import type { BackboneName, DeepLabConfig, StemName } from '../networks/config-types.js';
+import type { BackboneFeatures } from '../networks/deeplab.js';
+import type { TensorMap } from '../weights/import/tensor-map.js';
 
-/** The features the heads read. */
-export interface BackboneFeatures {
-  /** What ASPP reads (the last block's output). */
-  out: Value;
-  /** What the auxiliary FCN head reads. */
-  aux: Value;
-  /** Block4's output ('layer4' of extraOutputs; `out` without cascaded blocks). */
-  layer4: Value;
-  /** The stride-4 features DeepLabv3+'s decoder reads. */
-  lowLevel: Value;
-}
+declare const ARCHITECTURE: unique symbol;
 
 /**
- * What only some builds have, read from the weights' files by the loader: MobileNetV2's width
- * multiplier (its first conv), MobileViT's sizes (a hub folder's config.json); training's dropout.
+ * A backbone's architecture: the sizes its weights say rather than its name (MobileNetV2's width
+ * multiplier, a Hugging Face config's sizes for MobileViT). Opaque: only the record that made it
+ * reads it (its `architecture`, its network and its weights sources), so nothing else learns a
+ * backbone's sizes.
  */
+export type Architecture = { readonly [ARCHITECTURE]: true };
+
+/** The casts between a record's own architecture type and the opaque one; each record uses its own only. */
+export function architectureCasts<A>(): { wrap(a: A): Architecture; unwrap(x: Architecture): A } {
+  return { wrap: (a) => a as unknown as Architecture, unwrap: (x) => x as unknown as A };
+}
+
+/** How a record keeps its architecture: its default, and its form in our checkpoints' metadata. */
+export interface BackboneArchitecture {
+  /** What it builds from a config alone, where no weights file gives it (MobileViT: xx-small's sizes). */
+  default: Architecture;
+  /**
+   * Its key in our checkpoint metadata, holding `toJson`'s value as JSON; none where the name
+   * alone fixes the network. A checkpoint without the key builds the default.
+   */
+  metadataKey?: string;
+  toJson(a: Architecture): unknown;
+  /** `toJson`'s value read back, every field checked; `what` names it in errors. */
+  fromJson(v: unknown, what: string): Architecture;
+}
+
+/** The architecture of a backbone its name fixes (ResNets, MobileNetV3): nothing to read or keep. */
+export const FIXED_ARCHITECTURE: BackboneArchitecture = (() => {
+  const none = architectureCasts<null>().wrap(null);
+  return { default: none, toJson: () => null, fromJson: () => none };
+})();
+
+/** What a build takes besides the config: the architecture (from the weights, else the record's default); training's dropout. */
 export interface BackboneBuildOptions {
-  depthMultiplier: number;
-  mobileVit?: MobileVitArchitecture;
+  architecture: Architecture;
   dropout?: boolean;
 }
 
@@ -62,14 +83,64 @@ export interface BackboneWeights {
   torchvisionClassification?: { holds(state: StateKeys): boolean; filePrefix: string; headPrefix: string };
   /** mmsegmentation's DeepLabv3 checkpoints (ResNetV1c / V1b backbones, `decode_head.*`). */
   mmseg?: { holds(state: StateKeys): boolean; /** The decode head's channels. */ headChannels: number };
-  /** TF DeepLab's tensors (TFLite, .npy, zoo checkpoints and graphs): the scope its names start with. */
-  tf?: { scope: string };
+  /** TF DeepLab's tensors (TFLite, .npy, zoo checkpoints and graphs). */
+  tf?: TfSource;
+  /** A Hugging Face hub folder of `transformers` (config.json, preprocessor_config.json, model.safetensors). */
+  transformers?: TransformersSource;
+}
+
+/** How TF DeepLab's files hold a backbone. */
+export interface TfSource {
+  /** The scope its names start with. */
+  scope: string;
+  /** Its first conv's scope, whose weight (OHWI in every TF source) says the architecture, and that a file holds it. */
+  stem: string;
+  /** The architecture a stem weight's shape means; `what` names the weight in errors. */
+  architecture(stemShape: readonly number[], what: string): Architecture;
+}
+
+/**
+ * How a backbone's `transformers` hub folders are read and written. The loader and the writer
+ * (src/model/loading/hub-model.ts, src/model/weights/transformers-export.ts) do what every hub
+ * folder shares: the classes (id2label), the processor, the processor's BGR flip on the stem.
+ */
+export interface TransformersSource {
+  /** The config's `model_type` that names this backbone. */
+  modelType: string;
+  /** Its first conv's weight in our names, whose input channels a processor's BGR flip reverses. */
+  stem: string;
   /**
-   * A Hugging Face hub folder of `transformers` (config.json, model.safetensors): the
-   * config's `model_type` that names this backbone, and its first conv's weight in our names
-   * (whose input channels a processor's BGR flip reverses).
+   * config.json's values (parsed, an object) read as this backbone's architecture and the config
+   * values they give (the head's output stride, rates and channels; its resize), each checked,
+   * and the weights file's tensors as our parameters. `numLabels` is id2label's count; `what`
+   * names config.json in errors, `weightsWhat` the weights file.
    */
-  transformers?: { modelType: string; stem: string };
+  read(
+    json: Record<string, unknown>,
+    tensors: TensorMap,
+    ctx: { numLabels: number; what: string; weightsWhat: string },
+  ): { architecture: Architecture; config: Partial<DeepLabConfig> & { outputStride: number; asppRates: number[] }; params: HostParams };
+  /** Writing a hub folder back, or why its weights cannot be. */
+  export: TransformersExport | { why: string };
+}
+
+/** A backbone's side of a hub folder written back (`deeplab export --format hf`). */
+export interface TransformersExport {
+  /**
+   * config.json's model values for an architecture under a DeepLab config: `architectures`, the
+   * sizes, the head's values. The writer adds model_type, the classes and the ignore index.
+   */
+  config(a: Architecture, cfg: DeepLabConfig): Record<string, unknown>;
+  /** The keys of that config transformers types as float: written 2.0, not 2 (transformers 5 refuses an int there). */
+  floatFields: readonly string[];
+  /**
+   * preprocessor_config.json's processor class and what it does besides the resize and the
+   * rescale (its channel flip, its normalisation); the writer checks that it reads back as the
+   * model's normalisation, and flips the stem where it flips the input.
+   */
+  processor: Record<string, unknown>;
+  /** Our parameters (the stem in the processor's channel order) as the weights file's tensors, in transformers' names and layouts. */
+  tensors(params: HostParams): TensorMap;
 }
 
 /** Whether weights on this backbone export to torchvision's state dict, and why not. */
@@ -80,6 +151,8 @@ export interface BackboneRecord {
   /** Its name in prose ('ResNet-101'). */
   title: string;
   network: BackboneNetwork;
+  /** The sizes its weights give its network (FIXED_ARCHITECTURE where its name says them all). */
+  architecture: BackboneArchitecture;
   /**
    * The output stride with no atrous convolution for `blocks` blocks; the strides it runs at
    * are 8, 16, ..., this.

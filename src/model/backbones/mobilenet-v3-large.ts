@@ -1,7 +1,7 @@
 // torchvision's MobileNetV3-Large (src/model/networks/mobilenet-v3.ts), `features` only, dilated
 // for output stride 16 as deeplabv3_mobilenet_v3_large builds it.
 import { buildMobileNetV3Large } from '../networks/mobilenet-v3.js';
-import type { BackboneRecord } from './backbone.js';
+import { type BackboneRecord, FIXED_ARCHITECTURE } from './backbone.js';
 import { countIndexed } from './state-keys.js';
 
 export const MOBILENET_V3_LARGE: BackboneRecord = {
@@ -14,6 +14,7 @@ export const MOBILENET_V3_LARGE: BackboneRecord = {
       return { out: f.out, aux: f.aux, layer4: f.out, lowLevel: f.lowLevel };
     },
   },
+  architecture: FIXED_ARCHITECTURE,
   naturalOutputStride: () => 32,
   cascadedBlocks: false,
   multiGrid: true,

@@ -1,9 +1,23 @@
 // Apple's MobileViT (v1) DeepLabV3 as `transformers` builds it (src/model/networks/mobilevit.ts):
-// a whole network with its own ASPP head, inputs x / 255, transformers' names. Its sizes come
-// from a hub folder's config.json (BackboneBuildOptions.mobileVit; xx-small's when none is
-// given); the head's values (output stride, rates, channels, classes) from the DeepLab config.
-import { MOBILEVIT_XX_SMALL, mobileVitDeepLabLogits } from '../networks/mobilevit.js';
-import type { BackboneRecord } from './backbone.js';
+// a whole network with its own ASPP head, inputs x / 255, transformers' names. Its architecture
+// is its sizes, from a hub folder's config.json (xx-small's when none is given); the head's
+// values (output stride, rates, channels, classes) are the DeepLab config's.
+import {
+  MOBILEVIT_HUB_FLOATS,
+  MOBILEVIT_XX_SMALL,
+  type MobileVitArchitecture,
+  mobileVitArchitectureFromJson,
+  mobileVitConfigFromHub,
+  mobileVitDeepLabLogits,
+  mobileVitHubConfig,
+} from '../networks/mobilevit.js';
+import { transformersParams, transformersTensors } from '../weights/transformers.js';
+import { type BackboneRecord, architectureCasts } from './backbone.js';
+
+const sizes = architectureCasts<MobileVitArchitecture>();
+
+/** Our 1x1 convolutions that are linear layers in transformers (weights [out, in]). */
+const LINEAR = /\.(query|key|value|dense)\.weight$/;
 
 export const MOBILEVIT: BackboneRecord = {
   name: 'mobilevit',
@@ -11,10 +25,16 @@ export const MOBILEVIT: BackboneRecord = {
   network: {
     kind: 'whole',
     build(b, image, cfg, opts) {
-      const arch = opts.mobileVit ?? MOBILEVIT_XX_SMALL;
       const head = { numLabels: cfg.numClasses, outputStride: cfg.outputStride as 8 | 16 | 32, atrousRates: cfg.asppRates, asppOutChannels: cfg.asppChannels };
-      return mobileVitDeepLabLogits(b, image, { ...arch, ...head }, { dropout: opts.dropout }).logits;
+      return mobileVitDeepLabLogits(b, image, { ...sizes.unwrap(opts.architecture), ...head }, { dropout: opts.dropout }).logits;
     },
+  },
+  architecture: {
+    default: sizes.wrap(MOBILEVIT_XX_SMALL),
+    // The key our checkpoints have always kept the sizes under.
+    metadataKey: 'mobileVit',
+    toJson: (a) => sizes.unwrap(a),
+    fromJson: (v, what) => sizes.wrap(mobileVitArchitectureFromJson(v, what)),
   },
   naturalOutputStride: () => 32,
   cascadedBlocks: false,
@@ -26,7 +46,25 @@ export const MOBILEVIT: BackboneRecord = {
   normalization: 'unit',
   defaults: { outputStride: 16, asppRates: [6, 12, 18], resizeMode: 'half_pixel' },
   ownsParam: (name) => name.startsWith('mobilevit.'),
-  weights: { transformers: { modelType: 'mobilevit', stem: 'mobilevit.conv_stem.convolution.weight' } },
+  weights: {
+    transformers: {
+      modelType: 'mobilevit',
+      stem: 'mobilevit.conv_stem.convolution.weight',
+      read(json, tensors, { what }) {
+        const { numLabels: _, outputStride, atrousRates, asppOutChannels, ...arch } = mobileVitConfigFromHub(json, what);
+        // The head's values live in the DeepLab config: they change with a fine-tune or another stride.
+        return { architecture: sizes.wrap(arch), config: { outputStride, asppRates: [...atrousRates], asppChannels: asppOutChannels }, params: transformersParams(tensors) };
+      },
+      export: {
+        config: (a, cfg) =>
+          mobileVitHubConfig({ ...sizes.unwrap(a), numLabels: cfg.numClasses, outputStride: cfg.outputStride as 8 | 16 | 32, atrousRates: cfg.asppRates, asppOutChannels: cfg.asppChannels }),
+        floatFields: MOBILEVIT_HUB_FLOATS,
+        // The processor feeds x / 255 in BGR order, unnormalised.
+        processor: { image_processor_type: 'MobileViTImageProcessor', do_flip_channel_order: true },
+        tensors: (params) => transformersTensors(params, LINEAR),
+      },
+    },
+  },
   export: { torchvision: false, why: "MobileViT has no torchvision counterpart; it exports to ONNX" },
   describeGroups: [
     [/^mobilevit\.conv_stem\./, () => 'stem'],

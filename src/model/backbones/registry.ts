@@ -4,7 +4,7 @@
 import type { BackboneRecord } from './backbone.js';
 import { MOBILENET_V2 } from './mobilenet-v2.js';
 import { MOBILENET_V3_LARGE } from './mobilenet-v3-large.js';
-import { type BackboneName, BACKBONE_NAMES } from './names.js';
+import { type BackboneName, BACKBONE_NAMES } from '../networks/backbone-names.js';
 import { MOBILEVIT } from './mobilevit.js';
 import { RESNET101, RESNET18, RESNET50 } from './resnet.js';
 

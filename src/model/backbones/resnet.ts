@@ -2,7 +2,7 @@
 // mmsegmentation's ResNet-18, -50 and -101 (V1b or the deep-stem V1c), with cascaded blocks
 // and multi-grid on the bottleneck ResNets.
 import { RESNET_BLOCKS, type ResNetDepth, buildResNet } from '../networks/resnet.js';
-import type { BackboneRecord } from './backbone.js';
+import { type BackboneRecord, FIXED_ARCHITECTURE } from './backbone.js';
 import { countIndexed } from './state-keys.js';
 
 /** The stem (conv s2 + max-pool s2) reaches 4; block2..block4 and every cascaded block halve the map. */
@@ -35,6 +35,7 @@ function resnet(depth: ResNetDepth): BackboneRecord {
         return { out: f.out, aux: f.layer3, layer4: f.layer4, lowLevel: f.layer1 };
       },
     },
+    architecture: FIXED_ARCHITECTURE,
     naturalOutputStride,
     // Cascaded blocks are bottleneck replicas; ResNet-18's block4 has two units, so no multi-grid.
     cascadedBlocks: bottleneck,

@@ -1,33 +1,39 @@
 // Our own checkpoint format: a safetensors file whose metadata names the format and its version
-// and holds what rebuilds the network (the config, width multiplier, input policy, classes,
-// sliding windows, how weights are quantized). This module reads that schema, checking every
-// field the loader relies on; checkpoint-contents.ts writes it.
-import { type MobileVitArchitecture, validateMobileVitConfig } from '../networks/mobilevit.js';
-import { type HostParams, checkParams } from '../../graph/params.js';
+// and holds what rebuilds the network (the config, the backbone's architecture under its record's
+// key, input policy, classes, sliding windows, how weights are quantized). This module reads that
+// schema, checking every field the loader relies on; checkpoint-contents.ts writes it.
+import type { HostParams } from '../../graph/params.js';
+import type { Architecture } from '../backbones/backbone.js';
+import { backboneRecord } from '../backbones/registry.js';
 import { fixedInputSize, policySquare, policyWithOptions, readInputPolicy } from '../input-policy.js';
-import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
+import type { DeepLabConfig } from '../networks/config.js';
+import { defaultConfig } from '../backbones/config.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 import type { HostTensor, TensorMap } from '../weights/import/tensor-map.js';
 import { type Quantization, QUANTIZATIONS, paramsFromQuantized } from '../weights/quantize.js';
 import { checkStateDictValues } from '../weights/weight-checks.js';
 import { TORCHVISION_DEEPLAB_MARKER } from '../weights/torchvision.js';
-import { type LoadedWeights, graphFactory, scaledRates } from './loaded-weights.js';
+import { type LoadedWeights, checkedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
 import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
 
 /** Marks a safetensors file as one of ours, with what is needed to rebuild the network. */
 export const CHECKPOINT_FORMAT = 'deeplab-webgpu';
 export const CHECKPOINT_VERSION = '1';
 
-/** A metadata value parsed as JSON, which must be an object (not null, not an array). */
-function metadataObject(metadata: Record<string, string>, key: string, path: string): Record<string, unknown> {
+/** A metadata value parsed as JSON. */
+function metadataJson(metadata: Record<string, string>, key: string, path: string): unknown {
   const text = metadata[key];
   if (text === undefined) throw new Error(`${path}: corrupt checkpoint metadata: no ${key}`);
-  let v: unknown;
   try {
-    v = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new Error(`${path}: corrupt checkpoint metadata (${key}): ${(e as Error).message}`);
   }
+}
+
+/** A metadata value parsed as JSON, which must be an object (not null, not an array). */
+function metadataObject(metadata: Record<string, string>, key: string, path: string): Record<string, unknown> {
+  const v = metadataJson(metadata, key, path);
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     throw new Error(`${path}: corrupt checkpoint metadata: ${key} is ${JSON.stringify(v)}, not a JSON object`);
   }
@@ -37,11 +43,11 @@ function metadataObject(metadata: Record<string, string>, key: string, path: str
 const isPositiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 
 /**
- * The saved config, input policy and width multiplier of one of our checkpoints, each checked for
- * the type the loader relies on (defaultConfig then checks the config's values). A damaged or
- * foreign metadata block is an error naming the file and the field, never a TypeError.
+ * The saved config and input policy of one of our checkpoints, each checked for the type the
+ * loader relies on (defaultConfig then checks the config's values). A damaged or foreign
+ * metadata block is an error naming the file and the field, never a TypeError.
  */
-function checkpointSettings(metadata: Record<string, string>, path: string): { saved: DeepLabConfig; inputPolicy: InputPolicy; depthMultiplier: number } {
+function checkpointSettings(metadata: Record<string, string>, path: string): { saved: DeepLabConfig; inputPolicy: InputPolicy } {
   const config = metadataObject(metadata, 'config', path);
   if (typeof config.backbone !== 'string') throw new Error(`${path}: corrupt checkpoint metadata: config has no backbone`);
   if (!Array.isArray(config.asppRates) || !config.asppRates.every(isPositiveInt)) {
@@ -51,11 +57,7 @@ function checkpointSettings(metadata: Record<string, string>, path: string): { s
     throw new Error(`${path}: corrupt checkpoint metadata: config.outputStride is ${JSON.stringify(config.outputStride ?? null)}, not a positive integer`);
   }
   const inputPolicy = readInputPolicy(metadataObject(metadata, 'inputPolicy', path), `${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy}`);
-  const depthMultiplier = Number(metadata.depthMultiplier ?? '1');
-  if (!Number.isFinite(depthMultiplier) || depthMultiplier <= 0) {
-    throw new Error(`${path}: corrupt checkpoint metadata: depthMultiplier ${JSON.stringify(metadata.depthMultiplier)} is not a positive number`);
-  }
-  return { saved: config as unknown as DeepLabConfig, inputPolicy, depthMultiplier };
+  return { saved: config as unknown as DeepLabConfig, inputPolicy };
 }
 
 /** One of our checkpoints (a safetensors file's tensors and metadata) as LoadedWeights; `path` names it in errors. */
@@ -68,15 +70,14 @@ export function checkpointModel(name: string, path: string, file: { tensors: Ten
     throw new Error(`${path}: checkpoint version ${metadata.version === undefined ? '(none)' : JSON.stringify(metadata.version)} is not supported (expected ${CHECKPOINT_VERSION})`);
   }
   const settings = checkpointSettings(metadata, path);
-  const { saved, depthMultiplier } = settings;
+  const { saved } = settings;
   const outputStride = opts.outputStride ?? saved.outputStride;
   const config = defaultConfig(saved.backbone, {
     ...saved,
     outputStride,
     asppRates: opts.asppRates ?? scaledRates(saved.asppRates, saved.outputStride, outputStride),
   });
-  const mobileVit = mobileVitFromMetadata(metadata, path);
-  const buildGraph = graphFactory(config, depthMultiplier, mobileVit);
+  const network = loadedNetwork(config, architectureFromMetadata(metadata, config.backbone, path));
   // Training state saved beside the weights (optimizer buffers, named '<param>#...') is not weights.
   const stored = new Map([...tensors].filter(([k]) => !k.includes('#')));
   const params: HostParams = quantizedParams(stored, metadata.quantization, path);
@@ -86,21 +87,19 @@ export function checkpointModel(name: string, path: string, file: { tensors: Ten
   const side = slide ? Math.min(slide.crop, square.width) : square.width;
   const fixed = fixedInputSize(inputPolicy);
   const probe: [number, number] = fixed ? [fixed.width, fixed.height] : [side, side];
-  checkParams(buildGraph({ height: probe[1], width: probe[0] }), params, path);
   const classes = classesFromMetadata(metadata, config.numClasses, path);
-  return { name: metadata.name ?? name, config, depthMultiplier, ...(mobileVit ? { mobileVit } : {}), inputPolicy, params, buildGraph, probeSize: probe, classes, ...(slide ? { slide } : {}) };
+  return checkedWeights({ name: metadata.name ?? name, config, ...network, inputPolicy, params, probeSize: probe, classes, ...(slide ? { slide } : {}) }, path);
 }
 
-/** MobileViT's sizes as a hub config gave them (absent for other backbones). */
-function mobileVitFromMetadata(metadata: Record<string, string>, path: string): MobileVitArchitecture | undefined {
-  if (metadata.mobileVit === undefined) return undefined;
-  const arch = metadataObject(metadata, 'mobileVit', path) as unknown as MobileVitArchitecture;
-  try {
-    validateMobileVitConfig({ ...arch, numLabels: 1, outputStride: 16, atrousRates: [1, 1, 1], asppOutChannels: 1 });
-  } catch (e) {
-    throw new Error(`${path}: corrupt checkpoint metadata: mobileVit: ${(e as Error).message}`, { cause: e });
-  }
-  return arch;
+/**
+ * The backbone's architecture, under its record's key (the record's default where the file has
+ * none: a backbone its name fixes, or a file written before the weights gave its sizes).
+ */
+function architectureFromMetadata(metadata: Record<string, string>, backbone: string, path: string): Architecture {
+  const { architecture } = backboneRecord(backbone);
+  const key = architecture.metadataKey;
+  if (key === undefined || metadata[key] === undefined) return architecture.default;
+  return architecture.fromJson(metadataJson(metadata, key, path), `${path}: corrupt checkpoint metadata: ${key}`);
 }
 
 /**

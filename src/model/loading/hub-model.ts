@@ -1,24 +1,21 @@
 // A Hugging Face hub folder of a `transformers` DeepLabV3 (config.json,
 // preprocessor_config.json, model.safetensors, or pytorch_model.bin where a repository has only
 // that) as LoadedWeights. The backbone record whose `weights.transformers.modelType` is the
-// config's model_type builds the network from the config's architectural values; the class
-// names come from id2label, the input policy and normalisation from the processor's config.
+// config's model_type reads the config's architectural values and the weights (its
+// `weights.transformers`); the class names come from id2label, the input policy and
+// normalisation from the processor's config.
 // The processor's BGR flip is folded into the stem's weights (its input channels reversed), so
 // the network takes RGB like every other model here.
-import { checkParams } from '../../graph/params.js';
-import type { HostParams } from '../../graph/params.js';
 import { backboneRecords } from '../backbones/registry.js';
-import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
-import { type MobileVitArchitecture, mobileVitConfigFromHub } from '../networks/mobilevit.js';
+import { defaultConfig } from '../backbones/config.js';
 import { type ClassSet, defaultClassSet } from '../voc.js';
 import { readTorchCheckpoint } from '../weights/import/pth.js';
 import { readSafetensors } from '../weights/import/safetensors.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
-import { transformersParams } from '../weights/transformers.js';
-import { mobilenetV2HubConfig, mobilenetV2HubParams } from '../weights/transformers-mobilenet-v2.js';
+import { reverseInputChannels } from '../weights/layouts.js';
 import type { FileSet } from './formats/format.js';
 import { hubProcessor } from './hub-processor.js';
-import { type LoadedWeights, graphFactory, scaledRates } from './loaded-weights.js';
+import { type LoadedWeights, checkedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
 import type { LoadOptions } from './options.js';
 
 export const HUB_CONFIG = 'config.json';
@@ -63,16 +60,6 @@ export function hubClasses(json: Record<string, unknown>, what: string): ClassSe
   return { names, colors: defaultClassSet(names.length).colors };
 }
 
-/** Reverses the input channels of an HWIO weight [kh, kw, cin, cout] (BGR input to RGB). */
-function reverseInputChannels(w: { shape: number[]; data: Float32Array }): { shape: number[]; data: Float32Array } {
-  const [kh, kw, cin, cout] = w.shape;
-  const data = new Float32Array(w.data.length);
-  for (let k = 0; k < kh * kw; k++) {
-    for (let c = 0; c < cin; c++) data.set(w.data.subarray((k * cin + c) * cout, (k * cin + c + 1) * cout), (k * cin + (cin - 1 - c)) * cout);
-  }
-  return { shape: w.shape, data };
-}
-
 export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): LoadedWeights {
   const configWhat = `${files.what}/${HUB_CONFIG}`;
   const json = readJson(files, HUB_CONFIG);
@@ -89,48 +76,23 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
   const processor = hubProcessor(readJson(files, HUB_PROCESSOR), `${files.what}/${HUB_PROCESSOR}`);
   const tensors = hubTensors(files);
   const weightsWhat = `${files.what}: ${HUB_WEIGHTS.find((w) => files.names.includes(w))}`;
-  let config: DeepLabConfig;
-  let params: HostParams;
-  let depthMultiplier = 1;
-  let mobileVit: MobileVitArchitecture | undefined;
-  if (record.name === 'mobilevit') {
-    const arch = mobileVitConfigFromHub(j, configWhat);
-    if (classes.names.length !== arch.numLabels) throw new Error(`${configWhat}: ${classes.names.length} labels in id2label, num_labels ${arch.numLabels}`);
-    const outputStride = opts.outputStride ?? arch.outputStride;
-    config = defaultConfig(record.name, {
-      numClasses: arch.numLabels,
-      outputStride,
-      asppRates: opts.asppRates ?? scaledRates([...arch.atrousRates], arch.outputStride, outputStride),
-      asppChannels: arch.asppOutChannels,
-      normalization: processor.normalization,
-    });
-    params = transformersParams(tensors);
-    // The head's values live in the DeepLab config (they change with a fine-tune or another stride).
-    const { numLabels: _n, outputStride: _s, atrousRates: _r, asppOutChannels: _c, ...architecture } = arch;
-    mobileVit = architecture;
-  } else {
-    // TF DeepLab's MobileNetV2 in transformers' port: our TF network, no atrous branches, and
-    // the logits resized as post_process_semantic_segmentation does (align_corners=False).
-    const hub = mobilenetV2HubConfig(j, classes.names.length, configWhat);
-    config = defaultConfig(record.name, {
-      numClasses: hub.numLabels,
-      outputStride: opts.outputStride ?? hub.outputStride,
-      asppRates: opts.asppRates ?? [],
-      resizeMode: 'half_pixel',
-      normalization: processor.normalization,
-    });
-    params = mobilenetV2HubParams(tensors, hub, weightsWhat);
-    depthMultiplier = hub.depthMultiplier;
-  }
+  const source = record.weights.transformers!;
+  const hub = source.read(j, tensors, { numLabels: classes.names.length, what: configWhat, weightsWhat });
+  const outputStride = opts.outputStride ?? hub.config.outputStride;
+  const config = defaultConfig(record.name, {
+    ...hub.config,
+    numClasses: classes.names.length,
+    outputStride,
+    asppRates: opts.asppRates ?? scaledRates(hub.config.asppRates, hub.config.outputStride, outputStride),
+    normalization: processor.normalization,
+  });
+  const params = hub.params;
   if (processor.flipChannels) {
-    const stem = record.weights.transformers!.stem;
-    const w = params.get(stem);
-    if (!w || w.shape.length !== 4 || w.shape[2] !== 3) throw new Error(`${files.what}: no 3-channel stem weight '${stem}' to take the processor's BGR flip`);
-    params.set(stem, reverseInputChannels(w as { shape: number[]; data: Float32Array }));
+    const w = params.get(source.stem);
+    if (!w || w.shape.length !== 4 || w.shape[2] !== 3) throw new Error(`${files.what}: no 3-channel stem weight '${source.stem}' to take the processor's BGR flip`);
+    params.set(source.stem, reverseInputChannels(w as { shape: number[]; data: Float32Array }));
   }
-  const buildGraph = graphFactory(config, depthMultiplier, mobileVit);
-  checkParams(buildGraph({ height: 65, width: 65 }), params, name);
   const policy = opts.centerCrop === false ? { ...processor.policy, crop: null } : processor.policy;
   const square = policy.crop ?? { height: policy.size, width: policy.size };
-  return { name, config, depthMultiplier, ...(mobileVit ? { mobileVit } : {}), inputPolicy: policy, params, buildGraph, probeSize: [square.width, square.height], classes };
+  return checkedWeights({ name, config, ...loadedNetwork(config, hub.architecture), inputPolicy: policy, params, probeSize: [square.width, square.height], classes }, name);
 }

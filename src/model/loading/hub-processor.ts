@@ -10,7 +10,7 @@ import type { InputPolicy } from './options.js';
 export interface HubProcessor {
   policy: Extract<InputPolicy, { kind: 'shortest-edge' }>;
   normalization: InputNormalizationName;
-  /** The processor feeds BGR (MobileViT's do_flip_channel_order). */
+  /** The processor feeds BGR (do_flip_channel_order). */
   flipChannels: boolean;
 }
 
@@ -31,7 +31,8 @@ export function hubProcessor(json: unknown, what = 'preprocessor_config.json'): 
   };
   for (const key of Object.keys(j)) if (!KNOWN.has(key)) throw new Error(`${what}: unknown key '${key}' (an image processor we do not reproduce)`);
   const kind = String(j.image_processor_type ?? j.feature_extractor_type ?? '');
-  const mobileVit = kind.startsWith('MobileViT');
+  // MobileViTImageProcessor (MobileViTV2's folders use it too) flips to BGR and does not normalise unless told.
+  const bgrByDefault = kind.startsWith('MobileViT');
   const flag = (key: string, fallback: boolean): boolean => {
     const v = j[key] ?? fallback;
     if (typeof v !== 'boolean') fail(key, 'must be true or false');
@@ -63,7 +64,7 @@ export function hubProcessor(json: unknown, what = 'preprocessor_config.json'): 
   const factor = j.rescale_factor ?? 1 / 255;
   if (typeof factor !== 'number' || Math.abs(factor - 1 / 255) > 1e-12) fail('rescale_factor', 'must be 1/255');
   let normalization: InputNormalizationName = 'unit';
-  if (flag('do_normalize', !mobileVit)) {
+  if (flag('do_normalize', !bgrByDefault)) {
     const mean = (j.image_mean ?? [0.5, 0.5, 0.5]) as number[];
     const std = (j.image_std ?? [0.5, 0.5, 0.5]) as number[];
     if (!Array.isArray(mean) || !Array.isArray(std)) fail('image_mean', 'and image_std must be lists of three numbers');
@@ -71,5 +72,5 @@ export function hubProcessor(json: unknown, what = 'preprocessor_config.json'): 
     else if (close(mean, IMAGENET_MEAN) && close(std, IMAGENET_STD)) normalization = 'imagenet';
     else fail('image_mean', `and image_std ${JSON.stringify(std)} must be 0.5s or ImageNet's (the normalisations we have)`);
   }
-  return { policy: { kind: 'shortest-edge', size: edge, crop, filter }, normalization, flipChannels: flag('do_flip_channel_order', mobileVit) };
+  return { policy: { kind: 'shortest-edge', size: edge, crop, filter }, normalization, flipChannels: flag('do_flip_channel_order', bgrByDefault) };
 }

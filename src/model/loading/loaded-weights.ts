@@ -1,32 +1,46 @@
 // What a loaded model is made of (LoadedWeights), and the builders every loader shares: the
-// graph factory of a config, the ASPP rates at another output stride, and TF DeepLab's
-// MobileNetV2 from a tensor map of any TF source (TFLite, .npy, a checkpoint folded on load).
+// network of a config, the ASPP rates at another output stride, and TF DeepLab's model from a
+// tensor map of any TF source (TFLite, .npy, a checkpoint folded on load).
 import type { Graph } from '../../graph/ir.js';
-import type { HostParams } from '../../graph/params.js';
-import { type DeepLabConfig, defaultConfig } from '../networks/config.js';
-import { type NetworkSize, buildDeepLab } from '../networks/deeplab.js';
-import type { MobileVitArchitecture } from '../networks/mobilevit.js';
+import { type HostParams, checkParams } from '../../graph/params.js';
+import type { Architecture } from '../backbones/backbone.js';
+import { backboneRecord, backboneRecords } from '../backbones/registry.js';
+import type { DeepLabConfig } from '../networks/config.js';
+import { defaultConfig } from '../backbones/config.js';
+import type { NetworkSize } from '../networks/deeplab.js';
+import { buildDeepLab } from '../backbones/network.js';
 import type { MmsegSettings } from '../weights/mmseg-config.js';
 import { type NameResolver, tfMobilenetV2Params } from '../weights/tf-weights.js';
+import { networkInputSize } from '../input-policy.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
 
+/**
+ * A model's weights and how to build its network. Whoever makes one has checked `params` against
+ * `buildGraph` (checkParams: every parameter there, of its shape, and nothing else), at the probe
+ * size (checkedWeights), so a model loading it builds and uploads without a second look.
+ */
 export interface LoadedWeights {
   name: string;
   config: DeepLabConfig;
   inputPolicy: InputPolicy;
-  /** MobileNetV2's width multiplier (1 for other backbones). */
-  depthMultiplier: number;
-  /** MobileViT's sizes, from a hub folder's config.json. */
-  mobileVit?: MobileVitArchitecture;
+  /**
+   * The backbone's architecture: the sizes the weights gave (a width multiplier, a hub config's
+   * sizes), else its record's default. Opaque: only the record reads, keeps and builds it.
+   */
+  architecture: Architecture;
   /** Unfolded params in our layouts (BN statistics kept; folding is a graph pass). */
   params: HostParams;
   /**
    * The canonical network for one batch and input size: input 'image' [N,H,W,3] normalised,
-   * output 'logits'; `training` adds what only training has (dropout).
+   * output 'logits'; `training` adds what only training has (dropout). The same graph for the
+   * same size and options as the call before (a graph is never changed once built).
    */
   buildGraph(size: NetworkSize, opts?: { training?: boolean }): Graph;
-  /** An input size to build at load time (width, height), to check the weights early. */
+  /**
+   * An image size (width, height) to build at load time: the input policy makes it the network
+   * size the model's first program runs at, where the loader checks the weights.
+   */
   probeSize: [number, number];
   /** Class names and colours (VOC's unless the checkpoint names its own). */
   classes: ClassSet;
@@ -52,12 +66,36 @@ export function scaledRates(rates: number[], fromStride: number, toStride: numbe
   return rates.map((r) => Math.max(1, Math.round((r * fromStride) / toStride)));
 }
 
-/** The network of a config for any batch and input size (with the sizes a hub config gives MobileViT). */
-export function graphFactory(config: DeepLabConfig, depthMultiplier = 1, mobileVit?: MobileVitArchitecture): LoadedWeights['buildGraph'] {
-  return (size, opts) => buildDeepLab(config, size, { depthMultiplier, mobileVit, dropout: opts?.training });
+/**
+ * The network of a config as LoadedWeights hold it: the architecture (the backbone record's
+ * default unless the weights gave one) and the graph for any batch and input size. The graph
+ * built last is kept and handed out again for the same size and options, so the load's check and
+ * the model's session and first program share one build.
+ */
+export function loadedNetwork(config: DeepLabConfig, architecture = backboneRecord(config.backbone).architecture.default): Pick<LoadedWeights, 'architecture' | 'buildGraph'> {
+  let last: { key: string; graph: Graph } | undefined;
+  const buildGraph: LoadedWeights['buildGraph'] = (size, opts) => {
+    const key = `${size.batch ?? 1}x${size.height}x${size.width}${opts?.training ? ' training' : ''}`;
+    if (last?.key !== key) last = { key, graph: buildDeepLab(config, size, { architecture, dropout: opts?.training }) };
+    return last.graph;
+  };
+  return { architecture, buildGraph };
 }
 
-export function tfMobilenetV2(
+/** The network size the model's first program runs at: the input policy's for the probe size. */
+export function probeNetworkSize(w: Pick<LoadedWeights, 'inputPolicy' | 'probeSize'>): NetworkSize {
+  const [height, width] = networkInputSize(w.inputPolicy, ...w.probeSize);
+  return { height, width };
+}
+
+/** `w` once its params are checked against its network at the probe network size; `what` names the weights in errors. */
+export function checkedWeights(w: LoadedWeights, what: string): LoadedWeights {
+  checkParams(w.buildGraph(probeNetworkSize(w)), w.params, what);
+  return w;
+}
+
+/** TF DeepLab's model in a TF tensor map: the backbone whose record's `weights.tf` stem the map holds. */
+export function tfDeepLab(
   name: string,
   size: [number, number],
   source: Parameters<typeof tfMobilenetV2Params>[1],
@@ -65,28 +103,31 @@ export function tfMobilenetV2(
   opts: LoadOptions,
   classes?: ClassSet,
 ): LoadedWeights {
-  // The first conv has 32 x multiplier filters; its weight is OHWI in every TF source.
-  const stem = source.get(resolver('MobilenetV2/Conv', 'weights', false)[0]);
-  if (!stem) throw new Error(`${name}: no MobilenetV2/Conv weights: not a TF DeepLab MobileNetV2 file`);
-  const depthMultiplier = stem.shape[0] / 32;
+  const takers = backboneRecords().filter((r) => r.weights.tf);
+  const stemOf = (r: (typeof takers)[number]) => source.get(resolver(r.weights.tf!.stem, 'weights', false)[0]);
+  const record = takers.find((r) => stemOf(r) !== undefined);
+  if (!record) throw new Error(`${name}: no ${takers.map((r) => `${r.weights.tf!.stem} weights`).join(' or ')}: not a TF DeepLab file of ${takers.map((r) => r.title).join(' or ')}`);
+  const tf = record.weights.tf!;
+  const architecture = tf.architecture(stemOf(record)!.shape, `${name}: ${tf.stem}`);
   // The logits' output channels are the classes (21 for VOC, 19 for Cityscapes).
   const logits = source.get(resolver('logits/semantic', 'weights', false)[0]);
-  const config = defaultConfig('mobilenet_v2', {
+  const config = defaultConfig(record.name, {
     numClasses: logits && logits.shape.length === 4 ? logits.shape[0] : 21,
-    outputStride: opts.outputStride ?? 8,
-    asppRates: opts.asppRates ?? [],
+    outputStride: opts.outputStride,
+    asppRates: opts.asppRates,
   });
-  const buildGraph = graphFactory(config, depthMultiplier);
-  const probe = buildGraph({ height: size[0], width: size[1] });
-  const params = tfMobilenetV2Params(probe, source, resolver, name);
+  const network = loadedNetwork(config, architecture);
+  const inputPolicy: InputPolicy = { kind: 'fixed', height: size[0], width: size[1] };
+  const probeSize: [number, number] = [size[1], size[0]];
+  // Every parameter is taken from the tensors by the graph at the probe size, shapes checked.
+  const params = tfMobilenetV2Params(network.buildGraph(probeNetworkSize({ inputPolicy, probeSize })), source, resolver, name);
   return {
     name,
     config,
-    depthMultiplier,
-    inputPolicy: { kind: 'fixed', height: size[0], width: size[1] },
+    ...network,
+    inputPolicy,
     params,
-    buildGraph,
-    probeSize: [size[1], size[0]],
+    probeSize,
     classes: classes ? validateClassSet(classes, config.numClasses, `${name}: classes`) : defaultClassSet(config.numClasses),
   };
 }

@@ -2,14 +2,13 @@
 // its state dict cannot tell (from the registry, the checkpoint's saved config, its name, or its
 // dataset's conventions, in that order), its classes (from its meta), and mmseg's test pipeline
 // recorded as the input policy (keep-ratio resize) and the sliding windows where mmseg slides.
-import { checkParams } from '../../graph/params.js';
 import { datasetClassSet } from '../datasets.js';
 import type { TorchCheckpoint } from '../weights/import/pth.js';
 import { type MmsegSettings, resolveSettings, settingsFromClassCount, settingsFromConfigText, settingsFromName } from '../weights/mmseg-config.js';
 import { mmsegClasses, mmsegConfig, mmsegConfigText, mmsegExperimentName, mmsegNetwork, mmsegParams } from '../weights/mmseg.js';
 import { defaultClassSet, validateClassSet } from '../voc.js';
 import type { LoadOptions } from './options.js';
-import { type LoadedWeights, type WeightHints, graphFactory, scaledRates } from './loaded-weights.js';
+import { type LoadedWeights, type WeightHints, checkedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
 
 /** The classes a count of outputs most likely means, when the file names none. */
 function classesByCount(numClasses: number) {
@@ -40,22 +39,20 @@ export function mmsegModel(name: string, checkpoint: TorchCheckpoint, opts: Load
   const outputStride = opts.outputStride ?? settings.outputStride;
   const asppRates = opts.asppRates ?? scaledRates(settings.asppRates, settings.outputStride, outputStride);
   const config = mmsegConfig(net, { ...settings, outputStride, asppRates }, {}, source);
-  const buildGraph = graphFactory(config);
   const params = mmsegParams(checkpoint.tensors, config, source);
-  checkParams(buildGraph({ height: 65, width: 65 }), params, source);
   const [long, short] = opts.testScale ?? settings.testScale;
   const fallback = hints.classes ?? classesByCount(net.numClasses);
   const classes = mmsegClasses(checkpoint.root.get('meta'), net.numClasses, fallback, source) ?? validateClassSet(fallback, net.numClasses, `${source}: classes`);
   const probe = settings.slide ? Math.min(settings.slide.crop, short) : short;
-  return {
+  const w: LoadedWeights = {
     name,
     config,
-    depthMultiplier: 1,
+    ...loadedNetwork(config),
     inputPolicy: { kind: 'keep-ratio', long, short },
     params,
-    buildGraph,
     probeSize: [probe, probe],
     classes,
     ...(settings.slide ? { slide: settings.slide } : {}),
   };
+  return checkedWeights(w, source);
 }

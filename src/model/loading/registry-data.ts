@@ -2,12 +2,12 @@
 // present (null where a model has no value), and a missing, mistyped or unknown field is an
 // error naming the file and the model, so a typo in the data never turns into a model that is
 // downloaded unchecked or built with the wrong network.
-import { type BackboneName, BACKBONE_NAMES } from '../backbones/names.js';
+import { type BackboneName, BACKBONE_NAMES } from '../networks/backbone-names.js';
 import type { WeightFormatName } from './formats/names.js';
 import { REGISTRY_FORMATS, weightFormat } from './formats/registry.js';
 
 export type { WeightFormatName as WeightFormat } from './formats/names.js';
-export type { BackboneName as Backbone } from '../backbones/names.js';
+export type { BackboneName as Backbone } from '../networks/backbone-names.js';
 
 /** Datasets whose class names and colours the package knows (src/model/datasets.ts). */
 export type ClassSetName = 'voc' | 'cityscapes' | 'ade20k';

@@ -10,7 +10,7 @@ import { readTfCheckpoint, shardName } from '../weights/import/tf-bundle.js';
 import { readFrozenGraph } from '../weights/import/tf-graph.js';
 import { defaultTfBnEpsilon, foldTfVariables, foldedNames, isModelVariable } from '../weights/tf-checkpoint.js';
 import type { LoadOptions } from './options.js';
-import { type LoadedWeights, type WeightHints, tfMobilenetV2 } from './loaded-weights.js';
+import { type LoadedWeights, type WeightHints, tfDeepLab } from './loaded-weights.js';
 
 /** The frozen graph's file name in a zoo tarball. */
 export const FROZEN_GRAPH = 'frozen_inference_graph.pb';
@@ -72,5 +72,5 @@ export function tarballFiles(bytes: Uint8Array, what: string): ZooFiles {
 export function tfZooModel(name: string, zoo: TfZooVariables, opts: LoadOptions, hints: WeightHints = {}, inputSize: [number, number] = TF_ZOO_INPUT): LoadedWeights {
   const folded = foldTfVariables(zoo.variables, zoo.epsilon, zoo.from);
   const classes = hints.classes ?? (folded.get('logits/semantic/weights')?.shape[0] === 19 ? datasetClassSet('cityscapes') : undefined);
-  return tfMobilenetV2(name, inputSize, folded, foldedNames, opts, classes);
+  return tfDeepLab(name, inputSize, folded, foldedNames, opts, classes);
 }

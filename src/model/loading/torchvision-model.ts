@@ -1,11 +1,10 @@
 // torchvision's DeepLabv3 state dicts (a .pth, or safetensors as our export writes them) as
 // LoadedWeights: torchvision's config for the backbone the tensors hold, its reference input
 // pipeline (the short side resized to 520).
-import { checkParams } from '../../graph/params.js';
 import { defaultClassSet } from '../voc.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
 import { torchvisionConfigFromState, torchvisionParams } from '../weights/torchvision.js';
-import { type LoadedWeights, graphFactory, scaledRates } from './loaded-weights.js';
+import { type LoadedWeights, checkedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
 import type { LoadOptions } from './options.js';
 
 /** torchvision's reference evaluation resizes the short side to 520 (LoadOptions.shortSide overrides). */
@@ -20,18 +19,15 @@ export function torchvisionModel(name: string, state: TensorMap, opts: LoadOptio
     { outputStride, asppRates: opts.asppRates ?? scaledRates(base.asppRates, base.outputStride, outputStride), aux: false },
     name,
   );
-  const buildGraph = graphFactory(config);
-  const params = torchvisionParams(state, config);
-  checkParams(buildGraph({ height: 65, width: 65 }), params, name);
   const shortSide = opts.shortSide ?? TORCHVISION_SHORT_SIDE;
-  return {
+  const w: LoadedWeights = {
     name,
     config,
-    depthMultiplier: 1,
+    ...loadedNetwork(config),
     inputPolicy: { kind: 'short-side', size: shortSide },
-    params,
-    buildGraph,
+    params: torchvisionParams(state, config),
     probeSize: [shortSide, shortSide],
     classes: defaultClassSet(config.numClasses),
   };
+  return checkedWeights(w, name);
 }

@@ -7,7 +7,7 @@ import type { WeightFormatName } from './formats/names.js';
 import type { LoadOptions } from './options.js';
 import type { LoadedWeights, WeightHints } from './loaded-weights.js';
 
-export { type LoadedWeights, type WeightHints, graphFactory, scaledRates, tfMobilenetV2 } from './loaded-weights.js';
+export { type LoadedWeights, type WeightHints, scaledRates } from './loaded-weights.js';
 export { TORCHVISION_SHORT_SIDE } from './torchvision-model.js';
 
 /** A format one file holds (a record whose reader takes bytes). */

@@ -2,12 +2,13 @@
 // which reference implementations differ (dilation bookkeeping, resize mode, input scaling).
 // The graph builders read only this object, so one set of weights can be run at several output
 // strides or head variants by changing the config, never the weights. The types alone, below
-// the backbone records that build from them; defaults and validation are config.ts's.
+// the backbone records that build from them; defaults and validation are
+// src/model/backbones/config.ts's.
 import type { InputNormalizationName } from '../../io/input-normalization.js';
 import type { ResizeMode } from '../../kernels/resize/resize.js';
-import type { BackboneName } from '../backbones/names.js';
+import type { BackboneName } from './backbone-names.js';
 
-export type { BackboneName } from '../backbones/names.js';
+export type { BackboneName } from './backbone-names.js';
 
 /**
  * The ResNet stem: 'v1b' = one 7x7 conv of stride 2 (torchvision's, mmseg's `ResNet`), 'v1c' =

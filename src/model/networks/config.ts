@@ -1,62 +1,12 @@
-// A DeepLabv3 configuration's defaults and validation (the fields are config-types.ts's): the
-// reference configuration of each backbone and the options it takes come from its record
-// (src/model/backbones/), so nothing here names a backbone.
-import { INPUT_NORMALIZATION_NAMES } from '../../io/input-normalization.js';
-import { RESIZE_MODES } from '../../kernels/resize/resize.js';
-import { backboneRecord, isBackboneName } from '../backbones/registry.js';
-import { type BackboneName, BACKBONE_NAMES } from '../backbones/names.js';
-import { type DeepLabConfig, DECODERS } from './config-types.js';
+// A DeepLabv3 configuration's fields (config-types.ts), the backbones' names and the ASPP rates'
+// rules. What depends on a backbone (its reference configuration, the options it takes) is its
+// record's: defaultConfig and validateConfig are src/model/backbones/config.ts's.
+import { type BackboneName, BACKBONE_NAMES } from './backbone-names.js';
 
 export * from './config-types.js';
 
 /** The backbones' names (the records' keys). */
 export const BACKBONES: readonly BackboneName[] = BACKBONE_NAMES;
-
-/**
- * The configuration each backbone's reference model uses, with `overrides` applied and the
- * result validated: torchvision's (OS 8 as its ResNets' replace_stride_with_dilation [F,T,T],
- * rates [12,24,36]) with the record's own defaults over it (MobileNetV3-Large: OS 16, its
- * dilated=True; TF's MobileNetV2: no atrous branches, align_corners, inputs in [-1,1]).
- */
-export function defaultConfig(backbone: BackboneName, overrides: Partial<DeepLabConfig> = {}): DeepLabConfig {
-  const record = backboneRecord(backbone);
-  const torchvision: DeepLabConfig = {
-    backbone,
-    numClasses: 21,
-    outputStride: 8,
-    asppRates: [12, 24, 36],
-    imagePooling: true,
-    asppChannels: 256,
-    dilationConvention: 'torchvision',
-    multiGrid: [1, 1, 1],
-    blocks: 4,
-    atrous: true,
-    resizeMode: 'half_pixel',
-    normalization: record.normalization,
-    aux: false,
-    decoder: 'none',
-    stem: 'v1b',
-    head: 'torchvision',
-  };
-  const base: DeepLabConfig = { ...torchvision, ...record.defaults };
-  // An override given as undefined means "not given" (callers pass optional CLI values through).
-  const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<DeepLabConfig>;
-  const cfg: DeepLabConfig = { ...base, ...given, backbone };
-  validateConfig(cfg);
-  return cfg;
-}
-
-/** The stride of the backbone with no atrous convolution (its record's rule). */
-export function naturalOutputStride(backbone: BackboneName, blocks: number): number {
-  return backboneRecord(backbone).naturalOutputStride(blocks);
-}
-
-/** The output strides a backbone with `blocks` blocks can run at: 8, 16, ..., natural. */
-export function allowedOutputStrides(backbone: BackboneName, blocks: number): number[] {
-  const out: number[] = [];
-  for (let s = 8; s <= naturalOutputStride(backbone, blocks); s *= 2) out.push(s);
-  return out;
-}
 
 /** The paper's ASPP rates: (6,12,18) at OS 16, scaled by 16/OS (doubled at OS 8), at least 1. */
 export const PAPER_ASPP_RATES_OS16: readonly number[] = [6, 12, 18];
@@ -68,70 +18,4 @@ export function scaleAsppRates(rates: readonly number[], fromStride: number, toS
 
 export function paperAsppRates(outputStride: number): number[] {
   return scaleAsppRates(PAPER_ASPP_RATES_OS16, 16, outputStride);
-}
-
-/** "8, 16 or 32". */
-function orList(items: readonly number[]): string {
-  return items.length === 1 ? String(items[0]) : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
-}
-
-/** A config value as a message shows it: strings as they are, anything else as JSON. */
-function shown(v: unknown): string {
-  return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
-}
-
-function positiveInts(v: unknown): v is number[] {
-  return Array.isArray(v) && v.every((x) => Number.isInteger(x) && x > 0);
-}
-
-/** Throws an Error naming the first invalid field. */
-export function validateConfig(cfg: DeepLabConfig): void {
-  const bad = (field: string, why: string): never => {
-    throw new Error(`DeepLab config (${shown(cfg.backbone)}): ${field} ${why}`);
-  };
-  if (!isBackboneName(cfg.backbone)) bad('backbone', `'${shown(cfg.backbone)}' is not one of ${BACKBONES.join(', ')}`);
-  const record = backboneRecord(cfg.backbone);
-  const cascading = BACKBONES.filter((n) => backboneRecord(n).cascadedBlocks);
-  if (!Number.isInteger(cfg.numClasses) || cfg.numClasses < 1) bad('numClasses', `must be a positive integer, got ${shown(cfg.numClasses)}`);
-  if (![4, 5, 6, 7].includes(cfg.blocks)) bad('blocks', `must be 4, 5, 6 or 7 (block4 plus cascaded replicas), got ${shown(cfg.blocks)}`);
-  if (cfg.blocks !== 4 && !record.cascadedBlocks) {
-    bad('blocks', `must be 4: cascaded blocks exist for ResNet backbones only (replicas of a bottleneck block4: ${cascading.join(', ')}), got ${shown(cfg.blocks)}`);
-  }
-  if (typeof cfg.atrous !== 'boolean') bad('atrous', `must be true or false, got ${shown(cfg.atrous)}`);
-  const strides = allowedOutputStrides(cfg.backbone, cfg.blocks);
-  if (!strides.includes(cfg.outputStride)) {
-    const more = record.cascadedBlocks && cfg.blocks < 7 ? '; larger strides need cascaded blocks: blocks 5 reaches 64, 6 128, 7 256' : '';
-    bad('outputStride', `must be ${orList(strides)}, got ${shown(cfg.outputStride)} (${cfg.backbone} with ${cfg.blocks} blocks${more})`);
-  }
-  const natural = record.naturalOutputStride(cfg.blocks);
-  if (!cfg.atrous && cfg.outputStride !== natural) {
-    bad('outputStride', `must be ${natural} without atrous convolution (${cfg.blocks} blocks, every stride kept), got ${shown(cfg.outputStride)}`);
-  }
-  if (!cfg.atrous && positiveInts(cfg.multiGrid) && cfg.multiGrid.some((r) => r !== 1)) {
-    bad('multiGrid', `must be [1,1,1] without atrous convolution (unit rates are atrous rates), got ${JSON.stringify(cfg.multiGrid)}`);
-  }
-  if (!positiveInts(cfg.asppRates)) bad('asppRates', `must be positive integers, got ${JSON.stringify(cfg.asppRates)}`);
-  if (!Number.isInteger(cfg.asppChannels) || cfg.asppChannels < 1) bad('asppChannels', `must be a positive integer, got ${shown(cfg.asppChannels)}`);
-  if (!['torchvision', 'paper', 'mmseg'].includes(cfg.dilationConvention)) {
-    bad('dilationConvention', `must be 'torchvision', 'paper' or 'mmseg', got '${shown(cfg.dilationConvention)}'`);
-  }
-  if (!positiveInts(cfg.multiGrid) || cfg.multiGrid.length !== 3) {
-    bad('multiGrid', `must be three positive integers (the units of block4 and later blocks), got ${JSON.stringify(cfg.multiGrid)}`);
-  }
-  if (!record.multiGrid && cfg.multiGrid.some((r) => r !== 1)) {
-    bad('multiGrid', `must be [1,1,1] on ${cfg.backbone} (its block4 has two units; no multi-grid), got ${JSON.stringify(cfg.multiGrid)}`);
-  }
-  if (cfg.stem !== 'v1b' && cfg.stem !== 'v1c') bad('stem', `must be 'v1b' (7x7) or 'v1c' (three 3x3 convs), got '${shown(cfg.stem)}'`);
-  if (!record.stems.includes(cfg.stem)) bad('stem', `'${cfg.stem}' is a ResNet stem, not one of ${cfg.backbone}`);
-  if (cfg.head !== 'torchvision' && cfg.head !== 'mmseg') bad('head', `must be 'torchvision' or 'mmseg', got '${shown(cfg.head)}'`);
-  if (cfg.head === 'mmseg' && !record.mmsegHead) {
-    bad('head', `'mmseg' heads are built on ResNet backbones (${BACKBONES.filter((n) => backboneRecord(n).mmsegHead).join(', ')}), not ${cfg.backbone}`);
-  }
-  if (cfg.head === 'mmseg' && cfg.decoder !== 'none') bad('decoder', `must be 'none' with mmseg's ASPP head, got '${shown(cfg.decoder)}'`);
-  if (!RESIZE_MODES.includes(cfg.resizeMode)) bad('resizeMode', `'${shown(cfg.resizeMode)}' is not one of ${RESIZE_MODES.join(', ')}`);
-  if (!INPUT_NORMALIZATION_NAMES.includes(cfg.normalization)) {
-    bad('normalization', `must be ${INPUT_NORMALIZATION_NAMES.map((n) => `'${n}'`).join(' or ')}, got '${shown(cfg.normalization)}'`);
-  }
-  if (!DECODERS.includes(cfg.decoder)) bad('decoder', `'${shown(cfg.decoder)}' is not one of ${DECODERS.join(', ')}`);
-  if (cfg.decoder !== 'none' && !record.decoder) bad('decoder', `'${cfg.decoder}' cannot sit on ${record.title}, whose head is its own (backbones with a decoder: ${BACKBONES.filter((n) => backboneRecord(n).decoder).join(', ')})`);
 }

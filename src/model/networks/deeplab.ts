@@ -1,19 +1,14 @@
-// The one way to build a DeepLabv3 network: any configuration, at a given batch and input size.
-//
-// Input 'image' [N,H,W,3] (NHWC, already normalised as the config says), output 'logits'
-// [N,H,W,numClasses] (upsampled to the input size); 'aux' when cfg.aux (torchvision's FCN
-// head), and 'layer4' / 'features' (backbone features) when opts.extraOutputs. With
-// cfg.decoder 'deeplabv3plus' the logits come from DeepLabv3+'s decoder at stride 4
-// (src/model/networks/decoder.ts). The graph is canonical (nothing fused): src/graph/compile.ts
+// DeepLab's heads on a backbone's features: torchvision's (ASPP and the FCN auxiliary head) or
+// mmseg's, with DeepLabv3+'s decoder at stride 4 (src/model/networks/decoder.ts), and the logits
+// resized to the input. buildDeepLab (src/model/backbones/network.ts) builds the backbone from its
+// record and puts these on it. The graph is canonical (nothing fused): src/graph/compile.ts
 // prepares it for inference or training.
-import { GraphBuilder } from '../../graph/builder.js';
-import type { Graph } from '../../graph/ir.js';
-import { backboneRecord, backboneRecords } from '../backbones/registry.js';
+import type { GraphBuilder } from '../../graph/builder.js';
+import type { Value } from '../../graph/ir.js';
 import { deepLabHead, fcnHead } from './aspp.js';
-import { type DeepLabConfig, validateConfig } from './config.js';
+import type { DeepLabConfig } from './config.js';
 import { deepLabV3PlusHead } from './decoder.js';
 import { mmsegAsppHead, mmsegFcnHead } from './mmseg-heads.js';
-import type { MobileVitArchitecture } from './mobilevit.js';
 
 export interface NetworkSize {
   /** Images per pass (default 1). */
@@ -22,42 +17,30 @@ export interface NetworkSize {
   width: number;
 }
 
-export interface NetworkOptions {
-  /** MobileNetV2's width multiplier (read from the weights; 1 by default). */
-  depthMultiplier?: number;
-  /** MobileViT's sizes (read from a hub folder's config.json; xx-small's by default). */
-  mobileVit?: MobileVitArchitecture;
-  /**
-   * Also output 'layer4' (block4's output) and 'features' (what the head reads: the last
-   * block's output, the same value as 'layer4' without cascaded blocks), for tests; mmseg heads
-   * add 'logits_raw' and 'aux_raw', the heads' logits before the resize to the input.
-   */
+/** The features the heads read. */
+export interface BackboneFeatures {
+  /** What ASPP reads (the last block's output). */
+  out: Value;
+  /** What the auxiliary FCN head reads. */
+  aux: Value;
+  /** Block4's output ('layer4' of extraOutputs; `out` without cascaded blocks). */
+  layer4: Value;
+  /** The stride-4 features DeepLabv3+'s decoder reads. */
+  lowLevel: Value;
+}
+
+export interface HeadOptions {
+  /** DeepLabv3+'s decoder with depthwise-separable convolutions (as on MobileNets). */
+  separableDecoder: boolean;
+  /** Also output 'layer4' and 'features'; mmseg heads add 'logits_raw' and 'aux_raw' (src/model/backbones/network.ts's NetworkOptions). */
   extraOutputs?: boolean;
-  /**
-   * Training: the heads' dropout (torchvision's 0.5 after the ASPP projection and 0.1 in the FCN
-   * head; TF's 0.1 after the concat projection), seeded by the u32 input 'dropout_seed'.
-   */
+  /** Training: the heads' dropout, seeded by the u32 input 'dropout_seed'. */
   dropout?: boolean;
 }
 
-export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: NetworkOptions = {}): Graph {
-  validateConfig(cfg);
-  const batch = size.batch ?? 1;
-  for (const [name, v] of [['batch', batch], ['height', size.height], ['width', size.width]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`buildDeepLab: ${name} must be a positive integer, got ${v}`);
-  }
+/** The heads `cfg` names on `features`, their logits (and 'aux') as outputs of `b`, resized to height x width. */
+export function deepLabHeads(b: GraphBuilder, features: BackboneFeatures, cfg: DeepLabConfig, size: { height: number; width: number }, opts: HeadOptions): void {
   const { height, width } = size;
-  const b = new GraphBuilder();
-  const image = b.input('image', [batch, height, width, 3]);
-  const record = backboneRecord(cfg.backbone);
-  const build = { depthMultiplier: opts.depthMultiplier ?? 1, mobileVit: opts.mobileVit, dropout: opts.dropout };
-  if (record.network.kind === 'whole') {
-    // A network with its own head (TF's MobileNetV2 DeepLab) has no taps for ours.
-    if (cfg.aux || opts.extraOutputs) throw new Error(`buildDeepLab: ${record.title} has no auxiliary head or extra outputs`);
-    b.output('logits', record.network.build(b, image, cfg, build));
-    return b.build();
-  }
-  const features = record.network.build(b, image, cfg, build);
   if (cfg.head === 'mmseg') {
     // mmseg's EncoderDecoder: decode_head on stage 4, auxiliary_head on stage 3.
     const logits = mmsegAsppHead(b, features.out, { prefix: 'decode_head', numClasses: cfg.numClasses, rates: cfg.asppRates, channels: cfg.asppChannels, dropout: opts.dropout });
@@ -72,7 +55,7 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
       b.output('layer4', features.layer4);
       b.output('features', features.out);
     }
-    return b.build();
+    return;
   }
   const head = {
     prefix: 'classifier',
@@ -84,7 +67,7 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
   };
   const logits =
     cfg.decoder === 'deeplabv3plus'
-      ? deepLabV3PlusHead(b, features.out, features.lowLevel, { ...head, separable: record.separableDecoder, resizeMode: cfg.resizeMode })
+      ? deepLabV3PlusHead(b, features.out, features.lowLevel, { ...head, separable: opts.separableDecoder, resizeMode: cfg.resizeMode })
       : deepLabHead(b, features.out, head);
   b.output('logits', b.resize('logits_upsample', logits, height, width, cfg.resizeMode));
   if (cfg.aux) {
@@ -95,10 +78,4 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
     b.output('layer4', features.layer4);
     b.output('features', features.out);
   }
-  return b.build();
-}
-
-/** Whether a parameter belongs to a backbone (torchvision's and mmseg's `backbone.*`, TF's `MobilenetV2/*`): its record says. */
-export function isBackboneParam(name: string): boolean {
-  return backboneRecords().some((r) => r.ownsParam(name));
 }

@@ -110,6 +110,39 @@ export function validateMobileVitConfig(cfg: MobileVitConfig): void {
   for (const [name, v] of [['aspp_dropout_prob', cfg.asppDropoutProb], ['classifier_dropout_prob', cfg.classifierDropoutProb]] as const) if (!(v >= 0 && v < 1)) bad(`${name} must be in [0, 1), got ${v}`);
 }
 
+/** An architecture as JSON (our checkpoints keep it so) read back, every field checked; `what` names it in errors. */
+export function mobileVitArchitectureFromJson(v: unknown, what: string): MobileVitArchitecture {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what}: ${JSON.stringify(v)} is not a JSON object of MobileViT's sizes`);
+  const j = v as Record<string, unknown>;
+  const field = <T>(key: keyof MobileVitArchitecture, ok: (x: unknown) => boolean, expected: string): T => {
+    if (!ok(j[key])) throw new Error(`${what}: ${key} must be ${expected}, got ${JSON.stringify(j[key])}`);
+    return j[key] as T;
+  };
+  const num = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
+  const nums = (x: unknown): boolean => Array.isArray(x) && x.every(num);
+  const arch: MobileVitArchitecture = {
+    neckHiddenSizes: field('neckHiddenSizes', nums, 'a list of numbers'),
+    hiddenSizes: field('hiddenSizes', nums, 'a list of numbers'),
+    expandRatio: field('expandRatio', num, 'a number'),
+    mlpRatio: field('mlpRatio', num, 'a number'),
+    numAttentionHeads: field('numAttentionHeads', num, 'a number'),
+    patchSize: field('patchSize', num, 'a number'),
+    convKernelSize: field('convKernelSize', num, 'a number'),
+    layerNormEps: field('layerNormEps', num, 'a number'),
+    qkvBias: field('qkvBias', (x) => typeof x === 'boolean', 'true or false'),
+    hiddenAct: field('hiddenAct', (x) => x === 'silu', "'silu'"),
+    asppDropoutProb: field('asppDropoutProb', num, 'a number'),
+    classifierDropoutProb: field('classifierDropoutProb', num, 'a number'),
+  };
+  try {
+    // The head's values are the DeepLab config's: any valid ones check the rest.
+    validateMobileVitConfig({ ...arch, numLabels: 1, outputStride: 16, atrousRates: [1, 1, 1], asppOutChannels: 1 });
+  } catch (e) {
+    throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
+  }
+  return arch;
+}
+
 /** conv -> BN -> activation under transformers' names `<p>.convolution`, `<p>.normalization`. */
 function convLayer(b: GraphBuilder, x: Value, p: string, o: { kernel: number; cout: number; stride?: number; dilation?: number; groups?: number; activation: Activation }): Value {
   return convBnAct(b, x, { name: `${p}.convolution`, bn: `${p}.normalization`, ...BN, ...o });
@@ -309,3 +342,29 @@ export function mobileVitConfigFromHub(json: unknown, what = 'config.json'): Mob
   }
   return cfg;
 }
+
+/** config.json's model values for a configuration (what mobileVitConfigFromHub reads back), under transformers' names. */
+export function mobileVitHubConfig(cfg: MobileVitConfig): Record<string, unknown> {
+  return {
+    architectures: ['MobileViTForSemanticSegmentation'],
+    num_channels: 3,
+    neck_hidden_sizes: [...cfg.neckHiddenSizes],
+    hidden_sizes: [...cfg.hiddenSizes],
+    expand_ratio: cfg.expandRatio,
+    mlp_ratio: cfg.mlpRatio,
+    num_attention_heads: cfg.numAttentionHeads,
+    patch_size: cfg.patchSize,
+    conv_kernel_size: cfg.convKernelSize,
+    layer_norm_eps: cfg.layerNormEps,
+    qkv_bias: cfg.qkvBias,
+    hidden_act: cfg.hiddenAct,
+    output_stride: cfg.outputStride,
+    atrous_rates: [...cfg.atrousRates],
+    aspp_out_channels: cfg.asppOutChannels,
+    aspp_dropout_prob: cfg.asppDropoutProb,
+    classifier_dropout_prob: cfg.classifierDropoutProb,
+  };
+}
+
+/** The keys of MobileViTConfig typed as float. */
+export const MOBILEVIT_HUB_FLOATS = ['expand_ratio', 'mlp_ratio', 'layer_norm_eps', 'aspp_dropout_prob', 'classifier_dropout_prob', 'hidden_dropout_prob', 'attention_probs_dropout_prob', 'initializer_range'];

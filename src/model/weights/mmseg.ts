@@ -1,6 +1,6 @@
 // mmsegmentation's DeepLabv3 checkpoints (configs/deeplabv3/*: ResNetV1c / V1b backbones, ASPPHead,
 // FCNHead): recognising their state dicts, the network they hold, their classes, and converting
-// them into our parameters. The network is built by src/model/networks/deeplab.ts with the
+// them into our parameters. The network is built by src/model/backbones/network.ts with the
 // 'mmseg' head; what the state dict cannot tell (dilations, test pipeline) comes from
 // mmseg-config.ts.
 //
@@ -9,10 +9,12 @@
 import type { HostParams } from '../../graph/params.js';
 import { backboneRecords } from '../backbones/registry.js';
 import { countIndexed } from '../backbones/state-keys.js';
-import { type BackboneName, type DeepLabConfig, defaultConfig } from '../networks/config.js';
+import type { BackboneName, DeepLabConfig } from '../networks/config.js';
+import { defaultConfig } from '../backbones/config.js';
 import { type ClassSet, validateClassSet } from '../voc.js';
 import type { MmsegSettings } from './mmseg-config.js';
-import { type StateDict, oihwToHwio } from './torchvision.js';
+import { oihwToHwio } from './layouts.js';
+import type { StateDict } from './torchvision.js';
 import { checkStateDictValues } from './weight-checks.js';
 
 /** The tensor whose presence marks an mmseg DeepLabv3 (ASPPHead's 1x1 branch). */

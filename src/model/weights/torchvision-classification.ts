@@ -18,7 +18,8 @@ import { type HostParams, ParamMismatchError, storedState } from '../../graph/pa
 import { BACKBONE_RECORDS, backboneRecords } from '../backbones/registry.js';
 import { countIndexed } from '../backbones/state-keys.js';
 import type { BackboneName } from '../networks/config.js';
-import { TORCHVISION_DEEPLAB_MARKER, type StateDict, oihwToHwio } from './torchvision.js';
+import { oihwToHwio } from './layouts.js';
+import { TORCHVISION_DEEPLAB_MARKER, type StateDict } from './torchvision.js';
 import { checkFloatWeight, checkVariance } from './weight-checks.js';
 
 /** A backbone torchvision builds DeepLabv3 on from a classification network (its record has that source). */

@@ -6,7 +6,7 @@ import type { TensorMap } from './import/tensor-map.js';
 import type { HostParams } from '../../graph/params.js';
 import type { LoadedWeights } from '../loading/load-weights.js';
 import { backboneRecord } from '../backbones/registry.js';
-import { hwioToOihw } from './torchvision.js';
+import { hwioToOihw } from './layouts.js';
 
 /** The state dict; `batchesTracked` is what each BN's counter says (the training steps, or 0). */
 export function torchvisionStateDict(w: LoadedWeights, params: HostParams, batchesTracked = 0): TensorMap {

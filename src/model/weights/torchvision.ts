@@ -1,18 +1,19 @@
 // torchvision's DeepLabv3 checkpoints (deeplabv3_resnet50 / _resnet101 / _mobilenet_v3_large):
 // recognising them, and converting their state dicts into our parameters. The networks
-// themselves are built by src/model/networks/deeplab.ts.
+// themselves are built by src/model/backbones/network.ts.
 //
 // The graph's params carry the state-dict keys unchanged (backbone.layer1.0.conv1.weight, ...)
 // so converting a checkpoint is only a layout change: conv weights OIHW -> HWIO, BN vectors as
 // they are. Anything else that differs (a missing, extra or mis-shaped tensor) is left for
 // checkParams to report, all at once.
 import type { HostParams } from '../../graph/params.js';
-import { shapeString } from '../../gpu/tensor.js';
 import { backboneRecords } from '../backbones/registry.js';
 import { countIndexed } from '../backbones/state-keys.js';
-import { type BackboneName, type DeepLabConfig, defaultConfig } from '../networks/config.js';
+import type { BackboneName, DeepLabConfig } from '../networks/config.js';
+import { defaultConfig } from '../backbones/config.js';
 import { RESNET_BLOCKS } from '../networks/resnet.js';
 import type { SourceDType } from './import/tensor-map.js';
+import { oihwToHwio } from './layouts.js';
 import { checkStateDictValues } from './weight-checks.js';
 
 /** A state dict as an importer returns it (src/model/weights/import/pth.ts's TensorMap fits). */
@@ -59,38 +60,6 @@ export function torchvisionConfigFromState(state: StateDict, overrides: Partial<
   const classifier = state.get('classifier.4.weight');
   const numClasses = classifier && classifier.shape.length === 4 ? classifier.shape[0] : 21;
   return defaultConfig(backbone, { numClasses, ...overrides });
-}
-
-/** PyTorch conv weight [O,I,KH,KW] -> ours [KH,KW,I,O] (a (2,3,1,0) permutation). */
-export function oihwToHwio(data: Float32Array, shape: readonly number[]): { shape: number[]; data: Float32Array } {
-  if (shape.length !== 4) throw new Error(`oihwToHwio: expected a 4-D weight, got ${shapeString(shape)}`);
-  const [O, I, KH, KW] = shape;
-  if (data.length !== O * I * KH * KW) throw new Error(`oihwToHwio: ${data.length} values for shape ${shapeString(shape)}`);
-  const out = new Float32Array(data.length);
-  let src = 0;
-  for (let o = 0; o < O; o++) {
-    for (let i = 0; i < I; i++) {
-      for (let h = 0; h < KH; h++) {
-        for (let w = 0; w < KW; w++) out[((h * KW + w) * I + i) * O + o] = data[src++];
-      }
-    }
-  }
-  return { shape: [KH, KW, I, O], data: out };
-}
-
-/** Ours [KH,KW,I,O] -> PyTorch's [O,I,KH,KW] (the export's inverse of oihwToHwio). */
-export function hwioToOihw(data: Float32Array, shape: readonly number[]): { shape: number[]; data: Float32Array } {
-  const [KH, KW, I, O] = shape;
-  const out = new Float32Array(data.length);
-  let dst = 0;
-  for (let o = 0; o < O; o++) {
-    for (let i = 0; i < I; i++) {
-      for (let h = 0; h < KH; h++) {
-        for (let w = 0; w < KW; w++) out[dst++] = data[((h * KW + w) * I + i) * O + o];
-      }
-    }
-  }
-  return { shape: [O, I, KH, KW], data: out };
 }
 
 /**

@@ -1,101 +1,67 @@
-// A MobileViT DeepLabV3 (a hub folder loaded here, fine-tuned or not) written back as a Hugging
-// Face hub folder that `transformers` and our loader read: config.json with every architectural
-// value and the model's classes as id2label, preprocessor_config.json from its input policy, and
-// model.safetensors in transformers' names and PyTorch's layouts (linear weights [out, in], the
-// stem's input channels back in the processor's BGR order).
+// A model (a hub folder loaded here, fine-tuned or not) written back as a Hugging Face hub folder
+// that `transformers` and our loader read: config.json with the backbone's architectural values
+// and the model's classes as id2label, preprocessor_config.json from its input policy, and
+// model.safetensors in transformers' names and layouts. What differs by backbone is its
+// record's `weights.transformers.export`; the stem goes back to the processor's channel order.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostParams } from '../../graph/params.js';
 import { writeFileAtomic } from '../../util/write-atomic.js';
+import type { TransformersExport } from '../backbones/backbone.js';
+import { backboneRecord, backboneRecords } from '../backbones/registry.js';
+import { hubProcessor } from '../loading/hub-processor.js';
 import { hubProcessorResize, policyNormalization } from '../input-policy.js';
 import type { LoadedWeights } from '../loading/loaded-weights.js';
 import { writeSafetensors } from './import/safetensors.js';
 import type { TensorMap } from './import/tensor-map.js';
-import { hwioToOihw } from './torchvision.js';
+import { reverseInputChannels } from './layouts.js';
 
-/** The stem conv whose input channels the processor's BGR flip reverses. */
-const STEM = 'mobilevit.conv_stem.convolution.weight';
-/** Our 1x1 convolutions that are linear layers in transformers (weights [out, in]). */
-const LINEAR = /\.(query|key|value|dense)\.weight$/;
-
-function reverseInputChannels(w: { shape: number[]; data: Float32Array }): { shape: number[]; data: Float32Array } {
-  const [kh, kw, cin, cout] = w.shape;
-  const data = new Float32Array(w.data.length);
-  for (let k = 0; k < kh * kw; k++) {
-    for (let c = 0; c < cin; c++) data.set(w.data.subarray((k * cin + c) * cout, (k * cin + c + 1) * cout), (k * cin + (cin - 1 - c)) * cout);
-  }
-  return { shape: w.shape, data };
+/** The record's side of the hub folder of `w`, or an error saying why it has none. */
+function hubExport(w: LoadedWeights): { modelType: string; stem: string; exporter: TransformersExport } {
+  const record = backboneRecord(w.config.backbone);
+  const source = record.weights.transformers;
+  if (source && !('why' in source.export)) return { modelType: source.modelType, stem: source.stem, exporter: source.export };
+  const why = source && 'why' in source.export ? source.export.why : `transformers has no ${record.title} DeepLabV3 we write`;
+  const able = backboneRecords().filter((r) => r.weights.transformers && !('why' in r.weights.transformers.export));
+  throw new Error(`${w.name}: ${record.title} does not export to a hub folder: ${why} (those that do: ${able.map((r) => r.title).join(', ')})`);
 }
 
-/** config.json, preprocessor_config.json and the tensors of a hub folder for a MobileViT model. */
+/** config.json, preprocessor_config.json and the tensors of the hub folder of `w`. */
 export function hubFolderContents(w: LoadedWeights, params: HostParams = w.params): { config: Record<string, unknown>; processor: Record<string, unknown>; tensors: TensorMap } {
-  const arch = w.mobileVit;
-  if (w.config.backbone !== 'mobilevit' || !arch) {
-    throw new Error(`${w.name}: only a MobileViT DeepLabV3 exports to a hub folder (${w.config.backbone}'s weights are not in transformers' form here: a hub MobileNetV2's batch norms are folded on load)`);
-  }
-  const normalization = policyNormalization(w.inputPolicy, w.config);
-  if (normalization !== 'unit') throw new Error(`${w.name}: a MobileViT hub folder takes x / 255 input, not '${normalization}'`);
+  const { modelType, stem, exporter } = hubExport(w);
   const resize = hubProcessorResize(w.inputPolicy);
   if ('why' in resize) throw new Error(`${w.name}: ${resize.why}`);
-  const id2label = Object.fromEntries(w.classes.names.map((n, i) => [String(i), n]));
+  const processor = { ...exporter.processor, do_resize: true, ...resize.fields, do_rescale: true, rescale_factor: 1 / 255 };
+  // What our loader will make of it: the model's own normalisation, or the folder would be wrong.
+  const reads = hubProcessor(processor, `${w.name}: its preprocessor_config.json`);
+  const normalization = policyNormalization(w.inputPolicy, w.config);
+  if (reads.normalization !== normalization) {
+    throw new Error(`${w.name}: its hub processor gives '${reads.normalization}' input, not the model's '${normalization}'`);
+  }
   const config = {
-    architectures: ['MobileViTForSemanticSegmentation'],
-    model_type: 'mobilevit',
-    num_channels: 3,
-    neck_hidden_sizes: [...arch.neckHiddenSizes],
-    hidden_sizes: [...arch.hiddenSizes],
-    expand_ratio: arch.expandRatio,
-    mlp_ratio: arch.mlpRatio,
-    num_attention_heads: arch.numAttentionHeads,
-    patch_size: arch.patchSize,
-    conv_kernel_size: arch.convKernelSize,
-    layer_norm_eps: arch.layerNormEps,
-    qkv_bias: arch.qkvBias,
-    hidden_act: arch.hiddenAct,
-    output_stride: w.config.outputStride,
-    atrous_rates: [...w.config.asppRates],
-    aspp_out_channels: w.config.asppChannels,
-    aspp_dropout_prob: arch.asppDropoutProb,
-    classifier_dropout_prob: arch.classifierDropoutProb,
+    model_type: modelType,
+    ...exporter.config(w.architecture, w.config),
     semantic_loss_ignore_index: 255,
-    id2label,
+    id2label: Object.fromEntries(w.classes.names.map((n, i) => [String(i), n])),
     label2id: Object.fromEntries(w.classes.names.map((n, i) => [n, i])),
   };
-  const processor = {
-    image_processor_type: 'MobileViTImageProcessor',
-    do_resize: true,
-    ...resize.fields,
-    do_rescale: true,
-    rescale_factor: 1 / 255,
-    do_flip_channel_order: true,
-  };
-  const tensors: TensorMap = new Map();
-  for (const [name, t] of params) {
-    let data = t.data as Float32Array;
-    let shape = [...t.shape];
-    if (shape.length === 4) {
-      const hwio = name === STEM ? reverseInputChannels({ shape, data }) : { shape, data };
-      ({ shape, data } = hwioToOihw(hwio.data, hwio.shape));
-      if (LINEAR.test(name)) shape = [shape[0], shape[1]];
-    }
-    tensors.set(name, { shape, data, sourceDType: 'f32' });
-  }
-  return { config, processor, tensors };
+  const stemWeight = params.get(stem);
+  if (reads.flipChannels && !stemWeight) throw new Error(`${w.name}: no stem weight '${stem}' to take the processor's BGR flip`);
+  const ordered = reads.flipChannels ? new Map(params).set(stem, reverseInputChannels(stemWeight as { shape: number[]; data: Float32Array })) : params;
+  return { config, processor, tensors: exporter.tensors(ordered) };
 }
 
-/**
- * The fields transformers' configs type as float, written with a decimal point ("mlp_ratio": 2.0,
- * not 2) as Python writes them: transformers 5 checks the types strictly and refuses an int there.
- */
-const FLOAT_FIELDS = ['expand_ratio', 'mlp_ratio', 'layer_norm_eps', 'aspp_dropout_prob', 'classifier_dropout_prob', 'hidden_dropout_prob', 'attention_probs_dropout_prob', 'initializer_range', 'rescale_factor'];
-const WHOLE_FLOAT = new RegExp(`^(\\s*"(?:${FLOAT_FIELDS.join('|')})": )(-?\\d+)(,?)$`, 'gm');
+/** The JSON of a hub file, `floats` written with a decimal point ("mlp_ratio": 2.0, not 2) as Python writes them. */
+function hubJson(o: unknown, floats: readonly string[]): Uint8Array {
+  const whole = new RegExp(`^(\\s*"(?:${floats.join('|')})": )(-?\\d+)(,?)$`, 'gm');
+  return new TextEncoder().encode(`${JSON.stringify(o, null, 2).replace(whole, '$1$2.0$3')}\n`);
+}
 
 /** Writes the hub folder (created if needed; each file written atomically). */
 export function writeHubFolder(dir: string, w: LoadedWeights, params: HostParams = w.params): void {
   const { config, processor, tensors } = hubFolderContents(w, params);
   mkdirSync(dir, { recursive: true });
-  const json = (o: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(o, null, 2).replace(WHOLE_FLOAT, '$1$2.0$3')}\n`);
-  writeFileAtomic(join(dir, 'config.json'), json(config));
-  writeFileAtomic(join(dir, 'preprocessor_config.json'), json(processor));
+  writeFileAtomic(join(dir, 'config.json'), hubJson(config, hubExport(w).exporter.floatFields));
+  writeFileAtomic(join(dir, 'preprocessor_config.json'), hubJson(processor, ['rescale_factor']));
   writeSafetensors(join(dir, 'model.safetensors'), tensors, { format: 'pt' });
 }

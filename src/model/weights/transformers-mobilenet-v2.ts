@@ -6,7 +6,7 @@
 import type { HostParams } from '../../graph/params.js';
 import { MOBILENET_V2_LAYER_COUNT, expandedConvScope } from '../networks/mobilenet-v2.js';
 import type { TensorMap } from './import/tensor-map.js';
-import { oihwToHwio } from './torchvision.js';
+import { oihwToHwio } from './layouts.js';
 
 export interface MobilenetV2HubConfig {
   outputStride: number;

@@ -1,7 +1,7 @@
 // A folder of .npy tensors (TF DeepLab's MobileNetV2 513 checkpoint converted, one file per
 // tensor, named as TF's scopes with slashes as underscores).
 import { npyNames } from '../../weights/tf-weights.js';
-import { tfMobilenetV2 } from '../loaded-weights.js';
+import { tfDeepLab } from '../loaded-weights.js';
 import type { WeightFormatRecord } from './format.js';
 import { npyFolderTensors } from './npy-folder.js';
 
@@ -17,7 +17,7 @@ export const NPY_DIR: WeightFormatRecord = {
     // The folder format of last resort: any folder no other format recognised.
     recognise: () => true,
     tensors: (files) => npyFolderTensors(files),
-    load: (files, { name, opts, hints }) => tfMobilenetV2(name, hints.inputSize ?? NPY_INPUT, npyFolderTensors(files), npyNames, opts, hints.classes),
+    load: (files, { name, opts, hints }) => tfDeepLab(name, hints.inputSize ?? NPY_INPUT, npyFolderTensors(files), npyNames, opts, hints.classes),
   },
   mappings: ['tf'],
   page: false,

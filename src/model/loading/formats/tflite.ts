@@ -3,7 +3,7 @@
 import { readTflite, tfliteTensorMap } from '../../weights/import/tflite.js';
 import { tfliteNames } from '../../weights/tf-weights.js';
 import { checkTfliteStructure } from '../../weights/tflite-structure.js';
-import { tfMobilenetV2 } from '../loaded-weights.js';
+import { tfDeepLab } from '../loaded-weights.js';
 import type { WeightFormatRecord } from './format.js';
 
 export const TFLITE: WeightFormatRecord = {
@@ -21,7 +21,7 @@ export const TFLITE: WeightFormatRecord = {
       if (!input || input.shape.length !== 4 || input.shape[3] !== 3) {
         throw new Error(`${source}: expected one NHWC RGB input, got ${input ? `[${input.shape.join(',')}]` : 'none'}`);
       }
-      const loaded = tfMobilenetV2(name, [input.shape[1], input.shape[2]], tfliteTensorMap(tfl), tfliteNames, opts);
+      const loaded = tfDeepLab(name, [input.shape[1], input.shape[2]], tfliteTensorMap(tfl), tfliteNames, opts);
       // The file's own strides, pads, rates and resize options must be what we built.
       if (loaded.config.outputStride === 8) checkTfliteStructure(tfl, loaded.buildGraph({ height: input.shape[1], width: input.shape[2] }), source);
       return loaded;
