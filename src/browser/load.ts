@@ -6,28 +6,30 @@ import { HF_HUB } from '../model/loading/formats/hf-hub.js';
 import { type LoadedWeights, detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 import { type HubFiles, fetchHubFolder, hubFileSet, isFolderUrl, isHubFiles } from './hub-files.js';
 import { DeepLabModel } from '../model/model.js';
+import { checkSignal } from '../util/option-keys.js';
 import { checkOptionNames } from '../model/input-check.js';
 
 /** One weights file (a URL, a File or Blob, bytes), or a hub folder: its files, or its URL ending in '/'. */
 export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array | HubFiles;
 
-export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost'> {
+export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost' | 'signal'> {
   /** The model's name (default: the file's name). */
   name?: string;
 }
 
 const BROWSER_LOAD_OPTION_NAMES: readonly (keyof BrowserLoadOptions)[] = [
-  'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name', 'deviceLoss', 'onDeviceLost',
+  'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name', 'deviceLoss', 'onDeviceLost', 'signal',
 ];
 
 /** The bytes and a name of a weights source. */
-async function readSource(source: WeightsSource): Promise<{ bytes: Uint8Array; name: string }> {
+async function readSource(source: WeightsSource, signal?: AbortSignal): Promise<{ bytes: Uint8Array; name: string }> {
   if (typeof source === 'string' || source instanceof URL) {
     const url = String(source);
     let response: Response;
     try {
-      response = await fetch(url);
+      response = await fetch(url, { signal });
     } catch (e) {
+      if (signal?.aborted) throw signal.reason;
       throw new Error(`${url}: the weights could not be fetched (${(e as Error).message})`);
     }
     if (!response.ok) throw new Error(`${url}: the weights could not be fetched (HTTP ${response.status} ${response.statusText})`);
@@ -58,7 +60,7 @@ async function sourceWeights(source: WeightsSource, opts: BrowserLoadOptions): P
     opts.onProgress?.(`parsing ${files.what}`);
     return HF_HUB.read.load(files, { name: opts.name ?? files.what, source: files.what, opts, hints: {} });
   }
-  const { bytes, name } = await readSource(source);
+  const { bytes, name } = await readSource(source, opts.signal);
   opts.onProgress?.(`parsing ${name} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);
   return weightsFromBytes(bytes, detectWeightFormat(bytes, name), opts.name ?? name, opts, name);
 }
@@ -67,7 +69,10 @@ async function sourceWeights(source: WeightsSource, opts: BrowserLoadOptions): P
 export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions = {}): Promise<DeepLabModel> {
   const start = performance.now();
   checkOptionNames(opts, BROWSER_LOAD_OPTION_NAMES, 'loadModel');
+  const signal = checkSignal('loadModel', opts.signal);
+  signal?.throwIfAborted();
   const weights = await sourceWeights(source, opts);
+  signal?.throwIfAborted();
   // Tuning in the page: the whole load within the budget, counted from this call (the layers
   // with most work first, each stopping after two candidates no faster than its best), once,
   // stored in IndexedDB for the next load.
@@ -75,5 +80,5 @@ export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions 
   const full = opts.tune === 'full';
   const quickTuning = full ? { patience: PAGE_TUNE_PATIENCE } : undefined;
   const loadDeadline = full ? start + tuneBudgetMs! : undefined;
-  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision, tune: opts.tune, tuneBudgetMs, quickTuning, loadDeadline, memoryBudget: opts.memoryBudget, deviceLoss: opts.deviceLoss, onDeviceLost: opts.onDeviceLost, paramsChecked: true });
+  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision, tune: opts.tune, tuneBudgetMs, quickTuning, loadDeadline, memoryBudget: opts.memoryBudget, deviceLoss: opts.deviceLoss, onDeviceLost: opts.onDeviceLost, signal, paramsChecked: true });
 }

@@ -38,6 +38,7 @@ import type { Graph } from '../graph/ir.js';
 import { type ImageInput, type SegmentOptions, type SegmentResult, checkFrameOptions, checkStillImageOptions } from './segment-options.js';
 import type { SegmentHost } from './segment-host.js';
 import { toRgbImage } from './image-input.js';
+import { checkSignal } from '../util/option-keys.js';
 import { checkNetworkInput, checkOptionNames, checkSegmentOptionTypes, checkedImageInput, describeValue } from './input-check.js';
 import { type StillImageHost, segmentStillImages, stillImageHost } from './still-images.js';
 import { FrameSegmenter } from './frames.js';
@@ -94,7 +95,11 @@ export class DeepLabModel {
 
   static async load(nameOrPath: string | Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<DeepLabModel> {
     checkOptionNames(opts, LOAD_OPTION_NAMES, 'loadModel');
-    return DeepLabModel.fromWeights(await loadWeights(nameOrPath, opts), { ...opts, paramsChecked: true });
+    const signal = checkSignal('loadModel', opts.signal);
+    signal?.throwIfAborted();
+    const weights = await loadWeights(nameOrPath, opts);
+    signal?.throwIfAborted();
+    return DeepLabModel.fromWeights(weights, { ...opts, paramsChecked: true });
   }
 
   /**
@@ -104,7 +109,7 @@ export class DeepLabModel {
   static async fromWeights(
     weights: LoadedWeights,
     opts: ContextOptions &
-      Pick<LoadOptions, 'onProgress' | 'deviceLoss' | 'onDeviceLost'> & {
+      Pick<LoadOptions, 'onProgress' | 'deviceLoss' | 'onDeviceLost' | 'signal'> & {
         session?: Session;
         /** With tuning 'full': when (performance.now()) compiling and tuning must be done (src/model/load-deadline.ts). */
         loadDeadline?: number;
@@ -133,6 +138,8 @@ export class DeepLabModel {
       } else {
         await model.gpu.exclusive(() => model.gpu.network(h, w));
       }
+      // Cancelled while compiling: give back what the load made.
+      opts.signal?.throwIfAborted();
     } catch (e) {
       model.dispose();
       throw e;

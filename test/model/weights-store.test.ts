@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { RegistryEntry } from '../../src/model/loading/registry.js';
 import { resolveWeights } from '../../src/model/loading/weights-store.js';
 import { setFlags } from '../../src/util/flags.js';
-import { randomArray, expectRejects } from '../helpers.js';
+import { expectAbortError, expectRejects, randomArray } from '../helpers.js';
 
 describe('model: weight store (downloads and offline copies)', () => {
   const payload = Buffer.from(randomArray(50_000).buffer); // 200 kB of fresh bytes
@@ -137,6 +137,16 @@ describe('model: weight store (downloads and offline copies)', () => {
       expect(error.message).to.contain('put in the cache by hand');
       expect(readdirSync(join(dir, 'cache')), 'the cache after a stalled download').to.deep.equal([]);
     }
+  });
+
+  it('a signal cancels a download under way: an AbortError, and nothing is left in the cache', async () => {
+    const controller = new AbortController();
+    const url = `${base}/stall-in-body`;
+    setTimeout(() => controller.abort(), 200);
+    const t0 = Date.now();
+    await expectAbortError(resolveWeights(entry({ url }), { signal: controller.signal }), 'a cancelled download');
+    expect(Date.now() - t0, 'ms until the download stopped').to.be.below(5_000);
+    expect(readdirSync(join(dir, 'cache')), 'the cache after a cancelled download').to.deep.equal([]);
   });
 
   it('a server that cannot be reached is an error naming the URL and the cause', async () => {

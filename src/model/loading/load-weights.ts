@@ -94,7 +94,8 @@ export async function loadWeights(nameOrPath: string | Uint8Array | ArrayBuffer,
   } else {
     if (looksLikePath(nameOrPath)) throw new Error(`weights file not found: ${printableName(nameOrPath)}`);
     entry = findModel(nameOrPath);
-    path = await resolveWeights(entry, { download: opts.download, onProgress: opts.onProgress });
+    path = await resolveWeights(entry, { download: opts.download, onProgress: opts.onProgress, signal: opts.signal });
+    opts.signal?.throwIfAborted();
     // A local copy may be a folder (the unpacked tarball, converted .npy tensors).
     resolved = statSync(path).isDirectory() ? folderPath(path) : { format: WEIGHT_FORMATS[entry.format] };
   }

@@ -68,6 +68,13 @@ export interface LoadOptions {
   deviceLoss?: DeviceLossPolicy;
   /** Told of each loss the model meets, and whether it recovered. */
   onDeviceLost?: (event: DeviceLostEvent) => void;
+  /**
+   * Cancels the load: checked before it starts, during a download, after the weights are read
+   * and after compiling; an aborted load rejects with the signal's reason (a DOMException named
+   * 'AbortError' unless abort() was given one) and leaves nothing behind (no partial download,
+   * no GPU memory held).
+   */
+  signal?: AbortSignal;
 }
 
 export type DeviceLossPolicy = 'recover' | 'fail';
@@ -85,7 +92,7 @@ export interface DeviceLostEvent {
 /** Every LoadOptions name, for the check that refuses unknown ones. */
 export const LOAD_OPTION_NAMES: readonly (keyof LoadOptions)[] = [
   'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
-  'deviceLoss', 'onDeviceLost',
+  'deviceLoss', 'onDeviceLost', 'signal',
 ];
 
 export type Precision = 'f32' | 'f16';

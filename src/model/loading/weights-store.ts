@@ -53,15 +53,21 @@ const fetchFailure = (e: unknown): string => ((e as Error).cause as Error | unde
  * Streams `url` into `dest`. Every failure names the URL: no answer, an HTTP error, or a
  * connection that delivers nothing for `stallMs` (a stalled server or network never hangs a run).
  */
-async function download(url: string, dest: string, stallMs: number, onProgress?: (done: number, total: number) => void): Promise<void> {
+async function download(url: string, dest: string, stallMs: number, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
   const abort = new AbortController();
+  // The caller's cancel stops the transfer as a stall does, and rejects with the caller's reason.
+  const cancel = (): void => abort.abort();
+  signal?.addEventListener('abort', cancel);
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(timer);
     timer = setTimeout(() => abort.abort(), stallMs);
   };
   const failed = (e: unknown): Error =>
-    abort.signal.aborted
+    signal?.aborted
+      ? (signal.reason as Error)
+      : abort.signal.aborted
       ? new Error(`download of ${url} stopped: nothing received for ${stallMs / 1000} s (is the network up? the file can also be put in the cache by hand)`)
       : new Error(`download of ${url} failed: ${fetchFailure(e)}`, { cause: e });
   arm();
@@ -90,6 +96,7 @@ async function download(url: string, dest: string, stallMs: number, onProgress?:
     }
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener('abort', cancel);
   }
 }
 
@@ -99,18 +106,26 @@ export interface ResolveOptions {
   onProgress?: (message: string) => void;
   /** How long a download may receive nothing before it stops (default DOWNLOAD_STALL_MS). */
   stallMs?: number;
+  /** Cancels a download: the call rejects with the signal's reason, nothing left in the cache. */
+  signal?: AbortSignal;
 }
 
 /** Streams one address into a file, reporting progress at most once a second. */
 async function downloadReporting(url: string, dest: string, opts: ResolveOptions): Promise<void> {
   let lastReport = 0;
-  await download(url, dest, opts.stallMs ?? DOWNLOAD_STALL_MS, (done, total) => {
-    const now = Date.now();
-    if (now - lastReport > 1000) {
-      lastReport = now;
-      opts.onProgress?.(`  ${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`);
-    }
-  });
+  await download(
+    url,
+    dest,
+    opts.stallMs ?? DOWNLOAD_STALL_MS,
+    (done, total) => {
+      const now = Date.now();
+      if (now - lastReport > 1000) {
+        lastReport = now;
+        opts.onProgress?.(`  ${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`);
+      }
+    },
+    opts.signal,
+  );
 }
 
 /**
@@ -131,6 +146,7 @@ async function downloadFolder(entry: RegistryEntry, dirs: string[], opts: Resolv
       try {
         await downloadReporting(f.url, join(partial, f.name), opts);
       } catch (e) {
+        if (opts.signal?.aborted) throw e;
         throw new Error(`${(e as Error).message}; fetch the files (${files.map((x) => x.name).join(', ')}) into a folder named ${entry.fileName} in the folder DEEPLAB_WEIGHTS_DIR names, or in ${cache}`, { cause: e });
       }
     }
@@ -171,16 +187,10 @@ export async function resolveWeights(entry: RegistryEntry, opts: ResolveOptions 
   const partial = `${dest}.partial-${process.pid}`;
   opts.onProgress?.(`downloading ${entry.url}`);
   try {
-    let lastReport = 0;
     try {
-      await download(entry.url, partial, opts.stallMs ?? DOWNLOAD_STALL_MS, (done, total) => {
-        const now = Date.now();
-        if (now - lastReport > 1000) {
-          lastReport = now;
-          opts.onProgress?.(`  ${(done / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`);
-        }
-      });
+      await downloadReporting(entry.url, partial, opts);
     } catch (e) {
+      if (opts.signal?.aborted) throw e;
       // Offline, or the host refused or stalled: say what to fetch and where to put it.
       throw new Error(`${(e as Error).message}; fetch that file and put it, named ${entry.fileName}, in the folder DEEPLAB_WEIGHTS_DIR names, or in ${cache}`, { cause: e });
     }
