@@ -17,7 +17,7 @@ import { defaultConfig } from '../../src/model/backbones/config.js';
 import { type DecoderLayout, deepLabV3PlusDecoder, tfDecoderLayout, torchvisionDecoderLayout } from '../../src/model/networks/decoder.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { trainingBatchNorms } from '../../src/train/training-graph.js';
-import { againstFloat64, asF64, centralDifferences, norm, worstError } from './float64-gradients.js';
+import { againstFloat64, asF64, centralDifferences, lossGradientGraph, norm, worstError } from './float64-gradients.js';
 import { GRADCHECK_TOLERANCE, dot, f64 } from '../gradcheck.js';
 import { FP32_TOLERANCE, randomArray, relativeError, rng } from '../helpers.js';
 import { randomParams } from '../model/random-params.js';
@@ -107,19 +107,7 @@ describe("DeepLabv3+: the decoder's gradients @slow", function () {
     function networkGradientGraph(backbone: BackboneName) {
       const cfg = defaultConfig(backbone, { outputStride: 16, numClasses: CLASSES, decoder: 'deeplabv3plus' });
       const canonical = buildDeepLab(cfg, { batch: N, height: S, width: S }, { dropout: true });
-      const network = trainingBatchNorms(canonical);
-      const b = GraphBuilder.extend(network);
-      const logits = network.outputs.get('logits')!;
-      const labels = b.input('labels', [N, S, S], 'u32');
-      const [loss, dlogits] = b.node('loss', { type: 'softmax_cross_entropy', logits, labels, attrs: { ignoreIndex: 255, scale: 1 } });
-      b.output('loss', loss);
-      const image = network.inputs[0];
-      const params = network.state.filter((v) => v.role === 'param');
-      const d = differentiate(b.build(), new Map([[logits, dlogits]]), [image, ...params]);
-      const out = GraphBuilder.extend(d.graph);
-      out.output('dimage', d.grads.get(image.id)!);
-      for (const p of params) out.output(`grad:${p.name}`, d.grads.get(p.id)!);
-      return { canonical, graph: out.build(), params, forwardNodes: network.nodes.length };
+      return { canonical, ...lossGradientGraph(canonical) };
     }
 
     for (const backbone of ['mobilenet_v3_large', 'mobilenet_v2', 'resnet50'] as const) {
@@ -135,7 +123,7 @@ describe("DeepLabv3+: the decoder's gradients @slow", function () {
         const { gpu, exact, free, forwardOps } = await againstFloat64(graph, forwardNodes, weights, inputs, backbone);
         const lossErr = relativeError(gpu.get('loss')!, free.get('loss')!);
         expect(forwardOps.err, `forward op ${forwardOps.name}`).to.be.lessThan(FP32_TOLERANCE);
-        const names = ['loss', 'dimage', ...params.map((p) => `grad:${p.name}`)];
+        const names = ['loss', 'grad:image', ...params.map((p) => `grad:${p.name}`)];
         const { errors, worst, zeros } = worstError(names, (n) => gpu.get(n)!, (n) => exact.get(n)!, backbone, 1e-5);
         if (readFlag('PARITY_VERBOSE')) {
           for (const e of [...errors].sort((a, b) => b.err - a.err).slice(0, 12)) console.log(`        ${e.name} ${e.err.toExponential(2)} |ref| ${norm(exact.get(e.name)!).toExponential(2)} |gpu| ${norm(gpu.get(e.name)!).toExponential(2)}`);

@@ -3,6 +3,7 @@
 // float64 interpreter run from the GPU's own forward values. Shared by the gradient tests of
 // networks built from several layers (DeepLabv3+'s decoder, mmseg's heads and ResNet-18).
 import { expect } from 'chai';
+import { differentiate } from '../../src/graph/autograd.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { compile } from '../../src/graph/compile.js';
 import { type CpuParams, type ValueHook, runGraphCpu } from '../../src/graph/cpu-reference.js';
@@ -10,7 +11,34 @@ import type { Graph } from '../../src/graph/ir.js';
 import type { HostArray } from '../../src/graph/ops/registry.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
+import { trainingBatchNorms } from '../../src/train/training-graph.js';
 import { relativeError, testContext } from '../helpers.js';
+
+/**
+ * A network's training step as outputs: batch norms in training mode, the cross-entropy loss of
+ * its logits (ignore index 255) as 'loss', the input gradient as 'grad:image' and every
+ * parameter's as 'grad:<name>' (a parameter no gradient reaches is an error).
+ */
+export function lossGradientGraph(canonical: Graph) {
+  const network = trainingBatchNorms(canonical);
+  const b = GraphBuilder.extend(network);
+  const logits = network.outputs.get('logits')!;
+  const [N, H, W] = network.inputs[0].shape;
+  const labels = b.input('labels', [N, H, W], 'u32');
+  const [loss, dlogits] = b.node('loss', { type: 'softmax_cross_entropy', logits, labels, attrs: { ignoreIndex: 255, scale: 1 } });
+  b.output('loss', loss);
+  const image = network.inputs[0];
+  const params = network.state.filter((v) => v.role === 'param');
+  const d = differentiate(b.build(), new Map([[logits, dlogits]]), [image, ...params]);
+  const out = GraphBuilder.extend(d.graph);
+  out.output('grad:image', d.grads.get(image.id)!);
+  for (const p of params) {
+    const grad = d.grads.get(p.id);
+    if (!grad) throw new Error(`no gradient reaches ${p.name}`);
+    out.output(`grad:${p.name}`, grad);
+  }
+  return { graph: out.build(), params, names: ['grad:image', ...params.map((p) => `grad:${p.name}`)], forwardNodes: network.nodes.length };
+}
 
 export function norm(a: ArrayLike<number>): number {
   let s = 0;

@@ -4,14 +4,11 @@
 // 1 to 5 heads, expansions and MLP ratios that leave odd channel counts, patches of 1 to 3
 // pixels, and input sides that leave maps the patch does not divide (resized up to it and back).
 import { expect } from 'chai';
-import { differentiate } from '../../src/graph/autograd.js';
-import { GraphBuilder } from '../../src/graph/builder.js';
 import type { HostArray } from '../../src/graph/ops/registry.js';
 import { type MobileVitConfig, MOBILEVIT_XX_SMALL, buildMobileVitDeepLab, validateMobileVitConfig } from '../../src/model/networks/mobilevit.js';
-import { trainingBatchNorms } from '../../src/train/training-graph.js';
 import { FP32_TOLERANCE, makeRng, randomArray, relativeError } from '../helpers.js';
 import { randomParams } from '../model/random-params.js';
-import { againstFloat64, median, norm } from './float64-gradients.js';
+import { againstFloat64, lossGradientGraph, median, norm } from './float64-gradients.js';
 
 export interface RandomMobileVit {
   /** What drew it (the same seed draws the same configuration, weights and batch). */
@@ -68,25 +65,8 @@ export function describeMobileVit(c: RandomMobileVit): string {
 
 /** The training step's graph: loss, input gradient and every parameter gradient as outputs. */
 export function trainingStep(c: RandomMobileVit) {
-  const { batch: N, height: H, width: W } = c;
-  const canonical = buildMobileVitDeepLab(c.cfg, { batch: N, height: H, width: W });
-  const network = trainingBatchNorms(canonical);
-  const b = GraphBuilder.extend(network);
-  const logits = network.outputs.get('logits')!;
-  const labels = b.input('labels', [N, H, W], 'u32');
-  const [loss, dlogits] = b.node('loss', { type: 'softmax_cross_entropy', logits, labels, attrs: { ignoreIndex: 255, scale: 1 } });
-  b.output('loss', loss);
-  const image = network.inputs[0];
-  const params = network.state.filter((v) => v.role === 'param');
-  const d = differentiate(b.build(), new Map([[logits, dlogits]]), [image, ...params]);
-  const out = GraphBuilder.extend(d.graph);
-  out.output('grad:image', d.grads.get(image.id)!);
-  for (const p of params) {
-    const grad = d.grads.get(p.id);
-    if (!grad) throw new Error(`no gradient reaches ${p.name}`);
-    out.output(`grad:${p.name}`, grad);
-  }
-  return { canonical, graph: out.build(), names: ['grad:image', ...params.map((p) => `grad:${p.name}`)], forwardNodes: network.nodes.length };
+  const canonical = buildMobileVitDeepLab(c.cfg, { batch: c.batch, height: c.height, width: c.width });
+  return { canonical, ...lossGradientGraph(canonical) };
 }
 
 /**
