@@ -12,10 +12,10 @@ import { compile } from '../../src/graph/compile.js';
 import type { Graph } from '../../src/graph/ir.js';
 import { programKernelSpecs } from '../../src/graph/program.js';
 import { conv2dBiasGradSpec } from '../../src/kernels/conv2d-backward/bias-grad/bias-grad.js';
-import { conv2dInputGradSpec } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
-import { backwardSpace } from '../../src/kernels/conv2d-backward/space.js';
-import { conv2dWeightGradSpec } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
+import { CONV2D_INPUT_GRAD } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
+import { CONV2D_WEIGHT_GRAD } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
 import { conv2dSpace } from '../../src/kernels/conv2d/conv2d.js';
+import { convSpace } from '../../src/kernels/conv2d/family.js';
 import { type Conv2dParams, convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
 import { RESIZE_LAYOUTS, RESIZE_MODES, resizeBilinearSpec } from '../../src/kernels/resize/resize.js';
 import { defaultConfig } from '../../src/model/networks/config.js';
@@ -84,7 +84,7 @@ export function convForwardSpecs(limits: KernelLimits, dtype: 'f32' | 'f16'): Mo
       for (const { variant: choice } of conv2dSpace(layer).candidates) {
         for (const on of [false, true]) {
           const half = (s: KernelSpec) => (dtype === 'f16' ? { ...s, half: true } : s);
-          specs.push(...choice.algorithm.specs(layer, { bias: on, scale: on, residual: on }, choice.variant).map(half));
+          specs.push(...choice.algorithm.specs(layer, { bias: on, scale: on, residual: on }, choice.variant, choice.accumulate).map(half));
         }
       }
     }
@@ -92,20 +92,17 @@ export function convForwardSpecs(limits: KernelLimits, dtype: 'f32' | 'f16'): Mo
   return { name: `conv2d forward, every candidate (${dtype})`, specs: distinct(specs) };
 }
 
-/** Every candidate of the input and weight gradients' spaces on every adapter class, the grouped kernels and the bias gradient. */
-export function convBackwardSpecs(ctx: GpuContext, limits: KernelLimits): ModuleGroup {
+/** Every candidate of the input and weight gradients' spaces on every adapter class (grouped layers' kernels included) and the bias gradient. */
+export function convBackwardSpecs(limits: KernelLimits): ModuleGroup {
   const specs: KernelSpec[] = [conv2dBiasGradSpec()];
   for (const c of CONV_CASES) {
     const p = convParams(c.p);
-    const w = weightShape(c);
-    if (p.groups !== 1) {
-      specs.push(conv2dInputGradSpec(ctx, c.input, w, p), conv2dWeightGradSpec(ctx, c.input, w, p));
-      continue;
-    }
-    const g = convGeometry(c.input, w, p);
+    const g = convGeometry(c.input, weightShape(c), p);
     for (const cls of ADAPTER_CLASSES) {
-      for (const v of backwardSpace('input_grad', { g, p, cls, limits }).candidates) specs.push(conv2dInputGradSpec(ctx, c.input, w, p, v.variant));
-      for (const v of backwardSpace('weight_grad', { g, p, cls, limits }).candidates) specs.push(conv2dWeightGradSpec(ctx, c.input, w, p, v.variant));
+      const layer = { g, p, cls, limits, dtype: 'f32' as const };
+      for (const family of [CONV2D_INPUT_GRAD, CONV2D_WEIGHT_GRAD] as const) {
+        for (const { variant: choice } of convSpace<unknown, null>(family, layer).candidates) specs.push(...choice.algorithm.specs(layer, null, choice.variant, choice.accumulate));
+      }
     }
   }
   return { name: 'conv2d backward, every candidate', specs: distinct(specs) };

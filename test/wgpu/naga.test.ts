@@ -14,7 +14,7 @@ import type { NagaResult, WgpuProfile } from './naga-protocol.js';
 const GROUPS: Record<string, (ctx: GpuContext, limits: KernelLimits) => ModuleGroup | Promise<ModuleGroup>> = {
   'conv2d forward (f32)': (_, limits) => convForwardSpecs(limits, 'f32'),
   'conv2d forward (f16)': (_, limits) => convForwardSpecs(limits, 'f16'),
-  'conv2d backward': (ctx, limits) => convBackwardSpecs(ctx, limits),
+  'conv2d backward': (_, limits) => convBackwardSpecs(limits),
   resize_bilinear: () => resizeSpecs(),
   ...Object.fromEntries(Object.keys(NETWORKS).map((name) => [`network ${name}`, (ctx: GpuContext) => networkSpecs(ctx, name)])),
 };
