@@ -27,6 +27,8 @@ import { CONV2D_WEIGHT_GRAD } from '../../src/kernels/conv2d-backward/weight-gra
 
 import { differentiate } from '../../src/graph/autograd.js';
 import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize/resize.js';
+import { matmulLayer, matmulLowering, matmulSpace } from '../../src/kernels/matmul/matmul.js';
+import { matmulTileName } from '../../src/kernels/matmul/tiles.js';
 import { expectClose, expectRejects, numel, randomArray, testContext } from '../helpers.js';
 
 const IDENTITY: AdapterIdentity = { vendor: 'v', architecture: 'a', device: 'd', description: 'test adapter', host: 'cpu x2' };
@@ -234,6 +236,35 @@ describe('kernel tuning: the tuner and programs', function () {
       const program = await Program.create(ctx, compile(graph, { mode: 'inference' }), new Map(), 'tuned resize');
       try {
         expectClose((await program.run({ logits })).get('up')!, resizeBilinearCpu(logits, [1, 9, 7, 21], p), 'tuned resize');
+      } finally {
+        program.dispose();
+      }
+    });
+  });
+
+  it("times every tile of attention's batched products, keeps one no slower than the default, and programs use it", async () => {
+    await withStore('cached', async (ctx) => {
+      const b = new GraphBuilder();
+      const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [4, 21, 6]));
+      const scores = b.matmul('scores', q, k, { transB: true, alpha: 0.5 });
+      b.output('context', b.matmul('context', scores, v));
+      const graph = b.build();
+      const report = await tuneGraph(ctx, graph);
+      expect(report.tuned.map((t) => `${t.kernel} ${t.layers.join()}`).sort()).to.deep.equal(['matmul context', 'matmul scores']);
+      for (const t of report.tuned) {
+        const op = graph.nodes.find((n) => n.name === t.layers[0])!.op;
+        if (op.type !== 'matmul') throw new Error(`${t.layers[0]} is not a matmul`);
+        const space = matmulSpace(matmulLayer(ctx, op.a.shape, op.b.shape, op.attrs));
+        expect([t.shape, t.precision]).to.deep.equal([space.shape, precisionOf('f32')]);
+        expect(t.entry.timed, `${t.shape}: every tile timed`).to.equal(space.candidates.length);
+        expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
+        expect(matmulTileName(matmulLowering(ctx, op.a.shape, op.b.shape, op.attrs).tile), `${t.shape}: what a program runs`).to.equal(t.entry.variant);
+      }
+      // Whatever was chosen, the program's output is the CPU reference's.
+      const inputs = { q: randomArray(4 * 21 * 6), k: randomArray(4 * 21 * 6), v: randomArray(4 * 21 * 6) };
+      const program = await Program.create(ctx, compile(graph, { mode: 'inference' }), new Map(), 'tuned attention');
+      try {
+        expectClose((await program.run(inputs)).get('context')!, runGraphCpu(graph, new Map(), inputs).get('context')!, 'tuned attention');
       } finally {
         program.dispose();
       }

@@ -1,8 +1,8 @@
 // The kernels a wgpu device may be asked to compile, as kernel specs in groups: every candidate
-// of the convolution's forward and backward spaces on every adapter class (f32 and f16, with
-// and without the epilogue's operands), and every kernel the networks' programs lower to
-// (inference in f32 and f16, and a training step with its update). Spaces are taken with the
-// wgpu device's limits and without subgroups, as the engine sees that device.
+// of the convolution's forward and backward spaces and of the batched matmul's on every adapter
+// class (f32 and f16, with and without the epilogue's operands), and every kernel the networks'
+// programs lower to (inference in f32 and f16, and a training step with its update). Spaces are
+// taken with the wgpu device's limits and without subgroups, as the engine sees that device.
 import { readFileSync } from 'node:fs';
 import type { GpuContext } from '../../src/gpu/context.js';
 import type { KernelLimits } from '../../src/gpu/kernel-limits.js';
@@ -18,6 +18,7 @@ import { conv2dSpace } from '../../src/kernels/conv2d/conv2d.js';
 import { convSpace } from '../../src/kernels/conv2d/family.js';
 import { type Conv2dParams, convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
 import { RESIZE_LAYOUTS, RESIZE_MODES, resizeBilinearSpec } from '../../src/kernels/resize/resize.js';
+import { matmulSpace, matmulSpec } from '../../src/kernels/matmul/matmul.js';
 import { defaultConfig } from '../../src/model/networks/config.js';
 import { buildDeepLab } from '../../src/model/networks/deeplab.js';
 import { buildMobileVitDeepLab, mobileVitConfigFromHub } from '../../src/model/networks/mobilevit.js';
@@ -108,7 +109,22 @@ export function convBackwardSpecs(limits: KernelLimits): ModuleGroup {
   return { name: 'conv2d backward, every candidate', specs: distinct(specs) };
 }
 
-/** Both layouts of the bilinear resize (the other family with choices), in every mode. */
+/** Every tile of the batched matmul's space on every adapter class, either operand transposed, f32 and f16. */
+export function matmulSpecs(limits: KernelLimits): ModuleGroup {
+  const specs: KernelSpec[] = [];
+  for (const cls of ADAPTER_CLASSES) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const p = { transA, transB, alpha: 1 };
+        const layer = { g: { batch: 2, M: 37, N: 21, K: 19 }, p, cls, limits, dtype: 'f32' as const };
+        for (const { variant } of matmulSpace(layer).candidates) for (const half of [false, true]) specs.push({ ...matmulSpec(p, variant), half });
+      }
+    }
+  }
+  return { name: 'matmul, every candidate (f32, f16)', specs: distinct(specs) };
+}
+
+/** Both layouts of the bilinear resize, in every mode. */
 export function resizeSpecs(): ModuleGroup {
   const specs = RESIZE_MODES.flatMap((mode) => RESIZE_LAYOUTS.flatMap((layout) => [false, true].map((half) => ({ ...resizeBilinearSpec({ mode, outH: 1, outW: 1 }, layout), half }))));
   return { name: 'resize_bilinear, every candidate (f32, f16)', specs: distinct(specs) };
