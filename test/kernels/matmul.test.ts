@@ -52,8 +52,9 @@ describe('kernel: batched matmul', () => {
     expect([...matmulCpu(a, [1, 2, 3], b, [1, 3, 2], { transA: true, transB: true, alpha: 0.5 })]).to.deep.equal([19.5, 24.5, 29.5, 27, 34, 41, 34.5, 43.5, 52.5]);
   });
 
-  // Sizes off the 4x4 blocks and the 32x32 of a workgroup everywhere, several workgroups each
-  // way; attention's shapes (heads as batch, 64 tokens of 16); a one-element inner size.
+  // The context's choice (the default): sizes off its blocks and workgroups everywhere, several
+  // workgroups each way; attention's shapes (heads as batch, 64 tokens of 16); a one-element
+  // inner size.
   const sizes: [number, number, number, number, number][] = [
     [3, 37, 21, 19, 1],
     [8, 64, 64, 16, 0.25],
@@ -104,8 +105,9 @@ describe('kernel: batched matmul', () => {
     const g = matmulGeometry([16, 256, 30], [16, 256, 30], p);
     for (const cls of ADAPTER_CLASSES) {
       const space = matmulSpace({ g, p, cls, limits: ctx.kernelLimits, dtype: 'f32' });
-      expect(space.candidates[0].variant, cls).to.deep.equal(defaultMatmulTile());
-      expect(space.candidates.length, `${cls}: a small space`).to.be.within(2, 16);
+      expect(space.candidates[0].variant, cls).to.deep.equal(defaultMatmulTile(cls));
+      expect(space.candidates.map((c) => c.name), `${cls}: the first tiling among them`).to.include('t4x4w8x8');
+      expect(space.candidates.length, `${cls}: a small space`).to.be.within(2, 12);
       expect(space.candidates.every((c) => c.accumulate === 'f32'), `${cls}: f32 sums`).to.equal(true);
       const half = matmulSpace({ g, p, cls, limits: ctx.kernelLimits, dtype: 'f16' });
       expect([half.precision.storage, half.shape, half.candidates.map((c) => c.name)], `${cls}: f16, the same tiles under another key`).to.deep.equal(['f16', space.shape, space.candidates.map((c) => c.name)]);

@@ -32,23 +32,29 @@ export function matmulTileProblem(v: MatmulTile, limits: KernelLimits): string |
   return null;
 }
 
+/** The kernel's one tiling before it had choices: 4 x 4 blocks on 8 x 8 invocations. */
+export const FIRST_MATMUL_TILE: MatmulTile = { TM: 4, TN: 4, WGX: 8, WGY: 8 };
+
 /**
- * What runs untuned: 4 x 4 blocks on 8 x 8 invocations, the kernel's one tiling before it had
- * choices (not yet measured against the others on a GPU or on SwiftShader).
+ * What runs untuned. Lavapipe ('software'): 8 x 8 blocks on 8 x 1 invocations (one SIMD batch),
+ * the fastest or within noise of it on every product of MobileViT x-small's attention measured
+ * (bench/matmul.ts, 2-core Xeon: 1.2-1.9x the first tiling's speed). SwiftShader and GPUs keep
+ * the first tiling until measured there.
  */
-export function defaultMatmulTile(): MatmulTile {
-  return { TM: 4, TN: 4, WGX: 8, WGY: 8 };
+export function defaultMatmulTile(cls: AdapterClass): MatmulTile {
+  return cls === 'software' ? { TM: 8, TN: 8, WGX: 8, WGY: 1 } : FIRST_MATMUL_TILE;
 }
 
 /**
- * The candidates for an adapter of class `cls`, the default first. CPU adapters run lanes as
- * SIMD on few cores: blocks of 2 x 4 to 8 x 8 on workgroups of one (8 x 1) to eight SIMD
- * batches; GPUs: 2 x 2 to 8 x 4 blocks on 64 to 256 invocations.
+ * The candidates for an adapter of class `cls`, the default first (the first tiling among them).
+ * CPU adapters run lanes as SIMD on few cores: blocks of 4 or 8 rows by 4 or 8 columns on one
+ * SIMD batch (8 x 1) or eight (8 x 8); on lavapipe 2-row blocks and 16 x 4 workgroups never ran
+ * faster. GPUs: 2 x 2 to 8 x 4 blocks on 64 to 256 invocations.
  */
 export function matmulTiles(cls: AdapterClass, limits: KernelLimits): MatmulTile[] {
-  const blocks = onCpu(cls) ? [[4, 4], [8, 4], [4, 8], [8, 8], [2, 4]] : [[4, 4], [2, 2], [8, 4], [4, 8]];
-  const groups = onCpu(cls) ? [[8, 8], [8, 1], [16, 4]] : [[16, 16], [8, 8], [32, 8]];
-  const out = [defaultMatmulTile()];
+  const blocks = onCpu(cls) ? [[8, 8], [8, 4], [4, 8], [4, 4]] : [[4, 4], [2, 2], [8, 4], [4, 8]];
+  const groups = onCpu(cls) ? [[8, 1], [8, 8]] : [[16, 16], [8, 8], [32, 8]];
+  const out = [defaultMatmulTile(cls)];
   for (const [TM, TN] of blocks) for (const [WGX, WGY] of groups) out.push({ TM, TN, WGX, WGY });
   return distinctValid(out, matmulTileName, (v) => matmulTileProblem(v, limits));
 }
