@@ -19,7 +19,7 @@ import type { LayerSpace, TunableLayer } from '../tuning.js';
 import { type ConvChoice, type ConvLayer, type Conv2dOperands, type EpilogueSlots, convLabel } from './algorithm.js';
 import { depthwiseAlgorithm } from './depthwise/depthwise.js';
 import { directAlgorithm } from './direct/direct.js';
-import { chooseConv, convFamily, convLayer, convSpace, convTunable, launchConv } from './family.js';
+import { type ConvFamily, chooseConv, convLayer, convSpace, convTunable, launchConv } from './family.js';
 import { gemmAlgorithm } from './gemm/gemm.js';
 import { winogradAlgorithm } from './winograd/winograd.js';
 import { type Conv2dExtras, type Conv2dParams, conv2dOutputShape, describeConv } from './params.js';
@@ -29,7 +29,7 @@ import { type Conv2dExtras, type Conv2dParams, conv2dOutputShape, describeConv }
  * defaults are preferred: the first that can run a layer gives its default. Winograd (3x3
  * stride 1) follows the GEMM: it runs only where tuning measured it faster.
  */
-export const CONV2D = convFamily('conv2d', [gemmAlgorithm, winogradAlgorithm, depthwiseAlgorithm, directAlgorithm]);
+export const CONV2D: ConvFamily<Conv2dOperands, EpilogueSlots> = { kernel: 'conv2d', algorithms: [gemmAlgorithm, winogradAlgorithm, depthwiseAlgorithm, directAlgorithm] };
 
 /** Every variant of every algorithm that can run the layer, in its precision, the preferred algorithm's default first. */
 export function conv2dSpace(layer: ConvLayer): LayerSpace<ConvChoice> {

@@ -21,11 +21,6 @@ export interface ConvFamily<O, S> {
   readonly algorithms: readonly ConvAlgorithm<unknown, O, S>[];
 }
 
-/** A family of `algorithms` (each with its own variant type) under the store's name `kernel`. */
-export function convFamily<O, S>(kernel: string, algorithms: readonly ConvAlgorithm<unknown, O, S>[]): ConvFamily<O, S> {
-  return { kernel, algorithms };
-}
-
 /** The family's space version: a hash of every algorithm's WGSL (an edited kernel's stored choices go unused). */
 export function familyVersion(family: ConvFamily<unknown, unknown>): string {
   return sourcesVersion(family.algorithms.flatMap((a) => a.shaders));

@@ -9,7 +9,7 @@ import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, shapeString } from '../../../gpu/tensor.js';
 import { adapterClass } from '../../candidates.js';
 import { type ConvAlgorithm, type ConvChoice, type ConvLayer, windowUniforms } from '../../conv2d/algorithm.js';
-import { chooseConv, convFamily, convTunable, launchConv } from '../../conv2d/family.js';
+import { type ConvFamily, chooseConv, convTunable, launchConv } from '../../conv2d/family.js';
 import type { Conv2dParams } from '../../conv2d/params.js';
 import type { TunableLayer } from '../../tuning.js';
 import { INPUT_GRAD, SCALAR_WG, backwardGeometry, checkOperands, describeWindow, tileGrid } from '../geometry.js';
@@ -75,7 +75,7 @@ const inputGradGrouped: ConvAlgorithm<{ lanes: number }, Conv2dInputGradOperands
 };
 
 /** The input gradient's family under its name in the tuning store. */
-export const CONV2D_INPUT_GRAD = convFamily('conv2d_input_grad', [inputGradGemm, inputGradGrouped]);
+export const CONV2D_INPUT_GRAD: ConvFamily<Conv2dInputGradOperands, null> = { kernel: 'conv2d_input_grad', algorithms: [inputGradGemm, inputGradGrouped] };
 
 /** A layer's dX as the family's algorithms see it (training programs: f32). */
 function inputGradLayer(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, dOutShape?: Shape): ConvLayer {

@@ -11,7 +11,7 @@ import { type GpuTensor, type Shape, createTensor, shapeString } from '../../../
 import { adapterClass, lanesFor } from '../../candidates.js';
 import { expectShape } from '../../checks.js';
 import { type ConvAlgorithm, type ConvChoice, type ConvLayer, windowUniforms } from '../../conv2d/algorithm.js';
-import { chooseConv, convFamily, convTunable, launchConv } from '../../conv2d/family.js';
+import { type ConvFamily, chooseConv, convTunable, launchConv } from '../../conv2d/family.js';
 import type { Conv2dParams, ConvGeometry } from '../../conv2d/params.js';
 import { normaliseSplits, reductionSplits } from '../../conv2d/split.js';
 import { prepareChunkSum } from '../../reduce/reduce.js';
@@ -123,7 +123,7 @@ const weightGradGrouped: ConvAlgorithm<{ lanes: number }, WeightGradLaunch, null
 };
 
 /** The weight gradient's family under its name in the tuning store. */
-export const CONV2D_WEIGHT_GRAD = convFamily('conv2d_weight_grad', [weightGradGemm, weightGradGrouped]);
+export const CONV2D_WEIGHT_GRAD: ConvFamily<WeightGradLaunch, null> = { kernel: 'conv2d_weight_grad', algorithms: [weightGradGemm, weightGradGrouped] };
 
 /** A layer's dW as the family's algorithms see it (training programs: f32). */
 function weightGradLayer(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, dOutShape?: Shape): ConvLayer {
