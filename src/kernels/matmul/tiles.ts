@@ -36,10 +36,11 @@ export function matmulTileProblem(v: MatmulTile, limits: KernelLimits): string |
 export const FIRST_MATMUL_TILE: MatmulTile = { TM: 4, TN: 4, WGX: 8, WGY: 8 };
 
 /**
- * What runs untuned. Lavapipe ('software'): 8 x 8 blocks on 8 x 1 invocations (one SIMD batch),
- * the fastest or within noise of it on every product of MobileViT x-small's attention measured
- * (bench/matmul.ts, 2-core Xeon: 1.2-1.9x the first tiling's speed). SwiftShader and GPUs keep
- * the first tiling until measured there.
+ * What runs untuned. Lavapipe ('software'): 8 x 8 blocks on 8 x 1 invocations (one SIMD batch):
+ * on MobileViT x-small's attention products 8-row blocks won every one and this tile most
+ * (bench/matmul.ts on a 2-core Xeon: 1.04-1.75x the first tiling's speed in one run,
+ * bench/results/lavapipe-xeon2-matmul.json). SwiftShader and GPUs keep the first tiling until
+ * measured there.
  */
 export function defaultMatmulTile(cls: AdapterClass): MatmulTile {
   return cls === 'software' ? { TM: 8, TN: 8, WGX: 8, WGY: 1 } : FIRST_MATMUL_TILE;
@@ -48,8 +49,8 @@ export function defaultMatmulTile(cls: AdapterClass): MatmulTile {
 /**
  * The candidates for an adapter of class `cls`, the default first (the first tiling among them).
  * CPU adapters run lanes as SIMD on few cores: blocks of 4 or 8 rows by 4 or 8 columns on one
- * SIMD batch (8 x 1) or eight (8 x 8); on lavapipe 2-row blocks and 16 x 4 workgroups never ran
- * faster. GPUs: 2 x 2 to 8 x 4 blocks on 64 to 256 invocations.
+ * SIMD batch (8 x 1) or eight (8 x 8); on lavapipe 2-row blocks never won, nor did 16 x 4
+ * workgroups beyond noise. GPUs: 2 x 2 to 8 x 4 blocks on 64 to 256 invocations.
  */
 export function matmulTiles(cls: AdapterClass, limits: KernelLimits): MatmulTile[] {
   const blocks = onCpu(cls) ? [[8, 8], [8, 4], [4, 8], [4, 4]] : [[4, 4], [2, 2], [8, 4], [4, 8]];
