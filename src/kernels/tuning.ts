@@ -5,7 +5,7 @@
 //    default first: precision.ts makes them) and a checksum of their names and of the WGSL the
 //    space compiles (`sourcesVersion`), so an edited kernel's old choices go unused;
 //  - `chosenCandidate`: what a program runs, the candidate measured fastest on this adapter for
-//    this shape (src/gpu/tuning.ts stores it) if it is still a candidate, else the default;
+//    this key (src/gpu/tuning.ts stores it) if it is still a candidate, else the default;
 //  - a `TunableLayer` (what an op definition's `tunable` returns, src/graph/tune.ts times it):
 //    the operands to time on and, per candidate, how to prepare its dispatches.
 import type { GpuContext } from '../gpu/context.js';
