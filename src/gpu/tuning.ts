@@ -1,12 +1,15 @@
-// Kernel choices measured on this adapter: for each kernel family with choices (today the GEMM
-// convolution's tiles, lanes and split-K), which candidate ran fastest at each layer shape.
+// Kernel choices measured on this adapter: for each kernel family with choices (the
+// convolutions and their gradients, the batched matmul, the bilinear resize), which candidate
+// ran fastest at each layer shape and precision.
 //
 // Choices are stored per adapter identity (vendor, architecture, device, description, and for
 // a software adapter the host CPU behind it: the same lavapipe is a different machine on
-// another host) and per layer shape, with a checksum of the candidate names, so a change to the
-// candidate space or the shader's version makes old choices unused instead of wrong. Where
-// they live is the tune store's business (tune-store.ts: files under the cache folder in
-// Node, IndexedDB in the browser).
+// another host) and per tuning key: the family, the layer's shape and its precision (the
+// program's storage type and the narrowest accumulation its candidates may use), so a choice
+// measured in f32 is never applied to a half-precision program, nor the other way round. Each
+// carries a checksum of the candidate names, so a change to the candidate space or the shader's
+// version makes old choices unused instead of wrong. Where they live is the tune store's
+// business (tune-store.ts: files under the cache folder in Node, IndexedDB in the browser).
 //
 // Modes: 'off' (adapter-class defaults only), 'cached' (stored choices where there are any:
 // the default), 'full' (also time the candidates of layers not yet tuned when a program is
@@ -15,6 +18,37 @@ import { type TuneStore, hostDescription, openTuneStore } from './tune-store.js'
 
 export type TuneMode = 'off' | 'cached' | 'full';
 export const TUNE_MODES: readonly TuneMode[] = ['off', 'cached', 'full'];
+
+/** A float type of tensors (storage) or of sums (accumulation). */
+export type FloatType = 'f32' | 'f16';
+
+/**
+ * A layer's precision as its tuning key holds it: the storage type of the program's float
+ * tensors, and the narrowest type its candidates may accumulate in (f16 only where storage is).
+ */
+export interface Precision {
+  storage: FloatType;
+  accumulate: FloatType;
+}
+
+/** What a choice is stored under: the kernel family, the layer's shape and its precision. */
+export interface TuneKey {
+  /** The family's name in the store, e.g. 'conv2d'. */
+  kernel: string;
+  /** What changes which candidate is fastest, e.g. 'm4096.ci32.co64.g1.k3x3.s1.d1'. */
+  shape: string;
+  precision: Precision;
+}
+
+/** 'f32.acc32', 'f16.acc16': the precision part of a stored key. */
+export function precisionName(p: Precision): string {
+  return `${p.storage}.acc${p.accumulate.slice(1)}`;
+}
+
+/** The store's name of a key: 'conv2d/m4096.ci32.co64.g1.k3x3.s1.d1/f16.acc16'. */
+export function tuneKeyName(key: TuneKey): string {
+  return `${key.kernel}/${key.shape}/${precisionName(key.precision)}`;
+}
 
 export interface AdapterIdentity {
   vendor: string;
@@ -44,8 +78,14 @@ export interface TuneEntry {
   settled?: boolean;
 }
 
+/**
+ * The stored record's layout. 2: keys hold the layer's precision. A record of another version
+ * (1: keys without it) is ignored, and replaced at the next save.
+ */
+const RECORD_VERSION = 2;
+
 interface TuneRecord {
-  version: 1;
+  version: typeof RECORD_VERSION;
   adapter: AdapterIdentity;
   entries: Record<string, TuneEntry>;
 }
@@ -121,35 +161,31 @@ export class KernelTuning {
     if (!this.store) return;
     const record = (await this.store.load(this.id)) as Partial<TuneRecord> | undefined;
     this.entries.clear();
-    if (!record || record.version !== 1 || JSON.stringify(record.adapter) !== JSON.stringify(this.identity) || typeof record.entries !== 'object') return;
+    if (!record || record.version !== RECORD_VERSION || JSON.stringify(record.adapter) !== JSON.stringify(this.identity) || typeof record.entries !== 'object') return;
     for (const [key, e] of Object.entries(record.entries ?? {})) {
       if (e && typeof e.variant === 'string' && typeof e.checksum === 'string') this.entries.set(key, e);
     }
   }
 
-  private key(kernel: string, shape: string): string {
-    return `${kernel}/${shape}`;
-  }
-
-  /** The stored choice for a layer shape, unless the mode is 'off' or the candidates changed. */
-  choice(kernel: string, shape: string, checksum: string): string | undefined {
+  /** The stored choice for a layer shape in its precision, unless the mode is 'off' or the candidates changed. */
+  choice(key: TuneKey, checksum: string): string | undefined {
     if (this.mode === 'off') return undefined;
-    const e = this.entries.get(this.key(kernel, shape));
+    const e = this.entries.get(tuneKeyName(key));
     return e && e.checksum === checksum ? e.variant : undefined;
   }
 
   /** Whether a layer shape's choice is stored for these candidates and was not cut short by a budget. */
-  settled(kernel: string, shape: string, checksum: string, candidates: number): boolean {
-    const e = this.entries.get(this.key(kernel, shape));
+  settled(key: TuneKey, checksum: string, candidates: number): boolean {
+    const e = this.entries.get(tuneKeyName(key));
     return !!e && e.checksum === checksum && (e.settled ?? e.timed === candidates);
   }
 
-  entry(kernel: string, shape: string): TuneEntry | undefined {
-    return this.entries.get(this.key(kernel, shape));
+  entry(key: TuneKey): TuneEntry | undefined {
+    return this.entries.get(tuneKeyName(key));
   }
 
-  record(kernel: string, shape: string, entry: TuneEntry): void {
-    this.entries.set(this.key(kernel, shape), entry);
+  record(key: TuneKey, entry: TuneEntry): void {
+    this.entries.set(tuneKeyName(key), entry);
     this.dirty = true;
     this.recordedHere++;
   }
@@ -166,7 +202,7 @@ export class KernelTuning {
   /** Writes what was measured since the last save. */
   async save(): Promise<void> {
     if (!this.dirty || !this.store) return;
-    const record: TuneRecord = { version: 1, adapter: this.identity, entries: Object.fromEntries(this.entries) };
+    const record: TuneRecord = { version: RECORD_VERSION, adapter: this.identity, entries: Object.fromEntries(this.entries) };
     await this.store.save(this.id, record);
     this.dirty = false;
   }

@@ -5,7 +5,7 @@
 //    decimal digits). The kernels widen what they read to f32 and compute in f32, except the
 //    convolutions' register-tile GEMMs and depthwise tiles where tuning chose their
 //    f16-accumulating variants (measured faster, and within their accuracy check:
-//    src/kernels/conv2d/algorithm.ts), which compute in f16;
+//    src/kernels/precision.ts), which compute in f16;
 //  - the weights such ops read get f16 copies as derived state, cast by the derive graph, so
 //    they are made once and again only when parameters change (the f32 parameters stay);
 //  - the f32 input is cast to f16 where first needed, ops without an f16 variant get f32

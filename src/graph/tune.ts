@@ -1,7 +1,8 @@
 // Per-adapter tuning of a graph's kernels: for every layer shape with choices that this adapter
-// has not measured yet, time each candidate on the adapter and keep the fastest
-// (src/gpu/tuning.ts stores the choice). What has choices is each op definition's business
-// (`tunable`, src/graph/ops): the kernel families describe their candidates (src/kernels/tuning.ts).
+// has not measured yet in the layer's precision, time each candidate on the adapter and keep the
+// fastest (src/gpu/tuning.ts stores the choice under the family, the shape and the precision).
+// What has choices is each op definition's business (`tunable`, src/graph/ops): the kernel
+// families describe their candidates (src/kernels/tuning.ts, src/kernels/precision.ts).
 //
 // A candidate is timed on its own layer shape, with random data and no epilogue (the epilogue
 // is the same for every candidate), as `reps` back-to-back dispatches in one compute pass, after
@@ -22,7 +23,7 @@ import { type Dispatch, disposeDispatch, encodeDispatches, runOnce } from '../gp
 import { type GpuTensor, createTensor, readTensor, writeTensor } from '../gpu/tensor.js';
 import { relativeError } from '../util/relative-error.js';
 import { WorkTimer } from '../gpu/work-timer.js';
-import type { TuneEntry } from '../gpu/tuning.js';
+import { type Precision, type TuneEntry, tuneKeyName } from '../gpu/tuning.js';
 import type { TunableLayer } from '../kernels/tuning.js';
 import type { Graph } from './ir.js';
 import { opDef } from './ops/registry.js';
@@ -50,6 +51,7 @@ export interface TuneOptions {
 export interface TunedLayer {
   kernel: string;
   shape: string;
+  precision: Precision;
   /** Layers of the graph with this shape. */
   layers: string[];
   /** Candidates in the space (entry.timed of them were timed before the budget ran out). */
@@ -73,7 +75,7 @@ export interface TuneReport {
 /** One layer shape with choices (an op's TunableLayer), the graph's layers of that shape, and their work (FLOPs). */
 type ShapeToTune = TunableLayer & { names: string[]; flops: number };
 
-/** The graph's layers with kernel choices on `ctx`, one per kernel family and shape key, in graph order. */
+/** The graph's layers with kernel choices on `ctx`, one per tuning key (family, shape and precision), in graph order. */
 function shapesToTune(ctx: GpuContext, graph: Graph): ShapeToTune[] {
   const byKey = new Map<string, ShapeToTune>();
   for (const n of graph.nodes) {
@@ -81,11 +83,12 @@ function shapesToTune(ctx: GpuContext, graph: Graph): ShapeToTune[] {
     const layer = def.tunable?.(n.op, ctx);
     if (!layer) continue;
     const flops = def.cost(n.op, n.outputs).flops;
-    const known = byKey.get(`${layer.kernel}/${layer.shape}`);
+    const key = tuneKeyName(layer);
+    const known = byKey.get(key);
     if (known) {
       known.names.push(n.name);
       known.flops += flops;
-    } else byKey.set(`${layer.kernel}/${layer.shape}`, { ...layer, names: [n.name], flops });
+    } else byKey.set(key, { ...layer, names: [n.name], flops });
   }
   return [...byKey.values()];
 }
@@ -287,7 +290,7 @@ export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions
   const report: TuneReport = { tuned: [], cached: 0, skipped: 0, ms: 0 };
   // A layer whose timing a budget cut short is timed again.
   const todo = shapesToTune(ctx, graph).filter((layer) => {
-    const cached = !opts.retune && ctx.tuning.settled(layer.kernel, layer.shape, layer.checksum, layer.candidates.length);
+    const cached = !opts.retune && ctx.tuning.settled(layer, layer.checksum, layer.candidates.length);
     if (cached) report.cached++;
     return !cached;
   });
@@ -299,7 +302,7 @@ export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions
     if (performance.now() + lastDefaultCost > deadline) {
       report.skipped++;
       // Tuning once: the default stays, and later compiles time nothing.
-      if (once) ctx.tuning.record(layer.kernel, layer.shape, { variant: layer.candidates[0].name, ms: 0, defaultMs: 0, timed: 0, checksum: layer.checksum, settled: true });
+      if (once) ctx.tuning.record(layer, { variant: layer.candidates[0].name, ms: 0, defaultMs: 0, timed: 0, checksum: layer.checksum, settled: true });
       continue;
     }
     const bench = new LayerBench(ctx, layer);
@@ -316,8 +319,8 @@ export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions
         checksum: layer.checksum,
         settled: complete || once,
       };
-      ctx.tuning.record(layer.kernel, layer.shape, entry);
-      const tuned: TunedLayer = { kernel: layer.kernel, shape: layer.shape, layers: layer.names, candidates: layer.candidates.length, entry, times: Object.fromEntries(times) };
+      ctx.tuning.record(layer, entry);
+      const tuned: TunedLayer = { kernel: layer.kernel, shape: layer.shape, precision: layer.precision, layers: layer.names, candidates: layer.candidates.length, entry, times: Object.fromEntries(times) };
       if (rejected.size) tuned.rejected = Object.fromEntries(rejected);
       report.tuned.push(tuned);
       opts.onLayer?.(tuned, i, order.length);

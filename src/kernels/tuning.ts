@@ -1,30 +1,27 @@
 // Kernel families with choices describe them the same way, so one tuner times them all and one
 // rule picks what runs:
-//  - a layer's `LayerSpace`: the family's name in the tuning store, the layer's shape key, its
-//    valid candidates (the adapter class's default first) and a checksum of their names and of
-//    the WGSL the space compiles (`sourcesVersion`), so an edited kernel's old choices go unused;
+//  - a layer's `LayerSpace`: its tuning key (the family's name in the tuning store, the layer's
+//    shape key and its precision), its valid candidates for that precision (the adapter class's
+//    default first: precision.ts makes them) and a checksum of their names and of the WGSL the
+//    space compiles (`sourcesVersion`), so an edited kernel's old choices go unused;
 //  - `chosenCandidate`: what a program runs, the candidate measured fastest on this adapter for
-//    this shape (src/gpu/tuning.ts stores it) if it is still a candidate, else the default;
+//    this key (src/gpu/tuning.ts stores it) if it is still a candidate, else the default;
 //  - a `TunableLayer` (what an op definition's `tunable` returns, src/graph/tune.ts times it):
 //    the operands to time on and, per candidate, how to prepare its dispatches.
 import type { GpuContext } from '../gpu/context.js';
 import type { Dispatch } from '../gpu/dispatch.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import { loadShader } from '../gpu/shader-source.js';
-import { candidateChecksum, fnv1a } from '../gpu/tuning.js';
+import { type FloatType, type TuneKey, candidateChecksum, fnv1a } from '../gpu/tuning.js';
+import { type Summed, accumulationError } from './precision.js';
 
-export interface Candidate<V> {
+export interface Candidate<V> extends Summed<V> {
   /** A short stable name: the tuning store keeps choices by it. */
   name: string;
-  variant: V;
 }
 
-export interface LayerSpace<V> {
-  /** The kernel family's name in the tuning store, e.g. 'conv2d'. */
-  kernel: string;
-  /** What changes which candidate is fastest, e.g. 'm4096.ci32.co64.g1.k3x3.s1.d1'. */
-  shape: string;
-  /** Valid candidates, the adapter class's default first. */
+export interface LayerSpace<V> extends TuneKey {
+  /** Valid candidates for the key's precision, the adapter class's default first. */
   candidates: Candidate<V>[];
   /** Of the space's version and candidate names: a changed space makes old choices unused, not wrong. */
   checksum: string;
@@ -49,21 +46,16 @@ export function sourcesVersion(shaders: readonly string[], load: (name: string) 
   return version;
 }
 
-/** `version`: the space's `sourcesVersion`. */
-export function layerSpace<V>(kernel: string, version: string, shape: string, candidates: Candidate<V>[]): LayerSpace<V> {
-  if (!candidates.length) throw new Error(`${kernel}: no candidate can run the layer ${shape}`);
-  return { kernel, shape, candidates, checksum: candidateChecksum(version, candidates.map((c) => c.name)) };
+/** `key`: the layer's; `version`: the space's `sourcesVersion`; `candidates`: for the key's precision (precision.ts). */
+export function layerSpace<V>(key: TuneKey, version: string, candidates: Candidate<V>[]): LayerSpace<V> {
+  if (!candidates.length) throw new Error(`${key.kernel}: no candidate can run the layer ${key.shape}`);
+  return { kernel: key.kernel, shape: key.shape, precision: key.precision, candidates, checksum: candidateChecksum(version, candidates.map((c) => c.name)) };
 }
 
-/** The candidate measured fastest on `ctx` for the space's shape, while it is still a candidate. */
-export function storedCandidate<V>(ctx: GpuContext, space: LayerSpace<V>): Candidate<V> | undefined {
-  const name = ctx.tuning.choice(space.kernel, space.shape, space.checksum);
-  return name === undefined ? undefined : space.candidates.find((c) => c.name === name);
-}
-
-/** The candidate a layer runs on `ctx`: the stored measurement for its shape while it is still a candidate, else the default. */
+/** The candidate a layer runs on `ctx`: the one measured fastest for its shape in its precision while it is still a candidate, else the default. */
 export function chosenCandidate<V>(ctx: GpuContext, space: LayerSpace<V>): Candidate<V> {
-  return storedCandidate(ctx, space) ?? space.candidates[0];
+  const name = ctx.tuning.choice(space, space.checksum);
+  return (name === undefined ? undefined : space.candidates.find((c) => c.name === name)) ?? space.candidates[0];
 }
 
 /** An operand a candidate is timed on: inputs filled with data, outputs and scratch left as they are. */
@@ -71,13 +63,11 @@ export interface TuningOperand {
   shape: number[];
   fill: boolean;
   /** Its type: 'f32' unless given (half-precision layers time on f16 tensors). */
-  dtype?: 'f32' | 'f16';
+  dtype?: FloatType;
 }
 
-/** One layer shape with choices, as the tuner times it. */
-export interface TunableLayer {
-  kernel: string;
-  shape: string;
+/** One layer shape with choices in its precision, as the tuner times it. */
+export interface TunableLayer extends TuneKey {
   checksum: string;
   operands: TuningOperand[];
   /** The operand the candidates write (what the accuracy check compares). */
@@ -91,24 +81,26 @@ export interface TunableLayer {
 }
 
 /**
- * A space's candidates made timeable: `prepare` runs one variant on the operand tensors;
- * `accuracy` gives the error a variant is allowed against the default's output (operand `output`).
+ * A space's candidates made timeable: `prepare` runs one candidate on the operand tensors. A
+ * candidate summing in f16 carries the error it is allowed against the default's output, which
+ * the tuner reads from operand `output`: a space that may hold such candidates names it.
  */
 export function tunableLayer<V>(
   space: LayerSpace<V>,
   operands: TuningOperand[],
-  prepare: (ctx: GpuContext, tensors: GpuTensor[], variant: V) => Dispatch[],
-  check?: { output: number; accuracy(variant: V): number | undefined },
+  prepare: (ctx: GpuContext, tensors: GpuTensor[], candidate: Candidate<V>) => Dispatch[],
+  output?: number,
 ): TunableLayer {
   return {
     kernel: space.kernel,
     shape: space.shape,
+    precision: space.precision,
     checksum: space.checksum,
     operands,
-    ...(check ? { output: check.output } : {}),
+    ...(output !== undefined ? { output } : {}),
     candidates: space.candidates.map((c) => {
-      const accuracy = check?.accuracy(c.variant);
-      return { name: c.name, ...(accuracy !== undefined ? { accuracy } : {}), prepare: (ctx: GpuContext, tensors: GpuTensor[]) => prepare(ctx, tensors, c.variant) };
+      const accuracy = accumulationError(c.accumulate);
+      return { name: c.name, ...(accuracy !== undefined ? { accuracy } : {}), prepare: (ctx: GpuContext, tensors: GpuTensor[]) => prepare(ctx, tensors, c) };
     }),
   };
 }

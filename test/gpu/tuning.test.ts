@@ -15,16 +15,20 @@ import { Program } from '../../src/graph/program.js';
 import { tuneGraph } from '../../src/graph/tune.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileTuneStore } from '../../src/gpu/tune-store.js';
-import { type AdapterIdentity, KernelTuning, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
-import { CONV2D_ALGORITHMS, conv2dChoice, conv2dShapeKey, conv2dSpace, conv2dSpaceVersion, convLayer } from '../../src/kernels/conv2d/conv2d.js';
+import { type AdapterIdentity, KernelTuning, type TuneKey, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
+import { CONV2D, conv2dChoice, conv2dSpace } from '../../src/kernels/conv2d/conv2d.js';
+import { chooseConv, convLayer, convSpace, familyVersion } from '../../src/kernels/conv2d/family.js';
 import { sourcesVersion } from '../../src/kernels/tuning.js';
 import { convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
-import { convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
-import { F16_ACCUMULATION_ERROR } from '../../src/kernels/conv2d/algorithm.js';
+import { convParams } from '../../src/kernels/conv2d/params.js';
+import { F16_ACCUMULATION_ERROR, precisionOf } from '../../src/kernels/precision.js';
+import { CONV2D_INPUT_GRAD } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
+import { CONV2D_WEIGHT_GRAD } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
 
 import { differentiate } from '../../src/graph/autograd.js';
 import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize/resize.js';
-import { backwardCandidates, backwardChannels, backwardVariant, parseBackwardVariant } from '../../src/kernels/conv2d-backward/space.js';
+import { matmulLayer, matmulLowering, matmulSpace } from '../../src/kernels/matmul/matmul.js';
+import { matmulTileName } from '../../src/kernels/matmul/tiles.js';
 import { expectClose, expectRejects, numel, randomArray, testContext } from '../helpers.js';
 
 const IDENTITY: AdapterIdentity = { vendor: 'v', architecture: 'a', device: 'd', description: 'test adapter', host: 'cpu x2' };
@@ -62,48 +66,59 @@ async function withStore(mode: TuneMode, fn: (ctx: GpuContext, dir: string) => P
   }
 }
 
+/** A tuning key of the family 'conv2d_gemm' in the precision of `storage` tensors. */
+const keyOf = (shape: string, storage: 'f32' | 'f16' = 'f32'): TuneKey => ({ kernel: 'conv2d_gemm', shape, precision: precisionOf(storage) });
+
 describe('kernel tuning: stored choices per adapter', () => {
   let dir: string;
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'deeplab-tune-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   const entry = { variant: 'r8c4l8k1', ms: 1, defaultMs: 2, timed: 5, checksum: 'c1' };
 
-  it('keeps a choice across processes, per layer shape, only while the candidates are the same', async () => {
+  it('keeps a choice across processes, per layer shape and precision, only while the candidates are the same', async () => {
     const a = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
-    a.record('conv2d_gemm', 'm64.ci3', entry);
+    a.record(keyOf('m64.ci3'), entry);
     await a.save();
     const b = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
-    expect(b.choice('conv2d_gemm', 'm64.ci3', 'c1')).to.equal('r8c4l8k1');
-    expect(b.choice('conv2d_gemm', 'm128.ci3', 'c1'), 'another shape').to.equal(undefined);
-    expect(b.choice('conv2d_gemm', 'm64.ci3', 'c2'), 'the candidate space changed').to.equal(undefined);
+    expect(b.choice(keyOf('m64.ci3'), 'c1')).to.equal('r8c4l8k1');
+    expect(b.choice(keyOf('m128.ci3'), 'c1'), 'another shape').to.equal(undefined);
+    expect(b.choice(keyOf('m64.ci3', 'f16'), 'c1'), 'the same shape in half precision').to.equal(undefined);
+    expect(b.choice({ ...keyOf('m64.ci3', 'f16'), precision: { storage: 'f16', accumulate: 'f32' } }, 'c1'), 'f16 storage summed in f32 only').to.equal(undefined);
+    expect(b.choice(keyOf('m64.ci3'), 'c2'), 'the candidate space changed').to.equal(undefined);
     const off = await KernelTuning.open(IDENTITY, 'off', fileTuneStore(dir));
-    expect(off.choice('conv2d_gemm', 'm64.ci3', 'c1'), "mode 'off'").to.equal(undefined);
+    expect(off.choice(keyOf('m64.ci3'), 'c1'), "mode 'off'").to.equal(undefined);
     await off.setMode('cached');
-    expect(off.choice('conv2d_gemm', 'm64.ci3', 'c1'), "'off' -> 'cached' reads the store").to.equal('r8c4l8k1');
+    expect(off.choice(keyOf('m64.ci3'), 'c1'), "'off' -> 'cached' reads the store").to.equal('r8c4l8k1');
   });
 
   it('keeps adapters apart: another device, or the same software adapter on another host CPU', async () => {
     const a = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
-    a.record('conv2d_gemm', 'k', entry);
+    a.record(keyOf('k'), entry);
     await a.save();
     for (const other of [{ ...IDENTITY, device: 'other' }, { ...IDENTITY, host: 'AMD EPYC x2' }]) {
       const b = await KernelTuning.open(other, 'cached', fileTuneStore(dir));
       expect(b.id).to.not.equal(a.id);
-      expect(b.choice('conv2d_gemm', 'k', 'c1')).to.equal(undefined);
+      expect(b.choice(keyOf('k'), 'c1')).to.equal(undefined);
     }
   });
 
-  it('treats a damaged or foreign file as empty and rewrites it on the next save', async () => {
+  it('treats a damaged or foreign file, or one of the version before precisions, as empty and rewrites it on the next save', async () => {
     const a = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
     const path = join(dir, `${a.id}.json`);
-    writeFileSync(path, '{"version": 1, "adapter": {"vend');
+    writeFileSync(path, '{"version": 2, "adapter": {"vend');
     const b = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
     expect(b.size).to.equal(0);
-    writeFileSync(path, JSON.stringify({ version: 1, adapter: { ...IDENTITY, device: 'x' }, entries: { 'conv2d_gemm/k': entry } }));
+    writeFileSync(path, JSON.stringify({ version: 2, adapter: { ...IDENTITY, device: 'x' }, entries: { 'conv2d_gemm/k/f32.acc32': entry } }));
     expect((await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir))).size, 'a record of another adapter').to.equal(0);
-    b.record('conv2d_gemm', 'k', entry);
+    // Version 1 kept keys without a precision: its choices are ignored, not applied to either.
+    writeFileSync(path, JSON.stringify({ version: 1, adapter: IDENTITY, entries: { 'conv2d_gemm/k': entry, 'conv2d_gemm/k.f16': entry } }));
+    const old = await KernelTuning.open(IDENTITY, 'cached', fileTuneStore(dir));
+    expect([old.size, old.choice(keyOf('k'), 'c1'), old.choice(keyOf('k', 'f16'), 'c1')], 'a version 1 record').to.deep.equal([0, undefined, undefined]);
+    b.record(keyOf('k'), entry);
     await b.save();
-    expect(JSON.parse(readFileSync(path, 'utf8')).entries['conv2d_gemm/k'].variant).to.equal('r8c4l8k1');
+    const saved = JSON.parse(readFileSync(path, 'utf8'));
+    expect([saved.version, Object.keys(saved.entries)]).to.deep.equal([2, ['conv2d_gemm/k/f32.acc32']]);
+    expect(saved.entries['conv2d_gemm/k/f32.acc32'].variant).to.equal('r8c4l8k1');
   });
 
   it("versions a candidate space by its WGSL: an edited kernel, or an edited file it includes, makes its old choices unused", async () => {
@@ -118,9 +133,9 @@ describe('kernel tuning: stored choices per adapter', () => {
     // The real kernels: conv2d's version is its algorithms' WGSL, and it enters the checksum.
     const layer = convLayer(ctx, [1, 9, 9, 16], [3, 3, 16, 16], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
     const space = conv2dSpace(layer);
-    expect(conv2dSpaceVersion()).to.equal(sourcesVersion(CONV2D_ALGORITHMS.flatMap((a) => a.shaders)));
-    expect(conv2dSpaceVersion()).to.not.equal(sourcesVersion(['conv2d_gemm.wgsl']));
-    expect(space.checksum).to.equal(candidateChecksum(conv2dSpaceVersion(), space.candidates.map((c) => c.name)));
+    expect(familyVersion(CONV2D)).to.equal(sourcesVersion(CONV2D.algorithms.flatMap((a) => a.shaders)));
+    expect(familyVersion(CONV2D)).to.not.equal(sourcesVersion(['conv2d_gemm.wgsl']));
+    expect(space.checksum).to.equal(candidateChecksum(familyVersion(CONV2D), space.candidates.map((c) => c.name)));
     expect(space.checksum, 'another version, the same names').to.not.equal(candidateChecksum(sourcesVersion(['conv2d_gemm.wgsl']), space.candidates.map((c) => c.name)));
   });
 
@@ -147,7 +162,8 @@ describe('kernel tuning: the tuner and programs', function () {
         expect(t.entry.timed, `${t.shape}: every candidate timed`).to.equal(names.length);
         expect(names).to.include(t.entry.variant);
         expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
-        expect(t.entry.checksum).to.equal(candidateChecksum(conv2dSpaceVersion(), names));
+        expect(t.entry.checksum).to.equal(candidateChecksum(familyVersion(CONV2D), names));
+        expect(t.precision, 'an f32 program').to.deep.equal(precisionOf('f32'));
         // What a program now runs for this layer is the stored choice, not the class default.
         expect(convChoiceName(conv2dChoice(ctx, layer))).to.equal(t.entry.variant);
       }
@@ -174,20 +190,19 @@ describe('kernel tuning: the tuner and programs', function () {
       const report = await tuneGraph(ctx, graph, { budgetMs: 120_000 });
       const backward = report.tuned.filter((t) => t.kernel !== 'conv2d');
       expect(backward.map((t) => t.kernel).sort()).to.deep.equal(['conv2d_input_grad', 'conv2d_weight_grad', 'conv2d_weight_grad']);
-      const cls = ctx.isSoftware ? 'software' : 'gpu';
       for (const t of backward) {
         const node = graph.nodes.find((n) => n.name === t.layers[0])!;
-        const [kernel, g, attrs] =
+        const [family, layer] =
           node.op.type === 'conv2d_grad_input'
-            ? (['input_grad', convGeometry(node.op.attrs.inputShape, node.op.weight.shape, node.op.attrs), node.op.attrs] as const)
+            ? [CONV2D_INPUT_GRAD, convLayer(ctx, node.op.attrs.inputShape, node.op.weight.shape, node.op.attrs)]
             : node.op.type === 'conv2d_grad_weight'
-              ? (['weight_grad', convGeometry(node.op.x.shape, node.op.attrs.weightShape, node.op.attrs), node.op.attrs] as const)
-              : [null, null, null];
-        if (!kernel) throw new Error(`${node.name} is not a backward convolution`);
-        const candidates = backwardCandidates(kernel, backwardChannels(kernel, g), cls, ctx.kernelLimits);
-        expect(t.entry.timed, `${t.kernel} ${t.shape}: every candidate timed`).to.equal(candidates.length);
+              ? [CONV2D_WEIGHT_GRAD, convLayer(ctx, node.op.x.shape, node.op.attrs.weightShape, node.op.attrs)]
+              : [null, null];
+        if (!family) throw new Error(`${node.name} is not a backward convolution`);
+        const space = convSpace<unknown, null>(family, layer);
+        expect(t.entry.timed, `${t.kernel} ${t.shape}: every candidate timed`).to.equal(space.candidates.length);
         expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
-        expect(backwardVariant(ctx, kernel, g, attrs)).to.deep.equal(parseBackwardVariant(t.entry.variant));
+        expect(convChoiceName(chooseConv<unknown, null>(ctx, family, layer)), `${t.kernel} ${t.shape}: the step runs the choice`).to.equal(t.entry.variant);
       }
       // Whatever was chosen, the step's gradients are the CPU reference's.
       const p = params(graph);
@@ -221,6 +236,35 @@ describe('kernel tuning: the tuner and programs', function () {
       const program = await Program.create(ctx, compile(graph, { mode: 'inference' }), new Map(), 'tuned resize');
       try {
         expectClose((await program.run({ logits })).get('up')!, resizeBilinearCpu(logits, [1, 9, 7, 21], p), 'tuned resize');
+      } finally {
+        program.dispose();
+      }
+    });
+  });
+
+  it("times every tile of attention's batched products, keeps one no slower than the default, and programs use it", async () => {
+    await withStore('cached', async (ctx) => {
+      const b = new GraphBuilder();
+      const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [4, 21, 6]));
+      const scores = b.matmul('scores', q, k, { transB: true, alpha: 0.5 });
+      b.output('context', b.matmul('context', scores, v));
+      const graph = b.build();
+      const report = await tuneGraph(ctx, graph);
+      expect(report.tuned.map((t) => `${t.kernel} ${t.layers.join()}`).sort()).to.deep.equal(['matmul context', 'matmul scores']);
+      for (const t of report.tuned) {
+        const op = graph.nodes.find((n) => n.name === t.layers[0])!.op;
+        if (op.type !== 'matmul') throw new Error(`${t.layers[0]} is not a matmul`);
+        const space = matmulSpace(matmulLayer(ctx, op.a.shape, op.b.shape, op.attrs));
+        expect([t.shape, t.precision]).to.deep.equal([space.shape, precisionOf('f32')]);
+        expect(t.entry.timed, `${t.shape}: every tile timed`).to.equal(space.candidates.length);
+        expect(t.entry.ms).to.be.at.most(t.entry.defaultMs);
+        expect(matmulTileName(matmulLowering(ctx, op.a.shape, op.b.shape, op.attrs).tile), `${t.shape}: what a program runs`).to.equal(t.entry.variant);
+      }
+      // Whatever was chosen, the program's output is the CPU reference's.
+      const inputs = { q: randomArray(4 * 21 * 6), k: randomArray(4 * 21 * 6), v: randomArray(4 * 21 * 6) };
+      const program = await Program.create(ctx, compile(graph, { mode: 'inference' }), new Map(), 'tuned attention');
+      try {
+        expectClose((await program.run(inputs)).get('context')!, runGraphCpu(graph, new Map(), inputs).get('context')!, 'tuned attention');
       } finally {
         program.dispose();
       }
@@ -301,7 +345,7 @@ describe('kernel tuning: the tuner and programs', function () {
         expect(op.input.dtype).to.equal('f16');
         const layer = convLayer(ctx, op.input.shape, op.weight.shape, op.attrs, 'f16');
         const space = conv2dSpace(layer);
-        expect(t.shape).to.equal(space.shape);
+        expect([t.shape, t.precision]).to.deep.equal([space.shape, precisionOf('f16')]);
         const halfSums = space.candidates.filter((c) => c.name.endsWith('h')).map((c) => c.name);
         expect(halfSums.length, `${name}: f16-accumulating candidates`).to.be.at.least(1);
         const rejected = t.rejected ?? {};
@@ -310,6 +354,9 @@ describe('kernel tuning: the tuner and programs', function () {
         for (const error of Object.values(rejected)) expect(error).to.be.at.least(F16_ACCUMULATION_ERROR);
         expect(rejected, `${name}: the choice passed its check`).to.not.have.property(t.entry.variant);
         expect(convChoiceName(conv2dChoice(ctx, layer)), `${name}: the program runs the f16 choice`).to.equal(t.entry.variant);
+        // The same shape in an f32 program finds no choice: it runs its default.
+        const single = conv2dSpace({ ...layer, dtype: 'f32' });
+        expect(convChoiceName(conv2dChoice(ctx, { ...layer, dtype: 'f32' })), `${name}: an f32 program`).to.equal(single.candidates[0].name);
         if (name === 'long') expect(Object.keys(rejected).sort(), 'every f16 sum over K = 1152 set aside').to.deep.equal([...halfSums].sort());
         else expect(Object.keys(rejected), 'f16 sums over K = 24 pass').to.deep.equal([]);
       }
@@ -337,8 +384,10 @@ describe('kernel tuning: the tuner and programs', function () {
       const layer = convLayer(ctx, [1, 9, 11, 13], [3, 3, 13, 24], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
       const space = conv2dSpace(layer);
       const other = space.candidates[1].name;
-      ctx.tuning.record('conv2d', conv2dShapeKey(layer), { variant: other, ms: 1, defaultMs: 2, timed: space.candidates.length, checksum: space.checksum });
+      ctx.tuning.record(space, { variant: other, ms: 1, defaultMs: 2, timed: space.candidates.length, checksum: space.checksum });
       expect(convChoiceName(conv2dChoice(ctx, layer))).to.equal(other);
+      // A choice stored for f32 is not applied to the same layer in a half-precision program.
+      if (ctx.hasHalf) expect(convChoiceName(conv2dChoice(ctx, { ...layer, dtype: 'f16' }))).to.equal(conv2dSpace({ ...layer, dtype: 'f16' }).candidates[0].name);
       await ctx.tuning.setMode('off');
       expect(convChoiceName(conv2dChoice(ctx, layer))).to.equal(space.candidates[0].name);
     });

@@ -3,14 +3,17 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { type Conv2dParams, conv2dOutputShape, convGeometry, convParams, samePadding } from '../../src/kernels/conv2d/params.js';
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
-import { type BackwardVariant, backwardCandidates, backwardSpace, backwardVariantName, backwardVariantProblem, defaultBackwardVariant, parseBackwardVariant } from '../../src/kernels/conv2d-backward/space.js';
+import { defaultGradientTile, gradientTileName, gradientTileProblem, gradientTiles, parseGradientTile } from '../../src/kernels/conv2d-backward/tiles.js';
 import { conv2dBiasGrad, prepareConv2dBiasGrad } from '../../src/kernels/conv2d-backward/bias-grad/bias-grad.js';
-import { conv2dInputGrad, prepareConv2dInputGrad } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
-import { type Conv2dWeightGradOptions, conv2dWeightGrad, conv2dWeightGradScratchShape, prepareConv2dWeightGrad } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
+import { CONV2D_INPUT_GRAD, type Conv2dInputGradOperands, conv2dInputGrad, prepareConv2dInputGrad } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
+import { CONV2D_WEIGHT_GRAD, type Conv2dWeightGradOptions, type WeightGradLaunch, conv2dWeightGrad, conv2dWeightGradScratchShape, prepareConv2dWeightGrad } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
+import { type ConvChoice, convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
+import { convSpace } from '../../src/kernels/conv2d/family.js';
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../src/kernels/conv2d-backward/reference.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, expectRejects, expectThrows, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
 import { everyCandidate } from './every-candidate.js';
+import type { AdapterClass } from '../../src/kernels/candidates.js';
 
 /** A convolution case: NHWC input shape, kernel size, output channels and (partial) params. */
 interface Case {
@@ -109,11 +112,13 @@ interface Grads {
   chunks?: number;
   /** Value range of dY (an offset range stresses the sums' accuracy). */
   dyRange?: [number, number];
-  /** A groups == 1 variant for dX and dW instead of the context's choice. */
-  variant?: BackwardVariant;
+  /** A candidate for dX instead of the context's choice. */
+  dxChoice?: ConvChoice<Conv2dInputGradOperands, null>;
+  /** A candidate for dW instead of the context's choice. */
+  dwChoice?: ConvChoice<WeightGradLaunch, null>;
 }
 
-const variantName = (which: Grads) => (which.variant ? ` (${backwardVariantName(which.variant)})` : '');
+const choiceName = (choice?: ConvChoice<never, null>) => (choice ? ` (${convChoiceName(choice)})` : '');
 
 /** Runs the requested gradients of one case on the GPU (NaN-poisoned outputs) and checks each against its CPU reference. */
 async function checkGpu(c: Case, which: Grads = { dx: true, dw: true, db: true }): Promise<void> {
@@ -130,17 +135,17 @@ async function checkGpu(c: Case, which: Grads = { dx: true, dw: true, db: true }
     const tDy = tensors.add(uploadTensor(ctx, dy, outShape, 'dOut'));
     if (which.dx) {
       const dInput = tensors.add(poisonedTensor(ctx, c.input, 'dInput'));
-      await runOnce(ctx, 'dX test', () => prepareConv2dInputGrad(ctx, { dOut: tDy, weight: tW, dInput }, p, which.variant));
-      expectClose(await readTensor(ctx, dInput), conv2dInputGradCpu(dy, outShape, w, weightShape, c.input, p), `${c.name}: dX${variantName(which)}`);
+      await runOnce(ctx, 'dX test', () => prepareConv2dInputGrad(ctx, { dOut: tDy, weight: tW, dInput }, p, which.dxChoice));
+      expectClose(await readTensor(ctx, dInput), conv2dInputGradCpu(dy, outShape, w, weightShape, c.input, p), `${c.name}: dX${choiceName(which.dxChoice)}`);
     }
     if (which.dw) {
-      const opts: Conv2dWeightGradOptions = { ...(which.chunks ? { chunks: which.chunks } : {}), variant: which.variant };
+      const opts: Conv2dWeightGradOptions = { ...(which.chunks ? { chunks: which.chunks } : {}), choice: which.dwChoice };
       const dWeight = tensors.add(poisonedTensor(ctx, weightShape, 'dWeight'));
       const scratchShape = conv2dWeightGradScratchShape(c.input, weightShape, p, opts);
       const scratch = scratchShape ? tensors.add(poisonedTensor(ctx, scratchShape, 'scratch')) : undefined;
       if (which.chunks !== undefined) expect(scratchShape?.[0] ?? 1, 'chunks used').to.equal(which.chunks);
       await runOnce(ctx, 'dW test', () => prepareConv2dWeightGrad(ctx, { input: tX, dOut: tDy, dWeight, scratch }, p, opts));
-      expectClose(await readTensor(ctx, dWeight), conv2dWeightGradCpu(x, c.input, dy, outShape, weightShape, p), `${c.name}: dW${variantName(which)}`);
+      expectClose(await readTensor(ctx, dWeight), conv2dWeightGradCpu(x, c.input, dy, outShape, weightShape, p), `${c.name}: dW${choiceName(which.dwChoice)}`);
     }
     if (which.db) {
       const dBias = tensors.add(poisonedTensor(ctx, [c.cout], 'dBias'));
@@ -190,32 +195,33 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
   }
 
   // Tuning may change only speed: every candidate of every adapter class's space (lanes, plain or
-  // sharing through subgroups) against the CPU reference.
-  for (const c of [GPU_CASES[1], GPU_CASES[3], GPU_CASES[7]]) {
+  // sharing through subgroups; grouped layers have one) against the CPU reference.
+  for (const c of [GPU_CASES[1], GPU_CASES[3], GPU_CASES[7], GPU_CASES[10]]) {
     it(`dX and dW, every candidate a tuner may choose: ${c.name}`, async () => {
       const ctx = await testContext();
       const { p, weightShape } = shapesOf(c);
       const g = convGeometry(c.input, weightShape, p);
-      for (const kernel of ['input_grad', 'weight_grad'] as const) {
-        const ran = await everyCandidate((cls) => backwardSpace(kernel, { g, p, cls, limits: ctx.kernelLimits }), (variant) =>
-          checkGpu(c, kernel === 'input_grad' ? { dx: true, variant } : { dw: true, variant }),
-        );
-        if (ctx.kernelLimits.subgroupSize) expect(ran.some((x) => x.variant.subgroups) && ran.some((x) => !x.variant.subgroups), 'both paths').to.equal(true);
-      }
+      const layerOn = (cls: AdapterClass) => ({ g, p, cls, limits: ctx.kernelLimits, dtype: 'f32' as const });
+      const names = [
+        ...(await everyCandidate((cls) => convSpace(CONV2D_INPUT_GRAD, layerOn(cls)), (dxChoice) => checkGpu(c, { dx: true, dxChoice }))),
+        ...(await everyCandidate((cls) => convSpace(CONV2D_WEIGHT_GRAD, layerOn(cls)), (dwChoice) => checkGpu(c, { dw: true, dwChoice }))),
+      ].map((x) => x.name);
+      if (p.groups > 1) expect(names, 'grouped layers: one kernel each').to.deep.equal(['grouped/l64', 'grouped/l64']);
+      else if (ctx.kernelLimits.subgroupSize) expect(names.some((n) => n.startsWith('gemm/s')) && names.some((n) => n.startsWith('gemm/p')), 'both paths').to.equal(true);
     });
   }
 
-  it('names each backward candidate stably and says why one cannot run', async () => {
+  it('names each gradient tile stably and says why one cannot run', async () => {
     const ctx = await testContext();
     const limits = { ...ctx.kernelLimits, subgroupSize: 4 };
-    for (const v of backwardCandidates('input_grad', 130, 'gpu', ctx.kernelLimits)) expect(parseBackwardVariant(backwardVariantName(v))).to.deep.equal(v);
-    expect(backwardVariantProblem('weight_grad', { subgroups: true, lanes: 8 }, limits)).to.match(/at least 8 lanes, not 4/);
-    expect(backwardVariantProblem('input_grad', { subgroups: true, lanes: 8 }, limits)).to.equal(null);
-    expect(backwardVariantProblem('input_grad', { subgroups: true, lanes: 8 }, { ...limits, subgroupSize: 0 })).to.match(/no subgroups of one fixed size/);
-    expect(backwardVariantProblem('input_grad', { subgroups: false, lanes: 4096 }, limits)).to.match(/exceed the device's/);
+    for (const v of gradientTiles('input_grad', 130, 'gpu', ctx.kernelLimits)) expect(parseGradientTile(gradientTileName(v))).to.deep.equal(v);
+    expect(gradientTileProblem('weight_grad', { subgroups: true, lanes: 8 }, limits)).to.match(/at least 8 lanes, not 4/);
+    expect(gradientTileProblem('input_grad', { subgroups: true, lanes: 8 }, limits)).to.equal(null);
+    expect(gradientTileProblem('input_grad', { subgroups: true, lanes: 8 }, { ...limits, subgroupSize: 0 })).to.match(/no subgroups of one fixed size/);
+    expect(gradientTileProblem('input_grad', { subgroups: false, lanes: 4096 }, limits)).to.match(/exceed the device's/);
     // Untuned: subgroups on software adapters only, lanes enough for the channels.
-    expect(defaultBackwardVariant('weight_grad', 131, 'gpu', ctx.kernelLimits)).to.deep.equal({ subgroups: false, lanes: 32 });
-    expect(defaultBackwardVariant('input_grad', 5, 'software', { ...ctx.kernelLimits, subgroupSize: 8 })).to.deep.equal({ subgroups: true, lanes: 8 });
+    expect(defaultGradientTile('weight_grad', 131, 'gpu', ctx.kernelLimits)).to.deep.equal({ subgroups: false, lanes: 32 });
+    expect(defaultGradientTile('input_grad', 5, 'software', { ...ctx.kernelLimits, subgroupSize: 8 })).to.deep.equal({ subgroups: true, lanes: 8 });
   });
 
   // N=2 with a 33x31 output: each dW element and each db element sums 2046 pixel terms.

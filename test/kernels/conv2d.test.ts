@@ -3,7 +3,7 @@ import { disposeDispatch, runOnce } from '../../src/gpu/dispatch.js';
 import { GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { ACTIVATIONS, type Activation } from '../../src/kernels/activation/activation.js';
 import { type Conv2dParams, conv2dFlops, conv2dOutputShape, type ConvGeometry, convGeometry, convParams, samePadding, symmetricPadding } from '../../src/kernels/conv2d/params.js';
-import { CONV2D_ALGORITHMS, conv2d, conv2dChoice, conv2dSpace, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
+import { CONV2D, conv2d, conv2dChoice, conv2dSpace, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
 import { type ConvChoice, type ConvLayer, type EpilogueSlots, convChoice, convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
@@ -35,7 +35,7 @@ function layerOf(input: Shape, weight: Shape, p: Conv2dParams, cls: AdapterClass
 
 /** The first kernel a layer compiles with `choice` (default: its adapter class's default candidate). */
 function specOf(layer: ConvLayer, has: EpilogueSlots, choice: ConvChoice = conv2dSpace(layer).candidates[0].variant) {
-  return choice.algorithm.specs(layer, has, choice.variant)[0];
+  return choice.algorithm.specs(layer, has, choice.variant, choice.accumulate)[0];
 }
 
 interface Case {
@@ -520,13 +520,13 @@ describe('kernel: conv2d, every candidate of every algorithm a tuner may choose,
         for (const { variant: choice } of conv2dSpace(layer).candidates) {
           ran.add(choice.algorithm.id);
           const has = { bias: !!c.bias, scale: !!c.scale, residual: !!c.residual };
-          for (const spec of choice.algorithm.specs(layer, has, choice.variant)) {
+          for (const spec of choice.algorithm.specs(layer, has, choice.variant, choice.accumulate)) {
             expect(choice.algorithm.shaders, `${convChoiceName(choice)}: the space version hashes what it compiles`).to.include(spec.shader);
           }
         }
       }
     }
-    expect([...ran].sort()).to.deep.equal(CONV2D_ALGORITHMS.map((a) => a.id).sort());
+    expect([...ran].sort()).to.deep.equal(CONV2D.algorithms.map((a) => a.id).sort());
   });
 
   for (const c of cases) {

@@ -10,7 +10,7 @@ import { type VocItem, listVocSplit } from '../../src/data/formats/voc-split.js'
 import { type Segmenter, evaluateVoc } from '../../src/eval/voc.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileTuneStore } from '../../src/gpu/tune-store.js';
-import { KernelTuning } from '../../src/gpu/tuning.js';
+import { KernelTuning, tuneKeyName } from '../../src/gpu/tuning.js';
 import { opDef } from '../../src/graph/ops/registry.js';
 import { candidateError } from '../../src/graph/tune.js';
 import { readImage } from '../../src/io/image.js';
@@ -39,13 +39,13 @@ async function chooseHalfSums(ctx: GpuContext, graph: Graph): Promise<{ chosen: 
   const seen = new Set<string>();
   for (const n of graph.nodes) {
     const layer = opDef(n.op).tunable?.(n.op, ctx);
-    if (!layer || seen.has(`${layer.kernel}/${layer.shape}`)) continue;
-    seen.add(`${layer.kernel}/${layer.shape}`);
+    if (!layer || seen.has(tuneKeyName(layer))) continue;
+    seen.add(tuneKeyName(layer));
     const halfSums = layer.candidates.find((c) => c.name === `${layer.candidates[0].name}h`);
     if (!halfSums?.accuracy) continue;
     const error = await candidateError(ctx, layer, halfSums.name);
     if (error !== null && error < halfSums.accuracy) {
-      ctx.tuning.record(layer.kernel, layer.shape, { variant: halfSums.name, ms: 0, defaultMs: 0, timed: 0, checksum: layer.checksum, settled: true });
+      ctx.tuning.record(layer, { variant: halfSums.name, ms: 0, defaultMs: 0, timed: 0, checksum: layer.checksum, settled: true });
       chosen.push(layer.shape);
     } else refused.push(`${layer.shape} (${error?.toExponential(2)})`);
   }

@@ -1,8 +1,8 @@
 // The kernels a wgpu device may be asked to compile, as kernel specs in groups: every candidate
-// of the convolution's forward and backward spaces on every adapter class (f32 and f16, with
-// and without the epilogue's operands), and every kernel the networks' programs lower to
-// (inference in f32 and f16, and a training step with its update). Spaces are taken with the
-// wgpu device's limits and without subgroups, as the engine sees that device.
+// of the convolution's forward and backward spaces and of the batched matmul's on every adapter
+// class (f32 and f16, with and without the epilogue's operands), and every kernel the networks'
+// programs lower to (inference in f32 and f16, and a training step with its update). Spaces are
+// taken with the wgpu device's limits and without subgroups, as the engine sees that device.
 import { readFileSync } from 'node:fs';
 import type { GpuContext } from '../../src/gpu/context.js';
 import type { KernelLimits } from '../../src/gpu/kernel-limits.js';
@@ -12,12 +12,13 @@ import { compile } from '../../src/graph/compile.js';
 import type { Graph } from '../../src/graph/ir.js';
 import { programKernelSpecs } from '../../src/graph/lowering.js';
 import { conv2dBiasGradSpec } from '../../src/kernels/conv2d-backward/bias-grad/bias-grad.js';
-import { conv2dInputGradSpec } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
-import { backwardSpace } from '../../src/kernels/conv2d-backward/space.js';
-import { conv2dWeightGradSpec } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
+import { CONV2D_INPUT_GRAD } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
+import { CONV2D_WEIGHT_GRAD } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
 import { conv2dSpace } from '../../src/kernels/conv2d/conv2d.js';
+import { convSpace } from '../../src/kernels/conv2d/family.js';
 import { type Conv2dParams, convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
 import { RESIZE_LAYOUTS, RESIZE_MODES, resizeBilinearSpec } from '../../src/kernels/resize/resize.js';
+import { matmulSpace, matmulSpec } from '../../src/kernels/matmul/matmul.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { buildMobileVitDeepLab, mobileVitConfigFromHub } from '../../src/model/networks/mobilevit.js';
@@ -84,7 +85,7 @@ export function convForwardSpecs(limits: KernelLimits, dtype: 'f32' | 'f16'): Mo
       for (const { variant: choice } of conv2dSpace(layer).candidates) {
         for (const on of [false, true]) {
           const half = (s: KernelSpec) => (dtype === 'f16' ? { ...s, half: true } : s);
-          specs.push(...choice.algorithm.specs(layer, { bias: on, scale: on, residual: on }, choice.variant).map(half));
+          specs.push(...choice.algorithm.specs(layer, { bias: on, scale: on, residual: on }, choice.variant, choice.accumulate).map(half));
         }
       }
     }
@@ -92,26 +93,38 @@ export function convForwardSpecs(limits: KernelLimits, dtype: 'f32' | 'f16'): Mo
   return { name: `conv2d forward, every candidate (${dtype})`, specs: distinct(specs) };
 }
 
-/** Every candidate of the input and weight gradients' spaces on every adapter class, the grouped kernels and the bias gradient. */
-export function convBackwardSpecs(ctx: GpuContext, limits: KernelLimits): ModuleGroup {
+/** Every candidate of the input and weight gradients' spaces on every adapter class (grouped layers' kernels included) and the bias gradient. */
+export function convBackwardSpecs(limits: KernelLimits): ModuleGroup {
   const specs: KernelSpec[] = [conv2dBiasGradSpec()];
   for (const c of CONV_CASES) {
     const p = convParams(c.p);
-    const w = weightShape(c);
-    if (p.groups !== 1) {
-      specs.push(conv2dInputGradSpec(ctx, c.input, w, p), conv2dWeightGradSpec(ctx, c.input, w, p));
-      continue;
-    }
-    const g = convGeometry(c.input, w, p);
+    const g = convGeometry(c.input, weightShape(c), p);
     for (const cls of ADAPTER_CLASSES) {
-      for (const v of backwardSpace('input_grad', { g, p, cls, limits }).candidates) specs.push(conv2dInputGradSpec(ctx, c.input, w, p, v.variant));
-      for (const v of backwardSpace('weight_grad', { g, p, cls, limits }).candidates) specs.push(conv2dWeightGradSpec(ctx, c.input, w, p, v.variant));
+      const layer = { g, p, cls, limits, dtype: 'f32' as const };
+      for (const family of [CONV2D_INPUT_GRAD, CONV2D_WEIGHT_GRAD] as const) {
+        for (const { variant: choice } of convSpace<unknown, null>(family, layer).candidates) specs.push(...choice.algorithm.specs(layer, null, choice.variant, choice.accumulate));
+      }
     }
   }
   return { name: 'conv2d backward, every candidate', specs: distinct(specs) };
 }
 
-/** Both layouts of the bilinear resize (the other family with choices), in every mode. */
+/** Every tile of the batched matmul's space on every adapter class, either operand transposed, f32 and f16. */
+export function matmulSpecs(limits: KernelLimits): ModuleGroup {
+  const specs: KernelSpec[] = [];
+  for (const cls of ADAPTER_CLASSES) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const p = { transA, transB, alpha: 1 };
+        const layer = { g: { batch: 2, M: 37, N: 21, K: 19 }, p, cls, limits, dtype: 'f32' as const };
+        for (const { variant } of matmulSpace(layer).candidates) for (const half of [false, true]) specs.push({ ...matmulSpec(p, variant), half });
+      }
+    }
+  }
+  return { name: 'matmul, every candidate (f32, f16)', specs: distinct(specs) };
+}
+
+/** Both layouts of the bilinear resize, in every mode. */
 export function resizeSpecs(): ModuleGroup {
   const specs = RESIZE_MODES.flatMap((mode) => RESIZE_LAYOUTS.flatMap((layout) => [false, true].map((half) => ({ ...resizeBilinearSpec({ mode, outH: 1, outW: 1 }, layout), half }))));
   return { name: 'resize_bilinear, every candidate (f32, f16)', specs: distinct(specs) };

@@ -8,13 +8,14 @@ import type { KernelLimits } from '../../src/gpu/kernel-limits.js';
 import { kernelKey } from '../../src/gpu/pipeline-cache.js';
 import { testContext } from '../helpers.js';
 import { compileUnderNaga, nagaJob, wgpuProfile } from './deno.js';
-import { type ModuleGroup, NETWORKS, convBackwardSpecs, convForwardSpecs, networkSpecs, resizeSpecs, wgpuKernelLimits } from './kernel-modules.js';
+import { type ModuleGroup, NETWORKS, convBackwardSpecs, convForwardSpecs, matmulSpecs, networkSpecs, resizeSpecs, wgpuKernelLimits } from './kernel-modules.js';
 import type { NagaResult, WgpuProfile } from './naga-protocol.js';
 
 const GROUPS: Record<string, (ctx: GpuContext, limits: KernelLimits) => ModuleGroup | Promise<ModuleGroup>> = {
   'conv2d forward (f32)': (_, limits) => convForwardSpecs(limits, 'f32'),
   'conv2d forward (f16)': (_, limits) => convForwardSpecs(limits, 'f16'),
-  'conv2d backward': (ctx, limits) => convBackwardSpecs(ctx, limits),
+  'conv2d backward': (_, limits) => convBackwardSpecs(limits),
+  matmul: (_, limits) => matmulSpecs(limits),
   resize_bilinear: () => resizeSpecs(),
   ...Object.fromEntries(Object.keys(NETWORKS).map((name) => [`network ${name}`, (ctx: GpuContext) => networkSpecs(ctx, name)])),
 };

@@ -7,8 +7,8 @@ import { type Conv2dParams, conv2dOutputShape } from '../../kernels/conv2d/param
 import { conv2dCpu } from '../../kernels/conv2d/reference.js';
 import { verifySubgroupMatrices } from '../../kernels/conv2d/gemm/matrix-check.js';
 import { conv2dBiasGradSpec, prepareConv2dBiasGrad } from '../../kernels/conv2d-backward/bias-grad/bias-grad.js';
-import { conv2dInputGradSpec, conv2dInputGradTunable, conv2dInputGradVariant, prepareConv2dInputGrad } from '../../kernels/conv2d-backward/input-grad/input-grad.js';
-import { conv2dWeightGradScratchShape, conv2dWeightGradSpec, conv2dWeightGradTunable, conv2dWeightGradVariant, prepareConv2dWeightGrad } from '../../kernels/conv2d-backward/weight-grad/weight-grad.js';
+import { conv2dInputGradLowering, conv2dInputGradTunable, prepareConv2dInputGrad } from '../../kernels/conv2d-backward/input-grad/input-grad.js';
+import { conv2dWeightGradLowering, conv2dWeightGradScratchShape, conv2dWeightGradTunable, prepareConv2dWeightGrad } from '../../kernels/conv2d-backward/weight-grad/weight-grad.js';
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../kernels/conv2d-backward/reference.js';
 import { chunkSumSpec } from '../../kernels/reduce/reduce.js';
 import { HWIO_TO_OIHW, fusedEpilogueError } from '../onnx/emitter.js';
@@ -121,11 +121,9 @@ export const conv2dGradInputOp: OpDef<Conv2dGradInputOp> = {
     return [{ shape: [...op.attrs.inputShape], dtype: 'f32' }];
   },
   lower: (op, _outputs, ctx) => {
-    const variant = conv2dInputGradVariant(ctx, op.attrs.inputShape, op.weight.shape, op.attrs);
-    return {
-      specs: [conv2dInputGradSpec(ctx, op.attrs.inputShape, op.weight.shape, op.attrs, variant)],
-      prepare: (ctx, t, [dInput]) => [prepareConv2dInputGrad(ctx, { dOut: t(op.dy), weight: t(op.weight), dInput }, op.attrs, variant)],
-    };
+    // The variant is chosen here, once: the kernels compiled are the ones prepared.
+    const { choice, specs } = conv2dInputGradLowering(ctx, op.attrs.inputShape, op.weight.shape, op.attrs);
+    return { specs, prepare: (ctx, t, [dInput]) => prepareConv2dInputGrad(ctx, { dOut: t(op.dy), weight: t(op.weight), dInput }, op.attrs, choice) };
   },
   cpu: (op, read) => [
     conv2dInputGradCpu(read(op.dy) as Float32Array, op.dy.shape, read(op.weight) as Float32Array, op.weight.shape, op.attrs.inputShape, op.attrs),
@@ -148,11 +146,11 @@ export const conv2dGradWeightOp: OpDef<Conv2dGradWeightOp> = {
   },
   lower: (op, _outputs, ctx) => {
     const needsScratch = conv2dWeightGradScratchShape(op.x.shape, op.attrs.weightShape, op.attrs) !== null;
-    const variant = conv2dWeightGradVariant(ctx, op.x.shape, op.attrs.weightShape, op.attrs);
+    const { choice, specs } = conv2dWeightGradLowering(ctx, op.x.shape, op.attrs.weightShape, op.attrs);
     return {
-      specs: [conv2dWeightGradSpec(ctx, op.x.shape, op.attrs.weightShape, op.attrs, variant), chunkSumSpec()],
+      specs: [...specs, chunkSumSpec()],
       prepare: (ctx, t, [dWeight, scratch]) =>
-        prepareConv2dWeightGrad(ctx, { input: t(op.x), dOut: t(op.dy), dWeight, scratch: needsScratch ? scratch : undefined }, op.attrs, { variant }),
+        prepareConv2dWeightGrad(ctx, { input: t(op.x), dOut: t(op.dy), dWeight, scratch: needsScratch ? scratch : undefined }, op.attrs, { choice }),
     };
   },
   cpu: (op, read) => [

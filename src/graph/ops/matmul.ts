@@ -1,5 +1,5 @@
 // matmul: batched matrix products of rank-3 tensors, either side transposed, scaled (attention).
-import { type MatmulParams, matmulCpu, matmulGeometry, matmulOutputShape, matmulSpec, prepareMatmul } from '../../kernels/matmul/matmul.js';
+import { type MatmulParams, matmulCpu, matmulGeometry, matmulLowering, matmulOutputShape, matmulTunable, prepareMatmul } from '../../kernels/matmul/matmul.js';
 import type { Value } from '../value.js';
 import type { OpDef } from './op-def.js';
 
@@ -15,8 +15,13 @@ export const matmulOp: OpDef<MatmulOp> = {
   half: true,
   operands: ['a', 'b'],
   infer: (op) => [{ shape: matmulOutputShape(op.a.shape, op.b.shape, op.attrs), dtype: 'f32' }],
-  lower: (op) => ({ specs: [matmulSpec(op.attrs)], prepare: (ctx, t, [out]) => [prepareMatmul(ctx, { a: t(op.a), b: t(op.b), out }, op.attrs)] }),
+  lower: (op, _outputs, ctx) => {
+    // The tile is chosen here, once, for the program's precision: the kernel compiled is the one prepared.
+    const { tile, specs } = matmulLowering(ctx, op.a.shape, op.b.shape, op.attrs, op.a.dtype === 'f16' ? 'f16' : 'f32');
+    return { specs, prepare: (ctx, t, [out]) => [prepareMatmul(ctx, { a: t(op.a), b: t(op.b), out }, op.attrs, tile)] };
+  },
   cpu: (op, read) => [matmulCpu(read(op.a) as Float32Array, op.a.shape, read(op.b) as Float32Array, op.b.shape, op.attrs)],
+  tunable: (op, ctx) => matmulTunable(ctx, op.a.shape, op.b.shape, op.attrs, op.a.dtype === 'f16' ? 'f16' : 'f32'),
   cost(op) {
     const { batch, M, N, K } = matmulGeometry(op.a.shape, op.b.shape, op.attrs);
     const macs = batch * M * N * K;

@@ -54,14 +54,18 @@ export const resizeOp: OpDef<ResizeOp> = {
     const [n, , , c] = op.input.shape;
     return [{ shape: [n, op.attrs.outH, op.attrs.outW, c], dtype: 'f32' }];
   },
-  lower: (op, _outputs, ctx) => ({
-    specs: [resizeBilinearSpec(op.attrs, resizeLayout(ctx, op.input.shape, op.attrs))],
-    prepare: (ctx, t, [out]) => [prepareResizeBilinear(ctx, { input: t(op.input), out }, op.attrs)],
-  }),
+  lower: (op, _outputs, ctx) => {
+    // The layout is chosen here, once, for the program's precision: the kernel compiled is the one prepared.
+    const layout = resizeLayout(ctx, op.input.shape, op.attrs, op.input.dtype === 'f16' ? 'f16' : 'f32');
+    return {
+      specs: [resizeBilinearSpec(op.attrs, layout)],
+      prepare: (ctx, t, [out]) => [prepareResizeBilinear(ctx, { input: t(op.input), out }, op.attrs, layout)],
+    };
+  },
   cpu: (op, read) => [resizeBilinearCpu(read(op.input) as Float32Array, op.input.shape, op.attrs)],
   // 4 taps, a multiply and an add each.
   cost: (_op, [out]) => ({ macs: 0, flops: 8 * numel(out.shape) }),
-  tunable: (op, ctx) => resizeTunable(ctx, op.input.shape, op.attrs),
+  tunable: (op, ctx) => resizeTunable(ctx, op.input.shape, op.attrs, op.input.dtype === 'f16' ? 'f16' : 'f32'),
   outputStride: (op, _s, imageHeight) => resizeStride(op.attrs, imageHeight),
 };
 

@@ -1,6 +1,7 @@
 // The backward kernels of conv2d (src/kernels/conv2d/), one folder each (input-grad/,
-// weight-grad/, bias-grad/) over the forward's ConvGeometry, the groups == 1 kernels' candidate
-// space in space.ts: the gradients of the bare convolution
+// weight-grad/, bias-grad/) over the forward's ConvGeometry; the input and weight gradients are
+// convolution families as the forward is (conv2d/family.ts), their groups == 1 kernels' tiles in
+// tiles.ts: the gradients of the bare convolution
 //   Y[n, oh, ow, co] = sum_{kh, kw, ci} X[n, oh*sH + kh*dH - padTop, ow*sW + kw*dW - padLeft, g(co)*Cin/groups + ci]
 //                                       * Wt[kh, kw, ci, co]
 // with respect to its input X (NHWC), its weight Wt (HWIO [KH, KW, Cin/groups, Cout]) and a bias

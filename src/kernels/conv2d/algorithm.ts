@@ -1,8 +1,9 @@
 // One way of computing a convolution (the implicit GEMM, the depthwise tiles, the direct
-// kernel, ...), as the family's selection sees it: which layers it can run, the variants it
-// offers for a layer (its candidate space, the adapter class's default first), and how a
-// variant compiles and launches. conv2d.ts lists the algorithms; the tuner times every
-// candidate of every algorithm that can run a layer, and programs run the fastest.
+// kernel, ...; a gradient's kernels likewise), as its family's selection sees it: which layers
+// it can run, the variants it offers for a layer (its candidate space, the adapter class's
+// default first), and how a variant compiles and launches. family.ts makes a layer's space and
+// choice from a family's list of algorithms (conv2d.ts lists the forward's); the tuner times
+// every candidate of every algorithm that can run a layer, and programs run the fastest.
 // Also here: what the algorithms' launches share (the epilogue constants, the binding list,
 // the window fields of their params structs, the 3-D grid).
 import type { GpuContext } from '../../gpu/context.js';
@@ -11,18 +12,11 @@ import type { KernelLimits } from '../../gpu/kernel-limits.js';
 import type { KernelOptions } from '../../gpu/kernel-options.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, shapeString } from '../../gpu/tensor.js';
+import type { FloatType } from '../../gpu/tuning.js';
 import { activationCode } from '../activation/activation.js';
 import type { AdapterClass } from '../candidates.js';
+import { summedName } from '../precision.js';
 import type { Conv2dParams, ConvGeometry } from './params.js';
-
-/**
- * The relative error an f16-accumulating candidate (any algorithm's) may show against the
- * layer's f32-accumulating default on the same f16 operands: eight f16 roundings (u = 2^-11).
- * Summing K random products in f16 errs about u * sqrt(K / 2), so this admits short reductions
- * (depthwise taps, pointwise layers over few channels) and sets aside long ones (3x3 GEMMs over
- * many channels), which keep f32 accumulators.
- */
-export const F16_ACCUMULATION_ERROR = 8 * 2 ** -11;
 
 /** One layer as the algorithms choose for it. */
 export interface ConvLayer {
@@ -31,7 +25,7 @@ export interface ConvLayer {
   cls: AdapterClass;
   limits: KernelLimits;
   /** The program's tensor type (half-precision programs store f16). */
-  dtype: 'f32' | 'f16';
+  dtype: FloatType;
 }
 
 export interface Conv2dOperands {
@@ -56,7 +50,13 @@ export interface EpilogueSlots {
   residual: boolean;
 }
 
-export interface ConvAlgorithm<V> {
+/**
+ * One way of computing a layer of a convolution family (the forward's operands and epilogue by
+ * default; the gradients' families have their own, conv2d-backward/): its variants for a layer,
+ * and how a variant compiles and launches at an accumulation type (f32, or f16 where its
+ * kernel can: ../precision.ts makes the candidates).
+ */
+export interface ConvAlgorithm<V, O = Conv2dOperands, S = EpilogueSlots> {
   /** Its name, the prefix of its candidates' names ('gemm/r16c8l8k1'). */
   readonly id: string;
   /** Every WGSL file its variants compile: the family's space version is their hash (a test checks the list is whole). */
@@ -67,35 +67,33 @@ export interface ConvAlgorithm<V> {
   name(v: V): string;
   /** A variant that runs whatever was measured, if any (half-precision programs on tensor cores). */
   preferred?(layer: ConvLayer): V | undefined;
-  /** Whether `v` can run the layer (a stored choice may not suit another precision). */
-  fits?(v: V, layer: ConvLayer): boolean;
   /**
-   * The relative error `v` is allowed against the layer's default on the same operands where it
-   * trades accuracy for speed (f16 accumulation): the tuner times it only within that (its
-   * accuracy check). Undefined for a variant as accurate as the default.
+   * Why `v`'s kernel cannot sum in f16, or null where it can (then half-precision layers also
+   * get it summing in f16: ../precision.ts). Absent: the algorithm sums in f32 only.
    */
-  accuracy?(v: V, layer: ConvLayer): number | undefined;
+  halfSums?(v: V): string | null;
   /** A chosen variant adjusted to the context's kernel options (split-K modes). */
   settle?(v: V, layer: ConvLayer, options: KernelOptions): V;
-  /** The kernels the layer compiles with `v`. */
-  specs(layer: ConvLayer, has: EpilogueSlots, v: V): KernelSpec[];
-  /** The dispatches of the layer with `v`, on operands prepareConv2d has checked. */
-  prepare(ctx: GpuContext, t: Conv2dOperands, layer: ConvLayer, v: V, label: string): Dispatch[];
+  /** The kernels the layer compiles with `v` summing in `accumulate`. */
+  specs(layer: ConvLayer, has: S, v: V, accumulate: FloatType): KernelSpec[];
+  /** The dispatches of the layer with `v` summing in `accumulate`, on operands the family has checked. */
+  prepare(ctx: GpuContext, t: O, layer: ConvLayer, v: V, accumulate: FloatType, label: string): Dispatch[];
 }
 
-/** An algorithm and one of its variants: what a layer runs. */
-export interface ConvChoice {
-  readonly algorithm: ConvAlgorithm<unknown>;
+/** An algorithm, one of its variants and the type it sums in: what a layer runs. */
+export interface ConvChoice<O = Conv2dOperands, S = EpilogueSlots> {
+  readonly algorithm: ConvAlgorithm<unknown, O, S>;
   readonly variant: unknown;
+  readonly accumulate: FloatType;
 }
 
-export function convChoice<V>(algorithm: ConvAlgorithm<V>, variant: V): ConvChoice {
-  return { algorithm: algorithm as unknown as ConvAlgorithm<unknown>, variant };
+export function convChoice<V, O, S>(algorithm: ConvAlgorithm<V, O, S>, variant: V, accumulate: FloatType = 'f32'): ConvChoice<O, S> {
+  return { algorithm: algorithm as unknown as ConvAlgorithm<unknown, O, S>, variant, accumulate };
 }
 
-/** 'gemm/r16c8l8k1' */
-export function convChoiceName(c: ConvChoice): string {
-  return `${c.algorithm.id}/${c.algorithm.name(c.variant)}`;
+/** 'gemm/r16c8l8k1', 'gemm/r16c8l8k1h' (summing in f16) */
+export function convChoiceName(c: ConvChoice<unknown, unknown>): string {
+  return summedName(`${c.algorithm.id}/${c.algorithm.name(c.variant)}`, c.accumulate);
 }
 
 /** The epilogue's specialisation constants (every algorithm's kernels share them). */

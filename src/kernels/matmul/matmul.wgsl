@@ -1,15 +1,19 @@
 // Batched matrix product out[b] = alpha * op(a[b]) op(b[b]), op a transpose where TRANS_A /
 // TRANS_B say: attention's scores Q K^T and its weighted values A V, and their gradients.
-// Each invocation computes a 4x4 block of one batch item's output, stepping over K with the 4
-// values of A and of B it needs read straight from storage: no shared memory and no barriers,
-// which software adapters (SwiftShader, lavapipe) run as costly thread switches; attention's
-// inner sizes are small (the head size) or its rows short, and caches serve the re-reads.
-// Reads outside the matrices load zeros, so any M, N and K work.
+// Each invocation computes a TM x TN block of one batch item's output (the variant's tile,
+// src/kernels/matmul/tiles.ts), stepping over K with the TM values of A and TN of B it needs
+// read straight from storage: no shared memory and no barriers, which software adapters
+// (SwiftShader, lavapipe) run as costly thread switches; attention's inner sizes are small (the
+// head size) or its rows short, and caches serve the re-reads. The block is written out as
+// straight-line code, each accumulator a variable of its own (drivers that run a shader as
+// written keep a private array indexed in a loop in memory). Rows and columns past M and N read
+// the last one's values (clamped, never written), so any M, N and K work. Sums are f32.
+//
+// Module consts (the tile): TM, TN. Overrides: the workgroup WGX x WGY, TRANS_A, TRANS_B.
+override WGX: u32 = 8u;
+override WGY: u32 = 8u;
 override TRANS_A: u32 = 0u;
 override TRANS_B: u32 = 0u;
-
-/** Rows and columns of the block each invocation computes. */
-const BLOCK: u32 = 4u;
 
 struct Params {
   M: u32,
@@ -23,36 +27,45 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<elem_t>;   // [batch, K, N], or [batch, N, K] transposed
 @group(0) @binding(3) var<storage, read_write> out: array<elem_t>; // [batch, M, N]
 
-fn loadA(base: u32, m: u32, k: u32) -> f32 {
-  if (m >= params.M) { return 0.0; }
-  if (TRANS_A == 1u) { return f32(a[base + k * params.M + m]); }
-  return f32(a[base + m * params.K + k]);
-}
-
-fn loadB(base: u32, k: u32, n: u32) -> f32 {
-  if (n >= params.N) { return 0.0; }
-  if (TRANS_B == 1u) { return f32(b[base + n * params.K + k]); }
-  return f32(b[base + k * params.N + n]);
-}
-
-@compute @workgroup_size(8, 8)
+@compute @workgroup_size(WGX, WGY)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let batch = gid.z;
-  let m0 = gid.y * BLOCK;
-  let n0 = gid.x * BLOCK;
+  let m0 = gid.y * TM;
+  let n0 = gid.x * TN;
   if (m0 >= params.M || n0 >= params.N) { return; }
-  let aBase = batch * params.M * params.K;
-  let bBase = batch * params.K * params.N;
-  var acc: array<vec4<f32>, 4>;
-  for (var k = 0u; k < params.K; k++) {
-    let bv = vec4<f32>(loadB(bBase, k, n0), loadB(bBase, k, n0 + 1u), loadB(bBase, k, n0 + 2u), loadB(bBase, k, n0 + 3u));
-    for (var i = 0u; i < BLOCK; i++) { acc[i] += loadA(aBase, m0 + i, k) * bv; }
+  let M = params.M;
+  let N = params.N;
+  let K = params.K;
+  // Row i of op(a) at k = 0, and the step to k + 1; column j of op(b) likewise.
+  let aStep = select(1u, M, TRANS_A == 1u);
+  let bStep = select(N, 1u, TRANS_B == 1u);
+//#repeat i TM
+  let mi{i} = min(m0 + {i}u, M - 1u);
+  let aRow{i} = batch * M * K + select(mi{i} * K, mi{i}, TRANS_A == 1u);
+//#end
+//#repeat j TN
+  let nj{j} = min(n0 + {j}u, N - 1u);
+  let bCol{j} = batch * K * N + select(nj{j}, nj{j} * K, TRANS_B == 1u);
+//#end
+//#repeat i TM
+//#repeat j TN
+  var c{i}_{j} = 0.0;
+//#end
+//#end
+  for (var k = 0u; k < K; k++) {
+//#repeat j TN
+    let bv{j} = f32(b[bCol{j} + k * bStep]);
+//#end
+//#repeat i TM
+    let av{i} = f32(a[aRow{i} + k * aStep]);
+//#repeat j TN
+    c{i}_{j} += av{i} * bv{j};
+//#end
+//#end
   }
-  for (var i = 0u; i < BLOCK; i++) {
-    let m = m0 + i;
-    if (m >= params.M) { break; }
-    for (var j = 0u; j < BLOCK; j++) {
-      if (n0 + j < params.N) { out[(batch * params.M + m) * params.N + n0 + j] = elem_t(params.alpha * acc[i][j]); }
-    }
-  }
+//#repeat i TM
+//#repeat j TN
+  if (m0 + {i}u < M && n0 + {j}u < N) { out[(batch * M + m0 + {i}u) * N + n0 + {j}u] = elem_t(params.alpha * c{i}_{j}); }
+//#end
+//#end
 }

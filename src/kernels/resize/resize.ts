@@ -6,7 +6,9 @@ import { Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../gpu/di
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../../gpu/tensor.js';
 import { expectPositiveInt, expectRank, expectShape } from '../checks.js';
+import type { FloatType } from '../../gpu/tuning.js';
 import { pixelBucket } from '../candidates.js';
+import { precisionCandidates, precisionOf } from '../precision.js';
 import { type LayerSpace, type TunableLayer, chosenCandidate, layerSpace, sourcesVersion, tunableLayer } from '../tuning.js';
 
 /**
@@ -87,34 +89,36 @@ export function defaultResizeLayout(software: boolean): ResizeLayout {
   return software ? 'pixel' : 'element';
 }
 
-/** A resize's tuning key: output pixels (bucketed to powers of 2) and channels. */
-export function resizeShapeKey(inputShape: Shape, p: ResizeParams): string {
+/** A resize's tuning key's shape: output pixels (bucketed to powers of 2) and channels. */
+function resizeShapeKey(inputShape: Shape, p: ResizeParams): string {
   return `m${pixelBucket(inputShape[0] * p.outH * p.outW)}.c${inputShape[3]}`;
 }
 
-/** A resize's two layouts on `ctx`, the adapter class's default first. */
-export function resizeSpace(ctx: GpuContext, inputShape: Shape, p: ResizeParams): LayerSpace<ResizeLayout> {
+/** A resize's two layouts on `ctx` on tensors stored as `dtype`, the adapter class's default first (it sums in f32 only). */
+export function resizeSpace(ctx: GpuContext, inputShape: Shape, p: ResizeParams, dtype: FloatType = 'f32'): LayerSpace<ResizeLayout> {
   const first = defaultResizeLayout(ctx.isSoftware);
   const layouts = [first, ...RESIZE_LAYOUTS.filter((l) => l !== first)];
-  return layerSpace(RESIZE_TUNE_KERNEL, sourcesVersion(['resize_bilinear.wgsl']), resizeShapeKey(inputShape, p), layouts.map((l) => ({ name: l, variant: l })));
+  const precision = precisionOf(dtype);
+  const candidates = precisionCandidates(precision, layouts).map((c) => ({ ...c, name: c.variant }));
+  return layerSpace({ kernel: RESIZE_TUNE_KERNEL, shape: resizeShapeKey(inputShape, p), precision }, sourcesVersion(['resize_bilinear.wgsl']), candidates);
 }
 
-/** The layout a resize runs on `ctx`: the one measured fastest for its shape on this adapter, else its class's default. */
-export function resizeLayout(ctx: GpuContext, inputShape: Shape, p: ResizeParams): ResizeLayout {
-  return chosenCandidate(ctx, resizeSpace(ctx, inputShape, p)).variant;
+/** The layout a resize runs on `ctx`: the one measured fastest for its shape and precision on this adapter, else its class's default. */
+export function resizeLayout(ctx: GpuContext, inputShape: Shape, p: ResizeParams, dtype: FloatType = 'f32'): ResizeLayout {
+  return chosenCandidate(ctx, resizeSpace(ctx, inputShape, p, dtype)).variant;
 }
 
-/** A resize's layouts as the tuner times them. */
-export function resizeTunable(ctx: GpuContext, inputShape: Shape, p: ResizeParams): TunableLayer {
-  const operands = [{ shape: [...inputShape], fill: true }, { shape: resizeBilinearOutputShape(inputShape, p), fill: false }];
-  return tunableLayer(resizeSpace(ctx, inputShape, p), operands, (ctx, [input, out], layout) => [prepareResizeBilinear(ctx, { input, out }, p, layout)]);
+/** A resize's layouts as the tuner times them, on tensors stored as `dtype`. */
+export function resizeTunable(ctx: GpuContext, inputShape: Shape, p: ResizeParams, dtype: FloatType = 'f32'): TunableLayer {
+  const operands = [{ shape: [...inputShape], fill: true, dtype }, { shape: resizeBilinearOutputShape(inputShape, p), fill: false, dtype }];
+  return tunableLayer(resizeSpace(ctx, inputShape, p, dtype), operands, (ctx, [input, out], c) => [prepareResizeBilinear(ctx, { input, out }, p, c.variant)]);
 }
 
 export function resizeBilinearSpec(p: ResizeParams, layout: ResizeLayout = 'element'): KernelSpec {
   return { shader: 'resize_bilinear.wgsl', entryPoint: layout === 'pixel' ? 'pixels' : 'main', constants: { MODE: resizeModeCode(p.mode), WG } };
 }
 
-export function prepareResizeBilinear(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }, p: ResizeParams, layout = resizeLayout(ctx, t.input.shape, p)): Dispatch {
+export function prepareResizeBilinear(ctx: GpuContext, t: { input: GpuTensor; out: GpuTensor }, p: ResizeParams, layout = resizeLayout(ctx, t.input.shape, p, t.input.dtype === 'f16' ? 'f16' : 'f32')): Dispatch {
   const outShape = resizeBilinearOutputShape(t.input.shape, p);
   expectShape(t.out.shape, outShape, `resizeBilinear(${p.mode})`, 'out');
   const total = layout === 'pixel' ? numel(outShape) / outShape[3] : numel(outShape);

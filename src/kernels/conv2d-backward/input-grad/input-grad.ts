@@ -1,15 +1,19 @@
-// The input gradient dX of a convolution: the transposed convolution as a gather (see
-// ../geometry.ts). groups == 1 runs `main` on the variant the layer's space chooses (../space.ts);
-// grouped and depthwise layers run `grouped`, one element an invocation.
+// The input gradient dX of a convolution (backward data): the transposed convolution as a gather
+// (see ../geometry.ts), a convolution family of two algorithms (../../conv2d/family.ts): 'gemm',
+// groups == 1 layers on `main`'s tiles (../tiles.ts), and 'grouped', grouped and depthwise
+// layers on `grouped`, one element an invocation. The tuner times a layer's candidates as the
+// forward's, under the family's name.
 import type { GpuContext } from '../../../gpu/context.js';
 import { type Dispatch, Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../../gpu/dispatch.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, shapeString } from '../../../gpu/tensor.js';
-import { windowUniforms } from '../../conv2d/algorithm.js';
+import { adapterClass } from '../../candidates.js';
+import { type ConvAlgorithm, type ConvChoice, type ConvLayer, windowUniforms } from '../../conv2d/algorithm.js';
+import { type ConvFamily, chooseConv, convTunable, launchConv } from '../../conv2d/family.js';
 import type { Conv2dParams } from '../../conv2d/params.js';
-import { type TunableLayer, tunableLayer } from '../../tuning.js';
+import type { TunableLayer } from '../../tuning.js';
 import { INPUT_GRAD, SCALAR_WG, backwardGeometry, checkOperands, describeWindow, tileGrid } from '../geometry.js';
-import { type BackwardVariant, backwardLayer, backwardSpace, backwardVariant } from '../space.js';
+import { type GradientTile, gradientTileName, gradientTiles } from '../tiles.js';
 
 // conv2d_input_grad.wgsl `main`: R input pixels of one stride phase per workgroup, CN channels per lane.
 const IG_R = 8;
@@ -24,30 +28,8 @@ export interface Conv2dInputGradOperands {
   dInput: GpuTensor;
 }
 
-/** The groups == 1 variant a layer runs on `ctx` (undefined for grouped layers, which have one kernel): chosen once, where it is lowered. */
-export function conv2dInputGradVariant(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): BackwardVariant | undefined {
-  return p.groups === 1 ? backwardVariant(ctx, 'input_grad', backwardGeometry(INPUT_GRAD, inputShape, weightShape, p), p) : undefined;
-}
-
-/** `variant`: the groups == 1 kernel's (default: the context's choice, backwardVariant). */
-export function conv2dInputGradSpec(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, variant?: BackwardVariant): KernelSpec {
-  const g = backwardGeometry(INPUT_GRAD, inputShape, weightShape, p);
-  if (p.groups === 1) {
-    const v = variant ?? backwardVariant(ctx, 'input_grad', g, p);
-    return { shader: v.subgroups ? 'conv2d_input_grad_subgroup.wgsl' : 'conv2d_input_grad.wgsl', constants: { WG: v.lanes } };
-  }
-  return { shader: 'conv2d_input_grad.wgsl', entryPoint: 'grouped', constants: { WG: SCALAR_WG } };
-}
-
-/**
- * dX of conv2d with the forward's params; writes every element of dInput. `variant`: a groups == 1
- * variant to run instead of the context's choice (the tuner's candidates).
- */
-export function prepareConv2dInputGrad(ctx: GpuContext, t: Conv2dInputGradOperands, p: Conv2dParams, variant?: BackwardVariant): Dispatch {
-  const g = backwardGeometry(INPUT_GRAD, t.dInput.shape, t.weight.shape, p, t.dOut.shape);
-  checkOperands(ctx, INPUT_GRAD, { dOut: t.dOut, weight: t.weight, dInput: t.dInput }, ['dInput']);
-  const v = p.groups === 1 ? (variant ?? backwardVariant(ctx, 'input_grad', g, p)) : undefined;
-  const spec = conv2dInputGradSpec(ctx, t.dInput.shape, t.weight.shape, p, v);
+/** The Params struct of conv2d_input_grad.wgsl, and main's tiles (blocks of IG_R pixels of one stride phase). */
+function inputGradUniforms({ g, p }: ConvLayer): { uniforms: Uniforms; tiles: number; total: number } {
   const phaseRows = Math.ceil(g.H / p.strideH);
   const phaseCols = Math.ceil(g.W / p.strideW);
   const blocksPerPhase = Math.ceil((phaseRows * phaseCols) / IG_R);
@@ -60,12 +42,62 @@ export function prepareConv2dInputGrad(ctx: GpuContext, t: Conv2dInputGradOperan
     .u32(tiles)
     .u32(total)
     .u32(IG_R);
-  const workgroups =
-    p.groups === 1
-      ? tileGrid(ctx, INPUT_GRAD, Math.ceil(g.cin / (v!.lanes * IG_CN)), tiles)
-      : linearGrid(ctx, total, SCALAR_WG);
-  const label = `${INPUT_GRAD}(${describeWindow(p, g)}) ${shapeString(t.dOut.shape)}->${shapeString(t.dInput.shape)}`;
-  return makeDispatch(ctx, { label, spec, uniforms, buffers: [t.dOut, t.weight, t.dInput], workgroups });
+  return { uniforms, tiles, total };
+}
+
+/** groups == 1: `main`, an implicit GEMM over tiles of 8 input pixels by 4 channels a lane. */
+const inputGradGemm: ConvAlgorithm<GradientTile, Conv2dInputGradOperands, null> = {
+  id: 'gemm',
+  shaders: ['conv2d_input_grad.wgsl', 'conv2d_input_grad_subgroup.wgsl'],
+  variants: ({ g, p, cls, limits }) => (p.groups === 1 ? gradientTiles('input_grad', g.cin, cls, limits) : []),
+  name: gradientTileName,
+  specs: (_layer, _has, v) => [{ shader: v.subgroups ? 'conv2d_input_grad_subgroup.wgsl' : 'conv2d_input_grad.wgsl', constants: { WG: v.lanes } }],
+  prepare(ctx, t, layer, v, accumulate, label) {
+    const { uniforms, tiles } = inputGradUniforms(layer);
+    const [spec] = inputGradGemm.specs(layer, null, v, accumulate);
+    const workgroups = tileGrid(ctx, INPUT_GRAD, Math.ceil(layer.g.cin / (v.lanes * IG_CN)), tiles);
+    return [makeDispatch(ctx, { label, spec, uniforms, buffers: [t.dOut, t.weight, t.dInput], workgroups })];
+  },
+};
+
+/** groups > 1 (depthwise and channel multipliers included): `grouped`, one input element an invocation. */
+const inputGradGrouped: ConvAlgorithm<{ lanes: number }, Conv2dInputGradOperands, null> = {
+  id: 'grouped',
+  shaders: ['conv2d_input_grad.wgsl'],
+  variants: ({ p }) => (p.groups > 1 ? [{ lanes: SCALAR_WG }] : []),
+  name: (v) => `l${v.lanes}`,
+  specs: (_layer, _has, v) => [{ shader: 'conv2d_input_grad.wgsl', entryPoint: 'grouped', constants: { WG: v.lanes } }],
+  prepare(ctx, t, layer, v, accumulate, label) {
+    const { uniforms, total } = inputGradUniforms(layer);
+    const [spec] = inputGradGrouped.specs(layer, null, v, accumulate);
+    return [makeDispatch(ctx, { label, spec, uniforms, buffers: [t.dOut, t.weight, t.dInput], workgroups: linearGrid(ctx, total, v.lanes) })];
+  },
+};
+
+/** The input gradient's family under its name in the tuning store. */
+export const CONV2D_INPUT_GRAD: ConvFamily<Conv2dInputGradOperands, null> = { kernel: 'conv2d_input_grad', algorithms: [inputGradGemm, inputGradGrouped] };
+
+/** A layer's dX as the family's algorithms see it (training programs: f32). */
+function inputGradLayer(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, dOutShape?: Shape): ConvLayer {
+  return { g: backwardGeometry(INPUT_GRAD, inputShape, weightShape, p, dOutShape), p, cls: adapterClass(ctx), limits: ctx.kernelLimits, dtype: 'f32' };
+}
+
+/** What a layer's dX runs on `ctx`, chosen once where it is lowered: the choice, to pass to prepareConv2dInputGrad, and the kernels it compiles. */
+export function conv2dInputGradLowering(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): { choice: ConvChoice<Conv2dInputGradOperands, null>; specs: KernelSpec[] } {
+  const layer = inputGradLayer(ctx, inputShape, weightShape, p);
+  const choice = chooseConv(ctx, CONV2D_INPUT_GRAD, layer);
+  return { choice, specs: choice.algorithm.specs(layer, null, choice.variant, choice.accumulate) };
+}
+
+/**
+ * dX of conv2d with the forward's params; writes every element of dInput. `choice`: a candidate
+ * to run instead of the context's choice (the tuner's, tests').
+ */
+export function prepareConv2dInputGrad(ctx: GpuContext, t: Conv2dInputGradOperands, p: Conv2dParams, choice?: ConvChoice<Conv2dInputGradOperands, null>): Dispatch[] {
+  const layer = inputGradLayer(ctx, t.dInput.shape, t.weight.shape, p, t.dOut.shape);
+  checkOperands(ctx, INPUT_GRAD, { dOut: t.dOut, weight: t.weight, dInput: t.dInput }, ['dInput']);
+  const label = `${INPUT_GRAD}(${describeWindow(p, layer.g)}) ${shapeString(t.dOut.shape)}->${shapeString(t.dInput.shape)}`;
+  return launchConv(ctx, CONV2D_INPUT_GRAD, t, layer, choice ?? chooseConv(ctx, CONV2D_INPUT_GRAD, layer), label);
 }
 
 /** Allocates dX and runs once. */
@@ -80,12 +112,11 @@ export function conv2dInputGrad(
   return runToNewTensor(ctx, inputShape, INPUT_GRAD, (dInput) => prepareConv2dInputGrad(ctx, { dOut, weight, dInput }, p));
 }
 
-/** A groups == 1 layer's dX candidates as the tuner times them (dOut, weight -> dInput), or null for grouped layers. */
+/** A layer's dX candidates as the tuner times them (dOut, weight -> dInput), or null where it has no choice (grouped layers). */
 export function conv2dInputGradTunable(ctx: GpuContext, inputShape: Shape, weightShape: Shape, attrs: Conv2dParams): TunableLayer | null {
-  if (attrs.groups !== 1) return null;
   const p = { ...attrs, activation: 'none' as const };
-  const g = backwardGeometry(INPUT_GRAD, inputShape, weightShape, p);
-  const space = backwardSpace('input_grad', backwardLayer(ctx, g, p));
+  const layer = inputGradLayer(ctx, inputShape, weightShape, p);
+  const { g } = layer;
   const operands = [{ shape: [g.N, g.OH, g.OW, g.cout], fill: true }, { shape: [...weightShape], fill: true }, { shape: [...inputShape], fill: false }];
-  return tunableLayer(space, operands, (ctx, [dOut, weight, dInput], v) => [prepareConv2dInputGrad(ctx, { dOut, weight, dInput }, p, v)]);
+  return convTunable(CONV2D_INPUT_GRAD, layer, operands, 2, (ctx, [dOut, weight, dInput], choice) => prepareConv2dInputGrad(ctx, { dOut, weight, dInput }, p, choice));
 }

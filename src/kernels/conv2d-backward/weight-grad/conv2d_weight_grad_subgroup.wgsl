@@ -1,5 +1,5 @@
 // conv2d_weight_grad.wgsl with `main`'s broadcast input loads shared through subgroups (software adapters
-// with fixed-size subgroups: conv2d-backward/space.ts decides).
+// with fixed-size subgroups: conv2d-backward/tiles.ts offers it).
 enable subgroups;
 //#define SUBGROUPS
 //#include "conv2d_weight_grad.wgsl"

@@ -1,25 +1,28 @@
-// The weight gradient dW of a convolution: a reduction over the N*OH*OW output pixels, split into
-// chunks by the family's split rule (../../conv2d/split.ts) where the outputs alone give too
-// little parallel work, then summed (chunk_sum.wgsl). groups == 1 runs `main` on the variant the
-// layer's space chooses (../space.ts); grouped and depthwise layers run `grouped`.
+// The weight gradient dW of a convolution (backward weight): a reduction over the N*OH*OW output
+// pixels, split into chunks by the family's split rule (../../conv2d/split.ts) where the outputs
+// alone give too little parallel work, then summed (chunk_sum.wgsl). A convolution family of two
+// algorithms (../../conv2d/family.ts): 'gemm', groups == 1 layers on `main`'s tiles
+// (../tiles.ts), and 'grouped', grouped and depthwise layers on `grouped`. The tuner times a
+// layer's candidates as the forward's, under the family's name.
 import type { GpuContext } from '../../../gpu/context.js';
-import { type Dispatch, type Grid, Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../../gpu/dispatch.js';
+import { type Dispatch, Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../../gpu/dispatch.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, createTensor, shapeString } from '../../../gpu/tensor.js';
-import { lanesFor } from '../../candidates.js';
+import { adapterClass, lanesFor } from '../../candidates.js';
 import { expectShape } from '../../checks.js';
-import { windowUniforms } from '../../conv2d/algorithm.js';
+import { type ConvAlgorithm, type ConvChoice, type ConvLayer, windowUniforms } from '../../conv2d/algorithm.js';
+import { type ConvFamily, chooseConv, convTunable, launchConv } from '../../conv2d/family.js';
 import type { Conv2dParams, ConvGeometry } from '../../conv2d/params.js';
 import { normaliseSplits, reductionSplits } from '../../conv2d/split.js';
 import { prepareChunkSum } from '../../reduce/reduce.js';
-import { type TunableLayer, tunableLayer } from '../../tuning.js';
+import type { TunableLayer } from '../../tuning.js';
 import { SCALAR_WG, WEIGHT_GRAD, backwardGeometry, checkOperands, describeWindow } from '../geometry.js';
-import { type BackwardVariant, backwardLayer, backwardSpace, backwardVariant } from '../space.js';
+import { type GradientTile, gradientTileName, gradientTiles } from '../tiles.js';
 
 // conv2d_weight_grad.wgsl `main`: one tap and RK input channels per workgroup, CN output channels per lane.
 const WG_RK = 8;
 const WG_CN = 4;
-// The lanes the split below is sized for: the default's (../space.ts), whatever variant
+// The lanes the split below is sized for: the default's (../tiles.ts), whatever variant
 // runs, so the scratch shape (a graph value, planned before any kernel is chosen) depends on the
 // shapes alone.
 const splitLanes = (cout: number) => lanesFor(cout, WG_CN, 32);
@@ -34,13 +37,21 @@ const SPLIT_MAX_SCRATCH_FLOATS = 1 << 23;
 export interface Conv2dWeightGradOptions {
   /** Pixel chunks of the split-K reduction (default: chosen from the shapes); 1 needs no scratch. */
   chunks?: number;
-  /** The groups == 1 kernel's variant (default: the context's choice, backwardVariant); the tuner's candidates. */
-  variant?: BackwardVariant;
+  /** A candidate to run instead of the context's choice (the tuner's, tests'). */
+  choice?: ConvChoice<WeightGradLaunch, null>;
 }
 
-interface Split {
+export interface Split {
   chunks: number;
   chunkLen: number;
+}
+
+/** What the weight gradient's algorithms launch on: the operands, and the reduction's split (stage 1 writes `partial`). */
+export interface WeightGradLaunch extends Split {
+  input: GpuTensor;
+  dOut: GpuTensor;
+  /** dWeight, or the scratch of per-chunk partial sums. */
+  partial: GpuTensor;
 }
 
 function weightGradSplit(g: ConvGeometry, p: Conv2dParams, opts: Conv2dWeightGradOptions): Split {
@@ -60,6 +71,63 @@ function weightGradSplit(g: ConvGeometry, p: Conv2dParams, opts: Conv2dWeightGra
   }
   // No chunk is empty (normaliseSplits): every chunk but the last is chunkLen long.
   return { chunks, chunkLen: Math.ceil(M / chunks) };
+}
+
+/** The Params struct of conv2d_weight_grad.wgsl for a reduction split as `split`. */
+function weightGradUniforms({ g, p }: ConvLayer, split: Split): Uniforms {
+  const M = g.N * g.OH * g.OW;
+  const K = g.KH * g.KW * g.cinPerGroup;
+  return windowUniforms(new Uniforms().u32(M).u32(g.cin).u32(g.cout).u32(g.cinPerGroup).u32(g.coutPerGroup), g, p)
+    .u32(K)
+    .u32(Math.ceil(g.cinPerGroup / WG_RK))
+    .u32(split.chunkLen)
+    .u32(split.chunks)
+    .u32(K * g.cout)
+    .u32(WG_RK);
+}
+
+/** groups == 1: `main`, a tap and 8 input channels a workgroup by 4 output channels a lane, a chunk of pixels in z. */
+const weightGradGemm: ConvAlgorithm<GradientTile, WeightGradLaunch, null> = {
+  id: 'gemm',
+  shaders: ['conv2d_weight_grad.wgsl', 'conv2d_weight_grad_subgroup.wgsl'],
+  variants: ({ g, p, cls, limits }) => (p.groups === 1 ? gradientTiles('weight_grad', g.cout, cls, limits) : []),
+  name: gradientTileName,
+  specs: (_layer, _has, v) => [{ shader: v.subgroups ? 'conv2d_weight_grad_subgroup.wgsl' : 'conv2d_weight_grad.wgsl', constants: { WG: v.lanes } }],
+  prepare(ctx, t, layer, v, accumulate, label) {
+    const { g } = layer;
+    const [spec] = weightGradGemm.specs(layer, null, v, accumulate);
+    const channelBlocks = Math.ceil(g.cout / (v.lanes * WG_CN));
+    const kTiles = g.KH * g.KW * Math.ceil(g.cinPerGroup / WG_RK);
+    const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+    if (channelBlocks > maxDim || kTiles > maxDim || t.chunks > maxDim) {
+      throw new Error(`${WEIGHT_GRAD}: grid ${channelBlocks} x ${kTiles} x ${t.chunks} exceeds the per-dimension limit ${maxDim}`);
+    }
+    const workgroups: [number, number, number] = [channelBlocks, kTiles, t.chunks];
+    return [makeDispatch(ctx, { label, spec, uniforms: weightGradUniforms(layer, t), buffers: [t.input, t.dOut, t.partial], workgroups })];
+  },
+};
+
+/** groups > 1 (depthwise and channel multipliers included): `grouped`, one weight element and chunk an invocation. */
+const weightGradGrouped: ConvAlgorithm<{ lanes: number }, WeightGradLaunch, null> = {
+  id: 'grouped',
+  shaders: ['conv2d_weight_grad.wgsl'],
+  variants: ({ p }) => (p.groups > 1 ? [{ lanes: SCALAR_WG }] : []),
+  name: (v) => `l${v.lanes}`,
+  specs: (_layer, _has, v) => [{ shader: 'conv2d_weight_grad.wgsl', entryPoint: 'grouped', constants: { WG: v.lanes } }],
+  prepare(ctx, t, layer, v, accumulate, label) {
+    const { g } = layer;
+    const [spec] = weightGradGrouped.specs(layer, null, v, accumulate);
+    const workgroups = linearGrid(ctx, g.KH * g.KW * g.cinPerGroup * g.cout * t.chunks, v.lanes);
+    return [makeDispatch(ctx, { label, spec, uniforms: weightGradUniforms(layer, t), buffers: [t.input, t.dOut, t.partial], workgroups })];
+  },
+};
+
+/** The weight gradient's family under its name in the tuning store. */
+export const CONV2D_WEIGHT_GRAD: ConvFamily<WeightGradLaunch, null> = { kernel: 'conv2d_weight_grad', algorithms: [weightGradGemm, weightGradGrouped] };
+
+/** A layer's dW as the family's algorithms see it (training programs: f32). */
+function weightGradLayer(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, dOutShape?: Shape): ConvLayer {
+  return { g: backwardGeometry(WEIGHT_GRAD, inputShape, weightShape, p, dOutShape), p, cls: adapterClass(ctx), limits: ctx.kernelLimits, dtype: 'f32' };
 }
 
 /**
@@ -90,19 +158,11 @@ export interface Conv2dWeightGradOperands {
   scratch?: GpuTensor;
 }
 
-/** The groups == 1 variant a layer runs on `ctx` (undefined for grouped layers, which have one kernel): chosen once, where it is lowered. */
-export function conv2dWeightGradVariant(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): BackwardVariant | undefined {
-  return p.groups === 1 ? backwardVariant(ctx, 'weight_grad', backwardGeometry(WEIGHT_GRAD, inputShape, weightShape, p), p) : undefined;
-}
-
-/** `variant`: the groups == 1 kernel's (default: the context's choice, backwardVariant). */
-export function conv2dWeightGradSpec(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, variant?: BackwardVariant): KernelSpec {
-  const g = backwardGeometry(WEIGHT_GRAD, inputShape, weightShape, p);
-  if (p.groups === 1) {
-    const v = variant ?? backwardVariant(ctx, 'weight_grad', g, p);
-    return { shader: v.subgroups ? 'conv2d_weight_grad_subgroup.wgsl' : 'conv2d_weight_grad.wgsl', constants: { WG: v.lanes } };
-  }
-  return { shader: 'conv2d_weight_grad.wgsl', entryPoint: 'grouped', constants: { WG: SCALAR_WG } };
+/** What a layer's dW runs on `ctx`, chosen once where it is lowered: the choice, to pass to prepareConv2dWeightGrad, and the kernels it compiles. */
+export function conv2dWeightGradLowering(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams): { choice: ConvChoice<WeightGradLaunch, null>; specs: KernelSpec[] } {
+  const layer = weightGradLayer(ctx, inputShape, weightShape, p);
+  const choice = chooseConv(ctx, CONV2D_WEIGHT_GRAD, layer);
+  return { choice, specs: choice.algorithm.specs(layer, null, choice.variant, choice.accumulate) };
 }
 
 /**
@@ -115,14 +175,14 @@ export function prepareConv2dWeightGrad(
   p: Conv2dParams,
   opts: Conv2dWeightGradOptions = {},
 ): Dispatch[] {
-  const g = backwardGeometry(WEIGHT_GRAD, t.input.shape, t.dWeight.shape, p, t.dOut.shape);
-  const { chunks, chunkLen } = weightGradSplit(g, p, opts);
-  const scratchShape = chunks === 1 ? null : [chunks, ...t.dWeight.shape];
+  const layer = weightGradLayer(ctx, t.input.shape, t.dWeight.shape, p, t.dOut.shape);
+  const split = weightGradSplit(layer.g, p, opts);
+  const scratchShape = split.chunks === 1 ? null : [split.chunks, ...t.dWeight.shape];
   const operands: Record<string, GpuTensor> = { input: t.input, dOut: t.dOut, dWeight: t.dWeight };
   if (scratchShape) {
     if (!t.scratch) {
       throw new Error(
-        `${WEIGHT_GRAD}: this reduction runs in ${chunks} chunks and needs a scratch tensor of shape ${shapeString(scratchShape)} ` +
+        `${WEIGHT_GRAD}: this reduction runs in ${split.chunks} chunks and needs a scratch tensor of shape ${shapeString(scratchShape)} ` +
           `(see conv2dWeightGradScratchShape)`,
       );
     }
@@ -130,38 +190,11 @@ export function prepareConv2dWeightGrad(
     operands.scratch = t.scratch;
   }
   checkOperands(ctx, WEIGHT_GRAD, operands, scratchShape ? ['scratch', 'dWeight'] : ['dWeight']);
-
-  const M = g.N * g.OH * g.OW;
-  const K = g.KH * g.KW * g.cinPerGroup;
-  const outputs = K * g.cout;
-  const ciBlocks = Math.ceil(g.cinPerGroup / WG_RK);
-  const kTiles = g.KH * g.KW * ciBlocks;
-  const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const v = p.groups === 1 ? (opts.variant ?? backwardVariant(ctx, 'weight_grad', g, p)) : undefined;
-  const spec = conv2dWeightGradSpec(ctx, t.input.shape, t.dWeight.shape, p, v);
-  const uniforms = windowUniforms(new Uniforms().u32(M).u32(g.cin).u32(g.cout).u32(g.cinPerGroup).u32(g.coutPerGroup), g, p)
-    .u32(K)
-    .u32(ciBlocks)
-    .u32(chunkLen)
-    .u32(chunks)
-    .u32(outputs)
-    .u32(WG_RK);
-  let workgroups: Grid;
-  if (p.groups === 1) {
-    const channelBlocks = Math.ceil(g.cout / (v!.lanes * WG_CN));
-    if (channelBlocks > maxDim || kTiles > maxDim || chunks > maxDim) {
-      throw new Error(`${WEIGHT_GRAD}: grid ${channelBlocks} x ${kTiles} x ${chunks} exceeds the per-dimension limit ${maxDim}`);
-    }
-    workgroups = [channelBlocks, kTiles, chunks];
-  } else {
-    workgroups = linearGrid(ctx, outputs * chunks, SCALAR_WG);
-  }
-  const label = `${WEIGHT_GRAD}(${describeWindow(p, g)}, ${chunks} chunks) ${shapeString(t.input.shape)}->${shapeString(t.dWeight.shape)}`;
+  const label = `${WEIGHT_GRAD}(${describeWindow(p, layer.g)}, ${split.chunks} chunks) ${shapeString(t.input.shape)}->${shapeString(t.dWeight.shape)}`;
   const partial = scratchShape ? t.scratch! : t.dWeight;
-  const stage1 = makeDispatch(ctx, { label, spec, uniforms, buffers: [t.input, t.dOut, partial], workgroups });
-  if (!scratchShape) return [stage1];
-  const stage2 = prepareChunkSum(ctx, { partial, out: t.dWeight }, chunks);
-  return [stage1, stage2];
+  const stage1 = launchConv(ctx, CONV2D_WEIGHT_GRAD, { input: t.input, dOut: t.dOut, partial, ...split }, layer, opts.choice ?? chooseConv(ctx, CONV2D_WEIGHT_GRAD, layer), label);
+  if (!scratchShape) return stage1;
+  return [...stage1, prepareChunkSum(ctx, { partial, out: t.dWeight }, split.chunks)];
 }
 
 /** Allocates dW (and any scratch, freed afterwards) and runs once. */
@@ -185,13 +218,12 @@ export async function conv2dWeightGrad(
   }
 }
 
-/** A groups == 1 layer's dW candidates as the tuner times them (input, dOut -> dWeight and the reduction's scratch), or null for grouped layers. */
+/** A layer's dW candidates as the tuner times them (input, dOut -> dWeight and the reduction's scratch), or null where it has no choice (grouped layers). */
 export function conv2dWeightGradTunable(ctx: GpuContext, inputShape: Shape, weightShape: Shape, attrs: Conv2dParams): TunableLayer | null {
-  if (attrs.groups !== 1) return null;
   const p = { ...attrs, activation: 'none' as const };
-  const g = backwardGeometry(WEIGHT_GRAD, inputShape, weightShape, p);
-  const space = backwardSpace('weight_grad', backwardLayer(ctx, g, p));
+  const layer = weightGradLayer(ctx, inputShape, weightShape, p);
+  const { g } = layer;
   const scratch = conv2dWeightGradScratchShape(inputShape, weightShape, p);
   const operands = [{ shape: [...inputShape], fill: true }, { shape: [g.N, g.OH, g.OW, g.cout], fill: true }, { shape: [...weightShape], fill: false }, ...(scratch ? [{ shape: scratch, fill: false }] : [])];
-  return tunableLayer(space, operands, (ctx, [input, dOut, dWeight, scratch], v) => prepareConv2dWeightGrad(ctx, { input, dOut, dWeight, scratch }, p, { variant: v }));
+  return convTunable(CONV2D_WEIGHT_GRAD, layer, operands, 2, (ctx, [input, dOut, dWeight, scratch], choice) => prepareConv2dWeightGrad(ctx, { input, dOut, dWeight, scratch }, p, { choice }));
 }

@@ -6,7 +6,8 @@
 // straight-line code (conv2d_depthwise_unrolled.wgsl, for drivers that run shaders as written).
 import { type Grid, Uniforms, makeDispatch } from '../../../gpu/dispatch.js';
 import { type AdapterClass, distinctValid } from '../../candidates.js';
-import { type ConvAlgorithm, F16_ACCUMULATION_ERROR, compiledKernelSize, convBuffers, epilogueConstants, windowUniforms } from '../algorithm.js';
+import { summing } from '../../precision.js';
+import { type ConvAlgorithm, compiledKernelSize, convBuffers, epilogueConstants, windowUniforms } from '../algorithm.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
 
 export interface DepthwiseVariant {
@@ -16,11 +17,6 @@ export interface DepthwiseVariant {
   tilesPerGroup: number;
   /** The tile written out as straight-line code, rows x columns of outputs; absent: the looped 4 x 4 kernel. */
   unrolled?: { rows: number; cols: number };
-  /**
-   * The looped kernel accumulating in f16 (half-precision programs; its reduction is only the
-   * KH x KW taps). Absent: f32 accumulators.
-   */
-  acc16?: boolean;
 }
 
 // The looped kernel's tile (TR x TP in conv2d_depthwise.wgsl): 4x4 measured fastest on lavapipe;
@@ -34,7 +30,7 @@ const UNROLLED_WINDOW_MAX = 100;
 const DW_MIN_GROUPS = 256;
 
 export function depthwiseVariantName(v: DepthwiseVariant): string {
-  return `l${v.lanes}t${v.tilesPerGroup}${v.unrolled ? `u${v.unrolled.rows}x${v.unrolled.cols}` : ''}${v.acc16 ? 'h' : ''}`;
+  return `l${v.lanes}t${v.tilesPerGroup}${v.unrolled ? `u${v.unrolled.rows}x${v.unrolled.cols}` : ''}`;
 }
 
 /**
@@ -66,10 +62,8 @@ export function runsDepthwise({ g, p }: { g: ConvGeometry; p: Conv2dParams }): b
 }
 
 /** Why `v` cannot run the layer, or null. */
-function depthwiseProblem(v: DepthwiseVariant, { g, p, dtype }: { g: ConvGeometry; p: Conv2dParams; dtype?: 'f32' | 'f16' }, maxInvocations: number): string | null {
+function depthwiseProblem(v: DepthwiseVariant, { g, p }: { g: ConvGeometry; p: Conv2dParams }, maxInvocations: number): string | null {
   if (v.lanes > maxInvocations) return `${v.lanes} lanes exceed the device's ${maxInvocations} invocations per workgroup`;
-  if (v.acc16 && dtype !== 'f16') return 'f16 accumulators are for half-precision programs';
-  if (v.acc16 && v.unrolled) return 'the written-out tiles accumulate in f32 only';
   if (!v.unrolled) return null;
   const { nr, nc } = unrolledWindow(v.unrolled, g, p);
   if (nr * nc > UNROLLED_WINDOW_MAX) return `a window of ${nr} x ${nc} input values exceeds the ${UNROLLED_WINDOW_MAX} written out`;
@@ -85,7 +79,7 @@ function unrolledWindow(tile: { rows: number; cols: number }, g: ConvGeometry, p
  * The candidates for a depthwise layer on an adapter of class `cls`, the default first: lanes
  * and tiles a workgroup for the looped kernel, and on SwiftShader the unrolled tiles.
  */
-export function depthwiseCandidates(layer: { g: ConvGeometry; p: Conv2dParams; dtype?: 'f32' | 'f16' }, cls: AdapterClass, maxInvocations: number): DepthwiseVariant[] {
+export function depthwiseCandidates(layer: { g: ConvGeometry; p: Conv2dParams }, cls: AdapterClass, maxInvocations: number): DepthwiseVariant[] {
   const channels = layer.g.cout;
   const out = [defaultDepthwiseVariant(cls, layer.p)];
   for (const lanes of [8, 16, 32, 64]) {
@@ -100,9 +94,6 @@ export function depthwiseCandidates(layer: { g: ConvGeometry; p: Conv2dParams; d
       for (const [lanes, tilesPerGroup] of [[8, 8], [4, 8]]) out.push({ lanes, tilesPerGroup, unrolled: { rows, cols } });
     }
   }
-  // Half-precision layers: each looped variant also accumulating in f16 (timed where it passes
-  // its accuracy check).
-  if (layer.dtype === 'f16') for (const v of [...out]) if (!v.unrolled) out.push({ ...v, acc16: true });
   const valid = distinctValid(out, depthwiseVariantName, (v) => depthwiseProblem(v, layer, maxInvocations));
   // Most promising first (a budgeted tuner tries them in this order): on SwiftShader the tiles
   // written out.
@@ -123,9 +114,9 @@ export const depthwiseAlgorithm: ConvAlgorithm<DepthwiseVariant> = {
   shaders: ['conv2d_depthwise.wgsl', 'conv2d_depthwise_unrolled.wgsl'],
   variants: (layer) => (runsDepthwise(layer) ? depthwiseCandidates(layer, layer.cls, layer.limits.maxComputeInvocationsPerWorkgroup) : []),
   name: depthwiseVariantName,
-  fits: (v, layer) => depthwiseProblem(v, layer, layer.limits.maxComputeInvocationsPerWorkgroup) === null,
-  accuracy: (v) => (v.acc16 ? F16_ACCUMULATION_ERROR : undefined),
-  specs({ g, p }, has, v) {
+  // The looped kernel's reduction is only the KH x KW taps, in acc_t.
+  halfSums: (v) => (v.unrolled ? 'the written-out tiles accumulate in f32 only' : null),
+  specs({ g, p }, has, v, accumulate) {
     const ssh = comb(p.strideH, p.dilationH).ss;
     const ssw = comb(p.strideW, p.dilationW).ss;
     if (v.unrolled) {
@@ -137,13 +128,9 @@ export const depthwiseAlgorithm: ConvAlgorithm<DepthwiseVariant> = {
       return [{ shader: 'conv2d_depthwise_unrolled.wgsl', consts, constants: { ...epilogueConstants(p, has), WG: v.lanes } }];
     }
     // Only the window step class (1 or 2) specialises, never a size.
-    return [{
-      shader: 'conv2d_depthwise.wgsl',
-      constants: { ...epilogueConstants(p, has), WG: v.lanes, KSIZE: compiledKernelSize(g.KH, g.KW), SSH: ssh, SSW: ssw },
-      ...(v.acc16 ? { accumulate: 'f16' as const } : {}),
-    }];
+    return [summing({ shader: 'conv2d_depthwise.wgsl', constants: { ...epilogueConstants(p, has), WG: v.lanes, KSIZE: compiledKernelSize(g.KH, g.KW), SSH: ssh, SSW: ssw } }, accumulate)];
   },
-  prepare(ctx, t, layer, v, label) {
+  prepare(ctx, t, layer, v, accumulate, label) {
     const { g, p } = layer;
     const rows = axisTiles(g.OH, p.strideH, p.dilationH, v.unrolled?.rows ?? DW_TR);
     const cols = axisTiles(g.OW, p.strideW, p.dilationW, v.unrolled?.cols ?? DW_TP);
@@ -170,7 +157,7 @@ export const depthwiseAlgorithm: ConvAlgorithm<DepthwiseVariant> = {
     if (z > maxDim) throw new Error(`conv2d: ${tiles} pixel tiles exceed the grid limit`);
     const grid: Grid = [Math.ceil(groups / z), channelBlocks, z];
     const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
-    const [spec] = depthwiseAlgorithm.specs(layer, has, v);
+    const [spec] = depthwiseAlgorithm.specs(layer, has, v, accumulate);
     return [makeDispatch(ctx, { label, spec, uniforms, buffers: convBuffers(t), workgroups: grid })];
   },
 };

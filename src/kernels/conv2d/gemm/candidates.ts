@@ -95,12 +95,6 @@ export function gemmCandidates(g: ConvGeometry, cls: AdapterClass, limits: Kerne
     }
     for (const [PX, CG] of g.pointwise ? [[8, 4], [8, 8]] : [[4, 4], [4, 8]]) out.push({ kind: 'unrolled', PX, CG, lanes: SOFTWARE_LANES, subgroups: false, splits: 1 });
   }
-  if (dtype === 'f16') {
-    // Half-precision layers: each register, tiled and written-out tile also accumulating in
-    // f16, unsplit (the tuner times one only where its accuracy check passes:
-    // F16_ACCUMULATION_ERROR in algorithm.ts). The matrix kernel's matrices accumulate in f32.
-    for (const v of [...out]) if (v.kind !== 'matrix' && v.splits === 1) out.push({ ...v, acc16: true });
-  }
   const valid = distinctValid(out, gemmVariantName, (v) => gemmVariantProblem(g, v, limits, dtype));
   // Most promising first (a budgeted tuner tries them in this order): on SwiftShader the
   // written-out kernels, which its looped ones trail 5-8x.

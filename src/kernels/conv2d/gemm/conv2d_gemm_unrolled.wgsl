@@ -1,21 +1,14 @@
 // The implicit-GEMM convolution (conv2d_gemm.wgsl) with its register tile written out as
-// straight-line code: PX output pixels (workgroup-uniform) by CG channels a lane, each
-// accumulator a variable of its own. For drivers that run a shader as written: SwiftShader keeps
-// loops as loops and a private array indexed in a loop in memory, so conv2d_gemm.wgsl's
-// acc[r][j] costs a memory gather and scatter per multiply-add there, while named variables stay
-// in registers. (Lavapipe unrolls and promotes the arrays itself, and prefers conv2d_gemm.wgsl.)
-// Every storage load is a per-lane gather on such a driver, so the tile is sized for many
-// multiply-adds per load.
+// straight-line code (gemm_unrolled_tile.wgsl): PX output pixels (workgroup-uniform) by CG
+// channels a lane, each accumulator a variable of its own, for drivers that run a shader as
+// written (SwiftShader; lavapipe unrolls and promotes conv2d_gemm.wgsl's arrays itself, and
+// prefers it). Every storage load is a per-lane gather on such a driver, so the tile is sized
+// for many multiply-adds per load. The reduction's steps are a tap and a chunk of input channels
+// each; POINTWISE layers (1x1, no padding: every tap inside) work out their pixels' offsets
+// once, before it.
 //
 // With SUBGROUPS defined (conv2d_gemm_unrolled_subgroup.wgsl) the workgroup is one subgroup of SG
-// lanes: lane l loads input channel ci + l of each pixel, and subgroupBroadcast (a constant lane,
-// a register shuffle) hands each of the SG channels to every lane in turn: one load brings SG
-// channels. The channels left over after whole chunks of SG run one at a time.
-//
-// The reduction runs as ONE loop over steps (a tap and a chunk of channels each), not a loop over
-// taps around a loop over channels: with the accumulators live across two nested loops,
-// SwiftShader took 12-25 s to compile the kernel, against 0.2-0.3 s for one loop. POINTWISE
-// layers (1x1, no padding: every tap inside) work out their pixels' offsets once, before it.
+// lanes, the input shared by broadcasts (see the tile).
 //
 // Module consts (the variant's, src/kernels/conv2d/gemm/types.ts): PX pixels, CG channels a
 // lane, SG subgroup lanes, and POINTWISE (1 or 0). Channel j of a lane is co = base + j * WG +
@@ -23,6 +16,7 @@
 // the epilogue read from a uniform (one pipeline serves every epilogue: compiles are slow where
 // this kernel runs). The operands are widened as loaded to acc_t, the type they are summed in:
 // f32, or f16 in the f16-accumulating variant of half-precision programs; the epilogue is f32.
+//#define UNROLLED_TAPS
 //#include "activation.wgsl"
 
 // Lanes a workgroup has (the subgroup variant: exactly one subgroup, SG).
@@ -47,6 +41,10 @@ fn store(m: u32, co: u32, acc: f32, split: u32) {
   if ((e & 4u) != 0u) { v = v + f32(residual[idx]); }
   out[idx] = elem_t(activateAs(v, e >> 8u));
 }
+
+// The tile's operands (gemm_unrolled_tile.wgsl), widened as loaded to the type they are summed in.
+fn tileA(i: u32) -> acc_t { return acc_t(input[i]); }
+fn tileB(i: u32) -> acc_t { return acc_t(weight[i]); }
 
 // A pixel's input offset at tap (kh, kw), or OUTSIDE where the tap falls into the zero padding.
 const OUTSIDE = 0xffffffffu;
@@ -78,7 +76,7 @@ fn main(
 
   // Weight columns, clamped so edge lanes read valid memory (their results are dropped).
 //#repeat g CG
-  let col{g} = min(coBase + {g}u * WG, params.cout - 1u);
+  let bCol{g} = min(coBase + {g}u * WG, params.cout - 1u);
 //#end
   // Receptive-field origin of each pixel, and its offset at the current tap (pointwise layers:
   // the only tap, set here). Pixels past M repeat the last one (never written).
@@ -87,8 +85,8 @@ fn main(
   let t{p} = mc{p} / params.OW;
   let ih0_{p} = i32((t{p} % params.OH) * params.strideH) - params.padTop;
   let iw0_{p} = i32((mc{p} % params.OW) * params.strideW) - params.padLeft;
-  let row{p} = (t{p} / params.OH) * params.H;
-  var pix{p} = tapOffset(ih0_{p}, iw0_{p}, row{p}, 0u, 0u);
+  let n0_{p} = (t{p} / params.OH) * params.H;
+  var aOff{p} = tapOffset(ih0_{p}, iw0_{p}, n0_{p}, 0u, 0u);
 //#end
 //#repeat p PX
 //#repeat g CG
@@ -97,66 +95,11 @@ fn main(
 //#end
 
   let taps = params.KH * params.KW;
-//#if SUBGROUPS
-  // Whole chunks of SG channels: lane l loads channel ci + l of each pixel, and broadcasting lane
-  // kk hands channel ci + kk to every lane.
-  let chunks = (ciEnd - ciBegin) / SG;
-  for (var step = 0u; step < taps * chunks; step++) {
-    let tap = step / chunks;
-    let ci = ciBegin + (step - tap * chunks) * SG;
-    if (POINTWISE == 0u) {
-      var anyInside = false;
-//#repeat p PX
-      pix{p} = tapOffset(ih0_{p}, iw0_{p}, row{p}, tap / params.KW, tap % params.KW);
-      anyInside = anyInside || pix{p} != OUTSIDE;
-//#end
-      // Large atrous rates put most taps entirely into the padding: skip them.
-      if (!anyInside) { continue; }
-    }
-    let kRow = tap * params.cin;
-//#repeat p PX
-    let x{p} = select(acc_t(input[pix{p} + ci + lane]), acc_t(0.0), pix{p} == OUTSIDE);
-//#end
-//#repeat kk SG
-    {
-      let wRow = (kRow + ci + {kk}u) * params.cout;
-//#repeat g CG
-      let w{g} = acc_t(weight[wRow + col{g}]);
-//#end
-//#repeat p PX
-      let b{p} = subgroupBroadcast(x{p}, {kk}u);
-//#repeat g CG
-      a{p}_{g} += b{p} * w{g};
-//#end
-//#end
-    }
-//#end
-  }
-  let first = ciBegin + chunks * SG;
-//#else
-  let first = ciBegin;
-//#endif
-  // The channels left (every channel without subgroups), one at a time.
-  let rest = ciEnd - first;
-  for (var step = 0u; step < taps * rest; step++) {
-    let tap = step / rest;
-    let ci = first + (step - tap * rest);
-    if (POINTWISE == 0u) {
-//#repeat p PX
-      pix{p} = tapOffset(ih0_{p}, iw0_{p}, row{p}, tap / params.KW, tap % params.KW);
-//#end
-    }
-    let wRow = (tap * params.cin + ci) * params.cout;
-//#repeat g CG
-    let w{g} = acc_t(weight[wRow + col{g}]);
-//#end
-//#repeat p PX
-    let x{p} = select(acc_t(input[pix{p} + ci]), acc_t(0.0), pix{p} == OUTSIDE);
-//#repeat g CG
-    a{p}_{g} += x{p} * w{g};
-//#end
-//#end
-  }
+  let kBegin = ciBegin;
+  let kEnd = ciEnd;
+  let K = params.cin;
+  let N = params.cout;
+//#include "gemm_unrolled_tile.wgsl"
 
   // The epilogue as a loop over an array (a gather a value on SwiftShader, next to the K loop's
   // thousands): written out PX * CG times, it tripled the kernel's compile time there.

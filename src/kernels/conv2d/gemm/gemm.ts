@@ -8,7 +8,9 @@ import { type Dispatch, type Grid, Uniforms, linearGrid, makeDispatch } from '..
 import { STORAGE_USAGE } from '../../../gpu/buffer-pool.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { checkBindable, tensorBytes } from '../../../gpu/tensor.js';
-import { type ConvAlgorithm, F16_ACCUMULATION_ERROR, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueBits, epilogueConstants, windowUniforms } from '../algorithm.js';
+import type { FloatType } from '../../../gpu/tuning.js';
+import { summing } from '../../precision.js';
+import { type ConvAlgorithm, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueBits, epilogueConstants, windowUniforms } from '../algorithm.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
 import { normaliseSplits } from '../split.js';
 import { gemmCandidates } from './candidates.js';
@@ -21,7 +23,7 @@ import { gemmVariantProblem } from './validity.js';
 /** Workgroup size of the split-K reduction. */
 const REDUCE_WG = 64;
 
-function gemmSpec(g: ConvGeometry, p: Conv2dParams, has: EpilogueSlots, v: GemmVariant): KernelSpec {
+function gemmSpec(g: ConvGeometry, p: Conv2dParams, has: EpilogueSlots, v: GemmVariant, accumulate: FloatType): KernelSpec {
   // A split GEMM writes raw sums: its epilogue constants are the reduction's.
   const epilogue = v.splits > 1 ? { SPLIT_K: 1 } : epilogueConstants(p, has);
   if (v.kind === 'matrix') {
@@ -36,21 +38,16 @@ function gemmSpec(g: ConvGeometry, p: Conv2dParams, has: EpilogueSlots, v: GemmV
     const consts: Record<string, number> = { PX: v.PX, CG: v.CG, POINTWISE: g.pointwise ? 1 : 0, ...(v.subgroups ? { SG: v.lanes } : {}) };
     // Its epilogue is a uniform (epilogueBits): one pipeline serves every epilogue, which
     // matters where compiles are slow (SwiftShader).
-    return summing(v, { shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { WG: v.lanes, ...(v.splits > 1 ? { SPLIT_K: 1 } : {}) } });
+    return summing({ shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { WG: v.lanes, ...(v.splits > 1 ? { SPLIT_K: 1 } : {}) } }, accumulate);
   }
   if (v.kind === 'tiled') {
     // The block sizes the workgroup arrays: consts, not overrides (docs/wgsl-rules.md, rule 8).
     const block = { BM: v.BM, BN: v.BN, BK: v.BK };
     const tile = { TM: v.TM, TN: v.TN, WGX: v.BN / v.TN, WGY: v.BM / v.TM };
-    return summing(v, { shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', consts: block, constants: { ...epilogue, ...tile } });
+    return summing({ shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', consts: block, constants: { ...epilogue, ...tile } }, accumulate);
   }
   const tile = { WG: v.lanes, R: v.R, CN: v.CN };
-  return summing(v, { shader: v.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', constants: { ...epilogue, ...tile } });
-}
-
-/** The spec of a variant that sums in f16, where it does. */
-function summing(v: Exclude<GemmVariant, { kind: 'matrix' }>, spec: KernelSpec): KernelSpec {
-  return v.acc16 ? { ...spec, accumulate: 'f16' } : spec;
+  return summing({ shader: v.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', constants: { ...epilogue, ...tile } }, accumulate);
 }
 
 function splitKReduceSpec(p: Conv2dParams, has: EpilogueSlots): KernelSpec {
@@ -62,7 +59,7 @@ function splitKDispatches(
   ctx: GpuContext,
   t: Conv2dOperands,
   p: Conv2dParams,
-  s: { g: ConvGeometry; label: string; uniforms: Uniforms; workgroups: Grid; gemm: GemmVariant; count: number; has: EpilogueSlots },
+  s: { g: ConvGeometry; label: string; uniforms: Uniforms; workgroups: Grid; gemm: GemmVariant; accumulate: FloatType; count: number; has: EpilogueSlots },
 ): Dispatch[] {
   const splits = s.gemm.splits;
   // The partial sums are stored in the output's type (f16 in half-precision programs).
@@ -72,7 +69,7 @@ function splitKDispatches(
   try {
     const gemm = makeDispatch(ctx, {
       label: `${s.label} split-K x${splits}`,
-      spec: gemmSpec(s.g, p, s.has, s.gemm),
+      spec: gemmSpec(s.g, p, s.has, s.gemm, s.accumulate),
       uniforms: s.uniforms,
       buffers: [t.input, t.weight, t.weight, t.weight, t.weight, scratch],
       workgroups: s.workgroups,
@@ -107,10 +104,11 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
   variants: ({ g, p, cls, limits, dtype }) => (p.groups === 1 ? gemmCandidates(g, cls, limits, dtype) : []),
   name: gemmVariantName,
   // Half-precision programs run on the adapter's f16 subgroup matrices (tensor cores) where it
-  // has them: the tuner times in f32, so this is a rule, not a measurement.
+  // has them, whatever was measured: a rule, not a measurement.
   preferred: ({ g, p, limits, dtype }) => (p.groups === 1 && dtype === 'f16' ? defaultMatrixVariant(g, limits, 'f16') : undefined),
-  fits: (v, { g, limits, dtype }) => gemmVariantProblem(g, v, limits, dtype) === null,
-  accuracy: (v) => (v.kind !== 'matrix' && v.acc16 ? F16_ACCUMULATION_ERROR : undefined),
+  // The register, tiled and written-out tiles sum in acc_t: twice the arithmetic rate on GPUs
+  // with native f16, at an error growing with the reduction length.
+  halfSums: (v) => (v.kind === 'matrix' ? 'subgroup matrices accumulate in f32' : null),
   settle(v, { g, limits, dtype }, options) {
     const problem = gemmVariantProblem(g, v, limits, dtype);
     if (problem) throw new Error(`conv2d: GEMM variant ${gemmVariantName(v)} cannot run ${g.cin} -> ${g.cout} channels: ${problem}`);
@@ -121,8 +119,8 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
     if (v.kind === 'tiled' && v.vec4 && gemmVariantProblem(g, v, limits, dtype)) v = { ...v, vec4: false };
     return v;
   },
-  specs: ({ g, p }, has, v) => (v.splits > 1 ? [gemmSpec(g, p, has, v), splitKReduceSpec(p, has)] : [gemmSpec(g, p, has, v)]),
-  prepare(ctx, t, { g, p }, v, label) {
+  specs: ({ g, p }, has, v, accumulate) => (v.splits > 1 ? [gemmSpec(g, p, has, v, accumulate), splitKReduceSpec(p, has)] : [gemmSpec(g, p, has, v, accumulate)]),
+  prepare(ctx, t, { g, p }, v, accumulate, label) {
     const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
     const M = g.N * g.OH * g.OW;
     const block = gemmBlock(v);
@@ -135,7 +133,7 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
       .u32(Math.ceil(g.cin / v.splits))
       .u32(v.splits > 1 ? 0 : epilogueBits(p, has));
     const workgroups = blockGrid(ctx, mTiles, v.splits * coGroups);
-    if (v.splits === 1) return [makeDispatch(ctx, { label, spec: gemmSpec(g, p, has, v), uniforms, buffers: convBuffers(t), workgroups })];
-    return splitKDispatches(ctx, t, p, { g, label, uniforms, workgroups, gemm: v, count: M * g.cout, has });
+    if (v.splits === 1) return [makeDispatch(ctx, { label, spec: gemmSpec(g, p, has, v, accumulate), uniforms, buffers: convBuffers(t), workgroups })];
+    return splitKDispatches(ctx, t, p, { g, label, uniforms, workgroups, gemm: v, accumulate, count: M * g.cout, has });
   },
 };

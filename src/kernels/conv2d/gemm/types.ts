@@ -12,12 +12,6 @@ export interface RegisterGemm {
   lanes: number;
   /** Ways the input channels are split (1: no split-K). */
   splits: number;
-  /**
-   * Accumulates in f16 (half-precision programs only): twice the arithmetic rate on GPUs with
-   * native f16, at an error growing with the reduction length, so a candidate only where the
-   * accuracy check passes it (accuracy.ts). Absent: f32 accumulators.
-   */
-  acc16?: boolean;
 }
 
 /** conv2d_gemm_subgroup.wgsl: the register tile, each input value loaded once per subgroup. */
@@ -37,8 +31,6 @@ export interface TiledGemm {
   /** Tiles staged four channels a thread (conv2d_gemm_tiled_vec4.wgsl; channel counts multiples of 4). */
   vec4: boolean;
   splits: number;
-  /** Staged and summed in f16 (half-precision programs; as RegisterGemm's). Absent: f32. */
-  acc16?: boolean;
 }
 
 /**
@@ -83,8 +75,6 @@ export interface UnrolledGemm {
   /** The input shared through the subgroup by broadcasts (conv2d_gemm_unrolled_subgroup.wgsl). */
   subgroups: boolean;
   splits: number;
-  /** Summed in f16 (half-precision programs; as RegisterGemm's). Absent: f32. */
-  acc16?: boolean;
 }
 
 export type GemmVariant = RegisterGemm | SubgroupGemm | TiledGemm | MatrixGemm | UnrolledGemm;

@@ -15,7 +15,6 @@ export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: Kern
     : [v.R, v.CN, v.lanes, v.splits];
   if (!sizes.every((x) => Number.isInteger(x) && x >= 1)) return 'sizes must be positive integers';
   if (v.splits > 1 && normaliseSplits(g.cin, v.splits) !== v.splits) return `${v.splits} splits leave an empty split of ${g.cin} input channels`;
-  if (v.kind !== 'matrix' && v.acc16 && dtype !== 'f16') return 'f16 accumulators are for half-precision programs';
   if (v.kind === 'matrix') return matrixVariantProblem(v, limits, dtype);
   if (v.kind === 'unrolled') {
     if (v.PX * v.CG > UNROLLED_ACCUMULATORS_MAX) return `the tile ${v.PX} x ${v.CG} has more than ${UNROLLED_ACCUMULATORS_MAX} accumulators`;
@@ -48,7 +47,8 @@ export function gemmVariantProblem(g: ConvGeometry, v: GemmVariant, limits: Kern
   if (x * y > limits.maxComputeInvocationsPerWorkgroup || x > limits.maxComputeWorkgroupSizeX || y > limits.maxComputeWorkgroupSizeY) {
     return `a ${x} x ${y} workgroup exceeds the device's limits`;
   }
-  const bytes = 2 * v.BK * (v.BM + v.BN) * (v.acc16 ? 2 : 4);
+  // Staged in f32 (a twin summing in f16 stages half as much: ../../precision.ts).
+  const bytes = 2 * v.BK * (v.BM + v.BN) * 4;
   if (bytes > limits.maxComputeWorkgroupStorageSize) return `${bytes} bytes of staged tiles exceed the device's ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`;
   if (v.vec4) {
     // Four consecutive k of a tap must be four channels of one split, four outputs one vec4.

@@ -2,6 +2,7 @@
 // the tiling of its batched GEMM), what makes one valid, and the candidates each adapter class
 // is offered. The kernels are winograd.ts'.
 import type { KernelLimits } from '../../../gpu/kernel-limits.js';
+import type { FloatType } from '../../../gpu/tuning.js';
 import { type AdapterClass, distinctValid, lanesFor, onCpu } from '../../candidates.js';
 import { channelsPerLane } from '../gemm/defaults.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
@@ -19,11 +20,6 @@ export interface WinogradVariant {
   lanes: number;
   /** The GEMM's input operand shared through subgroups. */
   subgroups: boolean;
-  /**
-   * The GEMM summing in f16, on f16 scratch (half-precision programs, F(2x2) only: see
-   * winograd.ts). Absent: f32 scratch and sums.
-   */
-  acc16?: boolean;
 }
 
 /** The looped GEMM's arrays (conv2d_winograd_gemm.wgsl): at most this many rows by channels a lane. */
@@ -38,16 +34,15 @@ export const WINOGRAD_UNROLLED_SUBGROUP_MAX = 8;
  */
 export const WINOGRAD_SCRATCH_MAX = 128 * 2 ** 20;
 
-/** 'f2r16c8l8sh': tile, kernel (r looped, u written out), rows, channels a lane, lanes, subgroups, f16 sums. */
+/** 'f2r16c8l8s': tile, kernel (r looped, u written out), rows, channels a lane, lanes, subgroups. */
 export function winogradVariantName(v: WinogradVariant): string {
-  return `f${v.tile}${v.unrolled ? 'u' : 'r'}${v.rows}c${v.channels}l${v.lanes}${v.subgroups ? 's' : ''}${v.acc16 ? 'h' : ''}`;
+  return `f${v.tile}${v.unrolled ? 'u' : 'r'}${v.rows}c${v.channels}l${v.lanes}${v.subgroups ? 's' : ''}`;
 }
 
 export function parseWinogradVariant(name: string): WinogradVariant | null {
-  const m = /^f([24])([ru])(\d+)c(\d+)l(\d+)(s?)(h?)$/.exec(name);
+  const m = /^f([24])([ru])(\d+)c(\d+)l(\d+)(s?)$/.exec(name);
   if (!m) return null;
-  const v: WinogradVariant = { tile: Number(m[1]) as 2 | 4, unrolled: m[2] === 'u', rows: Number(m[3]), channels: Number(m[4]), lanes: Number(m[5]), subgroups: m[6] === 's' };
-  return m[7] ? { ...v, acc16: true } : v;
+  return { tile: Number(m[1]) as 2 | 4, unrolled: m[2] === 'u', rows: Number(m[3]), channels: Number(m[4]), lanes: Number(m[5]), subgroups: m[6] === 's' };
 }
 
 /**
@@ -76,22 +71,20 @@ export function winogradTiles(g: ConvGeometry, p: Conv2dParams, tile: number): {
  * Bytes of the three scratch buffers: V [ALPHA^2, tiles, Cin], U [ALPHA^2, Cin, Cout], M
  * [ALPHA^2, tiles, Cout], f32 (or f16 where the GEMM sums in f16).
  */
-export function winogradScratchBytes(g: ConvGeometry, p: Conv2dParams, v: Pick<WinogradVariant, 'tile' | 'acc16'>): { v: number; u: number; m: number } {
-  const positions = (v.tile + 2) ** 2;
-  const { tiles } = winogradTiles(g, p, v.tile);
-  const bytes = v.acc16 ? 2 : 4;
+export function winogradScratchBytes(g: ConvGeometry, p: Conv2dParams, tile: 2 | 4, accumulate: FloatType = 'f32'): { v: number; u: number; m: number } {
+  const positions = (tile + 2) ** 2;
+  const { tiles } = winogradTiles(g, p, tile);
+  const bytes = accumulate === 'f16' ? 2 : 4;
   return { v: positions * tiles * g.cin * bytes, u: positions * g.cin * g.cout * bytes, m: positions * tiles * g.cout * bytes };
 }
 
-/** Why `v` cannot run the layer within `limits`, or null. */
-export function winogradVariantProblem(layer: { g: ConvGeometry; p: Conv2dParams; dtype?: 'f32' | 'f16' }, v: WinogradVariant, limits: KernelLimits): string | null {
+/** Why `v` cannot run the layer within `limits` (with f32 scratch, the larger), or null. */
+export function winogradVariantProblem(layer: { g: ConvGeometry; p: Conv2dParams }, v: WinogradVariant, limits: KernelLimits): string | null {
   if (!runsWinograd(layer)) return 'Winograd runs 3x3 convolutions of stride 1 and one group at rates below the output size';
   if (v.tile !== 2 && v.tile !== 4) return `tiles of ${v.tile} outputs: F(2x2, 3x3) and F(4x4, 3x3) only`;
-  if (v.acc16 && layer.dtype !== 'f16') return 'f16 sums are for half-precision programs';
-  if (v.acc16 && v.tile !== 2) return "F(4x4)'s transforms amplify f16 rounding past the accuracy check: its sums stay f32";
   if (![v.rows, v.channels, v.lanes].every((x) => Number.isInteger(x) && x >= 1)) return 'sizes must be positive integers';
   if (v.lanes > limits.maxComputeInvocationsPerWorkgroup) return `${v.lanes} lanes exceed the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations per workgroup`;
-  const scratch = winogradScratchBytes(layer.g, layer.p, v);
+  const scratch = winogradScratchBytes(layer.g, layer.p, v.tile);
   const largest = Math.max(scratch.v, scratch.u, scratch.m);
   if (largest > WINOGRAD_SCRATCH_MAX) return `a scratch buffer of ${largest} bytes exceeds the ${WINOGRAD_SCRATCH_MAX} every device binds`;
   const size = limits.subgroupSize ?? 0;
@@ -121,10 +114,9 @@ const SOFTWARE_LANES = 8;
  * Cout fits (the GEMM's default tile) on 8 lanes, 16 x 8 on 16 lanes and 8 x 8 on 8; SwiftShader
  * first the GEMM written out, on one subgroup (8 x 4, 16 x 4 and 8 x 2: 8 x 4 ran fastest, 8 x 8
  * spilled) and on 8 lanes without; GPUs: the register tile on as many lanes as cover Cout.
- * Half-precision layers: each F(2x2) variant also summing in f16 (timed where it passes its
- * accuracy check). None where Winograd cannot run the layer.
+ * None where Winograd cannot run the layer.
  */
-export function winogradCandidates(layer: { g: ConvGeometry; p: Conv2dParams; dtype?: 'f32' | 'f16' }, cls: AdapterClass, limits: KernelLimits): WinogradVariant[] {
+export function winogradCandidates(layer: { g: ConvGeometry; p: Conv2dParams }, cls: AdapterClass, limits: KernelLimits): WinogradVariant[] {
   if (!runsWinograd(layer)) return [];
   const { cout } = layer.g;
   const size = limits.subgroupSize ?? 0;
@@ -147,6 +139,5 @@ export function winogradCandidates(layer: { g: ConvGeometry; p: Conv2dParams; dt
       for (const rows of [8, 16]) out.push({ tile, unrolled: false, rows, channels: 4, lanes: lanesFor(cout, 4, 32), subgroups: false });
     }
   }
-  if (layer.dtype === 'f16') for (const v of [...out]) if (v.tile === 2) out.push({ ...v, acc16: true });
   return distinctValid(out, winogradVariantName, (v) => winogradVariantProblem(layer, v, limits));
 }

@@ -24,14 +24,16 @@
 // transforms scale values by up to 10 and its output transform cancels them: f16 scratch alone
 // errs 3.1-3.4e-3, with f16 sums 9.9e-3 / 2.0e-2 / 3.5e-2, past the accuracy check
 // (F16_ACCUMULATION_ERROR, 3.9e-3) at every channel count measured, so it keeps f32 scratch and sums.
-// A tuning candidate only: CONV2D_ALGORITHMS lists it after the GEMM, so it runs where it measured
+// A tuning candidate only: CONV2D (conv2d.ts) lists it after the GEMM, so it runs where it measured
 // faster. The scratch takes (m+2)^2 / m^2 times the input and output (4x for F(2x2), 2.25x for
 // F(4x4)) and 16 or 36 times the weight, held for the dispatches' life.
 import { type Dispatch, type Grid, Uniforms, disposeDispatch, linearGrid, makeDispatch } from '../../../gpu/dispatch.js';
 import { STORAGE_USAGE } from '../../../gpu/buffer-pool.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { checkBindable } from '../../../gpu/tensor.js';
-import { type ConvAlgorithm, F16_ACCUMULATION_ERROR, blockGrid, epilogueBits } from '../algorithm.js';
+import type { FloatType } from '../../../gpu/tuning.js';
+import { summing } from '../../precision.js';
+import { type ConvAlgorithm, blockGrid, epilogueBits } from '../algorithm.js';
 import { type WinogradVariant, winogradCandidates, winogradScratchBytes, winogradTiles, winogradVariantName, winogradVariantProblem } from './variants.js';
 
 /** Workgroup size of the three transforms (one invocation a tile and channel, or a channel pair). */
@@ -43,13 +45,12 @@ function tileConsts(v: WinogradVariant): Record<string, number> {
 }
 
 /** The transforms bind the program's tensors (half where they are f16); with f16 sums their scratch is f16. */
-function transformSpec(stage: 'weight' | 'input' | 'output', v: WinogradVariant): KernelSpec {
-  const spec: KernelSpec = { shader: `conv2d_winograd_${stage}${v.tile === 4 ? '_f4' : ''}.wgsl`, consts: tileConsts(v), constants: { WG: TRANSFORM_WG } };
-  return v.acc16 ? { ...spec, accumulate: 'f16' } : spec;
+function transformSpec(stage: 'weight' | 'input' | 'output', v: WinogradVariant, accumulate: FloatType): KernelSpec {
+  return summing({ shader: `conv2d_winograd_${stage}${v.tile === 4 ? '_f4' : ''}.wgsl`, consts: tileConsts(v), constants: { WG: TRANSFORM_WG } }, accumulate);
 }
 
 /** The GEMM binds only scratch: its f16-summing variant says it is a half-precision kernel itself. */
-function gemmSpec(v: WinogradVariant): KernelSpec {
+function gemmSpec(v: WinogradVariant, accumulate: FloatType): KernelSpec {
   let spec: KernelSpec;
   if (v.unrolled) {
     // The tile is written out in the source: its sizes are module constants.
@@ -58,12 +59,12 @@ function gemmSpec(v: WinogradVariant): KernelSpec {
   } else {
     spec = { shader: v.subgroups ? 'conv2d_winograd_gemm_subgroup.wgsl' : 'conv2d_winograd_gemm.wgsl', constants: { WG: v.lanes, R: v.rows, CN: v.channels } };
   }
-  return v.acc16 ? { ...spec, half: true, accumulate: 'f16' } : spec;
+  return accumulate === 'f16' ? { ...summing(spec, accumulate), half: true } : spec;
 }
 
 /** The kernels in dispatch order: weight transform, input transform, GEMM, output transform. */
-function winogradSpecs(v: WinogradVariant): KernelSpec[] {
-  return [transformSpec('weight', v), transformSpec('input', v), gemmSpec(v), transformSpec('output', v)];
+function winogradSpecs(v: WinogradVariant, accumulate: FloatType): KernelSpec[] {
+  return [transformSpec('weight', v, accumulate), transformSpec('input', v, accumulate), gemmSpec(v, accumulate), transformSpec('output', v, accumulate)];
 }
 
 export const winogradAlgorithm: ConvAlgorithm<WinogradVariant> = {
@@ -77,11 +78,11 @@ export const winogradAlgorithm: ConvAlgorithm<WinogradVariant> = {
   ],
   variants: (layer) => winogradCandidates(layer, layer.cls, layer.limits),
   name: winogradVariantName,
-  fits: (v, layer) => winogradVariantProblem(layer, v, layer.limits) === null,
-  accuracy: (v) => (v.acc16 ? F16_ACCUMULATION_ERROR : undefined),
+  // F(2x2) sums in f16 on f16 scratch, the transforms computing in f32 (see above).
+  halfSums: (v) => (v.tile === 2 ? null : "F(4x4)'s transforms amplify f16 rounding past the accuracy check: its sums stay f32"),
   // The epilogue is a uniform of the output transform: the same kernels serve every epilogue.
-  specs: (_layer, _has, v) => winogradSpecs(v),
-  prepare(ctx, t, layer, v, label) {
+  specs: (_layer, _has, v, accumulate) => winogradSpecs(v, accumulate),
+  prepare(ctx, t, layer, v, accumulate, label) {
     const { g, p } = layer;
     const problem = winogradVariantProblem(layer, v, layer.limits);
     if (problem) throw new Error(`conv2d: Winograd variant ${winogradVariantName(v)} cannot run this layer: ${problem}`);
@@ -98,7 +99,7 @@ export const winogradAlgorithm: ConvAlgorithm<WinogradVariant> = {
       .u32(tiling.h.perPhase).u32(tiling.h.tiles).u32(tiling.w.perPhase).u32(tiling.w.tiles).u32(tiling.tiles)
       .u32(tileBlocks).u32(rowsPerBlock).u32(coGroups)
       .u32(epilogueBits(p, has));
-    const bytes = winogradScratchBytes(g, p, v);
+    const bytes = winogradScratchBytes(g, p, v.tile, accumulate);
     const scratch: GPUBuffer[] = [];
     const made: Dispatch[] = [];
     try {
@@ -111,7 +112,7 @@ export const winogradAlgorithm: ConvAlgorithm<WinogradVariant> = {
       const U = buffer('u', `weight transform of ${positions} x ${g.cin} x ${g.cout} values`);
       const V = buffer('v', `input transform of ${positions} x ${tiling.tiles} x ${g.cin} values`);
       const M = buffer('m', `products of ${positions} x ${tiling.tiles} x ${g.cout} values`);
-      const [weightSpec, inputSpec, gemm, outputSpec] = winogradSpecs(v);
+      const [weightSpec, inputSpec, gemm, outputSpec] = winogradSpecs(v, accumulate);
       const stage = (name: string, spec: KernelSpec, buffers: Parameters<typeof makeDispatch>[1]['buffers'], workgroups: Grid) => {
         made.push(makeDispatch(ctx, { label: `${label} winograd F${v.tile} ${name}`, spec, uniforms, buffers, workgroups }));
       };
