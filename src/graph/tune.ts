@@ -46,6 +46,11 @@ export interface TuneOptions {
    * the context's (ctx.tuning.once: left for a later call).
    */
   once?: boolean;
+  /**
+   * Cancels tuning: checked before each layer shape and each candidate; an abort rejects with the
+   * signal's reason, the layer shapes finished before it stored (and saved), the one under way not.
+   */
+  signal?: AbortSignal;
 }
 
 export interface TunedLayer {
@@ -210,6 +215,7 @@ async function timeCandidates(
   deadline: number,
   patience: number,
   trials: number,
+  signal?: AbortSignal,
 ): Promise<LayerTiming & { complete: boolean; rejected: Map<string, number> }> {
   const byDefault = layer.candidates[0];
   const times = new Map<string, number>([[byDefault.name, timed.defaultMs]]);
@@ -221,6 +227,7 @@ async function timeCandidates(
   let lastCost = timed.cost;
   let complete = true;
   for (const c of layer.candidates.slice(1)) {
+    signal?.throwIfAborted();
     if (sinceBest >= patience) break;
     if (performance.now() + lastCost > deadline) {
       complete = false;
@@ -298,37 +305,46 @@ export async function tuneGraph(ctx: GpuContext, graph: Graph, opts: TuneOptions
   const order = [...todo].sort((a, b) => b.flops - a.flops);
   // What timing a layer's default cost (compile and passes), to judge whether the next fits.
   let lastDefaultCost = 0;
-  for (const [i, layer] of order.entries()) {
-    if (performance.now() + lastDefaultCost > deadline) {
-      report.skipped++;
-      // Tuning once: the default stays, and later compiles time nothing.
-      if (once) ctx.tuning.record(layer, { variant: layer.candidates[0].name, ms: 0, defaultMs: 0, timed: 0, checksum: layer.checksum, settled: true });
-      continue;
-    }
-    const bench = new LayerBench(ctx, layer);
-    try {
-      const t0 = performance.now();
-      const defaultMs = await bench.time(layer.candidates[0], trials);
-      lastDefaultCost = performance.now() - t0;
-      const { times, choice, complete, rejected } = await timeCandidates(bench, layer, { defaultMs, cost: lastDefaultCost }, deadline, patience, trials);
-      const entry: TuneEntry = {
-        variant: choice,
-        ms: times.get(choice)!,
-        defaultMs: times.get(layer.candidates[0].name)!,
-        timed: times.size + rejected.size,
-        checksum: layer.checksum,
-        settled: complete || once,
-      };
-      ctx.tuning.record(layer, entry);
-      const tuned: TunedLayer = { kernel: layer.kernel, shape: layer.shape, precision: layer.precision, layers: layer.names, candidates: layer.candidates.length, entry, times: Object.fromEntries(times) };
-      if (rejected.size) tuned.rejected = Object.fromEntries(rejected);
-      report.tuned.push(tuned);
-      opts.onLayer?.(tuned, i, order.length);
-    } finally {
-      bench.dispose();
-    }
+  try {
+    await tuneLayers();
+  } finally {
+    // What was finished is kept, cancelled or not.
+    await ctx.tuning.save();
   }
-  await ctx.tuning.save();
   report.ms = performance.now() - start;
   return report;
+
+  async function tuneLayers(): Promise<void> {
+    for (const [i, layer] of order.entries()) {
+      opts.signal?.throwIfAborted();
+      if (performance.now() + lastDefaultCost > deadline) {
+        report.skipped++;
+        // Tuning once: the default stays, and later compiles time nothing.
+        if (once) ctx.tuning.record(layer, { variant: layer.candidates[0].name, ms: 0, defaultMs: 0, timed: 0, checksum: layer.checksum, settled: true });
+        continue;
+      }
+      const bench = new LayerBench(ctx, layer);
+      try {
+        const t0 = performance.now();
+        const defaultMs = await bench.time(layer.candidates[0], trials);
+        lastDefaultCost = performance.now() - t0;
+        const { times, choice, complete, rejected } = await timeCandidates(bench, layer, { defaultMs, cost: lastDefaultCost }, deadline, patience, trials, opts.signal);
+        const entry: TuneEntry = {
+          variant: choice,
+          ms: times.get(choice)!,
+          defaultMs: times.get(layer.candidates[0].name)!,
+          timed: times.size + rejected.size,
+          checksum: layer.checksum,
+          settled: complete || once,
+        };
+        ctx.tuning.record(layer, entry);
+        const tuned: TunedLayer = { kernel: layer.kernel, shape: layer.shape, precision: layer.precision, layers: layer.names, candidates: layer.candidates.length, entry, times: Object.fromEntries(times) };
+        if (rejected.size) tuned.rejected = Object.fromEntries(rejected);
+        report.tuned.push(tuned);
+        opts.onLayer?.(tuned, i, order.length);
+      } finally {
+        bench.dispose();
+      }
+    }
+  }
 }

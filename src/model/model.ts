@@ -181,6 +181,7 @@ export class DeepLabModel {
    * use them.
    */
   async tune(opts: TuneOptions & Partial<NetworkSize> = {}): Promise<TuneReport> {
+    checkSignal('tune', opts.signal);
     const [h, w] = this.ownSize;
     const size = { batch: opts.batch ?? 1, height: opts.height ?? h, width: opts.width ?? w };
     return this.gpu.exclusive(() => tuneGraph(this.ctx, this.compiledGraph(size).graph, opts));

@@ -29,7 +29,7 @@ import { differentiate } from '../../src/graph/autograd.js';
 import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize/resize.js';
 import { matmulLayer, matmulLowering, matmulSpace } from '../../src/kernels/matmul/matmul.js';
 import { matmulTileName } from '../../src/kernels/matmul/tiles.js';
-import { expectClose, expectRejects, numel, randomArray, testContext } from '../helpers.js';
+import { expectAbortError, expectClose, expectRejects, numel, randomArray, testContext } from '../helpers.js';
 
 const IDENTITY: AdapterIdentity = { vendor: 'v', architecture: 'a', device: 'd', description: 'test adapter', host: 'cpu x2' };
 
@@ -169,6 +169,31 @@ describe('kernel tuning: the tuner and programs', function () {
       }
       const again = await tuneGraph(ctx, graph);
       expect([again.tuned.length, again.cached], 'a second tuning finds the three shapes stored').to.deep.equal([0, 3]);
+    });
+  });
+
+  it('a signal cancels tuning: an AbortError, the shapes finished before it stored and saved, the rest tuned by the next call', async () => {
+    await withStore('cached', async (ctx, storeDir) => {
+      const graph = twoConvGraph();
+      const controller = new AbortController();
+      const done: string[] = [];
+      await expectAbortError(
+        tuneGraph(ctx, graph, {
+          budgetMs: 120_000,
+          signal: controller.signal,
+          onLayer: (t) => {
+            done.push(t.shape);
+            controller.abort();
+          },
+        }),
+        'a cancelled tuning',
+      );
+      expect(done, 'one shape finished before the abort').to.have.length(1);
+      // Saved: a fresh store over the same folder finds the finished shape and tunes the other two.
+      ctx.tuning = await KernelTuning.open(ctx.tuning.identity, 'cached', fileTuneStore(storeDir));
+      const rest = await tuneGraph(ctx, graph, { budgetMs: 120_000 });
+      expect([rest.cached, rest.tuned.length], 'the finished shape kept, the others tuned').to.deep.equal([1, 2]);
+      expect(rest.tuned.map((t) => t.shape)).to.not.include(done[0]);
     });
   });
 
