@@ -19,6 +19,7 @@
 // the frame the loss broke is dropped, and once the model has renewed the context's device the
 // loop makes its texture, class map and renderer again on the new one and goes on.
 import { GpuError } from '../gpu/errors.js';
+import { checkSignal } from '../util/option-keys.js';
 import { FrameTexture } from '../gpu/frame-texture.js';
 import { OverlayRenderer } from '../gpu/overlay-renderer.js';
 import { type GpuTensor, createTensor } from '../gpu/tensor.js';
@@ -42,6 +43,11 @@ export interface StreamOptions {
   onError?: (error: Error) => void;
   /** The class colours' weight over the frame, in [0, 1] (default 0.5). */
   alpha?: number;
+  /**
+   * Stops the loop as stop() does, after the frame in flight; `done` then rejects with the
+   * signal's reason (a DOMException named 'AbortError' unless abort() was given one).
+   */
+  signal?: AbortSignal;
 }
 
 export interface StreamLoop {
@@ -87,6 +93,8 @@ export function segmentStream(
   if (!isStream && !(typeof HTMLVideoElement !== 'undefined' && source instanceof HTMLVideoElement)) {
     throw new Error('segmentStream: the source must be a MediaStream (a camera) or a <video> element');
   }
+  const signal = checkSignal('segmentStream', opts.signal);
+  signal?.throwIfAborted();
   const ctx = model.ctx;
   const gpu = webgpuContext(canvas);
   const video = isStream ? videoOf(source as MediaStream) : (source as HTMLVideoElement);
@@ -205,6 +213,18 @@ export function segmentStream(
     });
   }
   schedule();
+  signal?.addEventListener(
+    'abort',
+    () => {
+      if (stopped) return;
+      stopped = true;
+      void inFlight.then(() => {
+        release();
+        settle.reject(signal.reason as Error);
+      });
+    },
+    { once: true },
+  );
 
   return {
     async stop() {

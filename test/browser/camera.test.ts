@@ -254,6 +254,38 @@ describe('browser: live video in headless Chromium (fake camera) @slow', functio
     expect(got.framesAfterLoss, 'frames drawn after the loss').to.be.at.least(10);
   });
 
+  it("a signal stops the camera loop: done rejects with the AbortError, no frame is drawn after it, and an aborted signal refuses to start", async () => {
+    const got = await page.evaluate(async (weights) => {
+      const lib = await import('/deeplab.js' as string);
+      const model = await lib.loadModel(`/weights/${weights}`);
+      const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 160, height: 120 } });
+      try {
+        const controller = new AbortController();
+        let frames = 0;
+        const loop = lib.segmentStream(model, stream, document.createElement('canvas'), { signal: controller.signal, onFrame: (i: { frames: number }) => void (frames = i.frames) });
+        for (const t0 = performance.now(); frames < 3 && performance.now() - t0 < 60_000; ) await new Promise((r) => setTimeout(r, 20));
+        controller.abort();
+        const rejected = await loop.done.then(() => 'resolved', (e: Error) => e.name);
+        const atStop = frames;
+        await new Promise((r) => setTimeout(r, 500));
+        let refused = '';
+        try {
+          lib.segmentStream(model, stream, document.createElement('canvas'), { signal: controller.signal });
+        } catch (e) {
+          refused = (e as Error).name;
+        }
+        return { rejected, atStop, after: frames, refused };
+      } finally {
+        for (const track of stream.getTracks()) track.stop();
+        model.dispose();
+      }
+    }, WEIGHTS);
+    expect(got.atStop, 'frames drawn before the abort').to.be.at.least(3);
+    expect(got.rejected, 'done').to.equal('AbortError');
+    expect(got.after, 'frames drawn after done settled').to.equal(got.atStop);
+    expect(got.refused, 'a loop given an aborted signal').to.equal('AbortError');
+  });
+
   it('segment() of an ImageBitmap, an OffscreenCanvas and a VideoFrame equals segment() of their pixels, bit for bit', async () => {
     const got = await page.evaluate(async (weights) => {
       const lib = await import('/deeplab.js' as string);
