@@ -6,8 +6,9 @@
 import { expect } from 'chai';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { compile } from '../../src/graph/compile.js';
+import type { Graph } from '../../src/graph/ir.js';
 import { Program } from '../../src/graph/program.js';
 import { readImage } from '../../src/io/image.js';
 import { permuteCpu } from '../../src/kernels/layout/permute.js';
@@ -16,6 +17,7 @@ import { networkInputSize, normalizeInput, resizeForNetwork } from '../../src/mo
 import { hubProcessor } from '../../src/model/loading/hub-processor.js';
 import { backboneRecord } from '../../src/model/backbones/registry.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from '../../src/model/loading/load-weights.js';
+import { loadedNetwork } from '../../src/model/loading/loaded-weights.js';
 import { loadModel } from '../../src/model/model.js';
 import { type MobileVitArchitecture, buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
@@ -24,6 +26,7 @@ import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { hwioToOihw } from '../../src/model/weights/layouts.js';
 import { adaptWeights } from '../../src/train/adapt.js';
 import { hubFolderContents, writeHubFolder } from '../../src/model/weights/transformers-export.js';
+import { runCli } from '../cli/run-cli.js';
 import { expectClose, expectRejects, expectThrows, testContext } from '../helpers.js';
 import { randomParams } from './random-params.js';
 import { sharedPath } from '../shared.js';
@@ -41,6 +44,25 @@ function changedFolder(dir: string, changes: Record<string, Record<string, unkno
   cpSync(dir, copy, { recursive: true, filter: (src) => !src.endsWith('.npy') && !src.endsWith('.npz') });
   for (const [file, patch] of Object.entries(changes)) writeFileSync(join(copy, file), JSON.stringify({ ...json(dir, file), ...patch }));
   return copy;
+}
+
+/** A MobileNetV2's logits at 97x129 against the folder's float64 reference, resized to the input as post-processing does. */
+async function expectMobilenetV2Logits(w: LoadedWeights, what: string): Promise<void> {
+  const [H, W] = [97, 129];
+  const pixels = readNpy(join(MOBILENET_V2, 'pixel_values_97x129.npy'));
+  const image = permuteCpu(pixels.data, pixels.shape, { view: pixels.shape, perm: [0, 2, 3, 1], shape: [1, H, W, 3] });
+  const ref = readNpy(join(MOBILENET_V2, 'seed1_97x129_logits.npy'));
+  const [, k, h, wd] = ref.shape;
+  expect([h, wd], 'the reference at output stride 8').to.deep.equal([13, 17]);
+  // Our network ends in the resize to the input that post_process_semantic_segmentation does.
+  const refNhwc = permuteCpu(ref.data, ref.shape, { view: ref.shape, perm: [0, 2, 3, 1], shape: [1, h, wd, k] });
+  const want = resizeBilinearCpu(refNhwc, [1, h, wd, k], { outH: H, outW: W, mode: 'half_pixel' });
+  const program = await Program.create(await testContext(), compile(w.buildGraph({ height: H, width: W }), { mode: 'inference' }), w.params);
+  try {
+    expectClose((await program.run({ image })).get('logits')!, want, what);
+  } finally {
+    program.dispose();
+  }
 }
 
 describe('model: Hugging Face hub folders', function () {
@@ -186,19 +208,77 @@ describe('model: Hugging Face hub folders', function () {
     expect(back.inputPolicy).to.deep.equal(tuned.inputPolicy);
     expect(sizesOf(back)).to.deep.equal(sizesOf(tuned));
     for (const [name, t] of tuned.params) expect([...back.params.get(name)!.data], name).to.deep.equal([...t.data]);
-    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, backbone: 'resnet50' } }), /ResNet-50 does not export to a hub folder: transformers has no ResNet-50 DeepLabV3 we write \(those that do: MobileViT\)/);
+    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, backbone: 'resnet50' } }), /ResNet-50 does not export to a hub folder: transformers has no ResNet-50 DeepLabV3 we write \(those that do: TF's MobileNetV2 DeepLab, MobileViT\)/);
     // The processor written must read back as the model's own input.
     expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, normalization: 'imagenet' } }), /its hub processor gives 'unit' input, not the model's 'imagenet'/);
   });
 
-  it('loads a MobileNetV2 folder onto our TF MobileNetV2 network, batch norms folded', async () => {
+  it('loads a MobileNetV2 folder onto our TF MobileNetV2 network, its batch norms kept; inference folds them as TF\'s files are', async () => {
     const w = await loadWeights(MOBILENET_V2);
     expect(w.config).to.deep.include({ backbone: 'mobilenet_v2', numClasses: 21, outputStride: 8, asppRates: [], resizeMode: 'half_pixel', normalization: 'minus_one_one' });
-    expect(backboneRecord('mobilenet_v2').architecture.toJson(w.architecture), 'the width multiplier').to.equal(1);
+    const { architecture } = backboneRecord('mobilenet_v2');
+    // The backbone's eps from layer_norm_eps, the head's and the momentum transformers builds them with.
+    expect(architecture.toJson(w.architecture)).to.deep.equal({ depthMultiplier: 1, batchNorms: { eps: 0.001, headEps: 1e-5, momentum: 0.997 } });
     expect(w.inputPolicy).to.deep.equal({ kind: 'shortest-edge', size: 513, crop: { height: 513, width: 513 }, filter: 'bilinear' });
     expect(w.classes.names[15]).to.equal('person');
-    expect([...w.params.keys()].every((k) => k.endsWith('/weights') || k.endsWith('/biases')), 'folded: weights and biases only').to.equal(true);
-    expectThrows(() => hubFolderContents(w), /TF's MobileNetV2 DeepLab does not export to a hub folder: a hub MobileNetV2's batch norms are folded on load/);
+    const stored = readSafetensors(join(MOBILENET_V2, 'model.safetensors')).tensors;
+    const mean = stored.get('mobilenet_v2.layer.3.conv_3x3.normalization.running_mean')!;
+    expect([...w.params.get('MobilenetV2/expanded_conv_4/depthwise/BatchNorm/moving_mean')!.data], 'statistics as the file holds them').to.deep.equal([...mean.data]);
+
+    const size = { height: 65, width: 97 };
+    const graph = w.buildGraph(size);
+    const norms = graph.nodes.filter((n) => n.op.type === 'batchnorm');
+    expect(norms.map((n) => n.name)).to.include.members(['MobilenetV2/Conv/BatchNorm', 'image_pooling/BatchNorm', 'concat_projection/BatchNorm']);
+    expect(norms.map((n) => n.op.type === 'batchnorm' && [n.op.attrs.eps, n.op.attrs.momentum])).to.deep.equal([...Array(51).fill([0.001, 0.997]), ...Array(3).fill([1e-5, 0.997])]);
+    // Inference runs what TF's folded network runs: the same kernels, the batch norms in the derive graph.
+    const compiled = compile(graph, { mode: 'inference' });
+    expect(compiled.graph.nodes.filter((n) => n.op.type === 'batchnorm' || n.op.type === 'batchnorm_train'), 'batch norms left').to.have.length(0);
+    expect(compiled.derive.nodes.filter((n) => n.op.type === 'fold_bn')).to.have.length(54);
+    const folded = compile(loadedNetwork(w.config, architecture.fromJson(1, 'TF\'s width')).buildGraph(size), { mode: 'inference' });
+    const kernels = (g: Graph) => g.nodes.map((n) => `${n.name} ${n.op.type} ${'attrs' in n.op ? JSON.stringify(n.op.attrs) : ''}`);
+    expect(kernels(compiled.graph)).to.deep.equal(kernels(folded.graph));
+
+    // A TF file's weights (the width alone) stay folded and do not export: transformers keeps the batch norms.
+    expectThrows(() => hubFolderContents({ ...w, architecture: architecture.fromJson(1, 'TF\'s width') }), /TF's MobileNetV2 DeepLab does not export to a hub folder: TF DeepLab's files fold its batch norms into the convolutions, and transformers' MobileNetV2 keeps them/);
+    expectThrows(() => hubFolderContents({ ...w, config: { ...w.config, decoder: 'deeplabv3plus' } }), /transformers' MobileNetV2 head is image pooling and a 1x1 branch alone/);
+  });
+
+  it('our checkpoint of a hub MobileNetV2 keeps its batch norms', async () => {
+    const w = await loadWeights(MOBILENET_V2);
+    const dir = mkdtempSync(join(tmpdir(), 'hub-ckpt-'));
+    made.push(dir);
+    const path = join(dir, 'mobilenet_v2.safetensors');
+    saveCheckpoint(path, w);
+    const { architecture } = backboneRecord('mobilenet_v2');
+    const back = await loadWeights(path);
+    expect(architecture.toJson(back.architecture)).to.deep.equal(architecture.toJson(w.architecture));
+    expect([...back.params.keys()].sort()).to.deep.equal([...w.params.keys()].sort());
+    expectThrows(() => architecture.fromJson({ depthMultiplier: 1, batchNorms: { eps: 0.001, headEps: 1e-5 } }, 'metadata'), /metadata: batchNorms \{"eps":0.001,"headEps":0.00001\} is not \{eps, headEps, momentum\}/);
+    expectThrows(() => architecture.fromJson({ depthMultiplier: 0, batchNorms: {} }, 'metadata'), /metadata: the width multiplier 0 is not a positive number/);
+  });
+
+  it("a hub MobileNetV2 written back by `deeplab export --format hf` holds transformers' tensors and reloads to the same logits", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'hub-export-')), 'out');
+    made.push(dirname(dir));
+    const r = await runCli(['export', '--model', MOBILENET_V2, '--format', 'hf', '--out', dir]);
+    expect(r.code, r.stderr).to.equal(0);
+    const config = json(dir, 'config.json');
+    const original = json(MOBILENET_V2, 'config.json');
+    const keys = ['model_type', 'architectures', 'depth_multiplier', 'output_stride', 'layer_norm_eps', 'tf_padding', 'hidden_act', 'first_layer_is_expansion', 'finegrained_output', 'expand_ratio', 'id2label', 'label2id'];
+    for (const key of keys) expect(config[key], key).to.deep.equal(original[key]);
+    expect(readFileSync(join(dir, 'config.json'), 'utf8')).to.contain('"depth_multiplier": 1.0,').and.contain('"expand_ratio": 6.0,');
+    expect(hubProcessor(json(dir, 'preprocessor_config.json'))).to.deep.equal(hubProcessor(json(MOBILENET_V2, 'preprocessor_config.json')));
+    // Every tensor as transformers wrote it, but for the counters and the classification features (conv_1x1) segmentation never runs.
+    const stored = readSafetensors(join(dir, 'model.safetensors')).tensors;
+    const tensors = readSafetensors(join(MOBILENET_V2, 'model.safetensors')).tensors;
+    const left = [...tensors.keys()].filter((k) => !stored.has(k));
+    expect(left.filter((k) => !k.startsWith('mobilenet_v2.conv_1x1.') && !k.endsWith('.num_batches_tracked')), 'tensors not written').to.deep.equal([]);
+    expect(stored.size).to.equal(tensors.size - left.length);
+    for (const [name, t] of stored) {
+      expect(t.shape, name).to.deep.equal(tensors.get(name)!.shape);
+      expect([...t.data], name).to.deep.equal([...tensors.get(name)!.data]);
+    }
+    await expectMobilenetV2Logits(await loadWeights(dir), 'the exported folder\'s logits');
   });
 
   describe('against transformers @slow', () => {
@@ -222,22 +302,7 @@ describe('model: Hugging Face hub folders', function () {
     });
 
     it('MobileNetV2, 97x129: logits within 1e-4 of the float64 reference (resized as post-processing does)', async () => {
-      const w = await loadWeights(MOBILENET_V2);
-      const [H, W] = [97, 129];
-      const pixels = readNpy(join(MOBILENET_V2, 'pixel_values_97x129.npy'));
-      const image = permuteCpu(pixels.data, pixels.shape, { view: pixels.shape, perm: [0, 2, 3, 1], shape: [1, H, W, 3] });
-      const ref = readNpy(join(MOBILENET_V2, 'seed1_97x129_logits.npy'));
-      const [, k, h, wd] = ref.shape;
-      expect([h, wd], 'the reference at output stride 8').to.deep.equal([13, 17]);
-      // Our network ends in the resize to the input that post_process_semantic_segmentation does.
-      const refNhwc = permuteCpu(ref.data, ref.shape, { view: ref.shape, perm: [0, 2, 3, 1], shape: [1, h, wd, k] });
-      const want = resizeBilinearCpu(refNhwc, [1, h, wd, k], { outH: H, outW: W, mode: 'half_pixel' });
-      const program = await Program.create(await testContext(), compile(w.buildGraph({ height: H, width: W }), { mode: 'inference' }), w.params);
-      try {
-        expectClose((await program.run({ image })).get('logits')!, want, 'MobileNetV2 logits');
-      } finally {
-        program.dispose();
-      }
+      await expectMobilenetV2Logits(await loadWeights(MOBILENET_V2), 'MobileNetV2 logits');
     });
 
     for (const [what, dir] of [['MobileViT xx-small', MOBILEVIT], ['MobileNetV2', MOBILENET_V2]] as const) {

@@ -127,6 +127,11 @@ export interface TransformersSource {
 /** A backbone's side of a hub folder written back (`deeplab export --format hf`). */
 export interface TransformersExport {
   /**
+   * Why a model of this backbone cannot be written, where only some can (TF's MobileNetV2 files
+   * fold the batch norms transformers keeps); undefined: it can.
+   */
+  refusal?(a: Architecture, cfg: DeepLabConfig): string | undefined;
+  /**
    * config.json's model values for an architecture under a DeepLab config: `architectures`, the
    * sizes, the head's values. The writer adds model_type, the classes and the ignore index.
    */

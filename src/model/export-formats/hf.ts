@@ -1,12 +1,12 @@
-// 'hf': a MobileViT as a Hugging Face hub folder that `transformers` and our loader read
-// (src/model/weights/transformers-export.ts).
+// 'hf': a MobileViT or a hub MobileNetV2 as a Hugging Face hub folder that `transformers` and our
+// loader read (src/model/weights/transformers-export.ts).
 import { writeHubFolder } from '../weights/transformers-export.js';
 import type { ExportFormatRecord } from './format.js';
 
 export const HF: ExportFormatRecord<'hf'> = {
   name: 'hf',
   extension: null,
-  description: 'a Hugging Face hub folder (MobileViT), --out DIR',
+  description: 'a Hugging Face hub folder (MobileViT, a hub MobileNetV2), --out DIR',
   options: [],
   write(out, w) {
     writeHubFolder(out, w);

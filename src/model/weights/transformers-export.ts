@@ -20,8 +20,14 @@ import { reverseInputChannels } from './layouts.js';
 function hubExport(w: LoadedWeights): { modelType: string; stem: string; exporter: TransformersExport } {
   const record = backboneRecord(w.config.backbone);
   const source = record.weights.transformers;
-  if (source && !('why' in source.export)) return { modelType: source.modelType, stem: source.stem, exporter: source.export };
-  const why = source && 'why' in source.export ? source.export.why : `transformers has no ${record.title} DeepLabV3 we write`;
+  let why = `transformers has no ${record.title} DeepLabV3 we write`;
+  const exporter = source?.export;
+  if (exporter && 'why' in exporter) why = exporter.why;
+  else if (source && exporter) {
+    const refusal = exporter.refusal?.(w.architecture, w.config);
+    if (refusal === undefined) return { modelType: source.modelType, stem: source.stem, exporter };
+    why = refusal;
+  }
   const able = backboneRecords().filter((r) => r.weights.transformers && !('why' in r.weights.transformers.export));
   throw new Error(`${w.name}: ${record.title} does not export to a hub folder: ${why} (those that do: ${able.map((r) => r.title).join(', ')})`);
 }

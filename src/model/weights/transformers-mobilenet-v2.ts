@@ -1,12 +1,13 @@
 // transformers' MobileNetV2 DeepLabV3 (MobileNetV2ForSemanticSegmentation, the port of TF
-// DeepLab's MobileNetV2) onto our TF MobileNetV2 network (src/model/networks/mobilenet-v2.ts),
-// which is the same network in TF's names with batch norms folded into conv biases: the
-// config.json values it is built from, each checked against what that network is, and the
-// tensors renamed to TF's scopes with every batch norm folded (inference weights).
+// DeepLab's MobileNetV2) onto our TF MobileNetV2 network (src/model/networks/mobilenet-v2.ts)
+// with its batch norms kept, and back: the config.json values it is built from, each checked
+// against what that network is; the tensors renamed to TF's scopes (a batch norm under the
+// conv's `BatchNorm` scope), conv weights OIHW <-> HWIO.
 import type { HostParams } from '../../graph/params.js';
+import { TF_NAMING } from '../networks/layers.js';
 import { MOBILENET_V2_LAYER_COUNT, expandedConvScope } from '../networks/mobilenet-v2.js';
 import type { TensorMap } from './import/tensor-map.js';
-import { oihwToHwio } from './layouts.js';
+import { hwioToOihw, oihwToHwio } from './layouts.js';
 
 export interface MobilenetV2HubConfig {
   outputStride: number;
@@ -15,9 +16,6 @@ export interface MobilenetV2HubConfig {
   eps: number;
   numLabels: number;
 }
-
-/** The head's batch norms: transformers builds them with eps 1e-5 whatever the config says. */
-const HEAD_EPS = 1e-5;
 
 /** config.json's values, each one our network can take; anything else refused naming the key. */
 export function mobilenetV2HubConfig(json: Record<string, unknown>, numLabels: number, what = 'config.json'): MobilenetV2HubConfig {
@@ -43,60 +41,98 @@ export function mobilenetV2HubConfig(json: Record<string, unknown>, numLabels: n
   return { outputStride: outputStride as number, depthMultiplier: depthMultiplier as number, eps: eps as number, numLabels };
 }
 
-/** transformers' layer prefix -> our TF scope, and the eps of the batch norm after it (none: a conv with bias). */
-function scopes(): [string, string, number | 'backbone' | null][] {
+/** config.json's model values for our network: what the reader above takes, and the fixed values it checks. */
+export function mobilenetV2HubJson(c: Omit<MobilenetV2HubConfig, 'numLabels'>): Record<string, unknown> {
+  return {
+    architectures: ['MobileNetV2ForSemanticSegmentation'],
+    num_channels: 3,
+    depth_multiplier: c.depthMultiplier,
+    depth_divisible_by: 8,
+    min_depth: 8,
+    expand_ratio: 6,
+    output_stride: c.outputStride,
+    first_layer_is_expansion: true,
+    finegrained_output: true,
+    hidden_act: 'relu6',
+    tf_padding: true,
+    layer_norm_eps: c.eps,
+  };
+}
+
+/** The keys of mobilenetV2HubJson that transformers types as float. */
+export const MOBILENET_V2_HUB_FLOATS = ['depth_multiplier', 'expand_ratio', 'layer_norm_eps'] as const;
+
+/** transformers' layer prefix -> our TF scope, and whether a batch norm follows its conv (else the conv has a bias). */
+function scopes(): [string, string, boolean][] {
   const bb = 'mobilenet_v2';
-  const out: [string, string, number | 'backbone' | null][] = [
-    [`${bb}.conv_stem.first_conv`, 'MobilenetV2/Conv', 'backbone'],
-    [`${bb}.conv_stem.conv_3x3`, `${expandedConvScope(0)}/depthwise`, 'backbone'],
-    [`${bb}.conv_stem.reduce_1x1`, `${expandedConvScope(0)}/project`, 'backbone'],
+  const out: [string, string, boolean][] = [
+    [`${bb}.conv_stem.first_conv`, 'MobilenetV2/Conv', true],
+    [`${bb}.conv_stem.conv_3x3`, `${expandedConvScope(0)}/depthwise`, true],
+    [`${bb}.conv_stem.reduce_1x1`, `${expandedConvScope(0)}/project`, true],
   ];
   for (let i = 0; i + 1 < MOBILENET_V2_LAYER_COUNT; i++) {
-    for (const [from, to] of [['expand_1x1', 'expand'], ['conv_3x3', 'depthwise'], ['reduce_1x1', 'project']]) out.push([`${bb}.layer.${i}.${from}`, `${expandedConvScope(i + 1)}/${to}`, 'backbone']);
+    for (const [from, to] of [['expand_1x1', 'expand'], ['conv_3x3', 'depthwise'], ['reduce_1x1', 'project']]) out.push([`${bb}.layer.${i}.${from}`, `${expandedConvScope(i + 1)}/${to}`, true]);
   }
-  out.push(['segmentation_head.conv_pool', 'image_pooling', HEAD_EPS], ['segmentation_head.conv_aspp', 'aspp0', HEAD_EPS], ['segmentation_head.conv_projection', 'concat_projection', HEAD_EPS]);
-  out.push(['segmentation_head.classifier', 'logits/semantic', null]);
+  out.push(['segmentation_head.conv_pool', 'image_pooling', true], ['segmentation_head.conv_aspp', 'aspp0', true], ['segmentation_head.conv_projection', 'concat_projection', true]);
+  out.push(['segmentation_head.classifier', 'logits/semantic', false]);
   return out;
 }
 
+/** Each tensor of a layer but its conv weight: [our name, transformers' name]. */
+function layerTensors(from: string, to: string, normalized: boolean): [string, string][] {
+  if (!normalized) return [[`${to}/biases`, `${from}.convolution.bias`]];
+  const bn = TF_NAMING.bn(`${to}/BatchNorm`);
+  const torch = `${from}.normalization`;
+  return [[bn.gamma, `${torch}.weight`], [bn.beta, `${torch}.bias`], [bn.mean, `${torch}.running_mean`], [bn.variance, `${torch}.running_var`]];
+}
+
 /**
- * The checkpoint's tensors as our network's parameters: conv weights to HWIO, each batch norm
- * folded into its conv (w * gamma / sqrt(var + eps), beta - mean * gamma / sqrt(var + eps), in
- * double). The backbone's final 1x1 conv (conv_1x1, the classifier's features) is not part
- * of the segmentation network and is left out; anything else unknown is an error.
+ * The checkpoint's tensors as our network's parameters and batch-norm statistics: conv weights
+ * to HWIO, everything else as it is. The backbone's final 1x1 conv (conv_1x1, the classifier's
+ * features) is not part of the segmentation network and is left out, as are the batch norms'
+ * num_batches_tracked counters; anything else unknown is an error.
  */
-export function mobilenetV2HubParams(tensors: TensorMap, cfg: MobilenetV2HubConfig, what: string): HostParams {
+export function mobilenetV2HubParams(tensors: TensorMap, what: string): HostParams {
   const params: HostParams = new Map();
   const used = new Set<string>();
-  const take = (name: string): { shape: readonly number[]; data: Float32Array } => {
+  const take = (name: string): { shape: number[]; data: Float32Array } => {
     const t = tensors.get(name);
     if (!t) throw new Error(`${what}: no tensor '${name}'`);
     used.add(name);
-    return { shape: t.shape, data: t.data as Float32Array };
+    return { shape: [...t.shape], data: t.data as Float32Array };
   };
-  for (const [from, to, headEps] of scopes()) {
+  for (const [from, to, normalized] of scopes()) {
     const w = take(`${from}.convolution.weight`);
     if (w.shape.length !== 4) throw new Error(`${what}: ${from}.convolution.weight is not a 4-D convolution weight (shape ${JSON.stringify(w.shape)})`);
-    const hwio = oihwToHwio(w.data, w.shape);
-    const cout = hwio.shape[3];
-    const bias = new Float32Array(cout);
-    if (headEps === null) {
-      bias.set(take(`${from}.convolution.bias`).data);
-    } else {
-      const eps = headEps === 'backbone' ? cfg.eps : headEps;
-      const [gamma, beta, mean, variance] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => take(`${from}.normalization.${k}`).data);
-      if (gamma.length !== cout) throw new Error(`${what}: ${from}.normalization has ${gamma.length} channels, its convolution ${cout}`);
-      used.add(`${from}.normalization.num_batches_tracked`);
-      for (let o = 0; o < cout; o++) {
-        const scale = gamma[o] / Math.sqrt(variance[o] + eps);
-        for (let i = o; i < hwio.data.length; i += cout) hwio.data[i] *= scale;
-        bias[o] = beta[o] - mean[o] * scale;
-      }
-    }
-    params.set(`${to}/weights`, hwio);
-    params.set(`${to}/biases`, { shape: [cout], data: bias });
+    params.set(`${to}/weights`, oihwToHwio(w.data, w.shape));
+    for (const [ours, theirs] of layerTensors(from, to, normalized)) params.set(ours, take(theirs));
+    if (normalized) used.add(`${from}.normalization.num_batches_tracked`);
   }
   const unknown = [...tensors.keys()].filter((k) => !used.has(k) && !k.startsWith('mobilenet_v2.conv_1x1.'));
   if (unknown.length) throw new Error(`${what}: tensors not in a MobileNetV2 DeepLabV3: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}`);
   return params;
+}
+
+/**
+ * Our parameters as the checkpoint's tensors (mobilenetV2HubParams' inverse). conv_1x1, which
+ * the segmentation network never runs, is not written; a parameter transformers' network has no
+ * place for (a decoder's, an atrous branch's) is an error naming it.
+ */
+export function mobilenetV2HubTensors(params: HostParams): TensorMap {
+  const tensors: TensorMap = new Map();
+  const used = new Set<string>();
+  const take = (name: string): { shape: number[]; data: Float32Array } => {
+    const t = params.get(name);
+    if (!t) throw new Error(`no parameter '${name}' for transformers' MobileNetV2`);
+    used.add(name);
+    return { shape: [...t.shape], data: t.data as Float32Array };
+  };
+  for (const [from, to, normalized] of scopes()) {
+    const w = take(`${to}/weights`);
+    tensors.set(`${from}.convolution.weight`, { ...hwioToOihw(w.data, w.shape), sourceDType: 'f32' });
+    for (const [ours, theirs] of layerTensors(from, to, normalized)) tensors.set(theirs, { ...take(ours), sourceDType: 'f32' });
+  }
+  const extra = [...params.keys()].filter((k) => !used.has(k));
+  if (extra.length) throw new Error(`parameters transformers' MobileNetV2 DeepLabV3 has no place for: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` and ${extra.length - 5} more` : ''}`);
+  return tensors;
 }
