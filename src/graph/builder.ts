@@ -188,6 +188,11 @@ export class GraphBuilder {
     return this.single(name, { type: 'layer_norm', input, ...p, attrs: { eps: attrs.eps } });
   }
 
+  /** Group normalisation with one group: each batch item of a map over all its values, an affine weight and bias per channel. */
+  groupNorm(name: string, input: Value, p: { gamma: Value; beta: Value }, attrs: { eps: number }): Value {
+    return this.single(name, { type: 'group_norm', input, ...p, attrs: { eps: attrs.eps } });
+  }
+
   /** alpha * op(a) op(b) per batch item of rank-3 a and b, op a transpose where asked. */
   matmul(name: string, a: Value, b: Value, p: Partial<MatmulParams> = {}): Value {
     return this.single(name, { type: 'matmul', a, b, attrs: { transA: p.transA ?? false, transB: p.transB ?? false, alpha: p.alpha ?? 1 } });
