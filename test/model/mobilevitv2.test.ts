@@ -249,10 +249,13 @@ describe('model: MobileViTV2 DeepLabV3 (transformers)', () => {
       const resized = resizeBilinearCpu(ref.data, ref.shape, { outH: 96, outW: 128, mode: 'half_pixel' });
       const nchw = permuteCpu(resized, [1, 96, 128, 21], { view: [1, 96, 128, 21], perm: [0, 3, 1, 2], shape: [1, 21, 96, 128] });
       expect(logits.dims).to.deep.equal([1, 21, 96, 128]);
+      // Standard ONNX, as test/model/onnx-export.test.ts holds every export to: opset 17, one NCHW input 'image' and output 'logits'.
       const model = decodeModel(bytes);
       expect(model.opset_import.map((o) => o.version)).to.deep.equal([17]);
-      expect(model.graph.input.map((v) => v.name)).to.deep.equal(['image']);
-      expect(model.graph.output.map((v) => v.name)).to.deep.equal(['logits']);
+      expect(model.ir_version).to.equal(8);
+      const dims = (v: (typeof model.graph.input)[number]) => v.type.tensor_type.shape.dim.map((d) => d.dim_value);
+      expect(model.graph.input.map((v) => [v.name, dims(v)])).to.deep.equal([['image', [1, 3, 96, 128]]]);
+      expect(model.graph.output.map((v) => [v.name, dims(v)])).to.deep.equal([['logits', [1, 21, 96, 128]]]);
       console.log(`      (onnxruntime vs transformers: relative error ${relativeError(logits.data, nchw).toExponential(1)})`);
       expectClose(logits.data, nchw, 'onnxruntime logits');
     });
