@@ -6,6 +6,7 @@
 // exists for differentiation; the inference compile fuses it back into the producer.
 import { type Activation } from '../kernels/activation/activation.js';
 import { samePadding } from '../kernels/conv2d/params.js';
+import type { PadParams } from '../kernels/layout/pad.js';
 import type { PermuteParams } from '../kernels/layout/permute.js';
 import type { MatmulParams } from '../kernels/matmul/matmul.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
@@ -187,6 +188,11 @@ export class GraphBuilder {
     return this.single(name, { type: 'layer_norm', input, ...p, attrs: { eps: attrs.eps } });
   }
 
+  /** Group normalisation with one group: each batch item of a map over all its values, an affine weight and bias per channel. */
+  groupNorm(name: string, input: Value, p: { gamma: Value; beta: Value }, attrs: { eps: number }): Value {
+    return this.single(name, { type: 'group_norm', input, ...p, attrs: { eps: attrs.eps } });
+  }
+
   /** alpha * op(a) op(b) per batch item of rank-3 a and b, op a transpose where asked. */
   matmul(name: string, a: Value, b: Value, p: Partial<MatmulParams> = {}): Value {
     return this.single(name, { type: 'matmul', a, b, attrs: { transA: p.transA ?? false, transB: p.transB ?? false, alpha: p.alpha ?? 1 } });
@@ -234,6 +240,11 @@ export class GraphBuilder {
   /** The input viewed as `p.view`, its axes reordered by `p.perm`, read as `p.shape` (one copy). */
   permute(name: string, input: Value, p: PermuteParams): Value {
     return this.single(name, { type: 'permute', input, attrs: p });
+  }
+
+  /** A map's sides padded with zeros (positive amounts) or cropped (negative). */
+  pad(name: string, input: Value, p: PadParams): Value {
+    return this.single(name, { type: 'pad', input, attrs: { ...p } });
   }
 
   /** Output axis i is input axis perm[i]. */

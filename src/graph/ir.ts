@@ -19,6 +19,8 @@ import type { Conv2dGradBiasOp, Conv2dGradInputOp, Conv2dGradWeightOp, Conv2dOp 
 import type { ActivationGradOp, ActivationOp, BinaryOp, ScaleOp } from './ops/elementwise.js';
 import type { DropoutOp } from './ops/dropout.js';
 import type { FlipWidthOp } from './ops/flip.js';
+import type { GroupNormGradOp, GroupNormOp } from './ops/groupnorm.js';
+import type { PadOp } from './ops/pad.js';
 import type { PermuteOp } from './ops/permute.js';
 import type { LayerNormGradOp, LayerNormOp } from './ops/layernorm.js';
 import type { MatmulOp } from './ops/matmul.js';
@@ -55,6 +57,9 @@ export type NodeOp =
   | PermuteOp
   | LayerNormOp
   | LayerNormGradOp
+  | GroupNormOp
+  | GroupNormGradOp
+  | PadOp
   | MatmulOp
   | Conv2dGradInputOp
   | Conv2dGradWeightOp

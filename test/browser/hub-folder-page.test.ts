@@ -17,6 +17,7 @@ const BUNDLE = '/deeplab.js';
 const FOLDERS = [
   ['MobileViT xx-small', 'deeplabv3-mobilevit-xx-small'],
   ['MobileNetV2', 'deeplabv3_mobilenet_v2_1.0_513'],
+  ['MobileViTV2 0.5', 'mobilevitv2-0.5-deeplabv3'],
 ] as const;
 
 for (const browser of BROWSERS) {

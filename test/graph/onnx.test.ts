@@ -124,6 +124,22 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     expect(types.filter((t) => t === 'LayerNormalization')).to.have.length(2);
   });
 
+  it('group norm with one group: each of two items over all its values, an affine map per channel', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('image', [2, 5, 6, 8]);
+    b.output('logits', b.groupNorm('norm', x, { gamma: b.param('norm.weight', [8]), beta: b.param('norm.bias', [8]) }, { eps: 1e-5 }));
+    expect(await expectOnnxMatches(b.build())).to.deep.equal(['Reshape', 'InstanceNormalization', 'Reshape', 'Reshape', 'Mul', 'Reshape', 'Add']);
+  });
+
+  it('pad: a crop to whole 2x2 patches, zeros padded back, and a crop and a pad at once', async () => {
+    const g = graphOf(7, 9, 3, (b, x) => {
+      const cropped = b.pad('crop', x, { top: 0, bottom: -1, left: 0, right: -1 });
+      const back = b.pad('back', cropped, { top: 0, bottom: 1, left: 0, right: 1 });
+      return b.pad('mixed', back, { top: 2, bottom: -3, left: -1, right: 1 });
+    });
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Slice', 'Pad', 'Slice', 'Pad']);
+  });
+
   it('matmul: one attention head over the pixels of a map, softmax(Q K^T / sqrt(d)) V', async () => {
     const g = graphOf(4, 5, 6, (b, x) => {
       const tokens = b.reshape('tokens', x, [1, 20, 6]);

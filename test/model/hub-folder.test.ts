@@ -15,7 +15,7 @@ import { permuteCpu } from '../../src/kernels/layout/permute.js';
 import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { networkInputSize, normalizeInput, resizeForNetwork } from '../../src/model/input-policy.js';
 import { hubProcessor } from '../../src/model/loading/hub-processor.js';
-import { backboneRecord } from '../../src/model/backbones/registry.js';
+import { backboneRecord, backboneRecords } from '../../src/model/backbones/registry.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from '../../src/model/loading/load-weights.js';
 import { loadedNetwork } from '../../src/model/loading/loaded-weights.js';
 import { loadModel } from '../../src/model/model.js';
@@ -150,7 +150,9 @@ describe('model: Hugging Face hub folders', function () {
     await expectRejects(loadWeights(folder(MOBILEVIT, { 'config.json': { id2label: { 0: 'a', 2: 'b' } } })), /id2label key '2' is not an index 0\.\.1/);
     await expectRejects(loadWeights(folder(MOBILEVIT, { 'config.json': { hidden_act: 'gelu' } })), /hidden_act must be 'silu'/);
     await expectRejects(loadWeights(folder(MOBILEVIT, { 'preprocessor_config.json': { image_std: [1, 1, 1], do_normalize: true } })), /preprocessor_config\.json: image_mean and image_std/);
-    await expectRejects(loadWeights(folder(MOBILEVIT, { 'config.json': { model_type: 'segformer' } })), /config\.json: model_type "segformer" is not a DeepLabV3 we load \(expected 'mobilenet_v2' or 'mobilevit'\)/);
+    const modelTypes = backboneRecords().flatMap((r) => (r.weights.transformers ? [`'${r.weights.transformers.modelType}'`] : []));
+    expect(modelTypes.slice(0, 2)).to.deep.equal(["'mobilenet_v2'", "'mobilevit'"]);
+    await expectRejects(loadWeights(folder(MOBILEVIT, { 'config.json': { model_type: 'segformer' } })), `config.json: model_type "segformer" is not a DeepLabV3 we load (expected ${modelTypes.join(' or ')})`);
     await expectRejects(loadWeights(folder(MOBILENET_V2, { 'config.json': { tf_padding: false } })), /config\.json: tf_padding must be true \(TF 'SAME' padding/);
     await expectRejects(loadWeights(folder(MOBILENET_V2, { 'config.json': { first_layer_is_expansion: false } })), /first_layer_is_expansion must be true/);
     await expectRejects(loadWeights(folder(MOBILENET_V2, { 'config.json': { hidden_act: 'relu' } })), /hidden_act must be 'relu6'/);
@@ -208,7 +210,9 @@ describe('model: Hugging Face hub folders', function () {
     expect(back.inputPolicy).to.deep.equal(tuned.inputPolicy);
     expect(sizesOf(back)).to.deep.equal(sizesOf(tuned));
     for (const [name, t] of tuned.params) expect([...back.params.get(name)!.data], name).to.deep.equal([...t.data]);
-    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, backbone: 'resnet50' } }), /ResNet-50 does not export to a hub folder: transformers has no ResNet-50 DeepLabV3 we write \(those that do: TF's MobileNetV2 DeepLab, MobileViT\)/);
+    const writers = backboneRecords().filter((r) => r.weights.transformers && !('why' in r.weights.transformers.export));
+    expect(writers.map((r) => r.title)).to.include.members(['MobileViT', 'MobileViTV2', "TF's MobileNetV2 DeepLab"]);
+    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, backbone: 'resnet50' } }), `ResNet-50 does not export to a hub folder: transformers has no ResNet-50 DeepLabV3 we write (those that do: ${writers.map((r) => r.title).join(', ')})`);
     // The processor written must read back as the model's own input.
     expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, normalization: 'imagenet' } }), /its hub processor gives 'unit' input, not the model's 'imagenet'/);
   });

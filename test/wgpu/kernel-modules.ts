@@ -22,6 +22,7 @@ import { matmulSpace, matmulSpec } from '../../src/kernels/matmul/matmul.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { buildMobileVitDeepLab, mobileVitConfigFromHub } from '../../src/model/networks/mobilevit.js';
+import { buildMobileVitV2DeepLab, mobileVitV2ConfigFromHub } from '../../src/model/networks/mobilevitv2.js';
 import { buildTrainingGraphs, trainingBatchNorms } from '../../src/train/training-graph.js';
 import { ADAPTER_CLASSES } from '../kernels/every-candidate.js';
 import { withKernelOption } from '../helpers.js';
@@ -130,12 +131,14 @@ export function resizeSpecs(): ModuleGroup {
   return { name: 'resize_bilinear, every candidate (f32, f16)', specs: distinct(specs) };
 }
 
-/** Small networks that between them hold every op: ResNet with the DeepLabv3+ decoder and the aux head, MobileNetV2 and V3, MobileViT. */
+/** Small networks that between them hold every op: ResNet with the DeepLabv3+ decoder and the aux head, MobileNetV2 and V3, MobileViT and MobileViTV2. */
 export const NETWORKS: Record<string, () => Graph> = {
   mobilenet_v2: () => buildDeepLab(defaultConfig('mobilenet_v2'), SIZE),
   mobilenet_v3_large: () => buildDeepLab(defaultConfig('mobilenet_v3_large'), SIZE),
   'resnet18, DeepLabv3+ and aux': () => buildDeepLab(defaultConfig('resnet18', { decoder: 'deeplabv3plus', aux: true }), SIZE),
   mobilevit: () => buildMobileVitDeepLab(mobileVitConfigFromHub(JSON.parse(readFileSync(sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small', 'config.json'), 'utf8'))), { batch: 1, height: 32, width: 32 }),
+  // 33x33 leaves odd maps: the crops to whole patches and the pads back.
+  mobilevitv2: () => buildMobileVitV2DeepLab(mobileVitV2ConfigFromHub(JSON.parse(readFileSync(sharedPath('fixtures', 'hf', 'mobilevitv2-0.5-deeplabv3', 'config.json'), 'utf8'))), SIZE),
 };
 const SIZE = { batch: 1, height: 33, width: 33 };
 

@@ -8,6 +8,8 @@ import { conv2dGradBiasOp, conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } fro
 import { activationGradOp, activationOp, addOp, mulOp, scaleOp } from './elementwise.js';
 import { dropoutOp } from './dropout.js';
 import { flipWidthOp } from './flip.js';
+import { groupNormGradOp, groupNormOp } from './groupnorm.js';
+import { padOp } from './pad.js';
 import { permuteOp } from './permute.js';
 import { layerNormGradOp, layerNormOp } from './layernorm.js';
 import { matmulOp } from './matmul.js';
@@ -41,6 +43,9 @@ const OPS: Registry = {
   permute: permuteOp,
   layer_norm: layerNormOp,
   layer_norm_grad: layerNormGradOp,
+  group_norm: groupNormOp,
+  group_norm_grad: groupNormGradOp,
+  pad: padOp,
   matmul: matmulOp,
   // Gradients, loss, optimizer.
   conv2d_grad_input: conv2dGradInputOp,

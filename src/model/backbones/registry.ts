@@ -6,6 +6,7 @@ import { MOBILENET_V2 } from './mobilenet-v2.js';
 import { MOBILENET_V3_LARGE } from './mobilenet-v3-large.js';
 import { type BackboneName, BACKBONE_NAMES } from '../networks/backbone-names.js';
 import { MOBILEVIT } from './mobilevit.js';
+import { MOBILEVITV2 } from './mobilevitv2.js';
 import { RESNET101, RESNET18, RESNET50 } from './resnet.js';
 
 export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = {
@@ -15,6 +16,7 @@ export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = 
   mobilenet_v2: MOBILENET_V2,
   mobilenet_v3_large: MOBILENET_V3_LARGE,
   mobilevit: MOBILEVIT,
+  mobilevitv2: MOBILEVITV2,
 };
 
 export function isBackboneName(name: unknown): name is BackboneName {

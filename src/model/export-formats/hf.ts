@@ -1,12 +1,12 @@
-// 'hf': a MobileViT or a hub MobileNetV2 as a Hugging Face hub folder that `transformers` and our
-// loader read (src/model/weights/transformers-export.ts).
-import { writeHubFolder } from '../weights/transformers-export.js';
+// 'hf': a model as a Hugging Face hub folder that `transformers` and our loader read
+// (src/model/weights/transformers-export.ts), for the backbones whose records write one.
+import { hubFolderBackbones, writeHubFolder } from '../weights/transformers-export.js';
 import type { ExportFormatRecord } from './format.js';
 
 export const HF: ExportFormatRecord<'hf'> = {
   name: 'hf',
   extension: null,
-  description: 'a Hugging Face hub folder (MobileViT, a hub MobileNetV2), --out DIR',
+  description: `a Hugging Face hub folder (${hubFolderBackbones().map((r) => r.title).join(', ')}), --out DIR`,
   options: [],
   write(out, w) {
     writeHubFolder(out, w);

@@ -143,13 +143,13 @@ export function mobileVitArchitectureFromJson(v: unknown, what: string): MobileV
   return arch;
 }
 
-/** conv -> BN -> activation under transformers' names `<p>.convolution`, `<p>.normalization`. */
-function convLayer(b: GraphBuilder, x: Value, p: string, o: { kernel: number; cout: number; stride?: number; dilation?: number; groups?: number; activation: Activation }): Value {
+/** conv -> BN -> activation under transformers' names `<p>.convolution`, `<p>.normalization` (MobileViTConvLayer, which MobileViTV2 copies). */
+export function convLayer(b: GraphBuilder, x: Value, p: string, o: { kernel: number; cout: number; stride?: number; dilation?: number; groups?: number; activation: Activation }): Value {
   return convBnAct(b, x, { name: `${p}.convolution`, bn: `${p}.normalization`, ...BN, ...o });
 }
 
-/** MobileNetV2's inverted residual (MobileViTInvertedResidual). */
-function invertedResidual(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig, o: { cout: number; stride: number; dilation?: number }): Value {
+/** MobileNetV2's inverted residual (MobileViTInvertedResidual, which MobileViTV2 copies). */
+export function invertedResidual(b: GraphBuilder, x: Value, p: string, cfg: Pick<MobileVitConfig, 'expandRatio' | 'hiddenAct'>, o: { cout: number; stride: number; dilation?: number }): Value {
   const cin = x.shape[3];
   const expanded = makeDivisible(roundHalfEven(cin * cfg.expandRatio), 8);
   const act = cfg.hiddenAct;
@@ -246,14 +246,15 @@ export function buildMobileVitBackbone(b: GraphBuilder, image: Value, cfg: Mobil
   return mobileVitBlock(b, x, `${e}.4`, cfg, { cout: neck[5], hidden: cfg.hiddenSizes[2], depth: TRANSFORMER_DEPTHS[2], dilation });
 }
 
+/** The head's values: what MobileViTDeepLabV3 (and MobileViTV2's copy of it) reads of the config. */
+export type MobileVitHeadConfig = Pick<MobileVitConfig, 'numLabels' | 'atrousRates' | 'asppOutChannels' | 'asppDropoutProb' | 'classifierDropoutProb'>;
+
 /**
- * The network on an image value [N,H,W,3] (already scaled as the processor does: x / 255, in
- * the channel order the stem's weights expect): the classifier's output at the network's stride
- * (transformers' `logits`), and the same resized to the input (bilinear, align_corners=False).
+ * transformers' MobileViTDeepLabV3 on the backbone's features: ASPP (1x1, three atrous 3x3,
+ * image pooling; ReLU), the classifier; its output at the network's stride (transformers'
+ * `logits`), and the same resized to the image (bilinear, align_corners=False).
  */
-export function mobileVitDeepLabLogits(b: GraphBuilder, image: Value, cfg: MobileVitConfig, opts: Pick<MobileVitOptions, 'dropout'> = {}): { raw: Value; logits: Value } {
-  validateMobileVitConfig(cfg);
-  const features = buildMobileVitBackbone(b, image, cfg);
+export function mobileVitHead(b: GraphBuilder, features: Value, image: Value, cfg: MobileVitHeadConfig, opts: Pick<MobileVitOptions, 'dropout'> = {}): { raw: Value; logits: Value } {
   const h = 'segmentation_head';
   const aspps = `${h}.aspp`;
   const names = (p: string) => ({ conv: `${p}.convolution`, bn: `${p}.normalization` });
@@ -276,6 +277,16 @@ export function mobileVitDeepLabLogits(b: GraphBuilder, image: Value, cfg: Mobil
   if (opts.dropout && cfg.classifierDropoutProb > 0) y = b.dropout(`${h}.dropout`, y, cfg.classifierDropoutProb, { channelwise: true });
   const raw = conv(b, y, { name: `${h}.classifier.convolution`, kernel: 1, cout: cfg.numLabels, bias: true });
   return { raw, logits: b.resize('logits_upsample', raw, image.shape[1], image.shape[2], 'half_pixel') };
+}
+
+/**
+ * The network on an image value [N,H,W,3] (already scaled as the processor does: x / 255, in
+ * the channel order the stem's weights expect): the classifier's output at the network's stride
+ * (transformers' `logits`), and the same resized to the input (bilinear, align_corners=False).
+ */
+export function mobileVitDeepLabLogits(b: GraphBuilder, image: Value, cfg: MobileVitConfig, opts: Pick<MobileVitOptions, 'dropout'> = {}): { raw: Value; logits: Value } {
+  validateMobileVitConfig(cfg);
+  return mobileVitHead(b, buildMobileVitBackbone(b, image, cfg), image, cfg, opts);
 }
 
 /**

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostParams } from '../../graph/params.js';
 import { writeFileAtomic } from '../../util/write-atomic.js';
-import type { TransformersExport } from '../backbones/backbone.js';
+import type { BackboneRecord, TransformersExport } from '../backbones/backbone.js';
 import { backboneRecord, backboneRecords } from '../backbones/registry.js';
 import { hubProcessor } from '../loading/hub-processor.js';
 import { hubProcessorResize, policyNormalization } from '../input-policy.js';
@@ -15,6 +15,11 @@ import type { LoadedWeights } from '../loading/loaded-weights.js';
 import { writeSafetensors } from './import/safetensors.js';
 import type { TensorMap } from './import/tensor-map.js';
 import { reverseInputChannels } from './layouts.js';
+
+/** The backbones whose weights write a hub folder, as their records say. */
+export function hubFolderBackbones(): BackboneRecord[] {
+  return backboneRecords().filter((r) => r.weights.transformers && !('why' in r.weights.transformers.export));
+}
 
 /** The record's side of the hub folder of `w`, or an error saying why it has none. */
 function hubExport(w: LoadedWeights): { modelType: string; stem: string; exporter: TransformersExport } {
@@ -28,8 +33,7 @@ function hubExport(w: LoadedWeights): { modelType: string; stem: string; exporte
     if (refusal === undefined) return { modelType: source.modelType, stem: source.stem, exporter };
     why = refusal;
   }
-  const able = backboneRecords().filter((r) => r.weights.transformers && !('why' in r.weights.transformers.export));
-  throw new Error(`${w.name}: ${record.title} does not export to a hub folder: ${why} (those that do: ${able.map((r) => r.title).join(', ')})`);
+  throw new Error(`${w.name}: ${record.title} does not export to a hub folder: ${why} (those that do: ${hubFolderBackbones().map((r) => r.title).join(', ')})`);
 }
 
 /** config.json, preprocessor_config.json and the tensors of the hub folder of `w`. */

@@ -1,0 +1,102 @@
+// MobileViTV2 DeepLabV3's training step against transformers' (../shared/fixtures/hf, README
+// there): batch 2 at 64x96, batch norms in training mode, every dropout off, the loss of the
+// logits resized to the labels (cross-entropy, ignore index 255, mean over labelled pixels); the
+// loss, every parameter's gradient (our split qkv projections joined as transformers holds
+// them) and the running statistics after the step. Every backward rule of the separable
+// attention runs here at once: group norm, the broadcast product, batched matmul, softmax,
+// permute, SiLU and ReLU.
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { differentiate } from '../../src/graph/autograd.js';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { compile } from '../../src/graph/compile.js';
+import type { HostParams } from '../../src/graph/params.js';
+import { Program } from '../../src/graph/program.js';
+import { Session } from '../../src/graph/session.js';
+import { permuteCpu } from '../../src/kernels/layout/permute.js';
+import { buildMobileVitV2DeepLab, mobileVitV2ConfigFromHub } from '../../src/model/networks/mobilevitv2.js';
+import { parseNpy, readNpy } from '../../src/model/weights/import/npy.js';
+import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
+import type { HostTensor } from '../../src/model/weights/import/tensor-map.js';
+import { readZip } from '../../src/model/weights/import/zip.js';
+import { mobileVitV2Params, mobileVitV2Tensors } from '../../src/model/weights/transformers-mobilevitv2.js';
+import { trainingBatchNorms } from '../../src/train/training-graph.js';
+import { relativeError, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
+import { worstError } from './float64-gradients.js';
+
+const DIR = sharedPath('fixtures', 'hf', 'mobilevitv2-0.5-deeplabv3');
+const STEP = `${DIR}/train_seed1_2x64x96`;
+
+function readNpz(path: string): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  for (const [name, bytes] of readZip(readFileSync(path))) out.set(name.replace(/\.npy$/, ''), parseNpy(bytes, `${path}:${name}`));
+  return out;
+}
+
+describe('training: MobileViTV2 gradients against transformers (fixtures/hf) @slow', function () {
+  this.timeout(900_000);
+
+  it('width 0.5, batch 2 at 64x96: batch statistics; loss, every parameter gradient, running statistics', async () => {
+    const ctx = await testContext();
+    const cfg = mobileVitV2ConfigFromHub(JSON.parse(readFileSync(`${DIR}/config.json`, 'utf8')));
+    const params = mobileVitV2Params(readSafetensors(`${DIR}/model.safetensors`).tensors, 'model.safetensors');
+    const pixels = readNpy(`${STEP}_pixel_values.npy`);
+    const [N, C, H, W] = pixels.shape;
+    const image = permuteCpu(pixels.data, pixels.shape, { view: pixels.shape, perm: [0, 2, 3, 1], shape: [N, H, W, C] });
+    const labels = Uint32Array.from(readNpy(`${STEP}_labels.npy`).data);
+
+    const canonical = buildMobileVitV2DeepLab(cfg, { batch: N, height: H, width: W });
+    const network = trainingBatchNorms(canonical);
+    const b = GraphBuilder.extend(network);
+    const logits = network.outputs.get('logits')!;
+    const [loss, dlogits] = b.node('loss', { type: 'softmax_cross_entropy', logits, labels: b.input('labels', [N, H, W], 'u32'), attrs: { ignoreIndex: 255, scale: 1 } });
+    b.output('loss', loss);
+    const wrt = network.state.filter((v) => v.role === 'param');
+    const d = differentiate(b.build(), new Map([[logits, dlogits]]), wrt);
+    const out = GraphBuilder.extend(d.graph);
+    for (const p of wrt) if (d.grads.has(p.id)) out.output(`grad:${p.name}`, d.grads.get(p.id)!);
+    for (const v of network.state) if (v.role === 'statistic') out.output(`state:${v.name}`, v);
+    const compiled = compile(out.build(), { mode: 'training' });
+    // Batch statistics: every batch norm trains as one, none is folded into its conv.
+    const count = (type: string) => compiled.graph.nodes.filter((n) => n.op.type === type).length;
+    expect(count('batchnorm_train'), 'training batch norms').to.equal(canonical.nodes.filter((n) => n.op.type === 'batchnorm').length);
+    expect(count('batchnorm') + count('fold_bn'), 'inference or folded batch norms').to.equal(0);
+
+    const session = Session.create(ctx, canonical, params, 'mobilevitv2');
+    const program = await Program.create(ctx, compiled, session, 'mobilevitv2');
+    try {
+      const got = await program.run({ image, labels });
+      const lossRef = (JSON.parse(readFileSync(`${STEP}_loss.json`, 'utf8')) as { loss: number }).loss;
+      const lossErr = Math.abs((got.get('loss') as Float32Array)[0] - lossRef) / lossRef;
+
+      // Our gradients in transformers' names and layouts (the qkv projections joined).
+      const grads: HostParams = new Map();
+      for (const p of wrt) if (got.has(`grad:${p.name}`)) grads.set(p.name, { shape: [...p.shape], data: got.get(`grad:${p.name}`) as Float32Array });
+      const ours = mobileVitV2Tensors(grads);
+      const refs = readNpz(`${STEP}_grads.npz`);
+      const names = [...refs.keys()];
+      expect([...ours.keys()].sort(), 'a gradient for every tensor transformers has one for').to.deep.equal([...names].sort());
+      for (const name of names) expect(ours.get(name)!.shape, name).to.deep.equal(refs.get(name)!.shape);
+      // 0 in exact arithmetic: 9 biases seen only through training-mode batch norms (the
+      // reduce_1x1 of residual-free inverted residuals, each block's closing group norm and
+      // its conv_projection batch norm). They must be as small as rounding noise, 1e-4 of a
+      // typical gradient.
+      const { worst, zeros } = worstError(names, (name) => ours.get(name)!.data, (name) => refs.get(name)!.data, 'MobileViTV2', 1e-4);
+
+      const after = readNpz(`${STEP}_bn_after.npz`);
+      let statsErr = 0;
+      for (const [name, ref] of after) statsErr = Math.max(statsErr, relativeError(got.get(`state:${name}`)!, ref.data));
+
+      console.log(`      (loss rel. ${lossErr.toExponential(1)}, worst of ${names.length - zeros} parameter grads ${worst.err.toExponential(1)} (${worst.name}), ${zeros} exact zeros, running stats ${statsErr.toExponential(1)})`);
+      expect(zeros, 'gradients 0 in exact arithmetic').to.equal(9);
+      expect(lossErr, 'loss').to.be.lessThan(1e-5);
+      // transformers' own float32 run lands 2.0e-3 from the float64 gradients at worst (README).
+      expect(worst.err, `parameter gradient ${worst.name}`).to.be.lessThan(5e-3);
+      expect(statsErr, 'running statistics').to.be.lessThan(1e-4);
+    } finally {
+      program.dispose();
+      session.dispose();
+    }
+  });
+});
