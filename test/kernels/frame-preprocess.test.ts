@@ -8,7 +8,7 @@ import {
   prepareFramePreprocess,
 } from '../../src/kernels/frame/frame-preprocess.js';
 import { expectClose, poisonedTensor, testContext, expectThrows } from '../helpers.js';
-import type { InputNormalizationName } from '../../src/io/input-normalization.js';
+import { INPUT_NORMALIZATION_NAMES, type InputNormalizationName, inputNormalization } from '../../src/io/input-normalization.js';
 import { randomRgba, rgbaTexture } from '../frames.js';
 
 /** Elements whose bits differ (NaN poison left unwritten counts). */
@@ -28,7 +28,10 @@ describe('kernel: frame preprocessing (texture -> PIL bilinear resize -> normali
     const im = normalizationTable('imagenet');
     expect(im[3 * 255 + 1]).to.equal(Math.fround(Math.fround(Math.fround(255 / 255) - Math.fround(0.456)) / Math.fround(0.224)));
     expect(normalizationTable('unit')[3 * 51 + 2]).to.equal(Math.fround(51 / 255));
-    expectThrows(() => normalizationTable('none' as InputNormalizationName), /normalization must be 'imagenet' or 'minus_one_one' or 'unit', got 'none'/);
+    expectThrows(() => normalizationTable('none' as InputNormalizationName), `normalization must be ${INPUT_NORMALIZATION_NAMES.map((n) => `'${n}'`).join(' or ')}, got 'none'`);
+    // mmseg's mean and std on 0..255 values: every level as its CPU path normalises it.
+    const levels = { width: 256, height: 1, data: Uint8Array.from({ length: 768 }, (_, i) => Math.floor(i / 3)) };
+    expect([...normalizationTable('imagenet_255')]).to.deep.equal([...inputNormalization('imagenet_255').normalize(levels)]);
   });
 
   // [frame width, height] -> [network width, height]: odd sizes, down, up, mixed, identity, 1x1.
