@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { isPickleTuple, unpickle } from '../../src/model/weights/import/pickle.js';
+import { unpickle } from '../../src/model/weights/import/pickle.js';
+import { isPickleTuple } from '../../src/model/weights/import/pickle-values.js';
 import { P, concat } from './builders.js';
 import { expectThrows } from '../helpers.js';
 

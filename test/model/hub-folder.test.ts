@@ -19,7 +19,8 @@ import { backboneRecord, backboneRecords } from '../../src/model/backbones/regis
 import { type LoadedWeights, loadWeights, saveCheckpoint } from '../../src/model/loading/load-weights.js';
 import { loadedNetwork } from '../../src/model/loading/loaded-weights.js';
 import { loadModel } from '../../src/model/model.js';
-import { type MobileVitArchitecture, buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
+import { buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
+import type { MobileVitArchitecture } from '../../src/model/networks/mobilevit-config.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readSafetensors, writeSafetensors } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';

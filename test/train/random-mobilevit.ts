@@ -5,7 +5,8 @@
 // pixels, and input sides that leave maps the patch does not divide (resized up to it and back).
 import { expect } from 'chai';
 import type { HostArray } from '../../src/graph/ops/registry.js';
-import { type MobileVitConfig, MOBILEVIT_XX_SMALL, buildMobileVitDeepLab, validateMobileVitConfig } from '../../src/model/networks/mobilevit.js';
+import { buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
+import { type MobileVitConfig, MOBILEVIT_XX_SMALL, validateMobileVitConfig } from '../../src/model/networks/mobilevit-config.js';
 import { FP32_TOLERANCE, makeRng, randomArray, relativeError } from '../helpers.js';
 import { randomParams } from '../model/random-params.js';
 import { againstFloat64, lossGradientGraph, median, norm } from './float64-gradients.js';

@@ -21,7 +21,8 @@ import { RESIZE_LAYOUTS, RESIZE_MODES, resizeBilinearSpec } from '../../src/kern
 import { matmulSpace, matmulSpec } from '../../src/kernels/matmul/matmul.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
-import { buildMobileVitDeepLab, mobileVitConfigFromHub } from '../../src/model/networks/mobilevit.js';
+import { buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
+import { mobileVitConfigFromHub } from '../../src/model/networks/mobilevit-config.js';
 import { buildMobileVitV2DeepLab, mobileVitV2ConfigFromHub } from '../../src/model/networks/mobilevitv2.js';
 import { buildTrainingGraphs, trainingBatchNorms } from '../../src/train/training-graph.js';
 import { ADAPTER_CLASSES } from '../kernels/every-candidate.js';

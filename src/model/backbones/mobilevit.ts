@@ -2,15 +2,15 @@
 // a whole network with its own ASPP head, inputs x / 255, transformers' names. Its architecture
 // is its sizes, from a hub folder's config.json (xx-small's when none is given); the head's
 // values (output stride, rates, channels, classes) are the DeepLab config's.
+import { mobileVitDeepLabLogits } from '../networks/mobilevit.js';
 import {
   MOBILEVIT_HUB_FLOATS,
   MOBILEVIT_XX_SMALL,
   type MobileVitArchitecture,
   mobileVitArchitectureFromJson,
   mobileVitConfigFromHub,
-  mobileVitDeepLabLogits,
   mobileVitHubConfig,
-} from '../networks/mobilevit.js';
+} from '../networks/mobilevit-config.js';
 import { transformersParams, transformersTensors } from '../weights/transformers.js';
 import { type BackboneRecord, architectureCasts } from './backbone.js';
 

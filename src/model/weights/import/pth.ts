@@ -12,7 +12,8 @@
 // mmengine's checkpoints: 'meta', 'optimizer', ...), which readTorchCheckpoint returns as well.
 import { checkCount, checkShape } from '../../../io/byte-cursor.js';
 import { readFileBytes } from '../../../io/file-bytes.js';
-import { isPickleTuple, pickleRepr, unpickle, unpickleOne } from './pickle.js';
+import { unpickle, unpickleOne } from './pickle.js';
+import { isPickleTuple, pickleRepr } from './pickle-values.js';
 import { DecodeBudget, type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
 import { readZip } from './zip.js';
 
