@@ -11,6 +11,7 @@ import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../../gpu/tensor.js';
 import { expectRank, expectShape } from '../checks.js';
 import { type FloatArray, zerosLike } from '../cpu-arrays.js';
+import { checkEps, checkLengths, meanAndRstd } from '../normalization-cpu.js';
 
 /** Lanes of the elementwise passes. */
 const WG = 256;
@@ -27,10 +28,6 @@ function geometry(shape: Shape, kernel: string): { items: number; count: number;
   expectRank(shape, 4, kernel, 'input');
   validateShape(shape, `${kernel}: input`);
   return { items: shape[0], count: numel(shape) / shape[0], channels: shape[3] };
-}
-
-function checkEps(eps: number, kernel: string): void {
-  if (!Number.isFinite(eps) || eps < 0) throw new Error(`${kernel}: eps must be a finite number >= 0, got ${eps}`);
 }
 
 /** A scratch buffer of `floats` f32 values for one dispatch to own. */
@@ -81,23 +78,6 @@ export function groupNorm(ctx: GpuContext, input: GpuTensor, gamma: GpuTensor, b
   return runToNewTensor(ctx, input.shape, 'groupNorm', (out) => prepareGroupNorm(ctx, { input, gamma, beta, out }, p));
 }
 
-/** Item n's mean and 1 / sqrt(var + eps), the variance about the mean (two passes). */
-function itemStats(x: FloatArray, n: number, count: number, eps: number): [number, number] {
-  let sum = 0;
-  for (let i = n * count; i < (n + 1) * count; i++) sum += x[i];
-  const mean = sum / count;
-  let squares = 0;
-  for (let i = n * count; i < (n + 1) * count; i++) squares += (x[i] - mean) ** 2;
-  return [mean, 1 / Math.sqrt(squares / count + eps)];
-}
-
-function checkLengths(kernel: string, shape: Shape, C: number, arrays: Record<string, FloatArray>, perChannel: string[]): void {
-  for (const [name, a] of Object.entries(arrays)) {
-    const want = perChannel.includes(name) ? C : numel(shape);
-    if (a.length !== want) throw new Error(`${kernel}: ${name} has ${a.length} values, expected ${want} (input ${shapeString(shape)})`);
-  }
-}
-
 /** CPU reference; float64 in, float64 out (and float32 likewise). */
 export function groupNormCpu<T extends FloatArray>(x: T, shape: Shape, gamma: FloatArray, beta: FloatArray, p: GroupNormParams): T {
   const { items, count, channels: C } = geometry(shape, 'groupNorm');
@@ -105,7 +85,7 @@ export function groupNormCpu<T extends FloatArray>(x: T, shape: Shape, gamma: Fl
   checkLengths('groupNorm', shape, C, { x, gamma, beta }, ['gamma', 'beta']);
   const out = zerosLike(x, x.length);
   for (let n = 0; n < items; n++) {
-    const [mean, rstd] = itemStats(x, n, count, p.eps);
+    const [mean, rstd] = meanAndRstd(x, n * count, count, p.eps);
     for (let i = n * count; i < (n + 1) * count; i++) out[i] = (x[i] - mean) * rstd * gamma[i % C] + beta[i % C];
   }
   return out;
@@ -181,7 +161,7 @@ export function groupNormGradCpu<T extends FloatArray>(x: T, shape: Shape, gamma
   const dgamma = zerosLike(x, C);
   const dbeta = zerosLike(x, C);
   for (let n = 0; n < items; n++) {
-    const [mean, rstd] = itemStats(x, n, count, p.eps);
+    const [mean, rstd] = meanAndRstd(x, n * count, count, p.eps);
     let meanG = 0;
     let meanGX = 0;
     for (let i = n * count; i < (n + 1) * count; i++) {

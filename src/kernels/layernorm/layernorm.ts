@@ -8,6 +8,7 @@ import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../../gpu/tensor.js';
 import { expectShape } from '../checks.js';
 import { type FloatArray, zerosLike } from '../cpu-arrays.js';
+import { checkEps, checkLengths, meanAndRstd } from '../normalization-cpu.js';
 
 /** Lanes a workgroup; layernorm_grad_params.wgsl's const WG is the same (it sizes its workgroup arrays). */
 const WG = 64;
@@ -22,10 +23,6 @@ function rowsAndChannels(shape: Shape, kernel: string): [number, number] {
   validateShape(shape, `${kernel}: input`);
   const C = shape[shape.length - 1];
   return [numel(shape) / C, C];
-}
-
-function checkEps(eps: number, kernel: string): void {
-  if (!Number.isFinite(eps) || eps < 0) throw new Error(`${kernel}: eps must be a finite number >= 0, got ${eps}`);
 }
 
 export function layerNormSpec(): KernelSpec {
@@ -51,23 +48,6 @@ export function layerNorm(ctx: GpuContext, input: GpuTensor, gamma: GpuTensor, b
   return runToNewTensor(ctx, input.shape, 'layerNorm', (out) => prepareLayerNorm(ctx, { input, gamma, beta, out }, p));
 }
 
-/** Each row's mean and 1 / sqrt(var + eps), the variance about the mean (two passes). */
-function rowStats(x: FloatArray, r: number, C: number, eps: number): [number, number] {
-  let sum = 0;
-  for (let c = 0; c < C; c++) sum += x[r * C + c];
-  const mean = sum / C;
-  let squares = 0;
-  for (let c = 0; c < C; c++) squares += (x[r * C + c] - mean) ** 2;
-  return [mean, 1 / Math.sqrt(squares / C + eps)];
-}
-
-function checkLengths(kernel: string, shape: Shape, C: number, arrays: Record<string, FloatArray>, perChannel: string[]): void {
-  for (const [name, a] of Object.entries(arrays)) {
-    const want = perChannel.includes(name) ? C : numel(shape);
-    if (a.length !== want) throw new Error(`${kernel}: ${name} has ${a.length} values, expected ${want} (input ${shapeString(shape)})`);
-  }
-}
-
 /** CPU reference; float64 in, float64 out (and float32 likewise). */
 export function layerNormCpu<T extends FloatArray>(x: T, shape: Shape, gamma: FloatArray, beta: FloatArray, p: LayerNormParams): T {
   const [rows, C] = rowsAndChannels(shape, 'layerNorm');
@@ -75,7 +55,7 @@ export function layerNormCpu<T extends FloatArray>(x: T, shape: Shape, gamma: Fl
   checkLengths('layerNorm', shape, C, { x, gamma, beta }, ['gamma', 'beta']);
   const out = zerosLike(x, x.length);
   for (let r = 0; r < rows; r++) {
-    const [mean, rstd] = rowStats(x, r, C, p.eps);
+    const [mean, rstd] = meanAndRstd(x, r * C, C, p.eps);
     for (let c = 0; c < C; c++) out[r * C + c] = (x[r * C + c] - mean) * rstd * gamma[c] + beta[c];
   }
   return out;
@@ -143,7 +123,7 @@ export function layerNormGradCpu<T extends FloatArray>(x: T, shape: Shape, gamma
   const dgamma = zerosLike(x, C);
   const dbeta = zerosLike(x, C);
   for (let r = 0; r < rows; r++) {
-    const [mean, rstd] = rowStats(x, r, C, p.eps);
+    const [mean, rstd] = meanAndRstd(x, r * C, C, p.eps);
     let meanG = 0;
     let meanGX = 0;
     for (let c = 0; c < C; c++) {
