@@ -7,9 +7,11 @@ import {
   MOBILEVIT_HUB_FLOATS,
   MOBILEVIT_XX_SMALL,
   type MobileVitArchitecture,
+  headValuesOf,
   mobileVitArchitectureFromJson,
   mobileVitConfigFromHub,
   mobileVitHubConfig,
+  splitHubConfig,
 } from '../networks/mobilevit-config.js';
 import { transformersParams, transformersTensors } from '../weights/transformers.js';
 import { type BackboneRecord, architectureCasts } from './backbone.js';
@@ -25,8 +27,7 @@ export const MOBILEVIT: BackboneRecord = {
   network: {
     kind: 'whole',
     build(b, image, cfg, opts) {
-      const head = { numLabels: cfg.numClasses, outputStride: cfg.outputStride as 8 | 16 | 32, atrousRates: cfg.asppRates, asppOutChannels: cfg.asppChannels };
-      return mobileVitDeepLabLogits(b, image, { ...sizes.unwrap(opts.architecture), ...head }, { dropout: opts.dropout }).logits;
+      return mobileVitDeepLabLogits(b, image, { ...sizes.unwrap(opts.architecture), ...headValuesOf(cfg) }, { dropout: opts.dropout }).logits;
     },
   },
   architecture: {
@@ -51,13 +52,12 @@ export const MOBILEVIT: BackboneRecord = {
       modelType: 'mobilevit',
       stem: 'mobilevit.conv_stem.convolution.weight',
       read(json, tensors, { what }) {
-        const { numLabels: _, outputStride, atrousRates, asppOutChannels, ...arch } = mobileVitConfigFromHub(json, what);
         // The head's values live in the DeepLab config: they change with a fine-tune or another stride.
-        return { architecture: sizes.wrap(arch), config: { outputStride, asppRates: [...atrousRates], asppChannels: asppOutChannels }, params: transformersParams(tensors) };
+        const { architecture, config } = splitHubConfig(mobileVitConfigFromHub(json, what));
+        return { architecture: sizes.wrap(architecture), config, params: transformersParams(tensors) };
       },
       export: {
-        config: (a, cfg) =>
-          mobileVitHubConfig({ ...sizes.unwrap(a), numLabels: cfg.numClasses, outputStride: cfg.outputStride as 8 | 16 | 32, atrousRates: cfg.asppRates, asppOutChannels: cfg.asppChannels }),
+        config: (a, cfg) => mobileVitHubConfig({ ...sizes.unwrap(a), ...headValuesOf(cfg) }),
         floatFields: MOBILEVIT_HUB_FLOATS,
         // The processor feeds x / 255 in BGR order, unnormalised.
         processor: { image_processor_type: 'MobileViTImageProcessor', do_flip_channel_order: true },

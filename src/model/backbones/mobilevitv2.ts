@@ -13,19 +13,14 @@ import {
   mobileVitV2HubConfig,
 } from '../networks/mobilevitv2.js';
 import type { DeepLabConfig } from '../networks/config-types.js';
+import { headValuesOf, splitHubConfig } from '../networks/mobilevit-config.js';
 import { mobileVitV2Params, mobileVitV2Tensors } from '../weights/transformers-mobilevitv2.js';
 import { type Architecture, type BackboneRecord, architectureCasts } from './backbone.js';
 
 const sizes = architectureCasts<MobileVitV2Architecture>();
 
 /** The network's whole configuration: the architecture under the DeepLab config's head values. */
-const networkConfig = (a: Architecture, cfg: DeepLabConfig) => ({
-  ...sizes.unwrap(a),
-  numLabels: cfg.numClasses,
-  outputStride: cfg.outputStride as 8 | 16 | 32,
-  atrousRates: cfg.asppRates,
-  asppOutChannels: cfg.asppChannels,
-});
+const networkConfig = (a: Architecture, cfg: DeepLabConfig) => ({ ...sizes.unwrap(a), ...headValuesOf(cfg) });
 
 export const MOBILEVITV2: BackboneRecord = {
   name: 'mobilevitv2',
@@ -56,9 +51,9 @@ export const MOBILEVITV2: BackboneRecord = {
       modelType: 'mobilevitv2',
       stem: 'mobilevitv2.conv_stem.convolution.weight',
       read(json, tensors, { what, weightsWhat }) {
-        const { numLabels: _, outputStride, atrousRates, asppOutChannels, ...arch } = mobileVitV2ConfigFromHub(json, what);
         // The head's values live in the DeepLab config: they change with a fine-tune or another stride.
-        return { architecture: sizes.wrap(arch), config: { outputStride, asppRates: [...atrousRates], asppChannels: asppOutChannels }, params: mobileVitV2Params(tensors, weightsWhat) };
+        const { architecture, config } = splitHubConfig(mobileVitV2ConfigFromHub(json, what));
+        return { architecture: sizes.wrap(architecture), config, params: mobileVitV2Params(tensors, weightsWhat) };
       },
       export: {
         config: (a, cfg) => mobileVitV2HubConfig(networkConfig(a, cfg)),

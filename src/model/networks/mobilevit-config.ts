@@ -2,9 +2,38 @@
 // checked; read from a hub folder's config.json and written back to one; the architecture kept in
 // our checkpoints as JSON. The network (mobilevit.ts) is built from it.
 import type { Activation } from '../../kernels/activation/activation.js';
+import type { DeepLabConfig } from './config-types.js';
+
+/**
+ * The DeepLabV3 head's values in config.json, the same in both MobileViT families: output stride,
+ * ASPP rates and channels, classes, dropout.
+ */
+export interface MobileVitHeadValues {
+  outputStride: 8 | 16 | 32;
+  atrousRates: readonly number[];
+  asppOutChannels: number;
+  numLabels: number;
+  /** Training only (with `dropout`): after the ASPP projection, and channel-wise before the classifier. */
+  asppDropoutProb: number;
+  classifierDropoutProb: number;
+}
+
+/** The head values a DeepLab config holds instead (they change with a fine-tune or another stride). */
+export type DeepLabHeadKeys = 'numLabels' | 'outputStride' | 'atrousRates' | 'asppOutChannels';
+
+/** A DeepLab config's head values, as config.json names them. */
+export function headValuesOf(cfg: DeepLabConfig): Pick<MobileVitHeadValues, DeepLabHeadKeys> {
+  return { numLabels: cfg.numClasses, outputStride: cfg.outputStride as 8 | 16 | 32, atrousRates: cfg.asppRates, asppOutChannels: cfg.asppChannels };
+}
+
+/** A hub config split into the architecture and the head values the DeepLab config takes. */
+export function splitHubConfig<C extends MobileVitHeadValues>(c: C): { architecture: Omit<C, DeepLabHeadKeys>; config: Pick<DeepLabConfig, 'outputStride' | 'asppRates' | 'asppChannels'> } {
+  const { numLabels: _, outputStride, atrousRates, asppOutChannels, ...architecture } = c;
+  return { architecture, config: { outputStride, asppRates: [...atrousRates], asppChannels: asppOutChannels } };
+}
 
 /** The architectural values of a MobileViT DeepLabV3 (config.json's, renamed to camelCase). */
-export interface MobileVitConfig {
+export interface MobileVitConfig extends MobileVitHeadValues {
   /** Stem, the five stages' outputs, and the classification expansion (unused by segmentation): 7 sizes. */
   neckHiddenSizes: readonly number[];
   /** Transformer widths of the three MobileViT blocks. */
@@ -17,20 +46,13 @@ export interface MobileVitConfig {
   patchSize: number;
   /** The MobileViT blocks' local and fusion convolutions. */
   convKernelSize: number;
-  outputStride: 8 | 16 | 32;
   layerNormEps: number;
   qkvBias: boolean;
   hiddenAct: Activation;
-  atrousRates: readonly number[];
-  asppOutChannels: number;
-  numLabels: number;
-  /** Training only (with `dropout`): after the ASPP projection, and channel-wise before the classifier. */
-  asppDropoutProb: number;
-  classifierDropoutProb: number;
 }
 
 /** The architecture of a MobileViT DeepLabV3 apart from its head's values (stride, rates, channels, classes). */
-export type MobileVitArchitecture = Omit<MobileVitConfig, 'numLabels' | 'outputStride' | 'atrousRates' | 'asppOutChannels'>;
+export type MobileVitArchitecture = Omit<MobileVitConfig, DeepLabHeadKeys>;
 
 /**
  * apple/deeplabv3-mobilevit-xx-small's architecture (its config.json): what the backbone record

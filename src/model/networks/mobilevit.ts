@@ -19,7 +19,7 @@ import { inversePermute } from '../../kernels/layout/permute.js';
 import { aspp } from './aspp.js';
 import { conv, convBnAct } from './layers.js';
 import { makeDivisible } from './mobilenet-v3.js';
-import { type MobileVitConfig, validateMobileVitConfig } from './mobilevit-config.js';
+import { type MobileVitConfig, type MobileVitHeadValues, validateMobileVitConfig } from './mobilevit-config.js';
 
 export interface MobileVitOptions {
   /** Also output 'logits_raw': the classifier's output at the network's stride (transformers' `logits`). */
@@ -143,7 +143,7 @@ export function buildMobileVitBackbone(b: GraphBuilder, image: Value, cfg: Mobil
 }
 
 /** The head's values: what MobileViTDeepLabV3 (and MobileViTV2's copy of it) reads of the config. */
-export type MobileVitHeadConfig = Pick<MobileVitConfig, 'numLabels' | 'atrousRates' | 'asppOutChannels' | 'asppDropoutProb' | 'classifierDropoutProb'>;
+export type MobileVitHeadConfig = Omit<MobileVitHeadValues, 'outputStride'>;
 
 /**
  * transformers' MobileViTDeepLabV3 on the backbone's features: ASPP (1x1, three atrous 3x3,

@@ -26,9 +26,10 @@ import { inversePermute } from '../../kernels/layout/permute.js';
 import { conv } from './layers.js';
 import { type MobileVitOptions, convLayer, invertedResidual, mobileVitHead, unfoldingPermute } from './mobilevit.js';
 import { makeDivisible } from './mobilenet-v3.js';
+import type { DeepLabHeadKeys, MobileVitHeadValues } from './mobilevit-config.js';
 
 /** The architectural values of a MobileViTV2 DeepLabV3 (config.json's, renamed to camelCase). */
-export interface MobileVitV2Config {
+export interface MobileVitV2Config extends MobileVitHeadValues {
   /** Scales every width (transformers' make_divisible rounds them to 8 or 16). */
   widthMultiplier: number;
   /** The three MobileViTV2 blocks' attention widths before the multiplier. */
@@ -42,23 +43,16 @@ export interface MobileVitV2Config {
   patchSize: number;
   /** The blocks' depthwise local convolution. */
   convKernelSize: number;
-  outputStride: 8 | 16 | 32;
   /** The group norms' eps. */
   layerNormEps: number;
   hiddenAct: Activation;
-  atrousRates: readonly number[];
-  asppOutChannels: number;
-  numLabels: number;
-  /** Training only (with `dropout`): after the ASPP projection, and channel-wise before the classifier. */
-  asppDropoutProb: number;
-  classifierDropoutProb: number;
   /** Training only: on the attention's context scores, and after each FFN conv. */
   attnDropout: number;
   ffnDropout: number;
 }
 
 /** The architecture of a MobileViTV2 DeepLabV3 apart from its head's values (stride, rates, channels, classes). */
-export type MobileVitV2Architecture = Omit<MobileVitV2Config, 'numLabels' | 'outputStride' | 'atrousRates' | 'asppOutChannels'>;
+export type MobileVitV2Architecture = Omit<MobileVitV2Config, DeepLabHeadKeys>;
 
 /** transformers' MobileViTV2Config defaults (width 1.0, apple/mobilevitv2-1.0-voc-deeplabv3's sizes): what the record builds when no hub config names another. */
 export const MOBILEVITV2_1_0: MobileVitV2Architecture = {
