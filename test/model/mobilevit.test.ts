@@ -17,7 +17,8 @@ import { type MobileVitConfig, mobileVitConfigFromHub, validateMobileVitConfig }
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { transformersParams } from '../../src/model/weights/transformers.js';
-import { expectClose, expectThrows, numel, relativeError, testContext } from '../helpers.js';
+import { expectClose, expectThrows, numel, testContext } from '../helpers.js';
+import { expectHalfProgramClose } from './half-program.js';
 import { runOnnx } from '../onnx-runtime.js';
 import { randomParams } from './random-params.js';
 import { sharedPath } from '../shared.js';
@@ -153,29 +154,8 @@ describe('model: MobileViT DeepLabV3 (transformers)', () => {
     });
 
     it('half precision: the f16 program differs from f32 by f16 rounding only', async function () {
-      const ctx = await testContext();
-      if (!ctx.hasHalf) this.skip();
-      const params = transformersParams(readSafetensors(`${DIR}/model.safetensors`).tensors);
-      const [height, width] = [48, 64];
-      const graph = buildMobileVitDeepLab(cfg(), { height, width }, { extraOutputs: true });
-      const image = Float32Array.from({ length: height * width * 3 }, (_, i) => ((i * 7919) % 255) / 255);
-      const single = runGraphCpu(compile(graph, { mode: 'inference' }), params, { image }).get('logits_raw')!;
-      const compiled = compile(graph, { mode: 'inference', precision: 'f16' });
-      // Every transformer op runs in f16 storage, not around casts.
-      for (const type of ['permute', 'layer_norm', 'matmul', 'softmax']) {
-        const nodes = compiled.graph.nodes.filter((n) => n.op.type === type);
-        expect(nodes.length, type).to.be.greaterThan(0);
-        expect(nodes.every((n) => n.outputs[0].dtype === 'f16'), `${type} stores f16`).to.equal(true);
-      }
-      const program = await Program.create(ctx, compiled, params);
-      try {
-        const got = (await program.run({ image })).get('logits_raw')!;
-        expect(got.every(Number.isFinite), 'finite logits').to.equal(true);
-        // As the executor's f16 test: rounding happened, and stayed at f16's scale.
-        expect(relativeError(got, single), 'f16 vs f32 logits').to.be.greaterThan(1e-5).and.lessThan(5e-3);
-      } finally {
-        program.dispose();
-      }
+      if (!(await testContext()).hasHalf) this.skip();
+      await expectHalfProgramClose(buildMobileVitDeepLab(cfg(), { height: 48, width: 64 }, { extraOutputs: true }), transformersParams(readSafetensors(`${DIR}/model.safetensors`).tensors), ['permute', 'layer_norm', 'matmul', 'softmax']);
     });
 
     // No transformers reference here: the GPU against the CPU interpreter, on configs and

@@ -31,6 +31,7 @@ import { mobileVitV2Params, mobileVitV2Tensors } from '../../src/model/weights/t
 import { UNLABELLED, fineTune } from '../../src/train/fine-tune.js';
 import { runCli } from '../cli/run-cli.js';
 import { expectClose, expectThrows, numel, relativeError, testContext } from '../helpers.js';
+import { expectHalfProgramClose } from './half-program.js';
 import { runOnnx } from '../onnx-runtime.js';
 import { randomParams } from './random-params.js';
 import { sharedPath } from '../shared.js';
@@ -317,27 +318,8 @@ describe('model: MobileViTV2 DeepLabV3 (transformers)', () => {
     });
 
     it('half precision: the f16 program differs from f32 by f16 rounding only', async function () {
-      const ctx = await testContext();
-      if (!ctx.hasHalf) this.skip();
-      const params = fixtureParams();
-      const [height, width] = [48, 64];
-      const graph = buildMobileVitV2DeepLab(cfg(), { height, width }, { extraOutputs: true });
-      const image = Float32Array.from({ length: height * width * 3 }, (_, i) => ((i * 7919) % 255) / 255);
-      const single = runGraphCpu(compile(graph, { mode: 'inference' }), params, { image }).get('logits_raw')!;
-      const compiled = compile(graph, { mode: 'inference', precision: 'f16' });
-      for (const type of ['group_norm', 'permute', 'matmul', 'softmax']) {
-        const nodes = compiled.graph.nodes.filter((n) => n.op.type === type);
-        expect(nodes.length, type).to.be.greaterThan(0);
-        expect(nodes.every((n) => n.outputs[0].dtype === 'f16'), `${type} stores f16`).to.equal(true);
-      }
-      const program = await Program.create(ctx, compiled, params);
-      try {
-        const got = (await program.run({ image })).get('logits_raw')!;
-        expect(got.every(Number.isFinite), 'finite logits').to.equal(true);
-        expect(relativeError(got, single), 'f16 vs f32 logits').to.be.greaterThan(1e-5).and.lessThan(5e-3);
-      } finally {
-        program.dispose();
-      }
+      if (!(await testContext()).hasHalf) this.skip();
+      await expectHalfProgramClose(buildMobileVitV2DeepLab(cfg(), { height: 48, width: 64 }, { extraOutputs: true }), fixtureParams(), ['group_norm', 'permute', 'matmul', 'softmax']);
     });
 
     // No transformers reference: the GPU against the CPU interpreter on widths and sizes the

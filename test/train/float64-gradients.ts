@@ -17,9 +17,11 @@ import { relativeError, testContext } from '../helpers.js';
 /**
  * A network's training step as outputs: batch norms in training mode, the cross-entropy loss of
  * its logits (ignore index 255) as 'loss', the input gradient as 'grad:image' and every
- * parameter's as 'grad:<name>' (a parameter no gradient reaches is an error).
+ * parameter's as 'grad:<name>'. A parameter no gradient reaches is an error unless
+ * `skipMissing`; `statistics` adds each batch norm's running statistics after the step as
+ * 'state:<name>', and `inputGradient: false` leaves the input's gradient out.
  */
-export function lossGradientGraph(canonical: Graph) {
+export function lossGradientGraph(canonical: Graph, o: { inputGradient?: boolean; statistics?: boolean; skipMissing?: boolean } = {}) {
   const network = trainingBatchNorms(canonical);
   const b = GraphBuilder.extend(network);
   const logits = network.outputs.get('logits')!;
@@ -28,16 +30,24 @@ export function lossGradientGraph(canonical: Graph) {
   const [loss, dlogits] = b.node('loss', { type: 'softmax_cross_entropy', logits, labels, attrs: { ignoreIndex: 255, scale: 1 } });
   b.output('loss', loss);
   const image = network.inputs[0];
+  const inputGradient = o.inputGradient ?? true;
   const params = network.state.filter((v) => v.role === 'param');
-  const d = differentiate(b.build(), new Map([[logits, dlogits]]), [image, ...params]);
+  const d = differentiate(b.build(), new Map([[logits, dlogits]]), inputGradient ? [image, ...params] : params);
   const out = GraphBuilder.extend(d.graph);
-  out.output('grad:image', d.grads.get(image.id)!);
+  const names: string[] = [];
+  if (inputGradient) {
+    out.output('grad:image', d.grads.get(image.id)!);
+    names.push('grad:image');
+  }
   for (const p of params) {
     const grad = d.grads.get(p.id);
+    if (!grad && o.skipMissing) continue;
     if (!grad) throw new Error(`no gradient reaches ${p.name}`);
     out.output(`grad:${p.name}`, grad);
+    names.push(`grad:${p.name}`);
   }
-  return { graph: out.build(), params, names: ['grad:image', ...params.map((p) => `grad:${p.name}`)], forwardNodes: network.nodes.length };
+  if (o.statistics) for (const v of network.state) if (v.role === 'statistic') out.output(`state:${v.name}`, v);
+  return { graph: out.build(), network, params, names, forwardNodes: network.nodes.length };
 }
 
 export function norm(a: ArrayLike<number>): number {

@@ -5,8 +5,6 @@
 // the attention ops (layer norm, batched matmul, softmax, permute, SiLU) runs here at once.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { differentiate } from '../../src/graph/autograd.js';
-import { GraphBuilder } from '../../src/graph/builder.js';
 import { compile } from '../../src/graph/compile.js';
 import { Program } from '../../src/graph/program.js';
 import { Session } from '../../src/graph/session.js';
@@ -18,11 +16,10 @@ import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
 import type { HostTensor } from '../../src/model/weights/import/tensor-map.js';
 import { readZip } from '../../src/model/weights/import/zip.js';
 import { transformersParams } from '../../src/model/weights/transformers.js';
-import { trainingBatchNorms } from '../../src/train/training-graph.js';
 import { relativeError, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 import { asFixture } from './fixtures.js';
-import { worstError } from './float64-gradients.js';
+import { lossGradientGraph, worstError } from './float64-gradients.js';
 
 const DIR = sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small');
 const STEP = `${DIR}/train_seed1_2x64x96`;
@@ -46,19 +43,10 @@ describe('training: MobileViT gradients against transformers (fixtures/hf) @slow
     const labels = Uint32Array.from(readNpy(`${STEP}_labels.npy`).data);
 
     const canonical = buildMobileVitDeepLab(cfg, { batch: N, height: H, width: W });
-    const network = trainingBatchNorms(canonical);
-    const b = GraphBuilder.extend(network);
-    const logits = network.outputs.get('logits')!;
-    const [loss, dlogits] = b.node('loss', { type: 'softmax_cross_entropy', logits, labels: b.input('labels', [N, H, W], 'u32'), attrs: { ignoreIndex: 255, scale: 1 } });
-    b.output('loss', loss);
-    const wrt = network.state.filter((v) => v.role === 'param');
-    const d = differentiate(b.build(), new Map([[logits, dlogits]]), wrt);
-    const out = GraphBuilder.extend(d.graph);
-    for (const p of wrt) if (d.grads.has(p.id)) out.output(`grad:${p.name}`, d.grads.get(p.id)!);
-    for (const v of network.state) if (v.role === 'statistic') out.output(`state:${v.name}`, v);
+    const { graph, network } = lossGradientGraph(canonical, { inputGradient: false, statistics: true, skipMissing: true });
 
     const session = Session.create(ctx, canonical, params, 'mobilevit');
-    const program = await Program.create(ctx, compile(out.build(), { mode: 'training' }), session, 'mobilevit');
+    const program = await Program.create(ctx, compile(graph, { mode: 'training' }), session, 'mobilevit');
     try {
       const got = await program.run({ image, labels });
       const lossRef = (JSON.parse(readFileSync(`${STEP}_loss.json`, 'utf8')) as { loss: number }).loss;

@@ -7,8 +7,6 @@
 // permute, SiLU and ReLU.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { differentiate } from '../../src/graph/autograd.js';
-import { GraphBuilder } from '../../src/graph/builder.js';
 import { compile } from '../../src/graph/compile.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
@@ -20,10 +18,9 @@ import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
 import type { HostTensor } from '../../src/model/weights/import/tensor-map.js';
 import { readZip } from '../../src/model/weights/import/zip.js';
 import { mobileVitV2Params, mobileVitV2Tensors } from '../../src/model/weights/transformers-mobilevitv2.js';
-import { trainingBatchNorms } from '../../src/train/training-graph.js';
 import { relativeError, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
-import { worstError } from './float64-gradients.js';
+import { lossGradientGraph, worstError } from './float64-gradients.js';
 
 const DIR = sharedPath('fixtures', 'hf', 'mobilevitv2-0.5-deeplabv3');
 const STEP = `${DIR}/train_seed1_2x64x96`;
@@ -47,17 +44,8 @@ describe('training: MobileViTV2 gradients against transformers (fixtures/hf) @sl
     const labels = Uint32Array.from(readNpy(`${STEP}_labels.npy`).data);
 
     const canonical = buildMobileVitV2DeepLab(cfg, { batch: N, height: H, width: W });
-    const network = trainingBatchNorms(canonical);
-    const b = GraphBuilder.extend(network);
-    const logits = network.outputs.get('logits')!;
-    const [loss, dlogits] = b.node('loss', { type: 'softmax_cross_entropy', logits, labels: b.input('labels', [N, H, W], 'u32'), attrs: { ignoreIndex: 255, scale: 1 } });
-    b.output('loss', loss);
-    const wrt = network.state.filter((v) => v.role === 'param');
-    const d = differentiate(b.build(), new Map([[logits, dlogits]]), wrt);
-    const out = GraphBuilder.extend(d.graph);
-    for (const p of wrt) if (d.grads.has(p.id)) out.output(`grad:${p.name}`, d.grads.get(p.id)!);
-    for (const v of network.state) if (v.role === 'statistic') out.output(`state:${v.name}`, v);
-    const compiled = compile(out.build(), { mode: 'training' });
+    const { graph, params: wrt } = lossGradientGraph(canonical, { inputGradient: false, statistics: true, skipMissing: true });
+    const compiled = compile(graph, { mode: 'training' });
     // Batch statistics: every batch norm trains as one, none is folded into its conv.
     const count = (type: string) => compiled.graph.nodes.filter((n) => n.op.type === type).length;
     expect(count('batchnorm_train'), 'training batch norms').to.equal(canonical.nodes.filter((n) => n.op.type === 'batchnorm').length);
