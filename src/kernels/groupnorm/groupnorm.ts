@@ -15,7 +15,7 @@ import { checkEps, checkLengths, meanAndRstd } from '../normalization-cpu.js';
 
 /** Lanes of the elementwise passes. */
 const WG = 256;
-/** Lanes of the parameter gradients' workgroups; groupnorm_grad_params.wgsl's const WG is the same. */
+/** Lanes of the parameter gradients' workgroups; layernorm_grad_params.wgsl's const WG is the same. */
 const PARAMS_WG = 64;
 
 export interface GroupNormParams {
@@ -94,7 +94,7 @@ export function groupNormCpu<T extends FloatArray>(x: T, shape: Shape, gamma: Fl
 // ---------------------------------------------------------------- gradients
 
 export function groupNormGradSpecs(): KernelSpec[] {
-  return [{ shader: 'groupnorm_grad_stats.wgsl' }, { shader: 'groupnorm_grad_input.wgsl', constants: { WG } }, { shader: 'groupnorm_grad_params.wgsl' }];
+  return [{ shader: 'groupnorm_grad_stats.wgsl' }, { shader: 'groupnorm_grad_input.wgsl', constants: { WG } }, { shader: 'layernorm_grad_params.wgsl' }];
 }
 
 export interface GroupNormGradTensors {
@@ -139,7 +139,8 @@ export function prepareGroupNormGrad(ctx: GpuContext, t: GroupNormGradTensors, p
       makeDispatch(ctx, {
         label: `${label} params`,
         spec: paramsSpec,
-        uniforms: new Uniforms().u32(t.x.size / channels).u32(count / channels).u32(channels),
+        // The parameter gradients layer norm's kernel sums, each item a group of four statistics.
+        uniforms: new Uniforms().u32(t.x.size / channels).u32(count / channels).u32(channels).u32(4),
         buffers: [t.x, t.dy, stats, t.dgamma, t.dbeta],
         workgroups: linearGrid(ctx, channels * PARAMS_WG, PARAMS_WG),
       }),

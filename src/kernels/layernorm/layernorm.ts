@@ -104,7 +104,8 @@ export function prepareLayerNormGrad(ctx: GpuContext, t: LayerNormGradTensors, p
     const params = makeDispatch(ctx, {
       label: `${label} params`,
       spec: paramsSpec,
-      uniforms: new Uniforms().u32(rows).u32(C),
+      // Each row its own group, its statistics two values.
+      uniforms: new Uniforms().u32(rows).u32(1).u32(C).u32(2),
       buffers: [t.x, t.dy, t.stats, t.dgamma, t.dbeta],
       workgroups: linearGrid(ctx, C * WG, WG),
     });

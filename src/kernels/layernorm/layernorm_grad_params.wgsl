@@ -1,13 +1,17 @@
-// Layer norm's parameter gradients, one workgroup per channel c summing over every row:
-// dgamma[c] = sum(dy * xhat), dbeta[c] = sum(dy), xhat from the row statistics that
-// layernorm_grad_input.wgsl wrote. The workgroup's threads stride over the rows and reduce in
-// shared memory, in a fixed order (the same sums every run).
+// A normalisation's parameter gradients (layer norm's and group norm's), one workgroup per
+// channel c summing over every pixel: dgamma[c] = sum(dy * xhat), dbeta[c] = sum(dy), xhat from
+// the statistics of the pixel's group (mean, 1 / deviation: the first two of each group's
+// `statsStride` values). A layer norm's group is one pixel (a row; layernorm_grad_input.wgsl
+// wrote its statistics), a group norm's a whole item (groupnorm_grad_stats.wgsl). The threads
+// stride over the pixels and reduce in shared memory, in a fixed order (the same sums every run).
 // A const, not an override: it sizes the workgroup arrays (docs/wgsl-rules.md, rule 8).
 const WG: u32 = 64u;
 
 struct Params {
-  rows: u32,
+  pixels: u32,      // pixels of every group
+  perGroup: u32,    // pixels of a group
   channels: u32,
+  statsStride: u32, // values of a group's statistics
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -28,9 +32,10 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   var a = 0.0;
   var b = 0.0;
   if (inRange) {
-    for (var r = lid; r < params.rows; r += WG) {
-      let i = r * params.channels + c;
-      a += dy[i] * (x[i] - stats[2u * r]) * stats[2u * r + 1u];
+    for (var p = lid; p < params.pixels; p += WG) {
+      let i = p * params.channels + c;
+      let s = params.statsStride * (p / params.perGroup);
+      a += dy[i] * (x[i] - stats[s]) * stats[s + 1u];
       b += dy[i];
     }
   }
