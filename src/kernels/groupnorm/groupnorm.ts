@@ -10,8 +10,8 @@ import { Uniforms, disposeDispatch, linearGrid, makeDispatch, runToNewTensor } f
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../../gpu/tensor.js';
 import { expectRank, expectShape } from '../checks.js';
-import { type FloatArray, zerosLike } from '../cpu-arrays.js';
-import { checkEps, checkLengths, meanAndRstd } from '../normalization-cpu.js';
+import type { FloatArray } from '../cpu-arrays.js';
+import { checkEps, checkLengths, normalizeGroupsCpu, normalizeGroupsGradCpu } from '../normalization-cpu.js';
 
 /** Lanes of the elementwise passes. */
 const WG = 256;
@@ -80,15 +80,10 @@ export function groupNorm(ctx: GpuContext, input: GpuTensor, gamma: GpuTensor, b
 
 /** CPU reference; float64 in, float64 out (and float32 likewise). */
 export function groupNormCpu<T extends FloatArray>(x: T, shape: Shape, gamma: FloatArray, beta: FloatArray, p: GroupNormParams): T {
-  const { items, count, channels: C } = geometry(shape, 'groupNorm');
+  const { count, channels: C } = geometry(shape, 'groupNorm');
   checkEps(p.eps, 'groupNorm');
   checkLengths('groupNorm', shape, C, { x, gamma, beta }, ['gamma', 'beta']);
-  const out = zerosLike(x, x.length);
-  for (let n = 0; n < items; n++) {
-    const [mean, rstd] = meanAndRstd(x, n * count, count, p.eps);
-    for (let i = n * count; i < (n + 1) * count; i++) out[i] = (x[i] - mean) * rstd * gamma[i % C] + beta[i % C];
-  }
-  return out;
+  return normalizeGroupsCpu(x, count, C, gamma, beta, p.eps);
 }
 
 // ---------------------------------------------------------------- gradients
@@ -155,26 +150,8 @@ export function prepareGroupNormGrad(ctx: GpuContext, t: GroupNormGradTensors, p
 
 /** CPU reference: dx, dgamma, dbeta in the input's precision. */
 export function groupNormGradCpu<T extends FloatArray>(x: T, shape: Shape, gamma: FloatArray, dy: FloatArray, p: GroupNormParams): { dx: T; dgamma: T; dbeta: T } {
-  const { items, count, channels: C } = geometry(shape, 'groupNormGrad');
+  const { count, channels: C } = geometry(shape, 'groupNormGrad');
   checkEps(p.eps, 'groupNormGrad');
   checkLengths('groupNormGrad', shape, C, { x, gamma, dy }, ['gamma']);
-  const dx = zerosLike(x, x.length);
-  const dgamma = zerosLike(x, C);
-  const dbeta = zerosLike(x, C);
-  for (let n = 0; n < items; n++) {
-    const [mean, rstd] = meanAndRstd(x, n * count, count, p.eps);
-    let meanG = 0;
-    let meanGX = 0;
-    for (let i = n * count; i < (n + 1) * count; i++) {
-      const xhat = (x[i] - mean) * rstd;
-      meanG += dy[i] * gamma[i % C];
-      meanGX += dy[i] * gamma[i % C] * xhat;
-      dgamma[i % C] += dy[i] * xhat;
-      dbeta[i % C] += dy[i];
-    }
-    meanG /= count;
-    meanGX /= count;
-    for (let i = n * count; i < (n + 1) * count; i++) dx[i] = rstd * (dy[i] * gamma[i % C] - meanG - (x[i] - mean) * rstd * meanGX);
-  }
-  return { dx, dgamma, dbeta };
+  return normalizeGroupsGradCpu(x, count, C, gamma, dy, p.eps);
 }

@@ -7,8 +7,8 @@ import { Uniforms, disposeDispatch, linearGrid, makeDispatch, runToNewTensor } f
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString, validateShape } from '../../gpu/tensor.js';
 import { expectShape } from '../checks.js';
-import { type FloatArray, zerosLike } from '../cpu-arrays.js';
-import { checkEps, checkLengths, meanAndRstd } from '../normalization-cpu.js';
+import type { FloatArray } from '../cpu-arrays.js';
+import { checkEps, checkLengths, normalizeGroupsCpu, normalizeGroupsGradCpu } from '../normalization-cpu.js';
 
 /** Lanes a workgroup; layernorm_grad_params.wgsl's const WG is the same (it sizes its workgroup arrays). */
 const WG = 64;
@@ -50,15 +50,10 @@ export function layerNorm(ctx: GpuContext, input: GpuTensor, gamma: GpuTensor, b
 
 /** CPU reference; float64 in, float64 out (and float32 likewise). */
 export function layerNormCpu<T extends FloatArray>(x: T, shape: Shape, gamma: FloatArray, beta: FloatArray, p: LayerNormParams): T {
-  const [rows, C] = rowsAndChannels(shape, 'layerNorm');
+  const [, C] = rowsAndChannels(shape, 'layerNorm');
   checkEps(p.eps, 'layerNorm');
   checkLengths('layerNorm', shape, C, { x, gamma, beta }, ['gamma', 'beta']);
-  const out = zerosLike(x, x.length);
-  for (let r = 0; r < rows; r++) {
-    const [mean, rstd] = meanAndRstd(x, r * C, C, p.eps);
-    for (let c = 0; c < C; c++) out[r * C + c] = (x[r * C + c] - mean) * rstd * gamma[c] + beta[c];
-  }
-  return out;
+  return normalizeGroupsCpu(x, C, C, gamma, beta, p.eps);
 }
 
 // ---------------------------------------------------------------- gradients
@@ -118,29 +113,7 @@ export function prepareLayerNormGrad(ctx: GpuContext, t: LayerNormGradTensors, p
 
 /** CPU reference: dx, dgamma, dbeta in the input's precision. */
 export function layerNormGradCpu<T extends FloatArray>(x: T, shape: Shape, gamma: FloatArray, dy: FloatArray, p: LayerNormParams): { dx: T; dgamma: T; dbeta: T } {
-  const [rows, C] = rowsAndChannels(shape, 'layerNormGrad');
+  const [, C] = rowsAndChannels(shape, 'layerNormGrad');
   checkLengths('layerNormGrad', shape, C, { x, gamma, dy }, ['gamma']);
-  const dx = zerosLike(x, x.length);
-  const dgamma = zerosLike(x, C);
-  const dbeta = zerosLike(x, C);
-  for (let r = 0; r < rows; r++) {
-    const [mean, rstd] = meanAndRstd(x, r * C, C, p.eps);
-    let meanG = 0;
-    let meanGX = 0;
-    for (let c = 0; c < C; c++) {
-      const i = r * C + c;
-      const xhat = (x[i] - mean) * rstd;
-      meanG += dy[i] * gamma[c];
-      meanGX += dy[i] * gamma[c] * xhat;
-      dgamma[c] += dy[i] * xhat;
-      dbeta[c] += dy[i];
-    }
-    meanG /= C;
-    meanGX /= C;
-    for (let c = 0; c < C; c++) {
-      const i = r * C + c;
-      dx[i] = rstd * (dy[i] * gamma[c] - meanG - (x[i] - mean) * rstd * meanGX);
-    }
-  }
-  return { dx, dgamma, dbeta };
+  return normalizeGroupsGradCpu(x, C, C, gamma, dy, p.eps);
 }
