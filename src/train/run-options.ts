@@ -2,6 +2,7 @@
 // of neither is refused by name.
 import type { CocoClasses, DatasetFormat } from '../data/dataset.js';
 import type { GpuContext } from '../gpu/context.js';
+import type { DeviceLossPolicy } from '../model/loading/options.js';
 import type { DecoderName } from '../model/networks/config.js';
 import type { ClassificationBackbone } from '../model/weights/torchvision-classification.js';
 import { checkOptionKeys } from '../util/option-keys.js';
@@ -56,6 +57,13 @@ export interface RunOptions {
   /** Bootstrapping: images holding these classes (ids or names) appear `repeatFactor` times per epoch. */
   repeatClasses?: (number | string)[];
   repeatFactor?: number;
+  /**
+   * When the GPU device is lost: 'recover' (the default) keeps the last step's state on the host
+   * (one read-back per step), renews the device and replays what the loss broke, so the run ends
+   * as one never interrupted; 'fail' stops the run with the loss, naming the step (--resume
+   * continues from the last checkpoint).
+   */
+  deviceLoss?: DeviceLossPolicy;
 }
 
 export interface RunHooks {
@@ -77,6 +85,8 @@ export interface RunHooks {
   signal?: AbortSignal;
   /** The module the sample worker threads run (a test gives one that dies). */
   sampleWorker?: URL;
+  /** After a lost device, before a new one is asked for (deviceLoss 'recover'): the step under way (null before the first) and why. */
+  onDeviceLost?(event: { step: number | null; reason: string }): void;
 }
 
 export interface RunSummary {
@@ -119,13 +129,17 @@ const RUN_OPTION_NAMES = Object.keys({
   classWeights: true,
   repeatClasses: true,
   repeatFactor: true,
+  deviceLoss: true,
 } satisfies Record<keyof RunOptions, true>);
 
 /** Every hook's name. */
-const RUN_HOOK_NAMES = Object.keys({ ctx: true, onStep: true, say: true, shouldStop: true, signal: true, sampleWorker: true } satisfies Record<keyof RunHooks, true>);
+const RUN_HOOK_NAMES = Object.keys({ ctx: true, onStep: true, say: true, shouldStop: true, signal: true, sampleWorker: true, onDeviceLost: true } satisfies Record<keyof RunHooks, true>);
 
 /** runTraining's two arguments checked by name: a key neither knows is an error naming it (and where a key of the other belongs). */
 export function checkRunArguments(o: RunOptions, hooks: RunHooks): void {
   checkOptionKeys('runTraining', o, RUN_OPTION_NAMES, (key) => (RUN_HOOK_NAMES.includes(key) ? `'${key}' belongs in runTraining's second argument, the hooks` : undefined));
   checkOptionKeys('runTraining: hooks', hooks, RUN_HOOK_NAMES, (key) => (RUN_OPTION_NAMES.includes(key) ? `'${key}' belongs in runTraining's first argument, the options` : undefined));
+  if (o.deviceLoss !== undefined && o.deviceLoss !== 'recover' && o.deviceLoss !== 'fail') {
+    throw new Error(`runTraining: deviceLoss must be 'recover' or 'fail', got ${JSON.stringify(o.deviceLoss)}`);
+  }
 }

@@ -15,10 +15,14 @@
 // after its step's log line, so a process killed at any moment leaves a log that --resume
 // completes with every step once. An interrupt (hooks.shouldStop) saves latest and stops; an
 // aborted hooks.signal rejects between steps (or during validation), before the step under way
-// writes anything. These stop the run with an error naming the step and leave the last
-// checkpoint as it was: a non-finite loss (before the update), a lost GPU device (no checkpoint
-// is written from it; --resume continues with the losses of a run never stopped), a checkpoint
-// that cannot be written (the error names its path).
+// writes anything. A lost GPU device is survived by default (RunOptions.deviceLoss): the
+// trainer keeps the last step's state on the host, renews the device, uploads that state and
+// replays what the loss broke (the step, its validation or its checkpoint), so the run ends with
+// the losses and checkpoints of one never interrupted. These stop the run with an error naming
+// the step and leave the last checkpoint as it was: a non-finite loss (before the update), a lost
+// GPU device with deviceLoss 'fail' or a second loss during the replay (no checkpoint is written
+// from it; --resume continues with the losses of a run never stopped), a checkpoint that cannot
+// be written (the error names its path).
 //
 // The pieces live beside this file: run-options.ts (what a run takes), run-start.ts (resuming, or
 // the weights of a new run), run-checkpoints.ts, run-log.ts (log and curves), class-balance.ts,
@@ -30,6 +34,7 @@ import { TrainLoader } from '../data/loader.js';
 import { SampleWorkerError } from '../data/sample-pool.js';
 import { type VocScores, evaluateVoc } from '../eval/voc.js';
 import { GpuContext } from '../gpu/context.js';
+import type { Session } from '../graph/session.js';
 import { readImage } from '../io/image.js';
 import { policyAtOwnSize, policyNormalization } from '../model/input-policy.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
@@ -66,6 +71,14 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
   const first = await readImage(val.items[0].imagePath);
   const weights: LoadedWeights = { ...start.weights, inputPolicy: policyAtOwnSize(start.weights.inputPolicy, first.width, first.height) };
   const trainOptions = trainOptionsFor(o, train, seed, say);
+  /** The step under way (null before the first). */
+  let stepNow: number | null = null;
+  trainOptions.surviveDeviceLoss = o.deviceLoss !== 'fail';
+  trainOptions.onDeviceLost = (reason) => {
+    const at = stepNow === null ? 'before the first step' : `step ${stepNow}`;
+    say(`${at}: the GPU device was lost (${reason}); continuing on a new one from the state after step ${trainer?.stepsDone ?? 0}`);
+    hooks.onDeviceLost?.({ step: stepNow, reason });
+  };
   signal?.throwIfAborted();
 
   const ctx = hooks.ctx ?? (await GpuContext.create());
@@ -73,8 +86,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
   let trainer: Trainer | undefined;
   let model: DeepLabModel | undefined;
   let loader: TrainLoader | undefined;
-  /** The step under way (null before the first). */
-  let stepNow: number | null = null;
+  let run: Run | undefined;
   try {
     trainer = await startTrainer(ctx, weights, trainOptions, start.resume);
     model = await DeepLabModel.fromWeights(weights, { ctx, session: trainer.session });
@@ -94,7 +106,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     // A resumed run redoes the steps after the checkpoint: their old lines go.
     const log = readLog(logPath, trainer.stepsDone);
     rewriteLog(logPath, log);
-    const run: Run = { o, hooks, say, signal, trainer, model, loader, val, checkpoints, logPath, log, bestMIoU: start.resume?.bestMIoU ?? null };
+    run = { o, hooks, say, signal, ctx, weights, trainer, model, modelSession: trainer.session, loader, val, checkpoints, logPath, log, bestMIoU: start.resume?.bestMIoU ?? null };
 
     const started = performance.now();
     let interrupted = false;
@@ -109,11 +121,12 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     // A sample whose worker thread died twice: the step, the image, the cause, and --resume.
     if (e instanceof SampleWorkerError) throw new Error(`step ${stepNow}: ${e.message}; ${checkpoints.resumeNote()}`, { cause: e });
     // An abort's reason as it is (not a lost device's error).
-    if (!ctx.isLost || (signal?.aborted && e === signal.reason)) throw e;
+    if (!isDeviceLoss(ctx, e, signal)) throw e;
     throw checkpoints.deviceLostError(e, stepNow);
   } finally {
     await loader?.close();
-    model?.dispose();
+    // A lost device may have replaced the model.
+    (run?.model ?? model)?.dispose();
     trainer?.dispose();
     if (!hooks.ctx) ctx.destroy();
   }
@@ -146,10 +159,7 @@ function trainOptionsFor(o: RunOptions, train: Dataset, seed: number, say: (mess
 /** The trainer on the GPU, at the resumed step with its momentum buffers where the run resumes. */
 async function startTrainer(ctx: GpuContext, weights: LoadedWeights, options: TrainOptions, resume: ResumeState | null): Promise<Trainer> {
   const trainer = await Trainer.create(ctx, weights, options);
-  if (resume) {
-    for (const [name, t] of resume.momentum) trainer.session.upload(name, t.data, t.shape);
-    trainer.stepsDone = resume.step;
-  }
+  if (resume) trainer.resumeAt(resume.step, resume.momentum);
   return trainer;
 }
 
@@ -159,8 +169,13 @@ interface Run {
   hooks: RunHooks;
   say: (message: string) => void;
   signal: AbortSignal | undefined;
+  ctx: GpuContext;
+  weights: LoadedWeights;
   trainer: Trainer;
+  /** The model on the trainer's session, for validation and checkpoints (made again when the trainer renews the device). */
   model: DeepLabModel;
+  /** The trainer's session the model was made on. */
+  modelSession: Session;
   loader: TrainLoader;
   val: Dataset;
   checkpoints: RunCheckpoints;
@@ -191,14 +206,14 @@ async function runStep(run: Run, step: number): Promise<boolean> {
   const record: StepRecord = { step: step + 1, loss: r.loss, lr: r.lr, imagesPerSecond: o.batch / ((performance.now() - t0) / 1000) };
   const last = step + 1 === o.steps;
   const every = o.evalEvery ?? 0;
-  const validation = last || (every > 0 && (step + 1) % every === 0) ? await validate(run, record) : null;
+  const validation = last || (every > 0 && (step + 1) % every === 0) ? await surviving(run, () => validate(run, record)) : null;
   run.log.push(record);
   appendLog(run.logPath, record);
   if (validation) await saveValidated(run, record, validation);
   run.hooks.onStep?.(record);
   if (record.valMIoU !== undefined || last) writeCurves(o.out, run.log);
   if (!last && run.hooks.shouldStop?.()) {
-    if (checkpoints.savedStep !== trainer.stepsDone) await checkpoints.save(checkpoints.latestPath, run.model, trainer, run.bestMIoU);
+    if (checkpoints.savedStep !== trainer.stepsDone) await surviving(run, () => checkpoints.save(checkpoints.latestPath, run.model, trainer, run.bestMIoU));
     writeCurves(o.out, run.log);
     run.say(`interrupted: ${checkpoints.latestPath} saved at step ${step + 1}`);
     return true;
@@ -224,11 +239,44 @@ async function saveValidated(run: Run, record: StepRecord, v: VocScores): Promis
   const improved = run.bestMIoU === null || v.mIoU21 > run.bestMIoU;
   if (improved) {
     run.bestMIoU = v.mIoU21;
-    await checkpoints.save(join(o.out, BEST), run.model, trainer, run.bestMIoU);
+    await surviving(run, () => checkpoints.save(join(o.out, BEST), run.model, trainer, run.bestMIoU));
   }
-  await checkpoints.save(checkpoints.latestPath, run.model, trainer, run.bestMIoU);
+  await surviving(run, () => checkpoints.save(checkpoints.latestPath, run.model, trainer, run.bestMIoU));
   // After the checkpoints: confusion-best belongs to the best.safetensors on disk, and a
   // folder that takes no files fails on a checkpoint first.
   writeConfusionFiles(o.out, 'confusion', record.step, v.matrix, v.classNames);
   if (improved) writeConfusionFiles(o.out, 'confusion-best', record.step, v.matrix, v.classNames);
+}
+
+/** Whether `e` came of a lost device (not of an abort, whose reason goes out as it is). */
+function isDeviceLoss(ctx: GpuContext, e: unknown, signal: AbortSignal | undefined): boolean {
+  return ctx.isLost && !(signal?.aborted && e === signal.reason);
+}
+
+/**
+ * GPU work between steps (validation, a checkpoint's read-back) on a live device: where the
+ * trainer renewed the device, the model is made again on its new session first; where the device
+ * is lost during the work, the trainer recovers it (or, with deviceLoss 'fail', the loss stops
+ * the run) and the work runs once more from the start. Nothing is written before the work's
+ * read-backs are whole, so a replay writes each file once.
+ */
+async function surviving<T>(run: Run, work: () => Promise<T>): Promise<T> {
+  if (run.o.deviceLoss === 'fail') return work();
+  await followTrainer(run);
+  try {
+    return await work();
+  } catch (e) {
+    if (!isDeviceLoss(run.ctx, e, run.signal)) throw e;
+    await followTrainer(run);
+    return await work();
+  }
+}
+
+/** The trainer on a live device, and the model on the trainer's session. */
+async function followTrainer(run: Run): Promise<void> {
+  await run.trainer.ensureDevice();
+  if (run.modelSession === run.trainer.session) return;
+  run.model.dispose();
+  run.modelSession = run.trainer.session;
+  run.model = await DeepLabModel.fromWeights(run.weights, { ctx: run.ctx, session: run.modelSession });
 }

@@ -48,6 +48,8 @@ export interface TrainOptions extends ScheduleOptions {
   seed?: number;
   /** Survive a lost device by replaying the step on a new one (costs one read-back of the state per step). */
   surviveDeviceLoss?: boolean;
+  /** With surviveDeviceLoss: told why the device was lost, before a new one is asked for. */
+  onDeviceLost?(reason: string): void;
 }
 
 /** A micro-batch: images [n, crop, crop, 3] normalised, labels [n, crop, crop]. */
@@ -70,6 +72,8 @@ interface TrainerPlan {
   network: Graph;
   step: CompiledGraph;
   update: Graph;
+  /** The context's device generation the session and programs live on. */
+  generation: number;
 }
 
 export class Trainer {
@@ -114,7 +118,7 @@ export class Trainer {
     const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights, hardFraction: o.hardPixels }, trains);
     const owned = !session;
     if (o.surviveDeviceLoss && !owned) throw new Error('surviveDeviceLoss needs a session of the trainer\'s own (it uploads the state again on a new device)');
-    const plan: TrainerPlan = { ctx, label: weights.name, network: canonical, step: compile(graphs.step, { mode: 'training' }), update: graphs.update };
+    const plan: TrainerPlan = { ctx, label: weights.name, network: canonical, step: compile(graphs.step, { mode: 'training' }), update: graphs.update, generation: ctx.generation };
     const s = session ?? Session.create(ctx, canonical, weights.params, weights.name);
     try {
       const { step, update } = await Trainer.programs(plan, s);
@@ -161,18 +165,44 @@ export class Trainer {
     if (this.disposed) throw new Error('Trainer used after dispose()');
     if (!this.snapshot) return this.trainStep(batches);
     const ctx = this.plan.ctx;
-    if (ctx.isLost) await this.recover();
+    await this.ensureDevice();
     let result: StepResult;
     try {
       result = await this.trainStep(batches);
     } catch (e) {
       if (!(e instanceof GpuError && e.kind === 'device-lost' && ctx.isLost)) throw e;
       // The step's work is gone with the device: replay it from the last step's state.
-      await this.recover();
+      await this.ensureDevice();
       result = await this.trainStep(batches);
     }
     this.snapshot = await this.stateOnHost();
     return result;
+  }
+
+  /**
+   * Continues a run from a checkpoint: `step` optimizer steps done, the momentum buffers as they
+   * were then (part of the state a lost device is recovered with).
+   */
+  resumeAt(step: number, momentum: HostParams): void {
+    for (const [name, t] of momentum) this.session.upload(name, t.data as Float32Array, t.shape);
+    if (this.snapshot) this.snapshot = new Map([...this.snapshot, ...momentum]);
+    this.stepsDone = step;
+  }
+
+  /**
+   * The trainer on a live device: where its device was lost, a new one with the last step's state
+   * uploaded and the programs made again (after which `session` is a new one); without
+   * surviveDeviceLoss, the loss as an error.
+   */
+  async ensureDevice(): Promise<void> {
+    const ctx = this.plan.ctx;
+    if (!ctx.isLost && this.plan.generation === ctx.generation) return;
+    if (!this.snapshot) ctx.assertAlive(`${this.plan.label} training`);
+    if (ctx.isLost) {
+      this.options.onDeviceLost?.(ctx.lostReason ?? 'unknown');
+      await ctx.renew();
+    }
+    await this.rebuild();
   }
 
   /** The parameters, statistics and momentum as they are on the GPU. */
@@ -182,10 +212,9 @@ export class Trainer {
     return new Map([...weights, ...momentum]);
   }
 
-  /** A new device, the last step's state uploaded to it, the programs made again. */
-  private async recover(): Promise<void> {
+  /** A session on the current device holding the last step's state, and the programs on it (the lost device's buffers only forgotten). */
+  private async rebuild(): Promise<void> {
     const { ctx, network, label } = this.plan;
-    await ctx.renew();
     this.step.dispose();
     this.update.dispose();
     this.session.dispose();
@@ -193,7 +222,9 @@ export class Trainer {
     const stored = new Set(storedState(network).map((v) => v.name));
     this.sessionValue = Session.create(ctx, network, new Map([...state].filter(([name]) => stored.has(name))), label, { checked: true });
     ({ step: this.step, update: this.update } = await Trainer.programs(this.plan, this.session));
+    // The optimizer's buffers are the update program's: uploaded once it has made them.
     for (const [name, t] of state) if (!stored.has(name)) this.session.upload(name, t.data as Float32Array, t.shape);
+    this.plan.generation = ctx.generation;
   }
 
   private async trainStep(batches: readonly MicroBatch[]): Promise<StepResult> {

@@ -1,5 +1,5 @@
 // Faults during training, simulated:
-//  - the GPU device lost mid-run (device.destroy(), as a driver reset would);
+//  - the GPU device lost mid-run (device.destroy(), as a driver reset would) with deviceLoss 'fail';
 //  - a checkpoint that cannot be written. The tests run as root, whom chmod does not stop, so:
 //    the run's folder made immutable (chattr +i; skipped where the file system lacks it), and a
 //    writer under a file-size limit (ulimit -f: writes past it fail with EFBIG, as a full disk
@@ -43,8 +43,9 @@ describe('training: faults @slow', function () {
   this.timeout(600_000);
   let dir: string;
   let data: string;
-  // Validation and checkpoints after steps 2 and 4.
-  const options = (out: string): RunOptions => ({ data, out, model: 'mobilenetv2-pascal-257', steps: 4, batch: 2, crop: 33, lr: 0.002, evalLimit: 1, evalEvery: 2, seed: 5 });
+  // Validation and checkpoints after steps 2 and 4; a lost device stops the run (by default a
+  // new one continues it: test/train/run-device-loss.test.ts).
+  const options = (out: string): RunOptions => ({ data, out, model: 'mobilenetv2-pascal-257', steps: 4, batch: 2, crop: 33, lr: 0.002, evalLimit: 1, evalEvery: 2, seed: 5, deviceLoss: 'fail' });
   let whole: number[];
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'deeplab-faults-'));

@@ -52,9 +52,16 @@ const spec: CommandSpec = {
     { name: 'workers', kind: 'value', valueName: 'N', description: 'threads that decode and augment training samples (0: the main thread)', defaultText: 'cores - 1, at most 8' },
     { name: 'seed', kind: 'value', valueName: 'S', description: 'seed of the sample order, augmentation and new classifier', defaultText: '0' },
     { name: 'resume', kind: 'flag', description: 'continue from OUT/latest.safetensors (the same losses as a run never stopped)' },
+    {
+      name: 'device-loss',
+      kind: 'value',
+      valueName: 'WHAT',
+      description: "when the GPU device is lost: 'recover' (a new device continues from the last step's state, which is read back after every step) or 'fail' (stop, naming the step)",
+      defaultText: 'recover',
+    },
   ],
   notes: [
-    'Ctrl-C, or SIGINT or SIGTERM sent to the process (kill -INT PID), saves OUT/latest.safetensors after the step under way and exits (status 130, 143 for SIGTERM; a second one quits at once); a loss that turns NaN, a lost GPU device or a checkpoint that cannot be written stops the run, naming the step, and leaves the last checkpoint as it was for --resume.',
+    'Ctrl-C, or SIGINT or SIGTERM sent to the process (kill -INT PID), saves OUT/latest.safetensors after the step under way and exits (status 130, 143 for SIGTERM; a second one quits at once); a loss that turns NaN, a checkpoint that cannot be written, or a lost GPU device with --device-loss fail stops the run, naming the step, and leaves the last checkpoint as it was for --resume. By default a lost GPU device is replaced and the run goes on with the losses of one never interrupted.',
     'At each validation log.jsonl gets valPerClassIoU (percent by class name; null: a class in neither the ground truth nor\n' +
       'the predictions), and OUT/confusion.json (pixel counts, rows = ground truth, columns = prediction) and\n' +
       'OUT/confusion.png (the heat map, rows normalised) are rewritten; confusion-best.json/.png belong to best.safetensors.',
@@ -159,6 +166,11 @@ async function run(args: ParsedArgs): Promise<number> {
     resume: optionFlag(args, 'resume'),
   };
   if (optionFlag(args, 'freeze-bn')) o.freezeBn = true;
+  const deviceLoss = optionValue(args, 'device-loss');
+  if (deviceLoss !== undefined) {
+    if (deviceLoss !== 'recover' && deviceLoss !== 'fail') throw new UsageError(`--device-loss must be 'recover' or 'fail', got '${deviceLoss}'`, 'train');
+    o.deviceLoss = deviceLoss;
+  }
   if (o.lr <= 0) throw new UsageError(`--lr must be positive, got ${o.lr}`, 'train');
   // Ctrl-C, or SIGINT or SIGTERM sent to this process: save latest after the step and stop.
   let stoppedBy: InterruptSignal | undefined;
