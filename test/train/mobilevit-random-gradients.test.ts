@@ -6,7 +6,7 @@
 // the same graph from the GPU's forward values (againstFloat64). Each case's configuration and
 // seed are in its message; TEST_SEED replays a run.
 import { RUN_SEED } from '../helpers.js';
-import { checkTrainingStep, randomMobileVit } from './random-mobilevit.js';
+import { checkTrainingStep, publishedXSmall, randomMobileVit } from './random-mobilevit.js';
 
 /** Cases a run draws, each a new configuration. */
 const CASES = 4;
@@ -17,4 +17,8 @@ describe('training: random MobileViT configurations, every gradient against the 
   for (let i = 0; i < CASES; i++) {
     it(`configuration ${i + 1} of ${CASES} (replay: TEST_SEED=${RUN_SEED})`, () => checkTrainingStep(randomMobileVit((RUN_SEED + 7919 * (i + 1)) >>> 0)));
   }
+
+  // Full width, where the small random configurations are not: the sizes of issue 44's report.
+  it(`the published x-small (heads of 24, 30 and 36 channels, expand 4), batch 2 at 65x97, the fixtures' weights (replay: TEST_SEED=${RUN_SEED})`, () =>
+    checkTrainingStep(publishedXSmall(RUN_SEED)));
 });

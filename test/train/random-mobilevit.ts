@@ -8,7 +8,7 @@ import type { HostArray } from '../../src/graph/ops/registry.js';
 import { buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
 import { type MobileVitConfig, MOBILEVIT_XX_SMALL, validateMobileVitConfig } from '../../src/model/networks/mobilevit-config.js';
 import { FP32_TOLERANCE, makeRng, randomArray, relativeError } from '../helpers.js';
-import { randomParams } from '../model/random-params.js';
+import { randomParams, transformersLikeParams } from '../model/random-params.js';
 import { againstFloat64, lossGradientGraph, median, norm } from './float64-gradients.js';
 
 export interface RandomMobileVit {
@@ -18,6 +18,8 @@ export interface RandomMobileVit {
   batch: number;
   height: number;
   width: number;
+  /** How the weights are drawn: randomParams' (the default) or transformersLikeParams'. */
+  weights?: 'uniform' | 'transformers';
 }
 
 /** One configuration from `seed`. */
@@ -52,6 +54,29 @@ export function randomMobileVit(seed: number): RandomMobileVit {
   // over two values its gradient (0 in exact arithmetic without eps) is a cancellation float32
   // keeps only a few digits of.
   return { seed, cfg, batch: pick([1, 3]), height: side(), width: side() };
+}
+
+/**
+ * The published x-small's architecture (apple/deeplabv3-mobilevit-x-small: hidden sizes 96, 120
+ * and 144 over 4 heads, so heads of 24, 30 and 36 channels; expand 4) at full width, with the
+ * fixtures' weights, batch 2 at 65x97: every transformer stage's map has an odd side, resized
+ * to the patch and back.
+ */
+export function publishedXSmall(seed: number): RandomMobileVit {
+  const cfg: MobileVitConfig = {
+    ...MOBILEVIT_XX_SMALL,
+    neckHiddenSizes: [16, 32, 48, 64, 80, 96, 384],
+    hiddenSizes: [96, 120, 144],
+    expandRatio: 4,
+    outputStride: 16,
+    atrousRates: [6, 12, 18],
+    asppOutChannels: 256,
+    numLabels: 21,
+    asppDropoutProb: 0,
+    classifierDropoutProb: 0,
+  };
+  validateMobileVitConfig(cfg);
+  return { seed, cfg, batch: 2, height: 65, width: 97, weights: 'transformers' };
 }
 
 /** The configuration in one line, for a failure's message. */
@@ -109,7 +134,8 @@ export async function checkTrainingStep(c: RandomMobileVit): Promise<void> {
     image: randomArray(pixels * 3, 0, 1, r),
     labels: Uint32Array.from({ length: pixels }, () => (r() < 0.15 ? 255 : Math.floor(r() * c.cfg.numLabels))),
   };
-  const { gpu, exact, free, forwardOps } = await againstFloat64(graph, forwardNodes, randomParams(canonical, r), inputs, 'mobilevit');
+  const params = c.weights === 'transformers' ? transformersLikeParams(canonical, r) : randomParams(canonical, r);
+  const { gpu, exact, free, forwardOps } = await againstFloat64(graph, forwardNodes, params, inputs, 'mobilevit');
   const { worst, zeros } = worstGradient(names, gpu, exact, free);
 
   console.log(`      (${what}; forward ops worst ${forwardOps.err.toExponential(1)}, ${names.length} gradients, ${zeros} zero, worst ${worst.err.toExponential(1)} ${worst.name})`);
