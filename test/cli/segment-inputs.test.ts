@@ -2,7 +2,7 @@
 // list, shards that cover it exactly once, the outputs a rerun trusts, and the temporary files a
 // killed run leaves.
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finishedOutput } from '../../src/cli/finished-outputs.js';
@@ -33,9 +33,11 @@ describe('cli: segment collections (inputs, shards, finished outputs)', () => {
     }
   };
 
+  /** The files a pattern below `dir` matches, as paths below `dir`. */
+  const names = (pattern: string): string[] => expandGlob(join(dir, pattern)).files.map((f) => f.slice(dir.length + 1));
+
   it('expands patterns in path order: *, ?, sets, ** over any depth, hidden names left out', () => {
     touch('b.jpg', 'a.jpg', 'a.png', 'c1.jpg', 'c2.jpg', '.hidden.jpg', 'sub/x.jpg', 'sub/deep/y.jpg', 'sub/.h/z.jpg', 'B.jpg');
-    const names = (pattern: string) => expandGlob(join(dir, pattern)).files.map((f) => f.slice(dir.length + 1));
     expect(names('*.jpg')).to.deep.equal(['B.jpg', 'a.jpg', 'b.jpg', 'c1.jpg', 'c2.jpg']);
     expect(names('c?.jpg')).to.deep.equal(['c1.jpg', 'c2.jpg']);
     expect(names('[ab].*')).to.deep.equal(['a.jpg', 'a.png', 'b.jpg']);
@@ -45,6 +47,17 @@ describe('cli: segment collections (inputs, shards, finished outputs)', () => {
     expect(names('.*.jpg')).to.deep.equal(['.hidden.jpg']);
     expect(names('nothing*')).to.deep.equal([]);
     expect(expandGlob(join(dir, 'sub', '*', '*.jpg')).base).to.equal(join(dir, 'sub'));
+  });
+
+  it("expands glob's braces, takes a backslashed character as itself, and goes into linked folders", () => {
+    touch('a.jpg', 'b.jpg', '[1].jpg', 'sub/x.jpg', 'real/r.jpg', 'real/inner/i.jpg');
+    symlinkSync(join(dir, 'real'), join(dir, 'sub', 'link'));
+    expect(names('{a,sub/x}.jpg')).to.deep.equal(['a.jpg', 'sub/x.jpg']);
+    expect(expandGlob(join(dir, '{sub,real}', '*.jpg')).base, 'the folders every expansion shares').to.equal(dir);
+    expect(collectInputs([join(dir, '{a,b}.jpg')], undefined, join(dir, 'out')).map((i) => i.stem), 'braces make a pattern').to.deep.equal(['a', 'b']);
+    expect(names('\\[1\\]*')).to.deep.equal(['[1].jpg']);
+    expect(names('sub/*'), 'a link to a folder is no file').to.deep.equal(['sub/x.jpg']);
+    expect(names('sub/**/*.jpg')).to.deep.equal(['sub/link/inner/i.jpg', 'sub/link/r.jpg', 'sub/x.jpg']);
   });
 
   it('takes files, folders (images below, outputs mirrored) and patterns in the order given, each once', () => {
