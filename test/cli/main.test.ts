@@ -70,6 +70,10 @@ describe('deeplab (top level)', function () {
     expect(inherited.code).to.equal(2);
     expect(inherited.stderr).to.contain("unknown command 'toString'");
 
+    const policy = await runCli(['train', '--data', 'x', '--out', 'y', '--device-loss', 'retry']);
+    expect(policy.code).to.equal(2);
+    expect(policy.stderr).to.contain("--device-loss must be 'recover' or 'fail', got 'retry'");
+
     const global = await runCli(['--verbose']);
     expect(global.code).to.equal(2);
     expect(global.stderr).to.contain("unknown option '--verbose'");
