@@ -14,25 +14,18 @@
 // canvas (the WebGPU instance is dropped). GPU compositing on SwiftShader's Vulkan
 // (VIDEO_FLAGS) gives it both, as a browser on a real GPU has them.
 //
-// The network is a MobileNetV2 DeepLab at width 0.25 with random weights and a 17x17 input,
-// written here as one of our checkpoints and served by the demo server: the real network's
-// layers, at a cost SwiftShader runs about 7 frames a second at 160x120 (the default model at
-// 257x257 takes 3.7 s a frame there).
+// The network is a MobileNetV2 DeepLab at width 0.25 with random weights and a 17x17 input
+// (tiny-checkpoint.ts), written here and served by the demo server: the real network's layers,
+// at a cost SwiftShader runs about 7 frames a second at 160x120.
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import type { PoolStats } from '../../src/gpu/buffer-pool.js';
-import type { HostParams } from '../../src/graph/params.js';
-import { backboneRecord } from '../../src/model/backbones/registry.js';
-import { saveCheckpoint } from '../../src/model/loading/load-weights.js';
-import { loadedNetwork } from '../../src/model/loading/loaded-weights.js';
-import { defaultConfig } from '../../src/model/backbones/config.js';
-import { defaultClassSet } from '../../src/model/voc.js';
 import { type HeapCensus, expectNoDataGrowth, floorSlope, heapCensus } from '../memory.js';
-import { RUN_SEED, makeRng } from '../helpers.js';
 import { CHROMIUM_FLAGS, type DemoPage, openDemoPage } from './chromium.js';
+import { TINY_WEIGHTS as WEIGHTS, writeTinyCheckpoint } from './tiny-checkpoint.js';
 import { readFlag } from '../../src/util/flags.js';
 
 /** GPU compositing on SwiftShader's Vulkan, a fake camera, gc() and exact heap figures. */
@@ -53,10 +46,8 @@ const FRAMES = readFlag('CAMERA_FRAMES');
 const WARM_UP = 100;
 /** A sample every this many frames after warm-up. */
 const EVERY = 50;
-const NETWORK_SIZE = 17;
 /** From this frame the heap is checked: the census compares it with the last frame's. */
 const CENSUS_FROM = 300;
-const WEIGHTS = 'tiny-random.safetensors';
 
 // The JS heap, two ways (as test/memory.ts does in Node):
 //  - usedJSHeapSize after gc(), every EVERY frames. It counts V8's own growing structures too:
@@ -71,32 +62,6 @@ const WEIGHTS = 'tiny-random.safetensors';
 const HEAP_FLOOR_BYTES_PER_FRAME = 1024;
 const DATA_BYTES_PER_FRAME = 32;
 const OBJECTS_PER_FRAME = 0.25;
-
-/** MobileNetV2 DeepLab (width 0.25, no image pooling, fixed 17x17 input) with seeded random weights. */
-function writeTinyCheckpoint(path: string): void {
-  const config = defaultConfig('mobilenet_v2', { imagePooling: false });
-  // Width 0.25, as the record reads a width multiplier.
-  const network = loadedNetwork(config, backboneRecord('mobilenet_v2').architecture.fromJson(0.25, 'the width'));
-  const graph = network.buildGraph({ batch: 1, height: NETWORK_SIZE, width: NETWORK_SIZE });
-  const r = makeRng(RUN_SEED);
-  const params: HostParams = new Map();
-  for (const p of graph.state) {
-    const n = p.shape.reduce((a, b) => a * b, 1);
-    // Convolutions He-uniform; batch-norm vectors (scale, shift, mean, variance) in [0.5, 1.5].
-    const bound = p.shape.length === 4 ? Math.sqrt(6 / (p.shape[0] * p.shape[1] * p.shape[2])) : 0;
-    const data = Float32Array.from({ length: n }, () => (bound ? (2 * r() - 1) * bound : 0.5 + r()));
-    params.set(p.name, { shape: [...p.shape], data });
-  }
-  saveCheckpoint(path, {
-    name: 'tiny-random',
-    config,
-    ...network,
-    inputPolicy: { kind: 'fixed', height: NETWORK_SIZE, width: NETWORK_SIZE },
-    params,
-    probeSize: [NETWORK_SIZE, NETWORK_SIZE],
-    classes: defaultClassSet(config.numClasses),
-  });
-}
 
 /** A census of the page's heap (a snapshot through the DevTools protocol, after its GC; test/memory.ts). */
 async function pageHeapCensus(page: Page, dir: string): Promise<HeapCensus> {
