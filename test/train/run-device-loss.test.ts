@@ -35,6 +35,17 @@ describe('training: a run that loses its GPU device', function () {
     };
   }
 
+  /** Destroys the device at a chosen submission to its queue: the function returned arms it `k` submissions ahead. */
+  function loseAtSubmission(ctx: GpuContext): (k: number) => void {
+    let loseAt = Infinity;
+    let submits = 0;
+    countSubmits(ctx, (n) => {
+      submits = n;
+      if (n === loseAt) ctx.device.destroy();
+    });
+    return (k) => void (loseAt = submits + k);
+  }
+
   /** A run on a context of the test's, with the hooks `make` gives for it. */
   async function run(out: string, make: (ctx: GpuContext) => RunHooks, o: Partial<RunOptions> = {}): Promise<{ lost: { step: number | null; reason: string }[]; generation: number }> {
     const ctx = await GpuContext.create();
@@ -84,16 +95,11 @@ describe('training: a run that loses its GPU device', function () {
   it('lost during step 2 and between steps 3 and 4: both steps replayed, the run ends as one never interrupted', async () => {
     const out = join(dir, 'steps');
     const got = await run(out, (ctx) => {
-      let loseAt = Infinity;
-      let submits = 0;
-      countSubmits(ctx, (n) => {
-        submits = n;
-        if (n === loseAt) ctx.device.destroy();
-      });
+      const loseIn = loseAtSubmission(ctx);
       return {
         onStep: (r) => {
           // Step 2's second submission: its work so far is gone with the device.
-          if (r.step === 1) loseAt = submits + 2;
+          if (r.step === 1) loseIn(2);
           if (r.step === 3) ctx.device.destroy();
         },
       };
@@ -107,16 +113,11 @@ describe('training: a run that loses its GPU device', function () {
   it("lost during step 2's validation and during step 4's checkpoint read-back: both run again, the checkpoints as an uninterrupted run's", async () => {
     const out = join(dir, 'validation');
     const got = await run(out, (ctx) => {
-      let loseAt = Infinity;
-      let submits = 0;
-      countSubmits(ctx, (n) => {
-        submits = n;
-        if (n === loseAt) ctx.device.destroy();
-      });
+      const loseIn = loseAtSubmission(ctx);
       return {
         // After step 1, step 2's training takes stepSubmits submissions; its validation comes next.
         onStep: (r) => {
-          if (r.step === 1) loseAt = submits + stepSubmits + 1;
+          if (r.step === 1) loseIn(stepSubmits + 1);
         },
         // Said after step 4's validation, just before its checkpoints are read back.
         say: (m) => {
