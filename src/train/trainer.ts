@@ -156,6 +156,13 @@ export class Trainer {
     return this.step.plan.peakBytes;
   }
 
+  /** With surviveDeviceLoss: bytes of the state kept on the host, what each step reads back (0 without). */
+  get keptStateBytes(): number {
+    let n = 0;
+    for (const t of this.snapshot?.values() ?? []) n += t.data.byteLength;
+    return n;
+  }
+
   private takes(input: string): boolean {
     return this.step.graph.inputs.some((v) => v.name === input);
   }
