@@ -253,12 +253,12 @@ async function recoveryPart(ctx: GpuContext, o: Options): Promise<Result[]> {
     const ratio = r.on.medianMs / r.off.medianMs;
     console.log(
       `recovery ${c.name}: step ${r.off.medianMs.toFixed(0)} ms without, ${r.on.medianMs.toFixed(0)} ms with the read-back ` +
-        `(${ratio.toFixed(3)}x; per round ${r.pairedRatio.toFixed(3)}x; steps alternating); ${(r.readBackBytes / 2 ** 20).toFixed(1)} MiB read back per step`,
+        `(${ratio.toFixed(3)}x; per round ${r.pairedRatio.toFixed(3)}x; steps alternating); ${(r.readBackBytes / 2 ** 20).toFixed(1)} MiB read back per step in ${r.readBackMs.toFixed(0)} ms`,
     );
     const common = { part: 'recovery' as const, model: c.name, engine: 'ours' as const, batch: o.batch, crop: o.crop, firstRunMs: null, peakBytes: r.activationBytes, dropout: false };
     results.push(
       { ...common, ...r.off, deviceLoss: 'fail', readBackBytes: 0 },
-      { ...common, ...r.on, deviceLoss: 'recover', readBackBytes: r.readBackBytes, overOff: ratio, pairedRatio: r.pairedRatio },
+      { ...common, ...r.on, deviceLoss: 'recover', readBackBytes: r.readBackBytes, readBackMs: r.readBackMs, readBackSamplesMs: r.readBackSamplesMs, overOff: ratio, pairedRatio: r.pairedRatio },
     );
   }
   return results;

@@ -14,8 +14,10 @@ export interface TrainRecoveryRow {
   on: { samplesMs: number[]; medianMs: number };
   /** The median of the per-round ratios on / off (each round times both, one after the other). */
   pairedRatio: number;
-  /** The state read back after each step (Trainer.keptStateBytes). */
+  /** The state read back after each step (Trainer.keptStateBytes), and the median time that took within the steps `on` times (Trainer.lastReadBackMs). */
   readBackBytes: number;
+  readBackMs: number;
+  readBackSamplesMs: number[];
   activationBytes: number;
 }
 
@@ -33,11 +35,14 @@ export async function benchTrainRecovery(ctx: GpuContext, weights: LoadedWeights
     on = await Trainer.create(ctx, weights, { ...options, surviveDeviceLoss: true });
     const trainers = [off, on];
     const times: [number[], number[]] = [[], []];
+    const readBack: number[] = [];
     for (let i = 0; i < o.warmup + o.repeats; i++) {
       for (const k of i % 2 ? [1, 0] : [0, 1]) {
         const t = performance.now();
         await trainers[k].train([batch]);
-        if (i >= o.warmup) times[k].push(performance.now() - t);
+        if (i < o.warmup) continue;
+        times[k].push(performance.now() - t);
+        if (k === 1) readBack.push(on.lastReadBackMs);
       }
     }
     return {
@@ -45,6 +50,8 @@ export async function benchTrainRecovery(ctx: GpuContext, weights: LoadedWeights
       on: { samplesMs: times[1], medianMs: median(times[1]) },
       pairedRatio: median(times[1].map((ms, i) => ms / times[0][i])),
       readBackBytes: on.keptStateBytes,
+      readBackMs: median(readBack),
+      readBackSamplesMs: readBack,
       activationBytes: on.activationBytes,
     };
   } finally {
