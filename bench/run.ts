@@ -3,6 +3,8 @@
 //
 // Part precision: each model in f16 storage against f32 (bench/precision.ts).
 // Part quantize: the MobileNetV2 models as int8 and f16 checkpoints against f32 (bench/quantize.ts).
+// Part recovery: the training step with surviveDeviceLoss (the state read back after every step)
+// against without, steps alternating (bench/train-recovery.ts).
 // Part tune: each model untuned, the time tuning it takes, and tuned (src/graph/tune.ts); for
 // the training models (mobilenetv2-257, resnet50) the same on a training step, whose tuning
 // covers the backward kernels too. The choices stay stored, so parts after it in the same run
@@ -12,7 +14,7 @@
 // --browser-size or each case's own size, on SwiftShader or lavapipe (--browser-adapter), with
 // our pass profiled layer by layer (--browser-profile).
 //
-//   npm run bench -- [--quick] [--parts tune,kernels,model,train,profile,precision,quantize,browser] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS]
+//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS]
 //     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,tfjs,litert-webgpu,litert-wasm] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
 import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';
 import { join, resolve } from 'node:path';
@@ -27,6 +29,7 @@ import { benchPrecision } from './precision.js';
 import { benchQuantize } from './quantize.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
 import { benchTrainPeers, benchTrainTuned, printTrainProfile, profileTrainStep } from './train.js';
+import { benchTrainRecovery } from './train-recovery.js';
 import { torchTrainStep } from './torch-train.js';
 import { compile } from '../src/graph/compile.js';
 import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
@@ -43,7 +46,7 @@ import { adaptWeights, freshParams } from '../src/train/adapt.js';
 import { sharedPath } from '../test/shared.js';
 
 const BENCH = 'bench';
-const PARTS = ['tune', 'kernels', 'model', 'train', 'profile', 'precision', 'quantize', 'browser'] as const;
+const PARTS = ['tune', 'kernels', 'model', 'train', 'recovery', 'profile', 'precision', 'quantize', 'browser'] as const;
 type Part = (typeof PARTS)[number];
 
 /** One measurement: `model` is the layer's name in part kernels. Null where a part does not measure it. */
@@ -238,6 +241,29 @@ async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   return results;
 }
 
+/**
+ * Recovery part: what surviving a lost device costs each training case's step (Trainer's
+ * surviveDeviceLoss, on by default in fineTune and `deeplab train`): the step without and with
+ * the state's read-back, steps alternating, and the bytes read back per step.
+ */
+async function recoveryPart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  const results: Result[] = [];
+  for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
+    const r = await benchTrainRecovery(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
+    const ratio = r.on.medianMs / r.off.medianMs;
+    console.log(
+      `recovery ${c.name}: step ${r.off.medianMs.toFixed(0)} ms without, ${r.on.medianMs.toFixed(0)} ms with the read-back ` +
+        `(${ratio.toFixed(3)}x; per round ${r.pairedRatio.toFixed(3)}x; steps alternating); ${(r.readBackBytes / 2 ** 20).toFixed(1)} MiB read back per step in ${r.readBackMs.toFixed(0)} ms`,
+    );
+    const common = { part: 'recovery' as const, model: c.name, engine: 'ours' as const, batch: o.batch, crop: o.crop, firstRunMs: null, peakBytes: r.activationBytes, dropout: false };
+    results.push(
+      { ...common, ...r.off, deviceLoss: 'fail', readBackBytes: 0 },
+      { ...common, ...r.on, deviceLoss: 'recover', readBackBytes: r.readBackBytes, readBackMs: r.readBackMs, readBackSamplesMs: r.readBackSamplesMs, overOff: ratio, pairedRatio: r.pairedRatio },
+    );
+  }
+  return results;
+}
+
 /** Profile part: per-layer GPU times of each model's forward pass (bench/profile.ts), printed as it goes. */
 async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]> {
   if (!ctx.hasTimestamps) {
@@ -421,6 +447,7 @@ const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result
   kernels: kernelsPart,
   model: modelPart,
   train: trainPart,
+  recovery: recoveryPart,
   profile: profilePart,
   precision: precisionPart,
   quantize: quantizePart,
@@ -435,7 +462,7 @@ function printTable(adapter: string, part: Part, rows: Result[]): void {
   for (const r of rows) {
     const mib = r.peakBytes === null ? '-' : (r.peakBytes / 2 ** 20).toFixed(1);
     const firstPass = typeof r.firstPassMs === 'number' ? r.firstPassMs : null;
-    const engine = typeof r.precision === 'string' ? `${r.engine} ${r.precision}` : typeof r.quantization === 'string' ? `${r.engine} ${r.quantization}` : typeof r.tuning === 'string' ? `${r.engine} ${r.tuning}` : r.engine;
+    const engine = typeof r.precision === 'string' ? `${r.engine} ${r.precision}` : typeof r.quantization === 'string' ? `${r.engine} ${r.quantization}` : typeof r.tuning === 'string' ? `${r.engine} ${r.tuning}` : typeof r.deviceLoss === 'string' ? `${r.engine} ${r.deviceLoss}` : r.engine;
     console.log(
       `${pad(r.model, 18)} ${pad(engine, 14)} ${pad(String(r.batch), 6)} ${pad(ms(r.medianMs), 10)} ${pad(ms(r.firstRunMs), 13)} ${pad(ms(firstPass), 14)} ${mib}`,
     );

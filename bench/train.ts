@@ -38,7 +38,7 @@ export interface TrainRow {
 }
 
 /** A random batch of images and labels (the same for every run of one shape). */
-function randomBatch(weights: LoadedWeights, o: TrainBenchOptions) {
+export function randomBatch(weights: LoadedWeights, o: TrainBenchOptions) {
   const rng = Rng.derive(7, o.batch, o.crop);
   const pixels = o.batch * o.crop * o.crop;
   return {

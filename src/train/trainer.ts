@@ -82,6 +82,8 @@ export class Trainer {
   stepsDone = 0;
   /** With surviveDeviceLoss: the state after the last step, on the host. */
   private snapshot: HostParams | null = null;
+  /** With surviveDeviceLoss: milliseconds the last step spent reading the state back (0 before a step). */
+  lastReadBackMs = 0;
 
   private constructor(
     private sessionValue: Session,
@@ -156,6 +158,13 @@ export class Trainer {
     return this.step.plan.peakBytes;
   }
 
+  /** With surviveDeviceLoss: bytes of the state kept on the host, what each step reads back (0 without). */
+  get keptStateBytes(): number {
+    let n = 0;
+    for (const t of this.snapshot?.values() ?? []) n += t.data.byteLength;
+    return n;
+  }
+
   private takes(input: string): boolean {
     return this.step.graph.inputs.some((v) => v.name === input);
   }
@@ -175,7 +184,9 @@ export class Trainer {
       await this.ensureDevice();
       result = await this.trainStep(batches);
     }
+    const t = performance.now();
     this.snapshot = await this.stateOnHost();
+    this.lastReadBackMs = performance.now() - t;
     return result;
   }
 
