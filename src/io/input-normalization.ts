@@ -4,11 +4,12 @@
 // takes (src/model/input-policies/: mmseg's pipeline normalises on 0..255); every place that
 // prepares an input (the model's CPU path, the frame kernel's table, training samples,
 // fine-tuning, ONNX metadata) looks that name up here, so a new normalisation is one entry.
+import { normalizeHalfFused, normalizeRescaleF32 } from './hub-input.js';
 import { normalizeMeanStd255 } from './mmseg-input.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, normalizeToUnit } from './resize-cpu.js';
 import type { RgbImage } from './rgb-image.js';
 
-export type InputNormalizationName = 'imagenet' | 'imagenet_255' | 'minus_one_one' | 'unit';
+export type InputNormalizationName = 'imagenet' | 'imagenet_255' | 'minus_one_one' | 'unit' | 'unit_f32' | 'minus_one_one_f32';
 
 export interface InputNormalization {
   name: InputNormalizationName;
@@ -54,6 +55,22 @@ export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormaliza
     mean: [0, 0, 0],
     std: [1, 1, 1],
     formula: 'x / 255',
+  },
+  // A hub processor's pipeline (src/io/hub-input.ts): 'unit' and 'minus_one_one' as transformers
+  // computes them on float32 tensors (the last bit differs for half the byte values).
+  unit_f32: {
+    name: 'unit_f32',
+    normalize: normalizeRescaleF32,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    formula: 'x * float32(1 / 255) in float32',
+  },
+  minus_one_one_f32: {
+    name: 'minus_one_one_f32',
+    normalize: normalizeHalfFused,
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.5, 0.5],
+    formula: '(x - 127.5) / 127.5 on 0..255 values in float32',
   },
 };
 

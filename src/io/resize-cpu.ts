@@ -1,6 +1,7 @@
 // The input pipelines' CPU side: resizing an RGB image exactly as PIL's
-// Image.resize(size, Image.BILINEAR) does (the TFLite model's reference input was made that way),
-// and the two input normalisations (TF DeepLab's [-1, 1], torchvision's ImageNet mean/std).
+// Image.resize(size, Image.BILINEAR) does (the TFLite model's reference input was made that way)
+// or as torch's antialiased uint8 resize does (transformers' image processors), and the input
+// normalisations (TF DeepLab's [-1, 1], torchvision's ImageNet mean/std).
 //
 // Pillow's algorithm (libImaging/Resample.c), reproduced to the bit:
 // - separable: a horizontal pass into a uint8 image, then a vertical pass on that;
@@ -11,11 +12,18 @@
 // - weights turned to fixed point with PRECISION_BITS = 32 - 8 - 2 = 22 (round half away from
 //   zero), accumulated in int32 starting from 1 << 21 (the rounding bias), then >> 22 and clamped
 //   to 0..255. This rounding between the passes is why a float re-implementation differs by 1s.
+// torch's uint8 antialiased resize (ATen's UpSampleKernel, what torchvision's resize of a uint8
+// tensor runs, and so transformers' fast image processors) is the same algorithm with the
+// weights in int16: as many fraction bits as the pass's largest weight leaves room for (at most
+// 15), so a value here and there lands one level from Pillow's (0.4 % of the hub fixtures' input
+// values; their pixel values are torch's to the bit).
 import type { RgbImage } from './rgb-image.js';
 
 export const PRECISION_BITS = 22;
 
 export interface Coeffs {
+  /** Fraction bits of the fixed-point weights. */
+  precision: number;
   /** First input index of each output's window. */
   start: Int32Array;
   /** Window length of each output (<= ksize). */
@@ -27,6 +35,18 @@ export interface Coeffs {
 
 /** Pillow's resampling filters we reproduce: BILINEAR (2) and BICUBIC (3). */
 export type PilFilter = 'bilinear' | 'bicubic';
+
+/** Whose fixed point: Pillow's (int32 weights, 22 fraction bits) or torch's (int16 weights). */
+export type FixedPoint = 'pillow' | 'torch';
+
+/** A resize of an input pipeline: its filter and whose fixed-point arithmetic. */
+export interface Resample {
+  filter: PilFilter;
+  fixedPoint: FixedPoint;
+}
+
+/** PIL's Image.resize with BILINEAR: the TF models' and torchvision's pipelines. */
+export const PIL_BILINEAR: Resample = { filter: 'bilinear', fixedPoint: 'pillow' };
 
 /** Each filter's support and its function (Pillow's Resample.c: bicubic with a = -0.5). */
 const FILTERS: Record<PilFilter, { support: number; f(x: number): number }> = {
@@ -42,26 +62,19 @@ const FILTERS: Record<PilFilter, { support: number; f(x: number): number }> = {
   },
 };
 
-/**
- * Pillow's precompute_coeffs + normalize_coeffs_8bpc for the bilinear (triangle) filter (also
- * uploaded for the GPU's frame preprocessing, src/kernels/frame/frame-preprocess.ts).
- */
-export function bilinearCoeffs(inSize: number, outSize: number): Coeffs {
-  return pilCoeffs(inSize, outSize, 'bilinear');
-}
-
-/** Pillow's coefficients for one of its filters. */
-export function pilCoeffs(inSize: number, outSize: number, filter: PilFilter): Coeffs {
-  const { support: filterSupport, f } = FILTERS[filter];
+/** One pass's coefficients: the filter's weights in double (the same for both), then in `r.fixedPoint`'s fixed point. */
+export function resampleCoeffs(inSize: number, outSize: number, r: Resample): Coeffs {
+  const { support: filterSupport, f } = FILTERS[r.filter];
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = filterSupport * filterScale;
   const ksize = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);
   const count = new Int32Array(outSize);
-  const weights = new Int32Array(outSize * ksize);
+  const normalized = new Float64Array(outSize * ksize);
   const w = new Float64Array(ksize);
   const ss = 1 / filterScale; // Pillow multiplies by the reciprocal; dividing could differ by an ulp
+  let largest = 0;
   for (let o = 0; o < outSize; o++) {
     const center = (o + 0.5) * scale;
     const lo = Math.max(Math.trunc(center - support + 0.5), 0);
@@ -74,33 +87,43 @@ export function pilCoeffs(inSize: number, outSize: number, filter: PilFilter): C
     }
     for (let i = 0; i < n; i++) {
       const k = sum !== 0 ? w[i] / sum : w[i];
-      // (int)(k * 2^22 +- 0.5): C truncation toward zero, i.e. round half away from zero.
-      weights[o * ksize + i] = Math.trunc(k < 0 ? -0.5 + k * (1 << PRECISION_BITS) : 0.5 + k * (1 << PRECISION_BITS));
+      normalized[o * ksize + i] = k;
+      largest = Math.max(largest, k);
     }
     start[o] = lo;
     count[o] = n;
   }
-  return { start, count, weights, ksize };
+  const precision = r.fixedPoint === 'pillow' ? PRECISION_BITS : int16Precision(largest);
+  const one = 2 ** precision;
+  // (int)(k * 2^precision +- 0.5): C truncation toward zero, i.e. round half away from zero.
+  const weights = Int32Array.from(normalized, (k) => Math.trunc(k < 0 ? k * one - 0.5 : k * one + 0.5));
+  return { precision, start, count, weights, ksize };
 }
 
-/** Fixed-point accumulator to uint8, as Pillow's clip8. */
-function clip8(acc: number): number {
-  const v = acc >> PRECISION_BITS;
+/** torch's fraction bits for int16 weights: the most (up to 15) that keep the largest weight below 2^15. */
+function int16Precision(largest: number): number {
+  let bits = 0;
+  while (bits < 15 && Math.trunc(0.5 + largest * 2 ** (bits + 1)) < 1 << 15) bits++;
+  return bits;
+}
+
+/** A fixed-point sum to uint8, as Pillow's clip8 (and torch's). */
+function clip8(acc: number, precision: number): number {
+  const v = acc >> precision;
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
-const ROUNDING_BIAS = 1 << (PRECISION_BITS - 1);
-
-function resizeHorizontal(src: RgbImage, outW: number, filter: PilFilter): RgbImage {
-  const { start, count, weights, ksize } = pilCoeffs(src.width, outW, filter);
+function resizeHorizontal(src: RgbImage, outW: number, resample: Resample): RgbImage {
+  const { precision, start, count, weights, ksize } = resampleCoeffs(src.width, outW, resample);
+  const bias = 1 << (precision - 1);
   const out = new Uint8Array(outW * src.height * 3);
   for (let y = 0; y < src.height; y++) {
     const rowIn = y * src.width * 3;
     const rowOut = y * outW * 3;
     for (let x = 0; x < outW; x++) {
-      let r = ROUNDING_BIAS;
-      let g = ROUNDING_BIAS;
-      let b = ROUNDING_BIAS;
+      let r = bias;
+      let g = bias;
+      let b = bias;
       const k0 = x * ksize;
       for (let i = 0; i < count[x]; i++) {
         const k = weights[k0 + i];
@@ -109,24 +132,25 @@ function resizeHorizontal(src: RgbImage, outW: number, filter: PilFilter): RgbIm
         g += src.data[p + 1] * k;
         b += src.data[p + 2] * k;
       }
-      out[rowOut + 3 * x] = clip8(r);
-      out[rowOut + 3 * x + 1] = clip8(g);
-      out[rowOut + 3 * x + 2] = clip8(b);
+      out[rowOut + 3 * x] = clip8(r, precision);
+      out[rowOut + 3 * x + 1] = clip8(g, precision);
+      out[rowOut + 3 * x + 2] = clip8(b, precision);
     }
   }
   return { width: outW, height: src.height, data: out };
 }
 
-function resizeVertical(src: RgbImage, outH: number, filter: PilFilter): RgbImage {
-  const { start, count, weights, ksize } = pilCoeffs(src.height, outH, filter);
+function resizeVertical(src: RgbImage, outH: number, resample: Resample): RgbImage {
+  const { precision, start, count, weights, ksize } = resampleCoeffs(src.height, outH, resample);
+  const bias = 1 << (precision - 1);
   const rowLen = src.width * 3;
   const out = new Uint8Array(rowLen * outH);
   for (let y = 0; y < outH; y++) {
     const k0 = y * ksize;
     for (let c = 0; c < rowLen; c++) {
-      let acc = ROUNDING_BIAS;
+      let acc = bias;
       for (let i = 0; i < count[y]; i++) acc += src.data[(start[y] + i) * rowLen + c] * weights[k0 + i];
-      out[y * rowLen + c] = clip8(acc);
+      out[y * rowLen + c] = clip8(acc, precision);
     }
   }
   return { width: src.width, height: outH, data: out };
@@ -143,14 +167,22 @@ function checkRgb(img: RgbImage, fn: string): void {
 
 /** PIL's Image.resize((outW, outH), Image.BILINEAR) (or `filter`) on an RGB image, bit-exact. */
 export function resizeRgbPil(img: RgbImage, outW: number, outH: number, filter: PilFilter = 'bilinear'): RgbImage {
-  checkRgb(img, 'resizeRgbPil');
+  return resizeRgb(img, outW, outH, { filter, fixedPoint: 'pillow' }, 'resizeRgbPil');
+}
+
+/**
+ * An RGB image resized as `resample` says, bit-exact: with Pillow's fixed point as PIL's
+ * Image.resize, with torch's as torchvision's resize of a uint8 tensor (antialias=True).
+ */
+export function resizeRgb(img: RgbImage, outW: number, outH: number, resample: Resample, fn = 'resizeRgb'): RgbImage {
+  checkRgb(img, fn);
   if (!Number.isInteger(outW) || !Number.isInteger(outH) || outW < 1 || outH < 1) {
-    throw new Error(`resizeRgbPil: output size must be positive integers, got ${outW}x${outH}`);
+    throw new Error(`${fn}: output size must be positive integers, got ${outW}x${outH}`);
   }
-  // Pillow skips a pass whose size does not change (and copies when neither does).
+  // Both skip a pass whose size does not change (and copy when neither does).
   let cur = img;
-  if (outW !== img.width) cur = resizeHorizontal(cur, outW, filter);
-  if (outH !== img.height) cur = resizeVertical(cur, outH, filter);
+  if (outW !== img.width) cur = resizeHorizontal(cur, outW, resample);
+  if (outH !== img.height) cur = resizeVertical(cur, outH, resample);
   return cur === img ? { width: img.width, height: img.height, data: img.data.slice() } : cur;
 }
 

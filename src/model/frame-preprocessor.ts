@@ -6,6 +6,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { type GpuTensor, createTensor } from '../gpu/tensor.js';
 import type { InputNormalizationName } from '../io/input-normalization.js';
+import type { Resample } from '../io/resize-cpu.js';
 import { prepareFramePreprocess } from '../kernels/frame/frame-preprocess.js';
 
 export class FramePreprocessor {
@@ -19,6 +20,7 @@ export class FramePreprocessor {
   constructor(
     private readonly ctx: GpuContext,
     private readonly normalization: InputNormalizationName,
+    private readonly resample: Resample,
   ) {}
 
   /**
@@ -44,7 +46,7 @@ export class FramePreprocessor {
     this.release();
     const input = createTensor(this.ctx, [1, height, width, 3], 'f32', 'frame input');
     try {
-      this.dispatches = prepareFramePreprocess(this.ctx, { frame: texture, out: input }, { outW: width, outH: height, normalization: this.normalization });
+      this.dispatches = prepareFramePreprocess(this.ctx, { frame: texture, out: input }, { outW: width, outH: height, normalization: this.normalization, resample: this.resample });
     } catch (e) {
       input.dispose();
       throw e;

@@ -48,7 +48,7 @@ export class FrameSegmenter {
     const post = (): Promise<Program> => host.postProgram(postKey, () => buildPostGraph(h, w, C, H, W, include, host.outputResize));
     // Post-processing first: a frame too large for the device's limits fails before any GPU work.
     await post();
-    this.framePreprocessor ??= new FramePreprocessor(host.ctx, host.normalization);
+    this.framePreprocessor ??= new FramePreprocessor(host.ctx, host.normalization, host.resample);
     const input = await this.framePreprocessor.run(texture, h, w);
     if (into) {
       const logits = await host.forward(input, h, w);

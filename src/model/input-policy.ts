@@ -4,6 +4,7 @@
 // (src/model/input-policies/); these are the calls the model, the frame path, training, the
 // loaders and the exports make, each answered by the policy's record.
 import { type InputNormalizationName, inputNormalization } from '../io/input-normalization.js';
+import type { Resample } from '../io/resize-cpu.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import type { InputPolicy, LoadOptions } from './loading/options.js';
@@ -33,6 +34,11 @@ export function normalizeInput(p: InputPolicy, config: DeepLabConfig, img: RgbIm
 /** The image resized to the network's input size [height, width] as the policy's pipeline does. */
 export function resizeForNetwork(p: InputPolicy, img: RgbImage, height: number, width: number): RgbImage {
   return policyRecord(p).resize(p, img, height, width);
+}
+
+/** The policy's resize as the frame kernels run it. */
+export function policyResample(p: InputPolicy): Resample {
+  return policyRecord(p).resample(p);
 }
 
 /** How logits at the network's size are resized to the image's size. */

@@ -23,7 +23,7 @@ import type { HostParams } from '../graph/params.js';
 import type { Session } from '../graph/session.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { RgbImage } from '../io/rgb-image.js';
-import { networkInputSize, normalizeInput, outputResizeMode, policyNormalization, resizeForNetwork } from './input-policy.js';
+import { networkInputSize, normalizeInput, outputResizeMode, policyNormalization, policyResample, resizeForNetwork } from './input-policy.js';
 import { compileWithinDeadline } from './load-deadline.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
@@ -81,6 +81,7 @@ export class DeepLabModel {
       name,
       numClasses: config.numClasses,
       normalization: policyNormalization(inputPolicy, config),
+      resample: policyResample(inputPolicy),
       outputResize: outputResizeMode(inputPolicy, config),
       networkSize: (width, height, scale) => this.networkSize(width, height, scale),
       preprocess: (img, scale) => this.preprocess(img, scale),

@@ -7,6 +7,7 @@ import type { Graph } from '../graph/ir.js';
 import type { Program, RunInput } from '../graph/program.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import type { InputNormalizationName } from '../io/input-normalization.js';
+import type { Resample } from '../io/resize-cpu.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import type { TileHost } from './tiled.js';
 
@@ -17,6 +18,8 @@ export interface SegmentHost extends TileHost {
   readonly numClasses: number;
   /** How the network's input is normalised. */
   readonly normalization: InputNormalizationName;
+  /** The input policy's resize, as the frame kernels run it. */
+  readonly resample: Resample;
   /** How logits at the network's size are resized to the image (the reference pipeline's mode). */
   readonly outputResize: ResizeMode;
   /** The network's input size [height, width] for an image of width x height at a scale. */

@@ -10,6 +10,7 @@ import {
 import { expectClose, poisonedTensor, testContext, expectThrows } from '../helpers.js';
 import { INPUT_NORMALIZATION_NAMES, type InputNormalizationName, inputNormalization } from '../../src/io/input-normalization.js';
 import { randomRgba, rgbaTexture } from '../frames.js';
+import type { Resample } from '../../src/io/resize-cpu.js';
 
 /** Elements whose bits differ (NaN poison left unwritten counts). */
 function bitMismatches(got: Float32Array, want: Float32Array): number {
@@ -18,7 +19,7 @@ function bitMismatches(got: Float32Array, want: Float32Array): number {
   return n + Math.abs(got.length - want.length);
 }
 
-describe('kernel: frame preprocessing (texture -> PIL bilinear resize -> normalised NHWC)', () => {
+describe('kernel: frame preprocessing (texture -> the input pipeline\'s resize -> normalised NHWC)', () => {
   it('the normalisation table holds the CPU pipeline values by hand', () => {
     const t = normalizationTable('minus_one_one');
     expect(t.length).to.equal(768);
@@ -35,7 +36,10 @@ describe('kernel: frame preprocessing (texture -> PIL bilinear resize -> normali
   });
 
   // [frame width, height] -> [network width, height]: odd sizes, down, up, mixed, identity, 1x1.
-  const cases: [number, number, number, number, InputNormalizationName][] = [
+  // PIL's bilinear by default; hub processors' resizes in torch's fixed point (int16 weights,
+  // bicubic's negative lobes clamped).
+  const hub = (filter: 'bilinear' | 'bicubic'): Resample => ({ filter, fixedPoint: 'torch' });
+  const cases: [number, number, number, number, InputNormalizationName, Resample?][] = [
     [97, 61, 33, 21, 'minus_one_one'],
     [13, 9, 40, 29, 'imagenet'],
     [129, 7, 17, 45, 'minus_one_one'],
@@ -43,12 +47,17 @@ describe('kernel: frame preprocessing (texture -> PIL bilinear resize -> normali
     [1, 1, 5, 3, 'minus_one_one'],
     [301, 173, 257, 257, 'minus_one_one'],
     [211, 97, 71, 33, 'imagenet'],
+    [97, 61, 33, 45, 'unit', hub('bicubic')],
+    [13, 9, 40, 29, 'unit', hub('bicubic')],
+    [211, 97, 71, 33, 'minus_one_one', hub('bilinear')],
+    [61, 97, 61, 50, 'unit', { filter: 'bicubic', fixedPoint: 'pillow' }],
   ];
-  for (const [inW, inH, outW, outH, normalization] of cases) {
-    it(`${inW}x${inH} -> ${outW}x${outH} (${normalization}) equals the CPU pipeline bit for bit`, async () => {
+  for (const [inW, inH, outW, outH, normalization, resample] of cases) {
+    const how = resample ? `, ${resample.filter} in ${resample.fixedPoint}'s fixed point` : '';
+    it(`${inW}x${inH} -> ${outW}x${outH} (${normalization}${how}) equals the CPU pipeline bit for bit`, async () => {
       const ctx = await testContext();
       const rgba = randomRgba(inW, inH, inW * 1000 + outW);
-      const p: FramePreprocessParams = { outW, outH, normalization };
+      const p: FramePreprocessParams = { outW, outH, normalization, resample };
       const frame = rgbaTexture(ctx, inW, inH, rgba);
       const out = poisonedTensor(ctx, [1, outH, outW, 3]);
       try {

@@ -219,7 +219,9 @@ describe('model: MobileViTV2 DeepLabV3 (transformers)', () => {
       } finally {
         program.dispose();
       }
-      // Our processor too: its resize rounds a few values one level from transformers' (test/model/hub-folder.test.ts).
+      // Our processor too (its input is transformers' bit for bit: test/model/hub-folder.test.ts); the
+      // labels part where our logits are resized twice (to the input inside the network, then to the
+      // photo) and transformers' once.
       const model = await loadModel(DIR, { ctx: await testContext() });
       try {
         const result = await model.segment(await readImage(VOC_IMAGE));

@@ -308,6 +308,8 @@ describe('io: input normalisations', () => {
       const out = n.normalize(img);
       for (let c = 0; c < 3; c++) expect(Math.abs(out[c] - (img.data[c] / 255 - n.mean[c]) / n.std[c])).to.be.below(1e-5);
     }
-    expectThrows(() => inputNormalization('none'), /normalization must be 'imagenet' or 'imagenet_255' or 'minus_one_one' or 'unit', got 'none'/);
+    const names = Object.keys(INPUT_NORMALIZATIONS).map((k) => `'${k}'`);
+    expect(names).to.include.members(["'imagenet'", "'imagenet_255'", "'minus_one_one'", "'unit'", "'unit_f32'", "'minus_one_one_f32'"]);
+    expectThrows(() => inputNormalization('none'), `normalization must be ${names.join(' or ')}, got 'none'`);
   });
 });

@@ -1,11 +1,12 @@
-// The network's input made on the GPU from a frame in a texture (a video frame, a canvas): PIL's
-// bilinear resize to the network's size and the input normalisation, the same pipeline as
-// resizeRgbPil and the input normalisation on the CPU (src/io/resize-cpu.ts, input-normalization.ts),
-// to the bit. Two kernels: frame_resize_rows.wgsl (horizontal pass, from the texture
-// into u8 rows) and frame_resize_columns.wgsl (vertical pass and normalisation, into
-// NHWC f32 [1, outH, outW, 3]). Pillow's fixed-point coefficients are computed on the host by
-// the CPU pipeline's own function and uploaded; the normalisation is a 256-entry table made
-// by the CPU pipeline's own functions. No pixel goes through the CPU.
+// The network's input made on the GPU from a frame in a texture (a video frame, a canvas): the
+// input pipeline's resize to the network's size (PIL's bilinear, or a hub processor's resize in
+// torch's fixed point) and the input normalisation, the same pipeline as resizeRgb and the input
+// normalisation on the CPU (src/io/resize-cpu.ts, input-normalization.ts), to the bit. Two
+// kernels: frame_resize_rows.wgsl (horizontal pass, from the texture into u8 rows) and
+// frame_resize_columns.wgsl (vertical pass and normalisation, into NHWC f32 [1, outH, outW, 3]).
+// The fixed-point coefficients are computed on the host by the CPU pipeline's own function and
+// uploaded; the normalisation is a 256-entry table made by the CPU pipeline's own functions. No
+// pixel goes through the CPU.
 import type { GpuContext } from '../../gpu/context.js';
 import { type Dispatch, Uniforms, linearGrid, makeDispatch } from '../../gpu/dispatch.js';
 import { STORAGE_USAGE } from '../../gpu/buffer-pool.js';
@@ -13,7 +14,7 @@ import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, checkBindable } from '../../gpu/tensor.js';
 import { type RgbImage, checkImageSize } from '../../io/rgb-image.js';
 import { type InputNormalizationName, inputNormalization } from '../../io/input-normalization.js';
-import { bilinearCoeffs, resizeRgbPil } from '../../io/resize-cpu.js';
+import { PIL_BILINEAR, type Resample, resampleCoeffs, resizeRgb } from '../../io/resize-cpu.js';
 import { expectPositiveInt, expectShape } from '../checks.js';
 
 const KERNEL = 'framePreprocess';
@@ -25,6 +26,8 @@ export interface FramePreprocessParams {
   outH: number;
   /** The network's input normalisation (src/io/input-normalization.ts), by name. */
   normalization: InputNormalizationName;
+  /** The input pipeline's resize (default: PIL's bilinear). */
+  resample?: Resample;
 }
 
 /** Texture formats the kernel reads: what copyExternalImageToTexture and writeTexture fill with bytes. */
@@ -45,9 +48,9 @@ export function checkFrameTexture(texture: GPUTexture, what = 'frame'): void {
   checkImageSize(texture.width, texture.height, what);
 }
 
-/** One axis's coefficients as the shaders read them: per output, first input, count, `ksize` weights. */
-export function packedCoefficients(inSize: number, outSize: number): { data: Int32Array; ksize: number } {
-  const c = bilinearCoeffs(inSize, outSize);
+/** One axis's coefficients as the shaders read them: per output, first input, count, `ksize` weights (`precision` fraction bits). */
+export function packedCoefficients(inSize: number, outSize: number, resample: Resample = PIL_BILINEAR): { data: Int32Array; ksize: number; precision: number } {
+  const c = resampleCoeffs(inSize, outSize, resample);
   const stride = 2 + c.ksize;
   const data = new Int32Array(outSize * stride);
   for (let o = 0; o < outSize; o++) {
@@ -55,7 +58,7 @@ export function packedCoefficients(inSize: number, outSize: number): { data: Int
     data[o * stride + 1] = c.count[o];
     data.set(c.weights.subarray(o * c.ksize, (o + 1) * c.ksize), o * stride + 2);
   }
-  return { data, ksize: c.ksize };
+  return { data, ksize: c.ksize, precision: c.precision };
 }
 
 /**
@@ -92,8 +95,8 @@ export function prepareFramePreprocess(ctx: GpuContext, t: { frame: GPUTexture; 
   const rowsBytes = inH * p.outW * 4;
   checkBindable(ctx, rowsBytes, `${KERNEL}: intermediate rows ${inH}x${p.outW}`);
   const table = normalizationTable(p.normalization);
-  const x = packedCoefficients(inW, p.outW);
-  const y = packedCoefficients(inH, p.outH);
+  const x = packedCoefficients(inW, p.outW, p.resample);
+  const y = packedCoefficients(inH, p.outH, p.resample);
 
   const owned: GPUBuffer[] = [];
   const made: Dispatch[] = [];
@@ -115,7 +118,7 @@ export function prepareFramePreprocess(ctx: GpuContext, t: { frame: GPUTexture; 
       ...makeDispatch(ctx, {
         label: `${KERNEL} rows ${size}`,
         spec: frameResizeRowsSpec(),
-        uniforms: new Uniforms().u32(rowsCount).u32(p.outW).u32(x.ksize),
+        uniforms: new Uniforms().u32(rowsCount).u32(p.outW).u32(x.ksize).u32(x.precision),
         buffers: [t.frame.createView({ label: `${KERNEL}:frame` }), xCoeffs, rows],
         workgroups: linearGrid(ctx, rowsCount, WG),
       }),
@@ -126,7 +129,7 @@ export function prepareFramePreprocess(ctx: GpuContext, t: { frame: GPUTexture; 
       ...makeDispatch(ctx, {
         label: `${KERNEL} columns ${size} (${p.normalization})`,
         spec: frameResizeColumnsSpec(),
-        uniforms: new Uniforms().u32(outCount).u32(p.outW).u32(y.ksize),
+        uniforms: new Uniforms().u32(outCount).u32(p.outW).u32(y.ksize).u32(y.precision),
         buffers: [rows, yCoeffs, tableBuffer, t.out],
         workgroups: linearGrid(ctx, outCount, WG),
       }),
@@ -149,6 +152,6 @@ export function framePreprocessCpu(rgba: Uint8Array, width: number, height: numb
   if (rgba.length !== width * height * 4) throw new Error(`${KERNEL}: ${rgba.length} bytes for a ${width}x${height} RGBA image`);
   const rgb: RgbImage = { width, height, data: new Uint8Array(width * height * 3) };
   for (let i = 0; i < width * height; i++) rgb.data.set(rgba.subarray(4 * i, 4 * i + 3), 3 * i);
-  const resized = width === p.outW && height === p.outH ? rgb : resizeRgbPil(rgb, p.outW, p.outH);
+  const resized = width === p.outW && height === p.outH ? rgb : resizeRgb(rgb, p.outW, p.outH, p.resample ?? PIL_BILINEAR, KERNEL);
   return inputNormalization(p.normalization, KERNEL).normalize(resized);
 }

@@ -1,5 +1,5 @@
 // Frame preprocessing, pass 2 of 2 (src/kernels/frame/frame-preprocess.ts): the vertical half of
-// PIL's bilinear resize on pass 1's u8 rows (same fixed point, see frame_resize_rows.wgsl),
+// the resize on pass 1's u8 rows (same fixed point, see frame_resize_rows.wgsl),
 // then the network's normalisation by table: `table[byte * 3 + channel]` holds the normalised
 // value the CPU pipeline computes for that byte, so the result is bit-identical to it (WGSL's
 // f32 division is only accurate to 2.5 ulp, so computing x / 127.5 here could differ).
@@ -10,10 +10,8 @@ struct Params {
   total: u32, // out_h * out_w
   out_w: u32,
   ksize: u32, // weights per output row
+  fraction_bits: u32, // fraction bits of the weights (Pillow's 22; torch's int16 up to 15)
 }
-
-const PRECISION_BITS = 22u;
-const ROUNDING_BIAS = 2097152; // 1 << (PRECISION_BITS - 1)
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> rows: array<u32>; // [in_h, out_w] packed RGB bytes
@@ -23,7 +21,7 @@ const ROUNDING_BIAS = 2097152; // 1 << (PRECISION_BITS - 1)
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 fn clip8(acc: i32) -> u32 {
-  return u32(clamp(acc >> PRECISION_BITS, 0, 255));
+  return u32(clamp(acc >> params.fraction_bits, 0, 255));
 }
 
 @compute @workgroup_size(WG)
@@ -35,7 +33,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let base = oy * (2u + params.ksize);
   let start = u32(coeffs[base]);
   let count = u32(coeffs[base + 1u]);
-  var acc = vec3i(ROUNDING_BIAS);
+  var acc = vec3i(1 << (params.fraction_bits - 1u));
   for (var k = 0u; k < count; k++) {
     let p = rows[(start + k) * params.out_w + ox];
     let bytes = vec3i(i32(p & 255u), i32((p >> 8u) & 255u), i32((p >> 16u) & 255u));

@@ -1,9 +1,9 @@
 // Frame preprocessing, pass 1 of 2 (src/kernels/frame/frame-preprocess.ts): the horizontal half of
-// PIL's bilinear resize (src/io/resize-cpu.ts), read straight from an RGBA texture. Integer
-// fixed point as Pillow computes it: per output column a window of input columns with weights
-// scaled by 2^22 (made on the host), summed in i32 from the rounding bias, then >> 22 and
-// clamped to a byte. The result is the u8 image Pillow keeps between its two passes, one
-// packed RGB word per pixel; alpha is dropped (PIL's convert('RGB')).
+// the input pipeline's resize (src/io/resize-cpu.ts: Pillow's or torch's), read straight from an
+// RGBA texture. Integer fixed point as they compute it: per output column a window of input
+// columns with weights scaled by 2^precision (made on the host), summed in i32 from the rounding
+// bias, then >> precision and clamped to a byte. The result is the u8 image kept between the two
+// passes, one packed RGB word per pixel; alpha is dropped (PIL's convert('RGB')).
 // One invocation per pixel of [in_h, out_w].
 override WG: u32 = 64u;
 
@@ -11,10 +11,8 @@ struct Params {
   total: u32, // in_h * out_w
   out_w: u32,
   ksize: u32, // weights per output column
+  fraction_bits: u32, // fraction bits of the weights (Pillow's 22; torch's int16 up to 15)
 }
-
-const PRECISION_BITS = 22u;
-const ROUNDING_BIAS = 2097152; // 1 << (PRECISION_BITS - 1)
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var frame: texture_2d<f32>;
@@ -23,7 +21,7 @@ const ROUNDING_BIAS = 2097152; // 1 << (PRECISION_BITS - 1)
 @group(0) @binding(3) var<storage, read_write> rows: array<u32>;
 
 fn clip8(acc: i32) -> u32 {
-  return u32(clamp(acc >> PRECISION_BITS, 0, 255));
+  return u32(clamp(acc >> params.fraction_bits, 0, 255));
 }
 
 @compute @workgroup_size(WG)
@@ -35,7 +33,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let base = ox * (2u + params.ksize);
   let start = coeffs[base];
   let count = u32(coeffs[base + 1u]);
-  var acc = vec3i(ROUNDING_BIAS);
+  var acc = vec3i(1 << (params.fraction_bits - 1u));
   for (var k = 0u; k < count; k++) {
     // rgba8unorm / bgra8unorm load as byte / 255: rounding recovers the byte exactly.
     let texel = vec3i(round(textureLoad(frame, vec2i(start + i32(k), y), 0).rgb * 255.0));

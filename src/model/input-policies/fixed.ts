@@ -1,5 +1,5 @@
 // 'fixed' (TF's models): PIL's bilinear resize to the one size the network was made for.
-import { resizeRgbPil } from '../../io/resize-cpu.js';
+import { PIL_BILINEAR, resizeRgbPil } from '../../io/resize-cpu.js';
 import type { InputPolicy } from '../loading/options.js';
 import { type InputPolicyRecord, isPositiveInt, shortSideAt } from './policy.js';
 
@@ -12,6 +12,7 @@ export const FIXED: InputPolicyRecord<Fixed> = {
   withOptions: (p) => p,
   networkSize: (p, _width, _height, scale) => [Math.max(1, Math.round(p.height * scale)), Math.max(1, Math.round(p.width * scale))],
   resize: (_p, img, height, width) => (img.width === width && img.height === height ? img : resizeRgbPil(img, width, height)),
+  resample: () => PIL_BILINEAR,
   normalization: (_p, config) => config.normalization,
   outputResize: () => 'half_pixel',
   square: (p) => ({ height: p.height, width: p.width }),

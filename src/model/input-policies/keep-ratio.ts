@@ -3,6 +3,7 @@
 // on 0..255 values, as mmseg's data preprocessor computes them; the logits resized back with the
 // network's own align_corners (mmseg resizes seg_logits with the head's setting).
 import { resizeRgbBilinear } from '../../io/mmseg-input.js';
+import { PIL_BILINEAR } from '../../io/resize-cpu.js';
 import type { InputPolicy } from '../loading/options.js';
 import { type InputPolicyRecord, isPositiveInt } from './policy.js';
 
@@ -19,6 +20,9 @@ export const KEEP_RATIO: InputPolicyRecord<KeepRatio> = {
     return [Math.max(1, Math.floor(height * k + 0.5)), Math.max(1, Math.floor(width * k + 0.5))];
   },
   resize: (_p, img, height, width) => (img.width === width && img.height === height ? img : resizeRgbBilinear(img, width, height)),
+  // The frame kernels have no OpenCV resize: frames take PIL's bilinear, a value or two from
+  // what a still image of the same pixels gets.
+  resample: () => PIL_BILINEAR,
   // The weights' mean and std are ImageNet's either way; mmseg subtracts and divides on 0..255.
   normalization: () => 'imagenet_255',
   outputResize: (_p, config) => config.resizeMode,

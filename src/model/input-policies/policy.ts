@@ -4,6 +4,7 @@
 // processor). The records are kept by kind in registry.ts; the model, the frame path, training
 // and the exports reach them through src/model/input-policy.ts and never switch on a kind.
 import type { InputNormalizationName } from '../../io/input-normalization.js';
+import type { Resample } from '../../io/resize-cpu.js';
 import type { RgbImage } from '../../io/rgb-image.js';
 import type { ResizeMode } from '../../kernels/resize/resize.js';
 import type { InputPolicy, LoadOptions } from '../loading/options.js';
@@ -23,6 +24,8 @@ export interface InputPolicyRecord<P extends InputPolicy = InputPolicy> {
   networkSize(p: P, width: number, height: number, scale: number): [number, number];
   /** The image resized to the network's input size as the policy's pipeline does. */
   resize(p: P, img: RgbImage, height: number, width: number): RgbImage;
+  /** The resize the frame kernels run (src/kernels/frame): the policy's own where they can reproduce it. */
+  resample(p: P): Resample;
   /** The normalisation of the network's input (src/io/input-normalization.ts): every input path asks this. */
   normalization(p: P, config: DeepLabConfig): InputNormalizationName;
   /** How logits at the network's size are resized to the image's size. */

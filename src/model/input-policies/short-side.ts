@@ -1,6 +1,6 @@
 // 'short-side' (torchvision's): PIL's bilinear resize of the image's short side to `size`,
 // keeping the aspect ratio.
-import { resizeRgbPil } from '../../io/resize-cpu.js';
+import { PIL_BILINEAR, resizeRgbPil } from '../../io/resize-cpu.js';
 import type { InputPolicy } from '../loading/options.js';
 import { type InputPolicyRecord, isPositiveInt, shortSideAt } from './policy.js';
 
@@ -16,6 +16,7 @@ export const SHORT_SIDE: InputPolicyRecord<ShortSide> = {
     return [Math.max(1, Math.round(height * k)), Math.max(1, Math.round(width * k))];
   },
   resize: (_p, img, height, width) => (img.width === width && img.height === height ? img : resizeRgbPil(img, width, height)),
+  resample: () => PIL_BILINEAR,
   normalization: (_p, config) => config.normalization,
   outputResize: () => 'half_pixel',
   square: (p) => ({ height: p.size, width: p.size }),

@@ -1,6 +1,10 @@
 // 'shortest-edge' (a `transformers` image processor): the shortest edge resized to `size`, the
-// other side truncated, with PIL's `filter`; then, with `crop`, the centre `crop` cut out.
-import { resizeRgbPil } from '../../io/resize-cpu.js';
+// other side truncated, with PIL's `filter` in torch's fixed point (transformers' processors
+// resize uint8 tensors with torch's antialiased resize: the hub fixtures' pixel values are its to
+// the bit, and PIL's own fixed point puts 0.4 % of them one level away); then, with `crop`, the
+// centre `crop` cut out; normalised in float32 as the processor does (src/io/hub-input.ts).
+import type { InputNormalizationName } from '../../io/input-normalization.js';
+import { type Resample, resizeRgb } from '../../io/resize-cpu.js';
 import { cropRgb } from '../../io/rgb-image.js';
 import type { InputPolicy } from '../loading/options.js';
 import { type InputPolicyRecord, isPositiveInt, shortSideAt } from './policy.js';
@@ -13,6 +17,15 @@ function shortestEdgeSize(size: number, width: number, height: number): [number,
   const long = Math.max(1, Math.trunc((size * Math.max(width, height)) / short));
   return width <= height ? [long, size] : [size, long];
 }
+
+/**
+ * The processor's normalisation on float32 tensors for the config's (its results differ in the
+ * last bit from the formulas TF's and our other pipelines use); others as they are.
+ */
+const PROCESSOR_NORMALIZATIONS: Partial<Record<InputNormalizationName, InputNormalizationName>> = { unit: 'unit_f32', minus_one_one: 'minus_one_one_f32' };
+
+/** The processor's resize: its filter in torch's fixed point. */
+const processorResample = (p: ShortestEdge): Resample => ({ filter: p.filter, fixedPoint: 'torch' });
 
 function isCrop(v: unknown): v is { height: number; width: number } {
   return typeof v === 'object' && v !== null && isPositiveInt((v as Record<string, unknown>).height) && isPositiveInt((v as Record<string, unknown>).width);
@@ -31,15 +44,16 @@ export const SHORTEST_EDGE: InputPolicyRecord<ShortestEdge> = {
     return shortestEdgeSize(Math.max(1, Math.round(p.size * scale)), width, height);
   },
   resize(p, img, height, width) {
-    if (!p.crop) return img.width === width && img.height === height ? img : resizeRgbPil(img, width, height, p.filter);
+    if (!p.crop) return img.width === width && img.height === height ? img : resizeRgb(img, width, height, processorResample(p));
     // The processor's pipeline at the crop's scale: shortest edge, then the centre cut out
     // (transformers' center_crop: the top-left corner at (side - crop) // 2).
     const [h, w] = shortestEdgeSize(Math.max(1, Math.round((p.size * height) / p.crop.height)), img.width, img.height);
     if (h < height || w < width) throw new Error(`a ${img.width}x${img.height} image resized to ${w}x${h} is smaller than the ${width}x${height} centre crop`);
-    const resized = img.width === w && img.height === h ? img : resizeRgbPil(img, w, h, p.filter);
+    const resized = img.width === w && img.height === h ? img : resizeRgb(img, w, h, processorResample(p));
     return cropRgb(resized, Math.floor((w - width) / 2), Math.floor((h - height) / 2), width, height);
   },
-  normalization: (_p, config) => config.normalization,
+  resample: processorResample,
+  normalization: (_p, config) => PROCESSOR_NORMALIZATIONS[config.normalization] ?? config.normalization,
   outputResize: () => 'half_pixel',
   square: (p) => (p.crop ? { ...p.crop } : { height: p.size, width: p.size }),
   fixedSize: () => null,

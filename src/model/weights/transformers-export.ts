@@ -45,8 +45,9 @@ export function hubFolderContents(w: LoadedWeights, params: HostParams = w.param
   // What our loader will make of it: the model's own normalisation, or the folder would be wrong.
   const reads = hubProcessor(processor, `${w.name}: its preprocessor_config.json`);
   const normalization = policyNormalization(w.inputPolicy, w.config);
-  if (reads.normalization !== normalization) {
-    throw new Error(`${w.name}: its hub processor gives '${reads.normalization}' input, not the model's '${normalization}'`);
+  const reloaded = policyNormalization(reads.policy, { ...w.config, normalization: reads.normalization });
+  if (reloaded !== normalization) {
+    throw new Error(`${w.name}: its hub processor gives '${reloaded}' input, not the model's '${normalization}'`);
   }
   const config = {
     model_type: modelType,
