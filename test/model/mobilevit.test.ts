@@ -13,7 +13,7 @@ import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
 import { describeGraph } from '../../src/model/analysis/describe.js';
 import { buildMobileVitDeepLab, unfoldingPermute } from '../../src/model/networks/mobilevit.js';
-import { type MobileVitConfig, mobileVitConfigFromHub, validateMobileVitConfig } from '../../src/model/networks/mobilevit-config.js';
+import { MOBILEVIT_XX_SMALL, type MobileVitConfig, mobileVitArchitectureFromJson, mobileVitConfigFromHub, validateMobileVitConfig } from '../../src/model/networks/mobilevit-config.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { transformersParams } from '../../src/model/weights/transformers.js';
@@ -40,6 +40,24 @@ describe('model: MobileViT DeepLabV3 (transformers)', () => {
     expect(cfg.neckHiddenSizes).to.deep.equal([16, 16, 24, 48, 64, 80, 320]);
     expect(cfg.hiddenSizes).to.deep.equal([64, 80, 96]);
     expect(cfg.atrousRates).to.deep.equal([6, 12, 18]);
+    expect(cfg).to.deep.include({ hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0, asppDropoutProb: 0.1, classifierDropoutProb: 0.1 });
+  });
+
+  it("trains with transformers' dropout: the attention's and the MLP's outputs at hidden_dropout_prob, the attention weights at attention_probs_dropout_prob, ASPP and classifier; none in inference", () => {
+    const rates = (overrides: Record<string, unknown>, dropout: boolean): number[] =>
+      buildMobileVitDeepLab(mobileVitConfigFromHub({ ...hubConfig(), ...overrides }), { height: 64, width: 64 }, { dropout })
+        .nodes.filter((n) => n.op.type === 'dropout')
+        .map((n) => (n.op as { attrs: { p: number } }).attrs.p);
+    // 9 transformer layers (2 + 4 + 3), two outputs each; ASPP's projection; the classifier's input.
+    expect(rates({ hidden_dropout_prob: 0.05 }, true)).to.deep.equal([...Array(18).fill(0.05), 0.1, 0.1]);
+    const withWeights = rates({ hidden_dropout_prob: 0.05, attention_probs_dropout_prob: 0.2 }, true);
+    expect(withWeights.filter((p) => p === 0.2), 'attention weights').to.have.length(9);
+    expect(withWeights).to.have.length(29);
+    expect(rates({}, false), 'inference').to.deep.equal([]);
+    expectThrows(() => mobileVitConfigFromHub({ ...hubConfig(), hidden_dropout_prob: 1 }), 'hidden_dropout_prob must be in [0, 1), got 1');
+    // An architecture our checkpoints kept before these rates were read takes transformers' defaults.
+    const { hiddenDropoutProb: _h, attentionProbsDropoutProb: _a, ...older } = JSON.parse(JSON.stringify(MOBILEVIT_XX_SMALL)) as Record<string, unknown>;
+    expect(mobileVitArchitectureFromJson(older, 'metadata')).to.deep.include({ hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0 });
   });
 
   it('refuses configs it cannot build, naming the field', () => {
@@ -66,12 +84,12 @@ describe('model: MobileViT DeepLabV3 (transformers)', () => {
     expect(trainable / 1e6).to.be.closeTo(1.85, 0.005);
   });
 
-  it("training builds transformers' two head dropouts (after ASPP, then channel-wise), inference none", () => {
+  it("training builds transformers' two head dropouts (after ASPP, then channel-wise) after the transformer's, inference none", () => {
     const cfg = mobileVitConfigFromHub(hubConfig());
     const dropouts = (dropout: boolean) => buildMobileVitDeepLab(cfg, { height: 64, width: 64 }, { dropout }).nodes.filter((n) => n.op.type === 'dropout');
     expect(dropouts(false)).to.have.length(0);
     const training = dropouts(true);
-    expect(training.map((n) => n.op.type === 'dropout' && [n.name, n.op.attrs.p, n.op.attrs.channelwise ?? false])).to.deep.equal([
+    expect(training.slice(-2).map((n) => n.op.type === 'dropout' && [n.name, n.op.attrs.p, n.op.attrs.channelwise ?? false])).to.deep.equal([
       ['segmentation_head.aspp.project.3', 0.1, false],
       ['segmentation_head.dropout', 0.1, true],
     ]);

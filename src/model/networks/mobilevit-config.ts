@@ -49,7 +49,14 @@ export interface MobileVitConfig extends MobileVitHeadValues {
   layerNormEps: number;
   qkvBias: boolean;
   hiddenAct: Activation;
+  /** Training only (with `dropout`): after the attention's and the MLP's output layers (MobileViTSelfOutput, MobileViTOutput). */
+  hiddenDropoutProb: number;
+  /** Training only (with `dropout`): on the attention weights. */
+  attentionProbsDropoutProb: number;
 }
+
+/** transformers' MobileViTConfig defaults of the transformer's dropout rates, for files that predate them. */
+const TRANSFORMER_DROPOUT = { hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0 };
 
 /** The architecture of a MobileViT DeepLabV3 apart from its head's values (stride, rates, channels, classes). */
 export type MobileVitArchitecture = Omit<MobileVitConfig, DeepLabHeadKeys>;
@@ -69,6 +76,8 @@ export const MOBILEVIT_XX_SMALL: MobileVitArchitecture = {
   layerNormEps: 1e-5,
   qkvBias: true,
   hiddenAct: 'silu',
+  hiddenDropoutProb: 0.05,
+  attentionProbsDropoutProb: 0,
   asppDropoutProb: 0.1,
   classifierDropoutProb: 0.1,
 };
@@ -94,7 +103,13 @@ export function validateMobileVitConfig(cfg: MobileVitConfig): void {
   if (![8, 16, 32].includes(cfg.outputStride)) bad(`output_stride must be 8, 16 or 32, got ${cfg.outputStride}`);
   for (const [name, v] of [['expand_ratio', cfg.expandRatio], ['mlp_ratio', cfg.mlpRatio]] as const) if (!(v > 0) || !Number.isFinite(v)) bad(`${name} must be a positive number, got ${v}`);
   if (!(cfg.layerNormEps >= 0) || !Number.isFinite(cfg.layerNormEps)) bad(`layer_norm_eps must be a finite number >= 0, got ${cfg.layerNormEps}`);
-  for (const [name, v] of [['aspp_dropout_prob', cfg.asppDropoutProb], ['classifier_dropout_prob', cfg.classifierDropoutProb]] as const) if (!(v >= 0 && v < 1)) bad(`${name} must be in [0, 1), got ${v}`);
+  const rates = [
+    ['aspp_dropout_prob', cfg.asppDropoutProb],
+    ['classifier_dropout_prob', cfg.classifierDropoutProb],
+    ['hidden_dropout_prob', cfg.hiddenDropoutProb],
+    ['attention_probs_dropout_prob', cfg.attentionProbsDropoutProb],
+  ] as const;
+  for (const [name, v] of rates) if (!(v >= 0 && v < 1)) bad(`${name} must be in [0, 1), got ${v}`);
 }
 
 /** An architecture as JSON (our checkpoints keep it so) read back, every field checked; `what` names it in errors. */
@@ -120,6 +135,9 @@ export function mobileVitArchitectureFromJson(v: unknown, what: string): MobileV
     hiddenAct: field('hiddenAct', (x) => x === 'silu', "'silu'"),
     asppDropoutProb: field('asppDropoutProb', num, 'a number'),
     classifierDropoutProb: field('classifierDropoutProb', num, 'a number'),
+    // Absent from checkpoints written before the transformer's dropout was trained.
+    hiddenDropoutProb: j.hiddenDropoutProb === undefined ? TRANSFORMER_DROPOUT.hiddenDropoutProb : field('hiddenDropoutProb', num, 'a number'),
+    attentionProbsDropoutProb: j.attentionProbsDropoutProb === undefined ? TRANSFORMER_DROPOUT.attentionProbsDropoutProb : field('attentionProbsDropoutProb', num, 'a number'),
   };
   try {
     // The head's values are the DeepLab config's: any valid ones check the rest.
@@ -167,6 +185,8 @@ export function mobileVitConfigFromHub(json: unknown, what = 'config.json'): Mob
     numLabels,
     asppDropoutProb: field('aspp_dropout_prob', num, 'a number', 0.1),
     classifierDropoutProb: field('classifier_dropout_prob', num, 'a number', 0.1),
+    hiddenDropoutProb: field('hidden_dropout_prob', num, 'a number', TRANSFORMER_DROPOUT.hiddenDropoutProb),
+    attentionProbsDropoutProb: field('attention_probs_dropout_prob', num, 'a number', TRANSFORMER_DROPOUT.attentionProbsDropoutProb),
   };
   try {
     validateMobileVitConfig(cfg);
@@ -196,6 +216,8 @@ export function mobileVitHubConfig(cfg: MobileVitConfig): Record<string, unknown
     aspp_out_channels: cfg.asppOutChannels,
     aspp_dropout_prob: cfg.asppDropoutProb,
     classifier_dropout_prob: cfg.classifierDropoutProb,
+    hidden_dropout_prob: cfg.hiddenDropoutProb,
+    attention_probs_dropout_prob: cfg.attentionProbsDropoutProb,
   };
 }
 

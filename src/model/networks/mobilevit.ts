@@ -24,7 +24,7 @@ import { type MobileVitConfig, type MobileVitHeadValues, validateMobileVitConfig
 export interface MobileVitOptions {
   /** Also output 'logits_raw': the classifier's output at the network's stride (transformers' `logits`). */
   extraOutputs?: boolean;
-  /** Training: the head's dropout, seeded by the u32 input 'dropout_seed'. */
+  /** Training: the dropout transformers trains with (the transformer's and the head's), seeded by the u32 input 'dropout_seed'. */
   dropout?: boolean;
 }
 
@@ -65,8 +65,13 @@ function layerNorm(b: GraphBuilder, x: Value, p: string, eps: number): Value {
   return b.layerNorm(p, x, { gamma: b.param(`${p}.weight`, [c]), beta: b.param(`${p}.bias`, [c]) }, { eps });
 }
 
-/** Multi-head self-attention over tokens [T, N, 1, C] (MobileViTSelfAttention + output dense). */
-function attention(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig): Value {
+/** `x` dropped at rate `p` where training asks for dropout (transformers' nn.Dropout). */
+function dropped(b: GraphBuilder, x: Value, name: string, p: number, training: boolean): Value {
+  return training && p > 0 ? b.dropout(name, x, p) : x;
+}
+
+/** Multi-head self-attention over tokens [T, N, 1, C] (MobileViTSelfAttention + MobileViTSelfOutput). */
+function attention(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig, training: boolean): Value {
   const [T, N, , C] = x.shape;
   const heads = cfg.numAttentionHeads;
   const d = C / heads;
@@ -74,18 +79,19 @@ function attention(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig): 
   const split = (v: Value, name: string): Value => b.permute(`${p}.${name}.heads`, v, { view: [T, N, heads, d], perm: [0, 2, 1, 3], shape: [T * heads, N, d] });
   const [q, k, v] = (['query', 'key', 'value'] as const).map((n) => split(linear(b, x, `${p}.attention.${n}`, C, cfg.qkvBias), n));
   const scores = b.matmul(`${p}.attention.scores`, q, k, { transB: true, alpha: 1 / Math.sqrt(d) });
-  const weights = b.softmax(`${p}.attention.softmax`, scores);
+  const weights = dropped(b, b.softmax(`${p}.attention.softmax`, scores), `${p}.attention.dropout`, cfg.attentionProbsDropoutProb, training);
   const context = b.matmul(`${p}.attention.context`, weights, v);
   const merged = b.permute(`${p}.attention.merge_heads`, context, { view: [T, heads, N, d], perm: [0, 2, 1, 3], shape: [T, N, 1, C] });
-  return linear(b, merged, `${p}.output.dense`, C, true);
+  return dropped(b, linear(b, merged, `${p}.output.dense`, C, true), `${p}.output.dropout`, cfg.hiddenDropoutProb, training);
 }
 
 /** One pre-norm transformer layer (MobileViTTransformerLayer). */
-function transformerLayer(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig): Value {
+function transformerLayer(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig, training: boolean): Value {
   const C = x.shape[3];
-  const h = b.addValues(`${p}.attention_residual`, x, attention(b, layerNorm(b, x, `${p}.layernorm_before`, cfg.layerNormEps), `${p}.attention`, cfg));
+  const h = b.addValues(`${p}.attention_residual`, x, attention(b, layerNorm(b, x, `${p}.layernorm_before`, cfg.layerNormEps), `${p}.attention`, cfg, training));
   const inner = linear(b, layerNorm(b, h, `${p}.layernorm_after`, cfg.layerNormEps), `${p}.intermediate.dense`, Math.trunc(C * cfg.mlpRatio), true, cfg.hiddenAct);
-  return b.addValues(`${p}.output_residual`, h, linear(b, inner, `${p}.output.dense`, C, true));
+  const out = dropped(b, linear(b, inner, `${p}.output.dense`, C, true), `${p}.output.dropout`, cfg.hiddenDropoutProb, training);
+  return b.addValues(`${p}.output_residual`, h, out);
 }
 
 /**
@@ -101,7 +107,7 @@ export function unfoldingPermute(shape: readonly number[], patch: number): { vie
 }
 
 /** A MobileViT block (MobileViTLayer). */
-function mobileVitBlock(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig, o: { cout: number; hidden: number; depth: number; dilation: number }): Value {
+function mobileVitBlock(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConfig, o: { cout: number; hidden: number; depth: number; dilation: number; training: boolean }): Value {
   const act = cfg.hiddenAct;
   // The block always halves the map unless dilated; then it keeps the size at half the rate.
   const down = invertedResidual(b, x, `${p}.downsampling_layer`, cfg, { cout: o.cout, stride: o.dilation === 1 ? 2 : 1, dilation: o.dilation > 1 ? o.dilation / 2 : 1 });
@@ -115,7 +121,7 @@ function mobileVitBlock(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConf
   if (resized) y = b.resize(`${p}.unfolding_resize`, y, ph, pw, 'half_pixel');
   const unfolding = unfoldingPermute(y.shape, patch);
   let tokens = b.permute(`${p}.unfolding`, y, unfolding);
-  for (let i = 0; i < o.depth; i++) tokens = transformerLayer(b, tokens, `${p}.transformer.layer.${i}`, cfg);
+  for (let i = 0; i < o.depth; i++) tokens = transformerLayer(b, tokens, `${p}.transformer.layer.${i}`, cfg, o.training);
   tokens = layerNorm(b, tokens, `${p}.layernorm`, cfg.layerNormEps);
   let folded = b.permute(`${p}.folding`, tokens, inversePermute(y.shape, unfolding));
   if (resized) folded = b.resize(`${p}.folding_resize`, folded, H, W, 'half_pixel');
@@ -124,7 +130,8 @@ function mobileVitBlock(b: GraphBuilder, x: Value, p: string, cfg: MobileVitConf
 }
 
 /** The backbone (MobileViTModel without the classification expansion): features at the output stride. */
-export function buildMobileVitBackbone(b: GraphBuilder, image: Value, cfg: MobileVitConfig): Value {
+export function buildMobileVitBackbone(b: GraphBuilder, image: Value, cfg: MobileVitConfig, opts: Pick<MobileVitOptions, 'dropout'> = {}): Value {
+  const training = opts.dropout ?? false;
   const neck = cfg.neckHiddenSizes;
   const act = cfg.hiddenAct;
   const e = 'mobilevit.encoder.layer';
@@ -135,11 +142,11 @@ export function buildMobileVitBackbone(b: GraphBuilder, image: Value, cfg: Mobil
   const dilate4 = cfg.outputStride === 8;
   const dilate5 = cfg.outputStride <= 16;
   let dilation = 1;
-  x = mobileVitBlock(b, x, `${e}.2`, cfg, { cout: neck[3], hidden: cfg.hiddenSizes[0], depth: TRANSFORMER_DEPTHS[0], dilation });
+  x = mobileVitBlock(b, x, `${e}.2`, cfg, { cout: neck[3], hidden: cfg.hiddenSizes[0], depth: TRANSFORMER_DEPTHS[0], dilation, training });
   if (dilate4) dilation *= 2;
-  x = mobileVitBlock(b, x, `${e}.3`, cfg, { cout: neck[4], hidden: cfg.hiddenSizes[1], depth: TRANSFORMER_DEPTHS[1], dilation });
+  x = mobileVitBlock(b, x, `${e}.3`, cfg, { cout: neck[4], hidden: cfg.hiddenSizes[1], depth: TRANSFORMER_DEPTHS[1], dilation, training });
   if (dilate5) dilation *= 2;
-  return mobileVitBlock(b, x, `${e}.4`, cfg, { cout: neck[5], hidden: cfg.hiddenSizes[2], depth: TRANSFORMER_DEPTHS[2], dilation });
+  return mobileVitBlock(b, x, `${e}.4`, cfg, { cout: neck[5], hidden: cfg.hiddenSizes[2], depth: TRANSFORMER_DEPTHS[2], dilation, training });
 }
 
 /** The head's values: what MobileViTDeepLabV3 (and MobileViTV2's copy of it) reads of the config. */
@@ -182,7 +189,7 @@ export function mobileVitHead(b: GraphBuilder, features: Value, image: Value, cf
  */
 export function mobileVitDeepLabLogits(b: GraphBuilder, image: Value, cfg: MobileVitConfig, opts: Pick<MobileVitOptions, 'dropout'> = {}): { raw: Value; logits: Value } {
   validateMobileVitConfig(cfg);
-  return mobileVitHead(b, buildMobileVitBackbone(b, image, cfg), image, cfg, opts);
+  return mobileVitHead(b, buildMobileVitBackbone(b, image, cfg, opts), image, cfg, opts);
 }
 
 /**
