@@ -17,24 +17,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> stats: array<f32>;
 
-var<workgroup> partial: array<f32, WG>;
-var<workgroup> partial2: array<f32, WG>;
+//#include "groupnorm_item_stats.wgsl"
 
-// The workgroup's sums of every thread's `a` and `b`; called in uniform control flow.
-fn workgroupSums(lid: u32, a: f32, b: f32) -> vec2f {
-  partial[lid] = a;
-  partial2[lid] = b;
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    workgroupBarrier();
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-      partial2[lid] += partial2[lid + stride];
-    }
-  }
-  workgroupBarrier();
-  let total = vec2f(partial[0], partial2[0]);
-  workgroupBarrier();
-  return total;
+fn item_value(i: u32) -> f32 {
+  return x[i];
 }
 
 @compute @workgroup_size(WG)
@@ -44,15 +30,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let count = select(0u, params.count, n < params.items);
   let base = n * params.count;
   let m = f32(params.count);
-  var sum = 0.0;
-  for (var i = lid; i < count; i += WG) { sum += x[base + i]; }
-  let mean = workgroupSums(lid, sum, 0.0).x / m;
-  var squares = 0.0;
-  for (var i = lid; i < count; i += WG) {
-    let d = x[base + i] - mean;
-    squares += d * d;
-  }
-  let rstd = inverseSqrt(workgroupSums(lid, squares, 0.0).x / m + params.eps);
+  let mean_rstd = item_mean_rstd(lid, base, count, m, params.eps);
+  let mean = mean_rstd.x;
+  let rstd = mean_rstd.y;
   var sumG = 0.0;
   var sumGX = 0.0;
   for (var i = lid; i < count; i += WG) {

@@ -2,7 +2,7 @@
 // item: the mean, then 1 / sqrt(var + eps) with the biased variance computed about the mean (two
 // passes, so large offsets cancel exactly). The threads stride over the item and reduce in
 // shared memory in a fixed order (the same sums every run). stats[2n], stats[2n + 1].
-// A const, not an override: it sizes the workgroup array (docs/wgsl-rules.md, rule 8).
+// A const, not an override: it sizes the workgroup arrays (docs/wgsl-rules.md, rule 8).
 const WG: u32 = 256u;
 
 struct Params {
@@ -15,19 +15,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read> input: array<elem_t>;
 @group(0) @binding(2) var<storage, read_write> stats: array<f32>;
 
-var<workgroup> partial: array<f32, WG>;
+//#include "groupnorm_item_stats.wgsl"
 
-// The workgroup's sum of every thread's `v`; called in uniform control flow.
-fn workgroupSum(lid: u32, v: f32) -> f32 {
-  partial[lid] = v;
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    workgroupBarrier();
-    if (lid < stride) { partial[lid] += partial[lid + stride]; }
-  }
-  workgroupBarrier();
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
+fn item_value(i: u32) -> f32 {
+  return f32(input[i]);
 }
 
 @compute @workgroup_size(WG)
@@ -35,18 +26,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let n = wid.x + wid.y * nwg.x;
   // Uniform control flow for the barriers: a workgroup past the items still takes part.
   let count = select(0u, params.count, n < params.items);
-  let base = n * params.count;
-  var sum = 0.0;
-  for (var i = lid; i < count; i += WG) { sum += f32(input[base + i]); }
-  let mean = workgroupSum(lid, sum) / f32(params.count);
-  var squares = 0.0;
-  for (var i = lid; i < count; i += WG) {
-    let d = f32(input[base + i]) - mean;
-    squares += d * d;
-  }
-  let variance = workgroupSum(lid, squares) / f32(params.count);
+  let stats_n = item_mean_rstd(lid, n * params.count, count, f32(params.count), params.eps);
   if (lid == 0u && n < params.items) {
-    stats[2u * n] = mean;
-    stats[2u * n + 1u] = inverseSqrt(variance + params.eps);
+    stats[2u * n] = stats_n.x;
+    stats[2u * n + 1u] = stats_n.y;
   }
 }
