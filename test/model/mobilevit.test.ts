@@ -18,7 +18,7 @@ import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { transformersParams } from '../../src/model/weights/transformers.js';
 import { expectClose, expectThrows, numel, testContext } from '../helpers.js';
-import { expectHalfProgramClose } from './half-program.js';
+import { expectHalfProgramClose, expectRawLogitsAsCpu } from './half-program.js';
 import { runOnnx } from '../onnx-runtime.js';
 import { randomParams } from './random-params.js';
 import { sharedPath } from '../shared.js';
@@ -186,16 +186,7 @@ describe('model: MobileViT DeepLabV3 (transformers)', () => {
     for (const [what, overrides, height, width] of variants) {
       it(`${what}: GPU equals the CPU interpreter`, async () => {
         const graph = buildMobileVitDeepLab(mobileVitConfigFromHub({ ...hubConfig(), ...overrides }), { height, width }, { extraOutputs: true });
-        const params = randomParams(graph);
-        const image = Float32Array.from({ length: height * width * 3 }, (_, i) => ((i * 7919) % 255) / 255);
-        const compiled = compile(graph, { mode: 'inference' });
-        const cpu = runGraphCpu(compiled, params, { image }).get('logits_raw')!;
-        const program = await Program.create(await testContext(), compiled, params);
-        try {
-          expectClose((await program.run({ image })).get('logits_raw')!, cpu, what);
-        } finally {
-          program.dispose();
-        }
+        await expectRawLogitsAsCpu(graph, randomParams(graph), what);
       });
     }
   });

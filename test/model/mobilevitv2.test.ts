@@ -31,7 +31,7 @@ import { mobileVitV2Params, mobileVitV2Tensors } from '../../src/model/weights/t
 import { UNLABELLED, fineTune } from '../../src/train/fine-tune.js';
 import { runCli } from '../cli/run-cli.js';
 import { expectClose, expectThrows, numel, relativeError, testContext } from '../helpers.js';
-import { expectHalfProgramClose } from './half-program.js';
+import { expectHalfProgramClose, expectRawLogitsAsCpu } from './half-program.js';
 import { runOnnx } from '../onnx-runtime.js';
 import { randomParams } from './random-params.js';
 import { sharedPath } from '../shared.js';
@@ -335,16 +335,7 @@ describe('model: MobileViTV2 DeepLabV3 (transformers)', () => {
     for (const [what, overrides, height, width] of variants) {
       it(`${what}: GPU equals the CPU interpreter`, async () => {
         const graph = buildMobileVitV2DeepLab(mobileVitV2ConfigFromHub({ ...hubConfig(), ...overrides }), { height, width }, { extraOutputs: true });
-        const params = randomMobileVitV2Params(graph);
-        const image = Float32Array.from({ length: height * width * 3 }, (_, i) => ((i * 7919) % 255) / 255);
-        const compiled = compile(graph, { mode: 'inference' });
-        const cpu = runGraphCpu(compiled, params, { image }).get('logits_raw')!;
-        const program = await Program.create(await testContext(), compiled, params);
-        try {
-          expectClose((await program.run({ image })).get('logits_raw')!, cpu, what);
-        } finally {
-          program.dispose();
-        }
+        await expectRawLogitsAsCpu(graph, randomMobileVitV2Params(graph), what);
       });
     }
   });
