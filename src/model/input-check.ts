@@ -98,14 +98,14 @@ export function checkedImageInput(image: unknown, what: string): ImageInput {
   return bytes === data ? (image as RgbImage) : { width: w, height: h, data: bytes };
 }
 
-/** forwardToHost's input: a Float32Array of batch x height x width x 3 finite values. */
-export function checkNetworkInput(input: unknown, height: number, width: number, batch: number, what: string): void {
+/** forwardToHost's input: a Float32Array of batch x height x width x channels (the network's input channels) finite values. */
+export function checkNetworkInput(input: unknown, height: number, width: number, batch: number, what: string, channels = 3): void {
   for (const [name, n] of [['height', height], ['width', width], ['batch', batch]] as const) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${what}: ${name} must be a positive whole number, got ${describeValue(n)}`);
   }
   if (!(input instanceof Float32Array)) throw new Error(`${what}: the input must be a Float32Array (NHWC, normalised), got ${describeValue(input)}`);
-  const expected = batch * height * width * 3;
-  if (input.length !== expected) throw new Error(`${what}: the input has ${input.length} values, expected ${batch}x${height}x${width}x3 = ${expected}`);
+  const expected = batch * height * width * channels;
+  if (input.length !== expected) throw new Error(`${what}: the input has ${input.length} values, expected ${batch}x${height}x${width}x${channels} = ${expected}`);
   for (let i = 0; i < input.length; i++) {
     if (!Number.isFinite(input[i])) throw new Error(`${what}: the input holds ${input[i]} at index ${i}; every value must be finite`);
   }

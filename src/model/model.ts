@@ -222,7 +222,7 @@ export class DeepLabModel {
   /** As forward, with the logits read back to the host in the same submission. */
   async forwardToHost(input: Float32Array, height: number, width: number, batch = 1): Promise<Float32Array> {
     this.gpu.assertUsable();
-    checkNetworkInput(input, height, width, batch, 'forwardToHost');
+    checkNetworkInput(input, height, width, batch, 'forwardToHost', this.config.inChannels ?? 3);
     return this.gpu.exclusive(async () => {
       const exec = await this.gpu.network(height, width, batch);
       return (await exec.run({ image: input })).get('logits') as Float32Array;

@@ -29,6 +29,7 @@ import { detectClassificationBackbone } from '../../src/model/weights/torchvisio
 import { torchvisionStateDict } from '../../src/model/weights/torchvision-export.js';
 import { detectTorchvisionBackbone } from '../../src/model/weights/torchvision.js';
 import { expectThrows, randomRgbImage, rng } from '../helpers.js';
+import { writeSmpFolder } from './smp-fixture.js';
 import { sharedPath } from '../shared.js';
 
 const SIZE = { height: 33, width: 41 };
@@ -217,6 +218,8 @@ function sampleOf(format: WeightFormatRecord): Sample {
       return { files: diskFiles(join(zoo, 'deeplabv3_tiny_pascal_trainval')), victim: 'model.ckpt-5.index', model: false };
     case 'hf-hub':
       return { files: diskFiles(sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small')), victim: 'model.safetensors' };
+    case 'smp':
+      return { files: diskFiles(writeSmpFolder('deeplabv3plus-mobilenet_v2').dir), victim: 'model.safetensors' };
     case 'npy-dir':
       return { files: diskFiles(sharedPath('weights', 'tf-deeplabv3-mnv2-pascal-trainval-513')), victim: 'MobilenetV2_Conv_Conv2D.npy' };
   }
@@ -261,7 +264,7 @@ describe('model: every weights format record', function () {
           victim = sample.source;
         } else {
           if (read.kind !== 'folder') throw new Error(`${format.name}: a folder sample for a file format`);
-          expect(read.recognise(sample.files.names)).to.equal(true);
+          expect(read.recognise(sample.files)).to.equal(true);
           const ctx = { name: format.name, source: sample.files.what, opts: {}, hints: {} };
           expect(read.tensors(sample.files).size, 'tensors').to.be.greaterThan(0);
           if (sample.model !== false) expect(read.load(sample.files, ctx).params.size).to.be.greaterThan(0);

@@ -9,8 +9,8 @@ import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import type { HostParams } from '../../graph/params.js';
 import type { InputNormalizationName } from '../../io/input-normalization.js';
-import type { BackboneName, DeepLabConfig, StemName } from '../networks/config-types.js';
-import type { BackboneFeatures } from '../networks/deeplab.js';
+import type { BackboneName, DeepLabConfig, HeadName, StemName } from '../networks/config-types.js';
+import type { BackboneFeatures } from '../networks/deeplab-types.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
 
 declare const ARCHITECTURE: unique symbol;
@@ -87,6 +87,8 @@ export interface BackboneWeights {
   tf?: TfSource;
   /** A Hugging Face hub folder of `transformers` (config.json, preprocessor_config.json, model.safetensors). */
   transformers?: TransformersSource;
+  /** A segmentation_models_pytorch folder (config.json with `_model_class`, model.safetensors): the architecture of its encoder_name and encoder_depth. */
+  smp?: { architecture(encoder: unknown, depth: unknown, what: string): Architecture };
 }
 
 /** How TF DeepLab's files hold a backbone. */
@@ -171,6 +173,10 @@ export interface BackboneRecord {
   stems: readonly StemName[];
   /** Whether mmseg's heads can sit on it (config `head: 'mmseg'`). */
   mmsegHead: boolean;
+  /** The head families it takes, where not torchvision's (and mmseg's with `mmsegHead`). */
+  heads?: readonly HeadName[];
+  /** The input channels it takes: 3 (RGB, the default), or any count (a stem built for the config's `inChannels`). */
+  inputChannels?: 'rgb' | 'any';
   /** Whether DeepLabv3+'s decoder can sit on it (config `decoder: 'deeplabv3plus'`). */
   decoder: boolean;
   /** DeepLabv3+'s decoder with depthwise-separable convolutions (as on MobileNets). */

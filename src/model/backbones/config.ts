@@ -3,7 +3,8 @@
 // options it takes come from its record, so nothing here names a backbone.
 import { INPUT_NORMALIZATION_NAMES } from '../../io/input-normalization.js';
 import { RESIZE_MODES } from '../../kernels/resize/resize.js';
-import { BACKBONES, type BackboneName, type DeepLabConfig, DECODERS } from '../networks/config.js';
+import { BACKBONES, type BackboneName, type DeepLabConfig, DECODERS, HEAD_NAMES, type HeadName } from '../networks/config.js';
+import { headRecord } from '../networks/heads.js';
 import { backboneRecord, isBackboneName } from './registry.js';
 
 /**
@@ -66,6 +67,12 @@ function positiveInts(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((x) => Number.isInteger(x) && x > 0);
 }
 
+/** The head families a backbone takes (its record's `heads`, else torchvision's and, with `mmsegHead`, mmseg's). */
+function backboneHeads(name: BackboneName): readonly HeadName[] {
+  const record = backboneRecord(name);
+  return record.heads ?? (record.mmsegHead ? ['torchvision', 'mmseg'] : ['torchvision']);
+}
+
 /** Throws an Error naming the first invalid field. */
 export function validateConfig(cfg: DeepLabConfig): void {
   const bad = (field: string, why: string): never => {
@@ -105,11 +112,17 @@ export function validateConfig(cfg: DeepLabConfig): void {
   }
   if (cfg.stem !== 'v1b' && cfg.stem !== 'v1c') bad('stem', `must be 'v1b' (7x7) or 'v1c' (three 3x3 convs), got '${shown(cfg.stem)}'`);
   if (!record.stems.includes(cfg.stem)) bad('stem', `'${cfg.stem}' is a ResNet stem, not one of ${cfg.backbone}`);
-  if (cfg.head !== 'torchvision' && cfg.head !== 'mmseg') bad('head', `must be 'torchvision' or 'mmseg', got '${shown(cfg.head)}'`);
-  if (cfg.head === 'mmseg' && !record.mmsegHead) {
-    bad('head', `'mmseg' heads are built on ResNet backbones (${BACKBONES.filter((n) => backboneRecord(n).mmsegHead).join(', ')}), not ${cfg.backbone}`);
+  if (!HEAD_NAMES.includes(cfg.head)) bad('head', `must be ${HEAD_NAMES.map((h) => `'${h}'`).join(', ')}, got '${shown(cfg.head)}'`);
+  const heads = backboneHeads(cfg.backbone);
+  if (!heads.includes(cfg.head)) {
+    bad('head', `'${cfg.head}' heads are built on ${BACKBONES.filter((n) => backboneHeads(n).includes(cfg.head)).join(', ')}, not ${cfg.backbone} (which takes ${heads.join(', ')})`);
   }
-  if (cfg.head === 'mmseg' && cfg.decoder !== 'none') bad('decoder', `must be 'none' with mmseg's ASPP head, got '${shown(cfg.decoder)}'`);
+  if (cfg.decoder !== 'none' && !headRecord(cfg.head).decoder) bad('decoder', `must be 'none' with ${headRecord(cfg.head).title}, got '${shown(cfg.decoder)}'`);
+  if (cfg.aux && !headRecord(cfg.head).aux) bad('aux', `${headRecord(cfg.head).title} has no auxiliary head`);
+  const inChannels = cfg.inChannels ?? 3;
+  if (!Number.isInteger(inChannels) || inChannels < 1) bad('inChannels', `must be a positive integer, got ${shown(cfg.inChannels)}`);
+  if (inChannels !== 3 && record.inputChannels !== 'any') bad('inChannels', `must be 3 on ${record.title} (its stem takes RGB), got ${inChannels}`);
+  if (cfg.asppSeparable !== undefined && typeof cfg.asppSeparable !== 'boolean') bad('asppSeparable', `must be true or false, got ${shown(cfg.asppSeparable)}`);
   if (!RESIZE_MODES.includes(cfg.resizeMode)) bad('resizeMode', `'${shown(cfg.resizeMode)}' is not one of ${RESIZE_MODES.join(', ')}`);
   if (!INPUT_NORMALIZATION_NAMES.includes(cfg.normalization)) {
     bad('normalization', `must be ${INPUT_NORMALIZATION_NAMES.map((n) => `'${n}'`).join(' or ')}, got '${shown(cfg.normalization)}'`);

@@ -38,7 +38,7 @@ export function buildDeepLab(cfg: DeepLabConfig, size: NetworkSize, opts: Networ
     if (!Number.isInteger(v) || v < 1) throw new Error(`buildDeepLab: ${name} must be a positive integer, got ${v}`);
   }
   const b = new GraphBuilder();
-  const image = b.input('image', [batch, size.height, size.width, 3]);
+  const image = b.input('image', [batch, size.height, size.width, cfg.inChannels ?? 3]);
   const record = backboneRecord(cfg.backbone);
   const build = { architecture: opts.architecture ?? record.architecture.default, dropout: opts.dropout };
   if (record.network.kind === 'whole') {

@@ -8,6 +8,7 @@ import { type BackboneName, BACKBONE_NAMES } from '../networks/backbone-names.js
 import { MOBILEVIT } from './mobilevit.js';
 import { MOBILEVITV2 } from './mobilevitv2.js';
 import { RESNET101, RESNET18, RESNET50 } from './resnet.js';
+import { SMP } from './smp.js';
 
 export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = {
   resnet18: RESNET18,
@@ -17,6 +18,7 @@ export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = 
   mobilenet_v3_large: MOBILENET_V3_LARGE,
   mobilevit: MOBILEVIT,
   mobilevitv2: MOBILEVITV2,
+  smp: SMP,
 };
 
 export function isBackboneName(name: unknown): name is BackboneName {

@@ -7,12 +7,14 @@ import { KEEP_RATIO } from './keep-ratio.js';
 import type { InputPolicyRecord, PolicyKind } from './policy.js';
 import { SHORT_SIDE } from './short-side.js';
 import { SHORTEST_EDGE } from './shortest-edge.js';
+import { STRIDE_MULTIPLE } from './stride-multiple.js';
 
 export const INPUT_POLICIES: { readonly [K in PolicyKind]: InputPolicyRecord<Extract<InputPolicy, { kind: K }>> } = {
   fixed: FIXED,
   'short-side': SHORT_SIDE,
   'keep-ratio': KEEP_RATIO,
   'shortest-edge': SHORTEST_EDGE,
+  'stride-multiple': STRIDE_MULTIPLE,
 };
 
 /** The record of a policy's kind. */

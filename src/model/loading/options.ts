@@ -103,13 +103,15 @@ export type Precision = 'f32' | 'f16';
  * (long, short) (mmseg's keep-ratio Resize: the factor min(long / long side, short / short side),
  * sides rounded to the nearest pixel; bilinear without antialiasing, as OpenCV's INTER_LINEAR),
  * or as a `transformers` image processor does (its shortest edge resized to `size`, the other
- * side truncated, with PIL's `filter`; then, with `crop`, the centre `crop` cut out).
+ * side truncated, with PIL's `filter`; then, with `crop`, the centre `crop` cut out), or kept at
+ * its own size where its sides are multiples of `multiple` (an smp model's output stride).
  */
 export type InputPolicy =
   | { kind: 'fixed'; height: number; width: number }
   | { kind: 'short-side'; size: number }
   | { kind: 'keep-ratio'; long: number; short: number }
-  | { kind: 'shortest-edge'; size: number; crop: { height: number; width: number } | null; filter: PilFilter };
+  | { kind: 'shortest-edge'; size: number; crop: { height: number; width: number } | null; filter: PilFilter }
+  | { kind: 'stride-multiple'; multiple: number };
 
 /** mmseg's sliding-window test: square windows of `crop` pixels every `stride` pixels, logits averaged. */
 export interface SlideWindows {

@@ -17,13 +17,16 @@ export interface ConvBnNames {
   bn: string;
 }
 
+/** An atrous branch's names: `conv` is the depthwise conv when `pointwise` names the 1x1 conv after it (a separable branch). */
+export type AtrousNames = ConvBnNames & { pointwise?: string };
+
 export interface AsppLayout {
   /** Prefix for the layers that own no parameters (pooling, resize, concat). */
   prefix: string;
   /** The 1x1 branch. */
   conv1x1: ConvBnNames;
-  /** One per atrous rate, in the order of `rates`. */
-  atrous: ConvBnNames[];
+  /** One per atrous rate, in the order of `rates`; separable where each names its `pointwise` conv. */
+  atrous: AtrousNames[];
   /** The image-level branch; required when image pooling is on. */
   pooling?: ConvBnNames;
   /** 1x1 projection of the concatenated branches. */
@@ -78,7 +81,13 @@ export function aspp(b: GraphBuilder, x: Value, layout: AsppLayout, opts: AsppOp
   branches.push(convBnAct(b, x, { name: layout.conv1x1.conv, bn: layout.conv1x1.bn, kernel: 1, cout: channels, eps, activation }, naming));
   opts.rates.forEach((rate, i) => {
     const names = layout.atrous[i];
-    branches.push(convBnAct(b, x, { name: names.conv, bn: names.bn, kernel: 3, cout: channels, dilation: rate, padding: rate, eps, activation }, naming));
+    if (names.pointwise === undefined) {
+      branches.push(convBnAct(b, x, { name: names.conv, bn: names.bn, kernel: 3, cout: channels, dilation: rate, padding: rate, eps, activation }, naming));
+      return;
+    }
+    const cin = x.shape[3];
+    const depthwise = conv(b, x, { name: names.conv, kernel: 3, cout: cin, groups: cin, dilation: rate, padding: rate }, naming);
+    branches.push(convBnAct(b, depthwise, { name: names.pointwise, bn: names.bn, kernel: 1, cout: channels, eps, activation }, naming));
   });
   if (opts.imagePooling) {
     if (!layout.pooling) throw new Error(`${layout.prefix}: image pooling is on but the ASPP layout names no pooling branch`);

@@ -23,9 +23,14 @@ export type StemName = 'v1b' | 'v1c';
  *    FCNHead as auxiliary head, under `classifier.*` / `aux_classifier.*`;
  *  - 'mmseg': mmsegmentation's ASPPHead (image pool first in the concat, no projection, a 3x3
  *    `bottleneck`, `conv_seg`) and FCNHead, under `decode_head.*` / `auxiliary_head.*`
- *    (src/model/networks/mmseg-heads.ts).
+ *    (src/model/networks/mmseg-heads.ts);
+ *  - 'smp': segmentation_models_pytorch's DeepLabV3 / DeepLabV3Plus decoders and segmentation
+ *    head, under `decoder.*` / `segmentation_head.*` (src/model/networks/smp-heads.ts).
  */
-export type HeadName = 'torchvision' | 'mmseg';
+export type HeadName = 'torchvision' | 'mmseg' | 'smp';
+
+/** The head families (src/model/networks/heads.ts keeps a record of each). */
+export const HEAD_NAMES: readonly HeadName[] = ['torchvision', 'mmseg', 'smp'];
 
 /**
  * What follows ASPP: 'none' = DeepLabv3 (the logits at the output stride, upsampled); 'deeplabv3plus'
@@ -100,4 +105,11 @@ export interface DeepLabConfig {
   aux: boolean;
   /** The decoder after ASPP ('none' unless a checkpoint or `train --decoder` says otherwise). */
   decoder: DecoderName;
+  /**
+   * Channels of the network's input (default 3, RGB): 1 for grayscale, 4 or more for RGB+NIR or
+   * multispectral bands. Only backbones whose stem takes any count accept another.
+   */
+  inChannels?: number;
+  /** ASPP's atrous branches as depthwise + pointwise convs (smp's `decoder_aspp_separable`; default false). */
+  asppSeparable?: boolean;
 }

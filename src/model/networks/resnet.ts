@@ -31,9 +31,9 @@ export const RESNET_BLOCKS: Record<ResNetDepth, readonly [number, number, number
 };
 
 /** Output channels per plane of a Bottleneck unit (ResNet-18's BasicBlock has 1). */
-const BOTTLENECK_EXPANSION = 4;
+export const BOTTLENECK_EXPANSION = 4;
 
-const STAGE_PLANES = [64, 128, 256, 512] as const;
+export const STAGE_PLANES = [64, 128, 256, 512] as const;
 const STAGE_STRIDES = [1, 2, 2, 2] as const;
 /** Units, planes and stride of each cascaded block (a replica of block4). */
 export const CASCADED_UNITS = 3;
@@ -47,6 +47,8 @@ const STEM_STRIDE = 4;
 export interface BlockGeometry {
   stride: number;
   dilation: number;
+  /** The BasicBlock's second 3x3 conv's dilation (default 1, as torchvision and mmseg build it; smp and timm dilate it too). */
+  dilation2?: number;
 }
 
 export interface ResNetOptions {
@@ -169,15 +171,22 @@ export function resnetBasicBlock(b: GraphBuilder, x: Value, name: string, planes
     eps: BN_EPS,
     activation: 'relu',
   });
-  y = convBnAct(b, y, { name: `${name}.conv2`, bn: `${name}.bn2`, kernel: 3, cout: planes, padding: 1, eps: BN_EPS });
+  const d2 = g.dilation2 ?? 1;
+  y = convBnAct(b, y, { name: `${name}.conv2`, bn: `${name}.bn2`, kernel: 3, cout: planes, dilation: d2, padding: d2, eps: BN_EPS });
   return b.addValues(name, y, identity, 'relu');
+}
+
+/** A Bottleneck's 3x3 conv: its channels (torchvision's width = planes * widthPerGroup / 64 * groups) and groups (ResNeXt's cardinality). */
+export interface BottleneckShape {
+  width: number;
+  groups: number;
 }
 
 /**
  * torchvision's Bottleneck: 1x1 -> 3x3 (stride, dilation) -> 1x1 x4, shortcut, add, ReLU.
  * `cascaded` (layer5+): the shortcut never projects (see the file comment).
  */
-function bottleneck(b: GraphBuilder, x: Value, name: string, planes: number, g: BlockGeometry, cascaded: boolean): Value {
+export function resnetBottleneck(b: GraphBuilder, x: Value, name: string, planes: number, g: BlockGeometry, cascaded: boolean, shape: BottleneckShape = { width: planes, groups: 1 }): Value {
   const outC = planes * BOTTLENECK_EXPANSION;
   let identity = x;
   if (cascaded) {
@@ -186,12 +195,13 @@ function bottleneck(b: GraphBuilder, x: Value, name: string, planes: number, g: 
   } else if (g.stride !== 1 || x.shape[3] !== outC) {
     identity = convBnAct(b, x, { name: `${name}.downsample.0`, bn: `${name}.downsample.1`, kernel: 1, cout: outC, stride: g.stride, eps: BN_EPS });
   }
-  let y = convBnAct(b, x, { name: `${name}.conv1`, bn: `${name}.bn1`, kernel: 1, cout: planes, eps: BN_EPS, activation: 'relu' });
+  let y = convBnAct(b, x, { name: `${name}.conv1`, bn: `${name}.bn1`, kernel: 1, cout: shape.width, eps: BN_EPS, activation: 'relu' });
   y = convBnAct(b, y, {
     name: `${name}.conv2`,
     bn: `${name}.bn2`,
     kernel: 3,
-    cout: planes,
+    cout: shape.width,
+    groups: shape.groups,
     stride: g.stride,
     dilation: g.dilation,
     padding: g.dilation,
@@ -252,7 +262,7 @@ export function buildResNet(b: GraphBuilder, image: Value, opts: ResNetOptions):
   geometry.forEach((stage, s) => {
     stage.forEach((g, i) => {
       const name = `${p}.${resnetStageName(s)}.${i}`;
-      x = opts.depth === 18 ? resnetBasicBlock(b, x, name, plan[s].planes, g) : bottleneck(b, x, name, plan[s].planes, g, s >= 4);
+      x = opts.depth === 18 ? resnetBasicBlock(b, x, name, plan[s].planes, g) : resnetBottleneck(b, x, name, plan[s].planes, g, s >= 4);
     });
     stages.push(x);
   });

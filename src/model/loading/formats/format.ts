@@ -28,8 +28,8 @@ export interface LoadContext {
 /** How a folder format is read: from a folder's files. */
 export interface FolderReader {
   kind: 'folder';
-  /** Whether a folder of these files is this format (tried in the records' order). */
-  recognise(names: readonly string[]): boolean;
+  /** Whether a folder of these files is this format (tried in the records' order): by their names, or a small file's contents. */
+  recognise(files: FileSet): boolean;
   tensors(files: FileSet, prefix?: string): TensorMap;
   load(files: FileSet, ctx: LoadContext): LoadedWeights;
 }

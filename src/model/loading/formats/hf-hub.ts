@@ -7,7 +7,7 @@ import type { FolderReader, WeightFormatRecord } from './format.js';
 
 const read: FolderReader = {
   kind: 'folder',
-  recognise: isHubFolder,
+  recognise: (files) => isHubFolder(files.names),
   tensors: (files) => hubTensors(files),
   load: (files, { name, opts }) => hubModel(name, files, opts),
 };

@@ -8,6 +8,7 @@ import { HF_HUB } from './hf-hub.js';
 import { NPY_DIR } from './npy-dir.js';
 import { PTH } from './pth.js';
 import { SAFETENSORS } from './safetensors.js';
+import { SMP_FOLDER } from './smp.js';
 import { TF_FOLDER, TF_GRAPH, TF_ZOO } from './tf-zoo.js';
 import { TFLITE } from './tflite.js';
 
@@ -20,6 +21,7 @@ export const WEIGHT_FORMATS: Readonly<Record<WeightFormatName, WeightFormatRecor
   'tf-graph': TF_GRAPH,
   'tf-folder': TF_FOLDER,
   'hf-hub': HF_HUB,
+  smp: SMP_FOLDER,
 };
 
 /** The records in WEIGHT_FORMAT_NAMES' order (the order first bytes are tried in). */
@@ -63,7 +65,7 @@ export function looksLikeWeightsPath(name: string): boolean {
 
 /** The folder format of a folder's file names (the first record, in order, that recognises them). */
 export function folderFormat(files: FileSet): WeightFormatRecord {
-  const found = weightFormats().find((f) => f.read.kind === 'folder' && f.read.recognise(files.names));
+  const found = weightFormats().find((f) => f.read.kind === 'folder' && f.read.recognise(files));
   if (!found) throw new Error(`${files.what}: a folder of no weights format we know`);
   return found;
 }

@@ -45,7 +45,7 @@ export const TF_FOLDER: WeightFormatRecord = {
   prefixNames: /\.ckpt(-\d+)?$/i,
   read: {
     kind: 'folder',
-    recognise: (names) => names.some((f) => f.endsWith('.index') || f === FROZEN_GRAPH),
+    recognise: ({ names }) => names.some((f) => f.endsWith('.index') || f === FROZEN_GRAPH),
     tensors: (files, prefix) => zooVariables(files, prefix).variables,
     load: (files, { name, opts, hints, prefix }) => tfZooModel(name, zooVariables(files, prefix), opts, hints, hints.inputSize),
   },

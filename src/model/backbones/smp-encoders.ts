@@ -1,0 +1,80 @@
+// The encoders of segmentation_models_pytorch we build, by smp's `encoder_name`, and the ones we
+// refuse with the reason. An encoder family is its network (src/model/networks/smp-*.ts) and its
+// entries here; the smp backbone record (smp.ts) builds whichever the architecture names.
+import type { GraphBuilder } from '../../graph/builder.js';
+import type { Value } from '../../graph/ir.js';
+import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
+import { buildSmpResNet } from '../networks/smp-resnet.js';
+
+/** What an encoder is built at: smp's encoder_output_stride and encoder_depth. */
+export interface SmpEncoderSize {
+  outputStride: number;
+  depth: number;
+}
+
+export interface SmpEncoder {
+  /** The family, as docs/models.md's table names it. */
+  family: string;
+  /** Its features at /2, /4, ... /2^depth (smp's `features[1:]`). */
+  build(b: GraphBuilder, image: Value, size: SmpEncoderSize): Value[];
+  /** Tensors its files hold that its forward never uses (dropped on load). */
+  unused?(name: string): boolean;
+}
+
+const RESNET_UNITS = {
+  18: [2, 2, 2, 2],
+  34: [3, 4, 6, 3],
+  50: [3, 4, 6, 3],
+  101: [3, 4, 23, 3],
+  152: [3, 8, 36, 3],
+} as const;
+
+type ResNetDepth = keyof typeof RESNET_UNITS;
+
+function resnet(depth: ResNetDepth, o: { groups?: number; widthPerGroup?: number; timm?: boolean } = {}): SmpEncoder {
+  return {
+    family: o.timm ? "timm's ResNet (tu-)" : o.groups ? 'ResNeXt' : 'ResNet',
+    build: (b, image, size) =>
+      buildSmpResNet(b, image, {
+        units: RESNET_UNITS[depth],
+        bottleneck: depth >= 50,
+        groups: o.groups ?? 1,
+        widthPerGroup: o.widthPerGroup ?? 64,
+        outputStride: size.outputStride,
+        depth: size.depth,
+        dilation: o.timm ? 'timm' : 'smp',
+        prefix: o.timm ? 'encoder.model' : 'encoder',
+      }),
+  };
+}
+
+const MOBILENET_V2: SmpEncoder = {
+  family: 'MobileNetV2',
+  build: (b, image, size) => buildSmpMobilenetV2(b, image, { ...size, prefix: 'encoder' }),
+};
+
+const DEPTHS = Object.keys(RESNET_UNITS).map(Number) as ResNetDepth[];
+
+export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
+  ...Object.fromEntries(DEPTHS.map((d) => [`resnet${d}`, resnet(d)])),
+  resnext50_32x4d: resnet(50, { groups: 32, widthPerGroup: 4 }),
+  ...Object.fromEntries([4, 8, 16, 32, 48].map((w) => [`resnext101_32x${w}d`, resnet(101, { groups: 32, widthPerGroup: w })])),
+  ...Object.fromEntries(DEPTHS.map((d) => [`tu-resnet${d}`, resnet(d, { timm: true })])),
+  mobilenet_v2: MOBILENET_V2,
+};
+
+/**
+ * smp's encoders that build no DeepLab in smp itself (their get_stages refuse dilation), and the
+ * families not built here yet: the refusal names them with the reason.
+ */
+export const SMP_REFUSED: readonly [RegExp, string][] = [
+  [/^(vgg\d+(_bn)?|densenet\d+|inceptionv4|inceptionresnetv2|xception)$/, 'smp builds no DeepLab on it (the encoder cannot be dilated: smp raises for encoder_output_stride other than 32)'],
+];
+
+/** The encoder of a name, or an error naming what is built and why this one is not. */
+export function smpEncoder(name: unknown, what: string): SmpEncoder {
+  if (typeof name === 'string' && Object.hasOwn(SMP_ENCODERS, name)) return SMP_ENCODERS[name];
+  const refused = typeof name === 'string' ? SMP_REFUSED.find(([re]) => re.test(name)) : undefined;
+  const why = refused ? refused[1] : 'not built here';
+  throw new Error(`${what}: encoder_name ${JSON.stringify(name)}: ${why} (supported: ${Object.keys(SMP_ENCODERS).join(', ')})`);
+}

@@ -1,0 +1,69 @@
+// segmentation_models_pytorch's encoders as one backbone: its architecture is the encoder's name
+// and depth (config.json's `encoder_name`, `encoder_depth`), and its network whichever encoder
+// smp-encoders.ts builds under that name. smp's own decoders sit on it (config `head: 'smp'`).
+import { type BackboneRecord, architectureCasts } from './backbone.js';
+import { type SmpEncoderSize, smpEncoder } from './smp-encoders.js';
+
+/** An smp encoder: smp's name for it and the features it is built to (encoder_depth, 3..5). */
+export interface SmpArchitecture {
+  encoder: string;
+  depth: number;
+}
+
+const casts = architectureCasts<SmpArchitecture>();
+
+/** The architecture of an encoder name and depth, each checked; `what` names the source in errors. */
+export function smpArchitecture(encoder: unknown, depth: unknown, what: string) {
+  smpEncoder(encoder, what);
+  if (depth !== 3 && depth !== 4 && depth !== 5) throw new Error(`${what}: encoder_depth ${JSON.stringify(depth)} is not supported (expected 3, 4 or 5: a DeepLab reads the /8 feature at least)`);
+  return casts.wrap({ encoder: encoder as string, depth });
+}
+
+/** The encoder name and depth of an smp architecture (the loader and the smp export read them). */
+export function smpArchitectureOf(a: Parameters<typeof casts.unwrap>[0]): SmpArchitecture {
+  return casts.unwrap(a);
+}
+
+export const SMP: BackboneRecord = {
+  name: 'smp',
+  title: 'an smp encoder',
+  network: {
+    kind: 'features',
+    build(b, image, cfg, { architecture }) {
+      const a = casts.unwrap(architecture);
+      const size: SmpEncoderSize = { outputStride: cfg.outputStride, depth: a.depth };
+      const f = smpEncoder(a.encoder, 'smp encoder').build(b, image, size);
+      const out = f[f.length - 1];
+      // smp's DeepLabV3Plus reads features[2], the /4 one, whatever the depth.
+      return { out, aux: out, layer4: out, lowLevel: f[1] };
+    },
+  },
+  architecture: {
+    default: casts.wrap({ encoder: 'resnet34', depth: 5 }),
+    metadataKey: 'smp_encoder',
+    toJson: (a) => casts.unwrap(a),
+    fromJson(v, what) {
+      if (typeof v !== 'object' || v === null) throw new Error(`${what}: smp_encoder must be an object { encoder, depth }, got ${JSON.stringify(v)}`);
+      const o = v as Record<string, unknown>;
+      return smpArchitecture(o.encoder, o.depth, what);
+    },
+  },
+  naturalOutputStride: () => 32,
+  cascadedBlocks: false,
+  multiGrid: false,
+  stems: ['v1b'],
+  mmsegHead: false,
+  heads: ['smp'],
+  inputChannels: 'any',
+  decoder: true,
+  separableDecoder: false,
+  normalization: 'imagenet',
+  defaults: { head: 'smp', outputStride: 16, asppRates: [12, 24, 36], resizeMode: 'align_corners' },
+  ownsParam: (name) => name.startsWith('encoder.'),
+  weights: { smp: { architecture: smpArchitecture } },
+  export: { torchvision: false, why: "an smp model exports to smp's own folder (deeplab export --format smp), or to ONNX" },
+  describeGroups: [
+    [/^encoder\.(?:model\.)?(layer\d+|features\.\d+)/, (m) => m[1]],
+    [/^encoder\./, () => 'stem'],
+  ],
+};

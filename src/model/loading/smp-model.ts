@@ -1,0 +1,156 @@
+// A segmentation_models_pytorch folder (`model.save_pretrained(dir)`: config.json with the
+// constructor's arguments and `_model_class`, model.safetensors) of a DeepLabV3 or DeepLabV3Plus
+// as LoadedWeights: the smp backbone record (src/model/backbones/smp.ts) builds the encoder
+// config.json names, the 'smp' head record its decoder. Every config field is read; a value we do
+// not build is refused naming the field, the value and what is supported.
+import type { HostParams } from '../../graph/params.js';
+import { defaultConfig } from '../backbones/config.js';
+import { backboneRecord } from '../backbones/registry.js';
+import type { Architecture } from '../backbones/backbone.js';
+import { smpArchitectureOf } from '../backbones/smp.js';
+import { smpEncoder } from '../backbones/smp-encoders.js';
+import type { DeepLabConfig } from '../networks/config.js';
+import { defaultClassSet } from '../voc.js';
+import { oihwToHwio } from '../weights/layouts.js';
+import { readTorchCheckpoint } from '../weights/import/pth.js';
+import { readSafetensors } from '../weights/import/safetensors.js';
+import type { TensorMap } from '../weights/import/tensor-map.js';
+import { checkStateDictValues } from '../weights/weight-checks.js';
+import type { FileSet } from './formats/format.js';
+import { type LoadedWeights, checkedWeights, loadedNetwork } from './loaded-weights.js';
+import type { LoadOptions } from './options.js';
+
+export const SMP_CONFIG = 'config.json';
+/** The weights files an smp folder may hold, preferred first. */
+const SMP_WEIGHTS = ['model.safetensors', 'pytorch_model.bin'] as const;
+const SMP_CLASSES = { DeepLabV3: 'none', DeepLabV3Plus: 'deeplabv3plus' } as const;
+/** The activations after the head: none changes which class wins (or a logit's sign), so labels are the same under each. */
+const SMP_ACTIVATIONS = [null, 'identity', 'sigmoid', 'softmax', 'softmax2d', 'logsoftmax'] as const;
+/** Keyword arguments forwarded to timm's create_model that act only in training. */
+const TRAINING_ONLY = ['drop_path_rate', 'drop_rate', 'drop_block_rate'];
+const KNOWN = new Set([
+  '_model_class',
+  'encoder_name',
+  'encoder_depth',
+  'encoder_weights',
+  'encoder_output_stride',
+  'decoder_channels',
+  'decoder_atrous_rates',
+  'decoder_aspp_separable',
+  'decoder_aspp_dropout',
+  'in_channels',
+  'classes',
+  'activation',
+  'upsampling',
+  'aux_params',
+  ...TRAINING_ONLY,
+]);
+
+function readConfigJson(files: FileSet): Record<string, unknown> | undefined {
+  if (!files.names.includes(SMP_CONFIG)) return undefined;
+  try {
+    const json: unknown = JSON.parse(new TextDecoder().decode(files.read(SMP_CONFIG)));
+    return typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a folder is an smp model's: a config.json naming its `_model_class` beside a weights file. */
+export function isSmpFolder(files: FileSet): boolean {
+  return SMP_WEIGHTS.some((w) => files.names.includes(w)) && typeof readConfigJson(files)?._model_class === 'string';
+}
+
+/** The folder's tensors as the file stores them (smp's names, PyTorch layouts). */
+export function smpTensors(files: FileSet): TensorMap {
+  const file = SMP_WEIGHTS.find((w) => files.names.includes(w));
+  if (!file) throw new Error(`${files.what}: no ${SMP_WEIGHTS.join(' or ')}`);
+  const source = `${files.what}/${file}`;
+  return file === 'model.safetensors' ? readSafetensors(files.read(file), source).tensors : readTorchCheckpoint(files.read(file), source).tensors;
+}
+
+const positiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+
+/** smp's constructor arguments read as our config and the encoder's architecture, each field checked. */
+export function smpConfig(json: Record<string, unknown>, what: string): { config: DeepLabConfig; architecture: Architecture } {
+  const refuse = (field: string, supported: string): never => {
+    throw new Error(`${what}: ${field} ${JSON.stringify(json[field])} is not supported (${supported})`);
+  };
+  const cls = json._model_class;
+  if (cls !== 'DeepLabV3' && cls !== 'DeepLabV3Plus') refuse('_model_class', "expected 'DeepLabV3' or 'DeepLabV3Plus': other smp models are not DeepLabs");
+  const unknown = Object.keys(json).filter((k) => !KNOWN.has(k));
+  if (unknown.length) throw new Error(`${what}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (an encoder argument we do not build; known: ${[...KNOWN].join(', ')})`);
+  const plus = cls === 'DeepLabV3Plus';
+  const depth = json.encoder_depth ?? 5;
+  const architecture = backboneRecord('smp').weights.smp!.architecture(json.encoder_name, depth, what);
+  const os = json.encoder_output_stride ?? (plus ? 16 : 8);
+  if (os !== 8 && os !== 16) refuse('encoder_output_stride', 'expected 8 or 16');
+  const stride = Math.min(os as number, 2 ** (depth as number));
+  const channels = json.decoder_channels ?? 256;
+  if (!positiveInt(channels)) refuse('decoder_channels', 'expected a positive integer');
+  const rates = json.decoder_atrous_rates ?? [12, 24, 36];
+  if (!Array.isArray(rates) || !rates.every(positiveInt)) refuse('decoder_atrous_rates', 'expected a list of positive integers');
+  const separable = json.decoder_aspp_separable ?? plus;
+  if (typeof separable !== 'boolean') refuse('decoder_aspp_separable', 'expected true or false');
+  const dropout = json.decoder_aspp_dropout ?? 0.5;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) refuse('decoder_aspp_dropout', 'expected a probability in [0, 1)');
+  const inChannels = json.in_channels ?? 3;
+  if (!positiveInt(inChannels)) refuse('in_channels', 'expected a positive integer');
+  const classes = json.classes ?? 1;
+  if (!positiveInt(classes)) refuse('classes', 'expected a positive integer');
+  if (!(SMP_ACTIVATIONS as readonly unknown[]).includes(json.activation ?? null)) refuse('activation', `expected ${SMP_ACTIVATIONS.map((a) => JSON.stringify(a)).join(', ')}`);
+  const upsampling = plus ? 4 : stride;
+  if (json.upsampling !== undefined && json.upsampling !== null && json.upsampling !== upsampling) refuse('upsampling', `expected null or ${upsampling}: the head's logits reach the input's size only so`);
+  if (json.aux_params !== undefined && json.aux_params !== null) refuse('aux_params', 'expected null: the classification head is not built');
+  const config = defaultConfig('smp', {
+    numClasses: classes as number,
+    outputStride: stride,
+    asppRates: rates as number[],
+    asppChannels: channels as number,
+    asppSeparable: separable as boolean,
+    decoder: SMP_CLASSES[cls as keyof typeof SMP_CLASSES],
+    inChannels: inChannels as number,
+  });
+  return { config, architecture };
+}
+
+/** smp's renames of keys written by older versions (DeepLabV3.load_state_dict). */
+function currentKey(name: string): string {
+  return name.replace(/^decoder\.0\./, 'decoder.aspp.').replace(/^decoder\.1\./, 'decoder.conv.').replace(/^decoder\.2\./, 'decoder.bn.');
+}
+
+/** An smp state dict as our params: conv weights to HWIO, counters and the encoder's unused tensors dropped, old keys renamed. */
+export function smpParams(tensors: TensorMap, architecture: Architecture, what: string): HostParams {
+  checkStateDictValues(tensors, what);
+  const encoder = smpEncoder(smpArchitectureOf(architecture).encoder, what);
+  const params: HostParams = new Map();
+  for (const [file, t] of tensors) {
+    const name = currentKey(file);
+    if (name.endsWith('.num_batches_tracked') || encoder.unused?.(name)) continue;
+    params.set(name, t.shape.length === 4 ? oihwToHwio(t.data, t.shape) : { shape: [...t.shape], data: t.data });
+  }
+  return params;
+}
+
+export function smpModel(name: string, files: FileSet, opts: LoadOptions = {}): LoadedWeights {
+  const configWhat = `${files.what}/${SMP_CONFIG}`;
+  const json = readConfigJson(files);
+  if (!json) throw new Error(`${configWhat}: missing, or not a JSON object`);
+  const { config, architecture } = smpConfig(json, configWhat);
+  const weightsWhat = `${files.what}: ${SMP_WEIGHTS.find((w) => files.names.includes(w))}`;
+  const params = smpParams(smpTensors(files), architecture, weightsWhat);
+  const multiple = config.outputStride;
+  const cfg = opts.outputStride && opts.outputStride !== multiple ? defaultConfig('smp', { ...config, outputStride: opts.outputStride }) : config;
+  return checkedWeights(
+    {
+      name,
+      config: cfg,
+      ...loadedNetwork(cfg, architecture),
+      inputPolicy: { kind: 'stride-multiple', multiple: cfg.outputStride },
+      params,
+      probeSize: [cfg.outputStride * 4, cfg.outputStride * 4],
+      classes: defaultClassSet(cfg.numClasses),
+    },
+    name,
+  );
+}
