@@ -29,8 +29,9 @@ async function segmentTogether(host: SegmentHost, imgs: RgbImage[], scale: numbe
   const post = (img: RgbImage): Promise<Program> =>
     host.postProgram(`${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`, () => buildPostGraph(height, width, C, img.height, img.width, include, host.outputResize));
   // On the CPU, while other calls may have the GPU.
-  const input = new Float32Array(imgs.length * height * width * 3);
-  imgs.forEach((img, k) => input.set(host.preprocess(img, scale).input, k * height * width * 3));
+  const inputs = imgs.map((img) => host.preprocess(img, scale).input);
+  const input = new Float32Array(imgs.length * inputs[0].length);
+  inputs.forEach((one, k) => input.set(one, k * one.length));
   return host.exclusive(async () => {
     // Post-processing first: an image too large for the device's limits fails before any GPU work.
     for (const img of imgs) await post(img);

@@ -3,6 +3,7 @@
 // resize of the logits back to the image. Each kind of policy is a record
 // (src/model/input-policies/); these are the calls the model, the frame path, training, the
 // loaders and the exports make, each answered by the policy's record.
+import { grayscaleOf, normalizeBands } from '../io/grayscale.js';
 import { type InputNormalizationName, inputNormalization } from '../io/input-normalization.js';
 import type { Resample } from '../io/resize-cpu.js';
 import type { RgbImage } from '../io/rgb-image.js';
@@ -28,7 +29,11 @@ export function policyNormalization(p: InputPolicy, config: DeepLabConfig): Inpu
 
 /** The normalised NHWC input of an image already at the network's size. */
 export function normalizeInput(p: InputPolicy, config: DeepLabConfig, img: RgbImage): Float32Array {
-  return inputNormalization(policyNormalization(p, config)).normalize(img);
+  const norm = inputNormalization(policyNormalization(p, config));
+  const channels = config.inChannels ?? 3;
+  if (channels === 3) return norm.normalize(img);
+  if (channels === 1) return normalizeBands(grayscaleOf(img), 1, norm);
+  throw new Error(`a network of ${channels} input channels takes ${channels}-band input (forwardToHost with the bands normalised), not an RGB image`);
 }
 
 /** The image resized to the network's input size [height, width] as the policy's pipeline does. */

@@ -196,6 +196,12 @@ export class DeepLabModel {
     return this.gpu.memory();
   }
 
+  /** Frames are prepared by the RGB frame kernels: a network of other input channels takes images on the host. */
+  private assertRgbFrames(what: string): void {
+    const channels = this.config.inChannels ?? 3;
+    if (channels !== 3) throw new Error(`${what}: ${this.name} takes ${channels} input channels; frames on the GPU are RGB only: pass the image's pixels (an RgbImage) instead`);
+  }
+
   /** Normalised NHWC network input for an image. */
   preprocess(img: RgbImage, scale = 1): { input: Float32Array; height: number; width: number } {
     const [h, w] = this.networkSize(img.width, img.height, scale);
@@ -252,6 +258,7 @@ export class DeepLabModel {
     opts.signal?.throwIfAborted();
     if (isFrameInput(image)) {
       this.gpu.assertUsable();
+      this.assertRgbFrames('segment');
       const include = checkFrameOptions(opts);
       return this.gpu.exclusive(async () => (await this.frames.segment(image, opts.scales?.[0] ?? 1, include))!);
     }
@@ -266,6 +273,7 @@ export class DeepLabModel {
   async segmentFrameInto(frame: FrameInput, classes: GpuTensor, opts: Pick<SegmentOptions, 'scales'> = {}): Promise<void> {
     this.gpu.assertUsable();
     if (!isFrameInput(frame)) throw new Error('segmentFrameInto: the frame must be a GPUTexture, VideoFrame, <video>, ImageBitmap or canvas');
+    this.assertRgbFrames('segmentFrameInto');
     checkFrameOptions(opts);
     await this.gpu.exclusive(() => this.frames.segment(frame, opts.scales?.[0] ?? 1, new Set(), classes));
   }

@@ -120,8 +120,9 @@ export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOpt
       const direct = blend === 'logits' && h === winH && w === winW;
       // Post-processing first: a batch too large for the device's limits fails before any GPU work.
       const post = direct ? undefined : await host.postProgram(`tiles ${blend} ${mode} ${B}x${h}x${w}->${winH}x${winW}`, () => buildWindowGraph(B, h, w, C, winH, winW, mode, blend));
-      const input = new Float32Array(B * h * w * 3);
-      batch.forEach((win, k) => input.set(host.preprocess(cropRgb(img, win.x, win.y, winW, winH)).input, k * h * w * 3));
+      const inputs = batch.map((win) => host.preprocess(cropRgb(img, win.x, win.y, winW, winH)).input);
+      const input = new Float32Array(B * inputs[0].length);
+      inputs.forEach((one, k) => input.set(one, k * one.length));
       const logits = await host.forward(input, h, w, B);
       return post ? (await post.runOnGpu({ logits })).get('probabilities')! : logits;
     };

@@ -21,6 +21,8 @@ import { type LoadedWeights, checkedWeights, loadedNetwork } from './loaded-weig
 import type { LoadOptions } from './options.js';
 
 export const SMP_CONFIG = 'config.json';
+/** A binary model's two classes: the mask is the foreground. */
+const BINARY_CLASSES = { names: ['background', 'foreground'], colors: [[0, 0, 0], [255, 255, 255]] as [number, number, number][] };
 /** The weights files an smp folder may hold, preferred first. */
 const SMP_WEIGHTS = ['model.safetensors', 'pytorch_model.bin'] as const;
 const SMP_CLASSES = { DeepLabV3: 'none', DeepLabV3Plus: 'deeplabv3plus' } as const;
@@ -103,7 +105,8 @@ export function smpConfig(json: Record<string, unknown>, what: string): { config
   if (json.upsampling !== undefined && json.upsampling !== null && json.upsampling !== upsampling) refuse('upsampling', `expected null or ${upsampling}: the head's logits reach the input's size only so`);
   if (json.aux_params !== undefined && json.aux_params !== null) refuse('aux_params', 'expected null: the classification head is not built');
   const config = defaultConfig('smp', {
-    numClasses: classes as number,
+    numClasses: classes === 1 ? 2 : (classes as number),
+    binary: classes === 1,
     outputStride: stride,
     asppRates: rates as number[],
     asppChannels: channels as number,
@@ -149,7 +152,7 @@ export function smpModel(name: string, files: FileSet, opts: LoadOptions = {}): 
       inputPolicy: { kind: 'stride-multiple', multiple: cfg.outputStride },
       params,
       probeSize: [cfg.outputStride * 4, cfg.outputStride * 4],
-      classes: defaultClassSet(cfg.numClasses),
+      classes: cfg.binary ? BINARY_CLASSES : defaultClassSet(cfg.numClasses),
     },
     name,
   );

@@ -112,4 +112,10 @@ export interface DeepLabConfig {
   inChannels?: number;
   /** ASPP's atrous branches as depthwise + pointwise convs (smp's `decoder_aspp_separable`; default false). */
   asppSeparable?: boolean;
+  /**
+   * A binary model (smp's `classes: 1`): the head has one output z, and the network's logits are
+   * the two classes [0, z] (background, foreground), so softmax gives [1 - sigmoid(z), sigmoid(z)]
+   * and argmax is sigmoid(z) > 0.5. `numClasses` is then 2.
+   */
+  binary?: boolean;
 }

@@ -12,12 +12,13 @@
 //    stride-4 features; those reduced to 48 channels (`decoder.block1.{0,1}`), concatenated after
 //    the ASPP's, a separable 3x3 (`decoder.block2.0.{0,1}`) + `decoder.block2.1` BN + ReLU; the
 //    head is a 1x1 conv upsampled x4.
-// Every upsampling is smp's UpsamplingBilinear2d (align_corners true) by a scale factor; smp takes
-// only inputs whose sides are multiples of the output stride, where that is a resize to the
-// input's size, so a size that is not is refused here as smp refuses it.
+// Every upsampling is smp's UpsamplingBilinear2d (align_corners true) by a scale factor. smp takes
+// only inputs whose sides are multiples of the output stride, where that is an align-corners resize
+// to the size of the map it meets (the stride-4 features, the input); the graph resizes to those
+// sizes at any input size, and the smp input policy ('stride-multiple') keeps the input's sides
+// multiples of the stride, where the two agree.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
-import { shapeString } from '../../gpu/tensor.js';
 import { type AsppLayout, type AtrousNames, aspp } from './aspp.js';
 import type { DeepLabConfig } from './config-types.js';
 import type { BackboneFeatures } from './deeplab-types.js';
@@ -54,23 +55,14 @@ function separableConvBnRelu(b: GraphBuilder, x: Value, names: { depthwise: stri
   return convBnAct(b, d, { name: names.pointwise, bn: names.bn, kernel: 1, cout, eps: SMP_BN_EPS, activation: 'relu' });
 }
 
-/** UpsamplingBilinear2d(scale) as a resize to the size it gives; a size it does not give exactly is smp's refusal. */
-function upsampleBy(b: GraphBuilder, name: string, x: Value, scale: number, to: { height: number; width: number }): Value {
-  const [, h, w] = x.shape;
-  if (h * scale !== to.height || w * scale !== to.width) {
-    throw new Error(`${name}: ${shapeString(x.shape)} upsampled x${scale} is ${h * scale}x${w * scale}, not ${to.height}x${to.width}: smp's DeepLabs take sides that are multiples of the output stride (pad the input)`);
-  }
+/** UpsamplingBilinear2d to the size of the map it meets: its scale factor's result where the input's sides are multiples of the stride. */
+function upsampleTo(b: GraphBuilder, name: string, x: Value, to: { height: number; width: number }): Value {
   return b.resize(name, x, to.height, to.width, 'align_corners');
 }
 
 /** The decoder and head of an smp DeepLabV3 or DeepLabV3Plus on `features`: logits [N,H,W,classes] at the input's size. */
 export function smpHeads(b: GraphBuilder, features: BackboneFeatures, cfg: DeepLabConfig, size: { height: number; width: number }, opts: { dropout?: boolean }): Value {
   const C = cfg.asppChannels;
-  // The encoder's output stride (smp's `encoder.output_stride`: min(encoder_output_stride, 2^depth)).
-  const stride = cfg.outputStride;
-  if (size.height % stride !== 0 || size.width % stride !== 0) {
-    throw new Error(`smp DeepLab: input ${size.height}x${size.width} has a side that is not a multiple of the output stride ${stride}, which smp refuses (pad the input)`);
-  }
   const plus = cfg.decoder === 'deeplabv3plus';
   const asppOpts = {
     rates: cfg.asppRates,
@@ -89,11 +81,20 @@ export function smpHeads(b: GraphBuilder, features: BackboneFeatures, cfg: DeepL
     y = aspp(b, features.out, smpAsppLayout('decoder.aspp.0', cfg.asppRates.length, separable), asppOpts);
     y = separableConvBnRelu(b, y, { depthwise: 'decoder.aspp.1.0', pointwise: 'decoder.aspp.1.1', bn: 'decoder.aspp.2' }, C);
     const [, h4, w4] = features.lowLevel.shape;
-    y = upsampleBy(b, 'decoder.up', y, stride / 4, { height: h4, width: w4 });
+    y = upsampleTo(b, 'decoder.up', y, { height: h4, width: w4 });
     const low = convBnAct(b, features.lowLevel, { name: 'decoder.block1.0', bn: 'decoder.block1.1', kernel: 1, cout: SMP_LOW_LEVEL_CHANNELS, eps: SMP_BN_EPS, activation: 'relu' });
     y = b.concat('decoder.concat', [y, low]);
     y = separableConvBnRelu(b, y, { depthwise: 'decoder.block2.0.0', pointwise: 'decoder.block2.0.1', bn: 'decoder.block2.1' }, C);
   }
-  const logits = conv(b, y, { name: 'segmentation_head.0', kernel: 1, cout: cfg.numClasses, bias: true });
-  return upsampleBy(b, 'segmentation_head.1', logits, plus ? 4 : stride, size);
+  const logits = conv(b, y, { name: 'segmentation_head.0', kernel: 1, cout: cfg.binary ? 1 : cfg.numClasses, bias: true });
+  const full = upsampleTo(b, 'segmentation_head.1', logits, size);
+  return cfg.binary ? backgroundAndForeground(b, full) : full;
+}
+
+/** A binary model's one logit z [N,H,W,1] as two classes [0, z]: a zero channel padded before it. */
+function backgroundAndForeground(b: GraphBuilder, z: Value): Value {
+  const [n, h, w] = z.shape;
+  const column = b.reshape('binary.column', z, [n, h * w, 1, 1]);
+  const pair = b.pad('binary.background', column, { top: 0, bottom: 0, left: 1, right: 0 });
+  return b.reshape('binary.classes', pair, [n, h, w, 2]);
 }
