@@ -13,6 +13,7 @@ import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { readSafetensors } from '../../src/model/weights/import/safetensors.js';
 import { runCli } from '../cli/run-cli.js';
 import { sharedPath } from '../shared.js';
+import { writeSmpFolder } from './smp-fixture.js';
 
 const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 const MOBILEVIT = sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small');
@@ -22,6 +23,7 @@ const SAMPLES: { [F in ExportFormat]: { model: string; names(out: string): Promi
   safetensors: { model: MNV3_RANDOM, names: async (out) => [...readSafetensors(out).tensors.keys()] },
   onnx: { model: MNV3_RANDOM, names: async (out) => decodeModel(readFileSync(out)).graph.initializer.map((t) => t.name) },
   hf: { model: MOBILEVIT, names: async (out) => [...(await loadWeights(out)).params.keys()] },
+  smp: { model: writeSmpFolder('deeplabv3plus-mobilenet_v2').dir, names: async (out) => [...(await loadWeights(out)).params.keys()] },
 };
 
 describe('model: every export format record', function () {

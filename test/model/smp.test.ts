@@ -4,7 +4,12 @@
 // the foreground of [0, z]), and the whole pipeline (the uint8 image, normalised, the network,
 // argmax or sigmoid > 0.5) labels the pixels as smp does.
 import { expect } from 'chai';
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { writeSmpFolder as exportSmpFolder } from '../../src/model/weights/smp-export.js';
 import type { DeepLabModel } from '../../src/model/model.js';
 import { loadModel } from '../../src/model/model.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
@@ -63,6 +68,26 @@ describe('smp folders: logits and labels against smp float64', function () {
       } finally {
         model.dispose();
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
+describe('smp folders: written back', function () {
+  this.timeout(120_000);
+  for (const folder of ['deeplabv3-mobilenet_v2', 'deeplabv3plus-mobilenet_v2', 'deeplabv3plus-tu-resnet18'] as const) {
+    it(`${folder}: the smp export writes the files smp's save_pretrained wrote, byte for byte`, async () => {
+      const { dir } = writeSmpFolder(folder);
+      const out = mkdtempSync(join(tmpdir(), 'smp-export-'));
+      try {
+        exportSmpFolder(out, await loadWeights(dir));
+        expect(readFileSync(join(out, 'config.json'), 'utf8')).to.equal(readFileSync(smpFixture(folder, 'config.json'), 'utf8'));
+        const manifest = JSON.parse(readFileSync(smpFixture(folder, 'manifest.json'), 'utf8'));
+        const sha = createHash('sha256').update(readFileSync(join(out, 'model.safetensors'))).digest('hex');
+        expect(sha, 'model.safetensors').to.equal(manifest.model_safetensors.sha256);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(out, { recursive: true, force: true });
       }
     });
   }

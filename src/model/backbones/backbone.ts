@@ -87,8 +87,8 @@ export interface BackboneWeights {
   tf?: TfSource;
   /** A Hugging Face hub folder of `transformers` (config.json, preprocessor_config.json, model.safetensors). */
   transformers?: TransformersSource;
-  /** A segmentation_models_pytorch folder (config.json with `_model_class`, model.safetensors): the architecture of its encoder_name and encoder_depth. */
-  smp?: { architecture(encoder: unknown, depth: unknown, what: string): Architecture };
+  /** A segmentation_models_pytorch folder (config.json with `_model_class`, model.safetensors): the architecture of its encoder_name, encoder_depth and activation. */
+  smp?: { architecture(encoder: unknown, depth: unknown, activation: unknown, what: string): Architecture };
 }
 
 /** How TF DeepLab's files hold a backbone. */

@@ -122,6 +122,7 @@ export function validateConfig(cfg: DeepLabConfig): void {
   const inChannels = cfg.inChannels ?? 3;
   if (!Number.isInteger(inChannels) || inChannels < 1) bad('inChannels', `must be a positive integer, got ${shown(cfg.inChannels)}`);
   if (inChannels !== 3 && record.inputChannels !== 'any') bad('inChannels', `must be 3 on ${record.title} (its stem takes RGB), got ${inChannels}`);
+  if (cfg.asppDropout !== undefined && !(typeof cfg.asppDropout === 'number' && cfg.asppDropout >= 0 && cfg.asppDropout < 1)) bad('asppDropout', `must be a probability in [0, 1), got ${shown(cfg.asppDropout)}`);
   if (cfg.binary !== undefined && typeof cfg.binary !== 'boolean') bad('binary', `must be true or false, got ${shown(cfg.binary)}`);
   if (cfg.binary && cfg.numClasses !== 2) bad('numClasses', `must be 2 (background, foreground) for a binary model, got ${shown(cfg.numClasses)}`);
   if (cfg.binary && cfg.head !== 'smp') bad('binary', `is built by smp's head only, not ${headRecord(cfg.head).title}`);

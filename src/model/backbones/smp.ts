@@ -4,19 +4,30 @@
 import { type BackboneRecord, architectureCasts } from './backbone.js';
 import { type SmpEncoderSize, smpEncoder } from './smp-encoders.js';
 
-/** An smp encoder: smp's name for it and the features it is built to (encoder_depth, 3..5). */
+/**
+ * An smp model's encoder: smp's name for it and the features it is built to (encoder_depth, 3..5);
+ * and the activation smp applies after the head (config.json's `activation`: none changes a label,
+ * and the logits here are before it), kept to be written back.
+ */
 export interface SmpArchitecture {
   encoder: string;
   depth: number;
+  activation: string | null;
 }
+
+/** The activations smp may apply after the head that leave the labels as the logits give them. */
+export const SMP_ACTIVATIONS: readonly (string | null)[] = [null, 'identity', 'sigmoid', 'softmax', 'softmax2d', 'logsoftmax'];
 
 const casts = architectureCasts<SmpArchitecture>();
 
-/** The architecture of an encoder name and depth, each checked; `what` names the source in errors. */
-export function smpArchitecture(encoder: unknown, depth: unknown, what: string) {
+/** The architecture of config.json's encoder_name, encoder_depth and activation, each checked; `what` names the source in errors. */
+export function smpArchitecture(encoder: unknown, depth: unknown, activation: unknown, what: string) {
   smpEncoder(encoder, what);
   if (depth !== 3 && depth !== 4 && depth !== 5) throw new Error(`${what}: encoder_depth ${JSON.stringify(depth)} is not supported (expected 3, 4 or 5: a DeepLab reads the /8 feature at least)`);
-  return casts.wrap({ encoder: encoder as string, depth });
+  if (!SMP_ACTIVATIONS.includes(activation as string | null)) {
+    throw new Error(`${what}: activation ${JSON.stringify(activation)} is not supported (expected ${SMP_ACTIVATIONS.map((a) => JSON.stringify(a)).join(', ')}: activations that keep the labels)`);
+  }
+  return casts.wrap({ encoder: encoder as string, depth, activation: activation as string | null });
 }
 
 /** The encoder name and depth of an smp architecture (the loader and the smp export read them). */
@@ -39,13 +50,13 @@ export const SMP: BackboneRecord = {
     },
   },
   architecture: {
-    default: casts.wrap({ encoder: 'resnet34', depth: 5 }),
+    default: casts.wrap({ encoder: 'resnet34', depth: 5, activation: null }),
     metadataKey: 'smp_encoder',
     toJson: (a) => casts.unwrap(a),
     fromJson(v, what) {
-      if (typeof v !== 'object' || v === null) throw new Error(`${what}: smp_encoder must be an object { encoder, depth }, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'object' || v === null) throw new Error(`${what}: smp_encoder must be an object { encoder, depth, activation }, got ${JSON.stringify(v)}`);
       const o = v as Record<string, unknown>;
-      return smpArchitecture(o.encoder, o.depth, what);
+      return smpArchitecture(o.encoder, o.depth, o.activation ?? null, what);
     },
   },
   naturalOutputStride: () => 32,

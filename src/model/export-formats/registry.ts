@@ -4,8 +4,9 @@ import type { ExportFormatRecord } from './format.js';
 import { HF } from './hf.js';
 import { ONNX } from './onnx.js';
 import { SAFETENSORS } from './safetensors.js';
+import { SMP_EXPORT } from './smp.js';
 
-export const EXPORT_FORMAT_RECORDS = [SAFETENSORS, ONNX, HF] as const;
+export const EXPORT_FORMAT_RECORDS = [SAFETENSORS, ONNX, HF, SMP_EXPORT] as const;
 
 export type ExportFormat = (typeof EXPORT_FORMAT_RECORDS)[number]['name'];
 

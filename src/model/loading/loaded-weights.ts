@@ -2,6 +2,7 @@
 // network of a config, the ASPP rates at another output stride, and TF DeepLab's model from a
 // tensor map of any TF source (TFLite, .npy, a checkpoint folded on load).
 import type { Graph } from '../../graph/ir.js';
+import type { TensorMap } from '../weights/import/tensor-map.js';
 import { type HostParams, checkParams } from '../../graph/params.js';
 import type { Architecture } from '../backbones/backbone.js';
 import { backboneRecord, backboneRecords } from '../backbones/registry.js';
@@ -44,6 +45,11 @@ export interface LoadedWeights {
   probeSize: [number, number];
   /** Class names and colours (VOC's unless the checkpoint names its own). */
   classes: ClassSet;
+  /**
+   * Tensors the file holds that no graph reads (PyTorch's `num_batches_tracked`, layers a network
+   * never runs), as the file stores them, for an export to the same framework to write back.
+   */
+  unread?: TensorMap;
   /**
    * Sliding-window inference by default (mmseg's test_cfg 'slide'): on the image resized by the
    * input policy, windows of `crop` pixels every `stride`, their logits averaged.

@@ -26,8 +26,6 @@ const BINARY_CLASSES = { names: ['background', 'foreground'], colors: [[0, 0, 0]
 /** The weights files an smp folder may hold, preferred first. */
 const SMP_WEIGHTS = ['model.safetensors', 'pytorch_model.bin'] as const;
 const SMP_CLASSES = { DeepLabV3: 'none', DeepLabV3Plus: 'deeplabv3plus' } as const;
-/** The activations after the head: none changes which class wins (or a logit's sign), so labels are the same under each. */
-const SMP_ACTIVATIONS = [null, 'identity', 'sigmoid', 'softmax', 'softmax2d', 'logsoftmax'] as const;
 /** Keyword arguments forwarded to timm's create_model that act only in training. */
 const TRAINING_ONLY = ['drop_path_rate', 'drop_rate', 'drop_block_rate'];
 const KNOWN = new Set([
@@ -84,7 +82,7 @@ export function smpConfig(json: Record<string, unknown>, what: string): { config
   if (unknown.length) throw new Error(`${what}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (an encoder argument we do not build; known: ${[...KNOWN].join(', ')})`);
   const plus = cls === 'DeepLabV3Plus';
   const depth = json.encoder_depth ?? 5;
-  const architecture = backboneRecord('smp').weights.smp!.architecture(json.encoder_name, depth, what);
+  const architecture = backboneRecord('smp').weights.smp!.architecture(json.encoder_name, depth, json.activation ?? null, what);
   const os = json.encoder_output_stride ?? (plus ? 16 : 8);
   if (os !== 8 && os !== 16) refuse('encoder_output_stride', 'expected 8 or 16');
   const stride = Math.min(os as number, 2 ** (depth as number));
@@ -100,7 +98,6 @@ export function smpConfig(json: Record<string, unknown>, what: string): { config
   if (!positiveInt(inChannels)) refuse('in_channels', 'expected a positive integer');
   const classes = json.classes ?? 1;
   if (!positiveInt(classes)) refuse('classes', 'expected a positive integer');
-  if (!(SMP_ACTIVATIONS as readonly unknown[]).includes(json.activation ?? null)) refuse('activation', `expected ${SMP_ACTIVATIONS.map((a) => JSON.stringify(a)).join(', ')}`);
   const upsampling = plus ? 4 : stride;
   if (json.upsampling !== undefined && json.upsampling !== null && json.upsampling !== upsampling) refuse('upsampling', `expected null or ${upsampling}: the head's logits reach the input's size only so`);
   if (json.aux_params !== undefined && json.aux_params !== null) refuse('aux_params', 'expected null: the classification head is not built');
@@ -113,6 +110,7 @@ export function smpConfig(json: Record<string, unknown>, what: string): { config
     asppSeparable: separable as boolean,
     decoder: SMP_CLASSES[cls as keyof typeof SMP_CLASSES],
     inChannels: inChannels as number,
+    asppDropout: dropout as number,
   });
   return { config, architecture };
 }
@@ -122,17 +120,22 @@ function currentKey(name: string): string {
   return name.replace(/^decoder\.0\./, 'decoder.aspp.').replace(/^decoder\.1\./, 'decoder.conv.').replace(/^decoder\.2\./, 'decoder.bn.');
 }
 
-/** An smp state dict as our params: conv weights to HWIO, counters and the encoder's unused tensors dropped, old keys renamed. */
-export function smpParams(tensors: TensorMap, architecture: Architecture, what: string): HostParams {
+/**
+ * An smp state dict as our params (conv weights to HWIO, the encoder's unused tensors dropped, old
+ * keys renamed), and what no graph reads (num_batches_tracked, those unused tensors) as the file
+ * stores it, kept apart for the smp export.
+ */
+export function smpParams(tensors: TensorMap, architecture: Architecture, what: string): { params: HostParams; unread: TensorMap } {
   checkStateDictValues(tensors, what);
   const encoder = smpEncoder(smpArchitectureOf(architecture).encoder, what);
   const params: HostParams = new Map();
+  const unread: TensorMap = new Map();
   for (const [file, t] of tensors) {
     const name = currentKey(file);
-    if (name.endsWith('.num_batches_tracked') || encoder.unused?.(name)) continue;
-    params.set(name, t.shape.length === 4 ? oihwToHwio(t.data, t.shape) : { shape: [...t.shape], data: t.data });
+    if (name.endsWith('.num_batches_tracked') || encoder.unused?.(name)) unread.set(name, t);
+    else params.set(name, t.shape.length === 4 ? oihwToHwio(t.data, t.shape) : { shape: [...t.shape], data: t.data });
   }
-  return params;
+  return { params, unread };
 }
 
 export function smpModel(name: string, files: FileSet, opts: LoadOptions = {}): LoadedWeights {
@@ -141,7 +144,7 @@ export function smpModel(name: string, files: FileSet, opts: LoadOptions = {}): 
   if (!json) throw new Error(`${configWhat}: missing, or not a JSON object`);
   const { config, architecture } = smpConfig(json, configWhat);
   const weightsWhat = `${files.what}: ${SMP_WEIGHTS.find((w) => files.names.includes(w))}`;
-  const params = smpParams(smpTensors(files), architecture, weightsWhat);
+  const { params, unread } = smpParams(smpTensors(files), architecture, weightsWhat);
   const multiple = config.outputStride;
   const cfg = opts.outputStride && opts.outputStride !== multiple ? defaultConfig('smp', { ...config, outputStride: opts.outputStride }) : config;
   return checkedWeights(
@@ -153,6 +156,7 @@ export function smpModel(name: string, files: FileSet, opts: LoadOptions = {}): 
       params,
       probeSize: [cfg.outputStride * 4, cfg.outputStride * 4],
       classes: cfg.binary ? BINARY_CLASSES : defaultClassSet(cfg.numClasses),
+      unread,
     },
     name,
   );

@@ -110,6 +110,8 @@ export interface DeepLabConfig {
    * multispectral bands. Only backbones whose stem takes any count accept another.
    */
   inChannels?: number;
+  /** ASPP's dropout after its projection in training, where the head family takes it from the file (smp's `decoder_aspp_dropout`; default 0.5). */
+  asppDropout?: number;
   /** ASPP's atrous branches as depthwise + pointwise convs (smp's `decoder_aspp_separable`; default false). */
   asppSeparable?: boolean;
   /**

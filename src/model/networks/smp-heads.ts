@@ -70,7 +70,7 @@ export function smpHeads(b: GraphBuilder, features: BackboneFeatures, cfg: DeepL
     channels: C,
     eps: SMP_BN_EPS,
     poolResizeMode: 'half_pixel' as const,
-    dropout: opts.dropout ? SMP_ASPP_DROPOUT : 0,
+    dropout: opts.dropout ? (cfg.asppDropout ?? SMP_ASPP_DROPOUT) : 0,
   };
   const separable = cfg.asppSeparable ?? false;
   let y: Value;

@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostParams } from '../../graph/params.js';
+import { pythonJson } from '../../util/python-json.js';
 import { writeFileAtomic } from '../../util/write-atomic.js';
 import type { BackboneRecord, TransformersExport } from '../backbones/backbone.js';
 import { backboneRecord, backboneRecords } from '../backbones/registry.js';
@@ -62,10 +63,9 @@ export function hubFolderContents(w: LoadedWeights, params: HostParams = w.param
   return { config, processor, tensors: exporter.tensors(ordered) };
 }
 
-/** The JSON of a hub file, `floats` written with a decimal point ("mlp_ratio": 2.0, not 2) as Python writes them. */
+/** The JSON of a hub file, `floats` written with a decimal point as Python writes them, and a final newline. */
 function hubJson(o: unknown, floats: readonly string[]): Uint8Array {
-  const whole = new RegExp(`^(\\s*"(?:${floats.join('|')})": )(-?\\d+)(,?)$`, 'gm');
-  return new TextEncoder().encode(`${JSON.stringify(o, null, 2).replace(whole, '$1$2.0$3')}\n`);
+  return pythonJson(o, floats, { newline: true });
 }
 
 /** Writes the hub folder (created if needed; each file written atomically). */
