@@ -4,6 +4,7 @@
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
+import { MOBILEONE_VARIANTS, type MobileOneVariant, buildSmpMobileOne } from '../networks/smp-mobileone.js';
 import { buildSmpResNet } from '../networks/smp-resnet.js';
 
 /** What an encoder is built at: smp's encoder_output_stride and encoder_depth. */
@@ -53,6 +54,13 @@ const MOBILENET_V2: SmpEncoder = {
   build: (b, image, size) => buildSmpMobilenetV2(b, image, { ...size, prefix: 'encoder' }),
 };
 
+function mobileone(variant: MobileOneVariant): SmpEncoder {
+  return {
+    family: 'MobileOne',
+    build: (b, image, size) => buildSmpMobileOne(b, image, { ...size, variant, prefix: 'encoder' }),
+  };
+}
+
 const DEPTHS = Object.keys(RESNET_UNITS).map(Number) as ResNetDepth[];
 
 export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
@@ -61,6 +69,7 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries([4, 8, 16, 32, 48].map((w) => [`resnext101_32x${w}d`, resnet(101, { groups: 32, widthPerGroup: w })])),
   ...Object.fromEntries(DEPTHS.map((d) => [`tu-resnet${d}`, resnet(d, { timm: true })])),
   mobilenet_v2: MOBILENET_V2,
+  ...Object.fromEntries(Object.entries(MOBILEONE_VARIANTS).map(([name, v]) => [name, mobileone(v)])),
 };
 
 /**
@@ -69,6 +78,7 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
  */
 export const SMP_REFUSED: readonly [RegExp, string][] = [
   [/^(vgg\d+(_bn)?|densenet\d+|inceptionv4|inceptionresnetv2|xception)$/, 'smp builds no DeepLab on it (the encoder cannot be dilated: smp raises for encoder_output_stride other than 32)'],
+  [/^mobileone_s4$/, "its squeeze-and-excite gates (stage3's last five blocks, stage4) use a sigmoid, which this engine has no activation for yet"],
 ];
 
 /** The encoder of a name, or an error naming what is built and why this one is not. */
