@@ -43,9 +43,10 @@ export function activationDerivative(x: number, a: Activation): number {
       const s = 1 / (1 + Math.exp(-x));
       return s * (1 + x * (1 - s));
     }
-    case 'sigmoid':
-      // s (1 - s) without the cancellation of 1 - s (activation_grad.wgsl).
-      return 1 / ((1 + Math.exp(-x)) * (1 + Math.exp(x)));
+    case 'sigmoid': {
+      const s = 1 / (1 + Math.exp(-x));
+      return s * (1 - s);
+    }
   }
 }
 

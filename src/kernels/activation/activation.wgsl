@@ -3,7 +3,7 @@
 // (kernels whose epilogue is a uniform, so one pipeline serves every epilogue).
 // Codes match src/kernels/activation/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish,
 // 4 hardsigmoid, 5 silu (x * sigmoid(x); exp(-x) may overflow to inf, giving -0, the limit),
-// 6 sigmoid (the squeeze-and-excite gate; exp(-x) overflowing gives 0, the limit).
+// 6 sigmoid (the squeeze-excite gate of EfficientNet; overflow gives 0, the limit).
 override ACTIVATION: u32 = 0u;
 
 fn activate(x: f32) -> f32 {
