@@ -6,6 +6,7 @@ import type { Value } from '../../graph/ir.js';
 import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
 import { MOBILEONE_VARIANTS, type MobileOneVariant, buildSmpMobileOne } from '../networks/smp-mobileone.js';
 import { buildSmpResNet } from '../networks/smp-resnet.js';
+import { type SenetBlock, buildSmpSenet } from '../networks/smp-senet.js';
 
 /** What an encoder is built at: smp's encoder_output_stride and encoder_depth. */
 export interface SmpEncoderSize {
@@ -63,6 +64,17 @@ function mobileone(variant: MobileOneVariant): SmpEncoder {
 
 const DEPTHS = Object.keys(RESNET_UNITS).map(Number) as ResNetDepth[];
 
+const SENET_FAMILY: Record<SenetBlock, string> = { se_resnet: 'SE-ResNet', se_resnext: 'SE-ResNeXt', senet154: 'SENet-154' };
+
+function senet(depth: 50 | 101 | 152, block: SenetBlock, groups: number): SmpEncoder {
+  return {
+    family: SENET_FAMILY[block],
+    build: (b, image, size) => buildSmpSenet(b, image, { block, units: RESNET_UNITS[depth], groups, ...size, prefix: 'encoder' }),
+    // smp's SENetEncoder.load_state_dict drops the classifier if a file has one.
+    unused: (name) => name.startsWith('encoder.last_linear.'),
+  };
+}
+
 export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries(DEPTHS.map((d) => [`resnet${d}`, resnet(d)])),
   resnext50_32x4d: resnet(50, { groups: 32, widthPerGroup: 4 }),
@@ -70,6 +82,12 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries(DEPTHS.map((d) => [`tu-resnet${d}`, resnet(d, { timm: true })])),
   mobilenet_v2: MOBILENET_V2,
   ...Object.fromEntries(Object.entries(MOBILEONE_VARIANTS).map(([name, v]) => [name, mobileone(v)])),
+  se_resnet50: senet(50, 'se_resnet', 1),
+  se_resnet101: senet(101, 'se_resnet', 1),
+  se_resnet152: senet(152, 'se_resnet', 1),
+  se_resnext50_32x4d: senet(50, 'se_resnext', 32),
+  se_resnext101_32x4d: senet(101, 'se_resnext', 32),
+  senet154: senet(152, 'senet154', 64),
 };
 
 /**
