@@ -153,6 +153,8 @@ function activate(tf: Tfjs, x: TfTensor, a: Activation): TfTensor {
       return tf.div(tf.relu6(tf.add(x, 3)), 6);
     case 'silu':
       return tf.mul(x, tf.sigmoid(x));
+    case 'sigmoid':
+      return tf.sigmoid(x);
   }
 }
 

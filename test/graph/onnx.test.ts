@@ -82,6 +82,7 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     ['relu6', 'Clip'],
     ['hardswish', 'HardSwish'],
     ['hardsigmoid', 'HardSigmoid'],
+    ['sigmoid', 'Sigmoid'],
     ['none', 'Identity'],
   ] as const;
   for (const [act, onnxType] of activations) {

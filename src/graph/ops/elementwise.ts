@@ -158,6 +158,8 @@ function onnxActivation(g: OnnxEmitter, activation: Activation, x: string, y: st
       g.node('Sigmoid', [x], [s]);
       return g.node('Mul', [x, s], [y]);
     }
+    case 'sigmoid':
+      return g.node('Sigmoid', [x], [y]);
   }
 }
 

@@ -43,6 +43,10 @@ export function activationDerivative(x: number, a: Activation): number {
       const s = 1 / (1 + Math.exp(-x));
       return s * (1 + x * (1 - s));
     }
+    case 'sigmoid': {
+      const s = 1 / (1 + Math.exp(-x));
+      return s * (1 - s);
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // Activation functions shared by every kernel epilogue; codes match activation.wgsl.
-export type Activation = 'none' | 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | 'silu';
+export type Activation = 'none' | 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | 'silu' | 'sigmoid';
 
-export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu6', 'hardswish', 'hardsigmoid', 'silu'];
+export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu6', 'hardswish', 'hardsigmoid', 'silu', 'sigmoid'];
 
 export function activationCode(a: Activation): number {
   const code = ACTIVATIONS.indexOf(a);
@@ -24,5 +24,7 @@ export function activateCpu(x: number, a: Activation): number {
       return Math.min(Math.max(x + 3, 0), 6) / 6;
     case 'silu':
       return x / (1 + Math.exp(-x));
+    case 'sigmoid':
+      return 1 / (1 + Math.exp(-x));
   }
 }

@@ -1,9 +1,9 @@
 // Gradient of an activation: dx = dy * f'(x), with x the activation's input. The derivative
 // at the kinks follows PyTorch: relu'(0) = 0; relu6' = 1 only on (0, 6); hardswish' = 0 below
 // -3, (2x + 3) / 6 on [-3, 3], 1 above; hardsigmoid' = 1/6 on (-3, 3). SiLU is smooth:
-// s (1 + x (1 - s)) with s = sigmoid(x).
+// s (1 + x (1 - s)) with s = sigmoid(x); sigmoid' = s (1 - s).
 // Codes match src/kernels/activation/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish,
-// 4 hardsigmoid, 5 silu.
+// 4 hardsigmoid, 5 silu, 6 sigmoid.
 override ACTIVATION: u32 = 0u;
 override WG: u32 = 256u;
 
@@ -29,6 +29,13 @@ fn derivative(v: f32) -> f32 {
     case 5u: {
       let s = 1.0 / (1.0 + exp(-v));
       return s * (1.0 + v * (1.0 - s));
+    }
+    case 6u: {
+      // Even in v: e s^2 with e = exp(-|v|) and s = 1 / (1 + e) = sigmoid(|v|), so 1 - s is
+      // never formed by cancellation and exp never overflows.
+      let e = exp(-abs(v));
+      let s = 1.0 / (1.0 + e);
+      return e * s * s;
     }
     default: { return 1.0; }
   }
