@@ -3,8 +3,10 @@
 // entries here; the smp backbone record (smp.ts) builds whichever the architecture names.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
+import { LUKEMELAS_EFFICIENTNETS, type LukemelasEfficientNetName, buildSmpEfficientNet } from '../networks/smp-efficientnet.js';
 import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
 import { buildSmpResNet } from '../networks/smp-resnet.js';
+import { TIMM_EFFICIENTNETS, type TimmEfficientNetName, buildSmpTimmEfficientNet } from '../networks/smp-timm-efficientnet.js';
 
 /** What an encoder is built at: smp's encoder_output_stride and encoder_depth. */
 export interface SmpEncoderSize {
@@ -53,6 +55,22 @@ const MOBILENET_V2: SmpEncoder = {
   build: (b, image, size) => buildSmpMobilenetV2(b, image, { ...size, prefix: 'encoder' }),
 };
 
+function efficientNet(name: LukemelasEfficientNetName): SmpEncoder {
+  return {
+    family: 'EfficientNet',
+    build: (b, image, size) => buildSmpEfficientNet(b, image, { ...size, name, prefix: 'encoder' }),
+    unused: (key) => /^encoder\.(_conv_head|_bn1)\./.test(key),
+  };
+}
+
+function timmEfficientNet(name: TimmEfficientNetName): SmpEncoder {
+  return {
+    family: "timm's EfficientNet (timm-efficientnet-)",
+    build: (b, image, size) => buildSmpTimmEfficientNet(b, image, { ...size, name, prefix: 'encoder' }),
+    unused: (key) => /^encoder\.(conv_head|bn2)\./.test(key),
+  };
+}
+
 const DEPTHS = Object.keys(RESNET_UNITS).map(Number) as ResNetDepth[];
 
 export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
@@ -61,6 +79,8 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries([4, 8, 16, 32, 48].map((w) => [`resnext101_32x${w}d`, resnet(101, { groups: 32, widthPerGroup: w })])),
   ...Object.fromEntries(DEPTHS.map((d) => [`tu-resnet${d}`, resnet(d, { timm: true })])),
   mobilenet_v2: MOBILENET_V2,
+  ...Object.fromEntries(Object.keys(LUKEMELAS_EFFICIENTNETS).map((n) => [n, efficientNet(n as LukemelasEfficientNetName)])),
+  ...Object.fromEntries(Object.keys(TIMM_EFFICIENTNETS).map((n) => [n, timmEfficientNet(n as TimmEfficientNetName)])),
 };
 
 /**
