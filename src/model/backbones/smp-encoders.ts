@@ -3,10 +3,12 @@
 // entries here; the smp backbone record (smp.ts) builds whichever the architecture names.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
+import { LUKEMELAS_EFFICIENTNETS, type LukemelasEfficientNetName, buildSmpEfficientNet } from '../networks/smp-efficientnet.js';
 import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
 import { MOBILEONE_VARIANTS, type MobileOneVariant, buildSmpMobileOne } from '../networks/smp-mobileone.js';
 import { buildSmpResNet } from '../networks/smp-resnet.js';
 import { type SenetBlock, buildSmpSenet } from '../networks/smp-senet.js';
+import { TIMM_EFFICIENTNETS, type TimmEfficientNetName, buildSmpTimmEfficientNet } from '../networks/smp-timm-efficientnet.js';
 
 /** What an encoder is built at: smp's encoder_output_stride and encoder_depth. */
 export interface SmpEncoderSize {
@@ -62,6 +64,22 @@ function mobileone(variant: MobileOneVariant): SmpEncoder {
   };
 }
 
+function efficientNet(name: LukemelasEfficientNetName): SmpEncoder {
+  return {
+    family: 'EfficientNet',
+    build: (b, image, size) => buildSmpEfficientNet(b, image, { ...size, name, prefix: 'encoder' }),
+    unused: (key) => /^encoder\.(_conv_head|_bn1)\./.test(key),
+  };
+}
+
+function timmEfficientNet(name: TimmEfficientNetName): SmpEncoder {
+  return {
+    family: "timm's EfficientNet (timm-efficientnet-)",
+    build: (b, image, size) => buildSmpTimmEfficientNet(b, image, { ...size, name, prefix: 'encoder' }),
+    unused: (key) => /^encoder\.(conv_head|bn2)\./.test(key),
+  };
+}
+
 const DEPTHS = Object.keys(RESNET_UNITS).map(Number) as ResNetDepth[];
 
 const SENET_FAMILY: Record<SenetBlock, string> = { se_resnet: 'SE-ResNet', se_resnext: 'SE-ResNeXt', senet154: 'SENet-154' };
@@ -88,6 +106,8 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   se_resnext50_32x4d: senet(50, 'se_resnext', 32),
   se_resnext101_32x4d: senet(101, 'se_resnext', 32),
   senet154: senet(152, 'senet154', 64),
+  ...Object.fromEntries(Object.keys(LUKEMELAS_EFFICIENTNETS).map((n) => [n, efficientNet(n as LukemelasEfficientNetName)])),
+  ...Object.fromEntries(Object.keys(TIMM_EFFICIENTNETS).map((n) => [n, timmEfficientNet(n as TimmEfficientNetName)])),
 };
 
 /**

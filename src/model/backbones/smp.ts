@@ -74,7 +74,7 @@ export const SMP: BackboneRecord = {
   weights: { smp: { architecture: smpArchitecture } },
   export: { torchvision: false, why: "an smp model exports to smp's own folder (deeplab export --format smp), or to ONNX" },
   describeGroups: [
-    [/^encoder\.(?:model\.)?(layer\d+|features\.\d+)/, (m) => m[1]],
+    [/^encoder\.(?:model\.)?(layer\d+|features\.\d+|_?blocks\.\d+)/, (m) => m[1]],
     [/^encoder\./, () => 'stem'],
   ],
 };
