@@ -5,7 +5,7 @@
 // argmax or sigmoid > 0.5) labels the pixels as smp does.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
@@ -14,7 +14,7 @@ import type { DeepLabModel } from '../../src/model/model.js';
 import { loadModel } from '../../src/model/model.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
-import { expectClose, testContext } from '../helpers.js';
+import { expectClose, expectRejects, testContext } from '../helpers.js';
 import { nchwToNhwc } from './layout.js';
 import { SMP_FOLDERS, readSmpManifest, smpFixture, writeSmpFolder } from './smp-fixture.js';
 
@@ -91,4 +91,45 @@ describe('smp folders: written back', function () {
       }
     });
   }
+});
+
+describe('smp folders: config.json read field by field', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let config: Record<string, unknown>;
+  before(() => {
+    dir = writeSmpFolder('deeplabv3plus-mobilenet_v2').dir;
+    config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const withConfig = (change: Record<string, unknown>) => {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, ...change }));
+    return loadWeights(dir);
+  };
+
+  const refusals: [Record<string, unknown>, RegExp][] = [
+    [{ _model_class: 'Unet' }, /_model_class "Unet" is not supported \(expected 'DeepLabV3' or 'DeepLabV3Plus'/],
+    [{ encoder_name: 'vgg16' }, /encoder_name "vgg16": smp builds no DeepLab on it/],
+    [{ encoder_name: 'no_such_encoder' }, /encoder_name "no_such_encoder": not built here \(supported: resnet18, /],
+    [{ encoder_depth: 2 }, /encoder_depth 2 is not supported \(expected 3, 4 or 5/],
+    [{ encoder_output_stride: 32 }, /encoder_output_stride 32 is not supported \(expected 8 or 16\)/],
+    [{ upsampling: 8 }, /upsampling 8 is not supported \(expected null or 4/],
+    [{ aux_params: { classes: 4 } }, /aux_params \{"classes":4\} is not supported \(expected null/],
+    [{ activation: 'tanh' }, /activation "tanh" is not supported/],
+    [{ decoder_atrous_rates: [12, 0, 36] }, /decoder_atrous_rates \[12,0,36\] is not supported/],
+    [{ in_channels: 0 }, /in_channels 0 is not supported/],
+    [{ some_new_argument: 1 }, /unknown field some_new_argument/],
+    [{ classes: 5 }, /segmentation_head\.0\.weight/],
+  ];
+  for (const [change, message] of refusals) {
+    it(`refuses ${JSON.stringify(change)}, naming the field and what is supported`, async () => {
+      await expectRejects(withConfig(change), message);
+    });
+  }
+
+  it('takes what changes no number: the activation smp applies after the head, encoder_weights, training-only timm arguments', async () => {
+    const w = await withConfig({ activation: 'sigmoid', encoder_weights: 'imagenet', drop_path_rate: 0.1 });
+    expect(w.config.decoder).to.equal('deeplabv3plus');
+    expect(w.config.numClasses).to.equal(3);
+  });
 });

@@ -3,7 +3,8 @@
 // as LoadedWeights: the smp backbone record (src/model/backbones/smp.ts) builds the encoder
 // config.json names, the 'smp' head record its decoder. Every config field is read; a value we do
 // not build is refused naming the field, the value and what is supported.
-import type { HostParams } from '../../graph/params.js';
+import type { Graph } from '../../graph/ir.js';
+import { type HostParams, storedState } from '../../graph/params.js';
 import { defaultConfig } from '../backbones/config.js';
 import { backboneRecord } from '../backbones/registry.js';
 import type { Architecture } from '../backbones/backbone.js';
@@ -11,7 +12,7 @@ import { smpArchitectureOf } from '../backbones/smp.js';
 import { smpEncoder } from '../backbones/smp-encoders.js';
 import type { DeepLabConfig } from '../networks/config.js';
 import { defaultClassSet } from '../voc.js';
-import { oihwToHwio } from '../weights/layouts.js';
+import { hwioToOihw, oihwToHwio } from '../weights/layouts.js';
 import { readTorchCheckpoint } from '../weights/import/pth.js';
 import { readSafetensors } from '../weights/import/safetensors.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
@@ -138,6 +139,22 @@ export function smpParams(tensors: TensorMap, architecture: Architecture, what: 
   return { params, unread };
 }
 
+/**
+ * An encoder built to encoder_depth < 5 stops before its deeper stages, whose weights smp keeps in
+ * the file all the same: encoder tensors the network does not declare move to `unread` (written
+ * back by the smp export); anything else undeclared stays, for checkParams to report.
+ */
+function keepDeeperStagesApart(graph: Graph, params: HostParams, unread: TensorMap): void {
+  const declared = new Set(storedState(graph).map((v) => v.name));
+  for (const [name, t] of params) {
+    if (name.startsWith('encoder.') && !declared.has(name)) {
+      const stored = t.shape.length === 4 ? hwioToOihw(t.data, t.shape) : { shape: [...t.shape], data: Float32Array.from(t.data) };
+      unread.set(name, { ...stored, sourceDType: 'f32' });
+      params.delete(name);
+    }
+  }
+}
+
 export function smpModel(name: string, files: FileSet, opts: LoadOptions = {}): LoadedWeights {
   const configWhat = `${files.what}/${SMP_CONFIG}`;
   const json = readConfigJson(files);
@@ -147,11 +164,13 @@ export function smpModel(name: string, files: FileSet, opts: LoadOptions = {}): 
   const { params, unread } = smpParams(smpTensors(files), architecture, weightsWhat);
   const multiple = config.outputStride;
   const cfg = opts.outputStride && opts.outputStride !== multiple ? defaultConfig('smp', { ...config, outputStride: opts.outputStride }) : config;
+  const network = loadedNetwork(cfg, architecture);
+  if (smpArchitectureOf(architecture).depth < 5) keepDeeperStagesApart(network.buildGraph({ height: multiple * 4, width: multiple * 4 }), params, unread);
   return checkedWeights(
     {
       name,
       config: cfg,
-      ...loadedNetwork(cfg, architecture),
+      ...network,
       inputPolicy: { kind: 'stride-multiple', multiple: cfg.outputStride },
       params,
       probeSize: [cfg.outputStride * 4, cfg.outputStride * 4],
