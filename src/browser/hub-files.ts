@@ -41,7 +41,10 @@ export async function hubFileSet(source: HubFiles, what = 'hub folder'): Promise
   return fileSet(files, what);
 }
 
-/** A hub folder by its base URL: config.json, preprocessor_config.json, the first weights file served. */
+/**
+ * A model folder by its base URL: config.json, preprocessor_config.json where served (a
+ * transformers folder has one; an smp folder has none), the first weights file served.
+ */
 export async function fetchHubFolder(base: string | URL, fetcher: typeof fetch = fetch): Promise<FileSet> {
   const root = String(base);
   const get = async (name: string): Promise<Uint8Array | null> => {
@@ -56,11 +59,11 @@ export async function fetchHubFolder(base: string | URL, fetcher: typeof fetch =
     return new Uint8Array(await response.arrayBuffer());
   };
   const files = new Map<string, Uint8Array>();
-  for (const name of [HUB_CONFIG, HUB_PROCESSOR]) {
-    const bytes = await get(name);
-    if (!bytes) throw new Error(`${root}: no ${name} (a hub folder holds ${HUB_CONFIG}, ${HUB_PROCESSOR} and ${HUB_WEIGHTS.join(' or ')})`);
-    files.set(name, bytes);
-  }
+  const config = await get(HUB_CONFIG);
+  if (!config) throw new Error(`${root}: no ${HUB_CONFIG} (a hub folder holds ${HUB_CONFIG}, ${HUB_PROCESSOR} and ${HUB_WEIGHTS.join(' or ')}; an smp folder ${HUB_CONFIG} and model.safetensors)`);
+  files.set(HUB_CONFIG, config);
+  const processor = await get(HUB_PROCESSOR);
+  if (processor) files.set(HUB_PROCESSOR, processor);
   for (const name of HUB_WEIGHTS) {
     const bytes = await get(name);
     if (bytes) {

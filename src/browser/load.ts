@@ -2,7 +2,7 @@
 // from a URL, a File / Blob, or an ArrayBuffer, or a Hugging Face hub folder's files (dropped,
 // by name, or from a URL ending in '/'), parsed by the same readers as in Node.
 import type { LoadOptions } from '../model/loading/options.js';
-import { HF_HUB } from '../model/loading/formats/hf-hub.js';
+import { folderFormat } from '../model/loading/formats/registry.js';
 import { type LoadedWeights, detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 import { type HubFiles, fetchHubFolder, hubFileSet, isFolderUrl, isHubFiles } from './hub-files.js';
 import { DeepLabModel } from '../model/model.js';
@@ -58,7 +58,9 @@ async function sourceWeights(source: WeightsSource, opts: BrowserLoadOptions): P
   if (isHubFiles(source) || isFolderUrl(source)) {
     const files = isHubFiles(source) ? await hubFileSet(source) : await fetchHubFolder(source);
     opts.onProgress?.(`parsing ${files.what}`);
-    return HF_HUB.read.load(files, { name: opts.name ?? files.what, source: files.what, opts, hints: {} });
+    const format = folderFormat(files, { page: true });
+    if (format.read.kind !== 'folder') throw new Error(`${files.what}: not a folder format`);
+    return format.read.load(files, { name: opts.name ?? files.what, source: files.what, opts, hints: {} });
   }
   const { bytes, name } = await readSource(source, opts.signal);
   opts.onProgress?.(`parsing ${name} (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`);

@@ -1,13 +1,14 @@
 // A hub folder as the page gets it (src/browser/hub-files.ts): dropped Files, bytes by name, or
 // fetched from a folder URL; each read into the same folder format Node reads from disk.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetchHubFolder, hubFileSet, isFolderUrl, isHubFiles } from '../../src/browser/hub-files.js';
-import { WEIGHT_FORMATS } from '../../src/model/loading/formats/registry.js';
+import { WEIGHT_FORMATS, folderFormat } from '../../src/model/loading/formats/registry.js';
 import type { FileSet } from '../../src/model/loading/formats/format.js';
 import { expectRejects } from '../helpers.js';
 import { sharedPath } from '../shared.js';
+import { writeSmpFolder } from './smp-fixture.js';
 
 const DIR = sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small');
 const NAMES = ['config.json', 'preprocessor_config.json', 'model.safetensors'];
@@ -53,7 +54,33 @@ describe('model: hub folders in the page (files, bytes by name, a folder URL)', 
     const files = await fetchHubFolder('https://example.test/repo/', fixtureFetch(NAMES));
     expect([...files.names].sort()).to.deep.equal([...NAMES].sort());
     expect(load(files).classes.names).to.have.length(21);
-    await expectRejects(fetchHubFolder('https://example.test/repo/', fixtureFetch(['config.json', 'model.safetensors'])), /https:\/\/example\.test\/repo\/: no preprocessor_config\.json/);
+    // A folder without a processor is fetched (an smp folder has none); a transformers one then lacks it.
+    const noProcessor = await fetchHubFolder('https://example.test/repo/', fixtureFetch(['config.json', 'model.safetensors']));
+    await expectRejects(async () => load(noProcessor), /https:\/\/example\.test\/repo\/: no preprocessor_config\.json/);
     await expectRejects(fetchHubFolder('https://example.test/repo/', fixtureFetch(['config.json', 'preprocessor_config.json'])), /neither model\.safetensors nor pytorch_model\.bin is served/);
+  });
+});
+
+describe('model: smp folders in the page', function () {
+  this.timeout(60_000);
+
+  it("a folder URL or dropped files of an smp folder load through the page's folder formats as on disk", async () => {
+    const { dir } = writeSmpFolder('deeplabv3plus-mobilenet_v2');
+    try {
+      const served = (async (url: string | URL | Request) => {
+        const name = String(url).split('/').pop()!;
+        return ['config.json', 'model.safetensors'].includes(name) ? new Response(readFileSync(join(dir, name))) : new Response(null, { status: 404 });
+      }) as typeof fetch;
+      const fetched = await fetchHubFolder('https://example.test/smp/', served);
+      expect(folderFormat(fetched, { page: true }).name).to.equal('smp');
+      const dropped = await hubFileSet(['config.json', 'model.safetensors'].map((n) => new File([readFileSync(join(dir, n))], n)));
+      const format = folderFormat(dropped, { page: true });
+      if (format.read.kind !== 'folder') throw new Error('smp is a folder format');
+      const w = format.read.load(dropped, { name: 'smp', source: dropped.what, opts: {}, hints: {} });
+      expect(w.config.head).to.equal('smp');
+      expect(w.inputPolicy).to.deep.equal({ kind: 'stride-multiple', multiple: 16 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

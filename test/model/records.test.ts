@@ -289,8 +289,8 @@ describe('model: every weights format record', function () {
 
   it('the page has exactly the file formats that say so', () => {
     const page = weightFormats().filter((f) => f.page);
-    // One file's bytes, or a hub folder's files handed over together (src/browser/hub-files.ts).
-    expect(page.filter((f) => f.read.kind === 'folder').map((f) => f.name)).to.deep.equal(['hf-hub']);
+    // One file's bytes, or a model folder's files handed over together (src/browser/hub-files.ts).
+    expect(page.filter((f) => f.read.kind === 'folder').map((f) => f.name)).to.deep.equal(['smp', 'hf-hub']);
     // Sniffing for the page never answers a format it lacks.
     const pb = readFileSync(join(sharedPath('fixtures', 'tf-zoo'), 'deeplabv3_tiny_pascal_trainval', 'frozen_inference_graph.pb'));
     expect(detectWeightFormat(pb, 'graph.pb').name).to.equal('tf-graph');

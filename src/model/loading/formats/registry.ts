@@ -63,10 +63,11 @@ export function looksLikeWeightsPath(name: string): boolean {
   return /[/\\]/.test(name) || formatOfName(name) !== undefined || weightFormats().some((f) => f.prefixNames?.test(name));
 }
 
-/** The folder format of a folder's file names (the first record, in order, that recognises them). */
-export function folderFormat(files: FileSet): WeightFormatRecord {
-  const found = weightFormats().find((f) => f.read.kind === 'folder' && f.read.recognise(files));
-  if (!found) throw new Error(`${files.what}: a folder of no weights format we know`);
+/** The folder format of a folder's files (the first record, in order, that recognises them; among the page's, with `page`). */
+export function folderFormat(files: FileSet, o: { page?: boolean } = {}): WeightFormatRecord {
+  const candidates = weightFormats().filter((f) => f.read.kind === 'folder' && (!o.page || f.page));
+  const found = candidates.find((f) => f.read.kind === 'folder' && f.read.recognise(files));
+  if (!found) throw new Error(`${files.what}: a folder of no weights format we know${o.page ? ` (the page reads ${orTitles(candidates)})` : ''}`);
   return found;
 }
 

@@ -16,6 +16,6 @@ export const SMP_FOLDER: WeightFormatRecord & { read: FolderReader } = {
   extensions: [],
   read,
   mappings: ['smp'],
-  page: false,
+  page: true,
   registry: false,
 };
