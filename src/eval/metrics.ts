@@ -58,6 +58,14 @@ export class ConfusionMatrix {
   }
 
   /**
+   * Per class: the Dice coefficient (F1) 2 TP / (2 TP + FP + FN), a binary model's usual score
+   * for its foreground; NaN for a class absent from both gt and prediction.
+   */
+  dice(): number[] {
+    return this.iou().map((j) => (Number.isNaN(j) ? NaN : (2 * j) / (1 + j)));
+  }
+
+  /**
    * Mean IoU over the classes with a defined IoU (present in gt or prediction): the usual
    * published mIoU. NaN when nothing has been added.
    */

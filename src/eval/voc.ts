@@ -76,6 +76,8 @@ export interface VocScores {
   mIoU21: number;
   pixelAccuracy: number;
   perClass: Record<string, number | null>;
+  /** Dice (F1) per class, in percent; null = class in neither gt nor prediction. */
+  dicePerClass: Record<string, number | null>;
   images: number;
   seconds: number;
 }
@@ -129,6 +131,10 @@ export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], o
   iou.forEach((v, c) => {
     perClass[classNames[c]] = Number.isNaN(v) ? null : percent(v);
   });
+  const dicePerClass: Record<string, number | null> = {};
+  matrix.dice().forEach((v, c) => {
+    dicePerClass[classNames[c]] = Number.isNaN(v) ? null : percent(v);
+  });
   return {
     matrix,
     classNames,
@@ -136,6 +142,7 @@ export async function evaluateVoc(model: Segmenter, items: readonly VocItem[], o
     mIoU21: percent(matrix.meanIouAll()),
     pixelAccuracy: percent(matrix.pixelAccuracy()),
     perClass,
+    dicePerClass,
     images: items.length,
     seconds,
   };
@@ -148,18 +155,18 @@ function fmt(v: number | null): string {
 /**
  * A per-class IoU table followed by the summary lines:
  *
- *   class           IoU %
- *   background      93.41
+ *   class           IoU %  Dice %
+ *   background      93.41   96.59
  *   ...
  *   mIoU (present classes)  74.97
  */
 export function formatScoresTable(scores: VocScores, classNames: readonly string[]): string {
   const width = Math.max(12, ...classNames.map((n) => n.length)) + 2;
-  const lines = [`${'class'.padEnd(width)} IoU %`];
+  const lines = [`${'class'.padEnd(width)} IoU %  Dice %`];
   const k = scores.matrix.numClasses;
   for (let c = 0; c < k; c++) {
     const name = classNames[c] ?? `class ${c}`;
-    lines.push(`${name.padEnd(width)}${fmt(scores.perClass[name] ?? null)}`);
+    lines.push(`${name.padEnd(width)}${fmt(scores.perClass[name] ?? null)}  ${fmt(scores.dicePerClass[name] ?? null)}`);
   }
   const rate = scores.seconds > 0 ? scores.images / scores.seconds : 0;
   const label = (s: string) => s.padEnd(28);

@@ -19,6 +19,17 @@ describe('eval: confusion matrix and mIoU', () => {
     expect(m.meanIouPresent()).to.be.closeTo((0.5 + 1 / 3 + 0.5) / 3, 1e-15);
     expect(m.meanIouAll()).to.be.closeTo((0.5 + 1 / 3 + 0.5) / 3, 1e-15);
     expect(m.pixelAccuracy()).to.equal(5 / 8);
+    // Dice = 2 TP / (2 TP + FP + FN): 4/6, 2/4, 4/6.
+    const dice = m.dice();
+    [4 / 6, 2 / 4, 4 / 6].forEach((want, c) => expect(dice[c], `class ${c}`).to.be.closeTo(want, 1e-15));
+  });
+
+  it("a binary mask's foreground Dice, and none for a class in neither gt nor prediction", () => {
+    // gt 1 1 1 0 0 (255 ignored), pred 1 1 0 1 0: foreground TP 2, FN 1, FP 1 -> Dice 4/6.
+    const m = new ConfusionMatrix(3);
+    m.add([1, 1, 0, 1, 0, 1], [1, 1, 1, 0, 0, 255]);
+    expect(m.dice()[1]).to.be.closeTo(4 / 6, 1e-15);
+    expect(Number.isNaN(m.dice()[2])).to.equal(true);
   });
 
   it('accumulates over several add() calls like one big image', () => {

@@ -66,6 +66,7 @@ export function scoresJson(
     mIoU21: scores.mIoU21,
     pixelAccuracy: scores.pixelAccuracy,
     perClass: scores.perClass,
+    dicePerClass: scores.dicePerClass,
     confusion: confusionJson(scores.matrix, scores.classNames),
     outputStride: meta.outputStride,
     scales: meta.scales,
