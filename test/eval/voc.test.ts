@@ -159,7 +159,7 @@ describe('eval/voc: evaluateVoc scoring (random masks, plain reference)', () => 
       expect(table).to.match(/^class\s+IoU %  Dice %$/m);
       expect(table).to.match(new RegExp(`^mIoU \\(present classes\\)\\s+${scores.mIoU.toFixed(2)}$`, 'm'));
       expect(table).to.match(new RegExp(`^pixel accuracy\\s+${scores.pixelAccuracy.toFixed(2)}$`, 'm'));
-      for (const name of VOC_CLASSES) expect(table).to.match(new RegExp(`^${name}\\s+(\\d+\\.\\d\\d|-)$`, 'm'));
+      for (const name of VOC_CLASSES) expect(table).to.match(new RegExp(`^${name}\\s+(\\d+\\.\\d\\d|-)\\s+(\\d+\\.\\d\\d|-)$`, 'm'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
