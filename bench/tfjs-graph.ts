@@ -153,6 +153,8 @@ function activate(tf: Tfjs, x: TfTensor, a: Activation): TfTensor {
       return tf.div(tf.relu6(tf.add(x, 3)), 6);
     case 'silu':
       return tf.mul(x, tf.sigmoid(x));
+    case 'gelu':
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
   }
 }
 

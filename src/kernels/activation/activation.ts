@@ -1,7 +1,9 @@
 // Activation functions shared by every kernel epilogue; codes match activation.wgsl.
-export type Activation = 'none' | 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | 'silu';
+import { erfc } from './erf.js';
 
-export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu6', 'hardswish', 'hardsigmoid', 'silu'];
+export type Activation = 'none' | 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | 'silu' | 'gelu';
+
+export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu6', 'hardswish', 'hardsigmoid', 'silu', 'gelu'];
 
 export function activationCode(a: Activation): number {
   const code = ACTIVATIONS.indexOf(a);
@@ -24,5 +26,8 @@ export function activateCpu(x: number, a: Activation): number {
       return Math.min(Math.max(x + 3, 0), 6) / 6;
     case 'silu':
       return x / (1 + Math.exp(-x));
+    case 'gelu':
+      // PyTorch's exact GELU, x Phi(x); 1 + erf(x / sqrt 2) as erfc(-x / sqrt 2), exact for very negative x too.
+      return 0.5 * x * erfc(-x * Math.SQRT1_2);
   }
 }
