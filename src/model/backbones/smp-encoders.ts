@@ -3,6 +3,7 @@
 // entries here; the smp backbone record (smp.ts) builds whichever the architecture names.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
+import { buildSmpMixTransformer, type MixTransformerSpec } from '../networks/smp-mix-transformer.js';
 import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
 import { buildSmpResNet } from '../networks/smp-resnet.js';
 
@@ -15,8 +16,12 @@ export interface SmpEncoderSize {
 export interface SmpEncoder {
   /** The family, as docs/models.md's table names it. */
   family: string;
-  /** Its features at /2, /4, ... /2^depth (smp's `features[1:]`). */
-  build(b: GraphBuilder, image: Value, size: SmpEncoderSize): Value[];
+  /**
+   * Its features at /2, /4, ... /2^depth (smp's `features[1:]`); null where smp hands on an
+   * empty one (MiT's /2 feature has 0 channels). smp's decoders read only the /4 feature and
+   * the last, which every encoder builds.
+   */
+  build(b: GraphBuilder, image: Value, size: SmpEncoderSize): (Value | null)[];
   /** Tensors its files hold that its forward never uses (dropped on load). */
   unused?(name: string): boolean;
 }
@@ -53,6 +58,25 @@ const MOBILENET_V2: SmpEncoder = {
   build: (b, image, size) => buildSmpMobilenetV2(b, image, { ...size, prefix: 'encoder' }),
 };
 
+/** smp's mix_transformer_encoders: b0 is narrower, b1..b5 differ in their blocks per stage. */
+const MIT_WIDE = { dims: [64, 128, 320, 512], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1] } as const;
+const MIT_SPECS: Record<string, MixTransformerSpec> = {
+  mit_b0: { dims: [32, 64, 160, 256], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], depths: [2, 2, 2, 2] },
+  mit_b1: { ...MIT_WIDE, depths: [2, 2, 2, 2] },
+  mit_b2: { ...MIT_WIDE, depths: [3, 4, 6, 3] },
+  mit_b3: { ...MIT_WIDE, depths: [3, 4, 18, 3] },
+  mit_b4: { ...MIT_WIDE, depths: [3, 8, 27, 3] },
+  mit_b5: { ...MIT_WIDE, depths: [3, 6, 40, 3] },
+};
+
+function mixTransformer(spec: MixTransformerSpec): SmpEncoder {
+  return {
+    family: 'Mix Transformer (SegFormer)',
+    // smp's empty /2 feature is null: nothing reads it.
+    build: (b, image, size) => [null, ...buildSmpMixTransformer(b, image, spec, { ...size, prefix: 'encoder' })],
+  };
+}
+
 const DEPTHS = Object.keys(RESNET_UNITS).map(Number) as ResNetDepth[];
 
 export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
@@ -61,6 +85,7 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries([4, 8, 16, 32, 48].map((w) => [`resnext101_32x${w}d`, resnet(101, { groups: 32, widthPerGroup: w })])),
   ...Object.fromEntries(DEPTHS.map((d) => [`tu-resnet${d}`, resnet(d, { timm: true })])),
   mobilenet_v2: MOBILENET_V2,
+  ...Object.fromEntries(Object.entries(MIT_SPECS).map(([name, spec]) => [name, mixTransformer(spec)])),
 };
 
 /**

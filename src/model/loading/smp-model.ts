@@ -119,7 +119,12 @@ function currentKey(name: string): string {
   return name.replace(/^decoder\.0\./, 'decoder.aspp.').replace(/^decoder\.1\./, 'decoder.conv.').replace(/^decoder\.2\./, 'decoder.bn.');
 }
 
-/** An smp state dict as our params: conv weights to HWIO, counters and the encoder's unused tensors dropped, old keys renamed. */
+/** A Linear layer's weight [out, in] in an encoder (MiT's): built as a 1x1 conv, HWIO [1, 1, in, out]. */
+function isEncoderLinearWeight(name: string, shape: readonly number[]): boolean {
+  return shape.length === 2 && name.startsWith('encoder.') && name.endsWith('.weight');
+}
+
+/** An smp state dict as our params: conv weights (and encoders' Linear weights) to HWIO, counters and the encoder's unused tensors dropped, old keys renamed. */
 export function smpParams(tensors: TensorMap, architecture: Architecture, what: string): HostParams {
   checkStateDictValues(tensors, what);
   const encoder = smpEncoder(smpArchitectureOf(architecture).encoder, what);
@@ -127,7 +132,7 @@ export function smpParams(tensors: TensorMap, architecture: Architecture, what: 
   for (const [file, t] of tensors) {
     const name = currentKey(file);
     if (name.endsWith('.num_batches_tracked') || encoder.unused?.(name)) continue;
-    params.set(name, t.shape.length === 4 ? oihwToHwio(t.data, t.shape) : { shape: [...t.shape], data: t.data });
+    params.set(name, t.shape.length === 4 ? oihwToHwio(t.data, t.shape) : isEncoderLinearWeight(name, t.shape) ? oihwToHwio(t.data, [...t.shape, 1, 1]) : { shape: [...t.shape], data: t.data });
   }
   return params;
 }
