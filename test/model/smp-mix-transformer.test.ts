@@ -1,12 +1,22 @@
-// smp's Mix Transformer encoders (mit_b0..b5) as graphs, without a GPU: the parameters the graph
+// smp's Mix Transformer encoders (mit_b0..b5) as graphs: the parameters the graph
 // declares are exactly the fixture's state dict (Linear weights as 1x1 HWIO), and smp's
 // output-stride surgery, which the float64 fixture (OS 16) checks only on the /32 stage, gives
-// the shapes smp computes at OS 8 too. The logits themselves: smp.test.ts.
+// the shapes smp computes at OS 8 too; a small MiT at OS 8 exports to ONNX, and runs on the GPU
+// (f32 and f16) as our interpreter does. The fixture's logits: smp.test.ts.
 import { expect } from 'chai';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { lowerToOnnx, onnxModelOf } from '../../src/graph/onnx/lower.js';
+import { encodeModel } from '../../src/graph/onnx/proto.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import type { Graph } from '../../src/graph/ir.js';
+import type { HostParams } from '../../src/graph/params.js';
 import { smpConfig } from '../../src/model/loading/smp-model.js';
+import { conv } from '../../src/model/networks/layers.js';
+import { buildSmpMixTransformer } from '../../src/model/networks/smp-mix-transformer.js';
+import { expectClose, numel, randomArray, rng } from '../helpers.js';
+import { runOnnx, runOursNchw } from '../onnx-runtime.js';
+import { expectHalfProgramClose, expectRawLogitsAsCpu } from './half-program.js';
 import { readSmpManifest } from './smp-fixture.js';
 
 function graphOf(json: Record<string, unknown>, height: number, width: number): Graph {
@@ -24,6 +34,17 @@ function ours(name: string, shape: readonly number[]): number[] {
   if (shape.length === 4) return [shape[2], shape[3], shape[1], shape[0]];
   if (shape.length === 2 && name.startsWith('encoder.')) return [1, 1, shape[1], shape[0]];
   return [...shape];
+}
+
+/** A MiT four stages deep, one block each, at OS 8 on a 32x32 image, a 1x1 classifier on its last feature ('logits_raw'), random weights. */
+function smallMit(): { graph: Graph; params: HostParams } {
+  const b = new GraphBuilder();
+  const spec = { dims: [8, 16, 20, 32], heads: [1, 2, 5, 8], depths: [1, 1, 1, 1], srRatios: [8, 4, 2, 1] };
+  const features = buildSmpMixTransformer(b, b.input('image', [1, 32, 32, 3]), spec, { outputStride: 8, depth: 5, prefix: 'encoder' });
+  b.output('logits_raw', conv(b, features[features.length - 1], { name: 'classifier', kernel: 1, cout: 3, bias: true }));
+  const graph = b.build();
+  const r = rng();
+  return { graph, params: new Map(graph.state.map((v) => [v.name, { shape: [...v.shape], data: randomArray(numel(v.shape), -1, 1, r) }])) };
 }
 
 describe('smp Mix Transformer encoders (graphs)', () => {
@@ -73,5 +94,19 @@ describe('smp Mix Transformer encoders (graphs)', () => {
       const widths = [1, 2, 3, 4].map((s) => g.state.find((v) => v.name === `encoder.norm${s}.weight`)!.shape[0]);
       expect(widths, name).to.deep.equal([64, 128, 320, 512]);
     }
+  });
+
+  it('a small MiT at OS 8 (dilated reduction and depthwise convs, cropped keys and values, GELU) exports to ONNX and runs as our interpreter does', async () => {
+    const { graph, params } = smallMit();
+    const image = { dims: [1, 3, 32, 32], data: randomArray(3 * 32 * 32, -2, 2) };
+    const theirs = (await runOnnx(encodeModel(onnxModelOf(lowerToOnnx(graph, params, 'mit'))), { image })).get('logits_raw')!;
+    expect(theirs.dims).to.deep.equal([1, 3, 4, 4]);
+    expectClose(theirs.data, runOursNchw(graph, params, image).get('logits_raw')!.data, 'mit logits');
+  });
+
+  it('the small MiT at OS 8 on the GPU: f32 as the CPU interpreter, f16 storing half in its transformer ops @slow', async () => {
+    const { graph, params } = smallMit();
+    await expectRawLogitsAsCpu(graph, params, 'mit logits');
+    await expectHalfProgramClose(graph, params, ['layer_norm', 'matmul', 'softmax', 'permute', 'pad']);
   });
 });
