@@ -155,6 +155,8 @@ function activate(tf: Tfjs, x: TfTensor, a: Activation): TfTensor {
       return tf.mul(x, tf.sigmoid(x));
     case 'sigmoid':
       return tf.sigmoid(x);
+    case 'gelu':
+      return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
   }
 }
 

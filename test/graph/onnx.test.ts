@@ -98,6 +98,11 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', 'Sigmoid', 'Mul']);
   });
 
+  it('activation: gelu as Erf of x / sqrt 2, plus one, times x / 2 (opset 17 has no Gelu)', async () => {
+    const g = graphOf(6, 7, 4, (b, x) => b.activation('act', b.conv2d('scale', x, b.param('scale.w', [1, 1, 4, 4]), { bias: b.param('scale.b', [4]) }), 'gelu'));
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', 'Mul', 'Erf', 'Add', 'Mul', 'Mul']);
+  });
+
   it('permute: a map unfolded into patch sequences, the tokens transposed, reshaped back into a map', async () => {
     const g = graphOf(6, 8, 5, (b, x) => {
       const patches = b.permute('unfold', x, { view: [1, 3, 2, 4, 2, 5], perm: [0, 2, 4, 1, 3, 5], shape: [4, 12, 5] });

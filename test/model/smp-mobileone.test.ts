@@ -16,7 +16,8 @@ const FOLDER = 'deeplabv3plus-mobileone_s0';
 /** The encoder's graph on a 64x64 RGB image, and its features' shapes. */
 function encoderGraph(name: string, outputStride: number, depth = 5): { graph: Graph; features: number[][] } {
   const b = new GraphBuilder();
-  const f = SMP_ENCODERS[name].build(b, b.input('image', [1, 64, 64, 3]), { outputStride, depth });
+  // MobileOne hands on every feature (no null).
+  const f = SMP_ENCODERS[name].build(b, b.input('image', [1, 64, 64, 3]), { outputStride, depth }).map((v) => v!);
   f.forEach((v, i) => b.output(`f${i}`, v));
   return { graph: b.build(), features: f.map((v) => [...v.shape]) };
 }
@@ -99,7 +100,7 @@ describe('smp MobileOne encoders (graph)', () => {
 
   it("mobileone_s0 trains as built: every branch's conv and batch norm (skip branches too) gets a gradient", () => {
     const b = new GraphBuilder();
-    const f = SMP_ENCODERS.mobileone_s0.build(b, b.input('image', [2, 64, 64, 3]), { outputStride: 16, depth: 5 });
+    const f = SMP_ENCODERS.mobileone_s0.build(b, b.input('image', [2, 64, 64, 3]), { outputStride: 16, depth: 5 }).map((v) => v!);
     b.output('logits', conv(b, f[4], { name: 'classifier', kernel: 1, cout: 3, bias: true }));
     const network = trainingBatchNorms(b.build());
     const { step, trainable } = buildTrainingGraphs(network, { ignoreIndex: 255 }, () => ({}));

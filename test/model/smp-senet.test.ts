@@ -49,7 +49,7 @@ describe('smp SENet encoders', () => {
   for (const [name, millions] of published) {
     it(`${name}: ${millions} M parameters with the classifier; the first block of layer2 strides where _senet.py puts it`, () => {
       const b = new GraphBuilder();
-      const features = SMP_ENCODERS[name].build(b, b.input('image', [1, 64, 96, 3]), { outputStride: 16, depth: 5 });
+      const features = SMP_ENCODERS[name].build(b, b.input('image', [1, 64, 96, 3]), { outputStride: 16, depth: 5 }).map((v) => v!);
       features.forEach((f, i) => b.output(`f${i}`, f));
       const g = b.build();
       const params = g.state.filter((v) => v.role === 'param').reduce((n, v) => n + v.shape.reduce((a, d) => a * d, 1), 0);

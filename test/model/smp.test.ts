@@ -75,7 +75,8 @@ describe('smp folders: logits and labels against smp float64', function () {
 
 describe('smp folders: written back', function () {
   this.timeout(120_000);
-  for (const folder of ['deeplabv3-mobilenet_v2', 'deeplabv3plus-mobilenet_v2', 'deeplabv3plus-tu-resnet18'] as const) {
+  // Binary and gray; tensors no graph reads (EfficientNet's _conv_head); Linear layers run as 1x1 convs (MiT).
+  for (const folder of ['deeplabv3-mobilenet_v2', 'deeplabv3plus-mobilenet_v2', 'deeplabv3plus-tu-resnet18', 'deeplabv3plus-efficientnet-b0', 'deeplabv3plus-mit_b0'] as const) {
     it(`${folder}: the smp export writes the files smp's save_pretrained wrote, byte for byte`, async () => {
       const { dir } = writeSmpFolder(folder);
       const out = mkdtempSync(join(tmpdir(), 'smp-export-'));

@@ -160,6 +160,18 @@ function onnxActivation(g: OnnxEmitter, activation: Activation, x: string, y: st
     }
     case 'sigmoid':
       return g.node('Sigmoid', [x], [y]);
+    case 'gelu': {
+      // Opset 17 has no Gelu (opset 20 does): x * 0.5 * (1 + Erf(x / sqrt 2)).
+      const scaled = g.intermediate('gelu_scaled');
+      g.node('Mul', [x, g.constant('one_over_sqrt2', 'float', [], [Math.SQRT1_2])], [scaled]);
+      const e = g.intermediate('gelu_erf');
+      g.node('Erf', [scaled], [e]);
+      const phi2 = g.intermediate('gelu_one_plus_erf');
+      g.node('Add', [e, g.constant('one', 'float', [], [1])], [phi2]);
+      const half = g.intermediate('gelu_half_x');
+      g.node('Mul', [x, g.constant('half', 'float', [], [0.5])], [half]);
+      return g.node('Mul', [half, phi2], [y]);
+    }
   }
 }
 

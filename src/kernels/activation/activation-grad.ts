@@ -6,6 +6,7 @@ import { Uniforms, linearGrid, makeDispatch } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, shapeString } from '../../gpu/tensor.js';
 import { type Activation, activationCode } from './activation.js';
+import { erfc } from './erf.js';
 import { expectShape } from '../checks.js';
 
 const WG = 256;
@@ -47,6 +48,9 @@ export function activationDerivative(x: number, a: Activation): number {
       const s = 1 / (1 + Math.exp(-x));
       return s * (1 - s);
     }
+    case 'gelu':
+      // Phi(x) + x phi(x).
+      return 0.5 * erfc(-x * Math.SQRT1_2) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
   }
 }
 

@@ -1,7 +1,9 @@
 // Activation functions shared by every kernel epilogue; codes match activation.wgsl.
-export type Activation = 'none' | 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | 'silu' | 'sigmoid';
+import { erfc } from './erf.js';
 
-export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu6', 'hardswish', 'hardsigmoid', 'silu', 'sigmoid'];
+export type Activation = 'none' | 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | 'silu' | 'sigmoid' | 'gelu';
+
+export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu6', 'hardswish', 'hardsigmoid', 'silu', 'sigmoid', 'gelu'];
 
 export function activationCode(a: Activation): number {
   const code = ACTIVATIONS.indexOf(a);
@@ -26,5 +28,8 @@ export function activateCpu(x: number, a: Activation): number {
       return x / (1 + Math.exp(-x));
     case 'sigmoid':
       return 1 / (1 + Math.exp(-x));
+    case 'gelu':
+      // PyTorch's exact GELU, x Phi(x); 1 + erf(x / sqrt 2) as erfc(-x / sqrt 2), exact for very negative x too.
+      return 0.5 * x * erfc(-x * Math.SQRT1_2);
   }
 }

@@ -1,10 +1,11 @@
 // Gradient of an activation: dx = dy * f'(x), with x the activation's input. The derivative
 // at the kinks follows PyTorch: relu'(0) = 0; relu6' = 1 only on (0, 6); hardswish' = 0 below
 // -3, (2x + 3) / 6 on [-3, 3], 1 above; hardsigmoid' = 1/6 on (-3, 3). SiLU is smooth:
-// s (1 + x (1 - s)) with s = sigmoid(x); sigmoid' = s (1 - s).
+// s (1 + x (1 - s)) with s = sigmoid(x); sigmoid' = s (1 - s). GELU: Phi(x) + x phi(x).
 // Codes match src/kernels/activation/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish,
-// 4 hardsigmoid, 5 silu, 6 sigmoid.
-override ACTIVATION: u32 = 0u;
+// 4 hardsigmoid, 5 silu, 6 sigmoid, 7 gelu.
+//#include "activation.wgsl"
+
 override WG: u32 = 256u;
 
 struct Params {
@@ -37,6 +38,7 @@ fn derivative(v: f32) -> f32 {
       let s = 1.0 / (1.0 + e);
       return e * s * s;
     }
+    case 7u: { return 0.5 * onePlusErf(v) + v * exp(-0.5 * v * v) * 0.39894228040; }
     default: { return 1.0; }
   }
 }

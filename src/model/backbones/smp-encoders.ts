@@ -4,6 +4,7 @@
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import { LUKEMELAS_EFFICIENTNETS, type LukemelasEfficientNetName, buildSmpEfficientNet } from '../networks/smp-efficientnet.js';
+import { buildSmpMixTransformer, type MixTransformerSpec } from '../networks/smp-mix-transformer.js';
 import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
 import { MOBILEONE_VARIANTS, type MobileOneVariant, buildSmpMobileOne } from '../networks/smp-mobileone.js';
 import { buildSmpResNet } from '../networks/smp-resnet.js';
@@ -19,10 +20,16 @@ export interface SmpEncoderSize {
 export interface SmpEncoder {
   /** The family, as docs/models.md's table names it. */
   family: string;
-  /** Its features at /2, /4, ... /2^depth (smp's `features[1:]`). */
-  build(b: GraphBuilder, image: Value, size: SmpEncoderSize): Value[];
+  /**
+   * Its features at /2, /4, ... /2^depth (smp's `features[1:]`); null where smp hands on an
+   * empty one (MiT's /2 feature has 0 channels). smp's decoders read only the /4 feature and
+   * the last, which every encoder builds.
+   */
+  build(b: GraphBuilder, image: Value, size: SmpEncoderSize): (Value | null)[];
   /** Tensors its files hold that its forward never uses (dropped on load). */
   unused?(name: string): boolean;
+  /** Its Linear layers' weights ([out, in] in the file), which the network runs as 1x1 convs (MiT's). */
+  linear?(name: string): boolean;
 }
 
 const RESNET_UNITS = {
@@ -80,6 +87,26 @@ function timmEfficientNet(name: TimmEfficientNetName): SmpEncoder {
   };
 }
 
+/** smp's mix_transformer_encoders: b0 is narrower, b1..b5 differ in their blocks per stage. */
+const MIT_WIDE = { dims: [64, 128, 320, 512], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1] } as const;
+const MIT_SPECS: Record<string, MixTransformerSpec> = {
+  mit_b0: { dims: [32, 64, 160, 256], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1], depths: [2, 2, 2, 2] },
+  mit_b1: { ...MIT_WIDE, depths: [2, 2, 2, 2] },
+  mit_b2: { ...MIT_WIDE, depths: [3, 4, 6, 3] },
+  mit_b3: { ...MIT_WIDE, depths: [3, 4, 18, 3] },
+  mit_b4: { ...MIT_WIDE, depths: [3, 8, 27, 3] },
+  mit_b5: { ...MIT_WIDE, depths: [3, 6, 40, 3] },
+};
+
+function mixTransformer(spec: MixTransformerSpec): SmpEncoder {
+  return {
+    family: 'Mix Transformer (SegFormer)',
+    // smp's empty /2 feature is null: nothing reads it.
+    build: (b, image, size) => [null, ...buildSmpMixTransformer(b, image, spec, { ...size, prefix: 'encoder' })],
+    linear: (name) => /^encoder\.block\d+\.\d+\.(attn\.(q|kv|proj)|mlp\.fc[12])\.weight$/.test(name),
+  };
+}
+
 const DEPTHS = Object.keys(RESNET_UNITS).map(Number) as ResNetDepth[];
 
 const SENET_FAMILY: Record<SenetBlock, string> = { se_resnet: 'SE-ResNet', se_resnext: 'SE-ResNeXt', senet154: 'SENet-154' };
@@ -108,6 +135,7 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   senet154: senet(152, 'senet154', 64),
   ...Object.fromEntries(Object.keys(LUKEMELAS_EFFICIENTNETS).map((n) => [n, efficientNet(n as LukemelasEfficientNetName)])),
   ...Object.fromEntries(Object.keys(TIMM_EFFICIENTNETS).map((n) => [n, timmEfficientNet(n as TimmEfficientNetName)])),
+  ...Object.fromEntries(Object.entries(MIT_SPECS).map(([name, spec]) => [name, mixTransformer(spec)])),
 };
 
 /**

@@ -44,9 +44,10 @@ export const SMP: BackboneRecord = {
       const a = casts.unwrap(architecture);
       const size: SmpEncoderSize = { outputStride: cfg.outputStride, depth: a.depth };
       const f = smpEncoder(a.encoder, 'smp encoder').build(b, image, size);
-      const out = f[f.length - 1];
-      // smp's DeepLabV3Plus reads features[2], the /4 one, whatever the depth.
-      return { out, aux: out, layer4: out, lowLevel: f[1] };
+      const [out, lowLevel] = [f[f.length - 1], f[1]];
+      // smp's DeepLabV3Plus reads features[2], the /4 one, whatever the depth; only /2 may be empty.
+      if (!out || !lowLevel) throw new Error(`smp encoder ${a.encoder}: no /4 or last feature`);
+      return { out, aux: out, layer4: out, lowLevel };
     },
   },
   architecture: {
@@ -75,6 +76,8 @@ export const SMP: BackboneRecord = {
   export: { torchvision: false, why: "an smp model exports to smp's own folder (deeplab export --format smp), or to ONNX" },
   describeGroups: [
     [/^encoder\.(?:model\.)?(layer\d+|features\.\d+|_?blocks\.\d+)/, (m) => m[1]],
+    // MiT: a stage is its patch embedding, blocks and closing norm.
+    [/^encoder\.(?:patch_embed|block|norm)(\d)/, (m) => `stage${m[1]}`],
     [/^encoder\./, () => 'stem'],
   ],
 };

@@ -122,7 +122,7 @@ function currentKey(name: string): string {
 }
 
 /**
- * An smp state dict as our params (conv weights to HWIO, the encoder's unused tensors dropped, old
+ * An smp state dict as our params (conv weights, and an encoder's Linear weights, to HWIO; the encoder's unused tensors dropped, old
  * keys renamed), and what no graph reads (num_batches_tracked, those unused tensors) as the file
  * stores it, kept apart for the smp export.
  */
@@ -134,7 +134,10 @@ export function smpParams(tensors: TensorMap, architecture: Architecture, what: 
   for (const [file, t] of tensors) {
     const name = currentKey(file);
     if (name.endsWith('.num_batches_tracked') || encoder.unused?.(name)) unread.set(name, t);
-    else params.set(name, t.shape.length === 4 ? oihwToHwio(t.data, t.shape) : { shape: [...t.shape], data: t.data });
+    else if (t.shape.length === 4) params.set(name, oihwToHwio(t.data, t.shape));
+    // A Linear layer's [out, in] runs as a 1x1 conv: HWIO [1, 1, in, out].
+    else if (t.shape.length === 2 && encoder.linear?.(name)) params.set(name, oihwToHwio(t.data, [...t.shape, 1, 1]));
+    else params.set(name, { shape: [...t.shape], data: t.data });
   }
   return { params, unread };
 }
