@@ -75,6 +75,8 @@ export const SMP: BackboneRecord = {
   export: { torchvision: false, why: "an smp model exports to smp's own folder (deeplab export --format smp), or to ONNX" },
   describeGroups: [
     [/^encoder\.(?:model\.)?(layer\d+|features\.\d+|_?blocks\.\d+)/, (m) => m[1]],
+    // DPN's blocks by stage: conv2_1 .. conv2_3 as conv2, conv5_bn_ac with conv5.
+    [/^encoder\.features\.(conv[2-5])_/, (m) => m[1]],
     [/^encoder\./, () => 'stem'],
   ],
 };
