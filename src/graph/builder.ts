@@ -232,6 +232,11 @@ export class GraphBuilder {
     return this.single(name, { type: 'concat', inputs });
   }
 
+  /** Channels [offset, offset + channels) of an NHWC map (a split of one conv's output). */
+  channelSlice(name: string, input: Value, offset: number, channels: number): Value {
+    return this.single(name, { type: 'channel_slice', input, attrs: { offset, channels } });
+  }
+
   /** Left-right mirror. */
   flipWidth(name: string, input: Value): Value {
     return this.single(name, { type: 'flip_w', input });

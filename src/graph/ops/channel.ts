@@ -88,7 +88,7 @@ export const argmaxOp: OpDef<ArgmaxOp> = {
   cost: () => ({ macs: 0, flops: 0 }),
 };
 
-/** Channels [offset, offset + channels) of an NHWC tensor: the gradient of one concat input. */
+/** Channels [offset, offset + channels) of an NHWC tensor: the gradient of one concat input, or a split of one map (DPN's paths). */
 export interface ChannelSliceOp {
   type: 'channel_slice';
   input: Value;
@@ -97,6 +97,7 @@ export interface ChannelSliceOp {
 
 export const channelSliceOp: OpDef<ChannelSliceOp> = {
   type: 'channel_slice',
+  half: true,
   operands: ['input'],
   infer(op) {
     const [n, h, w, c] = op.input.shape;
@@ -125,6 +126,13 @@ concatOp.grad = (op, _outputs, [dy], g) => {
     return slice;
   });
   return { inputs };
+};
+
+// Channels are ONNX's axis 1 (NCHW).
+channelSliceOp.onnx = (op, [out], g) => {
+  const { offset, channels } = op.attrs;
+  const range = (hint: string, v: number): string => g.constant(hint, 'int64', [1], [v]);
+  g.node('Slice', [g.tensor(op.input), range('starts', offset), range('ends', offset + channels), range('axes', 1)], [out]);
 };
 
 // Channels are ONNX's axis 1 (NCHW).

@@ -3,6 +3,7 @@
 // entries here; the smp backbone record (smp.ts) builds whichever the architecture names.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
+import { DPN_VARIANTS, type DpnName, buildSmpDpn } from '../networks/smp-dpn.js';
 import { LUKEMELAS_EFFICIENTNETS, type LukemelasEfficientNetName, buildSmpEfficientNet } from '../networks/smp-efficientnet.js';
 import { buildSmpMixTransformer, type MixTransformerSpec } from '../networks/smp-mix-transformer.js';
 import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
@@ -120,6 +121,15 @@ function senet(depth: 50 | 101 | 152, block: SenetBlock, groups: number): SmpEnc
   };
 }
 
+function dpn(name: DpnName): SmpEncoder {
+  return {
+    family: 'DPN',
+    build: (b, image, size) => buildSmpDpn(b, image, { variant: DPN_VARIANTS[name], ...size, prefix: 'encoder' }),
+    // smp's DPNEncoder.load_state_dict drops the classifier (a 1x1 conv with bias) if a file has one.
+    unused: (key) => key.startsWith('encoder.last_linear.'),
+  };
+}
+
 export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries(DEPTHS.map((d) => [`resnet${d}`, resnet(d)])),
   resnext50_32x4d: resnet(50, { groups: 32, widthPerGroup: 4 }),
@@ -136,6 +146,7 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries(Object.keys(LUKEMELAS_EFFICIENTNETS).map((n) => [n, efficientNet(n as LukemelasEfficientNetName)])),
   ...Object.fromEntries(Object.keys(TIMM_EFFICIENTNETS).map((n) => [n, timmEfficientNet(n as TimmEfficientNetName)])),
   ...Object.fromEntries(Object.entries(MIT_SPECS).map(([name, spec]) => [name, mixTransformer(spec)])),
+  ...Object.fromEntries(Object.keys(DPN_VARIANTS).map((n) => [n, dpn(n as DpnName)])),
 };
 
 /**

@@ -78,6 +78,8 @@ export const SMP: BackboneRecord = {
     [/^encoder\.(?:model\.)?(layer\d+|features\.\d+|_?blocks\.\d+)/, (m) => m[1]],
     // MiT: a stage is its patch embedding, blocks and closing norm.
     [/^encoder\.(?:patch_embed|block|norm)(\d)/, (m) => `stage${m[1]}`],
+    // DPN's blocks by stage: conv2_1 .. conv2_3 as conv2, conv5_bn_ac with conv5.
+    [/^encoder\.features\.(conv[2-5])_/, (m) => m[1]],
     [/^encoder\./, () => 'stem'],
   ],
 };
