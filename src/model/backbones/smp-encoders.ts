@@ -74,7 +74,7 @@ function efficientNet(name: LukemelasEfficientNetName): SmpEncoder {
 
 function timmEfficientNet(name: TimmEfficientNetName): SmpEncoder {
   return {
-    family: "timm's EfficientNet (timm-efficientnet-)",
+    family: name.startsWith('timm-tf_efficientnet_lite') ? "timm's EfficientNet-Lite (timm-tf_efficientnet_lite)" : "timm's EfficientNet (timm-efficientnet-)",
     build: (b, image, size) => buildSmpTimmEfficientNet(b, image, { ...size, name, prefix: 'encoder' }),
     unused: (key) => /^encoder\.(conv_head|bn2)\./.test(key),
   };
