@@ -12,6 +12,7 @@ import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { efficientNetStages } from '../../src/model/networks/efficientnet.js';
 import { LUKEMELAS_EFFICIENTNETS, staticSamePadding } from '../../src/model/networks/smp-efficientnet.js';
 import { TIMM_EFFICIENTNETS } from '../../src/model/networks/smp-timm-efficientnet.js';
+import { expectEncoderAsCpu } from './smp-encoder-run.js';
 
 /** smp's out_channels (stem, /4, /8, /16, /32) per variant, the same for both libraries. */
 const SMP_OUT_CHANNELS: Record<string, number[]> = {
@@ -220,5 +221,11 @@ describe("smp's timm-efficientnet-* / timm-tf_efficientnet_lite* encoders (graph
     expect(geo('encoder.blocks.3.0.conv_dw')).to.deep.equal([1, 2, 2]);
     expect(geo('encoder.blocks.5.0.conv_dw')).to.deep.equal([1, 4, 8]);
     expect(efficientNetStages(TIMM_EFFICIENTNETS['timm-tf_efficientnet_lite4']).map((s) => s.length)).to.deep.equal([1, 4, 4, 6, 6, 8, 1]);
+  });
+
+  it('lite0 runs on the device as the CPU interpreter computes its graph (random weights, OS 16 and 8)', async function () {
+    this.timeout(120_000);
+    await expectEncoderAsCpu('timm-tf_efficientnet_lite0', 16);
+    await expectEncoderAsCpu('timm-tf_efficientnet_lite0', 8);
   });
 });

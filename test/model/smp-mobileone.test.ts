@@ -11,6 +11,7 @@ import type { Graph } from '../../src/graph/ir.js';
 import { SMP_ENCODERS, smpEncoder } from '../../src/model/backbones/smp-encoders.js';
 import { conv } from '../../src/model/networks/layers.js';
 import { buildTrainingGraphs, gradName, trainingBatchNorms } from '../../src/train/training-graph.js';
+import { expectEncoderAsCpu, mobileOneGain } from './smp-encoder-run.js';
 import { readSmpManifest, smpFixture } from './smp-fixture.js';
 
 const FOLDER = 'deeplabv3plus-mobileone_s0';
@@ -201,6 +202,12 @@ describe('smp MobileOne encoders (graph)', () => {
     expect(encoder.some((p) => p.name === 'encoder.stage2.2.rbr_skip.weight')).to.equal(true);
     expect(encoder.filter((p) => !accumulators.has(gradName(p.name))).map((p) => p.name)).to.deep.equal([]);
     expect(network.nodes.filter((n) => n.op.type === 'batchnorm').map((n) => n.name)).to.deep.equal([]);
+  });
+
+  it("mobileone_s4 runs on the device as the CPU interpreter computes its graph (random weights with the fixtures' MobileOne gain, OS 16 and 8)", async function () {
+    this.timeout(180_000);
+    await expectEncoderAsCpu('mobileone_s4', 16, mobileOneGain);
+    await expectEncoderAsCpu('mobileone_s4', 8, mobileOneGain);
   });
 
   it('mobileone_s4 is built (no longer refused)', () => {
