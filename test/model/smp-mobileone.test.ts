@@ -1,7 +1,9 @@
 // smp's MobileOne encoders as graphs, without a device: mobileone_s0's convs against the fixture's
 // modules.txt (smp's geometry after its output-stride surgery) and its state against the
-// manifest; the variants without a fixture (s1..s3) against smp's out_channels and the surgery's
-// rates at both output strides.
+// manifest; the variants without a fixture (s1..s4) against smp's out_channels, the surgery's
+// rates at both output strides, the state dict smp's modules hold (derived here from
+// mobileone.py's MobileOne / MobileOneBlock / SEBlock) and timm's published parameter counts of the
+// same networks.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { GraphBuilder } from '../../src/graph/builder.js';
@@ -9,6 +11,7 @@ import type { Graph } from '../../src/graph/ir.js';
 import { SMP_ENCODERS, smpEncoder } from '../../src/model/backbones/smp-encoders.js';
 import { conv } from '../../src/model/networks/layers.js';
 import { buildTrainingGraphs, gradName, trainingBatchNorms } from '../../src/train/training-graph.js';
+import { expectEncoderAsCpu, mobileOneGain } from './smp-encoder-run.js';
 import { readSmpManifest, smpFixture } from './smp-fixture.js';
 
 const FOLDER = 'deeplabv3plus-mobileone_s0';
@@ -73,6 +76,7 @@ describe('smp MobileOne encoders (graph)', () => {
     ['mobileone_s1', [64, 96, 192, 512, 1280]],
     ['mobileone_s2', [64, 96, 256, 640, 2048]],
     ['mobileone_s3', [64, 128, 320, 768, 2048]],
+    ['mobileone_s4', [64, 192, 448, 896, 2048]],
   ];
   for (const [name, channels] of OUT_CHANNELS) {
     it(`${name}: smp's out_channels at OS 16 and 8, the stages past the output stride dilated`, () => {
@@ -93,9 +97,99 @@ describe('smp MobileOne encoders (graph)', () => {
     });
   }
 
-  it('mobileone_s1..s3 have one conv branch per block, s0 four', () => {
+  it('mobileone_s1..s4 have one conv branch per block, s0 four', () => {
     const branches = (name: string) => encoderGraph(name, 16).graph.nodes.filter((n) => n.name.startsWith('encoder.stage2.3.rbr_conv.') && n.op.type === 'conv2d').length;
-    expect(['mobileone_s0', 'mobileone_s1', 'mobileone_s2', 'mobileone_s3'].map(branches)).to.deep.equal([4, 1, 1, 1]);
+    expect(['mobileone_s0', 'mobileone_s1', 'mobileone_s2', 'mobileone_s3', 'mobileone_s4'].map(branches)).to.deep.equal([4, 1, 1, 1, 1]);
+  });
+
+  // smp's mobileone_encoders params: width_multipliers, num_conv_branches, use_se.
+  const PARAMS: [string, number[], number, boolean][] = [
+    ['mobileone_s0', [0.75, 1, 1, 2], 4, false],
+    ['mobileone_s1', [1.5, 1.5, 2, 2.5], 1, false],
+    ['mobileone_s2', [1.5, 2, 2.5, 4], 1, false],
+    ['mobileone_s3', [2, 2.5, 3, 4], 1, false],
+    ['mobileone_s4', [3, 3.5, 3.5, 4], 1, true],
+  ];
+
+  /**
+   * smp's encoder state (PyTorch shapes, num_batches_tracked aside) from mobileone.py: stage0 one
+   * block; _make_stage's pairs (depthwise 3x3 then pointwise 1x1), `use_se` on pair ix >=
+   * num_blocks - num_se_blocks (num_blocks // 2 in stage3, all of stage4) for both blocks of the
+   * pair; a block's rbr_skip (BN) when out == in and stride 1, rbr_conv.0..n-1 (conv + BN),
+   * rbr_scale (1x1 conv + BN) when k > 1, se.reduce / se.expand (1x1 with bias, int(out * 0.0625)).
+   */
+  function smpMobileOneState(widths: number[], branches: number, useSe: boolean): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    const bn = (p: string, c: number) => ['weight', 'bias', 'running_mean', 'running_var'].forEach((t) => out.set(`${p}.${t}`, [c]));
+    const block = (p: string, cin: number, cout: number, k: number, stride: number, groups: number, n: number, se: boolean) => {
+      if (se) {
+        const rd = Math.trunc(cout * 0.0625);
+        out.set(`${p}.se.reduce.weight`, [rd, cout, 1, 1]).set(`${p}.se.reduce.bias`, [rd]);
+        out.set(`${p}.se.expand.weight`, [cout, rd, 1, 1]).set(`${p}.se.expand.bias`, [cout]);
+      }
+      if (cout === cin && stride === 1) bn(`${p}.rbr_skip`, cin);
+      for (let i = 0; i < n; i++) {
+        out.set(`${p}.rbr_conv.${i}.conv.weight`, [cout, cin / groups, k, k]);
+        bn(`${p}.rbr_conv.${i}.bn`, cout);
+      }
+      if (k > 1) {
+        out.set(`${p}.rbr_scale.conv.weight`, [cout, cin / groups, 1, 1]);
+        bn(`${p}.rbr_scale.bn`, cout);
+      }
+    };
+    let inPlanes = Math.min(64, Math.trunc(64 * widths[0]));
+    block('encoder.stage0', 3, inPlanes, 3, 2, 1, 1, false);
+    [2, 8, 10, 1].forEach((numBlocks, s) => {
+      const planes = Math.trunc([64, 128, 256, 512][s] * widths[s]);
+      const numSe = !useSe ? 0 : s === 2 ? Math.trunc(numBlocks / 2) : s === 3 ? numBlocks : 0;
+      for (let ix = 0; ix < numBlocks; ix++) {
+        const se = ix >= numBlocks - numSe;
+        block(`encoder.stage${s + 1}.${2 * ix}`, inPlanes, inPlanes, 3, ix === 0 ? 2 : 1, inPlanes, branches, se);
+        block(`encoder.stage${s + 1}.${2 * ix + 1}`, inPlanes, planes, 1, 1, 1, branches, se);
+        inPlanes = planes;
+      }
+    });
+    return out;
+  }
+
+  /** timm's published parameter counts (M; results/results-imagenet.csv, mobileone_s*.apple_in1k: the train-time branches, classifier included). */
+  const TIMM_PARAM_COUNT_M: Record<string, string> = { mobileone_s0: '5.29', mobileone_s1: '4.83', mobileone_s2: '7.88', mobileone_s3: '10.17', mobileone_s4: '14.95' };
+
+  for (const [name, widths, branches, useSe] of PARAMS) {
+    it(`${name}: the state dict smp's modules hold (names, shapes); timm's parameter count`, () => {
+      const expected = smpMobileOneState(widths, branches, useSe);
+      const { graph } = encoderGraph(name, 16);
+      const declared = new Map(graph.state.map((v) => [v.name, [...v.shape]]));
+      expect([...declared.keys()].sort()).to.deep.equal([...expected.keys()].sort());
+      const ours = (s: number[]) => (s.length === 4 ? [s[2], s[3], s[1], s[0]] : s);
+      for (const [k, shape] of expected) expect(declared.get(k), k).to.deep.equal(ours(shape));
+      const numel = (s: number[]) => s.reduce((x, y) => x * y, 1);
+      const params = [...expected].filter(([k]) => !/running_(mean|var)$/.test(k)).reduce((n, [, s]) => n + numel(s), 0);
+      const classes = Math.trunc(512 * widths[3]);
+      expect(((params + classes * 1000 + 1000) / 1e6).toFixed(2)).to.equal(TIMM_PARAM_COUNT_M[name]);
+    });
+  }
+
+  it("mobileone_s4's squeeze-excite: both blocks of stage3's pairs 5..9 (blocks 10..19) and of stage4, before the ReLU; 896 -> 56, 2048 -> 128", () => {
+    const { graph } = encoderGraph('mobileone_s4', 16);
+    const gated = [...new Set(graph.state.filter((v) => v.name.includes('.se.')).map((v) => v.name.replace(/\.se\..*$/, '')))];
+    const want = [...Array.from({ length: 10 }, (_, i) => `encoder.stage3.${10 + i}`), 'encoder.stage4.0', 'encoder.stage4.1'];
+    expect(gated.sort()).to.deep.equal(want.sort());
+    const shape = (n: string) => graph.state.find((v) => v.name === n)?.shape;
+    expect(shape('encoder.stage3.10.se.reduce.weight')).to.deep.equal([1, 1, 896, 56]);
+    expect(shape('encoder.stage4.1.se.expand.weight')).to.deep.equal([1, 1, 128, 2048]);
+    // The block is ReLU(sum of branches * gate), the gate a sigmoid of the expand conv.
+    const types = (prefix: string) => graph.nodes.filter((m) => m.name === prefix || m.name.startsWith(`${prefix}:`) || m.name.startsWith(`${prefix}.se`)).map((m) => `${m.name.slice(prefix.length)} ${m.op.type}`);
+    expect(types('encoder.stage3.10')).to.deep.equal([
+      '.se.pool global_avg_pool',
+      '.se.reduce conv2d',
+      '.se.reduce:relu activation',
+      '.se.expand conv2d',
+      '.se.expand:sigmoid activation',
+      ' mul',
+      ':relu activation',
+    ]);
+    expect(types('encoder.stage3.9').filter((t) => t.includes('.se'))).to.deep.equal([]);
   });
 
   it("mobileone_s0 trains as built: every branch's conv and batch norm (skip branches too) gets a gradient", () => {
@@ -111,7 +205,13 @@ describe('smp MobileOne encoders (graph)', () => {
     expect(network.nodes.filter((n) => n.op.type === 'batchnorm').map((n) => n.name)).to.deep.equal([]);
   });
 
-  it('mobileone_s4 is refused by name with the reason', () => {
-    expect(() => smpEncoder('mobileone_s4', 'test')).to.throw(/squeeze-and-excite.*sigmoid/);
+  it("mobileone_s4 runs on the device as the CPU interpreter computes its graph (random weights with the fixtures' MobileOne gain, OS 16 and 8)", async function () {
+    this.timeout(180_000);
+    await expectEncoderAsCpu('mobileone_s4', 16, mobileOneGain);
+    await expectEncoderAsCpu('mobileone_s4', 8, mobileOneGain);
+  });
+
+  it('mobileone_s4 is built (no longer refused)', () => {
+    expect(smpEncoder('mobileone_s4', 'test')).to.equal(SMP_ENCODERS.mobileone_s4);
   });
 });

@@ -82,7 +82,7 @@ function efficientNet(name: LukemelasEfficientNetName): SmpEncoder {
 
 function timmEfficientNet(name: TimmEfficientNetName): SmpEncoder {
   return {
-    family: "timm's EfficientNet (timm-efficientnet-)",
+    family: name.startsWith('timm-tf_efficientnet_lite') ? "timm's EfficientNet-Lite (timm-tf_efficientnet_lite)" : "timm's EfficientNet (timm-efficientnet-)",
     build: (b, image, size) => buildSmpTimmEfficientNet(b, image, { ...size, name, prefix: 'encoder' }),
     unused: (key) => /^encoder\.(conv_head|bn2)\./.test(key),
   };
@@ -155,7 +155,6 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
  */
 export const SMP_REFUSED: readonly [RegExp, string][] = [
   [/^(vgg\d+(_bn)?|densenet\d+|inceptionv4|inceptionresnetv2|xception)$/, 'smp builds no DeepLab on it (the encoder cannot be dilated: smp raises for encoder_output_stride other than 32)'],
-  [/^mobileone_s4$/, "its squeeze-and-excite gates (stage3's last five blocks, stage4) use a sigmoid, which this engine has no activation for yet"],
 ];
 
 /** The encoder of a name, or an error naming what is built and why this one is not. */

@@ -11,6 +11,12 @@
 // multiple of 8). SiLU after the expansion and the depthwise conv and inside the gate, none after
 // the projection; the identity is added when the block's nominal stride is 1 and in == out, as
 // decided at construction, before smp's dilation surgery.
+//
+// EfficientNet-Lite (timm's _gen_efficientnet_lite arguments, as smp's timm-tf_efficientnet_lite*
+// pass them): the same table without squeeze-excite, ReLU6 in place of SiLU, the stem fixed at 32
+// channels (fix_stem) and the first and last stages' repeats unscaled (decode_arch_def's
+// fix_first_last); every block's channels are still scaled.
+import type { Activation } from '../../kernels/activation/activation.js';
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import { conv, convBnAct } from './layers.js';
@@ -41,6 +47,8 @@ const B0_STAGES: readonly Stage[] = [
 export interface EfficientNetScale {
   width: number;
   depth: number;
+  /** EfficientNet-Lite: stem fixed at 32, the first and last stages' repeats unscaled. */
+  lite?: boolean;
 }
 
 /** One MBConv block as built: its channels, expansion, kernel and nominal stride. */
@@ -54,15 +62,16 @@ export interface MbConvBlock {
 
 /** The stem's output channels. */
 export function efficientNetStemChannels(s: EfficientNetScale): number {
-  return makeDivisible(32 * s.width);
+  return s.lite ? 32 : makeDivisible(32 * s.width);
 }
 
 /** Every block, stage by stage (seven stages). */
 export function efficientNetStages(s: EfficientNetScale): MbConvBlock[][] {
   let cin = efficientNetStemChannels(s);
-  return B0_STAGES.map((st) => {
+  return B0_STAGES.map((st, i) => {
     const cout = makeDivisible(st.channels * s.width);
-    const blocks = Array.from({ length: Math.ceil(st.repeats * s.depth) }, (_, i): MbConvBlock => ({ cin: i === 0 ? cin : cout, cout, expand: st.expand, kernel: st.kernel, stride: i === 0 ? st.stride : 1 }));
+    const fixed = s.lite && (i === 0 || i === B0_STAGES.length - 1);
+    const blocks = Array.from({ length: fixed ? st.repeats : Math.ceil(st.repeats * s.depth) }, (_, i): MbConvBlock => ({ cin: i === 0 ? cin : cout, cout, expand: st.expand, kernel: st.kernel, stride: i === 0 ? st.stride : 1 }));
     cin = cout;
     return blocks;
   });
@@ -91,22 +100,32 @@ export interface BnConstants {
   momentum: number;
 }
 
+/** BN constants and the block's style: SiLU with squeeze-excite (the default) or Lite's ReLU6 without. */
+export interface MbConvStyle extends BnConstants {
+  activation?: Extract<Activation, 'silu' | 'relu6'>;
+  squeezeExcite?: boolean;
+}
+
 /** One MBConv block on x, its parameters under `prefix` + names. */
-export function mbConv(b: GraphBuilder, x: Value, prefix: string, block: MbConvBlock, names: MbConvNames, g: DepthwiseGeometry, bn: BnConstants): Value {
+export function mbConv(b: GraphBuilder, x: Value, prefix: string, block: MbConvBlock, names: MbConvNames, g: DepthwiseGeometry, style: MbConvStyle): Value {
   const hidden = block.cin * block.expand;
   const p = (n: string) => `${prefix}.${n}`;
-  const silu = { ...bn, activation: 'silu' } as const;
+  const bn = { eps: style.eps, momentum: style.momentum };
+  const activation = style.activation ?? 'silu';
+  const act = { ...bn, activation };
   let y = x;
   if (block.expand !== 1) {
     if (!names.expand) throw new Error(`${prefix}: an expanding block needs the expansion's names`);
-    y = convBnAct(b, y, { name: p(names.expand[0]), bn: p(names.expand[1]), kernel: 1, cout: hidden, padding: 0, ...silu });
+    y = convBnAct(b, y, { name: p(names.expand[0]), bn: p(names.expand[1]), kernel: 1, cout: hidden, padding: 0, ...act });
   }
-  y = convBnAct(b, y, { name: p(names.depthwise[0]), bn: p(names.depthwise[1]), kernel: block.kernel, cout: hidden, groups: hidden, ...g, ...silu });
-  // Squeeze-excite: global mean -> 1x1 (bias) + SiLU -> 1x1 (bias) + sigmoid -> scale.
-  const pooled = b.globalAvgPool(`${prefix}.se.pool`, y);
-  const squeezed = conv(b, pooled, { name: p(names.seReduce), kernel: 1, cout: Math.max(1, Math.floor(block.cin / 4)), bias: true, activation: 'silu' });
-  const gate = conv(b, squeezed, { name: p(names.seExpand), kernel: 1, cout: hidden, bias: true, activation: 'sigmoid' });
-  y = b.mulValues(`${prefix}.se`, y, gate);
+  y = convBnAct(b, y, { name: p(names.depthwise[0]), bn: p(names.depthwise[1]), kernel: block.kernel, cout: hidden, groups: hidden, ...g, ...act });
+  if (style.squeezeExcite ?? true) {
+    // Squeeze-excite: global mean -> 1x1 (bias) + the block's activation -> 1x1 (bias) + sigmoid -> scale.
+    const pooled = b.globalAvgPool(`${prefix}.se.pool`, y);
+    const squeezed = conv(b, pooled, { name: p(names.seReduce), kernel: 1, cout: Math.max(1, Math.floor(block.cin / 4)), bias: true, activation });
+    const gate = conv(b, squeezed, { name: p(names.seExpand), kernel: 1, cout: hidden, bias: true, activation: 'sigmoid' });
+    y = b.mulValues(`${prefix}.se`, y, gate);
+  }
   y = convBnAct(b, y, { name: p(names.project[0]), bn: p(names.project[1]), kernel: 1, cout: block.cout, padding: 0, ...bn });
   return block.stride === 1 && block.cin === block.cout ? b.addValues(prefix, y, x) : y;
 }

@@ -1,4 +1,4 @@
-// Apple's MobileOne as segmentation_models_pytorch's `mobileone_s0`..`mobileone_s3` encoders, in
+// Apple's MobileOne as segmentation_models_pytorch's `mobileone_s0`..`mobileone_s4` encoders, in
 // the training-time multi-branch form smp's state dicts hold (`inference_mode` False, which
 // `from_pretrained` keeps: smp never reparameterizes on load). A block is the sum of its branches,
 // each a conv -> BN (`rbr_conv.0..n-1`; `rbr_scale`, a 1x1 conv, when the kernel is larger than
@@ -12,9 +12,15 @@
 // stride at stride 1 with the stage's rate, padding (k // 2) * rate, the 1x1 ones too (harmless);
 // the skip branch stays decided by the nominal stride, as smp builds it before the surgery.
 // Features: after stage0 (/2), stage1 (/4), stage2 (/8), stage3 (/16) and stage4 (/32).
+//
+// mobileone_s4 (use_se) gates the branch sum of the blocks of stage3's last half (its last 5 of 10
+// depthwise + pointwise pairs: blocks 10..19) and of all of stage4 with smp's SEBlock before the
+// ReLU: global mean -> `se.reduce` (1x1 with bias, int(channels * 0.0625) outputs) -> ReLU ->
+// `se.expand` (1x1 with bias) -> sigmoid -> scale. smp's surgery dilates the SE's 1x1 convs too (a
+// no-op on the pooled 1x1 input).
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
-import { batchNorm, convBnAct } from './layers.js';
+import { batchNorm, conv, convBnAct } from './layers.js';
 
 const BN_EPS = 1e-5;
 
@@ -29,14 +35,17 @@ export interface MobileOneVariant {
   widths: readonly [number, number, number, number];
   /** `rbr_conv` branches per block of stage1..stage4 (stage0 always has one). */
   convBranches: number;
+  /** smp's use_se: squeeze-and-excite in stage3's last half and all of stage4. */
+  se?: boolean;
 }
 
-/** smp's mobileone_encoders params, those without squeeze-and-excite (s4 has it). */
+/** smp's mobileone_encoders params. */
 export const MOBILEONE_VARIANTS = {
   mobileone_s0: { widths: [0.75, 1, 1, 2], convBranches: 4 },
   mobileone_s1: { widths: [1.5, 1.5, 2, 2.5], convBranches: 1 },
   mobileone_s2: { widths: [1.5, 2, 2.5, 4], convBranches: 1 },
   mobileone_s3: { widths: [2, 2.5, 3, 4], convBranches: 1 },
+  mobileone_s4: { widths: [3, 3.5, 3.5, 4], convBranches: 1, se: true },
 } as const satisfies Record<string, MobileOneVariant>;
 
 export interface SmpMobileOneOptions {
@@ -55,10 +64,23 @@ interface BlockSpec {
   stride: number;
   convBranches: number;
   rate: number;
+  se: boolean;
 }
 
 /**
- * One MobileOneBlock: ReLU of the sum of its branches. A dilated block (rate > 1) runs at stride 1;
+ * smp's SEBlock (parameters under `prefix`) on x, then the block's ReLU, as node `name`:
+ * relu(x * sigmoid(expand(relu(reduce(mean(x)))))), reduce to int(c * 0.0625) channels.
+ */
+function squeezeExciteRelu(b: GraphBuilder, x: Value, prefix: string, name: string): Value {
+  const c = x.shape[3];
+  const pooled = b.globalAvgPool(`${prefix}.pool`, x);
+  const squeezed = conv(b, pooled, { name: `${prefix}.reduce`, kernel: 1, cout: Math.floor(c * 0.0625), bias: true, activation: 'relu' });
+  const gate = conv(b, squeezed, { name: `${prefix}.expand`, kernel: 1, cout: c, bias: true, activation: 'sigmoid' });
+  return b.mulValues(name, x, gate, 'relu');
+}
+
+/**
+ * One MobileOneBlock: ReLU of the sum of its branches (squeeze-excited first when `se`). A dilated block (rate > 1) runs at stride 1;
  * padding is PyTorch's (k // 2) * rate, which `conv` gives by default.
  */
 function mobileOneBlock(b: GraphBuilder, x: Value, name: string, s: BlockSpec): Value {
@@ -70,6 +92,12 @@ function mobileOneBlock(b: GraphBuilder, x: Value, name: string, s: BlockSpec): 
   if (s.cout === cin && s.stride === 1) branches.push(batchNorm(b, x, `${name}.rbr_skip`, { eps: BN_EPS }));
   if (s.kernel > 1) branches.push(branch(`${name}.rbr_scale`, 1));
   for (let i = 0; i < s.convBranches; i++) branches.push(branch(`${name}.rbr_conv.${i}`, s.kernel));
+  if (s.se) {
+    // The gate sits between the branch sum and the ReLU.
+    let sum = branches[0];
+    for (let i = 1; i < branches.length; i++) sum = b.addValues(`${name}.sum${i}`, sum, branches[i]);
+    return squeezeExciteRelu(b, sum, `${name}.se`, name);
+  }
   if (branches.length === 1) return b.activation(name, branches[0], 'relu');
   let sum = branches[0];
   for (let i = 1; i < branches.length; i++) {
@@ -85,21 +113,28 @@ function stageRate(s: number, outputStride: number): number {
   return stageStride > outputStride ? stageStride / outputStride : 1;
 }
 
+/** smp's num_se_blocks under use_se: none in stage1-2, half of stage3's (floored), all of stage4's. */
+function seBlocksOf(s: number, blocks: number): number {
+  return s === 4 ? blocks : s === 3 ? Math.floor(blocks / 2) : 0;
+}
+
 /** The encoder on an NHWC image: its features at /2, /4, ... /2^depth. */
 export function buildSmpMobileOne(b: GraphBuilder, image: Value, o: SmpMobileOneOptions): Value[] {
   const { widths, convBranches } = o.variant;
   // smp's in_planes: stage0's width, capped at 64 (s1..s3 widen stage1 past it).
   let planes = Math.min(64, Math.floor(64 * widths[0]));
-  let x = mobileOneBlock(b, image, `${o.prefix}.stage0`, { kernel: 3, cout: planes, groups: 1, stride: 2, convBranches: 1, rate: 1 });
+  let x = mobileOneBlock(b, image, `${o.prefix}.stage0`, { kernel: 3, cout: planes, groups: 1, stride: 2, convBranches: 1, rate: 1, se: false });
   const features = [x];
   for (let s = 1; s < o.depth; s++) {
     const cout = Math.floor(BASE_WIDTHS[s - 1] * widths[s - 1]);
     const rate = stageRate(s, o.outputStride);
     const blocks = BLOCKS_PER_STAGE[s - 1];
+    const seBlocks = o.variant.se ? seBlocksOf(s, blocks) : 0;
     for (let i = 0; i < blocks; i++) {
       const name = `${o.prefix}.stage${s}`;
-      x = mobileOneBlock(b, x, `${name}.${2 * i}`, { kernel: 3, cout: planes, groups: planes, stride: i === 0 ? 2 : 1, convBranches, rate });
-      x = mobileOneBlock(b, x, `${name}.${2 * i + 1}`, { kernel: 1, cout, groups: 1, stride: 1, convBranches, rate });
+      const se = i >= blocks - seBlocks;
+      x = mobileOneBlock(b, x, `${name}.${2 * i}`, { kernel: 3, cout: planes, groups: planes, stride: i === 0 ? 2 : 1, convBranches, rate, se });
+      x = mobileOneBlock(b, x, `${name}.${2 * i + 1}`, { kernel: 1, cout, groups: 1, stride: 1, convBranches, rate, se });
       planes = cout;
     }
     features.push(x);
