@@ -13,6 +13,7 @@ import { efficientNetStages } from '../../src/model/networks/efficientnet.js';
 import { LUKEMELAS_EFFICIENTNETS, staticSamePadding } from '../../src/model/networks/smp-efficientnet.js';
 import { TIMM_EFFICIENTNETS } from '../../src/model/networks/smp-timm-efficientnet.js';
 import { expectEncoderAsCpu } from './smp-encoder-run.js';
+import { everyFeature } from './smp-fixture.js';
 
 /** smp's out_channels (stem, /4, /8, /16, /32) per variant, the same for both libraries. */
 const SMP_OUT_CHANNELS: Record<string, number[]> = {
@@ -164,7 +165,7 @@ const ours = (s: number[]) => (s.length === 4 ? [s[2], s[3], s[1], s[0]] : s);
 
 function timmGraph(name: string, outputStride: number): { graph: Graph; features: number[][] } {
   const b = new GraphBuilder();
-  const f = SMP_ENCODERS[name].build(b, b.input('image', [1, 64, 64, 3]), { outputStride, depth: 5 });
+  const f = everyFeature(b, name, b.input('image', [1, 64, 64, 3]), { outputStride, depth: 5 });
   f.forEach((v, i) => b.output(`f${i}`, v));
   return { graph: b.build(), features: f.map((v) => [...v.shape]) };
 }

@@ -20,6 +20,7 @@ import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { expectClose, randomArray, relativeError, testContext } from '../helpers.js';
 import { runOnnx, runOursNchw } from '../onnx-runtime.js';
 import { randomParams } from './random-params.js';
+import { everyFeature } from './smp-fixture.js';
 
 /** dpn.py's `params` per encoder, copied (small defaults to False, b to False). */
 const SMP_PARAMS: Record<string, { small?: boolean; b?: boolean; num_init_features: number; k_r: number; groups: number; k_sec: number[]; inc_sec: number[]; stage_idxs: number[]; out_channels: number[] }> = {
@@ -261,8 +262,7 @@ function torchTensor(data: ArrayLike<number>, shape: readonly number[]): Float64
 
 function build(name: string, outputStride: number, size: [number, number] = [64, 96]): { g: Graph; features: number[][] } {
   const b = new GraphBuilder();
-  // DPN hands on every feature (no null).
-  const features = SMP_ENCODERS[name].build(b, b.input('image', [1, ...size, 3]), { outputStride, depth: 5 }).map((f) => f!);
+  const features = everyFeature(b, name, b.input('image', [1, ...size, 3]), { outputStride, depth: 5 });
   features.forEach((f, i) => b.output(`f${i}`, f));
   return { g: b.build(), features: features.map((f) => [...f.shape]) };
 }

@@ -8,9 +8,9 @@ import type { HostParams } from '../../src/graph/params.js';
 import { compile } from '../../src/graph/compile.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import { Program } from '../../src/graph/program.js';
-import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { expectClose, makeRng, testContext } from '../helpers.js';
 import { randomParams } from './random-params.js';
+import { everyFeature } from './smp-fixture.js';
 
 /**
  * The fixtures' gain for MobileOne's batch norms (README "PRNG"): each BN weight times
@@ -29,7 +29,7 @@ export function mobileOneGain(graph: Graph, params: HostParams): void {
 /** `name`'s features at /2../32 on a 64x64 test image, device against CPU interpreter (relative error < 1e-4 each). */
 export async function expectEncoderAsCpu(name: string, outputStride: number, adjust?: (graph: Graph, params: HostParams) => void): Promise<void> {
   const b = new GraphBuilder();
-  const features = SMP_ENCODERS[name].build(b, b.input('image', [1, 64, 64, 3]), { outputStride, depth: 5 });
+  const features = everyFeature(b, name, b.input('image', [1, 64, 64, 3]), { outputStride, depth: 5 });
   features.forEach((v, i) => b.output(`f${i}`, v));
   const graph = b.build();
   const params = randomParams(graph, makeRng(7));

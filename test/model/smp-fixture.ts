@@ -4,6 +4,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { GraphBuilder } from '../../src/graph/builder.js';
+import type { Value } from '../../src/graph/ir.js';
+import { SMP_ENCODERS, type SmpEncoderSize } from '../../src/model/backbones/smp-encoders.js';
 import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { sharedPath } from '../shared.js';
@@ -93,4 +96,12 @@ export function writeSmpFolder(folder: string, into = mkdtempSync(join(tmpdir(),
   writeFileSync(join(into, 'config.json'), readFileSync(smpFixture(folder, 'config.json')));
   writeFileSync(join(into, 'model.safetensors'), safetensorsBytes(state));
   return { dir: into, state };
+}
+
+/** An encoder's features on `image`, for an encoder that hands on every one (all but MiT, whose /2 feature is empty). */
+export function everyFeature(b: GraphBuilder, name: string, image: Value, size: SmpEncoderSize): Value[] {
+  return SMP_ENCODERS[name].build(b, image, size).map((v, i) => {
+    if (!v) throw new Error(`${name}: feature ${i} is empty`);
+    return v;
+  });
 }

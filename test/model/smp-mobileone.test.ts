@@ -12,15 +12,14 @@ import { SMP_ENCODERS, smpEncoder } from '../../src/model/backbones/smp-encoders
 import { conv } from '../../src/model/networks/layers.js';
 import { buildTrainingGraphs, gradName, trainingBatchNorms } from '../../src/train/training-graph.js';
 import { expectEncoderAsCpu, mobileOneGain } from './smp-encoder-run.js';
-import { readSmpManifest, smpFixture } from './smp-fixture.js';
+import { everyFeature, readSmpManifest, smpFixture } from './smp-fixture.js';
 
 const FOLDER = 'deeplabv3plus-mobileone_s0';
 
 /** The encoder's graph on a 64x64 RGB image, and its features' shapes. */
 function encoderGraph(name: string, outputStride: number, depth = 5): { graph: Graph; features: number[][] } {
   const b = new GraphBuilder();
-  // MobileOne hands on every feature (no null).
-  const f = SMP_ENCODERS[name].build(b, b.input('image', [1, 64, 64, 3]), { outputStride, depth }).map((v) => v!);
+  const f = everyFeature(b, name, b.input('image', [1, 64, 64, 3]), { outputStride, depth });
   f.forEach((v, i) => b.output(`f${i}`, v));
   return { graph: b.build(), features: f.map((v) => [...v.shape]) };
 }
@@ -194,7 +193,7 @@ describe('smp MobileOne encoders (graph)', () => {
 
   it("mobileone_s0 trains as built: every branch's conv and batch norm (skip branches too) gets a gradient", () => {
     const b = new GraphBuilder();
-    const f = SMP_ENCODERS.mobileone_s0.build(b, b.input('image', [2, 64, 64, 3]), { outputStride: 16, depth: 5 }).map((v) => v!);
+    const f = everyFeature(b, 'mobileone_s0', b.input('image', [2, 64, 64, 3]), { outputStride: 16, depth: 5 });
     b.output('logits', conv(b, f[4], { name: 'classifier', kernel: 1, cout: 3, bias: true }));
     const network = trainingBatchNorms(b.build());
     const { step, trainable } = buildTrainingGraphs(network, { ignoreIndex: 255 }, () => ({}));

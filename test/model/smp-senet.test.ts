@@ -4,10 +4,10 @@
 import { expect } from 'chai';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import type { Conv2dOp } from '../../src/graph/ops/conv2d.js';
-import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { ceilModeExtraPadding } from '../../src/model/networks/smp-senet.js';
 import { pool2dCpu } from '../../src/kernels/pool/pool.js';
 import { randomArray } from '../helpers.js';
+import { everyFeature } from './smp-fixture.js';
 
 /** A ceil-mode max pool of padding 0 by its definition: windows every `stride` until the input is covered, the last one clipped. */
 function ceilModeMaxPool1d(x: Float32Array, kernel: number, stride: number): number[] {
@@ -49,7 +49,7 @@ describe('smp SENet encoders', () => {
   for (const [name, millions] of published) {
     it(`${name}: ${millions} M parameters with the classifier; the first block of layer2 strides where _senet.py puts it`, () => {
       const b = new GraphBuilder();
-      const features = SMP_ENCODERS[name].build(b, b.input('image', [1, 64, 96, 3]), { outputStride: 16, depth: 5 }).map((v) => v!);
+      const features = everyFeature(b, name, b.input('image', [1, 64, 96, 3]), { outputStride: 16, depth: 5 });
       features.forEach((f, i) => b.output(`f${i}`, f));
       const g = b.build();
       const params = g.state.filter((v) => v.role === 'param').reduce((n, v) => n + v.shape.reduce((a, d) => a * d, 1), 0);
