@@ -20,6 +20,12 @@ describe('graph: gradients of group norm and pad', function () {
       return b.pad('mixed', back, { top: 1, bottom: -2, left: -1, right: 2 });
     }));
 
+  it("channel slice (DPN's split of a map into its paths): zeros around dy's channels", () =>
+    expectOpGradients('channel slice', (b) => {
+      const x = b.param('x', [2, 3, 2, 7]);
+      return b.concat('paths', [b.channelSlice('dense', x, 4, 3), b.channelSlice('residual', x, 0, 2), b.channelSlice('middle', x, 1, 3)]);
+    }));
+
   // Items past the statistics' 256 lanes, pixels past the parameter gradients' 64, a single pixel.
   for (const shape of [[2, 4, 37, 30], [3, 1, 300, 3], [1, 1, 1, 7]]) {
     it(`group norm of ${JSON.stringify(shape)} on the GPU against float64`, () =>

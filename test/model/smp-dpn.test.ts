@@ -20,6 +20,7 @@ import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { expectClose, randomArray, relativeError, testContext } from '../helpers.js';
 import { runOnnx, runOursNchw } from '../onnx-runtime.js';
 import { randomParams } from './random-params.js';
+import { encoderTraining } from './smp-encoder-run.js';
 import { everyFeature } from './smp-fixture.js';
 
 /** dpn.py's `params` per encoder, copied (small defaults to False, b to False). */
@@ -415,4 +416,10 @@ describe('smp DPN encoders', () => {
       expect(params + channels * 1000 + 1000).to.equal(count);
     });
   }
+
+  it("dpn68 trains: every encoder parameter gets a gradient through the paths' channel splits", () => {
+    const { encoder, withoutGradient } = encoderTraining('dpn68');
+    expect(encoder).to.include('encoder.features.conv2_1.c1x1_w_s1.bn.weight');
+    expect(withoutGradient).to.deep.equal([]);
+  });
 });

@@ -8,6 +8,8 @@ import type { HostParams } from '../../src/graph/params.js';
 import { compile } from '../../src/graph/compile.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import { Program } from '../../src/graph/program.js';
+import { conv } from '../../src/model/networks/layers.js';
+import { buildTrainingGraphs, gradName, trainingBatchNorms } from '../../src/train/training-graph.js';
 import { expectClose, makeRng, testContext } from '../helpers.js';
 import { randomParams } from './random-params.js';
 import { everyFeature } from './smp-fixture.js';
@@ -48,4 +50,20 @@ export async function expectEncoderAsCpu(name: string, outputStride: number, adj
   } finally {
     program.dispose();
   }
+}
+
+/**
+ * `name`'s encoder in a training graph (batch statistics, a 1x1 classifier on its last feature, the
+ * cross-entropy step): its parameters, and those that get no gradient accumulator (none, where it
+ * trains as built).
+ */
+export function encoderTraining(name: string): { network: Graph; encoder: string[]; withoutGradient: string[] } {
+  const b = new GraphBuilder();
+  const f = everyFeature(b, name, b.input('image', [2, 64, 64, 3]), { outputStride: 16, depth: 5 });
+  b.output('logits', conv(b, f[f.length - 1], { name: 'classifier', kernel: 1, cout: 3, bias: true }));
+  const network = trainingBatchNorms(b.build());
+  const { step, trainable } = buildTrainingGraphs(network, { ignoreIndex: 255 }, () => ({}));
+  const accumulators = new Set(step.state.filter((v) => v.role === 'gradient').map((v) => v.name));
+  const encoder = trainable.filter((p) => p.name.startsWith('encoder.')).map((p) => p.name);
+  return { network, encoder, withoutGradient: encoder.filter((p) => !accumulators.has(gradName(p))) };
 }

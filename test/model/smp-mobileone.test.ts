@@ -9,9 +9,7 @@ import { readFileSync } from 'node:fs';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import type { Graph } from '../../src/graph/ir.js';
 import { SMP_ENCODERS, smpEncoder } from '../../src/model/backbones/smp-encoders.js';
-import { conv } from '../../src/model/networks/layers.js';
-import { buildTrainingGraphs, gradName, trainingBatchNorms } from '../../src/train/training-graph.js';
-import { expectEncoderAsCpu, mobileOneGain } from './smp-encoder-run.js';
+import { encoderTraining, expectEncoderAsCpu, mobileOneGain } from './smp-encoder-run.js';
 import { everyFeature, readSmpManifest, smpFixture } from './smp-fixture.js';
 
 const FOLDER = 'deeplabv3plus-mobileone_s0';
@@ -192,15 +190,9 @@ describe('smp MobileOne encoders (graph)', () => {
   });
 
   it("mobileone_s0 trains as built: every branch's conv and batch norm (skip branches too) gets a gradient", () => {
-    const b = new GraphBuilder();
-    const f = everyFeature(b, 'mobileone_s0', b.input('image', [2, 64, 64, 3]), { outputStride: 16, depth: 5 });
-    b.output('logits', conv(b, f[4], { name: 'classifier', kernel: 1, cout: 3, bias: true }));
-    const network = trainingBatchNorms(b.build());
-    const { step, trainable } = buildTrainingGraphs(network, { ignoreIndex: 255 }, () => ({}));
-    const accumulators = new Set(step.state.filter((v) => v.role === 'gradient').map((v) => v.name));
-    const encoder = trainable.filter((p) => p.name.startsWith('encoder.'));
-    expect(encoder.some((p) => p.name === 'encoder.stage2.2.rbr_skip.weight')).to.equal(true);
-    expect(encoder.filter((p) => !accumulators.has(gradName(p.name))).map((p) => p.name)).to.deep.equal([]);
+    const { network, encoder, withoutGradient } = encoderTraining('mobileone_s0');
+    expect(encoder).to.include('encoder.stage2.2.rbr_skip.weight');
+    expect(withoutGradient).to.deep.equal([]);
     expect(network.nodes.filter((n) => n.op.type === 'batchnorm').map((n) => n.name)).to.deep.equal([]);
   });
 

@@ -4,6 +4,8 @@ import { shapeString } from '../../gpu/tensor.js';
 import { channelSliceCpu, channelSliceSpec, concatCpu, concatSpec, prepareChannelSlice, prepareConcat } from '../../kernels/layout/concat.js';
 import { argmaxCpu, argmaxSpec, prepareArgmax, prepareSoftmax, prepareSoftmaxGrad, softmaxCpu, softmaxGradCpu, softmaxGradSpec, softmaxSpec } from '../../kernels/softmax/softmax.js';
 import type { Value } from '../value.js';
+import type { PadOp } from './pad.js';
+import type { PermuteOp } from './permute.js';
 import { type OpDef, numel } from './op-def.js';
 
 export interface ConcatOp {
@@ -126,6 +128,21 @@ concatOp.grad = (op, _outputs, [dy], g) => {
     return slice;
   });
   return { inputs };
+};
+
+/**
+ * The slice's transpose puts dy back among zero channels: dy viewed as [N*H*W, 1, k, 1], padded
+ * on the width axis (the channels) by the channels before and after, and viewed back.
+ */
+channelSliceOp.grad = (op, _outputs, [dy], g) => {
+  if (!dy) return {};
+  const [n, h, w, c] = op.input.shape;
+  const { offset, channels } = op.attrs;
+  const view = (hint: string, x: Value, shape: number[]): Value =>
+    g.emit<PermuteOp>(hint, { type: 'permute', input: x, attrs: { view: [...x.shape], perm: x.shape.map((_, i) => i), shape } })[0];
+  const rows = view('rows', dy, [n * h * w, 1, channels, 1]);
+  const padded = g.emit<PadOp>('zeros', { type: 'pad', input: rows, attrs: { top: 0, bottom: 0, left: offset, right: c - offset - channels } })[0];
+  return { input: view('back', padded, [n, h, w, c]) };
 };
 
 // Channels are ONNX's axis 1 (NCHW).

@@ -27,8 +27,8 @@
 // and make_dilated sets every Conv2d of a stage past the output stride to stride 1, the stage's
 // rate, padding (k // 2) * rate: the rule of smpResNetGeometry (its 1x1 convs stay undilated,
 // which computes the same). conv3 (/8) is never dilated.
-// The splits are channel_slice layers, which have no gradient rule yet: these encoders run
-// (f32, f16, ONNX) but cannot be trained.
+// The splits are channel_slice layers (their gradient: dy among zero channels), so these
+// encoders train as they run.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import { batchNorm, conv } from './layers.js';
