@@ -8,6 +8,7 @@ import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
 import { MOBILEONE_VARIANTS, type MobileOneVariant, buildSmpMobileOne } from '../networks/smp-mobileone.js';
 import { buildSmpResNet } from '../networks/smp-resnet.js';
 import { type SenetBlock, buildSmpSenet } from '../networks/smp-senet.js';
+import { SMP_SKNETS, type SmpSknetName, buildSmpSknet } from '../networks/smp-sknet.js';
 import { TIMM_EFFICIENTNETS, type TimmEfficientNetName, buildSmpTimmEfficientNet } from '../networks/smp-timm-efficientnet.js';
 
 /** What an encoder is built at: smp's encoder_output_stride and encoder_depth. */
@@ -93,6 +94,15 @@ function senet(depth: 50 | 101 | 152, block: SenetBlock, groups: number): SmpEnc
   };
 }
 
+function sknet(name: SmpSknetName): SmpEncoder {
+  return {
+    family: "timm's SKNet (timm-skresne(x)t)",
+    build: (b, image, size) => buildSmpSknet(b, image, { ...size, name, prefix: 'encoder' }),
+    // SkNetEncoder.load_state_dict drops the classifier if a file has one.
+    unused: (key) => key.startsWith('encoder.fc.'),
+  };
+}
+
 export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries(DEPTHS.map((d) => [`resnet${d}`, resnet(d)])),
   resnext50_32x4d: resnet(50, { groups: 32, widthPerGroup: 4 }),
@@ -108,6 +118,7 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   senet154: senet(152, 'senet154', 64),
   ...Object.fromEntries(Object.keys(LUKEMELAS_EFFICIENTNETS).map((n) => [n, efficientNet(n as LukemelasEfficientNetName)])),
   ...Object.fromEntries(Object.keys(TIMM_EFFICIENTNETS).map((n) => [n, timmEfficientNet(n as TimmEfficientNetName)])),
+  ...Object.fromEntries(Object.keys(SMP_SKNETS).map((n) => [n, sknet(n as SmpSknetName)])),
 };
 
 /**
