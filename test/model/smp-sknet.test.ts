@@ -3,10 +3,16 @@
 // derived here from the module structure of timm's ResNet / sknet.py / selective_kernel.py with
 // smp's arguments (encoders/timm_sknet.py) and smp's make_dilated, and the graph must declare
 // exactly that; the derivation itself is checked against timm's published parameter counts.
+// The arithmetic (the input split, the paths, the attention's softmax over the paths) against a
+// float64 transcription of timm's forward on the CPU.
 import { expect } from 'chai';
 import { GraphBuilder } from '../../src/graph/builder.js';
+import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import type { Graph } from '../../src/graph/ir.js';
+import type { HostParams } from '../../src/graph/params.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
+import { expectClose, randomArray } from '../helpers.js';
+import { transformersLikeParams } from './random-params.js';
 
 /** A torch Conv2d as built (and after smp's surgery). */
 interface TorchConv {
@@ -136,6 +142,116 @@ function makeDilated(convs: Map<string, TorchConv>, outputStride: number): Map<s
   return out;
 }
 
+/** A [C, H, W] map in float64. */
+interface Map3 {
+  c: number;
+  h: number;
+  w: number;
+  d: Float64Array;
+}
+
+const map3 = (c: number, h: number, w: number): Map3 => ({ c, h, w, d: new Float64Array(c * h * w) });
+
+/**
+ * timm's forward (sknet.py, selective_kernel.py, resnet.py) for smp's features, in float64 on
+ * [C, H, W] maps, each conv's geometry from the derived modules (after make_dilated), weights
+ * read from our HWIO tensors by their state-dict names.
+ */
+function referenceFeatures(name: string, params: HostParams, image: Float32Array, side: number, outputStride: number, depth: number): Map3[] {
+  const a = SMP_ARGS[name];
+  const convs = makeDilated(timmSknet(a, false).convs, outputStride);
+  const p = (k: string) => params.get(`encoder.${k}`)!.data;
+  const conv = (x: Map3, m: string): Map3 => {
+    const t = convs.get(m)!;
+    const w = p(`${m}.weight`);
+    const oh = Math.floor((x.h + 2 * t.padding - t.dilation * (t.k - 1) - 1) / t.stride) + 1;
+    const ow = Math.floor((x.w + 2 * t.padding - t.dilation * (t.k - 1) - 1) / t.stride) + 1;
+    const y = map3(t.cout, oh, ow);
+    const [cinG, coutG] = [t.cin / t.groups, t.cout / t.groups];
+    for (let co = 0; co < t.cout; co++) {
+      const g = Math.floor(co / coutG);
+      for (let oy = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++) {
+          let acc = 0;
+          for (let ky = 0; ky < t.k; ky++) {
+            const iy = oy * t.stride - t.padding + ky * t.dilation;
+            if (iy < 0 || iy >= x.h) continue;
+            for (let kx = 0; kx < t.k; kx++) {
+              const ix = ox * t.stride - t.padding + kx * t.dilation;
+              if (ix < 0 || ix >= x.w) continue;
+              for (let ci = 0; ci < cinG; ci++) acc += x.d[((g * cinG + ci) * x.h + iy) * x.w + ix] * w[((ky * t.k + kx) * cinG + ci) * t.cout + co];
+            }
+          }
+          y.d[(co * oh + oy) * ow + ox] = acc;
+        }
+      }
+    }
+    return y;
+  };
+  const bn = (x: Map3, m: string, relu: boolean): Map3 => {
+    const [g, b, mean, v] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => p(`${m}.${k}`));
+    const y = map3(x.c, x.h, x.w);
+    const hw = x.h * x.w;
+    for (let i = 0; i < y.d.length; i++) {
+      const c = Math.floor(i / hw);
+      const z = ((x.d[i] - mean[c]) / Math.sqrt(v[c] + 1e-5)) * g[c] + b[c];
+      y.d[i] = relu ? Math.max(0, z) : z;
+    }
+    return y;
+  };
+  const addRelu = (x: Map3, r: Map3): Map3 => ({ ...x, d: x.d.map((v, i) => Math.max(0, v + r.d[i])) });
+  const channels = (x: Map3, from: number, count: number): Map3 => ({ c: count, h: x.h, w: x.w, d: x.d.slice(from * x.h * x.w, (from + count) * x.h * x.w) });
+  // SelectiveKernel.forward: split, paths, stack; attn: sum over the paths, mean, fc_reduce, bn, relu, fc_select, softmax over the paths.
+  const selectiveKernel = (x: Map3, m: string): Map3 => {
+    const inputs = a.sk.splitInput ? [channels(x, 0, x.c / 2), channels(x, x.c / 2, x.c / 2)] : [x, x];
+    const paths = inputs.map((xi, j) => bn(conv(xi, `${m}.paths.${j}.conv`), `${m}.paths.${j}.bn`, true));
+    const { c, h, w } = paths[0];
+    const s = map3(c, 1, 1);
+    for (let i = 0; i < c * h * w; i++) s.d[Math.floor(i / (h * w))] += (paths[0].d[i] + paths[1].d[i]) / (h * w);
+    const z = conv(bn(conv(s, `${m}.attn.fc_reduce`), `${m}.attn.bn`, true), `${m}.attn.fc_select`);
+    const y = map3(c, h, w);
+    for (let ch = 0; ch < c; ch++) {
+      // view(B, num_paths, C, 1, 1): path j's logit of channel ch is z[j * C + ch].
+      const [z0, z1] = [z.d[ch], z.d[c + ch]];
+      const top = Math.max(z0, z1);
+      const [e0, e1] = [Math.exp(z0 - top), Math.exp(z1 - top)];
+      for (let i = ch * h * w; i < (ch + 1) * h * w; i++) y.d[i] = (paths[0].d[i] * e0 + paths[1].d[i] * e1) / (e0 + e1);
+    }
+    return y;
+  };
+  const x0 = map3(3, side, side);
+  for (let i = 0; i < side * side * 3; i++) x0.d[(i % 3) * side * side + Math.floor(i / 3)] = image[i];
+  let x = bn(conv(x0, 'conv1'), 'bn1', true);
+  const features = [x];
+  // MaxPool2d(3, 2, 1).
+  const pooled = map3(x.c, Math.floor((x.h - 1) / 2) + 1, Math.floor((x.w - 1) / 2) + 1);
+  for (let c = 0; c < x.c; c++) {
+    for (let oy = 0; oy < pooled.h; oy++) {
+      for (let ox = 0; ox < pooled.w; ox++) {
+        let best = -Infinity;
+        for (let iy = Math.max(0, 2 * oy - 1); iy <= Math.min(x.h - 1, 2 * oy + 1); iy++) {
+          for (let ix = Math.max(0, 2 * ox - 1); ix <= Math.min(x.w - 1, 2 * ox + 1); ix++) best = Math.max(best, x.d[(c * x.h + iy) * x.w + ix]);
+        }
+        pooled.d[(c * pooled.h + oy) * pooled.w + ox] = best;
+      }
+    }
+  }
+  x = pooled;
+  for (let s = 0; s < depth - 1; s++) {
+    for (let i = 0; i < a.layers[s]; i++) {
+      const m = `layer${s + 1}.${i}`;
+      const shortcut = convs.has(`${m}.downsample.0`) ? bn(conv(x, `${m}.downsample.0`), `${m}.downsample.1`, false) : x;
+      const y =
+        a.block === 'basic'
+          ? bn(conv(selectiveKernel(x, `${m}.conv1`), `${m}.conv2.conv`), `${m}.conv2.bn`, false)
+          : bn(conv(selectiveKernel(bn(conv(x, `${m}.conv1.conv`), `${m}.conv1.bn`, true), `${m}.conv2`), `${m}.conv3.conv`), `${m}.conv3.bn`, false);
+      x = addRelu(y, shortcut);
+    }
+    features.push(x);
+  }
+  return features;
+}
+
 const numel = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
 
 /** The encoder's graph on an RGB image, and its features' shapes. */
@@ -206,6 +322,25 @@ describe('smp SKNet encoders (graph)', () => {
         expect(encoderGraph(name, os).features, `OS ${os}`).to.deep.equal(OUT_CHANNELS[name].map((c, i) => [1, sides[i], sides[i], c]));
       }
       expect(encoderGraph(name, 16, 3).features.map((s) => s[3])).to.deep.equal(OUT_CHANNELS[name].slice(0, 3));
+    });
+  }
+
+  for (const [name, side, outputStride, depth] of [
+    ['timm-skresnet18', 32, 8, 4],
+    ['timm-skresnext50_32x4d', 32, 16, 3],
+  ] as const) {
+    it(`${name} (${side}x${side}, OS ${outputStride}, depth ${depth}): the features of timm's forward, in float64 on the CPU`, () => {
+      const { graph } = encoderGraph(name, outputStride, depth, side);
+      const params = transformersLikeParams(graph);
+      const image = randomArray(side * side * 3, -2, 2);
+      const out = runGraphCpu(graph, params, { image });
+      referenceFeatures(name, params, image, side, outputStride, depth).forEach((ref, i) => {
+        // Ours NHWC, the reference CHW.
+        const got = out.get(`f${i}`)!;
+        const want = Float64Array.from({ length: ref.d.length }, (_, k) => ref.d[(k % ref.c) * ref.h * ref.w + Math.floor(k / ref.c)]);
+        expect(got.length, `feature ${i}`).to.equal(want.length);
+        expectClose(got, want, `${name} feature ${i}`);
+      });
     });
   }
 
