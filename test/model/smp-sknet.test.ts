@@ -4,14 +4,19 @@
 // smp's arguments (encoders/timm_sknet.py) and smp's make_dilated, and the graph must declare
 // exactly that; the derivation itself is checked against timm's published parameter counts.
 // The arithmetic (the input split, the paths, the attention's softmax over the paths) against a
-// float64 transcription of timm's forward on the CPU.
+// float64 transcription of timm's forward on the CPU; the device program against the CPU
+// interpreter; the training graph reaching every parameter.
 import { expect } from 'chai';
 import { GraphBuilder } from '../../src/graph/builder.js';
+import { compile } from '../../src/graph/compile.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import type { Graph } from '../../src/graph/ir.js';
 import type { HostParams } from '../../src/graph/params.js';
+import { Program } from '../../src/graph/program.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
-import { expectClose, randomArray } from '../helpers.js';
+import { conv } from '../../src/model/networks/layers.js';
+import { buildTrainingGraphs, gradName, trainingBatchNorms } from '../../src/train/training-graph.js';
+import { expectClose, randomArray, testContext } from '../helpers.js';
 import { transformersLikeParams } from './random-params.js';
 
 /** A torch Conv2d as built (and after smp's surgery). */
@@ -343,6 +348,34 @@ describe('smp SKNet encoders (graph)', () => {
       });
     });
   }
+
+  it('timm-skresnet18 (32x32, OS 8, depth 4) on the device, as built and as compiled for inference, equals the CPU interpreter', async () => {
+    const ctx = await testContext();
+    const { graph } = encoderGraph('timm-skresnet18', 8, 4, 32);
+    const params = transformersLikeParams(graph);
+    const image = randomArray(32 * 32 * 3, -2, 2);
+    const ref = runGraphCpu(graph, params, { image });
+    for (const [what, g] of [['canonical', graph], ['inference', compile(graph, { mode: 'inference' })]] as const) {
+      const program = await Program.create(ctx, g, params, `timm-skresnet18 ${what}`);
+      try {
+        const out = await program.run({ image });
+        for (const [k, v] of ref) expectClose(out.get(k)!, v, `${what} ${k}`);
+      } finally {
+        program.dispose();
+      }
+    }
+  });
+
+  it('timm-skresnext50_32x4d trains as built: every encoder parameter (paths and attention too) gets a gradient', () => {
+    const b = new GraphBuilder();
+    const f = SMP_ENCODERS['timm-skresnext50_32x4d'].build(b, b.input('image', [2, 64, 64, 3]), { outputStride: 16, depth: 5 });
+    b.output('logits', conv(b, f[4], { name: 'classifier', kernel: 1, cout: 3, bias: true }));
+    const { step, trainable } = buildTrainingGraphs(trainingBatchNorms(b.build()), { ignoreIndex: 255 }, () => ({}));
+    const accumulators = new Set(step.state.filter((v) => v.role === 'gradient').map((v) => v.name));
+    const encoder = trainable.filter((p) => p.name.startsWith('encoder.'));
+    expect(encoder.some((p) => p.name === 'encoder.layer4.2.conv2.attn.fc_select.weight')).to.equal(true);
+    expect(encoder.filter((p) => !accumulators.has(gradName(p.name))).map((p) => p.name)).to.deep.equal([]);
+  });
 
   it("a file's classifier (SkNetEncoder.load_state_dict drops fc) is unused, nothing else", () => {
     const encoder = SMP_ENCODERS['timm-skresnet18'];
