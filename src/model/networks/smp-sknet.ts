@@ -71,7 +71,7 @@ export interface SmpSknetOptions {
 }
 
 /** timm's make_divisible: v rounded to the nearest multiple of the divisor, at least the divisor, never below 90 % of v. */
-export function makeDivisible(v: number, divisor: number): number {
+function makeDivisible(v: number, divisor: number): number {
   let out = Math.max(divisor, Math.floor(Math.trunc(v + divisor / 2) / divisor) * divisor);
   if (out < 0.9 * v) out += divisor;
   return out;
@@ -121,7 +121,7 @@ function selectiveKernel(b: GraphBuilder, x: Value, name: string, o: { cout: num
   const lastAxis = b.permute(`${attn}.to_paths`, select, { view: [n, PATHS, c], perm: [0, 2, 1], shape: [n, 1, c, PATHS] });
   const weights = b.permute(`${attn}.from_paths`, b.softmax(`${attn}.softmax`, lastAxis), { view: [n, c, PATHS], perm: [0, 2, 1], shape: [n, PATHS, 1, c] });
   const weighted = paths.map((p, j) => {
-    const gate = b.pad(`${attn}.weight.${j}`, weights, { top: -j, bottom: -(PATHS - 1 - j), left: 0, right: 0 });
+    const gate = b.pad(`${attn}.gate.${j}`, weights, { top: -j, bottom: -(PATHS - 1 - j), left: 0, right: 0 });
     return b.mulValues(`${name}.weighted.${j}`, p, gate);
   });
   return b.addValues(`${name}.select`, weighted[0], weighted[1]);
