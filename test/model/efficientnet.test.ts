@@ -6,14 +6,12 @@
 // arch_def strings and timm's EfficientNet / EfficientNetBuilder / block classes, and their
 // parameter counts against timm's published ones.
 import { expect } from 'chai';
-import { GraphBuilder } from '../../src/graph/builder.js';
-import type { Graph } from '../../src/graph/ir.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { efficientNetStages } from '../../src/model/networks/efficientnet.js';
 import { LUKEMELAS_EFFICIENTNETS, staticSamePadding } from '../../src/model/networks/smp-efficientnet.js';
 import { TIMM_EFFICIENTNETS } from '../../src/model/networks/smp-timm-efficientnet.js';
 import { expectEncoderAsCpu } from './smp-encoder-run.js';
-import { everyFeature } from './smp-fixture.js';
+import { encoderGraph } from './smp-fixture.js';
 
 /** smp's out_channels (stem, /4, /8, /16, /32) per variant, the same for both libraries. */
 const SMP_OUT_CHANNELS: Record<string, number[]> = {
@@ -163,12 +161,7 @@ function smpEncoderState(name: string): Map<string, number[]> {
 /** A PyTorch shape as this engine declares it: conv weights [out, in/g, kh, kw] -> [kh, kw, in/g, out]. */
 const ours = (s: number[]) => (s.length === 4 ? [s[2], s[3], s[1], s[0]] : s);
 
-function timmGraph(name: string, outputStride: number): { graph: Graph; features: number[][] } {
-  const b = new GraphBuilder();
-  const f = everyFeature(b, name, b.input('image', [1, 64, 64, 3]), { outputStride, depth: 5 });
-  f.forEach((v, i) => b.output(`f${i}`, v));
-  return { graph: b.build(), features: f.map((v) => [...v.shape]) };
-}
+const timmGraph = (name: string, outputStride: number) => encoderGraph(name, { outputStride, depth: 5 });
 
 describe("smp's timm-efficientnet-* / timm-tf_efficientnet_lite* encoders (graph)", () => {
   it('the test tables name exactly the registered timm variants', () => {

@@ -4,8 +4,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { GraphBuilder } from '../../src/graph/builder.js';
-import type { Value } from '../../src/graph/ir.js';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import type { Graph, Value } from '../../src/graph/ir.js';
 import { SMP_ENCODERS, type SmpEncoderSize } from '../../src/model/backbones/smp-encoders.js';
 import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
@@ -104,4 +104,12 @@ export function everyFeature(b: GraphBuilder, name: string, image: Value, size: 
     if (!v) throw new Error(`${name}: feature ${i} is empty`);
     return v;
   });
+}
+
+/** An encoder's graph on an RGB image of height x width (64x64 by default), its features as outputs f0.., and their shapes. */
+export function encoderGraph(name: string, size: SmpEncoderSize & { height?: number; width?: number }): { graph: Graph; features: number[][] } {
+  const b = new GraphBuilder();
+  const f = everyFeature(b, name, b.input('image', [1, size.height ?? 64, size.width ?? 64, 3]), size);
+  f.forEach((v, i) => b.output(`f${i}`, v));
+  return { graph: b.build(), features: f.map((v) => [...v.shape]) };
 }

@@ -6,21 +6,14 @@
 // same networks.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { GraphBuilder } from '../../src/graph/builder.js';
-import type { Graph } from '../../src/graph/ir.js';
 import { SMP_ENCODERS, smpEncoder } from '../../src/model/backbones/smp-encoders.js';
 import { encoderTraining, expectEncoderAsCpu, mobileOneGain } from './smp-encoder-run.js';
-import { everyFeature, readSmpManifest, smpFixture } from './smp-fixture.js';
+import { encoderGraph, readSmpManifest, smpFixture } from './smp-fixture.js';
 
 const FOLDER = 'deeplabv3plus-mobileone_s0';
 
 /** The encoder's graph on a 64x64 RGB image, and its features' shapes. */
-function encoderGraph(name: string, outputStride: number, depth = 5): { graph: Graph; features: number[][] } {
-  const b = new GraphBuilder();
-  const f = everyFeature(b, name, b.input('image', [1, 64, 64, 3]), { outputStride, depth });
-  f.forEach((v, i) => b.output(`f${i}`, v));
-  return { graph: b.build(), features: f.map((v) => [...v.shape]) };
-}
+const mobileOneGraph = (name: string, outputStride: number, depth = 5) => encoderGraph(name, { outputStride, depth });
 
 interface TorchConv {
   in_ch: number;
@@ -45,7 +38,7 @@ function fixtureConvs(): Map<string, TorchConv> {
 describe('smp MobileOne encoders (graph)', () => {
   it("mobileone_s0 at OS 16 has every encoder conv of smp's modules.txt with its kernel, stride, padding, dilation and groups", () => {
     const expected = fixtureConvs();
-    const { graph } = encoderGraph('mobileone_s0', 16);
+    const { graph } = mobileOneGraph('mobileone_s0', 16);
     const convs = graph.nodes.filter((n) => n.op.type === 'conv2d');
     expect(convs.map((n) => n.name).sort()).to.deep.equal([...expected.keys()].sort());
     for (const n of convs) {
@@ -59,7 +52,7 @@ describe('smp MobileOne encoders (graph)', () => {
   });
 
   it("mobileone_s0 declares exactly the manifest's encoder tensors (counters aside), at their sizes", () => {
-    const { graph } = encoderGraph('mobileone_s0', 16);
+    const { graph } = mobileOneGraph('mobileone_s0', 16);
     const numel = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
     const ours = new Map(graph.state.map((v) => [v.name, numel(v.shape)]));
     const rows = readSmpManifest(FOLDER).rows.filter(([name]) => name.startsWith('encoder.') && !name.endsWith('.num_batches_tracked'));
@@ -81,7 +74,7 @@ describe('smp MobileOne encoders (graph)', () => {
         [16, [32, 16, 8, 4, 4], [1, 2]],
         [8, [32, 16, 8, 8, 8], [2, 4]],
       ] as const) {
-        const { graph, features } = encoderGraph(name, os);
+        const { graph, features } = mobileOneGraph(name, os);
         expect(features, `OS ${os}`).to.deep.equal(channels.map((c, i) => [1, sides[i], sides[i], c]));
         const dilation = (conv: string) => {
           const n = graph.nodes.find((m) => m.name === conv);
@@ -90,12 +83,12 @@ describe('smp MobileOne encoders (graph)', () => {
         expect(dilation('encoder.stage3.0.rbr_conv.0.conv'), `OS ${os} stage3`).to.equal(rates[0]);
         expect(dilation('encoder.stage4.1.rbr_conv.0.conv'), `OS ${os} stage4`).to.equal(rates[1]);
       }
-      expect(encoderGraph(name, 16, 3).features.map((s) => s[3])).to.deep.equal(channels.slice(0, 3));
+      expect(mobileOneGraph(name, 16, 3).features.map((s) => s[3])).to.deep.equal(channels.slice(0, 3));
     });
   }
 
   it('mobileone_s1..s4 have one conv branch per block, s0 four', () => {
-    const branches = (name: string) => encoderGraph(name, 16).graph.nodes.filter((n) => n.name.startsWith('encoder.stage2.3.rbr_conv.') && n.op.type === 'conv2d').length;
+    const branches = (name: string) => mobileOneGraph(name, 16).graph.nodes.filter((n) => n.name.startsWith('encoder.stage2.3.rbr_conv.') && n.op.type === 'conv2d').length;
     expect(['mobileone_s0', 'mobileone_s1', 'mobileone_s2', 'mobileone_s3', 'mobileone_s4'].map(branches)).to.deep.equal([4, 1, 1, 1, 1]);
   });
 
@@ -155,7 +148,7 @@ describe('smp MobileOne encoders (graph)', () => {
   for (const [name, widths, branches, useSe] of PARAMS) {
     it(`${name}: the state dict smp's modules hold (names, shapes); timm's parameter count`, () => {
       const expected = smpMobileOneState(widths, branches, useSe);
-      const { graph } = encoderGraph(name, 16);
+      const { graph } = mobileOneGraph(name, 16);
       const declared = new Map(graph.state.map((v) => [v.name, [...v.shape]]));
       expect([...declared.keys()].sort()).to.deep.equal([...expected.keys()].sort());
       const ours = (s: number[]) => (s.length === 4 ? [s[2], s[3], s[1], s[0]] : s);
@@ -168,7 +161,7 @@ describe('smp MobileOne encoders (graph)', () => {
   }
 
   it("mobileone_s4's squeeze-excite: both blocks of stage3's pairs 5..9 (blocks 10..19) and of stage4, before the ReLU; 896 -> 56, 2048 -> 128", () => {
-    const { graph } = encoderGraph('mobileone_s4', 16);
+    const { graph } = mobileOneGraph('mobileone_s4', 16);
     const gated = [...new Set(graph.state.filter((v) => v.name.includes('.se.')).map((v) => v.name.replace(/\.se\..*$/, '')))];
     const want = [...Array.from({ length: 10 }, (_, i) => `encoder.stage3.${10 + i}`), 'encoder.stage4.0', 'encoder.stage4.1'];
     expect(gated.sort()).to.deep.equal(want.sort());

@@ -10,6 +10,7 @@ import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
 import { MOBILEONE_VARIANTS, type MobileOneVariant, buildSmpMobileOne } from '../networks/smp-mobileone.js';
 import { buildSmpResNet } from '../networks/smp-resnet.js';
 import { type SenetBlock, buildSmpSenet } from '../networks/smp-senet.js';
+import { SMP_SKNETS, type SmpSknetName, buildSmpSknet } from '../networks/smp-sknet.js';
 import { TIMM_EFFICIENTNETS, type TimmEfficientNetName, buildSmpTimmEfficientNet } from '../networks/smp-timm-efficientnet.js';
 
 /** What an encoder is built at: smp's encoder_output_stride and encoder_depth. */
@@ -130,6 +131,15 @@ function dpn(name: DpnName): SmpEncoder {
   };
 }
 
+function sknet(name: SmpSknetName): SmpEncoder {
+  return {
+    family: "timm's SKNet (timm-skresne(x)t)",
+    build: (b, image, size) => buildSmpSknet(b, image, { ...size, name, prefix: 'encoder' }),
+    // SkNetEncoder.load_state_dict drops the classifier if a file has one.
+    unused: (key) => key.startsWith('encoder.fc.'),
+  };
+}
+
 export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries(DEPTHS.map((d) => [`resnet${d}`, resnet(d)])),
   resnext50_32x4d: resnet(50, { groups: 32, widthPerGroup: 4 }),
@@ -147,6 +157,7 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries(Object.keys(TIMM_EFFICIENTNETS).map((n) => [n, timmEfficientNet(n as TimmEfficientNetName)])),
   ...Object.fromEntries(Object.entries(MIT_SPECS).map(([name, spec]) => [name, mixTransformer(spec)])),
   ...Object.fromEntries(Object.keys(DPN_VARIANTS).map((n) => [n, dpn(n as DpnName)])),
+  ...Object.fromEntries(Object.keys(SMP_SKNETS).map((n) => [n, sknet(n as SmpSknetName)])),
 };
 
 /**
