@@ -13,6 +13,7 @@ import type { Graph, Node, NodeOp, Value } from '../graph/ir.js';
 import { mapOperands, opDef } from '../graph/ops/registry.js';
 import { withNodes } from '../graph/passes.js';
 import type { SgdGroup } from '../kernels/optimizer/sgd.js';
+import type { LossTerms } from './loss-choice.js';
 
 export interface LossOptions {
   ignoreIndex: number;
@@ -22,8 +23,12 @@ export interface LossOptions {
   classWeights?: boolean;
   /** Micro-batches per optimizer step: each micro-batch's loss is scaled by 1 / microBatches. */
   microBatches?: number;
-  /** Hard-pixel mining: the loss over only this fraction of the valid pixels, the hardest (default 1: all). */
+  /** Hard-pixel mining: the cross-entropy over only this fraction of the valid pixels, the hardest (default 1: all). */
   hardFraction?: number;
+  /** The terms summed (default: cross-entropy only). Class weights and mining act on the cross-entropy. */
+  terms?: LossTerms;
+  /** A binary model's [0, z] logits: Dice counts only the foreground (smp's mode='binary'). */
+  binary?: boolean;
 }
 
 export interface TrainingGraphs {
@@ -108,17 +113,28 @@ export function buildTrainingGraphs(network: Graph, loss: LossOptions, trains: (
   const heads: [string, Value, number][] = [['out', logits, 1]];
   const aux = network.outputs.get('aux');
   if (aux && loss.auxWeight) heads.push(['aux', aux, loss.auxWeight]);
+  const terms = loss.terms ?? { crossEntropy: true, dice: false };
+  if (!terms.crossEntropy && !terms.dice) throw new Error('training: the loss has no term');
+  if (!terms.crossEntropy && (loss.classWeights || (loss.hardFraction ?? 1) < 1)) throw new Error('training: class weights and hard-pixel mining weigh the cross-entropy, which this loss (Dice alone) does not have');
   for (const [name, head, weight] of heads) {
-    const [l, dlogits, bad] = b.node(`loss_${name}`, {
-      type: 'softmax_cross_entropy',
-      logits: head,
-      labels,
-      weights,
-      attrs: { ignoreIndex: loss.ignoreIndex, scale: scale * weight, ...(loss.hardFraction !== undefined && loss.hardFraction < 1 ? { hardFraction: loss.hardFraction } : {}) },
-    });
-    seeds.set(head, dlogits);
-    lossValues.push(l);
-    invalid.push(bad);
+    // Each term gives [loss, dlogits, invalid labels]; their sum seeds the backward pass.
+    const parts: Value[][] = [];
+    if (terms.crossEntropy) {
+      parts.push(b.node(`loss_${name}`, {
+        type: 'softmax_cross_entropy',
+        logits: head,
+        labels,
+        weights,
+        attrs: { ignoreIndex: loss.ignoreIndex, scale: scale * weight, ...(loss.hardFraction !== undefined && loss.hardFraction < 1 ? { hardFraction: loss.hardFraction } : {}) },
+      }));
+    }
+    if (terms.dice) {
+      parts.push(b.node(`dice_${name}`, { type: 'softmax_dice', logits: head, labels, attrs: { ignoreIndex: loss.ignoreIndex, scale: scale * weight, ...(loss.binary ? { binary: true } : {}) } }));
+    }
+    const [first, second] = parts;
+    seeds.set(head, second ? b.addValues(`loss_${name}:dlogits`, first[1], second[1]) : first[1]);
+    lossValues.push(second ? b.addValues(`loss_${name}:sum`, first[0], second[0]) : first[0]);
+    invalid.push(first[2]);
   }
   const total = lossValues.length === 1 ? lossValues[0] : b.addValues('loss', lossValues[0], lossValues[1]);
   const forward = b.build();
