@@ -93,6 +93,27 @@ function accumulateGradients(graph: Graph, trainable: readonly Value[], grads: R
 }
 
 /**
+ * The loss of one head's logits: its terms (cross-entropy, Dice) each scaled by `scale`, summed.
+ * Returns [loss [1], the logits' gradient (the backward pass's seed), invalid labels [1] u32].
+ */
+export function headLoss(b: GraphBuilder, name: string, head: Value, labels: Value, weights: Value | undefined, loss: LossOptions, scale: number): [Value, Value, Value] {
+  const terms = loss.terms ?? { crossEntropy: true, dice: false };
+  if (!terms.crossEntropy && !terms.dice) throw new Error('training: the loss has no term');
+  if (!terms.crossEntropy && (weights || (loss.hardFraction ?? 1) < 1)) throw new Error('training: class weights and hard-pixel mining weigh the cross-entropy, which this loss (Dice alone) does not have');
+  const parts: Value[][] = [];
+  if (terms.crossEntropy) {
+    const hard = loss.hardFraction !== undefined && loss.hardFraction < 1 ? { hardFraction: loss.hardFraction } : {};
+    parts.push(b.node(`loss_${name}`, { type: 'softmax_cross_entropy', logits: head, labels, weights, attrs: { ignoreIndex: loss.ignoreIndex, scale, ...hard } }));
+  }
+  if (terms.dice) {
+    parts.push(b.node(`dice_${name}`, { type: 'softmax_dice', logits: head, labels, attrs: { ignoreIndex: loss.ignoreIndex, scale, ...(loss.binary ? { binary: true } : {}) } }));
+  }
+  const [first, second] = parts;
+  if (!second) return [first[0], first[1], first[2]];
+  return [b.addValues(`loss_${name}:sum`, first[0], second[0]), b.addValues(`loss_${name}:dlogits`, first[1], second[1]), first[2]];
+}
+
+/**
  * `network` is a canonical graph with input 'image' and output 'logits' [N,H,W,C] (and 'aux');
  * `trains(p)` says which parameters learn and with which lr / decay multipliers (undefined: frozen).
  */
@@ -113,28 +134,11 @@ export function buildTrainingGraphs(network: Graph, loss: LossOptions, trains: (
   const heads: [string, Value, number][] = [['out', logits, 1]];
   const aux = network.outputs.get('aux');
   if (aux && loss.auxWeight) heads.push(['aux', aux, loss.auxWeight]);
-  const terms = loss.terms ?? { crossEntropy: true, dice: false };
-  if (!terms.crossEntropy && !terms.dice) throw new Error('training: the loss has no term');
-  if (!terms.crossEntropy && (loss.classWeights || (loss.hardFraction ?? 1) < 1)) throw new Error('training: class weights and hard-pixel mining weigh the cross-entropy, which this loss (Dice alone) does not have');
   for (const [name, head, weight] of heads) {
-    // Each term gives [loss, dlogits, invalid labels]; their sum seeds the backward pass.
-    const parts: Value[][] = [];
-    if (terms.crossEntropy) {
-      parts.push(b.node(`loss_${name}`, {
-        type: 'softmax_cross_entropy',
-        logits: head,
-        labels,
-        weights,
-        attrs: { ignoreIndex: loss.ignoreIndex, scale: scale * weight, ...(loss.hardFraction !== undefined && loss.hardFraction < 1 ? { hardFraction: loss.hardFraction } : {}) },
-      }));
-    }
-    if (terms.dice) {
-      parts.push(b.node(`dice_${name}`, { type: 'softmax_dice', logits: head, labels, attrs: { ignoreIndex: loss.ignoreIndex, scale: scale * weight, ...(loss.binary ? { binary: true } : {}) } }));
-    }
-    const [first, second] = parts;
-    seeds.set(head, second ? b.addValues(`loss_${name}:dlogits`, first[1], second[1]) : first[1]);
-    lossValues.push(second ? b.addValues(`loss_${name}:sum`, first[0], second[0]) : first[0]);
-    invalid.push(first[2]);
+    const [l, seed, bad] = headLoss(b, name, head, labels, weights, loss, scale * weight);
+    seeds.set(head, seed);
+    lossValues.push(l);
+    invalid.push(bad);
   }
   const total = lossValues.length === 1 ? lossValues[0] : b.addValues('loss', lossValues[0], lossValues[1]);
   const forward = b.build();
