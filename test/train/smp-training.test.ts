@@ -22,7 +22,7 @@
 import { expect } from 'chai';
 import { readFileSync, rmSync } from 'node:fs';
 import { compile } from '../../src/graph/compile.js';
-import type { Graph, Value } from '../../src/graph/ir.js';
+import type { Graph, Node, Value } from '../../src/graph/ir.js';
 import { Program } from '../../src/graph/program.js';
 import { Session } from '../../src/graph/session.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
@@ -244,6 +244,20 @@ function compareWithReference(folder: string, got: StepValues, binary: boolean):
   return c;
 }
 
+/** Per ReLU/ReLU6 whose input float32 puts on the other side of a kink (0, or 6) than float64 does: 'layer: count' (README: what moves a gradient by a whole element's share). */
+function kinkFlips(nodes: readonly Node[], ours: (v: Value) => ArrayLike<number>, ref: (v: Value) => ArrayLike<number>): string[] {
+  const out: string[] = [];
+  for (const n of nodes) {
+    if (n.op.type !== 'activation' || (n.op.attrs.activation !== 'relu' && n.op.attrs.activation !== 'relu6')) continue;
+    const six = n.op.attrs.activation === 'relu6';
+    const [a, b] = [ours(n.op.input), ref(n.op.input)];
+    let count = 0;
+    for (let i = 0; i < a.length; i++) if (a[i] > 0 !== b[i] > 0 || (six && a[i] < 6 !== b[i] < 6)) count++;
+    if (count) out.push(`${n.name}: ${count}`);
+  }
+  return out;
+}
+
 describe('training: smp DeepLabV3/V3+ MobileNetV2 steps against smp float64 (fixtures/smp) @slow', function () {
   this.timeout(900_000);
   for (const { folder, loss, floor } of FIXTURES) {
@@ -276,9 +290,11 @@ describe('training: smp DeepLabV3/V3+ MobileNetV2 steps against smp float64 (fix
         expect(c.logits, 'train logits').to.be.lessThan(tol(floor.logits));
       });
 
-      it("float32 on the GPU: the backward pass against float64's from the GPU's own forward values", async () => {
+      it("float32 on the GPU: the backward pass against float64's from the GPU's own forward values (and the ReLU kinks float32 flips, printed)", async () => {
         const { graph, forwardNodes, params } = outputsGraph(f, loss);
-        const { gpu, exact, forwardOps } = await againstFloat64(graph, forwardNodes, f.w.params, { image: f.image, labels: f.labels }, folder);
+        const { gpu, exact, free, forwardOps } = await againstFloat64(graph, forwardNodes, f.w.params, { image: f.image, labels: f.labels }, folder);
+        const flips = kinkFlips(graph.nodes.slice(0, forwardNodes), (v) => gpu.get(`forward:${v.id}`)!, (v) => free.get(`forward:${v.id}`)!);
+        console.log(`      (ReLU/ReLU6 inputs on the other side of a kink than float64's, from the same float32 batch: ${flips.length ? flips.join(', ') : 'none'})`);
         const names = params.map((p) => `grad:${p.name}`);
         const { worst, zeros } = worstError(names, (n) => gpu.get(n)!, (n) => exact.get(n)!, folder, 1e-5);
         console.log(`      (forward ops worst ${forwardOps.err.toExponential(1)} (${forwardOps.name}); from the GPU's forward values, ${names.length} gradients, ${zeros} zero in exact arithmetic: worst ${worst.err.toExponential(1)} (${worst.name}))`);
