@@ -1,7 +1,8 @@
 // The training losses a run can choose (`deeplab train --loss`, TrainOptions.loss): softmax
 // cross-entropy (the default), BCE (a binary model's: cross-entropy on its [0, z] logits is
 // BCE-with-logits on z), smp's soft Dice, and the sums smp users train with (CE + Dice,
-// BCE + Dice), each term weighing 1.
+// BCE + Dice), each term weighing 1. Dice's sums run over a pass's images: with micro-batches,
+// each micro-batch's Dice (scaled by 1 / micro-batches), not one over the whole batch.
 
 export const TRAINING_LOSSES = ['ce', 'bce', 'dice', 'ce+dice', 'bce+dice'] as const;
 export type TrainingLoss = (typeof TRAINING_LOSSES)[number];
