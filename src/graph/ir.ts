@@ -26,7 +26,7 @@ import type { LayerNormGradOp, LayerNormOp } from './ops/layernorm.js';
 import type { MatmulOp } from './ops/matmul.js';
 import type { CastOp } from './ops/cast.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
-import type { SoftmaxCrossEntropyOp } from './ops/loss.js';
+import type { SoftmaxCrossEntropyOp, SoftmaxDiceOp } from './ops/loss.js';
 import type { AccumulateOp, SgdOp } from './ops/optimizer.js';
 import type { GlobalAvgPoolGradOp, GlobalAvgPoolOp, Pool2dGradOp, Pool2dOp } from './ops/pool.js';
 import type { ResizeArgmaxOp, ResizeGradOp, ResizeOp } from './ops/resize.js';
@@ -69,6 +69,7 @@ export type NodeOp =
   | ResizeGradOp
   | ChannelSliceOp
   | SoftmaxCrossEntropyOp
+  | SoftmaxDiceOp
   | AccumulateOp
   | SgdOp
   | BatchNormTrainOp

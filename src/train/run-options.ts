@@ -6,6 +6,7 @@ import type { DeviceLossPolicy } from '../model/loading/options.js';
 import type { DecoderName } from '../model/networks/config.js';
 import type { ClassificationBackbone } from '../model/weights/torchvision-classification.js';
 import { checkOptionKeys } from '../util/option-keys.js';
+import { TRAINING_LOSSES, type TrainingLoss } from './loss-choice.js';
 import type { StepRecord } from './run-log.js';
 
 export interface RunOptions {
@@ -37,6 +38,8 @@ export interface RunOptions {
   dropout?: boolean;
   /** Hard-pixel mining: the loss over the hardest fraction of valid pixels (default 1: all). */
   hardPixels?: number;
+  /** The loss: 'ce' (default), 'bce' (binary models), 'dice', 'ce+dice', 'bce+dice' (src/train/loss-choice.ts). */
+  loss?: TrainingLoss;
   /** Threads that make training samples (default: the loader's). */
   workers?: number;
   outputStride?: number;
@@ -116,6 +119,7 @@ const RUN_OPTION_NAMES = Object.keys({
   warmup: true,
   dropout: true,
   hardPixels: true,
+  loss: true,
   workers: true,
   outputStride: true,
   decoder: true,
@@ -142,4 +146,5 @@ export function checkRunArguments(o: RunOptions, hooks: RunHooks): void {
   if (o.deviceLoss !== undefined && o.deviceLoss !== 'recover' && o.deviceLoss !== 'fail') {
     throw new Error(`runTraining: deviceLoss must be 'recover' or 'fail', got ${JSON.stringify(o.deviceLoss)}`);
   }
+  if (o.loss !== undefined && !(TRAINING_LOSSES as readonly string[]).includes(o.loss)) throw new Error(`runTraining: loss must be one of ${TRAINING_LOSSES.join(', ')}, got ${JSON.stringify(o.loss)}`);
 }

@@ -147,6 +147,7 @@ function trainOptionsFor(o: RunOptions, train: Dataset, seed: number, say: (mess
     ignoreIndex: train.ignoreIndex,
     dropout: o.dropout ?? true,
     hardPixels: o.hardPixels,
+    ...(o.loss ? { loss: o.loss } : {}),
     seed,
   };
   if (o.classWeights) {

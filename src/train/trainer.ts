@@ -20,6 +20,7 @@ import type { LoadedWeights } from '../model/loading/load-weights.js';
 import { isBackboneParam } from '../model/backbones/network.js';
 import { hashSeed } from '../util/random.js';
 import { type ScheduleOptions, checkSchedule, learningRate } from './schedule.js';
+import { type TrainingLoss, lossTerms } from './loss-choice.js';
 import { FIRST_MICRO_BATCH, buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';
 
 export interface TrainOptions extends ScheduleOptions {
@@ -42,6 +43,8 @@ export interface TrainOptions extends ScheduleOptions {
   classWeights?: Float32Array;
   /** Hard-pixel mining: the loss over only this fraction of valid pixels, the hardest (default 1). */
   hardPixels?: number;
+  /** The loss (default 'ce'; 'bce' and 'bce+dice' for binary models): src/train/loss-choice.ts. */
+  loss?: TrainingLoss;
   /** The heads' dropout, as PyTorch and TF train (default true). */
   dropout?: boolean;
   /** Seeds the dropout masks: the mask of step s, micro-batch k depends only on (seed, s, k). */
@@ -108,6 +111,8 @@ export class Trainer {
     if (!Number.isInteger(K) || K < 1 || o.batch % K !== 0) throw new Error(`micro-batches must divide the batch (${o.batch}), got ${K}`);
     if (!Number.isInteger(o.crop) || o.crop < 1) throw new Error(`crop must be a positive integer, got ${o.crop}`);
     const micro = o.batch / K;
+    const binary = weights.config.binary ?? false;
+    const terms = lossTerms(o.loss, binary);
     const canonical = weights.buildGraph({ batch: micro, height: o.crop, width: o.crop }, { training: o.dropout ?? true });
     // Frozen batch norms stay in inference mode (their scale and shift still learn).
     const network = o.freezeBn ? canonical : trainingBatchNorms(canonical);
@@ -117,7 +122,7 @@ export class Trainer {
       if (backbone && o.freezeBackbone) return undefined;
       return { lrScale: backbone ? 1 : head };
     };
-    const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights, hardFraction: o.hardPixels }, trains);
+    const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights, hardFraction: o.hardPixels, terms, binary }, trains);
     const owned = !session;
     if (o.surviveDeviceLoss && !owned) throw new Error('surviveDeviceLoss needs a session of the trainer\'s own (it uploads the state again on a new device)');
     const plan: TrainerPlan = { ctx, label: weights.name, network: canonical, step: compile(graphs.step, { mode: 'training' }), update: graphs.update, generation: ctx.generation };

@@ -13,6 +13,7 @@ import type { Graph, Node, NodeOp, Value } from '../graph/ir.js';
 import { mapOperands, opDef } from '../graph/ops/registry.js';
 import { withNodes } from '../graph/passes.js';
 import type { SgdGroup } from '../kernels/optimizer/sgd.js';
+import type { LossTerms } from './loss-choice.js';
 
 export interface LossOptions {
   ignoreIndex: number;
@@ -22,8 +23,12 @@ export interface LossOptions {
   classWeights?: boolean;
   /** Micro-batches per optimizer step: each micro-batch's loss is scaled by 1 / microBatches. */
   microBatches?: number;
-  /** Hard-pixel mining: the loss over only this fraction of the valid pixels, the hardest (default 1: all). */
+  /** Hard-pixel mining: the cross-entropy over only this fraction of the valid pixels, the hardest (default 1: all). */
   hardFraction?: number;
+  /** The terms summed (default: cross-entropy only). Class weights and mining act on the cross-entropy. */
+  terms?: LossTerms;
+  /** A binary model's [0, z] logits: Dice counts only the foreground (smp's mode='binary'). */
+  binary?: boolean;
 }
 
 export interface TrainingGraphs {
@@ -88,6 +93,27 @@ function accumulateGradients(graph: Graph, trainable: readonly Value[], grads: R
 }
 
 /**
+ * The loss of one head's logits: its terms (cross-entropy, Dice) each scaled by `scale`, summed.
+ * Returns [loss [1], the logits' gradient (the backward pass's seed), invalid labels [1] u32].
+ */
+export function headLoss(b: GraphBuilder, name: string, head: Value, labels: Value, weights: Value | undefined, loss: LossOptions, scale: number): [Value, Value, Value] {
+  const terms = loss.terms ?? { crossEntropy: true, dice: false };
+  if (!terms.crossEntropy && !terms.dice) throw new Error('training: the loss has no term');
+  if (!terms.crossEntropy && (weights || (loss.hardFraction ?? 1) < 1)) throw new Error('training: class weights and hard-pixel mining weigh the cross-entropy, which this loss (Dice alone) does not have');
+  const parts: Value[][] = [];
+  if (terms.crossEntropy) {
+    const hard = loss.hardFraction !== undefined && loss.hardFraction < 1 ? { hardFraction: loss.hardFraction } : {};
+    parts.push(b.node(`loss_${name}`, { type: 'softmax_cross_entropy', logits: head, labels, weights, attrs: { ignoreIndex: loss.ignoreIndex, scale, ...hard } }));
+  }
+  if (terms.dice) {
+    parts.push(b.node(`dice_${name}`, { type: 'softmax_dice', logits: head, labels, attrs: { ignoreIndex: loss.ignoreIndex, scale, ...(loss.binary ? { binary: true } : {}) } }));
+  }
+  const [first, second] = parts;
+  if (!second) return [first[0], first[1], first[2]];
+  return [b.addValues(`loss_${name}:sum`, first[0], second[0]), b.addValues(`loss_${name}:dlogits`, first[1], second[1]), first[2]];
+}
+
+/**
  * `network` is a canonical graph with input 'image' and output 'logits' [N,H,W,C] (and 'aux');
  * `trains(p)` says which parameters learn and with which lr / decay multipliers (undefined: frozen).
  */
@@ -109,14 +135,8 @@ export function buildTrainingGraphs(network: Graph, loss: LossOptions, trains: (
   const aux = network.outputs.get('aux');
   if (aux && loss.auxWeight) heads.push(['aux', aux, loss.auxWeight]);
   for (const [name, head, weight] of heads) {
-    const [l, dlogits, bad] = b.node(`loss_${name}`, {
-      type: 'softmax_cross_entropy',
-      logits: head,
-      labels,
-      weights,
-      attrs: { ignoreIndex: loss.ignoreIndex, scale: scale * weight, ...(loss.hardFraction !== undefined && loss.hardFraction < 1 ? { hardFraction: loss.hardFraction } : {}) },
-    });
-    seeds.set(head, dlogits);
+    const [l, seed, bad] = headLoss(b, name, head, labels, weights, loss, scale * weight);
+    seeds.set(head, seed);
     lossValues.push(l);
     invalid.push(bad);
   }

@@ -130,6 +130,23 @@ describe('training: a fine-tuning run', function () {
     expect(r.stderr).to.match(/--hard-pixels must be a percentage in \(0, 100\], got '0'/);
   });
 
+  it("--loss: CE + Dice adds the Dice loss to the first step's cross-entropy; a loss not offered, and BCE on a model of several classes, are refused", async () => {
+    const first = async (loss?: RunOptions['loss']): Promise<number> => {
+      const out = join(dir, `loss-${loss ?? 'ce'}`);
+      await runTraining({ ...options(out), steps: 1, loss, workers: 0 });
+      return readLog(out)[0].loss;
+    };
+    const [ce, both] = [await first(), await first('ce+dice')];
+    console.log(`      (first loss: cross-entropy ${ce.toFixed(3)}, + Dice ${both.toFixed(3)})`);
+    // Dice is 1 - a mean soft overlap: in (0, 1) with a fresh classifier.
+    expect(both - ce).to.be.within(0.05, 1);
+    await expectRejects(runTraining({ ...options(join(dir, 'nope')), steps: 1, loss: 'bce' }), /loss 'bce': BCE is a binary model's loss/);
+    await expectRejects(runTraining({ ...options(join(dir, 'nope')), steps: 1, loss: 'focal' as never }), /runTraining: loss must be one of ce, bce, dice, ce\+dice, bce\+dice, got "focal"/);
+    const r = await runCli(['train', '--data', data, '--out', join(dir, 'bad'), '--loss', 'lovasz']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/--loss must be one of ce, bce, dice, ce\+dice, bce\+dice, got 'lovasz'/);
+  });
+
   it('the loss falls when one batch is trained on repeatedly', async () => {
     const train = openDataset(data, 'train');
     const weights = adaptWeights(await loadWeights('mobilenetv2-pascal-257'), { classes: train.classes, outputStride: 16, seed: 1 }).weights;

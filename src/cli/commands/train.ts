@@ -5,6 +5,7 @@
 // what lands in the output folder.
 import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import { CLASSIFICATION_BACKBONES, type ClassificationBackbone } from '../../model/weights/torchvision-classification.js';
+import { TRAINING_LOSSES, type TrainingLoss } from '../../train/loss-choice.js';
 import { type RunOptions, runTraining } from '../../train/run.js';
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
@@ -43,6 +44,7 @@ const spec: CommandSpec = {
     { name: 'freeze-bn', kind: 'flag', description: 'keep batch norms in inference mode (their scale and shift still learn)' },
     { name: 'freeze-backbone', kind: 'flag', description: 'train only the head (ASPP, decoder and classifier)' },
     { name: 'hard-pixels', kind: 'value', valueName: 'K', description: 'the loss over only the K % of valid pixels with the largest loss (hard-example mining)', defaultText: '100' },
+    { name: 'loss', kind: 'value', valueName: 'L', description: `the training loss: ${TRAINING_LOSSES.join(', ')} (bce: a binary model's; dice: smp's soft Dice; a sum weighs its terms 1:1)`, defaultText: 'ce' },
     { name: 'repeat-classes', kind: 'value', valueName: 'NAMES', description: "bootstrapping: images holding any of these classes (comma-separated) appear --repeat-factor times per epoch" },
     { name: 'repeat-factor', kind: 'value', valueName: 'N', description: 'how often such an image appears per epoch', defaultText: '2' },
     { name: 'no-dropout', kind: 'flag', description: "leave out the heads' dropout (on by default, as in PyTorch and TF)" },
@@ -109,6 +111,14 @@ function hardPixelsOption(args: ParsedArgs): number | undefined {
   return k / 100;
 }
 
+/** --loss L, one of TRAINING_LOSSES. */
+function lossOption(args: ParsedArgs): TrainingLoss | undefined {
+  const text = optionValue(args, 'loss');
+  if (text === undefined) return undefined;
+  if (!(TRAINING_LOSSES as readonly string[]).includes(text)) throw new UsageError(`--loss must be one of ${TRAINING_LOSSES.join(', ')}, got '${text}'`, 'train');
+  return text as TrainingLoss;
+}
+
 /** --model, or --backbone-weights (with --backbone): one of the two, the default model when neither. */
 function startingWeightsOptions(args: ParsedArgs): Pick<RunOptions, 'model' | 'backboneWeights' | 'backbone'> {
   const model = optionValue(args, 'model');
@@ -166,6 +176,8 @@ async function run(args: ParsedArgs): Promise<number> {
     resume: optionFlag(args, 'resume'),
   };
   if (optionFlag(args, 'freeze-bn')) o.freezeBn = true;
+  const loss = lossOption(args);
+  if (loss) o.loss = loss;
   const deviceLoss = optionValue(args, 'device-loss');
   if (deviceLoss !== undefined) {
     if (deviceLoss !== 'recover' && deviceLoss !== 'fail') throw new UsageError(`--device-loss must be 'recover' or 'fail', got '${deviceLoss}'`, 'train');

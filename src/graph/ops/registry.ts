@@ -17,7 +17,7 @@ import { foldBnOp } from './fold-bn.js';
 import type { OpDef } from './op-def.js';
 
 export type { HostArray, OpCost } from './op-def.js';
-import { softmaxCrossEntropyOp } from './loss.js';
+import { softmaxCrossEntropyOp, softmaxDiceOp } from './loss.js';
 import { accumulateOp, sgdOp } from './optimizer.js';
 import { globalAvgPoolGradOp, globalAvgPoolOp, pool2dGradOp, pool2dOp } from './pool.js';
 import { resizeArgmaxOp, resizeGradOp, resizeOp } from './resize.js';
@@ -56,6 +56,7 @@ const OPS: Registry = {
   resize_grad: resizeGradOp,
   channel_slice: channelSliceOp,
   softmax_cross_entropy: softmaxCrossEntropyOp,
+  softmax_dice: softmaxDiceOp,
   accumulate: accumulateOp,
   sgd: sgdOp,
   batchnorm_train: batchNormTrainOp,

@@ -1,0 +1,306 @@
+// One training step of smp's two training fixtures (../shared/fixtures/smp, README "Training
+// references") on the GPU, built as the trainer builds it: the folder loaded as any smp folder,
+// batch norms in training mode, no dropout (the fixture set it to 0), and the fixture's loss:
+//  - deeplabv3-mobilenet_v2 (binary, in_channels 1): masked BCE + smp's binary Dice ('bce+dice':
+//    both on the [0, z] logits; the gradient reaches z back through the pad and reshapes);
+//  - deeplabv3plus-mobilenet_v2 (3 classes): cross-entropy, ignore 255.
+// The loss, the train-mode logits, every gradient of train_grads.npz (PyTorch's layout), the
+// summaries of the large ones and the running statistics after the step are compared with smp's
+// float64 step three ways:
+//  - the same step in float64 by the CPU interpreter, from the batch normalised in float64 as
+//    smp's was: equal to float32 storage precision (the losses, [0, z] and every gradient rule);
+//  - the GPU's float32 step: loss and train-mode logits within 3x smp's own float32 step's distance
+//    (the README's floor table). Its gradients and running statistics are measured against the
+//    floor and printed, not asserted: they are beyond 3x (binary: global 4x, the worst tensor
+//    3.1x, running statistics 9x, with no ReLU/ReLU6 kink flipped; V3+: one ReLU of decoder.block2
+//    flipped, the worst tensor 5x). The cause is in the forward: per layer our float32 activations
+//    drift ~2.3x as far from float64 as a round-once engine's (the CPU interpreter on float32
+//    storage lands at smp's floor), and the image-pooling BN, which sees two values per channel,
+//    multiplies that ~17x where smp's float32 does not;
+//  - the GPU's backward pass against the float64 backward run from the GPU's own forward values
+//    (againstFloat64): what the backward kernels compute, asserted tightly.
+import { expect } from 'chai';
+import { readFileSync, rmSync } from 'node:fs';
+import { compile } from '../../src/graph/compile.js';
+import type { Graph, Node, Value } from '../../src/graph/ir.js';
+import { Program } from '../../src/graph/program.js';
+import { Session } from '../../src/graph/session.js';
+import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { parseNpy, readNpy } from '../../src/model/weights/import/npy.js';
+import type { HostTensor } from '../../src/model/weights/import/tensor-map.js';
+import { readZip } from '../../src/model/weights/import/zip.js';
+import { hwioToOihw } from '../../src/model/weights/layouts.js';
+import { type TrainingLoss, lossTerms } from '../../src/train/loss-choice.js';
+import { buildTrainingGraphs, gradName, headLoss, trainingBatchNorms } from '../../src/train/training-graph.js';
+import { differentiate } from '../../src/graph/autograd.js';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { runGraphCpu } from '../../src/graph/cpu-reference.js';
+import type { LoadedWeights } from '../../src/model/loading/load-weights.js';
+import { FP32_TOLERANCE, relativeError, testContext } from '../helpers.js';
+import { nchwToNhwc } from '../model/layout.js';
+import { smpFixture, smpPrngValues, writeSmpFolder } from '../model/smp-fixture.js';
+import { againstFloat64, asF64, norm, worstError } from './float64-gradients.js';
+
+/** smp's float32 step against its float64 reference (README "Float32 floor of the training step"). */
+interface Floor {
+  loss: number;
+  logits: number;
+  globalGrad: number;
+  worstGrad: number;
+  stats: number;
+}
+
+const FIXTURES: { folder: string; loss: TrainingLoss; floor: Floor }[] = [
+  { folder: 'deeplabv3-mobilenet_v2', loss: 'bce+dice', floor: { loss: 3.0e-6, logits: 2.2e-5, globalGrad: 9.7e-5, worstGrad: 1.5e-4, stats: 7.1e-6 } },
+  { folder: 'deeplabv3plus-mobilenet_v2', loss: 'ce', floor: { loss: 1.0e-5, logits: 3.5e-5, globalGrad: 7.8e-4, worstGrad: 1.0e-3, stats: 2.0e-5 } },
+];
+/** Within this multiple of the floor. */
+const FLOOR_MULTIPLE = 3;
+
+function readNpz(path: string): Map<string, HostTensor> {
+  const out = new Map<string, HostTensor>();
+  for (const [name, bytes] of readZip(readFileSync(path))) out.set(name.replace(/\.npy$/, ''), parseNpy(bytes, `${path}:${name}`));
+  return out;
+}
+
+interface LargeGrad {
+  shape: number[];
+  l2: number;
+  first256: number[];
+  probe_dot: number;
+}
+
+
+/** The batch normalised in float64 from the uint8 crops, as smp's reference was (channel i: ImageNet's mean and std of channel i mod 3). */
+function image64(folder: string): Float64Array {
+  const u8 = readNpy(smpFixture(folder, 'train_input_2x64x64_uint8.npy'));
+  const C = u8.shape.length === 4 ? u8.shape[3] : 1;
+  const mean = [0.485, 0.456, 0.406];
+  const std = [0.229, 0.224, 0.225];
+  return Float64Array.from(u8.data, (v, i) => (v / 255 - mean[(i % C) % 3]) / std[(i % C) % 3]);
+}
+
+interface Fixture {
+  w: LoadedWeights;
+  binary: boolean;
+  canonical: Graph;
+  /** NHWC float32, as stored. */
+  image: Float32Array;
+  labels: Uint32Array;
+}
+
+async function loadFixture(folder: string): Promise<Fixture> {
+  const { dir } = writeSmpFolder(folder);
+  const w = await loadWeights(dir);
+  rmSync(dir, { recursive: true, force: true });
+  const x = readNpy(smpFixture(folder, 'train_input_2x64x64.npy'));
+  const [N, , H, W] = x.shape;
+  // Built without dropout, as the fixture's step ran.
+  const canonical = w.buildGraph({ batch: N, height: H, width: W });
+  const labels = Uint32Array.from(readNpy(smpFixture(folder, 'train_label_2x64x64.npy')).data);
+  return { w, binary: w.config.binary ?? false, canonical, image: nchwToNhwc(x.data, x.shape), labels };
+}
+
+/** The step as outputs (loss, logits, 'grad:<name>', 'state:<name>'), its loss as the trainer builds it; `forwardNodes`: the nodes before the backward pass. */
+function outputsGraph(f: Fixture, loss: TrainingLoss) {
+  const network = trainingBatchNorms(f.canonical);
+  const b = GraphBuilder.extend(network);
+  const logits = network.outputs.get('logits')!;
+  const labels = b.input('labels', logits.shape.slice(0, 3), 'u32');
+  const [l, seed] = headLoss(b, 'out', logits, labels, undefined, { ignoreIndex: 255, terms: lossTerms(loss, f.binary), binary: f.binary }, 1);
+  b.output('loss', l);
+  const forward = b.build();
+  const wrt = network.state.filter((v) => v.role === 'param');
+  const d = differentiate(forward, new Map([[logits, seed]]), wrt);
+  const out = GraphBuilder.extend(d.graph);
+  for (const p of wrt) out.output(`grad:${p.name}`, d.grads.get(p.id)!);
+  for (const v of network.state) if (v.role === 'statistic') out.output(`state:${v.name}`, v);
+  out.output('logits', logits);
+  return { graph: out.build(), forwardNodes: forward.nodes.length, params: wrt, statistics: network.state.filter((v) => v.role === 'statistic') };
+}
+
+interface StepValues {
+  loss: number;
+  /** NHWC, [0, z] for a binary model. */
+  logits: ArrayLike<number>;
+  /** PyTorch's layout, float32. */
+  grads: Map<string, Float32Array>;
+  stats: Map<string, ArrayLike<number>>;
+}
+
+/** A gradient in PyTorch's layout (convolution kernels OIHW), rounded to float32. */
+function torchLayout(data: ArrayLike<number>, shape: readonly number[]): Float32Array {
+  const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
+  return shape.length === 4 ? hwioToOihw(f32, shape).data : f32;
+}
+
+/** A step's values from a run of outputsGraph's graph. */
+function stepValues(run: Map<string, ArrayLike<number>>, params: Value[], statistics: Value[]): StepValues {
+  return {
+    loss: run.get('loss')![0],
+    logits: run.get('logits')!,
+    grads: new Map(params.map((p) => [p.name, torchLayout(run.get(`grad:${p.name}`)!, p.shape)])),
+    stats: new Map(statistics.map((v) => [v.name, run.get(`state:${v.name}`)!])),
+  };
+}
+
+/** The fixture's step on the GPU as the trainer builds it: loss, train-mode logits, gradients in PyTorch's layout, statistics after. */
+async function trainerStep(f: Fixture, loss: TrainingLoss, folder: string): Promise<StepValues> {
+  const graphs = buildTrainingGraphs(trainingBatchNorms(f.canonical), { ignoreIndex: 255, terms: lossTerms(loss, f.binary), binary: f.binary }, () => ({ lrScale: 1 }));
+  // The train-mode logits come back too (the trainer's step returns only the loss).
+  const step: Graph = { ...graphs.step, outputs: new Map([...graphs.step.outputs, ['logits', f.canonical.outputs.get('logits')!]]) };
+  const ctx = await testContext();
+  const session = Session.create(ctx, f.canonical, f.w.params, folder);
+  const program = await Program.create(ctx, compile(step, { mode: 'training' }), session, `${folder} step`);
+  try {
+    const out = await program.run({ image: f.image, labels: f.labels });
+    const accumulated = await session.downloadAll(graphs.step, ['gradient']);
+    const grads = new Map(graphs.trainable.map((p) => [p.name, torchLayout(accumulated.get(gradName(p.name))!.data, p.shape)]));
+    const stats = new Map([...(await session.downloadAll(f.canonical, ['statistic']))].map(([k, t]) => [k, t.data]));
+    return { loss: (out.get('loss') as Float32Array)[0], logits: out.get('logits') as Float32Array, grads, stats };
+  } finally {
+    program.dispose();
+    session.dispose();
+  }
+}
+
+interface Comparison {
+  loss: number;
+  logits: number;
+  globalGrad: number;
+  worst: { name: string; err: number; floor: number };
+  /** The tensor farthest beyond its own float32 floor (train_loss.json's grads_rel_per_tensor). */
+  worstAgainstFloor: { name: string; err: number; floor: number };
+  large: { name: string; err: number };
+  stats: { name: string; err: number };
+}
+
+/** A step's values against smp's float64 reference (the exact zeros checked absolutely, here). */
+function compareWithReference(folder: string, got: StepValues, binary: boolean): Comparison {
+  const ref = JSON.parse(readFileSync(smpFixture(folder, 'train_loss.json'), 'utf8'));
+  const refLogits = readNpy(smpFixture(folder, 'train_logits_2x64x64.npy'));
+  const want = nchwToNhwc(refLogits.data, refLogits.shape);
+  // A binary model's logits: the foreground z of [0, z].
+  const logits = binary ? Array.from(got.logits).filter((_, i) => i % 2 === 1) : got.logits;
+
+  const refs = readNpz(smpFixture(folder, 'train_grads.npz'));
+  const zeros = new Set<string>(ref.pytorch_float32_vs_reference.grads_exactly_zero);
+  expect(zeros.size, 'gradients exactly 0').to.equal(17);
+  const perTensorFloor: Record<string, number> = ref.pytorch_float32_vs_reference.grads_rel_per_tensor;
+  const typical = [...refs.values()].map((t) => norm(t.data)).sort((a, b) => a - b)[refs.size >> 1];
+  const errors: { name: string; err: number; floor: number }[] = [];
+  let diff2 = 0;
+  let ref2 = 0;
+  for (const [name, t] of refs) {
+    const ours = got.grads.get(name);
+    expect(ours, `a gradient for ${name}`).to.not.equal(undefined);
+    expect(ours!.length, `${name}: size`).to.equal(t.data.length);
+    for (let i = 0; i < t.data.length; i++) {
+      diff2 += (ours![i] - t.data[i]) ** 2;
+      ref2 += t.data[i] ** 2;
+    }
+    // Rounding noise where exact arithmetic gives 0 (PyTorch float32: ~1e-7): small against a typical gradient.
+    if (zeros.has(name)) expect(norm(ours!), `${name}: 0 in exact arithmetic`).to.be.lessThan(1e-4 * typical);
+    else errors.push({ name, err: relativeError(ours!, t.data), floor: perTensorFloor[name] });
+  }
+
+  // The large gradients' summaries: norm, first 256 values, and the probe's dot product (its
+  // error against |g| |p|, the dot product's own scale).
+  const large: Record<string, LargeGrad> = JSON.parse(readFileSync(smpFixture(folder, 'train_grads_large.json'), 'utf8')).tensors;
+  let largeWorst = { name: '-', err: 0 };
+  for (const [name, s] of Object.entries(large)) {
+    const g = got.grads.get(name)!;
+    const probe = smpPrngValues(name, s.shape, 'bias', 1, 99);
+    let dot = 0;
+    for (let i = 0; i < g.length; i++) dot += g[i] * probe[i];
+    const err = Math.max(Math.abs(norm(g) - s.l2) / s.l2, relativeError(g.subarray(0, 256), s.first256), Math.abs(dot - s.probe_dot) / (s.l2 * norm(probe)));
+    if (err > largeWorst.err) largeWorst = { name, err };
+  }
+
+  // Running statistics after the step (momentum 0.1, unbiased variance).
+  const after = readNpz(smpFixture(folder, 'train_bn_after.npz'));
+  let statsWorst = { name: '-', err: 0 };
+  for (const [name, t] of after) {
+    const ours = got.stats.get(name);
+    expect(ours, `running statistic ${name}`).to.not.equal(undefined);
+    const err = relativeError(ours!, t.data);
+    if (err > statsWorst.err) statsWorst = { name, err };
+  }
+  const c: Comparison = {
+    loss: Math.abs(got.loss - ref.loss) / ref.loss,
+    logits: relativeError(logits, want),
+    globalGrad: Math.sqrt(diff2 / ref2),
+    worst: errors.reduce((a, e) => (e.err > a.err ? e : a)),
+    worstAgainstFloor: errors.reduce((a, e) => (e.err / e.floor > a.err / a.floor ? e : a)),
+    large: largeWorst,
+    stats: statsWorst,
+  };
+  const e = (v: number): string => v.toExponential(1);
+  console.log(
+    `      (loss rel. ${e(c.loss)}; logits rel. ${e(c.logits)}; grads global ${e(c.globalGrad)}, worst of ${errors.length} ${e(c.worst.err)} (${c.worst.name}), ` +
+      `farthest beyond its own floor ${e(c.worstAgainstFloor.err)} = ${(c.worstAgainstFloor.err / c.worstAgainstFloor.floor).toFixed(1)}x (${c.worstAgainstFloor.name}); ` +
+      `large ${e(c.large.err)} (${c.large.name}); running stats ${e(c.stats.err)} (${c.stats.name}))`,
+  );
+  return c;
+}
+
+/** Per ReLU/ReLU6 whose input float32 puts on the other side of a kink (0, or 6) than float64 does: 'layer: count' (README: what moves a gradient by a whole element's share). */
+function kinkFlips(nodes: readonly Node[], ours: (v: Value) => ArrayLike<number>, ref: (v: Value) => ArrayLike<number>): string[] {
+  const out: string[] = [];
+  for (const n of nodes) {
+    if (n.op.type !== 'activation' || (n.op.attrs.activation !== 'relu' && n.op.attrs.activation !== 'relu6')) continue;
+    const six = n.op.attrs.activation === 'relu6';
+    const [a, b] = [ours(n.op.input), ref(n.op.input)];
+    let count = 0;
+    for (let i = 0; i < a.length; i++) if (a[i] > 0 !== b[i] > 0 || (six && a[i] < 6 !== b[i] < 6)) count++;
+    if (count) out.push(`${n.name}: ${count}`);
+  }
+  return out;
+}
+
+describe('training: smp DeepLabV3/V3+ MobileNetV2 steps against smp float64 (fixtures/smp) @slow', function () {
+  this.timeout(900_000);
+  for (const { folder, loss, floor } of FIXTURES) {
+    describe(`${folder} ('${loss}')`, () => {
+      let f: Fixture;
+      before(async () => {
+        f = await loadFixture(folder);
+      });
+
+      it('float64 in the CPU interpreter: loss, logits, every gradient and the running statistics to float32 storage precision', () => {
+        const { graph, params, statistics } = outputsGraph(f, loss);
+        const run = runGraphCpu(graph, asF64(f.w.params), { image: image64(folder), labels: f.labels });
+        const c = compareWithReference(folder, stepValues(run, params, statistics), f.binary);
+        expect(c.loss, 'loss').to.be.lessThan(1e-12);
+        // The references are stored as float32: 6e-8 relative.
+        expect(c.logits, 'train logits').to.be.lessThan(1e-6);
+        expect(c.worst.err, `gradient ${c.worst.name}`).to.be.lessThan(1e-6);
+        expect(c.large.err, `large gradient ${c.large.name}`).to.be.lessThan(1e-6);
+        expect(c.stats.err, `running statistic ${c.stats.name}`).to.be.lessThan(1e-6);
+      });
+
+      it(`float32 on the GPU, the step the trainer builds: loss and train logits within ${FLOOR_MULTIPLE}x smp's float32 floor (gradients and statistics measured)`, async () => {
+        const c = compareWithReference(folder, await trainerStep(f, loss, folder), f.binary);
+        const tol = (v: number): number => FLOOR_MULTIPLE * v;
+        console.log(
+          `      (against ${FLOOR_MULTIPLE}x the floor: grads global ${(c.globalGrad / floor.globalGrad).toFixed(1)}x, worst tensor ${(c.worst.err / floor.worstGrad).toFixed(1)}x, ` +
+            `large ${(c.large.err / floor.worstGrad).toFixed(1)}x, running stats ${(c.stats.err / floor.stats).toFixed(1)}x the floor)`,
+        );
+        expect(c.loss, 'loss').to.be.lessThan(tol(floor.loss));
+        expect(c.logits, 'train logits').to.be.lessThan(tol(floor.logits));
+      });
+
+      it("float32 on the GPU: the backward pass against float64's from the GPU's own forward values (and the ReLU kinks float32 flips, printed)", async () => {
+        const { graph, forwardNodes, params } = outputsGraph(f, loss);
+        const { gpu, exact, free, forwardOps } = await againstFloat64(graph, forwardNodes, f.w.params, { image: f.image, labels: f.labels }, folder);
+        const flips = kinkFlips(graph.nodes.slice(0, forwardNodes), (v) => gpu.get(`forward:${v.id}`)!, (v) => free.get(`forward:${v.id}`)!);
+        console.log(`      (ReLU/ReLU6 inputs on the other side of a kink than float64's, from the same float32 batch: ${flips.length ? flips.join(', ') : 'none'})`);
+        const names = params.map((p) => `grad:${p.name}`);
+        const { worst, zeros } = worstError(names, (n) => gpu.get(n)!, (n) => exact.get(n)!, folder, 1e-5);
+        console.log(`      (forward ops worst ${forwardOps.err.toExponential(1)} (${forwardOps.name}); from the GPU's forward values, ${names.length} gradients, ${zeros} zero in exact arithmetic: worst ${worst.err.toExponential(1)} (${worst.name}))`);
+        expect(forwardOps.err, `forward op ${forwardOps.name}`).to.be.lessThan(FP32_TOLERANCE);
+        expect(worst.err, worst.name).to.be.lessThan(FP32_TOLERANCE);
+      });
+    });
+  }
+});
