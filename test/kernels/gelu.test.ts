@@ -7,11 +7,10 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { activateCpu } from '../../src/kernels/activation/activation.js';
 import { erf, erfc } from '../../src/kernels/activation/erf.js';
-import { prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
-import { conv2dOutputShape, convParams } from '../../src/kernels/conv2d/params.js';
-import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
+import { convParams } from '../../src/kernels/conv2d/params.js';
 import { prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { poisonedTensor, testContext } from '../helpers.js';
+import { expectConvEpilogueAsCpu } from './conv-epilogue.js';
 
 /** erfc at points on both sides of the reference's split (2), from Python's math.erfc. */
 const ERFC: readonly [number, number][] = [
@@ -69,24 +68,6 @@ describe('activation: gelu', () => {
     }
   });
 
-  it("as a depthwise convolution's epilogue with bias (Mix-FFN), dilated", async () => {
-    const ctx = await testContext();
-    const inShape = [1, 13, 9, 12];
-    const wShape = [3, 3, 1, 12];
-    const p = convParams({ groups: 12, dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, activation: 'gelu' });
-    const outShape = conv2dOutputShape(inShape, wShape, p);
-    const x = randomArray(numel(inShape), -3, 3);
-    const w = randomArray(numel(wShape), -1, 1);
-    const b = randomArray(wShape[3], -1, 1);
-    const input = uploadTensor(ctx, x, inShape);
-    const weight = uploadTensor(ctx, w, wShape);
-    const bias = uploadTensor(ctx, b, [wShape[3]]);
-    const out = poisonedTensor(ctx, outShape);
-    try {
-      await runOnce(ctx, 'gelu conv', () => prepareConv2d(ctx, { input, weight, bias, out }, p));
-      expectClose(await readTensor(ctx, out), conv2dCpu(x, inShape, w, wShape, p, { bias: b }), 'gelu depthwise');
-    } finally {
-      for (const t of [input, weight, bias, out]) t.dispose();
-    }
-  });
+  it("as a depthwise convolution's epilogue with bias (Mix-FFN), dilated", () =>
+    expectConvEpilogueAsCpu('gelu depthwise', [1, 13, 9, 12], [3, 3, 1, 12], convParams({ groups: 12, dilationH: 2, dilationW: 2, padTop: 2, padBottom: 2, padLeft: 2, padRight: 2, activation: 'gelu' })));
 });

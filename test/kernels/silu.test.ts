@@ -5,11 +5,10 @@ import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { activateCpu } from '../../src/kernels/activation/activation.js';
-import { prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
-import { conv2dOutputShape, convParams } from '../../src/kernels/conv2d/params.js';
-import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
+import { convParams } from '../../src/kernels/conv2d/params.js';
 import { prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
-import { expectClose, numel, poisonedTensor, randomArray, testContext } from '../helpers.js';
+import { poisonedTensor, testContext } from '../helpers.js';
+import { expectConvEpilogueAsCpu } from './conv-epilogue.js';
 
 describe('activation: silu', () => {
   it('CPU reference: silu(0) = 0, silu(x) -> x for large x, -> 0 for very negative x', () => {
@@ -42,23 +41,6 @@ describe('activation: silu', () => {
     ['3x3 depthwise stride 2', [1, 13, 9, 12], [3, 3, 1, 12], { groups: 12, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }],
   ];
   for (const [what, inShape, wShape, partial] of convCases) {
-    it(`as a convolution's epilogue: ${what}, with bias`, async () => {
-      const ctx = await testContext();
-      const p = convParams({ ...partial, activation: 'silu' });
-      const outShape = conv2dOutputShape(inShape, wShape, p);
-      const x = randomArray(numel(inShape), -3, 3);
-      const w = randomArray(numel(wShape), -1, 1);
-      const b = randomArray(wShape[3], -1, 1);
-      const input = uploadTensor(ctx, x, inShape);
-      const weight = uploadTensor(ctx, w, wShape);
-      const bias = uploadTensor(ctx, b, [wShape[3]]);
-      const out = poisonedTensor(ctx, outShape);
-      try {
-        await runOnce(ctx, 'silu conv', () => prepareConv2d(ctx, { input, weight, bias, out }, p));
-        expectClose(await readTensor(ctx, out), conv2dCpu(x, inShape, w, wShape, p, { bias: b }), what);
-      } finally {
-        for (const t of [input, weight, bias, out]) t.dispose();
-      }
-    });
+    it(`as a convolution's epilogue: ${what}, with bias`, () => expectConvEpilogueAsCpu(what, inShape, wShape, convParams({ ...partial, activation: 'silu' })));
   }
 });

@@ -120,6 +120,15 @@ export interface CrossEntropyResult<T> {
   invalid: number;
 }
 
+/** A pixel's softmax terms in float64: its largest logit m and sum(exp(logit - m)), so p_c = exp(logit_c - m) / s. */
+export function softmaxShift(logits: ArrayLike<number>, base: number, C: number): [number, number] {
+  let m = -Infinity;
+  for (let c = 0; c < C; c++) m = Math.max(m, logits[base + c]);
+  let s = 0;
+  for (let c = 0; c < C; c++) s += Math.exp(logits[base + c] - m);
+  return [m, s];
+}
+
 /** CPU reference (float64 inside; returns dlogits of the logits' array type). */
 export function crossEntropyCpu<T extends Float32Array | Float64Array>(
   logits: T,
@@ -144,10 +153,7 @@ export function crossEntropyCpu<T extends Float32Array | Float64Array>(
       continue;
     }
     const base = px * C;
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, logits[base + c]);
-    let s = 0;
-    for (let c = 0; c < C; c++) s += Math.exp(logits[base + c] - m);
+    const [m, s] = softmaxShift(logits, base, C);
     const w = weights ? weights[y] : 1;
     for (let c = 0; c < C; c++) dlogits[base + c] = w * (Math.exp(logits[base + c] - m) / s - (c === y ? 1 : 0));
     keys[px] = w * (Math.log(s) + m - logits[base + y]);

@@ -15,6 +15,7 @@ import { Uniforms, linearGrid, makeDispatch } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString } from '../../gpu/tensor.js';
 import { expectShape } from '../checks.js';
+import { softmaxShift } from './cross-entropy.js';
 
 export interface DiceParams {
   ignoreIndex: number;
@@ -125,10 +126,7 @@ export function diceCpu<T extends Float32Array | Float64Array>(logits: T, shape:
       continue;
     }
     const base = px * C;
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, logits[base + c]);
-    let s = 0;
-    for (let c = 0; c < C; c++) s += Math.exp(logits[base + c] - m);
+    const [m, s] = softmaxShift(logits, base, C);
     for (let c = 0; c < C; c++) {
       const prob = Math.exp(logits[base + c] - m) / s;
       probs[base + c] = prob;
