@@ -8,6 +8,7 @@ import { LUKEMELAS_EFFICIENTNETS, type LukemelasEfficientNetName, buildSmpEffici
 import { buildSmpMixTransformer, type MixTransformerSpec } from '../networks/smp-mix-transformer.js';
 import { buildSmpMobilenetV2 } from '../networks/smp-mobilenet-v2.js';
 import { MOBILEONE_VARIANTS, type MobileOneVariant, buildSmpMobileOne } from '../networks/smp-mobileone.js';
+import { REGNET_CFGS, type RegNetName, buildSmpRegNet } from '../networks/smp-regnet.js';
 import { buildSmpResNet } from '../networks/smp-resnet.js';
 import { type SenetBlock, buildSmpSenet } from '../networks/smp-senet.js';
 import { SMP_SKNETS, type SmpSknetName, buildSmpSknet } from '../networks/smp-sknet.js';
@@ -30,6 +31,11 @@ export interface SmpEncoder {
   build(b: GraphBuilder, image: Value, size: SmpEncoderSize): (Value | null)[];
   /** Tensors its files hold that its forward never uses (dropped on load). */
   unused?(name: string): boolean;
+  /**
+   * A file's key as this encoder's module names it (smp's SegmentationModel.load_state_dict moves
+   * the old `timm-regnet*` files' `encoder.X` to `encoder.model.X`).
+   */
+  fileKey?(name: string): string;
   /** Its Linear layers' weights ([out, in] in the file), which the network runs as 1x1 convs (MiT's). */
   linear?(name: string): boolean;
 }
@@ -140,6 +146,15 @@ function sknet(name: SmpSknetName): SmpEncoder {
   };
 }
 
+function regnet(name: RegNetName): SmpEncoder {
+  return {
+    family: name.startsWith('regnetx') ? "timm's RegNetX (tu-regnetx_, timm-regnetx_)" : "timm's RegNetY (tu-regnety_, timm-regnety_)",
+    build: (b, image, size) => buildSmpRegNet(b, image, { ...size, name, prefix: 'encoder.model' }),
+    // SegmentationModel.load_state_dict: for TimmUniversalEncoders named regnet*, every `encoder.` key not under `encoder.model.`.
+    fileKey: (key) => (key.startsWith('encoder.') && !key.startsWith('encoder.model.') ? `encoder.model.${key.slice('encoder.'.length)}` : key),
+  };
+}
+
 export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries(DEPTHS.map((d) => [`resnet${d}`, resnet(d)])),
   resnext50_32x4d: resnet(50, { groups: 32, widthPerGroup: 4 }),
@@ -158,6 +173,13 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries(Object.entries(MIT_SPECS).map(([name, spec]) => [name, mixTransformer(spec)])),
   ...Object.fromEntries(Object.keys(DPN_VARIANTS).map((n) => [n, dpn(n as DpnName)])),
   ...Object.fromEntries(Object.keys(SMP_SKNETS).map((n) => [n, sknet(n as SmpSknetName)])),
+  // smp's get_encoder turns timm-regnet* into tu-regnet* (is_equivalent_to_timm_universal).
+  ...Object.fromEntries(
+    Object.keys(REGNET_CFGS).flatMap((n) => {
+      const encoder = regnet(n as RegNetName);
+      return [`tu-${n}`, `timm-${n}`].map((k) => [k, encoder]);
+    }),
+  ),
 };
 
 /**

@@ -132,7 +132,7 @@ export function smpParams(tensors: TensorMap, architecture: Architecture, what: 
   const params: HostParams = new Map();
   const unread: TensorMap = new Map();
   for (const [file, t] of tensors) {
-    const name = currentKey(file);
+    const name = encoder.fileKey?.(currentKey(file)) ?? currentKey(file);
     if (name.endsWith('.num_batches_tracked') || encoder.unused?.(name)) unread.set(name, t);
     else if (t.shape.length === 4) params.set(name, oihwToHwio(t.data, t.shape));
     // A Linear layer's [out, in] runs as a 1x1 conv: HWIO [1, 1, in, out].
