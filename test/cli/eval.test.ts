@@ -26,7 +26,7 @@ describe('deeplab eval', function () {
     expect(r.code, messages(r.stderr)).to.equal(0);
     const doc = JSON.parse(readFileSync(json, 'utf8')) as Record<string, unknown>;
     expect(Object.keys(doc).sort()).to.deep.equal(
-      ['model', 'split', 'images', 'mIoU', 'mIoU21', 'pixelAccuracy', 'perClass', 'confusion', 'outputStride', 'scales', 'flip', 'precision', 'seconds'].sort(),
+      ['model', 'split', 'images', 'mIoU', 'mIoU21', 'pixelAccuracy', 'perClass', 'dicePerClass', 'confusion', 'outputStride', 'scales', 'flip', 'precision', 'seconds'].sort(),
     );
     expect(doc.model).to.equal('mobilenetv2-pascal-257');
     expect(doc.split).to.equal('val');
@@ -64,8 +64,12 @@ describe('deeplab eval', function () {
     VOC_CLASSES.forEach((name, c) => {
       const predicted = confusion.counts.reduce((a, row) => a + row[c], 0);
       const union = gtPixels[c] + predicted - confusion.counts[c][c];
-      if (union === 0) expect(perClass[name], name).to.equal(null);
-      else expect(perClass[name], name).to.be.closeTo((100 * confusion.counts[c][c]) / union, 1e-9);
+      const dice = (doc.dicePerClass as Record<string, number | null>)[name];
+      if (union === 0) expect([perClass[name], dice], name).to.deep.equal([null, null]);
+      else {
+        expect(perClass[name], name).to.be.closeTo((100 * confusion.counts[c][c]) / union, 1e-9);
+        expect(dice, `${name} Dice`).to.be.closeTo((200 * confusion.counts[c][c]) / (gtPixels[c] + predicted), 1e-9);
+      }
     });
 
     expect(r.stdout).to.contain('split val (2 of 9 images)');

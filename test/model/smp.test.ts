@@ -8,13 +8,16 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeModel } from '../../src/graph/onnx/proto.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { onnxModel } from '../../src/model/onnx-export.js';
 import { writeSmpFolder as exportSmpFolder } from '../../src/model/weights/smp-export.js';
 import type { DeepLabModel } from '../../src/model/model.js';
 import { loadModel } from '../../src/model/model.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { expectClose, expectRejects, testContext } from '../helpers.js';
+import { runOnnx } from '../onnx-runtime.js';
 import { nchwToNhwc } from './layout.js';
 import { SMP_FOLDERS, readSmpManifest, smpFixture, writeSmpFolder } from './smp-fixture.js';
 
@@ -133,4 +136,24 @@ describe('smp folders: config.json read field by field', function () {
     expect(w.config.decoder).to.equal('deeplabv3plus');
     expect(w.config.numClasses).to.equal(3);
   });
+});
+
+describe('smp folders: ONNX export', function () {
+  this.timeout(120_000);
+  for (const folder of ['deeplabv3plus-resnet34', 'deeplabv3-mobilenet_v2'] as const) {
+    it(`${folder}: the ONNX export, run by onnxruntime, gives smp's float64 logits at 64x64 (relative error < 1e-4)`, async () => {
+      const { dir } = writeSmpFolder(folder);
+      try {
+        const w = await loadWeights(dir);
+        const x = readNpy(smpFixture(folder, 'input_64x64.npy'));
+        const ref = readNpy(smpFixture(folder, 'logits_64x64.npy'));
+        const out = (await runOnnx(encodeModel(onnxModel(w, { height: 64, width: 64 })), { image: { dims: x.shape, data: x.data } })).get('logits')!;
+        // A binary model's logits are [0, z]: its foreground channel is smp's.
+        const ours = w.config.binary ? out.data.subarray(64 * 64) : out.data;
+        expectClose(ours, ref.data, `${folder} through onnxruntime`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
