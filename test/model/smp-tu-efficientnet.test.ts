@@ -7,9 +7,15 @@
 // (results/results-imagenet.csv). The device program against the CPU interpreter; the training
 // graph reaching every parameter.
 import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Graph } from '../../src/graph/ir.js';
+import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
+import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { encoderTraining, expectEncoderAsCpu } from './smp-encoder-run.js';
-import { encoderGraph } from './smp-fixture.js';
+import { encoderGraph, readSmpManifest, smpFixture, smpPrngValues } from './smp-fixture.js';
 
 interface TorchConv {
   cin: number;
@@ -241,6 +247,34 @@ describe("smp tu- encoders on timm's MobileNetV3 and EfficientNet (graph)", () =
     };
     expect(dw(16)).to.deep.equal(['3.0:s2d1', '3.1:s1d1', '3.2:s1d1', '3.3:s1d1', '4.0:s1d1', '4.1:s1d1', '5.0:s1d1', '5.1:s1d2', '5.2:s1d2']);
     expect(dw(8)).to.deep.equal(['3.0:s1d1', '3.1:s1d2', '3.2:s1d2', '3.3:s1d2', '4.0:s1d2', '4.1:s1d2', '5.0:s1d2', '5.1:s1d4', '5.2:s1d4']);
+  });
+
+  it("an smp folder of tu-efficientnet_b0 (the state dict derived here, smp's decoder of efficientnet-b0's fixture) loads: every tensor read or set apart as smp's loader does", async () => {
+    // efficientnet-b0's decoder reads 24 channels at /4 and 320 at /16, as tu-efficientnet_b0's features are.
+    const manifest = readSmpManifest('deeplabv3plus-efficientnet-b0');
+    const state: TensorMap = new Map();
+    const kind = (k: string, s: number[]) => (s.length === 4 ? 'conv' : /se\.conv_(reduce|expand)\.bias$/.test(k) ? 'bias' : /\.weight$/.test(k) ? 'bn_weight' : /\.bias$/.test(k) ? 'bias' : /running_mean$/.test(k) ? 'mean' : 'var');
+    for (const [k, s] of timmModel(MODELS.efficientnet_b0[0], 16, false).state) {
+      const name = PREFIX + k;
+      if (k.endsWith('.num_batches_tracked')) state.set(name, { shape: [], data: Float32Array.of(0), sourceDType: 'i64' });
+      else state.set(name, { shape: s, data: smpPrngValues(name, s, kind(k, s)), sourceDType: 'f32' });
+    }
+    for (const [name, s, , k, gain] of manifest.rows) {
+      if (name.startsWith('encoder.')) continue;
+      state.set(name, k === 'count' ? { shape: [...s], data: Float32Array.of(0), sourceDType: 'i64' } : { shape: [...s], data: smpPrngValues(name, s, k, gain), sourceDType: 'f32' });
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'smp-tu-efficientnet_b0-'));
+    try {
+      const config = JSON.parse(readFileSync(smpFixture('deeplabv3plus-efficientnet-b0', 'config.json'), 'utf8'));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, encoder_name: 'tu-efficientnet_b0' }));
+      writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(state));
+      const w = await loadWeights(dir);
+      const counters = [...state.keys()].filter((k) => k.endsWith('.num_batches_tracked'));
+      expect(w.params.size + counters.length).to.equal(state.size);
+      expect([...(w.unread?.keys() ?? [])].sort()).to.deep.equal(counters.sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('tu-mobilenetv3_large_100 (OS 8) on the device equals the CPU interpreter at every feature', async () => {
