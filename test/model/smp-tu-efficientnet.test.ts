@@ -4,16 +4,22 @@
 // timm's own block strings and module structure (mobilenetv3.py _gen_mobilenet_v3, efficientnet.py
 // _gen_efficientnet, _efficientnet_builder.py, _efficientnet_blocks.py), and the graph must declare
 // exactly that; the derivation itself is checked against timm's published parameter counts
-// (results/results-imagenet.csv). The device program against the CPU interpreter; the training
-// graph reaching every parameter.
+// (results/results-imagenet.csv). The arithmetic against a float64 transcription of timm's block
+// forwards on the CPU (a planted sigmoid in place of MobileNetV3's hard-sigmoid gate fails it); the
+// device program against the CPU interpreter; the training graph reaching every parameter; an smp
+// folder with the derived state dict through the loader.
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import type { Graph } from '../../src/graph/ir.js';
+import type { HostParams } from '../../src/graph/params.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
+import { expectClose, randomArray } from '../helpers.js';
+import { transformersLikeParams } from './random-params.js';
 import { encoderTraining, expectEncoderAsCpu } from './smp-encoder-run.js';
 import { encoderGraph, readSmpManifest, smpFixture, smpPrngValues } from './smp-fixture.js';
 
@@ -64,18 +70,24 @@ function makeDivisible(v: number, divisor = 8): number {
   return n;
 }
 
+/** Whether the first block string has stride 2 (the stem is then a feature). */
+const stages0First = (m: TimmModel) => /_s2_/.test(m.arch[0][0]);
+
 const getPadding = (k: number, stride: number, dilation: number) => Math.floor((stride - 1 + dilation * (k - 1)) / 2);
 
 /**
  * timm's model as create_model builds it at output_stride: its state dict (torch shapes; the head
  * and classifier with `head`), its convs, and feature_info's (channels, reduction).
  */
-function timmModel(m: TimmModel, outputStride: number, head: boolean): { state: Map<string, number[]>; convs: Map<string, TorchConv>; acts: Map<string, string>; skips: string[]; features: [number, number][] } {
+function timmModel(m: TimmModel, outputStride: number, head: boolean): { state: Map<string, number[]>; convs: Map<string, TorchConv>; acts: Map<string, string>; skips: string[]; order: { name: string; type: string }[][]; featureStages: number[]; features: [number, number][] } {
   const state = new Map<string, number[]>();
   // The activation after each module that has one (BatchNormAct2d's, the gate's two), by module name.
   const acts = new Map<string, string>();
   // The blocks whose has_skip holds (in == out and the stride after the output_stride rule 1; ConvBnAct's skip is off).
   const skips: string[] = [];
+  // The blocks in forward order, and after which stage (-1: the stem) each feature is taken.
+  const order: { name: string; type: string }[][] = [];
+  const featureStages: number[] = stages0First(m) ? [-1] : [];
   const act = m.family === 'mobilenetv3' ? 'hardswish' : 'silu';
   const convs = new Map<string, TorchConv>();
   const conv2d = (name: string, c: TorchConv, bias = false) => {
@@ -123,6 +135,7 @@ function timmModel(m: TimmModel, outputStride: number, head: boolean): { state: 
       const cout = roundChs(ba.c);
       const blockAct = ba.nre ? 'relu' : act;
       if (ba.type !== 'cn' && stride === 1 && cin === cout) skips.push(name);
+      (order[si] ??= []).push({ name, type: ba.type });
       // se_from_exp (MobileNetV3): rd from mid, round_channels; else se_ratio / exp_ratio, round.
       const seChs = (mid: number) => (m.family === 'mobilenetv3' ? makeDivisible(mid * ba.se) : Math.round(mid * (ba.se / ba.e)));
       const se = (mid: number) => {
@@ -158,7 +171,10 @@ function timmModel(m: TimmModel, outputStride: number, head: boolean): { state: 
       }
       cin = cout;
     });
-    if (si === stages.length - 1 || stages[si + 1][0].s > 1) features.push([cin, current]);
+    if (si === stages.length - 1 || stages[si + 1][0].s > 1) {
+      features.push([cin, current]);
+      featureStages.push(si);
+    }
   });
   if (head) {
     const nf = m.family === 'mobilenetv3' ? m.numFeatures : roundChs(m.numFeatures);
@@ -168,7 +184,7 @@ function timmModel(m: TimmModel, outputStride: number, head: boolean): { state: 
     state.set('classifier.weight', [1000, nf]);
     state.set('classifier.bias', [1000]);
   }
-  return { state, convs, acts, skips, features };
+  return { state, convs, acts, skips, order, featureStages, features };
 }
 
 const numel = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
@@ -179,6 +195,98 @@ function torchShapes(graph: Graph): Map<string, number[]> {
 }
 
 const PREFIX = 'encoder.model.';
+
+/** A [C, H, W] map in float64. */
+interface Map3 {
+  c: number;
+  h: number;
+  w: number;
+  d: Float64Array;
+}
+
+const ACT: Record<string, (x: number) => number> = {
+  relu: (x) => Math.max(0, x),
+  hardswish: (x) => (x * Math.min(Math.max(x + 3, 0), 6)) / 6,
+  hardsigmoid: (x) => Math.min(Math.max(x + 3, 0), 6) / 6,
+  silu: (x) => x / (1 + Math.exp(-x)),
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+};
+
+/**
+ * timm's forward (_efficientnet_blocks.py: DepthwiseSeparableConv, InvertedResidual, ConvBnAct,
+ * SqueezeExcite) for smp's features, in float64 on [C, H, W] maps, the geometry and activations
+ * from the derivation above, weights read from our HWIO tensors by their state-dict names.
+ */
+function referenceFeatures(m: TimmModel, params: HostParams, image: Float32Array, side: number, outputStride: number, depth: number): Map3[] {
+  const t = timmModel(m, outputStride, false);
+  const p = (k: string) => params.get(PREFIX + k)!.data;
+  const conv = (x: Map3, name: string): Map3 => {
+    const c = t.convs.get(name)!;
+    const w = p(`${name}.weight`);
+    const bias = params.get(`${PREFIX}${name}.bias`)?.data;
+    const oh = Math.floor((x.h + 2 * c.padding - c.dilation * (c.k - 1) - 1) / c.stride) + 1;
+    const ow = Math.floor((x.w + 2 * c.padding - c.dilation * (c.k - 1) - 1) / c.stride) + 1;
+    const y: Map3 = { c: c.cout, h: oh, w: ow, d: new Float64Array(c.cout * oh * ow) };
+    const [cinG, coutG] = [c.cin / c.groups, c.cout / c.groups];
+    for (let co = 0; co < c.cout; co++) {
+      const g = Math.floor(co / coutG);
+      for (let oy = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++) {
+          let acc = bias ? bias[co] : 0;
+          for (let ky = 0; ky < c.k; ky++) {
+            const iy = oy * c.stride - c.padding + ky * c.dilation;
+            if (iy < 0 || iy >= x.h) continue;
+            for (let kx = 0; kx < c.k; kx++) {
+              const ix = ox * c.stride - c.padding + kx * c.dilation;
+              if (ix < 0 || ix >= x.w) continue;
+              for (let ci = 0; ci < cinG; ci++) acc += x.d[((g * cinG + ci) * x.h + iy) * x.w + ix] * w[((ky * c.k + kx) * cinG + ci) * c.cout + co];
+            }
+          }
+          y.d[(co * oh + oy) * ow + ox] = acc;
+        }
+      }
+    }
+    const act = t.acts.get(name);
+    return act ? { ...y, d: y.d.map(ACT[act]) } : y;
+  };
+  const bn = (x: Map3, name: string): Map3 => {
+    const [g, b, mean, v] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => p(`${name}.${k}`));
+    const act = t.acts.get(name);
+    const hw = x.h * x.w;
+    return {
+      ...x,
+      d: x.d.map((xi, i) => {
+        const c = Math.floor(i / hw);
+        const z = ((xi - mean[c]) / Math.sqrt(v[c] + 1e-5)) * g[c] + b[c];
+        return act ? ACT[act](z) : z;
+      }),
+    };
+  };
+  const se = (x: Map3, name: string): Map3 => {
+    if (!t.convs.has(`${name}.se.conv_reduce`)) return x;
+    const hw = x.h * x.w;
+    const pooled: Map3 = { c: x.c, h: 1, w: 1, d: new Float64Array(x.c) };
+    for (let i = 0; i < x.d.length; i++) pooled.d[Math.floor(i / hw)] += x.d[i] / hw;
+    const gate = conv(conv(pooled, `${name}.se.conv_reduce`), `${name}.se.conv_expand`);
+    return { ...x, d: x.d.map((xi, i) => xi * gate.d[Math.floor(i / hw)]) };
+  };
+  let x: Map3 = { c: 3, h: side, w: side, d: new Float64Array(3 * side * side) };
+  for (let i = 0; i < side * side * 3; i++) x.d[(i % 3) * side * side + Math.floor(i / 3)] = image[i];
+  x = bn(conv(x, 'conv_stem'), 'bn1');
+  const points = t.featureStages.slice(0, depth);
+  const features = points[0] === -1 ? [x] : [];
+  for (let s = 0; s <= points[points.length - 1]; s++) {
+    for (const { name, type } of t.order[s]) {
+      const input = x;
+      if (type === 'ds') x = bn(conv(se(bn(conv(x, `${name}.conv_dw`), `${name}.bn1`), name), `${name}.conv_pw`), `${name}.bn2`);
+      else if (type === 'ir') x = bn(conv(se(bn(conv(bn(conv(x, `${name}.conv_pw`), `${name}.bn1`), `${name}.conv_dw`), `${name}.bn2`), name), `${name}.conv_pwl`), `${name}.bn3`);
+      else x = bn(conv(x, `${name}.conv`), `${name}.bn1`);
+      if (t.skips.includes(name)) x = { ...x, d: x.d.map((v, i) => v + input.d[i]) };
+    }
+    if (points.includes(s)) features.push(x);
+  }
+  return features;
+}
 
 describe("smp tu- encoders on timm's MobileNetV3 and EfficientNet (graph)", () => {
   for (const [timm, [model, millions]] of Object.entries(MODELS)) {
@@ -248,6 +356,25 @@ describe("smp tu- encoders on timm's MobileNetV3 and EfficientNet (graph)", () =
     expect(dw(16)).to.deep.equal(['3.0:s2d1', '3.1:s1d1', '3.2:s1d1', '3.3:s1d1', '4.0:s1d1', '4.1:s1d1', '5.0:s1d1', '5.1:s1d2', '5.2:s1d2']);
     expect(dw(8)).to.deep.equal(['3.0:s1d1', '3.1:s1d2', '3.2:s1d2', '3.3:s1d2', '4.0:s1d2', '4.1:s1d2', '5.0:s1d2', '5.1:s1d4', '5.2:s1d4']);
   });
+
+  for (const [name, timm, side, outputStride, depth] of [
+    ['tu-mobilenetv3_small_100', 'mobilenetv3_small_100', 32, 8, 5],
+    ['tu-mobilenetv3_large_100', 'mobilenetv3_large_100', 32, 16, 5],
+    ['tu-efficientnet_b0', 'efficientnet_b0', 32, 8, 4],
+  ] as const) {
+    it(`${name} (${side}x${side}, OS ${outputStride}, depth ${depth}): the features of timm's forward, in float64 on the CPU`, () => {
+      const { graph } = encoderGraph(name, { outputStride, depth, height: side, width: side });
+      const params = transformersLikeParams(graph);
+      const image = randomArray(side * side * 3, -2, 2);
+      const out = runGraphCpu(graph, params, { image });
+      referenceFeatures(MODELS[timm][0], params, image, side, outputStride, depth).forEach((ref, i) => {
+        const got = out.get(`f${i}`)!;
+        const want = Float64Array.from({ length: ref.d.length }, (_, k) => ref.d[(k % ref.c) * ref.h * ref.w + Math.floor(k / ref.c)]);
+        expect(got.length, `feature ${i}`).to.equal(want.length);
+        expectClose(got, want, `${name} feature ${i}`);
+      });
+    });
+  }
 
   it("an smp folder of tu-efficientnet_b0 (the state dict derived here, smp's decoder of efficientnet-b0's fixture) loads: every tensor read or set apart as smp's loader does", async () => {
     // efficientnet-b0's decoder reads 24 channels at /4 and 320 at /16, as tu-efficientnet_b0's features are.
