@@ -12,6 +12,7 @@ import { REGNET_CFGS, type RegNetName, buildSmpRegNet } from '../networks/smp-re
 import { buildSmpResNet } from '../networks/smp-resnet.js';
 import { type SenetBlock, buildSmpSenet } from '../networks/smp-senet.js';
 import { SMP_SKNETS, type SmpSknetName, buildSmpSknet } from '../networks/smp-sknet.js';
+import { TU_MBCONV_ARCHS, buildSmpTuMbConv } from '../networks/smp-tu-mbconv.js';
 import { TIMM_EFFICIENTNETS, type TimmEfficientNetName, buildSmpTimmEfficientNet } from '../networks/smp-timm-efficientnet.js';
 
 /** What an encoder is built at: smp's encoder_output_stride and encoder_depth. */
@@ -95,6 +96,13 @@ function timmEfficientNet(name: TimmEfficientNetName): SmpEncoder {
   };
 }
 
+function tuMbConv(name: string): SmpEncoder {
+  return {
+    family: name.startsWith('tu-mobilenetv3') ? "timm's MobileNetV3 (tu-)" : "timm's EfficientNet (tu-)",
+    build: (b, image, size) => buildSmpTuMbConv(b, image, { ...size, name, prefix: 'encoder.model' }),
+  };
+}
+
 /** smp's mix_transformer_encoders: b0 is narrower, b1..b5 differ in their blocks per stage. */
 const MIT_WIDE = { dims: [64, 128, 320, 512], heads: [1, 2, 5, 8], srRatios: [8, 4, 2, 1] } as const;
 const MIT_SPECS: Record<string, MixTransformerSpec> = {
@@ -160,6 +168,7 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   resnext50_32x4d: resnet(50, { groups: 32, widthPerGroup: 4 }),
   ...Object.fromEntries([4, 8, 16, 32, 48].map((w) => [`resnext101_32x${w}d`, resnet(101, { groups: 32, widthPerGroup: w })])),
   ...Object.fromEntries(DEPTHS.map((d) => [`tu-resnet${d}`, resnet(d, { timm: true })])),
+  ...Object.fromEntries(Object.keys(TU_MBCONV_ARCHS).map((n) => [n, tuMbConv(n)])),
   mobilenet_v2: MOBILENET_V2,
   ...Object.fromEntries(Object.entries(MOBILEONE_VARIANTS).map(([name, v]) => [name, mobileone(v)])),
   se_resnet50: senet(50, 'se_resnet', 1),

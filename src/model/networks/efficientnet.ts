@@ -58,6 +58,10 @@ export interface MbConvBlock {
   expand: number;
   kernel: number;
   stride: number;
+  /** The expanded width where it is not cin * expand (timm's make_divisible(cin * exp_ratio) for MobileNetV3's fractional ratios). */
+  mid?: number;
+  /** The squeeze width where it is not cin / 4 (MobileNetV3's, from the expanded width); 0: no squeeze-excite. */
+  se?: number;
 }
 
 /** The stem's output channels. */
@@ -102,28 +106,31 @@ export interface BnConstants {
 
 /** BN constants and the block's style: SiLU with squeeze-excite (the default) or Lite's ReLU6 without. */
 export interface MbConvStyle extends BnConstants {
-  activation?: Extract<Activation, 'silu' | 'relu6'>;
+  activation?: Extract<Activation, 'silu' | 'relu6' | 'relu' | 'hardswish'>;
   squeezeExcite?: boolean;
+  /** The gate's inner activation where it is not the block's (MobileNetV3's ReLU) and its gate (sigmoid unless set: MobileNetV3's hard sigmoid). */
+  seActivation?: Activation;
+  seGate?: Activation;
 }
 
 /** One MBConv block on x, its parameters under `prefix` + names. */
 export function mbConv(b: GraphBuilder, x: Value, prefix: string, block: MbConvBlock, names: MbConvNames, g: DepthwiseGeometry, style: MbConvStyle): Value {
-  const hidden = block.cin * block.expand;
+  const hidden = block.mid ?? block.cin * block.expand;
   const p = (n: string) => `${prefix}.${n}`;
   const bn = { eps: style.eps, momentum: style.momentum };
   const activation = style.activation ?? 'silu';
   const act = { ...bn, activation };
   let y = x;
-  if (block.expand !== 1) {
+  if (hidden !== block.cin || block.expand !== 1) {
     if (!names.expand) throw new Error(`${prefix}: an expanding block needs the expansion's names`);
     y = convBnAct(b, y, { name: p(names.expand[0]), bn: p(names.expand[1]), kernel: 1, cout: hidden, padding: 0, ...act });
   }
   y = convBnAct(b, y, { name: p(names.depthwise[0]), bn: p(names.depthwise[1]), kernel: block.kernel, cout: hidden, groups: hidden, ...g, ...act });
-  if (style.squeezeExcite ?? true) {
+  if ((style.squeezeExcite ?? true) && block.se !== 0) {
     // Squeeze-excite: global mean -> 1x1 (bias) + the block's activation -> 1x1 (bias) + sigmoid -> scale.
     const pooled = b.globalAvgPool(`${prefix}.se.pool`, y);
-    const squeezed = conv(b, pooled, { name: p(names.seReduce), kernel: 1, cout: Math.max(1, Math.floor(block.cin / 4)), bias: true, activation });
-    const gate = conv(b, squeezed, { name: p(names.seExpand), kernel: 1, cout: hidden, bias: true, activation: 'sigmoid' });
+    const squeezed = conv(b, pooled, { name: p(names.seReduce), kernel: 1, cout: block.se ?? Math.max(1, Math.floor(block.cin / 4)), bias: true, activation: style.seActivation ?? activation });
+    const gate = conv(b, squeezed, { name: p(names.seExpand), kernel: 1, cout: hidden, bias: true, activation: style.seGate ?? 'sigmoid' });
     y = b.mulValues(`${prefix}.se`, y, gate);
   }
   y = convBnAct(b, y, { name: p(names.project[0]), bn: p(names.project[1]), kernel: 1, cout: block.cout, padding: 0, ...bn });
