@@ -74,7 +74,7 @@ describe('deeplab eval', function () {
 
     expect(r.stdout).to.contain('split val (2 of 9 images)');
     expect(r.stdout).to.match(new RegExp(`^mIoU \\(present classes\\)\\s+${(doc.mIoU as number).toFixed(2)}$`, 'm'));
-    expect(r.stdout).to.match(/^aeroplane\s+\d+\.\d\d$/m);
+    expect(r.stdout).to.match(/^aeroplane\s+\d+\.\d\d\s+\d+\.\d\d$/m);
     expect(r.stdout).to.match(/images\/s/);
     expect(r.stderr).to.match(/eval\s+2\/2 .* img\/s/); // progress
   });

@@ -113,3 +113,38 @@ export function encoderGraph(name: string, size: SmpEncoderSize & { height?: num
   f.forEach((v, i) => b.output(`f${i}`, v));
   return { graph: b.build(), features: f.map((v) => [...v.shape]) };
 }
+
+/** The PRNG kind of a derived encoder tensor by its name and shape (conv weights, BN weights, biases, running statistics). */
+export function derivedKind(name: string, shape: readonly number[]): string {
+  if (shape.length === 4) return 'conv';
+  if (/se\.conv_(reduce|expand)\.bias$/.test(name)) return 'bias';
+  return /\.weight$/.test(name) ? 'bn_weight' : /\.bias$/.test(name) ? 'bias' : /running_mean$/.test(name) ? 'mean' : 'var';
+}
+
+/**
+ * A temporary smp folder of an encoder without a fixture: its state dict derived by a test
+ * (`encoder`: file names and PyTorch shapes, values from the PRNG), on the decoder of `fixture`
+ * (whose input widths `decoderShape` may change), config.json the fixture's with `encoderName`.
+ */
+export function derivedEncoderFolder(
+  fixture: string,
+  encoderName: string,
+  encoder: Iterable<[string, number[]]>,
+  decoderShape: (name: string, shape: number[]) => number[] = (_n, s) => s,
+): { dir: string; state: TensorMap } {
+  const state: TensorMap = new Map();
+  for (const [name, s] of encoder) {
+    if (name.endsWith('.num_batches_tracked')) state.set(name, { shape: [], data: Float32Array.of(0), sourceDType: 'i64' });
+    else state.set(name, { shape: s, data: smpPrngValues(name, s, derivedKind(name, s)), sourceDType: 'f32' });
+  }
+  for (const [name, shape, , k, gain] of readSmpManifest(fixture).rows) {
+    if (name.startsWith('encoder.')) continue;
+    const s = decoderShape(name, [...shape]);
+    state.set(name, k === 'count' ? { shape: s, data: Float32Array.of(0), sourceDType: 'i64' } : { shape: s, data: smpPrngValues(name, s, k, gain), sourceDType: 'f32' });
+  }
+  const dir = mkdtempSync(join(tmpdir(), `smp-${encoderName}-`));
+  const config = JSON.parse(readFileSync(smpFixture(fixture, 'config.json'), 'utf8'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, encoder_name: encoderName }));
+  writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(state));
+  return { dir, state };
+}

@@ -8,9 +8,7 @@
 // interpreter; the training graph reaching every parameter; an smp folder with that state dict
 // through the loader.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { compile } from '../../src/graph/compile.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import type { Graph } from '../../src/graph/ir.js';
@@ -18,12 +16,10 @@ import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
-import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
-import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { expectClose, randomArray, testContext } from '../helpers.js';
 import { transformersLikeParams } from './random-params.js';
 import { encoderTraining } from './smp-encoder-run.js';
-import { encoderGraph, readSmpManifest, smpFixture, smpPrngValues } from './smp-fixture.js';
+import { derivedEncoderFolder, encoderGraph } from './smp-fixture.js';
 
 /** A torch Conv2d as built (and after smp's surgery). */
 interface TorchConv {
@@ -375,23 +371,9 @@ describe('smp SKNet encoders (graph)', () => {
 
   it("an smp folder of timm-skresnet18 (the state dict derived here, smp's decoder of resnet34's fixture) loads: every tensor read or set apart as smp's loader does", async () => {
     // resnet34's decoder reads 512 channels at /16 and 64 at /4, as skresnet18's features are.
-    const manifest = readSmpManifest('deeplabv3plus-resnet34');
-    const state: TensorMap = new Map();
-    const kind = (k: string, s: number[]) => (s.length === 4 ? 'conv' : /\.weight$/.test(k) ? 'bn_weight' : /\.bias$/.test(k) ? 'bias' : /running_mean$/.test(k) ? 'mean' : 'var');
-    for (const [k, s] of timmSknet(SMP_ARGS['timm-skresnet18'], false).state) {
-      const name = `encoder.${k}`;
-      if (k.endsWith('.num_batches_tracked')) state.set(name, { shape: [], data: Float32Array.of(0), sourceDType: 'i64' });
-      else state.set(name, { shape: s, data: smpPrngValues(name, s, kind(k, s)), sourceDType: 'f32' });
-    }
-    for (const [name, s, , k, gain] of manifest.rows) {
-      if (name.startsWith('encoder.')) continue;
-      state.set(name, k === 'count' ? { shape: [...s], data: Float32Array.of(0), sourceDType: 'i64' } : { shape: [...s], data: smpPrngValues(name, s, k, gain), sourceDType: 'f32' });
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'smp-skresnet18-'));
+    const derived = [...timmSknet(SMP_ARGS['timm-skresnet18'], false).state].map(([k, s]): [string, number[]] => [`encoder.${k}`, s]);
+    const { dir, state } = derivedEncoderFolder('deeplabv3plus-resnet34', 'timm-skresnet18', derived);
     try {
-      const config = JSON.parse(readFileSync(smpFixture('deeplabv3plus-resnet34', 'config.json'), 'utf8'));
-      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, encoder_name: 'timm-skresnet18' }));
-      writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(state));
       const w = await loadWeights(dir);
       const counters = [...state.keys()].filter((k) => k.endsWith('.num_batches_tracked'));
       expect(w.params.size + counters.length).to.equal(state.size);

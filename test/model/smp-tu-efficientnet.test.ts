@@ -9,19 +9,15 @@
 // device program against the CPU interpreter; the training graph reaching every parameter; an smp
 // folder with the derived state dict through the loader.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import type { Graph } from '../../src/graph/ir.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
-import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
-import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { expectClose, randomArray } from '../helpers.js';
 import { transformersLikeParams } from './random-params.js';
 import { encoderTraining, expectEncoderAsCpu } from './smp-encoder-run.js';
-import { encoderGraph, readSmpManifest, smpFixture, smpPrngValues } from './smp-fixture.js';
+import { derivedEncoderFolder, encoderGraph } from './smp-fixture.js';
 
 interface TorchConv {
   cin: number;
@@ -378,23 +374,9 @@ describe("smp tu- encoders on timm's MobileNetV3 and EfficientNet (graph)", () =
 
   it("an smp folder of tu-efficientnet_b0 (the state dict derived here, smp's decoder of efficientnet-b0's fixture) loads: every tensor read or set apart as smp's loader does", async () => {
     // efficientnet-b0's decoder reads 24 channels at /4 and 320 at /16, as tu-efficientnet_b0's features are.
-    const manifest = readSmpManifest('deeplabv3plus-efficientnet-b0');
-    const state: TensorMap = new Map();
-    const kind = (k: string, s: number[]) => (s.length === 4 ? 'conv' : /se\.conv_(reduce|expand)\.bias$/.test(k) ? 'bias' : /\.weight$/.test(k) ? 'bn_weight' : /\.bias$/.test(k) ? 'bias' : /running_mean$/.test(k) ? 'mean' : 'var');
-    for (const [k, s] of timmModel(MODELS.efficientnet_b0[0], 16, false).state) {
-      const name = PREFIX + k;
-      if (k.endsWith('.num_batches_tracked')) state.set(name, { shape: [], data: Float32Array.of(0), sourceDType: 'i64' });
-      else state.set(name, { shape: s, data: smpPrngValues(name, s, kind(k, s)), sourceDType: 'f32' });
-    }
-    for (const [name, s, , k, gain] of manifest.rows) {
-      if (name.startsWith('encoder.')) continue;
-      state.set(name, k === 'count' ? { shape: [...s], data: Float32Array.of(0), sourceDType: 'i64' } : { shape: [...s], data: smpPrngValues(name, s, k, gain), sourceDType: 'f32' });
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'smp-tu-efficientnet_b0-'));
+    const derived = [...timmModel(MODELS.efficientnet_b0[0], 16, false).state].map(([k, s]): [string, number[]] => [PREFIX + k, s]);
+    const { dir, state } = derivedEncoderFolder('deeplabv3plus-efficientnet-b0', 'tu-efficientnet_b0', derived);
     try {
-      const config = JSON.parse(readFileSync(smpFixture('deeplabv3plus-efficientnet-b0', 'config.json'), 'utf8'));
-      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, encoder_name: 'tu-efficientnet_b0' }));
-      writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(state));
       const w = await loadWeights(dir);
       const counters = [...state.keys()].filter((k) => k.endsWith('.num_batches_tracked'));
       expect(w.params.size + counters.length).to.equal(state.size);

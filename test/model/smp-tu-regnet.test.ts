@@ -6,16 +6,12 @@
 // against the CPU interpreter; the training graph reaching every parameter; smp's key renaming of
 // old timm-regnet files.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { Graph } from '../../src/graph/ir.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
-import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
-import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { encoderTraining, expectEncoderAsCpu } from './smp-encoder-run.js';
-import { encoderGraph, readSmpManifest, smpFixture, smpPrngValues } from './smp-fixture.js';
+import { derivedEncoderFolder, encoderGraph } from './smp-fixture.js';
 
 /** regnet.py's model_cfgs: w0, wa, wm, group_size, depth; se_ratio 0.25 for RegNetY. */
 const CFGS: Record<string, [number, number, number, number, number]> = {
@@ -220,27 +216,14 @@ describe('smp tu-regnet encoders (graph)', () => {
   });
 
   it("an smp folder of timm-regnety_002 written with the old encoder.X keys (resnet34's decoder, its input widths to regnety_002's 368 and 24) loads: every tensor read under encoder.model.", async () => {
-    const manifest = readSmpManifest('deeplabv3plus-resnet34');
-    const state: TensorMap = new Map();
-    const kind = (k: string, s: number[]) => (s.length === 4 ? 'conv' : /\.weight$/.test(k) ? 'bn_weight' : /\.bias$/.test(k) ? 'bias' : /running_mean$/.test(k) ? 'mean' : 'var');
-    for (const [k, s] of timmRegNet('regnety_002', 16).state) {
-      const name = `encoder.${k}`;
-      if (k.endsWith('.num_batches_tracked')) state.set(name, { shape: [], data: Float32Array.of(0), sourceDType: 'i64' });
-      else state.set(name, { shape: s, data: smpPrngValues(name, s, kind(k, s)), sourceDType: 'f32' });
-    }
-    for (const [name, shape, , k, gain] of manifest.rows) {
-      if (name.startsWith('encoder.')) continue;
-      const s = [...shape];
-      // The ASPP branches read the /32 feature (512 -> 368), block1 the /4 one (64 -> 24).
+    const derived = [...timmRegNet('regnety_002', 16).state].map(([k, s]): [string, number[]] => [`encoder.${k}`, s]);
+    // The ASPP branches read the /32 feature (512 -> 368), block1 the /4 one (64 -> 24).
+    const { dir, state } = derivedEncoderFolder('deeplabv3plus-resnet34', 'timm-regnety_002', derived, (name, s) => {
       if (/^decoder\.aspp\.0\.convs\.(\d\.0|4\.1)\.weight$/.test(name)) s[1] = 368;
       if (name === 'decoder.block1.0.weight') s[1] = 24;
-      state.set(name, k === 'count' ? { shape: s, data: Float32Array.of(0), sourceDType: 'i64' } : { shape: s, data: smpPrngValues(name, s, k, gain), sourceDType: 'f32' });
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'smp-regnety002-'));
+      return s;
+    });
     try {
-      const config = JSON.parse(readFileSync(smpFixture('deeplabv3plus-resnet34', 'config.json'), 'utf8'));
-      writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, encoder_name: 'timm-regnety_002' }));
-      writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(state));
       const w = await loadWeights(dir);
       const counters = [...state.keys()].filter((k) => k.endsWith('.num_batches_tracked'));
       expect(w.params.size + counters.length).to.equal(state.size);
