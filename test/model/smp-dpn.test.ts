@@ -20,6 +20,7 @@ import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { expectClose, randomArray, relativeError, testContext } from '../helpers.js';
 import { runOnnx, runOursNchw } from '../onnx-runtime.js';
 import { randomParams } from './random-params.js';
+import { type Map3, map3 } from './float64-maps.js';
 import { encoderTraining } from './smp-encoder-run.js';
 import { everyFeature } from './smp-fixture.js';
 
@@ -133,16 +134,6 @@ function dpnModules(p: (typeof SMP_PARAMS)[string], outputStride: number): Torch
   }
   return { state, convs, children };
 }
-
-/** A CHW map in float64. */
-interface Map3 {
-  c: number;
-  h: number;
-  w: number;
-  d: Float64Array;
-}
-
-const map3 = (c: number, h: number, w: number): Map3 => ({ c, h, w, d: new Float64Array(c * h * w) });
 
 /** nn.Conv2d's forward, weights [O, I/groups, k, k], no bias. */
 function conv2dRef(x: Map3, weight: Float64Array, cout: number, g: TorchConv): Map3 {

@@ -19,18 +19,8 @@ import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { expectClose, randomArray, testContext } from '../helpers.js';
 import { transformersLikeParams } from './random-params.js';
 import { encoderTraining } from './smp-encoder-run.js';
+import { type Map3, type TorchConv, conv2dHwio, map3 } from './float64-maps.js';
 import { derivedEncoderFolder, encoderGraph } from './smp-fixture.js';
-
-/** A torch Conv2d as built (and after smp's surgery). */
-interface TorchConv {
-  cin: number;
-  cout: number;
-  k: number;
-  stride: number;
-  padding: number;
-  dilation: number;
-  groups: number;
-}
 
 interface SkKwargs {
   rdRatio: number;
@@ -149,16 +139,6 @@ function makeDilated(convs: Map<string, TorchConv>, outputStride: number): Map<s
   return out;
 }
 
-/** A [C, H, W] map in float64. */
-interface Map3 {
-  c: number;
-  h: number;
-  w: number;
-  d: Float64Array;
-}
-
-const map3 = (c: number, h: number, w: number): Map3 => ({ c, h, w, d: new Float64Array(c * h * w) });
-
 /**
  * timm's forward (sknet.py, selective_kernel.py, resnet.py) for smp's features, in float64 on
  * [C, H, W] maps, each conv's geometry from the derived modules (after make_dilated), weights
@@ -168,33 +148,7 @@ function referenceFeatures(name: string, params: HostParams, image: Float32Array
   const a = SMP_ARGS[name];
   const convs = makeDilated(timmSknet(a, false).convs, outputStride);
   const p = (k: string) => params.get(`encoder.${k}`)!.data;
-  const conv = (x: Map3, m: string): Map3 => {
-    const t = convs.get(m)!;
-    const w = p(`${m}.weight`);
-    const oh = Math.floor((x.h + 2 * t.padding - t.dilation * (t.k - 1) - 1) / t.stride) + 1;
-    const ow = Math.floor((x.w + 2 * t.padding - t.dilation * (t.k - 1) - 1) / t.stride) + 1;
-    const y = map3(t.cout, oh, ow);
-    const [cinG, coutG] = [t.cin / t.groups, t.cout / t.groups];
-    for (let co = 0; co < t.cout; co++) {
-      const g = Math.floor(co / coutG);
-      for (let oy = 0; oy < oh; oy++) {
-        for (let ox = 0; ox < ow; ox++) {
-          let acc = 0;
-          for (let ky = 0; ky < t.k; ky++) {
-            const iy = oy * t.stride - t.padding + ky * t.dilation;
-            if (iy < 0 || iy >= x.h) continue;
-            for (let kx = 0; kx < t.k; kx++) {
-              const ix = ox * t.stride - t.padding + kx * t.dilation;
-              if (ix < 0 || ix >= x.w) continue;
-              for (let ci = 0; ci < cinG; ci++) acc += x.d[((g * cinG + ci) * x.h + iy) * x.w + ix] * w[((ky * t.k + kx) * cinG + ci) * t.cout + co];
-            }
-          }
-          y.d[(co * oh + oy) * ow + ox] = acc;
-        }
-      }
-    }
-    return y;
-  };
+  const conv = (x: Map3, m: string): Map3 => conv2dHwio(x, p(`${m}.weight`), convs.get(m)!);
   const bn = (x: Map3, m: string, relu: boolean): Map3 => {
     const [g, b, mean, v] = ['weight', 'bias', 'running_mean', 'running_var'].map((k) => p(`${m}.${k}`));
     const y = map3(x.c, x.h, x.w);

@@ -17,17 +17,8 @@ import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { expectClose, randomArray } from '../helpers.js';
 import { transformersLikeParams } from './random-params.js';
 import { encoderTraining, expectEncoderAsCpu } from './smp-encoder-run.js';
+import { type Map3, type TorchConv, conv2dHwio } from './float64-maps.js';
 import { derivedEncoderFolder, encoderGraph } from './smp-fixture.js';
-
-interface TorchConv {
-  cin: number;
-  cout: number;
-  k: number;
-  stride: number;
-  padding: number;
-  dilation: number;
-  groups: number;
-}
 
 interface TimmModel {
   family: 'mobilenetv3' | 'efficientnet';
@@ -192,14 +183,6 @@ function torchShapes(graph: Graph): Map<string, number[]> {
 
 const PREFIX = 'encoder.model.';
 
-/** A [C, H, W] map in float64. */
-interface Map3 {
-  c: number;
-  h: number;
-  w: number;
-  d: Float64Array;
-}
-
 const ACT: Record<string, (x: number) => number> = {
   relu: (x) => Math.max(0, x),
   hardswish: (x) => (x * Math.min(Math.max(x + 3, 0), 6)) / 6,
@@ -217,31 +200,7 @@ function referenceFeatures(m: TimmModel, params: HostParams, image: Float32Array
   const t = timmModel(m, outputStride, false);
   const p = (k: string) => params.get(PREFIX + k)!.data;
   const conv = (x: Map3, name: string): Map3 => {
-    const c = t.convs.get(name)!;
-    const w = p(`${name}.weight`);
-    const bias = params.get(`${PREFIX}${name}.bias`)?.data;
-    const oh = Math.floor((x.h + 2 * c.padding - c.dilation * (c.k - 1) - 1) / c.stride) + 1;
-    const ow = Math.floor((x.w + 2 * c.padding - c.dilation * (c.k - 1) - 1) / c.stride) + 1;
-    const y: Map3 = { c: c.cout, h: oh, w: ow, d: new Float64Array(c.cout * oh * ow) };
-    const [cinG, coutG] = [c.cin / c.groups, c.cout / c.groups];
-    for (let co = 0; co < c.cout; co++) {
-      const g = Math.floor(co / coutG);
-      for (let oy = 0; oy < oh; oy++) {
-        for (let ox = 0; ox < ow; ox++) {
-          let acc = bias ? bias[co] : 0;
-          for (let ky = 0; ky < c.k; ky++) {
-            const iy = oy * c.stride - c.padding + ky * c.dilation;
-            if (iy < 0 || iy >= x.h) continue;
-            for (let kx = 0; kx < c.k; kx++) {
-              const ix = ox * c.stride - c.padding + kx * c.dilation;
-              if (ix < 0 || ix >= x.w) continue;
-              for (let ci = 0; ci < cinG; ci++) acc += x.d[((g * cinG + ci) * x.h + iy) * x.w + ix] * w[((ky * c.k + kx) * cinG + ci) * c.cout + co];
-            }
-          }
-          y.d[(co * oh + oy) * ow + ox] = acc;
-        }
-      }
-    }
+    const y = conv2dHwio(x, p(`${name}.weight`), t.convs.get(name)!, params.get(`${PREFIX}${name}.bias`)?.data);
     const act = t.acts.get(name);
     return act ? { ...y, d: y.d.map(ACT[act]) } : y;
   };
