@@ -57,8 +57,11 @@ function mapSizes(backbone: BackboneName, n: number): { low: number; os8: number
   return { low, os8, os16: convOut(os8, 3, 2, 1) };
 }
 
-/** The backbones a decoder sits on, as their records say (MobileViT's head is transformers' own). */
-const DECODER_BACKBONES = BACKBONES.filter((b) => backboneRecord(b).decoder);
+/**
+ * The backbones our DeepLabv3+ decoder sits on, as their records say (MobileViT's head is
+ * transformers' own; smp's encoders take smp's decoder, checked against smp in smp.test.ts).
+ */
+const DECODER_BACKBONES = BACKBONES.filter((b) => backboneRecord(b).decoder && (backboneRecord(b).heads ?? ['torchvision']).includes('torchvision'));
 
 /** The stride-4 value each backbone's decoder reads, and its channels (MobileNetV2 at width 1). */
 const LOW_LEVEL: Partial<Record<BackboneName, { value: string; channels: number }>> = {

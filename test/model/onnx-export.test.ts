@@ -96,7 +96,8 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
     for (const backbone of BACKBONES) {
       const bottleneck = backbone === 'resnet50' || backbone === 'resnet101';
       const extra = [
-        ...(backboneRecord(backbone).network.kind === 'whole' ? [] : torchvisionOnly),
+        // torchvision's head on the backbones that take it (not a whole network's own, not smp's encoders').
+        ...(backboneRecord(backbone).network.kind === 'whole' || !(backboneRecord(backbone).heads ?? ['torchvision']).includes('torchvision') ? [] : torchvisionOnly),
         ...(bottleneck ? [...resnetOnly, ...mmsegGrid] : []),
         ...(backbone.startsWith('resnet') ? mmseg : []),
       ];
