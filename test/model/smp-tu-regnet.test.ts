@@ -12,6 +12,7 @@ import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { encoderTraining, expectEncoderAsCpu } from './smp-encoder-run.js';
 import { derivedEncoderFolder, encoderGraph } from './smp-fixture.js';
+import type { TorchConv } from './float64-maps.js';
 
 /** regnet.py's model_cfgs: w0, wa, wm, group_size, depth; se_ratio 0.25 for RegNetY. */
 const CFGS: Record<string, [number, number, number, number, number]> = {
@@ -44,17 +45,6 @@ const PUBLISHED: Record<string, number> = {
   regnety_016: 11.2,
   regnety_032: 19.44,
 };
-
-/** A torch Conv2d as built. */
-interface TorchConv {
-  cin: number;
-  cout: number;
-  k: number;
-  stride: number;
-  padding: number;
-  dilation: number;
-  groups: number;
-}
 
 /** Python's round (halves to even). */
 function pyRound(v: number): number {

@@ -120,6 +120,14 @@ export interface CrossEntropyResult<T> {
   invalid: number;
 }
 
+/** The pixels of NHWC logits of `shape` [.., C], their labels' count checked; `what` names the loss. */
+export function checkedPixels(logits: ArrayLike<number>, labels: ArrayLike<number>, shape: readonly number[], what: string): number {
+  const P = numel(shape) / shape[shape.length - 1];
+  if (logits.length !== numel(shape)) throw new Error(`${what}: ${logits.length} logits for ${shapeString(shape)}`);
+  if (labels.length !== P) throw new Error(`${what}: ${labels.length} labels for ${P} pixels`);
+  return P;
+}
+
 /** A pixel's softmax terms in float64: its largest logit m and sum(exp(logit - m)), so p_c = exp(logit_c - m) / s. */
 export function softmaxShift(logits: ArrayLike<number>, base: number, C: number): [number, number] {
   let m = -Infinity;
@@ -139,9 +147,7 @@ export function crossEntropyCpu<T extends Float32Array | Float64Array>(
 ): CrossEntropyResult<T> {
   checkParams(p);
   const C = shape[shape.length - 1];
-  const P = numel(shape) / C;
-  if (logits.length !== numel(shape)) throw new Error(`crossEntropy: ${logits.length} logits for ${shapeString(shape)}`);
-  if (labels.length !== P) throw new Error(`crossEntropy: ${labels.length} labels for ${P} pixels`);
+  const P = checkedPixels(logits, labels, shape, 'crossEntropy');
   const dlogits = new (logits.constructor as { new (n: number): T })(logits.length);
   const keys = new Float64Array(P);
   const pixelWeights = new Float64Array(P);

@@ -15,7 +15,7 @@ import { Uniforms, linearGrid, makeDispatch } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString } from '../../gpu/tensor.js';
 import { expectShape } from '../checks.js';
-import { softmaxShift } from './cross-entropy.js';
+import { checkedPixels, softmaxShift } from './cross-entropy.js';
 
 export interface DiceParams {
   ignoreIndex: number;
@@ -111,9 +111,7 @@ export interface DiceResult<T> {
 export function diceCpu<T extends Float32Array | Float64Array>(logits: T, shape: Shape, labels: ArrayLike<number>, p: DiceParams): DiceResult<T> {
   const C = shape[shape.length - 1];
   checkDice(p, C);
-  const P = numel(shape) / C;
-  if (logits.length !== numel(shape)) throw new Error(`dice: ${logits.length} logits for ${shapeString(shape)}`);
-  if (labels.length !== P) throw new Error(`dice: ${labels.length} labels for ${P} pixels`);
+  const P = checkedPixels(logits, labels, shape, 'dice');
   const probs = new Float64Array(logits.length);
   const sumP = new Float64Array(C);
   const sumPT = new Float64Array(C);
