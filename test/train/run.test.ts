@@ -101,8 +101,9 @@ describe('training: a fine-tuning run', function () {
     const r = await runCli(['eval', '--data', data, '--split', 'val', '--model', join(a, 'best.safetensors'), '--limit', '1']);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stdout).to.contain('split val (1 of 3 images)');
-    expect(r.stdout).to.match(/^Sky\s+(\d+\.\d\d|-)$/m);
-    expect(r.stdout).to.match(/^Bicyclist\s+(\d+\.\d\d|-)$/m);
+    // Each class row: its IoU and its Dice, or '-' where the class is in neither.
+    expect(r.stdout).to.match(/^Sky\s+(\d+\.\d\d|-)\s+(\d+\.\d\d|-)$/m);
+    expect(r.stdout).to.match(/^Bicyclist\s+(\d+\.\d\d|-)\s+(\d+\.\d\d|-)$/m);
   });
 
   it('deeplab train runs to the end in its own process, with samples made on a worker thread', async () => {
