@@ -6,7 +6,7 @@ import { copyTensor, createTensor, fillTensor, readTensor } from '../gpu/tensor.
 import type { Program } from '../graph/program.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import { flipRgb } from './image-input.js';
-import { buildAccumulateGraph, buildArgmaxGraph } from './post-graphs.js';
+import { buildAccumulateGraph, buildArgmaxGraph, paddingKey } from './post-graphs.js';
 import type { SegmentHost } from './segment-host.js';
 import type { SegmentResult } from './segment-options.js';
 
@@ -25,8 +25,9 @@ export async function segmentAveraged(host: SegmentHost, img: RgbImage, scales: 
     for (const scale of scales) {
       for (const [view, mirrored] of views) {
         const [h, w] = host.networkSize(W, H, scale);
-        const key = `accumulate ${h}x${w}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
-        const post = await host.postProgram(key, () => buildAccumulateGraph(h, w, C, H, W, mirrored, host.outputResize));
+        const padding = host.inputPadding(W, H, scale);
+        const key = `accumulate ${h}x${w}${paddingKey(padding)}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
+        const post = await host.postProgram(key, () => buildAccumulateGraph(h, w, C, H, W, mirrored, host.outputResize, padding));
         const network = await host.program(h, w);
         // The network and the accumulation in one submission and one wait.
         const out = await post.runOnGpuAfter(network, { image: host.preprocess(view, scale).input }, (o) => ({ logits: o.get('logits')!, sum }));

@@ -4,7 +4,7 @@ import { GpuError } from '../gpu/context.js';
 import { type GpuTensor, batchItem, readTensor } from '../gpu/tensor.js';
 import type { Program } from '../graph/program.js';
 import type { RgbImage } from '../io/rgb-image.js';
-import { buildPostGraph } from './post-graphs.js';
+import { buildPostGraph, paddingKey } from './post-graphs.js';
 import type { SegmentHost } from './segment-host.js';
 import type { SegmentOutput, SegmentResult } from './segment-options.js';
 
@@ -26,8 +26,12 @@ export async function segmentSplitting(host: SegmentHost, imgs: RgbImage[], scal
 async function segmentTogether(host: SegmentHost, imgs: RgbImage[], scale: number, include: Set<SegmentOutput>): Promise<SegmentResult[]> {
   const [height, width] = host.networkSize(imgs[0].width, imgs[0].height, scale);
   const C = host.numClasses;
-  const post = (img: RgbImage): Promise<Program> =>
-    host.postProgram(`${height}x${width}->${img.height}x${img.width}:${[...include].sort().join(',')}`, () => buildPostGraph(height, width, C, img.height, img.width, include, host.outputResize));
+  // Images of one network size may differ in size, so in their padding too: each has its own post-processing.
+  const post = (img: RgbImage): Promise<Program> => {
+    const padding = host.inputPadding(img.width, img.height, scale);
+    const key = `${height}x${width}${paddingKey(padding)}->${img.height}x${img.width}:${[...include].sort().join(',')}`;
+    return host.postProgram(key, () => buildPostGraph(height, width, C, img.height, img.width, include, host.outputResize, padding));
+  };
   // On the CPU, while other calls may have the GPU.
   const inputs = imgs.map((img) => host.preprocess(img, scale).input);
   const input = new Float32Array(imgs.length * inputs[0].length);

@@ -8,8 +8,9 @@ import { type GpuTensor, copyTensor, readTensor, shapeString } from '../gpu/tens
 import type { Program } from '../graph/program.js';
 import { type FrameInput, isExternalFrame, isGpuTexture } from '../io/frame-source.js';
 import { checkFrameTexture } from '../kernels/frame/frame-preprocess.js';
+import type { PadParams } from '../kernels/layout/pad.js';
 import { FramePreprocessor } from './frame-preprocessor.js';
-import { buildPostGraph } from './post-graphs.js';
+import { buildPadInputGraph, buildPostGraph, paddingKey } from './post-graphs.js';
 import type { SegmentHost } from './segment-host.js';
 import type { SegmentOutput, SegmentResult } from './segment-options.js';
 
@@ -44,12 +45,13 @@ export class FrameSegmenter {
     }
     const C = host.numClasses;
     const [h, w] = host.networkSize(W, H, scale);
-    const postKey = `${h}x${w}->${H}x${W}:${[...include].sort().join(',')}`;
-    const post = (): Promise<Program> => host.postProgram(postKey, () => buildPostGraph(h, w, C, H, W, include, host.outputResize));
+    const padding = host.inputPadding(W, H, scale);
+    const postKey = `${h}x${w}${paddingKey(padding)}->${H}x${W}:${[...include].sort().join(',')}`;
+    const post = (): Promise<Program> => host.postProgram(postKey, () => buildPostGraph(h, w, C, H, W, include, host.outputResize, padding));
     // Post-processing first: a frame too large for the device's limits fails before any GPU work.
     await post();
     this.framePreprocessor ??= new FramePreprocessor(host.ctx, host.normalization, host.resample);
-    const input = await this.framePreprocessor.run(texture, h, w);
+    const input = padding ? await this.paddedInput(texture, h, w, padding) : await this.framePreprocessor.run(texture, h, w);
     if (into) {
       const logits = await host.forward(input, h, w);
       const classes = (await (await post()).runOnGpu({ logits })).get('classes')!;
@@ -65,6 +67,14 @@ export class FrameSegmenter {
     if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
     if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(host.ctx, logits));
     return result;
+  }
+
+  /** The frame resized to its size inside the network's input by the frame kernels, then padded around it on the GPU. */
+  private async paddedInput(texture: GPUTexture, h: number, w: number, padding: PadParams): Promise<GpuTensor> {
+    const [ih, iw] = [h - padding.top - padding.bottom, w - padding.left - padding.right];
+    const resized = await this.framePreprocessor!.run(texture, ih, iw);
+    const pad = await this.host.postProgram(`pad input ${ih}x${iw}${paddingKey(padding)}`, () => buildPadInputGraph(ih, iw, padding));
+    return (await pad.runOnGpu({ image: resized })).get('padded')!;
   }
 
   /** GPU bytes of the texture and the preprocessing's input and kernels. */

@@ -7,6 +7,7 @@ import { grayscaleOf, normalizeBands } from '../io/grayscale.js';
 import { type InputNormalizationName, inputNormalization } from '../io/input-normalization.js';
 import type { Resample } from '../io/resize-cpu.js';
 import type { RgbImage } from '../io/rgb-image.js';
+import { type PadParams, padCpu } from '../kernels/layout/pad.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import type { InputPolicy, LoadOptions } from './loading/options.js';
 import type { DeepLabConfig } from './networks/config.js';
@@ -36,9 +37,36 @@ export function normalizeInput(p: InputPolicy, config: DeepLabConfig, img: RgbIm
   throw new Error(`a network of ${channels} input channels takes ${channels}-band input (forwardToHost with the bands normalised), not an RGB image`);
 }
 
-/** The image resized to the network's input size [height, width] as the policy's pipeline does. */
+/** The image resized to the size [height, width] it takes in the network's input, as the policy's pipeline does. */
 export function resizeForNetwork(p: InputPolicy, img: RgbImage, height: number, width: number): RgbImage {
   return policyRecord(p).resize(p, img, height, width);
+}
+
+/**
+ * The zeros around an image of width x height in the network's normalised input at a scale, for
+ * a policy that pads the image rather than resizing it to fill the input; null where it fills it.
+ * The logits are cropped by the same amounts (inversePad) before any resize back to the image.
+ */
+export function inputPadding(p: InputPolicy, width: number, height: number, scale = 1): PadParams | null {
+  const record = policyRecord(p);
+  const pad = record.padding?.(p, width, height, scale);
+  return pad && (pad.top || pad.bottom || pad.left || pad.right) ? pad : null;
+}
+
+/** The size [height, width] an image takes inside the network's input: all of it, less any padding. */
+export function imageSizeInInput(p: InputPolicy, width: number, height: number, scale = 1): [number, number] {
+  const [h, w] = networkInputSize(p, width, height, scale);
+  const pad = inputPadding(p, width, height, scale);
+  return pad ? [h - pad.top - pad.bottom, w - pad.left - pad.right] : [h, w];
+}
+
+/** The normalised NHWC network input of an image at a scale: resized, normalised, and padded where the policy pads. */
+export function networkInput(p: InputPolicy, config: DeepLabConfig, img: RgbImage, scale = 1): { input: Float32Array; height: number; width: number } {
+  const [height, width] = networkInputSize(p, img.width, img.height, scale);
+  const [ih, iw] = imageSizeInInput(p, img.width, img.height, scale);
+  const input = normalizeInput(p, config, resizeForNetwork(p, img, ih, iw));
+  const pad = inputPadding(p, img.width, img.height, scale);
+  return { input: pad ? padCpu(input, [1, ih, iw, input.length / (ih * iw)], pad) : input, height, width };
 }
 
 /** The policy's resize as the frame kernels run it. */

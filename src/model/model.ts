@@ -23,7 +23,7 @@ import type { HostParams } from '../graph/params.js';
 import type { Session } from '../graph/session.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { RgbImage } from '../io/rgb-image.js';
-import { networkInputSize, normalizeInput, outputResizeMode, policyNormalization, policyResample, resizeForNetwork } from './input-policy.js';
+import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample } from './input-policy.js';
 import { compileWithinDeadline } from './load-deadline.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
@@ -84,6 +84,7 @@ export class DeepLabModel {
       resample: policyResample(inputPolicy),
       outputResize: outputResizeMode(inputPolicy, config),
       networkSize: (width, height, scale) => this.networkSize(width, height, scale),
+      inputPadding: (width, height, scale) => inputPadding(inputPolicy, width, height, scale),
       preprocess: (img, scale) => this.preprocess(img, scale),
       program: (height, width, batch) => this.gpu.network(height, width, batch),
       forward: (input, height, width, batch) => this.forwardNow(input, height, width, batch),
@@ -204,9 +205,7 @@ export class DeepLabModel {
 
   /** Normalised NHWC network input for an image. */
   preprocess(img: RgbImage, scale = 1): { input: Float32Array; height: number; width: number } {
-    const [h, w] = this.networkSize(img.width, img.height, scale);
-    const input = normalizeInput(this.inputPolicy, this.config, resizeForNetwork(this.inputPolicy, img, h, w));
-    return { input, height: h, width: w };
+    return networkInput(this.inputPolicy, this.config, img, scale);
   }
 
   /**

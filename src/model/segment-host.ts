@@ -8,6 +8,7 @@ import type { Program, RunInput } from '../graph/program.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import type { InputNormalizationName } from '../io/input-normalization.js';
 import type { Resample } from '../io/resize-cpu.js';
+import type { PadParams } from '../kernels/layout/pad.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import type { TileHost } from './tiled.js';
 
@@ -24,6 +25,8 @@ export interface SegmentHost extends TileHost {
   readonly outputResize: ResizeMode;
   /** The network's input size [height, width] for an image of width x height at a scale. */
   networkSize(width: number, height: number, scale?: number): [number, number];
+  /** The zeros around an image at a scale in the network's input where the input policy pads it; null where it fills it. */
+  inputPadding(width: number, height: number, scale?: number): PadParams | null;
   /** Normalised NHWC network input for an image at a scale. */
   preprocess(img: RgbImage, scale?: number): { input: Float32Array; height: number; width: number };
   /** The network compiled for one batch and input size (cached by size). */

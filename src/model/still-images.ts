@@ -31,6 +31,7 @@ export function stillImageHost(host: SegmentHost, weights: LoadedWeights): Still
     numClasses: host.numClasses,
     // Windows go through the network at their own size, already resized with the image.
     networkSize: (width, height) => [height, width],
+    inputPadding: () => null,
     preprocess: (window) => ({ input: normalizeInput(policy, config, window), height: window.height, width: window.width }),
     forward: (input, height, width, batch) => host.forward(input, height, width, batch),
     postProgram: (key, build) => host.postProgram(key, build),

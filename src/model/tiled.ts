@@ -15,8 +15,10 @@ import { GraphBuilder } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
 import type { Program } from '../graph/program.js';
 import { type RgbImage, cropRgb } from '../io/rgb-image.js';
+import type { PadParams } from '../kernels/layout/pad.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import { prepareTileBlend, prepareTileFinalize } from '../kernels/tiles/tile-blend.js';
+import { croppedToImage, paddingKey } from './post-graphs.js';
 import type { SegmentResult } from './segment-options.js';
 import { type TileWindow, planTiles, planWeights } from './tiling.js';
 
@@ -47,6 +49,8 @@ export interface TileHost {
   readonly numClasses: number;
   /** The network's input size [height, width] for an image (window) of width x height. */
   networkSize(width: number, height: number): [number, number];
+  /** The zeros around an image (window) in the network's input where the input policy pads it; null where it fills it. */
+  inputPadding(width: number, height: number): PadParams | null;
   /** Normalised NHWC network input of an image (window). */
   preprocess(img: RgbImage): { input: Float32Array; height: number; width: number };
   /** Logits [batch, height, width, C] of a forward pass, on the GPU. */
@@ -56,11 +60,21 @@ export interface TileHost {
 }
 
 /** A batch of windows' logits [B, h, w, C] -> their probabilities (or logits) at the window's size. */
-function buildWindowGraph(batch: number, h: number, w: number, C: number, winH: number, winW: number, mode: ResizeMode, blend: 'probabilities' | 'logits'): Graph {
+function buildWindowGraph(
+  batch: number,
+  h: number,
+  w: number,
+  C: number,
+  winH: number,
+  winW: number,
+  mode: ResizeMode,
+  blend: 'probabilities' | 'logits',
+  padding: PadParams | null,
+): Graph {
   const g = new GraphBuilder();
-  const logits = g.input('logits', [batch, h, w, C]);
-  // As segment() post-processes a whole image: resize, then softmax.
-  const full = h === winH && w === winW ? logits : g.resize('resize_to_window', logits, winH, winW, mode);
+  // As segment() post-processes a whole image: crop, resize, then softmax.
+  const logits = croppedToImage(g, g.input('logits', [batch, h, w, C]), padding);
+  const full = logits.shape[1] === winH && logits.shape[2] === winW ? logits : g.resize('resize_to_window', logits, winH, winW, mode);
   g.output('probabilities', blend === 'logits' ? full : g.softmax('softmax', full));
   return g.build();
 }
@@ -84,6 +98,7 @@ export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOpt
   const plan = planTiles(img.width, img.height, opts.tile, opts.overlap, opts.stride);
   const { width: W, height: H, windowWidth: winW, windowHeight: winH, windows } = plan;
   const [h, w] = host.networkSize(winW, winH);
+  const padding = host.inputPadding(winW, winH);
   // Window row r covers rows ys[r] .. ys[r] + winH - 1, so winH slots never alias within a row.
   const ringRows = winH;
   checkAccumulatorFits(ctx, ringRows, W, C);
@@ -117,9 +132,9 @@ export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOpt
     const windowProbabilities = async (batch: readonly TileWindow[]): Promise<GpuTensor> => {
       const B = batch.length;
       // Logits already at the window's size are blended as the network left them.
-      const direct = blend === 'logits' && h === winH && w === winW;
+      const direct = blend === 'logits' && h === winH && w === winW && !padding;
       // Post-processing first: a batch too large for the device's limits fails before any GPU work.
-      const post = direct ? undefined : await host.postProgram(`tiles ${blend} ${mode} ${B}x${h}x${w}->${winH}x${winW}`, () => buildWindowGraph(B, h, w, C, winH, winW, mode, blend));
+      const post = direct ? undefined : await host.postProgram(`tiles ${blend} ${mode} ${B}x${h}x${w}${paddingKey(padding)}->${winH}x${winW}`, () => buildWindowGraph(B, h, w, C, winH, winW, mode, blend, padding));
       const inputs = batch.map((win) => host.preprocess(cropRgb(img, win.x, win.y, winW, winH)).input);
       const input = new Float32Array(B * inputs[0].length);
       inputs.forEach((one, k) => input.set(one, k * one.length));

@@ -14,6 +14,9 @@ import { INPUT_POLICIES, policyRecord, readInputPolicy } from '../../src/model/i
 import type { PolicyKind } from '../../src/model/input-policies/policy.js';
 import {
   fixedInputSize,
+  imageSizeInInput,
+  inputPadding,
+  networkInput,
   networkInputSize,
   normalizeInput,
   outputResizeMode,
@@ -77,26 +80,30 @@ describe('model: every input policy record', () => {
         }
       });
 
-      it('resizes an image to the size it names, normalises it, and names a resize back', () => {
+      it('resizes an image to the size it names (padding it where the policy pads), normalises it, and names the way back', () => {
         const config = defaultConfig('mobilenet_v3_large');
         for (const [w, h, scale] of [[45, 31, 1], [23, 50, 1], [45, 31, 0.5]] as const) {
           const [nh, nw] = networkInputSize(sample, w, h, scale);
           expect(Number.isInteger(nh) && nh > 0 && Number.isInteger(nw) && nw > 0, `${w}x${h}`).to.equal(true);
-          const resized = resizeForNetwork(sample, randomRgbImage(w, h, 3), nh, nw);
-          expect([resized.width, resized.height], `${w}x${h} at ${scale}`).to.deep.equal([nw, nh]);
-          expect(normalizeInput(sample, config, resized).length).to.equal(nh * nw * 3);
+          const [ih, iw] = imageSizeInInput(sample, w, h, scale);
+          const pad = inputPadding(sample, w, h, scale) ?? { top: 0, bottom: 0, left: 0, right: 0 };
+          expect([ih + pad.top + pad.bottom, iw + pad.left + pad.right]).to.deep.equal([nh, nw]);
+          const resized = resizeForNetwork(sample, randomRgbImage(w, h, 3), ih, iw);
+          expect([resized.width, resized.height], `${w}x${h} at ${scale}`).to.deep.equal([iw, ih]);
+          expect(normalizeInput(sample, config, resized).length).to.equal(ih * iw * 3);
+          expect(networkInput(sample, config, randomRgbImage(w, h, 3), scale).input.length).to.equal(nh * nw * 3);
         }
         expect(INPUT_NORMALIZATION_NAMES).to.include(policyNormalization(sample, config));
         expect(RESIZE_MODES).to.include(outputResizeMode(sample, config));
-        expect(record.describe(sample)).to.match(/^resizes /);
+        expect(record.describe(sample)).to.match(record.padding ? /^pads .* crops the logits back$/ : /^resizes /);
       });
 
-      it('a fixed size ignores the image; the policy at an image\'s own size leaves it as it is', () => {
+      it('a fixed size ignores the image; the policy at an image\'s own size leaves it as it is (padded around it, where it pads)', () => {
         const fixed = fixedInputSize(sample);
         if (fixed) for (const [w, h] of [[45, 31], [23, 50]]) expect(networkInputSize(sample, w, h)).to.deep.equal([fixed.height, fixed.width]);
         for (const [w, h] of [[45, 31], [23, 50], [16, 16]]) {
           const own = policyAtOwnSize(sample, w, h);
-          expect(networkInputSize(own, w, h), `${w}x${h}`).to.deep.equal([h, w]);
+          expect(imageSizeInInput(own, w, h), `${w}x${h}`).to.deep.equal([h, w]);
           const img = randomRgbImage(w, h, 5);
           expect(resizeForNetwork(own, img, h, w).data).to.deep.equal(img.data);
         }

@@ -14,9 +14,12 @@ import { onnxModel } from '../../src/model/onnx-export.js';
 import { writeSmpFolder as exportSmpFolder } from '../../src/model/weights/smp-export.js';
 import type { DeepLabModel } from '../../src/model/model.js';
 import { loadModel } from '../../src/model/model.js';
+import { flipRgb } from '../../src/model/image-input.js';
+import { type RgbImage, cropRgb } from '../../src/io/rgb-image.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { expectClose, expectRejects, testContext } from '../helpers.js';
+import { rgbToRgba, rgbaTexture } from '../frames.js';
 import { runOnnx } from '../onnx-runtime.js';
 import { nchwToNhwc } from './layout.js';
 import { SMP_FOLDERS, readSmpManifest, smpFixture, writeSmpFolder } from './smp-fixture.js';
@@ -74,6 +77,118 @@ describe('smp folders: logits and labels against smp float64', function () {
       }
     });
   }
+});
+
+/** The fixture's 64x64 uint8 image cropped to width x height at (x, y). */
+function croppedInput(folder: string, x: number, y: number, width: number, height: number): RgbImage {
+  return cropRgb(rgbInput(folder, '64x64'), x, y, width, height);
+}
+
+/**
+ * What smp's users are told to do for a size that is no multiple of the output stride, written
+ * here apart from the engine: (x / 255 - mean) / std with ImageNet's statistics, zeros padded
+ * around it to the next multiples of 16 (centred, the odd one at the bottom or right, as
+ * albumentations' PadIfNeeded places it); and the crop that takes the image's logits back.
+ */
+function paddedByHand(img: RgbImage): { input: Float32Array; height: number; width: number; top: number; left: number } {
+  const MEAN = [0.485, 0.456, 0.406];
+  const STD = [0.229, 0.224, 0.225];
+  const [height, width] = [Math.ceil(img.height / 16) * 16, Math.ceil(img.width / 16) * 16];
+  const [top, left] = [Math.floor((height - img.height) / 2), Math.floor((width - img.width) / 2)];
+  const input = new Float32Array(height * width * 3);
+  for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++)
+      for (let c = 0; c < 3; c++) input[((y + top) * width + x + left) * 3 + c] = (img.data[(y * img.width + x) * 3 + c] / 255 - MEAN[c]) / STD[c];
+  return { input, height, width, top, left };
+}
+
+/** The image's logits, from the network's at the padded size. */
+async function logitsByHand(model: DeepLabModel, img: RgbImage): Promise<Float32Array> {
+  const p = paddedByHand(img);
+  const all = await model.forwardToHost(p.input, p.height, p.width);
+  const C = model.numClasses;
+  const out = new Float32Array(img.height * img.width * C);
+  for (let y = 0; y < img.height; y++) out.set(all.subarray(((y + p.top) * p.width + p.left) * C, ((y + p.top) * p.width + p.left + img.width) * C), y * img.width * C);
+  return out;
+}
+
+/** Share of pixels whose largest logit is the class given. */
+function argmaxAgreement(logits: Float32Array, C: number, classes: Uint8Array): number {
+  let same = 0;
+  for (let i = 0; i < classes.length; i++) {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (logits[i * C + c] > logits[i * C + best]) best = c;
+    if (best === classes[i]) same++;
+  }
+  return same / classes.length;
+}
+
+describe('smp folders: a size that is no multiple of the output stride is padded and cropped back', function () {
+  this.timeout(300_000);
+  const folder = 'deeplabv3plus-resnet34';
+  let model: DeepLabModel;
+  let dir: string;
+  before(async () => {
+    ({ dir } = writeSmpFolder(folder));
+    model = await loadModel(dir, { ctx: await testContext() });
+  });
+  after(() => {
+    model?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('segment: logits and labels of the image padded by hand, cropped back (61x53 and 50x49, one batch of network size 64x64)', async () => {
+    const imgs = [croppedInput(folder, 1, 4, 61, 53), croppedInput(folder, 7, 2, 50, 49)];
+    expect(imgs.map((i) => model.networkSize(i.width, i.height).join('x'))).to.deep.equal(['64x64', '64x64']);
+    const results = await model.segmentBatch(imgs, { include: ['logits'], batchSize: 2 });
+    for (const [k, img] of imgs.entries()) {
+      const want = await logitsByHand(model, img);
+      expect([results[k].width, results[k].height]).to.deep.equal([img.width, img.height]);
+      expectClose(results[k].logits!, want, `${img.width}x${img.height} logits`);
+      expect(argmaxAgreement(want, model.numClasses, results[k].classes), `${img.width}x${img.height} labels`).to.be.at.least(0.999);
+    }
+  });
+
+  it('a frame on the GPU is padded as the image is, and labelled the same', async () => {
+    const ctx = await testContext();
+    const img = croppedInput(folder, 3, 0, 45, 58);
+    const texture = rgbaTexture(ctx, img.width, img.height, rgbToRgba(img));
+    try {
+      const frame = await model.segment(texture);
+      const still = await model.segment(img);
+      const same = frame.classes.filter((v, i) => v === still.classes[i]).length;
+      expect([frame.width, frame.height]).to.deep.equal([45, 58]);
+      expect(same / still.classes.length, 'frame against still labels').to.be.at.least(0.999);
+    } finally {
+      texture.destroy();
+    }
+  });
+
+  it('a flipped pass crops the mirrored view before mirroring it back: the average of the two padded passes', async () => {
+    const img = croppedInput(folder, 0, 5, 47, 50);
+    const r = await model.segment(img, { flip: true, include: ['probabilities'] });
+    const C = model.numClasses;
+    const softmax = (l: Float32Array): Float32Array => {
+      const out = new Float32Array(l.length);
+      for (let i = 0; i < l.length; i += C) {
+        const m = Math.max(...l.subarray(i, i + C));
+        let sum = 0;
+        for (let c = 0; c < C; c++) sum += (out[i + c] = Math.exp(l[i + c] - m));
+        for (let c = 0; c < C; c++) out[i + c] /= sum;
+      }
+      return out;
+    };
+    const plain = softmax(await logitsByHand(model, img));
+    const mirrored = softmax(await logitsByHand(model, flipRgb(img)));
+    const want = new Float32Array(plain.length);
+    for (let y = 0; y < img.height; y++)
+      for (let x = 0; x < img.width; x++)
+        for (let c = 0; c < C; c++) {
+          const i = (y * img.width + x) * C + c;
+          want[i] = (plain[i] + mirrored[(y * img.width + img.width - 1 - x) * C + c]) / 2;
+        }
+    expectClose(r.probabilities!, want, 'flip-averaged probabilities');
+  });
 });
 
 describe('smp folders: written back', function () {

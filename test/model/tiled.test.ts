@@ -58,6 +58,9 @@ class RandomLogitsHost implements TileHost {
   networkSize(): [number, number] {
     return this.net;
   }
+  inputPadding(): null {
+    return null;
+  }
   preprocess(img: RgbImage): { input: Float32Array; height: number; width: number } {
     this.crops.push(img);
     return { input: new Float32Array(this.net[0] * this.net[1] * 3), height: this.net[0], width: this.net[1] };

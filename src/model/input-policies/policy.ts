@@ -6,6 +6,7 @@
 import type { InputNormalizationName } from '../../io/input-normalization.js';
 import type { Resample } from '../../io/resize-cpu.js';
 import type { RgbImage } from '../../io/rgb-image.js';
+import type { PadParams } from '../../kernels/layout/pad.js';
 import type { ResizeMode } from '../../kernels/resize/resize.js';
 import type { InputPolicy, LoadOptions } from '../loading/options.js';
 import type { DeepLabConfig } from '../networks/config.js';
@@ -22,7 +23,12 @@ export interface InputPolicyRecord<P extends InputPolicy = InputPolicy> {
   withOptions(p: P, opts: LoadOptions): P;
   /** The network's input size [height, width] for an image of width x height at a scale. */
   networkSize(p: P, width: number, height: number, scale: number): [number, number];
-  /** The image resized to the network's input size as the policy's pipeline does. */
+  /**
+   * The zeros around the image in the network's normalised input, for a policy that pads the image
+   * to the network's size rather than resizing it to fill it; absent where the image fills it.
+   */
+  padding?(p: P, width: number, height: number, scale: number): PadParams;
+  /** The image resized to the size it takes in the network's input (all of it, less any padding) as the policy's pipeline does. */
   resize(p: P, img: RgbImage, height: number, width: number): RgbImage;
   /** The resize the frame kernels run (src/kernels/frame): the policy's own where they can reproduce it. */
   resample(p: P): Resample;
