@@ -9,14 +9,16 @@
 // the training models (mobilenetv2-257, resnet50) the same on a training step, whose tuning
 // covers the backward kernels too. The choices stay stored, so parts after it in the same run
 // (put model after tune) run tuned.
+// Part ort-node: smp's DeepLabV3+ in ours and in onnxruntime-node's CPU provider (bench/ort-node.ts).
 // Part browser: ours, ONNX Runtime Web (WebGPU), TF.js (WebGPU) and LiteRT.js (WebGPU and
 // WebAssembly, on the official .tflite) in one headless Chromium page (bench/browser.ts), at
 // --browser-size or each case's own size, on SwiftShader or lavapipe (--browser-adapter), with
 // our pass profiled layer by layer (--browser-profile).
 //
-//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS]
+//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS]
 //     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,tfjs,litert-webgpu,litert-wasm] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
 import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BROWSER_ADAPTERS, type BrowserCase, type BrowserRun, benchBrowser } from './browser.js';
 import { ENGINES } from './browser-page.js';
@@ -25,6 +27,7 @@ import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js'
 import { LAYERS, OurTimer, benchKernels } from './kernels.js';
 import { benchMemoryKernels } from './memory.js';
 import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeightsIfPresent } from './model.js';
+import { benchOrtNode } from './ort-node.js';
 import { benchPrecision } from './precision.js';
 import { benchQuantize } from './quantize.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
@@ -43,17 +46,18 @@ import { paperAsppRates } from '../src/model/networks/config.js';
 import { defaultConfig } from '../src/model/backbones/config.js';
 import { defaultClassSet } from '../src/model/voc.js';
 import { adaptWeights, freshParams } from '../src/train/adapt.js';
+import { writeSmpFolder } from '../test/model/smp-fixture.js';
 import { sharedPath } from '../test/shared.js';
 
 const BENCH = 'bench';
-const PARTS = ['tune', 'kernels', 'model', 'train', 'recovery', 'profile', 'precision', 'quantize', 'browser'] as const;
+const PARTS = ['tune', 'kernels', 'model', 'train', 'recovery', 'profile', 'precision', 'quantize', 'browser', 'ort-node'] as const;
 type Part = (typeof PARTS)[number];
 
 /** One measurement: `model` is the layer's name in part kernels. Null where a part does not measure it. */
 interface Result {
   part: Part;
   model: string;
-  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'pytorch' | 'ort' | 'transformers' | 'litert-webgpu' | 'litert-wasm';
+  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'pytorch' | 'ort' | 'ort-node' | 'transformers' | 'litert-webgpu' | 'litert-wasm';
   batch: number;
   /** Null where the part times nothing (quantize). */
   medianMs: number | null;
@@ -97,6 +101,26 @@ const TRAIN_CASES: { name: string; weights: () => Promise<LoadedWeights> }[] = [
 
 
 /**
+ * segmentation_models_pytorch's DeepLabV3+ (ResNet-34 and EfficientNet-B0 encoders) from the
+ * PRNG folders of ../shared/fixtures/smp, at 512x512: what such a user runs today is ONNX Runtime
+ * (Web in the page, onnxruntime-node in Node) on the ONNX export of the same weights.
+ */
+const SMP_CASES = [
+  { name: 'smp-v3plus-resnet34', folder: 'deeplabv3plus-resnet34' },
+  { name: 'smp-v3plus-efficientnet-b0', folder: 'deeplabv3plus-efficientnet-b0' },
+].map((c) => ({ ...c, size: 512, weightsNote: `random (smp fixture ${c.folder})`, weights: () => smpFolderWeights(c.folder) }));
+
+/** An smp fixture's weights, loaded from the folder its PRNG writes (removed once read). */
+async function smpFolderWeights(folder: string): Promise<LoadedWeights> {
+  const { dir } = writeSmpFolder(folder);
+  try {
+    return await loadWeights(dir, { download: false });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
  * Browser part: the sizes are what SwiftShader (Chromium's CPU adapter) gets through in a few
  * minutes per model on 2 cores; on a GPU, --browser-size 513 runs them all at 513x513.
  */
@@ -120,6 +144,7 @@ const BROWSER_CASES: BrowserCase[] = [
     const hubFolder = sharedPath('fixtures', 'hf', folder);
     return { name, size, weightsNote: `random (hub fixture ${folder})`, hubFolder, weights: () => loadWeights(hubFolder, { download: false }) };
   }),
+  ...SMP_CASES.map(({ name, size, weightsNote, weights }): BrowserCase => ({ name, size, weightsNote, weights })),
 ];
 
 function parseArgs(argv: string[]) {
@@ -128,7 +153,7 @@ function parseArgs(argv: string[]) {
   ]);
   const quick = args.has('--quick');
   const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
-  const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES, ...BROWSER_CASES].map((c) => c.name))];
+  const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES, ...BROWSER_CASES, ...SMP_CASES].map((c) => c.name))];
   const models = pickByName(BENCH, 'model(s)', args.value('--models'), names, (n) => n);
   const positive = (flag: string, dflt: number): number => {
     const v = args.count(flag, dflt);
@@ -439,6 +464,27 @@ async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
   });
 }
 
+/**
+ * Part ort-node: the smp cases in our engine and in onnxruntime-node's CPU provider on the ONNX
+ * export of the same weights (bench/ort-node.ts), at 512x512 (--browser-size sets another).
+ */
+async function ortNodePart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  const results: Result[] = [];
+  for (const c of SMP_CASES.filter((m) => o.models.includes(m.name))) {
+    const r = await benchOrtNode(ctx, await c.weights(), { size: o.browserSize ?? c.size, repeats: o.heavyRepeats, image: o.image });
+    const ratio = r.ort ? ` (${(r.ort.medianMs / r.ours.medianMs).toFixed(2)}x ours)` : '';
+    console.log(`ort-node ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms, onnxruntime-node ${r.ort ? `${r.ort.medianMs.toFixed(0)} ms${ratio}` : `not timed: ${r.error}`}`);
+    if (r.relativeError === null || !(r.relativeError < MAX_RELATIVE_ERROR)) process.exitCode = 1;
+    const common = { part: 'ort-node' as const, model: c.name, batch: 1, peakBytes: null, input: r.input, weights: c.weightsNote, relativeErrorVsOurs: r.relativeError };
+    results.push({ ...common, engine: 'ours', ...r.ours });
+    results.push({
+      ...common, engine: 'ort-node', medianMs: r.ort?.medianMs ?? null, firstRunMs: r.ort?.firstRunMs ?? null, samplesMs: r.ort?.samplesMs ?? [], provider: r.ortProvider,
+      ...(r.error ? { error: r.error } : {}), ...(r.ort ? { overOurs: r.ort.medianMs / r.ours.medianMs } : {}),
+    });
+  }
+  return results;
+}
+
 /** The browser part's run, for its extra tables and the report's profiles. */
 let lastBrowserRun: BrowserRun | null = null;
 
@@ -452,6 +498,7 @@ const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result
   precision: precisionPart,
   quantize: quantizePart,
   browser: browserPart,
+  'ort-node': ortNodePart,
 };
 
 function printTable(adapter: string, part: Part, rows: Result[]): void {

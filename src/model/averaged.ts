@@ -26,11 +26,12 @@ export async function segmentAveraged(host: SegmentHost, img: RgbImage, scales: 
       for (const [view, mirrored] of views) {
         const [h, w] = host.networkSize(W, H, scale);
         const padding = host.inputPadding(W, H, scale);
-        const key = `accumulate ${h}x${w}${paddingKey(padding)}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
-        const post = await host.postProgram(key, () => buildAccumulateGraph(h, w, C, H, W, mirrored, host.outputResize, padding));
+        const raw = host.postLogits(h, w);
+        const key = `accumulate ${raw.height}x${raw.width}${paddingKey(padding)}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
+        const post = await host.postProgram(key, () => buildAccumulateGraph(raw.height, raw.width, C, H, W, mirrored, host.outputResize, padding));
         const network = await host.program(h, w);
         // The network and the accumulation in one submission and one wait.
-        const out = await post.runOnGpuAfter(network, { image: host.preprocess(view, scale).input }, (o) => ({ logits: o.get('logits')!, sum }));
+        const out = await post.runOnGpuAfter(network, { image: host.preprocess(view, scale).input }, (o) => ({ logits: o.get(raw.name)!, sum }));
         await copyTensor(host.ctx, out.get('sum')!, sum);
         passes++;
       }

@@ -25,12 +25,13 @@ export async function segmentSplitting(host: SegmentHost, imgs: RgbImage[], scal
 /** One forward pass over images of one network size; each image post-processed at its own size. */
 async function segmentTogether(host: SegmentHost, imgs: RgbImage[], scale: number, include: Set<SegmentOutput>): Promise<SegmentResult[]> {
   const [height, width] = host.networkSize(imgs[0].width, imgs[0].height, scale);
+  const raw = host.postLogits(height, width);
   const C = host.numClasses;
   // Images of one network size may differ in size, so in their padding too: each has its own post-processing.
   const post = (img: RgbImage): Promise<Program> => {
     const padding = host.inputPadding(img.width, img.height, scale);
-    const key = `${height}x${width}${paddingKey(padding)}->${img.height}x${img.width}:${[...include].sort().join(',')}`;
-    return host.postProgram(key, () => buildPostGraph(height, width, C, img.height, img.width, include, host.outputResize, padding));
+    const key = `${raw.height}x${raw.width}${paddingKey(padding)}->${img.height}x${img.width}:${[...include].sort().join(',')}`;
+    return host.postProgram(key, () => buildPostGraph(raw.height, raw.width, C, img.height, img.width, include, host.outputResize, padding));
   };
   // On the CPU, while other calls may have the GPU.
   const inputs = imgs.map((img) => host.preprocess(img, scale).input);
@@ -49,7 +50,7 @@ async function segmentTogether(host: SegmentHost, imgs: RgbImage[], scale: numbe
       // post-process the logits it left on the GPU.
       const out =
         k === 0
-          ? await postProgram.runAfter(exec, { image: input }, (o) => ({ logits: batchItem((logits = o.get('logits')!), 0) }))
+          ? await postProgram.runAfter(exec, { image: input }, (o) => ({ logits: batchItem((logits = o.get(raw.name)!), 0) }))
           : await postProgram.run({ logits: batchItem(logits, k) });
       const item = batchItem(logits, k);
       const result: SegmentResult = { width: img.width, height: img.height, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };

@@ -46,14 +46,15 @@ export class FrameSegmenter {
     const C = host.numClasses;
     const [h, w] = host.networkSize(W, H, scale);
     const padding = host.inputPadding(W, H, scale);
-    const postKey = `${h}x${w}${paddingKey(padding)}->${H}x${W}:${[...include].sort().join(',')}`;
-    const post = (): Promise<Program> => host.postProgram(postKey, () => buildPostGraph(h, w, C, H, W, include, host.outputResize, padding));
+    const raw = host.postLogits(h, w);
+    const postKey = `${raw.height}x${raw.width}${paddingKey(padding)}->${H}x${W}:${[...include].sort().join(',')}`;
+    const post = (): Promise<Program> => host.postProgram(postKey, () => buildPostGraph(raw.height, raw.width, C, H, W, include, host.outputResize, padding));
     // Post-processing first: a frame too large for the device's limits fails before any GPU work.
     await post();
     this.framePreprocessor ??= new FramePreprocessor(host.ctx, host.normalization, host.resample);
     const input = padding ? await this.paddedInput(texture, h, w, padding) : await this.framePreprocessor.run(texture, h, w);
     if (into) {
-      const logits = await host.forward(input, h, w);
+      const logits = await host.forward(input, h, w, 1, raw.name);
       const classes = (await (await post()).runOnGpu({ logits })).get('classes')!;
       await copyTensor(host.ctx, classes, into);
       return null;
@@ -62,7 +63,7 @@ export class FrameSegmenter {
     const exec = await host.program(h, w);
     const postProgram = await post();
     let logits!: GpuTensor;
-    const out = await postProgram.runAfter(exec, { image: input }, (o) => ({ logits: (logits = o.get('logits')!) }));
+    const out = await postProgram.runAfter(exec, { image: input }, (o) => ({ logits: (logits = o.get(raw.name)!) }));
     const result: SegmentResult = { width: W, height: H, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
     if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
     if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(host.ctx, logits));

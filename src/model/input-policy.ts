@@ -108,3 +108,8 @@ export function policyAtOwnSize(p: InputPolicy, width: number, height: number): 
 export function hubProcessorResize(p: InputPolicy): { fields: Record<string, unknown> } | { why: string } {
   return policyRecord(p).hubProcessor(p);
 }
+
+/** Whether segment() resizes the head's own logits once, to the image, as the policy's pipeline does (hub models). */
+export function resizesHeadLogits(p: InputPolicy): boolean {
+  return policyRecord(p).resizesHeadLogits === true;
+}

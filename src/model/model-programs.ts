@@ -9,15 +9,19 @@ import type { Graph } from '../graph/ir.js';
 import { Program } from '../graph/program.js';
 import { plannedProgramBytes } from '../graph/program-memory.js';
 import type { Session } from '../graph/session.js';
+import { resizesHeadLogits } from './input-policy.js';
 import type { LoadedWeights } from './loading/load-weights.js';
 import type { Precision } from './loading/options.js';
 import { type ModelMemory, addProgramBytes, overBudgetError, programTotal } from './memory.js';
 import type { NetworkSize } from './networks/deeplab.js';
+import { type PostLogits, postLogitsOf, withRawLogits } from './post-logits.js';
 import { ProgramCache } from './program-cache.js';
 
 export class ModelPrograms {
   private readonly networks = new ProgramCache();
   private readonly posts = new ProgramCache();
+  /** postLogits by input size (a graph is built to learn one). */
+  private readonly postInputs = new Map<string, PostLogits>();
 
   constructor(
     private readonly ctx: GpuContext,
@@ -29,9 +33,23 @@ export class ModelPrograms {
     private readonly otherBytes: () => { weights: number; frames: number },
   ) {}
 
+  /** The network for inference at one batch and input size, with 'logits_raw' where segment() reads the head's own logits. */
+  private networkGraph(size: NetworkSize): Graph {
+    const graph = this.weights.buildGraph(size);
+    return resizesHeadLogits(this.weights.inputPolicy) ? withRawLogits(graph) : graph;
+  }
+
   /** The network compiled for inference at one batch and input size. */
   compiledGraph(size: NetworkSize): CompiledGraph {
-    return compile(this.weights.buildGraph(size), { mode: 'inference', precision: this.precision });
+    return compile(this.networkGraph(size), { mode: 'inference', precision: this.precision });
+  }
+
+  /** The output segment()'s post-processing reads from the network at an input size, and its size. */
+  postLogits(height: number, width: number): PostLogits {
+    const key = `${height}x${width}`;
+    let found = this.postInputs.get(key);
+    if (!found) this.postInputs.set(key, (found = postLogitsOf(this.networkGraph({ height, width }))));
+    return found;
   }
 
   /** The network's program at one size, on `session`'s weights. */

@@ -24,6 +24,7 @@ import type { Session } from '../graph/session.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample } from './input-policy.js';
+import type { PostLogits } from './post-logits.js';
 import { compileWithinDeadline } from './load-deadline.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
@@ -87,7 +88,8 @@ export class DeepLabModel {
       inputPadding: (width, height, scale) => inputPadding(inputPolicy, width, height, scale),
       preprocess: (img, scale) => this.preprocess(img, scale),
       program: (height, width, batch) => this.gpu.network(height, width, batch),
-      forward: (input, height, width, batch) => this.forwardNow(input, height, width, batch),
+      postLogits: (height, width) => this.gpu.programs.postLogits(height, width),
+      forward: (input, height, width, batch, output) => this.forwardNow(input, height, width, batch, output),
       postProgram: (key, build) => this.gpu.programs.post(key, build),
       exclusive: (work) => this.gpu.exclusive(work),
     };
@@ -217,11 +219,11 @@ export class DeepLabModel {
     return this.gpu.exclusive(() => this.forwardNow(input, height, width, batch));
   }
 
-  /** forward(), inside a turn of the context's queue (the input may be a tensor on the GPU). */
-  private async forwardNow(input: RunInput, height: number, width: number, batch = 1): Promise<GpuTensor> {
+  /** forward(), inside a turn of the context's queue (the input may be a tensor on the GPU); `output` 'logits_raw' is the head's own logits where segment() reads them. */
+  private async forwardNow(input: RunInput, height: number, width: number, batch = 1, output: PostLogits['name'] = 'logits'): Promise<GpuTensor> {
     const exec = await this.gpu.network(height, width, batch);
     const out = await exec.runOnGpu({ image: input });
-    return out.get('logits')!;
+    return out.get(output)!;
   }
 
   /** As forward, with the logits read back to the host in the same submission. */

@@ -10,6 +10,7 @@ import type { InputNormalizationName } from '../io/input-normalization.js';
 import type { Resample } from '../io/resize-cpu.js';
 import type { PadParams } from '../kernels/layout/pad.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
+import type { PostLogits } from './post-logits.js';
 import type { TileHost } from './tiled.js';
 
 export interface SegmentHost extends TileHost {
@@ -31,8 +32,8 @@ export interface SegmentHost extends TileHost {
   preprocess(img: RgbImage, scale?: number): { input: Float32Array; height: number; width: number };
   /** The network compiled for one batch and input size (cached by size). */
   program(height: number, width: number, batch?: number): Promise<Program>;
-  /** Logits [batch, height, width, C] of a forward pass, on the GPU (the input may be on the GPU too). */
-  forward(input: RunInput, height: number, width: number, batch?: number): Promise<GpuTensor>;
+  /** An output ('logits' [batch, height, width, C] by default) of a forward pass, on the GPU (the input may be on the GPU too). */
+  forward(input: RunInput, height: number, width: number, batch?: number, output?: PostLogits['name']): Promise<GpuTensor>;
   /** A cached post-processing program. */
   postProgram(key: string, build: () => Graph): Promise<Program>;
   /** Runs GPU work that spans several awaits as one turn of the context's queue. */

@@ -32,6 +32,8 @@ export function stillImageHost(host: SegmentHost, weights: LoadedWeights): Still
     // Windows go through the network at their own size, already resized with the image.
     networkSize: (width, height) => [height, width],
     inputPadding: () => null,
+    // mmseg's pipeline resizes the logits at the window's size.
+    postLogits: (height, width) => ({ name: 'logits', height, width }),
     preprocess: (window) => ({ input: normalizeInput(policy, config, window), height: window.height, width: window.width }),
     forward: (input, height, width, batch) => host.forward(input, height, width, batch),
     postProgram: (key, build) => host.postProgram(key, build),

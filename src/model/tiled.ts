@@ -19,6 +19,7 @@ import type { PadParams } from '../kernels/layout/pad.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import { prepareTileBlend, prepareTileFinalize } from '../kernels/tiles/tile-blend.js';
 import { croppedToImage, paddingKey } from './post-graphs.js';
+import type { PostLogits } from './post-logits.js';
 import type { SegmentResult } from './segment-options.js';
 import { type TileWindow, planTiles, planWeights } from './tiling.js';
 
@@ -53,8 +54,10 @@ export interface TileHost {
   inputPadding(width: number, height: number): PadParams | null;
   /** Normalised NHWC network input of an image (window). */
   preprocess(img: RgbImage): { input: Float32Array; height: number; width: number };
-  /** Logits [batch, height, width, C] of a forward pass, on the GPU. */
-  forward(input: Float32Array, height: number, width: number, batch: number): Promise<GpuTensor>;
+  /** The network output the post-processing reads at an input size ('logits', or the head's own 'logits_raw'), and its size. */
+  postLogits(height: number, width: number): PostLogits;
+  /** An output ('logits' [batch, height, width, C] by default) of a forward pass, on the GPU. */
+  forward(input: Float32Array, height: number, width: number, batch: number, output?: PostLogits['name']): Promise<GpuTensor>;
   /** A cached post-processing program. */
   postProgram(key: string, build: () => Graph): Promise<Program>;
 }
@@ -99,6 +102,7 @@ export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOpt
   const { width: W, height: H, windowWidth: winW, windowHeight: winH, windows } = plan;
   const [h, w] = host.networkSize(winW, winH);
   const padding = host.inputPadding(winW, winH);
+  const raw = host.postLogits(h, w);
   // Window row r covers rows ys[r] .. ys[r] + winH - 1, so winH slots never alias within a row.
   const ringRows = winH;
   checkAccumulatorFits(ctx, ringRows, W, C);
@@ -132,13 +136,13 @@ export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOpt
     const windowProbabilities = async (batch: readonly TileWindow[]): Promise<GpuTensor> => {
       const B = batch.length;
       // Logits already at the window's size are blended as the network left them.
-      const direct = blend === 'logits' && h === winH && w === winW && !padding;
+      const direct = blend === 'logits' && raw.height === winH && raw.width === winW && !padding;
       // Post-processing first: a batch too large for the device's limits fails before any GPU work.
-      const post = direct ? undefined : await host.postProgram(`tiles ${blend} ${mode} ${B}x${h}x${w}${paddingKey(padding)}->${winH}x${winW}`, () => buildWindowGraph(B, h, w, C, winH, winW, mode, blend, padding));
+      const post = direct ? undefined : await host.postProgram(`tiles ${blend} ${mode} ${B}x${raw.height}x${raw.width}${paddingKey(padding)}->${winH}x${winW}`, () => buildWindowGraph(B, raw.height, raw.width, C, winH, winW, mode, blend, padding));
       const inputs = batch.map((win) => host.preprocess(cropRgb(img, win.x, win.y, winW, winH)).input);
       const input = new Float32Array(B * inputs[0].length);
       inputs.forEach((one, k) => input.set(one, k * one.length));
-      const logits = await host.forward(input, h, w, B);
+      const logits = await host.forward(input, h, w, B, raw.name);
       return post ? (await post.runOnGpu({ logits })).get('probabilities')! : logits;
     };
 

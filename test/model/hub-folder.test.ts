@@ -305,7 +305,8 @@ describe('model: Hugging Face hub folders', function () {
     });
 
     for (const [what, dir] of [['MobileViT xx-small', MOBILEVIT], ['MobileNetV2', MOBILENET_V2]] as const) {
-      it(`${what}: loadModel(folder).segment() labels 2007_000033 as transformers' pipeline does (>= 99.9 %)`, async () => {
+      // Our logits are transformers' to 1e-6 and resized once, from the head's own output, as its post-processing does: every label equal.
+      it(`${what}: loadModel(folder).segment() labels 2007_000033 as transformers' pipeline does (100 %)`, async () => {
         const model = await loadModel(dir, { ctx: await testContext() });
         try {
           const img = await readImage(VOC_IMAGE);
@@ -315,7 +316,7 @@ describe('model: Hugging Face hub folders', function () {
           let same = 0;
           for (let i = 0; i < ref.data.length; i++) if (result.classes[i] === ref.data[i]) same++;
           console.log(`      ${what} pipeline labels: ${((100 * same) / ref.data.length).toFixed(3)} % equal transformers'`);
-          expect(same / ref.data.length).to.be.at.least(0.999);
+          expect(ref.data.length - same, 'labels that differ from transformers\'').to.equal(0);
         } finally {
           model.dispose();
         }

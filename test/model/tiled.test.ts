@@ -14,6 +14,7 @@ import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { softmaxCpu } from '../../src/kernels/softmax/softmax.js';
 import { type Segmenter, evaluateVoc } from '../../src/eval/voc.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
+import type { PostLogits } from '../../src/model/post-logits.js';
 import { type TileHost, segmentTiled } from '../../src/model/tiled.js';
 import { type TilePlan, axisWeights, blendWindowsCpu, planTiles } from '../../src/model/tiling.js';
 import { FP32_TOLERANCE, expectClose, expectRejects, randomArray, randomRgbImage, relativeError, testContext } from '../helpers.js';
@@ -60,6 +61,9 @@ class RandomLogitsHost implements TileHost {
   }
   inputPadding(): null {
     return null;
+  }
+  postLogits(height: number, width: number): PostLogits {
+    return { name: 'logits', height, width };
   }
   preprocess(img: RgbImage): { input: Float32Array; height: number; width: number } {
     this.crops.push(img);

@@ -36,6 +36,12 @@ export interface InputPolicyRecord<P extends InputPolicy = InputPolicy> {
   normalization(p: P, config: DeepLabConfig): InputNormalizationName;
   /** How logits at the network's size are resized to the image's size. */
   outputResize(p: P, config: DeepLabConfig): ResizeMode;
+  /**
+   * Whether the policy's pipeline resizes the head's own logits (at its stride) once, to the image
+   * (transformers' post_process_semantic_segmentation), rather than the logits at the network's
+   * input: segment() then post-processes the network's 'logits_raw'. Absent: the logits at the input.
+   */
+  resizesHeadLogits?: true;
   /** A size to build the network at when none is given. */
   square(p: P): { height: number; width: number };
   /** The one size the network runs at where the policy fixes it; null where the size follows the image. */

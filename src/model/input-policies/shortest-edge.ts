@@ -55,6 +55,8 @@ export const SHORTEST_EDGE: InputPolicyRecord<ShortestEdge> = {
   resample: processorResample,
   normalization: (_p, config) => PROCESSOR_NORMALIZATIONS[config.normalization] ?? config.normalization,
   outputResize: () => 'half_pixel',
+  // transformers' post-processing resizes the classifier's output once, to the photo.
+  resizesHeadLogits: true,
   square: (p) => (p.crop ? { ...p.crop } : { height: p.size, width: p.size }),
   fixedSize: () => null,
   describe(p) {

@@ -1,0 +1,33 @@
+// Which of the network's outputs segment()'s post-processing reads. Most pipelines resize the
+// logits at the network's input ('logits') to the image; transformers' resizes the head's own
+// output, at its stride, once (post_process_semantic_segmentation), and a second resize in
+// between moves labels. Every network ends in the resize of its head's output to its input, so
+// that output is found in the graph and named 'logits_raw' for the programs segment() runs.
+import type { Graph } from '../graph/ir.js';
+
+/** The output post-processing reads and its spatial size. */
+export interface PostLogits {
+  name: 'logits' | 'logits_raw';
+  height: number;
+  width: number;
+}
+
+/**
+ * The graph with 'logits_raw' added: the input of the resize that makes 'logits'. A network
+ * whose 'logits' no resize makes is an error: its head's own output is not known.
+ */
+export function withRawLogits(graph: Graph): Graph {
+  const logits = graph.outputs.get('logits');
+  const maker = logits && graph.nodes.find((n) => n.outputs.includes(logits));
+  if (!maker || maker.op.type !== 'resize') {
+    throw new Error(`the network's logits are made by ${maker ? `'${maker.name}' (${maker.op.type})` : 'no layer'}, not a resize of its head's output: its raw logits are unknown`);
+  }
+  return { ...graph, outputs: new Map([...graph.outputs, ['logits_raw', maker.op.input]]) };
+}
+
+/** The post-processing's input for a network graph: 'logits_raw' where the graph has it, else 'logits'. */
+export function postLogitsOf(graph: Graph): PostLogits {
+  const raw = graph.outputs.get('logits_raw');
+  const v = raw ?? graph.outputs.get('logits')!;
+  return { name: raw ? 'logits_raw' : 'logits', height: v.shape[1], width: v.shape[2] };
+}
