@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { encodeModel } from '../../src/graph/onnx/proto.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { onnxModel } from '../../src/model/onnx-export.js';
@@ -22,7 +22,8 @@ import { expectClose, expectRejects, testContext } from '../helpers.js';
 import { rgbToRgba, rgbaTexture } from '../frames.js';
 import { runOnnx } from '../onnx-runtime.js';
 import { nchwToNhwc } from './layout.js';
-import { SMP_FOLDERS, readSmpManifest, smpFixture, writeSmpFolder } from './smp-fixture.js';
+import { type Saved, savedTensor, torchSaveZip } from '../import/torch-save.js';
+import { SMP_FOLDERS, readSmpManifest, smpFixture, smpStateDict, writeSmpFolder } from './smp-fixture.js';
 
 const SIZES = ['96x128', '64x64'] as const;
 
@@ -250,6 +251,36 @@ describe('smp folders: config.json read field by field', function () {
     const w = await withConfig({ activation: 'sigmoid', encoder_weights: 'imagenet', drop_path_rate: 0.1 });
     expect(w.config.decoder).to.equal('deeplabv3plus');
     expect(w.config.numClasses).to.equal(3);
+  });
+});
+
+describe('smp: a bare state dict (.pth) with its config given as smpConfig', function () {
+  this.timeout(300_000);
+  const folder = 'deeplabv3plus-resnet34';
+  let pth: string;
+  let config: Record<string, unknown>;
+  before(() => {
+    const state = smpStateDict(readSmpManifest(folder));
+    // torch.save(model.state_dict()): an ordered dict of tensors, BN counters as int64.
+    const root = new Map<string, Saved>([...state].map(([name, t]) => [name, savedTensor([...t.shape], name.endsWith('num_batches_tracked') ? BigInt64Array.from(t.data, (v) => BigInt(v)) : Float32Array.from(t.data))]));
+    pth = join(mkdtempSync(join(tmpdir(), 'smp-pth-')), 'model.pth');
+    writeFileSync(pth, torchSaveZip(root));
+    config = JSON.parse(readFileSync(smpFixture(folder, 'config.json'), 'utf8'));
+  });
+  after(() => rmSync(dirname(pth), { recursive: true, force: true }));
+
+  it("loads with smpConfig and gives smp's float64 logits at 64x64 (relative error < 1e-4)", async () => {
+    const model = await loadModel(pth, { ctx: await testContext(), smpConfig: config });
+    try {
+      await expectLogits(model, folder, '64x64');
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('without smpConfig, is refused naming the option; with a damaged one, naming the field', async () => {
+    await expectRejects(loadWeights(pth), /model\.pth: an smp state dict \(encoder\.\*, decoder\.\*, segmentation_head\.\*\) holds no config: pass the model's config\.json as the smpConfig load option/);
+    await expectRejects(loadWeights(pth, { smpConfig: { ...config, encoder_output_stride: 32 } }), /smpConfig.*encoder_output_stride/);
   });
 });
 

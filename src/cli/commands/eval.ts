@@ -23,7 +23,7 @@ import {
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
 import { Progress } from '../progress.js';
 import { TILE_OPTIONS, tileOptions } from '../tile-option.js';
-import { openModel } from './models.js';
+import { SMP_CONFIG_OPTION, openModel, readSmpConfigOption } from './models.js';
 
 const spec: CommandSpec = {
   name: 'eval',
@@ -33,6 +33,7 @@ const spec: CommandSpec = {
     { name: 'voc', kind: 'value', valueName: 'DIR', description: 'VOC2012 folder with JPEGImages/, SegmentationClass/, ImageSets/Segmentation/' },
     { name: 'split', kind: 'value', valueName: 'NAME', description: 'ImageSets/Segmentation/<NAME>.txt lists the image ids', defaultText: 'val' },
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
+    SMP_CONFIG_OPTION,
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
@@ -110,6 +111,7 @@ async function run(args: ParsedArgs): Promise<number> {
   let progress: Progress | null = null;
   const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
     outputStride,
+    smpConfig: readSmpConfigOption(optionValue(args, 'smp-config')),
     precision,
     onMessage: (m) => process.stderr.write(`deeplab: ${m}\n`),
   });

@@ -4,6 +4,7 @@
 // against the format's record and hands the model to its writer.
 import { existsSync } from 'node:fs';
 import { loadWeights } from '../../model/loading/load-weights.js';
+import { SMP_CONFIG_OPTION, readSmpConfigOption } from './models.js';
 import { type Quantization, QUANTIZATIONS } from '../../model/weights/quantize.js';
 import { findModel } from '../../model/loading/registry.js';
 import type { ExportOption, ExportOptions } from '../../model/export-formats/format.js';
@@ -19,6 +20,7 @@ const spec: CommandSpec = {
   positionals: [],
   options: [
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: 'the model: a registry name or a weights file (required)' },
+    SMP_CONFIG_OPTION,
     {
       name: 'format',
       kind: 'value',
@@ -86,7 +88,8 @@ async function run(args: ParsedArgs): Promise<number> {
   if (!out) throw new UsageError(`'export' needs --out ${format.extension ? `FILE${format.extension}` : 'DIR'}`, spec.name);
   if (format.extension && !out.endsWith(format.extension)) throw new UsageError(`--out must name a ${format.extension} file for --format ${format.name}, got '${out}'`, spec.name);
   const options = exportOptions(args, format);
-  const w = await loadWeights(model);
+  const smpConfig = readSmpConfigOption(optionValue(args, 'smp-config'));
+  const w = await loadWeights(model, smpConfig ? { smpConfig } : {});
   const wrote = format.write(out, w, options, { source: () => sourceOf(model), say: (message) => process.stderr.write(`${message}\n`) });
   process.stdout.write(`wrote ${out}: ${wrote}\n`);
   return 0;

@@ -1,7 +1,7 @@
 // `deeplab models`: the registry as a table, with where each model's weights would come from
 // right now. Also the one place the other commands open a model, so every command reports a
 // failed download or a bad weights file the same way.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureRuntimeDir } from '../../gpu/runtime-dir.js';
 import { type DeepLabModel, loadModel } from '../../model/model.js';
@@ -10,7 +10,7 @@ import { weightFormat } from '../../model/loading/formats/registry.js';
 import { looksLikePath, pathExists } from '../../model/loading/load-weights.js';
 import type { Precision } from '../../model/loading/options.js';
 import { cacheDirectory, resolveWeights } from '../../model/loading/weights-store.js';
-import { type Command, type CommandSpec, UsageError } from '../args.js';
+import { type Command, type CommandSpec, type OptionSpec, UsageError } from '../args.js';
 import type { TuneMode } from '../../gpu/tuning.js';
 import { readFlag } from '../../util/flags.js';
 
@@ -98,8 +98,31 @@ async function run(): Promise<number> {
 
 export const modelsCommand: Command = { spec, run };
 
+/** The option that gives a bare smp state dict (.pth) its config.json (commands that load `--model` take it). */
+export const SMP_CONFIG_OPTION: OptionSpec = {
+  name: 'smp-config',
+  kind: 'value',
+  valueName: 'FILE',
+  description: "a bare segmentation_models_pytorch state dict (.pth): the model's config.json",
+};
+
+/** `--smp-config FILE` read as the smpConfig load option: a JSON object, or an error naming the file. */
+export function readSmpConfigOption(path: string | undefined): Record<string, unknown> | undefined {
+  if (path === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--smp-config ${path}: ${(e as Error).message}`);
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`--smp-config ${path}: not a JSON object (smp's config.json)`);
+  return json as Record<string, unknown>;
+}
+
 export interface OpenModelOptions {
   outputStride?: number;
+  /** A bare smp state dict's config.json (LoadOptions.smpConfig). */
+  smpConfig?: Record<string, unknown>;
   precision?: Precision;
   tune?: TuneMode;
   /** Hub models: false segments the whole image rather than the processor's centre crop. */
@@ -145,7 +168,8 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    return await loadModel(nameOrPath, { outputStride: opts.outputStride, precision: opts.precision, tune: opts.tune, centerCrop: opts.centerCrop, onProgress: opts.onMessage });
+    const { outputStride, precision, tune, centerCrop, smpConfig } = opts;
+    return await loadModel(nameOrPath, { outputStride, precision, tune, centerCrop, ...(smpConfig ? { smpConfig } : {}), onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;

@@ -25,7 +25,7 @@ import {
 } from '../args.js';
 import { Progress } from '../progress.js';
 import { TILE_OPTIONS, tileOptions } from '../tile-option.js';
-import { openModel } from './models.js';
+import { SMP_CONFIG_OPTION, openModel, readSmpConfigOption } from './models.js';
 import type { SegmentResult } from '../../model/model.js';
 import { type OutputPlan, classShares, finishedOutput } from '../finished-outputs.js';
 import { readInput } from '../read-input.js';
@@ -43,6 +43,7 @@ const spec: CommandSpec = {
   positionals: [{ name: 'IMAGE', description: "image files, folders (every image below) or quoted patterns ('photos/**/*.jpg')", required: false, variadic: true }],
   options: [
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
+    SMP_CONFIG_OPTION,
     { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder, created if needed', defaultText: '.' },
     { name: 'overlay', kind: 'flag', description: 'also write DIR/<image-name>_overlay.png, the classes blended over the photo' },
     {
@@ -172,6 +173,7 @@ async function run(args: ParsedArgs): Promise<number> {
   };
   const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
     outputStride,
+    smpConfig: readSmpConfigOption(optionValue(args, 'smp-config')),
     ...(slide ? {} : { centerCrop: false }),
     precision,
     onMessage: (m) => say(`deeplab: ${m}`, process.stderr),

@@ -28,6 +28,13 @@ export interface LoadOptions {
    * stretched crop, as `post_process_semantic_segmentation` gives them).
    */
   centerCrop?: boolean;
+  /**
+   * A bare segmentation_models_pytorch state dict (`torch.save(model.state_dict())`, a `.pth`):
+   * the model's config.json as an object (`_model_class` and the constructor's arguments, as
+   * `save_pretrained` writes them), which the file itself does not hold. Every field is read and
+   * checked as an smp folder's are.
+   */
+  smpConfig?: Record<string, unknown>;
   /** Allow downloading registry models (default true). */
   download?: boolean;
   /** Progress messages (downloads, compilation). */
@@ -92,7 +99,7 @@ export interface DeviceLostEvent {
 /** Every LoadOptions name, for the check that refuses unknown ones. */
 export const LOAD_OPTION_NAMES: readonly (keyof LoadOptions)[] = [
   'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
-  'deviceLoss', 'onDeviceLost', 'signal',
+  'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig',
 ];
 
 export type Precision = 'f32' | 'f16';

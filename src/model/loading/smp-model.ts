@@ -162,9 +162,28 @@ export function smpModel(name: string, files: FileSet, opts: LoadOptions = {}): 
   const configWhat = `${files.what}/${SMP_CONFIG}`;
   const json = readConfigJson(files);
   if (!json) throw new Error(`${configWhat}: missing, or not a JSON object`);
-  const { config, architecture } = smpConfig(json, configWhat);
   const weightsWhat = `${files.what}: ${SMP_WEIGHTS.find((w) => files.names.includes(w))}`;
-  const { params, unread } = smpParams(smpTensors(files), architecture, weightsWhat);
+  return smpModelOf(name, { json, what: configWhat }, smpTensors(files), weightsWhat, opts);
+}
+
+/** Whether a state dict's keys are an smp model's: its encoder, decoder and segmentation head. */
+export function isSmpStateDict(tensors: TensorMap): boolean {
+  const names = [...tensors.keys()];
+  return names.some((n) => n.startsWith('segmentation_head.')) && names.some((n) => n.startsWith('encoder.')) && names.some((n) => n.startsWith('decoder.'));
+}
+
+/** A bare smp state dict (a `.pth` of `model.state_dict()`) with its config.json given as the `smpConfig` load option. */
+export function smpStateDictModel(name: string, tensors: TensorMap, source: string, opts: LoadOptions): LoadedWeights {
+  const json = opts.smpConfig;
+  if (!json || typeof json !== 'object' || Array.isArray(json)) {
+    throw new Error(`${source}: an smp state dict (encoder.*, decoder.*, segmentation_head.*) holds no config: pass the model's config.json as the smpConfig load option (--smp-config FILE)`);
+  }
+  return smpModelOf(name, { json, what: `${source}: smpConfig` }, tensors, source, opts);
+}
+
+function smpModelOf(name: string, cfgJson: { json: Record<string, unknown>; what: string }, tensors: TensorMap, weightsWhat: string, opts: LoadOptions): LoadedWeights {
+  const { config, architecture } = smpConfig(cfgJson.json, cfgJson.what);
+  const { params, unread } = smpParams(tensors, architecture, weightsWhat);
   const multiple = config.outputStride;
   const cfg = opts.outputStride && opts.outputStride !== multiple ? defaultConfig('smp', { ...config, outputStride: opts.outputStride }) : config;
   const network = loadedNetwork(cfg, architecture);

@@ -1,8 +1,10 @@
 // PyTorch's torch.save files (the zip format, or the legacy pickle stream): torchvision's and
-// mmsegmentation's DeepLabv3 checkpoints, and torchvision's classification networks as a backbone.
+// mmsegmentation's DeepLabv3 checkpoints, torchvision's classification networks as a backbone, and
+// segmentation_models_pytorch's bare state dicts with their config given as a load option.
 import { isLegacyTorchFile, readTorchCheckpoint } from '../../weights/import/pth.js';
 import { isMmsegDeepLab } from '../../weights/mmseg.js';
 import { mmsegModel } from '../mmseg-model.js';
+import { isSmpStateDict, smpStateDictModel } from '../smp-model.js';
 import { torchvisionModel } from '../torchvision-model.js';
 import type { WeightFormatRecord } from './format.js';
 
@@ -17,11 +19,12 @@ export const PTH: WeightFormatRecord = {
     tensors: (bytes, source) => readTorchCheckpoint(bytes, source).tensors,
     load(bytes, { name, source, opts, hints }) {
       const checkpoint = readTorchCheckpoint(bytes, source);
+      if (opts.smpConfig !== undefined || isSmpStateDict(checkpoint.tensors)) return smpStateDictModel(name, checkpoint.tensors, source, opts);
       if (isMmsegDeepLab(checkpoint.tensors)) return mmsegModel(name, checkpoint, opts, source, hints);
       return torchvisionModel(name, checkpoint.tensors, opts);
     },
   },
-  mappings: ['torchvision', 'mmseg', 'torchvisionClassification'],
+  mappings: ['torchvision', 'mmseg', 'torchvisionClassification', 'smp'],
   page: true,
   registry: true,
 };
