@@ -20,6 +20,7 @@ import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { expectClose, expectRejects, testContext } from '../helpers.js';
 import { rgbToRgba, rgbaTexture } from '../frames.js';
+import { runCli } from '../cli/run-cli.js';
 import { runOnnx } from '../onnx-runtime.js';
 import { nchwToNhwc } from './layout.js';
 import { type Saved, savedTensor, torchSaveZip } from '../import/torch-save.js';
@@ -276,6 +277,20 @@ describe('smp: a bare state dict (.pth) with its config given as smpConfig', fun
     } finally {
       model.dispose();
     }
+  });
+
+  it("deeplab export --smp-config writes the folder smp's save_pretrained wrote, byte for byte", async () => {
+    const dir = dirname(pth);
+    const cfgPath = join(dir, 'config.json');
+    writeFileSync(cfgPath, JSON.stringify(config));
+    const out = join(dir, 'folder');
+    const r = await runCli(['export', '--model', pth, '--smp-config', cfgPath, '--format', 'smp', '--out', out]);
+    expect(r.code, r.stderr).to.equal(0);
+    const manifest = JSON.parse(readFileSync(smpFixture(folder, 'manifest.json'), 'utf8'));
+    expect(createHash('sha256').update(readFileSync(join(out, 'model.safetensors'))).digest('hex')).to.equal(manifest.model_safetensors.sha256);
+    const bad = await runCli(['export', '--model', pth, '--smp-config', join(dir, 'missing.json'), '--format', 'smp', '--out', join(dir, 'other')]);
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.match(/--smp-config .*missing\.json: ENOENT/);
   });
 
   it('without smpConfig, is refused naming the option; with a damaged one, naming the field', async () => {
