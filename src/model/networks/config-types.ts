@@ -103,6 +103,8 @@ export interface DeepLabConfig {
   normalization: InputNormalizationName;
   /** Build the auxiliary FCN head (training aid; off by default at inference). */
   aux: boolean;
+  /** mmseg's FCN head's channels where not its input's / 4 (the MobileNetV2 configs: 256 from 96). */
+  auxChannels?: number;
   /** The decoder after ASPP ('none' unless a checkpoint or `train --decoder` says otherwise). */
   decoder: DecoderName;
   /**
