@@ -105,6 +105,8 @@ export interface DeepLabConfig {
   aux: boolean;
   /** mmseg's FCN head's channels where not its input's / 4 (the MobileNetV2 configs: 256 from 96). */
   auxChannels?: number;
+  /** mmseg's DeepLabv3+ `c1_channels`, the stride-4 features' reduction, where not 48 (the ResNet-18 configs: 12). */
+  c1Channels?: number;
   /** The decoder after ASPP ('none' unless a checkpoint or `train --decoder` says otherwise). */
   decoder: DecoderName;
   /**

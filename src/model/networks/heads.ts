@@ -56,7 +56,7 @@ const MMSEG: HeadRecord = {
     const head = { prefix: 'decode_head', numClasses: cfg.numClasses, rates: cfg.asppRates, channels: cfg.asppChannels, dropout: opts.dropout };
     const logits =
       cfg.decoder === 'deeplabv3plus'
-        ? mmsegSepAsppHead(b, features.out, features.lowLevel, { ...head, resizeMode: cfg.resizeMode })
+        ? mmsegSepAsppHead(b, features.out, features.lowLevel, { ...head, resizeMode: cfg.resizeMode, c1Channels: cfg.c1Channels })
         : mmsegAsppHead(b, features.out, head);
     b.output('logits', b.resize('logits_upsample', logits, height, width, cfg.resizeMode));
     if (cfg.aux) {

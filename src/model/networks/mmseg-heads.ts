@@ -76,7 +76,7 @@ export function mmsegDecoderLayout(prefix: string): DecoderLayout {
   return { upsample: `${prefix}.c1_upsample`, concat: `${prefix}.c1_concat`, project: module(`${prefix}.c1_bottleneck`), refine: [sep(0), sep(1)], naming: TORCH_NAMING };
 }
 
-/** c1_channels of every DeepLabv3+ config of mmseg's zoo. */
+/** c1_channels of mmseg's DeepLabv3+ configs (its ResNet-18 ones: 12). */
 export const MMSEG_C1_CHANNELS = 48;
 
 /** ASPPHead on backbone features [N,H,W,Cin]: logits at the feature size. */
@@ -99,7 +99,7 @@ export function mmsegAsppHead(b: GraphBuilder, x: Value, opts: MmsegHeadOptions)
  * DepthwiseSeparableASPPHead on the backbone's output `x` and its stride-4 features `c1`: logits
  * at c1's size. `resizeMode` is the head's align_corners.
  */
-export function mmsegSepAsppHead(b: GraphBuilder, x: Value, c1: Value, opts: MmsegHeadOptions & { resizeMode: ResizeMode }): Value {
+export function mmsegSepAsppHead(b: GraphBuilder, x: Value, c1: Value, opts: MmsegHeadOptions & { resizeMode: ResizeMode; c1Channels?: number }): Value {
   const { prefix, channels } = opts;
   const encoder = aspp(b, x, mmsegSepAsppLayout(prefix, opts.rates.length), {
     rates: opts.rates,
@@ -109,7 +109,7 @@ export function mmsegSepAsppHead(b: GraphBuilder, x: Value, c1: Value, opts: Mms
     poolResizeMode: 'half_pixel',
     projectKernel: 3,
   });
-  let y = deepLabV3PlusDecoder(b, encoder, c1, mmsegDecoderLayout(prefix), { resizeMode: opts.resizeMode, eps: MMSEG_BN_EPS, lowLevelChannels: MMSEG_C1_CHANNELS, channels });
+  let y = deepLabV3PlusDecoder(b, encoder, c1, mmsegDecoderLayout(prefix), { resizeMode: opts.resizeMode, eps: MMSEG_BN_EPS, lowLevelChannels: opts.c1Channels ?? MMSEG_C1_CHANNELS, channels });
   if (opts.dropout) y = b.dropout(`${prefix}.dropout`, y, MMSEG_DROPOUT, { channelwise: true });
   return conv(b, y, { name: `${prefix}.conv_seg`, kernel: 1, cout: opts.numClasses, bias: true });
 }

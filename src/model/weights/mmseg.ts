@@ -43,6 +43,8 @@ export interface MmsegNetwork {
   auxChannels?: number;
   /** 'deeplabv3plus' for a DepthwiseSeparableASPPHead (its `c1_bottleneck`), else 'none' (ASPPHead). */
   decoder: DecoderName;
+  /** Its c1_channels where not 48 (ResNet-18's 12). */
+  c1Channels?: number;
 }
 
 function shapeOf(state: StateDict, key: string, rank: number, what: string): readonly number[] {
@@ -66,18 +68,17 @@ function mmsegBackbone(state: StateDict, what: string): BackboneRecord {
   throw new Error(`${what}: the mmseg backbone (first tensor ${first}) is none of those built: ${known.join(', ')}`);
 }
 
-/** The decode head: ASPPHead, or DepthwiseSeparableASPPHead with its c1 decoder of 48 channels. */
-function mmsegDecoder(state: StateDict, what: string): DecoderName {
+/** The decode head: ASPPHead, or DepthwiseSeparableASPPHead with its c1 decoder (and its c1_channels where not 48). */
+function mmsegDecoder(state: StateDict, what: string): { decoder: DecoderName; c1Channels?: number } {
   const c1 = 'decode_head.c1_bottleneck.conv.weight';
   if (!state.has(c1)) {
     if (state.has('decode_head.sep_bottleneck.0.depthwise_conv.conv.weight')) {
-      throw new Error(`${what}: a DepthwiseSeparableASPPHead without c1_bottleneck (c1_in_channels 0) is not built; the heads built are mmseg's ASPPHead and DepthwiseSeparableASPPHead with c1_channels ${MMSEG_C1_CHANNELS}`);
+      throw new Error(`${what}: a DepthwiseSeparableASPPHead without c1_bottleneck (c1_in_channels 0) is not built; the heads built are mmseg's ASPPHead and DepthwiseSeparableASPPHead with its c1 decoder`);
     }
-    return 'none';
+    return { decoder: 'none' };
   }
   const c1Channels = shapeOf(state, c1, 4, what)[0];
-  if (c1Channels !== MMSEG_C1_CHANNELS) throw new Error(`${what}: ${c1} has ${c1Channels} filters: the DepthwiseSeparableASPPHead built has c1_channels ${MMSEG_C1_CHANNELS}, as every config of mmseg's zoo`);
-  return 'deeplabv3plus';
+  return { decoder: 'deeplabv3plus', ...(c1Channels !== MMSEG_C1_CHANNELS ? { c1Channels } : {}) };
 }
 
 /** The network an mmseg DeepLabv3 (or DeepLabv3+) state dict holds, from its keys and shapes. */
@@ -102,7 +103,7 @@ export function mmsegNetwork(state: StateDict, what = 'checkpoint'): MmsegNetwor
     atrousBranches: branches - 1,
     hasAux,
     ...(auxConv && auxConv[0] !== Math.floor(auxConv[1] / 4) ? { auxChannels: auxConv[0] } : {}),
-    decoder: mmsegDecoder(state, what),
+    ...mmsegDecoder(state, what),
   };
 }
 
@@ -125,6 +126,7 @@ export function mmsegConfig(net: MmsegNetwork, settings: MmsegSettings, override
     aux: false,
     decoder: net.decoder,
     auxChannels: net.auxChannels,
+    c1Channels: net.c1Channels,
     ...overrides,
   });
 }
