@@ -16,6 +16,7 @@ import { type HostParams, checkParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
+import { resizeRgbBilinear } from '../../src/io/mmseg-input.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../../src/model/model.js';
 import { mmsegMobilenetV2Plan } from '../../src/model/networks/mmseg-mobilenet-v2.js';
@@ -170,6 +171,19 @@ describe("mmseg DeepLabv3+ and MobileNetV2: segment() as mmseg's slide inference
     const t = readNpy(sharedPath('fixtures', 'mmseg', 'input_97x129_uint8.npy'));
     return { width: 129, height: 97, data: Uint8Array.from(t.data) };
   };
+
+  it("mmseg's resize is OpenCV's INTER_LINEAR bit for bit: cv2.resize of the 49x65 crop to 80x60, 37x29, 151x113", () => {
+    const t = readNpy(sharedPath('fixtures', 'mmseg', 'input_49x65_uint8.npy'));
+    const crop = { width: 65, height: 49, data: Uint8Array.from(t.data) };
+    for (const [w, h] of [[80, 60], [37, 29], [151, 113]]) {
+      const ref = readNpy(fixture(`cv2_resize_49x65_to_${w}x${h}.npy`));
+      expect(ref.shape).to.deep.equal([h, w, 3]);
+      const ours = resizeRgbBilinear(crop, w, h);
+      let differing = 0;
+      for (let i = 0; i < ref.data.length; i++) if (ours.data[i] !== ref.data[i]) differing++;
+      expect(differing, `${w}x${h}: values differing from OpenCV's`).to.equal(0);
+    }
+  });
 
   for (const m of [MODELS[0], MODELS[3]]) {
     it(`${m.model}: a 769x769-style file (align corners, slide) resized to fit 160x120, windows of 64 every 43: the labels of the reference`, async () => {
