@@ -17,6 +17,7 @@ import { Program } from '../../src/graph/program.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { resizeRgbBilinear } from '../../src/io/mmseg-input.js';
+import { describeModel } from '../../src/model/analysis/describe.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../../src/model/model.js';
 import { mmsegMobilenetV2Plan } from '../../src/model/networks/mmseg-mobilenet-v2.js';
@@ -91,6 +92,17 @@ describe("mmseg DeepLabv3+ and MobileNetV2: structure, files, refusals", () => {
       expect(declared).to.deep.equal(stored);
     });
   }
+
+  it('describe: the parameters of the reference state dicts, the DeepLabv3+ decoder in its own group', () => {
+    for (const m of [MODELS[0], MODELS[3]]) {
+      const { state, config } = modelOf(m);
+      const d = describeModel(config, 49, 65);
+      const stored = [...state].filter(([k]) => !k.endsWith('num_batches_tracked')).reduce((n, [, t]) => n + t.shape.reduce((a, b) => a * b, 1), 0);
+      expect(d.totals.params, m.model).to.equal(stored);
+      expect(d.blocks.map((b) => b.name), m.model).to.include.members(['stem', 'block1', 'aspp', 'decoder', 'head', 'aux']);
+      expect(d.layers.filter((l) => l.group === 'decoder').map((l) => l.name), m.model).to.include.members(['decode_head.c1_bottleneck.conv', 'decode_head.sep_bottleneck.1.pointwise_conv.conv']);
+    }
+  });
 
   it("mmseg's MobileNetV2 strides and dilations: D8 as configs/mobilenet_v2 gives them, a layer's first block alone dilated", () => {
     expect(mmsegMobilenetV2Plan(8)).to.deep.equal({ strides: [1, 2, 2, 1, 1, 1, 1], dilations: [1, 1, 1, 2, 2, 4, 4] });
