@@ -18,6 +18,8 @@ import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { resizeRgbBilinear } from '../../src/io/mmseg-input.js';
 import { describeModel } from '../../src/model/analysis/describe.js';
+import { checkpointContents } from '../../src/model/loading/checkpoint-contents.js';
+import { checkpointModel } from '../../src/model/loading/checkpoint-schema.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../../src/model/model.js';
 import { mmsegMobilenetV2Plan } from '../../src/model/networks/mmseg-mobilenet-v2.js';
@@ -141,6 +143,10 @@ describe("mmseg DeepLabv3+ and MobileNetV2: structure, files, refusals", () => {
         const expected = mmsegParams(state, { ...config, aux: false });
         expect([...w.params.keys()].sort(), name).to.deep.equal([...expected.keys()].sort());
         for (const [k, t] of expected) expect(relativeError(w.params.get(k)!.data, t.data), `${name}: ${k}`).to.equal(0);
+        // Our checkpoint keeps the head's c1 and aux channels with the rest of the config.
+        const back = checkpointModel(w.name, `${m.model}.safetensors`, checkpointContents(w), {});
+        expect(back.config, `${name}: through our checkpoint`).to.deep.equal(w.config);
+        expect([...back.params.keys()].sort()).to.deep.equal([...w.params.keys()].sort());
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
