@@ -95,6 +95,18 @@ describe("mmseg DeepLabv3+ and MobileNetV2: structure, files, refusals", () => {
     });
   }
 
+  it("r18b: DeepLabv3+ on mmseg's V1b ResNet (a 7x7 conv1 and bn1 for the deep stem) is recognised and declares exactly its tensors", () => {
+    const state: TensorMap = new Map([...referenceState('v3plus_r18-d8_c19')].filter(([k]) => !k.startsWith('backbone.stem.')));
+    state.set('backbone.conv1.weight', { shape: [64, 3, 7, 7], data: prngValues('backbone.conv1.weight', [64, 3, 7, 7], 1), sourceDType: 'f32' });
+    for (const p of ['weight', 'bias', 'running_mean', 'running_var']) state.set(`backbone.bn1.${p}`, { shape: [64], data: prngValues(`backbone.bn1.${p}`, [64], 1), sourceDType: 'f32' });
+    const net = mmsegNetwork(state, 'r18b');
+    expect(net).to.deep.include({ backbone: 'resnet18', stem: 'v1b', decoder: 'deeplabv3plus', c1Channels: 12 });
+    const config = mmsegConfig(net, resolveSettings(settingsFromName('deeplabv3plus_r18b-d8_512x1024_80k_cityscapes')), { aux: true }, 'r18b');
+    const graph = buildDeepLab(config, { height: 33, width: 45 });
+    checkParams(graph, mmsegParams(state, config), 'r18b');
+    expect(graph.state.map((v) => v.name).sort()).to.deep.equal([...state.keys()].filter((k) => !k.endsWith('num_batches_tracked')).sort());
+  });
+
   it('describe: the parameters of the reference state dicts, the DeepLabv3+ decoder in its own group', () => {
     for (const m of [MODELS[0], MODELS[3]]) {
       const { state, config } = modelOf(m);
