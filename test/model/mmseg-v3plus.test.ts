@@ -17,6 +17,7 @@ import { Program } from '../../src/graph/program.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { resizeRgbBilinear } from '../../src/io/mmseg-input.js';
+import { describeCommand } from '../../src/cli/commands/describe.js';
 import { describeModel } from '../../src/model/analysis/describe.js';
 import { checkpointContents } from '../../src/model/loading/checkpoint-contents.js';
 import { checkpointModel } from '../../src/model/loading/checkpoint-schema.js';
@@ -107,7 +108,7 @@ describe("mmseg DeepLabv3+ and MobileNetV2: structure, files, refusals", () => {
     expect(graph.state.map((v) => v.name).sort()).to.deep.equal([...state.keys()].filter((k) => !k.endsWith('num_batches_tracked')).sort());
   });
 
-  it('describe: the parameters of the reference state dicts, the DeepLabv3+ decoder in its own group', () => {
+  it('describe: the parameters of the reference state dicts, the DeepLabv3+ decoder in its own group; deeplab describe takes mmseg_mobilenet_v2 under its head', async () => {
     for (const m of [MODELS[0], MODELS[3]]) {
       const { state, config } = modelOf(m);
       const d = describeModel(config, 49, 65);
@@ -115,7 +116,11 @@ describe("mmseg DeepLabv3+ and MobileNetV2: structure, files, refusals", () => {
       expect(d.totals.params, m.model).to.equal(stored);
       expect(d.blocks.map((b) => b.name), m.model).to.include.members(['stem', 'block1', 'aspp', 'decoder', 'head', 'aux']);
       expect(d.layers.filter((l) => l.group === 'decoder').map((l) => l.name), m.model).to.include.members(['decode_head.c1_bottleneck.conv', 'decode_head.sep_bottleneck.1.pointwise_conv.conv']);
-    }
+    }    let text = '';
+    const code = await describeCommand(['--backbone', 'mmseg_mobilenet_v2', '--decoder', 'deeplabv3plus', '--output-stride', '8', '--aspp-rates', '12,24,36', '--classes', '19', '--input', '65x49'], (t) => (text += t));
+    expect(code).to.equal(0);
+    expect(text).to.match(/^mmseg_mobilenet_v2, .*DeepLabv3\+ decoder \(stride 4\), 19 classes, mmseg rates/);
+    expect(text).to.match(/^block4 .* 2,1,1,1 /m);
   });
 
   it("mmseg's MobileNetV2 strides and dilations: D8 as configs/mobilenet_v2 gives them, a layer's first block alone dilated", () => {
