@@ -1,44 +1,62 @@
 // mmsegmentation's test-time input on the CPU: OpenCV's bilinear resize (INTER_LINEAR, what
 // mmcv's imresize calls) and the mean/std normalisation on 0..255 RGB values.
 //
-// OpenCV's INTER_LINEAR on 8-bit images, as its scalar code computes it: half-pixel source
-// coordinates f = (d + 0.5) * in/out - 0.5 in float32, the left tap floor(f) clamped to the
-// image (weight 1 on the edge pixel past either end), the two weights (1 - frac, frac) rounded
-// to 11-bit fixed point; a horizontal pass into integers (value * weight), a vertical pass whose
-// sum is rounded by (sum + 2^21) >> 22 and clamped to 0..255. No antialiasing when shrinking
-// (unlike PIL's). OpenCV's vectorised rows round that last step on a coarser grid, so its output
-// may differ from this one by one grey level in places.
+// OpenCV's INTER_LINEAR on 8-bit images, as its vectorised code computes it (checked equal to
+// cv2.resize 4.14 on x86 at several sizes, up and down): half-pixel source coordinates
+// f = (d + 0.5) * in/out - 0.5 in float32, the two weights (1 - frac, frac) rounded half to even
+// to 11-bit fixed point. Along x the left tap floor(f) is clamped to the image with weight 1 on
+// the edge pixel past either end; along y the weights keep their fraction and both taps are
+// clamped (the edge row then weighs 1 - frac + frac). A horizontal pass into integers
+// (value * weight), then the vertical pass as OpenCV's SIMD rows round it: each row's sum shifted
+// right by 4, times its 16-bit weight keeping the high 16 bits, the two added (saturating) and
+// rounded by (sum + 2) >> 2, clamped to 0..255. Its scalar formula, (sum + 2^21) >> 22, differs
+// from that by a grey level on about one value in eight. No antialiasing when shrinking (unlike
+// PIL's).
 import type { RgbImage } from './rgb-image.js';
 
 const COEF_BITS = 11;
 const COEF_SCALE = 1 << COEF_BITS;
 
-/** Per output index: the left source index and its two fixed-point weights. */
-function linearTaps(inSize: number, outSize: number): { left: Int32Array; right: Int32Array; w0: Int32Array; w1: Int32Array } {
+/** Rounding half to even, as OpenCV's saturate_cast<short>(float) rounds. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Per output index: the left and right source indices and their two fixed-point weights. Along x
+ * (`clampWeights`) a tap past the edge takes the edge pixel with weight 1; along y the weights
+ * stay and only the indices are clamped.
+ */
+function linearTaps(inSize: number, outSize: number, clampWeights: boolean): { left: Int32Array; right: Int32Array; w0: Int32Array; w1: Int32Array } {
   const scale = inSize / outSize;
   const left = new Int32Array(outSize);
   const right = new Int32Array(outSize);
   const w0 = new Int32Array(outSize);
   const w1 = new Int32Array(outSize);
+  const clamp = (i: number) => Math.min(Math.max(i, 0), inSize - 1);
   for (let d = 0; d < outSize; d++) {
     let f = Math.fround((d + 0.5) * scale - 0.5);
     let s = Math.floor(f);
     f = Math.fround(f - s);
-    if (s < 0) {
+    if (clampWeights && s < 0) {
       s = 0;
       f = 0;
     }
-    if (s >= inSize - 1) {
+    if (clampWeights && s >= inSize - 1) {
       s = inSize - 1;
       f = 0;
     }
-    left[d] = s;
-    right[d] = Math.min(s + 1, inSize - 1);
-    w0[d] = Math.round(Math.fround(1 - f) * COEF_SCALE);
-    w1[d] = Math.round(f * COEF_SCALE);
+    left[d] = clamp(s);
+    right[d] = clamp(s + 1);
+    w0[d] = roundHalfEven(Math.fround(1 - f) * COEF_SCALE);
+    w1[d] = roundHalfEven(f * COEF_SCALE);
   }
   return { left, right, w0, w1 };
 }
+
+/** A 32-bit value saturated to int16 (OpenCV's v_pack). */
+const saturate16 = (v: number): number => (v > 32767 ? 32767 : v < -32768 ? -32768 : v);
 
 /** cv2.resize(img, (outW, outH), interpolation=cv2.INTER_LINEAR) on an RGB image. */
 export function resizeRgbBilinear(img: RgbImage, outW: number, outH: number): RgbImage {
@@ -49,8 +67,8 @@ export function resizeRgbBilinear(img: RgbImage, outW: number, outH: number): Rg
     throw new Error(`resizeRgbBilinear: image data has ${img.data.length} bytes, expected ${img.width}x${img.height}x3`);
   }
   if (outW === img.width && outH === img.height) return { width: outW, height: outH, data: img.data.slice() };
-  const xs = linearTaps(img.width, outW);
-  const ys = linearTaps(img.height, outH);
+  const xs = linearTaps(img.width, outW, true);
+  const ys = linearTaps(img.height, outH, false);
   // Horizontal pass on every source row that a vertical tap reads.
   const rows = new Map<number, Int32Array>();
   const row = (y: number): Int32Array => {
@@ -67,7 +85,6 @@ export function resizeRgbBilinear(img: RgbImage, outW: number, outH: number): Rg
     return r;
   };
   const out = new Uint8Array(outW * outH * 3);
-  const half = 1 << (2 * COEF_BITS - 1);
   for (let y = 0; y < outH; y++) {
     const r0 = row(ys.left[y]);
     const r1 = row(ys.right[y]);
@@ -75,7 +92,7 @@ export function resizeRgbBilinear(img: RgbImage, outW: number, outH: number): Rg
     const b1 = ys.w1[y];
     const o = y * outW * 3;
     for (let i = 0; i < outW * 3; i++) {
-      const v = (r0[i] * b0 + r1[i] * b1 + half) >> (2 * COEF_BITS);
+      const v = (saturate16(((saturate16(r0[i] >> 4) * b0) >> 16) + ((saturate16(r1[i] >> 4) * b1) >> 16)) + 2) >> 2;
       out[o + i] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
     // Rows no later output row reads are dropped (taps only move down).

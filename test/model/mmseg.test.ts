@@ -120,7 +120,7 @@ describe('mmseg DeepLabv3: weights, structure and files', () => {
     expect(dil(resnetGeometry({ depth: 101, outputStride: 16, dilationConvention: 'paper', multiGrid: [1, 2, 4] }))[3]).to.deep.equal([2, 4, 8]);
     expect(dil(resnetGeometry({ depth: 18, outputStride: 8, dilationConvention: 'mmseg', multiGrid: [1, 1, 1] }))).to.deep.equal([[1, 1], [1, 1], [1, 2], [2, 4]]);
     expectThrows(() => defaultConfig('resnet18', { multiGrid: [1, 2, 4] }), /multiGrid must be \[1,1,1\] on resnet18/);
-    expectThrows(() => defaultConfig('mobilenet_v2', { head: 'mmseg' }), /'mmseg' heads are built on resnet18, resnet50, resnet101, not mobilenet_v2 \(which takes torchvision\)/);
+    expectThrows(() => defaultConfig('mobilenet_v2', { head: 'mmseg' }), /'mmseg' heads are built on resnet18, resnet50, resnet101, mmseg_mobilenet_v2, not mobilenet_v2 \(which takes torchvision\)/);
   });
 
   it('describe: the parameters of every manifest, by block; deeplab describe --head mmseg builds mmseg\'s network', async () => {

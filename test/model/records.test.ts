@@ -133,7 +133,7 @@ describe('model: every backbone record', function () {
           expect(detectClassificationBackbone(file)).to.equal(record.name);
         }
         if (record.weights.mmseg) {
-          const mmseg = defaultConfig(record.name, { head: 'mmseg', stem: 'v1c', dilationConvention: 'mmseg', asppRates: [12, 24, 36], asppChannels: record.weights.mmseg.headChannels });
+          const mmseg = defaultConfig(record.name, { head: 'mmseg', stem: record.stems.includes('v1c') ? 'v1c' : record.stems[0], dilationConvention: 'mmseg', asppRates: [12, 24, 36], asppChannels: record.weights.mmseg.headChannels });
           expect(mmsegNetwork(stateOf(mmseg)).backbone).to.equal(record.name);
         }
         if (record.weights.transformers) expect(stateOf(cfg()).has(record.weights.transformers.stem), 'the stem a BGR flip reverses').to.equal(true);

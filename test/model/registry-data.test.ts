@@ -72,10 +72,18 @@ describe('model: registry data (weights/registry.json)', () => {
     expect(mmseg.map((e) => e.mmsegConfig)).to.include.members(required);
     for (const e of mmseg) {
       const config = e.mmsegConfig!;
-      expect(e.url, e.name).to.equal(`https://download.openmmlab.com/mmsegmentation/v0.5/deeplabv3/${config}/${e.fileName}`);
+      // The zoo serves each config under its folder: configs/deeplabv3, deeplabv3plus or mobilenet_v2.
+      const folder = config.includes('_m-v2-') ? 'mobilenet_v2' : config.split('_')[0];
+      expect(e.url, e.name).to.equal(`https://download.openmmlab.com/mmsegmentation/v0.5/${folder}/${config}/${e.fileName}`);
       expect(e.fileName, e.name).to.match(new RegExp(`^${config}_\\d{8}_\\d{6}-${e.sha256Prefix}\\.pth$`));
       expect(e.format, e.name).to.equal('pth');
-      expect(e.published!.mIoU, e.name).to.be.within(40, 81);
+      expect(e.published!.mIoU, e.name).to.be.within(e.backbone === 'mmseg_mobilenet_v2' ? 30 : 40, 82);
+      if (config.includes('pascal_context')) {
+        // Pascal Context has no class set here: its files' meta names the classes.
+        expect(e.classSet, e.name).to.equal(undefined);
+        expect(e.numClasses, e.name).to.equal(config.endsWith('_59') ? 59 : 60);
+        continue;
+      }
       const classSet = config.endsWith('cityscapes') ? 'cityscapes' : config.endsWith('ade20k') ? 'ade20k' : 'voc';
       expect(e.classSet, e.name).to.equal(classSet);
       expect(e.numClasses, e.name).to.equal({ cityscapes: 19, ade20k: 150, voc: 21 }[classSet]);
@@ -97,6 +105,11 @@ describe('model: registry data (weights/registry.json)', () => {
     expect(hints.classes!.names[0]).to.equal('road');
     expect(entryHints(findModel('mmseg-r101-d16-mg124-cityscapes-512x1024')).mmseg).to.deep.include({ outputStride: 16, multiGrid: [1, 2, 4], asppRates: [6, 12, 18], slide: null });
     expect(entryHints(findModel('mmseg-r50-d8-ade20k-512x512')).classes!.names).to.have.length(150);
+    // DeepLabv3+ and MobileNetV2 entries, with mmseg's published scores.
+    expect(findModel('mmseg-v3plus-r18-d8-cityscapes-512x1024')).to.deep.include({ backbone: 'resnet18', sha256Prefix: 'cff257fe', published: { mIoU: 76.89, evaluation: 'Cityscapes val, single scale (mmsegmentation)' } });
+    expect(findModel('mmseg-v3plus-m-v2-d8-ade20k-512x512')).to.deep.include({ backbone: 'mmseg_mobilenet_v2', numClasses: 150, published: { mIoU: 34.02, evaluation: 'ADE20K val, single scale (mmsegmentation)' } });
+    expect(entryHints(findModel('mmseg-v3plus-r101-d8-pascal-context-480x480')).mmseg).to.deep.include({ testScale: [520, 520], slide: { crop: 480, stride: 320 } });
+    expect(entryHints(findModel('mmseg-m-v2-d8-cityscapes-512x1024')).mmseg).to.deep.include({ outputStride: 8, asppRates: [12, 24, 36], testScale: [2048, 1024] });
   });
 
   it("holds the four hub models, each file at the hub's address, unchecked files explained", () => {
@@ -142,7 +155,7 @@ describe('model: registry data (weights/registry.json)', () => {
       [withModel('mobilenetv2-pascal-513', (m) => ((m.format = 'npy-dir'), (m.url = 'https://example.com/weights'))), /an 'npy-dir' model is a folder/],
       [withModel('resnet101-coco', (m) => (m.name = 'resnet50-coco')), /model 'resnet50-coco': name resnet50-coco is used by two models/],
       [withModel('mmseg-r50-d8-ade20k-512x512', (m) => ((m.network as Record<string, unknown>).backbone = 'resnet101')), /'mmsegConfig' deeplabv3_r50-d8_512x512_160k_ade20k is a ResNet-50, but network\.backbone is resnet101/],
-      [withModel('mmseg-r50-d8-ade20k-512x512', (m) => (m.mmsegConfig = 'pspnet_r50-d8')), /field 'mmsegConfig' must be an mmseg DeepLabv3 config name/],
+      [withModel('mmseg-r50-d8-ade20k-512x512', (m) => (m.mmsegConfig = 'pspnet_r50-d8')), /field 'mmsegConfig' must be an mmseg DeepLabv3 or DeepLabv3\+ config name/],
       [withModel('mmseg-r50-d8-ade20k-512x512', (m) => (m.classSet = 'coco')), /field 'classSet' must be one of "voc", "cityscapes", "ade20k"/],
       [withModel('mmseg-r50-d8-ade20k-512x512', (m) => (m.published = { mIoU: 142 })), /field 'mIoU' must be a percentage/],
       [withModel('mobilenetv2-pascal-513', (m) => (m.localCopies = ['deeplabv3_257_mv_gpu.tflite'])), /local copy deeplabv3_257_mv_gpu\.tflite is another model's fileName/],

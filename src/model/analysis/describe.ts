@@ -82,6 +82,7 @@ export const COUNTING_NOTE =
 const GROUP_RULES: (readonly [RegExp, (m: RegExpExecArray) => string])[] = [
   ...backboneRecords().flatMap((r) => r.describeGroups),
   [/^decode_head\.(aspp_modules|image_pool|concat|bottleneck)/, () => 'aspp'],
+  [/^decode_head\.(c1_bottleneck|c1_upsample|c1_concat|sep_bottleneck)/, () => 'decoder'],
   [/^decode_head\./, () => 'head'],
   [/^auxiliary_head\./, () => 'aux'],
   [/^backbone\./, () => 'backbone'],

@@ -119,6 +119,10 @@ export function validateConfig(cfg: DeepLabConfig): void {
   }
   if (cfg.decoder !== 'none' && !headRecord(cfg.head).decoder) bad('decoder', `must be 'none' with ${headRecord(cfg.head).title}, got '${shown(cfg.decoder)}'`);
   if (cfg.aux && !headRecord(cfg.head).aux) bad('aux', `${headRecord(cfg.head).title} has no auxiliary head`);
+  if (cfg.auxChannels !== undefined && !(Number.isInteger(cfg.auxChannels) && cfg.auxChannels > 0)) bad('auxChannels', `must be a positive integer, got ${shown(cfg.auxChannels)}`);
+  if (cfg.auxChannels !== undefined && cfg.head !== 'mmseg') bad('auxChannels', `is mmseg's FCN head's, not ${headRecord(cfg.head).title}'s`);
+  if (cfg.c1Channels !== undefined && !(Number.isInteger(cfg.c1Channels) && cfg.c1Channels > 0)) bad('c1Channels', `must be a positive integer, got ${shown(cfg.c1Channels)}`);
+  if (cfg.c1Channels !== undefined && cfg.head !== 'mmseg') bad('c1Channels', `is mmseg's DeepLabv3+ head's, not ${headRecord(cfg.head).title}'s`);
   const inChannels = cfg.inChannels ?? 3;
   if (!Number.isInteger(inChannels) || inChannels < 1) bad('inChannels', `must be a positive integer, got ${shown(cfg.inChannels)}`);
   if (inChannels !== 3 && record.inputChannels !== 'any') bad('inChannels', `must be 3 on ${record.title} (its stem takes RGB), got ${inChannels}`);

@@ -2,6 +2,7 @@
 // name of BACKBONE_NAMES without a record here is a compile error; `backboneRecord` is the one
 // place an unknown name is refused.
 import type { BackboneRecord } from './backbone.js';
+import { MMSEG_MOBILENET_V2 } from './mmseg-mobilenet-v2.js';
 import { MOBILENET_V2 } from './mobilenet-v2.js';
 import { MOBILENET_V3_LARGE } from './mobilenet-v3-large.js';
 import { type BackboneName, BACKBONE_NAMES } from '../networks/backbone-names.js';
@@ -19,6 +20,7 @@ export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = 
   mobilevit: MOBILEVIT,
   mobilevitv2: MOBILEVITV2,
   smp: SMP,
+  mmseg_mobilenet_v2: MMSEG_MOBILENET_V2,
 };
 
 export function isBackboneName(name: unknown): name is BackboneName {

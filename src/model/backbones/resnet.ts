@@ -60,7 +60,7 @@ function resnet(depth: ResNetDepth): BackboneRecord {
           }
         : {}),
       mmseg: {
-        holds: (s) => s.has('backbone.layer1.0.conv3.weight') === bottleneck && countIndexed(s, 'backbone.layer3.') === layer3,
+        holds: (s) => s.has('backbone.layer1.0.conv1.weight') && s.has('backbone.layer1.0.conv3.weight') === bottleneck && countIndexed(s, 'backbone.layer3.') === layer3,
         headChannels: depth === 18 ? 128 : 512,
       },
     },

@@ -44,7 +44,7 @@ export interface RegistryEntry {
   note?: string;
   /** Folders holding the same weights in another form (a converted .npy folder, the unpacked tarball), also accepted locally. */
   localCopies?: string[];
-  /** mmseg models: the mmseg config the file was trained with, which fixes its dilations and test pipeline. */
+  /** mmseg models: the mmseg config the file was trained with (DeepLabv3 or DeepLabv3+), which fixes its dilations and test pipeline. */
   mmsegConfig?: string;
   /** The dataset whose class names and colours the model predicts (when the file names none). */
   classSet?: ClassSetName;
@@ -260,12 +260,17 @@ function readModel(value: unknown, index: number, file: string): RegistryEntry {
     source: r.string('source'),
   };
   const licence = r.stringOrNull('licence');
-  const mmsegConfig = r.matchingOrNull('mmsegConfig', /^deeplabv3_r(18|50|101)b?-d(8|16-mg124)_[\w-]+$/, "an mmseg DeepLabv3 config name ('deeplabv3_r50-d8_512x1024_40k_cityscapes') or null");
+  const mmsegConfig = r.matchingOrNull(
+    'mmsegConfig',
+    /^deeplabv3(plus)?_(r(18|50|101)b?|m-v2)-d(8|16-mg124)_[\w-]+$/,
+    "an mmseg DeepLabv3 or DeepLabv3+ config name ('deeplabv3_r50-d8_512x1024_40k_cityscapes', 'deeplabv3plus_m-v2-d8_512x512_160k_ade20k') or null",
+  );
   if (mmsegConfig !== null && format !== 'pth') r.fail(`'mmsegConfig' is for mmseg's .pth files, not a '${format}' model`);
   if (mmsegConfig !== null) {
-    // The config name fixes the depth and the output stride: the network fields must agree.
-    const [, depth, stride] = /^deeplabv3_r(\d+)b?-d(\d+)/.exec(mmsegConfig)!;
-    if (`resnet${depth}` !== entry.backbone) r.fail(`'mmsegConfig' ${mmsegConfig} is a ResNet-${depth}, but network.backbone is ${entry.backbone}`);
+    // The config name fixes the backbone and the output stride: the network fields must agree.
+    const [, net, depth, stride] = /^deeplabv3(?:plus)?_(r(\d+)b?|m-v2)-d(\d+)/.exec(mmsegConfig)!;
+    const [backbone, title] = net === 'm-v2' ? ['mmseg_mobilenet_v2', 'a MobileNetV2'] : [`resnet${depth}`, `a ResNet-${depth}`];
+    if (backbone !== entry.backbone) r.fail(`'mmsegConfig' ${mmsegConfig} is ${title}, but network.backbone is ${entry.backbone}`);
     if (Number(stride) !== entry.outputStride) r.fail(`'mmsegConfig' ${mmsegConfig} runs at output stride ${stride}, but network.outputStride is ${entry.outputStride}`);
   }
   const classSet = r.get('classSet') === null ? null : r.oneOf('classSet', CLASS_SETS);

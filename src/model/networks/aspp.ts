@@ -17,8 +17,13 @@ export interface ConvBnNames {
   bn: string;
 }
 
-/** An atrous branch's names: `conv` is the depthwise conv when `pointwise` names the 1x1 conv after it (a separable branch). */
-export type AtrousNames = ConvBnNames & { pointwise?: string };
+/**
+ * An atrous branch's names: `conv` is the depthwise conv when `pointwise` names the 1x1 conv after
+ * it (a separable branch), and `bn` the pointwise conv's BN. With `depthwiseBn` the depthwise conv
+ * has its own BN and activation too (mmcv's DepthwiseSeparableConvModule); without, it has
+ * neither (smp's SeparableConv2d).
+ */
+export type AtrousNames = ConvBnNames & { pointwise?: string; depthwiseBn?: string };
 
 export interface AsppLayout {
   /** Prefix for the layers that own no parameters (pooling, resize, concat). */
@@ -86,7 +91,8 @@ export function aspp(b: GraphBuilder, x: Value, layout: AsppLayout, opts: AsppOp
       return;
     }
     const cin = x.shape[3];
-    const depthwise = conv(b, x, { name: names.conv, kernel: 3, cout: cin, groups: cin, dilation: rate, padding: rate }, naming);
+    const dw = { name: names.conv, kernel: 3, cout: cin, groups: cin, dilation: rate, padding: rate };
+    const depthwise = names.depthwiseBn === undefined ? conv(b, x, dw, naming) : convBnAct(b, x, { ...dw, bn: names.depthwiseBn, eps, activation }, naming);
     branches.push(convBnAct(b, depthwise, { name: names.pointwise, bn: names.bn, kernel: 1, cout: channels, eps, activation }, naming));
   });
   if (opts.imagePooling) {

@@ -103,6 +103,10 @@ export interface DeepLabConfig {
   normalization: InputNormalizationName;
   /** Build the auxiliary FCN head (training aid; off by default at inference). */
   aux: boolean;
+  /** mmseg's FCN head's channels where not its input's / 4 (the MobileNetV2 configs: 256 from 96). */
+  auxChannels?: number;
+  /** mmseg's DeepLabv3+ `c1_channels`, the stride-4 features' reduction, where not 48 (the ResNet-18 configs: 12). */
+  c1Channels?: number;
   /** The decoder after ASPP ('none' unless a checkpoint or `train --decoder` says otherwise). */
   decoder: DecoderName;
   /**

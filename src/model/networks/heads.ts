@@ -7,7 +7,7 @@ import type { DeepLabConfig, HeadName } from './config-types.js';
 import { HEAD_NAMES } from './config-types.js';
 import type { BackboneFeatures, HeadOptions } from './deeplab-types.js';
 import { deepLabV3PlusHead } from './decoder.js';
-import { mmsegAsppHead, mmsegFcnHead } from './mmseg-heads.js';
+import { mmsegAsppHead, mmsegFcnHead, mmsegSepAsppHead } from './mmseg-heads.js';
 import { smpHeads } from './smp-heads.js';
 
 export interface HeadRecord {
@@ -47,15 +47,20 @@ const TORCHVISION: HeadRecord = {
 
 const MMSEG: HeadRecord = {
   name: 'mmseg',
-  title: "mmsegmentation's ASPPHead",
-  decoder: false,
+  title: "mmsegmentation's ASPPHead (DepthwiseSeparableASPPHead with the DeepLabv3+ decoder)",
+  decoder: true,
   aux: true,
   build(b, features, cfg, { height, width }, opts) {
-    // mmseg's EncoderDecoder: decode_head on stage 4, auxiliary_head on stage 3.
-    const logits = mmsegAsppHead(b, features.out, { prefix: 'decode_head', numClasses: cfg.numClasses, rates: cfg.asppRates, channels: cfg.asppChannels, dropout: opts.dropout });
+    // mmseg's EncoderDecoder: decode_head on the last stage (DeepLabv3+'s also on the first),
+    // auxiliary_head on the one before the last.
+    const head = { prefix: 'decode_head', numClasses: cfg.numClasses, rates: cfg.asppRates, channels: cfg.asppChannels, dropout: opts.dropout };
+    const logits =
+      cfg.decoder === 'deeplabv3plus'
+        ? mmsegSepAsppHead(b, features.out, features.lowLevel, { ...head, resizeMode: cfg.resizeMode, c1Channels: cfg.c1Channels })
+        : mmsegAsppHead(b, features.out, head);
     b.output('logits', b.resize('logits_upsample', logits, height, width, cfg.resizeMode));
     if (cfg.aux) {
-      const aux = mmsegFcnHead(b, features.aux, { prefix: 'auxiliary_head', numClasses: cfg.numClasses, dropout: opts.dropout });
+      const aux = mmsegFcnHead(b, features.aux, { prefix: 'auxiliary_head', numClasses: cfg.numClasses, channels: cfg.auxChannels, dropout: opts.dropout });
       b.output('aux', b.resize('aux_upsample', aux, height, width, cfg.resizeMode));
       if (opts.extraOutputs) b.output('aux_raw', aux);
     }

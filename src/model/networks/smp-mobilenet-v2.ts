@@ -7,6 +7,7 @@
 // BN eps 1e-5. Features: after features 1 (/2), 3 (/4), 6 (/8), 13 (/16) and 18 (/32).
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
+import { invertedResidual } from './inverted-residual.js';
 import { convBnAct } from './layers.js';
 
 const BN_EPS = 1e-5;
@@ -52,16 +53,11 @@ export function buildSmpMobilenetV2(b: GraphBuilder, image: Value, o: SmpMobilen
       const nominal = u === 0 ? s : 1;
       const rate = rateOf(index, o.outputStride);
       const cin = x.shape[3];
-      const hidden = cin * t;
-      let y = x;
-      let at = 0;
-      if (t !== 1) {
-        y = convBnAct(b, y, { name: `${name}.0.0`, bn: `${name}.0.1`, kernel: 1, cout: hidden, eps: BN_EPS, activation: 'relu6' });
-        at = 1;
-      }
-      y = convBnAct(b, y, { name: `${name}.${at}.0`, bn: `${name}.${at}.1`, kernel: 3, cout: hidden, groups: hidden, stride: strideOf(index, nominal), dilation: rate, padding: rate, eps: BN_EPS, activation: 'relu6' });
-      y = convBnAct(b, y, { name: `${name}.${at + 1}`, bn: `${name}.${at + 2}`, kernel: 1, cout: c, eps: BN_EPS });
-      x = nominal === 1 && cin === c ? b.addValues(`${p}.${index}`, y, x, 'none') : y;
+      // torchvision's Sequential numbers the expansion (a Conv2dNormActivation) 0 where it exists.
+      const at = t !== 1 ? 1 : 0;
+      const pair = (i: number) => ({ conv: `${name}.${i}.0`, bn: `${name}.${i}.1` });
+      const names = { expand: t !== 1 ? pair(0) : undefined, depthwise: pair(at), project: { conv: `${name}.${at + 1}`, bn: `${name}.${at + 2}` }, add: `${p}.${index}` };
+      x = invertedResidual(b, x, names, { hidden: cin * t, cout: c, stride: strideOf(index, nominal), dilation: rate, residual: nominal === 1 && cin === c, eps: BN_EPS });
       if ((FEATURE_ENDS as readonly number[]).includes(index)) features.push(x);
     }
   }

@@ -8,6 +8,7 @@
 // numbers, tuples of numbers, booleans and quoted strings.
 
 import type { SlideWindows } from '../loading/options.js';
+import { mmsegMobilenetV2Plan } from '../networks/mmseg-mobilenet-v2.js';
 
 export type { SlideWindows };
 
@@ -113,8 +114,22 @@ function square(v: string | undefined, what: string): number | undefined {
   return t[0];
 }
 
+/** The output stride mmseg's MobileNetV2 `strides` give (the stem's 2 times its seven layers'), checked against its `dilations`. */
+function mobilenetV2OutputStride(strides: number[], dilations: number[] | undefined): number {
+  const os = 2 * strides.reduce((a, b) => a * b, 1);
+  const plan = [8, 16, 32].includes(os) ? mmsegMobilenetV2Plan(os) : undefined;
+  if (!plan || plan.strides.join() !== strides.join()) {
+    throw new Error(`mmseg config: MobileNetV2 strides (${strides.join(', ')}) are none of mmseg's D8, D16 or D32 (D8: ${mmsegMobilenetV2Plan(8).strides.join(', ')})`);
+  }
+  if (dilations && dilations.join() !== plan.dilations.join()) {
+    throw new Error(`mmseg config: MobileNetV2 dilations (${dilations.join(', ')}) with strides (${strides.join(', ')}) are not D${os}'s (${plan.dilations.join(', ')})`);
+  }
+  return os;
+}
+
 /** The output stride mmseg's per-stage strides give (the stem reaches 4), checked against its dilations. */
 function outputStrideOf(strides: number[], dilations: number[] | undefined): number {
+  if (strides.length === 7) return mobilenetV2OutputStride(strides, dilations);
   const os = 4 * strides.slice(1).reduce((a, b) => a * b, 1);
   const expected: Record<number, number[]> = { 8: [1, 1, 2, 4], 16: [1, 1, 1, 2], 32: [1, 1, 1, 1] };
   const want = expected[os];

@@ -1,5 +1,6 @@
-// mmsegmentation's DeepLabv3 checkpoints (configs/deeplabv3/*: ResNetV1c / V1b backbones, ASPPHead,
-// FCNHead): recognising their state dicts, the network they hold, their classes, and converting
+// mmsegmentation's DeepLabv3 and DeepLabv3+ checkpoints (configs/deeplabv3/*, configs/deeplabv3plus/*,
+// configs/mobilenet_v2/deeplabv3*: ResNetV1c / V1b and MobileNetV2 backbones, ASPPHead or
+// DepthwiseSeparableASPPHead, FCNHead): recognising their state dicts, the network they hold, their classes, and converting
 // them into our parameters. The network is built by src/model/backbones/network.ts with the
 // 'mmseg' head; what the state dict cannot tell (dilations, test pipeline) comes from
 // mmseg-config.ts.
@@ -7,9 +8,12 @@
 // The graph's params carry mmseg's keys unchanged, so converting is only a layout change: conv
 // weights OIHW -> HWIO, BN vectors as they are, num_batches_tracked dropped.
 import type { HostParams } from '../../graph/params.js';
+import type { BackboneRecord } from '../backbones/backbone.js';
 import { backboneRecords } from '../backbones/registry.js';
 import { countIndexed } from '../backbones/state-keys.js';
 import type { BackboneName, DeepLabConfig } from '../networks/config.js';
+import type { DecoderName } from '../networks/config-types.js';
+import { MMSEG_C1_CHANNELS } from '../networks/mmseg-heads.js';
 import { defaultConfig } from '../backbones/config.js';
 import { type ClassSet, validateClassSet } from '../voc.js';
 import type { MmsegSettings } from './mmseg-config.js';
@@ -35,6 +39,12 @@ export interface MmsegNetwork {
   atrousBranches: number;
   /** Whether the file holds the auxiliary FCN head. */
   hasAux: boolean;
+  /** The FCN head's channels where not its input's / 4 (MobileNetV2's 256 on 96). */
+  auxChannels?: number;
+  /** 'deeplabv3plus' for a DepthwiseSeparableASPPHead (its `c1_bottleneck`), else 'none' (ASPPHead). */
+  decoder: DecoderName;
+  /** Its c1_channels where not 48 (ResNet-18's 12). */
+  c1Channels?: number;
 }
 
 function shapeOf(state: StateDict, key: string, rank: number, what: string): readonly number[] {
@@ -44,27 +54,56 @@ function shapeOf(state: StateDict, key: string, rank: number, what: string): rea
   return t.shape;
 }
 
-/** The network an mmseg DeepLabv3 state dict holds, from its keys and shapes. */
-export function mmsegNetwork(state: StateDict, what = 'checkpoint'): MmsegNetwork {
-  if (!isMmsegDeepLab(state)) throw new Error(`${what}: not an mmseg DeepLabv3 checkpoint (no ${MMSEG_DEEPLAB_MARKER} or no backbone.* tensors)`);
-  const stem = state.has('backbone.stem.0.weight') ? 'v1c' : state.has('backbone.conv1.weight') ? 'v1b' : undefined;
-  if (!stem) throw new Error(`${what}: mmseg backbone with neither a deep stem (backbone.stem.0.weight) nor a 7x7 one (backbone.conv1.weight)`);
-  const branches = countIndexed(state, 'decode_head.aspp_modules.');
+/** The backbone the state dict holds, or an error naming what it looks like and the backbones built. */
+function mmsegBackbone(state: StateDict, what: string): BackboneRecord {
   const record = backboneRecords().find((r) => r.weights.mmseg?.holds(state));
-  if (!record) {
+  if (record) return record;
+  const known = backboneRecords().filter((r) => r.weights.mmseg).map((r) => r.title);
+  if (state.has('backbone.layer1.0.conv1.weight')) {
     const layer3 = countIndexed(state, 'backbone.layer3.');
     const bottleneck = state.has('backbone.layer1.0.conv3.weight');
-    const known = backboneRecords().filter((r) => r.weights.mmseg).map((r) => r.title);
     throw new Error(`${what}: ResNet with ${layer3} units in layer3 (${bottleneck ? 'bottleneck' : 'basic'} blocks) is none of ${known.join(', ')}`);
   }
+  const first = [...state.keys()].find((k) => k.startsWith('backbone.'));
+  throw new Error(`${what}: the mmseg backbone (first tensor ${first}) is none of those built: ${known.join(', ')}`);
+}
+
+/** The decode head: ASPPHead, or DepthwiseSeparableASPPHead with its c1 decoder (and its c1_channels where not 48). */
+function mmsegDecoder(state: StateDict, what: string): { decoder: DecoderName; c1Channels?: number } {
+  const c1 = 'decode_head.c1_bottleneck.conv.weight';
+  if (!state.has(c1)) {
+    if (state.has('decode_head.sep_bottleneck.0.depthwise_conv.conv.weight')) {
+      throw new Error(`${what}: a DepthwiseSeparableASPPHead without c1_bottleneck (c1_in_channels 0) is not built; the heads built are mmseg's ASPPHead and DepthwiseSeparableASPPHead with its c1 decoder`);
+    }
+    return { decoder: 'none' };
+  }
+  const c1Channels = shapeOf(state, c1, 4, what)[0];
+  return { decoder: 'deeplabv3plus', ...(c1Channels !== MMSEG_C1_CHANNELS ? { c1Channels } : {}) };
+}
+
+/** The network an mmseg DeepLabv3 (or DeepLabv3+) state dict holds, from its keys and shapes. */
+export function mmsegNetwork(state: StateDict, what = 'checkpoint'): MmsegNetwork {
+  if (!isMmsegDeepLab(state)) throw new Error(`${what}: not an mmseg DeepLabv3 checkpoint (no ${MMSEG_DEEPLAB_MARKER} or no backbone.* tensors)`);
+  const record = mmsegBackbone(state, what);
+  let stem: DeepLabConfig['stem'] = record.stems[0];
+  if (record.stems.includes('v1c')) {
+    const found = state.has('backbone.stem.0.weight') ? 'v1c' : state.has('backbone.conv1.weight') ? 'v1b' : undefined;
+    if (!found) throw new Error(`${what}: mmseg ResNet with neither a deep stem (backbone.stem.0.weight) nor a 7x7 one (backbone.conv1.weight)`);
+    stem = found;
+  }
+  const branches = countIndexed(state, 'decode_head.aspp_modules.');
   const seg = shapeOf(state, 'decode_head.conv_seg.weight', 4, what);
+  const hasAux = state.has('auxiliary_head.conv_seg.weight');
+  const auxConv = hasAux ? shapeOf(state, 'auxiliary_head.convs.0.conv.weight', 4, what) : undefined;
   return {
     backbone: record.name,
     stem,
     numClasses: seg[0],
     channels: seg[1],
     atrousBranches: branches - 1,
-    hasAux: state.has('auxiliary_head.conv_seg.weight'),
+    hasAux,
+    ...(auxConv && auxConv[0] !== Math.floor(auxConv[1] / 4) ? { auxChannels: auxConv[0] } : {}),
+    ...mmsegDecoder(state, what),
   };
 }
 
@@ -85,6 +124,9 @@ export function mmsegConfig(net: MmsegNetwork, settings: MmsegSettings, override
     resizeMode: settings.alignCorners ? 'align_corners' : 'half_pixel',
     normalization: 'imagenet',
     aux: false,
+    decoder: net.decoder,
+    auxChannels: net.auxChannels,
+    c1Channels: net.c1Channels,
     ...overrides,
   });
 }
