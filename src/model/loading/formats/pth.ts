@@ -1,9 +1,12 @@
-// PyTorch's torch.save files (the zip format, or the legacy pickle stream): torchvision's and
-// mmsegmentation's DeepLabv3 checkpoints, and torchvision's classification networks as a backbone.
+// PyTorch's torch.save files (the zip format, or the legacy pickle stream): torchvision's,
+// mmsegmentation's and VainF/DeepLabV3Plus-Pytorch's DeepLabv3 checkpoints, told apart by their
+// keys, and torchvision's classification networks as a backbone.
 import { isLegacyTorchFile, readTorchCheckpoint } from '../../weights/import/pth.js';
 import { isMmsegDeepLab } from '../../weights/mmseg.js';
+import { isVainfDeepLab } from '../../weights/vainf.js';
 import { mmsegModel } from '../mmseg-model.js';
 import { torchvisionModel } from '../torchvision-model.js';
+import { vainfModel } from '../vainf-model.js';
 import type { WeightFormatRecord } from './format.js';
 
 export const PTH: WeightFormatRecord = {
@@ -18,10 +21,11 @@ export const PTH: WeightFormatRecord = {
     load(bytes, { name, source, opts, hints }) {
       const checkpoint = readTorchCheckpoint(bytes, source);
       if (isMmsegDeepLab(checkpoint.tensors)) return mmsegModel(name, checkpoint, opts, source, hints);
+      if (isVainfDeepLab(checkpoint.tensors)) return vainfModel(name, checkpoint, opts, source, hints);
       return torchvisionModel(name, checkpoint.tensors, opts);
     },
   },
-  mappings: ['torchvision', 'mmseg', 'torchvisionClassification'],
+  mappings: ['torchvision', 'mmseg', 'vainf', 'torchvisionClassification'],
   page: true,
   registry: true,
 };
