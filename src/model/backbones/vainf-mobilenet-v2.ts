@@ -29,7 +29,7 @@ export const VAINF_MOBILENET_V2: BackboneRecord = {
   defaults: { head: 'vainf', outputStride: 16, asppRates: [6, 12, 18] },
   ownsParam: (name) => name.startsWith('backbone.'),
   weights: {
-    vainf: { holds: (s) => s.has('backbone.low_level_features.0.0.weight') && s.has('backbone.high_level_features.0.conv.0.0.weight') },
+    vainf: { holds: (s) => s.has('backbone.low_level_features.0.0.weight') && s.has('backbone.high_level_features.4.conv.0.0.weight') },
   },
   export: { torchvision: false, why: "VainF's MobileNetV2 pads as torchvision's does not, so it has no torchvision counterpart; export it as ONNX, or keep it in our checkpoint format" },
   describeGroups: [

@@ -32,7 +32,7 @@ const LOW_LEVEL_END = 4;
 
 /** `features[i]`'s parameter prefix in the split module. */
 function featureName(prefix: string, i: number): string {
-  return i < LOW_LEVEL_END ? `${prefix}.low_level_features.${i}` : `${prefix}.high_level_features.${i - LOW_LEVEL_END}`;
+  return i < LOW_LEVEL_END ? `${prefix}.low_level_features.${i}` : `${prefix}.high_level_features.${i}`;
 }
 
 /** Each unit's stride and dilation for an output stride, as MobileNetV2.__init__ sets them. */

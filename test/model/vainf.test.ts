@@ -1,0 +1,248 @@
+// VainF/DeepLabV3Plus-Pytorch's checkpoints against references made by running VainF's own code
+// (scripts/fixtures/vainf/, test/fixtures/vainf/): the state dicts it builds are rebuilt here from
+// their keys and shapes with the team's PRNG; our graphs declare exactly those tensors; the
+// logits at output strides 8 and 16, at two input sizes (one odd), match VainF's float64 ones;
+// a .pth laid out as main.py's save_ckpt writes it is recognised by its contents and loaded, and
+// segment() on it (predict.py's preprocessing: the image at its own size, ImageNet's mean and
+// std) gives VainF's argmax; what cannot load is refused naming why.
+import { expect } from 'chai';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compile } from '../../src/graph/compile.js';
+import { checkParams } from '../../src/graph/params.js';
+import { Program } from '../../src/graph/program.js';
+import type { RgbImage } from '../../src/io/rgb-image.js';
+import { datasetClassSet } from '../../src/model/datasets.js';
+import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { datasetFromName, outputStrideFromName, vainfAsppRates } from '../../src/model/loading/vainf-model.js';
+import { detectWeightFormat, weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
+import { DeepLabModel } from '../../src/model/model.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
+import { buildDeepLab } from '../../src/model/backbones/network.js';
+import { vainfMobilenetV2Plan } from '../../src/model/networks/vainf-mobilenet-v2.js';
+import { readNpy } from '../../src/model/weights/import/npy.js';
+import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
+import { isTorchvisionDeepLab } from '../../src/model/weights/torchvision.js';
+import { isMmsegDeepLab } from '../../src/model/weights/mmseg.js';
+import { isVainfDeepLab, vainfNetwork, vainfParams } from '../../src/model/weights/vainf.js';
+import { expectRejects, expectThrows, relativeError, testContext } from '../helpers.js';
+import { type Saved, savedTensor, torchSaveLegacy, torchSaveZip } from '../import/torch-save.js';
+import { nchwToNhwc } from './layout.js';
+import { NUM_BATCHES_TRACKED, prngValues } from './mmseg-prng.js';
+
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'vainf');
+const fixture = (file: string): string => join(FIXTURES, file);
+
+/** ImageNet's mean and std (predict.py's T.Normalize). */
+const MEAN = [0.485, 0.456, 0.406];
+const STD = [0.229, 0.224, 0.225];
+
+/** The fixtures' cases: what VainF's keys say of each. */
+const CASES = [
+  { name: 'v3plus_mobilenet', backbone: 'vainf_mobilenet_v2', decoder: 'deeplabv3plus', separable: false, model: 'deeplabv3plus_mobilenet' },
+  { name: 'v3plus_resnet50', backbone: 'resnet50', decoder: 'deeplabv3plus', separable: false, model: 'deeplabv3plus_resnet50' },
+  { name: 'v3_resnet50', backbone: 'resnet50', decoder: 'none', separable: false, model: 'deeplabv3_resnet50' },
+  { name: 'v3plus_resnet50_sep', backbone: 'resnet50', decoder: 'deeplabv3plus', separable: true, model: 'deeplabv3plus_resnet50' },
+] as const;
+
+const SIZES: [number, number][] = [
+  [33, 45],
+  [24, 32],
+];
+
+/** A manifest's state dict, its values from the PRNG (seed 1), num_batches_tracked 40000 as int64. */
+function stateOf(name: string): { state: TensorMap; keys: [string, number[]][] } {
+  const json = JSON.parse(readFileSync(fixture(`manifest_${name}.json`), 'utf8')) as { tensors: [string, number[], string][]; seed: number };
+  const state: TensorMap = new Map();
+  for (const [key, shape] of json.tensors) {
+    if (key.endsWith('num_batches_tracked')) state.set(key, { shape, data: Float32Array.of(NUM_BATCHES_TRACKED), sourceDType: 'i64' });
+    else state.set(key, { shape, data: prngValues(key, shape, json.seed), sourceDType: 'f32' });
+  }
+  return { state, keys: json.tensors.map(([k, s]) => [k, s]) };
+}
+
+/** The fixture image of a size, as RGB bytes. */
+function imageOf(h: number, w: number): RgbImage {
+  const t = readNpy(fixture(`image_${h}x${w}_uint8.npy`));
+  expect(t.shape).to.deep.equal([h, w, 3]);
+  return { width: w, height: h, data: Uint8Array.from(t.data) };
+}
+
+/** predict.py's ToTensor and Normalize, in float64, NHWC. */
+function normalized(img: RgbImage): Float32Array {
+  return Float32Array.from(img.data, (v, i) => (v / 255 - MEAN[i % 3]) / STD[i % 3]);
+}
+
+/** A state dict as torch.save writes it: int64 step counters, float32 tensors. */
+function savedDict(state: TensorMap): Map<string, Saved> {
+  const dict = new Map<string, Saved>();
+  for (const [k, t] of state) dict.set(k, k.endsWith('num_batches_tracked') ? savedTensor([], BigInt64Array.of(40000n)) : savedTensor([...t.shape], t.data));
+  return dict;
+}
+
+/** main.py's save_ckpt: the model's state beside the optimizer's, the scheduler's, the step and the best score. */
+function vainfCheckpoint(state: TensorMap): Map<string, Saved> {
+  const optimizer = new Map<string, Saved>([
+    ['state', new Map()],
+    ['param_groups', [new Map<string, Saved>([['lr', 0.01], ['momentum', 0.9], ['weight_decay', 0.0001], ['params', [0, 1, 2]]])]],
+  ]);
+  const scheduler = new Map<string, Saved>([['power', 0.9], ['max_iters', 30000], ['min_lr', 1e-6], ['last_epoch', 29999], ['base_lrs', [0.001, 0.01]]]);
+  return new Map<string, Saved>([
+    ['cur_itrs', 30000],
+    ['model_state', savedDict(state)],
+    ['optimizer_state', optimizer],
+    ['scheduler_state', scheduler],
+    ['best_score', 0.7112],
+  ]);
+}
+
+/** Index of the largest of each pixel's C logits (NHWC). */
+function argmax(logits: Float32Array, C: number): Uint8Array {
+  const out = new Uint8Array(logits.length / C);
+  for (let p = 0; p < out.length; p++) {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (logits[p * C + c] > logits[p * C + best]) best = c;
+    out[p] = best;
+  }
+  return out;
+}
+
+describe("VainF's DeepLabV3Plus-Pytorch: keys, networks and files", () => {
+  for (const c of CASES) {
+    it(`${c.name}: the keys tell ${c.model}${c.separable ? ' (separable)' : ''} with 5 classes, and our graph declares exactly VainF's tensors`, () => {
+      const { state, keys } = stateOf(c.name);
+      expect(isVainfDeepLab(state)).to.equal(true);
+      expect(isTorchvisionDeepLab(state), "not torchvision's").to.equal(false);
+      expect(isMmsegDeepLab(state), "not mmseg's").to.equal(false);
+      const net = vainfNetwork(state, c.name);
+      expect(net).to.deep.equal({ backbone: c.backbone, decoder: c.decoder, numClasses: 5, separable: c.separable, model: c.model });
+      for (const outputStride of [8, 16]) {
+        const config = defaultConfig(net.backbone, { head: 'vainf', decoder: net.decoder, numClasses: 5, outputStride, asppRates: vainfAsppRates(outputStride), asppSeparable: net.separable });
+        const graph = buildDeepLab(config, { height: 33, width: 45 });
+        checkParams(graph, vainfParams(state, c.name), c.name);
+        const declared = graph.state.map((v) => v.name).sort();
+        expect(declared, `OS ${outputStride}`).to.deep.equal(keys.map(([k]) => k).filter((k) => !k.endsWith('num_batches_tracked')).sort());
+      }
+    });
+  }
+
+  it("VainF's MobileNetV2 strides and dilations: the stage past the output stride keeps the previous rate in its first unit", () => {
+    const plan = (os: number) => vainfMobilenetV2Plan(os).map((u) => `${u.stride}/${u.dilation}`).join(' ');
+    // Units 1..17: t=1 c=16; 24 x2; 32 x3; 64 x4; 96 x3; 160 x3; 320.
+    expect(plan(16)).to.equal('1/1 2/1 1/1 2/1 1/1 1/1 2/1 1/1 1/1 1/1 1/1 1/1 1/1 1/1 1/2 1/2 1/2');
+    expect(plan(8)).to.equal('1/1 2/1 1/1 2/1 1/1 1/1 1/1 1/2 1/2 1/2 1/2 1/2 1/2 1/2 1/4 1/4 1/4');
+    expectThrows(() => vainfMobilenetV2Plan(4), "VainF's MobileNetV2: output stride must be 8, 16 or 32, got 4");
+  });
+
+  it('the output stride and the data set from the file name main.py gives it', () => {
+    expect(outputStrideFromName('checkpoints/best_deeplabv3plus_mobilenet_voc_os16.pth')).to.equal(16);
+    expect(outputStrideFromName('latest_deeplabv3_resnet50_cityscapes_os8.pth')).to.equal(8);
+    expect(outputStrideFromName('best_deeplabv3plus_resnet101_voc.pth')).to.equal(undefined);
+    expect(outputStrideFromName('boss8.pth')).to.equal(undefined);
+    expect(datasetFromName('best_deeplabv3plus_mobilenet_cityscapes_os16.pth')).to.equal('cityscapes');
+    expect(datasetFromName('dir_voc/best_deeplabv3_resnet50_voc_os16.pth')).to.equal('voc');
+    expect(datasetFromName('model.pth')).to.equal(undefined);
+    expect(vainfAsppRates(8)).to.deep.equal([12, 24, 36]);
+    expect(vainfAsppRates(16)).to.deep.equal([6, 12, 18]);
+  });
+
+  it("a .pth as save_ckpt writes it (zip and legacy) is told by its contents and loads at the name's output stride", () => {
+    const { state } = stateOf('v3plus_mobilenet');
+    for (const bytes of [torchSaveZip(vainfCheckpoint(state)), torchSaveLegacy(vainfCheckpoint(state))]) {
+      expect(detectWeightFormat(bytes, 'unnamed')).to.equal('pth');
+      const w = weightsFromBytes(bytes, 'pth', 'best_deeplabv3plus_mobilenet_mine_os8.pth');
+      expect(w.config).to.include({ backbone: 'vainf_mobilenet_v2', head: 'vainf', decoder: 'deeplabv3plus', numClasses: 5, outputStride: 8, normalization: 'imagenet', resizeMode: 'half_pixel' });
+      expect(w.config.asppRates).to.deep.equal([12, 24, 36]);
+      expect(w.inputPolicy).to.deep.equal({ kind: 'own-size' });
+      expect(w.classes.names).to.deep.equal(['class 0', 'class 1', 'class 2', 'class 3', 'class 4']);
+      // No name says it: VainF's published stride, 16; an option picks another.
+      expect(weightsFromBytes(bytes, 'pth', 'mine.pth').config.outputStride).to.equal(16);
+      expect(weightsFromBytes(bytes, 'pth', 'mine_os16.pth', { outputStride: 8 }).config).to.deep.include({ outputStride: 8, asppRates: [12, 24, 36] });
+    }
+  });
+
+  it("Cityscapes' 19 train ids with VainF's decode colours: from the file name, the count, or the dataset option", () => {
+    const { state } = stateOf('v3_resnet50');
+    // The same network with 19 classes: only the last conv's shape changes.
+    const c19: TensorMap = new Map([...state].map(([k, t]) => [k, k.startsWith('classifier.classifier.4.') ? { shape: k.endsWith('weight') ? [19, 256, 1, 1] : [19], data: prngValues(k, k.endsWith('weight') ? [19, 256, 1, 1] : [19], 1), sourceDType: 'f32' as const } : t]));
+    const bytes = torchSaveZip(vainfCheckpoint(c19));
+    const cityscapes = datasetClassSet('cityscapes');
+    expect(cityscapes.names.slice(0, 3)).to.deep.equal(['road', 'sidewalk', 'building']);
+    expect(cityscapes.colors[18]).to.deep.equal([119, 11, 32]);
+    expect(weightsFromBytes(bytes, 'pth', 'best_deeplabv3_resnet50_cityscapes_os16.pth').classes).to.deep.equal(cityscapes);
+    expect(weightsFromBytes(bytes, 'pth', 'mine.pth').classes).to.deep.equal(cityscapes);
+    // The option names the data set over the name: VOC's 21 classes do not fit 19 outputs.
+    expectThrows(() => weightsFromBytes(bytes, 'pth', 'best_deeplabv3_resnet50_cityscapes_os16.pth', { dataset: 'voc' }), /the classes of voc: 21 class names for a model with 19 classes/);
+  });
+
+  it('refuses, naming why: a head without its last conv, a backbone VainF has but we do not build, a ResNet of another depth, tensors missing', () => {
+    const { state } = stateOf('v3plus_resnet50');
+    const without = (drop: (k: string) => boolean): TensorMap => new Map([...state].filter(([k]) => !drop(k)));
+    const load = (s: TensorMap, name = 'best_deeplabv3plus_resnet50_mine_os16.pth') => weightsFromBytes(torchSaveZip(vainfCheckpoint(s)), 'pth', name);
+    expectThrows(() => load(without((k) => k.startsWith('classifier.classifier.3.'))), /VainF DeepLabHeadV3Plus without its classifier's last conv classifier\.classifier\.3\.weight/);
+    const xception = new Map([...without((k) => k.startsWith('backbone.'))].concat([['backbone.conv1.weight', { shape: [32, 3, 3, 3], data: new Float32Array(864), sourceDType: 'f32' as const }]]));
+    expectThrows(() => load(xception), /VainF DeepLabV3 checkpoint of a backbone we do not build \(a ResNet with 0 blocks in layer3\); VainF's MobileNetV2, ResNet-50 and ResNet-101 load/);
+    expectThrows(() => load(without((k) => k.startsWith('backbone.layer3.5.'))), /a ResNet with 5 blocks in layer3/);
+    expectThrows(() => load(without((k) => k === 'classifier.aspp.convs.2.1.running_var')), /VainF's deeplabv3plus_resnet50.*classifier\.aspp\.convs\.2\.1\.running_var/s);
+    // The file's classes named by a data set whose count differs.
+    expectThrows(() => load(state, 'best_deeplabv3plus_resnet50_voc_os16.pth'), /best_deeplabv3plus_resnet50_voc_os16\.pth: the classes of voc: 21 class names for a model with 5 classes/);
+    const bytes = torchSaveZip(vainfCheckpoint(state));
+    expectThrows(() => weightsFromBytes(bytes.subarray(0, bytes.length >> 1), 'pth', 'cut.pth'), /cut\.pth/);
+  });
+});
+
+describe("VainF's DeepLabV3Plus-Pytorch: logits and segment() against VainF's float64 references", function () {
+  this.timeout(900_000);
+
+  for (const c of CASES) {
+    for (const outputStride of [8, 16]) {
+      it(`${c.name} at OS ${outputStride}: logits within 1e-4 relative at ${SIZES.map(([h, w]) => `${h}x${w}`).join(' and ')}`, async () => {
+        const { state } = stateOf(c.name);
+        const net = vainfNetwork(state, c.name);
+        const config = defaultConfig(net.backbone, { head: 'vainf', decoder: net.decoder, numClasses: 5, outputStride, asppRates: vainfAsppRates(outputStride), asppSeparable: net.separable });
+        const params = vainfParams(state, c.name);
+        for (const [h, w] of SIZES) {
+          const graph = buildDeepLab(config, { height: h, width: w });
+          const program = await Program.create(await testContext(), compile(graph, { mode: 'inference' }), params, 'vainf test');
+          try {
+            const out = (await program.run({ image: normalized(imageOf(h, w)) })).get('logits') as Float32Array;
+            const ref = readNpy(fixture(`${c.name}_os${outputStride}_${h}x${w}.npy`));
+            expect(ref.shape).to.deep.equal([1, 5, h, w]);
+            const err = relativeError(out, nchwToNhwc(ref.data, ref.shape));
+            expect(err, `${h}x${w}`).to.be.below(1e-4);
+          } finally {
+            program.dispose();
+          }
+        }
+      });
+    }
+  }
+
+  it("segment() of a saved .pth loaded by path: predict.py's pipeline, >= 99.9 % of pixels VainF's argmax", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vainf-'));
+    try {
+      const path = join(dir, 'best_deeplabv3plus_mobilenet_mine_os16.pth');
+      writeFileSync(path, torchSaveZip(vainfCheckpoint(stateOf('v3plus_mobilenet').state)));
+      const model = await DeepLabModel.fromWeights(await loadWeights(path), { ctx: await testContext() });
+      try {
+        for (const [h, w] of SIZES) {
+          const img = imageOf(h, w);
+          expect(model.networkSize(img.width, img.height), 'the image at its own size').to.deep.equal([h, w]);
+          const ref = readNpy(fixture(`v3plus_mobilenet_os16_${h}x${w}.npy`));
+          const want = argmax(nchwToNhwc(ref.data, ref.shape), 5);
+          const { classes } = await model.segment(img);
+          let same = 0;
+          for (let p = 0; p < want.length; p++) if (classes[p] === want[p]) same++;
+          expect(same / want.length, `${h}x${w}`).to.be.at.least(0.999);
+        }
+      } finally {
+        model.dispose();
+      }
+      await expectRejects(loadWeights(join(dir, 'missing_os16.pth')), /missing_os16\.pth/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
