@@ -16,6 +16,8 @@ import { Program } from '../../src/graph/program.js';
 import type { RgbImage } from '../../src/io/rgb-image.js';
 import { datasetClassSet } from '../../src/model/datasets.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { REGISTRY, findModel } from '../../src/model/loading/registry.js';
+import { setFlags } from '../../src/util/flags.js';
 import { datasetFromName, outputStrideFromName, vainfAsppRates } from '../../src/model/loading/vainf-model.js';
 import { detectWeightFormat, weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
 import { DeepLabModel } from '../../src/model/model.js';
@@ -190,6 +192,52 @@ describe("VainF's DeepLabV3Plus-Pytorch: keys, networks and files", () => {
     expectThrows(() => load(state, 'best_deeplabv3plus_resnet50_voc_os16.pth'), /best_deeplabv3plus_resnet50_voc_os16\.pth: the classes of voc: 21 class names for a model with 5 classes/);
     const bytes = torchSaveZip(vainfCheckpoint(state));
     expectThrows(() => weightsFromBytes(bytes.subarray(0, bytes.length >> 1), 'pth', 'cut.pth'), /cut\.pth/);
+  });
+});
+
+describe("VainF's DeepLabV3Plus-Pytorch: the registry's published checkpoints", () => {
+  it("lists the README's eight files with their published mIoU, each loaded from a local copy", () => {
+    const entries = REGISTRY.filter((e) => e.name.startsWith('vainf-'));
+    const scores = Object.fromEntries(entries.map((e) => [e.name, [e.published?.mIoU, e.backbone, e.outputStride, e.numClasses, e.classSet]]));
+    expect(scores).to.deep.equal({
+      'vainf-deeplabv3-mobilenet-voc': [70.1, 'vainf_mobilenet_v2', 16, 21, 'voc'],
+      'vainf-deeplabv3-resnet50-voc': [76.9, 'resnet50', 16, 21, 'voc'],
+      'vainf-deeplabv3-resnet101-voc': [77.3, 'resnet101', 16, 21, 'voc'],
+      'vainf-deeplabv3plus-mobilenet-voc': [71.1, 'vainf_mobilenet_v2', 16, 21, 'voc'],
+      'vainf-deeplabv3plus-resnet50-voc': [77.2, 'resnet50', 16, 21, 'voc'],
+      'vainf-deeplabv3plus-resnet101-voc': [78.3, 'resnet101', 16, 21, 'voc'],
+      'vainf-deeplabv3plus-mobilenet-cityscapes': [72.1, 'vainf_mobilenet_v2', 16, 19, 'cityscapes'],
+      'vainf-deeplabv3plus-resnet101-cityscapes': [76.2, 'resnet101', 16, 19, 'cityscapes'],
+    });
+    for (const e of entries) {
+      expect(e.format, e.name).to.equal('pth');
+      expect(e.url, `${e.name}: share links only, no checksum`).to.equal(undefined);
+      expect(e.fileName, e.name).to.match(/^best_deeplabv3(plus)?_(mobilenet|resnet50|resnet101)_(voc|cityscapes)_os16\.pth$/);
+      expect(e.note, e.name).to.include(`put ${e.fileName} in $DEEPLAB_WEIGHTS_DIR`);
+    }
+  });
+
+  it('loads a registry entry from DEEPLAB_WEIGHTS_DIR, and without a local copy says where to put it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vainf-registry-'));
+    const restore = setFlags({ DEEPLAB_WEIGHTS_DIR: dir });
+    try {
+      const entry = findModel('vainf-deeplabv3plus-mobilenet-voc');
+      await expectRejects(loadWeights(entry.name, { download: false }), `model ${entry.name}: no local copy of ${entry.fileName}`);
+      // The PRNG model with VOC's 21 classes: only the last conv changes.
+      const { state } = stateOf('v3plus_mobilenet');
+      const c21: TensorMap = new Map([...state].map(([k, t]) => {
+        if (!k.startsWith('classifier.classifier.3.')) return [k, t];
+        const shape = k.endsWith('weight') ? [21, 256, 1, 1] : [21];
+        return [k, { shape, data: prngValues(k, shape, 1), sourceDType: 'f32' as const }];
+      }));
+      writeFileSync(join(dir, entry.fileName), torchSaveZip(vainfCheckpoint(c21)));
+      const w = await loadWeights(entry.name, { download: false });
+      expect(w.config).to.deep.include({ backbone: 'vainf_mobilenet_v2', head: 'vainf', decoder: 'deeplabv3plus', numClasses: 21, outputStride: 16, asppRates: [6, 12, 18] });
+      expect(w.classes.names[15]).to.equal('person');
+    } finally {
+      restore();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
