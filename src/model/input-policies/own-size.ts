@@ -22,7 +22,7 @@ export const OWN_SIZE: InputPolicyRecord<OwnSize> = {
   outputResize: () => 'half_pixel',
   square: () => ({ height: SQUARE, width: SQUARE }),
   fixedSize: () => null,
-  describe: () => 'keeps the image at its own size',
+  describe: () => 'resizes nothing: keeps the image at its own size',
   atOwnSize: (p) => p,
   hubProcessor: () => ({ why: "the model runs the image at its own size (VainF's predict.py), which our hub export does not write as a processor" }),
 };
