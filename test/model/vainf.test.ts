@@ -21,6 +21,7 @@ import { setFlags } from '../../src/util/flags.js';
 import { datasetFromName, outputStrideFromName, vainfAsppRates } from '../../src/model/loading/vainf-model.js';
 import { detectWeightFormat, weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
 import { DeepLabModel } from '../../src/model/model.js';
+import { describeModel } from '../../src/model/analysis/describe.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { vainfMobilenetV2Plan } from '../../src/model/networks/vainf-mobilenet-v2.js';
@@ -136,6 +137,22 @@ describe("VainF's DeepLabV3Plus-Pytorch: keys, networks and files", () => {
     expect(plan(16)).to.equal('1/1 2/1 1/1 2/1 1/1 1/1 2/1 1/1 1/1 1/1 1/1 1/1 1/1 1/1 1/2 1/2 1/2');
     expect(plan(8)).to.equal('1/1 2/1 1/1 2/1 1/1 1/1 1/1 1/2 1/2 1/2 1/2 1/2 1/2 1/2 1/4 1/4 1/4');
     expectThrows(() => vainfMobilenetV2Plan(4), "VainF's MobileNetV2: output stride must be 8, 16 or 32, got 4");
+  });
+
+  it("MACs at 513x513, OS 16, 21 classes within 3 % of the FLOPs VainF's README publishes (its counter's MACs, with BN and ReLU)", () => {
+    const published: [string, 'none' | 'deeplabv3plus', number][] = [
+      ['vainf_mobilenet_v2', 'none', 6.0],
+      ['resnet50', 'none', 51.4],
+      ['resnet101', 'none', 72.1],
+      ['vainf_mobilenet_v2', 'deeplabv3plus', 17.0],
+      ['resnet50', 'deeplabv3plus', 62.7],
+      ['resnet101', 'deeplabv3plus', 83.4],
+    ];
+    for (const [backbone, decoder, giga] of published) {
+      const config = defaultConfig(backbone as 'resnet50', { head: 'vainf', decoder, outputStride: 16, asppRates: vainfAsppRates(16), numClasses: 21 });
+      const macs = describeModel(config, 513, 513).totals.macs / 1e9;
+      expect(Math.abs(macs - giga) / giga, `${backbone} ${decoder}: ${macs.toFixed(2)} GMACs`).to.be.below(0.03);
+    }
   });
 
   it('the output stride and the data set from the file name main.py gives it', () => {
