@@ -33,6 +33,8 @@ import { isVainfDeepLab, vainfNetwork, vainfParams } from '../../src/model/weigh
 import { expectRejects, expectThrows, relativeError, testContext } from '../helpers.js';
 import { type Saved, savedTensor, torchSaveLegacy, torchSaveZip } from '../import/torch-save.js';
 import { nchwToNhwc } from './layout.js';
+import { messages, runCli } from '../cli/run-cli.js';
+import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { NUM_BATCHES_TRACKED, prngValues } from './mmseg-prng.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'vainf');
@@ -301,12 +303,24 @@ describe("VainF's DeepLabV3Plus-Pytorch: logits and segment() against VainF's fl
           const { classes } = await model.segment(img);
           let same = 0;
           for (let p = 0; p < want.length; p++) if (classes[p] === want[p]) same++;
+          if (process.env.VAINF_LOG) console.log(`      ${h}x${w}: ${same} of ${want.length} pixels VainF's class`);
           expect(same / want.length, `${h}x${w}`).to.be.at.least(0.999);
         }
       } finally {
         model.dispose();
       }
       await expectRejects(loadWeights(join(dir, 'missing_os16.pth')), /missing_os16\.pth/);
+      // deeplab segment: the file's own classes, or --dataset's, which must fit its head.
+      const png = join(dir, 'crop.png');
+      writeFileSync(png, encodeRgbPng(imageOf(33, 45)));
+      const ok = await runCli(['segment', png, '--model', path, '--out', join(dir, 'masks')]);
+      expect(ok.code, messages(ok.stderr)).to.equal(0);
+      const voc = await runCli(['segment', png, '--model', path, '--out', join(dir, 'masks-voc'), '--dataset', 'voc']);
+      expect(voc.code).to.equal(1);
+      expect(messages(voc.stderr)).to.include('the classes of voc: 21 class names for a model with 5 classes');
+      const bad = await runCli(['segment', png, '--model', path, '--dataset', 'coco']);
+      expect(bad.code).to.equal(2);
+      expect(messages(bad.stderr)).to.include("--dataset: 'coco' is not one of voc, cityscapes, ade20k");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

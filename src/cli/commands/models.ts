@@ -1,6 +1,7 @@
 // `deeplab models`: the registry as a table, with where each model's weights would come from
 // right now. Also the one place the other commands open a model, so every command reports a
 // failed download or a bad weights file the same way.
+import type { DatasetName } from '../../model/datasets.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureRuntimeDir } from '../../gpu/runtime-dir.js';
@@ -104,6 +105,8 @@ export interface OpenModelOptions {
   tune?: TuneMode;
   /** Hub models: false segments the whole image rather than the processor's centre crop. */
   centerCrop?: boolean;
+  /** The classes of a file that names none (LoadOptions.dataset). */
+  dataset?: DatasetName;
   /** Loading messages (downloads, compilation). */
   onMessage?: (message: string) => void;
 }
@@ -145,7 +148,7 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    return await loadModel(nameOrPath, { outputStride: opts.outputStride, precision: opts.precision, tune: opts.tune, centerCrop: opts.centerCrop, onProgress: opts.onMessage });
+    return await loadModel(nameOrPath, { outputStride: opts.outputStride, precision: opts.precision, tune: opts.tune, centerCrop: opts.centerCrop, dataset: opts.dataset, onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;
