@@ -26,6 +26,8 @@ import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { vainfMobilenetV2Plan } from '../../src/model/networks/vainf-mobilenet-v2.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
+import { readTorchCheckpoint } from '../../src/model/weights/import/pth.js';
+import { NUMPY_SCALAR_GLOBALS } from '../../src/model/weights/import/numpy-scalars.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { isTorchvisionDeepLab } from '../../src/model/weights/torchvision.js';
 import { isMmsegDeepLab } from '../../src/model/weights/mmseg.js';
@@ -182,6 +184,36 @@ describe("VainF's DeepLabV3Plus-Pytorch: keys, networks and files", () => {
       expect(weightsFromBytes(bytes, 'pth', 'mine.pth').config.outputStride).to.equal(16);
       expect(weightsFromBytes(bytes, 'pth', 'mine_os16.pth', { outputStride: 8 }).config).to.deep.include({ outputStride: 8, asppRates: [12, 24, 36] });
     }
+  });
+
+  it("torch.save's own files of save_ckpt's layout (zip and legacy): model_state read beside SGD's and PolyLR's state and a numpy best_score", () => {
+    for (const file of ['save_ckpt_small.pth', 'save_ckpt_small_legacy.pth']) {
+      const bytes = readFileSync(fixture(file));
+      expect(detectWeightFormat(bytes, file)).to.equal('pth');
+      const { tensors, root } = readTorchCheckpoint(bytes, file);
+      expect([...tensors.keys()], file).to.deep.equal(['backbone.low_level_features.0.0.weight', 'backbone.low_level_features.0.1.running_var', 'backbone.low_level_features.0.1.num_batches_tracked', 'classifier.classifier.3.bias']);
+      for (const [k, t] of tensors) {
+        if (k.endsWith('num_batches_tracked')) expect([...t.data], k).to.deep.equal([40000]);
+        else expect([...t.data], k).to.deep.equal([...prngValues(k, t.shape, 1)]);
+      }
+      expect(root.get('cur_itrs'), file).to.equal(30000);
+      expect(root.get('best_score'), `${file}: numpy float64`).to.equal(0.7112);
+      const optimizer = root.get('optimizer_state') as Map<string, unknown>;
+      expect(optimizer.get('state'), `${file}: momentum buffers`).to.be.instanceOf(Map);
+      expect((root.get('scheduler_state') as Map<string, unknown>).get('max_iters')).to.equal(30000);
+    }
+  });
+
+  it('numpy scalars: the dtypes read, and the others refused by name', () => {
+    const g = NUMPY_SCALAR_GLOBALS as Record<string, (...a: unknown[]) => unknown>;
+    const encode = (b: number[]) => g['_codecs.encode'](String.fromCharCode(...b), 'latin1');
+    const f8 = g['numpy.dtype']('f8', false, true);
+    expect(g['numpy.core.multiarray.scalar'](f8, encode([...new Uint8Array(Float64Array.of(2.5).buffer)]))).to.equal(2.5);
+    expect(g['numpy._core.multiarray.scalar'](g['numpy.dtype']('i8', false, true), encode([7, 0, 0, 0, 0, 0, 0, 0]))).to.equal(7);
+    expectThrows(() => g['numpy.core.multiarray.scalar'](g['numpy.dtype']('U1', false, true), encode([65, 0, 0, 0])), 'numpy scalar of dtype U1 is not read (only f8, f4, i8, i4, b1)');
+    expectThrows(() => g['numpy.core.multiarray.scalar'](f8, encode([1, 2, 3])), 'numpy f8 scalar of 3 bytes');
+    expectThrows(() => g['_codecs.encode']('\u0100', 'latin1'), 'a code point above 255');
+    expectThrows(() => g['_codecs.encode']('x', 'utf8'), '_codecs.encode of string as utf8');
   });
 
   it("Cityscapes' 19 train ids with VainF's decode colours: from the file name, the count, or the dataset option", () => {

@@ -14,6 +14,7 @@
 // readTorchCheckpoint returns as well.
 import { checkCount, checkShape } from '../../../io/byte-cursor.js';
 import { readFileBytes } from '../../../io/file-bytes.js';
+import { NUMPY_SCALAR_GLOBALS } from './numpy-scalars.js';
 import { unpickle, unpickleOne } from './pickle.js';
 import { isPickleTuple, pickleRepr } from './pickle-values.js';
 import { DecodeBudget, type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
@@ -143,6 +144,8 @@ function pthGlobals(rebuild: (storage: unknown, offset: unknown, size: unknown, 
     'torch._utils._rebuild_tensor_v2': rebuild, // extra args (requires_grad, hooks, metadata) ignored
     'torch._utils._rebuild_parameter': (data: unknown) => data,
     'torch._utils._rebuild_parameter_with_state': (data: unknown) => data,
+    // Numbers a training checkpoint keeps beside its state dict (VainF's best_score).
+    ...NUMPY_SCALAR_GLOBALS,
   };
   for (const [name, dtype] of STORAGE_DTYPES) g[name] = new StorageType(name, dtype);
   return g;
