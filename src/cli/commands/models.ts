@@ -88,7 +88,7 @@ async function run(): Promise<number> {
     process.stdout.write(`${dataset}\n${formatTable(header, rows)}\n`);
   }
   process.stdout.write(
-    `* default model. INPUT 'any' = the image's own size (short side resized to 520); 'keep-ratio' = mmseg's test\n` +
+    `* default model. INPUT 'any' = the image's own size (torchvision's: short side resized to 520; VainF's: as it is); 'keep-ratio' = mmseg's test\n` +
       `resize (e.g. to fit 2048x1024 for Cityscapes); 'processor' = a hub model's own (shortest edge, centre crop).\n` +
       `OS = output stride. mIoU = the source's published score\n` +
       `(single scale unless its evaluation says otherwise; see the docs).\n` +
