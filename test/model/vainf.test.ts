@@ -49,6 +49,7 @@ const STD = [0.229, 0.224, 0.225];
 /** The fixtures' cases: what VainF's keys say of each. */
 const CASES = [
   { name: 'v3plus_mobilenet', backbone: 'vainf_mobilenet_v2', decoder: 'deeplabv3plus', separable: false, model: 'deeplabv3plus_mobilenet' },
+  { name: 'v3_mobilenet', backbone: 'vainf_mobilenet_v2', decoder: 'none', separable: false, model: 'deeplabv3_mobilenet' },
   { name: 'v3plus_resnet50', backbone: 'resnet50', decoder: 'deeplabv3plus', separable: false, model: 'deeplabv3plus_resnet50' },
   { name: 'v3_resnet50', backbone: 'resnet50', decoder: 'none', separable: false, model: 'deeplabv3_resnet50' },
   { name: 'v3plus_resnet50_sep', backbone: 'resnet50', decoder: 'deeplabv3plus', separable: true, model: 'deeplabv3plus_resnet50' },
