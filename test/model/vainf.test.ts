@@ -30,6 +30,7 @@ import { readTorchCheckpoint } from '../../src/model/weights/import/pth.js';
 import { NUMPY_SCALAR_GLOBALS } from '../../src/model/weights/import/numpy-scalars.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { isTorchvisionDeepLab } from '../../src/model/weights/torchvision.js';
+import { torchvisionStateDict } from '../../src/model/weights/torchvision-export.js';
 import { isMmsegDeepLab } from '../../src/model/weights/mmseg.js';
 import { isVainfDeepLab, vainfNetwork, vainfParams } from '../../src/model/weights/vainf.js';
 import { expectRejects, expectThrows, relativeError, testContext } from '../helpers.js';
@@ -244,6 +245,11 @@ describe("VainF's DeepLabV3Plus-Pytorch: keys, networks and files", () => {
     expectThrows(() => load(state, 'best_deeplabv3plus_resnet50_voc_os16.pth'), /best_deeplabv3plus_resnet50_voc_os16\.pth: the classes of voc: 21 class names for a model with 5 classes/);
     const bytes = torchSaveZip(vainfCheckpoint(state));
     expectThrows(() => weightsFromBytes(bytes.subarray(0, bytes.length >> 1), 'pth', 'cut.pth'), /cut\.pth/);
+    // Not torchvision's state dict, though ResNet-50's DeepLabv3 exports to it.
+    const v3 = weightsFromBytes(torchSaveZip(vainfCheckpoint(stateOf('v3_resnet50').state)), 'pth', 'v3.pth');
+    expectThrows(() => torchvisionStateDict(v3, v3.params), "v3.pth: VainF's DeepLabHead / DeepLabHeadV3Plus has no torchvision counterpart");
+    // model_state that is not a dict: no state dict anywhere.
+    expectThrows(() => weightsFromBytes(torchSaveZip(new Map<string, Saved>([['model_state', [1, 2]], ['cur_itrs', 1]])), 'pth', 'odd.pth'), "odd.pth: no tensors at the top level of the checkpoint (keys: model_state, cur_itrs)");
   });
 });
 
