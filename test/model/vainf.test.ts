@@ -16,6 +16,8 @@ import { Program } from '../../src/graph/program.js';
 import type { RgbImage } from '../../src/io/rgb-image.js';
 import { datasetClassSet } from '../../src/model/datasets.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { checkpointContents } from '../../src/model/loading/checkpoint-contents.js';
+import { checkpointModel } from '../../src/model/loading/checkpoint-schema.js';
 import { REGISTRY, findModel } from '../../src/model/loading/registry.js';
 import { setFlags } from '../../src/util/flags.js';
 import { datasetFromName, outputStrideFromName, vainfAsppRates } from '../../src/model/loading/vainf-model.js';
@@ -204,6 +206,17 @@ describe("VainF's DeepLabV3Plus-Pytorch: keys, networks and files", () => {
       expect(optimizer.get('state'), `${file}: momentum buffers`).to.be.instanceOf(Map);
       expect((root.get('scheduler_state') as Map<string, unknown>).get('max_iters')).to.equal(30000);
     }
+  });
+
+  it("our checkpoint keeps a VainF model: its head, decoder, separable head, rates, classes and the own-size input", () => {
+    const { state } = stateOf('v3plus_resnet50_sep');
+    const w = weightsFromBytes(torchSaveZip(vainfCheckpoint(state)), 'pth', 'best_deeplabv3plus_resnet50_mine_os8.pth');
+    const back = checkpointModel('back', 'back.safetensors', checkpointContents(w), {});
+    expect(back.config).to.deep.equal(w.config);
+    expect(back.config).to.deep.include({ head: 'vainf', decoder: 'deeplabv3plus', asppSeparable: true, outputStride: 8 });
+    expect(back.inputPolicy).to.deep.equal({ kind: 'own-size' });
+    expect(back.classes).to.deep.equal(w.classes);
+    expect([...back.params.keys()].sort()).to.deep.equal([...w.params.keys()].sort());
   });
 
   it('numpy scalars: the dtypes read, and the others refused by name', () => {
