@@ -39,6 +39,7 @@ const SAMPLES: { [K in PolicyKind]: Extract<InputPolicy, { kind: K }> } = {
   fixed: { kind: 'fixed', height: 21, width: 17 },
   'short-side': { kind: 'short-side', size: 19 },
   'stride-multiple': { kind: 'stride-multiple', multiple: 8 },
+  'own-size': { kind: 'own-size' },
   'keep-ratio': { kind: 'keep-ratio', long: 40, short: 24 },
   'shortest-edge': { kind: 'shortest-edge', size: 20, crop: { height: 16, width: 18 }, filter: 'bicubic' },
 };

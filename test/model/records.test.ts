@@ -25,6 +25,7 @@ import { defaultClassSet } from '../../src/model/voc.js';
 import { buildDeepLab, isBackboneParam } from '../../src/model/backbones/network.js';
 import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
 import { mmsegNetwork } from '../../src/model/weights/mmseg.js';
+import { vainfNetwork } from '../../src/model/weights/vainf.js';
 import { detectClassificationBackbone } from '../../src/model/weights/torchvision-classification.js';
 import { torchvisionStateDict } from '../../src/model/weights/torchvision-export.js';
 import { detectTorchvisionBackbone } from '../../src/model/weights/torchvision.js';
@@ -135,6 +136,12 @@ describe('model: every backbone record', function () {
         if (record.weights.mmseg) {
           const mmseg = defaultConfig(record.name, { head: 'mmseg', stem: record.stems.includes('v1c') ? 'v1c' : record.stems[0], dilationConvention: 'mmseg', asppRates: [12, 24, 36], asppChannels: record.weights.mmseg.headChannels });
           expect(mmsegNetwork(stateOf(mmseg)).backbone).to.equal(record.name);
+        }
+        if (record.weights.vainf) {
+          for (const decoder of ['none', 'deeplabv3plus'] as const) {
+            const vainf = defaultConfig(record.name, { head: 'vainf', decoder });
+            expect(vainfNetwork(stateOf(vainf))).to.deep.include({ backbone: record.name, decoder });
+          }
         }
         if (record.weights.transformers) expect(stateOf(cfg()).has(record.weights.transformers.stem), 'the stem a BGR flip reverses').to.equal(true);
         if (record.weights.tf) {

@@ -35,8 +35,8 @@ const spec: CommandSpec = {
     { name: 'no-image-pooling', kind: 'flag', description: "drop ASPP's image-level branch" },
     { name: 'no-atrous', kind: 'flag', description: 'keep every stride (no atrous convolution): OS 32 with 4 blocks, 64..256 with 5..7' },
     decoderOptionSpec('none'),
-    { name: 'convention', kind: 'value', valueName: 'paper|torchvision|mmseg', description: "rates inside a dilated block (torchvision: its first unit keeps the previous rate; mmseg: so does it, and a multi-grid gives block4's rates themselves)", defaultText: 'paper (mmseg with --head mmseg)' },
-    { name: 'head', kind: 'value', valueName: 'torchvision|mmseg', description: "the head: torchvision's DeepLabHead, or mmseg's ASPPHead (512 channels, 128 on resnet18; 3x3 bottleneck) with its deep-stem ResNetV1c", defaultText: 'torchvision (mmseg on mmseg_mobilenet_v2)' },
+    { name: 'convention', kind: 'value', valueName: 'paper|torchvision|mmseg', description: "rates inside a dilated block (torchvision: its first unit keeps the previous rate; mmseg: so does it, and a multi-grid gives block4's rates themselves)", defaultText: 'paper (mmseg with --head mmseg, torchvision with --head vainf)' },
+    { name: 'head', kind: 'value', valueName: 'torchvision|mmseg|vainf', description: "the head: torchvision's DeepLabHead, mmseg's ASPPHead (512 channels, 128 on resnet18; 3x3 bottleneck) with its deep-stem ResNetV1c, or VainF's DeepLabHead / DeepLabHeadV3Plus (DeepLabV3Plus-Pytorch)", defaultText: 'torchvision (mmseg on mmseg_mobilenet_v2, vainf on vainf_mobilenet_v2)' },
     { name: 'stem', kind: 'value', valueName: 'v1b|v1c', description: 'ResNet stem: one 7x7 conv (v1b) or three 3x3 convs (v1c)', defaultText: 'v1b (v1c with --head mmseg)' },
     { name: 'classes', kind: 'value', valueName: 'N', description: 'output classes', defaultText: '21' },
     { name: 'input', kind: 'value', valueName: 'WxH', description: 'input image size (one number: square)', defaultText: '513x513' },
@@ -87,11 +87,12 @@ export function describeConfig(args: ParsedArgs): DeepLabConfig {
   const ratesText = optionValue(args, 'aspp-rates');
   const asppRates = ratesText === undefined ? paperAsppRates(outputStride) : ratesText.trim().toLowerCase() === 'none' ? [] : parseIntList(ratesText, '--aspp-rates');
   const multiGridText = optionValue(args, 'multi-grid');
-  // A backbone built under one head family alone (mmseg's MobileNetV2) takes its record's.
+  // A backbone built under one head family alone (mmseg's or VainF's MobileNetV2) takes its record's.
   const head = optionValue(args, 'head') ?? record.defaults.head ?? 'torchvision';
-  if (head !== 'torchvision' && head !== 'mmseg') throw new UsageError(`--head: '${head}' is not torchvision or mmseg`, spec.name);
+  if (head !== 'torchvision' && head !== 'mmseg' && head !== 'vainf') throw new UsageError(`--head: '${head}' is not torchvision, mmseg or vainf`, spec.name);
   const mmseg = head === 'mmseg';
-  const convention = optionValue(args, 'convention') ?? (mmseg ? 'mmseg' : 'paper');
+  // VainF builds on torchvision's ResNets, whose dilated stage's first unit keeps the previous rate.
+  const convention = optionValue(args, 'convention') ?? (mmseg ? 'mmseg' : head === 'vainf' ? 'torchvision' : 'paper');
   if (convention !== 'paper' && convention !== 'torchvision' && convention !== 'mmseg') throw new UsageError(`--convention: '${convention}' is not paper, torchvision or mmseg`, spec.name);
   const stem = optionValue(args, 'stem') ?? (mmseg && record.stems.includes('v1c') ? 'v1c' : 'v1b');
   if (stem !== 'v1b' && stem !== 'v1c') throw new UsageError(`--stem: '${stem}' is not v1b or v1c`, spec.name);

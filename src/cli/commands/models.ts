@@ -1,6 +1,7 @@
 // `deeplab models`: the registry as a table, with where each model's weights would come from
 // right now. Also the one place the other commands open a model, so every command reports a
 // failed download or a bad weights file the same way.
+import type { DatasetName } from '../../model/datasets.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureRuntimeDir } from '../../gpu/runtime-dir.js';
@@ -87,7 +88,7 @@ async function run(): Promise<number> {
     process.stdout.write(`${dataset}\n${formatTable(header, rows)}\n`);
   }
   process.stdout.write(
-    `* default model. INPUT 'any' = the image's own size (short side resized to 520); 'keep-ratio' = mmseg's test\n` +
+    `* default model. INPUT 'any' = the image's own size (torchvision's: short side resized to 520; VainF's: as it is); 'keep-ratio' = mmseg's test\n` +
       `resize (e.g. to fit 2048x1024 for Cityscapes); 'processor' = a hub model's own (shortest edge, centre crop).\n` +
       `OS = output stride. mIoU = the source's published score\n` +
       `(single scale unless its evaluation says otherwise; see the docs).\n` +
@@ -127,6 +128,8 @@ export interface OpenModelOptions {
   tune?: TuneMode;
   /** Hub models: false segments the whole image rather than the processor's centre crop. */
   centerCrop?: boolean;
+  /** The classes of a file that names none (LoadOptions.dataset). */
+  dataset?: DatasetName;
   /** Loading messages (downloads, compilation). */
   onMessage?: (message: string) => void;
 }
@@ -168,8 +171,8 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    const { outputStride, precision, tune, centerCrop, smpConfig } = opts;
-    return await loadModel(nameOrPath, { outputStride, precision, tune, centerCrop, ...(smpConfig ? { smpConfig } : {}), onProgress: opts.onMessage });
+    const { outputStride, precision, tune, centerCrop, smpConfig, dataset } = opts;
+    return await loadModel(nameOrPath, { outputStride, precision, tune, centerCrop, dataset, ...(smpConfig ? { smpConfig } : {}), onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;

@@ -2,6 +2,7 @@
 // coloured overlay), a one-line summary per image, and a non-zero exit code if any image failed.
 // Over a collection (folders, patterns, a manifest): one shard of it (`--shard I/N`), a rerun
 // skipping what an earlier run finished, and a JSON-lines record per input (`--summary`).
+import { DATASET_NAMES, type DatasetName } from '../../model/datasets.js';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RgbImage } from '../../io/image.js';
@@ -54,6 +55,7 @@ const spec: CommandSpec = {
         "hub models whose processor centre-crops (a Hugging Face folder): segment the whole image, not the crop",
     },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
+    { name: 'dataset', kind: 'value', valueName: 'voc|cityscapes|ade20k', description: "the classes (names, colours) of a weights file that names none (VainF's .pth)", defaultText: "the file name's, else by the class count" },
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
@@ -144,6 +146,9 @@ async function run(args: ParsedArgs): Promise<number> {
   const tiled = tile !== undefined;
   const strideText = optionValue(args, 'output-stride');
   const outputStride = strideText ? parseOutputStride(strideText) : undefined;
+  const datasetText = optionValue(args, 'dataset');
+  if (datasetText !== undefined && !(DATASET_NAMES as readonly string[]).includes(datasetText)) throw new UsageError(`--dataset: '${datasetText}' is not one of ${DATASET_NAMES.join(', ')}`, 'segment');
+  const dataset = datasetText as DatasetName | undefined;
   const precisionText = optionValue(args, 'precision');
   const precision = precisionText ? parsePrecision(precisionText) : undefined;
   const manifest = optionValue(args, 'manifest');
@@ -174,6 +179,7 @@ async function run(args: ParsedArgs): Promise<number> {
   const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
     outputStride,
     smpConfig: readSmpConfigOption(optionValue(args, 'smp-config')),
+    dataset,
     ...(slide ? {} : { centerCrop: false }),
     precision,
     onMessage: (m) => say(`deeplab: ${m}`, process.stderr),

@@ -87,6 +87,11 @@ export interface BackboneWeights {
   tf?: TfSource;
   /** A Hugging Face hub folder of `transformers` (config.json, preprocessor_config.json, model.safetensors). */
   transformers?: TransformersSource;
+  /**
+   * VainF/DeepLabV3Plus-Pytorch's checkpoints (`model_state`: `backbone.*`, and `classifier.*` of
+   * its DeepLabHead or DeepLabHeadV3Plus).
+   */
+  vainf?: { holds(state: StateKeys): boolean };
   /** A segmentation_models_pytorch folder (config.json with `_model_class`, model.safetensors): the architecture of its encoder_name, encoder_depth and activation. */
   smp?: { architecture(encoder: unknown, depth: unknown, activation: unknown, what: string): Architecture };
 }

@@ -10,6 +10,7 @@ import { MOBILEVIT } from './mobilevit.js';
 import { MOBILEVITV2 } from './mobilevitv2.js';
 import { RESNET101, RESNET18, RESNET50 } from './resnet.js';
 import { SMP } from './smp.js';
+import { VAINF_MOBILENET_V2 } from './vainf-mobilenet-v2.js';
 
 export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = {
   resnet18: RESNET18,
@@ -21,6 +22,7 @@ export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = 
   mobilevitv2: MOBILEVITV2,
   smp: SMP,
   mmseg_mobilenet_v2: MMSEG_MOBILENET_V2,
+  vainf_mobilenet_v2: VAINF_MOBILENET_V2,
 };
 
 export function isBackboneName(name: unknown): name is BackboneName {

@@ -2,7 +2,7 @@
 // mmsegmentation's ResNet-18, -50 and -101 (V1b or the deep-stem V1c), with cascaded blocks
 // and multi-grid on the bottleneck ResNets.
 import { RESNET_BLOCKS, type ResNetDepth, buildResNet } from '../networks/resnet.js';
-import { type BackboneRecord, FIXED_ARCHITECTURE } from './backbone.js';
+import { type BackboneRecord, FIXED_ARCHITECTURE, type StateKeys } from './backbone.js';
 import { countIndexed } from './state-keys.js';
 
 /** The stem (conv s2 + max-pool s2) reaches 4; block2..block4 and every cascaded block halve the map. */
@@ -42,6 +42,8 @@ function resnet(depth: ResNetDepth): BackboneRecord {
     multiGrid: bottleneck,
     stems: ['v1b', 'v1c'],
     mmsegHead: true,
+    // VainF's DeepLabV3Plus-Pytorch builds on torchvision's ResNet-50 and -101.
+    ...(torchvision ? { heads: ['torchvision', 'mmseg', 'vainf'] as const } : {}),
     decoder: true,
     separableDecoder: false,
     normalization: 'imagenet',
@@ -59,6 +61,7 @@ function resnet(depth: ResNetDepth): BackboneRecord {
             },
           }
         : {}),
+      ...(torchvision ? { vainf: { holds: (s: StateKeys) => s.has('backbone.conv1.weight') && countIndexed(s, 'backbone.layer3.') === layer3 } } : {}),
       mmseg: {
         holds: (s) => s.has('backbone.layer1.0.conv1.weight') && s.has('backbone.layer1.0.conv3.weight') === bottleneck && countIndexed(s, 'backbone.layer3.') === layer3,
         headChannels: depth === 18 ? 128 : 512,

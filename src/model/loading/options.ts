@@ -1,6 +1,7 @@
 // What loading a model can be asked for, and how its input is prepared: shared by the loader
 // and the model object (kept apart from both so neither imports the other for types).
 import type { PilFilter } from '../../io/resize-cpu.js';
+import type { DatasetName } from '../datasets.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { TuneMode } from '../../gpu/tuning.js';
 
@@ -35,6 +36,12 @@ export interface LoadOptions {
    * checked as an smp folder's are.
    */
   smpConfig?: Record<string, unknown>;
+  /**
+   * The data set whose classes a model's file does not name ('voc', 'cityscapes', 'ade20k'):
+   * VainF's checkpoints, whose classes otherwise come from the file's name (`_voc_`,
+   * `_cityscapes_`), then from their count (21: VOC, 19: Cityscapes).
+   */
+  dataset?: DatasetName;
   /** Allow downloading registry models (default true). */
   download?: boolean;
   /** Progress messages (downloads, compilation). */
@@ -98,7 +105,7 @@ export interface DeviceLostEvent {
 
 /** Every LoadOptions name, for the check that refuses unknown ones. */
 export const LOAD_OPTION_NAMES: readonly (keyof LoadOptions)[] = [
-  'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
+  'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'dataset', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
   'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig',
 ];
 
@@ -111,14 +118,16 @@ export type Precision = 'f32' | 'f16';
  * sides rounded to the nearest pixel; bilinear without antialiasing, as OpenCV's INTER_LINEAR),
  * or as a `transformers` image processor does (its shortest edge resized to `size`, the other
  * side truncated, with PIL's `filter`; then, with `crop`, the centre `crop` cut out), or kept at
- * its own size where its sides are multiples of `multiple` (an smp model's output stride).
+ * its own size where its sides are multiples of `multiple` (an smp model's output stride), or
+ * kept at its own size whatever it is (VainF's predict.py).
  */
 export type InputPolicy =
   | { kind: 'fixed'; height: number; width: number }
   | { kind: 'short-side'; size: number }
   | { kind: 'keep-ratio'; long: number; short: number }
   | { kind: 'shortest-edge'; size: number; crop: { height: number; width: number } | null; filter: PilFilter }
-  | { kind: 'stride-multiple'; multiple: number };
+  | { kind: 'stride-multiple'; multiple: number }
+  | { kind: 'own-size' };
 
 /** mmseg's sliding-window test: square windows of `crop` pixels every `stride` pixels, logits averaged. */
 export interface SlideWindows {

@@ -25,12 +25,14 @@ export type StemName = 'v1b' | 'v1c';
  *    `bottleneck`, `conv_seg`) and FCNHead, under `decode_head.*` / `auxiliary_head.*`
  *    (src/model/networks/mmseg-heads.ts);
  *  - 'smp': segmentation_models_pytorch's DeepLabV3 / DeepLabV3Plus decoders and segmentation
- *    head, under `decoder.*` / `segmentation_head.*` (src/model/networks/smp-heads.ts).
+ *    head, under `decoder.*` / `segmentation_head.*` (src/model/networks/smp-heads.ts);
+ *  - 'vainf': VainF/DeepLabV3Plus-Pytorch's DeepLabHead / DeepLabHeadV3Plus, under
+ *    `classifier.*` (src/model/networks/vainf-heads.ts).
  */
-export type HeadName = 'torchvision' | 'mmseg' | 'smp';
+export type HeadName = 'torchvision' | 'mmseg' | 'smp' | 'vainf';
 
 /** The head families (src/model/networks/heads.ts keeps a record of each). */
-export const HEAD_NAMES: readonly HeadName[] = ['torchvision', 'mmseg', 'smp'];
+export const HEAD_NAMES: readonly HeadName[] = ['torchvision', 'mmseg', 'smp', 'vainf'];
 
 /**
  * What follows ASPP: 'none' = DeepLabv3 (the logits at the output stride, upsampled); 'deeplabv3plus'
@@ -116,7 +118,10 @@ export interface DeepLabConfig {
   inChannels?: number;
   /** ASPP's dropout after its projection in training, where the head family takes it from the file (smp's `decoder_aspp_dropout`; default 0.5). */
   asppDropout?: number;
-  /** ASPP's atrous branches as depthwise + pointwise convs (smp's `decoder_aspp_separable`; default false). */
+  /**
+   * ASPP's atrous branches as depthwise + pointwise convs (smp's `decoder_aspp_separable`; default
+   * false); VainF's head: every conv of kernel > 1 of the head (its `--separable_conv`).
+   */
   asppSeparable?: boolean;
   /**
    * A binary model (smp's `classes: 1`): the head has one output z, and the network's logits are

@@ -9,6 +9,7 @@ import type { BackboneFeatures, HeadOptions } from './deeplab-types.js';
 import { deepLabV3PlusHead } from './decoder.js';
 import { mmsegAsppHead, mmsegFcnHead, mmsegSepAsppHead } from './mmseg-heads.js';
 import { smpHeads } from './smp-heads.js';
+import { vainfHead } from './vainf-heads.js';
 
 export interface HeadRecord {
   name: HeadName;
@@ -86,7 +87,23 @@ const SMP: HeadRecord = {
   },
 };
 
-export const HEAD_RECORDS: Readonly<Record<HeadName, HeadRecord>> = { torchvision: TORCHVISION, mmseg: MMSEG, smp: SMP };
+const VAINF: HeadRecord = {
+  name: 'vainf',
+  title: "VainF's DeepLabHead / DeepLabHeadV3Plus",
+  decoder: true,
+  aux: false,
+  build(b, features, cfg, { height, width }, opts) {
+    // _SimpleSegmentationModel: the head's logits resized to the input (align_corners false).
+    const logits = vainfHead(b, features, cfg, { dropout: opts.dropout });
+    b.output('logits', b.resize('logits_upsample', logits, height, width, cfg.resizeMode));
+    if (opts.extraOutputs) {
+      b.output('layer4', features.layer4);
+      b.output('features', features.out);
+    }
+  },
+};
+
+export const HEAD_RECORDS: Readonly<Record<HeadName, HeadRecord>> = { torchvision: TORCHVISION, mmseg: MMSEG, smp: SMP, vainf: VAINF };
 
 /** The record of a head family; an unknown name is an error naming the known ones. */
 export function headRecord(name: string, what = 'head'): HeadRecord {

@@ -6,6 +6,7 @@ import type { TensorMap } from './import/tensor-map.js';
 import type { HostParams } from '../../graph/params.js';
 import type { LoadedWeights } from '../loading/load-weights.js';
 import { backboneRecord } from '../backbones/registry.js';
+import { headRecord } from '../networks/heads.js';
 import { hwioToOihw } from './layouts.js';
 
 /** The state dict; `batchesTracked` is what each BN's counter says (the training steps, or 0). */
@@ -14,6 +15,10 @@ export function torchvisionStateDict(w: LoadedWeights, params: HostParams, batch
   if (!support.torchvision) throw new Error(`${w.name}: ${support.why}`);
   if (w.config.head === 'mmseg') {
     throw new Error(`${w.name}: an mmseg DeepLabv3 has no torchvision counterpart; export it as ONNX, or keep it in our checkpoint format (its weights are mmseg's .pth already)`);
+  }
+  if (w.config.head !== 'torchvision') {
+    // VainF's heads name their layers as torchvision's do not (classifier.classifier.*, classifier.aspp.*).
+    throw new Error(`${w.name}: ${headRecord(w.config.head).title} has no torchvision counterpart; export it as ONNX, or keep it in our checkpoint format`);
   }
   if (w.config.decoder !== 'none') {
     throw new Error(`${w.name}: a DeepLabv3+ (decoder ${w.config.decoder}) has no torchvision counterpart; only DeepLabv3 models export to torchvision's state dict`);

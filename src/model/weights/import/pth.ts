@@ -9,9 +9,12 @@
 //    (view key, offset, numel) for a storage sharing another's bytes.
 // Tensors in the pickle are `_rebuild_tensor_v2(storage, offset, size, stride, ...)`. The object
 // is a state_dict, or a dict holding one under 'state_dict' beside other entries (mmcv's and
-// mmengine's checkpoints: 'meta', 'optimizer', ...), which readTorchCheckpoint returns as well.
+// mmengine's checkpoints: 'meta', 'optimizer', ...) or under 'model_state' (VainF's
+// DeepLabV3Plus-Pytorch: 'optimizer_state', 'scheduler_state', 'cur_itrs', 'best_score'), which
+// readTorchCheckpoint returns as well.
 import { checkCount, checkShape } from '../../../io/byte-cursor.js';
 import { readFileBytes } from '../../../io/file-bytes.js';
+import { NUMPY_SCALAR_GLOBALS } from './numpy-scalars.js';
 import { unpickle, unpickleOne } from './pickle.js';
 import { isPickleTuple, pickleRepr } from './pickle-values.js';
 import { DecodeBudget, type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
@@ -141,6 +144,8 @@ function pthGlobals(rebuild: (storage: unknown, offset: unknown, size: unknown, 
     'torch._utils._rebuild_tensor_v2': rebuild, // extra args (requires_grad, hooks, metadata) ignored
     'torch._utils._rebuild_parameter': (data: unknown) => data,
     'torch._utils._rebuild_parameter_with_state': (data: unknown) => data,
+    // Numbers a training checkpoint keeps beside its state dict (VainF's best_score).
+    ...NUMPY_SCALAR_GLOBALS,
   };
   for (const [name, dtype] of STORAGE_DTYPES) g[name] = new StorageType(name, dtype);
   return g;
@@ -212,7 +217,7 @@ function storageLoader(bytesOf: (key: string) => Uint8Array | undefined, where: 
 
 /** What torch.load returns, as far as weights go. */
 export interface TorchCheckpoint {
-  /** The state dict's tensors (the top level's, or those under 'state_dict'), in the file's order. */
+  /** The state dict's tensors (the top level's, or those under 'state_dict' or 'model_state'), in the file's order. */
   tensors: TensorMap;
   /** The top-level dict as unpickled: a Map whose tensors are TensorMap values, dicts Maps, tuples frozen arrays. */
   root: Map<unknown, unknown>;
@@ -311,9 +316,12 @@ function tensorsOf(dict: Map<unknown, unknown>): TensorMap {
   return out;
 }
 
+/** The keys a training checkpoint keeps its state_dict under: mmcv's and mmengine's, VainF's. */
+const STATE_DICT_KEYS = ['state_dict', 'model_state'] as const;
+
 /**
  * Reads a torch.save'd checkpoint (zip or legacy format) into f32 host tensors: a state_dict, or
- * a dict with the state_dict under 'state_dict'. `source` names the file in errors.
+ * a dict with the state_dict under 'state_dict' or 'model_state'. `source` names the file in errors.
  */
 export function readTorchCheckpoint(bufOrPath: Uint8Array | string, source?: string): TorchCheckpoint {
   const what = source ?? (typeof bufOrPath === 'string' ? bufOrPath : 'pth');
@@ -323,11 +331,12 @@ export function readTorchCheckpoint(bufOrPath: Uint8Array | string, source?: str
   if (!(root instanceof Map)) {
     throw new Error(`${what}: not a state_dict (the checkpoint's top-level object is not a dict)`);
   }
-  const nested = root.get('state_dict');
-  const tensors = tensorsOf(nested instanceof Map ? nested : root);
+  const key = STATE_DICT_KEYS.find((k) => root.get(k) instanceof Map);
+  const nested = key === undefined ? undefined : (root.get(key) as Map<unknown, unknown>);
+  const tensors = tensorsOf(nested ?? root);
   if (tensors.size === 0) {
     const keys = [...root.keys()].slice(0, 8).map(String).join(', ');
-    const where = nested instanceof Map ? "under 'state_dict'" : 'at the top level of the checkpoint';
+    const where = key !== undefined ? `under '${key}'` : 'at the top level of the checkpoint';
     throw new Error(`${what}: no tensors ${where} (keys: ${keys}); expected a state_dict`);
   }
   return { tensors, root };
