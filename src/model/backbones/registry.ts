@@ -9,6 +9,7 @@ import { MOBILEVIT } from './mobilevit.js';
 import { MOBILEVITV2 } from './mobilevitv2.js';
 import { RESNET101, RESNET18, RESNET50 } from './resnet.js';
 import { SMP } from './smp.js';
+import { XCEPTION_65 } from './xception.js';
 
 export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = {
   resnet18: RESNET18,
@@ -19,6 +20,7 @@ export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = 
   mobilevit: MOBILEVIT,
   mobilevitv2: MOBILEVITV2,
   smp: SMP,
+  xception_65: XCEPTION_65,
 };
 
 export function isBackboneName(name: unknown): name is BackboneName {

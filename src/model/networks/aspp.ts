@@ -17,8 +17,12 @@ export interface ConvBnNames {
   bn: string;
 }
 
-/** An atrous branch's names: `conv` is the depthwise conv when `pointwise` names the 1x1 conv after it (a separable branch). */
-export type AtrousNames = ConvBnNames & { pointwise?: string };
+/**
+ * An atrous branch's names: `conv` is the depthwise conv when `pointwise` names the 1x1 conv after
+ * it (a separable branch), `bn` then the pointwise conv's BN; `depthwiseBn` names a BN (and its
+ * activation) after the depthwise conv too, as TF DeepLab's split_separable_conv2d has.
+ */
+export type AtrousNames = ConvBnNames & { pointwise?: string; depthwiseBn?: string };
 
 export interface AsppLayout {
   /** Prefix for the layers that own no parameters (pooling, resize, concat). */
@@ -86,7 +90,8 @@ export function aspp(b: GraphBuilder, x: Value, layout: AsppLayout, opts: AsppOp
       return;
     }
     const cin = x.shape[3];
-    const depthwise = conv(b, x, { name: names.conv, kernel: 3, cout: cin, groups: cin, dilation: rate, padding: rate }, naming);
+    const spec = { name: names.conv, kernel: 3, cout: cin, groups: cin, dilation: rate, padding: rate };
+    const depthwise = names.depthwiseBn ? convBnAct(b, x, { ...spec, bn: names.depthwiseBn, eps, activation }, naming) : conv(b, x, spec, naming);
     branches.push(convBnAct(b, depthwise, { name: names.pointwise, bn: names.bn, kernel: 1, cout: channels, eps, activation }, naming));
   });
   if (opts.imagePooling) {

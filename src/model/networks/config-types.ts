@@ -25,12 +25,14 @@ export type StemName = 'v1b' | 'v1c';
  *    `bottleneck`, `conv_seg`) and FCNHead, under `decode_head.*` / `auxiliary_head.*`
  *    (src/model/networks/mmseg-heads.ts);
  *  - 'smp': segmentation_models_pytorch's DeepLabV3 / DeepLabV3Plus decoders and segmentation
- *    head, under `decoder.*` / `segmentation_head.*` (src/model/networks/smp-heads.ts).
+ *    head, under `decoder.*` / `segmentation_head.*` (src/model/networks/smp-heads.ts);
+ *  - 'tf': TF DeepLab's ASPP (separable atrous branches, image pooling first), its DeepLabv3+
+ *    decoder and `logits/semantic`, under TF's variable names (src/model/networks/tf-head.ts).
  */
-export type HeadName = 'torchvision' | 'mmseg' | 'smp';
+export type HeadName = 'torchvision' | 'mmseg' | 'smp' | 'tf';
 
 /** The head families (src/model/networks/heads.ts keeps a record of each). */
-export const HEAD_NAMES: readonly HeadName[] = ['torchvision', 'mmseg', 'smp'];
+export const HEAD_NAMES: readonly HeadName[] = ['torchvision', 'mmseg', 'smp', 'tf'];
 
 /**
  * What follows ASPP: 'none' = DeepLabv3 (the logits at the output stride, upsampled); 'deeplabv3plus'

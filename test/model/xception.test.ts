@@ -1,0 +1,196 @@
+// TF DeepLab's Xception-65 DeepLabv3+ against TF DeepLab's own model code (tensorflow/models
+// research/deeplab run in TensorFlow 2.21: scripts/fixtures/tf-xception), on weights from the
+// team's counter PRNG under TF's variable names (regenerated here, bit for bit): the logits at
+// output strides 8 and 16 on an odd and an even input, the labels of the whole pipeline, and the
+// zoo's three forms (checkpoint bundle, frozen graph, tarball) written here from the same weights.
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compile } from '../../src/graph/compile.js';
+import type { HostParams } from '../../src/graph/params.js';
+import { Program } from '../../src/graph/program.js';
+import { defaultConfig } from '../../src/model/backbones/config.js';
+import { buildDeepLab } from '../../src/model/backbones/network.js';
+import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-weights.js';
+import { DeepLabModel } from '../../src/model/model.js';
+import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
+import { GraphDefType } from '../../src/model/weights/import/tf-proto.js';
+import { readNpy } from '../../src/model/weights/import/npy.js';
+import { defaultTfBnEpsilon, tfKeptParams } from '../../src/model/weights/tf-checkpoint.js';
+import { xceptionUnitStrides } from '../../src/model/networks/xception.js';
+import { expectClose, expectThrows, numel, relativeError, testContext } from '../helpers.js';
+import { buildBundle, buildTar } from '../import/tf-writers.js';
+import { fmix32, fnv1a32 } from './mmseg-prng.js';
+
+const DIR = join(process.cwd(), 'test', 'fixtures', 'tf-xception');
+interface Manifest {
+  seed: number;
+  num_classes: number;
+  variables: [string, number[]][];
+  bn_epsilon: Record<string, number>;
+  cases: { name: string; height: number; width: number; output_stride: number; atrous_rates: number[]; logits_shape: number[] }[];
+}
+const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as Manifest;
+
+/** make_fixtures.py's prng(): the counter PRNG, the kind of values from TF's variable name. */
+function prngValues(name: string, shape: readonly number[], seed: number): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  const leaf = name.slice(name.lastIndexOf('/') + 1);
+  const scale = leaf === 'depthwise_weights' ? Math.sqrt(3 / (shape[0] * shape[1])) : leaf === 'weights' ? Math.sqrt(3 / (shape[0] * shape[1] * shape[2])) : 0;
+  let state = (fnv1a32(name) ^ seed) >>> 0;
+  for (let i = 0; i < n; i++) {
+    state = (state + 0x9e3779b9) >>> 0;
+    const r = (fmix32(state) >>> 8) * 2 ** -23 - 1;
+    out[i] = scale ? r * scale : leaf === 'gamma' || leaf === 'moving_variance' ? 1 + 0.5 * r : leaf === 'biases' ? 0.01 * r : 0.1 * r;
+  }
+  return out;
+}
+
+let variablesCache: TensorMap | undefined;
+/** The checkpoint's variables, as TF DeepLab named and shaped them. */
+function variables(): TensorMap {
+  variablesCache ??= new Map(manifest.variables.map(([name, shape]) => [name, { shape, data: prngValues(name, shape, manifest.seed), sourceDType: 'f32' as const }]));
+  return variablesCache;
+}
+
+const configOf = (outputStride: number, asppRates: number[]) => defaultConfig('xception_65', { numClasses: manifest.num_classes, outputStride, asppRates });
+
+/** The image as the network takes it: (2 / 255) x - 1, NHWC. */
+function normalised(file: string): { data: Float32Array; height: number; width: number } {
+  const t = readNpy(join(DIR, file));
+  return { data: Float32Array.from(t.data, (v) => (2 / 255) * v - 1), height: t.shape[0], width: t.shape[1] };
+}
+
+function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).to.equal(b.length);
+  let same = 0;
+  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
+  return same / a.length;
+}
+
+describe('model: TF DeepLab Xception-65 DeepLabv3+ (the zoo\'s xception65_* checkpoints)', function () {
+  this.timeout(600_000);
+
+  it('runs its units at TF\'s strides and rates: OS 16 dilates the exit flow by 2, OS 8 the middle flow by 2 and the exit flow by 4', () => {
+    const at = (os: number) => xceptionUnitStrides(os).map((u) => `${u.stride}/${u.rate}`);
+    // entry 1..3, middle x16, exit 1..2
+    expect(at(16)).to.deep.equal(['2/1', '2/1', '2/1', ...Array(16).fill('1/1'), '1/1', '1/2']);
+    expect(at(8)).to.deep.equal(['2/1', '2/1', '1/1', ...Array(16).fill('1/2'), '1/2', '1/4']);
+    expect(at(32)).to.deep.equal(['2/1', '2/1', '2/1', ...Array(16).fill('1/1'), '2/1', '1/1']);
+    expectThrows(() => xceptionUnitStrides(4), 'xception_65: output stride must be 8, 16 or 32, got 4');
+  });
+
+  it("declares exactly TF DeepLab's variables (names, shapes), 41.25 M values, with its batch-norm eps (1e-3 backbone, 1e-5 head)", () => {
+    const graph = buildDeepLab(configOf(16, [6, 12, 18]), { height: 33, width: 45 });
+    const params = tfKeptParams(graph, variables(), defaultTfBnEpsilon, 'manifest');
+    expect(params.size).to.equal(manifest.variables.length);
+    expect(manifest.variables.reduce((s, [, shape]) => s + numel(shape), 0)).to.equal(41_254_101);
+    // The frozen graph's FusedBatchNorm epsilons (its reused scopes carry a '_1').
+    for (const [scope, eps] of Object.entries(manifest.bn_epsilon)) {
+      const ours = defaultTfBnEpsilon(scope.replace(/_1(\/|$)/, '$1'));
+      expect(Math.abs(ours - eps) / eps, scope).to.be.lessThan(1e-6);
+    }
+    const bns = graph.nodes.filter((n) => n.op.type === 'batchnorm');
+    expect(bns.length).to.equal(manifest.variables.filter(([n]) => n.endsWith('/moving_mean')).length);
+    // A file whose eps differs is refused, naming the batch norm.
+    expectThrows(() => tfKeptParams(graph, variables(), (scope) => (scope === 'aspp0' ? 0.01 : defaultTfBnEpsilon(scope)), 'x.pb'), "x.pb: the batch norm 'aspp0/BatchNorm' has eps 0.01 in the file, but TF DeepLab's network has 0.00001");
+  });
+
+  for (const c of manifest.cases) {
+    it(`${c.height}x${c.width} at OS ${c.output_stride} (rates ${c.atrous_rates.join(', ')}): the GPU's stride-4 logits within 1e-4 of TF's`, async () => {
+      const image = normalised(`image_${c.height}x${c.width}.npy`);
+      const ref = readNpy(join(DIR, `logits_${c.name}.npy`)).data;
+      const graph = buildDeepLab(configOf(c.output_stride, c.atrous_rates), { height: c.height, width: c.width }, { extraOutputs: true });
+      expect(graph.outputs.get('logits_raw')!.shape).to.deep.equal(c.logits_shape);
+      const params: HostParams = tfKeptParams(graph, variables(), defaultTfBnEpsilon, 'fixture');
+      const program = await Program.create(await testContext(), compile(graph, { mode: 'inference' }), params);
+      try {
+        const out = await program.run({ image: image.data });
+        const logits = out.get('logits_raw')!;
+        console.log(`      (relative error of the logits: ${relativeError(logits, ref).toExponential(1)})`);
+        expectClose(logits, ref, `${c.name} logits`);
+      } finally {
+        program.dispose();
+      }
+    });
+  }
+
+  describe("the zoo's forms, written from the same weights", () => {
+    let dir: string;
+    before(() => {
+      dir = mkdtempSync(join(tmpdir(), 'xception-zoo-'));
+      const tensors = new Map([...variables()].map(([name, t]) => [name, { dtype: 1, shape: [...t.shape], bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) }]));
+      // What the zoo's checkpoints hold besides the model: Momentum slots (here the head's alone, to keep the files small) and the step.
+      for (const [name, t] of variables()) if (!name.startsWith('xception_65/') && !/moving_(mean|variance)$/.test(name)) tensors.set(`${name}/Momentum`, { dtype: 1, shape: [...t.shape], bytes: new Uint8Array(t.data.byteLength) });
+      tensors.set('global_step', { dtype: 9, shape: [], bytes: new Uint8Array(8) });
+      const { index, data } = buildBundle(tensors);
+      const graph = frozenGraph(variables());
+      const folder = join(dir, 'deeplabv3_tiny_xception');
+      mkdirSync(folder);
+      writeFileSync(join(folder, 'model.ckpt.index'), index);
+      writeFileSync(join(folder, 'model.ckpt.data-00000-of-00001'), data);
+      writeFileSync(join(dir, 'frozen_inference_graph.pb'), graph);
+      const files = new Map([
+        ['deeplabv3_tiny_xception/frozen_inference_graph.pb', graph],
+        ['deeplabv3_tiny_xception/model.ckpt.index', index],
+        ['deeplabv3_tiny_xception/model.ckpt.data-00000-of-00001', data],
+      ]);
+      writeFileSync(join(dir, 'deeplabv3_tiny_xception.tar'), buildTar(files, false));
+    });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    const expectXception = (w: LoadedWeights, what: string) => {
+      expect(w.config, what).to.deep.include({ backbone: 'xception_65', head: 'tf', decoder: 'deeplabv3plus', numClasses: 5, outputStride: 16, asppRates: [6, 12, 18], resizeMode: 'align_corners', normalization: 'minus_one_one' });
+      expect(w.params.size, what).to.equal(manifest.variables.length);
+      for (const [name, t] of variables()) {
+        const ours = w.params.get(name.replace(/\/depthwise_weights$/, '/weights'))!;
+        expect(ours, `${what}: ${name}`).to.not.equal(undefined);
+        expect(Buffer.from(ours.data.buffer, ours.data.byteOffset, ours.data.byteLength).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), `${what}: ${name}`).to.equal(true);
+      }
+    };
+
+    it('the checkpoint bundle (by its prefix and its folder), the frozen graph and the tarball load as the same Xception-65, every value exact', async () => {
+      expectXception(await loadWeights(join(dir, 'deeplabv3_tiny_xception', 'model.ckpt')), 'prefix');
+      expectXception(await loadWeights(join(dir, 'deeplabv3_tiny_xception')), 'folder');
+      expectXception(await loadWeights(join(dir, 'frozen_inference_graph.pb')), 'frozen graph');
+      const fromTar = await loadWeights(join(dir, 'deeplabv3_tiny_xception.tar'));
+      expectXception(fromTar, 'tarball');
+      expect(fromTar.inputPolicy).to.deep.equal({ kind: 'fixed', height: 513, width: 513 });
+      const os8 = await loadWeights(join(dir, 'deeplabv3_tiny_xception.tar'), { outputStride: 8 });
+      expect(os8.config).to.deep.include({ outputStride: 8, asppRates: [12, 24, 36] });
+    });
+
+    it("segment(): the zoo's pipeline ([-1, 1] inputs, the logits resized with aligned corners, arg max) gives TF's labels on >= 99.9 % of pixels", async () => {
+      const loaded = new Map<number, LoadedWeights>();
+      for (const outputStride of [8, 16]) loaded.set(outputStride, await loadWeights(join(dir, 'deeplabv3_tiny_xception.tar'), { outputStride }));
+      for (const c of manifest.cases) {
+        const img = readNpy(join(DIR, `image_${c.height}x${c.width}.npy`));
+        // The zoo's graph takes the image at its crop size; here the crop is the image's.
+        const w: LoadedWeights = { ...loaded.get(c.output_stride)!, inputPolicy: { kind: 'fixed', height: c.height, width: c.width }, probeSize: [c.width, c.height] };
+        const model = await DeepLabModel.fromWeights(w, { ctx: await testContext() });
+        try {
+          const result = await model.segment({ width: c.width, height: c.height, data: Uint8Array.from(img.data) });
+          const same = agreement(result.classes, readNpy(join(DIR, `labels_${c.name}.npy`)).data);
+          console.log(`      (${c.name}: ${(100 * same).toFixed(2)} % of labels equal TF's)`);
+          expect(same).to.be.at.least(0.999);
+        } finally {
+          model.dispose();
+        }
+      }
+    });
+  });
+});
+
+/** A frozen graph as TF writes one for these variables: a Const per variable, a FusedBatchNormV3 per batch norm (with its eps). */
+function frozenGraph(vars: TensorMap): Uint8Array {
+  const node: unknown[] = [];
+  for (const [name, t] of vars) {
+    const tensor = { dtype: 1, tensor_shape: { dim: t.shape.map((size) => ({ size })) }, tensor_content: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
+    node.push({ name, op: 'Const', attr: { dtype: { type: 1 }, value: { tensor } } });
+    const bn = /^(.*)\/BatchNorm\/moving_mean$/.exec(name);
+    if (bn) node.push({ name: `${bn[1]}/BatchNorm/FusedBatchNormV3`, op: 'FusedBatchNormV3', input: [`${bn[1]}/Conv2D`], attr: { epsilon: { f: defaultTfBnEpsilon(bn[1]) } } });
+  }
+  return GraphDefType.encode(GraphDefType.fromObject({ node })).finish();
+}
