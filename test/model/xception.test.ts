@@ -1,8 +1,9 @@
 // TF DeepLab's Xception-65 DeepLabv3+ against TF DeepLab's own model code (tensorflow/models
 // research/deeplab run in TensorFlow 2.21: scripts/fixtures/tf-xception), on weights from the
 // team's counter PRNG under TF's variable names (regenerated here, bit for bit): the logits at
-// output strides 8 and 16 on an odd and an even input, the labels of the whole pipeline, and the
-// zoo's three forms (checkpoint bundle, frozen graph, tarball) written here from the same weights.
+// output strides 8 and 16 on an odd and an even input, the labels of the whole pipeline, the
+// zoo's three forms (checkpoint bundle, frozen graph, tarball) written here from the same weights,
+// and the ONNX export through onnxruntime.
 import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,11 @@ import { DeepLabModel } from '../../src/model/model.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { GraphDefType } from '../../src/model/weights/import/tf-proto.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
+import { permuteCpu } from '../../src/kernels/layout/permute.js';
+import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
+import { decodeModel } from '../../src/graph/onnx/proto.js';
+import { runCli } from '../cli/run-cli.js';
+import { runOnnx } from '../onnx-runtime.js';
 import { defaultTfBnEpsilon, tfKeptParams } from '../../src/model/weights/tf-checkpoint.js';
 import { xceptionUnitStrides } from '../../src/model/networks/xception.js';
 import { expectClose, expectThrows, numel, relativeError, testContext } from '../helpers.js';
@@ -179,6 +185,27 @@ describe('model: TF DeepLab Xception-65 DeepLabv3+ (the zoo\'s xception65_* chec
           model.dispose();
         }
       }
+    });
+
+    it("deeplab export --format onnx: onnxruntime gives TF's logits (resized to the input with aligned corners) within 1e-4", async () => {
+      const c = manifest.cases.find((k) => k.name === 'os16_33x45')!;
+      const out = join(dir, 'xception.onnx');
+      const r = await runCli(['export', '--model', join(dir, 'deeplabv3_tiny_xception.tar'), '--format', 'onnx', '--out', out, '--size', `${c.width}x${c.height}`]);
+      expect(r.code, r.stderr).to.equal(0);
+      const bytes = readFileSync(out);
+      const model = decodeModel(bytes);
+      const dims = (v: (typeof model.graph.input)[number]) => v.type.tensor_type.shape.dim.map((d) => d.dim_value);
+      expect(model.graph.input.map((v) => [v.name, dims(v)])).to.deep.equal([['image', [1, 3, c.height, c.width]]]);
+      const image = normalised(`image_${c.height}x${c.width}.npy`);
+      const nchwImage = permuteCpu(image.data, [1, c.height, c.width, 3], { view: [1, c.height, c.width, 3], perm: [0, 3, 1, 2], shape: [1, 3, c.height, c.width] });
+      const logits = (await runOnnx(bytes, { image: { dims: [1, 3, c.height, c.width], data: nchwImage } })).get('logits')!;
+      const classes = manifest.num_classes;
+      expect(logits.dims).to.deep.equal([1, classes, c.height, c.width]);
+      // TF's stride-4 logits as predict_labels resizes them before its arg max.
+      const ref = resizeBilinearCpu(readNpy(join(DIR, `logits_${c.name}.npy`)).data, c.logits_shape, { outH: c.height, outW: c.width, mode: 'align_corners' });
+      const nchwRef = permuteCpu(ref, [1, c.height, c.width, classes], { view: [1, c.height, c.width, classes], perm: [0, 3, 1, 2], shape: [1, classes, c.height, c.width] });
+      console.log(`      (onnxruntime vs TF: relative error ${relativeError(logits.data, nchwRef).toExponential(1)})`);
+      expectClose(logits.data, nchwRef, 'onnxruntime logits');
     });
   });
 });
