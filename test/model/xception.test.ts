@@ -27,39 +27,11 @@ import { defaultTfBnEpsilon, tfKeptParams } from '../../src/model/weights/tf-che
 import { xceptionUnitStrides } from '../../src/model/networks/xception.js';
 import { expectClose, expectThrows, numel, relativeError, testContext } from '../helpers.js';
 import { buildBundle, buildTar } from '../import/tf-writers.js';
-import { fmix32, fnv1a32 } from './mmseg-prng.js';
+import { XCEPTION_FIXTURES, xceptionFixtureVariables, xceptionManifest } from './xception-fixture.js';
 
-const DIR = join(process.cwd(), 'test', 'fixtures', 'tf-xception');
-interface Manifest {
-  seed: number;
-  num_classes: number;
-  variables: [string, number[]][];
-  bn_epsilon: Record<string, number>;
-  cases: { name: string; height: number; width: number; output_stride: number; atrous_rates: number[]; logits_shape: number[] }[];
-}
-const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as Manifest;
-
-/** make_fixtures.py's prng(): the counter PRNG, the kind of values from TF's variable name. */
-function prngValues(name: string, shape: readonly number[], seed: number): Float32Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
-  const leaf = name.slice(name.lastIndexOf('/') + 1);
-  const scale = leaf === 'depthwise_weights' ? Math.sqrt(3 / (shape[0] * shape[1])) : leaf === 'weights' ? Math.sqrt(3 / (shape[0] * shape[1] * shape[2])) : 0;
-  let state = (fnv1a32(name) ^ seed) >>> 0;
-  for (let i = 0; i < n; i++) {
-    state = (state + 0x9e3779b9) >>> 0;
-    const r = (fmix32(state) >>> 8) * 2 ** -23 - 1;
-    out[i] = scale ? r * scale : leaf === 'gamma' || leaf === 'moving_variance' ? 1 + 0.5 * r : leaf === 'biases' ? 0.01 * r : 0.1 * r;
-  }
-  return out;
-}
-
-let variablesCache: TensorMap | undefined;
-/** The checkpoint's variables, as TF DeepLab named and shaped them. */
-function variables(): TensorMap {
-  variablesCache ??= new Map(manifest.variables.map(([name, shape]) => [name, { shape, data: prngValues(name, shape, manifest.seed), sourceDType: 'f32' as const }]));
-  return variablesCache;
-}
+const DIR = XCEPTION_FIXTURES;
+const manifest = xceptionManifest();
+const variables = xceptionFixtureVariables;
 
 const configOf = (outputStride: number, asppRates: number[]) => defaultConfig('xception_65', { numClasses: manifest.num_classes, outputStride, asppRates });
 
