@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { compile } from '../../src/graph/compile.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
+import { describeModel } from '../../src/model/analysis/describe.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-weights.js';
@@ -74,6 +75,15 @@ describe('model: TF DeepLab Xception-65 DeepLabv3+ (the zoo\'s xception65_* chec
     expect(bns.length).to.equal(manifest.variables.filter(([n]) => n.endsWith('/moving_mean')).length);
     // A file whose eps differs is refused, naming the batch norm.
     expectThrows(() => tfKeptParams(graph, variables(), (scope) => (scope === 'aspp0' ? 0.01 : defaultTfBnEpsilon(scope)), 'x.pb'), "x.pb: the batch norm 'aspp0/BatchNorm' has eps 0.01 in the file, but TF DeepLab's network has 0.00001");
+  });
+
+  it("counts the multiply-adds TF DeepLab's model zoo publishes (OS 16, one scale): 54.17 B at 513x513 (VOC), 418.64 B at 2049x1025 (Cityscapes)", () => {
+    const voc = describeModel(defaultConfig('xception_65', { numClasses: 21 }), 513, 513).totals;
+    const cityscapes = describeModel(defaultConfig('xception_65', { numClasses: 19 }), 1025, 2049).totals;
+    console.log(`      (${(voc.macs / 1e9).toFixed(2)} G and ${(cityscapes.macs / 1e9).toFixed(2)} G; ${(voc.params / 1e6).toFixed(2)} M parameters)`);
+    // The zoo rounds its counts and may count a few element-wise ops: within 0.5 %.
+    expect(voc.macs / 54.17e9).to.be.closeTo(1, 0.005);
+    expect(cityscapes.macs / 418.64e9).to.be.closeTo(1, 0.005);
   });
 
   for (const c of manifest.cases) {
