@@ -86,26 +86,28 @@ describe('model: TF DeepLab Xception-65 DeepLabv3+ (the zoo\'s xception65_* chec
     expect(cityscapes.macs / 418.64e9).to.be.closeTo(1, 0.005);
   });
 
-  for (const c of manifest.cases) {
-    it(`${c.height}x${c.width} at OS ${c.output_stride} (rates ${c.atrous_rates.join(', ')}): the GPU's stride-4 logits within 1e-4 of TF's`, async () => {
-      const image = normalised(`image_${c.height}x${c.width}.npy`);
-      const ref = readNpy(join(DIR, `logits_${c.name}.npy`)).data;
-      const graph = buildDeepLab(configOf(c.output_stride, c.atrous_rates), { height: c.height, width: c.width }, { extraOutputs: true });
-      expect(graph.outputs.get('logits_raw')!.shape).to.deep.equal(c.logits_shape);
-      const params: HostParams = tfKeptParams(graph, variables(), defaultTfBnEpsilon, 'fixture');
-      const program = await Program.create(await testContext(), compile(graph, { mode: 'inference' }), params);
-      try {
-        const out = await program.run({ image: image.data });
-        const logits = out.get('logits_raw')!;
-        console.log(`      (relative error of the logits: ${relativeError(logits, ref).toExponential(1)})`);
-        expectClose(logits, ref, `${c.name} logits`);
-      } finally {
-        program.dispose();
-      }
-    });
-  }
+  describe("the logits against TF DeepLab's @slow", () => {
+    for (const c of manifest.cases) {
+      it(`${c.height}x${c.width} at OS ${c.output_stride} (rates ${c.atrous_rates.join(', ')}): the GPU's stride-4 logits within 1e-4 of TF's`, async () => {
+        const image = normalised(`image_${c.height}x${c.width}.npy`);
+        const ref = readNpy(join(DIR, `logits_${c.name}.npy`)).data;
+        const graph = buildDeepLab(configOf(c.output_stride, c.atrous_rates), { height: c.height, width: c.width }, { extraOutputs: true });
+        expect(graph.outputs.get('logits_raw')!.shape).to.deep.equal(c.logits_shape);
+        const params: HostParams = tfKeptParams(graph, variables(), defaultTfBnEpsilon, 'fixture');
+        const program = await Program.create(await testContext(), compile(graph, { mode: 'inference' }), params);
+        try {
+          const out = await program.run({ image: image.data });
+          const logits = out.get('logits_raw')!;
+          console.log(`      (relative error of the logits: ${relativeError(logits, ref).toExponential(1)})`);
+          expectClose(logits, ref, `${c.name} logits`);
+        } finally {
+          program.dispose();
+        }
+      });
+    }
+  });
 
-  describe("the zoo's forms, written from the same weights", () => {
+  describe("the zoo's forms, written from the same weights @slow", () => {
     let dir: string;
     before(() => {
       dir = mkdtempSync(join(tmpdir(), 'xception-zoo-'));

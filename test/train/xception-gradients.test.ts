@@ -3,7 +3,8 @@
 // fine_tune_batch_norm false (batch norms with their moving statistics, as our fineTune's
 // freezeBn), no dropout, train_utils' cross-entropy (the logits resized to the labels with aligned
 // corners, ignore label 255, the mean over labelled pixels) at 33x45, output stride 16. The loss,
-// eight variables' whole gradients, and the gradient norm of every one of the 440 trainable variables.
+// eight variables' whole gradients, and the gradient norm of every one of the 440 trainable variables;
+// and fineTune() on the model.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,9 @@ import { Program } from '../../src/graph/program.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
+import { tfZooModel } from '../../src/model/loading/tf-zoo-model.js';
+import { DeepLabModel } from '../../src/model/model.js';
+import { type FineTuneStep, fineTune } from '../../src/train/fine-tune.js';
 import { defaultTfBnEpsilon, tfKeptParams } from '../../src/model/weights/tf-checkpoint.js';
 import { expectClose, relativeError, testContext } from '../helpers.js';
 import { xceptionFixtureVariables } from '../model/xception-fixture.js';
@@ -29,7 +33,7 @@ interface Gradients {
 /** Our parameter of a TF variable: a depthwise conv's `depthwise_weights` is our `weights`. */
 const ourName = (tf: string) => tf.replace(/\/depthwise_weights$/, '/weights');
 
-describe('training: TF DeepLab Xception-65 gradients against TF (fixtures/tf-xception)', function () {
+describe('training: TF DeepLab Xception-65 gradients against TF (fixtures/tf-xception) @slow', function () {
   this.timeout(900_000);
 
   it("33x45 at OS 16, frozen batch norms: the loss, 8 variables' gradients and all 440 gradient norms within 1e-4 of TF's", async () => {
@@ -79,6 +83,31 @@ describe('training: TF DeepLab Xception-65 gradients against TF (fixtures/tf-xce
       expectClose(ours, theirs, 'gradient norms');
     } finally {
       program.dispose();
+    }
+  });
+
+  it('fineTune() on the zoo model (frozen batch norms, its default): the loss falls, and the tuned model segments', async () => {
+    const ref = JSON.parse(readFileSync(join(DIR, 'gradients.json'), 'utf8')) as Gradients;
+    const { height, width } = ref.case;
+    const weights = tfZooModel('xception-fixture', { variables: xceptionFixtureVariables(), epsilon: defaultTfBnEpsilon, from: 'fixture' }, {}, {}, [height, width]);
+    const model = await DeepLabModel.fromWeights(weights, { ctx: await testContext() });
+    const img = readNpy(join(DIR, `image_${height}x${width}.npy`));
+    const image = { width, height, data: Uint8Array.from(img.data) };
+    const labels = Uint8Array.from(readNpy(join(DIR, `grad_labels_${height}x${width}.npy`)).data);
+    const steps: FineTuneStep[] = [];
+    try {
+      const tuned = await fineTune(model, [{ image, labels }], { steps: 6, crop: 33, lr: 0.01, scale: [1, 1], flip: false, seed: 3, onStep: (r) => void steps.push(r) });
+      try {
+        const losses = steps.map((s) => s.loss);
+        console.log(`      (loss ${losses.map((l) => l.toFixed(3)).join(' ')}; ${(steps.reduce((t, s) => t + s.ms, 0) / steps.length).toFixed(0)} ms a step)`);
+        expect(losses[losses.length - 1]).to.be.lessThan(losses[0]);
+        expect(tuned.numClasses).to.equal(5);
+        expect((await tuned.segment(image)).classes.length).to.equal(width * height);
+      } finally {
+        tuned.dispose();
+      }
+    } finally {
+      model.dispose();
     }
   });
 });
