@@ -25,6 +25,7 @@ import { decodeModel } from '../../src/graph/onnx/proto.js';
 import { runCli } from '../cli/run-cli.js';
 import { runOnnx } from '../onnx-runtime.js';
 import { defaultTfBnEpsilon, tfKeptParams } from '../../src/model/weights/tf-checkpoint.js';
+import { tfZooModel } from '../../src/model/loading/tf-zoo-model.js';
 import { xceptionUnitStrides } from '../../src/model/networks/xception.js';
 import { expectClose, expectThrows, numel, relativeError, testContext } from '../helpers.js';
 import { buildBundle, buildTar } from '../import/tf-writers.js';
@@ -75,6 +76,21 @@ describe('model: TF DeepLab Xception-65 DeepLabv3+ (the zoo\'s xception65_* chec
     expect(bns.length).to.equal(manifest.variables.filter(([n]) => n.endsWith('/moving_mean')).length);
     // A file whose eps differs is refused, naming the batch norm.
     expectThrows(() => tfKeptParams(graph, variables(), (scope) => (scope === 'aspp0' ? 0.01 : defaultTfBnEpsilon(scope)), 'x.pb'), "x.pb: the batch norm 'aspp0/BatchNorm' has eps 0.01 in the file, but TF DeepLab's network has 0.00001");
+  });
+
+  it('a zoo checkpoint missing a variable, holding one more, or of another shape is refused, naming each', () => {
+    const zoo = (vars: TensorMap) => tfZooModel('x', { variables: vars, epsilon: defaultTfBnEpsilon, from: 'model.ckpt' }, {}, {}, [33, 45]);
+    const w = zoo(variables());
+    expect(w.config).to.deep.include({ backbone: 'xception_65', numClasses: 5, outputStride: 16 });
+    const depthwise = 'xception_65/middle_flow/block1/unit_3/xception_module/separable_conv2_depthwise/depthwise_weights';
+    const broken = new Map(variables());
+    broken.delete('aspp2_pointwise/weights');
+    broken.set('aspp4_pointwise/weights', broken.get('aspp0/weights')!);
+    broken.set(depthwise, { shape: [3, 3, 1, 728], data: broken.get(depthwise)!.data, sourceDType: 'f32' });
+    const e = expectThrows(() => zoo(broken), 'model.ckpt: weights do not match the model');
+    expect(e.message).to.include('missing (1): aspp2_pointwise/weights');
+    expect(e.message).to.include('unexpected (1): aspp4_pointwise/weights');
+    expect(e.message).to.include(`mis-shaped (1): ${depthwise} expected [3,3,728,1] got [3,3,1,728]`);
   });
 
   it("counts the multiply-adds TF DeepLab's model zoo publishes (OS 16, one scale): 54.17 B at 513x513 (VOC), 418.64 B at 2049x1025 (Cityscapes)", () => {
