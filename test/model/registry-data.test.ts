@@ -94,7 +94,19 @@ describe('model: registry data (weights/registry.json)', () => {
       'deeplabv3_mnv2_pascal_trainval_2018_01_29.tar.gz',
       'deeplabv3_mnv2_pascal_train_aug_2018_01_29.tar.gz',
       'deeplabv3_mnv2_cityscapes_train_2018_02_05.tar.gz',
+      'deeplabv3_pascal_train_aug_2018_01_04.tar.gz',
+      'deeplabv3_pascal_trainval_2018_01_04.tar.gz',
+      'deeplabv3_cityscapes_train_2018_02_06.tar.gz',
+      'deeplabv3_xception_ade20k_train_2018_05_29.tar.gz',
     ]);
+    // TF DeepLab's Xception-65 zoo (model_zoo.md): single-scale OS 16 scores where the zoo gives one.
+    const xception = Object.fromEntries(tf.filter((e) => e.backbone === 'xception_65').map((e) => [e.name, [e.published!.mIoU, e.numClasses, e.classSet ?? null, e.outputStride]]));
+    expect(xception).to.deep.equal({
+      'xception65-pascal-trainaug-513': [82.2, 21, 'voc', 16],
+      'xception65-pascal-trainval-513': [87.8, 21, 'voc', 16],
+      'xception65-cityscapes': [78.79, 19, 'cityscapes', 16],
+      'xception65-ade20k-513': [45.65, 151, null, 16],
+    });
     for (const e of tf) expect(e.url, e.name).to.equal(`https://storage.googleapis.com/download.tensorflow.org/models/${e.fileName}`);
     expect(findModel('mobilenetv2-pascal-trainaug-513')).to.include({ size: 23882985 });
     expect(findModel('mobilenetv2-pascal-trainaug-513').sha384).to.have.length(96);

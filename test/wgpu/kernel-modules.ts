@@ -132,7 +132,7 @@ export function resizeSpecs(): ModuleGroup {
   return { name: 'resize_bilinear, every candidate (f32, f16)', specs: distinct(specs) };
 }
 
-/** Small networks that between them hold every op: ResNet with the DeepLabv3+ decoder and the aux head, MobileNetV2 and V3, MobileViT and MobileViTV2. */
+/** Small networks that between them hold every op: ResNet with the DeepLabv3+ decoder and the aux head, MobileNetV2 and V3, MobileViT and MobileViTV2, TF DeepLab's Xception-65 DeepLabv3+. */
 export const NETWORKS: Record<string, () => Graph> = {
   mobilenet_v2: () => buildDeepLab(defaultConfig('mobilenet_v2'), SIZE),
   mobilenet_v3_large: () => buildDeepLab(defaultConfig('mobilenet_v3_large'), SIZE),
@@ -140,6 +140,8 @@ export const NETWORKS: Record<string, () => Graph> = {
   mobilevit: () => buildMobileVitDeepLab(mobileVitConfigFromHub(JSON.parse(readFileSync(sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small', 'config.json'), 'utf8'))), { batch: 1, height: 32, width: 32 }),
   // 33x33 leaves odd maps: the crops to whole patches and the pads back.
   mobilevitv2: () => buildMobileVitV2DeepLab(mobileVitV2ConfigFromHub(JSON.parse(readFileSync(sharedPath('fixtures', 'hf', 'mobilevitv2-0.5-deeplabv3', 'config.json'), 'utf8'))), SIZE),
+  // Its separable convs at rates 1, 2 and the ASPP's 6, 12, 18, its decoder at stride 4.
+  xception_65: () => buildDeepLab(defaultConfig('xception_65', { numClasses: 5 }), SIZE),
 };
 const SIZE = { batch: 1, height: 33, width: 33 };
 

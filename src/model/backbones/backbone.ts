@@ -104,6 +104,12 @@ export interface TfSource {
   stem: string;
   /** The architecture a stem weight's shape means; `what` names the weight in errors. */
   architecture(stemShape: readonly number[], what: string): Architecture;
+  /**
+   * 'kept': its network keeps TF's batch norms as ops, so a zoo checkpoint's (or frozen graph's)
+   * variables are its parameters as they are (Xception-65); otherwise its files are folded on
+   * load into convs with biases (MobileNetV2).
+   */
+  batchNorms?: 'kept';
 }
 
 /**

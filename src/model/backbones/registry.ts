@@ -11,6 +11,7 @@ import { MOBILEVITV2 } from './mobilevitv2.js';
 import { RESNET101, RESNET18, RESNET50 } from './resnet.js';
 import { SMP } from './smp.js';
 import { VAINF_MOBILENET_V2 } from './vainf-mobilenet-v2.js';
+import { XCEPTION_65 } from './xception.js';
 
 export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = {
   resnet18: RESNET18,
@@ -23,6 +24,7 @@ export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = 
   smp: SMP,
   mmseg_mobilenet_v2: MMSEG_MOBILENET_V2,
   vainf_mobilenet_v2: VAINF_MOBILENET_V2,
+  xception_65: XCEPTION_65,
 };
 
 export function isBackboneName(name: unknown): name is BackboneName {

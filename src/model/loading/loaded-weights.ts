@@ -109,7 +109,7 @@ export function tfDeepLab(
   opts: LoadOptions,
   classes?: ClassSet,
 ): LoadedWeights {
-  const takers = backboneRecords().filter((r) => r.weights.tf);
+  const takers = backboneRecords().filter((r) => r.weights.tf && r.weights.tf.batchNorms !== 'kept');
   const stemOf = (r: (typeof takers)[number]) => source.get(resolver(r.weights.tf!.stem, 'weights', false)[0]);
   const record = takers.find((r) => stemOf(r) !== undefined);
   if (!record) throw new Error(`${name}: no ${takers.map((r) => `${r.weights.tf!.stem} weights`).join(' or ')}: not a TF DeepLab file of ${takers.map((r) => r.title).join(' or ')}`);

@@ -2,15 +2,19 @@
 // checkpoint bundle (`<prefix>.index` + `<prefix>.data-NNNNN-of-NNNNN`) and a frozen graph
 // (`frozen_inference_graph.pb`). The weights come from the checkpoint (the frozen graph's Consts
 // where there is none), the batch-norm epsilons from the graph (TF DeepLab's defaults where there
-// is none), folded on load (src/model/weights/tf-checkpoint.ts) into the MobileNetV2 network.
+// is none), folded on load (src/model/weights/tf-checkpoint.ts) into the MobileNetV2 network, or
+// taken as they are by a network that keeps TF's batch norms (Xception-65).
+import { backboneRecords } from '../backbones/registry.js';
+import { defaultConfig } from '../backbones/config.js';
 import { datasetClassSet } from '../datasets.js';
+import { defaultClassSet, validateClassSet } from '../voc.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
 import { readTar } from '../weights/import/tar.js';
 import { readTfCheckpoint, shardName } from '../weights/import/tf-bundle.js';
 import { readFrozenGraph } from '../weights/import/tf-graph.js';
-import { defaultTfBnEpsilon, foldTfVariables, foldedNames, isModelVariable } from '../weights/tf-checkpoint.js';
-import type { LoadOptions } from './options.js';
-import { type LoadedWeights, type WeightHints, tfDeepLab } from './loaded-weights.js';
+import { defaultTfBnEpsilon, foldTfVariables, foldedNames, isModelVariable, tfKeptParams } from '../weights/tf-checkpoint.js';
+import type { InputPolicy, LoadOptions } from './options.js';
+import { type LoadedWeights, type WeightHints, loadedNetwork, probeNetworkSize, scaledRates, tfDeepLab } from './loaded-weights.js';
 
 /** The frozen graph's file name in a zoo tarball. */
 export const FROZEN_GRAPH = 'frozen_inference_graph.pb';
@@ -68,8 +72,43 @@ export function tarballFiles(bytes: Uint8Array, what: string): ZooFiles {
   return { names: [...members.keys()], read: (n) => members.get(n)!, what };
 }
 
-/** A zoo model's weights as the MobileNetV2 network's. */
+/**
+ * A zoo model whose backbone keeps TF's batch norms (the record's `weights.tf.batchNorms`): its
+ * variables as they are, at the record's output stride (the zoo's single-scale one) unless the
+ * options say another, the ASPP rates scaled with it (6, 12, 18 at 16 are 12, 24, 36 at 8).
+ */
+function keptBatchNormModel(name: string, zoo: TfZooVariables, opts: LoadOptions, hints: WeightHints, inputSize: [number, number]): LoadedWeights | undefined {
+  const record = backboneRecords().find((r) => r.weights.tf?.batchNorms === 'kept' && zoo.variables.has(`${r.weights.tf.stem}/weights`));
+  if (!record) return undefined;
+  // The logits' HWIO weight: its output channels are the classes.
+  const logits = zoo.variables.get('logits/semantic/weights');
+  const base = defaultConfig(record.name);
+  const outputStride = opts.outputStride ?? base.outputStride;
+  const config = defaultConfig(record.name, {
+    numClasses: logits && logits.shape.length === 4 ? logits.shape[3] : base.numClasses,
+    outputStride,
+    asppRates: opts.asppRates ?? scaledRates(base.asppRates, base.outputStride, outputStride),
+  });
+  const network = loadedNetwork(config);
+  const inputPolicy: InputPolicy = { kind: 'fixed', height: inputSize[0], width: inputSize[1] };
+  const probeSize: [number, number] = [inputSize[1], inputSize[0]];
+  const params = tfKeptParams(network.buildGraph(probeNetworkSize({ inputPolicy, probeSize })), zoo.variables, zoo.epsilon, zoo.from);
+  const classes = hints.classes ?? (config.numClasses === 19 ? datasetClassSet('cityscapes') : undefined);
+  return {
+    name,
+    config,
+    ...network,
+    inputPolicy,
+    params,
+    probeSize,
+    classes: classes ? validateClassSet(classes, config.numClasses, `${name}: classes`) : defaultClassSet(config.numClasses),
+  };
+}
+
+/** A zoo model's weights: folded into the MobileNetV2 network, or as they are for a network that keeps TF's batch norms (Xception-65). */
 export function tfZooModel(name: string, zoo: TfZooVariables, opts: LoadOptions, hints: WeightHints = {}, inputSize: [number, number] = TF_ZOO_INPUT): LoadedWeights {
+  const kept = keptBatchNormModel(name, zoo, opts, hints, inputSize);
+  if (kept) return kept;
   const folded = foldTfVariables(zoo.variables, zoo.epsilon, zoo.from);
   const classes = hints.classes ?? (folded.get('logits/semantic/weights')?.shape[0] === 19 ? datasetClassSet('cityscapes') : undefined);
   return tfDeepLab(name, inputSize, folded, foldedNames, opts, classes);

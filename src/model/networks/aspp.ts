@@ -20,8 +20,8 @@ export interface ConvBnNames {
 /**
  * An atrous branch's names: `conv` is the depthwise conv when `pointwise` names the 1x1 conv after
  * it (a separable branch), and `bn` the pointwise conv's BN. With `depthwiseBn` the depthwise conv
- * has its own BN and activation too (mmcv's DepthwiseSeparableConvModule); without, it has
- * neither (smp's SeparableConv2d).
+ * has its own BN and activation too (mmcv's DepthwiseSeparableConvModule, TF DeepLab's
+ * split_separable_conv2d); without, it has neither (smp's SeparableConv2d).
  */
 export type AtrousNames = ConvBnNames & { pointwise?: string; depthwiseBn?: string };
 

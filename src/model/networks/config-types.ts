@@ -28,11 +28,13 @@ export type StemName = 'v1b' | 'v1c';
  *    head, under `decoder.*` / `segmentation_head.*` (src/model/networks/smp-heads.ts);
  *  - 'vainf': VainF/DeepLabV3Plus-Pytorch's DeepLabHead / DeepLabHeadV3Plus, under
  *    `classifier.*` (src/model/networks/vainf-heads.ts).
+ *  - 'tf': TF DeepLab's ASPP (separable atrous branches, image pooling first), its DeepLabv3+
+ *    decoder and `logits/semantic`, under TF's variable names (src/model/networks/tf-head.ts).
  */
-export type HeadName = 'torchvision' | 'mmseg' | 'smp' | 'vainf';
+export type HeadName = 'torchvision' | 'mmseg' | 'smp' | 'vainf' | 'tf';
 
 /** The head families (src/model/networks/heads.ts keeps a record of each). */
-export const HEAD_NAMES: readonly HeadName[] = ['torchvision', 'mmseg', 'smp', 'vainf'];
+export const HEAD_NAMES: readonly HeadName[] = ['torchvision', 'mmseg', 'smp', 'vainf', 'tf'];
 
 /**
  * What follows ASPP: 'none' = DeepLabv3 (the logits at the output stride, upsampled); 'deeplabv3plus'

@@ -10,6 +10,7 @@ import { deepLabV3PlusHead } from './decoder.js';
 import { mmsegAsppHead, mmsegFcnHead, mmsegSepAsppHead } from './mmseg-heads.js';
 import { smpHeads } from './smp-heads.js';
 import { vainfHead } from './vainf-heads.js';
+import { tfDeepLabHead } from './tf-head.js';
 
 export interface HeadRecord {
   name: HeadName;
@@ -103,7 +104,23 @@ const VAINF: HeadRecord = {
   },
 };
 
-export const HEAD_RECORDS: Readonly<Record<HeadName, HeadRecord>> = { torchvision: TORCHVISION, mmseg: MMSEG, smp: SMP, vainf: VAINF };
+const TF: HeadRecord = {
+  name: 'tf',
+  title: "TF DeepLab's ASPP and decoder (model.py)",
+  decoder: true,
+  aux: false,
+  build(b, features, cfg, { height, width }, opts) {
+    const logits = tfDeepLabHead(b, features, cfg, { dropout: opts.dropout });
+    b.output('logits', b.resize('logits/resize', logits, height, width, cfg.resizeMode));
+    if (opts.extraOutputs) {
+      b.output('logits_raw', logits);
+      b.output('layer4', features.layer4);
+      b.output('features', features.out);
+    }
+  },
+};
+
+export const HEAD_RECORDS: Readonly<Record<HeadName, HeadRecord>> = { torchvision: TORCHVISION, mmseg: MMSEG, smp: SMP, vainf: VAINF, tf: TF };
 
 /** The record of a head family; an unknown name is an error naming the known ones. */
 export function headRecord(name: string, what = 'head'): HeadRecord {

@@ -8,13 +8,15 @@
 // FusedBatchNorm's attr); without one, TF DeepLab's values apply: 0.001 in MobilenetV2/* (slim's
 // batch_norm default) and 1e-5 in the heads (model.py). Optimizer slots (`*/Momentum`),
 // `global_step` and anything else that is no conv of the network are left out.
+import type { Graph } from '../../graph/ir.js';
+import { type HostParams, ParamMismatchError } from '../../graph/params.js';
 import type { TensorMap } from './import/tensor-map.js';
 import type { NameResolver } from './tf-weights.js';
-import { checkBatchNormEpsilon, checkFloatWeight, checkVariance } from './weight-checks.js';
+import { checkBatchNormEpsilon, checkFloatWeight, checkVariance, isFloatDType } from './weight-checks.js';
 
-/** The eps TF DeepLab's batch norms use where the graph does not say: 0.001 in the backbone, 1e-5 in the heads. */
+/** The eps TF DeepLab's batch norms use where the graph does not say: 0.001 in the backbones (MobileNetV2, Xception-65), 1e-5 in the heads. */
 export function defaultTfBnEpsilon(scope: string): number {
-  return scope.startsWith('MobilenetV2/') ? 1e-3 : 1e-5;
+  return scope.startsWith('MobilenetV2/') || scope.startsWith('xception_65/') ? 1e-3 : 1e-5;
 }
 
 /** Names the folded tensors go by, for tfMobilenetV2Params: OHWI weights, depthwise [1,H,W,C], biases. */
@@ -89,4 +91,51 @@ export function foldTfVariables(vars: TensorMap, epsilon: (scope: string) => num
 /** Whether a checkpoint variable is model state, not an optimizer slot or a step counter. */
 export function isModelVariable(name: string): boolean {
   return !/\/(Momentum|Adam(_1)?|RMSProp(_1)?|ExponentialMovingAverage)$/.test(name) && name !== 'global_step';
+}
+
+/**
+ * Params for a graph that keeps TF's batch norms (TF DeepLab's Xception, src/model/networks/
+ * xception.ts) straight from a checkpoint's or frozen graph's variables: every name is TF's, and
+ * TF's layouts are ours (conv weights HWIO), but for a depthwise conv, whose `<scope>/weights`
+ * [kh,kw,1,C] is TF's `<scope>/depthwise_weights` [kh,kw,C,1] (the same bytes). Each batch norm's
+ * eps in the graph must be the one the weights' source gives (`epsilon(scope)`). Missing,
+ * unexpected and mis-shaped tensors are reported all at once (ParamMismatchError).
+ */
+export function tfKeptParams(graph: Graph, vars: TensorMap, epsilon: (scope: string) => number, what: string): HostParams {
+  const depthwise = new Set<string>();
+  for (const n of graph.nodes) {
+    if (n.op.type === 'conv2d' && n.op.attrs.groups > 1) depthwise.add(n.op.weight.name);
+    if (n.op.type === 'batchnorm') {
+      const scope = n.op.gamma.name.replace(/\/BatchNorm\/gamma$/, '');
+      const eps = epsilon(scope);
+      if (Math.abs(eps - n.op.attrs.eps) > 1e-6 * n.op.attrs.eps) {
+        throw new Error(`${what}: the batch norm '${scope}/BatchNorm' has eps ${eps} in the file, but TF DeepLab's network has ${n.op.attrs.eps}`);
+      }
+    }
+  }
+  const params: HostParams = new Map();
+  const used = new Set<string>();
+  const missing: string[] = [];
+  const misShaped: ParamMismatchError['misShaped'] = [];
+  for (const p of graph.state) {
+    const isDepthwise = depthwise.has(p.name);
+    const name = isDepthwise ? p.name.replace(/\/weights$/, '/depthwise_weights') : p.name;
+    const t = vars.get(name);
+    if (!t) {
+      missing.push(name);
+      continue;
+    }
+    used.add(name);
+    checkFloatWeight(name, t, what);
+    if (name.endsWith('/moving_variance')) checkVariance(name, t.data, what);
+    const shape = isDepthwise && t.shape.length === 4 ? [t.shape[0], t.shape[1], t.shape[3], t.shape[2]] : [...t.shape];
+    if (shape.join() !== p.shape.join() || (isDepthwise && t.shape[3] !== 1)) {
+      misShaped.push({ name, expected: isDepthwise ? [p.shape[0], p.shape[1], p.shape[3], 1] : p.shape, got: t.shape });
+      continue;
+    }
+    params.set(p.name, { shape, data: t.data });
+  }
+  const unexpected = [...vars.keys()].filter((k) => !used.has(k) && isFloatDType(vars.get(k)!.sourceDType));
+  if (missing.length || unexpected.length || misShaped.length) throw new ParamMismatchError(missing, unexpected, misShaped, what);
+  return params;
 }
