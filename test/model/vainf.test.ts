@@ -330,7 +330,7 @@ describe("VainF's DeepLabV3Plus-Pytorch: logits and segment() against VainF's fl
             const ref = readNpy(fixture(`${c.name}_os${outputStride}_${h}x${w}.npy`));
             expect(ref.shape).to.deep.equal([1, 5, h, w]);
             const err = relativeError(out, nchwToNhwc(ref.data, ref.shape));
-            if (process.env.VAINF_LOG) console.log(`      ${c.name} OS ${outputStride} ${h}x${w}: relative error ${err.toExponential(2)}`);
+            console.log(`      ${c.name} OS ${outputStride} ${h}x${w}: relative error ${err.toExponential(2)}`);
             expect(err, `${h}x${w}`).to.be.below(1e-4);
           } finally {
             program.dispose();
@@ -355,7 +355,7 @@ describe("VainF's DeepLabV3Plus-Pytorch: logits and segment() against VainF's fl
           const { classes } = await model.segment(img);
           let same = 0;
           for (let p = 0; p < want.length; p++) if (classes[p] === want[p]) same++;
-          if (process.env.VAINF_LOG) console.log(`      ${h}x${w}: ${same} of ${want.length} pixels VainF's class`);
+          console.log(`      ${h}x${w}: ${same} of ${want.length} pixels VainF's class`);
           expect(same / want.length, `${h}x${w}`).to.be.at.least(0.999);
         }
       } finally {
