@@ -8,6 +8,17 @@ import type { Value } from '../../graph/ir.js';
 import type { ConvBnNames } from './aspp.js';
 import { convBnAct } from './layers.js';
 
+/** torchvision's inverted_residual_setting (the paper's Table 2): expansion t, channels c, units n, first stride s. */
+export const MOBILENET_V2_SETTING: readonly [number, number, number, number][] = [
+  [1, 16, 1, 1],
+  [6, 24, 2, 2],
+  [6, 32, 3, 2],
+  [6, 64, 4, 2],
+  [6, 96, 3, 1],
+  [6, 160, 3, 2],
+  [6, 320, 1, 1],
+];
+
 export interface InvertedResidualNames {
   /** The expansion's conv and BN; absent where the expansion is 1. */
   expand?: ConvBnNames;

@@ -7,21 +7,12 @@
 // BN eps 1e-5. Features: after features 1 (/2), 3 (/4), 6 (/8), 13 (/16) and 18 (/32).
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
-import { invertedResidual } from './inverted-residual.js';
+import { MOBILENET_V2_SETTING, invertedResidual } from './inverted-residual.js';
 import { convBnAct } from './layers.js';
 
 const BN_EPS = 1e-5;
 
-/** torchvision's inverted_residual_setting: expansion t, channels c, units n, first stride s. */
-const SETTING: readonly [number, number, number, number][] = [
-  [1, 16, 1, 1],
-  [6, 24, 2, 2],
-  [6, 32, 3, 2],
-  [6, 64, 4, 2],
-  [6, 96, 3, 1],
-  [6, 160, 3, 2],
-  [6, 320, 1, 1],
-];
+const SETTING = MOBILENET_V2_SETTING;
 
 /** The last `features` index of each feature smp hands on (/2, /4, /8, /16, /32). */
 const FEATURE_ENDS = [1, 3, 6, 13, 18] as const;

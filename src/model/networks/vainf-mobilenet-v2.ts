@@ -12,20 +12,12 @@
 // ReLU6 after the stem, every expansion and depthwise conv; BN eps 1e-5.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
+import { MOBILENET_V2_SETTING } from './inverted-residual.js';
 import { convBnAct } from './layers.js';
 
 const BN_EPS = 1e-5;
 
-/** inverted_residual_setting: expansion t, channels c, units n, first stride s. */
-const SETTING: readonly [number, number, number, number][] = [
-  [1, 16, 1, 1],
-  [6, 24, 2, 2],
-  [6, 32, 3, 2],
-  [6, 64, 4, 2],
-  [6, 96, 3, 1],
-  [6, 160, 3, 2],
-  [6, 320, 1, 1],
-];
+const SETTING = MOBILENET_V2_SETTING;
 
 /** features[0:LOW_LEVEL_END] are `low_level_features`, the rest (but the last) `high_level_features`. */
 const LOW_LEVEL_END = 4;
