@@ -7,7 +7,7 @@ import { differentiate } from '../../src/graph/autograd.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { compile } from '../../src/graph/compile.js';
 import { type CpuParams, type ValueHook, runGraphCpu } from '../../src/graph/cpu-reference.js';
-import type { Graph } from '../../src/graph/ir.js';
+import type { Graph, Node, Value } from '../../src/graph/ir.js';
 import type { HostArray } from '../../src/graph/ops/registry.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
@@ -157,3 +157,39 @@ export async function againstFloat64(graph: Graph, forwardNodes: number, params:
   return { gpu, exact, free, forwardOps };
 }
 
+
+/** A ReLU/ReLU6 input element that float32 puts on the other side of a kink (0, or 6) than float64. */
+export interface KinkFlip {
+  value: Value;
+  index: number;
+  /** 0, or 6 for a ReLU6's upper kink. */
+  kink: number;
+  ours: number;
+  reference: number;
+  /** The value's root mean square in the reference: what "within rounding of the kink" is measured against. */
+  rms: number;
+}
+
+/**
+ * Every ReLU/ReLU6 input element of `nodes` on the other side of a kink in `ours` than in `ref`:
+ * such an element moves the gradients behind it by its whole share, however small the forward
+ * difference that put it there.
+ */
+export function reluKinkFlips(nodes: readonly Node[], ours: (v: Value) => ArrayLike<number>, ref: (v: Value) => ArrayLike<number>): KinkFlip[] {
+  const flips: KinkFlip[] = [];
+  for (const n of nodes) {
+    if (n.op.type !== 'activation' || (n.op.attrs.activation !== 'relu' && n.op.attrs.activation !== 'relu6')) continue;
+    const value = n.op.input;
+    const six = n.op.attrs.activation === 'relu6';
+    const [a, b] = [ours(value), ref(value)];
+    const rms = norm(b) / Math.sqrt(b.length);
+    for (let i = 0; i < b.length; i++) {
+      const flipped = a[i] > 0 !== b[i] > 0 ? 0 : six && a[i] < 6 !== b[i] < 6 ? 6 : null;
+      if (flipped !== null) flips.push({ value, index: i, kink: flipped, ours: a[i], reference: b[i], rms });
+    }
+  }
+  return flips;
+}
+
+export const describeFlip = (f: KinkFlip): string =>
+  `${f.value.name}[${f.index}]${f.kink ? ' (kink 6)' : ''}: float32 ${f.ours.toExponential(2)}, float64 ${f.reference.toExponential(2)} (rms ${f.rms.toExponential(1)})`;
