@@ -6,9 +6,9 @@ import type { ClassSet } from './voc.js';
 import { defaultClassSet } from './voc.js';
 
 /** The datasets whose classes are known by name. */
-export type DatasetName = 'voc' | 'cityscapes' | 'ade20k';
+export type DatasetName = 'voc' | 'cityscapes' | 'ade20k' | 'ade20k-tf';
 
-export const DATASET_NAMES: readonly DatasetName[] = ['voc', 'cityscapes', 'ade20k'];
+export const DATASET_NAMES: readonly DatasetName[] = ['voc', 'cityscapes', 'ade20k', 'ade20k-tf'];
 
 /** Cityscapes' 19 evaluation classes (train ids 0..18) and the official colours. */
 const CITYSCAPES: ClassSet = {
@@ -76,7 +76,13 @@ const ADE20K: ClassSet = {
   ],
 };
 
-/** A dataset's class set: PASCAL VOC's 21 (the devkit's colour map), Cityscapes' 19, ADE20K's 150. */
+/**
+ * ADE20K as TF DeepLab trains it: 151 classes, label value i is class i, and class 0 is 'other'
+ * (the pixels SceneParsing leaves unlabelled, ignored in training), drawn black.
+ */
+const ADE20K_TF: ClassSet = { names: ['other', ...ADE20K.names], colors: [[0, 0, 0], ...ADE20K.colors] };
+
+/** A dataset's class set: PASCAL VOC's 21 (the devkit's colour map), Cityscapes' 19, ADE20K's 150 (and TF DeepLab's 151). */
 export function datasetClassSet(name: DatasetName): ClassSet {
   switch (name) {
     case 'voc':
@@ -85,5 +91,7 @@ export function datasetClassSet(name: DatasetName): ClassSet {
       return CITYSCAPES;
     case 'ade20k':
       return ADE20K;
+    case 'ade20k-tf':
+      return ADE20K_TF;
   }
 }

@@ -105,12 +105,14 @@ describe('model: registry data (weights/registry.json)', () => {
       'xception65-pascal-trainaug-513': [82.2, 21, 'voc', 16],
       'xception65-pascal-trainval-513': [87.8, 21, 'voc', 16],
       'xception65-cityscapes': [78.79, 19, 'cityscapes', 16],
-      'xception65-ade20k-513': [45.65, 151, null, 16],
+      'xception65-ade20k-513': [45.65, 151, 'ade20k-tf', 16],
     });
     for (const e of tf) expect(e.url, e.name).to.equal(`https://storage.googleapis.com/download.tensorflow.org/models/${e.fileName}`);
     expect(findModel('mobilenetv2-pascal-trainaug-513')).to.include({ size: 23882985 });
     expect(findModel('mobilenetv2-pascal-trainaug-513').sha384).to.have.length(96);
     expect(findModel('mobilenetv2-cityscapes')).to.include({ numClasses: 19, classSet: 'cityscapes' });
+    // TF's ADE20K models: 'other' first, then SceneParsing's 150.
+    expect(entryHints(findModel('xception65-ade20k-513')).classes!.names.slice(0, 3)).to.deep.equal(['other', 'wall', 'building']);
     // What an entry adds to its file when loaded: mmseg's test pipeline from its config name, its classes.
     const hints = entryHints(findModel('mmseg-r101-d8-cityscapes-769x769'));
     expect(hints.mmseg).to.deep.include({ outputStride: 8, testScale: [2049, 1025], slide: { crop: 769, stride: 513 }, alignCorners: true });

@@ -60,6 +60,7 @@ const CLASS_SET_TITLES: Record<string, string> = {
   voc: 'PASCAL VOC classes (21: background + 20 objects)',
   cityscapes: 'Cityscapes classes (19: street scenes)',
   ade20k: 'ADE20K classes (150: indoor and outdoor scenes)',
+  'ade20k-tf': "ADE20K classes as TF DeepLab trains them (151: 'other' and the 150)",
 };
 
 /** The registry grouped by the dataset whose classes the models predict, in the order each first appears. */

@@ -55,7 +55,7 @@ const spec: CommandSpec = {
         "hub models whose processor centre-crops (a Hugging Face folder): segment the whole image, not the crop",
     },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
-    { name: 'dataset', kind: 'value', valueName: 'voc|cityscapes|ade20k', description: "the classes (names, colours) of a weights file that names none (VainF's .pth)", defaultText: "the file name's, else by the class count" },
+    { name: 'dataset', kind: 'value', valueName: 'voc|cityscapes|ade20k|ade20k-tf', description: "the classes (names, colours) of a weights file that names none (VainF's .pth)", defaultText: "the file name's, else by the class count" },
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },

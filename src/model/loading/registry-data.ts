@@ -10,7 +10,7 @@ export type { WeightFormatName as WeightFormat } from './formats/names.js';
 export type { BackboneName as Backbone } from '../networks/backbone-names.js';
 
 /** Datasets whose class names and colours the package knows (src/model/datasets.ts). */
-export type ClassSetName = 'voc' | 'cityscapes' | 'ade20k';
+export type ClassSetName = 'voc' | 'cityscapes' | 'ade20k' | 'ade20k-tf';
 
 /** A published accuracy: the mean IoU and how it was measured. */
 export interface PublishedScore {
@@ -76,7 +76,7 @@ export interface RegistryData {
   models: RegistryEntry[];
 }
 
-const CLASS_SETS: readonly ClassSetName[] = ['voc', 'cityscapes', 'ade20k'];
+const CLASS_SETS: readonly ClassSetName[] = ['voc', 'cityscapes', 'ade20k', 'ade20k-tf'];
 const OUTPUT_STRIDES: readonly number[] = [8, 16, 32];
 const TOP_FIELDS = ['defaultModel', 'models'];
 const MODEL_FIELDS = [
