@@ -1,5 +1,6 @@
 // `deeplab eval --voc DIR`: mIoU of a model on a PASCAL VOC split (the devkit's protocol, see
 // src/eval/voc.ts), printed as a per-class table and optionally written as JSON.
+import { hasOtherFirst, shiftedPastOther } from '../../eval/class-alignment.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openDataset } from '../../data/dataset.js';
@@ -124,10 +125,14 @@ async function run(args: ParsedArgs): Promise<number> {
     progress = new Progress('eval', items.length);
     progress.show();
     const bar = progress;
-    if (model.numClasses !== dataset.classes.names.length) {
+    // TF DeepLab's ADE20K models put 'other' before the data set's 150 classes.
+    const otherFirst = hasOtherFirst(model.classNames, dataset.classes.names) && dataset.ignoreIndex > model.numClasses;
+    if (model.numClasses !== dataset.classes.names.length && !otherFirst) {
       throw new Error(`${model.name} has ${model.numClasses} classes but the data set ${dataset.dir} has ${dataset.classes.names.length}`);
     }
-    scores = await evaluateVoc(model, items, { scales, flip, tile, overlap, ignoreIndex: dataset.ignoreIndex, readLabel: dataset.readLabel, onImage: (_i, _n, id) => bar.tick(id) });
+    if (otherFirst) process.stderr.write(`deeplab: ${model.name}'s class 0 is 'other': the data set's classes are its 1..${model.numClasses - 1}, as TF DeepLab evaluates them\n`);
+    const readLabel = otherFirst ? shiftedPastOther(dataset.readLabel, dataset.ignoreIndex) : dataset.readLabel;
+    scores = await evaluateVoc(model, items, { scales, flip, tile, overlap, ignoreIndex: dataset.ignoreIndex, readLabel, onImage: (_i, _n, id) => bar.tick(id) });
   } finally {
     progress?.finish();
     model.dispose();
