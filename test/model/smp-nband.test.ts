@@ -19,7 +19,7 @@ import { encodeBandTiff } from '../io/tiff-writer.js';
 import { messages, runCli } from '../cli/run-cli.js';
 import { nchwToNhwc } from './layout.js';
 import { stateDictSha256 } from './mmseg-prng.js';
-import { smpStateDict } from './smp-fixture.js';
+import { smpFixture, smpStateDict, writeSmpFolder } from './smp-fixture.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'smp-nband');
 const manifest = JSON.parse(readFileSync(join(FIXTURES, 'manifest.json'), 'utf8'));
@@ -173,4 +173,34 @@ describe('smp N-band input (in_channels 5) against smp float64', function () {
       rmSync(out, { recursive: true, force: true });
     }
   });
+});
+
+describe('smp bands for 1 and 3 input channels: the band path gives what the image path gives', function () {
+  this.timeout(600_000);
+  for (const [folder, channels] of [['deeplabv3-mobilenet_v2', 1], ['deeplabv3plus-resnet34', 3]] as const) {
+    it(`${folder} (in_channels ${channels}): 8-bit bands as the RGB image${channels === 1 ? "'s gray" : ''}, and the image with the model's own mean and std`, async () => {
+      const { dir } = writeSmpFolder(folder);
+      const model = await loadModel(dir, { ctx: await testContext() });
+      try {
+        const x = readNpy(smpFixture(folder, 'input_64x64_uint8.npy'));
+        const [height, width] = x.shape;
+        // The gray fixture's input is one plane; as RGB it is three equal channels (Pillow's 'L' gives it back).
+        const rgb = { width, height, data: channels === 1 ? Uint8Array.from({ length: height * width * 3 }, (_, i) => x.data[Math.floor(i / 3)]) : Uint8Array.from(x.data) };
+        const band: BandArray = { width, height, channels, data: Uint8Array.from(x.data), layout: 'interleaved' };
+        const image = await model.segment(rgb, { include: ['logits'] });
+        const asBands = await model.segment(band, { include: ['logits'] });
+        const stats = channels === 1 ? { mean: [0.485], std: [0.229] } : { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+        const withStats = await model.segment(rgb, { ...stats, include: ['logits'] });
+        const [e1, e2] = [relativeError(asBands.logits!, image.logits!), relativeError(withStats.logits!, image.logits!)];
+        console.log(`      ${folder}: bands vs image ${e1.toExponential(2)}, image with mean/std vs image ${e2.toExponential(2)}`);
+        expect(e1).to.be.lessThan(1e-5);
+        expect(e2).to.be.lessThan(1e-5);
+        const wrong = channels === 1 ? { mean: [0.5, 0.5], std: [0.5, 0.5] } : { mean: [0.5], std: [0.5] };
+        await expectRejects(model.segment(rgb, wrong), new RegExp(`mean has ${wrong.mean.length} values; .* takes ${channels} input channels`));
+      } finally {
+        model.dispose();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
