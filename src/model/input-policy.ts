@@ -68,7 +68,7 @@ export function networkInput(p: InputPolicy, config: DeepLabConfig, img: StillIm
   const [ih, iw] = imageSizeInInput(p, img.width, img.height, scale);
   if (isBandImage(img) && (ih !== img.height || iw !== img.width)) {
     // Bands are never resampled: what resize would a band of another meaning take?
-    throw new Error(`segment: bands are run at their own size; ${describeInputPolicy(p)} makes a ${img.width}x${img.height} image ${iw}x${ih} at scale ${scale} (band input takes models that pad, as smp's do, at scale 1)`);
+    throw new Error(`segment: bands (and images given with mean and std) are run at their own size; ${describeInputPolicy(p)} makes a ${img.width}x${img.height} image ${iw}x${ih} at scale ${scale} (they take models that pad, as smp's do, at scale 1)`);
   }
   const input = normalizeInput(p, config, isBandImage(img) ? img : resizeForNetwork(p, img, ih, iw));
   const pad = inputPadding(p, img.width, img.height, scale);

@@ -16,6 +16,7 @@ import { readNpy } from '../../src/model/weights/import/npy.js';
 import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
 import { expectClose, expectRejects, relativeError, testContext } from '../helpers.js';
 import { encodeBandTiff } from '../io/tiff-writer.js';
+import { rgbToRgba, rgbaTexture } from '../frames.js';
 import { messages, runCli } from '../cli/run-cli.js';
 import { nchwToNhwc } from './layout.js';
 import { stateDictSha256 } from './mmseg-prng.js';
@@ -197,6 +198,14 @@ describe('smp bands for 1 and 3 input channels: the band path gives what the ima
         expect(e2).to.be.lessThan(1e-5);
         const wrong = channels === 1 ? { mean: [0.5, 0.5], std: [0.5, 0.5] } : { mean: [0.5], std: [0.5] };
         await expectRejects(model.segment(rgb, wrong), new RegExp(`mean has ${wrong.mean.length} values; .* takes ${channels} input channels`));
+        if (channels === 3) {
+          const texture = rgbaTexture(await testContext(), width, height, rgbToRgba(rgb));
+          try {
+            await expectRejects(model.segment(texture, stats), /mean and std are for still images/);
+          } finally {
+            texture.destroy();
+          }
+        }
       } finally {
         model.dispose();
         rmSync(dir, { recursive: true, force: true });
