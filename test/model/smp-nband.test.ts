@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BandArray } from '../../src/io/band-image.js';
+import { decodeImage } from '../../src/io/image.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import type { DeepLabModel } from '../../src/model/model.js';
 import { loadModel } from '../../src/model/model.js';
@@ -158,6 +159,9 @@ describe('smp N-band input (in_channels 5) against smp float64', function () {
       const r16 = await runCli(['segment', u16, '--model', dir, '--out', out, '--overlay', '--mean', STATS.mean.join(','), '--std', STATS.std.join(',')]);
       expect(r16.code, messages(r16.stderr)).to.equal(0);
       expectLabels(readIndexedPng(readFileSync(join(out, 'scene16.png'))).indices, reference('logits_u16_48x64.npy').labels, 'CLI, 16-bit TIFF');
+      // The overlay is drawn on bands 0..2, each stretched over its range: a picture of the scene's size.
+      const overlay = await decodeImage(readFileSync(join(out, 'scene16_overlay.png')));
+      expect([overlay.width, overlay.height]).to.deep.equal([64, 48]);
       const r8 = await runCli(['segment', u8, '--model', dir, '--out', out]);
       expect(r8.code, messages(r8.stderr)).to.equal(0);
       expectLabels(readIndexedPng(readFileSync(join(out, 'scene8.png'))).indices, reference('logits_u8_42x55.npy').labels, 'CLI, 8-bit TIFF');
