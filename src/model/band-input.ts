@@ -24,13 +24,13 @@ export interface BandModel {
 const isBandArray = (x: ImageInput): x is BandArray => typeof x === 'object' && !(x instanceof Uint8Array) && 'layout' in x;
 
 /** The model's statistics over `channels` input channels on 0..1 values (channel i those of RGB channel i mod 3). */
-export function defaultBandStatistics(m: BandModel, channels: number): { mean: number[]; std: number[] } {
+function defaultBandStatistics(m: BandModel, channels: number): { mean: number[]; std: number[] } {
   const norm = inputNormalization(policyNormalization(m.inputPolicy, m.config));
   return { mean: Array.from({ length: channels }, (_, i) => norm.mean[i % 3]), std: Array.from({ length: channels }, (_, i) => norm.std[i % 3]) };
 }
 
 /** Bands normalised for the model: their channel count its `in_channels`, mean and std the caller's or (8-bit only) the model's. */
-export function modelBands(m: BandModel, bands: BandArray, opts: Pick<SegmentOptions, 'mean' | 'std'>, what: string): StillImage {
+function modelBands(m: BandModel, bands: BandArray, opts: Pick<SegmentOptions, 'mean' | 'std'>, what: string): StillImage {
   const channels = m.config.inChannels ?? 3;
   if (bands.channels !== channels) throw new Error(`${what}: the image has ${bands.channels} band${bands.channels === 1 ? '' : 's'}; ${m.name} takes ${channels} (in_channels ${channels})`);
   const { mean, std } = opts;
