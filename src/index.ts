@@ -21,6 +21,8 @@ export { VOC_CLASSES, VOC_PALETTE } from './model/voc.js';
 export { GpuContext } from './gpu/context.js';
 export { decodeImage, readImage } from './io/image.js';
 export type { RgbImage } from './io/image.js';
+export type { BandArray } from './io/band-image.js';
+export { decodeBands, readBands } from './io/band-file.js';
 export { encodeIndexedPng, readIndexedPng } from './io/png-indexed.js';
 export { overlayPalette } from './io/overlay.js';
 export { classesFound, overlayImage } from './model/result-views.js';

@@ -27,3 +27,4 @@ export { REGISTRY, DEFAULT_MODEL } from '../model/loading/registry.js';
 export { VOC_CLASSES, VOC_PALETTE } from '../model/voc.js';
 export { GpuContext } from '../gpu/context.js';
 export type { RgbImage } from '../io/rgb-image.js';
+export type { BandArray } from '../io/band-image.js';

@@ -1,7 +1,9 @@
-// An input of `deeplab segment` decoded to RGB: a local file, or an http(s) URL (a manifest's
+// An input of `deeplab segment` decoded to RGB, or read as bands for a model that takes them: a local file, or an http(s) URL (a manifest's
 // line) fetched whole first. A URL that fails names itself and what went wrong; it never hangs
 // the run (nothing received for FETCH_STALL_MS stops it).
+import type { BandArray } from '../io/band-image.js';
 import { type RgbImage, decodeImage, readImage } from '../io/image.js';
+import { bandsOf } from './band-options.js';
 import { isUrl } from './segment-inputs.js';
 
 const FETCH_STALL_MS = 30_000;
@@ -36,6 +38,7 @@ async function fetchBytes(url: string): Promise<Uint8Array> {
   }
 }
 
-export async function readInput(source: string): Promise<RgbImage> {
+export async function readInput(source: string, bands = false): Promise<RgbImage | BandArray> {
+  if (bands) return bandsOf(isUrl(source) ? await fetchBytes(source) : source, source);
   return isUrl(source) ? decodeImage(await fetchBytes(source), source) : readImage(source);
 }

@@ -4,14 +4,14 @@
 // only the class map (and the average, when asked for) comes back.
 import { copyTensor, createTensor, fillTensor, readTensor } from '../gpu/tensor.js';
 import type { Program } from '../graph/program.js';
-import type { RgbImage } from '../io/rgb-image.js';
-import { flipRgb } from './image-input.js';
+import type { StillImage } from '../io/band-image.js';
+import { flipImage } from './image-input.js';
 import { buildAccumulateGraph, buildArgmaxGraph, paddingKey } from './post-graphs.js';
 import type { SegmentHost } from './segment-host.js';
 import type { SegmentResult } from './segment-options.js';
 
 /** One image's averaged passes, inside a turn of the context's queue. */
-export async function segmentAveraged(host: SegmentHost, img: RgbImage, scales: number[], flip: boolean, keepProbabilities: boolean): Promise<SegmentResult> {
+export async function segmentAveraged(host: SegmentHost, img: StillImage, scales: number[], flip: boolean, keepProbabilities: boolean): Promise<SegmentResult> {
   const C = host.numClasses;
   const { width: W, height: H } = img;
   const finish = (): Promise<Program> => host.postProgram(`average->${H}x${W}`, () => buildArgmaxGraph(H, W, C));
@@ -20,7 +20,7 @@ export async function segmentAveraged(host: SegmentHost, img: RgbImage, scales: 
   const sum = createTensor(host.ctx, [1, H, W, C], 'f32', 'probability sum');
   try {
     fillTensor(host.ctx, sum, 0);
-    const views: [RgbImage, boolean][] = flip ? [[img, false], [flipRgb(img), true]] : [[img, false]];
+    const views: [StillImage, boolean][] = flip ? [[img, false], [flipImage(img), true]] : [[img, false]];
     let passes = 0;
     for (const scale of scales) {
       for (const [view, mirrored] of views) {

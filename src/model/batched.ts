@@ -3,13 +3,13 @@
 import { GpuError } from '../gpu/context.js';
 import { type GpuTensor, batchItem, readTensor } from '../gpu/tensor.js';
 import type { Program } from '../graph/program.js';
-import type { RgbImage } from '../io/rgb-image.js';
+import type { StillImage } from '../io/band-image.js';
 import { buildPostGraph, paddingKey } from './post-graphs.js';
 import type { SegmentHost } from './segment-host.js';
 import type { SegmentOutput, SegmentResult } from './segment-options.js';
 
 /** segmentTogether, halving the batch while it is too large for the device's binding limit. */
-export async function segmentSplitting(host: SegmentHost, imgs: RgbImage[], scale: number, include: Set<SegmentOutput>): Promise<SegmentResult[]> {
+export async function segmentSplitting(host: SegmentHost, imgs: StillImage[], scale: number, include: Set<SegmentOutput>): Promise<SegmentResult[]> {
   try {
     return await segmentTogether(host, imgs, scale, include);
   } catch (e) {
@@ -23,12 +23,12 @@ export async function segmentSplitting(host: SegmentHost, imgs: RgbImage[], scal
 }
 
 /** One forward pass over images of one network size; each image post-processed at its own size. */
-async function segmentTogether(host: SegmentHost, imgs: RgbImage[], scale: number, include: Set<SegmentOutput>): Promise<SegmentResult[]> {
+async function segmentTogether(host: SegmentHost, imgs: StillImage[], scale: number, include: Set<SegmentOutput>): Promise<SegmentResult[]> {
   const [height, width] = host.networkSize(imgs[0].width, imgs[0].height, scale);
   const raw = host.postLogits(height, width);
   const C = host.numClasses;
   // Images of one network size may differ in size, so in their padding too: each has its own post-processing.
-  const post = (img: RgbImage): Promise<Program> => {
+  const post = (img: StillImage): Promise<Program> => {
     const padding = host.inputPadding(img.width, img.height, scale);
     const key = `${raw.height}x${raw.width}${paddingKey(padding)}->${img.height}x${img.width}:${[...include].sort().join(',')}`;
     return host.postProgram(key, () => buildPostGraph(raw.height, raw.width, C, img.height, img.width, include, host.outputResize, padding));

@@ -1,10 +1,10 @@
 // Still images as segment() takes them: a path, encoded bytes or decoded RGB, made decoded RGB and
-// checked; and the mirror image flipped inference runs.
+// checked (bands: band-input.ts); and the crops and mirror images tiles and flips run.
+import { type StillImage, cropBands, flipBands, isBandImage } from '../io/band-image.js';
 import { decodeImageSource } from '../io/image-source.js';
-import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
-import type { ImageInput } from './segment-options.js';
+import { type RgbImage, checkImageSize, cropRgb } from '../io/rgb-image.js';
 
-export async function toRgbImage(image: ImageInput): Promise<RgbImage> {
+export async function toRgbImage(image: RgbImage | Uint8Array | string): Promise<RgbImage> {
   if (typeof image === 'string' || image instanceof Uint8Array) return decodeImageSource(image);
   if (!Number.isInteger(image.width) || !Number.isInteger(image.height) || image.width < 0 || image.height < 0) {
     throw new Error(`segment: image size must be whole numbers, got ${image.width}x${image.height}`);
@@ -30,3 +30,10 @@ export function flipRgb(img: RgbImage): RgbImage {
     }
   return { width: W, height: H, data: out };
 }
+
+/** A still image mirrored left-right, RGB or bands. */
+export const flipImage = (img: StillImage): StillImage => (isBandImage(img) ? flipBands(img) : flipRgb(img));
+
+/** The width x height part of a still image whose top-left corner is (x, y). */
+export const cropImage = (img: StillImage, x: number, y: number, width: number, height: number): StillImage =>
+  isBandImage(img) ? cropBands(img, x, y, width, height) : cropRgb(img, x, y, width, height);

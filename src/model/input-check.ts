@@ -2,6 +2,7 @@
 // with an error naming the argument before any work is done or memory allocated. Pixels of the
 // wrong type would otherwise be read as bytes (floats in [0, 1] come back all background) and a
 // huge scale would spend minutes resizing on the CPU before anything refused it.
+import { checkBandArray, looksLikeBandArray } from '../io/band-image.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import { checkImageSize } from '../io/rgb-image.js';
 import type { ImageInput, SegmentOptions } from './segment-options.js';
@@ -11,7 +12,7 @@ import { checkOptionKeys, checkSignal } from '../util/option-keys.js';
 export const MAX_SCALE = 8;
 
 /** The option names segment() and segmentBatch() know. */
-export const SEGMENT_OPTION_NAMES: readonly (keyof SegmentOptions)[] = ['include', 'scales', 'flip', 'batchSize', 'tile', 'overlap', 'onTileProgress', 'slide', 'signal'];
+export const SEGMENT_OPTION_NAMES: readonly (keyof SegmentOptions)[] = ['include', 'scales', 'flip', 'batchSize', 'tile', 'overlap', 'onTileProgress', 'slide', 'signal', 'mean', 'std'];
 
 /** What a value is, for messages: never its contents (a file's bytes must not reach a message). */
 export function describeValue(x: unknown): string {
@@ -55,14 +56,27 @@ export function checkSegmentOptionTypes(opts: SegmentOptions, what: string): voi
   }
   if (flip !== undefined && typeof flip !== 'boolean') throw new Error(`${what}: flip must be true or false, got ${describeValue(flip)}`);
   if (slide !== undefined && typeof slide !== 'boolean') throw new Error(`${what}: slide must be true or false, got ${describeValue(slide)}`);
+  checkStatistics(opts, what);
   checkSignal(what, signal);
+}
+
+/** mean and std: both or neither, arrays of finite numbers, std positive (their lengths are the model's to check). */
+function checkStatistics({ mean, std }: SegmentOptions, what: string): void {
+  if ((mean === undefined) !== (std === undefined)) throw new Error(`${what}: mean and std go together: ${mean === undefined ? 'std' : 'mean'} was given without ${mean === undefined ? 'mean' : 'std'}`);
+  for (const [name, v] of [['mean', mean], ['std', std]] as const) {
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || !Number.isFinite(x))) throw new Error(`${what}: ${name} must be an array of finite numbers (one per input channel), got ${describeValue(v)}`);
+  }
+  const bad = std?.findIndex((x) => !(x > 0)) ?? -1;
+  if (bad >= 0) throw new Error(`${what}: std must be positive, got std[${bad}] = ${std![bad]}`);
 }
 
 const PIXEL_TYPES = 'a Uint8Array or Uint8ClampedArray of RGB bytes (0-255, 3 a pixel)';
 
 /**
  * A still image as segment() takes it, checked: a path (a URL in the page), encoded bytes, or
- * `{ width, height, data }` with RGB bytes; a Uint8ClampedArray (a canvas's) is viewed as bytes.
+ * `{ width, height, data }` with RGB bytes (a Uint8ClampedArray, a canvas's, is viewed as bytes),
+ * or bands `{ width, height, channels, data, layout }` (src/io/band-image.ts).
  */
 export function checkedImageInput(image: unknown, what: string): ImageInput {
   if (typeof image === 'string') {
@@ -75,8 +89,9 @@ export function checkedImageInput(image: unknown, what: string): ImageInput {
   }
   if (image instanceof ArrayBuffer) throw new Error(`${what}: the image is an ArrayBuffer: pass encoded image bytes as a Uint8Array (new Uint8Array(buffer))`);
   if (typeof image !== 'object' || image === null || !('width' in image || 'height' in image || 'data' in image)) {
-    throw new Error(`${what}: the image must be a path, encoded bytes (a Uint8Array) or { width, height, data } with RGB bytes, got ${describeValue(image)}`);
+    throw new Error(`${what}: the image must be a path, encoded bytes (a Uint8Array), { width, height, data } with RGB bytes or { width, height, channels, data, layout } bands, got ${describeValue(image)}`);
   }
+  if (looksLikeBandArray(image)) return checkBandArray(image, what);
   const { width, height, data } = image as Partial<Record<'width' | 'height' | 'data', unknown>>;
   if (!Number.isInteger(width) || !Number.isInteger(height) || (width as number) < 0 || (height as number) < 0) {
     throw new Error(`${what}: image.width and image.height must be whole numbers, got width ${describeValue(width)} and height ${describeValue(height)}`);

@@ -3,6 +3,7 @@
 // resize of the logits back to the image. Each kind of policy is a record
 // (src/model/input-policies/); these are the calls the model, the frame path, training, the
 // loaders and the exports make, each answered by the policy's record.
+import { type StillImage, isBandImage } from '../io/band-image.js';
 import { grayscaleOf, normalizeBands } from '../io/grayscale.js';
 import { type InputNormalizationName, inputNormalization } from '../io/input-normalization.js';
 import type { Resample } from '../io/resize-cpu.js';
@@ -28,13 +29,14 @@ export function policyNormalization(p: InputPolicy, config: DeepLabConfig): Inpu
   return policyRecord(p).normalization(p, config);
 }
 
-/** The normalised NHWC input of an image already at the network's size. */
-export function normalizeInput(p: InputPolicy, config: DeepLabConfig, img: RgbImage): Float32Array {
+/** The normalised NHWC input of an image already at the network's size (band images are normalised already). */
+export function normalizeInput(p: InputPolicy, config: DeepLabConfig, img: StillImage): Float32Array {
+  if (isBandImage(img)) return img.normalized;
   const norm = inputNormalization(policyNormalization(p, config));
   const channels = config.inChannels ?? 3;
   if (channels === 3) return norm.normalize(img);
   if (channels === 1) return normalizeBands(grayscaleOf(img), 1, norm);
-  throw new Error(`a network of ${channels} input channels takes ${channels}-band input (forwardToHost with the bands normalised), not an RGB image`);
+  throw new Error(`a network of ${channels} input channels takes ${channels} bands ({ data, width, height, channels: ${channels}, layout }), not an RGB image`);
 }
 
 /** The image resized to the size [height, width] it takes in the network's input, as the policy's pipeline does. */
@@ -61,10 +63,14 @@ export function imageSizeInInput(p: InputPolicy, width: number, height: number, 
 }
 
 /** The normalised NHWC network input of an image at a scale: resized, normalised, and padded where the policy pads. */
-export function networkInput(p: InputPolicy, config: DeepLabConfig, img: RgbImage, scale = 1): { input: Float32Array; height: number; width: number } {
+export function networkInput(p: InputPolicy, config: DeepLabConfig, img: StillImage, scale = 1): { input: Float32Array; height: number; width: number } {
   const [height, width] = networkInputSize(p, img.width, img.height, scale);
   const [ih, iw] = imageSizeInInput(p, img.width, img.height, scale);
-  const input = normalizeInput(p, config, resizeForNetwork(p, img, ih, iw));
+  if (isBandImage(img) && (ih !== img.height || iw !== img.width)) {
+    // Bands are never resampled: what resize would a band of another meaning take?
+    throw new Error(`segment: bands (and images given with mean and std) are run at their own size; ${describeInputPolicy(p)} makes a ${img.width}x${img.height} image ${iw}x${ih} at scale ${scale} (they take models that pad, as smp's do, at scale 1)`);
+  }
+  const input = normalizeInput(p, config, isBandImage(img) ? img : resizeForNetwork(p, img, ih, iw));
   const pad = inputPadding(p, img.width, img.height, scale);
   return { input: pad ? padCpu(input, [1, ih, iw, input.length / (ih * iw)], pad) : input, height, width };
 }

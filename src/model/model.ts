@@ -22,7 +22,7 @@ import type { RunInput } from '../graph/program.js';
 import type { HostParams } from '../graph/params.js';
 import type { Session } from '../graph/session.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
-import type { RgbImage } from '../io/rgb-image.js';
+import type { StillImage } from '../io/band-image.js';
 import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample } from './input-policy.js';
 import type { PostLogits } from './post-logits.js';
 import { compileWithinDeadline } from './load-deadline.js';
@@ -38,7 +38,7 @@ import { ModelGpu } from './model-gpu.js';
 import type { Graph } from '../graph/ir.js';
 import { type ImageInput, type SegmentOptions, type SegmentResult, checkFrameOptions, checkStillImageOptions } from './segment-options.js';
 import type { SegmentHost } from './segment-host.js';
-import { toRgbImage } from './image-input.js';
+import { toStillImages } from './band-input.js';
 import { checkSignal } from '../util/option-keys.js';
 import { checkNetworkInput, checkOptionNames, checkSegmentOptionTypes, checkedImageInput, describeValue } from './input-check.js';
 import { type StillImageHost, segmentStillImages, stillImageHost } from './still-images.js';
@@ -206,7 +206,7 @@ export class DeepLabModel {
   }
 
   /** Normalised NHWC network input for an image. */
-  preprocess(img: RgbImage, scale = 1): { input: Float32Array; height: number; width: number } {
+  preprocess(img: StillImage, scale = 1): { input: Float32Array; height: number; width: number } {
     return networkInput(this.inputPolicy, this.config, img, scale);
   }
 
@@ -294,7 +294,7 @@ export class DeepLabModel {
     const plan = checkStillImageOptions(opts);
     const checked = images.map((image, i) => checkedImageInput(image, images.length > 1 ? `segmentBatch: images[${i}]` : 'segment'));
     opts.signal?.throwIfAborted();
-    const imgs = await Promise.all(checked.map(toRgbImage));
+    const imgs = await toStillImages(this.weights, checked, opts);
     return segmentStillImages(this.stills, imgs, opts, plan);
   }
 

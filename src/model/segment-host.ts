@@ -5,7 +5,7 @@ import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
 import type { Graph } from '../graph/ir.js';
 import type { Program, RunInput } from '../graph/program.js';
-import type { RgbImage } from '../io/rgb-image.js';
+import type { StillImage } from '../io/band-image.js';
 import type { InputNormalizationName } from '../io/input-normalization.js';
 import type { Resample } from '../io/resize-cpu.js';
 import type { PadParams } from '../kernels/layout/pad.js';
@@ -29,7 +29,7 @@ export interface SegmentHost extends TileHost {
   /** The zeros around an image at a scale in the network's input where the input policy pads it; null where it fills it. */
   inputPadding(width: number, height: number, scale?: number): PadParams | null;
   /** Normalised NHWC network input for an image at a scale. */
-  preprocess(img: RgbImage, scale?: number): { input: Float32Array; height: number; width: number };
+  preprocess(img: StillImage, scale?: number): { input: Float32Array; height: number; width: number };
   /** The network compiled for one batch and input size (cached by size). */
   program(height: number, width: number, batch?: number): Promise<Program>;
   /** An output ('logits' [batch, height, width, C] by default) of a forward pass, on the GPU (the input may be on the GPU too). */

@@ -1,5 +1,6 @@
 // What segment() and segmentBatch() take and give: the options, the result, and the checks that
 // turn bad options into errors naming the option before any work starts.
+import type { BandArray } from '../io/band-image.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import { DEFAULT_OVERLAP, checkTileOptions } from './tiling.js';
 
@@ -41,6 +42,14 @@ export interface SegmentOptions {
    * rejects with the signal's reason (an 'AbortError' DOMException by default).
    */
   signal?: AbortSignal;
+  /**
+   * The per-channel mean and std of the input, one per network input channel (`in_channels`):
+   * (x - mean) / std, on 8-bit values scaled to 0..1 (x / 255) and on 16-bit and float bands as
+   * they are. Both or neither; required for 16-bit and float bands. Without them 8-bit input
+   * takes the model's own (src/model/band-input.ts). Still images only, not frames.
+   */
+  mean?: readonly number[];
+  std?: readonly number[];
 }
 
 /** The paper's multi-scale inputs. */
@@ -58,8 +67,8 @@ export interface SegmentResult {
   numClasses: number;
 }
 
-/** An image as a path (a URL in the browser), encoded bytes or decoded RGB. */
-export type ImageInput = RgbImage | Uint8Array | string;
+/** An image as a path (a URL in the browser), encoded bytes, decoded RGB, or bands (a model of `in_channels` bands). */
+export type ImageInput = RgbImage | BandArray | Uint8Array | string;
 
 /** Images per forward pass when several share a size (segmentBatch's default). */
 export const DEFAULT_BATCH_SIZE = 4;
@@ -107,6 +116,7 @@ export function checkStillImageOptions(opts: SegmentOptions): StillImagePlan {
 
 /** The outputs a frame is segmented with; multi-scale and flipped inference are for still images. */
 export function checkFrameOptions(opts: SegmentOptions): Set<SegmentOutput> {
+  if (opts.mean || opts.std) throw new Error('segment: mean and std are for still images (bands, RGB pixels, bytes or a path); frames on the GPU take the model\'s own normalisation');
   const scales = opts.scales ?? [1];
   if (scales.length !== 1 || opts.flip) {
     throw new Error('segment: multi-scale and flipped inference take still images (RgbImage, bytes or a path); a frame (GPUTexture, VideoFrame, ...) is segmented at one scale');

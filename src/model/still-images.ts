@@ -2,6 +2,7 @@
 // (a model whose reference tests so), tiles (`tile`), averaged passes (several scales or a flip),
 // or, by default, images grouped by network input size and run `batchSize` at a time. Each
 // image's GPU work is one turn of the context's queue; an aborted signal stops between images.
+import { type StillImage, isBandImage } from '../io/band-image.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import { normalizeInput, resizeForNetwork } from './input-policy.js';
 import type { LoadedWeights } from './loading/load-weights.js';
@@ -45,14 +46,14 @@ export function stillImageHost(host: SegmentHost, weights: LoadedWeights): Still
 }
 
 /** Segments decoded images as `plan` (checkStillImageOptions of `opts`) says, in order. */
-export async function segmentStillImages(m: StillImageHost, imgs: readonly RgbImage[], opts: SegmentOptions, plan: StillImagePlan): Promise<SegmentResult[]> {
+export async function segmentStillImages(m: StillImageHost, imgs: readonly StillImage[], opts: SegmentOptions, plan: StillImagePlan): Promise<SegmentResult[]> {
   const { include, scales, batchSize, averaged, tiled } = plan;
   const { host } = m;
   const { signal } = opts;
   const keepProbabilities = include.has('probabilities');
-  const eachImage = async (segmentOne: (img: RgbImage) => Promise<SegmentResult>): Promise<SegmentResult[]> => {
+  const eachImage = async <T extends StillImage>(list: readonly T[], segmentOne: (img: T) => Promise<SegmentResult>): Promise<SegmentResult[]> => {
     const results: SegmentResult[] = [];
-    for (const img of imgs) {
+    for (const img of list) {
       signal?.throwIfAborted();
       results.push(await host.exclusive(() => segmentOne(img)));
     }
@@ -61,13 +62,16 @@ export async function segmentStillImages(m: StillImageHost, imgs: readonly RgbIm
   const slide = !tiled && !averaged && scales[0] === 1 && opts.slide !== false ? m.slide : undefined;
   if (slide) {
     if (include.has('logits')) throw new Error(`segment: ${host.name} averages the logits of sliding windows; ask for probabilities, or pass slide: false for whole-image logits`);
-    return eachImage((img) => segmentSlide(m.slideHost, img, slide, { batchSize, keepProbabilities, onProgress: opts.onTileProgress }));
+    // mmseg's windows are resized with the image (RGB only); no band model slides.
+    const rgb = imgs.filter((img): img is RgbImage => !isBandImage(img));
+    if (rgb.length < imgs.length) throw new Error(`segment: ${host.name} slides windows over a resized image; bands are run at their own size: pass slide: false`);
+    return eachImage(rgb, (img) => segmentSlide(m.slideHost, img, slide, { batchSize, keepProbabilities, onProgress: opts.onTileProgress }));
   }
   if (tiled) {
     const overlap = opts.overlap ?? DEFAULT_OVERLAP;
-    return eachImage((img) => segmentTiled(host, img, { tile: opts.tile!, overlap, batchSize, keepProbabilities, onProgress: opts.onTileProgress }));
+    return eachImage(imgs, (img) => segmentTiled(host, img, { tile: opts.tile!, overlap, batchSize, keepProbabilities, onProgress: opts.onTileProgress }));
   }
-  if (averaged) return eachImage((img) => segmentAveraged(host, img, scales, !!opts.flip, keepProbabilities));
+  if (averaged) return eachImage(imgs, (img) => segmentAveraged(host, img, scales, !!opts.flip, keepProbabilities));
   // Group by network input size, keeping each group's order.
   const groups = new Map<string, number[]>();
   imgs.forEach((img, i) => {

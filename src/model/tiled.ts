@@ -14,7 +14,8 @@ import { type GpuTensor, createTensor, fillTensor, readBuffer, tensorBytes, uplo
 import { GraphBuilder } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
 import type { Program } from '../graph/program.js';
-import { type RgbImage, cropRgb } from '../io/rgb-image.js';
+import type { StillImage } from '../io/band-image.js';
+import { cropImage } from './image-input.js';
 import type { PadParams } from '../kernels/layout/pad.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import { prepareTileBlend, prepareTileFinalize } from '../kernels/tiles/tile-blend.js';
@@ -53,7 +54,7 @@ export interface TileHost {
   /** The zeros around an image (window) in the network's input where the input policy pads it; null where it fills it. */
   inputPadding(width: number, height: number): PadParams | null;
   /** Normalised NHWC network input of an image (window). */
-  preprocess(img: RgbImage): { input: Float32Array; height: number; width: number };
+  preprocess(img: StillImage): { input: Float32Array; height: number; width: number };
   /** The network output the post-processing reads at an input size ('logits', or the head's own 'logits_raw'), and its size. */
   postLogits(height: number, width: number): PostLogits;
   /** An output ('logits' [batch, height, width, C] by default) of a forward pass, on the GPU. */
@@ -94,7 +95,7 @@ function checkAccumulatorFits(ctx: GpuContext, rows: number, width: number, C: n
   }
 }
 
-export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOptions): Promise<SegmentResult> {
+export async function segmentTiled(host: TileHost, img: StillImage, opts: TiledOptions): Promise<SegmentResult> {
   const { ctx, numClasses: C } = host;
   const blend = opts.blend ?? 'probabilities';
   const mode = opts.windowResizeMode ?? 'half_pixel';
@@ -139,7 +140,7 @@ export async function segmentTiled(host: TileHost, img: RgbImage, opts: TiledOpt
       const direct = blend === 'logits' && raw.height === winH && raw.width === winW && !padding;
       // Post-processing first: a batch too large for the device's limits fails before any GPU work.
       const post = direct ? undefined : await host.postProgram(`tiles ${blend} ${mode} ${B}x${raw.height}x${raw.width}${paddingKey(padding)}->${winH}x${winW}`, () => buildWindowGraph(B, raw.height, raw.width, C, winH, winW, mode, blend, padding));
-      const inputs = batch.map((win) => host.preprocess(cropRgb(img, win.x, win.y, winW, winH)).input);
+      const inputs = batch.map((win) => host.preprocess(cropImage(img, win.x, win.y, winW, winH)).input);
       const input = new Float32Array(B * inputs[0].length);
       inputs.forEach((one, k) => input.set(one, k * one.length));
       const logits = await host.forward(input, h, w, B, raw.name);

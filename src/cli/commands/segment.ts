@@ -6,6 +6,8 @@ import { DATASET_NAMES, type DatasetName } from '../../model/datasets.js';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RgbImage } from '../../io/image.js';
+import type { BandArray } from '../../io/band-image.js';
+import { BAND_OPTIONS, bandOptions, overlayBase, readsBands } from '../band-options.js';
 import { overlayPalette } from '../../io/overlay.js';
 import { encodeRgbPng } from '../../io/png-rgb.js';
 import { encodeIndexedPng } from '../../io/png-indexed.js';
@@ -60,6 +62,7 @@ const spec: CommandSpec = {
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
     ...TILE_OPTIONS,
+    ...BAND_OPTIONS,
     { name: 'manifest', kind: 'value', valueName: 'FILE', description: "also the inputs listed in FILE, one path or http(s) URL a line ('#' a comment; relative paths from FILE's folder)" },
     { name: 'shard', kind: 'value', valueName: 'I/N', description: 'segment only every N-th input from the I-th (I from 0): N runs given 0/N .. N-1/N cover the inputs once' },
     { name: 'summary', kind: 'value', valueName: 'FILE', description: 'write one JSON line per input (input, status, output, classes or error) to FILE instead of text lines' },
@@ -73,6 +76,9 @@ const spec: CommandSpec = {
     'Example: deeplab segment photo.jpg --out masks --overlay',
     'Example: deeplab segment --manifest images.txt --shard 3/8 --out masks --summary masks/shard-3.jsonl',
     'Example: deeplab segment aerial.tif --tile 513 --overlap 0.25   (large images: windows of 513x513 pixels, progress per window)',
+    'A model of other than 1 or 3 input channels (smp in_channels: RGB+NIR, multispectral) reads each file as bands,\n' +
+      'every sample as the file holds it (a TIFF of that many samples, 8 or 16 bits); 16-bit bands need --mean and --std.',
+    'Example: deeplab segment scene.tif --model ./my-smp-folder --mean 1200,1100,1000,2500 --std 400,380,420,900',
   ],
 };
 
@@ -155,6 +161,7 @@ async function run(args: ParsedArgs): Promise<number> {
   const shardText = optionValue(args, 'shard');
   const shard = shardText ? parseShard(shardText) : undefined;
   const summaryPath = optionValue(args, 'summary');
+  const stats = bandOptions(args);
   if (args.positionals.length === 0 && manifest === undefined) throw new UsageError("'segment' needs IMAGE (files, folders or patterns) or --manifest FILE", 'segment');
   const inputs = collectInputs(args.positionals, manifest, outDir);
   if (inputs.length === 0) throw new UsageError(`--manifest ${manifest}: no inputs in it`, 'segment');
@@ -184,6 +191,7 @@ async function run(args: ParsedArgs): Promise<number> {
     precision,
     onMessage: (m) => say(`deeplab: ${m}`, process.stderr),
   });
+  const bands = readsBands(model.config.inChannels ?? 3);
   const results: InputRecord[] = [];
   let summary: SummaryFile | undefined;
   try {
@@ -221,11 +229,11 @@ async function run(args: ParsedArgs): Promise<number> {
       progress?.tick(basename(plan.input));
     };
     const outputsOf = (plan: OutputPlan) => ({ output: plan.mask, ...(plan.overlay ? { overlay: plan.overlay } : {}) });
-    const finish = (plan: OutputPlan, img: RgbImage, seg: SegmentResult): void => {
+    const finish = (plan: OutputPlan, img: RgbImage | BandArray, seg: SegmentResult): void => {
       try {
         // Encode everything before writing anything: a failure leaves no partial set of files.
         const mask = encodeIndexedPng(seg.classes, seg.width, seg.height, model.palette);
-        const overlay = plan.overlay ? encodeRgbPng(overlayPalette(img, seg.classes, model.palette)) : undefined;
+        const overlay = plan.overlay ? encodeRgbPng(overlayPalette(overlayBase(img), seg.classes, model.palette)) : undefined;
         mkdirSync(dirname(plan.mask), { recursive: true });
         // The mask last: a mask on disk means the image's outputs are all there (finished-outputs.ts).
         if (plan.overlay && overlay) writeFileAtomic(plan.overlay, overlay);
@@ -249,7 +257,7 @@ async function run(args: ParsedArgs): Promise<number> {
     // earlier run finished are recorded from their masks and not segmented again.
     for (let first = 0; first < plans.length; first += CLI_BATCH) {
       const batch = plans.slice(first, first + CLI_BATCH);
-      const decoded: { plan: OutputPlan; img: RgbImage }[] = [];
+      const decoded: { plan: OutputPlan; img: RgbImage | BandArray }[] = [];
       for (const plan of batch) {
         const done = await finishedOutput(plan, model.classNames, !isUrl(plan.input));
         if (done) {
@@ -260,7 +268,7 @@ async function run(args: ParsedArgs): Promise<number> {
           continue;
         }
         try {
-          decoded.push({ plan, img: await readInput(plan.input) });
+          decoded.push({ plan, img: await readInput(plan.input, bands) });
         } catch (e) {
           fail(plan, e);
         }
@@ -268,7 +276,7 @@ async function run(args: ParsedArgs): Promise<number> {
       let segs: SegmentResult[] | null = null;
       try {
         // Tiled images go one at a time below: their windows are batched instead.
-        if (!tiled && decoded.length > 0) segs = await model.segmentBatch(decoded.map((d) => d.img), { scales, flip, slide });
+        if (!tiled && decoded.length > 0) segs = await model.segmentBatch(decoded.map((d) => d.img), { scales, flip, slide, ...stats });
       } catch {
         // Retried one by one below, so the error names its image.
       }
@@ -283,7 +291,7 @@ async function run(args: ParsedArgs): Promise<number> {
             windowProgress ??= new Progress(`segment ${basename(plan.input)}`, total, { unit: 'win' });
             for (; ticked < done; ticked++) windowProgress.tick();
           };
-          const seg = await model.segment(img, tiled ? { tile, overlap, onTileProgress } : { scales, flip, slide });
+          const seg = await model.segment(img, tiled ? { tile, overlap, onTileProgress, ...stats } : { scales, flip, slide, ...stats });
           endWindowProgress();
           finish(plan, img, seg);
         } catch (e) {
