@@ -1,6 +1,7 @@
 // The smp export read by smp itself: folders written by `deeplab export --format smp` (the
 // library's writer, and the CLI on a checkpoint we fine-tuned) are loaded with
-// `smp.from_pretrained`, run in float64 on the fixture's input by scripts/smp/smp_forward.py,
+// `smp.from_pretrained`, run in float64 on the fixture's input by scripts/smp/smp_forward.py
+// (../shared/fixtures/smp's folders, test/fixtures/smp-convnext's atto, one fine-tuned here),
 // and give our logits. Needs a Python with torch and segmentation_models_pytorch, named by
 // DEEPLAB_SMP_PYTHON (scripts/smp/README.md makes one); skipped, saying why, where it is unset
 // or cannot import them.
@@ -21,6 +22,7 @@ import { relativeError } from '../../src/util/relative-error.js';
 import { messages, runCli } from '../cli/run-cli.js';
 import { expectClose, testContext } from '../helpers.js';
 import { nchwToNhwc } from './layout.js';
+import { CONVNEXT_FIXTURES, writeConvnextFolder } from './smp-convnext-fixture.js';
 import { smpFixture, writeSmpFolder } from './smp-fixture.js';
 
 const FORWARD = 'scripts/smp/smp_forward.py';
@@ -92,6 +94,28 @@ describe('smp folders: exported here, loaded by smp.from_pretrained and run by s
       }
     });
   }
+
+  it("deeplabv3plus-tu-convnext_atto (test/fixtures/smp-convnext): the exported folder, in smp, gives our logits (relative error < 1e-4) and the fixture's", async () => {
+    const config = 'deeplabv3plus-tu-convnext_atto';
+    const src = writeConvnextFolder(config);
+    const out = join(dir, config);
+    const model = await loadModel(src, { ctx: await testContext() });
+    try {
+      exportSmpFolder(out, await loadWeights(src));
+      const input = join(CONVNEXT_FIXTURES, config, 'input.npy');
+      const theirs = smpLogits(python, out, input, dir);
+      const ours = await ourLogits(model, input);
+      const errOurs = relativeError(ours, theirs);
+      const errRef = relativeError(theirs, readNpy(join(CONVNEXT_FIXTURES, config, 'logits.npy')).data);
+      console.log(`      (${config}: ours against smp's ${errOurs.toExponential(2)}; smp's against the fixture's ${errRef.toExponential(2)})`);
+      expectClose(ours, theirs, `${config}: ours against smp's forward of the export`);
+      // The fixture's input is the float32 one smp ran (its logits stored as float32).
+      expect(errRef, "smp's logits of the export against the fixture's reference").to.be.below(1e-6);
+    } finally {
+      model.dispose();
+      rmSync(src, { recursive: true, force: true });
+    }
+  });
 
   it('a model fine-tuned here (two steps, batch statistics trained), exported by `deeplab export --format smp`: smp gives our logits (relative error < 1e-4)', async () => {
     const folder = 'deeplabv3plus-mobilenet_v2';

@@ -9,7 +9,7 @@
 //    built it) and parameter count, which with the classifier head is timm's published count.
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storedState } from '../../src/graph/params.js';
@@ -18,19 +18,16 @@ import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { loadModel } from '../../src/model/model.js';
 import { convnextGeometry } from '../../src/model/networks/smp-convnext.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
-import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
 import { smpFileFromParam } from '../../src/model/weights/smp-layout.js';
 import { writeSmpFolder as exportSmpFolder } from '../../src/model/weights/smp-export.js';
 import { relativeError } from '../../src/util/relative-error.js';
 import { expectClose, testContext } from '../helpers.js';
 import { nchwToNhwc } from './layout.js';
-import { stateDictSha256 } from './mmseg-prng.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import type { Graph } from '../../src/graph/ir.js';
 import { encoderTraining } from './smp-encoder-run.js';
-import { type SmpManifest, smpStateDict } from './smp-fixture.js';
+import { CONVNEXT_FIXTURES as FIXTURES, convnextFixtureManifest as manifest, writeConvnextFolder as writeFolder } from './smp-convnext-fixture.js';
 
-const FIXTURES = 'test/fixtures/smp-convnext';
 const CONFIGS = ['deeplabv3plus-tu-convnext_atto', 'deeplabv3-tu-convnext_tiny'] as const;
 
 /** timm's published ImageNet parameter counts (results-imagenet.csv, millions; the 1000-class head included). */
@@ -60,22 +57,6 @@ function encoderGraph(name: string, size: { outputStride: number; depth: number 
 }
 
 const encoders = (): Record<string, EncoderRecord> => JSON.parse(readFileSync(join(FIXTURES, 'encoders.json'), 'utf8'));
-
-function manifest(config: string): SmpManifest & { saved: string } {
-  const json = JSON.parse(readFileSync(join(FIXTURES, config, 'manifest.json'), 'utf8'));
-  return { rows: json.tensors, sha256All: json.sha256_all, encoderName: json.constructor_kwargs.encoder_name, saved: json.model_safetensors.sha256 };
-}
-
-/** The folder save_pretrained wrote: its config.json and model.safetensors from the PRNG (checked against the manifest's hash). */
-function writeFolder(config: string): string {
-  const m = manifest(config);
-  const state = smpStateDict(m);
-  expect(stateDictSha256(state), `${config}: the PRNG's tensors`).to.equal(m.sha256All);
-  const dir = mkdtempSync(join(tmpdir(), `smp-${config}-`));
-  writeFileSync(join(dir, 'config.json'), readFileSync(join(FIXTURES, config, 'config.json')));
-  writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(state));
-  return dir;
-}
 
 describe('smp tu-convnext encoders: logits against smp float64', function () {
   this.timeout(600_000);
