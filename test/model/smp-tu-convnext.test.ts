@@ -4,7 +4,8 @@
 //    smp's float64 logits: a DeepLabV3+ on convnext_atto at OS 16, 64x96 (1x1-conv MLP, stage 4
 //    dilated: its downsample a 2x2 'same' conv padded after) and a DeepLabV3 on convnext_tiny at
 //    OS 8, 64x64 (Linear MLP, stages 3 and 4 dilated: stage 4's downsample at dilation 2); the
-//    smp export writes the model.safetensors save_pretrained wrote, byte for byte;
+//    smp export writes the model.safetensors save_pretrained wrote, byte for byte; the atto one's
+//    ONNX export, run by onnxruntime, gives the same logits;
 //  - every size's encoder: exactly timm's features_only state dict (names and shapes, as smp
 //    built it) and parameter count, which with the classifier head is timm's published count.
 import { expect } from 'chai';
@@ -12,7 +13,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { encodeModel } from '../../src/graph/onnx/proto.js';
 import { storedState } from '../../src/graph/params.js';
+import { onnxModel } from '../../src/model/onnx-export.js';
+import { runOnnx } from '../onnx-runtime.js';
 import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { loadModel } from '../../src/model/model.js';
@@ -83,6 +87,24 @@ describe('smp tu-convnext encoders: logits against smp float64', function () {
       }
     });
   }
+});
+
+describe('smp tu-convnext encoders: ONNX export', function () {
+  this.timeout(300_000);
+  it("deeplabv3plus-tu-convnext_atto: the ONNX export, run by onnxruntime, gives smp's float64 logits at 64x96 (relative error < 1e-4)", async () => {
+    const config = 'deeplabv3plus-tu-convnext_atto';
+    const dir = writeFolder(config);
+    try {
+      const w = await loadWeights(dir);
+      const x = readNpy(join(FIXTURES, config, 'input.npy'));
+      const ref = readNpy(join(FIXTURES, config, 'logits.npy'));
+      const out = (await runOnnx(encodeModel(onnxModel(w, { height: x.shape[2], width: x.shape[3] })), { image: { dims: x.shape, data: x.data } })).get('logits')!;
+      console.log(`      (${config} through onnxruntime: relative error ${relativeError(out.data, ref.data).toExponential(2)})`);
+      expectClose(out.data, ref.data, `${config} through onnxruntime`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('smp tu-convnext encoders (graphs)', () => {
