@@ -107,6 +107,7 @@ export const FLAGS = {
     parse: (text: string): string[] | undefined => text.trim().split(/\s+/),
   } satisfies FlagSpec<string[] | undefined>,
   DEEPLAB_PYTHON: path('The Python with PyTorch and transformers that the PyTorch round-trip test runs docs/ddp_train.py with (skipped where it has none).', 'tests', 'python3', 'python3'),
+  DEEPLAB_SMP_PYTHON: path("The Python with torch and segmentation_models_pytorch that the smp round-trip test runs smp with (skipped while unset; scripts/smp/README.md makes one).", 'tests', 'unset (the test is skipped)'),
   DEEPLAB_SHARED_DIR: path('The team\'s shared folder of weights, fixtures and data that tests and benchmarks read.', 'tests', '../shared beside the project root'),
   TEST_SEED: integer(0, undefined, 'fresh each run (printed)', 'The seed of the tests\' random inputs: replays a run.', 'tests'),
   HOSTILE_SEED: integer(0, 16, '16', 'The seed of the damaged files the hostile-input tests make.', 'tests'),

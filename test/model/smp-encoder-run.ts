@@ -8,6 +8,7 @@ import type { HostParams } from '../../src/graph/params.js';
 import { compile } from '../../src/graph/compile.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import { Program } from '../../src/graph/program.js';
+import { SMP_ENCODERS } from '../../src/model/backbones/smp-encoders.js';
 import { conv } from '../../src/model/networks/layers.js';
 import { buildTrainingGraphs, gradName, trainingBatchNorms } from '../../src/train/training-graph.js';
 import { expectClose, makeRng, testContext } from '../helpers.js';
@@ -59,8 +60,9 @@ export async function expectEncoderAsCpu(name: string, outputStride: number, adj
  */
 export function encoderTraining(name: string): { network: Graph; encoder: string[]; withoutGradient: string[] } {
   const b = new GraphBuilder();
-  const f = everyFeature(b, name, b.input('image', [2, 64, 64, 3]), { outputStride: 16, depth: 5 });
-  b.output('logits', conv(b, f[f.length - 1], { name: 'classifier', kernel: 1, cout: 3, bias: true }));
+  // The last feature (an encoder's /2 one may be smp's empty one: null).
+  const last = SMP_ENCODERS[name].build(b, b.input('image', [2, 64, 64, 3]), { outputStride: 16, depth: 5 }).at(-1)!;
+  b.output('logits', conv(b, last, { name: 'classifier', kernel: 1, cout: 3, bias: true }));
   const network = trainingBatchNorms(b.build());
   const { step, trainable } = buildTrainingGraphs(network, { ignoreIndex: 255 }, () => ({}));
   const accumulators = new Set(step.state.filter((v) => v.role === 'gradient').map((v) => v.name));

@@ -3,6 +3,7 @@
 // entries here; the smp backbone record (smp.ts) builds whichever the architecture names.
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
+import { CONVNEXT_SPECS, type ConvNeXtName, buildSmpConvNeXt, convnextLinear } from '../networks/smp-convnext.js';
 import { DPN_VARIANTS, type DpnName, buildSmpDpn } from '../networks/smp-dpn.js';
 import { LUKEMELAS_EFFICIENTNETS, type LukemelasEfficientNetName, buildSmpEfficientNet } from '../networks/smp-efficientnet.js';
 import { buildSmpMixTransformer, type MixTransformerSpec } from '../networks/smp-mix-transformer.js';
@@ -39,6 +40,8 @@ export interface SmpEncoder {
   fileKey?(name: string): string;
   /** Its Linear layers' weights ([out, in] in the file), which the network runs as 1x1 convs (MiT's). */
   linear?(name: string): boolean;
+  /** Its per-channel scales ([C] in the file), which the network runs as 1x1 depthwise convs (ConvNeXt's layer scale). */
+  scale?(name: string): boolean;
 }
 
 const RESNET_UNITS = {
@@ -154,6 +157,16 @@ function sknet(name: SmpSknetName): SmpEncoder {
   };
 }
 
+function convnext(name: ConvNeXtName): SmpEncoder {
+  return {
+    family: "timm's ConvNeXt (tu-convnext_)",
+    // smp's empty /2 feature (a transformer-style encoder starts at /4) is null: nothing reads it.
+    build: (b, image, size) => [null, ...buildSmpConvNeXt(b, image, { ...size, name, prefix: 'encoder.model' })],
+    linear: (key) => convnextLinear(name, key),
+    scale: (key) => /^encoder\.model\.stages_\d\.blocks\.\d+\.gamma$/.test(key),
+  };
+}
+
 function regnet(name: RegNetName): SmpEncoder {
   return {
     family: name.startsWith('regnetx') ? "timm's RegNetX (tu-regnetx_, timm-regnetx_)" : "timm's RegNetY (tu-regnety_, timm-regnety_)",
@@ -182,6 +195,7 @@ export const SMP_ENCODERS: Readonly<Record<string, SmpEncoder>> = {
   ...Object.fromEntries(Object.entries(MIT_SPECS).map(([name, spec]) => [name, mixTransformer(spec)])),
   ...Object.fromEntries(Object.keys(DPN_VARIANTS).map((n) => [n, dpn(n as DpnName)])),
   ...Object.fromEntries(Object.keys(SMP_SKNETS).map((n) => [n, sknet(n as SmpSknetName)])),
+  ...Object.fromEntries(Object.keys(CONVNEXT_SPECS).map((n) => [`tu-${n}`, convnext(n as ConvNeXtName)])),
   // smp's get_encoder turns timm-regnet* into tu-regnet* (is_equivalent_to_timm_universal).
   ...Object.fromEntries(
     Object.keys(REGNET_CFGS).flatMap((n) => {

@@ -9,13 +9,13 @@ import { defaultConfig } from '../backbones/config.js';
 import { backboneRecord } from '../backbones/registry.js';
 import type { Architecture } from '../backbones/backbone.js';
 import { smpArchitectureOf } from '../backbones/smp.js';
-import { smpEncoder } from '../backbones/smp-encoders.js';
+import { type SmpEncoder, smpEncoder } from '../backbones/smp-encoders.js';
 import type { DeepLabConfig } from '../networks/config.js';
 import { defaultClassSet } from '../voc.js';
-import { hwioToOihw, oihwToHwio } from '../weights/layouts.js';
 import { readTorchCheckpoint } from '../weights/import/pth.js';
 import { readSafetensors } from '../weights/import/safetensors.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
+import { smpFileFromParam, smpParamFromFile } from '../weights/smp-layout.js';
 import { checkStateDictValues } from '../weights/weight-checks.js';
 import type { FileSet } from './formats/format.js';
 import { type LoadedWeights, checkedWeights, loadedNetwork } from './loaded-weights.js';
@@ -134,10 +134,7 @@ export function smpParams(tensors: TensorMap, architecture: Architecture, what: 
   for (const [file, t] of tensors) {
     const name = encoder.fileKey?.(currentKey(file)) ?? currentKey(file);
     if (name.endsWith('.num_batches_tracked') || encoder.unused?.(name)) unread.set(name, t);
-    else if (t.shape.length === 4) params.set(name, oihwToHwio(t.data, t.shape));
-    // A Linear layer's [out, in] runs as a 1x1 conv: HWIO [1, 1, in, out].
-    else if (t.shape.length === 2 && encoder.linear?.(name)) params.set(name, oihwToHwio(t.data, [...t.shape, 1, 1]));
-    else params.set(name, { shape: [...t.shape], data: t.data });
+    else params.set(name, smpParamFromFile(encoder, name, t));
   }
   return { params, unread };
 }
@@ -147,11 +144,11 @@ export function smpParams(tensors: TensorMap, architecture: Architecture, what: 
  * the file all the same: encoder tensors the network does not declare move to `unread` (written
  * back by the smp export); anything else undeclared stays, for checkParams to report.
  */
-function keepDeeperStagesApart(graph: Graph, params: HostParams, unread: TensorMap): void {
+function keepDeeperStagesApart(graph: Graph, params: HostParams, unread: TensorMap, encoder: SmpEncoder): void {
   const declared = new Set(storedState(graph).map((v) => v.name));
   for (const [name, t] of params) {
     if (name.startsWith('encoder.') && !declared.has(name)) {
-      const stored = t.shape.length === 4 ? hwioToOihw(t.data, t.shape) : { shape: [...t.shape], data: Float32Array.from(t.data) };
+      const stored = smpFileFromParam(encoder, name, { shape: t.shape, data: Float32Array.from(t.data) });
       unread.set(name, { ...stored, sourceDType: 'f32' });
       params.delete(name);
     }
@@ -187,7 +184,7 @@ function smpModelOf(name: string, cfgJson: { json: Record<string, unknown>; what
   const multiple = config.outputStride;
   const cfg = opts.outputStride && opts.outputStride !== multiple ? defaultConfig('smp', { ...config, outputStride: opts.outputStride }) : config;
   const network = loadedNetwork(cfg, architecture);
-  if (smpArchitectureOf(architecture).depth < 5) keepDeeperStagesApart(network.buildGraph({ height: multiple * 4, width: multiple * 4 }), params, unread);
+  if (smpArchitectureOf(architecture).depth < 5) keepDeeperStagesApart(network.buildGraph({ height: multiple * 4, width: multiple * 4 }), params, unread, smpEncoder(smpArchitectureOf(architecture).encoder, name));
   return checkedWeights(
     {
       name,

@@ -14,7 +14,7 @@ import { smpEncoder } from '../backbones/smp-encoders.js';
 import type { LoadedWeights } from '../loading/loaded-weights.js';
 import { writeSafetensors } from './import/safetensors.js';
 import type { HostTensor, TensorMap } from './import/tensor-map.js';
-import { hwioToOihw } from './layouts.js';
+import { smpFileFromParam } from './smp-layout.js';
 
 /** config.json's object: every constructor argument, keys in Python's sorted order. */
 export function smpConfigObject(w: LoadedWeights): Record<string, unknown> {
@@ -49,14 +49,7 @@ function byBytes(a: string, b: string): number {
 export function smpStateDict(w: LoadedWeights, params: HostParams = w.params): TensorMap {
   const encoder = smpEncoder(smpArchitectureOf(w.architecture).encoder, w.name);
   const all = new Map<string, HostTensor>();
-  for (const [name, t] of params) {
-    if (t.shape.length !== 4) all.set(name, { shape: [...t.shape], data: t.data, sourceDType: 'f32' });
-    else {
-      const oihw = hwioToOihw(t.data, t.shape);
-      // A Linear layer run as a 1x1 conv goes back to [out, in].
-      all.set(name, { shape: encoder.linear?.(name) ? oihw.shape.slice(0, 2) : oihw.shape, data: oihw.data, sourceDType: 'f32' });
-    }
-  }
+  for (const [name, t] of params) all.set(name, { ...smpFileFromParam(encoder, name, t), sourceDType: 'f32' });
   for (const [name, t] of w.unread ?? []) all.set(name, t);
   const isInt = (t: HostTensor) => t.sourceDType === 'i64';
   const names = [...all.keys()];
