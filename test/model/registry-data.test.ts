@@ -98,6 +98,7 @@ describe('model: registry data (weights/registry.json)', () => {
       'deeplabv3_pascal_trainval_2018_01_04.tar.gz',
       'deeplabv3_cityscapes_train_2018_02_06.tar.gz',
       'deeplabv3_xception_ade20k_train_2018_05_29.tar.gz',
+      'deeplabv3_mnv2_ade20k_train_2018_12_03.tar.gz',
     ]);
     // TF DeepLab's Xception-65 zoo (model_zoo.md): single-scale OS 16 scores where the zoo gives one.
     const xception = Object.fromEntries(tf.filter((e) => e.backbone === 'xception_65').map((e) => [e.name, [e.published!.mIoU, e.numClasses, e.classSet ?? null, e.outputStride]]));
@@ -111,6 +112,8 @@ describe('model: registry data (weights/registry.json)', () => {
     expect(findModel('mobilenetv2-pascal-trainaug-513')).to.include({ size: 23882985 });
     expect(findModel('mobilenetv2-pascal-trainaug-513').sha384).to.have.length(96);
     expect(findModel('mobilenetv2-cityscapes')).to.include({ numClasses: 19, classSet: 'cityscapes' });
+    // The ADE20K MobileNetV2 (model_zoo.md): DeepLabv3+ at 257x257, OS 16, 151 classes.
+    expect(findModel('mobilenetv2-ade20k-257')).to.deep.include({ backbone: 'mobilenet_v2', outputStride: 16, inputSize: [257, 257], numClasses: 151, published: { mIoU: 32.04, evaluation: 'ADE20K val, output stride 16, single scale (the model zoo; pixel accuracy 75.41 %)' } });
     // What an entry adds to its file when loaded: mmseg's test pipeline from its config name, its classes.
     const hints = entryHints(findModel('mmseg-r101-d8-cityscapes-769x769'));
     expect(hints.mmseg).to.deep.include({ outputStride: 8, testScale: [2049, 1025], slide: { crop: 769, stride: 513 }, alignCorners: true });

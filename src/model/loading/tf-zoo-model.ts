@@ -2,8 +2,9 @@
 // checkpoint bundle (`<prefix>.index` + `<prefix>.data-NNNNN-of-NNNNN`) and a frozen graph
 // (`frozen_inference_graph.pb`). The weights come from the checkpoint (the frozen graph's Consts
 // where there is none), the batch-norm epsilons from the graph (TF DeepLab's defaults where there
-// is none), folded on load (src/model/weights/tf-checkpoint.ts) into the MobileNetV2 network, or
-// taken as they are by a network that keeps TF's batch norms (Xception-65).
+// is none), folded on load (src/model/weights/tf-checkpoint.ts) into the MobileNetV2 network (but
+// for a DeepLabv3+ decoder's, which stay), or taken as they are by a network that keeps TF's
+// batch norms (Xception-65).
 import { backboneRecords } from '../backbones/registry.js';
 import { defaultConfig } from '../backbones/config.js';
 import { datasetClassSet } from '../datasets.js';
@@ -83,7 +84,7 @@ function keptBatchNormModel(name: string, zoo: TfZooVariables, opts: LoadOptions
   // The logits' HWIO weight: its output channels are the classes.
   const logits = zoo.variables.get('logits/semantic/weights');
   const base = defaultConfig(record.name);
-  const outputStride = opts.outputStride ?? base.outputStride;
+  const outputStride = opts.outputStride ?? hints.outputStride ?? base.outputStride;
   const config = defaultConfig(record.name, {
     numClasses: logits && logits.shape.length === 4 ? logits.shape[3] : base.numClasses,
     outputStride,
@@ -109,7 +110,11 @@ function keptBatchNormModel(name: string, zoo: TfZooVariables, opts: LoadOptions
 export function tfZooModel(name: string, zoo: TfZooVariables, opts: LoadOptions, hints: WeightHints = {}, inputSize: [number, number] = TF_ZOO_INPUT): LoadedWeights {
   const kept = keptBatchNormModel(name, zoo, opts, hints, inputSize);
   if (kept) return kept;
-  const folded = foldTfVariables(zoo.variables, zoo.epsilon, zoo.from);
+  // The decoder (the ADE20K MobileNetV2's) keeps its batch norms, as the network builds it; the rest folds.
+  const inDecoder = ([n]: [string, unknown]) => n.startsWith('decoder/');
+  const decoderVariables = new Map([...zoo.variables].filter(inDecoder));
+  const folded = foldTfVariables(new Map([...zoo.variables].filter((e) => !inDecoder(e))), zoo.epsilon, zoo.from);
   const classes = hints.classes ?? (folded.get('logits/semantic/weights')?.shape[0] === 19 ? datasetClassSet('cityscapes') : undefined);
-  return tfDeepLab(name, inputSize, folded, foldedNames, opts, classes);
+  const decoder = decoderVariables.size > 0 ? { variables: decoderVariables, epsilon: zoo.epsilon, from: zoo.from } : undefined;
+  return tfDeepLab(name, inputSize, folded, foldedNames, { ...opts, outputStride: opts.outputStride ?? hints.outputStride }, classes, decoder);
 }
