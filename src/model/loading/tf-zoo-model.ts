@@ -81,8 +81,8 @@ export function tarballFiles(bytes: Uint8Array, what: string): ZooFiles {
 function keptBatchNormModel(name: string, zoo: TfZooVariables, opts: LoadOptions, hints: WeightHints, inputSize: [number, number]): LoadedWeights | undefined {
   const record = backboneRecords().find((r) => r.weights.tf?.batchNorms === 'kept' && zoo.variables.has(`${r.weights.tf.stem}/weights`));
   if (!record) return undefined;
-  // The logits' HWIO weight: its output channels are the classes.
-  const logits = zoo.variables.get('logits/semantic/weights');
+  // The logits' HWIO weight (the MobileNetV3 models': the decoder's, whose output is the logits): its output channels are the classes.
+  const logits = zoo.variables.get('logits/semantic/weights') ?? zoo.variables.get('decoder/decoder_conv0/weights');
   const base = defaultConfig(record.name);
   const outputStride = opts.outputStride ?? hints.outputStride ?? base.outputStride;
   const config = defaultConfig(record.name, {
@@ -106,7 +106,7 @@ function keptBatchNormModel(name: string, zoo: TfZooVariables, opts: LoadOptions
   };
 }
 
-/** A zoo model's weights: folded into the MobileNetV2 network, or as they are for a network that keeps TF's batch norms (Xception-65). */
+/** A zoo model's weights: folded into the MobileNetV2 network, or as they are for a network that keeps TF's batch norms (Xception-65, MobileNetV3). */
 export function tfZooModel(name: string, zoo: TfZooVariables, opts: LoadOptions, hints: WeightHints = {}, inputSize: [number, number] = TF_ZOO_INPUT): LoadedWeights {
   const kept = keptBatchNormModel(name, zoo, opts, hints, inputSize);
   if (kept) return kept;

@@ -14,9 +14,9 @@ import type { TensorMap } from './import/tensor-map.js';
 import type { NameResolver } from './tf-weights.js';
 import { checkBatchNormEpsilon, checkFloatWeight, checkVariance, isFloatDType } from './weight-checks.js';
 
-/** The eps TF DeepLab's batch norms use where the graph does not say: 0.001 in the backbones (MobileNetV2, Xception-65), 1e-5 in the heads. */
+/** The eps TF DeepLab's batch norms use where the graph does not say: 0.001 in the backbones (MobileNetV2, MobileNetV3, Xception-65), 1e-5 in the heads. */
 export function defaultTfBnEpsilon(scope: string): number {
-  return scope.startsWith('MobilenetV2/') || scope.startsWith('xception_65/') ? 1e-3 : 1e-5;
+  return scope.startsWith('MobilenetV2/') || scope.startsWith('MobilenetV3/') || scope.startsWith('xception_65/') ? 1e-3 : 1e-5;
 }
 
 /** Names the folded tensors go by, for tfMobilenetV2Params: OHWI weights, depthwise [1,H,W,C], biases. */
