@@ -1,7 +1,8 @@
 // TF DeepLab's MobileNetV3 segmentation models (the zoo's mobilenetv3_{large,small}_cityscapes_
 // trainfine) against TF DeepLab's own model code (scripts/fixtures/tf-mnv3), on weights from the
 // team's counter PRNG under TF's variable names (regenerated here): every variable of TF's graph
-// read, the logits at output stride 32 on an odd and an even input, the zoo's tarball layout
+// read, the logits at output stride 32 on an odd and an even input and at 16 and 8 (slim's
+// dilation) on the odd one, the zoo's tarball layout
 // written here from the same weights, the labels of the whole pipeline, and the registry entries.
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,10 @@ import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { defaultTfBnEpsilon } from '../../src/model/weights/tf-checkpoint.js';
 import { setFlags } from '../../src/util/flags.js';
+import { encodeModel } from '../../src/graph/onnx/proto.js';
+import { permuteCpu } from '../../src/kernels/layout/permute.js';
+import { onnxModel } from '../../src/model/onnx-export.js';
+import { runOnnx } from '../onnx-runtime.js';
 import { expectClose, expectThrows, relativeError, testContext } from '../helpers.js';
 import { buildBundle, buildTar } from '../import/tf-writers.js';
 import { xceptionPrngValues } from './xception-fixture.js';
@@ -30,7 +35,7 @@ const DIR = join(process.cwd(), 'test', 'fixtures', 'tf-mnv3');
 interface Variant {
   variables: [string, number[]][];
   bn_epsilon: Record<string, number>;
-  cases: { name: string; height: number; width: number; logits_shape: number[] }[];
+  cases: { name: string; height: number; width: number; output_stride: number; logits_shape: number[] }[];
 }
 interface Manifest {
   seed: number;
@@ -42,7 +47,7 @@ interface Manifest {
 const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')) as Manifest;
 const POOLING_CROP = manifest.flags.image_pooling_crop_size.map(Number) as [number, number];
 const variablesOf = (v: Variant): TensorMap => new Map(v.variables.map(([name, shape]) => [name, { shape, data: xceptionPrngValues(name, shape, manifest.seed), sourceDType: 'f32' as const }]));
-const zoo = (vars: TensorMap, size: [number, number]) => tfZooModel('mnv3', { variables: vars, epsilon: defaultTfBnEpsilon, from: 'model.ckpt' }, {}, {}, size);
+const zoo = (vars: TensorMap, size: [number, number], outputStride?: number) => tfZooModel('mnv3', { variables: vars, epsilon: defaultTfBnEpsilon, from: 'model.ckpt' }, { outputStride }, {}, size);
 /** The fixture's image-pooling crop (49 rather than the zoo's 769: see make_fixtures.py). */
 const withCrop = (w: LoadedWeights): LoadedWeights => ({ ...w, ...loadedNetwork(w.config, backboneRecord(w.config.backbone).architecture.fromJson(POOLING_CROP, 'fixture')) });
 
@@ -100,8 +105,8 @@ describe("model: TF DeepLab's MobileNetV3 segmentation models (the zoo's mobilen
 
       describe("the logits against TF DeepLab's @slow", () => {
         for (const c of variant.cases) {
-          it(`${c.height}x${c.width} at OS 32: the GPU's logits within 1e-4 of TF's (its stride-8 logits resized with aligned corners)`, async () => {
-            const w = withCrop(zoo(vars, [c.height, c.width]));
+          it(`${c.height}x${c.width} at OS ${c.output_stride}: the GPU's logits within 1e-4 of TF's (its stride-8 logits resized with aligned corners)`, async () => {
+            const w = withCrop(zoo(vars, [c.height, c.width], c.output_stride));
             const graph = w.buildGraph({ height: c.height, width: c.width });
             const program = await Program.create(await testContext(), compile(graph, { mode: 'inference' }), w.params);
             try {
@@ -114,6 +119,18 @@ describe("model: TF DeepLab's MobileNetV3 segmentation models (the zoo's mobilen
             }
           });
         }
+      });
+
+      it("as ONNX (onnxModel): onnxruntime gives TF's logits (resized to the input with aligned corners) within 1e-4 @slow", async () => {
+        const c = variant.cases[0];
+        const w = withCrop(zoo(vars, [c.height, c.width]));
+        const bytes = encodeModel(onnxModel(w, { height: c.height, width: c.width }));
+        const nchw = (data: Float32Array, channels: number) => permuteCpu(data, [1, c.height, c.width, channels], { view: [1, c.height, c.width, channels], perm: [0, 3, 1, 2], shape: [1, channels, c.height, c.width] });
+        const logits = (await runOnnx(bytes, { image: { dims: [1, 3, c.height, c.width], data: nchw(normalised(c.height, c.width), 3) } })).get('logits')!;
+        expect(logits.dims).to.deep.equal([1, 19, c.height, c.width]);
+        const ref = resizeBilinearCpu(readNpy(join(DIR, `logits_${c.name}.npy`)).data, c.logits_shape, { outH: c.height, outW: c.width, mode: 'align_corners' });
+        console.log(`      (onnxruntime vs TF: relative error ${relativeError(logits.data, nchw(ref, 19)).toExponential(1)})`);
+        expectClose(logits.data, nchw(ref, 19), 'onnxruntime logits');
       });
 
       describe("the zoo's tarball, written from the same weights @slow", () => {
@@ -129,7 +146,7 @@ describe("model: TF DeepLab's MobileNetV3 segmentation models (the zoo's mobilen
         it("segment(): the zoo's pipeline gives TF's labels on >= 99.9 % of pixels on both sizes", async () => {
           const loaded = await loadWeights(join(dir, file));
           expect(loaded.config).to.deep.include({ backbone: name, numClasses: 19, outputStride: 32 });
-          for (const c of variant.cases) {
+          for (const c of variant.cases.filter((k) => k.output_stride === 32)) {
             const w: LoadedWeights = { ...withCrop(loaded), inputPolicy: { kind: 'fixed', height: c.height, width: c.width }, probeSize: [c.width, c.height] };
             const model = await DeepLabModel.fromWeights(w, { ctx: await testContext() });
             try {
