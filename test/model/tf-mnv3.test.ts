@@ -76,6 +76,17 @@ describe("model: TF DeepLab's MobileNetV3 segmentation models (the zoo's mobilen
     expectThrows(() => tfMobilenetV3Strides('small', 4), 'mobilenet_v3_small_seg: output stride must be 8, 16 or 32, got 4');
   });
 
+  it("pools as the zoo's graph does at its 2049x1025 input (25x25 windows at strides 4, 5: a 3x9 map), and an input under the crop over the whole map", () => {
+    const w = zoo(variablesOf(manifest.variants.mobilenet_v3_small_seg), [1025, 2049]);
+    const pool = (height: number, width: number) => {
+      const node = w.buildGraph({ height, width }).nodes.find((n) => n.name === 'image_pooling/pool')!;
+      if (node.op.type !== 'pool2d') throw new Error('image_pooling/pool is no pool2d');
+      return [node.op.input.shape.slice(1, 3), [node.op.attrs.kernelH, node.op.attrs.kernelW], node.outputs[0].shape.slice(1, 3)];
+    };
+    expect(pool(1025, 2049)).to.deep.equal([[33, 65], [25, 25], [3, 9]]);
+    expect(pool(161, 193)).to.deep.equal([[6, 7], [6, 7], [1, 1]]);
+  });
+
   for (const [name, variant] of Object.entries(manifest.variants)) {
     describe(name, () => {
       const vars = variablesOf(variant);
