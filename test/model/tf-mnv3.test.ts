@@ -27,7 +27,7 @@ import { permuteCpu } from '../../src/kernels/layout/permute.js';
 import { onnxModel } from '../../src/model/onnx-export.js';
 import { runOnnx } from '../onnx-runtime.js';
 import { expectClose, expectThrows, relativeError, testContext } from '../helpers.js';
-import { buildBundle, buildTar } from '../import/tf-writers.js';
+import { buildBundle, buildTar, frozenGraph } from '../import/tf-writers.js';
 import { xceptionPrngValues } from './xception-fixture.js';
 
 const DIR = join(process.cwd(), 'test', 'fixtures', 'tf-mnv3');
@@ -51,13 +51,14 @@ const zoo = (vars: TensorMap, size: [number, number], outputStride?: number) => 
 /** The fixture's image-pooling crop (49 rather than the zoo's 769: see make_fixtures.py). */
 const withCrop = (w: LoadedWeights): LoadedWeights => ({ ...w, ...loadedNetwork(w.config, backboneRecord(w.config.backbone).architecture.fromJson(POOLING_CROP, 'fixture')) });
 
-/** The zoo's tarball layout: the checkpoint bundle (with Momentum slots and the step) in one folder. */
+/** The zoo's tarball layout: the frozen graph and the checkpoint bundle (with Momentum slots and the step) in one folder. */
 function zooTarball(folder: string, vars: TensorMap): Uint8Array {
   const tensors = new Map([...vars].map(([name, t]) => [name, { dtype: 1, shape: [...t.shape], bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) }]));
   for (const [name, t] of vars) if (!/moving_(mean|variance)$/.test(name)) tensors.set(`${name}/Momentum`, { dtype: 1, shape: [...t.shape], bytes: new Uint8Array(t.data.byteLength) });
   tensors.set('global_step', { dtype: 9, shape: [], bytes: new Uint8Array(8) });
   const { index, data } = buildBundle(tensors);
   return buildTar(new Map([
+    [`${folder}/frozen_inference_graph.pb`, frozenGraph(vars, defaultTfBnEpsilon)],
     [`${folder}/model.ckpt.index`, index],
     [`${folder}/model.ckpt.data-00000-of-00001`, data],
   ]));
@@ -172,6 +173,14 @@ describe("model: TF DeepLab's MobileNetV3 segmentation models (the zoo's mobilen
               model.dispose();
             }
           }
+        });
+
+        it('the frozen graph alone loads as the same network, every value exact', async () => {
+          writeFileSync(join(dir, 'frozen_inference_graph.pb'), frozenGraph(vars, defaultTfBnEpsilon));
+          const w = await loadWeights(join(dir, 'frozen_inference_graph.pb'));
+          expect(w.config).to.deep.include({ backbone: name, numClasses: 19, outputStride: 32 });
+          expect(w.params.size).to.equal(vars.size);
+          for (const [v, t] of vars) expect(Array.from(w.params.get(v.replace(/\/depthwise_weights$/, '/weights'))!.data), v).to.deep.equal(Array.from(t.data));
         });
 
         it(`the registry entry loads its file from DEEPLAB_WEIGHTS_DIR: OS 32, 1025x2049, Cityscapes' 19 classes, the zoo's 769 image-pooling crop`, async () => {
