@@ -93,6 +93,10 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     });
   }
 
+  it('scale by a constant (TF\'s hard sigmoid 0.16667 over ours) as Mul', async () => {
+    expect(await expectOnnxMatches(graphOf(6, 7, 4, (b, x) => b.node('s', { type: 'scale', input: x, attrs: { factor: 6 * 0.16667 } })[0]))).to.deep.equal(['Mul']);
+  });
+
   it('activation: silu as Sigmoid and Mul (opset 17 has no SiLU)', async () => {
     const g = graphOf(6, 7, 4, (b, x) => b.activation('act', b.conv2d('scale', x, b.param('scale.w', [1, 1, 4, 4]), { bias: b.param('scale.b', [4]) }), 'silu'));
     expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', 'Sigmoid', 'Mul']);

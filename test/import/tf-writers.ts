@@ -3,7 +3,8 @@
 // archive (ustar), so a whole MobileNetV2 zoo tarball can be made from weights we have.
 import { gzipSync } from 'node:zlib';
 import { crc32c, maskCrc } from '../../src/model/weights/import/crc32c.js';
-import { BundleEntryProto, BundleHeaderProto } from '../../src/model/weights/import/tf-proto.js';
+import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
+import { BundleEntryProto, BundleHeaderProto, GraphDefType } from '../../src/model/weights/import/tf-proto.js';
 import { concat } from './builders.js';
 
 export function varint(v: number): number[] {
@@ -154,4 +155,16 @@ export function buildTar(files: Map<string, Uint8Array>, gzip = true): Uint8Arra
   parts.push(new Uint8Array(1024));
   const tar = concat(parts);
   return gzip ? new Uint8Array(gzipSync(tar)) : tar;
+}
+
+/** A frozen graph as TF writes one for these variables: a Const per variable, a FusedBatchNormV3 per batch norm (with its eps). */
+export function frozenGraph(vars: TensorMap, epsilon: (scope: string) => number): Uint8Array {
+  const node: unknown[] = [];
+  for (const [name, t] of vars) {
+    const tensor = { dtype: 1, tensor_shape: { dim: t.shape.map((size) => ({ size })) }, tensor_content: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
+    node.push({ name, op: 'Const', attr: { dtype: { type: 1 }, value: { tensor } } });
+    const bn = /^(.*)\/BatchNorm\/moving_mean$/.exec(name);
+    if (bn) node.push({ name: `${bn[1]}/BatchNorm/FusedBatchNormV3`, op: 'FusedBatchNormV3', input: [`${bn[1]}/Conv2D`], attr: { epsilon: { f: epsilon(bn[1]) } } });
+  }
+  return GraphDefType.encode(GraphDefType.fromObject({ node })).finish();
 }

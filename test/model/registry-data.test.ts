@@ -98,6 +98,9 @@ describe('model: registry data (weights/registry.json)', () => {
       'deeplabv3_pascal_trainval_2018_01_04.tar.gz',
       'deeplabv3_cityscapes_train_2018_02_06.tar.gz',
       'deeplabv3_xception_ade20k_train_2018_05_29.tar.gz',
+      'deeplabv3_mnv2_ade20k_train_2018_12_03.tar.gz',
+      'deeplab_mnv3_large_cityscapes_trainfine_2019_11_15.tar.gz',
+      'deeplab_mnv3_small_cityscapes_trainfine_2019_11_15.tar.gz',
     ]);
     // TF DeepLab's Xception-65 zoo (model_zoo.md): single-scale OS 16 scores where the zoo gives one.
     const xception = Object.fromEntries(tf.filter((e) => e.backbone === 'xception_65').map((e) => [e.name, [e.published!.mIoU, e.numClasses, e.classSet ?? null, e.outputStride]]));
@@ -113,6 +116,14 @@ describe('model: registry data (weights/registry.json)', () => {
     expect(findModel('mobilenetv2-cityscapes')).to.include({ numClasses: 19, classSet: 'cityscapes' });
     // TF's ADE20K models: 'other' first, then SceneParsing's 150.
     expect(entryHints(findModel('xception65-ade20k-513')).classes!.names.slice(0, 3)).to.deep.equal(['other', 'wall', 'building']);
+    // The MobileNetV3 Cityscapes models (model_zoo.md): output stride 32, single scale.
+    const mnv3 = Object.fromEntries(tf.filter((e) => e.backbone.startsWith('mobilenet_v3_')).map((e) => [e.name, [e.backbone, e.published!.mIoU, e.numClasses, e.classSet, e.outputStride]]));
+    expect(mnv3).to.deep.equal({
+      'mobilenetv3-large-cityscapes': ['mobilenet_v3_large_seg', 72.41, 19, 'cityscapes', 32],
+      'mobilenetv3-small-cityscapes': ['mobilenet_v3_small_seg', 68.99, 19, 'cityscapes', 32],
+    });
+    // The ADE20K MobileNetV2 (model_zoo.md): DeepLabv3+ at 257x257, OS 16, 151 classes.
+    expect(findModel('mobilenetv2-ade20k-257')).to.deep.include({ backbone: 'mobilenet_v2', outputStride: 16, inputSize: [257, 257], numClasses: 151, classSet: 'ade20k-tf', published: { mIoU: 32.04, evaluation: 'ADE20K val, output stride 16, single scale (the model zoo; pixel accuracy 75.41 %)' } });
     // What an entry adds to its file when loaded: mmseg's test pipeline from its config name, its classes.
     const hints = entryHints(findModel('mmseg-r101-d8-cityscapes-769x769'));
     expect(hints.mmseg).to.deep.include({ outputStride: 8, testScale: [2049, 1025], slide: { crop: 769, stride: 513 }, alignCorners: true });

@@ -17,7 +17,6 @@ import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../../src/model/model.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
-import { GraphDefType } from '../../src/model/weights/import/tf-proto.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { permuteCpu } from '../../src/kernels/layout/permute.js';
 import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
@@ -28,7 +27,7 @@ import { defaultTfBnEpsilon, tfKeptParams } from '../../src/model/weights/tf-che
 import { tfZooModel } from '../../src/model/loading/tf-zoo-model.js';
 import { xceptionUnitStrides } from '../../src/model/networks/xception.js';
 import { expectClose, expectThrows, numel, relativeError, testContext } from '../helpers.js';
-import { buildBundle, buildTar } from '../import/tf-writers.js';
+import { buildBundle, buildTar, frozenGraph } from '../import/tf-writers.js';
 import { XCEPTION_FIXTURES, xceptionFixtureVariables, xceptionManifest } from './xception-fixture.js';
 
 const DIR = XCEPTION_FIXTURES;
@@ -132,7 +131,7 @@ describe('model: TF DeepLab Xception-65 DeepLabv3+ (the zoo\'s xception65_* chec
       for (const [name, t] of variables()) if (!name.startsWith('xception_65/') && !/moving_(mean|variance)$/.test(name)) tensors.set(`${name}/Momentum`, { dtype: 1, shape: [...t.shape], bytes: new Uint8Array(t.data.byteLength) });
       tensors.set('global_step', { dtype: 9, shape: [], bytes: new Uint8Array(8) });
       const { index, data } = buildBundle(tensors);
-      const graph = frozenGraph(variables());
+      const graph = frozenGraph(variables(), defaultTfBnEpsilon);
       const folder = join(dir, 'deeplabv3_tiny_xception');
       mkdirSync(folder);
       writeFileSync(join(folder, 'model.ckpt.index'), index);
@@ -209,15 +208,3 @@ describe('model: TF DeepLab Xception-65 DeepLabv3+ (the zoo\'s xception65_* chec
     });
   });
 });
-
-/** A frozen graph as TF writes one for these variables: a Const per variable, a FusedBatchNormV3 per batch norm (with its eps). */
-function frozenGraph(vars: TensorMap): Uint8Array {
-  const node: unknown[] = [];
-  for (const [name, t] of vars) {
-    const tensor = { dtype: 1, tensor_shape: { dim: t.shape.map((size) => ({ size })) }, tensor_content: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) };
-    node.push({ name, op: 'Const', attr: { dtype: { type: 1 }, value: { tensor } } });
-    const bn = /^(.*)\/BatchNorm\/moving_mean$/.exec(name);
-    if (bn) node.push({ name: `${bn[1]}/BatchNorm/FusedBatchNormV3`, op: 'FusedBatchNormV3', input: [`${bn[1]}/Conv2D`], attr: { epsilon: { f: defaultTfBnEpsilon(bn[1]) } } });
-  }
-  return GraphDefType.encode(GraphDefType.fromObject({ node })).finish();
-}

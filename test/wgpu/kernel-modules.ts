@@ -132,7 +132,7 @@ export function resizeSpecs(): ModuleGroup {
   return { name: 'resize_bilinear, every candidate (f32, f16)', specs: distinct(specs) };
 }
 
-/** Small networks that between them hold every op: ResNet with the DeepLabv3+ decoder and the aux head, MobileNetV2 and V3, MobileViT and MobileViTV2, TF DeepLab's Xception-65 DeepLabv3+. */
+/** Small networks that between them hold every op: ResNet with the DeepLabv3+ decoder and the aux head, MobileNetV2 and V3, MobileViT and MobileViTV2, TF DeepLab's Xception-65 DeepLabv3+ and MobileNetV3-Small. */
 export const NETWORKS: Record<string, () => Graph> = {
   mobilenet_v2: () => buildDeepLab(defaultConfig('mobilenet_v2'), SIZE),
   mobilenet_v3_large: () => buildDeepLab(defaultConfig('mobilenet_v3_large'), SIZE),
@@ -142,6 +142,8 @@ export const NETWORKS: Record<string, () => Graph> = {
   mobilevitv2: () => buildMobileVitV2DeepLab(mobileVitV2ConfigFromHub(JSON.parse(readFileSync(sharedPath('fixtures', 'hf', 'mobilevitv2-0.5-deeplabv3', 'config.json'), 'utf8'))), SIZE),
   // Its separable convs at rates 1, 2 and the ASPP's 6, 12, 18, its decoder at stride 4.
   xception_65: () => buildDeepLab(defaultConfig('xception_65', { numClasses: 5 }), SIZE),
+  // TF DeepLab's MobileNetV3: the strided average pool, the scale of TF's hard sigmoid, the broadcast gate.
+  mobilenet_v3_small_seg: () => buildDeepLab(defaultConfig('mobilenet_v3_small_seg', { numClasses: 5 }), SIZE),
 };
 const SIZE = { batch: 1, height: 33, width: 33 };
 

@@ -186,3 +186,4 @@ addOp.onnx = binaryOnnx('Add');
 mulOp.onnx = binaryOnnx('Mul');
 
 activationOp.onnx = (op, [out], g) => onnxActivation(g, op.attrs.activation, g.tensor(op.input), out);
+scaleOp.onnx = (op, [out], g) => g.node('Mul', [g.tensor(op.input), g.constant('factor', 'float', [], [op.attrs.factor])], [out]);

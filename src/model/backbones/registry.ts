@@ -12,6 +12,7 @@ import { RESNET101, RESNET18, RESNET50 } from './resnet.js';
 import { SMP } from './smp.js';
 import { VAINF_MOBILENET_V2 } from './vainf-mobilenet-v2.js';
 import { XCEPTION_65 } from './xception.js';
+import { TF_MOBILENET_V3_LARGE_SEG, TF_MOBILENET_V3_SMALL_SEG } from './tf-mobilenet-v3.js';
 
 export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = {
   resnet18: RESNET18,
@@ -25,6 +26,8 @@ export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = 
   mmseg_mobilenet_v2: MMSEG_MOBILENET_V2,
   vainf_mobilenet_v2: VAINF_MOBILENET_V2,
   xception_65: XCEPTION_65,
+  mobilenet_v3_large_seg: TF_MOBILENET_V3_LARGE_SEG,
+  mobilenet_v3_small_seg: TF_MOBILENET_V3_SMALL_SEG,
 };
 
 export function isBackboneName(name: unknown): name is BackboneName {

@@ -12,6 +12,7 @@ import type { NetworkSize } from '../networks/deeplab.js';
 import { buildDeepLab } from '../backbones/network.js';
 import type { MmsegSettings } from '../weights/mmseg-config.js';
 import { type NameResolver, tfMobilenetV2Params } from '../weights/tf-weights.js';
+import { tfKeptParams } from '../weights/tf-checkpoint.js';
 import { networkInputSize } from '../input-policy.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 import type { InputPolicy, LoadOptions, SlideWindows } from './options.js';
@@ -65,6 +66,8 @@ export interface WeightHints {
   classes?: ClassSet;
   /** The network's fixed input size [height, width] (TF zoo models: 513x513 unless said). */
   inputSize?: [number, number];
+  /** The output stride the registry entry evaluates at (TF zoo models; the load options' wins). */
+  outputStride?: number;
 }
 
 /** ASPP rates follow the output stride (6/12/18 at 16 become 12/24/36 at 8) unless given. */
@@ -100,7 +103,21 @@ export function checkedWeights(w: LoadedWeights, what: string): LoadedWeights {
   return w;
 }
 
-/** TF DeepLab's model in a TF tensor map: the backbone whose record's `weights.tf` stem the map holds. */
+/** A zoo checkpoint's DeepLabv3+ decoder variables, unfolded (TF's names and layouts), with each batch norm's eps. */
+export interface TfDecoderVariables {
+  variables: TensorMap;
+  epsilon: (scope: string) => number;
+  from: string;
+}
+
+/** The decoder's parameters: TF DeepLab names its scope `decoder/`. */
+const isTfDecoderParam = (name: string) => name.startsWith('decoder/');
+
+/**
+ * TF DeepLab's model in a TF tensor map: the backbone whose record's `weights.tf` stem the map
+ * holds; with `decoder` (the ADE20K MobileNetV2's checkpoint), DeepLabv3+'s decoder on it, its
+ * batch norms kept as the checkpoint holds them.
+ */
 export function tfDeepLab(
   name: string,
   size: [number, number],
@@ -108,6 +125,7 @@ export function tfDeepLab(
   resolver: NameResolver,
   opts: LoadOptions,
   classes?: ClassSet,
+  decoder?: TfDecoderVariables,
 ): LoadedWeights {
   const takers = backboneRecords().filter((r) => r.weights.tf && r.weights.tf.batchNorms !== 'kept');
   const stemOf = (r: (typeof takers)[number]) => source.get(resolver(r.weights.tf!.stem, 'weights', false)[0]);
@@ -121,12 +139,15 @@ export function tfDeepLab(
     numClasses: logits && logits.shape.length === 4 ? logits.shape[0] : 21,
     outputStride: opts.outputStride,
     asppRates: opts.asppRates,
+    ...(decoder ? { decoder: 'deeplabv3plus' as const } : {}),
   });
   const network = loadedNetwork(config, architecture);
   const inputPolicy: InputPolicy = { kind: 'fixed', height: size[0], width: size[1] };
   const probeSize: [number, number] = [size[1], size[0]];
   // Every parameter is taken from the tensors by the graph at the probe size, shapes checked.
-  const params = tfMobilenetV2Params(network.buildGraph(probeNetworkSize({ inputPolicy, probeSize })), source, resolver, name);
+  const graph = network.buildGraph(probeNetworkSize({ inputPolicy, probeSize }));
+  const params = tfMobilenetV2Params(graph, source, resolver, name, (p) => !decoder || !isTfDecoderParam(p));
+  if (decoder) for (const [k, v] of tfKeptParams(graph, decoder.variables, decoder.epsilon, decoder.from, isTfDecoderParam)) params.set(k, v);
   return {
     name,
     config,

@@ -2,8 +2,9 @@
 // checkpoint bundle (`<prefix>.index` + `<prefix>.data-NNNNN-of-NNNNN`) and a frozen graph
 // (`frozen_inference_graph.pb`). The weights come from the checkpoint (the frozen graph's Consts
 // where there is none), the batch-norm epsilons from the graph (TF DeepLab's defaults where there
-// is none), folded on load (src/model/weights/tf-checkpoint.ts) into the MobileNetV2 network, or
-// taken as they are by a network that keeps TF's batch norms (Xception-65).
+// is none), folded on load (src/model/weights/tf-checkpoint.ts) into the MobileNetV2 network (but
+// for a DeepLabv3+ decoder's, which stay), or taken as they are by a network that keeps TF's
+// batch norms (Xception-65).
 import { backboneRecords } from '../backbones/registry.js';
 import { defaultConfig } from '../backbones/config.js';
 import { datasetClassSet } from '../datasets.js';
@@ -72,6 +73,11 @@ export function tarballFiles(bytes: Uint8Array, what: string): ZooFiles {
   return { names: [...members.keys()], read: (n) => members.get(n)!, what };
 }
 
+/** The zoo's data sets by class count: Cityscapes' 19, ADE20K's 151 ('other' first); VOC's 21 are the default class set. */
+function zooClassSet(numClasses: number | undefined) {
+  return numClasses === 19 ? datasetClassSet('cityscapes') : numClasses === 151 ? datasetClassSet('ade20k-tf') : undefined;
+}
+
 /**
  * A zoo model whose backbone keeps TF's batch norms (the record's `weights.tf.batchNorms`): its
  * variables as they are, at the record's output stride (the zoo's single-scale one) unless the
@@ -80,10 +86,10 @@ export function tarballFiles(bytes: Uint8Array, what: string): ZooFiles {
 function keptBatchNormModel(name: string, zoo: TfZooVariables, opts: LoadOptions, hints: WeightHints, inputSize: [number, number]): LoadedWeights | undefined {
   const record = backboneRecords().find((r) => r.weights.tf?.batchNorms === 'kept' && zoo.variables.has(`${r.weights.tf.stem}/weights`));
   if (!record) return undefined;
-  // The logits' HWIO weight: its output channels are the classes.
-  const logits = zoo.variables.get('logits/semantic/weights');
+  // The logits' HWIO weight (the MobileNetV3 models': the decoder's, whose output is the logits): its output channels are the classes.
+  const logits = zoo.variables.get('logits/semantic/weights') ?? zoo.variables.get('decoder/decoder_conv0/weights');
   const base = defaultConfig(record.name);
-  const outputStride = opts.outputStride ?? base.outputStride;
+  const outputStride = opts.outputStride ?? hints.outputStride ?? base.outputStride;
   const config = defaultConfig(record.name, {
     numClasses: logits && logits.shape.length === 4 ? logits.shape[3] : base.numClasses,
     outputStride,
@@ -93,7 +99,7 @@ function keptBatchNormModel(name: string, zoo: TfZooVariables, opts: LoadOptions
   const inputPolicy: InputPolicy = { kind: 'fixed', height: inputSize[0], width: inputSize[1] };
   const probeSize: [number, number] = [inputSize[1], inputSize[0]];
   const params = tfKeptParams(network.buildGraph(probeNetworkSize({ inputPolicy, probeSize })), zoo.variables, zoo.epsilon, zoo.from);
-  const classes = hints.classes ?? (config.numClasses === 19 ? datasetClassSet('cityscapes') : undefined);
+  const classes = hints.classes ?? zooClassSet(config.numClasses);
   return {
     name,
     config,
@@ -105,11 +111,15 @@ function keptBatchNormModel(name: string, zoo: TfZooVariables, opts: LoadOptions
   };
 }
 
-/** A zoo model's weights: folded into the MobileNetV2 network, or as they are for a network that keeps TF's batch norms (Xception-65). */
+/** A zoo model's weights: folded into the MobileNetV2 network, or as they are for a network that keeps TF's batch norms (Xception-65, MobileNetV3). */
 export function tfZooModel(name: string, zoo: TfZooVariables, opts: LoadOptions, hints: WeightHints = {}, inputSize: [number, number] = TF_ZOO_INPUT): LoadedWeights {
   const kept = keptBatchNormModel(name, zoo, opts, hints, inputSize);
   if (kept) return kept;
-  const folded = foldTfVariables(zoo.variables, zoo.epsilon, zoo.from);
-  const classes = hints.classes ?? (folded.get('logits/semantic/weights')?.shape[0] === 19 ? datasetClassSet('cityscapes') : undefined);
-  return tfDeepLab(name, inputSize, folded, foldedNames, opts, classes);
+  // The decoder (the ADE20K MobileNetV2's) keeps its batch norms, as the network builds it; the rest folds.
+  const inDecoder = ([n]: [string, unknown]) => n.startsWith('decoder/');
+  const decoderVariables = new Map([...zoo.variables].filter(inDecoder));
+  const folded = foldTfVariables(new Map([...zoo.variables].filter((e) => !inDecoder(e))), zoo.epsilon, zoo.from);
+  const classes = hints.classes ?? zooClassSet(folded.get('logits/semantic/weights')?.shape[0]);
+  const decoder = decoderVariables.size > 0 ? { variables: decoderVariables, epsilon: zoo.epsilon, from: zoo.from } : undefined;
+  return tfDeepLab(name, inputSize, folded, foldedNames, { ...opts, outputStride: opts.outputStride ?? hints.outputStride }, classes, decoder);
 }

@@ -71,6 +71,7 @@ export function entryHints(entry: RegistryEntry | undefined): WeightHints {
     ...(entry.mmsegConfig ? { mmseg: settingsFromName(entry.mmsegConfig) } : {}),
     ...(entry.classSet ? { classes: datasetClassSet(entry.classSet) } : {}),
     ...(entry.inputSize ? { inputSize: entry.inputSize } : {}),
+    outputStride: entry.outputStride,
   };
 }
 

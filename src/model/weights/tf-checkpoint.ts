@@ -14,9 +14,9 @@ import type { TensorMap } from './import/tensor-map.js';
 import type { NameResolver } from './tf-weights.js';
 import { checkBatchNormEpsilon, checkFloatWeight, checkVariance, isFloatDType } from './weight-checks.js';
 
-/** The eps TF DeepLab's batch norms use where the graph does not say: 0.001 in the backbones (MobileNetV2, Xception-65), 1e-5 in the heads. */
+/** The eps TF DeepLab's batch norms use where the graph does not say: 0.001 in the backbones (MobileNetV2, MobileNetV3, Xception-65), 1e-5 in the heads. */
 export function defaultTfBnEpsilon(scope: string): number {
-  return scope.startsWith('MobilenetV2/') || scope.startsWith('xception_65/') ? 1e-3 : 1e-5;
+  return scope.startsWith('MobilenetV2/') || scope.startsWith('MobilenetV3/') || scope.startsWith('xception_65/') ? 1e-3 : 1e-5;
 }
 
 /** Names the folded tensors go by, for tfMobilenetV2Params: OHWI weights, depthwise [1,H,W,C], biases. */
@@ -99,13 +99,14 @@ export function isModelVariable(name: string): boolean {
  * TF's layouts are ours (conv weights HWIO), but for a depthwise conv, whose `<scope>/weights`
  * [kh,kw,1,C] is TF's `<scope>/depthwise_weights` [kh,kw,C,1] (the same bytes). Each batch norm's
  * eps in the graph must be the one the weights' source gives (`epsilon(scope)`). Missing,
- * unexpected and mis-shaped tensors are reported all at once (ParamMismatchError).
+ * unexpected and mis-shaped tensors are reported all at once (ParamMismatchError). With `owns`,
+ * only the parameters it takes (the decoder of a network whose other batch norms are folded).
  */
-export function tfKeptParams(graph: Graph, vars: TensorMap, epsilon: (scope: string) => number, what: string): HostParams {
+export function tfKeptParams(graph: Graph, vars: TensorMap, epsilon: (scope: string) => number, what: string, owns: (param: string) => boolean = () => true): HostParams {
   const depthwise = new Set<string>();
   for (const n of graph.nodes) {
     if (n.op.type === 'conv2d' && n.op.attrs.groups > 1) depthwise.add(n.op.weight.name);
-    if (n.op.type === 'batchnorm') {
+    if (n.op.type === 'batchnorm' && owns(n.op.gamma.name)) {
       const scope = n.op.gamma.name.replace(/\/BatchNorm\/gamma$/, '');
       const eps = epsilon(scope);
       if (Math.abs(eps - n.op.attrs.eps) > 1e-6 * n.op.attrs.eps) {
@@ -118,6 +119,7 @@ export function tfKeptParams(graph: Graph, vars: TensorMap, epsilon: (scope: str
   const missing: string[] = [];
   const misShaped: ParamMismatchError['misShaped'] = [];
   for (const p of graph.state) {
+    if (!owns(p.name)) continue;
     const isDepthwise = depthwise.has(p.name);
     const name = isDepthwise ? p.name.replace(/\/weights$/, '/depthwise_weights') : p.name;
     const t = vars.get(name);

@@ -37,11 +37,11 @@ function toHwio(t: HostTensor, depthwise: boolean, name: string): { shape: numbe
 }
 
 /**
- * Params for `graph` from a TF tensor map. Every graph param must be found with the right
- * shape, float and finite (weight-checks.ts), and every float source tensor must be used;
- * otherwise one error lists all problems.
+ * Params for `graph` from a TF tensor map. Every graph param (of those `owns` takes, by default
+ * all) must be found with the right shape, float and finite (weight-checks.ts), and every float
+ * source tensor must be used; otherwise one error lists all problems.
  */
-export function tfMobilenetV2Params(graph: Graph, source: TensorMap, names: NameResolver, what: string): HostParams {
+export function tfMobilenetV2Params(graph: Graph, source: TensorMap, names: NameResolver, what: string, owns: (param: string) => boolean = () => true): HostParams {
   const params: HostParams = new Map();
   const used = new Set<string>();
   const missing: string[] = [];
@@ -51,6 +51,7 @@ export function tfMobilenetV2Params(graph: Graph, source: TensorMap, names: Name
     if (n.op.type === 'conv2d' && n.op.attrs.groups > 1) depthwiseScopes.add(n.op.weight.name.replace(/\/weights$/, ''));
   }
   for (const p of graph.state) {
+    if (!owns(p.name)) continue;
     const m = /^(.*)\/(weights|biases)$/.exec(p.name);
     if (!m) throw new Error(`${what}: parameter ${p.name} is not a TF conv parameter`);
     const [, scope, role] = m;
