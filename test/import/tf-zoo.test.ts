@@ -14,7 +14,7 @@ import type { Value } from '../../src/graph/ir.js';
 import { Program } from '../../src/graph/program.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { datasetClassSet } from '../../src/model/datasets.js';
-import { tarballFiles, zooVariables } from '../../src/model/loading/tf-zoo-model.js';
+import { tarballFiles, tfZooModel, zooVariables } from '../../src/model/loading/tf-zoo-model.js';
 import { detectWeightFormat, weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
 import { conv, TF_NAMING } from '../../src/model/networks/layers.js';
 import { crc32c, maskCrc } from '../../src/model/weights/import/crc32c.js';
@@ -168,6 +168,20 @@ describe('TF DeepLab zoo: readers', () => {
     badCrc[badCrc.length - 8] ^= 0x01;
     expectThrows(() => readTar(badCrc, 'crc.tar.gz'), /^crc\.tar\.gz: damaged gzip data \(CRC-32 [0-9a-f]{8}, the trailer says [0-9a-f]{8}\)$/);
     await expectRejects(() => zooVariables({ names: ['model.ckpt-5.index'], read: () => readFileSync(INDEX), what: 'dir' }), /^dir: model\.ckpt-5\.data-00000-of-00001 is missing/);
+  });
+
+  it("a zoo file of a network not built here (Xception-71's, with the Dense Prediction Cell) is refused naming its scopes and the networks that are", () => {
+    const t = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)), sourceDType: 'f32' as const });
+    const variables = new Map([
+      ['xception_71/entry_flow/conv1_1/weights', t([3, 3, 3, 32])],
+      ['dense_prediction_cell/branch0/weights', t([1, 1, 8, 4])],
+      ['logits/semantic/weights', t([1, 1, 4, 19])],
+      ['global_step', t([])],
+    ]);
+    expectThrows(
+      () => tfZooModel('x71', { variables, epsilon: () => 1e-3, from: 'x71.tar.gz' }, {}),
+      /^x71 \(x71\.tar\.gz\): its variables are under xception_71, dense_prediction_cell, logits \(and a Dense Prediction Cell head, which is not built\): not a TF DeepLab network built here \(.*MobileNetV2.*Xception-65.*MobileNetV3-Large.*\)$/,
+    );
   });
 });
 

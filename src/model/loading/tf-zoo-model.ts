@@ -111,8 +111,23 @@ function keptBatchNormModel(name: string, zoo: TfZooVariables, opts: LoadOptions
   };
 }
 
+/**
+ * A zoo file none of whose backbones is built here (Xception-71, whose zoo models all have the
+ * Dense Prediction Cell head; NAS ones) is refused naming its scopes and the networks that are.
+ */
+function refuseUnbuiltNetwork(name: string, zoo: TfZooVariables): void {
+  const tfRecords = backboneRecords().filter((r) => r.weights.tf);
+  const names = [...zoo.variables.keys()];
+  if (tfRecords.some((r) => names.some((n) => n.startsWith(`${r.weights.tf!.stem}/`)))) return;
+  const scopes = [...new Set(names.map((n) => n.split('/')[0]))].filter((s) => s !== 'global_step');
+  const dpc = scopes.includes('dense_prediction_cell') ? " (and a Dense Prediction Cell head, which is not built)" : '';
+  const built = [...new Set(tfRecords.map((r) => r.title))].join(', ');
+  throw new Error(`${name} (${zoo.from}): its variables are under ${scopes.slice(0, 6).join(', ')}${dpc}: not a TF DeepLab network built here (${built})`);
+}
+
 /** A zoo model's weights: folded into the MobileNetV2 network, or as they are for a network that keeps TF's batch norms (Xception-65, MobileNetV3). */
 export function tfZooModel(name: string, zoo: TfZooVariables, opts: LoadOptions, hints: WeightHints = {}, inputSize: [number, number] = TF_ZOO_INPUT): LoadedWeights {
+  refuseUnbuiltNetwork(name, zoo);
   const kept = keptBatchNormModel(name, zoo, opts, hints, inputSize);
   if (kept) return kept;
   // The decoder (the ADE20K MobileNetV2's) keeps its batch norms, as the network builds it; the rest folds.
