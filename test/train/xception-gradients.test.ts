@@ -13,8 +13,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { differentiate } from '../../src/graph/autograd.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
-import { compile } from '../../src/graph/compile.js';
-import { Program } from '../../src/graph/program.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
