@@ -7,7 +7,8 @@ import { differentiate } from '../../src/graph/autograd.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { compile } from '../../src/graph/compile.js';
 import { type CpuParams, type ValueHook, runGraphCpu } from '../../src/graph/cpu-reference.js';
-import type { Graph } from '../../src/graph/ir.js';
+import type { Graph, Node } from '../../src/graph/ir.js';
+import type { ActivationOp } from '../../src/graph/ops/elementwise.js';
 import type { HostArray } from '../../src/graph/ops/registry.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
@@ -157,3 +158,65 @@ export async function againstFloat64(graph: Graph, forwardNodes: number, params:
   return { gpu, exact, free, forwardOps };
 }
 
+
+/** A ReLU/ReLU6 input element that a float32 forward puts on the other side of a kink (0, or 6) than float64 does. */
+export interface KinkFlip {
+  /** The activation node. */
+  layer: string;
+  /** Row-major (NHWC) index into its input, of this shape. */
+  index: number;
+  shape: readonly number[];
+  /** The float64 forward's input value there, and the float32 forward's. */
+  f64: number;
+  f32: number;
+}
+
+/** Which side of ReLU's kink, or of ReLU6's two, `v` lies on. */
+function kinkSide(v: number, six: boolean): number {
+  return v <= 0 ? 0 : six && v >= 6 ? 2 : 1;
+}
+
+/** The ReLU/ReLU6 activation nodes of a graph's forward pass, by name. */
+export function reluNodes(nodes: readonly Node[]): Node[] {
+  return nodes.filter((n) => n.op.type === 'activation' && (n.op.attrs.activation === 'relu' || n.op.attrs.activation === 'relu6'));
+}
+
+/**
+ * A float64 run (runGraphCpu's hook) whose ReLU/ReLU6 inputs take the float32 forward's side of
+ * every kink: each input element that `ours` (the float32 forward's input of that activation, by
+ * node name) puts on the other side is replaced by ours, so the float64 forward AND backward (the
+ * activation's gradient reads its input) follow our on/off pattern. The moved elements differ
+ * from float64 by float32's drift, the size of every other forward difference, so what remains
+ * between such a run's gradients and ours is drift, not a whole element's share of a flipped
+ * kink. `flips` lists the elements moved.
+ */
+export function followKinks(nodes: readonly Node[], ours: (layer: string) => ArrayLike<number>): { hook: ValueHook; flips: KinkFlip[] } {
+  const byInput = new Map<number, Node>(reluNodes(nodes).map((n) => [(n.op as ActivationOp).input.id, n]));
+  const flips: KinkFlip[] = [];
+  const hook: ValueHook = (v, data) => {
+    const n = byInput.get(v.id);
+    if (!n) return;
+    const six = (n.op as ActivationOp).attrs.activation === 'relu6';
+    const f32 = ours(n.name);
+    if (f32.length !== data.length) throw new Error(`${n.name}: ${f32.length} float32 inputs for ${data.length}`);
+    for (let i = 0; i < data.length; i++) {
+      if (kinkSide(data[i], six) === kinkSide(f32[i], six)) continue;
+      flips.push({ layer: n.name, index: i, shape: v.shape, f64: data[i], f32: f32[i] });
+      data[i] = f32[i];
+    }
+  };
+  return { hook, flips };
+}
+
+/**
+ * A float64 run's hook that takes the named values from another run (`ours`, by value name)
+ * where they are computed: what follows starts from ours there.
+ */
+export function holdValues(ours: ReadonlyMap<string, ArrayLike<number>>): ValueHook {
+  return (v, data) => {
+    const held = ours.get(v.name);
+    if (!held) return;
+    if (held.length !== data.length) throw new Error(`${v.name}: ${held.length} values held for ${data.length}`);
+    (data as Float64Array).set(held);
+  };
+}
