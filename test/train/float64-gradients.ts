@@ -169,6 +169,8 @@ export interface KinkFlip {
   /** The float64 forward's input value there, and the float32 forward's. */
   f64: number;
   f32: number;
+  /** The float64 input's root mean square over the layer: the scale its drift is relative to. */
+  rms: number;
 }
 
 /** Which side of ReLU's kink, or of ReLU6's two, `v` lies on. */
@@ -199,9 +201,10 @@ export function followKinks(nodes: readonly Node[], ours: (layer: string) => Arr
     const six = (n.op as ActivationOp).attrs.activation === 'relu6';
     const f32 = ours(n.name);
     if (f32.length !== data.length) throw new Error(`${n.name}: ${f32.length} float32 inputs for ${data.length}`);
+    const rms = norm(data) / Math.sqrt(data.length);
     for (let i = 0; i < data.length; i++) {
       if (kinkSide(data[i], six) === kinkSide(f32[i], six)) continue;
-      flips.push({ layer: n.name, index: i, shape: v.shape, f64: data[i], f32: f32[i] });
+      flips.push({ layer: n.name, index: i, shape: v.shape, f64: data[i], f32: f32[i], rms });
       data[i] = f32[i];
     }
   };

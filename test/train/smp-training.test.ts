@@ -10,13 +10,21 @@
 //  - the same step in float64 by the CPU interpreter, from the batch normalised in float64 as
 //    smp's was: equal to float32 storage precision (the losses, [0, z] and every gradient rule);
 //  - the GPU's float32 step: loss and train-mode logits within 3x smp's own float32 step's distance
-//    (the README's floor table). Its gradients and running statistics are measured against the
-//    floor and printed, not asserted: they are beyond 3x (binary: global 4x, the worst tensor
-//    3.1x, running statistics 9x, with no ReLU/ReLU6 kink flipped; V3+: one ReLU of decoder.block2
-//    flipped, the worst tensor 5x). The cause is in the forward: per layer our float32 activations
-//    drift ~2.3x as far from float64 as a round-once engine's (the CPU interpreter on float32
-//    storage lands at smp's floor), and the image-pooling BN, which sees two values per channel,
-//    multiplies that ~17x where smp's float32 does not;
+//    (the README's floor table; measured 1.0x/1.3x binary, 0.1x/1.8x V3+). Its gradients and
+//    running statistics are NOT held to that floor directly: the floor is one float32 engine's
+//    summation order on crops chosen so that it flips no kink, and PyTorch's own step in other
+//    orders (1 thread, channels_last) lands 1-390x from it (scripts/fixtures/smp-precision).
+//    Against smp's float64 step ours measures 72x (binary: 3 kinks flipped, in
+//    encoder.features.17/18) and 5.0x (V3+: 1 kink, features.16), running statistics 2.8x and
+//    3.5x, although per layer our forward drifts only ~1.1x as far from float64 as PyTorch's
+//    (the convolutions' two-level sums, batch norm's one fma). So they are asserted within 3x the floor of float64's step TRACED to our forward: every
+//    ReLU/ReLU6 input our float32 puts on the other side of a kink moved to our side (named in
+//    the output: layer[n, h, w, c], both values; each must have moved by drift only, under
+//    1e-4 of the layer's scale), and ASPP's image-pooling batch norm fed our input (two values
+//    per channel, half-differences below sqrt(eps): it amplifies the drift it is given by an
+//    amount that depends on the channels it lands in), that input itself within 3x PyTorch
+//    float32's drift there. Measured: every gradient within 0.2x (binary) and 0.1x (V3+) the
+//    floor, running statistics 0.2x and 0.3x, the image-pooling input 1.1x and 1.2x PyTorch's;
 //  - the GPU's backward pass against the float64 backward run from the GPU's own forward values
 //    (againstFloat64): what the backward kernels compute, asserted tightly.
 import { expect } from 'chai';
@@ -387,7 +395,10 @@ describe('training: smp DeepLabV3/V3+ MobileNetV2 steps against smp float64 (fix
         const tol = (v: number): number => FLOOR_MULTIPLE * v;
         expect(plain.loss, 'loss').to.be.lessThan(tol(floor.loss));
         expect(plain.logits, 'train logits').to.be.lessThan(tol(floor.logits));
-        // What the trace holds to ours is itself float32-close: the image pooling's input drifts as PyTorch's does.
+        // What the trace takes from ours is itself float32-close: each flipped element moved by
+        // drift (not a kernel's error: PyTorch's layers drift up to 3e-5 of their scale), and the
+        // image pooling's input as far from float64 as PyTorch's.
+        for (const k of flips) expect(Math.abs(k.f32 - k.f64), describeFlip(k)).to.be.lessThan(1e-4 * k.rms);
         expect(pool.drift, `${poolName} (the image-pooling batch norm's input)`).to.be.lessThan(tol(floor.imagePool));
         expect(matched.globalGrad, 'gradients (global), traced').to.be.lessThan(tol(floor.globalGrad));
         for (const e of matched.errors) expect(e.err, `gradient ${e.name}, traced`).to.be.lessThan(tol(floor.worstGrad));
