@@ -36,6 +36,8 @@ fn addPartial(acc: ptr<function, array<array<tile_acc_t, CN_MAX>, R_MAX>>, part:
   }
 }
 
+// Zeroed explicitly each block: a `var` declared in the loop body was not re-zeroed per
+// iteration on lavapipe (its sums ran on across blocks).
 fn zeroTile(t: ptr<function, array<array<tile_acc_t, CN_MAX>, R_MAX>>) {
   for (var r = 0u; r < R; r++) {
     for (var j = 0u; j < CN; j++) { (*t)[r][j] = tile_acc_t(0.0); }
