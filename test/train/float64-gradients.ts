@@ -7,7 +7,8 @@ import { differentiate } from '../../src/graph/autograd.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { compile } from '../../src/graph/compile.js';
 import { type CpuParams, type ValueHook, runGraphCpu } from '../../src/graph/cpu-reference.js';
-import type { Graph, Node, Value } from '../../src/graph/ir.js';
+import type { Graph, Node } from '../../src/graph/ir.js';
+import type { ActivationOp } from '../../src/graph/ops/elementwise.js';
 import type { HostArray } from '../../src/graph/ops/registry.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
@@ -158,38 +159,78 @@ export async function againstFloat64(graph: Graph, forwardNodes: number, params:
 }
 
 
-/** A ReLU/ReLU6 input element that float32 puts on the other side of a kink (0, or 6) than float64. */
+/** A ReLU/ReLU6 input element that a float32 forward puts on the other side of a kink (0, or 6) than float64 does. */
 export interface KinkFlip {
-  value: Value;
+  /** The activation node. */
+  layer: string;
+  /** Row-major (NHWC) index into its input, of this shape. */
   index: number;
-  /** 0, or 6 for a ReLU6's upper kink. */
-  kink: number;
-  ours: number;
-  reference: number;
-  /** The value's root mean square in the reference: what "within rounding of the kink" is measured against. */
+  shape: readonly number[];
+  /** The float64 forward's input value there, and the float32 forward's. */
+  f64: number;
+  f32: number;
+  /** The float64 input's root mean square over the layer: the scale its drift is relative to. */
   rms: number;
 }
 
-/**
- * Every ReLU/ReLU6 input element of `nodes` on the other side of a kink in `ours` than in `ref`:
- * such an element moves the gradients behind it by its whole share, however small the forward
- * difference that put it there.
- */
-export function reluKinkFlips(nodes: readonly Node[], ours: (v: Value) => ArrayLike<number>, ref: (v: Value) => ArrayLike<number>): KinkFlip[] {
-  const flips: KinkFlip[] = [];
-  for (const n of nodes) {
-    if (n.op.type !== 'activation' || (n.op.attrs.activation !== 'relu' && n.op.attrs.activation !== 'relu6')) continue;
-    const value = n.op.input;
-    const six = n.op.attrs.activation === 'relu6';
-    const [a, b] = [ours(value), ref(value)];
-    const rms = norm(b) / Math.sqrt(b.length);
-    for (let i = 0; i < b.length; i++) {
-      const flipped = a[i] > 0 !== b[i] > 0 ? 0 : six && a[i] < 6 !== b[i] < 6 ? 6 : null;
-      if (flipped !== null) flips.push({ value, index: i, kink: flipped, ours: a[i], reference: b[i], rms });
-    }
-  }
-  return flips;
+/** Which side of ReLU's kink, or of ReLU6's two, `v` lies on. */
+function kinkSide(v: number, six: boolean): number {
+  return v <= 0 ? 0 : six && v >= 6 ? 2 : 1;
 }
 
-export const describeFlip = (f: KinkFlip): string =>
-  `${f.value.name}[${f.index}]${f.kink ? ' (kink 6)' : ''}: float32 ${f.ours.toExponential(2)}, float64 ${f.reference.toExponential(2)} (rms ${f.rms.toExponential(1)})`;
+/** The ReLU/ReLU6 activation nodes of a graph's forward pass, by name. */
+export function reluNodes(nodes: readonly Node[]): Node[] {
+  return nodes.filter((n) => n.op.type === 'activation' && (n.op.attrs.activation === 'relu' || n.op.attrs.activation === 'relu6'));
+}
+
+/**
+ * A float64 run (runGraphCpu's hook) whose ReLU/ReLU6 inputs take the float32 forward's side of
+ * every kink: each input element that `ours` (the float32 forward's input of that activation, by
+ * node name) puts on the other side is replaced by ours, so the float64 forward AND backward (the
+ * activation's gradient reads its input) follow our on/off pattern. The moved elements differ
+ * from float64 by float32's drift, the size of every other forward difference, so what remains
+ * between such a run's gradients and ours is drift, not a whole element's share of a flipped
+ * kink. `flips` lists the elements moved.
+ */
+export function followKinks(nodes: readonly Node[], ours: (layer: string) => ArrayLike<number>): { hook: ValueHook; flips: KinkFlip[] } {
+  const byInput = new Map<number, Node>(reluNodes(nodes).map((n) => [(n.op as ActivationOp).input.id, n]));
+  const flips: KinkFlip[] = [];
+  const hook: ValueHook = (v, data) => {
+    const n = byInput.get(v.id);
+    if (!n) return;
+    const six = (n.op as ActivationOp).attrs.activation === 'relu6';
+    const f32 = ours(n.name);
+    if (f32.length !== data.length) throw new Error(`${n.name}: ${f32.length} float32 inputs for ${data.length}`);
+    const rms = norm(data) / Math.sqrt(data.length);
+    for (let i = 0; i < data.length; i++) {
+      if (kinkSide(data[i], six) === kinkSide(f32[i], six)) continue;
+      flips.push({ layer: n.name, index: i, shape: v.shape, f64: data[i], f32: f32[i], rms });
+      data[i] = f32[i];
+    }
+  };
+  return { hook, flips };
+}
+
+/**
+ * A float64 run's hook that takes the named values from another run (`ours`, by value name)
+ * where they are computed: what follows starts from ours there.
+ */
+export function holdValues(ours: ReadonlyMap<string, ArrayLike<number>>): ValueHook {
+  return (v, data) => {
+    const held = ours.get(v.name);
+    if (!held) return;
+    if (held.length !== data.length) throw new Error(`${v.name}: ${held.length} values held for ${data.length}`);
+    (data as Float64Array).set(held);
+  };
+}
+
+/** A flipped element as 'layer[n, h, w, c] float64 x, float32 y'. */
+export function describeFlip(k: KinkFlip): string {
+  const at: number[] = [];
+  let rest = k.index;
+  for (let d = k.shape.length - 1; d >= 0; d--) {
+    at.unshift(rest % k.shape[d]);
+    rest = Math.floor(rest / k.shape[d]);
+  }
+  return `${k.layer}[${at.join(', ')}] float64 ${k.f64.toExponential(3)}, float32 ${k.f32.toExponential(3)}`;
+}
