@@ -351,7 +351,7 @@ describe('kernel tuning: the tuner and programs', function () {
     if (!ctx.hasHalf) this.skip();
     await withStore('cached', async (ctx) => {
       // A short reduction (1x1 over 24 channels: f16 sums close enough) and a long one (3x3
-      // over 128: f16 sums drift past F16_ACCUMULATION_ERROR).
+      // over 128: a running f16 sum drifts past F16_ACCUMULATION_ERROR).
       const b = new GraphBuilder();
       const x = b.input('image', [1, 7, 9, 24]);
       let y = b.conv2d('short', x, b.param('short.w', [1, 1, 24, 128]), {});
@@ -382,7 +382,9 @@ describe('kernel tuning: the tuner and programs', function () {
         // The same shape in an f32 program finds no choice: it runs its default.
         const single = conv2dSpace({ ...layer, dtype: 'f32' });
         expect(convChoiceName(conv2dChoice(ctx, { ...layer, dtype: 'f32' })), `${name}: an f32 program`).to.equal(single.candidates[0].name);
-        if (name === 'long') expect(Object.keys(rejected).sort(), 'every f16 sum over K = 1152 set aside').to.deep.equal([...halfSums].sort());
+        // Over K = 1152, Winograd's one running f16 sum drifts past the check and is set aside; the
+        // GEMMs sum in blocks of 32 (two levels), which may pass it.
+        if (name === 'long') expect(Object.keys(rejected), 'every one-level f16 sum over K = 1152 set aside').to.include.members(halfSums.filter((c) => c.startsWith('winograd/'))).and.not.be.empty;
         else expect(Object.keys(rejected), 'f16 sums over K = 24 pass').to.deep.equal([]);
       }
     });

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { decodeBands } from '../../src/io/band-file.js';
 import { checkBandArray, cropBands, flipBands, normalizeBandArray } from '../../src/io/band-image.js';
-import { expectRejects } from '../helpers.js';
+import { expectRejects, expectThrows } from '../helpers.js';
 import { encodeBandTiff } from './tiff-writer.js';
 
 describe('band files: multi-band TIFF through sharp', () => {
@@ -44,10 +44,10 @@ describe('band arrays: checks and the normalisation rule', () => {
 
   it('refuses a missing layout, a wrong length, an unsupported type and non-finite floats, naming each', () => {
     const check = (x: object) => () => checkBandArray(x, 'segment');
-    expect(check({ ...base, layout: undefined, data: new Uint8Array(4) })).to.throw(/layout 'interleaved' .* or 'planar'/);
-    expect(check({ ...base, data: new Uint8Array(5) })).to.throw(/5 values, expected 2x1x2 = 4/);
-    expect(check({ ...base, data: new Int16Array(4) })).to.throw(/Uint8Array, Uint16Array or Float32Array, got Int16Array/);
-    expect(check({ ...base, data: Float32Array.of(0, NaN, 0, 0) })).to.throw(/NaN at index 1/);
-    expect(check({ ...base, channels: 0, data: new Uint8Array(0) })).to.throw(/channels, a positive whole number/);
+    expectThrows(check({ ...base, layout: undefined, data: new Uint8Array(4) }), /layout 'interleaved' .* or 'planar'/);
+    expectThrows(check({ ...base, data: new Uint8Array(5) }), /5 values, expected 2x1x2 = 4/);
+    expectThrows(check({ ...base, data: new Int16Array(4) }), /Uint8Array, Uint16Array or Float32Array, got Int16Array/);
+    expectThrows(check({ ...base, data: Float32Array.of(0, NaN, 0, 0) }), /NaN at index 1/);
+    expectThrows(check({ ...base, channels: 0, data: new Uint8Array(0) }), /channels, a positive whole number/);
   });
 });
