@@ -5,15 +5,15 @@
 // on an odd and an even input, the zoo's tarball layout written here from the same weights, the
 // labels of the whole pipeline, and the registry entry loading from a local copy.
 import { expect } from 'chai';
+import { zooLabelAgreement } from './tf-zoo-labels.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../../src/graph/compile.js';
 import { Program } from '../../src/graph/program.js';
 import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
-import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-weights.js';
+import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { tfZooModel } from '../../src/model/loading/tf-zoo-model.js';
-import { DeepLabModel } from '../../src/model/model.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { defaultTfBnEpsilon } from '../../src/model/weights/tf-checkpoint.js';
@@ -120,20 +120,7 @@ describe("model: TF DeepLab's ADE20K MobileNetV2 DeepLabv3+ (the zoo's mobilenet
         expect(loaded.config).to.deep.include({ decoder: 'deeplabv3plus', numClasses: 151, outputStride: c.output_stride });
         // 151 classes by path: TF's ADE20K, 'other' first.
         expect(loaded.classes.names.slice(0, 2)).to.deep.equal(['other', 'wall']);
-        // The zoo's graph takes the image at its crop size; here the crop is the image's.
-        const w: LoadedWeights = { ...loaded, inputPolicy: { kind: 'fixed', height: c.height, width: c.width }, probeSize: [c.width, c.height] };
-        const model = await DeepLabModel.fromWeights(w, { ctx: await testContext() });
-        try {
-          const img = readNpy(join(DIR, `image_${c.height}x${c.width}.npy`));
-          const result = await model.segment({ width: c.width, height: c.height, data: Uint8Array.from(img.data) });
-          const ref = readNpy(join(DIR, `labels_${c.name}.npy`)).data;
-          let same = 0;
-          for (let i = 0; i < ref.length; i++) if (result.classes[i] === ref[i]) same++;
-          console.log(`      (${c.name}: ${((100 * same) / ref.length).toFixed(2)} % of labels equal TF's)`);
-          expect(same / ref.length).to.be.at.least(0.999);
-        } finally {
-          model.dispose();
-        }
+        expect(await zooLabelAgreement(loaded, DIR, c)).to.be.at.least(0.999);
       }
     });
 

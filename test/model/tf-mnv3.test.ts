@@ -5,6 +5,7 @@
 // dilation) on the odd one, the zoo's tarball layout
 // written here from the same weights, the labels of the whole pipeline, and the registry entries.
 import { expect } from 'chai';
+import { zooLabelAgreement } from './tf-zoo-labels.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,6 @@ import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-we
 import { findModel } from '../../src/model/loading/registry.js';
 import { loadedNetwork } from '../../src/model/loading/loaded-weights.js';
 import { tfZooModel } from '../../src/model/loading/tf-zoo-model.js';
-import { DeepLabModel } from '../../src/model/model.js';
 import { tfMobilenetV3Strides } from '../../src/model/networks/tf-mobilenet-v3.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
@@ -159,19 +159,7 @@ describe("model: TF DeepLab's MobileNetV3 segmentation models (the zoo's mobilen
           const loaded = await loadWeights(join(dir, file));
           expect(loaded.config).to.deep.include({ backbone: name, numClasses: 19, outputStride: 32 });
           for (const c of variant.cases.filter((k) => k.output_stride === 32)) {
-            const w: LoadedWeights = { ...withCrop(loaded), inputPolicy: { kind: 'fixed', height: c.height, width: c.width }, probeSize: [c.width, c.height] };
-            const model = await DeepLabModel.fromWeights(w, { ctx: await testContext() });
-            try {
-              const img = readNpy(join(DIR, `image_${c.height}x${c.width}.npy`));
-              const result = await model.segment({ width: c.width, height: c.height, data: Uint8Array.from(img.data) });
-              const ref = readNpy(join(DIR, `labels_${c.name}.npy`)).data;
-              let same = 0;
-              for (let i = 0; i < ref.length; i++) if (result.classes[i] === ref[i]) same++;
-              console.log(`      (${c.name}: ${((100 * same) / ref.length).toFixed(2)} % of labels equal TF's)`);
-              expect(same / ref.length).to.be.at.least(0.999);
-            } finally {
-              model.dispose();
-            }
+            expect(await zooLabelAgreement(withCrop(loaded), DIR, c)).to.be.at.least(0.999);
           }
         });
 

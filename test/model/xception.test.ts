@@ -5,6 +5,7 @@
 // zoo's three forms (checkpoint bundle, frozen graph, tarball) written here from the same weights,
 // and the ONNX export through onnxruntime.
 import { expect } from 'chai';
+import { zooLabelAgreement } from './tf-zoo-labels.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,6 @@ import { describeModel } from '../../src/model/analysis/describe.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-weights.js';
-import { DeepLabModel } from '../../src/model/model.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { permuteCpu } from '../../src/kernels/layout/permute.js';
@@ -40,13 +40,6 @@ const configOf = (outputStride: number, asppRates: number[]) => defaultConfig('x
 function normalised(file: string): { data: Float32Array; height: number; width: number } {
   const t = readNpy(join(DIR, file));
   return { data: Float32Array.from(t.data, (v) => (2 / 255) * v - 1), height: t.shape[0], width: t.shape[1] };
-}
-
-function agreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).to.equal(b.length);
-  let same = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
-  return same / a.length;
 }
 
 describe('model: TF DeepLab Xception-65 DeepLabv3+ (the zoo\'s xception65_* checkpoints)', function () {
@@ -171,18 +164,7 @@ describe('model: TF DeepLab Xception-65 DeepLabv3+ (the zoo\'s xception65_* chec
       const loaded = new Map<number, LoadedWeights>();
       for (const outputStride of [8, 16]) loaded.set(outputStride, await loadWeights(join(dir, 'deeplabv3_tiny_xception.tar'), { outputStride }));
       for (const c of manifest.cases) {
-        const img = readNpy(join(DIR, `image_${c.height}x${c.width}.npy`));
-        // The zoo's graph takes the image at its crop size; here the crop is the image's.
-        const w: LoadedWeights = { ...loaded.get(c.output_stride)!, inputPolicy: { kind: 'fixed', height: c.height, width: c.width }, probeSize: [c.width, c.height] };
-        const model = await DeepLabModel.fromWeights(w, { ctx: await testContext() });
-        try {
-          const result = await model.segment({ width: c.width, height: c.height, data: Uint8Array.from(img.data) });
-          const same = agreement(result.classes, readNpy(join(DIR, `labels_${c.name}.npy`)).data);
-          console.log(`      (${c.name}: ${(100 * same).toFixed(2)} % of labels equal TF's)`);
-          expect(same).to.be.at.least(0.999);
-        } finally {
-          model.dispose();
-        }
+        expect(await zooLabelAgreement(loaded.get(c.output_stride)!, DIR, c)).to.be.at.least(0.999);
       }
     });
 
