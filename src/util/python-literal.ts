@@ -23,7 +23,7 @@ export type PyValue =
   | { type: 'opaque'; text: string };
 
 /** The longest text read (mmseg's configs as mmengine writes them are 10-30 KB). */
-export const MAX_LITERAL_TEXT = 4 * 1024 * 1024;
+export const MAX_LITERAL_TEXT = 1024 * 1024;
 /** The deepest nesting of brackets and calls read (configs nest about eight deep). */
 export const MAX_LITERAL_DEPTH = 64;
 /** The longest excerpt of the text an error message or an opaque value quotes. */
@@ -41,9 +41,17 @@ interface Token {
 const OPENERS: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
 const CLOSERS = new Set([')', ']', '}']);
 const TWO_CHAR_OPS = new Set(['**', '//', '==', '!=', '<=', '>=', '->', ':=', '<<', '>>']);
-const STRING_START = /^([rRbBuUfF]{0,2})('''|"""|'|")/;
-const NUMBER = /^(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?[jJ]?)/;
-const NAME = /^[A-Za-z_\u00c0-\uffff][\w\u00c0-\uffff]*/;
+// Sticky: each matches at lastIndex only (matchAt).
+const STRING_START = /[rRbBuUfF]{0,2}('''|"""|'|")/y;
+const NUMBER = /(?:0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?[jJ]?)/y;
+const NAME = /[A-Za-z_\u00c0-\uffff][\w\u00c0-\uffff]*/y;
+
+const PREFIX_LETTERS = 'rRbBuUfF';
+
+function matchAt(re: RegExp, text: string, i: number): RegExpExecArray | null {
+  re.lastIndex = i;
+  return re.exec(text);
+}
 
 /** A bounded, one-line excerpt of `text` from `pos`. */
 export function excerpt(text: string, pos = 0, length = EXCERPT): string {
@@ -58,6 +66,7 @@ function tokenize(text: string, fail: (pos: number, msg: string) => never): Toke
   const tokens: Token[] = [];
   const brackets: string[] = [];
   let i = 0;
+  let m: RegExpExecArray | null;
   while (i < text.length) {
     const c = text[i];
     if (c === '\n') {
@@ -68,18 +77,16 @@ function tokenize(text: string, fail: (pos: number, msg: string) => never): Toke
       while (i < text.length && text[i] !== '\n') i++;
     } else if (c === '\\' && (text[i + 1] === '\n' || (text[i + 1] === '\r' && text[i + 2] === '\n'))) {
       i += text[i + 1] === '\n' ? 2 : 3;
-    } else if (STRING_START.test(text.slice(i, i + 5)) && (/['"]/.test(c) || /^[rRbBuUfF]{1,2}['"]/.test(text.slice(i, i + 3)))) {
-      const m = STRING_START.exec(text.slice(i, i + 5))!;
-      const end = stringEnd(text, i + m[0].length, m[2], fail, i);
-      const body = text.slice(i + m[0].length, end - m[2].length);
-      tokens.push({ kind: 'string', text: text.slice(i, end), pos: i, value: /[rR]/.test(m[1]) ? body : unescape(body) });
+    } else if ((c === "'" || c === '"' || PREFIX_LETTERS.includes(c)) && (m = matchAt(STRING_START, text, i))) {
+      const quote = m[1];
+      const end = stringEnd(text, i + m[0].length, quote, fail, i);
+      const body = text.slice(i + m[0].length, end - quote.length);
+      tokens.push({ kind: 'string', text: text.slice(i, end), pos: i, value: /[rR]/.test(m[0].slice(0, -quote.length)) ? body : unescape(body) });
       i = end;
-    } else if (/[\d.]/.test(c) && NUMBER.test(text.slice(i, i + 400)) && !(c === '.' && !/\d/.test(text[i + 1] ?? ''))) {
-      const m = NUMBER.exec(text.slice(i, i + 400))!;
+    } else if (((c >= '0' && c <= '9') || c === '.') && (m = matchAt(NUMBER, text, i))) {
       tokens.push({ kind: 'number', text: m[0], pos: i });
       i += m[0].length;
-    } else if (NAME.test(text.slice(i, i + 1))) {
-      const m = NAME.exec(text.slice(i, i + 400))!;
+    } else if (((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c === '_' || c >= '\u00c0') && (m = matchAt(NAME, text, i))) {
       tokens.push({ kind: 'name', text: m[0], pos: i });
       i += m[0].length;
     } else {
@@ -241,7 +248,8 @@ class Parser {
       const sign = this.tok.text === '-' ? -1 : 1;
       const pos = this.tok.pos;
       this.i++;
-      const v = this.nested(pos, () => this.unary());
+      // Python's power binds tighter than a sign: -2 ** 2 is -4.
+      const v = this.nested(pos, () => this.binary(PRECEDENCE['**']));
       if (v.type !== 'number') throw new LiteralError('a sign before a value that is not a number');
       return { ...v, value: sign * v.value, text: `${sign < 0 ? '-' : ''}${v.text}` };
     }
