@@ -3,8 +3,9 @@
 // or a registry name (resolved to its local file, downloaded if need be, with what its entry
 // adds). The format records (src/model/loading/formats/) know the formats; this asks them once and
 // returns the source with its format, which load-weights.ts hands to the format's reader.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import { readFileBytes } from '../../io/file-bytes.js';
 import { describeValue, printableName } from '../input-check.js';
 import { datasetClassSet } from '../datasets.js';
 import { settingsFromName } from '../weights/mmseg-config.js';
@@ -26,9 +27,9 @@ export type WeightsSource = { format: WeightFormatRecord; name: string; source: 
 /** The place a path names: its format, and for a folder format its files (and a checkpoint's prefix). */
 type PathPlace = { kind: 'file'; format: WeightFormatRecord } | { kind: 'folder'; format: WeightFormatRecord; files: FileSet; prefix?: string };
 
-/** A folder's files, by name, read on demand. */
+/** A folder's files, by name, read on demand under the readers' file rules (src/io/file-bytes.ts). */
 function folderFiles(dir: string): FileSet {
-  return { names: readdirSync(dir), read: (n) => readFileSync(join(dir, n)), what: dir };
+  return { names: readdirSync(dir), read: (n, maxBytes) => readFileBytes(join(dir, n), maxBytes), what: dir };
 }
 
 /** A folder, by the first folder format that recognises its files. */
