@@ -5,7 +5,7 @@
 // refused naming the path. Its size is checked against a cap before anything is read, and no more
 // than the size the file had when opened is read. The browser bundle swaps this module for
 // src/browser/file-bytes.ts, as the page has no paths, only URLs, Files and bytes.
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { FILE_LIMITS, checkFileSize } from './reader-rules.js';
 
 /** What a file that is not a regular one is, in words. */
@@ -28,6 +28,15 @@ function linkNote(path: string): string {
   }
 }
 
+/** Where `path` links to, where it is a symbolic link (whose target, it being opened in vain, does not exist). */
+function danglingTarget(path: string): string | undefined {
+  try {
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Node's message for a failed open, without the path it repeats ("ENOENT: no such file or directory"). */
 function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
@@ -46,7 +55,8 @@ export function readFileBytes(path: string, maxBytes: number = FILE_LIMITS.weigh
     // Non-blocking, so that opening a FIFO returns at once (and is then refused); no effect on files.
     fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
-    throw new Error(`${path}: ${reason(e)}`, { cause: e });
+    const dangling = (e as NodeJS.ErrnoException).code === 'ENOENT' ? danglingTarget(path) : undefined;
+    throw new Error(dangling === undefined ? `${path}: ${reason(e)}` : `${path}: a link to ${dangling}, which does not exist`, { cause: e });
   }
   try {
     const stat = fstatSync(fd);

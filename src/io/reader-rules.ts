@@ -115,7 +115,8 @@ export function excerpt(v: unknown, max = EXCERPT_CHARS): string {
     else if (typeof x === 'number') out += Number.isNaN(x) ? 'not a number' : String(x);
     else out += x === undefined ? 'missing' : String(x);
   }
-  return out.length > max || stack.length > 0 ? `${out.slice(0, max)}...` : out;
+  // Unfinished: cut at `max`. Finished, it may run past `max` by its last string's excerpt at most.
+  return stack.length > 0 ? `${out.slice(0, max)}...` : out;
 }
 
 /**

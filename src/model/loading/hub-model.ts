@@ -95,5 +95,5 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
   }
   const policy = opts.centerCrop === false ? { ...processor.policy, crop: null } : processor.policy;
   const square = policy.crop ?? { height: policy.size, width: policy.size };
-  return checkedWeights({ name, config, ...loadedNetwork(config, hub.architecture), inputPolicy: policy, params, probeSize: [square.width, square.height], classes }, name);
+  return checkedWeights({ name, config, ...loadedNetwork(config, hub.architecture), inputPolicy: policy, params, probeSize: [square.width, square.height], classes }, weightsWhat);
 }

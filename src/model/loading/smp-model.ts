@@ -213,6 +213,6 @@ function smpModelOf(name: string, cfgJson: { json: Record<string, unknown>; what
       classes: cfg.binary ? BINARY_CLASSES : defaultClassSet(cfg.numClasses),
       unread,
     },
-    name,
+    weightsWhat,
   );
 }

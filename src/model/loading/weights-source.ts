@@ -3,7 +3,7 @@
 // or a registry name (resolved to its local file, downloaded if need be, with what its entry
 // adds). The format records (src/model/loading/formats/) know the formats; this asks them once and
 // returns the source with its format, which load-weights.ts hands to the format's reader.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { readFileBytes } from '../../io/file-bytes.js';
 import { describeValue, printableName } from '../input-check.js';
@@ -55,6 +55,15 @@ function placeOfPath(path: string): PathPlace {
   );
 }
 
+/** Where `path` links to, where it is a symbolic link whose target does not exist. */
+function danglingLink(path: string): string | undefined {
+  try {
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether a name is meant as a path (it looks like one) rather than a registry model. */
 export function looksLikePath(nameOrPath: string): boolean {
   return looksLikeWeightsPath(nameOrPath);
@@ -87,7 +96,11 @@ export async function weightsSource(nameOrPath: string | Uint8Array | ArrayBuffe
     throw new Error(`loadModel: weights must be a registry name, a path, or a weights file's bytes (a Uint8Array or ArrayBuffer), got ${describeValue(nameOrPath)}`);
   }
   if (pathExists(nameOrPath)) return atPath(nameOrPath, placeOfPath(nameOrPath));
-  if (looksLikePath(nameOrPath)) throw new Error(`weights file not found: ${printableName(nameOrPath)}`);
+  if (looksLikePath(nameOrPath)) {
+    const target = danglingLink(nameOrPath);
+    if (target !== undefined) throw new Error(`${nameOrPath}: a link to ${printableName(target)}, which does not exist`);
+    throw new Error(`weights file not found: ${printableName(nameOrPath)}`);
+  }
   const entry = findModel(nameOrPath);
   const path = await resolveWeights(entry, { download: opts.download, onProgress: opts.onProgress, signal: opts.signal });
   opts.signal?.throwIfAborted();
