@@ -70,7 +70,7 @@ export const HUB_FOLDER_CASES: FormatTable = {
       expect: /config\.json: id2label names 1000 classes, more than 256/,
     },
     deep('id2label nested 200,000 deep', CONFIG, 'id2label', /config\.json: id2label must be an object of class names by index, got \[\[\[/),
-    field('id2label with a key that is no index', CONFIG, 'id2label', { 0: 'background', cat: 'cat' }, /config\.json: id2label key "cat" is not an index/),
+    field('id2label with a key that is no index', CONFIG, 'id2label', { 0: 'background', cat: 'cat' }, /config\.json: id2label key 'cat' is not an index/),
     field('atrous_rates [2^32 + 1, 12, 18]', CONFIG, 'atrous_rates', [2 ** 32 + 1, 12, 18], /config\.json: .*atrous_rates\[0\] must be at most 65536/),
     field('neck_hidden_sizes holding 2^40', CONFIG, 'neck_hidden_sizes', [16, 16, 24, 48, 64, 80, 2 ** 40], /config\.json: .*neck_hidden_sizes\[6\] must be at most 65536/),
     {

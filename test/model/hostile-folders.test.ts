@@ -104,7 +104,7 @@ interface Planned {
   job: CaseJob;
 }
 
-describe('hostile folders and files: each case in a process of its own, then the valid folder', function () {
+describe('hostile folders and files: each case in a process of its own, then the valid folder @slow', function () {
   this.timeout(900_000);
   let root = '';
   let child = '';

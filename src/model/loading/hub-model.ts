@@ -48,12 +48,14 @@ export function hubClasses(json: Record<string, unknown>, what: string): ClassSe
   const id2label = json.id2label;
   if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) throw new Error(`${what}: id2label must be an object of class names by index, got ${excerpt(id2label)}`);
   const entries = Object.entries(id2label as Record<string, unknown>);
+  /** A key as the messages quote it, bounded. */
+  const quoted = (key: string): string => `'${excerpt(key).slice(1, -1)}'`;
   if (entries.length > CONFIG_LIMITS.classes) throw new Error(`${what}: id2label names ${entries.length} classes, more than ${CONFIG_LIMITS.classes} (labels are bytes)`);
   const names: string[] = [];
   for (const [key, label] of entries) {
     const i = Number(key);
-    if (!Number.isInteger(i) || i < 0 || i >= entries.length || String(i) !== key) throw new Error(`${what}: id2label key ${excerpt(key)} is not an index 0..${entries.length - 1}`);
-    if (typeof label !== 'string') throw new Error(`${what}: id2label[${excerpt(key)}] must be a string, got ${excerpt(label)}`);
+    if (!Number.isInteger(i) || i < 0 || i >= entries.length || String(i) !== key) throw new Error(`${what}: id2label key ${quoted(key)} is not an index 0..${entries.length - 1}`);
+    if (typeof label !== 'string') throw new Error(`${what}: id2label[${quoted(key)}] must be a string, got ${excerpt(label)}`);
     names[i] = label;
   }
   return { names, colors: defaultClassSet(names.length).colors };
