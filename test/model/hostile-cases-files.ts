@@ -5,7 +5,7 @@
 // mutations of each reader do not reach is here: what a path is (a folder, a FIFO, a device, a
 // link, a sparse file over the size cap), what a config number or a shape says, and the damage
 // that changes nothing.
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadWeights, saveCheckpoint } from '../../src/model/loading/load-weights.js';

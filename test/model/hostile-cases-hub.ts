@@ -2,7 +2,7 @@
 // model.safetensors of a `transformers` DeepLabV3) for the fuzz test
 // (test/model/hostile-folders.test.ts): the valid folder is ../shared/fixtures/hf's MobileViT
 // (xx-small), its weights linked, not copied; the cases change its JSON files and its files.
-import { copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedPath } from '../shared.js';
 import { type CaseSource, type FormatTable, type HostileCase, copyFolder, fifo, nested } from './hostile-cases.js';

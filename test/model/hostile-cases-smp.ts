@@ -2,7 +2,7 @@
 // writes them) for the fuzz test (test/model/hostile-folders.test.ts): issue 55's failures, then
 // every config field given what no config means, the files given what no file is, the weights
 // damaged, and the damage that changes nothing (which must load as the valid folder does).
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
 import { savedTensor, torchSaveZip } from '../import/torch-save.js';
