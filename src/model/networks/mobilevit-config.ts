@@ -160,7 +160,8 @@ export function mobileVitConfigFromHub(json: unknown, what = 'config.json'): Mob
   const j = json as Record<string, unknown>;
   const field = <T>(key: string, ok: (v: unknown) => boolean, expected: string, fallback?: T): T => {
     const v = j[key] ?? fallback;
-    if (v === undefined || !ok(v)) throw new Error(`${what}: ${key} must be ${expected}, got ${excerpt(j[key])}`);
+    if (v === undefined) throw new Error(`${what}: ${key} is missing (it must be ${expected})`);
+    if (!ok(v)) throw new Error(`${what}: ${key} must be ${expected}, got ${excerpt(j[key])}`);
     return v as T;
   };
   const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);

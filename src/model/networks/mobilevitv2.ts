@@ -227,7 +227,8 @@ export function buildMobileVitV2DeepLab(cfg: MobileVitV2Config, size: { batch?: 
 function fieldReader(j: Record<string, unknown>, what: string) {
   return <T>(key: string, ok: (v: unknown) => boolean, expected: string, fallback?: T): T => {
     const v = j[key] ?? fallback;
-    if (v === undefined || !ok(v)) throw new Error(`${what}: ${key} must be ${expected}, got ${excerpt(j[key])}`);
+    if (v === undefined) throw new Error(`${what}: ${key} is missing (it must be ${expected})`);
+    if (!ok(v)) throw new Error(`${what}: ${key} must be ${expected}, got ${excerpt(j[key])}`);
     return v as T;
   };
 }
