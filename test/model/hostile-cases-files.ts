@@ -19,11 +19,11 @@ import { type CaseSource, type Fixtures, type FormatTable, type HostileCase, edi
 const DEEP = 200_000;
 const GB3 = 3 * 2 ** 30;
 
-type NotAFile = 'fifo' | 'device' | 'sparse' | 'dangling';
+type NotAFile = 'fifo' | 'device' | 'sparse' | 'dangling' | 'loop';
 
 /**
  * What no weights file is, at `name` in the case's folder: a FIFO, a link to /dev/zero, a sparse
- * 3 GB file (over the size cap, never read), a dangling link; those of `kinds`.
+ * 3 GB file (over the size cap, never read), a dangling link, a link to itself; those of `kinds`.
  */
 function notAFile(format: string, name: string, kinds: readonly NotAFile[]): HostileCase[] {
   const at = (dir: string) => join(dir, name);
@@ -32,6 +32,7 @@ function notAFile(format: string, name: string, kinds: readonly NotAFile[]): Hos
     fifo: { name: `${format} a FIFO`, make: (dir) => ({ path: fifo(at(dir)) }), expect: new RegExp(`${esc}: a FIFO \\(named pipe\\), not a file`) },
     device: { name: `${format} a link to /dev/zero`, make: (dir) => (symlinkSync('/dev/zero', at(dir)), { path: at(dir) }), expect: new RegExp(`${esc}: a character device \\(a link to /dev/zero\\)`) },
     sparse: { name: `${format} a sparse 3 GB file`, make: (dir) => ({ path: sparseFile(at(dir), GB3) }), expect: new RegExp(`${esc}: 3221225472 bytes, more than the 2147483647`) },
+    loop: { name: `${format} a link to itself`, make: (dir) => (symlinkSync(at(dir), at(dir)), { path: at(dir) }), expect: new RegExp(`${esc}: a link that leads back to itself`) },
     dangling: { name: `${format} a dangling link`, make: (dir) => (symlinkSync('/nonexistent/weights', at(dir)), { path: at(dir) }), expect: new RegExp(`${esc}: a link to /nonexistent/weights, which does not exist`) },
   };
   return kinds.map((k) => cases[k]);
@@ -97,7 +98,7 @@ export const CHECKPOINT_CASES: FormatTable = {
       },
       expect: /model\.safetensors: tensor .*: shape \[67108864,67108864,67108864,0\] holds no elements/,
     },
-    ...notAFile('model.safetensors', 'model.safetensors', ['fifo', 'device', 'sparse', 'dangling']),
+    ...notAFile('model.safetensors', 'model.safetensors', ['fifo', 'device', 'sparse', 'dangling', 'loop']),
     metadata('an unknown metadata key', 'note', () => 'written by hand', 'same'),
   ],
 };

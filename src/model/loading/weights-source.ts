@@ -55,13 +55,19 @@ function placeOfPath(path: string): PathPlace {
   );
 }
 
-/** Where `path` links to, where it is a symbolic link whose target does not exist. */
-function danglingLink(path: string): string | undefined {
+/** What a symbolic link at `path` that leads nowhere is, in words; undefined where `path` is no link. */
+function brokenLink(path: string): string | undefined {
   try {
-    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : undefined;
+    if (!lstatSync(path).isSymbolicLink()) return undefined;
   } catch {
     return undefined;
   }
+  try {
+    statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return 'a link that leads back to itself (ELOOP)';
+  }
+  return `a link to ${printableName(readlinkSync(path))}, which does not exist`;
 }
 
 /** Whether a name is meant as a path (it looks like one) rather than a registry model. */
@@ -97,8 +103,8 @@ export async function weightsSource(nameOrPath: string | Uint8Array | ArrayBuffe
   }
   if (pathExists(nameOrPath)) return atPath(nameOrPath, placeOfPath(nameOrPath));
   if (looksLikePath(nameOrPath)) {
-    const target = danglingLink(nameOrPath);
-    if (target !== undefined) throw new Error(`${nameOrPath}: a link to ${printableName(target)}, which does not exist`);
+    const broken = brokenLink(nameOrPath);
+    if (broken !== undefined) throw new Error(`${nameOrPath}: ${broken}`);
     throw new Error(`weights file not found: ${printableName(nameOrPath)}`);
   }
   const entry = findModel(nameOrPath);
