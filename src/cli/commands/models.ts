@@ -2,9 +2,11 @@
 // right now. Also the one place the other commands open a model, so every command reports a
 // failed download or a bad weights file the same way.
 import type { DatasetName } from '../../model/datasets.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureRuntimeDir } from '../../gpu/runtime-dir.js';
+import { readFileBytes } from '../../io/file-bytes.js';
+import { FILE_LIMITS } from '../../io/reader-rules.js';
 import { type DeepLabModel, loadModel } from '../../model/model.js';
 import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../model/loading/registry.js';
 import { weightFormat } from '../../model/loading/formats/registry.js';
@@ -113,9 +115,11 @@ export function readSmpConfigOption(path: string | undefined): Record<string, un
   if (path === undefined) return undefined;
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(new TextDecoder().decode(readFileBytes(path, FILE_LIMITS.config)));
   } catch (e) {
-    throw new UsageError(`--smp-config ${path}: ${(e as Error).message}`);
+    // The file reader's errors start with the path already.
+    const message = (e as Error).message;
+    throw new UsageError(`--smp-config ${message.startsWith(`${path}: `) ? message : `${path}: ${message}`}`);
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`--smp-config ${path}: not a JSON object (smp's config.json)`);
   return json as Record<string, unknown>;

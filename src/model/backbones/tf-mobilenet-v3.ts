@@ -5,6 +5,7 @@
 // names, batch norms kept as ops (the checkpoints' variables load as they are; compile folds them).
 // Its architecture is the image-pooling crop (image_pooling_crop_size), which sets the pooling
 // windows; the zoo's models take 769x769.
+import { excerpt } from '../../io/reader-rules.js';
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import type { DeepLabConfig } from '../networks/config-types.js';
@@ -28,7 +29,7 @@ const ARCHITECTURE: BackboneArchitecture = {
   metadataKey: 'imagePoolingCrop',
   toJson: (a) => arch.unwrap(a).imagePoolingCrop,
   fromJson(v, what) {
-    if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`${what}: the image-pooling crop ${JSON.stringify(v)} is not [height, width] of positive integers`);
+    if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`${what}: the image-pooling crop ${excerpt(v)} is not [height, width] of positive integers`);
     return arch.wrap({ imagePoolingCrop: [v[0], v[1]] });
   },
 };

@@ -5,6 +5,7 @@
 // is none), folded on load (src/model/weights/tf-checkpoint.ts) into the MobileNetV2 network (but
 // for a DeepLabv3+ decoder's, which stay), or taken as they are by a network that keeps TF's
 // batch norms (Xception-65).
+import { bytesWithin } from '../../io/reader-rules.js';
 import { backboneRecords } from '../backbones/registry.js';
 import { defaultConfig } from '../backbones/config.js';
 import { datasetClassSet } from '../datasets.js';
@@ -34,7 +35,8 @@ export interface TfZooVariables {
 /** A file source: names of the files there, and a reader of one by name. */
 export interface ZooFiles {
   names: readonly string[];
-  read(name: string): Uint8Array;
+  /** The file's bytes; with `maxBytes`, refused (naming it) when it has more (checked before reading where it is on disk). */
+  read(name: string, maxBytes?: number): Uint8Array;
   /** Names the source in errors (the tarball or the folder). */
   what: string;
 }
@@ -70,7 +72,7 @@ export function zooVariables(files: ZooFiles, prefixHint?: string): TfZooVariabl
 /** The files of a zoo tarball's bytes. */
 export function tarballFiles(bytes: Uint8Array, what: string): ZooFiles {
   const members = readTar(bytes, what);
-  return { names: [...members.keys()], read: (n) => members.get(n)!, what };
+  return { names: [...members.keys()], read: (n, max) => bytesWithin(members.get(n)!, max, `${what}: ${n}`), what };
 }
 
 /** The zoo's data sets by class count: Cityscapes' 19, ADE20K's 151 ('other' first); VOC's 21 are the default class set. */

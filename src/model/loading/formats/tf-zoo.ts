@@ -1,12 +1,13 @@
 // TF DeepLab's model zoo (src/model/loading/tf-zoo-model.ts): a tarball of a TF1 checkpoint and
 // a frozen graph, the frozen graph alone, or their files in a folder (or a checkpoint named by
 // its prefix); folded on load into the MobileNetV2 network.
+import { bytesWithin } from '../../../io/reader-rules.js';
 import { isGzip } from '../../weights/import/tar.js';
 import { FROZEN_GRAPH, type ZooFiles, tarballFiles, tfZooModel, zooVariables } from '../tf-zoo-model.js';
 import type { WeightFormatRecord } from './format.js';
 
 /** A frozen graph's bytes as the files of a zoo model. */
-const graphFiles = (bytes: Uint8Array, source: string): ZooFiles => ({ names: [FROZEN_GRAPH], read: () => bytes, what: source });
+const graphFiles = (bytes: Uint8Array, source: string): ZooFiles => ({ names: [FROZEN_GRAPH], read: (_, max) => bytesWithin(bytes, max, source), what: source });
 
 export const TF_ZOO: WeightFormatRecord = {
   name: 'tf-zoo',

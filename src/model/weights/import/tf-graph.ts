@@ -9,7 +9,7 @@
 // anything is built: by the bytes of `tensor_content`, or, for repeated values that broadcast, by
 // the file's decode budget (one value per byte of the file), so a Const stating [2^31] with one
 // float_val is refused, not allocated.
-import { checkShape, shapeCount } from '../../../io/byte-cursor.js';
+import { checkShape, shapeCount } from '../../../io/reader-rules.js';
 import { DecodeBudget, DTYPE_SIZE, type HostTensor, type TensorMap, decodeToF32, formatShape } from './tensor-map.js';
 import { GraphDefType, type GraphDefObject, type TensorProtoObject, TF_DTYPES, decodeMessage, tfDtypeName } from './tf-proto.js';
 
