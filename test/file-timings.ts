@@ -2,13 +2,19 @@
 // TEST_TIMINGS set, each test file appends one JSON line, {file, wallMs, cpuMs, childCpuMs}, to
 // that file when it ends. A file's span starts where the previous file on the same worker ended
 // (or the worker started), so loading the file and building what it builds at import are counted.
+// It also counts the compute pipelines the file's process created and the time spent creating
+// them: on a software adapter that is the shader compiler's time, which Mesa's disk cache saves
+// for the files after the first that compile the same shader.
 import { appendFileSync, readFileSync } from 'node:fs';
+import { globals } from 'webgpu';
 import { readFlag } from '../src/util/flags.js';
 
 const TIMINGS = readFlag('TEST_TIMINGS');
 const CLOCK_TICKS_PER_SECOND = 100;
 
 let spanStart = performance.timeOrigin;
+const pipelines = { count: 0, ms: 0 };
+if (TIMINGS) countPipelines();
 let cpuStart = process.cpuUsage();
 let childStart = childCpuMs();
 
@@ -40,13 +46,42 @@ export function recordFileTiming(root: Mocha.Suite | undefined): void {
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     childCpuMs: Math.round(child - childStart),
     tests: countTests(root),
+    pipelines: pipelines.count,
+    pipelineMs: Math.round(pipelines.ms),
   };
   appendFileSync(TIMINGS, `${JSON.stringify(line)}\n`);
   spanStart = now;
+  pipelines.count = 0;
+  pipelines.ms = 0;
   cpuStart = process.cpuUsage();
   childStart = child;
 }
 
 function countTests(suite: Mocha.Suite): number {
   return suite.tests.length + suite.suites.reduce((n, s) => n + countTests(s), 0);
+}
+
+/** Wraps Dawn's pipeline creation (both forms) to count pipelines and the time creating them. */
+function countPipelines(): void {
+  const device = globals.GPUDevice.prototype as GPUDevice;
+  const create = device.createComputePipeline;
+  const createAsync = device.createComputePipelineAsync;
+  device.createComputePipeline = function (this: GPUDevice, d: GPUComputePipelineDescriptor) {
+    const start = performance.now();
+    try {
+      return create.call(this, d);
+    } finally {
+      pipelines.count++;
+      pipelines.ms += performance.now() - start;
+    }
+  };
+  device.createComputePipelineAsync = async function (this: GPUDevice, d: GPUComputePipelineDescriptor) {
+    const start = performance.now();
+    try {
+      return await createAsync.call(this, d);
+    } finally {
+      pipelines.count++;
+      pipelines.ms += performance.now() - start;
+    }
+  };
 }
