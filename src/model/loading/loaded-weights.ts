@@ -120,7 +120,7 @@ const isTfDecoderParam = (name: string) => name.startsWith('decoder/');
  */
 export function tfDeepLab(
   name: string,
-  size: [number, number],
+  input: Pick<LoadedWeights, 'inputPolicy' | 'probeSize'>,
   source: Parameters<typeof tfMobilenetV2Params>[1],
   resolver: NameResolver,
   opts: LoadOptions,
@@ -142,10 +142,9 @@ export function tfDeepLab(
     ...(decoder ? { decoder: 'deeplabv3plus' as const } : {}),
   });
   const network = loadedNetwork(config, architecture);
-  const inputPolicy: InputPolicy = { kind: 'fixed', height: size[0], width: size[1] };
-  const probeSize: [number, number] = [size[1], size[0]];
+  const { inputPolicy, probeSize } = input;
   // Every parameter is taken from the tensors by the graph at the probe size, shapes checked.
-  const graph = network.buildGraph(probeNetworkSize({ inputPolicy, probeSize }));
+  const graph = network.buildGraph(probeNetworkSize(input));
   const params = tfMobilenetV2Params(graph, source, resolver, name, (p) => !decoder || !isTfDecoderParam(p));
   if (decoder) for (const [k, v] of tfKeptParams(graph, decoder.variables, decoder.epsilon, decoder.from, isTfDecoderParam)) params.set(k, v);
   return {
