@@ -64,7 +64,7 @@ export interface WeightHints {
   mmseg?: Partial<MmsegSettings>;
   /** The classes of the dataset the model was trained on (when the file names none). */
   classes?: ClassSet;
-  /** The network's fixed input size [height, width] (TF zoo models: 513x513 unless said). */
+  /** The network's input size [height, width]: TF zoo models' export crop (where their frozen graph says none), TF Lite's and .npy folders' input. */
   inputSize?: [number, number];
   /** The output stride the registry entry evaluates at (TF zoo models; the load options' wins). */
   outputStride?: number;
