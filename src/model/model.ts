@@ -23,7 +23,7 @@ import type { HostParams } from '../graph/params.js';
 import type { Session } from '../graph/session.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { StillImage } from '../io/band-image.js';
-import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample } from './input-policy.js';
+import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample, takesNearestLabels } from './input-policy.js';
 import type { PostLogits } from './post-logits.js';
 import { compileWithinDeadline } from './load-deadline.js';
 import type { DeepLabConfig } from './networks/config.js';
@@ -84,6 +84,7 @@ export class DeepLabModel {
       normalization: policyNormalization(inputPolicy, config),
       resample: policyResample(inputPolicy),
       outputResize: outputResizeMode(inputPolicy, config),
+      nearestLabels: takesNearestLabels(inputPolicy),
       networkSize: (width, height, scale) => this.networkSize(width, height, scale),
       inputPadding: (width, height, scale) => inputPadding(inputPolicy, width, height, scale),
       preprocess: (img, scale) => this.preprocess(img, scale),

@@ -133,6 +133,8 @@ export interface OpenModelOptions {
   tune?: TuneMode;
   /** Hub models: false segments the whole image rather than the processor's centre crop. */
   centerCrop?: boolean;
+  /** TF zoo files: run the image at its own size (LoadOptions.ownSize). */
+  ownSize?: boolean;
   /** The classes of a file that names none (LoadOptions.dataset). */
   dataset?: DatasetName;
   /** Loading messages (downloads, compilation). */
@@ -176,8 +178,8 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    const { outputStride, precision, tune, centerCrop, smpConfig, dataset } = opts;
-    return await loadModel(nameOrPath, { outputStride, precision, tune, centerCrop, dataset, ...(smpConfig ? { smpConfig } : {}), onProgress: opts.onMessage });
+    const { outputStride, precision, tune, centerCrop, ownSize, smpConfig, dataset } = opts;
+    return await loadModel(nameOrPath, { outputStride, precision, tune, centerCrop, ownSize, dataset, ...(smpConfig ? { smpConfig } : {}), onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;
