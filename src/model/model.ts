@@ -52,6 +52,13 @@ export type { DeviceLossPolicy, DeviceLostEvent, InputPolicy, LoadOptions } from
 export type { ModelMemory } from './memory.js';
 export type { FrameInput, ExternalFrame } from '../io/frame-source.js';
 
+/** A binary model's logit z from its two classes [0, z] per pixel. */
+function foreground(pairs: Float32Array): Float32Array {
+  const z = new Float32Array(pairs.length / 2);
+  for (let p = 0; p < z.length; p++) z[p] = pairs[2 * p + 1];
+  return z;
+}
+
 export class DeepLabModel {
   /** The model's GPU state: context, weights, programs, and its calls' turns. */
   private readonly gpu: ModelGpu;
@@ -226,14 +233,19 @@ export class DeepLabModel {
     return out.get(output)!;
   }
 
-  /** As forward, with the logits read back to the host in the same submission. */
+  /**
+   * The network's own output for an already normalised NHWC input of N images, read back in the
+   * same submission: [N,h,w,classes] logits; a binary model's (smp's classes 1) one channel z
+   * [N,h,w,1], as smp's forward returns it (segment() and forward() work on its two classes [0, z]).
+   */
   async forwardToHost(input: Float32Array, height: number, width: number, batch = 1): Promise<Float32Array> {
     this.gpu.assertUsable();
     checkNetworkInput(input, height, width, batch, 'forwardToHost', this.config.inChannels ?? 3);
-    return this.gpu.exclusive(async () => {
+    const logits = await this.gpu.exclusive(async () => {
       const exec = await this.gpu.network(height, width, batch);
       return (await exec.run({ image: input })).get('logits') as Float32Array;
     });
+    return this.config.binary ? foreground(logits) : logits;
   }
 
   /**
