@@ -10,18 +10,17 @@ import { differentiate } from '../../src/graph/autograd.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { type ValueHook, runGraphCpu } from '../../src/graph/cpu-reference.js';
 import type { Graph, Value } from '../../src/graph/ir.js';
-import type { HostParams } from '../../src/graph/params.js';
 import type { BandArray } from '../../src/io/band-image.js';
 import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-weights.js';
 import { parseNpy, readNpy } from '../../src/model/weights/import/npy.js';
 import type { HostTensor } from '../../src/model/weights/import/tensor-map.js';
 import { readZip } from '../../src/model/weights/import/zip.js';
-import { hwioToOihw } from '../../src/model/weights/layouts.js';
 import { type TrainingLoss, lossTerms } from '../../src/train/loss-choice.js';
 import { headLoss, trainingBatchNorms } from '../../src/train/training-graph.js';
 import { relativeError } from '../helpers.js';
 import { nchwToNhwc } from '../model/layout.js';
 import { smpFixture, writeSmpFolder } from '../model/smp-fixture.js';
+import { torchLayout } from './sgd-update.js';
 import { type KinkFlip, asF64, describeFlip, followKinks, holdValues, median, norm } from './float64-gradients.js';
 
 /** smp's float32 step against its float64 reference (README "Float32 floor of the training step"). */
@@ -121,12 +120,6 @@ export interface StepValues {
   stats: Map<string, ArrayLike<number>>;
 }
 
-/** A gradient in PyTorch's layout (convolution kernels OIHW), rounded to float32. */
-export function torchLayout(data: ArrayLike<number>, shape: readonly number[]): Float32Array {
-  const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
-  return shape.length === 4 ? hwioToOihw(f32, shape).data : f32;
-}
-
 /** A step's values from a run of outputsGraph's graph. */
 export function stepValues(run: Map<string, ArrayLike<number>>, params: Value[], statistics: Value[]): StepValues {
   return {
@@ -135,43 +128,6 @@ export function stepValues(run: Map<string, ArrayLike<number>>, params: Value[],
     grads: new Map(params.map((p) => [p.name, torchLayout(run.get(`grad:${p.name}`)!, p.shape)])),
     stats: new Map(statistics.map((v) => [v.name, run.get(`state:${v.name}`)!])),
   };
-}
-
-/**
- * The gradients of one plain SGD step (no momentum, no weight decay: `after = before - lr g`)
- * from the parameters before and after it, as (before - after) / lr in float64, in PyTorch's
- * layout; with the running statistics after it. `lr` is a power of two large enough that the
- * rounding of `after` is far below the differences looked for (updateRounding says how far).
- */
-export function updateGradients(before: HostParams, after: HostParams, lr: number, params: Value[], statistics: Value[]): Pick<StepValues, 'grads' | 'stats'> {
-  const grads = new Map<string, Float32Array>();
-  for (const p of params) {
-    const [b, a] = [before.get(p.name)!.data, after.get(p.name)!.data];
-    grads.set(p.name, torchLayout(Float64Array.from(b, (v, i) => (v - a[i]) / lr), p.shape));
-  }
-  return { grads, stats: new Map(statistics.map((v) => [v.name, after.get(v.name)!.data])) };
-}
-
-/**
- * The largest relative error that rounding `after` to float32 can put into a tensor's update
- * (half an ulp of each value, against the update's norm), over the tensors but `exactZeros`
- * (gradients 0 in exact arithmetic, rounding noise in any float32 step: checked absolutely).
- */
-export function updateRounding(before: HostParams, after: HostParams, params: Value[], exactZeros: ReadonlySet<string>): { name: string; bound: number } {
-  let worst = { name: '-', bound: 0 };
-  for (const p of params) {
-    if (exactZeros.has(p.name)) continue;
-    const [b, a] = [before.get(p.name)!.data, after.get(p.name)!.data];
-    let ulp2 = 0;
-    let d2 = 0;
-    for (let i = 0; i < a.length; i++) {
-      ulp2 += (Math.abs(a[i]) * 2 ** -24) ** 2;
-      d2 += (a[i] - b[i]) ** 2;
-    }
-    const bound = Math.sqrt(ulp2 / d2);
-    if (!(bound <= worst.bound)) worst = { name: p.name, bound };
-  }
-  return worst;
 }
 
 /** The gradients exactly 0 in exact arithmetic (train_loss.json). */

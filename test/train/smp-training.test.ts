@@ -63,12 +63,10 @@ import {
   referenceLoss,
   stepValues,
   teachSamples,
-  torchLayout,
   tracedFloat64,
-  updateGradients,
-  updateRounding,
   zeros,
 } from './smp-step.js';
+import { torchLayout, updateGradients, updateRounding } from './sgd-update.js';
 
 /**
  * fineTune's learning rate in the door test: a power of two (lr x g exact in float32), large
