@@ -2,7 +2,8 @@
 // network, test/fixtures/smp-nband, with a stem of 4 input channels from the same PRNG) from
 // 16-bit bands: the first step's loss is the cross-entropy of the model's own logits on the
 // bands normalised by hand with the caller's mean and std; with the paper's augmentation (bands
-// scaled, cropped and flipped as RGB is) planar bands train.
+// scaled, cropped and flipped as RGB is) planar bands train. And the samples as fineTune reads
+// them for a binary grayscale model: its labels a mask, RGB made gray, bands checked.
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +13,11 @@ import type { BandArray } from '../../src/io/band-image.js';
 import { type DeepLabModel, loadModel } from '../../src/model/model.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
+import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { type FineTuneStep, UNLABELLED, fineTune } from '../../src/train/fine-tune.js';
-import { relativeError, testContext } from '../helpers.js';
-import { smpStateDict } from '../model/smp-fixture.js';
+import { prepareSamples } from '../../src/train/teach-samples.js';
+import { expectRejects, relativeError, testContext } from '../helpers.js';
+import { smpStateDict, writeSmpFolder } from '../model/smp-fixture.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'smp-nband');
 const BANDS = 4;
@@ -107,6 +110,30 @@ describe('train: fineTune of a 4-band model from 16-bit bands', function () {
       expect(relativeError(after, before), 'the stem moved').to.be.greaterThan(1e-6);
     } finally {
       tuned.dispose();
+    }
+  });
+});
+
+describe('train: fineTune\'s samples for a binary grayscale model (smp classes 1, in_channels 1)', () => {
+  it('reads labels as a mask (0 background, 255 ignored, any other value foreground), RGB as gray, and refuses bands it cannot take', async () => {
+    const { dir } = writeSmpFolder('deeplabv3-mobilenet_v2');
+    try {
+      const w = await loadWeights(dir);
+      expect([w.config.binary, w.config.inChannels]).to.deep.equal([true, 1]);
+      const gray: BandArray = { width: 3, height: 2, channels: 1, layout: 'interleaved', data: Uint8Array.of(0, 50, 100, 150, 200, 250) };
+      const [s] = await prepareSamples(w, [{ image: gray, labels: Uint8Array.of(0, 1, 7, 255, 254, 0) }], {});
+      expect([...s.label.indices]).to.deep.equal([0, 1, 1, 255, 1, 0]);
+      // The model's statistics: band 0 takes RGB channel 0's (0.485, 0.229).
+      expect('normalized' in s.image && Array.from(s.image.normalized)).to.deep.equal(Array.from(Float32Array.from(gray.data, (v) => (v / 255 - 0.485) / 0.229)));
+      // An RGB image with three equal channels is that gray.
+      const rgb = { width: 3, height: 2, data: Uint8Array.from({ length: 18 }, (_, i) => gray.data[Math.floor(i / 3)]) };
+      const [t] = await prepareSamples(w, [{ image: rgb, labels: Uint8Array.of(0, 0, 0, 0, 0, 3) }], {});
+      expect([...t.label.indices]).to.deep.equal([0, 0, 0, 0, 0, 1]);
+      await expectRejects(prepareSamples(w, [{ image: { ...gray, data: Uint16Array.from(gray.data) }, labels: new Uint8Array(6) }], {}), /^fineTune: sample 0: 16-bit bands need their mean and std/);
+      await expectRejects(prepareSamples(w, [{ image: { ...gray, channels: 2, data: new Uint8Array(12) }, labels: new Uint8Array(6) }], {}), /^fineTune: sample 0: the image has 2 bands; .* takes 1 \(in_channels 1\)$/);
+      await expectRejects(prepareSamples(w, [{ image: gray, labels: new Uint8Array(6).fill(UNLABELLED) }], {}), 'fineTune: sample 0: no pixel is labelled (paint at least one stroke)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
