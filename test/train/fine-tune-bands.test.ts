@@ -115,7 +115,7 @@ describe('train: fineTune of a 4-band model from 16-bit bands', function () {
 });
 
 describe('train: fineTune\'s samples for a binary grayscale model (smp classes 1, in_channels 1)', () => {
-  it('reads labels as a mask (0 background, 255 ignored, any other value foreground), RGB as gray, and refuses bands it cannot take', async () => {
+  it('reads labels as a mask (0 background, 255 ignored, any other value foreground), RGB as gray, float bands with their statistics, and refuses bands it cannot take', async () => {
     const { dir } = writeSmpFolder('deeplabv3-mobilenet_v2');
     try {
       const w = await loadWeights(dir);
@@ -129,6 +129,10 @@ describe('train: fineTune\'s samples for a binary grayscale model (smp classes 1
       const rgb = { width: 3, height: 2, data: Uint8Array.from({ length: 18 }, (_, i) => gray.data[Math.floor(i / 3)]) };
       const [t] = await prepareSamples(w, [{ image: rgb, labels: Uint8Array.of(0, 0, 0, 0, 0, 3) }], {});
       expect([...t.label.indices]).to.deep.equal([0, 0, 0, 0, 0, 1]);
+      // Float bands with the caller's statistics, in the data's own units.
+      const floats = { ...gray, data: Float32Array.of(0.5, -1, 2, 3.25, 0, 7) };
+      const [u] = await prepareSamples(w, [{ image: floats, labels: Uint8Array.of(1, 0, 0, 0, 0, 0) }], { mean: [0.5], std: [2] });
+      expect('normalized' in u.image && Array.from(u.image.normalized)).to.deep.equal([0, -0.75, 0.75, 1.375, -0.25, 3.25]);
       await expectRejects(prepareSamples(w, [{ image: { ...gray, data: Uint16Array.from(gray.data) }, labels: new Uint8Array(6) }], {}), /^fineTune: sample 0: 16-bit bands need their mean and std/);
       await expectRejects(prepareSamples(w, [{ image: { ...gray, channels: 2, data: new Uint8Array(12) }, labels: new Uint8Array(6) }], {}), /^fineTune: sample 0: the image has 2 bands; .* takes 1 \(in_channels 1\)$/);
       await expectRejects(prepareSamples(w, [{ image: gray, labels: new Uint8Array(6).fill(UNLABELLED) }], {}), 'fineTune: sample 0: no pixel is labelled (paint at least one stroke)');
