@@ -24,7 +24,7 @@ import type { Session } from '../graph/session.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { StillImage } from '../io/band-image.js';
 import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample } from './input-policy.js';
-import type { PostLogits } from './post-logits.js';
+import { type PostLogits, ownOutput } from './post-logits.js';
 import { compileWithinDeadline } from './load-deadline.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
@@ -51,13 +51,6 @@ export type { ImageInput, SegmentOptions, SegmentOutput, SegmentResult } from '.
 export type { DeviceLossPolicy, DeviceLostEvent, InputPolicy, LoadOptions } from './loading/options.js';
 export type { ModelMemory } from './memory.js';
 export type { FrameInput, ExternalFrame } from '../io/frame-source.js';
-
-/** A binary model's logit z from its two classes [0, z] per pixel. */
-function foreground(pairs: Float32Array): Float32Array {
-  const z = new Float32Array(pairs.length / 2);
-  for (let p = 0; p < z.length; p++) z[p] = pairs[2 * p + 1];
-  return z;
-}
 
 export class DeepLabModel {
   /** The model's GPU state: context, weights, programs, and its calls' turns. */
@@ -234,9 +227,8 @@ export class DeepLabModel {
   }
 
   /**
-   * The network's own output for an already normalised NHWC input of N images, read back in the
-   * same submission: [N,h,w,classes] logits; a binary model's (smp's classes 1) one channel z
-   * [N,h,w,1], as smp's forward returns it (segment() and forward() work on its two classes [0, z]).
+   * The network's own output for a normalised NHWC input of N images, read back in the same
+   * submission: [N,h,w,classes] logits; a binary model's one channel z, as smp's forward gives.
    */
   async forwardToHost(input: Float32Array, height: number, width: number, batch = 1): Promise<Float32Array> {
     this.gpu.assertUsable();
@@ -245,7 +237,7 @@ export class DeepLabModel {
       const exec = await this.gpu.network(height, width, batch);
       return (await exec.run({ image: input })).get('logits') as Float32Array;
     });
-    return this.config.binary ? foreground(logits) : logits;
+    return ownOutput(logits, this.config.binary ?? false);
   }
 
   /**
