@@ -48,10 +48,17 @@ export async function hubFileSet(source: HubFiles, what = 'hub folder'): Promise
  */
 export async function fetchHubFolder(base: string | URL, fetcher: typeof fetch = fetch): Promise<FileSet> {
   const root = String(base);
+  // A folder URL relative to the page ('/models/mine/') is resolved against the page's address.
+  let absolute: URL;
+  try {
+    absolute = new URL(root, globalThis.location?.href);
+  } catch {
+    throw new Error(`${root}: not a URL the folder can be fetched from (a relative one needs a page's address to resolve it against)`);
+  }
   const get = async (name: string): Promise<Uint8Array | null> => {
     let response: Response;
     try {
-      response = await fetcher(new URL(name, root).href);
+      response = await fetcher(new URL(name, absolute).href);
     } catch (e) {
       throw new Error(`${root}${name}: could not be fetched (${(e as Error).message})`, { cause: e });
     }

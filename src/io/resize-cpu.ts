@@ -70,19 +70,26 @@ const FILTERS: Record<PilFilter, { support: number; f(x: number): number }> = {
   lanczos: { support: 3, f: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) },
 };
 
-/** One pass's coefficients: the filter's weights in double (the same for both), then in `r.fixedPoint`'s fixed point. */
-export function resampleCoeffs(inSize: number, outSize: number, r: Resample): Coeffs {
-  const { support: filterSupport, f } = FILTERS[r.filter];
+/** One pass's weights in double, normalised to sum 1 (Pillow's, before any fixed point): ksize per output. */
+export interface Weights64 {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Float64Array;
+  ksize: number;
+}
+
+/** One pass's weights in double as Pillow computes them (`precompute_coeffs`): what its float ('F') images are resized with. */
+export function resampleWeights(inSize: number, outSize: number, filter: PilFilter): Weights64 {
+  const { support: filterSupport, f } = FILTERS[filter];
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = filterSupport * filterScale;
   const ksize = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);
   const count = new Int32Array(outSize);
-  const normalized = new Float64Array(outSize * ksize);
+  const weights = new Float64Array(outSize * ksize);
   const w = new Float64Array(ksize);
   const ss = 1 / filterScale; // Pillow multiplies by the reciprocal; dividing could differ by an ulp
-  let largest = 0;
   for (let o = 0; o < outSize; o++) {
     const center = (o + 0.5) * scale;
     const lo = Math.max(Math.trunc(center - support + 0.5), 0);
@@ -93,14 +100,18 @@ export function resampleCoeffs(inSize: number, outSize: number, r: Resample): Co
       w[i] = f((i + lo - center + 0.5) * ss);
       sum += w[i];
     }
-    for (let i = 0; i < n; i++) {
-      const k = sum !== 0 ? w[i] / sum : w[i];
-      normalized[o * ksize + i] = k;
-      largest = Math.max(largest, k);
-    }
+    for (let i = 0; i < n; i++) weights[o * ksize + i] = sum !== 0 ? w[i] / sum : w[i];
     start[o] = lo;
     count[o] = n;
   }
+  return { start, count, weights, ksize };
+}
+
+/** One pass's coefficients: the filter's weights in double (the same for both), then in `r.fixedPoint`'s fixed point. */
+export function resampleCoeffs(inSize: number, outSize: number, r: Resample): Coeffs {
+  const { start, count, weights: normalized, ksize } = resampleWeights(inSize, outSize, r.filter);
+  let largest = 0;
+  for (const k of normalized) largest = Math.max(largest, k);
   const precision = r.fixedPoint === 'pillow' ? PRECISION_BITS : int16Precision(largest);
   const one = 2 ** precision;
   // (int)(k * 2^precision +- 0.5): C truncation toward zero, i.e. round half away from zero.
