@@ -2,7 +2,7 @@
 // config, a graph builder for any input size, and host params in our layouts, checked against the
 // graph. What the argument is (bytes, a file, a folder and whose layout, a registry name) is
 // decided in weights-source.ts; the format's record reads it (src/model/loading/formats/).
-import { readFileSync } from 'node:fs';
+import { readFileBytes } from '../../io/file-bytes.js';
 import type { HostParams } from '../../graph/params.js';
 import { writeSafetensors } from '../weights/import/safetensors.js';
 import type { Quantization } from '../weights/quantize.js';
@@ -24,7 +24,7 @@ export async function loadWeights(nameOrPath: string | Uint8Array | ArrayBuffer,
     if (format.read.kind !== 'folder') throw new Error(`${source}: a ${format.title} is one file, not a folder`);
     return format.read.load(s.files, { name, source, opts, hints, prefix: s.prefix });
   }
-  return weightsFromBytes(s.kind === 'bytes' ? s.bytes : readFileSync(s.path), format.name, name, opts, source, hints);
+  return weightsFromBytes(s.kind === 'bytes' ? s.bytes : readFileBytes(s.path), format.name, name, opts, source, hints);
 }
 
 /**
