@@ -12,6 +12,7 @@
 import type { SlideWindows } from '../loading/options.js';
 import { mmsegMobilenetV2Plan } from '../networks/mmseg-mobilenet-v2.js';
 import { type PyValue, parsePythonLiterals, pyRepr } from '../../util/python-literal.js';
+import { CONFIG_LIMITS } from '../../io/reader-rules.js';
 
 export type { SlideWindows };
 
@@ -77,10 +78,10 @@ function str(f: Field | undefined): string | undefined {
   return f?.value.type === 'string' ? f.value.value : undefined;
 }
 
-/** Strides, dilations and multi-grid rates: small whole numbers. */
-const MAX_RATE = 1024;
-/** Window sides and test scales: pixels. */
-const MAX_SIDE = 65536;
+/** Strides, dilations and multi-grid rates: the readers' bound on a rate (src/io/reader-rules.ts). */
+const MAX_RATE = CONFIG_LIMITS.rate;
+/** Window sides and test scales, in pixels: the same bound (a window is a rate's kin there). */
+const MAX_SIDE = CONFIG_LIMITS.rate;
 
 /** A square window size given as N or (N, N). */
 function square(f: Field): number {
