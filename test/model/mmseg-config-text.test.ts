@@ -267,17 +267,19 @@ describe('mmseg checkpoints saved by mmengine 0.8, 0.7 and mmcv 1.7: segment() a
     }
   });
 
-  it('after a missing file, a window over the storage-binding limit and a memory budget under the weights were refused in a process, a valid load there gives the labels of this one', async () => {
+  it('after a missing file, a window over the storage-binding limit (on an owned and on a caller\'s context) and a memory budget under the weights were refused in a process, a valid load there gives the labels of this one', async () => {
     const child = join(TEST_DIR, '..', 'dist', 'test', 'model', 'refused-load-child.js');
     const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', child, join(dir, 'r18.pth'), join(dir, 'r18-huge-window.pth'), join(dir, 'missing.pth')], {
       timeout: 300_000,
       maxBuffer: 16 << 20,
     });
-    const out = JSON.parse(stdout.trim().split('\n').pop()!) as { refusals: string[]; labels: string };
-    expect(out.refusals).to.have.length(3);
+    const out = JSON.parse(stdout.trim().split('\n').pop()!) as { refusals: string[]; buffers: number; buffersAfter: number; labels: string };
+    expect(out.refusals).to.have.length(4);
     expect(out.refusals[0]).to.match(/missing\.pth/);
     expect(out.refusals[1]).to.match(/^r18-huge-window\.pth: .*exceeds the device's storage-binding limit/);
     expect(out.refusals[2]).to.match(/memoryBudget/);
+    expect(out.refusals[3]).to.match(/^r18-huge-window\.pth: .*exceeds the device's storage-binding limit/);
+    expect(out.buffersAfter, "the caller's context's buffers after its refused load").to.equal(out.buffers);
     const theirs = new Uint8Array(Buffer.from(out.labels, 'base64'));
     expect(theirs.length).to.equal(labels.length);
     expect(theirs.every((c, i) => c === labels[i]), 'the same labels, pixel for pixel').to.equal(true);

@@ -1,9 +1,11 @@
 // Run by mmseg-config-text.test.ts in a process of its own (node --expose-gc): loads refused in
 // turn (a missing file, a sliding window over the device's storage-binding limit, a memory budget
-// under the weights' need), then a valid load segments the mmseg fixture image. Prints one JSON
-// line: the refusals' messages and the labels. V8 collects garbage while the valid load compiles
+// under the weights' need; the window again on a context of the caller's), then a valid load on
+// that context segments the mmseg fixture image. Prints one JSON
+// line: the refusals' messages, the context's buffers before and after its refusal, and the labels. V8 collects garbage while the valid load compiles
 // its kernels, since that is when a refusal's leftovers once broke the next load
 // (src/gpu/context.ts, dawnInstance).
+import { GpuContext } from '../../src/gpu/context.js';
 import { loadModel } from '../../src/model/model.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { sharedPath } from '../shared.js';
@@ -24,9 +26,15 @@ const refuse = async (load: () => Promise<unknown>): Promise<void> => {
 await refuse(() => loadModel(missing));
 await refuse(() => loadModel(tooBig));
 await refuse(() => loadModel(valid, { memoryBudget: 1e6 }));
+// On a caller's context: the refusal gives back every buffer it made, and the context serves the valid load.
+const ctx = await GpuContext.create();
+const buffers = ctx.liveBufferCount;
+await refuse(() => loadModel(tooBig, { ctx }));
+const buffersAfter = ctx.liveBufferCount;
 
 let collecting = false;
 const model = await loadModel(valid, {
+  ctx,
   onProgress: () => {
     if (collecting) return;
     collecting = true;
@@ -36,7 +44,8 @@ const model = await loadModel(valid, {
 try {
   const t = readNpy(sharedPath('fixtures', 'mmseg', 'input_97x129_uint8.npy'));
   const { classes } = await model.segment({ width: 129, height: 97, data: Uint8Array.from(t.data) });
-  console.log(JSON.stringify({ refusals, labels: Buffer.from(classes).toString('base64') }));
+  console.log(JSON.stringify({ refusals, buffers, buffersAfter, labels: Buffer.from(classes).toString('base64') }));
 } finally {
   model.dispose();
+  ctx.destroy();
 }
