@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { runOnce } from '../../src/gpu/dispatch.js';
 import { halfBits, halfValue, roundToHalf } from '../../src/gpu/half.js';
-import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
+import { type Shape, createTensor, readTensor, uploadTensor } from '../../src/gpu/tensor.js';
 import { cast, castCpu, prepareCast } from '../../src/kernels/elementwise/cast.js';
 import { concatCpu, prepareConcat } from '../../src/kernels/layout/concat.js';
 import { type Conv2dParams, conv2dOutputShape, convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
@@ -13,7 +13,6 @@ import { conv2dSpace, prepareConv2d } from '../../src/kernels/conv2d/conv2d.js';
 import type { AdapterClass } from '../../src/kernels/candidates.js';
 import { tunableLayer } from '../../src/kernels/tuning.js';
 import { convLayer } from '../../src/kernels/conv2d/family.js';
-import { everyCandidate } from './every-candidate.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits } from '../../src/gpu/kernel-limits.js';
 import { matrixCandidates } from '../../src/kernels/conv2d/gemm/matrix.js';
 import { gemmVariantName, parseGemmVariant } from '../../src/kernels/conv2d/gemm/names.js';
@@ -24,70 +23,15 @@ import { F16_ACCUMULATION_ERROR } from '../../src/kernels/precision.js';
 import { type DirectVariant, directAlgorithm } from '../../src/kernels/conv2d/direct/direct.js';
 import { gemmAlgorithm } from '../../src/kernels/conv2d/gemm/gemm.js';
 import { winogradAlgorithm } from '../../src/kernels/conv2d/winograd/winograd.js';
-import { type WinogradVariant, parseWinogradVariant, runsWinograd, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
+import { type WinogradVariant, parseWinogradVariant, winogradVariantName } from '../../src/kernels/conv2d/winograd/variants.js';
 import { winogradCpu } from './winograd-reference.js';
 import { elementwiseCpu, prepareElementwise } from '../../src/kernels/elementwise/elementwise.js';
 import { prepareFlipWidth } from '../../src/kernels/layout/flip.js';
 import { globalAvgPoolCpu, pool2dCpu, prepareGlobalAvgPool, preparePool2d } from '../../src/kernels/pool/pool.js';
 import { prepareResizeBilinear, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { prepareArgmax, prepareSoftmax, softmaxCpu } from '../../src/kernels/softmax/softmax.js';
-import { FP16_TOLERANCE, expectClose, f16AccumulationTolerance, expectRejects, numel, poisonedTensor, randomArray, relativeError, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
-
-/** Random values already representable in f16, and their f16 tensor. */
-function halfInput(shape: Shape, lo = -1, hi = 1): { data: Float32Array; shape: Shape } {
-  return { data: roundToHalf(randomArray(numel(shape), lo, hi)), shape };
-}
-
-/** Uploads f16 tensors, runs `prepare` on a poisoned f16 output, returns what it wrote. */
-async function runHalf(
-  inputs: { data: Float32Array; shape: Shape }[],
-  outShape: Shape,
-  prepare: (ins: GpuTensor[], out: GpuTensor) => ReturnType<typeof prepareCast> | ReturnType<typeof prepareConv2d>,
-): Promise<Float32Array> {
-  const ctx = await testContext();
-  const tensors = inputs.map((x) => uploadTensor(ctx, x.data, x.shape, 'in', true));
-  const out = poisonedTensor(ctx, outShape, 'out', 'f16');
-  try {
-    expect(tensors.every((t) => t.dtype === 'f16') && out.dtype === 'f16').to.equal(true);
-    await runOnce(ctx, 'half test', () => prepare(tensors, out));
-    return await readTensor(ctx, out);
-  } finally {
-    for (const t of tensors) t.dispose();
-    out.dispose();
-  }
-}
-
-function expectHalfClose(got: Float32Array, ref: Float32Array, what: string): void {
-  expect(got.every(Number.isFinite), `${what}: every output written`).to.equal(true);
-  expectClose(got, roundToHalf(ref), what, FP16_TOLERANCE);
-}
-
-/**
- * A convolution's f16 operands (input, weight, bias, scale, residual) and two CPU references:
- * summing in f32 (`exact`), and rounding every step to f16 (`summedInHalf`).
- */
-function halfConvCase(inputShape: Shape, weightShape: Shape, p: Conv2dParams) {
-  const outShape = conv2dOutputShape(inputShape, weightShape, p);
-  const cout = weightShape[3];
-  const operands = [halfInput(inputShape), halfInput(weightShape, -0.5, 0.5), halfInput([cout]), halfInput([cout], 0.5, 1.5), halfInput(outShape)];
-  const [input, weight, bias, scale, residual] = operands;
-  const extras = { bias: bias.data, scale: scale.data, residual: residual.data };
-  const exact = conv2dCpu(input.data, inputShape, weight.data, weightShape, p, extras);
-  const summedInHalf = conv2dCpu(input.data, inputShape, weight.data, weightShape, p, extras, (x) => halfValue(halfBits(x)));
-  return { operands, outShape, exact, summedInHalf };
-}
-
-/**
- * A kernel summing in f32 and its twin summing in f16 on one layer: the first within f16 rounding
- * of the exact result, the second within f16 accumulation's error (over `terms` products) of
- * sums rounded to f16, and the two different (the twin's sums really round to f16).
- */
-function expectBothSums(single: Float32Array, half: Float32Array, ref: { exact: Float32Array; summedInHalf: Float32Array }, what: string, terms: number): void {
-  expectHalfClose(single, ref.exact, `${what}, f32 sums`);
-  expect(half.every(Number.isFinite), `${what}, f16 sums: every output written`).to.equal(true);
-  expectClose(half, roundToHalf(ref.summedInHalf), `${what}, f16 sums`, f16AccumulationTolerance(terms));
-  expect(half.some((x, i) => x !== single[i]), `${what}: outputs differ from the f32-accumulating kernel's`).to.equal(true);
-}
+import { expectBothSums, expectHalfClose, halfConvCase, halfInput, runHalf } from './half-cases.js';
+import { expectRejects, numel, randomArray, relativeError, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernels in half precision (f16 storage)', () => {
   before(async function () {
@@ -278,47 +222,6 @@ describe('kernels in half precision (f16 storage)', () => {
       const out = disposeAfterTest(createTensor(ctx, [1, 6, 5, 9], 'f32'));
       const v: DirectVariant = { lanes: 16 };
       expectThrows(() => prepareConv2d(ctx, { input: x, weight: w, out }, convParams({ groups: 3 }), convChoice(directAlgorithm, v, 'f16')), /conv2d: direct\/l16h: f16 sums are for half-precision programs/);
-    });
-
-    describe('every candidate of a half-precision layer, on every adapter class @slow', () => {
-      // What a tuner may choose for an f16 program: every kernel summing in f32 on f16 tensors and
-      // the f16-accumulating tiles, each against the CPU reference in the kernel's semantics.
-      const layers: { name: string; input: Shape; kernel: [number, number]; cout: number; p: Partial<Conv2dParams> }[] = [
-        { name: '3x3 pad 1, relu6', input: [1, 9, 7, 20], kernel: [3, 3], cout: 19, p: { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, activation: 'relu6' } },
-        { name: '1x1', input: [2, 5, 6, 36], kernel: [1, 1], cout: 44, p: {} },
-        { name: 'depthwise 3x3 stride 2', input: [1, 11, 10, 28], kernel: [3, 3], cout: 28, p: { groups: 28, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
-        { name: 'grouped 3x3 (the direct kernel)', input: [1, 9, 10, 12], kernel: [3, 3], cout: 18, p: { groups: 3, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 } },
-      ];
-      for (const c of layers) {
-        it(c.name, async () => {
-          const ctx = await testContext();
-          const p = convParams(c.p);
-          const weightShape = [c.kernel[0], c.kernel[1], c.input[3] / p.groups, c.cout];
-          const outShape = conv2dOutputShape(c.input, weightShape, p);
-          const K = weightShape[0] * weightShape[1] * weightShape[2];
-          const input = halfInput(c.input);
-          const weight = halfInput(weightShape, -0.5, 0.5);
-          const bias = halfInput([c.cout]);
-          const exact = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data });
-          const h = (x: number) => halfValue(halfBits(x));
-          const summedInHalf = conv2dCpu(input.data, c.input, weight.data, weightShape, p, { bias: bias.data }, h);
-          // Winograd sums Cin products of its f16 transformed operands (F(2x2) only).
-          const winograd = runsWinograd({ g: convGeometry(c.input, weightShape, p), p });
-          const winogradInHalf = winograd ? Float32Array.from(winogradCpu(input.data, c.input, weight.data, weightShape, p, 2, { bias: bias.data }, { operand: h, sum: h })) : undefined;
-          const ran = await everyCandidate(
-            (cls) => conv2dSpace({ ...convLayer(ctx, c.input, weightShape, p, 'f16'), cls }),
-            async (choice, name) => {
-              const got = await runHalf([input, weight, bias], outShape, ([x, w, b], out) => prepareConv2d(ctx, { input: x, weight: w, bias: b, out }, p, choice));
-              if (!name.endsWith('h')) return expectHalfClose(got, exact, name);
-              expect(got.every(Number.isFinite), `${name}: every output written`).to.equal(true);
-              if (choice.algorithm.id === 'winograd') return expectClose(got, roundToHalf(winogradInHalf!), name, f16AccumulationTolerance(c.input[3]));
-              expectClose(got, roundToHalf(summedInHalf), name, f16AccumulationTolerance(K));
-            },
-          );
-          expect(ran.some((x) => x.name.endsWith('h')), 'f16-accumulating candidates').to.equal(true);
-          expect(ran.some((x) => x.name.startsWith('winograd/') && x.name.endsWith('h')), 'Winograd summing in f16').to.equal(winograd);
-        });
-      }
     });
 
     it('Winograd F(2x2) and F(4x4), looped and written out (f16 tensors, f32 scratch), with the epilogue', async () => {
