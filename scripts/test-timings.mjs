@@ -3,6 +3,8 @@
 // the slowest files first, with wall time, CPU time (the worker's own and its finished children's)
 // and the number of tests, as a Markdown table. Usage:
 //   TEST_TIMINGS=/tmp/t.jsonl npm test; node scripts/test-timings.mjs /tmp/t.jsonl [--top N]
+// With --costs it prints instead the JSON of test/file-costs.json (each file's wall seconds),
+// by which test/test-files.cjs orders the tiers longest first.
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
@@ -17,11 +19,20 @@ if (!file || !(top > 0)) {
 const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
 rows.sort((a, b) => b.wallMs - a.wallMs);
 const seconds = (ms) => (ms / 1000).toFixed(1);
+const source = (f) => f.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+
+if (args.includes('--costs')) {
+  // A file run by two tiers (the kernel tier, then with default limits) counts once: its longest run.
+  const costs = {};
+  for (const r of rows) costs[source(r.file)] = Math.max(costs[source(r.file)] ?? 0, Math.round(r.wallMs / 1000));
+  console.log(JSON.stringify({ about: 'wall seconds per test file of one measured run (scripts/test-timings.mjs --costs)', seconds: costs }, null, 2));
+  process.exit(0);
+}
 const total = (key) => rows.reduce((s, r) => s + r[key], 0);
 
 console.log('| file | wall s | CPU s | children\'s CPU s | tests |');
 console.log('|---|---:|---:|---:|---:|');
 for (const r of rows.slice(0, top)) {
-  console.log(`| ${r.file.replace(/^dist\//, '').replace(/\.js$/, '.ts')} | ${seconds(r.wallMs)} | ${seconds(r.cpuMs)} | ${seconds(r.childCpuMs)} | ${r.tests} |`);
+  console.log(`| ${source(r.file)} | ${seconds(r.wallMs)} | ${seconds(r.cpuMs)} | ${seconds(r.childCpuMs)} | ${r.tests} |`);
 }
 console.log(`| all ${rows.length} files | ${seconds(total('wallMs'))} | ${seconds(total('cpuMs'))} | ${seconds(total('childCpuMs'))} | ${total('tests')} |`);

@@ -1,0 +1,32 @@
+// The built test files of the suite's tiers (test/tiers.cjs, test/kernel-tier.cjs), each list
+// ordered longest first by the per-file costs of a measured run (test/file-costs.json, written by
+// `node scripts/test-timings.mjs TIMINGS.jsonl --costs`): with two files at a time, a long file
+// started last would run alone at the end while the other worker idles. A file the table does
+// not know yet counts as one of median cost.
+const { existsSync, readdirSync, readFileSync } = require('node:fs');
+const { join, relative } = require('node:path');
+
+const ROOT = join(__dirname, '..');
+const COSTS_FILE = join(__dirname, 'file-costs.json');
+
+/** The built test files under `dir` (relative to the project root). */
+function testFiles(dir) {
+  const abs = join(ROOT, dir);
+  if (!existsSync(abs)) return [];
+  return readdirSync(abs, { withFileTypes: true }).flatMap((e) => {
+    const path = join(abs, e.name);
+    if (e.isDirectory()) return testFiles(relative(ROOT, path));
+    return e.name.endsWith('.test.js') ? [relative(ROOT, path)] : [];
+  });
+}
+
+/** `files` sorted by descending measured cost, then by name. */
+function longestFirst(files) {
+  const costs = existsSync(COSTS_FILE) ? JSON.parse(readFileSync(COSTS_FILE, 'utf8')).seconds : {};
+  const known = Object.values(costs).sort((a, b) => a - b);
+  const median = known.length ? known[Math.floor(known.length / 2)] : 0;
+  const cost = (f) => costs[f.replace(/^dist\//, '').replace(/\.js$/, '.ts')] ?? median;
+  return [...files].sort((a, b) => cost(b) - cost(a) || a.localeCompare(b));
+}
+
+module.exports = { testFiles, longestFirst };
