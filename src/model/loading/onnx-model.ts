@@ -21,7 +21,7 @@ import type { InputPolicy, LoadOptions } from './options.js';
 const arch = architectureCasts<OnnxArchitecture>();
 
 /** The size a file of free height and width is first built at (the image's own size is used after). */
-const PROBE_SIZE = 256;
+const PROBE_SIZE = 64;
 
 /** A metadata entry parsed as JSON, or undefined where absent or not JSON. */
 function metaJson(meta: ReadonlyMap<string, string>, key: string): unknown {
