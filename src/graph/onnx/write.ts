@@ -79,6 +79,11 @@ export interface WriteOnnxOptions {
 
 /** The model's file bytes. */
 export function writeOnnx(model: OnnxModel, o: WriteOnnxOptions = {}): Uint8Array {
+  return encodeModel(onnxMessage(model, o) as never);
+}
+
+/** The model as the plain object protobufjs encodes (onnx.proto's field names). */
+export function onnxMessage(model: OnnxModel, o: WriteOnnxOptions = {}): Record<string, unknown> & { graph: { node: Record<string, unknown>[]; initializer: Record<string, unknown>[] } } {
   const g = model.graph;
   const initializers = [...g.initializers.values()].filter((t) => !o.omit?.has(t.name)).map((t) => tensorProto(o.replace?.get(t.name) ?? t));
   const message = {
@@ -95,5 +100,5 @@ export function writeOnnx(model: OnnxModel, o: WriteOnnxOptions = {}): Uint8Arra
       output: (o.outputs ?? g.outputs).map((v) => valueInfo(v)),
     },
   };
-  return encodeModel(message as never);
+  return message;
 }
