@@ -191,7 +191,8 @@ export class ImportContext {
     if (!isFloat(t.dtype)) this.refuse(`tensor '${t.name}' of ${t.dtype} is used as the values of a float op`);
     const full = [...new Array<number>(order.length - dims.length).fill(1), ...dims];
     if (numelOf(full) !== numelOf(t.dims)) this.refuse(`tensor '${t.name}' [${t.dims.join(',')}] cannot be seen as [${full.join(',')}]`);
-    const isInit = this.initializers.get(t.name) === t;
+    // An initializer, or the new weights standing in for one (the logits' conv under a new class set).
+    const isInit = this.initializers.has(t.name);
     const r: StateRole = role ?? (isInit && numelOf(t.dims) > 1 ? 'param' : 'statistic');
     const shape = order.map((a) => full[a]);
     // One name per constant; another layout of the same constant is a second state value.
