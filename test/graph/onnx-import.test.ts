@@ -200,6 +200,26 @@ describe('graph: ONNX import against onnxruntime', function () {
       await expectMatches({ input: X, nodes, initializers: init });
     });
 
+    it('layer norm spelled out before opset 17 (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) runs as our layer norm', async () => {
+      const init = [int64s('tokens', [1, 6, 35]), floats('two', [], [2]), floats('eps', [], [1e-5]), floats('g', [35]), floats('b', [35]), int64s('back', [1, 6, 5, 7])];
+      const nodes = [
+        node('Reshape', ['x', 'tokens'], ['t']),
+        node('ReduceMean', ['t'], ['mean'], { axes: { ints: [-1] }, keepdims: { i: 1 } }),
+        node('Sub', ['t', 'mean'], ['d']),
+        node('Pow', ['d', 'two'], ['sq']),
+        node('ReduceMean', ['sq'], ['var'], { axes: { ints: [-1] }, keepdims: { i: 1 } }),
+        node('Add', ['var', 'eps'], ['ve']),
+        node('Sqrt', ['ve'], ['sd']),
+        node('Div', ['d', 'sd'], ['n']),
+        node('Mul', ['n', 'g'], ['s']),
+        node('Add', ['s', 'b'], ['ln']),
+        node('Reshape', ['ln', 'back'], ['y']),
+      ];
+      const { theirs, ours, graph } = await runBoth({ input: X, nodes, initializers: init, opset: 13 }, X);
+      expectClose(ours, theirs, 'layer norm pattern');
+      expect(graph.nodes.filter((n) => n.op.type === 'layer_norm').length).to.equal(1);
+    });
+
     it("PyTorch's GroupNorm: Reshape [N,G,-1], InstanceNormalization (ones, zeros), Reshape back, a per-channel Mul and Add", async () => {
       const init = [int64s('groups', [1, 3, -1]), floats('ones', [3], [1, 1, 1]), floats('zeros', [3], [0, 0, 0]), int64s('shape', [1, 6, 5, 7]), floats('gamma', [6, 1, 1]), floats('beta', [6, 1, 1])];
       const nodes = [
@@ -263,20 +283,22 @@ describe('graph: ONNX import against onnxruntime', function () {
       await expectMatches({ input: [1, 6, null, null], nodes, initializers: init }, [1, 6, 9, 4]);
     });
 
-    it("GELU spelled out (PyTorch's Div, Erf, Add, Mul, Mul) runs as our gelu; x * Sigmoid(x) as silu", async () => {
+    it("Tanh and Erf on their own; GELU spelled out (PyTorch's Div, Erf, Add, Mul, Mul) as our gelu; x * Sigmoid(x) as silu", async () => {
       const init = [floats('sqrt2', [], [Math.SQRT2]), floats('one', [], [1]), floats('half', [], [0.5])];
       const nodes = [
-        node('Div', ['x', 'sqrt2'], ['d']),
+        node('Tanh', ['x'], ['th']),
+        node('Erf', ['th'], ['x1']),
+        node('Div', ['x1', 'sqrt2'], ['d']),
         node('Erf', ['d'], ['e']),
         node('Add', ['e', 'one'], ['a']),
-        node('Mul', ['x', 'a'], ['m']),
+        node('Mul', ['x1', 'a'], ['m']),
         node('Mul', ['m', 'half'], ['g']),
         node('Sigmoid', ['g'], ['s']),
         node('Mul', ['g', 's'], ['y']),
       ];
       const { theirs, ours, graph } = await runBoth({ input: X, nodes, initializers: init }, X);
-      expectClose(ours, theirs, 'gelu then silu');
-      expect(graph.nodes.map((n) => (n.op.type === 'activation' ? n.op.attrs.activation : n.op.type))).to.deep.equal(['gelu', 'silu']);
+      expectClose(ours, theirs, 'tanh, erf, gelu, silu');
+      expect(graph.nodes.map((n) => (n.op.type === 'activation' ? n.op.attrs.activation : n.op.type))).to.deep.equal(['tanh', 'erf', 'gelu', 'silu']);
     });
   });
 
