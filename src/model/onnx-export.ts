@@ -25,7 +25,8 @@ export function defaultOnnxSize(w: LoadedWeights): { height: number; width: numb
 
 /** The metadata_props: what a user of the file needs to prepare its input and read its output. */
 export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<string, string> {
-  const { mean, std, formula } = inputNormalization(policyNormalization(w.inputPolicy, w.config));
+  const normalization = policyNormalization(w.inputPolicy, w.config);
+  const { mean, std, formula } = inputNormalization(normalization);
   const fixed = fixedInputSize(w.inputPolicy);
   const ours = fixed
     ? `this model runs at ${fixed.width}x${fixed.height}`
@@ -42,6 +43,8 @@ export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<str
     scale: String(1 / 255),
     mean: JSON.stringify(mean),
     std: JSON.stringify(std),
+    // Our normalisation's name: loading the file back prepares the input exactly as this model does.
+    normalization,
     preprocessing:
       `RGB image (0..255) resized to ${o.width}x${o.height} (bilinear), then ${formula}, ` +
       `mean ${JSON.stringify(mean)}, std ${JSON.stringify(std)}, as float32 NCHW [1,3,${o.height},${o.width}] (${ours})`,

@@ -3,6 +3,7 @@
 // graph. What the argument is (bytes, a file, a folder and whose layout, a registry name) is
 // decided in weights-source.ts; the format's record reads it (src/model/loading/formats/).
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { HostParams } from '../../graph/params.js';
 import { writeSafetensors } from '../weights/import/safetensors.js';
 import type { Quantization } from '../weights/quantize.js';
@@ -24,7 +25,9 @@ export async function loadWeights(nameOrPath: string | Uint8Array | ArrayBuffer,
     if (format.read.kind !== 'folder') throw new Error(`${source}: a ${format.title} is one file, not a folder`);
     return format.read.load(s.files, { name, source, opts, hints, prefix: s.prefix });
   }
-  return weightsFromBytes(s.kind === 'bytes' ? s.bytes : readFileSync(s.path), format.name, name, opts, source, hints);
+  if (s.kind === 'bytes') return weightsFromBytes(s.bytes, format.name, name, opts, source, hints);
+  const dir = dirname(s.path);
+  return weightsFromBytes(readFileSync(s.path), format.name, name, opts, source, hints, (file) => readFileSync(join(dir, file)));
 }
 
 /**
