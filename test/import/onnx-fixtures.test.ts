@@ -3,7 +3,7 @@
 // external data written again from the PRNG (test/onnx-fixture.ts), gives the logits the Python
 // generator stored. What runs these files in our engine is tested by the importer's own tests.
 import { expect } from 'chai';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import { relativeError, expectThrows } from '../helpers.js';
 import { externalDataBytes, onnxCaseArrays, onnxCasePath, onnxCases, readOnnxCase, writeOnnxCase } from '../onnx-fixture.js';
@@ -62,6 +62,23 @@ describe('ONNX fixtures (test/fixtures/onnx)', () => {
       });
     });
   }
+
+  it('embeds the external data: onnxruntime gives the stored logits on the self-contained file', async () => {
+    const name = cases
+      .filter((c) => readOnnxCase(c).external_data)
+      .reduce((a, b) => (readOnnxCase(b).external_data![0].bytes < readOnnxCase(a).external_data![0].bytes ? b : a));
+    const meta = readOnnxCase(name);
+    const { dir, files } = writeOnnxCase(name, undefined, { embed: true });
+    try {
+      expect(readdirSync(dir).filter((f) => !f.endsWith('.onnx')), 'files beside the graphs').to.deep.equal([]);
+      const [h, w] = meta.sizes[1];
+      const { input, logits } = onnxCaseArrays(name, [h, w]);
+      const out = await runOrt(files[`${h}x${w}`], meta.input_name, input);
+      expect(relativeError(out.data, logits.data), `${name} ${h}x${w}`).to.be.lessThan(1e-6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('writes a data file from the PRNG, and refuses rows that do not give the generator’s bytes, naming the file', () => {
     // the smallest data file of all
