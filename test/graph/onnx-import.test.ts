@@ -179,6 +179,21 @@ describe('graph: ONNX import against onnxruntime', function () {
       await expectMatches({ input: X, nodes, initializers: init });
     });
 
+    it("Gather by constant indices: attention's k and v taken from one tensor (a scalar index drops its axis), channels picked out of order", async () => {
+      const init = [int64s('heads', [1, 2, 3, 35]), int64s('zero', [0], []), int64s('one', [1], []), int64s('pick', [2, 0, 1, 2]), int64s('map', [1, 3, 5, 7])];
+      const nodes = [
+        node('Reshape', ['x', 'heads'], ['kv']),
+        node('Transpose', ['kv'], ['t'], { perm: { ints: [1, 0, 3, 2] } }),
+        node('Gather', ['t', 'zero'], ['k'], { axis: { i: 0 } }),
+        node('Gather', ['t', 'one'], ['v'], { axis: { i: 0 } }),
+        node('Add', ['k', 'v'], ['s']),
+        node('Transpose', ['s'], ['st'], { perm: { ints: [0, 2, 1] } }),
+        node('Reshape', ['st', 'map'], ['m']),
+        node('Gather', ['m', 'pick'], ['y'], { axis: { i: 1 } }),
+      ];
+      await expectMatches({ input: X, nodes, initializers: init });
+    });
+
     it('a channels-last file (tf2onnx): [N,H,W,C] in, transposed to NCHW and back, [N,H,W,K] out', async () => {
       const init: GraphSpec['initializers'] & object = [];
       const nodes = [node('Transpose', ['x'], ['t'], { perm: { ints: [0, 3, 1, 2] } }), conv('t', 'c', 3, 4, init), node('Transpose', ['c'], ['y'], { perm: { ints: [0, 2, 3, 1] } })];
