@@ -5,7 +5,12 @@
 // patterns fused (GELU, SiLU), and the refusals naming the node and its op. Sizes are odd and
 // no two axes share an extent, so a wrong axis cannot pass.
 import { expect } from 'chai';
-import { expectClose, expectThrows } from '../helpers.js';
+import { readFileSync } from 'node:fs';
+import { compile } from '../../src/graph/compile.js';
+import { runGraphCpu } from '../../src/graph/cpu-reference.js';
+import type { Graph } from '../../src/graph/ir.js';
+import { readOnnx } from '../../src/graph/onnx/read.js';
+import { expectClose, expectThrows, randomArray, rng } from '../helpers.js';
 import { type GraphSpec, floats, imported, int64s, modelOf, node, runBoth } from './onnx-graphs.js';
 
 const X = [1, 6, 5, 7];
@@ -315,6 +320,21 @@ describe('graph: ONNX import against onnxruntime', function () {
       expectClose(ours, theirs, 'tanh, erf, gelu, silu');
       expect(graph.nodes.map((n) => (n.op.type === 'activation' ? n.op.attrs.activation : n.op.type))).to.deep.equal(['tanh', 'erf', 'gelu', 'silu']);
     });
+  });
+
+  it("compiles as our own networks do: an exported file's batch norms folded into its convs, ReLUs and residual adds fused, the CPU interpreter's numbers unchanged", () => {
+    const model = readOnnx(readFileSync('test/fixtures/onnx-train/model.onnx'), 'model.onnx');
+    const { graph, params } = imported(model, [1, 3, 17, 23]);
+    const count = (g: Graph, f: (n: Graph['nodes'][number]) => boolean) => g.nodes.filter(f).length;
+    const bns = count(graph, (n) => n.op.type === 'batchnorm');
+    expect(bns, 'batch norms in the file').to.be.greaterThan(10);
+    const compiled = compile(graph, { mode: 'inference' });
+    expect(count(compiled.graph, (n) => n.op.type === 'batchnorm'), 'batch norms left').to.equal(0);
+    expect(count(compiled.graph, (n) => n.op.type === 'activation' && n.op.attrs.activation === 'relu'), 'ReLUs left unfused').to.equal(0);
+    expect(count(compiled.graph, (n) => n.op.type === 'add'), 'residual adds left unfused').to.equal(0);
+    const image = randomArray(17 * 23 * 3, -2, 2, rng());
+    const before = runGraphCpu(graph, params, { image }).get('logits')!;
+    expectClose(runGraphCpu(compiled, params, { image }).get('logits')!, before, 'compiled against canonical');
   });
 
   describe('refusals name the node and its op', () => {
