@@ -72,7 +72,9 @@ export async function benchOrtNode(ctx: GpuContext, weights: LoadedWeights, o: O
     // The bench image resized to the square size, so every model's input is size x size.
     const { input, height, width } = model.preprocess(resizeRgbPil(await readImage(o.image), size, size));
     const channels = input.length / (height * width);
-    const C = model.numClasses;
+    // A binary model's forwardToHost gives its one channel z; its ONNX graph's logits are the two classes [0, z].
+    const binary = model.config.binary ?? false;
+    const C = binary ? 1 : model.numClasses;
     const oursRun = () => timed(() => model.forwardToHost(input, height, width));
     const ours = { out: (await oursRun()).out, ms: performance.now() - t0 };
     const base = { input: [1, height, width, channels], ortProvider: 'cpu (default threads)' };
@@ -89,7 +91,7 @@ export async function benchOrtNode(ctx: GpuContext, weights: LoadedWeights, o: O
     } catch (e) {
       return { ...base, ours: { medianMs: ours.ms, firstRunMs: ours.ms, samplesMs: [] }, ort: null, relativeError: null, error: `onnxruntime-node: ${(e as Error).message}` };
     }
-    const err = relativeError(ortFirst.out, nhwcToNchw(ours.out, height, width, C));
+    const err = relativeError(binary ? ortFirst.out.subarray(height * width) : ortFirst.out, nhwcToNchw(ours.out, height, width, C));
     if (!(err < MAX_RELATIVE_ERROR)) {
       return { ...base, ours: { medianMs: ours.ms, firstRunMs: ours.ms, samplesMs: [] }, ort: null, relativeError: err, error: `ORT's logits are ${err.toExponential(1)} from ours: not timed` };
     }

@@ -5,7 +5,7 @@
 // format `deeplab train` reads) brings its first images with their labels, as if painted, and
 // its classes. window.deeplabDemo.teach* is what the browser tests drive; it goes through the
 // same functions as the buttons and the brush.
-import { PAGE_DATASET_FORMATS, UNLABELLED, VOC_PALETTE, checkpointBytes, datasetFromFiles, decodeImageBytes, drawOverlay, filesFromDataTransfer, fineTune } from '/deeplab.js';
+import { PAGE_DATASET_FORMATS, TRAINING_LOSSES, UNLABELLED, VOC_PALETTE, checkpointBytes, datasetFromFiles, decodeImageBytes, drawOverlay, filesFromDataTransfer, fineTune } from '/deeplab.js';
 import { currentModel, guarded, status } from '/demo.js';
 
 const $ = (id) => document.getElementById(id);
@@ -227,6 +227,8 @@ async function train() {
   const batch = setting('teach-batch', 'the batch', positiveInt);
   const lr = setting('teach-lr', 'the learning rate', positive);
   const seed = Number($('teach-seed').value) || 0;
+  // Any of deeplab train's losses; 'bce' and 'bce+dice' for a binary model (smp classes 1).
+  const loss = $('teach-loss-choice').value || undefined;
   // Without augmentation every crop is taken at the image's scale, unflipped (an image of the crop's size: the same crop every step).
   const augment = $('teach-augment').checked;
   const model = await currentModel();
@@ -247,6 +249,7 @@ async function train() {
         batch,
         lr,
         seed,
+        loss,
         classes: custom ?? undefined,
         scale: augment ? undefined : [1, 1],
         flip: augment,
@@ -304,6 +307,7 @@ const fromBase64 = (text) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0))
 
 async function init() {
   for (const f of PAGE_DATASET_FORMATS) $('teach-format').append(new Option(f, f));
+  for (const l of TRAINING_LOSSES) $('teach-loss-choice').append(new Option(l, l));
   const samples = await fetchBlob('/samples/').then((b) => b.text()).then(JSON.parse);
   for (const s of samples) $('teach-sample').append(new Option(s, s));
   drawCurve([], Number($('teach-steps').value) || 1);
@@ -350,11 +354,11 @@ $('teach-stop').addEventListener('click', () => {
 });
 
 /**
- * Sets the form and trains: the losses and time, the pixels labelled per image, and with `probe`
+ * Sets the form (`loss`: one of TRAINING_LOSSES, default 'ce') and trains: the losses and time, the pixels labelled per image, and with `probe`
  * ({ width, height, data: base64 RGB }) the taught model's logits on it (base64 float32, [h, w, classes]).
  */
-async function trainAsSet({ steps, crop, batch = 1, lr, seed = 0, augment = true, probe }) {
-  Object.entries({ 'teach-steps': steps, 'teach-crop': crop, 'teach-batch': batch, 'teach-lr': lr, 'teach-seed': seed }).forEach(([id, v]) => ($(id).value = String(v)));
+async function trainAsSet({ steps, crop, batch = 1, lr, seed = 0, augment = true, loss = 'ce', probe }) {
+  Object.entries({ 'teach-steps': steps, 'teach-crop': crop, 'teach-batch': batch, 'teach-lr': lr, 'teach-seed': seed, 'teach-loss-choice': loss }).forEach(([id, v]) => ($(id).value = String(v)));
   $('teach-augment').checked = augment;
   const { losses, seconds } = await train();
   const result = { losses, seconds, painted: items.map((i) => i.labels.filter((c) => c !== UNLABELLED).length) };

@@ -15,6 +15,8 @@ export { runTraining } from './train/run.js';
 export type { RunOptions, RunHooks, RunSummary, StepRecord } from './train/run.js';
 export { fineTune, UNLABELLED } from './train/fine-tune.js';
 export type { TeachSample, FineTuneOptions, FineTuneStep } from './train/fine-tune.js';
+export { TRAINING_LOSSES } from './train/loss-choice.js';
+export type { TrainingLoss } from './train/loss-choice.js';
 export { checkpointBytes } from './model/checkpoint-bytes.js';
 export type { ClassificationBackbone } from './model/weights/torchvision-classification.js';
 export { VOC_CLASSES, VOC_PALETTE } from './model/voc.js';

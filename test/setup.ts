@@ -3,6 +3,7 @@
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { flagIsSet } from '../src/util/flags.js';
 import { closeTestContext } from './helpers.js';
+import { recordFileTiming } from './file-timings.js';
 import { type GpuSnapshot, disposeTestItems, gpuLeaksSince, gpuSnapshot } from './leak-check.js';
 import { sharedDirLocation, sharedDirPresent, useSharedWeights } from './shared.js';
 
@@ -28,8 +29,9 @@ export const mochaHooks = {
     const hook = this.test as unknown as { error(e: Error): void };
     if (leaks.length) hook.error(new Error(`the test left GPU resources alive:\n  ${leaks.join('\n  ')}`));
   },
-  async afterAll(): Promise<void> {
+  async afterAll(this: Mocha.Context): Promise<void> {
     disposeTestItems();
     closeTestContext();
+    recordFileTiming(this.test?.parent);
   },
 };

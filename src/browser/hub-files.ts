@@ -2,6 +2,7 @@
 // bytes by name, or fetched from a base URL ending in '/' (a local copy, or
 // https://huggingface.co/<repo>/resolve/main/). Read whole into memory, then handed to the same
 // folder format as in Node (src/model/loading/formats/hf-hub.ts) through a FileSet.
+import { bytesWithin } from '../io/reader-rules.js';
 import type { FileSet } from '../model/loading/formats/format.js';
 import { HUB_CONFIG, HUB_PROCESSOR, HUB_WEIGHTS } from '../model/loading/hub-model.js';
 
@@ -20,10 +21,10 @@ export function isFolderUrl(source: unknown): source is string | URL {
 function fileSet(files: Map<string, Uint8Array>, what: string): FileSet {
   return {
     names: [...files.keys()],
-    read(name) {
+    read(name, maxBytes) {
       const bytes = files.get(name);
       if (!bytes) throw new Error(`${what}: no ${name}`);
-      return bytes;
+      return bytesWithin(bytes, maxBytes, `${what}/${name}`);
     },
     what,
   };
@@ -47,10 +48,17 @@ export async function hubFileSet(source: HubFiles, what = 'hub folder'): Promise
  */
 export async function fetchHubFolder(base: string | URL, fetcher: typeof fetch = fetch): Promise<FileSet> {
   const root = String(base);
+  // A folder URL relative to the page ('/models/mine/') is resolved against the page's address.
+  let absolute: URL;
+  try {
+    absolute = new URL(root, globalThis.location?.href);
+  } catch {
+    throw new Error(`${root}: not a URL the folder can be fetched from (a relative one needs a page's address to resolve it against)`);
+  }
   const get = async (name: string): Promise<Uint8Array | null> => {
     let response: Response;
     try {
-      response = await fetcher(new URL(name, root).href);
+      response = await fetcher(new URL(name, absolute).href);
     } catch (e) {
       throw new Error(`${root}${name}: could not be fetched (${(e as Error).message})`, { cause: e });
     }

@@ -17,6 +17,8 @@ export type { SegmentOptions, SegmentResult, SegmentOutput, ImageInput, FrameInp
 export { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 export { fineTune, UNLABELLED } from '../train/fine-tune.js';
 export type { TeachSample, FineTuneOptions, FineTuneStep } from '../train/fine-tune.js';
+export { TRAINING_LOSSES } from '../train/loss-choice.js';
+export type { TrainingLoss } from '../train/loss-choice.js';
 export { datasetFromFiles } from './dataset-files.js';
 export { PAGE_DATASET_FORMATS } from '../data/formats/registry.js';
 export type { DatasetFilesOptions, FolderDataset } from './dataset-files.js';

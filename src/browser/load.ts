@@ -12,13 +12,13 @@ import { checkOptionNames } from '../model/input-check.js';
 /** One weights file (a URL, a File or Blob, bytes), or a hub folder: its files, or its URL ending in '/'. */
 export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array | HubFiles;
 
-export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'dataset' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost' | 'signal'> {
+export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ownSize' | 'dataset' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost' | 'signal'> {
   /** The model's name (default: the file's name). */
   name?: string;
 }
 
 const BROWSER_LOAD_OPTION_NAMES: readonly (keyof BrowserLoadOptions)[] = [
-  'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'dataset', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name', 'deviceLoss', 'onDeviceLost', 'signal',
+  'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'ownSize', 'dataset', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name', 'deviceLoss', 'onDeviceLost', 'signal',
 ];
 
 /** The bytes and a name of a weights source. */

@@ -2,7 +2,9 @@
 // once, and the same declaration drives parsing, validation and the `--help` text, so the
 // help can never list an option the parser does not accept (or the other way round).
 import type { Precision } from '../model/loading/options.js';
-import { PAPER_SCALES } from '../model/model.js';
+// From the options' own module, not model.js: the CLI's entry reads this module before it
+// knows whether the engine is needed at all (main.ts).
+import { PAPER_SCALES } from '../model/segment-options.js';
 import { closest } from '../util/closest.js';
 import { readFlag } from '../util/flags.js';
 

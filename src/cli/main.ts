@@ -2,32 +2,29 @@
 // The `deeplab` command: dispatches to its subcommands (segment, models, eval, train, data, ...). Exit codes: 0 success,
 // 1 a failure while working (bad image, bad weights, GPU error), 2 a wrong invocation.
 // Errors print one line, `deeplab: <message>`; DEEPLAB_DEBUG=1 adds the stack.
-import { describeCli } from './commands/describe.js';
+//
+// A command's module is loaded only when that command runs: the engine behind them takes most
+// of a second of CPU to load, which the parent of a GPU command (it only filters its child's
+// stderr), --version and a mistyped command name need not pay.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { isFilteredChild, runFilteredChild } from './dawn-warnings.js';
 import { receiveForwardedInterrupts } from './interrupts.js';
 import { type Command, UsageError, closest, debugEnabled, formatHelp, parseArgs } from './args.js';
-import { dataCommand } from './commands/data.js';
-import { evalCommand } from './commands/eval.js';
-import { exportCommand } from './commands/export.js';
-import { modelsCommand } from './commands/models.js';
-import { segmentCommand } from './commands/segment.js';
-import { trainCommand } from './commands/train.js';
-import { tuneCommand } from './commands/tune.js';
 
 /** The commands that create a GPU device (and so hear from Dawn). */
 const GPU_COMMANDS = new Set(['segment', 'eval', 'train', 'tune']);
 
-const COMMANDS: Record<string, Command> = {
-  segment: segmentCommand,
-  models: modelsCommand,
-  eval: evalCommand,
-  describe: describeCli,
-  train: trainCommand,
-  export: exportCommand,
-  tune: tuneCommand,
-  data: dataCommand,
+/** Each command's module, loaded when asked for (in the order the help lists them). */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  segment: async () => (await import('./commands/segment.js')).segmentCommand,
+  models: async () => (await import('./commands/models.js')).modelsCommand,
+  eval: async () => (await import('./commands/eval.js')).evalCommand,
+  describe: async () => (await import('./commands/describe.js')).describeCli,
+  train: async () => (await import('./commands/train.js')).trainCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
+  tune: async () => (await import('./commands/tune.js')).tuneCommand,
+  data: async () => (await import('./commands/data.js')).dataCommand,
 };
 
 function version(): string {
@@ -36,8 +33,9 @@ function version(): string {
   return pkg.version;
 }
 
-function globalHelp(): string {
-  const rows = Object.values(COMMANDS).map((c) => `  ${c.spec.name.padEnd(10)} ${c.spec.summary}`);
+async function globalHelp(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  const rows = commands.map((c) => `  ${c.spec.name.padEnd(10)} ${c.spec.summary}`);
   return [
     'Usage: deeplab <command> [options]',
     '',
@@ -60,18 +58,18 @@ function globalHelp(): string {
 async function main(argv: readonly string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined) {
-    process.stderr.write(globalHelp());
+    process.stderr.write(await globalHelp());
     return 2;
   }
   if (first === '--help' || first === '-h' || first === 'help') {
-    process.stdout.write(globalHelp());
+    process.stdout.write(await globalHelp());
     return 0;
   }
   if (first === '--version' || first === '-V') {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+  const command = Object.hasOwn(COMMANDS, first) ? await COMMANDS[first]() : undefined;
   if (!command) {
     const names = Object.keys(COMMANDS);
     const what = first.startsWith('-') ? `unknown option '${first}'` : `unknown command '${first}'`;

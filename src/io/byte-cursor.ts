@@ -1,76 +1,9 @@
-// The one rule every file reader follows: a size, count, offset or shape read from a file is
-// checked against the bytes that remain (and a sane bound) before anything is allocated or looped
-// over. A ByteCursor reads fixed-width integers, varints and byte runs within its range; the free
-// functions check a count, a range, a shape and the bytes a tensor of that shape needs. Every
-// error starts with `what` (the file, and the part of it being read) and names the field, so a
-// damaged or hostile file is refused with one line, never an engine message (RangeError,
-// "Invalid typed array length") or an allocation the file asked for.
-
-/** Checks `n` is an integer in [0, max]; returns it. */
-export function checkCount(n: number, max: number, field: string, what: string): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${what}: ${field} is ${n}, not a count (a non-negative integer)`);
-  if (n > max) throw new Error(`${what}: ${field} ${n} is more than the ${max} the data allows`);
-  return n;
-}
-
-/** Checks that bytes [offset, offset + length) lie within the `size` bytes of `within`; returns the end. */
-export function checkRange(offset: number, length: number, size: number, field: string, what: string, within = 'the file'): number {
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`${what}: ${field} starts at ${offset}, not a byte offset`);
-  if (!Number.isSafeInteger(length) || length < 0) throw new Error(`${what}: ${field} has length ${length}, not a byte count`);
-  if (offset > size || length > size - offset) {
-    throw new Error(`${what}: ${field} (bytes ${offset}..${offset + length}) runs past the end of ${within} (${size} bytes): truncated or damaged`);
-  }
-  return offset + length;
-}
-
-/** A value from a file as a message shows it (never "NaN", "undefined" or "[object Object]"). */
-function shown(v: unknown): string {
-  if (typeof v === 'number') return Number.isNaN(v) ? 'not a number' : String(v);
-  if (typeof v === 'bigint') return String(v);
-  if (typeof v === 'string') return JSON.stringify(v.length > 20 ? `${v.slice(0, 20)}...` : v);
-  return v === null ? 'null' : v === undefined ? 'missing' : `a ${typeof v === 'object' ? (Array.isArray(v) ? 'list' : 'structure') : typeof v}`;
-}
-
-/**
- * A tensor shape from a file: a list of non-negative integers (at most `maxRank` of them), whose
- * element count is a safe integer. Returns it as numbers.
- */
-export function checkShape(dims: unknown, field: string, what: string, maxRank = 32): number[] {
-  if (!Array.isArray(dims)) throw new Error(`${what}: ${field} is not a list of dimensions`);
-  if (dims.length > maxRank) throw new Error(`${what}: ${field} has ${dims.length} dimensions (at most ${maxRank})`);
-  let count = 1;
-  dims.forEach((d, i) => {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new Error(`${what}: ${field} [${dims.map(shown).join(',')}] is a bad shape: dimension ${i} is ${shown(d)}, not a non-negative integer`);
-    }
-    count *= d;
-  });
-  if (!Number.isSafeInteger(count)) throw new Error(`${what}: ${field} [${dims.join(',')}] has more elements than can be counted (overflow)`);
-  return dims as number[];
-}
-
-/** Elements of a checked shape. */
-export function shapeCount(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-/**
- * The bytes a tensor of `shape` and `elementBytes` per element needs, checked to be at most
- * `available` (the bytes the file gives it): a shape claiming more than its file holds is refused
- * before anything of that size exists. Returns the element count and the bytes.
- */
-export function checkTensorBytes(shape: unknown, elementBytes: number, available: number, field: string, what: string): { count: number; bytes: number } {
-  const dims = checkShape(shape, `${field} shape`, what);
-  const count = shapeCount(dims);
-  const bytes = count * elementBytes;
-  if (!Number.isSafeInteger(bytes)) throw new Error(`${what}: ${field} shape [${dims.join(',')}] needs more bytes than can be counted (overflow)`);
-  if (bytes > available) {
-    throw new Error(`${what}: ${field} shape [${dims.join(',')}] needs ${bytes} bytes, but only ${available} are there`);
-  }
-  return { count, bytes };
-}
+// A bounded cursor over a file's bytes: fixed-width integers, varints and byte runs, each checked
+// against the bytes that remain before it is read, so a length or offset a file states is never
+// followed past its end. The rules it applies, and the free checks of counts, ranges and shapes,
+// are src/io/reader-rules.ts'. Every error starts with `what` (the file, and the part of it being
+// read) and names the field.
+import { checkCount, checkRange } from './reader-rules.js';
 
 /** Little-endian reads within [start, end) of `bytes`, each checked first. */
 export class ByteCursor {

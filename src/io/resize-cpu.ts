@@ -33,8 +33,8 @@ export interface Coeffs {
   ksize: number;
 }
 
-/** Pillow's resampling filters we reproduce: BILINEAR (2) and BICUBIC (3). */
-export type PilFilter = 'bilinear' | 'bicubic';
+/** Pillow's resampling filters we reproduce: BILINEAR (2), BICUBIC (3) and LANCZOS (1, once ANTIALIAS: TF DeepLab's demo). */
+export type PilFilter = 'bilinear' | 'bicubic' | 'lanczos';
 
 /** Whose fixed point: Pillow's (int32 weights, 22 fraction bits) or torch's (int16 weights). */
 export type FixedPoint = 'pillow' | 'torch';
@@ -48,33 +48,48 @@ export interface Resample {
 /** PIL's Image.resize with BILINEAR: the TF models' and torchvision's pipelines. */
 export const PIL_BILINEAR: Resample = { filter: 'bilinear', fixedPoint: 'pillow' };
 
-/** Each filter's support and its function (Pillow's Resample.c: bicubic with a = -0.5). */
+/** Pillow's sinc (Resample.c's sinc_filter). */
+const sinc = (x: number): number => (x === 0 ? 1 : Math.sin(x * Math.PI) / (x * Math.PI));
+
+/**
+ * Each filter's support and its function of the signed distance, as Resample.c writes them:
+ * bilinear and bicubic (a = -0.5) take |x|; lanczos is sinc(x) sinc(x / 3) on [-3, 3).
+ */
 const FILTERS: Record<PilFilter, { support: number; f(x: number): number }> = {
-  bilinear: { support: 1, f: (x) => (x < 1 ? 1 - x : 0) },
+  bilinear: { support: 1, f: (x) => (Math.abs(x) < 1 ? 1 - Math.abs(x) : 0) },
   bicubic: {
     support: 2,
-    f(x) {
+    f(signed) {
       const a = -0.5;
+      const x = Math.abs(signed);
       if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
       if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
       return 0;
     },
   },
+  lanczos: { support: 3, f: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) },
 };
 
-/** One pass's coefficients: the filter's weights in double (the same for both), then in `r.fixedPoint`'s fixed point. */
-export function resampleCoeffs(inSize: number, outSize: number, r: Resample): Coeffs {
-  const { support: filterSupport, f } = FILTERS[r.filter];
+/** One pass's weights in double, normalised to sum 1 (Pillow's, before any fixed point): ksize per output. */
+export interface Weights64 {
+  start: Int32Array;
+  count: Int32Array;
+  weights: Float64Array;
+  ksize: number;
+}
+
+/** One pass's weights in double as Pillow computes them (`precompute_coeffs`): what its float ('F') images are resized with. */
+export function resampleWeights(inSize: number, outSize: number, filter: PilFilter): Weights64 {
+  const { support: filterSupport, f } = FILTERS[filter];
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = filterSupport * filterScale;
   const ksize = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outSize);
   const count = new Int32Array(outSize);
-  const normalized = new Float64Array(outSize * ksize);
+  const weights = new Float64Array(outSize * ksize);
   const w = new Float64Array(ksize);
   const ss = 1 / filterScale; // Pillow multiplies by the reciprocal; dividing could differ by an ulp
-  let largest = 0;
   for (let o = 0; o < outSize; o++) {
     const center = (o + 0.5) * scale;
     const lo = Math.max(Math.trunc(center - support + 0.5), 0);
@@ -82,17 +97,21 @@ export function resampleCoeffs(inSize: number, outSize: number, r: Resample): Co
     const n = hi - lo;
     let sum = 0;
     for (let i = 0; i < n; i++) {
-      w[i] = f(Math.abs((i + lo - center + 0.5) * ss));
+      w[i] = f((i + lo - center + 0.5) * ss);
       sum += w[i];
     }
-    for (let i = 0; i < n; i++) {
-      const k = sum !== 0 ? w[i] / sum : w[i];
-      normalized[o * ksize + i] = k;
-      largest = Math.max(largest, k);
-    }
+    for (let i = 0; i < n; i++) weights[o * ksize + i] = sum !== 0 ? w[i] / sum : w[i];
     start[o] = lo;
     count[o] = n;
   }
+  return { start, count, weights, ksize };
+}
+
+/** One pass's coefficients: the filter's weights in double (the same for both), then in `r.fixedPoint`'s fixed point. */
+export function resampleCoeffs(inSize: number, outSize: number, r: Resample): Coeffs {
+  const { start, count, weights: normalized, ksize } = resampleWeights(inSize, outSize, r.filter);
+  let largest = 0;
+  for (const k of normalized) largest = Math.max(largest, k);
   const precision = r.fixedPoint === 'pillow' ? PRECISION_BITS : int16Precision(largest);
   const one = 2 ** precision;
   // (int)(k * 2^precision +- 0.5): C truncation toward zero, i.e. round half away from zero.

@@ -1,11 +1,14 @@
 // Multi-scale and flipped inference (paper Sec. 5): the softmax probabilities of every scale (and
 // its mirror) averaged at the image's size, on the GPU. Each pass's logits are mirrored back
 // (flipped view), resized to the image, turned into probabilities and added to one accumulator;
-// only the class map (and the average, when asked for) comes back.
+// only the class map (and the average, when asked for) comes back. A model that takes its labels
+// by nearest neighbour (TF DeepLab's zoo) averages at the image's size in its input at scale 1,
+// the result enlarged to the image afterwards.
 import { copyTensor, createTensor, fillTensor, readTensor } from '../gpu/tensor.js';
 import type { Program } from '../graph/program.js';
 import type { StillImage } from '../io/band-image.js';
 import { flipImage } from './image-input.js';
+import { enlargeResult, labelsSize } from './nearest-labels.js';
 import { buildAccumulateGraph, buildArgmaxGraph, paddingKey } from './post-graphs.js';
 import type { SegmentHost } from './segment-host.js';
 import type { SegmentResult } from './segment-options.js';
@@ -13,7 +16,7 @@ import type { SegmentResult } from './segment-options.js';
 /** One image's averaged passes, inside a turn of the context's queue. */
 export async function segmentAveraged(host: SegmentHost, img: StillImage, scales: number[], flip: boolean, keepProbabilities: boolean): Promise<SegmentResult> {
   const C = host.numClasses;
-  const { width: W, height: H } = img;
+  const [H, W] = labelsSize(host, img, ...host.networkSize(img.width, img.height, 1), 1);
   const finish = (): Promise<Program> => host.postProgram(`average->${H}x${W}`, () => buildArgmaxGraph(H, W, C));
   // Post-processing first: an image too large for the device's limits fails before any work.
   await finish();
@@ -24,8 +27,8 @@ export async function segmentAveraged(host: SegmentHost, img: StillImage, scales
     let passes = 0;
     for (const scale of scales) {
       for (const [view, mirrored] of views) {
-        const [h, w] = host.networkSize(W, H, scale);
-        const padding = host.inputPadding(W, H, scale);
+        const [h, w] = host.networkSize(img.width, img.height, scale);
+        const padding = host.inputPadding(img.width, img.height, scale);
         const raw = host.postLogits(h, w);
         const key = `accumulate ${raw.height}x${raw.width}${paddingKey(padding)}->${H}x${W}${mirrored ? ' mirrored' : ''}`;
         const post = await host.postProgram(key, () => buildAccumulateGraph(raw.height, raw.width, C, H, W, mirrored, host.outputResize, padding));
@@ -44,7 +47,7 @@ export async function segmentAveraged(host: SegmentHost, img: StillImage, scales
       for (let i = 0; i < p.length; i++) p[i] /= passes;
       result.probabilities = p;
     }
-    return result;
+    return enlargeResult(result, img.width, img.height);
   } finally {
     sum.dispose();
   }

@@ -56,15 +56,21 @@ function rgbAsBands(m: BandModel, img: RgbImage, what: string): BandArray {
   return { width: img.width, height: img.height, channels, data: channels === 1 ? grayscaleOf(img) : img.data, layout: 'interleaved' };
 }
 
-/** Each image of segment()/segmentBatch() decoded and, where it is bands or comes with mean and std, normalised. */
-export async function toStillImages(m: BandModel, images: readonly ImageInput[], opts: SegmentOptions): Promise<StillImage[]> {
+/** segment()'s and segmentBatch()'s name for image i of n in messages. */
+const segmentWhat = (i: number, n: number): string => (n > 1 ? `segmentBatch: images[${i}]` : 'segment');
+
+/**
+ * Each image of segment()/segmentBatch() (or fineTune's samples: `what` names image i in
+ * messages) decoded and, where it is bands or comes with mean and std, normalised.
+ */
+export async function toStillImages(m: BandModel, images: readonly ImageInput[], opts: Pick<SegmentOptions, 'mean' | 'std'>, what: (i: number, n: number) => string = segmentWhat): Promise<StillImage[]> {
   return Promise.all(
     images.map(async (image, i) => {
-      const what = images.length > 1 ? `segmentBatch: images[${i}]` : 'segment';
-      if (isBandArray(image)) return modelBands(m, image, opts, what);
+      const name = what(i, images.length);
+      if (isBandArray(image)) return modelBands(m, image, opts, name);
       const rgb = await toRgbImage(image);
       const channels = m.config.inChannels ?? 3;
-      return opts.mean || (channels !== 1 && channels !== 3) ? modelBands(m, rgbAsBands(m, rgb, what), opts, what) : rgb;
+      return opts.mean || (channels !== 1 && channels !== 3) ? modelBands(m, rgbAsBands(m, rgb, name), opts, name) : rgb;
     }),
   );
 }

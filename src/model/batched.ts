@@ -4,6 +4,7 @@ import { GpuError } from '../gpu/context.js';
 import { type GpuTensor, batchItem, readTensor } from '../gpu/tensor.js';
 import type { Program } from '../graph/program.js';
 import type { StillImage } from '../io/band-image.js';
+import { enlargeResult, labelsSize } from './nearest-labels.js';
 import { buildPostGraph, paddingKey } from './post-graphs.js';
 import type { SegmentHost } from './segment-host.js';
 import type { SegmentOutput, SegmentResult } from './segment-options.js';
@@ -30,8 +31,9 @@ async function segmentTogether(host: SegmentHost, imgs: StillImage[], scale: num
   // Images of one network size may differ in size, so in their padding too: each has its own post-processing.
   const post = (img: StillImage): Promise<Program> => {
     const padding = host.inputPadding(img.width, img.height, scale);
-    const key = `${raw.height}x${raw.width}${paddingKey(padding)}->${img.height}x${img.width}:${[...include].sort().join(',')}`;
-    return host.postProgram(key, () => buildPostGraph(raw.height, raw.width, C, img.height, img.width, include, host.outputResize, padding));
+    const [outH, outW] = labelsSize(host, img, height, width, scale);
+    const key = `${raw.height}x${raw.width}${paddingKey(padding)}->${outH}x${outW}:${[...include].sort().join(',')}`;
+    return host.postProgram(key, () => buildPostGraph(raw.height, raw.width, C, outH, outW, include, host.outputResize, padding));
   };
   // On the CPU, while other calls may have the GPU.
   const inputs = imgs.map((img) => host.preprocess(img, scale).input);
@@ -53,10 +55,11 @@ async function segmentTogether(host: SegmentHost, imgs: StillImage[], scale: num
           ? await postProgram.runAfter(exec, { image: input }, (o) => ({ logits: batchItem((logits = o.get(raw.name)!), 0) }))
           : await postProgram.run({ logits: batchItem(logits, k) });
       const item = batchItem(logits, k);
-      const result: SegmentResult = { width: img.width, height: img.height, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
+      const [outH, outW] = labelsSize(host, img, height, width, scale);
+      const result: SegmentResult = { width: outW, height: outH, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
       if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
       if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(host.ctx, item));
-      results.push(result);
+      results.push(enlargeResult(result, img.width, img.height));
     }
     return results;
   });

@@ -61,7 +61,7 @@ export function checkSegmentOptionTypes(opts: SegmentOptions, what: string): voi
 }
 
 /** mean and std: both or neither, arrays of finite numbers, std positive (their lengths are the model's to check). */
-function checkStatistics({ mean, std }: SegmentOptions, what: string): void {
+export function checkStatistics({ mean, std }: Pick<SegmentOptions, 'mean' | 'std'>, what: string): void {
   if ((mean === undefined) !== (std === undefined)) throw new Error(`${what}: mean and std go together: ${mean === undefined ? 'std' : 'mean'} was given without ${mean === undefined ? 'mean' : 'std'}`);
   for (const [name, v] of [['mean', mean], ['std', std]] as const) {
     if (v === undefined) continue;

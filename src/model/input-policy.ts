@@ -100,7 +100,7 @@ export function describeInputPolicy(p: InputPolicy): string {
   return policyRecord(p).describe(p);
 }
 
-/** The policy with the load options that change it applied (shortSide, testScale, centerCrop). */
+/** The policy with the load options that change it applied (shortSide, testScale, centerCrop, ownSize). */
 export function policyWithOptions(p: InputPolicy, opts: LoadOptions): InputPolicy {
   return policyRecord(p).withOptions(p, opts);
 }
@@ -113,6 +113,11 @@ export function policyAtOwnSize(p: InputPolicy, width: number, height: number): 
 /** The resize fields of a hub folder's preprocessor_config.json, or why the policy has none. */
 export function hubProcessorResize(p: InputPolicy): { fields: Record<string, unknown> } | { why: string } {
   return policyRecord(p).hubProcessor(p);
+}
+
+/** Whether segment() takes a still image's labels at its size in the input and enlarges them by nearest neighbour (TF DeepLab's zoo). */
+export function takesNearestLabels(p: InputPolicy): boolean {
+  return policyRecord(p).nearestLabels === true;
 }
 
 /** Whether segment() resizes the head's own logits once, to the image, as the policy's pipeline does (hub models). */

@@ -23,8 +23,8 @@ import type { HostParams } from '../graph/params.js';
 import type { Session } from '../graph/session.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { StillImage } from '../io/band-image.js';
-import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample } from './input-policy.js';
-import type { PostLogits } from './post-logits.js';
+import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample, takesNearestLabels } from './input-policy.js';
+import { type PostLogits, ownOutput } from './post-logits.js';
 import { compileWithinDeadline } from './load-deadline.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
@@ -84,6 +84,7 @@ export class DeepLabModel {
       normalization: policyNormalization(inputPolicy, config),
       resample: policyResample(inputPolicy),
       outputResize: outputResizeMode(inputPolicy, config),
+      nearestLabels: takesNearestLabels(inputPolicy),
       networkSize: (width, height, scale) => this.networkSize(width, height, scale),
       inputPadding: (width, height, scale) => inputPadding(inputPolicy, width, height, scale),
       preprocess: (img, scale) => this.preprocess(img, scale),
@@ -226,14 +227,18 @@ export class DeepLabModel {
     return out.get(output)!;
   }
 
-  /** As forward, with the logits read back to the host in the same submission. */
+  /**
+   * The network's own output for a normalised NHWC input of N images, read back in the same
+   * submission: [N,h,w,classes] logits; a binary model's one channel z, as smp's forward gives.
+   */
   async forwardToHost(input: Float32Array, height: number, width: number, batch = 1): Promise<Float32Array> {
     this.gpu.assertUsable();
     checkNetworkInput(input, height, width, batch, 'forwardToHost', this.config.inChannels ?? 3);
-    return this.gpu.exclusive(async () => {
+    const logits = await this.gpu.exclusive(async () => {
       const exec = await this.gpu.network(height, width, batch);
       return (await exec.run({ image: input })).get('logits') as Float32Array;
     });
+    return ownOutput(logits, this.config.binary ?? false);
   }
 
   /**

@@ -31,3 +31,14 @@ export function postLogitsOf(graph: Graph): PostLogits {
   const v = raw ?? graph.outputs.get('logits')!;
   return { name: raw ? 'logits_raw' : 'logits', height: v.shape[1], width: v.shape[2] };
 }
+
+/**
+ * The network's own output from its logits [..., C]: a binary model's (smp's classes 1) one
+ * channel z of the two classes [0, z] segment() works on; any other model's logits as they are.
+ */
+export function ownOutput(logits: Float32Array, binary: boolean): Float32Array {
+  if (!binary) return logits;
+  const z = new Float32Array(logits.length / 2);
+  for (let p = 0; p < z.length; p++) z[p] = logits[2 * p + 1];
+  return z;
+}

@@ -24,6 +24,12 @@ export interface SegmentHost extends TileHost {
   readonly resample: Resample;
   /** How logits at the network's size are resized to the image (the reference pipeline's mode). */
   readonly outputResize: ResizeMode;
+  /**
+   * Whether a still image's labels are taken at its size in the network's input and enlarged to
+   * it by nearest neighbour (TF DeepLab's zoo: the input policy's `nearestLabels`), rather than
+   * from the logits resized to it.
+   */
+  readonly nearestLabels: boolean;
   /** The network's input size [height, width] for an image of width x height at a scale. */
   networkSize(width: number, height: number, scale?: number): [number, number];
   /** The zeros around an image at a scale in the network's input where the input policy pads it; null where it fills it. */

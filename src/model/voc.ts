@@ -1,5 +1,6 @@
 // PASCAL VOC 2012 segmentation: the 21 class names in index order and the standard colour map
 // (the one the VOC ground-truth palette PNGs and the official devkit use).
+import { excerpt } from '../io/reader-rules.js';
 
 export const VOC_CLASSES: readonly string[] = Object.freeze([
   'background',
@@ -73,7 +74,7 @@ export function validateClassSet(c: ClassSet, numClasses: number, what: string):
   if (c.colors.length !== numClasses) throw new Error(`${what}: ${c.colors.length} class colours for a model with ${numClasses} classes`);
   c.colors.forEach((rgb, i) => {
     if (!Array.isArray(rgb) || rgb.length !== 3 || rgb.some((v) => !Number.isInteger(v) || v < 0 || v > 255)) {
-      throw new Error(`${what}: colour of class ${i} (${c.names[i]}) is not an RGB triple of 0..255: ${JSON.stringify(rgb)}`);
+      throw new Error(`${what}: colour of class ${i} (${c.names[i]}) is not an RGB triple of 0..255: ${excerpt(rgb)}`);
     }
   });
   return c;

@@ -5,7 +5,8 @@
 // classifier, and whatever else the config adds) initialised as PyTorch initialises new layers
 // (torchvision's DeepLabHead keeps PyTorch's defaults). No auxiliary head: torchvision's
 // builders leave it out unless asked (aux_loss) when no DeepLabv3 weights are given.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileBytes } from '../io/file-bytes.js';
+import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { checkParams, storedState } from '../graph/params.js';
 import { detectWeightFormat, weightFormats } from '../model/loading/formats/registry.js';
@@ -98,7 +99,7 @@ export function readStateDictFile(path: string): StateDict {
   const expected = `a torchvision classification checkpoint (${takers.flatMap((f) => f.extensions).join(' or ')})`;
   if (!existsSync(path)) throw new Error(`backbone weights not found: ${path}`);
   if (statSync(path).isDirectory()) throw new Error(`${path}: a folder; expected ${expected}`);
-  const bytes = readFileSync(path);
+  const bytes = readFileBytes(path);
   const format = detectWeightFormat(bytes, path);
   if (format.read.kind !== 'file' || !takers.includes(format)) throw new Error(`${path}: a ${format.title} model, not ${expected}`);
   return format.read.tensors(bytes, path);

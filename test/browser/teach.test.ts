@@ -148,7 +148,7 @@ for (const browser of BROWSERS) {
       expect(page.pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
     });
 
-    it('an image with nothing painted is refused on the page with a clear message; the brush paints where dragged', async () => {
+    it('an image with nothing painted, or a loss the model cannot take, is refused on the page with a clear message; the brush paints where dragged', async () => {
       const error = await page.evaluate(async () => {
         try {
           await (window as unknown as { deeplabDemo: { teach(o: unknown): Promise<unknown> } }).deeplabDemo.teach({
@@ -165,6 +165,18 @@ for (const browser of BROWSERS) {
       expect(error, 'teaching with no strokes must fail').to.equal('fineTune: sample 0: no pixel is labelled (paint at least one stroke)');
       expect(await page.textContent('#status')).to.equal(error);
       expect(await page.evaluate(() => (document.getElementById('teach-train') as HTMLButtonElement).disabled), 'the Train button is usable again').to.equal(false);
+
+      // The loss picker offers deeplab train's losses and its choice reaches fineTune: BCE, a binary model's loss, is refused for this one.
+      expect(await page.evaluate(() => Array.from((document.getElementById('teach-loss-choice') as HTMLSelectElement).options).map((o) => o.value))).to.deep.equal(['ce', 'bce', 'dice', 'ce+dice', 'bce+dice']);
+      const bce = await page.evaluate(async () => {
+        try {
+          await (window as unknown as { deeplabDemo: { teach(o: unknown): Promise<unknown> } }).deeplabDemo.teach({ images: [{ url: '/samples/2007_000033.jpg', strokes: [] }], steps: 1, crop: 33, lr: 0.0003, loss: 'bce' });
+          return null;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      });
+      expect(bce).to.equal("fineTune: loss 'bce': BCE is a binary model's loss (smp classes 1); this model has several classes: use 'ce'");
 
       // The brush: a drag across the middle of the image paints a band of the chosen class.
       const box = (await page.boundingBox('.teach-card canvas'))!;

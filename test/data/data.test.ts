@@ -4,13 +4,13 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MEAN_PIXEL, augment } from '../../src/data/augment.js';
+import { MEAN_PIXEL, augment, augmentBands } from '../../src/data/augment.js';
 import { openDataset, readLabel } from '../../src/data/dataset.js';
 import { TrainLoader } from '../../src/data/loader.js';
 import { SamplePool } from '../../src/data/sample-pool.js';
 import type { SampleSpec } from '../../src/data/sample.js';
 import { Rng } from '../../src/util/random.js';
-import { expectRejects } from '../helpers.js';
+import { expectRejects, rng } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
 const CAMVID = sharedPath('data', 'camvid');
@@ -69,6 +69,32 @@ describe('data: data sets, augmentation, batches', () => {
       if (row.length > 1 && row[0] > row[row.length - 1]) flips++;
     }
     expect(flips, 'flipped crops among 40').to.be.within(5, 35);
+  });
+
+  it('bands take the same augmentation as RGB: the same draws, crop, flip and labels; scaled without rounding to bytes; padded with 0 (the normalised mean)', () => {
+    const r = rng();
+    const [w, h] = [23, 17];
+    const data = Uint8Array.from({ length: w * h * 3 }, () => Math.floor(r() * 256));
+    const indices = Uint8Array.from({ length: w * h }, () => Math.floor(r() * 4));
+    const label = { width: w, height: h, indices };
+    // The bands are the bytes as floats: what the RGB crop holds, unrounded.
+    const bands = { width: w, height: h, channels: 3, normalized: Float32Array.from(data) };
+    for (const [seed, scale] of [[1, [1, 1]], [2, [1, 1]], [3, undefined], [4, undefined], [5, [0.5, 0.7]]] as const) {
+      const o = { crop: 19, ignoreIndex: 255, scale: scale as [number, number] | undefined };
+      const a = augment({ width: w, height: h, data }, label, new Rng(seed), o);
+      const b = augmentBands(bands, label, new Rng(seed), o);
+      expect([...b.label.indices], `seed ${seed}: labels`).to.deep.equal([...a.label.indices]);
+      expect([b.image.width, b.image.height, b.image.channels]).to.deep.equal([19, 19, 3]);
+      let worst = 0;
+      for (let i = 0; i < 19 * 19; i++) {
+        const px = b.image.normalized.subarray(3 * i, 3 * i + 3);
+        if (a.label.indices[i] === 255) expect([...px], `seed ${seed}: padding at ${i}`).to.deep.equal([0, 0, 0]);
+        else for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(px[c] - a.image.data[3 * i + c]));
+      }
+      // Unscaled, the same values; scaled, Pillow's 8-bit resize rounds after each of its two passes (at most a level apart).
+      if (scale?.[0] === 1) expect(worst, `seed ${seed}: unscaled`).to.equal(0);
+      else expect(worst, `seed ${seed}: scaled`).to.be.at.most(1);
+    }
   });
 
   it('batch k is the same from a fresh loader as after batches 0..k-1, and differs with the seed', async () => {

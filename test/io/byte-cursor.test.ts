@@ -3,7 +3,8 @@
 // and passes what is valid; gzip's optional header fields, several members and zero padding.
 import { expect } from 'chai';
 import { deflateRawSync, gzipSync } from 'node:zlib';
-import { ByteCursor, checkCount, checkRange, checkShape, checkTensorBytes } from '../../src/io/byte-cursor.js';
+import { ByteCursor } from '../../src/io/byte-cursor.js';
+import { checkCount, checkRange, checkShape, checkTensorBytes } from '../../src/io/reader-rules.js';
 import { gunzip, isGzip } from '../../src/io/gunzip.js';
 import { crc32 } from '../../src/util/crc32.js';
 import { expectThrows, rng } from '../helpers.js';

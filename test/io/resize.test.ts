@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { resizeBands } from '../../src/io/resize-bands.js';
 import { type RgbImage, readImage } from '../../src/io/image.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../../src/io/resize-cpu.js';
 import { rng, expectThrows } from '../helpers.js';
@@ -111,6 +114,22 @@ describe('io: PIL-exact bilinear resize and input normalisation', () => {
     expect(channel0(out)).to.deep.equal([50, 160]);
     const col = resizeRgbPil(grey(1, 4, [0, 70, 140, 210]), 1, 2);
     expect(channel0(col)).to.deep.equal([50, 160]);
+  });
+
+  it("bands resize as Pillow resizes float ('F') images: bit-exact on upscales, antialiased downscales and skipped passes, each band on its own", () => {
+    // scripts/fixtures/pil-float-resize: Pillow's BILINEAR on mode 'F', three images a case as the bands of one.
+    const path = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'pil-float-resize', 'cases.json');
+    const { cases } = JSON.parse(readFileSync(path, 'utf8')) as { cases: { width: number; height: number; outWidth: number; outHeight: number; input: number[]; output: number[] }[] };
+    expect(cases).to.have.length(5);
+    for (const c of cases) {
+      const out = resizeBands({ width: c.width, height: c.height, channels: 3, normalized: Float32Array.from(c.input) }, c.outWidth, c.outHeight);
+      expect([out.width, out.height, out.channels]).to.deep.equal([c.outWidth, c.outHeight, 3]);
+      const differ = Array.from(out.normalized).filter((v, i) => v !== Math.fround(c.output[i])).length;
+      expect(differ, `${c.width}x${c.height} -> ${c.outWidth}x${c.outHeight}: values unlike Pillow's`).to.equal(0);
+    }
+    // Without the 8-bit resize's rounding between passes: 2x2 -> 3x3's centre is (1 + 2 + 2 + 3) / 4.
+    expect(Array.from(resizeBands({ width: 2, height: 2, channels: 1, normalized: Float32Array.of(1, 2, 2, 3) }, 3, 3).normalized)).to.deep.equal([1, 1.5, 2, 1.5, 2, 2.5, 2, 2.5, 3]);
+    expectThrows(() => resizeBands({ width: 2, height: 2, channels: 1, normalized: new Float32Array(4) }, 0, 3), /resizeBands: output size must be positive integers, got 0x3/);
   });
 
   it('identity size returns the same pixels (a copy)', () => {

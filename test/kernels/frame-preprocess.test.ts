@@ -37,7 +37,7 @@ describe('kernel: frame preprocessing (texture -> the input pipeline\'s resize -
 
   // [frame width, height] -> [network width, height]: odd sizes, down, up, mixed, identity, 1x1.
   // PIL's bilinear by default; hub processors' resizes in torch's fixed point (int16 weights,
-  // bicubic's negative lobes clamped).
+  // bicubic's negative lobes clamped); PIL's LANCZOS.
   const hub = (filter: 'bilinear' | 'bicubic'): Resample => ({ filter, fixedPoint: 'torch' });
   const cases: [number, number, number, number, InputNormalizationName, Resample?][] = [
     [97, 61, 33, 21, 'minus_one_one'],
@@ -51,6 +51,9 @@ describe('kernel: frame preprocessing (texture -> the input pipeline\'s resize -
     [13, 9, 40, 29, 'unit', hub('bicubic')],
     [211, 97, 71, 33, 'minus_one_one', hub('bilinear')],
     [61, 97, 61, 50, 'unit', { filter: 'bicubic', fixedPoint: 'pillow' }],
+    // TF DeepLab's demo shrinks with PIL's LANCZOS (the 'pad-to-crop' input policy): support 3, negative lobes.
+    [190, 130, 95, 65, 'minus_one_one', { filter: 'lanczos', fixedPoint: 'pillow' }],
+    [13, 9, 40, 29, 'minus_one_one', { filter: 'lanczos', fixedPoint: 'pillow' }],
   ];
   for (const [inW, inH, outW, outH, normalization, resample] of cases) {
     const how = resample ? `, ${resample.filter} in ${resample.fixedPoint}'s fixed point` : '';

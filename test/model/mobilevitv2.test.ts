@@ -104,7 +104,7 @@ describe('model: MobileViTV2 DeepLabV3 (transformers)', () => {
     expectThrows(() => mobileVitV2ConfigFromHub({ ...hubConfig(), width_multiplier: 0 }), 'width_multiplier must be a positive number, got 0');
     expectThrows(() => mobileVitV2ConfigFromHub({ ...hubConfig(), attn_dropout: 1 }), 'attn_dropout must be in [0, 1), got 1');
     const { width_multiplier: _omitted, ...rest } = hubConfig();
-    expectThrows(() => mobileVitV2ConfigFromHub(rest), 'config.json: width_multiplier must be a number, got undefined');
+    expectThrows(() => mobileVitV2ConfigFromHub(rest), 'config.json: width_multiplier is missing (it must be a number)');
     const cfg = mobileVitV2ConfigFromHub(hubConfig());
     expectThrows(() => buildMobileVitV2DeepLab({ ...cfg, convKernelSize: 4 } as MobileVitV2Config, { height: 64, width: 64 }), 'conv_kernel_size must be an odd positive integer, got 4');
     // At OS 32 a 20x20 input leaves the last block a 1x1 map: no 2x2 patch.

@@ -35,16 +35,14 @@ function smpLogits(python: string, folder: string, inputPath: string, dir: strin
   return Float64Array.from(readNpy(out).data);
 }
 
-/** Our logits on the fixture's input, NCHW as smp's: a binary model's foreground channel z of [0, z]. */
+/** Our logits on the fixture's input, NCHW as smp's (a binary model's one channel z, as smp's). */
 async function ourLogits(model: DeepLabModel, inputPath: string): Promise<Float32Array> {
   const x = readNpy(inputPath);
   const [, , h, w] = x.shape;
   const nhwc = await model.forwardToHost(nchwToNhwc(x.data, x.shape), h, w);
-  const C = model.config.binary ? 2 : model.numClasses;
-  const from = model.config.binary ? 1 : 0;
-  const channels = C - from;
+  const channels = model.config.binary ? 1 : model.numClasses;
   const out = new Float32Array(h * w * channels);
-  for (let p = 0; p < h * w; p++) for (let c = 0; c < channels; c++) out[c * h * w + p] = nhwc[p * C + from + c];
+  for (let p = 0; p < h * w; p++) for (let c = 0; c < channels; c++) out[c * h * w + p] = nhwc[p * channels + c];
   return out;
 }
 

@@ -12,7 +12,7 @@ import { normalizeImagenet, normalizeToMinusOneOne } from '../../src/io/resize-c
 import type { RgbImage } from '../../src/io/rgb-image.js';
 import { checkpointBytes } from '../../src/model/checkpoint-bytes.js';
 import { type DeepLabModel, loadModel } from '../../src/model/model.js';
-import { type FineTuneStep, type TeachSample, UNLABELLED, fineTune } from '../../src/train/fine-tune.js';
+import { type FineTuneStep, UNLABELLED, fineTune } from '../../src/train/fine-tune.js';
 import { expectAbortError, expectRejects, relativeError, testContext } from '../helpers.js';
 import { cropImage, cropLabels, teachWindow } from './teach-fixture.js';
 
@@ -45,7 +45,7 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
   let model: DeepLabModel;
   let photo: RgbImage;
   /** A CROP x CROP window holding aeroplane and background, with stroke labels. */
-  let sample: TeachSample;
+  let sample: { image: RgbImage; labels: Uint8Array };
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'deeplab-finetune-'));
@@ -164,7 +164,14 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
     const bad = labels.slice();
     bad[CROP * 2 + 5] = 21;
     await expectRejects(fineTune(model, [{ image, labels: bad }], o), 'fineTune: sample 0: label 21 at pixel (5, 2) is neither a class (0..20) nor 255 (unlabelled)');
-    await expectRejects(fineTune(model, [{ image: { ...image, data: image.data.subarray(3) }, labels }], o), 'fineTune: sample 0: the image data has 3264 bytes, 33x33 RGB needs 3267');
+    await expectRejects(fineTune(model, [{ image: { ...image, data: image.data.subarray(3) }, labels }], o), 'fineTune: sample 0: image data has 3264 bytes, expected 33x33x3 = 3267');
+    const bands = { width: CROP, height: CROP, channels: 4, data: new Uint16Array(CROP * CROP * 4), layout: 'planar' as const };
+    await expectRejects(fineTune(model, [{ image: bands, labels }], o), 'fineTune: sample 0: the image has 4 bands; mobilenetv2-pascal-257 takes 3 (in_channels 3)');
+    await expectRejects(fineTune(model, [{ image: { ...bands, data: bands.data.subarray(1) }, labels }], o), 'fineTune: sample 0: band data has 4355 values, expected 33x33x4 = 4356');
+    await expectRejects(fineTune(model, [sample], { ...o, loss: 'bce' }), /^fineTune: loss 'bce': BCE is a binary model's loss \(smp classes 1\); this model has several classes: use 'ce'$/);
+    await expectRejects(fineTune(model, [sample], { ...o, loss: 'focal' as never }), 'fineTune: loss must be one of ce, bce, dice, ce+dice, bce+dice, got \'focal\'');
+    await expectRejects(fineTune(model, [sample], { ...o, mean: [0.5, 0.5, 0.5] }), 'fineTune: mean and std go together: mean was given without std');
+    await expectRejects(fineTune(model, [sample], { ...o, mean: [0.5, 0.5], std: [0.2, 0.2] }), 'fineTune: sample 0: mean has 2 values; mobilenetv2-pascal-257 takes 3 input channels, one mean each');
     await expectRejects(fineTune(model, [sample], { ...o, lr: 0 }), 'learning rate must be a positive number, got 0');
     await expectRejects(fineTune(model, [sample], { ...o, steps: 0 }), 'steps must be a positive integer, got 0');
     await expectRejects(fineTune(model, [sample], { ...o, classes: [] }), 'fineTune: classes must be a non-empty list of names, got []');

@@ -14,6 +14,9 @@ import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
 import { trainingBatchNorms } from '../../src/train/training-graph.js';
 import { relativeError, testContext } from '../helpers.js';
+import { reluNodes } from './relu-nodes.js';
+
+export { reluNodes };
 
 /**
  * A network's training step as outputs: batch norms in training mode, the cross-entropy loss of
@@ -178,10 +181,6 @@ function kinkSide(v: number, six: boolean): number {
   return v <= 0 ? 0 : six && v >= 6 ? 2 : 1;
 }
 
-/** The ReLU/ReLU6 activation nodes of a graph's forward pass, by name. */
-export function reluNodes(nodes: readonly Node[]): Node[] {
-  return nodes.filter((n) => n.op.type === 'activation' && (n.op.attrs.activation === 'relu' || n.op.attrs.activation === 'relu6'));
-}
 
 /**
  * A float64 run (runGraphCpu's hook) whose ReLU/ReLU6 inputs take the float32 forward's side of
@@ -192,14 +191,14 @@ export function reluNodes(nodes: readonly Node[]): Node[] {
  * between such a run's gradients and ours is drift, not a whole element's share of a flipped
  * kink. `flips` lists the elements moved.
  */
-export function followKinks(nodes: readonly Node[], ours: (layer: string) => ArrayLike<number>): { hook: ValueHook; flips: KinkFlip[] } {
+export function followKinks(nodes: readonly Node[], ours: (layer: string, f64: ArrayLike<number>) => ArrayLike<number>): { hook: ValueHook; flips: KinkFlip[] } {
   const byInput = new Map<number, Node>(reluNodes(nodes).map((n) => [(n.op as ActivationOp).input.id, n]));
   const flips: KinkFlip[] = [];
   const hook: ValueHook = (v, data) => {
     const n = byInput.get(v.id);
     if (!n) return;
     const six = (n.op as ActivationOp).attrs.activation === 'relu6';
-    const f32 = ours(n.name);
+    const f32 = ours(n.name, data);
     if (f32.length !== data.length) throw new Error(`${n.name}: ${f32.length} float32 inputs for ${data.length}`);
     const rms = norm(data) / Math.sqrt(data.length);
     for (let i = 0; i < data.length; i++) {
@@ -233,4 +232,26 @@ export function describeFlip(k: KinkFlip): string {
     rest = Math.floor(rest / k.shape[d]);
   }
   return `${k.layer}[${at.join(', ')}] float64 ${k.f64.toExponential(3)}, float32 ${k.f32.toExponential(3)}`;
+}
+
+/** A float32 forward's ReLU/ReLU6 input elements near a kink: their indices and values (what a page sends back of a whole layer). */
+export interface NearKinks {
+  index: number[];
+  value: number[];
+}
+
+/**
+ * followKinks' `ours` from only the elements of our float32 inputs that lie near a kink: the
+ * float64 input with those elements replaced. An element of ours not given lies farther from its
+ * kink than float32's drift reaches, so it is on float64's side; were it not, the flip would go
+ * untraced and the gradients it moves would fail their bound, never pass it wrongly.
+ */
+export function nearKinkValues(near: ReadonlyMap<string, NearKinks>): (layer: string, f64: ArrayLike<number>) => ArrayLike<number> {
+  return (layer, f64) => {
+    const k = near.get(layer);
+    if (!k) throw new Error(`no float32 values near a kink for ${layer}`);
+    const out = Float64Array.from(f64);
+    k.index.forEach((i, j) => (out[i] = k.value[j]));
+    return out;
+  };
 }

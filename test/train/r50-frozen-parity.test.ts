@@ -197,7 +197,8 @@ describe('training: ResNet-50 with frozen BN, every tensor against PyTorch (fixt
     const matched = flips.length === 0 ? exact : runGraphCpu(graph, params64, inputs64, (v, data) => {
       for (const f of flips) if (f.value === v.name) data[f.index] = f.f32;
     });
-    const gpuErrors = errors(inFixtureLayout(gpu), (n) => inFixtureLayout(matched).get(n)!, compared);
+    const matchedLayout = inFixtureLayout(matched);
+    const gpuErrors = errors(inFixtureLayout(gpu), (n) => matchedLayout.get(n)!, compared);
     const gpuWorst = worstOf(gpuErrors);
     const gpuLossErr = Math.abs(loss(gpu) - lossRef) / lossRef;
 

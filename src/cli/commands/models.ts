@@ -2,9 +2,11 @@
 // right now. Also the one place the other commands open a model, so every command reports a
 // failed download or a bad weights file the same way.
 import type { DatasetName } from '../../model/datasets.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureRuntimeDir } from '../../gpu/runtime-dir.js';
+import { readFileBytes } from '../../io/file-bytes.js';
+import { FILE_LIMITS } from '../../io/reader-rules.js';
 import { type DeepLabModel, loadModel } from '../../model/model.js';
 import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../model/loading/registry.js';
 import { weightFormat } from '../../model/loading/formats/registry.js';
@@ -113,9 +115,11 @@ export function readSmpConfigOption(path: string | undefined): Record<string, un
   if (path === undefined) return undefined;
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
+    json = JSON.parse(new TextDecoder().decode(readFileBytes(path, FILE_LIMITS.config)));
   } catch (e) {
-    throw new UsageError(`--smp-config ${path}: ${(e as Error).message}`);
+    // The file reader's errors start with the path already.
+    const message = (e as Error).message;
+    throw new UsageError(`--smp-config ${message.startsWith(`${path}: `) ? message : `${path}: ${message}`}`);
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`--smp-config ${path}: not a JSON object (smp's config.json)`);
   return json as Record<string, unknown>;
@@ -129,6 +133,8 @@ export interface OpenModelOptions {
   tune?: TuneMode;
   /** Hub models: false segments the whole image rather than the processor's centre crop. */
   centerCrop?: boolean;
+  /** TF zoo files: run the image at its own size (LoadOptions.ownSize). */
+  ownSize?: boolean;
   /** The classes of a file that names none (LoadOptions.dataset). */
   dataset?: DatasetName;
   /** Loading messages (downloads, compilation). */
@@ -172,8 +178,8 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    const { outputStride, precision, tune, centerCrop, smpConfig, dataset } = opts;
-    return await loadModel(nameOrPath, { outputStride, precision, tune, centerCrop, dataset, ...(smpConfig ? { smpConfig } : {}), onProgress: opts.onMessage });
+    const { outputStride, precision, tune, centerCrop, ownSize, smpConfig, dataset } = opts;
+    return await loadModel(nameOrPath, { outputStride, precision, tune, centerCrop, ownSize, dataset, ...(smpConfig ? { smpConfig } : {}), onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;

@@ -57,6 +57,11 @@ const spec: CommandSpec = {
         "hub models whose processor centre-crops (a Hugging Face folder): segment the whole image, not the crop",
     },
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
+    {
+      name: 'own-size',
+      kind: 'flag',
+      description: "TF DeepLab zoo files: run each image at its own size, not padded to the export crop (nor shrunk to fit it) as the zoo's frozen graph and demo run it",
+    },
     { name: 'dataset', kind: 'value', valueName: 'voc|cityscapes|ade20k|ade20k-tf', description: "the classes (names, colours) of a weights file that names none (VainF's .pth)", defaultText: "the file name's, else by the class count" },
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
@@ -188,6 +193,7 @@ async function run(args: ParsedArgs): Promise<number> {
     smpConfig: readSmpConfigOption(optionValue(args, 'smp-config')),
     dataset,
     ...(slide ? {} : { centerCrop: false }),
+    ...(optionFlag(args, 'own-size') ? { ownSize: true } : {}),
     precision,
     onMessage: (m) => say(`deeplab: ${m}`, process.stderr),
   });

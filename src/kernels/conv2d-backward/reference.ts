@@ -7,12 +7,16 @@ import { type FloatArray, zerosLike } from '../cpu-arrays.js';
 import { BIAS_GRAD, INPUT_GRAD, WEIGHT_GRAD, backwardGeometry, expectLength } from './geometry.js';
 
 /**
- * Visits every (output element, tap, input channel) product of the forward convolution that
- * reads a real (non-padding) input element: `visit(inputIndex, weightIndex, outputIndex)`.
- * The CPU references below are this loop with the products scattered the other way.
+ * Visits every (output pixel, tap) of the forward convolution that reads a real (non-padding)
+ * input pixel, in the order n, oh, ow, kh, kw: `visit(x0, w0, y0)` with the flat offsets of the
+ * input pixel's channel 0, the tap's weight row for input channel 0 and output channel 0, and
+ * the output pixel's channel 0. The references below scatter each of the tap's products
+ * x[x0 + ci] * w[w0 + ci * cout + co] -> y[y0 + co] the other way. Every sum they make runs
+ * over the products in this order (then output channels for dX, which sums over them), so the
+ * loops inside a tap may run in whatever order keeps memory contiguous without changing a bit.
  */
-function forEachProduct(g: ConvGeometry, p: Conv2dParams, visit: (x: number, w: number, y: number) => void): void {
-  const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup, coutPerGroup } = g;
+function forEachTap(g: ConvGeometry, p: Conv2dParams, visit: (x0: number, w0: number, y0: number) => void): void {
+  const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup } = g;
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
@@ -23,13 +27,7 @@ function forEachProduct(g: ConvGeometry, p: Conv2dParams, visit: (x: number, w: 
           for (let kw = 0; kw < KW; kw++) {
             const iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
             if (iw < 0 || iw >= W) continue;
-            const x0 = ((n * H + ih) * W + iw) * cin;
-            for (let co = 0; co < cout; co++) {
-              const ciBase = Math.floor(co / coutPerGroup) * cinPerGroup;
-              for (let ci = 0; ci < cinPerGroup; ci++) {
-                visit(x0 + ciBase + ci, ((kh * KW + kw) * cinPerGroup + ci) * cout + co, y0 + co);
-              }
-            }
+            visit(((n * H + ih) * W + iw) * cin, (kh * KW + kw) * cinPerGroup * cout, y0);
           }
         }
       }
@@ -53,8 +51,20 @@ export function conv2dInputGradCpu<T extends FloatArray>(
   expectLength(INPUT_GRAD, 'dOut', dOut, numel(dOutShape));
   expectLength(INPUT_GRAD, 'weight', weight, numel(weightShape));
   const acc = new Float64Array(numel(inputShape));
-  forEachProduct(g, p, (x, w, y) => {
-    acc[x] += weight[w] * dOut[y];
+  const { cout, cinPerGroup, coutPerGroup } = g;
+  const groups = cout / coutPerGroup;
+  forEachTap(g, p, (x0, w0, y0) => {
+    for (let group = 0; group < groups; group++) {
+      const co0 = group * coutPerGroup;
+      const ci0 = group * cinPerGroup;
+      for (let ci = 0; ci < cinPerGroup; ci++) {
+        // dX[x] gains w * dY over the group's output channels, in their order.
+        const row = w0 + ci * cout;
+        let sum = acc[x0 + ci0 + ci];
+        for (let co = co0; co < co0 + coutPerGroup; co++) sum += weight[row + co] * dOut[y0 + co];
+        acc[x0 + ci0 + ci] = sum;
+      }
+    }
   });
   const out = zerosLike(dOut, acc.length);
   out.set(acc);
@@ -77,8 +87,18 @@ export function conv2dWeightGradCpu<T extends FloatArray>(
   expectLength(WEIGHT_GRAD, 'input', input, numel(inputShape));
   expectLength(WEIGHT_GRAD, 'dOut', dOut, numel(dOutShape));
   const acc = new Float64Array(numel(weightShape));
-  forEachProduct(g, p, (x, w, y) => {
-    acc[w] += input[x] * dOut[y];
+  const { cout, cinPerGroup, coutPerGroup } = g;
+  const groups = cout / coutPerGroup;
+  forEachTap(g, p, (x0, w0, y0) => {
+    for (let group = 0; group < groups; group++) {
+      const co0 = group * coutPerGroup;
+      const ci0 = group * cinPerGroup;
+      for (let ci = 0; ci < cinPerGroup; ci++) {
+        const x = input[x0 + ci0 + ci];
+        const row = w0 + ci * cout;
+        for (let co = co0; co < co0 + coutPerGroup; co++) acc[row + co] += x * dOut[y0 + co];
+      }
+    }
   });
   const out = zerosLike(input, acc.length);
   out.set(acc);

@@ -112,6 +112,18 @@ export interface TfSource {
    * load into convs with biases (MobileNetV2).
    */
   batchNorms?: 'kept';
+  /**
+   * The float constants its TF graph computes with besides its weights and the preprocessing
+   * (MobileNetV3's hard-swish and hard sigmoid, relu6(x + 3) / 6): a frozen graph holding any
+   * other is refused (src/model/loading/tf-zoo-graph.ts). Absent: none.
+   */
+  arithmetic?: { values: readonly number[]; words: string };
+  /**
+   * The architecture a frozen graph's image pooling (its AvgPool's window and strides, at the
+   * graph's output stride) gives, for a network whose pooling windows are part of it
+   * (MobileNetV3's image-pooling crop); `what` names the file in errors.
+   */
+  poolingArchitecture?(pooling: { window: [number, number]; strides: [number, number] }, outputStride: number, what: string): Architecture;
 }
 
 /**

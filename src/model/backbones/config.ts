@@ -1,6 +1,7 @@
 // A DeepLabv3 configuration's defaults and validation (the fields are
 // src/model/networks/config-types.ts's): the reference configuration of each backbone and the
 // options it takes come from its record, so nothing here names a backbone.
+import { CONFIG_LIMITS, excerpt } from '../../io/reader-rules.js';
 import { INPUT_NORMALIZATION_NAMES } from '../../io/input-normalization.js';
 import { RESIZE_MODES } from '../../kernels/resize/resize.js';
 import { BACKBONES, type BackboneName, type DeepLabConfig, DECODERS, HEAD_NAMES, type HeadName } from '../networks/config.js';
@@ -60,11 +61,16 @@ function orList(items: readonly number[]): string {
 
 /** A config value as a message shows it: strings as they are, anything else as JSON. */
 function shown(v: unknown): string {
-  return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  return typeof v === 'string' ? excerpt(v).slice(1, -1) : excerpt(v);
 }
 
 function positiveInts(v: unknown): v is number[] {
   return Array.isArray(v) && v.every((x) => Number.isInteger(x) && x > 0);
+}
+
+/** The first of `values` above `max`, if any (the readers' bounds, src/io/reader-rules.ts). */
+function aboveBound(values: readonly number[], max: number): number | undefined {
+  return values.find((v) => v > max);
 }
 
 /** The head families a backbone takes (its record's `heads`, else torchvision's and, with `mmsegHead`, mmseg's). */
@@ -82,6 +88,7 @@ export function validateConfig(cfg: DeepLabConfig): void {
   const record = backboneRecord(cfg.backbone);
   const cascading = BACKBONES.filter((n) => backboneRecord(n).cascadedBlocks);
   if (!Number.isInteger(cfg.numClasses) || cfg.numClasses < 1) bad('numClasses', `must be a positive integer, got ${shown(cfg.numClasses)}`);
+  if (cfg.numClasses > CONFIG_LIMITS.classes) bad('numClasses', `must be at most ${CONFIG_LIMITS.classes} (labels are bytes), got ${cfg.numClasses}`);
   if (![4, 5, 6, 7].includes(cfg.blocks)) bad('blocks', `must be 4, 5, 6 or 7 (block4 plus cascaded replicas), got ${shown(cfg.blocks)}`);
   if (cfg.blocks !== 4 && !record.cascadedBlocks) {
     bad('blocks', `must be 4: cascaded blocks exist for ResNet backbones only (replicas of a bottleneck block4: ${cascading.join(', ')}), got ${shown(cfg.blocks)}`);
@@ -97,18 +104,21 @@ export function validateConfig(cfg: DeepLabConfig): void {
     bad('outputStride', `must be ${natural} without atrous convolution (${cfg.blocks} blocks, every stride kept), got ${shown(cfg.outputStride)}`);
   }
   if (!cfg.atrous && positiveInts(cfg.multiGrid) && cfg.multiGrid.some((r) => r !== 1)) {
-    bad('multiGrid', `must be [1,1,1] without atrous convolution (unit rates are atrous rates), got ${JSON.stringify(cfg.multiGrid)}`);
+    bad('multiGrid', `must be [1,1,1] without atrous convolution (unit rates are atrous rates), got ${excerpt(cfg.multiGrid)}`);
   }
-  if (!positiveInts(cfg.asppRates)) bad('asppRates', `must be positive integers, got ${JSON.stringify(cfg.asppRates)}`);
+  if (!positiveInts(cfg.asppRates)) bad('asppRates', `must be positive integers, got ${excerpt(cfg.asppRates)}`);
+  const rate = aboveBound(cfg.asppRates, CONFIG_LIMITS.rate) ?? (positiveInts(cfg.multiGrid) ? aboveBound(cfg.multiGrid, CONFIG_LIMITS.rate) : undefined);
+  if (rate !== undefined) bad(cfg.asppRates.includes(rate) ? 'asppRates' : 'multiGrid', `must be at most ${CONFIG_LIMITS.rate} (an atrous rate wider than any feature map), got ${rate}`);
   if (!Number.isInteger(cfg.asppChannels) || cfg.asppChannels < 1) bad('asppChannels', `must be a positive integer, got ${shown(cfg.asppChannels)}`);
+  if (cfg.asppChannels > CONFIG_LIMITS.channels) bad('asppChannels', `must be at most ${CONFIG_LIMITS.channels}, got ${cfg.asppChannels}`);
   if (!['torchvision', 'paper', 'mmseg'].includes(cfg.dilationConvention)) {
     bad('dilationConvention', `must be 'torchvision', 'paper' or 'mmseg', got '${shown(cfg.dilationConvention)}'`);
   }
   if (!positiveInts(cfg.multiGrid) || cfg.multiGrid.length !== 3) {
-    bad('multiGrid', `must be three positive integers (the units of block4 and later blocks), got ${JSON.stringify(cfg.multiGrid)}`);
+    bad('multiGrid', `must be three positive integers (the units of block4 and later blocks), got ${excerpt(cfg.multiGrid)}`);
   }
   if (!record.multiGrid && cfg.multiGrid.some((r) => r !== 1)) {
-    bad('multiGrid', `must be [1,1,1] on ${cfg.backbone} (its block4 has two units; no multi-grid), got ${JSON.stringify(cfg.multiGrid)}`);
+    bad('multiGrid', `must be [1,1,1] on ${cfg.backbone} (its block4 has two units; no multi-grid), got ${excerpt(cfg.multiGrid)}`);
   }
   if (cfg.stem !== 'v1b' && cfg.stem !== 'v1c') bad('stem', `must be 'v1b' (7x7) or 'v1c' (three 3x3 convs), got '${shown(cfg.stem)}'`);
   if (!record.stems.includes(cfg.stem)) bad('stem', `'${cfg.stem}' is a ResNet stem, not one of ${cfg.backbone}`);
@@ -125,6 +135,7 @@ export function validateConfig(cfg: DeepLabConfig): void {
   if (cfg.c1Channels !== undefined && cfg.head !== 'mmseg') bad('c1Channels', `is mmseg's DeepLabv3+ head's, not ${headRecord(cfg.head).title}'s`);
   const inChannels = cfg.inChannels ?? 3;
   if (!Number.isInteger(inChannels) || inChannels < 1) bad('inChannels', `must be a positive integer, got ${shown(cfg.inChannels)}`);
+  if (inChannels > CONFIG_LIMITS.channels) bad('inChannels', `must be at most ${CONFIG_LIMITS.channels}, got ${inChannels}`);
   if (inChannels !== 3 && record.inputChannels !== 'any') bad('inChannels', `must be 3 on ${record.title} (its stem takes RGB), got ${inChannels}`);
   if (cfg.asppDropout !== undefined && !(typeof cfg.asppDropout === 'number' && cfg.asppDropout >= 0 && cfg.asppDropout < 1)) bad('asppDropout', `must be a probability in [0, 1), got ${shown(cfg.asppDropout)}`);
   if (cfg.binary !== undefined && typeof cfg.binary !== 'boolean') bad('binary', `must be true or false, got ${shown(cfg.binary)}`);

@@ -3,6 +3,7 @@
 // inputs in [-1, 1], resizes with align_corners, and TF's names. Its architecture is its width
 // multiplier, read from the weights, and for transformers' port the batch norms it keeps (TF's
 // files fold them into the convolutions).
+import { excerpt } from '../../io/reader-rules.js';
 import { type MobilenetV2BatchNorms, buildTfMobilenetV2DeepLab } from '../networks/mobilenet-v2.js';
 import { MOBILENET_V2_HUB_FLOATS, mobilenetV2HubConfig, mobilenetV2HubJson, mobilenetV2HubParams, mobilenetV2HubTensors } from '../weights/transformers-mobilenet-v2.js';
 import { type BackboneArchitecture, type BackboneRecord, architectureCasts } from './backbone.js';
@@ -25,7 +26,7 @@ const HUB_BN_MOMENTUM = 0.997;
 const HUB_HEAD_EPS = 1e-5;
 
 function widthFromJson(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${what}: the width multiplier ${JSON.stringify(v)} is not a positive number`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${what}: the width multiplier ${excerpt(v)} is not a positive number`);
   return v;
 }
 
@@ -33,7 +34,7 @@ function batchNormsFromJson(v: unknown, what: string): MobilenetV2BatchNorms {
   const o = (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}) as Record<string, unknown>;
   const { eps, headEps, momentum } = o;
   if (!(typeof eps === 'number' && eps >= 0) || !(typeof headEps === 'number' && headEps >= 0) || !(typeof momentum === 'number' && momentum >= 0 && momentum <= 1) || Object.keys(o).length !== 3) {
-    throw new Error(`${what}: batchNorms ${JSON.stringify(v)} is not {eps, headEps, momentum} with eps >= 0 and momentum in [0, 1]`);
+    throw new Error(`${what}: batchNorms ${excerpt(v)} is not {eps, headEps, momentum} with eps >= 0 and momentum in [0, 1]`);
   }
   return { eps, headEps, momentum };
 }
@@ -50,7 +51,7 @@ const ARCHITECTURE: BackboneArchitecture = {
   fromJson(v, what) {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return arch.wrap({ depthMultiplier: widthFromJson(v, what) });
     const o = v as Record<string, unknown>;
-    if (Object.keys(o).some((k) => k !== 'depthMultiplier' && k !== 'batchNorms')) throw new Error(`${what}: ${JSON.stringify(v)} is not {depthMultiplier, batchNorms}`);
+    if (Object.keys(o).some((k) => k !== 'depthMultiplier' && k !== 'batchNorms')) throw new Error(`${what}: ${excerpt(v)} is not {depthMultiplier, batchNorms}`);
     return arch.wrap({ depthMultiplier: widthFromJson(o.depthMultiplier, what), batchNorms: batchNormsFromJson(o.batchNorms, what) });
   },
 };

@@ -1,6 +1,7 @@
 // The encoders of segmentation_models_pytorch we build, by smp's `encoder_name`, and the ones we
 // refuse with the reason. An encoder family is its network (src/model/networks/smp-*.ts) and its
 // entries here; the smp backbone record (smp.ts) builds whichever the architecture names.
+import { excerpt } from '../../io/reader-rules.js';
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import { CONVNEXT_SPECS, type ConvNeXtName, buildSmpConvNeXt, convnextLinear } from '../networks/smp-convnext.js';
@@ -218,5 +219,5 @@ export function smpEncoder(name: unknown, what: string): SmpEncoder {
   if (typeof name === 'string' && Object.hasOwn(SMP_ENCODERS, name)) return SMP_ENCODERS[name];
   const refused = typeof name === 'string' ? SMP_REFUSED.find(([re]) => re.test(name)) : undefined;
   const why = refused ? refused[1] : 'not built here';
-  throw new Error(`${what}: encoder_name ${JSON.stringify(name)}: ${why} (supported: ${Object.keys(SMP_ENCODERS).join(', ')})`);
+  throw new Error(`${what}: encoder_name ${excerpt(name)}: ${why} (supported: ${Object.keys(SMP_ENCODERS).join(', ')})`);
 }

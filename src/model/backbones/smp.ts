@@ -1,6 +1,7 @@
 // segmentation_models_pytorch's encoders as one backbone: its architecture is the encoder's name
 // and depth (config.json's `encoder_name`, `encoder_depth`), and its network whichever encoder
 // smp-encoders.ts builds under that name. smp's own decoders sit on it (config `head: 'smp'`).
+import { excerpt } from '../../io/reader-rules.js';
 import { type BackboneRecord, architectureCasts } from './backbone.js';
 import { type SmpEncoderSize, smpEncoder } from './smp-encoders.js';
 
@@ -23,9 +24,9 @@ const casts = architectureCasts<SmpArchitecture>();
 /** The architecture of config.json's encoder_name, encoder_depth and activation, each checked; `what` names the source in errors. */
 export function smpArchitecture(encoder: unknown, depth: unknown, activation: unknown, what: string) {
   smpEncoder(encoder, what);
-  if (depth !== 3 && depth !== 4 && depth !== 5) throw new Error(`${what}: encoder_depth ${JSON.stringify(depth)} is not supported (expected 3, 4 or 5: a DeepLab reads the /8 feature at least)`);
+  if (depth !== 3 && depth !== 4 && depth !== 5) throw new Error(`${what}: encoder_depth ${excerpt(depth)} is not supported (expected 3, 4 or 5: a DeepLab reads the /8 feature at least)`);
   if (!SMP_ACTIVATIONS.includes(activation as string | null)) {
-    throw new Error(`${what}: activation ${JSON.stringify(activation)} is not supported (expected ${SMP_ACTIVATIONS.map((a) => JSON.stringify(a)).join(', ')}: activations that keep the labels)`);
+    throw new Error(`${what}: activation ${excerpt(activation)} is not supported (expected ${SMP_ACTIVATIONS.map((a) => JSON.stringify(a)).join(', ')}: activations that keep the labels)`);
   }
   return casts.wrap({ encoder: encoder as string, depth, activation: activation as string | null });
 }
@@ -55,7 +56,7 @@ export const SMP: BackboneRecord = {
     metadataKey: 'smp_encoder',
     toJson: (a) => casts.unwrap(a),
     fromJson(v, what) {
-      if (typeof v !== 'object' || v === null) throw new Error(`${what}: smp_encoder must be an object { encoder, depth, activation }, got ${JSON.stringify(v)}`);
+      if (typeof v !== 'object' || v === null) throw new Error(`${what}: smp_encoder must be an object { encoder, depth, activation }, got ${excerpt(v)}`);
       const o = v as Record<string, unknown>;
       return smpArchitecture(o.encoder, o.depth, o.activation ?? null, what);
     },

@@ -19,8 +19,8 @@ export interface InputPolicyRecord<P extends InputPolicy = InputPolicy> {
   form: string;
   /** The policy from its stored form (JSON of the policy), every field checked; undefined where a field is wrong. */
   parse(stored: Record<string, unknown>): P | undefined;
-  /** The policy with the load options that change it applied (a short side, a test scale, no centre crop). */
-  withOptions(p: P, opts: LoadOptions): P;
+  /** The policy with the load options that change it applied (a short side, a test scale, no centre crop, the image's own size). */
+  withOptions(p: P, opts: LoadOptions): InputPolicy;
   /** The network's input size [height, width] for an image of width x height at a scale. */
   networkSize(p: P, width: number, height: number, scale: number): [number, number];
   /**
@@ -42,6 +42,13 @@ export interface InputPolicyRecord<P extends InputPolicy = InputPolicy> {
    * input: segment() then post-processes the network's 'logits_raw'. Absent: the logits at the input.
    */
   resizesHeadLogits?: true;
+  /**
+   * Whether the labels of an image the policy resized come back to its size by nearest neighbour
+   * with aligned corners from the labels at its size in the network's input (TF DeepLab's
+   * export_model.py), rather than from the logits resized: segment() of a still image then
+   * post-processes at that size and enlarges the result. Absent: the logits are resized.
+   */
+  nearestLabels?: true;
   /** A size to build the network at when none is given. */
   square(p: P): { height: number; width: number };
   /** The one size the network runs at where the policy fixes it; null where the size follows the image. */

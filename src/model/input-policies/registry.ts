@@ -5,6 +5,7 @@ import type { InputPolicy } from '../loading/options.js';
 import { FIXED } from './fixed.js';
 import { KEEP_RATIO } from './keep-ratio.js';
 import { OWN_SIZE } from './own-size.js';
+import { PAD_TO_CROP } from './pad-to-crop.js';
 import type { InputPolicyRecord, PolicyKind } from './policy.js';
 import { SHORT_SIDE } from './short-side.js';
 import { SHORTEST_EDGE } from './shortest-edge.js';
@@ -17,6 +18,7 @@ export const INPUT_POLICIES: { readonly [K in PolicyKind]: InputPolicyRecord<Ext
   'shortest-edge': SHORTEST_EDGE,
   'stride-multiple': STRIDE_MULTIPLE,
   'own-size': OWN_SIZE,
+  'pad-to-crop': PAD_TO_CROP,
 };
 
 /** The record of a policy's kind. */

@@ -2,6 +2,7 @@
 // and holds what rebuilds the network (the config, the backbone's architecture under its record's
 // key, input policy, classes, sliding windows, how weights are quantized). This module reads that
 // schema, checking every field the loader relies on; checkpoint-contents.ts writes it.
+import { CONFIG_LIMITS, excerpt } from '../../io/reader-rules.js';
 import type { HostParams } from '../../graph/params.js';
 import type { Architecture } from '../backbones/backbone.js';
 import { backboneRecord } from '../backbones/registry.js';
@@ -35,7 +36,7 @@ function metadataJson(metadata: Record<string, string>, key: string, path: strin
 function metadataObject(metadata: Record<string, string>, key: string, path: string): Record<string, unknown> {
   const v = metadataJson(metadata, key, path);
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new Error(`${path}: corrupt checkpoint metadata: ${key} is ${JSON.stringify(v)}, not a JSON object`);
+    throw new Error(`${path}: corrupt checkpoint metadata: ${key} is ${excerpt(v)}, not a JSON object`);
   }
   return v as Record<string, unknown>;
 }
@@ -51,12 +52,12 @@ function checkpointSettings(metadata: Record<string, string>, path: string): { s
   const config = metadataObject(metadata, 'config', path);
   if (typeof config.backbone !== 'string') throw new Error(`${path}: corrupt checkpoint metadata: config has no backbone`);
   if (!Array.isArray(config.asppRates) || !config.asppRates.every(isPositiveInt)) {
-    throw new Error(`${path}: corrupt checkpoint metadata: config.asppRates is ${JSON.stringify(config.asppRates ?? null)}, not a list of positive integers`);
+    throw new Error(`${path}: corrupt checkpoint metadata: config.asppRates is ${excerpt(config.asppRates ?? null)}, not a list of positive integers`);
   }
   if (!isPositiveInt(config.outputStride)) {
-    throw new Error(`${path}: corrupt checkpoint metadata: config.outputStride is ${JSON.stringify(config.outputStride ?? null)}, not a positive integer`);
+    throw new Error(`${path}: corrupt checkpoint metadata: config.outputStride is ${excerpt(config.outputStride ?? null)}, not a positive integer`);
   }
-  const inputPolicy = readInputPolicy(metadataObject(metadata, 'inputPolicy', path), `${path}: corrupt checkpoint metadata: inputPolicy ${metadata.inputPolicy}`);
+  const inputPolicy = readInputPolicy(metadataObject(metadata, 'inputPolicy', path), `${path}: corrupt checkpoint metadata: inputPolicy ${excerpt(metadata.inputPolicy)}`);
   return { saved: config as unknown as DeepLabConfig, inputPolicy };
 }
 
@@ -67,7 +68,7 @@ export function checkpointModel(name: string, path: string, file: { tensors: Ten
     throw new Error(`${path}: neither a ${CHECKPOINT_FORMAT} checkpoint (its metadata has no format=${CHECKPOINT_FORMAT}) nor a torchvision DeepLabv3 state dict (no ${TORCHVISION_DEEPLAB_MARKER})`);
   }
   if (metadata.version !== CHECKPOINT_VERSION) {
-    throw new Error(`${path}: checkpoint version ${metadata.version === undefined ? '(none)' : JSON.stringify(metadata.version)} is not supported (expected ${CHECKPOINT_VERSION})`);
+    throw new Error(`${path}: checkpoint version ${metadata.version === undefined ? '(none)' : excerpt(metadata.version)} is not supported (expected ${CHECKPOINT_VERSION})`);
   }
   const settings = checkpointSettings(metadata, path);
   const { saved } = settings;
@@ -112,7 +113,7 @@ function quantizedParams(tensors: ReadonlyMap<string, HostTensor>, quantization:
     return new Map([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
   }
   if (!(QUANTIZATIONS as readonly string[]).includes(quantization)) {
-    throw new Error(`${path}: checkpoint quantization ${JSON.stringify(quantization)} is not one we read (${QUANTIZATIONS.join(', ')})`);
+    throw new Error(`${path}: checkpoint quantization ${excerpt(quantization)} is not one we read (${QUANTIZATIONS.join(', ')})`);
   }
   return paramsFromQuantized(tensors, quantization as Quantization, path);
 }
@@ -121,8 +122,8 @@ function quantizedParams(tensors: ReadonlyMap<string, HostTensor>, quantization:
 function slideFromMetadata(metadata: Record<string, string>, path: string): SlideWindows | undefined {
   if (metadata.slide === undefined) return undefined;
   const slide = metadataObject(metadata, 'slide', path);
-  if (!isPositiveInt(slide.crop) || !isPositiveInt(slide.stride)) {
-    throw new Error(`${path}: corrupt checkpoint metadata: slide ${metadata.slide} is not {crop, stride} with positive integers`);
+  if (!isPositiveInt(slide.crop) || !isPositiveInt(slide.stride) || slide.crop > CONFIG_LIMITS.rate || slide.stride > CONFIG_LIMITS.rate) {
+    throw new Error(`${path}: corrupt checkpoint metadata: slide ${excerpt(metadata.slide)} is not {crop, stride} with positive integers`);
   }
   return { crop: slide.crop, stride: slide.stride };
 }

@@ -6,6 +6,7 @@
 // normalisation from the processor's config.
 // The processor's BGR flip is folded into the stem's weights (its input channels reversed), so
 // the network takes RGB like every other model here.
+import { CONFIG_LIMITS, excerpt } from '../../io/reader-rules.js';
 import { backboneRecords } from '../backbones/registry.js';
 import { defaultConfig } from '../backbones/config.js';
 import { type ClassSet, defaultClassSet } from '../voc.js';
@@ -13,6 +14,7 @@ import { readTorchCheckpoint } from '../weights/import/pth.js';
 import { readSafetensors } from '../weights/import/safetensors.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
 import { reverseInputChannels } from '../weights/layouts.js';
+import { readConfigJson } from './config-json.js';
 import type { FileSet } from './formats/format.js';
 import { hubProcessor } from './hub-processor.js';
 import { type LoadedWeights, checkedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
@@ -30,11 +32,7 @@ export function isHubFolder(names: readonly string[]): boolean {
 
 function readJson(files: FileSet, name: string): unknown {
   if (!files.names.includes(name)) throw new Error(`${files.what}: no ${name} (a hub folder holds config.json, preprocessor_config.json and model.safetensors)`);
-  try {
-    return JSON.parse(new TextDecoder().decode(files.read(name)));
-  } catch (e) {
-    throw new Error(`${files.what}/${name}: not valid JSON (${(e as Error).message})`, { cause: e });
-  }
+  return readConfigJson(files, name);
 }
 
 /** The folder's tensors as the file stores them (transformers' names, PyTorch layouts). */
@@ -48,13 +46,16 @@ export function hubTensors(files: FileSet): TensorMap {
 /** Class names from id2label: keys 0..n-1, each once. */
 export function hubClasses(json: Record<string, unknown>, what: string): ClassSet {
   const id2label = json.id2label;
-  if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) throw new Error(`${what}: id2label must be an object of class names by index, got ${JSON.stringify(id2label)}`);
+  if (typeof id2label !== 'object' || id2label === null || Array.isArray(id2label)) throw new Error(`${what}: id2label must be an object of class names by index, got ${excerpt(id2label)}`);
   const entries = Object.entries(id2label as Record<string, unknown>);
+  /** A key as the messages quote it, bounded. */
+  const quoted = (key: string): string => `'${excerpt(key).slice(1, -1)}'`;
+  if (entries.length > CONFIG_LIMITS.classes) throw new Error(`${what}: id2label names ${entries.length} classes, more than ${CONFIG_LIMITS.classes} (labels are bytes)`);
   const names: string[] = [];
   for (const [key, label] of entries) {
     const i = Number(key);
-    if (!Number.isInteger(i) || i < 0 || i >= entries.length || String(i) !== key) throw new Error(`${what}: id2label key '${key}' is not an index 0..${entries.length - 1}`);
-    if (typeof label !== 'string') throw new Error(`${what}: id2label['${key}'] must be a string, got ${JSON.stringify(label)}`);
+    if (!Number.isInteger(i) || i < 0 || i >= entries.length || String(i) !== key) throw new Error(`${what}: id2label key ${quoted(key)} is not an index 0..${entries.length - 1}`);
+    if (typeof label !== 'string') throw new Error(`${what}: id2label[${quoted(key)}] must be a string, got ${excerpt(label)}`);
     names[i] = label;
   }
   return { names, colors: defaultClassSet(names.length).colors };
@@ -67,10 +68,12 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
   const j = json as Record<string, unknown>;
   const takers = backboneRecords().filter((r) => r.weights.transformers);
   const record = takers.find((r) => r.weights.transformers!.modelType === j.model_type);
-  if (!record) throw new Error(`${configWhat}: model_type ${JSON.stringify(j.model_type)} is not a DeepLabV3 we load (expected ${takers.map((r) => `'${r.weights.transformers!.modelType}'`).join(' or ')})`);
+  const expected = takers.map((r) => `'${r.weights.transformers!.modelType}'`).join(' or ');
+  if (j.model_type === undefined) throw new Error(`${configWhat}: model_type is missing (a hub config.json names it: ${expected}; an smp folder's names its _model_class)`);
+  if (!record) throw new Error(`${configWhat}: model_type ${excerpt(j.model_type)} is not a DeepLabV3 we load (expected ${expected})`);
   const architectures = j.architectures;
   if (Array.isArray(architectures) && !architectures.some((a) => typeof a === 'string' && a.endsWith('ForSemanticSegmentation'))) {
-    throw new Error(`${configWhat}: architectures ${JSON.stringify(architectures)} has no semantic segmentation model (a classification checkpoint has no DeepLabV3 head)`);
+    throw new Error(`${configWhat}: architectures ${excerpt(architectures)} has no semantic segmentation model (a classification checkpoint has no DeepLabV3 head)`);
   }
   const classes = hubClasses(j, configWhat);
   const processor = hubProcessor(readJson(files, HUB_PROCESSOR), `${files.what}/${HUB_PROCESSOR}`);
@@ -94,5 +97,5 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
   }
   const policy = opts.centerCrop === false ? { ...processor.policy, crop: null } : processor.policy;
   const square = policy.crop ?? { height: policy.size, width: policy.size };
-  return checkedWeights({ name, config, ...loadedNetwork(config, hub.architecture), inputPolicy: policy, params, probeSize: [square.width, square.height], classes }, name);
+  return checkedWeights({ name, config, ...loadedNetwork(config, hub.architecture), inputPolicy: policy, params, probeSize: [square.width, square.height], classes }, weightsWhat);
 }

@@ -3,6 +3,7 @@
 // files (feature extractors) give `size` and `crop_size` as plain numbers and leave out what the
 // processor class defaults; the class's defaults fill those in. A value we cannot reproduce is
 // refused, naming the key.
+import { CONFIG_LIMITS, excerpt } from '../../io/reader-rules.js';
 import type { InputNormalizationName } from '../../io/input-normalization.js';
 import { IMAGENET_MEAN, IMAGENET_STD, type PilFilter } from '../../io/resize-cpu.js';
 import type { InputPolicy } from './options.js';
@@ -27,9 +28,9 @@ export function hubProcessor(json: unknown, what = 'preprocessor_config.json'): 
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${what}: not a JSON object`);
   const j = json as Record<string, unknown>;
   const fail = (key: string, why: string): never => {
-    throw new Error(`${what}: ${key} ${why}, got ${JSON.stringify(j[key])}`);
+    throw new Error(`${what}: ${key} ${why}, got ${excerpt(j[key])}`);
   };
-  for (const key of Object.keys(j)) if (!KNOWN.has(key)) throw new Error(`${what}: unknown key '${key}' (an image processor we do not reproduce)`);
+  for (const key of Object.keys(j)) if (!KNOWN.has(key)) throw new Error(`${what}: unknown key '${excerpt(key).slice(1, -1)}' (an image processor we do not reproduce)`);
   const kind = String(j.image_processor_type ?? j.feature_extractor_type ?? '');
   // MobileViTImageProcessor (MobileViTV2's folders use it too) flips to BGR and does not normalise unless told.
   const bgrByDefault = kind.startsWith('MobileViT');
@@ -40,6 +41,7 @@ export function hubProcessor(json: unknown, what = 'preprocessor_config.json'): 
   };
   const side = (key: string, v: unknown): number => {
     if (!Number.isInteger(v) || (v as number) < 1) fail(key, 'must hold positive integer sizes');
+    if ((v as number) > CONFIG_LIMITS.rate) fail(key, `must hold sizes of at most ${CONFIG_LIMITS.rate}`);
     return v as number;
   };
 
@@ -70,7 +72,7 @@ export function hubProcessor(json: unknown, what = 'preprocessor_config.json'): 
     if (!Array.isArray(mean) || !Array.isArray(std)) fail('image_mean', 'and image_std must be lists of three numbers');
     if (close(mean, [0.5, 0.5, 0.5]) && close(std, [0.5, 0.5, 0.5])) normalization = 'minus_one_one';
     else if (close(mean, IMAGENET_MEAN) && close(std, IMAGENET_STD)) normalization = 'imagenet';
-    else fail('image_mean', `and image_std ${JSON.stringify(std)} must be 0.5s or ImageNet's (the normalisations we have)`);
+    else fail('image_mean', `and image_std ${excerpt(std)} must be 0.5s or ImageNet's (the normalisations we have)`);
   }
   return { policy: { kind: 'shortest-edge', size: edge, crop, filter }, normalization, flipChannels: flag('do_flip_channel_order', bgrByDefault) };
 }

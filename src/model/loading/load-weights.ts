@@ -2,8 +2,8 @@
 // config, a graph builder for any input size, and host params in our layouts, checked against the
 // graph. What the argument is (bytes, a file, a folder and whose layout, a registry name) is
 // decided in weights-source.ts; the format's record reads it (src/model/loading/formats/).
-import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { readFileBytes } from '../../io/file-bytes.js';
 import type { HostParams } from '../../graph/params.js';
 import { writeSafetensors } from '../weights/import/safetensors.js';
 import type { Quantization } from '../weights/quantize.js';
@@ -27,7 +27,8 @@ export async function loadWeights(nameOrPath: string | Uint8Array | ArrayBuffer,
   }
   if (s.kind === 'bytes') return weightsFromBytes(s.bytes, format.name, name, opts, source, hints);
   const dir = dirname(s.path);
-  return weightsFromBytes(readFileSync(s.path), format.name, name, opts, source, hints, (file) => readFileSync(join(dir, file)));
+  // Files beside the weights (an ONNX file's external data) under the same file rules.
+  return weightsFromBytes(readFileBytes(s.path), format.name, name, opts, source, hints, (file) => readFileBytes(join(dir, file)));
 }
 
 /**

@@ -64,7 +64,7 @@ export interface WeightHints {
   mmseg?: Partial<MmsegSettings>;
   /** The classes of the dataset the model was trained on (when the file names none). */
   classes?: ClassSet;
-  /** The network's fixed input size [height, width] (TF zoo models: 513x513 unless said). */
+  /** The network's input size [height, width]: TF zoo models' export crop (where their frozen graph says none), TF Lite's and .npy folders' input. */
   inputSize?: [number, number];
   /** The output stride the registry entry evaluates at (TF zoo models; the load options' wins). */
   outputStride?: number;
@@ -120,7 +120,7 @@ const isTfDecoderParam = (name: string) => name.startsWith('decoder/');
  */
 export function tfDeepLab(
   name: string,
-  size: [number, number],
+  input: Pick<LoadedWeights, 'inputPolicy' | 'probeSize'>,
   source: Parameters<typeof tfMobilenetV2Params>[1],
   resolver: NameResolver,
   opts: LoadOptions,
@@ -142,10 +142,9 @@ export function tfDeepLab(
     ...(decoder ? { decoder: 'deeplabv3plus' as const } : {}),
   });
   const network = loadedNetwork(config, architecture);
-  const inputPolicy: InputPolicy = { kind: 'fixed', height: size[0], width: size[1] };
-  const probeSize: [number, number] = [size[1], size[0]];
+  const { inputPolicy, probeSize } = input;
   // Every parameter is taken from the tensors by the graph at the probe size, shapes checked.
-  const graph = network.buildGraph(probeNetworkSize({ inputPolicy, probeSize }));
+  const graph = network.buildGraph(probeNetworkSize(input));
   const params = tfMobilenetV2Params(graph, source, resolver, name, (p) => !decoder || !isTfDecoderParam(p));
   if (decoder) for (const [k, v] of tfKeptParams(graph, decoder.variables, decoder.epsilon, decoder.from, isTfDecoderParam)) params.set(k, v);
   return {

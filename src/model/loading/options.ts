@@ -30,6 +30,13 @@ export interface LoadOptions {
    */
   centerCrop?: boolean;
   /**
+   * TF DeepLab's zoo files (tarballs, checkpoints, frozen graphs): true runs the image at its own
+   * size. By default it is run as the zoo's frozen graph runs it: padded to the export crop (the
+   * frozen graph's, else the registry entry's or the tarball name's) with the mean pixel, an
+   * image larger than the crop first shrunk to fit it as TF's demo does.
+   */
+  ownSize?: boolean;
+  /**
    * A bare segmentation_models_pytorch state dict (`torch.save(model.state_dict())`, a `.pth`):
    * the model's config.json as an object (`_model_class` and the constructor's arguments, as
    * `save_pretrained` writes them), which the file itself does not hold. Every field is read and
@@ -119,7 +126,7 @@ export interface DeviceLostEvent {
 /** Every LoadOptions name, for the check that refuses unknown ones. */
 export const LOAD_OPTION_NAMES: readonly (keyof LoadOptions)[] = [
   'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'dataset', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
-  'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig', 'inputSize', 'mean', 'std', 'output',
+  'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig', 'ownSize', 'inputSize', 'mean', 'std', 'output',
 ];
 
 export type Precision = 'f32' | 'f16';
@@ -132,7 +139,9 @@ export type Precision = 'f32' | 'f16';
  * or as a `transformers` image processor does (its shortest edge resized to `size`, the other
  * side truncated, with PIL's `filter`; then, with `crop`, the centre `crop` cut out), or kept at
  * its own size where its sides are multiples of `multiple` (an smp model's output stride), or
- * kept at its own size whatever it is (VainF's predict.py).
+ * kept at its own size whatever it is (VainF's predict.py), or padded to an export crop with the
+ * mean pixel, shrunk to fit it first where larger (TF DeepLab's zoo: src/model/input-policies/
+ * pad-to-crop.ts).
  */
 export type InputPolicy =
   | { kind: 'fixed'; height: number; width: number }
@@ -140,7 +149,8 @@ export type InputPolicy =
   | { kind: 'keep-ratio'; long: number; short: number }
   | { kind: 'shortest-edge'; size: number; crop: { height: number; width: number } | null; filter: PilFilter }
   | { kind: 'stride-multiple'; multiple: number }
-  | { kind: 'own-size' };
+  | { kind: 'own-size' }
+  | { kind: 'pad-to-crop'; height: number; width: number };
 
 /** mmseg's sliding-window test: square windows of `crop` pixels every `stride` pixels, logits averaged. */
 export interface SlideWindows {

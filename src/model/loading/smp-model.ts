@@ -3,6 +3,7 @@
 // as LoadedWeights: the smp backbone record (src/model/backbones/smp.ts) builds the encoder
 // config.json names, the 'smp' head record its decoder. Every config field is read; a value we do
 // not build is refused naming the field, the value and what is supported.
+import { CONFIG_LIMITS, FILE_LIMITS, checkConfigInt, excerpt } from '../../io/reader-rules.js';
 import type { Graph } from '../../graph/ir.js';
 import { type HostParams, storedState } from '../../graph/params.js';
 import { defaultConfig } from '../backbones/config.js';
@@ -17,6 +18,7 @@ import { readSafetensors } from '../weights/import/safetensors.js';
 import type { TensorMap } from '../weights/import/tensor-map.js';
 import { smpFileFromParam, smpParamFromFile } from '../weights/smp-layout.js';
 import { checkStateDictValues } from '../weights/weight-checks.js';
+import { configObject, parseConfigJson, readConfigJson } from './config-json.js';
 import type { FileSet } from './formats/format.js';
 import { type LoadedWeights, checkedWeights, loadedNetwork } from './loaded-weights.js';
 import type { LoadOptions } from './options.js';
@@ -47,19 +49,29 @@ const KNOWN = new Set([
   ...TRAINING_ONLY,
 ]);
 
-function readConfigJson(files: FileSet): Record<string, unknown> | undefined {
+/**
+ * config.json parsed, or undefined where it is missing or not a JSON object (a folder of another
+ * format); a file that cannot be read (not a regular file, over the cap) is refused naming it.
+ */
+function configJsonOf(files: FileSet): Record<string, unknown> | undefined {
   if (!files.names.includes(SMP_CONFIG)) return undefined;
+  const bytes = files.read(SMP_CONFIG, FILE_LIMITS.config);
   try {
-    const json: unknown = JSON.parse(new TextDecoder().decode(files.read(SMP_CONFIG)));
-    return typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+    return configObject(parseConfigJson(bytes, SMP_CONFIG), SMP_CONFIG);
   } catch {
     return undefined;
   }
 }
 
-/** Whether a folder is an smp model's: a config.json naming its `_model_class` beside a weights file. */
+/**
+ * Whether a folder is an smp model's: a config.json beside a weights file that names its
+ * `_model_class`, or that has smp's `encoder_name` and no hub `model_type` (a damaged smp
+ * config, refused by smpConfig naming the missing field).
+ */
 export function isSmpFolder(files: FileSet): boolean {
-  return SMP_WEIGHTS.some((w) => files.names.includes(w)) && typeof readConfigJson(files)?._model_class === 'string';
+  if (!SMP_WEIGHTS.some((w) => files.names.includes(w))) return false;
+  const json = configJsonOf(files);
+  return json !== undefined && ('_model_class' in json || ('encoder_name' in json && !('model_type' in json)));
 }
 
 /** The folder's tensors as the file stores them (smp's names, PyTorch layouts). */
@@ -70,47 +82,52 @@ export function smpTensors(files: FileSet): TensorMap {
   return file === 'model.safetensors' ? readSafetensors(files.read(file), source).tensors : readTorchCheckpoint(files.read(file), source).tensors;
 }
 
-const positiveInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
-
-/** smp's constructor arguments read as our config and the encoder's architecture, each field checked. */
+/** smp's constructor arguments read as our config and the encoder's architecture, each field checked and bounded. */
 export function smpConfig(json: Record<string, unknown>, what: string): { config: DeepLabConfig; architecture: Architecture } {
   const refuse = (field: string, supported: string): never => {
-    throw new Error(`${what}: ${field} ${JSON.stringify(json[field])} is not supported (${supported})`);
+    throw new Error(`${what}: ${field} ${excerpt(json[field])} is not supported (${supported})`);
   };
   const cls = json._model_class;
+  if (cls === undefined) throw new Error(`${what}: _model_class is missing (smp's save_pretrained writes it: 'DeepLabV3' or 'DeepLabV3Plus')`);
   if (cls !== 'DeepLabV3' && cls !== 'DeepLabV3Plus') refuse('_model_class', "expected 'DeepLabV3' or 'DeepLabV3Plus': other smp models are not DeepLabs");
   const unknown = Object.keys(json).filter((k) => !KNOWN.has(k));
-  if (unknown.length) throw new Error(`${what}: unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (an encoder argument we do not build; known: ${[...KNOWN].join(', ')})`);
+  if (unknown.length) {
+    const shown = unknown.slice(0, 5).map((k) => (/^\w{1,40}$/.test(k) ? k : excerpt(k, 40)));
+    throw new Error(`${what}: unknown field${unknown.length > 1 ? 's' : ''} ${shown.join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''} (an encoder argument we do not build; known: ${[...KNOWN].join(', ')})`);
+  }
   const plus = cls === 'DeepLabV3Plus';
   const depth = json.encoder_depth ?? 5;
   const architecture = backboneRecord('smp').weights.smp!.architecture(json.encoder_name, depth, json.activation ?? null, what);
   const os = json.encoder_output_stride ?? (plus ? 16 : 8);
   if (os !== 8 && os !== 16) refuse('encoder_output_stride', 'expected 8 or 16');
   const stride = Math.min(os as number, 2 ** (depth as number));
-  const channels = json.decoder_channels ?? 256;
-  if (!positiveInt(channels)) refuse('decoder_channels', 'expected a positive integer');
+  // A positive integer, within its bound (a hostile value refused before anything is built of it).
+  const bounded = (field: string, v: unknown, max: number, why: string): number => {
+    if (!(Number.isSafeInteger(v) && (v as number) > 0)) refuse(field, 'expected a positive integer');
+    return checkConfigInt(v, field, what, { min: 1, max, why });
+  };
+  const channels = bounded('decoder_channels', json.decoder_channels ?? 256, CONFIG_LIMITS.channels, 'channels of a layer');
   const rates = json.decoder_atrous_rates ?? [12, 24, 36];
-  if (!Array.isArray(rates) || !rates.every(positiveInt)) refuse('decoder_atrous_rates', 'expected a list of positive integers');
+  if (!Array.isArray(rates) || rates.length === 0 || rates.length > 8 || !rates.every((r) => Number.isSafeInteger(r) && r > 0)) refuse('decoder_atrous_rates', 'expected a list of positive integers');
+  (rates as number[]).forEach((r, i) => checkConfigInt(r, `decoder_atrous_rates[${i}]`, what, { min: 1, max: CONFIG_LIMITS.rate, why: 'an atrous rate wider than any feature map' }));
   const separable = json.decoder_aspp_separable ?? plus;
   if (typeof separable !== 'boolean') refuse('decoder_aspp_separable', 'expected true or false');
   const dropout = json.decoder_aspp_dropout ?? 0.5;
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) refuse('decoder_aspp_dropout', 'expected a probability in [0, 1)');
-  const inChannels = json.in_channels ?? 3;
-  if (!positiveInt(inChannels)) refuse('in_channels', 'expected a positive integer');
-  const classes = json.classes ?? 1;
-  if (!positiveInt(classes)) refuse('classes', 'expected a positive integer');
+  const inChannels = bounded('in_channels', json.in_channels ?? 3, CONFIG_LIMITS.channels, 'input bands');
+  const classes = bounded('classes', json.classes ?? 1, CONFIG_LIMITS.classes, 'the most classes a model may have: its labels are bytes');
   const upsampling = plus ? 4 : stride;
   if (json.upsampling !== undefined && json.upsampling !== null && json.upsampling !== upsampling) refuse('upsampling', `expected null or ${upsampling}: the head's logits reach the input's size only so`);
   if (json.aux_params !== undefined && json.aux_params !== null) refuse('aux_params', 'expected null: the classification head is not built');
   const config = defaultConfig('smp', {
-    numClasses: classes === 1 ? 2 : (classes as number),
+    numClasses: classes === 1 ? 2 : classes,
     binary: classes === 1,
     outputStride: stride,
     asppRates: rates as number[],
-    asppChannels: channels as number,
+    asppChannels: channels,
     asppSeparable: separable as boolean,
     decoder: SMP_CLASSES[cls as keyof typeof SMP_CLASSES],
-    inChannels: inChannels as number,
+    inChannels,
     asppDropout: dropout as number,
   });
   return { config, architecture };
@@ -157,8 +174,8 @@ function keepDeeperStagesApart(graph: Graph, params: HostParams, unread: TensorM
 
 export function smpModel(name: string, files: FileSet, opts: LoadOptions = {}): LoadedWeights {
   const configWhat = `${files.what}/${SMP_CONFIG}`;
-  const json = readConfigJson(files);
-  if (!json) throw new Error(`${configWhat}: missing, or not a JSON object`);
+  if (!files.names.includes(SMP_CONFIG)) throw new Error(`${configWhat}: missing (an smp folder holds config.json and model.safetensors)`);
+  const json = configObject(readConfigJson(files, SMP_CONFIG), configWhat);
   const weightsWhat = `${files.what}: ${SMP_WEIGHTS.find((w) => files.names.includes(w))}`;
   return smpModelOf(name, { json, what: configWhat }, smpTensors(files), weightsWhat, opts);
 }
@@ -196,6 +213,6 @@ function smpModelOf(name: string, cfgJson: { json: Record<string, unknown>; what
       classes: cfg.binary ? BINARY_CLASSES : defaultClassSet(cfg.numClasses),
       unread,
     },
-    name,
+    weightsWhat,
   );
 }

@@ -3,8 +3,9 @@
 // or a registry name (resolved to its local file, downloaded if need be, with what its entry
 // adds). The format records (src/model/loading/formats/) know the formats; this asks them once and
 // returns the source with its format, which load-weights.ts hands to the format's reader.
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import { readFileBytes } from '../../io/file-bytes.js';
 import { describeValue, printableName } from '../input-check.js';
 import { datasetClassSet } from '../datasets.js';
 import { settingsFromName } from '../weights/mmseg-config.js';
@@ -26,9 +27,9 @@ export type WeightsSource = { format: WeightFormatRecord; name: string; source: 
 /** The place a path names: its format, and for a folder format its files (and a checkpoint's prefix). */
 type PathPlace = { kind: 'file'; format: WeightFormatRecord } | { kind: 'folder'; format: WeightFormatRecord; files: FileSet; prefix?: string };
 
-/** A folder's files, by name, read on demand. */
+/** A folder's files, by name, read on demand under the readers' file rules (src/io/file-bytes.ts). */
 function folderFiles(dir: string): FileSet {
-  return { names: readdirSync(dir), read: (n) => readFileSync(join(dir, n)), what: dir };
+  return { names: readdirSync(dir), read: (n, maxBytes) => readFileBytes(join(dir, n), maxBytes), what: dir };
 }
 
 /** A folder, by the first folder format that recognises its files. */
@@ -52,6 +53,21 @@ function placeOfPath(path: string): PathPlace {
     `${path}: unsupported weights format '${extname(path.toLowerCase()) || '(no extension)'}' (expected a file ending ${WEIGHT_EXTENSIONS.join(', ')}, ` +
       'a model.ckpt prefix, or a folder of .npy files or of a TF zoo model)',
   );
+}
+
+/** What a symbolic link at `path` that leads nowhere is, in words; undefined where `path` is no link. */
+function brokenLink(path: string): string | undefined {
+  try {
+    if (!lstatSync(path).isSymbolicLink()) return undefined;
+  } catch {
+    return undefined;
+  }
+  try {
+    statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP') return 'a link that leads back to itself (ELOOP)';
+  }
+  return `a link to ${printableName(readlinkSync(path))}, which does not exist`;
 }
 
 /** Whether a name is meant as a path (it looks like one) rather than a registry model. */
@@ -86,7 +102,11 @@ export async function weightsSource(nameOrPath: string | Uint8Array | ArrayBuffe
     throw new Error(`loadModel: weights must be a registry name, a path, or a weights file's bytes (a Uint8Array or ArrayBuffer), got ${describeValue(nameOrPath)}`);
   }
   if (pathExists(nameOrPath)) return atPath(nameOrPath, placeOfPath(nameOrPath));
-  if (looksLikePath(nameOrPath)) throw new Error(`weights file not found: ${printableName(nameOrPath)}`);
+  if (looksLikePath(nameOrPath)) {
+    const broken = brokenLink(nameOrPath);
+    if (broken !== undefined) throw new Error(`${nameOrPath}: ${broken}`);
+    throw new Error(`weights file not found: ${printableName(nameOrPath)}`);
+  }
   const entry = findModel(nameOrPath);
   const path = await resolveWeights(entry, { download: opts.download, onProgress: opts.onProgress, signal: opts.signal });
   opts.signal?.throwIfAborted();

@@ -1,6 +1,7 @@
 // MobileViT (v1) DeepLabV3's configuration: config.json's architectural values as a plain object,
 // checked; read from a hub folder's config.json and written back to one; the architecture kept in
 // our checkpoints as JSON. The network (mobilevit.ts) is built from it.
+import { CONFIG_LIMITS, excerpt } from '../../io/reader-rules.js';
 import type { Activation } from '../../kernels/activation/activation.js';
 import type { DeepLabConfig } from './config-types.js';
 
@@ -88,7 +89,9 @@ export function validateMobileVitConfig(cfg: MobileVitConfig): void {
   };
   const positive = (name: string, v: number): void => {
     if (!Number.isInteger(v) || v < 1) bad(`${name} must be a positive integer, got ${v}`);
+    if (v > CONFIG_LIMITS.channels) bad(`${name} must be at most ${CONFIG_LIMITS.channels}, got ${v}`);
   };
+  if (cfg.numLabels > CONFIG_LIMITS.classes) bad(`num_labels must be at most ${CONFIG_LIMITS.classes} (labels are bytes), got ${cfg.numLabels}`);
   if (cfg.neckHiddenSizes.length !== 7) bad(`neck_hidden_sizes needs 7 sizes, got ${cfg.neckHiddenSizes.length}`);
   if (cfg.hiddenSizes.length !== 3) bad(`hidden_sizes needs 3 sizes, got ${cfg.hiddenSizes.length}`);
   if (cfg.atrousRates.length !== 3) bad(`atrous_rates needs 3 rates, got ${cfg.atrousRates.length}`);
@@ -114,10 +117,10 @@ export function validateMobileVitConfig(cfg: MobileVitConfig): void {
 
 /** An architecture as JSON (our checkpoints keep it so) read back, every field checked; `what` names it in errors. */
 export function mobileVitArchitectureFromJson(v: unknown, what: string): MobileVitArchitecture {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what}: ${JSON.stringify(v)} is not a JSON object of MobileViT's sizes`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what}: ${excerpt(v)} is not a JSON object of MobileViT's sizes`);
   const j = v as Record<string, unknown>;
   const field = <T>(key: keyof MobileVitArchitecture, ok: (x: unknown) => boolean, expected: string): T => {
-    if (!ok(j[key])) throw new Error(`${what}: ${key} must be ${expected}, got ${JSON.stringify(j[key])}`);
+    if (!ok(j[key])) throw new Error(`${what}: ${key} must be ${expected}, got ${excerpt(j[key])}`);
     return j[key] as T;
   };
   const num = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
@@ -157,12 +160,13 @@ export function mobileVitConfigFromHub(json: unknown, what = 'config.json'): Mob
   const j = json as Record<string, unknown>;
   const field = <T>(key: string, ok: (v: unknown) => boolean, expected: string, fallback?: T): T => {
     const v = j[key] ?? fallback;
-    if (v === undefined || !ok(v)) throw new Error(`${what}: ${key} must be ${expected}, got ${JSON.stringify(j[key])}`);
+    if (v === undefined) throw new Error(`${what}: ${key} is missing (it must be ${expected})`);
+    if (!ok(v)) throw new Error(`${what}: ${key} must be ${expected}, got ${excerpt(j[key])}`);
     return v as T;
   };
   const num = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
   const ints = (v: unknown): boolean => Array.isArray(v) && v.every((x) => Number.isInteger(x));
-  if (j.model_type !== undefined && j.model_type !== 'mobilevit') throw new Error(`${what}: model_type is ${JSON.stringify(j.model_type)}, not 'mobilevit'`);
+  if (j.model_type !== undefined && j.model_type !== 'mobilevit') throw new Error(`${what}: model_type is ${excerpt(j.model_type)}, not 'mobilevit'`);
   // Values the network has no other form of: anything else is refused, naming the key.
   field<number>('num_channels', (v) => v === 3, '3 (RGB images)', 3);
   const act = field<string>('hidden_act', (v) => v === 'silu' || v === 'swish', "'silu'", 'silu');

@@ -18,6 +18,7 @@
 // `qkv_proj` conv of 1 + 2d channels there, three convs here (`qkv_proj.query`, `.key`,
 // `.value`), so the attention needs no channel slices (src/model/weights/transformers-mobilevitv2.ts
 // splits and joins them).
+import { CONFIG_LIMITS, excerpt } from '../../io/reader-rules.js';
 import { GraphBuilder } from '../../graph/builder.js';
 import type { Graph, Value } from '../../graph/ir.js';
 import type { Activation } from '../../kernels/activation/activation.js';
@@ -88,6 +89,7 @@ export function validateMobileVitV2Config(cfg: MobileVitV2Config): void {
   const integers = (name: string, v: readonly number[], min: number): void =>
     v.forEach((x, i) => {
       if (!Number.isInteger(x) || x < min) bad(`${name}[${i}] must be an integer >= ${min}, got ${x}`);
+      if (x > CONFIG_LIMITS.channels) bad(`${name}[${i}] must be at most ${CONFIG_LIMITS.channels}, got ${x}`);
     });
   for (const [name, v] of [['base_attn_unit_dims', cfg.baseAttnUnitDims], ['n_attn_blocks', cfg.nAttnBlocks], ['atrous_rates', cfg.atrousRates]] as const) {
     if (v.length !== 3) bad(`${name} needs 3 values, got ${v.length}`);
@@ -97,7 +99,9 @@ export function validateMobileVitV2Config(cfg: MobileVitV2Config): void {
   integers('atrous_rates', cfg.atrousRates, 1);
   for (const [name, v] of [['ffn_multiplier', cfg.ffnMultiplier], ['patch_size', cfg.patchSize], ['aspp_out_channels', cfg.asppOutChannels], ['num_labels', cfg.numLabels]] as const) {
     if (!Number.isInteger(v) || v < 1) bad(`${name} must be a positive integer, got ${v}`);
+    if (v > CONFIG_LIMITS.channels) bad(`${name} must be at most ${CONFIG_LIMITS.channels}, got ${v}`);
   }
+  if (cfg.numLabels > CONFIG_LIMITS.classes) bad(`num_labels must be at most ${CONFIG_LIMITS.classes} (labels are bytes), got ${cfg.numLabels}`);
   if (!Number.isInteger(cfg.convKernelSize) || cfg.convKernelSize < 1 || cfg.convKernelSize % 2 !== 1) bad(`conv_kernel_size must be an odd positive integer, got ${cfg.convKernelSize}`);
   if (![8, 16, 32].includes(cfg.outputStride)) bad(`output_stride must be 8, 16 or 32, got ${cfg.outputStride}`);
   for (const [name, v] of [['width_multiplier', cfg.widthMultiplier], ['expand_ratio', cfg.expandRatio]] as const) if (!(v > 0) || !Number.isFinite(v)) bad(`${name} must be a positive number, got ${v}`);
@@ -223,7 +227,8 @@ export function buildMobileVitV2DeepLab(cfg: MobileVitV2Config, size: { batch?: 
 function fieldReader(j: Record<string, unknown>, what: string) {
   return <T>(key: string, ok: (v: unknown) => boolean, expected: string, fallback?: T): T => {
     const v = j[key] ?? fallback;
-    if (v === undefined || !ok(v)) throw new Error(`${what}: ${key} must be ${expected}, got ${JSON.stringify(j[key])}`);
+    if (v === undefined) throw new Error(`${what}: ${key} is missing (it must be ${expected})`);
+    if (!ok(v)) throw new Error(`${what}: ${key} must be ${expected}, got ${excerpt(j[key])}`);
     return v as T;
   };
 }
@@ -233,7 +238,7 @@ const ints = (v: unknown): boolean => Array.isArray(v) && v.every((x) => Number.
 
 /** An architecture as JSON (our checkpoints keep it so) read back, every field checked; `what` names it in errors. */
 export function mobileVitV2ArchitectureFromJson(v: unknown, what: string): MobileVitV2Architecture {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what}: ${JSON.stringify(v)} is not a JSON object of MobileViTV2's sizes`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${what}: ${excerpt(v)} is not a JSON object of MobileViTV2's sizes`);
   const field = fieldReader(v as Record<string, unknown>, what);
   const arch: MobileVitV2Architecture = {
     widthMultiplier: field('widthMultiplier', num, 'a number'),
@@ -267,7 +272,7 @@ export function mobileVitV2ConfigFromHub(json: unknown, what = 'config.json'): M
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${what}: not a JSON object`);
   const j = json as Record<string, unknown>;
   const field = fieldReader(j, what);
-  if (j.model_type !== undefined && j.model_type !== 'mobilevitv2') throw new Error(`${what}: model_type is ${JSON.stringify(j.model_type)}, not 'mobilevitv2'`);
+  if (j.model_type !== undefined && j.model_type !== 'mobilevitv2') throw new Error(`${what}: model_type is ${excerpt(j.model_type)}, not 'mobilevitv2'`);
   // Values the network has no other form of: anything else is refused, naming the key.
   field<number>('num_channels', (v) => v === 3, '3 (RGB images)', 3);
   field<string>('hidden_act', (v) => v === 'silu' || v === 'swish', "'swish' (SiLU)", 'swish');

@@ -3,6 +3,7 @@
 // with its batch norms kept, and back: the config.json values it is built from, each checked
 // against what that network is; the tensors renamed to TF's scopes (a batch norm under the
 // conv's `BatchNorm` scope), conv weights OIHW <-> HWIO.
+import { excerpt } from '../../io/reader-rules.js';
 import type { HostParams } from '../../graph/params.js';
 import { TF_NAMING } from '../networks/layers.js';
 import { MOBILENET_V2_LAYER_COUNT, expandedConvScope } from '../networks/mobilenet-v2.js';
@@ -20,7 +21,7 @@ export interface MobilenetV2HubConfig {
 /** config.json's values, each one our network can take; anything else refused naming the key. */
 export function mobilenetV2HubConfig(json: Record<string, unknown>, numLabels: number, what = 'config.json'): MobilenetV2HubConfig {
   const fail = (key: string, why: string): never => {
-    throw new Error(`${what}: ${key} ${why}, got ${JSON.stringify(json[key])}`);
+    throw new Error(`${what}: ${key} ${why}, got ${excerpt(json[key])}`);
   };
   const value = (key: string, fallback: unknown): unknown => json[key] ?? fallback;
   if (value('num_channels', 3) !== 3) fail('num_channels', 'must be 3 (RGB images)');
@@ -33,7 +34,7 @@ export function mobilenetV2HubConfig(json: Record<string, unknown>, numLabels: n
   if (value('min_depth', 8) !== 8) fail('min_depth', 'must be 8');
   if (typeof value('finegrained_output', true) !== 'boolean') fail('finegrained_output', 'must be true or false');
   const depthMultiplier = value('depth_multiplier', 1);
-  if (typeof depthMultiplier !== 'number' || !(depthMultiplier > 0)) fail('depth_multiplier', 'must be a positive number');
+  if (typeof depthMultiplier !== 'number' || !(depthMultiplier > 0 && depthMultiplier <= 64)) fail('depth_multiplier', 'must be a positive number (at most 64)');
   const outputStride = value('output_stride', 32);
   if (outputStride !== 8 && outputStride !== 16 && outputStride !== 32) fail('output_stride', 'must be 8, 16 or 32');
   const eps = value('layer_norm_eps', 0.001);
@@ -103,7 +104,7 @@ export function mobilenetV2HubParams(tensors: TensorMap, what: string): HostPara
   };
   for (const [from, to, normalized] of scopes()) {
     const w = take(`${from}.convolution.weight`);
-    if (w.shape.length !== 4) throw new Error(`${what}: ${from}.convolution.weight is not a 4-D convolution weight (shape ${JSON.stringify(w.shape)})`);
+    if (w.shape.length !== 4) throw new Error(`${what}: ${from}.convolution.weight is not a 4-D convolution weight (shape ${excerpt(w.shape)})`);
     params.set(`${to}/weights`, oihwToHwio(w.data, w.shape));
     for (const [ours, theirs] of layerTensors(from, to, normalized)) params.set(ours, take(theirs));
     if (normalized) used.add(`${from}.normalization.num_batches_tracked`);

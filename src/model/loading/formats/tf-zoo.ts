@@ -1,12 +1,13 @@
 // TF DeepLab's model zoo (src/model/loading/tf-zoo-model.ts): a tarball of a TF1 checkpoint and
 // a frozen graph, the frozen graph alone, or their files in a folder (or a checkpoint named by
-// its prefix); folded on load into the MobileNetV2 network.
+// its prefix); folded on load into the MobileNetV2 network, or kept (Xception-65, MobileNetV3).
+import { bytesWithin } from '../../../io/reader-rules.js';
 import { isGzip } from '../../weights/import/tar.js';
 import { FROZEN_GRAPH, type ZooFiles, tarballFiles, tfZooModel, zooVariables } from '../tf-zoo-model.js';
 import type { WeightFormatRecord } from './format.js';
 
 /** A frozen graph's bytes as the files of a zoo model. */
-const graphFiles = (bytes: Uint8Array, source: string): ZooFiles => ({ names: [FROZEN_GRAPH], read: () => bytes, what: source });
+const graphFiles = (bytes: Uint8Array, source: string): ZooFiles => ({ names: [FROZEN_GRAPH], read: (_, max) => bytesWithin(bytes, max, source), what: source });
 
 export const TF_ZOO: WeightFormatRecord = {
   name: 'tf-zoo',
@@ -16,7 +17,7 @@ export const TF_ZOO: WeightFormatRecord = {
     kind: 'file',
     sniff: isGzip,
     tensors: (bytes, source) => zooVariables(tarballFiles(bytes, source)).variables,
-    load: (bytes, { name, source, opts, hints }) => tfZooModel(name, zooVariables(tarballFiles(bytes, source)), opts, hints, hints.inputSize),
+    load: (bytes, { name, source, opts, hints }) => tfZooModel(name, zooVariables(tarballFiles(bytes, source)), opts, hints),
   },
   mappings: ['tf'],
   page: true,
@@ -30,7 +31,7 @@ export const TF_GRAPH: WeightFormatRecord = {
   read: {
     kind: 'file',
     tensors: (bytes, source) => zooVariables(graphFiles(bytes, source)).variables,
-    load: (bytes, { name, source, opts, hints }) => tfZooModel(name, zooVariables(graphFiles(bytes, source)), opts, hints, hints.inputSize),
+    load: (bytes, { name, source, opts, hints }) => tfZooModel(name, zooVariables(graphFiles(bytes, source)), opts, hints),
   },
   mappings: ['tf'],
   page: false,
@@ -47,7 +48,7 @@ export const TF_FOLDER: WeightFormatRecord = {
     kind: 'folder',
     recognise: ({ names }) => names.some((f) => f.endsWith('.index') || f === FROZEN_GRAPH),
     tensors: (files, prefix) => zooVariables(files, prefix).variables,
-    load: (files, { name, opts, hints, prefix }) => tfZooModel(name, zooVariables(files, prefix), opts, hints, hints.inputSize),
+    load: (files, { name, opts, hints, prefix }) => tfZooModel(name, zooVariables(files, prefix), opts, hints),
   },
   mappings: ['tf'],
   page: false,

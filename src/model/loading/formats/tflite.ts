@@ -21,7 +21,9 @@ export const TFLITE: WeightFormatRecord = {
       if (!input || input.shape.length !== 4 || input.shape[3] !== 3) {
         throw new Error(`${source}: expected one NHWC RGB input, got ${input ? `[${input.shape.join(',')}]` : 'none'}`);
       }
-      const loaded = tfDeepLab(name, [input.shape[1], input.shape[2]], tfliteTensorMap(tfl), tfliteNames, opts);
+      // The file's input is fixed: the image is resized to it (TF Lite's demo).
+      const [height, width] = [input.shape[1], input.shape[2]];
+      const loaded = tfDeepLab(name, { inputPolicy: { kind: 'fixed', height, width }, probeSize: [width, height] }, tfliteTensorMap(tfl), tfliteNames, opts);
       // The file's own strides, pads, rates and resize options must be what we built.
       if (loaded.config.outputStride === 8) checkTfliteStructure(tfl, loaded.buildGraph({ height: input.shape[1], width: input.shape[2] }), source);
       return loaded;

@@ -1,8 +1,9 @@
 // NumPy .npy reader (format versions 1, 2 and 3): magic, header length, a Python-literal dict
 // header {'descr', 'fortran_order', 'shape'}, then raw C-order data.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { checkShape } from '../../../io/byte-cursor.js';
+import { readFileBytes } from '../../../io/file-bytes.js';
+import { checkShape } from '../../../io/reader-rules.js';
 import { type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
@@ -166,7 +167,7 @@ export function parseNpy(buf: Uint8Array, what = 'npy'): HostTensor {
 }
 
 export function readNpy(path: string): HostTensor {
-  return parseNpy(readFileSync(path), path);
+  return parseNpy(readFileBytes(path), path);
 }
 
 /** Every *.npy in `dir` (not recursive), keyed by file name without the extension, sorted by name. */

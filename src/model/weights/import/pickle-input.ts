@@ -1,6 +1,6 @@
 // The bytes of a pickle as the unpickler (pickle.ts) reads its opcodes' arguments: bounded reads
 // that name the offset of the opcode being read when the pickle ends early or holds bad text.
-import { checkRange } from '../../../io/byte-cursor.js';
+import { checkRange } from '../../../io/reader-rules.js';
 
 export class PickleInput {
   /** The next byte to read. */

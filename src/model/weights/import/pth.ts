@@ -12,7 +12,7 @@
 // mmengine's checkpoints: 'meta', 'optimizer', ...) or under 'model_state' (VainF's
 // DeepLabV3Plus-Pytorch: 'optimizer_state', 'scheduler_state', 'cur_itrs', 'best_score'), which
 // readTorchCheckpoint returns as well.
-import { checkCount, checkShape } from '../../../io/byte-cursor.js';
+import { checkCount, checkShape } from '../../../io/reader-rules.js';
 import { readFileBytes } from '../../../io/file-bytes.js';
 import { NUMPY_SCALAR_GLOBALS } from './numpy-scalars.js';
 import { unpickle, unpickleOne } from './pickle.js';

@@ -2,7 +2,7 @@
 // header {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {string: string}},
 // then the raw little-endian data; offsets are relative to the start of the data section.
 import { readFileBytes } from '../../../io/file-bytes.js';
-import { checkShape } from '../../../io/byte-cursor.js';
+import { checkShape, excerpt } from '../../../io/reader-rules.js';
 import { writeFileAtomic } from '../../../util/write-atomic.js';
 import { type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, lazyTensor, shapeNumel } from './tensor-map.js';
 
@@ -134,10 +134,7 @@ export function readSafetensors(bufOrPath: Uint8Array | string, source?: string)
       throw new Error(`${what}: tensor ${name} is not a JSON object in the header`);
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const field = (v: unknown): string => {
-      const text = v === undefined ? 'missing' : JSON.stringify(v);
-      return text.length > 120 ? `${text.slice(0, 120)}...` : text;
-    };
+    const field = (v: unknown): string => excerpt(v, 120);
     const dtype = typeof e.dtype === 'string' && Object.prototype.hasOwnProperty.call(DTYPES, e.dtype) ? DTYPES[e.dtype] : undefined;
     if (!dtype) throw new Error(`${what}: tensor ${name} has unsupported dtype ${field(e.dtype)} (supported: ${Object.keys(DTYPES).join(' ')})`);
     if (!Array.isArray(e.shape)) throw new Error(`${what}: tensor ${name} has a bad shape ${field(e.shape)}`);

@@ -3,7 +3,7 @@
 // end. GNU long names ('L' records) and pax headers' `path` are honoured; links and devices are
 // skipped. Every header's checksum is checked, so a damaged archive is named, not misread, and
 // each size is checked against the archive before its bytes are taken. gzip is src/io/gunzip.ts.
-import { checkCount, checkRange } from '../../../io/byte-cursor.js';
+import { checkCount, checkRange } from '../../../io/reader-rules.js';
 import { gunzip, isGzip } from '../../../io/gunzip.js';
 
 export { isGzip } from '../../../io/gunzip.js';

@@ -14,7 +14,8 @@
 // checked: a damaged or cut file is an error naming the file and the block or the tensor. Every
 // handle, length, count, shape, offset and size is checked (src/io/byte-cursor.ts) before it is
 // used: a key is allocated only once its bytes are known to be there.
-import { ByteCursor, checkCount, checkRange, checkShape, checkTensorBytes } from '../../../io/byte-cursor.js';
+import { ByteCursor } from '../../../io/byte-cursor.js';
+import { checkCount, checkRange, checkShape, checkTensorBytes } from '../../../io/reader-rules.js';
 import { crc32c, maskCrc } from './crc32c.js';
 import { type HostTensor, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape, shapeNumel } from './tensor-map.js';
 import { BundleEntryProto, BundleHeaderProto, type TensorShape, TF_DTYPES, decodeMessage, tfDtypeName } from './tf-proto.js';

@@ -3,15 +3,40 @@
 // each `<scope>/BatchNorm/FusedBatchNorm`). Freezing turned each variable into a Const of the
 // variable's name, so the weights come out under their checkpoint names.
 //
+// A Const's role comes from what consumes it (through the `<name>/read` Identity freezing keeps):
+// a weight operand of the network's ops (a convolution's filter, a batch norm's scale, offset,
+// mean and variance, a bias) makes it a weight; anything else (the preprocessing's mean and
+// scale, an activation's arithmetic, shapes and axes) is a constant of the graph, which the
+// loader checks or sets aside (src/model/loading/tf-zoo-graph.ts).
+//
 // A Const's value is a TensorProto: the bytes in `tensor_content` (every weight), or typed
 // repeated values for small constants, where fewer values than the shape holds mean the last
 // one repeats. The shape is checked (non-negative integers) and its element count bounded before
 // anything is built: by the bytes of `tensor_content`, or, for repeated values that broadcast, by
 // the file's decode budget (one value per byte of the file), so a Const stating [2^31] with one
 // float_val is refused, not allocated.
-import { checkShape, shapeCount } from '../../../io/byte-cursor.js';
+import { checkShape, shapeCount } from '../../../io/reader-rules.js';
 import { DecodeBudget, DTYPE_SIZE, type HostTensor, type TensorMap, decodeToF32, formatShape } from './tensor-map.js';
-import { GraphDefType, type GraphDefObject, type TensorProtoObject, TF_DTYPES, decodeMessage, tfDtypeName } from './tf-proto.js';
+import { type AttrValueObject, GraphDefType, type GraphDefObject, type TensorProtoObject, TF_DTYPES, decodeMessage, tfDtypeName } from './tf-proto.js';
+
+/** A node of the graph: its name, op, inputs (`name`, `name:1`, `^control`) and attrs. */
+export interface GraphNode {
+  name: string;
+  op: string;
+  input: string[];
+  attr: Record<string, AttrValueObject>;
+}
+
+/** The operands (by input index) of TF's ops that are weights: filters, batch norms' parameters and statistics, biases. */
+const WEIGHT_OPERANDS: Readonly<Record<string, readonly number[]>> = {
+  Conv2D: [1],
+  DepthwiseConv2dNative: [1],
+  FusedBatchNorm: [1, 2, 3, 4],
+  FusedBatchNormV2: [1, 2, 3, 4],
+  FusedBatchNormV3: [1, 2, 3, 4],
+  BiasAdd: [1],
+  MatMul: [1],
+};
 
 export interface FrozenGraph {
   /** Numeric Const nodes by name, as f32 host tensors. */
@@ -22,8 +47,31 @@ export interface FrozenGraph {
   strings: Map<string, string[]>;
   /** Batch-norm epsilon by scope: `<scope>` of each `<scope>/BatchNorm/FusedBatchNorm*`. */
   bnEpsilon: Map<string, number>;
-  /** Every node's name and op, in the graph's order. */
-  nodes: { name: string; op: string }[];
+  /** Every node, in the graph's order. */
+  nodes: GraphNode[];
+  /**
+   * The numeric Consts that are weights: taken by a network op as a weight operand, or taken by
+   * nothing (a graph of the variables alone). The others are the graph's constants (`consumers`).
+   */
+  weights: Set<string>;
+  /** The nodes that read a node's output, through Identity nodes (freezing's `<name>/read`), with the input index. */
+  consumers(name: string): { node: GraphNode; index: number }[];
+}
+
+/** A node input's producer: `name:1` and `^name` are `name`. */
+export const producerOf = (input: string): string => input.replace(/^\^/, '').replace(/:\d+$/, '');
+
+/** Each node's readers (data inputs only), as the graph lists them. */
+function readersOf(nodes: readonly GraphNode[]): Map<string, { node: GraphNode; index: number }[]> {
+  const readers = new Map<string, { node: GraphNode; index: number }[]>();
+  for (const node of nodes) {
+    node.input.forEach((input, index) => {
+      if (input.startsWith('^')) return;
+      const from = producerOf(input);
+      readers.set(from, [...(readers.get(from) ?? []), { node, index }]);
+    });
+  }
+  return readers;
 }
 
 /** The element bytes of the typed repeated values, the last one repeated up to `n`. */
@@ -130,5 +178,28 @@ export function readFrozenGraph(pb: Uint8Array, what: string): FrozenGraph {
     const bn = /^(.*)\/BatchNorm\/FusedBatchNorm(V\d)?$/.exec(node.name);
     if (bn && node.op.startsWith('FusedBatchNorm') && node.attr.epsilon?.f !== undefined) bnEpsilon.set(bn[1], node.attr.epsilon.f);
   }
-  return { consts, bytes, strings, bnEpsilon, nodes: graph.node.map((n) => ({ name: n.name, op: n.op })) };
+  const nodes: GraphNode[] = graph.node.map((n) => ({ name: n.name, op: n.op, input: n.input, attr: n.attr }));
+  const readers = readersOf(nodes);
+  // Through Identity nodes (each visited once: a cycle of them ends the walk).
+  const consumers = (name: string): { node: GraphNode; index: number }[] => {
+    const out: { node: GraphNode; index: number }[] = [];
+    const seen = new Set<string>([name]);
+    const walk = (from: string): void => {
+      for (const r of readers.get(from) ?? []) {
+        if (r.node.op !== 'Identity') out.push(r);
+        else if (!seen.has(r.node.name)) {
+          seen.add(r.node.name);
+          walk(r.node.name);
+        }
+      }
+    };
+    walk(name);
+    return out;
+  };
+  const weights = new Set<string>();
+  for (const name of consts.keys()) {
+    const by = consumers(name);
+    if (by.length === 0 || by.some(({ node, index }) => WEIGHT_OPERANDS[node.op]?.includes(index))) weights.add(name);
+  }
+  return { consts, bytes, strings, bnEpsilon, nodes, weights, consumers };
 }

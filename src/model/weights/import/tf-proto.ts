@@ -113,6 +113,7 @@ export interface TensorProtoObject {
 }
 
 export interface AttrValueObject {
+  list?: { i: number[]; f: number[]; shape: TensorShape[] };
   s?: Uint8Array;
   i?: number;
   f?: number;

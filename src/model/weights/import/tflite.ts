@@ -2,7 +2,7 @@
 // tensorflow/lite/schema/schema.fbs a float32 conv net needs (tensors, buffers, operators and
 // their builtin options). Constant tensors of the numeric types we decode get their data (as f32
 // values, their stored type in `type`); other types keep only `type`.
-import { checkRange, checkTensorBytes } from '../../../io/byte-cursor.js';
+import { checkRange, checkTensorBytes } from '../../../io/reader-rules.js';
 import { DecodeBudget, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape } from './tensor-map.js';
 import { readFileBytes } from '../../../io/file-bytes.js';
 import { ACTIVATIONS, BUILTIN_OPERATORS, BUILTIN_OPTIONS, OPTION_FIELDS, PADDING, TENSOR_TYPES } from './tflite-schema.js';

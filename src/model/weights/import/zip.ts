@@ -3,7 +3,7 @@
 // for deflated ones. CRCs are verified so a corrupt archive fails here, not as garbage weights.
 // Inflation is fflate's and the CRC our own, so the same reader runs in Node and in the page.
 import { inflateSync } from 'fflate';
-import { checkRange } from '../../../io/byte-cursor.js';
+import { checkRange } from '../../../io/reader-rules.js';
 import { crc32 } from '../../../util/crc32.js';
 
 const SIG_LOCAL = 0x04034b50;

@@ -1,0 +1,87 @@
+// Per-file cost of a test run, for finding where the suite's time goes (docs/testing.md): with
+// TEST_TIMINGS set, each test file appends one JSON line, {file, wallMs, cpuMs, childCpuMs}, to
+// that file when it ends. A file's span starts where the previous file on the same worker ended
+// (or the worker started), so loading the file and building what it builds at import are counted.
+// It also counts the compute pipelines the file's process created and the time spent creating
+// them: on a software adapter that is the shader compiler's time, which Mesa's disk cache saves
+// for the files after the first that compile the same shader.
+import { appendFileSync, readFileSync } from 'node:fs';
+import { globals } from 'webgpu';
+import { readFlag } from '../src/util/flags.js';
+
+const TIMINGS = readFlag('TEST_TIMINGS');
+const CLOCK_TICKS_PER_SECOND = 100;
+
+let spanStart = performance.timeOrigin;
+const pipelines = { count: 0, ms: 0 };
+if (TIMINGS) countPipelines();
+let cpuStart = process.cpuUsage();
+let childStart = childCpuMs();
+
+/** CPU time of this process's finished, waited-for children (Linux only: /proc; 0 elsewhere). */
+function childCpuMs(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+    // After the command name: field 16 (cutime) and 17 (cstime) of proc(5) are at 13 and 14 here.
+    return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** The test file a root suite ran (its first top-level suite's or test's file). */
+function fileOf(root: Mocha.Suite): string {
+  return root.suites.find((s) => s.file)?.file ?? root.tests.find((t) => t.file)?.file ?? '(unknown)';
+}
+
+/** Called from the root afterAll hook: records the file that just ended and starts the next span. */
+export function recordFileTiming(root: Mocha.Suite | undefined): void {
+  if (!TIMINGS || !root) return;
+  const now = performance.timeOrigin + performance.now();
+  const cpu = process.cpuUsage(cpuStart);
+  const child = childCpuMs();
+  const line = {
+    file: fileOf(root).replace(/^.*?dist\//, 'dist/'),
+    wallMs: Math.round(now - spanStart),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    childCpuMs: Math.round(child - childStart),
+    tests: countTests(root),
+    pipelines: pipelines.count,
+    pipelineMs: Math.round(pipelines.ms),
+  };
+  appendFileSync(TIMINGS, `${JSON.stringify(line)}\n`);
+  spanStart = now;
+  pipelines.count = 0;
+  pipelines.ms = 0;
+  cpuStart = process.cpuUsage();
+  childStart = child;
+}
+
+function countTests(suite: Mocha.Suite): number {
+  return suite.tests.length + suite.suites.reduce((n, s) => n + countTests(s), 0);
+}
+
+/** Wraps Dawn's pipeline creation (both forms) to count pipelines and the time creating them. */
+function countPipelines(): void {
+  const device = globals.GPUDevice.prototype as GPUDevice;
+  const create = device.createComputePipeline;
+  const createAsync = device.createComputePipelineAsync;
+  device.createComputePipeline = function (this: GPUDevice, d: GPUComputePipelineDescriptor) {
+    const start = performance.now();
+    try {
+      return create.call(this, d);
+    } finally {
+      pipelines.count++;
+      pipelines.ms += performance.now() - start;
+    }
+  };
+  device.createComputePipelineAsync = async function (this: GPUDevice, d: GPUComputePipelineDescriptor) {
+    const start = performance.now();
+    try {
+      return await createAsync.call(this, d);
+    } finally {
+      pipelines.count++;
+      pipelines.ms += performance.now() - start;
+    }
+  };
+}
