@@ -63,7 +63,7 @@ function countTests(suite: Mocha.Suite): number {
 
 /** Wraps Dawn's pipeline creation (both forms) to count pipelines and the time creating them. */
 function countPipelines(): void {
-  const device = globals.GPUDevice.prototype as GPUDevice;
+  const device = (globals as { GPUDevice: { prototype: GPUDevice } }).GPUDevice.prototype;
   const create = device.createComputePipeline;
   const createAsync = device.createComputePipelineAsync;
   device.createComputePipeline = function (this: GPUDevice, d: GPUComputePipelineDescriptor) {

@@ -1,7 +1,7 @@
 // The ONNX reader's bounds, in one place: every count, rank, name and tensor a file states is
 // checked here before anything of that size is made (src/io/byte-cursor.ts states the rule for
 // every reader). Each check throws an Error starting with `what` (the file) and naming the field.
-import { checkCount, checkShape, shapeCount } from '../../io/byte-cursor.js';
+import { checkCount, checkShape, shapeCount } from '../../io/reader-rules.js';
 
 /** Nodes, initializers and graph inputs/outputs a model may have (DeepLab exports have a few thousand nodes). */
 export const MAX_NODES = 200_000;

@@ -1,7 +1,7 @@
 // One TensorProto as an OnnxTensor: its values from raw_data (little-endian), from the typed
 // field its type uses (float_data, int32_data, ...), or from external data, each checked to hold
 // exactly the values its dims say before anything is decoded.
-import { checkRange } from '../../io/byte-cursor.js';
+import { checkRange } from '../../io/reader-rules.js';
 import { fromHalfBits } from '../../gpu/half.js';
 import { type ValueBudget, checkedDims, checkedLocation } from './limits.js';
 import type { OnnxDType, OnnxTensor } from './model.js';

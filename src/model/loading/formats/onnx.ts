@@ -14,8 +14,8 @@ function externalData(ctx: Pick<LoadContext, 'siblings' | 'source'>): ExternalDa
     try {
       return siblings(location);
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      throw new Error(`${source}: its external data file '${location}' cannot be read${code ? ` (${code})` : ''}: keep it beside the model`);
+      // The file rules' reason (missing, a FIFO, a folder, over the size cap), which names its path.
+      throw new Error(`${source}: its external data file '${location}' cannot be read (${(e as Error).message}): keep it beside the model`, { cause: e });
     }
   };
 }
