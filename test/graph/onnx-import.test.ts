@@ -51,6 +51,18 @@ describe('graph: ONNX import against onnxruntime', function () {
       await expectMatches({ input: X, nodes, initializers: init });
     });
 
+    it('ConvTranspose: stride 2 with output_padding, groups and dilation, explicit pads, SAME_UPPER, output_shape; a bias', async () => {
+      const init = [floats('w1', [6, 2, 3, 3]), floats('b1', [4]), floats('w2', [4, 3, 2, 2]), floats('w3', [3, 3, 3, 3])];
+      const nodes = [
+        node('ConvTranspose', ['x', 'w1', 'b1'], ['a'], { strides: { ints: [2, 2] }, pads: { ints: [1, 1, 1, 1] }, output_padding: { ints: [1, 0] }, group: { i: 2 }, dilations: { ints: [1, 2] } }),
+        node('ConvTranspose', ['a', 'w2'], ['b'], { strides: { ints: [2, 1] }, auto_pad: { s: 'SAME_UPPER' } }),
+        node('ConvTranspose', ['b', 'w3'], ['c'], { strides: { ints: [1, 1] }, output_shape: { ints: [20, 15] } }),
+        node('AveragePool', ['c'], ['y'], { kernel_shape: { ints: [4, 3] }, strides: { ints: [4, 2] } }),
+      ];
+      // a: H 2*4+1+2+1-2 = 10, W 2*6+0+4+1-2 = 15; b: 20x15; c: 20x15 (pads from output_shape); y: 5x7.
+      await expectMatches({ input: X, nodes, initializers: init });
+    });
+
     it('BatchNormalization, MaxPool (ceil_mode), AveragePool (with and without pads counted), GlobalAveragePool broadcast back', async () => {
       const init = [floats('g', [6]), floats('be', [6]), floats('m', [6]), floats('v', [6], [0.5, 1, 1.5, 2, 0.7, 1.1]), int64s('sizes', [1, 6, 5, 7])];
       const nodes = [
@@ -77,7 +89,7 @@ describe('graph: ONNX import against onnxruntime', function () {
       await expectMatches({ input: X, nodes: up, initializers: [init[0]], opset: 9 });
     });
 
-    it('Clip to [0, 6] and [0, inf), HardSigmoid (PyTorch\'s) times x, LeakyRelu refused', async () => {
+    it("Clip to [0, 6] and [0, inf), HardSigmoid (PyTorch's) times x, LeakyRelu (alpha 0.2 and the default)", async () => {
       const init = [floats('zero', [], [0]), floats('six', [], [6])];
       const nodes = [
         node('Clip', ['x', 'zero', 'six'], ['a']),
@@ -85,10 +97,12 @@ describe('graph: ONNX import against onnxruntime', function () {
         node('HardSigmoid', ['x'], ['c'], { alpha: { f: 1 / 6 }, beta: { f: 0.5 } }),
         node('Mul', ['x', 'c'], ['d']),
         node('Add', ['a', 'b'], ['e']),
-        node('Add', ['e', 'd'], ['y']),
+        node('Add', ['e', 'd'], ['f']),
+        node('LeakyRelu', ['f'], ['g'], { alpha: { f: 0.2 } }),
+        node('Sub', ['g', 'x'], ['h']),
+        node('LeakyRelu', ['h'], ['y']),
       ];
       await expectMatches({ input: X, nodes, initializers: init });
-      expectThrows(() => imported(modelOf({ input: X, nodes: [node('LeakyRelu', ['x'], ['y'], {}, 'act')] }), X), "test.onnx: node 'act' (LeakyRelu): not run (the operators run: ");
     });
   });
 

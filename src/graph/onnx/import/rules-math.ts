@@ -44,6 +44,20 @@ const clip: ImportRule = (c) => {
   return c.refuse(`clips to [${lo}, ${hi}]: only ReLU6 [0, 6] and ReLU [0, inf) are run`);
 };
 
+/**
+ * LeakyRelu as relu(x) + alpha * (x - relu(x)): exactly ONNX's x or alpha * x (where x > 0 the
+ * difference is 0, else relu(x) is 0), so it fuses, trains and exports as those ops do.
+ */
+const leakyRelu: ImportRule = (c) => {
+  c.only(['alpha']);
+  const alpha = c.float('alpha', 0.01);
+  const x = valueInput(c, 0, 'input');
+  const positive = c.b.activation(c.layer('positive'), x.v, 'relu');
+  const negative = c.b.binary(c.layer('negative'), 'sub', x.v, positive);
+  const slope = c.b.node(c.layer('slope'), { type: 'scale', input: negative, attrs: { factor: alpha } })[0];
+  return [like(c, x, c.b.addValues(c.layer(), positive, slope))];
+};
+
 const gelu: ImportRule = (c) => {
   if (c.string('approximate', 'none') !== 'none') c.refuse(`approximate '${c.string('approximate', 'none')}': only the exact GELU is run`);
   return activation('gelu')(c);
@@ -105,6 +119,7 @@ export const MATH_RULES: Readonly<Record<string, ImportRule>> = {
   Erf: activation('erf'),
   HardSigmoid: hardSigmoid,
   Clip: clip,
+  LeakyRelu: leakyRelu,
   Gelu: gelu,
   // Sigmoid(x) * x, as patterns.ts finds it.
   Silu: activation('silu'),

@@ -1,4 +1,4 @@
-// Import rules of the map ops: Conv, BatchNormalization, the pools. Each reads its ONNX node
+// Import rules of the map ops: Conv, ConvTranspose, BatchNormalization, the pools. Each reads its ONNX node
 // through the context, refuses what it does not run (naming the attribute), and emits our ops
 // on NHWC maps.
 import type { Value } from '../../ir.js';
@@ -66,6 +66,50 @@ const conv: ImportRule = (c) => {
   return [mapSlot(c, y)];
 };
 
+/**
+ * ConvTranspose: our conv's input gradient, the transposed convolution (the weight [Cin, Cout/g,
+ * kH, kW] is that conv's OIHW), with the bias added per channel.
+ */
+const convTranspose: ImportRule = (c) => {
+  c.only(['auto_pad', 'dilations', 'group', 'kernel_shape', 'output_padding', 'output_shape', 'pads', 'strides']);
+  const input = mapInput(c);
+  const w = c.constant(1, 'weight');
+  if (w.dims.length !== 4) c.refuse(`weight [${w.dims.join(',')}] is not [C, M/group, kH, kW]`);
+  const groups = c.int('group', 1);
+  const [cin, coutPerGroup, kh, kw] = w.dims;
+  if (cin !== input.shape[3]) c.refuse(`weight [${w.dims.join(',')}] does not take the input's ${input.shape[3]} channels`);
+  const strides = pair(c, 'strides', 1);
+  const dilations = pair(c, 'dilations', 1);
+  const outPad = pair(c, 'output_padding', 0);
+  const inSize = input.shape.slice(1, 3);
+  const span = [0, 1].map((a) => strides[a] * (inSize[a] - 1) + outPad[a] + (a === 0 ? kh - 1 : kw - 1) * dilations[a] + 1);
+  const autoPad = c.string('auto_pad', 'NOTSET');
+  const given = c.intList('output_shape');
+  let pads: [number, number, number, number];
+  if (given || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    // ONNX: the padding that gives the output size, split with the odd one at the end for SAME_UPPER.
+    const out = given ? given.slice(-2) : inSize.map((d, a) => d * strides[a]);
+    const total = [0, 1].map((a) => span[a] - out[a]);
+    const split = (t: number): [number, number] => (autoPad === 'SAME_UPPER' ? [Math.floor(t / 2), t - Math.floor(t / 2)] : [t - Math.floor(t / 2), Math.floor(t / 2)]);
+    pads = [...split(total[0]), ...split(total[1])];
+  } else if (autoPad === 'VALID') {
+    pads = [0, 0, 0, 0];
+  } else {
+    const p = c.intList('pads') ?? [0, 0, 0, 0];
+    if (p.length !== 4 || p.some((v) => !Number.isInteger(v) || v < 0)) c.refuse(`pads [${p.join(',')}] are not four non-negative integers`);
+    pads = [p[0], p[2], p[1], p[3]];
+  }
+  const outH = span[0] - pads[0] - pads[1];
+  const outW = span[1] - pads[2] - pads[3];
+  if (outH < 1 || outW < 1 || pads.some((p) => p < 0)) c.refuse(`makes a ${outH}x${outW} output from ${inSize.join('x')}`);
+  const cout = coutPerGroup * groups;
+  const attrs = { strideH: strides[0], strideW: strides[1], padTop: pads[0], padBottom: pads[1], padLeft: pads[2], padRight: pads[3], dilationH: dilations[0], dilationW: dilations[1], groups, activation: 'none' as const };
+  let y = c.b.node(c.layer(), { type: 'conv2d_grad_input', dy: input, weight: c.state(w, [2, 3, 1, 0], undefined, 'param'), attrs: { ...attrs, inputShape: [input.shape[0], outH, outW, cout] } })[0];
+  const b = c.input(2) && c.constant(2, 'bias');
+  if (b) y = c.b.binary(c.layer('bias'), 'add', y, c.state(b, [0, 1, 2, 3], [1, 1, 1, cout], 'param'));
+  return [mapSlot(c, y)];
+};
+
 const batchNormalization: ImportRule = (c) => {
   c.only(['epsilon', 'momentum', 'training_mode', 'spatial']);
   if (c.int('training_mode', 0) !== 0) c.refuse('training_mode 1: the file is a training graph; export it in eval mode');
@@ -129,6 +173,7 @@ const globalMaxPool: ImportRule = (c) => {
 
 export const NN_RULES: Readonly<Record<string, ImportRule>> = {
   Conv: conv,
+  ConvTranspose: convTranspose,
   BatchNormalization: batchNormalization,
   MaxPool: pool('max'),
   AveragePool: pool('avg'),
