@@ -5,6 +5,7 @@
 import { lowerToOnnx, onnxModelOf } from '../graph/onnx/lower.js';
 import { type ModelProto, encodeModel } from '../graph/onnx/proto.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import { backboneRecord } from './backbones/registry.js';
 import type { LoadedWeights } from './loading/load-weights.js';
 import { inputNormalization } from '../io/input-normalization.js';
 import { describeInputPolicy, fixedInputSize, policyNormalization, policySquare } from './input-policy.js';
@@ -67,6 +68,14 @@ export function onnxModel(w: LoadedWeights, o: OnnxExportOptions): ModelProto {
 
 /** Writes the ONNX file (to a temporary file renamed into place); returns what it wrote. */
 export function exportOnnx(path: string, w: LoadedWeights, o: OnnxExportOptions): { nodes: number; initializers: number; bytes: number } {
+  const record = backboneRecord(w.config.backbone);
+  if (record.onnxFile) {
+    // A network from an ONNX file goes back as that file, its trained weights in place.
+    const { classes, class_colors, model, source, normalization, mean, std } = onnxMetadata(w, o);
+    const file = record.onnxFile(w.architecture, w.params, w.config, { classes, class_colors, model, source, normalization, mean, std });
+    writeFileAtomic(path, file.bytes);
+    return { nodes: file.nodes, initializers: file.initializers, bytes: file.bytes.byteLength };
+  }
   const model = onnxModel(w, o);
   const bytes = encodeModel(model);
   writeFileAtomic(path, bytes);

@@ -5,7 +5,12 @@
 // patterns fused (GELU, SiLU), and the refusals naming the node and its op. Sizes are odd and
 // no two axes share an extent, so a wrong axis cannot pass.
 import { expect } from 'chai';
-import { expectClose, expectThrows } from '../helpers.js';
+import { readFileSync } from 'node:fs';
+import { compile } from '../../src/graph/compile.js';
+import { runGraphCpu } from '../../src/graph/cpu-reference.js';
+import type { Graph } from '../../src/graph/ir.js';
+import { readOnnx } from '../../src/graph/onnx/read.js';
+import { expectClose, expectThrows, randomArray, rng } from '../helpers.js';
 import { type GraphSpec, floats, imported, int64s, modelOf, node, runBoth } from './onnx-graphs.js';
 
 const X = [1, 6, 5, 7];
@@ -179,6 +184,21 @@ describe('graph: ONNX import against onnxruntime', function () {
       await expectMatches({ input: X, nodes, initializers: init });
     });
 
+    it("Gather by constant indices: attention's k and v taken from one tensor (a scalar index drops its axis), channels picked out of order", async () => {
+      const init = [int64s('heads', [1, 2, 3, 35]), int64s('zero', [0], []), int64s('one', [1], []), int64s('pick', [2, 0, 1, 2]), int64s('map', [1, 3, 5, 7])];
+      const nodes = [
+        node('Reshape', ['x', 'heads'], ['kv']),
+        node('Transpose', ['kv'], ['t'], { perm: { ints: [1, 0, 3, 2] } }),
+        node('Gather', ['t', 'zero'], ['k'], { axis: { i: 0 } }),
+        node('Gather', ['t', 'one'], ['v'], { axis: { i: 0 } }),
+        node('Add', ['k', 'v'], ['s']),
+        node('Transpose', ['s'], ['st'], { perm: { ints: [0, 2, 1] } }),
+        node('Reshape', ['st', 'map'], ['m']),
+        node('Gather', ['m', 'pick'], ['y'], { axis: { i: 1 } }),
+      ];
+      await expectMatches({ input: X, nodes, initializers: init });
+    });
+
     it('a channels-last file (tf2onnx): [N,H,W,C] in, transposed to NCHW and back, [N,H,W,K] out', async () => {
       const init: GraphSpec['initializers'] & object = [];
       const nodes = [node('Transpose', ['x'], ['t'], { perm: { ints: [0, 3, 1, 2] } }), conv('t', 'c', 3, 4, init), node('Transpose', ['c'], ['y'], { perm: { ints: [0, 2, 3, 1] } })];
@@ -198,6 +218,26 @@ describe('graph: ONNX import against onnxruntime', function () {
         node('LayerNormalization', ['m', 'g3', 'b3'], ['y'], { axis: { i: 1 }, epsilon: { f: 1e-6 } }),
       ];
       await expectMatches({ input: X, nodes, initializers: init });
+    });
+
+    it('layer norm spelled out before opset 17 (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) runs as our layer norm', async () => {
+      const init = [int64s('tokens', [1, 6, 35]), floats('two', [], [2]), floats('eps', [], [1e-5]), floats('g', [35]), floats('b', [35]), int64s('back', [1, 6, 5, 7])];
+      const nodes = [
+        node('Reshape', ['x', 'tokens'], ['t']),
+        node('ReduceMean', ['t'], ['mean'], { axes: { ints: [-1] }, keepdims: { i: 1 } }),
+        node('Sub', ['t', 'mean'], ['d']),
+        node('Pow', ['d', 'two'], ['sq']),
+        node('ReduceMean', ['sq'], ['var'], { axes: { ints: [-1] }, keepdims: { i: 1 } }),
+        node('Add', ['var', 'eps'], ['ve']),
+        node('Sqrt', ['ve'], ['sd']),
+        node('Div', ['d', 'sd'], ['n']),
+        node('Mul', ['n', 'g'], ['s']),
+        node('Add', ['s', 'b'], ['ln']),
+        node('Reshape', ['ln', 'back'], ['y']),
+      ];
+      const { theirs, ours, graph } = await runBoth({ input: X, nodes, initializers: init, opset: 13 }, X);
+      expectClose(ours, theirs, 'layer norm pattern');
+      expect(graph.nodes.filter((n) => n.op.type === 'layer_norm').length).to.equal(1);
     });
 
     it("PyTorch's GroupNorm: Reshape [N,G,-1], InstanceNormalization (ones, zeros), Reshape back, a per-channel Mul and Add", async () => {
@@ -263,21 +303,38 @@ describe('graph: ONNX import against onnxruntime', function () {
       await expectMatches({ input: [1, 6, null, null], nodes, initializers: init }, [1, 6, 9, 4]);
     });
 
-    it("GELU spelled out (PyTorch's Div, Erf, Add, Mul, Mul) runs as our gelu; x * Sigmoid(x) as silu", async () => {
+    it("Tanh and Erf on their own; GELU spelled out (PyTorch's Div, Erf, Add, Mul, Mul) as our gelu; x * Sigmoid(x) as silu", async () => {
       const init = [floats('sqrt2', [], [Math.SQRT2]), floats('one', [], [1]), floats('half', [], [0.5])];
       const nodes = [
-        node('Div', ['x', 'sqrt2'], ['d']),
+        node('Tanh', ['x'], ['th']),
+        node('Erf', ['th'], ['x1']),
+        node('Div', ['x1', 'sqrt2'], ['d']),
         node('Erf', ['d'], ['e']),
         node('Add', ['e', 'one'], ['a']),
-        node('Mul', ['x', 'a'], ['m']),
+        node('Mul', ['x1', 'a'], ['m']),
         node('Mul', ['m', 'half'], ['g']),
         node('Sigmoid', ['g'], ['s']),
         node('Mul', ['g', 's'], ['y']),
       ];
       const { theirs, ours, graph } = await runBoth({ input: X, nodes, initializers: init }, X);
-      expectClose(ours, theirs, 'gelu then silu');
-      expect(graph.nodes.map((n) => (n.op.type === 'activation' ? n.op.attrs.activation : n.op.type))).to.deep.equal(['gelu', 'silu']);
+      expectClose(ours, theirs, 'tanh, erf, gelu, silu');
+      expect(graph.nodes.map((n) => (n.op.type === 'activation' ? n.op.attrs.activation : n.op.type))).to.deep.equal(['tanh', 'erf', 'gelu', 'silu']);
     });
+  });
+
+  it("compiles as our own networks do: an exported file's batch norms folded into its convs, ReLUs and residual adds fused, the CPU interpreter's numbers unchanged", () => {
+    const model = readOnnx(readFileSync('test/fixtures/onnx-train/model.onnx'), 'model.onnx');
+    const { graph, params } = imported(model, [1, 3, 17, 23]);
+    const count = (g: Graph, f: (n: Graph['nodes'][number]) => boolean) => g.nodes.filter(f).length;
+    const bns = count(graph, (n) => n.op.type === 'batchnorm');
+    expect(bns, 'batch norms in the file').to.be.greaterThan(10);
+    const compiled = compile(graph, { mode: 'inference' });
+    expect(count(compiled.graph, (n) => n.op.type === 'batchnorm'), 'batch norms left').to.equal(0);
+    expect(count(compiled.graph, (n) => n.op.type === 'activation' && n.op.attrs.activation === 'relu'), 'ReLUs left unfused').to.equal(0);
+    expect(count(compiled.graph, (n) => n.op.type === 'add'), 'residual adds left unfused').to.equal(0);
+    const image = randomArray(17 * 23 * 3, -2, 2, rng());
+    const before = runGraphCpu(graph, params, { image }).get('logits')!;
+    expectClose(runGraphCpu(compiled, params, { image }).get('logits')!, before, 'compiled against canonical');
   });
 
   describe('refusals name the node and its op', () => {

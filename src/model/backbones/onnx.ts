@@ -2,7 +2,7 @@
 // its architecture the file's model (src/model/networks/onnx-network.ts), built for any input
 // size and class count, so an imported file takes the same seat as our own networks: the model's
 // programs, fine-tuning with a new class set, checkpoints, describe.
-import { type OnnxArchitecture, defaultOnnxArchitecture, onnxArchitectureFromJson, onnxArchitectureJson, onnxNetwork } from '../networks/onnx-network.js';
+import { type OnnxArchitecture, defaultOnnxArchitecture, onnxArchitectureFromJson, onnxArchitectureJson, onnxFileWithWeights, onnxNetwork } from '../networks/onnx-network.js';
 import { type BackboneRecord, architectureCasts } from './backbone.js';
 
 const arch = architectureCasts<OnnxArchitecture>();
@@ -20,8 +20,8 @@ export const ONNX_NETWORK: BackboneRecord = {
     toJson: (a) => onnxArchitectureJson(arch.unwrap(a)),
     fromJson: (v, what) => arch.wrap(onnxArchitectureFromJson(v, what)),
   },
-  // The file fixes its strides: the config's output stride and rates are not read.
-  naturalOutputStride: () => 8,
+  // The file fixes its strides: the config's output stride and rates are not read (any of ours validates).
+  naturalOutputStride: () => 32,
   cascadedBlocks: false,
   multiGrid: false,
   stems: ['v1b'],
@@ -30,10 +30,11 @@ export const ONNX_NETWORK: BackboneRecord = {
   separableDecoder: false,
   inputChannels: 'any',
   normalization: 'imagenet',
-  defaults: { outputStride: 8, asppRates: [] },
+  defaults: { outputStride: 16, asppRates: [] },
   // Exporters name a backbone's tensors backbone.* (torchvision, VainF) or encoder.* (smp).
   ownsParam: (name) => /^(backbone|encoder)[./]/.test(name),
-  weights: {},
+  weights: { onnx: { imported: true } },
+  onnxFile: (a, params, cfg, metadata) => onnxFileWithWeights(arch.unwrap(a), params, cfg.numClasses, metadata),
   export: { torchvision: false, why: 'a network from an ONNX file has no torchvision counterpart; it exports to ONNX (deeplab export --format onnx)' },
   // PyTorch's exporters name nodes by module path: /backbone/layer1/..., /classifier/...
   describeGroups: [

@@ -2,7 +2,9 @@
 // whatever batch and input size is asked, with the class count the config says (a new class set
 // replaces the node that makes the logits). Its architecture is the file's model itself; our
 // checkpoints keep it as the file's bytes without the weights they store themselves.
-import type { GraphBuilder } from '../../graph/builder.js';
+import { GraphBuilder } from '../../graph/builder.js';
+import { sourceTensorData } from '../../graph/onnx/import/context.js';
+import type { HostParams } from '../../graph/params.js';
 import type { Value } from '../../graph/ir.js';
 import { type Imported, type OnnxSignature, importOnnx } from '../../graph/onnx/import/import.js';
 import type { OnnxModel, OnnxTensor } from '../../graph/onnx/model.js';
@@ -27,6 +29,31 @@ export function onnxNetwork(b: GraphBuilder, image: Value, a: OnnxArchitecture, 
     ...(numClasses !== a.classes ? { classes: numClasses } : {}),
     ...(a.inputAffine ? { inputAffine: a.inputAffine } : {}),
   });
+}
+
+/**
+ * The file written back with `params` (our layouts, by state name) in place of its initializers,
+ * and with `metadata` over its own: the same nodes, names and opset. Under a new class count the
+ * logits' conv has its new weights, and the output's channel dimension says so.
+ */
+export function onnxFileWithWeights(a: OnnxArchitecture, params: HostParams, numClasses: number, metadata: Readonly<Record<string, string>>): { bytes: Uint8Array; nodes: number; initializers: number } {
+  // Where each parameter came from, by importing the graph once (at its fixed size, else a small one).
+  const b = new GraphBuilder();
+  const [h, w] = a.signature.size ?? [64, 64];
+  const { sources } = onnxNetwork(b, b.input('image', [1, h, w, a.signature.channels]), a, numClasses);
+  const replace = new Map<string, OnnxTensor>();
+  for (const [name, s] of sources) {
+    if (!s.initializer || replace.has(s.initializer)) continue;
+    const p = params.get(name);
+    if (!p) throw new Error(`${a.what}: no weights for ${name}`);
+    replace.set(s.initializer, { name: s.initializer, dtype: 'float', dims: [...s.tensor.dims], data: sourceTensorData(s, p.data) });
+  }
+  const channelAxis = a.signature.layout === 'nchw' ? 1 : 3;
+  const outputs = a.model.graph.outputs.map((o) =>
+    o.name === a.signature.output && o.dims && typeof o.dims[channelAxis] === 'number' ? { ...o, dims: o.dims.map((d, i) => (i === channelAxis ? numClasses : d)) } : o,
+  );
+  const bytes = writeOnnx(a.model, { replace, outputs, metadata: new Map([...a.model.metadata, ...Object.entries(metadata)]) });
+  return { bytes, nodes: a.model.graph.nodes.length, initializers: a.model.graph.initializers.size };
 }
 
 const floatTensor = (name: string, dims: number[], values: ArrayLike<number>): OnnxTensor => ({ name, dtype: 'float', dims, data: Float32Array.from(values) });

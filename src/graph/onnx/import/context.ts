@@ -12,6 +12,7 @@ import type { Value } from '../../ir.js';
 import type { StateRole } from '../../value.js';
 import type { OnnxAttr, OnnxNode, OnnxTensor } from '../model.js';
 import { hostTranspose, isFloat, numelOf } from './host.js';
+import { permuteAxes } from '../lower.js';
 
 export interface ConstSlot {
   kind: 'const';
@@ -191,7 +192,8 @@ export class ImportContext {
     if (!isFloat(t.dtype)) this.refuse(`tensor '${t.name}' of ${t.dtype} is used as the values of a float op`);
     const full = [...new Array<number>(order.length - dims.length).fill(1), ...dims];
     if (numelOf(full) !== numelOf(t.dims)) this.refuse(`tensor '${t.name}' [${t.dims.join(',')}] cannot be seen as [${full.join(',')}]`);
-    const isInit = this.initializers.get(t.name) === t;
+    // An initializer, or the new weights standing in for one (the logits' conv under a new class set).
+    const isInit = this.initializers.has(t.name);
     const r: StateRole = role ?? (isInit && numelOf(t.dims) > 1 ? 'param' : 'statistic');
     const shape = order.map((a) => full[a]);
     // One name per constant; another layout of the same constant is a second state value.
@@ -203,10 +205,11 @@ export class ImportContext {
   }
 }
 
-/** A source's values in our layout. */
+/** A source's values in our layout (the 4-D loops of permuteAxes for weights: a file's bulk). */
 export function sourceData(s: StateSource): Float32Array {
-  const seen = { ...s.tensor, dims: s.dims };
-  return Float32Array.from(hostTranspose(seen, s.order).data);
+  const data = s.tensor.data instanceof Float32Array ? s.tensor.data : Float32Array.from(s.tensor.data);
+  if (s.dims.length <= 4) return permuteAxes(data, s.dims, s.order).data;
+  return Float32Array.from(hostTranspose({ ...s.tensor, dims: s.dims }, s.order).data);
 }
 
 /** Our layout's values back as the constant's own (an export's initializer). */

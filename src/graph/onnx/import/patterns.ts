@@ -1,8 +1,9 @@
 // Rewrites of an ONNX node list before import, where exporters spell out as several nodes what is
-// one op of ours: the exact GELU, x * 0.5 * (1 + Erf(x / sqrt 2)) (PyTorch before opset 20), and
-// SiLU, x * Sigmoid(x). The rewritten node takes the name of the node whose output it makes, so
+// one op of ours: the exact GELU, x * 0.5 * (1 + Erf(x / sqrt 2)) (PyTorch before opset 20), SiLU,
+// x * Sigmoid(x), and layer norm before opset 17 (ReduceMean, Sub, Pow 2, ReduceMean, Add eps,
+// Sqrt, Div, Mul by its weight, Add its bias). The rewritten node takes the name of the node whose output it makes, so
 // our activation is fused into the conv before it as the file's would not be.
-import type { OnnxGraph, OnnxNode, OnnxTensor } from '../model.js';
+import type { OnnxAttr, OnnxGraph, OnnxNode, OnnxTensor } from '../model.js';
 
 /** The constant values the pattern checks read: initializers and Constant nodes' value tensors. */
 function constants(graph: OnnxGraph): Map<string, OnnxTensor> {
@@ -73,6 +74,45 @@ export function fusePatterns(graph: OnnxGraph, keep: ReadonlySet<string>): OnnxN
     if (chain.some((n) => n !== last && !n.outputs.every(internal))) continue;
     for (const n of chain) if (n !== last) removed.add(n);
     replaced.set(last, { name: last.name, opType: 'Gelu', domain: '', inputs: [x], outputs: [last.outputs[0]], attrs: new Map() });
+  }
+
+  // Layer norm spelled out: from each Sqrt, back to the mean and forward to the affine.
+  const consumers = (t: string) => graph.nodes.filter((n) => n.inputs.includes(t));
+  const axesOf = (n: OnnxNode): number[] | undefined => {
+    const a = n.attrs.get('axes');
+    if (a?.kind === 'ints') return a.value;
+    const t = n.inputs[1] ? consts.get(n.inputs[1]) : undefined;
+    return t ? Array.from(t.data) : undefined;
+  };
+  for (const sqrt of graph.nodes) {
+    if (sqrt.opType !== 'Sqrt') continue;
+    const addEps = producer.get(sqrt.inputs[0]);
+    const varMean = addEps?.opType === 'Add' ? producer.get(addEps.inputs[0]) : undefined;
+    const eps = addEps ? scalar(addEps.inputs[1]) : undefined;
+    const pow = varMean?.opType === 'ReduceMean' ? producer.get(varMean.inputs[0]) : undefined;
+    const sub = pow?.opType === 'Pow' && scalar(pow.inputs[1]) === 2 ? producer.get(pow.inputs[0]) : undefined;
+    const mean = sub?.opType === 'Sub' ? producer.get(sub.inputs[1]) : undefined;
+    if (!addEps || !varMean || eps === undefined || !pow || !sub || !mean || mean.opType !== 'ReduceMean' || mean.inputs[0] !== sub.inputs[0]) continue;
+    const axes = axesOf(mean);
+    if (!axes || axesOf(varMean)?.join() !== axes.join() || !axes.every((a) => a < 0)) continue;
+    const div = consumers(sqrt.outputs[0]).find((n) => n.opType === 'Div' && n.inputs[0] === sub.outputs[0]);
+    const mul = div && consumers(div.outputs[0]).find((n) => n.opType === 'Mul' && consts.has(n.inputs[1]));
+    const add = mul && consumers(mul.outputs[0]).find((n) => n.opType === 'Add' && consts.has(n.inputs[1]));
+    if (!div || !mul || !add) continue;
+    const chain = [mean, sub, pow, varMean, addEps, sqrt, div, mul];
+    if (uses.get(sub.outputs[0]) !== 2 || chain.some((n) => n !== sub && !n.outputs.every(internal))) continue;
+    // Trailing axes only (negative): LayerNormalization normalises from its axis to the end.
+    const axis = Math.min(...axes);
+    if (axes.length !== -axis) continue;
+    for (const n of chain) removed.add(n);
+    replaced.set(add, {
+      name: add.name,
+      opType: 'LayerNormalization',
+      domain: '',
+      inputs: [mean.inputs[0], mul.inputs[1], add.inputs[1]],
+      outputs: [add.outputs[0]],
+      attrs: new Map<string, OnnxAttr>([['axis', { kind: 'int', value: axis }], ['epsilon', { kind: 'float', value: eps }]]),
+    });
   }
 
   for (const mul of graph.nodes) {

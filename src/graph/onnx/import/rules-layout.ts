@@ -1,7 +1,7 @@
 // Import rules of the layout ops: Transpose (a change of order, no copy), Reshape, Flatten,
 // Squeeze, Unsqueeze (one permute bringing the value to ONNX's row-major order and reading it as
-// the new dims), Concat, Split and Slice (over whichever of our axes holds the ONNX axis), Pad,
-// Expand.
+// the new dims), Concat, Split, Slice and Gather by constant indices (over whichever of our axes
+// holds the ONNX axis), Pad, Expand.
 import type { Value } from '../../ir.js';
 import { type ImportContext, type Slot, type ValueSlot, identityOrder, inverseOrder } from './context.js';
 import { numelOf } from './host.js';
@@ -144,6 +144,33 @@ const slice: ImportRule = (c) => {
   return [out];
 };
 
+/** Gather of a value by constant indices: each index a slice of the axis (a scalar index drops it), runs of consecutive indices one slice each. */
+const gather: ImportRule = (c) => {
+  const x = valueInput(c);
+  const axis = c.axis(c.int('axis', 0), x.dims.length);
+  const t = c.constant(1, 'indices');
+  if (t.dims.length > 1) c.refuse(`gathers by indices of rank ${t.dims.length}: only a scalar or a list of indices is run`);
+  const n = x.dims[axis];
+  const indices = Array.from(t.data, (i) => (i < 0 ? i + n : i));
+  if (indices.length === 0 || indices.some((i) => !Number.isInteger(i) || i < 0 || i >= n)) c.refuse(`indices [${Array.from(t.data).join(',')}] are outside axis ${axis} of [${x.dims.join(',')}]`);
+  const runs: [number, number][] = [];
+  for (const i of indices) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[1] === i) last[1]++;
+    else runs.push([i, 1]);
+  }
+  const parts = runs.map(([start, size]) => sliceAxis(c, x, axis, start, size));
+  let out = parts[0];
+  if (parts.length > 1) {
+    const order = axisLast(x.order, axis);
+    const joined = c.b.concat(c.layer('join'), parts.map((p) => asChannels(c, c.valueIn(p, order))));
+    const dims = x.dims.map((d, a) => (a === axis ? indices.length : d));
+    out = c.slotOf(fromChannels(c, joined, order.map((a) => dims[a])), dims, order);
+  }
+  // A scalar index drops the axis.
+  return [t.dims.length === 0 ? reshaped(c, out, x.dims.filter((_, a) => a !== axis)) : out];
+};
+
 const pad: ImportRule = (c) => {
   const x = valueInput(c);
   if (c.string('mode', 'constant') !== 'constant') c.refuse(`mode '${c.string('mode', 'constant')}': only zero padding is run`);
@@ -195,4 +222,5 @@ export const LAYOUT_RULES: Readonly<Record<string, ImportRule>> = {
   Slice: slice,
   Pad: pad,
   Expand: expand,
+  Gather: gather,
 };

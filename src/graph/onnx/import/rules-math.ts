@@ -101,6 +101,8 @@ export const MATH_RULES: Readonly<Record<string, ImportRule>> = {
   Relu: activation('relu'),
   Sigmoid: activation('sigmoid'),
   HardSwish: activation('hardswish'),
+  Tanh: activation('tanh'),
+  Erf: activation('erf'),
   HardSigmoid: hardSigmoid,
   Clip: clip,
   Gelu: gelu,

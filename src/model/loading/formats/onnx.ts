@@ -33,7 +33,7 @@ export const ONNX: WeightFormatRecord = {
     },
     load: (bytes, ctx) => onnxModelWeights(readOnnx(bytes, ctx.source, { externalData: externalData(ctx) }), ctx),
   },
-  mappings: ['ours'],
+  mappings: ['onnx'],
   page: true,
   registry: true,
 };
