@@ -13,8 +13,24 @@ import { smpPrngValues } from './model/smp-fixture.js';
 
 export const ONNX_FIXTURES = 'test/fixtures/onnx';
 
-/** One tensor of a data file: name, shape, byte offset, PRNG kind (or [kind, gain] for a scaled BN weight). */
-export type ExternalTensor = [string, number[], number, string | [string, number]];
+/**
+ * One tensor of a data file: name, shape, byte offset, and its PRNG kind: a kind, [kind, gain] for
+ * a scaled BN weight, or { kind, transpose_of } for an exporter's folded transpose of a 2-D
+ * state-dict tensor (the PRNG's values of that tensor, transposed).
+ */
+export type ExternalTensor = [string, number[], number, string | [string, number] | { kind: string; transpose_of: string }];
+
+/** A tensor's float32 values from its row's PRNG kind. */
+function externalValues(name: string, shape: number[], kind: ExternalTensor[3], seed: number): Float32Array {
+  if (typeof kind === 'string') return smpPrngValues(name, shape, kind, 1, seed);
+  if (Array.isArray(kind)) return smpPrngValues(name, shape, kind[0], kind[1], seed);
+  if (shape.length !== 2) throw new Error(`${name}: transpose_of needs a 2-D tensor, shape [${shape.join(', ')}]`);
+  const [rows, cols] = shape;
+  const src = smpPrngValues(kind.transpose_of, [cols, rows], kind.kind, 1, seed);
+  const out = new Float32Array(src.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[r * cols + c] = src[c * rows + r];
+  return out;
+}
 
 export interface OnnxExternalData {
   /** The .onnx files whose initializers point into this data file (a static export's files share one). */
@@ -69,9 +85,8 @@ export function onnxCaseArrays(name: string, [h, w]: readonly [number, number]):
 /** A data file's bytes from the PRNG: each tensor's float32 values at its offset, zeros between. */
 export function externalDataBytes(caseName: string, ext: OnnxExternalData): Uint8Array {
   const out = new Uint8Array(ext.bytes);
-  for (const [name, shape, offset, kindGain] of ext.tensors) {
-    const [kind, gain] = typeof kindGain === 'string' ? [kindGain, 1] : kindGain;
-    const v = smpPrngValues(name, shape, kind, gain, ext.seed);
+  for (const [name, shape, offset, kind] of ext.tensors) {
+    const v = externalValues(name, shape, kind, ext.seed);
     if (offset + v.byteLength > ext.bytes) throw new Error(`${caseName}/${ext.file}: tensor ${name} at ${offset} runs past the file's ${ext.bytes} bytes`);
     out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), offset); // little-endian hosts only, as the rest of the project
   }

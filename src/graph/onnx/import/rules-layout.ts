@@ -144,12 +144,12 @@ const slice: ImportRule = (c) => {
   return [out];
 };
 
-/** Gather of a value by constant indices: each index a slice of the axis (a scalar index drops it), runs of consecutive indices one slice each. */
+/** Gather of a value by constant indices: each index a slice of the axis, runs of consecutive indices one slice each; the
+ * axis then takes the indices' shape (a scalar drops it; the dynamo exporter's as_strided gathers by indices of rank 4). */
 const gather: ImportRule = (c) => {
   const x = valueInput(c);
   const axis = c.axis(c.int('axis', 0), x.dims.length);
   const t = c.constant(1, 'indices');
-  if (t.dims.length > 1) c.refuse(`gathers by indices of rank ${t.dims.length}: only a scalar or a list of indices is run`);
   const n = x.dims[axis];
   const indices = Array.from(t.data, (i) => (i < 0 ? i + n : i));
   if (indices.length === 0 || indices.some((i) => !Number.isInteger(i) || i < 0 || i >= n)) c.refuse(`indices [${Array.from(t.data).join(',')}] are outside axis ${axis} of [${x.dims.join(',')}]`);
@@ -167,8 +167,7 @@ const gather: ImportRule = (c) => {
     const dims = x.dims.map((d, a) => (a === axis ? indices.length : d));
     out = c.slotOf(fromChannels(c, joined, order.map((a) => dims[a])), dims, order);
   }
-  // A scalar index drops the axis.
-  return [t.dims.length === 0 ? reshaped(c, out, x.dims.filter((_, a) => a !== axis)) : out];
+  return [reshaped(c, out, [...x.dims.slice(0, axis), ...t.dims, ...x.dims.slice(axis + 1)])];
 };
 
 const pad: ImportRule = (c) => {
