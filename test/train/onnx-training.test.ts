@@ -7,11 +7,8 @@
 // gradient graph run in float64 by the CPU interpreter gives PyTorch's float64 numbers.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { differentiate } from '../../src/graph/autograd.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
-import { GraphBuilder } from '../../src/graph/builder.js';
 import { compile } from '../../src/graph/compile.js';
-import type { Graph } from '../../src/graph/ir.js';
 import { Program } from '../../src/graph/program.js';
 import { Session } from '../../src/graph/session.js';
 import { sgdHyperData } from '../../src/kernels/optimizer/sgd.js';
@@ -21,6 +18,7 @@ import { readPth } from '../../src/model/weights/import/pth.js';
 import { buildTrainingGraphs, trainingBatchNorms } from '../../src/train/training-graph.js';
 import { relativeError, testContext } from '../helpers.js';
 import { asFixture, nchwToNhwc } from './fixtures.js';
+import { gradientGraph } from './onnx-train-graph.js';
 
 export const ONNX_TRAIN = 'test/fixtures/onnx-train';
 const file = (name: string) => `${ONNX_TRAIN}/${name}`;
@@ -29,22 +27,6 @@ interface TrainMeta {
   input: [number, number, number, number];
   sgd: { lr: number; momentum: number; weight_decay: number };
   float32_spread: { loss: number; logits: number; worst_gradient: number; gradients: Record<string, number> };
-}
-
-/** The network with its cross-entropy loss (ignore 255) and the gradient of every parameter; the running statistics as outputs. */
-function gradientGraph(network: Graph): Graph {
-  const b = GraphBuilder.extend(network);
-  const logits = network.outputs.get('logits')!;
-  const [n, h, w] = logits.shape;
-  const labels = b.input('labels', [n, h, w], 'u32');
-  const [loss, dlogits] = b.node('loss', { type: 'softmax_cross_entropy', logits, labels, attrs: { ignoreIndex: 255, scale: 1 } });
-  b.output('loss', loss);
-  const params = network.state.filter((v) => v.role === 'param');
-  const d = differentiate(b.build(), new Map([[logits, dlogits]]), params);
-  const out = GraphBuilder.extend(d.graph);
-  for (const p of params) out.output(`grad:${p.name}`, d.grads.get(p.id)!);
-  for (const v of network.state) if (v.role === 'statistic') out.output(`state:${v.name}`, v);
-  return out.build();
 }
 
 describe("training: an imported ONNX graph's step against PyTorch's (fixtures/onnx-train)", function () {
