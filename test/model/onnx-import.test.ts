@@ -8,7 +8,7 @@ import type { DeepLabModel } from '../../src/model/model.js';
 import { loadModel } from '../../src/model/model.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
-import { expectClose } from '../helpers.js';
+import { expectClose, relativeError } from '../helpers.js';
 import { onnxCaseArrays, onnxCasePath, onnxCases, readOnnxCase, writeOnnxCase } from '../onnx-fixture.js';
 import { nchwToNhwc } from './layout.js';
 
@@ -65,8 +65,10 @@ describe('model: ONNX files from the reference exporters, loaded from the file a
           const theirs = nchwToNhwc(logits.data, logits.shape);
           const [, , lh, lw] = logits.shape;
           const want = lh === h && lw === w ? theirs : resizeBilinearCpu(theirs, [1, lh, lw, classes], { outH: h, outW: w, mode: 'half_pixel' });
+          const labels = sameShare(argmax(ours, classes), argmax(want, classes));
+          console.log(`      (logits ${relativeError(ours, want).toExponential(1)} relative, labels ${(100 * labels).toFixed(2)} %)`);
           expectClose(ours, want, `${name} ${h}x${w} logits`);
-          expect(sameShare(argmax(ours, classes), argmax(want, classes)), 'labels').to.be.at.least(0.999);
+          expect(labels, 'labels').to.be.at.least(0.999);
         });
       }
 
