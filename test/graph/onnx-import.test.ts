@@ -89,6 +89,28 @@ describe('graph: ONNX import against onnxruntime', function () {
       await expectMatches({ input: X, nodes: up, initializers: [init[0]], opset: 9 });
     });
 
+    it('nearest Resize that repeats pixels: x2 by scales (asymmetric, floor: PyTorch), x3 by sizes (half_pixel, round_prefer_floor), Upsample x2', async () => {
+      // A conv after each upscale reads across the repeated blocks' edges; pooling brings the logits back to the input's size.
+      const init = [floats('scales', [4], [1, 1, 2, 2]), floats('empty', [0], []), int64s('sizes', [1, 6, 30, 42])];
+      const nodes = [
+        node('Resize', ['x', 'empty', 'scales'], ['a'], { mode: { s: 'nearest' }, coordinate_transformation_mode: { s: 'asymmetric' }, nearest_mode: { s: 'floor' } }),
+        conv('a', 'b', 6, 4, init),
+        node('Resize', ['b', 'empty', 'empty', 'sizes'], ['c'], { mode: { s: 'nearest' } }),
+        conv('c', 'd', 4, 3, init),
+        node('AveragePool', ['d'], ['y'], { kernel_shape: { ints: [6, 6] }, strides: { ints: [6, 6] } }),
+      ];
+      init[2] = int64s('sizes', [1, 4, 30, 42]);
+      await expectMatches({ input: X, nodes, initializers: init });
+      const up: GraphSpec['initializers'] & object = [init[0]];
+      const upsample = [node('Upsample', ['x', 'scales'], ['a'], { mode: { s: 'nearest' } }), conv('a', 'b', 6, 3, up), node('MaxPool', ['b'], ['y'], { kernel_shape: { ints: [2, 2] }, strides: { ints: [2, 2] } })];
+      await expectMatches({ input: X, nodes: upsample, initializers: up, opset: 9 });
+      const refused = [node('Resize', ['x', 'empty', 'empty', 'sizes'], ['y'], { mode: { s: 'nearest' } }, 'up')];
+      expectThrows(
+        () => imported(modelOf({ input: X, nodes: refused, initializers: [init[1], int64s('sizes', [1, 6, 8, 7])] }), X),
+        "test.onnx: node 'up' (Resize): nearest resize of 5x7 to 8x7 (half_pixel, round_prefer_floor) does not repeat each pixel a whole number of times",
+      );
+    });
+
     it("Clip to [0, 6] and [0, inf), HardSigmoid (PyTorch's) times x, LeakyRelu (alpha 0.2 and the default)", async () => {
       const init = [floats('zero', [], [0]), floats('six', [], [6])];
       const nodes = [
@@ -357,7 +379,7 @@ describe('graph: ONNX import against onnxruntime', function () {
     it('an op we do not run, an attribute we do not read, another domain, a sub-graph', () => {
       refuse({ input: X, nodes: [node('NonMaxSuppression', ['x'], ['y'], {}, 'nms')] }, /^test\.onnx: node 'nms' \(NonMaxSuppression\): not run \(the operators run: .*Conv.*\)/);
       refuse({ input: X, nodes: [node('Relu', ['x'], ['a'], {}, 'r'), node('MaxPool', ['a'], ['y'], { kernel_shape: { ints: [2, 2] }, dilations: { ints: [2, 2] } }, 'pool')] }, "test.onnx: node 'pool' (MaxPool): dilated pooling windows are not run");
-      refuse({ input: X, nodes: [node('Resize', ['x', '', 'scales'], ['y'], { mode: { s: 'nearest' } }, 'up')], initializers: [floats('scales', [4], [1, 1, 2, 2])] }, "test.onnx: node 'up' (Resize): mode 'nearest': only linear (bilinear) resizing is run");
+      refuse({ input: X, nodes: [node('Resize', ['x', '', 'scales'], ['y'], { mode: { s: 'cubic' } }, 'up')], initializers: [floats('scales', [4], [1, 1, 2, 2])] }, "test.onnx: node 'up' (Resize): mode 'cubic': only linear (bilinear) and nearest resizing are run");
       refuse({ input: X, nodes: [{ ...node('Relu', ['x'], ['y']), domain: 'com.microsoft', name: 'fused' }] }, "test.onnx: node 'fused' (Relu): an operator of domain 'com.microsoft'");
       refuse({ input: X, nodes: [node('Conv', ['x', 'w'], ['y'], { foo: { i: 1 } }, 'c')], initializers: [floats('w', [2, 6, 1, 1])] }, "test.onnx: node 'c' (Conv): attribute 'foo' is not read");
       const loop = node('Relu', ['x'], ['y'], {}, 'branch');
