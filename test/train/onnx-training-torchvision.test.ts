@@ -73,7 +73,7 @@ describe("training: PyTorch's ONNX export of torchvision's DeepLabV3, its step a
   };
   const shapesOf = (network: ReturnType<typeof training>['network']) => new Map(network.state.map((v) => [v.name, v.shape]));
 
-  it("our float64 step (the CPU interpreter) is PyTorch's float64 step: loss, logits and every gradient to float32's last digit", () => {
+  it("our float64 step (the CPU interpreter) is PyTorch's float64 step: loss, logits and every gradient to float32's last digit; the running statistics PyTorch float32's", () => {
     const { network } = training();
     const params64 = new Map([...w.params].map(([k, p]) => [k, { shape: p.shape, data: Float64Array.from(p.data) }]));
     const out = runGraphCpu(gradientGraph(network), params64, { image: Float64Array.from(image), labels });
@@ -87,7 +87,13 @@ describe("training: PyTorch's ONNX export of torchvision's DeepLabV3, its step a
       const err = relativeError(asFixture(ours!, shapes.get(name)!, ref.shape), ref.data);
       if (err > worst.err) worst = { name, err };
     }
-    console.log(`      (float64: loss ${lossErr.toExponential(1)}, logits ${logitsErr.toExponential(1)}, worst of ${grads64.size} gradients ${worst.err.toExponential(1)} (${worst.name}))`);
+    // The running statistics after the step, against PyTorch float32's (the only ones stored).
+    let statsErr = 0;
+    const stats = readNpz(file('train_bn_after.npz'));
+    for (const [name, ref] of stats) statsErr = Math.max(statsErr, relativeError(Float32Array.from(out.get(`state:${name}`)!), ref.data));
+    console.log(`      (float64: loss ${lossErr.toExponential(1)}, logits ${logitsErr.toExponential(1)}, worst of ${grads64.size} gradients ${worst.err.toExponential(1)} (${worst.name}); ${stats.size} running statistics against PyTorch float32's ${statsErr.toExponential(1)} [its spread ${s.bn_stats_worst.toExponential(1)}])`);
+    expect(stats.size).to.equal(network.state.filter((v) => v.role === 'statistic').length);
+    expect(statsErr, 'running statistics').to.be.lessThan(3 * s.bn_stats_worst);
     expect(grads64.size).to.equal(network.state.filter((v) => v.role === 'param').length);
     // The references are float64 results stored as float32.
     expect(lossErr, 'loss').to.be.lessThan(1e-7);
