@@ -63,6 +63,7 @@ function countTests(suite: Mocha.Suite): number {
 
 /** Wraps Dawn's pipeline creation (both forms) to count pipelines and the time creating them. */
 function countPipelines(): void {
+  // The package types `globals` as a plain object; it holds the WebGPU classes.
   const device = (globals as { GPUDevice: { prototype: GPUDevice } }).GPUDevice.prototype;
   const create = device.createComputePipeline;
   const createAsync = device.createComputePipelineAsync;

@@ -130,6 +130,24 @@ async function webgpuModule(): Promise<typeof import('webgpu')> {
 }
 
 
+/** Dawn's instances by their flags (dawnFlags), each made once and kept for the process's life. */
+const dawnInstances = new Map<string, GPU>();
+
+/**
+ * The WebGPU instance for a set of Dawn flags: one per set, shared by every context made with
+ * it and never dropped. Dawn frees an instance when V8 collects its object; if a device on it
+ * was destroyed with queued work (a load refused after uploading its weights), that teardown
+ * runs at some later collection, and when it falls while another device compiles its
+ * pipelines the process aborts (`std::system_error: Invalid argument`, a failed mutex
+ * assertion) or the compilation never ends. Instances kept alive are never torn down.
+ */
+function dawnInstance(create: (flags: string[]) => GPU, flags: string[]): GPU {
+  const key = flags.join('\n');
+  let gpu = dawnInstances.get(key);
+  if (!gpu) dawnInstances.set(key, (gpu = create(flags)));
+  return gpu;
+}
+
 export function describeAdapter(adapter: Pick<GPUAdapter, 'info'>): AdapterDescription {
   const info = adapterInfoOf(adapter);
   const vendor = info.vendor ?? '';
@@ -261,7 +279,7 @@ export class GpuContext {
     tuneModeFrom(tune, 'tune');
     const limits = options.limits ?? readFlag('DEEPLAB_DEVICE_LIMITS');
     if (limits !== 'adapter' && limits !== 'default') throw new Error(`GpuContext: limits must be 'adapter' or 'default', got '${String(limits)}'`);
-    const gpu = create(dawnFlags(options, subgroupMatrix));
+    const gpu = dawnInstance(create, dawnFlags(options, subgroupMatrix));
     const recipe: DeviceRecipe = { powerPreference: options.powerPreference ?? 'high-performance', timestamps: options.timestamps ?? false, subgroupMatrix, limits };
     const { adapter, device } = await requestGpuDevice(gpu, recipe);
     const described = describeAdapter(adapter);

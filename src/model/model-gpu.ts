@@ -142,6 +142,16 @@ export class ModelGpu {
   }
 
   /**
+   * dispose() once the device has run what the model queued (a refused load's weight uploads):
+   * a refusal leaves nothing of the model's in flight on a caller's context, and no device is
+   * destroyed with work queued (src/gpu/context.ts says what Dawn does with one).
+   */
+  async disposeWhenIdle(): Promise<void> {
+    if (!this.disposed && !this.ctx.isLost) await this.ctx.device.queue.onSubmittedWorkDone().catch(() => undefined);
+    this.dispose();
+  }
+
+  /**
    * Releases every GPU buffer the model holds (and the device, when the model created it). A call
    * already running finishes first; calls still queued fail as used after dispose().
    */

@@ -146,7 +146,7 @@ export class DeepLabModel {
       // Cancelled while compiling: give back what the load made.
       opts.signal?.throwIfAborted();
     } catch (e) {
-      model.dispose();
+      await model.gpu.disposeWhenIdle();
       throw e;
     }
     return model;

@@ -3,12 +3,16 @@
 // source), else the config's name (in the file name: `deeplabv3_r101-d16-mg124_512x1024_40k_
 // cityscapes_...`), else the dataset's conventions (from the class count).
 //
-// The config text is read, never run: a small scanner finds `name=dict(...)` blocks by their
-// balanced brackets and splits their top-level `key=value` fields; the values used here are
-// numbers, tuples of numbers, booleans and quoted strings.
+// The config text is read as the Python literals it is (src/util/python-literal.ts), never run,
+// in every layout mmcv 1.x and mmengine have written it (one line per item with trailing commas
+// since mmengine 0.8, keys sorted since 0.10, or a config file's own text with its variables);
+// the fields are looked up where mmseg keeps them (`model.backbone`, `model.test_cfg`, the test
+// pipeline's Resize) and each is checked for its type and range, the message naming the field.
 
 import type { SlideWindows } from '../loading/options.js';
 import { mmsegMobilenetV2Plan } from '../networks/mmseg-mobilenet-v2.js';
+import { type PyValue, parsePythonLiterals, pyRepr } from '../../util/python-literal.js';
+import { CONFIG_LIMITS } from '../../io/reader-rules.js';
 
 export type { SlideWindows };
 
@@ -28,89 +32,63 @@ export interface MmsegSettings {
   slide: SlideWindows | null;
 }
 
-/** The index just past the bracket that closes the one at `open` (quotes respected), or -1. */
-function closingBracket(text: string, open: number): number {
-  const pairs: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
-  const stack: string[] = [];
-  for (let i = open; i < text.length; i++) {
-    const c = text[i];
-    if (c === "'" || c === '"') {
-      const end = text.indexOf(c, i + 1);
-      if (end < 0) return -1;
-      i = end;
-    } else if (pairs[c]) {
-      stack.push(pairs[c]);
-    } else if (c === stack[stack.length - 1]) {
-      stack.pop();
-      if (stack.length === 0) return i + 1;
-    }
-  }
-  return -1;
+type Dict = Map<string, PyValue>;
+
+/** A field's value, read: its path (for messages) and what it holds. */
+interface Field {
+  path: string;
+  value: PyValue;
 }
 
-/** The text inside the first `<name>=dict(...)` or `<name> = dict(...)` at or after `from`. */
-export function dictBlock(text: string, name: string, from = 0): string | undefined {
-  const re = new RegExp(`(?<![\\w.])${name}\\s*=\\s*dict\\(`, 'g');
-  re.lastIndex = from;
-  const m = re.exec(text);
-  if (!m) return undefined;
-  const open = m.index + m[0].length - 1;
-  const end = closingBracket(text, open);
-  return end < 0 ? undefined : text.slice(open + 1, end - 1);
+/** The dict at `key` of `dict`, if it is one. */
+function dictAt(dict: Dict | undefined, key: string): Dict | undefined {
+  const v = dict?.get(key);
+  return v?.type === 'dict' ? v.entries : undefined;
 }
 
-/** The top-level `key=value` fields of a dict(...) body, values as written. */
-export function dictFields(body: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  let depth = 0;
-  let start = 0;
-  const take = (end: number) => {
-    const part = body.slice(start, end).trim();
-    const eq = part.indexOf('=');
-    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  };
-  for (let i = 0; i < body.length; i++) {
-    const c = body[i];
-    if (c === "'" || c === '"') {
-      const end = body.indexOf(c, i + 1);
-      if (end < 0) break;
-      i = end;
-    } else if ('([{'.includes(c)) depth++;
-    else if (')]}'.includes(c)) depth--;
-    else if (c === ',' && depth === 0) {
-      take(i);
-      start = i + 1;
-    }
-  }
-  take(body.length);
-  return fields;
+function field(dict: Dict | undefined, path: string, key: string): Field | undefined {
+  const value = dict?.get(key);
+  return value === undefined ? undefined : { path: `${path}.${key}`, value };
 }
 
-/** A Python tuple or list of integers, e.g. "(1, 12, 24, 36)". */
-function intTuple(v: string | undefined): number[] | undefined {
-  if (v === undefined) return undefined;
-  const m = /^[([]\s*([\d\s,]*)[)\]]$/.exec(v);
-  if (!m) return undefined;
-  const items = m[1].split(',').map((s) => s.trim()).filter((s) => s !== '');
-  return items.map(Number);
+function refuse(f: Field, expected: string): never {
+  throw new Error(`mmseg config: ${f.path} is ${pyRepr(f.value)}, not ${expected}`);
 }
 
-function bool(v: string | undefined): boolean | undefined {
-  return v === 'True' ? true : v === 'False' ? false : undefined;
+/** A whole number in [1, max]. */
+function count(f: Field, max: number): number {
+  const v = f.value;
+  if (v.type !== 'number' || !v.integer || !(v.value >= 1 && v.value <= max)) refuse(f, `a whole number from 1 to ${max}`);
+  return v.value;
 }
 
-function str(v: string | undefined): string | undefined {
-  const m = v === undefined ? null : /^['"](.*)['"]$/.exec(v);
-  return m ? m[1] : undefined;
+/** A tuple or list of whole numbers in [1, max] (at most 16 of them). */
+function counts(f: Field, max: number): number[] {
+  const v = f.value;
+  if ((v.type !== 'tuple' && v.type !== 'list') || v.items.length > 16) refuse(f, `a tuple of whole numbers from 1 to ${max}`);
+  return v.items.map((value, i) => count({ path: `${f.path}[${i}]`, value }, max));
 }
+
+function bool(f: Field): boolean {
+  if (f.value.type !== 'bool') refuse(f, 'True or False');
+  return f.value.value;
+}
+
+function str(f: Field | undefined): string | undefined {
+  return f?.value.type === 'string' ? f.value.value : undefined;
+}
+
+/** Strides, dilations and multi-grid rates: the readers' bound on a rate (src/io/reader-rules.ts). */
+const MAX_RATE = CONFIG_LIMITS.rate;
+/** Window sides and test scales, in pixels: the same bound (a window is a rate's kin there). */
+const MAX_SIDE = CONFIG_LIMITS.rate;
 
 /** A square window size given as N or (N, N). */
-function square(v: string | undefined, what: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (/^\d+$/.test(v)) return Number(v);
-  const t = intTuple(v);
-  if (!t || t.length !== 2) return undefined;
-  if (t[0] !== t[1]) throw new Error(`mmseg config: ${what} ${v} is not square (sliding windows here are square)`);
+function square(f: Field): number {
+  if (f.value.type === 'number') return count(f, MAX_SIDE);
+  const t = counts(f, MAX_SIDE);
+  if (t.length !== 2) refuse(f, 'N or (N, N)');
+  if (t[0] !== t[1]) throw new Error(`mmseg config: ${f.path} ${pyRepr(f.value)} is not square (sliding windows here are square)`);
   return t[0];
 }
 
@@ -148,54 +126,83 @@ export interface MmsegBackboneConfig {
 
 /** Settings found in a config text (fields it does not give are absent). */
 export function settingsFromConfigText(text: string): Partial<MmsegSettings> & { backbone: MmsegBackboneConfig } {
+  const root = parsePythonLiterals(text, 'mmseg config');
   const out: Partial<MmsegSettings> & { backbone: MmsegBackboneConfig } = { backbone: {} };
-  const backbone = dictBlock(text, 'backbone');
-  if (backbone !== undefined) {
-    const f = dictFields(backbone);
-    out.backbone = { type: str(f.get('type')), depth: f.has('depth') ? Number(f.get('depth')) : undefined };
-    const strides = intTuple(f.get('strides'));
-    if (strides) out.outputStride = outputStrideOf(strides, intTuple(f.get('dilations')));
-    const grid = f.get('multi_grid');
-    if (grid !== undefined) out.multiGrid = grid === 'None' ? null : (intTuple(grid) ?? null);
+  // 0.x and 1.x keep the network in `model`; a bare text may hold its parts at the top.
+  const model = dictAt(root, 'model');
+  const part = (key: string): [Dict | undefined, string] => (dictAt(model, key) ? [dictAt(model, key), `model.${key}`] : [dictAt(root, key), key]);
+  const [backbone, bPath] = part('backbone');
+  if (backbone) {
+    const depth = field(backbone, bPath, 'depth');
+    out.backbone = { type: str(field(backbone, bPath, 'type')), depth: depth && count(depth, 1000) };
+    const strides = field(backbone, bPath, 'strides');
+    const dilations = field(backbone, bPath, 'dilations');
+    if (strides) out.outputStride = outputStrideOf(counts(strides, MAX_RATE), dilations && counts(dilations, MAX_RATE));
+    const grid = field(backbone, bPath, 'multi_grid');
+    if (grid) out.multiGrid = grid.value.type === 'none' ? null : counts(grid, MAX_RATE);
     else if (strides) out.multiGrid = null;
   }
-  const head = dictBlock(text, 'decode_head');
-  if (head !== undefined) {
-    const f = dictFields(head);
-    const dilations = intTuple(f.get('dilations'));
+  const [head, hPath] = part('decode_head');
+  if (head) {
+    const dilations = field(head, hPath, 'dilations');
     if (dilations) {
-      if (dilations[0] !== 1) throw new Error(`mmseg config: ASPP dilations (${dilations.join(', ')}) do not start with the 1x1 branch's 1`);
-      out.asppRates = dilations.slice(1);
+      const rates = counts(dilations, MAX_RATE);
+      if (rates[0] !== 1) throw new Error(`mmseg config: ASPP dilations (${rates.join(', ')}) do not start with the 1x1 branch's 1`);
+      out.asppRates = rates.slice(1);
     }
-    const align = bool(f.get('align_corners'));
-    if (align !== undefined) out.alignCorners = align;
+    const align = field(head, hPath, 'align_corners');
+    if (align) out.alignCorners = bool(align);
   }
-  const test = dictBlock(text, 'test_cfg');
-  if (test !== undefined) {
-    const f = dictFields(test);
-    const mode = str(f.get('mode'));
-    if (mode === 'whole') out.slide = null;
-    else if (mode === 'slide') {
-      const crop = square(f.get('crop_size'), 'test_cfg crop_size');
-      const stride = square(f.get('stride'), 'test_cfg stride');
-      if (crop === undefined || stride === undefined) throw new Error(`mmseg config: test_cfg 'slide' without a crop_size and stride: ${test.trim()}`);
-      out.slide = { crop, stride };
-    }
+  // 1.x (and late 0.x) in the model; early 0.x at the top (1.x's top-level test_cfg is its TestLoop).
+  const [test, tPath] = part('test_cfg');
+  const mode = str(field(test, tPath, 'mode'));
+  if (mode === 'whole') out.slide = null;
+  else if (mode === 'slide') {
+    const crop = field(test, tPath, 'crop_size');
+    const stride = field(test, tPath, 'stride');
+    if (!crop || !stride) throw new Error(`mmseg config: ${tPath} mode 'slide' without a crop_size and stride: ${pyRepr({ type: 'dict', entries: test! })}`);
+    out.slide = { crop: square(crop), stride: square(stride) };
   }
-  const scale = testScaleOf(text);
+  const scale = testScaleOf(root);
   if (scale) out.testScale = scale;
   return out;
 }
 
-/** The keep-ratio scale of the test pipeline: `img_scale=` (0.x MultiScaleFlipAug) or `scale=` (1.x Resize). */
-function testScaleOf(text: string): [number, number] | undefined {
-  const m = /(?<![\w.])test_pipeline\s*=\s*\[/.exec(text);
-  if (!m) return undefined;
-  const open = m.index + m[0].length - 1;
-  const end = closingBracket(text, open);
-  const pipeline = text.slice(open, end < 0 ? undefined : end);
-  const s = /(?<![\w])(?:img_)?scale\s*=\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)/.exec(pipeline);
-  return s ? [Number(s[1]), Number(s[2])] : undefined;
+/** The test pipeline mmseg's inference runs: 0.x `data.test.pipeline`, 1.x `test_pipeline` (or its dataloader's). */
+function testPipeline(root: Dict): Field | undefined {
+  const test = dictAt(dictAt(root, 'data'), 'test');
+  return field(test, 'data.test', 'pipeline') ?? field(root, '', 'test_pipeline') ?? field(dictAt(dictAt(root, 'test_dataloader'), 'dataset'), 'test_dataloader.dataset', 'pipeline');
+}
+
+/**
+ * The keep-ratio scale (long, short) of the test pipeline's Resize: 1.x `Resize(scale=...)`, 0.x
+ * `MultiScaleFlipAug(img_scale=...)` around `Resize(keep_ratio=True)` (the first scale of several).
+ * A Resize to an exact size (keep_ratio=False) is refused: segment() resizes keeping the ratio.
+ */
+function testScaleOf(root: Dict): [number, number] | undefined {
+  const pipeline = testPipeline(root);
+  if (!pipeline) return undefined;
+  const steps = pipeline.value.type === 'list' || pipeline.value.type === 'tuple' ? pipeline.value.items : [];
+  for (const [i, step] of steps.entries()) {
+    if (step.type !== 'dict') continue;
+    const path = `${pipeline.path.replace(/^\./, '')}[${i}]`;
+    const type = str(field(step.entries, path, 'type'));
+    if (type !== 'Resize' && type !== 'MultiScaleFlipAug') continue;
+    const inner = field(step.entries, path, 'transforms')?.value;
+    const resizes = [step, ...(inner?.type === 'list' ? inner.items : [])].filter((t) => t.type === 'dict' && str(field(t.entries, path, 'type')) === 'Resize');
+    for (const r of resizes) {
+      const keep = r.type === 'dict' ? field(r.entries, path, 'keep_ratio') : undefined;
+      if (keep && !bool(keep)) throw new Error(`mmseg config: ${path}'s Resize has keep_ratio=False (an exact size); segment() resizes keeping the ratio`);
+    }
+    let scale = field(step.entries, path, 'scale') ?? field(step.entries, path, 'img_scale');
+    if (!scale || scale.value.type === 'none') continue;
+    // Several scales (multi-scale testing): the first.
+    if (scale.value.type === 'list' && scale.value.items[0]?.type === 'tuple') scale = { path: `${scale.path}[0]`, value: scale.value.items[0] };
+    const sides = counts(scale, MAX_SIDE);
+    if (sides.length !== 2) refuse(scale, 'a (width, height) pair');
+    return [Math.max(...sides), Math.min(...sides)];
+  }
+  return undefined;
 }
 
 /** The datasets of mmseg's zoo, by a word of their config names, with their test conventions. */
