@@ -36,9 +36,11 @@ const isLiteRt = (e: EngineName): e is LiteRtEngine => e in LITERT_ACCELERATOR;
 /** One model case, as the Node side prepared it: URLs of its files and its input size. */
 export interface CaseSpec {
   name: string;
-  /** Our checkpoint (.safetensors) of the weights the ONNX file holds. */
+  /** What ours loads: our checkpoint (.safetensors) of the weights the ONNX file holds, or for an ONNX case that file itself. */
   checkpoint: string;
   onnx: string;
+  /** The ONNX file's graph input and the output holding the logits (NCHW). */
+  onnxNames: { input: string; output: string };
   /** The normalised input, float32 NHWC [1,H,W,3]. */
   input: string;
   height: number;
@@ -319,8 +321,8 @@ function openOrt(spec: CaseSpec, bytes: ArrayBuffer, input: Float32Array): Promi
     return {
       run: async () => {
         const t = performance.now();
-        const result = await session.run({ image: new o.Tensor('float32', nchw, [1, 3, spec.height, spec.width]) });
-        const logits = (await result.logits.getData()) as Float32Array;
+        const result = await session.run({ [spec.onnxNames.input]: new o.Tensor('float32', nchw, [1, 3, spec.height, spec.width]) });
+        const logits = (await result[spec.onnxNames.output].getData()) as Float32Array;
         const ms = performance.now() - t;
         return { ms, out: transpose(logits, spec.height, spec.width, spec.classes, false) };
       },

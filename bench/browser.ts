@@ -25,8 +25,9 @@ import { compile } from '../src/graph/compile.js';
 import { readImage } from '../src/io/image.js';
 import { normalizeImagenet, normalizeToMinusOneOne, normalizeToUnit, resizeRgbPil } from '../src/io/resize-cpu.js';
 import { graphCost } from '../src/model/analysis/flops.js';
-import { type LoadedWeights, saveCheckpoint } from '../src/model/loading/load-weights.js';
+import { type LoadedWeights, loadWeights, saveCheckpoint } from '../src/model/loading/load-weights.js';
 import { exportOnnx } from '../src/model/onnx-export.js';
+import { type OnnxBenchCase, writeOnnxBenchFile } from './onnx-cases.js';
 
 /** Debian's Chromium unless DEEPLAB_CHROMIUM names another. */
 export const CHROMIUM = readFlag('DEEPLAB_CHROMIUM');
@@ -77,7 +78,13 @@ export interface BrowserCase {
   size: number;
   /** Where the weights come from, for the report. */
   weightsNote: string;
-  weights: () => Promise<LoadedWeights>;
+  /** Our weights, from which our checkpoint and the ONNX export are written (not for an `onnx` case). */
+  weights?: () => Promise<LoadedWeights>;
+  /**
+   * An ONNX file a reference library's exporter wrote (bench/onnx-cases.ts): ours loads that file
+   * and ORT runs the same file, instead of our checkpoint and our export.
+   */
+  onnx?: OnnxBenchCase;
   /** The official .tflite of these weights (for LiteRT.js) and the one input size it takes. */
   tflite?: { path: string; size: number };
   /**
@@ -196,26 +203,39 @@ const mib = (path: string): string => `${(statSync(path).size / 2 ** 20).toFixed
  * /models/ added to `files`) and its GFLOP.
  */
 async function prepareCase(c: BrowserCase, dir: string, files: Map<string, string>, o: BrowserOptions): Promise<{ spec: CaseSpec; gflop: number }> {
-  const loaded = await c.weights();
+  // An ONNX case: one file, the exporter's, for ours and ORT alike (its weights embedded).
+  const file = c.onnx ? writeOnnxBenchFile(c.onnx, dir) : null;
+  if (!file && !c.weights) throw new Error(`bench browser: case ${c.name} has neither weights nor an ONNX file`);
+  const loaded = file ? await loadWeights(file.path, { download: false, mean: file.mean, std: file.std }) : await c.weights!();
   // Fixed at the case's size: our model compiles at it when it loads, as the ONNX graph is fixed at it.
   const w: LoadedWeights = { ...loaded, inputPolicy: { kind: 'fixed', height: c.size, width: c.size }, probeSize: [c.size, c.size] };
-  const paths = { checkpoint: join(dir, `${c.name}.safetensors`), onnx: join(dir, `${c.name}.onnx`), input: join(dir, `${c.name}.input.f32`) };
+  const paths = file
+    ? { checkpoint: file.path, onnx: file.path, input: join(dir, `${c.name}.input.f32`) }
+    : { checkpoint: join(dir, `${c.name}.safetensors`), onnx: join(dir, `${c.name}.onnx`), input: join(dir, `${c.name}.input.f32`) };
   const engines = o.engines ?? [...ENGINES];
   // Only ORT and transformers.js read the ONNX file (a few seconds to write at 257x257).
   const hub = engines.includes('transformers') && c.hubFolder !== undefined;
   const withOnnx = engines.includes('ort') || hub;
-  if (withOnnx) exportOnnx(paths.onnx, w, { height: c.size, width: c.size, source: c.weightsNote });
-  saveCheckpoint(paths.checkpoint, w);
+  if (!file) {
+    if (withOnnx) exportOnnx(paths.onnx, w, { height: c.size, width: c.size, source: c.weightsNote });
+    saveCheckpoint(paths.checkpoint, w);
+  }
   const input = await caseInput(w, o.image, c.size);
   writeFileSync(paths.input, new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
-  const urls = Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, `/models/${p.slice(dir.length + 1)}`])) as typeof paths;
+  const urls = file
+    ? { checkpoint: `/models/${c.name}.onnx`, onnx: `/models/${c.name}.onnx`, input: `/models/${c.name}.input.f32` }
+    : (Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, `/models/${p.slice(dir.length + 1)}`])) as typeof paths);
   for (const k of Object.keys(paths) as (keyof typeof paths)[]) if (k !== 'onnx' || withOnnx) files.set(urls[k], paths[k]);
   // transformers.js reads /hub/<name>/ as a hub repository (its env.localModelPath is /hub/).
   if (hub) {
     for (const f of ['config.json', 'preprocessor_config.json']) files.set(`/hub/${c.name}/${f}`, join(c.hubFolder!, f));
     files.set(`/hub/${c.name}/onnx/model.onnx`, paths.onnx);
   }
-  (o.log ?? console.log)(`browser: ${c.name} at ${c.size}x${c.size}: checkpoint ${mib(paths.checkpoint)}${withOnnx ? `, ONNX ${mib(paths.onnx)}` : ''}`);
+  (o.log ?? console.log)(
+    file
+      ? `browser: ${c.name} at ${c.size}x${c.size}: ${file.note}, ${mib(file.path)}, for ours and ORT`
+      : `browser: ${c.name} at ${c.size}x${c.size}: checkpoint ${mib(paths.checkpoint)}${withOnnx ? `, ONNX ${mib(paths.onnx)}` : ''}`,
+  );
   const gflop = graphCost(compile(w.buildGraph({ height: c.size, width: c.size }), { mode: 'inference' }).graph).flops / 1e9;
   let tflite: CaseSpec['tflite'];
   if (!c.tflite) tflite = { unavailable: 'no official .tflite of these weights' };
@@ -226,7 +246,10 @@ async function prepareCase(c: BrowserCase, dir: string, files: Map<string, strin
     files.set(tflite.url, c.tflite.path);
   }
   return {
-    spec: { name: c.name, ...urls, tflite, hub, height: c.size, width: c.size, classes: w.config.numClasses, warmup: o.warmup, repeats: o.repeats, engines, profile: o.profile },
+    spec: {
+      name: c.name, ...urls, tflite, hub, height: c.size, width: c.size, classes: w.config.numClasses, warmup: o.warmup, repeats: o.repeats, engines, profile: o.profile,
+      onnxNames: file ? { input: file.inputName, output: file.outputName } : { input: 'image', output: 'logits' },
+    },
     gflop,
   };
 }

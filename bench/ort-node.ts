@@ -1,6 +1,7 @@
 // Part ort-node: our engine beside onnxruntime-node's CPU provider on the same weights (the ONNX
-// file `deeplab export --format onnx` writes) and the same normalised input: what a user who
-// exports ONNX runs in Node today, and the CPU-native limit on a machine without a GPU. Ours is
+// file `deeplab export --format onnx` writes, or for an ONNX case the exporter's file itself, which
+// ours loads too) and the same normalised input: what a user who has ONNX runs in Node today, and
+// the CPU-native limit on a machine without a GPU. Ours is
 // forwardToHost (host input to host logits), ORT's session.run the same; the first run of each
 // is a warm-up reported apart, the timed runs alternate engines so drift on a shared host falls
 // on both alike. ORT's logits are compared with ours first: a peer that disagrees is not timed.
@@ -9,11 +10,15 @@ import type { GpuContext } from '../src/gpu/context.js';
 import { encodeModel } from '../src/graph/onnx/proto.js';
 import { readImage } from '../src/io/image.js';
 import { resizeRgbPil } from '../src/io/resize-cpu.js';
-import type { LoadedWeights } from '../src/model/loading/load-weights.js';
+import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../src/model/model.js';
 import { onnxModel } from '../src/model/onnx-export.js';
 import { median } from './common.js';
 import { MAX_RELATIVE_ERROR } from './model.js';
+import type { OnnxBenchFile } from './onnx-cases.js';
+
+/** Our weights (ORT runs our export of them), or an exporter's ONNX file (both run it). */
+export type OrtNodeSource = { weights: LoadedWeights } | { file: OnnxBenchFile };
 
 export interface OrtNodeOptions {
   /** Square input size. */
@@ -63,9 +68,11 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; out: T }> {
   return { ms: performance.now() - t, out };
 }
 
-export async function benchOrtNode(ctx: GpuContext, weights: LoadedWeights, o: OrtNodeOptions): Promise<OrtNodeRow> {
+export async function benchOrtNode(ctx: GpuContext, source: OrtNodeSource, o: OrtNodeOptions): Promise<OrtNodeRow> {
   const { size } = o;
   const t0 = performance.now();
+  const file = 'file' in source ? source.file : null;
+  const weights = file ? await loadWeights(file.path, { download: false, mean: file.mean, std: file.std }) : (source as { weights: LoadedWeights }).weights;
   const model = await DeepLabModel.fromWeights(weights, { ctx });
   let session: ort.InferenceSession | null = null;
   try {
@@ -82,10 +89,13 @@ export async function benchOrtNode(ctx: GpuContext, weights: LoadedWeights, o: O
     let ortFirst: { ms: number; out: Float32Array };
     try {
       const start = performance.now();
-      session = await ort.InferenceSession.create(encodeModel(onnxModel(weights, { height, width })), { executionProviders: ['cpu'] });
-      const feeds = { image: new ort.Tensor('float32', nhwcToNchw(input, height, width, channels), [1, channels, height, width]) };
+      session = file
+        ? await ort.InferenceSession.create(file.path, { executionProviders: ['cpu'] })
+        : await ort.InferenceSession.create(encodeModel(onnxModel(weights, { height, width })), { executionProviders: ['cpu'] });
+      const [inputName, outputName] = file ? [file.inputName, file.outputName] : ['image', 'logits'];
+      const feeds = { [inputName]: new ort.Tensor('float32', nhwcToNchw(input, height, width, channels), [1, channels, height, width]) };
       const s = session;
-      ortRun = () => timed(async () => (await s.run(feeds)).logits.data as Float32Array);
+      ortRun = () => timed(async () => (await s.run(feeds))[outputName].data as Float32Array);
       // Its first run counts the session's creation, as ours counts the model's load.
       ortFirst = { out: (await ortRun()).out, ms: performance.now() - start };
     } catch (e) {

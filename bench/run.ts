@@ -18,7 +18,8 @@
 //   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS]
 //     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,tfjs,litert-webgpu,litert-wasm] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
 import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BROWSER_ADAPTERS, type BrowserCase, type BrowserRun, benchBrowser } from './browser.js';
 import { ENGINES } from './browser-page.js';
@@ -27,7 +28,8 @@ import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js'
 import { LAYERS, OurTimer, benchKernels } from './kernels.js';
 import { benchMemoryKernels } from './memory.js';
 import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeightsIfPresent } from './model.js';
-import { benchOrtNode } from './ort-node.js';
+import { type OrtNodeSource, benchOrtNode } from './ort-node.js';
+import { ONNX_BENCH_CASES, writeOnnxBenchFile } from './onnx-cases.js';
 import { benchPrecision } from './precision.js';
 import { benchQuantize } from './quantize.js';
 import { bestGemmRate, printProfile, profileModel } from './profile.js';
@@ -145,6 +147,8 @@ const BROWSER_CASES: BrowserCase[] = [
     return { name, size, weightsNote: `random (hub fixture ${folder})`, hubFolder, weights: () => loadWeights(hubFolder, { download: false }) };
   }),
   ...SMP_CASES.map(({ name, size, weightsNote, weights }): BrowserCase => ({ name, size, weightsNote, weights })),
+  // ONNX files the reference libraries' exporters wrote: ours and ORT on the same file.
+  ...ONNX_BENCH_CASES.map((c): BrowserCase => ({ name: c.name, size: c.size, weightsNote: `test/fixtures/onnx/${c.fixture}`, onnx: c })),
 ];
 
 function parseArgs(argv: string[]) {
@@ -153,7 +157,7 @@ function parseArgs(argv: string[]) {
   ]);
   const quick = args.has('--quick');
   const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
-  const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES, ...BROWSER_CASES, ...SMP_CASES].map((c) => c.name))];
+  const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES, ...BROWSER_CASES, ...SMP_CASES, ...ONNX_BENCH_CASES].map((c) => c.name))];
   const models = pickByName(BENCH, 'model(s)', args.value('--models'), names, (n) => n);
   const positive = (flag: string, dflt: number): number => {
     const v = args.count(flag, dflt);
@@ -466,12 +470,23 @@ async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
 
 /**
  * Part ort-node: the smp cases in our engine and in onnxruntime-node's CPU provider on the ONNX
- * export of the same weights (bench/ort-node.ts), at 512x512 (--browser-size sets another).
+ * export of the same weights, and the ONNX cases (bench/onnx-cases.ts) in both on the exporter's
+ * own file (bench/ort-node.ts), at each case's size (--browser-size sets another).
  */
 async function ortNodePart(ctx: GpuContext, o: Options): Promise<Result[]> {
   const results: Result[] = [];
-  for (const c of SMP_CASES.filter((m) => o.models.includes(m.name))) {
-    const r = await benchOrtNode(ctx, await c.weights(), { size: o.browserSize ?? c.size, repeats: o.heavyRepeats, image: o.image });
+  const cases: { name: string; size: number; weightsNote: string; source: (dir: string) => Promise<OrtNodeSource> }[] = [
+    ...SMP_CASES.map((c) => ({ ...c, source: async () => ({ weights: await c.weights() }) })),
+    ...ONNX_BENCH_CASES.map((c) => ({ name: c.name, size: c.size, weightsNote: `test/fixtures/onnx/${c.fixture}`, source: async (dir: string) => ({ file: writeOnnxBenchFile(c, dir) }) })),
+  ];
+  for (const c of cases.filter((m) => o.models.includes(m.name))) {
+    const dir = mkdtempSync(join(tmpdir(), 'deeplab-ort-node-'));
+    let r: Awaited<ReturnType<typeof benchOrtNode>>;
+    try {
+      r = await benchOrtNode(ctx, await c.source(dir), { size: o.browserSize ?? c.size, repeats: o.heavyRepeats, image: o.image });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const ratio = r.ort ? ` (${(r.ort.medianMs / r.ours.medianMs).toFixed(2)}x ours)` : '';
     console.log(`ort-node ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms, onnxruntime-node ${r.ort ? `${r.ort.medianMs.toFixed(0)} ms${ratio}` : `not timed: ${r.error}`}`);
     if (r.relativeError === null || !(r.relativeError < MAX_RELATIVE_ERROR)) process.exitCode = 1;

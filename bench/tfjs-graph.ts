@@ -157,6 +157,10 @@ function activate(tf: Tfjs, x: TfTensor, a: Activation): TfTensor {
       return tf.sigmoid(x);
     case 'gelu':
       return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
+    case 'tanh':
+      return tf.tanh(x);
+    case 'erf':
+      return tf.erf(x);
   }
 }
 

@@ -21,7 +21,7 @@ import { readFlag } from '../src/util/flags.js';
 import { sharedDirLocation } from '../test/shared.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/demo -> root
-const WEIGHT_EXTENSIONS = new Set(['.tflite', '.pth', '.pt', '.safetensors']);
+const WEIGHT_EXTENSIONS = new Set(['.tflite', '.pth', '.pt', '.safetensors', '.onnx']);
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -1,4 +1,4 @@
-// Loading a model in the browser: the bytes of a TF Lite, torchvision .pth or safetensors file
+// Loading a model in the browser: the bytes of a TF Lite, torchvision .pth, safetensors or ONNX file
 // from a URL, a File / Blob, or an ArrayBuffer, or a Hugging Face hub folder's files (dropped,
 // by name, or from a URL ending in '/'), parsed by the same readers as in Node.
 import type { LoadOptions } from '../model/loading/options.js';
@@ -12,13 +12,19 @@ import { checkOptionNames } from '../model/input-check.js';
 /** One weights file (a URL, a File or Blob, bytes), or a hub folder: its files, or its URL ending in '/'. */
 export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array | HubFiles;
 
-export interface BrowserLoadOptions extends Pick<LoadOptions, 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ownSize' | 'dataset' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost' | 'signal'> {
+export interface BrowserLoadOptions
+  extends Pick<
+    LoadOptions,
+    'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ownSize' | 'dataset' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost' | 'signal' | 'inputSize' | 'mean' | 'std' | 'output'
+  > {
   /** The model's name (default: the file's name). */
   name?: string;
 }
 
 const BROWSER_LOAD_OPTION_NAMES: readonly (keyof BrowserLoadOptions)[] = [
   'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'ownSize', 'dataset', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name', 'deviceLoss', 'onDeviceLost', 'signal',
+  // ONNX files (docs/models.md#onnx-files).
+  'inputSize', 'mean', 'std', 'output',
 ];
 
 /** The bytes and a name of a weights source. */

@@ -10,6 +10,7 @@ import type { PadParams } from '../kernels/layout/pad.js';
 import type { PermuteParams } from '../kernels/layout/permute.js';
 import type { MatmulParams } from '../kernels/matmul/matmul.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
+import type { BroadcastOp } from '../kernels/broadcast/broadcast.js';
 import { shapeString } from '../gpu/tensor.js';
 import type { BatchNormAttrs, ConvAttrs, DType, Graph, Node, NodeOp, Pool2dAttrs, StateRole, Value } from './ir.js';
 import { IdAllocator, shapeEq } from './ir.js';
@@ -205,6 +206,21 @@ export class GraphBuilder {
   /** a * b, with b the same shape or [N,1,1,C] (squeeze-and-excite). */
   mulValues(name: string, a: Value, b: Value, activation: Activation = 'none'): Value {
     return this.activate(name, this.single(name, { type: 'mul', a, b, attrs: { activation: 'none' } }), activation);
+  }
+
+  /** a OP b broadcast numpy-style between operands of one rank (an axis of extent 1 broadcasts). */
+  binary(name: string, op: BroadcastOp, a: Value, b: Value): Value {
+    return this.single(name, { type: 'binary', a, b, attrs: { op } });
+  }
+
+  /** The input broadcast to `shape` (one rank; its extents equal or 1). */
+  expand(name: string, input: Value, shape: readonly number[]): Value {
+    return this.single(name, { type: 'expand', input, attrs: { shape: [...shape] } });
+  }
+
+  /** The input summed over the axes where `shape` (one rank) is 1. */
+  reduceSum(name: string, input: Value, shape: readonly number[]): Value {
+    return this.single(name, { type: 'reduce_sum', input, attrs: { shape: [...shape] } });
   }
 
   activation(name: string, input: Value, activation: Activation): Value {

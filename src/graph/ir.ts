@@ -25,6 +25,7 @@ import type { PermuteOp } from './ops/permute.js';
 import type { LayerNormGradOp, LayerNormOp } from './ops/layernorm.js';
 import type { MatmulOp } from './ops/matmul.js';
 import type { CastOp } from './ops/cast.js';
+import type { BinaryBroadcastOp, ExpandOp, ReduceSumOp } from './ops/broadcast.js';
 import type { FoldBnOp } from './ops/fold-bn.js';
 import type { SoftmaxCrossEntropyOp, SoftmaxDiceOp } from './ops/loss.js';
 import type { AccumulateOp, SgdOp } from './ops/optimizer.js';
@@ -77,7 +78,10 @@ export type NodeOp =
   | Pool2dGradOp
   | ScaleOp
   | DropoutOp
-  | CastOp;
+  | CastOp
+  | BinaryBroadcastOp
+  | ExpandOp
+  | ReduceSumOp;
 
 export type OpType = NodeOp['type'];
 

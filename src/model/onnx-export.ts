@@ -5,6 +5,7 @@
 import { lowerToOnnx, onnxModelOf } from '../graph/onnx/lower.js';
 import { type ModelProto, encodeModel } from '../graph/onnx/proto.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import { backboneRecord } from './backbones/registry.js';
 import type { LoadedWeights } from './loading/load-weights.js';
 import { inputNormalization } from '../io/input-normalization.js';
 import { describeInputPolicy, fixedInputSize, policyNormalization, policySquare } from './input-policy.js';
@@ -25,7 +26,8 @@ export function defaultOnnxSize(w: LoadedWeights): { height: number; width: numb
 
 /** The metadata_props: what a user of the file needs to prepare its input and read its output. */
 export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<string, string> {
-  const { mean, std, formula } = inputNormalization(policyNormalization(w.inputPolicy, w.config));
+  const normalization = policyNormalization(w.inputPolicy, w.config);
+  const { mean, std, formula } = inputNormalization(normalization);
   const fixed = fixedInputSize(w.inputPolicy);
   const ours = fixed
     ? `this model runs at ${fixed.width}x${fixed.height}`
@@ -42,6 +44,8 @@ export function onnxMetadata(w: LoadedWeights, o: OnnxExportOptions): Record<str
     scale: String(1 / 255),
     mean: JSON.stringify(mean),
     std: JSON.stringify(std),
+    // Our normalisation's name: loading the file back prepares the input exactly as this model does.
+    normalization,
     preprocessing:
       `RGB image (0..255) resized to ${o.width}x${o.height} (bilinear), then ${formula}, ` +
       `mean ${JSON.stringify(mean)}, std ${JSON.stringify(std)}, as float32 NCHW [1,3,${o.height},${o.width}] (${ours})`,
@@ -64,6 +68,14 @@ export function onnxModel(w: LoadedWeights, o: OnnxExportOptions): ModelProto {
 
 /** Writes the ONNX file (to a temporary file renamed into place); returns what it wrote. */
 export function exportOnnx(path: string, w: LoadedWeights, o: OnnxExportOptions): { nodes: number; initializers: number; bytes: number } {
+  const record = backboneRecord(w.config.backbone);
+  if (record.onnxFile) {
+    // A network from an ONNX file goes back as that file, its trained weights in place.
+    const { classes, class_colors, model, source, normalization, mean, std } = onnxMetadata(w, o);
+    const file = record.onnxFile(w.architecture, w.params, w.config, { classes, class_colors, model, source, normalization, mean, std });
+    writeFileAtomic(path, file.bytes);
+    return { nodes: file.nodes, initializers: file.initializers, bytes: file.bytes.byteLength };
+  }
   const model = onnxModel(w, o);
   const bytes = encodeModel(model);
   writeFileAtomic(path, bytes);

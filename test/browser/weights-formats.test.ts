@@ -3,14 +3,16 @@
 // same file (>= 99.9 % of pixels), and the logits Node's within fp32's relative error, 1e-4 (the
 // torchvision fixture has random weights, whose class map can be one class, so its logits are what
 // show the weights were read).
-// A folder of .npy files is Node's alone (the page takes one file).
+// An ONNX file (PyTorch's LR-ASPP export) loads with the options a file without metadata takes
+// (inputSize, mean, std). A folder of .npy files is Node's alone (the page takes one file).
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { LoadOptions } from '../../src/model/loading/options.js';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
+import { onnxCasePath } from '../onnx-fixture.js';
 import { sharedPath } from '../shared.js';
 import { type DemoPage, openDemoPage } from './chromium.js';
 
@@ -33,7 +35,7 @@ interface Case {
   file: string;
   /** Where the file is on this machine. */
   path: string;
-  options: Pick<LoadOptions, 'shortSide'>;
+  options: Pick<LoadOptions, 'shortSide' | 'inputSize' | 'mean' | 'std'>;
 }
 
 describe('browser: every weights format loads in the page and segments as Node does @slow', function () {
@@ -48,6 +50,9 @@ describe('browser: every weights format loads in the page and segments as Node d
     const tflite = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
     cases.push({ file: 'torchvision.pth', path: pth, options: { shortSide: SHORT_SIDE } });
     cases.push({ file: 'mobilenetv2-257.tflite', path: tflite, options: {} });
+    // ImageNet's statistics given as numbers, as a user reads them from the exporter's code.
+    const imagenet = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+    cases.push({ file: 'lraspp.onnx', path: resolve(onnxCasePath('tv-lraspp-mobilenetv3', 'model.onnx')), options: { inputSize: [97, 129], ...imagenet } });
     for (const c of cases) symlinkSync(c.path, join(weightsDir, c.file));
     // Our own checkpoint format, written by Node from the TF Lite model.
     const saved = join(weightsDir, 'checkpoint.safetensors');
@@ -70,6 +75,7 @@ describe('browser: every weights format loads in the page and segments as Node d
     ['a torchvision .pth (zip, through fflate and our crc32)', 'torchvision.pth'],
     ['a TF Lite model', 'mobilenetv2-257.tflite'],
     ['a .safetensors checkpoint of ours', 'checkpoint.safetensors'],
+    ["an ONNX file (PyTorch's export), with inputSize, mean and std", 'lraspp.onnx'],
   ] as const;
   for (const [what, file] of formats) {
     it(`${what}: the page's class map is Node's (>= 99.9 % of pixels)`, async () => {

@@ -1,5 +1,5 @@
 // The gradient rules of the ops MobileViTV2 adds (group norm with one group; pad, which crops a
-// map to whole patches and pads it back), as autograd uses them: float64 central differences of
+// map to whole patches and pads it back), and of the transposed conv an imported ConvTranspose runs, as autograd uses them: float64 central differences of
 // a small graph, then group norm at sizes off its kernels' workgroups, the GPU's float32 run
 // against the float64 CPU interpreter.
 import { randomArray } from '../helpers.js';
@@ -24,6 +24,12 @@ describe('graph: gradients of group norm and pad', function () {
     expectOpGradients('channel slice', (b) => {
       const x = b.param('x', [2, 3, 2, 7]);
       return b.concat('paths', [b.channelSlice('dense', x, 4, 3), b.channelSlice('residual', x, 0, 2), b.channelSlice('middle', x, 1, 3)]);
+    }));
+
+  it("the transposed conv (ONNX's ConvTranspose, our conv's input gradient): its input and weight, stride 2, groups", () =>
+    expectOpGradients('conv2d_grad_input', (b) => {
+      const attrs = { strideH: 2, strideW: 2, padTop: 1, padBottom: 0, padLeft: 1, padRight: 1, dilationH: 1, dilationW: 1, groups: 2, activation: 'none' as const };
+      return b.node('convT', { type: 'conv2d_grad_input', dy: b.param('x', [2, 3, 4, 4]), weight: b.param('w', [3, 3, 2, 4]), attrs: { ...attrs, inputShape: [2, 6, 7, 4] } })[0];
     }));
 
   // Items past the statistics' 256 lanes, pixels past the parameter gradients' 64, a single pixel.

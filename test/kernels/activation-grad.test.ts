@@ -41,7 +41,9 @@ describe('kernel: activation gradient', () => {
       const got = await readTensor(ctx, dx);
       expectClose(got, activationGradCpu(xs, dys, a), a);
       const ref = activationGradCpu(xs, dys, a);
-      // The branch taken at each kink must be PyTorch's (0 stays 0; a slope is the slope).
+      // The branch taken at each kink must be PyTorch's (0 stays 0; a slope is the slope). erf has
+      // no kink, and its slope at 6, exp(-36), is within WGSL exp's accuracy (3 + 2|x| ulp) to 5e-6 only.
+      if (a === 'erf') return;
       for (let i = 0; i < 4; i++) expect(got[i], `${a} at the kink ${xs[i]}`).to.be.closeTo(ref[i], 1e-6 * Math.abs(ref[i]));
     });
   }

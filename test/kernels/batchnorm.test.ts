@@ -90,7 +90,7 @@ describe('kernel: batchNorm', () => {
       expectThrows(() => prepareBatchNorm(ctx, { ...t, variance: short }, { eps: 1e-3 }), /batchNorm: variance has shape \[18\], expected \[19\] \(C of input \[2,13,11,19\]\)/);
       expectThrows(() => prepareBatchNorm(ctx, { ...t, out: badOut }, { eps: 1e-3 }), /batchNorm: out has shape \[2,13,11,18\], expected \[2,13,11,19\]/);
       expectThrows(() => prepareBatchNorm(ctx, t, { eps: -1 }), /batchNorm: eps must be a finite number >= 0, got -1/);
-      expectThrows(() => prepareBatchNorm(ctx, t, { eps: 1e-3, activation: 'tanh' as 'relu' }), /unknown activation 'tanh'/);
+      expectThrows(() => prepareBatchNorm(ctx, t, { eps: 1e-3, activation: 'mish' as 'relu' }), /unknown activation 'mish'/);
     });
     it('rejects zero-size input shapes', () => {
       const stats = { gamma: new Float32Array(3), beta: new Float32Array(3), mean: new Float32Array(3), variance: new Float32Array(3) };

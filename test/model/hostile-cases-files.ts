@@ -17,7 +17,7 @@ import { sharedPath } from '../shared.js';
 import { type CaseSource, type Fixtures, type FormatTable, type HostileCase, editSafetensors, fifo, nested, sparseFile, truncatedCopy } from './hostile-cases.js';
 
 const DEEP = 200_000;
-const GB3 = 3 * 2 ** 30;
+export const GB3 = 3 * 2 ** 30;
 
 type NotAFile = 'fifo' | 'device' | 'sparse' | 'dangling' | 'loop';
 
@@ -25,7 +25,7 @@ type NotAFile = 'fifo' | 'device' | 'sparse' | 'dangling' | 'loop';
  * What no weights file is, at `name` in the case's folder: a FIFO, a link to /dev/zero, a sparse
  * 3 GB file (over the size cap, never read), a dangling link, a link to itself; those of `kinds`.
  */
-function notAFile(format: string, name: string, kinds: readonly NotAFile[]): HostileCase[] {
+export function notAFile(format: string, name: string, kinds: readonly NotAFile[]): HostileCase[] {
   const at = (dir: string) => join(dir, name);
   const esc = name.replace(/\./g, '\\.');
   const cases: Record<NotAFile, HostileCase> = {

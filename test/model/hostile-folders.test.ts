@@ -23,12 +23,13 @@ import { ENGINE_MESSAGES } from '../hostile.js';
 import { type CaseJob, type CaseSource, type Expected, type Fixtures, type FormatTable, type HostileCase, type Outcome } from './hostile-cases.js';
 import { CHECKPOINT_CASES, NPY_FOLDER_CASES, SMP_PTH_CASES, TFLITE_CASES, TF_ZOO_CASES, TORCH_PTH_CASES } from './hostile-cases-files.js';
 import { HUB_FOLDER_CASES } from './hostile-cases-hub.js';
+import { ONNX_CASES } from './hostile-cases-onnx.js';
 import { SMP_FOLDER_CASES } from './hostile-cases-smp.js';
 import { type Caps, type ChildResult, runPool } from './hostile-pool.js';
 import { randomParams } from './random-params.js';
 
 /** Every format's table of cases. */
-const TABLES: readonly FormatTable[] = [SMP_FOLDER_CASES, HUB_FOLDER_CASES, CHECKPOINT_CASES, SMP_PTH_CASES, TORCH_PTH_CASES, NPY_FOLDER_CASES, TFLITE_CASES, TF_ZOO_CASES];
+const TABLES: readonly FormatTable[] = [SMP_FOLDER_CASES, HUB_FOLDER_CASES, CHECKPOINT_CASES, SMP_PTH_CASES, TORCH_PTH_CASES, NPY_FOLDER_CASES, TFLITE_CASES, TF_ZOO_CASES, ONNX_CASES];
 
 /** The test image segment() runs (width, height): off the model's stride of 8. */
 const IMAGE: [number, number] = [24, 20];

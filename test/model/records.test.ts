@@ -32,6 +32,8 @@ import { detectTorchvisionBackbone } from '../../src/model/weights/torchvision.j
 import { expectThrows, randomRgbImage, rng } from '../helpers.js';
 import { writeSmpFolder } from './smp-fixture.js';
 import { sharedPath } from '../shared.js';
+import { writeOnnx } from '../../src/graph/onnx/write.js';
+import { defaultOnnxArchitecture } from '../../src/model/networks/onnx-network.js';
 
 const SIZE = { height: 33, width: 41 };
 
@@ -229,6 +231,9 @@ function sampleOf(format: WeightFormatRecord): Sample {
       return { files: diskFiles(writeSmpFolder('deeplabv3plus-mobilenet_v2').dir), victim: 'model.safetensors' };
     case 'npy-dir':
       return { files: diskFiles(sharedPath('weights', 'tf-deeplabv3-mnv2-pascal-trainval-513')), victim: 'MobilenetV2_Conv_Conv2D.npy' };
+    case 'onnx':
+      // The ONNX record's own small network, written as a file.
+      return { bytes: writeOnnx(defaultOnnxArchitecture().model), source: 'small.onnx' };
   }
 }
 
@@ -247,7 +252,7 @@ describe('model: every weights format record', function () {
     }
     expect(looksLikeWeightsPath('model.ckpt-30000')).to.equal(true);
     expect(looksLikeWeightsPath('mobilenetv2-pascal-257')).to.equal(false);
-    expectThrows(() => weightFormat('onnx'), /unknown weights format 'onnx' \(expected one of tflite, pth/);
+    expectThrows(() => weightFormat('keras'), /unknown weights format 'keras' \(expected one of tflite, pth/);
   });
 
   it('a file of no format is refused with its first bytes', () => {

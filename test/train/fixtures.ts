@@ -65,13 +65,15 @@ export function gradientGraph(network: Graph, values: readonly Value[] = []): { 
   const labels = b.input('labels', [N, H, W], 'u32');
   const seeds = new Map<Value, Value>();
   const losses: Value[] = [];
-  for (const [name, head, scale] of [['out', logits, 1], ['aux', network.outputs.get('aux')!, 0.5]] as const) {
+  // The auxiliary head's loss at half weight, where the network has one.
+  for (const [name, head, scale] of [['out', logits, 1], ['aux', network.outputs.get('aux'), 0.5]] as const) {
+    if (!head) continue;
     const [loss, dlogits] = b.node(`loss_${name}`, { type: 'softmax_cross_entropy', logits: head, labels, attrs: { ignoreIndex: 255, scale } });
     seeds.set(head, dlogits);
     losses.push(loss);
   }
   b.output('loss_out', losses[0]);
-  b.output('loss_aux', losses[1]);
+  if (losses[1]) b.output('loss_aux', losses[1]);
   const image = network.inputs[0];
   const params = network.state.filter((v) => v.role === 'param');
   const d = differentiate(b.build(), seeds, [image, ...params, ...values]);

@@ -1,7 +1,9 @@
-// ONNX files are protobuf: one ModelProto. This module declares the subset of ONNX's messages we
-// write (and read back in tests) as a protobufjs JSON descriptor, with the field numbers and
-// types ONNX's IR documentation gives them, and encodes / decodes plain objects through it.
-// Field names are onnx.proto's own (snake_case), so the objects read like ONNX's documentation.
+// ONNX files are protobuf: one ModelProto. This module declares the ONNX messages we write and
+// read as a protobufjs JSON descriptor, with the field numbers and types ONNX's IR documentation
+// gives them, and encodes / decodes plain objects through it. Field names are onnx.proto's own
+// (snake_case), so the objects read like ONNX's documentation. What the reader refuses (sub-graphs,
+// sparse tensors, functions, training info) is declared as bytes: its presence is seen without
+// decoding it, so a hostile file cannot nest graphs to any depth.
 import protobuf from 'protobufjs/light.js';
 
 const repeated = (type: string, id: number) => ({ rule: 'repeated', type, id });
@@ -23,6 +25,8 @@ const ONNX_DESCRIPTOR = {
             graph: field('GraphProto', 7),
             opset_import: repeated('OperatorSetIdProto', 8),
             metadata_props: repeated('StringStringEntryProto', 14),
+            training_info: repeated('bytes', 20),
+            functions: repeated('bytes', 25),
           },
         },
         OperatorSetIdProto: { fields: { domain: field('string', 1), version: field('int64', 2) } },
@@ -36,6 +40,7 @@ const ONNX_DESCRIPTOR = {
             input: repeated('ValueInfoProto', 11),
             output: repeated('ValueInfoProto', 12),
             value_info: repeated('ValueInfoProto', 13),
+            sparse_initializer: repeated('bytes', 15),
           },
         },
         NodeProto: {
@@ -56,11 +61,16 @@ const ONNX_DESCRIPTOR = {
             i: field('int64', 3),
             s: field('bytes', 4),
             t: field('TensorProto', 5),
+            g: field('bytes', 6),
             floats: repeated('float', 7),
             ints: repeated('int64', 8),
             strings: repeated('bytes', 9),
+            tensors: repeated('TensorProto', 10),
+            graphs: repeated('bytes', 11),
             doc_string: field('string', 13),
             type: field('AttributeType', 20),
+            ref_attr_name: field('string', 21),
+            sparse_tensor: field('bytes', 22),
           },
           nested: {
             AttributeType: {
@@ -72,16 +82,23 @@ const ONNX_DESCRIPTOR = {
           fields: {
             dims: repeated('int64', 1),
             data_type: field('int32', 2),
+            segment: field('bytes', 3),
             float_data: repeated('float', 4),
+            int32_data: repeated('int32', 5),
+            string_data: repeated('bytes', 6),
             int64_data: repeated('int64', 7),
             name: field('string', 8),
             raw_data: field('bytes', 9),
+            double_data: repeated('double', 10),
+            uint64_data: repeated('uint64', 11),
             doc_string: field('string', 12),
+            external_data: repeated('StringStringEntryProto', 13),
+            data_location: field('int32', 14),
           },
         },
         ValueInfoProto: { fields: { name: field('string', 1), type: field('TypeProto', 2), doc_string: field('string', 3) } },
         TypeProto: {
-          fields: { tensor_type: field('Tensor', 1), denotation: field('string', 6) },
+          fields: { tensor_type: field('Tensor', 1), sequence_type: field('bytes', 4), map_type: field('bytes', 5), denotation: field('string', 6) },
           nested: { Tensor: { fields: { elem_type: field('int32', 1), shape: field('TensorShapeProto', 2) } } },
         },
         TensorShapeProto: {
@@ -155,7 +172,9 @@ export interface ModelProto {
   metadata_props: { key: string; value: string }[];
 }
 
-const modelType = protobuf.Root.fromJSON(ONNX_DESCRIPTOR).lookupType('onnx.ModelProto');
+/** The descriptor's message types, for the reader (src/graph/onnx/read.ts). */
+export const onnxModelType = protobuf.Root.fromJSON(ONNX_DESCRIPTOR).lookupType('onnx.ModelProto');
+const modelType = onnxModelType;
 
 export function encodeModel(model: ModelProto): Uint8Array {
   return modelType.encode(modelType.fromObject(model)).finish();

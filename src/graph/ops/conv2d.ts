@@ -187,6 +187,21 @@ conv2dOp.grad = (op, _outputs, [dy], g) => {
   };
 };
 
+/**
+ * d of the transposed conv (ONNX's ConvTranspose, imported as this op): dy's gradient is the
+ * forward conv of dOut with the same weight; the weight's, the weight gradient with the roles of
+ * input and output swapped.
+ */
+conv2dGradInputOp.grad = (op, _outputs, [dOut], g) => {
+  if (!dOut) return {};
+  const { inputShape, ...attrs } = op.attrs;
+  void inputShape;
+  return {
+    dy: g.needs(op.dy) ? g.emit<Conv2dOp>('dy', { type: 'conv2d', input: dOut, weight: op.weight, attrs })[0] : undefined,
+    weight: g.needs(op.weight) ? g.emit<Conv2dGradWeightOp>('weight', { type: 'conv2d_grad_weight', x: dOut, dy: op.dy, attrs: { ...attrs, weightShape: [...op.weight.shape] } })[0] : undefined,
+  };
+};
+
 // ONNX Conv: pads as [top, left, bottom, right]; weights OIHW (groups split channels the same way).
 conv2dOp.onnx = (op, [out], g) => {
   if (op.scale || op.residual || op.attrs.activation !== 'none') throw fusedEpilogueError('epilogue (scale, residual or activation)');

@@ -172,6 +172,10 @@ function onnxActivation(g: OnnxEmitter, activation: Activation, x: string, y: st
       g.node('Mul', [x, g.constant('half', 'float', [], [0.5])], [half]);
       return g.node('Mul', [half, phi2], [y]);
     }
+    case 'tanh':
+      return g.node('Tanh', [x], [y]);
+    case 'erf':
+      return g.node('Erf', [x], [y]);
   }
 }
 

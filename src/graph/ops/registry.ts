@@ -2,6 +2,7 @@
 // definition a compile error, so the registry, the op union and the code reading ops agree.
 import type { Node, NodeOp, OpType, Value } from '../ir.js';
 import { castOp } from './cast.js';
+import { binaryOp, expandOp, reduceSumOp } from './broadcast.js';
 import { batchNormGradOp, batchNormOp, batchNormTrainOp } from './batchnorm.js';
 import { argmaxOp, channelSliceOp, concatOp, softmaxGradOp, softmaxOp } from './channel.js';
 import { conv2dGradBiasOp, conv2dGradInputOp, conv2dGradWeightOp, conv2dOp } from './conv2d.js';
@@ -65,6 +66,9 @@ const OPS: Registry = {
   scale: scaleOp,
   dropout: dropoutOp,
   cast: castOp,
+  binary: binaryOp,
+  expand: expandOp,
+  reduce_sum: reduceSumOp,
 };
 
 /** The definition of an op (typed loosely: callers hold a NodeOp of that type). */

@@ -51,6 +51,13 @@ export function activationDerivative(x: number, a: Activation): number {
     case 'gelu':
       // Phi(x) + x phi(x).
       return 0.5 * erfc(-x * Math.SQRT1_2) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+    case 'tanh': {
+      const e = Math.exp(-2 * Math.abs(x));
+      return (4 * e) / (1 + e) ** 2;
+    }
+    case 'erf':
+      // 2 / sqrt(pi) exp(-x^2).
+      return (2 / Math.sqrt(Math.PI)) * Math.exp(-x * x);
   }
 }
 

@@ -1,9 +1,9 @@
 // Activation functions shared by every kernel epilogue; codes match activation.wgsl.
-import { erfc } from './erf.js';
+import { erf, erfc } from './erf.js';
 
-export type Activation = 'none' | 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | 'silu' | 'sigmoid' | 'gelu';
+export type Activation = 'none' | 'relu' | 'relu6' | 'hardswish' | 'hardsigmoid' | 'silu' | 'sigmoid' | 'gelu' | 'tanh' | 'erf';
 
-export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu6', 'hardswish', 'hardsigmoid', 'silu', 'sigmoid', 'gelu'];
+export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'relu6', 'hardswish', 'hardsigmoid', 'silu', 'sigmoid', 'gelu', 'tanh', 'erf'];
 
 export function activationCode(a: Activation): number {
   const code = ACTIVATIONS.indexOf(a);
@@ -31,5 +31,9 @@ export function activateCpu(x: number, a: Activation): number {
     case 'gelu':
       // PyTorch's exact GELU, x Phi(x); 1 + erf(x / sqrt 2) as erfc(-x / sqrt 2), exact for very negative x too.
       return 0.5 * x * erfc(-x * Math.SQRT1_2);
+    case 'tanh':
+      return Math.tanh(x);
+    case 'erf':
+      return erf(x);
   }
 }

@@ -3,7 +3,7 @@
 // -3, (2x + 3) / 6 on [-3, 3], 1 above; hardsigmoid' = 1/6 on (-3, 3). SiLU is smooth:
 // s (1 + x (1 - s)) with s = sigmoid(x); sigmoid' = s (1 - s). GELU: Phi(x) + x phi(x).
 // Codes match src/kernels/activation/activation.ts: 0 none, 1 relu, 2 relu6, 3 hardswish,
-// 4 hardsigmoid, 5 silu, 6 sigmoid, 7 gelu.
+// 4 hardsigmoid, 5 silu, 6 sigmoid, 7 gelu, 8 tanh, 9 erf.
 //#include "activation.wgsl"
 
 override WG: u32 = 256u;
@@ -39,6 +39,12 @@ fn derivative(v: f32) -> f32 {
       return e * s * s;
     }
     case 7u: { return 0.5 * onePlusErf(v) + v * exp(-0.5 * v * v) * 0.39894228040; }
+    case 8u: {
+      // sech^2 as 4 e / (1 + e)^2 with e = exp(-2|v|): no cancellation where tanh nears 1.
+      let e = exp(-2.0 * abs(v));
+      return 4.0 * e / ((1.0 + e) * (1.0 + e));
+    }
+    case 9u: { return 1.1283791671 * exp(-v * v); }
     default: { return 1.0; }
   }
 }

@@ -92,6 +92,8 @@ export interface BackboneWeights {
    * its DeepLabHead or DeepLabHeadV3Plus).
    */
   vainf?: { holds(state: StateKeys): boolean };
+  /** An ONNX file (src/model/loading/onnx-model.ts): its graph is the network, imported, and its initializers the parameters. */
+  onnx?: { imported: true };
   /** A segmentation_models_pytorch folder (config.json with `_model_class`, model.safetensors): the architecture of its encoder_name, encoder_depth and activation. */
   smp?: { architecture(encoder: unknown, depth: unknown, activation: unknown, what: string): Architecture };
 }
@@ -215,6 +217,12 @@ export interface BackboneRecord {
   ownsParam(name: string): boolean;
   weights: BackboneWeights;
   export: BackboneExport;
+  /**
+   * A network that came from an ONNX file: that file written back with these parameters and
+   * metadata (its graph, opset and node names as they were), what `deeplab export --format onnx`
+   * writes for it instead of our own graph.
+   */
+  onnxFile?(a: Architecture, params: HostParams, cfg: DeepLabConfig, metadata: Readonly<Record<string, string>>): { bytes: Uint8Array; nodes: number; initializers: number };
   /** How `describe` groups the backbone's layers: the first rule matching a layer's name names its group. */
   describeGroups: readonly [RegExp, (m: RegExpExecArray) => string][];
 }

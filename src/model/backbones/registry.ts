@@ -13,6 +13,7 @@ import { SMP } from './smp.js';
 import { VAINF_MOBILENET_V2 } from './vainf-mobilenet-v2.js';
 import { XCEPTION_65 } from './xception.js';
 import { TF_MOBILENET_V3_LARGE_SEG, TF_MOBILENET_V3_SMALL_SEG } from './tf-mobilenet-v3.js';
+import { ONNX_NETWORK } from './onnx.js';
 
 export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = {
   resnet18: RESNET18,
@@ -28,6 +29,7 @@ export const BACKBONE_RECORDS: Readonly<Record<BackboneName, BackboneRecord>> = 
   xception_65: XCEPTION_65,
   mobilenet_v3_large_seg: TF_MOBILENET_V3_LARGE_SEG,
   mobilenet_v3_small_seg: TF_MOBILENET_V3_SMALL_SEG,
+  onnx: ONNX_NETWORK,
 };
 
 export function isBackboneName(name: unknown): name is BackboneName {

@@ -2,6 +2,7 @@
 // config, a graph builder for any input size, and host params in our layouts, checked against the
 // graph. What the argument is (bytes, a file, a folder and whose layout, a registry name) is
 // decided in weights-source.ts; the format's record reads it (src/model/loading/formats/).
+import { dirname, join } from 'node:path';
 import { readFileBytes } from '../../io/file-bytes.js';
 import type { HostParams } from '../../graph/params.js';
 import { writeSafetensors } from '../weights/import/safetensors.js';
@@ -24,7 +25,10 @@ export async function loadWeights(nameOrPath: string | Uint8Array | ArrayBuffer,
     if (format.read.kind !== 'folder') throw new Error(`${source}: a ${format.title} is one file, not a folder`);
     return format.read.load(s.files, { name, source, opts, hints, prefix: s.prefix });
   }
-  return weightsFromBytes(s.kind === 'bytes' ? s.bytes : readFileBytes(s.path), format.name, name, opts, source, hints);
+  if (s.kind === 'bytes') return weightsFromBytes(s.bytes, format.name, name, opts, source, hints);
+  const dir = dirname(s.path);
+  // Files beside the weights (an ONNX file's external data) under the same file rules.
+  return weightsFromBytes(readFileBytes(s.path), format.name, name, opts, source, hints, (file) => readFileBytes(join(dir, file)));
 }
 
 /**

@@ -49,6 +49,19 @@ export interface LoadOptions {
    * `_cityscapes_`), then from their count (21: VOC, 19: Cityscapes).
    */
   dataset?: DatasetName;
+  /**
+   * ONNX files: the network's input size [height, width] (default: the file's fixed size, else
+   * the image's own size), the image resized to it as TF's models are.
+   */
+  inputSize?: [number, number];
+  /**
+   * ONNX files: the per-channel mean and std of the input the network expects, (x / 255 - mean) /
+   * std (default: the file's metadata where it says, else ImageNet's).
+   */
+  mean?: readonly number[];
+  std?: readonly number[];
+  /** ONNX files: which of the graph's outputs holds the logits (default: the first). */
+  output?: string;
   /** Allow downloading registry models (default true). */
   download?: boolean;
   /** Progress messages (downloads, compilation). */
@@ -113,7 +126,7 @@ export interface DeviceLostEvent {
 /** Every LoadOptions name, for the check that refuses unknown ones. */
 export const LOAD_OPTION_NAMES: readonly (keyof LoadOptions)[] = [
   'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'dataset', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
-  'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig', 'ownSize',
+  'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig', 'ownSize', 'inputSize', 'mean', 'std', 'output',
 ];
 
 export type Precision = 'f32' | 'f16';

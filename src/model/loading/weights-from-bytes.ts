@@ -4,6 +4,7 @@
 // (load-weights.ts) finds and reads files and folders; the browser entry fetches bytes.
 import { detectWeightFormat as detectFormat, weightFormat } from './formats/registry.js';
 import type { WeightFormatName } from './formats/names.js';
+import type { LoadContext } from './formats/format.js';
 import type { LoadOptions } from './options.js';
 import type { LoadedWeights, WeightHints } from './loaded-weights.js';
 
@@ -26,11 +27,19 @@ export function detectWeightFormat(bytes: Uint8Array, name: string): FileWeightF
  * Weights from the bytes of one file; `name` names the model, `source` the file in errors,
  * `hints` what a registry entry adds.
  */
-export function weightsFromBytes(bytes: Uint8Array, format: FileWeightFormat, name: string, opts: LoadOptions = {}, source = name, hints: WeightHints = {}): LoadedWeights {
+export function weightsFromBytes(
+  bytes: Uint8Array,
+  format: FileWeightFormat,
+  name: string,
+  opts: LoadOptions = {},
+  source = name,
+  hints: WeightHints = {},
+  siblings?: LoadContext['siblings'],
+): LoadedWeights {
   const { read, title } = weightFormat(format, source);
   if (read.kind !== 'file') throw new Error(`${source}: a ${title} is read from a folder's files, not from one file's bytes`);
   try {
-    return read.load(bytes, { name, source, opts, hints });
+    return read.load(bytes, { name, source, opts, hints, ...(siblings ? { siblings } : {}) });
   } catch (e) {
     // The readers see bytes only: name the file where they did not.
     const message = (e as Error).message;

@@ -23,6 +23,8 @@ export interface LoadContext {
   hints: WeightHints;
   /** A folder format: which of several models in it (a TF checkpoint's prefix). */
   prefix?: string;
+  /** A file read from disk: the files beside it, by name (an ONNX file's external data); absent for bytes. */
+  siblings?: (name: string) => Uint8Array;
 }
 
 /** How a folder format is read: from a folder's files. */

@@ -6,6 +6,7 @@ import type { FileSet, WeightFormatRecord } from './format.js';
 import { type WeightFormatName, WEIGHT_FORMAT_NAMES } from './names.js';
 import { HF_HUB } from './hf-hub.js';
 import { NPY_DIR } from './npy-dir.js';
+import { ONNX } from './onnx.js';
 import { PTH } from './pth.js';
 import { SAFETENSORS } from './safetensors.js';
 import { SMP_FOLDER } from './smp.js';
@@ -17,6 +18,7 @@ export const WEIGHT_FORMATS: Readonly<Record<WeightFormatName, WeightFormatRecor
   pth: PTH,
   'tf-zoo': TF_ZOO,
   safetensors: SAFETENSORS,
+  onnx: ONNX,
   'npy-dir': NPY_DIR,
   'tf-graph': TF_GRAPH,
   'tf-folder': TF_FOLDER,
