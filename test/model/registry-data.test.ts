@@ -170,7 +170,7 @@ describe('model: registry data (weights/registry.json)', () => {
       [withModel(0, (m) => (m.inputSize = [257])), /field 'inputSize' must be \[height, width\]/],
       [withModel(0, (m) => (m.sha256 = 'ABC')), /field 'sha256' must be 64 lower-case hex digits or null/],
       [withModel(0, (m) => ((m.sha265 = m.sha256), delete m.sha256)), /unknown field 'sha265'/],
-      [withModel(0, (m) => (m.format = 'onnx')), /field 'format' must be one of "tflite", "pth", "tf-zoo", "safetensors", "hf-hub", "npy-dir"/],
+      [withModel(0, (m) => (m.format = 'keras')), /field 'format' must be one of "tflite", "pth", "tf-zoo", "safetensors", "onnx", "hf-hub", "npy-dir"/],
       [withModel(0, (m) => (m.url = 'http://example.com/x.tflite')), /field 'url' must be an https address/],
       [withModel(0, (m) => (m.fileName = '../x.tflite')), /field 'fileName' must be a plain file or folder name/],
       [withModel(0, (m) => (m.licence = '')), /field 'licence' must be a non-empty string, got string ""/],
