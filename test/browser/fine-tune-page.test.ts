@@ -6,6 +6,10 @@
 // float64's step traced to the page's own forward (its kinks and image-pooling input, from the
 // same step run again in the page with those values as outputs; only the ReLU inputs near a kink
 // come back, test/train/relu-nodes.ts), and the loss within 3x smp's floor directly.
+// PyTorch's ONNX export of torchvision's DeepLabV3 (test/fixtures/onnx/train-tv-deeplabv3-resnet50)
+// is fine-tuned one step the same way from its URL, and held as in Node
+// (test/train/onnx-training-torchvision.test.ts): the loss and every gradient within twice the
+// spread PyTorch's own float32 step has from float64, tensor by tensor.
 import { expect } from 'chai';
 import { type Plugin, build } from 'esbuild';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,7 +23,14 @@ import { readSmpManifest, smpFixture, smpStateDict } from '../model/smp-fixture.
 import { nearKinkValues } from '../train/float64-gradients.js';
 import { FIXTURES, FLOOR_MULTIPLE, type StepValues, expectTraced, loadFixture, referenceLoss, tracedFloat64, zeros } from '../train/smp-step.js';
 import { CHROMIUM, CHROMIUM_FLAGS, requireChromium } from './chromium.js';
-import type { PageStepRequest } from './fine-tune-page.js';
+import type { OnnxStepRequest, PageStepRequest } from './fine-tune-page.js';
+import { onnxCasePath, readOnnxCase } from '../onnx-fixture.js';
+import { nchwToNhwc } from '../train/fixtures.js';
+import { readNpz } from '../train/smp-step.js';
+import { relativeError } from '../helpers.js';
+
+/** The ONNX training fixture (scripts/fixtures/onnx/README.md, "The training fixture"). */
+const ONNX_CASE = 'train-tv-deeplabv3-resnet50';
 
 /** The page's learning rate: as in Node, a power of two large enough that the update's rounding is negligible. */
 const LR = 2 ** 12;
@@ -43,6 +54,7 @@ function folderFiles(): Map<string, Uint8Array> {
     files.set(`/smp/${folder}/config.json`, readFileSync(smpFixture(folder, 'config.json')));
     files.set(`/smp/${folder}/model.safetensors`, safetensorsBytes(smpStateDict(readSmpManifest(folder))));
   }
+  files.set(`/onnx/${ONNX_CASE}.onnx`, readFileSync(onnxCasePath(ONNX_CASE, 'model.onnx')));
   return files;
 }
 
@@ -52,7 +64,7 @@ function floats(b64: string): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
-describe('browser: fineTune in the page (headless Chromium) gives smp\'s first update, as in Node @slow', function () {
+describe("browser: fineTune in the page (headless Chromium) gives the reference's first update, as in Node @slow", function () {
   this.timeout(900_000);
   let server: Server;
   let browser: Browser;
@@ -119,4 +131,45 @@ describe('browser: fineTune in the page (headless Chromium) gives smp\'s first u
       expectTraced(got, traced, floor, folder, 'fineTune in Chromium');
     });
   }
+
+  it(`${ONNX_CASE}.onnx: loadModel(file URL) and fineTune() one step: loss, every gradient and the running statistics within twice PyTorch float32's spread from its float64 step`, async () => {
+    const meta = readOnnxCase(ONNX_CASE) as ReturnType<typeof readOnnxCase> & { training: { loss_float64: number; float32_vs_float64: { loss: number; grads_global: number; bn_stats_worst: number; grads_per_tensor: Record<string, number> } } };
+    const spread = meta.training.float32_vs_float64;
+    const input = readNpy(onnxCasePath(ONNX_CASE, 'train_input_2x32x32.npy'));
+    const [N, C, H, W] = input.shape;
+    const request: OnnxStepRequest = {
+      url: `/onnx/${ONNX_CASE}.onnx`,
+      mean: meta.preprocessing.mean,
+      std: meta.preprocessing.std,
+      lr: LR,
+      input: base64(nchwToNhwc(input.data, input.shape)),
+      labels: base64(Uint8Array.from(readNpy(onnxCasePath(ONNX_CASE, 'train_label_2x32x32.npy')).data)),
+      shape: [N, H, W, C],
+    };
+    const r = await page.evaluate((req) => window.onnxFineTuneStep(req), request);
+    expect(r.adapter, "the page's adapter").to.equal('swiftshader');
+    expect(r.lr, 'the step at the rate given').to.equal(LR);
+    const grads64 = readNpz(onnxCasePath(ONNX_CASE, 'train_grads_f64.npz'));
+    const ours = new Map(r.grads.map(([name, g]) => [name, floats(g)]));
+    expect([...ours.keys()].sort(), 'the parameters stepped').to.deep.equal([...grads64.keys()].sort());
+    let [diff, norm] = [0, 0];
+    let worst = { name: '', ratio: 0 };
+    for (const [name, ref] of grads64) {
+      const g = ours.get(name)!;
+      for (let i = 0; i < g.length; i++) [diff, norm] = [diff + (g[i] - ref.data[i]) ** 2, norm + ref.data[i] ** 2];
+      const ratio = relativeError(g, ref.data) / spread.grads_per_tensor[name];
+      if (ratio > worst.ratio) worst = { name, ratio };
+    }
+    const lossErr = Math.abs(r.loss - meta.training.loss_float64) / meta.training.loss_float64;
+    let statsErr = 0;
+    const stats = new Map(r.stats.map(([name, s]) => [name, floats(s)]));
+    for (const [name, ref] of readNpz(onnxCasePath(ONNX_CASE, 'train_bn_after.npz'))) statsErr = Math.max(statsErr, relativeError(stats.get(name)!, ref.data));
+    const gradsErr = Math.sqrt(diff / norm);
+    console.log(`      (Chromium against float64 [PyTorch float32's]: loss ${lossErr.toExponential(1)} [${spread.loss.toExponential(1)}], gradients together ${gradsErr.toExponential(1)} [${spread.grads_global.toExponential(1)}], worst tensor ${worst.ratio.toFixed(2)}x PyTorch float32's error on it (${worst.name}), running statistics ${statsErr.toExponential(1)} [${spread.bn_stats_worst.toExponential(1)}]; the update's rounding at most ${r.rounding.bound.toExponential(1)} of itself)`);
+    expect(r.rounding.bound, 'rounding of the update, against the gradients\' spread').to.be.lessThan(0.1 * spread.grads_global);
+    expect(lossErr, 'loss').to.be.lessThan(Math.max(2 * spread.loss, 1e-6));
+    expect(gradsErr, 'every gradient together').to.be.lessThan(2 * spread.grads_global);
+    expect(worst.ratio, `gradient of ${worst.name}`).to.be.lessThan(2);
+    expect(statsErr, 'running statistics').to.be.lessThan(2 * spread.bn_stats_worst);
+  });
 });

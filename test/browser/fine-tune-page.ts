@@ -3,8 +3,8 @@
 // (the two crops as 8-bit bands, no augmentation, plain SGD), its update read back as the
 // gradient; then, for the float64 trace the test builds in Node, the same step as the trainer
 // builds it run once more with the values the trace takes from our forward as outputs (the
-// ReLU/ReLU6 inputs near a kink, the image-pooling batch norm's input). Bundled by the test with
-// the browser build's plugin.
+// ReLU/ReLU6 inputs near a kink, the image-pooling batch norm's input). And an ONNX file's step
+// the same way (onnxFineTuneStep). Bundled by the test with the browser build's plugin.
 import { GpuContext, fineTune, loadModel } from '../../src/browser/index.js';
 import { compile } from '../../src/graph/compile.js';
 import type { ActivationOp } from '../../src/graph/ops/elementwise.js';
@@ -112,6 +112,71 @@ window.smpFineTuneStep = async (r) => {
         }
       } finally {
         session.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  } finally {
+    ctx.destroy();
+  }
+};
+
+export interface OnnxStepRequest {
+  /** The ONNX file's URL. */
+  url: string;
+  /** The file's preprocessing (its meta.json), as loadModel takes it for an ONNX file. */
+  mean: number[];
+  std: number[];
+  lr: number;
+  /** The batch as the network is fed, float32 NHWC (base64), and its labels [N, H, W] (base64). */
+  input: string;
+  labels: string;
+  shape: [number, number, number, number];
+}
+
+export type OnnxStepResult = Pick<PageStepResult, 'adapter' | 'loss' | 'lr' | 'grads' | 'stats' | 'rounding'>;
+
+declare global {
+  interface Window {
+    onnxFineTuneStep(r: OnnxStepRequest): Promise<OnnxStepResult>;
+  }
+}
+
+// An ONNX file loaded by the page's loadModel from its URL and fine-tuned one plain SGD step by
+// the page's fineTune: the batch handed over as float bands already normalised (mean 0, std 1 in
+// fineTune's options), batch statistics, no augmentation; its update read back as the gradient.
+window.onnxFineTuneStep = async (r) => {
+  const ctx = await GpuContext.create({ tune: 'off' });
+  try {
+    const model = await loadModel(r.url, { ctx, mean: r.mean, std: r.std });
+    try {
+      const [N, H, W, C] = r.shape;
+      const input = floats(r.input);
+      const labels = bytes(r.labels);
+      const samples = Array.from({ length: N }, (_, k) => ({
+        image: { width: W, height: H, channels: C, layout: 'interleaved' as const, data: input.slice(k * H * W * C, (k + 1) * H * W * C) },
+        labels: labels.slice(k * H * W, (k + 1) * H * W),
+      }));
+      const before = await model.parameters();
+      const steps: { loss: number; lr: number }[] = [];
+      const o = { steps: 1, crop: H, batch: N, lr: r.lr, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false, mean: Array(C).fill(0), std: Array(C).fill(1) };
+      const tuned = await fineTune(model, samples, { ...o, onStep: (s) => void steps.push(s) });
+      try {
+        const canonical = model.loadedWeights.buildGraph({ batch: N, height: H, width: W });
+        const params = canonical.state.filter((v) => v.role === 'param');
+        const statistics = canonical.state.filter((v) => v.role === 'statistic');
+        const after = await tuned.parameters();
+        const update = updateGradients(before, after, r.lr, params, statistics);
+        return {
+          adapter: adapterClass(ctx),
+          loss: steps[0].loss,
+          lr: steps[0].lr,
+          grads: [...update.grads].map(([name, g]) => [name, base64(g)]),
+          stats: [...update.stats].map(([name, s]) => [name, base64(s)]),
+          rounding: updateRounding(before, after, params, new Set()),
+        };
+      } finally {
+        tuned.dispose();
       }
     } finally {
       model.dispose();
