@@ -65,21 +65,27 @@ function base64(a: ArrayLike<number>): string {
   return btoa(text);
 }
 
+/** A batch [N, H, W, C] of interleaved bands and its labels [N, H, W] as fineTune's samples, one per crop; with the step's options (one plain SGD step, no augmentation, batch statistics). */
+function oneStep<T extends Uint8Array | Float32Array>(bands: T, labels: Uint8Array, [N, H, W, C]: [number, number, number, number], lr: number) {
+  const samples = Array.from({ length: N }, (_, k) => ({
+    image: { width: W, height: H, channels: C, layout: 'interleaved' as const, data: bands.slice(k * H * W * C, (k + 1) * H * W * C) as T },
+    labels: labels.slice(k * H * W, (k + 1) * H * W),
+  }));
+  const options = { steps: 1, crop: H, batch: N, lr, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false };
+  return { samples, options };
+}
+
 window.smpFineTuneStep = async (r) => {
   const ctx = await GpuContext.create({ tune: 'off' });
   try {
     const model = await loadModel(r.url, { ctx });
     try {
-      const [N, H, W, C] = r.shape;
-      const u8 = bytes(r.bands);
+      const [N, H, W] = r.shape;
       const labels = bytes(r.labels);
-      const samples = Array.from({ length: N }, (_, k) => ({
-        image: { width: W, height: H, channels: C, layout: 'interleaved' as const, data: u8.slice(k * H * W * C, (k + 1) * H * W * C) },
-        labels: labels.slice(k * H * W, (k + 1) * H * W),
-      }));
+      const { samples, options } = oneStep(bytes(r.bands), labels, r.shape, r.lr);
       const before = await model.parameters();
       const steps: { loss: number; lr: number }[] = [];
-      const o = { steps: 1, crop: H, batch: N, lr: r.lr, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false, loss: r.loss };
+      const o = { ...options, loss: r.loss };
       const tuned = await fineTune(model, samples, { ...o, onStep: (s) => void steps.push(s) });
       let result: Pick<PageStepResult, 'grads' | 'stats' | 'rounding'>;
       const w = model.loadedWeights;
@@ -151,15 +157,10 @@ window.onnxFineTuneStep = async (r) => {
     const model = await loadModel(r.url, { ctx, mean: r.mean, std: r.std });
     try {
       const [N, H, W, C] = r.shape;
-      const input = floats(r.input);
-      const labels = bytes(r.labels);
-      const samples = Array.from({ length: N }, (_, k) => ({
-        image: { width: W, height: H, channels: C, layout: 'interleaved' as const, data: input.slice(k * H * W * C, (k + 1) * H * W * C) },
-        labels: labels.slice(k * H * W, (k + 1) * H * W),
-      }));
+      const { samples, options } = oneStep(floats(r.input), bytes(r.labels), r.shape, r.lr);
       const before = await model.parameters();
       const steps: { loss: number; lr: number }[] = [];
-      const o = { steps: 1, crop: H, batch: N, lr: r.lr, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false, mean: Array(C).fill(0), std: Array(C).fill(1) };
+      const o = { ...options, mean: Array(C).fill(0), std: Array(C).fill(1) };
       const tuned = await fineTune(model, samples, { ...o, onStep: (s) => void steps.push(s) });
       try {
         const canonical = model.loadedWeights.buildGraph({ batch: N, height: H, width: W });
