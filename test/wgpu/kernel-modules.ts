@@ -18,6 +18,7 @@ import { conv2dSpace } from '../../src/kernels/conv2d/conv2d.js';
 import { convSpace } from '../../src/kernels/conv2d/family.js';
 import { type Conv2dParams, convGeometry, convParams } from '../../src/kernels/conv2d/params.js';
 import { RESIZE_LAYOUTS, RESIZE_MODES, resizeBilinearSpec } from '../../src/kernels/resize/resize.js';
+import { broadcastSpec, reduceSumSpec } from '../../src/kernels/broadcast/broadcast.js';
 import { matmulSpace, matmulSpec } from '../../src/kernels/matmul/matmul.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
@@ -130,6 +131,13 @@ export function matmulSpecs(limits: KernelLimits): ModuleGroup {
 export function resizeSpecs(): ModuleGroup {
   const specs = RESIZE_MODES.flatMap((mode) => RESIZE_LAYOUTS.flatMap((layout) => [false, true].map((half) => ({ ...resizeBilinearSpec({ mode, outH: 1, outW: 1 }, layout), half }))));
   return { name: 'resize_bilinear, every candidate (f32, f16)', specs: distinct(specs) };
+}
+
+/** The broadcasting kernels (what imported ONNX graphs run where an operand broadcasts): each op, expand and the sum back, f32 and f16. */
+export function broadcastSpecs(): ModuleGroup {
+  const ops = (['add', 'sub', 'mul', 'div', 'expand'] as const).map((op) => broadcastSpec(op));
+  const specs = [...ops, reduceSumSpec()].flatMap((spec) => [false, true].map((half) => ({ ...spec, half })));
+  return { name: 'broadcast and reduce_sum, every op (f32, f16)', specs: distinct(specs) };
 }
 
 /** Small networks that between them hold every op: ResNet with the DeepLabv3+ decoder and the aux head, MobileNetV2 and V3, MobileViT and MobileViTV2, TF DeepLab's Xception-65 DeepLabv3+ and MobileNetV3-Small. */

@@ -8,7 +8,7 @@ import type { KernelLimits } from '../../src/gpu/kernel-limits.js';
 import { kernelKey } from '../../src/gpu/pipeline-cache.js';
 import { testContext } from '../helpers.js';
 import { compileUnderNaga, nagaJob, wgpuProfile } from './deno.js';
-import { type ModuleGroup, NETWORKS, convBackwardSpecs, convForwardSpecs, matmulSpecs, networkSpecs, resizeSpecs, wgpuKernelLimits } from './kernel-modules.js';
+import { type ModuleGroup, NETWORKS, convBackwardSpecs, broadcastSpecs, convForwardSpecs, matmulSpecs, networkSpecs, resizeSpecs, wgpuKernelLimits } from './kernel-modules.js';
 import type { NagaResult, WgpuProfile } from './naga-protocol.js';
 
 const GROUPS: Record<string, (ctx: GpuContext, limits: KernelLimits) => ModuleGroup | Promise<ModuleGroup>> = {
@@ -17,6 +17,7 @@ const GROUPS: Record<string, (ctx: GpuContext, limits: KernelLimits) => ModuleGr
   'conv2d backward': (_, limits) => convBackwardSpecs(limits),
   matmul: (_, limits) => matmulSpecs(limits),
   resize_bilinear: () => resizeSpecs(),
+  broadcast: () => broadcastSpecs(),
   ...Object.fromEntries(Object.keys(NETWORKS).map((name) => [`network ${name}`, (ctx: GpuContext) => networkSpecs(ctx, name)])),
 };
 
