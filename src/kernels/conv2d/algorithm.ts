@@ -96,20 +96,11 @@ export function convChoiceName(c: ConvChoice<unknown, unknown>): string {
   return summedName(`${c.algorithm.id}/${c.algorithm.name(c.variant)}`, c.accumulate);
 }
 
-/** The epilogue's specialisation constants (every algorithm's kernels share them). */
-export function epilogueConstants(p: Conv2dParams, has: EpilogueSlots): Record<string, number> {
-  return {
-    HAS_BIAS: has.bias ? 1 : 0,
-    HAS_SCALE: has.scale ? 1 : 0,
-    HAS_RESIDUAL: has.residual ? 1 : 0,
-    ACTIVATION: activationCode(p.activation ?? 'none'),
-  };
-}
-
 /**
- * The epilogue as one uniform field, for kernels that read it at run time rather than from
- * override constants (one pipeline then serves every epilogue): bit 0 bias, bit 1 scale, bit 2
- * residual, bits 8-15 the activation's code.
+ * The epilogue as one number: bit 0 bias, bit 1 scale, bit 2 residual, bits 8-15 the activation's
+ * code. The kernels read it at run time from their uniforms (one pipeline then serves every
+ * epilogue: each distinct shader is a compile, seconds each on software adapters), except the
+ * written-out depthwise tiles, which take it as an override constant.
  */
 export function epilogueBits(p: Conv2dParams, has: EpilogueSlots): number {
   return (has.bias ? 1 : 0) | (has.scale ? 2 : 0) | (has.residual ? 4 : 0) | (activationCode(p.activation ?? 'none') << 8);

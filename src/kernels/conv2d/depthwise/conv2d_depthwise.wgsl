@@ -72,10 +72,9 @@ fn main(
   if (KSIZE != 0u) {
     for (var t = 0u; t < KSIZE * KSIZE; t++) { wreg[t] = acc4_t(weight4[t * C4 + q]); }
   }
-  var s = vec4f(1.0);
-  if (HAS_SCALE != 0u) { s = vec4f(scale4[q]); }
-  var b = vec4f(0.0);
-  if (HAS_BIAS != 0u) { b = vec4f(bias4[q]); }
+  let e = dw.epilogue;
+  let s = scaleOf(q, e);
+  let b = biasOf(q, e);
 
   for (var tile = firstTile; tile < lastTile; tile++) {
     let at = tileAt(tile);
@@ -123,7 +122,7 @@ fn main(
       // Tiles at the bottom / right edge (and the last tiles of a phase) are partial: store
       // skips outputs past the map.
       for (var r = 0u; r < TR; r++) {
-        for (var p = 0u; p < TP; p++) { store(n, oh0 + r * dw.phaseStepH, ow0 + p * dw.phaseStepW, q, vec4f(acc[r * TP + p]), s, b); }
+        for (var p = 0u; p < TP; p++) { store(n, oh0 + r * dw.phaseStepH, ow0 + p * dw.phaseStepW, q, vec4f(acc[r * TP + p]), s, b, e); }
       }
     }
   }

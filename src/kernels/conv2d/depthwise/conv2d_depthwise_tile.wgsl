@@ -1,11 +1,12 @@
 // What the depthwise tile kernels share (conv2d_depthwise.wgsl, looped; conv2d_depthwise_unrolled.wgsl,
-// written out): the epilogue's override constants, the params (depthwise.ts writes them in this
-// order), the bindings, where a tile's outputs lie, and one output through the epilogue.
-// Both kernels define TR and TP (the tile) and include activation.wgsl first.
-
-override HAS_BIAS: u32 = 0u;
-override HAS_SCALE: u32 = 0u;
-override HAS_RESIDUAL: u32 = 0u;
+// written out): the params (depthwise.ts writes them in this order), the bindings, where a tile's
+// outputs lie, and one output through the epilogue. Both kernels define TR and TP (the tile) and
+// include activation.wgsl first.
+//
+// The epilogue is given as epilogueBits (bit 0 bias, 1 scale, 2 residual, bits 8-15 the
+// activation): the looped kernel reads it at run time (dw.epilogue: one pipeline serves every
+// epilogue), the written-out one from its override constant EPILOGUE (read at run time, each of
+// its pipelines compiled 1.5-2x slower on SwiftShader, as slow in all as a pipeline per epilogue).
 
 struct DwParams {
   C4: u32,          // channels / 4
@@ -29,6 +30,7 @@ struct DwParams {
   colTiles: u32,
   tiles: u32,       // N * rowTiles * colTiles
   tilesPerGroup: u32,  // consecutive tiles one workgroup walks; groups spill from x into z
+  epilogue: u32,    // epilogueBits, read by the looped kernel
 }
 
 @group(0) @binding(0) var<uniform> dw: DwParams;
@@ -57,10 +59,21 @@ fn tileAt(tile: u32) -> DwTile {
 }
 
 // One output through the epilogue, unless it lies past the map (partial tiles).
-fn store(n: u32, oh: u32, ow: u32, q: u32, acc: vec4f, s: vec4f, b: vec4f) {
+fn store(n: u32, oh: u32, ow: u32, q: u32, acc: vec4f, s: vec4f, b: vec4f, e: u32) {
   if (oh >= dw.OH || ow >= dw.OW) { return; }
   let idx = ((n * dw.OH + oh) * dw.OW + ow) * dw.C4 + q;
   var v = acc * s + b;
-  if (HAS_RESIDUAL != 0u) { v += vec4f(residual4[idx]); }
-  out4[idx] = elem4_t(vec4f(activate(v.x), activate(v.y), activate(v.z), activate(v.w)));
+  if ((e & 4u) != 0u) { v += vec4f(residual4[idx]); }
+  let a = e >> 8u;
+  out4[idx] = elem4_t(vec4f(activateAs(v.x, a), activateAs(v.y, a), activateAs(v.z, a), activateAs(v.w, a)));
+}
+
+// The channel quad's scale and bias where the epilogue has them (1 and 0 where not).
+fn scaleOf(q: u32, e: u32) -> vec4f {
+  if ((e & 2u) != 0u) { return vec4f(scale4[q]); }
+  return vec4f(1.0);
+}
+fn biasOf(q: u32, e: u32) -> vec4f {
+  if ((e & 1u) != 0u) { return vec4f(bias4[q]); }
+  return vec4f(0.0);
 }

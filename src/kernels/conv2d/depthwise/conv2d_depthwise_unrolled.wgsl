@@ -11,6 +11,8 @@
 //#include "activation.wgsl"
 
 override WG: u32 = 8u;
+// The epilogue (epilogueBits) as a constant: see conv2d_depthwise_tile.wgsl.
+override EPILOGUE: u32 = 0u;
 
 //#include "conv2d_depthwise_tile.wgsl"
 
@@ -36,10 +38,8 @@ fn main(
   let w{kh}_{kw} = vec4f(weight4[{kh*KW+kw}u * C4 + q]);
 //#end
 //#end
-  var s = vec4f(1.0);
-  if (HAS_SCALE != 0u) { s = vec4f(scale4[q]); }
-  var b = vec4f(0.0);
-  if (HAS_BIAS != 0u) { b = vec4f(bias4[q]); }
+  let s = scaleOf(q, EPILOGUE);
+  let b = biasOf(q, EPILOGUE);
 
   for (var tile = firstTile; tile < lastTile; tile++) {
     let at = tileAt(tile);
@@ -87,7 +87,7 @@ fn main(
     // The epilogue as a loop (written out per output, it made the compile slower than the
     // arithmetic did).
     if (qLane < C4) {
-      for (var i = 0u; i < TR * TP; i++) { store(n, oh0 + (i / TP) * dw.phaseStepH, ow0 + (i % TP) * dw.phaseStepW, q, res[i], s, b); }
+      for (var i = 0u; i < TR * TP; i++) { store(n, oh0 + (i / TP) * dw.phaseStepH, ow0 + (i % TP) * dw.phaseStepW, q, res[i], s, b, EPILOGUE); }
     }
   }
 }

@@ -7,7 +7,7 @@
 import { type Grid, Uniforms, makeDispatch } from '../../../gpu/dispatch.js';
 import { type AdapterClass, distinctValid } from '../../candidates.js';
 import { summing } from '../../precision.js';
-import { type ConvAlgorithm, compiledKernelSize, convBuffers, epilogueConstants, windowUniforms } from '../algorithm.js';
+import { type ConvAlgorithm, compiledKernelSize, convBuffers, epilogueBits, windowUniforms } from '../algorithm.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
 
 export interface DepthwiseVariant {
@@ -121,17 +121,18 @@ export const depthwiseAlgorithm: ConvAlgorithm<DepthwiseVariant> = {
     const ssw = comb(p.strideW, p.dilationW).ss;
     if (v.unrolled) {
       // The tile, the kernel and the window steps are written out: module constants. The epilogue
-      // stays override constants (unlike the written-out GEMM's uniform): read at run time, each
+      // stays an override constant (unlike the looped kernel's uniform): read at run time, each
       // pipeline compiled 1.5-2x slower on SwiftShader, as slow in all as a pipeline per epilogue.
       const { nr, nc } = unrolledWindow(v.unrolled, g, p);
       const consts = { TR: v.unrolled.rows, TP: v.unrolled.cols, KH: g.KH, KW: g.KW, SSH: ssh, SSW: ssw, NR: nr, NC: nc };
-      return [{ shader: 'conv2d_depthwise_unrolled.wgsl', consts, constants: { ...epilogueConstants(p, has), WG: v.lanes } }];
+      return [{ shader: 'conv2d_depthwise_unrolled.wgsl', consts, constants: { EPILOGUE: epilogueBits(p, has), WG: v.lanes } }];
     }
     // Only the window step class (1 or 2) specialises, never a size.
-    return [summing({ shader: 'conv2d_depthwise.wgsl', constants: { ...epilogueConstants(p, has), WG: v.lanes, KSIZE: compiledKernelSize(g.KH, g.KW), SSH: ssh, SSW: ssw } }, accumulate)];
+    return [summing({ shader: 'conv2d_depthwise.wgsl', constants: { WG: v.lanes, KSIZE: compiledKernelSize(g.KH, g.KW), SSH: ssh, SSW: ssw } }, accumulate)];
   },
   prepare(ctx, t, layer, v, accumulate, label) {
     const { g, p } = layer;
+    const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
     const rows = axisTiles(g.OH, p.strideH, p.dilationH, v.unrolled?.rows ?? DW_TR);
     const cols = axisTiles(g.OW, p.strideW, p.dilationW, v.unrolled?.cols ?? DW_TP);
     const tiles = g.N * rows.tiles * cols.tiles;
@@ -147,7 +148,8 @@ export const depthwiseAlgorithm: ConvAlgorithm<DepthwiseVariant> = {
       .u32(cols.perPhase)
       .u32(cols.tiles)
       .u32(tiles)
-      .u32(perGroup);
+      .u32(perGroup)
+      .u32(epilogueBits(p, has));
     // Tile groups in x (consecutive workgroups share input rows in cache), channel blocks in y,
     // tile groups spilling into z past the per-dimension cap.
     const groups = Math.ceil(tiles / perGroup);
@@ -156,7 +158,6 @@ export const depthwiseAlgorithm: ConvAlgorithm<DepthwiseVariant> = {
     const z = Math.ceil(groups / maxDim);
     if (z > maxDim) throw new Error(`conv2d: ${tiles} pixel tiles exceed the grid limit`);
     const grid: Grid = [Math.ceil(groups / z), channelBlocks, z];
-    const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
     const [spec] = depthwiseAlgorithm.specs(layer, has, v, accumulate);
     return [makeDispatch(ctx, { label, spec, uniforms, buffers: convBuffers(t), workgroups: grid })];
   },

@@ -12,9 +12,6 @@
 // KH * KW * Cin/groups taps). The epilogue runs in f32.
 //#include "activation.wgsl"
 
-override HAS_BIAS: u32 = 0u;
-override HAS_SCALE: u32 = 0u;
-override HAS_RESIDUAL: u32 = 0u;
 override WG: u32 = 64u;
 // Compile-time kernel size (0: read KH, KW from params): constant loop bounds let the tap
 // loops unroll, ~35% faster on lavapipe for 3x3.
@@ -58,6 +55,7 @@ struct Params {
   owBlocks: u32,     // ceil(OW / P): pixel blocks per output row
   blocks: u32,       // N * OH * owBlocks; blocks spill from y into z beyond 65535
   pixelsPerBlock: u32,  // P, passed at run time so the epilogue loop stays a loop
+  epilogue: u32,     // epilogueBits: bit 0 bias, 1 scale, 2 residual, bits 8-15 the activation
 }
 
 //#include "conv2d_bindings.wgsl"
@@ -128,10 +126,13 @@ fn main(
   }
 
   if (coLane >= params.cout) { return; }
+  // The epilogue is read at run time, not from override constants: one pipeline serves every
+  // epilogue (each distinct shader is a compile, seconds each on software adapters).
+  let e = params.epilogue;
   var s = 1.0;
-  if (HAS_SCALE != 0u) { s = f32(scale[co]); }
+  if ((e & 2u) != 0u) { s = f32(scale[co]); }
   var b = 0.0;
-  if (HAS_BIAS != 0u) { b = f32(bias[co]); }
+  if ((e & 1u) != 0u) { b = f32(bias[co]); }
   // Runtime-bounded loop (not unrolled) keeps the pipeline quick to compile; it indexes a copy
   // so that the accumulators above stay in registers.
   var res: array<f32, P>;
@@ -140,7 +141,7 @@ fn main(
   for (var p = 0u; p < count; p++) {
     let idx = (row * params.OW + ow0 + p) * params.cout + co;
     var v = res[p] * s + b;
-    if (HAS_RESIDUAL != 0u) { v = v + f32(residual[idx]); }
-    out[idx] = elem_t(activate(v));
+    if ((e & 4u) != 0u) { v = v + f32(residual[idx]); }
+    out[idx] = elem_t(activateAs(v, e >> 8u));
   }
 }

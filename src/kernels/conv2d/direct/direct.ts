@@ -6,7 +6,7 @@
 import { Uniforms, makeDispatch } from '../../../gpu/dispatch.js';
 import { lanesFor } from '../../candidates.js';
 import { summing } from '../../precision.js';
-import { type ConvAlgorithm, blockGrid, compiledKernelSize, convBuffers, epilogueConstants, windowUniforms } from '../algorithm.js';
+import { type ConvAlgorithm, blockGrid, compiledKernelSize, convBuffers, epilogueBits, windowUniforms } from '../algorithm.js';
 
 /** Output pixels per workgroup (P in conv2d_direct.wgsl). */
 const DIRECT_P = 8;
@@ -23,21 +23,22 @@ export const directAlgorithm: ConvAlgorithm<DirectVariant> = {
   name: (v) => `l${v.lanes}`,
   // Its reduction is KH * KW * Cin/groups taps, in acc_t.
   halfSums: () => null,
-  specs({ g, p }, has, v, accumulate) {
+  specs({ g, p }, _has, v, accumulate) {
     // Stride 1 without horizontal dilation lets one input row slide across the KW taps.
     const slide = p.strideW === 1 && p.dilationW === 1 ? 1 : 0;
-    const constants = { ...epilogueConstants(p, has), WG: v.lanes, SLIDE: slide, KSIZE: compiledKernelSize(g.KH, g.KW), DEPTHWISE: g.cinPerGroup === 1 ? 1 : 0 };
+    const constants = { WG: v.lanes, SLIDE: slide, KSIZE: compiledKernelSize(g.KH, g.KW), DEPTHWISE: g.cinPerGroup === 1 ? 1 : 0 };
     return [summing({ shader: 'conv2d_direct.wgsl', constants }, accumulate)];
   },
   prepare(ctx, t, layer, v, accumulate, label) {
     const { g, p } = layer;
+    const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
     const owBlocks = Math.ceil(g.OW / DIRECT_P);
     const blocks = g.N * g.OH * owBlocks;
     const uniforms = windowUniforms(new Uniforms().u32(g.cout).u32(g.cin).u32(g.cinPerGroup).u32(g.coutPerGroup), g, p)
       .u32(owBlocks)
       .u32(blocks)
-      .u32(DIRECT_P);
-    const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
+      .u32(DIRECT_P)
+      .u32(epilogueBits(p, has));
     const [spec] = directAlgorithm.specs(layer, has, v, accumulate);
     return [makeDispatch(ctx, { label, spec, uniforms, buffers: convBuffers(t), workgroups: blockGrid(ctx, blocks, Math.ceil(g.cout / v.lanes)) })];
   },

@@ -22,9 +22,6 @@
 // f16 throughout. The epilogue, once per output, is f32.
 //#include "activation.wgsl"
 
-override HAS_BIAS: u32 = 0u;
-override HAS_SCALE: u32 = 0u;
-override HAS_RESIDUAL: u32 = 0u;
 override WG: u32 = 32u;
 // Split-K: workgroups also split the input channels into ranges of ciChunk; each writes its
 // raw partial sums to `out` read as a scratch [splits, M, Cout], and conv2d_splitk_reduce.wgsl
@@ -137,10 +134,7 @@ fn main(
         out[split * params.M * params.cout + idx] = elem_t(v);
         continue;
       }
-      if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }
-      if (HAS_BIAS != 0u) { v = v + f32(bias[co]); }
-      if (HAS_RESIDUAL != 0u) { v = v + f32(residual[idx]); }
-      out[idx] = elem_t(activate(v));
+      out[idx] = elem_t(applyEpilogue(v, co, idx));
     }
   }
 }

@@ -35,9 +35,6 @@ diagnostic(off, chromium.subgroup_matrix_uniformity);
 //#endif
 //#include "activation.wgsl"
 
-override HAS_BIAS: u32 = 0u;
-override HAS_SCALE: u32 = 0u;
-override HAS_RESIDUAL: u32 = 0u;
 override SPLIT_K: u32 = 0u;
 
 const BM: u32 = SGM * TMS * SM_M;
@@ -176,10 +173,7 @@ fn main(
           out[block.split * params.M * params.cout + idx] = elem_t(v);
           continue;
         }
-        if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }
-        if (HAS_BIAS != 0u) { v = v + f32(bias[co]); }
-        if (HAS_RESIDUAL != 0u) { v = v + f32(residual[idx]); }
-        out[idx] = elem_t(activate(v));
+        out[idx] = elem_t(applyEpilogue(v, co, idx));
       }
     }
     workgroupBarrier();

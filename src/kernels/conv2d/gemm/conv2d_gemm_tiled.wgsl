@@ -25,9 +25,6 @@
 // workgroup memory). The epilogue is f32.
 //#include "activation.wgsl"
 
-override HAS_BIAS: u32 = 0u;
-override HAS_SCALE: u32 = 0u;
-override HAS_RESIDUAL: u32 = 0u;
 override SPLIT_K: u32 = 0u;
 // BM, BN and BK (the block and its depth) are module consts the spec sets (KernelSpec.consts):
 // they size the workgroup arrays, and an override-sized workgroup array is not kept safely
@@ -158,10 +155,7 @@ fn main(
         out[block.split * params.M * params.cout + idx] = elem_t(v);
         continue;
       }
-      if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }
-      if (HAS_BIAS != 0u) { v = v + f32(bias[co]); }
-      if (HAS_RESIDUAL != 0u) { v = v + f32(residual[idx]); }
-      out[idx] = elem_t(activate(v));
+      out[idx] = elem_t(applyEpilogue(v, co, idx));
     }
   }
 }

@@ -33,13 +33,7 @@ fn store(m: u32, co: u32, acc: f32, split: u32) {
     out[split * params.M * params.cout + idx] = elem_t(acc);
     return;
   }
-  // The epilogue is a uniform (epilogueBits), not override constants: one pipeline for all.
-  let e = params.epilogue;
-  var v = acc;
-  if ((e & 2u) != 0u) { v = v * f32(scale[co]); }
-  if ((e & 1u) != 0u) { v = v + f32(bias[co]); }
-  if ((e & 4u) != 0u) { v = v + f32(residual[idx]); }
-  out[idx] = elem_t(activateAs(v, e >> 8u));
+  out[idx] = elem_t(applyEpilogue(acc, co, idx));
 }
 
 // The tile's operands (gemm_unrolled_tile.wgsl), widened as loaded to the type they are summed in.

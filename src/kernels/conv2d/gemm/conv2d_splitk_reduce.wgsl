@@ -1,18 +1,17 @@
 // The second half of a split-K convolution (conv2d_gemm.wgsl with SPLIT_K): adds the partial
 // sums of every split in a fixed order (the same result every run; WGSL has no float atomics)
-// and applies the convolution's epilogue: out = activate(sum * scale[co] + bias[co] + residual).
+// and applies the convolution's epilogue: out = activate(sum * scale[co] + bias[co] + residual),
+// read at run time as the GEMM kernels read it (one pipeline serves every epilogue).
 // In half-precision programs the partial sums are stored as f16 too (elem_t) and added in f32.
 //#include "activation.wgsl"
 
-override HAS_BIAS: u32 = 0u;
-override HAS_SCALE: u32 = 0u;
-override HAS_RESIDUAL: u32 = 0u;
 override WG: u32 = 64u;
 
 struct Params {
   count: u32,   // M * Cout
   cout: u32,
   splits: u32,
+  epilogue: u32, // epilogueBits: bit 0 bias, 1 scale, 2 residual, bits 8-15 the activation
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -29,8 +28,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var v = 0.0;
   for (var s = 0u; s < params.splits; s++) { v += f32(partial[s * params.count + i]); }
   let co = i % params.cout;
-  if (HAS_SCALE != 0u) { v = v * f32(scale[co]); }
-  if (HAS_BIAS != 0u) { v = v + f32(bias[co]); }
-  if (HAS_RESIDUAL != 0u) { v = v + f32(residual[i]); }
-  out[i] = elem_t(activate(v));
+  let e = params.epilogue;
+  if ((e & 2u) != 0u) { v = v * f32(scale[co]); }
+  if ((e & 1u) != 0u) { v = v + f32(bias[co]); }
+  if ((e & 4u) != 0u) { v = v + f32(residual[i]); }
+  out[i] = elem_t(activateAs(v, e >> 8u));
 }

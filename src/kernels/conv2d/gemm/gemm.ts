@@ -10,7 +10,7 @@ import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
 import { checkBindable, tensorBytes } from '../../../gpu/tensor.js';
 import type { FloatType } from '../../../gpu/tuning.js';
 import { summing } from '../../precision.js';
-import { type ConvAlgorithm, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueBits, epilogueConstants, windowUniforms } from '../algorithm.js';
+import { type ConvAlgorithm, type Conv2dOperands, type EpilogueSlots, blockGrid, convBuffers, epilogueBits, windowUniforms } from '../algorithm.js';
 import type { Conv2dParams, ConvGeometry } from '../params.js';
 import { normaliseSplits } from '../split.js';
 import { gemmCandidates } from './candidates.js';
@@ -23,35 +23,34 @@ import { gemmVariantProblem } from './validity.js';
 /** Workgroup size of the split-K reduction. */
 const REDUCE_WG = 64;
 
-function gemmSpec(g: ConvGeometry, p: Conv2dParams, has: EpilogueSlots, v: GemmVariant, accumulate: FloatType): KernelSpec {
-  // A split GEMM writes raw sums: its epilogue constants are the reduction's.
-  const epilogue = v.splits > 1 ? { SPLIT_K: 1 } : epilogueConstants(p, has);
+function gemmSpec(g: ConvGeometry, v: GemmVariant, accumulate: FloatType): KernelSpec {
+  // The epilogue is a uniform (params.epilogue, epilogueBits): one pipeline serves every epilogue,
+  // which matters where compiles are slow (software adapters). A split GEMM writes raw sums.
+  const split: Record<string, number> = v.splits > 1 ? { SPLIT_K: 1 } : {};
   if (v.kind === 'matrix') {
     // The matrix shapes are types' parameters: module constants, not overrides.
     const shader = v.emulated ? 'conv2d_gemm_matrix_emulated.wgsl' : 'conv2d_gemm_matrix.wgsl';
     const consts = { SM_M: v.m, SM_N: v.n, SM_K: v.k, SGM: v.SGM, SGN: v.SGN, TMS: v.TMS, TNS: v.TNS, KS: v.KS, LANES: v.lanes };
-    return { shader, consts, constants: epilogue };
+    return { shader, consts, constants: split };
   }
   if (v.kind === 'unrolled') {
     // The tile is written out in the source: its sizes are module constants.
     // Pointwise layers (1x1, no padding) work out their pixels' offsets once.
     const consts: Record<string, number> = { PX: v.PX, CG: v.CG, POINTWISE: g.pointwise ? 1 : 0, ...(v.subgroups ? { SG: v.lanes } : {}) };
-    // Its epilogue is a uniform (epilogueBits): one pipeline serves every epilogue, which
-    // matters where compiles are slow (SwiftShader).
-    return summing({ shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { WG: v.lanes, ...(v.splits > 1 ? { SPLIT_K: 1 } : {}) } }, accumulate);
+    return summing({ shader: v.subgroups ? 'conv2d_gemm_unrolled_subgroup.wgsl' : 'conv2d_gemm_unrolled.wgsl', consts, constants: { WG: v.lanes, ...split } }, accumulate);
   }
   if (v.kind === 'tiled') {
     // The block sizes the workgroup arrays: consts, not overrides (docs/wgsl-rules.md, rule 8).
     const block = { BM: v.BM, BN: v.BN, BK: v.BK };
     const tile = { TM: v.TM, TN: v.TN, WGX: v.BN / v.TN, WGY: v.BM / v.TM };
-    return summing({ shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', consts: block, constants: { ...epilogue, ...tile } }, accumulate);
+    return summing({ shader: v.vec4 ? 'conv2d_gemm_tiled_vec4.wgsl' : 'conv2d_gemm_tiled.wgsl', consts: block, constants: { ...split, ...tile } }, accumulate);
   }
   const tile = { WG: v.lanes, R: v.R, CN: v.CN };
-  return summing({ shader: v.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', constants: { ...epilogue, ...tile } }, accumulate);
+  return summing({ shader: v.kind === 'register' ? 'conv2d_gemm.wgsl' : 'conv2d_gemm_subgroup.wgsl', constants: { ...split, ...tile } }, accumulate);
 }
 
-function splitKReduceSpec(p: Conv2dParams, has: EpilogueSlots): KernelSpec {
-  return { shader: 'conv2d_splitk_reduce.wgsl', constants: { ...epilogueConstants(p, has), WG: REDUCE_WG } };
+function splitKReduceSpec(): KernelSpec {
+  return { shader: 'conv2d_splitk_reduce.wgsl', constants: { WG: REDUCE_WG } };
 }
 
 /** A split-K GEMM into its own scratch [splits, M, Cout], then the ordered sum with the epilogue. */
@@ -69,15 +68,15 @@ function splitKDispatches(
   try {
     const gemm = makeDispatch(ctx, {
       label: `${s.label} split-K x${splits}`,
-      spec: gemmSpec(s.g, p, s.has, s.gemm, s.accumulate),
+      spec: gemmSpec(s.g, s.gemm, s.accumulate),
       uniforms: s.uniforms,
       buffers: [t.input, t.weight, t.weight, t.weight, t.weight, scratch],
       workgroups: s.workgroups,
     });
     const reduce = makeDispatch(ctx, {
       label: `${s.label} split-K sum`,
-      spec: splitKReduceSpec(p, s.has),
-      uniforms: new Uniforms().u32(s.count).u32(t.out.shape[3]).u32(splits),
+      spec: splitKReduceSpec(),
+      uniforms: new Uniforms().u32(s.count).u32(t.out.shape[3]).u32(splits).u32(epilogueBits(p, s.has)),
       buffers: [scratch, t.bias ?? t.weight, t.scale ?? t.weight, t.residual ?? t.weight, t.out],
       workgroups: linearGrid(ctx, s.count, REDUCE_WG),
     });
@@ -119,7 +118,7 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
     if (v.kind === 'tiled' && v.vec4 && gemmVariantProblem(g, v, limits, dtype)) v = { ...v, vec4: false };
     return v;
   },
-  specs: ({ g, p }, has, v, accumulate) => (v.splits > 1 ? [gemmSpec(g, p, has, v, accumulate), splitKReduceSpec(p, has)] : [gemmSpec(g, p, has, v, accumulate)]),
+  specs: ({ g, p }, has, v, accumulate) => (v.splits > 1 ? [gemmSpec(g, v, accumulate), splitKReduceSpec()] : [gemmSpec(g, v, accumulate)]),
   prepare(ctx, t, { g, p }, v, accumulate, label) {
     const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
     const M = g.N * g.OH * g.OW;
@@ -133,7 +132,7 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
       .u32(Math.ceil(g.cin / v.splits))
       .u32(v.splits > 1 ? 0 : epilogueBits(p, has));
     const workgroups = blockGrid(ctx, mTiles, v.splits * coGroups);
-    if (v.splits === 1) return [makeDispatch(ctx, { label, spec: gemmSpec(g, p, has, v, accumulate), uniforms, buffers: convBuffers(t), workgroups })];
+    if (v.splits === 1) return [makeDispatch(ctx, { label, spec: gemmSpec(g, v, accumulate), uniforms, buffers: convBuffers(t), workgroups })];
     return splitKDispatches(ctx, t, p, { g, label, uniforms, workgroups, gemm: v, accumulate, count: M * g.cout, has });
   },
 };
