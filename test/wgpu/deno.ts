@@ -26,12 +26,17 @@ export interface DenoRun {
   stderr: string;
 }
 
-/** Runs a built script of ours (dist/...) under Deno with read access to the file system. */
+/**
+ * Runs a built script of ours (dist/...) under Deno with read access to the file system. These runs
+ * check what wgpu and naga accept and compute, not how fast lavapipe's code runs: llvmpipe's
+ * optimisation passes are off (GALLIVM_PERF=nopt, as in the kernel tier, test/kernel-tier.cjs),
+ * which halves its compiles, most of such a run's time. Mesa keys its shader cache by that setting.
+ */
 export function runDeno(script: string, args: string[], o: { timeoutMs?: number; onLine?: (line: string) => void } = {}): Promise<DenoRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(denoExecutable(), ['run', '--quiet', '--allow-read', '--allow-env', script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+      env: { ...process.env, GALLIVM_PERF: 'nopt', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
     });
     let stdout = '';
     let stderr = '';
