@@ -4,28 +4,40 @@
 // and the number of tests, as a Markdown table. Usage:
 //   TEST_TIMINGS=/tmp/t.jsonl npm test; node scripts/test-timings.mjs /tmp/t.jsonl [--top N]
 // With --costs it prints instead the JSON of test/file-costs.json (each file's wall seconds),
-// by which test/test-files.cjs orders the tiers longest first.
+// by which test/test-files.cjs orders the tiers longest first; with --quick QUICK.jsonl, the
+// timings of a run with `--grep @slow --invert`, it adds each such file's quick-part seconds,
+// by which test/quick-tier.cjs picks the quick tier's files.
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
-const file = args.find((a) => !a.startsWith('--'));
+const quickIndex = args.indexOf('--quick');
+const file = args.find((a, i) => !a.startsWith('--') && i !== quickIndex + 1);
 const topIndex = args.indexOf('--top');
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : Infinity;
 if (!file || !(top > 0)) {
-  console.error('usage: node scripts/test-timings.mjs TIMINGS.jsonl [--top N]');
+  console.error('usage: node scripts/test-timings.mjs TIMINGS.jsonl [--top N | --costs [--quick QUICK.jsonl]]');
   process.exit(2);
 }
 
-const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+const readRows = (path) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+const rows = readRows(file);
 rows.sort((a, b) => b.wallMs - a.wallMs);
 const seconds = (ms) => (ms / 1000).toFixed(1);
 const source = (f) => f.replace(/^dist\//, '').replace(/\.js$/, '.ts');
 
 if (args.includes('--costs')) {
   // A file run by two tiers (the kernel tier, then with default limits) counts once: its longest run.
-  const costs = {};
-  for (const r of rows) costs[source(r.file)] = Math.max(costs[source(r.file)] ?? 0, Math.round(r.wallMs / 1000));
-  console.log(JSON.stringify({ about: 'wall seconds per test file of one measured run (scripts/test-timings.mjs --costs)', seconds: costs }, null, 2));
+  const costsOf = (list) => {
+    const costs = {};
+    for (const r of list) costs[source(r.file)] = Math.max(costs[source(r.file)] ?? 0, Math.round(r.wallMs / 1000));
+    return costs;
+  };
+  const table = { about: 'wall seconds per test file of one measured run (scripts/test-timings.mjs --costs)', seconds: costsOf(rows) };
+  if (quickIndex >= 0) {
+    table.aboutQuick = "quickSeconds: wall seconds of the files' quick parts (--grep @slow --invert) in one measured run (--costs --quick)";
+    table.quickSeconds = costsOf(readRows(args[quickIndex + 1]));
+  }
+  console.log(JSON.stringify(table, null, 2));
   process.exit(0);
 }
 const total = (key) => rows.reduce((s, r) => s + r[key], 0);

@@ -24,9 +24,17 @@ const costs = existsSync(COSTS_FILE) ? JSON.parse(readFileSync(COSTS_FILE, 'utf8
 const known = Object.values(costs).sort((a, b) => a - b);
 const median = known.length ? known[Math.floor(known.length / 2)] : 0;
 
+const quickCosts = existsSync(COSTS_FILE) ? (JSON.parse(readFileSync(COSTS_FILE, 'utf8')).quickSeconds ?? {}) : {};
+const sourceOf = (file) => file.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+
 /** A built test file's measured wall seconds (the median where the table does not know it). */
 function fileCost(file) {
-  return costs[file.replace(/^dist\//, '').replace(/\.js$/, '.ts')] ?? median;
+  return costs[sourceOf(file)] ?? median;
+}
+
+/** The seconds of a built test file's quick part (--grep @slow --invert), or its whole cost where not measured. */
+function quickCost(file) {
+  return quickCosts[sourceOf(file)] ?? fileCost(file);
 }
 
 /** `files` sorted by descending measured cost, then by name. */
@@ -34,4 +42,4 @@ function longestFirst(files) {
   return [...files].sort((a, b) => fileCost(b) - fileCost(a) || a.localeCompare(b));
 }
 
-module.exports = { testFiles, longestFirst, fileCost };
+module.exports = { testFiles, longestFirst, fileCost, quickCost };

@@ -40,9 +40,5 @@ export function launchFirefox(what: string): Promise<Browser> {
     // or fine-tune for longer on a software adapter: the tests' own timeouts bound it instead,
     // as they do playwright's calls in Chromium.
     protocolTimeout: 0,
-    // wgpu runs on lavapipe here: the tests check what the page gives, not how fast lavapipe's
-    // code runs, so llvmpipe's optimisation passes are off (as in the kernel tier and Deno's runs),
-    // which halves its compiles.
-    env: { ...process.env, GALLIVM_PERF: 'nopt' },
   });
 }

@@ -27,16 +27,17 @@ export interface DenoRun {
 }
 
 /**
- * Runs a built script of ours (dist/...) under Deno with read access to the file system. These runs
- * check what wgpu and naga accept and compute, not how fast lavapipe's code runs: llvmpipe's
- * optimisation passes are off (GALLIVM_PERF=nopt, as in the kernel tier, test/kernel-tier.cjs),
- * which halves its compiles, most of such a run's time. Mesa keys its shader cache by that setting.
+ * Runs a built script of ours (dist/...) under Deno with read access to the file system.
+ * `compileOnly`: the run creates pipelines and runs next to nothing, so llvmpipe's optimisation
+ * passes are off (GALLIVM_PERF=nopt, as in the kernel tier, test/kernel-tier.cjs), which halves its
+ * compiles. Not for runs that run networks: unoptimised, tuning the default model took 567 s
+ * against 225 s. Mesa keys its shader cache by that setting.
  */
-export function runDeno(script: string, args: string[], o: { timeoutMs?: number; onLine?: (line: string) => void } = {}): Promise<DenoRun> {
+export function runDeno(script: string, args: string[], o: { timeoutMs?: number; onLine?: (line: string) => void; compileOnly?: boolean } = {}): Promise<DenoRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(denoExecutable(), ['run', '--quiet', '--allow-read', '--allow-env', script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, GALLIVM_PERF: 'nopt', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+      env: { ...process.env, ...(o.compileOnly ? { GALLIVM_PERF: 'nopt' } : {}), NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
     });
     let stdout = '';
     let stderr = '';
@@ -63,7 +64,7 @@ const NAGA_COMPILE = join(HERE, 'naga-compile.js');
 
 /** wgpu's adapter as Deno sees it. */
 export async function wgpuProfile(): Promise<WgpuProfile> {
-  const run = await runDeno(NAGA_COMPILE, [], { timeoutMs: 60_000 });
+  const run = await runDeno(NAGA_COMPILE, [], { timeoutMs: 60_000, compileOnly: true });
   const line = run.stdout.split('\n').find((l) => l.startsWith('{"profile"'));
   if (!line) throw new Error(`Deno found no WebGPU adapter (exit ${run.code}): ${run.stdout}${run.stderr}`);
   return (JSON.parse(line) as { profile: WgpuProfile }).profile;
@@ -99,6 +100,7 @@ export async function compileUnderNaga(jobs: NagaJob[], limits: 'adapter' | 'def
       let started = -1;
       const run = await runDeno(NAGA_COMPILE, [file, String(next), limits], {
         timeoutMs,
+        compileOnly: true,
         onLine: (line) => {
           if (!line.startsWith('{')) return;
           const msg = JSON.parse(line) as { start?: number; done?: number; error?: string | null; declined?: string };
