@@ -11,8 +11,9 @@ import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const quickIndex = args.indexOf('--quick');
-const file = args.find((a, i) => !a.startsWith('--') && i !== quickIndex + 1);
 const topIndex = args.indexOf('--top');
+// The first argument that is neither an option nor an option's value.
+const file = args.find((a, i) => !a.startsWith('--') && (quickIndex < 0 || i !== quickIndex + 1) && (topIndex < 0 || i !== topIndex + 1));
 const top = topIndex >= 0 ? Number(args[topIndex + 1]) : Infinity;
 if (!file || !(top > 0)) {
   console.error('usage: node scripts/test-timings.mjs TIMINGS.jsonl [--top N | --costs [--quick QUICK.jsonl]]');

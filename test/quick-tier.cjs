@@ -8,7 +8,7 @@
 const tiers = require('./tiers.cjs');
 const { quickCost } = require('./test-files.cjs');
 
-const QUICK_FILE_SECONDS = 20;
+const QUICK_FILE_SECONDS = 12;
 
 module.exports = {
   ...tiers,
