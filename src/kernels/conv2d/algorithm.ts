@@ -4,7 +4,7 @@
 // default first), and how a variant compiles and launches. family.ts makes a layer's space and
 // choice from a family's list of algorithms (conv2d.ts lists the forward's); the tuner times
 // every candidate of every algorithm that can run a layer, and programs run the fastest.
-// Also here: what the algorithms' launches share (the epilogue constants, the binding list,
+// Also here: what the algorithms' launches share (the epilogue bits, the binding list,
 // the window fields of their params structs, the 3-D grid).
 import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch, Grid, Uniforms } from '../../gpu/dispatch.js';
