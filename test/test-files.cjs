@@ -20,11 +20,12 @@ function testFiles(dir) {
   });
 }
 
-const costs = existsSync(COSTS_FILE) ? JSON.parse(readFileSync(COSTS_FILE, 'utf8')).seconds : {};
+const table = existsSync(COSTS_FILE) ? JSON.parse(readFileSync(COSTS_FILE, 'utf8')) : {};
+const costs = table.seconds ?? {};
+const quickCosts = table.quickSeconds ?? {};
 const known = Object.values(costs).sort((a, b) => a - b);
 const median = known.length ? known[Math.floor(known.length / 2)] : 0;
 
-const quickCosts = existsSync(COSTS_FILE) ? (JSON.parse(readFileSync(COSTS_FILE, 'utf8')).quickSeconds ?? {}) : {};
 const sourceOf = (file) => file.replace(/^dist\//, '').replace(/\.js$/, '.ts');
 
 /** A built test file's measured wall seconds (the median where the table does not know it). */

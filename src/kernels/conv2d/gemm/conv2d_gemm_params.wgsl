@@ -24,15 +24,4 @@ struct Params {
 }
 
 //#include "conv2d_bindings.wgsl"
-
-// The epilogue of the output at pixel-major index idx, channel co: activation(acc * scale[co] +
-// bias[co] + residual[idx]). It is read at run time, not from override constants, so one pipeline
-// serves every epilogue: each distinct shader is a compile, seconds each on software adapters.
-fn applyEpilogue(acc: f32, co: u32, idx: u32) -> f32 {
-  let e = params.epilogue;
-  var v = acc;
-  if ((e & 2u) != 0u) { v = v * f32(scale[co]); }
-  if ((e & 1u) != 0u) { v = v + f32(bias[co]); }
-  if ((e & 4u) != 0u) { v = v + f32(residual[idx]); }
-  return activateAs(v, e >> 8u);
-}
+//#include "conv2d_epilogue.wgsl"

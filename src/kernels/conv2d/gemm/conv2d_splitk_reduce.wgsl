@@ -21,16 +21,13 @@ struct Params {
 @group(0) @binding(4) var<storage, read> residual: array<elem_t>;
 @group(0) @binding(5) var<storage, read_write> out: array<elem_t>;
 
+//#include "conv2d_epilogue.wgsl"
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= params.count) { return; }
   var v = 0.0;
   for (var s = 0u; s < params.splits; s++) { v += f32(partial[s * params.count + i]); }
-  let co = i % params.cout;
-  let e = params.epilogue;
-  if ((e & 2u) != 0u) { v = v * f32(scale[co]); }
-  if ((e & 1u) != 0u) { v = v + f32(bias[co]); }
-  if ((e & 4u) != 0u) { v = v + f32(residual[i]); }
-  out[i] = elem_t(activateAs(v, e >> 8u));
+  out[i] = elem_t(applyEpilogue(v, i % params.cout, i));
 }

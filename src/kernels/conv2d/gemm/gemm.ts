@@ -118,7 +118,7 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
     if (v.kind === 'tiled' && v.vec4 && gemmVariantProblem(g, v, limits, dtype)) v = { ...v, vec4: false };
     return v;
   },
-  specs: ({ g, p }, has, v, accumulate) => (v.splits > 1 ? [gemmSpec(g, v, accumulate), splitKReduceSpec()] : [gemmSpec(g, v, accumulate)]),
+  specs: ({ g }, _has, v, accumulate) => (v.splits > 1 ? [gemmSpec(g, v, accumulate), splitKReduceSpec()] : [gemmSpec(g, v, accumulate)]),
   prepare(ctx, t, { g, p }, v, accumulate, label) {
     const has = { bias: !!t.bias, scale: !!t.scale, residual: !!t.residual };
     const M = g.N * g.OH * g.OW;
