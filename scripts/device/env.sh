@@ -13,6 +13,11 @@ fi
 if [ ! -d node_modules/webgpu ] && [ -f $carry/rt/nm.tar.xz ]; then
   python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $carry/rt/nm.tar.xz
 fi
+# The built files without their source maps (dist/ whole, maps and all, is 25 MB); unpacked
+# again on every call that carries them, so a warm machine runs the build that travelled.
+if [ -f $carry/rt/dist.tar.xz ]; then
+  python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $carry/rt/dist.tar.xz
+fi
 # The Vulkan loader (NVIDIA's driver provides the ICD).
 # NVIDIA's Vulkan ICD is libGLX_nvidia, which needs glvnd's dispatch library and libX11.
 for f in .gl/*.deb; do [ -f "$f" ] && dpkg -x "$f" /; done
@@ -22,6 +27,8 @@ if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
 fi
 # ../shared beside the checkout, as on a development machine.
 mkdir -p ../shared/data
+# The tests and benchmarks know the shared folder by its README (test/shared.ts).
+[ -e ../shared/README.md ] || echo 'Carried copies of the shared folder (scripts/device/env.sh).' > ../shared/README.md
 for d in weights fixtures; do [ -e $carry/$d ] && ln -sfn "$PWD/$carry/$d" ../shared/$d; done
 for d in voc-sample camvid; do [ -e $carry/$d ] && ln -sfn "$PWD/$carry/$d" ../shared/data/$d; done
 export PATH=/opt/rt:$PATH
