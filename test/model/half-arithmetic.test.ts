@@ -110,11 +110,11 @@ for (const { id, size } of [{ id: 'mobilenetv2-pascal-257', size: 257 }, { id: '
       const jpg = `${VOC}/JPEGImages/${items[0].id}.jpg`;
       const image = await readImage(existsSync(jpg) ? jpg : items[0].imagePath);
       const plain = await loadModel(id, { ctx, precision: 'f16' });
-      let plainScores: Awaited<ReturnType<typeof classify>>;
       let plainLogits: Float32Array;
       try {
+        // One image is enough to see the stored choices change the logits below; the VOC scores
+        // are asserted for the arithmetic the test is about (f16 sums) against f32.
         plainLogits = await plain.forwardToHost(plain.preprocess(image).input, size, size);
-        plainScores = await classify(plain, items);
         // Then f16 sums wherever their check allows, stored before a model compiles with them
         // (a model compiles its program as it loads).
         const { chosen, refused } = await chooseHalfSums(ctx, plain.compiledGraph({ batch: 1, height: size, width: size }).graph);
@@ -132,9 +132,8 @@ for (const { id, size } of [{ id: 'mobilenetv2-pascal-257', size: 257 }, { id: '
         const f16 = await classify(summed, items);
         const agree = agreement(f16.maps, f32.maps);
         console.log(
-          `      ${id}: f16 arithmetic agrees with f32 on ${(100 * agree).toFixed(3)} % of pixels (f32 sums of f16 products: ` +
-            `${(100 * agreement(plainScores.maps, f32.maps)).toFixed(3)} %); mIoU ${f16.mIoU.toFixed(2)} against ${f32.mIoU.toFixed(2)} ` +
-            `(f32 sums: ${plainScores.mIoU.toFixed(2)}); logits ${changed.toExponential(2)} from the f32-sum run`,
+          `      ${id}: f16 arithmetic agrees with f32 on ${(100 * agree).toFixed(3)} % of pixels; ` +
+            `mIoU ${f16.mIoU.toFixed(2)} against ${f32.mIoU.toFixed(2)}; logits ${changed.toExponential(2)} from the f32-sum run`,
         );
         expect(agree).to.be.at.least(0.995);
         expect(Math.abs(f16.mIoU - f32.mIoU)).to.be.at.most(0.3);

@@ -1,4 +1,4 @@
-// 2,000 segment() calls, measured: run by long-run.test.ts in a child process (`node
+// 1,000 segment() calls, measured: run by long-run.test.ts in a child process (`node
 // --expose-gc`, see test/memory.ts), which asserts on the report this sends.
 //
 // The network is torchvision's MobileNetV3-Large DeepLabv3 (random weights, a fixture) with the
@@ -14,11 +14,11 @@ import { randomRgbImage } from '../helpers.js';
 import { type MemorySample, heapCensus, sampleMemory, sendReport, takeHeapSnapshot } from '../memory.js';
 import { sharedPath } from '../shared.js';
 
-const SEGMENT_CALLS = 2000;
+const SEGMENT_CALLS = 1000;
 /** Samples of the heap and buffers every this many calls: a multiple of the pattern's period (10), so every sample sees the same state. */
-const EVERY = 100;
+const EVERY = 50;
 /** Heap snapshots: the first only settles what taking one leaves behind; the census compares the others. */
-const SNAPSHOTS = [200, 1000, SEGMENT_CALLS];
+const SNAPSHOTS = [200, 500, SEGMENT_CALLS];
 
 async function main(): Promise<void> {
   ensureRuntimeDir();
