@@ -1,5 +1,5 @@
 // Mocha's options for the kernel tier (test/kernels/: every kernel family against its CPU
-// reference, every candidate), which package.json's `test:suite` and `test:quick` run before the
+// reference, every candidate; and the tuner's tests, test-files.cjs' COMPILE_BOUND), which package.json's `test:suite` and `test:quick` run before the
 // other files (test/tiers.cjs), and `test:default-limits` again with WebGPU's default limits.
 //
 // Its tests run tiny shapes through hundreds of distinct shaders, so on lavapipe their time is
@@ -10,7 +10,7 @@
 // neither changes anything on another driver.
 const { join } = require('node:path');
 const { homedir } = require('node:os');
-const { testFiles, longestFirst } = require('./test-files.cjs');
+const { kernelTierFiles, longestFirst } = require('./test-files.cjs');
 
 process.env.GALLIVM_PERF ??= 'nopt';
 process.env.MESA_SHADER_CACHE_DIR ??= join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'deeplab-webgpu', 'mesa-kernel-tier');
@@ -19,5 +19,5 @@ module.exports = {
   ...require('../.mocharc.json'),
   parallel: true,
   jobs: 2,
-  spec: longestFirst(testFiles('dist/test/kernels')),
+  spec: longestFirst(kernelTierFiles()),
 };

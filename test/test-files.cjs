@@ -43,4 +43,25 @@ function longestFirst(files) {
   return [...files].sort((a, b) => fileCost(b) - fileCost(a) || a.localeCompare(b));
 }
 
-module.exports = { testFiles, longestFirst, fileCost, quickCost };
+/**
+ * Files outside test/kernels whose time is compiling shaders too, so they run in the kernel tier
+ * (test/kernel-tier.cjs, llvmpipe's optimiser off): the tuner's tests compile every candidate of
+ * tiny layers once and run each for a few milliseconds. Measured alone on a cold Mesa cache,
+ * `test/gpu/tuning.test.ts` took 126 s with the optimiser and 64 s without. Twenty training and
+ * model files measured the same way (train/run, the device-loss and fault files, the MobileViT
+ * gradients, onnx-import and others) ran 425 s against 406 s together, several slower: they stay.
+ */
+const COMPILE_BOUND = ['dist/test/gpu/tuning.test.js'];
+
+/** The kernel tier's files: test/kernels and the compile-bound files above. */
+function kernelTierFiles() {
+  return [...testFiles('dist/test/kernels'), ...COMPILE_BOUND.filter((f) => existsSync(join(ROOT, f)))];
+}
+
+/** The other tiers' files: every test file not in the kernel tier. */
+function otherTierFiles() {
+  const kernel = new Set(kernelTierFiles());
+  return testFiles('dist/test').filter((f) => !kernel.has(f));
+}
+
+module.exports = { testFiles, longestFirst, fileCost, quickCost, kernelTierFiles, otherTierFiles };

@@ -3,12 +3,11 @@
 // time (mocha's default is one job fewer than the cores: one on two cores; files share nothing
 // but the shared folder and temporary folders of their own), the longest first
 // (test/test-files.cjs).
-const { testFiles, longestFirst } = require('./test-files.cjs');
+const { otherTierFiles, longestFirst } = require('./test-files.cjs');
 
-const files = testFiles('dist/test').filter((f) => !f.startsWith('dist/test/kernels/'));
 module.exports = {
   ...require('../.mocharc.json'),
   parallel: true,
   jobs: 2,
-  spec: longestFirst(files),
+  spec: longestFirst(otherTierFiles()),
 };

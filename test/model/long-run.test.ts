@@ -1,4 +1,4 @@
-// Long runs and concurrency: 2,000 segment() calls with the GPU buffers and the JS heap flat
+// Long runs and concurrency: 1,000 segment() calls with the GPU buffers and the JS heap flat
 // after warm-up (test/model/long-run-segment.ts, in a child process; test/memory.ts describes the
 // checks), and overlapping segment() calls from concurrent callers (one model; two models on one
 // context) each returning exactly what the same call returns run alone.
@@ -17,10 +17,12 @@ import { sharedPath } from '../shared.js';
 const MNV3_RANDOM = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth');
 
 // Heap bounds (test/memory.ts; measured on lavapipe, Node 20). heapUsed's floor grows by
-// ~70-150 B per call over calls 1,000-2,000 (the JIT), so it bounds only coarse leaks. The
-// census of the data between calls 1,000 and 2,000 moved by < 3 KiB (the run's own samples are
-// ~1-2 KiB of it) and no kind by more than 40 objects (those samples); one leaked `{ i }` per
-// call adds ~45 KiB and 1,040 objects, over both bounds.
+// ~470-520 B per call over calls 500-1,000 (~70-150 B over calls 1,000-2,000: the JIT settling),
+// so it bounds only coarse leaks. The census of the data between calls 500 and 1,000 moved by
+// ~1.8-2.1 KiB (the run's own samples are ~1 KiB of it) and no kind by more than 23 objects;
+// one leaked `{ i }` per call adds ~22 KiB and 520 objects, over both bounds (4 KiB, 125). So
+// 1,000 calls (34 s alone) are enough: the buffers must be exact at every sample from call 250,
+// and the census window is long enough to see a leak of one object a call.
 const HEAP_USED_BYTES_PER_CALL = 1024;
 const DATA_BYTES_PER_CALL = 8;
 const OBJECTS_PER_CALL = 0.25;
@@ -48,7 +50,7 @@ describe('model: long runs and concurrency', function () {
   });
 
   describe('a long run @slow', () => {
-    it('2,000 segment calls: live GPU buffers, the buffer pool and the JS heap stay flat after warm-up', async () => {
+    it('1,000 segment calls: live GPU buffers, the buffer pool and the JS heap stay flat after warm-up', async () => {
       const r = await runLongRun('dist/test/model/long-run-segment.js', RUN_SEED);
       const [a, b] = reportCensuses(r);
       const calls = r.samples[r.samples.length - 1].at;
