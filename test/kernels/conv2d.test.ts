@@ -23,7 +23,7 @@ import { GpuContext } from '../../src/gpu/context.js';
 import { PipelineCache, kernelKey } from '../../src/gpu/pipeline-cache.js';
 import { checkMatrixConfigs } from '../../src/kernels/conv2d/gemm/matrix-check.js';
 import { expectClose, numel, poisonedTensor, randomArray, testContext, withKernelOption, expectThrows, disposeAfterTest } from '../helpers.js';
-import { ADAPTER_CLASSES, everyCandidate } from './every-candidate.js';
+import { ADAPTER_CLASSES, everyCandidate, narrowSubgroups } from './every-candidate.js';
 
 /** Limits as a GPU reports them (specs do not depend on them but for the candidates offered). */
 const GPU_LIMITS: KernelLimits = { maxComputeInvocationsPerWorkgroup: 1024, maxComputeWorkgroupStorageSize: 32768, maxComputeWorkgroupSizeX: 1024, maxComputeWorkgroupSizeY: 1024 };
@@ -537,13 +537,15 @@ describe('kernel: conv2d, every candidate of every algorithm a tuner may choose,
       const data = { input: randomArray(numel(c.input)), weight: randomArray(numel(weightOf(c))) };
       const ran = await everyCandidate((cls) => conv2dSpace({ ...layerOf(c.input, weightOf(c), p, cls), limits: ctx.kernelLimits }), (choice, name) => check(c, data, choice, name));
       const of = (id: string) => ran.filter((x) => x.variant.algorithm.id === id).map((x) => x.variant.variant);
+      // Lavapipe's subgroups are 8 wide: there every subgroup variant of these small layers is a
+      // candidate and runs here (narrowSubgroups says why not with wider ones).
+      const narrow = narrowSubgroups(ctx);
       const gemm = of('gemm') as GemmVariant[];
       if (gemm.length) {
-        // The unrolled kernel, with and without subgroup broadcasts (lavapipe's subgroups are 8 wide).
-        expect(gemm.filter((v) => v.kind === 'unrolled').map((v) => v.kind === 'unrolled' && v.subgroups), 'unrolled tiles').to.include.members([true, false]);
+        // The unrolled kernel, without subgroup broadcasts and, where subgroups are narrow, with them.
+        expect(gemm.filter((v) => v.kind === 'unrolled').map((v) => v.kind === 'unrolled' && v.subgroups), 'unrolled tiles').to.include.members(narrow ? [true, false] : [false]);
         expect(gemm.some((v) => v.splits > 1) || g.cin < 64, 'split-K candidates where the channels allow').to.equal(true);
-        // Lavapipe has fixed 8-wide subgroups: the subgroup kernel's candidates run here too.
-        if (ctx.kernelLimits.subgroupSize) expect(gemm.some((v) => v.kind === 'subgroup'), 'subgroup candidates').to.equal(true);
+        if (narrow) expect(gemm.some((v) => v.kind === 'subgroup'), 'subgroup candidates').to.equal(true);
         const vec4 = gemm.filter((v) => v.kind === 'tiled' && v.vec4);
         expect(vec4.length > 0, 'vec4 staging exactly where the channels are multiples of 4').to.equal(g.cin % 4 === 0 && g.cout % 4 === 0);
         if (vec4.length) expect(vec4.some((v) => v.splits > 1) || g.cin < 64, 'vec4 split-K').to.equal(true);
@@ -553,8 +555,7 @@ describe('kernel: conv2d, every candidate of every algorithm a tuner may choose,
       if (winograd.length) {
         expect(new Set(winograd.map((v) => v.tile)), 'both tile sizes').to.deep.equal(new Set([2, 4]));
         expect(new Set(winograd.map((v) => v.unrolled)), 'the GEMM looped and written out').to.deep.equal(new Set([false, true]));
-        // Lavapipe has fixed 8-wide subgroups: the subgroup GEMMs run here too.
-        if (ctx.kernelLimits.subgroupSize) expect(new Set(winograd.map((v) => v.subgroups)), 'with and without subgroups').to.deep.equal(new Set([false, true]));
+        if (narrow) expect(new Set(winograd.map((v) => v.subgroups)), 'with and without subgroups').to.deep.equal(new Set([false, true]));
       }
       const depthwise = of('depthwise') as DepthwiseVariant[];
       if (depthwise.length) {
@@ -598,15 +599,26 @@ describe('kernel: conv2d GEMM on subgroup matrices (the built-ins emulated on la
     const emulated = await checkMatrixConfigs(ctx, EMULATED_MATRIX_CONFIGS, { subgroupMaxSize: 8, emulated: true });
     expect(emulated.failed, JSON.stringify(emulated.failed)).to.deep.equal([]);
     expect(emulated.passed).to.have.length(ctx.hasHalf ? 4 : 1);
-    // The real built-ins on an adapter without them: Dawn refuses the shader. That is a reason
-    // to leave the shape out, not an error for the caller.
+    // A shape no tiling fits.
+    const odd = await checkMatrixConfigs(ctx, [{ component: 'f32', m: 3, n: 3, k: 8 }], { subgroupMaxSize: 8, emulated: true });
+    expect(odd.failed.map((f) => f.reason)).to.deep.equal(['no tiling fits the device']);
+    if (ctx.device.features.has('chromium-experimental-subgroup-matrix' as GPUFeatureName)) {
+      // An adapter with them (a GPU): the real built-ins on every shape it offers, each kept or
+      // set aside with its reason (checked here without recording it on the shared context).
+      const offered = ctx.offeredMatrixConfigs;
+      expect(offered.length, 'shapes offered').to.be.greaterThan(0);
+      const check = await checkMatrixConfigs(ctx, offered, { subgroupMaxSize: ctx.subgroupMaxSize, emulated: false });
+      expect(check.passed.length + check.failed.length, 'shapes checked').to.equal(offered.length);
+      for (const f of check.failed) expect(f.reason, matrixConfigName(f.config)).to.be.a('string').and.not.equal('');
+      console.log(`      (real built-ins: ${check.passed.map(matrixConfigName).join(', ') || 'none'} passed; ${check.failed.map((f) => `${matrixConfigName(f.config)}: ${f.reason}`).join('; ') || 'none failed'})`);
+      return;
+    }
+    // The real built-ins on an adapter without them (lavapipe): Dawn refuses the shader. That is
+    // a reason to leave the shape out, not an error for the caller.
     const real = await checkMatrixConfigs(ctx, [{ component: 'f32', m: 8, n: 8, k: 8 }], { subgroupMaxSize: 8, emulated: false });
     expect(real.passed).to.deep.equal([]);
     expect(real.failed).to.have.length(1);
     expect(real.failed[0].reason).to.match(/chromium_experimental_subgroup_matrix/);
-    // And a shape no tiling fits.
-    const odd = await checkMatrixConfigs(ctx, [{ component: 'f32', m: 3, n: 3, k: 8 }], { subgroupMaxSize: 8, emulated: true });
-    expect(odd.failed.map((f) => f.reason)).to.deep.equal(['no tiling fits the device']);
     // This adapter offers none, so none is used.
     expect(ctx.kernelLimits.matrix).to.equal(undefined);
     expect(ctx.subgroupMatrices).to.deep.equal({ used: [], rejected: [] });

@@ -4,7 +4,9 @@
 // written-out kernels, the GPU's wide workgroups and split-K) run here too. A new algorithm or
 // variant is tested by being in its family's space: no test is copied for it.
 import { expect } from 'chai';
+import type { GpuContext } from '../../src/gpu/context.js';
 import type { AdapterClass } from '../../src/kernels/candidates.js';
+import { UNROLLED_SUBGROUP_MAX } from '../../src/kernels/conv2d/gemm/types.js';
 import type { Candidate, LayerSpace } from '../../src/kernels/tuning.js';
 
 export const ADAPTER_CLASSES: readonly AdapterClass[] = ['software', 'swiftshader', 'gpu'];
@@ -21,4 +23,15 @@ export async function everyCandidate<V>(spaceOn: (cls: AdapterClass) => LayerSpa
   for (const c of candidates) await check(c.variant, c.name);
   console.log(`      (${candidates.length} candidates)`);
   return candidates;
+}
+
+/**
+ * Whether the adapter's subgroups are as narrow as lavapipe's (8 lanes): there the tests' small
+ * layers are offered every subgroup variant (the written-out tiles' broadcasts are written for at
+ * most UNROLLED_SUBGROUP_MAX lanes; the others' lanes are whole subgroups, so NVIDIA's 32-wide
+ * ones leave the 8- and 16-lane variants out). The tests expect those variants only here.
+ */
+export function narrowSubgroups(ctx: GpuContext): boolean {
+  const size = ctx.kernelLimits.subgroupSize ?? 0;
+  return size > 0 && size <= UNROLLED_SUBGROUP_MAX;
 }

@@ -36,7 +36,11 @@ export function convShapeKey({ g, p }: Pick<ConvLayer, 'g' | 'p'>): string {
   return `m${pixelBucket(g.N * g.OH * g.OW)}.ci${g.cin}.co${g.cout}.g${p.groups}.k${g.KH}x${g.KW}.s${p.strideH}.d${p.dilationH}`;
 }
 
-/** Every variant of every algorithm of the family that can run the layer, in its precision, the preferred algorithm's default first. */
+/**
+ * Every variant of every algorithm of the family that can run the layer, in its precision, the
+ * default first: an algorithm's preferred variant where it has one (half-precision programs on
+ * tensor cores), else the preferred algorithm's default.
+ */
 export function convSpace<O, S>(family: ConvFamily<O, S>, layer: ConvLayer): LayerSpace<ConvChoice<O, S>> {
   const precision = precisionOf(layer.dtype);
   const candidates: Candidate<ConvChoice<O, S>>[] = [];
@@ -47,24 +51,34 @@ export function convSpace<O, S>(family: ConvFamily<O, S>, layer: ConvLayer): Lay
       candidates.push({ name: convChoiceName(choice), variant: choice, accumulate });
     }
   }
+  const preferred = preferredCandidate(family, layer);
+  if (preferred) {
+    // The preferred variant is the default: first, and once.
+    const at = candidates.findIndex((c) => c.name === preferred.name);
+    if (at >= 0) candidates.splice(at, 1);
+    candidates.unshift(preferred);
+  }
   return layerSpace({ kernel: family.kernel, shape: convShapeKey(layer), precision }, familyVersion(family), candidates);
 }
 
-/**
- * What a layer runs on `ctx`: an algorithm's preferred variant where it has one (half-precision
- * programs on tensor cores), else the candidate measured fastest on this adapter for its shape in
- * its precision, else the default; then adjusted to the context's kernel options (split-K modes).
- */
-export function chooseConv<O, S>(ctx: GpuContext, family: ConvFamily<O, S>, layer: ConvLayer): ConvChoice<O, S> {
-  let choice: ConvChoice<O, S> | undefined;
+/** The first algorithm's preferred variant for the layer, as a candidate, or null where none has one. */
+function preferredCandidate<O, S>(family: ConvFamily<O, S>, layer: ConvLayer): Candidate<ConvChoice<O, S>> | null {
   for (const algorithm of family.algorithms) {
     const preferred = algorithm.preferred?.(layer);
-    if (preferred !== undefined) {
-      choice = convChoice(algorithm, preferred);
-      break;
-    }
+    if (preferred === undefined) continue;
+    const choice = convChoice(algorithm, preferred);
+    return { name: convChoiceName(choice), variant: choice, accumulate: choice.accumulate };
   }
-  choice ??= chosenCandidate(ctx, convSpace(family, layer)).variant;
+  return null;
+}
+
+/**
+ * What a layer runs on `ctx`: the candidate measured fastest on this adapter for its shape in its
+ * precision, else the default (convSpace's first: a preferred variant where an algorithm has
+ * one); then adjusted to the context's kernel options (split-K modes).
+ */
+export function chooseConv<O, S>(ctx: GpuContext, family: ConvFamily<O, S>, layer: ConvLayer): ConvChoice<O, S> {
+  const choice = chosenCandidate(ctx, convSpace(family, layer)).variant;
   const { algorithm, variant, accumulate } = choice;
   return algorithm.settle ? { algorithm, variant: algorithm.settle(variant, layer, ctx.kernelOptions), accumulate } : choice;
 }
