@@ -1,6 +1,7 @@
 // Mocha's options for the kernel tier (test/kernels/: every kernel family against its CPU
-// reference, every candidate; and the tuner's tests, test-files.cjs' COMPILE_BOUND), which package.json's `test:suite` and `test:quick` run before the
-// other files (test/tiers.cjs), and `test:default-limits` again with WebGPU's default limits.
+// reference, every candidate; and the tuner's tests, test-files.cjs' COMPILE_BOUND), which
+// package.json's `test:suite` and `test:quick` run before the other files (test/tiers.cjs), and
+// `test:default-limits` again with WebGPU's default limits.
 //
 // Its tests run tiny shapes through hundreds of distinct shaders, so on lavapipe their time is
 // the driver's compiling, not running: they run with llvmpipe's optimisation passes off
