@@ -13,3 +13,11 @@ export function zerosLike<T extends FloatArray>(like: T, length: number): T {
 export function fromLike<T extends FloatArray>(like: T, values: ArrayLike<number>): T {
   return (like instanceof Float64Array ? Float64Array.from(values) : Float32Array.from(values)) as T;
 }
+
+/**
+ * `a` as a Float64Array: itself, or a widened copy (exact: every float32 is a float64), so a
+ * reference's loops see one array kind whatever it was given.
+ */
+export function asFloat64(a: FloatArray): Float64Array {
+  return a instanceof Float64Array ? a : new Float64Array(a);
+}

@@ -22,14 +22,19 @@ export function nchwToNhwc(data: Float32Array, [n, c, h, w]: readonly number[]):
 
 /** Our gradient in the fixture's layout (OIHW for conv weights), cut to the fixture's first values. */
 export function asFixture<T extends Float32Array | Float64Array>(ours: T, ourShape: readonly number[], fixtureShape: readonly number[]): T {
-  let data = ours;
-  if (ourShape.length === 4) {
-    // HWIO -> OIHW
-    const [KH, KW, I, O] = ourShape;
-    data = new (ours.constructor as { new (n: number): T })(ours.length);
-    for (let o = 0; o < O; o++) for (let i = 0; i < I; i++) for (let h = 0; h < KH; h++) for (let w = 0; w < KW; w++) data[((o * I + i) * KH + h) * KW + w] = ours[((h * KW + w) * I + i) * O + o];
+  const count = fixtureShape.reduce((a, b) => a * b, 1);
+  if (ourShape.length !== 4) return ours.subarray(0, count) as T;
+  // HWIO -> OIHW, only the first `count` values (OIHW order: o, i, h, w).
+  const [KH, KW, I, O] = ourShape;
+  const data = new (ours.constructor as { new (n: number): T })(count);
+  for (let j = 0; j < count; j++) {
+    const w = j % KW;
+    const h = Math.floor(j / KW) % KH;
+    const i = Math.floor(j / (KW * KH)) % I;
+    const o = Math.floor(j / (KW * KH * I));
+    data[j] = ours[((h * KW + w) * I + i) * O + o];
   }
-  return data.subarray(0, fixtureShape.reduce((a, b) => a * b, 1)) as T;
+  return data;
 }
 
 export interface Model {

@@ -14,7 +14,7 @@ describe('wgpu (Deno): tuning every hardware-class candidate of the default mode
   this.timeout(1_200_000);
 
   it('times every candidate of every layer shape, then segments as before tuning', async () => {
-    const run = await runDeno(SCRIPT, [sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), '65'], { timeoutMs: 1_100_000 });
+    const run = await runDeno(SCRIPT, [sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), '33'], { timeoutMs: 1_100_000 });
     const line = run.stdout.split('\n').find((l) => l.startsWith('{"result"'));
     if (!line) throw new Error(`tuning under Deno gave no result (exit ${run.code ?? run.signal}):\n${run.stdout}\n${run.stderr}`);
     const r = (JSON.parse(line) as { result: TuneResult }).result;

@@ -1,39 +1,15 @@
 // CPU references of the convolution's gradients (PyTorch semantics), accumulated in float64:
-// the oracles the backward kernels and the autograd's gradient checks compare against.
+// the oracles the backward kernels and the autograd's gradient checks compare against. Both
+// scatter each forward product x[x0 + ci] * w[w0 + ci * cout + co] -> y[y0 + co] the other way,
+// over the forward's taps in their order (conv2d/taps.ts: n, oh, ow, kh, kw), then output
+// channels for dX, which sums over them: every sum runs over the products in that order, so the
+// loops inside a tap may run in whatever order keeps memory contiguous without changing a bit.
 import { type Shape, numel } from '../../gpu/tensor.js';
 import { expectRank } from '../checks.js';
-import type { Conv2dParams, ConvGeometry } from '../conv2d/params.js';
-import { type FloatArray, zerosLike } from '../cpu-arrays.js';
+import type { Conv2dParams } from '../conv2d/params.js';
+import { type FloatArray, asFloat64, zerosLike } from '../cpu-arrays.js';
+import { TAP_CHUNK, convTaps, tapsByWeightRow } from '../conv2d/taps.js';
 import { BIAS_GRAD, INPUT_GRAD, WEIGHT_GRAD, backwardGeometry, expectLength } from './geometry.js';
-
-/**
- * Visits every (output pixel, tap) of the forward convolution that reads a real (non-padding)
- * input pixel, in the order n, oh, ow, kh, kw: `visit(x0, w0, y0)` with the flat offsets of the
- * input pixel's channel 0, the tap's weight row for input channel 0 and output channel 0, and
- * the output pixel's channel 0. The references below scatter each of the tap's products
- * x[x0 + ci] * w[w0 + ci * cout + co] -> y[y0 + co] the other way. Every sum they make runs
- * over the products in this order (then output channels for dX, which sums over them), so the
- * loops inside a tap may run in whatever order keeps memory contiguous without changing a bit.
- */
-function forEachTap(g: ConvGeometry, p: Conv2dParams, visit: (x0: number, w0: number, y0: number) => void): void {
-  const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup } = g;
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        const y0 = ((n * OH + oh) * OW + ow) * cout;
-        for (let kh = 0; kh < KH; kh++) {
-          const ih = oh * p.strideH - p.padTop + kh * p.dilationH;
-          if (ih < 0 || ih >= H) continue;
-          for (let kw = 0; kw < KW; kw++) {
-            const iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
-            if (iw < 0 || iw >= W) continue;
-            visit(((n * H + ih) * W + iw) * cin, (kh * KW + kw) * cinPerGroup * cout, y0);
-          }
-        }
-      }
-    }
-  }
-}
 
 /**
  * CPU reference for dX [N, H, W, Cin] from dY [N, OH, OW, Cout] and the weight: each forward
@@ -53,22 +29,61 @@ export function conv2dInputGradCpu<T extends FloatArray>(
   const acc = new Float64Array(numel(inputShape));
   const { cout, cinPerGroup, coutPerGroup } = g;
   const groups = cout / coutPerGroup;
-  forEachTap(g, p, (x0, w0, y0) => {
+  const w = asFloat64(weight);
+  const dy = asFloat64(dOut);
+  const taps = convTaps(g, p);
+  if (cinPerGroup === 1 && coutPerGroup === 1) {
+    // Depthwise: channel c of each tap adds w[w0 + c] * dY[y0 + c] to dX[x0 + c], taps in order.
+    for (let t = 0; t < taps.length; t += 3) {
+      const x0 = taps[t];
+      const w0 = taps[t + 1];
+      const y0 = taps[t + 2];
+      for (let c = 0; c < cout; c++) acc[x0 + c] += w[w0 + c] * dy[y0 + c];
+    }
+    return fromAccumulator(dOut, acc);
+  }
+  for (let t = 0; t < taps.length; t += 3) {
+    const x0 = taps[t];
+    const w0 = taps[t + 1];
+    const y0 = taps[t + 2];
     for (let group = 0; group < groups; group++) {
       const co0 = group * coutPerGroup;
       const ci0 = group * cinPerGroup;
-      for (let ci = 0; ci < cinPerGroup; ci++) {
-        // dX[x] gains w * dY over the group's output channels, in their order.
+      const co1 = co0 + coutPerGroup;
+      const xg = x0 + ci0;
+      // dX[x] gains w * dY over the group's output channels, in their order; four input channels
+      // at a time share each dY load.
+      let ci = 0;
+      for (; ci + 4 <= cinPerGroup; ci += 4) {
+        const ra = w0 + ci * cout;
+        const rb = ra + cout;
+        const rc = rb + cout;
+        const rd = rc + cout;
+        let sa = acc[xg + ci];
+        let sb = acc[xg + ci + 1];
+        let sc = acc[xg + ci + 2];
+        let sd = acc[xg + ci + 3];
+        for (let co = co0; co < co1; co++) {
+          const d = dy[y0 + co];
+          sa += w[ra + co] * d;
+          sb += w[rb + co] * d;
+          sc += w[rc + co] * d;
+          sd += w[rd + co] * d;
+        }
+        acc[xg + ci] = sa;
+        acc[xg + ci + 1] = sb;
+        acc[xg + ci + 2] = sc;
+        acc[xg + ci + 3] = sd;
+      }
+      for (; ci < cinPerGroup; ci++) {
         const row = w0 + ci * cout;
-        let sum = acc[x0 + ci0 + ci];
-        for (let co = co0; co < co0 + coutPerGroup; co++) sum += weight[row + co] * dOut[y0 + co];
-        acc[x0 + ci0 + ci] = sum;
+        let sum = acc[xg + ci];
+        for (let co = co0; co < co1; co++) sum += w[row + co] * dy[y0 + co];
+        acc[xg + ci] = sum;
       }
     }
-  });
-  const out = zerosLike(dOut, acc.length);
-  out.set(acc);
-  return out;
+  }
+  return fromAccumulator(dOut, acc);
 }
 
 /**
@@ -89,18 +104,68 @@ export function conv2dWeightGradCpu<T extends FloatArray>(
   const acc = new Float64Array(numel(weightShape));
   const { cout, cinPerGroup, coutPerGroup } = g;
   const groups = cout / coutPerGroup;
-  forEachTap(g, p, (x0, w0, y0) => {
-    for (let group = 0; group < groups; group++) {
-      const co0 = group * coutPerGroup;
-      const ci0 = group * cinPerGroup;
-      for (let ci = 0; ci < cinPerGroup; ci++) {
-        const x = input[x0 + ci0 + ci];
-        const row = w0 + ci * cout;
-        for (let co = co0; co < co0 + coutPerGroup; co++) acc[row + co] += x * dOut[y0 + co];
+  const x = asFloat64(input);
+  const dy = asFloat64(dOut);
+  if (cinPerGroup === 1 && coutPerGroup === 1) {
+    // Depthwise: channel c of each tap adds x[x0 + c] * dY[y0 + c] to dW[w0 + c], taps in order.
+    const taps = convTaps(g, p);
+    for (let t = 0; t < taps.length; t += 3) {
+      const x0 = taps[t];
+      const w0 = taps[t + 1];
+      const y0 = taps[t + 2];
+      for (let c = 0; c < cout; c++) acc[w0 + c] += x[x0 + c] * dy[y0 + c];
+    }
+    return fromAccumulator(input, acc);
+  }
+  // Each dW element sums over the taps of its weight row in their order, so the taps are taken
+  // row by row, in chunks whose dY rows stay in cache, four output pixels per pass over the
+  // output channels: the same additions in the same order, with a quarter of the loads and stores.
+  for (const rowTaps of tapsByWeightRow(convTaps(g, p), g)) {
+    if (rowTaps.length === 0) continue;
+    const w0 = rowTaps[1];
+    for (let c0 = 0; c0 < rowTaps.length; c0 += 3 * TAP_CHUNK) {
+      const c1 = Math.min(rowTaps.length, c0 + 3 * TAP_CHUNK);
+      for (let group = 0; group < groups; group++) {
+        const co0 = group * coutPerGroup;
+        const co1 = co0 + coutPerGroup;
+        const ci0 = group * cinPerGroup;
+        for (let ci = 0; ci < cinPerGroup; ci++) {
+          const row = w0 + ci * cout;
+          const xc = ci0 + ci;
+          let t = c0;
+          for (; t + 12 <= c1; t += 12) {
+            const xa = x[rowTaps[t] + xc];
+            const xb = x[rowTaps[t + 3] + xc];
+            const xcc = x[rowTaps[t + 6] + xc];
+            const xd = x[rowTaps[t + 9] + xc];
+            const ya = rowTaps[t + 2];
+            const yb = rowTaps[t + 5];
+            const yc = rowTaps[t + 8];
+            const yd = rowTaps[t + 11];
+            for (let co = co0; co < co1; co++) {
+              let sum = acc[row + co];
+              sum += xa * dy[ya + co];
+              sum += xb * dy[yb + co];
+              sum += xcc * dy[yc + co];
+              sum += xd * dy[yd + co];
+              acc[row + co] = sum;
+            }
+          }
+          for (; t < c1; t += 3) {
+            const xv = x[rowTaps[t] + xc];
+            const y0 = rowTaps[t + 2];
+            for (let co = co0; co < co1; co++) acc[row + co] += xv * dy[y0 + co];
+          }
+        }
       }
     }
-  });
-  const out = zerosLike(input, acc.length);
+  }
+  return fromAccumulator(input, acc);
+}
+
+/** The float64 sums as an array of `like`'s kind. */
+function fromAccumulator<T extends FloatArray>(like: T, acc: Float64Array): T {
+  const out = zerosLike(like, acc.length);
   out.set(acc);
   return out;
 }
@@ -112,8 +177,6 @@ export function conv2dBiasGradCpu<T extends FloatArray>(dOut: T, dOutShape: Shap
   const cout = dOutShape[3];
   const acc = new Float64Array(cout);
   for (let i = 0; i < dOut.length; i++) acc[i % cout] += dOut[i];
-  const out = zerosLike(dOut, cout);
-  out.set(acc);
-  return out;
+  return fromAccumulator(dOut, acc);
 }
 

@@ -1,7 +1,9 @@
 // The convolution's CPU reference: the oracle every algorithm of the family is tested against.
 import { type Shape, numel } from '../../gpu/tensor.js';
 import { activateCpu } from '../activation/activation.js';
-import { type Conv2dExtras, type Conv2dParams, convGeometry } from './params.js';
+import { asFloat64 } from '../cpu-arrays.js';
+import { type Conv2dExtras, type Conv2dParams, type ConvGeometry, convGeometry } from './params.js';
+import { TAP_CHUNK, convTaps, tapsByWeightRow } from './taps.js';
 
 /**
  * The textbook seven-deep loop (reordered, not resummed: see below), zero padding by skipping
@@ -24,7 +26,7 @@ export function conv2dCpu<T extends Float32Array | Float64Array>(
   round?: (x: number) => number,
 ): T {
   const g = convGeometry(inputShape, weightShape, p);
-  const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup, coutPerGroup } = g;
+  const { N, cout, OH, OW } = g;
   const expectLength = (what: string, a: Float32Array | Float64Array | undefined, n: number) => {
     if (a && a.length !== n) throw new Error(`conv2d: ${what} has ${a.length} values, expected ${n}`);
   };
@@ -35,46 +37,106 @@ export function conv2dCpu<T extends Float32Array | Float64Array>(
   expectLength('residual', extras.residual, N * OH * OW * cout);
   const act = p.activation ?? 'none';
   const out = new (input.constructor as { new (n: number): T })(N * OH * OW * cout);
-  // One output pixel's cout sums at a time, each summed in the order above (kh, kw, then input
-  // channels), so the result is the textbook loop's to the bit; the innermost loop runs over
-  // output channels, along the weight's rows, which keeps the reference fast enough for whole
-  // networks in the tests.
-  const acc = new Float64Array(cout);
+  // Every output's sum runs over its taps in the order the register-tile kernels sum them (kh,
+  // kw, then input channels), so the result is the textbook loop's to the bit.
+  const sums = new Float64Array(out.length);
+  const taps = convTaps(g, p);
+  const x = asFloat64(input);
+  const w = asFloat64(weight);
+  if (round) sumTapsRounded(sums, x, w, taps, g, round);
+  else sumTaps(sums, x, w, taps, g);
+  for (let i = 0; i < out.length; i++) {
+    const co = i % cout;
+    let v = sums[i];
+    if (extras.scale) v *= extras.scale[co];
+    if (extras.bias) v += extras.bias[co];
+    if (extras.residual) v += extras.residual[i];
+    out[i] = activateCpu(v, act);
+  }
+  return out;
+}
+
+/**
+ * sums[y0 + co] += x[x0 + ci] * w[w0 + ci * cout + co] over every tap, each output's products in
+ * the taps' order, then its group's input channels'.
+ */
+function sumTaps(sums: Float64Array, x: Float64Array, w: Float64Array, taps: Int32Array, g: ConvGeometry): void {
+  const { cout, cinPerGroup, coutPerGroup } = g;
+  if (cinPerGroup === 1 && coutPerGroup === 1) {
+    // Depthwise: output channel c reads input channel c through its weight w[w0 + c].
+    for (let t = 0; t < taps.length; t += 3) {
+      const x0 = taps[t];
+      const w0 = taps[t + 1];
+      const y0 = taps[t + 2];
+      for (let c = 0; c < cout; c++) sums[y0 + c] += x[x0 + c] * w[w0 + c];
+    }
+    return;
+  }
   const groups = cout / coutPerGroup;
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) {
-        acc.fill(0);
-        for (let kh = 0; kh < KH; kh++) {
-          const ih = oh * p.strideH - p.padTop + kh * p.dilationH;
-          if (ih < 0 || ih >= H) continue;
-          for (let kw = 0; kw < KW; kw++) {
-            const iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
-            if (iw < 0 || iw >= W) continue;
-            const inBase = ((n * H + ih) * W + iw) * cin;
-            const tapBase = (kh * KW + kw) * cinPerGroup * cout;
-            for (let group = 0; group < groups; group++) {
-              const co0 = group * coutPerGroup;
-              const ci0 = group * cinPerGroup;
-              for (let ci = 0; ci < cinPerGroup; ci++) {
-                const x = input[inBase + ci0 + ci];
-                const row = tapBase + ci * cout + co0;
-                if (round) for (let co = 0; co < coutPerGroup; co++) acc[co0 + co] = round(acc[co0 + co] + round(x * weight[row + co]));
-                else for (let co = 0; co < coutPerGroup; co++) acc[co0 + co] += x * weight[row + co];
-              }
+  // Weight row by weight row (kh, kw in order, as each output's taps are), a chunk of output
+  // pixels at a time, four input channels per pass over the outputs: each sum adds its products
+  // one at a time in order while four weight rows stay in cache across the chunk.
+  for (const rowTaps of tapsByWeightRow(taps, g)) {
+    if (rowTaps.length === 0) continue;
+    const w0 = rowTaps[1];
+    for (let c0 = 0; c0 < rowTaps.length; c0 += 3 * TAP_CHUNK) {
+      const c1 = Math.min(rowTaps.length, c0 + 3 * TAP_CHUNK);
+      for (let group = 0; group < groups; group++) {
+        const co0 = group * coutPerGroup;
+        const co1 = co0 + coutPerGroup;
+        const ci0 = group * cinPerGroup;
+        let ci = 0;
+        for (; ci + 4 <= cinPerGroup; ci += 4) {
+          const ra = w0 + ci * cout;
+          const rb = ra + cout;
+          const rc = rb + cout;
+          const rd = rc + cout;
+          for (let t = c0; t < c1; t += 3) {
+            const xg = rowTaps[t] + ci0 + ci;
+            const xa = x[xg];
+            const xb = x[xg + 1];
+            const xc = x[xg + 2];
+            const xd = x[xg + 3];
+            const y0 = rowTaps[t + 2];
+            for (let co = co0; co < co1; co++) {
+              let s = sums[y0 + co];
+              s += xa * w[ra + co];
+              s += xb * w[rb + co];
+              s += xc * w[rc + co];
+              s += xd * w[rd + co];
+              sums[y0 + co] = s;
             }
           }
         }
-        const base = ((n * OH + oh) * OW + ow) * cout;
-        for (let co = 0; co < cout; co++) {
-          let v = acc[co];
-          if (extras.scale) v *= extras.scale[co];
-          if (extras.bias) v += extras.bias[co];
-          if (extras.residual) v += extras.residual[base + co];
-          out[base + co] = activateCpu(v, act);
+        for (; ci < cinPerGroup; ci++) {
+          const row = w0 + ci * cout;
+          for (let t = c0; t < c1; t += 3) {
+            const xv = x[rowTaps[t] + ci0 + ci];
+            const y0 = rowTaps[t + 2];
+            for (let co = co0; co < co1; co++) sums[y0 + co] += xv * w[row + co];
+          }
         }
       }
     }
   }
-  return out;
+}
+
+/** sumTaps with each step rounded: round(sum + round(product)). */
+function sumTapsRounded(sums: Float64Array, x: Float64Array, w: Float64Array, taps: Int32Array, g: ConvGeometry, round: (v: number) => number): void {
+  const { cout, cinPerGroup, coutPerGroup } = g;
+  const groups = cout / coutPerGroup;
+  for (let t = 0; t < taps.length; t += 3) {
+    const x0 = taps[t];
+    const w0 = taps[t + 1];
+    const y0 = taps[t + 2];
+    for (let group = 0; group < groups; group++) {
+      const co0 = group * coutPerGroup;
+      const ci0 = group * cinPerGroup;
+      for (let ci = 0; ci < cinPerGroup; ci++) {
+        const xv = x[x0 + ci0 + ci];
+        const row = w0 + ci * cout;
+        for (let co = co0; co < co0 + coutPerGroup; co++) sums[y0 + co] = round(sums[y0 + co] + round(xv * w[row + co]));
+      }
+    }
+  }
 }

@@ -1,0 +1,75 @@
+// The taps of a convolution, listed once for its CPU references (forward: reference.ts; gradients:
+// conv2d-backward/reference.ts): each reference then runs one tight loop over the list with every
+// operand a Float64Array, which V8 compiles monomorphic (a visitor callback per tap over arrays of
+// either kind ran three to four times slower in whole-network gradient checks).
+import type { Conv2dParams, ConvGeometry } from './params.js';
+
+/**
+ * Every (output pixel, tap) of the convolution that reads a real (non-padding) input pixel, in the
+ * order n, oh, ow, kh, kw, as triples of flat offsets: the input pixel's channel 0, the tap's
+ * weight row for input channel 0 and output channel 0 (HWIO), and the output pixel's channel 0.
+ * Each product x[x0 + ci] * w[w0 + ci * cout + co] feeds y[y0 + co].
+ */
+export function convTaps(g: ConvGeometry, p: Conv2dParams): Int32Array {
+  const { N, H, W, cin, KH, KW, cout, OH, OW, cinPerGroup } = g;
+  let count = 0;
+  for (let oh = 0; oh < OH; oh++) {
+    for (let kh = 0; kh < KH; kh++) {
+      const ih = oh * p.strideH - p.padTop + kh * p.dilationH;
+      if (ih < 0 || ih >= H) continue;
+      for (let ow = 0; ow < OW; ow++) {
+        for (let kw = 0; kw < KW; kw++) {
+          const iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
+          if (iw >= 0 && iw < W) count++;
+        }
+      }
+    }
+  }
+  const taps = new Int32Array(3 * N * count);
+  let t = 0;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const y0 = ((n * OH + oh) * OW + ow) * cout;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * p.strideH - p.padTop + kh * p.dilationH;
+          if (ih < 0 || ih >= H) continue;
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * p.strideW - p.padLeft + kw * p.dilationW;
+            if (iw < 0 || iw >= W) continue;
+            taps[t++] = ((n * H + ih) * W + iw) * cin;
+            taps[t++] = (kh * KW + kw) * cinPerGroup * cout;
+            taps[t++] = y0;
+          }
+        }
+      }
+    }
+  }
+  return taps;
+}
+
+/**
+ * The tap triples of each weight row (kh, kw), in the taps' order: a reference that takes the
+ * taps row by row keeps each output's sum in the taps' order (a sum's taps are in kh, kw order)
+ * and each dW element's too (the taps of one row are), while a block of weight rows stays in
+ * cache across many output pixels.
+ */
+export function tapsByWeightRow(taps: Int32Array, g: ConvGeometry): Int32Array[] {
+  const rowSize = g.cinPerGroup * g.cout;
+  const counts = new Int32Array(g.KH * g.KW);
+  for (let t = 1; t < taps.length; t += 3) counts[taps[t] / rowSize]++;
+  const rows = Array.from(counts, (c) => new Int32Array(3 * c));
+  const filled = new Int32Array(counts.length);
+  for (let t = 0; t < taps.length; t += 3) {
+    const r = taps[t + 1] / rowSize;
+    const f = filled[r];
+    rows[r][f] = taps[t];
+    rows[r][f + 1] = taps[t + 1];
+    rows[r][f + 2] = taps[t + 2];
+    filled[r] = f + 3;
+  }
+  return rows;
+}
+
+/** Taps per pass over a block of weight rows: their outputs (or dY rows) stay in cache meanwhile. */
+export const TAP_CHUNK = 64;
