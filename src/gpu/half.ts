@@ -49,10 +49,22 @@ export function toHalfBits(values: ArrayLike<number>): Uint16Array {
   return out;
 }
 
+let halfTable: Float32Array | undefined;
+
+/** The values of all 65536 binary16 bit patterns (each exact in f32), computed once. */
+export function halfValues(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfValue(h);
+  }
+  return halfTable;
+}
+
 /** `count` binary16 values from raw bytes, widened to f32. */
 export function fromHalfBits(bits: Uint16Array, count = bits.length): Float32Array {
+  const table = halfValues();
   const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = halfValue(bits[i]);
+  for (let i = 0; i < count; i++) out[i] = table[bits[i]];
   return out;
 }
 

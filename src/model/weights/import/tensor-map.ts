@@ -1,6 +1,7 @@
 // The common currency of every weight reader: named host tensors whose values are already
 // float32, plus the dtype they were stored in (so a caller can tell an i64 counter from a weight).
 // Also the exact element decoders the readers share (f16, bf16, f64, integers -> f32).
+import { fromHalfBits } from '../../../gpu/half.js';
 
 export type SourceDType = 'f32' | 'f16' | 'bf16' | 'f64' | 'i64' | 'i32' | 'u8' | 'i8' | 'bool';
 
@@ -71,26 +72,6 @@ export function formatShape(shape: readonly number[]): string {
 // The decoders view raw bytes through typed arrays, which use the host's byte order.
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-let f16Table: Float32Array | null = null;
-
-/** All 65536 half-precision values, computed once; each is exactly representable in f32. */
-function halfTable(): Float32Array {
-  if (f16Table) return f16Table;
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const mant = h & 0x3ff;
-    let v: number;
-    if (exp === 0) v = mant * 2 ** -24; // subnormal (and zero)
-    else if (exp === 31) v = mant === 0 ? Infinity : NaN;
-    else v = (1024 + mant) * 2 ** (exp - 25);
-    t[h] = sign * v;
-  }
-  f16Table = t;
-  return t;
-}
-
 /** Copies `byteLength` bytes starting at `byteOffset` into a fresh, 8-byte aligned buffer. */
 function alignedCopy(src: Uint8Array, byteOffset: number, byteLength: number): ArrayBuffer {
   const out = new Uint8Array(byteLength);
@@ -112,11 +93,7 @@ export function decodeToF32(src: Uint8Array, byteOffset: number, count: number, 
     case 'f32':
       return new Float32Array(alignedCopy(src, byteOffset, bytes));
     case 'f16': {
-      const table = halfTable();
-      const h = new Uint16Array(alignedCopy(src, byteOffset, bytes));
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = table[h[i]];
-      return out;
+      return fromHalfBits(new Uint16Array(alignedCopy(src, byteOffset, bytes)), count);
     }
     case 'bf16': {
       // A bfloat16 is the top half of a float32: shifting the bits up is exact.
