@@ -8,7 +8,7 @@ import { type Shape, numel } from '../../gpu/tensor.js';
 import { expectRank } from '../checks.js';
 import type { Conv2dParams } from '../conv2d/params.js';
 import { type FloatArray, asFloat64, zerosLike } from '../cpu-arrays.js';
-import { TAP_CHUNK, convTaps, tapsByWeightRow } from '../conv2d/taps.js';
+import { W_AT, X_AT, Y_AT, addDepthwiseTaps, addFourProducts, convTaps, tapChunksByWeightRow } from '../conv2d/taps.js';
 import { BIAS_GRAD, INPUT_GRAD, WEIGHT_GRAD, backwardGeometry, expectLength } from './geometry.js';
 
 /**
@@ -34,12 +34,7 @@ export function conv2dInputGradCpu<T extends FloatArray>(
   const taps = convTaps(g, p);
   if (cinPerGroup === 1 && coutPerGroup === 1) {
     // Depthwise: channel c of each tap adds w[w0 + c] * dY[y0 + c] to dX[x0 + c], taps in order.
-    for (let t = 0; t < taps.length; t += 3) {
-      const x0 = taps[t];
-      const w0 = taps[t + 1];
-      const y0 = taps[t + 2];
-      for (let c = 0; c < cout; c++) acc[x0 + c] += w[w0 + c] * dy[y0 + c];
-    }
+    addDepthwiseTaps(taps, cout, acc, X_AT, w, W_AT, dy, Y_AT);
     return fromAccumulator(dOut, acc);
   }
   for (let t = 0; t < taps.length; t += 3) {
@@ -108,54 +103,32 @@ export function conv2dWeightGradCpu<T extends FloatArray>(
   const dy = asFloat64(dOut);
   if (cinPerGroup === 1 && coutPerGroup === 1) {
     // Depthwise: channel c of each tap adds x[x0 + c] * dY[y0 + c] to dW[w0 + c], taps in order.
-    const taps = convTaps(g, p);
-    for (let t = 0; t < taps.length; t += 3) {
-      const x0 = taps[t];
-      const w0 = taps[t + 1];
-      const y0 = taps[t + 2];
-      for (let c = 0; c < cout; c++) acc[w0 + c] += x[x0 + c] * dy[y0 + c];
-    }
+    addDepthwiseTaps(convTaps(g, p), cout, acc, W_AT, x, X_AT, dy, Y_AT);
     return fromAccumulator(input, acc);
   }
   // Each dW element sums over the taps of its weight row in their order, so the taps are taken
   // row by row, in chunks whose dY rows stay in cache, four output pixels per pass over the
   // output channels: the same additions in the same order, with a quarter of the loads and stores.
-  for (const rowTaps of tapsByWeightRow(convTaps(g, p), g)) {
-    if (rowTaps.length === 0) continue;
-    const w0 = rowTaps[1];
-    for (let c0 = 0; c0 < rowTaps.length; c0 += 3 * TAP_CHUNK) {
-      const c1 = Math.min(rowTaps.length, c0 + 3 * TAP_CHUNK);
-      for (let group = 0; group < groups; group++) {
-        const co0 = group * coutPerGroup;
-        const co1 = co0 + coutPerGroup;
-        const ci0 = group * cinPerGroup;
-        for (let ci = 0; ci < cinPerGroup; ci++) {
-          const row = w0 + ci * cout;
-          const xc = ci0 + ci;
-          let t = c0;
-          for (; t + 12 <= c1; t += 12) {
-            const xa = x[rowTaps[t] + xc];
-            const xb = x[rowTaps[t + 3] + xc];
-            const xcc = x[rowTaps[t + 6] + xc];
-            const xd = x[rowTaps[t + 9] + xc];
-            const ya = rowTaps[t + 2];
-            const yb = rowTaps[t + 5];
-            const yc = rowTaps[t + 8];
-            const yd = rowTaps[t + 11];
-            for (let co = co0; co < co1; co++) {
-              let sum = acc[row + co];
-              sum += xa * dy[ya + co];
-              sum += xb * dy[yb + co];
-              sum += xcc * dy[yc + co];
-              sum += xd * dy[yd + co];
-              acc[row + co] = sum;
-            }
-          }
-          for (; t < c1; t += 3) {
-            const xv = x[rowTaps[t] + xc];
-            const y0 = rowTaps[t + 2];
-            for (let co = co0; co < co1; co++) acc[row + co] += xv * dy[y0 + co];
-          }
+  for (const { taps: rowTaps, w0, start: c0, end: c1 } of tapChunksByWeightRow(convTaps(g, p), g)) {
+    for (let group = 0; group < groups; group++) {
+      const co0 = group * coutPerGroup;
+      const co1 = co0 + coutPerGroup;
+      const ci0 = group * cinPerGroup;
+      for (let ci = 0; ci < cinPerGroup; ci++) {
+        const row = w0 + ci * cout;
+        const xc = ci0 + ci;
+        let t = c0;
+        for (; t + 12 <= c1; t += 12) {
+          addFourProducts(
+            acc, row, dy, co0, co1,
+            x[rowTaps[t] + xc], rowTaps[t + 2], x[rowTaps[t + 3] + xc], rowTaps[t + 5],
+            x[rowTaps[t + 6] + xc], rowTaps[t + 8], x[rowTaps[t + 9] + xc], rowTaps[t + 11],
+          );
+        }
+        for (; t < c1; t += 3) {
+          const xv = x[rowTaps[t] + xc];
+          const y0 = rowTaps[t + 2];
+          for (let co = co0; co < co1; co++) acc[row + co] += xv * dy[y0 + co];
         }
       }
     }

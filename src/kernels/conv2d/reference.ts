@@ -3,7 +3,7 @@ import { type Shape, numel } from '../../gpu/tensor.js';
 import { activateCpu } from '../activation/activation.js';
 import { asFloat64 } from '../cpu-arrays.js';
 import { type Conv2dExtras, type Conv2dParams, type ConvGeometry, convGeometry } from './params.js';
-import { TAP_CHUNK, convTaps, tapsByWeightRow } from './taps.js';
+import { W_AT, X_AT, Y_AT, addDepthwiseTaps, addFourProducts, convTaps, tapChunksByWeightRow } from './taps.js';
 
 /**
  * The textbook seven-deep loop (reordered, not resummed: see below), zero padding by skipping
@@ -64,78 +64,54 @@ function sumTaps(sums: Float64Array, x: Float64Array, w: Float64Array, taps: Int
   const { cout, cinPerGroup, coutPerGroup } = g;
   if (cinPerGroup === 1 && coutPerGroup === 1) {
     // Depthwise: output channel c reads input channel c through its weight w[w0 + c].
-    for (let t = 0; t < taps.length; t += 3) {
-      const x0 = taps[t];
-      const w0 = taps[t + 1];
-      const y0 = taps[t + 2];
-      for (let c = 0; c < cout; c++) sums[y0 + c] += x[x0 + c] * w[w0 + c];
-    }
+    addDepthwiseTaps(taps, cout, sums, Y_AT, x, X_AT, w, W_AT);
     return;
   }
   const groups = cout / coutPerGroup;
   // Weight row by weight row (kh, kw in order, as each output's taps are), a chunk of output
   // pixels at a time, four input channels per pass over the outputs: each sum adds its products
   // one at a time in order while four weight rows stay in cache across the chunk.
-  for (const rowTaps of tapsByWeightRow(taps, g)) {
-    if (rowTaps.length === 0) continue;
-    const w0 = rowTaps[1];
-    for (let c0 = 0; c0 < rowTaps.length; c0 += 3 * TAP_CHUNK) {
-      const c1 = Math.min(rowTaps.length, c0 + 3 * TAP_CHUNK);
-      for (let group = 0; group < groups; group++) {
-        const co0 = group * coutPerGroup;
-        const co1 = co0 + coutPerGroup;
-        const ci0 = group * cinPerGroup;
-        let ci = 0;
-        for (; ci + 4 <= cinPerGroup; ci += 4) {
-          const ra = w0 + ci * cout;
-          const rb = ra + cout;
-          const rc = rb + cout;
-          const rd = rc + cout;
-          for (let t = c0; t < c1; t += 3) {
-            const xg = rowTaps[t] + ci0 + ci;
-            const xa = x[xg];
-            const xb = x[xg + 1];
-            const xc = x[xg + 2];
-            const xd = x[xg + 3];
-            const y0 = rowTaps[t + 2];
-            for (let co = co0; co < co1; co++) {
-              let s = sums[y0 + co];
-              s += xa * w[ra + co];
-              s += xb * w[rb + co];
-              s += xc * w[rc + co];
-              s += xd * w[rd + co];
-              sums[y0 + co] = s;
-            }
-          }
+  for (const { taps: rowTaps, w0, start: c0, end: c1 } of tapChunksByWeightRow(taps, g)) {
+    for (let group = 0; group < groups; group++) {
+      const co0 = group * coutPerGroup;
+      const co1 = co0 + coutPerGroup;
+      const ci0 = group * cinPerGroup;
+      let ci = 0;
+      for (; ci + 4 <= cinPerGroup; ci += 4) {
+        // The four weight rows of input channels ci .. ci + 3.
+        const row = w0 + ci * cout;
+        for (let t = c0; t < c1; t += 3) {
+          const xg = rowTaps[t] + ci0 + ci;
+          addFourProducts(sums, rowTaps[t + 2], w, co0, co1, x[xg], row, x[xg + 1], row + cout, x[xg + 2], row + 2 * cout, x[xg + 3], row + 3 * cout);
         }
-        for (; ci < cinPerGroup; ci++) {
-          const row = w0 + ci * cout;
-          for (let t = c0; t < c1; t += 3) {
-            const xv = x[rowTaps[t] + ci0 + ci];
-            const y0 = rowTaps[t + 2];
-            for (let co = co0; co < co1; co++) sums[y0 + co] += xv * w[row + co];
-          }
+      }
+      for (; ci < cinPerGroup; ci++) {
+        const row = w0 + ci * cout;
+        for (let t = c0; t < c1; t += 3) {
+          const xv = x[rowTaps[t] + ci0 + ci];
+          const y0 = rowTaps[t + 2];
+          for (let co = co0; co < co1; co++) sums[y0 + co] += xv * w[row + co];
         }
       }
     }
   }
 }
 
-/** sumTaps with each step rounded: round(sum + round(product)). */
+/** sumTaps with each step rounded: round(sum + round(product)), the products in the same order. */
 function sumTapsRounded(sums: Float64Array, x: Float64Array, w: Float64Array, taps: Int32Array, g: ConvGeometry, round: (v: number) => number): void {
   const { cout, cinPerGroup, coutPerGroup } = g;
   const groups = cout / coutPerGroup;
-  for (let t = 0; t < taps.length; t += 3) {
-    const x0 = taps[t];
-    const w0 = taps[t + 1];
-    const y0 = taps[t + 2];
+  for (const { taps: rowTaps, w0, start, end } of tapChunksByWeightRow(taps, g)) {
     for (let group = 0; group < groups; group++) {
       const co0 = group * coutPerGroup;
       const ci0 = group * cinPerGroup;
       for (let ci = 0; ci < cinPerGroup; ci++) {
-        const xv = x[x0 + ci0 + ci];
         const row = w0 + ci * cout;
-        for (let co = co0; co < co0 + coutPerGroup; co++) sums[y0 + co] = round(sums[y0 + co] + round(xv * w[row + co]));
+        for (let t = start; t < end; t += 3) {
+          const xv = x[rowTaps[t] + ci0 + ci];
+          const y0 = rowTaps[t + 2];
+          for (let co = co0; co < co0 + coutPerGroup; co++) sums[y0 + co] = round(sums[y0 + co] + round(xv * w[row + co]));
+        }
       }
     }
   }

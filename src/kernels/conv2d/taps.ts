@@ -48,13 +48,8 @@ export function convTaps(g: ConvGeometry, p: Conv2dParams): Int32Array {
   return taps;
 }
 
-/**
- * The tap triples of each weight row (kh, kw), in the taps' order: a reference that takes the
- * taps row by row keeps each output's sum in the taps' order (a sum's taps are in kh, kw order)
- * and each dW element's too (the taps of one row are), while a block of weight rows stays in
- * cache across many output pixels.
- */
-export function tapsByWeightRow(taps: Int32Array, g: ConvGeometry): Int32Array[] {
+/** The tap triples of each weight row (kh, kw), in the taps' order. */
+function tapsByWeightRow(taps: Int32Array, g: ConvGeometry): Int32Array[] {
   const rowSize = g.cinPerGroup * g.cout;
   const counts = new Int32Array(g.KH * g.KW);
   for (let t = 1; t < taps.length; t += 3) counts[taps[t] / rowSize]++;
@@ -72,4 +67,66 @@ export function tapsByWeightRow(taps: Int32Array, g: ConvGeometry): Int32Array[]
 }
 
 /** Taps per pass over a block of weight rows: their outputs (or dY rows) stay in cache meanwhile. */
-export const TAP_CHUNK = 64;
+const TAP_CHUNK = 64;
+
+/** Consecutive taps of one weight row: triples [start, end) of `taps`, all reading weight row `w0`. */
+export interface TapChunk {
+  taps: Int32Array;
+  w0: number;
+  start: number;
+  end: number;
+}
+
+/**
+ * The taps weight row by weight row (kh, kw in order), each row's in their order and in chunks of
+ * TAP_CHUNK. A reference that runs over them so keeps each output's sum in the taps' order (an
+ * output's taps are in kh, kw order) and each dW element's too (the taps of one row are), while a
+ * block of weight rows stays in cache across a chunk of output pixels.
+ */
+export function tapChunksByWeightRow(taps: Int32Array, g: ConvGeometry): TapChunk[] {
+  const chunks: TapChunk[] = [];
+  for (const rowTaps of tapsByWeightRow(taps, g)) {
+    for (let start = 0; start < rowTaps.length; start += 3 * TAP_CHUNK) {
+      chunks.push({ taps: rowTaps, w0: rowTaps[1], start, end: Math.min(rowTaps.length, start + 3 * TAP_CHUNK) });
+    }
+  }
+  return chunks;
+}
+
+/**
+ * acc[at + k] += a * v[va + k], then b * v[vb + k], c * v[vc + k], d * v[vd + k], for k in
+ * [k0, k1): four products added one at a time in that order, as four passes would add them,
+ * with one load and store of each sum.
+ */
+export function addFourProducts(
+  acc: Float64Array, at: number, v: Float64Array, k0: number, k1: number,
+  a: number, va: number, b: number, vb: number, c: number, vc: number, d: number, vd: number,
+): void {
+  for (let k = k0; k < k1; k++) {
+    let sum = acc[at + k];
+    sum += a * v[va + k];
+    sum += b * v[vb + k];
+    sum += c * v[vc + k];
+    sum += d * v[vd + k];
+    acc[at + k] = sum;
+  }
+}
+
+/** Where a tap triple keeps each offset: the input pixel's, the weight row's, the output pixel's. */
+export const X_AT = 0;
+export const W_AT = 1;
+export const Y_AT = 2;
+
+/**
+ * The depthwise convolution's loop (one input channel per group, one output channel each), for
+ * each of its references: for every tap in order, acc[at + c] += a[ao + c] * b[bo + c] over the
+ * channels c < n, each offset the tap's own at slot accAt, aAt or bAt (X_AT, W_AT, Y_AT).
+ */
+export function addDepthwiseTaps(taps: Int32Array, n: number, acc: Float64Array, accAt: number, a: Float64Array, aAt: number, b: Float64Array, bAt: number): void {
+  for (let t = 0; t < taps.length; t += 3) {
+    const at = taps[t + accAt];
+    const ao = taps[t + aAt];
+    const bo = taps[t + bAt];
+    for (let c = 0; c < n; c++) acc[at + c] += a[ao + c] * b[bo + c];
+  }
+}
