@@ -1,7 +1,7 @@
 // The taps of a convolution, listed once for its CPU references (forward: reference.ts; gradients:
 // conv2d-backward/reference.ts): each reference then runs one tight loop over the list with every
-// operand a Float64Array, which V8 compiles monomorphic (a visitor callback per tap over arrays of
-// either kind ran three to four times slower in whole-network gradient checks).
+// operand a Float64Array, which V8 compiles monomorphic. (The loops before, a visitor callback
+// per tap over arrays of either kind, ran 2-3.5x slower on a 128-channel 3x3 layer.)
 import type { Conv2dParams, ConvGeometry } from './params.js';
 
 /**

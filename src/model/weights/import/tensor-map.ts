@@ -92,9 +92,8 @@ export function decodeToF32(src: Uint8Array, byteOffset: number, count: number, 
   switch (dtype) {
     case 'f32':
       return new Float32Array(alignedCopy(src, byteOffset, bytes));
-    case 'f16': {
+    case 'f16':
       return fromHalfBits(new Uint16Array(alignedCopy(src, byteOffset, bytes)), count);
-    }
     case 'bf16': {
       // A bfloat16 is the top half of a float32: shifting the bits up is exact.
       const h = new Uint16Array(alignedCopy(src, byteOffset, bytes));
