@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { compile } from '../../src/graph/compile.js';
 import { checkParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
+import { Session } from '../../src/graph/session.js';
 import type { RgbImage } from '../../src/io/rgb-image.js';
 import { datasetClassSet } from '../../src/model/datasets.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
@@ -322,19 +323,26 @@ describe("VainF's DeepLabV3Plus-Pytorch: logits and segment() against VainF's fl
         const net = vainfNetwork(state, c.name);
         const config = defaultConfig(net.backbone, { head: 'vainf', decoder: net.decoder, numClasses: 5, outputStride, asppRates: vainfAsppRates(outputStride), asppSeparable: net.separable });
         const params = vainfParams(state, c.name);
-        for (const [h, w] of SIZES) {
-          const graph = buildDeepLab(config, { height: h, width: w });
-          const program = await Program.create(await testContext(), compile(graph, { mode: 'inference' }), params, 'vainf test');
-          try {
-            const out = (await program.run({ image: normalized(imageOf(h, w)) })).get('logits') as Float32Array;
-            const ref = readNpy(fixture(`${c.name}_os${outputStride}_${h}x${w}.npy`));
-            expect(ref.shape).to.deep.equal([1, 5, h, w]);
-            const err = relativeError(out, nchwToNhwc(ref.data, ref.shape));
-            console.log(`      ${c.name} OS ${outputStride} ${h}x${w}: relative error ${err.toExponential(2)}`);
-            expect(err, `${h}x${w}`).to.be.below(1e-4);
-          } finally {
-            program.dispose();
+        const ctx = await testContext();
+        // One upload of the weights for both sizes: the programs share a session.
+        const compiled = SIZES.map(([h, w]) => compile(buildDeepLab(config, { height: h, width: w }), { mode: 'inference' }));
+        const session = Session.create(ctx, compiled[0].source, params, 'vainf test');
+        try {
+          for (const [i, [h, w]] of SIZES.entries()) {
+            const program = await Program.create(ctx, compiled[i], session, 'vainf test');
+            try {
+              const out = (await program.run({ image: normalized(imageOf(h, w)) })).get('logits') as Float32Array;
+              const ref = readNpy(fixture(`${c.name}_os${outputStride}_${h}x${w}.npy`));
+              expect(ref.shape).to.deep.equal([1, 5, h, w]);
+              const err = relativeError(out, nchwToNhwc(ref.data, ref.shape));
+              console.log(`      ${c.name} OS ${outputStride} ${h}x${w}: relative error ${err.toExponential(2)}`);
+              expect(err, `${h}x${w}`).to.be.below(1e-4);
+            } finally {
+              program.dispose();
+            }
           }
+        } finally {
+          session.dispose();
         }
       });
     }
