@@ -8,7 +8,7 @@ import type { DeepLabModel } from '../../src/model/model.js';
 import { loadModel } from '../../src/model/model.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
-import { expectClose, relativeError } from '../helpers.js';
+import { expectClose, relativeError, testContext } from '../helpers.js';
 import { onnxCaseArrays, onnxCasePath, onnxCases, readOnnxCase, writeOnnxCase } from '../onnx-fixture.js';
 import { nchwToNhwc } from './layout.js';
 
@@ -43,8 +43,11 @@ describe('model: ONNX files from the reference exporters, loaded from the file a
       before(async () => {
         const written = writeOnnxCase(name);
         if (meta.external_data) dir = written.dir;
+        // Every case's models run on this test file's one context: one device, each kernel compiled
+        // once (a context per model took the file 28-30 s against 17-18 s, alone).
+        const ctx = await testContext();
         for (const file of new Set(Object.values(written.files))) {
-          models.set(file, await loadModel(file, { mean: meta.preprocessing.mean, std: meta.preprocessing.std }));
+          models.set(file, await loadModel(file, { ctx, mean: meta.preprocessing.mean, std: meta.preprocessing.std }));
         }
         for (const [size, file] of Object.entries(written.files)) models.set(size, models.get(file)!);
       });
