@@ -136,8 +136,12 @@ export function conv2dWeightGradCpu<T extends FloatArray>(
   return fromAccumulator(input, acc);
 }
 
-/** The float64 sums as an array of `like`'s kind. */
+/**
+ * The float64 sums as an array of `like`'s kind: the sums themselves for a float64 reference (a
+ * copy would touch as much fresh memory again: a network's weight gradients are hundreds of MB).
+ */
 function fromAccumulator<T extends FloatArray>(like: T, acc: Float64Array): T {
+  if (like instanceof Float64Array) return acc as T;
   const out = zerosLike(like, acc.length);
   out.set(acc);
   return out;
