@@ -131,8 +131,10 @@ export const asF64 = (p: HostParams): CpuParams => new Map([...p].map(([k, t]) =
  * is computed: every forward op is compared with its float64 reference on the GPU's own inputs
  * (`forwardOps`, the worst relative error), and the backward pass runs from the GPU's forward
  * values, so what remains between the two gradients is what the backward kernels compute.
- * `free` is the float64 run on its own: its loss is reported, not asserted (on ResNet-50 at random
- * weights the image-pooling batch norm alone puts it 1e-5 to 1e-4 from float32's).
+ * `free()` is the float64 run on its own, run when first asked (a whole float64 step: callers
+ * that do not use it do not pay for it): its loss is reported, not asserted (on ResNet-50 at
+ * random weights the image-pooling batch norm alone puts it 1e-5 to 1e-4 from float32's).
+ * `params64` are the parameters as the float64 runs took them.
  */
 export async function againstFloat64(graph: Graph, forwardNodes: number, params: HostParams, inputs: Record<string, Float32Array | Uint32Array>, label: string) {
   const pinned = graph.nodes.slice(0, forwardNodes).flatMap((n) => n.outputs.filter((v) => v.kind !== 'state'));
@@ -148,7 +150,8 @@ export async function againstFloat64(graph: Graph, forwardNodes: number, params:
   }
   const inputs64 = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v instanceof Float32Array ? Float64Array.from(v) : v]));
   const params64 = asF64(params);
-  const free = runGraphCpu(probed, params64, inputs64);
+  let freeRun: Map<string, HostArray> | undefined;
+  const free = (): Map<string, HostArray> => (freeRun ??= runGraphCpu(probed, params64, inputs64));
   let forwardOps = { name: '', err: 0 };
   const exact = runGraphCpu(probed, params64, inputs64, (v, data) => {
     const ours = gpu.get(`forward:${v.id}`);
@@ -158,7 +161,7 @@ export async function againstFloat64(graph: Graph, forwardNodes: number, params:
     if (err > forwardOps.err) forwardOps = { name: v.name, err };
     (data as Float64Array).set(ours);
   });
-  return { gpu, exact, free, forwardOps };
+  return { gpu, exact, free, forwardOps, params64 };
 }
 
 

@@ -136,7 +136,7 @@ export async function checkTrainingStep(c: RandomMobileVit): Promise<void> {
   };
   const params = c.weights === 'transformers' ? transformersLikeParams(canonical, r) : randomParams(canonical, r);
   const { gpu, exact, free, forwardOps } = await againstFloat64(graph, forwardNodes, params, inputs, 'mobilevit');
-  const { worst, zeros } = worstGradient(names, gpu, exact, free);
+  const { worst, zeros } = worstGradient(names, gpu, exact, free());
 
   console.log(`      (${what}; forward ops worst ${forwardOps.err.toExponential(1)}, ${names.length} gradients, ${zeros} zero, worst ${worst.err.toExponential(1)} ${worst.name})`);
   expect(forwardOps.err, `${what}: forward op ${forwardOps.name}`).to.be.lessThan(FP32_TOLERANCE);

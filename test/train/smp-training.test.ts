@@ -245,7 +245,7 @@ describe('training: smp DeepLabV3/V3+ MobileNetV2 steps against smp float64 (fix
       it("float32 on the GPU: the backward pass against float64's from the GPU's own forward values (and the ReLU kinks float32 flips, printed)", async () => {
         const { graph, forwardNodes, params } = outputsGraph(f, loss);
         const { gpu, exact, free, forwardOps } = await againstFloat64(graph, forwardNodes, f.w.params, { image: f.image, labels: f.labels }, folder);
-        const flips = kinkFlips(graph.nodes.slice(0, forwardNodes), (v) => gpu.get(`forward:${v.id}`)!, (v) => free.get(`forward:${v.id}`)!);
+        const flips = kinkFlips(graph.nodes.slice(0, forwardNodes), (v) => gpu.get(`forward:${v.id}`)!, (v) => free().get(`forward:${v.id}`)!);
         console.log(`      (ReLU/ReLU6 inputs on the other side of a kink than float64's, from the same float32 batch: ${flips.length ? flips.join(', ') : 'none'})`);
         const names = params.map((p) => `grad:${p.name}`);
         const { worst, zeros } = worstError(names, (n) => gpu.get(n)!, (n) => exact.get(n)!, folder, 1e-5);

@@ -23,7 +23,7 @@ import { defaultTfBnEpsilon, tfKeptParams } from '../../src/model/weights/tf-che
 import { expectClose, relativeError, testContext } from '../helpers.js';
 import { xceptionFixtureVariables } from '../model/xception-fixture.js';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
-import { againstFloat64, asF64, describeFlip, followKinks, norm, reluNodes, worstError } from './float64-gradients.js';
+import { againstFloat64, describeFlip, followKinks, norm, reluNodes, worstError } from './float64-gradients.js';
 import type { ActivationOp } from '../../src/graph/ops/elementwise.js';
 import type { HostArray } from '../../src/graph/ops/registry.js';
 
@@ -73,7 +73,7 @@ describe('training: TF DeepLab Xception-65 gradients against TF (fixtures/tf-xce
     };
     // The GPU's step, and the same step in float64 by the CPU interpreter: on its own (`free`) and
     // from the GPU's forward values (`exact`: what the backward kernels compute).
-    const { gpu, exact, free, forwardOps } = await againstFloat64(graph, forward.nodes.length, params, inputs, 'xception');
+    const { gpu, exact, free, forwardOps, params64 } = await againstFloat64(graph, forward.nodes.length, params, inputs, 'xception');
     const ourLoss = gpu.get('loss')![0];
     console.log(`      (loss ${ourLoss.toFixed(6)}, TF ${ref.loss.toFixed(6)})`);
     expect(Math.abs(ourLoss - ref.loss) / ref.loss).to.be.lessThan(1e-4);
@@ -98,10 +98,10 @@ describe('training: TF DeepLab Xception-65 gradients against TF (fixtures/tf-xce
     // side, which moves the gradients behind it by that element's whole share. So: TF's norms are
     // float64's; the flips are named and within float32 rounding of 0; and every gradient of ours
     // is float64's once float64 takes the GPU's side of those kinks.
-    const tfWorst = worstOf(names, theirs, normsOf(free));
+    const tfWorst = worstOf(names, theirs, normsOf(free()));
     const reluInput = new Map(reluNodes(forward.nodes).map((n) => [n.name, (n.op as ActivationOp).input.id]));
     const { hook, flips } = followKinks(forward.nodes, (layer) => gpu.get(`forward:${reluInput.get(layer)!}`)!);
-    const matched = runGraphCpu(graph, asF64(params), { image: Float64Array.from(inputs.image), labels: inputs.labels }, hook);
+    const matched = runGraphCpu(graph, params64, { image: Float64Array.from(inputs.image), labels: inputs.labels }, hook);
     const grads = wrt.map((p) => `grad:${p.name}`);
     const { worst: ourWorst } = worstError(grads, (n) => gpu.get(n)!, (n) => matched.get(n)!, 'against float64 on our kinks', 1e-5);
     const { worst: backward } = worstError(grads, (n) => gpu.get(n)!, (n) => exact.get(n)!, 'from our forward values', 1e-5);
