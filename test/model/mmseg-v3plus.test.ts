@@ -14,6 +14,7 @@ import { compile } from '../../src/graph/compile.js';
 import type { Graph } from '../../src/graph/ir.js';
 import { type HostParams, checkParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
+import { Session } from '../../src/graph/session.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { resizeRgbBilinear } from '../../src/io/mmseg-input.js';
@@ -38,14 +39,23 @@ import { NUM_BATCHES_TRACKED, prngValues } from './mmseg-prng.js';
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'mmseg-v3plus');
 const fixture = (file: string): string => join(FIXTURES, file);
 
-/** The reference's state dict: its keys and shapes in its order, values from the PRNG (seed 1). */
+const referenceStates = new Map<string, TensorMap>();
+
+/**
+ * The reference's state dict: its keys and shapes in its order, values from the PRNG (seed 1).
+ * Made once per model (the values are tens of MB); each caller gets a map of its own.
+ */
 function referenceState(model: string): TensorMap {
-  const keys = JSON.parse(readFileSync(fixture(`${model}_keys.json`), 'utf8')) as [string, number[]][];
-  const state: TensorMap = new Map();
-  for (const [name, shape] of keys) {
-    state.set(name, name.endsWith('num_batches_tracked') ? { shape, data: Float32Array.of(NUM_BATCHES_TRACKED), sourceDType: 'i64' } : { shape, data: prngValues(name, shape, 1), sourceDType: 'f32' });
+  let state = referenceStates.get(model);
+  if (!state) {
+    const keys = JSON.parse(readFileSync(fixture(`${model}_keys.json`), 'utf8')) as [string, number[]][];
+    state = new Map();
+    for (const [name, shape] of keys) {
+      state.set(name, name.endsWith('num_batches_tracked') ? { shape, data: Float32Array.of(NUM_BATCHES_TRACKED), sourceDType: 'i64' } : { shape, data: prngValues(name, shape, 1), sourceDType: 'f32' });
+    }
+    referenceStates.set(model, state);
   }
-  return state;
+  return new Map(state);
 }
 
 /** Each reference model: what mmseg's config name says of it, or the settings themselves (D16 MobileNetV2 is not a zoo config). */
@@ -64,7 +74,7 @@ function modelOf(m: (typeof MODELS)[number]) {
   return { state, net, config };
 }
 
-async function runGraph(graph: Graph, params: HostParams, image: Float32Array): Promise<Map<string, Float32Array>> {
+async function runGraph(graph: Graph, params: HostParams | Session, image: Float32Array): Promise<Map<string, Float32Array>> {
   const program = await Program.create(await testContext(), compile(graph, { mode: 'inference' }), params, 'mmseg v3+ test');
   try {
     const out = await program.run({ image });
@@ -182,19 +192,28 @@ describe('mmseg DeepLabv3+ and MobileNetV2: logits against the float64 reference
     it(`${m.model}: the head's and the auxiliary head's logits at 49x65 and 48x64, and the logits at the input's size`, async () => {
       const { state, config } = modelOf(m);
       const params = mmsegParams(state, config);
-      for (const [size, read] of INPUTS) {
+      const graphs = INPUTS.map(([size, read]) => {
         const input = read();
         const [, , h, w] = input.shape;
-        const out = await runGraph(buildDeepLab(config, { height: h, width: w }, { extraOutputs: true }), params, nchwToNhwc(input.data, input.shape));
-        for (const [output, file] of [['logits_raw', `${m.model}_seed1_${size}_out_raw.npy`], ['aux_raw', `${m.model}_seed1_${size}_aux_raw.npy`]] as const) {
-          const ref = readNpy(fixture(file));
-          const nhwc = nchwToNhwc(ref.data, ref.shape);
-          const ours = out.get(output)!;
-          expect(ours.length, file).to.equal(nhwc.length);
-          console.log(`      ${file}: relative error ${relativeError(ours, nhwc).toExponential(2)}`);
-          expectClose(ours, nhwc, file);
+        return { size, input, h, w, graph: buildDeepLab(config, { height: h, width: w }, { extraOutputs: true }) };
+      });
+      // One upload of the weights for both sizes: the programs share a session.
+      const session = Session.create(await testContext(), graphs[0].graph, params, 'mmseg v3+ test');
+      try {
+        for (const { size, input, h, w, graph } of graphs) {
+          const out = await runGraph(graph, session, nchwToNhwc(input.data, input.shape));
+          for (const [output, file] of [['logits_raw', `${m.model}_seed1_${size}_out_raw.npy`], ['aux_raw', `${m.model}_seed1_${size}_aux_raw.npy`]] as const) {
+            const ref = readNpy(fixture(file));
+            const nhwc = nchwToNhwc(ref.data, ref.shape);
+            const ours = out.get(output)!;
+            expect(ours.length, file).to.equal(nhwc.length);
+            console.log(`      ${file}: relative error ${relativeError(ours, nhwc).toExponential(2)}`);
+            expectClose(ours, nhwc, file);
+          }
+          expect(out.get('logits')!.length).to.equal(h * w * config.numClasses);
         }
-        expect(out.get('logits')!.length).to.equal(h * w * config.numClasses);
+      } finally {
+        session.dispose();
       }
     });
   }
