@@ -1,7 +1,8 @@
 // Run by Deno, not by mocha: tuning with every candidate of the hardware-class spaces on wgpu
 // (the GEMM's tiled kernels among them, which once crashed naga and with it Firefox). The
 // adapter is lavapipe, so the context is told it is a GPU; then the default model is tuned at a
-// small size with no budget to stop it, and segments an image with what tuning chose.
+// small network size with no budget to stop it, and labels the pixels of an input of that size
+// with what tuning chose.
 //
 //   deno run --allow-read dist/test/wgpu/deno-tune.js <weights> <size>
 import { readFileSync } from 'node:fs';
@@ -10,6 +11,10 @@ import type * as Deeplab from '../../src/browser/index.js';
 
 export interface TuneResult {
   shapes: number;
+  /** Each layer shape tuned: its family, shape and the candidates timed. */
+  layers: string[];
+  /** Layer shapes whose choice is not their default (what the labels after tuning run). */
+  changed: number;
   timed: number;
   candidates: number;
   skipped: number;
@@ -24,22 +29,35 @@ if ('Deno' in globalThis) {
   const ctx = await lib.GpuContext.create({ tune: 'off' });
   // The hardware class's spaces and defaults on this CPU adapter.
   (ctx as { isSoftware: boolean }).isSoftware = false;
+  // The network at `size` x `size` (its own input is 257x257): every layer shape keeps its
+  // candidates, which run for milliseconds rather than for what the full size costs lavapipe.
   const size = Number(sizeText);
-  const image = { width: size, height: size, data: new Uint8Array(size * size * 3).map((_, i) => (i * 37) % 251) };
+  const input = Float32Array.from({ length: size * size * 3 }, (_, i) => Math.sin(i));
   const model = await lib.loadModel(new Uint8Array(readFileSync(weightsPath)), { ctx, tune: 'off' });
-  const before = (await model.segment(image)).classes;
-  const { height, width } = model.preprocess(image);
+  const classes = model.numClasses;
+  /** Each pixel's class (arg max of its logits, NHWC) at `size` x `size`. */
+  const labels = async (m: typeof model): Promise<Uint8Array> => {
+    const logits = await m.forwardToHost(input, size, size);
+    return Uint8Array.from({ length: size * size }, (_, p) => {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (logits[p * classes + c] > logits[p * classes + best]) best = c;
+      return best;
+    });
+  };
+  const before = await labels(model);
   // A patience longer than any space still times every candidate; being finite, it times each
   // in one pass rather than the best of two (what it picks is not what this checks).
-  const report = await model.tune({ height, width, budgetMs: 3_600_000, patience: 10_000 });
+  const report = await model.tune({ height: size, width: size, budgetMs: 3_600_000, patience: 10_000 });
   model.dispose();
   // A new model compiles its programs with the choices tuning stored on the context.
   const tuned = await lib.loadModel(new Uint8Array(readFileSync(weightsPath)), { ctx, tune: 'cached' });
-  const after = (await tuned.segment(image)).classes;
+  const after = await labels(tuned);
   let same = 0;
   for (let i = 0; i < before.length; i++) if (before[i] === after[i]) same++;
   const result: TuneResult = {
     shapes: report.tuned.length,
+    layers: report.tuned.map((t) => `${t.kernel} ${t.shape} ${Object.keys(t.times).join(',')}`),
+    changed: report.tuned.filter((t) => t.entry.variant !== Object.keys(t.times)[0]).length,
     timed: report.tuned.reduce((n, t) => n + Object.keys(t.times).length, 0),
     candidates: report.tuned.reduce((n, t) => n + t.candidates, 0),
     skipped: report.skipped,
