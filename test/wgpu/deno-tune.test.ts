@@ -3,7 +3,7 @@
 // tab), are created and timed like the rest. The network runs at 33x33, not at its own 257x257:
 // its layer shapes are the same but for their pixel counts, and tuning them there creates the
 // same pipelines (measured under Dawn: the same 61 at both sizes, 799 and 796 candidates) at a
-// fortieth of the pixels (97 s of tuning at 257x257 under Deno, 48 s at 33x33, most of it waiting).
+// sixtieth of the pixels (97 s of tuning at 257x257 under Deno, 48 s at 33x33, most of it waiting).
 import { expect } from 'chai';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

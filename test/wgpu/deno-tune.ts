@@ -11,8 +11,6 @@ import type * as Deeplab from '../../src/browser/index.js';
 
 export interface TuneResult {
   shapes: number;
-  /** Each layer shape tuned: its family, shape and the candidates timed. */
-  layers: string[];
   /** Layer shapes whose choice is not their default (what the labels after tuning run). */
   changed: number;
   timed: number;
@@ -56,7 +54,6 @@ if ('Deno' in globalThis) {
   for (let i = 0; i < before.length; i++) if (before[i] === after[i]) same++;
   const result: TuneResult = {
     shapes: report.tuned.length,
-    layers: report.tuned.map((t) => `${t.kernel} ${t.shape} ${Object.keys(t.times).join(',')}`),
     changed: report.tuned.filter((t) => t.entry.variant !== Object.keys(t.times)[0]).length,
     timed: report.tuned.reduce((n, t) => n + Object.keys(t.times).length, 0),
     candidates: report.tuned.reduce((n, t) => n + t.candidates, 0),
