@@ -60,10 +60,9 @@ export function halfValues(): Float32Array {
   return halfTable;
 }
 
-/** `count` binary16 values from raw bytes, widened to f32. */
-export function fromHalfBits(bits: Uint16Array, count = bits.length): Float32Array {
+/** `count` binary16 values from raw bytes, widened to f32 (into `out` where given). */
+export function fromHalfBits(bits: Uint16Array, count = bits.length, out: Float32Array = new Float32Array(count)): Float32Array {
   const table = halfValues();
-  const out = new Float32Array(count);
   for (let i = 0; i < count; i++) out[i] = table[bits[i]];
   return out;
 }

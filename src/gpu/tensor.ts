@@ -8,6 +8,7 @@
 import type { GpuContext } from './context.js';
 import { GpuError } from './context.js';
 import { bindingBytes, fromHalfBits, toHalfBits } from './half.js';
+import type { ReadBackMemory } from './read-back-memory.js';
 
 /** f16 only where the adapter has `shader-f16` (half-precision programs, src/graph/half.ts). */
 export type DType = 'f32' | 'f16' | 'u32' | 'i32';
@@ -140,6 +141,16 @@ export function writeTensor(ctx: GpuContext, t: GpuTensor, data: Float32Array | 
 
 /** Fills a tensor with one value (tests poison outputs with NaN this way). */
 export function fillTensor(ctx: GpuContext, t: GpuTensor, value: number): void {
+  // Zero is all-zero bits in every dtype: the GPU clears it without a host array (a training
+  // program's gradients and optimiser state are as large as its weights, and filling them from
+  // the host cost a new array, Dawn's staging copy and the write, each through fresh memory).
+  // Queue order is the same as writeBuffer's: before later submits and writes.
+  if (Object.is(value, 0) && t.byteOffset % 4 === 0 && t.byteLength % 4 === 0) {
+    const encoder = ctx.device.createCommandEncoder({ label: 'fillTensor: zeros' });
+    encoder.clearBuffer(t.buffer, t.byteOffset, t.byteLength);
+    ctx.device.queue.submit([encoder.finish()]);
+    return;
+  }
   const data =
     t.dtype === 'f32' || t.dtype === 'f16' ? new Float32Array(t.size).fill(value)
     : t.dtype === 'u32' ? new Uint32Array(t.size).fill(value)
@@ -204,49 +215,78 @@ const READBACK_CHUNK_BYTES = 64 * 1024 * 1024;
 /**
  * Float tensors' values (f16 widened to f32), read back together: their copies into as few
  * staging buffers as fit, one submit and one map for each, rather than a map per tensor (a map
- * is a round trip to the GPU process: about 100 ms in Firefox).
+ * is a round trip to the GPU process: about 100 ms in Firefox). With `memory` (the same tensors
+ * read again and again), its staging buffer and host arrays serve instead of new ones.
  */
-export async function readTensors(ctx: GpuContext, tensors: readonly GpuTensor[]): Promise<Float32Array[]> {
+export async function readTensors(ctx: GpuContext, tensors: readonly GpuTensor[], memory?: ReadBackMemory): Promise<Float32Array[]> {
   for (const t of tensors) if (t.dtype !== 'f32' && t.dtype !== 'f16') throw new Error(`readTensors: a tensor is ${t.dtype}; use readTensorU32`);
-  const out: Float32Array[] = new Array(tensors.length);
+  if (tensors.length === 0) return [];
+  const padded = (t: GpuTensor): number => Math.ceil(t.byteLength / 4) * 4;
   const limit = Math.min(READBACK_CHUNK_BYTES, ctx.device.limits.maxBufferSize);
-  let i = 0;
-  while (i < tensors.length) {
-    // A run of tensors whose padded sizes fit one staging buffer (at least one, however large).
+  // Runs of tensors whose padded sizes fit one staging buffer (at least one, however large).
+  const chunks: { from: number; to: number; offsets: number[]; size: number }[] = [];
+  for (let i = 0; i < tensors.length; ) {
     const offsets: number[] = [];
     let size = 0;
     let j = i;
     do {
       offsets.push(size);
-      size += Math.ceil(tensors[j].byteLength / 4) * 4;
+      size += padded(tensors[j]);
       j++;
-    } while (j < tensors.length && size + Math.ceil(tensors[j].byteLength / 4) * 4 <= limit);
-    if (j === i + 1) {
-      out[i] = await readTensor(ctx, tensors[i]);
-      i = j;
-      continue;
-    }
-    ctx.assertAlive();
-    const staging = ctx.createBuffer(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback');
-    try {
-      const encoder = ctx.device.createCommandEncoder({ label: 'readback' });
-      for (let k = i; k < j; k++) encoder.copyBufferToBuffer(tensors[k].buffer, tensors[k].byteOffset, staging, offsets[k - i], Math.ceil(tensors[k].byteLength / 4) * 4);
-      ctx.device.queue.submit([encoder.finish()]);
-      try {
-        await staging.mapAsync(GPUMapMode.READ);
-      } catch (e) {
-        throw (await ctx.lostError(`reading back ${size} bytes`)) ?? e;
-      }
-      const mapped = staging.getMappedRange();
-      for (let k = i; k < j; k++) out[k] = tensorValues(mapped.slice(offsets[k - i], offsets[k - i] + tensors[k].byteLength), tensors[k]) as Float32Array;
-      staging.unmap();
-      ctx.assertAlive(`reading back ${size} bytes`);
-    } finally {
-      ctx.destroyBuffer(staging);
-    }
+    } while (j < tensors.length && size + padded(tensors[j]) <= limit);
+    chunks.push({ from: i, to: j, offsets, size });
     i = j;
   }
+  if (!memory) {
+    const out: Float32Array[] = new Array(tensors.length);
+    for (const c of chunks) {
+      if (c.to === c.from + 1) out[c.from] = await readTensor(ctx, tensors[c.from]);
+      else await readChunk(ctx, tensors, c, ctx.createBuffer(c.size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'readback'), out, true);
+    }
+    return out;
+  }
+  const out = memory.nextArrays(tensors.map((t) => t.size));
+  const staging = memory.stagingBuffer(Math.max(0, ...chunks.map((c) => c.size)));
+  for (const c of chunks) await readChunk(ctx, tensors, c, staging, out, false);
   return out;
+}
+
+/**
+ * One chunk of readTensors: the tensors' copies into `staging` at their offsets, one map, and
+ * their values into `out` (into the arrays there when `fresh` is false; `fresh` also destroys
+ * the staging buffer after).
+ */
+async function readChunk(
+  ctx: GpuContext,
+  tensors: readonly GpuTensor[],
+  c: { from: number; to: number; offsets: number[]; size: number },
+  staging: GPUBuffer,
+  out: Float32Array[],
+  fresh: boolean,
+): Promise<void> {
+  try {
+    ctx.assertAlive();
+    const encoder = ctx.device.createCommandEncoder({ label: 'readback' });
+    for (let k = c.from; k < c.to; k++) encoder.copyBufferToBuffer(tensors[k].buffer, tensors[k].byteOffset, staging, c.offsets[k - c.from], Math.ceil(tensors[k].byteLength / 4) * 4);
+    ctx.device.queue.submit([encoder.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, c.size);
+    } catch (e) {
+      throw (await ctx.lostError(`reading back ${c.size} bytes`)) ?? e;
+    }
+    const mapped = staging.getMappedRange(0, c.size);
+    for (let k = c.from; k < c.to; k++) {
+      const t = tensors[k];
+      const at = c.offsets[k - c.from];
+      if (fresh) out[k] = tensorValues(mapped.slice(at, at + t.byteLength), t) as Float32Array;
+      else if (t.dtype === 'f16') fromHalfBits(new Uint16Array(mapped, at, t.size), t.size, out[k]);
+      else out[k].set(new Float32Array(mapped, at, t.size));
+    }
+    staging.unmap();
+    ctx.assertAlive(`reading back ${c.size} bytes`);
+  } finally {
+    if (fresh) ctx.destroyBuffer(staging);
+  }
 }
 
 /** Host values of a float tensor from its bytes (f16 widened to f32), or of a u32 one. */

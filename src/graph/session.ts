@@ -8,6 +8,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
 import { type QuantizedValues, packedWords, prepareDequantize, quantizedCount } from '../kernels/quantize/dequantize.js';
+import type { ReadBackMemory } from '../gpu/read-back-memory.js';
 import { type GpuTensor, createTensor, fillTensor, readTensor, readTensors, shapeString } from '../gpu/tensor.js';
 import type { Graph, StateRole, Value } from './ir.js';
 import { ZERO_INITIALISED } from './value.js';
@@ -152,9 +153,19 @@ export class Session {
    * checkpoint's weights are); tensors never created (optimizer state before a step) are skipped.
    */
   async downloadAll(graph: Graph, roles: readonly StateRole[] = ['param', 'statistic']): Promise<HostParams> {
+    return this.downloadState([{ graph, roles }]);
+  }
+
+  /**
+   * downloadAll over several graphs' state in one read (each value once): with `memory`, the
+   * read of the same state again and again reuses its staging buffer and host arrays.
+   */
+  async downloadState(parts: readonly { graph: Graph; roles: readonly StateRole[] }[], memory?: ReadBackMemory): Promise<HostParams> {
     this.assertUsable();
-    const values = graph.state.filter((v) => roles.includes(v.role!) && this.tensors.has(v.name));
-    const data = await readTensors(this.ctx, values.map((v) => this.tensors.get(v.name)!));
+    const byName = new Map<string, Value>();
+    for (const { graph, roles } of parts) for (const v of graph.state) if (roles.includes(v.role!) && this.tensors.has(v.name)) byName.set(v.name, v);
+    const values = [...byName.values()];
+    const data = await readTensors(this.ctx, values.map((v) => this.tensors.get(v.name)!), memory);
     return new Map(values.map((v, i) => [v.name, { shape: [...v.shape], data: data[i] }]));
   }
 

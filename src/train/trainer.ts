@@ -10,6 +10,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { DROPOUT_SEED } from '../graph/builder.js';
 import { GpuError } from '../gpu/errors.js';
+import { ReadBackMemory } from '../gpu/read-back-memory.js';
 import { type CompiledGraph, compile } from '../graph/compile.js';
 import type { Graph, Value } from '../graph/ir.js';
 import { Program } from '../graph/program.js';
@@ -85,6 +86,8 @@ export class Trainer {
   stepsDone = 0;
   /** With surviveDeviceLoss: the state after the last step, on the host. */
   private snapshot: HostParams | null = null;
+  /** With surviveDeviceLoss: the staging buffer and host arrays each step's read-back of the state reuses. */
+  private readBack: ReadBackMemory | null = null;
   /** With surviveDeviceLoss: milliseconds the last step spent reading the state back (0 before a step). */
   lastReadBackMs = 0;
 
@@ -223,9 +226,14 @@ export class Trainer {
 
   /** The parameters, statistics and momentum as they are on the GPU. */
   private async stateOnHost(): Promise<HostParams> {
-    const weights = await this.session.downloadAll(this.plan.network);
-    const momentum = await this.session.downloadAll(this.plan.update, ['optimizer']);
-    return new Map([...weights, ...momentum]);
+    this.readBack ??= new ReadBackMemory(this.plan.ctx);
+    return this.session.downloadState(
+      [
+        { graph: this.plan.network, roles: ['param', 'statistic'] },
+        { graph: this.plan.update, roles: ['optimizer'] },
+      ],
+      this.readBack,
+    );
   }
 
   /** A session on the current device holding the last step's state, and the programs on it (the lost device's buffers only forgotten). */
@@ -275,5 +283,6 @@ export class Trainer {
     this.step.dispose();
     this.update.dispose();
     if (this.ownsSession) this.session.dispose();
+    this.readBack?.destroy();
   }
 }

@@ -1,8 +1,9 @@
 // Reading many tensors back at once (readTensors): the values each one's own read-back gives,
-// with one map for the lot.
+// with one map for the lot; and again and again into memory kept for it (ReadBackMemory).
 import { expect } from 'chai';
+import { ReadBackMemory } from '../../src/gpu/read-back-memory.js';
 import type { GpuTensor } from '../../src/gpu/tensor.js';
-import { batchItem, readTensor, readTensors, uploadTensor } from '../../src/gpu/tensor.js';
+import { batchItem, fillTensor, readTensor, readTensors, uploadTensor } from '../../src/gpu/tensor.js';
 import { randomArray, testContext } from '../helpers.js';
 
 describe('gpu: reading many tensors back at once', () => {
@@ -37,6 +38,35 @@ describe('gpu: reading many tensors back at once', () => {
     } finally {
       for (const t of [batch, ...tensors]) t.dispose();
     }
+  });
+
+  it('reads the same tensors again into kept memory: one staging buffer, two sets of arrays in turn, the last read never written over', async () => {
+    const ctx = await testContext();
+    const tensors = [uploadTensor(ctx, randomArray(6), [6]), uploadTensor(ctx, randomArray(3 * 5), [3, 5], 'f16'), uploadTensor(ctx, randomArray(4), [4])];
+    const memory = new ReadBackMemory(ctx);
+    const held = ctx.heldBufferCount;
+    try {
+      const values = async (): Promise<number[][]> => (await Promise.all(tensors.map((t) => readTensor(ctx, t)))).map((a) => [...a]);
+      const first = await readTensors(ctx, tensors, memory);
+      const firstValues = first.map((a) => [...a]);
+      expect(firstValues).to.deep.equal(await values());
+      expect(ctx.heldBufferCount, 'the staging buffer kept').to.equal(held + 1);
+      for (const t of tensors) fillTensor(ctx, t, 2);
+      const second = await readTensors(ctx, tensors, memory);
+      expect(second.every((a, i) => a !== first[i]), 'the second read into the other set').to.equal(true);
+      expect(second.map((a) => [...a])).to.deep.equal(await values());
+      expect(first.map((a) => [...a]), 'the first read as it was').to.deep.equal(firstValues);
+      for (const t of tensors) fillTensor(ctx, t, -3);
+      const third = await readTensors(ctx, tensors, memory);
+      expect(third.every((a, i) => a === first[i]), 'the third read into the first set').to.equal(true);
+      expect(third.map((a) => [...a])).to.deep.equal(tensors.map((t) => Array(t.size).fill(-3)));
+      expect(second.map((a) => [...a]), 'the last read before it untouched').to.deep.equal(tensors.map((t) => Array(t.size).fill(2)));
+      expect(ctx.heldBufferCount, 'no new staging buffer').to.equal(held + 1);
+    } finally {
+      memory.destroy();
+      for (const t of tensors) t.dispose();
+    }
+    expect(ctx.heldBufferCount, 'destroy() frees the staging buffer').to.equal(held - tensors.length);
   });
 
   it('refuses a u32 tensor, naming it', async () => {

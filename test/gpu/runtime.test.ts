@@ -119,6 +119,9 @@ describe('gpu runtime', () => {
         fillTensor(ctx, t, 1);
         fillTensor(ctx, batchItem(t, 1), -2.5);
         expect(Array.from(await readTensor(ctx, t)), dtype).to.deep.equal([...Array(6).fill(1), ...Array(6).fill(-2.5), ...Array(6).fill(1)]);
+        // Zeros are cleared on the GPU: only the item's range, after the writes queued before.
+        fillTensor(ctx, batchItem(t, 2), 0);
+        expect(Array.from(await readTensor(ctx, t)), `${dtype}, an item zeroed`).to.deep.equal([...Array(6).fill(1), ...Array(6).fill(-2.5), ...Array(6).fill(0)]);
       } finally {
         t.dispose();
       }
@@ -128,6 +131,10 @@ describe('gpu runtime', () => {
       const odd = createTensor(ctx, [3, 5], 'f16');
       try {
         expectThrows(() => batchItem(odd, 1), /items of an f16 tensor \[3,5\] must hold an even number of values/);
+        // 15 halves are not whole words, which a GPU clear needs: zeros come from the host then.
+        fillTensor(ctx, odd, 3);
+        fillTensor(ctx, odd, 0);
+        expect(Array.from(await readTensor(ctx, odd))).to.deep.equal(Array(15).fill(0));
       } finally {
         odd.dispose();
       }
