@@ -31,9 +31,21 @@ const PTH = sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_
 const NPY_DIR = sharedPath('weights', 'tf-deeplabv3-mnv2-pascal-trainval-513');
 const NPY_FILES = [`${NPY_DIR}/MobilenetV2_Conv_Conv2D.npy`, `${NPY_DIR}/logits_semantic_biases.npy`, sharedPath('fixtures', 'torchvision', 'input_97x129.npy')];
 
-/** A file's bytes as a plain Uint8Array (whose slice() copies, unlike a Buffer's). */
+const fileBytes = new Map<string, Uint8Array>();
+
+/**
+ * A file's bytes as a plain Uint8Array (whose slice() copies, unlike a Buffer's), read once per
+ * test file: the .pth is 44 MB and two tests read it. Callers mutate copies, never these bytes.
+ */
 function readBytes(path: string): Uint8Array {
-  return new Uint8Array(readFileSync(path));
+  let bytes = fileBytes.get(path);
+  if (!bytes) {
+    const b = readFileSync(path);
+    // A view of the Buffer's memory where the Buffer owns all of it (not one of Node's pooled small ones).
+    bytes = b.byteOffset === 0 && b.buffer.byteLength === b.length ? new Uint8Array(b.buffer) : new Uint8Array(b);
+    fileBytes.set(path, bytes);
+  }
+  return bytes;
 }
 
 /** Null when every tensor's data has as many values as its shape says. */
