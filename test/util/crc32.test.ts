@@ -18,6 +18,19 @@ describe('util: CRC-32, Node and the page alike', () => {
     });
   }
 
+  it('the page\'s, eight bytes a step, agrees with Node\'s at every length to 40 at every offset to 8, and over 1 MB', () => {
+    const rng = makeRng(RUN_SEED);
+    const bytes = Uint8Array.from({ length: 1 << 20 }, () => Math.floor(rng() * 256));
+    for (let at = 0; at < 8; at++) {
+      for (let n = 0; n <= 40; n++) {
+        const b = bytes.subarray(at, at + n);
+        expect(crc32Table(b), `${n} bytes at ${at}`).to.equal(crc32(b));
+      }
+    }
+    expect(crc32Table(bytes)).to.equal(crc32(bytes));
+    expect(crc32Table(new Uint8Array(1000).fill(0xff))).to.equal(crc32(new Uint8Array(1000).fill(0xff)));
+  });
+
   it('the two agree on random bytes of random lengths, split at random', () => {
     const rng = makeRng(RUN_SEED);
     for (let k = 0; k < 20; k++) {
