@@ -1,5 +1,5 @@
 // Live video in a real browser: headless Chromium with a fake camera
-// (--use-fake-device-for-media-stream: a synthetic 30 fps picture), WebGPU on SwiftShader.
+// (--use-fake-device-for-media-stream: a synthetic picture, here at 60 fps), WebGPU on SwiftShader.
 //
 //  - The demo's camera mode (segmentStream) runs over CAMERA_FRAMES frames (default 1,000):
 //    after warm-up the GPU buffers (the context's live count, the pool's buffers and bytes) stay
@@ -35,7 +35,12 @@ const VIDEO_FLAGS = [
   '--use-vulkan=swiftshader',
   '--use-angle=swiftshader',
   '--enable-unsafe-swiftshader',
-  '--use-fake-device-for-media-stream',
+  // The fake camera runs at 20 fps unless told (its track's frameRate capability tops at the
+  // flag's rate; getUserMedia's frameRate constraint cannot raise it), and 60 is the most it
+  // gives. The loop waits for a new frame after each, so at 20 fps a ~55 ms frame then idled
+  // 23-36 ms more; at 60, 9-13 ms (measured with the host loaded: 62-66 ms a frame against
+  // 75-104 ms; the 1,000 frames below 108 s against 138 s).
+  '--use-fake-device-for-media-stream=fps=60',
   '--use-fake-ui-for-media-stream',
   '--js-flags=--expose-gc',
   '--enable-precise-memory-info',
@@ -51,14 +56,19 @@ const CENSUS_FROM = 300;
 
 // The JS heap, two ways (as test/memory.ts does in Node):
 //  - usedJSHeapSize after gc(), every EVERY frames. It counts V8's own growing structures too:
-//    measured over 1,000 frames it rose in steps of 30-75 KiB at a few points up to frame ~700
-//    (flat between, ~3.9 -> 4.0 MiB in all), the engine's bookkeeping rather than the loop's
+//    measured over 1,000 frames it rose in steps of 30-80 KiB at a few points up to frame ~700
+//    (flat between, ~6.8 -> 7.0 MiB in all), the engine's bookkeeping rather than the loop's
 //    data. So it bounds only coarse leaks: its floor (what it never went below again) may grow
 //    by at most 1 KiB a frame from CENSUS_FROM on. A leaked class map (160x120 bytes) is 19 KiB.
 //  - A census of the heap (snapshots through the DevTools protocol, counted by kind without
 //    V8's code and internal nodes; test/memory.ts) at CENSUS_FROM and at the end. Measured from
-//    frame 300 to 1,000: +10 KiB (14 B a frame), the most grown kind V8's WeakArrayList (+89),
-//    closures and promises (in flight) +10-20. One object leaked per frame would add 700.
+//    frame 300 to 1,000 (six runs, at 20 and 60 fps): +5-15 KiB (7-22 B a frame), the most
+//    grown kind V8's WeakArrayList (+92 to +102; with its JIT's ProtectedFixedArray and
+//    SharedFunctionInfoWrapper, +34-38, it grows in steps up to frame ~700 and not after: censuses
+//    every 100 frames counted 186 218 221 226 305 316 316 316 316 from frame 200), closures,
+//    contexts and promises (in flight) up to +42. One object leaked per frame would add 700. The
+//    window cannot start after V8's growth and be shorter: from frame 700, a kind's +42 needs 170
+//    frames to stay under the bound, and twice that for a margin, which ends past frame 1,000.
 const HEAP_FLOOR_BYTES_PER_FRAME = 1024;
 const DATA_BYTES_PER_FRAME = 32;
 const OBJECTS_PER_FRAME = 0.25;
