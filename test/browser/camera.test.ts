@@ -1,7 +1,7 @@
 // Live video in a real browser: headless Chromium with a fake camera
 // (--use-fake-device-for-media-stream: a synthetic picture, here at 60 fps), WebGPU on SwiftShader.
 //
-//  - The demo's camera mode (segmentStream) runs over CAMERA_FRAMES frames (default 1,000):
+//  - The demo's camera mode (segmentStream) runs over CAMERA_FRAMES frames (default 1,000, 96x96):
 //    after warm-up the GPU buffers (the context's live count, the pool's buffers and bytes) stay
 //    exactly as they were, and the JS heap stays flat (bounds below); stop() releases what the
 //    loop made.
@@ -53,22 +53,31 @@ const WARM_UP = 100;
 const EVERY = 50;
 /** From this frame the heap is checked: the census compares it with the last frame's. */
 const CENSUS_FROM = 300;
+// The soak's frame size: the fake camera's smallest own size (it scales nothing; 80x60 and other
+// sizes under ~100 wide come rotated, 60x80). What the soak checks is the same at any size (the
+// loop makes its texture and class map once a size); SwiftShader's frame copy, class map and
+// overlay cost by the pixel: measured with the host loaded, 64 ms a frame and 43 ms of the GPU
+// process's CPU at 96x96, against 87-101 ms and 57-62 ms at 160x120 (this soak, two pairs of
+// runs: 95 and 110 s against 145 and 134 s).
+const SOAK_SIZE = { width: 96, height: 96 };
 
 // The JS heap, two ways (as test/memory.ts does in Node):
 //  - usedJSHeapSize after gc(), every EVERY frames. It counts V8's own growing structures too:
 //    measured over 1,000 frames it rose in steps of 30-80 KiB at a few points up to frame ~700
 //    (flat between, ~6.8 -> 7.0 MiB in all), the engine's bookkeeping rather than the loop's
 //    data. So it bounds only coarse leaks: its floor (what it never went below again) may grow
-//    by at most 1 KiB a frame from CENSUS_FROM on. A leaked class map (160x120 bytes) is 19 KiB.
+//    by at most 1 KiB a frame from CENSUS_FROM on. A leaked class map (96x96 bytes) is 9 KiB.
 //  - A census of the heap (snapshots through the DevTools protocol, counted by kind without
 //    V8's code and internal nodes; test/memory.ts) at CENSUS_FROM and at the end. Measured from
-//    frame 300 to 1,000 (six runs, at 20 and 60 fps): +5-15 KiB (7-22 B a frame), the most
-//    grown kind V8's WeakArrayList (+92 to +102; with its JIT's ProtectedFixedArray and
-//    SharedFunctionInfoWrapper, +34-38, it grows in steps up to frame ~700 and not after: censuses
-//    every 100 frames counted 186 218 221 226 305 316 316 316 316 from frame 200), closures,
-//    contexts and promises (in flight) up to +42. One object leaked per frame would add 700. The
-//    window cannot start after V8's growth and be shorter: from frame 700, a kind's +42 needs 170
-//    frames to stay under the bound, and twice that for a margin, which ends past frame 1,000.
+//    frame 300 to 1,000 (ten runs, at 20 and 60 fps, 160x120 and 96x96, the host loaded): +5 to
+//    +18 KiB (7-27 B a frame; the most with the page's long-animation-frame entries, +14-24,
+//    which a loaded host makes), the most grown kind V8's WeakArrayList (+89 to +104; with its
+//    JIT's ProtectedFixedArray and SharedFunctionInfoWrapper, +34-40, it grows in steps up to
+//    frame ~700 and not after: censuses every 100 frames counted 186 218 221 226 305 316 316 316
+//    316 from frame 200), closures, contexts and promises (in flight) up to +42. One object
+//    leaked per frame would add 700. The window cannot start after V8's growth and be shorter:
+//    from frame 700, a kind's +42 needs 170 frames to stay under the bound, and twice that for a
+//    margin, which ends past frame 1,000.
 const HEAP_FLOOR_BYTES_PER_FRAME = 1024;
 const DATA_BYTES_PER_FRAME = 32;
 const OBJECTS_PER_FRAME = 0.25;
@@ -130,7 +139,7 @@ describe('browser: live video in headless Chromium (fake camera) @slow', functio
 
   it(`the camera mode runs ${FRAMES} frames with the GPU buffers exactly flat and the JS heap flat after warm-up; stop() releases the loop's`, async () => {
     const t0 = Date.now();
-    await page.evaluate(() => (window as unknown as DemoWindow).deeplabDemo.startCamera({ width: 160, height: 120 }));
+    await page.evaluate((size) => (window as unknown as DemoWindow).deeplabDemo.startCamera(size), SOAK_SIZE);
     expect(await page.evaluate(() => document.getElementById('status')!.textContent)).to.equal('camera: live');
     /** Waits in the page for `frames` frames, then samples after a full GC. */
     const sampleAt = (frames: number): Promise<PageSample> =>
@@ -169,7 +178,8 @@ describe('browser: live video in headless Chromium (fake camera) @slow', functio
         `usedJSHeapSize floor ${floor.toFixed(1)} B/frame from frame ${CENSUS_FROM}, KiB at ${samples.map((s) => `${s.frames}: ${kib(s.heap)}`).join(', ')})`,
     );
     expect(last.frames, 'frames segmented').to.be.at.least(FRAMES);
-    expect(timing).to.match(/^tiny-random: \d+\.\d frames per second \(\d+ ms a frame at 160x120, network input 17x17\)$/);
+    const at = `${SOAK_SIZE.width}x${SOAK_SIZE.height}`;
+    expect(timing).to.match(new RegExp(`^tiny-random: \\d+\\.\\d frames per second \\(\\d+ ms a frame at ${at}, network input 17x17\\)$`));
     for (const s of samples) {
       expect(s.liveBuffers, `live GPU buffers at frame ${s.frames} (reference: frame ${ref.frames})`).to.equal(ref.liveBuffers);
       expect(s.pool, `buffer pool at frame ${s.frames} (reference: frame ${ref.frames})`).to.deep.equal(ref.pool);
