@@ -76,11 +76,24 @@ function bytesUnder(dir: string): number {
   return total;
 }
 
-/** Type-checks `dir`'s tsconfig.json with each TypeScript release (installed as `ts5`, `tsCurrent`). */
-async function typeCheck(dir: string): Promise<void> {
+/**
+ * Type-checks the projects `configs` (tsconfig files in `dir`) with each TypeScript release
+ * (installed as `ts5`, `tsCurrent`): one `tsc --build` a release for all of them, which parses the
+ * declaration files the projects share (the package's, @types/node, TypeScript's libraries) once
+ * where a `tsc -p` a project parses them all again; each project is still checked with its own
+ * options. `--force`: no project is skipped as up to date (from the other release's build info);
+ * `--verbose` names each project before its errors.
+ */
+async function typeCheck(dir: string, configs: string[]): Promise<void> {
   for (const name of Object.keys(TYPESCRIPTS)) {
-    await sh(dir, process.execPath, [join(dir, 'node_modules', name, 'bin', 'tsc'), '-p', 'tsconfig.json', '--noEmit']);
+    await sh(dir, process.execPath, [join(dir, 'node_modules', name, 'bin', 'tsc'), '--build', '--force', '--verbose', ...configs]);
   }
+}
+
+/** Writes the tsconfig file `file` in `dir` and gives its name. */
+function writeConfig(dir: string, file: string, compilerOptions: object, include: string[]): string {
+  writeFileSync(join(dir, file), JSON.stringify({ compilerOptions, include }));
+  return file;
 }
 
 const TYPESCRIPT_DEPS = Object.fromEntries(Object.entries(TYPESCRIPTS).map(([name, version]) => [name, `npm:typescript@${version}`]));
@@ -148,15 +161,14 @@ describe('package: installed from its tarball into Node and Vite apps @slow', fu
     await npmInstall(dir, ['--ignore-scripts']);
     await npmInstall(dir, ['--ignore-scripts', tarball]);
     writeFileSync(join(dir, 'index.ts'), readmeExample('Library'));
-    // A Node program without the DOM library, strict, checking the package's declarations too.
-    const compilerOptions = { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'], types: ['node'], strict: true, skipLibCheck: false, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, verbatimModuleSyntax: true };
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['index.ts'] }));
-    await typeCheck(dir);
-    // The default libraries (DOM among them), as tsc --init leaves them; and node16.
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, lib: undefined }, include: ['index.ts'] }));
-    await typeCheck(dir);
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, module: 'node16', moduleResolution: 'node16' }, include: ['index.ts'] }));
-    await typeCheck(dir);
+    // A Node program without the DOM library, strict, checking the package's declarations too;
+    // the default libraries (DOM among them), as tsc --init leaves them; and node16.
+    const compilerOptions = { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'], types: ['node'], strict: true, skipLibCheck: false, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, verbatimModuleSyntax: true, noEmit: true };
+    await typeCheck(dir, [
+      writeConfig(dir, 'tsconfig.json', compilerOptions, ['index.ts']),
+      writeConfig(dir, 'tsconfig.default-lib.json', { ...compilerOptions, lib: undefined }, ['index.ts']),
+      writeConfig(dir, 'tsconfig.node16.json', { ...compilerOptions, module: 'node16', moduleResolution: 'node16' }, ['index.ts']),
+    ]);
 
     writeFileSync(
       join(dir, 'check.mjs'),
@@ -185,7 +197,6 @@ catch (e) { console.log(e.message); }`,
       moduleResolution: 'bundler', allowImportingTsExtensions: true, verbatimModuleSyntax: true, moduleDetection: 'force', noEmit: true,
       strict: true, noUnusedLocals: true, noUnusedParameters: true, noFallthroughCasesInSwitch: true, noUncheckedSideEffectImports: true,
     };
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['src'] }));
     writeFileSync(join(dir, 'index.html'), `<!doctype html><html><body><img src="/${IMAGE}"><canvas></canvas><script type="module" src="/src/main.ts"></script></body></html>`);
     // The README's example as written, then what the test reads back: the classes found in the
     // page and in the worker, and the error of a worker started from a URL that serves no script.
@@ -197,10 +208,12 @@ try { await SegmentationWorker.start('/no-such-worker.js').load('/weights/deepla
 Object.assign(window, { deeplabResult: { page: classesFound(result, model.classNames), worker: classesFound(fromWorker, model.classNames), badStart } });
 `;
     writeFileSync(join(dir, 'src', 'main.ts'), main);
-    await typeCheck(dir);
-    // The same with the `browser` condition, as a project resolving like its bundler sets it.
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, customConditions: ['browser'] }, include: ['src'] }));
-    await typeCheck(dir);
+    // As written (tsconfig.json, which Vite's build reads too), and with the `browser` condition,
+    // as a project resolving like its bundler sets it.
+    await typeCheck(dir, [
+      writeConfig(dir, 'tsconfig.json', compilerOptions, ['src']),
+      writeConfig(dir, 'tsconfig.browser.json', { ...compilerOptions, customConditions: ['browser'] }, ['src']),
+    ]);
     const built = await sh(dir, process.execPath, [join(dir, 'node_modules', 'vite', 'bin', 'vite.js'), 'build']);
     const assets = readdirSync(join(dir, 'dist', 'assets'));
     expect(assets.some((f) => /deeplab-worker.*\.js$/.test(f)), `the worker bundled by Vite: ${assets.join(', ')}\n${built}`).to.equal(true);
