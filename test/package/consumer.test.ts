@@ -78,15 +78,16 @@ function bytesUnder(dir: string): number {
 
 /**
  * Type-checks the projects `configs` (tsconfig files in `dir`) with each TypeScript release
- * (installed as `ts5`, `tsCurrent`): one `tsc --build` a release for all of them, which parses the
+ * (installed in `typescripts` as `ts5`, `tsCurrent`; tsc takes its own libraries from there and the
+ * project's packages from the project's folder): one `tsc --build` a release for all of them, which parses the
  * declaration files the projects share (the package's, @types/node, TypeScript's libraries) once
  * where a `tsc -p` a project parses them all again; each project is still checked with its own
  * options. `--force`: no project is skipped as up to date (from the other release's build info);
  * `--verbose` names each project before its errors.
  */
-async function typeCheck(dir: string, configs: string[]): Promise<void> {
+async function typeCheck(typescripts: string, dir: string, configs: string[]): Promise<void> {
   for (const name of Object.keys(TYPESCRIPTS)) {
-    await sh(dir, process.execPath, [join(dir, 'node_modules', name, 'bin', 'tsc'), '--build', '--force', '--verbose', ...configs]);
+    await sh(dir, process.execPath, [join(typescripts, 'node_modules', name, 'bin', 'tsc'), '--build', '--force', '--verbose', ...configs]);
   }
 }
 
@@ -119,6 +120,19 @@ describe('package: installed from its tarball into Node and Vite apps @slow', fu
   this.timeout(600_000);
   let tmp: string;
   let tarball: string;
+  let typescriptsInstalled: Promise<string> | undefined;
+
+  /** The folder of the TypeScript releases, installed once for both apps' checks. */
+  function typescripts(): Promise<string> {
+    typescriptsInstalled ??= (async () => {
+      const dir = join(tmp, 'typescripts');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'typescripts', private: true, devDependencies: TYPESCRIPT_DEPS }));
+      await npmInstall(dir, ['--ignore-scripts']);
+      return dir;
+    })();
+    return typescriptsInstalled;
+  }
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'deeplab-consumer-'));
@@ -156,15 +170,15 @@ describe('package: installed from its tarball into Node and Vite apps @slow', fu
     mkdirSync(dir);
     writeFileSync(
       join(dir, 'package.json'),
-      JSON.stringify({ name: 'node-app', private: true, type: 'module', devDependencies: { ...TYPESCRIPT_DEPS, '@types/node': TYPES_NODE } }),
+      JSON.stringify({ name: 'node-app', private: true, type: 'module', devDependencies: { '@types/node': TYPES_NODE } }),
     );
-    await npmInstall(dir, ['--ignore-scripts']);
+    // One npm run installs the app's packages and the tarball.
     await npmInstall(dir, ['--ignore-scripts', tarball]);
     writeFileSync(join(dir, 'index.ts'), readmeExample('Library'));
     // A Node program without the DOM library, strict, checking the package's declarations too;
     // the default libraries (DOM among them), as tsc --init leaves them; and node16.
     const compilerOptions = { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'], types: ['node'], strict: true, skipLibCheck: false, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, verbatimModuleSyntax: true, noEmit: true };
-    await typeCheck(dir, [
+    await typeCheck(await typescripts(), dir, [
       writeConfig(dir, 'tsconfig.json', compilerOptions, ['index.ts']),
       writeConfig(dir, 'tsconfig.default-lib.json', { ...compilerOptions, lib: undefined }, ['index.ts']),
       writeConfig(dir, 'tsconfig.node16.json', { ...compilerOptions, module: 'node16', moduleResolution: 'node16' }, ['index.ts']),
@@ -187,9 +201,9 @@ catch (e) { console.log(e.message); }`,
     mkdirSync(join(dir, 'src'), { recursive: true });
     writeFileSync(
       join(dir, 'package.json'),
-      JSON.stringify({ name: 'vite-app', private: true, type: 'module', devDependencies: { ...TYPESCRIPT_DEPS, vite: VITE } }),
+      JSON.stringify({ name: 'vite-app', private: true, type: 'module', devDependencies: { vite: VITE } }),
     );
-    await npmInstall(dir);
+    // One npm run installs Vite and the tarball (no package of Vite's has an install script).
     await npmInstall(dir, ['--ignore-scripts', tarball]);
     // Vite's vanilla-ts template's compiler options, skipLibCheck off.
     const compilerOptions = {
@@ -210,7 +224,7 @@ Object.assign(window, { deeplabResult: { page: classesFound(result, model.classN
     writeFileSync(join(dir, 'src', 'main.ts'), main);
     // As written (tsconfig.json, which Vite's build reads too), and with the `browser` condition,
     // as a project resolving like its bundler sets it.
-    await typeCheck(dir, [
+    await typeCheck(await typescripts(), dir, [
       writeConfig(dir, 'tsconfig.json', compilerOptions, ['src']),
       writeConfig(dir, 'tsconfig.browser.json', { ...compilerOptions, customConditions: ['browser'] }, ['src']),
     ]);
