@@ -1,5 +1,6 @@
 // Mocha root hooks: one GPU context for the whole run, destroyed at the end; a test that leaves GPU
 // buffers or a context alive fails (test/leak-check.ts); the environment every test file shares.
+import { backOffHostPolling } from '../src/gpu/host-poll.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { flagIsSet } from '../src/util/flags.js';
 import { closeTestContext } from './helpers.js';
@@ -8,6 +9,9 @@ import { type GpuSnapshot, disposeTestItems, gpuLeaksSince, gpuSnapshot } from '
 import { sharedDirLocation, sharedDirPresent, useSharedWeights } from './shared.js';
 
 ensureRuntimeDir();
+// Waits for the GPU without a core spinning on Dawn's polling (src/gpu/host-poll.ts): on lavapipe
+// that core is one the shaders and their compiles need.
+backOffHostPolling();
 // Kernel choices stored by a developer's `deeplab tune` must not change what the tests run:
 // tests that exercise tuning use stores of their own.
 if (!flagIsSet('DEEPLAB_TUNE')) process.env.DEEPLAB_TUNE = 'off';

@@ -8,6 +8,7 @@
 // stderr), --version and a mistyped command name need not pay.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { backOffHostPolling } from '../gpu/host-poll.js';
 import { isFilteredChild, runFilteredChild } from './dawn-warnings.js';
 import { receiveForwardedInterrupts } from './interrupts.js';
 import { type Command, UsageError, closest, debugEnabled, formatHelp, parseArgs } from './args.js';
@@ -81,6 +82,8 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(formatHelp(command.spec));
     return 0;
   }
+  // The command owns this process: Dawn's polling need not keep a core busy while it waits.
+  if (GPU_COMMANDS.has(first)) backOffHostPolling();
   return command.run(args);
 }
 

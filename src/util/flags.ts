@@ -86,6 +86,12 @@ export const FLAGS = {
     "The device's limits: all the adapter offers, or WebGPU's defaults (8 storage buffers, 128 MiB bindings, 256 invocations; what Safari and phones may give).",
     'library',
   ),
+  DEEPLAB_HOST_POLL: choice(
+    ['backoff', 'spin'],
+    'backoff',
+    "How the CLI, the tests and backOffHostPolling() let dawn.node poll while the host waits for the GPU: at once for 2 ms, then once a millisecond ('backoff'), or at once throughout, a core busy ('spin').",
+    'library',
+  ),
   DEEPLAB_DEBUG: boolean('The CLI prints the stack of an error and runs in one process, showing Dawn\'s start-up warnings.', 'cli'),
   DEEPLAB_CLI_CHILD: {
     description: "Internal: set by the CLI in the child it runs, whose stderr it filters ('tty' when that stderr is a terminal).",

@@ -4,6 +4,7 @@
 // folder in the same process, and prints one line of JSON (a CaseReport) for the parent to judge.
 // It imports the loading path only, to start fast; the parent kills it past its time or memory.
 import { crc32 } from '../../src/util/crc32.js';
+import { backOffHostPolling } from '../../src/gpu/host-poll.js';
 import { ensureRuntimeDir } from '../../src/gpu/runtime-dir.js';
 import { GpuContext } from '../../src/gpu/context.js';
 import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-weights.js';
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const job = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CaseJob;
   ensureRuntimeDir();
+  backOffHostPolling();
   const t0 = performance.now();
   const ctx = job.gpu ? await GpuContext.create() : undefined;
   const opts: LoadOptions = job.smpConfig === undefined ? {} : { smpConfig: JSON.parse(job.smpConfig) as Record<string, unknown> };

@@ -8,6 +8,7 @@
 // the post-processing programs (a cache of three) out, so programs are rebuilt and disposed all
 // along the run.
 import { GpuContext } from '../../src/gpu/context.js';
+import { backOffHostPolling } from '../../src/gpu/host-poll.js';
 import { ensureRuntimeDir } from '../../src/gpu/runtime-dir.js';
 import { type SegmentOptions, loadModel } from '../../src/model/model.js';
 import { randomRgbImage } from '../helpers.js';
@@ -22,6 +23,7 @@ const SNAPSHOTS = [200, 500, SEGMENT_CALLS];
 
 async function main(): Promise<void> {
   ensureRuntimeDir();
+  backOffHostPolling();
   const ctx = await GpuContext.create();
   const model = await loadModel(sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth'), { ctx, shortSide: 16 });
   const square = randomRgbImage(16, 16, 1);

@@ -5,6 +5,7 @@
 // crops: about 70 ms a step on lavapipe. The Trainer is driven directly: run.ts adds data
 // loading, validation and checkpoints, which test/train/run.test.ts covers.
 import { GpuContext } from '../../src/gpu/context.js';
+import { backOffHostPolling } from '../../src/gpu/host-poll.js';
 import { ensureRuntimeDir } from '../../src/gpu/runtime-dir.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { type MicroBatch, Trainer } from '../../src/train/trainer.js';
@@ -20,6 +21,7 @@ const SNAPSHOTS = [50, 200, STEPS];
 
 async function main(): Promise<void> {
   ensureRuntimeDir();
+  backOffHostPolling();
   const ctx = await GpuContext.create();
   const weights = await loadWeights('mobilenetv2-pascal-257');
   const C = weights.config.numClasses;
