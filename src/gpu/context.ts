@@ -13,6 +13,7 @@ import { readFlag } from '../util/flags.js';
 import { EMULATED_MATRIX_CONFIGS, type KernelLimits, type MatrixConfig } from './kernel-limits.js';
 import { type KernelOptions, type SplitKMode, splitKMode } from './kernel-options.js';
 import { type WebGpuImplementation, webgpuImplementation } from './implementation.js';
+import { noteAdapterKind } from './host-poll.js';
 
 export { GpuError } from './errors.js';
 
@@ -262,6 +263,7 @@ export class GpuContext {
     public tuning: KernelTuning,
   ) {
     this.isSoftware = isSoftwareAdapter(adapterValue);
+    noteAdapterKind(this.isSoftware);
     this.hasHalf = deviceValue.features.has('shader-f16');
     this.kernelOptions = { ...kernelOptions, emulateMatrix: false };
     this.pipelines = new PipelineCache(this);

@@ -8,9 +8,11 @@
 // seconds during which the polling thread takes half of a 2-core host from the compiler.
 //
 // backOffHostPolling() wraps `setImmediate` so that Dawn's tick (an unnamed native function)
-// polls at once for the first 2 ms of a wait, which covers a short dispatch on any GPU, and
-// after that once a millisecond (a timer): a long wait ends at most about a millisecond later,
-// and the host sleeps through it. Other callbacks are scheduled as before. Programs that run a
+// polls at once for the first 2 ms of a wait, and after that once a millisecond (a timer): a
+// long wait ends at most about a millisecond later, and the host sleeps through it. Other
+// callbacks are scheduled as before. Until the process has made a context on a software adapter
+// it polls at once for 20 ms: on an H100 a forward pass and its read-back wait 10-30 ms, and
+// backing off after 2 ms made them 1-3 ms slower, while nothing needed that core. Programs that run a
 // pass again and again also sleep through most of it before they ask (work-timer.ts); this is
 // for every other wait: first passes, compiles, one-off reads.
 //
@@ -20,7 +22,9 @@
 import { readFlag } from '../util/flags.js';
 
 /** Polling at once for this long covers a short wait; past it, a wait is long. */
-const SPIN_MS = 2;
+const SPIN_MS_SOFTWARE = 2;
+/** The same with only GPUs in the process: their waits are short, and polling costs no shader a core. */
+const SPIN_MS_GPU = 20;
 /** Ticks further apart than this belong to different waits. */
 const NEW_WAIT_GAP_MS = 4;
 /** The timer's delay once a wait is long: Node's smallest. */
@@ -32,6 +36,12 @@ interface Installed {
 }
 
 let installed: Installed | undefined;
+let spinMs = SPIN_MS_GPU;
+
+/** Called for each context made (context.ts): once one is on a software adapter, waits back off after 2 ms. */
+export function noteAdapterKind(software: boolean): void {
+  if (software) spinMs = SPIN_MS_SOFTWARE;
+}
 
 /** Whether `fn` is dawn.node's polling tick: a native function with no name (a bound function is named `bound ...`). */
 function isDawnTick(fn: unknown): fn is (...args: unknown[]) => void {
@@ -40,7 +50,7 @@ function isDawnTick(fn: unknown): fn is (...args: unknown[]) => void {
 
 /**
  * Makes Dawn's polling in this Node process back off to one tick a millisecond once a wait has
- * lasted 2 ms (see the top of this file). Idempotent; does nothing where there is no
+ * lasted 2 ms on a software adapter, 20 ms on a GPU (see the top of this file). Idempotent; does nothing where there is no
  * `setImmediate` (a browser) or where DEEPLAB_HOST_POLL is 'spin'. Returns whether it is on.
  */
 export function backOffHostPolling(): boolean {
@@ -56,7 +66,7 @@ export function backOffHostPolling(): boolean {
       const now = performance.now();
       if (now - lastTick > NEW_WAIT_GAP_MS) waitStart = now;
       lastTick = now;
-      if (now - waitStart >= SPIN_MS) return timer(callback, TICK_MS, ...args);
+      if (now - waitStart >= spinMs) return timer(callback, TICK_MS, ...args);
     }
     return original(callback as (...a: unknown[]) => void, ...args);
   } as typeof setImmediate;

@@ -9,7 +9,7 @@ import { backOffHostPolling, restoreHostPolling } from '../../src/gpu/host-poll.
 import { withFlags } from '../../src/util/flags.js';
 import { testContext } from '../helpers.js';
 
-/** One lane stepping a recurrence `n` times (the count from a uniform, so nothing folds): a wait of tens of milliseconds on lavapipe. */
+/** One lane stepping a recurrence `n` times (the count from a uniform, so nothing folds): a wait of tenths of a second on lavapipe. */
 const LOOP = `
 @group(0) @binding(0) var<uniform> n: u32;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -88,7 +88,8 @@ describe('gpu: backing off Dawn\'s polling while the host waits', function () {
   this.timeout(120_000);
   let ctx: GpuContext;
   let pipeline: GPUComputePipeline;
-  const N = 20_000_000;
+  // Long enough (about 0.3 s on lavapipe) that the first 2-20 ms of polling at once are a small part of it.
+  const N = 100_000_000;
 
   before(async () => {
     ctx = await testContext();
