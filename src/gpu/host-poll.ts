@@ -12,9 +12,9 @@
 // long wait ends at most about a millisecond later, and the host sleeps through it. Other
 // callbacks are scheduled as before. Until the process has made a context on a software adapter
 // it polls at once for 20 ms: on an H100 a forward pass and its read-back wait 10-30 ms, and
-// backing off after 2 ms made them 1-3 ms slower, while nothing needed that core. Programs that run a
-// pass again and again also sleep through most of it before they ask (work-timer.ts); this is
-// for every other wait: first passes, compiles, one-off reads.
+// backing off after 2 ms made them 1-3 ms slower, while nothing needed that core. Programs that
+// run a pass again and again also sleep through most of it before they ask (work-timer.ts);
+// this is for every other wait: first passes, compiles, one-off reads.
 //
 // It changes a global of the process, so the library never installs it by itself: the CLI and
 // the tests do, and an application that owns its process may. DEEPLAB_HOST_POLL=spin leaves
@@ -50,8 +50,9 @@ function isDawnTick(fn: unknown): fn is (...args: unknown[]) => void {
 
 /**
  * Makes Dawn's polling in this Node process back off to one tick a millisecond once a wait has
- * lasted 2 ms on a software adapter, 20 ms on a GPU (see the top of this file). Idempotent; does nothing where there is no
- * `setImmediate` (a browser) or where DEEPLAB_HOST_POLL is 'spin'. Returns whether it is on.
+ * lasted 2 ms on a software adapter, 20 ms on a GPU (see the top of this file). Idempotent; does
+ * nothing where there is no `setImmediate` (a browser) or where DEEPLAB_HOST_POLL is 'spin'.
+ * Returns whether it is on.
  */
 export function backOffHostPolling(): boolean {
   if (installed) return true;

@@ -89,7 +89,7 @@ export const FLAGS = {
   DEEPLAB_HOST_POLL: choice(
     ['backoff', 'spin'],
     'backoff',
-    "How the CLI, the tests and backOffHostPolling() let dawn.node poll while the host waits for the GPU: at once for 2 ms, then once a millisecond ('backoff'), or at once throughout, a core busy ('spin').",
+    "How the CLI, the tests and backOffHostPolling() let dawn.node poll while the host waits for the GPU: at once for 2 ms (20 ms until a context is on a software adapter), then once a millisecond ('backoff'), or at once throughout, a core busy ('spin').",
     'library',
   ),
   DEEPLAB_DEBUG: boolean('The CLI prints the stack of an error and runs in one process, showing Dawn\'s start-up warnings.', 'cli'),
