@@ -19,6 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
+import { PLAIN_PAGE } from './chromium.js';
 import { TINY_SIZE, TINY_WEIGHTS, writeTinyCheckpoint } from './tiny-checkpoint.js';
 
 /** The bundle as the page imports it (a variable, so the compiler does not look for the module). */
@@ -44,7 +45,7 @@ for (const browser of BROWSERS) {
       weightsDir = mkdtempSync(join(tmpdir(), 'deeplab-page-loss-'));
       writeTinyCheckpoint(join(weightsDir, TINY_WEIGHTS));
       // A blank page of the demo's origin: the test imports the bundle itself.
-      page = await openTestPage(browser, { server: { weightsDir }, path: 'deeplab.js.map' });
+      page = await openTestPage(browser, { server: { weightsDir }, path: PLAIN_PAGE });
     });
 
     after(async () => {

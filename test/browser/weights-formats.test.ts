@@ -11,25 +11,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LoadOptions } from '../../src/model/loading/options.js';
 import { loadModel } from '../../src/model/model.js';
-import { testContext } from '../helpers.js';
+import { relativeError, testContext } from '../helpers.js';
 import { onnxCasePath } from '../onnx-fixture.js';
 import { sharedPath } from '../shared.js';
-import { type DemoPage, openDemoPage } from './chromium.js';
+import { type DemoPage, PLAIN_PAGE, openDemoPage } from './chromium.js';
+import { LOGIT_STRIDE, classAgreement, strided } from './page-agreement.js';
 
 const IMAGE = '2007_000033.jpg';
 /** The bundle as the page imports it (a variable, so the compiler does not look for the module). */
 const BUNDLE = '/deeplab.js';
 /** torchvision's models resize the short side to 520; a small one keeps SwiftShader quick. */
 const SHORT_SIDE = 129;
-/** The logits compared: those of every STRIDE-th pixel across and down. */
-const STRIDE = 4;
-
-/** The logits of every stride-th pixel of an [h, w, c] map (the page picks them the same way). */
-function strided(logits: Float32Array, width: number, height: number, classes: number, stride: number): number[] {
-  const out: number[] = [];
-  for (let y = 0; y < height; y += stride) for (let x = 0; x < width; x += stride) for (let c = 0; c < classes; c++) out.push(logits[(y * width + x) * classes + c]);
-  return out;
-}
 
 interface Case {
   file: string;
@@ -63,7 +55,7 @@ describe('browser: every weights format loads in the page and segments as Node d
       model.dispose();
     }
     cases.push({ file: 'checkpoint.safetensors', path: saved, options: {} });
-    demo = await openDemoPage({ server: { weightsDir }, path: 'deeplab.js.map' });
+    demo = await openDemoPage({ server: { weightsDir }, path: PLAIN_PAGE });
   });
 
   after(async () => {
@@ -94,24 +86,16 @@ describe('browser: every weights format loads in the page and segments as Node d
             model.dispose();
           }
         },
-        { bundle: BUNDLE, file, options: c.options, image: IMAGE, stride: STRIDE },
+        { bundle: BUNDLE, file, options: c.options, image: IMAGE, stride: LOGIT_STRIDE },
       );
       const model = await loadModel(c.path, { ...c.options, ctx: await testContext() });
       try {
         const inNode = await model.segment(sharedPath('data', 'voc-sample', 'JPEGImages', IMAGE), { include: ['logits'] });
-        const nodeLogits = strided(inNode.logits!, inNode.width, inNode.height, inNode.numClasses, STRIDE);
+        const nodeLogits = strided(inNode.logits!, inNode.width, inNode.height, inNode.numClasses);
         expect(inPage.logits.length).to.equal(nodeLogits.length);
-        let diff = 0;
-        let norm = 0;
-        for (let i = 0; i < nodeLogits.length; i++) {
-          diff += (inPage.logits[i] - nodeLogits[i]) ** 2;
-          norm += nodeLogits[i] ** 2;
-        }
-        const relative = Math.sqrt(diff / norm);
+        const relative = relativeError(inPage.logits, nodeLogits);
         expect([inPage.width, inPage.height]).to.deep.equal([inNode.width, inNode.height]);
-        let same = 0;
-        for (let i = 0; i < inNode.classes.length; i++) if (inNode.classes[i] === inPage.classes[i]) same++;
-        const agreement = same / inNode.classes.length;
+        const agreement = classAgreement(inPage.classes, inNode.classes);
         console.log(`      (${file}: ${(100 * agreement).toFixed(3)} % of ${inNode.classes.length} pixels agree, ${new Set(inNode.classes).size} classes in Node's map; logits' relative error ${relative.toExponential(2)})`);
         expect(agreement, 'agreement with Node').to.be.at.least(0.999);
         expect(relative, "the logits' relative error against Node's").to.be.below(1e-4);

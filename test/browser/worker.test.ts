@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
 import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
+import { PLAIN_PAGE } from './chromium.js';
 import { sharedPath } from '../shared.js';
 
 const IMAGE = '2007_000033.jpg';
@@ -32,7 +33,7 @@ for (const browser of BROWSERS) {
 
     before(async () => {
       // A blank page of the demo's origin: the test imports the bundle itself.
-      page = await openTestPage(browser, { path: 'deeplab.js.map' });
+      page = await openTestPage(browser, { path: PLAIN_PAGE });
     });
 
     after(async () => {
