@@ -84,6 +84,13 @@ export function randomRgbImage(width: number, height: number, seed: number): Rgb
 
 export { relativeError };
 
+/** The share of pixels whose class is the same in both maps (as long as `want`). */
+export function classAgreement(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let same = 0;
+  for (let i = 0; i < want.length; i++) if (got[i] === want[i]) same++;
+  return same / want.length;
+}
+
 export const FP32_TOLERANCE = 1e-4;
 
 export function expectClose(out: ArrayLike<number>, ref: ArrayLike<number>, what: string, tol = FP32_TOLERANCE): void {

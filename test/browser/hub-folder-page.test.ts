@@ -17,11 +17,11 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel } from '../../src/model/model.js';
-import { FP32_TOLERANCE, relativeError, testContext } from '../helpers.js';
+import { FP32_TOLERANCE, classAgreement, relativeError, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
 import { PLAIN_PAGE } from './chromium.js';
-import { LOGIT_STRIDE, classAgreement, strided } from './page-agreement.js';
+import { LOGIT_STRIDE, strided } from './page-agreement.js';
 
 const IMAGE = '2007_000033.jpg';
 const BUNDLE = '/deeplab.js';

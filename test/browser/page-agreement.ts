@@ -1,6 +1,6 @@
-// How a page's segment() result is compared with Node's for the same model and image: the class
-// maps pixel by pixel, and the logits of every STRIDE-th pixel across and down (all of them would
-// be megabytes through the browser's protocol) by relative error (helpers' relativeError).
+// Which logits of a page's segment() result are compared with Node's for the same model and image:
+// those of every LOGIT_STRIDE-th pixel across and down (all of them would be megabytes through the
+// browser's protocol), by helpers' relativeError; the class maps by helpers' classAgreement.
 
 /** The logits compared: those of every STRIDE-th pixel across and down. */
 export const LOGIT_STRIDE = 4;
@@ -10,11 +10,4 @@ export function strided(logits: ArrayLike<number>, width: number, height: number
   const out: number[] = [];
   for (let y = 0; y < height; y += stride) for (let x = 0; x < width; x += stride) for (let c = 0; c < classes; c++) out.push(logits[(y * width + x) * classes + c]);
   return out;
-}
-
-/** The share of pixels whose class is the same in both maps. */
-export function classAgreement(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let same = 0;
-  for (let i = 0; i < b.length; i++) if (a[i] === b[i]) same++;
-  return same / b.length;
 }

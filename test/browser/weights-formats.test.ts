@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { LoadOptions } from '../../src/model/loading/options.js';
 import { loadModel } from '../../src/model/model.js';
-import { relativeError, testContext } from '../helpers.js';
+import { classAgreement, relativeError, testContext } from '../helpers.js';
 import { onnxCasePath } from '../onnx-fixture.js';
 import { sharedPath } from '../shared.js';
 import { type DemoPage, PLAIN_PAGE, openDemoPage } from './chromium.js';
-import { LOGIT_STRIDE, classAgreement, strided } from './page-agreement.js';
+import { LOGIT_STRIDE, strided } from './page-agreement.js';
 
 const IMAGE = '2007_000033.jpg';
 /** The bundle as the page imports it (a variable, so the compiler does not look for the module). */

@@ -8,26 +8,10 @@ import type { DeepLabModel } from '../../src/model/model.js';
 import { loadModel } from '../../src/model/model.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
-import { expectClose, relativeError, testContext } from '../helpers.js';
+import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
+import { classAgreement, expectClose, relativeError, testContext } from '../helpers.js';
 import { onnxCaseArrays, onnxCasePath, onnxCases, readOnnxCase, writeOnnxCase } from '../onnx-fixture.js';
 import { nchwToNhwc } from './layout.js';
-
-/** The class of each pixel of NHWC logits. */
-function argmax(nhwc: Float32Array, classes: number): Uint32Array {
-  const out = new Uint32Array(nhwc.length / classes);
-  for (let p = 0; p < out.length; p++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (nhwc[p * classes + c] > nhwc[p * classes + best]) best = c;
-    out[p] = best;
-  }
-  return out;
-}
-
-const sameShare = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let same = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
-  return same / a.length;
-};
 
 // The full-size ResNet-50 (159 MB of weights) is the benchmarks' file.
 const CASES = onnxCases().filter((c) => !c.endsWith('-full'));
@@ -68,7 +52,7 @@ describe('model: ONNX files from the reference exporters, loaded from the file a
           const theirs = nchwToNhwc(logits.data, logits.shape);
           const [, , lh, lw] = logits.shape;
           const want = lh === h && lw === w ? theirs : resizeBilinearCpu(theirs, [1, lh, lw, classes], { outH: h, outW: w, mode: 'half_pixel' });
-          const labels = sameShare(argmax(ours, classes), argmax(want, classes));
+          const labels = classAgreement(argmaxCpu(ours, [h, w, classes]), argmaxCpu(want, [h, w, classes]));
           console.log(`      (logits ${relativeError(ours, want).toExponential(1)} relative, labels ${(100 * labels).toFixed(2)} %)`);
           expectClose(ours, want, `${name} ${h}x${w} logits`);
           expect(labels, 'labels').to.be.at.least(0.999);
@@ -87,8 +71,8 @@ describe('model: ONNX files from the reference exporters, loaded from the file a
         const [, , lh, lw] = logits.shape;
         const theirs = nchwToNhwc(logits.data, logits.shape);
         const full = lh === h && lw === w ? theirs : resizeBilinearCpu(theirs, [1, lh, lw, meta.num_classes], { outH: h, outW: w, mode: 'half_pixel' });
-        const want = argmax(full, meta.num_classes);
-        expect(sameShare(classes, want), 'labels').to.be.at.least(0.999);
+        const want = argmaxCpu(full, [h, w, meta.num_classes]);
+        expect(classAgreement(classes, want), 'labels').to.be.at.least(0.999);
       });
     });
   }

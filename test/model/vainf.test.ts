@@ -28,6 +28,7 @@ import { describeModel } from '../../src/model/analysis/describe.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { vainfMobilenetV2Plan } from '../../src/model/networks/vainf-mobilenet-v2.js';
+import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { readTorchCheckpoint } from '../../src/model/weights/import/pth.js';
 import { NUMPY_SCALAR_GLOBALS } from '../../src/model/weights/import/numpy-scalars.js';
@@ -108,17 +109,6 @@ function vainfCheckpoint(state: TensorMap): Map<string, Saved> {
     ['scheduler_state', scheduler],
     ['best_score', 0.7112],
   ]);
-}
-
-/** Index of the largest of each pixel's C logits (NHWC). */
-function argmax(logits: Float32Array, C: number): Uint8Array {
-  const out = new Uint8Array(logits.length / C);
-  for (let p = 0; p < out.length; p++) {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (logits[p * C + c] > logits[p * C + best]) best = c;
-    out[p] = best;
-  }
-  return out;
 }
 
 describe("VainF's DeepLabV3Plus-Pytorch: keys, networks and files", () => {
@@ -359,7 +349,7 @@ describe("VainF's DeepLabV3Plus-Pytorch: logits and segment() against VainF's fl
           const img = imageOf(h, w);
           expect(model.networkSize(img.width, img.height), 'the image at its own size').to.deep.equal([h, w]);
           const ref = readNpy(fixture(`v3plus_mobilenet_os16_${h}x${w}.npy`));
-          const want = argmax(nchwToNhwc(ref.data, ref.shape), 5);
+          const want = argmaxCpu(nchwToNhwc(ref.data, ref.shape), [h, w, 5]);
           const { classes } = await model.segment(img);
           let same = 0;
           for (let p = 0; p < want.length; p++) if (classes[p] === want[p]) same++;
