@@ -75,55 +75,58 @@ function oneStep<T extends Uint8Array | Float32Array>(bands: T, labels: Uint8Arr
   return { samples, options };
 }
 
+/**
+ * The page's one device, tuning off, for every step it is asked for: a page that loads several
+ * models keeps one, and each model's kernels compile once.
+ */
+let pageContext: Promise<GpuContext> | undefined;
+const pageCtx = (): Promise<GpuContext> => (pageContext ??= GpuContext.create({ tune: 'off' }));
+
 window.smpFineTuneStep = async (r) => {
-  const ctx = await GpuContext.create({ tune: 'off' });
+  const ctx = await pageCtx();
+  const model = await loadModel(r.url, { ctx });
   try {
-    const model = await loadModel(r.url, { ctx });
+    const [N, H, W] = r.shape;
+    const labels = bytes(r.labels);
+    const { samples, options } = oneStep(bytes(r.bands), labels, r.shape, r.lr);
+    const before = await model.parameters();
+    const steps: { loss: number; lr: number }[] = [];
+    const o = { ...options, loss: r.loss };
+    const tuned = await fineTune(model, samples, { ...o, onStep: (s) => void steps.push(s) });
+    let result: Pick<PageStepResult, 'grads' | 'stats' | 'rounding'>;
+    const w = model.loadedWeights;
+    const canonical = w.buildGraph({ batch: N, height: H, width: W });
+    const params = canonical.state.filter((v) => v.role === 'param');
+    const statistics = canonical.state.filter((v) => v.role === 'statistic');
     try {
-      const [N, H, W] = r.shape;
-      const labels = bytes(r.labels);
-      const { samples, options } = oneStep(bytes(r.bands), labels, r.shape, r.lr);
-      const before = await model.parameters();
-      const steps: { loss: number; lr: number }[] = [];
-      const o = { ...options, loss: r.loss };
-      const tuned = await fineTune(model, samples, { ...o, onStep: (s) => void steps.push(s) });
-      let result: Pick<PageStepResult, 'grads' | 'stats' | 'rounding'>;
-      const w = model.loadedWeights;
-      const canonical = w.buildGraph({ batch: N, height: H, width: W });
-      const params = canonical.state.filter((v) => v.role === 'param');
-      const statistics = canonical.state.filter((v) => v.role === 'statistic');
+      const after = await tuned.parameters();
+      const update = updateGradients(before, after, r.lr, params, statistics);
+      result = {
+        grads: [...update.grads].map(([name, g]) => [name, base64(g)]),
+        stats: [...update.stats].map(([name, s]) => [name, base64(s)]),
+        rounding: updateRounding(before, after, params, new Set(r.exactZeros)),
+      };
+    } finally {
+      tuned.dispose();
+    }
+    // The trainer's step again, with the trace's values as outputs, on the weights before the step.
+    const { graph, relus, held } = probedStep(canonical, r.loss, w.config.binary ?? false);
+    const session = Session.create(ctx, canonical, before, 'probed step');
+    try {
+      const program = await Program.create(ctx, compile(graph, { mode: 'training' }), session, 'probed step');
       try {
-        const after = await tuned.parameters();
-        const update = updateGradients(before, after, r.lr, params, statistics);
-        result = {
-          grads: [...update.grads].map(([name, g]) => [name, base64(g)]),
-          stats: [...update.stats].map(([name, s]) => [name, base64(s)]),
-          rounding: updateRounding(before, after, params, new Set(r.exactZeros)),
-        };
+        const out = await program.run({ image: floats(r.image), labels: Uint32Array.from(labels) });
+        const near = relus.map((n): [string, { index: number[]; value: number[] }] => [n.name, nearKinks(out.get(`relu:${n.name}`) as Float32Array, (n.op as ActivationOp).attrs.activation === 'relu6')]);
+        const imagePool = held.map((v): [string, string] => [v.name, base64(out.get(`held:${v.name}`) as Float32Array)]);
+        return { adapter: adapterClass(ctx), loss: steps[0].loss, lr: steps[0].lr, ...result, near, imagePool };
       } finally {
-        tuned.dispose();
-      }
-      // The trainer's step again, with the trace's values as outputs, on the weights before the step.
-      const { graph, relus, held } = probedStep(canonical, r.loss, w.config.binary ?? false);
-      const session = Session.create(ctx, canonical, before, 'probed step');
-      try {
-        const program = await Program.create(ctx, compile(graph, { mode: 'training' }), session, 'probed step');
-        try {
-          const out = await program.run({ image: floats(r.image), labels: Uint32Array.from(labels) });
-          const near = relus.map((n): [string, { index: number[]; value: number[] }] => [n.name, nearKinks(out.get(`relu:${n.name}`) as Float32Array, (n.op as ActivationOp).attrs.activation === 'relu6')]);
-          const imagePool = held.map((v): [string, string] => [v.name, base64(out.get(`held:${v.name}`) as Float32Array)]);
-          return { adapter: adapterClass(ctx), loss: steps[0].loss, lr: steps[0].lr, ...result, near, imagePool };
-        } finally {
-          program.dispose();
-        }
-      } finally {
-        session.dispose();
+        program.dispose();
       }
     } finally {
-      model.dispose();
+      session.dispose();
     }
   } finally {
-    ctx.destroy();
+    model.dispose();
   }
 };
 
@@ -152,37 +155,33 @@ declare global {
 // the page's fineTune: the batch handed over as float bands already normalised (mean 0, std 1 in
 // fineTune's options), batch statistics, no augmentation; its update read back as the gradient.
 window.onnxFineTuneStep = async (r) => {
-  const ctx = await GpuContext.create({ tune: 'off' });
+  const ctx = await pageCtx();
+  const model = await loadModel(r.url, { ctx, mean: r.mean, std: r.std });
   try {
-    const model = await loadModel(r.url, { ctx, mean: r.mean, std: r.std });
+    const [N, H, W, C] = r.shape;
+    const { samples, options } = oneStep(floats(r.input), bytes(r.labels), r.shape, r.lr);
+    const before = await model.parameters();
+    const steps: { loss: number; lr: number }[] = [];
+    const o = { ...options, mean: Array(C).fill(0), std: Array(C).fill(1) };
+    const tuned = await fineTune(model, samples, { ...o, onStep: (s) => void steps.push(s) });
     try {
-      const [N, H, W, C] = r.shape;
-      const { samples, options } = oneStep(floats(r.input), bytes(r.labels), r.shape, r.lr);
-      const before = await model.parameters();
-      const steps: { loss: number; lr: number }[] = [];
-      const o = { ...options, mean: Array(C).fill(0), std: Array(C).fill(1) };
-      const tuned = await fineTune(model, samples, { ...o, onStep: (s) => void steps.push(s) });
-      try {
-        const canonical = model.loadedWeights.buildGraph({ batch: N, height: H, width: W });
-        const params = canonical.state.filter((v) => v.role === 'param');
-        const statistics = canonical.state.filter((v) => v.role === 'statistic');
-        const after = await tuned.parameters();
-        const update = updateGradients(before, after, r.lr, params, statistics);
-        return {
-          adapter: adapterClass(ctx),
-          loss: steps[0].loss,
-          lr: steps[0].lr,
-          grads: [...update.grads].map(([name, g]) => [name, base64(g)]),
-          stats: [...update.stats].map(([name, s]) => [name, base64(s)]),
-          rounding: updateRounding(before, after, params, new Set()),
-        };
-      } finally {
-        tuned.dispose();
-      }
+      const canonical = model.loadedWeights.buildGraph({ batch: N, height: H, width: W });
+      const params = canonical.state.filter((v) => v.role === 'param');
+      const statistics = canonical.state.filter((v) => v.role === 'statistic');
+      const after = await tuned.parameters();
+      const update = updateGradients(before, after, r.lr, params, statistics);
+      return {
+        adapter: adapterClass(ctx),
+        loss: steps[0].loss,
+        lr: steps[0].lr,
+        grads: [...update.grads].map(([name, g]) => [name, base64(g)]),
+        stats: [...update.stats].map(([name, s]) => [name, base64(s)]),
+        rounding: updateRounding(before, after, params, new Set()),
+      };
     } finally {
-      model.dispose();
+      tuned.dispose();
     }
   } finally {
-    ctx.destroy();
+    model.dispose();
   }
 };

@@ -109,7 +109,10 @@ for (const browser of BROWSERS) {
         const config = readFileSync(sharedPath('fixtures', 'hf', folder, 'config.json'), 'utf8');
         const got: Segmented = await page.evaluate(
           async ({ bundle, folder, config, processor, image, stride }) => {
-            const { loadModel } = await import(bundle);
+            const { GpuContext, loadModel } = await import(bundle);
+            // One device for the page's loads, as a page that loads several models keeps one.
+            const w = window as unknown as { pageCtx?: Promise<unknown> };
+            w.pageCtx ??= GpuContext.create();
             const weights = new Uint8Array(await (await fetch(`/weights/${folder}.safetensors`)).arrayBuffer());
             const text = new TextEncoder();
             const files = new Map<string, Uint8Array>([
@@ -117,7 +120,7 @@ for (const browser of BROWSERS) {
               ['preprocessor_config.json', text.encode(processor)],
               ['model.safetensors', weights],
             ]);
-            const model = await loadModel(files, { name: folder });
+            const model = await loadModel(files, { name: folder, ctx: await w.pageCtx });
             try {
               const r = await model.segment(`/samples/${image}`, { include: ['logits'] });
               // The logits of every stride-th pixel, as strided() picks them in Node.

@@ -74,8 +74,11 @@ describe('browser: every weights format loads in the page and segments as Node d
       const c = cases.find((k) => k.file === file)!;
       const inPage = await demo.page.evaluate(
         async ({ bundle, file, options, image, stride }) => {
-          const { loadModel } = await import(bundle);
-          const model = await loadModel(`/weights/${file}`, options);
+          const { GpuContext, loadModel } = await import(bundle);
+          // One device for the page's loads, as a page that loads several models keeps one.
+          const w = window as unknown as { pageCtx?: Promise<unknown> };
+          w.pageCtx ??= GpuContext.create();
+          const model = await loadModel(`/weights/${file}`, { ...options, ctx: await w.pageCtx });
           try {
             const r = await model.segment(`/samples/${image}`, { include: ['logits'] });
             // The logits of every stride-th pixel, as strided() picks them in Node.
