@@ -1,5 +1,7 @@
 // wgpu's shader compiler (naga, Firefox's and Deno's) on every kernel we may ask a wgpu device
-// for: each module compiled and its pipeline created under Deno, on the same adapter as Dawn.
+// for: each module compiled and its pipeline created under Deno, on the same adapter as Dawn,
+// with the kernel spaces the engine builds for the adapter's limits and for WebGPU's defaults
+// (a module both build is compiled once, under the defaults: compileModes).
 // naga panics on some modules it should reject (the whole process aborts: in Firefox, every
 // tab); compileUnderNaga restarts after such a module, so it fails alone, named.
 import { expect } from 'chai';
@@ -21,25 +23,56 @@ const GROUPS: Record<string, (ctx: GpuContext, limits: KernelLimits) => ModuleGr
   ...Object.fromEntries(Object.keys(NETWORKS).map((name) => [`network ${name}`, (ctx: GpuContext) => networkSpecs(ctx, name)])),
 };
 
+type LimitsMode = 'adapter' | 'default';
+type Compiled = Map<string, { group: ModuleGroup; results: NagaResult[] }>;
+
+/**
+ * Each limits mode's groups with the result of each module. A module both modes build is
+ * compiled once, on the device with WebGPU's default limits: every limit is an upper bound, so a
+ * pipeline created under the defaults is created under the adapter's larger limits too (same
+ * features, same naga). The adapter's device compiles the modules only its larger limits allow.
+ */
+async function compileModes(): Promise<{ profile: WgpuProfile } & Record<LimitsMode, Compiled>> {
+  const profile = await wgpuProfile();
+  const ctx = await testContext();
+  const built = {} as Record<LimitsMode, Map<string, ModuleGroup>>;
+  for (const mode of ['adapter', 'default'] as const) {
+    // The spaces as the engine sees a device with these limits: candidates that do not fit decline.
+    const limits = wgpuKernelLimits(mode === 'adapter' ? profile.limits : profile.defaultLimits);
+    built[mode] = new Map();
+    for (const [name, build] of Object.entries(GROUPS)) built[mode].set(name, await build(ctx, limits));
+  }
+  /** Each module once, however many groups hold it, and not where `skip` has it. */
+  const jobsOf = (groups: Map<string, ModuleGroup>, skip = new Set<string>()) => {
+    const jobs = new Map<string, ReturnType<typeof nagaJob>>();
+    for (const g of groups.values()) for (const s of g.specs) if (!jobs.has(kernelKey(s)) && !skip.has(kernelKey(s))) jobs.set(kernelKey(s), nagaJob(s));
+    return jobs;
+  };
+  const onDefault = jobsOf(built.default);
+  const adapterOnly = jobsOf(built.adapter, new Set(onDefault.keys()));
+  const results = new Map<string, NagaResult>();
+  for (const [jobs, mode] of [[onDefault, 'default'], [adapterOnly, 'adapter']] as const) {
+    if (jobs.size) for (const r of await compileUnderNaga([...jobs.values()], mode)) results.set(r.job.name, r);
+  }
+  console.log(`      (${onDefault.size} distinct modules with default limits, ${adapterOnly.size} more with the adapter's, on ${profile.info.description || 'an adapter that gives no description'})`);
+  const compiled = {} as Record<LimitsMode, Compiled>;
+  for (const mode of ['adapter', 'default'] as const) {
+    compiled[mode] = new Map([...built[mode]].map(([name, group]) => [name, { group, results: group.specs.map((s) => results.get(kernelKey(s))!) }]));
+  }
+  return { profile, ...compiled };
+}
+
+let modes: ReturnType<typeof compileModes> | undefined;
+
 for (const limitsMode of ['adapter', 'default'] as const) {
   describe(`wgpu (Deno, naga): every kernel candidate compiles and its pipeline is created (${limitsMode} limits)`, function () {
     this.timeout(900_000);
     let profile: WgpuProfile;
-    const groups = new Map<string, { group: ModuleGroup; results: NagaResult[] }>();
+    let groups: Compiled;
 
     before(async () => {
-      profile = await wgpuProfile();
-      const ctx = await testContext();
-      // The spaces as the engine sees a device with these limits: candidates that do not fit decline.
-      const limits = wgpuKernelLimits(limitsMode === 'adapter' ? profile.limits : profile.defaultLimits);
-      const built = new Map<string, ModuleGroup>();
-      for (const [name, build] of Object.entries(GROUPS)) built.set(name, await build(ctx, limits));
-      // Each module once, however many groups hold it.
-      const jobs = new Map<string, ReturnType<typeof nagaJob>>();
-      for (const g of built.values()) for (const s of g.specs) if (!jobs.has(kernelKey(s))) jobs.set(kernelKey(s), nagaJob(s));
-      const results = new Map((await compileUnderNaga([...jobs.values()], limitsMode)).map((r) => [r.job.name, r]));
-      for (const [name, group] of built) groups.set(name, { group, results: group.specs.map((s) => results.get(kernelKey(s))!) });
-      console.log(`      (${jobs.size} distinct modules on ${profile.info.description || 'an adapter that gives no description'})`);
+      modes ??= compileModes();
+      ({ profile, [limitsMode]: groups } = await modes);
     });
 
     it('the wgpu adapter offers shader-f16 (the f16 modules below are compiled, not declined)', () => {
