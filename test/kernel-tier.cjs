@@ -12,6 +12,7 @@
 const { join } = require('node:path');
 const { homedir } = require('node:os');
 const { kernelTierFiles, longestFirst } = require('./test-files.cjs');
+require('./worker-env.cjs');
 
 process.env.GALLIVM_PERF ??= 'nopt';
 process.env.MESA_SHADER_CACHE_DIR ??= join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'deeplab-webgpu', 'mesa-kernel-tier');

@@ -4,6 +4,7 @@
 // but the shared folder and temporary folders of their own), the longest first
 // (test/test-files.cjs).
 const { otherTierFiles, longestFirst } = require('./test-files.cjs');
+require('./worker-env.cjs');
 
 module.exports = {
   ...require('../.mocharc.json'),
