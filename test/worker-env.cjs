@@ -4,8 +4,9 @@
 //
 // glibc's allocator: by default it maps every block over 128 KiB-32 MiB afresh and unmaps it when
 // freed, and gives the top of its heap back past 128 KiB, so the tests' many large arrays
-// (weights, activations, float64 references, lavapipe's buffers) fault every page in again each
-// time. Keeping blocks up to 32 MiB (the most glibc allows) in a heap that is trimmed only past
+// (weights on the host, float64 references, LLVM's and Dawn's own allocations) fault every page
+// in again each time. (Lavapipe's GPU memory comes from a memfd instead, which this leaves as it
+// is.) Keeping blocks up to 32 MiB (the most glibc allows) in a heap that is trimmed only past
 // 1 GiB, and asking for transparent huge pages on it where the kernel gives them on request,
 // measured on the 2-core host: four model, training and command-line files, two at a time, took
 // 96 s of host CPU against 117 s (two runs each), the threshold alone 107 s, huge pages alone
