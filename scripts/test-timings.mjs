@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Tabulates a test run's per-file timings (the JSON lines TEST_TIMINGS makes test/setup.ts write):
 // the slowest files first, with wall time, CPU time (the worker's own and its finished children's)
-// and the number of tests, as a Markdown table. Usage:
+// and the number of tests, as a Markdown table, then the host-speed probes of the run
+// (test/host-speed.ts), where it has any. Usage:
 //   TEST_TIMINGS=/tmp/t.jsonl npm test; node scripts/test-timings.mjs /tmp/t.jsonl [--top N]
 // With --costs it prints instead the JSON of test/file-costs.json (each file's wall seconds),
 // by which test/test-files.cjs orders the tiers longest first; with --quick QUICK.jsonl, the
@@ -20,7 +21,10 @@ if (!file || !(top > 0)) {
   process.exit(2);
 }
 
-const readRows = (path) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+// The files' lines; the host-speed probes' lines (test/host-speed.ts: {probe, at, ...}) apart.
+const readLines = (path) => readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+const readRows = (path) => readLines(path).filter((r) => !r.probe);
+const probes = readLines(file).filter((r) => r.probe);
 const rows = readRows(file);
 rows.sort((a, b) => b.wallMs - a.wallMs);
 const seconds = (ms) => (ms / 1000).toFixed(1);
@@ -49,3 +53,9 @@ for (const r of rows.slice(0, top)) {
   console.log(`| ${source(r.file)} | ${seconds(r.wallMs)} | ${seconds(r.cpuMs)} | ${seconds(r.childCpuMs)} | ${r.tests} |`);
 }
 console.log(`| all ${rows.length} files | ${seconds(total('wallMs'))} | ${seconds(total('cpuMs'))} | ${seconds(total('childCpuMs'))} | ${total('tests')} |`);
+if (probes.length) {
+  // The host's speed as each mocha invocation (tier) started and ended: fixed work, best of three.
+  console.log('\n| host probe | at | integer loop ms | fresh page µs | copy GB/s |');
+  console.log('|---|---|---:|---:|---:|');
+  for (const p of probes) console.log(`| ${p.probe} | ${p.at} | ${p.loopMs.toFixed(1)} | ${p.faultUs.toFixed(2)} | ${p.copyGBs.toFixed(1)} |`);
+}

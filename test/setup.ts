@@ -6,6 +6,7 @@ import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { flagIsSet } from '../src/util/flags.js';
 import { closeTestContext } from './helpers.js';
 import { recordFileTiming } from './file-timings.js';
+export { mochaGlobalSetup, mochaGlobalTeardown } from './host-speed.js';
 import { type GpuSnapshot, disposeTestItems, gpuLeaksSince, gpuSnapshot } from './leak-check.js';
 import { sharedDirLocation, sharedDirPresent, useSharedWeights } from './shared.js';
 

@@ -116,7 +116,7 @@ export const FLAGS = {
   DEEPLAB_SMP_PYTHON: path("The Python with torch and segmentation_models_pytorch that the smp round-trip test runs smp with (skipped while unset; scripts/smp/README.md makes one).", 'tests', 'unset (the test is skipped)'),
   DEEPLAB_SHARED_DIR: path('The team\'s shared folder of weights, fixtures and data that tests and benchmarks read.', 'tests', '../shared beside the project root'),
   TEST_SEED: integer(0, undefined, 'fresh each run (printed)', 'The seed of the tests\' random inputs: replays a run.', 'tests'),
-  TEST_TIMINGS: path('A file the test run appends one JSON line to per test file: its wall time and CPU time (scripts/test-timings.mjs tabulates them).', 'tests', 'unset (not recorded)'),
+  TEST_TIMINGS: path('A file the test run appends one JSON line to per test file (its wall time and CPU time) and to the start and end of each mocha run (the speed of the host: test/host-speed.ts); scripts/test-timings.mjs tabulates them.', 'tests', 'unset (not recorded)'),
   HOSTILE_SEED: integer(0, 16, '16', 'The seed of the damaged files the hostile-input tests make.', 'tests'),
   HOSTILE_VERBOSE: boolean('The hostile-input tests list every error message they saw, with its count.', 'tests'),
   PARITY_VERBOSE: boolean("The gradient parity tests print each tensor's relative error.", 'tests'),
