@@ -6,9 +6,11 @@ import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { flagIsSet } from '../src/util/flags.js';
 import { closeTestContext } from './helpers.js';
 import { recordFileTiming } from './file-timings.js';
-export { mochaGlobalSetup, mochaGlobalTeardown } from './host-speed.js';
 import { type GpuSnapshot, disposeTestItems, gpuLeaksSince, gpuSnapshot } from './leak-check.js';
 import { sharedDirLocation, sharedDirPresent, useSharedWeights } from './shared.js';
+
+// Mocha's global fixtures: the host-speed probe of a measured run (TEST_TIMINGS).
+export { mochaGlobalSetup, mochaGlobalTeardown } from './host-speed.js';
 
 ensureRuntimeDir();
 // Waits for the GPU without a core spinning on Dawn's polling (src/gpu/host-poll.ts): on lavapipe
