@@ -482,8 +482,13 @@ describe('kernel: conv2d, every candidate of every algorithm a tuner may choose,
   // tile: the GEMM's software tiles, GPU tiles with wide workgroups and split-K and SwiftShader's
   // written-out kernels; Winograd's tile sizes and GEMMs; the depthwise tiles; the direct kernel.
   // The cases share epilogues where they can, so candidates reuse compiled pipelines.
+  //
+  // `slow`: left to `npm test`, out of `npm run test:quick`. The depthwise cases with window steps
+  // of 2 or a 5x5 kernel, whose written-out tiles (SwiftShader's candidates) take lavapipe 3-7 s
+  // each to compile on a cold Mesa cache: these three cases took 57 s of the file's 121 s, alone
+  // and cold (docs/testing.md). The quick tier keeps the stride-1 depthwise cases.
   const same = (r: number) => ({ dilationH: r, dilationW: r, padTop: r, padBottom: r, padLeft: r, padRight: r });
-  const cases: Case[] = [
+  const cases: (Case & { slow?: true })[] = [
     // One group, 3x3 stride 1: the GEMM and Winograd (map sizes odd and even, not multiples of 2
     // or 4 tiles; channels off the lanes and subgroups).
     { input: [1, 9, 7, 13], kernel: [3, 3], cout: 11, p: same(1) },
@@ -503,9 +508,9 @@ describe('kernel: conv2d, every candidate of every algorithm a tuner may choose,
     // Depthwise: the depthwise tiles (looped and written out) and the direct kernel.
     { input: [1, 9, 7, 20], kernel: [3, 3], cout: 20, p: { groups: 20, ...same(1) }, bias: true },
     // Stride 2 at rate 3: window step 2, outputs 3 apart (partial phases and tiles).
-    { input: [1, 17, 19, 8], kernel: [3, 3], cout: 8, p: { groups: 8, strideH: 2, strideW: 2, ...same(3) }, residual: true },
-    { input: [2, 11, 10, 68], kernel: [3, 3], cout: 68, p: { groups: 68, strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'relu6' }, scale: true },
-    { input: [1, 13, 12, 36], kernel: [5, 5], cout: 36, p: { groups: 36, ...same(4), activation: 'relu' }, residual: true },
+    { input: [1, 17, 19, 8], kernel: [3, 3], cout: 8, p: { groups: 8, strideH: 2, strideW: 2, ...same(3) }, residual: true, slow: true },
+    { input: [2, 11, 10, 68], kernel: [3, 3], cout: 68, p: { groups: 68, strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0, activation: 'relu6' }, scale: true, slow: true },
+    { input: [1, 13, 12, 36], kernel: [5, 5], cout: 36, p: { groups: 36, ...same(4), activation: 'relu' }, residual: true, slow: true },
     // The whole epilogue at once (the written-out kernels read it from a uniform).
     { input: [1, 10, 9, 12], kernel: [3, 3], cout: 12, p: { groups: 12, ...same(1), activation: 'hardswish' }, bias: true, scale: true, residual: true },
   ];
@@ -530,7 +535,7 @@ describe('kernel: conv2d, every candidate of every algorithm a tuner may choose,
   });
 
   for (const c of cases) {
-    it(`${c.kernel.join('x')} ${c.input.join('x')} -> ${c.cout} ${JSON.stringify(c.p)}: every candidate matches the CPU reference`, async () => {
+    it(`${c.kernel.join('x')} ${c.input.join('x')} -> ${c.cout} ${JSON.stringify(c.p)}: every candidate matches the CPU reference${c.slow ? ' @slow' : ''}`, async () => {
       const ctx = await testContext();
       const p = convParams(c.p);
       const g = convGeometry(c.input, weightOf(c), p);
