@@ -144,8 +144,14 @@ interface LayerTiming {
   choice: string;
 }
 
+/** What timing a layer's candidates asks of its bench (LayerBench on the GPU). */
+interface CandidateBench {
+  time(c: TunableLayer['candidates'][number], trials: number): Promise<number>;
+  error(c: TunableLayer['candidates'][number]): Promise<number | null>;
+}
+
 /** A layer's operand tensors, random-filled where they are inputs, and a timer of its candidates on them. */
-class LayerBench {
+class LayerBench implements CandidateBench {
   private readonly tensors: GpuTensor[] = [];
 
   constructor(
@@ -207,10 +213,11 @@ class LayerBench {
  * slow), so the fastest candidate and the default are then timed again, alternating, and the
  * default stays unless the challenger still wins by CONFIRM_MARGIN. `complete`: whether the
  * layer's timing ended by its own rule (every candidate, or patience), not by the budget.
+ * Exported for its tests, which time stand-in candidates.
  */
-async function timeCandidates(
-  bench: LayerBench,
-  layer: ShapeToTune,
+export async function timeCandidates(
+  bench: CandidateBench,
+  layer: Pick<TunableLayer, 'candidates'>,
   timed: { defaultMs: number; cost: number },
   deadline: number,
   patience: number,
