@@ -19,14 +19,11 @@
 // allowed: it is run once against the default's output on the same operands first, and one
 // outside it is set aside untimed (TunedLayer.rejected), so no stored choice ever fails its check.
 import type { GpuContext } from '../gpu/context.js';
-import { type Dispatch, disposeDispatch, encodeDispatches, runOnce } from '../gpu/dispatch.js';
-import { type GpuTensor, createTensor, readTensor, writeTensor } from '../gpu/tensor.js';
-import { relativeError } from '../util/relative-error.js';
-import { WorkTimer } from '../gpu/work-timer.js';
 import { type Precision, type TuneEntry, tuneKeyName } from '../gpu/tuning.js';
 import type { TunableLayer } from '../kernels/tuning.js';
 import type { Graph } from './ir.js';
 import { opDef } from './ops/registry.js';
+import { type CandidateBench, LayerBench, type ShapeToTune } from './tune-bench.js';
 
 export interface TuneOptions {
   /** Stop timing new candidates after this long. Default: the context's (ctx.tuning.budgetMs, 60 s). */
@@ -77,8 +74,6 @@ export interface TuneReport {
   ms: number;
 }
 
-/** One layer shape with choices (an op's TunableLayer), the graph's layers of that shape, and their work (FLOPs). */
-type ShapeToTune = TunableLayer & { names: string[]; flops: number };
 
 /** The graph's layers with kernel choices on `ctx`, one per tuning key (family, shape and precision), in graph order. */
 function shapesToTune(ctx: GpuContext, graph: Graph): ShapeToTune[] {
@@ -98,42 +93,6 @@ function shapesToTune(ctx: GpuContext, graph: Graph): ShapeToTune[] {
   return [...byKey.values()];
 }
 
-/**
- * Milliseconds per run of `dispatches`, `reps` times in one pass. The host sleeps through most
- * of the pass (`timer`, taught by the calls before) instead of polling: on a software adapter a
- * polling host takes a core from the kernels it times, which measured them up to 2x slow and
- * favoured the wrong variants.
- */
-async function timePass(ctx: GpuContext, dispatches: readonly Dispatch[], reps: number, timer: WorkTimer): Promise<number> {
-  const querySet = ctx.hasTimestamps ? ctx.device.createQuerySet({ type: 'timestamp', count: 2 }) : null;
-  const resolve = querySet ? ctx.createBuffer(16, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, 'tune:resolve') : null;
-  const staging = querySet ? ctx.createBuffer(16, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'tune:staging') : null;
-  try {
-    return await ctx.checked('tuning', async () => {
-      const encoder = ctx.device.createCommandEncoder({ label: 'tune' });
-      const pass = encoder.beginComputePass(querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {});
-      for (let r = 0; r < reps; r++) encodeDispatches(pass, dispatches);
-      pass.end();
-      if (querySet) {
-        encoder.resolveQuerySet(querySet, 0, 2, resolve!, 0);
-        encoder.copyBufferToBuffer(resolve!, 0, staging!, 0, 16);
-      }
-      const t0 = performance.now();
-      await ctx.submitAndWait([encoder.finish()], timer);
-      const hostMs = performance.now() - t0;
-      if (!staging) return hostMs / reps;
-      await staging.mapAsync(GPUMapMode.READ);
-      const t = new BigUint64Array(staging.getMappedRange().slice(0));
-      staging.unmap();
-      return Number(t[1] - t[0]) / 1e6 / reps;
-    });
-  } finally {
-    querySet?.destroy();
-    if (resolve) ctx.destroyBuffer(resolve);
-    if (staging) ctx.destroyBuffer(staging);
-  }
-}
-
 /** A challenger replaces the default only if it is still this much faster when both are timed again. */
 const CONFIRM_MARGIN = 0.05;
 
@@ -142,67 +101,6 @@ interface LayerTiming {
   times: Map<string, number>;
   /** The fastest candidate, or the default where the fastest did not keep its lead. */
   choice: string;
-}
-
-/** What timing a layer's candidates asks of its bench (LayerBench on the GPU). */
-interface CandidateBench {
-  time(c: TunableLayer['candidates'][number], trials: number): Promise<number>;
-  error(c: TunableLayer['candidates'][number]): Promise<number | null>;
-}
-
-/** A layer's operand tensors, random-filled where they are inputs, and a timer of its candidates on them. */
-class LayerBench implements CandidateBench {
-  private readonly tensors: GpuTensor[] = [];
-
-  constructor(
-    private readonly ctx: GpuContext,
-    private readonly layer: ShapeToTune,
-  ) {
-    for (const [i, o] of layer.operands.entries()) {
-      const t = createTensor(ctx, o.shape, o.dtype ?? 'f32', `tune:operand${i}`);
-      this.tensors.push(t);
-      if (o.fill) writeTensor(ctx, t, Float32Array.from({ length: t.size }, (_, j) => Math.sin(j) * 0.5));
-    }
-  }
-
-  /** Best of `trials` passes of one candidate (after a warm-up that compiles it). */
-  async time(c: ShapeToTune['candidates'][number], trials: number): Promise<number> {
-    const dispatches = await this.ctx.checked(`tuning ${this.layer.names[0]}`, () => c.prepare(this.ctx, this.tensors));
-    try {
-      const timer = new WorkTimer();
-      const first = await timePass(this.ctx, dispatches, 1, timer); // warm-up: pipeline compiled, caches filled
-      // Enough repetitions for ~20 ms of work (at least 1, at most 50); the first timed pass
-      // teaches the timer how long a pass of them takes.
-      const reps = Math.max(1, Math.min(50, Math.round(20 / Math.max(first, 0.01))));
-      await timePass(this.ctx, dispatches, reps, timer);
-      let best = Infinity;
-      for (let trial = 0; trial < trials; trial++) best = Math.min(best, await timePass(this.ctx, dispatches, reps, timer));
-      return best;
-    } finally {
-      for (const d of dispatches) disposeDispatch(this.ctx, d);
-    }
-  }
-
-  private defaultOutput?: Float32Array;
-
-  /**
-   * The candidate's relative error against the default's output on the same operands, or null
-   * where the layer names no output (the accuracy check of candidates that trade it for speed).
-   */
-  async error(c: TunableLayer['candidates'][number]): Promise<number | null> {
-    const index = this.layer.output;
-    if (index === undefined) return null;
-    const run = async (x: TunableLayer['candidates'][number]) => {
-      await runOnce(this.ctx, `tuning ${this.layer.names[0]}: accuracy`, () => x.prepare(this.ctx, this.tensors));
-      return readTensor(this.ctx, this.tensors[index]);
-    };
-    this.defaultOutput ??= await run(this.layer.candidates[0]);
-    return relativeError(await run(c), this.defaultOutput);
-  }
-
-  dispose(): void {
-    for (const t of this.tensors) t.dispose();
-  }
 }
 
 /**

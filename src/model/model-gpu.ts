@@ -18,6 +18,7 @@ import { Session } from '../graph/session.js';
 import type { LoadedWeights } from './loading/load-weights.js';
 import type { DeviceLossPolicy, DeviceLostEvent, Precision } from './loading/options.js';
 import type { ModelMemory } from './memory.js';
+import { compileWithinDeadline } from './load-deadline.js';
 import { ModelPrograms } from './model-programs.js';
 
 /** GPU memory a model holds outside its session and programs (its frames' texture and kernels). */
@@ -76,6 +77,23 @@ export class ModelGpu {
   /** The network's program at one batch and input size. */
   network(height: number, width: number, batch = 1): Promise<Program> {
     return this.programs.network(this.session, height, width, batch);
+  }
+
+  /**
+   * The network compiled at its own size, as a load does: with tuning 'full' and a `deadline`
+   * (performance.now()), tuned within what is left of it (load-deadline.ts); else with the
+   * stored choices.
+   */
+  compileOwnSize(height: number, width: number, deadline?: number): Promise<void> {
+    return this.exclusive(async () => {
+      if (deadline === undefined || this.ctx.tuning.mode !== 'full') return void (await this.network(height, width));
+      const graph = (): Graph => this.programs.compiledGraph({ batch: 1, height, width }).graph;
+      const recompile = async (): Promise<void> => {
+        this.programs.clear();
+        await this.network(height, width);
+      };
+      await compileWithinDeadline(this.ctx, deadline, graph, () => this.network(height, width), recompile);
+    });
   }
 
   memory(): ModelMemory {

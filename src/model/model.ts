@@ -25,7 +25,6 @@ import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../gr
 import type { StillImage } from '../io/band-image.js';
 import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample, takesNearestLabels } from './input-policy.js';
 import { type PostLogits, ownOutput } from './post-logits.js';
-import { compileWithinDeadline } from './load-deadline.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
 import type { DeviceLossPolicy, DeviceLostEvent, InputPolicy, LoadOptions, Precision } from './loading/options.js';
@@ -35,7 +34,6 @@ import { type ClassSet, classPalette } from './voc.js';
 import { type TuneOptions, type TuneReport, tuneGraph } from '../graph/tune.js';
 import { type FrameInput, isFrameInput } from '../io/frame-source.js';
 import { ModelGpu } from './model-gpu.js';
-import type { Graph } from '../graph/ir.js';
 import { type ImageInput, type SegmentOptions, type SegmentResult, checkFrameOptions, checkStillImageOptions } from './segment-options.js';
 import type { SegmentHost } from './segment-host.js';
 import { toStillImages } from './band-input.js';
@@ -132,17 +130,7 @@ export class DeepLabModel {
       opts.onProgress?.(`${tuning}compiling ${model.name} for ${w}x${h}`);
       if (opts.session) model.gpu.share(opts.session);
       else model.gpu.uploadWeights(weights.buildGraph({ height: h, width: w }), !!opts.paramsChecked);
-      const deadline = opts.loadDeadline;
-      if (deadline !== undefined && ctx.tuning.mode === 'full') {
-        const graph = (): Graph => model.compiledGraph({ batch: 1, height: h, width: w }).graph;
-        const retry = async (): Promise<void> => {
-          model.gpu.programs.clear();
-          await model.gpu.network(h, w);
-        };
-        await model.gpu.exclusive(() => compileWithinDeadline(ctx, deadline, graph, () => model.gpu.network(h, w), retry));
-      } else {
-        await model.gpu.exclusive(() => model.gpu.network(h, w));
-      }
+      await model.gpu.compileOwnSize(h, w, opts.loadDeadline);
       // Cancelled while compiling: give back what the load made.
       opts.signal?.throwIfAborted();
     } catch (e) {
