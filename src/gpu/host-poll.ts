@@ -43,8 +43,13 @@ export function noteAdapterKind(software: boolean): void {
   if (software) spinMs = SPIN_MS_SOFTWARE;
 }
 
+/** How long a wait polls at once before it backs off, in milliseconds (2 once a software adapter was made, else 20). */
+export function hostPollSpinMs(): number {
+  return spinMs;
+}
+
 /** Whether `fn` is dawn.node's polling tick: a native function with no name (a bound function is named `bound ...`). */
-function isDawnTick(fn: unknown): fn is (...args: unknown[]) => void {
+export function isDawnTick(fn: unknown): fn is (...args: unknown[]) => void {
   return typeof fn === 'function' && fn.name === '' && Function.prototype.toString.call(fn).endsWith('{ [native code] }');
 }
 
