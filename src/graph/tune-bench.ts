@@ -5,6 +5,7 @@
 import type { GpuContext } from '../gpu/context.js';
 import { type Dispatch, disposeDispatch, encodeDispatches, runOnce } from '../gpu/dispatch.js';
 import { type GpuTensor, createTensor, readTensor, writeTensor } from '../gpu/tensor.js';
+import { Rng } from '../util/random.js';
 import { relativeError } from '../util/relative-error.js';
 import { WorkTimer } from '../gpu/work-timer.js';
 import type { TunableLayer } from '../kernels/tuning.js';
@@ -48,6 +49,19 @@ async function timePass(ctx: GpuContext, dispatches: readonly Dispatch[], reps: 
   }
 }
 
+/**
+ * An operand of the tuner's layers: independent uniform values in [-0.5, 0.5), the same on every
+ * run. Independent, because the accuracy check's allowance (F16_ACCUMULATION_ERROR,
+ * src/kernels/precision.ts) is derived for sums of independent products: sin(j) / 2, used
+ * before, made dot products that cancel (on a 1x1 layer over 24 channels, |x| |w| summed was 31
+ * times the sum, against 3.7 for independent values), so an f16 sum there erred 2.6 times as much
+ * relative to its result and short reductions failed a check meant to admit them.
+ */
+function checkOperand(size: number, index: number): Float32Array {
+  const rng = Rng.derive(0x7e57, index);
+  return Float32Array.from({ length: size }, () => rng.uniform(-0.5, 0.5));
+}
+
 /** What timing a layer's candidates asks of its bench (LayerBench on the GPU). */
 export interface CandidateBench {
   time(c: TunableLayer['candidates'][number], trials: number): Promise<number>;
@@ -65,7 +79,7 @@ export class LayerBench implements CandidateBench {
     for (const [i, o] of layer.operands.entries()) {
       const t = createTensor(ctx, o.shape, o.dtype ?? 'f32', `tune:operand${i}`);
       this.tensors.push(t);
-      if (o.fill) writeTensor(ctx, t, Float32Array.from({ length: t.size }, (_, j) => Math.sin(j) * 0.5));
+      if (o.fill) writeTensor(ctx, t, checkOperand(t.size, i));
     }
   }
 

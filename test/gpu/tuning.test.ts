@@ -12,7 +12,9 @@ import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import type { Graph } from '../../src/graph/ir.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
-import { tuneGraph } from '../../src/graph/tune.js';
+import { candidateError, tuneGraph } from '../../src/graph/tune.js';
+import { opDef } from '../../src/graph/ops/registry.js';
+import type { TunableLayer } from '../../src/kernels/tuning.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileTuneStore } from '../../src/gpu/tune-store.js';
 import { type AdapterIdentity, KernelTuning, type TuneKey, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
@@ -37,6 +39,15 @@ const IDENTITY: AdapterIdentity = { vendor: 'v', architecture: 'a', device: 'd',
  * Two GEMM convolutions of different shapes (sizes off every tile), a depthwise one, and a
  * grouped one (the direct kernel: no choices).
  */
+
+/** The tunable layer of the node `name` of `graph` on `ctx` (what the tuner timed). */
+function tunableOf(graph: Graph, name: string, ctx: GpuContext): TunableLayer {
+  const n = graph.nodes.find((x) => x.name === name)!;
+  const layer = opDef(n.op).tunable?.(n.op, ctx);
+  if (!layer) throw new Error(`${name} has no kernel choices`);
+  return layer;
+}
+
 function twoConvGraph(): Graph {
   const g = new GraphBuilder();
   const x = g.input('image', [1, 9, 11, 13]);
@@ -359,8 +370,14 @@ describe('kernel tuning: the tuner and programs', function () {
     const ctx = await testContext();
     if (!ctx.hasHalf) this.skip();
     await withStore('cached', async (ctx) => {
-      // A short reduction (1x1 over 24 channels: f16 sums close enough) and a long one (3x3
-      // over 128: a running f16 sum drifts past F16_ACCUMULATION_ERROR).
+      // A short reduction (1x1 over 24 channels) and a long one (3x3 over 128). On the tuner's
+      // independent uniform operands (src/graph/tune-bench.ts), summing 24 products in f16 errs
+      // about 1.7 u against the f32 sum (u = 2^-11; 1.6 u with fused multiply-adds), and over
+      // K = 1152 about 11 u for one running sum and 2.7 u for blocks of 32 (numpy, rounding
+      // every step), against the 8 u allowed; over 63 x 128 outputs the norm-wise error moves
+      // by about 1 %, so an f16 sum over K = 24 that fails the check sums wrongly. (With the
+      // sin(j) / 2 operands used before, whose dot products cancel, the same sums erred 4.3 u
+      // and the H100's tiled GEMM crossed 8 u.)
       const b = new GraphBuilder();
       const x = b.input('image', [1, 7, 9, 24]);
       let y = b.conv2d('short', x, b.param('short.w', [1, 1, 24, 128]), {});
@@ -391,10 +408,12 @@ describe('kernel tuning: the tuner and programs', function () {
         // The same shape in an f32 program finds no choice: it runs its default.
         const single = conv2dSpace({ ...layer, dtype: 'f32' });
         expect(convChoiceName(conv2dChoice(ctx, { ...layer, dtype: 'f32' })), `${name}: an f32 program`).to.equal(single.candidates[0].name);
-        // Over K = 1152, Winograd's one running f16 sum drifts past the check and is set aside; the
-        // GEMMs sum in blocks of 32 (two levels), which may pass it.
-        if (name === 'long') expect(Object.keys(rejected), 'every one-level f16 sum over K = 1152 set aside').to.include.members(halfSums.filter((c) => c.startsWith('winograd/'))).and.not.be.empty;
-        else expect(Object.keys(rejected), 'f16 sums over K = 24 pass').to.deep.equal([]);
+        // Those timed passed the same check on the same operands (the set-aside path on stand-ins:
+        // test/graph/tune-timing.test.ts). Over K = 1152 (Winograd: 128 channels in its
+        // transformed domain) the kernels' f16 sums, split across lanes, erred 2.6-3.5 u on
+        // lavapipe: whether one passes is the check's to say, not this test's.
+        for (const c of halfSums.filter((c) => c in t.times)) expect(await candidateError(ctx, tunableOf(graph, name, ctx), c), `${name} ${c}: timed within its check`).to.be.below(F16_ACCUMULATION_ERROR);
+        if (name === 'short') expect(Object.keys(rejected), 'f16 sums over K = 24 pass').to.deep.equal([]);
       }
     });
   });

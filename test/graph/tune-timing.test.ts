@@ -8,8 +8,8 @@ import { timeCandidates } from '../../src/graph/tune.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Each candidate's timings in turn (the last repeats), each taking `wallMs` of wall time; `calls` records the order. */
-function standInBench(timings: Record<string, number[]>, wallMs: number) {
+/** Each candidate's timings in turn (the last repeats), each taking `wallMs` of wall time, and its error for the accuracy check; `calls` records the order. */
+function standInBench(timings: Record<string, number[]>, wallMs: number, errors: Record<string, number> = {}) {
   const calls: string[] = [];
   const seen = new Map<string, number>();
   return {
@@ -22,8 +22,8 @@ function standInBench(timings: Record<string, number[]>, wallMs: number) {
       const list = timings[c.name];
       return list[Math.min(i, list.length - 1)];
     },
-    async error(): Promise<number | null> {
-      return null;
+    async error(c: { name: string }): Promise<number | null> {
+      return errors[c.name] ?? null;
     },
   };
 }
@@ -63,5 +63,19 @@ describe('tuning: the choice among a layer\'s timed candidates', () => {
     const r = await timeCandidates(bench, layer, TIMED, performance.now() + 60_000, PATIENCE, TRIALS);
     expect(bench.calls).to.deep.equal(['challenger', 'default', 'challenger', 'default', 'challenger']);
     expect(r.choice).to.equal('challenger');
+  });
+
+  it('sets aside untimed a candidate whose accuracy check fails or gives no answer, and times one within it', async () => {
+    // Three f16-summing stand-ins allowed an error of 4e-3: over it, no output to compare (null), within it.
+    const checked = { candidates: [{ name: 'default' }, ...['over', 'unknown', 'within'].map((name) => ({ name, accuracy: 4e-3 }))].map((c) => ({ ...c, prepare: () => [] })) };
+    const bench = standInBench({ default: [10], over: [1], unknown: [1], within: [10.5] }, 1, { over: 4e-3, within: 3.9e-3 });
+    const r = await timeCandidates(bench, checked, TIMED, performance.now() + 60_000, PATIENCE, TRIALS);
+    expect(bench.calls, 'only the one within its check timed').to.deep.equal(['within']);
+    expect([...r.rejected.keys()]).to.deep.equal(['over', 'unknown']);
+    expect(r.rejected.get('over')).to.equal(4e-3);
+    expect(r.rejected.get('unknown')).to.be.NaN;
+    // The fastest stand-ins were never timed, so never chosen; the one timed was slower: the default stays.
+    expect(r.choice).to.equal('default');
+    expect([...r.times.keys()]).to.deep.equal(['default', 'within']);
   });
 });

@@ -280,8 +280,18 @@ describe('kernels in half precision (f16 storage)', () => {
           const what = `${winogradVariantName(tile)}h on ${c.input.join('x')}`;
           const half = await run(tile, 'f16');
           expectBothSums(await run(tile, 'f32'), half, { exact, summedInHalf }, what, c.input[3]);
-          // Its sums really round to f16: nearer the reference that sums in f16 than the one that sums in f32.
-          expect(relativeError(half, summedInHalf), `${what}: error against f16 sums, against f32 sums`).to.be.below(relativeError(half, storedInHalf));
+          // Its sums really round to f16. Not "nearer the f16-sum reference than the f32-sum one":
+          // two f16 summations that round differently at any step (another order, a fused
+          // multiply-add on a GPU) err independently, so they lie about sqrt(2) times as far from
+          // each other as each lies from the f32 sum (on the H100 the kernel landed 0.1-13 %
+          // further from the reference's f16 sums than from the f32 sums). What f16 sums do
+          // show: the output departs from the f32 sum of the same f16 operands about as far as
+          // the reference's f16 sums do (lavapipe: 0.87-1.0 times; a fused multiply-add rounds
+          // once for two operations, about 0.7 times), while a kernel summing in f32 departs from
+          // it only where the two f32 sums round to neighbouring halves (lavapipe: 0 here).
+          // Over this many outputs the ratio is steady to a few percent; half is the bound.
+          const f16Departure = relativeError(summedInHalf, storedInHalf);
+          expect(relativeError(half, storedInHalf), `${what}: departure from f32 sums, against the reference's f16 sums' ${f16Departure.toExponential(2)}`).to.be.at.least(0.5 * f16Departure);
         }
       }
     });
