@@ -65,7 +65,10 @@ export interface ConvAlgorithm<V, O = Conv2dOperands, S = EpilogueSlots> {
   variants(layer: ConvLayer): V[];
   /** A short stable name for a variant (the tuning store keeps choices by it). */
   name(v: V): string;
-  /** A variant that runs whatever was measured, if any (half-precision programs on tensor cores). */
+  /**
+   * The layer's default where the family's order of algorithms would give another (half-precision
+   * programs on tensor cores; depthwise layers on GPUs); a stored choice still replaces it.
+   */
   preferred?(layer: ConvLayer): V | undefined;
   /**
    * Why `v`'s kernel cannot sum in f16, or null where it can (then half-precision layers also

@@ -20,6 +20,11 @@ export const directAlgorithm: ConvAlgorithm<DirectVariant> = {
   id: 'direct',
   shaders: ['conv2d_direct.wgsl'],
   variants: (layer) => (layer.p.groups > 1 ? [{ lanes: lanesFor(layer.g.cout, 1, 64) }] : []),
+  // GPUs: the depthwise layers' default too. On the H100 it ran MobileNetV2 513's eight depthwise
+  // shapes 2.0-12.7x faster than the depthwise tiles' default (lanes 8, 8 tiles; 0.22x their
+  // summed time), faster than every depthwise tile in seven and level in one
+  // (bench/results/h100-tune-513.json).
+  preferred: (layer) => (layer.cls === 'gpu' && layer.p.groups > 1 ? { lanes: lanesFor(layer.g.cout, 1, 64) } : undefined),
   name: (v) => `l${v.lanes}`,
   // Its reduction is KH * KW * Cin/groups taps, in acc_t.
   halfSums: () => null,
