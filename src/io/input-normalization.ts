@@ -22,10 +22,35 @@ export interface InputNormalization {
   formula: string;
 }
 
+/**
+ * `normalize` looked up in a table of its 3 x 256 results: each normalisation is a function of a
+ * byte's value and its channel alone, so the table (made once, by the function itself) gives
+ * its results bit for bit, about ten times faster than the arithmetic (a float division and
+ * rounding a byte: 11 ms of a 513x513 segment() on the H100's host).
+ */
+function byTable(normalize: (img: RgbImage) => Float32Array): (img: RgbImage) => Float32Array {
+  let table: Float32Array | undefined;
+  return (img) => {
+    const { width, height } = img;
+    const wellFormed = Number.isInteger(width) && Number.isInteger(height) && width >= 1 && height >= 1 && img.data.length === width * height * 3;
+    if (!wellFormed) return normalize(img); // which names what is wrong
+    // Byte value v of channel c is pixel v's channel c of a 256 x 1 ramp.
+    table ??= normalize({ width: 256, height: 1, data: Uint8Array.from({ length: 768 }, (_, i) => Math.floor(i / 3)) });
+    const out = new Float32Array(img.data.length);
+    const data = img.data;
+    for (let i = 0; i < out.length; i += 3) {
+      out[i] = table[3 * data[i]];
+      out[i + 1] = table[3 * data[i + 1] + 1];
+      out[i + 2] = table[3 * data[i + 2] + 2];
+    }
+    return out;
+  };
+}
+
 export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormalization> = {
   imagenet: {
     name: 'imagenet',
-    normalize: normalizeImagenet,
+    normalize: byTable(normalizeImagenet),
     mean: [...IMAGENET_MEAN],
     std: [...IMAGENET_STD],
     formula: '(x / 255 - mean) / std per channel',
@@ -34,7 +59,7 @@ export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormaliza
   // 0..255 values (its float32 results differ from 'imagenet's in the last bit here and there).
   imagenet_255: {
     name: 'imagenet_255',
-    normalize: normalizeMeanStd255,
+    normalize: byTable(normalizeMeanStd255),
     mean: [...IMAGENET_MEAN],
     std: [...IMAGENET_STD],
     formula: '(x - 255 mean) / (255 std) per channel on 0..255 values',
@@ -42,7 +67,7 @@ export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormaliza
   // TF's x / 127.5 - 1, i.e. mean = std = 0.5 on [0,1].
   minus_one_one: {
     name: 'minus_one_one',
-    normalize: normalizeToMinusOneOne,
+    normalize: byTable(normalizeToMinusOneOne),
     mean: [0.5, 0.5, 0.5],
     std: [0.5, 0.5, 0.5],
     formula: 'x / 127.5 - 1 (the same as mean = std = 0.5 below)',
@@ -51,7 +76,7 @@ export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormaliza
   // folded into the stem's weights when a hub folder loads, so every input path stays RGB).
   unit: {
     name: 'unit',
-    normalize: normalizeToUnit,
+    normalize: byTable(normalizeToUnit),
     mean: [0, 0, 0],
     std: [1, 1, 1],
     formula: 'x / 255',
@@ -60,14 +85,14 @@ export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormaliza
   // computes them on float32 tensors (the last bit differs for half the byte values).
   unit_f32: {
     name: 'unit_f32',
-    normalize: normalizeRescaleF32,
+    normalize: byTable(normalizeRescaleF32),
     mean: [0, 0, 0],
     std: [1, 1, 1],
     formula: 'x * float32(1 / 255) in float32',
   },
   minus_one_one_f32: {
     name: 'minus_one_one_f32',
-    normalize: normalizeHalfFused,
+    normalize: byTable(normalizeHalfFused),
     mean: [0.5, 0.5, 0.5],
     std: [0.5, 0.5, 0.5],
     formula: '(x - 127.5) / 127.5 on 0..255 values in float32',

@@ -136,6 +136,7 @@ function resizeHorizontal(src: RgbImage, outW: number, resample: Resample): RgbI
   const { precision, start, count, weights, ksize } = resampleCoeffs(src.width, outW, resample);
   const bias = 1 << (precision - 1);
   const out = new Uint8Array(outW * src.height * 3);
+  const data = src.data;
   for (let y = 0; y < src.height; y++) {
     const rowIn = y * src.width * 3;
     const rowOut = y * outW * 3;
@@ -144,12 +145,13 @@ function resizeHorizontal(src: RgbImage, outW: number, resample: Resample): RgbI
       let g = bias;
       let b = bias;
       const k0 = x * ksize;
-      for (let i = 0; i < count[x]; i++) {
+      const taps = count[x];
+      let p = rowIn + start[x] * 3;
+      for (let i = 0; i < taps; i++, p += 3) {
         const k = weights[k0 + i];
-        const p = rowIn + (start[x] + i) * 3;
-        r += src.data[p] * k;
-        g += src.data[p + 1] * k;
-        b += src.data[p + 2] * k;
+        r += data[p] * k;
+        g += data[p + 1] * k;
+        b += data[p + 2] * k;
       }
       out[rowOut + 3 * x] = clip8(r, precision);
       out[rowOut + 3 * x + 1] = clip8(g, precision);
@@ -164,13 +166,20 @@ function resizeVertical(src: RgbImage, outH: number, resample: Resample): RgbIma
   const bias = 1 << (precision - 1);
   const rowLen = src.width * 3;
   const out = new Uint8Array(rowLen * outH);
+  const data = src.data;
+  // A row of sums at a time, tap by tap (each tap's input row read in order). Int32 sums wrap as
+  // the per-value sums' ToInt32 in clip8 does: the same bits.
+  const acc = new Int32Array(rowLen);
   for (let y = 0; y < outH; y++) {
     const k0 = y * ksize;
-    for (let c = 0; c < rowLen; c++) {
-      let acc = bias;
-      for (let i = 0; i < count[y]; i++) acc += src.data[(start[y] + i) * rowLen + c] * weights[k0 + i];
-      out[y * rowLen + c] = clip8(acc, precision);
+    acc.fill(bias);
+    for (let i = 0; i < count[y]; i++) {
+      const k = weights[k0 + i];
+      const row = (start[y] + i) * rowLen;
+      for (let c = 0; c < rowLen; c++) acc[c] += data[row + c] * k;
     }
+    const at = y * rowLen;
+    for (let c = 0; c < rowLen; c++) out[at + c] = clip8(acc[c], precision);
   }
   return { width: src.width, height: outH, data: out };
 }

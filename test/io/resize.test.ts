@@ -4,7 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { resizeBands } from '../../src/io/resize-bands.js';
 import { type RgbImage, readImage } from '../../src/io/image.js';
-import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, resizeRgbPil } from '../../src/io/resize-cpu.js';
+import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, normalizeToUnit, resizeRgbPil } from '../../src/io/resize-cpu.js';
+import { INPUT_NORMALIZATIONS, INPUT_NORMALIZATION_NAMES } from '../../src/io/input-normalization.js';
+import { normalizeHalfFused, normalizeRescaleF32 } from '../../src/io/hub-input.js';
+import { normalizeMeanStd255 } from '../../src/io/mmseg-input.js';
 import { rng, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
@@ -166,6 +169,31 @@ describe('io: PIL-exact bilinear resize and input normalisation', () => {
     const n = normalizeImagenet(img);
     const want = [0, 255, 51, 127, 128, 255].map((x, i) => (x / 255 - IMAGENET_MEAN[i % 3]) / IMAGENET_STD[i % 3]);
     for (let i = 0; i < 6; i++) expect(n[i]).to.be.closeTo(want[i], 1e-6);
+  });
+
+  it("every normalisation record gives its function's float32 results bit for bit (looked up by byte value and channel)", () => {
+    // Every byte value in every channel, twice (a table made once serves later calls), in an odd-sized image.
+    const data = Uint8Array.from({ length: 3 * 257 * 2 }, (_, i) => (i * 7 + (i >> 3)) % 256);
+    const img: RgbImage = { width: 257, height: 2, data };
+    const direct: Record<string, (img: RgbImage) => Float32Array> = {
+      imagenet: normalizeImagenet,
+      imagenet_255: normalizeMeanStd255,
+      minus_one_one: normalizeToMinusOneOne,
+      unit: normalizeToUnit,
+      unit_f32: normalizeRescaleF32,
+      minus_one_one_f32: normalizeHalfFused,
+    };
+    expect(Object.keys(direct).sort()).to.deep.equal([...INPUT_NORMALIZATION_NAMES].sort());
+    for (const name of INPUT_NORMALIZATION_NAMES) {
+      for (let round = 0; round < 2; round++) {
+        const got = INPUT_NORMALIZATIONS[name].normalize(img);
+        const want = direct[name](img);
+        expect(got.length, name).to.equal(want.length);
+        const differ = got.findIndex((v, i) => !Object.is(v, want[i]));
+        expect(differ, `${name}: first element that differs`).to.equal(-1);
+      }
+    }
+    expectThrows(() => INPUT_NORMALIZATIONS.imagenet.normalize({ width: 1, height: 1, data: new Uint8Array(4) }), /normalizeImagenet: image data has 4 bytes/);
   });
 
   it('rejects bad sizes with clear errors', () => {

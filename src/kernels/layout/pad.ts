@@ -58,11 +58,13 @@ export function padCpu<T extends FloatArray>(x: T, shape: Shape, p: PadParams): 
   const [, H, W] = shape;
   if (x.length !== numel(shape)) throw new Error(`pad: ${x.length} values for ${shapeString(shape)}`);
   const out = zerosLike(x, N * outH * outW * C);
+  // Each row's kept pixels are contiguous in both: one copy a row.
+  const [x0, x1] = [Math.max(0, p.left), Math.min(outW, W + p.left)];
+  if (x1 <= x0) return out;
   for (let n = 0; n < N; n++)
-    for (let y = Math.max(0, p.top); y < Math.min(outH, H + p.top); y++)
-      for (let px = Math.max(0, p.left); px < Math.min(outW, W + p.left); px++) {
-        const src = ((n * H + y - p.top) * W + px - p.left) * C;
-        out.set(x.subarray(src, src + C), ((n * outH + y) * outW + px) * C);
-      }
+    for (let y = Math.max(0, p.top); y < Math.min(outH, H + p.top); y++) {
+      const src = ((n * H + y - p.top) * W + x0 - p.left) * C;
+      out.set(x.subarray(src, src + (x1 - x0) * C), ((n * outH + y) * outW + x0) * C);
+    }
   return out;
 }
