@@ -15,7 +15,6 @@ import type { Conv2dParams, ConvGeometry } from '../params.js';
 import { normaliseSplits } from '../split.js';
 import { gemmCandidates } from './candidates.js';
 import { gemmBlock } from './geometry.js';
-import { defaultMatrixVariant } from './matrix.js';
 import { gemmVariantName } from './names.js';
 import type { GemmVariant } from './types.js';
 import { gemmVariantProblem } from './validity.js';
@@ -102,9 +101,6 @@ export const gemmAlgorithm: ConvAlgorithm<GemmVariant> = {
   ],
   variants: ({ g, p, cls, limits, dtype }) => (p.groups === 1 ? gemmCandidates(g, cls, limits, dtype) : []),
   name: gemmVariantName,
-  // Half-precision programs run on the adapter's f16 subgroup matrices (tensor cores) where it
-  // has them, whatever was measured: a rule, not a measurement.
-  preferred: ({ g, p, limits, dtype }) => (p.groups === 1 && dtype === 'f16' ? defaultMatrixVariant(g, limits, 'f16') : undefined),
   // The register, tiled and written-out tiles sum in acc_t: twice the arithmetic rate on GPUs
   // with native f16, at an error growing with the reduction length.
   halfSums: (v) => (v.kind === 'matrix' ? 'subgroup matrices accumulate in f32' : null),

@@ -2,7 +2,6 @@
 // shape the device multiplies, and the one half-precision programs run by rule.
 import type { KernelLimits } from '../../../gpu/kernel-limits.js';
 import type { ConvGeometry } from '../params.js';
-import { autoSplits } from './split-k.js';
 import type { MatrixGemm } from './types.js';
 import { gemmVariantProblem } from './validity.js';
 
@@ -31,15 +30,5 @@ export function matrixCandidates(g: ConvGeometry, limits: KernelLimits, dtype: '
     }
   }
   return out;
-}
-
-/**
- * The matrix variant a half-precision program runs where the adapter has f16 subgroup matrices
- * (tensor cores): the first valid tiling, split where output tiles are few. Undefined where
- * there is none. (f32 programs take matrix variants only where tuning measured them faster.)
- */
-export function defaultMatrixVariant(g: ConvGeometry, limits: KernelLimits, dtype: 'f32' | 'f16'): MatrixGemm | undefined {
-  const v = matrixCandidates(g, limits, dtype)[0];
-  return v && { ...v, splits: autoSplits(g, v) };
 }
 
