@@ -8,6 +8,14 @@ import ort from 'onnxruntime-node';
 import { relativeError, expectThrows } from '../helpers.js';
 import { externalDataBytes, onnxCaseArrays, onnxCasePath, onnxCases, readOnnxCase, writeOnnxCase } from '../onnx-fixture.js';
 
+/**
+ * onnxruntime's output against the logits it gave on the generator's host: not bit for bit on
+ * every host, since its CPU kernels round as the instruction set they pick does (on an AMD EPYC
+ * with AVX2, every file agreed exactly but MobileViT's at 49x71, 1.04e-6 away). A data file
+ * written wrong errs by the order of the logits themselves.
+ */
+const SAME_ENGINE_OTHER_HOST = 1e-5;
+
 async function runOrt(path: string, inputName: string, input: { shape: number[]; data: Float32Array }): Promise<{ dims: number[]; data: Float32Array }> {
   // The generator's settings: one thread, no graph optimizations (the file's own ops).
   const session = await ort.InferenceSession.create(path, { executionProviders: ['cpu'], graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 });
@@ -54,7 +62,7 @@ describe('ONNX fixtures (test/fixtures/onnx)', () => {
             const { input, logits } = onnxCaseArrays(name, [h, w]);
             const out = await runOrt(files[`${h}x${w}`], meta.input_name, input);
             expect(out.dims, `${h}x${w}`).to.deep.equal(logits.shape);
-            expect(relativeError(out.data, logits.data), `${h}x${w}`).to.be.lessThan(1e-6);
+            expect(relativeError(out.data, logits.data), `${h}x${w}`).to.be.lessThan(SAME_ENGINE_OTHER_HOST);
           }
         } finally {
           if (meta.external_data) rmSync(dir, { recursive: true, force: true });
@@ -74,7 +82,7 @@ describe('ONNX fixtures (test/fixtures/onnx)', () => {
       const [h, w] = meta.sizes[1];
       const { input, logits } = onnxCaseArrays(name, [h, w]);
       const out = await runOrt(files[`${h}x${w}`], meta.input_name, input);
-      expect(relativeError(out.data, logits.data), `${name} ${h}x${w}`).to.be.lessThan(1e-6);
+      expect(relativeError(out.data, logits.data), `${name} ${h}x${w}`).to.be.lessThan(SAME_ENGINE_OTHER_HOST);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
