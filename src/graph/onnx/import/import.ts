@@ -13,13 +13,14 @@ import { type ImportContext as Context, ImportContext, NHWC, NodeError, type Slo
 import { foldNode, hasFold, shapeOf } from './fold.js';
 import { hostTensor } from './host.js';
 import { fusePatterns } from './patterns.js';
+import { GATHER_RULES } from './rules-gather.js';
 import { LAYOUT_RULES } from './rules-layout.js';
 import { MATH_RULES } from './rules-math.js';
 import { type ImportRule, NN_RULES } from './rules-nn.js';
 import { RESIZE_RULES } from './rules-resize.js';
 import { TENSOR_RULES } from './rules-tensor.js';
 
-const RULES: Readonly<Record<string, ImportRule>> = { ...NN_RULES, ...MATH_RULES, ...LAYOUT_RULES, ...RESIZE_RULES, ...TENSOR_RULES };
+const RULES: Readonly<Record<string, ImportRule>> = { ...NN_RULES, ...MATH_RULES, ...LAYOUT_RULES, ...GATHER_RULES, ...RESIZE_RULES, ...TENSOR_RULES };
 
 /** The ONNX operators the importer runs (besides those it only folds on constants). */
 export const IMPORTED_OPS: readonly string[] = Object.keys(RULES).filter((k) => k !== 'Silu').sort();
