@@ -2,8 +2,8 @@
 // (test/fixtures/hub-onnx, scripts/fixtures/hub-onnx/README.md): each case's fp32 onnx/model.onnx
 // imported into our graph, compiled and run by our kernels at each photo's pixel_values, its
 // output at the file's own shape within 1e-4 of onnxruntime's (logits_*_fp32.npy); and the imported
-// graph differentiated, every parameter at once, against float64 central differences, so a
-// fine-tune of it trains what the file computes.
+// graph differentiated, every parameter at once, against float64 finite differences, its gradients
+// run by our kernels against the CPU interpreter, so a fine-tune of it trains what the file computes.
 import { expect } from 'chai';
 import { readFileSync, readdirSync } from 'node:fs';
 import { differentiate } from '../../src/graph/autograd.js';
@@ -96,27 +96,46 @@ describe("graph: transformers' segmentation networks as transformers.js folders 
         });
       }
 
-      it('differentiates: the derivative of sum(output * r) along a random step of every parameter, against float64 finite differences', () => {
-        const x = readNpy(`${dir}/pixel_values_${photos[0]}.npy`);
-        const { graph, params } = importedAtOwnSize(model, name, x.shape);
-        const ext = GraphBuilder.extend(graph);
-        const out = graph.outputs.get('logits')!;
-        const seed = ext.input('dy', out.shape);
-        const wrt = graph.state.filter((v) => v.role === 'param');
-        const d = differentiate(ext.build(), new Map([[out, seed]]), wrt);
-        const backward = GraphBuilder.extend(d.graph);
-        for (const p of wrt) backward.output(`d:${p.name}`, d.grads.get(p.id) ?? expect.fail(`no gradient for ${p.name}`));
-        const r = rng();
-        const dy = Float64Array.from(randomArray(numel(out.shape), -1, 1, r));
-        const step = new Map(wrt.map((p) => [p.name, Float64Array.from(randomArray(numel(p.shape), -1, 1, r))]));
-        const image = Float64Array.from(nhwc(x.data, x.shape));
-        const at = (t: number): CpuParams => new Map([...params].map(([k, p]) => [k, { shape: p.shape, data: Float64Array.from(p.data, (v, i) => v + t * (step.get(k)?.[i] ?? 0)) }]));
-        const grads = runGraphCpu(backward.build(), at(0), { image, dy });
-        const analytic = wrt.reduce((s, p) => s + dot(grads.get(`d:${p.name}`)!, step.get(p.name)!), 0);
-        const estimates = derivativeEstimates((t) => dot(runGraphCpu(graph, at(t), { image }).get('logits')!, dy));
-        const err = Math.min(...estimates.map((e) => Math.abs(analytic - e) / Math.abs(e)));
-        console.log(`      (${wrt.length} parameters, ${err.toExponential(1)} relative)`);
-        expect(err, `${name}: analytic ${analytic}, differences ${estimates.join(', ')}`).to.be.lessThan(GRADCHECK_TOLERANCE);
+      // Four float64 passes of the network on the CPU and its backward compiled for the GPU: about 2 s a case.
+      describe('its gradients @slow', () => {
+        it('differentiates: the derivative of sum(output * r) along a random step of every parameter against float64 finite differences; the gradients on the GPU', async () => {
+          const x = readNpy(`${dir}/pixel_values_${photos[0]}.npy`);
+          const { graph, params } = importedAtOwnSize(model, name, x.shape);
+          const withSeed = GraphBuilder.extend(graph);
+          const out = graph.outputs.get('logits')!;
+          const seed = withSeed.input('dy', out.shape);
+          const wrt = graph.state.filter((v) => v.role === 'param');
+          const d = differentiate(withSeed.build(), new Map([[out, seed]]), wrt);
+          const withGrads = GraphBuilder.extend(d.graph);
+          for (const p of wrt) withGrads.output(`d:${p.name}`, d.grads.get(p.id) ?? expect.fail(`no gradient for ${p.name}`));
+          const backward = withGrads.build();
+          const r = rng();
+          const dy = Float64Array.from(randomArray(numel(out.shape), -1, 1, r));
+          const step = new Map(wrt.map((p) => [p.name, Float64Array.from(randomArray(numel(p.shape), -1, 1, r))]));
+          const image = Float64Array.from(nhwc(x.data, x.shape));
+          const at = (t: number): CpuParams => new Map([...params].map(([k, p]) => [k, { shape: p.shape, data: Float64Array.from(p.data, (v, i) => v + t * (step.get(k)?.[i] ?? 0)) }]));
+          const grads = runGraphCpu(backward, at(0), { image, dy });
+          const analytic = wrt.reduce((s, p) => s + dot(grads.get(`d:${p.name}`)!, step.get(p.name)!), 0);
+          const estimates = derivativeEstimates((t) => dot(runGraphCpu(graph, at(t), { image }).get('logits')!, dy));
+          const err = Math.min(...estimates.map((e) => Math.abs(analytic - e) / Math.abs(e)));
+          console.log(`      (${wrt.length} parameters, ${err.toExponential(1)} relative)`);
+          expect(err, `${name}: analytic ${analytic}, differences ${estimates.join(', ')}`).to.be.lessThan(GRADCHECK_TOLERANCE);
+
+          // The backward graph by our kernels against the float32 interpreter, every gradient as one
+          // vector: attention's key biases have a gradient of zero (a constant added to every score
+          // of a row), so theirs alone are rounding and have no relative error to speak of.
+          const inputs32 = { image: nhwc(x.data, x.shape), dy: Float32Array.from(dy) };
+          const ref = runGraphCpu(backward, params, inputs32);
+          const program = await Program.create(await testContext(), backward, params);
+          try {
+            const got = await program.run(inputs32);
+            const all = (m: ReadonlyMap<string, ArrayLike<number>>) => Float32Array.from(wrt.flatMap((p) => Array.from(m.get(`d:${p.name}`)!)));
+            console.log(`      (gradients on the GPU: ${relativeError(all(got), all(ref)).toExponential(1)} relative)`);
+            expectClose(all(got), all(ref), `${name}: the gradients on the GPU`);
+          } finally {
+            program.dispose();
+          }
+        });
       });
     });
   }
