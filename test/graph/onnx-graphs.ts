@@ -64,13 +64,13 @@ export function modelOf(s: GraphSpec): OnnxModel {
   };
 }
 
-/** The model imported at an input of `dims` ([N,C,H,W], or the file's own order), with its params. */
+/** The model imported at an input of `dims` ([N,C,H,W], or the file's own order), with its params; the output at its own size. */
 export function imported(model: OnnxModel, dims: number[]): { graph: Graph; params: HostParams } {
   const sig = onnxSignature(model, 'test.onnx');
   const b = new GraphBuilder();
   const [n, a, c, d] = dims;
   const image = b.input('image', sig.layout === 'nchw' ? [n, c, d, a] : [n, a, c, d]);
-  const { logits, sources } = importOnnx(b, image, model, sig, 'test.onnx');
+  const { logits, sources } = importOnnx(b, image, model, sig, 'test.onnx', { ownSize: true });
   b.output('logits', logits);
   const params: HostParams = new Map([...sources].map(([k, s]) => [k, { shape: s.order.map((x) => s.dims[x]), data: sourceData(s) }]));
   return { graph: b.build(), params };

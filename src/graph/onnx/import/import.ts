@@ -13,13 +13,14 @@ import { type ImportContext as Context, ImportContext, NHWC, NodeError, type Slo
 import { foldNode, hasFold, shapeOf } from './fold.js';
 import { hostTensor } from './host.js';
 import { fusePatterns } from './patterns.js';
+import { GATHER_RULES } from './rules-gather.js';
 import { LAYOUT_RULES } from './rules-layout.js';
 import { MATH_RULES } from './rules-math.js';
 import { type ImportRule, NN_RULES } from './rules-nn.js';
 import { RESIZE_RULES } from './rules-resize.js';
 import { TENSOR_RULES } from './rules-tensor.js';
 
-const RULES: Readonly<Record<string, ImportRule>> = { ...NN_RULES, ...MATH_RULES, ...LAYOUT_RULES, ...RESIZE_RULES, ...TENSOR_RULES };
+const RULES: Readonly<Record<string, ImportRule>> = { ...NN_RULES, ...MATH_RULES, ...LAYOUT_RULES, ...GATHER_RULES, ...RESIZE_RULES, ...TENSOR_RULES };
 
 /** The ONNX operators the importer runs (besides those it only folds on constants). */
 export const IMPORTED_OPS: readonly string[] = Object.keys(RULES).filter((k) => k !== 'Silu').sort();
@@ -42,6 +43,8 @@ export interface ImportOptions {
   classes?: number;
   /** (x - mean) / std per channel applied to the image before the file's graph (a normalisation none of ours names). */
   inputAffine?: { mean: readonly number[]; std: readonly number[] };
+  /** The output at the file's own height and width (a head's stride kept), not resized to the input's. */
+  ownSize?: boolean;
 }
 
 /** The image as the file's input: our NHWC value, with the input affine applied where asked. */
@@ -142,7 +145,7 @@ export function importOnnx(b: GraphBuilder, image: Value, model: OnnxModel, sig:
       });
     }
     c.node = nodes.find((x) => x.outputs.includes(sig.output)) ?? c.node;
-    return { logits: logitsOf(c, sig, h, w), sources: c.sources };
+    return { logits: logitsOf(c, sig, opts.ownSize ? null : [h, w]), sources: c.sources };
   } catch (e) {
     if (e instanceof NodeError) throw new Error(`${what}: ${e.message}`, { cause: e });
     throw new Error(`${what}: node '${c.node?.name}' (${c.node?.opType}): ${(e as Error).message}`, { cause: e });
@@ -161,13 +164,13 @@ function importNode(c: Context, node: OnnxNode): Slot[] {
   return rule(c);
 }
 
-/** The output as our logits: NHWC [N,H,W,classes] at the input's size. */
-function logitsOf(c: Context, sig: OnnxSignature, h: number, w: number): Value {
+/** The output as our logits: NHWC [N,H,W,classes] at `size` (the input's), or at its own where that is null. */
+function logitsOf(c: Context, sig: OnnxSignature, size: [number, number] | null): Value {
   const out = c.slots.get(sig.output) ?? c.refuse(`the output '${sig.output}' is made by no node`);
   if (out.kind === 'const') return c.refuse(`the output '${sig.output}' is a constant, not the image's class scores`);
   if (out.dims.length !== 4) return c.refuse(`the output '${sig.output}' [${out.dims.join(',')}] is not class scores of a map ([N,classes,H,W])`);
   const order = sig.layout === 'nchw' ? NHWC : identityOrder(4);
   const v = c.valueIn(out, order);
-  if (v.shape[1] === h && v.shape[2] === w) return v;
-  return c.b.resize('logits:resize', v, h, w, 'half_pixel');
+  if (!size || (v.shape[1] === size[0] && v.shape[2] === size[1])) return v;
+  return c.b.resize('logits:resize', v, size[0], size[1], 'half_pixel');
 }

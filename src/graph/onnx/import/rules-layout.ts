@@ -1,13 +1,13 @@
 // Import rules of the layout ops: Transpose (a change of order, no copy), Reshape, Flatten,
 // Squeeze, Unsqueeze (one permute bringing the value to ONNX's row-major order and reading it as
-// the new dims), Concat, Split, Slice and Gather by constant indices (over whichever of our axes
-// holds the ONNX axis), Pad, Expand.
+// the new dims), Concat and Split (over whichever of our axes holds the ONNX axis), Pad, Expand,
+// and Col2Im where its blocks tile the map (one permute). Slice and Gather are rules-gather's.
 import type { Value } from '../../ir.js';
 import { type ImportContext, type Slot, type ValueSlot, identityOrder, inverseOrder } from './context.js';
 import { numelOf } from './host.js';
 import { dimsOf } from './rules-math.js';
-import type { ImportRule } from './rules-nn.js';
-import { reshapeDims, sliceParams, squeezeDims, unsqueezeDims } from './shapes.js';
+import { type ImportRule, mapSlot } from './rules-nn.js';
+import { reshapeDims, squeezeDims, unsqueezeDims } from './shapes.js';
 
 /** Input 0 as a value (constants fold before a rule runs). */
 function valueInput(c: ImportContext): ValueSlot {
@@ -30,14 +30,14 @@ export function axisLast(order: readonly number[], axis: number): number[] {
 }
 
 /** `s` in `order` as a rank-4 map [1, 1, rest, last]: what the channel ops (concat, channel slice) take. */
-function asChannels(c: ImportContext, v: Value): Value {
+export function asChannels(c: ImportContext, v: Value): Value {
   if (v.shape.length === 4) return v;
   const last = v.shape[v.shape.length - 1];
   return c.b.reshape(c.layer('channels'), v, [1, 1, numelOf(v.shape) / last, last]);
 }
 
 /** `v` (a rank-4 view from asChannels) read back as `shape`. */
-function fromChannels(c: ImportContext, v: Value, shape: readonly number[]): Value {
+export function fromChannels(c: ImportContext, v: Value, shape: readonly number[]): Value {
   return shape.length === 4 ? v : c.b.reshape(c.layer('back'), v, shape);
 }
 
@@ -131,45 +131,6 @@ const split: ImportRule = (c) => {
   });
 };
 
-const slice: ImportRule = (c) => {
-  const x = valueInput(c);
-  const inputs = c.node.inputs.map((_, i) => (i === 0 ? undefined : c.input(i) && c.constant(i, 'range')));
-  const p = sliceParams(c, x.dims, inputs);
-  let out = x;
-  x.dims.forEach((d, a) => {
-    if (p.dims[a] === d) return;
-    if (p.steps[a] !== 1) c.refuse(`slices axis ${a} with step ${p.steps[a]}: only steps of 1 are run`);
-    out = sliceAxis(c, out, a, p.starts[a], p.dims[a]);
-  });
-  return [out];
-};
-
-/** Gather of a value by constant indices: each index a slice of the axis, runs of consecutive indices one slice each; the
- * axis then takes the indices' shape (a scalar drops it; the dynamo exporter's as_strided gathers by indices of rank 4). */
-const gather: ImportRule = (c) => {
-  const x = valueInput(c);
-  const axis = c.axis(c.int('axis', 0), x.dims.length);
-  const t = c.constant(1, 'indices');
-  const n = x.dims[axis];
-  const indices = Array.from(t.data, (i) => (i < 0 ? i + n : i));
-  if (indices.length === 0 || indices.some((i) => !Number.isInteger(i) || i < 0 || i >= n)) c.refuse(`indices [${Array.from(t.data).join(',')}] are outside axis ${axis} of [${x.dims.join(',')}]`);
-  const runs: [number, number][] = [];
-  for (const i of indices) {
-    const last = runs[runs.length - 1];
-    if (last && last[0] + last[1] === i) last[1]++;
-    else runs.push([i, 1]);
-  }
-  const parts = runs.map(([start, size]) => sliceAxis(c, x, axis, start, size));
-  let out = parts[0];
-  if (parts.length > 1) {
-    const order = axisLast(x.order, axis);
-    const joined = c.b.concat(c.layer('join'), parts.map((p) => asChannels(c, c.valueIn(p, order))));
-    const dims = x.dims.map((d, a) => (a === axis ? indices.length : d));
-    out = c.slotOf(fromChannels(c, joined, order.map((a) => dims[a])), dims, order);
-  }
-  return [reshaped(c, out, [...x.dims.slice(0, axis), ...t.dims, ...x.dims.slice(axis + 1)])];
-};
-
 const pad: ImportRule = (c) => {
   const x = valueInput(c);
   if (c.string('mode', 'constant') !== 'constant') c.refuse(`mode '${c.string('mode', 'constant')}': only zero padding is run`);
@@ -210,6 +171,32 @@ const expand: ImportRule = (c) => {
   return [c.slotOf(c.b.expand(c.layer(), s.v, s.order.map((a) => to[a])), to, s.order)];
 };
 
+/**
+ * Col2Im (PyTorch's fold) where the blocks tile the padded map (strides equal to the block, no
+ * dilation: MobileViTV2's patches back into a map): a permute of [N, C*kh*kw, L] to the NHWC map,
+ * the padding cropped. Overlapping blocks, which are summed, are refused.
+ */
+const col2Im: ImportRule = (c) => {
+  c.only(['dilations', 'pads', 'strides']);
+  const x = valueInput(c);
+  const [h, w] = c.ints(1, 'image_shape');
+  const [kh, kw] = c.ints(2, 'block_shape');
+  const strides = c.intList('strides') ?? [1, 1];
+  const [pt, pl, pb, pr] = c.intList('pads') ?? [0, 0, 0, 0];
+  if ((c.intList('dilations') ?? [1, 1]).some((d) => d !== 1)) c.refuse('dilated blocks are not run');
+  if (strides[0] !== kh || strides[1] !== kw) c.refuse(`strides [${strides.join(',')}] other than the block [${kh},${kw}] (overlapping or gapped blocks) are not run`);
+  const [oh, ow] = [(h + pt + pb) / kh, (w + pl + pr) / kw];
+  const [n, ckk, l] = x.dims;
+  if (x.dims.length !== 3 || !Number.isInteger(oh) || !Number.isInteger(ow) || oh * ow !== l || ckk % (kh * kw) !== 0) {
+    c.refuse(`[${x.dims.join(',')}] is not ${kh}x${kw} blocks tiling a ${h}x${w} map padded by [${[pt, pl, pb, pr].join(',')}]`);
+  }
+  const ch = ckk / (kh * kw);
+  const rows = c.valueIn(x, identityOrder(3));
+  const map = c.b.permute(c.layer(), rows, { view: [n, ch, kh, kw, oh, ow], perm: [0, 4, 2, 5, 3, 1], shape: [n, oh * kh, ow * kw, ch] });
+  const y = pt || pb || pl || pr ? c.b.pad(c.layer('crop'), map, { top: -pt, bottom: -pb, left: -pl, right: -pr }) : map;
+  return [mapSlot(c, y)];
+};
+
 export const LAYOUT_RULES: Readonly<Record<string, ImportRule>> = {
   Transpose: transpose,
   Reshape: reshape,
@@ -218,8 +205,7 @@ export const LAYOUT_RULES: Readonly<Record<string, ImportRule>> = {
   Unsqueeze: unsqueeze,
   Concat: concat,
   Split: split,
-  Slice: slice,
   Pad: pad,
   Expand: expand,
-  Gather: gather,
+  Col2Im: col2Im,
 };

@@ -4,7 +4,7 @@
 import type { Activation } from '../../../kernels/activation/activation.js';
 import type { Value } from '../../ir.js';
 import { type ImportContext, type Slot, type ValueSlot, identityOrder } from './context.js';
-import { broadcastDims, numelOf } from './host.js';
+import { broadcastDims, hostBinary, hostTensor, numelOf } from './host.js';
 import type { ImportRule } from './rules-nn.js';
 
 /** Input i as a value slot (a constant made state in its own layout). */
@@ -85,31 +85,58 @@ function operand(c: ImportContext, s: Slot, rank: number, order: readonly number
   return c.valueIn(c.slotOf(flat, dims, identityOrder(rank)), order);
 }
 
-function binary(op: 'add' | 'sub' | 'mul' | 'div'): ImportRule {
-  return (c) => {
-    const [a, b] = [c.need(0, 'A'), c.need(1, 'B')];
-    const dims = broadcastDims(dimsOf(a), dimsOf(b)) ?? c.refuse(`cannot broadcast [${dimsOf(a).join(',')}] and [${dimsOf(b).join(',')}]`);
-    const same = (s: Slot): s is ValueSlot => s.kind === 'value' && s.dims.length === dims.length && s.dims.every((d, i) => d === dims[i]);
-    const scalar = (s: Slot): number | undefined => (s.kind === 'const' && numelOf(s.t.dims) === 1 ? s.t.data[0] : undefined);
-    // x * k, x / k, k * x: a scale, no state.
-    const k = scalar(b);
-    if (same(a) && k !== undefined && (op === 'mul' || op === 'div')) return [like(c, a, c.b.node(c.layer(), { type: 'scale', input: a.v, attrs: { factor: op === 'mul' ? k : 1 / k } })[0])];
-    if (same(b) && scalar(a) !== undefined && op === 'mul') return [like(c, b, c.b.node(c.layer(), { type: 'scale', input: b.v, attrs: { factor: scalar(a)! } })[0])];
-    // The output takes the layout of an operand of the output's dims, else ONNX's.
-    const full = same(a) ? a : same(b) ? b : undefined;
-    const order = full?.order ?? identityOrder(dims.length);
-    const x = operand(c, a, dims.length, order);
-    const y = operand(c, b, dims.length, order);
-    const out = order.map((i) => dims[i]);
-    const shapeIs = (v: Value, s: readonly number[]) => v.shape.length === s.length && v.shape.every((d, i) => d === s[i]);
-    let v: Value;
-    if (op === 'add' && shapeIs(x, out) && shapeIs(y, out)) v = c.b.addValues(c.layer(), x, y);
-    else if (op === 'mul' && shapeIs(x, out) && (shapeIs(y, out) || (out.length === 4 && shapeIs(y, [out[0], 1, 1, out[3]])))) v = c.b.mulValues(c.layer(), x, y);
-    else if (op === 'mul' && shapeIs(y, out) && out.length === 4 && shapeIs(x, [out[0], 1, 1, out[3]])) v = c.b.mulValues(c.layer(), y, x);
-    else v = c.b.binary(c.layer(), op, x, y);
-    return [c.slotOf(v, dims, order)];
-  };
+/** `a op b` with numpy broadcasting between two slots (either may be a constant, made state). */
+function binarySlots(c: ImportContext, op: 'add' | 'sub' | 'mul' | 'div', a: Slot, b: Slot): ValueSlot {
+  const dims = broadcastDims(dimsOf(a), dimsOf(b)) ?? c.refuse(`cannot broadcast [${dimsOf(a).join(',')}] and [${dimsOf(b).join(',')}]`);
+  const same = (s: Slot): s is ValueSlot => s.kind === 'value' && s.dims.length === dims.length && s.dims.every((d, i) => d === dims[i]);
+  const scalar = (s: Slot): number | undefined => (s.kind === 'const' && numelOf(s.t.dims) === 1 ? s.t.data[0] : undefined);
+  // x * k, x / k, k * x: a scale, no state.
+  const k = scalar(b);
+  if (same(a) && k !== undefined && (op === 'mul' || op === 'div')) return like(c, a, c.b.node(c.layer(), { type: 'scale', input: a.v, attrs: { factor: op === 'mul' ? k : 1 / k } })[0]);
+  if (same(b) && scalar(a) !== undefined && op === 'mul') return like(c, b, c.b.node(c.layer(), { type: 'scale', input: b.v, attrs: { factor: scalar(a)! } })[0]);
+  // The output takes the layout of an operand of the output's dims, else ONNX's.
+  const full = same(a) ? a : same(b) ? b : undefined;
+  const order = full?.order ?? identityOrder(dims.length);
+  const x = operand(c, a, dims.length, order);
+  const y = operand(c, b, dims.length, order);
+  const out = order.map((i) => dims[i]);
+  const shapeIs = (v: Value, s: readonly number[]) => v.shape.length === s.length && v.shape.every((d, i) => d === s[i]);
+  let v: Value;
+  if (op === 'add' && shapeIs(x, out) && shapeIs(y, out)) v = c.b.addValues(c.layer(), x, y);
+  else if (op === 'mul' && shapeIs(x, out) && (shapeIs(y, out) || (out.length === 4 && shapeIs(y, [out[0], 1, 1, out[3]])))) v = c.b.mulValues(c.layer(), x, y);
+  else if (op === 'mul' && shapeIs(y, out) && out.length === 4 && shapeIs(x, [out[0], 1, 1, out[3]])) v = c.b.mulValues(c.layer(), y, x);
+  else v = c.b.binary(c.layer(), op, x, y);
+  return c.slotOf(v, dims, order);
 }
+
+function binary(op: 'add' | 'sub' | 'mul' | 'div'): ImportRule {
+  return (c) => [binarySlots(c, op, c.need(0, 'A'), c.need(1, 'B'))];
+}
+
+/**
+ * Where by a condition known when the graph is built (a mask of the shapes: the dynamo exporter's
+ * masked_fill in adaptive pooling and shifted windows): X times the mask plus Y times its
+ * complement, each constant side folded with its mask. Exact for finite values (v * 1 = v, v * 0
+ * = 0, and one of the two terms is 0).
+ */
+const where: ImportRule = (c) => {
+  const cond = c.constant(0, 'condition');
+  const sides = [c.need(1, 'X'), c.need(2, 'Y')];
+  const dims = [cond.dims, ...sides.map(dimsOf)].reduce<number[] | null>((d, e) => d && broadcastDims(d, e), []) ?? c.refuse('cannot broadcast its condition and values');
+  const masks = [0, 1].map((side) => hostTensor(`${c.node.name}:mask${side}`, 'float', cond.dims, Array.from(cond.data, (v) => ((v !== 0) === (side === 0) ? 1 : 0))));
+  let constant = hostTensor(`${c.node.name}:constant`, 'float', dims, new Float32Array(numelOf(dims)));
+  const terms: ValueSlot[] = [];
+  sides.forEach((s, i) => {
+    if (masks[i].data.every((v) => v === 0)) return;
+    if (s.kind === 'const') constant = hostBinary(constant.name, constant, hostBinary('', s.t, masks[i], 'float', (x, m) => x * m)!, 'float', (x, y) => x + y)!;
+    else terms.push(binarySlots(c, 'mul', s, { kind: 'const', t: masks[i] }));
+  });
+  if (terms.length === 0) return [{ kind: 'const', t: constant }];
+  let out = terms.reduce((x, y) => binarySlots(c, 'add', x, y));
+  const full = out.dims.length === dims.length && out.dims.every((d, i) => d === dims[i]);
+  if (!full || constant.data.some((v) => v !== 0)) out = binarySlots(c, 'add', out, { kind: 'const', t: constant });
+  return [out];
+};
 
 export const MATH_RULES: Readonly<Record<string, ImportRule>> = {
   Relu: activation('relu'),
@@ -130,4 +157,5 @@ export const MATH_RULES: Readonly<Record<string, ImportRule>> = {
   Sub: binary('sub'),
   Mul: binary('mul'),
   Div: binary('div'),
+  Where: where,
 };

@@ -1,10 +1,33 @@
 // Import rules of Resize (opsets 10 to 19) and Upsample (before): bilinear resizes of a map's
 // height and width, to sizes or by scales, in the coordinate conventions exporters write, and
-// nearest upscales that repeat each pixel.
-import type { ResizeMode } from '../../../kernels/resize/resize.js';
+// nearest upscales that repeat each pixel. A constant map (a position embedding resized to the
+// grid of the size built: DPT) is resized on the host, by the kernels' CPU reference.
+import { type ResizeMode, resizeBilinearCpu } from '../../../kernels/resize/resize.js';
 import type { Value } from '../../ir.js';
-import type { ImportContext } from './context.js';
+import { permuteAxes } from '../lower.js';
+import type { ImportContext, Slot } from './context.js';
+import { isFloat } from './host.js';
 import { mapInput, mapSlot, type ImportRule } from './rules-nn.js';
+
+/** Input 0 as a map: a value, or a constant's NHWC values. */
+type MapIn = { kind: 'value'; v: Value; shape: readonly number[] } | { kind: 'const'; data: Float32Array; shape: readonly number[] };
+
+function mapIn(c: ImportContext): MapIn {
+  const x = c.need(0, 'input');
+  if (x.kind === 'value') {
+    const v = mapInput(c);
+    return { kind: 'value', v, shape: v.shape };
+  }
+  const [n, ch, h, w] = x.t.dims;
+  if (x.t.dims.length !== 4 || !isFloat(x.t.dtype)) c.refuse(`resizes a constant ${x.t.dtype} [${x.t.dims.join(',')}]; only maps [N,C,H,W] are resized`);
+  return { kind: 'const', data: permuteAxes(Float32Array.from(x.t.data), x.t.dims, [0, 2, 3, 1]).data, shape: [n, h, w, ch] };
+}
+
+/** NHWC values of `shape` as the constant slot of the node's output (ONNX's NCHW). */
+function constMap(c: ImportContext, data: Float32Array, shape: readonly number[]): Slot {
+  const t = permuteAxes(data, shape, [0, 3, 1, 2]);
+  return { kind: 'const', t: { name: c.node.outputs[0], dtype: 'float', dims: t.dims, data: t.data } };
+}
 
 /** ONNX's coordinate_transformation_mode as our resize's corner convention, for a resize of `inSize` to `outSize`. */
 function cornerMode(c: ImportContext, mode: string, inSize: readonly number[], outSize: readonly number[]): ResizeMode {
@@ -26,7 +49,7 @@ function cornerMode(c: ImportContext, mode: string, inSize: readonly number[], o
 type Size = { sizes?: number[]; scales?: number[] };
 
 /** The output height and width of a resize of the map `x`, checking the ratio the coordinates use where scales were given. */
-function outputSize(c: ImportContext, x: Value, mode: string, size: Size): [number, number] {
+function outputSize(c: ImportContext, x: MapIn, mode: string, size: Size): [number, number] {
   const [, h, w] = x.shape;
   let out: [number, number];
   if (size.sizes) {
@@ -47,14 +70,16 @@ function outputSize(c: ImportContext, x: Value, mode: string, size: Size): [numb
 }
 
 /** The bilinear resize of input 0. */
-function bilinear(c: ImportContext, mode: string, size: Size, antialias = false) {
-  const x = mapInput(c);
+function bilinear(c: ImportContext, mode: string, size: Size, antialias = false): Slot[] {
+  const x = mapIn(c);
   const [, h, w] = x.shape;
   const out = outputSize(c, x, mode, size);
   if (antialias && (out[0] < h || out[1] < w)) c.refuse('downsamples with antialias 1, which is not run');
-  if (out[0] === h && out[1] === w && (mode === 'half_pixel' || mode === 'pytorch_half_pixel' || mode === 'asymmetric' || mode === 'align_corners')) return [mapSlot(c, x)];
+  const same = out[0] === h && out[1] === w && (mode === 'half_pixel' || mode === 'pytorch_half_pixel' || mode === 'asymmetric' || mode === 'align_corners');
   const corner = cornerMode(c, mode, [h, w], out);
-  return [mapSlot(c, c.b.resize(c.layer(), x, out[0], out[1], corner))];
+  if (x.kind === 'const') return [constMap(c, same ? x.data : resizeBilinearCpu(x.data, x.shape, { outH: out[0], outW: out[1], mode: corner }), same ? x.shape : [x.shape[0], ...out, x.shape[3]])];
+  if (same) return [mapSlot(c, x.v)];
+  return [mapSlot(c, c.b.resize(c.layer(), x.v, out[0], out[1], corner))];
 }
 
 /** ONNX's source pixel of output pixel `i` of a nearest resize of `inLen` to `outLen` (the spec's coordinate transformation, then its rounding), clamped. */
@@ -84,10 +109,18 @@ function nearestSource(i: number, inLen: number, outLen: number, mode: string, r
  * rounding pick pixel floor(i / k), as exporters' nearest x2 upsamplings do): the map broadcast
  * along two new axes and merged back, exact, and trained and exported as those ops are.
  */
-function nearest(c: ImportContext, mode: string, rounding: string, size: Size) {
-  const x = mapInput(c);
+function nearest(c: ImportContext, mode: string, rounding: string, size: Size): Slot[] {
+  const x = mapIn(c);
   const [n, h, w, ch] = x.shape;
   const out = outputSize(c, x, mode, size);
+  if (x.kind === 'const') {
+    // On the host, any nearest resize: each output pixel the input pixel ONNX's rules pick.
+    const [ys, xs] = [0, 1].map((a) => Array.from({ length: out[a] }, (_, i) => nearestSource(i, x.shape[1 + a], out[a], mode, rounding)));
+    if ([...ys, ...xs].some(Number.isNaN)) c.refuse(`coordinate_transformation_mode '${mode}' or nearest_mode '${rounding}' is not run`);
+    const data = new Float32Array(n * out[0] * out[1] * ch);
+    for (let b = 0; b < n; b++) for (let i = 0; i < out[0]; i++) for (let j = 0; j < out[1]; j++) data.set(x.data.subarray(((b * h + ys[i]) * w + xs[j]) * ch, ((b * h + ys[i]) * w + xs[j] + 1) * ch), ((b * out[0] + i) * out[1] + j) * ch);
+    return [constMap(c, data, [n, out[0], out[1], ch])];
+  }
   const repeats = [0, 1].map((a) => {
     const [inLen, outLen] = [x.shape[1 + a], out[a]];
     const k = outLen / inLen;
@@ -95,8 +128,8 @@ function nearest(c: ImportContext, mode: string, rounding: string, size: Size) {
     return ok ? k : c.refuse(`nearest resize of ${h}x${w} to ${out.join('x')} (${mode}, ${rounding}) does not repeat each pixel a whole number of times: only such upscales are run`);
   });
   const [kh, kw] = repeats;
-  if (kh === 1 && kw === 1) return [mapSlot(c, x)];
-  const cells = c.b.reshape(c.layer('cells'), x, [n, h, 1, w, 1, ch]);
+  if (kh === 1 && kw === 1) return [mapSlot(c, x.v)];
+  const cells = c.b.reshape(c.layer('cells'), x.v, [n, h, 1, w, 1, ch]);
   const repeated = c.b.expand(c.layer('repeat'), cells, [n, h, kh, w, kw, ch]);
   return [mapSlot(c, c.b.reshape(c.layer(), repeated, [n, h * kh, w * kw, ch]))];
 }

@@ -1,6 +1,7 @@
 // Import rules of the ops over an axis or between tensors: Softmax, ReduceMean / ReduceSum,
 // MatMul and Gemm (a Linear layer as a 1x1 conv, attention's products as our batched matmul),
-// LayerNormalization and InstanceNormalization (on our layer norm over the last axis).
+// LayerNormalization and InstanceNormalization (on our layer norm over the last axis, with a
+// per-channel affine).
 import type { Value } from '../../ir.js';
 import type { OnnxTensor } from '../model.js';
 import { type ImportContext, NHWC, type ValueSlot, identityOrder, sameOrder } from './context.js';
@@ -130,17 +131,29 @@ const layerNormalization: ImportRule = (c) => {
   return [layerNormOver(c, x, axis, c.state(scale, [0], [size], 'param'), c.state(bias, [0], [size], c.input(2) ? 'param' : 'statistic'), c.float('epsilon', 1e-5))];
 };
 
+/**
+ * InstanceNormalization: each item's channel normalised over its positions (layer norm over the
+ * axes after the channel), then the per-channel scale and bias, where they are not PyTorch's
+ * GroupNorm export (ones and zeros, the affine following as Mul and Add).
+ */
 const instanceNormalization: ImportRule = (c) => {
+  c.only(['epsilon']);
   const x = valueInput(c);
   const rank = x.dims.length;
   if (rank < 3) c.refuse(`normalises a rank-${rank} tensor`);
   const [scale, bias] = [c.constant(1, 'scale'), c.constant(2, 'B')];
-  // PyTorch's GroupNorm export: per-group statistics through InstanceNormalization with a unit scale and zero bias (the affine follows as Mul and Add).
-  if (scale.data.some((v) => v !== 1) || bias.data.some((v) => v !== 0)) c.refuse('a scale or bias other than ones and zeros is not run (PyTorch writes the affine after it)');
+  const channels = x.dims[1];
+  for (const t of [scale, bias]) if (numelOf(t.dims) !== channels) c.refuse(`${t.name} [${t.dims.join(',')}] is not one value per channel of [${x.dims.join(',')}]`);
   const size = numelOf(x.dims.slice(2));
   const ones = hostTensor(`${c.node.name}:ones`, 'float', [size], new Float32Array(size).fill(1));
   const zeros = hostTensor(`${c.node.name}:zeros`, 'float', [size], new Float32Array(size));
-  return [layerNormOver(c, x, 2, c.state(ones, [0], [size], 'statistic'), c.state(zeros, [0], [size], 'statistic'), c.float('epsilon', 1e-5))];
+  let y = layerNormOver(c, x, 2, c.state(ones, [0], [size], 'statistic'), c.state(zeros, [0], [size], 'statistic'), c.float('epsilon', 1e-5));
+  // The affine per channel: the constant seen as [C, 1, ...] against the normalised value in its order.
+  const perChannel = new Array<number>(rank - 2).fill(1);
+  const affine = (op: 'mul' | 'add', t: OnnxTensor): ValueSlot => c.slotOf(c.b.binary(c.layer(op === 'mul' ? 'scale' : 'bias'), op, y.v, c.state(t, y.order, [channels, ...perChannel], 'param')), y.dims, y.order);
+  if (scale.data.some((v) => v !== 1)) y = affine('mul', scale);
+  if (bias.data.some((v) => v !== 0)) y = affine('add', bias);
+  return [y];
 };
 
 export const TENSOR_RULES: Readonly<Record<string, ImportRule>> = {

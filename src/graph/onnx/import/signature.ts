@@ -6,6 +6,20 @@ import type { OnnxSignature } from './import.js';
 
 const known = (d: number | string | null | undefined): number | null => (typeof d === 'number' ? d : null);
 
+/**
+ * The channels a Conv reading the input takes (its weight's [M, C/group, kH, kW] times its
+ * group), where the input leaves them symbolic (optimum's `num_channels` axis), or null.
+ */
+function convChannels(model: OnnxModel, input: string): number | null {
+  for (const n of model.graph.nodes) {
+    if (n.opType !== 'Conv' || n.inputs[0] !== input) continue;
+    const w = model.graph.initializers.get(n.inputs[1]);
+    const group = n.attrs.get('group');
+    if (w && w.dims.length === 4) return w.dims[1] * (group?.kind === 'int' ? group.value : 1);
+  }
+  return null;
+}
+
 /** The file's signature; `output` picks an output by name. `what` names the file in errors. */
 export function onnxSignature(model: OnnxModel, what: string, output?: string): OnnxSignature {
   const inputs = model.graph.inputs;
@@ -17,8 +31,8 @@ export function onnxSignature(model: OnnxModel, what: string, output?: string): 
   const [, d1, d2, d3] = input.dims.map(known);
   // PyTorch's [N,C,H,W] unless the channels are plainly last (a TF model through tf2onnx: [N,H,W,3]).
   const channelsLast = d3 !== null && d3 <= 4 && (d1 === null || d1 > 4);
-  const channels = channelsLast ? d3 : d1;
-  if (channels === null || channels < 1) throw new Error(`${what}: input '${input.name}' [${input.dims.map((d) => d ?? '?').join(',')}] does not fix its channels`);
+  const channels = channelsLast ? d3 : (d1 ?? convChannels(model, input.name));
+  if (channels === null || channels < 1) throw new Error(`${what}: input '${input.name}' [${input.dims.map((d) => d ?? '?').join(',')}] does not fix its channels, and no Conv reading it says them`);
   const [h, w] = channelsLast ? [d1, d2] : [d2, d3];
   const outputs = model.graph.outputs;
   const chosen = output === undefined ? outputs[0] : outputs.find((o) => o.name === output);
