@@ -9,13 +9,15 @@
 // the training models (mobilenetv2-257, resnet50) the same on a training step, whose tuning
 // covers the backward kernels too. The choices stay stored, so parts after it in the same run
 // (put model after tune) run tuned.
-// Part ort-node: smp's DeepLabV3+ in ours and in onnxruntime-node's CPU provider (bench/ort-node.ts).
+// Part ort-node: the model cases (our ONNX export), smp's DeepLabV3+ and the ONNX cases in ours
+// and in onnxruntime-node, on its CPU provider or the first of --ort-providers that runs the file
+// (bench/ort-node.ts).
 // Part browser: ours, ONNX Runtime Web (WebGPU), TF.js (WebGPU) and LiteRT.js (WebGPU and
 // WebAssembly, on the official .tflite) in one headless Chromium page (bench/browser.ts), at
 // --browser-size or each case's own size, on SwiftShader or lavapipe (--browser-adapter), with
 // our pass profiled layer by layer (--browser-profile).
 //
-//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS]
+//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node] [--models NAME,...] [--repeats N] [--warmup N] [--warmup-budget SECONDS] [--batch N] [--crop N] [--tune-budget SECONDS] [--peak-tflops N] [--ort-providers cpu,webgpu,cuda]
 //     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,tfjs,litert-webgpu,litert-wasm] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
 import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,14 +27,17 @@ import { BROWSER_ADAPTERS, type BrowserCase, type BrowserRun, benchBrowser } fro
 import { ENGINES } from './browser-page.js';
 import { printBrowserColdStart, printBrowserProfile } from './browser-report.js';
 import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
-import { LAYERS, OurTimer, benchKernels } from './kernels.js';
+import { LAYERS } from './kernel-layers.js';
+import { OurTimer, benchKernels } from './kernels.js';
 import { benchMemoryKernels } from './memory.js';
-import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeightsIfPresent } from './model.js';
-import { type OrtNodeSource, benchOrtNode } from './ort-node.js';
+import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, importTfjs, useSharedWeightsIfPresent } from './model.js';
+import { benchOursOnly, benchOursSideBySide } from './ours.js';
+import { ORT_PROVIDERS, type OrtNodeSource, benchOrtNode } from './ort-node.js';
 import { ONNX_BENCH_CASES, writeOnnxBenchFile } from './onnx-cases.js';
 import { benchPrecision } from './precision.js';
 import { benchQuantize } from './quantize.js';
-import { bestGemmRate, printProfile, profileModel } from './profile.js';
+import { bestGemmRate, printProfile, profileModel, rateLayer } from './profile.js';
+import { describeWarmup, settleDefaults } from './settle.js';
 import { benchTrainPeers, benchTrainTuned, printTrainProfile, profileTrainStep } from './train.js';
 import { benchTrainRecovery } from './train-recovery.js';
 import { torchTrainStep } from './torch-train.js';
@@ -153,7 +158,8 @@ const BROWSER_CASES: BrowserCase[] = [
 
 function parseArgs(argv: string[]) {
   const args = benchArgs(BENCH, argv, ['--quick', '--browser-profile'], [
-    '--parts', '--models', '--repeats', '--batch', '--crop', '--tune-budget', '--browser-size', '--browser-adapter', '--browser-engines', '--browser-warmup', '--browser-profile-timing', '--out',
+    '--parts', '--models', '--repeats', '--warmup', '--warmup-budget', '--batch', '--crop', '--tune-budget', '--peak-tflops', '--ort-providers',
+    '--browser-size', '--browser-adapter', '--browser-engines', '--browser-warmup', '--browser-profile-timing', '--out',
   ]);
   const quick = args.has('--quick');
   const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
@@ -186,8 +192,14 @@ function parseArgs(argv: string[]) {
     /** Our pass profiled layer by layer in part browser (each layer timed --repeats times). */
     browserProfile: args.has('--browser-profile') || args.value('--browser-profile-timing') !== undefined,
     browserProfileTiming: args.value('--browser-profile-timing') === undefined ? undefined : pickByName(BENCH, 'profile timing', args.value('--browser-profile-timing'), ['timestamps', 'host'] as const, (t) => t)[0],
-    /** Seconds of tuning per model (part tune). */
-    tuneBudgetMs: positive('--tune-budget', quick ? 20 : 60) * 1000,
+    /** Warm-up before every timed measurement in Node (bench/settle.ts). */
+    settle: settleDefaults({ quick, warmup: args.count('--warmup', 1), budgetSeconds: args.positive('--warmup-budget') }),
+    /** Seconds of tuning per model (part tune) and per model and precision (part precision; 0: none, the class defaults). */
+    tuneBudgetMs: args.count('--tune-budget', quick ? 20 : 60) * 1000,
+    /** The GPU's f32 peak, TFLOP/s (--peak-tflops): never guessed, null where not given. */
+    peakTflops: args.positive('--peak-tflops') ?? null,
+    /** Part ort-node's execution providers, tried in turn: the first that takes the file is timed. */
+    ortProviders: pickByName(BENCH, 'ORT execution provider(s)', args.value('--ort-providers') ?? 'cpu', ORT_PROVIDERS, (p) => p, true),
     image: sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
     out: resolve(args.value('--out') ?? join(ROOT, 'bench', 'results', 'bench.json')),
   };
@@ -196,21 +208,20 @@ function parseArgs(argv: string[]) {
 type Options = ReturnType<typeof parseArgs>;
 
 async function kernelsPart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const r = await benchKernels(ctx, { quick: o.quick, repeats: o.repeats, warmup: 1, layers: LAYERS, tfjs: true });
+  const r = await benchKernels(ctx, { quick: o.quick, repeats: o.repeats, settle: o.settle, layers: LAYERS, tfjs: true, peakTflops: o.peakTflops });
   const conv = r.rows.flatMap((row) =>
     (['ours', 'tfjs'] as const).flatMap((engine) => {
       const m = row[engine];
       const base = { part: 'kernels' as const, model: row.layer, engine, batch: 1, firstRunMs: null, peakBytes: null };
-      return m ? [{ ...base, medianMs: m.medianMs, gflops: m.gflops, description: row.description, timing: r.method }] : [];
+      return m ? [{ ...base, ...m, description: row.description, timing: r.method }] : [];
     }),
   );
   // Memory-bound kernels in GB/s, timed as the convolutions were.
   const timer = new OurTimer(ctx, ctx.hasTimestamps);
   try {
-    const m = await benchMemoryKernels(ctx, (d) => timer.time(d), { repeats: o.repeats, warmup: 1 });
-    const memory = m.rows.map((row) => ({
-      part: 'kernels' as const, model: row.kernel, engine: 'ours' as const, batch: 1, firstRunMs: null, peakBytes: null, medianMs: row.medianMs,
-      description: row.description, megabytes: row.megabytes, gbps: row.gbps, fractionOfCopy: row.fractionOfCopy, copyGbps: m.copyGbps, timing: r.method,
+    const m = await benchMemoryKernels(ctx, (d) => timer.time(d), { repeats: o.repeats, settle: o.settle });
+    const memory = m.rows.map(({ kernel, ...row }) => ({
+      part: 'kernels' as const, model: kernel, engine: 'ours' as const, batch: 1, firstRunMs: null, peakBytes: null, ...row, copyGbps: m.copyGbps, timing: r.method,
     }));
     return [...conv, ...memory];
   } finally {
@@ -226,8 +237,8 @@ async function modelPart(ctx: GpuContext, o: Options): Promise<Result[]> {
     const base = { part: 'model' as const, model: c.name, batch: 1 };
     if (c.tfjs && tf) {
       const r = c.mobilenet
-        ? await benchModel(ctx, tf, c.mobilenet, { quick: o.quick, repeats: o.repeats, warmup: 1, image: o.image })
-        : await benchModel(ctx, tf, { key: c.name, registryName: c.name }, { quick: o.quick, repeats: o.heavyRepeats, warmup: 1, image: o.image }, randomResnet50(c.outputStride, 513));
+        ? await benchModel(ctx, tf, c.mobilenet, { quick: o.quick, repeats: o.repeats, settle: o.settle, image: o.image })
+        : await benchModel(ctx, tf, { key: c.name, registryName: c.name }, { quick: o.quick, repeats: o.heavyRepeats, settle: o.settle, image: o.image }, randomResnet50(c.outputStride, 513));
       if (!(r.relativeErrorVsTfjs < MAX_RELATIVE_ERROR)) process.exitCode = 1;
       const common = { input: r.input, gflop: r.gflop, relativeErrorVsTfjs: r.relativeErrorVsTfjs, ...(c.mobilenet ? {} : { weights: 'random' }) };
       results.push(
@@ -235,7 +246,7 @@ async function modelPart(ctx: GpuContext, o: Options): Promise<Result[]> {
         { ...base, engine: 'tfjs', ...r.tfjs, peakBytes: r.memory.tfjsActivationPeakBytes, ...common },
       );
     } else {
-      const r = await benchOursOnly(ctx, randomResnet50(c.outputStride, 513), { quick: o.quick, repeats: o.heavyRepeats, warmup: 1, image: o.image });
+      const r = await benchOursOnly(ctx, randomResnet50(c.outputStride, 513), { quick: o.quick, repeats: o.heavyRepeats, settle: o.settle, image: o.image });
       results.push({ ...base, engine: 'ours', ...r.ours, peakBytes: r.activationBytes, input: r.input, gflop: r.gflop, weights: 'random' });
     }
   }
@@ -251,7 +262,7 @@ async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   const results: Result[] = [];
   const tf = await importTfjs(ctx);
   for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
-    const r = await benchTrainPeers(ctx, tf, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
+    const r = await benchTrainPeers(ctx, tf, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle });
     const a = r.agreement;
     const agreed = a ? `TF.js vs ours: loss ${a.lossRelativeError.toExponential(1)}, gradients ${a.gradRelativeError.toExponential(1)} (worst ${a.worstGrad.name} ${a.worstGrad.relativeError.toExponential(1)})` : '';
     console.log(`train ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms` + (r.tfjs ? `, TF.js ${r.tfjs.medianMs.toFixed(0)} ms (${(r.tfjs.medianMs / r.ours.medianMs).toFixed(2)}x ours)` : `, TF.js not timed: ${r.tfjsError}`) + (agreed ? `; ${agreed}` : ''));
@@ -259,10 +270,10 @@ async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> {
     const common = { part: 'train' as const, model: c.name, batch: o.batch, crop: o.crop, outputStride: r.ours.outputStride, weights: model, dropout: false };
     results.push({ ...common, engine: 'ours', ...rest, peakBytes: activationBytes });
     results.push({
-      ...common, engine: 'tfjs', medianMs: r.tfjs?.medianMs ?? null, firstRunMs: r.tfjs?.firstRunMs ?? null, samplesMs: r.tfjs?.samplesMs ?? [], peakBytes: null,
+      ...common, engine: 'tfjs', medianMs: null, firstRunMs: null, samplesMs: [], ...r.tfjs, peakBytes: null,
       agreement: r.agreement, ...(r.tfjsError ? { error: r.tfjsError } : {}), ...(r.tfjs ? { overOurs: r.tfjs.medianMs / r.ours.medianMs } : {}),
     });
-    const torch = torchTrainStep(c.name, o);
+    const torch = torchTrainStep(c.name, { batch: o.batch, crop: o.crop, heavyRepeats: o.heavyRepeats, settle: o.settle });
     if ('error' in torch) console.log(`train ${c.name}: PyTorch not timed: ${torch.error}`);
     else console.log(`train ${c.name}: PyTorch (${torch.version}, ${torch.device}) ${torch.medianMs.toFixed(0)} ms`);
     results.push({ ...common, engine: 'pytorch', firstRunMs: null, peakBytes: null, medianMs: null, ...torch });
@@ -278,7 +289,7 @@ async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> {
 async function recoveryPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   const results: Result[] = [];
   for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
-    const r = await benchTrainRecovery(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
+    const r = await benchTrainRecovery(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle });
     const ratio = r.on.medianMs / r.off.medianMs;
     console.log(
       `recovery ${c.name}: step ${r.off.medianMs.toFixed(0)} ms without, ${r.on.medianMs.toFixed(0)} ms with the read-back ` +
@@ -299,27 +310,27 @@ async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]> {
     console.log('profile: skipped, the adapter has no timestamp queries');
     return [];
   }
-  const best = await bestGemmRate(ctx, o.repeats);
+  const best = await bestGemmRate(ctx, o.repeats, o.settle);
   console.log(`best GEMM rate: ${best.gflops.toFixed(0)} GFLOP/s (our conv on ${best.layer})`);
   const img = await readImage(o.image);
   const results: Result[] = [];
   for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
     const weights = c.mobilenet ? await loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
-    const p = await profileModel(ctx, weights, img, c.mobilenet ? o.repeats : o.heavyRepeats, best.gflops);
+    const p = await profileModel(ctx, weights, img, { repeats: c.mobilenet ? o.repeats : o.heavyRepeats, settle: o.settle, bestGflops: best.gflops, peakTflops: o.peakTflops });
     printProfile(p, best.gflops);
     results.push({
-      part: 'profile', model: c.name, engine: 'ours', batch: 1, medianMs: p.runMs, firstRunMs: null, peakBytes: null,
-      passMs: p.passMs, layersMs: p.layersMs, gflop: p.gflop, bestGemmGflops: best.gflops, fractionOfBest: p.fractionOfBest,
-      byOp: p.byOp, layers: p.layers, image: p.image, segmentMs: p.segmentMs, preprocessMs: p.preprocessMs, hostMs: p.hostMs,
+      part: 'profile', model: c.name, engine: 'ours', batch: 1, ...p.run, firstRunMs: null, peakBytes: null,
+      passMs: p.passMs, layersMs: p.layersMs, gflop: p.gflop, bestGemmGflops: best.gflops, fractionOfBest: p.fractionOfBest, peakTflopsF32: o.peakTflops,
+      byOp: p.byOp, layers: p.layers, image: p.image, segmentMs: p.segmentMs, segmentP25Ms: p.segment.p25Ms, segmentP75Ms: p.segment.p75Ms, preprocessMs: p.preprocessMs, hostMs: p.hostMs,
     });
   }
   // Training steps, layer by layer: forward, loss, backward and accumulation (bench/train.ts).
   for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
-    const p = await profileTrainStep(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
+    const p = await profileTrainStep(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle });
     printTrainProfile(c.name, p);
     results.push({
       part: 'profile', model: `train-${c.name}`, engine: 'ours', batch: o.batch, crop: o.crop, medianMs: null, firstRunMs: null, peakBytes: null,
-      passMs: p.passMs, layersMs: p.layersMs, byPhase: p.byPhase, backwardByOp: p.backwardByOp, slowestBackward: p.slowestBackward, layers: p.layers,
+      passMs: p.passMs, layersMs: p.layersMs, byPhase: p.byPhase, backwardByOp: p.backwardByOp, slowestBackward: p.slowestBackward, layers: p.layers.map((l) => rateLayer(l, o.peakTflops)),
     });
   }
   return results;
@@ -340,7 +351,7 @@ async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
     const weights = c.mobilenet ? await loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
     const repeats = c.mobilenet ? o.repeats : o.heavyRepeats;
-    const rows = await benchPrecision(ctx, weights, { quick: o.quick, repeats, warmup: 1, image: o.image, vocDir: c.mobilenet ? vocDir : undefined, tuneBudgetMs: o.tuneBudgetMs });
+    const rows = await benchPrecision(ctx, weights, { quick: o.quick, repeats, settle: o.settle, image: o.image, vocDir: c.mobilenet ? vocDir : undefined, tuneBudgetMs: o.tuneBudgetMs });
     const [single, half] = rows;
     const pct = (x: number | null) => (x === null ? '-' : (100 * x).toFixed(3) + ' %');
     console.log(
@@ -348,12 +359,13 @@ async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
         `(${(single.speed.ours.medianMs / half.speed.ours.medianMs).toFixed(2)}x); activations ${(half.speed.activationBytes / 2 ** 20).toFixed(1)} vs ` +
         `${(single.speed.activationBytes / 2 ** 20).toFixed(1)} MiB` +
         (half.mIoU === null ? '' : `; VOC sample: ${pct(half.agreementWithF32)} of pixels as f32, mIoU ${half.mIoU.toFixed(2)} vs ${single.mIoU!.toFixed(2)}`) +
-        `; both tuned first (${rows.map((r) => `${r.precision}: ${r.tuning.tuned.length} shapes timed, ${r.tuning.cached} stored${r.tuning.skipped ? `, ${r.tuning.skipped} left by the budget` : ''}`).join('; ')})`,
+        `; warm-up ${describeWarmup(half.speed.ours)} rounds; ` +
+        (o.tuneBudgetMs === 0 ? 'both untuned (the class defaults)' : `both tuned first (${rows.map((r) => `${r.precision}: ${r.tuning!.tuned.length} shapes timed, ${r.tuning!.cached} stored${r.tuning!.skipped ? `, ${r.tuning!.skipped} left by the budget` : ''}`).join('; ')})`),
     );
     for (const r of rows) {
       results.push({
         part: 'precision', model: c.name, engine: 'ours', batch: 1, ...r.speed.ours, peakBytes: r.speed.activationBytes,
-        precision: r.precision, mIoU: r.mIoU, agreementWithF32: r.agreementWithF32, tuningMs: r.tuning.ms, shapesTuned: r.tuning.tuned.length, shapesCached: r.tuning.cached, shapesLeft: r.tuning.skipped, weights: c.mobilenet ? c.mobilenet.registryName : 'random',
+        precision: r.precision, mIoU: r.mIoU, agreementWithF32: r.agreementWithF32, tuningMs: r.tuning?.ms ?? null, shapesTuned: r.tuning?.tuned.length ?? 0, shapesCached: r.tuning?.cached ?? 0, shapesLeft: r.tuning?.skipped ?? null, weights: c.mobilenet ? c.mobilenet.registryName : 'random',
       });
     }
   }
@@ -395,7 +407,7 @@ async function tunePart(ctx: GpuContext, o: Options): Promise<Result[]> {
   try {
     for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
       const weights = await caseWeights(c);
-      const bench = { quick: o.quick, repeats: c.mobilenet ? o.repeats : o.heavyRepeats, warmup: 1, image: o.image };
+      const bench = { quick: o.quick, repeats: c.mobilenet ? o.repeats : o.heavyRepeats, settle: o.settle, image: o.image };
       await ctx.tuning.setMode('off');
       let report: TuneReport | null = null;
       const r = await benchOursSideBySide(ctx, weights, bench, async ({ height, width }) => {
@@ -404,31 +416,32 @@ async function tunePart(ctx: GpuContext, o: Options): Promise<Result[]> {
       });
       const t = report as TuneReport | null;
       if (!t) throw new Error(`${c.name}: tuning did not run`);
+      const [a, b] = [r.a.ours, r.b.ours];
       console.log(
-        `${c.name}: untuned ${r.a.medianMs.toFixed(1)} ms, tuned ${r.b.medianMs.toFixed(1)} ms ` +
-          `(${(r.a.medianMs / r.b.medianMs).toFixed(2)}x, runs alternating); tuning ${(t.ms / 1000).toFixed(1)} s for ${t.tuned.length} layer shapes` +
+        `${c.name}: untuned ${a.medianMs.toFixed(1)} ms, tuned ${b.medianMs.toFixed(1)} ms ` +
+          `(${(a.medianMs / b.medianMs).toFixed(2)}x, runs alternating, warm-up ${describeWarmup(a)}); tuning ${(t.ms / 1000).toFixed(1)} s for ${t.tuned.length} layer shapes` +
           (t.skipped ? `, ${t.skipped} left untuned by the budget` : ''),
       );
       results.push(
-        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...r.a, peakBytes: null, tuning: 'off' },
-        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...r.b, peakBytes: null, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, shapesLeft: t.skipped },
+        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...a, peakBytes: null, tuning: 'off' },
+        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...b, peakBytes: null, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, shapesLeft: t.skipped },
       );
     }
     // Training steps: the same on the step's graph (forward, loss, backward kernels).
     for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
-      const r = await benchTrainTuned(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 }, (graph) =>
+      const r = await benchTrainTuned(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle }, (graph) =>
         tuneGraph(ctx, graph, { budgetMs: o.tuneBudgetMs, retune: true }),
       );
       const t = r.report;
       const backward = t.tuned.filter((l) => l.kernel === 'conv2d_input_grad' || l.kernel === 'conv2d_weight_grad').length;
       console.log(
-        `train ${c.name}: step untuned ${r.untunedMs.toFixed(0)} ms, tuned ${r.tunedMs.toFixed(0)} ms (${(r.untunedMs / r.tunedMs).toFixed(2)}x, steps alternating); ` +
+        `train ${c.name}: step untuned ${r.untuned.medianMs.toFixed(0)} ms, tuned ${r.tuned.medianMs.toFixed(0)} ms (${(r.untuned.medianMs / r.tuned.medianMs).toFixed(2)}x, steps alternating); ` +
           `tuning ${(t.ms / 1000).toFixed(1)} s for ${t.tuned.length} layer shapes (${backward} backward)` + (t.skipped ? `, ${t.skipped} left untuned by the budget` : ''),
       );
       const common = { part: 'tune' as const, model: `train-${c.name}`, engine: 'ours' as const, batch: o.batch, crop: o.crop, firstRunMs: null, peakBytes: null };
       results.push(
-        { ...common, medianMs: r.untunedMs, samplesMs: r.untuned, tuning: 'off' },
-        { ...common, medianMs: r.tunedMs, samplesMs: r.tuned, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, backwardShapesTuned: backward, shapesLeft: t.skipped },
+        { ...common, ...r.untuned, tuning: 'off' },
+        { ...common, ...r.tuned, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, backwardShapesTuned: backward, shapesLeft: t.skipped },
       );
     }
   } finally {
@@ -469,13 +482,18 @@ async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
 }
 
 /**
- * Part ort-node: the smp cases in our engine and in onnxruntime-node's CPU provider on the ONNX
- * export of the same weights, and the ONNX cases (bench/onnx-cases.ts) in both on the exporter's
- * own file (bench/ort-node.ts), at each case's size (--browser-size sets another).
+ * Part ort-node: the model cases (MobileNetV2 257 and 513, ResNet-50 OS 16 at 513) and the smp
+ * cases in our engine and in onnxruntime-node on the ONNX export of the same weights (what
+ * `deeplab export --format onnx` writes), and the ONNX cases (bench/onnx-cases.ts) in both on the
+ * exporter's own file (bench/ort-node.ts), at each case's size (--browser-size sets another); ORT
+ * on the first of --ort-providers that runs the file.
  */
 async function ortNodePart(ctx: GpuContext, o: Options): Promise<Result[]> {
   const results: Result[] = [];
   const cases: { name: string; size: number; weightsNote: string; source: (dir: string) => Promise<OrtNodeSource> }[] = [
+    ...MODEL_CASES.filter((c) => c.tfjs).map((c) => ({
+      name: c.name, size: c.mobilenet?.key === '257' ? 257 : 513, weightsNote: c.mobilenet ? c.mobilenet.registryName : 'random', source: async () => ({ weights: await caseWeights(c) }),
+    })),
     ...SMP_CASES.map((c) => ({ ...c, source: async () => ({ weights: await c.weights() }) })),
     ...ONNX_BENCH_CASES.map((c) => ({ name: c.name, size: c.size, weightsNote: `test/fixtures/onnx/${c.fixture}`, source: async (dir: string) => ({ file: writeOnnxBenchFile(c, dir) }) })),
   ];
@@ -483,17 +501,17 @@ async function ortNodePart(ctx: GpuContext, o: Options): Promise<Result[]> {
     const dir = mkdtempSync(join(tmpdir(), 'deeplab-ort-node-'));
     let r: Awaited<ReturnType<typeof benchOrtNode>>;
     try {
-      r = await benchOrtNode(ctx, await c.source(dir), { size: o.browserSize ?? c.size, repeats: o.heavyRepeats, image: o.image });
+      r = await benchOrtNode(ctx, await c.source(dir), { size: o.browserSize ?? c.size, repeats: o.heavyRepeats, settle: o.settle, image: o.image, providers: o.ortProviders });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     const ratio = r.ort ? ` (${(r.ort.medianMs / r.ours.medianMs).toFixed(2)}x ours)` : '';
-    console.log(`ort-node ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms, onnxruntime-node ${r.ort ? `${r.ort.medianMs.toFixed(0)} ms${ratio}` : `not timed: ${r.error}`}`);
+    console.log(`ort-node ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms, onnxruntime-node ${r.ort ? `(${r.ortProvider}) ${r.ort.medianMs.toFixed(0)} ms${ratio}` : `not timed: ${r.error}`}`);
     if (r.relativeError === null || !(r.relativeError < MAX_RELATIVE_ERROR)) process.exitCode = 1;
     const common = { part: 'ort-node' as const, model: c.name, batch: 1, peakBytes: null, input: r.input, weights: c.weightsNote, relativeErrorVsOurs: r.relativeError };
     results.push({ ...common, engine: 'ours', ...r.ours });
     results.push({
-      ...common, engine: 'ort-node', medianMs: r.ort?.medianMs ?? null, firstRunMs: r.ort?.firstRunMs ?? null, samplesMs: r.ort?.samplesMs ?? [], provider: r.ortProvider,
+      ...common, engine: 'ort-node', medianMs: null, firstRunMs: null, samplesMs: [], ...r.ort, ortProvider: r.ortProvider, ortProviderErrors: r.ortProviderErrors,
       ...(r.error ? { error: r.error } : {}), ...(r.ort ? { overOurs: r.ort.medianMs / r.ours.medianMs } : {}),
     });
   }
@@ -562,7 +580,8 @@ async function main(): Promise<void> {
       for (const p of browserRun.profiles) printBrowserProfile(p, browserRun.rows.filter((r) => r.model === p.model));
     }
     writeReport(o.out, {
-      adapter, subgroupMatrices: ctx.subgroupMatrices, date: new Date().toISOString(), quick: o.quick, results: byPart.flatMap(([, rows]) => rows),
+      adapter, subgroupMatrices: ctx.subgroupMatrices, date: new Date().toISOString(), quick: o.quick, settle: o.settle, peakTflopsF32: o.peakTflops,
+      results: byPart.flatMap(([, rows]) => rows),
       ...(browserRun?.profiles.length ? { browserProfiles: browserRun.profiles } : {}),
     });
   } finally {
