@@ -13,6 +13,13 @@ fi
 if [ ! -d node_modules/webgpu ] && [ -f $carry/rt/nm.tar.xz ]; then
   python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $carry/rt/nm.tar.xz
 fi
+# onnxruntime-node itself, carried apart from nm.tar.xz (which holds a stub in its place): its
+# Linux x64 library (12 MB as xz) runs part ort-node's WebGPU provider. Replaces the stub once
+# per machine.
+if [ -f $carry/ort-node.tar.xz ] && [ ! -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1 ]; then
+  rm -rf node_modules/onnxruntime-node
+  python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall(sys.argv[2])" $carry/ort-node.tar.xz node_modules
+fi
 # The built files without their source maps (dist/ whole, maps and all, is 25 MB); unpacked
 # again on every call that carries them, so a warm machine runs the build that travelled.
 if [ -f $carry/rt/dist.tar.xz ]; then
