@@ -76,11 +76,9 @@ plan() {
   local peakArg=${peak:+--peak-tflops $peak}
   local run="node dist/bench/run.js --warmup-budget 4"
   case "$1" in
-    # The quick tier, its results as mocha's JSON (passing and failing are counted by the
-    # summary); without the test fixtures (../shared/fixtures, 210 MB, more than a lent
-    # machine's transfer takes), the quick tier of the files that need no shared data: every
-    # kernel against its CPU reference (test/kernels), the runtime (test/gpu), graphs (test/graph).
-    tests) echo "90|json='--reporter json --reporter-option output=$out/$gpu-tests.json'; if [ -d ../shared/fixtures ]; then node_modules/.bin/mocha --config test/quick-tier.cjs --jobs 8 --grep @slow --invert \$json; else echo 'tests: no ../shared/fixtures: the quick tier of test/kernels, test/gpu, test/graph only'; node_modules/.bin/mocha --parallel --jobs 8 --grep @slow --invert \$json 'dist/test/{kernels,gpu,graph}/**/*.test.js'; fi; rc=\$?; node -e \"const s = JSON.parse(require('fs').readFileSync('$out/$gpu-tests.json', 'utf8')).stats; console.log('tests: ' + s.passes + ' passing, ' + s.failures + ' failing')\"; exit \$rc" ;;
+    # The quick tier, its results as mocha's JSON (the summary counts passing and failing):
+    # scripts/device/gpu-tests.sh, which says what it leaves out on a lent machine.
+    tests) echo "90|bash scripts/device/gpu-tests.sh $out/$gpu-tests.json" ;;
     # Each layer at the adapter class's defaults (tuning off), ours against TF.js.
     kernels) echo "60|DEEPLAB_TUNE=off $cache $run --parts kernels $peakArg --out $out/$gpu-kernels.json" ;;
     # The networks at the defaults: against TF.js, f32 against f16 (no tuning: --tune-budget 0),

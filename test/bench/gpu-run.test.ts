@@ -3,6 +3,8 @@
 // them within 12 of its 15 minutes; what each step writes is what the summary reads; the f32
 // peak taken from the script's table by the GPU's name, or none.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { ROOT } from '../../bench/model.js';
@@ -28,7 +30,7 @@ describe('bench: the GPU run\'s plan (scripts/device/gpu-run.sh --dry-run)', () 
 
   it('each step writes <out>/<gpu>-<step>.json, the tests as mocha\'s JSON; the summary reads them back', () => {
     const r = dryRun('--gpu-name', 'NVIDIA H200', '--commit', 'abc1234');
-    expect(r.command('tests')).to.include('--reporter json --reporter-option output=/tmp/gpu-run-plan/h200-tests.json');
+    expect(r.command('tests')).to.equal('bash scripts/device/gpu-tests.sh /tmp/gpu-run-plan/h200-tests.json');
     for (const step of ['kernels', 'networks', 'tune', 'train', 'torch', 'ort']) expect(r.command(step), step).to.include(`--out /tmp/gpu-run-plan/h200-${step}.json`);
     expect(r.command('summary')).to.match(/^node dist\/bench\/summary\.js --dir \/tmp\/gpu-run-plan --gpu h200 --gpu-name 'NVIDIA H200' .*--commit abc1234/);
     // The layers and networks at the class defaults; f32 against f16 untuned; both GPU peers' precisions.
@@ -48,6 +50,22 @@ describe('bench: the GPU run\'s plan (scripts/device/gpu-run.sh --dry-run)', () 
     expect(dryRun('--steps', 'kernels', '--gpu-name', 'NVIDIA A100-SXM4-80GB').stdout).to.include('f32 peak unknown');
     expect(peakOf('--gpu-name', 'NVIDIA A100-SXM4-80GB', '--peak-tflops', '19.5')).to.equal('19.5');
     expect(dryRun('--steps', 'networks', '--gpu-name', 'NVIDIA H200').command('networks')).to.include('--peak-tflops 67');
+  });
+
+  it('the tests step writes mocha\'s JSON, which the summary counts, and prints the counts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gpu-tests-'));
+    try {
+      const file = join(dir, 'h200-tests.json');
+      // One quick file of this suite in place of the tier (the stand-in the script takes).
+      const r = spawnSync('bash', [join(ROOT, 'scripts', 'device', 'gpu-tests.sh'), file, 'dist/test/bench/train-phase.test.js'], { cwd: ROOT, encoding: 'utf8' });
+      expect(r.status, r.stderr).to.equal(0);
+      const stats = JSON.parse(readFileSync(file, 'utf8')).stats;
+      expect(stats.passes).to.be.above(0);
+      expect(stats.failures).to.equal(0);
+      expect(r.stdout).to.include(`tests: ${stats.passes} passing, 0 failing`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an unknown step or a peak that is not a number, naming it', () => {
