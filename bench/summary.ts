@@ -10,9 +10,12 @@
 // Without --files it reads <dir>/<gpu>-*.json (the summary itself left out), in name order;
 // where two files hold the same figure, the first one's is kept and the run says so.
 import { readFileSync, readdirSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { benchArgs, runIfMain, writeReport } from './common.js';
-import { ROOT } from './model.js';
+
+/** The project's root (dist/bench -> root); not bench/model.js' ROOT, which would load the engine and TF.js for nothing. */
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The networks and training cases the summary reports, by their names in the runner's parts. */
 export const SUMMARY_NETWORKS = ['mobilenetv2-513', 'resnet50-os16'] as const;
