@@ -118,7 +118,7 @@ export interface Measured extends Settled {
 }
 
 /** The rate of `flops` at the median time, against `peakTflops` where it is known. */
-export function rateOf(s: Settled, flops: number, peakTflops: number | null): Measured {
+function rateOf(s: Settled, flops: number, peakTflops: number | null): Measured {
   const tflops = flops / (s.medianMs * 1e9);
   return { ...s, gflops: 1000 * tflops, tflops, fractionOfPeak: peakTflops ? tflops / peakTflops : null };
 }

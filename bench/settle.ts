@@ -105,7 +105,7 @@ export async function warmUp(engines: readonly TimedRun[], o: SettleOptions, clo
 }
 
 /** `repeats` timed rounds, each engine once a round, the leading engine swapped every round. */
-export async function timedRounds(engines: readonly TimedRun[], repeats: number): Promise<number[][]> {
+async function timedRounds(engines: readonly TimedRun[], repeats: number): Promise<number[][]> {
   const times: number[][] = engines.map(() => []);
   for (let i = 0; i < repeats; i++) await round(engines, i, times);
   return times;
