@@ -9,6 +9,8 @@ export interface BenchArgs {
   value(flag: string): string | undefined;
   /** A non-negative integer option, or `dflt` when absent. */
   count(flag: string, dflt: number): number;
+  /** A positive number option (fractions allowed), or undefined when absent. */
+  positive(flag: string): number | undefined;
 }
 
 /**
@@ -36,16 +38,26 @@ export function benchArgs(bench: string, argv: string[], flags: string[], withVa
       if (!Number.isInteger(v) || v < 0 || text?.trim() === '') throw new Error(`${bench}: ${flag} must be a non-negative integer, got '${text}'`);
       return v;
     },
+    positive: (flag) => {
+      const text = value(flag);
+      if (text === undefined) return undefined;
+      const v = Number(text);
+      if (!(Number.isFinite(v) && v > 0) || text.trim() === '') throw new Error(`${bench}: ${flag} must be a positive number, got '${text}'`);
+      return v;
+    },
   };
 }
 
-/** The items named in a comma-separated list (all when `list` is absent); unknown names are an error. */
-export function pickByName<T>(bench: string, what: string, list: string | undefined, all: readonly T[], nameOf: (t: T) => string): T[] {
+/**
+ * The items named in a comma-separated list (all when `list` is absent), in `all`'s order or,
+ * with `givenOrder`, in the list's; unknown names are an error.
+ */
+export function pickByName<T>(bench: string, what: string, list: string | undefined, all: readonly T[], nameOf: (t: T) => string, givenOrder = false): T[] {
   if (!list) return [...all];
   const names = list.split(',');
   const unknown = names.filter((n) => !all.some((t) => nameOf(t) === n));
   if (unknown.length) throw new Error(`${bench}: unknown ${what} ${unknown.join(', ')}; choose from ${all.map(nameOf).join(', ')}`);
-  return all.filter((t) => names.includes(nameOf(t)));
+  return givenOrder ? [...new Set(names)].map((n) => all.find((t) => nameOf(t) === n)!) : all.filter((t) => names.includes(nameOf(t)));
 }
 
 export function median(xs: number[]): number {

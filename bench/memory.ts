@@ -3,7 +3,8 @@
 // (copyBufferToBuffer, read + write) of a large buffer, wall time around submit-to-done. Each
 // kernel's rate counts the bytes it must move at the least (every input read once, every output
 // written once), so the fraction is how close it comes to streaming.
-import { median, pad } from './common.js';
+import { pad } from './common.js';
+import { type SettleOptions, type Settled, describeSpread, describeWarmup, measureSettled } from './settle.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { type Dispatch, disposeDispatch } from '../src/gpu/dispatch.js';
 import { type GpuTensor, type Shape, createTensor, numel, writeTensor } from '../src/gpu/tensor.js';
@@ -43,18 +44,17 @@ export const MEMORY_KERNELS: MemoryKernel[] = [
   },
 ];
 
-export interface MemoryRow {
+export interface MemoryRow extends Settled {
   kernel: string;
   description: string;
   megabytes: number;
-  medianMs: number;
   gbps: number;
   /** gbps over the adapter's copy bandwidth. */
   fractionOfCopy: number;
 }
 
-/** GB/s of a buffer-to-buffer copy of `bytes` (read and written), median of `repeats`. */
-async function copyBandwidth(ctx: GpuContext, repeats: number): Promise<{ gbps: number; bytes: number }> {
+/** GB/s of a buffer-to-buffer copy of `bytes` (read and written), median of `repeats` after the warm-up. */
+async function copyBandwidth(ctx: GpuContext, repeats: number, settle: SettleOptions): Promise<{ gbps: number; bytes: number }> {
   const bytes = Math.min(256 * 2 ** 20, ctx.limits.maxBufferSize) & ~3;
   const src = ctx.createBuffer(bytes, GPUBufferUsage.COPY_SRC | GPUBufferUsage.STORAGE, 'bench:copy-src');
   const dst = ctx.createBuffer(bytes, GPUBufferUsage.COPY_DST | GPUBufferUsage.STORAGE, 'bench:copy-dst');
@@ -66,10 +66,8 @@ async function copyBandwidth(ctx: GpuContext, repeats: number): Promise<{ gbps: 
       await ctx.submitAndWait([encoder.finish()]);
       return performance.now() - t0;
     };
-    await once();
-    const samples: number[] = [];
-    for (let i = 0; i < repeats; i++) samples.push(await once());
-    return { gbps: (2 * bytes) / (median(samples) * 1e6), bytes };
+    const [copy] = await measureSettled([once], repeats, settle);
+    return { gbps: (2 * bytes) / (copy.medianMs * 1e6), bytes };
   } finally {
     ctx.destroyBuffer(src);
     ctx.destroyBuffer(dst);
@@ -83,11 +81,11 @@ async function copyBandwidth(ctx: GpuContext, repeats: number): Promise<{ gbps: 
 export async function benchMemoryKernels(
   ctx: GpuContext,
   time: (d: Dispatch[]) => Promise<number>,
-  o: { repeats: number; warmup: number },
+  o: { repeats: number; settle: SettleOptions },
 ): Promise<{ copyGbps: number; copyBytes: number; rows: MemoryRow[] }> {
-  const copy = await copyBandwidth(ctx, Math.max(3, o.repeats));
+  const copy = await copyBandwidth(ctx, Math.max(3, o.repeats), o.settle);
   console.log(`\ncopy bandwidth: ${copy.gbps.toFixed(1)} GB/s (copyBufferToBuffer of ${(copy.bytes / 2 ** 20).toFixed(0)} MiB, read + write, wall time)`);
-  console.log(`${pad('kernel', 11)} ${pad('shape', 30)} ${pad('MB moved', 9)} ${pad('ms', 9)} ${pad('GB/s', 9)} of copy`);
+  console.log(`${pad('kernel', 11)} ${pad('shape', 30)} ${pad('MB moved', 9)} ${pad('ms', 14)} ${pad('GB/s', 9)} ${pad('of copy', 8)} warm-up`);
   const rows: MemoryRow[] = [];
   for (const k of MEMORY_KERNELS) {
     const tensors = k.shapes.map((s, i) => createTensor(ctx, s, 'f32', `bench:${k.name}:${i}`));
@@ -96,16 +94,14 @@ export async function benchMemoryKernels(
       for (const t of tensors.slice(0, -1)) writeTensor(ctx, t, Float32Array.from({ length: t.size }, (_, j) => Math.sin(j)));
       dispatches = await ctx.checked(k.name, () => k.prepare(ctx, tensors));
       const d = dispatches;
-      const samples: number[] = [];
-      await ctx.checked(k.name, async () => {
-        for (let i = 0; i < o.warmup; i++) await time(d);
-        for (let i = 0; i < o.repeats; i++) samples.push(await time(d));
-      });
+      const [timed] = await ctx.checked(k.name, () => measureSettled([() => time(d)], o.repeats, o.settle));
       const bytes = k.shapes.reduce((a, s) => a + 4 * numel(s), 0);
-      const medianMs = median(samples);
-      const gbps = bytes / (medianMs * 1e6);
-      rows.push({ kernel: k.name, description: k.what, megabytes: bytes / 1e6, medianMs, gbps, fractionOfCopy: gbps / copy.gbps });
-      console.log(`${pad(k.name, 11)} ${pad(k.what, 30)} ${pad((bytes / 1e6).toFixed(1), 9)} ${pad(medianMs.toFixed(2), 9)} ${pad(gbps.toFixed(1), 9)} ${(100 * gbps / copy.gbps).toFixed(0)} %`);
+      const gbps = bytes / (timed.medianMs * 1e6);
+      rows.push({ kernel: k.name, description: k.what, megabytes: bytes / 1e6, ...timed, gbps, fractionOfCopy: gbps / copy.gbps });
+      console.log(
+        `${pad(k.name, 11)} ${pad(k.what, 30)} ${pad((bytes / 1e6).toFixed(1), 9)} ${pad(`${timed.medianMs.toFixed(2)} ${describeSpread(timed)}`, 14)} ` +
+          `${pad(gbps.toFixed(1), 9)} ${pad(`${((100 * gbps) / copy.gbps).toFixed(0)} %`, 8)} ${describeWarmup(timed)}`,
+      );
     } finally {
       for (const d of dispatches) disposeDispatch(ctx, d);
       for (const t of tensors) t.dispose();

@@ -2,7 +2,7 @@
 // network written with TensorFlow.js ops on its WebGPU backend, both on one Dawn instance and
 // adapter, from the same host params, measured side by side in one run.
 //
-//   npm run bench:model -- [--quick] [--models 257,513] [--repeats N] [--warmup N] [--image FILE] [--out FILE]
+//   npm run bench:model -- [--quick] [--models 257,513] [--repeats N] [--warmup N] [--warmup-budget SECONDS] [--image FILE] [--out FILE]
 //
 // The tfjs network is not written by hand: a small interpreter (bench/tfjs-graph.ts) walks our
 // graph IR (the graph DeepLabModel executes, after BN folding and epilogue fusion) and emits one
@@ -13,10 +13,13 @@
 // the logits in host memory. Ours: DeepLabModel.forwardToHost (write input, one command buffer
 // holding the pass and the logits' copy to a mappable buffer, submit, sleep through the expected
 // GPU time, map). tfjs: tf.tensor4d(input) + the ops + `await logits.data()` (its wait polls:
-// see src/gpu/work-timer.ts). Reported: median of the repeats after warm-up; the two engines
-// alternate run by run so that load from elsewhere on the machine hits both alike.
+// see src/gpu/work-timer.ts). Reported: median and quartiles of the timed rounds after warm-up
+// rounds until both engines' times settle (bench/settle.ts); the two engines alternate run by run
+// so that load from elsewhere on the machine, and the GPU's clock ramp, hit both alike.
 import { argmaxAgreement } from './agreement.js';
-import { benchArgs, median, pad, pickByName, runIfMain, writeReport } from './common.js';
+import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
+import { type HostRun, type ModelOptions, type Timing, openOurs } from './ours.js';
+import { describeSpread, describeWarmup, measureSettled, settleDefaults } from './settle.js';
 import { type Tfjs, type TfTensor, TfjsGraph, freshTfjsBackend } from './tfjs-graph.js';
 import { relativeError } from '../src/util/relative-error.js';
 import { sharedDirPresent, sharedPath, useSharedWeights } from '../test/shared.js';
@@ -30,11 +33,9 @@ import { nodeOutput } from '../src/graph/ir.js';
 import { nodeInputs } from '../src/graph/ops/registry.js';
 import { deriveStateCpu } from '../src/graph/cpu-reference.js';
 import { planMemory } from '../src/graph/memory-plan.js';
-import { type RgbImage, readImage } from '../src/io/image.js';
+import { readImage } from '../src/io/image.js';
 import { graphCost } from '../src/model/analysis/flops.js';
 import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
-import type { Precision } from '../src/model/loading/options.js';
-import { DeepLabModel } from '../src/model/model.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/bench -> root
 export const MAX_RELATIVE_ERROR = 1e-4;
@@ -49,22 +50,13 @@ export const MODELS: ModelCase[] = [
   { key: '513', registryName: 'mobilenetv2-pascal-513' },
 ];
 
-export interface ModelOptions {
-  quick: boolean;
-  repeats: number;
-  warmup: number;
-  image: string;
-  /** Our engine's storage precision (default f32). */
-  precision?: Precision;
-}
-
 interface Options extends ModelOptions {
   models: ModelCase[];
   out: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const args = benchArgs('bench:model', argv, ['--quick'], ['--models', '--repeats', '--warmup', '--image', '--out']);
+  const args = benchArgs('bench:model', argv, ['--quick'], ['--models', '--repeats', '--warmup', '--warmup-budget', '--image', '--out']);
   const value = args.value;
   const quick = args.has('--quick');
   const count = args.count;
@@ -72,7 +64,7 @@ function parseArgs(argv: string[]): Options {
   return {
     quick,
     repeats: Math.max(1, count('--repeats', quick ? 2 : 5)),
-    warmup: count('--warmup', 1),
+    settle: settleDefaults({ quick, warmup: count('--warmup', 1), budgetSeconds: args.positive('--warmup-budget') }),
     models,
     image: resolve(value('--image') ?? sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png')),
     out: resolve(value('--out') ?? join(ROOT, 'bench', 'results', 'model.json')),
@@ -91,15 +83,6 @@ export async function importTfjs(ctx: GpuContext): Promise<Tfjs> {
 }
 
 // ------------------------------------------------------------------ one model, both engines
-
-export interface Timing {
-  samplesMs: number[];
-  medianMs: number;
-  /** The first pass, compiling included (ours: model made from loaded weights + first pass). */
-  firstRunMs: number;
-  /** Ours: the first pass alone, once the model is made (its kernels compiled at load). */
-  firstPassMs?: number;
-}
 
 interface Memory {
   /** Ours: the executor's planned activation buffers (Program.plan.peakBytes). */
@@ -137,10 +120,6 @@ export interface Row {
   memory: Memory;
 }
 
-function summarise(samplesMs: number[], firstRunMs: number, firstPassMs?: number): Timing {
-  return { samplesMs, medianMs: median(samplesMs), firstRunMs, ...(firstPassMs === undefined ? {} : { firstPassMs }) };
-}
-
 /**
  * The lower bound any planner can reach on this graph: the most activation bytes alive at once,
  * counted right after each node runs (its inputs still alive), as tf.profile counts tfjs' tensors.
@@ -168,94 +147,6 @@ function liveSetPeakBytes(graph: Graph): number {
 function widthMultiplier(graph: Graph): number {
   const stem = graph.nodes.find((n) => n.op.type === 'conv2d');
   return stem?.op.type === 'conv2d' && stem.name.startsWith('MobilenetV2/') ? stem.op.weight.shape[3] / 32 : 1;
-}
-
-type HostRun = () => Promise<{ ms: number; out: Float32Array }>;
-
-/** Our engine on loaded weights, timed from before compiling to its first logits in host memory. */
-interface Ours {
-  model: DeepLabModel;
-  input: Float32Array;
-  height: number;
-  width: number;
-  /** One pass, normalised input in host memory to logits in host memory. */
-  run: HostRun;
-  firstRunMs: number;
-  firstPassMs: number;
-  firstOut: Float32Array;
-}
-
-async function openOurs(ctx: GpuContext, weights: LoadedWeights, img: RgbImage, precision: Precision = 'f32'): Promise<Ours> {
-  const t0 = performance.now();
-  const model = await DeepLabModel.fromWeights(weights, { ctx, precision });
-  const loadMs = performance.now() - t0;
-  try {
-    const { input, height, width } = model.preprocess(img);
-    const run: HostRun = async () => {
-      const t = performance.now();
-      const out = await model.forwardToHost(input, height, width);
-      return { ms: performance.now() - t, out };
-    };
-    const first = await run();
-    return { model, input, height, width, run, firstRunMs: loadMs + first.ms, firstPassMs: first.ms, firstOut: first.out };
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
-}
-
-/** What our engine alone is measured for (models tfjs is not run on). */
-export interface OursRow {
-  model: string;
-  input: number[];
-  gflop: number;
-  ours: Timing;
-  /** program.plan.peakBytes */
-  activationBytes: number;
-}
-
-/** Our engine alone on `weights`: first run, then the median of the repeats (the first run is a warm-up). */
-export async function benchOursOnly(ctx: GpuContext, weights: LoadedWeights, o: ModelOptions): Promise<OursRow> {
-  const ours = await openOurs(ctx, weights, await readImage(o.image), o.precision);
-  try {
-    for (let i = 1; i < o.warmup; i++) await ours.run();
-    const samples: number[] = [];
-    for (let i = 0; i < o.repeats; i++) samples.push((await ours.run()).ms);
-    const graph = ours.model.compiledGraph({ height: ours.height, width: ours.width }).graph;
-    return {
-      model: weights.name,
-      input: [1, ours.height, ours.width, 3],
-      gflop: graphCost(graph).flops / 1e9,
-      ours: summarise(samples, ours.firstRunMs, ours.firstPassMs),
-      activationBytes: planMemory(graph).peakBytes,
-    };
-  } finally {
-    ours.model.dispose();
-  }
-}
-
-/**
- * Our engine on `weights` in two configurations side by side: `a` is compiled first, then
- * `between` runs (tuning, say) and `b` is compiled; the timed runs then alternate a, b, so drift
- * on a shared host falls on both alike. Returns each one's timing.
- */
-export async function benchOursSideBySide(ctx: GpuContext, weights: LoadedWeights, o: ModelOptions, between: (size: { height: number; width: number }) => Promise<void>): Promise<{ a: Timing; b: Timing; input: number[] }> {
-  const img = await readImage(o.image);
-  const a = await openOurs(ctx, weights, img, o.precision);
-  try {
-    await between({ height: a.height, width: a.width });
-    const b = await openOurs(ctx, weights, img, o.precision);
-    try {
-      for (let i = 1; i < o.warmup; i++) for (const e of [a, b]) await e.run();
-      const samples: [number[], number[]] = [[], []];
-      for (let i = 0; i < o.repeats; i++) for (const [k, e] of [a, b].entries()) samples[k].push((await e.run()).ms);
-      return { a: summarise(samples[0], a.firstRunMs, a.firstPassMs), b: summarise(samples[1], b.firstRunMs, b.firstPassMs), input: [1, a.height, a.width, 3] };
-    } finally {
-      b.model.dispose();
-    }
-  } finally {
-    a.model.dispose();
-  }
 }
 
 /** Both engines on one model: a registry case, or (`given`) weights of a case named `mc.key`. */
@@ -295,7 +186,7 @@ export async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Mo
       }
     };
 
-    // Same logits first (this run is also the first warm-up of each engine).
+    // Same logits first (this run is TF.js' first, its firstRunMs).
     const b = await theirs();
     const err = relativeError(eng.firstOut, b.out);
     const agree = argmaxAgreement(eng.firstOut, b.out, logitsValue.shape[3]);
@@ -304,22 +195,9 @@ export async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Mo
         `argmax agreement ${(agree * 100).toFixed(3)}% ${err < MAX_RELATIVE_ERROR ? 'OK' : 'MISMATCH'}`,
     );
 
-    for (let i = 1; i < o.warmup; i++) {
-      await ours();
-      await theirs();
-    }
-    const oursMs: number[] = [];
-    const tfjsMs: number[] = [];
-    for (let i = 0; i < o.repeats; i++) {
-      // Alternate, with the leading engine swapped each round, so drift hits both alike.
-      if (i % 2 === 0) {
-        oursMs.push((await ours()).ms);
-        tfjsMs.push((await theirs()).ms);
-      } else {
-        tfjsMs.push((await theirs()).ms);
-        oursMs.push((await ours()).ms);
-      }
-    }
+    // Warm-up until both engines' times settle, then the timed rounds, the engines alternating
+    // with the leading one swapped each round, so drift hits both alike.
+    const [ourT, tfT] = await measureSettled([ours, theirs].map((run) => async () => (await run()).ms), o.repeats, o.settle);
 
     // tfjs memory: a profiled run (not timed; profiling records every kernel).
     const x = tf.tensor4d(input, inputShape);
@@ -347,8 +225,6 @@ export async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Mo
       x.dispose();
     }
 
-    const ourT = summarise(oursMs, eng.firstRunMs, eng.firstPassMs);
-    const tfT = summarise(tfjsMs, b.ms);
     return {
       key: mc.key,
       model: mc.registryName,
@@ -359,8 +235,8 @@ export async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Mo
       outputStride: model.config.outputStride,
       gflop: graphCost(graph).flops / 1e9,
       nodes: graph.nodes.length,
-      ours: ourT,
-      tfjs: tfT,
+      ours: { ...ourT, firstRunMs: eng.firstRunMs, firstPassMs: eng.firstPassMs },
+      tfjs: { ...tfT, firstRunMs: b.ms },
       ratio: tfT.medianMs / ourT.medianMs,
       relativeErrorVsTfjs: err,
       argmaxAgreement: agree,
@@ -377,11 +253,12 @@ export async function benchModel(ctx: GpuContext, tf: Tfjs, mc: ModelCase, o: Mo
 const mib = (bytes: number | null): string => (bytes === null ? '-' : (bytes / 2 ** 20).toFixed(1));
 
 export function printTables(rows: Row[]): void {
-  console.log(`\n${pad('model', 46)} ${pad('GFLOP', 6)} ${pad('ours ms', 9)} ${pad('tfjs ms', 9)} ${pad('ratio', 6)} rel.err`);
+  console.log(`\n${pad('model', 46)} ${pad('GFLOP', 6)} ${pad('ours ms', 13)} ${pad('tfjs ms', 13)} ${pad('ratio', 6)} ${pad('rel.err', 8)} warm-up`);
+  const ms = (t: Timing) => `${t.medianMs.toFixed(0)} ${describeSpread(t)}`;
   for (const r of rows) {
     console.log(
-      `${pad(`${r.key}: ${r.description}`, 46)} ${pad(r.gflop.toFixed(2), 6)} ${pad(r.ours.medianMs.toFixed(0), 9)} ${pad(r.tfjs.medianMs.toFixed(0), 9)} ` +
-        `${pad(r.ratio.toFixed(2), 6)} ${r.relativeErrorVsTfjs.toExponential(1)}`,
+      `${pad(`${r.key}: ${r.description}`, 46)} ${pad(r.gflop.toFixed(2), 6)} ${pad(ms(r.ours), 13)} ${pad(ms(r.tfjs), 13)} ` +
+        `${pad(r.ratio.toFixed(2), 6)} ${pad(r.relativeErrorVsTfjs.toExponential(1), 8)} ${describeWarmup(r.ours)}`,
     );
   }
   console.log('ratio = tfjs ms / ours ms (above 1: ours is faster)');
@@ -420,7 +297,7 @@ async function main(): Promise<void> {
     console.log(`adapter: ${ctx.adapterInfo.name}`);
     console.log(`tfjs: ${tf.version_core} (webgpu backend)`);
     console.log(`image: ${relative(ROOT, o.image)}`);
-    console.log(`timing: ${method}; median of ${o.repeats} after ${o.warmup} warm-up run(s), engines alternating${o.quick ? ' (--quick)' : ''}\n`);
+    console.log(`timing: ${method}; median of ${o.repeats} after warm-up rounds until the times settle (at least ${o.settle.minRounds}, at most ${o.settle.budgetMs / 1000} s), engines alternating${o.quick ? ' (--quick)' : ''}\n`);
     const rows: Row[] = [];
     for (const mc of o.models) rows.push(await benchModel(ctx, tf, mc, o));
     printTables(rows);
@@ -429,7 +306,7 @@ async function main(): Promise<void> {
       adapter: ctx.adapterInfo.name,
       timing: method,
       repeats: o.repeats,
-      warmup: o.warmup,
+      settle: o.settle,
       quick: o.quick,
       image: relative(ROOT, o.image),
       tfjsVersion: tf.version_core,

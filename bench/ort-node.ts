@@ -1,10 +1,13 @@
-// Part ort-node: our engine beside onnxruntime-node's CPU provider on the same weights (the ONNX
-// file `deeplab export --format onnx` writes, or for an ONNX case the exporter's file itself, which
-// ours loads too) and the same normalised input: what a user who has ONNX runs in Node today, and
-// the CPU-native limit on a machine without a GPU. Ours is
-// forwardToHost (host input to host logits), ORT's session.run the same; the first run of each
-// is a warm-up reported apart, the timed runs alternate engines so drift on a shared host falls
-// on both alike. ORT's logits are compared with ours first: a peer that disagrees is not timed.
+// Part ort-node: our engine beside onnxruntime-node on the same weights (the ONNX file `deeplab
+// export --format onnx` writes, or for an ONNX case the exporter's file itself, which ours loads
+// too) and the same normalised input: what a user who has ONNX runs in Node today. Its execution
+// provider is the first of `providers` that takes the file: its CPU provider (the CPU-native
+// limit on a machine without a GPU), or on a GPU its WebGPU provider (Dawn inside onnxruntime,
+// on Vulkan on Linux) or its CUDA provider. Ours is forwardToHost (host input to host logits),
+// ORT's session.run the same; the first run of each is reported apart, then warm-up runs until
+// both engines' times settle (bench/settle.ts) and the timed runs, the engines alternating so
+// drift on a shared host falls on both alike. ORT's logits are compared with ours first: a peer
+// that disagrees is not timed.
 import ort from 'onnxruntime-node';
 import type { GpuContext } from '../src/gpu/context.js';
 import { encodeModel } from '../src/graph/onnx/proto.js';
@@ -13,9 +16,18 @@ import { resizeRgbPil } from '../src/io/resize-cpu.js';
 import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
 import { DeepLabModel } from '../src/model/model.js';
 import { onnxModel } from '../src/model/onnx-export.js';
-import { median } from './common.js';
 import { MAX_RELATIVE_ERROR } from './model.js';
 import type { OnnxBenchFile } from './onnx-cases.js';
+import { type SettleOptions, type Settled, measureSettled } from './settle.js';
+
+/**
+ * The execution providers the bench can ask onnxruntime-node for. Its Linux x64 build carries
+ * cpu and webgpu (`listSupportedBackends()`: bundled); cuda needs its CUDA 12 libraries, which
+ * its install script fetches unless told to skip (npm run setup skips them), and CUDA 12 and
+ * cuDNN 9 on the machine.
+ */
+export const ORT_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
+export type OrtProvider = (typeof ORT_PROVIDERS)[number];
 
 /** Our weights (ORT runs our export of them), or an exporter's ONNX file (both run it). */
 export type OrtNodeSource = { weights: LoadedWeights } | { file: OnnxBenchFile };
@@ -24,10 +36,13 @@ export interface OrtNodeOptions {
   /** Square input size. */
   size: number;
   repeats: number;
+  settle: SettleOptions;
   image: string;
+  /** Tried in turn; the first that creates a session and runs the file is timed. */
+  providers: readonly OrtProvider[];
 }
 
-export interface OrtNodeTiming {
+export interface OrtNodeTiming extends Partial<Settled> {
   medianMs: number;
   /** The load (our model; ORT's session) and the first run. */
   firstRunMs: number;
@@ -41,8 +56,19 @@ export interface OrtNodeRow {
   ort: OrtNodeTiming | null;
   relativeError: number | null;
   error?: string;
-  /** ORT's execution provider and its threads (its default: one per core). */
-  ortProvider: string;
+  /** The execution provider timed (cpu with its default threads, one per core); null where none ran. */
+  ortProvider: OrtProvider | null;
+  /** Why each provider tried before it (or every one, where none ran) did not. */
+  ortProviderErrors: Partial<Record<OrtProvider, string>>;
+}
+
+/**
+ * A session's options for `provider`. The GPU providers run with the CPU fallback off
+ * (`session.disable_cpu_ep_fallback`): a node they cannot run fails the session, rather than
+ * running on the CPU inside the time.
+ */
+function sessionOptions(provider: OrtProvider): ort.InferenceSession.SessionOptions {
+  return provider === 'cpu' ? { executionProviders: ['cpu'] } : { executionProviders: [provider], extra: { session: { disable_cpu_ep_fallback: '1' } } };
 }
 
 /** NHWC values as NCHW (ONNX's layout). */
@@ -68,6 +94,29 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; out: T }> {
   return { ms: performance.now() - t, out };
 }
 
+type HostRun = () => Promise<{ ms: number; out: Float32Array }>;
+
+/** The first of `providers` whose session takes `model` and runs it once; each failure's message by provider. */
+async function openSession(model: string | Uint8Array, providers: readonly OrtProvider[], feeds: Record<string, ort.Tensor>, outputName: string) {
+  const errors: Partial<Record<OrtProvider, string>> = {};
+  for (const provider of providers) {
+    let session: ort.InferenceSession | null = null;
+    try {
+      const start = performance.now();
+      session = typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions(provider)) : await ort.InferenceSession.create(model, sessionOptions(provider));
+      const s = session;
+      const run: HostRun = () => timed(async () => (await s.run(feeds))[outputName].data as Float32Array);
+      // Its first run counts the session's creation, as ours counts the model's load.
+      const first = { out: (await run()).out, ms: performance.now() - start };
+      return { session, provider, run, first, errors };
+    } catch (e) {
+      errors[provider] = (e as Error).message.split('\n')[0];
+      await session?.release();
+    }
+  }
+  return { session: null, errors };
+}
+
 export async function benchOrtNode(ctx: GpuContext, source: OrtNodeSource, o: OrtNodeOptions): Promise<OrtNodeRow> {
   const { size } = o;
   const t0 = performance.now();
@@ -82,39 +131,31 @@ export async function benchOrtNode(ctx: GpuContext, source: OrtNodeSource, o: Or
     // A binary model's forwardToHost gives its one channel z; its ONNX graph's logits are the two classes [0, z].
     const binary = model.config.binary ?? false;
     const C = binary ? 1 : model.numClasses;
-    const oursRun = () => timed(() => model.forwardToHost(input, height, width));
+    const oursRun: HostRun = () => timed(() => model.forwardToHost(input, height, width));
     const ours = { out: (await oursRun()).out, ms: performance.now() - t0 };
-    const base = { input: [1, height, width, channels], ortProvider: 'cpu (default threads)' };
-    let ortRun: () => Promise<{ ms: number; out: Float32Array }>;
-    let ortFirst: { ms: number; out: Float32Array };
-    try {
-      const start = performance.now();
-      session = file
-        ? await ort.InferenceSession.create(file.path, { executionProviders: ['cpu'] })
-        : await ort.InferenceSession.create(encodeModel(onnxModel(weights, { height, width })), { executionProviders: ['cpu'] });
-      const [inputName, outputName] = file ? [file.inputName, file.outputName] : ['image', 'logits'];
-      const feeds = { [inputName]: new ort.Tensor('float32', nhwcToNchw(input, height, width, channels), [1, channels, height, width]) };
-      const s = session;
-      ortRun = () => timed(async () => (await s.run(feeds))[outputName].data as Float32Array);
-      // Its first run counts the session's creation, as ours counts the model's load.
-      ortFirst = { out: (await ortRun()).out, ms: performance.now() - start };
-    } catch (e) {
-      return { ...base, ours: { medianMs: ours.ms, firstRunMs: ours.ms, samplesMs: [] }, ort: null, relativeError: null, error: `onnxruntime-node: ${(e as Error).message}` };
+    const alone = async (error: string, ortProvider: OrtProvider | null, ortProviderErrors: OrtNodeRow['ortProviderErrors'], err: number | null): Promise<OrtNodeRow> => {
+      const [t] = await measureSettled([async () => (await oursRun()).ms], o.repeats, o.settle);
+      return { input: [1, height, width, channels], ours: { ...t, firstRunMs: ours.ms }, ort: null, relativeError: err, error, ortProvider, ortProviderErrors };
+    };
+    const [inputName, outputName] = file ? [file.inputName, file.outputName] : ['image', 'logits'];
+    const feeds = { [inputName]: new ort.Tensor('float32', nhwcToNchw(input, height, width, channels), [1, channels, height, width]) };
+    const opened = await openSession(file ? file.path : encodeModel(onnxModel(weights, { height, width })), o.providers, feeds, outputName);
+    if (!opened.session) {
+      const why = Object.entries(opened.errors).map(([p, m]) => `${p}: ${m}`).join('; ');
+      return alone(`onnxruntime-node ran it on none of ${o.providers.join(', ')} (${why})`, null, opened.errors, null);
     }
+    session = opened.session;
+    const { provider, run: ortRun, first: ortFirst, errors } = opened;
     const err = relativeError(binary ? ortFirst.out.subarray(height * width) : ortFirst.out, nhwcToNchw(ours.out, height, width, C));
-    if (!(err < MAX_RELATIVE_ERROR)) {
-      return { ...base, ours: { medianMs: ours.ms, firstRunMs: ours.ms, samplesMs: [] }, ort: null, relativeError: err, error: `ORT's logits are ${err.toExponential(1)} from ours: not timed` };
-    }
-    const samples: [number[], number[]] = [[], []];
-    for (let i = 0; i < o.repeats; i++) {
-      samples[0].push((await oursRun()).ms);
-      samples[1].push((await ortRun()).ms);
-    }
+    if (!(err < MAX_RELATIVE_ERROR)) return alone(`ORT's logits are ${err.toExponential(1)} from ours: not timed`, provider, errors, err);
+    const [oursTimed, ortTimed] = await measureSettled([oursRun, ortRun].map((r) => async () => (await r()).ms), o.repeats, o.settle);
     return {
-      ...base,
-      ours: { medianMs: median(samples[0]), firstRunMs: ours.ms, samplesMs: samples[0] },
-      ort: { medianMs: median(samples[1]), firstRunMs: ortFirst.ms, samplesMs: samples[1] },
+      input: [1, height, width, channels],
+      ours: { ...oursTimed, firstRunMs: ours.ms },
+      ort: { ...ortTimed, firstRunMs: ortFirst.ms },
       relativeError: err,
+      ortProvider: provider,
+      ortProviderErrors: errors,
     };
   } finally {
     await session?.release();

@@ -3,7 +3,9 @@
 // f16 keeps on the VOC sample: the share of pixels whose class equals the f32 run's, and both
 // runs' mIoU by the devkit's protocol (src/eval/voc.ts). Each precision's program is tuned on
 // this adapter first (f16 programs have layer shapes of their own, keys ending `.f16`, with the
-// f16-accumulating candidates), so the ratio compares tuned against tuned.
+// f16-accumulating candidates), so the ratio compares tuned against tuned; with a budget of 0
+// neither is tuned and both run the adapter class's defaults. The two are then timed side by
+// side, their runs alternating (bench/ours.ts).
 import type { GpuContext } from '../src/gpu/context.js';
 import type { TuneReport } from '../src/graph/tune.js';
 import { readImage } from '../src/io/image.js';
@@ -12,7 +14,7 @@ import { evaluateVoc } from '../src/eval/voc.js';
 import type { LoadedWeights } from '../src/model/loading/load-weights.js';
 import type { Precision } from '../src/model/loading/options.js';
 import { DeepLabModel } from '../src/model/model.js';
-import { type ModelOptions, type OursRow, benchOursOnly } from './model.js';
+import { type ModelOptions, type OursRow, benchOursSideBySide } from './ours.js';
 
 export interface PrecisionRow {
   precision: Precision;
@@ -21,8 +23,8 @@ export interface PrecisionRow {
   mIoU: number | null;
   /** Pixels whose class equals the f32 run's (f16 rows with real weights only). */
   agreementWithF32: number | null;
-  /** This precision's tuning before it was timed. */
-  tuning: TuneReport;
+  /** This precision's tuning before it was timed; null with a budget of 0 (the class defaults). */
+  tuning: TuneReport | null;
 }
 
 /**
@@ -57,31 +59,36 @@ export async function benchPrecision(
   weights: LoadedWeights,
   o: ModelOptions & { vocDir?: string; tuneBudgetMs: number },
 ): Promise<PrecisionRow[]> {
-  const rows: PrecisionRow[] = [];
   const mode = ctx.tuning.mode;
-  // Stored choices are what the timed programs use: with tuning off they would be ignored.
-  if (mode === 'off') await ctx.tuning.setMode('cached');
+  const untuned = o.tuneBudgetMs === 0;
+  // Stored choices are what the timed programs use: with tuning off they would be ignored. With
+  // a budget of 0, tuning is off throughout: the class defaults, whatever the store holds.
+  await ctx.tuning.setMode(untuned ? 'off' : mode === 'off' ? 'cached' : mode);
+  let rows: PrecisionRow[];
   try {
-    for (const precision of ['f32', 'f16'] as const) {
-      const tuning = await tunePrecision(ctx, weights, precision, o.image, o.tuneBudgetMs);
-      rows.push({ precision, speed: await benchOursOnly(ctx, weights, { ...o, precision }), mIoU: null, agreementWithF32: null, tuning });
+    const tuning = untuned ? [null, null] : [await tunePrecision(ctx, weights, 'f32', o.image, o.tuneBudgetMs), await tunePrecision(ctx, weights, 'f16', o.image, o.tuneBudgetMs)];
+    const { a, b } = await benchOursSideBySide(ctx, weights, o, async () => {}, ['f32', 'f16']);
+    rows = [
+      { precision: 'f32', speed: a, mIoU: null, agreementWithF32: null, tuning: tuning[0] },
+      { precision: 'f16', speed: b, mIoU: null, agreementWithF32: null, tuning: tuning[1] },
+    ];
+    // The VOC sample through the programs just timed (the same tuning mode).
+    if (o.vocDir) {
+      const items = listVocSplit(o.vocDir, 'val');
+      const single = await classify(ctx, weights, items, 'f32');
+      const half = await classify(ctx, weights, items, 'f16');
+      let same = 0;
+      let total = 0;
+      single.maps.forEach((m, i) => {
+        for (let p = 0; p < m.length; p++) if (m[p] === half.maps[i][p]) same++;
+        total += m.length;
+      });
+      rows[0].mIoU = single.mIoU;
+      rows[1].mIoU = half.mIoU;
+      rows[1].agreementWithF32 = same / total;
     }
   } finally {
-    if (mode === 'off') await ctx.tuning.setMode('off');
-  }
-  if (o.vocDir) {
-    const items = listVocSplit(o.vocDir, 'val');
-    const single = await classify(ctx, weights, items, 'f32');
-    const half = await classify(ctx, weights, items, 'f16');
-    let same = 0;
-    let total = 0;
-    single.maps.forEach((m, i) => {
-      for (let p = 0; p < m.length; p++) if (m[p] === half.maps[i][p]) same++;
-      total += m.length;
-    });
-    rows[0].mIoU = single.mIoU;
-    rows[1].mIoU = half.mIoU;
-    rows[1].agreementWithF32 = same / total;
+    await ctx.tuning.setMode(mode);
   }
   return rows;
 }

@@ -1,5 +1,8 @@
 // The benchmark runner: kernels (bench/kernels.ts), whole models (bench/model.ts) and training
-// steps (bench/train.ts) on one GPU context, one table per part, one JSON report.
+// steps (bench/train.ts) on one GPU context, one table per part, one JSON report. Its options
+// and rows are in bench/run-options.ts, its cases in bench/cases.ts, the forward-pass parts in
+// bench/run-forward.ts, the training parts and tune in bench/run-train.ts; the browser and
+// ort-node parts and the report here.
 //
 // Part precision: each model in f16 storage against f32 (bench/precision.ts).
 // Part quantize: the MobileNetV2 models as int8 and f16 checkpoints against f32 (bench/quantize.ts).
@@ -9,433 +12,33 @@
 // the training models (mobilenetv2-257, resnet50) the same on a training step, whose tuning
 // covers the backward kernels too. The choices stay stored, so parts after it in the same run
 // (put model after tune) run tuned.
-// Part ort-node: smp's DeepLabV3+ in ours and in onnxruntime-node's CPU provider (bench/ort-node.ts).
+// Part ort-node: the model cases (our ONNX export), smp's DeepLabV3+ and the ONNX cases in ours
+// and in onnxruntime-node, on its CPU provider or the first of --ort-providers that runs the file
+// (bench/ort-node.ts).
 // Part browser: ours, ONNX Runtime Web (WebGPU), TF.js (WebGPU) and LiteRT.js (WebGPU and
 // WebAssembly, on the official .tflite) in one headless Chromium page (bench/browser.ts), at
 // --browser-size or each case's own size, on SwiftShader or lavapipe (--browser-adapter), with
 // our pass profiled layer by layer (--browser-profile).
 //
-//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node] [--models NAME,...] [--repeats N] [--batch N] [--crop N] [--tune-budget SECONDS]
+//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node] [--models NAME,...] [--repeats N] [--warmup N] [--warmup-budget SECONDS] [--batch N] [--crop N] [--tune-budget SECONDS] [--peak-tflops N] [--ort-providers cpu,webgpu,cuda]
 //     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,tfjs,litert-webgpu,litert-wasm] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
 import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { BROWSER_ADAPTERS, type BrowserCase, type BrowserRun, benchBrowser } from './browser.js';
-import { ENGINES } from './browser-page.js';
+import { join } from 'node:path';
+import { type BrowserRun, benchBrowser } from './browser.js';
 import { printBrowserColdStart, printBrowserProfile } from './browser-report.js';
-import { benchArgs, pad, pickByName, runIfMain, writeReport } from './common.js';
-import { LAYERS, OurTimer, benchKernels } from './kernels.js';
-import { benchMemoryKernels } from './memory.js';
-import { MAX_RELATIVE_ERROR, MODELS, ROOT, benchModel, benchOursOnly, benchOursSideBySide, importTfjs, useSharedWeightsIfPresent } from './model.js';
+import { pad, runIfMain, writeReport } from './common.js';
+import { MAX_RELATIVE_ERROR, useSharedWeightsIfPresent } from './model.js';
 import { type OrtNodeSource, benchOrtNode } from './ort-node.js';
 import { ONNX_BENCH_CASES, writeOnnxBenchFile } from './onnx-cases.js';
-import { benchPrecision } from './precision.js';
-import { benchQuantize } from './quantize.js';
-import { bestGemmRate, printProfile, profileModel } from './profile.js';
-import { benchTrainPeers, benchTrainTuned, printTrainProfile, profileTrainStep } from './train.js';
-import { benchTrainRecovery } from './train-recovery.js';
-import { torchTrainStep } from './torch-train.js';
-import { compile } from '../src/graph/compile.js';
-import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { matrixConfigName } from '../src/gpu/kernel-limits.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
-import { readImage } from '../src/io/image.js';
-import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
-import { loadedNetwork } from '../src/model/loading/loaded-weights.js';
-import { paperAsppRates } from '../src/model/networks/config.js';
-import { defaultConfig } from '../src/model/backbones/config.js';
-import { defaultClassSet } from '../src/model/voc.js';
-import { adaptWeights, freshParams } from '../src/train/adapt.js';
-import { writeSmpFolder } from '../test/model/smp-fixture.js';
-import { sharedPath } from '../test/shared.js';
-
-const BENCH = 'bench';
-const PARTS = ['tune', 'kernels', 'model', 'train', 'recovery', 'profile', 'precision', 'quantize', 'browser', 'ort-node'] as const;
-type Part = (typeof PARTS)[number];
-
-/** One measurement: `model` is the layer's name in part kernels. Null where a part does not measure it. */
-interface Result {
-  part: Part;
-  model: string;
-  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'pytorch' | 'ort' | 'ort-node' | 'transformers' | 'litert-webgpu' | 'litert-wasm';
-  batch: number;
-  /** Null where the part times nothing (quantize). */
-  medianMs: number | null;
-  firstRunMs: number | null;
-  peakBytes: number | null;
-  [more: string]: unknown;
-}
-
-/** torchvision's DeepLabv3-ResNet-50 with fresh (PyTorch-style) random weights, at `outputStride`, for `size` x `size` inputs. */
-function randomResnet50(outputStride: number, size: number): LoadedWeights {
-  const config = defaultConfig('resnet50', { outputStride, asppRates: paperAsppRates(outputStride) });
-  const network = loadedNetwork(config);
-  return {
-    name: `deeplabv3-resnet50-os${outputStride}-random`,
-    config,
-    ...network,
-    inputPolicy: { kind: 'fixed', height: size, width: size },
-    params: freshParams(network.buildGraph({ height: 65, width: 65 }), 1),
-    probeSize: [size, size],
-    classes: defaultClassSet(config.numClasses),
-  };
-}
-
-/**
- * Model part: the MobileNetV2 models and ResNet-50 at OS 16 against tfjs; ResNet-50 at OS 8 in
- * our engine alone (3.3x the multiply-adds: tfjs would take minutes a pass on lavapipe).
- */
-const MODEL_CASES = [
-  ...MODELS.map((mc) => ({ name: `mobilenetv2-${mc.key}`, mobilenet: mc, outputStride: 0, tfjs: true })),
-  ...[16, 8].map((os) => ({ name: `resnet50-os${os}`, mobilenet: null, outputStride: os, tfjs: os === 16 })),
-];
-
-/** Train part, at output stride 16. */
-const TRAIN_CASES: { name: string; weights: () => Promise<LoadedWeights> }[] = [
-  {
-    name: 'mobilenetv2-257',
-    weights: async () => adaptWeights(await loadWeights('mobilenetv2-pascal-257', { download: false }), { outputStride: 16, seed: 1 }).weights,
-  },
-  { name: 'resnet50', weights: async () => randomResnet50(16, 513) },
-];
-
-
-/**
- * segmentation_models_pytorch's DeepLabV3+ (ResNet-34 and EfficientNet-B0 encoders) from the
- * PRNG folders of ../shared/fixtures/smp, at 512x512: what such a user runs today is ONNX Runtime
- * (Web in the page, onnxruntime-node in Node) on the ONNX export of the same weights.
- */
-const SMP_CASES = [
-  { name: 'smp-v3plus-resnet34', folder: 'deeplabv3plus-resnet34' },
-  { name: 'smp-v3plus-efficientnet-b0', folder: 'deeplabv3plus-efficientnet-b0' },
-].map((c) => ({ ...c, size: 512, weightsNote: `random (smp fixture ${c.folder})`, weights: () => smpFolderWeights(c.folder) }));
-
-/** An smp fixture's weights, loaded from the folder its PRNG writes (removed once read). */
-async function smpFolderWeights(folder: string): Promise<LoadedWeights> {
-  const { dir } = writeSmpFolder(folder);
-  try {
-    return await loadWeights(dir, { download: false });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * Browser part: the sizes are what SwiftShader (Chromium's CPU adapter) gets through in a few
- * minutes per model on 2 cores; on a GPU, --browser-size 513 runs them all at 513x513.
- */
-const BROWSER_CASES: BrowserCase[] = [
-  {
-    name: 'mobilenetv2-257',
-    size: 257,
-    weightsNote: 'mobilenetv2-pascal-257',
-    weights: () => loadWeights('mobilenetv2-pascal-257', { download: false }),
-    // The file mobilenetv2-pascal-257 is read from, for LiteRT.js (its input is fixed at 257x257).
-    tflite: { path: sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), size: 257 },
-  },
-  { name: 'mobilenetv3-large', size: 97, weightsNote: 'random (torchvision fixture)', weights: () => loadWeights(sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth'), { download: false }) },
-  { name: 'resnet50-os16', size: 65, weightsNote: 'random', weights: async () => randomResnet50(16, 65) },
-  // Hugging Face hub folders (random weights in the hub's layout, ../shared/fixtures/hf) at the
-  // size their image processor crops to: transformers.js runs these beside ours.
-  ...[
-    { name: 'mobilevit-xx-small-hf', size: 512, folder: 'deeplabv3-mobilevit-xx-small' },
-    { name: 'mobilenetv2-hf', size: 513, folder: 'deeplabv3_mobilenet_v2_1.0_513' },
-  ].map(({ name, size, folder }): BrowserCase => {
-    const hubFolder = sharedPath('fixtures', 'hf', folder);
-    return { name, size, weightsNote: `random (hub fixture ${folder})`, hubFolder, weights: () => loadWeights(hubFolder, { download: false }) };
-  }),
-  ...SMP_CASES.map(({ name, size, weightsNote, weights }): BrowserCase => ({ name, size, weightsNote, weights })),
-  // ONNX files the reference libraries' exporters wrote: ours and ORT on the same file.
-  ...ONNX_BENCH_CASES.map((c): BrowserCase => ({ name: c.name, size: c.size, weightsNote: `test/fixtures/onnx/${c.fixture}`, onnx: c })),
-];
-
-function parseArgs(argv: string[]) {
-  const args = benchArgs(BENCH, argv, ['--quick', '--browser-profile'], [
-    '--parts', '--models', '--repeats', '--batch', '--crop', '--tune-budget', '--browser-size', '--browser-adapter', '--browser-engines', '--browser-warmup', '--browser-profile-timing', '--out',
-  ]);
-  const quick = args.has('--quick');
-  const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
-  const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES, ...BROWSER_CASES, ...SMP_CASES, ...ONNX_BENCH_CASES].map((c) => c.name))];
-  const models = pickByName(BENCH, 'model(s)', args.value('--models'), names, (n) => n);
-  const positive = (flag: string, dflt: number): number => {
-    const v = args.count(flag, dflt);
-    if (v < 1) throw new Error(`${BENCH}: ${flag} must be at least 1`);
-    return v;
-  };
-  return {
-    quick,
-    parts,
-    models,
-    /** Kernels and MobileNetV2 models. */
-    repeats: positive('--repeats', quick ? 2 : 5),
-    /** ResNet-50 forward passes and training steps (slow on a software adapter). */
-    heavyRepeats: positive('--repeats', quick ? 1 : 3),
-    batch: positive('--batch', quick ? 2 : 8),
-    crop: positive('--crop', quick ? 129 : 321),
-    /** Timed rounds per model in part browser (every engine once a round). */
-    browserRepeats: positive('--repeats', quick ? 1 : 3),
-    /** Part browser's input size for every case (default: each case's own). */
-    browserSize: args.value('--browser-size') === undefined ? null : positive('--browser-size', 0),
-    /** Part browser's adapter. */
-    browserAdapter: pickByName(BENCH, 'browser adapter', args.value('--browser-adapter') ?? 'swiftshader', BROWSER_ADAPTERS, (a) => a)[0],
-    browserEngines: pickByName(BENCH, 'browser engine(s)', args.value('--browser-engines'), ENGINES, (e) => e),
-    /** Untimed rounds before part browser's timed ones. */
-    browserWarmup: args.count('--browser-warmup', 0),
-    /** Our pass profiled layer by layer in part browser (each layer timed --repeats times). */
-    browserProfile: args.has('--browser-profile') || args.value('--browser-profile-timing') !== undefined,
-    browserProfileTiming: args.value('--browser-profile-timing') === undefined ? undefined : pickByName(BENCH, 'profile timing', args.value('--browser-profile-timing'), ['timestamps', 'host'] as const, (t) => t)[0],
-    /** Seconds of tuning per model (part tune). */
-    tuneBudgetMs: positive('--tune-budget', quick ? 20 : 60) * 1000,
-    image: sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
-    out: resolve(args.value('--out') ?? join(ROOT, 'bench', 'results', 'bench.json')),
-  };
-}
-
-type Options = ReturnType<typeof parseArgs>;
-
-async function kernelsPart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const r = await benchKernels(ctx, { quick: o.quick, repeats: o.repeats, warmup: 1, layers: LAYERS, tfjs: true });
-  const conv = r.rows.flatMap((row) =>
-    (['ours', 'tfjs'] as const).flatMap((engine) => {
-      const m = row[engine];
-      const base = { part: 'kernels' as const, model: row.layer, engine, batch: 1, firstRunMs: null, peakBytes: null };
-      return m ? [{ ...base, medianMs: m.medianMs, gflops: m.gflops, description: row.description, timing: r.method }] : [];
-    }),
-  );
-  // Memory-bound kernels in GB/s, timed as the convolutions were.
-  const timer = new OurTimer(ctx, ctx.hasTimestamps);
-  try {
-    const m = await benchMemoryKernels(ctx, (d) => timer.time(d), { repeats: o.repeats, warmup: 1 });
-    const memory = m.rows.map((row) => ({
-      part: 'kernels' as const, model: row.kernel, engine: 'ours' as const, batch: 1, firstRunMs: null, peakBytes: null, medianMs: row.medianMs,
-      description: row.description, megabytes: row.megabytes, gbps: row.gbps, fractionOfCopy: row.fractionOfCopy, copyGbps: m.copyGbps, timing: r.method,
-    }));
-    return [...conv, ...memory];
-  } finally {
-    timer.dispose();
-  }
-}
-
-async function modelPart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const results: Result[] = [];
-  const withTfjs = MODEL_CASES.filter((c) => c.tfjs && o.models.includes(c.name));
-  const tf = withTfjs.length ? await importTfjs(ctx) : null;
-  for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
-    const base = { part: 'model' as const, model: c.name, batch: 1 };
-    if (c.tfjs && tf) {
-      const r = c.mobilenet
-        ? await benchModel(ctx, tf, c.mobilenet, { quick: o.quick, repeats: o.repeats, warmup: 1, image: o.image })
-        : await benchModel(ctx, tf, { key: c.name, registryName: c.name }, { quick: o.quick, repeats: o.heavyRepeats, warmup: 1, image: o.image }, randomResnet50(c.outputStride, 513));
-      if (!(r.relativeErrorVsTfjs < MAX_RELATIVE_ERROR)) process.exitCode = 1;
-      const common = { input: r.input, gflop: r.gflop, relativeErrorVsTfjs: r.relativeErrorVsTfjs, ...(c.mobilenet ? {} : { weights: 'random' }) };
-      results.push(
-        { ...base, engine: 'ours', ...r.ours, peakBytes: r.memory.oursActivationBytes, ...common },
-        { ...base, engine: 'tfjs', ...r.tfjs, peakBytes: r.memory.tfjsActivationPeakBytes, ...common },
-      );
-    } else {
-      const r = await benchOursOnly(ctx, randomResnet50(c.outputStride, 513), { quick: o.quick, repeats: o.heavyRepeats, warmup: 1, image: o.image });
-      results.push({ ...base, engine: 'ours', ...r.ours, peakBytes: r.activationBytes, input: r.input, gflop: r.gflop, weights: 'random' });
-    }
-  }
-  return results;
-}
-
-/**
- * Train part: each training case's step, ours beside TF.js' WebGPU backend (their loss and
- * gradients compared first; a peer that disagrees is not timed) and PyTorch (bench/torch_peer.py,
- * where torch is importable, on the device a user would pick: CUDA on a GPU host, else the CPU).
- */
-async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const results: Result[] = [];
-  const tf = await importTfjs(ctx);
-  for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
-    const r = await benchTrainPeers(ctx, tf, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
-    const a = r.agreement;
-    const agreed = a ? `TF.js vs ours: loss ${a.lossRelativeError.toExponential(1)}, gradients ${a.gradRelativeError.toExponential(1)} (worst ${a.worstGrad.name} ${a.worstGrad.relativeError.toExponential(1)})` : '';
-    console.log(`train ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms` + (r.tfjs ? `, TF.js ${r.tfjs.medianMs.toFixed(0)} ms (${(r.tfjs.medianMs / r.ours.medianMs).toFixed(2)}x ours)` : `, TF.js not timed: ${r.tfjsError}`) + (agreed ? `; ${agreed}` : ''));
-    const { activationBytes, model, ...rest } = r.ours;
-    const common = { part: 'train' as const, model: c.name, batch: o.batch, crop: o.crop, outputStride: r.ours.outputStride, weights: model, dropout: false };
-    results.push({ ...common, engine: 'ours', ...rest, peakBytes: activationBytes });
-    results.push({
-      ...common, engine: 'tfjs', medianMs: r.tfjs?.medianMs ?? null, firstRunMs: r.tfjs?.firstRunMs ?? null, samplesMs: r.tfjs?.samplesMs ?? [], peakBytes: null,
-      agreement: r.agreement, ...(r.tfjsError ? { error: r.tfjsError } : {}), ...(r.tfjs ? { overOurs: r.tfjs.medianMs / r.ours.medianMs } : {}),
-    });
-    const torch = torchTrainStep(c.name, o);
-    if ('error' in torch) console.log(`train ${c.name}: PyTorch not timed: ${torch.error}`);
-    else console.log(`train ${c.name}: PyTorch (${torch.version}, ${torch.device}) ${torch.medianMs.toFixed(0)} ms`);
-    results.push({ ...common, engine: 'pytorch', firstRunMs: null, peakBytes: null, medianMs: null, ...torch });
-  }
-  return results;
-}
-
-/**
- * Recovery part: what surviving a lost device costs each training case's step (Trainer's
- * surviveDeviceLoss, on by default in fineTune and `deeplab train`): the step without and with
- * the state's read-back, steps alternating, and the bytes read back per step.
- */
-async function recoveryPart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const results: Result[] = [];
-  for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
-    const r = await benchTrainRecovery(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
-    const ratio = r.on.medianMs / r.off.medianMs;
-    console.log(
-      `recovery ${c.name}: step ${r.off.medianMs.toFixed(0)} ms without, ${r.on.medianMs.toFixed(0)} ms with the read-back ` +
-        `(${ratio.toFixed(3)}x; per round ${r.pairedRatio.toFixed(3)}x; steps alternating); ${(r.readBackBytes / 2 ** 20).toFixed(1)} MiB read back per step in ${r.readBackMs.toFixed(0)} ms`,
-    );
-    const common = { part: 'recovery' as const, model: c.name, engine: 'ours' as const, batch: o.batch, crop: o.crop, firstRunMs: null, peakBytes: r.activationBytes, dropout: false };
-    results.push(
-      { ...common, ...r.off, deviceLoss: 'fail', readBackBytes: 0 },
-      { ...common, ...r.on, deviceLoss: 'recover', readBackBytes: r.readBackBytes, readBackMs: r.readBackMs, readBackSamplesMs: r.readBackSamplesMs, overOff: ratio, pairedRatio: r.pairedRatio },
-    );
-  }
-  return results;
-}
-
-/** Profile part: per-layer GPU times of each model's forward pass (bench/profile.ts), printed as it goes. */
-async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  if (!ctx.hasTimestamps) {
-    console.log('profile: skipped, the adapter has no timestamp queries');
-    return [];
-  }
-  const best = await bestGemmRate(ctx, o.repeats);
-  console.log(`best GEMM rate: ${best.gflops.toFixed(0)} GFLOP/s (our conv on ${best.layer})`);
-  const img = await readImage(o.image);
-  const results: Result[] = [];
-  for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
-    const weights = c.mobilenet ? await loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
-    const p = await profileModel(ctx, weights, img, c.mobilenet ? o.repeats : o.heavyRepeats, best.gflops);
-    printProfile(p, best.gflops);
-    results.push({
-      part: 'profile', model: c.name, engine: 'ours', batch: 1, medianMs: p.runMs, firstRunMs: null, peakBytes: null,
-      passMs: p.passMs, layersMs: p.layersMs, gflop: p.gflop, bestGemmGflops: best.gflops, fractionOfBest: p.fractionOfBest,
-      byOp: p.byOp, layers: p.layers, image: p.image, segmentMs: p.segmentMs, preprocessMs: p.preprocessMs, hostMs: p.hostMs,
-    });
-  }
-  // Training steps, layer by layer: forward, loss, backward and accumulation (bench/train.ts).
-  for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
-    const p = await profileTrainStep(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 });
-    printTrainProfile(c.name, p);
-    results.push({
-      part: 'profile', model: `train-${c.name}`, engine: 'ours', batch: o.batch, crop: o.crop, medianMs: null, firstRunMs: null, peakBytes: null,
-      passMs: p.passMs, layersMs: p.layersMs, byPhase: p.byPhase, backwardByOp: p.backwardByOp, slowestBackward: p.slowestBackward, layers: p.layers,
-    });
-  }
-  return results;
-}
-
-/**
- * Precision part: each model in f16 and f32 storage (adapters with shader-f16), each tuned before
- * it is timed (part tune tunes f32 programs only); the MobileNetV2
- * models (real weights) also on the VOC sample: agreement with f32 and mIoU.
- */
-async function precisionPart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  if (!ctx.hasHalf) {
-    console.log('precision: skipped, the adapter has no shader-f16');
-    return [];
-  }
-  const vocDir = sharedPath('data', 'voc-sample');
-  const results: Result[] = [];
-  for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
-    const weights = c.mobilenet ? await loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
-    const repeats = c.mobilenet ? o.repeats : o.heavyRepeats;
-    const rows = await benchPrecision(ctx, weights, { quick: o.quick, repeats, warmup: 1, image: o.image, vocDir: c.mobilenet ? vocDir : undefined, tuneBudgetMs: o.tuneBudgetMs });
-    const [single, half] = rows;
-    const pct = (x: number | null) => (x === null ? '-' : (100 * x).toFixed(3) + ' %');
-    console.log(
-      `${c.name}: f16 ${half.speed.ours.medianMs.toFixed(1)} ms vs f32 ${single.speed.ours.medianMs.toFixed(1)} ms ` +
-        `(${(single.speed.ours.medianMs / half.speed.ours.medianMs).toFixed(2)}x); activations ${(half.speed.activationBytes / 2 ** 20).toFixed(1)} vs ` +
-        `${(single.speed.activationBytes / 2 ** 20).toFixed(1)} MiB` +
-        (half.mIoU === null ? '' : `; VOC sample: ${pct(half.agreementWithF32)} of pixels as f32, mIoU ${half.mIoU.toFixed(2)} vs ${single.mIoU!.toFixed(2)}`) +
-        `; both tuned first (${rows.map((r) => `${r.precision}: ${r.tuning.tuned.length} shapes timed, ${r.tuning.cached} stored${r.tuning.skipped ? `, ${r.tuning.skipped} left by the budget` : ''}`).join('; ')})`,
-    );
-    for (const r of rows) {
-      results.push({
-        part: 'precision', model: c.name, engine: 'ours', batch: 1, ...r.speed.ours, peakBytes: r.speed.activationBytes,
-        precision: r.precision, mIoU: r.mIoU, agreementWithF32: r.agreementWithF32, tuningMs: r.tuning.ms, shapesTuned: r.tuning.tuned.length, shapesCached: r.tuning.cached, shapesLeft: r.tuning.skipped, weights: c.mobilenet ? c.mobilenet.registryName : 'random',
-      });
-    }
-  }
-  return results;
-}
-
-/**
- * Quantize part: the MobileNetV2 models (real weights) saved as f32, int8 and f16 checkpoints and
- * loaded back: file sizes, and on the VOC sample agreement with f32 and mIoU. Nothing is timed.
- */
-async function quantizePart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const vocDir = sharedPath('data', 'voc-sample');
-  const results: Result[] = [];
-  for (const c of MODEL_CASES.filter((m) => m.mobilenet && o.models.includes(m.name))) {
-    const rows = await benchQuantize(ctx, await caseWeights(c), vocDir);
-    for (const r of rows) {
-      const pct = r.agreementWithF32 === null ? '' : `, ${(100 * r.agreementWithF32).toFixed(3)} % of pixels as f32`;
-      console.log(`${c.name} ${r.quantization}: ${(r.fileBytes / 2 ** 20).toFixed(2)} MiB, VOC-sample mIoU ${r.mIoU.toFixed(2)}${pct}`);
-      results.push({ part: 'quantize', model: c.name, engine: 'ours', batch: 1, medianMs: null, firstRunMs: null, peakBytes: null, ...r });
-    }
-  }
-  return results;
-}
-
-/** A model case's weights: the registry's MobileNetV2, or ResNet-50 with random weights. */
-async function caseWeights(c: (typeof MODEL_CASES)[number]): Promise<LoadedWeights> {
-  return c.mobilenet ? loadWeights(c.mobilenet.registryName, { download: false }) : randomResnet50(c.outputStride, 513);
-}
-
-/**
- * Tune part: each model compiled with the adapter class's defaults (tuning off), then every
- * layer shape timed again on this adapter (what `deeplab tune` does, within --tune-budget
- * seconds), then compiled with the choices just made; the two programs' runs alternate. The
- * choices stay stored for the rest of the run.
- */
-async function tunePart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const results: Result[] = [];
-  const mode = ctx.tuning.mode;
-  try {
-    for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
-      const weights = await caseWeights(c);
-      const bench = { quick: o.quick, repeats: c.mobilenet ? o.repeats : o.heavyRepeats, warmup: 1, image: o.image };
-      await ctx.tuning.setMode('off');
-      let report: TuneReport | null = null;
-      const r = await benchOursSideBySide(ctx, weights, bench, async ({ height, width }) => {
-        await ctx.tuning.setMode('cached');
-        report = await tuneGraph(ctx, compile(weights.buildGraph({ batch: 1, height, width }), { mode: 'inference' }).graph, { budgetMs: o.tuneBudgetMs, retune: true });
-      });
-      const t = report as TuneReport | null;
-      if (!t) throw new Error(`${c.name}: tuning did not run`);
-      console.log(
-        `${c.name}: untuned ${r.a.medianMs.toFixed(1)} ms, tuned ${r.b.medianMs.toFixed(1)} ms ` +
-          `(${(r.a.medianMs / r.b.medianMs).toFixed(2)}x, runs alternating); tuning ${(t.ms / 1000).toFixed(1)} s for ${t.tuned.length} layer shapes` +
-          (t.skipped ? `, ${t.skipped} left untuned by the budget` : ''),
-      );
-      results.push(
-        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...r.a, peakBytes: null, tuning: 'off' },
-        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...r.b, peakBytes: null, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, shapesLeft: t.skipped },
-      );
-    }
-    // Training steps: the same on the step's graph (forward, loss, backward kernels).
-    for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
-      const r = await benchTrainTuned(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, warmup: 1 }, (graph) =>
-        tuneGraph(ctx, graph, { budgetMs: o.tuneBudgetMs, retune: true }),
-      );
-      const t = r.report;
-      const backward = t.tuned.filter((l) => l.kernel === 'conv2d_input_grad' || l.kernel === 'conv2d_weight_grad').length;
-      console.log(
-        `train ${c.name}: step untuned ${r.untunedMs.toFixed(0)} ms, tuned ${r.tunedMs.toFixed(0)} ms (${(r.untunedMs / r.tunedMs).toFixed(2)}x, steps alternating); ` +
-          `tuning ${(t.ms / 1000).toFixed(1)} s for ${t.tuned.length} layer shapes (${backward} backward)` + (t.skipped ? `, ${t.skipped} left untuned by the budget` : ''),
-      );
-      const common = { part: 'tune' as const, model: `train-${c.name}`, engine: 'ours' as const, batch: o.batch, crop: o.crop, firstRunMs: null, peakBytes: null };
-      results.push(
-        { ...common, medianMs: r.untunedMs, samplesMs: r.untuned, tuning: 'off' },
-        { ...common, medianMs: r.tunedMs, samplesMs: r.tuned, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, backwardShapesTuned: backward, shapesLeft: t.skipped },
-      );
-    }
-  } finally {
-    await ctx.tuning.setMode(mode);
-  }
-  return results;
-}
+import { type Options, type Part, type Result, parseArgs } from './run-options.js';
+import { BROWSER_CASES, MODEL_CASES, SMP_CASES, caseWeights } from './cases.js';
+import { kernelsPart, modelPart, precisionPart, profilePart, quantizePart } from './run-forward.js';
+import { recoveryPart, trainPart, tunePart } from './run-train.js';
 
 /**
  * Browser part: each case in one headless Chromium page, our engine, ONNX Runtime Web, TF.js
@@ -469,13 +72,18 @@ async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
 }
 
 /**
- * Part ort-node: the smp cases in our engine and in onnxruntime-node's CPU provider on the ONNX
- * export of the same weights, and the ONNX cases (bench/onnx-cases.ts) in both on the exporter's
- * own file (bench/ort-node.ts), at each case's size (--browser-size sets another).
+ * Part ort-node: the model cases (MobileNetV2 257 and 513, ResNet-50 OS 16 at 513) and the smp
+ * cases in our engine and in onnxruntime-node on the ONNX export of the same weights (what
+ * `deeplab export --format onnx` writes), and the ONNX cases (bench/onnx-cases.ts) in both on the
+ * exporter's own file (bench/ort-node.ts), at each case's size (--browser-size sets another); ORT
+ * on the first of --ort-providers that runs the file.
  */
 async function ortNodePart(ctx: GpuContext, o: Options): Promise<Result[]> {
   const results: Result[] = [];
   const cases: { name: string; size: number; weightsNote: string; source: (dir: string) => Promise<OrtNodeSource> }[] = [
+    ...MODEL_CASES.filter((c) => c.tfjs).map((c) => ({
+      name: c.name, size: c.mobilenet?.key === '257' ? 257 : 513, weightsNote: c.mobilenet ? c.mobilenet.registryName : 'random', source: async () => ({ weights: await caseWeights(c) }),
+    })),
     ...SMP_CASES.map((c) => ({ ...c, source: async () => ({ weights: await c.weights() }) })),
     ...ONNX_BENCH_CASES.map((c) => ({ name: c.name, size: c.size, weightsNote: `test/fixtures/onnx/${c.fixture}`, source: async (dir: string) => ({ file: writeOnnxBenchFile(c, dir) }) })),
   ];
@@ -483,17 +91,17 @@ async function ortNodePart(ctx: GpuContext, o: Options): Promise<Result[]> {
     const dir = mkdtempSync(join(tmpdir(), 'deeplab-ort-node-'));
     let r: Awaited<ReturnType<typeof benchOrtNode>>;
     try {
-      r = await benchOrtNode(ctx, await c.source(dir), { size: o.browserSize ?? c.size, repeats: o.heavyRepeats, image: o.image });
+      r = await benchOrtNode(ctx, await c.source(dir), { size: o.browserSize ?? c.size, repeats: o.heavyRepeats, settle: o.settle, image: o.image, providers: o.ortProviders });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     const ratio = r.ort ? ` (${(r.ort.medianMs / r.ours.medianMs).toFixed(2)}x ours)` : '';
-    console.log(`ort-node ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms, onnxruntime-node ${r.ort ? `${r.ort.medianMs.toFixed(0)} ms${ratio}` : `not timed: ${r.error}`}`);
+    console.log(`ort-node ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms, onnxruntime-node ${r.ort ? `(${r.ortProvider}) ${r.ort.medianMs.toFixed(0)} ms${ratio}` : `not timed: ${r.error}`}`);
     if (r.relativeError === null || !(r.relativeError < MAX_RELATIVE_ERROR)) process.exitCode = 1;
     const common = { part: 'ort-node' as const, model: c.name, batch: 1, peakBytes: null, input: r.input, weights: c.weightsNote, relativeErrorVsOurs: r.relativeError };
     results.push({ ...common, engine: 'ours', ...r.ours });
     results.push({
-      ...common, engine: 'ort-node', medianMs: r.ort?.medianMs ?? null, firstRunMs: r.ort?.firstRunMs ?? null, samplesMs: r.ort?.samplesMs ?? [], provider: r.ortProvider,
+      ...common, engine: 'ort-node', medianMs: null, firstRunMs: null, samplesMs: [], ...r.ort, ortProvider: r.ortProvider, ortProviderErrors: r.ortProviderErrors,
       ...(r.error ? { error: r.error } : {}), ...(r.ort ? { overOurs: r.ort.medianMs / r.ours.medianMs } : {}),
     });
   }
@@ -562,7 +170,8 @@ async function main(): Promise<void> {
       for (const p of browserRun.profiles) printBrowserProfile(p, browserRun.rows.filter((r) => r.model === p.model));
     }
     writeReport(o.out, {
-      adapter, subgroupMatrices: ctx.subgroupMatrices, date: new Date().toISOString(), quick: o.quick, results: byPart.flatMap(([, rows]) => rows),
+      adapter, subgroupMatrices: ctx.subgroupMatrices, date: new Date().toISOString(), quick: o.quick, settle: o.settle, peakTflopsF32: o.peakTflops,
+      results: byPart.flatMap(([, rows]) => rows),
       ...(browserRun?.profiles.length ? { browserProfiles: browserRun.profiles } : {}),
     });
   } finally {

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { median, pad } from './common.js';
+import { pad } from './common.js';
+import { type SettleOptions, type Settled, measureSettled } from './settle.js';
 import { type LayerProfile, profileProgram } from '../src/graph/profile.js';
 import { ROOT } from './model.js';
 import type { GpuContext } from '../src/gpu/context.js';
@@ -20,17 +21,22 @@ import { Rng } from '../src/util/random.js';
 export interface TrainBenchOptions {
   batch: number;
   crop: number;
+  /** Timed steps (each trainer's, in rounds). */
   repeats: number;
-  warmup: number;
+  /** The warm-up steps before them (bench/settle.ts). */
+  settle: SettleOptions;
 }
 
-export interface TrainRow {
+/** Steps a trainer may take in a bench (its learning-rate schedule's length): the first, the most warm-up and the timed ones. */
+export function benchSteps(o: TrainBenchOptions): number {
+  return 1 + Math.max(o.settle.minRounds, o.settle.maxRounds) + o.repeats + 1;
+}
+
+export interface TrainRow extends Settled {
   model: string;
   batch: number;
   crop: number;
   outputStride: number;
-  samplesMs: number[];
-  medianMs: number;
   /** Trainer.create (compiling, uploading) + the first step. */
   firstRunMs: number;
   /** The step program's planned activations and gradients (Trainer.activationBytes). */
@@ -50,17 +56,17 @@ export function randomBatch(weights: LoadedWeights, o: TrainBenchOptions) {
 /**
  * The step untuned against tuned, alternating: one trainer compiled with tuning off (the class
  * defaults), then its step graph tuned (`tune`, forward and backward kernels), then a second
- * trainer compiled with the choices; after a warm-up step each, steps alternate between them.
- * Returns both medians and what tuning reported.
+ * trainer compiled with the choices; after warm-up steps until both settle, steps alternate
+ * between them. Returns both timings and what tuning reported.
  */
 export async function benchTrainTuned<T>(
   ctx: GpuContext,
   weights: LoadedWeights,
   o: TrainBenchOptions,
   tune: (graph: Graph) => Promise<T>,
-): Promise<{ untunedMs: number; tunedMs: number; untuned: number[]; tuned: number[]; report: T }> {
+): Promise<{ untuned: Settled; tuned: Settled; report: T }> {
   const batch = randomBatch(weights, o);
-  const options = { batch: o.batch, crop: o.crop, baseLr: 1e-3, steps: 2 * (o.repeats + o.warmup) + 2, ignoreIndex: 255 };
+  const options = { batch: o.batch, crop: o.crop, baseLr: 1e-3, steps: benchSteps(o), ignoreIndex: 255 };
   const mode = ctx.tuning.mode;
   await ctx.tuning.setMode('off');
   const untunedTrainer = await Trainer.create(ctx, weights, options);
@@ -69,21 +75,20 @@ export async function benchTrainTuned<T>(
     await ctx.tuning.setMode('cached');
     const report = await tune(untunedTrainer.stepGraph);
     tunedTrainer = await Trainer.create(ctx, weights, options);
-    const times: [number[], number[]] = [[], []];
-    const trainers = [untunedTrainer, tunedTrainer];
-    for (let i = 0; i < o.warmup + o.repeats; i++) {
-      for (const [k, trainer] of trainers.entries()) {
-        const t = performance.now();
-        await trainer.train([batch]);
-        if (i >= o.warmup) times[k].push(performance.now() - t);
-      }
-    }
-    return { untunedMs: median(times[0]), tunedMs: median(times[1]), untuned: times[0], tuned: times[1], report };
+    const [untuned, tuned] = await measureSettled([untunedTrainer, tunedTrainer].map((t) => () => timedStep(t, batch)), o.repeats, o.settle);
+    return { untuned, tuned, report };
   } finally {
     tunedTrainer?.dispose();
     untunedTrainer.dispose();
     await ctx.tuning.setMode(mode);
   }
+}
+
+/** One training step of `trainer` on `batch`, in ms (the batch in host memory to the loss in host memory). */
+async function timedStep(trainer: Trainer, batch: ReturnType<typeof randomBatch>): Promise<number> {
+  const t = performance.now();
+  await trainer.train([batch]);
+  return performance.now() - t;
 }
 
 /** TF.js' gradients, bundled by `npm run build` (scripts/build-browser.mjs): tfjs-core's Node build registers none. */
@@ -118,7 +123,7 @@ export const TRAIN_AGREEMENT = { loss: 1e-4, grads: 1e-3, gradsIllConditioned: 0
 export interface TrainPeerRow {
   ours: TrainRow;
   /** Null where TF.js failed or disagreed (`tfjsError` says which). */
-  tfjs: { samplesMs: number[]; medianMs: number; firstRunMs: number } | null;
+  tfjs: (Settled & { firstRunMs: number }) | null;
   tfjsError?: string;
   agreement: TrainAgreement | null;
 }
@@ -127,13 +132,14 @@ export interface TrainPeerRow {
  * One training step, ours and TF.js' WebGPU backend on the same adapter: the same network (the
  * graph our trainer builds, without dropout, whose masks cannot be matched), the same random
  * batch, loss, backward and SGD with momentum. The first step's loss and gradients are compared
- * first (TRAIN_AGREEMENT); only a peer that agrees is timed, the engines alternating step by step.
+ * first (TRAIN_AGREEMENT); only a peer that agrees is timed, the engines alternating step by step
+ * (warm-up steps until both settle, then the timed ones).
  * Times are host to host: the batch in host memory to the loss in host memory.
  */
 export async function benchTrainPeers(ctx: GpuContext, tf: Tfjs, weights: LoadedWeights, o: TrainBenchOptions): Promise<TrainPeerRow> {
   const batch = randomBatch(weights, o);
   const sgd = { lr: 1e-3, momentum: 0.9, weightDecay: 1e-4 };
-  const steps = 2 * (o.warmup + o.repeats) + 2;
+  const steps = benchSteps(o);
   const t0 = performance.now();
   const trainer = await Trainer.create(ctx, weights, { batch: o.batch, crop: o.crop, baseLr: sgd.lr, momentum: sgd.momentum, weightDecay: sgd.weightDecay, steps, ignoreIndex: 255, dropout: false });
   let peer: TfjsTrainStep | null = null;
@@ -169,22 +175,18 @@ export async function benchTrainPeers(ctx: GpuContext, tf: Tfjs, weights: Loaded
       peer = null;
     }
 
-    const oursMs: number[] = [];
-    const tfjsMs: number[] = [];
-    for (let i = 0; i < o.warmup + o.repeats; i++) {
-      let t = performance.now();
-      await trainer.train([batch]);
-      if (i >= o.warmup) oursMs.push(performance.now() - t);
-      if (!peer) continue;
-      t = performance.now();
-      await peer.step(batch.images, batch.labels, sgd);
-      if (i >= o.warmup) tfjsMs.push(performance.now() - t);
+    const engines = [() => timedStep(trainer, batch)];
+    if (peer) {
+      const p = peer;
+      engines.push(async () => {
+        const t = performance.now();
+        await p.step(batch.images, batch.labels, sgd);
+        return performance.now() - t;
+      });
     }
-    if (peer) tfjs = { samplesMs: tfjsMs, medianMs: median(tfjsMs), firstRunMs: tfjsFirstMs };
-    const row: TrainRow = {
-      model: weights.name, batch: o.batch, crop: o.crop, outputStride: weights.config.outputStride,
-      samplesMs: oursMs, medianMs: median(oursMs), firstRunMs, activationBytes: trainer.activationBytes,
-    };
+    const [oursTimed, theirs] = await measureSettled(engines, o.repeats, o.settle);
+    if (theirs) tfjs = { ...theirs, firstRunMs: tfjsFirstMs };
+    const row: TrainRow = { model: weights.name, batch: o.batch, crop: o.crop, outputStride: weights.config.outputStride, ...oursTimed, firstRunMs, activationBytes: trainer.activationBytes };
     return { ours: row, tfjs, agreement, ...(tfjsError ? { tfjsError } : {}) };
   } finally {
     peer?.dispose();

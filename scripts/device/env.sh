@@ -13,6 +13,21 @@ fi
 if [ ! -d node_modules/webgpu ] && [ -f $carry/rt/nm.tar.xz ]; then
   python3 -c "import tarfile,sys; tarfile.open(sys.argv[1]).extractall('.')" $carry/rt/nm.tar.xz
 fi
+# Packages carried apart from nm.tar.xz (which leaves them out, or holds a stub in their place):
+# each .device-carry/nm-extra/*.tar.xz holds package folders of node_modules, which replace those
+# there, once per machine: onnxruntime-node's Linux x64 package (ort-node.tar.xz, 12 MB: part
+# ort-node's WebGPU provider), sharp's @img (img.tar.xz: the runner reads its image through it).
+for t in $carry/nm-extra/*.tar.xz; do
+  [ -f "$t" ] && [ ! -e "node_modules/.carried-$(basename "$t")" ] || continue
+  python3 - "$t" <<'EOF'
+import shutil, sys, tarfile
+t = tarfile.open(sys.argv[1])
+for top in {n.split('/')[0] for n in t.getnames()}:
+    shutil.rmtree('node_modules/' + top, ignore_errors=True)
+t.extractall('node_modules')
+EOF
+  touch "node_modules/.carried-$(basename "$t")"
+done
 # The built files without their source maps (dist/ whole, maps and all, is 25 MB); unpacked
 # again on every call that carries them, so a warm machine runs the build that travelled.
 if [ -f $carry/rt/dist.tar.xz ]; then

@@ -1,7 +1,7 @@
 // The benchmarks' command lines, parsed by Node's util.parseArgs through bench/common.ts: both
 // `--x y` and `--x=y`, and every mistake an error naming the benchmark.
 import { expect } from 'chai';
-import { benchArgs } from '../../bench/common.js';
+import { benchArgs, pickByName } from '../../bench/common.js';
 import { demoOptions } from '../../demo/server.js';
 import { expectThrows } from '../helpers.js';
 
@@ -28,6 +28,21 @@ describe('bench and demo: command-line options', () => {
     expectThrows(() => parse(['--quick=yes']), /^bench:test: Option '--quick' does not take an argument/);
     expectThrows(() => parse(['--repeats', 'two']).count('--repeats', 5), /^bench:test: --repeats must be a non-negative integer, got 'two'/);
     expectThrows(() => parse(['--repeats=-1']).count('--repeats', 5), /non-negative integer, got '-1'/);
+  });
+
+  it('a positive number option (--peak-tflops 51.5): fractions taken, absent is undefined, zero or text an error', () => {
+    const p = (argv: string[]) => benchArgs('bench:test', argv, [], ['--peak-tflops']);
+    expect(p(['--peak-tflops', '51.5']).positive('--peak-tflops')).to.equal(51.5);
+    expect(p([]).positive('--peak-tflops')).to.equal(undefined);
+    expectThrows(() => p(['--peak-tflops=0']).positive('--peak-tflops'), /^bench:test: --peak-tflops must be a positive number, got '0'/);
+    expectThrows(() => p(['--peak-tflops=fast']).positive('--peak-tflops'), /must be a positive number, got 'fast'/);
+  });
+
+  it('a list of names: in the known order, or in the order given (execution providers tried in turn)', () => {
+    const all = ['cpu', 'webgpu', 'cuda'];
+    expect(pickByName('bench:test', 'provider(s)', 'cuda,cpu', all, (x) => x)).to.deep.equal(['cpu', 'cuda']);
+    expect(pickByName('bench:test', 'provider(s)', 'cuda,cpu', all, (x) => x, true)).to.deep.equal(['cuda', 'cpu']);
+    expectThrows(() => pickByName('bench:test', 'provider(s)', 'webgpu,dml', all, (x) => x, true), /^bench:test: unknown provider\(s\) dml; choose from cpu, webgpu, cuda/);
   });
 
   it('the demo takes --port N and --port=N (default 8080); anything else is an error saying the usage', () => {

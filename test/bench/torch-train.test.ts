@@ -6,6 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { settleDefaults } from '../../bench/settle.js';
 import { torchTrainStep } from '../../bench/torch-train.js';
 import { rng } from '../helpers.js';
 
@@ -23,18 +24,18 @@ describe('bench: PyTorch as a training peer', () => {
     chmodSync(path, 0o755);
     return path;
   };
-  const o = { batch: 2, crop: 129, heavyRepeats: 1 };
+  const o = { batch: 2, crop: 129, heavyRepeats: 1, settle: settleDefaults({ quick: false, warmup: 2, budgetSeconds: 7 }) };
 
   it("reports the step's time as torch_peer.py wrote it, with the arguments of the case", () => {
     const ms = 100 + 900 * rng()();
     // The stand-in writes its report where --out says, and its arguments beside it.
     const run = `out=""; prev=""; for a in "$@"; do [ "$prev" = --out ] && out="$a"; prev="$a"; done
 echo "$@" > ${dir}/args
-echo '{"results": [{"engine": "pytorch 9.9 cpu", "device": "CPU, 2 threads", "medianMs": ${ms}, "firstRunMs": 2000, "samplesMs": [${ms}]}]}' > "$out"`;
+echo '{"results": [{"engine": "pytorch 9.9 cpu", "device": "CPU, 2 threads", "medianMs": ${ms}, "p25Ms": 1, "p75Ms": 2000, "firstRunMs": 2000, "samplesMs": [${ms}], "warmupRounds": 12, "settled": false}]}' > "$out"`;
     const r = torchTrainStep('resnet50', o, python('ok', 0, run));
-    expect(r).to.deep.equal({ version: 'pytorch 9.9 cpu', device: 'CPU, 2 threads', medianMs: ms, samplesMs: [ms], firstRunMs: 2000 });
+    expect(r).to.deep.equal({ version: 'pytorch 9.9 cpu', device: 'CPU, 2 threads', medianMs: ms, p25Ms: 1, p75Ms: 2000, samplesMs: [ms], warmupRounds: 12, settled: false, firstRunMs: 2000 });
     const args = readFileSync(join(dir, 'args'), 'utf8');
-    expect(args).to.match(/^bench\/torch_peer\.py --train --model resnet50-os16 --batch 2 --crop 129 --repeats 1 --warmup 1 --out /);
+    expect(args).to.match(/^bench\/torch_peer\.py --train --model resnet50-os16 --batch 2 --crop 129 --repeats 1 --warmup 2 --warmup-budget 7 --out /);
   });
 
   it('says why where torch is missing, the run fails or writes nothing, or python is absent', () => {

@@ -1,0 +1,119 @@
+// The runner's training parts and tuning (bench/run.ts): train, recovery, and tune (the forward
+// pass and the training step untuned against tuned).
+import { importTfjs } from './model.js';
+import { benchOursSideBySide } from './ours.js';
+import { describeWarmup } from './settle.js';
+import { benchTrainPeers, benchTrainTuned } from './train.js';
+import { benchTrainRecovery } from './train-recovery.js';
+import { torchTrainStep } from './torch-train.js';
+import { compile } from '../src/graph/compile.js';
+import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
+import type { GpuContext } from '../src/gpu/context.js';
+import type { Options, Result } from './run-options.js';
+import { MODEL_CASES, TRAIN_CASES, caseWeights } from './cases.js';
+
+/**
+ * Train part: each training case's step, ours beside TF.js' WebGPU backend (their loss and
+ * gradients compared first; a peer that disagrees is not timed) and PyTorch (bench/torch_peer.py,
+ * where torch is importable, on the device a user would pick: CUDA on a GPU host, else the CPU).
+ */
+export async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  const results: Result[] = [];
+  const tf = await importTfjs(ctx);
+  for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
+    const r = await benchTrainPeers(ctx, tf, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle });
+    const a = r.agreement;
+    const agreed = a ? `TF.js vs ours: loss ${a.lossRelativeError.toExponential(1)}, gradients ${a.gradRelativeError.toExponential(1)} (worst ${a.worstGrad.name} ${a.worstGrad.relativeError.toExponential(1)})` : '';
+    console.log(`train ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms` + (r.tfjs ? `, TF.js ${r.tfjs.medianMs.toFixed(0)} ms (${(r.tfjs.medianMs / r.ours.medianMs).toFixed(2)}x ours)` : `, TF.js not timed: ${r.tfjsError}`) + (agreed ? `; ${agreed}` : ''));
+    const { activationBytes, model, ...rest } = r.ours;
+    const common = { part: 'train' as const, model: c.name, batch: o.batch, crop: o.crop, outputStride: r.ours.outputStride, weights: model, dropout: false };
+    results.push({ ...common, engine: 'ours', ...rest, peakBytes: activationBytes });
+    results.push({
+      ...common, engine: 'tfjs', medianMs: null, firstRunMs: null, samplesMs: [], ...r.tfjs, peakBytes: null,
+      agreement: r.agreement, ...(r.tfjsError ? { error: r.tfjsError } : {}), ...(r.tfjs ? { overOurs: r.tfjs.medianMs / r.ours.medianMs } : {}),
+    });
+    const torch = torchTrainStep(c.name, { batch: o.batch, crop: o.crop, heavyRepeats: o.heavyRepeats, settle: o.settle });
+    if ('error' in torch) console.log(`train ${c.name}: PyTorch not timed: ${torch.error}`);
+    else console.log(`train ${c.name}: PyTorch (${torch.version}, ${torch.device}) ${torch.medianMs.toFixed(0)} ms`);
+    results.push({ ...common, engine: 'pytorch', firstRunMs: null, peakBytes: null, medianMs: null, ...torch });
+  }
+  return results;
+}
+
+/**
+ * Recovery part: what surviving a lost device costs each training case's step (Trainer's
+ * surviveDeviceLoss, on by default in fineTune and `deeplab train`): the step without and with
+ * the state's read-back, steps alternating, and the bytes read back per step.
+ */
+export async function recoveryPart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  const results: Result[] = [];
+  for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
+    const r = await benchTrainRecovery(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle });
+    const ratio = r.on.medianMs / r.off.medianMs;
+    console.log(
+      `recovery ${c.name}: step ${r.off.medianMs.toFixed(0)} ms without, ${r.on.medianMs.toFixed(0)} ms with the read-back ` +
+        `(${ratio.toFixed(3)}x; per round ${r.pairedRatio.toFixed(3)}x; steps alternating); ${(r.readBackBytes / 2 ** 20).toFixed(1)} MiB read back per step in ${r.readBackMs.toFixed(0)} ms`,
+    );
+    const common = { part: 'recovery' as const, model: c.name, engine: 'ours' as const, batch: o.batch, crop: o.crop, firstRunMs: null, peakBytes: r.activationBytes, dropout: false };
+    results.push(
+      { ...common, ...r.off, deviceLoss: 'fail', readBackBytes: 0 },
+      { ...common, ...r.on, deviceLoss: 'recover', readBackBytes: r.readBackBytes, readBackMs: r.readBackMs, readBackSamplesMs: r.readBackSamplesMs, overOff: ratio, pairedRatio: r.pairedRatio },
+    );
+  }
+  return results;
+}
+
+/**
+ * Tune part: each model compiled with the adapter class's defaults (tuning off), then every
+ * layer shape timed again on this adapter (what `deeplab tune` does, within --tune-budget
+ * seconds), then compiled with the choices just made; the two programs' runs alternate. The
+ * choices stay stored for the rest of the run.
+ */
+export async function tunePart(ctx: GpuContext, o: Options): Promise<Result[]> {
+  const results: Result[] = [];
+  const mode = ctx.tuning.mode;
+  try {
+    for (const c of MODEL_CASES.filter((m) => o.models.includes(m.name))) {
+      const weights = await caseWeights(c);
+      const bench = { quick: o.quick, repeats: c.mobilenet ? o.repeats : o.heavyRepeats, settle: o.settle, image: o.image };
+      await ctx.tuning.setMode('off');
+      let report: TuneReport | null = null;
+      const r = await benchOursSideBySide(ctx, weights, bench, async ({ height, width }) => {
+        await ctx.tuning.setMode('cached');
+        report = await tuneGraph(ctx, compile(weights.buildGraph({ batch: 1, height, width }), { mode: 'inference' }).graph, { budgetMs: o.tuneBudgetMs, retune: true });
+      });
+      const t = report as TuneReport | null;
+      if (!t) throw new Error(`${c.name}: tuning did not run`);
+      const [a, b] = [r.a.ours, r.b.ours];
+      console.log(
+        `${c.name}: untuned ${a.medianMs.toFixed(1)} ms, tuned ${b.medianMs.toFixed(1)} ms ` +
+          `(${(a.medianMs / b.medianMs).toFixed(2)}x, runs alternating, warm-up ${describeWarmup(a)}); tuning ${(t.ms / 1000).toFixed(1)} s for ${t.tuned.length} layer shapes` +
+          (t.skipped ? `, ${t.skipped} left untuned by the budget` : ''),
+      );
+      results.push(
+        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...a, peakBytes: null, tuning: 'off' },
+        { part: 'tune', model: c.name, engine: 'ours', batch: 1, ...b, peakBytes: null, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, shapesLeft: t.skipped },
+      );
+    }
+    // Training steps: the same on the step's graph (forward, loss, backward kernels).
+    for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
+      const r = await benchTrainTuned(ctx, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle }, (graph) =>
+        tuneGraph(ctx, graph, { budgetMs: o.tuneBudgetMs, retune: true }),
+      );
+      const t = r.report;
+      const backward = t.tuned.filter((l) => l.kernel === 'conv2d_input_grad' || l.kernel === 'conv2d_weight_grad').length;
+      console.log(
+        `train ${c.name}: step untuned ${r.untuned.medianMs.toFixed(0)} ms, tuned ${r.tuned.medianMs.toFixed(0)} ms (${(r.untuned.medianMs / r.tuned.medianMs).toFixed(2)}x, steps alternating); ` +
+          `tuning ${(t.ms / 1000).toFixed(1)} s for ${t.tuned.length} layer shapes (${backward} backward)` + (t.skipped ? `, ${t.skipped} left untuned by the budget` : ''),
+      );
+      const common = { part: 'tune' as const, model: `train-${c.name}`, engine: 'ours' as const, batch: o.batch, crop: o.crop, firstRunMs: null, peakBytes: null };
+      results.push(
+        { ...common, ...r.untuned, tuning: 'off' },
+        { ...common, ...r.tuned, tuning: 'tuned', tuningMs: t.ms, shapesTuned: t.tuned.length, backwardShapesTuned: backward, shapesLeft: t.skipped },
+      );
+    }
+  } finally {
+    await ctx.tuning.setMode(mode);
+  }
+  return results;
+}
