@@ -17,6 +17,7 @@ import { reverseInputChannels } from '../weights/layouts.js';
 import { readConfigJson } from './config-json.js';
 import type { FileSet } from './formats/format.js';
 import { hubProcessor } from './hub-processor.js';
+import { policySquare, policyWithOptions } from '../input-policy.js';
 import { type LoadedWeights, checkedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
 import type { LoadOptions } from './options.js';
 
@@ -95,7 +96,7 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
     if (!w || w.shape.length !== 4 || w.shape[2] !== 3) throw new Error(`${files.what}: no 3-channel stem weight '${source.stem}' to take the processor's BGR flip`);
     params.set(source.stem, reverseInputChannels(w as { shape: number[]; data: Float32Array }));
   }
-  const policy = opts.centerCrop === false ? { ...processor.policy, crop: null } : processor.policy;
-  const square = policy.crop ?? { height: policy.size, width: policy.size };
+  const policy = policyWithOptions(processor.policy, opts);
+  const square = policySquare(policy);
   return checkedWeights({ name, config, ...loadedNetwork(config, hub.architecture), inputPolicy: policy, params, probeSize: [square.width, square.height], classes }, weightsWhat);
 }

@@ -137,7 +137,8 @@ export type Precision = 'f32' | 'f16';
  * (long, short) (mmseg's keep-ratio Resize: the factor min(long / long side, short / short side),
  * sides rounded to the nearest pixel; bilinear without antialiasing, as OpenCV's INTER_LINEAR),
  * or as a `transformers` image processor does (its shortest edge resized to `size`, the other
- * side truncated, with PIL's `filter`; then, with `crop`, the centre `crop` cut out), or kept at
+ * side truncated, with PIL's `filter`; or resized to height x width, DPT's keeping its aspect
+ * ratio with sides multiples of `multiple`; then, with `crop`, the centre `crop` cut out), or kept at
  * its own size where its sides are multiples of `multiple` (an smp model's output stride), or
  * kept at its own size whatever it is (VainF's predict.py), or padded to an export crop with the
  * mean pixel, shrunk to fit it first where larger (TF DeepLab's zoo: src/model/input-policies/
@@ -148,6 +149,7 @@ export type InputPolicy =
   | { kind: 'short-side'; size: number }
   | { kind: 'keep-ratio'; long: number; short: number }
   | { kind: 'shortest-edge'; size: number; crop: { height: number; width: number } | null; filter: PilFilter }
+  | { kind: 'height-width'; height: number; width: number; filter: PilFilter; keepAspectRatio: boolean; multiple: number; crop: { height: number; width: number } | null }
   | { kind: 'stride-multiple'; multiple: number }
   | { kind: 'own-size' }
   | { kind: 'pad-to-crop'; height: number; width: number };
