@@ -5,8 +5,8 @@
 import { GraphBuilder } from '../../graph/builder.js';
 import { sourceTensorData } from '../../graph/onnx/import/context.js';
 import type { HostParams } from '../../graph/params.js';
-import type { Value } from '../../graph/ir.js';
-import { type Imported, type OnnxSignature, importOnnx } from '../../graph/onnx/import/import.js';
+import type { Graph, Value } from '../../graph/ir.js';
+import { type Imported, LOGITS_RESIZE, type OnnxSignature, importOnnx } from '../../graph/onnx/import/import.js';
 import type { OnnxModel, OnnxTensor } from '../../graph/onnx/model.js';
 import { readOnnx } from '../../graph/onnx/read.js';
 import { writeOnnx } from '../../graph/onnx/write.js';
@@ -29,6 +29,13 @@ export function onnxNetwork(b: GraphBuilder, image: Value, a: OnnxArchitecture, 
     ...(numClasses !== a.classes ? { classes: numClasses } : {}),
     ...(a.inputAffine ? { inputAffine: a.inputAffine } : {}),
   });
+}
+
+/** The file's own output in a graph of its network, where the importer resized it to the logits at the input (LOGITS_RESIZE); else undefined: the logits are it. */
+export function importedOwnOutput(graph: Graph): Value | undefined {
+  const logits = graph.outputs.get('logits');
+  const maker = logits && graph.nodes.find((n) => n.outputs.includes(logits));
+  return maker?.name === LOGITS_RESIZE && maker.op.type === 'resize' ? maker.op.input : undefined;
 }
 
 /**

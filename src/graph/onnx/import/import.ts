@@ -5,7 +5,8 @@
 // autograd run it. A node we do not run is refused naming the node and its op.
 //
 // The image comes in as our NHWC input; the logits go out NHWC at the input's size (a head's
-// lower-resolution output is resized, bilinearly, as our whole networks do).
+// lower-resolution output is resized, bilinearly, as our whole networks do, by the node named
+// LOGITS_RESIZE, whose input is the file's own output: src/model/networks/onnx-network.ts).
 import type { GraphBuilder } from '../../builder.js';
 import type { Value } from '../../ir.js';
 import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from '../model.js';
@@ -52,6 +53,9 @@ function imageInput(c: Context, image: Value, affine: ImportOptions['inputAffine
   const centred = c.b.binary('input:minus_mean', 'sub', image, constant('input:mean', affine.mean));
   return c.b.binary('input:over_std', 'div', centred, constant('input:std', affine.std));
 }
+
+/** The node that resizes a file's output below the input's resolution to the logits at the input's size. */
+export const LOGITS_RESIZE = 'logits:resize';
 
 export interface Imported {
   logits: Value;
@@ -161,7 +165,7 @@ function importNode(c: Context, node: OnnxNode): Slot[] {
   return rule(c);
 }
 
-/** The output as our logits: NHWC [N,H,W,classes] at the input's size. */
+/** The output as our logits: NHWC [N,H,W,classes] at the input's size (the file's own output, resized by LOGITS_RESIZE where it is smaller). */
 function logitsOf(c: Context, sig: OnnxSignature, h: number, w: number): Value {
   const out = c.slots.get(sig.output) ?? c.refuse(`the output '${sig.output}' is made by no node`);
   if (out.kind === 'const') return c.refuse(`the output '${sig.output}' is a constant, not the image's class scores`);
@@ -169,5 +173,5 @@ function logitsOf(c: Context, sig: OnnxSignature, h: number, w: number): Value {
   const order = sig.layout === 'nchw' ? NHWC : identityOrder(4);
   const v = c.valueIn(out, order);
   if (v.shape[1] === h && v.shape[2] === w) return v;
-  return c.b.resize('logits:resize', v, h, w, 'half_pixel');
+  return c.b.resize(LOGITS_RESIZE, v, h, w, 'half_pixel');
 }
