@@ -26,6 +26,11 @@ export const HUB_PROCESSOR = 'preprocessor_config.json';
 /** The weights files a hub folder may hold, preferred first. */
 export const HUB_WEIGHTS = ['model.safetensors', 'pytorch_model.bin'] as const;
 
+/** The config.json model_types our own networks build (the backbone records that read transformers' weights). */
+export function hubModelTypes(): string[] {
+  return backboneRecords().flatMap((r) => (r.weights.transformers ? [r.weights.transformers.modelType] : []));
+}
+
 /** Whether a folder's names are a hub folder's: a config.json beside a weights file. */
 export function isHubFolder(names: readonly string[]): boolean {
   return names.includes(HUB_CONFIG) && HUB_WEIGHTS.some((w) => names.includes(w));

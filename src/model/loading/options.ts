@@ -62,6 +62,12 @@ export interface LoadOptions {
   std?: readonly number[];
   /** ONNX files: which of the graph's outputs holds the logits (default: the first). */
   output?: string;
+  /**
+   * transformers.js folders: which of its ONNX files runs, as transformers.js' `dtype` chooses:
+   * 'fp32' (the default: onnx/model.onnx), 'fp16' (onnx/model_fp16.onnx) or 'q8'
+   * (onnx/model_quantized.onnx). Refused for every other weights format.
+   */
+  dtype?: 'fp32' | 'fp16' | 'q8';
   /** Allow downloading registry models (default true). */
   download?: boolean;
   /** Progress messages (downloads, compilation). */
@@ -126,7 +132,7 @@ export interface DeviceLostEvent {
 /** Every LoadOptions name, for the check that refuses unknown ones. */
 export const LOAD_OPTION_NAMES: readonly (keyof LoadOptions)[] = [
   'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'dataset', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
-  'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig', 'ownSize', 'inputSize', 'mean', 'std', 'output',
+  'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig', 'ownSize', 'inputSize', 'mean', 'std', 'output', 'dtype',
 ];
 
 export type Precision = 'f32' | 'f16';

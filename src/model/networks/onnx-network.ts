@@ -21,6 +21,8 @@ export interface OnnxArchitecture {
   what: string;
   /** (x - mean) / std applied in the graph, where the file's normalisation is none of ours (the model's input is then x / 255). */
   inputAffine?: { mean: number[]; std: number[] };
+  /** The image's channels reversed in the graph: the file takes BGR (a transformers.js MobileViT's), the model RGB. */
+  reverseChannels?: true;
 }
 
 /** The file's graph on `b` for `numClasses` classes. */
@@ -28,6 +30,7 @@ export function onnxNetwork(b: GraphBuilder, image: Value, a: OnnxArchitecture, 
   return importOnnx(b, image, a.model, a.signature, a.what, {
     ...(numClasses !== a.classes ? { classes: numClasses } : {}),
     ...(a.inputAffine ? { inputAffine: a.inputAffine } : {}),
+    ...(a.reverseChannels ? { reverseChannels: true } : {}),
   });
 }
 
@@ -109,6 +112,7 @@ export function onnxArchitectureJson(a: OnnxArchitecture): unknown {
     classes: a.classes,
     what: a.what,
     ...(a.inputAffine ? { inputAffine: a.inputAffine } : {}),
+    ...(a.reverseChannels ? { reverseChannels: true } : {}),
   };
 }
 
@@ -138,5 +142,12 @@ export function onnxArchitectureFromJson(v: unknown, what: string): OnnxArchitec
   };
   if (!Number.isInteger(signature.channels) || signature.channels < 1) throw new Error(`${what}: signature.channels is not a count`);
   const affine = isObject(v.inputAffine) && Array.isArray(v.inputAffine.mean) && Array.isArray(v.inputAffine.std) ? { mean: v.inputAffine.mean.map(Number), std: v.inputAffine.std.map(Number) } : undefined;
-  return { model: { ...model, graph: { ...model.graph, initializers, inputs: model.graph.inputs.filter((i) => !initializers.has(i.name)) } }, signature, classes: v.classes as number, what: v.what, ...(affine ? { inputAffine: affine } : {}) };
+  return {
+    model: { ...model, graph: { ...model.graph, initializers, inputs: model.graph.inputs.filter((i) => !initializers.has(i.name)) } },
+    signature,
+    classes: v.classes as number,
+    what: v.what,
+    ...(affine ? { inputAffine: affine } : {}),
+    ...(v.reverseChannels === true ? { reverseChannels: true as const } : {}),
+  };
 }

@@ -43,15 +43,22 @@ export interface ImportOptions {
   classes?: number;
   /** (x - mean) / std per channel applied to the image before the file's graph (a normalisation none of ours names). */
   inputAffine?: { mean: readonly number[]; std: readonly number[] };
+  /** The image's channels reversed last, before the file's graph: a file fed BGR (a MobileViT processor's do_flip_channel_order) takes RGB. */
+  reverseChannels?: boolean;
 }
 
-/** The image as the file's input: our NHWC value, with the input affine applied where asked. */
-function imageInput(c: Context, image: Value, affine: ImportOptions['inputAffine']): Value {
-  if (!affine) return image;
+/** The image as the file's input: our NHWC value, with the input affine applied and the channels reversed where asked. */
+function imageInput(c: Context, image: Value, o: ImportOptions): Value {
   const ch = image.shape[3];
-  const constant = (name: string, values: readonly number[]) => c.state(hostTensor(name, 'float', [ch], values), [0, 1, 2, 3], [1, 1, 1, ch], 'statistic');
-  const centred = c.b.binary('input:minus_mean', 'sub', image, constant('input:mean', affine.mean));
-  return c.b.binary('input:over_std', 'div', centred, constant('input:std', affine.std));
+  let x = image;
+  if (o.inputAffine) {
+    const constant = (name: string, values: readonly number[]) => c.state(hostTensor(name, 'float', [ch], values), [0, 1, 2, 3], [1, 1, 1, ch], 'statistic');
+    const centred = c.b.binary('input:minus_mean', 'sub', x, constant('input:mean', o.inputAffine.mean));
+    x = c.b.binary('input:over_std', 'div', centred, constant('input:std', o.inputAffine.std));
+  }
+  if (!o.reverseChannels) return x;
+  const channels = Array.from({ length: ch }, (_, i) => c.b.channelSlice(`input:channel${i}`, x, i, 1));
+  return c.b.concat('input:reversed', channels.reverse());
 }
 
 /** The node that resizes a file's output below the input's resolution to the logits at the input's size. */
@@ -132,7 +139,7 @@ export function importOnnx(b: GraphBuilder, image: Value, model: OnnxModel, sig:
   }
   for (const [name, t] of graph.initializers) c.slots.set(name, { kind: 'const', t });
   const [n, h, w, ch] = image.shape;
-  const x = imageInput(c, image, opts.inputAffine);
+  const x = imageInput(c, image, opts);
   c.slots.set(sig.input, sig.layout === 'nchw' ? c.slotOf(x, [n, ch, h, w], NHWC) : c.slotOf(x, [n, h, w, ch], identityOrder(4)));
   try {
     for (const node of nodes) {
