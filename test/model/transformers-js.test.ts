@@ -16,6 +16,7 @@ import { networkInput } from '../../src/model/input-policy.js';
 import { hubProcessor } from '../../src/model/loading/hub-processor.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { type DeepLabModel, loadModel } from '../../src/model/model.js';
+import { exportOnnx } from '../../src/model/onnx-export.js';
 import { backboneRecord } from '../../src/model/backbones/registry.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { messages, runCli } from '../cli/run-cli.js';
@@ -163,6 +164,28 @@ describe('model: a transformers.js folder\'s dtype, and what it refuses', functi
     await expectRejects(loadWeights(SEGFORMER, { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }), `${SEGFORMER}: mean, std do not apply to a transformers.js folder`);
     const classifier = copy([], { 'config.json': { architectures: ['SegformerForImageClassification'] } });
     await expectRejects(loadWeights(classifier), `${classifier}/config.json: architectures ["SegformerForImageClassification"] has no semantic segmentation model`);
+  });
+
+  it("exported to ONNX, a folder fed BGR (MobileViT's) writes its file back saying so, and it loads back taking RGB", async () => {
+    const w = await loadWeights(path('mobilevit'));
+    const arch = (x: typeof w): { reverseChannels?: true } => backboneRecord('onnx').architecture.toJson(x.architecture) as { reverseChannels?: true };
+    expect(arch(w).reverseChannels).to.equal(true);
+    const dir = copy();
+    const file = join(dir, 'mobilevit.onnx');
+    exportOnnx(file, w, { height: 64, width: 64 });
+    const back = await loadWeights(file);
+    expect(arch(back).reverseChannels).to.equal(true);
+    expect(arch(await loadWeights(SEGFORMER)).reverseChannels, 'an RGB folder').to.equal(undefined);
+    // The same output for the same RGB input.
+    const ctx = await testContext();
+    const [folder, exported] = [await loadModel(path('mobilevit'), { ctx }), await loadModel(file, { ctx })];
+    try {
+      const { input, height, width } = pixelValues('mobilevit', 67, 53, true);
+      expectClose(await exported.forwardToHost(input, height, width), await folder.forwardToHost(input, height, width), 'the exported file', 1e-6);
+    } finally {
+      folder.dispose();
+      exported.dispose();
+    }
   });
 
   it('deeplab segment --model FOLDER [--dtype] labels a photo as segment() does; an unrun dtype is refused naming its op', async () => {

@@ -1,7 +1,8 @@
 // A model from an ONNX file: the file's graph imported at the probe size (its initializers become
 // our parameters, in our layouts), with what the file says of its preprocessing and classes (our
-// own exports' metadata: normalisation, mean and std, class names and colours) or, where it says
-// nothing, the caller's options (`inputSize`, `mean`, `std`, `dataset`) and ImageNet's statistics.
+// own exports' metadata: normalisation, mean and std, BGR input, class names and colours) or,
+// where it says nothing, the caller's options (`inputSize`, `mean`, `std`, `dataset`) and
+// ImageNet's statistics.
 import { GraphBuilder } from '../../graph/builder.js';
 import { sourceData } from '../../graph/onnx/import/context.js';
 import { type OnnxSignature, importOnnx } from '../../graph/onnx/import/import.js';
@@ -125,6 +126,8 @@ export function onnxModelWeights(model: OnnxModel, ctx: LoadContext): LoadedWeig
     inputPolicy,
     normalization,
     ...(inputAffine ? { inputAffine } : {}),
+    // Our export of a file fed BGR (a transformers.js MobileViT's) says so: the model takes RGB.
+    ...(model.metadata.get('color_order') === 'BGR' && signature.channels === 3 ? { reverseChannels: true as const } : {}),
     probe,
     classes: (numClasses) => classesOf(model.metadata, ctx, numClasses),
   });

@@ -30,10 +30,25 @@ type PathPlace = { kind: 'file'; format: WeightFormatRecord } | { kind: 'folder'
 /** The subfolders a folder format reads files from (transformers.js' onnx/): their files are named 'sub/name'. */
 const SUBFOLDERS: readonly string[] = [...new Set(weightFormats().flatMap((f) => (f.read.kind === 'folder' ? (f.read.subfolders ?? []) : [])))];
 
+/** The names in a subfolder of `dir`, as 'sub/name'; none where it is no folder. */
+function subfolderNames(dir: string, sub: string): string[] {
+  const path = join(dir, sub);
+  try {
+    if (!statSync(path).isDirectory()) return [];
+  } catch {
+    return []; // a dangling link, say: its files are then missing, and named as such
+  }
+  try {
+    return readdirSync(path).map((n) => `${sub}/${n}`);
+  } catch (e) {
+    throw new Error(`${path}: the folder cannot be listed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+  }
+}
+
 /** A folder's files, by name (and those of the subfolders formats read), read on demand under the readers' file rules (src/io/file-bytes.ts). */
 function folderFiles(dir: string): FileSet {
   const names = readdirSync(dir);
-  const inner = SUBFOLDERS.filter((sub) => names.includes(sub) && statSync(join(dir, sub)).isDirectory()).flatMap((sub) => readdirSync(join(dir, sub)).map((n) => `${sub}/${n}`));
+  const inner = SUBFOLDERS.filter((sub) => names.includes(sub)).flatMap((sub) => subfolderNames(dir, sub));
   return { names: [...names, ...inner], read: (n, maxBytes) => readFileBytes(join(dir, n), maxBytes), what: dir };
 }
 

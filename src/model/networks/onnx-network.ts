@@ -44,7 +44,8 @@ export function importedOwnOutput(graph: Graph): Value | undefined {
 /**
  * The file written back with `params` (our layouts, by state name) in place of its initializers,
  * and with `metadata` over its own: the same nodes, names and opset. Under a new class count the
- * logits' conv has its new weights, and the output's channel dimension says so.
+ * logits' conv has its new weights, and the output's channel dimension says so; an input channel
+ * count the file left symbolic is written as the model takes it, and a BGR input as color_order.
  */
 export function onnxFileWithWeights(a: OnnxArchitecture, params: HostParams, numClasses: number, metadata: Readonly<Record<string, string>>): { bytes: Uint8Array; nodes: number; initializers: number } {
   // Where each parameter came from, by importing the graph once (at its fixed size, else a small one).
@@ -62,7 +63,13 @@ export function onnxFileWithWeights(a: OnnxArchitecture, params: HostParams, num
   const outputs = a.model.graph.outputs.map((o) =>
     o.name === a.signature.output && o.dims && typeof o.dims[channelAxis] === 'number' ? { ...o, dims: o.dims.map((d, i) => (i === channelAxis ? numClasses : d)) } : o,
   );
-  const bytes = writeOnnx(a.model, { replace, outputs, metadata: new Map([...a.model.metadata, ...Object.entries(metadata)]) });
+  // The input's channels as the model takes them where the file left them symbolic (a transformers.js folder's num_channels).
+  const inputs = a.model.graph.inputs.map((i) =>
+    i.name === a.signature.input && i.dims && typeof i.dims[channelAxis] !== 'number' ? { ...i, dims: i.dims.map((d, k) => (k === channelAxis ? a.signature.channels : d)) } : i,
+  );
+  // A file fed BGR (our graph reverses the image's channels before it) says so, as our exports' metadata does: loaded back, it takes RGB again.
+  const order: [string, string][] = a.reverseChannels ? [['color_order', 'BGR']] : [];
+  const bytes = writeOnnx(a.model, { replace, inputs, outputs, metadata: new Map([...a.model.metadata, ...Object.entries(metadata), ...order]) });
   return { bytes, nodes: a.model.graph.nodes.length, initializers: a.model.graph.initializers.size };
 }
 
