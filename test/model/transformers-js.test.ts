@@ -207,5 +207,8 @@ describe('model: a transformers.js folder\'s dtype, and what it refuses', functi
     const q8 = await runCli(['segment', file, '--model', SEGFORMER, '--dtype', 'q8', '--out', join(dir, 'q8')]);
     expect(q8.code).to.not.equal(0);
     expect(messages(q8.stderr)).to.include('model_quantized.onnx').and.include('DynamicQuantizeLinear');
+    const bad = await runCli(['segment', file, '--model', SEGFORMER, '--dtype', 'int4', '--out', join(dir, 'int4')]);
+    expect(bad.code).to.not.equal(0);
+    expect(messages(bad.stderr)).to.include("--dtype: 'int4' is not one of fp32, fp16, q8");
   });
 });
