@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RgbImage } from '../../src/io/rgb-image.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
-import { networkInput } from '../../src/model/input-policy.js';
+import { networkInput, networkInputSize } from '../../src/model/input-policy.js';
 import { hubProcessor } from '../../src/model/loading/hub-processor.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { type DeepLabModel, loadModel } from '../../src/model/model.js';
@@ -21,7 +21,7 @@ import { backboneRecord } from '../../src/model/backbones/registry.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { messages, runCli } from '../cli/run-cli.js';
 import { writeRgbPng } from '../data/tiny-datasets.js';
-import { classAgreement, expectClose, expectRejects, relativeError, testContext } from '../helpers.js';
+import { classAgreement, expectClose, expectRejects, expectThrows, relativeError, testContext } from '../helpers.js';
 import { nchwToNhwc } from './layout.js';
 
 const FIXTURES = 'test/fixtures/hub-onnx';
@@ -123,6 +123,30 @@ describe('model: transformers.js folders, loaded by path', function () {
       }
     });
   }
+});
+
+describe("model: the processors' sizes where the fixtures do not reach", () => {
+  const dpt = (changes: Record<string, unknown>) => hubProcessor({ ...json('dpt', 'preprocessor_config.json'), ...changes }).policy;
+
+  it("DPT's keep_aspect_ratio (the scale nearer 1) and ensure_multiple_of (Python's round: halves to even)", () => {
+    // 640x480 to 384x384: the height's scale 0.8 is nearer 1 than the width's 0.6, so both take 0.8: 480 -> 384, 640 -> 512.
+    const kept = dpt({ size: { height: 384, width: 384 }, keep_aspect_ratio: true, ensure_multiple_of: 32 });
+    expect(kept).to.deep.equal({ kind: 'height-width', height: 384, width: 384, filter: 'bicubic', keepAspectRatio: true, multiple: 32, crop: null });
+    expect(networkInputSize(kept, 640, 480)).to.deep.equal([384, 512]);
+    expect(networkInputSize(kept, 480, 640)).to.deep.equal([512, 384]);
+    // 400 / 32 = 12.5 rounds to 12 and 432 / 32 = 13.5 to 14, as Python's round does (Math.round would give 13 and 14).
+    expect(networkInputSize(dpt({ size: { height: 400, width: 432 }, ensure_multiple_of: 32 }), 100, 70)).to.deep.equal([384, 448]);
+    expectThrows(() => dpt({ size: { shortest_edge: 384 }, keep_aspect_ratio: true }), 'keep_aspect_ratio applies to a size of {"height": h, "width": w} only');
+  });
+
+  it('a plain number size is a square for SegFormer, DPT and BEiT, a shortest edge for MobileViT', () => {
+    expect(hubProcessor({ image_processor_type: 'SegformerImageProcessor', size: 512 }).policy).to.include({ kind: 'height-width', height: 512, width: 512, filter: 'bilinear' });
+    expect(hubProcessor({ feature_extractor_type: 'BeitFeatureExtractor', size: 640 }).policy).to.include({ kind: 'height-width', height: 640, width: 640, filter: 'bicubic' });
+    expect(hubProcessor({ image_processor_type: 'MobileViTImageProcessor', size: 288, crop_size: 256 }).policy).to.deep.equal({ kind: 'shortest-edge', size: 288, crop: { height: 256, width: 256 }, filter: 'bicubic' });
+    expect(hubProcessor({ image_processor_type: 'SegformerImageProcessor', size: 512 }).normalization, "SegFormer's ImageNet statistics by default").to.equal('imagenet');
+    expect(hubProcessor({ image_processor_type: 'SegformerImageProcessor', size: 512, reduce_labels: true }).reduceLabels).to.equal(true);
+    expectThrows(() => hubProcessor({ image_processor_type: 'SegformerImageProcessor', size: 512, reduce_labels: true, do_reduce_labels: false }), 'reduce_labels must agree with do_reduce_labels');
+  });
 });
 
 describe('model: a transformers.js folder\'s dtype, and what it refuses', function () {
