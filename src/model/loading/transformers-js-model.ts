@@ -54,7 +54,7 @@ export function isTransformersJsFolder(files: FileSet): boolean {
 }
 
 /** The ONNX file of the options' dtype (fp32 by default); a dtype whose file is absent is refused, naming it and the dtypes there. */
-export function transformersJsFile(files: FileSet, opts: LoadOptions): string {
+function transformersJsFile(files: FileSet, opts: LoadOptions): string {
   const dtype = opts.dtype ?? 'fp32';
   if (!TRANSFORMERS_JS_DTYPES.includes(dtype)) throw new Error(`${files.what}: dtype must be ${TRANSFORMERS_JS_DTYPES.map((d) => `'${d}'`).join(', ')}, got ${excerpt(dtype)}`);
   const present = dtypeFiles(files.names);
