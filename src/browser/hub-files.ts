@@ -1,10 +1,12 @@
-// A Hugging Face hub folder in the page: its files dropped (a FileList or File[]), given as
-// bytes by name, or fetched from a base URL ending in '/' (a local copy, or
-// https://huggingface.co/<repo>/resolve/main/). Read whole into memory, then handed to the same
-// folder format as in Node (src/model/loading/formats/hf-hub.ts) through a FileSet.
+// A Hugging Face hub folder in the page (a transformers one, a transformers.js one, an smp one):
+// its files dropped (a FileList or File[]), given as bytes by name, or fetched from a base URL
+// ending in '/' (a local copy, or https://huggingface.co/<repo>/resolve/main/). Read whole into
+// memory, then handed to the same folder formats as in Node (src/model/loading/formats/) through a
+// FileSet.
 import { bytesWithin } from '../io/reader-rules.js';
 import type { FileSet } from '../model/loading/formats/format.js';
 import { HUB_CONFIG, HUB_PROCESSOR, HUB_WEIGHTS } from '../model/loading/hub-model.js';
+import { ONNX_SUBFOLDER, TRANSFORMERS_JS_DTYPES, TRANSFORMERS_JS_FILES, type TransformersJsDtype } from '../model/loading/transformers-js-model.js';
 
 /** A hub folder's files: dropped Files, or bytes by file name. */
 export type HubFiles = readonly File[] | FileList | ReadonlyMap<string, Uint8Array>;
@@ -44,10 +46,14 @@ export async function hubFileSet(source: HubFiles, what = 'hub folder'): Promise
 
 /**
  * A model folder by its base URL: config.json, preprocessor_config.json where served (a
- * transformers folder has one; an smp folder has none), the first weights file served.
+ * transformers folder has one; an smp folder has none), the first weights file served, else
+ * transformers.js' ONNX file of `dtype` (onnx/model.onnx for fp32, the default). Given a `dtype`,
+ * only the ONNX file is fetched; where it is not served, the dtypes that are (asked with HEAD)
+ * are named.
  */
-export async function fetchHubFolder(base: string | URL, fetcher: typeof fetch = fetch): Promise<FileSet> {
+export async function fetchHubFolder(base: string | URL, fetcher: typeof fetch = fetch, dtype?: TransformersJsDtype): Promise<FileSet> {
   const root = String(base);
+  if (dtype !== undefined && !TRANSFORMERS_JS_DTYPES.includes(dtype)) throw new Error(`${root}: dtype must be ${TRANSFORMERS_JS_DTYPES.map((d) => `'${d}'`).join(', ')}, got '${String(dtype)}'`);
   // A folder URL relative to the page ('/models/mine/') is resolved against the page's address.
   let absolute: URL;
   try {
@@ -72,12 +78,20 @@ export async function fetchHubFolder(base: string | URL, fetcher: typeof fetch =
   files.set(HUB_CONFIG, config);
   const processor = await get(HUB_PROCESSOR);
   if (processor) files.set(HUB_PROCESSOR, processor);
-  for (const name of HUB_WEIGHTS) {
+  const onnx = (d: TransformersJsDtype): string => `${ONNX_SUBFOLDER}/${TRANSFORMERS_JS_FILES[d]}`;
+  for (const name of [...(dtype === undefined ? HUB_WEIGHTS : []), onnx(dtype ?? 'fp32')]) {
     const bytes = await get(name);
     if (bytes) {
       files.set(name, bytes);
       return fileSet(files, root);
     }
   }
-  throw new Error(`${root}: neither ${HUB_WEIGHTS.join(' nor ')} is served`);
+  if (dtype === undefined) throw new Error(`${root}: neither ${[...HUB_WEIGHTS, onnx('fp32')].join(' nor ')} is served`);
+  const served: string[] = [];
+  for (const d of TRANSFORMERS_JS_DTYPES) {
+    if (d === dtype) continue;
+    const head = await fetcher(new URL(onnx(d), absolute).href, { method: 'HEAD' }).catch(() => null);
+    if (head?.ok) served.push(`${d} (${onnx(d)})`);
+  }
+  throw new Error(`${root}: no ${onnx(dtype)} for dtype '${dtype}' (served: ${served.length ? served.join(', ') : 'no other ONNX file'})`);
 }

@@ -2,7 +2,7 @@
 // from a URL, a File / Blob, or an ArrayBuffer, or a Hugging Face hub folder's files (dropped,
 // by name, or from a URL ending in '/'), parsed by the same readers as in Node.
 import type { LoadOptions } from '../model/loading/options.js';
-import { folderFormat } from '../model/loading/formats/registry.js';
+import { checkFormatOptions, folderFormat } from '../model/loading/formats/registry.js';
 import { type LoadedWeights, detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 import { type HubFiles, fetchHubFolder, hubFileSet, isFolderUrl, isHubFiles } from './hub-files.js';
 import { DeepLabModel } from '../model/model.js';
@@ -15,7 +15,7 @@ export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array | Hub
 export interface BrowserLoadOptions
   extends Pick<
     LoadOptions,
-    'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ownSize' | 'dataset' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost' | 'signal' | 'inputSize' | 'mean' | 'std' | 'output'
+    'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ownSize' | 'dataset' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost' | 'signal' | 'inputSize' | 'mean' | 'std' | 'output' | 'dtype'
   > {
   /** The model's name (default: the file's name). */
   name?: string;
@@ -25,6 +25,8 @@ const BROWSER_LOAD_OPTION_NAMES: readonly (keyof BrowserLoadOptions)[] = [
   'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'ownSize', 'dataset', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name', 'deviceLoss', 'onDeviceLost', 'signal',
   // ONNX files (docs/models.md#onnx-files).
   'inputSize', 'mean', 'std', 'output',
+  // transformers.js folders (docs/models.md#transformersjs-folders).
+  'dtype',
 ];
 
 /** The bytes and a name of a weights source. */
@@ -62,10 +64,11 @@ const PAGE_TUNE_PATIENCE = 2;
 /** The weights of a source: one file (its format told by its first bytes), or a hub folder. */
 async function sourceWeights(source: WeightsSource, opts: BrowserLoadOptions): Promise<LoadedWeights> {
   if (isHubFiles(source) || isFolderUrl(source)) {
-    const files = isHubFiles(source) ? await hubFileSet(source) : await fetchHubFolder(source);
+    const files = isHubFiles(source) ? await hubFileSet(source) : await fetchHubFolder(source, fetch, opts.dtype);
     opts.onProgress?.(`parsing ${files.what}`);
     const format = folderFormat(files, { page: true });
     if (format.read.kind !== 'folder') throw new Error(`${files.what}: not a folder format`);
+    checkFormatOptions(format, opts, files.what);
     return format.read.load(files, { name: opts.name ?? files.what, source: files.what, opts, hints: {} });
   }
   const { bytes, name } = await readSource(source, opts.signal);

@@ -4,12 +4,12 @@
 // takes (src/model/input-policies/: mmseg's pipeline normalises on 0..255); every place that
 // prepares an input (the model's CPU path, the frame kernel's table, training samples,
 // fine-tuning, ONNX metadata) looks that name up here, so a new normalisation is one entry.
-import { normalizeHalfFused, normalizeRescaleF32 } from './hub-input.js';
+import { normalizeFusedF32, normalizeHalfFused, normalizeRescaleF32 } from './hub-input.js';
 import { normalizeMeanStd255 } from './mmseg-input.js';
 import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, normalizeToUnit } from './resize-cpu.js';
 import type { RgbImage } from './rgb-image.js';
 
-export type InputNormalizationName = 'imagenet' | 'imagenet_255' | 'minus_one_one' | 'unit' | 'unit_f32' | 'minus_one_one_f32';
+export type InputNormalizationName = 'imagenet' | 'imagenet_255' | 'minus_one_one' | 'unit' | 'unit_f32' | 'minus_one_one_f32' | 'imagenet_f32';
 
 export interface InputNormalization {
   name: InputNormalizationName;
@@ -81,8 +81,8 @@ export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormaliza
     std: [1, 1, 1],
     formula: 'x / 255',
   },
-  // A hub processor's pipeline (src/io/hub-input.ts): 'unit' and 'minus_one_one' as transformers
-  // computes them on float32 tensors (the last bit differs for half the byte values).
+  // A hub processor's pipeline (src/io/hub-input.ts): 'unit', 'minus_one_one' and 'imagenet' as
+  // transformers computes them on float32 tensors (the last bit differs for half the byte values).
   unit_f32: {
     name: 'unit_f32',
     normalize: byTable(normalizeRescaleF32),
@@ -96,6 +96,14 @@ export const INPUT_NORMALIZATIONS: Record<InputNormalizationName, InputNormaliza
     mean: [0.5, 0.5, 0.5],
     std: [0.5, 0.5, 0.5],
     formula: '(x - 127.5) / 127.5 on 0..255 values in float32',
+  },
+  // SegFormer's and UperNet's processors: ImageNet's statistics fused with the rescale.
+  imagenet_f32: {
+    name: 'imagenet_f32',
+    normalize: byTable(normalizeFusedF32(IMAGENET_MEAN, IMAGENET_STD)),
+    mean: [...IMAGENET_MEAN],
+    std: [...IMAGENET_STD],
+    formula: '(x - mean * float32(255)) / (std * float32(255)) per channel on 0..255 values in float32',
   },
 };
 

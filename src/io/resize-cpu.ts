@@ -15,8 +15,9 @@
 // torch's uint8 antialiased resize (ATen's UpSampleKernel, what torchvision's resize of a uint8
 // tensor runs, and so transformers' fast image processors) is the same algorithm with the
 // weights in int16: as many fraction bits as the pass's largest weight leaves room for (at most
-// 15), so a value here and there lands one level from Pillow's (0.4 % of the hub fixtures' input
-// values; their pixel values are torch's to the bit).
+// 22, as Pillow's; a downscale's weights, all under 1/2, take more than 15), so a value here and
+// there lands one level from Pillow's (0.4 % of the hub fixtures' input values; their pixel values
+// are torch's to the bit).
 import type { RgbImage } from './rgb-image.js';
 
 export const PRECISION_BITS = 22;
@@ -119,10 +120,13 @@ export function resampleCoeffs(inSize: number, outSize: number, r: Resample): Co
   return { precision, start, count, weights, ksize };
 }
 
-/** torch's fraction bits for int16 weights: the most (up to 15) that keep the largest weight below 2^15. */
+/**
+ * torch's fraction bits for int16 weights: the most (up to 22, its loop's bound) that keep the
+ * largest weight below 2^15; weights under 1/2 (a downscale's) take 16 bits or more.
+ */
 function int16Precision(largest: number): number {
   let bits = 0;
-  while (bits < 15 && Math.trunc(0.5 + largest * 2 ** (bits + 1)) < 1 << 15) bits++;
+  while (bits < 22 && Math.trunc(0.5 + largest * 2 ** (bits + 1)) < 1 << 15) bits++;
   return bits;
 }
 

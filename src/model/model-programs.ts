@@ -14,7 +14,8 @@ import type { LoadedWeights } from './loading/load-weights.js';
 import type { Precision } from './loading/options.js';
 import { type ModelMemory, addProgramBytes, overBudgetError, programTotal } from './memory.js';
 import type { NetworkSize } from './networks/deeplab.js';
-import { type PostLogits, postLogitsOf, withRawLogits } from './post-logits.js';
+import { type PostLogits, postLogitsOf, withOwnOutput, withRawLogits } from './post-logits.js';
+import { backboneRecord } from './backbones/registry.js';
 import { ProgramCache } from './program-cache.js';
 
 export class ModelPrograms {
@@ -22,6 +23,8 @@ export class ModelPrograms {
   private readonly posts = new ProgramCache();
   /** postLogits by input size (a graph is built to learn one). */
   private readonly postInputs = new Map<string, PostLogits>();
+  /** ownOutput by input size. */
+  private readonly ownOutputs = new Map<string, PostLogits['name']>();
 
   constructor(
     private readonly ctx: GpuContext,
@@ -33,10 +36,26 @@ export class ModelPrograms {
     private readonly otherBytes: () => { weights: number; frames: number },
   ) {}
 
-  /** The network for inference at one batch and input size, with 'logits_raw' where segment() reads the head's own logits. */
+  /**
+   * The network for inference at one batch and input size, with 'logits_raw': the network's own
+   * output where its record names one (an ONNX file's, which forwardToHost gives), else the head's
+   * own logits where segment() reads them.
+   */
   private networkGraph(size: NetworkSize): Graph {
     const graph = this.weights.buildGraph(size);
+    const network = backboneRecord(this.weights.config.backbone).network;
+    if (network.kind === 'whole' && network.ownOutput) return withOwnOutput(graph, network.ownOutput(graph));
     return resizesHeadLogits(this.weights.inputPolicy) ? withRawLogits(graph) : graph;
+  }
+
+  /** The output forwardToHost gives at an input size: the network's own where its record names one, else the logits at the input. */
+  ownOutput(height: number, width: number): PostLogits['name'] {
+    const network = backboneRecord(this.weights.config.backbone).network;
+    if (network.kind !== 'whole' || !network.ownOutput) return 'logits';
+    const key = `${height}x${width}`;
+    let found = this.ownOutputs.get(key);
+    if (!found) this.ownOutputs.set(key, (found = this.networkGraph({ height, width }).outputs.has('logits_raw') ? 'logits_raw' : 'logits'));
+    return found;
   }
 
   /** The network compiled for inference at one batch and input size. */
@@ -48,7 +67,7 @@ export class ModelPrograms {
   postLogits(height: number, width: number): PostLogits {
     const key = `${height}x${width}`;
     let found = this.postInputs.get(key);
-    if (!found) this.postInputs.set(key, (found = postLogitsOf(this.networkGraph({ height, width }))));
+    if (!found) this.postInputs.set(key, (found = postLogitsOf(this.networkGraph({ height, width }), resizesHeadLogits(this.weights.inputPolicy))));
     return found;
   }
 

@@ -217,14 +217,16 @@ export class DeepLabModel {
 
   /**
    * The network's own output for a normalised NHWC input of N images, read back in the same
-   * submission: [N,h,w,classes] logits; a binary model's one channel z, as smp's forward gives.
+   * submission: [N,h,w,classes] logits at the input's size; a binary model's one channel z, as
+   * smp's forward gives; an ONNX file's output as onnxruntime gives it, at its own size (NHWC).
    */
   async forwardToHost(input: Float32Array, height: number, width: number, batch = 1): Promise<Float32Array> {
     this.gpu.assertUsable();
     checkNetworkInput(input, height, width, batch, 'forwardToHost', this.config.inChannels ?? 3);
+    const output = this.gpu.programs.ownOutput(height, width);
     const logits = await this.gpu.exclusive(async () => {
       const exec = await this.gpu.network(height, width, batch);
-      return (await exec.run({ image: input })).get('logits') as Float32Array;
+      return (await exec.run({ image: input })).get(output) as Float32Array;
     });
     return ownOutput(logits, this.config.binary ?? false);
   }

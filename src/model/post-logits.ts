@@ -2,8 +2,10 @@
 // logits at the network's input ('logits') to the image; transformers' resizes the head's own
 // output, at its stride, once (post_process_semantic_segmentation), and a second resize in
 // between moves labels. Every network ends in the resize of its head's output to its input, so
-// that output is found in the graph and named 'logits_raw' for the programs segment() runs.
-import type { Graph } from '../graph/ir.js';
+// that output is found in the graph and named 'logits_raw' for the programs segment() runs; an
+// imported ONNX file's own output is its importer's to name (its record's ownOutput), and is
+// 'logits_raw' whatever the pipeline, since forwardToHost gives it.
+import type { Graph, Value } from '../graph/ir.js';
 
 /** The output post-processing reads and its spatial size. */
 export interface PostLogits {
@@ -25,9 +27,17 @@ export function withRawLogits(graph: Graph): Graph {
   return { ...graph, outputs: new Map([...graph.outputs, ['logits_raw', maker.op.input]]) };
 }
 
-/** The post-processing's input for a network graph: 'logits_raw' where the graph has it, else 'logits'. */
-export function postLogitsOf(graph: Graph): PostLogits {
-  const raw = graph.outputs.get('logits_raw');
+/** The graph with the network's own output, where it is not the logits, added as 'logits_raw' (an imported ONNX file's). */
+export function withOwnOutput(graph: Graph, own: Value | undefined): Graph {
+  return own ? { ...graph, outputs: new Map([...graph.outputs, ['logits_raw', own]]) } : graph;
+}
+
+/**
+ * The post-processing's input for a network graph: 'logits_raw' where the pipeline resizes the
+ * head's own logits (`headLogits`) and the graph has them apart from its logits, else 'logits'.
+ */
+export function postLogitsOf(graph: Graph, headLogits: boolean): PostLogits {
+  const raw = headLogits ? graph.outputs.get('logits_raw') : undefined;
   const v = raw ?? graph.outputs.get('logits')!;
   return { name: raw ? 'logits_raw' : 'logits', height: v.shape[1], width: v.shape[2] };
 }

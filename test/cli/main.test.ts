@@ -8,8 +8,8 @@ import { sharedPath } from '../shared.js';
 import { messages, runCli } from './run-cli.js';
 
 const OPTIONS: Record<string, string[]> = {
-  segment: ['--model', '--out', '--overlay', '--output-stride', '--scales', '--flip', '--tile', '--overlap', '--json'],
-  eval: ['--voc', '--split', '--model', '--output-stride', '--scales', '--flip', '--tile', '--overlap', '--json', '--limit'],
+  segment: ['--model', '--dtype', '--out', '--overlay', '--output-stride', '--scales', '--flip', '--tile', '--overlap', '--json'],
+  eval: ['--voc', '--split', '--model', '--dtype', '--output-stride', '--scales', '--flip', '--tile', '--overlap', '--json', '--limit'],
   models: [],
 };
 

@@ -4,10 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { resizeBands } from '../../src/io/resize-bands.js';
 import { type RgbImage, readImage } from '../../src/io/image.js';
-import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, normalizeToUnit, resizeRgbPil } from '../../src/io/resize-cpu.js';
+import { IMAGENET_MEAN, IMAGENET_STD, normalizeImagenet, normalizeToMinusOneOne, normalizeToUnit, resizeRgb, resizeRgbPil } from '../../src/io/resize-cpu.js';
 import { INPUT_NORMALIZATIONS, INPUT_NORMALIZATION_NAMES } from '../../src/io/input-normalization.js';
-import { normalizeHalfFused, normalizeRescaleF32 } from '../../src/io/hub-input.js';
+import { normalizeFusedF32, normalizeHalfFused, normalizeRescaleF32 } from '../../src/io/hub-input.js';
 import { normalizeMeanStd255 } from '../../src/io/mmseg-input.js';
+import { readNpy } from '../../src/model/weights/import/npy.js';
 import { rng, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
@@ -119,6 +120,17 @@ describe('io: PIL-exact bilinear resize and input normalisation', () => {
     expect(channel0(col)).to.deep.equal([50, 160]);
   });
 
+  it("torch's int16 fixed point on a downscale: transformers' bicubic 128x96 -> 64x64 to the bit (weights under 1/2 take over 15 fraction bits)", () => {
+    // test/fixtures/hub-onnx/dpt: the DPT processor's pixel values (its fast, torch backend) of a 128x96 photo.
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'hub-onnx', 'dpt');
+    const photo = readNpy(join(dir, 'image_96x128_uint8.npy'));
+    const ref = readNpyF32(join(dir, 'pixel_values_96x128.npy'));
+    const ours = normalizeHalfFused(resizeRgb({ width: 128, height: 96, data: Uint8Array.from(photo.data) }, 64, 64, { filter: 'bicubic', fixedPoint: 'torch' }));
+    let differ = 0;
+    for (let c = 0; c < 3; c++) for (let i = 0; i < 64 * 64; i++) if (!Object.is(ours[i * 3 + c], ref.data[c * 64 * 64 + i])) differ++;
+    expect(differ, 'values whose bits differ from the processor\'s').to.equal(0);
+  });
+
   it("bands resize as Pillow resizes float ('F') images: bit-exact on upscales, antialiased downscales and skipped passes, each band on its own", () => {
     // scripts/fixtures/pil-float-resize: Pillow's BILINEAR on mode 'F', three images a case as the bands of one.
     const path = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'pil-float-resize', 'cases.json');
@@ -182,6 +194,7 @@ describe('io: PIL-exact bilinear resize and input normalisation', () => {
       unit: normalizeToUnit,
       unit_f32: normalizeRescaleF32,
       minus_one_one_f32: normalizeHalfFused,
+      imagenet_f32: normalizeFusedF32(IMAGENET_MEAN, IMAGENET_STD),
     };
     expect(Object.keys(direct).sort()).to.deep.equal([...INPUT_NORMALIZATION_NAMES].sort());
     for (const name of INPUT_NORMALIZATION_NAMES) {

@@ -25,11 +25,12 @@ import { CHECKPOINT_CASES, NPY_FOLDER_CASES, SMP_PTH_CASES, TFLITE_CASES, TF_ZOO
 import { HUB_FOLDER_CASES } from './hostile-cases-hub.js';
 import { ONNX_CASES } from './hostile-cases-onnx.js';
 import { SMP_FOLDER_CASES } from './hostile-cases-smp.js';
+import { TRANSFORMERS_JS_CASES } from './hostile-cases-tjs.js';
 import { type Caps, type ChildResult, runPool } from './hostile-pool.js';
 import { randomParams } from './random-params.js';
 
 /** Every format's table of cases. */
-const TABLES: readonly FormatTable[] = [SMP_FOLDER_CASES, HUB_FOLDER_CASES, CHECKPOINT_CASES, SMP_PTH_CASES, TORCH_PTH_CASES, NPY_FOLDER_CASES, TFLITE_CASES, TF_ZOO_CASES, ONNX_CASES];
+const TABLES: readonly FormatTable[] = [SMP_FOLDER_CASES, HUB_FOLDER_CASES, CHECKPOINT_CASES, SMP_PTH_CASES, TORCH_PTH_CASES, NPY_FOLDER_CASES, TFLITE_CASES, TF_ZOO_CASES, ONNX_CASES, TRANSFORMERS_JS_CASES];
 
 /** The test image segment() runs (width, height): off the model's stride of 8. */
 const IMAGE: [number, number] = [24, 20];

@@ -82,26 +82,31 @@ describe('model: Hugging Face hub folders', function () {
       policy: { kind: 'shortest-edge', size: 512, crop: { height: 512, width: 512 }, filter: 'bicubic' },
       normalization: 'unit',
       flipChannels: true,
+      reduceLabels: false,
     });
     expect(hubProcessor(json(MOBILENET_V2, 'preprocessor_config.json'))).to.deep.equal({
       policy: { kind: 'shortest-edge', size: 513, crop: { height: 513, width: 513 }, filter: 'bilinear' },
       normalization: 'minus_one_one',
       flipChannels: false,
+      reduceLabels: false,
     });
     // An old feature extractor's plain numbers, and the class's defaults for what it leaves out.
     expect(hubProcessor({ feature_extractor_type: 'MobileViTFeatureExtractor', size: 544, crop_size: 512, resample: 2 })).to.deep.equal({
       policy: { kind: 'shortest-edge', size: 544, crop: { height: 512, width: 512 }, filter: 'bilinear' },
       normalization: 'unit',
       flipChannels: true,
+      reduceLabels: false,
     });
   });
 
   it('refuses processor values it cannot reproduce, naming the key', () => {
     const base = json(MOBILEVIT, 'preprocessor_config.json');
-    expectThrows(() => hubProcessor({ ...base, do_pad: true }), "preprocessor_config.json: unknown key 'do_pad'");
+    expectThrows(() => hubProcessor({ ...base, crop_pct: 0.875 }), "preprocessor_config.json: unknown key 'crop_pct'");
+    expectThrows(() => hubProcessor({ ...base, do_pad: true }), 'preprocessor_config.json: do_pad must be false (the padding to size_divisor is not reproduced), got true');
+    expectThrows(() => hubProcessor({ ...base, image_processor_type: 'ViTImageProcessor' }), 'image_processor_type is not a processor we reproduce');
     expectThrows(() => hubProcessor({ ...base, resample: 1 }), 'preprocessor_config.json: resample must be 2 (bilinear) or 3 (bicubic), got 1');
     expectThrows(() => hubProcessor({ ...base, rescale_factor: 0.5 }), 'rescale_factor must be 1/255, got 0.5');
-    expectThrows(() => hubProcessor({ ...base, size: { height: 512, width: 512 } }), 'size must be {"shortest_edge": n}');
+    expectThrows(() => hubProcessor({ ...base, size: { shortest_edge: 512, longest_edge: 600 } }), 'size must be {"shortest_edge": n} or {"height": h, "width": w}');
     expectThrows(() => hubProcessor({ ...base, crop_size: { height: 600, width: 600 } }), 'crop_size must fit the resized image (shortest edge 512');
     expectThrows(() => hubProcessor({ ...base, do_normalize: true, image_mean: [0.1, 0.2, 0.3] }), 'image_mean and image_std');
     expectThrows(() => hubProcessor({ ...base, do_resize: false }), 'do_resize must be true');
@@ -209,7 +214,7 @@ describe('model: Hugging Face hub folders', function () {
     expect(writers.map((r) => r.title)).to.include.members(['MobileViT', 'MobileViTV2', "TF's MobileNetV2 DeepLab"]);
     expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, backbone: 'resnet50' } }), `ResNet-50 does not export to a hub folder: transformers has no ResNet-50 DeepLabV3 we write (those that do: ${writers.map((r) => r.title).join(', ')})`);
     // The processor written must read back as the model's own input.
-    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, normalization: 'imagenet' } }), /its hub processor gives 'unit_f32' input, not the model's 'imagenet'/);
+    expectThrows(() => hubFolderContents({ ...tuned, config: { ...tuned.config, normalization: 'imagenet' } }), /its hub processor gives 'unit_f32' input, not the model's 'imagenet_f32'/);
   });
 
   it('loads a MobileNetV2 folder onto our TF MobileNetV2 network, its batch norms kept; inference folds them as TF\'s files are', async () => {

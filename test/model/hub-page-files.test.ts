@@ -1,12 +1,13 @@
 // A hub folder as the page gets it (src/browser/hub-files.ts): dropped Files, bytes by name, or
-// fetched from a folder URL; each read into the same folder format Node reads from disk.
+// fetched from a folder URL; each read into the same folder format Node reads from disk: a
+// transformers folder, an smp folder, a transformers.js folder.
 import { expect } from 'chai';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fetchHubFolder, hubFileSet, isFolderUrl, isHubFiles } from '../../src/browser/hub-files.js';
 import { WEIGHT_FORMATS, folderFormat } from '../../src/model/loading/formats/registry.js';
 import type { FileSet } from '../../src/model/loading/formats/format.js';
-import { expectRejects } from '../helpers.js';
+import { expectRejects, expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 import { writeSmpFolder } from './smp-fixture.js';
 
@@ -57,7 +58,7 @@ describe('model: hub folders in the page (files, bytes by name, a folder URL)', 
     // A folder without a processor is fetched (an smp folder has none); a transformers one then lacks it.
     const noProcessor = await fetchHubFolder('https://example.test/repo/', fixtureFetch(['config.json', 'model.safetensors']));
     await expectRejects(async () => load(noProcessor), /https:\/\/example\.test\/repo\/: no preprocessor_config\.json/);
-    await expectRejects(fetchHubFolder('https://example.test/repo/', fixtureFetch(['config.json', 'preprocessor_config.json'])), /neither model\.safetensors nor pytorch_model\.bin is served/);
+    await expectRejects(fetchHubFolder('https://example.test/repo/', fixtureFetch(['config.json', 'preprocessor_config.json'])), /neither model\.safetensors nor pytorch_model\.bin nor onnx\/model\.onnx is served/);
   });
 });
 
@@ -82,5 +83,53 @@ describe('model: smp folders in the page', function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('model: transformers.js folders in the page', function () {
+  this.timeout(60_000);
+  const TJS = 'test/fixtures/hub-onnx/segformer-dynamo';
+  const JSON_FILES = ['config.json', 'preprocessor_config.json'];
+  const ONNX_FILES = ['onnx/model.onnx', 'onnx/model_fp16.onnx', 'onnx/model_quantized.onnx'];
+  /** Loads the page's files as the page does: the page's folder format, the options checked. */
+  const pageLoad = (files: FileSet, opts: { dtype?: 'fp32' | 'fp16' | 'q8' } = {}) => {
+    const format = folderFormat(files, { page: true });
+    if (format.read.kind !== 'folder') throw new Error('not a folder format');
+    return { format: format.name, weights: format.read.load(files, { name: 'tjs', source: files.what, opts, hints: {} }) };
+  };
+  /** Serves the folder's files under https://example.test/tjs/ (GET and HEAD), 404 for the rest; records what was asked. */
+  const served = (names: string[], asked: string[] = []): typeof fetch =>
+    (async (url: string | URL | Request, init?: RequestInit) => {
+      const name = String(url).slice('https://example.test/tjs/'.length);
+      asked.push(`${init?.method ?? 'GET'} ${name}`);
+      if (!names.includes(name)) return new Response(null, { status: 404 });
+      return new Response(init?.method === 'HEAD' ? null : readFileSync(join(TJS, name)));
+    }) as typeof fetch;
+
+  it('dropped files (their folders lost) and bytes by name load as the folder on disk does', async () => {
+    const dropped = [...JSON_FILES, ...ONNX_FILES].map((n) => new File([readFileSync(join(TJS, n))], n.split('/').pop()!));
+    const fromFiles = pageLoad(await hubFileSet(dropped));
+    expect(fromFiles.format).to.equal('transformers-js');
+    expect(fromFiles.weights.inputPolicy).to.deep.include({ kind: 'height-width', height: 64, width: 64 });
+    const fromBytes = pageLoad(await hubFileSet(new Map([...JSON_FILES, 'onnx/model.onnx'].map((n) => [n, readFileSync(join(TJS, n))]))));
+    expect([...fromBytes.weights.params.keys()]).to.deep.equal([...fromFiles.weights.params.keys()]);
+    const fp32Only: FileSet = { names: [...JSON_FILES, 'onnx/model.onnx'], read: (n) => readFileSync(join(TJS, n)), what: 'tjs' };
+    expectThrows(() => pageLoad(fp32Only, { dtype: 'q8' }), "tjs: no onnx/model_quantized.onnx for dtype 'q8' (the folder holds fp32 (onnx/model.onnx))");
+  });
+
+  it("a folder URL: the JSON files and the dtype's ONNX file only; a dtype not served names those that are", async () => {
+    const asked: string[] = [];
+    const files = await fetchHubFolder('https://example.test/tjs/', served([...JSON_FILES, ...ONNX_FILES], asked), 'fp16');
+    expect([...files.names].sort()).to.deep.equal([...JSON_FILES, 'onnx/model_fp16.onnx'].sort());
+    expect(asked).to.deep.equal(['GET config.json', 'GET preprocessor_config.json', 'GET onnx/model_fp16.onnx']);
+    expect(pageLoad(files, { dtype: 'fp16' }).weights.classes.names).to.have.length(5);
+    // No dtype: the hub's weights files first, then the fp32 file.
+    const plain = await fetchHubFolder('https://example.test/tjs/', served([...JSON_FILES, ...ONNX_FILES]));
+    expect(plain.names).to.include('onnx/model.onnx');
+    await expectRejects(
+      fetchHubFolder('https://example.test/tjs/', served([...JSON_FILES, 'onnx/model.onnx', 'onnx/model_quantized.onnx']), 'fp16'),
+      "https://example.test/tjs/: no onnx/model_fp16.onnx for dtype 'fp16' (served: fp32 (onnx/model.onnx), q8 (onnx/model_quantized.onnx))",
+    );
+    await expectRejects(fetchHubFolder('https://example.test/tjs/', served(JSON_FILES), 'int4' as never), "https://example.test/tjs/: dtype must be 'fp32', 'fp16', 'q8', got 'int4'");
   });
 });

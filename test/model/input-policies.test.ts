@@ -42,6 +42,7 @@ const SAMPLES: { [K in PolicyKind]: Extract<InputPolicy, { kind: K }> } = {
   'own-size': { kind: 'own-size' },
   'keep-ratio': { kind: 'keep-ratio', long: 40, short: 24 },
   'shortest-edge': { kind: 'shortest-edge', size: 20, crop: { height: 16, width: 18 }, filter: 'bicubic' },
+  'height-width': { kind: 'height-width', height: 20, width: 22, filter: 'bilinear', keepAspectRatio: true, multiple: 4, crop: { height: 16, width: 18 } },
   'pad-to-crop': { kind: 'pad-to-crop', height: 33, width: 41 },
 };
 

@@ -10,7 +10,7 @@ import { resizesHeadLogits } from '../../src/model/input-policy.js';
 import { flipRgb } from '../../src/model/image-input.js';
 import { loadModel } from '../../src/model/model.js';
 import type { DeepLabModel } from '../../src/model/model.js';
-import { postLogitsOf, withRawLogits } from '../../src/model/post-logits.js';
+import { postLogitsOf, withOwnOutput, withRawLogits } from '../../src/model/post-logits.js';
 import { rgbToRgba, rgbaTexture } from '../frames.js';
 import { expectClose, expectThrows, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
@@ -22,8 +22,12 @@ describe('model: the logits post-processing reads', () => {
     b.output('logits', b.resize('logits_upsample', head, 8, 12, 'half_pixel'));
     const graph = withRawLogits(b.build());
     expect(graph.outputs.get('logits_raw')).to.equal(head);
-    expect(postLogitsOf(graph)).to.deep.equal({ name: 'logits_raw', height: 2, width: 3 });
-    expect(postLogitsOf(b.build())).to.deep.equal({ name: 'logits', height: 8, width: 12 });
+    expect(postLogitsOf(graph, true)).to.deep.equal({ name: 'logits_raw', height: 2, width: 3 });
+    expect(postLogitsOf(b.build(), true)).to.deep.equal({ name: 'logits', height: 8, width: 12 });
+    // A pipeline that resizes the logits at the input reads them, whatever else the graph outputs (an ONNX file's own output).
+    expect(postLogitsOf(withOwnOutput(b.build(), head), false)).to.deep.equal({ name: 'logits', height: 8, width: 12 });
+    expect(postLogitsOf(withOwnOutput(b.build(), head), true)).to.deep.equal({ name: 'logits_raw', height: 2, width: 3 });
+    expect(withOwnOutput(b.build(), undefined).outputs.has('logits_raw')).to.equal(false);
   });
 
   it("a network whose 'logits' no resize makes is refused: its head's own output is unknown", () => {

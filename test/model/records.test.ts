@@ -231,6 +231,12 @@ function sampleOf(format: WeightFormatRecord): Sample {
       return { files: diskFiles(writeSmpFolder('deeplabv3plus-mobilenet_v2').dir), victim: 'model.safetensors' };
     case 'npy-dir':
       return { files: diskFiles(sharedPath('weights', 'tf-deeplabv3-mnv2-pascal-trainval-513')), victim: 'MobilenetV2_Conv_Conv2D.npy' };
+    case 'transformers-js': {
+      // SegFormer (dynamo), its onnx/ subfolder's files named as the loader lists them.
+      const dir = 'test/fixtures/hub-onnx/segformer-dynamo';
+      const files = diskFiles(dir);
+      return { files: { ...files, names: [...files.names, ...readdirSync(join(dir, 'onnx')).map((n) => `onnx/${n}`)] }, victim: 'onnx/model.onnx' };
+    }
     case 'onnx':
       // The ONNX record's own small network, written as a file.
       return { bytes: writeOnnx(defaultOnnxArchitecture().model), source: 'small.onnx' };
@@ -302,7 +308,7 @@ describe('model: every weights format record', function () {
   it('the page has exactly the file formats that say so', () => {
     const page = weightFormats().filter((f) => f.page);
     // One file's bytes, or a model folder's files handed over together (src/browser/hub-files.ts).
-    expect(page.filter((f) => f.read.kind === 'folder').map((f) => f.name)).to.deep.equal(['smp', 'hf-hub']);
+    expect(page.filter((f) => f.read.kind === 'folder').map((f) => f.name)).to.deep.equal(['smp', 'transformers-js', 'hf-hub']);
     // Sniffing for the page never answers a format it lacks.
     const pb = readFileSync(join(sharedPath('fixtures', 'tf-zoo'), 'deeplabv3_tiny_pascal_trainval', 'frozen_inference_graph.pb'));
     expect(detectWeightFormat(pb, 'graph.pb').name).to.equal('tf-graph');

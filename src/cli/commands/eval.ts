@@ -24,7 +24,7 @@ import {
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
 import { Progress } from '../progress.js';
 import { TILE_OPTIONS, tileOptions } from '../tile-option.js';
-import { SMP_CONFIG_OPTION, openModel, readSmpConfigOption } from './models.js';
+import { DTYPE_OPTION, SMP_CONFIG_OPTION, openModel, parseDtypeOption, readSmpConfigOption } from './models.js';
 
 const spec: CommandSpec = {
   name: 'eval',
@@ -35,6 +35,7 @@ const spec: CommandSpec = {
     { name: 'split', kind: 'value', valueName: 'NAME', description: 'ImageSets/Segmentation/<NAME>.txt lists the image ids', defaultText: 'val' },
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
     SMP_CONFIG_OPTION,
+    DTYPE_OPTION,
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
@@ -113,6 +114,7 @@ async function run(args: ParsedArgs): Promise<number> {
   const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
     outputStride,
     smpConfig: readSmpConfigOption(optionValue(args, 'smp-config')),
+    dtype: parseDtypeOption(optionValue(args, 'dtype')),
     precision,
     onMessage: (m) => process.stderr.write(`deeplab: ${m}\n`),
   });

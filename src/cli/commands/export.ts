@@ -4,7 +4,7 @@
 // against the format's record and hands the model to its writer.
 import { existsSync } from 'node:fs';
 import { loadWeights } from '../../model/loading/load-weights.js';
-import { SMP_CONFIG_OPTION, readSmpConfigOption } from './models.js';
+import { DTYPE_OPTION, SMP_CONFIG_OPTION, parseDtypeOption, readSmpConfigOption } from './models.js';
 import { type Quantization, QUANTIZATIONS } from '../../model/weights/quantize.js';
 import { findModel } from '../../model/loading/registry.js';
 import type { ExportOption, ExportOptions } from '../../model/export-formats/format.js';
@@ -21,6 +21,7 @@ const spec: CommandSpec = {
   options: [
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: 'the model: a registry name or a weights file (required)' },
     SMP_CONFIG_OPTION,
+    DTYPE_OPTION,
     {
       name: 'format',
       kind: 'value',
@@ -89,7 +90,8 @@ async function run(args: ParsedArgs): Promise<number> {
   if (format.extension && !out.endsWith(format.extension)) throw new UsageError(`--out must name a ${format.extension} file for --format ${format.name}, got '${out}'`, spec.name);
   const options = exportOptions(args, format);
   const smpConfig = readSmpConfigOption(optionValue(args, 'smp-config'));
-  const w = await loadWeights(model, smpConfig ? { smpConfig } : {});
+  const dtype = parseDtypeOption(optionValue(args, 'dtype'));
+  const w = await loadWeights(model, { ...(smpConfig ? { smpConfig } : {}), ...(dtype ? { dtype } : {}) });
   const wrote = format.write(out, w, options, { source: () => sourceOf(model), say: (message) => process.stderr.write(`${message}\n`) });
   process.stdout.write(`wrote ${out}: ${wrote}\n`);
   return 0;

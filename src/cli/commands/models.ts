@@ -12,6 +12,7 @@ import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../mo
 import { weightFormat } from '../../model/loading/formats/registry.js';
 import { looksLikePath, pathExists } from '../../model/loading/load-weights.js';
 import type { Precision } from '../../model/loading/options.js';
+import { TRANSFORMERS_JS_DTYPES, type TransformersJsDtype } from '../../model/loading/transformers-js-model.js';
 import { cacheDirectory, resolveWeights } from '../../model/loading/weights-store.js';
 import { type Command, type CommandSpec, type OptionSpec, UsageError } from '../args.js';
 import type { TuneMode } from '../../gpu/tuning.js';
@@ -125,6 +126,22 @@ export function readSmpConfigOption(path: string | undefined): Record<string, un
   return json as Record<string, unknown>;
 }
 
+/** The option that chooses a transformers.js folder's ONNX file (commands that load `--model` take it). */
+export const DTYPE_OPTION: OptionSpec = {
+  name: 'dtype',
+  kind: 'value',
+  valueName: TRANSFORMERS_JS_DTYPES.join('|'),
+  description: "a transformers.js folder: which ONNX file runs (onnx/model.onnx, model_fp16.onnx, model_quantized.onnx), as transformers.js' dtype",
+  defaultText: 'fp32',
+};
+
+/** `--dtype` read as the dtype load option: one of the transformers.js dtypes, or a usage error naming them. */
+export function parseDtypeOption(text: string | undefined): TransformersJsDtype | undefined {
+  if (text === undefined) return undefined;
+  if (!(TRANSFORMERS_JS_DTYPES as readonly string[]).includes(text)) throw new UsageError(`--dtype: '${text}' is not one of ${TRANSFORMERS_JS_DTYPES.join(', ')}`);
+  return text as TransformersJsDtype;
+}
+
 export interface OpenModelOptions {
   outputStride?: number;
   /** A bare smp state dict's config.json (LoadOptions.smpConfig). */
@@ -137,6 +154,8 @@ export interface OpenModelOptions {
   ownSize?: boolean;
   /** The classes of a file that names none (LoadOptions.dataset). */
   dataset?: DatasetName;
+  /** A transformers.js folder's ONNX file (LoadOptions.dtype). */
+  dtype?: TransformersJsDtype;
   /** Loading messages (downloads, compilation). */
   onMessage?: (message: string) => void;
 }
@@ -178,8 +197,8 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    const { outputStride, precision, tune, centerCrop, ownSize, smpConfig, dataset } = opts;
-    return await loadModel(nameOrPath, { outputStride, precision, tune, centerCrop, ownSize, dataset, ...(smpConfig ? { smpConfig } : {}), onProgress: opts.onMessage });
+    const { outputStride, precision, tune, centerCrop, ownSize, smpConfig, dataset, dtype } = opts;
+    return await loadModel(nameOrPath, { outputStride, precision, tune, centerCrop, ownSize, dataset, ...(smpConfig ? { smpConfig } : {}), ...(dtype ? { dtype } : {}), onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;

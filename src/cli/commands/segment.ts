@@ -28,7 +28,7 @@ import {
 } from '../args.js';
 import { Progress } from '../progress.js';
 import { TILE_OPTIONS, tileOptions } from '../tile-option.js';
-import { SMP_CONFIG_OPTION, openModel, readSmpConfigOption } from './models.js';
+import { DTYPE_OPTION, SMP_CONFIG_OPTION, openModel, parseDtypeOption, readSmpConfigOption } from './models.js';
 import type { SegmentResult } from '../../model/model.js';
 import { type OutputPlan, classShares, finishedOutput } from '../finished-outputs.js';
 import { readInput } from '../read-input.js';
@@ -47,6 +47,7 @@ const spec: CommandSpec = {
   options: [
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: "registry model (see 'deeplab models') or weights file", defaultText: DEFAULT_MODEL },
     SMP_CONFIG_OPTION,
+    DTYPE_OPTION,
     { name: 'out', kind: 'value', valueName: 'DIR', description: 'output folder, created if needed', defaultText: '.' },
     { name: 'overlay', kind: 'flag', description: 'also write DIR/<image-name>_overlay.png, the classes blended over the photo' },
     {
@@ -191,6 +192,7 @@ async function run(args: ParsedArgs): Promise<number> {
   const model = await openModel(optionValue(args, 'model') ?? DEFAULT_MODEL, {
     outputStride,
     smpConfig: readSmpConfigOption(optionValue(args, 'smp-config')),
+    dtype: parseDtypeOption(optionValue(args, 'dtype')),
     dataset,
     ...(slide ? {} : { centerCrop: false }),
     ...(optionFlag(args, 'own-size') ? { ownSize: true } : {}),

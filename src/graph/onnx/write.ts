@@ -71,6 +71,8 @@ export interface WriteOnnxOptions {
   replace?: ReadonlyMap<string, OnnxTensor>;
   /** Initializers to leave out (those a checkpoint stores itself). */
   omit?: ReadonlySet<string>;
+  /** Inputs' declared dims to write instead (a channel count the file left symbolic). */
+  inputs?: OnnxValueInfo[];
   /** Outputs' declared dims to write instead (a new class count). */
   outputs?: OnnxValueInfo[];
   /** Metadata to write instead of the file's. */
@@ -96,7 +98,7 @@ export function onnxMessage(model: OnnxModel, o: WriteOnnxOptions = {}): Record<
       name: g.name,
       node: g.nodes.map((n) => ({ name: n.name, op_type: n.opType, domain: n.domain, input: n.inputs, output: n.outputs, attribute: [...n.attrs].map(([k, a]) => attrProto(k, a)) })),
       initializer: initializers,
-      input: g.inputs.map((v) => valueInfo(v)),
+      input: (o.inputs ?? g.inputs).map((v) => valueInfo(v)),
       output: (o.outputs ?? g.outputs).map((v) => valueInfo(v)),
     },
   };

@@ -6,7 +6,7 @@
 // kept by name in registry.ts, where a missing one is a compile error; everything that differs
 // by backbone asks the record, never the name.
 import type { GraphBuilder } from '../../graph/builder.js';
-import type { Value } from '../../graph/ir.js';
+import type { Graph, Value } from '../../graph/ir.js';
 import type { HostParams } from '../../graph/params.js';
 import type { InputNormalizationName } from '../../io/input-normalization.js';
 import type { BackboneName, DeepLabConfig, HeadName, StemName } from '../networks/config-types.js';
@@ -61,7 +61,17 @@ export interface BackboneBuildOptions {
  */
 export type BackboneNetwork =
   | { kind: 'features'; build(b: GraphBuilder, image: Value, cfg: DeepLabConfig, opts: BackboneBuildOptions): BackboneFeatures }
-  | { kind: 'whole'; build(b: GraphBuilder, image: Value, cfg: DeepLabConfig, opts: BackboneBuildOptions): Value };
+  | {
+      kind: 'whole';
+      build(b: GraphBuilder, image: Value, cfg: DeepLabConfig, opts: BackboneBuildOptions): Value;
+      /**
+       * The network's own output in a graph of it, where its logits are that output resized to the
+       * input (an ONNX file's output below the input's resolution): what forwardToHost gives, and
+       * what a hub processor's post-processing resizes. Undefined where the logits are the network's
+       * own output. Absent: forwardToHost gives the logits at the input.
+       */
+      ownOutput?(graph: Graph): Value | undefined;
+    };
 
 /** The keys and shapes of a state dict, which is all a source's recogniser reads. */
 export type StateKeys = ReadonlyMap<string, { readonly shape: readonly number[] }>;

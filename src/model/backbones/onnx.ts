@@ -2,7 +2,7 @@
 // its architecture the file's model (src/model/networks/onnx-network.ts), built for any input
 // size and class count, so an imported file takes the same seat as our own networks: the model's
 // programs, fine-tuning with a new class set, checkpoints, describe.
-import { type OnnxArchitecture, defaultOnnxArchitecture, onnxArchitectureFromJson, onnxArchitectureJson, onnxFileWithWeights, onnxNetwork } from '../networks/onnx-network.js';
+import { type OnnxArchitecture, defaultOnnxArchitecture, importedOwnOutput, onnxArchitectureFromJson, onnxArchitectureJson, onnxFileWithWeights, onnxNetwork } from '../networks/onnx-network.js';
 import { type BackboneRecord, architectureCasts } from './backbone.js';
 
 const arch = architectureCasts<OnnxArchitecture>();
@@ -13,6 +13,8 @@ export const ONNX_NETWORK: BackboneRecord = {
   network: {
     kind: 'whole',
     build: (b, image, cfg, opts) => onnxNetwork(b, image, arch.unwrap(opts.architecture), cfg.numClasses).logits,
+    // The file's output as onnxruntime gives it, at its own stride.
+    ownOutput: importedOwnOutput,
   },
   architecture: {
     default: arch.wrap(defaultOnnxArchitecture()),

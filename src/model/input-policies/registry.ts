@@ -3,6 +3,7 @@
 // a stored policy, with its one refusal, lives here.
 import type { InputPolicy } from '../loading/options.js';
 import { FIXED } from './fixed.js';
+import { HEIGHT_WIDTH } from './height-width.js';
 import { KEEP_RATIO } from './keep-ratio.js';
 import { OWN_SIZE } from './own-size.js';
 import { PAD_TO_CROP } from './pad-to-crop.js';
@@ -16,6 +17,7 @@ export const INPUT_POLICIES: { readonly [K in PolicyKind]: InputPolicyRecord<Ext
   'short-side': SHORT_SIDE,
   'keep-ratio': KEEP_RATIO,
   'shortest-edge': SHORTEST_EDGE,
+  'height-width': HEIGHT_WIDTH,
   'stride-multiple': STRIDE_MULTIPLE,
   'own-size': OWN_SIZE,
   'pad-to-crop': PAD_TO_CROP,

@@ -17,6 +17,7 @@ import { reverseInputChannels } from '../weights/layouts.js';
 import { readConfigJson } from './config-json.js';
 import type { FileSet } from './formats/format.js';
 import { hubProcessor } from './hub-processor.js';
+import { policySquare, policyWithOptions } from '../input-policy.js';
 import { type LoadedWeights, checkedWeights, loadedNetwork, scaledRates } from './loaded-weights.js';
 import type { LoadOptions } from './options.js';
 
@@ -24,6 +25,11 @@ export const HUB_CONFIG = 'config.json';
 export const HUB_PROCESSOR = 'preprocessor_config.json';
 /** The weights files a hub folder may hold, preferred first. */
 export const HUB_WEIGHTS = ['model.safetensors', 'pytorch_model.bin'] as const;
+
+/** The config.json model_types our own networks build (the backbone records that read transformers' weights). */
+export function hubModelTypes(): string[] {
+  return backboneRecords().flatMap((r) => (r.weights.transformers ? [r.weights.transformers.modelType] : []));
+}
 
 /** Whether a folder's names are a hub folder's: a config.json beside a weights file. */
 export function isHubFolder(names: readonly string[]): boolean {
@@ -95,7 +101,7 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
     if (!w || w.shape.length !== 4 || w.shape[2] !== 3) throw new Error(`${files.what}: no 3-channel stem weight '${source.stem}' to take the processor's BGR flip`);
     params.set(source.stem, reverseInputChannels(w as { shape: number[]; data: Float32Array }));
   }
-  const policy = opts.centerCrop === false ? { ...processor.policy, crop: null } : processor.policy;
-  const square = policy.crop ?? { height: policy.size, width: policy.size };
+  const policy = policyWithOptions(processor.policy, opts);
+  const square = policySquare(policy);
   return checkedWeights({ name, config, ...loadedNetwork(config, hub.architecture), inputPolicy: policy, params, probeSize: [square.width, square.height], classes }, weightsWhat);
 }

@@ -1,26 +1,58 @@
 // A `transformers` image processor's preprocessor_config.json as our input policy and
-// normalisation: shortest-edge resize, centre crop, rescale, normalise, channel flip. Older hub
-// files (feature extractors) give `size` and `crop_size` as plain numbers and leave out what the
-// processor class defaults; the class's defaults fill those in. A value we cannot reproduce is
-// refused, naming the key.
+// normalisation, as transformers 5's processors of the segmentation families do it: the resize
+// (`size` as {shortest_edge} or {height, width}, DPT's keep_aspect_ratio and ensure_multiple_of,
+// PIL's resample), the centre crop, rescale, normalise, MobileViT's channel flip, and
+// do_reduce_labels (what a training label means). Older hub files (feature extractors) give
+// `size` and `crop_size` as plain numbers and leave out what the processor class defaults; the
+// class's defaults fill those in. A value we cannot reproduce is refused, naming the key.
 import { CONFIG_LIMITS, excerpt } from '../../io/reader-rules.js';
 import type { InputNormalizationName } from '../../io/input-normalization.js';
 import { IMAGENET_MEAN, IMAGENET_STD, type PilFilter } from '../../io/resize-cpu.js';
 import type { InputPolicy } from './options.js';
 
 export interface HubProcessor {
-  policy: Extract<InputPolicy, { kind: 'shortest-edge' }>;
+  policy: Extract<InputPolicy, { kind: 'shortest-edge' | 'height-width' }>;
   normalization: InputNormalizationName;
   /** The processor feeds BGR (do_flip_channel_order). */
   flipChannels: boolean;
+  /** Training labels are reduced (do_reduce_labels): 0 is ignored (255) and every other class is one less. */
+  reduceLabels: boolean;
 }
 
-/** Keys that say nothing about the pixels the network sees (labels are training's business). */
-const IGNORED = new Set(['image_processor_type', 'feature_extractor_type', 'processor_class', 'do_reduce_labels', 'reduce_labels', 'do_convert_rgb', 'data_format', 'input_data_format', 'default_to_square']);
-const KNOWN = new Set([...IGNORED, 'do_resize', 'size', 'resample', 'do_center_crop', 'crop_size', 'do_rescale', 'rescale_factor', 'do_normalize', 'image_mean', 'image_std', 'do_flip_channel_order']);
+/** Keys that say nothing about the pixels the network sees or what a label means. */
+const IGNORED = new Set(['image_processor_type', 'feature_extractor_type', 'processor_class', 'do_convert_rgb', 'data_format', 'input_data_format', 'default_to_square', 'size_divisor']);
+const KNOWN = new Set([
+  ...IGNORED, 'do_resize', 'size', 'resample', 'do_center_crop', 'crop_size', 'do_rescale', 'rescale_factor', 'do_normalize', 'image_mean', 'image_std', 'do_flip_channel_order',
+  'keep_aspect_ratio', 'ensure_multiple_of', 'do_pad', 'do_reduce_labels', 'reduce_labels',
+]);
 
 /** PIL's resampling filters by number, those we reproduce. */
 const PIL_FILTERS: Record<number, PilFilter> = { 2: 'bilinear', 3: 'bicubic' };
+
+/** What a processor class does where its file leaves a key out (transformers 5's class attributes). */
+interface ClassDefaults {
+  resample: number;
+  normalize: boolean;
+  mean: readonly number[];
+  std: readonly number[];
+  centerCrop: boolean;
+  flip: boolean;
+  /** A plain number `size` is a square (the class's default_to_square), else the shortest edge. */
+  square: boolean;
+}
+
+const HALF = [0.5, 0.5, 0.5];
+const CLASSES: Readonly<Record<string, ClassDefaults>> = {
+  // MobileViTImageProcessor (MobileViTV2's folders use it too) flips to BGR and does not normalise unless told.
+  MobileViT: { resample: 3, normalize: false, mean: HALF, std: HALF, centerCrop: true, flip: true, square: false },
+  MobileNetV2: { resample: 2, normalize: true, mean: HALF, std: HALF, centerCrop: true, flip: false, square: false },
+  // SegFormer's processor is UperNet's too.
+  Segformer: { resample: 2, normalize: true, mean: IMAGENET_MEAN, std: IMAGENET_STD, centerCrop: false, flip: false, square: true },
+  DPT: { resample: 3, normalize: true, mean: HALF, std: HALF, centerCrop: false, flip: false, square: true },
+  Beit: { resample: 3, normalize: true, mean: HALF, std: HALF, centerCrop: false, flip: false, square: true },
+};
+/** A file that names no class: the defaults the hub's DeepLabV3 processors share. */
+const UNNAMED: ClassDefaults = { resample: 2, normalize: true, mean: HALF, std: HALF, centerCrop: true, flip: false, square: false };
 
 const close = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
 
@@ -31,9 +63,12 @@ export function hubProcessor(json: unknown, what = 'preprocessor_config.json'): 
     throw new Error(`${what}: ${key} ${why}, got ${excerpt(j[key])}`);
   };
   for (const key of Object.keys(j)) if (!KNOWN.has(key)) throw new Error(`${what}: unknown key '${excerpt(key).slice(1, -1)}' (an image processor we do not reproduce)`);
-  const kind = String(j.image_processor_type ?? j.feature_extractor_type ?? '');
-  // MobileViTImageProcessor (MobileViTV2's folders use it too) flips to BGR and does not normalise unless told.
-  const bgrByDefault = kind.startsWith('MobileViT');
+  const typeKey = j.image_processor_type !== undefined ? 'image_processor_type' : 'feature_extractor_type';
+  const type = j[typeKey];
+  const className = typeof type === 'string' ? type.replace(/(ImageProcessor(Fast|Pil)?|FeatureExtractor)$/, '') : undefined;
+  const defaults = type === undefined ? UNNAMED : className !== undefined && Object.hasOwn(CLASSES, className) ? CLASSES[className] : undefined;
+  if (!defaults) fail(typeKey, `is not a processor we reproduce (${Object.keys(CLASSES).map((c) => `${c}ImageProcessor`).join(', ')})`);
+  const d = defaults as ClassDefaults;
   const flag = (key: string, fallback: boolean): boolean => {
     const v = j[key] ?? fallback;
     if (typeof v !== 'boolean') fail(key, 'must be true or false');
@@ -44,35 +79,60 @@ export function hubProcessor(json: unknown, what = 'preprocessor_config.json'): 
     if ((v as number) > CONFIG_LIMITS.rate) fail(key, `must hold sizes of at most ${CONFIG_LIMITS.rate}`);
     return v as number;
   };
+  /** A {height, width} object's sides, or fails naming `key`. */
+  const heightWidth = (key: string, v: unknown): { height: number; width: number } => {
+    const o = v as Record<string, unknown> | null;
+    if (typeof o !== 'object' || o === null || Object.keys(o).some((k) => k !== 'height' && k !== 'width')) fail(key, 'must be {"height": h, "width": w}');
+    return { height: side(key, o!.height), width: side(key, o!.width) };
+  };
 
   if (!flag('do_resize', true)) fail('do_resize', 'must be true (the network runs at the processor\'s size)');
   const size = j.size;
-  if (size === undefined) fail('size', 'is needed (the shortest edge the image is resized to)');
-  const shortest = typeof size === 'number' ? size : (size as Record<string, unknown> | null)?.shortest_edge;
-  if (typeof size !== 'number' && (typeof size !== 'object' || size === null || Object.keys(size).some((k) => k !== 'shortest_edge'))) fail('size', 'must be {"shortest_edge": n} (other resizes are not reproduced)');
-  const edge = side('size', shortest);
-  const filter = PIL_FILTERS[(j.resample ?? 2) as number];
+  if (size === undefined) fail('size', 'is needed (the size the image is resized to)');
+  const edgeOnly = typeof size === 'object' && size !== null && Object.keys(size).length === 1 && 'shortest_edge' in size;
+  const byEdge = typeof size === 'number' ? !d.square : edgeOnly;
+  if (typeof size !== 'number' && !edgeOnly && (typeof size !== 'object' || size === null || Object.keys(size).sort().join() !== 'height,width')) {
+    fail('size', 'must be {"shortest_edge": n} or {"height": h, "width": w} (other resizes are not reproduced)');
+  }
+  const edge = byEdge ? side('size', typeof size === 'number' ? size : (size as Record<string, unknown>).shortest_edge) : 0;
+  const target = byEdge ? null : typeof size === 'number' ? { height: side('size', size), width: side('size', size) } : heightWidth('size', size);
+  const filter = PIL_FILTERS[(j.resample ?? d.resample) as number];
   if (!filter) fail('resample', 'must be 2 (bilinear) or 3 (bicubic)');
 
+  // DPT's resize: the aspect ratio kept, sides multiples of a number; its padding is not reproduced.
+  const keepAspectRatio = flag('keep_aspect_ratio', false);
+  const multiple = j.ensure_multiple_of === undefined || j.ensure_multiple_of === null ? 1 : side('ensure_multiple_of', j.ensure_multiple_of);
+  if (byEdge && (keepAspectRatio || multiple > 1)) fail(keepAspectRatio ? 'keep_aspect_ratio' : 'ensure_multiple_of', 'applies to a size of {"height": h, "width": w} only');
+  if (flag('do_pad', false)) fail('do_pad', 'must be false (the padding to size_divisor is not reproduced)');
+
   let crop: { height: number; width: number } | null = null;
-  if (flag('do_center_crop', true)) {
+  if (flag('do_center_crop', d.centerCrop)) {
     const c = j.crop_size;
     if (c === undefined) fail('crop_size', 'is needed with do_center_crop');
-    crop = typeof c === 'number' ? { height: side('crop_size', c), width: side('crop_size', c) } : { height: side('crop_size', (c as Record<string, unknown> | null)?.height), width: side('crop_size', (c as Record<string, unknown> | null)?.width) };
-    if (crop.height > edge || crop.width > edge) fail('crop_size', `must fit the resized image (shortest edge ${edge}; the processor's padding is not reproduced)`);
+    crop = typeof c === 'number' ? { height: side('crop_size', c), width: side('crop_size', c) } : heightWidth('crop_size', c);
+    const [h, w] = target ? [target.height, target.width] : [edge, edge];
+    const fixed = !target || (!keepAspectRatio && multiple === 1);
+    if (fixed && (crop.height > h || crop.width > w)) fail('crop_size', `must fit the resized image (${target ? `${w}x${h}` : `shortest edge ${edge}`}; the processor's padding is not reproduced)`);
   }
 
   if (!flag('do_rescale', true)) fail('do_rescale', 'must be true');
   const factor = j.rescale_factor ?? 1 / 255;
   if (typeof factor !== 'number' || Math.abs(factor - 1 / 255) > 1e-12) fail('rescale_factor', 'must be 1/255');
   let normalization: InputNormalizationName = 'unit';
-  if (flag('do_normalize', !bgrByDefault)) {
-    const mean = (j.image_mean ?? [0.5, 0.5, 0.5]) as number[];
-    const std = (j.image_std ?? [0.5, 0.5, 0.5]) as number[];
+  if (flag('do_normalize', d.normalize)) {
+    const mean = (j.image_mean ?? d.mean) as number[];
+    const std = (j.image_std ?? d.std) as number[];
     if (!Array.isArray(mean) || !Array.isArray(std)) fail('image_mean', 'and image_std must be lists of three numbers');
-    if (close(mean, [0.5, 0.5, 0.5]) && close(std, [0.5, 0.5, 0.5])) normalization = 'minus_one_one';
+    if (close(mean, HALF) && close(std, HALF)) normalization = 'minus_one_one';
     else if (close(mean, IMAGENET_MEAN) && close(std, IMAGENET_STD)) normalization = 'imagenet';
     else fail('image_mean', `and image_std ${excerpt(std)} must be 0.5s or ImageNet's (the normalisations we have)`);
   }
-  return { policy: { kind: 'shortest-edge', size: edge, crop, filter }, normalization, flipChannels: flag('do_flip_channel_order', bgrByDefault) };
+  // reduce_labels: the feature extractors' name for it.
+  const legacy = j.reduce_labels === undefined ? undefined : flag('reduce_labels', false);
+  const reduceLabels = flag('do_reduce_labels', legacy ?? false);
+  if (legacy !== undefined && legacy !== reduceLabels) fail('reduce_labels', 'must agree with do_reduce_labels');
+  const policy: HubProcessor['policy'] = target
+    ? { kind: 'height-width', height: target.height, width: target.width, filter, keepAspectRatio, multiple, crop }
+    : { kind: 'shortest-edge', size: edge, crop, filter };
+  return { policy, normalization, flipChannels: flag('do_flip_channel_order', d.flip), reduceLabels };
 }

@@ -9,6 +9,7 @@ import { writeSafetensors } from '../weights/import/safetensors.js';
 import type { Quantization } from '../weights/quantize.js';
 import type { LoadOptions } from './options.js';
 import { checkpointContents } from './checkpoint-contents.js';
+import { checkFormatOptions } from './formats/registry.js';
 import { type LoadedWeights, weightsFromBytes } from './weights-from-bytes.js';
 import { weightsSource } from './weights-source.js';
 
@@ -21,6 +22,7 @@ export { entryHints, looksLikePath, pathExists } from './weights-source.js';
 export async function loadWeights(nameOrPath: string | Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<LoadedWeights> {
   const s = await weightsSource(nameOrPath, opts);
   const { format, name, source, hints } = s;
+  checkFormatOptions(format, opts, source);
   if (s.kind === 'folder') {
     if (format.read.kind !== 'folder') throw new Error(`${source}: a ${format.title} is one file, not a folder`);
     return format.read.load(s.files, { name, source, opts, hints, prefix: s.prefix });

@@ -1,10 +1,11 @@
 // A model from an ONNX file: the file's graph imported at the probe size (its initializers become
 // our parameters, in our layouts), with what the file says of its preprocessing and classes (our
-// own exports' metadata: normalisation, mean and std, class names and colours) or, where it says
-// nothing, the caller's options (`inputSize`, `mean`, `std`, `dataset`) and ImageNet's statistics.
+// own exports' metadata: normalisation, mean and std, BGR input, class names and colours) or,
+// where it says nothing, the caller's options (`inputSize`, `mean`, `std`, `dataset`) and
+// ImageNet's statistics.
 import { GraphBuilder } from '../../graph/builder.js';
 import { sourceData } from '../../graph/onnx/import/context.js';
-import { importOnnx } from '../../graph/onnx/import/import.js';
+import { type OnnxSignature, importOnnx } from '../../graph/onnx/import/import.js';
 import { onnxSignature } from '../../graph/onnx/import/signature.js';
 import type { OnnxModel } from '../../graph/onnx/model.js';
 import type { HostParams } from '../../graph/params.js';
@@ -82,6 +83,34 @@ function policyOf(opts: LoadOptions, fixed: [number, number] | null, source: str
   return { kind: 'fixed', height: size[0], width: size[1] };
 }
 
+/** How an imported file's input is prepared, and its classes: the file's metadata and the options' (below), or a model folder's (transformers-js-model.ts). */
+export interface OnnxPipeline {
+  signature: OnnxSignature;
+  inputPolicy: InputPolicy;
+  normalization: InputNormalizationName;
+  inputAffine?: { mean: number[]; std: number[] };
+  reverseChannels?: true;
+  /** The size [height, width] the graph is first imported at (its class count, its parameters). */
+  probe: [number, number];
+  /** The class names for the file's class count, or an error saying why they do not fit it. */
+  classes(numClasses: number): ClassSet;
+}
+
+/** The LoadedWeights of an ONNX model: its graph imported at the probe size (the class count, every initializer it reads as state, in our layout). */
+export function importedOnnxWeights(model: OnnxModel, name: string, source: string, p: OnnxPipeline): LoadedWeights {
+  const { signature, inputAffine, reverseChannels } = p;
+  const [height, width] = p.probe;
+  const b = new GraphBuilder();
+  const image = b.input('image', [1, height, width, signature.channels]);
+  const { logits, sources } = importOnnx(b, image, model, signature, source, { ...(inputAffine ? { inputAffine } : {}), ...(reverseChannels ? { reverseChannels } : {}) });
+  const numClasses = logits.shape[3];
+  const params: HostParams = new Map([...sources].map(([k, s]) => [k, { shape: s.order.map((a) => s.dims[a]), data: sourceData(s) }]));
+  const config = defaultConfig('onnx', { numClasses, inChannels: signature.channels, normalization: p.normalization });
+  const architecture = arch.wrap({ model, signature, classes: numClasses, what: source, ...(inputAffine ? { inputAffine } : {}), ...(reverseChannels ? { reverseChannels } : {}) });
+  const w: LoadedWeights = { name, config, ...loadedNetwork(config, architecture), inputPolicy: p.inputPolicy, params, probeSize: [width, height], classes: p.classes(numClasses) };
+  return checkedWeights(w, source);
+}
+
 /** The LoadedWeights of an ONNX file's model. */
 export function onnxModelWeights(model: OnnxModel, ctx: LoadContext): LoadedWeights {
   const { name, source, opts } = ctx;
@@ -91,23 +120,15 @@ export function onnxModelWeights(model: OnnxModel, ctx: LoadContext): LoadedWeig
   const signature = onnxSignature(model, source, opts.output);
   const { normalization, inputAffine } = normalizationOf(model.metadata, opts, signature.channels, source);
   const inputPolicy = policyOf(opts, signature.size, source);
-  const [height, width] = inputPolicy.kind === 'fixed' ? [inputPolicy.height, inputPolicy.width] : [PROBE_SIZE, PROBE_SIZE];
-  // Imported once at the probe size: the class count, and every initializer the graph reads as state, in our layout.
-  const b = new GraphBuilder();
-  const image = b.input('image', [1, height, width, signature.channels]);
-  const { logits, sources } = importOnnx(b, image, model, signature, source, inputAffine ? { inputAffine } : {});
-  const numClasses = logits.shape[3];
-  const params: HostParams = new Map([...sources].map(([k, s]) => [k, { shape: s.order.map((a) => s.dims[a]), data: sourceData(s) }]));
-  const config = defaultConfig('onnx', { numClasses, inChannels: signature.channels, normalization });
-  const architecture = arch.wrap({ model, signature, classes: numClasses, what: source, ...(inputAffine ? { inputAffine } : {}) });
-  const w: LoadedWeights = {
-    name,
-    config,
-    ...loadedNetwork(config, architecture),
+  const probe: [number, number] = inputPolicy.kind === 'fixed' ? [inputPolicy.height, inputPolicy.width] : [PROBE_SIZE, PROBE_SIZE];
+  return importedOnnxWeights(model, name, source, {
+    signature,
     inputPolicy,
-    params,
-    probeSize: [width, height],
-    classes: classesOf(model.metadata, ctx, numClasses),
-  };
-  return checkedWeights(w, source);
+    normalization,
+    ...(inputAffine ? { inputAffine } : {}),
+    // Our export of a file fed BGR (a transformers.js MobileViT's) says so: the model takes RGB.
+    ...(model.metadata.get('color_order') === 'BGR' && signature.channels === 3 ? { reverseChannels: true as const } : {}),
+    probe,
+    classes: (numClasses) => classesOf(model.metadata, ctx, numClasses),
+  });
 }

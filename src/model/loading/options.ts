@@ -62,6 +62,12 @@ export interface LoadOptions {
   std?: readonly number[];
   /** ONNX files: which of the graph's outputs holds the logits (default: the first). */
   output?: string;
+  /**
+   * transformers.js folders: which of its ONNX files runs, as transformers.js' `dtype` chooses:
+   * 'fp32' (the default: onnx/model.onnx), 'fp16' (onnx/model_fp16.onnx) or 'q8'
+   * (onnx/model_quantized.onnx). Refused for every other weights format.
+   */
+  dtype?: 'fp32' | 'fp16' | 'q8';
   /** Allow downloading registry models (default true). */
   download?: boolean;
   /** Progress messages (downloads, compilation). */
@@ -126,7 +132,7 @@ export interface DeviceLostEvent {
 /** Every LoadOptions name, for the check that refuses unknown ones. */
 export const LOAD_OPTION_NAMES: readonly (keyof LoadOptions)[] = [
   'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'dataset', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
-  'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig', 'ownSize', 'inputSize', 'mean', 'std', 'output',
+  'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig', 'ownSize', 'inputSize', 'mean', 'std', 'output', 'dtype',
 ];
 
 export type Precision = 'f32' | 'f16';
@@ -137,7 +143,8 @@ export type Precision = 'f32' | 'f16';
  * (long, short) (mmseg's keep-ratio Resize: the factor min(long / long side, short / short side),
  * sides rounded to the nearest pixel; bilinear without antialiasing, as OpenCV's INTER_LINEAR),
  * or as a `transformers` image processor does (its shortest edge resized to `size`, the other
- * side truncated, with PIL's `filter`; then, with `crop`, the centre `crop` cut out), or kept at
+ * side truncated, with PIL's `filter`; or resized to height x width, DPT's keeping its aspect
+ * ratio with sides multiples of `multiple`; then, with `crop`, the centre `crop` cut out), or kept at
  * its own size where its sides are multiples of `multiple` (an smp model's output stride), or
  * kept at its own size whatever it is (VainF's predict.py), or padded to an export crop with the
  * mean pixel, shrunk to fit it first where larger (TF DeepLab's zoo: src/model/input-policies/
@@ -148,6 +155,7 @@ export type InputPolicy =
   | { kind: 'short-side'; size: number }
   | { kind: 'keep-ratio'; long: number; short: number }
   | { kind: 'shortest-edge'; size: number; crop: { height: number; width: number } | null; filter: PilFilter }
+  | { kind: 'height-width'; height: number; width: number; filter: PilFilter; keepAspectRatio: boolean; multiple: number; crop: { height: number; width: number } | null }
   | { kind: 'stride-multiple'; multiple: number }
   | { kind: 'own-size' }
   | { kind: 'pad-to-crop'; height: number; width: number };

@@ -2,7 +2,7 @@
 // tarball), on any platform, with no file system: the format is told by its record
 // (src/model/loading/formats/), which reads the bytes and builds the LoadedWeights. Node's loader
 // (load-weights.ts) finds and reads files and folders; the browser entry fetches bytes.
-import { detectWeightFormat as detectFormat, weightFormat } from './formats/registry.js';
+import { checkFormatOptions, detectWeightFormat as detectFormat, weightFormat } from './formats/registry.js';
 import type { WeightFormatName } from './formats/names.js';
 import type { LoadContext } from './formats/format.js';
 import type { LoadOptions } from './options.js';
@@ -36,7 +36,9 @@ export function weightsFromBytes(
   hints: WeightHints = {},
   siblings?: LoadContext['siblings'],
 ): LoadedWeights {
-  const { read, title } = weightFormat(format, source);
+  const record = weightFormat(format, source);
+  const { read, title } = record;
+  checkFormatOptions(record, opts, source);
   if (read.kind !== 'file') throw new Error(`${source}: a ${title} is read from a folder's files, not from one file's bytes`);
   try {
     return read.load(bytes, { name, source, opts, hints, ...(siblings ? { siblings } : {}) });

@@ -10,7 +10,7 @@ import { describeValue, printableName } from '../input-check.js';
 import { datasetClassSet } from '../datasets.js';
 import { settingsFromName } from '../weights/mmseg-config.js';
 import type { FileSet, WeightFormatRecord } from './formats/format.js';
-import { WEIGHT_EXTENSIONS, WEIGHT_FORMATS, detectWeightFormat, folderFormat, formatOfName, looksLikeWeightsPath } from './formats/registry.js';
+import { WEIGHT_EXTENSIONS, WEIGHT_FORMATS, detectWeightFormat, folderFormat, formatOfName, looksLikeWeightsPath, weightFormats } from './formats/registry.js';
 import type { WeightHints } from './loaded-weights.js';
 import type { LoadOptions } from './options.js';
 import { type RegistryEntry, findModel } from './registry.js';
@@ -27,9 +27,29 @@ export type WeightsSource = { format: WeightFormatRecord; name: string; source: 
 /** The place a path names: its format, and for a folder format its files (and a checkpoint's prefix). */
 type PathPlace = { kind: 'file'; format: WeightFormatRecord } | { kind: 'folder'; format: WeightFormatRecord; files: FileSet; prefix?: string };
 
-/** A folder's files, by name, read on demand under the readers' file rules (src/io/file-bytes.ts). */
+/** The subfolders a folder format reads files from (transformers.js' onnx/): their files are named 'sub/name'. */
+const SUBFOLDERS: readonly string[] = [...new Set(weightFormats().flatMap((f) => (f.read.kind === 'folder' ? (f.read.subfolders ?? []) : [])))];
+
+/** The names in a subfolder of `dir`, as 'sub/name'; none where it is no folder. */
+function subfolderNames(dir: string, sub: string): string[] {
+  const path = join(dir, sub);
+  try {
+    if (!statSync(path).isDirectory()) return [];
+  } catch {
+    return []; // a dangling link, say: its files are then missing, and named as such
+  }
+  try {
+    return readdirSync(path).map((n) => `${sub}/${n}`);
+  } catch (e) {
+    throw new Error(`${path}: the folder cannot be listed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
+  }
+}
+
+/** A folder's files, by name (and those of the subfolders formats read), read on demand under the readers' file rules (src/io/file-bytes.ts). */
 function folderFiles(dir: string): FileSet {
-  return { names: readdirSync(dir), read: (n, maxBytes) => readFileBytes(join(dir, n), maxBytes), what: dir };
+  const names = readdirSync(dir);
+  const inner = SUBFOLDERS.filter((sub) => names.includes(sub)).flatMap((sub) => subfolderNames(dir, sub));
+  return { names: [...names, ...inner], read: (n, maxBytes) => readFileBytes(join(dir, n), maxBytes), what: dir };
 }
 
 /** A folder, by the first folder format that recognises its files. */

@@ -5,8 +5,8 @@
 import { GraphBuilder } from '../../graph/builder.js';
 import { sourceTensorData } from '../../graph/onnx/import/context.js';
 import type { HostParams } from '../../graph/params.js';
-import type { Value } from '../../graph/ir.js';
-import { type Imported, type OnnxSignature, importOnnx } from '../../graph/onnx/import/import.js';
+import type { Graph, Value } from '../../graph/ir.js';
+import { type Imported, LOGITS_RESIZE, type OnnxSignature, importOnnx } from '../../graph/onnx/import/import.js';
 import type { OnnxModel, OnnxTensor } from '../../graph/onnx/model.js';
 import { readOnnx } from '../../graph/onnx/read.js';
 import { writeOnnx } from '../../graph/onnx/write.js';
@@ -21,6 +21,8 @@ export interface OnnxArchitecture {
   what: string;
   /** (x - mean) / std applied in the graph, where the file's normalisation is none of ours (the model's input is then x / 255). */
   inputAffine?: { mean: number[]; std: number[] };
+  /** The image's channels reversed in the graph: the file takes BGR (a transformers.js MobileViT's), the model RGB. */
+  reverseChannels?: true;
 }
 
 /** The file's graph on `b` for `numClasses` classes. */
@@ -28,13 +30,22 @@ export function onnxNetwork(b: GraphBuilder, image: Value, a: OnnxArchitecture, 
   return importOnnx(b, image, a.model, a.signature, a.what, {
     ...(numClasses !== a.classes ? { classes: numClasses } : {}),
     ...(a.inputAffine ? { inputAffine: a.inputAffine } : {}),
+    ...(a.reverseChannels ? { reverseChannels: true } : {}),
   });
+}
+
+/** The file's own output in a graph of its network, where the importer resized it to the logits at the input (LOGITS_RESIZE); else undefined: the logits are it. */
+export function importedOwnOutput(graph: Graph): Value | undefined {
+  const logits = graph.outputs.get('logits');
+  const maker = logits && graph.nodes.find((n) => n.outputs.includes(logits));
+  return maker?.name === LOGITS_RESIZE && maker.op.type === 'resize' ? maker.op.input : undefined;
 }
 
 /**
  * The file written back with `params` (our layouts, by state name) in place of its initializers,
  * and with `metadata` over its own: the same nodes, names and opset. Under a new class count the
- * logits' conv has its new weights, and the output's channel dimension says so.
+ * logits' conv has its new weights, and the output's channel dimension says so; an input channel
+ * count the file left symbolic is written as the model takes it, and a BGR input as color_order.
  */
 export function onnxFileWithWeights(a: OnnxArchitecture, params: HostParams, numClasses: number, metadata: Readonly<Record<string, string>>): { bytes: Uint8Array; nodes: number; initializers: number } {
   // Where each parameter came from, by importing the graph once (at its fixed size, else a small one).
@@ -52,7 +63,13 @@ export function onnxFileWithWeights(a: OnnxArchitecture, params: HostParams, num
   const outputs = a.model.graph.outputs.map((o) =>
     o.name === a.signature.output && o.dims && typeof o.dims[channelAxis] === 'number' ? { ...o, dims: o.dims.map((d, i) => (i === channelAxis ? numClasses : d)) } : o,
   );
-  const bytes = writeOnnx(a.model, { replace, outputs, metadata: new Map([...a.model.metadata, ...Object.entries(metadata)]) });
+  // The input's channels as the model takes them where the file left them symbolic (a transformers.js folder's num_channels).
+  const inputs = a.model.graph.inputs.map((i) =>
+    i.name === a.signature.input && i.dims && typeof i.dims[channelAxis] !== 'number' ? { ...i, dims: i.dims.map((d, k) => (k === channelAxis ? a.signature.channels : d)) } : i,
+  );
+  // A file fed BGR (our graph reverses the image's channels before it) says so, as our exports' metadata does: loaded back, it takes RGB again.
+  const order: [string, string][] = a.reverseChannels ? [['color_order', 'BGR']] : [];
+  const bytes = writeOnnx(a.model, { replace, inputs, outputs, metadata: new Map([...a.model.metadata, ...Object.entries(metadata), ...order]) });
   return { bytes, nodes: a.model.graph.nodes.length, initializers: a.model.graph.initializers.size };
 }
 
@@ -102,6 +119,7 @@ export function onnxArchitectureJson(a: OnnxArchitecture): unknown {
     classes: a.classes,
     what: a.what,
     ...(a.inputAffine ? { inputAffine: a.inputAffine } : {}),
+    ...(a.reverseChannels ? { reverseChannels: true } : {}),
   };
 }
 
@@ -131,5 +149,12 @@ export function onnxArchitectureFromJson(v: unknown, what: string): OnnxArchitec
   };
   if (!Number.isInteger(signature.channels) || signature.channels < 1) throw new Error(`${what}: signature.channels is not a count`);
   const affine = isObject(v.inputAffine) && Array.isArray(v.inputAffine.mean) && Array.isArray(v.inputAffine.std) ? { mean: v.inputAffine.mean.map(Number), std: v.inputAffine.std.map(Number) } : undefined;
-  return { model: { ...model, graph: { ...model.graph, initializers, inputs: model.graph.inputs.filter((i) => !initializers.has(i.name)) } }, signature, classes: v.classes as number, what: v.what, ...(affine ? { inputAffine: affine } : {}) };
+  return {
+    model: { ...model, graph: { ...model.graph, initializers, inputs: model.graph.inputs.filter((i) => !initializers.has(i.name)) } },
+    signature,
+    classes: v.classes as number,
+    what: v.what,
+    ...(affine ? { inputAffine: affine } : {}),
+    ...(v.reverseChannels === true ? { reverseChannels: true as const } : {}),
+  };
 }

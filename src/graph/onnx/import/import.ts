@@ -5,7 +5,8 @@
 // autograd run it. A node we do not run is refused naming the node and its op.
 //
 // The image comes in as our NHWC input; the logits go out NHWC at the input's size (a head's
-// lower-resolution output is resized, bilinearly, as our whole networks do).
+// lower-resolution output is resized, bilinearly, as our whole networks do, by the node named
+// LOGITS_RESIZE, whose input is the file's own output: src/model/networks/onnx-network.ts).
 import type { GraphBuilder } from '../../builder.js';
 import type { Value } from '../../ir.js';
 import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from '../model.js';
@@ -45,16 +46,26 @@ export interface ImportOptions {
   inputAffine?: { mean: readonly number[]; std: readonly number[] };
   /** The output at the file's own height and width (a head's stride kept), not resized to the input's. */
   ownSize?: boolean;
+  /** The image's channels reversed last, before the file's graph: a file fed BGR (a MobileViT processor's do_flip_channel_order) takes RGB. */
+  reverseChannels?: boolean;
 }
 
-/** The image as the file's input: our NHWC value, with the input affine applied where asked. */
-function imageInput(c: Context, image: Value, affine: ImportOptions['inputAffine']): Value {
-  if (!affine) return image;
+/** The image as the file's input: our NHWC value, with the input affine applied and the channels reversed where asked. */
+function imageInput(c: Context, image: Value, o: ImportOptions): Value {
   const ch = image.shape[3];
-  const constant = (name: string, values: readonly number[]) => c.state(hostTensor(name, 'float', [ch], values), [0, 1, 2, 3], [1, 1, 1, ch], 'statistic');
-  const centred = c.b.binary('input:minus_mean', 'sub', image, constant('input:mean', affine.mean));
-  return c.b.binary('input:over_std', 'div', centred, constant('input:std', affine.std));
+  let x = image;
+  if (o.inputAffine) {
+    const constant = (name: string, values: readonly number[]) => c.state(hostTensor(name, 'float', [ch], values), [0, 1, 2, 3], [1, 1, 1, ch], 'statistic');
+    const centred = c.b.binary('input:minus_mean', 'sub', x, constant('input:mean', o.inputAffine.mean));
+    x = c.b.binary('input:over_std', 'div', centred, constant('input:std', o.inputAffine.std));
+  }
+  if (!o.reverseChannels) return x;
+  const channels = Array.from({ length: ch }, (_, i) => c.b.channelSlice(`input:channel${i}`, x, i, 1));
+  return c.b.concat('input:reversed', channels.reverse());
 }
+
+/** The node that resizes a file's output below the input's resolution to the logits at the input's size. */
+export const LOGITS_RESIZE = 'logits:resize';
 
 export interface Imported {
   logits: Value;
@@ -131,7 +142,7 @@ export function importOnnx(b: GraphBuilder, image: Value, model: OnnxModel, sig:
   }
   for (const [name, t] of graph.initializers) c.slots.set(name, { kind: 'const', t });
   const [n, h, w, ch] = image.shape;
-  const x = imageInput(c, image, opts.inputAffine);
+  const x = imageInput(c, image, opts);
   c.slots.set(sig.input, sig.layout === 'nchw' ? c.slotOf(x, [n, ch, h, w], NHWC) : c.slotOf(x, [n, h, w, ch], identityOrder(4)));
   try {
     for (const node of nodes) {
@@ -164,7 +175,7 @@ function importNode(c: Context, node: OnnxNode): Slot[] {
   return rule(c);
 }
 
-/** The output as our logits: NHWC [N,H,W,classes] at `size` (the input's), or at its own where that is null. */
+/** The output as our logits: NHWC [N,H,W,classes] at `size` (the input's; the file's own output resized by LOGITS_RESIZE where it is smaller), or at its own where that is null. */
 function logitsOf(c: Context, sig: OnnxSignature, size: [number, number] | null): Value {
   const out = c.slots.get(sig.output) ?? c.refuse(`the output '${sig.output}' is made by no node`);
   if (out.kind === 'const') return c.refuse(`the output '${sig.output}' is a constant, not the image's class scores`);
@@ -172,5 +183,5 @@ function logitsOf(c: Context, sig: OnnxSignature, size: [number, number] | null)
   const order = sig.layout === 'nchw' ? NHWC : identityOrder(4);
   const v = c.valueIn(out, order);
   if (!size || (v.shape[1] === size[0] && v.shape[2] === size[1])) return v;
-  return c.b.resize('logits:resize', v, size[0], size[1], 'half_pixel');
+  return c.b.resize(LOGITS_RESIZE, v, size[0], size[1], 'half_pixel');
 }

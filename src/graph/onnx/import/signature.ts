@@ -20,8 +20,12 @@ function convChannels(model: OnnxModel, input: string): number | null {
   return null;
 }
 
-/** The file's signature; `output` picks an output by name. `what` names the file in errors. */
-export function onnxSignature(model: OnnxModel, what: string, output?: string): OnnxSignature {
+/**
+ * The file's signature; `output` picks an output by name; `channels` is the input's channel count
+ * where the file leaves it symbolic (what a model folder's config says: optimum's exports name it
+ * `num_channels`), else a Conv reading the input tells it. `what` names the file in errors.
+ */
+export function onnxSignature(model: OnnxModel, what: string, output?: string, channels?: number): OnnxSignature {
   const inputs = model.graph.inputs;
   if (inputs.length !== 1) throw new Error(`${what}: the graph takes ${inputs.length} inputs (${inputs.map((v) => v.name).join(', ')}); a segmentation model takes one image`);
   const input: OnnxValueInfo = inputs[0];
@@ -31,11 +35,12 @@ export function onnxSignature(model: OnnxModel, what: string, output?: string): 
   const [, d1, d2, d3] = input.dims.map(known);
   // PyTorch's [N,C,H,W] unless the channels are plainly last (a TF model through tf2onnx: [N,H,W,3]).
   const channelsLast = d3 !== null && d3 <= 4 && (d1 === null || d1 > 4);
-  const channels = channelsLast ? d3 : (d1 ?? convChannels(model, input.name));
-  if (channels === null || channels < 1) throw new Error(`${what}: input '${input.name}' [${input.dims.map((d) => d ?? '?').join(',')}] does not fix its channels, and no Conv reading it says them`);
+  const fixed = channelsLast ? d3 : d1;
+  const count = fixed ?? channels ?? (channelsLast ? null : convChannels(model, input.name));
+  if (count === null || count < 1) throw new Error(`${what}: input '${input.name}' [${input.dims.map((d) => d ?? '?').join(',')}] does not fix its channels, and no Conv reading it says them`);
   const [h, w] = channelsLast ? [d1, d2] : [d2, d3];
   const outputs = model.graph.outputs;
   const chosen = output === undefined ? outputs[0] : outputs.find((o) => o.name === output);
   if (!chosen) throw new Error(`${what}: no output named '${output}' (the outputs: ${outputs.map((o) => o.name).join(', ')})`);
-  return { input: input.name, layout: channelsLast ? 'nhwc' : 'nchw', channels, size: h !== null && w !== null ? [h, w] : null, output: chosen.name };
+  return { input: input.name, layout: channelsLast ? 'nhwc' : 'nchw', channels: count, size: h !== null && w !== null ? [h, w] : null, output: chosen.name };
 }

@@ -30,6 +30,8 @@ export interface LoadContext {
 /** How a folder format is read: from a folder's files. */
 export interface FolderReader {
   kind: 'folder';
+  /** Folders inside the folder whose files it reads, listed among its names as 'sub/name' (transformers.js' onnx/). */
+  subfolders?: readonly string[];
   /** Whether a folder of these files is this format (tried in the records' order): by their names, or a small file's contents. */
   recognise(files: FileSet): boolean;
   tensors(files: FileSet, prefix?: string): TensorMap;
@@ -62,6 +64,8 @@ export interface WeightFormatRecord {
   page: boolean;
   /** Whether a registry entry may name it (weights/registry.json's `format`). */
   registry: boolean;
+  /** Whether it reads the `dtype` load option (which of a transformers.js folder's files); every other format refuses it. */
+  dtype?: true;
   /**
    * How its models prepare an image, in words, where the format itself decides (a hub folder's
    * processor): `deeplab models`' INPUT column for a registry entry of this format.

@@ -3,6 +3,7 @@
 // bytes or a path's name, the one list of file-name endings, and the one refusal of an unknown
 // format live here.
 import type { FileSet, WeightFormatRecord } from './format.js';
+import type { LoadOptions } from '../options.js';
 import { type WeightFormatName, WEIGHT_FORMAT_NAMES } from './names.js';
 import { HF_HUB } from './hf-hub.js';
 import { NPY_DIR } from './npy-dir.js';
@@ -11,6 +12,7 @@ import { PTH } from './pth.js';
 import { SAFETENSORS } from './safetensors.js';
 import { SMP_FOLDER } from './smp.js';
 import { TF_FOLDER, TF_GRAPH, TF_ZOO } from './tf-zoo.js';
+import { TRANSFORMERS_JS } from './transformers-js.js';
 import { TFLITE } from './tflite.js';
 
 export const WEIGHT_FORMATS: Readonly<Record<WeightFormatName, WeightFormatRecord>> = {
@@ -24,6 +26,7 @@ export const WEIGHT_FORMATS: Readonly<Record<WeightFormatName, WeightFormatRecor
   'tf-folder': TF_FOLDER,
   'hf-hub': HF_HUB,
   smp: SMP_FOLDER,
+  'transformers-js': TRANSFORMERS_JS,
 };
 
 /** The records in WEIGHT_FORMAT_NAMES' order (the order first bytes are tried in). */
@@ -91,4 +94,12 @@ export function detectWeightFormat(bytes: Uint8Array, name: string, o: { page?: 
   if (named) return named;
   const first = Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
   throw new Error(`${name}: not a weights file we know (expected ${orTitles(files.filter((f) => f.read.kind === 'file' && f.read.sniff))}; first bytes ${first})`);
+}
+
+/** Refuses the options a format does not read: `dtype`, which only a transformers.js folder has. */
+export function checkFormatOptions(format: WeightFormatRecord, opts: LoadOptions, source: string): void {
+  if (opts.dtype !== undefined && !format.dtype) {
+    const takers = orTitles(weightFormats().filter((f) => f.dtype));
+    throw new Error(`${source}: dtype (which of a ${takers}'s ONNX files runs) does not apply to ${format.title} weights`);
+  }
 }
