@@ -4,22 +4,34 @@
 // norm kept). The file is loaded alone; its step in train mode (batch statistics, the logits resized
 // to the labels bilinearly as transformers' loss does, cross-entropy ignoring 255) is held to
 // PyTorch's float64 step: our float64 run (the CPU interpreter) to float32's last digit, our float32
-// run (the GPU) within the spread PyTorch's own float32 step has from float64, tensor by tensor.
+// run (the GPU) within the spread PyTorch's own float32 step has from float64, tensor by tensor;
+// the same through the trainer's graphs with an SGD step, and through loadModel and fineTune (the
+// update of one plain SGD step read back as the gradient). A fine-tune to new classes, exported by
+// `deeplab export --format onnx`, runs in onnxruntime to our logits within 1e-5.
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runGraphCpu } from '../../src/graph/cpu-reference.js';
 import { compile } from '../../src/graph/compile.js';
+import { readOnnx } from '../../src/graph/onnx/read.js';
 import { Program } from '../../src/graph/program.js';
 import { Session } from '../../src/graph/session.js';
 import { sgdHyperData } from '../../src/kernels/optimizer/sgd.js';
+import { resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { type LoadedWeights, loadWeights } from '../../src/model/loading/load-weights.js';
+import type { BandArray } from '../../src/io/band-image.js';
+import { loadModel } from '../../src/model/model.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
+import { type FineTuneStep, fineTune } from '../../src/train/fine-tune.js';
 import { buildTrainingGraphs, trainingBatchNorms } from '../../src/train/training-graph.js';
-import { relativeError, testContext } from '../helpers.js';
+import { messages, runCli } from '../cli/run-cli.js';
+import { expectClose, randomArray, relativeError, rng, testContext } from '../helpers.js';
+import { runOnnx } from '../onnx-runtime.js';
 import { nchwToNhwc } from './fixtures.js';
 import { norm } from './float64-gradients.js';
 import { type ToFileLayout, globalError, gradientGraph, initializerLayouts } from './onnx-train-graph.js';
+import { updateRounding } from './sgd-update.js';
 import { readNpz } from './smp-step.js';
 
 const DIR = 'test/fixtures/hub-onnx/train-segformer';
@@ -209,4 +221,94 @@ describe("training: PyTorch's ONNX export of transformers' SegFormer, its step a
       session.dispose();
     }
   });
+
+  it("through the calls users make: loadModel(file) and fineTune() one step (no augmentation, plain SGD at 2^12): the update is -lr x the gradient within PyTorch float32's spread", async () => {
+    const model = await loadModel(file('model.onnx'), { ctx: await testContext() });
+    try {
+      const before = await model.parameters();
+      const steps: FineTuneStep[] = [];
+      // momentum 0 and no weight decay: after = before - lr g; lr a power of two, so lr g is exact and the update's rounding small.
+      const o = { steps: 1, crop: W, batch: N, lr: DOOR_LR, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false, seed: 1 };
+      const tuned = await fineTune(model, teachSamples(), { ...o, onStep: (r) => void steps.push(r) });
+      try {
+        const after = await tuned.parameters();
+        expect(steps.map((x) => x.lr), 'one step at the rate given').to.deep.equal([DOOR_LR]);
+        const lossErr = Math.abs(steps[0].loss - t.loss_float64) / t.loss_float64;
+        const pairs: [Float64Array, ArrayLike<number>][] = [];
+        let worst = { name: '', ratio: 0 };
+        let zeroWorst = 0;
+        for (const [name, ref] of grads64) {
+          const [b, a] = [before.get(name)!.data, after.get(name)!.data];
+          const g = asInitializer(name, Float64Array.from(b, (v, i) => (v - a[i]) / DOOR_LR));
+          pairs.push([g, ref.data]);
+          if (zero.has(name)) zeroWorst = Math.max(zeroWorst, norm(g) / norm(grads32.get(name)!.data));
+          else worst = [worst, { name, ratio: relativeError(g, ref.data) / s.grads_per_tensor[name] }].reduce((x, y) => (y.ratio > x.ratio ? y : x));
+        }
+        const gradsErr = globalError(pairs);
+        const params = tuned.loadedWeights.buildGraph({ height: H, width: W }).state.filter((v) => v.role === 'param');
+        const rounding = updateRounding(before, after, params, zero);
+        console.log(`      (fineTune: loss ${lossErr.toExponential(1)}; rounding the parameters after the step moves an update by at most ${rounding.bound.toExponential(1)} of itself; -update / lr against float64's gradients: together ${gradsErr.toExponential(1)} [PyTorch float32 ${s.grads_global.toExponential(1)}], worst tensor ${worst.ratio.toFixed(2)}x PyTorch float32's error on it (${worst.name}), zero gradients' norms at most ${zeroWorst.toFixed(2)}x)`);
+        expect(lossErr, 'loss').to.be.lessThan(Math.max(2 * s.loss, 2 ** -23));
+        // The parameters after are lr g to within a few ulps of themselves: the update read back is the gradient to float32's last place.
+        expect(rounding.bound, `rounding of the update of ${rounding.name}`).to.be.lessThan(2 ** -23);
+        expect(gradsErr, 'every gradient together').to.be.lessThan(2 * s.grads_global);
+        expect(worst.ratio, `gradient of ${worst.name}`).to.be.lessThan(t.summation_orders.ratio_max);
+        expect(zeroWorst, 'the zero gradients').to.be.lessThan(2);
+      } finally {
+        tuned.dispose();
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("fineTune to new classes, saved, exported by deeplab export --format onnx: the file's graph with the trained weights, which onnxruntime runs to our logits within 1e-5", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onnx-segformer-'));
+    const model = await loadModel(file('model.onnx'), { ctx: await testContext() });
+    try {
+      const tuned = await fineTune(model, teachSamples(), { steps: 2, crop: 48, batch: 2, lr: 0.01, classes: ['sky', 'road', 'car'], freezeBn: false, seed: 3 });
+      try {
+        const ckpt = join(dir, 'tuned.safetensors');
+        await tuned.save(ckpt);
+        const out = join(dir, 'tuned.onnx');
+        const cli = await runCli(['export', '--model', ckpt, '--format', 'onnx', '--out', out]);
+        expect(cli.code, messages(cli.stderr)).to.equal(0);
+        const [original, back] = [readOnnx(readFileSync(file('model.onnx')), 'model.onnx'), readOnnx(readFileSync(out), out)];
+        expect(back.graph.nodes.map((n) => `${n.name} ${n.opType}`)).to.deep.equal(original.graph.nodes.map((n) => `${n.name} ${n.opType}`));
+        expect(back.graph.initializers.get('model.decode_head.classifier.weight')!.dims).to.deep.equal([3, 16, 1, 1]);
+        const moved = (name: string) => back.graph.initializers.get(name)!.data.some((v, i) => v !== original.graph.initializers.get(name)!.data[i]);
+        expect(['model.decode_head.batch_norm.running_mean', 'onnx::MatMul_1035'].every(moved), 'trained weights and statistics written back').to.equal(true);
+        for (const [h, w] of [[64, 64], [67, 53]]) {
+          const x = randomArray(3 * h * w, -2, 2, rng());
+          const theirs = (await runOnnx(readFileSync(out), { pixel_values: { dims: [1, 3, h, w], data: x } })).get('logits')!;
+          const ours = await tuned.forwardToHost(nchwToNhwc(x, [1, 3, h, w]), h, w);
+          // onnxruntime's output is the file's (H/4); ours is at the input's size where our model resizes the logits there.
+          let want = nchwToNhwc(theirs.data, theirs.dims);
+          const [, c, oh, ow] = theirs.dims;
+          if (ours.length === h * w * c) want = resizeBilinearCpu(want, [1, oh, ow, c], { outH: h, outW: w, mode: 'half_pixel' });
+          console.log(`      (${h}x${w}: onnxruntime against ours ${relativeError(ours, want).toExponential(1)})`);
+          expectClose(ours, want, `the exported fine-tuned SegFormer at ${h}x${w}`, 1e-5);
+        }
+      } finally {
+        tuned.dispose();
+      }
+    } finally {
+      model.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** fineTune's rate in the door test: a power of two (lr x g exact in float32), so large that rounding the parameters after the step moves an update by a negligible share of itself. */
+const DOOR_LR = 2 ** 12;
+
+/** The fixture's two crops and labels as fineTune takes them. */
+function teachSamples(): { image: BandArray; labels: Uint8Array }[] {
+  const u8 = readNpy(file('train_image_2x64x64_uint8.npy'));
+  const labels = readNpy(file('train_label_2x64x64.npy'));
+  const [N, H, W, C] = u8.shape;
+  return Array.from({ length: N }, (_, k) => ({
+    image: { width: W, height: H, channels: C, layout: 'interleaved', data: Uint8Array.from(u8.data.subarray(k * H * W * C, (k + 1) * H * W * C)) },
+    labels: Uint8Array.from(labels.data.subarray(k * H * W, (k + 1) * H * W)),
+  }));
+}
