@@ -17,7 +17,7 @@ import { buildTrainingGraphs, trainingBatchNorms } from '../../src/train/trainin
 import { relativeError, testContext } from '../helpers.js';
 import { onnxCasePath, readOnnxCase } from '../onnx-fixture.js';
 import { asFixture, nchwToNhwc } from './fixtures.js';
-import { gradientGraph } from './onnx-train-graph.js';
+import { globalError, gradientGraph } from './onnx-train-graph.js';
 import { readNpz } from './smp-step.js';
 
 const CASE = 'train-tv-deeplabv3-resnet50';
@@ -36,19 +36,6 @@ interface Training {
   loss_float64: number;
   sgd: { lr: number; momentum: number; weight_decay: number };
   float32_vs_float64: Spread;
-}
-
-/** ||a|| over all of `parts` together, and ||a - b|| likewise: the relative error of the concatenation. */
-function globalError(pairs: [ArrayLike<number>, ArrayLike<number>][]): number {
-  let diff = 0;
-  let norm = 0;
-  for (const [a, b] of pairs) {
-    for (let i = 0; i < b.length; i++) {
-      diff += (a[i] - b[i]) ** 2;
-      norm += b[i] ** 2;
-    }
-  }
-  return Math.sqrt(diff / norm);
 }
 
 describe("training: PyTorch's ONNX export of torchvision's DeepLabV3, its step against PyTorch's (fixtures/onnx/train-tv-deeplabv3-resnet50)", function () {
