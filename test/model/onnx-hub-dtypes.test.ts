@@ -15,11 +15,14 @@
 // The cases whose fp32 graph does not import yet are listed with the refusal each file meets.
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { compile } from '../../src/graph/compile.js';
 import type { Graph } from '../../src/graph/ir.js';
 import type { HostParams } from '../../src/graph/params.js';
 import { Program } from '../../src/graph/program.js';
-import { classAgreement, expectThrows, relativeError, testContext } from '../helpers.js';
+import { loadModel } from '../../src/model/model.js';
+import { fineTune } from '../../src/train/fine-tune.js';
+import { classAgreement, expectRejects, expectThrows, relativeError, testContext } from '../helpers.js';
 import { HUB_ONNX, HUB_PHOTOS, type HubDType, type HubFile, hubArrays, hubFile, importHub, photoLabels, withOutputs } from './hub-onnx-fixture.js';
 import { nhwcToNchw } from './layout.js';
 import { firstFlip, oursQuantised, ortTrace, quantisedOutputs, unlikeReference } from './q8-trace.js';
@@ -68,6 +71,23 @@ describe('model: transformers.js q8 and fp16 files against onnxruntime (test/fix
       for (const dtype of DTYPES) expectThrows(() => importHub(hubFile(name, dtype)), refusal, `${name} ${dtype}`);
     });
   }
+
+  it("a q8 file's fineTune and its load in f16 are refused, naming its quantised layers and the fp32 file", async () => {
+    const file = join(HUB_ONNX, 'segformer-dynamo', 'onnx', 'model_quantized.onnx');
+    const ctx = await testContext();
+    const image = { width: 40, height: 36, data: new Uint8Array(40 * 36 * 3).fill(90) };
+    const labels = Uint8Array.from({ length: 40 * 36 }, (_, i) => i % 5);
+    const why = "quantize_dynamic: a q8 file's dynamic quantisation (DynamicQuantizeLinear, ConvInteger, MatMulInteger) has no gradient and is exact only in f32: fine-tune, or run in half precision, the fp32 file it was made from (model.onnx beside it)";
+    const model = await loadModel(file, { ctx });
+    try {
+      // The quantisation of the image itself needs no gradient: the 35 after it do.
+      await expectRejects(fineTune(model, [{ image, labels }], { steps: 1, crop: 33, lr: 0.01, seed: 3 }), `differentiate: 35 layers run only in f32 inference ('layer_norm_1_QuantizeLinear', 'view_2_QuantizeLinear', 'layer_norm_2_QuantizeLinear', 'view_6_QuantizeLinear' and 31 more): ${why}`);
+    } finally {
+      model.dispose();
+    }
+    if (!ctx.hasHalf) return;
+    await expectRejects(loadModel(file, { ctx, precision: 'f16' }), `compile: half precision: 36 layers run only in f32 inference ('pixel_values_QuantizeLinear', 'layer_norm_1_QuantizeLinear', 'view_2_QuantizeLinear', 'layer_norm_2_QuantizeLinear' and 32 more): ${why}`);
+  });
 
   for (const name of RUN) {
     describe(name, () => {
