@@ -26,11 +26,15 @@ function codes(name: string, dims: number[], dtype: 'uint8' | 'int8' = 'uint8', 
   return { name, dtype, dims, data: Float64Array.from({ length: numel(dims) }, () => lo + Math.floor(r() * (hi - lo + 1))) };
 }
 
-/** onnxruntime (optimisations off) and our import, on the CPU interpreter and on the GPU, of one random input: all three outputs in ONNX's layout. */
-async function runAll(s: GraphSpec, dims = X): Promise<{ theirs: Float32Array; cpu: Float32Array; gpu: Float32Array }> {
-  const bytes = writeOnnx(modelOf(s));
+/**
+ * onnxruntime (optimisations off) on `theirs` and our import of `ours` (the same graph, or one
+ * computing the same values), on the CPU interpreter and on the GPU, of one random input: all
+ * three outputs in ONNX's layout.
+ */
+async function runAll(ours: GraphSpec, theirs = ours, dims = X): Promise<{ theirs: Float32Array; cpu: Float32Array; gpu: Float32Array }> {
+  const bytes = writeOnnx(modelOf(ours));
   const x = randomArray(numel(dims), -2, 3, rng());
-  const theirs = (await runOnnx(bytes, { x: { dims, data: x } }, { exact: true })).get('y')!.data;
+  const reference = (await runOnnx(writeOnnx(modelOf(theirs)), { x: { dims, data: x } }, { exact: true })).get('y')!.data;
   const { graph, params } = imported(readOnnx(bytes, 'test.onnx'), dims);
   const image = permuteAxes(x, dims, [0, 2, 3, 1]).data;
   const logits = graph.outputs.get('logits')!;
@@ -39,18 +43,18 @@ async function runAll(s: GraphSpec, dims = X): Promise<{ theirs: Float32Array; c
   const cpu = back(runGraphCpu(compiled, params, { image }).get('logits') as Float32Array);
   const program = await Program.create(await testContext(), compiled, params);
   try {
-    return { theirs, cpu, gpu: back((await program.run({ image })).get('logits') as Float32Array) };
+    return { theirs: reference, cpu, gpu: back((await program.run({ image })).get('logits') as Float32Array) };
   } finally {
     program.dispose();
   }
 }
 
-/** Every output bit for bit onnxruntime's. */
-async function expectExact(s: GraphSpec, dims = X): Promise<void> {
-  const { theirs, cpu, gpu } = await runAll(s, dims);
-  expect(cpu.length, 'output size').to.equal(theirs.length);
-  expect(new Set(theirs).size, 'distinct output values').to.be.greaterThan(theirs.length / 4);
-  const differing = (v: Float32Array) => v.reduce((n, x, i) => n + (x === theirs[i] ? 0 : 1), 0);
+/** Every output bit for bit onnxruntime's (of `theirs`, where it runs another form of the same graph). */
+async function expectExact(s: GraphSpec, theirs = s): Promise<void> {
+  const { theirs: reference, cpu, gpu } = await runAll(s, theirs);
+  expect(cpu.length, 'output size').to.equal(reference.length);
+  expect(new Set(reference).size, 'distinct output values').to.be.greaterThan(reference.length / 4);
+  const differing = (v: Float32Array) => v.reduce((n, x, i) => n + (x === reference[i] ? 0 : 1), 0);
   expect(differing(cpu), 'CPU interpreter values differing from onnxruntime').to.equal(0);
   expect(differing(gpu), 'GPU program values differing from onnxruntime').to.equal(0);
 }
@@ -75,6 +79,18 @@ describe('graph: ONNX dynamic quantisation (q8 files) against onnxruntime', func
     const init = [codes('w', [4, 6, 3, 3]), codes('wz', [], 'uint8', 60, 66), floats('ws', []), floats('b', [1, 4, 1, 1])];
     const nodes = [quantize('x'), node('ConvInteger', ['x_q', 'w', 'x_zp', 'wz'], ['c'], { pads: { ints: [1, 0, 1, 2] } }), ...rescale('c', 'x', 'ws', 'b', 'y')];
     await expectExact({ input: X, nodes, initializers: init });
+  });
+
+  it('ConvInteger with a zero point per output channel (which onnxruntime does not run): as its weights shifted to one zero point', async () => {
+    const w = codes('w', [4, 6, 3, 3]);
+    const zp = [61, 64, 58, 66];
+    // w - zp[m] == (w - zp[m] + 128) - 128: the same integers, with one zero point for onnxruntime.
+    const shifted: OnnxTensor = { ...w, data: w.data.map((v, k) => v - zp[Math.floor(k / 54)] + 128) };
+    const rest = [floats('ws', []), floats('b', [1, 4, 1, 1])];
+    const nodes = [quantize('x'), node('ConvInteger', ['x_q', 'w', 'x_zp', 'wz'], ['c'], { pads: { ints: [1, 1, 1, 1] } }), ...rescale('c', 'x', 'ws', 'b', 'y')];
+    const ours = { input: X, nodes, initializers: [w, { name: 'wz', dtype: 'uint8' as const, dims: [4], data: Float64Array.from(zp) }, ...rest] };
+    const theirs = { input: X, nodes, initializers: [shifted, { name: 'wz', dtype: 'uint8' as const, dims: [], data: Float64Array.of(128) }, ...rest] };
+    await expectExact(ours, theirs);
   });
 
   it('a depthwise ConvInteger (group = channels, dilation 2) and a chain of two, the second quantising the first output', async () => {
@@ -136,6 +152,7 @@ describe('graph: ONNX dynamic quantisation (q8 files) against onnxruntime', func
       refuse({ input: X, nodes: conv(['x_q', 'w', 'wz', 'wz']), initializers: init() }, "test.onnx: node 'ci' (ConvInteger): its zero point (input 2) is not that of its input's DynamicQuantizeLinear 'x_QuantizeLinear'");
       refuse({ input: X, nodes: conv(['x_q', 'w']), initializers: init() }, /node 'ci' \(ConvInteger\): its zero point \(input 2\) is not that/);
       refuse({ input: X, nodes: conv(['x', 'w', 'x_zp', 'wz']), initializers: init() }, "test.onnx: node 'ci' (ConvInteger): its input 'x' is not the uint8 output of a DynamicQuantizeLinear (only dynamically quantised inputs are run)");
+      refuse({ input: X, nodes: [quantize('x'), node('DequantizeLinear', ['x_q', 'ws', 'x_zp'], ['y'], {}, 'dq')], initializers: init() }, "test.onnx: node 'dq' (DequantizeLinear): its scale (input 1) is not that of its input's DynamicQuantizeLinear 'x_QuantizeLinear'");
       refuse({ input: X, nodes: [quantize('x'), node('MatMulInteger', ['x_q', 'x_q', 'x_zp', 'x_zp'], ['y'], {}, 'mm')] }, "test.onnx: node 'mm' (MatMulInteger): multiplies by something other than a constant matrix [K, N]: only dynamically quantised Linear layers are run");
       refuse({ input: X, nodes: [node('QuantizeLinear', ['x', 'ws', 'wz'], ['q'], {}, 'static'), node('DequantizeLinear', ['q', 'ws', 'wz'], ['y'])], initializers: init() }, /^test\.onnx: node 'static' \(QuantizeLinear\): not run \(the operators run: .*ConvInteger, .*DynamicQuantizeLinear, .*MatMulInteger/);
     });

@@ -9,13 +9,13 @@
 //    channel 255 * sum |w - w_zero_point| <= 2^24 (the q8 files of transformers.js' families at
 //    hand reach 0.48 of it: 7-bit weights, reduction lengths up to 1008). Past that bound a sum
 //    rounds as f32 sums do, where onnxruntime rounds its exact int32 sum once, casting to float;
-//  - DequantizeLinear of codes: the codes (less the zero point) times the scale.
+//  - DequantizeLinear of codes by their own scale and zero point: the codes (less the zero point)
+//    times the scale.
 // The Cast to float, the Mul by the scales and the Add of the bias after each product are the
 // float ops they are. A tensor of codes is a value slot with `codes`; besides the ops above, only
 // layout ops (Transpose, Reshape, ...) read it, passing its codes on, and any other is refused.
-import type { Value } from '../../ir.js';
 import type { OnnxTensor } from '../model.js';
-import { type Codes, type ImportContext, NHWC, type Slot, type ValueSlot, identityOrder } from './context.js';
+import { type Codes, type ImportContext, NHWC, type Slot, type ValueSlot } from './context.js';
 import { hostTensor, numelOf } from './host.js';
 import { type ImportRule, convByAttributes, mapSlot } from './rules-nn.js';
 import { linear } from './rules-tensor.js';
@@ -94,15 +94,9 @@ const matMulInteger: ImportRule = (c) => {
 const dequantizeLinear: ImportRule = (c) => {
   c.only(['axis']);
   const x = codesInput(c, 0, 2);
-  const scale = c.need(1, 'scale');
-  const n = scale.kind === 'const' ? numelOf(scale.t.dims) : numelOf(scale.dims);
-  if (n !== 1) c.refuse(`its scale has ${n} values: a tensor of codes has one`);
-  const rank = x.dims.length;
-  const ones = new Array<number>(rank).fill(1);
-  let s: Value;
-  if (scale.kind === 'const') s = c.state(scale.t, identityOrder(rank), ones, 'statistic');
-  else s = c.b.reshape(c.layer('scale'), scale.v, ones);
-  return [c.slotOf(c.b.binary(c.layer(), 'mul', x.v, s), x.dims, x.order)];
+  if (c.input(1) !== x.codes.scale) c.refuse(`its scale (input 1) is not that of its input's DynamicQuantizeLinear '${x.codes.node}'`);
+  const scale = c.b.reshape(c.layer('scale'), x.codes.scale.v, new Array<number>(x.dims.length).fill(1));
+  return [c.slotOf(c.b.binary(c.layer(), 'mul', x.v, scale), x.dims, x.order)];
 };
 
 export const QUANT_RULES: Readonly<Record<string, ImportRule>> = {
