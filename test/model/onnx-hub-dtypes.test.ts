@@ -2,10 +2,11 @@
 // imported and run at each fixture photo's input, against onnxruntime's logits of the same file and
 // transformers' labels of those (post-processing's resize to the photo, then argmax).
 //  - q8: onnxruntime's arithmetic (dynamic quantisation, integer products, float ops between).
-//    Every layer's codes are the CPU reference's of the values it read. Where every code is
-//    onnxruntime's, the logits are its within 1e-4; where a float value lies within f32 rounding
-//    of a code's boundary and ours takes the other code, the first such flip must be explained
-//    by that (test/model/q8-trace.ts), and the logits are reported.
+//    Every layer's codes are the CPU reference's of the values it read. onnxruntime-node traces
+//    the file's quantisations (on this host its logits are the fixture's in every bit). Where
+//    every code is onnxruntime's, the logits are its within 1e-4; where a float value lies within
+//    f32 rounding of a code's boundary and ours takes the other code, the first such flip must be
+//    explained by that (test/model/q8-trace.ts), and the logits are reported.
 //  - fp16: an f16 program (activations stored in f16 wherever our op has an f16 form, arithmetic in
 //    f32, the file's f16 weights). f16 rounding (of the weights and the activations) moves
 //    onnxruntime's logits by e from its fp32 file's, on this photo: what f16 rounding does to this
@@ -116,20 +117,26 @@ describe('model: transformers.js q8 and fp16 files against onnxruntime (test/fix
         it(`q8 ${size}: onnxruntime's codes, and its logits within 1e-4 where every code is its own`, async () => {
           const { input, logits, labels } = hubArrays(name, photo, 'q8');
           const ours = await rawLogits(q8, input.nhwc);
+          // onnxruntime-node is the fixtures' onnxruntime with their settings; on another CPU its
+          // kernels may sum in another order, so the codes and logits compared are its own run's.
           const trace = await ortTrace(q8.file, input.nchw);
-          expect(relativeError(trace.logits, logits.data), "onnxruntime-node's logits against the fixture's").to.equal(0);
+          const fixture = relativeError(trace.logits, logits.data);
           const quantised = oursQuantised(ours.outputs, q8.quantised, input.nhwc);
           expect(unlikeReference(quantised), "layers whose codes are not the CPU reference's of their own values").to.deep.equal([]);
           const flip = firstFlip(trace.steps, quantised);
-          const error = relativeError(ours.nchw, logits.data);
+          const error = relativeError(ours.nchw, trace.logits);
           const agree = classAgreement(photoLabels(ours.nhwc, ours.shape, photo), labels);
-          console.log(`      (${q8.quantised.length} quantisations; ${flip ? `first flip at '${flip.node}': ${flip.detail}` : 'every code onnxruntime\'s'}; logits ${error.toExponential(1)} relative, labels ${(100 * agree).toFixed(2)} %)`);
+          console.log(
+            `      (${q8.quantised.length} quantisations; ${flip ? `first flip at '${flip.node}': ${flip.detail}` : "every code onnxruntime's"}; ` +
+              `logits ${error.toExponential(1)} relative (onnxruntime-node's ${fixture.toExponential(1)} from the fixture's), labels ${(100 * agree).toFixed(2)} %)`,
+          );
           if (flip) {
             expect(flip.explained, `the codes of '${flip.node}': ${flip.detail}`).to.equal(true);
-          } else {
-            expect(error, 'logits, relative').to.be.lessThan(1e-4);
-            expect(agree, 'labels').to.be.at.least(0.999);
+            return;
           }
+          expect(error, 'logits, relative').to.be.lessThan(1e-4);
+          // transformers' labels are of the fixture's logits: where onnxruntime-node gives those.
+          if (fixture < 1e-4) expect(agree, 'labels').to.be.at.least(0.999);
         });
 
         it(`fp16 ${size}: an f16 program within twice f16 rounding's reach of onnxruntime's fp16 logits, transformers' fp16 labels on 98 %`, async () => {
