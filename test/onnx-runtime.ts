@@ -14,14 +14,19 @@ export interface NchwTensor {
 export const NHWC_TO_NCHW = [0, 3, 1, 2];
 export const NCHW_TO_NHWC = [0, 2, 3, 1];
 
-/** Runs an ONNX model on float32 inputs; every output by name. */
-export async function runOnnx(model: Uint8Array, inputs: Record<string, NchwTensor>): Promise<Map<string, NchwTensor>> {
-  const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'] });
+/**
+ * Runs an ONNX model on float32 inputs; every output by name (integer outputs as float32).
+ * `exact`: onnxruntime's graph optimisations off and one thread, as the fixtures' references were
+ * made (its fusions compute some float ops in another order).
+ */
+export async function runOnnx(model: Uint8Array, inputs: Record<string, NchwTensor>, opts: { exact?: boolean } = {}): Promise<Map<string, NchwTensor>> {
+  const exact: ort.InferenceSession.SessionOptions = opts.exact ? { graphOptimizationLevel: 'disabled', intraOpNumThreads: 1 } : {};
+  const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], ...exact });
   try {
     const feeds = Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new ort.Tensor('float32', t.data, t.dims)]));
     const results = await session.run(feeds);
     const out = new Map<string, NchwTensor>();
-    for (const [k, t] of Object.entries(results)) out.set(k, { dims: [...t.dims].map(Number), data: t.data as Float32Array });
+    for (const [k, t] of Object.entries(results)) out.set(k, { dims: [...t.dims].map(Number), data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>) });
     return out;
   } finally {
     await session.release();

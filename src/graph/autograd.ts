@@ -8,7 +8,7 @@
 // several nodes gets the sum of their contributions (add nodes).
 import { GraphBuilder } from './builder.js';
 import type { Graph, NodeOp, Value } from './ir.js';
-import { opDef, opInputs } from './ops/registry.js';
+import { opDef, opInputs, refuseInferenceOnly } from './ops/registry.js';
 
 export interface Differentiated {
   /** The graph extended with the backward nodes. */
@@ -28,6 +28,7 @@ export function differentiate(graph: Graph, seeds: ReadonlyMap<Value, Value>, wr
   for (const n of graph.nodes) {
     if (opInputs(n.op).some((v) => depends.has(v.id))) for (const v of n.outputs) if (v.kind !== 'state') depends.add(v.id);
   }
+  refuseInferenceOnly(graph.nodes.filter((n) => opInputs(n.op).some((v) => depends.has(v.id))), 'differentiate');
   const b = GraphBuilder.extend(graph);
   const grads = new Map<number, Value>();
   const contributions = new Map<number, number>();

@@ -1,5 +1,6 @@
 // The half-precision compile stage: what a program runs when asked for float16 (inference only,
-// on adapters with `shader-f16`). It runs after folding and fusion (src/graph/compile.ts):
+// on adapters with `shader-f16`; a graph holding an op that runs only in f32, a q8 file's
+// quantisation, is refused). It runs after folding and fusion (src/graph/compile.ts):
 //  - every float activation of an op whose kernels have an f16 variant (OpDef.half: the
 //    convolutions, pooling, resize, add / mul / activations, concat) is stored as f16 (about 3
 //    decimal digits). The kernels widen what they read to f32 and compute in f32, except the
@@ -15,11 +16,12 @@
 import type { CompiledGraph } from './ir.js';
 import type { Node, Value } from './ir.js';
 import type { CastOp } from './ops/cast.js';
-import { mapOperands, nodeInputs, opDef } from './ops/registry.js';
+import { mapOperands, nodeInputs, opDef, refuseInferenceOnly } from './ops/registry.js';
 import { deriveGraph, withNodes } from './passes.js';
 
 export function toHalfPrecision(compiled: CompiledGraph): CompiledGraph {
   const { graph, derive } = compiled;
+  refuseInferenceOnly(graph.nodes, 'compile: half precision');
   const ids = graph.ids;
   const nodes: Node[] = [];
   const deriveNodes: Node[] = [...derive.nodes];

@@ -22,6 +22,7 @@ import type { FlipWidthOp } from './ops/flip.js';
 import type { GroupNormGradOp, GroupNormOp } from './ops/groupnorm.js';
 import type { PadOp } from './ops/pad.js';
 import type { PermuteOp } from './ops/permute.js';
+import type { QuantizeDynamicOp } from './ops/quantize.js';
 import type { LayerNormGradOp, LayerNormOp } from './ops/layernorm.js';
 import type { MatmulOp } from './ops/matmul.js';
 import type { CastOp } from './ops/cast.js';
@@ -81,7 +82,8 @@ export type NodeOp =
   | CastOp
   | BinaryBroadcastOp
   | ExpandOp
-  | ReduceSumOp;
+  | ReduceSumOp
+  | QuantizeDynamicOp;
 
 export type OpType = NodeOp['type'];
 

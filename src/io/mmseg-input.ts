@@ -13,15 +13,10 @@
 // from that by a grey level on about one value in eight. No antialiasing when shrinking (unlike
 // PIL's).
 import type { RgbImage } from './rgb-image.js';
+import { roundHalfEven } from '../util/round-half-even.js';
 
 const COEF_BITS = 11;
 const COEF_SCALE = 1 << COEF_BITS;
-
-/** Rounding half to even, as OpenCV's saturate_cast<short>(float) rounds. */
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /**
  * Per output index: the left and right source indices and their two fixed-point weights. Along x
@@ -49,6 +44,7 @@ function linearTaps(inSize: number, outSize: number, clampWeights: boolean): { l
     }
     left[d] = clamp(s);
     right[d] = clamp(s + 1);
+    // OpenCV's saturate_cast<short>(float) rounds half to even.
     w0[d] = roundHalfEven(Math.fround(1 - f) * COEF_SCALE);
     w1[d] = roundHalfEven(f * COEF_SCALE);
   }

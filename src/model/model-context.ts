@@ -10,12 +10,14 @@ import { checkedMemoryBudget } from './memory.js';
 export type ContextOptions = Pick<LoadOptions, 'ctx' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss'> & {
   /** The page's: a patience per layer, and tuned once. */
   quickTuning?: { patience: number };
+  /** The weights' own precision (LoadedWeights.precision): taken where `precision` is not given and the adapter has shader-f16. */
+  weightsPrecision?: Precision;
 };
 
 /** A model's context, precision and memory budget; refuses bad options before a device is made. */
 export async function modelContext(opts: ContextOptions): Promise<{ ctx: GpuContext; owned: boolean; precision: Precision; memoryBudget: number | null }> {
-  const precision = opts.precision ?? 'f32';
-  if (precision !== 'f32' && precision !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got '${String(precision)}'`);
+  const asked = opts.precision;
+  if (asked !== undefined && asked !== 'f32' && asked !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got '${String(asked)}'`);
   const memoryBudget = checkedMemoryBudget(opts.memoryBudget) ?? null;
   if (opts.deviceLoss !== undefined && opts.deviceLoss !== 'recover' && opts.deviceLoss !== 'fail') {
     throw new Error(`deviceLoss must be 'recover' or 'fail', got ${JSON.stringify(opts.deviceLoss)}`);
@@ -28,6 +30,7 @@ export async function modelContext(opts: ContextOptions): Promise<{ ctx: GpuCont
   // Quick tuning (the page's): what the budget does not reach keeps its default, so the next
   // load times nothing.
   if (opts.quickTuning) [ctx.tuning.patience, ctx.tuning.once] = [opts.quickTuning.patience, true];
+  const precision = asked ?? (opts.weightsPrecision === 'f16' && ctx.hasHalf ? 'f16' : 'f32');
   if (precision === 'f16' && !ctx.hasHalf) {
     if (!opts.ctx) ctx.destroy();
     throw new Error(`precision 'f16' needs the shader-f16 feature, which this adapter lacks (${ctx.adapterInfo.description}); use 'f32'`);

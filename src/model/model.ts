@@ -120,7 +120,7 @@ export class DeepLabModel {
         paramsChecked?: boolean;
       } = {},
   ): Promise<DeepLabModel> {
-    const { ctx, owned, precision, memoryBudget } = await modelContext(opts);
+    const { ctx, owned, precision, memoryBudget } = await modelContext({ ...opts, weightsPrecision: weights.precision });
     const model = new DeepLabModel(ctx, owned, weights.name, weights.config, weights.inputPolicy, weights.classes, weights, precision, memoryBudget, { policy: opts.deviceLoss, onLost: opts.onDeviceLost });
     try {
       // Build once at the network's own size: this checks the weights against the graph and

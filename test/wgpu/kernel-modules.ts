@@ -20,6 +20,7 @@ import { type Conv2dParams, convGeometry, convParams } from '../../src/kernels/c
 import { RESIZE_LAYOUTS, RESIZE_MODES, resizeBilinearSpec } from '../../src/kernels/resize/resize.js';
 import { broadcastSpec, reduceSumSpec } from '../../src/kernels/broadcast/broadcast.js';
 import { matmulSpace, matmulSpec } from '../../src/kernels/matmul/matmul.js';
+import { dynamicQuantizeSpecs } from '../../src/kernels/quantize/dynamic-quantize.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
@@ -138,6 +139,11 @@ export function broadcastSpecs(): ModuleGroup {
   const ops = (['add', 'sub', 'mul', 'div', 'expand'] as const).map((op) => broadcastSpec(op));
   const specs = [...ops, reduceSumSpec()].flatMap((spec) => [false, true].map((half) => ({ ...spec, half })));
   return { name: 'broadcast and reduce_sum, every op (f32, f16)', specs: distinct(specs) };
+}
+
+/** Dynamic quantisation's three kernels (an imported q8 file's quantize_dynamic; f32 only: a q8 graph is refused in half precision). */
+export function quantizeSpecs(): ModuleGroup {
+  return { name: 'dynamic quantisation (f32)', specs: distinct(dynamicQuantizeSpecs()) };
 }
 
 /** Small networks that between them hold every op: ResNet with the DeepLabv3+ decoder and the aux head, MobileNetV2 and V3, MobileViT and MobileViTV2, TF DeepLab's Xception-65 DeepLabv3+ and MobileNetV3-Small. */

@@ -10,7 +10,7 @@ import type { KernelLimits } from '../../src/gpu/kernel-limits.js';
 import { kernelKey } from '../../src/gpu/pipeline-cache.js';
 import { testContext } from '../helpers.js';
 import { compileUnderNaga, nagaJob, wgpuProfile } from './deno.js';
-import { type ModuleGroup, NETWORKS, convBackwardSpecs, broadcastSpecs, convForwardSpecs, matmulSpecs, networkSpecs, resizeSpecs, wgpuKernelLimits } from './kernel-modules.js';
+import { type ModuleGroup, NETWORKS, convBackwardSpecs, broadcastSpecs, convForwardSpecs, matmulSpecs, networkSpecs, quantizeSpecs, resizeSpecs, wgpuKernelLimits } from './kernel-modules.js';
 import type { NagaResult, WgpuProfile } from './naga-protocol.js';
 
 const GROUPS: Record<string, (ctx: GpuContext, limits: KernelLimits) => ModuleGroup | Promise<ModuleGroup>> = {
@@ -20,6 +20,7 @@ const GROUPS: Record<string, (ctx: GpuContext, limits: KernelLimits) => ModuleGr
   matmul: (_, limits) => matmulSpecs(limits),
   resize_bilinear: () => resizeSpecs(),
   broadcast: () => broadcastSpecs(),
+  quantize_dynamic: () => quantizeSpecs(),
   ...Object.fromEntries(Object.keys(NETWORKS).map((name) => [`network ${name}`, (ctx: GpuContext) => networkSpecs(ctx, name)])),
 };
 

@@ -99,6 +99,11 @@ export interface OpDef<O extends { type: string }> {
   outputStride?(op: O, inputStride: number | null, imageHeight: number | undefined): number | null;
   /** How gradients flow back through the op (ops without one cannot be differentiated). */
   grad?: GradRule<O>;
+  /**
+   * Why the op runs only in f32 inference programs, where it does (a q8 file's quantisation):
+   * autograd and the half-precision pass refuse a graph holding it, naming its layers and this.
+   */
+  readonly inferenceOnly?: string;
   /** How the op is written as ONNX operators (ops without one cannot be exported to ONNX). */
   onnx?: OnnxRule<O>;
 }

@@ -12,6 +12,7 @@ import { flipWidthOp } from './flip.js';
 import { groupNormGradOp, groupNormOp } from './groupnorm.js';
 import { padOp } from './pad.js';
 import { permuteOp } from './permute.js';
+import { quantizeDynamicOp } from './quantize.js';
 import { layerNormGradOp, layerNormOp } from './layernorm.js';
 import { matmulOp } from './matmul.js';
 import { foldBnOp } from './fold-bn.js';
@@ -69,6 +70,7 @@ const OPS: Registry = {
   binary: binaryOp,
   expand: expandOp,
   reduce_sum: reduceSumOp,
+  quantize_dynamic: quantizeDynamicOp,
 };
 
 /** The definition of an op (typed loosely: callers hold a NodeOp of that type). */
@@ -107,4 +109,17 @@ export function mapOperands(op: NodeOp, f: (v: Value) => Value): NodeOp {
 /** The values a node reads. */
 export function nodeInputs(node: Node): Value[] {
   return opInputs(node.op);
+}
+
+/**
+ * Refuses `nodes` where any runs only in f32 inference (its op's `inferenceOnly`), naming those
+ * layers (the first few, and how many) and why: `what` is the step refusing them.
+ */
+export function refuseInferenceOnly(nodes: readonly Node[], what: string): void {
+  const found = nodes.filter((n) => opDef(n.op).inferenceOnly !== undefined);
+  if (found.length === 0) return;
+  const shown = found.slice(0, 4).map((n) => `'${n.name}'`);
+  const more = found.length > shown.length ? ` and ${found.length - shown.length} more` : '';
+  const why = [...new Map(found.map((n) => [n.op.type, opDef(n.op).inferenceOnly])).entries()].map(([type, reason]) => `${type}: ${reason}`).join('; ');
+  throw new Error(`${what}: ${found.length} layer${found.length === 1 ? '' : 's'} run${found.length === 1 ? 's' : ''} only in f32 inference (${shown.join(', ')}${more}): ${why}`);
 }

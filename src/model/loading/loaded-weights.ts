@@ -56,6 +56,12 @@ export interface LoadedWeights {
    * input policy, windows of `crop` pixels every `stride`, their logits averaged.
    */
   slide?: SlideWindows;
+  /**
+   * The precision the file itself computes in, where it says one (a transformers.js folder's
+   * fp16 file): the model's precision unless the load options give one, where the adapter has
+   * shader-f16 (else f32, the file's f16 weights widened).
+   */
+  precision?: 'f16';
 }
 
 /** What a registry entry knows of a model beyond its file. */

@@ -107,7 +107,7 @@ export function transformersJsModel(files: FileSet, ctx: LoadContext): LoadedWei
     }
   }
   const square = policySquare(inputPolicy);
-  return importedOnnxWeights(model, name, source, {
+  const weights = importedOnnxWeights(model, name, source, {
     signature,
     inputPolicy,
     normalization: processor.normalization,
@@ -118,4 +118,6 @@ export function transformersJsModel(files: FileSet, ctx: LoadContext): LoadedWei
       return names;
     },
   });
+  // transformers.js runs its fp16 file in half precision: so do we, where the adapter can.
+  return (opts.dtype ?? 'fp32') === 'fp16' ? { ...weights, precision: 'f16' } : weights;
 }

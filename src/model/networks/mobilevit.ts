@@ -20,6 +20,7 @@ import { aspp } from './aspp.js';
 import { conv, convBnAct } from './layers.js';
 import { makeDivisible } from './mobilenet-v3.js';
 import { type MobileVitConfig, type MobileVitHeadValues, validateMobileVitConfig } from './mobilevit-config.js';
+import { roundHalfEven } from '../../util/round-half-even.js';
 
 export interface MobileVitOptions {
   /** Also output 'logits_raw': the classifier's output at the network's stride (transformers' `logits`). */
@@ -32,12 +33,6 @@ export interface MobileVitOptions {
 const BN = { eps: 1e-5, momentum: 0.1 };
 /** The number of transformer layers of the three MobileViT blocks (fixed by the architecture). */
 const TRANSFORMER_DEPTHS = [2, 4, 3];
-
-/** Python's round(): halves to even. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 /** conv -> BN -> activation under transformers' names `<p>.convolution`, `<p>.normalization` (MobileViTConvLayer, which MobileViTV2 copies). */
 export function convLayer(b: GraphBuilder, x: Value, p: string, o: { kernel: number; cout: number; stride?: number; dilation?: number; groups?: number; activation: Activation }): Value {

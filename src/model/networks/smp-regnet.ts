@@ -19,6 +19,7 @@
 import type { GraphBuilder } from '../../graph/builder.js';
 import type { Value } from '../../graph/ir.js';
 import { conv, convBnAct } from './layers.js';
+import { roundHalfEven } from '../../util/round-half-even.js';
 
 const BN_EPS = 1e-5;
 const STEM_WIDTH = 32;
@@ -53,12 +54,6 @@ export const REGNET_CFGS = {
 } as const satisfies Record<string, RegNetCfg>;
 
 export type RegNetName = keyof typeof REGNET_CFGS;
-
-/** Round half to even (NumPy's round, Python 3's round). */
-export function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 export interface RegNetStage {
   width: number;

@@ -26,6 +26,15 @@ export interface ValueSlot {
   dims: number[];
   /** Our axis i holds ONNX axis order[i]: v.shape[i] === dims[order[i]]. */
   order: number[];
+  /** A DynamicQuantizeLinear's uint8 codes, held as the codes less its zero point (rules-quant.ts). */
+  codes?: Codes;
+}
+
+/** Where a tensor of codes came from: the DynamicQuantizeLinear node, and its scale and zero point ([1] values). */
+export interface Codes {
+  node: string;
+  scale: ValueSlot;
+  zeroPoint: ValueSlot;
 }
 
 export type Slot = ConstSlot | ValueSlot;

@@ -18,10 +18,11 @@ import { GATHER_RULES } from './rules-gather.js';
 import { LAYOUT_RULES } from './rules-layout.js';
 import { MATH_RULES } from './rules-math.js';
 import { type ImportRule, NN_RULES } from './rules-nn.js';
+import { QUANT_RULES, throughCodes } from './rules-quant.js';
 import { RESIZE_RULES } from './rules-resize.js';
 import { TENSOR_RULES } from './rules-tensor.js';
 
-const RULES: Readonly<Record<string, ImportRule>> = { ...NN_RULES, ...MATH_RULES, ...LAYOUT_RULES, ...GATHER_RULES, ...RESIZE_RULES, ...TENSOR_RULES };
+const RULES: Readonly<Record<string, ImportRule>> = { ...NN_RULES, ...MATH_RULES, ...LAYOUT_RULES, ...GATHER_RULES, ...RESIZE_RULES, ...TENSOR_RULES, ...QUANT_RULES };
 
 /** The ONNX operators the importer runs (besides those it only folds on constants). */
 export const IMPORTED_OPS: readonly string[] = Object.keys(RULES).filter((k) => k !== 'Silu').sort();
@@ -172,7 +173,7 @@ function importNode(c: Context, node: OnnxNode): Slot[] {
   }
   const rule = RULES[node.opType];
   if (!rule) return c.refuse(`not run (the operators run: ${runList()})`);
-  return rule(c);
+  return throughCodes(c, rule);
 }
 
 /** The output as our logits: NHWC [N,H,W,classes] at `size` (the input's; the file's own output resized by LOGITS_RESIZE where it is smaller), or at its own where that is null. */

@@ -46,24 +46,29 @@ function windowPads(c: ImportContext, input: readonly number[], kernel: [number,
   return [out[0], out[1], out[2], out[3]];
 }
 
-const conv: ImportRule = (c) => {
+/** The conv of `input` by `weight` (state of an ONNX weight of `dims` [M, C/group, kH, kW]) as the node's attributes say: Conv's and ConvInteger's. */
+export function convByAttributes(c: ImportContext, input: Value, weight: Value, dims: readonly number[], bias?: Value): Value {
   c.only(['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides']);
-  const input = mapInput(c);
-  const w = c.constant(1, 'weight');
-  if (w.dims.length !== 4) c.refuse(`weight [${w.dims.join(',')}] is not [M, C/group, kH, kW]`);
-  const [m, , kh, kw] = w.dims;
+  const [, , kh, kw] = dims;
   const kernel = c.intList('kernel_shape');
-  if (kernel && (kernel[0] !== kh || kernel[1] !== kw)) c.refuse(`kernel_shape [${kernel.join(',')}] does not match the weight [${w.dims.join(',')}]`);
+  if (kernel && (kernel[0] !== kh || kernel[1] !== kw)) c.refuse(`kernel_shape [${kernel.join(',')}] does not match the weight [${dims.join(',')}]`);
   const strides = pair(c, 'strides', 1);
   const dilations = pair(c, 'dilations', 1);
   const pads = windowPads(c, input.shape.slice(1, 3), [kh, kw], strides, dilations);
+  return c.b.conv2d(c.layer(), input, weight, { stride: strides, dilation: dilations, padding: pads, groups: c.int('group', 1), bias });
+}
+
+const conv: ImportRule = (c) => {
+  const input = mapInput(c);
+  const w = c.constant(1, 'weight');
+  if (w.dims.length !== 4) c.refuse(`weight [${w.dims.join(',')}] is not [M, C/group, kH, kW]`);
+  const m = w.dims[0];
   const b = c.input(2) && c.constant(2, 'bias');
   // The logits' conv under a new class set: new weights of the new shape (zeros here; a fine-tune initialises them).
   const classes = c.headClasses(m);
   const weight = c.state(classes === m ? w : { ...w, dims: [classes, ...w.dims.slice(1)], data: new Float32Array((classes * w.data.length) / m) }, [2, 3, 1, 0], undefined, 'param');
   const bias = b && c.state(classes === m ? b : { ...b, dims: [classes], data: new Float32Array(classes) }, [0], undefined, 'param');
-  const y = c.b.conv2d(c.layer(), input, weight, { stride: strides, dilation: dilations, padding: pads, groups: c.int('group', 1), bias });
-  return [mapSlot(c, y)];
+  return [mapSlot(c, convByAttributes(c, input, weight, w.dims, bias))];
 };
 
 /**

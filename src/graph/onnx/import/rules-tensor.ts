@@ -3,6 +3,7 @@
 // LayerNormalization and InstanceNormalization (on our layer norm over the last axis, with a
 // per-channel affine).
 import type { Value } from '../../ir.js';
+import type { StateRole } from '../../value.js';
 import type { OnnxTensor } from '../model.js';
 import { type ImportContext, NHWC, type ValueSlot, identityOrder, sameOrder } from './context.js';
 import { hostTensor, numelOf } from './host.js';
@@ -56,14 +57,14 @@ function reduce(kind: 'mean' | 'sum'): ImportRule {
   };
 }
 
-/** `x` [..., K] times the constant `w` seen as [K, N] (a Linear layer): a 1x1 conv on x as a map [1, rows, 1, K], with `bias` [N]. */
-function linear(c: ImportContext, x: ValueSlot, w: OnnxTensor, wOrder: number[], bias?: OnnxTensor): ValueSlot {
+/** `x` [..., K] times the constant `w` seen as [K, N] (a Linear layer, its weight state of `role`): a 1x1 conv on x as a map [1, rows, 1, K], with `bias` [N]. */
+export function linear(c: ImportContext, x: ValueSlot, w: OnnxTensor, wOrder: number[], bias?: OnnxTensor, role: StateRole = 'param'): ValueSlot {
   const rank = x.dims.length;
   const s = withAxisLast(c, x, rank - 1);
   const [k, n] = wOrder.map((a) => w.dims[a]);
   if (s.dims[rank - 1] !== k) c.refuse(`multiplies [${x.dims.join(',')}] by [${w.dims.join(',')}]`);
   const map = s.v.shape.length === 4 ? s.v : c.b.reshape(c.layer('rows'), s.v, [1, numelOf(s.v.shape) / k, 1, k]);
-  const weight = c.state(w, [0, 1, ...wOrder.map((a) => a + 2)], [1, 1, ...w.dims], 'param');
+  const weight = c.state(w, [0, 1, ...wOrder.map((a) => a + 2)], [1, 1, ...w.dims], role);
   const y = c.b.conv2d(c.layer(), map, weight, { bias: bias && c.state(bias, [0], [n], 'param') });
   const dims = [...x.dims.slice(0, -1), n];
   const ours = s.order.map((a) => dims[a]);
