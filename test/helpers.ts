@@ -8,6 +8,11 @@ import type { RgbImage } from '../src/io/rgb-image.js';
 import { readFlag } from '../src/util/flags.js';
 import { Rng } from '../src/util/random.js';
 import { sharedAcrossTests } from './leak-check.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KernelTuning, type TuneMode } from '../src/gpu/tuning.js';
+import { fileTuneStore } from '../src/gpu/tune-store.js';
 
 export { disposeAfterTest } from './leak-check.js';
 
@@ -175,4 +180,18 @@ function expectedError(caught: unknown, pattern: RegExp | string, what: string):
   if (typeof pattern === 'string') expect(message, `${what}: error message`).to.include(pattern);
   else expect(message, `${what}: error message`).to.match(pattern);
   return caught as Error;
+}
+
+/** Runs `fn` with the shared context tuned from a store in a fresh folder, then puts its own back. */
+export async function withTuneStore(mode: TuneMode, fn: (ctx: GpuContext, dir: string) => Promise<void>): Promise<void> {
+  const ctx = await testContext();
+  const dir = mkdtempSync(join(tmpdir(), 'deeplab-tune-'));
+  const before = ctx.tuning;
+  try {
+    ctx.tuning = await KernelTuning.open(before.identity, mode, fileTuneStore(dir));
+    await fn(ctx, dir);
+  } finally {
+    ctx.tuning = before;
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -17,7 +17,7 @@ import { opDef } from '../../src/graph/ops/registry.js';
 import type { TunableLayer } from '../../src/kernels/tuning.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { fileTuneStore } from '../../src/gpu/tune-store.js';
-import { type AdapterIdentity, KernelTuning, type TuneKey, type TuneMode, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
+import { type AdapterIdentity, KernelTuning, type TuneKey, candidateChecksum, tuneModeFrom } from '../../src/gpu/tuning.js';
 import { CONV2D, conv2dChoice, conv2dSpace } from '../../src/kernels/conv2d/conv2d.js';
 import { chooseConv, convLayer, convSpace, familyVersion } from '../../src/kernels/conv2d/family.js';
 import { sourcesVersion } from '../../src/kernels/tuning.js';
@@ -31,7 +31,7 @@ import { differentiate } from '../../src/graph/autograd.js';
 import { resizeBilinearCpu, resizeLayout } from '../../src/kernels/resize/resize.js';
 import { matmulLayer, matmulLowering, matmulSpace } from '../../src/kernels/matmul/matmul.js';
 import { matmulTileName } from '../../src/kernels/matmul/tiles.js';
-import { expectAbortError, expectClose, expectRejects, numel, randomArray, testContext } from '../helpers.js';
+import { expectAbortError, expectClose, expectRejects, numel, randomArray, testContext, withTuneStore } from '../helpers.js';
 
 const IDENTITY: AdapterIdentity = { vendor: 'v', architecture: 'a', device: 'd', description: 'test adapter', host: 'cpu x2' };
 
@@ -61,20 +61,6 @@ function twoConvGraph(): Graph {
 
 function params(graph: Graph): HostParams {
   return new Map(graph.state.map((v) => [v.name, { shape: [...v.shape], data: randomArray(numel(v.shape)) }]));
-}
-
-/** Runs `fn` with the shared context tuned from a store in a fresh folder, then puts its own back. */
-async function withStore(mode: TuneMode, fn: (ctx: GpuContext, dir: string) => Promise<void>): Promise<void> {
-  const ctx = await testContext();
-  const dir = mkdtempSync(join(tmpdir(), 'deeplab-tune-'));
-  const before = ctx.tuning;
-  try {
-    ctx.tuning = await KernelTuning.open(before.identity, mode, fileTuneStore(dir));
-    await fn(ctx, dir);
-  } finally {
-    ctx.tuning = before;
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** A tuning key of the family 'conv2d_gemm' in the precision of `storage` tensors. */
@@ -160,7 +146,7 @@ describe('kernel tuning: the tuner and programs', function () {
   this.timeout(300_000);
 
   it('times every candidate of each GEMM and depthwise shape, keeps one no slower than the default, and programs use it', async () => {
-    await withStore('cached', async (ctx) => {
+    await withTuneStore('cached', async (ctx) => {
       const graph = twoConvGraph();
       const report = await tuneGraph(ctx, graph, { budgetMs: 120_000 });
       expect(report.tuned.map((t) => `${t.kernel} ${t.layers.join()}`).sort(), 'the GEMM and depthwise convolutions, not the grouped one').to.deep.equal(['conv2d a', 'conv2d b', 'conv2d dw']);
@@ -184,7 +170,7 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it('a signal cancels tuning: an AbortError, the shapes finished before it stored and saved, the rest tuned by the next call', async () => {
-    await withStore('cached', async (ctx, storeDir) => {
+    await withTuneStore('cached', async (ctx, storeDir) => {
       const graph = twoConvGraph();
       const controller = new AbortController();
       const done: string[] = [];
@@ -209,7 +195,7 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it("times a training graph's backward GEMMs too (input and weight gradients), and the step runs the choices", async () => {
-    await withStore('cached', async (ctx) => {
+    await withTuneStore('cached', async (ctx) => {
       // Two convolutions differentiated: dX of the second, dW of both (the first's input is not differentiated).
       const b = new GraphBuilder();
       const x = b.input('image', [1, 9, 11, 13]);
@@ -264,7 +250,7 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it("times both layouts of a bilinear resize, keeps one no slower than the default, and programs use it", async () => {
-    await withStore('cached', async (ctx) => {
+    await withTuneStore('cached', async (ctx) => {
       const b = new GraphBuilder();
       const x = b.input('logits', [1, 9, 7, 21]);
       b.output('up', b.resize('up', x, 65, 49, 'align_corners'));
@@ -288,7 +274,7 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it("times every tile of attention's batched products, keeps one no slower than the default, and programs use it", async () => {
-    await withStore('cached', async (ctx) => {
+    await withTuneStore('cached', async (ctx) => {
       const b = new GraphBuilder();
       const [q, k, v] = ['q', 'k', 'v'].map((n) => b.input(n, [4, 21, 6]));
       const scores = b.matmul('scores', q, k, { transB: true, alpha: 0.5 });
@@ -317,7 +303,7 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it('leaves layers untuned when the budget is spent, and times them on a later call', async () => {
-    await withStore('cached', async (ctx) => {
+    await withTuneStore('cached', async (ctx) => {
       const graph = twoConvGraph();
       const none = await tuneGraph(ctx, graph, { budgetMs: 0 });
       expect([none.tuned.length, none.skipped]).to.deep.equal([0, 3]);
@@ -327,7 +313,7 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it('tunes the layer shapes with the most work first', async () => {
-    await withStore('cached', async (ctx) => {
+    await withTuneStore('cached', async (ctx) => {
       const graph = twoConvGraph();
       const order: string[] = [];
       await tuneGraph(ctx, graph, { patience: 0, onLayer: (t) => void order.push(t.layers[0]) });
@@ -337,7 +323,7 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it('stops a layer after `patience` candidates no faster than its best, and a stopped layer is settled', async () => {
-    await withStore('cached', async (ctx) => {
+    await withTuneStore('cached', async (ctx) => {
       const graph = twoConvGraph();
       const first = await tuneGraph(ctx, graph, { patience: 0 });
       // Patience 0: the default alone is timed, and that settles the layer.
@@ -352,7 +338,7 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it('tuning once: shapes the budget does not reach keep their default for good, so a later call times nothing', async () => {
-    await withStore('cached', async (ctx) => {
+    await withTuneStore('cached', async (ctx) => {
       const graph = twoConvGraph();
       const none = await tuneGraph(ctx, graph, { budgetMs: 0, once: true });
       expect([none.tuned.length, none.skipped]).to.deep.equal([0, 3]);
@@ -369,7 +355,7 @@ describe('kernel tuning: the tuner and programs', function () {
   it('in a half-precision program, times f16-accumulating GEMMs only where they pass their accuracy check, and the program runs the f16 choice', async function () {
     const ctx = await testContext();
     if (!ctx.hasHalf) this.skip();
-    await withStore('cached', async (ctx) => {
+    await withTuneStore('cached', async (ctx) => {
       // A short reduction (1x1 over 24 channels) and a long one (3x3 over 128). On the tuner's
       // independent uniform operands (src/graph/tune-bench.ts), summing 24 products in f16 errs
       // about 1.7 u against the f32 sum (u = 2^-11; 1.6 u with fused multiply-adds), and over
@@ -419,7 +405,7 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it("mode 'full' tunes a program's layers as it is compiled; with any choice the results are the CPU reference's", async () => {
-    await withStore('full', async (ctx) => {
+    await withTuneStore('full', async (ctx) => {
       const graph = twoConvGraph();
       const p = params(graph);
       const program = await Program.create(ctx, compile(graph, { mode: 'inference' }), p, 'tuned');
@@ -435,7 +421,7 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it("mode 'off' runs the adapter class's defaults even where a choice is stored", async () => {
-    await withStore('cached', async (ctx) => {
+    await withTuneStore('cached', async (ctx) => {
       const layer = convLayer(ctx, [1, 9, 11, 13], [3, 3, 13, 24], convParams({ padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 }));
       const space = conv2dSpace(layer);
       const other = space.candidates[1].name;

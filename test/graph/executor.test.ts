@@ -17,7 +17,8 @@ import { GpuContext } from '../../src/gpu/context.js';
 import { Session } from '../../src/graph/session.js';
 import { readTensor } from '../../src/gpu/tensor.js';
 import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
-import { FP16_TOLERANCE, expectClose, expectRejects, numel, randomArray, relativeError, rng, testContext, withKernelOption, expectThrows } from '../helpers.js';
+import { FP16_TOLERANCE, expectClose, expectRejects, numel, randomArray, relativeError, rng, testContext, withKernelOption, withTuneStore, expectThrows } from '../helpers.js';
+import { opDef } from '../../src/graph/ops/registry.js';
 
 /** A small network with every op the models use: atrous convs, BN, residual add, depthwise,
  *  image pooling, resize, concat, softmax and argmax. Sizes are deliberately odd. */
@@ -62,6 +63,18 @@ function randomParams(graph: Graph): HostParams {
     params.set(p.name, { shape: [...p.shape], data });
   }
   return params;
+}
+
+
+/** Runs `fn` with `ctx` taken for a GPU (the GPU class's candidate spaces and defaults) on this software adapter, as it was after. */
+async function asGpuClass<T>(ctx: GpuContext, fn: () => Promise<T>): Promise<T> {
+  const own = ctx.isSoftware;
+  (ctx as { isSoftware: boolean }).isSoftware = false;
+  try {
+    return await fn();
+  } finally {
+    (ctx as { isSoftware: boolean }).isSoftware = own;
+  }
 }
 
 describe('graph executor', () => {
@@ -482,36 +495,44 @@ describe('graph executor in half precision (compile precision f16)', () => {
     }
   });
 
-  it('multiplies every GEMM convolution on f16 subgroup matrices where the adapter has them (emulated here) and still matches the CPU reference', async () => {
-    const ctx = await testContext();
+  it('multiplies GEMM convolutions on f16 subgroup matrices where tuning chose them (emulated here) and still matches the CPU reference; untuned, neither precision does', async () => {
     const graph = buildTestGraph();
     const params = randomParams(graph);
     const image = randomArray(13 * 11 * 5);
     const compiled = compile(graph, { mode: 'inference', precision: 'f16' });
     const ref = runGraphCpu(compiled, params, { image });
-    await withKernelOption('emulateMatrix', true, async () => {
-      const exec = await Program.create(ctx, compiled, params);
-      try {
+    const matrixKernels = (exec: Program) => exec.kernelKeys.filter((k) => k.startsWith('conv2d_gemm_matrix_emulated.wgsl/f16['));
+    await withKernelOption('emulateMatrix', true, () =>
+      withTuneStore('cached', (ctx) => asGpuClass(ctx, async () => {
+        // Subgroup matrices are the GPU class's candidates, its tiled GEMM the default in both precisions: matrices only where measured faster.
+        for (const program of [compiled, compile(graph, { mode: 'inference' })]) {
+          const exec = await Program.create(ctx, program, params);
+          try {
+            expect(exec.kernelKeys.some((k) => k.includes('matrix')), exec.kernelKeys.join('\n')).to.equal(false);
+          } finally {
+            exec.dispose();
+          }
+        }
+        // Each GEMM layer's first matrix candidate stored as its choice, as tuning stores one.
         const gemms = compiled.graph.nodes.filter((n) => n.op.type === 'conv2d' && (n.op.attrs as { groups: number }).groups === 1);
-        const matrixKernels = exec.kernelKeys.filter((k) => k.startsWith('conv2d_gemm_matrix_emulated.wgsl/f16['));
         expect(gemms.length).to.be.at.least(5);
-        // One launch each, or two where the split-K sum follows (only the GEMM is a matrix kernel).
-        expect(matrixKernels.length, exec.kernelKeys.join('\n')).to.equal(gemms.length);
-        const out = await exec.run({ image });
-        expectClose(out.get('logits')!, ref.get('logits')!, 'f16 program on subgroup matrices vs its CPU reference', FP16_TOLERANCE);
-      } finally {
-        exec.dispose();
-      }
-    });
-    // An f32 program keeps its kernels: only measurements bring f32 matrix variants in.
-    await withKernelOption('emulateMatrix', true, async () => {
-      const exec = await Program.create(ctx, compile(graph, { mode: 'inference' }), params);
-      try {
-        expect(exec.kernelKeys.some((k) => k.includes('matrix'))).to.equal(false);
-      } finally {
-        exec.dispose();
-      }
-    });
+        for (const n of gemms) {
+          const layer = opDef(n.op).tunable!(n.op, ctx)!;
+          const matrix = layer.candidates.find((c) => c.name.startsWith('gemm/x'))!;
+          expect(matrix, `${n.name}: a matrix candidate`).to.not.equal(undefined);
+          ctx.tuning.record(layer, { variant: matrix.name, ms: 0, defaultMs: 0, timed: 0, checksum: layer.checksum, settled: true });
+        }
+        const exec = await Program.create(ctx, compiled, params);
+        try {
+          // One launch each, or two where the split-K sum follows (only the GEMM is a matrix kernel).
+          expect(matrixKernels(exec).length, exec.kernelKeys.join('\n')).to.equal(gemms.length);
+          const out = await exec.run({ image });
+          expectClose(out.get('logits')!, ref.get('logits')!, 'f16 program on subgroup matrices vs its CPU reference', FP16_TOLERANCE);
+        } finally {
+          exec.dispose();
+        }
+      })),
+    );
   });
 
   it('shares a session with an f32 program and re-derives its f16 weights when parameters change', async () => {
