@@ -23,6 +23,15 @@ export interface OnnxArchitecture {
   inputAffine?: { mean: number[]; std: number[] };
   /** The image's channels reversed in the graph: the file takes BGR (a transformers.js MobileViT's), the model RGB. */
   reverseChannels?: true;
+  /** The transformers.js folder the file came from, kept so the model can be written back as one (src/model/weights/transformers-js-export.ts). */
+  folder?: TransformersJsOrigin;
+}
+
+/** A transformers.js folder's other files as it held them, and which of its ONNX files (the `dtype`) the model is. */
+export interface TransformersJsOrigin {
+  config: string;
+  processor: string;
+  dtype: string;
 }
 
 /** The file's graph on `b` for `numClasses` classes. */
@@ -145,6 +154,7 @@ export function onnxArchitectureJson(a: OnnxArchitecture): unknown {
     what: a.what,
     ...(a.inputAffine ? { inputAffine: a.inputAffine } : {}),
     ...(a.reverseChannels ? { reverseChannels: true } : {}),
+    ...(a.folder ? { folder: a.folder } : {}),
   };
 }
 
@@ -173,6 +183,10 @@ export function onnxArchitectureFromJson(v: unknown, what: string): OnnxArchitec
     output: String(s.output),
   };
   if (!Number.isInteger(signature.channels) || signature.channels < 1) throw new Error(`${what}: signature.channels is not a count`);
+  const f = v.folder;
+  if (f !== undefined && !(isObject(f) && typeof f.config === 'string' && typeof f.processor === 'string' && typeof f.dtype === 'string')) {
+    throw new Error(`${what}: folder is not a transformers.js folder's files (config, processor, dtype)`);
+  }
   const affine = isObject(v.inputAffine) && Array.isArray(v.inputAffine.mean) && Array.isArray(v.inputAffine.std) ? { mean: v.inputAffine.mean.map(Number), std: v.inputAffine.std.map(Number) } : undefined;
   return {
     model: { ...model, graph: { ...model.graph, initializers, inputs: model.graph.inputs.filter((i) => !initializers.has(i.name)) } },
@@ -181,5 +195,6 @@ export function onnxArchitectureFromJson(v: unknown, what: string): OnnxArchitec
     what: v.what,
     ...(affine ? { inputAffine: affine } : {}),
     ...(v.reverseChannels === true ? { reverseChannels: true as const } : {}),
+    ...(f ? { folder: { config: f.config as string, processor: f.processor as string, dtype: f.dtype as string } } : {}),
   };
 }
