@@ -170,9 +170,16 @@ describe('model: a transformers.js folder fine-tuned and exported back (deeplab 
     });
   }
 
-  describe('exported unchanged, and what it refuses', () => {
+  describe('the command, exported unchanged, and what it refuses', () => {
     const write = exportFormat('transformers-js')!.write;
     const ctx = { source: () => 'test', say: () => undefined };
+
+    it('deeplab export --help names the format, what it writes and how transformers.js reads it', async () => {
+      const r = await runCli(['export', '--help']);
+      expect(r.code).to.equal(0);
+      expect(r.stdout).to.include('transformers-js: a transformers.js folder (models loaded from one, or fine-tuned from one: onnx/model.onnx with the weights now, config.json with the classes now), --out DIR (new or empty)');
+      expect(r.stdout).to.include("pipeline('image-segmentation', DIR's name, { dtype: 'fp32' })").and.include("the folder's fp16 and q8 files would hold the weights it came with");
+    });
 
     it('a folder exported unchanged is the original: config.json and preprocessor_config.json byte for byte', async () => {
       const out = join(dir, 'unchanged');

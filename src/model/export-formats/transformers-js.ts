@@ -8,9 +8,9 @@ export const TRANSFORMERS_JS_EXPORT: ExportFormatRecord<'transformers-js'> = {
   extension: null,
   description: `a transformers.js folder (models loaded from one, or fine-tuned from one: ${TRANSFORMERS_JS_MODEL_FILE} with the weights now, config.json with the classes now), --out DIR (new or empty)`,
   note:
-    "transformers-js, in transformers.js: env.localModelPath = PARENT; env.allowRemoteModels = false;\n" +
-    "pipeline('image-segmentation', NAME, { dtype: 'fp32' }) (or AutoModel and AutoProcessor for a model type its pipeline lacks).\n" +
-    'Only the fp32 file is written: the folder\'s fp16 and q8 files would hold the weights it came with.',
+    "transformers-js, in transformers.js (Node): env.localModelPath = DIR's parent folder; env.allowRemoteModels = false;\n" +
+    "pipeline('image-segmentation', DIR's name, { dtype: 'fp32' }), or AutoProcessor and AutoModel where its pipeline has no class\n" +
+    "for the model type. Only onnx/model.onnx (fp32) is written: the folder's fp16 and q8 files would hold the weights it came with.",
   options: [],
   write(out, w, _o, ctx) {
     const bytes = writeTransformersJsFolder(out, w, ctx.source());
