@@ -66,13 +66,22 @@ export function onnxModel(w: LoadedWeights, o: OnnxExportOptions): ModelProto {
   return onnxModelOf(lowerToOnnx(graph, w.params, w.name), metadata, doc);
 }
 
+/**
+ * The ONNX file a network imported from one came from, its weights as they are now and the
+ * model's classes, normalisation and source in its metadata; undefined for any other network.
+ */
+export function ownOnnxFile(w: LoadedWeights, source: string): { bytes: Uint8Array; nodes: number; initializers: number } | undefined {
+  const record = backboneRecord(w.config.backbone);
+  if (!record.onnxFile) return undefined;
+  const { classes, class_colors, model, normalization, mean, std } = onnxMetadata(w, { height: 0, width: 0 });
+  return record.onnxFile(w.architecture, w.params, w.config, { classes, class_colors, model, source, normalization, mean, std });
+}
+
 /** Writes the ONNX file (to a temporary file renamed into place); returns what it wrote. */
 export function exportOnnx(path: string, w: LoadedWeights, o: OnnxExportOptions): { nodes: number; initializers: number; bytes: number } {
-  const record = backboneRecord(w.config.backbone);
-  if (record.onnxFile) {
-    // A network from an ONNX file goes back as that file, its trained weights in place.
-    const { classes, class_colors, model, source, normalization, mean, std } = onnxMetadata(w, o);
-    const file = record.onnxFile(w.architecture, w.params, w.config, { classes, class_colors, model, source, normalization, mean, std });
+  // A network from an ONNX file goes back as that file, its trained weights in place.
+  const file = ownOnnxFile(w, o.source ?? w.name);
+  if (file) {
     writeFileAtomic(path, file.bytes);
     return { nodes: file.nodes, initializers: file.initializers, bytes: file.bytes.byteLength };
   }

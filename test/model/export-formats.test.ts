@@ -24,6 +24,7 @@ const SAMPLES: { [F in ExportFormat]: { model: string; names(out: string): Promi
   onnx: { model: MNV3_RANDOM, names: async (out) => decodeModel(readFileSync(out)).graph.initializer.map((t) => t.name) },
   hf: { model: MOBILEVIT, names: async (out) => [...(await loadWeights(out)).params.keys()] },
   smp: { model: writeSmpFolder('deeplabv3plus-mobilenet_v2').dir, names: async (out) => [...(await loadWeights(out)).params.keys()] },
+  'transformers-js': { model: 'test/fixtures/hub-onnx/segformer-dynamo', names: async (out) => [...(await loadWeights(out)).params.keys()] },
 };
 
 describe('model: every export format record', function () {

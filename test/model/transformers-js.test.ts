@@ -22,6 +22,7 @@ import { readNpy } from '../../src/model/weights/import/npy.js';
 import { messages, runCli } from '../cli/run-cli.js';
 import { writeRgbPng } from '../data/tiny-datasets.js';
 import { classAgreement, expectClose, expectRejects, expectThrows, relativeError, testContext } from '../helpers.js';
+import { runOnnx } from '../onnx-runtime.js';
 import { nchwToNhwc } from './layout.js';
 
 const FIXTURES = 'test/fixtures/hub-onnx';
@@ -227,6 +228,23 @@ describe('model: a transformers.js folder\'s dtype, and what it refuses', functi
     } finally {
       folder.dispose();
       exported.dispose();
+    }
+  });
+
+  it("a checkpoint of DPT's folder keeps the position embeddings its graph folds when built: exported to ONNX from it, onnxruntime runs it to our output", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tjs-'));
+    made.push(dir);
+    const model = await loadModel(path('dpt'), { ctx: await testContext() });
+    try {
+      const ckpt = join(dir, 'dpt.safetensors');
+      await model.save(ckpt);
+      const file = join(dir, 'dpt.onnx');
+      exportOnnx(file, await loadWeights(ckpt), { height: 64, width: 64 });
+      const { input, nchw, height, width } = pixelValues('dpt', 67, 53, false);
+      const theirs = (await runOnnx(readFileSync(file), { pixel_values: { dims: [1, 3, height, width], data: nchw } })).get('logits')!;
+      expectClose(await model.forwardToHost(input, height, width), nchwToNhwc(theirs.data, theirs.dims), 'DPT written back from its checkpoint, in onnxruntime', 1e-5);
+    } finally {
+      model.dispose();
     }
   });
 

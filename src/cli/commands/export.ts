@@ -1,6 +1,6 @@
 // `deeplab export --model NAME|PATH --out FILE`: a model for other frameworks, in one of the
 // export formats of src/model/export-formats/ (safetensors, the default: torchvision's state
-// dict, or with --quantize one of our checkpoints; onnx; hf). The command checks the options
+// dict, or with --quantize one of our checkpoints; onnx; hf; smp; transformers-js). The command checks the options
 // against the format's record and hands the model to its writer.
 import { existsSync } from 'node:fs';
 import { loadWeights } from '../../model/loading/load-weights.js';
@@ -16,7 +16,7 @@ const FILE_ENDINGS = EXPORT_FORMAT_RECORDS.flatMap((f) => (f.extension ? [f.exte
 
 const spec: CommandSpec = {
   name: 'export',
-  summary: "Write a model as torchvision's DeepLabv3 state dict or a quantized checkpoint (safetensors), as an ONNX graph, or as a hub folder.",
+  summary: "Write a model as torchvision's DeepLabv3 state dict or a quantized checkpoint (safetensors), as an ONNX graph, or as a hub, smp or transformers.js folder.",
   positionals: [],
   options: [
     { name: 'model', kind: 'value', valueName: 'NAME|PATH', description: 'the model: a registry name or a weights file (required)' },

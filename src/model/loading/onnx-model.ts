@@ -13,7 +13,7 @@ import { INPUT_NORMALIZATIONS, type InputNormalizationName } from '../../io/inpu
 import { architectureCasts } from '../backbones/backbone.js';
 import { defaultConfig } from '../backbones/config.js';
 import { datasetClassSet } from '../datasets.js';
-import type { OnnxArchitecture } from '../networks/onnx-network.js';
+import type { OnnxArchitecture, TransformersJsOrigin } from '../networks/onnx-network.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../voc.js';
 import type { LoadContext } from './formats/format.js';
 import { type LoadedWeights, checkedWeights, loadedNetwork } from './loaded-weights.js';
@@ -90,6 +90,8 @@ export interface OnnxPipeline {
   normalization: InputNormalizationName;
   inputAffine?: { mean: number[]; std: number[] };
   reverseChannels?: true;
+  /** The transformers.js folder's other files, where the file is one's. */
+  folder?: TransformersJsOrigin;
   /** The size [height, width] the graph is first imported at (its class count, its parameters). */
   probe: [number, number];
   /** The class names for the file's class count, or an error saying why they do not fit it. */
@@ -98,7 +100,7 @@ export interface OnnxPipeline {
 
 /** The LoadedWeights of an ONNX model: its graph imported at the probe size (the class count, every initializer it reads as state, in our layout). */
 export function importedOnnxWeights(model: OnnxModel, name: string, source: string, p: OnnxPipeline): LoadedWeights {
-  const { signature, inputAffine, reverseChannels } = p;
+  const { signature, inputAffine, reverseChannels, folder } = p;
   const [height, width] = p.probe;
   const b = new GraphBuilder();
   const image = b.input('image', [1, height, width, signature.channels]);
@@ -106,7 +108,7 @@ export function importedOnnxWeights(model: OnnxModel, name: string, source: stri
   const numClasses = logits.shape[3];
   const params: HostParams = new Map([...sources].map(([k, s]) => [k, { shape: s.order.map((a) => s.dims[a]), data: sourceData(s) }]));
   const config = defaultConfig('onnx', { numClasses, inChannels: signature.channels, normalization: p.normalization });
-  const architecture = arch.wrap({ model, signature, classes: numClasses, what: source, ...(inputAffine ? { inputAffine } : {}), ...(reverseChannels ? { reverseChannels } : {}) });
+  const architecture = arch.wrap({ model, signature, classes: numClasses, what: source, ...(inputAffine ? { inputAffine } : {}), ...(reverseChannels ? { reverseChannels } : {}), ...(folder ? { folder } : {}) });
   const w: LoadedWeights = { name, config, ...loadedNetwork(config, architecture), inputPolicy: p.inputPolicy, params, probeSize: [width, height], classes: p.classes(numClasses) };
   return checkedWeights(w, source);
 }

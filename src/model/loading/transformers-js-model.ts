@@ -5,12 +5,12 @@
 // graph's output channels; the input from preprocessor_config.json, read as transformers' image
 // processor of the family reads it (hub-processor.ts). Its input policy resizes the file's own
 // output once, to the image, as post_process_semantic_segmentation does.
-import { checkConfigInt, excerpt } from '../../io/reader-rules.js';
+import { FILE_LIMITS, checkConfigInt, excerpt } from '../../io/reader-rules.js';
 import type { OnnxModel } from '../../graph/onnx/model.js';
 import { readOnnx } from '../../graph/onnx/read.js';
 import { onnxSignature } from '../../graph/onnx/import/signature.js';
 import { networkInputSize, policySquare, policyWithOptions } from '../input-policy.js';
-import { configObject, readConfigJson } from './config-json.js';
+import { configObject, parseConfigJson, readConfigJson } from './config-json.js';
 import type { FileSet, LoadContext } from './formats/format.js';
 import { HUB_CONFIG, HUB_PROCESSOR, HUB_WEIGHTS, hubClasses, hubModelTypes } from './hub-model.js';
 import { hubProcessor } from './hub-processor.js';
@@ -79,9 +79,13 @@ export function transformersJsModel(files: FileSet, ctx: LoadContext): LoadedWei
   const { name, opts } = ctx;
   const given = NOT_FOR_FOLDERS.filter((k) => opts[k] !== undefined);
   if (given.length) throw new Error(`${files.what}: ${given.join(', ')} do not apply to a transformers.js folder (its input is its ${HUB_PROCESSOR}'s, its strides the ONNX file's)`);
+  // Each file's text is kept as well: the model is written back as a folder with them (src/model/weights/transformers-js-export.ts).
+  const texts = new Map<string, string>();
   const json = (file: string): unknown => {
     if (!files.names.includes(file)) throw new Error(`${files.what}: no ${file} (a transformers.js folder holds ${HUB_CONFIG}, ${HUB_PROCESSOR} and ${ONNX_SUBFOLDER}/model.onnx)`);
-    return readConfigJson(files, file);
+    const bytes = files.read(file, FILE_LIMITS.config);
+    texts.set(file, new TextDecoder().decode(bytes));
+    return parseConfigJson(bytes, `${files.what}/${file}`);
   };
   const configWhat = `${files.what}/${HUB_CONFIG}`;
   const config = configObject(json(HUB_CONFIG), configWhat);
@@ -112,6 +116,7 @@ export function transformersJsModel(files: FileSet, ctx: LoadContext): LoadedWei
     inputPolicy,
     normalization: processor.normalization,
     ...(processor.flipChannels ? { reverseChannels: true as const } : {}),
+    folder: { config: texts.get(HUB_CONFIG)!, processor: texts.get(HUB_PROCESSOR)!, dtype: opts.dtype ?? 'fp32' },
     probe: signature.size ?? [square.height, square.width],
     classes: (numClasses) => {
       if (numClasses !== names.names.length) throw new Error(`${configWhat}: id2label names ${names.names.length} classes, but ${source} gives ${numClasses} channels of class scores`);

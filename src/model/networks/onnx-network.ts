@@ -23,6 +23,15 @@ export interface OnnxArchitecture {
   inputAffine?: { mean: number[]; std: number[] };
   /** The image's channels reversed in the graph: the file takes BGR (a transformers.js MobileViT's), the model RGB. */
   reverseChannels?: true;
+  /** The transformers.js folder the file came from, kept so the model can be written back as one (src/model/weights/transformers-js-export.ts). */
+  folder?: TransformersJsOrigin;
+}
+
+/** A transformers.js folder's other files as it held them, and which of its ONNX files (the `dtype`) the model is. */
+export interface TransformersJsOrigin {
+  config: string;
+  processor: string;
+  dtype: string;
 }
 
 /** The file's graph on `b` for `numClasses` classes. */
@@ -41,6 +50,13 @@ export function importedOwnOutput(graph: Graph): Value | undefined {
   return maker?.name === LOGITS_RESIZE && maker.op.type === 'resize' ? maker.op.input : undefined;
 }
 
+/** Where each state value of the network came from, by importing the graph once (at its fixed size, else a small one). */
+function stateSources(a: OnnxArchitecture, numClasses: number): Imported['sources'] {
+  const b = new GraphBuilder();
+  const [h, w] = a.signature.size ?? [64, 64];
+  return onnxNetwork(b, b.input('image', [1, h, w, a.signature.channels]), a, numClasses).sources;
+}
+
 /**
  * The file written back with `params` (our layouts, by state name) in place of its initializers,
  * and with `metadata` over its own: the same nodes, names and opset. Under a new class count the
@@ -48,10 +64,7 @@ export function importedOwnOutput(graph: Graph): Value | undefined {
  * count the file left symbolic is written as the model takes it, and a BGR input as color_order.
  */
 export function onnxFileWithWeights(a: OnnxArchitecture, params: HostParams, numClasses: number, metadata: Readonly<Record<string, string>>): { bytes: Uint8Array; nodes: number; initializers: number } {
-  // Where each parameter came from, by importing the graph once (at its fixed size, else a small one).
-  const b = new GraphBuilder();
-  const [h, w] = a.signature.size ?? [64, 64];
-  const { sources } = onnxNetwork(b, b.input('image', [1, h, w, a.signature.channels]), a, numClasses);
+  const sources = stateSources(a, numClasses);
   const replace = new Map<string, OnnxTensor>();
   for (const [name, s] of sources) {
     if (!s.initializer || replace.has(s.initializer)) continue;
@@ -107,11 +120,32 @@ export function defaultOnnxArchitecture(): OnnxArchitecture {
 /** Float initializers above this many values are weights a checkpoint stores; smaller ones (a Resize's scales) stay in the graph. */
 const KEPT_VALUES = 64;
 
-const isStored = (t: OnnxTensor): boolean => (t.dtype === 'float' || t.dtype === 'float16' || t.dtype === 'bfloat16' || t.dtype === 'double') && t.data.length > KEPT_VALUES;
+/** The initializers a state value of the network is, by architecture: their values are the checkpoint's tensors. */
+const heldByState = new WeakMap<OnnxArchitecture, ReadonlySet<string>>();
+
+function initializersHeld(a: OnnxArchitecture): ReadonlySet<string> {
+  let held = heldByState.get(a);
+  if (!held) {
+    held = new Set([...stateSources(a, a.classes).values()].flatMap((s) => (s.initializer ? [s.initializer] : [])));
+    heldByState.set(a, held);
+  }
+  return held;
+}
+
+/**
+ * The initializers a checkpoint stores itself: float weights that a state value is. One the graph
+ * only folds into another when it is built (DPT's position embeddings, resized to the grid of the
+ * size built) is no state value's, so it stays in the graph.
+ */
+function storedInitializers(a: OnnxArchitecture): OnnxTensor[] {
+  const held = initializersHeld(a);
+  const float = (t: OnnxTensor) => t.dtype === 'float' || t.dtype === 'float16' || t.dtype === 'bfloat16' || t.dtype === 'double';
+  return [...a.model.graph.initializers.values()].filter((t) => float(t) && t.data.length > KEPT_VALUES && held.has(t.name));
+}
 
 /** The architecture as our checkpoints keep it: the file without its weights (their dims kept), and what was read of it. */
 export function onnxArchitectureJson(a: OnnxArchitecture): unknown {
-  const stored = [...a.model.graph.initializers.values()].filter(isStored);
+  const stored = storedInitializers(a);
   return {
     onnx: toBase64(writeOnnx(a.model, { omit: new Set(stored.map((t) => t.name)) })),
     weights: Object.fromEntries(stored.map((t) => [t.name, t.dims])),
@@ -120,6 +154,7 @@ export function onnxArchitectureJson(a: OnnxArchitecture): unknown {
     what: a.what,
     ...(a.inputAffine ? { inputAffine: a.inputAffine } : {}),
     ...(a.reverseChannels ? { reverseChannels: true } : {}),
+    ...(a.folder ? { folder: a.folder } : {}),
   };
 }
 
@@ -148,6 +183,10 @@ export function onnxArchitectureFromJson(v: unknown, what: string): OnnxArchitec
     output: String(s.output),
   };
   if (!Number.isInteger(signature.channels) || signature.channels < 1) throw new Error(`${what}: signature.channels is not a count`);
+  const f = v.folder;
+  if (f !== undefined && !(isObject(f) && typeof f.config === 'string' && typeof f.processor === 'string' && typeof f.dtype === 'string')) {
+    throw new Error(`${what}: folder is not a transformers.js folder's files (config, processor, dtype)`);
+  }
   const affine = isObject(v.inputAffine) && Array.isArray(v.inputAffine.mean) && Array.isArray(v.inputAffine.std) ? { mean: v.inputAffine.mean.map(Number), std: v.inputAffine.std.map(Number) } : undefined;
   return {
     model: { ...model, graph: { ...model.graph, initializers, inputs: model.graph.inputs.filter((i) => !initializers.has(i.name)) } },
@@ -156,5 +195,6 @@ export function onnxArchitectureFromJson(v: unknown, what: string): OnnxArchitec
     what: v.what,
     ...(affine ? { inputAffine: affine } : {}),
     ...(v.reverseChannels === true ? { reverseChannels: true as const } : {}),
+    ...(f ? { folder: { config: f.config as string, processor: f.processor as string, dtype: f.dtype as string } } : {}),
   };
 }
