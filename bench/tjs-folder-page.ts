@@ -8,8 +8,10 @@
 //    a RawImage of the photo: its processor, the ONNX session, post_process_semantic_segmentation
 //    and a mask per class found (turned into one class map, untimed);
 //  - transformers-steps: the same steps by hand, where the pipeline maps no class for the model
-//    type: AutoProcessor, AutoModel (WebGPU, fp32) and transformers.js' one
-//    post_process_semantic_segmentation (SegformerImageProcessor's), photo to class map.
+//    type: AutoImageProcessor (which takes a processor type it does not know, BEiT's
+//    BeitImageProcessor, as its base ImageProcessor, where the pipeline's AutoProcessor throws),
+//    AutoModel (WebGPU, fp32) and transformers.js' one post_process_semantic_segmentation
+//    (SegformerImageProcessor's), photo to class map.
 // Before timing, each peer's network is checked against ours on the same input: transformers.js'
 // own processor's pixel_values fed to its model and to our forwardToHost (in RGB order where the
 // processor flips to BGR: our graph reverses them), the outputs compared (1e-4), and the class
@@ -172,7 +174,7 @@ function openPipeline(spec: FolderCaseSpec, t: Transformers, raw: unknown): Prom
 function openSteps(spec: FolderCaseSpec, t: Transformers, raw: unknown): Promise<Opened> {
   return timedOpen('transformers-steps', async () => {
     const [processor, model] = await Promise.all([
-      t.AutoProcessor.from_pretrained(spec.name),
+      t.AutoImageProcessor.from_pretrained(spec.name),
       t.AutoModel.from_pretrained(spec.name, { device: 'webgpu', dtype: 'fp32' }),
     ]);
     const run = model as unknown as (inputs: Record<string, unknown>) => Promise<Record<string, TjsTensor>>;
@@ -237,10 +239,10 @@ export async function runFolderCase(spec: FolderCaseSpec, ctx: GpuContext): Prom
         failed(engine, message(e));
       }
     }
-    // The networks on the same input: transformers.js' processor's pixel_values of the photo.
+    // The networks on the same input: transformers.js' image processor's pixel_values of the photo.
     let pv: TjsTensor | null = null;
     if (t && ours && open.length > 1) {
-      const processor = (await t.AutoProcessor.from_pretrained(spec.name)) as unknown as (image: unknown) => Promise<{ pixel_values: TjsTensor }>;
+      const processor = (await t.AutoImageProcessor.from_pretrained(spec.name)) as unknown as (image: unknown) => Promise<{ pixel_values: TjsTensor }>;
       pv = (await processor(raw)).pixel_values;
     }
     const oursOut = pv && ours ? await ours.network(pv) : null;
