@@ -11,15 +11,15 @@
 // its script (bench/browser-page.ts, bundled) and the peers' own script and WebAssembly files
 // from node_modules. Nothing is fetched from outside. The page does the timing
 // (bench/browser-page.ts says how).
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { type Page, chromium } from 'playwright-core';
 import { type CaseProfile, type CaseSpec, ENGINES, type EngineName, type EngineResult, type StartInfo, type StartOptions } from './browser-page.js';
+import { staticFiles } from './browser-files.js';
 import { startBenchServer } from './browser-server.js';
 import { median } from './common.js';
-import { ROOT } from './model.js';
 import { readFlag } from '../src/util/flags.js';
 import { compile } from '../src/graph/compile.js';
 import { readImage } from '../src/io/image.js';
@@ -154,44 +154,6 @@ const PAGE = `<!doctype html>
 <script type="module" src="/bench-page.js"></script>
 <p>deeplab browser benchmark: driven by bench/browser.ts</p>
 `;
-
-/** URL path -> file for everything the page loads besides the model files. */
-function staticFiles(): Map<string, string> {
-  const require = createRequire(import.meta.url);
-  const ortDist = dirname(require.resolve('onnxruntime-web')); // its main is in dist/
-  const tfjsCore = dirname(require.resolve('@tensorflow/tfjs-core/package.json'));
-  const tfjsWebgpu = dirname(require.resolve('@tensorflow/tfjs-backend-webgpu/package.json'));
-  const litert = dirname(require.resolve('@litertjs/core/package.json'));
-  const litertUtils = dirname(require.resolve('@litertjs/wasm-utils/package.json'));
-  // Its package exports no package.json: its main (dist/transformers.node.cjs) is in dist/.
-  const transformersDist = dirname(require.resolve('@huggingface/transformers'));
-  // transformers.js bundles its own onnxruntime-web, whose WebAssembly it loads at run time.
-  const transformersOrt = dirname(createRequire(transformersDist + '/').resolve('onnxruntime-web'));
-  const page = join(ROOT, 'dist', 'bench-page', 'bench-page.js');
-  try {
-    statSync(page);
-  } catch {
-    throw new Error(`bench browser: ${page} is missing: run npm run build first`);
-  }
-  return new Map([
-    ['/bench-page.js', page],
-    ['/bench-page.js.map', `${page}.map`],
-    ['/tfjs/tf-core.min.js', join(tfjsCore, 'dist', 'tf-core.min.js')],
-    ['/tfjs/tf-backend-webgpu.min.js', join(tfjsWebgpu, 'dist', 'tf-backend-webgpu.min.js')],
-    // ORT's WebGPU build (the package's 'onnxruntime-web/webgpu') and the WebAssembly it loads.
-    ...['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'].map((f) => [`/ort/${f}`, join(ortDist, f)] as [string, string]),
-    // transformers.js' self-contained browser build and the WebAssembly of its ONNX Runtime.
-    ['/transformers/transformers.min.js', join(transformersDist, 'transformers.min.js')],
-    ...readdirSync(transformersOrt)
-      .filter((f) => /^ort-wasm-simd-threaded\.[a-z]+\.(mjs|wasm)$/.test(f))
-      .map((f) => [`/transformers/${f}`, join(transformersOrt, f)] as [string, string]),
-    // LiteRT.js' module, its WebAssembly loader (the import map's target) and every build of its
-    // WebAssembly runtime (its loader picks one by the browser's features).
-    ['/litert/core.js', join(litert, 'dist', 'index.js')],
-    ['/litert/wasm-utils.js', join(litertUtils, 'dist', 'index.js')],
-    ...readdirSync(join(litert, 'wasm')).map((f) => [`/litert/wasm/${f}`, join(litert, 'wasm', f)] as [string, string]),
-  ]);
-}
 
 /** An installed package's version. */
 function packageVersion(name: string): string {
