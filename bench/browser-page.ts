@@ -8,6 +8,8 @@
 //    the Node bench's interpreter) on the parameters our model holds;
 //  - transformers: transformers.js' AutoModel on WebGPU, on a local hub folder holding the ONNX
 //    file we exported (bench/transformers-peer.ts), where the case is a Hugging Face hub model;
+//  - transformers-steps: on the transformers.js-folder cases only (bench/tjs-folder-page.ts, which
+//    runs those cases: ours and transformers.js' image-segmentation pipeline, photo to class map);
 //  - litert-webgpu, litert-wasm: LiteRT.js (@litertjs/core) on the official .tflite file, on
 //    WebGPU and on WebAssembly (XNNPACK, one thread), where the case has one at its size.
 // Every time is wall time from the normalised input in host memory to the logits in host memory.
@@ -15,6 +17,7 @@
 // /ort/, LiteRT.js from /litert/ through the page's import map).
 import { argmaxAgreement } from './agreement.js';
 import { TfjsGraph, type Tfjs, freshTfjsBackend } from './tfjs-graph.js';
+import { type FolderCaseSpec, runFolderCase } from './tjs-folder-page.js';
 import { openTransformersModel, startTransformers } from './transformers-peer.js';
 import { loadModel } from '../src/browser/load.js';
 import { GpuContext } from '../src/gpu/context.js';
@@ -26,7 +29,7 @@ import { relativeError } from '../src/util/relative-error.js';
 type Ort = typeof import('onnxruntime-web');
 type LiteRt = typeof import('@litertjs/core');
 
-export const ENGINES = ['ours', 'ours-tuned', 'ort', 'tfjs', 'transformers', 'litert-webgpu', 'litert-wasm'] as const;
+export const ENGINES = ['ours', 'ours-tuned', 'ort', 'tfjs', 'transformers', 'transformers-steps', 'litert-webgpu', 'litert-wasm'] as const;
 export type EngineName = (typeof ENGINES)[number];
 /** LiteRT.js' two accelerators, as its engines name them. */
 const LITERT_ACCELERATOR = { 'litert-webgpu': 'webgpu', 'litert-wasm': 'wasm' } as const;
@@ -75,6 +78,12 @@ export interface EngineResult {
   fullyAccelerated?: boolean;
   /** Why the engine did not run this case. */
   error?: string;
+  /** A transformers.js-folder case: share of the photo's pixels given our class (null for ours). */
+  labelAgreementVsOurs?: number | null;
+  /** A transformers.js-folder case: ‖theirs − ours‖ / ‖ours‖ of the network input each makes of the photo. */
+  inputRelativeErrorVsOurs?: number | null;
+  /** The adapter the engine's device is on, where the case reports it per engine. */
+  adapter?: string;
 }
 
 /** What the page starts before any case. */
@@ -197,8 +206,8 @@ export async function start(o: StartOptions): Promise<StartInfo> {
     litertStartMs: null,
     timestamps: ctx.hasTimestamps,
   };
-  if (wants('ort')) {
-    if (!o.warmOnnx) throw new Error('bench page: ORT needs an ONNX file to start on');
+  // ORT starts on a case's ONNX file; a run of transformers.js-folder cases only has none (they run no ORT).
+  if (wants('ort') && o.warmOnnx) {
     const ortUrl = '/ort/ort.webgpu.min.mjs'; // a variable: the compiler is not to resolve it
     ort = (await import(ortUrl)) as Ort;
     ort.env.wasm.wasmPaths = '/ort/';
@@ -215,7 +224,7 @@ export async function start(o: StartOptions): Promise<StartInfo> {
     info.adapters.tfjs = describe((tf.backend() as unknown as { device?: GPUDevice }).device?.adapterInfo);
     info.versions.tfjs = tf.version_core;
   }
-  if (wants('transformers')) info.versions.transformers = await startTransformers();
+  if (wants('transformers', 'transformers-steps')) info.versions.transformers = await startTransformers();
   if (wants('litert-webgpu', 'litert-wasm')) {
     const litertUrl = '/litert/core.js';
     const lr = (await import(litertUrl)) as LiteRt;
@@ -423,8 +432,9 @@ const progress = (line: string): void => console.info(`bench: ${line}`);
  * then, if asked, our pass profiled layer by layer. An engine that fails is reported with its
  * error and left out of the rounds.
  */
-export async function runCase(spec: CaseSpec): Promise<{ results: EngineResult[]; profile: CaseProfile | null }> {
+export async function runCase(spec: CaseSpec | FolderCaseSpec): Promise<{ results: EngineResult[]; profile: CaseProfile | null }> {
   if (!ctx) throw new Error('bench page: start() first');
+  if ('kind' in spec) return runFolderCase(spec, ctx);
   const input = new Float32Array(await fetchBytes(spec.input));
   if (input.length !== spec.height * spec.width * 3) throw new Error(`bench page: ${spec.input} holds ${input.length} floats, not 1x${spec.height}x${spec.width}x3`);
   const results = new Map<EngineName, EngineResult>();
@@ -473,6 +483,7 @@ export async function runCase(spec: CaseSpec): Promise<{ results: EngineResult[]
         failed('transformers', message(e));
       }
     }
+    if (spec.engines.includes('transformers-steps')) failed('transformers-steps', 'only for the transformers.js folder cases');
     for (const engine of spec.engines.filter(isLiteRt)) {
       try {
         if (!litert) throw new Error('LiteRT.js was not started');

@@ -39,6 +39,33 @@ export function printBrowserColdStart(run: BrowserRun): void {
 }
 
 /**
+ * The transformers.js-folder cases: per case, ours and each transformers.js engine from the photo
+ * to its class map (median ms, its ratio to ours), their networks on the same pixel_values
+ * (relative error), the photo's class maps (share of pixels ours) and the inputs each made of it.
+ */
+export function printTjsFolderTable(run: BrowserRun): void {
+  const cases = [...new Set(run.rows.filter((r) => r.photo).map((r) => r.model))];
+  if (!cases.length) return;
+  const [h, w] = run.rows.find((r) => r.photo)!.photo!;
+  console.log(`\nbrowser: transformers.js folders, a ${w}x${h} photo to its class map (transformers.js ${run.versions.transformers ?? '-'}; adapter ${run.start.adapters.ours})`);
+  console.log(`${pad('model', 30)} ${pad('size', 5)} ${pad('engine', 19)} ${pad('median ms', 10)} ${pad('/ ours', 7)} ${pad('network', 9)} ${pad('classes %', 10)} input`);
+  for (const model of cases) {
+    const rows = run.rows.filter((r) => r.model === model);
+    const ours = rows.find((r) => r.engine === 'ours');
+    for (const r of rows) {
+      const head = `${pad(model, 30)} ${pad(String(r.input[1]), 5)} ${pad(r.engine, 19)}`;
+      if (r.error) {
+        console.log(`${head} did not run: ${r.error}`);
+        continue;
+      }
+      const ratio = ours?.medianMs && r.medianMs ? r.medianMs / ours.medianMs : null;
+      const e = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : x.toExponential(1));
+      console.log(`${head} ${pad(f(r.medianMs), 10)} ${pad(f(ratio, 2), 7)} ${pad(e(r.relativeErrorVsOurs), 9)} ${pad(r.labelAgreementVsOurs == null ? '-' : f(100 * r.labelAgreementVsOurs, 2), 10)} ${e(r.inputRelativeErrorVsOurs)}`);
+    }
+  }
+}
+
+/**
  * What a layer computes, in short: a convolution's kernel size, depthwise or groups, channels in
  * and out, stride and rate; any other op's channels in and out; then the output's height x width.
  */

@@ -11,15 +11,15 @@
 // its script (bench/browser-page.ts, bundled) and the peers' own script and WebAssembly files
 // from node_modules. Nothing is fetched from outside. The page does the timing
 // (bench/browser-page.ts says how).
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { type Page, chromium } from 'playwright-core';
 import { type CaseProfile, type CaseSpec, ENGINES, type EngineName, type EngineResult, type StartInfo, type StartOptions } from './browser-page.js';
+import { staticFiles } from './browser-files.js';
 import { startBenchServer } from './browser-server.js';
 import { median } from './common.js';
-import { ROOT } from './model.js';
 import { readFlag } from '../src/util/flags.js';
 import { compile } from '../src/graph/compile.js';
 import { readImage } from '../src/io/image.js';
@@ -28,6 +28,8 @@ import { graphCost } from '../src/model/analysis/flops.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from '../src/model/loading/load-weights.js';
 import { exportOnnx } from '../src/model/onnx-export.js';
 import { type OnnxBenchCase, writeOnnxBenchFile } from './onnx-cases.js';
+import type { FolderCaseSpec } from './tjs-folder-page.js';
+import { type TjsFolderCase, prepareFolderCase } from './tjs-folders.js';
 
 /** Debian's Chromium unless DEEPLAB_CHROMIUM names another. */
 export const CHROMIUM = readFlag('DEEPLAB_CHROMIUM');
@@ -93,12 +95,19 @@ export interface BrowserCase {
    * two files and our ONNX export as onnx/model.onnx.
    */
   hubFolder?: string;
+  /**
+   * A transformers.js folder (bench/tjs-folders.ts): ours loads it by URL and transformers.js'
+   * image-segmentation pipeline runs it, both from the photo to a class map (bench/tjs-folder-page.ts).
+   */
+  tjsFolder?: TjsFolderCase;
 }
 
 export interface BrowserOptions {
   repeats: number;
   warmup: number;
   image: string;
+  /** The photo the transformers.js-folder cases segment whole (default `image`). */
+  photo?: string;
   /** Default: every engine (ENGINES). */
   engines?: EngineName[];
   /** Default swiftshader. */
@@ -112,6 +121,8 @@ export interface BrowserOptions {
 export interface BrowserRow extends EngineResult {
   model: string;
   input: number[];
+  /** A transformers.js-folder case: the photo's [height, width], segmented whole. */
+  photo?: number[];
   gflop: number;
   weights: string;
   medianMs: number | null;
@@ -143,44 +154,6 @@ const PAGE = `<!doctype html>
 <script type="module" src="/bench-page.js"></script>
 <p>deeplab browser benchmark: driven by bench/browser.ts</p>
 `;
-
-/** URL path -> file for everything the page loads besides the model files. */
-function staticFiles(): Map<string, string> {
-  const require = createRequire(import.meta.url);
-  const ortDist = dirname(require.resolve('onnxruntime-web')); // its main is in dist/
-  const tfjsCore = dirname(require.resolve('@tensorflow/tfjs-core/package.json'));
-  const tfjsWebgpu = dirname(require.resolve('@tensorflow/tfjs-backend-webgpu/package.json'));
-  const litert = dirname(require.resolve('@litertjs/core/package.json'));
-  const litertUtils = dirname(require.resolve('@litertjs/wasm-utils/package.json'));
-  // Its package exports no package.json: its main (dist/transformers.node.cjs) is in dist/.
-  const transformersDist = dirname(require.resolve('@huggingface/transformers'));
-  // transformers.js bundles its own onnxruntime-web, whose WebAssembly it loads at run time.
-  const transformersOrt = dirname(createRequire(transformersDist + '/').resolve('onnxruntime-web'));
-  const page = join(ROOT, 'dist', 'bench-page', 'bench-page.js');
-  try {
-    statSync(page);
-  } catch {
-    throw new Error(`bench browser: ${page} is missing: run npm run build first`);
-  }
-  return new Map([
-    ['/bench-page.js', page],
-    ['/bench-page.js.map', `${page}.map`],
-    ['/tfjs/tf-core.min.js', join(tfjsCore, 'dist', 'tf-core.min.js')],
-    ['/tfjs/tf-backend-webgpu.min.js', join(tfjsWebgpu, 'dist', 'tf-backend-webgpu.min.js')],
-    // ORT's WebGPU build (the package's 'onnxruntime-web/webgpu') and the WebAssembly it loads.
-    ...['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'].map((f) => [`/ort/${f}`, join(ortDist, f)] as [string, string]),
-    // transformers.js' self-contained browser build and the WebAssembly of its ONNX Runtime.
-    ['/transformers/transformers.min.js', join(transformersDist, 'transformers.min.js')],
-    ...readdirSync(transformersOrt)
-      .filter((f) => /^ort-wasm-simd-threaded\.[a-z]+\.(mjs|wasm)$/.test(f))
-      .map((f) => [`/transformers/${f}`, join(transformersOrt, f)] as [string, string]),
-    // LiteRT.js' module, its WebAssembly loader (the import map's target) and every build of its
-    // WebAssembly runtime (its loader picks one by the browser's features).
-    ['/litert/core.js', join(litert, 'dist', 'index.js')],
-    ['/litert/wasm-utils.js', join(litertUtils, 'dist', 'index.js')],
-    ...readdirSync(join(litert, 'wasm')).map((f) => [`/litert/wasm/${f}`, join(litert, 'wasm', f)] as [string, string]),
-  ]);
-}
 
 /** An installed package's version. */
 function packageVersion(name: string): string {
@@ -255,7 +228,7 @@ async function prepareCase(c: BrowserCase, dir: string, files: Map<string, strin
 }
 
 type BenchWindow = {
-  browserBench: { start(o: StartOptions): Promise<StartInfo>; runCase(spec: CaseSpec): Promise<{ results: EngineResult[]; profile: CaseProfile | null }>; stop(): void };
+  browserBench: { start(o: StartOptions): Promise<StartInfo>; runCase(spec: CaseSpec | FolderCaseSpec): Promise<{ results: EngineResult[]; profile: CaseProfile | null }>; stop(): void };
 };
 
 const fmt = (x: number | null, digits = 0): string => (x === null ? '-' : x.toFixed(digits));
@@ -274,8 +247,16 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
   let closeServer = () => {};
   let closeBrowser = async () => {};
   try {
-    const prepared: { c: BrowserCase; spec: CaseSpec; gflop: number }[] = [];
-    for (const c of cases) prepared.push({ c, ...(await prepareCase(c, dir, files, { ...o, engines })) });
+    const prepared: { c: BrowserCase; spec: CaseSpec | FolderCaseSpec; gflop: number }[] = [];
+    for (const c of cases) {
+      if (!c.tjsFolder) {
+        prepared.push({ c, ...(await prepareCase(c, dir, files, { ...o, engines })) });
+        continue;
+      }
+      const f = await prepareFolderCase(c.tjsFolder, dir, files, { ...o, image: o.photo ?? o.image, engines });
+      log(`browser: ${c.name}: ${f.note}, photo ${f.spec.photo.width}x${f.spec.photo.height}`);
+      prepared.push({ c, spec: f.spec, gflop: f.gflop });
+    }
     const { server, url } = await startBenchServer(PAGE, files);
     closeServer = () => server.close();
     // Each launch has a fresh profile, so Chromium's own shader caches start empty; Mesa keeps
@@ -294,7 +275,8 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
     page.on('pageerror', (e) => pageMessages.push(`uncaught: ${e.message}`));
     await page.goto(url);
     await page.waitForFunction(() => 'browserBench' in window);
-    const startOptions: StartOptions = { engines, warmOnnx: prepared[0].spec.onnx, timestamps: o.profile !== undefined };
+    const warmOnnx = prepared.map((p) => p.spec).find((s): s is CaseSpec => !('kind' in s))?.onnx ?? null;
+    const startOptions: StartOptions = { engines, warmOnnx, timestamps: o.profile !== undefined };
     const start = await page.evaluate((so) => (window as unknown as BenchWindow).browserBench.start(so), startOptions);
     const versions = { ...start.versions, ...(start.litert ? { litert: packageVersion('@litertjs/core') } : {}) };
     log(`browser: Chromium ${browser.version()}, flags ${flags.join(' ')}`);
@@ -306,7 +288,7 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
     }
     if (start.ortStartMs !== null) log(`browser: onnxruntime-web ${versions.ort} (WebGPU EP; runtime started in ${start.ortStartMs.toFixed(0)} ms)`);
     if (versions.tfjs) log(`browser: tfjs ${versions.tfjs}`);
-    if (versions.transformers) log(`browser: transformers.js ${versions.transformers} (AutoModel on the WebGPU device, our ONNX export)`);
+    if (versions.transformers) log(`browser: transformers.js ${versions.transformers} (WebGPU: AutoModel on our ONNX export of a hub case; the image-segmentation pipeline on a transformers.js folder)`);
     if (start.litert) {
       const l = start.litert;
       log(`browser: LiteRT.js ${versions.litert} (${l.build}: JSPI ${l.jspi ? 'on' : 'off'}, relaxed SIMD ${l.relaxedSimd ? 'on' : 'off'}, ${l.threads} thread(s); started in ${start.litertStartMs!.toFixed(0)} ms)`);
@@ -317,17 +299,19 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
     for (const { c, spec, gflop } of prepared) {
       const t0 = performance.now();
       const { results, profile } = await page.evaluate((s) => (window as unknown as BenchWindow).browserBench.runCase(s), spec);
+      const photo = 'kind' in spec ? { photo: [spec.photo.height, spec.photo.width] } : {};
       log(`browser: ${c.name} (${gflop.toFixed(2)} GFLOP at ${c.size}x${c.size}) done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       if (profile) profiles.push(profile);
       for (const r of results) {
-        const row: BrowserRow = { ...r, model: c.name, input: [1, c.size, c.size, 3], gflop, weights: c.weightsNote, medianMs: r.samplesMs.length ? median(r.samplesMs) : null };
+        const row: BrowserRow = { ...r, model: c.name, input: [1, c.size, c.size, 3], ...photo, gflop, weights: c.weightsNote, medianMs: r.samplesMs.length ? median(r.samplesMs) : null };
         rows.push(row);
         log(
           r.error
             ? `  ${r.engine}: did not run: ${r.error}`
             : `  ${r.engine}: median ${fmt(row.medianMs)} ms of ${r.samplesMs.length}, first run ${fmt(r.firstRunMs)} ms (load ${fmt(r.loadMs)} ms, first pass ${fmt(r.firstPassMs)} ms)` +
                 (r.fullyAccelerated === undefined ? '' : `, fully accelerated: ${r.fullyAccelerated}`) +
-                (r.relativeErrorVsOurs === null ? '' : `, vs ours: relative error ${r.relativeErrorVsOurs.toExponential(2)}, argmax ${(100 * r.argmaxAgreementVsOurs!).toFixed(3)} %`),
+                (r.relativeErrorVsOurs === null ? '' : `, vs ours: relative error ${r.relativeErrorVsOurs.toExponential(2)}, argmax ${(100 * r.argmaxAgreementVsOurs!).toFixed(3)} %`) +
+                (r.labelAgreementVsOurs == null ? '' : `, the photo's classes ${(100 * r.labelAgreementVsOurs).toFixed(3)} % ours (input ${r.inputRelativeErrorVsOurs?.toExponential(2)} from ours)`),
         );
       }
     }

@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs';
 import type { BrowserCase } from './browser.js';
 import { MODELS } from './model.js';
 import { ONNX_BENCH_CASES } from './onnx-cases.js';
+import { TJS_FOLDER_CASES } from './tjs-folders.js';
 import { type LoadedWeights, loadWeights } from '../src/model/loading/load-weights.js';
 import { loadedNetwork } from '../src/model/loading/loaded-weights.js';
 import { paperAsppRates } from '../src/model/networks/config.js';
@@ -94,6 +95,8 @@ export const BROWSER_CASES: BrowserCase[] = [
   ...SMP_CASES.map(({ name, size, weightsNote, weights }): BrowserCase => ({ name, size, weightsNote, weights })),
   // ONNX files the reference libraries' exporters wrote: ours and ORT on the same file.
   ...ONNX_BENCH_CASES.map((c): BrowserCase => ({ name: c.name, size: c.size, weightsNote: `test/fixtures/onnx/${c.fixture}`, onnx: c })),
+  // transformers.js folders (test/fixtures/hub-onnx): ours and transformers.js' pipeline, photo to classes.
+  ...TJS_FOLDER_CASES.map((c): BrowserCase => ({ name: c.name, size: c.size, weightsNote: `random (test/fixtures/hub-onnx/${c.fixture})`, tjsFolder: c })),
 ];
 
 /** A model case's weights: the registry's MobileNetV2, or ResNet-50 with random weights. */

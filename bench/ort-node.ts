@@ -7,7 +7,10 @@
 // ORT's session.run the same; the first run of each is reported apart, then warm-up runs until
 // both engines' times settle (bench/settle.ts) and the timed runs, the engines alternating so
 // drift on a shared host falls on both alike. ORT's logits are compared with ours first: a peer
-// that disagrees is not timed.
+// that disagrees is not timed. A transformers.js folder (bench/tjs-folders.ts) is loaded by ours
+// as a folder and its onnx/model.onnx run by ORT, on the network input its processor makes of the
+// photo (in BGR order for ORT where the processor flips the channels), each file's own output
+// compared.
 import ort from 'onnxruntime-node';
 import type { GpuContext } from '../src/gpu/context.js';
 import { encodeModel } from '../src/graph/onnx/proto.js';
@@ -18,6 +21,7 @@ import { DeepLabModel } from '../src/model/model.js';
 import { onnxModel } from '../src/model/onnx-export.js';
 import { MAX_RELATIVE_ERROR } from './model.js';
 import type { OnnxBenchFile } from './onnx-cases.js';
+import type { TjsFolder } from './tjs-folders.js';
 import { type SettleOptions, type Settled, measureSettled } from './settle.js';
 
 /**
@@ -29,15 +33,17 @@ import { type SettleOptions, type Settled, measureSettled } from './settle.js';
 export const ORT_PROVIDERS = ['cpu', 'webgpu', 'cuda'] as const;
 export type OrtProvider = (typeof ORT_PROVIDERS)[number];
 
-/** Our weights (ORT runs our export of them), or an exporter's ONNX file (both run it). */
-export type OrtNodeSource = { weights: LoadedWeights } | { file: OnnxBenchFile };
+/** Our weights (ORT runs our export of them), an exporter's ONNX file (both run it), or a transformers.js folder (ORT runs its onnx/model.onnx). */
+export type OrtNodeSource = { weights: LoadedWeights } | { file: OnnxBenchFile } | { folder: TjsFolder };
 
 export interface OrtNodeOptions {
-  /** Square input size. */
+  /** Square input size (a folder's is its processor's). */
   size: number;
   repeats: number;
   settle: SettleOptions;
   image: string;
+  /** The photo a folder's processor makes the input of (default `image`). */
+  photo?: string;
   /** Tried in turn; the first that creates a session and runs the file is timed. */
   providers: readonly OrtProvider[];
 }
@@ -71,10 +77,10 @@ function sessionOptions(provider: OrtProvider): ort.InferenceSession.SessionOpti
   return provider === 'cpu' ? { executionProviders: ['cpu'] } : { executionProviders: [provider], extra: { session: { disable_cpu_ep_fallback: '1' } } };
 }
 
-/** NHWC values as NCHW (ONNX's layout). */
-function nhwcToNchw(x: Float32Array, h: number, w: number, c: number): Float32Array {
+/** NHWC values as NCHW (ONNX's layout), the channels reversed if `reverse` (RGB to BGR). */
+function nhwcToNchw(x: Float32Array, h: number, w: number, c: number, reverse = false): Float32Array {
   const out = new Float32Array(x.length);
-  for (let y = 0; y < h; y++) for (let i = 0; i < w; i++) for (let k = 0; k < c; k++) out[(k * h + y) * w + i] = x[(y * w + i) * c + k];
+  for (let y = 0; y < h; y++) for (let i = 0; i < w; i++) for (let k = 0; k < c; k++) out[((reverse ? c - 1 - k : k) * h + y) * w + i] = x[(y * w + i) * c + k];
   return out;
 }
 
@@ -107,7 +113,8 @@ async function openSession(model: string | Uint8Array, providers: readonly OrtPr
       const s = session;
       const run: HostRun = () => timed(async () => (await s.run(feeds))[outputName].data as Float32Array);
       // Its first run counts the session's creation, as ours counts the model's load.
-      const first = { out: (await run()).out, ms: performance.now() - start };
+      const output = (await s.run(feeds))[outputName];
+      const first = { out: output.data as Float32Array, dims: output.dims, ms: performance.now() - start };
       return { session, provider, run, first, errors };
     } catch (e) {
       errors[provider] = (e as Error).message.split('\n')[0];
@@ -121,12 +128,18 @@ export async function benchOrtNode(ctx: GpuContext, source: OrtNodeSource, o: Or
   const { size } = o;
   const t0 = performance.now();
   const file = 'file' in source ? source.file : null;
-  const weights = file ? await loadWeights(file.path, { download: false, mean: file.mean, std: file.std }) : (source as { weights: LoadedWeights }).weights;
+  const folder = 'folder' in source ? source.folder : null;
+  const weights = file
+    ? await loadWeights(file.path, { download: false, mean: file.mean, std: file.std })
+    : folder
+      ? await loadWeights(folder.dir, { download: false })
+      : (source as { weights: LoadedWeights }).weights;
   const model = await DeepLabModel.fromWeights(weights, { ctx });
   let session: ort.InferenceSession | null = null;
   try {
-    // The bench image resized to the square size, so every model's input is size x size.
-    const { input, height, width } = model.preprocess(resizeRgbPil(await readImage(o.image), size, size));
+    // The bench image resized to the square size, so every model's input is size x size; a
+    // folder's processor makes its own input of the photo.
+    const { input, height, width } = folder ? model.preprocess(await readImage(o.photo ?? o.image)) : model.preprocess(resizeRgbPil(await readImage(o.image), size, size));
     const channels = input.length / (height * width);
     // A binary model's forwardToHost gives its one channel z; its ONNX graph's logits are the two classes [0, z].
     const binary = model.config.binary ?? false;
@@ -137,17 +150,20 @@ export async function benchOrtNode(ctx: GpuContext, source: OrtNodeSource, o: Or
       const [t] = await measureSettled([async () => (await oursRun()).ms], o.repeats, o.settle);
       return { input: [1, height, width, channels], ours: { ...t, firstRunMs: ours.ms }, ort: null, relativeError: err, error, ortProvider, ortProviderErrors };
     };
-    const [inputName, outputName] = file ? [file.inputName, file.outputName] : ['image', 'logits'];
-    const feeds = { [inputName]: new ort.Tensor('float32', nhwcToNchw(input, height, width, channels), [1, channels, height, width]) };
-    const opened = await openSession(file ? file.path : encodeModel(onnxModel(weights, { height, width })), o.providers, feeds, outputName);
+    const [inputName, outputName] = file ? [file.inputName, file.outputName] : folder ? ['pixel_values', 'logits'] : ['image', 'logits'];
+    const feeds = { [inputName]: new ort.Tensor('float32', nhwcToNchw(input, height, width, channels, folder?.bgr), [1, channels, height, width]) };
+    const onnxFile = file ? file.path : folder ? folder.files.get('onnx/model.onnx')! : null;
+    const opened = await openSession(onnxFile ?? encodeModel(onnxModel(weights, { height, width })), o.providers, feeds, outputName);
     if (!opened.session) {
       const why = Object.entries(opened.errors).map(([p, m]) => `${p}: ${m}`).join('; ');
-      return alone(`onnxruntime-node ran it on none of ${o.providers.join(', ')} (${why})`, null, opened.errors, null);
+      return await alone(`onnxruntime-node ran it on none of ${o.providers.join(', ')} (${why})`, null, opened.errors, null);
     }
     session = opened.session;
     const { provider, run: ortRun, first: ortFirst, errors } = opened;
-    const err = relativeError(binary ? ortFirst.out.subarray(height * width) : ortFirst.out, nhwcToNchw(ours.out, height, width, C));
-    if (!(err < MAX_RELATIVE_ERROR)) return alone(`ORT's logits are ${err.toExponential(1)} from ours: not timed`, provider, errors, err);
+    // The file's own output (a folder's at its stride): ORT's [1,C,h,w].
+    const [oh, ow] = ortFirst.dims.length === 4 ? [ortFirst.dims[2], ortFirst.dims[3]] : [height, width];
+    const err = ours.out.length !== oh * ow * C ? Infinity : relativeError(binary ? ortFirst.out.subarray(height * width) : ortFirst.out, nhwcToNchw(ours.out, oh, ow, C));
+    if (!(err < MAX_RELATIVE_ERROR)) return await alone(`ORT's logits are ${err.toExponential(1)} from ours: not timed`, provider, errors, err);
     const [oursTimed, ortTimed] = await measureSettled([oursRun, ortRun].map((r) => async () => (await r()).ms), o.repeats, o.settle);
     return {
       input: [1, height, width, channels],

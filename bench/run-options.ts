@@ -19,7 +19,7 @@ export type Part = (typeof PARTS)[number];
 export interface Result {
   part: Part;
   model: string;
-  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'pytorch' | 'ort' | 'ort-node' | 'transformers' | 'litert-webgpu' | 'litert-wasm';
+  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'pytorch' | 'ort' | 'ort-node' | 'transformers' | 'transformers-steps' | 'litert-webgpu' | 'litert-wasm';
   batch: number;
   /** Null where the part times nothing (quantize). */
   medianMs: number | null;
@@ -73,6 +73,8 @@ export function parseArgs(argv: string[]) {
     /** Part ort-node's execution providers, tried in turn: the first that takes the file is timed. */
     ortProviders: pickByName(BENCH, 'ORT execution provider(s)', args.value('--ort-providers') ?? 'cpu', ORT_PROVIDERS, (p) => p, true),
     image: sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
+    /** The photo part browser's transformers.js-folder cases segment whole (the one test/fixtures/hub-onnx's photos are cut from). */
+    photo: sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg'),
     out: resolve(args.value('--out') ?? join(ROOT, 'bench', 'results', 'bench.json')),
   };
 }

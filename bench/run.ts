@@ -27,11 +27,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserRun, benchBrowser } from './browser.js';
-import { printBrowserColdStart, printBrowserProfile } from './browser-report.js';
+import { printBrowserColdStart, printBrowserProfile, printTjsFolderTable } from './browser-report.js';
 import { pad, runIfMain, writeReport } from './common.js';
 import { MAX_RELATIVE_ERROR, useSharedWeightsIfPresent } from './model.js';
 import { type OrtNodeSource, benchOrtNode } from './ort-node.js';
 import { ONNX_BENCH_CASES, writeOnnxBenchFile } from './onnx-cases.js';
+import { TJS_FOLDER_CASES, writeTjsFolder } from './tjs-folders.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { matrixConfigName } from '../src/gpu/kernel-limits.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
@@ -48,11 +49,13 @@ import { recoveryPart, trainPart, tunePart } from './run-train.js';
  * engine 'ours', part 'browser-profile' in the report's `browserProfiles`).
  */
 async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
-  const cases = BROWSER_CASES.filter((c) => o.models.includes(c.name)).map((c) => (o.browserSize ? { ...c, size: o.browserSize } : c));
+  // A transformers.js folder's size is its processor's (its case names it): --browser-size leaves it.
+  const cases = BROWSER_CASES.filter((c) => o.models.includes(c.name)).map((c) => (o.browserSize && !c.tjsFolder ? { ...c, size: o.browserSize } : c));
   const run = await benchBrowser(cases, {
     repeats: o.browserRepeats,
     warmup: o.browserWarmup,
     image: o.image,
+    photo: o.photo,
     engines: o.browserEngines,
     adapter: o.browserAdapter,
     profile: o.browserProfile ? { repeats: o.heavyRepeats, timing: o.browserProfileTiming } : undefined,
@@ -67,7 +70,7 @@ async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
   return run.rows.map(({ engine, ...r }) => {
     const bad = engine === 'ours' ? r.error !== undefined : r.relativeErrorVsOurs !== null && !(r.relativeErrorVsOurs < MAX_RELATIVE_ERROR);
     if (bad) process.exitCode = 1;
-    return { part: 'browser', engine, batch: 1, peakBytes: null, ...r, adapter: run.start.adapters[engine], browser };
+    return { part: 'browser', engine, batch: 1, peakBytes: null, ...r, adapter: r.adapter ?? run.start.adapters[engine], browser };
   });
 }
 
@@ -80,18 +83,21 @@ async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
  */
 async function ortNodePart(ctx: GpuContext, o: Options): Promise<Result[]> {
   const results: Result[] = [];
-  const cases: { name: string; size: number; weightsNote: string; source: (dir: string) => Promise<OrtNodeSource> }[] = [
+  const cases: { name: string; size: number; folder?: boolean; weightsNote: string; source: (dir: string) => Promise<OrtNodeSource> }[] = [
     ...MODEL_CASES.filter((c) => c.tfjs).map((c) => ({
       name: c.name, size: c.mobilenet?.key === '257' ? 257 : 513, weightsNote: c.mobilenet ? c.mobilenet.registryName : 'random', source: async () => ({ weights: await caseWeights(c) }),
     })),
     ...SMP_CASES.map((c) => ({ ...c, source: async () => ({ weights: await c.weights() }) })),
     ...ONNX_BENCH_CASES.map((c) => ({ name: c.name, size: c.size, weightsNote: `test/fixtures/onnx/${c.fixture}`, source: async (dir: string) => ({ file: writeOnnxBenchFile(c, dir) }) })),
+    // A folder's size is its processor's (--browser-size leaves it), its input the photo's.
+    ...TJS_FOLDER_CASES.map((c) => ({ name: c.name, size: c.size, folder: true, weightsNote: `test/fixtures/hub-onnx/${c.fixture}`, source: async (dir: string) => ({ folder: writeTjsFolder(c, dir) }) })),
   ];
   for (const c of cases.filter((m) => o.models.includes(m.name))) {
     const dir = mkdtempSync(join(tmpdir(), 'deeplab-ort-node-'));
     let r: Awaited<ReturnType<typeof benchOrtNode>>;
     try {
-      r = await benchOrtNode(ctx, await c.source(dir), { size: o.browserSize ?? c.size, repeats: o.heavyRepeats, settle: o.settle, image: o.image, providers: o.ortProviders });
+      const size = c.folder ? c.size : (o.browserSize ?? c.size);
+      r = await benchOrtNode(ctx, await c.source(dir), { size, repeats: o.heavyRepeats, settle: o.settle, image: o.image, photo: o.photo, providers: o.ortProviders });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -167,6 +173,7 @@ async function main(): Promise<void> {
     const browserRun = lastBrowserRun as BrowserRun | null;
     if (browserRun) {
       printBrowserColdStart(browserRun);
+      printTjsFolderTable(browserRun);
       for (const p of browserRun.profiles) printBrowserProfile(p, browserRun.rows.filter((r) => r.model === p.model));
     }
     writeReport(o.out, {

@@ -30,6 +30,12 @@ export async function startTransformers(): Promise<string> {
   return t.env.version;
 }
 
+/** The library startTransformers loaded. */
+export function transformersLibrary(): Transformers {
+  if (!library) throw new Error('transformers.js was not started');
+  return library;
+}
+
 export interface TransformersModel {
   /** One pass: NCHW input in, NCHW logits out. */
   run(nchw: Float32Array, height: number, width: number): Promise<Float32Array>;

@@ -101,21 +101,39 @@ describe('browser: the benchmark page runs LiteRT.js on the official .tflite @sl
 // The hub's MobileNetV2 folder, not its MobileViT one (the benchmark runs both): transformers.js
 // compiles fewer kinds of kernel for it on SwiftShader (this test 49 s against 81 s, the host
 // loaded). Our MobileViT export is checked against onnxruntime in test/model/mobilevit.test.ts.
-describe('browser: the benchmark page runs transformers.js on a Hugging Face hub folder @slow', function () {
+// In the same page (one Chromium, one start of transformers.js and its WebGPU device), a
+// transformers.js folder (test/fixtures/hub-onnx) as part browser runs it: ours loading the folder
+// by URL, transformers.js v4's image-segmentation pipeline on the same folder, the photo segmented
+// whole by both. SegFormer (TorchScript) is a family the pipeline takes; MobileViT's model type it
+// maps to no segmentation class, which its row says.
+describe('browser: the benchmark page runs transformers.js on a Hugging Face hub folder and on transformers.js folders @slow', function () {
   this.timeout(300_000);
 
-  it("runs transformers.js' AutoModel on WebGPU from a local hub folder holding our ONNX export, giving our logits (1e-4); refuses a case that is no hub model", async () => {
+  it("runs transformers.js' AutoModel on WebGPU from a local hub folder holding our ONNX export, giving our logits (1e-4); refuses a case that is no hub model; runs SegFormer's transformers.js folder in ours and in the image-segmentation pipeline from the photo (networks within 1e-4); the pipeline refuses MobileViT's", async () => {
     requireChromium('browser tests');
     const hubFolder = sharedPath('fixtures', 'hf', 'deeplabv3_mobilenet_v2_1.0_513');
     const hub: BrowserCase = { name: 'mobilenetv2-hf-65', size: 65, weightsNote: 'random (hub fixture)', hubFolder, weights: () => loadWeights(hubFolder) };
+    const folder = (fixture: string): BrowserCase => ({ name: `tjs-${fixture}`, size: 64, weightsNote: 'random', tjsFolder: { name: `tjs-${fixture}`, fixture, size: 64 } });
     const lines: string[] = [];
     const engines: EngineName[] = ['ours', 'transformers'];
-    const r = await benchBrowser([hub, mobilenet(33)], { repeats: 1, warmup: 0, image: IMAGE, engines, log: (line) => lines.push(line) });
+    const cases = [hub, mobilenet(33), folder('segformer-torchscript'), folder('mobilevit')];
+    const r = await benchBrowser(cases, { repeats: 1, warmup: 0, image: IMAGE, photo: IMAGE, engines, log: (line) => lines.push(line) });
     console.log(lines.map((l) => `      (${l})`).join('\n'));
     expectRan({ ...r, rows: r.rows.slice(0, 2) }, engines, 65);
-    expect(r.versions.transformers).to.match(/^\d+\.\d+\.\d+/);
-    const [, refused] = r.rows.slice(2);
+    expect(r.versions.transformers).to.match(/^4\.\d+\.\d+/);
+    const [, refused] = r.rows.slice(2, 4);
     expect(refused.engine).to.equal('transformers');
     expect(refused.error).to.equal('not a Hugging Face hub model');
+
+    // SegFormer's folder: both from the photo to its class map, the networks within 1e-4 on the pipeline's pixel_values.
+    const [ours, pipeline, mobilevitOurs, mobilevitPipeline] = r.rows.slice(4);
+    expectRan({ ...r, rows: [ours, pipeline] }, engines, 64);
+    expect(ours.photo, 'the photo, segmented whole').to.deep.equal([366, 500]);
+    expect(pipeline.adapter, 'transformers.js on our adapter').to.equal(ours.adapter).and.contain('swiftshader');
+    // The class maps differ where the inputs do: transformers.js resizes with a canvas in the page.
+    expect(pipeline.labelAgreementVsOurs).to.be.a('number').within(0.5, 1);
+    expect(pipeline.inputRelativeErrorVsOurs).to.be.a('number').greaterThan(0);
+    expect(mobilevitOurs.error, 'ours runs MobileViT').to.equal(undefined);
+    expect(mobilevitPipeline.error).to.match(/^Unsupported model type "mobilevit" for task "image-segmentation"/);
   });
 });
