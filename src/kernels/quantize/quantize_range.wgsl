@@ -3,6 +3,7 @@
 //   scale = (max - min) / 255 (1 where max == min), zero_point = round(clamp(0 - min / scale, 0, 255)),
 // each operation rounded once as f32, ties to even.
 //#include "div_rn.wgsl"
+//#include "min_max_fold.wgsl"
 const WG: u32 = 256u;
 
 struct Params {
@@ -14,9 +15,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> scale: array<f32>;
 @group(0) @binding(3) var<storage, read_write> zero_point: array<f32>;
 
-var<workgroup> lows: array<f32, 256>;
-var<workgroup> highs: array<f32, 256>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
   var lo = 0.0;
@@ -25,15 +23,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     lo = min(lo, partial[2u * g]);
     hi = max(hi, partial[2u * g + 1u]);
   }
-  lows[lid] = lo;
-  highs[lid] = hi;
-  for (var span = WG / 2u; span > 0u; span = span / 2u) {
-    workgroupBarrier();
-    if (lid < span) {
-      lows[lid] = min(lows[lid], lows[lid + span]);
-      highs[lid] = max(highs[lid], highs[lid + span]);
-    }
-  }
+  foldRange(lid, lo, hi);
   if (lid == 0u) {
     let a = lows[0];
     let b = highs[0];

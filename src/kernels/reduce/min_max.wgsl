@@ -1,6 +1,7 @@
 // Pass 1 of a tensor's range with zero in it (dynamic quantisation's): workgroup g folds values
 // [g * per_group, (g + 1) * per_group) into min(0, their minimum) and max(0, their maximum),
 // written to partial[2g] and partial[2g + 1]. quantize_range.wgsl folds the partials.
+//#include "min_max_fold.wgsl"
 const WG: u32 = 256u;
 
 struct Params {
@@ -11,9 +12,6 @@ struct Params {
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
-
-var<workgroup> lows: array<f32, 256>;
-var<workgroup> highs: array<f32, 256>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u) {
@@ -27,15 +25,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     lo = min(lo, v);
     hi = max(hi, v);
   }
-  lows[lid] = lo;
-  highs[lid] = hi;
-  for (var span = WG / 2u; span > 0u; span = span / 2u) {
-    workgroupBarrier();
-    if (lid < span) {
-      lows[lid] = min(lows[lid], lows[lid + span]);
-      highs[lid] = max(highs[lid], highs[lid + span]);
-    }
-  }
+  foldRange(lid, lo, hi);
   if (lid == 0u) {
     partial[2u * wid.x] = lows[0];
     partial[2u * wid.x + 1u] = highs[0];
