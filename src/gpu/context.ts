@@ -20,7 +20,13 @@ export { GpuError } from './errors.js';
 export interface GpuContextOptions {
   /** Dawn toggles / options passed to `create()` (e.g. 'backend=vulkan'). */
   dawnOptions?: string[];
-  /** Ask for the adapter's timestamp-query feature when present (benchmarks). */
+  /**
+   * Ask for the adapter's timestamp-query feature when present (benchmarks, tuning). Default: on
+   * under wgpu (Deno, Firefox), off elsewhere. wgpu settles `onSubmittedWorkDone` about 11 ms
+   * after it is awaited (11.4 ms for an empty submission in Deno on lavapipe, against 0.1-0.2 ms
+   * for Dawn), so timing on the host there measures the wait, not the work: tuning would choose
+   * by noise.
+   */
   timestamps?: boolean;
   powerPreference?: GPUPowerPreference;
   /**
@@ -282,7 +288,7 @@ export class GpuContext {
     const limits = options.limits ?? readFlag('DEEPLAB_DEVICE_LIMITS');
     if (limits !== 'adapter' && limits !== 'default') throw new Error(`GpuContext: limits must be 'adapter' or 'default', got '${String(limits)}'`);
     const gpu = dawnInstance(create, dawnFlags(options, subgroupMatrix));
-    const recipe: DeviceRecipe = { powerPreference: options.powerPreference ?? 'high-performance', timestamps: options.timestamps ?? false, subgroupMatrix, limits };
+    const recipe: DeviceRecipe = { powerPreference: options.powerPreference ?? 'high-performance', timestamps: options.timestamps ?? webgpuImplementation() === 'wgpu', subgroupMatrix, limits };
     const { adapter, device } = await requestGpuDevice(gpu, recipe);
     const described = describeAdapter(adapter);
     const tuning = await KernelTuning.open(adapterIdentity(described, isSoftwareAdapter(adapter)), tune);

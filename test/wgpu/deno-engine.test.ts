@@ -66,10 +66,12 @@ describe('wgpu (Deno): the engine segments and fine-tunes as in Node @slow', fun
 
   const decode = (s: string) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
 
-  it("finds wgpu's adapter (lavapipe here) recognised as software, with shader-f16, and knows it runs on wgpu", () => {
+  it("finds wgpu's adapter (lavapipe here) recognised as software, with shader-f16, knows it runs on wgpu, and times on the GPU by default", () => {
     expect(deno.isSoftware, 'a CPU adapter is recognised as software').to.equal(true);
     expect(deno.implementation).to.equal('wgpu');
     expect(deno.hasHalf).to.equal(true);
+    // wgpu's host waits carry about 11 ms: timing (tuning) on the host there would measure them.
+    expect(deno.hasTimestamps, 'timestamp queries asked for by default under wgpu').to.equal(true);
   });
 
   it('segments 2007_000033 in f32 as Node does (>= 99.9 % of pixels), in one submit and one read-back', () => {

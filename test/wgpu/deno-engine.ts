@@ -25,6 +25,8 @@ export interface EngineResult {
   adapter: string;
   isSoftware: boolean;
   hasHalf: boolean;
+  /** Timestamp queries on a context created with default options. */
+  hasTimestamps: boolean;
   implementation: string;
   /** Class maps, base64. */
   f32: string;
@@ -63,6 +65,7 @@ if ('Deno' in globalThis) {
     isSoftware: ctx.isSoftware,
     implementation: ctx.implementation,
     hasHalf: ctx.hasHalf,
+    hasTimestamps: ctx.hasTimestamps,
     f32: base64(f32),
     f16: base64(f16.classes),
     losses,
