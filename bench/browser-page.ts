@@ -18,6 +18,7 @@
 import { argmaxAgreement } from './agreement.js';
 import { TfjsGraph, type Tfjs, freshTfjsBackend } from './tfjs-graph.js';
 import { type FolderCaseSpec, runFolderCase } from './tjs-folder-page.js';
+import { progress, timeInTurns } from './page-rounds.js';
 import { openTransformersModel, startTransformers } from './transformers-peer.js';
 import { loadModel } from '../src/browser/load.js';
 import { GpuContext } from '../src/gpu/context.js';
@@ -423,9 +424,6 @@ function openLiteRt(engine: LiteRtEngine, spec: CaseSpec, bytes: ArrayBuffer, in
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
-/** A progress line for the Node side, which prints the page's console.info lines starting with 'bench: '. */
-const progress = (line: string): void => console.info(`bench: ${line}`);
-
 /**
  * One model case: each engine made and run once (first run), the logits compared with ours,
  * `warmup` untimed rounds, then `repeats` timed rounds with the engines taking turns to lead;
@@ -509,18 +507,7 @@ export async function runCase(spec: CaseSpec | FolderCaseSpec): Promise<{ result
       });
     }
     const timed = open.filter((e) => spec.engines.includes(e.name));
-    for (let i = 0; i < spec.warmup; i++) {
-      progress(`${spec.name}: warm-up round ${i + 1} of ${spec.warmup}`);
-      for (const e of timed) await e.run();
-    }
-    for (let i = 0; i < spec.repeats; i++) {
-      progress(`${spec.name}: round ${i + 1} of ${spec.repeats}`);
-      // Round i starts with engine i mod n: drift on a shared machine falls on all alike.
-      for (let k = 0; k < timed.length; k++) {
-        const e = timed[(i + k) % timed.length];
-        results.get(e.name)!.samplesMs.push((await e.run()).ms);
-      }
-    }
+    await timeInTurns(timed, spec, (e, ms) => results.get(e.name)!.samplesMs.push(ms));
     if (spec.profile && ours) {
       progress(`${spec.name}: profiling ours, ${spec.profile.repeats} times each layer`);
       const p = await ours.model.profile(input, spec.height, spec.width, spec.profile.repeats, spec.profile.timing);

@@ -17,6 +17,7 @@
 // processor flips to BGR: our graph reverses them), the outputs compared (1e-4), and the class
 // maps of the photo compared pixel by pixel.
 import { argmaxAgreement } from './agreement.js';
+import { progress, timeInTurns } from './page-rounds.js';
 import { transformersLibrary } from './transformers-peer.js';
 import { loadModel } from '../src/browser/load.js';
 import type { GpuContext } from '../src/gpu/context.js';
@@ -81,7 +82,6 @@ interface Opened {
 }
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-const progress = (line: string): void => console.info(`bench: ${line}`);
 const describe = (info: GPUAdapterInfo | undefined): string =>
   info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || '(no adapter info)' : '(no adapter info)';
 
@@ -272,17 +272,7 @@ export async function runFolderCase(spec: FolderCaseSpec, ctx: GpuContext): Prom
     }
     // Ours is opened for the checks; it is timed where asked for.
     const timed = open.filter((e) => spec.engines.includes(e.name));
-    for (let i = 0; i < spec.warmup; i++) {
-      progress(`${spec.name}: warm-up round ${i + 1} of ${spec.warmup}`);
-      for (const e of timed) await e.run();
-    }
-    for (let i = 0; i < spec.repeats; i++) {
-      progress(`${spec.name}: round ${i + 1} of ${spec.repeats}`);
-      for (let k = 0; k < timed.length; k++) {
-        const e = timed[(i + k) % timed.length];
-        results.get(e.name)!.samplesMs.push((await e.run()).ms);
-      }
-    }
+    await timeInTurns(timed, spec, (e, ms) => results.get(e.name)!.samplesMs.push(ms));
     if (spec.profile && ours) {
       progress(`${spec.name}: profiling ours, ${spec.profile.repeats} times each layer`);
       const { input, height, width } = ours.model.preprocess(photo);

@@ -1,0 +1,27 @@
+// The browser page's engines timed in turns: `warmup` untimed rounds, then `repeats` timed rounds,
+// round i starting with engine i mod n, so drift on a shared machine falls on all alike. Shared by
+// the model cases (browser-page.ts) and the transformers.js-folder cases (tjs-folder-page.ts).
+
+/** An engine opened on the page: one run, timed. */
+export interface PageEngine {
+  name: string;
+  run(): Promise<{ ms: number }>;
+}
+
+/** A progress line for the Node side, which prints the page's console.info lines starting with 'bench: '. */
+export const progress = (line: string): void => console.info(`bench: ${line}`);
+
+/** Times `engines` in turns; `record` is given each timed run's milliseconds. */
+export async function timeInTurns<E extends PageEngine>(engines: readonly E[], o: { name: string; warmup: number; repeats: number }, record: (e: E, ms: number) => void): Promise<void> {
+  for (let i = 0; i < o.warmup; i++) {
+    progress(`${o.name}: warm-up round ${i + 1} of ${o.warmup}`);
+    for (const e of engines) await e.run();
+  }
+  for (let i = 0; i < o.repeats; i++) {
+    progress(`${o.name}: round ${i + 1} of ${o.repeats}`);
+    for (let k = 0; k < engines.length; k++) {
+      const e = engines[(i + k) % engines.length];
+      record(e, (await e.run()).ms);
+    }
+  }
+}
