@@ -4,6 +4,8 @@
 // its layer shapes are the same but for their pixel counts, and tuning them there creates the
 // same pipelines (measured under Dawn: the same 61 at both sizes, 799 and 796 candidates) at a
 // sixtieth of the pixels (97 s of tuning at 257x257 under Deno, 48 s at 33x33, most of it waiting).
+// It times on the GPU's clock (timestamp queries, a context's default under wgpu): the tuner's one
+// test of that path (85 s at 33x33, against 56 s timed on the host, whose waits carry ~11 ms there).
 import { expect } from 'chai';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
