@@ -5,7 +5,7 @@
 import { copyFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sharedPath } from '../shared.js';
-import { type CaseSource, type FormatTable, type HostileCase, copyFolder, fifo, nested } from './hostile-cases.js';
+import { type CaseSource, type FormatTable, type HostileCase, copyFolder, fifo, nested, replacedFile } from './hostile-cases.js';
 
 const HUB = (): string => sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small');
 const CONFIG = 'config.json';
@@ -41,17 +41,6 @@ const deep = (name: string, file: string, key: string, expect: RegExp): HostileC
   expect,
 });
 
-/** The valid folder with `file` replaced by what `put` makes at its path. */
-const file = (name: string, which: string, put: (path: string) => void, expect: HostileCase['expect']): HostileCase => ({
-  name,
-  make: (dir, _, valid) => {
-    copyFolder(valid.path, dir);
-    rmSync(join(dir, which));
-    put(join(dir, which));
-    return { path: dir };
-  },
-  expect,
-});
 
 export const HUB_FOLDER_CASES: FormatTable = {
   format: 'hub folder (transformers)',
@@ -78,16 +67,16 @@ export const HUB_FOLDER_CASES: FormatTable = {
       make: (dir, _, valid) => hubWith(dir, valid, CONFIG, (j) => ({ ...j, pad: 'x'.repeat(5 * 2 ** 20) })),
       expect: /config\.json: 52\d{5} bytes, more than the 4194304/,
     },
-    file('config.json a FIFO', CONFIG, (p) => fifo(p), /config\.json: a FIFO \(named pipe\), not a file/),
-    file('preprocessor_config.json missing', PROCESSOR, () => undefined, /: no preprocessor_config\.json/),
-    file('preprocessor_config.json a FIFO', PROCESSOR, (p) => fifo(p), /preprocessor_config\.json: a FIFO \(named pipe\), not a file/),
+    replacedFile('config.json a FIFO', CONFIG, (p) => fifo(p), /config\.json: a FIFO \(named pipe\), not a file/),
+    replacedFile('preprocessor_config.json missing', PROCESSOR, () => undefined, /: no preprocessor_config\.json/),
+    replacedFile('preprocessor_config.json a FIFO', PROCESSOR, (p) => fifo(p), /preprocessor_config\.json: a FIFO \(named pipe\), not a file/),
     field('size {shortest_edge: 1e9}', PROCESSOR, 'size', { shortest_edge: 1e9 }, /preprocessor_config\.json: size must hold sizes of at most 65536/),
     {
       name: 'image_mean nested 200,000 deep (with do_normalize)',
       make: (dir, _, valid) => hubWith(dir, valid, PROCESSOR, (j) => JSON.stringify({ ...j, do_normalize: true, image_mean: 0 }).replace('"image_mean":0', `"image_mean":${nested(DEEP)}`)),
       expect: /preprocessor_config\.json: image_mean .*got \[\[\[/,
     },
-    file('model.safetensors a link to /dev/zero', 'model.safetensors', (p) => symlinkSync('/dev/zero', p), /model\.safetensors: a character device \(a link to \/dev\/zero\)/),
+    replacedFile('model.safetensors a link to /dev/zero', 'model.safetensors', (p) => symlinkSync('/dev/zero', p), /model\.safetensors: a character device \(a link to \/dev\/zero\)/),
     // Harmless: each loads the valid folder's weights.
     field('an unknown config.json key (transformers ignores it too)', CONFIG, 'transformers_version', '99.0', 'same'),
     { name: 'preprocessor_config.json with a byte-order mark', make: (dir, _, valid) => hubWith(dir, valid, PROCESSOR, (j) => `\ufeff${JSON.stringify(j)}`), expect: 'same' },

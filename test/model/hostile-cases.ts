@@ -5,7 +5,7 @@
 // A new format (an ONNX reader, say) adds one table, a FormatTable in a file of its own like
 // test/model/hostile-cases-files.ts, and lists it in the test's TABLES: its valid file, its cases.
 import { execFileSync } from 'node:child_process';
-import { closeSync, cpSync, ftruncateSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, ftruncateSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
 
@@ -88,6 +88,20 @@ export interface CaseReport {
 export function copyFolder(src: string, dir: string): string {
   cpSync(src, dir, { recursive: true });
   return dir;
+}
+
+/** A case on a copy of the valid folder with file `which` (a path in it) replaced by what `put` makes at its path (nothing: the file removed). */
+export function replacedFile(name: string, which: string, put: (path: string) => void, expect: HostileCase['expect']): HostileCase {
+  return {
+    name,
+    make: (dir, _, valid) => {
+      copyFolder(valid.path, dir);
+      rmSync(join(dir, which));
+      put(join(dir, which));
+      return { path: dir };
+    },
+    expect,
+  };
 }
 
 /** `text` nested `depth` lists deep: [[[...text...]]]. */
