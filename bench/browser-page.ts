@@ -18,7 +18,7 @@
 import { argmaxAgreement } from './agreement.js';
 import { TfjsGraph, type Tfjs, freshTfjsBackend } from './tfjs-graph.js';
 import { type FolderCaseSpec, runFolderCase } from './tjs-folder-page.js';
-import { progress, timeInTurns } from './page-rounds.js';
+import { type PageEngineTimes, progress, timeInTurns } from './page-rounds.js';
 import { openTransformersModel, startTransformers } from './transformers-peer.js';
 import { loadModel } from '../src/browser/load.js';
 import { GpuContext } from '../src/gpu/context.js';
@@ -62,23 +62,11 @@ export interface CaseSpec {
   profile?: { repeats: number; timing?: ProgramProfile['timing'] };
 }
 
-export interface EngineResult {
+/** Each engine's result (the output compared on the first pass's logits). */
+export interface EngineResult extends PageEngineTimes {
   engine: EngineName;
-  /** Making the engine's model from the file's bytes (or our graph), compiling, and its first pass. */
-  firstRunMs: number | null;
-  /** Making the engine's model alone (firstRunMs less firstPassMs). */
-  loadMs: number | null;
-  /** The first pass alone. */
-  firstPassMs: number | null;
-  samplesMs: number[];
-  /** ‖theirs − ours‖ / ‖ours‖ of the first pass's logits (null for ours). */
-  relativeErrorVsOurs: number | null;
-  /** Share of pixels whose argmax class is ours (null for ours). */
-  argmaxAgreementVsOurs: number | null;
   /** LiteRT.js: whether it put the whole model on the accelerator asked for (its `isFullyAccelerated`). */
   fullyAccelerated?: boolean;
-  /** Why the engine did not run this case. */
-  error?: string;
   /** A transformers.js-folder case: share of the photo's pixels given our class (null for ours). */
   labelAgreementVsOurs?: number | null;
   /** A transformers.js-folder case: ‖theirs − ours‖ / ‖ours‖ of the network input each makes of the photo. */

@@ -8,6 +8,23 @@ export interface PageEngine {
   run(): Promise<{ ms: number }>;
 }
 
+/** What every engine of a page case reports: its first run, its timed runs, and how its output agrees with ours. */
+export interface PageEngineTimes {
+  /** Making the engine's model from the file's bytes (or our graph), compiling, and its first pass. */
+  firstRunMs: number | null;
+  /** Making the engine's model alone (firstRunMs less firstPassMs). */
+  loadMs: number | null;
+  /** The first pass alone. */
+  firstPassMs: number | null;
+  samplesMs: number[];
+  /** ‖theirs − ours‖ / ‖ours‖ of the network's output on the same input (null for ours). */
+  relativeErrorVsOurs: number | null;
+  /** Share of the output's pixels whose argmax class is ours (null for ours). */
+  argmaxAgreementVsOurs: number | null;
+  /** Why the engine did not run this case. */
+  error?: string;
+}
+
 /** A progress line for the Node side, which prints the page's console.info lines starting with 'bench: '. */
 export const progress = (line: string): void => console.info(`bench: ${line}`);
 

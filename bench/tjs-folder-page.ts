@@ -17,7 +17,7 @@
 // processor flips to BGR: our graph reverses them), the outputs compared (1e-4), and the class
 // maps of the photo compared pixel by pixel.
 import { argmaxAgreement } from './agreement.js';
-import { progress, timeInTurns } from './page-rounds.js';
+import { type PageEngineTimes, progress, timeInTurns } from './page-rounds.js';
 import { transformersLibrary } from './transformers-peer.js';
 import { loadModel } from '../src/browser/load.js';
 import type { GpuContext } from '../src/gpu/context.js';
@@ -49,23 +49,15 @@ export interface FolderCaseSpec {
   profile?: { repeats: number; timing?: ProgramProfile['timing'] };
 }
 
-export interface FolderEngineResult {
+/** Each engine's result (the output compared on the same pixel_values). */
+export interface FolderEngineResult extends PageEngineTimes {
   engine: FolderEngine;
-  firstRunMs: number | null;
-  loadMs: number | null;
-  firstPassMs: number | null;
-  samplesMs: number[];
-  /** ‖theirs − ours‖ / ‖ours‖ of the file's output on the same pixel_values (null for ours). */
-  relativeErrorVsOurs: number | null;
-  /** Share of the output's pixels whose argmax is ours, on the same pixel_values. */
-  argmaxAgreementVsOurs: number | null;
   /** Share of the photo's pixels given our class, each engine from the photo (null for ours). */
   labelAgreementVsOurs: number | null;
   /** ‖theirs − ours‖ / ‖ours‖ of the network input each makes of the photo (transformers.js' processor's pixel_values against our preprocessing; null for ours). */
   inputRelativeErrorVsOurs: number | null;
   /** The adapter the engine's device is on. */
   adapter?: string;
-  error?: string;
 }
 
 interface Opened {
