@@ -17,32 +17,31 @@
 import { DEFAULT_MODEL } from './loading/registry.js';
 import type { GpuContext } from '../gpu/context.js';
 import type { GpuTensor } from '../gpu/tensor.js';
-import type { CompiledGraph } from '../graph/compile.js';
-import type { RunInput } from '../graph/program.js';
+import { type CompiledGraph, compile } from '../graph/compile.js';
 import type { HostParams } from '../graph/params.js';
-import type { Session } from '../graph/session.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { StillImage } from '../io/band-image.js';
 import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample, takesNearestLabels } from './input-policy.js';
 import { type PostLogits, ownOutput } from './post-logits.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
-import type { DeviceLossPolicy, DeviceLostEvent, InputPolicy, LoadOptions, Precision } from './loading/options.js';
+import type { InputPolicy, LoadOptions, Precision } from './loading/options.js';
 import { LOAD_OPTION_NAMES } from './loading/options.js';
 import type { NetworkSize } from './networks/deeplab.js';
 import { type ClassSet, classPalette } from './voc.js';
 import { type TuneOptions, type TuneReport, tuneGraph } from '../graph/tune.js';
 import { type FrameInput, isFrameInput } from '../io/frame-source.js';
-import { ModelGpu } from './model-gpu.js';
+import { ModelGpu } from './devices/webgpu/model-gpu.js';
+import type { DeviceInput, DeviceName, DeviceTensor, FramePath, ModelDevice } from './devices/device.js';
 import { type ImageInput, type SegmentOptions, type SegmentResult, checkFrameOptions, checkStillImageOptions } from './segment-options.js';
 import type { SegmentHost } from './segment-host.js';
 import { toStillImages } from './band-input.js';
 import { checkSignal } from '../util/option-keys.js';
 import { checkNetworkInput, checkOptionNames, checkSegmentOptionTypes, checkedImageInput, describeValue } from './input-check.js';
 import { type StillImageHost, segmentStillImages, stillImageHost } from './still-images.js';
-import { FrameSegmenter } from './frames.js';
 import type { ModelMemory } from './memory.js';
-import { type ContextOptions, modelContext } from './model-context.js';
+import { type DeviceOptions, type OpenedDevice, openDevice } from './devices/open-device.js';
+import { NetworkGraphs } from './network-graphs.js';
 
 export { PAPER_SCALES, DEFAULT_BATCH_SIZE } from './segment-options.js';
 export type { ImageInput, SegmentOptions, SegmentOutput, SegmentResult } from './segment-options.js';
@@ -51,33 +50,30 @@ export type { ModelMemory } from './memory.js';
 export type { FrameInput, ExternalFrame } from '../io/frame-source.js';
 
 export class DeepLabModel {
-  /** The model's GPU state: context, weights, programs, and its calls' turns. */
-  private readonly gpu: ModelGpu;
+  /** Where the model runs: its network, post-processing and tensors (src/model/devices/device.ts). */
+  private readonly device: ModelDevice;
+  /** Storage precision of the network's activations and weights. */
+  readonly precision: Precision;
   /** What the ways of segmenting use of this model. */
   private readonly host: SegmentHost;
-  /** Frames on the GPU: the texture page frames are copied into and the preprocessing kernels. */
-  private readonly frames: FrameSegmenter;
+  /** Frames: on the GPU through its frame kernels, on the CPU as still images. */
+  private readonly frames: FramePath;
   /** The still-image modes' view of this model. */
   private readonly stills: StillImageHost;
 
   private constructor(
-    readonly ctx: GpuContext,
-    ownsContext: boolean,
-    readonly name: string,
-    readonly config: DeepLabConfig,
-    readonly inputPolicy: InputPolicy,
-    /** Class names and colours (from the checkpoint, VOC's by default). */
-    readonly classes: ClassSet,
+    opened: OpenedDevice,
     private readonly weights: LoadedWeights,
-    /** Storage precision of the network's activations and weights. */
-    readonly precision: Precision,
-    memoryBudget: number | null,
-    loss: { policy?: DeviceLossPolicy; onLost?: (event: DeviceLostEvent) => void },
+    /** The network's graphs by size. */
+    private readonly graphs: NetworkGraphs,
   ) {
-    this.gpu = new ModelGpu(ctx, ownsContext, weights, precision, memoryBudget, () => this.frames, loss);
+    const { device } = opened;
+    const { config, inputPolicy } = weights;
+    this.device = device;
+    this.precision = opened.precision;
     this.host = {
-      ctx,
-      name,
+      tensors: device.tensors,
+      name: this.name,
       numClasses: config.numClasses,
       normalization: policyNormalization(inputPolicy, config),
       resample: policyResample(inputPolicy),
@@ -86,14 +82,34 @@ export class DeepLabModel {
       networkSize: (width, height, scale) => this.networkSize(width, height, scale),
       inputPadding: (width, height, scale) => inputPadding(inputPolicy, width, height, scale),
       preprocess: (img, scale) => this.preprocess(img, scale),
-      program: (height, width, batch) => this.gpu.network(height, width, batch),
-      postLogits: (height, width) => this.gpu.programs.postLogits(height, width),
+      program: (height, width, batch) => device.network(height, width, batch),
+      postLogits: (height, width) => device.postLogits(height, width),
       forward: (input, height, width, batch, output) => this.forwardNow(input, height, width, batch, output),
-      postProgram: (key, build) => this.gpu.programs.post(key, build),
-      exclusive: (work) => this.gpu.exclusive(work),
+      postProgram: (key, build) => device.post(key, build),
+      exclusive: (work) => device.exclusive(work),
     };
-    this.frames = new FrameSegmenter(this.host);
     this.stills = stillImageHost(this.host, weights);
+    this.frames = opened.framePath(this.host, (image, scale, include) =>
+      segmentStillImages(this.stills, [image], {}, { include, scales: [scale], batchSize: 1, averaged: false, tiled: false }).then((r) => r[0]),
+    );
+  }
+
+  /** The model's name (the registry's, or the file's). */
+  get name(): string {
+    return this.weights.name;
+  }
+
+  get config(): DeepLabConfig {
+    return this.weights.config;
+  }
+
+  get inputPolicy(): InputPolicy {
+    return this.weights.inputPolicy;
+  }
+
+  /** Class names and colours (from the checkpoint, VOC's by default). */
+  get classes(): ClassSet {
+    return this.weights.classes;
   }
 
   static async load(nameOrPath: string | Uint8Array | ArrayBuffer, opts: LoadOptions = {}): Promise<DeepLabModel> {
@@ -109,35 +125,26 @@ export class DeepLabModel {
    * A model of loaded weights. With `session`, the model runs on that session's parameters as
    * they are (training shares its session this way, so evaluation sees every step).
    */
-  static async fromWeights(
-    weights: LoadedWeights,
-    opts: ContextOptions &
-      Pick<LoadOptions, 'onProgress' | 'deviceLoss' | 'onDeviceLost' | 'signal'> & {
-        session?: Session;
-        /** With tuning 'full': when (performance.now()) compiling and tuning must be done (src/model/load-deadline.ts). */
-        loadDeadline?: number;
-        /** The weights' params were checked against their network by the loader (loadWeights and the page's load do). */
-        paramsChecked?: boolean;
-      } = {},
-  ): Promise<DeepLabModel> {
-    const { ctx, owned, precision, memoryBudget } = await modelContext({ ...opts, weightsPrecision: weights.precision });
-    const model = new DeepLabModel(ctx, owned, weights.name, weights.config, weights.inputPolicy, weights.classes, weights, precision, memoryBudget, { policy: opts.deviceLoss, onLost: opts.onDeviceLost });
-    try {
-      // Build once at the network's own size: this checks the weights against the graph and
-      // uploads them, so a bad file fails here and not at the first image.
-      const [h, w] = model.ownSize;
-      const tuning = ctx.tuning.mode === 'full' ? `tuning (up to ${(ctx.tuning.budgetMs / 1000).toFixed(0)} s) and ` : '';
-      opts.onProgress?.(`${tuning}compiling ${model.name} for ${w}x${h}`);
-      if (opts.session) model.gpu.share(opts.session);
-      else model.gpu.uploadWeights(weights.buildGraph({ height: h, width: w }), !!opts.paramsChecked);
-      await model.gpu.compileOwnSize(h, w, opts.loadDeadline);
-      // Cancelled while compiling: give back what the load made.
-      opts.signal?.throwIfAborted();
-    } catch (e) {
-      await model.gpu.disposeWhenIdle();
-      throw e;
-    }
-    return model;
+  static async fromWeights(weights: LoadedWeights, opts: DeviceOptions = {}): Promise<DeepLabModel> {
+    const graphs = new NetworkGraphs(weights);
+    const ownSize = networkInputSize(weights.inputPolicy, ...weights.probeSize);
+    return new DeepLabModel(await openDevice(weights, graphs, ownSize, opts), weights, graphs);
+  }
+
+  /** The device the model runs on: 'webgpu', or 'cpu' (inference only). */
+  get deviceName(): DeviceName {
+    return this.device.name;
+  }
+
+  /** The GPU side of a model on WebGPU; what only WebGPU does is refused on another device, naming it. */
+  private gpuOnly(what: string): ModelGpu {
+    if (this.device instanceof ModelGpu) return this.device;
+    throw new Error(`${what}: ${this.name} runs on the CPU (device '${this.device.name}'); ${what} needs a model loaded with device 'webgpu'`);
+  }
+
+  /** The GPU context (a model on WebGPU only). */
+  get ctx(): GpuContext {
+    return this.gpuOnly('ctx').ctx;
   }
 
   get numClasses(): number {
@@ -165,7 +172,7 @@ export class DeepLabModel {
 
   /** The network compiled for inference at one batch and input size. */
   compiledGraph(size: NetworkSize): CompiledGraph {
-    return this.gpu.programs.compiledGraph(size);
+    return compile(this.graphs.graph(size), { mode: 'inference', precision: this.precision });
   }
 
   /**
@@ -177,15 +184,17 @@ export class DeepLabModel {
     checkSignal('tune', opts.signal);
     const [h, w] = this.ownSize;
     const size = { batch: opts.batch ?? 1, height: opts.height ?? h, width: opts.width ?? w };
-    return this.gpu.exclusive(() => tuneGraph(this.ctx, this.compiledGraph(size).graph, opts));
+    const gpu = this.gpuOnly('tune');
+    return gpu.exclusive(() => tuneGraph(gpu.ctx, this.compiledGraph(size).graph, opts));
   }
 
   /**
    * GPU bytes this model holds, by what holds them (ModelMemory); dispose() gives `total` back.
-   * The context's pool of idle buffers is shared by the models on it and counted apart.
+   * The context's pool of idle buffers is shared by the models on it and counted apart. A model
+   * on the CPU holds no GPU memory: every count is 0.
    */
   memory(): ModelMemory {
-    return this.gpu.memory();
+    return this.device.memory();
   }
 
   /** Frames are prepared by the RGB frame kernels: a network of other input channels takes images on the host. */
@@ -204,14 +213,15 @@ export class DeepLabModel {
    * the GPU: a view of the program's buffer, valid until the next forward pass at that size).
    */
   async forward(input: Float32Array, height: number, width: number, batch = 1): Promise<GpuTensor> {
-    this.gpu.assertUsable();
-    return this.gpu.exclusive(() => this.forwardNow(input, height, width, batch));
+    const gpu = this.gpuOnly('forward');
+    gpu.assertUsable();
+    return gpu.exclusive(async () => (await this.forwardNow(input, height, width, batch)) as GpuTensor);
   }
 
-  /** forward(), inside a turn of the context's queue (the input may be a tensor on the GPU); `output` 'logits_raw' is the head's own logits where segment() reads them. */
-  private async forwardNow(input: RunInput, height: number, width: number, batch = 1, output: PostLogits['name'] = 'logits'): Promise<GpuTensor> {
-    const exec = await this.gpu.network(height, width, batch);
-    const out = await exec.runOnGpu({ image: input });
+  /** forward(), inside a turn of the device (the input may be a tensor there); `output` 'logits_raw' is the head's own logits where segment() reads them. */
+  private async forwardNow(input: DeviceInput, height: number, width: number, batch = 1, output: PostLogits['name'] = 'logits'): Promise<DeviceTensor> {
+    const exec = await this.device.network(height, width, batch);
+    const out = await exec.runKept({ image: input });
     return out.get(output)!;
   }
 
@@ -221,11 +231,11 @@ export class DeepLabModel {
    * smp's forward gives; an ONNX file's output as onnxruntime gives it, at its own size (NHWC).
    */
   async forwardToHost(input: Float32Array, height: number, width: number, batch = 1): Promise<Float32Array> {
-    this.gpu.assertUsable();
+    this.device.assertUsable();
     checkNetworkInput(input, height, width, batch, 'forwardToHost', this.config.inChannels ?? 3);
-    const output = this.gpu.programs.ownOutput(height, width);
-    const logits = await this.gpu.exclusive(async () => {
-      const exec = await this.gpu.network(height, width, batch);
+    const output = this.device.ownOutput(height, width);
+    const logits = await this.device.exclusive(async () => {
+      const exec = await this.device.network(height, width, batch);
       return (await exec.run({ image: input })).get(output) as Float32Array;
     });
     return ownOutput(logits, this.config.binary ?? false);
@@ -238,25 +248,26 @@ export class DeepLabModel {
    * loadModel), else (or with `timing: 'host'`) each layer's submission on the host's clock.
    */
   async profile(input: Float32Array, height: number, width: number, repeats = 5, timing?: ProgramProfile['timing']): Promise<ProgramProfile> {
-    this.gpu.assertUsable();
-    const how = timing ?? (this.ctx.hasTimestamps ? 'timestamps' : 'host');
+    const gpu = this.gpuOnly('profile');
+    gpu.assertUsable();
+    const how = timing ?? (gpu.ctx.hasTimestamps ? 'timestamps' : 'host');
     const profiler = how === 'timestamps' ? profileProgram : profileProgramOnHost;
-    return this.gpu.exclusive(async () => profiler(this.ctx, await this.gpu.network(height, width), { image: input }, repeats));
+    return gpu.exclusive(async () => profiler(gpu.ctx, await gpu.program(height, width), { image: input }, repeats));
   }
 
   /**
-   * One image, or one frame on the GPU (a GPUTexture; in the browser also a VideoFrame, <video>,
-   * ImageBitmap or canvas): a frame's pixels never reach the CPU, only its class map (and what
-   * `include` asks for) comes back.
+   * One image, or one frame (a GPUTexture; in the browser also a VideoFrame, <video>, ImageBitmap
+   * or canvas). On WebGPU a frame's pixels never reach the CPU, only its class map (and what
+   * `include` asks for) comes back; on the CPU a page's frame is read as an image.
    */
   async segment(image: ImageInput | FrameInput, opts: SegmentOptions = {}): Promise<SegmentResult> {
     checkSegmentOptionTypes(opts, 'segment');
     opts.signal?.throwIfAborted();
     if (isFrameInput(image)) {
-      this.gpu.assertUsable();
+      this.device.assertUsable();
       this.assertRgbFrames('segment');
       const include = checkFrameOptions(opts);
-      return this.gpu.exclusive(async () => (await this.frames.segment(image, opts.scales?.[0] ?? 1, include))!);
+      return this.frames.segment(image, opts.scales?.[0] ?? 1, include);
     }
     return (await this.segmentBatch([checkedImageInput(image, 'segment')], opts))[0];
   }
@@ -264,23 +275,23 @@ export class DeepLabModel {
   /**
    * A frame's class map left on the GPU: written into `classes`, a [1, height, width] u32 tensor
    * at the frame's size, nothing read back (the overlay renderer draws from it). The copy into
-   * `classes` is queued when this resolves; work submitted afterwards sees it.
+   * `classes` is queued when this resolves; work submitted afterwards sees it. WebGPU only.
    */
   async segmentFrameInto(frame: FrameInput, classes: GpuTensor, opts: Pick<SegmentOptions, 'scales'> = {}): Promise<void> {
-    this.gpu.assertUsable();
+    this.gpuOnly('segmentFrameInto').assertUsable();
     if (!isFrameInput(frame)) throw new Error('segmentFrameInto: the frame must be a GPUTexture, VideoFrame, <video>, ImageBitmap or canvas');
     this.assertRgbFrames('segmentFrameInto');
     checkFrameOptions(opts);
-    await this.gpu.exclusive(() => this.frames.segment(frame, opts.scales?.[0] ?? 1, new Set(), classes));
+    await this.frames.segmentInto(frame, classes, opts.scales?.[0] ?? 1);
   }
 
   /**
    * Several images. Images that give the network the same input size run together, up to
    * `opts.batchSize` per forward pass; each image's logits are then resized to its own size.
-   * Multi-scale and flipped inference average each image's passes on the GPU.
+   * Multi-scale and flipped inference average each image's passes on the model's device.
    */
   async segmentBatch(images: readonly ImageInput[], opts: SegmentOptions = {}): Promise<SegmentResult[]> {
-    this.gpu.assertUsable();
+    this.device.assertUsable();
     if (!Array.isArray(images)) throw new Error(`segmentBatch: images must be an array of images, got ${describeValue(images)}`);
     if (images.some((image) => isFrameInput(image))) {
       throw new Error('segmentBatch: frames (GPUTexture, VideoFrame, <video>, ...) are segmented one at a time with segment()');
@@ -293,11 +304,11 @@ export class DeepLabModel {
     return segmentStillImages(this.stills, imgs, opts, plan);
   }
 
-  /** The parameters and statistics as they are on the GPU, by checkpoint name (our layouts). */
+  /** The parameters and statistics as the model's device holds them, by checkpoint name (our layouts). */
   async parameters(): Promise<HostParams> {
-    this.gpu.assertUsable();
+    this.device.assertUsable();
     const [h, w] = this.ownSize;
-    return this.gpu.session.downloadAll(this.weights.buildGraph({ height: h, width: w }));
+    return this.device.parameters(this.weights.buildGraph({ height: h, width: w }));
   }
 
   /** The loaded weights this model was made from (config, input policy, classes, host params). */
@@ -306,11 +317,11 @@ export class DeepLabModel {
   }
 
   /**
-   * Saves the weights as they are on the GPU (unfolded, our layouts) and the config in our
-   * checkpoint format (.safetensors).
+   * Saves the weights as the model's device holds them (unfolded, our layouts) and the config in
+   * our checkpoint format (.safetensors).
    */
   async save(path: string): Promise<void> {
-    this.gpu.assertUsable();
+    this.device.assertUsable();
     saveCheckpoint(path, this.weights, await this.parameters());
   }
 
@@ -320,16 +331,17 @@ export class DeepLabModel {
    * on the model's context (segmentStream) and makes them again on the new device.
    */
   async ensureDevice(): Promise<void> {
-    this.gpu.assertUsable();
-    await this.gpu.exclusive(async () => {});
+    this.device.assertUsable();
+    await this.device.exclusive(async () => {});
   }
 
   /**
-   * Releases every GPU buffer the model holds (and the device, when the model created it). A call
-   * already running finishes first; calls still queued fail as used after dispose().
+   * Releases everything the model holds (on WebGPU every GPU buffer, and the device when the
+   * model created it). A call already running finishes first; calls still queued fail as used
+   * after dispose().
    */
   dispose(): void {
-    this.gpu.dispose();
+    this.device.dispose();
   }
 }
 

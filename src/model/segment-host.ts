@@ -1,10 +1,8 @@
 // What the ways of segmenting (a batch of images, averaged passes, sliding windows, frames on the
-// GPU) need of a model. DeepLabModel gives them one host; each runs its GPU work inside a turn of
-// the context's queue (`exclusive`), as the model's comments in src/model/model.ts explain.
-import type { GpuContext } from '../gpu/context.js';
-import type { GpuTensor } from '../gpu/tensor.js';
+// GPU) need of a model. DeepLabModel gives them one host, on the model's device
+// (src/model/devices/device.ts); each runs its device work inside a turn (`exclusive`), as the
+// model's comments in src/model/model.ts explain.
 import type { Graph } from '../graph/ir.js';
-import type { Program, RunInput } from '../graph/program.js';
 import type { StillImage } from '../io/band-image.js';
 import type { InputNormalizationName } from '../io/input-normalization.js';
 import type { Resample } from '../io/resize-cpu.js';
@@ -12,9 +10,9 @@ import type { PadParams } from '../kernels/layout/pad.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import type { PostLogits } from './post-logits.js';
 import type { TileHost } from './tiled.js';
+import type { DeviceInput, DeviceProgram, DeviceTensor } from './devices/device.js';
 
 export interface SegmentHost extends TileHost {
-  readonly ctx: GpuContext;
   /** The model's name, for labels. */
   readonly name: string;
   readonly numClasses: number;
@@ -37,11 +35,11 @@ export interface SegmentHost extends TileHost {
   /** Normalised NHWC network input for an image at a scale. */
   preprocess(img: StillImage, scale?: number): { input: Float32Array; height: number; width: number };
   /** The network compiled for one batch and input size (cached by size). */
-  program(height: number, width: number, batch?: number): Promise<Program>;
-  /** An output ('logits' [batch, height, width, C] by default) of a forward pass, on the GPU (the input may be on the GPU too). */
-  forward(input: RunInput, height: number, width: number, batch?: number, output?: PostLogits['name']): Promise<GpuTensor>;
+  program(height: number, width: number, batch?: number): Promise<DeviceProgram>;
+  /** An output ('logits' [batch, height, width, C] by default) of a forward pass, on the device (the input may be there too). */
+  forward(input: DeviceInput, height: number, width: number, batch?: number, output?: PostLogits['name']): Promise<DeviceTensor>;
   /** A cached post-processing program. */
-  postProgram(key: string, build: () => Graph): Promise<Program>;
-  /** Runs GPU work that spans several awaits as one turn of the context's queue. */
+  postProgram(key: string, build: () => Graph): Promise<DeviceProgram>;
+  /** Runs device work that spans several awaits as one turn. */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
 }

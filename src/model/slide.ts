@@ -5,9 +5,9 @@
 // of the windows covering it. Those averaged logits are then resized to the image with the
 // network's align_corners and the argmax taken, as mmseg resizes seg_logits to the original shape.
 //
-// The windows run and blend on the GPU (src/model/tiled.ts, equal weights, logits); the final
-// resize to the image runs here on the CPU, one output row at a time, so no full-size logits are
-// kept unless probabilities are asked for.
+// The windows run and blend on the model's device (src/model/tiled.ts, equal weights, logits);
+// the final resize to the image runs here on the host, one output row at a time, so no full-size
+// logits are kept unless probabilities are asked for.
 import type { RgbImage } from '../io/rgb-image.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import type { SegmentResult } from './segment-options.js';

@@ -1,7 +1,7 @@
 // The ways of segmenting still images, chosen by segment()'s options: mmseg's sliding windows
 // (a model whose reference tests so), tiles (`tile`), averaged passes (several scales or a flip),
 // or, by default, images grouped by network input size and run `batchSize` at a time. Each
-// image's GPU work is one turn of the context's queue; an aborted signal stops between images.
+// image's device work is one turn; an aborted signal stops between images.
 import { type StillImage, isBandImage } from '../io/band-image.js';
 import type { RgbImage } from '../io/rgb-image.js';
 import { normalizeInput, resizeForNetwork } from './input-policy.js';
@@ -28,7 +28,7 @@ export interface StillImageHost {
 export function stillImageHost(host: SegmentHost, weights: LoadedWeights): StillImageHost {
   const { inputPolicy: policy, config } = weights;
   const slideHost: SlideHost = {
-    ctx: host.ctx,
+    tensors: host.tensors,
     numClasses: host.numClasses,
     // Windows go through the network at their own size, already resized with the image.
     networkSize: (width, height) => [height, width],

@@ -2,26 +2,22 @@
 // the network's input. The windows of planTiles (src/model/tiling.ts) go through the network a
 // batch at a time, each segmented as the model segments an image (resized to the network's
 // input, its logits resized back to the window's size and turned into probabilities); the blend
-// kernels (src/kernels/tiles/tile-blend.ts) add them, weighted towards each window's centre, into an
-// accumulator on the GPU. Once a row of windows is in, the image rows no later window touches
-// are normalised and argmaxed on the GPU and only their class indices (and the probabilities,
-// when asked for) are read back. The accumulator is a ring one window high, so its memory grows
+// device's accumulator (on the GPU the blend kernels, src/kernels/tiles/tile-blend.ts) adds them,
+// weighted towards each window's centre. Once a row of windows is in, the image rows no later
+// window touches are normalised and argmaxed there and only their class indices (and the
+// probabilities, when asked for) are read back. The accumulator is a ring one window high, so its memory grows
 // with the image's width, not its area, and no full-size logits exist anywhere.
-import type { GpuContext } from '../gpu/context.js';
 import { GpuError } from '../gpu/context.js';
-import { runOnce } from '../gpu/dispatch.js';
-import { type GpuTensor, createTensor, fillTensor, readBuffer, tensorBytes, uploadTensor } from '../gpu/tensor.js';
 import { GraphBuilder } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
-import type { Program } from '../graph/program.js';
 import type { StillImage } from '../io/band-image.js';
 import { cropImage } from './image-input.js';
 import type { PadParams } from '../kernels/layout/pad.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
-import { prepareTileBlend, prepareTileFinalize } from '../kernels/tiles/tile-blend.js';
 import { croppedToImage, paddingKey } from './post-graphs.js';
 import type { PostLogits } from './post-logits.js';
 import type { SegmentResult } from './segment-options.js';
+import type { DeviceProgram, DeviceTensor, DeviceTensors } from './devices/device.js';
 import { type TileWindow, planTiles, planWeights } from './tiling.js';
 
 export interface TiledOptions {
@@ -45,9 +41,9 @@ export interface TiledOptions {
   onProgress?: (windowsDone: number, windows: number) => void;
 }
 
-/** What tiled inference needs of a model. Called inside the caller's turn of the context's queue. */
+/** What tiled inference needs of a model. Called inside the caller's turn of the device. */
 export interface TileHost {
-  readonly ctx: GpuContext;
+  readonly tensors: DeviceTensors;
   readonly numClasses: number;
   /** The network's input size [height, width] for an image (window) of width x height. */
   networkSize(width: number, height: number): [number, number];
@@ -57,10 +53,10 @@ export interface TileHost {
   preprocess(img: StillImage): { input: Float32Array; height: number; width: number };
   /** The network output the post-processing reads at an input size ('logits', or the head's own 'logits_raw'), and its size. */
   postLogits(height: number, width: number): PostLogits;
-  /** An output ('logits' [batch, height, width, C] by default) of a forward pass, on the GPU. */
-  forward(input: Float32Array, height: number, width: number, batch: number, output?: PostLogits['name']): Promise<GpuTensor>;
+  /** An output ('logits' [batch, height, width, C] by default) of a forward pass, on the device. */
+  forward(input: Float32Array, height: number, width: number, batch: number, output?: PostLogits['name']): Promise<DeviceTensor>;
   /** A cached post-processing program. */
-  postProgram(key: string, build: () => Graph): Promise<Program>;
+  postProgram(key: string, build: () => Graph): Promise<DeviceProgram>;
 }
 
 /** A batch of windows' logits [B, h, w, C] -> their probabilities (or logits) at the window's size. */
@@ -83,20 +79,8 @@ function buildWindowGraph(
   return g.build();
 }
 
-/** The accumulator must be bindable: one window's height of image rows, every class. */
-function checkAccumulatorFits(ctx: GpuContext, rows: number, width: number, C: number): void {
-  const bytes = tensorBytes([rows, width, C], 'f32');
-  if (bytes > ctx.maxBindingBytes) {
-    throw new GpuError(
-      `segment: the tiled accumulator, ${rows} rows (one window) of ${width} pixels x ${C} classes = ${bytes} bytes, exceeds ` +
-        `the device's storage-binding limit of ${ctx.maxBindingBytes} bytes; use a smaller tile`,
-      'limit',
-    );
-  }
-}
-
 export async function segmentTiled(host: TileHost, img: StillImage, opts: TiledOptions): Promise<SegmentResult> {
-  const { ctx, numClasses: C } = host;
+  const C = host.numClasses;
   const blend = opts.blend ?? 'probabilities';
   const mode = opts.windowResizeMode ?? 'half_pixel';
   const plan = planTiles(img.width, img.height, opts.tile, opts.overlap, opts.stride);
@@ -104,37 +88,22 @@ export async function segmentTiled(host: TileHost, img: StillImage, opts: TiledO
   const [h, w] = host.networkSize(winW, winH);
   const padding = host.inputPadding(winW, winH);
   const raw = host.postLogits(h, w);
-  // Window row r covers rows ys[r] .. ys[r] + winH - 1, so winH slots never alias within a row.
-  const ringRows = winH;
-  checkAccumulatorFits(ctx, ringRows, W, C);
   const classes = new Uint8Array(W * H);
   const probabilities = opts.keepProbabilities ? new Float32Array(W * H * C) : undefined;
-  const owned: GpuTensor[] = [];
-  const own = (t: GpuTensor): GpuTensor => (owned.push(t), t);
+  // Logits are averaged with equal weights (mmseg); probabilities weighted towards each window's centre.
+  const weights = blend === 'logits' ? { rows: new Float32Array(winH).fill(1), cols: new Float32Array(winW).fill(1) } : planWeights(plan);
+  // Window row r covers rows ys[r] .. ys[r] + winH - 1, so winH slots never alias within a row.
+  const acc = host.tensors.tileAccumulator({ rows: winH, width: W, classes: C, rowWeights: weights.rows, colWeights: weights.cols, keepProbabilities: !!probabilities });
   try {
-    // Logits are averaged with equal weights (mmseg); probabilities weighted towards each window's centre.
-    const weights = blend === 'logits' ? { rows: new Float32Array(winH).fill(1), cols: new Float32Array(winW).fill(1) } : planWeights(plan);
-    const rowWeights = own(uploadTensor(ctx, weights.rows, [winH], 'tile row weights'));
-    const colWeights = own(uploadTensor(ctx, weights.cols, [winW], 'tile column weights'));
-    const acc = own(createTensor(ctx, [ringRows, W, C], 'f32', 'tile accumulator'));
-    const weightSum = own(createTensor(ctx, [ringRows, W], 'f32', 'tile weight sum'));
-    const labels = own(createTensor(ctx, [ringRows, W], 'u32', 'tile labels'));
-    const bandProbs = probabilities ? own(createTensor(ctx, [ringRows, W, C], 'f32', 'tile probabilities')) : undefined;
-    fillTensor(ctx, acc, 0);
-    fillTensor(ctx, weightSum, 0);
-
-    /** Image rows [row0, row1): finalised on the GPU, read back, their accumulator rows cleared. */
+    /** Image rows [row0, row1): finalised on the device, read back, their accumulator rows cleared. */
     const finishRows = async (row0: number, row1: number): Promise<void> => {
-      const rows = row1 - row0;
-      await runOnce(ctx, 'tile finalize', () => prepareTileFinalize(ctx, { acc, weightSum, labels, probabilities: bandProbs }, { row0, rows }));
-      classes.set(new Uint32Array(await readBuffer(ctx, labels.buffer, rows * W * 4, labels.byteOffset)), row0 * W);
-      if (probabilities && bandProbs) {
-        probabilities.set(new Float32Array(await readBuffer(ctx, bandProbs.buffer, rows * W * C * 4, bandProbs.byteOffset)), row0 * W * C);
-      }
+      const done = await acc.finish(row0, row1 - row0);
+      classes.set(done.labels, row0 * W);
+      if (probabilities) probabilities.set(done.probabilities!, row0 * W * C);
     };
 
-    /** A batch of windows through the network: their probabilities [B, winH, winW, C] on the GPU. */
-    const windowProbabilities = async (batch: readonly TileWindow[]): Promise<GpuTensor> => {
+    /** A batch of windows through the network: their probabilities [B, winH, winW, C] on the device. */
+    const windowProbabilities = async (batch: readonly TileWindow[]): Promise<DeviceTensor> => {
       const B = batch.length;
       // Logits already at the window's size are blended as the network left them.
       const direct = blend === 'logits' && raw.height === winH && raw.width === winW && !padding;
@@ -144,14 +113,14 @@ export async function segmentTiled(host: TileHost, img: StillImage, opts: TiledO
       const input = new Float32Array(B * inputs[0].length);
       inputs.forEach((one, k) => input.set(one, k * one.length));
       const logits = await host.forward(input, h, w, B, raw.name);
-      return post ? (await post.runOnGpu({ logits })).get('probabilities')! : logits;
+      return post ? (await post.runKept({ logits })).get('probabilities')! : logits;
     };
 
     let batchSize = Math.min(opts.batchSize, windows.length);
     let row = 0; // the window row being accumulated
     for (let next = 0; next < windows.length; ) {
       const batch = windows.slice(next, next + batchSize);
-      let probs: GpuTensor;
+      let probs: DeviceTensor;
       try {
         probs = await windowProbabilities(batch);
       } catch (e) {
@@ -162,16 +131,13 @@ export async function segmentTiled(host: TileHost, img: StillImage, opts: TiledO
         }
         throw e;
       }
-      // Blends run in order, one dispatch each (windows overlap); a new window row first
-      // finalises the rows the previous one completed, freeing their slots.
+      // Blends run in order (windows overlap); a new window row first finalises the rows the
+      // previous one completed, freeing their slots.
       let pending: TileWindow[] = [];
       const blendPending = async (): Promise<void> => {
-        if (pending.length === 0) return;
-        const items = pending.map((win) => ({ win, item: batch.indexOf(win) }));
+        const items = pending.map((win) => ({ item: batch.indexOf(win), x0: win.x, y0: win.y }));
         pending = [];
-        await runOnce(ctx, 'tile blend', () =>
-          items.map(({ win, item }) => prepareTileBlend(ctx, { probs, rowWeights, colWeights, acc, weightSum }, { item, x0: win.x, y0: win.y })),
-        );
+        await acc.blend(probs, items);
       };
       for (const win of batch) {
         if (win.row !== row) {
@@ -187,7 +153,7 @@ export async function segmentTiled(host: TileHost, img: StillImage, opts: TiledO
     }
     await finishRows(plan.ys[row], H);
   } finally {
-    for (const t of owned) t.dispose();
+    acc.dispose();
   }
   const result: SegmentResult = { width: W, height: H, classes, numClasses: C };
   if (probabilities) result.probabilities = probabilities;

@@ -16,6 +16,9 @@ import { type Segmenter, evaluateVoc } from '../../src/eval/voc.js';
 import { type DeepLabModel, type SegmentOptions, type SegmentResult, loadModel } from '../../src/model/model.js';
 import type { PostLogits } from '../../src/model/post-logits.js';
 import { type TileHost, segmentTiled } from '../../src/model/tiled.js';
+import type { DeviceProgram, DeviceTensors } from '../../src/model/devices/device.js';
+import { GpuProgram } from '../../src/model/devices/webgpu/gpu-program.js';
+import { gpuTensors } from '../../src/model/devices/webgpu/gpu-tensors.js';
 import { type TilePlan, axisWeights, blendWindowsCpu, planTiles } from '../../src/model/tiling.js';
 import { FP32_TOLERANCE, expectClose, expectRejects, randomArray, randomRgbImage, relativeError, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
@@ -49,13 +52,16 @@ class RandomLogitsHost implements TileHost {
   readonly logits: Float32Array[] = [];
   readonly batches: number[] = [];
   private readonly owned: (GpuTensor | Program)[] = [];
+  readonly tensors: DeviceTensors;
   constructor(
     readonly ctx: GpuContext,
     readonly numClasses: number,
     private readonly net: [number, number],
     /** Forward passes of more windows fail as over the device's limits. */
     private readonly maxBatch = Infinity,
-  ) {}
+  ) {
+    this.tensors = gpuTensors(ctx);
+  }
   networkSize(): [number, number] {
     return this.net;
   }
@@ -82,10 +88,10 @@ class RandomLogitsHost implements TileHost {
     this.owned.push(t);
     return t;
   }
-  async postProgram(_key: string, build: () => Graph): Promise<Program> {
+  async postProgram(_key: string, build: () => Graph): Promise<DeviceProgram> {
     const p = await Program.create(this.ctx, build(), new Map(), 'test post');
     this.owned.push(p);
-    return p;
+    return new GpuProgram(p);
   }
   /** Each window's probabilities as segment() makes them: resized (half-pixel) to the window, softmax. */
   windowProbabilities(plan: TilePlan): Float32Array[] {

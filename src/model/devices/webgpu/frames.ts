@@ -3,16 +3,18 @@
 // path does it (bit for bit), then the network and the same post-processing. A frame's pixels
 // never reach the CPU; only its class map (and what `include` asks for) comes back, or with
 // `into` the class map stays on the GPU for a renderer (src/gpu/overlay-renderer.ts).
-import { FrameTexture } from '../gpu/frame-texture.js';
-import { type GpuTensor, copyTensor, readTensor, shapeString } from '../gpu/tensor.js';
-import type { Program } from '../graph/program.js';
-import { type FrameInput, isExternalFrame, isGpuTexture } from '../io/frame-source.js';
-import { checkFrameTexture } from '../kernels/frame/frame-preprocess.js';
-import type { PadParams } from '../kernels/layout/pad.js';
+import { FrameTexture } from '../../../gpu/frame-texture.js';
+import { type GpuTensor, copyTensor, shapeString } from '../../../gpu/tensor.js';
+import type { GpuContext } from '../../../gpu/context.js';
+import { type FrameInput, isExternalFrame, isGpuTexture } from '../../../io/frame-source.js';
+import { checkFrameTexture } from '../../../kernels/frame/frame-preprocess.js';
+import type { PadParams } from '../../../kernels/layout/pad.js';
 import { FramePreprocessor } from './frame-preprocessor.js';
-import { buildPadInputGraph, buildPostGraph, paddingKey } from './post-graphs.js';
-import type { SegmentHost } from './segment-host.js';
-import type { SegmentOutput, SegmentResult } from './segment-options.js';
+import { buildPadInputGraph, buildPostGraph, paddingKey } from '../../post-graphs.js';
+import type { SegmentHost } from '../../segment-host.js';
+import type { SegmentOutput, SegmentResult } from '../../segment-options.js';
+import type { DeviceProgram, DeviceTensor } from '../device.js';
+import { gpuTensor } from './gpu-program.js';
 
 /** A model's frame path: the texture page frames are copied into and the preprocessing kernels, made on first use. */
 export class FrameSegmenter {
@@ -21,7 +23,10 @@ export class FrameSegmenter {
   /** The frame path's network input and its kernels, kept from frame to frame. */
   private framePreprocessor: FramePreprocessor | null = null;
 
-  constructor(private readonly host: SegmentHost) {}
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly host: SegmentHost,
+  ) {}
 
   /**
    * A frame through the GPU path, inside a turn of the context's queue: into the model's texture
@@ -33,7 +38,7 @@ export class FrameSegmenter {
     const host = this.host;
     let texture: GPUTexture;
     if (isGpuTexture(frame)) texture = frame;
-    else if (isExternalFrame(frame)) texture = (this.frameTexture ??= new FrameTexture(host.ctx, `${host.name}: frame`)).upload(frame, 'segment');
+    else if (isExternalFrame(frame)) texture = (this.frameTexture ??= new FrameTexture(this.ctx, `${host.name}: frame`)).upload(frame, 'segment');
     else throw new Error('segment: not a frame');
     checkFrameTexture(texture, 'segment');
     const { width: W, height: H } = texture;
@@ -48,25 +53,25 @@ export class FrameSegmenter {
     const padding = host.inputPadding(W, H, scale);
     const raw = host.postLogits(h, w);
     const postKey = `${raw.height}x${raw.width}${paddingKey(padding)}->${H}x${W}:${[...include].sort().join(',')}`;
-    const post = (): Promise<Program> => host.postProgram(postKey, () => buildPostGraph(raw.height, raw.width, C, H, W, include, host.outputResize, padding));
+    const post = (): Promise<DeviceProgram> => host.postProgram(postKey, () => buildPostGraph(raw.height, raw.width, C, H, W, include, host.outputResize, padding));
     // Post-processing first: a frame too large for the device's limits fails before any GPU work.
     await post();
-    this.framePreprocessor ??= new FramePreprocessor(host.ctx, host.normalization, host.resample);
+    this.framePreprocessor ??= new FramePreprocessor(this.ctx, host.normalization, host.resample);
     const input = padding ? await this.paddedInput(texture, h, w, padding) : await this.framePreprocessor.run(texture, h, w);
     if (into) {
       const logits = await host.forward(input, h, w, 1, raw.name);
-      const classes = (await (await post()).runOnGpu({ logits })).get('classes')!;
-      await copyTensor(host.ctx, classes, into);
+      const classes = (await (await post()).runKept({ logits })).get('classes')!;
+      await copyTensor(this.ctx, gpuTensor(classes), into);
       return null;
     }
     // The network and the post-processing in one submission.
     const exec = await host.program(h, w);
     const postProgram = await post();
-    let logits!: GpuTensor;
+    let logits!: DeviceTensor;
     const out = await postProgram.runAfter(exec, { image: input }, (o) => ({ logits: (logits = o.get(raw.name)!) }));
     const result: SegmentResult = { width: W, height: H, classes: Uint8Array.from(out.get('classes') as Uint32Array), numClasses: C };
     if (include.has('probabilities')) result.probabilities = out.get('probabilities') as Float32Array;
-    if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await readTensor(host.ctx, logits));
+    if (include.has('logits')) result.logits = (out.get('logits') as Float32Array | undefined) ?? (await host.tensors.read(logits));
     return result;
   }
 
@@ -75,7 +80,7 @@ export class FrameSegmenter {
     const [ih, iw] = [h - padding.top - padding.bottom, w - padding.left - padding.right];
     const resized = await this.framePreprocessor!.run(texture, ih, iw);
     const pad = await this.host.postProgram(`pad input ${ih}x${iw}${paddingKey(padding)}`, () => buildPadInputGraph(ih, iw, padding));
-    return (await pad.runOnGpu({ image: resized })).get('padded')!;
+    return gpuTensor((await pad.runKept({ image: resized })).get('padded')!);
   }
 
   /** GPU bytes of the texture and the preprocessing's input and kernels. */

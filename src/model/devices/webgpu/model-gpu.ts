@@ -1,7 +1,8 @@
-// What a model holds on the GPU and how its calls take turns there: the context (its own, or
-// the caller's), the session of its weights (its own, or training's), its programs within the
-// memory budget (model-programs.ts), and the turn each call's GPU work takes on the context's
-// queue. dispose() waits for the calls already queued, then gives everything back.
+// A model's device on the GPU (ModelDevice, src/model/devices/device.ts): the context (its own,
+// or the caller's), the session of its weights (its own, or training's), its programs within the
+// memory budget (model-programs.ts), its frames' texture and kernels (frames.ts), and the turn
+// each call's GPU work takes on the context's queue. dispose() waits for the calls already
+// queued, then gives everything back.
 //
 // A lost device is survived by default (LoadOptions.deviceLoss): a turn that finds the device
 // lost, or fails because it was, renews the context's device (GpuContext.renew), uploads the
@@ -9,26 +10,32 @@
 // (again, once) on the new one. Another model on a shared context that renewed finds the
 // generation changed and rebuilds alike. A model on training's session cannot upload it again:
 // the trainer recovers that.
-import type { GpuContext } from '../gpu/context.js';
-import { GpuError } from '../gpu/errors.js';
-import { contextQueue } from '../gpu/serial-queue.js';
-import type { Graph } from '../graph/ir.js';
-import type { Program } from '../graph/program.js';
-import { Session } from '../graph/session.js';
-import type { LoadedWeights } from './loading/load-weights.js';
-import type { DeviceLossPolicy, DeviceLostEvent, Precision } from './loading/options.js';
-import type { ModelMemory } from './memory.js';
-import { compileWithinDeadline } from './load-deadline.js';
+import type { GpuContext } from '../../../gpu/context.js';
+import { GpuError } from '../../../gpu/errors.js';
+import { contextQueue } from '../../../gpu/serial-queue.js';
+import type { Graph } from '../../../graph/ir.js';
+import type { Program } from '../../../graph/program.js';
+import type { HostParams } from '../../../graph/params.js';
+import { Session } from '../../../graph/session.js';
+import type { NetworkGraphs } from '../../network-graphs.js';
+import type { PostLogits } from '../../post-logits.js';
+import type { SegmentHost } from '../../segment-host.js';
+import type { DeviceProgram, DeviceTensors, FramePath, ModelDevice } from '../device.js';
+import { FrameSegmenter } from './frames.js';
+import { GpuProgram, gpuTensor } from './gpu-program.js';
+import { gpuTensors } from './gpu-tensors.js';
+import type { LoadedWeights } from '../../loading/load-weights.js';
+import type { DeviceLossPolicy, DeviceLostEvent, Precision } from '../../loading/options.js';
+import type { ModelMemory } from '../../memory.js';
+import { compileWithinDeadline } from '../../load-deadline.js';
 import { ModelPrograms } from './model-programs.js';
 
-/** GPU memory a model holds outside its session and programs (its frames' texture and kernels). */
-export interface ModelExtras {
-  readonly bytes: number;
-  release(): void;
-}
-
-export class ModelGpu {
+export class ModelGpu implements ModelDevice {
+  readonly name = 'webgpu';
   readonly programs: ModelPrograms;
+  readonly tensors: DeviceTensors;
+  /** The frame path (made on first use: its texture and kernels only where frames come). */
+  private framesValue: FrameSegmenter | null = null;
   private sessionValue: Session | null = null;
   private ownsSession = true;
   private disposed = false;
@@ -43,16 +50,26 @@ export class ModelGpu {
     readonly ctx: GpuContext,
     private readonly ownsContext: boolean,
     private readonly weights: LoadedWeights,
+    private readonly graphs: NetworkGraphs,
     precision: Precision,
     memoryBudget: number | null,
-    private readonly extras: () => ModelExtras,
     private readonly loss: { policy?: DeviceLossPolicy; onLost?: (event: DeviceLostEvent) => void } = {},
   ) {
     this.generation = ctx.generation;
-    this.programs = new ModelPrograms(ctx, weights, precision, memoryBudget, () => ({
+    this.tensors = gpuTensors(ctx);
+    this.programs = new ModelPrograms(ctx, weights, graphs, precision, memoryBudget, () => ({
       weights: this.ownsSession ? (this.sessionValue?.byteLength ?? 0) : 0,
-      frames: this.extras().bytes,
+      frames: this.framesValue?.bytes ?? 0,
     }));
+  }
+
+  /** Frames on the GPU: copied into a texture, preprocessed by the frame kernels, never read to the host. */
+  framePath(host: SegmentHost): FramePath {
+    const frames = (this.framesValue ??= new FrameSegmenter(this.ctx, host));
+    return {
+      segment: (frame, scale, include) => this.exclusive(async () => (await frames.segment(frame, scale, include))!),
+      segmentInto: async (frame, classes, scale) => void (await this.exclusive(() => frames.segment(frame, scale, new Set(), gpuTensor(classes)))),
+    };
   }
 
   /** Uploads the weights for `graph` (the network at its own size) into a session of the model's own. */
@@ -74,9 +91,30 @@ export class ModelGpu {
     return this.sessionValue!;
   }
 
-  /** The network's program at one batch and input size. */
-  network(height: number, width: number, batch = 1): Promise<Program> {
+  /** The network's GPU program at one batch and input size. */
+  program(height: number, width: number, batch = 1): Promise<Program> {
     return this.programs.network(this.session, height, width, batch);
+  }
+
+  async network(height: number, width: number, batch = 1): Promise<DeviceProgram> {
+    return new GpuProgram(await this.program(height, width, batch));
+  }
+
+  async post(key: string, build: () => Graph): Promise<DeviceProgram> {
+    return new GpuProgram(await this.programs.post(key, build));
+  }
+
+  postLogits(height: number, width: number): PostLogits {
+    return this.graphs.postLogits(height, width);
+  }
+
+  ownOutput(height: number, width: number): PostLogits['name'] {
+    return this.graphs.ownOutput(height, width);
+  }
+
+  /** The parameters and statistics of `graph` (the network) as they are on the GPU, by checkpoint name (our layouts). */
+  parameters(graph: Graph): Promise<HostParams> {
+    return this.session.downloadAll(graph);
   }
 
   /**
@@ -86,13 +124,13 @@ export class ModelGpu {
    */
   compileOwnSize(height: number, width: number, deadline?: number): Promise<void> {
     return this.exclusive(async () => {
-      if (deadline === undefined || this.ctx.tuning.mode !== 'full') return void (await this.network(height, width));
+      if (deadline === undefined || this.ctx.tuning.mode !== 'full') return void (await this.program(height, width));
       const graph = (): Graph => this.programs.compiledGraph({ batch: 1, height, width }).graph;
       const recompile = async (): Promise<void> => {
         this.programs.clear();
-        await this.network(height, width);
+        await this.program(height, width);
       };
-      await compileWithinDeadline(this.ctx, deadline, graph, () => this.network(height, width), recompile);
+      await compileWithinDeadline(this.ctx, deadline, graph, () => this.program(height, width), recompile);
     });
   }
 
@@ -152,7 +190,7 @@ export class ModelGpu {
   private rebuild(): void {
     if (!this.ownsSession || !this.uploadGraph) throw new GpuError(`${this.weights.name}: the GPU device was renewed under training's session, which this model cannot upload again`, 'device-lost');
     this.programs.clear();
-    this.extras().release();
+    this.framesValue?.release();
     // Its buffers died with the device; releasing them only forgets them.
     this.sessionValue?.dispose();
     this.sessionValue = Session.create(this.ctx, this.uploadGraph, this.weights.params, this.weights.name, { checked: true });
@@ -178,7 +216,7 @@ export class ModelGpu {
     this.disposed = true;
     const release = (): void => {
       this.programs.clear();
-      this.extras().release();
+      this.framesValue?.release();
       if (this.ownsSession) this.sessionValue?.dispose();
       this.sessionValue = null;
       if (this.ownsContext) this.ctx.destroy();

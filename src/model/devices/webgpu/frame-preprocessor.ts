@@ -2,12 +2,12 @@
 // (src/kernels/frame/frame-preprocess.ts) prepared once for a texture and a network size, and run for
 // every frame copied into that texture, into one input tensor kept from frame to frame. Another
 // texture or size prepares them again (the old ones are released first); release() frees all.
-import type { GpuContext } from '../gpu/context.js';
-import { type Dispatch, disposeDispatch, encodeDispatches } from '../gpu/dispatch.js';
-import { type GpuTensor, createTensor } from '../gpu/tensor.js';
-import type { InputNormalizationName } from '../io/input-normalization.js';
-import type { Resample } from '../io/resize-cpu.js';
-import { prepareFramePreprocess } from '../kernels/frame/frame-preprocess.js';
+import type { GpuContext } from '../../../gpu/context.js';
+import { type Dispatch, disposeDispatch, encodeDispatches } from '../../../gpu/dispatch.js';
+import { type GpuTensor, createTensor } from '../../../gpu/tensor.js';
+import type { InputNormalizationName } from '../../../io/input-normalization.js';
+import type { Resample } from '../../../io/resize-cpu.js';
+import { prepareFramePreprocess } from '../../../kernels/frame/frame-preprocess.js';
 
 export class FramePreprocessor {
   private texture: GPUTexture | null = null;

@@ -3,32 +3,28 @@
 // budget (LoadOptions.memoryBudget) enforced as they are made: the least recently used programs
 // are released first, never one the current call holds, and what cannot fit is refused, naming
 // the sizes, before it is allocated.
-import type { GpuContext } from '../gpu/context.js';
-import { type CompiledGraph, compile } from '../graph/compile.js';
-import type { Graph } from '../graph/ir.js';
-import { Program } from '../graph/program.js';
-import { plannedProgramBytes } from '../graph/program-memory.js';
-import type { Session } from '../graph/session.js';
-import { resizesHeadLogits } from './input-policy.js';
-import type { LoadedWeights } from './loading/load-weights.js';
-import type { Precision } from './loading/options.js';
-import { type ModelMemory, addProgramBytes, overBudgetError, programTotal } from './memory.js';
-import type { NetworkSize } from './networks/deeplab.js';
-import { type PostLogits, postLogitsOf, withOwnOutput, withRawLogits } from './post-logits.js';
-import { backboneRecord } from './backbones/registry.js';
-import { ProgramCache } from './program-cache.js';
+import type { GpuContext } from '../../../gpu/context.js';
+import { type CompiledGraph, compile } from '../../../graph/compile.js';
+import type { Graph } from '../../../graph/ir.js';
+import { Program } from '../../../graph/program.js';
+import { plannedProgramBytes } from '../../../graph/program-memory.js';
+import type { Session } from '../../../graph/session.js';
+import type { LoadedWeights } from '../../loading/load-weights.js';
+import type { Precision } from '../../loading/options.js';
+import { type ModelMemory, addProgramBytes, overBudgetError, programTotal } from '../../memory.js';
+import type { NetworkSize } from '../../networks/deeplab.js';
+import type { NetworkGraphs } from '../../network-graphs.js';
+import { ProgramCache } from '../../program-cache.js';
 
 export class ModelPrograms {
   private readonly networks = new ProgramCache();
   private readonly posts = new ProgramCache();
-  /** postLogits by input size (a graph is built to learn one). */
-  private readonly postInputs = new Map<string, PostLogits>();
-  /** ownOutput by input size. */
-  private readonly ownOutputs = new Map<string, PostLogits['name']>();
 
   constructor(
     private readonly ctx: GpuContext,
     private readonly weights: LoadedWeights,
+    /** The network's graphs by size. */
+    private readonly graphs: NetworkGraphs,
     private readonly precision: Precision,
     /** The most GPU bytes the model may hold, or null. */
     readonly budget: number | null,
@@ -36,39 +32,9 @@ export class ModelPrograms {
     private readonly otherBytes: () => { weights: number; frames: number },
   ) {}
 
-  /**
-   * The network for inference at one batch and input size, with 'logits_raw': the network's own
-   * output where its record names one (an ONNX file's, which forwardToHost gives), else the head's
-   * own logits where segment() reads them.
-   */
-  private networkGraph(size: NetworkSize): Graph {
-    const graph = this.weights.buildGraph(size);
-    const network = backboneRecord(this.weights.config.backbone).network;
-    if (network.kind === 'whole' && network.ownOutput) return withOwnOutput(graph, network.ownOutput(graph));
-    return resizesHeadLogits(this.weights.inputPolicy) ? withRawLogits(graph) : graph;
-  }
-
-  /** The output forwardToHost gives at an input size: the network's own where its record names one, else the logits at the input. */
-  ownOutput(height: number, width: number): PostLogits['name'] {
-    const network = backboneRecord(this.weights.config.backbone).network;
-    if (network.kind !== 'whole' || !network.ownOutput) return 'logits';
-    const key = `${height}x${width}`;
-    let found = this.ownOutputs.get(key);
-    if (!found) this.ownOutputs.set(key, (found = this.networkGraph({ height, width }).outputs.has('logits_raw') ? 'logits_raw' : 'logits'));
-    return found;
-  }
-
   /** The network compiled for inference at one batch and input size. */
   compiledGraph(size: NetworkSize): CompiledGraph {
-    return compile(this.networkGraph(size), { mode: 'inference', precision: this.precision });
-  }
-
-  /** The output segment()'s post-processing reads from the network at an input size, and its size. */
-  postLogits(height: number, width: number): PostLogits {
-    const key = `${height}x${width}`;
-    let found = this.postInputs.get(key);
-    if (!found) this.postInputs.set(key, (found = postLogitsOf(this.networkGraph({ height, width }), resizesHeadLogits(this.weights.inputPolicy))));
-    return found;
+    return compile(this.graphs.graph(size), { mode: 'inference', precision: this.precision });
   }
 
   /** The network's program at one size, on `session`'s weights. */
