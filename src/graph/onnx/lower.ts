@@ -70,9 +70,21 @@ function attribute(name: string, a: OnnxAttr): AttributeProto {
   return { name, type: ATTR_STRING, s: new TextEncoder().encode(a.string) };
 }
 
-function mapInfo(name: string, v: Value): ValueInfoProto {
-  return { name, type: { tensor_type: { elem_type: ONNX_FLOAT, shape: { dim: nchwShape(v.shape).map((d) => ({ dim_value: d })) } } } };
+/** The graph's map `v` as ONNX declares it: NCHW, or as our graph holds it (NHWC). */
+function mapInfo(name: string, v: Value, layout: OnnxLayout): ValueInfoProto {
+  const dims = layout === 'nchw' ? nchwShape(v.shape) : [...v.shape];
+  return { name, type: { tensor_type: { elem_type: ONNX_FLOAT, shape: { dim: dims.map((d) => ({ dim_value: d })) } } } };
 }
+
+/**
+ * How the ONNX graph's inputs and outputs are laid out: 'nchw' (ONNX's convention, what `deeplab
+ * export` writes), or 'nhwc' as our graphs hold maps, the graph transposing to NCHW inside (what
+ * the CPU device feeds and reads, with no copy of its own).
+ */
+export type OnnxLayout = 'nchw' | 'nhwc';
+
+const NHWC_TO_NCHW_PERM = [0, 3, 1, 2];
+const NCHW_TO_NHWC_PERM = [0, 2, 3, 1];
 
 /** Which ops have an ONNX rule, for the error naming one that has none. */
 function exportableOps(graph: Graph): string {
@@ -81,9 +93,10 @@ function exportableOps(graph: Graph): string {
 
 /**
  * The ONNX graph of a canonical graph with its weights (`params`: our layouts, by state name).
- * Every graph input and output must be an f32 map; outputs keep their names.
+ * Every graph input and output must be an f32 map; inputs and outputs keep their names, in
+ * `layout` (default NCHW).
  */
-export function lowerToOnnx(graph: Graph, params: HostParams, name: string): GraphProto {
+export function lowerToOnnx(graph: Graph, params: HostParams, name: string, layout: OnnxLayout = 'nchw'): GraphProto {
   const nodes: NodeProto[] = [];
   const initializers: TensorProto[] = [];
   const tensorNames = new Set<string>();
@@ -155,18 +168,25 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string): Gra
     },
   };
 
-  // Inputs and outputs keep their names; outputs are reserved first so no layer takes one.
+  // Inputs and outputs keep their names; outputs are reserved first so no layer takes one. In
+  // NHWC, a layer's NCHW output is transposed into the output's name at the end instead.
   const outputNames = new Map<number, string>();
   for (const [key, v] of graph.outputs) {
     checkMap(v, 'output');
     unique(tensorNames, key);
-    if (!outputNames.has(v.id)) outputNames.set(v.id, key);
+    if (!outputNames.has(v.id) && layout === 'nchw') outputNames.set(v.id, key);
   }
+  layer = 'inputs';
   const inputs = graph.inputs.map((v) => {
     checkMap(v, 'input');
     const tensorName = unique(tensorNames, v.name);
-    valueNames.set(v.id, tensorName);
-    return mapInfo(tensorName, v);
+    if (layout === 'nchw') valueNames.set(v.id, tensorName);
+    else {
+      const nchw = emitter.intermediate(`${v.name}_nchw`);
+      emitter.node('Transpose', [tensorName], [nchw], { perm: { ints: NHWC_TO_NCHW_PERM } });
+      valueNames.set(v.id, nchw);
+    }
+    return mapInfo(tensorName, v, layout);
   });
 
   for (const node of graph.nodes) {
@@ -189,13 +209,15 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string): Gra
     node.outputs.forEach((v, i) => valueNames.set(v.id, outs[i]));
   }
 
-  // An output that is an input, or a second name for one value, is an Identity of it.
+  // An output that is an input, or a second name for one value, is an Identity of it (in NHWC
+  // every output is a Transpose back).
   layer = 'outputs';
   const outputs: ValueInfoProto[] = [];
   for (const [key, v] of graph.outputs) {
     const computed = valueNames.get(v.id)!;
-    if (computed !== key) emitter.node('Identity', [computed], [key]);
-    outputs.push(mapInfo(key, v));
+    if (layout === 'nhwc') emitter.node('Transpose', [computed], [key], { perm: { ints: NCHW_TO_NHWC_PERM } });
+    else if (computed !== key) emitter.node('Identity', [computed], [key]);
+    outputs.push(mapInfo(key, v, layout));
   }
   return { name, node: nodes, initializer: initializers, input: inputs, output: outputs };
 }

@@ -4,6 +4,7 @@
 // with integer weights sums exactly), the scale and the zero point ([1] each). Integer codes have
 // no gradient and no half-precision form: the op runs in f32 inference programs only.
 import { dynamicQuantizeCpu, dynamicQuantizeSpecs, prepareDynamicQuantize } from '../../kernels/quantize/dynamic-quantize.js';
+import { ONNX_FLOAT } from '../onnx/proto.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -35,4 +36,17 @@ export const quantizeDynamicOp: OpDef<QuantizeDynamicOp> = {
   },
   // A min and max, then a division and a rounding a value.
   cost: (op) => ({ macs: 0, flops: 4 * numel(op.input.shape) }),
+  // DynamicQuantizeLinear itself; its uint8 code and zero point as floats, the code less the
+  // zero point, and the two scalars as the [1] tensors our op gives.
+  onnx(op, [values, scale, zeroPoint], g) {
+    const [code, s, zp] = ['code', 'scale', 'zero_point'].map((h) => g.intermediate(h));
+    g.node('DynamicQuantizeLinear', [g.tensor(op.input)], [code, s, zp]);
+    const [codeF, zpF] = [g.intermediate('code_f32'), g.intermediate('zero_point_f32')];
+    g.node('Cast', [code], [codeF], { to: { int: ONNX_FLOAT } });
+    g.node('Cast', [zp], [zpF], { to: { int: ONNX_FLOAT } });
+    g.node('Sub', [codeF, zpF], [values]);
+    const one = g.constant('shape_1', 'int64', [1], [1]);
+    g.node('Reshape', [s, one], [scale]);
+    g.node('Reshape', [zpF, one], [zeroPoint]);
+  },
 };
