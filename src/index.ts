@@ -21,6 +21,7 @@ export { checkpointBytes } from './model/checkpoint-bytes.js';
 export type { ClassificationBackbone } from './model/weights/torchvision-classification.js';
 export { VOC_CLASSES, VOC_PALETTE } from './model/voc.js';
 export { GpuContext } from './gpu/context.js';
+export { useCpuRuntime } from './model/devices/cpu/cpu-runtime.js';
 export { backOffHostPolling, restoreHostPolling } from './gpu/host-poll.js';
 export { decodeImage, readImage } from './io/image.js';
 export type { RgbImage } from './io/image.js';

@@ -2,6 +2,7 @@
 // <video> frames, VideoFrame) or ImageData; encoded bytes through the browser's own decoders
 // (createImageBitmap applies EXIF orientation, as viewers show the photo).
 import { type RgbImage, checkImageSize } from '../io/rgb-image.js';
+import { canvasPixels, rgbaToRgb } from '../io/frame-pixels.js';
 
 export type BrowserImage = ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | HTMLVideoElement | VideoFrame | ImageData;
 
@@ -13,18 +14,6 @@ function sizeOf(image: Exclude<BrowserImage, ImageData>): [number, number] {
   return [sized.width, sized.height];
 }
 
-/** RGBA pixels (canvas order) to RGB: alpha dropped, not blended, as PIL's convert('RGB') does. */
-function rgbaToRgb(rgba: Uint8ClampedArray, width: number, height: number): RgbImage {
-  const n = width * height;
-  const data = new Uint8Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    data[3 * i] = rgba[4 * i];
-    data[3 * i + 1] = rgba[4 * i + 1];
-    data[3 * i + 2] = rgba[4 * i + 2];
-  }
-  return { width, height, data };
-}
-
 /** The RGB pixels of a browser image at its own (natural) size. */
 export function imageToRgb(image: BrowserImage, what = 'image'): RgbImage {
   if (image instanceof ImageData) {
@@ -32,12 +21,7 @@ export function imageToRgb(image: BrowserImage, what = 'image'): RgbImage {
     return rgbaToRgb(image.data, image.width, image.height);
   }
   const [width, height] = sizeOf(image);
-  checkImageSize(width, height, what);
-  const canvas = new OffscreenCanvas(width, height);
-  const context = canvas.getContext('2d', { willReadFrequently: true, colorSpace: 'srgb' });
-  if (!context) throw new Error(`${what}: no 2d canvas context to read the pixels with`);
-  context.drawImage(image as CanvasImageSource, 0, 0);
-  return rgbaToRgb(context.getImageData(0, 0, width, height, { colorSpace: 'srgb' }).data, width, height);
+  return canvasPixels(image as CanvasImageSource, width, height, what);
 }
 
 /** Encoded bytes (any format the browser decodes: JPEG, PNG, WebP, AVIF, GIF, ...) to RGB. */

@@ -28,5 +28,6 @@ export { checkpointBytes } from '../model/checkpoint-bytes.js';
 export { REGISTRY, DEFAULT_MODEL } from '../model/loading/registry.js';
 export { VOC_CLASSES, VOC_PALETTE } from '../model/voc.js';
 export { GpuContext } from '../gpu/context.js';
+export { useCpuRuntime } from '../model/devices/cpu/cpu-runtime.js';
 export type { RgbImage } from '../io/rgb-image.js';
 export type { BandArray } from '../io/band-image.js';

@@ -201,7 +201,7 @@ async function requestGpuDevice(gpu: GPU, recipe: DeviceRecipe): Promise<{ adapt
     throw new GpuError(
       'No WebGPU adapter could be created. On a machine without a GPU install a Vulkan driver ' +
         '(Mesa >= 23 lavapipe: run `npm run setup`).',
-      'internal',
+      'unavailable',
     );
   }
   const requiredFeatures: GPUFeatureName[] = recipe.timestamps && adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];

@@ -1,8 +1,9 @@
 // WebGPU failures as JavaScript errors that say what kind they are (validation, out of memory,
-// device loss, a device limit), so callers can tell a bad request from a broken device.
+// device loss, a device limit, no WebGPU at all), so callers can tell a bad request from a broken
+// device, and a machine without WebGPU from both.
 
 export class GpuError extends Error {
-  constructor(message: string, readonly kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost' | 'limit') {
+  constructor(message: string, readonly kind: 'validation' | 'out-of-memory' | 'internal' | 'device-lost' | 'limit' | 'unavailable') {
     super(message);
     this.name = 'GpuError';
   }

@@ -14,8 +14,16 @@ export type ContextOptions = Pick<LoadOptions, 'ctx' | 'precision' | 'tune' | 't
   weightsPrecision?: Precision;
 };
 
+/** A model's GPU context, whether the model owns it, its precision and memory budget. */
+export interface ModelContext {
+  ctx: GpuContext;
+  owned: boolean;
+  precision: Precision;
+  memoryBudget: number | null;
+}
+
 /** A model's context, precision and memory budget; refuses bad options before a device is made. */
-export async function modelContext(opts: ContextOptions): Promise<{ ctx: GpuContext; owned: boolean; precision: Precision; memoryBudget: number | null }> {
+export async function modelContext(opts: ContextOptions): Promise<ModelContext> {
   const asked = opts.precision;
   if (asked !== undefined && asked !== 'f32' && asked !== 'f16') throw new Error(`precision must be 'f32' or 'f16', got '${String(asked)}'`);
   const memoryBudget = checkedMemoryBudget(opts.memoryBudget) ?? null;

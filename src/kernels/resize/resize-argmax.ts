@@ -6,7 +6,7 @@ import { linearGrid, makeDispatch } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import { type GpuTensor, type Shape, numel, shapeString } from '../../gpu/tensor.js';
 import { expectShape } from '../checks.js';
-import { type ResizeParams, resizeBilinearCpu, resizeBilinearOutputShape, resizeModeCode, resizeUniforms } from './resize.js';
+import { type ResizeParams, resizeBilinearOutputShape, resizeBilinearRowsCpu, resizeModeCode, resizeUniforms } from './resize.js';
 import { argmaxCpu } from '../softmax/softmax.js';
 
 const WG = 256;
@@ -37,8 +37,10 @@ export function prepareResizeArgmax(ctx: GpuContext, t: { input: GpuTensor; out:
   });
 }
 
-/** CPU reference: the resize, then the argmax. */
+/** CPU reference: the resize, then the argmax, a row at a time (no full-size logits). */
 export function resizeArgmaxCpu(x: Float32Array, shape: Shape, p: ResizeParams): Uint32Array {
-  const resized = resizeBilinearCpu(x, shape, p);
-  return argmaxCpu(resized, resizeBilinearOutputShape(shape, p));
+  const out = new Uint32Array(numel(resizeArgmaxOutputShape(shape, p)));
+  const C = shape[3];
+  resizeBilinearRowsCpu(x, shape, p, (n, oy, row) => out.set(argmaxCpu(row, [p.outW, C]), (n * p.outH + oy) * p.outW));
+  return out;
 }

@@ -156,26 +156,41 @@ function taps(src: number, inSize: number): [number, number, number] {
   return [i0, i1, src - i0];
 }
 
-/** CPU reference (float64 in, float64 out). */
-export function resizeBilinearCpu<T extends Float32Array | Float64Array>(x: T, shape: Shape, p: ResizeParams): T {
-  const outShape = resizeBilinearOutputShape(shape, p);
+/**
+ * The resize one output row at a time: `emit(n, oy, row)` gets row oy of item n ([outW, C], in
+ * x's precision: a float32 input's values rounded as stored). The taps along the width are the
+ * same for every row, so they are computed once.
+ */
+export function resizeBilinearRowsCpu<T extends Float32Array | Float64Array>(x: T, shape: Shape, p: ResizeParams, emit: (n: number, oy: number, row: T) => void): void {
+  resizeBilinearOutputShape(shape, p);
   const [N, H, W, C] = shape;
   const { outH, outW, mode } = p;
-  const out = new (x.constructor as { new (n: number): T })(numel(outShape));
-  const at = (n: number, h: number, w: number, c: number): number => x[((n * H + h) * W + w) * C + c];
+  const xs = Array.from({ length: outW }, (_, ox) => taps(sourceCoord(ox, W, outW, mode), W));
+  const row = new (x.constructor as { new (n: number): T })(outW * C);
   for (let n = 0; n < N; n++) {
     for (let oy = 0; oy < outH; oy++) {
       const [y0, y1, ly] = taps(sourceCoord(oy, H, outH, mode), H);
+      const top0 = (n * H + y0) * W * C;
+      const bottom0 = (n * H + y1) * W * C;
       for (let ox = 0; ox < outW; ox++) {
-        const [x0, x1, lx] = taps(sourceCoord(ox, W, outW, mode), W);
+        const [x0, x1, lx] = xs[ox];
+        const [a, b, c0, d] = [top0 + x0 * C, top0 + x1 * C, bottom0 + x0 * C, bottom0 + x1 * C];
         for (let c = 0; c < C; c++) {
-          const top = (1 - lx) * at(n, y0, x0, c) + lx * at(n, y0, x1, c);
-          const bottom = (1 - lx) * at(n, y1, x0, c) + lx * at(n, y1, x1, c);
-          out[((n * outH + oy) * outW + ox) * C + c] = (1 - ly) * top + ly * bottom;
+          const top = (1 - lx) * x[a + c] + lx * x[b + c];
+          const bottom = (1 - lx) * x[c0 + c] + lx * x[d + c];
+          row[ox * C + c] = (1 - ly) * top + ly * bottom;
         }
       }
+      emit(n, oy, row);
     }
   }
+}
+
+/** CPU reference (float64 in, float64 out). */
+export function resizeBilinearCpu<T extends Float32Array | Float64Array>(x: T, shape: Shape, p: ResizeParams): T {
+  const out = new (x.constructor as { new (n: number): T })(numel(resizeBilinearOutputShape(shape, p)));
+  const rowSize = p.outW * shape[3];
+  resizeBilinearRowsCpu(x, shape, p, (n, oy, row) => out.set(row, (n * p.outH + oy) * rowSize));
   return out;
 }
 

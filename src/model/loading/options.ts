@@ -6,6 +6,14 @@ import type { GpuContext } from '../../gpu/context.js';
 import type { TuneMode } from '../../gpu/tuning.js';
 
 export interface LoadOptions {
+  /**
+   * Where the model runs. 'webgpu': the GPU, through WebGPU (everything: segmenting, frames,
+   * fine-tuning). 'cpu': the CPU, through ONNX Runtime (onnxruntime-node in Node; in the page
+   * onnxruntime-web's WebAssembly backend, handed over with `import 'deeplab-webgpu/cpu'`):
+   * inference only, the same results. 'auto' (the default): WebGPU wherever an adapter exists
+   * (a software one too), the CPU where none does.
+   */
+  device?: DeviceChoice;
   /** Share a GPU context between models; by default the model creates (and owns) one. */
   ctx?: GpuContext;
   /** Run the weights at another output stride (8, 16 or 32). */
@@ -131,11 +139,15 @@ export interface DeviceLostEvent {
 
 /** Every LoadOptions name, for the check that refuses unknown ones. */
 export const LOAD_OPTION_NAMES: readonly (keyof LoadOptions)[] = [
-  'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'dataset', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
+  'device', 'ctx', 'outputStride', 'asppRates', 'shortSide', 'testScale', 'centerCrop', 'dataset', 'download', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name',
   'deviceLoss', 'onDeviceLost', 'signal', 'smpConfig', 'ownSize', 'inputSize', 'mean', 'std', 'output', 'dtype',
 ];
 
 export type Precision = 'f32' | 'f16';
+
+/** The `device` load option's values. */
+export const DEVICE_CHOICES = ['webgpu', 'cpu', 'auto'] as const;
+export type DeviceChoice = (typeof DEVICE_CHOICES)[number];
 
 /**
  * How the image is prepared for the network: resized to a fixed size (TF's models), its short

@@ -1,0 +1,41 @@
+// An onnxruntime module (onnxruntime-node's or onnxruntime-web's) as the CPU device uses it: the
+// few parts of its API we call, typed here so that neither package is needed to build or to use
+// the library on WebGPU.
+
+/** The part of an onnxruntime module (onnxruntime-node's or onnxruntime-web's) the CPU device uses. */
+export interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  env: { versions?: Record<string, string | undefined>; wasm?: { numThreads?: number } };
+}
+
+export interface OrtTensor {
+  readonly data: unknown;
+  readonly dims: readonly number[];
+  dispose?(): void;
+}
+
+export interface OrtSession {
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+
+/** A CPU runtime: its module and its name in messages ('onnxruntime-node 1.30.0'). */
+export interface CpuRuntime {
+  ort: OrtModule;
+  name: string;
+}
+
+/** Whether `m` looks like an onnxruntime module. */
+function isOrtModule(m: unknown): m is OrtModule {
+  const o = m as Partial<OrtModule> | null;
+  return typeof o === 'object' && o !== null && typeof o.InferenceSession?.create === 'function' && typeof o.Tensor === 'function' && typeof o.env === 'object';
+}
+
+/** The runtime of an onnxruntime module, named by its package and version. */
+export function cpuRuntimeOf(m: unknown, packageName: string): CpuRuntime {
+  const ort = (m as { default?: unknown })?.default && !isOrtModule(m) ? (m as { default: unknown }).default : m;
+  if (!isOrtModule(ort)) throw new Error(`${packageName} is not an onnxruntime module (no InferenceSession, Tensor and env)`);
+  const version = ort.env.versions?.node ?? ort.env.versions?.web ?? ort.env.versions?.common;
+  return { ort, name: version ? `${packageName} ${version}` : packageName };
+}
