@@ -1,7 +1,7 @@
 // A small command-line parser of our own: each command declares its options and positionals
 // once, and the same declaration drives parsing, validation and the `--help` text, so the
 // help can never list an option the parser does not accept (or the other way round).
-import type { Precision } from '../model/loading/options.js';
+import { DEVICE_CHOICES, type DeviceChoice, type Precision } from '../model/loading/options.js';
 // From the options' own module, not model.js: the CLI's entry reads this module before it
 // knows whether the engine is needed at all (main.ts).
 import { PAPER_SCALES } from '../model/segment-options.js';
@@ -166,6 +166,20 @@ export const PRECISIONS: readonly Precision[] = ['f32', 'f16'];
 export function parsePrecision(text: string): Precision {
   if (!PRECISIONS.includes(text as Precision)) throw new UsageError(`--precision: '${text}' is not one of ${PRECISIONS.join(', ')}`);
   return text as Precision;
+}
+
+/** The --device option of the commands that run a network. */
+export const DEVICE_OPTION = {
+  name: 'device',
+  kind: 'value',
+  valueName: 'auto|webgpu|cpu',
+  description: "where the network runs: WebGPU, the CPU (onnxruntime-node: faster than a software adapter), or auto: WebGPU where an adapter exists, else the CPU",
+  defaultText: 'auto',
+} as const;
+
+export function parseDevice(text: string): DeviceChoice {
+  if (!(DEVICE_CHOICES as readonly string[]).includes(text)) throw new UsageError(`--device: '${text}' is not one of ${DEVICE_CHOICES.join(', ')}`);
+  return text as DeviceChoice;
 }
 
 /** The --precision option of the commands that run a network. */

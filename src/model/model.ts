@@ -136,6 +136,11 @@ export class DeepLabModel {
     return this.device.name;
   }
 
+  /** The device in words, for logs and reports: 'WebGPU on <adapter>', 'CPU (onnxruntime-node 1.30.0)'. */
+  get deviceLabel(): string {
+    return this.device.label;
+  }
+
   /** The GPU side of a model on WebGPU; what only WebGPU does is refused on another device, naming it. */
   private gpuOnly(what: string): ModelGpu {
     if (this.device instanceof ModelGpu) return this.device;

@@ -130,6 +130,12 @@ function classSetOf(classes: ClassSet | readonly string[]): ClassSet {
  * on the context (a camera's segmentation) run between steps, never inside one.
  */
 export async function fineTune(model: DeepLabModel, samples: readonly TeachSample[], o: FineTuneOptions): Promise<DeepLabModel> {
+  if (model.deviceName !== 'webgpu') {
+    throw new Error(
+      `fineTune: ${model.name} runs on the CPU (device 'cpu'), which segments only: fine-tuning runs on WebGPU. Load it with device: 'webgpu' ` +
+        "(without a GPU, Node gets a software adapter from Mesa's lavapipe), fine-tune, then segment the result on the CPU (loadModel(checkpoint, { device: 'cpu' }))",
+    );
+  }
   checkOptionKeys('fineTune', o, OPTION_NAMES);
   const signal = checkSignal('fineTune', o.signal);
   if (o.deviceLoss !== undefined && o.deviceLoss !== 'recover' && o.deviceLoss !== 'fail') {

@@ -15,13 +15,16 @@ import {
   UsageError,
   optionFlag,
   optionValue,
+  DEVICE_OPTION,
   PRECISION_OPTION,
   parseOutputStride,
+  parseDevice,
   parsePrecision,
   parsePositiveInt,
   parseScales,
 } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
+import { noteFasterCpu } from '../device-note.js';
 import { Progress } from '../progress.js';
 import { TILE_OPTIONS, tileOptions } from '../tile-option.js';
 import { DTYPE_OPTION, SMP_CONFIG_OPTION, openModel, parseDtypeOption, readSmpConfigOption } from './models.js';
@@ -37,6 +40,7 @@ const spec: CommandSpec = {
     SMP_CONFIG_OPTION,
     DTYPE_OPTION,
     { name: 'output-stride', kind: 'value', valueName: 'N', description: 'run the network at output stride 8, 16 or 32', defaultText: "the model's" },
+    DEVICE_OPTION,
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
@@ -96,6 +100,8 @@ async function run(args: ParsedArgs): Promise<number> {
   const { tile, overlap } = tileOptions(args, 'eval', flip || scales.length !== 1 || scales[0] !== 1);
   const strideText = optionValue(args, 'output-stride');
   const outputStride = strideText ? parseOutputStride(strideText) : undefined;
+  const deviceText = optionValue(args, 'device');
+  const device = deviceText ? parseDevice(deviceText) : undefined;
   const precisionText = optionValue(args, 'precision');
   const precision = precisionText ? parsePrecision(precisionText) : undefined;
   const limitText = optionValue(args, 'limit');
@@ -116,8 +122,10 @@ async function run(args: ParsedArgs): Promise<number> {
     smpConfig: readSmpConfigOption(optionValue(args, 'smp-config')),
     dtype: parseDtypeOption(optionValue(args, 'dtype')),
     precision,
+    device,
     onMessage: (m) => process.stderr.write(`deeplab: ${m}\n`),
   });
+  await noteFasterCpu(model, device, (m) => process.stderr.write(`deeplab: ${m}\n`));
   let scores: VocScores;
   try {
     process.stdout.write(

@@ -11,7 +11,7 @@ import { type DeepLabModel, loadModel } from '../../model/model.js';
 import { DEFAULT_MODEL, REGISTRY, type RegistryEntry, findModel } from '../../model/loading/registry.js';
 import { weightFormat } from '../../model/loading/formats/registry.js';
 import { looksLikePath, pathExists } from '../../model/loading/load-weights.js';
-import type { Precision } from '../../model/loading/options.js';
+import type { DeviceChoice, Precision } from '../../model/loading/options.js';
 import { TRANSFORMERS_JS_DTYPES, type TransformersJsDtype } from '../../model/loading/transformers-js-model.js';
 import { cacheDirectory, resolveWeights } from '../../model/loading/weights-store.js';
 import { type Command, type CommandSpec, type OptionSpec, UsageError } from '../args.js';
@@ -143,6 +143,8 @@ export function parseDtypeOption(text: string | undefined): TransformersJsDtype 
 }
 
 export interface OpenModelOptions {
+  /** Where the network runs (LoadOptions.device). */
+  device?: DeviceChoice;
   outputStride?: number;
   /** A bare smp state dict's config.json (LoadOptions.smpConfig). */
   smpConfig?: Record<string, unknown>;
@@ -197,8 +199,8 @@ export async function openModel(nameOrPath: string, opts: OpenModelOptions = {})
     }
   }
   try {
-    const { outputStride, precision, tune, centerCrop, ownSize, smpConfig, dataset, dtype } = opts;
-    return await loadModel(nameOrPath, { outputStride, precision, tune, centerCrop, ownSize, dataset, ...(smpConfig ? { smpConfig } : {}), ...(dtype ? { dtype } : {}), onProgress: opts.onMessage });
+    const { device, outputStride, precision, tune, centerCrop, ownSize, smpConfig, dataset, dtype } = opts;
+    return await loadModel(nameOrPath, { device, outputStride, precision, tune, centerCrop, ownSize, dataset, ...(smpConfig ? { smpConfig } : {}), ...(dtype ? { dtype } : {}), onProgress: opts.onMessage });
   } catch (e) {
     const message = (e as Error).message;
     const text = message.includes(nameOrPath) ? `cannot load model: ${message}` : `cannot load model '${nameOrPath}': ${message}`;

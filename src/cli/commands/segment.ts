@@ -21,8 +21,10 @@ import {
   debugEnabled,
   optionFlag,
   optionValue,
+  DEVICE_OPTION,
   PRECISION_OPTION,
   parseOutputStride,
+  parseDevice,
   parsePrecision,
   parseScales,
 } from '../args.js';
@@ -31,6 +33,7 @@ import { TILE_OPTIONS, tileOptions } from '../tile-option.js';
 import { DTYPE_OPTION, SMP_CONFIG_OPTION, openModel, parseDtypeOption, readSmpConfigOption } from './models.js';
 import type { SegmentResult } from '../../model/model.js';
 import { type OutputPlan, classShares, finishedOutput } from '../finished-outputs.js';
+import { noteFasterCpu } from '../device-note.js';
 import { readInput } from '../read-input.js';
 import { type SegmentInput, collectInputs, isUrl } from '../segment-inputs.js';
 import { type Shard, parseShard, shardItems } from '../shard.js';
@@ -64,6 +67,7 @@ const spec: CommandSpec = {
       description: "TF DeepLab zoo files: run each image at its own size, not padded to the export crop (nor shrunk to fit it) as the zoo's frozen graph and demo run it",
     },
     { name: 'dataset', kind: 'value', valueName: 'voc|cityscapes|ade20k|ade20k-tf', description: "the classes (names, colours) of a weights file that names none (VainF's .pth)", defaultText: "the file name's, else by the class count" },
+    DEVICE_OPTION,
     PRECISION_OPTION,
     { name: 'scales', kind: 'value', valueName: 'LIST', description: "input scales to average, e.g. 0.5,1,1.5, or 'paper' (0.5..1.75)", defaultText: '1' },
     { name: 'flip', kind: 'flag', description: 'also average in the left-right flipped image' },
@@ -161,6 +165,8 @@ async function run(args: ParsedArgs): Promise<number> {
   const datasetText = optionValue(args, 'dataset');
   if (datasetText !== undefined && !(DATASET_NAMES as readonly string[]).includes(datasetText)) throw new UsageError(`--dataset: '${datasetText}' is not one of ${DATASET_NAMES.join(', ')}`, 'segment');
   const dataset = datasetText as DatasetName | undefined;
+  const deviceText = optionValue(args, 'device');
+  const device = deviceText ? parseDevice(deviceText) : undefined;
   const precisionText = optionValue(args, 'precision');
   const precision = precisionText ? parsePrecision(precisionText) : undefined;
   const manifest = optionValue(args, 'manifest');
@@ -197,8 +203,10 @@ async function run(args: ParsedArgs): Promise<number> {
     ...(slide ? {} : { centerCrop: false }),
     ...(optionFlag(args, 'own-size') ? { ownSize: true } : {}),
     precision,
+    device,
     onMessage: (m) => say(`deeplab: ${m}`, process.stderr),
   });
+  await noteFasterCpu(model, device, (m) => say(`deeplab: ${m}`, process.stderr));
   const bands = readsBands(model.config.inChannels ?? 3);
   const results: InputRecord[] = [];
   let summary: SummaryFile | undefined;

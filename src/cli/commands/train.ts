@@ -7,7 +7,7 @@ import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import { CLASSIFICATION_BACKBONES, type ClassificationBackbone } from '../../model/weights/torchvision-classification.js';
 import { TRAINING_LOSSES, type TrainingLoss } from '../../train/loss-choice.js';
 import { type RunOptions, runTraining } from '../../train/run.js';
-import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
+import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseDevice, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
 import { decoderOption, decoderOptionSpec } from '../decoder-option.js';
 import { type InterruptSignal, SIGNAL_EXIT_CODE, onInterrupt } from '../interrupts.js';
@@ -54,6 +54,7 @@ const spec: CommandSpec = {
     { name: 'workers', kind: 'value', valueName: 'N', description: 'threads that decode and augment training samples (0: the main thread)', defaultText: 'cores - 1, at most 8' },
     { name: 'seed', kind: 'value', valueName: 'S', description: 'seed of the sample order, augmentation and new classifier', defaultText: '0' },
     { name: 'resume', kind: 'flag', description: 'continue from OUT/latest.safetensors (the same losses as a run never stopped)' },
+    { name: 'device', kind: 'value', valueName: 'auto|webgpu', description: "training runs on WebGPU (without a GPU, on a software adapter: lavapipe); 'cpu' is for segment and eval", defaultText: 'auto' },
     {
       name: 'device-loss',
       kind: 'value',
@@ -135,7 +136,19 @@ function startingWeightsOptions(args: ParsedArgs): Pick<RunOptions, 'model' | 'b
   return { backboneWeights, ...(backbone ? { backbone: backbone as ClassificationBackbone } : {}) };
 }
 
+/** --device: training runs on WebGPU; the CPU device runs inference only. */
+function checkTrainingDevice(args: ParsedArgs): void {
+  const text = optionValue(args, 'device');
+  if (text === undefined || parseDevice(text) !== 'cpu') return;
+  throw new UsageError(
+    "--device cpu: training runs on WebGPU only (without a GPU, on Mesa's software adapter lavapipe: npm run setup installs it); " +
+      'train with --device webgpu (or auto), then segment or eval the checkpoint with --device cpu',
+    'train',
+  );
+}
+
 async function run(args: ParsedArgs): Promise<number> {
+  checkTrainingDevice(args);
   const data = optionValue(args, 'data');
   const out = optionValue(args, 'out');
   if (!data) throw new UsageError("'train' needs --data DIR", 'train');

@@ -88,6 +88,8 @@ export type SegmentStill = (image: RgbImage, scale: number, include: Set<Segment
 /** A loaded model's device: its network's programs, the post-processing's, the tensors, and its calls' turns. */
 export interface ModelDevice {
   readonly name: DeviceName;
+  /** The device in words, for logs and reports: 'WebGPU on <adapter>', 'CPU (onnxruntime-node 1.30.0)'. */
+  readonly label: string;
   readonly tensors: DeviceTensors;
   /** The network for inference at one batch and input size (cached by size). */
   network(height: number, width: number, batch?: number): Promise<DeviceProgram>;

@@ -78,6 +78,7 @@ async function openCpu(weights: LoadedWeights, graphs: NetworkGraphs, ownSize: [
   const cpu = new ModelCpu(runtime, weights, graphs);
   try {
     const [h, w] = ownSize;
+    if (why) opts.onProgress?.(`no WebGPU here (${why.split('\n')[0]}): ${weights.name} runs on the CPU (${runtime.name})`);
     opts.onProgress?.(`making ${weights.name}'s ${runtime.name} session for ${w}x${h}`);
     await cpu.network(h, w);
     opts.signal?.throwIfAborted();

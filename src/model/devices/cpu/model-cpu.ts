@@ -69,6 +69,10 @@ export class ModelCpu implements ModelDevice {
     this.sessions = new Kept<CpuNetwork>(MAX_SESSIONS, (net) => void net.session.release().catch(() => undefined));
   }
 
+  get label(): string {
+    return `CPU (${this.runtime.name})`;
+  }
+
   /** The network's session at one input size, made (its graph written as ONNX and handed to the runtime) the first time. */
   private session(height: number, width: number): Promise<CpuNetwork> {
     return this.sessions.get(`${height}x${width}`, async () => {

@@ -63,6 +63,10 @@ export class ModelGpu implements ModelDevice {
     }));
   }
 
+  get label(): string {
+    return `WebGPU on ${this.ctx.adapterInfo.name}`;
+  }
+
   /** Frames on the GPU: copied into a texture, preprocessed by the frame kernels, never read to the host. */
   framePath(host: SegmentHost): FramePath {
     const frames = (this.framesValue ??= new FrameSegmenter(this.ctx, host));
