@@ -1,5 +1,7 @@
 // `npm run demo`: serves the demo page, the browser bundle, the weights this machine has and the
-// VOC sample images, on localhost, with nothing fetched from outside.
+// VOC sample images, on localhost, with nothing fetched from outside; and onnxruntime-web's
+// WebAssembly build at /ort/, the CPU device's runtime where the page has no WebGPU. Every
+// answer makes the page cross-origin isolated, so that runtime may run a thread a core.
 //
 //   node dist/demo/server.js [--port N]      (DEEPLAB_WEIGHTS_DIR: where the weights are)
 //
@@ -12,6 +14,7 @@
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { createRequire } from 'node:module';
 import { dirname, extname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,6 +30,8 @@ const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.map': 'application/json',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
   '.css': 'text/css',
   '.json': 'application/json',
   '.jpg': 'image/jpeg',
@@ -158,6 +163,20 @@ function parserAnswer(err: NodeJS.ErrnoException & { rawPacket?: Buffer }): stri
   }
 }
 
+/** Headers that make the page cross-origin isolated: SharedArrayBuffer, so WebAssembly threads. */
+const CROSS_ORIGIN_ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+/** The ONNX Runtime files the page's CPU device imports (useCpuRuntime('/ort/ort.wasm.min.mjs')), where the package is installed. */
+function ortFiles(): Record<string, string> {
+  let dist: string;
+  try {
+    dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web')); // its main is in dist/
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'].map((f) => [`/ort/${f}`, join(dist, f)]));
+}
+
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ server: Server; url: string }> {
   // The shared folder's copies by default; a missing folder serves empty lists.
   const weightsDir = resolve(opts.weightsDir ?? readFlag('DEEPLAB_WEIGHTS_DIR') ?? join(sharedDirLocation(), 'weights'));
@@ -175,11 +194,13 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ s
   /** Each socket's latest response: a parser error on the socket is answered after it, never inside it. */
   const responding = new WeakMap<Socket, ServerResponse>();
 
+  Object.assign(statics, ortFiles());
   const head = (type: string, bytes: number) => ({
     'content-type': type,
     'content-length': String(bytes),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
+    ...CROSS_ORIGIN_ISOLATED,
   });
   const send = (res: ServerResponse, status: number, body: string | Buffer, type = TEXT, extra: Record<string, string> = {}) => {
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
@@ -219,7 +240,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ s
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, `method ${req.method} is not served: only ${ALLOW}`, { allow: ALLOW });
     const path = requestPath(req.url);
     if (path === '/favicon.ico') {
-      res.writeHead(204, { 'cache-control': 'no-store' });
+      res.writeHead(204, { 'cache-control': 'no-store', ...CROSS_ORIGIN_ISOLATED });
       res.end();
       return;
     }

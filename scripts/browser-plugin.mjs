@@ -17,7 +17,7 @@
 //   npy-folder     a folder of .npy tensors: an error (a page loads one file's bytes)
 //   crc32          CRC-32 of zip entries, gzip members and PNG chunks: the table-driven loop
 //   default-cpu-runtime  the CPU device's runtime, onnxruntime-node: none loaded by itself (the
-//                  page hands over onnxruntime-web: `import 'deeplab-webgpu/cpu'`)
+//                  page hands over onnxruntime-web: useCpuRuntime)
 //
 // Any other module of the page that imports Node's built-ins (`node:fs`, ...) fails the build,
 // naming the module: nothing the page bundles may reach a Node module it does not have. A package

@@ -1,6 +1,6 @@
 // The page's stand-in for src/model/devices/cpu/default-cpu-runtime.ts: the page loads no
 // package by itself; its CPU runtime, onnxruntime-web's WebAssembly backend, is handed over
-// (`import 'deeplab-webgpu/cpu'`, or useCpuRuntime).
+// (useCpuRuntime: the module, or its URL).
 import type { CpuRuntime } from '../model/devices/cpu/ort-module.js';
 
 export const defaultCpuRuntime = {
@@ -8,8 +8,8 @@ export const defaultCpuRuntime = {
   load(): Promise<CpuRuntime> {
     return Promise.reject(
       new Error(
-        "device 'cpu' in the page runs on onnxruntime-web's WebAssembly backend, which the page hands over: " +
-          "import 'deeplab-webgpu/cpu' once (after npm install onnxruntime-web), or call useCpuRuntime(await import('onnxruntime-web/wasm'))",
+        "device 'cpu' in the page runs on onnxruntime-web's WebAssembly backend, which the page hands over once: " +
+          "useCpuRuntime(await import('onnxruntime-web/wasm')) (after npm install onnxruntime-web), or useCpuRuntime(URL of its dist/ort.wasm.min.mjs)",
       ),
     );
   },

@@ -15,14 +15,14 @@ export type WeightsSource = string | URL | Blob | ArrayBuffer | Uint8Array | Hub
 export interface BrowserLoadOptions
   extends Pick<
     LoadOptions,
-    'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ownSize' | 'dataset' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost' | 'signal' | 'inputSize' | 'mean' | 'std' | 'output' | 'dtype'
+    'device' | 'outputStride' | 'asppRates' | 'shortSide' | 'centerCrop' | 'ownSize' | 'dataset' | 'ctx' | 'onProgress' | 'precision' | 'tune' | 'tuneBudgetMs' | 'memoryBudget' | 'deviceLoss' | 'onDeviceLost' | 'signal' | 'inputSize' | 'mean' | 'std' | 'output' | 'dtype'
   > {
   /** The model's name (default: the file's name). */
   name?: string;
 }
 
 const BROWSER_LOAD_OPTION_NAMES: readonly (keyof BrowserLoadOptions)[] = [
-  'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'ownSize', 'dataset', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name', 'deviceLoss', 'onDeviceLost', 'signal',
+  'device', 'outputStride', 'asppRates', 'shortSide', 'centerCrop', 'ownSize', 'dataset', 'ctx', 'onProgress', 'precision', 'tune', 'tuneBudgetMs', 'memoryBudget', 'name', 'deviceLoss', 'onDeviceLost', 'signal',
   // ONNX files (docs/models.md#onnx-files).
   'inputSize', 'mean', 'std', 'output',
   // transformers.js folders (docs/models.md#transformersjs-folders).
@@ -91,5 +91,5 @@ export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions 
   const full = opts.tune === 'full';
   const quickTuning = full ? { patience: PAGE_TUNE_PATIENCE } : undefined;
   const loadDeadline = full ? start + tuneBudgetMs! : undefined;
-  return DeepLabModel.fromWeights(weights, { ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision, tune: opts.tune, tuneBudgetMs, quickTuning, loadDeadline, memoryBudget: opts.memoryBudget, deviceLoss: opts.deviceLoss, onDeviceLost: opts.onDeviceLost, signal, paramsChecked: true });
+  return DeepLabModel.fromWeights(weights, { device: opts.device, ctx: opts.ctx, onProgress: opts.onProgress, precision: opts.precision, tune: opts.tune, tuneBudgetMs, quickTuning, loadDeadline, memoryBudget: opts.memoryBudget, deviceLoss: opts.deviceLoss, onDeviceLost: opts.onDeviceLost, signal, paramsChecked: true });
 }

@@ -1,29 +1,22 @@
 // Live segmentation in the page: a camera (MediaStream) or a <video>, frame after frame, drawn
-// into a canvas on the GPU.
+// into a canvas: on the GPU for a model on WebGPU, through a 2d canvas for one on the CPU.
 //
 //   const loop = segmentStream(model, await navigator.mediaDevices.getUserMedia({ video: true }), canvas,
 //     { onFrame: ({ fps }) => (label.textContent = `${fps.toFixed(1)} fps`) });
 //   ...
 //   await loop.stop();
 //
-// Each frame is copied into a texture on the GPU (copyExternalImageToTexture), segmented there
-// (model.segmentFrameInto: the frame kernels, the network, the class map at the frame's size)
-// and drawn with its class colours into the canvas's WebGPU context (OverlayRenderer): no
-// pixel passes through JavaScript. One frame at a time: the next is asked for
-// (requestVideoFrameCallback where the browser has it, else requestAnimationFrame) only when
-// this one is drawn, so frames that arrive meanwhile are skipped, never queued. The texture, the
-// class map and the renderer are made once (again when the frame size changes) and released
-// by stop().
-//
-// A lost device does not stop the loop where the model survives it (LoadOptions.deviceLoss):
-// the frame the loss broke is dropped, and once the model has renewed the context's device the
-// loop makes its texture, class map and renderer again on the new one and goes on.
-import { GpuError } from '../gpu/errors.js';
+// One frame at a time: the next is asked for (requestVideoFrameCallback where the browser has
+// it, else requestAnimationFrame) only when this one is drawn, so frames that arrive meanwhile
+// are skipped, never queued. How a frame is segmented and drawn is the painter's, made for the
+// model's device once: on WebGPU the frame is copied into a texture, segmented there and drawn
+// into the canvas's WebGPU context with no pixel through JavaScript (stream-gpu-painter.ts); on
+// the CPU its pixels are read and the overlay is drawn into a 2d canvas (stream-cpu-painter.ts).
+// The painter's resources are released by stop().
 import { checkSignal } from '../util/option-keys.js';
-import { FrameTexture } from '../gpu/frame-texture.js';
-import { OverlayRenderer } from '../gpu/overlay-renderer.js';
-import { type GpuTensor, createTensor } from '../gpu/tensor.js';
 import type { DeepLabModel } from '../model/model.js';
+import { cpuPainter } from './stream-cpu-painter.js';
+import { gpuPainter } from './stream-gpu-painter.js';
 
 export interface StreamFrameInfo {
   /** Frames segmented and drawn so far. */
@@ -62,9 +55,6 @@ export interface StreamLoop {
   readonly done: Promise<void>;
 }
 
-/** Frames in a row that may fail on a renewed device before the loop gives up. */
-const MAX_RENEWED_FAILURES = 3;
-
 /** Frames the frames-per-second figure is measured over. */
 const FPS_WINDOW = 30;
 
@@ -75,12 +65,6 @@ function videoOf(stream: MediaStream): HTMLVideoElement {
   video.playsInline = true;
   video.srcObject = stream;
   return video;
-}
-
-function webgpuContext(canvas: HTMLCanvasElement | OffscreenCanvas): GPUCanvasContext {
-  const context = canvas.getContext('webgpu') as GPUCanvasContext | null;
-  if (!context) throw new Error('segmentStream: the canvas has no WebGPU context (it may already have a 2d one): give the loop a canvas of its own');
-  return context;
 }
 
 export function segmentStream(
@@ -95,34 +79,9 @@ export function segmentStream(
   }
   const signal = checkSignal('segmentStream', opts.signal);
   signal?.throwIfAborted();
-  const ctx = model.ctx;
-  const gpu = webgpuContext(canvas);
+  const alpha = opts.alpha ?? 0.5;
+  const painter = model.deviceName === 'webgpu' ? gpuPainter(model, canvas, alpha) : cpuPainter(model, canvas, alpha);
   const video = isStream ? videoOf(source as MediaStream) : (source as HTMLVideoElement);
-  let frameTexture!: FrameTexture;
-  let overlay!: OverlayRenderer;
-  let classes: GpuTensor | null = null;
-  /** The device generation the loop's GPU resources live on. */
-  let madeAt = -1;
-  /** Frames in a row that failed with the device renewed under them (a loss that keeps coming stops the loop). */
-  let renewedFailures = 0;
-
-  /** The loop's GPU resources, (again) on the context's current device. */
-  function makeResources(): void {
-    if (madeAt >= 0) releaseResources();
-    gpu.configure({ device: ctx.device, format: navigator.gpu.getPreferredCanvasFormat(), alphaMode: 'opaque' });
-    frameTexture = new FrameTexture(ctx, 'stream frame');
-    overlay = new OverlayRenderer(ctx, model.palette, opts.alpha ?? 0.5);
-    madeAt = ctx.generation;
-  }
-
-  function releaseResources(): void {
-    classes?.dispose();
-    classes = null;
-    frameTexture.destroy();
-    overlay.destroy();
-    gpu.unconfigure();
-  }
-  makeResources();
 
   let frames = 0;
   let fps = 0;
@@ -137,7 +96,7 @@ export function segmentStream(
   function release(): void {
     if (pending) (pending.video ? video.cancelVideoFrameCallback(pending.id) : cancelAnimationFrame(pending.id));
     pending = null;
-    releaseResources();
+    painter.release();
     if (isStream) {
       video.pause();
       video.srcObject = null;
@@ -157,13 +116,7 @@ export function segmentStream(
     pending = null;
     if (stopped) return;
     inFlight = step()
-      .catch(async (e: unknown) => {
-        // A loss broke this frame: drop it, let the model renew the device (or refuse to, with
-        // deviceLoss 'fail'), and go on with new resources.
-        const lost = ctx.isLost || ctx.generation !== madeAt || (e instanceof GpuError && e.kind === 'device-lost');
-        if (!lost || ++renewedFailures > MAX_RENEWED_FAILURES) throw e;
-        await model.ensureDevice();
-      })
+      .catch((e: unknown) => painter.recover(e))
       .then(schedule, (e: unknown) => {
         const error = e instanceof Error ? e : new Error(String(e));
         stopped = true;
@@ -176,29 +129,16 @@ export function segmentStream(
   async function step(): Promise<void> {
     if (video.readyState < video.HAVE_CURRENT_DATA || video.currentTime === lastTime) return;
     lastTime = video.currentTime;
-    if (ctx.generation !== madeAt) makeResources();
     const t0 = performance.now();
-    const texture = frameTexture.upload(video, 'segmentStream');
-    const { width, height } = texture;
-    if (!classes || classes.shape[1] !== height || classes.shape[2] !== width) {
-      classes?.dispose();
-      classes = null;
-      classes = createTensor(ctx, [1, height, width], 'u32', 'stream class map');
-    }
-    if (canvas.width !== width || canvas.height !== height) {
-      canvas.width = width;
-      canvas.height = height;
-    }
-    await model.segmentFrameInto(texture, classes);
+    const { width, height } = await painter.paint(video);
     if (stopped) return;
-    await overlay.draw(texture, classes, gpu.getCurrentTexture());
     const t1 = performance.now();
     ends[frames % FPS_WINDOW] = t1;
     frames++;
     const span = Math.min(frames, FPS_WINDOW);
     const oldest = ends[(frames - span) % FPS_WINDOW];
     fps = span > 1 && t1 > oldest ? ((span - 1) * 1000) / (t1 - oldest) : 0;
-    renewedFailures = 0;
+    painter.drawn();
     opts.onFrame?.({ frames, fps, ms: t1 - t0, width, height });
   }
 

@@ -3,7 +3,7 @@
 // over as ImageBitmaps (transferred, not copied); with attachCanvas the worker draws the overlay
 // into the page's canvas itself.
 import type { BrowserLoadOptions } from './load.js';
-import type { LoadedModelInfo, WorkerRequest, WorkerResponse, WorkerSegmentResult } from './worker-protocol.js';
+import type { LoadedModelInfo, WorkerLoadOptions, WorkerRequest, WorkerResponse, WorkerSegmentResult } from './worker-protocol.js';
 
 export type { LoadedModelInfo, WorkerSegmentResult } from './worker-protocol.js';
 
@@ -77,9 +77,14 @@ export class SegmentationWorker {
     return new SegmentationWorker(new Worker(url, { type: 'module', name: 'deeplab' }), new URL(String(url), globalThis.location?.href).href);
   }
 
-  /** Loads a model in the worker from a URL (resolved against the page) or the file's bytes. */
-  async load(source: string | URL | Blob | ArrayBuffer, opts: Omit<BrowserLoadOptions, 'ctx'> = {}): Promise<LoadedModelInfo> {
-    const { onProgress, ...options } = opts;
+  /**
+   * Loads a model in the worker from a URL (resolved against the page) or the file's bytes. For
+   * the CPU (device 'cpu', or 'auto' without WebGPU) give `cpuRuntime`: the URL of
+   * onnxruntime-web's ES module, which the worker imports.
+   */
+  async load(source: string | URL | Blob | ArrayBuffer, opts: Omit<BrowserLoadOptions, 'ctx'> & { cpuRuntime?: string | URL } = {}): Promise<LoadedModelInfo> {
+    const { onProgress, cpuRuntime, ...rest } = opts;
+    const options: WorkerLoadOptions = cpuRuntime === undefined ? rest : { ...rest, cpuRuntime: new URL(String(cpuRuntime), globalThis.location?.href).href };
     let sent: string | ArrayBuffer;
     if (source instanceof Blob) sent = await source.arrayBuffer();
     else if (source instanceof ArrayBuffer) sent = source;
@@ -100,7 +105,7 @@ export class SegmentationWorker {
     return (await this.request({ op: 'segment', image: sent, overlay: !!opts.overlay }, sent instanceof ImageBitmap ? [sent] : [])) as WorkerSegmentResult;
   }
 
-  /** Releases the model and the GPU device in the worker, then stops it. */
+  /** Releases the model (and its GPU device) in the worker, then stops it. */
   async terminate(): Promise<void> {
     try {
       if (!this.failure) await this.request({ op: 'dispose' });

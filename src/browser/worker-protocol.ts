@@ -3,16 +3,26 @@
 // its value or the error's message.
 import type { BrowserLoadOptions } from './load.js';
 import type { ModelMemory } from '../model/memory.js';
+import type { DeviceName } from '../model/devices/device.js';
+
+/** What a load in the worker takes: the page's load options, and where its CPU runtime comes from. */
+export type WorkerLoadOptions = Omit<BrowserLoadOptions, 'ctx' | 'onProgress'> & {
+  /** The URL of onnxruntime-web's ES module (its dist/ort.wasm.min.mjs), for device 'cpu' (or 'auto' without WebGPU) in the worker. */
+  cpuRuntime?: string;
+};
 
 /** What the page sends. Images and canvases are transferred, not copied. */
 export type WorkerRequest =
-  | { id: number; op: 'load'; source: string | ArrayBuffer; options: Omit<BrowserLoadOptions, 'ctx' | 'onProgress'> }
+  | { id: number; op: 'load'; source: string | ArrayBuffer; options: WorkerLoadOptions }
   | { id: number; op: 'canvas'; canvas: OffscreenCanvas }
   | { id: number; op: 'segment'; image: ImageBitmap | ImageData; overlay: boolean }
   | { id: number; op: 'dispose' };
 
 export interface LoadedModelInfo {
   name: string;
+  /** Where it runs: 'webgpu' or 'cpu'. */
+  device: DeviceName;
+  /** The device in words: 'WebGPU on <adapter>', 'CPU (onnxruntime-web ...)'. */
   adapter: string;
   classNames: string[];
   palette: Uint8Array;

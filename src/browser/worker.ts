@@ -2,7 +2,7 @@
 // drawing the overlay into a transferred OffscreenCanvas all happen off the page's main thread,
 // so the page stays responsive while the GPU works and the result is read back. One model at a
 // time; requests run in the order they arrive.
-import { GpuContext } from '../gpu/context.js';
+import { useCpuRuntime } from '../model/devices/cpu/cpu-runtime.js';
 import type { DeepLabModel } from '../model/model.js';
 import { imageToRgb } from './images.js';
 import { loadModel } from './load.js';
@@ -15,18 +15,19 @@ interface WorkerScope {
 }
 const scope = globalThis as unknown as WorkerScope;
 
-let ctx: GpuContext | null = null;
 let model: DeepLabModel | null = null;
 let canvas: OffscreenCanvas | null = null;
 
 async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: Transferable[] }> {
   switch (req.op) {
     case 'load': {
-      ctx ??= await GpuContext.create();
-      const next = await loadModel(req.source, { ...req.options, ctx, onProgress: (progress) => scope.postMessage({ id: req.id, progress }) });
+      // A worker has no import map and no handle on the page's modules: its CPU runtime comes by URL.
+      const { cpuRuntime, ...options } = req.options;
+      if (cpuRuntime !== undefined) useCpuRuntime(cpuRuntime);
+      const next = await loadModel(req.source, { ...options, onProgress: (progress) => scope.postMessage({ id: req.id, progress }) });
       model?.dispose();
       model = next;
-      const info: LoadedModelInfo = { name: next.name, adapter: ctx.adapterInfo.name, classNames: [...next.classNames], palette: next.palette.slice(), memory: next.memory() };
+      const info: LoadedModelInfo = { name: next.name, device: next.deviceName, adapter: next.deviceLabel, classNames: [...next.classNames], palette: next.palette.slice(), memory: next.memory() };
       return { value: info };
     }
     case 'canvas':
@@ -50,10 +51,9 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
       return { value, transfer: [result.classes.buffer] };
     }
     case 'dispose':
+      // The model's own context (on WebGPU) goes with it.
       model?.dispose();
       model = null;
-      ctx?.destroy();
-      ctx = null;
       return { value: null };
     default:
       throw new Error(`unknown request ${JSON.stringify((req as { op?: unknown }).op)}`);

@@ -198,9 +198,12 @@ interface DeviceRecipe {
 async function requestGpuDevice(gpu: GPU, recipe: DeviceRecipe): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
   const adapter = await gpu.requestAdapter({ powerPreference: recipe.powerPreference });
   if (!adapter) {
+    // In a browser (or Deno) the GPU is navigator.gpu: no driver of ours to install there.
+    const inBrowser = typeof navigator !== 'undefined' && (navigator as { gpu?: GPU }).gpu === gpu;
     throw new GpuError(
-      'No WebGPU adapter could be created. On a machine without a GPU install a Vulkan driver ' +
-        '(Mesa >= 23 lavapipe: run `npm run setup`).',
+      inBrowser
+        ? 'No WebGPU adapter could be created: this browser has WebGPU turned off, or no GPU it allows (blocklisted drivers give none).'
+        : 'No WebGPU adapter could be created. On a machine without a GPU install a Vulkan driver (Mesa >= 23 lavapipe: run `npm run setup`).',
       'unavailable',
     );
   }

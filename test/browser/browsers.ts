@@ -8,8 +8,8 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DemoServerOptions, startDemoServer } from '../../demo/server.js';
-import { openDemoPage } from './chromium.js';
-import { launchFirefox } from './firefox.js';
+import { CHROMIUM_FLAGS_NO_WEBGPU, openDemoPage } from './chromium.js';
+import { FIREFOX_PREFS_NO_WEBGPU, launchFirefox } from './firefox.js';
 
 export const BROWSERS = ['chromium', 'firefox'] as const;
 export type BrowserName = (typeof BROWSERS)[number];
@@ -52,6 +52,8 @@ export interface TestPage {
 
 export interface TestPageOptions {
   server?: DemoServerOptions;
+  /** false: the browser without WebGPU (no navigator.gpu). Default true. */
+  webgpu?: boolean;
   /** The path opened on the demo's origin (default: the demo page). */
   path?: string;
 }
@@ -62,7 +64,7 @@ export function openTestPage(browser: BrowserName, o: TestPageOptions = {}): Pro
 }
 
 async function openInChromium(o: TestPageOptions): Promise<TestPage> {
-  const demo = await openDemoPage({ ...o, acceptDownloads: true });
+  const demo = await openDemoPage({ ...o, acceptDownloads: true, ...(o.webgpu === false ? { flags: CHROMIUM_FLAGS_NO_WEBGPU } : {}) });
   const { page } = demo;
   return {
     pageErrors: demo.pageErrors,
@@ -96,7 +98,7 @@ async function openInFirefox(o: TestPageOptions): Promise<TestPage> {
     rmSync(downloads, { recursive: true, force: true });
   };
   try {
-    browser = await launchFirefox('browser tests');
+    browser = await launchFirefox('browser tests', o.webgpu === false ? FIREFOX_PREFS_NO_WEBGPU : undefined);
     const demo = await startDemoServer(o.server);
     server = demo.server;
     const context = await browser.createBrowserContext({ downloadBehavior: { policy: 'allow', downloadPath: downloads } });

@@ -22,6 +22,9 @@ export const CHROMIUM_FLAGS = [
   '--disable-quic',
 ];
 
+/** Chromium without WebGPU (no navigator.gpu), as where it is blocklisted or turned off. */
+export const CHROMIUM_FLAGS_NO_WEBGPU = [...CHROMIUM_FLAGS.filter((f) => !/webgpu/.test(f)), '--disable-blink-features=WebGPU'];
+
 /**
  * A path of the demo's origin for pages that only import the bundle: the samples' list, a few
  * bytes of JSON that run nothing. (The demo page loads its default model; the bundle's source

@@ -28,14 +28,17 @@ export function requireFirefox(what: string): void {
   }
 }
 
-/** Starts headless Firefox with WebGPU on, on a fresh profile folder of puppeteer's. */
-export function launchFirefox(what: string): Promise<Browser> {
+/** Firefox as it ships on Linux: no navigator.gpu. */
+export const FIREFOX_PREFS_NO_WEBGPU = { 'dom.webgpu.enabled': false };
+
+/** Starts headless Firefox (with WebGPU on, unless `prefs` say otherwise), on a fresh profile folder of puppeteer's. */
+export function launchFirefox(what: string, prefs: Record<string, boolean> = FIREFOX_PREFS): Promise<Browser> {
   requireFirefox(what);
   return puppeteer.launch({
     browser: 'firefox',
     executablePath: FIREFOX,
     headless: true,
-    extraPrefsFirefox: FIREFOX_PREFS,
+    extraPrefsFirefox: prefs,
     // Puppeteer gives up on a protocol call after 180 s by default, and a call here may segment
     // or fine-tune for longer on a software adapter: the tests' own timeouts bound it instead,
     // as they do playwright's calls in Chromium.

@@ -9,7 +9,7 @@ export interface LoadOptions {
   /**
    * Where the model runs. 'webgpu': the GPU, through WebGPU (everything: segmenting, frames,
    * fine-tuning). 'cpu': the CPU, through ONNX Runtime (onnxruntime-node in Node; in the page
-   * onnxruntime-web's WebAssembly backend, handed over with `import 'deeplab-webgpu/cpu'`):
+   * onnxruntime-web's WebAssembly backend, handed over once with useCpuRuntime):
    * inference only, the same results. 'auto' (the default): WebGPU wherever an adapter exists
    * (a software one too), the CPU where none does.
    */

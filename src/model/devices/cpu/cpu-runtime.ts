@@ -2,7 +2,7 @@
 // the canonical graph (src/graph/onnx/lower.ts). In Node it is onnxruntime-node (native kernels,
 // one thread a core), imported the first time a model asks for the CPU; in the page it is
 // onnxruntime-web's WebAssembly backend (SIMD; a thread a core where the page is cross-origin
-// isolated), which the page hands over once: `import 'deeplab-webgpu/cpu'` (or useCpuRuntime).
+// isolated), which the page hands over once with useCpuRuntime (the module, or its URL).
 // Both are optional dependencies: nothing of them is loaded, nor bundled, for a model on WebGPU.
 //
 // Why ONNX Runtime (measured on a 2-core AMD EPYC, the default model at 257x257): in Node its CPU
@@ -12,28 +12,58 @@
 import { defaultCpuRuntime } from './default-cpu-runtime.js';
 import { type CpuRuntime, cpuRuntimeOf } from './ort-module.js';
 
-let registered: CpuRuntime | null = null;
+/** The runtime handed over: loaded, or a URL of onnxruntime-web's module to import on first use. */
+let registered: CpuRuntime | string | null = null;
 let loading: Promise<CpuRuntime> | null = null;
 
 /**
- * Hands the CPU device an onnxruntime module: onnxruntime-web (`import * as ort from
- * 'onnxruntime-web/wasm'`) in the page, or any build of it in Node. Later loads with device
- * 'cpu' (or 'auto' without a GPU) run on it.
+ * Hands the CPU device an onnxruntime module: in the page onnxruntime-web's (`import * as ort
+ * from 'onnxruntime-web/wasm'; useCpuRuntime(ort)`), or the URL of its ES module, imported the
+ * first time a model runs on the CPU (how a worker or a page without a bundler gets it); in Node
+ * any build of it in place of onnxruntime-node. Later loads with device 'cpu' (or 'auto'
+ * without WebGPU) run on it.
  */
 export function useCpuRuntime(ort: unknown): void {
-  registered = cpuRuntimeOf(ort, 'onnxruntime');
+  registered = typeof ort === 'string' || ort instanceof URL ? String(ort) : withThreads(cpuRuntimeOf(ort, 'onnxruntime'));
   loading = null;
 }
 
-/** Whether a CPU runtime is at hand without loading one: registered (the page), or loadable (Node). */
+/**
+ * onnxruntime-web runs half the cores' threads unless told (at most 4: one on a 2-core machine);
+ * a cross-origin isolated page can run one a core, which halves the default model's time on 2
+ * cores (57 to 32 ms). In a worker, one: its threads would be workers inside a worker, which took
+ * Firefox ESR 153's content process down. A count the page set itself is left alone.
+ */
+function withThreads(runtime: CpuRuntime): CpuRuntime {
+  const wasm = runtime.ort.env.wasm;
+  const g = globalThis as { crossOriginIsolated?: boolean; document?: unknown; navigator?: { hardwareConcurrency?: number } };
+  if (!wasm || wasm.numThreads) return runtime;
+  if (g.document === undefined) wasm.numThreads = 1;
+  else if (g.crossOriginIsolated && g.navigator?.hardwareConcurrency) wasm.numThreads = Math.min(g.navigator.hardwareConcurrency, 8);
+  return runtime;
+}
+
+/** Whether a CPU runtime is at hand without loading one: handed over (the page), or loadable (Node). */
 export function hasCpuRuntime(): boolean {
   return registered !== null || defaultCpuRuntime.available();
 }
 
+/** The module at `url`, as a runtime. */
+async function importRuntime(url: string): Promise<CpuRuntime> {
+  let m: unknown;
+  try {
+    m = await import(/* @vite-ignore */ /* webpackIgnore: true */ url);
+  } catch (e) {
+    throw new Error(`the CPU runtime could not be imported from ${url} (${(e as Error).message}): give useCpuRuntime the URL of onnxruntime-web's ES module (its dist/ort.wasm.min.mjs)`, { cause: e });
+  }
+  return withThreads(cpuRuntimeOf(m, url));
+}
+
 /** The CPU runtime: the one handed over, else the platform's default (onnxruntime-node), loaded once. */
 export function cpuRuntime(): Promise<CpuRuntime> {
-  if (registered) return Promise.resolve(registered);
-  loading ??= defaultCpuRuntime.load().then(
+  if (registered !== null && typeof registered !== 'string') return Promise.resolve(registered);
+  const url = registered;
+  loading ??= (url === null ? defaultCpuRuntime.load() : importRuntime(url)).then(
     (r) => (registered = r),
     (e) => {
       loading = null;

@@ -36,6 +36,8 @@ function isOrtModule(m: unknown): m is OrtModule {
 export function cpuRuntimeOf(m: unknown, packageName: string): CpuRuntime {
   const ort = (m as { default?: unknown })?.default && !isOrtModule(m) ? (m as { default: unknown }).default : m;
   if (!isOrtModule(ort)) throw new Error(`${packageName} is not an onnxruntime module (no InferenceSession, Tensor and env)`);
-  const version = ort.env.versions?.node ?? ort.env.versions?.web ?? ort.env.versions?.common;
-  return { ort, name: version ? `${packageName} ${version}` : packageName };
+  // Named by the build it is where it says (a module imported from a URL is onnxruntime-web's).
+  const { node, web, common } = ort.env.versions ?? {};
+  const name = node ? `onnxruntime-node ${node}` : web ? `onnxruntime-web ${web}` : common ? `${packageName} ${common}` : packageName;
+  return { ort, name };
 }
