@@ -94,7 +94,7 @@ function classDefaults(j: Record<string, unknown>, what: string, config: Process
   if (key !== undefined) {
     const className = typeof type === 'string' ? type.replace(/(ImageProcessor(Fast|Pil)?|FeatureExtractor)$/, '') : undefined;
     const d = ownValue(CLASSES, className);
-    if (!d) throw new Error(`${where}: ${key} ${excerpt(type)} is not a processor we reproduce (${reproduced()})`);
+    if (!d) throw new Error(`${where}: ${key} is not a processor we reproduce (${reproduced()}), got ${excerpt(type)}`);
     return d;
   }
   if (!config) throw new Error(`${what}: names no image_processor_type, and no config.json gives the model_type transformers would choose one by`);
