@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Metadata, OutputInfo } from 'sharp';
 import type { BandArray } from './band-image.js';
+import { ownValue } from '../util/own-key.js';
 import { MAX_IMAGE_PIXELS, checkImageSize } from './rgb-image.js';
 import { loadSharp } from './sharp.js';
 
@@ -30,7 +31,7 @@ export async function decodeBands(bytes: Uint8Array, what = '<bytes>'): Promise<
   }
   checkImageSize(meta.width ?? 0, meta.height ?? 0, context);
   if ((meta.channels ?? 0) > MAX_BANDS) throw new Error(`${context}: ${meta.channels} bands; at most ${MAX_BANDS} are read`);
-  const space = SIXTEEN_BIT[meta.space ?? ''];
+  const space = ownValue(SIXTEEN_BIT, meta.space);
   if (!space) throw new Error(`${context}: bands are read from grey or RGB files (with extra samples); this ${meta.format} is '${meta.space}'`);
   if (meta.depth !== 'uchar' && meta.depth !== 'ushort') {
     throw new Error(`${context}: bands are read from 8-bit or 16-bit unsigned samples; this ${meta.format} holds '${meta.depth}' samples (pass the bands as a Float32Array to segment())`);

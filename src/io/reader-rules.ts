@@ -13,6 +13,8 @@
 //    (checkShape); a tensor's bytes fit what the file gives it (checkTensorBytes).
 //  - Numbers from a config (classes, rates, strides, channels): integers within CONFIG_LIMITS,
 //    checked where they are read, naming the field (checkConfigInt).
+//  - Weights: finite (checkFinite), in every reader that gives a network its parameters (the
+//    weight checks of src/model/weights/weight-checks.ts, an ONNX file's float initializers).
 //  - Messages: values appear through excerpt(), bounded in length and built without recursion,
 //    so a value nested 200,000 deep or a list of a million items costs a few characters.
 // Every error starts with `what`, the file and the part of it being read.
@@ -129,6 +131,16 @@ export function checkConfigInt(v: unknown, field: string, what: string, bounds: 
   }
   if (v > bounds.max) throw new Error(`${what}: ${field} ${v} is more than ${bounds.max}${bounds.why ? ` (${bounds.why})` : ''}`);
   return v;
+}
+
+/** A tensor's values, every one finite, or an error naming the tensor and the first element that is not (a NaN in a weight spreads to every output it reaches). */
+export function checkFinite(name: string, data: ArrayLike<number>, what: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!Number.isFinite(v)) {
+      throw new Error(`${what}: tensor '${name}' holds ${v !== v ? 'a value that is not a number' : v > 0 ? '+infinity' : '-infinity'} at element ${i}: weights must be finite`);
+    }
+  }
 }
 
 /** Elements of a checked shape. */

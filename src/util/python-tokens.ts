@@ -2,6 +2,7 @@
 // strings (every prefix and quote, escapes applied), operators and the newlines that end
 // statements; comments, line continuations and newlines inside brackets dropped, as Python's own
 // tokenizer drops them. Brackets are matched here, so a crossed or unclosed one is refused at once.
+import { ownValue } from './own-key.js';
 
 /** The longest excerpt of the text an error message or an opaque value quotes. */
 const EXCERPT = 60;
@@ -98,7 +99,8 @@ const SIMPLE_ESCAPES: Record<string, string> = { '\\': '\\', "'": "'", '"': '"',
 /** Python's escapes in a non-raw string (unknown ones keep their backslash, as Python does). */
 function unescape(body: string): string {
   return body.replace(/\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|N\{[^}]{0,100}\}|[\s\S])/g, (all, e: string) => {
-    if (e in SIMPLE_ESCAPES) return SIMPLE_ESCAPES[e];
+    const simple = ownValue(SIMPLE_ESCAPES, e);
+    if (simple !== undefined) return simple;
     if (/^[xuU]/.test(e)) {
       const code = parseInt(e.slice(1), 16);
       return code <= 0x10ffff ? String.fromCodePoint(code) : all;

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { readOnnx } from '../../src/graph/onnx/read.js';
 import type { OnnxModel } from '../../src/graph/onnx/model.js';
-import { encodeModel } from '../../src/graph/onnx/proto.js';
+import { type ModelProto, decodeModel, encodeModel } from '../../src/graph/onnx/proto.js';
 import { onnxMessage } from '../../src/graph/onnx/write.js';
 import { weightsFromBytes } from '../../src/model/loading/weights-from-bytes.js';
 import { HOSTILE_SEED, Rand, Tally, truncationLengths, withPatch } from '../hostile.js';
@@ -119,6 +119,49 @@ describe('hostile files: ONNX', function () {
     tally.check('empty', '0 bytes', () => readOnnx(new Uint8Array(0), name), { name, mustRefuse: true });
     tally.check('not protobuf', 'text', () => readOnnx(new TextEncoder().encode('{"not": "onnx"}'), name), { name, mustRefuse: true });
     tally.assert();
+  });
+
+  it('values and names a file must hold (issue 81): finite float initializers, integers within their type, graph inputs and outputs that name values, op types of its own', () => {
+    const base = readOnnx(orig, name);
+    const conv = [...base.graph.initializers.values()].find((t) => t.dims.length === 4)!;
+    /** The file's message edited, encoded again. */
+    const edited = (edit: (m: ModelProto) => void): Uint8Array => {
+      const m = decodeModel(orig);
+      edit(m);
+      return encodeModel(m);
+    };
+    const convWith = (value: number, at: number) =>
+      edited((m) => {
+        const t = m.graph.initializer.find((x) => x.name === conv.name)!;
+        const data = Float32Array.from(conv.data);
+        t.data_type = 1;
+        data[at] = value;
+        t.raw_data = new Uint8Array(data.buffer);
+      });
+    expectThrows(() => readOnnx(convWith(NaN, 7), name), `${name}: tensor '${conv.name}' holds a value that is not a number at element 7: weights must be finite`);
+    expectThrows(() => readOnnx(convWith(-Infinity, 0), name), `${name}: tensor '${conv.name}' holds -infinity at element 0: weights must be finite`);
+    // Integers stored in int32_data (as onnx.helper writes them): a uint8 zero point of 300, an int8 of -129, float16 bits of 2^16, bool 2.
+    const extra = (dataType: number, values: number[]) =>
+      edited((m) => m.graph.initializer.push({ name: 'zero_point', dims: [values.length], data_type: dataType, int32_data: values } as never));
+    expectThrows(() => readOnnx(extra(2, [0, 300]), name), `${name}: initializer 'zero_point' int32_data holds 300 at element 1, outside the range of uint8 (0..255)`);
+    expectThrows(() => readOnnx(extra(3, [-129]), name), 'outside the range of int8 (-128..127)');
+    expectThrows(() => readOnnx(extra(10, [65536]), name), "outside the range of float16's bits (0..65535)");
+    expectThrows(() => readOnnx(extra(9, [2]), name), 'outside the range of bool (0..1)');
+    expect([...readOnnx(extra(2, [0, 255]), name).graph.initializers.get('zero_point')!.data]).to.deep.equal([0, 255]);
+    // Graph inputs and outputs name values; an output one the graph makes.
+    const output = base.graph.outputs[0].name;
+    expectThrows(() => readOnnx(edited((m) => (m.graph.output[0].name = '')), name), `${name}: graph output 0 names no value (an empty name)`);
+    expectThrows(() => readOnnx(edited((m) => (m.graph.output[0].name = 'nowhere')), name), `${name}: graph output 0 'nowhere' is no value of the graph (no node, initializer or input makes it)`);
+    expectThrows(() => readOnnx(edited((m) => (m.graph.input[0].name = '')), name), `${name}: graph input 0 names no value (an empty name)`);
+    expect(readOnnx(orig, name).graph.outputs[0].name).to.equal(output);
+    // An op type that is an inherited key of a plain object finds no import rule.
+    for (const op of ['__proto__', 'constructor', 'toString']) {
+      const bytes = edited((m) => {
+        const n = m.graph.node.find((x) => x.output.includes(output))!;
+        n.op_type = op;
+      });
+      expectThrows(() => weightsFromBytes(bytes, 'onnx', name, {}, name), new RegExp(`^${name}: node '.*' \\(${op}\\): not run \\(the operators run: `));
+    }
   });
 
   it('external data is read beside the file only, its range checked', () => {

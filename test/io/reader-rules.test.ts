@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileBytes } from '../../src/io/file-bytes.js';
-import { CONFIG_LIMITS, MAX_EMPTY_EXTENT, bytesWithin, checkConfigInt, checkShape, excerpt } from '../../src/io/reader-rules.js';
+import { CONFIG_LIMITS, MAX_EMPTY_EXTENT, bytesWithin, checkConfigInt, checkFinite, checkShape, excerpt } from '../../src/io/reader-rules.js';
 import { expectThrows } from '../helpers.js';
 
 describe('io: the readers\' rules', () => {
@@ -40,6 +40,14 @@ describe('io: the readers\' rules', () => {
     expect(checkShape([MAX_EMPTY_EXTENT, 0], 's', 'f')).to.deep.equal([MAX_EMPTY_EXTENT, 0]);
     expectThrows(() => checkShape([MAX_EMPTY_EXTENT + 1, 0], 's', 'f.safetensors'), /^f\.safetensors: s \[1048577,0\] holds no elements, but its other dimensions span 1048577 \(at most 1048576\): a damaged shape$/);
     expectThrows(() => checkShape([2 ** 26, 2 ** 26, 2 ** 26, 0], 's', 'f'), /holds no elements, but its other dimensions span more than 2\^53/);
+  });
+
+  it('weights finite: a NaN or an infinity refused naming the tensor and the element', () => {
+    checkFinite('w', Float32Array.of(0, -1e38, 3.4e38), 'f.onnx');
+    checkFinite('w', [], 'f.onnx');
+    expectThrows(() => checkFinite('classifier.weight', Float32Array.of(1, 2, NaN), 'f.onnx'), /^f\.onnx: tensor 'classifier\.weight' holds a value that is not a number at element 2: weights must be finite$/);
+    expectThrows(() => checkFinite('b', Float64Array.of(Infinity), 'f.onnx'), "f.onnx: tensor 'b' holds +infinity at element 0");
+    expectThrows(() => checkFinite('b', [0, -Infinity], 'f.onnx'), "f.onnx: tensor 'b' holds -infinity at element 1");
   });
 
   it('bytes in memory held to a cap', () => {

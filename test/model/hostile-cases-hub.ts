@@ -77,8 +77,15 @@ export const HUB_FOLDER_CASES: FormatTable = {
       expect: /preprocessor_config\.json: image_mean .*got \[\[\[/,
     },
     replacedFile('model.safetensors a link to /dev/zero', 'model.safetensors', (p) => symlinkSync('/dev/zero', p), /model\.safetensors: a character device \(a link to \/dev\/zero\)/),
+    // Issue 81's classes.
+    field('resample "__proto__" (an inherited key)', PROCESSOR, 'resample', '__proto__', /preprocessor_config\.json: resample must be 2 \(bilinear\) or 3 \(bicubic\), got "__proto__"/),
+    field('architectures a plain string', CONFIG, 'architectures', 'MobileViTForImageClassification', /config\.json: architectures must be a list of model class names, got "MobileViTForImageClassification"/),
+    replacedFile('model.safetensors missing', 'model.safetensors', () => undefined, /: no onnx\/model\.onnx for dtype 'fp32' \(the folder holds no ONNX file; a hub folder of model_type 'mobilevit' holds model\.safetensors instead\)$/),
+
     // Harmless: each loads the valid folder's weights.
     field('an unknown config.json key (transformers ignores it too)', CONFIG, 'transformers_version', '99.0', 'same'),
+    // transformers takes MobileViT's processor by model_type, which does not normalise (issue 81: generic defaults normalised).
+    field('preprocessor_config.json without image_processor_type', PROCESSOR, 'image_processor_type', undefined, 'same'),
     { name: 'preprocessor_config.json with a byte-order mark', make: (dir, _, valid) => hubWith(dir, valid, PROCESSOR, (j) => `\ufeff${JSON.stringify(j)}`), expect: 'same' },
   ],
 };

@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readOnnx } from '../../src/graph/onnx/read.js';
-import { encodeModel } from '../../src/graph/onnx/proto.js';
+import { type ModelProto, decodeModel, encodeModel } from '../../src/graph/onnx/proto.js';
 import { onnxMessage } from '../../src/graph/onnx/write.js';
 import { onnxCasePath } from '../onnx-fixture.js';
 import { type CaseSource, type FormatTable, type HostileCase, fifo, sparseFile, truncatedCopy } from './hostile-cases.js';
@@ -60,6 +60,19 @@ const dataCase = (name: string, put: (path: string, bytes: Uint8Array) => void, 
   expect,
 });
 
+/** The valid file with its message changed by `edit`. */
+const edited = (name: string, edit: (m: ModelProto) => void, expect: HostileCase['expect']): HostileCase => ({
+  name,
+  make: (dir, _, valid) => {
+    const m = decodeModel(readFileSync(valid.path));
+    edit(m);
+    const path = join(dir, 'model.onnx');
+    writeFileSync(path, encodeModel(m));
+    return { path };
+  },
+  expect,
+});
+
 const refusedData = (reason: string): RegExp => new RegExp(`model\\.onnx: its external data file 'weights\\.bin' cannot be read \\(.*weights\\.bin: ${reason}`);
 
 export const ONNX_CASES: FormatTable = {
@@ -84,6 +97,16 @@ export const ONNX_CASES: FormatTable = {
     dataCase('the external data file a link to /dev/zero', (p) => symlinkSync('/dev/zero', p), refusedData('a character device \\(a link to /dev/zero\\)')),
     dataCase('the external data file a sparse 3 GB file', (p) => sparseFile(p, GB3), refusedData('3221225472 bytes, more than the 2147483647')),
     dataCase('the external data file a byte short', (p, b) => writeFileSync(p, b.subarray(0, b.length - 1)), /model\.onnx: tensor '.*' external data \(bytes \d+\.\.\d+\) runs past the end of weights\.bin/),
+    // Issue 81's classes, in the file itself.
+    edited('a NaN in a conv weight', (m) => {
+      const t = m.graph.initializer.find((x) => x.dims.length === 4)!;
+      const data = new Float32Array(new Uint8Array(t.raw_data).buffer);
+      data[3] = NaN;
+      t.raw_data = new Uint8Array(data.buffer);
+    }, /model\.onnx: tensor '.*' holds a value that is not a number at element 3: weights must be finite/),
+    edited('a uint8 initializer holding 300 (in int32_data)', (m) => m.graph.initializer.push({ name: 'zero_point', dims: [], data_type: 2, int32_data: [300] } as never), /model\.onnx: initializer 'zero_point' int32_data holds 300 at element 0, outside the range of uint8 \(0\.\.255\)/),
+    edited('a graph output named ""', (m) => void (m.graph.output[0].name = ''), /model\.onnx: graph output 0 names no value \(an empty name\)/),
+    edited('the output\'s node of op type "__proto__"', (m) => void (m.graph.node.find((n) => n.output.includes(m.graph.output[0].name))!.op_type = '__proto__'), /model\.onnx: node '.*' \(__proto__\): not run/),
     {
       name: 'the external data at ../weights.bin',
       make: (dir, _, valid) => external(dir, valid, { location: `../${DATA}`, put: (p, b) => writeFileSync(p, b) }),

@@ -163,6 +163,7 @@ export const SMP_FOLDER_CASES: FormatTable = {
     },
 
     // model.safetensors as what no weights file is, and damaged.
+    weightsFile('model.safetensors missing', () => undefined, /: no model\.safetensors or pytorch_model\.bin$/),
     weightsFile('model.safetensors a sparse 3 GB file (over the cap, never read)', (p) => sparseFile(p, 3 * 2 ** 30), /model\.safetensors: 3221225472 bytes, more than the 2147483647/),
     {
       name: 'model.safetensors cut in half',

@@ -99,12 +99,31 @@ describe('model: Hugging Face hub folders', function () {
     });
   });
 
+  it("takes the processor AutoImageProcessor does where the file names none: config.json's image_processor_type, else its model_type's (issue 81)", () => {
+    const { image_processor_type: _, ...untyped } = json(MOBILEVIT, 'preprocessor_config.json');
+    const config = (changes: Record<string, unknown>) => ({ json: { ...json(MOBILEVIT, 'config.json'), ...changes }, what: 'config.json' });
+    // MobileViT's processor, which does not normalise (its file gives the 0.5s but not do_normalize), for both MobileViTs.
+    const mobilevit = hubProcessor(json(MOBILEVIT, 'preprocessor_config.json'));
+    for (const modelType of ['mobilevit', 'mobilevitv2']) expect(hubProcessor(untyped, 'p.json', config({ model_type: modelType })), modelType).to.deep.equal(mobilevit);
+    const bare = { size: { height: 64, width: 64 } };
+    expect(hubProcessor(bare, 'p.json', config({ model_type: 'segformer' })).normalization, "SegFormer's ImageNet statistics").to.equal('imagenet');
+    expect(hubProcessor(bare, 'p.json', config({ model_type: 'upernet' })).normalization, "UperNet's processor is SegFormer's").to.equal('imagenet');
+    expect(hubProcessor(bare, 'p.json', config({ model_type: 'beit', image_processor_type: 'SegformerImageProcessor' })).normalization, "config.json's own image_processor_type first").to.equal('imagenet');
+    expect(hubProcessor({ ...bare, do_center_crop: false }, 'p.json', config({ model_type: 'mobilenet_v2' })).normalization).to.equal('minus_one_one');
+    expectThrows(() => hubProcessor(bare, 'p.json', config({ model_type: 'vit' })), 'config.json: model_type "vit" has no image processor we reproduce, and p.json names none in image_processor_type');
+    expectThrows(() => hubProcessor(bare, 'p.json', config({ model_type: '__proto__' })), 'config.json: model_type "__proto__" has no image processor we reproduce');
+    expectThrows(() => hubProcessor(bare, 'p.json', config({ model_type: undefined })), 'config.json: model_type missing has no image processor we reproduce');
+    expectThrows(() => hubProcessor(bare, 'p.json'), 'p.json: names no image_processor_type, and no config.json gives the model_type');
+    expectThrows(() => hubProcessor({ ...bare, image_processor_type: 'constructor' }, 'p.json'), 'p.json: image_processor_type is not a processor we reproduce');
+  });
+
   it('refuses processor values it cannot reproduce, naming the key', () => {
     const base = json(MOBILEVIT, 'preprocessor_config.json');
     expectThrows(() => hubProcessor({ ...base, crop_pct: 0.875 }), "preprocessor_config.json: unknown key 'crop_pct'");
     expectThrows(() => hubProcessor({ ...base, do_pad: true }), 'preprocessor_config.json: do_pad must be false (the padding to size_divisor is not reproduced), got true');
     expectThrows(() => hubProcessor({ ...base, image_processor_type: 'ViTImageProcessor' }), 'image_processor_type is not a processor we reproduce');
     expectThrows(() => hubProcessor({ ...base, resample: 1 }), 'preprocessor_config.json: resample must be 2 (bilinear) or 3 (bicubic), got 1');
+    for (const resample of ['__proto__', 'constructor', '2']) expectThrows(() => hubProcessor({ ...base, resample }), `preprocessor_config.json: resample must be 2 (bilinear) or 3 (bicubic), got "${resample}"`);
     expectThrows(() => hubProcessor({ ...base, rescale_factor: 0.5 }), 'rescale_factor must be 1/255, got 0.5');
     expectThrows(() => hubProcessor({ ...base, size: { shortest_edge: 512, longest_edge: 600 } }), 'size must be {"shortest_edge": n} or {"height": h, "width": w}');
     expectThrows(() => hubProcessor({ ...base, crop_size: { height: 600, width: 600 } }), 'crop_size must fit the resized image (shortest edge 512');

@@ -207,6 +207,35 @@ describe('model: a transformers.js folder\'s dtype, and what it refuses', functi
     await expectRejects(loadWeights(SEGFORMER, { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }), `${SEGFORMER}: mean, std do not apply to a transformers.js folder`);
     const classifier = copy([], { 'config.json': { architectures: ['SegformerForImageClassification'] } });
     await expectRejects(loadWeights(classifier), `${classifier}/config.json: architectures ["SegformerForImageClassification"] has no semantic segmentation model`);
+    const named = copy([], { 'config.json': { architectures: 'SegformerForSemanticSegmentation' } });
+    await expectRejects(loadWeights(named), `${named}/config.json: architectures must be a list of model class names, got "SegformerForSemanticSegmentation"`);
+  });
+
+  it('a folder missing a part is refused naming each part missing and the dtypes it holds, never as another format (issue 81)', async () => {
+    const noOnnx = copy(['model.onnx', 'model_fp16.onnx', 'model_quantized.onnx']);
+    await expectRejects(loadWeights(noOnnx), `${noOnnx}: no onnx/model.onnx for dtype 'fp32' (the folder holds no ONNX file)`);
+    const onnxFile = copy(['onnx']);
+    writeFileSync(join(onnxFile, 'onnx'), '');
+    await expectRejects(loadWeights(onnxFile), `${onnxFile}: no onnx/model.onnx for dtype 'fp32' (the folder holds no ONNX file)`);
+    const onnxOnly = copy(['config.json', 'preprocessor_config.json']);
+    await expectRejects(
+      loadWeights(onnxOnly, { dtype: 'q8' }),
+      `${onnxOnly}: no config.json, no preprocessor_config.json (a transformers.js folder holds config.json, preprocessor_config.json and onnx/model.onnx; the folder holds fp32 (onnx/model.onnx), fp16 (onnx/model_fp16.onnx), q8 (onnx/model_quantized.onnx))`,
+    );
+    // A hub folder's config.json of a network we build, with neither its weights nor an ONNX file: both named.
+    const mobilevit = copy(['onnx'], { 'config.json': { model_type: 'mobilevit' } });
+    await expectRejects(loadWeights(mobilevit), `${mobilevit}: no onnx/model.onnx for dtype 'fp32' (the folder holds no ONNX file; a hub folder of model_type 'mobilevit' holds model.safetensors instead)`);
+  });
+
+  it("a processor without image_processor_type is the one transformers takes by model_type: MobileViTV2's, which does not normalise (issue 81)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tjs-'));
+    made.push(dir);
+    cpSync(path('mobilevitv2'), dir, { recursive: true, filter: (src) => !src.endsWith('.npy') });
+    const { image_processor_type: _, ...untyped } = json('mobilevitv2', 'preprocessor_config.json');
+    writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify(untyped));
+    const [ours, theirs] = [await loadWeights(dir), await loadWeights(path('mobilevitv2'))];
+    expect([ours.config.normalization, ours.inputPolicy]).to.deep.equal([theirs.config.normalization, theirs.inputPolicy]);
+    expect(ours.config.normalization).to.equal('unit');
   });
 
   it("exported to ONNX, a folder fed BGR (MobileViT's) writes its file back saying so, and it loads back taking RGB", async () => {

@@ -2,6 +2,7 @@
 // annotations/{training,validation}/<same name>.png. Value 0 (unlabelled) is ignored (255) and
 // 1..150 become classes 0..149 (mmsegmentation's reduce_zero_label); other values are errors.
 import { defaultClassSet } from '../../model/voc.js';
+import { ownValue } from '../../util/own-key.js';
 import { listFolderItems } from './folder-items.js';
 import type { DatasetFormatRecord } from './format.js';
 import { isDir, subfolders } from './fs-util.js';
@@ -13,7 +14,7 @@ export const ADE20K_IGNORE = 255;
 const SPLIT_ALIASES: Record<string, string> = { train: 'training', val: 'validation' };
 
 export function ade20kSplit(split: string): string {
-  return SPLIT_ALIASES[split] ?? split;
+  return ownValue(SPLIT_ALIASES, split) ?? split;
 }
 
 /** Raw annotation value -> class id: 0 -> 255, v -> v - 1 for 1..150, -1 (an error) above. */

@@ -93,6 +93,36 @@ function decodeRaw(bytes: Uint8Array, dtype: OnnxDType, count: number): Float32A
   }
 }
 
+/**
+ * The values a typed field may hold for each type it carries narrower than itself (int32_data
+ * holds the small integers, bool, and float16's and bfloat16's bits; uint64_data uint32): a
+ * uint8 of 300 is no uint8, and decoding it would quietly give another number.
+ */
+const FIELD_RANGES: Partial<Record<OnnxDType, readonly [number, number]>> = {
+  uint8: [0, 255],
+  int8: [-128, 127],
+  uint16: [0, 65535],
+  int16: [-32768, 32767],
+  bool: [0, 1],
+  float16: [0, 65535],
+  bfloat16: [0, 65535],
+  uint32: [0, 2 ** 32 - 1],
+};
+
+/** Refuses a typed field's value outside its type's range, naming the tensor, the element and the range. */
+function checkFieldRange(values: readonly number[], dtype: OnnxDType, field: string, what: string): void {
+  const range = FIELD_RANGES[dtype];
+  if (!range) return;
+  const [min, max] = range;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!(Number.isInteger(v) && v >= min && v <= max)) {
+      const kind = dtype === 'float16' || dtype === 'bfloat16' ? `${dtype}'s bits` : dtype;
+      throw new Error(`${what}: ${field} holds ${String(v)} at element ${i}, outside the range of ${kind} (${min}..${max})`);
+    }
+  }
+}
+
 /** The values of the typed field (float16 and bfloat16 stored as their bits in int32_data). */
 function decodeTyped(values: readonly number[], dtype: OnnxDType): Float32Array | Float64Array {
   switch (dtype) {
@@ -146,6 +176,7 @@ export function readTensor(t: TensorMessage, field: string, what: string, budget
   } else {
     const values = t[type.field] ?? [];
     if (values.length !== count) throw new Error(`${what}: ${field} '${name}' holds ${values.length} values in ${type.field}, but its dims [${dims.join(',')}] need ${count}`);
+    checkFieldRange(values, type.dtype, `${field} '${name}' ${type.field}`, what);
     data = decodeTyped(values, type.dtype);
   }
   return { name, dtype: type.dtype, dims, data };

@@ -4,10 +4,11 @@
 // counts, ranks, names, each tensor's values against its dims. What we do not run is refused by
 // name: sparse initializers, model-local functions, training info, another domain's operators
 // are refused where the importer meets them (naming the node).
+import { checkFinite } from '../../io/reader-rules.js';
 import { onnxModelType } from './proto.js';
 import { type ExternalData, type TensorMessage, onnxDType, readTensor } from './read-tensor.js';
 import { MAX_ATTR_VALUES, MAX_GRAPH_VALUES, MAX_INITIALIZERS, MAX_NODES, MAX_NODE_VALUES, MAX_OPSET, ValueBudget, checkedCount, checkedName } from './limits.js';
-import type { OnnxAttr, OnnxGraph, OnnxModel, OnnxNode, OnnxValueInfo } from './model.js';
+import type { OnnxAttr, OnnxDType, OnnxGraph, OnnxModel, OnnxNode, OnnxValueInfo } from './model.js';
 
 export type { ExternalData } from './read-tensor.js';
 
@@ -111,6 +112,13 @@ const ATTR_KINDS: Readonly<Record<number, OnnxAttr['kind'] | 'sparse' | 'type'>>
   14: 'type',
 };
 
+/**
+ * The float types whose initializers are weights, held finite as every reader's weights are. No
+ * real file the suite reads (test/fixtures' and the shared folder's exports) holds a non-finite
+ * initializer; a mask of -inf, where an exporter writes one, is a Constant node's, not checked.
+ */
+const FLOAT_DTYPES: readonly OnnxDType[] = ['float', 'float16', 'bfloat16', 'double'];
+
 const text = (b: Uint8Array | undefined): string => new TextDecoder().decode(b ?? new Uint8Array(0));
 
 function readAttr(a: AttributeMessage, node: string, what: string, budget: ValueBudget): OnnxAttr {
@@ -187,12 +195,24 @@ function readGraph(g: GraphMessage, what: string, budget: ValueBudget, external:
     const name = checkedName(t.name ?? '', `initializer ${i} name`, what);
     if (!name) throw new Error(`${what}: initializer ${i} has no name`);
     if (initializers.has(name)) throw new Error(`${what}: two initializers are named '${name}'`);
-    initializers.set(name, readTensor(t, 'initializer', what, budget, external));
+    const tensor = readTensor(t, 'initializer', what, budget, external);
+    if (FLOAT_DTYPES.includes(tensor.dtype)) checkFinite(name, tensor.data, what);
+    initializers.set(name, tensor);
   }
   const nodes = (g.node ?? []).map((n, i) => readNode(n, i, what, budget));
-  const inputs = (g.input ?? []).map((v, i) => readValueInfo(v, `graph input ${i}`, what)).filter((v) => !initializers.has(v.name));
+  const declared = (g.input ?? []).map((v, i) => readValueInfo(v, `graph input ${i}`, what));
+  const inputs = declared.filter((v) => !initializers.has(v.name));
   const outputs = (g.output ?? []).map((v, i) => readValueInfo(v, `graph output ${i}`, what));
   if (outputs.length === 0) throw new Error(`${what}: the graph has no outputs`);
+  // Every graph input and output names a value, and an output one the graph has.
+  declared.forEach((v, i) => {
+    if (!v.name) throw new Error(`${what}: graph input ${i} names no value (an empty name)`);
+  });
+  const made = new Set([...initializers.keys(), ...declared.map((v) => v.name), ...nodes.flatMap((n) => n.outputs)]);
+  outputs.forEach((v, i) => {
+    if (!v.name) throw new Error(`${what}: graph output ${i} names no value (an empty name)`);
+    if (!made.has(v.name)) throw new Error(`${what}: graph output ${i} '${v.name}' is no value of the graph (no node, initializer or input makes it)`);
+  });
   return { name: checkedName(g.name ?? '', 'graph name', what), nodes, initializers, inputs, outputs };
 }
 

@@ -49,6 +49,17 @@ export function hubTensors(files: FileSet): TensorMap {
   return file === 'model.safetensors' ? readSafetensors(files.read(file), source).tensors : readTorchCheckpoint(files.read(file), source).tensors;
 }
 
+/**
+ * config.json's `architectures`, where it is given: a list of model class names, one of them a
+ * semantic segmentation model's (`lacks` says what another model's file would not give).
+ */
+export function checkArchitectures(json: Record<string, unknown>, what: string, lacks: string): void {
+  const a = json.architectures;
+  if (a === undefined || a === null) return;
+  if (!Array.isArray(a) || !a.every((x) => typeof x === 'string')) throw new Error(`${what}: architectures must be a list of model class names, got ${excerpt(a)}`);
+  if (!a.some((x: string) => x.endsWith('ForSemanticSegmentation'))) throw new Error(`${what}: architectures ${excerpt(a)} has no semantic segmentation model (${lacks})`);
+}
+
 /** Class names from id2label: keys 0..n-1, each once. */
 export function hubClasses(json: Record<string, unknown>, what: string): ClassSet {
   const id2label = json.id2label;
@@ -77,12 +88,9 @@ export function hubModel(name: string, files: FileSet, opts: LoadOptions = {}): 
   const expected = takers.map((r) => `'${r.weights.transformers!.modelType}'`).join(' or ');
   if (j.model_type === undefined) throw new Error(`${configWhat}: model_type is missing (a hub config.json names it: ${expected}; an smp folder's names its _model_class)`);
   if (!record) throw new Error(`${configWhat}: model_type ${excerpt(j.model_type)} is not a DeepLabV3 we load (expected ${expected})`);
-  const architectures = j.architectures;
-  if (Array.isArray(architectures) && !architectures.some((a) => typeof a === 'string' && a.endsWith('ForSemanticSegmentation'))) {
-    throw new Error(`${configWhat}: architectures ${excerpt(architectures)} has no semantic segmentation model (a classification checkpoint has no DeepLabV3 head)`);
-  }
+  checkArchitectures(j, configWhat, 'a classification checkpoint has no DeepLabV3 head');
   const classes = hubClasses(j, configWhat);
-  const processor = hubProcessor(readJson(files, HUB_PROCESSOR), `${files.what}/${HUB_PROCESSOR}`);
+  const processor = hubProcessor(readJson(files, HUB_PROCESSOR), `${files.what}/${HUB_PROCESSOR}`, { json: j, what: configWhat });
   const tensors = hubTensors(files);
   const weightsWhat = `${files.what}: ${HUB_WEIGHTS.find((w) => files.names.includes(w))}`;
   const source = record.weights.transformers!;

@@ -4,10 +4,13 @@
 // PIL's resample), the centre crop, rescale, normalise, MobileViT's channel flip, and
 // do_reduce_labels (what a training label means). Older hub files (feature extractors) give
 // `size` and `crop_size` as plain numbers and leave out what the processor class defaults; the
-// class's defaults fill those in. A value we cannot reproduce is refused, naming the key.
+// class's defaults fill those in. The class is the one AutoImageProcessor takes: the file's
+// image_processor_type, else its feature_extractor_type, else config.json's model_type (where
+// transformers' own fallback looks). A value we cannot reproduce is refused, naming the key.
 import { CONFIG_LIMITS, excerpt } from '../../io/reader-rules.js';
 import type { InputNormalizationName } from '../../io/input-normalization.js';
 import { IMAGENET_MEAN, IMAGENET_STD, type PilFilter } from '../../io/resize-cpu.js';
+import { ownValue } from '../../util/own-key.js';
 import type { InputPolicy } from './options.js';
 
 export interface HubProcessor {
@@ -51,24 +54,70 @@ const CLASSES: Readonly<Record<string, ClassDefaults>> = {
   DPT: { resample: 3, normalize: true, mean: HALF, std: HALF, centerCrop: false, flip: false, square: true },
   Beit: { resample: 3, normalize: true, mean: HALF, std: HALF, centerCrop: false, flip: false, square: true },
 };
-/** A file that names no class: the defaults the hub's DeepLabV3 processors share. */
-const UNNAMED: ClassDefaults = { resample: 2, normalize: true, mean: HALF, std: HALF, centerCrop: true, flip: false, square: false };
+/**
+ * The processor class AutoImageProcessor takes by config.json's model_type where
+ * preprocessor_config.json names none (transformers 5's IMAGE_PROCESSOR_MAPPING_NAMES), for the
+ * model types whose processor we reproduce.
+ */
+const MODEL_TYPE_CLASSES: ReadonlyMap<string, string> = new Map([
+  ['mobilevit', 'MobileViT'],
+  ['mobilevitv2', 'MobileViT'],
+  ['mobilenet_v2', 'MobileNetV2'],
+  ['segformer', 'Segformer'],
+  ['upernet', 'Segformer'],
+  ['dpt', 'DPT'],
+  ['beit', 'Beit'],
+  ['data2vec-vision', 'Beit'],
+]);
+
+/** The model's config.json, where transformers looks for the processor a preprocessor_config.json does not name. */
+export interface ProcessorModelConfig {
+  json: Record<string, unknown>;
+  /** The file, in errors. */
+  what: string;
+}
 
 const close = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
 
-export function hubProcessor(json: unknown, what = 'preprocessor_config.json'): HubProcessor {
+/** The processors we reproduce, for messages. */
+const reproduced = (): string => Object.keys(CLASSES).map((c) => `${c}ImageProcessor`).join(', ');
+
+/**
+ * The defaults of the processor class AutoImageProcessor takes: the file's image_processor_type,
+ * else its feature_extractor_type (an older file), else config.json's image_processor_type, else
+ * the class of config.json's model_type. A class we do not reproduce, or a folder that names none
+ * (where transformers too refuses: "Unrecognized image processor"), is refused naming the key.
+ */
+function classDefaults(j: Record<string, unknown>, what: string, config: ProcessorModelConfig | undefined): ClassDefaults {
+  const named = (['image_processor_type', 'feature_extractor_type'] as const).find((k) => j[k] !== undefined);
+  const [key, type, where] = named ? [named, j[named], what] : config?.json.image_processor_type !== undefined ? ['image_processor_type', config.json.image_processor_type, config.what] : [];
+  if (key !== undefined) {
+    const className = typeof type === 'string' ? type.replace(/(ImageProcessor(Fast|Pil)?|FeatureExtractor)$/, '') : undefined;
+    const d = ownValue(CLASSES, className);
+    if (!d) throw new Error(`${where}: ${key} is not a processor we reproduce (${reproduced()}), got ${excerpt(type)}`);
+    return d;
+  }
+  if (!config) throw new Error(`${what}: names no image_processor_type, and no config.json gives the model_type transformers would choose one by`);
+  const modelType = config.json.model_type;
+  const className = typeof modelType === 'string' ? MODEL_TYPE_CLASSES.get(modelType) : undefined;
+  if (className === undefined) {
+    throw new Error(`${config.what}: model_type ${excerpt(modelType)} has no image processor we reproduce, and ${what} names none in image_processor_type (the model types whose processor we reproduce: ${[...MODEL_TYPE_CLASSES.keys()].join(', ')})`);
+  }
+  return CLASSES[className];
+}
+
+/**
+ * A preprocessor_config.json's processor; `config`, the model's config.json, decides the class
+ * where the file names none, as AutoImageProcessor's fallback does.
+ */
+export function hubProcessor(json: unknown, what = 'preprocessor_config.json', config?: ProcessorModelConfig): HubProcessor {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${what}: not a JSON object`);
   const j = json as Record<string, unknown>;
   const fail = (key: string, why: string): never => {
     throw new Error(`${what}: ${key} ${why}, got ${excerpt(j[key])}`);
   };
   for (const key of Object.keys(j)) if (!KNOWN.has(key)) throw new Error(`${what}: unknown key '${excerpt(key).slice(1, -1)}' (an image processor we do not reproduce)`);
-  const typeKey = j.image_processor_type !== undefined ? 'image_processor_type' : 'feature_extractor_type';
-  const type = j[typeKey];
-  const className = typeof type === 'string' ? type.replace(/(ImageProcessor(Fast|Pil)?|FeatureExtractor)$/, '') : undefined;
-  const defaults = type === undefined ? UNNAMED : className !== undefined && Object.hasOwn(CLASSES, className) ? CLASSES[className] : undefined;
-  if (!defaults) fail(typeKey, `is not a processor we reproduce (${Object.keys(CLASSES).map((c) => `${c}ImageProcessor`).join(', ')})`);
-  const d = defaults as ClassDefaults;
+  const d = classDefaults(j, what, config);
   const flag = (key: string, fallback: boolean): boolean => {
     const v = j[key] ?? fallback;
     if (typeof v !== 'boolean') fail(key, 'must be true or false');
@@ -96,8 +145,8 @@ export function hubProcessor(json: unknown, what = 'preprocessor_config.json'): 
   }
   const edge = byEdge ? side('size', typeof size === 'number' ? size : (size as Record<string, unknown>).shortest_edge) : 0;
   const target = byEdge ? null : typeof size === 'number' ? { height: side('size', size), width: side('size', size) } : heightWidth('size', size);
-  const filter = PIL_FILTERS[(j.resample ?? d.resample) as number];
-  if (!filter) fail('resample', 'must be 2 (bilinear) or 3 (bicubic)');
+  const resample = j.resample ?? d.resample;
+  const filter = (typeof resample === 'number' ? ownValue(PIL_FILTERS, resample) : undefined) ?? fail('resample', 'must be 2 (bilinear) or 3 (bicubic)');
 
   // DPT's resize: the aspect ratio kept, sides multiples of a number; its padding is not reproduced.
   const keepAspectRatio = flag('keep_aspect_ratio', false);

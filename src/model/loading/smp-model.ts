@@ -64,12 +64,11 @@ function configJsonOf(files: FileSet): Record<string, unknown> | undefined {
 }
 
 /**
- * Whether a folder is an smp model's: a config.json beside a weights file that names its
- * `_model_class`, or that has smp's `encoder_name` and no hub `model_type` (a damaged smp
- * config, refused by smpConfig naming the missing field).
+ * Whether a folder is an smp model's: a config.json that names its `_model_class`, or that has
+ * smp's `encoder_name` and no hub `model_type` (a damaged smp config, refused by smpConfig naming
+ * the missing field). Without its weights file too: the load then refuses it naming that file.
  */
 export function isSmpFolder(files: FileSet): boolean {
-  if (!SMP_WEIGHTS.some((w) => files.names.includes(w))) return false;
   const json = configJsonOf(files);
   return json !== undefined && ('_model_class' in json || ('encoder_name' in json && !('model_type' in json)));
 }

@@ -12,7 +12,7 @@ import { onnxSignature } from '../../graph/onnx/import/signature.js';
 import { networkInputSize, policySquare, policyWithOptions } from '../input-policy.js';
 import { configObject, parseConfigJson, readConfigJson } from './config-json.js';
 import type { FileSet, LoadContext } from './formats/format.js';
-import { HUB_CONFIG, HUB_PROCESSOR, HUB_WEIGHTS, hubClasses, hubModelTypes } from './hub-model.js';
+import { HUB_CONFIG, HUB_PROCESSOR, HUB_WEIGHTS, checkArchitectures, hubClasses, hubModelTypes } from './hub-model.js';
 import { hubProcessor } from './hub-processor.js';
 import type { LoadedWeights } from './loaded-weights.js';
 import { importedOnnxWeights } from './onnx-model.js';
@@ -43,25 +43,46 @@ function modelTypeOf(files: FileSet): unknown {
   }
 }
 
-/**
- * Whether a folder's files are a transformers.js folder: config.json beside an ONNX file of a
- * dtype. A folder that also holds a hub folder's PyTorch weights of a model our own networks build
- * (MobileViT, MobileViTV2, MobileNetV2) is read as that hub folder instead.
- */
-export function isTransformersJsFolder(files: FileSet): boolean {
-  if (!files.names.includes(HUB_CONFIG) || Object.keys(dtypeFiles(files.names)).length === 0) return false;
-  return !HUB_WEIGHTS.some((w) => files.names.includes(w)) || !hubModelTypes().includes(modelTypeOf(files) as string);
+/** Whether the names hold transformers.js' ONNX part: an `onnx` entry (a folder, even an empty one, or anything so named) or a file under it. */
+function hasOnnxPart(names: readonly string[]): boolean {
+  return names.includes(ONNX_SUBFOLDER) || names.some((n) => n.startsWith(`${ONNX_SUBFOLDER}/`));
 }
 
-/** The ONNX file of the options' dtype (fp32 by default); a dtype whose file is absent is refused, naming it and the dtypes there. */
-function transformersJsFile(files: FileSet, opts: LoadOptions): string {
+/**
+ * Whether a folder's files are a transformers.js folder, whole or with a part missing (which its
+ * load then refuses naming the part, not with another format's message): an `onnx` entry, or a
+ * config.json (an smp folder's is recognised before), with ONNX files of a dtype beside it where
+ * the page's dropped files lost their folders. A folder that also holds a hub folder's PyTorch
+ * weights is that hub folder where it has no ONNX file, or where our own networks build its
+ * model (MobileViT, MobileViTV2, MobileNetV2).
+ */
+export function isTransformersJsFolder(files: FileSet): boolean {
+  const { names } = files;
+  const hasConfig = names.includes(HUB_CONFIG);
+  const onnx = hasOnnxPart(names) || (hasConfig && Object.keys(dtypeFiles(names)).length > 0);
+  if (HUB_WEIGHTS.some((w) => names.includes(w))) return onnx && !hubModelTypes().includes(modelTypeOf(files) as string);
+  return onnx || hasConfig;
+}
+
+/**
+ * The ONNX file of the options' dtype (fp32 by default), with the other files `needs` there: a
+ * dtype whose file is absent, or a file needed, is refused, naming every part missing and the
+ * dtypes the folder holds.
+ */
+function transformersJsFile(files: FileSet, opts: LoadOptions, needs: readonly string[] = []): string {
   const dtype = opts.dtype ?? 'fp32';
   if (!TRANSFORMERS_JS_DTYPES.includes(dtype)) throw new Error(`${files.what}: dtype must be ${TRANSFORMERS_JS_DTYPES.map((d) => `'${d}'`).join(', ')}, got ${excerpt(dtype)}`);
   const present = dtypeFiles(files.names);
   const file = present[dtype];
-  if (file) return file;
+  const missing = needs.filter((n) => !files.names.includes(n));
+  if (file && missing.length === 0) return file;
+  if (!file) missing.push(`${ONNX_SUBFOLDER}/${TRANSFORMERS_JS_FILES[dtype]} for dtype '${dtype}'`);
   const held = Object.entries(present).map(([d, f]) => `${d} (${f})`);
-  throw new Error(`${files.what}: no ${ONNX_SUBFOLDER}/${TRANSFORMERS_JS_FILES[dtype]} for dtype '${dtype}' (the folder holds ${held.length ? held.join(', ') : 'no ONNX file'})`);
+  const layout = needs.some((n) => !files.names.includes(n)) ? `a transformers.js folder holds ${HUB_CONFIG}, ${HUB_PROCESSOR} and ${ONNX_SUBFOLDER}/model.onnx; ` : '';
+  // A hub folder of a model our networks build holds its PyTorch weights in place of the ONNX files.
+  const modelType = file ? undefined : modelTypeOf(files);
+  const hub = hubModelTypes().includes(modelType as string) ? `; a hub folder of model_type '${modelType}' holds ${HUB_WEIGHTS[0]} instead` : '';
+  throw new Error(`${files.what}: ${missing.map((m) => `no ${m}`).join(', ')} (${layout}the folder holds ${held.length ? held.join(', ') : 'no ONNX file'}${hub})`);
 }
 
 /** The folder's ONNX file of the options' dtype, read (its external data beside it). */
@@ -81,21 +102,19 @@ export function transformersJsModel(files: FileSet, ctx: LoadContext): LoadedWei
   if (given.length) throw new Error(`${files.what}: ${given.join(', ')} do not apply to a transformers.js folder (its input is its ${HUB_PROCESSOR}'s, its strides the ONNX file's)`);
   // Each file's text is kept as well: the model is written back as a folder with them (src/model/weights/transformers-js-export.ts).
   const texts = new Map<string, string>();
+  // Every part there before any is read: a folder missing one is refused naming each.
+  transformersJsFile(files, opts, [HUB_CONFIG, HUB_PROCESSOR]);
   const json = (file: string): unknown => {
-    if (!files.names.includes(file)) throw new Error(`${files.what}: no ${file} (a transformers.js folder holds ${HUB_CONFIG}, ${HUB_PROCESSOR} and ${ONNX_SUBFOLDER}/model.onnx)`);
     const bytes = files.read(file, FILE_LIMITS.config);
     texts.set(file, new TextDecoder().decode(bytes));
     return parseConfigJson(bytes, `${files.what}/${file}`);
   };
   const configWhat = `${files.what}/${HUB_CONFIG}`;
   const config = configObject(json(HUB_CONFIG), configWhat);
-  const architectures = config.architectures;
-  if (Array.isArray(architectures) && !architectures.some((a) => typeof a === 'string' && a.endsWith('ForSemanticSegmentation'))) {
-    throw new Error(`${configWhat}: architectures ${excerpt(architectures)} has no semantic segmentation model (its ONNX file gives no class map)`);
-  }
+  checkArchitectures(config, configWhat, 'its ONNX file gives no class map');
   const names = hubClasses(config, configWhat);
   const channels = checkConfigInt(config.num_channels ?? 3, 'num_channels', configWhat, { min: 1, max: 4 });
-  const processor = hubProcessor(json(HUB_PROCESSOR), `${files.what}/${HUB_PROCESSOR}`);
+  const processor = hubProcessor(json(HUB_PROCESSOR), `${files.what}/${HUB_PROCESSOR}`, { json: config, what: configWhat });
   const inputPolicy = policyWithOptions(processor.policy, opts);
   const { model, source } = transformersJsOnnx(files, opts);
 

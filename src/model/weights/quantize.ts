@@ -7,7 +7,8 @@ import { toHalfBits } from '../../gpu/half.js';
 import type { HostParam, HostParams } from '../../graph/params.js';
 import { type QuantizedValues, dequantizeCpu } from '../../kernels/quantize/dequantize.js';
 import type { HostTensor, TensorMap } from './import/tensor-map.js';
-import { checkFinite, checkFloatWeight, checkVariance, isCounter } from './weight-checks.js';
+import { checkFinite } from '../../io/reader-rules.js';
+import { checkFloatWeight, checkVariance, isCounter } from './weight-checks.js';
 
 export type Quantization = 'int8' | 'f16';
 export const QUANTIZATIONS: readonly Quantization[] = ['int8', 'f16'];

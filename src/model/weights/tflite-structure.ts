@@ -6,6 +6,7 @@
 import { type Graph, type Node, nodeOutput } from '../../graph/ir.js';
 import { fuseEpilogues } from '../../graph/passes.js';
 import { samePadding } from '../../kernels/conv2d/params.js';
+import { ownValue } from '../../util/own-key.js';
 import type { TfliteModel } from './import/tflite.js';
 
 const ACTIVATION_OF: Record<string, string> = { NONE: 'none', RELU: 'relu', RELU6: 'relu6' };
@@ -60,7 +61,7 @@ export function checkTfliteStructure(tfl: TfliteModel, canonical: Graph, what: s
           : [0, 0, 0, 0];
       const ours = [a.padTop, a.padBottom, a.padLeft, a.padRight];
       if (pads.join() !== ours.join()) problems.push(`${scope}: padding ${o.padding} = [${pads}] in the file, [${ours}] ours`);
-      const act = ACTIVATION_OF[String(o.fusedActivationFunction)] ?? String(o.fusedActivationFunction);
+      const act = ownValue(ACTIVATION_OF, String(o.fusedActivationFunction)) ?? String(o.fusedActivationFunction);
       if (act !== a.activation) problems.push(`${scope}: activation ${o.fusedActivationFunction} in the file, ${a.activation} ours`);
       if (op.opcode === 'DEPTHWISE_CONV_2D' && a.groups !== input[3]) problems.push(`${scope}: depthwise in the file, groups ${a.groups} ours`);
     } else if (op.opcode === 'RESIZE_BILINEAR') {

@@ -5,12 +5,13 @@
 // preprocessor_config.json as the folder held it. The folder's fp16 and q8 files are not written:
 // they would hold the weights it came with. The folder is written whole or not at all.
 import { withJsonMembers } from '../../util/json-members.js';
+import { ownValue } from '../../util/own-key.js';
 import { writeFolderAtomic } from '../../util/write-folder-atomic.js';
 import { architectureCasts } from '../backbones/backbone.js';
 import { backboneRecord } from '../backbones/registry.js';
 import { HUB_CONFIG, HUB_PROCESSOR } from '../loading/hub-model.js';
 import type { LoadedWeights } from '../loading/loaded-weights.js';
-import { ONNX_SUBFOLDER, TRANSFORMERS_JS_FILES, type TransformersJsDtype } from '../loading/transformers-js-model.js';
+import { ONNX_SUBFOLDER, TRANSFORMERS_JS_FILES } from '../loading/transformers-js-model.js';
 import type { OnnxArchitecture, TransformersJsOrigin } from '../networks/onnx-network.js';
 import { ownOnnxFile } from '../onnx-export.js';
 
@@ -30,7 +31,7 @@ function origin(w: LoadedWeights): TransformersJsOrigin {
     );
   }
   if (a.folder.dtype !== 'fp32') {
-    const file = TRANSFORMERS_JS_FILES[a.folder.dtype as TransformersJsDtype] ?? a.folder.dtype;
+    const file = ownValue(TRANSFORMERS_JS_FILES, a.folder.dtype) ?? a.folder.dtype;
     throw new Error(`${w.name}: loaded from the folder's ${ONNX_SUBFOLDER}/${file} (dtype '${a.folder.dtype}'); the folder written back holds its fp32 file, ${TRANSFORMERS_JS_MODEL_FILE}: load the folder with dtype 'fp32'`);
   }
   return a.folder;

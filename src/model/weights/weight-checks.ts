@@ -6,6 +6,7 @@
 // float32 (f16 and bf16 exactly, f64 rounded once): checkpoints legitimately store weights so.
 // Integer tensors are accepted only where they are not weights: counters (torch's
 // num_batches_tracked) and graph constants (a TFLite resize's size), which no parameter takes.
+import { checkFinite } from '../../io/reader-rules.js';
 import type { SourceDType } from './import/tensor-map.js';
 
 const DTYPE_NAMES: Readonly<Record<SourceDType, string>> = {
@@ -29,16 +30,6 @@ export interface WeightTensor {
 /** Whether a stored dtype is a float type (missing: float32). */
 export function isFloatDType(dtype: SourceDType | undefined): boolean {
   return dtype === undefined || dtype === 'f32' || dtype === 'f16' || dtype === 'bf16' || dtype === 'f64';
-}
-
-/** Throws, naming the tensor and its element, unless every value is finite. */
-export function checkFinite(name: string, data: ArrayLike<number>, what: string): void {
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (!Number.isFinite(v)) {
-      throw new Error(`${what}: tensor '${name}' holds ${v !== v ? 'a value that is not a number' : v > 0 ? '+infinity' : '-infinity'} at element ${i}: weights must be finite`);
-    }
-  }
 }
 
 /** A float parameter of the network: stored as a float type, every value finite. */

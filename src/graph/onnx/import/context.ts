@@ -65,6 +65,9 @@ export function inverseOrder(order: readonly number[]): number[] {
 /** A rule's error: it names the node and its op, as every refusal of the importer does. */
 export class NodeError extends Error {}
 
+/** "node 'name' (Op)", or "the graph" before any node is imported (an output no node makes). */
+export const nodeWords = (node: OnnxNode | undefined): string => (node ? `node '${node.name}' (${node.opType})` : 'the graph');
+
 export class ImportContext {
   readonly slots = new Map<string, Slot>();
   readonly sources = new Map<string, StateSource>();
@@ -85,7 +88,7 @@ export class ImportContext {
   }
 
   refuse(message: string): never {
-    throw new NodeError(`node '${this.node.name}' (${this.node.opType}): ${message}`);
+    throw new NodeError(`${nodeWords(this.node)}: ${message}`);
   }
 
   /** A fresh layer name for the node (its own name, then with a suffix). */

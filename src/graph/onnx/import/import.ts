@@ -10,7 +10,7 @@
 import type { GraphBuilder } from '../../builder.js';
 import type { Value } from '../../ir.js';
 import type { OnnxGraph, OnnxModel, OnnxNode, OnnxTensor } from '../model.js';
-import { type ImportContext as Context, ImportContext, NHWC, NodeError, type Slot, type StateSource, identityOrder } from './context.js';
+import { type ImportContext as Context, ImportContext, NHWC, NodeError, type Slot, type StateSource, identityOrder, nodeWords } from './context.js';
 import { foldNode, hasFold, shapeOf } from './fold.js';
 import { hostTensor } from './host.js';
 import { fusePatterns } from './patterns.js';
@@ -21,6 +21,7 @@ import { type ImportRule, NN_RULES } from './rules-nn.js';
 import { QUANT_RULES, throughCodes } from './rules-quant.js';
 import { RESIZE_RULES } from './rules-resize.js';
 import { TENSOR_RULES } from './rules-tensor.js';
+import { ownValue } from '../../../util/own-key.js';
 
 const RULES: Readonly<Record<string, ImportRule>> = { ...NN_RULES, ...MATH_RULES, ...LAYOUT_RULES, ...GATHER_RULES, ...RESIZE_RULES, ...TENSOR_RULES, ...QUANT_RULES };
 
@@ -160,7 +161,7 @@ export function importOnnx(b: GraphBuilder, image: Value, model: OnnxModel, sig:
     return { logits: logitsOf(c, sig, opts.ownSize ? null : [h, w]), sources: c.sources };
   } catch (e) {
     if (e instanceof NodeError) throw new Error(`${what}: ${e.message}`, { cause: e });
-    throw new Error(`${what}: node '${c.node?.name}' (${c.node?.opType}): ${(e as Error).message}`, { cause: e });
+    throw new Error(`${what}: ${nodeWords(c.node)}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -171,7 +172,7 @@ function importNode(c: Context, node: OnnxNode): Slot[] {
   if (hasFold(node.opType) && inputs.every((s) => !s || s.kind === 'const') && inputs.some((s) => s)) {
     return foldNode(c, inputs.filter((s): s is Extract<Slot, { kind: 'const' }> => !!s).map((s) => s.t)).map((t) => ({ kind: 'const', t }));
   }
-  const rule = RULES[node.opType];
+  const rule = ownValue(RULES, node.opType);
   if (!rule) return c.refuse(`not run (the operators run: ${runList()})`);
   return throughCodes(c, rule);
 }

@@ -3,6 +3,7 @@
 // nearest upscales that repeat each pixel. A constant map (a position embedding resized to the
 // grid of the size built: DPT) is resized on the host, by the kernels' CPU reference.
 import { type ResizeMode, resizeBilinearCpu } from '../../../kernels/resize/resize.js';
+import { ownValue } from '../../../util/own-key.js';
 import type { Value } from '../../ir.js';
 import { permuteAxes } from '../lower.js';
 import type { ImportContext, Slot } from './context.js';
@@ -92,7 +93,7 @@ function nearestSource(i: number, inLen: number, outLen: number, mode: string, r
     asymmetric: () => i / scale,
     align_corners: () => (outLen === 1 ? 0 : (i * (inLen - 1)) / (outLen - 1)),
   };
-  const x = coordinate[mode]?.() ?? NaN;
+  const x = ownValue(coordinate, mode)?.() ?? NaN;
   const half = x - Math.floor(x) === 0.5;
   const round: Record<string, () => number> = {
     floor: () => Math.floor(x),
@@ -100,7 +101,7 @@ function nearestSource(i: number, inLen: number, outLen: number, mode: string, r
     round_prefer_floor: () => (half ? Math.floor(x) : Math.round(x)),
     round_prefer_ceil: () => (half ? Math.ceil(x) : Math.round(x)),
   };
-  const j = round[rounding]?.() ?? NaN;
+  const j = ownValue(round, rounding)?.() ?? NaN;
   return Math.min(Math.max(j, 0), inLen - 1);
 }
 

@@ -16,6 +16,7 @@
 // the file's decode budget (one value per byte of the file), so a Const stating [2^31] with one
 // float_val is refused, not allocated.
 import { checkShape, shapeCount } from '../../../io/reader-rules.js';
+import { ownValue } from '../../../util/own-key.js';
 import { DecodeBudget, DTYPE_SIZE, type HostTensor, type TensorMap, decodeToF32, formatShape } from './tensor-map.js';
 import { type AttrValueObject, GraphDefType, type GraphDefObject, type TensorProtoObject, TF_DTYPES, decodeMessage, tfDtypeName } from './tf-proto.js';
 
@@ -199,7 +200,7 @@ export function readFrozenGraph(pb: Uint8Array, what: string): FrozenGraph {
   const weights = new Set<string>();
   for (const name of consts.keys()) {
     const by = consumers(name);
-    if (by.length === 0 || by.some(({ node, index }) => WEIGHT_OPERANDS[node.op]?.includes(index))) weights.add(name);
+    if (by.length === 0 || by.some(({ node, index }) => ownValue(WEIGHT_OPERANDS, node.op)?.includes(index))) weights.add(name);
   }
   return { consts, bytes, strings, bnEpsilon, nodes, weights, consumers };
 }
