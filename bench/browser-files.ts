@@ -12,6 +12,9 @@ export function staticFiles(): Map<string, string> {
   const ortDist = dirname(require.resolve('onnxruntime-web')); // its main is in dist/
   const tfjsCore = dirname(require.resolve('@tensorflow/tfjs-core/package.json'));
   const tfjsWebgpu = dirname(require.resolve('@tensorflow/tfjs-backend-webgpu/package.json'));
+  const tfjsWasm = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+  // Its package exports no package.json: its main (vision_bundle.cjs) is at its root.
+  const mediapipe = dirname(require.resolve('@mediapipe/tasks-vision'));
   const litert = dirname(require.resolve('@litertjs/core/package.json'));
   const litertUtils = dirname(require.resolve('@litertjs/wasm-utils/package.json'));
   // Its package exports no package.json: its main (dist/transformers.node.cjs) is in dist/.
@@ -29,8 +32,20 @@ export function staticFiles(): Map<string, string> {
     ['/bench-page.js.map', `${page}.map`],
     ['/tfjs/tf-core.min.js', join(tfjsCore, 'dist', 'tf-core.min.js')],
     ['/tfjs/tf-backend-webgpu.min.js', join(tfjsWebgpu, 'dist', 'tf-backend-webgpu.min.js')],
-    // ORT's WebGPU build (the package's 'onnxruntime-web/webgpu') and the WebAssembly it loads.
+    // TF.js' WebAssembly backend (window.tf.wasm) and its three builds (it picks one by the
+    // browser's SIMD and thread support; its thread worker is inside the script).
+    ['/tfjs/tf-backend-wasm.min.js', join(tfjsWasm, 'dist', 'tf-backend-wasm.min.js')],
+    ...['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'].map((f) => [`/tfjs-wasm/${f}`, join(tfjsWasm, 'dist', f)] as [string, string]),
+    // ORT's WebGPU build (the package's 'onnxruntime-web/webgpu') and the WebAssembly it loads;
+    // its WebAssembly-only build (the package's 'onnxruntime-web/wasm') and the WebAssembly that
+    // one loads (SIMD, threads; its workers start from the same .mjs).
     ...['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'].map((f) => [`/ort/${f}`, join(ortDist, f)] as [string, string]),
+    ...['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'].map((f) => [`/ort/${f}`, join(ortDist, f)] as [string, string]),
+    // MediaPipe Tasks Vision: its ES module and its WebAssembly loaders and builds (its
+    // FilesetResolver picks the SIMD or no-SIMD one; each task loads its loader script and
+    // instantiates its WebAssembly anew).
+    ['/mediapipe/vision_bundle.mjs', join(mediapipe, 'vision_bundle.mjs')],
+    ...readdirSync(join(mediapipe, 'wasm')).map((f) => [`/mediapipe/wasm/${f}`, join(mediapipe, 'wasm', f)] as [string, string]),
     // transformers.js' self-contained browser build and the WebAssembly of its ONNX Runtime.
     ['/transformers/transformers.min.js', join(transformersDist, 'transformers.min.js')],
     ...readdirSync(transformersOrt)

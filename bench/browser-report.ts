@@ -1,9 +1,11 @@
 // The browser part's own tables (bench/run.ts prints them after the parts' common table): each
-// engine against ours with its cold start (making the model, first pass), and our pass in the
-// page layer by layer (bench/browser-page.ts profiles it) against LiteRT.js' whole pass.
-import type { BrowserRow, BrowserRun } from './browser.js';
+// engine against ours with its cold start (making the model, first pass), the photo engines from
+// the photo to its class map, and our pass in the page layer by layer (bench/browser-page.ts
+// profiles it) against LiteRT.js' whole pass.
+import { type BrowserRow, type BrowserRun, threadsLine } from './browser.js';
 import type { CaseProfile } from './browser-page.js';
 import { pad } from './common.js';
+import { isPhotoEngine } from './photo-engines.js';
 import { opTotals, rate } from './profile.js';
 import type { LayerProfile } from '../src/graph/profile.js';
 
@@ -12,16 +14,22 @@ const f = (x: number | null | undefined, d = 0): string => (x === null || x === 
 /** Each case: every engine's median, its ratio to ours, agreement with ours, and its cold start. */
 export function printBrowserColdStart(run: BrowserRun): void {
   console.log(`\nbrowser: engines against ours, and cold start (Chromium ${run.chromium}, adapter ${run.adapter}: ${run.start.adapters.ours})`);
+  const rt = run.start.runtimeStartMs;
   const starts = [
     run.start.ortStartMs === null ? null : `ORT ${f(run.start.ortStartMs)} ms`,
+    rt['ort-wasm'] === undefined ? null : `ORT's WebAssembly build ${f(rt['ort-wasm'])} ms`,
+    rt['tfjs-wasm'] === undefined ? null : `TF.js' WebAssembly backend ${f(rt['tfjs-wasm'])} ms`,
     run.start.litertStartMs === null ? null : `LiteRT.js ${f(run.start.litertStartMs)} ms`,
+    (rt['mediapipe-cpu'] ?? rt['mediapipe-gpu']) === undefined ? null : `MediaPipe's module ${f(rt['mediapipe-cpu'] ?? rt['mediapipe-gpu'])} ms`,
   ].filter(Boolean);
   if (starts.length) console.log(`runtimes started once before any case (in no first run): ${starts.join(', ')}`);
+  console.log(`page: cross-origin isolated ${run.start.crossOriginIsolated}; ${threadsLine(run.start)}`);
   console.log(
     `${pad('model', 18)} ${pad('engine', 14)} ${pad('median ms', 10)} ${pad('/ ours', 7)} ${pad('load ms', 9)} ${pad('1st pass ms', 12)} ${pad('1st run ms', 11)} ${pad('rel. err', 9)} ${pad('argmax %', 9)} accel.`,
   );
   for (const model of [...new Set(run.rows.map((r) => r.model))]) {
-    const rows = run.rows.filter((r) => r.model === model);
+    // The photo engines have a table of their own (printPhotoTable).
+    const rows = run.rows.filter((r) => r.model === model && !isPhotoEngine(r.engine));
     const ours = rows.find((r) => r.engine === 'ours');
     for (const r of rows) {
       if (r.error) {
@@ -39,14 +47,46 @@ export function printBrowserColdStart(run: BrowserRun): void {
 }
 
 /**
+ * The photo engines (bench/photo-engines.ts): per model case, each from the decoded photo to its
+ * class map at the photo's size in host memory: median, its ratio to ours through segment()
+ * (ours-segment), making the engine, the first run, from nothing to the first mask (the runtime's
+ * start included), and the share of the photo's pixels given ours' and TF Lite's class.
+ */
+export function printPhotoTable(run: BrowserRun): void {
+  const all = run.rows.filter((r) => isPhotoEngine(r.engine));
+  if (!all.length) return;
+  const photo = all.find((r) => r.photo)?.photo;
+  console.log(`\nbrowser: from the photo${photo ? ` (${photo[1]}x${photo[0]}, decoded)` : ''} to its class map in host memory (MediaPipe ${run.versions.mediapipe ?? '-'})`);
+  console.log(
+    `${pad('model', 18)} ${pad('engine', 14)} ${pad('median ms', 10)} ${pad('/ ours', 7)} ${pad('load ms', 9)} ${pad('1st pass ms', 12)} ${pad('from nothing', 13)} ${pad('ours %', 7)} ${pad('TF Lite %', 10)} where`,
+  );
+  for (const model of [...new Set(all.map((r) => r.model))]) {
+    const ours = all.find((r) => r.model === model && r.engine === 'ours-segment' && !r.error);
+    for (const r of all.filter((x) => x.model === model)) {
+      if (r.error) {
+        console.log(`${pad(model, 18)} ${pad(r.engine, 14)} did not run: ${r.error}`);
+        continue;
+      }
+      const ratio = ours?.medianMs && r.medianMs ? r.medianMs / ours.medianMs : null;
+      const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : f(100 * x, 2));
+      console.log(
+        `${pad(model, 18)} ${pad(r.engine, 14)} ${pad(f(r.medianMs), 10)} ${pad(f(ratio, 2), 7)} ${pad(f(r.loadMs), 9)} ${pad(f(r.firstPassMs), 12)} ${pad(f(r.coldStartMs), 13)} ` +
+          `${pad(pct(r.labelAgreementVsOurs), 7)} ${pad(pct(r.labelAgreementVsTflite), 10)} ${r.adapter ?? ''}`,
+      );
+    }
+  }
+}
+
+/**
  * The transformers.js-folder cases: per case, ours and each transformers.js engine from the photo
  * to its class map (median ms, its ratio to ours), their networks on the same pixel_values
  * (relative error), the photo's class maps (share of pixels ours) and the inputs each made of it.
  */
 export function printTjsFolderTable(run: BrowserRun): void {
-  const cases = [...new Set(run.rows.filter((r) => r.photo).map((r) => r.model))];
+  const folderRows = run.rows.filter((r) => r.photo && !isPhotoEngine(r.engine));
+  const cases = [...new Set(folderRows.map((r) => r.model))];
   if (!cases.length) return;
-  const [h, w] = run.rows.find((r) => r.photo)!.photo!;
+  const [h, w] = folderRows[0].photo!;
   console.log(`\nbrowser: transformers.js folders, a ${w}x${h} photo to its class map (transformers.js ${run.versions.transformers ?? '-'}; adapter ${run.start.adapters.ours})`);
   console.log(`${pad('model', 30)} ${pad('size', 5)} ${pad('engine', 19)} ${pad('median ms', 10)} ${pad('/ ours', 7)} ${pad('network', 9)} ${pad('classes %', 10)} input`);
   for (const model of cases) {

@@ -1,28 +1,34 @@
-// Part browser of the runner (`npm run bench -- --parts browser`): our engine, ONNX Runtime Web's
-// WebGPU execution provider, TF.js' WebGPU backend and LiteRT.js (WebGPU and WebAssembly) in one
-// headless Chromium page, on the page's adapter: SwiftShader, or Mesa's lavapipe through
-// Chromium's OpenGL ES backend on ANGLE's Vulkan (`adapter`), unless DEEPLAB_CHROMIUM_FLAGS says
-// otherwise.
+// Part browser of the runner (`npm run bench -- --parts browser`): our engine, ONNX Runtime Web
+// (its WebGPU execution provider, and its WebAssembly build), TF.js (its WebGPU and WebAssembly
+// backends), LiteRT.js (WebGPU and WebAssembly) and, from the photo to its class map, MediaPipe
+// Tasks' ImageSegmenter (CPU and GPU delegates) and ours, in one headless Chromium page, on the
+// page's adapter: SwiftShader, or Mesa's lavapipe through Chromium's OpenGL ES backend on ANGLE's
+// Vulkan (`adapter`), unless DEEPLAB_CHROMIUM_FLAGS says otherwise.
 //
 // For each model case the Node side writes, into a temporary folder, the network at the case's
 // input size as our checkpoint (.safetensors) and as ONNX (exportOnnx: what `deeplab export
-// --format onnx` writes), and the normalised VOC image (float32 NHWC); a small server
-// (bench/browser-server.ts) gives the page those files, the case's official .tflite (LiteRT.js),
-// its script (bench/browser-page.ts, bundled) and the peers' own script and WebAssembly files
-// from node_modules. Nothing is fetched from outside. The page does the timing
-// (bench/browser-page.ts says how).
+// --format onnx` writes), the normalised VOC image (float32 NHWC) and, for MediaPipe, the case's
+// official .tflite with TFLite metadata added (bench/tflite-metadata.ts); a small server
+// (bench/browser-server.ts) gives the page those files, the official .tflite (LiteRT.js), the
+// photo and TF Lite's class map of it, its script (bench/browser-page.ts, bundled) and the peers'
+// own script and WebAssembly files from node_modules. Nothing is fetched from outside (only
+// localhost resolves in the page). The page does the timing (bench/browser-page.ts says how).
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { type Page, chromium } from 'playwright-core';
 import { type CaseProfile, type CaseSpec, ENGINES, type EngineName, type EngineResult, type StartInfo, type StartOptions } from './browser-page.js';
 import { staticFiles } from './browser-files.js';
 import { startBenchServer } from './browser-server.js';
 import { median } from './common.js';
+import { isPhotoEngine } from './photo-engines.js';
+import { addTfliteMetadata, segmenterMetadata } from './tflite-metadata.js';
 import { readFlag } from '../src/util/flags.js';
 import { compile } from '../src/graph/compile.js';
 import { readImage } from '../src/io/image.js';
+import { inputNormalization } from '../src/io/input-normalization.js';
+import { readIndexedPng } from '../src/io/png-indexed.js';
 import { normalizeImagenet, normalizeToMinusOneOne, normalizeToUnit, resizeRgbPil } from '../src/io/resize-cpu.js';
 import { graphCost } from '../src/model/analysis/flops.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from '../src/model/loading/load-weights.js';
@@ -43,8 +49,15 @@ export function requireChromium(what: string): void {
     );
   }
 }
-/** Headless, as root, on a machine with no network. */
-const BASE_FLAGS = ['--enable-unsafe-webgpu', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+/**
+ * Headless, as root, on a machine with no network; no host name but localhost resolves, so the
+ * page reaches only the bench's server (MediaPipe Tasks posts usage logs to
+ * odml.pa.googleapis.com, and its API has no switch for that).
+ */
+const BASE_FLAGS = [
+  '--enable-unsafe-webgpu', '--no-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost',
+];
 
 /** The software adapters the page can be put on. */
 export const BROWSER_ADAPTERS = ['swiftshader', 'lavapipe'] as const;
@@ -87,8 +100,13 @@ export interface BrowserCase {
    * and ORT runs the same file, instead of our checkpoint and our export.
    */
   onnx?: OnnxBenchCase;
-  /** The official .tflite of these weights (for LiteRT.js) and the one input size it takes. */
-  tflite?: { path: string; size: number };
+  /**
+   * The official .tflite of these weights (for LiteRT.js, and with metadata added for MediaPipe)
+   * and the one input size it takes; `classes`, a folder of TF Lite's own class maps of photos
+   * (`<photo>_pred_full.png`, indexed PNG at the photo's size: its interpreter's logits resized to
+   * the photo, TF half-pixel bilinear, then argmax), against which the photo engines are checked.
+   */
+  tflite?: { path: string; size: number; classes?: string };
   /**
    * The Hugging Face hub folder these weights were read from (config.json,
    * preprocessor_config.json): transformers.js runs them from a local hub folder made of those
@@ -106,7 +124,7 @@ export interface BrowserOptions {
   repeats: number;
   warmup: number;
   image: string;
-  /** The photo the transformers.js-folder cases segment whole (default `image`). */
+  /** The photo the transformers.js-folder cases and the photo engines segment whole (default `image`). */
   photo?: string;
   /** Default: every engine (ENGINES). */
   engines?: EngineName[];
@@ -133,8 +151,8 @@ export interface BrowserRun {
   flags: string[];
   adapter: BrowserAdapter;
   start: StartInfo;
-  /** The peers' package versions (LiteRT.js' from its package.json: the page cannot say). */
-  versions: { ort?: string; tfjs?: string; transformers?: string; litert?: string };
+  /** The peers' package versions (LiteRT.js', TF.js' WebAssembly backend's and MediaPipe's from their package.json: the page cannot say). */
+  versions: { ort?: string; tfjs?: string; tfjsWasm?: string; transformers?: string; litert?: string; mediapipe?: string };
   rows: BrowserRow[];
   profiles: CaseProfile[];
   /** Warnings and errors the page logged (ONNX Runtime says here which nodes it left to the CPU). */
@@ -143,7 +161,8 @@ export interface BrowserRun {
 
 /**
  * The page's HTML: the import map LiteRT.js' module needs (it imports its WebAssembly loader by
- * package name), TF.js' two script bundles (window.tf), then our bench script.
+ * package name), TF.js' script bundles (window.tf; its WebAssembly backend's as window.tf.wasm),
+ * then our bench script.
  */
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
@@ -151,14 +170,23 @@ const PAGE = `<!doctype html>
 <script type="importmap">{"imports": {"@litertjs/wasm-utils": "/litert/wasm-utils.js"}}</script>
 <script src="/tfjs/tf-core.min.js"></script>
 <script src="/tfjs/tf-backend-webgpu.min.js"></script>
+<script src="/tfjs/tf-backend-wasm.min.js"></script>
 <script type="module" src="/bench-page.js"></script>
 <p>deeplab browser benchmark: driven by bench/browser.ts</p>
 `;
 
-/** An installed package's version. */
+/** An installed package's version (from its package.json; found from its main file where its exports leave package.json out). */
 function packageVersion(name: string): string {
   const require = createRequire(import.meta.url);
-  return (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+  let path: string;
+  try {
+    path = require.resolve(`${name}/package.json`);
+  } catch {
+    path = join(dirname(require.resolve(name)), 'package.json');
+  }
+  const json = JSON.parse(readFileSync(path, 'utf8')) as { name: string; version: string };
+  if (json.name !== name) throw new Error(`bench browser: ${path} is ${json.name}'s, not ${name}'s`);
+  return json.version;
 }
 
 /** The normalised network input for `image` at size x size, as the model's own preprocessing makes it (NHWC). */
@@ -170,6 +198,24 @@ async function caseInput(w: LoadedWeights, image: string, size: number): Promise
 }
 
 const mib = (path: string): string => `${(statSync(path).size / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * The photo engines' photo: the file itself (the page decodes it) and its size, and TF Lite's class
+ * map of it from `classes` (c.tflite.classes) where that folder has one, as raw bytes.
+ */
+async function preparePhoto(path: string, classes: string | undefined, dir: string, files: Map<string, string>): Promise<NonNullable<CaseSpec['photo']>> {
+  const img = await readImage(path);
+  const url = `/models/photo${extname(path).toLowerCase()}`;
+  files.set(url, path);
+  const png = classes ? join(classes, `${basename(path, extname(path))}_pred_full.png`) : null;
+  if (!png || !existsSync(png)) return { url, width: img.width, height: img.height, tfliteClasses: null };
+  const map = readIndexedPng(readFileSync(png), png);
+  if (map.width !== img.width || map.height !== img.height) throw new Error(`bench browser: ${png} is ${map.width}x${map.height}, the photo ${img.width}x${img.height}`);
+  const raw = join(dir, 'photo.tflite-classes.u8');
+  writeFileSync(raw, map.indices);
+  files.set('/models/photo.tflite-classes.u8', raw);
+  return { url, width: img.width, height: img.height, tfliteClasses: '/models/photo.tflite-classes.u8' };
+}
 
 /**
  * Writes each case's files into `dir` and returns the page's spec for it (the URLs under
@@ -188,7 +234,7 @@ async function prepareCase(c: BrowserCase, dir: string, files: Map<string, strin
   const engines = o.engines ?? [...ENGINES];
   // Only ORT and transformers.js read the ONNX file (a few seconds to write at 257x257).
   const hub = engines.includes('transformers') && c.hubFolder !== undefined;
-  const withOnnx = engines.includes('ort') || hub;
+  const withOnnx = engines.includes('ort') || engines.includes('ort-wasm') || hub;
   if (!file) {
     if (withOnnx) exportOnnx(paths.onnx, w, { height: c.size, width: c.size, source: c.weightsNote });
     saveCheckpoint(paths.checkpoint, w);
@@ -211,6 +257,7 @@ async function prepareCase(c: BrowserCase, dir: string, files: Map<string, strin
   );
   const gflop = graphCost(compile(w.buildGraph({ height: c.size, width: c.size }), { mode: 'inference' }).graph).flops / 1e9;
   let tflite: CaseSpec['tflite'];
+  let tfliteWithMetadata: CaseSpec['tfliteWithMetadata'];
   if (!c.tflite) tflite = { unavailable: 'no official .tflite of these weights' };
   else if (c.tflite.size !== c.size) tflite = { unavailable: `the .tflite is fixed at ${c.tflite.size}x${c.tflite.size}, the case is ${c.size}x${c.size}` };
   else {
@@ -218,9 +265,28 @@ async function prepareCase(c: BrowserCase, dir: string, files: Map<string, strin
     tflite = { url: `/models/${c.name}.tflite` };
     files.set(tflite.url, c.tflite.path);
   }
+  if (!('url' in tflite)) tfliteWithMetadata = tflite;
+  else if (!engines.some((e) => e.startsWith('mediapipe'))) tfliteWithMetadata = { unavailable: 'not written: no MediaPipe engine asked for' };
+  else {
+    // MediaPipe's segmenter reads how to normalise the input from the file's metadata: the
+    // weights' own normalisation (on pixels in [0,1]) on 0..255.
+    const n = inputNormalization(w.config.normalization);
+    const metadata = segmenterMetadata({
+      name: `DeepLab-v3 (${c.weightsNote})`,
+      description: `${basename(c.tflite!.path)} with TFLite metadata added by the bench (bench/tflite-metadata.ts)`,
+      mean: n.mean.map((m) => m * 255),
+      std: n.std.map((x) => x * 255),
+    });
+    const path = join(dir, `${c.name}.metadata.tflite`);
+    writeFileSync(path, addTfliteMetadata(new Uint8Array(readFileSync(c.tflite!.path)), metadata));
+    tfliteWithMetadata = { url: `/models/${c.name}.metadata.tflite` };
+    files.set(tfliteWithMetadata.url, path);
+  }
+  // TF Lite's class maps are of the .tflite at its own size: a reference only where the case is at it.
+  const photo = engines.some(isPhotoEngine) ? await preparePhoto(o.photo ?? o.image, 'url' in tflite ? c.tflite!.classes : undefined, dir, files) : null;
   return {
     spec: {
-      name: c.name, ...urls, tflite, hub, height: c.size, width: c.size, classes: w.config.numClasses, warmup: o.warmup, repeats: o.repeats, engines, profile: o.profile,
+      name: c.name, ...urls, tflite, tfliteWithMetadata, photo, hub, height: c.size, width: c.size, classes: w.config.numClasses, warmup: o.warmup, repeats: o.repeats, engines, profile: o.profile,
       onnxNames: file ? { input: file.inputName, output: file.outputName } : { input: 'image', output: 'logits' },
     },
     gflop,
@@ -232,6 +298,12 @@ type BenchWindow = {
 };
 
 const fmt = (x: number | null, digits = 0): string => (x === null ? '-' : x.toFixed(digits));
+
+/** The CPU engines' WebAssembly threads, and the cores the page sees. */
+export function threadsLine(start: StartInfo): string {
+  const t = Object.entries(start.threads.engines).map(([e, n]) => `${e} ${n}`);
+  return `navigator.hardwareConcurrency ${start.threads.hardwareConcurrency}${t.length ? `; WebAssembly threads: ${t.join(', ')}` : ''}`;
+}
 
 /** Runs the cases in one page; the temporary folder, server and browser are gone when it returns. */
 export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Promise<BrowserRun> {
@@ -273,12 +345,21 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
       else if (m.type() === 'info' && m.text().startsWith('bench: ')) log(`browser: ${m.text().slice('bench: '.length)}`);
     });
     page.on('pageerror', (e) => pageMessages.push(`uncaught: ${e.message}`));
+    // Anything the page asks of another host fails (BASE_FLAGS resolve only localhost): say what.
+    page.on('requestfailed', (r) => {
+      if (!/^(blob|data):/.test(r.url()) && new URL(r.url()).host !== new URL(url).host) pageMessages.push(`refused: ${r.method()} ${r.url()} (the page reaches only the bench's server)`);
+    });
     await page.goto(url);
     await page.waitForFunction(() => 'browserBench' in window);
     const warmOnnx = prepared.map((p) => p.spec).find((s): s is CaseSpec => !('kind' in s))?.onnx ?? null;
     const startOptions: StartOptions = { engines, warmOnnx, timestamps: o.profile !== undefined };
     const start = await page.evaluate((so) => (window as unknown as BenchWindow).browserBench.start(so), startOptions);
-    const versions = { ...start.versions, ...(start.litert ? { litert: packageVersion('@litertjs/core') } : {}) };
+    const versions = {
+      ...start.versions,
+      ...(start.litert ? { litert: packageVersion('@litertjs/core') } : {}),
+      ...(engines.includes('tfjs-wasm') ? { tfjsWasm: packageVersion('@tensorflow/tfjs-backend-wasm') } : {}),
+      ...(engines.some((e) => e.startsWith('mediapipe')) ? { mediapipe: packageVersion('@mediapipe/tasks-vision') } : {}),
+    };
     log(`browser: Chromium ${browser.version()}, flags ${flags.join(' ')}`);
     log(`browser: adapters: ${Object.entries(start.adapters).map(([e, a]) => `${e} ${a}`).join('; ')}`);
     // Flags the browser does not honour fall back to another adapter without a word: check.
@@ -287,13 +368,17 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
       throw new Error(`bench browser: asked for ${adapter}, but the page's adapter is ${start.adapters.ours}`);
     }
     if (start.ortStartMs !== null) log(`browser: onnxruntime-web ${versions.ort} (WebGPU EP; runtime started in ${start.ortStartMs.toFixed(0)} ms)`);
-    if (versions.tfjs) log(`browser: tfjs ${versions.tfjs}`);
+    const rt = start.runtimeStartMs;
+    if (rt['ort-wasm'] !== undefined) log(`browser: onnxruntime-web ${versions.ort} (WebAssembly build, wasm EP; runtime started in ${rt['ort-wasm'].toFixed(0)} ms)`);
+    if (versions.tfjs) log(`browser: tfjs ${versions.tfjs}${rt['tfjs-wasm'] === undefined ? '' : ` (WebAssembly backend ${versions.tfjsWasm} started in ${rt['tfjs-wasm'].toFixed(0)} ms)`}`);
+    const mediapipeStart = rt['mediapipe-cpu'] ?? rt['mediapipe-gpu'];
+    if (versions.mediapipe) log(`browser: MediaPipe Tasks Vision ${versions.mediapipe} (module imported in ${mediapipeStart?.toFixed(0) ?? '-'} ms)`);
     if (versions.transformers) log(`browser: transformers.js ${versions.transformers} (WebGPU: AutoModel on our ONNX export of a hub case; the image-segmentation pipeline on a transformers.js folder)`);
     if (start.litert) {
       const l = start.litert;
       log(`browser: LiteRT.js ${versions.litert} (${l.build}: JSPI ${l.jspi ? 'on' : 'off'}, relaxed SIMD ${l.relaxedSimd ? 'on' : 'off'}, ${l.threads} thread(s); started in ${start.litertStartMs!.toFixed(0)} ms)`);
     }
-    log(`browser: cross-origin isolated: ${start.crossOriginIsolated}; our timestamps: ${start.timestamps}`);
+    log(`browser: cross-origin isolated: ${start.crossOriginIsolated}; ${threadsLine(start)}; our timestamps: ${start.timestamps}`);
     const rows: BrowserRow[] = [];
     const profiles: CaseProfile[] = [];
     for (const { c, spec, gflop } of prepared) {
@@ -311,7 +396,10 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
             : `  ${r.engine}: median ${fmt(row.medianMs)} ms of ${r.samplesMs.length}, first run ${fmt(r.firstRunMs)} ms (load ${fmt(r.loadMs)} ms, first pass ${fmt(r.firstPassMs)} ms)` +
                 (r.fullyAccelerated === undefined ? '' : `, fully accelerated: ${r.fullyAccelerated}`) +
                 (r.relativeErrorVsOurs === null ? '' : `, vs ours: relative error ${r.relativeErrorVsOurs.toExponential(2)}, argmax ${(100 * r.argmaxAgreementVsOurs!).toFixed(3)} %`) +
-                (r.labelAgreementVsOurs == null ? '' : `, the photo's classes ${(100 * r.labelAgreementVsOurs).toFixed(3)} % ours (input ${r.inputRelativeErrorVsOurs?.toExponential(2)} from ours)`),
+                (r.labelAgreementVsOurs == null || isPhotoEngine(r.engine) ? '' : `, the photo's classes ${(100 * r.labelAgreementVsOurs).toFixed(3)} % ours (input ${r.inputRelativeErrorVsOurs?.toExponential(2)} from ours)`) +
+                (!isPhotoEngine(r.engine) ? '' : `; photo to class map, from nothing ${fmt(r.coldStartMs ?? null)} ms`) +
+                (r.labelAgreementVsOurs == null || !isPhotoEngine(r.engine) ? '' : `, the photo's classes ${(100 * r.labelAgreementVsOurs).toFixed(2)} % ours`) +
+                (r.labelAgreementVsTflite == null ? '' : `, ${(100 * r.labelAgreementVsTflite).toFixed(2)} % TF Lite's`),
         );
       }
     }

@@ -78,8 +78,9 @@ export const BROWSER_CASES: BrowserCase[] = [
     size: 257,
     weightsNote: 'mobilenetv2-pascal-257',
     weights: () => loadWeights('mobilenetv2-pascal-257', { download: false }),
-    // The file mobilenetv2-pascal-257 is read from, for LiteRT.js (its input is fixed at 257x257).
-    tflite: { path: sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), size: 257 },
+    // The file mobilenetv2-pascal-257 is read from, for LiteRT.js and MediaPipe (its input is fixed
+    // at 257x257), and TF Lite's class maps of the VOC photos from it (../shared/fixtures/tflite).
+    tflite: { path: sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), size: 257, classes: sharedPath('fixtures', 'tflite') },
   },
   { name: 'mobilenetv3-large', size: 97, weightsNote: 'random (torchvision fixture)', weights: () => loadWeights(sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth'), { download: false }) },
   { name: 'resnet50-os16', size: 65, weightsNote: 'random', weights: async () => randomResnet50(16, 65) },

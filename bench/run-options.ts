@@ -2,7 +2,7 @@
 // module reads.
 import { join, resolve } from 'node:path';
 import { BROWSER_ADAPTERS } from './browser.js';
-import { ENGINES } from './browser-page.js';
+import { ENGINES, type EngineName } from './browser-page.js';
 import { benchArgs, pickByName } from './common.js';
 import { ROOT } from './model.js';
 import { ORT_PROVIDERS } from './ort-node.js';
@@ -19,7 +19,8 @@ export type Part = (typeof PARTS)[number];
 export interface Result {
   part: Part;
   model: string;
-  engine: 'ours' | 'ours-tuned' | 'tfjs' | 'pytorch' | 'ort' | 'ort-node' | 'transformers' | 'transformers-steps' | 'litert-webgpu' | 'litert-wasm';
+  /** A browser engine (bench/browser-page.ts' ENGINES), PyTorch, or onnxruntime-node. */
+  engine: EngineName | 'pytorch' | 'ort-node';
   batch: number;
   /** Null where the part times nothing (quantize). */
   medianMs: number | null;

@@ -15,19 +15,20 @@
 // Part ort-node: the model cases (our ONNX export), smp's DeepLabV3+ and the ONNX cases in ours
 // and in onnxruntime-node, on its CPU provider or the first of --ort-providers that runs the file
 // (bench/ort-node.ts).
-// Part browser: ours, ONNX Runtime Web (WebGPU), TF.js (WebGPU) and LiteRT.js (WebGPU and
-// WebAssembly, on the official .tflite) in one headless Chromium page (bench/browser.ts), at
+// Part browser: ours, ONNX Runtime Web and TF.js (WebGPU and WebAssembly), LiteRT.js (WebGPU and
+// WebAssembly, on the official .tflite) and, from the photo to its class map, MediaPipe Tasks (CPU
+// and GPU delegates) and ours in one headless Chromium page (bench/browser.ts), at
 // --browser-size or each case's own size, on SwiftShader or lavapipe (--browser-adapter), with
 // our pass profiled layer by layer (--browser-profile).
 //
 //   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node] [--models NAME,...] [--repeats N] [--warmup N] [--warmup-budget SECONDS] [--batch N] [--crop N] [--tune-budget SECONDS] [--peak-tflops N] [--ort-providers cpu,webgpu,cuda]
-//     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,tfjs,litert-webgpu,litert-wasm] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
+//     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,ort-wasm,tfjs,tfjs-wasm,litert-webgpu,litert-wasm,ours-segment,mediapipe-cpu,mediapipe-gpu,...] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
 import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserRun, benchBrowser } from './browser.js';
-import { printBrowserColdStart, printBrowserProfile, printTjsFolderTable } from './browser-report.js';
+import { printBrowserColdStart, printBrowserProfile, printPhotoTable, printTjsFolderTable } from './browser-report.js';
 import { pad, runIfMain, writeReport } from './common.js';
 import { MAX_RELATIVE_ERROR, useSharedWeightsIfPresent } from './model.js';
 import { type OrtNodeSource, benchOrtNode } from './ort-node.js';
@@ -43,7 +44,8 @@ import { recoveryPart, trainPart, tunePart } from './run-train.js';
 
 /**
  * Browser part: each case in one headless Chromium page, our engine, ONNX Runtime Web, TF.js
- * and LiteRT.js on the page's adapter (bench/browser.ts); logits compared with ours. Peers that
+ * and LiteRT.js on the page's adapter and on WebAssembly (bench/browser.ts); logits compared with
+ * ours; MediaPipe Tasks and ours from the photo to its class map, compared with ours and TF Lite's. Peers that
  * fail are recorded with their error; our engine failing, or a peer's logits off by 1e-4 or
  * more, makes the run exit 1. With --browser-profile, our pass layer by layer (one row per case,
  * engine 'ours', part 'browser-profile' in the report's `browserProfiles`).
@@ -65,7 +67,8 @@ async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
   for (const m of run.pageMessages) if (!seen.has(m) && seen.add(m)) console.log(`browser page: ${m}`);
   const browser = {
     chromium: run.chromium, flags: run.flags, pageAdapter: run.adapter, versions: run.versions, ortStartMs: run.start.ortStartMs,
-    litertStartMs: run.start.litertStartMs, litert: run.start.litert, warmup: o.browserWarmup,
+    litertStartMs: run.start.litertStartMs, litert: run.start.litert, runtimeStartMs: run.start.runtimeStartMs, crossOriginIsolated: run.start.crossOriginIsolated,
+    threads: run.start.threads, warmup: o.browserWarmup,
   };
   return run.rows.map(({ engine, ...r }) => {
     const bad = engine === 'ours' ? r.error !== undefined : r.relativeErrorVsOurs !== null && !(r.relativeErrorVsOurs < MAX_RELATIVE_ERROR);
@@ -173,6 +176,7 @@ async function main(): Promise<void> {
     const browserRun = lastBrowserRun as BrowserRun | null;
     if (browserRun) {
       printBrowserColdStart(browserRun);
+      printPhotoTable(browserRun);
       printTjsFolderTable(browserRun);
       for (const p of browserRun.profiles) printBrowserProfile(p, browserRun.rows.filter((r) => r.model === p.model));
     }

@@ -16,7 +16,7 @@
 // own processor's pixel_values fed to its model and to our forwardToHost (in RGB order where the
 // processor flips to BGR: our graph reverses them), the outputs compared (1e-4), and the class
 // maps of the photo compared pixel by pixel.
-import { argmaxAgreement } from './agreement.js';
+import { argmaxAgreement, labelAgreement } from './agreement.js';
 import { type PageEngineTimes, progress, timeInTurns } from './page-rounds.js';
 import { transformersLibrary } from './transformers-peer.js';
 import { loadModel } from '../src/browser/load.js';
@@ -188,12 +188,6 @@ function openSteps(spec: FolderCaseSpec, t: Transformers, raw: unknown): Promise
   });
 }
 
-function share(a: Uint8Array, b: Uint8Array): number {
-  let same = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] === b[i]) same++;
-  return same / a.length;
-}
-
 /**
  * One folder case: each engine made and run once on the photo (load, first pass), the peers'
  * networks and class maps checked against ours, `warmup` untimed rounds, `repeats` timed rounds
@@ -257,7 +251,7 @@ export async function runFolderCase(spec: FolderCaseSpec, ctx: GpuContext): Prom
         samplesMs: [],
         relativeErrorVsOurs: theirs && oursOut ? relativeError(theirs, oursOut) : null,
         argmaxAgreementVsOurs: theirs && oursOut ? argmaxAgreement(theirs, oursOut, ours!.model.numClasses) : null,
-        labelAgreementVsOurs: e !== ours && ours ? share(e.firstLabels, ours.firstLabels) : null,
+        labelAgreementVsOurs: e !== ours && ours ? labelAgreement(e.firstLabels, ours.firstLabels) : null,
         inputRelativeErrorVsOurs: e !== ours ? inputError : null,
         adapter: e.adapter,
       });

@@ -1,10 +1,12 @@
 // The browser benchmark's page (bench part browser) in headless Chromium: small cases, one round
-// each. Every engine asked for must run on the page's one adapter and give our logits, so the
-// benchmark cannot break without a test failing. LiteRT.js runs the official .tflite, whose input
-// is fixed at 257x257: its case is at that size, ours and LiteRT.js only.
+// each. Every engine asked for must run on the page's one adapter (or its CPU engines on
+// WebAssembly) and give our logits, so the benchmark cannot break without a test failing.
+// LiteRT.js and MediaPipe run the official .tflite, whose input is fixed at 257x257: their case
+// is at that size, with ours (MediaPipe and ours' segment() from the photo to its class map).
 import { expect } from 'chai';
 import { type BrowserCase, type BrowserRun, benchBrowser, requireChromium } from '../../bench/browser.js';
 import type { EngineName } from '../../bench/browser-page.js';
+import { isPhotoEngine } from '../../bench/photo-engines.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { FP32_TOLERANCE } from '../helpers.js';
 import { sharedPath } from '../shared.js';
@@ -12,13 +14,13 @@ import { sharedPath } from '../shared.js';
 const TFLITE = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
 const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
 
-/** TF MobileNetV2 (the official .tflite's weights) at `size`. */
+/** TF MobileNetV2 (the official .tflite's weights) at `size`, with TF Lite's class maps of the VOC photos. */
 const mobilenet = (size: number): BrowserCase => ({
   name: `mobilenetv2-${size}`,
   size,
   weightsNote: 'mobilenetv2-pascal-257',
   weights: () => loadWeights(TFLITE),
-  tflite: { path: TFLITE, size: 257 },
+  tflite: { path: TFLITE, size: 257, classes: sharedPath('fixtures', 'tflite') },
 });
 
 async function run(size: number, engines: EngineName[], more: Partial<Parameters<typeof benchBrowser>[1]> = {}): Promise<BrowserRun> {
@@ -29,7 +31,11 @@ async function run(size: number, engines: EngineName[], more: Partial<Parameters
   return r;
 }
 
-/** Every engine but `failing` ran once, on input [1, size, size, 3], its logits within 1e-4 of ours and nearly every pixel of our class. */
+/**
+ * Every engine but `failing` ran once, on input [1, size, size, 3], its logits within 1e-4 of ours
+ * and nearly every pixel of our class; a photo engine from the photo (500x366) to its class map,
+ * which nearly matches ours and TF Lite's (MediaPipe resizes differently at class edges).
+ */
 function expectRan(r: BrowserRun, engines: EngineName[], size: number, failing: EngineName[] = []): void {
   expect(r.rows.map((row) => row.engine)).to.deep.equal(engines);
   for (const row of r.rows.filter((x) => !failing.includes(x.engine))) {
@@ -41,7 +47,13 @@ function expectRan(r: BrowserRun, engines: EngineName[], size: number, failing: 
     expect(row.loadMs, row.engine).to.be.greaterThan(0);
     expect(row.loadMs! + row.firstPassMs!, `${row.engine}: load and first pass within the first run`).to.be.at.most(row.firstRunMs! + 1e-6);
     expect(row.input).to.deep.equal([1, size, size, 3]);
-    if (row.engine === 'ours') {
+    if (isPhotoEngine(row.engine)) {
+      expect(row.photo, `${row.engine}: the photo, segmented whole`).to.deep.equal([366, 500]);
+      expect(row.coldStartMs, `${row.engine}: from nothing, its first run and more`).to.be.at.least(row.firstRunMs!);
+      const least = row.engine === 'ours-segment' ? 0.999 : 0.98;
+      expect(row.labelAgreementVsTflite, `${row.engine}: pixels of TF Lite's class`).to.be.a('number').at.least(least);
+      if (row.engine !== 'ours-segment') expect(row.labelAgreementVsOurs, `${row.engine}: pixels of our class`).to.be.a('number').at.least(0.98);
+    } else if (row.engine === 'ours') {
       expect(row.relativeErrorVsOurs).to.equal(null);
     } else {
       expect(row.relativeErrorVsOurs, `${row.engine} vs ours`).to.be.a('number').below(FP32_TOLERANCE);
@@ -54,14 +66,21 @@ function expectRan(r: BrowserRun, engines: EngineName[], size: number, failing: 
 describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js, on SwiftShader and on lavapipe @slow', function () {
   this.timeout(300_000);
 
-  it('runs ours, ORT and TF.js on one SwiftShader adapter, the peers giving our logits (1e-4); profiles our pass with timestamps; LiteRT.js refuses a size its .tflite is not', async () => {
-    const engines: EngineName[] = ['ours', 'ours-tuned', 'ort', 'tfjs', 'litert-wasm'];
+  it('runs ours, ORT and TF.js on one SwiftShader adapter and ORT and TF.js on WebAssembly (threads, the page cross-origin isolated), the peers giving our logits (1e-4); profiles our pass with timestamps; LiteRT.js refuses a size its .tflite is not', async () => {
+    const engines: EngineName[] = ['ours', 'ours-tuned', 'ort', 'ort-wasm', 'tfjs', 'tfjs-wasm', 'litert-wasm'];
     const r = await run(33, engines, { profile: { repeats: 1 } });
     expectRan(r, engines, 33, ['litert-wasm']);
-    expect(r.rows[4].error).to.match(/fixed at 257x257, the case is 33x33/);
+    expect(r.rows[6].error).to.match(/fixed at 257x257, the case is 33x33/);
     const adapters = (['ours', 'ort', 'tfjs'] as const).map((e) => r.start.adapters[e]!);
     expect(adapters[0], 'the page is on SwiftShader').to.contain('swiftshader');
     expect(new Set(adapters).size, `one adapter for all: ${adapters.join('; ')}`).to.equal(1);
+    // Threads need SharedArrayBuffer: the server's cross-origin isolation headers give it.
+    expect(r.start.crossOriginIsolated).to.equal(true);
+    const cores = r.start.threads.hardwareConcurrency;
+    expect(r.rows[3].threads, 'ORT: a thread a core').to.equal(cores);
+    // TF.js caps its pool at half the cores, whatever it is asked for.
+    expect(r.rows[5].threads, 'TF.js').to.equal(Math.max(1, Math.min(cores, Math.floor(cores / 2))));
+    expect(r.start.adapters['ort-wasm']).to.match(/^CPU: WebAssembly/);
     expect(r.profiles).to.have.length(1);
     const p = r.profiles[0];
     expect(p.timing, 'SwiftShader has timestamp queries').to.equal('timestamps');
@@ -84,17 +103,23 @@ describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js, on 
 });
 
 // The .tflite's input is fixed at 257x257: 30-50 s on a loaded 2-core host.
-describe('browser: the benchmark page runs LiteRT.js on the official .tflite @slow', function () {
+describe('browser: the benchmark page runs LiteRT.js and MediaPipe on the official .tflite @slow', function () {
   this.timeout(300_000);
 
-  it('runs LiteRT.js on WebGPU and on WebAssembly on the official .tflite at 257x257, fully accelerated, giving our logits (1e-4)', async () => {
-    const engines: EngineName[] = ['ours', 'litert-webgpu', 'litert-wasm'];
+  it("runs LiteRT.js on WebGPU and on WebAssembly on the official .tflite at 257x257, fully accelerated, giving our logits (1e-4); MediaPipe's ImageSegmenter (CPU and GPU delegates) on it with the bench's metadata, and ours' segment(), from the photo to class maps of ours and TF Lite's", async () => {
+    const engines: EngineName[] = ['ours', 'litert-webgpu', 'litert-wasm', 'ours-segment', 'mediapipe-cpu', 'mediapipe-gpu'];
     const r = await run(257, engines);
     expectRan(r, engines, 257);
     expect(r.start.adapters['litert-webgpu'], 'LiteRT.js on our adapter').to.equal(r.start.adapters.ours);
     expect(r.versions.litert).to.match(/^\d+\.\d+\.\d+/);
     expect(r.start.litert!.jspi, 'Chromium has JSPI').to.equal(true);
-    for (const row of r.rows.slice(1)) expect(row.fullyAccelerated, row.engine).to.equal(true);
+    for (const row of r.rows.slice(1, 3)) expect(row.fullyAccelerated, row.engine).to.equal(true);
+    expect(r.versions.mediapipe).to.match(/^\d+\.\d+\.\d+/);
+    const [oursSegment, cpu, gpu] = r.rows.slice(3);
+    expect(oursSegment.adapter, 'ours-segment on our adapter').to.equal(r.start.adapters.ours);
+    expect(cpu.adapter).to.equal('CPU: WebAssembly, XNNPACK, 1 thread');
+    expect(gpu.adapter, "MediaPipe's GPU delegate on WebGL2 on SwiftShader").to.match(/^WebGL2: .*SwiftShader/);
+    for (const row of [cpu, gpu]) expect(row.coldStartMs, `${row.engine}: its module's import counted`).to.be.greaterThan(row.firstRunMs!);
   });
 });
 
