@@ -1,4 +1,6 @@
-// Part ort-node: our engine beside onnxruntime-node on the same weights (the ONNX file `deeplab
+// Part ort-node: our engine (on WebGPU, and on the CPU device, which runs our graph's ONNX on
+// onnxruntime-node itself: the overhead around ORT is what it adds) beside onnxruntime-node alone
+// on the same weights (the ONNX file `deeplab
 // export --format onnx` writes, or for an ONNX case the exporter's file itself, which ours loads
 // too) and the same normalised input: what a user who has ONNX runs in Node today. Its execution
 // provider is the first of `providers` that takes the file: its CPU provider (the CPU-native
@@ -58,6 +60,10 @@ export interface OrtNodeTiming extends Partial<Settled> {
 export interface OrtNodeRow {
   input: number[];
   ours: OrtNodeTiming;
+  /** Ours on the CPU device (device: 'cpu'), timed beside the others; null where ORT was not timed. */
+  oursCpu: OrtNodeTiming | null;
+  /** Its own output against ours on WebGPU. */
+  oursCpuRelativeError: number | null;
   /** Null where ORT disagreed with ours or could not run the file (`error` says why). */
   ort: OrtNodeTiming | null;
   relativeError: number | null;
@@ -136,6 +142,7 @@ export async function benchOrtNode(ctx: GpuContext, source: OrtNodeSource, o: Or
       : (source as { weights: LoadedWeights }).weights;
   const model = await DeepLabModel.fromWeights(weights, { ctx });
   let session: ort.InferenceSession | null = null;
+  let cpu: DeepLabModel | null = null;
   try {
     // The bench image resized to the square size, so every model's input is size x size; a
     // folder's processor makes its own input of the photo.
@@ -148,7 +155,7 @@ export async function benchOrtNode(ctx: GpuContext, source: OrtNodeSource, o: Or
     const ours = { out: (await oursRun()).out, ms: performance.now() - t0 };
     const alone = async (error: string, ortProvider: OrtProvider | null, ortProviderErrors: OrtNodeRow['ortProviderErrors'], err: number | null): Promise<OrtNodeRow> => {
       const [t] = await measureSettled([async () => (await oursRun()).ms], o.repeats, o.settle);
-      return { input: [1, height, width, channels], ours: { ...t, firstRunMs: ours.ms }, ort: null, relativeError: err, error, ortProvider, ortProviderErrors };
+      return { input: [1, height, width, channels], ours: { ...t, firstRunMs: ours.ms }, oursCpu: null, oursCpuRelativeError: null, ort: null, relativeError: err, error, ortProvider, ortProviderErrors };
     };
     const [inputName, outputName] = file ? [file.inputName, file.outputName] : folder ? ['pixel_values', 'logits'] : ['image', 'logits'];
     const feeds = { [inputName]: new ort.Tensor('float32', nhwcToNchw(input, height, width, channels, folder?.bgr), [1, channels, height, width]) };
@@ -164,10 +171,19 @@ export async function benchOrtNode(ctx: GpuContext, source: OrtNodeSource, o: Or
     const [oh, ow] = ortFirst.dims.length === 4 ? [ortFirst.dims[2], ortFirst.dims[3]] : [height, width];
     const err = ours.out.length !== oh * ow * C ? Infinity : relativeError(binary ? ortFirst.out.subarray(height * width) : ortFirst.out, nhwcToNchw(ours.out, oh, ow, C));
     if (!(err < MAX_RELATIVE_ERROR)) return await alone(`ORT's logits are ${err.toExponential(1)} from ours: not timed`, provider, errors, err);
-    const [oursTimed, ortTimed] = await measureSettled([oursRun, ortRun].map((r) => async () => (await r()).ms), o.repeats, o.settle);
+    // Ours on the CPU device: its load (the session made of our graph) and first pass, then timed with the others.
+    const cpuStart = performance.now();
+    cpu = await DeepLabModel.fromWeights(weights, { device: 'cpu' });
+    const cpuModel = cpu;
+    const cpuRun: HostRun = () => timed(() => cpuModel.forwardToHost(input, height, width));
+    const cpuFirst = { out: (await cpuRun()).out, ms: performance.now() - cpuStart };
+    const cpuErr = relativeError(cpuFirst.out, ours.out);
+    const [oursTimed, ortTimed, cpuTimed] = await measureSettled([oursRun, ortRun, cpuRun].map((r) => async () => (await r()).ms), o.repeats, o.settle);
     return {
       input: [1, height, width, channels],
       ours: { ...oursTimed, firstRunMs: ours.ms },
+      oursCpu: { ...cpuTimed, firstRunMs: cpuFirst.ms },
+      oursCpuRelativeError: cpuErr,
       ort: { ...ortTimed, firstRunMs: ortFirst.ms },
       relativeError: err,
       ortProvider: provider,
@@ -176,5 +192,6 @@ export async function benchOrtNode(ctx: GpuContext, source: OrtNodeSource, o: Or
   } finally {
     await session?.release();
     model.dispose();
+    cpu?.dispose();
   }
 }

@@ -3,6 +3,8 @@
 // page (an ImageBitmap of the JPEG) to the class map at the photo's size in host memory (a
 // Uint8Array, one class index a pixel, row-major). Each engine is one entry of PHOTO_ENGINES:
 //  - ours-segment: ours on WebGPU, loadModel on a GPU context of its own, segment(photo);
+//  - ours-cpu: ours on the CPU device (loadModel with device 'cpu': our graph's ONNX on
+//    onnxruntime-web's WebAssembly build, handed over with useCpuRuntime), segment(photo);
 //  - mediapipe-cpu, mediapipe-gpu: MediaPipe Tasks' ImageSegmenter (@mediapipe/tasks-vision) with
 //    its CPU delegate (WebAssembly, XNNPACK) or its GPU delegate (WebGL2), on the case's official
 //    .tflite with TFLite metadata added (bench/tflite-metadata.ts), its category mask read with
@@ -15,6 +17,7 @@
 // No Node module is imported here (the page bundles it).
 import { loadModel } from '../src/browser/load.js';
 import { GpuContext } from '../src/gpu/context.js';
+import { useCpuRuntime } from '../src/model/devices/cpu/cpu-runtime.js';
 
 type Vision = typeof import('@mediapipe/tasks-vision');
 
@@ -137,6 +140,19 @@ async function openMediaPipe(delegate: 'CPU' | 'GPU', c: PhotoCase): Promise<Seg
 }
 
 /**
+ * ONNX Runtime Web's WebAssembly build (the ort-wasm engine's module: one module per URL, so the
+ * two share it) handed to our CPU device, imported once (timed); its WebAssembly starts with the
+ * first session, in the model's load. Its threads: one a core in an isolated page.
+ */
+const ourCpuRuntime = once(async () => {
+  const url = '/ort/ort.wasm.min.mjs'; // a variable: the bundler is not to resolve it
+  const t0 = performance.now();
+  const ort = (await import(url)) as { env: { wasm: { numThreads?: number } } };
+  useCpuRuntime(ort);
+  return { ms: performance.now() - t0, threads: ort.env.wasm.numThreads ?? 1 };
+});
+
+/**
  * The photo engines, in the order they open. Adding one is one entry: `open` makes it on a case
  * and returns segment(photo) -> class map; `start`, where it has a runtime to start before any
  * case, is timed once and counted in its cold start.
@@ -159,6 +175,18 @@ export const PHOTO_ENGINES = {
         ctx.destroy();
         throw e;
       }
+    },
+  },
+  'ours-cpu': {
+    start: ourCpuRuntime,
+    open: async (c) => {
+      const { threads } = await ourCpuRuntime();
+      const model = await loadModel(c.checkpoint, { device: 'cpu', name: c.name });
+      return {
+        segment: async (photo) => (await model.segment(photo)).classes,
+        dispose: () => model.dispose(),
+        adapter: `${model.deviceLabel}, WebAssembly, SIMD, ${threads} thread(s)`,
+      };
     },
   },
   // MediaPipe's WebAssembly build has no threads (no SharedArrayBuffer, no workers).

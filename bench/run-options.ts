@@ -19,8 +19,8 @@ export type Part = (typeof PARTS)[number];
 export interface Result {
   part: Part;
   model: string;
-  /** A browser engine (bench/browser-page.ts' ENGINES), PyTorch, or onnxruntime-node. */
-  engine: EngineName | 'pytorch' | 'ort-node';
+  /** A browser engine (bench/browser-page.ts' ENGINES), PyTorch, onnxruntime-node, or ours on the CPU device in Node. */
+  engine: EngineName | 'pytorch' | 'ort-node' | 'ours-cpu';
   batch: number;
   /** Null where the part times nothing (quantize). */
   medianMs: number | null;

@@ -105,10 +105,14 @@ async function ortNodePart(ctx: GpuContext, o: Options): Promise<Result[]> {
       rmSync(dir, { recursive: true, force: true });
     }
     const ratio = r.ort ? ` (${(r.ort.medianMs / r.ours.medianMs).toFixed(2)}x ours)` : '';
-    console.log(`ort-node ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms, onnxruntime-node ${r.ort ? `(${r.ortProvider}) ${r.ort.medianMs.toFixed(0)} ms${ratio}` : `not timed: ${r.error}`}`);
+    const cpu = r.oursCpu && r.ort ? `, ours on the CPU device ${r.oursCpu.medianMs.toFixed(0)} ms (${(r.oursCpu.medianMs / r.ort.medianMs).toFixed(2)}x ORT alone, ${(r.ours.medianMs / r.oursCpu.medianMs).toFixed(1)}x faster than ours on WebGPU)` : '';
+    console.log(`ort-node ${c.name}: ours ${r.ours.medianMs.toFixed(0)} ms, onnxruntime-node ${r.ort ? `(${r.ortProvider}) ${r.ort.medianMs.toFixed(0)} ms${ratio}` : `not timed: ${r.error}`}${cpu}`);
     if (r.relativeError === null || !(r.relativeError < MAX_RELATIVE_ERROR)) process.exitCode = 1;
     const common = { part: 'ort-node' as const, model: c.name, batch: 1, peakBytes: null, input: r.input, weights: c.weightsNote, relativeErrorVsOurs: r.relativeError };
     results.push({ ...common, engine: 'ours', ...r.ours });
+    if (r.oursCpu && r.ort) {
+      results.push({ ...common, engine: 'ours-cpu', ...r.oursCpu, relativeErrorVsOurs: r.oursCpuRelativeError, overOrtAlone: r.oursCpu.medianMs / r.ort.medianMs, speedupOverWebgpu: r.ours.medianMs / r.oursCpu.medianMs });
+    }
     results.push({
       ...common, engine: 'ort-node', medianMs: null, firstRunMs: null, samplesMs: [], ...r.ort, ortProvider: r.ortProvider, ortProviderErrors: r.ortProviderErrors,
       ...(r.error ? { error: r.error } : {}), ...(r.ort ? { overOurs: r.ort.medianMs / r.ours.medianMs } : {}),

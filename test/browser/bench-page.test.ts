@@ -107,7 +107,7 @@ describe('browser: the benchmark page runs LiteRT.js and MediaPipe on the offici
   this.timeout(300_000);
 
   it("runs LiteRT.js on WebGPU and on WebAssembly on the official .tflite at 257x257, fully accelerated, giving our logits (1e-4); MediaPipe's ImageSegmenter (CPU and GPU delegates) on it with the bench's metadata, and ours' segment(), from the photo to class maps of ours and TF Lite's", async () => {
-    const engines: EngineName[] = ['ours', 'litert-webgpu', 'litert-wasm', 'ours-segment', 'mediapipe-cpu', 'mediapipe-gpu'];
+    const engines: EngineName[] = ['ours', 'litert-webgpu', 'litert-wasm', 'ours-segment', 'ours-cpu', 'mediapipe-cpu', 'mediapipe-gpu'];
     const r = await run(257, engines);
     expectRan(r, engines, 257);
     expect(r.start.adapters['litert-webgpu'], 'LiteRT.js on our adapter').to.equal(r.start.adapters.ours);
@@ -115,8 +115,10 @@ describe('browser: the benchmark page runs LiteRT.js and MediaPipe on the offici
     expect(r.start.litert!.jspi, 'Chromium has JSPI').to.equal(true);
     for (const row of r.rows.slice(1, 3)) expect(row.fullyAccelerated, row.engine).to.equal(true);
     expect(r.versions.mediapipe).to.match(/^\d+\.\d+\.\d+/);
-    const [oursSegment, cpu, gpu] = r.rows.slice(3);
+    const [oursSegment, oursCpu, cpu, gpu] = r.rows.slice(3);
     expect(oursSegment.adapter, 'ours-segment on our adapter').to.equal(r.start.adapters.ours);
+    expect(oursCpu.adapter, 'ours on the CPU device').to.match(/^CPU \(onnxruntime-web \d.*\), WebAssembly, SIMD, \d+ thread/);
+    expect(oursCpu.labelAgreementVsOurs, "ours on the CPU device labels as ours on WebGPU").to.be.at.least(0.999);
     expect(cpu.adapter).to.equal('CPU: WebAssembly, XNNPACK, 1 thread');
     expect(gpu.adapter, "MediaPipe's GPU delegate on WebGL2 on SwiftShader").to.match(/^WebGL2: .*SwiftShader/);
     for (const row of [cpu, gpu]) expect(row.coldStartMs, `${row.engine}: its module's import counted`).to.be.greaterThan(row.firstRunMs!);

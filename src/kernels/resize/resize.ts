@@ -156,6 +156,11 @@ function taps(src: number, inSize: number): [number, number, number] {
   return [i0, i1, src - i0];
 }
 
+/** Each output index's two source indices along one axis and the second's weight. */
+export function axisTapsCpu(inSize: number, outSize: number, mode: ResizeMode): [number, number, number][] {
+  return Array.from({ length: outSize }, (_, o) => taps(sourceCoord(o, inSize, outSize, mode), inSize));
+}
+
 /**
  * The resize one output row at a time: `emit(n, oy, row)` gets row oy of item n ([outW, C], in
  * x's precision: a float32 input's values rounded as stored). The taps along the width are the
@@ -165,24 +170,29 @@ export function resizeBilinearRowsCpu<T extends Float32Array | Float64Array>(x: 
   resizeBilinearOutputShape(shape, p);
   const [N, H, W, C] = shape;
   const { outH, outW, mode } = p;
-  const xs = Array.from({ length: outW }, (_, ox) => taps(sourceCoord(ox, W, outW, mode), W));
+  const xs = axisTapsCpu(W, outW, mode);
+  const ys = axisTapsCpu(H, outH, mode);
   const row = new (x.constructor as { new (n: number): T })(outW * C);
   for (let n = 0; n < N; n++) {
     for (let oy = 0; oy < outH; oy++) {
-      const [y0, y1, ly] = taps(sourceCoord(oy, H, outH, mode), H);
+      const [y0, y1, ly] = ys[oy];
       const top0 = (n * H + y0) * W * C;
       const bottom0 = (n * H + y1) * W * C;
       for (let ox = 0; ox < outW; ox++) {
         const [x0, x1, lx] = xs[ox];
-        const [a, b, c0, d] = [top0 + x0 * C, top0 + x1 * C, bottom0 + x0 * C, bottom0 + x1 * C];
-        for (let c = 0; c < C; c++) {
-          const top = (1 - lx) * x[a + c] + lx * x[b + c];
-          const bottom = (1 - lx) * x[c0 + c] + lx * x[d + c];
-          row[ox * C + c] = (1 - ly) * top + ly * bottom;
-        }
+        blendPixel(x, row, ox * C, C, top0 + x0 * C, top0 + x1 * C, bottom0 + x0 * C, bottom0 + x1 * C, lx, ly);
       }
       emit(n, oy, row);
     }
+  }
+}
+
+/** One output pixel's C values at `o` in `out`: the bilinear blend of the pixels at a, b (top) and c, d (bottom). */
+export function blendPixel(x: ArrayLike<number>, out: { [i: number]: number }, o: number, C: number, a: number, b: number, c: number, d: number, lx: number, ly: number): void {
+  for (let k = 0; k < C; k++) {
+    const top = (1 - lx) * x[a + k] + lx * x[b + k];
+    const bottom = (1 - lx) * x[c + k] + lx * x[d + k];
+    out[o + k] = (1 - ly) * top + ly * bottom;
   }
 }
 
