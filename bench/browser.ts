@@ -20,6 +20,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { type Page, chromium } from 'playwright-core';
 import { type CaseProfile, type CaseSpec, ENGINES, type EngineName, type EngineResult, type StartInfo, type StartOptions } from './browser-page.js';
 import { staticFiles } from './browser-files.js';
+import { ROOT } from './model.js';
 import { startBenchServer } from './browser-server.js';
 import { median } from './common.js';
 import { isPhotoEngine } from './photo-engines.js';
@@ -157,6 +158,28 @@ export interface BrowserRun {
   profiles: CaseProfile[];
   /** Warnings and errors the page logged (ONNX Runtime says here which nodes it left to the CPU). */
   pageMessages: string[];
+  /** What a page loads of ours, bytes: the bundle (the CPU device included, its runtime not) and the runtime it loads only on device 'cpu'. */
+  bytes: PageBytes;
+}
+
+export interface PageBytes {
+  /** dist/browser/deeplab.js and the worker's bundle, dist/browser/deeplab-worker.js. */
+  bundle: number;
+  worker: number;
+  /** onnxruntime-web's wasm build (ort.wasm.min.mjs, its loader and its WebAssembly): the CPU device's runtime, fetched only where a model runs on the CPU. */
+  cpuRuntime: number;
+}
+
+/** The bytes of what a page loads of ours (PageBytes). */
+export function pageBytes(): PageBytes {
+  const dist = join(ROOT, 'dist', 'browser');
+  const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+  const size = (f: string): number => statSync(f).size;
+  return {
+    bundle: size(join(dist, 'deeplab.js')),
+    worker: size(join(dist, 'deeplab-worker.js')),
+    cpuRuntime: ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'].reduce((sum, f) => sum + size(join(ortDist, f)), 0),
+  };
 }
 
 /**
@@ -379,6 +402,8 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
       log(`browser: LiteRT.js ${versions.litert} (${l.build}: JSPI ${l.jspi ? 'on' : 'off'}, relaxed SIMD ${l.relaxedSimd ? 'on' : 'off'}, ${l.threads} thread(s); started in ${start.litertStartMs!.toFixed(0)} ms)`);
     }
     log(`browser: cross-origin isolated: ${start.crossOriginIsolated}; ${threadsLine(start)}; our timestamps: ${start.timestamps}`);
+    const bytes = pageBytes();
+    log(`browser: our bundle ${bytes.bundle} bytes (worker ${bytes.worker}), without the CPU runtime; onnxruntime-web's wasm build ${bytes.cpuRuntime} bytes, fetched only for device 'cpu'`);
     const rows: BrowserRow[] = [];
     const profiles: CaseProfile[] = [];
     for (const { c, spec, gflop } of prepared) {
@@ -404,7 +429,7 @@ export async function benchBrowser(cases: BrowserCase[], o: BrowserOptions): Pro
       }
     }
     await page.evaluate(() => (window as unknown as BenchWindow).browserBench.stop());
-    return { chromium: browser.version(), flags, adapter, start, versions, rows, profiles, pageMessages };
+    return { chromium: browser.version(), flags, adapter, start, versions, rows, profiles, pageMessages, bytes };
   } finally {
     await closeBrowser();
     closeServer();

@@ -68,7 +68,7 @@ async function browserPart(_ctx: GpuContext, o: Options): Promise<Result[]> {
   const browser = {
     chromium: run.chromium, flags: run.flags, pageAdapter: run.adapter, versions: run.versions, ortStartMs: run.start.ortStartMs,
     litertStartMs: run.start.litertStartMs, litert: run.start.litert, runtimeStartMs: run.start.runtimeStartMs, crossOriginIsolated: run.start.crossOriginIsolated,
-    threads: run.start.threads, warmup: o.browserWarmup,
+    threads: run.start.threads, warmup: o.browserWarmup, bytes: run.bytes,
   };
   return run.rows.map(({ engine, ...r }) => {
     const bad = engine === 'ours' ? r.error !== undefined : r.relativeErrorVsOurs !== null && !(r.relativeErrorVsOurs < MAX_RELATIVE_ERROR);

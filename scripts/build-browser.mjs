@@ -9,7 +9,8 @@ import { browserSwaps, root } from './browser-plugin.mjs';
 const browserDir = join(root, 'src', 'browser');
 
 // Two bundles: the library (deeplab.js) and the engine as a Web Worker (deeplab-worker.js, which
-// SegmentationWorker starts).
+// SegmentationWorker starts). Minified, as a page loads them (the source map gives the sources
+// back); names kept, so stack traces and errors read as in Node.
 const result = await build({
   entryPoints: { deeplab: join(browserDir, 'index.ts'), 'deeplab-worker': join(browserDir, 'worker.ts') },
   outdir: join(root, 'dist', 'browser'),
@@ -17,6 +18,8 @@ const result = await build({
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
+  minify: true,
+  keepNames: true,
   sourcemap: true,
   metafile: true,
   logLevel: 'warning',
