@@ -4,7 +4,7 @@
 // difference of the two runs' wall times is the steady rate, start-up (Node, the model's load
 // and compile) cancelling out; the start-up is the short run's time less its images at that rate.
 //
-//   node dist/bench/segment-throughput.js [--copies 4] [--model NAME] [--out bench/results/segment-throughput.json]
+//   node dist/bench/segment-throughput.js [--copies 4] [--model NAME] [--device auto|webgpu|cpu] [--out bench/results/segment-throughput.json]
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -17,9 +17,9 @@ const SHARED = resolve(ROOT, '..', 'shared');
 const IMAGES = join(SHARED, 'data', 'voc-sample', 'JPEGImages');
 
 /** Wall seconds of one CLI run over `manifest`; fails with the CLI's message. */
-function timeRun(manifest: string, out: string, model: string): number {
+function timeRun(manifest: string, out: string, model: string, device: string): number {
   const start = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'segment', '--manifest', manifest, '--out', out, '--summary', join(out, 'summary.jsonl'), '--model', model], {
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/src/cli/main.js'), 'segment', '--manifest', manifest, '--out', out, '--summary', join(out, 'summary.jsonl'), '--model', model, '--device', device], {
     encoding: 'utf8',
     env: { ...process.env, DEEPLAB_WEIGHTS_DIR: join(SHARED, 'weights') },
   });
@@ -29,7 +29,8 @@ function timeRun(manifest: string, out: string, model: string): number {
 }
 
 async function main(): Promise<void> {
-  const args = benchArgs('segment-throughput', process.argv.slice(2), [], ['--copies', '--model', '--out']);
+  const args = benchArgs('segment-throughput', process.argv.slice(2), [], ['--copies', '--model', '--device', '--out']);
+  const device = args.value('--device') ?? 'auto';
   const copies = Math.max(2, args.count('--copies', 4));
   const model = args.value('--model') ?? 'mobilenetv2-pascal-257';
   const dir = mkdtempSync(join(tmpdir(), 'segment-throughput-'));
@@ -47,14 +48,15 @@ async function main(): Promise<void> {
     const long = join(dir, 'long.txt');
     writeFileSync(short, links.slice(0, names.length).join('\n') + '\n');
     writeFileSync(long, links.join('\n') + '\n');
-    const shortS = timeRun(short, join(dir, 'out-short'), model);
-    const longS = timeRun(long, join(dir, 'out-long'), model);
+    const shortS = timeRun(short, join(dir, 'out-short'), model, device);
+    const longS = timeRun(long, join(dir, 'out-long'), model, device);
     const extra = links.length - names.length;
     const perSecond = extra / (longS - shortS);
     const startupS = shortS - names.length / perSecond;
     const report = {
       bench: 'segment-throughput',
       model,
+      device,
       host: `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores`,
       images: { short: names.length, long: links.length },
       wallSeconds: { short: shortS, long: longS },

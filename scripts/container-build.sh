@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The container image's build steps (the Dockerfile runs this script), runnable without Docker:
 # Mesa's Vulkan driver (lavapipe, for nodes without a GPU), the package built and packed from
-# this checkout, installed with its Node peers (webgpu, sharp) into PREFIX, and a check that the
-# installed `deeplab` runs and finds a WebGPU adapter. docs/scale.md has the Dockerfile and the
+# this checkout, installed with its Node peers (webgpu, sharp, and onnxruntime-node for the CPU
+# device) into PREFIX, and a check that the installed `deeplab` runs, finds a WebGPU adapter and
+# loads its CPU runtime. docs/scale.md has the Dockerfile and the
 # Kubernetes Job that use it; test/setup/container-build.test.ts runs it into a temporary PREFIX.
 #
 #   bash scripts/container-build.sh PREFIX [--built]     # then PREFIX/bin/deeplab segment ...
@@ -32,9 +33,16 @@ tarball="$pack/$(npm pack --silent --pack-destination "$pack" | tail -1)"
 version() { node -p "require('./package.json').devDependencies['$1'].replace(/^[\^~]/, '')"; }
 mkdir -p "$prefix/bin"
 npm install --prefix "$prefix" --prefer-offline --no-audit --no-fund --omit=dev \
-  "$tarball" "webgpu@$(version webgpu)" "sharp@$(version sharp)"
+  "$tarball" "webgpu@$(version webgpu)" "sharp@$(version sharp)" "onnxruntime-node@$(version onnxruntime-node)"
 ln -sf ../node_modules/.bin/deeplab "$prefix/bin/deeplab"
+# onnxruntime-node ships every platform's library (288 MB): this machine's is kept (about 45 MB).
+ort_bin="$prefix/node_modules/onnxruntime-node/bin/napi-v6"
+keep="$(node -p 'process.platform')/$(node -p 'process.arch')"
+for dir in "$ort_bin"/*/*; do
+  case "$dir" in */"$keep") ;; *) rm -rf "$dir" ;; esac
+done
 
-# 4. The installed command runs, and Dawn finds an adapter.
+# 4. The installed command runs, Dawn finds an adapter, and the CPU device's runtime loads.
 "$prefix/bin/deeplab" --version
 node "$prefix/node_modules/deeplab-webgpu/dist/src/gpu/check-adapter.js"
+node -e "const ort = require('$prefix/node_modules/onnxruntime-node'); console.log('CPU device: onnxruntime-node ' + ort.env.versions.node)"
