@@ -6,6 +6,7 @@ import { checkFormatOptions, folderFormat } from '../model/loading/formats/regis
 import { type LoadedWeights, detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 import { type HubFiles, fetchHubFolder, hubFileSet, isFolderUrl, isHubFiles } from './hub-files.js';
 import { DeepLabModel } from '../model/model.js';
+import { hasCpuRuntime, startCpuRuntime } from '../model/devices/cpu/cpu-runtime.js';
 import { checkSignal } from '../util/option-keys.js';
 import { checkOptionNames } from '../model/input-check.js';
 
@@ -82,6 +83,9 @@ export async function loadModel(source: WeightsSource, opts: BrowserLoadOptions 
   checkOptionNames(opts, BROWSER_LOAD_OPTION_NAMES, 'loadModel');
   const signal = checkSignal('loadModel', opts.signal);
   signal?.throwIfAborted();
+  // A model bound for the CPU (asked for, or 'auto' where the browser has no WebGPU): its
+  // runtime starts while the weights download and parse.
+  if (opts.device === 'cpu' || ((opts.device ?? 'auto') === 'auto' && !('gpu' in navigator) && hasCpuRuntime())) startCpuRuntime();
   const weights = await sourceWeights(source, opts);
   signal?.throwIfAborted();
   // Tuning in the page: the whole load within the budget, counted from this call (the layers

@@ -9,6 +9,8 @@
 // provider runs our export in 7.7 ms, 13x our WebGPU path on lavapipe; in Chromium its wasm
 // backend runs it in 32 ms with 2 threads (57 ms with one), beside LiteRT.js' XNNPACK at 36 ms
 // on one thread, which would need the graph as TF Lite; docs/performance.md has the figures.
+import { onnxModelOf } from '../../../graph/onnx/lower.js';
+import { ONNX_FLOAT, encodeModel } from '../../../graph/onnx/proto.js';
 import { defaultCpuRuntime } from './default-cpu-runtime.js';
 import { type CpuRuntime, cpuRuntimeOf } from './ort-module.js';
 
@@ -71,4 +73,31 @@ export function cpuRuntime(): Promise<CpuRuntime> {
     },
   );
   return loading;
+}
+
+let started: Promise<void> | null = null;
+
+/** The smallest model a session can be made of: one Identity of a float. */
+function identityModel(): Uint8Array {
+  const info = (name: string) => ({ name, type: { tensor_type: { elem_type: ONNX_FLOAT, shape: { dim: [{ dim_value: 1 }] } } } });
+  return encodeModel(onnxModelOf({ name: 'start', node: [{ name: 'identity', op_type: 'Identity', input: ['x'], output: ['y'], attribute: [] }], initializer: [], input: [info('x')], output: [info('y')] }));
+}
+
+/**
+ * Starts the CPU runtime ahead of a load that will run on it, so that its start overlaps the
+ * weights' download and parsing. onnxruntime-web fetches, compiles and starts its WebAssembly
+ * (about 12 MB, and its threads) at its first session, a few hundred milliseconds: a session
+ * of a one-node model is made and released for it. Errors are left to the load, which meets
+ * them again.
+ */
+export function startCpuRuntime(): void {
+  started ??= cpuRuntime()
+    .then(async ({ ort }) => {
+      if (!ort.env.wasm) return;
+      const session = await ort.InferenceSession.create(identityModel());
+      await session.release();
+    })
+    .catch(() => {
+      started = null;
+    });
 }
