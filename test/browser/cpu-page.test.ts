@@ -17,6 +17,13 @@ const WEIGHTS = '/weights/deeplabv3_257_mv_gpu.tflite';
 const BUNDLE = '/deeplab.js';
 const ORT = '/ort/ort.wasm.min.mjs';
 
+interface StreamRun {
+  frames: number;
+  size: [number, number];
+  /** The canvas's pixels that differ from the photo's (the class colours blended in). */
+  tinted: number;
+}
+
 interface PageRun {
   webgpu: boolean;
   isolated: boolean;
@@ -24,6 +31,7 @@ interface PageRun {
   device: string;
   label: string;
   classes: number[];
+  stream: StreamRun;
   worker: { device: string; adapter: string; classes: number[] };
 }
 
@@ -40,7 +48,7 @@ for (const browser of BROWSERS) {
       await page?.close();
     });
 
-    it("'auto' segments the VOC photo on the CPU, in the page and in the worker, as WebGPU does in Node (>= 99.9 % of pixels)", async () => {
+    it("'auto' segments the VOC photo on the CPU, in the page, in segmentStream and in the worker, as WebGPU does in Node (>= 99.9 % of pixels)", async () => {
       const run: PageRun = await page.evaluate(
         async ({ bundle, ort, weights, image }) => {
           const lib = await import(bundle);
@@ -55,7 +63,26 @@ for (const browser of BROWSERS) {
           const model = await lib.loadModel(weights);
           const bitmap = await createImageBitmap(await (await fetch(`/samples/${image}`)).blob());
           const result = await model.segment(lib.imageToRgb(bitmap));
-          const out = { webgpu, isolated: crossOriginIsolated, refused, device: model.deviceName, label: model.deviceLabel, classes: Array.from(result.classes as Uint8Array) };
+          // segmentStream on the CPU: a video of the photo (a canvas's stream), drawn into a 2d canvas.
+          const source = document.createElement('canvas');
+          [source.width, source.height] = [bitmap.width, bitmap.height];
+          const paint = () => source.getContext('2d')!.drawImage(bitmap, 0, 0);
+          paint();
+          const painting = setInterval(paint, 30);
+          const target = document.createElement('canvas');
+          const loop = lib.segmentStream(model, source.captureStream(30), target);
+          await new Promise<void>((done, fail) => {
+            const check = setInterval(() => loop.frames >= 3 && (clearInterval(check), done()), 20);
+            loop.done.catch(fail);
+          });
+          await loop.stop();
+          clearInterval(painting);
+          const drawn = target.getContext('2d')!.getImageData(0, 0, target.width, target.height).data;
+          const photo = lib.imageToRgb(bitmap);
+          let tinted = 0;
+          for (let i = 0; i < photo.width * photo.height; i++) if (drawn[4 * i] !== photo.data[3 * i] || drawn[4 * i + 1] !== photo.data[3 * i + 1] || drawn[4 * i + 2] !== photo.data[3 * i + 2]) tinted++;
+          const stream = { frames: loop.frames as number, size: [target.width, target.height] as [number, number], tinted };
+          const out = { webgpu, isolated: crossOriginIsolated, refused, device: model.deviceName, label: model.deviceLabel, classes: Array.from(result.classes as Uint8Array), stream };
           model.dispose();
           const worker = lib.SegmentationWorker.start('/deeplab-worker.js');
           try {
@@ -75,6 +102,10 @@ for (const browser of BROWSERS) {
       expect(run.device).to.equal('cpu');
       expect(run.label).to.match(/^CPU \(onnxruntime-web \d/);
       expect(run.worker.device).to.equal('cpu');
+      // The aeroplane (15.6 % of the photo) tinted by segmentStream's overlay, the background left as it is.
+      expect(run.stream.frames, 'frames drawn').to.be.at.least(3);
+      expect(run.stream.size).to.deep.equal([500, 366]);
+      expect(run.stream.tinted / (500 * 366), 'share of pixels tinted').to.be.within(0.1, 0.25);
       const model = await loadModel(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), { ctx: await testContext() });
       try {
         const want = await model.segment(sharedPath('data', 'voc-sample', 'JPEGImages', IMAGE));
