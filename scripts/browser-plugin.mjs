@@ -16,6 +16,7 @@
 //                  File or bytes); what needs no file system is shared
 //   npy-folder     a folder of .npy tensors: an error (a page loads one file's bytes)
 //   crc32          CRC-32 of zip entries, gzip members and PNG chunks: the table-driven loop
+//   checkpoint-store  fineTune's checkpoints: a folder in Node, the origin private file system here
 //
 // Any other module of the page that imports Node's built-ins (`node:fs`, ...) fails the build,
 // naming the module: nothing the page bundles may reach a Node module it does not have. A package
@@ -34,7 +35,7 @@ const browserDir = join(root, 'src', 'browser');
  */
 const BROWSER_PACKAGES = new Set(['fflate', 'protobufjs/light.js']);
 /** Modules (by file name) whose browser stand-in of the same name in src/browser/ is bundled instead. */
-export const SWAPPED = ['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba', 'file-bytes', 'write-atomic', 'node-files', 'load-weights', 'npy-folder', 'crc32'];
+export const SWAPPED = ['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba', 'file-bytes', 'write-atomic', 'node-files', 'load-weights', 'npy-folder', 'crc32', 'checkpoint-store'];
 const swappedImport = new RegExp(`(^|/)(${SWAPPED.join('|')})\\.js$`);
 
 export const browserSwaps = {

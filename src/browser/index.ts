@@ -17,6 +17,11 @@ export type { SegmentOptions, SegmentResult, SegmentOutput, ImageInput, FrameInp
 export { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 export { fineTune, UNLABELLED } from '../train/fine-tune.js';
 export type { TeachSample, FineTuneOptions, FineTuneStep } from '../train/fine-tune.js';
+export { lastCheckpoint } from '../train/fine-tune-checkpoint.js';
+export type { CheckpointInfo, StoredFineTuneOptions } from '../train/fine-tune-checkpoint.js';
+export { StorageFullError } from '../train/run-store.js';
+export type { CheckpointStoreRef } from '../train/run-store.js';
+export type { StepRecord } from '../train/step-log.js';
 export { TRAINING_LOSSES } from '../train/loss-choice.js';
 export type { TrainingLoss } from '../train/loss-choice.js';
 export { datasetFromFiles } from './dataset-files.js';

@@ -22,7 +22,7 @@ import { isBackboneParam } from '../model/backbones/network.js';
 import { hashSeed } from '../util/random.js';
 import { type ScheduleOptions, checkSchedule, learningRate } from './schedule.js';
 import { type TrainingLoss, lossTerms } from './loss-choice.js';
-import { FIRST_MICRO_BATCH, buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';
+import { FIRST_MICRO_BATCH, buildTrainingGraphs, momentumName, trainingBatchNorms } from './training-graph.js';
 
 export interface TrainOptions extends ScheduleOptions {
   /** Images per optimizer step. */
@@ -196,6 +196,16 @@ export class Trainer {
     this.snapshot = await this.stateOnHost();
     this.lastReadBackMs = performance.now() - t;
     return result;
+  }
+
+  /** The SGD momentum buffers as they are on the GPU, by their names (`<param>#momentum`): what a checkpoint keeps to resume from. */
+  async momentum(): Promise<HostParams> {
+    const momentum: HostParams = new Map();
+    for (const p of this.trainable) {
+      const name = momentumName(p.name);
+      if (this.session.has(name)) momentum.set(name, { shape: [...p.shape], data: await this.session.download(name) });
+    }
+    return momentum;
   }
 
   /**
