@@ -209,8 +209,6 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   try {
     if (resumed) trainer.resumeAt(resumed.step, resumed.momentum);
     const log: StepRecord[] = [...(resumed?.log ?? [])];
-    // The trained weights as the session holds them (the network at the crop's size names them).
-    const paramsNow = () => queue.run(() => trainer.session.downloadAll(weights.buildGraph({ height: o.crop, width: o.crop })));
     for (let step = trainer.stepsDone; step < o.steps; step++) {
       signal?.throwIfAborted();
       const t0 = performance.now();
@@ -222,13 +220,14 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
       const stopping = step + 1 < o.steps && !!o.shouldStop?.();
       if (checkpoints?.due(step + 1, stopping)) {
         say(`keeping step ${step + 1} in ${checkpoints.where}`);
-        await checkpoints.save(step + 1, weights, await paramsNow(), await queue.run(() => trainer.momentum()), log);
+        const { params, momentum } = await queue.run(() => trainer.checkpointState());
+        await checkpoints.save(step + 1, weights, params, momentum, log);
       }
       if (stopping) break;
     }
     signal?.throwIfAborted();
     say('reading the trained weights back');
-    trained = await paramsNow();
+    trained = await queue.run(() => trainer.session.downloadAll(weights.buildGraph({ height: o.crop, width: o.crop })));
   } finally {
     trainer.dispose();
   }

@@ -31,7 +31,7 @@ export class RunCheckpoints {
   /** Writes the model's weights as they are on the GPU (and to latest, the momentum buffers) with the training state. */
   async save(path: string, model: DeepLabModel, trainer: Trainer, bestMIoU: number | null): Promise<void> {
     const params = await model.parameters();
-    const momentum = await trainer.momentum();
+    const { momentum } = await trainer.checkpointState();
     // Reads from a device lost part-way may be zeros: never let them replace a checkpoint.
     this.ctx.assertAlive(`saving ${path}`);
     try {
