@@ -1,13 +1,16 @@
-// The engine in a Web Worker (bundled as dist/browser/deeplab-worker.js): loading, segmenting and
-// drawing the overlay into a transferred OffscreenCanvas all happen off the page's main thread,
-// so the page stays responsive while the GPU works and the result is read back. One model at a
-// time; requests run in the order they arrive.
+// The engine in a Web Worker (bundled as dist/browser/deeplab-worker.js): loading, segmenting,
+// fine-tuning and drawing the overlay into a transferred OffscreenCanvas all happen off the page's
+// main thread, so the page stays responsive while the GPU works and the result is read back. One
+// model at a time; requests run in the order they arrive, but for a fine-tune's stop and abort,
+// which reach it at once.
 import { GpuContext } from '../gpu/context.js';
+import { checkpointBytes } from '../model/checkpoint-bytes.js';
 import type { DeepLabModel } from '../model/model.js';
+import { fineTune } from '../train/fine-tune.js';
 import { imageToRgb } from './images.js';
 import { loadModel } from './load.js';
 import { drawOverlay } from './overlay.js';
-import type { LoadedModelInfo, WorkerRequest, WorkerResponse, WorkerSegmentResult } from './worker-protocol.js';
+import type { LoadedModelInfo, TaughtModelInfo, WorkerRequest, WorkerResponse, WorkerSegmentResult } from './worker-protocol.js';
 
 interface WorkerScope {
   postMessage(message: WorkerResponse, transfer?: Transferable[]): void;
@@ -18,6 +21,10 @@ const scope = globalThis as unknown as WorkerScope;
 let ctx: GpuContext | null = null;
 let model: DeepLabModel | null = null;
 let canvas: OffscreenCanvas | null = null;
+/** The fine-tunes under way, by request id: their stop flag and abort. */
+const runs = new Map<number, { stop: boolean; abort: AbortController }>();
+
+const infoOf = (m: DeepLabModel): LoadedModelInfo => ({ name: m.name, adapter: ctx!.adapterInfo.name, classNames: [...m.classNames], palette: m.palette.slice(), memory: m.memory() });
 
 async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: Transferable[] }> {
   switch (req.op) {
@@ -26,8 +33,7 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
       const next = await loadModel(req.source, { ...req.options, ctx, onProgress: (progress) => scope.postMessage({ id: req.id, progress }) });
       model?.dispose();
       model = next;
-      const info: LoadedModelInfo = { name: next.name, adapter: ctx.adapterInfo.name, classNames: [...next.classNames], palette: next.palette.slice(), memory: next.memory() };
-      return { value: info };
+      return { value: infoOf(next) };
     }
     case 'canvas':
       canvas = req.canvas;
@@ -41,13 +47,43 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
       } finally {
         if (req.image instanceof ImageBitmap) req.image.close();
       }
-      const result = await model.segment(rgb);
+      const result = await model.segment(rgb, req.logits ? { include: ['logits'] } : {});
       if (req.overlay) {
         if (!canvas) throw new Error('segment: overlay asked for, but no canvas was given to the worker');
         drawOverlay(canvas, rgb, result, model.palette);
       }
       const value: WorkerSegmentResult = { width: result.width, height: result.height, numClasses: result.numClasses, classes: result.classes, ms: performance.now() - t0, memory: model.memory() };
-      return { value, transfer: [result.classes.buffer] };
+      if (result.logits) value.logits = result.logits;
+      return { value, transfer: [result.classes.buffer, ...(result.logits ? [result.logits.buffer] : [])] };
+    }
+    case 'fineTune': {
+      if (!model) throw new Error('fineTune: no model loaded in the worker (call load first)');
+      const run = { stop: false, abort: new AbortController() };
+      runs.set(req.id, run);
+      try {
+        const losses: number[] = [];
+        const taught = await fineTune(model, req.samples, {
+          ...req.options,
+          signal: run.abort.signal,
+          shouldStop: () => run.stop,
+          onStep: (step) => {
+            losses.push(step.loss);
+            scope.postMessage({ id: req.id, step });
+          },
+          onProgress: (progress) => scope.postMessage({ id: req.id, progress }),
+        });
+        model.dispose();
+        model = taught;
+        const value: TaughtModelInfo = { ...infoOf(taught), losses };
+        return { value };
+      } finally {
+        runs.delete(req.id);
+      }
+    }
+    case 'checkpoint': {
+      if (!model) throw new Error('checkpointBytes: no model loaded in the worker (call load first)');
+      const bytes = await checkpointBytes(model);
+      return { value: bytes, transfer: [bytes.buffer] };
     }
     case 'dispose':
       model?.dispose();
@@ -60,16 +96,29 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
   }
 }
 
-// Requests run one after another, in order.
+/** A fine-tune's stop (after the step under way, its checkpoint kept) or abort, at once: whether it was under way. */
+function control(req: Extract<WorkerRequest, { op: 'stop' | 'abort' }>): boolean {
+  const run = runs.get(req.target);
+  if (!run) return false;
+  if (req.op === 'stop') run.stop = true;
+  else run.abort.abort();
+  return true;
+}
+
+// Requests run one after another, in order; a fine-tune's stop and abort at once.
 let queue: Promise<void> = Promise.resolve();
 scope.addEventListener('message', (e) => {
   const req = e.data;
+  if (req.op === 'stop' || req.op === 'abort') {
+    scope.postMessage({ id: req.id, ok: true, value: control(req) });
+    return;
+  }
   queue = queue.then(async () => {
     try {
       const { value, transfer } = await handle(req);
       scope.postMessage({ id: req.id, ok: true, value }, transfer ?? []);
     } catch (err) {
-      scope.postMessage({ id: req.id, ok: false, error: (err as Error)?.message ?? String(err) });
+      scope.postMessage({ id: req.id, ok: false, error: (err as Error)?.message ?? String(err), name: (err as Error)?.name });
     }
   });
 });
