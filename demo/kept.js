@@ -43,8 +43,7 @@ function row(k) {
   const tr = document.createElement('tr');
   const cell = (text) => Object.assign(document.createElement('td'), { textContent: text });
   const classes = k.classNames.length > 4 ? `${k.classNames.length}: ${k.classNames.slice(0, 4).join(', ')}, …` : k.classNames.join(', ');
-  const actions = document.createElement('td');
-  actions.className = 'actions';
+  const actions = Object.assign(document.createElement('div'), { className: 'actions' });
   const use = Object.assign(document.createElement('button'), { type: 'button', textContent: 'Use' });
   use.setAttribute('aria-label', `Use ${k.name}`);
   use.addEventListener('click', () => {
@@ -75,7 +74,9 @@ function row(k) {
     })().catch(() => {}),
   );
   actions.append(use, format, exportButton, remove);
-  tr.append(cell(k.name), cell(classes), cell(k.base ?? '–'), cell(new Date(k.date).toLocaleString()), cell(`${(k.bytes / 2 ** 20).toFixed(1)} MiB`), actions);
+  const actionsCell = document.createElement('td');
+  actionsCell.append(actions);
+  tr.append(cell(k.name), cell(classes), cell(k.base ?? '–'), cell(new Date(k.date).toLocaleString()), cell(`${(k.bytes / 2 ** 20).toFixed(1)} MiB`), actionsCell);
   return tr;
 }
 
