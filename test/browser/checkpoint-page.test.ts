@@ -2,7 +2,8 @@
 // (SwiftShader) and Firefox (wgpu on lavapipe), on the page tests' small network
 // (tiny-checkpoint.ts): a run kept in the origin private file system and reloaded mid-training
 // resumes with the losses of a run never stopped, bit for bit; a worker terminated while it writes a
-// checkpoint leaves the previous one, which loads and which a second worker resumes; a full quota
+// checkpoint leaves the previous one, which loads and which a second worker resumes (its stop
+// keeping a checkpoint, its abort writing nothing); a full quota
 // (simulated: the browser's estimate, then its write refusing) is an error naming the bytes needed
 // and free, and the last checkpoint stays; a kept model loads after a reload and segments as it did
 // before (every pixel), exports and is deleted. In Chromium also: the page's checkpoint loads in
@@ -45,6 +46,7 @@ interface PageKit {
 interface PageWorker {
   load(source: string | ArrayBuffer): Promise<unknown>;
   fineTune(samples: unknown, o: unknown): Promise<{ losses: number[] }>;
+  stopFineTune(): Promise<void>;
   segment(image: ImageData): Promise<{ classes: Uint8Array }>;
   terminate(o?: { wait?: boolean }): Promise<void>;
 }
@@ -128,7 +130,7 @@ for (const browser of BROWSERS) {
       expect(page.pageErrors).to.deep.equal([]);
     });
 
-    it('a worker terminated while it writes a checkpoint leaves the previous one, which loads and resumes', async () => {
+    it('a worker terminated while it writes a checkpoint leaves the previous one, which loads; another worker resumes it, stopped and aborted on the way', async () => {
       const got = await page.evaluate(
         async ({ settings }) => {
           const t = (window as unknown as { __t: PageKit }).__t;
@@ -162,20 +164,40 @@ for (const browser of BROWSERS) {
           const model = (await t.lib.loadModel(bytes, t.on)) as { segment(i: unknown): Promise<{ classes: Uint8Array }>; dispose(): void };
           const classes = (await model.segment(t.samples[0].image)).classes.length;
           model.dispose();
-          // The page goes on from it (on its context, whose training step is compiled already).
-          const base = (await t.lib.loadModel(t.weights, t.on)) as { dispose(): void };
-          const losses: number[] = [];
-          const tuned = (await t.lib.fineTune(base, t.samples, { ...settings, checkpoint: { store: 'runs/worker', every: 2 }, resume: 'runs/worker', onStep: (r: { loss: number }) => losses.push(r.loss) })) as { dispose(): void };
-          tuned.dispose();
-          base.dispose();
-          return { kept: kept.step, bytes: bytes.length, classes, losses };
+          // Another worker goes on from it: stopped after one step (its checkpoint kept), then a run
+          // aborted before its first step (nothing written), then to the end.
+          const second = t.lib.SegmentationWorker.start('/deeplab-worker.js');
+          const resume = { ...settings, checkpoint: { store: 'runs/worker', every: 2 }, resume: 'runs/worker' };
+          try {
+            await second.load(t.weights);
+            const stopped = await second.fineTune(t.samples, { ...resume, onStep: () => void second.stopFineTune() });
+            const afterStop = ((await t.lib.lastCheckpoint('runs/worker')) as { step: number }).step;
+            const abort = new AbortController();
+            let aborted = 'no error';
+            try {
+              await second.fineTune(t.samples, { ...resume, signal: abort.signal, onProgress: (m: string) => m.startsWith('compiling') && abort.abort() });
+            } catch (e) {
+              aborted = `${(e as Error).name}: ${(e as Error).message}`;
+            }
+            const afterAbort = ((await t.lib.lastCheckpoint('runs/worker')) as { step: number }).step;
+            const rest = await second.fineTune(t.samples, resume);
+            return { kept: kept.step, bytes: bytes.length, classes, stopped: stopped.losses, afterStop, aborted, afterAbort, rest: rest.losses };
+          } finally {
+            await second.terminate();
+          }
         },
         { settings: SETTINGS },
       );
       console.log(`      (the checkpoint of step ${got.kept}, ${got.bytes} bytes, survived the write of step 4 cut off)`);
       expect(got.kept, 'the checkpoint before the write cut off').to.equal(2);
       expect(got.classes, 'it segments').to.equal(SIDE * SIDE);
-      expect(got.losses, 'the resumed steps').to.deep.equal(whole.slice(2));
+      // The stop reaches the worker during the step after the one it was asked at, or the next.
+      expect(got.stopped.length, 'steps before the stop').to.be.within(1, 2);
+      expect(got.stopped, 'the steps before the stop').to.deep.equal(whole.slice(2, 2 + got.stopped.length));
+      expect(got.afterStop, 'the checkpoint of the stop').to.equal(2 + got.stopped.length);
+      expect(got.aborted).to.match(/^AbortError: /);
+      expect(got.afterAbort, 'an aborted run writes nothing').to.equal(got.afterStop);
+      expect(got.rest, 'the steps after it').to.deep.equal(whole.slice(got.afterStop));
       expect(page.pageErrors).to.deep.equal([]);
     });
 
