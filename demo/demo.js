@@ -1,91 +1,44 @@
-// The demo page: pick a model from the weights the server offers, an image (file, drop or
-// sample), and see the overlay, the classes found and the time taken; or the camera, live, with
-// the overlay drawn on the GPU and the frames per second. Images are segmented in a Web Worker
-// (SegmentationWorker), which draws the overlay into the page's canvas itself, so the page stays
-// responsive; the camera runs on the page's own GPU context (frames never leave the GPU).
+// The demo page's segment panel: pick a model (the weights the server offers, or one kept in this
+// browser) and an image (file, drop or sample), and see the overlay, the classes found with their
+// shares (each can be turned off), an opacity slider, and the times: download, compile at load,
+// the first segment and warm ones apart. Images are segmented in a Web Worker (SegmentationWorker)
+// and the page draws the overlay from the class map; the camera runs on the page's own GPU context
+// (frames never leave the GPU). What the page offers in this browser is capabilities.js's;
 // window.deeplabDemo is what the browser tests drive.
-import { GpuContext, SegmentationWorker, classesFound, loadModel, segmentStream } from '/deeplab.js';
+import { GpuContext, SegmentationWorker, classesFound, keptModelBytes, loadModel, segmentStream } from '/deeplab.js';
+import { pageCapabilities } from '/capabilities.js';
 
 const $ = (id) => document.getElementById(id);
-const status = (text, error = false) => {
+
+/** The status line under the controls; an error shows in the error colour. */
+export function status(text, error = false) {
   $('status').textContent = text;
   $('status').className = error ? 'error' : '';
+}
+
+/** The progress bar beside the status: a fraction where known, else moving; hidden when done. */
+export const progress = {
+  set(value = null, max = 1) {
+    const bar = $('progress');
+    bar.hidden = false;
+    if (value === null) bar.removeAttribute('value');
+    else {
+      bar.max = max;
+      bar.value = Math.min(value, max);
+    }
+  },
+  done() {
+    $('progress').hidden = true;
+  },
 };
 
-let ctx = null;
-const models = new Map(); // file -> Promise<DeepLabModel>
-const names = new Map(); // file -> the registry's name for it
-
-async function context() {
-  ctx ??= await GpuContext.create();
-  $('adapter').textContent = ctx.adapterInfo.name;
-  return ctx;
-}
-
-function currentModel() {
-  const file = $('model').value;
-  if (!file) throw new Error('no weights are available: put a .tflite, .pth or .safetensors file in the weights folder');
-  if (!models.has(file)) {
-    const promise = context().then((c) => loadModel(`/weights/${encodeURIComponent(file)}`, { ctx: c, name: names.get(file), onProgress: (m) => status(m) }));
-    promise.catch(() => models.delete(file));
-    models.set(file, promise);
-  }
-  return models.get(file);
-}
-
-function showLegend(model, result) {
-  const legend = $('legend');
-  legend.replaceChildren();
-  const palette = model.palette;
-  for (const c of classesFound(result, model.classNames)) {
-    const li = document.createElement('li');
-    const swatch = document.createElement('span');
-    swatch.className = 'swatch';
-    swatch.style.background = `rgb(${palette[3 * c.index]}, ${palette[3 * c.index + 1]}, ${palette[3 * c.index + 2]})`;
-    li.append(swatch, `${c.name} ${(100 * c.share).toFixed(1)} %`);
-    legend.append(li);
-  }
-}
-
-// The engine in a worker, for images: it owns the output canvas from the start.
-const worker = SegmentationWorker.start('/deeplab-worker.js');
-const canvasGiven = worker.attachCanvas($('output'));
-let workerLoad = null; // { file, tune, promise of the loaded model's info }
-
-/** The chosen model, loaded in the worker (again only when the choice changes). */
-function workerModel() {
-  const file = $('model').value;
-  if (!file) throw new Error('no weights are available: put a .tflite, .pth or .safetensors file in the weights folder');
-  // Tuning (up to 10 s, kept in this browser's IndexedDB): the model is loaded again when it is asked for.
-  const tune = $('tune').checked;
-  if (workerLoad?.file !== file || workerLoad?.tune !== tune) {
-    const promise = worker.load(`/weights/${encodeURIComponent(file)}`, { name: names.get(file), tune: tune ? 'full' : 'cached', onProgress: (m) => status(m) });
-    promise.catch(() => (workerLoad = null));
-    workerLoad = { file, tune, promise };
-  }
-  return workerLoad.promise;
-}
-
-/** Segments an image (a Blob) in the worker, which draws the overlay; shows the legend and time. */
-async function segmentBlob(blob, what) {
-  await stopCamera();
-  const [info] = await Promise.all([workerModel(), canvasGiven]);
-  status(`segmenting ${what}…`);
-  const t0 = performance.now();
-  const result = await worker.segment(blob, { overlay: true });
-  const ms = performance.now() - t0;
-  showLegend(info, result);
-  $('timing').textContent = `${info.name}: ${ms.toFixed(0)} ms for ${result.width}x${result.height} (in a worker; ${result.ms.toFixed(0)} ms there)`;
-  status(`${what}: done`);
-  return { result, ms };
-}
-
 /** Runs an action, showing any error on the page instead of losing it. */
-function guarded(action) {
+export function guarded(action) {
   return async (...args) => {
     try {
       return await action(...args);
     } catch (e) {
+      progress.done();
       status(e.message ?? String(e), true);
       console.error(e);
       throw e;
@@ -93,13 +46,240 @@ function guarded(action) {
   };
 }
 
+export const capabilities = pageCapabilities();
+const names = new Map(); // weights file -> the registry's name for it
+let ctx = null;
+const models = new Map(); // choice -> Promise<DeepLabModel> on the page's context (the camera's)
+
+/** The chosen model: { value, name, kept } (kept: a model kept in this browser, by name). */
+export function currentChoice() {
+  const value = $('model').value;
+  if (!value) throw new Error('no weights are available: put a .tflite, .pth or .safetensors file in the weights folder');
+  if (value.startsWith('kept:')) return { value, name: value.slice(5), kept: true };
+  return { value, name: names.get(value) ?? value, kept: false, file: value };
+}
+
+const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+/** The chosen model's bytes: a kept model's from this browser's storage, else downloaded with the progress bar. */
+async function choiceBytes(choice, what) {
+  if (choice.kept) return (await keptModelBytes(choice.name)).slice().buffer;
+  const url = `/weights/${encodeURIComponent(choice.file)}`;
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: the weights could not be fetched (HTTP ${response.status} ${response.statusText})`);
+  const total = Number(response.headers.get('content-length')) || 0;
+  const reader = response.body.getReader();
+  const parts = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    got += value.length;
+    progress.set(got, total || got);
+    status(`${what}: downloading ${choice.name} (${mb(got)}${total ? ` of ${mb(total)}` : ''})`);
+  }
+  const bytes = new Uint8Array(got);
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return bytes.buffer;
+}
+
+/**
+ * Loads the chosen model into `worker`: its bytes (download progress), then parsing and compiling
+ * (or tuning, with a bar over its 10 s budget) in the worker; returns its info and the times.
+ */
+export async function loadChoice(worker, choice, { tune = false, what = 'loading' } = {}) {
+  const t0 = performance.now();
+  const bytes = await choiceBytes(choice, what);
+  const downloadMs = performance.now() - t0;
+  // The buffer goes to the worker (transferred): its size is taken now.
+  const size = bytes.byteLength;
+  const t1 = performance.now();
+  const ticking = tune ? setInterval(() => progress.set((performance.now() - t1) / 1000, 10), 200) : null;
+  progress.set();
+  status(`${what}: compiling ${choice.name}${tune ? ', tuning for this device (up to 10 s)' : ''}…`);
+  try {
+    const info = await worker.load(bytes, { name: choice.name, tune: tune ? 'full' : 'cached', onProgress: (m) => status(`${what}: ${m}…`) });
+    return { info, downloadMs: choice.kept ? null : downloadMs, bytes: size, compileMs: performance.now() - t1 };
+  } finally {
+    if (ticking) clearInterval(ticking);
+    progress.done();
+  }
+}
+
+// The engine in a worker, for images.
+const worker = SegmentationWorker.start('/deeplab-worker.js');
+let loaded = null; // { value, tune, promise of loadChoice's result, segmented: Set of sizes run }
+
+/** The chosen model, loaded in the worker (again only when the choice or tuning changes). */
+function workerModel() {
+  const choice = currentChoice();
+  const tune = $('tune').checked;
+  if (loaded?.value !== choice.value || loaded?.tune !== tune) {
+    const promise = loadChoice(worker, choice, { tune });
+    promise.catch(() => (loaded = null));
+    loaded = { value: choice.value, tune, promise, sizes: new Set() };
+  }
+  return loaded;
+}
+
+/** The picture: the photo with each enabled class's colour over it at the chosen opacity. */
+const view = { photo: null, result: null, palette: null, off: new Set() };
+
+function drawView() {
+  const { photo, result, palette } = view;
+  if (!photo || !result) return;
+  const canvas = $('output');
+  canvas.width = result.width;
+  canvas.height = result.height;
+  const g = canvas.getContext('2d');
+  g.drawImage(photo, 0, 0);
+  const alpha = Math.round((Number($('opacity').value) / 100) * 255);
+  const layer = new ImageData(result.width, result.height);
+  const px = layer.data;
+  for (let p = 0; p < result.classes.length; p++) {
+    const c = result.classes[p];
+    if (view.off.has(c)) continue;
+    px[4 * p] = palette[3 * c];
+    px[4 * p + 1] = palette[3 * c + 1];
+    px[4 * p + 2] = palette[3 * c + 2];
+    px[4 * p + 3] = alpha;
+  }
+  const over = new OffscreenCanvas(result.width, result.height);
+  over.getContext('2d').putImageData(layer, 0, 0);
+  g.drawImage(over, 0, 0);
+  $('placeholder').hidden = true;
+}
+
+/** The legend: each class found with its colour, share and a toggle. */
+function showLegend(info, result) {
+  const legend = $('legend');
+  legend.replaceChildren();
+  const { palette } = info;
+  for (const c of classesFound(result, info.classNames)) {
+    const li = document.createElement('li');
+    const box = Object.assign(document.createElement('input'), { type: 'checkbox', id: `class-${c.index}`, checked: !view.off.has(c.index) });
+    box.addEventListener('change', () => {
+      if (box.checked) view.off.delete(c.index);
+      else view.off.add(c.index);
+      drawView();
+    });
+    const label = document.createElement('label');
+    label.htmlFor = box.id;
+    const colour = `rgb(${palette[3 * c.index]}, ${palette[3 * c.index + 1]}, ${palette[3 * c.index + 2]})`;
+    const swatch = Object.assign(document.createElement('span'), { className: 'swatch' });
+    swatch.style.background = colour;
+    swatch.setAttribute('aria-hidden', 'true');
+    label.append(swatch, c.name);
+    const share = Object.assign(document.createElement('span'), { className: 'share', textContent: `${(100 * c.share).toFixed(1)} %` });
+    const bar = Object.assign(document.createElement('span'), { className: 'bar' });
+    const fill = document.createElement('span');
+    fill.style.width = `${(100 * c.share).toFixed(1)}%`;
+    fill.style.background = colour;
+    bar.append(fill);
+    bar.setAttribute('aria-hidden', 'true');
+    li.append(box, label, share, bar);
+    legend.append(li);
+  }
+}
+
+/** The times: download and compile at load, the first segment at a size (the GPU's first-run work included) and warm ones. */
+const figures = {};
+function showFigures(values) {
+  Object.assign(figures, values);
+  const rows = [
+    ['Download', figures.download],
+    ['Compile (at load)', figures.compile],
+    ['First segment', figures.first],
+    ['Warm segment', figures.warm],
+  ];
+  $('figures').replaceChildren(
+    ...rows.flatMap(([k, v]) => [Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v ?? '–' })]),
+  );
+}
+
+/** Segments an image (a Blob) in the worker; the page draws the overlay and shows the legend and times. */
+async function segmentBlob(blob, what) {
+  await stopCamera();
+  const load = workerModel();
+  const { info, downloadMs, compileMs, bytes } = await load.promise;
+  showFigures({ download: downloadMs === null ? 'kept in this browser' : `${mb(bytes)} in ${(downloadMs / 1000).toFixed(1)} s`, compile: `${(compileMs / 1000).toFixed(1)} s` });
+  status(`segmenting ${what}…`);
+  progress.set();
+  const photo = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image' }).catch((e) => {
+    throw new Error(`image: not an image this browser can decode (${e.message})`);
+  });
+  const t0 = performance.now();
+  const result = await worker.segment(blob);
+  const ms = performance.now() - t0;
+  progress.done();
+  view.photo?.close();
+  Object.assign(view, { photo, result, palette: info.palette });
+  drawView();
+  showLegend(info, result);
+  const size = `${result.width}x${result.height}`;
+  const first = !load.sizes.has(size);
+  load.sizes.add(size);
+  showFigures(first ? { first: `${ms.toFixed(0)} ms at ${size}`, warm: figures.warm } : { warm: `${ms.toFixed(0)} ms at ${size}` });
+  $('timing').textContent = `${info.name}: ${ms.toFixed(0)} ms for ${size}` + (first ? ' (the first run at this size: it includes the GPU compiling its kernels; segment again for the warm time)' : ' (warm)');
+  status(`${what}: done`);
+  return { result, ms };
+}
+
+/** The model list: the server's weights, then the models kept in this browser. */
+export async function refreshModels(weights, kept) {
+  const select = $('model');
+  const chosen = select.value;
+  select.replaceChildren();
+  const served = document.createElement('optgroup');
+  served.label = 'Served';
+  for (const w of weights) served.append(new Option(`${w.name} (${mb(w.bytes)})`, w.file));
+  select.append(served);
+  if (kept.length) {
+    const group = document.createElement('optgroup');
+    group.label = 'Kept in this browser';
+    for (const k of kept) group.append(new Option(`${k.name} (kept)`, `kept:${k.name}`));
+    select.append(group);
+  }
+  if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+}
+
+let servedWeights = [];
+/** The server's weights list (fetched once). */
+export const served = () => servedWeights;
+
+/** The page where WebGPU is missing: what the browser is, what still works, how to turn WebGPU on. */
+function showNoWebgpu(caps) {
+  const { browser } = caps;
+  $('no-webgpu').hidden = false;
+  $('no-webgpu-why').textContent = `This page cannot reach a GPU: ${caps.why}.`;
+  $('no-webgpu-browser').textContent = `${browser.name}${browser.version ? ` ${browser.version}` : ''} on ${browser.platform}`;
+  $('no-webgpu-segment').textContent = caps.segment === 'cpu' ? 'runs on the CPU here (WebAssembly): slower, but the same classes.' : 'needs WebGPU in this demo for now.';
+  $('no-webgpu-advice').textContent = caps.advice;
+  $('adapter').textContent = 'no GPU';
+  if (caps.segment === 'none') $('segment-panel').hidden = true;
+  if (!caps.teach) $('teach').hidden = true;
+}
+
 async function init() {
-  if (!navigator.gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
+  const caps = await capabilities;
   const [weights, samples] = await Promise.all([fetch('/weights/').then((r) => r.json()), fetch('/samples/').then((r) => r.json())]);
+  servedWeights = weights;
   for (const w of weights) names.set(w.file, w.name);
-  for (const w of weights) $('model').append(new Option(`${w.name} (${(w.bytes / 2 ** 20).toFixed(1)} MiB)`, w.file));
+  await refreshModels(weights, []);
   for (const s of samples) $('sample').append(new Option(s, s));
-  await context();
+  if (!caps.webgpu) {
+    showNoWebgpu(caps);
+    status(caps.why, true);
+    return;
+  }
+  showFigures({});
+  ctx ??= await GpuContext.create();
+  $('adapter').textContent = ctx.adapterInfo.name;
   status(weights.length ? 'Choose or drop an image.' : 'No weights found on the server (DEEPLAB_WEIGHTS_DIR).', !weights.length);
 }
 
@@ -107,6 +287,7 @@ const onFile = guarded(async (file) => segmentBlob(file, file.name));
 $('file').addEventListener('change', (e) => e.target.files[0] && onFile(e.target.files[0]).catch(() => {}));
 $('sample').addEventListener('change', (e) => e.target.value && window.deeplabDemo.segmentUrl(`/samples/${e.target.value}`).catch(() => {}));
 $('model').addEventListener('change', () => status('Model chosen: segment an image.'));
+$('opacity').addEventListener('input', drawView);
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => {
   e.preventDefault();
@@ -119,19 +300,34 @@ drop.addEventListener('drop', (e) => {
   const file = e.dataTransfer.files[0];
   if (file) onFile(file).catch(() => {});
 });
+
+/** The chosen model on the page's own GPU context: the camera's. */
+async function pageModel() {
+  const choice = currentChoice();
+  if (!models.has(choice.value)) {
+    ctx ??= await GpuContext.create();
+    const source = choice.kept ? await keptModelBytes(choice.name) : `/weights/${encodeURIComponent(choice.file)}`;
+    const promise = loadModel(source, { ctx, name: choice.name, onProgress: (m) => status(m) });
+    promise.catch(() => models.delete(choice.value));
+    models.set(choice.value, promise);
+  }
+  return models.get(choice.value);
+}
+
 /** The camera while it runs: its stream and the frame loop drawing into #live. */
 let camera = null;
 
 /** Starts the camera mode (video constraints as getUserMedia takes them); returns the loop. */
 async function startCamera(video = true) {
   if (camera) return camera.loop;
-  const model = await currentModel();
+  const model = await pageModel();
   const stream = await navigator.mediaDevices.getUserMedia({ video });
   const [h, w] = (() => {
     const s = stream.getVideoTracks()[0]?.getSettings() ?? {};
     return s.width && s.height ? model.networkSize(s.width, s.height) : [0, 0];
   })();
   $('output').hidden = true;
+  $('placeholder').hidden = true;
   $('live').hidden = false;
   $('legend').replaceChildren();
   const loop = segmentStream(model, stream, $('live'), {
@@ -168,6 +364,8 @@ if (navigator.mediaDevices?.getUserMedia) {
 
 window.deeplabDemo = {
   ready: guarded(init)(),
+  /** What the page offers in this browser (capabilities.js). */
+  capabilities: () => capabilities,
   /** Segments the image at `url` and returns what the test compares: size and class map. */
   segmentUrl: guarded(async (url) => {
     const response = await fetch(url);
@@ -175,6 +373,11 @@ window.deeplabDemo = {
     const { result, ms } = await segmentBlob(await response.blob(), url.split('/').pop());
     return { width: result.width, height: result.height, classes: Array.from(result.classes), ms };
   }),
+  /** Chooses a model by its list value ('kept:<name>' for a kept one). */
+  chooseModel: (value) => {
+    if (![...$('model').options].some((o) => o.value === value)) throw new Error(`no model ${value} in the list`);
+    $('model').value = value;
+  },
   startCamera: guarded(async (video) => {
     await startCamera(video);
   }),
@@ -187,6 +390,3 @@ window.deeplabDemo = {
     pool: ctx?.pool.stats ?? null,
   }),
 };
-
-// Shared with the teach mode (teach.js).
-export { currentModel, guarded, status };

@@ -1,19 +1,24 @@
 // The demo's teach mode: paint class strokes over a few images (unpainted pixels are ignored),
-// fine-tune the chosen model on them on the page's GPU context (fineTune) while the loss curve
-// draws itself, then see the taught model's segmentation and download its checkpoint
-// (.safetensors, loadable by loadModel and the CLI). A data-set folder (chosen or dropped, in any
-// format `deeplab train` reads) brings its first images with their labels, as if painted, and
-// its classes. window.deeplabDemo.teach* is what the browser tests drive; it goes through the
-// same functions as the buttons and the brush.
-import { PAGE_DATASET_FORMATS, TRAINING_LOSSES, UNLABELLED, VOC_PALETTE, checkpointBytes, datasetFromFiles, decodeImageBytes, drawOverlay, filesFromDataTransfer, fineTune } from '/deeplab.js';
-import { currentModel, guarded, status } from '/demo.js';
+// fine-tune the chosen model on them in a worker (SegmentationWorker.fineTune: the page keeps
+// painting while it trains) as the loss curve draws itself, then see the taught model's
+// segmentation, download its checkpoint (.safetensors, loadable by loadModel and the CLI) or keep
+// it in this browser. The run is kept in the browser's private file system every few steps (the
+// library's checkpoints, and the painted images beside them: teach-session.js), so a page reloaded
+// mid-run offers to resume it, with the losses of a run never stopped. A data-set folder (chosen
+// or dropped, in any format `deeplab train` reads) brings its first images with their labels, as if
+// painted, and its classes. window.deeplabDemo.teach* is what the browser tests drive; it goes
+// through the same functions as the buttons and the brush.
+import { PAGE_DATASET_FORMATS, SegmentationWorker, TRAINING_LOSSES, UNLABELLED, VOC_PALETTE, datasetFromFiles, decodeImageBytes, drawOverlay, filesFromDataTransfer, keepModel, lastCheckpoint, persistStorage } from '/deeplab.js';
+import { capabilities, currentChoice, guarded, loadChoice, status } from '/demo.js';
+import { refreshKept, showStorage } from '/kept.js';
+import { drawLossCurve } from '/loss-curve.js';
+import { RUN_STORE, clearRun, loadSession, saveSession } from '/teach-session.js';
 
 const $ = (id) => document.getElementById(id);
 /** The images being labelled: { name, rgb, labels, photo (RGBA), canvas, after, info }. */
 const items = [];
-/** The last taught model and its checkpoint's object URL. */
+/** The last taught model: its checkpoint's bytes and object URL, the model it was taught from. */
 let taught = null;
-let stopAsked = false;
 /** A loaded folder's classes ({ classes, names, palette, text }) while the class field still shows them (`text`). */
 let folderClasses = null;
 /** The last folder's loading, for the test hooks. */
@@ -24,6 +29,31 @@ let folderLoad = null;
  */
 const MAX_FOLDER_IMAGES = 12;
 
+/** The worker that trains, and what its model is: { value (the choice), taught }. */
+let teachWorker = null;
+let holds = null;
+/** The chosen models' class names and palettes, by choice. */
+const baseInfos = new Map();
+
+/** The chosen model loaded in the teach worker as it was served or kept (again where it holds another, or a taught one). */
+async function baseInWorker() {
+  const choice = currentChoice();
+  teachWorker ??= SegmentationWorker.start('/deeplab-worker.js');
+  if (holds?.value !== choice.value || holds.taught) {
+    const loading = loadChoice(teachWorker, choice, { what: 'teaching' }).then((r) => r.info);
+    holds = { value: choice.value, taught: false, loading };
+    loading.catch(() => (holds = null));
+    baseInfos.set(choice.value, loading);
+  }
+  return holds.loading;
+}
+
+/** The chosen model's classes and palette (loading it in the teach worker the first time). */
+function baseInfo() {
+  const choice = currentChoice();
+  return baseInfos.get(choice.value) ?? baseInWorker();
+}
+
 /** The classes to paint: a loaded folder's, the typed list (a new classifier), else the model's own. */
 async function paintClasses() {
   if (folderClasses && $('teach-classes').value === folderClasses.text) {
@@ -31,8 +61,8 @@ async function paintClasses() {
   }
   const typed = $('teach-classes').value.split(',').map((s) => s.trim()).filter(Boolean);
   if (typed.length) return { names: typed, palette: VOC_PALETTE, custom: typed };
-  const model = await currentModel();
-  return { names: model.classNames, palette: model.palette, custom: null };
+  const info = await baseInfo();
+  return { names: info.classNames, palette: info.palette, custom: null };
 }
 
 /** Fills the class picker (keeping the chosen class where it still exists); the eraser paints "unlabelled". */
@@ -41,11 +71,7 @@ async function refreshClassPicker() {
   const picker = $('teach-class');
   const chosen = picker.value;
   picker.replaceChildren();
-  names.forEach((name, i) => {
-    const option = new Option(`${i} ${name}`, String(i));
-    option.style.background = `rgb(${palette[3 * i]}, ${palette[3 * i + 1]}, ${palette[3 * i + 2]})`;
-    picker.append(option);
-  });
+  names.forEach((name, i) => picker.append(new Option(`${i} ${name}`, String(i))));
   picker.append(new Option('(erase)', String(UNLABELLED)));
   picker.value = [...picker.options].some((o) => o.value === chosen) ? chosen : names.length > 1 ? '1' : '0';
   for (const item of items) redraw(item, palette);
@@ -140,9 +166,13 @@ function addRgb(rgb, name, labels = new Uint8Array(rgb.width * rgb.height).fill(
   const card = document.createElement('figure');
   card.className = 'teach-card';
   const canvas = Object.assign(document.createElement('canvas'), { width: rgb.width, height: rgb.height, title: 'paint class strokes here' });
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', `${name}, with the painted classes`);
   const after = Object.assign(document.createElement('canvas'), { width: 0, height: 0, hidden: true, title: "the taught model's segmentation" });
+  after.setAttribute('role', 'img');
+  after.setAttribute('aria-label', `${name}, segmented by the taught model`);
   const info = document.createElement('figcaption');
-  const remove = Object.assign(document.createElement('button'), { textContent: 'Remove' });
+  const remove = Object.assign(document.createElement('button'), { type: 'button', textContent: `Remove ${name}` });
   card.append(canvas, after, info, remove);
   $('teach-images').append(card);
   const item = { name, rgb, labels, photo, canvas, after, info };
@@ -155,6 +185,10 @@ function addRgb(rgb, name, labels = new Uint8Array(rgb.width * rgb.height).fill(
   return item;
 }
 
+const clearItems = () => {
+  for (const item of items.splice(0)) item.canvas.parentElement.remove();
+};
+
 /**
  * A data-set folder's files (chosen or dropped): its split opened as `deeplab train` opens it,
  * its first images replacing the ones on the page with their labels painted (editable with the
@@ -165,7 +199,7 @@ async function loadFolder(files) {
   const split = $('teach-split').value.trim() || undefined;
   const format = $('teach-format').value || undefined;
   const data = await datasetFromFiles(files, { split, format, maxImages: MAX_FOLDER_IMAGES });
-  for (const item of items.splice(0)) item.canvas.parentElement.remove();
+  clearItems();
   const names = data.classes.names;
   folderClasses = { classes: data.classes, names, palette: Uint8Array.from(data.classes.colors.flat()), text: names.join(', ') };
   $('teach-classes').value = folderClasses.text;
@@ -179,33 +213,6 @@ async function loadFolder(files) {
   return data;
 }
 
-/** The loss per step, scaled to the largest so far, over the run's steps. */
-function drawCurve(losses, steps) {
-  const canvas = $('teach-loss');
-  const g = canvas.getContext('2d');
-  const { width: W, height: H } = canvas;
-  const pad = { left: 44, right: 10, top: 10, bottom: 22 };
-  g.clearRect(0, 0, W, H);
-  g.strokeStyle = '#888';
-  g.fillStyle = '#555';
-  g.font = '11px system-ui, sans-serif';
-  g.strokeRect(pad.left, pad.top, W - pad.left - pad.right, H - pad.top - pad.bottom);
-  const top = Math.max(...losses, 1e-6);
-  g.fillText(top.toPrecision(3), 2, pad.top + 9);
-  g.fillText('0', 2, H - pad.bottom);
-  g.fillText(`step (of ${steps})`, W / 2 - 30, H - 5);
-  if (!losses.length) return;
-  const x = (i) => pad.left + ((W - pad.left - pad.right) * (i + 1)) / steps;
-  const y = (v) => H - pad.bottom - ((H - pad.top - pad.bottom) * v) / top;
-  g.strokeStyle = '#1f77b4';
-  g.lineWidth = 2;
-  g.beginPath();
-  losses.forEach((v, i) => (i ? g.lineTo(x(i), y(v)) : g.moveTo(x(i), y(v))));
-  g.stroke();
-  g.fillStyle = '#1f77b4';
-  for (const [i, v] of losses.entries()) g.fillRect(x(i) - 1.5, y(v) - 1.5, 3, 3);
-}
-
 /** A whole-number setting of the form, checked. */
 function setting(id, what, isValid) {
   const value = Number($(id).value);
@@ -215,80 +222,167 @@ function setting(id, what, isValid) {
 const positiveInt = Object.assign((v) => Number.isInteger(v) && v >= 1, { rule: 'a positive whole number' });
 const positive = Object.assign((v) => Number.isFinite(v) && v > 0, { rule: 'a positive number' });
 
+/** The form's settings, checked. */
+function formSettings() {
+  return {
+    steps: setting('teach-steps', 'steps', positiveInt),
+    crop: setting('teach-crop', 'the crop', positiveInt),
+    batch: setting('teach-batch', 'the batch', positiveInt),
+    lr: setting('teach-lr', 'the learning rate', positive),
+    seed: Number($('teach-seed').value) || 0,
+    // Any of deeplab train's losses; 'bce' and 'bce+dice' for a binary model (smp classes 1).
+    loss: $('teach-loss-choice').value || 'ce',
+    // Without augmentation every crop is taken at the image's scale, unflipped.
+    augment: $('teach-augment').checked,
+    every: setting('teach-every', 'the checkpoint interval', positiveInt),
+  };
+}
+
+/** Puts settings back into the form. */
+function setForm(s) {
+  const fields = { 'teach-steps': s.steps, 'teach-crop': s.crop, 'teach-batch': s.batch, 'teach-lr': s.lr, 'teach-seed': s.seed, 'teach-loss-choice': s.loss ?? 'ce', 'teach-every': s.every ?? 5 };
+  for (const [id, v] of Object.entries(fields)) $(id).value = String(v);
+  $('teach-augment').checked = s.augment !== false;
+}
+
+/** RGB as ImageData, for the worker. */
+function imageDataOf(rgb) {
+  const out = new ImageData(rgb.width, rgb.height);
+  for (let p = 0; p < rgb.width * rgb.height; p++) {
+    out.data[4 * p] = rgb.data[3 * p];
+    out.data[4 * p + 1] = rgb.data[3 * p + 1];
+    out.data[4 * p + 2] = rgb.data[3 * p + 2];
+    out.data[4 * p + 3] = 255;
+  }
+  return out;
+}
+
+/** The curve and the progress line after each step. */
+function showStep(losses, steps) {
+  drawLossCurve($('teach-loss'), losses, steps);
+  $('teach-bar').max = steps;
+  $('teach-bar').value = losses.length;
+  $('teach-progress').textContent = losses.length ? `step ${losses.length}/${steps}: loss ${losses.at(-1).toFixed(4)}` : `starting: ${steps} steps`;
+}
+
 /**
- * Fine-tunes the chosen model on the painted images with the form's settings, drawing the loss
- * after each step; then shows the taught model's segmentation of each image and offers its
- * checkpoint as a download.
+ * Fine-tunes the chosen model on the painted images with the form's settings in the teach worker,
+ * keeping the run every few steps; with `resume`, goes on from the kept run. Draws the loss after
+ * each step; then shows the taught model's segmentation of each image and offers its checkpoint.
  */
-async function train() {
+async function train({ resume = false } = {}) {
   if (!items.length) throw new Error('teach: add an image and paint class strokes over it first');
-  const steps = setting('teach-steps', 'steps', positiveInt);
-  const crop = setting('teach-crop', 'the crop', positiveInt);
-  const batch = setting('teach-batch', 'the batch', positiveInt);
-  const lr = setting('teach-lr', 'the learning rate', positive);
-  const seed = Number($('teach-seed').value) || 0;
-  // Any of deeplab train's losses; 'bce' and 'bce+dice' for a binary model (smp classes 1).
-  const loss = $('teach-loss-choice').value || undefined;
-  // Without augmentation every crop is taken at the image's scale, unflipped (an image of the crop's size: the same crop every step).
-  const augment = $('teach-augment').checked;
-  const model = await currentModel();
+  const s = formSettings();
   const { custom } = await paintClasses();
-  const losses = [];
-  stopAsked = false;
+  const choice = currentChoice();
+  await baseInWorker();
+  const samples = items.map((i) => ({ image: i.rgb, labels: i.labels }));
+  let losses = [];
+  if (resume) {
+    const kept = await lastCheckpoint(RUN_STORE);
+    if (!kept) throw new Error('teach: no kept run to resume');
+    losses = kept.log.map((r) => r.loss);
+  } else {
+    await saveSession({ model: { value: choice.value, name: choice.name }, settings: s, classes: custom, classesText: $('teach-classes').value, items: items.map((i) => ({ name: i.name, rgb: i.rgb, labels: i.labels })) });
+  }
+  $('resume-offer').hidden = true;
+  persistStorage().then(showStorage, () => {});
   $('teach-train').disabled = true;
   $('teach-stop').disabled = false;
-  drawCurve(losses, steps);
+  showStep(losses, s.steps);
   const t0 = performance.now();
   try {
-    const next = await fineTune(
-      model,
-      items.map((i) => ({ image: i.rgb, labels: i.labels })),
-      {
-        steps,
-        crop,
-        batch,
-        lr,
-        seed,
-        loss,
-        classes: custom ?? undefined,
-        scale: augment ? undefined : [1, 1],
-        flip: augment,
-        onProgress: (m) => status(`teaching: ${m}…`),
-        shouldStop: () => stopAsked,
-        onStep: async (r) => {
-          losses.push(r.loss);
-          drawCurve(losses, steps);
-          $('teach-progress').textContent = `step ${r.step}/${r.steps}: loss ${r.loss.toFixed(4)} (${r.ms.toFixed(0)} ms)`;
-          status(`teaching: step ${r.step} of ${r.steps}`);
-          // Lets the page draw the curve and handle input before the next step.
-          await new Promise((resolve) => setTimeout(resolve, 0));
-        },
+    const result = await teachWorker.fineTune(samples, {
+      steps: s.steps,
+      crop: s.crop,
+      batch: s.batch,
+      lr: s.lr,
+      seed: s.seed,
+      loss: s.loss,
+      classes: custom ?? undefined,
+      scale: s.augment ? undefined : [1, 1],
+      flip: s.augment,
+      checkpoint: { store: RUN_STORE, every: s.every },
+      resume: resume ? RUN_STORE : undefined,
+      onProgress: (m) => status(`teaching: ${m}…`),
+      onStep: (r) => {
+        losses.push(r.loss);
+        showStep(losses, s.steps);
+        status(`teaching: step ${r.step} of ${r.steps} (${r.ms.toFixed(0)} ms)`);
       },
-    );
-    const seconds = (performance.now() - t0) / 1000;
+    });
+    holds.taught = true;
+    // The training is over: what follows (the checkpoint's bytes, each image segmented) is not.
+    const trainedAt = performance.now();
+    const seconds = (trainedAt - t0) / 1000;
     status('teaching: preparing the checkpoint…');
-    const bytes = await checkpointBytes(next);
-    if (taught) {
-      taught.model.dispose();
-      URL.revokeObjectURL(taught.url);
-    }
-    taught = { model: next, url: URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' })) };
+    const bytes = await teachWorker.checkpointBytes();
+    if (taught) URL.revokeObjectURL(taught.url);
+    taught = { bytes, base: choice.name, url: URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' })), info: result };
     const link = $('teach-download');
     link.href = taught.url;
-    link.download = `${model.name.replace(/\.(tflite|pth|pt|safetensors)$/i, '')}-taught.safetensors`;
+    link.download = `${choice.name.replace(/\.(tflite|pth|pt|safetensors)$/i, '')}-taught.safetensors`;
     link.textContent = `Download checkpoint (${(bytes.length / 2 ** 20).toFixed(1)} MiB)`;
     link.hidden = false;
+    $('keep-name').disabled = false;
+    $('keep-name').value ||= `${choice.name}-taught`;
+    $('keep-taught').disabled = false;
     for (const [k, item] of items.entries()) {
       status(`teaching: segmenting ${item.name} with the taught model (${k + 1} of ${items.length})…`);
-      drawOverlay(item.after, item.rgb, await next.segment(item.rgb), next.palette);
+      const seg = await teachWorker.segment(imageDataOf(item.rgb));
+      drawOverlay(item.after, item.rgb, seg, result.palette);
       item.after.hidden = false;
     }
-    status(`taught in ${losses.length} steps (${seconds.toFixed(1)} s): loss ${losses[0].toFixed(3)} → ${losses.at(-1).toFixed(3)}`);
-    return { losses, seconds };
+    const stopped = losses.length < s.steps;
+    status(`${stopped ? `stopped after step ${losses.length} of ${s.steps}` : `taught in ${losses.length} steps`} (${seconds.toFixed(1)} s): loss ${losses[0].toFixed(3)} → ${losses.at(-1).toFixed(3)}`);
+    if (stopped) await offerResume();
+    return { losses, seconds, trainedAt };
   } finally {
     $('teach-train').disabled = false;
     $('teach-stop').disabled = true;
   }
+}
+
+/** Offers the kept run for resuming where it is unfinished; returns what the offer says (null: none). */
+async function offerResume() {
+  const [kept, session] = await Promise.all([lastCheckpoint(RUN_STORE).catch(() => null), loadSession().catch(() => null)]);
+  if (!kept || !session || kept.step >= (kept.steps ?? Infinity)) {
+    $('resume-offer').hidden = true;
+    return null;
+  }
+  const last = kept.log.at(-1);
+  $('resume-text').textContent =
+    `An unfinished run: step ${kept.step} of ${kept.steps}, teaching ${session.model.name} ${session.items.length} image${session.items.length === 1 ? '' : 's'}` + (last ? ` (loss ${last.loss.toFixed(3)} at step ${last.step}).` : '.');
+  $('resume-offer').hidden = false;
+  return { step: kept.step, steps: kept.steps, model: session.model.name, images: session.items.length };
+}
+
+/** The kept run's images, classes and settings back on the page, then its training resumed. */
+async function resumeRun() {
+  const session = await loadSession();
+  if (!session) throw new Error('teach: no kept run to resume');
+  window.deeplabDemo.chooseModel(session.model.value);
+  clearItems();
+  folderClasses = null;
+  if (session.classes && !Array.isArray(session.classes)) {
+    const names = session.classes.names;
+    folderClasses = { classes: session.classes, names, palette: Uint8Array.from(session.classes.colors.flat()), text: session.classesText };
+  }
+  $('teach-classes').value = session.classesText ?? '';
+  setForm(session.settings);
+  for (const item of session.items) addRgb(item.rgb, item.name, item.labels);
+  await refreshClassPicker();
+  return train({ resume: true });
+}
+
+/** Keeps the last taught model in this browser under `name`. */
+async function keepTaught(name = $('keep-name').value.trim()) {
+  if (!taught) throw new Error('keep: teach a model first');
+  const info = await keepModel(taught.bytes, { name, base: taught.base });
+  persistStorage().then(showStorage, () => {});
+  await refreshKept();
+  status(`kept '${info.name}' in this browser (${(info.bytes / 2 ** 20).toFixed(1)} MiB): it is in the model list and below`);
+  return info;
 }
 
 async function fetchBlob(url) {
@@ -310,7 +404,8 @@ async function init() {
   for (const l of TRAINING_LOSSES) $('teach-loss-choice').append(new Option(l, l));
   const samples = await fetchBlob('/samples/').then((b) => b.text()).then(JSON.parse);
   for (const s of samples) $('teach-sample').append(new Option(s, s));
-  drawCurve([], Number($('teach-steps').value) || 1);
+  drawLossCurve($('teach-loss'), [], Number($('teach-steps').value) || 1);
+  if ((await capabilities).teach) await offerResume();
 }
 
 const onFolder = (files) => {
@@ -349,25 +444,38 @@ $('teach-classes').addEventListener('change', () => guarded(refreshClassPicker)(
 $('model').addEventListener('change', () => items.length && guarded(refreshClassPicker)().catch(() => {}));
 $('teach-train').addEventListener('click', () => guarded(train)().catch(() => {}));
 $('teach-stop').addEventListener('click', () => {
-  stopAsked = true;
-  status('teaching: stopping after this step…');
+  teachWorker?.stopFineTune().catch(() => {});
+  status('teaching: stopping after this step (the run is kept)…');
 });
+$('resume-run').addEventListener('click', () => guarded(resumeRun)().catch(() => {}));
+$('discard-run').addEventListener('click', () =>
+  guarded(async () => {
+    await clearRun();
+    $('resume-offer').hidden = true;
+    status('the unfinished run was discarded');
+  })().catch(() => {}),
+);
+$('keep-taught').addEventListener('click', () => guarded(keepTaught)().catch(() => {}));
+$('teach-steps').addEventListener('change', () => drawLossCurve($('teach-loss'), [], Number($('teach-steps').value) || 1));
 
-/**
- * Sets the form (`loss`: one of TRAINING_LOSSES, default 'ce') and trains: the losses and time, the pixels labelled per image, and with `probe`
- * ({ width, height, data: base64 RGB }) the taught model's logits on it (base64 float32, [h, w, classes]).
- */
-async function trainAsSet({ steps, crop, batch = 1, lr, seed = 0, augment = true, loss = 'ce', probe }) {
-  Object.entries({ 'teach-steps': steps, 'teach-crop': crop, 'teach-batch': batch, 'teach-lr': lr, 'teach-seed': seed, 'teach-loss-choice': loss }).forEach(([id, v]) => ($(id).value = String(v)));
-  $('teach-augment').checked = augment;
-  const { losses, seconds } = await train();
-  const result = { losses, seconds, painted: items.map((i) => i.labels.filter((c) => c !== UNLABELLED).length) };
+/** The result the tests read: losses and time, the pixels labelled per image, and with `probe` the taught model's logits on it. */
+async function resultOf({ losses, seconds, trainedAt }, probe) {
+  const result = { losses, seconds, trainedAt, painted: items.map((i) => i.labels.filter((c) => c !== UNLABELLED).length) };
   if (probe) {
     const rgb = { width: probe.width, height: probe.height, data: fromBase64(probe.data) };
-    const { logits } = await taught.model.segment(rgb, { include: ['logits'] });
+    const { logits } = await teachWorker.segment(imageDataOf(rgb), { logits: true });
     result.logits = toBase64(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
   }
   return result;
+}
+
+/**
+ * Sets the form (`loss`: one of TRAINING_LOSSES, default 'ce'; `every`: the checkpoint interval) and trains: the losses and time, the pixels labelled per image, and with `probe`
+ * ({ width, height, data: base64 RGB }) the taught model's logits on it (base64 float32, [h, w, classes]).
+ */
+async function trainAsSet({ steps, crop, batch = 1, lr, seed = 0, augment = true, loss = 'ce', every = 5, probe }) {
+  setForm({ steps, crop, batch, lr, seed, augment, loss, every });
+  return resultOf(await train(), probe);
 }
 
 const ready = guarded(init)();
@@ -379,7 +487,7 @@ Object.assign(window.deeplabDemo, {
    */
   teach: guarded(async ({ images, classes = '', ...settings }) => {
     await ready;
-    for (const item of items.splice(0)) item.canvas.parentElement.remove();
+    clearItems();
     $('teach-classes').value = classes;
     for (const { url, name = url.split('/').pop(), strokes } of images) {
       const item = await addImage(await fetchBlob(url), name);
@@ -398,5 +506,15 @@ Object.assign(window.deeplabDemo, {
   },
   /** Trains on the images as they are on the page (a folder's, or painted), with these settings. */
   teachAsIs: guarded(async (settings) => trainAsSet(settings)),
+  /** The unfinished run the page offers to resume ({ step, steps, model, images }), or null. */
+  unfinishedRun: async () => {
+    await ready;
+    return $('resume-offer').hidden ? null : offerResume();
+  },
+  /** Resumes the kept run as the Resume button does; the result has every step's loss, the kept ones first. */
+  resumeRun: guarded(async (probe) => resultOf(await resumeRun(), probe)),
+  /** Keeps the last taught model under `name`, as the Keep button does. */
+  keepTaught: guarded(keepTaught),
+  /** Segments the image at `url` with the last taught model in the teach worker (its class map). */
+  segmentTaught: async (url) => Array.from((await teachWorker.segment(await fetchBlob(url))).classes),
 });
-

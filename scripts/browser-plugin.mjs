@@ -11,11 +11,13 @@
 //   png-rgba       colour masks: our PNG decoder on fflate
 //   file-bytes     a file read by path: an error (a page passes bytes)
 //   write-atomic   a file written to a path: an error (a page takes bytes: checkpointBytes)
+//   write-folder-atomic  a folder written to a path: an error (a page zips it: exportModel)
 //   node-files     the data readers' disk: an error (a page passes a dropped folder's files)
 //   load-weights   loading by registry name or path: an error (a page uses loadModel on a URL,
 //                  File or bytes); what needs no file system is shared
 //   npy-folder     a folder of .npy tensors: an error (a page loads one file's bytes)
 //   crc32          CRC-32 of zip entries, gzip members and PNG chunks: the table-driven loop
+//   checkpoint-store  fineTune's checkpoints: a folder in Node, the origin private file system here
 //   default-cpu-runtime  the CPU device's runtime, onnxruntime-node: none loaded by itself (the
 //                  page hands over onnxruntime-web: useCpuRuntime)
 //
@@ -36,7 +38,7 @@ const browserDir = join(root, 'src', 'browser');
  */
 const BROWSER_PACKAGES = new Set(['fflate', 'protobufjs/light.js']);
 /** Modules (by file name) whose browser stand-in of the same name in src/browser/ is bundled instead. */
-export const SWAPPED = ['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba', 'file-bytes', 'write-atomic', 'node-files', 'load-weights', 'npy-folder', 'crc32', 'default-cpu-runtime'];
+export const SWAPPED = ['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba', 'file-bytes', 'write-atomic', 'node-files', 'load-weights', 'npy-folder', 'crc32', 'checkpoint-store', 'write-folder-atomic', 'default-cpu-runtime'];
 const swappedImport = new RegExp(`(^|/)(${SWAPPED.join('|')})\\.js$`);
 
 export const browserSwaps = {

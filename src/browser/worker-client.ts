@@ -1,16 +1,27 @@
-// The page's side of the engine in a Web Worker: the same load and segment as a DeepLabModel,
-// each a message to the worker (src/browser/worker.ts) and a promise of its answer. Images go
-// over as ImageBitmaps (transferred, not copied); with attachCanvas the worker draws the overlay
-// into the page's canvas itself.
+// The page's side of the engine in a Web Worker: the same load, segment and fineTune as a
+// DeepLabModel, each a message to the worker (src/browser/worker.ts) and a promise of its answer.
+// Images go over as ImageBitmaps (transferred, not copied); with attachCanvas the worker draws the
+// overlay into the page's canvas itself. A fine-tune's steps and progress come back as messages,
+// and its stop and abort go to the worker at once.
+import type { FineTuneStep, TeachSample } from '../train/fine-tune.js';
+import { type BrowserImage, imageToRgb } from './images.js';
 import type { BrowserLoadOptions } from './load.js';
-import type { LoadedModelInfo, WorkerLoadOptions, WorkerRequest, WorkerResponse, WorkerSegmentResult } from './worker-protocol.js';
+import type { LoadedModelInfo, TaughtModelInfo, WorkerFineTuneOptions, WorkerLoadOptions, WorkerRequest, WorkerResponse, WorkerSegmentResult } from './worker-protocol.js';
 
-export type { LoadedModelInfo, WorkerSegmentResult } from './worker-protocol.js';
+export type { LoadedModelInfo, TaughtModelInfo, WorkerFineTuneOptions, WorkerSegmentResult } from './worker-protocol.js';
+
+/** SegmentationWorker.fineTune's options: fineTune's, with its callbacks and signal kept in the page. */
+export interface WorkerFineTuneCallOptions extends WorkerFineTuneOptions {
+  onStep?(step: FineTuneStep): void;
+  onProgress?(message: string): void;
+  /** Aborts the fine-tune in the worker: it rejects with the signal's reason, and the worker keeps its model. */
+  signal?: AbortSignal;
+}
 
 /** What the worker can segment: anything createImageBitmap takes, or ImageData. */
 export type WorkerImage = ImageBitmapSource | ImageData;
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (m: string) => void };
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (m: string) => void; onStep?: (s: FineTuneStep) => void };
 /** Distributes the request union over its members, so each keeps its own fields. */
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
@@ -99,29 +110,76 @@ export class SegmentationWorker {
     await this.request({ op: 'canvas', canvas: offscreen }, [offscreen]);
   }
 
-  /** Segments an image in the worker; with `overlay`, the worker also draws it into the attached canvas. */
-  async segment(image: WorkerImage, opts: { overlay?: boolean } = {}): Promise<WorkerSegmentResult> {
+  /**
+   * Segments an image in the worker; with `overlay`, the worker also draws it into the attached
+   * canvas; with `logits`, the result holds the network's logits at the image's size.
+   */
+  async segment(image: WorkerImage, opts: { overlay?: boolean; logits?: boolean } = {}): Promise<WorkerSegmentResult> {
     const sent = image instanceof ImageData ? image : await bitmapOf(image);
-    return (await this.request({ op: 'segment', image: sent, overlay: !!opts.overlay }, sent instanceof ImageBitmap ? [sent] : [])) as WorkerSegmentResult;
+    return (await this.request({ op: 'segment', image: sent, overlay: !!opts.overlay, logits: !!opts.logits }, sent instanceof ImageBitmap ? [sent] : [])) as WorkerSegmentResult;
   }
 
-  /** Releases the model (and its GPU device) in the worker, then stops it. */
-  async terminate(): Promise<void> {
+  /**
+   * Fine-tunes the worker's model (fineTune, with its checkpoints and resume) on `samples`; the
+   * taught model becomes the worker's model. Images that cannot cross to a worker as they are (an
+   * <img>, a canvas, a video) go as their RGB pixels. Each step is told to `onStep` in the page;
+   * stopFineTune() stops after the step under way (the taught model so far is the result), and
+   * `signal` aborts it (the worker keeps the model it had).
+   */
+  async fineTune(samples: readonly TeachSample[], opts: WorkerFineTuneCallOptions): Promise<TaughtModelInfo> {
+    const { onStep, onProgress, signal, ...options } = opts;
+    signal?.throwIfAborted();
+    if (!Array.isArray(samples)) throw new Error('fineTune: samples must be a list of { image, labels }');
+    const sent = samples.map((s) => ({ ...s, image: crossable(s?.image) }));
+    const id = this.nextId;
+    const abort = () => void this.request({ op: 'abort', target: id }).catch(() => undefined);
+    signal?.addEventListener('abort', abort, { once: true });
     try {
-      if (!this.failure) await this.request({ op: 'dispose' });
+      return (await this.request({ op: 'fineTune', samples: sent, options }, [], onProgress, onStep)) as TaughtModelInfo;
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  /** Stops the worker's fine-tunes under way after their current step (each keeps its checkpoint and resolves with the model taught so far). */
+  async stopFineTune(): Promise<void> {
+    const targets = [...this.fineTunes];
+    await Promise.all(targets.map((target) => this.request({ op: 'stop', target })));
+  }
+
+  /** The checkpoint bytes (our format, as checkpointBytes gives) of the worker's model: the taught one after fineTune. */
+  async checkpointBytes(): Promise<Uint8Array> {
+    return (await this.request({ op: 'checkpoint' })) as Uint8Array;
+  }
+
+  /**
+   * Releases the model and the GPU device in the worker, then stops it. With `{ wait: false }` the
+   * worker is stopped at once, whatever it is doing (as a closed tab stops it): a fine-tune's
+   * checkpoint being written is left as it was before, and the browser reclaims the device.
+   */
+  async terminate(opts: { wait?: boolean } = {}): Promise<void> {
+    try {
+      if (!this.failure && opts.wait !== false) await this.request({ op: 'dispose' });
     } finally {
       this.worker.terminate();
       this.fail(new Error('deeplab worker: terminated'));
     }
   }
 
-  private request(body: RequestBody, transfer: Transferable[] = [], onProgress?: (m: string) => void): Promise<unknown> {
+  /** Ids of the fine-tunes under way. */
+  private readonly fineTunes = new Set<number>();
+
+  private request(body: RequestBody, transfer: Transferable[] = [], onProgress?: (m: string) => void, onStep?: (s: FineTuneStep) => void): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
+    if (body.op === 'fineTune') this.fineTunes.add(id);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+      this.pending.set(id, { resolve, reject, onProgress, onStep });
       this.worker.postMessage({ ...body, id } as WorkerRequest, transfer);
-    });
+    }).finally(() => this.fineTunes.delete(id));
   }
 
   private receive(msg: WorkerResponse): void {
@@ -131,9 +189,13 @@ export class SegmentationWorker {
       p.onProgress?.(msg.progress);
       return;
     }
+    if ('step' in msg) {
+      p.onStep?.(msg.step);
+      return;
+    }
     this.pending.delete(msg.id);
     if (msg.ok) p.resolve(msg.value);
-    else p.reject(new Error(msg.error));
+    else p.reject(Object.assign(new Error(msg.error), msg.name && msg.name !== 'Error' ? { name: msg.name } : {}));
   }
 
   private fail(error: Error): void {
@@ -141,4 +203,10 @@ export class SegmentationWorker {
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
   }
+}
+
+/** A sample's image as it can cross to the worker: an element, canvas or frame as its RGB pixels; anything else (RGB, bands, bytes, a Blob, a URL, an ImageBitmap) as it is. */
+function crossable(image: unknown): unknown {
+  const elements = ['HTMLImageElement', 'HTMLCanvasElement', 'HTMLVideoElement', 'OffscreenCanvas', 'VideoFrame'];
+  return elements.some((c) => typeof (globalThis as Record<string, unknown>)[c] === 'function' && image instanceof ((globalThis as Record<string, unknown>)[c] as new () => object)) ? imageToRgb(image as BrowserImage, 'image') : image;
 }

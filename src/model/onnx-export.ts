@@ -77,16 +77,17 @@ export function ownOnnxFile(w: LoadedWeights, source: string): { bytes: Uint8Arr
   return record.onnxFile(w.architecture, w.params, w.config, { classes, class_colors, model, source, normalization, mean, std });
 }
 
+/** The ONNX file's bytes, with its node and initializer counts: a network from an ONNX file goes back as that file, its trained weights in place. */
+export function onnxFile(w: LoadedWeights, o: OnnxExportOptions): { bytes: Uint8Array; nodes: number; initializers: number } {
+  const file = ownOnnxFile(w, o.source ?? w.name);
+  if (file) return file;
+  const model = onnxModel(w, o);
+  return { bytes: encodeModel(model), nodes: model.graph.node.length, initializers: model.graph.initializer.length };
+}
+
 /** Writes the ONNX file (to a temporary file renamed into place); returns what it wrote. */
 export function exportOnnx(path: string, w: LoadedWeights, o: OnnxExportOptions): { nodes: number; initializers: number; bytes: number } {
-  // A network from an ONNX file goes back as that file, its trained weights in place.
-  const file = ownOnnxFile(w, o.source ?? w.name);
-  if (file) {
-    writeFileAtomic(path, file.bytes);
-    return { nodes: file.nodes, initializers: file.initializers, bytes: file.bytes.byteLength };
-  }
-  const model = onnxModel(w, o);
-  const bytes = encodeModel(model);
+  const { bytes, nodes, initializers } = onnxFile(w, o);
   writeFileAtomic(path, bytes);
-  return { nodes: model.graph.node.length, initializers: model.graph.initializer.length, bytes: bytes.byteLength };
+  return { nodes, initializers, bytes: bytes.byteLength };
 }

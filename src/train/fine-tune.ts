@@ -5,7 +5,9 @@
 // with `deeplab train`'s augmentation (random scale, crop, flip) and runs one Trainer step on the
 // model's GPU context; its loss goes to onStep. The result is a new model with the trained
 // weights; the given one is left as it was. An AbortSignal cancels it between steps; an option
-// it does not know is refused by name.
+// it does not know is refused by name. With `checkpoint`, the run is kept in a store (a folder in
+// Node, the origin private file system in the page) every few steps, when stopped and at its end,
+// and `resume` continues a kept run with the losses of one never stopped (fine-tune-checkpoint.ts).
 import { contextQueue } from '../gpu/serial-queue.js';
 import { checkStatistics } from '../model/input-check.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
@@ -14,7 +16,11 @@ import { DeepLabModel } from '../model/model.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../model/voc.js';
 import { checkOptionKeys, checkSignal } from '../util/option-keys.js';
 import { adaptWeights } from './adapt.js';
+import { FineTuneCheckpoints, type ResumedRun, SCHEDULE_KEYS, type StoredFineTuneOptions, readResume } from './fine-tune-checkpoint.js';
+import { openCheckpointStore } from './checkpoint-store.js';
 import { type TrainingLoss, lossTerms } from './loss-choice.js';
+import type { CheckpointStoreRef } from './run-store.js';
+import type { StepRecord } from './step-log.js';
 import { type TeachSample, UNLABELLED, prepareSamples, stepBatch } from './teach-samples.js';
 import { Trainer } from './trainer.js';
 
@@ -78,6 +84,23 @@ export interface FineTuneOptions {
    * as if nothing happened; 'fail' rejects with the loss.
    */
   deviceLoss?: DeviceLossPolicy;
+  /**
+   * Keeps the run in `store` every `every` steps (default 10), when shouldStop stops it and at its
+   * end: the weights, momentum, steps done, these settings and the loss log, in the format of a
+   * `deeplab train` run folder. `store` is a folder path in Node; in the page a directory of the
+   * origin private file system, by name ('runs/teach') or FileSystemDirectoryHandle. Each file is
+   * written whole or not at all; a write that fails (a full quota: an error named
+   * 'QuotaExceededError' giving the bytes needed and free) stops the run, the previous checkpoint
+   * left as it was.
+   */
+  checkpoint?: { store: CheckpointStoreRef; every?: number };
+  /**
+   * Continues the run kept in this store (as `checkpoint.store` names one) from its last
+   * checkpoint: its weights, momentum and step; the steps after it take the crops, flips and
+   * learning rates a run never stopped takes there, so with the same samples and settings the
+   * losses are that run's. onStep is told the new steps only (lastCheckpoint gives the log).
+   */
+  resume?: CheckpointStoreRef;
 }
 
 /** Every option's name, for the check of the keys given. */
@@ -104,6 +127,8 @@ const OPTION_NAMES = Object.keys({
   shouldStop: true,
   signal: true,
   deviceLoss: true,
+  checkpoint: true,
+  resume: true,
 } satisfies Record<keyof FineTuneOptions, true>);
 
 export interface FineTuneStep {
@@ -148,8 +173,16 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   const say = o.onProgress ?? (() => {});
   const ctx = model.ctx;
   const queue = contextQueue(ctx);
-  const current: LoadedWeights = { ...model.loadedWeights, params: await queue.run(() => model.parameters()) };
-  const weights = o.classes === undefined ? current : adaptWeights(current, { classes: classSetOf(o.classes), seed }).weights;
+  const stored = storedOptions(o);
+  const resumed = o.resume === undefined ? null : await resumeRun(o.resume, stored, say);
+  let weights: LoadedWeights;
+  if (resumed) {
+    weights = resumed.weights;
+    checkResumedClasses(resumed, o.classes);
+  } else {
+    const current: LoadedWeights = { ...model.loadedWeights, params: await queue.run(() => model.parameters()) };
+    weights = o.classes === undefined ? current : adaptWeights(current, { classes: classSetOf(o.classes), seed }).weights;
+  }
   try {
     lossTerms(o.loss, weights.config.binary ?? false);
   } catch (e) {
@@ -157,6 +190,8 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   }
   const prepared = await prepareSamples(weights, samples, o);
   signal?.throwIfAborted();
+  const base = resumed?.base ?? model.name;
+  const checkpoints = o.checkpoint === undefined ? null : await FineTuneCheckpoints.open(checkpointStore(o.checkpoint), o.checkpoint.every, stored, base, o.resume === o.checkpoint.store ? (resumed?.step ?? null) : null);
   say(`compiling the training step for ${batch}x${o.crop}x${o.crop} crops`);
   const trainer = await queue.run(() =>
     Trainer.create(ctx, weights, {
@@ -178,13 +213,23 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   );
   let trained;
   try {
-    for (let step = 0; step < o.steps; step++) {
+    if (resumed) trainer.resumeAt(resumed.step, resumed.momentum);
+    const log: StepRecord[] = [...(resumed?.log ?? [])];
+    for (let step = trainer.stepsDone; step < o.steps; step++) {
       signal?.throwIfAborted();
       const t0 = performance.now();
       const crops = stepBatch(prepared, step, weights, o, batch);
       const r = await queue.run(() => trainer.train([crops]));
-      await o.onStep?.({ step: step + 1, steps: o.steps, loss: r.loss, lr: r.lr, ms: performance.now() - t0 });
-      if (step + 1 < o.steps && o.shouldStop?.()) break;
+      const ms = performance.now() - t0;
+      log.push({ step: step + 1, loss: r.loss, lr: r.lr, imagesPerSecond: batch / (ms / 1000) });
+      await o.onStep?.({ step: step + 1, steps: o.steps, loss: r.loss, lr: r.lr, ms });
+      const stopping = step + 1 < o.steps && !!o.shouldStop?.();
+      if (checkpoints?.due(step + 1, stopping)) {
+        say(`keeping step ${step + 1} in ${checkpoints.where}`);
+        const { params, momentum } = await queue.run(() => trainer.checkpointState());
+        await checkpoints.save(step + 1, weights, params, momentum, log);
+      }
+      if (stopping) break;
     }
     signal?.throwIfAborted();
     say('reading the trained weights back');
@@ -198,4 +243,35 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
     signal.throwIfAborted();
   }
   return tuned;
+}
+
+/** The settings a checkpoint keeps (those that can be written down: no callbacks, signal or stores). */
+function storedOptions(o: FineTuneOptions): StoredFineTuneOptions {
+  const { onStep: _a, onProgress: _b, shouldStop: _c, signal: _d, checkpoint: _e, resume: _f, ...kept } = o;
+  return JSON.parse(JSON.stringify(kept)) as StoredFineTuneOptions;
+}
+
+/** The store of `checkpoint`, checked for its shape. */
+function checkpointStore(checkpoint: FineTuneOptions['checkpoint']): CheckpointStoreRef {
+  if (typeof checkpoint !== 'object' || checkpoint === null || !('store' in checkpoint)) throw new Error(`fineTune: checkpoint is { store, every }, got ${JSON.stringify(checkpoint)}`);
+  return checkpoint.store;
+}
+
+/** The run kept in `ref`, with any setting given now that differs from the run's said (the losses then differ from an uninterrupted run's). */
+async function resumeRun(ref: CheckpointStoreRef, now: StoredFineTuneOptions, say: (message: string) => void): Promise<ResumedRun> {
+  const store = await openCheckpointStore(ref, 'fineTune: resume', false);
+  const run = await readResume(store);
+  if (!run) throw new Error(`fineTune: resume: ${store.where} holds no checkpoint to resume from`);
+  const changed = run.options ? SCHEDULE_KEYS.filter((k) => JSON.stringify(now[k]) !== JSON.stringify(run.options![k])).map((k) => `${k} ${JSON.stringify(now[k])} (the run's ${JSON.stringify(run.options![k])})`) : [];
+  say(`resuming ${store.where} at step ${run.step}` + (changed.length ? `, with settings other than the run's: ${changed.join(', ')}` : ''));
+  return run;
+}
+
+/** A resumed run's classes against those asked for (the checkpoint's classifier is the one trained). */
+function checkResumedClasses(run: ResumedRun, classes: FineTuneOptions['classes']): void {
+  if (classes === undefined) return;
+  const asked = classSetOf(classes).names;
+  if (JSON.stringify(asked) !== JSON.stringify(run.weights.classes.names)) {
+    throw new Error(`fineTune: resume: ${run.where} holds a model of the classes ${run.weights.classes.names.join(', ')}, not ${asked.join(', ')}`);
+  }
 }

@@ -4,14 +4,13 @@
 // lost, stops the run with an error naming the step and what the folder still holds.
 import { join } from 'node:path';
 import { type GpuContext, GpuError } from '../gpu/context.js';
-import type { HostParams } from '../graph/params.js';
 import { type LoadedWeights, saveCheckpoint } from '../model/loading/load-weights.js';
 import type { DeepLabModel } from '../model/model.js';
+import { LATEST } from './fine-tune-checkpoint.js';
 import type { RunOptions } from './run-options.js';
 import type { Trainer } from './trainer.js';
-import { momentumName } from './training-graph.js';
 
-export const LATEST = 'latest.safetensors';
+export { LATEST };
 export const BEST = 'best.safetensors';
 
 export class RunCheckpoints {
@@ -32,10 +31,7 @@ export class RunCheckpoints {
   /** Writes the model's weights as they are on the GPU (and to latest, the momentum buffers) with the training state. */
   async save(path: string, model: DeepLabModel, trainer: Trainer, bestMIoU: number | null): Promise<void> {
     const params = await model.parameters();
-    const momentum: HostParams = new Map();
-    for (const p of trainer.trainable) {
-      if (trainer.session.has(momentumName(p.name))) momentum.set(momentumName(p.name), { shape: [...p.shape], data: await trainer.session.download(momentumName(p.name)) });
-    }
+    const { momentum } = await trainer.checkpointState();
     // Reads from a device lost part-way may be zeros: never let them replace a checkpoint.
     this.ctx.assertAlive(`saving ${path}`);
     try {

@@ -1,42 +1,21 @@
-// A run's record of its steps: log.jsonl (one JSON line per step) and the curves drawn from it
-// (loss.png, val.png).
+// A run's record of its steps in its folder: log.jsonl (one JSON line per step: step-log.ts) and
+// the curves drawn from it (loss.png, val.png).
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { plotPng } from '../util/plot.js';
 import { writeFileAtomic } from '../util/write-atomic.js';
+import { type StepRecord, parseStepLog, stepLogText } from './step-log.js';
 
-export interface StepRecord {
-  step: number;
-  loss: number;
-  lr: number;
-  imagesPerSecond: number;
-  valMIoU?: number;
-  valPixelAccuracy?: number;
-  /** IoU in percent by class name; null for a class in neither the ground truth nor the predictions. */
-  valPerClassIoU?: Record<string, number | null>;
-}
+export type { StepRecord } from './step-log.js';
 
 /** The records of steps up to `upTo` in the log at `path` (none when there is no log). */
 export function readLog(path: string, upTo: number): StepRecord[] {
-  if (!existsSync(path)) return [];
-  const lines = readFileSync(path, 'utf8').split('\n');
-  const records: StepRecord[] = [];
-  for (const [i, line] of lines.entries()) {
-    if (!line.trim()) continue;
-    try {
-      records.push(JSON.parse(line) as StepRecord);
-    } catch (e) {
-      // A process killed while appending leaves a torn last line: that step is redone anyway.
-      if (lines.slice(i + 1).every((l) => !l.trim())) break;
-      throw new Error(`${path}: line ${i + 1} is not JSON (${(e as Error).message})`);
-    }
-  }
-  return records.filter((r) => r.step <= upTo);
+  return existsSync(path) ? parseStepLog(readFileSync(path, 'utf8'), path, upTo) : [];
 }
 
 /** Replaces the log at `path` with `records`, atomically. */
 export function rewriteLog(path: string, records: readonly StepRecord[]): void {
-  writeFileAtomic(path, Buffer.from(records.map((r) => JSON.stringify(r) + '\n').join('')));
+  writeFileAtomic(path, Buffer.from(stepLogText(records)));
 }
 
 /** Adds a step's line to the log. */

@@ -46,6 +46,8 @@ export interface TestPage {
   screenshot(path: string): Promise<void>;
   /** Reloads the page and waits for it to load. */
   reload(): Promise<void>;
+  /** Opens `path` of the demo's origin ('/?webgpu=off') and waits for it to load. */
+  goto(path: string): Promise<void>;
   /** Closes the browser and the server and removes the browser's folders. */
   close(): Promise<void>;
 }
@@ -83,6 +85,7 @@ async function openInChromium(o: TestPageOptions): Promise<TestPage> {
     },
     screenshot: async (path) => void (await page.screenshot({ path, fullPage: true })),
     reload: async () => void (await page.reload()),
+    goto: async (path) => void (await page.goto(new URL(path, demo.url).href)),
     close: demo.close,
   };
 }
@@ -129,6 +132,7 @@ async function openInFirefox(o: TestPageOptions): Promise<TestPage> {
       },
       screenshot: async (path) => void (await page.screenshot({ path, fullPage: true })),
       reload: async () => void (await page.reload()),
+      goto: async (path) => void (await page.goto(new URL(path, demo.url).href)),
       close,
     };
   } catch (e) {

@@ -1,12 +1,16 @@
 // The demo page in real browsers, headless: Debian's Chromium (WebGPU from Dawn on its software
 // adapter, SwiftShader, driven by playwright-core) and Firefox ESR (WebGPU from wgpu on lavapipe,
 // driven by puppeteer-core). The page loads the default model from our demo server and segments a
-// VOC image; its class map must be the one Node's `segment` gives.
+// VOC image; its class map must be the one Node's `segment` gives. It shows the compile, first and
+// warm times apart, a class turned off in the legend leaves its pixels uncoloured, axe-core finds
+// nothing serious on the page, and the page as a browser without WebGPU sees it says what the
+// browser is and how to turn WebGPU on (axe-core on it too).
 import { expect } from 'chai';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../src/model/model.js';
 import { testContext } from '../helpers.js';
+import { seriousViolations } from './axe.js';
 import { BROWSERS, BROWSER_TITLES, type BrowserName, type TestPage, openTestPage } from './browsers.js';
 import { sharedPath } from '../shared.js';
 
@@ -53,7 +57,42 @@ for (const browser of BROWSERS) {
       }
       const legend = await page.evaluate(() => document.getElementById('legend')!.textContent);
       expect(legend).to.contain('aeroplane');
-      expect(await page.evaluate(() => document.getElementById('timing')!.textContent)).to.match(/\d+ ms for 500x366/);
+      expect(await page.evaluate(() => document.getElementById('timing')!.textContent)).to.match(/^mobilenetv2-pascal-257: \d+ ms for 500x366 \(the first run at this size: it includes the GPU compiling its kernels/);
+      // Again: the warm time, shown apart from the first run's and the compile at load.
+      await page.evaluate((image) => (window as unknown as { deeplabDemo: { segmentUrl(u: string): Promise<unknown> } }).deeplabDemo.segmentUrl(`/samples/${image}`), IMAGE);
+      const figures = await page.evaluate(() => Object.fromEntries(Array.from(document.querySelectorAll('#figures dt')).map((dt) => [dt.textContent, dt.nextElementSibling!.textContent])));
+      expect(figures['Compile (at load)']).to.match(/^\d+\.\d s$/);
+      expect(figures['First segment']).to.match(/^\d+ ms at 500x366$/);
+      expect(figures['Warm segment']).to.match(/^\d+ ms at 500x366$/);
+      expect(await page.evaluate(() => document.getElementById('timing')!.textContent)).to.match(/ ms for 500x366 \(warm\)$/);
+      // A class turned off in the legend: its pixels show the photo alone; the opacity slider at 0 leaves the photo.
+      const overlay = await page.evaluate(async () => {
+        const canvas = document.getElementById('output') as HTMLCanvasElement;
+        const pixels = () => canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+        const on = pixels();
+        const box = document.getElementById('class-1') as HTMLInputElement;
+        box.click();
+        const off = pixels();
+        box.click();
+        const opacity = document.getElementById('opacity') as HTMLInputElement;
+        opacity.value = '0';
+        opacity.dispatchEvent(new Event('input'));
+        const none = pixels();
+        opacity.value = '60';
+        opacity.dispatchEvent(new Event('input'));
+        let changed = 0;
+        let asPhoto = 0;
+        for (let i = 0; i < on.length; i += 4) {
+          if (on[i] !== off[i] || on[i + 1] !== off[i + 1] || on[i + 2] !== off[i + 2]) changed++;
+          if (off[i] === none[i] && off[i + 1] === none[i + 1] && off[i + 2] === none[i + 2]) asPhoto++;
+        }
+        return { changed, asPhoto, label: document.querySelector('label[for="class-1"]')!.textContent };
+      });
+      const planes = inBrowser.classes.filter((c) => c === 1).length;
+      expect(overlay.label).to.equal('aeroplane');
+      expect(overlay.changed, 'pixels changed by turning aeroplane off').to.be.within(0.9 * planes, planes);
+      expect(overlay.asPhoto, 'pixels that are the photo alone with aeroplane off').to.be.at.least(planes);
+      expect(await seriousViolations(page), 'serious accessibility violations (axe-core)').to.deep.equal([]);
       mkdirSync('out', { recursive: true });
       await page.screenshot(join('out', `demo-${browser}.png`));
       expect(page.pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
@@ -71,6 +110,25 @@ for (const browser of BROWSERS) {
       expect(error, 'segmenting a weights file must fail').to.be.a('string');
       expect(error).to.match(/not an image this browser can decode/);
       expect(await page.evaluate(() => document.getElementById('status')!.textContent)).to.match(/not an image this browser can decode/);
+    });
+
+    it('without WebGPU (?webgpu=off) the page says what the browser is, what still works and how to turn WebGPU on', async () => {
+      await page.goto('/?webgpu=off');
+      await page.evaluate(() => (window as unknown as { deeplabDemo: { keptReady: Promise<void> } }).deeplabDemo.keptReady);
+      const shown = await page.evaluate(() => ({
+        panel: !document.getElementById('no-webgpu')!.hidden,
+        segment: !document.getElementById('segment-panel')!.hidden,
+        teach: !document.getElementById('teach')!.hidden,
+        kept: !document.getElementById('kept-panel')!.hidden,
+        text: document.getElementById('no-webgpu')!.innerText,
+      }));
+      expect(shown).to.include({ panel: true, segment: false, teach: false, kept: true });
+      expect(shown.text).to.match(browser === 'chromium' ? /Chromium \(headless\) \d+ on Linux/ : /Firefox \d+ on Linux/);
+      expect(shown.text).to.match(browser === 'chromium' ? /#enable-unsafe-webgpu/ : /dom\.webgpu\.enabled/);
+      expect(shown.text).to.contain('Teaching\nneeds WebGPU');
+      expect(await seriousViolations(page), 'serious accessibility violations (axe-core)').to.deep.equal([]);
+      await page.screenshot(join('out', `demo-no-webgpu-${browser}.png`));
+      expect(page.pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
     });
   });
 }

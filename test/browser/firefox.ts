@@ -12,10 +12,14 @@ export const FIREFOX = readFlag('DEEPLAB_FIREFOX');
 /**
  * WebGPU is off by default in Firefox on Linux (no navigator.gpu without dom.webgpu.enabled), and
  * with it on, requestAdapter() gives no adapter on lavapipe until the blocklist is ignored.
+ * navigator.storage.persist() asks the user in a prompt a headless browser never answers: Firefox's
+ * testing prefs answer it (no, as a user who dismisses it).
  */
 export const FIREFOX_PREFS = {
   'dom.webgpu.enabled': true,
   'gfx.webgpu.ignore-blocklist': true,
+  'dom.storageManager.prompt.testing': true,
+  'dom.storageManager.prompt.testing.allow': false,
 };
 
 /** Throws an error saying how to get a Firefox unless FIREFOX is there; `what` names the caller. */

@@ -1,14 +1,18 @@
 // The demo's teach mode in headless Chromium (SwiftShader) and Firefox (wgpu on lavapipe): strokes
-// painted from a VOC image's ground truth over a small window of it, a few fine-tuning steps on
-// the page's GPU lower the loss and draw the curve while the page's own timer keeps ticking, the
-// taught model's segmentation is shown, and the checkpoint the page offers as a download loads in
-// Node and gives the page's logits.
+// painted from a VOC image's ground truth over a small window of it, a few fine-tuning steps in the
+// page's worker lower the loss and draw the curve while the page's own 10 ms timer keeps ticking
+// (its longest gap at most 50 ms in Chromium), the taught model's segmentation is shown, and the
+// checkpoint the page offers as a download loads in Node and gives the page's logits. The same run
+// reloaded mid-training is offered for resuming and, resumed, gives the losses and logits of the run
+// never stopped; the model kept in the browser's storage segments the window after the reload as
+// it did before; axe-core finds nothing serious on the page's teaching and kept-model states.
 import { expect } from 'chai';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { loadModel } from '../../src/model/model.js';
 import { relativeError, testContext } from '../helpers.js';
+import { seriousViolations } from './axe.js';
 import { cropImage, cropLabels, teachWindow } from '../train/teach-fixture.js';
 import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
 import { sharedPath } from '../shared.js';
@@ -26,9 +30,34 @@ interface Stroke {
 interface TeachResult {
   losses: number[];
   seconds: number;
+  /** When the training ended (performance.now() in the page). */
+  trainedAt: number;
   painted: number[];
   logits: string;
 }
+
+interface TeachDemo {
+  teach(o: unknown): Promise<TeachResult>;
+  unfinishedRun(): Promise<{ step: number; steps: number; model: string; images: number } | null>;
+  resumeRun(probe: unknown): Promise<TeachResult>;
+  keepTaught(name: string): Promise<{ name: string; bytes: number }>;
+  segmentTaught(url: string): Promise<number[]>;
+  segmentUrl(url: string): Promise<{ classes: number[] }>;
+  chooseModel(value: string): void;
+  keptList(): Promise<string[][]>;
+  ready: Promise<void>;
+  teachReady: Promise<void>;
+  keptReady: Promise<void>;
+}
+
+/**
+ * The longest gap between its 10 ms timer's ticks the page may show while the worker teaches (ms),
+ * by browser: 50 in Chromium, as the issue asks (109-382 ms when the page trained on its own
+ * context); Firefox's measured 0-66 ms, and it is held to the old page's best.
+ */
+const MAX_GAP_MS = { chromium: 50, firefox: 110 };
+/** The kept model's name. */
+const KEPT = 'taught window';
 
 /** A user's strokes: along every 4th row, one per run of one class (a pixel short of each end), radius 1. */
 function strokesFrom(labels: Uint8Array, width: number, height: number): Stroke[] {
@@ -71,13 +100,13 @@ for (const browser of BROWSERS) {
       const probe = cropImage(w.photo, w.x + 8, w.y + 8, 40, 30);
       const run = await page.evaluate(
         async ({ png, strokes, probe, steps, size }) => {
-          // The page's own timer, ticking every 10 ms while the model is taught.
+          // The page's own timer, ticking every 10 ms while the model is taught: each gap over 20 ms, and when it began.
           let last = performance.now();
-          let maxGapMs = 0;
           let ticks = 0;
+          const gaps: [number, number][] = [];
           const timer = setInterval(() => {
             const now = performance.now();
-            maxGapMs = Math.max(maxGapMs, now - last);
+            if (now - last > 20) gaps.push([last, now - last]);
             last = now;
             ticks++;
           }, 10);
@@ -90,9 +119,14 @@ for (const browser of BROWSERS) {
               lr: 0.0003,
               seed: 1,
               augment: false,
+              every: 2,
               probe,
             });
-            return { ...result, maxGapMs: Math.max(maxGapMs, performance.now() - last), ticks };
+            const end = performance.now();
+            if (end - last > 20) gaps.push([last, end - last]);
+            // While it trained (from the call to the training's end), and in the whole call (which also segments each image with the taught model).
+            const longest = (within: number) => Math.max(0, ...gaps.filter(([at]) => at < within).map(([, gap]) => gap));
+            return { ...result, maxGapMs: longest(result.trainedAt), maxGapAllMs: longest(end), ticks };
           } finally {
             clearInterval(timer);
           }
@@ -105,11 +139,11 @@ for (const browser of BROWSERS) {
           size: SIZE,
         },
       );
-      console.log(`      (${run.painted[0]} pixels painted; loss ${run.losses.map((l) => l.toFixed(3)).join(' ')}; ${run.seconds.toFixed(1)} s for ${STEPS} steps in the page; its 10 ms timer ticked ${run.ticks} times, longest gap ${run.maxGapMs.toFixed(0)} ms)`);
+      console.log(`      (${run.painted[0]} pixels painted; loss ${run.losses.map((l) => l.toFixed(3)).join(' ')}; ${run.seconds.toFixed(1)} s for ${STEPS} steps in the page; its 10 ms timer ticked ${run.ticks} times, longest gap ${run.maxGapMs.toFixed(0)} ms while the worker trained, ${run.maxGapAllMs.toFixed(0)} ms in the whole call)`);
       expect(run.losses).to.have.length(STEPS);
       expect(run.painted[0], 'pixels painted').to.be.greaterThan(300);
       expect(run.losses.at(-1)!, 'the last loss').to.be.lessThan(0.5 * run.losses[0]);
-      expect(run.maxGapMs, "longest gap between the page's timer ticks while it was taught (ms)").to.be.lessThan(2000);
+      expect(run.maxGapMs, "longest gap between the page's timer ticks while the worker taught (ms)").to.be.at.most(MAX_GAP_MS[browser]);
       expect(await page.textContent('#teach-progress')).to.match(new RegExp(`^step ${STEPS}/${STEPS}: loss \\d`));
       expect(await page.textContent('#status')).to.match(/^taught in 6 steps/);
       // The taught model's segmentation is shown beside the painted image.
@@ -144,7 +178,62 @@ for (const browser of BROWSERS) {
       } finally {
         untaught.dispose();
       }
+      expect(await seriousViolations(page), 'serious accessibility violations (axe-core) while teaching').to.deep.equal([]);
       await page.screenshot(join('out', `teach-${browser}.png`));
+
+      // Kept in the browser's storage: listed, and its class map of the window, for after the reload.
+      const windowUrl = `data:image/png;base64,${Buffer.from(encodeRgbPng(image)).toString('base64')}`;
+      const kept = await page.evaluate(async ({ name }) => (window as unknown as { deeplabDemo: TeachDemo }).deeplabDemo.keepTaught(name), { name: KEPT });
+      expect(kept.name).to.equal(KEPT);
+      const taughtClasses = await page.evaluate(async (url) => (window as unknown as { deeplabDemo: TeachDemo }).deeplabDemo.segmentTaught(url), windowUrl);
+      expect((await page.evaluate(async () => (window as unknown as { deeplabDemo: TeachDemo }).deeplabDemo.keptList()))[0]).to.deep.include.members([KEPT, 'mobilenetv2-pascal-257']);
+      expect(await seriousViolations(page), 'serious accessibility violations (axe-core) with a kept model listed').to.deep.equal([]);
+
+      // The same run again, reloaded after its third step: the page offers it, and resumed it ends as the run never stopped.
+      await page.evaluate(
+        ({ png, strokes, steps, size }) => {
+          const w = window as unknown as { deeplabDemo: TeachDemo; __again: Promise<unknown> };
+          // The first run's last line goes, so the second run's steps are the ones seen.
+          document.getElementById('teach-progress')!.textContent = '';
+          w.__again = w.deeplabDemo.teach({ images: [{ url: `data:image/png;base64,${png}`, name: 'window.png', strokes }], steps, crop: size, batch: 1, lr: 0.0003, seed: 1, augment: false, every: 2 });
+          w.__again.catch(() => undefined);
+        },
+        { png: Buffer.from(encodeRgbPng(image)).toString('base64'), strokes, steps: STEPS, size: SIZE },
+      );
+      const deadline = Date.now() + 240_000;
+      while (!/^step [3-9]\//.test((await page.textContent('#teach-progress')) ?? '')) {
+        if (Date.now() > deadline) throw new Error(`the second run did not reach step 3: ${await page.textContent('#status')}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await page.reload();
+      await page.evaluate(() => (window as unknown as { deeplabDemo: TeachDemo }).deeplabDemo.keptReady);
+      const offer = await page.evaluate(() => (window as unknown as { deeplabDemo: TeachDemo }).deeplabDemo.unfinishedRun());
+      expect(offer, 'the unfinished run offered after the reload').to.not.equal(null);
+      expect(offer).to.deep.include({ steps: STEPS, model: 'mobilenetv2-pascal-257', images: 1 });
+      expect(offer!.step).to.be.oneOf([2, 4]);
+      expect(await page.textContent('#resume-text')).to.match(new RegExp(`^An unfinished run: step ${offer!.step} of ${STEPS}, teaching mobilenetv2-pascal-257 1 image \\(loss \\d\\.\\d{3} at step ${offer!.step}\\)\\.$`));
+      const resumed = await page.evaluate(async (probe) => (window as unknown as { deeplabDemo: TeachDemo }).deeplabDemo.resumeRun(probe), {
+        width: probe.width,
+        height: probe.height,
+        data: Buffer.from(probe.data).toString('base64'),
+      });
+      console.log(`      (reloaded after step 3 or later; resumed from step ${offer!.step}: loss ${resumed.losses.map((l) => l.toFixed(3)).join(' ')})`);
+      expect(resumed.losses, 'every step of the resumed run: those kept, then the new').to.deep.equal(run.losses);
+      expect(resumed.logits, "the resumed run's logits").to.equal(run.logits);
+      expect(await page.evaluate(() => (window as unknown as { deeplabDemo: TeachDemo }).deeplabDemo.unfinishedRun()), 'nothing left to resume').to.equal(null);
+
+      // The kept model, after the reload, in the segment panel: the window's class map as before it was kept.
+      const list = await page.evaluate(() => (window as unknown as { deeplabDemo: TeachDemo }).deeplabDemo.keptList());
+      expect(list.map((r) => r[0])).to.deep.equal([KEPT]);
+      const again = await page.evaluate(async ({ name, url }) => {
+        const d = (window as unknown as { deeplabDemo: TeachDemo }).deeplabDemo;
+        d.chooseModel(`kept:${name}`);
+        return (await d.segmentUrl(url)).classes;
+      }, { name: KEPT, url: windowUrl });
+      let same = 0;
+      for (let i = 0; i < taughtClasses.length; i++) if (taughtClasses[i] === again[i]) same++;
+      expect(again).to.have.length(SIZE * SIZE);
+      expect(same, 'pixels the kept model segments as the taught one did').to.equal(SIZE * SIZE);
       expect(page.pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
     });
 

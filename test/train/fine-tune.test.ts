@@ -177,7 +177,7 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
     await expectRejects(fineTune(model, [sample], { ...o, classes: [] }), 'fineTune: classes must be a non-empty list of names, got []');
     await expectRejects(
       fineTune(model, [sample], { ...o, stpes: 3 } as never),
-      /^fineTune: unknown option 'stpes' \(did you mean 'steps'\?\); known options: steps, crop, batch, lr, .*, shouldStop, signal, deviceLoss$/,
+      /^fineTune: unknown option 'stpes' \(did you mean 'steps'\?\); known options: steps, crop, batch, lr, .*, shouldStop, signal, deviceLoss, checkpoint, resume$/,
     );
     await expectRejects(fineTune(model, [sample], { ...o, signal: new AbortController() } as never), "fineTune: signal must be an AbortSignal (AbortController's .signal), got AbortController");
   });

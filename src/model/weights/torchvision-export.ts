@@ -1,7 +1,7 @@
 // Our weights of a torchvision architecture as the state dict torchvision's deeplabv3_* loads:
 // torchvision's names (ours already are), convolutions back to [O,I,KH,KW], and the
 // `num_batches_tracked` counter that every BatchNorm2d of a strict load_state_dict expects.
-import { writeSafetensors } from './import/safetensors.js';
+import { safetensorsBytes, writeSafetensors } from './import/safetensors.js';
 import type { TensorMap } from './import/tensor-map.js';
 import type { HostParams } from '../../graph/params.js';
 import type { LoadedWeights } from '../loading/load-weights.js';
@@ -41,4 +41,9 @@ export function torchvisionStateDict(w: LoadedWeights, params: HostParams, batch
  */
 export function exportTorchvision(path: string, w: LoadedWeights, params: HostParams = w.params, batchesTracked = 0): void {
   writeSafetensors(path, torchvisionStateDict(w, params, batchesTracked), { format: 'pt', classes: JSON.stringify(w.classes) });
+}
+
+/** The bytes exportTorchvision writes (for a page's download). */
+export function torchvisionFile(w: LoadedWeights, params: HostParams = w.params): Uint8Array {
+  return safetensorsBytes(torchvisionStateDict(w, params), { format: 'pt', classes: JSON.stringify(w.classes) });
 }
