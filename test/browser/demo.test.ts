@@ -4,12 +4,13 @@
 // VOC image; its class map must be the one Node's `segment` gives. It shows the compile, first and
 // warm times apart, a class turned off in the legend leaves its pixels uncoloured, axe-core finds
 // nothing serious on the page, and the page as a browser without WebGPU sees it says what the
-// browser is and how to turn WebGPU on (axe-core on it too).
+// browser is and how to turn WebGPU on, and segments on the CPU device into the same labels
+// (axe-core on it too).
 import { expect } from 'chai';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../../src/model/model.js';
-import { testContext } from '../helpers.js';
+import { classAgreement, testContext } from '../helpers.js';
 import { seriousViolations } from './axe.js';
 import { BROWSERS, BROWSER_TITLES, type BrowserName, type TestPage, openTestPage } from './browsers.js';
 import { sharedPath } from '../shared.js';
@@ -112,7 +113,7 @@ for (const browser of BROWSERS) {
       expect(await page.evaluate(() => document.getElementById('status')!.textContent)).to.match(/not an image this browser can decode/);
     });
 
-    it('without WebGPU (?webgpu=off) the page says what the browser is, what still works and how to turn WebGPU on', async () => {
+    it('without WebGPU (?webgpu=off) the page says what the browser is, what still works and how to turn WebGPU on, and segments on the CPU as Node does on WebGPU (>= 99.9 % of pixels)', async () => {
       await page.goto('/?webgpu=off');
       await page.evaluate(() => (window as unknown as { deeplabDemo: { keptReady: Promise<void> } }).deeplabDemo.keptReady);
       const shown = await page.evaluate(() => ({
@@ -122,10 +123,23 @@ for (const browser of BROWSERS) {
         kept: !document.getElementById('kept-panel')!.hidden,
         text: document.getElementById('no-webgpu')!.innerText,
       }));
-      expect(shown).to.include({ panel: true, segment: false, teach: false, kept: true });
+      expect(shown).to.include({ panel: true, segment: true, teach: false, kept: true });
       expect(shown.text).to.match(browser === 'chromium' ? /Chromium \(headless\) \d+ on Linux/ : /Firefox \d+ on Linux/);
       expect(shown.text).to.match(browser === 'chromium' ? /#enable-unsafe-webgpu/ : /dom\.webgpu\.enabled/);
       expect(shown.text).to.contain('Teaching\nneeds WebGPU');
+      expect(shown.text).to.contain('runs on the CPU here');
+      const onCpu = await page.evaluate(
+        (image) => (window as unknown as { deeplabDemo: { segmentUrl(u: string): Promise<{ width: number; height: number; classes: number[] }> } }).deeplabDemo.segmentUrl(`/samples/${image}`),
+        IMAGE,
+      );
+      expect(await page.evaluate(() => document.getElementById('adapter')!.textContent)).to.equal('CPU (WebAssembly)');
+      const model = await loadModel(sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite'), { ctx: await testContext() });
+      try {
+        const inNode = await model.segment(sharedPath('data', 'voc-sample', 'JPEGImages', IMAGE));
+        expect(classAgreement(onCpu.classes, inNode.classes), 'the page on the CPU against Node on WebGPU').to.be.at.least(0.999);
+      } finally {
+        model.dispose();
+      }
       expect(await seriousViolations(page), 'serious accessibility violations (axe-core)').to.deep.equal([]);
       await page.screenshot(join('out', `demo-no-webgpu-${browser}.png`));
       expect(page.pageErrors, 'no uncaught errors in the page').to.deep.equal([]);

@@ -78,7 +78,7 @@ describe('model: the CPU device', () => {
 
   it('refuses options that are for WebGPU, and a device it does not know', async () => {
     await expectRejects(loadModel(DEFAULT_TFLITE, { device: 'cpu', precision: 'f16' }), /device 'cpu' runs float32: precision 'f16' is for a model on WebGPU/);
-    await expectRejects(loadModel(DEFAULT_TFLITE, { device: 'cpu', tune: 'full' }), /device 'cpu': tune is for a model on WebGPU/);
+    await expectRejects(loadModel(DEFAULT_TFLITE, { device: 'cpu', tune: 'full' }), /device 'cpu': tune 'full' is for a model on WebGPU/);
     await expectRejects(loadModel(DEFAULT_TFLITE, { device: 'cpu', ctx: await testContext() }), /device 'cpu': ctx is for a model on WebGPU/);
     await expectRejects(loadModel(DEFAULT_TFLITE, { device: 'gpu' as never }), /device must be 'webgpu', 'cpu', 'auto', got 'gpu'/);
   });

@@ -54,10 +54,15 @@ async function openGpu(weights: LoadedWeights, graphs: NetworkGraphs, ownSize: [
   return { device: gpu, precision, framePath: (host) => gpu.framePath(host) };
 }
 
-/** The options only WebGPU reads, refused for the CPU by name (the CPU runs float32 and tunes nothing). */
+/**
+ * The options only WebGPU reads, refused for the CPU by name: a GPU context, training's session,
+ * tuning (its kernels are WebGPU's; 'off' and 'cached' ask nothing and pass), half precision (the
+ * CPU runs float32).
+ */
 function checkCpuOptions(opts: DeviceOptions): void {
-  const gpuOnly = (['ctx', 'session', 'tune', 'tuneBudgetMs', 'quickTuning', 'loadDeadline'] as const).filter((k) => opts[k] !== undefined);
-  if (gpuOnly.length) throw new Error(`device 'cpu': ${gpuOnly.join(', ')} ${gpuOnly.length > 1 ? 'are' : 'is'} for a model on WebGPU`);
+  const tuning = opts.tune === 'full' ? (['tune'] as const) : [];
+  const gpuOnly = [...(['ctx', 'session', 'quickTuning', 'loadDeadline'] as const).filter((k) => opts[k] !== undefined), ...tuning];
+  if (gpuOnly.length) throw new Error(`device 'cpu': ${gpuOnly.map((k) => (k === 'tune' ? "tune 'full'" : k)).join(', ')} ${gpuOnly.length > 1 ? 'are' : 'is'} for a model on WebGPU`);
   if (opts.precision === 'f16') throw new Error("device 'cpu' runs float32: precision 'f16' is for a model on WebGPU (with shader-f16)");
   if (opts.precision !== undefined && opts.precision !== 'f32') throw new Error(`precision must be 'f32' or 'f16', got '${String(opts.precision)}'`);
   checkedMemoryBudget(opts.memoryBudget);
@@ -90,7 +95,7 @@ async function openCpu(weights: LoadedWeights, graphs: NetworkGraphs, ownSize: [
 }
 
 /** Whether `e` says this process or page has no WebGPU at all (no bindings, no navigator.gpu, no adapter). */
-function isWebgpuUnavailable(e: unknown): boolean {
+export function isWebgpuUnavailable(e: unknown): boolean {
   return (e instanceof GpuError && e.kind === 'unavailable') || (e instanceof MissingPackageError && e.packageName === 'webgpu');
 }
 
