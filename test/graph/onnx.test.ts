@@ -173,6 +173,15 @@ describe('graph: ONNX lowering against onnxruntime', function () {
     expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', 'Add', 'Mul', 'GlobalAveragePool', 'Conv', 'HardSigmoid', 'Mul']);
   });
 
+  it('a rank-4 weight as an operand (a layer scale, a position bias) is laid out as the maps are', async () => {
+    const g = graphOf(5, 7, 4, (b, x) => {
+      const scaled = b.mulValues('layer_scale', x, b.param('gamma', [1, 1, 1, 4]));
+      const biased = b.addValues('position', scaled, b.param('position.bias', [1, 5, 7, 4]));
+      return b.binary('shift', 'sub', biased, b.param('shift.rows', [1, 5, 1, 4]));
+    });
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Mul', 'Add', 'Sub']);
+  });
+
   const pools = [
     ['max 3x3 stride 2 pad 1 (ResNet)', { kind: 'max', kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 1, countIncludePad: true }, 'MaxPool'],
     ['max 2x3, asymmetric pads', { kind: 'max', kernelH: 2, kernelW: 3, strideH: 1, strideW: 2, padTop: 0, padBottom: 1, padLeft: 2, padRight: 0, countIncludePad: true }, 'MaxPool'],
