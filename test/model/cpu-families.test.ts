@@ -2,10 +2,12 @@
 // onnxruntime-node) against WebGPU, through the calls users make: one small file of each family
 // the suite already holds, loaded by path with loadModel(path, { device }) on each device (the GPU
 // side on the file's one context), segment() of a crop of the VOC photo (a smp n-band model: the
-// fixture's bands) at the smallest size the model takes, and the labels equal on >= 99.9 % of
-// pixels, the probabilities within 1e-4 relative, the results of one shape. Then the CLI: `deeplab
-// segment --device cpu` and `--device webgpu` write the same mask. The default model (TF Lite) is
-// test/model/cpu-device.test.ts's.
+// fixture's bands) at the network's own size where it can be (one program and one session a
+// device), and the labels equal on >= 99.9 % of pixels, the probabilities within 1e-4 relative,
+// the results of one shape. A q8 file is held to that where both devices take every code alike;
+// where a value on a code's boundary takes another code on each, that flip must be explained
+// (q8Flip). Then the CLI: `deeplab segment --device cpu` and `--device webgpu` write the same
+// mask. The default model (TF Lite) is test/model/cpu-device.test.ts's.
 //
 // Left out, for want of a file the suite could afford: ResNet-101 (torchvision's, mmseg's, VainF's:
 // the suite holds none) and mmseg's ResNet-50 (44-68 M weights, a state dict written for each
@@ -15,13 +17,16 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { compile } from '../../src/graph/compile.js';
+import { Program } from '../../src/graph/program.js';
 import type { BandArray } from '../../src/io/band-image.js';
 import { readImage } from '../../src/io/image.js';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { type RgbImage, cropRgb } from '../../src/io/rgb-image.js';
 import type { LoadOptions } from '../../src/model/loading/options.js';
-import { type SegmentResult, loadModel } from '../../src/model/model.js';
+import { type DeepLabModel, type SegmentResult, loadModel } from '../../src/model/model.js';
+import { NetworkGraphs } from '../../src/model/network-graphs.js';
 import { readNpy } from '../../src/model/weights/import/npy.js';
 import { safetensorsBytes } from '../../src/model/weights/import/safetensors.js';
 import type { TensorMap } from '../../src/model/weights/import/tensor-map.js';
@@ -32,7 +37,9 @@ import { type Saved, savedTensor, torchSaveZip } from '../import/torch-save.js';
 import { frozenGraph } from '../import/tf-writers.js';
 import { onnxCases, readOnnxCase, writeOnnxCase } from '../onnx-fixture.js';
 import { sharedPath } from '../shared.js';
+import { withOutputs } from './hub-onnx-fixture.js';
 import { NUM_BATCHES_TRACKED, prngStateDict, prngValues, readManifest } from './mmseg-prng.js';
+import { type Flip, cpuDeviceTrace, firstFlip, oursQuantised, quantisedOutputs, unlikeReference } from './q8-trace.js';
 import { writeConvnextFolder } from './smp-convnext-fixture.js';
 import { smpStateDict, writeSmpFolder } from './smp-fixture.js';
 import { exportFixture } from './tf-export-fixture.js';
@@ -52,6 +59,8 @@ interface FamilyCase {
   scale?: number;
   /** What segment() takes, where not the photo's crop. */
   image?(): BandArray;
+  /** A q8 file: the devices' float ops round apart, so a value on a code's boundary may take either code (q8Flip). */
+  q8?: true;
 }
 
 /** `bytes` written to `file` under a fresh folder of `dir`; the file's path. */
@@ -121,7 +130,8 @@ const hubOnnx = (name: string) => join(FIXTURES, 'hub-onnx', name);
 const HUB_ONNX = ['segformer-torchscript', 'segformer-dynamo', 'mobilevit', 'mobilevitv2', 'upernet-convnext', 'upernet-swin', 'dpt', 'beit'];
 
 const CASES: FamilyCase[] = [
-  // TF DeepLab's zoo (MobileNetV2 on the npy folder and ADE20K's DeepLabv3+, MobileNetV3, Xception-65), at the image's own size.
+  // TF DeepLab's zoo (MobileNetV2 on the npy folder and ADE20K's DeepLabv3+, MobileNetV3, Xception-65): export_model.py's
+  // graphs padded to their 65x97 crop as the zoo runs them, the others (crops of 257 and 513) at the image's own size.
   { family: 'TF MobileNetV2 (the 513 model as a .npy folder)', source: () => sharedPath('weights', 'tf-deeplabv3-mnv2-pascal-trainval-513'), opts: { ownSize: true } },
   {
     family: 'TF zoo MobileNetV2 DeepLabv3+ (ADE20K, frozen graph)',
@@ -131,7 +141,7 @@ const CASES: FamilyCase[] = [
     },
     opts: { ownSize: true },
   },
-  { family: "TF zoo MobileNetV3-Small (export_model.py's frozen graph)", source: (dir) => written(dir, 'frozen_inference_graph.pb', exportFixture(join(FIXTURES, 'tf-mnv3'), 'mnv3_small').graph), opts: { ownSize: true } },
+  { family: "TF zoo MobileNetV3-Small (export_model.py's frozen graph)", source: (dir) => written(dir, 'frozen_inference_graph.pb', exportFixture(join(FIXTURES, 'tf-mnv3'), 'mnv3_small').graph) },
   {
     family: 'TF zoo MobileNetV3-Large (frozen graph)',
     source: (dir) => {
@@ -140,20 +150,20 @@ const CASES: FamilyCase[] = [
     },
     opts: { ownSize: true },
   },
-  { family: "TF zoo Xception-65 DeepLabv3+ (export_model.py's frozen graph)", source: (dir) => written(dir, 'frozen_inference_graph.pb', exportFixture(join(FIXTURES, 'tf-xception'), 'xception').graph), opts: { ownSize: true } },
+  { family: "TF zoo Xception-65 DeepLabv3+ (export_model.py's frozen graph)", source: (dir) => written(dir, 'frozen_inference_graph.pb', exportFixture(join(FIXTURES, 'tf-xception'), 'xception').graph) },
   // torchvision's checkpoints (random weights; ResNet-50's stored in float16).
-  { family: 'torchvision MobileNetV3-Large', source: () => sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth'), opts: { shortSide: 48 } },
-  { family: 'torchvision ResNet-50 (float16 .pth)', source: () => sharedPath('fixtures', 'torchvision', 'deeplabv3_resnet50_random_fp16.pth'), opts: { shortSide: 48 } },
+  { family: 'torchvision MobileNetV3-Large', source: () => sharedPath('fixtures', 'torchvision', 'deeplabv3_mobilenet_v3_large_random.pth'), opts: { shortSide: 64 } },
+  { family: 'torchvision ResNet-50 (float16 .pth)', source: () => sharedPath('fixtures', 'torchvision', 'deeplabv3_resnet50_random_fp16.pth'), opts: { shortSide: 64 } },
   // mmseg's {'meta', 'state_dict'} files: ResNetV1c-18's ASPPHead, MobileNetV2's DepthwiseSeparableASPPHead (DeepLabv3+).
   {
     family: 'mmseg ResNet-18 DeepLabv3',
     source: (dir) => written(dir, 'deeplabv3_r18-d8_512x1024_80k_cityscapes.pth', torchFile(prngStateDict(readManifest('manifest_r18-d8_c19.json')), 'state_dict')),
-    opts: { testScale: [64, 48] },
+    opts: { testScale: [64, 64] },
   },
   {
     family: 'mmseg MobileNetV2 DeepLabv3+',
     source: (dir) => written(dir, 'deeplabv3plus_m-v2-d8_512x512_160k_ade20k.pth', torchFile(prngState(fixtureJson('mmseg-v3plus', 'v3plus_m-v2-d8_c19_keys.json'), 1), 'state_dict')),
-    opts: { testScale: [64, 48] },
+    opts: { testScale: [64, 64] },
   },
   // VainF's DeepLabV3Plus-Pytorch checkpoints (its save_ckpt's model_state), at the image's own size.
   { family: "VainF's MobileNetV2 DeepLabv3+", source: (dir) => vainfFile(dir, 'v3plus_mobilenet', 'best_deeplabv3plus_mobilenet_mine_os16.pth') },
@@ -189,15 +199,36 @@ const CASES: FamilyCase[] = [
     .filter((c) => !c.startsWith('train-') && !c.endsWith('-full'))
     .map(onnxCase),
   ...HUB_ONNX.map((name) => ({ family: `transformers.js ${name}`, source: () => hubOnnx(name) })),
-  { family: "transformers.js segformer-torchscript, dtype 'q8' (model_quantized.onnx)", source: () => hubOnnx('segformer-torchscript'), opts: { dtype: 'q8' } },
+  { family: "transformers.js segformer-torchscript, dtype 'q8' (model_quantized.onnx)", source: () => hubOnnx('segformer-torchscript'), opts: { dtype: 'q8' }, q8: true },
 ];
 
-/** The same result in the same shape: labels equal on >= 99.9 % of pixels, probabilities within 1e-4 relative. */
-function expectSameResult(cpu: SegmentResult, gpu: SegmentResult, what: string): void {
+/** Results of one shape. */
+function expectSameShape(cpu: SegmentResult, gpu: SegmentResult, what: string): void {
   expect(Object.keys(cpu).sort(), `${what}: fields`).to.deep.equal(Object.keys(gpu).sort());
   expect([cpu.width, cpu.height, cpu.numClasses], `${what}: size`).to.deep.equal([gpu.width, gpu.height, gpu.numClasses]);
-  expect(classAgreement(cpu.classes, gpu.classes), `${what}: labels equal`).to.be.at.least(0.999);
-  expectClose(cpu.probabilities!, gpu.probabilities!, `${what}: probabilities`);
+}
+
+/**
+ * A q8 file on `model`'s input for `image`: the first quantisation whose codes differ between the
+ * devices, compared in the graph's order (null where every code is the same), and whether
+ * onnxruntime's quotients explain it (test/model/q8-trace.ts). Each device's quantisations are
+ * exact, but the float ops between them (layer norms, attention, GELU) round in another order on
+ * each: where a value lies on a boundary between two codes, each device may take another code, and
+ * every layer after it reads other values (docs/models.md, the q8 files against onnxruntime).
+ */
+async function q8Flip(model: DeepLabModel, image: RgbImage): Promise<Flip | null> {
+  const { input, height, width } = model.preprocess(image);
+  const weights = model.loadedWeights;
+  const graph = new NetworkGraphs(weights).graph({ batch: 1, height, width });
+  const program = await Program.create(await testContext(), compile(withOutputs(graph, quantisedOutputs(graph)), { mode: 'inference' }), weights.params, 'q8 codes');
+  try {
+    const layers = graph.nodes.filter((n) => n.op.type === 'quantize_dynamic').map((n) => n.name);
+    const onGpu = oursQuantised(await program.run({ image: input }), layers, input);
+    expect(unlikeReference(onGpu), "WebGPU's layers whose codes are not the CPU reference's of their own values").to.deep.equal([]);
+    return firstFlip(await cpuDeviceTrace(graph, weights.params, input), onGpu);
+  } finally {
+    program.dispose();
+  }
 }
 
 describe("model: every family segments on the CPU device as on WebGPU @slow", function () {
@@ -206,8 +237,9 @@ describe("model: every family segments on the CPU device as on WebGPU @slow", fu
   let crop: RgbImage;
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cpu-families-'));
-    // A 64x48 crop of the photo (mmseg's fixture crop starts there too).
-    crop = cropRgb(await readImage(VOC_IMAGE), 180, 140, 64, 48);
+    // A 64x64 crop of the photo (mmseg's fixture crop starts there too): the own size of most
+    // networks here (smp's, VainF's, a dynamic ONNX file's; torchvision's and mmseg's as loaded).
+    crop = cropRgb(await readImage(VOC_IMAGE), 180, 140, 64, 64);
   });
   after(() => {
     for (const d of [dir, ...outside.splice(0)]) if (d) rmSync(d, { recursive: true, force: true });
@@ -229,7 +261,19 @@ describe("model: every family segments on the CPU device as on WebGPU @slow", fu
       }
       const gpu = await loadModel(source, { ...c.opts, device: 'webgpu', ctx: await testContext() });
       try {
-        expectSameResult(onCpu, await gpu.segment(image, opts), c.family);
+        const onGpu = await gpu.segment(image, opts);
+        expectSameShape(onCpu, onGpu, c.family);
+        const labels = classAgreement(onCpu.classes, onGpu.classes);
+        const flip = c.q8 && (await q8Flip(gpu, image as RgbImage));
+        if (flip) {
+          // A code on a boundary, taken otherwise by each device: explained, and most labels kept (transformers' own q8 labels are held to 98 %).
+          console.log(`      (codes first differ at '${flip.node}': ${flip.detail}; labels ${(100 * labels).toFixed(2)} % equal)`);
+          expect(flip.explained, `the codes of '${flip.node}': ${flip.detail}`).to.equal(true);
+          expect(labels, `${c.family}: labels equal`).to.be.at.least(0.98);
+          return;
+        }
+        expect(labels, `${c.family}: labels equal`).to.be.at.least(0.999);
+        expectClose(onCpu.probabilities!, onGpu.probabilities!, `${c.family}: probabilities`);
       } finally {
         gpu.dispose();
       }
