@@ -182,7 +182,7 @@ const CASES: FamilyCase[] = [
       }
     },
   },
-  // Hugging Face hub folders (transformers' DeepLabV3): the processor's 512 crop at 1/8.
+  // Hugging Face hub folders (transformers' DeepLabV3): the processor's crop (512, 513) at 1/8.
   { family: 'Hugging Face MobileViT', source: () => sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small'), scale: 0.125 },
   { family: 'Hugging Face MobileViTV2', source: () => sharedPath('fixtures', 'hf', 'mobilevitv2-0.5-deeplabv3'), scale: 0.125 },
   { family: 'Hugging Face MobileNetV2', source: () => sharedPath('fixtures', 'hf', 'deeplabv3_mobilenet_v2_1.0_513'), scale: 0.125 },
