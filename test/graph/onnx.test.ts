@@ -9,6 +9,8 @@ import { lowerToOnnx, onnxModelOf, permuteAxes } from '../../src/graph/onnx/lowe
 import { decodeModel, encodeModel } from '../../src/graph/onnx/proto.js';
 import type { HostParams } from '../../src/graph/params.js';
 import type { ResizeMode } from '../../src/kernels/resize/resize.js';
+import { conv2dOutputShape } from '../../src/kernels/conv2d/params.js';
+import type { ConvAttrs } from '../../src/graph/ops/conv2d.js';
 import { expectClose, numel, randomArray, relativeError, rng, expectThrows } from '../helpers.js';
 import { runOnnx, runOursNchw } from '../onnx-runtime.js';
 
@@ -72,6 +74,22 @@ describe('graph: ONNX lowering against onnxruntime', function () {
   it('conv2d: grouped (2 groups of 3 channels)', async () => {
     expect(await expectOnnxMatches(graphOf(9, 12, 6, (b, x) => b.conv2d('c', x, b.param('c.w', [3, 3, 3, 4]), { groups: 2, padding: 1 })))).to.deep.equal(['Conv']);
   });
+
+  // ONNX's ConvTranspose, imported as our conv's input gradient (DPT's and BEiT's upsampling).
+  const transposedCases: [string, number[], Omit<ConvAttrs, 'activation'>, number[]][] = [
+    ['4x4 stride 4 (DPT)', [4, 4, 3, 5], { strideH: 4, strideW: 4, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, dilationH: 1, dilationW: 1, groups: 1 }, [1, 28, 20, 3]],
+    ['3x3 stride 2, pads and a row and a column the forward windows left unread', [3, 3, 3, 5], { strideH: 2, strideW: 2, padTop: 1, padBottom: 1, padLeft: 1, padRight: 0, dilationH: 1, dilationW: 1, groups: 1 }, [1, 14, 9, 3]],
+    ['3x2 strides 2x1, dilation 1x2, 2 groups', [3, 2, 2, 6], { strideH: 2, strideW: 1, padTop: 0, padBottom: 1, padLeft: 2, padRight: 0, dilationH: 1, dilationW: 2, groups: 2 }, [1, 13, 6, 4]],
+  ];
+  for (const [what, weight, attrs, inputShape] of transposedCases) {
+    it(`transposed conv (conv2d_grad_input) as ConvTranspose: ${what}`, async () => {
+      const full = { ...attrs, activation: 'none' as const };
+      const [, oh, ow] = conv2dOutputShape(inputShape, weight, full);
+      const g = graphOf(oh, ow, weight[3], (b, x) => b.node('up', { type: 'conv2d_grad_input', dy: x, weight: b.param('up.w', weight), attrs: { ...full, inputShape } })[0]);
+      expect(g.outputs.get('logits')!.shape).to.deep.equal(inputShape);
+      expect(await expectOnnxMatches(g)).to.deep.equal(['ConvTranspose']);
+    });
+  }
 
   it('batch norm', async () => {
     expect(await expectOnnxMatches(graphOf(7, 10, 6, (b, x) => bn(b, 'bn', x)))).to.deep.equal(['BatchNormalization']);
@@ -171,6 +189,15 @@ describe('graph: ONNX lowering against onnxruntime', function () {
       return b.mulValues('se', product, gate);
     });
     expect(await expectOnnxMatches(g)).to.deep.equal(['Conv', 'Add', 'Mul', 'GlobalAveragePool', 'Conv', 'HardSigmoid', 'Mul']);
+  });
+
+  it('a rank-4 weight as an operand (a layer scale, a position bias) is laid out as the maps are', async () => {
+    const g = graphOf(5, 7, 4, (b, x) => {
+      const scaled = b.mulValues('layer_scale', x, b.param('gamma', [1, 1, 1, 4]));
+      const biased = b.addValues('position', scaled, b.param('position.bias', [1, 5, 7, 4]));
+      return b.binary('shift', 'sub', biased, b.param('shift.rows', [1, 5, 1, 4]));
+    });
+    expect(await expectOnnxMatches(g)).to.deep.equal(['Mul', 'Add', 'Sub']);
   });
 
   const pools = [

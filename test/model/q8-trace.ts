@@ -9,9 +9,13 @@
 // between the two codes on either side of one of onnxruntime's quotients lying within 2^-10 of
 // a half (f32 values computed in another order agree to about 1e-6, so their quotients, at most
 // 255, to about 3e-4; a wrong rounding, scale or zero point moves codes far from halves).
+import ort from 'onnxruntime-node';
 import type { Graph, Value } from '../../src/graph/ir.js';
+import { lowerToOnnx, nchwShape, onnxModelOf } from '../../src/graph/onnx/lower.js';
 import type { OnnxValueInfo } from '../../src/graph/onnx/model.js';
+import { ONNX_FLOAT, encodeModel } from '../../src/graph/onnx/proto.js';
 import { writeOnnx } from '../../src/graph/onnx/write.js';
+import type { HostParams } from '../../src/graph/params.js';
 import { dynamicQuantizeCpu } from '../../src/kernels/quantize/dynamic-quantize.js';
 import { runOnnx } from '../onnx-runtime.js';
 import type { HubFile } from './hub-onnx-fixture.js';
@@ -82,6 +86,38 @@ export async function ortTrace(f: HubFile, input: Float32Array): Promise<OrtTrac
   const get = (name: string) => (name === inputName ? input : out.get(name)!.data);
   const steps = new Map(dqls.map((n) => [n.name, { x: get(n.inputs[0]), codes: get(n.outputs[0]), scale: get(n.outputs[1])[0], zeroPoint: get(n.outputs[2])[0] }]));
   return { logits: out.get(g.outputs[0].name)!.data, steps };
+}
+
+/** ONNX's uint8 element type. */
+const ONNX_UINT8 = 2;
+
+/**
+ * The CPU device's quantisations (src/model/devices/cpu/model-cpu.ts): `graph` (the network, NHWC
+ * image in) lowered as the device lowers it and run by onnxruntime-node with the device's session
+ * options (every graph optimisation), every DynamicQuantizeLinear's input and outputs made outputs
+ * too; by layer name (the node's), in the graph's order, as firstFlip takes onnxruntime's steps.
+ */
+export async function cpuDeviceTrace(graph: Graph, params: HostParams, image: Float32Array): Promise<OrtTrace['steps']> {
+  const proto = lowerToOnnx(graph, params, 'q8 trace', 'nhwc');
+  const dqls = proto.node.filter((n) => n.op_type === 'DynamicQuantizeLinear');
+  const info = (name: string, elem_type: number, dims: readonly number[]) => ({ name, type: { tensor_type: { elem_type, shape: { dim: dims.map((dim_value) => ({ dim_value })) } } } });
+  for (const n of dqls) {
+    const layer = graph.nodes.find((g) => g.name === n.name);
+    if (layer?.op.type !== 'quantize_dynamic') throw new Error(`DynamicQuantizeLinear '${n.name}' is no quantize_dynamic layer`);
+    // Maps are NCHW in the ONNX graph; the scale and zero point, scalars.
+    const s = layer.op.input.shape;
+    const dims = s.length === 4 ? nchwShape(s) : s;
+    proto.output.push(info(n.input[0], ONNX_FLOAT, dims), info(n.output[0], ONNX_UINT8, dims), info(n.output[1], ONNX_FLOAT, []), info(n.output[2], ONNX_UINT8, []));
+  }
+  const session = await ort.InferenceSession.create(encodeModel(onnxModelOf(proto)), { graphOptimizationLevel: 'all' });
+  try {
+    const [input] = graph.inputs;
+    const out = await session.run({ [input.name]: new ort.Tensor('float32', image, [...input.shape]) });
+    const get = (name: string) => Float32Array.from(out[name].data as ArrayLike<number>);
+    return new Map(dqls.map((n) => [n.name, { x: get(n.input[0]), codes: get(n.output[0]), scale: get(n.output[1])[0], zeroPoint: get(n.output[2])[0] }]));
+  } finally {
+    await session.release();
+  }
 }
 
 export interface Flip {

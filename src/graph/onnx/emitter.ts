@@ -2,9 +2,10 @@
 // it while walking a canonical graph; each op file says how its op maps onto ONNX operators.
 //
 // Layout: our maps are NHWC, ONNX's are NCHW. The exporter gives every rank-4 value of the graph
-// (input, activations) the NCHW layout, so a rule reads and writes NCHW tensors and never
-// transposes a map (values of other ranks keep our layout); state (weights) keeps our layout
-// unless the rule asks for a permutation.
+// (input, activations, and rank-4 state read as an operand) the NCHW layout, so a rule reads and
+// writes NCHW tensors and never transposes a map (values of other ranks keep our layout); a rule
+// that reads a weight in another order (a convolution's HWIO kernel as OIHW) asks for its
+// permutation.
 import type { Value } from '../value.js';
 
 /** An ONNX attribute value, its type explicit (ONNX tells INT from FLOAT). */
@@ -13,7 +14,8 @@ export type OnnxAttr = { int: number } | { ints: readonly number[] } | { float: 
 export interface OnnxEmitter {
   /**
    * The ONNX tensor holding a graph value: maps in NCHW; a state value as an initializer, its
-   * axes reordered when `perm` is given (ONNX axis i is our axis perm[i]).
+   * axes reordered by `perm` (ONNX axis i is our axis perm[i]), by default a rank-4 one as maps
+   * are (NHWC to NCHW) and any other as it is.
    */
   tensor(v: Value, perm?: readonly number[]): string;
   /** A constant initializer (Clip's bounds, Resize's sizes). */

@@ -1,6 +1,7 @@
 // A canonical graph as an ONNX graph (opset 17): each node through its op's rule (OpDef.onnx),
 // the state it reads as initializers, every map (rank-4 value, NHWC here) as NCHW, so the ONNX
-// graph needs no Transpose: the input 'image' is [N,3,H,W] and 'logits' [N,classes,H,W]. Values
+// graph needs no Transpose: the input 'image' is [N,3,H,W] and 'logits' [N,classes,H,W]; a rank-4
+// weight read as an operand (a layer scale, a position bias) is written in that order too. Values
 // of other ranks (attention's tokens) keep our layout.
 // An op without a rule, or a graph that is not canonical (fused epilogues, f16, derived state),
 // is an error naming the layer.
@@ -138,7 +139,8 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string, layo
 
   const emitter: OnnxEmitter = {
     tensor(v, perm) {
-      if (v.kind === 'state') return stateTensor(v, perm);
+      // A rank-4 weight read as an operand is laid out as every rank-4 value is here: NCHW.
+      if (v.kind === 'state') return stateTensor(v, perm ?? (v.shape.length === 4 ? NHWC_TO_NCHW_PERM : undefined));
       if (perm) throw new Error(`only weights are permuted, not ${v.name}`);
       const n = valueNames.get(v.id);
       if (n === undefined) throw new Error(`${v.name} is read before it is computed`);

@@ -16,7 +16,6 @@ import {
   reduceSumOutputShape,
   reduceSumSpec,
 } from '../../kernels/broadcast/broadcast.js';
-import type { OnnxEmitter } from '../onnx/emitter.js';
 import type { Value } from '../value.js';
 import type { ScaleOp } from './elementwise.js';
 import { type GradEmitter, type OpDef, numel } from './op-def.js';
@@ -104,18 +103,17 @@ export const reduceSumOp: OpDef<ReduceSumOp> = {
   grad: (op, _outputs, [dy], g) => ({ input: dy && g.emit<ExpandOp>('', { type: 'expand', input: dy, attrs: { shape: [...op.input.shape] } })[0] }),
 };
 
-// ONNX: maps (rank 4) are NCHW there, so a rank-4 operand, its shape and its axes are read in
-// that order (a state operand is permuted to it); other ranks keep ours.
+// ONNX: maps (rank 4, state operands included) are NCHW there, so a rank-4 operand's shape and
+// axes are read in that order; other ranks keep ours.
 const NHWC_IN_NCHW = [0, 3, 1, 2];
 const onnxShape = (shape: readonly number[]): number[] => (shape.length === 4 ? NHWC_IN_NCHW.map((a) => shape[a]) : [...shape]);
-const onnxTensor = (g: OnnxEmitter, v: Value): string => g.tensor(v, v.kind === 'state' && v.shape.length === 4 ? NHWC_IN_NCHW : undefined);
 const ONNX_BINARY: Record<BroadcastOp, string> = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div' };
 
-binaryOp.onnx = (op, [out], g) => g.node(ONNX_BINARY[op.attrs.op], [onnxTensor(g, op.a), onnxTensor(g, op.b)], [out]);
-expandOp.onnx = (op, [out], g) => g.node('Expand', [onnxTensor(g, op.input), g.constant('shape', 'int64', [op.attrs.shape.length], onnxShape(op.attrs.shape))], [out]);
+binaryOp.onnx = (op, [out], g) => g.node(ONNX_BINARY[op.attrs.op], [g.tensor(op.a), g.tensor(op.b)], [out]);
+expandOp.onnx = (op, [out], g) => g.node('Expand', [g.tensor(op.input), g.constant('shape', 'int64', [op.attrs.shape.length], onnxShape(op.attrs.shape))], [out]);
 reduceSumOp.onnx = (op, [out], g) => {
   const axes = onnxShape(op.input.shape).flatMap((d, i) => (onnxShape(op.attrs.shape)[i] === 1 && d !== 1 ? [i] : []));
   // No axis to sum (empty axes would sum them all): the input as it is.
-  if (axes.length === 0) return g.node('Identity', [onnxTensor(g, op.input)], [out]);
-  g.node('ReduceSum', [onnxTensor(g, op.input), g.constant('axes', 'int64', [axes.length], axes)], [out], { keepdims: { int: 1 } });
+  if (axes.length === 0) return g.node('Identity', [g.tensor(op.input)], [out]);
+  g.node('ReduceSum', [g.tensor(op.input), g.constant('axes', 'int64', [axes.length], axes)], [out], { keepdims: { int: 1 } });
 };

@@ -215,3 +215,24 @@ conv2dOp.onnx = (op, [out], g) => {
     group: { int: a.groups },
   });
 };
+
+// ONNX ConvTranspose: the transposed conv of the forward conv's weight, OIHW being ConvTranspose's
+// [C, M/group, kH, kW]; the forward conv's pads, and output_padding the rows and columns of the
+// forward input its windows left unread (always fewer than the stride), so the output is
+// inputShape exactly.
+conv2dGradInputOp.onnx = (op, [out], g) => {
+  const a = op.attrs;
+  const [kh, kw] = op.weight.shape;
+  const [, oh, ow] = op.dy.shape;
+  const [, h, w] = a.inputShape;
+  const extent = (o: number, s: number, k: number, d: number, p0: number, p1: number) => s * (o - 1) + (k - 1) * d + 1 - p0 - p1;
+  const outputPadding = [h - extent(oh, a.strideH, kh, a.dilationH, a.padTop, a.padBottom), w - extent(ow, a.strideW, kw, a.dilationW, a.padLeft, a.padRight)];
+  g.node('ConvTranspose', [g.tensor(op.dy), g.tensor(op.weight, HWIO_TO_OIHW)], [out], {
+    kernel_shape: { ints: [kh, kw] },
+    strides: { ints: [a.strideH, a.strideW] },
+    dilations: { ints: [a.dilationH, a.dilationW] },
+    pads: { ints: [a.padTop, a.padLeft, a.padBottom, a.padRight] },
+    output_padding: { ints: outputPadding },
+    group: { int: a.groups },
+  });
+};
