@@ -13,6 +13,7 @@ import type { NetworkGraphs } from '../network-graphs.js';
 import type { SegmentHost } from '../segment-host.js';
 import type { FramePath, ModelDevice, SegmentStill } from './device.js';
 import { cpuRuntime } from './cpu/cpu-runtime.js';
+import { warmUpHostCode } from './cpu/host-code-warm-up.js';
 import { ModelCpu } from './cpu/model-cpu.js';
 import { ModelGpu } from './webgpu/model-gpu.js';
 
@@ -82,6 +83,8 @@ async function openCpu(weights: LoadedWeights, graphs: NetworkGraphs, ownSize: [
   }
   const cpu = new ModelCpu(runtime, weights, graphs);
   try {
+    // onnxruntime-web compiles its WebAssembly on other threads meanwhile (startCpuRuntime).
+    if (runtime.web) await warmUpHostCode(weights, graphs, ownSize);
     const [h, w] = ownSize;
     if (why) opts.onProgress?.(`no WebGPU here (${why.split('\n')[0]}): ${weights.name} runs on the CPU (${runtime.name})`);
     opts.onProgress?.(`making ${weights.name}'s ${runtime.name} session for ${w}x${h}`);

@@ -86,21 +86,26 @@ export class CpuNetworkProgram extends CpuProgram {
     if (!(image instanceof Float32Array) || image.length !== per * this.batch) {
       throw new Error(`the network takes '${input.name}' as ${this.batch} x [${input.shape.join(',')}] float values, got ${image?.length ?? 'none'}`);
     }
-    const out = new Map<string, Float32Array>();
-    for (const [name, shape] of outputs) out.set(name, new Float32Array(shape.reduce((a, b) => a * b, 1) * this.batch));
+    // Each image's outputs as the runtime gives them (its own arrays: nothing else holds them).
+    const items: Map<string, Float32Array>[] = [];
     for (let k = 0; k < this.batch; k++) {
       const feed = new ort.Tensor('float32', image.subarray(k * per, (k + 1) * per), input.shape);
       const results = await session.run({ [input.name]: feed });
-      for (const [name, data] of out) {
-        const r = results[name];
-        const values = r?.data;
-        if (!(values instanceof Float32Array) || values.length * this.batch !== data.length) throw new Error(`the CPU runtime gave no float output '${name}' of ${data.length / this.batch} values`);
-        data.set(values, k * values.length);
+      const item = new Map<string, Float32Array>();
+      for (const [name, shape] of outputs) {
+        const values = results[name]?.data;
+        const n = shape.reduce((a, b) => a * b, 1);
+        if (!(values instanceof Float32Array) || values.length !== n) throw new Error(`the CPU runtime gave no float output '${name}' of ${n} values`);
+        item.set(name, values);
       }
-      for (const r of Object.values(results)) r.dispose?.();
+      items.push(item);
     }
     const result = new Map<string, HostTensor>();
-    for (const [name, data] of out) result.set(name, new HostTensor(data, [this.batch, ...outputs.get(name)!.slice(1)]));
+    for (const [name, shape] of outputs) {
+      const data = this.batch === 1 ? items[0].get(name)! : new Float32Array(items[0].get(name)!.length * this.batch);
+      if (this.batch > 1) items.forEach((item, k) => data.set(item.get(name)!, k * item.get(name)!.length));
+      result.set(name, new HostTensor(data, [this.batch, ...shape.slice(1)]));
+    }
     return result;
   }
 }

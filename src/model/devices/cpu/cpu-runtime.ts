@@ -9,9 +9,8 @@
 // provider runs our export in 7.7 ms, 13x our WebGPU path on lavapipe; in Chromium its wasm
 // backend runs it in 32 ms with 2 threads (57 ms with one), beside LiteRT.js' XNNPACK at 36 ms
 // on one thread, which would need the graph as TF Lite; docs/performance.md has the figures.
-import { onnxModelOf } from '../../../graph/onnx/lower.js';
-import { ONNX_FLOAT, encodeModel } from '../../../graph/onnx/proto.js';
 import { defaultCpuRuntime } from './default-cpu-runtime.js';
+import { warmUpNetwork } from './runtime-warm-up.js';
 import { type CpuRuntime, cpuRuntimeOf } from './ort-module.js';
 
 /** The runtime handed over: loaded, or a URL of onnxruntime-web's module to import on first use. */
@@ -39,7 +38,7 @@ export function useCpuRuntime(ort: unknown): void {
 function withThreads(runtime: CpuRuntime): CpuRuntime {
   const wasm = runtime.ort.env.wasm;
   const g = globalThis as { crossOriginIsolated?: boolean; document?: unknown; navigator?: { hardwareConcurrency?: number } };
-  if (!wasm || wasm.numThreads) return runtime;
+  if (!runtime.web || !wasm || wasm.numThreads) return runtime;
   if (g.document === undefined) wasm.numThreads = 1;
   else if (g.crossOriginIsolated && g.navigator?.hardwareConcurrency) wasm.numThreads = Math.min(g.navigator.hardwareConcurrency, 8);
   return runtime;
@@ -77,25 +76,28 @@ export function cpuRuntime(): Promise<CpuRuntime> {
 
 let started: Promise<void> | null = null;
 
-/** The smallest model a session can be made of: one Identity of a float. */
-function identityModel(): Uint8Array {
-  const info = (name: string) => ({ name, type: { tensor_type: { elem_type: ONNX_FLOAT, shape: { dim: [{ dim_value: 1 }] } } } });
-  return encodeModel(onnxModelOf({ name: 'start', node: [{ name: 'identity', op_type: 'Identity', input: ['x'], output: ['y'], attribute: [] }], initializer: [], input: [info('x')], output: [info('y')] }));
-}
+/** Runs of the warm-up network: enough for the browser to recompile its hot kernels optimised. */
+const WARM_UP_RUNS = 5;
 
 /**
  * Starts the CPU runtime ahead of a load that will run on it, so that its start overlaps the
  * weights' download and parsing. onnxruntime-web fetches, compiles and starts its WebAssembly
- * (about 12 MB, and its threads) at its first session, a few hundred milliseconds: a session
- * of a one-node model is made and released for it. Errors are left to the load, which meets
- * them again.
+ * (about 12 MB, and its threads) at its first session, a few hundred milliseconds; a small
+ * network run a few times then gets its kernels optimised (runtime-warm-up.ts). Errors are left
+ * to the load, which meets them again.
  */
 export function startCpuRuntime(): void {
   started ??= cpuRuntime()
-    .then(async ({ ort }) => {
-      if (!ort.env.wasm) return;
-      const session = await ort.InferenceSession.create(identityModel());
-      await session.release();
+    .then(async ({ ort, web }) => {
+      if (!web) return;
+      const { onnx, input } = warmUpNetwork();
+      const session = await ort.InferenceSession.create(onnx);
+      try {
+        const image = new ort.Tensor('float32', new Float32Array(input.reduce((a, b) => a * b, 1)), input);
+        for (let i = 0; i < WARM_UP_RUNS; i++) for (const r of Object.values(await session.run({ image }))) r.dispose?.();
+      } finally {
+        await session.release();
+      }
     })
     .catch(() => {
       started = null;

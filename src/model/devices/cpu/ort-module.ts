@@ -20,10 +20,11 @@ export interface OrtSession {
   release(): Promise<void>;
 }
 
-/** A CPU runtime: its module and its name in messages ('onnxruntime-node 1.30.0'). */
+/** A CPU runtime: its module, its name in messages ('onnxruntime-node 1.30.0'), and whether it is onnxruntime-web's WebAssembly build. */
 export interface CpuRuntime {
   ort: OrtModule;
   name: string;
+  web: boolean;
 }
 
 /** Whether `m` looks like an onnxruntime module. */
@@ -39,5 +40,5 @@ export function cpuRuntimeOf(m: unknown, packageName: string): CpuRuntime {
   // Named by the build it is where it says (a module imported from a URL is onnxruntime-web's).
   const { node, web, common } = ort.env.versions ?? {};
   const name = node ? `onnxruntime-node ${node}` : web ? `onnxruntime-web ${web}` : common ? `${packageName} ${common}` : packageName;
-  return { ort, name };
+  return { ort, name, web: web !== undefined };
 }
