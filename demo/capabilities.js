@@ -1,6 +1,6 @@
-// What the demo can do in this browser, decided in one place: segmenting (on WebGPU, or nowhere
-// yet: the CPU device of issue 82 becomes `segment: 'cpu'` here) and teaching (WebGPU only), and,
-// where WebGPU is missing, what the browser is and the setting or version that turns it on.
+// What the demo can do in this browser, decided in one place: segmenting (on WebGPU, or where it is
+// missing on the CPU: the server's onnxruntime-web, `segment: 'cpu'`) and teaching (WebGPU only),
+// and, where WebGPU is missing, what the browser is and the setting or version that turns it on.
 // `?webgpu=off` in the page's address shows the page as a browser without WebGPU sees it (the
 // tests and the screenshots use it).
 
@@ -38,9 +38,22 @@ export function webgpuAdvice({ name, version, platform }) {
   return 'Use a browser with WebGPU: Chrome or Edge 113 or later, Firefox 141 or later on Windows, or Safari 26.';
 }
 
+/** The CPU device's runtime as the demo server serves it (demo/server.ts), where onnxruntime-web is installed. */
+export const CPU_RUNTIME = '/ort/ort.wasm.min.mjs';
+
+/** Whether the server serves the CPU runtime. */
+async function cpuRuntimeServed() {
+  try {
+    return (await fetch(CPU_RUNTIME, { method: 'HEAD' })).ok;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * What the page offers here: { webgpu, segment: 'webgpu' | 'none', teach, browser, why, advice }.
- * An adapter is asked for: a browser may have navigator.gpu and still give none (a blocklisted GPU).
+ * What the page offers here: { webgpu, segment: 'webgpu' | 'cpu' | 'none', teach, browser, why,
+ * advice }. An adapter is asked for: a browser may have navigator.gpu and still give none (a
+ * blocklisted GPU).
  */
 export async function pageCapabilities() {
   const browser = describeBrowser();
@@ -56,5 +69,6 @@ export async function pageCapabilities() {
     }
   }
   const webgpu = why === null;
-  return { webgpu, segment: webgpu ? 'webgpu' : 'none', teach: webgpu, browser, why, advice: webgpu ? null : webgpuAdvice(browser) };
+  const segment = webgpu ? 'webgpu' : (await cpuRuntimeServed()) ? 'cpu' : 'none';
+  return { webgpu, segment, teach: webgpu, browser, why, advice: webgpu ? null : webgpuAdvice(browser) };
 }

@@ -3,10 +3,11 @@
 // shares (each can be turned off), an opacity slider, and the times: download, compile at load,
 // the first segment and warm ones apart. Images are segmented in a Web Worker (SegmentationWorker)
 // and the page draws the overlay from the class map; the camera runs on the page's own GPU context
-// (frames never leave the GPU). What the page offers in this browser is capabilities.js's;
+// (frames never leave the GPU). Where WebGPU is missing both run on the CPU device instead
+// (onnxruntime-web, served at /ort/). What the page offers in this browser is capabilities.js's;
 // window.deeplabDemo is what the browser tests drive.
-import { GpuContext, SegmentationWorker, classesFound, keptModelBytes, loadModel, segmentStream } from '/deeplab.js';
-import { pageCapabilities } from '/capabilities.js';
+import { GpuContext, SegmentationWorker, classesFound, keptModelBytes, loadModel, segmentStream, useCpuRuntime } from '/deeplab.js';
+import { CPU_RUNTIME, pageCapabilities } from '/capabilities.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -93,6 +94,9 @@ async function choiceBytes(choice, what) {
  * (or tuning, with a bar over its 10 s budget) in the worker; returns its info and the times.
  */
 export async function loadChoice(worker, choice, { tune = false, what = 'loading' } = {}) {
+  // On the CPU (no WebGPU here) the worker imports the runtime; nothing is tuned there.
+  const onCpu = (await capabilities).segment === 'cpu';
+  const device = onCpu ? { device: 'cpu', cpuRuntime: CPU_RUNTIME } : { tune: tune ? 'full' : 'cached' };
   const t0 = performance.now();
   const bytes = await choiceBytes(choice, what);
   const downloadMs = performance.now() - t0;
@@ -103,7 +107,7 @@ export async function loadChoice(worker, choice, { tune = false, what = 'loading
   progress.set();
   status(`${what}: compiling ${choice.name}${tune ? ', tuning for this device (up to 10 s)' : ''}…`);
   try {
-    const info = await worker.load(bytes, { name: choice.name, tune: tune ? 'full' : 'cached', onProgress: (m) => status(`${what}: ${m}…`) });
+    const info = await worker.load(bytes, { name: choice.name, ...device, onProgress: (m) => status(`${what}: ${m}…`) });
     return { info, downloadMs: choice.kept ? null : downloadMs, bytes: size, compileMs: performance.now() - t1 };
   } finally {
     if (ticking) clearInterval(ticking);
@@ -225,7 +229,8 @@ async function segmentBlob(blob, what) {
   const first = !load.sizes.has(size);
   load.sizes.add(size);
   showFigures(first ? { first: `${ms.toFixed(0)} ms at ${size}`, warm: figures.warm } : { warm: `${ms.toFixed(0)} ms at ${size}` });
-  $('timing').textContent = `${info.name}: ${ms.toFixed(0)} ms for ${size}` + (first ? ' (the first run at this size: it includes the GPU compiling its kernels; segment again for the warm time)' : ' (warm)');
+  const firstRun = info.device === 'cpu' ? 'it includes the runtime warming up' : 'it includes the GPU compiling its kernels';
+  $('timing').textContent = `${info.name}: ${ms.toFixed(0)} ms for ${size}` + (first ? ` (the first run at this size: ${firstRun}; segment again for the warm time)` : ' (warm)');
   status(`${what}: done`);
   return { result, ms };
 }
@@ -258,7 +263,8 @@ function showNoWebgpu(caps) {
   $('no-webgpu').hidden = false;
   $('no-webgpu-why').textContent = `This page cannot reach a GPU: ${caps.why}.`;
   $('no-webgpu-browser').textContent = `${browser.name}${browser.version ? ` ${browser.version}` : ''} on ${browser.platform}`;
-  $('no-webgpu-segment').textContent = caps.segment === 'cpu' ? 'runs on the CPU here (WebAssembly): slower, but the same classes.' : 'needs WebGPU in this demo for now.';
+  $('no-webgpu-segment').textContent =
+    caps.segment === 'cpu' ? 'runs on the CPU here (WebAssembly, ONNX Runtime): the same classes as on a GPU.' : 'needs WebGPU, or the CPU runtime (onnxruntime-web), which this server does not serve.';
   $('no-webgpu-advice').textContent = caps.advice;
   $('adapter').textContent = 'no GPU';
   if (caps.segment === 'none') $('segment-panel').hidden = true;
@@ -274,13 +280,20 @@ async function init() {
   for (const s of samples) $('sample').append(new Option(s, s));
   if (!caps.webgpu) {
     showNoWebgpu(caps);
-    status(caps.why, true);
-    return;
+    if (caps.segment === 'none') {
+      status(caps.why, true);
+      return;
+    }
+    // Segmenting on the CPU: the camera's model loads in the page, the images' in the worker.
+    useCpuRuntime(CPU_RUNTIME);
+    $('tune').closest('label').hidden = true;
+    $('adapter').textContent = 'CPU (WebAssembly)';
+  } else {
+    ctx ??= await GpuContext.create();
+    $('adapter').textContent = ctx.adapterInfo.name;
   }
   showFigures({});
-  ctx ??= await GpuContext.create();
-  $('adapter').textContent = ctx.adapterInfo.name;
-  status(weights.length ? 'Choose or drop an image.' : 'No weights found on the server (DEEPLAB_WEIGHTS_DIR).', !weights.length);
+  status(weights.length ? `Choose or drop an image.${caps.segment === 'cpu' ? ' It is segmented on the CPU.' : ''}` : 'No weights found on the server (DEEPLAB_WEIGHTS_DIR).', !weights.length);
 }
 
 const onFile = guarded(async (file) => segmentBlob(file, file.name));
@@ -305,9 +318,10 @@ drop.addEventListener('drop', (e) => {
 async function pageModel() {
   const choice = currentChoice();
   if (!models.has(choice.value)) {
-    ctx ??= await GpuContext.create();
+    const onCpu = (await capabilities).segment === 'cpu';
+    if (!onCpu) ctx ??= await GpuContext.create();
     const source = choice.kept ? await keptModelBytes(choice.name) : `/weights/${encodeURIComponent(choice.file)}`;
-    const promise = loadModel(source, { ctx, name: choice.name, onProgress: (m) => status(m) });
+    const promise = loadModel(source, { ...(onCpu ? { device: 'cpu' } : { ctx }), name: choice.name, onProgress: (m) => status(m) });
     promise.catch(() => models.delete(choice.value));
     models.set(choice.value, promise);
   }
