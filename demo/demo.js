@@ -288,6 +288,7 @@ async function init() {
     useCpuRuntime(CPU_RUNTIME);
     $('tune').closest('label').hidden = true;
     $('adapter').textContent = 'CPU (WebAssembly)';
+    $('offer').textContent = 'Semantic segmentation';
   } else {
     ctx ??= await GpuContext.create();
     $('adapter').textContent = ctx.adapterInfo.name;

@@ -5,7 +5,8 @@
 //   demo-segment.png     a VOC image segmented, segmented again (first and warm times apart)
 //   demo-teach.png       strokes painted from the image's ground truth, a short fine-tune, the curve
 //   demo-kept.png        the taught model kept in the browser
-//   demo-no-webgpu.png   the page as a browser without WebGPU sees it (?webgpu=off)
+//   demo-no-webgpu.png   the page as a browser without WebGPU sees it (?webgpu=off): the image
+//                        segmented on the CPU, teaching unavailable
 //   demo-dark.png        the segment panel with prefers-color-scheme: dark
 //   demo.png             the whole page after teaching (the README's and docs/browser.md's picture)
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -70,6 +71,7 @@ try {
 
   await page.goto(`${url}?webgpu=off`);
   await page.evaluate(() => window.deeplabDemo.keptReady);
+  await page.evaluate((image) => window.deeplabDemo.segmentUrl(`/samples/${image}.jpg`), IMAGE);
   await page.screenshot({ path: join(OUT, 'demo-no-webgpu.png') });
   console.log('demo-no-webgpu.png');
 
