@@ -97,8 +97,7 @@ function exportableOps(graph: Graph): string {
  * Every graph input and output must be an f32 map; inputs and outputs keep their names, in
  * `layout` (default NCHW).
  */
-export function lowerToOnnx(graph: Graph, params: HostParams, name: string, layouts: OnnxLayout | { inputs: OnnxLayout; outputs: OnnxLayout } = 'nchw'): GraphProto {
-  const { inputs: inputLayout, outputs: outputLayout } = typeof layouts === 'string' ? { inputs: layouts, outputs: layouts } : layouts;
+export function lowerToOnnx(graph: Graph, params: HostParams, name: string, layout: OnnxLayout = 'nchw'): GraphProto {
   const nodes: NodeProto[] = [];
   const initializers: TensorProto[] = [];
   const tensorNames = new Set<string>();
@@ -177,19 +176,19 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string, layo
   for (const [key, v] of graph.outputs) {
     checkMap(v, 'output');
     unique(tensorNames, key);
-    if (!outputNames.has(v.id) && outputLayout === 'nchw') outputNames.set(v.id, key);
+    if (!outputNames.has(v.id) && layout === 'nchw') outputNames.set(v.id, key);
   }
   layer = 'inputs';
   const inputs = graph.inputs.map((v) => {
     checkMap(v, 'input');
     const tensorName = unique(tensorNames, v.name);
-    if (inputLayout === 'nchw') valueNames.set(v.id, tensorName);
+    if (layout === 'nchw') valueNames.set(v.id, tensorName);
     else {
       const nchw = emitter.intermediate(`${v.name}_nchw`);
       emitter.node('Transpose', [tensorName], [nchw], { perm: { ints: NHWC_TO_NCHW_PERM } });
       valueNames.set(v.id, nchw);
     }
-    return mapInfo(tensorName, v, inputLayout);
+    return mapInfo(tensorName, v, layout);
   });
 
   for (const node of graph.nodes) {
@@ -220,10 +219,10 @@ export function lowerToOnnx(graph: Graph, params: HostParams, name: string, layo
   for (const v of graph.outputs.values()) outputCount.set(valueNames.get(v.id)!, (outputCount.get(valueNames.get(v.id)!) ?? 0) + 1);
   for (const [key, v] of graph.outputs) {
     const computed = valueNames.get(v.id)!;
-    if (outputLayout === 'nhwc') {
+    if (layout === 'nhwc') {
       if (outputCount.get(computed) !== 1 || !resizedInNhwc(nodes, initializers, emitter, computed, key)) emitter.node('Transpose', [computed], [key], { perm: { ints: NCHW_TO_NHWC_PERM } });
     } else if (computed !== key) emitter.node('Identity', [computed], [key]);
-    outputs.push(mapInfo(key, v, outputLayout));
+    outputs.push(mapInfo(key, v, layout));
   }
   // A constant a moved Resize no longer reads is left out.
   const read = new Set(nodes.flatMap((n) => n.input));
