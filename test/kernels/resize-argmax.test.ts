@@ -3,7 +3,8 @@ import { runOnce } from '../../src/gpu/dispatch.js';
 import { readTensorU32, uploadTensor } from '../../src/gpu/tensor.js';
 import { type ResizeMode, resizeBilinearCpu } from '../../src/kernels/resize/resize.js';
 import { prepareResizeArgmax, resizeArgmaxCpu } from '../../src/kernels/resize/resize-argmax.js';
-import { numel, poisonedU32Tensor, randomArray, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
+import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
+import { numel, poisonedU32Tensor, randomArray, rng, testContext, expectThrows, disposeAfterTest } from '../helpers.js';
 
 describe('kernel: fused resize + argmax', () => {
   const cases: [number[], number, number, ResizeMode][] = [
@@ -36,6 +37,22 @@ describe('kernel: fused resize + argmax', () => {
       expect(mismatches).to.be.lessThan(ref.length / 1000 + 1);
     });
   }
+
+  it("the CPU reference's shortcut (four source pixels sharing a clear winner) gives resize then argmax exactly: random, tied and regional logits", () => {
+    const r = rng();
+    const modes: ResizeMode[] = ['half_pixel', 'align_corners', 'asymmetric'];
+    for (let trial = 0; trial < 24; trial++) {
+      const [H, W, C] = [3 + (trial % 11), 2 + ((trial * 7) % 13), 1 + (trial % 6) * 4];
+      const x = randomArray(H * W * C, -20, 20, r);
+      // Ties: small integers; regions: a class well ahead over runs of pixels.
+      if (trial % 3 === 0) for (let i = 0; i < x.length; i++) x[i] = Math.round(x[i] / 10);
+      if (trial % 3 === 1) for (let p = 0; p < H * W; p++) x[p * C + (Math.floor(p / 5) % C)] += 50;
+      const shape = [1, H, W, C];
+      const p = { outH: 5 + ((trial * 3) % 29), outW: 4 + ((trial * 5) % 31), mode: modes[trial % 3] };
+      const want = argmaxCpu(resizeBilinearCpu(x, shape, p), [1, p.outH, p.outW, C]);
+      expect(Array.from(resizeArgmaxCpu(x, shape, p)), `trial ${trial}`).to.deep.equal(Array.from(want));
+    }
+  });
 
   it('rejects a wrong output shape or type', async () => {
     const ctx = await testContext();
