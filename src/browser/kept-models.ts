@@ -9,7 +9,7 @@ import { DeepLabModel } from '../model/model.js';
 import { readSafetensors } from '../model/weights/import/safetensors.js';
 import { type ExportedFile, type PageExportFormat, exportModel } from './export-model.js';
 import { type BrowserLoadOptions, loadModel } from './load.js';
-import { opfsDirectory, readOpfsFile, removeOpfsEntry, writeOpfsFile } from './opfs.js';
+import { hasOpfsEntry, opfsDirectory, readOpfsFile, removeOpfsEntry, writeOpfsFile } from './opfs.js';
 
 /** Where kept models live in the origin private file system. */
 export const KEPT_MODELS_DIR = 'deeplab-webgpu/models';
@@ -67,12 +67,7 @@ export async function keepModel(source: DeepLabModel | Uint8Array, o: { name: st
   if (!(bytes instanceof Uint8Array)) throw new Error(`${what}: keeps a DeepLabModel or a checkpoint's bytes (a Uint8Array)`);
   const info: KeptModel = { name, classNames: classNamesOf(bytes, `${what}: ${name}`), date: new Date().toISOString(), bytes: bytes.byteLength, base: o.base ?? null };
   const parent = await modelsDir(what);
-  let existed = true;
-  try {
-    await parent.getDirectoryHandle(name);
-  } catch {
-    existed = false;
-  }
+  const existed = await hasOpfsEntry(parent, name, 'directory');
   const dir = await parent.getDirectoryHandle(name, { create: true });
   const where = `${what}: OPFS ${KEPT_MODELS_DIR}/${name}`;
   try {

@@ -79,6 +79,16 @@ async function storageFull(where: string, needed: number, room: { free: number; 
   return new StorageFullError(`${where} needs ${formatBytes(needed)} of storage and the browser gives this site ${formatBytes(free)} more${of}`, needed, free);
 }
 
+/** Whether `dir` holds an entry `name` of `kind` (what a failed write must not leave, or must leave as it was). */
+export async function hasOpfsEntry(dir: FileSystemDirectoryHandle, name: string, kind: 'file' | 'directory'): Promise<boolean> {
+  try {
+    await (kind === 'file' ? dir.getFileHandle(name) : dir.getDirectoryHandle(name));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Writes `bytes` as the file `name` of `dir`, whole or not at all (`where` names it in errors).
  * A write that cannot fit the origin's quota is a StorageFullError; a file this call made and
@@ -88,12 +98,7 @@ export async function writeOpfsFile(dir: FileSystemDirectoryHandle, name: string
   // The new bytes sit beside the old until close(): the whole file must fit.
   const room = await storageRoom();
   if (room && bytes.byteLength > room.free) throw await storageFull(where, bytes.byteLength, room);
-  let existed = true;
-  try {
-    await dir.getFileHandle(name);
-  } catch {
-    existed = false;
-  }
+  const existed = await hasOpfsEntry(dir, name, 'file');
   const handle = await dir.getFileHandle(name, { create: true });
   if (typeof handle.createWritable !== 'function') {
     throw new Error(`cannot write ${where}: this browser cannot write its private file system from here (no createWritable); run it in SegmentationWorker`);
