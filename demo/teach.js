@@ -336,7 +336,7 @@ async function train({ resume = false } = {}) {
     const stopped = losses.length < s.steps;
     status(`${stopped ? `stopped after step ${losses.length} of ${s.steps}` : `taught in ${losses.length} steps`} (${seconds.toFixed(1)} s): loss ${losses[0].toFixed(3)} → ${losses.at(-1).toFixed(3)}`);
     if (stopped) await offerResume();
-    return { losses, seconds, trainedAt };
+    return { losses, seconds, trainedFrom: t0, trainedAt };
   } finally {
     $('teach-train').disabled = false;
     $('teach-stop').disabled = true;
@@ -459,8 +459,8 @@ $('keep-taught').addEventListener('click', () => guarded(keepTaught)().catch(() 
 $('teach-steps').addEventListener('change', () => drawLossCurve($('teach-loss'), [], Number($('teach-steps').value) || 1));
 
 /** The result the tests read: losses and time, the pixels labelled per image, and with `probe` the taught model's logits on it. */
-async function resultOf({ losses, seconds, trainedAt }, probe) {
-  const result = { losses, seconds, trainedAt, painted: items.map((i) => i.labels.filter((c) => c !== UNLABELLED).length) };
+async function resultOf({ losses, seconds, trainedFrom, trainedAt }, probe) {
+  const result = { losses, seconds, trainedFrom, trainedAt, painted: items.map((i) => i.labels.filter((c) => c !== UNLABELLED).length) };
   if (probe) {
     const rgb = { width: probe.width, height: probe.height, data: fromBase64(probe.data) };
     const { logits } = await teachWorker.segment(imageDataOf(rgb), { logits: true });
