@@ -17,6 +17,7 @@ export { fineTune, UNLABELLED } from './train/fine-tune.js';
 export type { TeachSample, FineTuneOptions, FineTuneStep } from './train/fine-tune.js';
 export { lastCheckpoint } from './train/fine-tune-checkpoint.js';
 export type { CheckpointInfo, StoredFineTuneOptions } from './train/fine-tune-checkpoint.js';
+export type { FineTuneSettings } from './train/fine-tune-settings.js';
 export { StorageFullError } from './train/run-store.js';
 export type { CheckpointStoreRef } from './train/run-store.js';
 export { TRAINING_LOSSES } from './train/loss-choice.js';

@@ -15,33 +15,18 @@ import type { LoadedWeights } from '../model/loading/loaded-weights.js';
 import { weightsFromBytes } from '../model/loading/weights-from-bytes.js';
 import { readSafetensors, safetensorsBytes } from '../model/weights/import/safetensors.js';
 import { openCheckpointStore } from './checkpoint-store.js';
+import type { FineTuneSettings } from './fine-tune-settings.js';
 import type { CheckpointStore, CheckpointStoreRef } from './run-store.js';
 import { STEP_LOG, type StepRecord, parseStepLog, stepLogText } from './step-log.js';
 
 /** The checkpoint's file in a store or run folder (what `deeplab train --resume` reads). */
 export const LATEST = 'latest.safetensors';
 
-/** fineTune's settings as a checkpoint keeps them (JSON; no callbacks, signals or stores). */
-export interface StoredFineTuneOptions {
-  steps: number;
-  crop: number;
-  batch?: number;
-  lr: number;
-  warmup?: number;
-  momentum?: number;
-  weightDecay?: number;
-  classes?: unknown;
-  loss?: string;
-  mean?: readonly number[];
-  std?: readonly number[];
-  scale?: [number, number];
-  flip?: boolean;
-  freezeBackbone?: boolean;
-  freezeBn?: boolean;
-  dropout?: boolean;
-  seed?: number;
-  deviceLoss?: string;
-}
+/**
+ * fineTune's settings as a checkpoint keeps them (JSON; no callbacks, signals or stores): those the
+ * schedule depends on, the classes as written, the loss by name, and the loss the device ran.
+ */
+export type StoredFineTuneOptions = Omit<FineTuneSettings, 'classes' | 'loss'> & { classes?: unknown; loss?: string; deviceLoss?: string };
 
 /** The settings whose change makes a resumed run's losses differ from those of a run never stopped. */
 export const SCHEDULE_KEYS = ['steps', 'crop', 'batch', 'lr', 'warmup', 'momentum', 'weightDecay', 'loss', 'mean', 'std', 'scale', 'flip', 'freezeBackbone', 'freezeBn', 'dropout', 'seed'] as const;

@@ -16,9 +16,10 @@ import { DeepLabModel } from '../model/model.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../model/voc.js';
 import { checkOptionKeys, checkSignal } from '../util/option-keys.js';
 import { adaptWeights } from './adapt.js';
+import type { FineTuneSettings } from './fine-tune-settings.js';
 import { FineTuneCheckpoints, type ResumedRun, SCHEDULE_KEYS, type StoredFineTuneOptions, readResume } from './fine-tune-checkpoint.js';
 import { openCheckpointStore } from './checkpoint-store.js';
-import { type TrainingLoss, lossTerms } from './loss-choice.js';
+import { lossTerms } from './loss-choice.js';
 import type { CheckpointStoreRef } from './run-store.js';
 import type { StepRecord } from './step-log.js';
 import { type TeachSample, UNLABELLED, prepareSamples, stepBatch } from './teach-samples.js';
@@ -26,46 +27,7 @@ import { Trainer } from './trainer.js';
 
 export { type TeachSample, UNLABELLED };
 
-export interface FineTuneOptions {
-  /** Optimizer steps. */
-  steps: number;
-  /** Square training crop (pixels). */
-  crop: number;
-  /** Crops per step (default 1). */
-  batch?: number;
-  /** Base learning rate (the poly schedule brings it to 0 at the last step). */
-  lr: number;
-  warmup?: number;
-  momentum?: number;
-  weightDecay?: number;
-  /**
-   * A new class list (names, or names and colours): a new classifier, as `deeplab train` makes
-   * for a data set's classes. Default: the model's classes, refined.
-   */
-  classes?: ClassSet | readonly string[];
-  /**
-   * The loss (default 'ce'): 'ce', 'dice', 'ce+dice', and for a binary model (smp's classes 1)
-   * 'bce' and 'bce+dice', the loss smp's binary models are trained with (src/train/loss-choice.ts).
-   */
-  loss?: TrainingLoss;
-  /**
-   * The images' per-channel mean and std, one per input channel, as segment() takes them: needed
-   * for 16-bit and float bands; 8-bit input takes the model's own without them.
-   */
-  mean?: readonly number[];
-  std?: readonly number[];
-  /** Random scale range of the crops (default [0.5, 2.0], the paper's; [1, 1] turns it off). */
-  scale?: [number, number];
-  /** Random left-right flips (default true). */
-  flip?: boolean;
-  /** Train only the head (ASPP and classifier). */
-  freezeBackbone?: boolean;
-  /** Batch norms with their running statistics (default true: a few small crops give no usable batch statistics). */
-  freezeBn?: boolean;
-  /** The heads' dropout (default false: over a few steps its noise would hide the loss's trend). */
-  dropout?: boolean;
-  /** Fixes the crops and the new classifier's initialisation. */
-  seed?: number;
+export interface FineTuneOptions extends FineTuneSettings {
   /** After each step (awaited: a page can draw its curve before the next). */
   onStep?(r: FineTuneStep): void | Promise<void>;
   /** What is under way (compiling, reading the weights back). */
