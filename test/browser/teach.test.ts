@@ -57,7 +57,7 @@ interface TeachDemo {
  * measures it: in Chromium, its longest task (the Long Tasks API, whose threshold is these 50 ms;
  * 109-382 ms timer gaps when the page trained on its own context). Its 10 ms timer's gaps are no
  * measure there: on the suite's 2-core host, with another browser file running beside it, they
- * reached 145 ms while no task at all held the main thread for 50 ms (the host's scheduler, not
+ * reached 145-221 ms while no task at all held the main thread for 50 ms (the host's scheduler, not
  * the page). Firefox has no Long Tasks API: its timer's longest gap, beyond the longest the same
  * page showed just before with nothing to do (CONTROL_MS of its timer), is held to the old
  * page's best (measured 0-66 ms; the worker's runs show none over 20 ms).
@@ -165,9 +165,8 @@ for (const browser of BROWSERS) {
             });
             const end = performance.now();
             if (end - last > 20) gaps.push([last, end - last]);
-            // While it trained (from the call to the training's end), and in the whole call (which also segments each image with the taught model).
             for (const e of observer.takeRecords()) longTasks.push([e.startTime, e.duration]);
-            // Those that ended after the training began and began before it ended, and those of the whole call.
+            // Those in the training's span (ending after it began, beginning before it ended), and those of the whole call (which also segments each image with the taught model).
             const longest = (spans: [number, number][], from: number, to: number) => Math.max(0, ...spans.filter(([at, ms]) => at + ms > from && at < to).map(([, ms]) => ms));
             return {
               ...result,
