@@ -89,7 +89,7 @@ describe('train: fineTune of a 4-band model from 16-bit bands', function () {
       return order[1][1];
     });
     const steps: FineTuneStep[] = [];
-    const tuned = await fineTune(model, [{ image: bands, labels }], { ...stats, steps: 1, crop: SIZE, lr: 0.01, scale: [1, 1], flip: false, loss: 'ce', onStep: (r) => void steps.push(r) });
+    const tuned = await fineTune(model, [{ image: bands, labels }], { ...stats, recipe: 'plain', steps: 1, crop: SIZE, lr: 0.01, scale: [1, 1], flip: false, loss: 'ce', onStep: (r) => void steps.push(r) });
     tuned.dispose();
     const expected = crossEntropy(logits, labels, C);
     console.log(`      (first loss ${steps[0].loss.toFixed(5)}, the model's own cross-entropy ${expected.toFixed(5)})`);
@@ -101,7 +101,7 @@ describe('train: fineTune of a 4-band model from 16-bit bands', function () {
     const labels = new Uint8Array(48 * 64).map((_, p) => (p % 64 < 32 ? 1 : 2));
     const before = (await model.parameters()).get('encoder.conv1.weight')!.data;
     const steps: FineTuneStep[] = [];
-    const tuned = await fineTune(model, [{ image: bands, labels }], { ...stats, steps: 2, crop: SIZE, lr: 0.01, seed: 5, loss: 'ce+dice', onStep: (r) => void steps.push(r) });
+    const tuned = await fineTune(model, [{ image: bands, labels }], { ...stats, recipe: 'plain', steps: 2, crop: SIZE, lr: 0.01, seed: 5, loss: 'ce+dice', onStep: (r) => void steps.push(r) });
     try {
       console.log(`      (losses ${steps.map((s) => s.loss.toFixed(4)).join(', ')})`);
       expect(steps.map((s) => Number.isFinite(s.loss) && s.loss > 0)).to.deep.equal([true, true]);
