@@ -14,6 +14,7 @@ import { strokesFromLabels } from '../../src/train/stroke-patterns.js';
 import { UNLABELLED } from '../../src/train/teach-samples.js';
 import { classAgreement, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
+import { seriousViolations } from './axe.js';
 import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
 
 const SAMPLE = '2007_000033';
@@ -99,6 +100,7 @@ for (const browser of BROWSERS) {
       expect(items, 'the warnings listed on the page').to.deep.equal(f.warnings);
       expect(await page.evaluate(() => document.getElementById('teach-warnings')!.hidden)).to.equal(false);
       expect(await page.textContent('#teach-figures')).to.match(/No step did better than the model as it was: it is kept unchanged\.$/);
+      expect(await seriousViolations(page), 'serious accessibility violations (axe-core) with the warnings shown').to.deep.equal([]);
       expect(page.pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
     });
   });
