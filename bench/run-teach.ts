@@ -10,11 +10,15 @@ const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
 /** A case's figures: the taught images' mIoU change (mean and worst), the others', the held-out strokes'. */
 export function summarize(r: CaseResult) {
+  if (r.case.mode === 'aeroplane') {
+    const rows = r.rows as { run: string; aeroplane: number; untaught: number; truth: number; keptStep: number }[];
+    return { case: r.case.name, untaught: rows[0].untaught, truth: rows[0].truth, runs: rows.map(({ run, aeroplane, keptStep }) => ({ run, aeroplane, keptStep })) };
+  }
   if (r.case.mode === 'new-class') {
     const row = r.rows[0] as { before: { vocClasses: number }; after: { road: number; vocClasses: number }; taughtRoad: number; seconds: number };
     return { case: r.case.name, newClassIoU: row.after.road, newClassIoUTaught: row.taughtRoad, vocClassesBefore: row.before.vocClasses, vocClassesAfter: row.after.vocClasses, seconds: row.seconds };
   }
-  type Row = { taught: { before: { image: number; painted: number; unpainted: number }; after: { image: number; painted: number; unpainted: number } }[]; others: { before: number; after: number }; heldOut: { before: number; last: number } | null; seconds: number };
+  type Row = { taught: { before: { image: number; painted: number; unpainted: number }; after: { image: number; painted: number; unpainted: number } }[]; others: { before: number; after: number }; heldOut: { before: number; after: number; last: number } | null; seconds: number };
   const rows = r.rows as Row[];
   const taught = rows.flatMap((row) => row.taught);
   const deltas = taught.map((t) => t.after.image - t.before.image);
@@ -33,7 +37,9 @@ export function summarize(r: CaseResult) {
     othersBefore: mean(rows.map((row) => row.others.before)),
     othersAfter: mean(rows.map((row) => row.others.after)),
     othersChange: mean(rows.map((row) => row.others.after - row.others.before)),
-    heldOutFell: held.filter((row) => row.heldOut!.last < row.heldOut!.before).length,
+    /** Teaches whose model returned (the step kept) has a held-out loss below the one it began at; and whose last step had. */
+    heldOutFell: held.filter((row) => row.heldOut!.after < row.heldOut!.before).length,
+    heldOutFellByLastStep: held.filter((row) => row.heldOut!.last < row.heldOut!.before).length,
     heldOutMeasured: held.length,
     seconds: mean(rows.map((row) => row.seconds)),
   };

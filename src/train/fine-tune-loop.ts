@@ -71,6 +71,8 @@ export interface LoopState {
   evalCrop: number;
   /** A trainer at evalCrop, batch 1, on `session` (the run's parameters), whose step program measures where evalCrop is not the training crop. */
   evaluator(session: Session): Promise<Trainer>;
+  /** The loss's class weights, where it has them: each pass's mean is weighed by its pixels' weights. */
+  classWeights?: Float32Array;
 }
 
 /** Steps of the training loss averaged at each end to say whether it rose. */
@@ -84,6 +86,9 @@ export async function teachSteps(s: LoopState, hooks: LoopHooks): Promise<{ para
   const own = s.evalCrop === t.crop;
   const passes = t.holdOut > 0 ? heldOutPasses(samples, weights, s.evalCrop, own ? t.batch : 1, distill) : [];
   const heldOutPixels = passes.reduce((n, p) => n + p.pixels, 0);
+  // Each pass's loss is a (weighted) mean over its pixels: the passes are summed weighed by their pixels' weights.
+  const weightOf = passes.map((p) => (s.classWeights ? p.batch.labels.reduce((w, c) => w + (c < s.classWeights!.length ? s.classWeights![c] : 0), 0) : p.pixels));
+  const totalWeight = weightOf.reduce((a, b) => a + b, 0);
   let evaluator: Trainer | null = null;
   const measure = async (): Promise<number> => {
     if (!own && evaluator?.session !== trainer.session) {
@@ -95,8 +100,8 @@ export async function teachSteps(s: LoopState, hooks: LoopHooks): Promise<{ para
     }
     const by = evaluator ?? trainer;
     let sum = 0;
-    for (const p of passes) sum += p.pixels * (await queue.run(() => by.evaluate([p.batch])));
-    return sum / heldOutPixels;
+    for (const [k, p] of passes.entries()) sum += weightOf[k] * (await queue.run(() => by.evaluate([p.batch])));
+    return sum / totalWeight;
   };
   try {
     return await steps(s, hooks, passes.length > 0, measure, heldOutPixels);

@@ -68,11 +68,12 @@ export interface FineTuneSettings {
    */
   holdOut?: number;
   /**
-   * The strokes' cross-entropy weighted so that each class painted weighs the same, however many
-   * pixels it has (the held-out strokes' loss alike), as mIoU counts each class once. Recipe
-   * 'strokes': true; 'plain': false.
+   * How much the classes painted are balanced in the strokes' cross-entropy (the held-out strokes'
+   * alike): each class's pixels weigh (1 / its pixels painted)^balance, so at 1 each class weighs
+   * the same however many pixels it has (as mIoU counts each class once), at 0 each pixel weighs
+   * the same (recipe 'plain').
    */
-  balance?: boolean;
+  balance?: number;
   /** Steps between measures of the held-out strokes (and the last step, and before the first). */
   evalEvery?: number;
   /** The weights returned: 'best' of the steps measured on the held-out strokes (before the first included), or the 'last'. */

@@ -187,7 +187,7 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
     loss: o.loss,
     seed: t.seed,
     distill: t.distill,
-    ...(t.balance ? { classWeights: balancedClassWeights(taught, weights.config.numClasses) } : {}),
+    ...(t.balance > 0 ? { classWeights: balancedClassWeights(taught, weights.config.numClasses, t.balance) } : {}),
   };
   const trainer = await queue.run(() => Trainer.create(ctx, weights, { ...trainOptions, surviveDeviceLoss: o.deviceLoss !== 'fail' }));
   // The held-out strokes are measured on each image whole, up to MAX_EVAL_SIDE (tiled beyond).
@@ -197,7 +197,7 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   try {
     if (resumed) trainer.resumeAt(resumed.step, resumed.momentum);
     const graph = weights.buildGraph({ height: t.crop, width: t.crop });
-    kept = await teachSteps({ trainer, queue, weights, graph, samples: taught, settings: t, checkpoints, log: [...(resumed?.log ?? [])], evalCrop, evaluator }, { onStep: o.onStep, onProgress: o.onProgress, shouldStop: o.shouldStop, signal });
+    kept = await teachSteps({ trainer, queue, weights, graph, samples: taught, settings: t, checkpoints, log: [...(resumed?.log ?? [])], evalCrop, evaluator, classWeights: trainOptions.classWeights }, { onStep: o.onStep, onProgress: o.onProgress, shouldStop: o.shouldStop, signal });
   } finally {
     trainer.dispose();
   }

@@ -129,15 +129,21 @@ export async function strokeSamples(model: DeepLabModel, weights: LoadedWeights,
 }
 
 /**
- * Per-class weights of the strokes' cross-entropy that give each class painted the same weight in
- * all (its pixels' weights sum to the same): a class painted in a few pixels (a small object)
- * counts as much as the background painted across the image, as mIoU counts each class once.
- * Classes not painted weigh 1 (no pixel of theirs is in the loss).
+ * Per-class weights of the strokes' cross-entropy, (1 / pixels painted)^power normalised to a
+ * mean of 1 over the pixels: at power 1 each class painted weighs the same in all (a class painted
+ * in a few pixels, a small object, counts as much as the background painted across the image, as
+ * mIoU counts each class once); at 0 each pixel weighs the same. Classes not painted weigh 1 (no
+ * pixel of theirs is in the loss).
  */
-export function balancedClassWeights(samples: readonly StrokeSample[], numClasses: number): Float32Array {
+export function balancedClassWeights(samples: readonly StrokeSample[], numClasses: number, power: number): Float32Array {
   const counts = new Float64Array(numClasses);
   for (const s of samples) for (const { cls, pixels } of s.byClass) counts[cls] += pixels.length;
-  const painted = [...counts].filter((n) => n > 0);
-  const total = painted.reduce((a, b) => a + b, 0);
-  return Float32Array.from(counts, (n) => (n > 0 ? total / (painted.length * n) : 1));
+  const raw = Array.from(counts, (n) => (n > 0 ? n ** -power : 1));
+  let total = 0;
+  let weighed = 0;
+  counts.forEach((n, c) => {
+    total += n;
+    weighed += n * raw[c];
+  });
+  return Float32Array.from(raw, (w, c) => (counts[c] > 0 ? (w * total) / weighed : 1));
 }

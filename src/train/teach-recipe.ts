@@ -28,7 +28,7 @@ export interface TeachSettings {
   sampleSize: 'network' | 'image';
   cropAt: 'strokes' | 'anywhere';
   distill: number;
-  balance: boolean;
+  balance: number;
   holdOut: number;
   evalEvery: number;
   keep: 'best' | 'last';
@@ -52,6 +52,7 @@ export const STROKES_RECIPE = {
   batch: 2,
   scale: [0.75, 1.25] as [number, number],
   distill: 1,
+  balance: 1,
   holdOut: 0.2,
   evalEvery: 5,
   headOnlyBelow: 0.5,
@@ -88,6 +89,8 @@ export function teachSettings(o: FineTuneSettings, facts: PaintedFacts): TeachSe
   if (!(typeof holdOut === 'number' && holdOut >= 0 && holdOut < 1)) throw new Error(`fineTune: holdOut must be a share in [0, 1), got ${JSON.stringify(o.holdOut)}`);
   const distill = o.distill ?? (plain ? 0 : r.distill);
   if (!(typeof distill === 'number' && distill >= 0 && Number.isFinite(distill))) throw new Error(`fineTune: distill must be a non-negative weight, got ${JSON.stringify(o.distill)}`);
+  const balance = o.balance ?? (plain ? 0 : r.balance);
+  if (!(typeof balance === 'number' && balance >= 0 && balance <= 1)) throw new Error(`fineTune: balance must be a power in [0, 1], got ${JSON.stringify(o.balance)}`);
   const evalEvery = o.evalEvery ?? r.evalEvery;
   if (!Number.isInteger(evalEvery) || evalEvery < 1) throw new Error(`fineTune: evalEvery must be a positive whole number of steps, got ${JSON.stringify(o.evalEvery)}`);
   const freezeBn = o.freezeBn ?? true;
@@ -110,7 +113,7 @@ export function teachSettings(o: FineTuneSettings, facts: PaintedFacts): TeachSe
     sampleSize: oneOf('sampleSize', o.sampleSize, ['network', 'image'], plain ? 'image' : 'network'),
     cropAt: oneOf('cropAt', o.cropAt, ['strokes', 'anywhere'], plain ? 'anywhere' : 'strokes'),
     distill,
-    balance: o.balance ?? !plain,
+    balance,
     holdOut,
     evalEvery,
     keep: oneOf('keep', o.keep, ['best', 'last'], plain ? 'last' : 'best'),

@@ -111,7 +111,7 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
     expect(relativeError([r.heldOut!.before], [expected.loss]), 'the held-out loss before the first step').to.be.lessThan(1e-4);
     expect(r.heldOut!.measured.map((m) => m.step), 'measured before the first step and after each').to.deep.equal([0, 1, 2]);
     expect(steps.map((s) => s.heldOutLoss), "each step's held-out loss").to.deep.equal(r.heldOut!.measured.slice(1).map((m) => m.loss));
-    expect(r.settings).to.deep.include({ recipe: 'strokes', steps: 2, crop: SIDE, batch: 1, sampleSize: 'network', cropAt: 'strokes', distill, balance: true, holdOut, keep: 'best' });
+    expect(r.settings).to.deep.include({ recipe: 'strokes', steps: 2, crop: SIDE, batch: 1, sampleSize: 'network', cropAt: 'strokes', distill, balance: 1, holdOut, keep: 'best' });
   });
 
   it('returns the weights of the step best on the held-out strokes; where none beat the model as it was, that model, with a warning', async () => {

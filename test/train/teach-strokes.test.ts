@@ -201,7 +201,7 @@ describe('train: teaching from strokes, without the GPU', () => {
 
   it("the recipe: 'strokes' fills in what is left out from the share painted, 'plain' needs steps, crop and lr; settings out of range are refused by name", () => {
     const few = teachSettings({}, { paintedShare: 0.002, networkSide: 257 });
-    expect(few).to.deep.include({ recipe: 'strokes', balance: true, crop: STROKES_RECIPE.crop, batch: STROKES_RECIPE.batch, sampleSize: 'network', cropAt: 'strokes', distill: STROKES_RECIPE.distill, holdOut: STROKES_RECIPE.holdOut, keep: 'best', freezeBn: true, flip: true });
+    expect(few).to.deep.include({ recipe: 'strokes', balance: STROKES_RECIPE.balance, crop: STROKES_RECIPE.crop, batch: STROKES_RECIPE.batch, sampleSize: 'network', cropAt: 'strokes', distill: STROKES_RECIPE.distill, holdOut: STROKES_RECIPE.holdOut, keep: 'best', freezeBn: true, flip: true });
     expect([few.steps, few.lr], 'few strokes: the least steps and learning rate').to.deep.equal([STROKES_RECIPE.few.steps, STROKES_RECIPE.few.lr]);
     const many = teachSettings({}, { paintedShare: 0.9, networkSide: 513 });
     expect([many.steps, many.lr], 'much painted: the most').to.deep.equal([STROKES_RECIPE.many.steps, STROKES_RECIPE.many.lr]);
@@ -209,7 +209,7 @@ describe('train: teaching from strokes, without the GPU', () => {
     expect(teachSettings({}, { paintedShare: 0.1, networkSide: 65 }).crop, 'a crop no larger than the network sees').to.equal(65);
     expect(teachSettings({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 }, { paintedShare: 0.1, networkSide: 257 })).to.deep.include({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 });
     const plain = teachSettings({ recipe: 'plain', steps: 4, crop: 33, lr: 0.01 }, { paintedShare: 0.1, networkSide: 257 });
-    expect(plain).to.deep.include({ batch: 1, scale: [0.5, 2.0], freezeBackbone: false, sampleSize: 'image', cropAt: 'anywhere', distill: 0, balance: false, holdOut: 0, keep: 'last' });
+    expect(plain).to.deep.include({ batch: 1, scale: [0.5, 2.0], freezeBackbone: false, sampleSize: 'image', cropAt: 'anywhere', distill: 0, balance: 0, holdOut: 0, keep: 'last' });
     const facts = { paintedShare: 0.1, networkSide: 257 };
     expectThrows(() => teachSettings({ recipe: 'plain', crop: 33 }, facts), "fineTune: recipe 'plain' takes its steps, lr from the caller: give steps and lr");
     expectThrows(() => teachSettings({ recipe: 'fancy' as never }, facts), `fineTune: recipe must be 'strokes' or 'plain', got "fancy"`);
