@@ -47,7 +47,7 @@ const AEROPLANE_RUNS: { name: string; options: Partial<FineTuneOptions> }[] = [
 /** Images taught together in mode 'group'. */
 const GROUP = 3;
 /** CamVid images: those taught one at a time or in groups, the new class's taught ones (train) and scored ones (val). */
-const CAMVID_TAUGHT = 10;
+const CAMVID_TAUGHT = 6;
 const NEW_CLASS_TAUGHT = 3;
 
 export interface TeachBenchOptions {

@@ -18,9 +18,9 @@ export interface FineTuneSettings {
   recipe?: FineTuneRecipe;
   /** Optimizer steps (recipe 'strokes': from the pixels painted). */
   steps?: number;
-  /** Square training crop in pixels (recipe 'strokes': 129, or the network's input where smaller). */
+  /** Square training crop in pixels (recipe 'strokes': the image as the network sees it, up to 513). */
   crop?: number;
-  /** Crops per step (default 1; recipe 'strokes': 2). */
+  /** Crops per step (default 1). */
   batch?: number;
   /** Base learning rate (the poly schedule brings it to 0 at the last step; recipe 'strokes': from the pixels painted). */
   lr?: number;
@@ -43,11 +43,11 @@ export interface FineTuneSettings {
    */
   mean?: readonly number[];
   std?: readonly number[];
-  /** Random scale range of the crops (default [0.5, 2.0], the paper's; recipe 'strokes': [0.75, 1.25] of the network's view; [1, 1] turns it off). */
+  /** Random scale range of the crops (recipe 'plain': [0.5, 2.0], the paper's; 'strokes': [1, 1], none). */
   scale?: [number, number];
   /** Random left-right flips (default true). */
   flip?: boolean;
-  /** Train only the head (ASPP and classifier; recipe 'strokes': while few pixels are painted). */
+  /** Train only the head (ASPP and classifier; recipe 'strokes': true, 'plain': false). */
   freezeBackbone?: boolean;
   /**
    * The images taught at the size the network sees them ('network': resized as segment() resizes

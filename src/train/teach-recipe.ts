@@ -1,11 +1,12 @@
 // fineTune's settings with the recipe's choices filled in where the caller left them out.
 //
 // Recipe 'strokes' (the default), for a few painted strokes: the images at the size the network
-// sees them, crops centred on the strokes with the painted classes in turn, the pixels nobody
-// painted distilled to the starting model's classes, a share of the strokes held out and the
-// best step on them kept; the head alone trained while little is painted, the learning rate and
-// the steps from how much is. Each choice was measured on the VOC sample and CamVid (`npm run
-// bench -- --parts teach`; docs/training.md#teaching-from-strokes gives the figures).
+// sees them, taught whole (crops centred on the strokes, the painted classes in turn, where the
+// crop is smaller), the classes painted weighed towards the same, the pixels nobody painted
+// distilled to the starting model's classes, a share of the strokes held out and the best step on
+// them kept, the head alone trained, the learning rate and the steps from how much is painted.
+// Each choice was measured on the VOC sample and CamVid (`npm run bench -- --parts teach`;
+// docs/training.md#teaching-from-strokes gives the figures).
 //
 // Recipe 'plain': `deeplab train`'s augmentation over the images as given, every parameter
 // trained, nothing distilled or held out, the last step kept; steps, crop and lr must be given.
@@ -43,19 +44,20 @@ export interface PaintedFacts {
 }
 
 /**
- * Recipe 'strokes', as measured. Below `headOnlyBelow` of the pixels painted the backbone stays
- * as it was (a few strokes cannot teach its features without undoing them); the learning rate
- * and the steps grow with the share painted between `few` and `many`.
+ * Recipe 'strokes', as measured (docs/training.md#how-the-recipe-was-chosen). The crop is the
+ * whole image as the network sees it (up to `maxCrop`), unscaled: a smaller crop shows the head's
+ * image pooling another average than segment() does, and taught so the taught model got worse on
+ * the images it was taught. The head alone trains (the backbone too undid more than it taught);
+ * the learning rate and the steps grow with the share painted between `few` and `many`.
  */
 export const STROKES_RECIPE = {
-  crop: 129,
-  batch: 2,
-  scale: [0.75, 1.25] as [number, number],
+  maxCrop: 513,
+  batch: 1,
+  scale: [1, 1] as [number, number],
   distill: 1,
-  balance: 1,
+  balance: 0.5,
   holdOut: 0.2,
   evalEvery: 5,
-  headOnlyBelow: 0.5,
   few: { share: 0.01, steps: 20, lr: 0.001 },
   many: { share: 0.25, steps: 30, lr: 0.003 },
 };
@@ -100,13 +102,13 @@ export function teachSettings(o: FineTuneSettings, facts: PaintedFacts): TeachSe
   return {
     recipe,
     steps: o.steps ?? Math.round(between(share, r.few.steps, r.many.steps)),
-    crop: o.crop ?? Math.min(r.crop, facts.networkSide),
+    crop: o.crop ?? Math.min(r.maxCrop, facts.networkSide),
     batch: o.batch ?? (plain ? 1 : r.batch),
     lr: o.lr ?? Number(between(share, r.few.lr, r.many.lr).toPrecision(2)),
     warmup: o.warmup ?? 0,
     scale: o.scale ?? (plain ? [0.5, 2.0] : r.scale),
     flip: o.flip ?? true,
-    freezeBackbone: o.freezeBackbone ?? (plain ? false : share < r.headOnlyBelow),
+    freezeBackbone: o.freezeBackbone ?? !plain,
     freezeBn,
     dropout: o.dropout ?? false,
     seed: o.seed ?? 0,

@@ -201,12 +201,12 @@ describe('train: teaching from strokes, without the GPU', () => {
 
   it("the recipe: 'strokes' fills in what is left out from the share painted, 'plain' needs steps, crop and lr; settings out of range are refused by name", () => {
     const few = teachSettings({}, { paintedShare: 0.002, networkSide: 257 });
-    expect(few).to.deep.include({ recipe: 'strokes', balance: STROKES_RECIPE.balance, crop: STROKES_RECIPE.crop, batch: STROKES_RECIPE.batch, sampleSize: 'network', cropAt: 'strokes', distill: STROKES_RECIPE.distill, holdOut: STROKES_RECIPE.holdOut, keep: 'best', freezeBn: true, flip: true });
+    expect(few).to.deep.include({ recipe: 'strokes', balance: STROKES_RECIPE.balance, crop: 257, batch: STROKES_RECIPE.batch, scale: STROKES_RECIPE.scale, freezeBackbone: true, sampleSize: 'network', cropAt: 'strokes', distill: STROKES_RECIPE.distill, holdOut: STROKES_RECIPE.holdOut, keep: 'best', freezeBn: true, flip: true });
     expect([few.steps, few.lr], 'few strokes: the least steps and learning rate').to.deep.equal([STROKES_RECIPE.few.steps, STROKES_RECIPE.few.lr]);
     const many = teachSettings({}, { paintedShare: 0.9, networkSide: 513 });
     expect([many.steps, many.lr], 'much painted: the most').to.deep.equal([STROKES_RECIPE.many.steps, STROKES_RECIPE.many.lr]);
-    expect(many.freezeBackbone, 'much painted: the backbone trains where the recipe says').to.equal(0.9 < STROKES_RECIPE.headOnlyBelow);
-    expect(teachSettings({}, { paintedShare: 0.1, networkSide: 65 }).crop, 'a crop no larger than the network sees').to.equal(65);
+    expect(teachSettings({}, { paintedShare: 0.1, networkSide: 65 }).crop, 'the whole image as the network sees it').to.equal(65);
+    expect(teachSettings({}, { paintedShare: 0.1, networkSide: 2049 }).crop, 'up to the largest crop').to.equal(STROKES_RECIPE.maxCrop);
     expect(teachSettings({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 }, { paintedShare: 0.1, networkSide: 257 })).to.deep.include({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 });
     const plain = teachSettings({ recipe: 'plain', steps: 4, crop: 33, lr: 0.01 }, { paintedShare: 0.1, networkSide: 257 });
     expect(plain).to.deep.include({ batch: 1, scale: [0.5, 2.0], freezeBackbone: false, sampleSize: 'image', cropAt: 'anywhere', distill: 0, balance: 0, holdOut: 0, keep: 'last' });
