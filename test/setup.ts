@@ -7,6 +7,7 @@ import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
 import { flagIsSet, readFlag } from '../src/util/flags.js';
 import { RUN_SEED, closeTestContext } from './helpers.js';
 import { trackRandomScopes } from './random-scope.js';
+import { endWaits } from './wait-until.js';
 import { recordFileTiming } from './file-timings.js';
 import { type GpuSnapshot, disposeTestItems, gpuLeaksSince, gpuSnapshot } from './leak-check.js';
 import { sharedDirLocation, sharedDirPresent, useSharedWeights } from './shared.js';
@@ -35,6 +36,8 @@ export const mochaHooks = {
   afterEach(this: Mocha.Context): void {
     disposeTestItems();
     const test = this.currentTest;
+    const waiting = endWaits();
+    if (test?.state === 'failed' && waiting !== undefined) console.log(`      still waiting for ${waiting} when it ended`);
     if (test?.state === 'failed') console.log(replayLine(test));
     if (!test || test.state !== 'passed') return;
     const leaks = gpuLeaksSince(before);
