@@ -20,6 +20,16 @@ export async function waitUntil(done: () => boolean | Promise<boolean>, what: st
   }
 }
 
+/** Awaits `work`, named `what` for a test that times out while it waits. */
+export async function whileWaitingFor<T>(what: string, work: Promise<T>): Promise<T> {
+  waiting = what;
+  try {
+    return await work;
+  } finally {
+    waiting = undefined;
+  }
+}
+
 /** What the current test is waiting for, if anything; ends that wait (the test has ended). */
 export function endWaits(): string | undefined {
   const what = waiting;
