@@ -5,7 +5,7 @@
 import { checkRange, checkTensorBytes } from '../../../io/reader-rules.js';
 import { DecodeBudget, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape } from './tensor-map.js';
 import { readFileBytes } from '../../../io/file-bytes.js';
-import { ACTIVATIONS, BUILTIN_OPERATORS, BUILTIN_OPTIONS, OPTION_FIELDS, PADDING, TENSOR_TYPES } from './tflite-schema.js';
+import { ACTIVATIONS, BUILTIN_OPERATORS, BUILTIN_OPTIONS, OPTION_FIELDS, PADDING, TENSOR_TYPES } from '../../../io/tflite-schema.js';
 
 export interface TfliteTensor {
   name: string;
