@@ -8,7 +8,7 @@
 // For each model case the Node side writes, into a temporary folder, the network at the case's
 // input size as our checkpoint (.safetensors) and as ONNX (exportOnnx: what `deeplab export
 // --format onnx` writes), the normalised VOC image (float32 NHWC) and, for MediaPipe, the case's
-// official .tflite with TFLite metadata added (bench/tflite-metadata.ts); a small server
+// official .tflite with TFLite metadata added (src/io/tflite-metadata.ts); a small server
 // (bench/browser-server.ts) gives the page those files, the official .tflite (LiteRT.js), the
 // photo and TF Lite's class map of it, its script (bench/browser-page.ts, bundled) and the peers'
 // own script and WebAssembly files from node_modules. Nothing is fetched from outside (only
@@ -24,7 +24,7 @@ import { ROOT } from './model.js';
 import { startBenchServer } from './browser-server.js';
 import { median } from './common.js';
 import { isPhotoEngine } from './photo-engines.js';
-import { addTfliteMetadata, segmenterMetadata } from './tflite-metadata.js';
+import { addTfliteMetadata, segmenterMetadata } from '../src/io/tflite-metadata.js';
 import { readFlag } from '../src/util/flags.js';
 import { compile } from '../src/graph/compile.js';
 import { readImage } from '../src/io/image.js';
@@ -296,7 +296,7 @@ async function prepareCase(c: BrowserCase, dir: string, files: Map<string, strin
     const n = inputNormalization(w.config.normalization);
     const metadata = segmenterMetadata({
       name: `DeepLab-v3 (${c.weightsNote})`,
-      description: `${basename(c.tflite!.path)} with TFLite metadata added by the bench (bench/tflite-metadata.ts)`,
+      description: `${basename(c.tflite!.path)} with TFLite metadata added by the bench (src/io/tflite-metadata.ts)`,
       mean: n.mean.map((m) => m * 255),
       std: n.std.map((x) => x * 255),
     });
