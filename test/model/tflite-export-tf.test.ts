@@ -1,0 +1,134 @@
+// TF Lite exports run by TF's own interpreter (tf.lite.Interpreter, XNNPACK, one thread, through
+// scripts/tflite/tflite_run.py): the float32 file of each DeepLab family gives the logits our
+// forwardToHost gives on the same input (relative error < 1e-5, the same class on >= 99.99 % of
+// pixels), the float16 file within 1e-2 (>= 99.9 %). The real TF MobileNetV2 at 257 and 513 runs
+// on VOC photos; the fixtures on random inputs. Needs a Python with tensorflow (DEEPLAB_TF_PYTHON,
+// default python3); skipped, saying why, where it has none.
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readImage } from '../../src/io/image.js';
+import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { loadModel } from '../../src/model/model.js';
+import { type TflitePrecision, exportTflite } from '../../src/model/tflite-export.js';
+import { calibrationInputs } from '../../src/model/tflite-int8.js';
+import { relativeError } from '../../src/util/relative-error.js';
+import { fineTune } from '../../src/train/fine-tune.js';
+import { TINY_SIZE, TINY_WEIGHTS, writeTinyCheckpoint } from '../browser/tiny-checkpoint.js';
+import { messages, runCli } from '../cli/run-cli.js';
+import { randomArray, randomRgbImage, rng, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
+import { TF_MNV2_257, TF_MNV2_513, TORCHVISION_RESNET50, writeMmsegV3plus, writeSmp, writeXception } from './tflite-fixtures.js';
+import { tfPython, tfRun } from './tflite-tf.js';
+
+const PHOTO = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+
+/** The share of pixels whose largest channel is the same in two NHWC maps of `classes` channels. */
+export function labelAgreement(a: Float32Array, b: Float32Array, classes: number): number {
+  let same = 0;
+  const pixels = a.length / classes;
+  for (let p = 0; p < pixels; p++) {
+    let ia = 0;
+    let ib = 0;
+    for (let c = 1; c < classes; c++) {
+      if (a[p * classes + c] > a[p * classes + ia]) ia = c;
+      if (b[p * classes + c] > b[p * classes + ib]) ib = c;
+    }
+    if (ia === ib) same++;
+  }
+  return same / pixels;
+}
+
+const BOUNDS: Record<TflitePrecision, { error: number; agreement: number }> = {
+  float32: { error: 1e-5, agreement: 0.9999 },
+  float16: { error: 1e-2, agreement: 0.999 },
+  int8: { error: Infinity, agreement: 0 },
+};
+
+describe('TF Lite export: TF\'s interpreter runs the files and gives our logits @slow', function () {
+  this.timeout(900_000);
+  let python = '';
+  let dir = '';
+  before(function () {
+    const found = tfPython();
+    if ('why' in found) {
+      console.log(`      skipped: ${found.why}`);
+      this.skip();
+    }
+    python = found.python;
+    dir = mkdtempSync(join(tmpdir(), 'tflite-tf-'));
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Exports `path` at its size, runs TF on `input` (random where none is given) and checks the bounds against forwardToHost. */
+  async function check(name: string, path: string, size: [number, number] | null, precisions: TflitePrecision[], input?: Float32Array, written?: string): Promise<void> {
+    const w = await loadWeights(path);
+    const model = await loadModel(path, { ctx: await testContext() });
+    try {
+      const [height, width] = size ?? [w.slide?.crop ?? 65, w.slide?.crop ?? 65];
+      const x = input ?? randomArray(height * width * 3, -1, 1, rng());
+      const ours = await model.forwardToHost(x, height, width);
+      for (const precision of precisions) {
+        // The file the command wrote where one is given, else the library's.
+        const file = precision === 'float32' && written ? written : join(dir, `${name}-${precision}.tflite`);
+        if (file !== written) exportTflite(file, w, { height, width, precision });
+        const tf = tfRun(python, dir, file, x, [1, height, width, 3]);
+        expect(tf.shape, `${name} ${precision}: the output is the logits at the input's size`).to.deep.equal([1, height, width, w.config.numClasses]);
+        const err = relativeError(tf.output, ours);
+        const agree = labelAgreement(tf.output, ours, w.config.numClasses);
+        console.log(`      (${name} ${precision}: relative error ${err.toExponential(2)}, labels ${(100 * agree).toFixed(3)} %)`);
+        expect(err, `${name} ${precision}: TF's logits against forwardToHost's`).to.be.below(BOUNDS[precision].error);
+        expect(agree, `${name} ${precision}: labels`).to.be.at.least(BOUNDS[precision].agreement);
+      }
+    } finally {
+      model.dispose();
+    }
+  }
+
+  it('TF MobileNetV2 257 (the real weights) on a VOC photo: float32 and float16', async () => {
+    const w = await loadWeights(TF_MNV2_257);
+    const [x] = calibrationInputs(w, [await readImage(PHOTO)], 257, 257);
+    await check('mnv2-257', TF_MNV2_257, [257, 257], ['float32', 'float16'], x);
+  });
+
+  it('TF MobileNetV2 513 (the real weights) on a VOC photo: float32 and float16', async () => {
+    const w = await loadWeights(TF_MNV2_513);
+    const [x] = calibrationInputs(w, [await readImage(PHOTO)], 513, 513);
+    await check('mnv2-513', TF_MNV2_513, [513, 513], ['float32', 'float16'], x);
+  });
+
+  it("torchvision's DeepLabv3-ResNet-50 and the Xception-65 DeepLabv3+ fixtures: float32", async () => {
+    await check('torchvision-resnet50', TORCHVISION_RESNET50, [49, 65], ['float32']);
+    await check('xception65-v3plus', writeXception(dir), [65, 65], ['float32']);
+  });
+
+  it('mmseg DeepLabv3+ ResNet-18 and smp DeepLabV3+ (ResNet-18, EfficientNet-B0) fixtures: float32', async () => {
+    await check('mmseg-v3plus-r18', writeMmsegV3plus(dir), [49, 65], ['float32']);
+    await check('smp-tu-resnet18', writeSmp('deeplabv3plus-tu-resnet18'), [64, 64], ['float32', 'float16']);
+    await check('smp-efficientnet-b0', writeSmp('deeplabv3plus-efficientnet-b0'), [64, 64], ['float32']);
+  });
+
+  it('a model fine-tuned with fineTune, exported by `deeplab export --format tflite`: TF gives its logits', async () => {
+    const start = join(dir, TINY_WEIGHTS);
+    writeTinyCheckpoint(start);
+    const model = await loadModel(start, { ctx: await testContext() });
+    const image = randomRgbImage(TINY_SIZE, TINY_SIZE, 3);
+    const labels = Uint8Array.from({ length: TINY_SIZE * TINY_SIZE }, (_, p) => (p % TINY_SIZE < TINY_SIZE / 2 ? 0 : 15));
+    const tuned = await fineTune(model, [{ image, labels }], { steps: 2, crop: TINY_SIZE, lr: 0.01, seed: 1 });
+    model.dispose();
+    const kept = join(dir, 'tuned.safetensors');
+    try {
+      await tuned.save(kept);
+    } finally {
+      tuned.dispose();
+    }
+    const file = join(dir, 'tuned.tflite');
+    const r = await runCli(['export', '--model', kept, '--format', 'tflite', '--size', String(TINY_SIZE), '--out', file]);
+    expect(r.code, messages(r.stderr)).to.equal(0);
+    expect(existsSync(file)).to.equal(true);
+    await check('fine-tuned', kept, [TINY_SIZE, TINY_SIZE], ['float32'], undefined, file);
+  });
+});
