@@ -19,7 +19,8 @@ import { inputNormalization } from '../io/input-normalization.js';
 import { LABELS_FILE, METADATA_KEY, appendAssociatedFiles, segmenterMetadata } from '../io/tflite-metadata.js';
 import { policyNormalization } from './input-policy.js';
 import type { LoadedWeights } from './loading/loaded-weights.js';
-import { type Int8Options, quantizeModel } from './tflite-int8.js';
+import { calibrationInputs, quantizeModel } from './tflite-int8.js';
+import type { RgbImage } from '../io/rgb-image.js';
 
 export const TFLITE_PRECISIONS = ['float32', 'float16', 'int8'] as const;
 export type TflitePrecision = (typeof TFLITE_PRECISIONS)[number];
@@ -30,11 +31,14 @@ export interface TfliteExportOptions {
   /** The network's input size (TF Lite shapes are fixed). */
   height: number;
   width: number;
-  /** float32 (default), float16 weights, or int8 (needs `int8.calibration`). */
+  /** float32 (default), float16 weights, or int8 (needs `calibrate`). */
   precision?: TflitePrecision;
   /** The logits (default) or the class of each pixel. */
   output?: TfliteOutput;
-  int8?: Int8Options;
+  /** int8: the images its activations' ranges are measured on (each resized to the file's input). */
+  calibrate?: readonly RgbImage[];
+  /** int8: a uint8 input (the pixels, as they are) and an int8 output instead of float32 at the edges. */
+  int8Io?: boolean;
   /** Where the weights came from, for the description (default: the model's name). */
   source?: string;
 }
@@ -84,9 +88,11 @@ export function tfliteFile(w: LoadedWeights, o: TfliteExportOptions): TfliteFile
   // One output: the logits (aux heads and other outputs of the graph are not the file's).
   model.outputs = model.outputs.filter((t) => valueOf.get(t)?.id === logits.id).slice(0, 1);
   if (precision === 'float16') halfWeights(model);
+  if (precision !== 'int8' && (o.calibrate || o.int8Io)) throw new Error(`calibration images and int8 edges apply to int8 TF Lite files only, not ${precision}`);
   if (precision === 'int8') {
-    if (!o.int8) throw new Error('int8 TF Lite export needs calibration images (--calibrate)');
-    quantizeModel(model, valueOf, graph, state, o.int8);
+    if (!o.calibrate?.length) throw new Error('int8 TF Lite export needs calibration images (--calibrate)');
+    const calibration = calibrationInputs(w, o.calibrate, o.height, o.width);
+    quantizeModel(model, valueOf, graph, state, { calibration, int8Io: o.int8Io ?? false, normalization: tfliteNormalization(w) });
   }
   if ((o.output ?? 'logits') === 'classes') classesOutput(model);
   const out = model.tensors[model.outputs[0]];

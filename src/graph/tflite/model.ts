@@ -62,3 +62,18 @@ export function f32Of(t: TfliteTensorSpec): Float32Array {
   if (t.type !== 'FLOAT32' || !t.data) throw new Error(`tflite: ${t.name} is not a float32 constant`);
   return new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
 }
+
+/** Drops the tensors nothing reads or writes (constants a rewrite replaced), renumbering the rest. */
+export function pruneTensors(m: TfliteModelSpec): void {
+  const used = new Set([...m.inputs, ...m.outputs, ...m.operators.flatMap((op) => [...op.inputs, ...op.outputs])]);
+  const index = new Map<number, number>();
+  const kept = m.tensors.filter((_, i) => used.has(i) && index.set(i, index.size));
+  const at = (i: number): number => (i < 0 ? i : index.get(i)!);
+  m.tensors = kept;
+  m.inputs = m.inputs.map(at);
+  m.outputs = m.outputs.map(at);
+  for (const op of m.operators) {
+    op.inputs = op.inputs.map(at);
+    op.outputs = op.outputs.map(at);
+  }
+}

@@ -79,18 +79,43 @@ function writeOptions(b: Builder, o: TfliteOptions): [number, Offset] {
   return [type, b.endObject()];
 }
 
-function writeTensor(b: Builder, t: TfliteTensorSpec, buffer: number): Offset {
+/**
+ * Quantization vectors written once per content: a FlatBuffers vector may be pointed at by many
+ * tables, and per-channel int8 files repeat theirs (every weight's and bias's zero points are
+ * zeros, one per channel), which would otherwise take 8 bytes a channel each time.
+ */
+class SharedVectors {
+  private readonly written = new Map<string, Offset>();
+  constructor(private readonly b: Builder) {}
+  floats(xs: readonly number[]): Offset {
+    return this.once(`f${xs.join(',')}`, () => {
+      this.b.startVector(4, xs.length, 4);
+      for (let i = xs.length - 1; i >= 0; i--) this.b.addFloat32(xs[i]);
+      return this.b.endVector();
+    });
+  }
+  longs(xs: readonly number[]): Offset {
+    return this.once(`l${xs.join(',')}`, () => {
+      this.b.startVector(8, xs.length, 8);
+      for (let i = xs.length - 1; i >= 0; i--) this.b.addInt64(BigInt(xs[i]));
+      return this.b.endVector();
+    });
+  }
+  private once(key: string, write: () => Offset): Offset {
+    let at = this.written.get(key);
+    if (at === undefined) this.written.set(key, (at = write()));
+    return at;
+  }
+}
+
+function writeTensor(b: Builder, t: TfliteTensorSpec, buffer: number, shared: SharedVectors): Offset {
   const shape = int32Vector(b, t.shape);
   const name = b.createString(t.name);
   let quantization = 0;
   if (t.quantization) {
     const q = t.quantization;
-    b.startVector(4, q.scale.length, 4);
-    for (let i = q.scale.length - 1; i >= 0; i--) b.addFloat32(q.scale[i]);
-    const scale = b.endVector();
-    b.startVector(8, q.zeroPoint.length, 8);
-    for (let i = q.zeroPoint.length - 1; i >= 0; i--) b.addInt64(BigInt(q.zeroPoint[i]));
-    const zeroPoint = b.endVector();
+    const scale = shared.floats(q.scale);
+    const zeroPoint = shared.longs(q.zeroPoint);
     b.startObject(7);
     b.addFieldOffset(QUANTIZATION.scale, scale, 0);
     b.addFieldOffset(QUANTIZATION.zeroPoint, zeroPoint, 0);
@@ -150,7 +175,8 @@ export function writeTflite(m: TfliteModelSpec): Uint8Array {
   const bufferOf = m.tensors.map((t) => (t.data ? buffers.push(writeBuffer(b, t.data)) - 1 : 0));
   const metadataBuffers = (m.metadata ?? []).map((e) => buffers.push(writeBuffer(b, e.data)) - 1);
 
-  const tensors = offsetVector(b, m.tensors.map((t, i) => writeTensor(b, t, bufferOf[i])));
+  const shared = new SharedVectors(b);
+  const tensors = offsetVector(b, m.tensors.map((t, i) => writeTensor(b, t, bufferOf[i], shared)));
   const operators = offsetVector(b, m.operators.map((op, i) => writeOperator(b, op, codeIndex[i])));
   const inputs = int32Vector(b, m.inputs);
   const outputs = int32Vector(b, m.outputs);

@@ -3,7 +3,6 @@
 // float16 weights, or full-integer int8 calibrated on the user's images.
 import { defaultOnnxSize } from '../onnx-export.js';
 import { exportTflite } from '../tflite-export.js';
-import { calibrationInputs } from '../tflite-int8.js';
 import type { ExportFormatRecord } from './format.js';
 
 export const TFLITE_EXPORT: ExportFormatRecord<'tflite'> = {
@@ -20,10 +19,10 @@ export const TFLITE_EXPORT: ExportFormatRecord<'tflite'> = {
     const { height, width } = o.size ?? defaultOnnxSize(w);
     const precision = o.precision ?? 'float32';
     if (precision !== 'int8' && (o.calibrate || o.int8Io)) throw new Error(`--calibrate and --int8-io apply to --precision int8 only, not ${precision}`);
+    if (o.calibrate) ctx.say(`export: calibrating int8 on ${o.calibrate.length} image${o.calibrate.length === 1 ? '' : 's'} (the network on the CPU)...`);
     if (precision === 'int8' && !o.calibrate?.length) throw new Error('--precision int8 needs --calibrate: the images its activations\' ranges are measured on');
     ctx.say(`export: ${w.name} at ${width}x${height} as TF Lite (${precision})...`);
-    const int8 = o.calibrate ? { calibration: calibrationInputs(w, o.calibrate, height, width), int8Io: o.int8Io ?? false } : undefined;
-    const written = exportTflite(out, w, { height, width, precision, output: o.output, int8, source: ctx.source() });
+    const written = exportTflite(out, w, { height, width, precision, output: o.output, calibrate: o.calibrate, int8Io: o.int8Io, source: ctx.source() });
     return written.summary;
   },
 };
