@@ -6,7 +6,7 @@
 // [1,H,W,classes] at the input's size, or 'classes' [1,H,W] int32 (their argmax). In float32,
 // float16 weights (DEQUANTIZE to float32 before use, as TF's converter writes them), or full
 // integer int8 calibrated on images (src/model/tflite-int8.ts).
-import { type Graph, nodeOutput } from '../graph/ir.js';
+import { type CompiledGraph, type Graph, nodeOutput } from '../graph/ir.js';
 import { deriveStateCpu } from '../graph/cpu-reference.js';
 import { deriveGraph, foldBatchNorms, fuseEpilogues } from '../graph/passes.js';
 import type { HostParams } from '../graph/params.js';
@@ -43,12 +43,16 @@ export interface TfliteExportOptions {
   source?: string;
 }
 
-/** The graph TF Lite export lowers: batch norms folded (on the host), activations fused, with the state it reads. */
-export function tfliteGraph(w: LoadedWeights, height: number, width: number): { graph: Graph; state: HostParams } {
+/**
+ * The graph TF Lite export lowers: batch norms folded (on the host), activations fused, with the
+ * state it reads; and the same as a compiled graph (its folding a derive graph) for calibration.
+ */
+export function tfliteGraph(w: LoadedWeights, height: number, width: number): { graph: Graph; state: HostParams; compiled: CompiledGraph } {
   const canonical = w.buildGraph({ batch: 1, height, width });
   const folded = foldBatchNorms(canonical);
-  const state = deriveStateCpu({ source: canonical, graph: folded.graph, derive: deriveGraph(canonical.ids, folded.derive) }, w.params);
-  return { graph: fuseEpilogues(folded.graph, { activationsOnly: true }), state };
+  const graph = fuseEpilogues(folded.graph, { activationsOnly: true });
+  const compiled = { source: canonical, graph, derive: deriveGraph(canonical.ids, folded.derive) };
+  return { graph, state: deriveStateCpu(compiled, w.params), compiled };
 }
 
 /** The model's normalisation on 0..255 pixels: (pixel - mean) / std per channel, as NormalizationOptions says it. */
@@ -80,7 +84,7 @@ export interface TfliteFile {
 /** The TF Lite file of `w`: refused (nothing made) where an op has no builtin form, naming op and layer. */
 export function tfliteFile(w: LoadedWeights, o: TfliteExportOptions): TfliteFile {
   const precision = o.precision ?? 'float32';
-  const { graph, state } = tfliteGraph(w, o.height, o.width);
+  const { graph, state, compiled } = tfliteGraph(w, o.height, o.width);
   const family = `${w.config.decoder === 'none' ? 'DeepLabv3' : 'DeepLabv3+'} (${w.config.backbone})`;
   const description = `${family}, ${w.config.numClasses} classes, ${o.width}x${o.height}, ${precision}; from ${o.source ?? w.name}`;
   const { model, valueOf } = lowerToTflite(graph, state, description);
@@ -92,7 +96,7 @@ export function tfliteFile(w: LoadedWeights, o: TfliteExportOptions): TfliteFile
   if (precision === 'int8') {
     if (!o.calibrate?.length) throw new Error('int8 TF Lite export needs calibration images (--calibrate)');
     const calibration = calibrationInputs(w, o.calibrate, o.height, o.width);
-    quantizeModel(model, valueOf, graph, state, { calibration, int8Io: o.int8Io ?? false, normalization: tfliteNormalization(w) });
+    quantizeModel(model, valueOf, compiled, w.params, { calibration, int8Io: o.int8Io ?? false, normalization: tfliteNormalization(w) });
   }
   if ((o.output ?? 'logits') === 'classes') classesOutput(model);
   const out = model.tensors[model.outputs[0]];

@@ -5,7 +5,7 @@
 // pixels' own where the model normalises every channel alike (scale 1/std, zero point the mean),
 // so an --int8-io file takes the image's bytes as they are.
 import { runGraphCpu } from '../graph/cpu-reference.js';
-import type { Graph, Value } from '../graph/ir.js';
+import type { CompiledGraph, Value } from '../graph/ir.js';
 import type { HostParams } from '../graph/params.js';
 import type { TfliteModelSpec } from '../graph/tflite/model.js';
 import { quantizeInt8 } from '../graph/tflite/quantize.js';
@@ -30,8 +30,8 @@ export function calibrationInputs(w: LoadedWeights, images: readonly RgbImage[],
   return images.map((img) => normalize(img.width === width && img.height === height ? img : resizeRgbPil(img, width, height)));
 }
 
-/** Each value's [min, max] over the calibration inputs, by value id. */
-export function calibrate(graph: Graph, state: HostParams, inputs: readonly Float32Array[]): Map<number, [number, number]> {
+/** Each value's [min, max] over the calibration inputs, by value id (`params`: the model's own; the folding runs first). */
+export function calibrate(compiled: CompiledGraph, params: HostParams, inputs: readonly Float32Array[]): Map<number, [number, number]> {
   const ranges = new Map<number, [number, number]>();
   const record = (v: Value, data: ArrayLike<number>): void => {
     let lo = Infinity;
@@ -44,18 +44,18 @@ export function calibrate(graph: Graph, state: HostParams, inputs: readonly Floa
     const r = ranges.get(v.id);
     ranges.set(v.id, r ? [Math.min(r[0], lo), Math.max(r[1], hi)] : [lo, hi]);
   };
-  const [input] = graph.inputs;
+  const [input] = compiled.graph.inputs;
   for (const x of inputs) {
     record(input, x);
-    runGraphCpu(graph, state, { [input.name]: x }, record);
+    runGraphCpu(compiled, params, { [input.name]: x }, record);
   }
   return ranges;
 }
 
-/** The float32 model `m` (lowered from `graph`) made full-integer int8, calibrated on `o.calibration`. */
-export function quantizeModel(m: TfliteModelSpec, valueOf: ReadonlyMap<number, Value>, graph: Graph, state: HostParams, o: Int8Options): void {
+/** The float32 model `m` (lowered from `compiled.graph`) made full-integer int8, calibrated on `o.calibration`. */
+export function quantizeModel(m: TfliteModelSpec, valueOf: ReadonlyMap<number, Value>, compiled: CompiledGraph, params: HostParams, o: Int8Options): void {
   if (o.calibration.length === 0) throw new Error('int8 TF Lite export needs at least one calibration image');
-  const byValue = calibrate(graph, state, o.calibration);
+  const byValue = calibrate(compiled, params, o.calibration);
   const ranges = new Map<number, [number, number]>();
   for (const [t, v] of valueOf) {
     const r = byValue.get(v.id);

@@ -34,7 +34,8 @@ export function int8Params(lo: number, hi: number): { scale: number; zeroPoint: 
   const min = Math.min(lo, 0);
   const max = Math.max(hi, 0);
   const scale = max > min ? (max - min) / 255 : 1;
-  const zeroPoint = Math.max(-128, Math.min(127, Math.round(-128 - min / scale)));
+  // `+ 0` makes a rounded -0 a plain 0.
+  const zeroPoint = Math.max(-128, Math.min(127, Math.round(-128 - min / scale))) + 0;
   return { scale, zeroPoint };
 }
 
