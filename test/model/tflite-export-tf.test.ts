@@ -5,10 +5,11 @@
 // on VOC photos; the fixtures on random inputs. Needs a Python with tensorflow (DEEPLAB_TF_PYTHON,
 // default python3); skipped, saying why, where it has none.
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readImage } from '../../src/io/image.js';
+import { resizeRgbPil } from '../../src/io/resize-cpu.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { loadModel } from '../../src/model/model.js';
 import { type TflitePrecision, exportTflite } from '../../src/model/tflite-export.js';
@@ -22,10 +23,24 @@ import { sharedPath } from '../shared.js';
 import { TF_MNV2_257, TF_MNV2_513, TORCHVISION_RESNET50, writeMmsegV3plus, writeSmp, writeXception } from './tflite-fixtures.js';
 import { tfPython, tfRun } from './tflite-tf.js';
 
+const VOC = sharedPath('data', 'voc-sample');
 const PHOTO = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+/** Three of the sample's photos, none of the five the int8 file is calibrated on (the val split's first). */
+const PHOTOS = ['2007_000032.jpg', 'voc12val_0120.png', 'voc12val_0294.png'].map((f) => sharedPath('data', 'voc-sample', 'JPEGImages', f));
+
+/** Each pixel's class in an NHWC map of `classes` channels. */
+function argmaxOf(logits: ArrayLike<number>, classes: number): Uint8Array {
+  const out = new Uint8Array(logits.length / classes);
+  for (let p = 0; p < out.length; p++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[p * classes + c] > logits[p * classes + best]) best = c;
+    out[p] = best;
+  }
+  return out;
+}
 
 /** The share of pixels whose largest channel is the same in two NHWC maps of `classes` channels. */
-export function labelAgreement(a: Float32Array, b: Float32Array, classes: number): number {
+function labelAgreement(a: Float32Array, b: Float32Array, classes: number): number {
   let same = 0;
   const pixels = a.length / classes;
   for (let p = 0; p < pixels; p++) {
@@ -109,6 +124,47 @@ describe('TF Lite export: TF\'s interpreter runs the files and gives our logits 
     await check('mmseg-v3plus-r18', writeMmsegV3plus(dir), [49, 65], ['float32']);
     await check('smp-tu-resnet18', writeSmp('deeplabv3plus-tu-resnet18'), [64, 64], ['float32', 'float16']);
     await check('smp-efficientnet-b0', writeSmp('deeplabv3plus-efficientnet-b0'), [64, 64], ['float32']);
+  });
+
+  it('int8 of TF MobileNetV2 257, by `deeplab export --precision int8 --calibrate` on five VOC images: TF runs it; its classes are our reader\'s on >= 99.5 % of pixels of three photos and float32\'s on >= 99 %; the file is <= 0.3x float32\'s; --int8-io takes the pixels as they are', async () => {
+    const [float, int8, io] = ['float32', 'int8', 'int8-io'].map((p) => join(dir, `mnv2-257-${p}.tflite`));
+    const common = ['export', '--model', TF_MNV2_257, '--format', 'tflite', '--size', '257'];
+    const calibrate = ['--precision', 'int8', '--calibrate', VOC, '--calibrate-count', '5'];
+    // The --int8-io file calibrated on two images: its edges are what it checks, and calibration is the export's slow part.
+    for (const [out, extra] of [[float, []], [int8, calibrate], [io, [...calibrate.slice(0, -1), '2', '--int8-io']]] as const) {
+      const r = await runCli([...common, ...extra, '--out', out]);
+      expect(r.code, messages(r.stderr)).to.equal(0);
+    }
+    expect(statSync(int8).size / statSync(float).size).to.be.at.most(0.3);
+    const w = await loadWeights(TF_MNV2_257);
+    const ours = await loadModel(int8, { ctx: await testContext() });
+    try {
+      const photos = await Promise.all(PHOTOS.map((p) => readImage(p)));
+      const inputs = calibrationInputs(w, photos, 257, 257);
+      let [withOurs, withFloat, ioWithFloat, pixels] = [0, 0, 0, 0];
+      for (const [i, x] of inputs.entries()) {
+        const tfInt8 = argmaxOf(tfRun(python, dir, int8, x, [1, 257, 257, 3]).output, 21);
+        const tfFloat = argmaxOf(tfRun(python, dir, float, x, [1, 257, 257, 3]).output, 21);
+        const oursInt8 = argmaxOf(await ours.forwardToHost(x, 257, 257), 21);
+        // --int8-io: the photo's bytes, resized to the input, as they are.
+        const bytes = resizeRgbPil(photos[i], 257, 257).data;
+        const tfIo = tfRun(python, dir, io, bytes, [1, 257, 257, 3]);
+        expect([tfIo.info.input.dtype, tfIo.info.output.dtype]).to.deep.equal(['uint8', 'int8']);
+        const ioClasses = argmaxOf(tfIo.output, 21);
+        for (let p = 0; p < tfInt8.length; p++) {
+          withOurs += tfInt8[p] === oursInt8[p] ? 1 : 0;
+          withFloat += tfInt8[p] === tfFloat[p] ? 1 : 0;
+          ioWithFloat += ioClasses[p] === tfFloat[p] ? 1 : 0;
+        }
+        pixels += tfInt8.length;
+      }
+      console.log(`      (int8: TF's classes as our reader's ${((100 * withOurs) / pixels).toFixed(2)} %, as float32's ${((100 * withFloat) / pixels).toFixed(2)} %; --int8-io as float32's ${((100 * ioWithFloat) / pixels).toFixed(2)} %)`);
+      expect(withOurs / pixels, "TF's int8 classes against our reader's").to.be.at.least(0.995);
+      expect(withFloat / pixels, "TF's int8 classes against its float32 classes").to.be.at.least(0.99);
+      expect(ioWithFloat / pixels, "--int8-io's classes against float32's").to.be.at.least(0.98);
+    } finally {
+      ours.dispose();
+    }
   });
 
   it('a model fine-tuned with fineTune, exported by `deeplab export --format tflite`: TF gives its logits', async () => {
