@@ -109,6 +109,11 @@ export interface BrowserCase {
    */
   tflite?: { path: string; size: number; classes?: string };
   /**
+   * A .tflite that carries its own metadata (ours: `deeplab export --format tflite`), given to
+   * MediaPipe as it is, in place of the official one with the bench's metadata added.
+   */
+  mediapipeTflite?: string;
+  /**
    * The Hugging Face hub folder these weights were read from (config.json,
    * preprocessor_config.json): transformers.js runs them from a local hub folder made of those
    * two files and our ONNX export as onnx/model.onnx.
@@ -290,7 +295,10 @@ async function prepareCase(c: BrowserCase, dir: string, files: Map<string, strin
   }
   if (!('url' in tflite)) tfliteWithMetadata = tflite;
   else if (!engines.some((e) => e.startsWith('mediapipe'))) tfliteWithMetadata = { unavailable: 'not written: no MediaPipe engine asked for' };
-  else {
+  else if (c.mediapipeTflite) {
+    tfliteWithMetadata = { url: `/models/${c.name}.own-metadata.tflite` };
+    files.set(tfliteWithMetadata.url, c.mediapipeTflite);
+  } else {
     // MediaPipe's segmenter reads how to normalise the input from the file's metadata: the
     // weights' own normalisation (on pixels in [0,1]) on 0..255.
     const n = inputNormalization(w.config.normalization);
