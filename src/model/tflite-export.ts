@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../util/write-atomic.js';
 import { inputNormalization } from '../io/input-normalization.js';
 import { LABELS_FILE, METADATA_KEY, appendAssociatedFiles, segmenterMetadata } from '../io/tflite-metadata.js';
 import { policyNormalization } from './input-policy.js';
+import { NetworkGraphs } from './network-graphs.js';
 import type { LoadedWeights } from './loading/loaded-weights.js';
 import { calibrationInputs, quantizeModel } from './tflite-int8.js';
 import type { RgbImage } from '../io/rgb-image.js';
@@ -47,12 +48,14 @@ export interface TfliteExportOptions {
  * The graph TF Lite export lowers: batch norms folded (on the host), activations fused, with the
  * state it reads; and the same as a compiled graph (its folding a derive graph) for calibration.
  */
-export function tfliteGraph(w: LoadedWeights, height: number, width: number): { graph: Graph; state: HostParams; compiled: CompiledGraph } {
-  const canonical = w.buildGraph({ batch: 1, height, width });
+export function tfliteGraph(w: LoadedWeights, height: number, width: number): { graph: Graph; state: HostParams; compiled: CompiledGraph; output: string } {
+  // The network as every device builds it: forwardToHost's output ('logits', or an imported file's own) among its outputs.
+  const graphs = new NetworkGraphs(w);
+  const canonical = graphs.graph({ batch: 1, height, width });
   const folded = foldBatchNorms(canonical);
   const graph = fuseEpilogues(folded.graph, { activationsOnly: true });
   const compiled = { source: canonical, graph, derive: deriveGraph(canonical.ids, folded.derive) };
-  return { graph, state: deriveStateCpu(compiled, w.params), compiled };
+  return { graph, state: deriveStateCpu(compiled, w.params), compiled, output: graphs.ownOutput(height, width) };
 }
 
 /** The model's normalisation on 0..255 pixels: (pixel - mean) / std per channel, as NormalizationOptions says it. */
@@ -84,12 +87,13 @@ export interface TfliteFile {
 /** The TF Lite file of `w`: refused (nothing made) where an op has no builtin form, naming op and layer. */
 export function tfliteFile(w: LoadedWeights, o: TfliteExportOptions): TfliteFile {
   const precision = o.precision ?? 'float32';
-  const { graph, state, compiled } = tfliteGraph(w, o.height, o.width);
+  const { graph, state, compiled, output } = tfliteGraph(w, o.height, o.width);
   const family = `${w.config.decoder === 'none' ? 'DeepLabv3' : 'DeepLabv3+'} (${w.config.backbone})`;
   const description = `${family}, ${w.config.numClasses} classes, ${o.width}x${o.height}, ${precision}; from ${o.source ?? w.name}`;
   const { model, valueOf } = lowerToTflite(graph, state, description);
-  const logits = graph.outputs.get('logits') ?? nodeOutput(graph.nodes[graph.nodes.length - 1]);
-  // One output: the logits (aux heads and other outputs of the graph are not the file's).
+  // One output, forwardToHost's: the logits at the input's size (an imported file's own output at
+  // its own size); aux heads and the graph's other outputs are not the file's.
+  const logits = graph.outputs.get(output) ?? nodeOutput(graph.nodes[graph.nodes.length - 1]);
   model.outputs = model.outputs.filter((t) => valueOf.get(t)?.id === logits.id).slice(0, 1);
   if (precision === 'float16') halfWeights(model);
   if (precision !== 'int8' && (o.calibrate || o.int8Io)) throw new Error(`calibration images and int8 edges apply to int8 TF Lite files only, not ${precision}`);
