@@ -7,7 +7,9 @@ Usage: python tflite_run.py MODEL.tflite INPUT.npy OUT.npy [--threads N] [--no-x
 INPUT.npy is the model's input as the file declares it (float32 NHWC, or uint8/int8 for an
 --int8-io export); OUT.npy receives its one output as the interpreter gives it. Each model is run
 by tf.lite.Interpreter (XNNPACK, TF's default, unless --no-xnnpack: the builtin kernels). With
---time RUNS, each model is run RUNS more times and the median time in milliseconds is printed.
+--time RUNS, once every model has run, each is run RUNS more times, the models taking turns (so a
+change in the machine's load falls on all alike), and each one's median time in milliseconds is
+printed.
 Prints one JSON line per model: its input and output tensors and TF's version.
 """
 
@@ -19,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 
-def run(model: str, input_path: str, out_path: str, threads: int, xnnpack: bool, runs: int) -> dict:
+def run(model: str, input_path: str, out_path: str, threads: int, xnnpack: bool) -> tuple:
     kind = tf.lite.experimental.OpResolverType.AUTO if xnnpack else tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     interp = tf.lite.Interpreter(model_path=model, num_threads=threads, experimental_op_resolver_type=kind)
     interp.allocate_tensors()
@@ -36,14 +38,7 @@ def run(model: str, input_path: str, out_path: str, threads: int, xnnpack: bool,
         "input": {"name": inp["name"], "shape": inp["shape"].tolist(), "dtype": str(np.dtype(inp["dtype"])), "quantization": list(inp["quantization"])},
         "output": {"name": out["name"], "shape": out["shape"].tolist(), "dtype": str(np.dtype(out["dtype"])), "quantization": list(out["quantization"])},
     }
-    if runs:
-        times = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            interp.invoke()
-            times.append((time.perf_counter() - t0) * 1000)
-        result["median_ms"] = float(np.median(times))
-    return result
+    return interp, result
 
 
 def main(args: list[str]) -> None:
@@ -61,9 +56,21 @@ def main(args: list[str]) -> None:
             i += 1
     if not rest or len(rest) % 3 != 0:
         raise SystemExit(__doc__)
-    for k in range(0, len(rest), 3):
-        print(json.dumps(run(*rest[k : k + 3], threads, xnnpack, runs)), flush=True)
-
+    if not runs:
+        # Nothing to time: each interpreter let go once its output is written.
+        for k in range(0, len(rest), 3):
+            print(json.dumps(run(*rest[k : k + 3], threads, xnnpack)[1]), flush=True)
+        return
+    done = [run(*rest[k : k + 3], threads, xnnpack) for k in range(0, len(rest), 3)]
+    times = [[] for _ in done]
+    for _ in range(runs):
+        for (interp, _result), spent in zip(done, times):
+            t0 = time.perf_counter()
+            interp.invoke()
+            spent.append((time.perf_counter() - t0) * 1000)
+    for (_interp, result), spent in zip(done, times):
+        result["median_ms"] = float(np.median(spent))
+        print(json.dumps(result), flush=True)
 
 if __name__ == "__main__":
     main(sys.argv[1:])
