@@ -32,7 +32,7 @@ const spec: CommandSpec = {
       defaultText: DEFAULT_FORMAT.name,
     },
     { name: 'out', kind: 'value', valueName: 'FILE', description: `the ${FILE_ENDINGS.join(' or ')} file (or the folder) to write (required)` },
-    { name: 'size', kind: 'value', valueName: 'N|WxH', description: "onnx: the graph's fixed input size", defaultText: "a fixed-size model's own, else its short side squared" },
+    { name: 'size', kind: 'value', valueName: 'N|WxH', description: "onnx, tflite: the graph's fixed input size", defaultText: "a fixed-size model's own, else its short side squared" },
     { name: 'precision', kind: 'value', valueName: 'float32|float16|int8', description: 'tflite: the weights and arithmetic (int8: full-integer, calibrated on --calibrate)', defaultText: 'float32' },
     { name: 'output', kind: 'value', valueName: 'logits|classes', description: "tflite: the file's output, the logits or each pixel's class (ARG_MAX)", defaultText: 'logits' },
     { name: 'calibrate', kind: 'value', valueName: 'DIR', description: "tflite int8: a folder of images, or a data set's folder, to measure the activations' ranges on" },
