@@ -3,7 +3,7 @@
 // the photo to its class map, and our pass in the page layer by layer (bench/browser-page.ts
 // profiles it) against LiteRT.js' whole pass.
 import { type BrowserRow, type BrowserRun, threadsLine } from './browser.js';
-import type { CaseProfile } from './browser-page.js';
+import type { CaseProfile } from './page-protocol.js';
 import { pad } from './common.js';
 import { isPhotoEngine } from './photo-engines.js';
 import { opTotals, rate } from './profile.js';

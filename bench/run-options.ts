@@ -2,7 +2,7 @@
 // module reads.
 import { join, resolve } from 'node:path';
 import { BROWSER_ADAPTERS } from './browser.js';
-import { ENGINES, type EngineName } from './browser-page.js';
+import { ENGINES, type EngineName } from './page-protocol.js';
 import { benchArgs, pickByName } from './common.js';
 import { ROOT } from './model.js';
 import { ORT_PROVIDERS } from './ort-node.js';

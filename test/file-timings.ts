@@ -4,7 +4,10 @@
 // (or the worker started), so loading the file and building what it builds at import are counted.
 // It also counts the compute pipelines the file's process created and the time spent creating
 // them: on a software adapter that is the shader compiler's time, which Mesa's disk cache saves
-// for the files after the first that compile the same shader.
+// for the files after the first that compile the same shader. And it names the test or hook of
+// the file that came closest to its mocha timeout (`tightest`: its time and its timeout), the one
+// limit on a test's wall time: scripts/test-repeat.sh reports the closest over its runs.
+import Mocha from 'mocha';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { globals } from 'webgpu';
 import { readFlag } from '../src/util/flags.js';
@@ -14,7 +17,12 @@ const CLOCK_TICKS_PER_SECOND = 100;
 
 let spanStart = performance.timeOrigin;
 const pipelines = { count: 0, ms: 0 };
-if (TIMINGS) countPipelines();
+/** The file's runnable that used the largest share of its timeout so far. */
+let tightest: { title: string; ms: number; timeoutMs: number } | undefined;
+if (TIMINGS) {
+  countPipelines();
+  watchTimeouts();
+}
 let cpuStart = process.cpuUsage();
 let childStart = childCpuMs();
 
@@ -48,11 +56,13 @@ export function recordFileTiming(root: Mocha.Suite | undefined): void {
     tests: countTests(root),
     pipelines: pipelines.count,
     pipelineMs: Math.round(pipelines.ms),
+    ...(tightest ? { tightest } : {}),
   };
   appendFileSync(TIMINGS, `${JSON.stringify(line)}\n`);
   spanStart = now;
   pipelines.count = 0;
   pipelines.ms = 0;
+  tightest = undefined;
   cpuStart = process.cpuUsage();
   childStart = child;
 }
@@ -74,6 +84,20 @@ export function outsideFileSpan<T>(work: () => T): T {
     cpuStart = { user: cpuStart.user + used.user, system: cpuStart.system + used.system };
     childStart += childCpuMs() - child;
   }
+}
+
+/** Wraps mocha's runnables (tests and hooks) to keep the one whose time came closest to its timeout. */
+function watchTimeouts(): void {
+  const runnable = Mocha.Runnable.prototype as { run(this: Mocha.Runnable, fn: (err?: unknown) => void): void };
+  const run = runnable.run;
+  runnable.run = function (this: Mocha.Runnable, fn: (err?: unknown) => void) {
+    return run.call(this, (err?: unknown) => {
+      const timeoutMs = this.timeout();
+      const ms = this.duration ?? 0;
+      if (timeoutMs > 0 && (!tightest || ms / timeoutMs > tightest.ms / tightest.timeoutMs)) tightest = { title: this.fullTitle(), ms, timeoutMs };
+      fn(err);
+    });
+  };
 }
 
 function countTests(suite: Mocha.Suite): number {

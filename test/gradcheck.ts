@@ -6,9 +6,31 @@
 // CPU references accept Float64Array for this), so a step of 1e-6 leaves ~1e-9 error.
 import { expect } from 'chai';
 import { relativeError } from '../src/util/relative-error.js';
+import { rng } from './helpers.js';
+
+/** The step numericGradient takes each way. */
+export const GRADCHECK_STEP = 1e-6;
+
+/**
+ * `n` values in [lo, hi), no two within (hi - lo) / (2n) of each other (evenly spaced levels,
+ * jittered by at most a quarter of their spacing, in random order): inputs for an op with a kink
+ * where two inputs meet (a max window, a sort). Uniform random values would put two of them
+ * within a central difference's step now and then, and the difference would then measure the
+ * kink, not the gradient.
+ */
+export function separatedValues(n: number, lo = -1, hi = 1, r: () => number = rng()): Float64Array {
+  const spacing = (hi - lo) / n;
+  if (spacing / 2 <= 4 * GRADCHECK_STEP) throw new Error(`separatedValues: ${n} values in [${lo}, ${hi}) cannot stay ${8 * GRADCHECK_STEP} apart`);
+  const levels = Float64Array.from({ length: n }, (_, i) => lo + spacing * (i + 0.5 + (r() - 0.5) / 2));
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [levels[i], levels[j]] = [levels[j], levels[i]];
+  }
+  return levels;
+}
 
 /** Central differences of a scalar function: (f(x + h e_i) - f(x - h e_i)) / 2h for each i. */
-export function numericGradient(f: (x: Float64Array) => number, x: Float64Array, h = 1e-6): Float64Array {
+export function numericGradient(f: (x: Float64Array) => number, x: Float64Array, h = GRADCHECK_STEP): Float64Array {
   const g = new Float64Array(x.length);
   const probe = Float64Array.from(x);
   for (let i = 0; i < x.length; i++) {

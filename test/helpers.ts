@@ -6,7 +6,8 @@ import { GpuContext } from '../src/gpu/context.js';
 import { type GpuTensor, type Shape, createTensor, fillTensor, numel } from '../src/gpu/tensor.js';
 import type { RgbImage } from '../src/io/rgb-image.js';
 import { readFlag } from '../src/util/flags.js';
-import { Rng } from '../src/util/random.js';
+import { Rng, hashSeed } from '../src/util/random.js';
+import { hashString, nextStream } from './random-scope.js';
 import { sharedAcrossTests } from './leak-check.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,10 +65,14 @@ export function makeRng(seed: number): () => number {
   return () => r.uniform();
 }
 
-let streamCounter = 0;
-/** A new generator for each call, derived from the run seed. */
+/**
+ * A new generator for each call, derived from the run seed, the test (or the file loading) that
+ * draws it, and how many it drew before (test/random-scope.ts): the same in a whole run and in
+ * its file run alone.
+ */
 export function rng(): () => number {
-  return makeRng(RUN_SEED + 0x9e3779b9 * ++streamCounter);
+  const { scope, index } = nextStream();
+  return makeRng(hashSeed(RUN_SEED, hashString(scope), index));
 }
 
 /** Uniform values in [lo, hi); never all zeros. */

@@ -1,10 +1,13 @@
 // Mocha root hooks: one GPU context for the whole run, destroyed at the end; a test that leaves GPU
 // buffers or a context alive fails (test/leak-check.ts); the environment every test file shares.
+import { relative } from 'node:path';
 import { takeCoverage } from 'node:v8';
 import { backOffHostPolling } from '../src/gpu/host-poll.js';
 import { ensureRuntimeDir } from '../src/gpu/runtime-dir.js';
-import { flagIsSet } from '../src/util/flags.js';
-import { closeTestContext } from './helpers.js';
+import { flagIsSet, readFlag } from '../src/util/flags.js';
+import { RUN_SEED, closeTestContext } from './helpers.js';
+import { trackRandomScopes } from './random-scope.js';
+import { endWaits } from './wait-until.js';
 import { recordFileTiming } from './file-timings.js';
 import { type GpuSnapshot, disposeTestItems, gpuLeaksSince, gpuSnapshot } from './leak-check.js';
 import { sharedDirLocation, sharedDirPresent, useSharedWeights } from './shared.js';
@@ -13,6 +16,8 @@ import { sharedDirLocation, sharedDirPresent, useSharedWeights } from './shared.
 export { mochaGlobalSetup, mochaGlobalTeardown } from './host-speed.js';
 
 ensureRuntimeDir();
+// Each test's random inputs depend on the seed and its own title, not on the files run before it.
+trackRandomScopes();
 // Waits for the GPU without a core spinning on Dawn's polling (src/gpu/host-poll.ts): on lavapipe
 // that core is one the shaders and their compiles need.
 backOffHostPolling();
@@ -31,6 +36,9 @@ export const mochaHooks = {
   afterEach(this: Mocha.Context): void {
     disposeTestItems();
     const test = this.currentTest;
+    const waiting = endWaits();
+    if (test?.state === 'failed' && waiting !== undefined) console.log(`      still waiting for ${waiting} when it ended`);
+    if (test?.state === 'failed') console.log(replayLine(test));
     if (!test || test.state !== 'passed') return;
     const leaks = gpuLeaksSince(before);
     // Hook#error fails the test itself; a hook that threw would stop the rest of its suite.
@@ -48,3 +56,11 @@ export const mochaHooks = {
     takeCoverage();
   },
 };
+
+/** The command that runs a failed test alone with the values it drew (test/random-scope.ts). */
+function replayLine(test: Mocha.Test): string {
+  const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
+  const limits = flagIsSet('DEEPLAB_DEVICE_LIMITS') ? `DEEPLAB_DEVICE_LIMITS=${readFlag('DEEPLAB_DEVICE_LIMITS')} ` : '';
+  const file = test.file ? relative(process.cwd(), test.file) : '<its file>';
+  return `      replay: ${limits}TEST_SEED=${RUN_SEED} npx mocha ${file} --fgrep ${quote(test.fullTitle())}`;
+}

@@ -21,7 +21,7 @@ import { type CompiledGraph, compile } from '../graph/compile.js';
 import type { HostParams } from '../graph/params.js';
 import { type ProgramProfile, profileProgram, profileProgramOnHost } from '../graph/profile.js';
 import type { StillImage } from '../io/band-image.js';
-import { inputPadding, networkInput, networkInputSize, outputResizeMode, policyNormalization, policyResample, takesNearestLabels } from './input-policy.js';
+import { networkInput, networkInputSize } from './input-policy.js';
 import { type PostLogits, ownOutput } from './post-logits.js';
 import type { DeepLabConfig } from './networks/config.js';
 import { type LoadedWeights, loadWeights, saveCheckpoint } from './loading/load-weights.js';
@@ -34,7 +34,7 @@ import { type FrameInput, isFrameInput } from '../io/frame-source.js';
 import { ModelGpu } from './devices/webgpu/model-gpu.js';
 import type { DeviceInput, DeviceName, DeviceTensor, FramePath, ModelDevice } from './devices/device.js';
 import { type ImageInput, type SegmentOptions, type SegmentResult, checkFrameOptions, checkStillImageOptions } from './segment-options.js';
-import type { SegmentHost } from './segment-host.js';
+import { type SegmentHost, segmentHost } from './segment-host.js';
 import { toStillImages } from './band-input.js';
 import { checkSignal } from '../util/option-keys.js';
 import { checkNetworkInput, checkOptionNames, checkSegmentOptionTypes, checkedImageInput, describeValue } from './input-check.js';
@@ -68,26 +68,13 @@ export class DeepLabModel {
     private readonly graphs: NetworkGraphs,
   ) {
     const { device } = opened;
-    const { config, inputPolicy } = weights;
     this.device = device;
     this.precision = opened.precision;
-    this.host = {
-      tensors: device.tensors,
-      name: this.name,
-      numClasses: config.numClasses,
-      normalization: policyNormalization(inputPolicy, config),
-      resample: policyResample(inputPolicy),
-      outputResize: outputResizeMode(inputPolicy, config),
-      nearestLabels: takesNearestLabels(inputPolicy),
+    this.host = segmentHost(device, weights, {
       networkSize: (width, height, scale) => this.networkSize(width, height, scale),
-      inputPadding: (width, height, scale) => inputPadding(inputPolicy, width, height, scale),
       preprocess: (img, scale) => this.preprocess(img, scale),
-      program: (height, width, batch) => device.network(height, width, batch),
-      postLogits: (height, width) => device.postLogits(height, width),
       forward: (input, height, width, batch, output) => this.forwardNow(input, height, width, batch, output),
-      postProgram: (key, build) => device.post(key, build),
-      exclusive: (work) => device.exclusive(work),
-    };
+    });
     this.stills = stillImageHost(this.host, weights);
     this.frames = opened.framePath(this.host, (image, scale, include) =>
       segmentStillImages(this.stills, [image], {}, { include, scales: [scale], batchSize: 1, averaged: false, tiled: false }).then((r) => r[0]),

@@ -10,7 +10,9 @@ import type { PadParams } from '../kernels/layout/pad.js';
 import type { ResizeMode } from '../kernels/resize/resize.js';
 import type { PostLogits } from './post-logits.js';
 import type { TileHost } from './tiled.js';
-import type { DeviceInput, DeviceProgram, DeviceTensor } from './devices/device.js';
+import type { DeviceInput, DeviceProgram, DeviceTensor, ModelDevice } from './devices/device.js';
+import type { LoadedWeights } from './loading/load-weights.js';
+import { inputPadding, outputResizeMode, policyNormalization, policyResample, takesNearestLabels } from './input-policy.js';
 
 export interface SegmentHost extends TileHost {
   /** The model's name, for labels. */
@@ -42,4 +44,26 @@ export interface SegmentHost extends TileHost {
   postProgram(key: string, build: () => Graph): Promise<DeviceProgram>;
   /** Runs device work that spans several awaits as one turn. */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** The host of a model's weights on `device`; what depends on the model object itself comes from `model`. */
+export function segmentHost(device: ModelDevice, weights: LoadedWeights, model: Pick<SegmentHost, 'networkSize' | 'preprocess' | 'forward'>): SegmentHost {
+  const { config, inputPolicy } = weights;
+  return {
+    tensors: device.tensors,
+    name: weights.name,
+    numClasses: config.numClasses,
+    normalization: policyNormalization(inputPolicy, config),
+    resample: policyResample(inputPolicy),
+    outputResize: outputResizeMode(inputPolicy, config),
+    nearestLabels: takesNearestLabels(inputPolicy),
+    networkSize: model.networkSize,
+    inputPadding: (width, height, scale) => inputPadding(inputPolicy, width, height, scale),
+    preprocess: model.preprocess,
+    program: (height, width, batch) => device.network(height, width, batch),
+    postLogits: (height, width) => device.postLogits(height, width),
+    forward: model.forward,
+    postProgram: (key, build) => device.post(key, build),
+    exclusive: (work) => device.exclusive(work),
+  };
 }

@@ -5,7 +5,7 @@
 // is at that size, with ours (MediaPipe and ours' segment() from the photo to its class map).
 import { expect } from 'chai';
 import { type BrowserCase, type BrowserRun, benchBrowser, requireChromium } from '../../bench/browser.js';
-import type { EngineName } from '../../bench/browser-page.js';
+import type { EngineName } from '../../bench/page-protocol.js';
 import { isPhotoEngine } from '../../bench/photo-engines.js';
 import { loadWeights } from '../../src/model/loading/load-weights.js';
 import { FP32_TOLERANCE } from '../helpers.js';

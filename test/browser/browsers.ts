@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { type DemoServerOptions, startDemoServer } from '../../demo/server.js';
 import { CHROMIUM_FLAGS_NO_WEBGPU, openDemoPage } from './chromium.js';
 import { FIREFOX_PREFS_NO_WEBGPU, launchFirefox } from './firefox.js';
+import { waitUntil } from '../wait-until.js';
 
 export const BROWSERS = ['chromium', 'firefox'] as const;
 export type BrowserName = (typeof BROWSERS)[number];
@@ -142,21 +143,19 @@ async function openInFirefox(o: TestPageOptions): Promise<TestPage> {
 }
 
 /** How long a download may take to finish after its click. */
-const DOWNLOAD_MS = 60_000;
-
 /**
  * The name of the file Firefox has finished saving in `folder`. Puppeteer has no download events
  * over BiDi, so the folder is watched: Firefox makes an empty `<name>` at once, writes the bytes
  * into a `.part` file beside it, and renames that over `<name>` when done.
  */
 async function finishedDownload(folder: string, selector: string): Promise<string> {
-  const deadline = Date.now() + DOWNLOAD_MS;
-  for (;;) {
+  let saved: string | undefined;
+  await waitUntil(() => {
     const names = readdirSync(folder);
     const done = names.filter((n) => !n.endsWith('.part') && statSync(join(folder, n)).size > 0);
-    if (done.length === 1 && !names.some((n) => n.endsWith('.part'))) return done[0];
     if (done.length > 1) throw new Error(`clicking ${selector} downloaded ${done.length} files: ${done.join(', ')}`);
-    if (Date.now() > deadline) throw new Error(`clicking ${selector} saved no download in ${DOWNLOAD_MS / 1000} s (in ${folder}: ${names.join(', ') || 'nothing'})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+    if (done.length === 1 && !names.some((n) => n.endsWith('.part'))) saved = done[0];
+    return saved !== undefined;
+  }, `the download ${selector} starts (in ${folder})`, 100);
+  return saved!;
 }

@@ -63,17 +63,14 @@ describe('data: a sample worker that dies', function () {
       expect(pool.running, 'threads left running').to.equal(0);
     });
 
-    it(`a worker that ${what} on every try: the sample fails within 10 s, naming the image and the cause; the pool goes on`, async () => {
+    it(`a worker that ${what} on every try: the sample fails at its second death, naming the image and the cause; the pool goes on`, async () => {
       const log = join(dir, 'deaths');
       const pool = dyingPool({ from: 2, how, log });
       try {
-        const t0 = Date.now();
         const error = await expectRejects(() => pool.make(spec(2)), /a worker died twice making the sample of /, 'a sample whose worker died');
-        const seconds = (Date.now() - t0) / 1000;
         expect(error).to.be.instanceOf(SampleWorkerError);
         expect(error.message).to.include(spec(2).imagePath);
         expect(error.message).to.match(how === 'exit' ? /worker exited with code: 3; then worker exited with code: 3/ : /the decoder crashed outside the sample; then the decoder crashed outside the sample/);
-        expect(seconds, 'seconds until the error').to.be.below(10);
         expect(readFileSync(log, 'utf8').trim().split('\n'), 'deaths').to.have.length(2);
         // The other samples are still made, on the workers that replaced the dead ones.
         const other = await pool.make(spec(1));

@@ -1,7 +1,7 @@
 // Adapter info as the three implementations give it (docs/wgsl-rules.md, rule 6): Dawn fills it
 // in, Firefox gives empty strings, Safari 26.0.1 has none at all. Nothing may throw on it.
 import { expect } from 'chai';
-import { adapterInfoOf, describeAdapter, isSoftwareAdapter } from '../../src/gpu/context.js';
+import { adapterInfoOf, describeAdapter, isSoftwareAdapter } from '../../src/gpu/adapter-info.js';
 
 const adapter = (info: unknown) => ({ info }) as unknown as Pick<GPUAdapter, 'info'>;
 

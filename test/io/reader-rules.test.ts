@@ -81,9 +81,8 @@ describe('io: reading a file by its path', () => {
 
   it('refuses a folder, a FIFO (at once), a device, a dangling link and a link loop, naming the path', () => {
     expectThrows(() => readFileBytes(at('folder.bin')), new RegExp(`^${esc('folder.bin')}: a folder, not a file$`));
-    const t0 = performance.now();
+    // Opening a FIFO no one writes to would block this thread for good: refused, it was never opened.
     expectThrows(() => readFileBytes(at('fifo.bin')), new RegExp(`^${esc('fifo.bin')}: a FIFO \\(named pipe\\), not a file$`));
-    expect(performance.now() - t0, 'a FIFO is not waited on').to.be.below(2000);
     expectThrows(() => readFileBytes(at('zero.bin')), new RegExp(`^${esc('zero.bin')}: a character device \\(a link to /dev/zero\\), not a file$`));
     expectThrows(() => readFileBytes(at('dangling.bin')), new RegExp(`^${esc('dangling.bin')}: a link to /nonexistent/w\\.bin, which does not exist$`));
     expectThrows(() => readFileBytes(at('self.bin')), new RegExp(`^${esc('self.bin')}: ELOOP`));

@@ -36,10 +36,10 @@ const TABLES: readonly FormatTable[] = [SMP_FOLDER_CASES, HUB_FOLDER_CASES, CHEC
 const IMAGE: [number, number] = [24, 20];
 /** Cases at once: the suite's two cores. */
 const PARALLEL = 2;
-/** A case that only loads: the heap, resident memory and seconds it may take. */
-const HOST_CAPS: Caps = { heapMiB: 256, rssMiB: 768, seconds: 30 };
+/** A case that only loads: the heap, resident memory and CPU seconds it may take. */
+const HOST_CAPS: Caps = { heapMiB: 256, rssMiB: 768, cpuSeconds: 30 };
 /** A case that also segments: Dawn and lavapipe's own memory and compile time besides. */
-const GPU_CAPS: Caps = { heapMiB: 256, rssMiB: 1536, seconds: 90 };
+const GPU_CAPS: Caps = { heapMiB: 256, rssMiB: 1536, cpuSeconds: 90 };
 
 /** The smp config of the valid folder: a DeepLabV3 on MobileNetV2 to depth 3 (stride 8), 8 decoder channels, 3 classes. */
 const VALID_CONFIG = { _model_class: 'DeepLabV3', encoder_name: 'mobilenet_v2', encoder_depth: 3, decoder_channels: 8, decoder_atrous_rates: [2, 4, 6], classes: 3 };

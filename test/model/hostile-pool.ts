@@ -1,6 +1,8 @@
 // Runs the hostile-folder cases' child processes (test/model/hostile-child.ts), a few at a time,
-// each a fresh `node` with a heap cap, a wall-clock limit and a watch on its resident memory: a
-// case that hangs, or allocates what a file claims, is killed and reported as such.
+// each a fresh `node` with a heap cap and a watch on its resident memory and its CPU time: a case
+// that works far longer than a load should, hangs, or allocates what a file claims, is killed and
+// reported as such. The limit on work is CPU time, which other processes on the host do not
+// stretch; wall time only catches a child that waits for good (HANG_FACTOR times the CPU limit).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { CaseJob, CaseReport } from './hostile-cases.js';
@@ -10,9 +12,13 @@ export interface Caps {
   heapMiB: number;
   /** Resident memory, MiB: typed arrays live outside the heap, so this is the cap that holds them. */
   rssMiB: number;
-  /** Wall-clock seconds. */
-  seconds: number;
+  /** CPU seconds (all the child's threads: lavapipe's compiling and running included). */
+  cpuSeconds: number;
 }
+
+/** A child still running after this many times its CPU limit in wall time waits on something that never comes. */
+const HANG_FACTOR = 10;
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** How a child ended: its report, or why there is none (killed past a cap, crashed). */
 export type ChildResult = { report: CaseReport } | { failed: string };
@@ -22,6 +28,17 @@ function residentMiB(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The CPU seconds process `pid` has used, all its threads (Linux' /proc), or 0 where it cannot be read. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    // After the command name: utime and stime, fields 14 and 15 of proc(5), are at 11 and 12 here.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
   } catch {
     return 0;
   }
@@ -44,10 +61,13 @@ export function runChild(child: string, job: CaseJob, caps: Caps): Promise<Child
       killed = why;
       proc.kill('SIGKILL');
     };
-    const timer = setTimeout(() => kill(`still running after ${caps.seconds} s`), caps.seconds * 1000);
+    const hangSeconds = HANG_FACTOR * caps.cpuSeconds;
+    const timer = setTimeout(() => kill(`still running after ${hangSeconds} s (its CPU limit ${caps.cpuSeconds} s not reached: waiting for something)`), hangSeconds * 1000);
     const watch = setInterval(() => {
       peak = Math.max(peak, residentMiB(proc.pid!));
       if (peak > caps.rssMiB) kill(`resident memory ${peak.toFixed(0)} MiB, over ${caps.rssMiB} MiB`);
+      const cpu = cpuSeconds(proc.pid!);
+      if (cpu > caps.cpuSeconds) kill(`${cpu.toFixed(1)} s of CPU, over ${caps.cpuSeconds} s`);
     }, 50);
     proc.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -131,9 +131,8 @@ describe('model: weight store (downloads and offline copies)', () => {
   it('a server that stalls (before its headers, or in the body) is an error naming the URL within the time-out; nothing is left in the cache', async () => {
     for (const path of ['/stall-before-headers', '/stall-in-body']) {
       const url = `${base}${path}`;
-      const t0 = Date.now();
+      // The server never sends more: the download ends by the stall time-out the message names, or never.
       const error = await expectRejects(() => resolveWeights(entry({ url }), { stallMs: 300 }), `download of ${url} stopped: nothing received for 0.3 s`, 'a stalled download');
-      expect(Date.now() - t0, `ms until ${path} stopped`).to.be.below(5_000);
       expect(error.message).to.contain('put in the cache by hand');
       expect(readdirSync(join(dir, 'cache')), 'the cache after a stalled download').to.deep.equal([]);
     }
@@ -143,9 +142,8 @@ describe('model: weight store (downloads and offline copies)', () => {
     const controller = new AbortController();
     const url = `${base}/stall-in-body`;
     setTimeout(() => controller.abort(), 200);
-    const t0 = Date.now();
+    // The server stalls, so the download ends by the signal or never.
     await expectAbortError(resolveWeights(entry({ url }), { signal: controller.signal }), 'a cancelled download');
-    expect(Date.now() - t0, 'ms until the download stopped').to.be.below(5_000);
     expect(readdirSync(join(dir, 'cache')), 'the cache after a cancelled download').to.deep.equal([]);
   });
 

@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_FLAGS, requireChromium } from '../browser/chromium.js';
 import { sharedPath } from '../shared.js';
+import { waitUntil } from '../wait-until.js';
 
 const run = promisify(execFile);
 const ROOT = resolve('.');
@@ -246,10 +247,10 @@ Object.assign(window, { deeplabResult: { page: classesFound(result, model.classN
       await page.goto(`${url}/`);
       type Found = { name: string; share: number }[];
       let r: { page: Found; worker: Found; badStart: string } | undefined;
-      for (const start = Date.now(); !r && errors.length === 0 && Date.now() - start < 300_000; ) {
-        await new Promise((done) => setTimeout(done, 500));
+      await waitUntil(async () => {
         r = (await page.evaluate(() => (window as unknown as { deeplabResult?: unknown }).deeplabResult)) as typeof r;
-      }
+        return r !== undefined || errors.length > 0;
+      }, 'the built page to segment (window.deeplabResult)', 500);
       expect(r, `the page finished (errors: ${errors.join('; ')})`).to.not.equal(undefined);
       const names = (found: Found) => found.filter((c) => c.share > 0.01).map((c) => c.name);
       expect(names(r!.page)).to.deep.equal(['background', 'aeroplane']);

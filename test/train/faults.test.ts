@@ -22,6 +22,7 @@ import type { CliResult } from '../cli/run-cli.js';
 import { expectRejects, makeRng, RUN_SEED } from '../helpers.js';
 import { BALLAST, Generations } from './checkpoint-writer.js';
 import { readRunLog, smallCamvid } from './small-camvid.js';
+import { waitUntil } from '../wait-until.js';
 
 const WRITER = resolve('dist/test/train/checkpoint-writer.js');
 
@@ -222,11 +223,10 @@ describe('checkpoints: writes that fail or are killed', function () {
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       const closed = new Promise<void>((done) => child.on('close', () => done()));
-      const started = performance.now();
-      while (!stdout.includes('ready\n')) {
-        if (child.exitCode !== null || performance.now() - started > 60_000) throw new Error(`the writer did not start: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await waitUntil(() => {
+        if (child.exitCode !== null) throw new Error(`the writer did not start: ${stderr}`);
+        return stdout.includes('ready\n');
+      }, 'the checkpoint writer to start', 5);
       if (i % 2 === 0) {
         // At a random moment of its writing.
         await new Promise((r) => setTimeout(r, rng() * 600));

@@ -16,6 +16,7 @@ import {
 } from '../../kernels/batchnorm/batchnorm-train.js';
 import { fromLike } from '../../kernels/cpu-arrays.js';
 import { fusedEpilogueError } from '../onnx/emitter.js';
+import { withActivation } from '../tflite/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -167,4 +168,18 @@ batchNormOp.onnx = (op, [out], g) => {
   if (op.attrs.activation !== 'none') throw fusedEpilogueError(`activation (${op.attrs.activation})`);
   const inputs = [op.input, op.gamma, op.beta, op.mean, op.variance].map((v) => g.tensor(v));
   g.node('BatchNormalization', inputs, [out], { epsilon: { float: op.attrs.eps } });
+};
+
+// TF Lite: a batch norm no convolution absorbed, as its arithmetic: x * s + t, s = gamma /
+// sqrt(var + eps) and t = beta - mean * s computed here (MUL, then ADD with the activation).
+batchNormOp.tflite = (op, [out], g) => {
+  const read = (v: Value): number[] => Array.from(g.values(v));
+  const [gamma, beta, mean, variance] = [op.gamma, op.beta, op.mean, op.variance].map(read);
+  const s = gamma.map((x, c) => x / Math.sqrt(variance[c] + op.attrs.eps));
+  const t = beta.map((x, c) => x - mean[c] * s[c]);
+  const scaled = g.intermediate('scaled', op.input.shape);
+  g.op('MUL', [g.tensor(op.input), g.constant('scale', 'FLOAT32', [s.length], s)], [scaled], { table: 'MulOptions', fields: { fusedActivationFunction: 'NONE' } });
+  withActivation(g, op.attrs.activation, out, op.input.shape, (target, fused) =>
+    g.op('ADD', [scaled, g.constant('shift', 'FLOAT32', [t.length], t)], [target], { table: 'AddOptions', fields: { fusedActivationFunction: fused } }),
+  );
 };
