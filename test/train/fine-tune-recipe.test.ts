@@ -17,32 +17,11 @@ import { type FineTuneReport, type FineTuneStep, UNLABELLED, fineTune } from '..
 import { splitStrokes } from '../../src/train/stroke-split.js';
 import { strokesFromLabels } from '../../src/train/stroke-patterns.js';
 import { relativeError, testContext } from '../helpers.js';
+import { pixelCrossEntropy } from './pixel-cross-entropy.js';
 import { cropImage, cropLabels, teachWindow } from './teach-fixture.js';
 
 /** The network's input side: a window of this size is taught as it is. */
 const SIDE = 257;
-
-/**
- * Mean cross-entropy of [H,W,C] logits over the pixels whose label is a class, each weighing its
- * class's weight (PyTorch's weighted mean, in float64; all 1 by default).
- */
-function crossEntropy(logits: Float32Array, labels: ArrayLike<number>, C: number, weights?: ArrayLike<number>): { loss: number; pixels: number } {
-  let sum = 0;
-  let total = 0;
-  let n = 0;
-  for (let p = 0; p < labels.length; p++) {
-    if (labels[p] === UNLABELLED) continue;
-    const row = logits.subarray(p * C, (p + 1) * C);
-    const max = Math.max(...row);
-    let z = 0;
-    for (const v of row) z += Math.exp(v - max);
-    const w = weights?.[labels[p]] ?? 1;
-    sum += w * (Math.log(z) + max - row[labels[p]]);
-    total += w;
-    n++;
-  }
-  return { loss: sum / total, pixels: n };
-}
 
 /** Each class painted in `labels` weighing the same in all: its pixels' weights sum to the same (1 for the others). */
 function balanced(labels: Uint8Array, C: number): Float64Array {
@@ -100,13 +79,13 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
     tuned.dispose();
     // The classes of the strokes taught weigh the same; the held-out strokes are weighed alike.
     const weights = balanced(train, C);
-    const taughtLoss = crossEntropy(logits, train, C, weights).loss;
-    const distilled = crossEntropy(logits, teacher, C).loss;
+    const taughtLoss = pixelCrossEntropy(logits, train, C, weights).loss;
+    const distilled = pixelCrossEntropy(logits, teacher, C).loss;
     console.log(`      (strokes ${taughtLoss.toFixed(4)} + ${distill} x distilled ${distilled.toFixed(4)}; first step ${steps[0].loss.toFixed(4)}, its distillation ${steps[0].distillLoss?.toFixed(4)})`);
     expect(relativeError([steps[0].distillLoss!], [distill * distilled]), 'the distillation term').to.be.lessThan(1e-4);
     expect(relativeError([steps[0].loss], [taughtLoss + distill * distilled]), 'the first loss').to.be.lessThan(1e-4);
     const r = report! as FineTuneReport;
-    const expected = crossEntropy(logits, heldOut!, C, weights);
+    const expected = pixelCrossEntropy(logits, heldOut!, C, weights);
     expect(r.painted.heldOut, 'held-out pixels').to.equal(expected.pixels);
     expect(relativeError([r.heldOut!.before], [expected.loss]), 'the held-out loss before the first step').to.be.lessThan(1e-4);
     expect(r.heldOut!.measured.map((m) => m.step), 'measured before the first step and after each').to.deep.equal([0, 1, 2]);
@@ -131,7 +110,7 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
         expect(r.keptStep, 'the step kept').to.equal(r.heldOut!.measured[best].step);
         expect(r.heldOut!.after).to.equal(losses[best]);
         // The model returned is that step's: its own held-out loss is the one measured there.
-        const own = crossEntropy(await logitsOf(tuned), heldOut!, C, balanced(train, C)).loss;
+        const own = pixelCrossEntropy(await logitsOf(tuned), heldOut!, C, balanced(train, C)).loss;
         expect(relativeError([own], [r.heldOut!.after]), "the returned model's held-out loss").to.be.lessThan(1e-4);
         if (lr === 3e-3) expect(r.keptStep, 'a learning rate that teaches: a step after the first kept').to.be.greaterThan(0);
         if (lr === 3) {

@@ -14,6 +14,7 @@ import { checkpointBytes } from '../../src/model/checkpoint-bytes.js';
 import { type DeepLabModel, loadModel } from '../../src/model/model.js';
 import { type FineTuneStep, UNLABELLED, fineTune } from '../../src/train/fine-tune.js';
 import { expectAbortError, expectRejects, relativeError, testContext } from '../helpers.js';
+import { pixelCrossEntropy } from './pixel-cross-entropy.js';
 import { cropImage, cropLabels, teachWindow } from './teach-fixture.js';
 
 const CROP = 33;
@@ -21,22 +22,6 @@ const CROP = 33;
 /** Painted strokes: the ground truth on every 4th row, the rest unlabelled. */
 function strokes(labels: Uint8Array, width: number): Uint8Array {
   return labels.map((v, p) => (Math.floor(p / width) % 4 === 0 ? v : UNLABELLED));
-}
-
-/** PyTorch's mean cross-entropy over the pixels whose label is a class, from [H,W,C] logits. */
-function crossEntropy(logits: Float32Array, labels: Uint8Array, C: number): number {
-  let sum = 0;
-  let n = 0;
-  for (let p = 0; p < labels.length; p++) {
-    if (labels[p] === UNLABELLED) continue;
-    const row = logits.subarray(p * C, (p + 1) * C);
-    const max = Math.max(...row);
-    let z = 0;
-    for (const v of row) z += Math.exp(v - max);
-    sum += Math.log(z) + max - row[labels[p]];
-    n++;
-  }
-  return sum / n;
 }
 
 describe('train: fineTune (teaching a loaded model a few labelled images)', function () {
@@ -69,7 +54,7 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
     // The crop is the whole sample (no scaling, no flip): the first step's forward pass is the model's.
     const normalize = model.config.normalization === 'imagenet' ? normalizeImagenet : normalizeToMinusOneOne;
     const logits = await model.forwardToHost(normalize(sample.image), CROP, CROP);
-    const expected = crossEntropy(logits, sample.labels, model.numClasses);
+    const expected = pixelCrossEntropy(logits, sample.labels, model.numClasses).loss;
 
     const steps: FineTuneStep[] = [];
     const tuned = await fineTune(model, [sample], { recipe: 'plain', steps: 12, crop: CROP, lr: 0.001, scale: [1, 1], flip: false, seed: 3, onStep: (r) => void steps.push(r) });
