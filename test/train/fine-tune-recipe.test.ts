@@ -23,13 +23,23 @@ import { cropImage, cropLabels, teachWindow } from './teach-fixture.js';
 /** The network's input side: a window of this size is taught as it is. */
 const SIDE = 257;
 
-/** Each class painted in `labels` weighing the same in all: its pixels' weights sum to the same (1 for the others). */
+/** The recipe's default balance: a painted class's pixels weigh (1 / its pixels painted)^BALANCE. */
+const BALANCE = 0.5;
+
+/**
+ * Each class painted in `labels` weighing (1 / its pixels)^BALANCE, scaled so the painted pixels
+ * weigh 1 on average (1 for the classes not painted).
+ */
 function balanced(labels: Uint8Array, C: number): Float64Array {
   const counts = new Float64Array(C);
   for (const v of labels) if (v !== UNLABELLED) counts[v]++;
-  const painted = [...counts].filter((n) => n > 0);
-  const total = painted.reduce((a, b) => a + b, 0);
-  return counts.map((n) => (n > 0 ? total / (painted.length * n) : 1));
+  let total = 0;
+  let weighed = 0;
+  counts.forEach((n) => {
+    total += n;
+    if (n > 0) weighed += n * n ** -BALANCE;
+  });
+  return counts.map((n) => (n > 0 ? (n ** -BALANCE * total) / weighed : 1));
 }
 
 /** The class of highest logit at each pixel. */
@@ -58,7 +68,7 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
 
   const logitsOf = (m: DeepLabModel): Promise<Float32Array> => m.forwardToHost(normalizeToMinusOneOne(image), SIDE, SIDE);
 
-  it("starts at the strokes' cross-entropy (each class painted weighing the same) plus the distillation term, and the held-out strokes at the model's own", async () => {
+  it("starts at the strokes' cross-entropy (each class painted weighing (1 / its pixels)^0.5) plus the distillation term, and the held-out strokes at the model's own", async () => {
     const C = model.numClasses;
     const logits = await logitsOf(model);
     const holdOut = 0.3;
@@ -77,7 +87,7 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
       onStep: (s) => void steps.push(s), onReport: (r) => void (report = r),
     });
     tuned.dispose();
-    // The classes of the strokes taught weigh the same; the held-out strokes are weighed alike.
+    // The classes of the strokes taught weigh (1 / their pixels)^0.5; the held-out strokes are weighed alike.
     const weights = balanced(train, C);
     const taughtLoss = pixelCrossEntropy(logits, train, C, weights).loss;
     const distilled = pixelCrossEntropy(logits, teacher, C).loss;
@@ -90,7 +100,7 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
     expect(relativeError([r.heldOut!.before], [expected.loss]), 'the held-out loss before the first step').to.be.lessThan(1e-4);
     expect(r.heldOut!.measured.map((m) => m.step), 'measured before the first step and after each').to.deep.equal([0, 1, 2]);
     expect(steps.map((s) => s.heldOutLoss), "each step's held-out loss").to.deep.equal(r.heldOut!.measured.slice(1).map((m) => m.loss));
-    expect(r.settings).to.deep.include({ recipe: 'strokes', steps: 2, crop: SIDE, batch: 1, sampleSize: 'network', cropAt: 'strokes', distill, balance: 1, holdOut, keep: 'best' });
+    expect(r.settings).to.deep.include({ recipe: 'strokes', steps: 2, crop: SIDE, batch: 1, sampleSize: 'network', cropAt: 'strokes', distill, balance: BALANCE, holdOut, keep: 'best' });
   });
 
   it('returns the weights of the step best on the held-out strokes; where none beat the model as it was, that model, with a warning', async () => {
