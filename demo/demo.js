@@ -9,6 +9,7 @@
 import { GpuContext, SegmentationWorker, keptModelBytes, loadModel, segmentStream, useCpuRuntime } from '/deeplab.js';
 import { CPU_RUNTIME, pageCapabilities } from '/capabilities.js';
 import { drawView, showLegend, view } from '/overlay.js';
+import { dropZone } from '/drop-zone.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -243,16 +244,8 @@ $('file').addEventListener('change', (e) => e.target.files[0] && onFile(e.target
 $('sample').addEventListener('change', (e) => e.target.value && window.deeplabDemo.segmentUrl(`/samples/${e.target.value}`).catch(() => {}));
 $('model').addEventListener('change', () => status('Model chosen: segment an image.'));
 $('opacity').addEventListener('input', drawView);
-const drop = $('drop');
-drop.addEventListener('dragover', (e) => {
-  e.preventDefault();
-  drop.classList.add('over');
-});
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (e) => {
-  e.preventDefault();
-  drop.classList.remove('over');
-  const file = e.dataTransfer.files[0];
+dropZone($('drop'), (data) => {
+  const file = data.files[0];
   if (file) onFile(file).catch(() => {});
 });
 

@@ -126,6 +126,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ s
     '/teach-session.js': join(ROOT, 'demo', 'teach-session.js'),
     '/kept.js': join(ROOT, 'demo', 'kept.js'),
     '/overlay.js': join(ROOT, 'demo', 'overlay.js'),
+    '/drop-zone.js': join(ROOT, 'demo', 'drop-zone.js'),
     '/deeplab.js': join(ROOT, 'dist', 'browser', 'deeplab.js'),
     '/deeplab.js.map': join(ROOT, 'dist', 'browser', 'deeplab.js.map'),
     '/deeplab-worker.js': join(ROOT, 'dist', 'browser', 'deeplab-worker.js'),

@@ -3,6 +3,7 @@
 // painted (editable with the brush), and its classes to paint and train.
 import { PAGE_DATASET_FORMATS, datasetFromFiles, filesFromDataTransfer } from '/deeplab.js';
 import { guarded, status } from '/demo.js';
+import { dropZone } from '/drop-zone.js';
 import { addRgb, clearItems } from '/teach-paint.js';
 import { paintStroke, refreshClassPicker } from '/teach.js';
 
@@ -53,17 +54,9 @@ $('teach-folder').addEventListener('change', (e) => {
   e.target.value = '';
   onFolder(files);
 });
-const folderDrop = $('teach-drop');
-folderDrop.addEventListener('dragover', (e) => {
-  e.preventDefault();
-  folderDrop.classList.add('over');
-});
-folderDrop.addEventListener('dragleave', () => folderDrop.classList.remove('over'));
-folderDrop.addEventListener('drop', (e) => {
-  e.preventDefault();
-  folderDrop.classList.remove('over');
+dropZone($('teach-drop'), (data) => {
   // The dropped entries are taken now: the DataTransfer is readable only during the event.
-  const files = filesFromDataTransfer(e.dataTransfer);
+  const files = filesFromDataTransfer(data);
   folder.load = guarded(async () => loadFolder(await files))();
   folder.load.catch(() => {});
 });
