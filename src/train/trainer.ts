@@ -22,7 +22,7 @@ import { isBackboneParam } from '../model/backbones/network.js';
 import { hashSeed } from '../util/random.js';
 import { type ScheduleOptions, checkSchedule, learningRate } from './schedule.js';
 import { type TrainingLoss, lossTerms } from './loss-choice.js';
-import { FIRST_MICRO_BATCH, buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';
+import { DISTILL_LABELS, FIRST_MICRO_BATCH, buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';
 
 export interface TrainOptions extends ScheduleOptions {
   /** Images per optimizer step. */
@@ -46,6 +46,8 @@ export interface TrainOptions extends ScheduleOptions {
   hardPixels?: number;
   /** The loss (default 'ce'; 'bce' and 'bce+dice' for binary models): src/train/loss-choice.ts. */
   loss?: TrainingLoss;
+  /** Weight of the distillation term against MicroBatch.distill (training-graph.ts LossOptions.distill; default 0: none). */
+  distill?: number;
   /** The heads' dropout, as PyTorch and TF train (default true). */
   dropout?: boolean;
   /** Seeds the dropout masks: the mask of step s, micro-batch k depends only on (seed, s, k). */
@@ -60,11 +62,15 @@ export interface TrainOptions extends ScheduleOptions {
 export interface MicroBatch {
   images: Float32Array;
   labels: Uint32Array;
+  /** With TrainOptions.distill: the starting model's classes [n, crop, crop] (the ignore index where none is distilled). */
+  distill?: Uint32Array;
 }
 
 export interface StepResult {
-  /** The step's loss (the mean of its micro-batches' losses). */
+  /** The step's loss (the mean of its micro-batches' losses), the distillation term included. */
   loss: number;
+  /** With TrainOptions.distill: that term of the loss, weighted. */
+  distillLoss?: number;
   lr: number;
 }
 
@@ -125,7 +131,7 @@ export class Trainer {
       if (backbone && o.freezeBackbone) return undefined;
       return { lrScale: backbone ? 1 : head };
     };
-    const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights, hardFraction: o.hardPixels, terms, binary }, trains);
+    const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights, hardFraction: o.hardPixels, terms, binary, distill: o.distill }, trains);
     const owned = !session;
     if (o.surviveDeviceLoss && !owned) throw new Error('surviveDeviceLoss needs a session of the trainer\'s own (it uploads the state again on a new device)');
     const plan: TrainerPlan = { ctx, label: weights.name, network: canonical, step: compile(graphs.step, { mode: 'training' }), update: graphs.update, generation: ctx.generation };
@@ -199,6 +205,19 @@ export class Trainer {
   }
 
   /**
+   * The loss of `batches` under the parameters as they are, without a step: the step's pass run
+   * with no update after it (its gradients are overwritten by the next step's). Its forward is the
+   * training one: with frozen batch norms and no dropout it is the model's, and nothing changes;
+   * batch norms in training mode would update their statistics, so it is refused there.
+   */
+  async evaluate(batches: readonly MicroBatch[]): Promise<number> {
+    if (this.disposed) throw new Error('Trainer used after dispose()');
+    if (!this.options.freezeBn) throw new Error('evaluate: batch norms in training mode would update their statistics (train with freezeBn)');
+    await this.ensureDevice();
+    return (await this.pass(batches)).loss;
+  }
+
+  /**
    * The parameters, statistics and SGD momentum buffers (`<param>#momentum`) as they are on the
    * GPU, in one read (each read waits for the GPU: wgpu answers a wait about 11 ms late, so reading
    * a network's tensors one by one took seconds in Firefox): what a checkpoint keeps to resume from.
@@ -268,13 +287,19 @@ export class Trainer {
     this.plan.generation = ctx.generation;
   }
 
-  private async trainStep(batches: readonly MicroBatch[]): Promise<StepResult> {
+  /** The step's pass over its micro-batches (forward, loss, gradients into their accumulators): the losses summed. */
+  private async pass(batches: readonly MicroBatch[]): Promise<{ loss: number; distillLoss?: number }> {
     const o = this.options;
     const K = o.microBatches ?? 1;
     if (batches.length !== K) throw new Error(`a step takes ${K} micro-batches, got ${batches.length}`);
     let loss = 0;
+    let distillLoss = 0;
     for (const [k, b] of batches.entries()) {
       const inputs: Record<string, Float32Array | Uint32Array> = { image: b.images, labels: b.labels };
+      if (this.takes(DISTILL_LABELS)) {
+        if (!b.distill) throw new Error(`step ${this.stepsDone + 1}: the step distils (distill ${o.distill}) but micro-batch ${k} has no distill labels`);
+        inputs[DISTILL_LABELS] = b.distill;
+      }
       // Only a step that accumulates over micro-batches (or a gradient shared by two parameters) has the flag.
       if (this.takes(FIRST_MICRO_BATCH)) inputs[FIRST_MICRO_BATCH] = Uint32Array.of(k === 0 ? 1 : 0);
       if (o.classWeights) inputs.class_weights = o.classWeights;
@@ -284,14 +309,21 @@ export class Trainer {
       if (invalid > 0) throw new Error(`step ${this.stepsDone + 1}: ${invalid} label values are neither a class nor the ignore index ${o.ignoreIndex}`);
       // Each micro-batch's loss is already scaled by 1 / K.
       loss += (out.get('loss') as Float32Array)[0];
+      if (out.has('distill_loss')) distillLoss += (out.get('distill_loss') as Float32Array)[0];
     }
+    return this.takes(DISTILL_LABELS) ? { loss, distillLoss } : { loss };
+  }
+
+  private async trainStep(batches: readonly MicroBatch[]): Promise<StepResult> {
+    const o = this.options;
+    const { loss, distillLoss } = await this.pass(batches);
     if (!Number.isFinite(loss)) throw new Error(`step ${this.stepsDone + 1}: the loss is ${loss}; stopping before the update`);
     const lr = learningRate(o, this.stepsDone);
     const hyper = sgdHyperData({ lr, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 1e-4, first: this.stepsDone === 0 });
     // Nothing to read back: the update's effect is on the session's state (run() would map a copy of its nominal output).
     await this.update.runOnGpu({ sgd: hyper });
     this.stepsDone++;
-    return { loss, lr };
+    return distillLoss === undefined ? { loss, lr } : { loss, distillLoss, lr };
   }
 
   dispose(): void {
