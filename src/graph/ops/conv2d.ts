@@ -12,6 +12,7 @@ import { conv2dWeightGradLowering, conv2dWeightGradScratchShape, conv2dWeightGra
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../kernels/conv2d-backward/reference.js';
 import { chunkSumSpec } from '../../kernels/reduce/reduce.js';
 import { HWIO_TO_OIHW, fusedEpilogueError } from '../onnx/emitter.js';
+import { convBiasGradOnnx, convWeightGradOnnx } from '../onnx/rules/conv-grad.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -236,3 +237,8 @@ conv2dGradInputOp.onnx = (op, [out], g) => {
     group: { int: a.groups },
   });
 };
+
+// The weight's gradient in the weight's OIHW layout (a sum of Gemms over the kernel's taps);
+// the bias's a ReduceSum (src/graph/onnx/rules/conv-grad.ts).
+conv2dGradWeightOp.onnx = (op, [out], g) => convWeightGradOnnx(g, op.x, op.dy, op.attrs.weightShape, op.attrs, out);
+conv2dGradBiasOp.onnx = (op, [out], g) => convBiasGradOnnx(g, op.dy, out);

@@ -14,6 +14,7 @@ import {
   resizeTunable,
 } from '../../kernels/resize/resize.js';
 import { prepareResizeArgmax, resizeArgmaxCpu, resizeArgmaxSpec } from '../../kernels/resize/resize-argmax.js';
+import { resizeGradOnnx } from '../onnx/rules/map-grads.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -127,3 +128,6 @@ resizeOp.onnx = (op, [out], g) => {
     coordinate_transformation_mode: { string: op.attrs.mode },
   });
 };
+
+// The gradient as two MatMuls with the interpolation matrices (its scratch is not written).
+resizeGradOp.onnx = (op, [out], g) => resizeGradOnnx(g, op.dy, op.attrs.inputShape, op.attrs, out);
