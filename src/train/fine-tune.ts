@@ -3,12 +3,11 @@
 // teach-samples.ts); labels may be sparse (painted strokes): unlabelled pixels (255) are ignored
 // by the loss, which is any of `runTraining`'s (loss-choice.ts). Each step crops `batch` samples
 // with `deeplab train`'s augmentation (random scale, crop, flip) and runs one Trainer step on the
-// model's GPU context; its loss goes to onStep. The result is a new model with the trained
+// model's device (WebGPU, or the CPU's ONNX Runtime); its loss goes to onStep. The result is a new model with the trained
 // weights; the given one is left as it was. An AbortSignal cancels it between steps; an option
 // it does not know is refused by name. With `checkpoint`, the run is kept in a store (a folder in
 // Node, the origin private file system in the page) every few steps, when stopped and at its end,
 // and `resume` continues a kept run with the losses of one never stopped (fine-tune-checkpoint.ts).
-import { contextQueue } from '../gpu/serial-queue.js';
 import { checkStatistics } from '../model/input-check.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import type { DeviceLossPolicy } from '../model/loading/options.js';
@@ -117,12 +116,6 @@ function classSetOf(classes: ClassSet | readonly string[]): ClassSet {
  * on the context (a camera's segmentation) run between steps, never inside one.
  */
 export async function fineTune(model: DeepLabModel, samples: readonly TeachSample[], o: FineTuneOptions): Promise<DeepLabModel> {
-  if (model.deviceName !== 'webgpu') {
-    throw new Error(
-      `fineTune: ${model.name} runs on the CPU (device 'cpu'), which segments only: fine-tuning runs on WebGPU. Load it with device: 'webgpu' ` +
-        "(without a GPU, Node gets a software adapter from Mesa's lavapipe), fine-tune, then segment the result on the CPU (loadModel(checkpoint, { device: 'cpu' }))",
-    );
-  }
   checkOptionKeys('fineTune', o, OPTION_NAMES);
   const signal = checkSignal('fineTune', o.signal);
   if (o.deviceLoss !== undefined && o.deviceLoss !== 'recover' && o.deviceLoss !== 'fail') {
@@ -133,8 +126,9 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   const batch = o.batch ?? 1;
   const seed = o.seed ?? 0;
   const say = o.onProgress ?? (() => {});
-  const ctx = model.ctx;
-  const queue = contextQueue(ctx);
+  // The model's device trains (src/model/devices/training.ts), each step one turn of its calls.
+  const training = model.training;
+  const queue = { run: training.exclusive };
   const stored = storedOptions(o);
   const resumed = o.resume === undefined ? null : await resumeRun(o.resume, stored, say);
   let weights: LoadedWeights;
@@ -156,7 +150,7 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   const checkpoints = o.checkpoint === undefined ? null : await FineTuneCheckpoints.open(checkpointStore(o.checkpoint), o.checkpoint.every, stored, base, o.resume === o.checkpoint.store ? (resumed?.step ?? null) : null);
   say(`compiling the training step for ${batch}x${o.crop}x${o.crop} crops`);
   const trainer = await queue.run(() =>
-    Trainer.create(ctx, weights, {
+    Trainer.create(training.device, weights, {
       batch,
       crop: o.crop,
       baseLr: o.lr,
@@ -195,11 +189,11 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
     }
     signal?.throwIfAborted();
     say('reading the trained weights back');
-    trained = await queue.run(() => trainer.session.downloadAll(weights.buildGraph({ height: o.crop, width: o.crop })));
+    trained = await queue.run(() => trainer.weights());
   } finally {
     trainer.dispose();
   }
-  const tuned = await DeepLabModel.fromWeights({ ...weights, params: trained }, { ctx, precision: model.precision, onProgress: o.onProgress, memoryBudget: model.memory().budget ?? undefined });
+  const tuned = await DeepLabModel.fromWeights({ ...weights, params: trained }, { ...training.sameDevice, precision: model.precision, onProgress: o.onProgress, memoryBudget: model.memory().budget ?? undefined });
   if (signal?.aborted) {
     tuned.dispose();
     signal.throwIfAborted();

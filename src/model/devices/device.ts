@@ -10,6 +10,9 @@ import type { RgbImage } from '../../io/rgb-image.js';
 import type { ModelMemory } from '../memory.js';
 import type { PostLogits } from '../post-logits.js';
 import type { SegmentOutput, SegmentResult } from '../segment-options.js';
+import type { ModelTraining } from './training.js';
+
+export type { ModelTraining } from './training.js';
 
 /** The devices a model can run on. */
 export const DEVICE_NAMES = ['webgpu', 'cpu'] as const;
@@ -107,5 +110,7 @@ export interface ModelDevice {
   parameters(graph: Graph): Promise<HostParams>;
   /** What the model holds on its device. */
   memory(): ModelMemory;
+  /** How a model on this device trains (fineTune). */
+  training(): ModelTraining;
   dispose(): void;
 }
