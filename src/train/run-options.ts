@@ -2,7 +2,7 @@
 // of neither is refused by name.
 import type { CocoClasses, DatasetFormat } from '../data/dataset.js';
 import type { GpuContext } from '../gpu/context.js';
-import type { DeviceLossPolicy } from '../model/loading/options.js';
+import type { DeviceChoice, DeviceLossPolicy } from '../model/loading/options.js';
 import type { DecoderName } from '../model/networks/config.js';
 import type { ClassificationBackbone } from '../model/weights/torchvision-classification.js';
 import { checkOptionKeys } from '../util/option-keys.js';
@@ -67,6 +67,12 @@ export interface RunOptions {
    * continues from the last checkpoint).
    */
   deviceLoss?: DeviceLossPolicy;
+  /**
+   * Where the run trains: 'webgpu', 'cpu' (ONNX Runtime) or 'auto' (the default: WebGPU where a
+   * context can be made, a software adapter included, else the CPU). A run kept on one device
+   * resumes on either.
+   */
+  device?: DeviceChoice;
 }
 
 export interface RunHooks {
@@ -134,6 +140,7 @@ const RUN_OPTION_NAMES = Object.keys({
   repeatClasses: true,
   repeatFactor: true,
   deviceLoss: true,
+  device: true,
 } satisfies Record<keyof RunOptions, true>);
 
 /** Every hook's name. */

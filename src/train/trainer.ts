@@ -18,6 +18,7 @@ import type { Program } from '../graph/program.js';
 import type { Session } from '../graph/session.js';
 import { type SgdGroup, sgdHyperData } from '../kernels/optimizer/sgd.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
+import { DeepLabModel } from '../model/model.js';
 import { isBackboneParam } from '../model/backbones/network.js';
 import type { StatePart, TrainingDevice, TrainingRun } from '../model/devices/training.js';
 import { GpuTrainingRun, gpuTrainingDevice } from '../model/devices/webgpu/gpu-training.js';
@@ -80,6 +81,8 @@ export class Trainer {
   private readBack: ReadBackMemory | null = null;
   /** With surviveDeviceLoss: milliseconds the last step spent reading the state back (0 before a step). */
   lastReadBackMs = 0;
+  /** The model model() made, and what it was made of (a session, or the steps done). */
+  private kept: { key: unknown; model: DeepLabModel } | null = null;
 
   private constructor(
     private readonly run: TrainingRun,
@@ -211,6 +214,23 @@ export class Trainer {
   }
 
   /**
+   * A model of the run's weights now, on its device, for validation and checkpoints: on WebGPU
+   * one on the run's session (it sees every step; made again when a lost device renewed the
+   * session), on the CPU one made of the weights after the last step. The trainer keeps it and
+   * disposes of it.
+   */
+  async model(weights: LoadedWeights): Promise<DeepLabModel> {
+    const gpu = this.run instanceof GpuTrainingRun ? this.run : null;
+    const key = gpu ? gpu.session : this.stepsDone;
+    if (this.kept?.key === key) return this.kept.model;
+    this.kept?.model.dispose();
+    this.kept = null;
+    const model = gpu ? await DeepLabModel.fromWeights(weights, { ctx: gpu.ctx, session: gpu.session }) : await DeepLabModel.fromWeights({ ...weights, params: await this.weights() }, { device: this.run.device });
+    this.kept = { key, model };
+    return model;
+  }
+
+  /**
    * Continues a run from a checkpoint: `step` optimizer steps done, the momentum buffers as they
    * were then (part of the state a lost device is recovered with).
    */
@@ -257,6 +277,7 @@ export class Trainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.kept?.model.dispose();
     this.run.dispose();
     this.readBack?.destroy();
   }
