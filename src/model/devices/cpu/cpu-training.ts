@@ -53,6 +53,12 @@ export class CpuTrainingRun implements TrainingRun {
     private readonly updateSession: OrtSession,
     private readonly groups: number,
     private readonly accumulated: boolean,
+    /**
+     * Whether the runtime writes a pre-allocated output where it is (onnxruntime-node); one that
+     * does not (onnxruntime-web's WebAssembly build copies its tensors in and out of its heap)
+     * has its outputs copied into the run's buffers.
+     */
+    private readonly inPlace: boolean,
   ) {}
 
   static async open(runtime: CpuRuntime, plan: TrainingPlan, sessionOptions: Record<string, unknown> = {}): Promise<CpuTrainingRun> {
@@ -82,7 +88,7 @@ export class CpuTrainingRun implements TrainingRun {
       await step.session.release().catch(() => undefined);
       throw e;
     }
-    return new CpuTrainingRun(runtime.ort, state, step, update, groups.length, accumulated);
+    return new CpuTrainingRun(runtime.ort, state, step, update, groups.length, accumulated, !runtime.web);
   }
 
   private async run(s: GraphSession, inputs: Record<string, HostValues>): Promise<Map<string, HostValues>> {
@@ -95,15 +101,25 @@ export class CpuTrainingRun implements TrainingRun {
     }
     for (const v of s.lowered.reads) feeds[v.name] = this.state.get(v.name)!.current;
     const fetches: Record<string, OrtTensor | null> = Object.fromEntries(s.outputs.map((n) => [n, null]));
-    for (const v of s.lowered.writes) {
-      const b = this.state.get(v.name)!;
-      fetches[nextStateName(v.name)] = s.updated.has(v.name) ? b.spare! : b.current;
-    }
-    const results = await s.session.run(feeds, fetches);
+    const into = new Map(s.lowered.writes.map((v) => [nextStateName(v.name), s.updated.has(v.name) ? this.state.get(v.name)!.spare! : this.state.get(v.name)!.current]));
+    const results = await this.runSession(s.session, feeds, fetches, into);
     this.state.swapped(s.updated);
     const out = new Map<string, HostValues>();
     for (const n of s.outputs) out.set(n, results[n].data as HostValues);
     return out;
+  }
+
+  /** One run, the outputs named in `into` written into those tensors (in place, or copied there). */
+  private async runSession(session: OrtSession, feeds: Record<string, OrtTensor>, fetches: Record<string, OrtTensor | null>, into: ReadonlyMap<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+    for (const [name, t] of into) fetches[name] = this.inPlace ? t : null;
+    const results = await session.run(feeds, fetches);
+    if (!this.inPlace) {
+      for (const [name, t] of into) {
+        (t.data as Float32Array).set(results[name].data as Float32Array);
+        results[name].dispose?.();
+      }
+    }
+    return results;
   }
 
   step(inputs: Record<string, HostValues>): Promise<Map<string, HostValues>> {
@@ -116,13 +132,13 @@ export class CpuTrainingRun implements TrainingRun {
     const hyper = inputs.sgd;
     if (!(hyper instanceof Float32Array) || hyper.length !== 4) throw new Error("the update takes 'sgd': [lr, momentum, weight decay, first]");
     const feeds: Record<string, OrtTensor> = { sgd: new this.ort.Tensor('float32', hyper, [4]) };
-    const fetches: Record<string, OrtTensor> = {};
+    const into = new Map<string, OrtTensor>();
     for (let k = 0; k < this.groups; k++) {
       feeds[stackName(k)] = this.state.get(stackName(k))!.current;
       if (this.accumulated) feeds[gradientsName(k)] = this.state.get(gradientsName(k))!.current;
-      fetches[nextStackName(k)] = this.state.get(nextStackName(k))!.spare!;
+      into.set(nextStackName(k), this.state.get(nextStackName(k))!.spare!);
     }
-    await this.updateSession.run(feeds, fetches);
+    await this.runSession(this.updateSession, feeds, {}, into);
     this.state.swapped(Array.from({ length: this.groups }, (_, k) => stackName(k)));
   }
 
