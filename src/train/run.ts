@@ -87,6 +87,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
   let loader: TrainLoader | undefined;
   let run: Run | undefined;
   try {
+    await hooks.onStart?.({ weights, crop: o.crop, ctx });
     trainer = await startTrainer(where.device, weights, trainOptions, start.resume);
     loader = new TrainLoader(train, {
       batch: trainer.microBatch,

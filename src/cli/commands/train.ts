@@ -7,6 +7,7 @@ import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import { CLASSIFICATION_BACKBONES, type ClassificationBackbone } from '../../model/weights/torchvision-classification.js';
 import { TRAINING_LOSSES, type TrainingLoss } from '../../train/loss-choice.js';
 import { type RunOptions, runTraining } from '../../train/run.js';
+import { noteTrainingDevice } from '../device-note.js';
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseDevice, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
 import { decoderOption, decoderOptionSpec } from '../decoder-option.js';
@@ -204,6 +205,7 @@ async function run(args: ParsedArgs): Promise<number> {
   try {
     const summary = await runTraining(o, {
       say: (m) => process.stderr.write(`deeplab: ${m}\n`),
+      onStart: (s) => noteTrainingDevice(s, o.device, (m) => process.stderr.write(`deeplab: ${m}\n`)),
       shouldStop: () => stoppedBy !== undefined,
       onStep: (r) => {
         progress ??= new Progress('train', o.steps - r.step + 1, { unit: 'step' });
