@@ -145,6 +145,22 @@ describe('graph: ONNX rules of the training ops against their CPU references', f
     }
   });
 
+  for (const [what, type, shape] of [
+    ['layer_norm_grad over a map\'s channels', 'layer_norm_grad', [2, 5, 3, 7]],
+    ['layer_norm_grad over tokens', 'layer_norm_grad', [2, 6, 9]],
+    ['group_norm_grad (one group an item)', 'group_norm_grad', [2, 4, 5, 6]],
+  ] as const) {
+    it(what, async () => {
+      const b = new GraphBuilder();
+      const [x, dy] = [b.input('x', shape), b.input('dy', shape)];
+      const C = shape[shape.length - 1];
+      const outs = b.node('norm', { type, x, dy, gamma: b.param('g', [C]), attrs: { eps: 1e-5 } } as NodeOp);
+      ['dx', 'dgamma', 'dbeta'].forEach((name, k) => b.output(name, outs[k]));
+      const g = b.build();
+      await expectTrainingMatches(g, { x: floats(shape, -2, 3), dy: floats(shape) }, stateOf(g));
+    });
+  }
+
   /** A graph with state: the op reads graph inputs and state, updates state. */
   function withState(build: (b: GraphBuilder) => void): Graph {
     const b = new GraphBuilder();

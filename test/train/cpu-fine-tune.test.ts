@@ -35,6 +35,8 @@ const FAMILIES: Family[] = [
   { name: 'torchvision ResNet-50 (random weights, float16 .pth)', source: () => sharedPath('fixtures', 'torchvision', 'deeplabv3_resnet50_random_fp16.pth'), run: { steps: 20, crop: 25, batch: 1, lr: 1e-4, seed: 7 } },
   { name: 'smp DeepLabV3+ ResNet-34 (3 classes)', source: (dir) => writeSmpFolder('deeplabv3plus-resnet34', mkdtempSync(join(dir, 'smp-'))).dir, run: { steps: 20, crop: 33, batch: 2, lr: 1e-4, seed: 7 } },
   { name: "mmseg ResNet-18 DeepLabv3 (mmseg's {'meta', 'state_dict'} file)", source: (dir) => mmsegFile(dir), run: { steps: 20, crop: 33, batch: 2, lr: 1e-4, seed: 7 } },
+  // An imported ONNX family: PyTorch's export of transformers' SegFormer (layer norms, attention).
+  { name: "imported ONNX: transformers' SegFormer (PyTorch's export)", source: () => 'test/fixtures/hub-onnx/train-segformer/model.onnx', run: { steps: 20, crop: 32, batch: 1, lr: 1e-4, seed: 7 } },
 ];
 
 /** mmseg's ResNet-18 DeepLabv3 (Cityscapes' 19 classes) as its tools save it, the values from the fixture's PRNG. */
