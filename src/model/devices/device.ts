@@ -14,12 +14,9 @@ import type { ModelTraining } from './training.js';
 
 export type { ModelTraining } from './training.js';
 
-/** The devices a model can run on. */
-export const DEVICE_NAMES = ['webgpu', 'cpu'] as const;
-export type DeviceName = (typeof DEVICE_NAMES)[number];
+import type { DeviceName, HostValues } from './device-names.js';
 
-/** Values read back to the host. */
-export type HostValues = Float32Array | Uint32Array;
+export { DEVICE_NAMES, type DeviceName, type HostValues } from './device-names.js';
 
 /** A tensor on a model's device (a GpuTensor on the GPU, host memory on the CPU). */
 export interface DeviceTensor {

@@ -8,7 +8,7 @@
 import type { GpuContext } from '../../gpu/context.js';
 import type { Graph, StateRole } from '../../graph/ir.js';
 import type { HostParams } from '../../graph/params.js';
-import type { DeviceName, HostValues } from './device.js';
+import type { DeviceName, HostValues } from './device-names.js';
 
 /** What a run is made of. */
 export interface TrainingPlan {

@@ -9,13 +9,13 @@
 //  - depthwise (one input channel a group): per tap, its input times dy, summed;
 //  - other groups: per tap a batched MatMul, a product per group.
 // OIHW is the layout training keeps a convolution's weight in.
-import type { ConvAttrs } from '../../ops/conv2d.js';
+import type { Conv2dParams } from '../../../kernels/conv2d/params.js';
 import type { Value } from '../../value.js';
 import { HWIO_TO_OIHW, type OnnxEmitter } from '../emitter.js';
 import { onnxSteps } from './steps.js';
 
 /** dW of a convolution (our HWIO shape `weightShape`) from x [N,Cin,H,W] and dy [N,Cout,OH,OW], written into `out` as OIHW. */
-export function convWeightGradOnnx(g: OnnxEmitter, x: Value, dy: Value, weightShape: readonly number[], a: ConvAttrs, out: string): void {
+export function convWeightGradOnnx(g: OnnxEmitter, x: Value, dy: Value, weightShape: readonly number[], a: Required<Conv2dParams>, out: string): void {
   const s = onnxSteps(g);
   const [kh, kw, cinGroup, cout] = weightShape;
   const [n, h, w, cin] = x.shape;
