@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { CaseProfile, CaseSpec, EngineName } from './page-protocol.js';
 import { isPhotoEngine } from './photo-engines.js';
-import { addTfliteMetadata, segmenterMetadata } from './tflite-metadata.js';
+import { addTfliteMetadata, segmenterMetadata } from '../src/io/tflite-metadata.js';
 import { type OnnxBenchCase, writeOnnxBenchFile } from './onnx-cases.js';
 import type { TjsFolderCase } from './tjs-folders.js';
 import { compile } from '../src/graph/compile.js';
@@ -37,6 +37,11 @@ export interface BrowserCase {
    * the photo, TF half-pixel bilinear, then argmax), against which the photo engines are checked.
    */
   tflite?: { path: string; size: number; classes?: string };
+  /**
+   * A .tflite that carries its own metadata (ours: `deeplab export --format tflite`), given to
+   * MediaPipe as it is, in place of the official one with the bench's metadata added.
+   */
+  mediapipeTflite?: string;
   /**
    * The Hugging Face hub folder these weights were read from (config.json,
    * preprocessor_config.json): transformers.js runs them from a local hub folder made of those
@@ -142,13 +147,16 @@ export async function prepareCase(c: BrowserCase, dir: string, files: Map<string
   }
   if (!('url' in tflite)) tfliteWithMetadata = tflite;
   else if (!engines.some((e) => e.startsWith('mediapipe'))) tfliteWithMetadata = { unavailable: 'not written: no MediaPipe engine asked for' };
-  else {
+  else if (c.mediapipeTflite) {
+    tfliteWithMetadata = { url: `/models/${c.name}.own-metadata.tflite` };
+    files.set(tfliteWithMetadata.url, c.mediapipeTflite);
+  } else {
     // MediaPipe's segmenter reads how to normalise the input from the file's metadata: the
     // weights' own normalisation (on pixels in [0,1]) on 0..255.
     const n = inputNormalization(w.config.normalization);
     const metadata = segmenterMetadata({
       name: `DeepLab-v3 (${c.weightsNote})`,
-      description: `${basename(c.tflite!.path)} with TFLite metadata added by the bench (bench/tflite-metadata.ts)`,
+      description: `${basename(c.tflite!.path)} with TFLite metadata added by the bench (src/io/tflite-metadata.ts)`,
       mean: n.mean.map((m) => m * 255),
       std: n.std.map((x) => x * 255),
     });

@@ -8,7 +8,7 @@
 // For each model case the Node side writes, into a temporary folder, the network at the case's
 // input size as our checkpoint (.safetensors) and as ONNX (exportOnnx: what `deeplab export
 // --format onnx` writes), the normalised VOC image (float32 NHWC) and, for MediaPipe, the case's
-// official .tflite with TFLite metadata added (bench/tflite-metadata.ts); a small server
+// official .tflite with TFLite metadata added (src/io/tflite-metadata.ts); a small server
 // (bench/browser-server.ts) gives the page those files, the official .tflite (LiteRT.js), the
 // photo and TF Lite's class map of it, its script (bench/browser-page.ts, bundled) and the peers'
 // own script and WebAssembly files from node_modules. Nothing is fetched from outside (only

@@ -26,7 +26,7 @@ export interface CaseSpec {
   classes: number;
   /** The official .tflite at this input size, for LiteRT.js; or why there is none. */
   tflite: { url: string } | { unavailable: string };
-  /** The same .tflite with TFLite metadata added (bench/tflite-metadata.ts), for MediaPipe; or why there is none. */
+  /** The same .tflite with TFLite metadata added (src/io/tflite-metadata.ts), for MediaPipe; or why there is none. */
   tfliteWithMetadata: { url: string } | { unavailable: string };
   /**
    * The photo the photo engines segment whole (the JPEG, decoded in the page before any timing),

@@ -7,7 +7,7 @@
 //    onnxruntime-web's WebAssembly build, handed over with useCpuRuntime), segment(photo);
 //  - mediapipe-cpu, mediapipe-gpu: MediaPipe Tasks' ImageSegmenter (@mediapipe/tasks-vision) with
 //    its CPU delegate (WebAssembly, XNNPACK) or its GPU delegate (WebGL2), on the case's official
-//    .tflite with TFLite metadata added (bench/tflite-metadata.ts), its category mask read with
+//    .tflite with TFLite metadata added (src/io/tflite-metadata.ts), its category mask read with
 //    getAsUint8Array().
 // Times: `loadMs` is `open` (making the engine from its file's bytes, fetched beforehand: for
 // MediaPipe its WebAssembly loaded and compiled anew, as each of its tasks does, and the graph

@@ -34,9 +34,10 @@ export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const browserDir = join(root, 'src', 'browser');
 /**
  * Packages written for the browser as much as for Node, bundled as they are with what they import
- * (fflate: label PNGs' inflate and TF zoo tarballs' gunzip; protobufjs: TF checkpoints and graphs).
+ * (fflate: label PNGs' inflate and TF zoo tarballs' gunzip; protobufjs: TF checkpoints and graphs;
+ * flatbuffers: TF Lite exports).
  */
-const BROWSER_PACKAGES = new Set(['fflate', 'protobufjs/light.js']);
+const BROWSER_PACKAGES = new Set(['fflate', 'protobufjs/light.js', 'flatbuffers']);
 /** Modules (by file name) whose browser stand-in of the same name in src/browser/ is bundled instead. */
 export const SWAPPED = ['shader-source', 'runtime-dir', 'image-source', 'tune-store', 'inflate', 'png-rgba', 'file-bytes', 'write-atomic', 'node-files', 'load-weights', 'npy-folder', 'crc32', 'checkpoint-store', 'write-folder-atomic', 'default-cpu-runtime'];
 const swappedImport = new RegExp(`(^|/)(${SWAPPED.join('|')})\\.js$`);

@@ -66,17 +66,18 @@ run() {
   # No TEST_SEED: each run draws a fresh one and prints it.
   env -u TEST_SEED TEST_TIMINGS="$OUT/$label.timings.jsonl" "$@" >"$log" 2>&1
   local rc=$?
+  # Each mocha invocation (tier) draws a seed of its own.
   local seed
-  seed=$(grep -m1 -o 'TEST_SEED=[0-9]*' "$log" | cut -d= -f2)
+  seed=$(grep -o '^test seed: [0-9]*' "$log" | cut -d' ' -f3 | sort -u | paste -sd, -)
   if [ $rc -eq 0 ]; then
     PASSED=$((PASSED + 1))
-    echo "$label: passed in $((SECONDS - start)) s (seed $seed)"
+    echo "$label: passed in $((SECONDS - start)) s (seeds $seed)"
   else
     FAILED=$((FAILED + 1))
-    echo "$label: FAILED (exit $rc) after $((SECONDS - start)) s (seed $seed); log $log"
+    echo "$label: FAILED (exit $rc) after $((SECONDS - start)) s (seeds $seed); log $log"
     # Mocha's failure reports (from "N failing" on), then each failed test's replay command.
     sed -n '/^  [0-9]* failing/,$p' "$log" | grep -v '^\s*at ' | head -60 | sed 's/^/    /'
-    grep 'replay: ' "$log" | sed 's/^ */    /'
+    grep -E '^\s*replay: ' "$log" | sed 's/^ */    /'
   fi
 }
 

@@ -34,7 +34,7 @@ export { checkpointBytes } from '../model/checkpoint-bytes.js';
 export { keepModel, keptModels, keptModelBytes, loadKeptModel, exportKeptModel, deleteKeptModel, persistStorage, KEPT_MODELS_DIR } from './kept-models.js';
 export type { KeptModel } from './kept-models.js';
 export { exportModel, PAGE_EXPORT_FORMATS } from './export-model.js';
-export type { ExportedFile, PageExportFormat } from './export-model.js';
+export type { ExportedFile, PageExportFormat, PageTfliteOptions } from './export-model.js';
 export { REGISTRY, DEFAULT_MODEL } from '../model/loading/registry.js';
 export { VOC_CLASSES, VOC_PALETTE } from '../model/voc.js';
 export { GpuContext } from '../gpu/context.js';

@@ -7,7 +7,7 @@
 import { checkpointBytes } from '../model/checkpoint-bytes.js';
 import { DeepLabModel } from '../model/model.js';
 import { readSafetensors } from '../model/weights/import/safetensors.js';
-import { type ExportedFile, type PageExportFormat, exportModel } from './export-model.js';
+import { type ExportedFile, type PageExportFormat, type PageTfliteOptions, exportModel } from './export-model.js';
 import { type BrowserLoadOptions, loadModel } from './load.js';
 import { hasOpfsEntry, opfsDirectory, readOpfsFile, removeOpfsEntry, writeOpfsFile } from './opfs.js';
 
@@ -109,9 +109,9 @@ export async function loadKeptModel(name: string, opts: BrowserLoadOptions = {})
   return loadModel(await keptModelBytes(name), { name, ...opts });
 }
 
-/** The kept model `name` in `format` (exportModel), to offer as a download; its file is named after the kept name. */
-export async function exportKeptModel(name: string, format: PageExportFormat): Promise<ExportedFile> {
-  return exportModel(await keptModelBytes(name), format, { name });
+/** The kept model `name` in `format` (exportModel, `tflite` its TF Lite options), to offer as a download; its file is named after the kept name. */
+export async function exportKeptModel(name: string, format: PageExportFormat, tflite?: PageTfliteOptions): Promise<ExportedFile> {
+  return exportModel(await keptModelBytes(name), format, { name, ...(tflite ? { tflite } : {}) });
 }
 
 /** Removes the kept model `name`. */

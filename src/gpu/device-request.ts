@@ -57,6 +57,14 @@ export function onOffOption(value: boolean | undefined, env: 'DEEPLAB_SUBGROUPS'
   return value ?? readFlag(env) === 'on';
 }
 
+/**
+ * What the context uses of Dawn's bindings, typed here: a declaration naming the optional
+ * `webgpu` package would not type-check in a project without it.
+ */
+interface DawnModule {
+  create(flags: string[]): GPU;
+}
+
 let globalsInstalled = false;
 /**
  * Dawn's bindings in Node (in the page, the browser's navigator.gpu: scripts/browser-plugin.mjs),
@@ -64,7 +72,7 @@ let globalsInstalled = false;
  * (GPUBufferUsage, GPUMapMode, ...) live on globalThis in browsers; dawn.node exports them
  * separately.
  */
-export async function webgpuModule(): Promise<typeof import('webgpu')> {
+export async function webgpuModule(): Promise<DawnModule> {
   const module = await importOptional('webgpu', 'the GPU in Node', () => import('webgpu'));
   if (!globalsInstalled) {
     Object.assign(globalThis, module.globals);

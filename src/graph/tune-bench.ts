@@ -66,6 +66,8 @@ function checkOperand(size: number, index: number): Float32Array {
 export interface CandidateBench {
   time(c: TunableLayer['candidates'][number], trials: number): Promise<number>;
   error(c: TunableLayer['candidates'][number]): Promise<number | null>;
+  /** The clock the budget is read on, ms (default performance.now(); a stand-in bench keeps its own). */
+  now?(): number;
 }
 
 /** A layer's operand tensors, random-filled where they are inputs, and a timer of its candidates on them. */

@@ -106,7 +106,7 @@ interface LayerTiming {
 /**
  * Times one layer's candidates after its default (timed already: `defaultMs`), in the space's
  * order: best of `trials` passes each, stopping after `patience` in a row no faster than the best so
- * far, or when the next candidate would end past `deadline` (performance.now()). Isolated
+ * far, or when the next candidate would end past `deadline` (on the bench's clock). Isolated
  * timings on a shared host are noisy (a core taken for a moment makes one candidate look 2x
  * slow), so the fastest candidate and the default are then timed again, alternating, and the
  * default stays unless the challenger still wins by CONFIRM_MARGIN. `complete`: whether the
@@ -122,6 +122,7 @@ export async function timeCandidates(
   trials: number,
   signal?: AbortSignal,
 ): Promise<LayerTiming & { complete: boolean; rejected: Map<string, number> }> {
+  const now = (): number => bench.now?.() ?? performance.now();
   const byDefault = layer.candidates[0];
   const times = new Map<string, number>([[byDefault.name, timed.defaultMs]]);
   const rejected = new Map<string, number>();
@@ -134,11 +135,11 @@ export async function timeCandidates(
   for (const c of layer.candidates.slice(1)) {
     signal?.throwIfAborted();
     if (sinceBest >= patience) break;
-    if (performance.now() + lastCost > deadline) {
+    if (now() + lastCost > deadline) {
       complete = false;
       break;
     }
-    const t0 = performance.now();
+    const t0 = now();
     if (c.accuracy !== undefined) {
       // Checked before it is timed: a candidate outside its accuracy is never chosen.
       const error = await bench.error(c);
@@ -148,7 +149,7 @@ export async function timeCandidates(
       }
     }
     const ms = await bench.time(c, trials);
-    lastCost = performance.now() - t0;
+    lastCost = now() - t0;
     times.set(c.name, ms);
     if (ms < best) [best, sinceBest] = [ms, 0];
     else sinceBest++;
@@ -156,7 +157,7 @@ export async function timeCandidates(
   const fastest = [...times].reduce((a, t) => (t[1] < a[1] ? t : a))[0];
   if (fastest === byDefault.name) return { times, choice: fastest, complete, rejected };
   // No budget left to confirm: the challenger must have won by twice the margin alone.
-  if (performance.now() + 2 * lastCost > deadline) {
+  if (now() + 2 * lastCost > deadline) {
     return { times, choice: times.get(fastest)! < timed.defaultMs * (1 - 2 * CONFIRM_MARGIN) ? fastest : byDefault.name, complete, rejected };
   }
   const challenger = layer.candidates.find((c) => c.name === fastest)!;

@@ -114,6 +114,7 @@ export const FLAGS = {
   } satisfies FlagSpec<string[] | undefined>,
   DEEPLAB_PYTHON: path('The Python with PyTorch and transformers that the PyTorch round-trip test runs docs/ddp_train.py with (skipped where it has none).', 'tests', 'python3', 'python3'),
   DEEPLAB_SMP_PYTHON: path("The Python with torch and segmentation_models_pytorch that the smp round-trip test runs smp with (skipped while unset; scripts/smp/README.md makes one).", 'tests', 'unset (the test is skipped)'),
+  DEEPLAB_TF_PYTHON: path("The Python with tensorflow (or tensorflow-cpu) whose tf.lite.Interpreter the TF Lite export tests run scripts/tflite/tflite_run.py with (skipped where it cannot import tensorflow).", 'tests', 'python3', 'python3'),
   DEEPLAB_SHARED_DIR: path('The team\'s shared folder of weights, fixtures and data that tests and benchmarks read.', 'tests', '../shared beside the project root'),
   TEST_SEED: integer(0, undefined, 'fresh each run (printed)', 'The seed of the tests\' random inputs: replays a run.', 'tests'),
   TEST_TIMINGS: path('A file the test run appends one JSON line to per test file (its wall time and CPU time) and to the start and end of each mocha run (the speed of the host: test/host-speed.ts); scripts/test-timings.mjs tabulates them.', 'tests', 'unset (not recorded)'),

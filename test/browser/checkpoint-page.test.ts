@@ -340,7 +340,7 @@ for (const browser of BROWSERS) {
         model.dispose();
         const kept = (await t.lib.keptModelBytes('taught bands')) as Uint8Array;
         const exported: Record<string, string> = {};
-        for (const format of ['checkpoint', 'onnx', 'smp']) {
+        for (const format of ['checkpoint', 'onnx', 'tflite', 'smp']) {
           try {
             const file = (await t.lib.exportKeptModel('taught bands', format)) as { fileName: string; bytes: Uint8Array };
             exported[format] = `${file.fileName} ${file.bytes.length}${format === 'checkpoint' ? (file.bytes.length === kept.length ? ' same' : ' differs') : ''}`;
@@ -362,6 +362,7 @@ for (const browser of BROWSERS) {
       expect(same, 'pixels segmented as before it was kept').to.equal(SIDE * SIDE);
       expect(after.exported.checkpoint).to.match(/^taught_bands\.safetensors \d+ same$/);
       expect(after.exported.onnx).to.match(/^taught_bands\.onnx \d+$/);
+      expect(after.exported.tflite).to.match(/^taught_bands\.tflite \d+$/);
       expect(after.exported.smp).to.match(/is not an smp model/);
       expect(after.left).to.deep.equal([]);
       expect(page.pageErrors).to.deep.equal([]);

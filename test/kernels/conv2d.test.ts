@@ -482,7 +482,9 @@ describe('kernel: conv2d', () => {
   });
 });
 
-describe('kernel: conv2d, every candidate of every algorithm a tuner may choose, on every adapter class', () => {
+describe('kernel: conv2d, every candidate of every algorithm a tuner may choose, on every adapter class', function () {
+  // Cold, with the host's cores shared, one case compiled for 153 s: twice that and more.
+  this.timeout(600_000);
   // Each case runs every variant of every algorithm that can run it (everyCandidate), on every
   // adapter class's space, against the CPU reference with poisoned outputs and sizes off every
   // tile: the GEMM's software tiles, GPU tiles with wide workgroups and split-K and SwiftShader's

@@ -199,15 +199,15 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
     const wrongName = await runCli(['export', '--model', MV3, '--format', 'onnx', '--out', join(dir, 'x.safetensors')]);
     expect(wrongName.code).to.equal(2);
     expect(wrongName.stderr).to.match(/--out must name a \.onnx file for --format onnx/);
-    const badFormat = await runCli(['export', '--model', MV3, '--format', 'tflite', '--out', join(dir, 'x.tflite')]);
+    const badFormat = await runCli(['export', '--model', MV3, '--format', 'coreml', '--out', join(dir, 'x.mlmodel')]);
     expect(badFormat.code).to.equal(2);
-    expect(badFormat.stderr).to.match(/--format: 'tflite' is not one of safetensors, onnx, hf/);
+    expect(badFormat.stderr).to.match(/--format: 'coreml' is not one of safetensors, onnx, hf, smp, transformers-js, tflite/);
     const badSize = await runCli(['export', '--model', MV3, '--format', 'onnx', '--out', join(dir, 'y.onnx'), '--size', '64x']);
     expect(badSize.code).to.equal(2);
     expect(badSize.stderr).to.match(/--size: '64x' is not one size/);
     const sizeWithoutOnnx = await runCli(['export', '--model', MV3, '--out', join(dir, 'z.safetensors'), '--size', '64']);
     expect(sizeWithoutOnnx.code).to.equal(2);
-    expect(sizeWithoutOnnx.stderr).to.match(/--size applies to --format onnx only/);
+    expect(sizeWithoutOnnx.stderr).to.match(/--size applies to --format onnx or tflite only/);
     const missingDir = join(dir, 'no-such-dir', 'm.onnx');
     const unwritable = await runCli(['export', '--model', MV3, '--format', 'onnx', '--out', missingDir, '--size', '33']);
     expect(unwritable.code).to.equal(1);

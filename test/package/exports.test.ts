@@ -19,7 +19,7 @@ async function bundledFile(specifier: string, conditions: string[]): Promise<str
     write: false,
     metafile: true,
     logLevel: 'silent',
-    external: ['fflate', 'protobufjs/*', 'piscina', 'pngjs', 'webgpu', 'sharp', 'onnxruntime-node', 'node:*'],
+    external: ['fflate', 'flatbuffers', 'protobufjs/*', 'piscina', 'pngjs', 'webgpu', 'sharp', 'onnxruntime-node', 'node:*'],
   });
   return Object.keys(result.metafile.inputs).filter((f) => !f.startsWith('<stdin>'));
 }

@@ -17,6 +17,7 @@ import {
 import { fromLike } from '../../kernels/cpu-arrays.js';
 import { fusedEpilogueError } from '../onnx/emitter.js';
 import { batchNormGradOnnx, batchNormTrainOnnx } from '../onnx/rules/batchnorm-train.js';
+import { withActivation } from '../tflite/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -175,3 +176,17 @@ batchNormOp.onnx = (op, [out], g) => {
 batchNormTrainOp.onnx = (op, [y, mean, variance, , , runningMean, runningVariance], g) =>
   batchNormTrainOnnx(g, { ...op, ...op.attrs }, { y, mean, variance, runningMean, runningVariance });
 batchNormGradOp.onnx = (op, [dx, dgamma, dbeta], g) => batchNormGradOnnx(g, { ...op, ...op.attrs }, { dx, dgamma, dbeta });
+
+// TF Lite: a batch norm no convolution absorbed, as its arithmetic: x * s + t, s = gamma /
+// sqrt(var + eps) and t = beta - mean * s computed here (MUL, then ADD with the activation).
+batchNormOp.tflite = (op, [out], g) => {
+  const read = (v: Value): number[] => Array.from(g.values(v));
+  const [gamma, beta, mean, variance] = [op.gamma, op.beta, op.mean, op.variance].map(read);
+  const s = gamma.map((x, c) => x / Math.sqrt(variance[c] + op.attrs.eps));
+  const t = beta.map((x, c) => x - mean[c] * s[c]);
+  const scaled = g.intermediate('scaled', op.input.shape);
+  g.op('MUL', [g.tensor(op.input), g.constant('scale', 'FLOAT32', [s.length], s)], [scaled], { table: 'MulOptions', fields: { fusedActivationFunction: 'NONE' } });
+  withActivation(g, op.attrs.activation, out, op.input.shape, (target, fused) =>
+    g.op('ADD', [scaled, g.constant('shift', 'FLOAT32', [t.length], t)], [target], { table: 'AddOptions', fields: { fusedActivationFunction: fused } }),
+  );
+};

@@ -117,3 +117,16 @@ reduceSumOp.onnx = (op, [out], g) => {
   if (axes.length === 0) return g.node('Identity', [g.tensor(op.input)], [out]);
   g.node('ReduceSum', [g.tensor(op.input), g.constant('axes', 'int64', [axes.length], axes)], [out], { keepdims: { int: 1 } });
 };
+
+// TF Lite: ADD, SUB, MUL and DIV broadcast as numpy does; BROADCAST_TO; SUM keeping its axes.
+const TFLITE_BINARY: Record<BroadcastOp, [string, string]> = { add: ['ADD', 'AddOptions'], sub: ['SUB', 'SubOptions'], mul: ['MUL', 'MulOptions'], div: ['DIV', 'DivOptions'] };
+binaryOp.tflite = (op, [out], g) => {
+  const [opcode, table] = TFLITE_BINARY[op.attrs.op];
+  g.op(opcode, [g.tensor(op.a), g.tensor(op.b)], [out], { table, fields: { fusedActivationFunction: 'NONE' } });
+};
+expandOp.tflite = (op, [out], g) => g.op('BROADCAST_TO', [g.tensor(op.input), g.constant('shape', 'INT32', [op.attrs.shape.length], op.attrs.shape)], [out]);
+reduceSumOp.tflite = (op, [out], g) => {
+  const axes = op.input.shape.flatMap((d, i) => (op.attrs.shape[i] === 1 && d !== 1 ? [i] : []));
+  if (axes.length === 0) return g.op('RESHAPE', [g.tensor(op.input), g.constant('shape', 'INT32', [op.attrs.shape.length], op.attrs.shape)], [out], { table: 'ReshapeOptions', fields: { newShape: op.attrs.shape } });
+  g.op('SUM', [g.tensor(op.input), g.constant('axes', 'INT32', [axes.length], axes)], [out], { table: 'ReducerOptions', fields: { keepDims: true } });
+};

@@ -156,3 +156,9 @@ channelSliceOp.onnx = (op, [out], g) => {
 // Channels are ONNX's axis 1 (NCHW).
 concatOp.onnx = (op, [out], g) => g.node('Concat', op.inputs.map((v) => g.tensor(v)), [out], { axis: { int: 1 } });
 softmaxGradOp.onnx = (op, [out], g) => softmaxGradOnnx(g, op.y, op.dy, out);
+
+// TF Lite: CONCATENATION and SOFTMAX over the last axis (channels of a map, keys of attention);
+// a channel slice as SLICE.
+concatOp.tflite = (op, [out], g) =>
+  g.op('CONCATENATION', op.inputs.map((v) => g.tensor(v)), [out], { table: 'ConcatenationOptions', fields: { axis: 3, fusedActivationFunction: 'NONE' } });
+softmaxOp.tflite = (op, [out], g) => g.op('SOFTMAX', [g.tensor(op.input)], [out], { table: 'SoftmaxOptions', fields: { beta: 1 } });

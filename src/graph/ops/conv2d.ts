@@ -3,7 +3,7 @@
 // no residual, no scale and activation 'none'; fusion fills them in.
 import { shapeString } from '../../gpu/tensor.js';
 import { conv2dLowering, conv2dTunable, prepareConv2d } from '../../kernels/conv2d/conv2d.js';
-import { type Conv2dParams, conv2dOutputShape } from '../../kernels/conv2d/params.js';
+import { type Conv2dParams, conv2dOutputShape, samePadding } from '../../kernels/conv2d/params.js';
 import { conv2dCpu } from '../../kernels/conv2d/reference.js';
 import { verifySubgroupMatrices } from '../../kernels/conv2d/gemm/matrix-check.js';
 import { conv2dBiasGradSpec, prepareConv2dBiasGrad } from '../../kernels/conv2d-backward/bias-grad/bias-grad.js';
@@ -13,6 +13,7 @@ import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../.
 import { chunkSumSpec } from '../../kernels/reduce/reduce.js';
 import { HWIO_TO_OIHW, type OnnxEmitter, fusedEpilogueError } from '../onnx/emitter.js';
 import { convBiasGradOnnx, convWeightGradOnnx } from '../onnx/rules/conv-grad.js';
+import { HWIO_TO_1HWC, HWIO_TO_OHWI, tfliteFusedError, withActivation } from '../tflite/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -264,3 +265,34 @@ function pointwiseGradInput(op: Conv2dGradInputOp, out: string, g: OnnxEmitter):
   g.node('MatMul', [reshape(g.tensor(op.weight, [2, 3, 0, 1]), [cin, cout]), reshape(g.tensor(op.dy), [n, cout, h * w])], [product]);
   reshape(product, [n, cin, h, w], out);
 }
+
+// TF Lite: CONV_2D (OHWI weights; a grouped conv's filter holds each group's input channels),
+// DEPTHWISE_CONV_2D where each input channel has its own filters; padding SAME or VALID where ours
+// is one of them, else an explicit PAD first. Always a bias (zeros where the conv has none).
+conv2dOp.tflite = (op, [out], g) => {
+  if (op.scale || op.residual) throw tfliteFusedError('scale or residual');
+  const a = op.attrs;
+  const [n, h, w, cin] = op.input.shape;
+  const [kh, kw, groupIn, cout] = op.weight.shape;
+  const ours = [a.padTop, a.padBottom, a.padLeft, a.padRight];
+  const same = [...samePadding(h, kh, a.strideH, a.dilationH), ...samePadding(w, kw, a.strideW, a.dilationW)];
+  let input = g.tensor(op.input);
+  let padding = 'VALID';
+  if (ours.join() === same.join()) padding = 'SAME';
+  else if (ours.some((p) => p !== 0)) {
+    const padded = g.intermediate('padded', [n, h + a.padTop + a.padBottom, w + a.padLeft + a.padRight, cin]);
+    g.op('PAD', [input, g.constant('paddings', 'INT32', [4, 2], [0, 0, a.padTop, a.padBottom, a.padLeft, a.padRight, 0, 0])], [padded]);
+    input = padded;
+  }
+  const bias = op.bias ? g.weight(op.bias) : g.constant('zero_bias', 'FLOAT32', [cout], new Array<number>(cout).fill(0));
+  const depthwise = a.groups > 1 && a.groups === cin && groupIn === 1;
+  const outShape = conv2dOutputShape(op.input.shape, op.weight.shape, a);
+  withActivation(g, a.activation, out, outShape, (target, fused) => {
+    const common = { padding, strideW: a.strideW, strideH: a.strideH, fusedActivationFunction: fused, dilationWFactor: a.dilationW, dilationHFactor: a.dilationH };
+    if (depthwise) {
+      g.op('DEPTHWISE_CONV_2D', [input, g.weight(op.weight, HWIO_TO_1HWC), bias], [target], { table: 'DepthwiseConv2DOptions', fields: { ...common, depthMultiplier: cout / cin } });
+    } else {
+      g.op('CONV_2D', [input, g.weight(op.weight, HWIO_TO_OHWI), bias], [target], { table: 'Conv2DOptions', fields: common });
+    }
+  });
+};

@@ -6,6 +6,7 @@ import { activationGradCpu, activationGradSpec, prepareActivationGrad } from '..
 import { elementwiseBroadcast, elementwiseCpu, elementwiseSpec, prepareElementwise, prepareScale, scaleCpu, scaleSpec } from '../../kernels/elementwise/elementwise.js';
 import { type OnnxEmitter, type OnnxRule, fusedEpilogueError } from '../onnx/emitter.js';
 import { activationGradOnnx } from '../onnx/rules/map-grads.js';
+import { type TfliteRule, tfliteActivation, withActivation } from '../tflite/emitter.js';
 import type { GlobalAvgPoolOp } from './pool.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -200,3 +201,17 @@ scaleOp.onnx = (op, [out], g) => {
   g.written(out, layout);
 };
 activationGradOp.onnx = (op, [out], g) => activationGradOnnx(g, op.x, op.dy, op.attrs.activation, out);
+
+// TF Lite: ADD and MUL (broadcasting the squeeze-and-excite scale [N,1,1,C] as they are), the
+// activation fused where TF Lite fuses it.
+function binaryTflite(opcode: 'ADD' | 'MUL'): TfliteRule<BinaryOp> {
+  return (op, [out], g) => {
+    const table = opcode === 'ADD' ? 'AddOptions' : 'MulOptions';
+    withActivation(g, op.attrs.activation, out, op.a.shape, (target, fused) => g.op(opcode, [g.tensor(op.a), g.tensor(op.b)], [target], { table, fields: { fusedActivationFunction: fused } }));
+  };
+}
+addOp.tflite = binaryTflite('ADD');
+mulOp.tflite = binaryTflite('MUL');
+activationOp.tflite = (op, [out], g) => tfliteActivation(g, op.attrs.activation, g.tensor(op.input), out, op.input.shape);
+scaleOp.tflite = (op, [out], g) =>
+  g.op('MUL', [g.tensor(op.input), g.constant('factor', 'FLOAT32', [], [op.attrs.factor])], [out], { table: 'MulOptions', fields: { fusedActivationFunction: 'NONE' } });

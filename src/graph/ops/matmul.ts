@@ -54,4 +54,12 @@ export const matmulOp: OpDef<MatmulOp> = {
     g.node('MatMul', inputs, [product]);
     g.node('Mul', [product, g.constant('alpha', 'float', [], [alpha])], [out]);
   },
+  // TF Lite: BATCH_MATMUL with its adjoint flags for the transposes; alpha as a MUL after it.
+  tflite(op, [out], g) {
+    const { transA, transB, alpha } = op.attrs;
+    const shape = matmulOutputShape(op.a.shape, op.b.shape, op.attrs);
+    const product = alpha === 1 ? out : g.intermediate('product', shape);
+    g.op('BATCH_MATMUL', [g.tensor(op.a), g.tensor(op.b)], [product], { table: 'BatchMatMulOptions', fields: { adjX: transA, adjY: transB, asymmetricQuantizeInputs: false } });
+    if (alpha !== 1) g.op('MUL', [product, g.constant('alpha', 'FLOAT32', [], [alpha])], [out], { table: 'MulOptions', fields: { fusedActivationFunction: 'NONE' } });
+  },
 };

@@ -1,6 +1,6 @@
 // What one op is, in one place: its operands and attributes (the op record type), shape
 // inference, GPU lowering, CPU reference, cost, how `describe` shows it, what kernel choices it
-// offers the tuner, (for training) its gradient rule, and its ONNX mapping. Every pass, the executor, the CPU interpreter, the cost
+// offers the tuner, (for training) its gradient rule, and its ONNX and TF Lite mappings. Every pass, the executor, the CPU interpreter, the cost
 // model, `describe` and the ONNX exporter read ops only through these definitions, so adding an
 // op means adding one definition.
 import type { GpuContext } from '../../gpu/context.js';
@@ -9,6 +9,7 @@ import type { KernelSpec } from '../../gpu/pipeline-cache.js';
 import type { GpuTensor } from '../../gpu/tensor.js';
 import type { TunableLayer } from '../../kernels/tuning.js';
 import type { OnnxRule } from '../onnx/emitter.js';
+import type { TfliteRule } from '../tflite/emitter.js';
 import type { DType, Value } from '../value.js';
 
 /** Shape and type of one output, as shape inference gives it. */
@@ -106,6 +107,8 @@ export interface OpDef<O extends { type: string }> {
   readonly inferenceOnly?: string;
   /** How the op is written as ONNX operators (ops without one cannot be exported to ONNX). */
   onnx?: OnnxRule<O>;
+  /** How the op is written as TF Lite builtin operators (ops without one are refused by TF Lite export). */
+  tflite?: TfliteRule<O>;
 }
 
 export function numel(shape: readonly number[]): number {

@@ -39,4 +39,21 @@ export const padOp: OpDef<PadOp> = {
     if (padded) g.node('Pad', [x, g.constant('pads', 'int64', [8], [0, 0, grow(top), grow(left), 0, 0, grow(bottom), grow(right)])], [out], { mode: { string: 'constant' } });
     else if (!cropped) g.node('Identity', [x], [out]);
   },
+  // TF Lite: the crops as a SLICE, then the pads as a PAD (zeros).
+  tflite(op, [out], g) {
+    const { top, bottom, left, right } = op.attrs;
+    const [n, H, W, C] = op.input.shape;
+    const crop = (v: number): number => Math.max(0, -v);
+    const grow = (v: number): number => Math.max(0, v);
+    const cropped = top < 0 || bottom < 0 || left < 0 || right < 0;
+    const padded = top > 0 || bottom > 0 || left > 0 || right > 0;
+    let x = g.tensor(op.input);
+    if (cropped || !padded) {
+      const size = [n, H - crop(top) - crop(bottom), W - crop(left) - crop(right), C];
+      const y = padded ? g.intermediate('cropped', size) : out;
+      g.op('SLICE', [x, g.constant('begin', 'INT32', [4], [0, crop(top), crop(left), 0]), g.constant('size', 'INT32', [4], size)], [y]);
+      x = y;
+    }
+    if (padded) g.op('PAD', [x, g.constant('paddings', 'INT32', [4, 2], [0, 0, grow(top), grow(bottom), grow(left), grow(right), 0, 0])], [out]);
+  },
 };

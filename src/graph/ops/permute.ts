@@ -43,4 +43,22 @@ export const permuteOp: OpDef<PermuteOp> = {
       g.node('Reshape', [x, g.constant('shape', 'int64', [shape.length], shape)], [out]);
     }
   },
+  // TF Lite: RESHAPE to the view, TRANSPOSE, RESHAPE to the shape (NHWC in both: no transposes of maps).
+  tflite(op, [out], g) {
+    const { view, perm, shape } = op.attrs;
+    const reshape = (x: number, dims: readonly number[], y: number): void =>
+      g.op('RESHAPE', [x, g.constant('shape', 'INT32', [dims.length], dims)], [y], { table: 'ReshapeOptions', fields: { newShape: dims } });
+    let x = g.tensor(op.input);
+    if (view.join() !== op.input.shape.join()) {
+      const viewed = g.intermediate('view', view);
+      reshape(x, view, viewed);
+      x = viewed;
+    }
+    if (!isIdentity(perm)) {
+      const permuted = g.intermediate('permuted', perm.map((p) => view[p]));
+      g.op('TRANSPOSE', [x, g.constant('perm', 'INT32', [perm.length], perm)], [permuted]);
+      x = permuted;
+    }
+    reshape(x, shape, out);
+  },
 };

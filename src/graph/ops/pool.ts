@@ -12,6 +12,7 @@ import {
 } from '../../kernels/pool/pool.js';
 import { globalAvgPoolBackwardCpu, globalAvgPoolBackwardSpec, pool2dBackwardCpu, pool2dBackwardSpec, prepareGlobalAvgPoolBackward, preparePool2dBackward } from '../../kernels/pool/pool-backward.js';
 import { globalAvgPoolGradOnnx, pool2dGradOnnx } from '../onnx/rules/map-grads.js';
+import { samePadding } from '../../kernels/conv2d/params.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -127,3 +128,32 @@ pool2dOp.onnx = (op, [out], g) => {
 
 globalAvgPoolGradOp.onnx = (op, [out], g) => globalAvgPoolGradOnnx(g, op.dy, op.attrs.inputShape, out);
 pool2dGradOp.onnx = (op, [out], g) => pool2dGradOnnx(g, op.input, op.dy, op.attrs, out);
+
+// TF Lite: MEAN over height and width (keeping them, as 1); windowed pools as MAX_POOL_2D or
+// AVERAGE_POOL_2D, SAME where our pads are SAME's (TF Lite's SAME average leaves padded cells
+// out), VALID after an explicit PAD otherwise (zeros for an average that counts them, the lowest
+// float for a max).
+globalAvgPoolOp.tflite = (op, [out], g) =>
+  g.op('MEAN', [g.tensor(op.input), g.constant('axes', 'INT32', [2], [1, 2])], [out], { table: 'ReducerOptions', fields: { keepDims: true } });
+
+pool2dOp.tflite = (op, [out], g) => {
+  const a = op.attrs;
+  const [n, h, w, c] = op.input.shape;
+  const ours = [a.padTop, a.padBottom, a.padLeft, a.padRight];
+  const same = [...samePadding(h, a.kernelH, a.strideH, 1), ...samePadding(w, a.kernelW, a.strideW, 1)];
+  const countsPad = a.kind === 'avg' && (a.countIncludePad ?? true);
+  let input = g.tensor(op.input);
+  let padding = 'VALID';
+  if (ours.every((p) => p === 0)) padding = 'VALID';
+  else if (ours.join() === same.join() && !countsPad) padding = 'SAME';
+  else if (a.kind === 'avg' && !countsPad) throw new Error(`an average pool leaving out padding [${ours}] other than SAME's [${same}] has no TF Lite form`);
+  else {
+    const padded = g.intermediate('padded', [n, h + a.padTop + a.padBottom, w + a.padLeft + a.padRight, c]);
+    const paddings = g.constant('paddings', 'INT32', [4, 2], [0, 0, a.padTop, a.padBottom, a.padLeft, a.padRight, 0, 0]);
+    if (a.kind === 'avg') g.op('PAD', [input, paddings], [padded]);
+    else g.op('PADV2', [input, paddings, g.constant('lowest', 'FLOAT32', [], [-3.4028234663852886e38])], [padded]);
+    input = padded;
+  }
+  const fields = { padding, strideW: a.strideW, strideH: a.strideH, filterWidth: a.kernelW, filterHeight: a.kernelH, fusedActivationFunction: 'NONE' };
+  g.op(a.kind === 'max' ? 'MAX_POOL_2D' : 'AVERAGE_POOL_2D', [input], [out], { table: 'Pool2DOptions', fields });
+};

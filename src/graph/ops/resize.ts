@@ -131,3 +131,11 @@ resizeOp.onnx = (op, [out], g) => {
 
 // The gradient as two MatMuls with the interpolation matrices (its scratch is not written).
 resizeGradOp.onnx = (op, [out], g) => resizeGradOnnx(g, op.dy, op.attrs.inputShape, op.attrs, out);
+
+// TF Lite RESIZE_BILINEAR to a constant size; align_corners and half_pixel_centers name our
+// conventions (asymmetric is neither), half-pixel's clamp at 0 as ours.
+resizeOp.tflite = (op, [out], g) => {
+  const size = g.constant(`size_${op.attrs.outH}x${op.attrs.outW}`, 'INT32', [2], [op.attrs.outH, op.attrs.outW]);
+  const fields = { alignCorners: op.attrs.mode === 'align_corners', halfPixelCenters: op.attrs.mode === 'half_pixel' };
+  g.op('RESIZE_BILINEAR', [g.tensor(op.input), size], [out], { table: 'ResizeBilinearOptions', fields });
+};

@@ -3,6 +3,8 @@
 // registry.ts; `deeplab export` checks its options and writes through them and names no format.
 import type { Quantization } from '../weights/quantize.js';
 import type { LoadedWeights } from '../loading/loaded-weights.js';
+import type { TfliteOutput, TflitePrecision } from '../tflite-export.js';
+import type { RgbImage } from '../../io/rgb-image.js';
 
 /** The options an export format may read (`options` names those it takes). */
 export interface ExportOptions {
@@ -10,6 +12,14 @@ export interface ExportOptions {
   size?: { height: number; width: number };
   /** Convolution weights stored compactly: one of our checkpoints instead. */
   quantize?: Quantization;
+  /** A TF Lite file's precision (float32 by default). */
+  precision?: TflitePrecision;
+  /** A TF Lite file's output: the logits (default) or each pixel's class. */
+  output?: TfliteOutput;
+  /** int8: the images its activations' ranges are measured on. */
+  calibrate?: RgbImage[];
+  /** int8: uint8 input and int8 output instead of float32 at the edges. */
+  int8Io?: boolean;
 }
 
 export type ExportOption = keyof ExportOptions;

@@ -5,9 +5,10 @@ import { HF } from './hf.js';
 import { ONNX } from './onnx.js';
 import { SAFETENSORS } from './safetensors.js';
 import { SMP_EXPORT } from './smp.js';
+import { TFLITE_EXPORT } from './tflite.js';
 import { TRANSFORMERS_JS_EXPORT } from './transformers-js.js';
 
-export const EXPORT_FORMAT_RECORDS = [SAFETENSORS, ONNX, HF, SMP_EXPORT, TRANSFORMERS_JS_EXPORT] as const;
+export const EXPORT_FORMAT_RECORDS = [SAFETENSORS, ONNX, HF, SMP_EXPORT, TRANSFORMERS_JS_EXPORT, TFLITE_EXPORT] as const;
 
 export type ExportFormat = (typeof EXPORT_FORMAT_RECORDS)[number]['name'];
 

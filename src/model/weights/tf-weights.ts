@@ -9,10 +9,14 @@ import { checkFloatWeight, isFloatDType } from './weight-checks.js';
 /** Our param name -> the names it may have in a source, tried in order. */
 export type NameResolver = (scope: string, role: 'weights' | 'biases', depthwise: boolean) => string[];
 
-/** Names in the official TFLite file: `<scope>/weights`, `<scope>/depthwise_weights`, `<scope>/Conv2D_bias`. */
+/**
+ * Names in the official TFLite file: `<scope>/weights`, `<scope>/depthwise_weights`,
+ * `<scope>/Conv2D_bias`; or in our export of the network (`deeplab export --format tflite`):
+ * `<scope>/weights` and `<scope>/biases`, as our graph names them.
+ */
 export const tfliteNames: NameResolver = (scope, role, depthwise) => {
-  if (role === 'weights') return [depthwise ? `${scope}/depthwise_weights` : `${scope}/weights`];
-  return [depthwise ? `${scope}/depthwise_bias` : `${scope}/Conv2D_bias`];
+  if (role === 'weights') return depthwise ? [`${scope}/depthwise_weights`, `${scope}/weights`] : [`${scope}/weights`];
+  return [depthwise ? `${scope}/depthwise_bias` : `${scope}/Conv2D_bias`, `${scope}/biases`];
 };
 
 /** Names in the .npy folder: slashes become underscores, BN folded into `_bn_offset` biases. */

@@ -1,19 +1,23 @@
-// TFLite model reader: a small bounds-checked flatbuffer reader plus the parts of
-// tensorflow/lite/schema/schema.fbs a float32 conv net needs (tensors, buffers, operators and
-// their builtin options). Constant tensors of the numeric types we decode get their data (as f32
-// values, their stored type in `type`); other types keep only `type`.
-import { checkRange, checkTensorBytes } from '../../../io/reader-rules.js';
+// TFLite model reader: the parts of tensorflow/lite/schema/schema.fbs a conv net needs (tensors,
+// their quantization, buffers, operators and their builtin options), read with the bounds-checked
+// flatbuffer.ts. Constant tensors of the numeric types we decode get their data (as f32 values,
+// their stored type in `type`; a quantized one's real values, so int8 and float16 files give
+// float weights); other types keep only `type`.
+import { checkTensorBytes } from '../../../io/reader-rules.js';
+import { FlatBuffer } from './flatbuffer.js';
 import { DecodeBudget, type SourceDType, type TensorMap, DTYPE_SIZE, decodeToF32, formatShape } from './tensor-map.js';
 import { readFileBytes } from '../../../io/file-bytes.js';
-import { ACTIVATIONS, BUILTIN_OPERATORS, BUILTIN_OPTIONS, OPTION_FIELDS, PADDING, TENSOR_TYPES } from './tflite-schema.js';
+import { ACTIVATIONS, BUILTIN_OPERATORS, BUILTIN_OPTIONS, OPTION_FIELDS, PADDING, TENSOR_TYPES } from '../../../io/tflite-schema.js';
 
 export interface TfliteTensor {
   name: string;
   shape: number[];
   type: string;
   buffer: number;
-  /** A constant's values as f32 (of any type in TFLITE_DTYPES). */
+  /** A constant's values as f32 (of any type in TFLITE_DTYPES; a quantized one's real values, (q - zero point) x scale). */
   data?: Float32Array;
+  /** Quantization parameters: one scale and zero point, or one per index of `axis`. */
+  quantization?: { scale: number[]; zeroPoint: number[]; axis: number };
 }
 
 /** The TFLite tensor types whose constants are decoded, as our stored dtypes. */
@@ -45,122 +49,6 @@ export interface TfliteModel {
   inputs: number[];
   outputs: number[];
   description?: string;
-}
-
-// ---------------------------------------------------------------- flatbuffer access
-
-/** Reads flatbuffer tables, vectors and strings; every access is checked against the buffer. */
-class FlatBuffer {
-  private readonly view: DataView;
-  constructor(
-    readonly buf: Uint8Array,
-    private readonly what: string,
-  ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  }
-
-  need(pos: number, n: number, what: string): void {
-    checkRange(pos, n, this.buf.length, what, `${this.what}: truncated or corrupt TFLite flatbuffer`);
-  }
-  u8(p: number): number {
-    this.need(p, 1, 'byte');
-    return this.buf[p];
-  }
-  i8(p: number): number {
-    this.need(p, 1, 'byte');
-    return this.view.getInt8(p);
-  }
-  u16(p: number): number {
-    this.need(p, 2, 'ushort');
-    return this.view.getUint16(p, true);
-  }
-  i32(p: number): number {
-    this.need(p, 4, 'int');
-    return this.view.getInt32(p, true);
-  }
-  u32(p: number): number {
-    this.need(p, 4, 'uint');
-    return this.view.getUint32(p, true);
-  }
-  f32(p: number): number {
-    this.need(p, 4, 'float');
-    return this.view.getFloat32(p, true);
-  }
-  u64(p: number): number {
-    this.need(p, 8, 'ulong');
-    const v = this.view.getBigUint64(p, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.corrupt(`64-bit value ${v} at ${p} is too large`);
-    return Number(v);
-  }
-
-  /** Follows a uoffset stored at `p` to a table, vector or string (all 4-aligned, as writers place them). */
-  deref(p: number): number {
-    const target = p + this.u32(p);
-    if (target % 4 !== 0) this.corrupt(`offset at ${p} points to ${target}, which is not 4-aligned`);
-    return target;
-  }
-  /**
-   * Absolute position of field `slot` in the table at `t`, or 0 when the field is absent. The
-   * table's vtable and its whole inline object (whose size every flatbuffers builder writes into
-   * the vtable) must lie in the buffer, and the field inside that object: stricter than
-   * flatbuffers' verifier (which checks only the fields read), so a file cut inside a table is
-   * refused even where the fields read lie before the cut.
-   */
-  field(t: number, slot: number): number {
-    const vt = t - this.i32(t);
-    const vtSize = this.u16(vt);
-    if (vt % 2 !== 0 || vtSize < 4 || vtSize % 2 !== 0) this.corrupt(`table at ${t} has a bad vtable (at ${vt}, ${vtSize} bytes)`);
-    this.need(vt, vtSize, 'vtable');
-    const objSize = this.u16(vt + 2);
-    if (objSize < 4) this.corrupt(`table at ${t} claims ${objSize} bytes`);
-    this.need(t, objSize, 'table');
-    const at = 4 + 2 * slot;
-    if (at + 2 > vtSize) return 0;
-    const off = this.u16(vt + at);
-    if (off === 0) return 0;
-    if (off < 4 || off >= objSize) this.corrupt(`field ${slot} of the table at ${t} lies at +${off}, outside its ${objSize} bytes`);
-    return t + off;
-  }
-  corrupt(why: string): never {
-    throw new Error(`${this.what}: corrupt TFLite flatbuffer: ${why}`);
-  }
-  scalar(t: number, slot: number, kind: 'i8' | 'u8' | 'i32' | 'u32' | 'f32' | 'u64', def: number): number {
-    const p = this.field(t, slot);
-    return p === 0 ? def : this[kind](p);
-  }
-  table(t: number, slot: number): number | null {
-    const p = this.field(t, slot);
-    return p === 0 ? null : this.deref(p);
-  }
-  /** [first element position, length] of a vector field, or null when absent. */
-  vector(t: number, slot: number, elemSize: number): [number, number] | null {
-    const p = this.field(t, slot);
-    if (p === 0) return null;
-    const v = this.deref(p);
-    const len = this.u32(v);
-    this.need(v + 4, len * elemSize, 'vector');
-    return [v + 4, len];
-  }
-  string(t: number, slot: number): string | undefined {
-    const vec = this.vector(t, slot, 1);
-    return vec ? new TextDecoder().decode(this.buf.subarray(vec[0], vec[0] + vec[1])) : undefined;
-  }
-  i32s(t: number, slot: number): number[] {
-    const vec = this.vector(t, slot, 4);
-    const out: number[] = [];
-    if (vec) for (let i = 0; i < vec[1]; i++) out.push(this.i32(vec[0] + 4 * i));
-    return out;
-  }
-  tables(t: number, slot: number): number[] {
-    const vec = this.vector(t, slot, 4);
-    const out: number[] = [];
-    if (vec) for (let i = 0; i < vec[1]; i++) out.push(this.deref(vec[0] + 4 * i));
-    return out;
-  }
-  bytes(t: number, slot: number): Uint8Array | undefined {
-    const vec = this.vector(t, slot, 1);
-    return vec ? this.buf.subarray(vec[0], vec[0] + vec[1]) : undefined;
-  }
 }
 
 function enumName(names: readonly string[], v: number, what: string): string {
@@ -241,6 +129,8 @@ export function readTflite(bufOrPath: Uint8Array | string, source?: string): Tfl
     const buffer = fb.scalar(t, 2, 'u32', 0);
     const name = fb.string(t, 3) ?? `tensor_${i}`;
     const tensor: TfliteTensor = { name, shape, type, buffer };
+    const quantization = readQuantization(fb, t, name, what);
+    if (quantization) tensor.quantization = quantization;
     if (buffer >= buffers.length) {
       if (buffer !== 0) throw new Error(`${what}: tensor ${name} refers to buffer ${buffer} of ${buffers.length}`);
       return tensor;
@@ -255,6 +145,7 @@ export function readTflite(bufOrPath: Uint8Array | string, source?: string): Tfl
       }
       budget.take(count, `tensor ${name}`);
       tensor.data = decodeToF32(bytes, 0, count, dtype);
+      if (quantization) dequantize(tensor.data, shape, quantization);
     }
     return tensor;
   });
@@ -289,6 +180,30 @@ export function readTflite(bufOrPath: Uint8Array | string, source?: string): Tfl
   };
 }
 
+/** A tensor's QuantizationParameters (schema.fbs: scale 2, zero_point 3, quantized_dimension 6), or undefined where it has no scales. */
+function readQuantization(fb: FlatBuffer, t: number, name: string, what: string): TfliteTensor['quantization'] {
+  const q = fb.table(t, 4);
+  if (q === null) return undefined;
+  const scales = fb.vector(q, 2, 4);
+  if (!scales || scales[1] === 0) return undefined;
+  const points = fb.vector(q, 3, 8);
+  if (!points || points[1] !== scales[1]) throw new Error(`${what}: tensor ${name} has ${scales[1]} quantization scales and ${points?.[1] ?? 0} zero points`);
+  const scale = Array.from({ length: scales[1] }, (_, i) => fb.f32(scales[0] + 4 * i));
+  const zeroPoint = Array.from({ length: points[1] }, (_, i) => fb.i64(points[0] + 8 * i));
+  return { scale, zeroPoint, axis: fb.scalar(q, 6, 'i32', 0) };
+}
+
+/** A quantized constant's integers, in place, as the real values they stand for. */
+function dequantize(data: Float32Array, shape: readonly number[], q: NonNullable<TfliteTensor['quantization']>): void {
+  const channels = q.scale.length;
+  if (channels > 1 && shape[q.axis] !== channels) throw new Error(`tflite: ${channels} quantization scales along axis ${q.axis} of a tensor of shape [${shape.join(',')}]`);
+  const inner = channels > 1 ? shape.slice(q.axis + 1).reduce((a, b) => a * b, 1) : data.length;
+  for (let i = 0; i < data.length; i++) {
+    const c = channels > 1 ? Math.floor(i / inner) % channels : 0;
+    data[i] = (data[i] - q.zeroPoint[c]) * q.scale[c];
+  }
+}
+
 /** A Buffer's bytes: inline `data`, or (for >2 GB models) `offset`/`size` from the file start. */
 function bufferBytes(fb: FlatBuffer, b: number, what: string): Uint8Array {
   const inline = fb.bytes(b, 0);
@@ -308,10 +223,18 @@ function bufferBytes(fb: FlatBuffer, b: number, what: string): Uint8Array {
  */
 export function tfliteTensorMap(m: TfliteModel): TensorMap {
   const map: TensorMap = new Map();
-  for (const t of m.tensors) {
+  // A constant a DEQUANTIZE widens (float16 weights, as TF's converter writes them) is known by the name of what it widens to.
+  const widened = new Map<number, TfliteTensor>();
+  for (const op of m.operators) {
+    const from = m.tensors[op.inputs[0]];
+    if (op.opcode === 'DEQUANTIZE' && from?.data) widened.set(op.inputs[0], { ...from, name: m.tensors[op.outputs[0]].name });
+  }
+  for (const [i, constant] of m.tensors.entries()) {
+    const t = widened.get(i) ?? constant;
     if (!t.data) continue;
     if (map.has(t.name)) throw new Error(`tflite: two constant tensors are named ${t.name}`);
-    map.set(t.name, { shape: [...t.shape], data: t.data, sourceDType: TFLITE_DTYPES[t.type] });
+    // A quantized constant holds its real values: float weights, stored compactly.
+    map.set(t.name, { shape: [...t.shape], data: t.data, sourceDType: t.quantization || widened.has(i) ? 'f32' : TFLITE_DTYPES[t.type] });
   }
   return map;
 }

@@ -1,4 +1,5 @@
-// Facts of TF Lite's flatbuffer schema (schema.fbs) that the reader (tflite.ts) decodes by: the
+// Facts of TF Lite's flatbuffer schema (schema.fbs) that the reader (src/model/weights/import/tflite.ts)
+// decodes by and the exporter (src/graph/tflite/write.ts) writes by: the
 // tensor types, the builtin operators and option tables by their enum order, and the fields of
 // the option tables it reads, slot by slot.
 
@@ -44,7 +45,9 @@ SquaredDifferenceOptions MirrorPadOptions AbsOptions SplitVOptions UniqueOptions
 GatherNdOptions CosOptions WhereOptions RankOptions ReverseSequenceOptions MatrixDiagOptions QuantizeOptions
 MatrixSetDiagOptions HardSwishOptions IfOptions WhileOptions DepthToSpaceOptions NonMaxSuppressionV4Options
 NonMaxSuppressionV5Options ScatterNdOptions SelectV2Options DensifyOptions SegmentSumOptions BatchMatMulOptions
-CumsumOptions CallOnceOptions BroadcastToOptions Rfft2dOptions Conv3DOptions`.split(/\s+/);
+CumsumOptions CallOnceOptions BroadcastToOptions Rfft2dOptions Conv3DOptions HashtableOptions HashtableFindOptions
+HashtableImportOptions HashtableSizeOptions VarHandleOptions ReadVariableOptions AssignVariableOptions RandomOptions
+BucketizeOptions GeluOptions`.split(/\s+/);
 
 export const PADDING = ['SAME', 'VALID'];
 export const ACTIVATIONS = ['NONE', 'RELU', 'RELU_N1_TO_1', 'RELU6', 'TANH', 'SIGN_BIT'];
@@ -91,4 +94,6 @@ export const OPTION_FIELDS: Readonly<Record<string, FieldSpec[]>> = {
   LeakyReluOptions: [['alpha', 'float']],
   MirrorPadOptions: [['mode', 'int']],
   CastOptions: [['inDataType', 'tensorType'], ['outDataType', 'tensorType']],
+  BatchMatMulOptions: [['adjX', 'bool'], ['adjY', 'bool'], ['asymmetricQuantizeInputs', 'bool']],
+  GeluOptions: [['approximate', 'bool']],
 };

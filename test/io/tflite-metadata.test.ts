@@ -1,11 +1,11 @@
-// TFLite metadata added to the official DeepLab .tflite (bench/tflite-metadata.ts, what part
+// TFLite metadata added to the official DeepLab .tflite (src/io/tflite-metadata.ts, what part
 // browser gives MediaPipe's segmenter): the rewritten file holds the same model, read by our own
 // TFLite reader tensor for tensor, its buffers aligned as they were, and the metadata reads back.
 // That MediaPipe takes the file is checked in the page (test/browser/bench-page.test.ts).
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { ByteBuffer } from 'flatbuffers';
-import { METADATA_KEY, addTfliteMetadata, readTfliteMetadata, segmenterMetadata } from '../../bench/tflite-metadata.js';
+import { METADATA_KEY, addTfliteMetadata, readTfliteMetadata, segmenterMetadata } from '../../src/io/tflite-metadata.js';
 import { readTflite } from '../../src/model/weights/import/tflite.js';
 import { expectThrows } from '../helpers.js';
 import { sharedPath } from '../shared.js';
@@ -37,7 +37,7 @@ function metadataNames(bytes: Uint8Array): string[] {
   });
 }
 
-describe('bench: TFLite metadata for MediaPipe (bench/tflite-metadata.ts)', () => {
+describe('io: TFLite metadata for MediaPipe (src/io/tflite-metadata.ts)', () => {
   const original = new Uint8Array(readFileSync(TFLITE));
   const metadata = segmenterMetadata({ name: 'DeepLab-v3 MobileNetV2 257', description: 'test', mean: [127.5], std: [127.5] });
   const rewritten = addTfliteMetadata(original, metadata);
@@ -67,13 +67,13 @@ describe('bench: TFLite metadata for MediaPipe (bench/tflite-metadata.ts)', () =
 
   it('reads back: the input normalisation, one input and one output described; adding it again replaces it', () => {
     expect(readTfliteMetadata(original)).to.equal(null);
-    const expected = { name: 'DeepLab-v3 MobileNetV2 257', mean: [127.5], std: [127.5], inputs: 1, outputs: 1 };
+    const expected = { name: 'DeepLab-v3 MobileNetV2 257', mean: [127.5], std: [127.5], inputs: 1, outputs: 1, outputFiles: [] };
     expect(readTfliteMetadata(rewritten)).to.deep.equal(expected);
     const names = metadataNames(original);
     expect(metadataNames(rewritten)).to.deep.equal([...names, METADATA_KEY]);
     const again = addTfliteMetadata(rewritten, segmenterMetadata({ name: 'again', description: '', mean: [0, 0, 0], std: [255, 255, 255] }));
     expect(metadataNames(again)).to.deep.equal([...names, METADATA_KEY]);
-    expect(readTfliteMetadata(again)).to.deep.equal({ name: 'again', mean: [0, 0, 0], std: [255, 255, 255], inputs: 1, outputs: 1 });
+    expect(readTfliteMetadata(again)).to.deep.equal({ name: 'again', mean: [0, 0, 0], std: [255, 255, 255], inputs: 1, outputs: 1, outputFiles: [] });
   });
 
   it('refuses what it cannot write: bytes that are no TFLite model, metadata that is no ModelMetadata, a std of 0 or a mean and std of different lengths', () => {

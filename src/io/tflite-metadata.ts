@@ -1,10 +1,12 @@
-// TFLite metadata for a float .tflite, written at bench time (part browser's MediaPipe engines).
+// TFLite metadata for a segmentation .tflite: what `deeplab export --format tflite` writes into its
+// files, and what the bench adds to TF's official model (part browser's MediaPipe engines).
 // MediaPipe Tasks' ImageSegmenter refuses a float model that does not say how to normalise its
 // input ("it requires specifying NormalizationOptions metadata"), and reads its output tensor's
-// metadata for labels; TF's official deeplabv3_257_mv_gpu.tflite carries none. This module adds it
-// as tflite-support's MetadataPopulator does: a ModelMetadata flatbuffer (tflite-support's
-// metadata_schema.fbs, file identifier "M001") stored as a new entry of the model's `buffers`,
-// named by a new `metadata` entry "TFLITE_METADATA".
+// metadata for labels; TF's official deeplabv3_257_mv_gpu.tflite carries none. This module writes
+// it as tflite-support's MetadataPopulator does: a ModelMetadata flatbuffer (tflite-support's
+// metadata_schema.fbs, file identifier "M001") stored as an entry of the model's `buffers`,
+// named by a `metadata` entry "TFLITE_METADATA"; the labels as an associated file
+// (TENSOR_AXIS_LABELS) the output's metadata names, its bytes in a zip appended to the model.
 //
 // How the model is rewritten. FlatBuffers offsets only point forward, so a new root table can
 // reach the old file's tables only if it sits before them. The new file is built with the
@@ -17,6 +19,7 @@
 //
 // Field ids, from tensorflow/lite/schema/schema.fbs and tflite-support's metadata_schema.fbs (a
 // field's slot is its id; a union field takes two ids, its type then its value).
+import { zipSync, unzipSync } from 'fflate';
 import { Builder, ByteBuffer } from 'flatbuffers';
 
 type Offset = number;
@@ -37,6 +40,11 @@ const CONTENT = { content_properties_type: 0, content_properties: 1, range: 2 } 
 const IMAGE_PROPERTIES = { color_space: 0, default_size: 1 } as const;
 const PROCESS_UNIT = { options_type: 0, options: 1 } as const;
 const NORMALIZATION_OPTIONS = { mean: 0, std: 1 } as const;
+const ASSOCIATED_FILE = { name: 0, description: 1, type: 2 } as const;
+/** enum AssociatedFileType: a file of one label per line, one per index of a tensor's axis. */
+const TENSOR_AXIS_LABELS = 2;
+/** The name the output's labels travel under (tflite-support's examples use it). */
+export const LABELS_FILE = 'labels.txt';
 /** Union ContentProperties' member ids, enum ColorSpaceType, union ProcessUnitOptions' member ids. */
 const CONTENT_PROPERTIES_IMAGE = 2;
 const COLOR_SPACE = { RGB: 1, GRAYSCALE: 2 } as const;
@@ -61,6 +69,8 @@ export interface SegmenterMetadata {
   /** Names of the input image and output logits tensors in the metadata (not the graph's tensor names). */
   inputName?: string;
   outputName?: string;
+  /** The output's class names, one per channel: written as LABELS_FILE, which appendAssociatedFiles must add. */
+  labels?: readonly string[];
 }
 
 /** A ModelMetadata flatbuffer (identifier "M001"): one subgraph, an RGB input with its normalisation, one output. */
@@ -99,7 +109,7 @@ export function segmenterMetadata(m: SegmenterMetadata): Uint8Array {
   b.addFieldOffset(PROCESS_UNIT.options, normalization, 0);
   const processUnits = tables([b.endObject()]);
 
-  const tensor = (name: string, description: string, content: Offset, units: Offset): Offset => {
+  const tensor = (name: string, description: string, content: Offset, units: Offset, files = 0): Offset => {
     const n = b.createString(name);
     const d = b.createString(description);
     b.startObject(7);
@@ -107,10 +117,21 @@ export function segmenterMetadata(m: SegmenterMetadata): Uint8Array {
     b.addFieldOffset(TENSOR_METADATA.description, d, 0);
     b.addFieldOffset(TENSOR_METADATA.content, content, 0);
     if (units) b.addFieldOffset(TENSOR_METADATA.process_units, units, 0);
+    if (files) b.addFieldOffset(TENSOR_METADATA.associated_files, files, 0);
     return b.endObject();
   };
+  let labelFiles = 0;
+  if (m.labels) {
+    const fileName = b.createString(LABELS_FILE);
+    const fileDescription = b.createString('The class of each channel of the output, one per line');
+    b.startObject(5);
+    b.addFieldOffset(ASSOCIATED_FILE.name, fileName, 0);
+    b.addFieldOffset(ASSOCIATED_FILE.description, fileDescription, 0);
+    b.addFieldInt8(ASSOCIATED_FILE.type, TENSOR_AXIS_LABELS, 0);
+    labelFiles = tables([b.endObject()]);
+  }
   const input = tensor(m.inputName ?? 'image', `RGB image, each value (pixel - ${m.mean.join(',')}) / ${m.std.join(',')}`, imageContent(COLOR_SPACE.RGB), processUnits);
-  const output = tensor(m.outputName ?? 'segmentation_logits', 'Per-pixel class logits, one channel per class', imageContent(COLOR_SPACE.GRAYSCALE), 0);
+  const output = tensor(m.outputName ?? 'segmentation_logits', 'Per-pixel class logits, one channel per class', imageContent(COLOR_SPACE.GRAYSCALE), 0, labelFiles);
   const inputs = tables([input]);
   const outputs = tables([output]);
   b.startObject(4);
@@ -219,6 +240,8 @@ export interface ReadMetadata {
   std: number[];
   inputs: number;
   outputs: number;
+  /** The associated files the output's metadata names (its labels). */
+  outputFiles: string[];
 }
 
 /** Reads back the metadata addTfliteMetadata wrote (or any with the same fields); null where the model has none. */
@@ -248,11 +271,39 @@ export function readTfliteMetadata(tflite: Uint8Array): ReadMetadata | null {
     const v = mb.__vector(at);
     return Array.from({ length: mb.__vector_len(at) }, (_, i) => mb.readFloat32(v + 4 * i));
   };
+  const outputFiles = outputs.length && fields(mb, outputs[0]).has(TENSOR_METADATA.associated_files) ? tableVector(mb, fields(mb, outputs[0]).get(TENSOR_METADATA.associated_files)!) : [];
   return {
     name: mb.__string(meta.get(MODEL_METADATA.name)!) as string,
     mean: floats(norm.get(NORMALIZATION_OPTIONS.mean)!),
     std: floats(norm.get(NORMALIZATION_OPTIONS.std)!),
     inputs: inputs.length,
     outputs: outputs.length,
+    outputFiles: outputFiles.map((f) => mb.__string(fields(mb, f).get(ASSOCIATED_FILE.name)!) as string),
   };
+}
+
+/**
+ * The model with `files` after it as a zip (stored, not compressed), as MetadataPopulator packs
+ * associated files: TF Lite reads the flatbuffer and ignores what follows it; MediaPipe's
+ * metadata extractor finds the zip from its end.
+ */
+export function appendAssociatedFiles(tflite: Uint8Array, files: Record<string, Uint8Array>): Uint8Array {
+  const zip = zipSync(files, { level: 0 });
+  const out = new Uint8Array(tflite.length + zip.length);
+  out.set(tflite);
+  out.set(zip, tflite.length);
+  return out;
+}
+
+/** The associated files zipped after a model (none where nothing follows it): the zip found by its end record. */
+export function associatedFiles(bytes: Uint8Array): Record<string, Uint8Array> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The end of central directory record: signature 0x06054b50, 22 bytes with no comment.
+  const end = bytes.length - 22;
+  if (end < 0 || view.getUint32(end, true) !== 0x06054b50) return {};
+  const directorySize = view.getUint32(end + 12, true);
+  const directoryOffset = view.getUint32(end + 16, true);
+  const start = end - directorySize - directoryOffset;
+  if (start < 0) throw new Error('tflite metadata: the zip after the model states a directory outside the file');
+  return unzipSync(bytes.subarray(start));
 }

@@ -1,0 +1,200 @@
+// TF Lite exports run by TF's own interpreter (tf.lite.Interpreter, XNNPACK, one thread, through
+// scripts/tflite/tflite_run.py): the float32 file of each DeepLab family gives the logits our
+// forwardToHost gives on the same input (relative error < 1e-5, the same class on >= 99.99 % of
+// pixels), the float16 file within 1e-2 (>= 99.9 %). The real TF MobileNetV2 at 257 and 513 runs
+// on VOC photos; the fixtures on random inputs. Needs a Python with tensorflow (DEEPLAB_TF_PYTHON,
+// default python3); skipped, saying why, where it has none.
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readImage } from '../../src/io/image.js';
+import { resizeRgbPil } from '../../src/io/resize-cpu.js';
+import { loadWeights } from '../../src/model/loading/load-weights.js';
+import { loadModel } from '../../src/model/model.js';
+import { type TflitePrecision, exportTflite } from '../../src/model/tflite-export.js';
+import { calibrationInputs } from '../../src/model/tflite-int8.js';
+import { relativeError } from '../../src/util/relative-error.js';
+import { fineTune } from '../../src/train/fine-tune.js';
+import { TINY_SIZE, TINY_WEIGHTS, writeTinyCheckpoint } from '../browser/tiny-checkpoint.js';
+import { messages, runCli } from '../cli/run-cli.js';
+import { randomArray, randomRgbImage, rng, testContext } from '../helpers.js';
+import { sharedPath } from '../shared.js';
+import { TF_MNV2_257, TF_MNV2_513, TORCHVISION_RESNET50, writeMmsegV3plus, writeSmp, writeXception } from './tflite-fixtures.js';
+import { tfPython, tfRun } from './tflite-tf.js';
+
+const VOC = sharedPath('data', 'voc-sample');
+const PHOTO = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
+/** Three of the sample's photos, none of the five the int8 file is calibrated on (the val split's first). */
+const PHOTOS = ['2007_000032.jpg', 'voc12val_0120.png', 'voc12val_0294.png'].map((f) => sharedPath('data', 'voc-sample', 'JPEGImages', f));
+
+/** Each pixel's class in an NHWC map of `classes` channels. */
+function argmaxOf(logits: ArrayLike<number>, classes: number): Uint8Array {
+  const out = new Uint8Array(logits.length / classes);
+  for (let p = 0; p < out.length; p++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[p * classes + c] > logits[p * classes + best]) best = c;
+    out[p] = best;
+  }
+  return out;
+}
+
+/** The share of pixels whose largest channel is the same in two NHWC maps of `classes` channels. */
+function labelAgreement(a: Float32Array, b: Float32Array, classes: number): number {
+  let same = 0;
+  const pixels = a.length / classes;
+  for (let p = 0; p < pixels; p++) {
+    let ia = 0;
+    let ib = 0;
+    for (let c = 1; c < classes; c++) {
+      if (a[p * classes + c] > a[p * classes + ia]) ia = c;
+      if (b[p * classes + c] > b[p * classes + ib]) ib = c;
+    }
+    if (ia === ib) same++;
+  }
+  return same / pixels;
+}
+
+const BOUNDS: Record<TflitePrecision, { error: number; agreement: number }> = {
+  float32: { error: 1e-5, agreement: 0.9999 },
+  float16: { error: 1e-2, agreement: 0.999 },
+  int8: { error: Infinity, agreement: 0 },
+};
+
+describe('TF Lite export: TF\'s interpreter runs the files and gives our logits @slow', function () {
+  this.timeout(900_000);
+  let python = '';
+  let dir = '';
+  before(function () {
+    const found = tfPython();
+    if ('why' in found) {
+      console.log(`      skipped: ${found.why}`);
+      this.skip();
+    }
+    python = found.python;
+    dir = mkdtempSync(join(tmpdir(), 'tflite-tf-'));
+  });
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Exports `path` at its size, runs TF on `input` (random where none is given) and checks the bounds against forwardToHost. */
+  async function check(name: string, path: string, size: [number, number] | null, precisions: TflitePrecision[], input?: Float32Array, written?: string): Promise<void> {
+    const w = await loadWeights(path);
+    const model = await loadModel(path, { ctx: await testContext() });
+    try {
+      const [height, width] = size ?? [w.slide?.crop ?? 65, w.slide?.crop ?? 65];
+      const x = input ?? randomArray(height * width * 3, -1, 1, rng());
+      const ours = await model.forwardToHost(x, height, width);
+      for (const precision of precisions) {
+        // The file the command wrote where one is given, else the library's.
+        const file = precision === 'float32' && written ? written : join(dir, `${name}-${precision}.tflite`);
+        if (file !== written) exportTflite(file, w, { height, width, precision });
+        const tf = tfRun(python, dir, file, x, [1, height, width, 3]);
+        // forwardToHost's output: the logits at the input's size (an imported file's own output, at its own size).
+        expect(tf.shape.length, `${name} ${precision}: NHWC`).to.equal(4);
+        expect(tf.shape.reduce((a, b) => a * b, 1), `${name} ${precision}: the output is forwardToHost's`).to.equal(ours.length);
+        expect(tf.shape[3], `${name} ${precision}: a channel per class`).to.equal(w.config.numClasses);
+        if (!name.startsWith('segformer')) expect(tf.shape.slice(1, 3), `${name}: at the input's size`).to.deep.equal([height, width]);
+        const err = relativeError(tf.output, ours);
+        const agree = labelAgreement(tf.output, ours, w.config.numClasses);
+        console.log(`      (${name} ${precision}: relative error ${err.toExponential(2)}, labels ${(100 * agree).toFixed(3)} %)`);
+        expect(err, `${name} ${precision}: TF's logits against forwardToHost's`).to.be.below(BOUNDS[precision].error);
+        expect(agree, `${name} ${precision}: labels`).to.be.at.least(BOUNDS[precision].agreement);
+      }
+    } finally {
+      model.dispose();
+    }
+  }
+
+  it('TF MobileNetV2 257 (the real weights) on a VOC photo: float32 and float16', async () => {
+    const w = await loadWeights(TF_MNV2_257);
+    const [x] = calibrationInputs(w, [await readImage(PHOTO)], 257, 257);
+    await check('mnv2-257', TF_MNV2_257, [257, 257], ['float32', 'float16'], x);
+  });
+
+  it('TF MobileNetV2 513 (the real weights) on a VOC photo: float32 and float16', async () => {
+    const w = await loadWeights(TF_MNV2_513);
+    const [x] = calibrationInputs(w, [await readImage(PHOTO)], 513, 513);
+    await check('mnv2-513', TF_MNV2_513, [513, 513], ['float32', 'float16'], x);
+  });
+
+  it("torchvision's DeepLabv3-ResNet-50 and the Xception-65 DeepLabv3+ fixtures: float32", async () => {
+    await check('torchvision-resnet50', TORCHVISION_RESNET50, [49, 65], ['float32']);
+    await check('xception65-v3plus', writeXception(dir), [65, 65], ['float32']);
+  });
+
+  it('mmseg DeepLabv3+ ResNet-18 and smp DeepLabV3+ (ResNet-18, EfficientNet-B0) fixtures: float32', async () => {
+    await check('mmseg-v3plus-r18', writeMmsegV3plus(dir), [49, 65], ['float32']);
+    await check('smp-tu-resnet18', writeSmp('deeplabv3plus-tu-resnet18'), [64, 64], ['float32', 'float16']);
+    await check('smp-efficientnet-b0', writeSmp('deeplabv3plus-efficientnet-b0'), [64, 64], ['float32']);
+  });
+
+  it('transformer families where builtins express them (BATCH_MATMUL, SOFTMAX, layer and group norm as their arithmetic): MobileViT, MobileViTV2 and a SegFormer folder: float32', async () => {
+    await check('mobilevit-xx-small', sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small'), [64, 64], ['float32']);
+    await check('mobilevitv2-0.5', sharedPath('fixtures', 'hf', 'mobilevitv2-0.5-deeplabv3'), [64, 64], ['float32']);
+    await check('segformer', 'test/fixtures/hub-onnx/segformer-dynamo', [64, 64], ['float32']);
+  });
+
+  it('int8 of TF MobileNetV2 257, by `deeplab export --precision int8 --calibrate` on five VOC images: TF runs it; its classes are our reader\'s on >= 99.5 % of pixels of three photos and float32\'s on >= 99 %; the file is <= 0.3x float32\'s; --int8-io takes the pixels as they are', async () => {
+    const [float, int8, io] = ['float32', 'int8', 'int8-io'].map((p) => join(dir, `mnv2-257-${p}.tflite`));
+    const common = ['export', '--model', TF_MNV2_257, '--format', 'tflite', '--size', '257'];
+    const calibrate = ['--precision', 'int8', '--calibrate', VOC, '--calibrate-count', '5'];
+    // The --int8-io file calibrated on two images: its edges are what it checks, and calibration is the export's slow part.
+    for (const [out, extra] of [[float, []], [int8, calibrate], [io, [...calibrate.slice(0, -1), '2', '--int8-io']]] as const) {
+      const r = await runCli([...common, ...extra, '--out', out]);
+      expect(r.code, messages(r.stderr)).to.equal(0);
+    }
+    expect(statSync(int8).size / statSync(float).size).to.be.at.most(0.3);
+    const w = await loadWeights(TF_MNV2_257);
+    const ours = await loadModel(int8, { ctx: await testContext() });
+    try {
+      const photos = await Promise.all(PHOTOS.map((p) => readImage(p)));
+      const inputs = calibrationInputs(w, photos, 257, 257);
+      let [withOurs, withFloat, ioWithFloat, pixels] = [0, 0, 0, 0];
+      for (const [i, x] of inputs.entries()) {
+        const tfInt8 = argmaxOf(tfRun(python, dir, int8, x, [1, 257, 257, 3]).output, 21);
+        const tfFloat = argmaxOf(tfRun(python, dir, float, x, [1, 257, 257, 3]).output, 21);
+        const oursInt8 = argmaxOf(await ours.forwardToHost(x, 257, 257), 21);
+        // --int8-io: the photo's bytes, resized to the input, as they are.
+        const bytes = resizeRgbPil(photos[i], 257, 257).data;
+        const tfIo = tfRun(python, dir, io, bytes, [1, 257, 257, 3]);
+        expect([tfIo.info.input.dtype, tfIo.info.output.dtype]).to.deep.equal(['uint8', 'int8']);
+        const ioClasses = argmaxOf(tfIo.output, 21);
+        for (let p = 0; p < tfInt8.length; p++) {
+          withOurs += tfInt8[p] === oursInt8[p] ? 1 : 0;
+          withFloat += tfInt8[p] === tfFloat[p] ? 1 : 0;
+          ioWithFloat += ioClasses[p] === tfFloat[p] ? 1 : 0;
+        }
+        pixels += tfInt8.length;
+      }
+      console.log(`      (int8: TF's classes as our reader's ${((100 * withOurs) / pixels).toFixed(2)} %, as float32's ${((100 * withFloat) / pixels).toFixed(2)} %; --int8-io as float32's ${((100 * ioWithFloat) / pixels).toFixed(2)} %)`);
+      expect(withOurs / pixels, "TF's int8 classes against our reader's").to.be.at.least(0.995);
+      expect(withFloat / pixels, "TF's int8 classes against its float32 classes").to.be.at.least(0.99);
+      expect(ioWithFloat / pixels, "--int8-io's classes against float32's").to.be.at.least(0.98);
+    } finally {
+      ours.dispose();
+    }
+  });
+
+  it('a model fine-tuned with fineTune, exported by `deeplab export --format tflite`: TF gives its logits', async () => {
+    const start = join(dir, TINY_WEIGHTS);
+    writeTinyCheckpoint(start);
+    const model = await loadModel(start, { ctx: await testContext() });
+    const image = randomRgbImage(TINY_SIZE, TINY_SIZE, 3);
+    const labels = Uint8Array.from({ length: TINY_SIZE * TINY_SIZE }, (_, p) => (p % TINY_SIZE < TINY_SIZE / 2 ? 0 : 15));
+    const tuned = await fineTune(model, [{ image, labels }], { steps: 2, crop: TINY_SIZE, lr: 0.01, seed: 1 });
+    model.dispose();
+    const kept = join(dir, 'tuned.safetensors');
+    try {
+      await tuned.save(kept);
+    } finally {
+      tuned.dispose();
+    }
+    const file = join(dir, 'tuned.tflite');
+    const r = await runCli(['export', '--model', kept, '--format', 'tflite', '--size', String(TINY_SIZE), '--out', file]);
+    expect(r.code, messages(r.stderr)).to.equal(0);
+    expect(existsSync(file)).to.equal(true);
+    await check('fine-tuned', kept, [TINY_SIZE, TINY_SIZE], ['float32'], undefined, file);
+  });
+});
