@@ -46,7 +46,7 @@ describe('deeplab --device', function () {
     }
   });
 
-  it('train --device cpu: a run of 5 steps on the CPU, its folder resumed on WebGPU to step 7, logs every step once with its loss and validations', async () => {
+  it('train --device cpu: a run of 5 steps on the CPU, its folder resumed on WebGPU to step 7, logs every step once with its loss and validations @slow', async () => {
     const data = smallCamvid(tmp, 2);
     const out = join(tmp, 'run');
     const common = ['train', '--data', data, '--out', out, '--batch', '2', '--crop', '49', '--workers', '0', '--eval-every', '3', '--steps', '5'];
@@ -64,7 +64,7 @@ describe('deeplab --device', function () {
     expect(readRunLog(out).map((r) => r.step)).to.deep.equal([1, 2, 3, 4, 5, 6, 7]);
   });
 
-  it("train with 'auto' on a software adapter says once which device trains faster, with both figures", async () => {
+  it("train with 'auto' on a software adapter says once which device trains faster, with both figures @slow", async () => {
     const data = smallCamvid(tmp, 1);
     const cache = join(tmp, 'cache');
     const args = (out: string) => ['train', '--data', data, '--out', join(tmp, out), '--batch', '1', '--crop', '33', '--workers', '0', '--steps', '1'];
