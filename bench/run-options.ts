@@ -11,9 +11,11 @@ import { ONNX_BENCH_CASES } from './onnx-cases.js';
 import { settleDefaults } from './settle.js';
 import { sharedPath } from '../test/shared.js';
 import { BROWSER_CASES, MODEL_CASES, SMP_CASES, TRAIN_CASES } from './cases.js';
+import { TEACH_CASES } from './teach.js';
+import type { FineTuneOptions } from '../src/train/fine-tune.js';
 
 const BENCH = 'bench';
-const PARTS = ['tune', 'kernels', 'model', 'train', 'recovery', 'profile', 'precision', 'quantize', 'browser', 'ort-node'] as const;
+const PARTS = ['tune', 'kernels', 'model', 'train', 'recovery', 'profile', 'precision', 'quantize', 'browser', 'ort-node', 'teach'] as const;
 export type Part = (typeof PARTS)[number];
 
 /** One measurement: `model` is the layer's name in part kernels. Null where a part does not measure it. */
@@ -34,6 +36,7 @@ export function parseArgs(argv: string[]) {
   const args = benchArgs(BENCH, argv, ['--quick', '--browser-profile', '--cpu-only'], [
     '--parts', '--models', '--repeats', '--warmup', '--warmup-budget', '--batch', '--crop', '--tune-budget', '--peak-tflops', '--ort-providers',
     '--browser-size', '--browser-adapter', '--browser-engines', '--browser-warmup', '--browser-profile-timing', '--threads', '--out',
+    '--teach-cases', '--teach-options', '--teach-images', '--teach-val',
   ]);
   const quick = args.has('--quick');
   const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
@@ -81,8 +84,26 @@ export function parseArgs(argv: string[]) {
     threads: positive('--threads', availableParallelism()),
     /** Part train: only the CPU engines (ours on the CPU device, PyTorch on the CPU), not WebGPU's. */
     cpuOnly: args.has('--cpu-only'),
+    /** Part teach's cases (bench/teach.ts), fineTune options over the recipe's (JSON), images a case, CamVid val images the new class is scored on. */
+    teachCases: pickByName(BENCH, 'teach case(s)', args.value('--teach-cases'), TEACH_CASES, (c) => c.name),
+    teachOverrides: teachOverrides(args.value('--teach-options')),
+    teachImages: args.count('--teach-images', quick ? 3 : 10),
+    teachVal: args.value('--teach-val') === undefined ? (quick ? 10 : null) : positive('--teach-val', 0),
     out: resolve(args.value('--out') ?? join(ROOT, 'bench', 'results', 'bench.json')),
   };
+}
+
+/** --teach-options: fineTune's options as a JSON object. */
+function teachOverrides(text: string | undefined): Partial<FineTuneOptions> {
+  if (text === undefined) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${BENCH}: --teach-options must be a JSON object of fineTune options: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${BENCH}: --teach-options must be a JSON object of fineTune options, got ${text}`);
+  return v as Partial<FineTuneOptions>;
 }
 
 export type Options = ReturnType<typeof parseArgs>;

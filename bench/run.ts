@@ -12,6 +12,9 @@
 // the training models (mobilenetv2-257, resnet50) the same on a training step, whose tuning
 // covers the backward kernels too. The choices stay stored, so parts after it in the same run
 // (put model after tune) run tuned.
+// Part teach: fineTune's recipe for teaching from strokes judged by mIoU before and after, on the
+// taught images and the others (bench/teach.ts, --teach-cases, --teach-options JSON over the
+// recipe's settings, --teach-images, --teach-val).
 // Part ort-node: the model cases (our ONNX export), smp's DeepLabV3+ and the ONNX cases in ours
 // and in onnxruntime-node, on its CPU provider or the first of --ort-providers that runs the file
 // (bench/ort-node.ts).
@@ -21,7 +24,7 @@
 // --browser-size or each case's own size, on SwiftShader or lavapipe (--browser-adapter), with
 // our pass profiled layer by layer (--browser-profile).
 //
-//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node] [--models NAME,...] [--repeats N] [--warmup N] [--warmup-budget SECONDS] [--batch N] [--crop N] [--tune-budget SECONDS] [--peak-tflops N] [--ort-providers cpu,webgpu,cuda]
+//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node,teach] [--teach-cases NAME,...] [--teach-options JSON] [--teach-images N] [--teach-val N] [--models NAME,...] [--repeats N] [--warmup N] [--warmup-budget SECONDS] [--batch N] [--crop N] [--tune-budget SECONDS] [--peak-tflops N] [--ort-providers cpu,webgpu,cuda]
 //     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,ort-wasm,tfjs,tfjs-wasm,litert-webgpu,litert-wasm,ours-segment,mediapipe-cpu,mediapipe-gpu,...] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
 import { cpus, loadavg } from 'node:os';
 import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';
@@ -42,6 +45,7 @@ import { type Options, type Part, type Result, parseArgs } from './run-options.j
 import { BROWSER_CASES, MODEL_CASES, SMP_CASES, caseWeights } from './cases.js';
 import { kernelsPart, modelPart, precisionPart, profilePart, quantizePart } from './run-forward.js';
 import { recoveryPart, trainPart, tunePart } from './run-train.js';
+import { teachPart } from './run-teach.js';
 
 /**
  * Browser part: each case in one headless Chromium page, our engine, ONNX Runtime Web, TF.js
@@ -136,6 +140,7 @@ const PART_RUNNERS: Record<Part, (ctx: GpuContext, o: Options) => Promise<Result
   quantize: quantizePart,
   browser: browserPart,
   'ort-node': ortNodePart,
+  teach: teachPart,
 };
 
 function printTable(adapter: string, part: Part, rows: Result[]): void {
@@ -177,7 +182,8 @@ async function main(): Promise<void> {
       console.log(`\n== ${part}`);
       byPart.push([part, await PART_RUNNERS[part](ctx, o)]);
     }
-    for (const [part, rows] of byPart) printTable(adapter, part, rows);
+    // Part teach prints its own figures (bench/run-teach.ts): it times nothing.
+    for (const [part, rows] of byPart) if (part !== 'teach') printTable(adapter, part, rows);
     const browserRun = lastBrowserRun as BrowserRun | null;
     if (browserRun) {
       printBrowserColdStart(browserRun);

@@ -6,8 +6,10 @@
 // (frames never leave the GPU). Where WebGPU is missing both run on the CPU device instead
 // (onnxruntime-web, served at /ort/). What the page offers in this browser is capabilities.js's;
 // window.deeplabDemo is what the browser tests drive.
-import { GpuContext, SegmentationWorker, classesFound, keptModelBytes, loadModel, segmentStream, useCpuRuntime } from '/deeplab.js';
+import { GpuContext, SegmentationWorker, keptModelBytes, loadModel, segmentStream, useCpuRuntime } from '/deeplab.js';
 import { CPU_RUNTIME, pageCapabilities } from '/capabilities.js';
+import { drawView, showLegend, view } from '/overlay.js';
+import { dropZone } from '/drop-zone.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -131,66 +133,6 @@ function workerModel() {
   return loaded;
 }
 
-/** The picture: the photo with each enabled class's colour over it at the chosen opacity. */
-const view = { photo: null, result: null, palette: null, off: new Set() };
-
-function drawView() {
-  const { photo, result, palette } = view;
-  if (!photo || !result) return;
-  const canvas = $('output');
-  canvas.width = result.width;
-  canvas.height = result.height;
-  const g = canvas.getContext('2d');
-  g.drawImage(photo, 0, 0);
-  const alpha = Math.round((Number($('opacity').value) / 100) * 255);
-  const layer = new ImageData(result.width, result.height);
-  const px = layer.data;
-  for (let p = 0; p < result.classes.length; p++) {
-    const c = result.classes[p];
-    if (view.off.has(c)) continue;
-    px[4 * p] = palette[3 * c];
-    px[4 * p + 1] = palette[3 * c + 1];
-    px[4 * p + 2] = palette[3 * c + 2];
-    px[4 * p + 3] = alpha;
-  }
-  const over = new OffscreenCanvas(result.width, result.height);
-  over.getContext('2d').putImageData(layer, 0, 0);
-  g.drawImage(over, 0, 0);
-  $('placeholder').hidden = true;
-}
-
-/** The legend: each class found with its colour, share and a toggle. */
-function showLegend(info, result) {
-  const legend = $('legend');
-  legend.replaceChildren();
-  const { palette } = info;
-  for (const c of classesFound(result, info.classNames)) {
-    const li = document.createElement('li');
-    const box = Object.assign(document.createElement('input'), { type: 'checkbox', id: `class-${c.index}`, checked: !view.off.has(c.index) });
-    box.addEventListener('change', () => {
-      if (box.checked) view.off.delete(c.index);
-      else view.off.add(c.index);
-      drawView();
-    });
-    const label = document.createElement('label');
-    label.htmlFor = box.id;
-    const colour = `rgb(${palette[3 * c.index]}, ${palette[3 * c.index + 1]}, ${palette[3 * c.index + 2]})`;
-    const swatch = Object.assign(document.createElement('span'), { className: 'swatch' });
-    swatch.style.background = colour;
-    swatch.setAttribute('aria-hidden', 'true');
-    label.append(swatch, c.name);
-    const share = Object.assign(document.createElement('span'), { className: 'share', textContent: `${(100 * c.share).toFixed(1)} %` });
-    const bar = Object.assign(document.createElement('span'), { className: 'bar' });
-    const fill = document.createElement('span');
-    fill.style.width = `${(100 * c.share).toFixed(1)}%`;
-    fill.style.background = colour;
-    bar.append(fill);
-    bar.setAttribute('aria-hidden', 'true');
-    li.append(box, label, share, bar);
-    legend.append(li);
-  }
-}
-
 /** The times: download and compile at load, the first segment at a size (the GPU's first-run work included) and warm ones. */
 const figures = {};
 function showFigures(values) {
@@ -312,16 +254,8 @@ $('file').addEventListener('change', (e) => e.target.files[0] && onFile(e.target
 $('sample').addEventListener('change', (e) => e.target.value && window.deeplabDemo.segmentUrl(`/samples/${e.target.value}`).catch(() => {}));
 $('model').addEventListener('change', () => status('Model chosen: segment an image.'));
 $('opacity').addEventListener('input', drawView);
-const drop = $('drop');
-drop.addEventListener('dragover', (e) => {
-  e.preventDefault();
-  drop.classList.add('over');
-});
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (e) => {
-  e.preventDefault();
-  drop.classList.remove('over');
-  const file = e.dataTransfer.files[0];
+dropZone($('drop'), (data) => {
+  const file = data.files[0];
   if (file) onFile(file).catch(() => {});
 });
 

@@ -1,16 +1,18 @@
 // `npm run demo`: serves the demo page, the browser bundle, the weights this machine has and the
-// VOC sample images, on localhost, with nothing fetched from outside; and onnxruntime-web's
-// WebAssembly build at /ort/, the CPU device's runtime where the page has no WebGPU. Every
-// answer makes the page cross-origin isolated, so that runtime may run a thread a core.
+// VOC sample images with their label maps (/labels/), on localhost, with nothing fetched from
+// outside; and onnxruntime-web's WebAssembly build at /ort/, the CPU device's runtime where the
+// page has no WebGPU. Every answer makes the page cross-origin isolated, so that runtime may run
+// a thread a core.
 //
 //   node dist/demo/server.js [--port N]      (DEEPLAB_WEIGHTS_DIR: where the weights are)
 //
 // No request stops it. Each one gets an answer: a file or a listing, or a 4xx saying what was
-// wrong with it (a bad URL or percent-encoding 400, a method other than GET or HEAD 405, headers
-// over MAX_HEADER_BYTES 431, a path that is not one of the few served 404), or a 500 where the
-// disk fails it. Only the static files (page, scripts, bundle and its map) and the files listed
-// in the weights and samples folders are ever read; no path a request names is joined onto a folder unless it is in that
-// folder's listing. Files are streamed, so a large weights file is not read into memory first.
+// wrong with it (demo/http-requests.ts: a bad URL or percent-encoding 400, a method other than
+// GET or HEAD 405, headers over MAX_HEADER_BYTES 431, a path that is not one of the few served
+// 404), or a 500 where the disk fails it. Only the static files (page, scripts, bundle and its
+// map) and the files listed in the weights, samples and labels folders are ever read; no path a
+// request names is joined onto a folder unless it is in that folder's listing. Files are
+// streamed, so a large weights file is not read into memory first.
 import { type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -22,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { REGISTRY } from '../src/model/loading/registry.js';
 import { readFlag } from '../src/util/flags.js';
 import { sharedDirLocation } from '../test/shared.js';
+import { ALLOW, HttpError, TEXT, parserAnswer, rawAnswer, requestPath } from './http-requests.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/demo -> root
 const WEIGHT_EXTENSIONS = new Set(['.tflite', '.pth', '.pt', '.safetensors', '.onnx']);
@@ -39,13 +42,8 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.webp': 'image/webp',
 };
-const TEXT = 'text/plain; charset=utf-8';
-/** The methods served; any other gets 405 with this as its Allow header. */
-const ALLOW = 'GET, HEAD';
 /** The most bytes of request line and headers read (Node's default); past it the answer is 431. */
 const MAX_HEADER_BYTES = 16 * 1024;
-/** A method name (RFC 9110's token) then a space: what an unknown method's request starts with. */
-const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ /;
 
 export interface DemoServerOptions {
   port?: number;
@@ -53,19 +51,10 @@ export interface DemoServerOptions {
   weightsDir?: string;
   /** Folder of sample images (default ../shared/data/voc-sample/JPEGImages). */
   samplesDir?: string;
+  /** Folder of the samples' label maps, `<sample name>.png` (default SegmentationClass beside samplesDir). */
+  labelsDir?: string;
   /** Where a request that failed on the server (a 500) is told (default console.error). */
   log?: (line: string) => void;
-}
-
-/** A request refused with `status` and `message` as its body. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
 }
 
 const errorCode = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
@@ -106,63 +95,6 @@ async function weightsList(dir: string): Promise<{ file: string; name: string; d
   });
 }
 
-/**
- * The decoded path of a request target, or a 400: the target must be a path (or an absolute
- * http URL); its percent-encoding must be valid UTF-8; once decoded it may hold no control
- * character (NUL included), no backslash and no `.` or `..` segment.
- */
-function requestPath(target: string | undefined): string {
-  let raw = target ?? '';
-  if (/^https?:\/\//i.test(raw)) {
-    // The absolute form (`GET http://host/path`), which HTTP/1.1 servers must accept.
-    try {
-      const url = new URL(raw);
-      raw = url.pathname + url.search;
-    } catch {
-      throw new HttpError(400, 'bad request: malformed URL');
-    }
-  }
-  if (!raw.startsWith('/')) throw new HttpError(400, 'bad request: the request target must be a path');
-  if (raw.includes('#')) throw new HttpError(400, 'bad request: a fragment (#) in the request target');
-  const query = raw.indexOf('?');
-  let path: string;
-  try {
-    path = decodeURIComponent(query < 0 ? raw : raw.slice(0, query));
-  } catch {
-    throw new HttpError(400, 'bad request: malformed percent-encoding in the path');
-  }
-  if (/[\u0000-\u001f\u007f]/.test(path)) throw new HttpError(400, 'bad request: a control character in the path');
-  if (path.includes('\\')) throw new HttpError(400, 'bad request: a backslash in the path');
-  if (path.split('/').some((s) => s === '.' || s === '..')) throw new HttpError(400, 'bad request: a . or .. segment in the path');
-  return path;
-}
-
-/** The raw answer to a request the HTTP parser refused, then the socket is closed. */
-function rawAnswer(status: number, reason: string, extra: Record<string, string> = {}): string {
-  const body = `${reason}\n`;
-  const headers = { 'content-type': TEXT, 'content-length': String(Buffer.byteLength(body)), connection: 'close', ...extra };
-  return `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`;
-}
-
-/** What the parser's error `err` is answered with. */
-function parserAnswer(err: NodeJS.ErrnoException & { rawPacket?: Buffer }): string {
-  switch (err.code) {
-    case 'HPE_HEADER_OVERFLOW':
-      return rawAnswer(431, 'Request Header Fields Too Large');
-    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return rawAnswer(413, 'Content Too Large');
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return rawAnswer(408, 'Request Timeout');
-    case 'HPE_INVALID_METHOD':
-      // A method Node's parser does not know (`BREW /`, `get /`); bytes that are no request at all
-      // (a TLS handshake) are a 400.
-      if (METHOD_TOKEN.test(err.rawPacket?.toString('latin1') ?? '')) return rawAnswer(405, 'Method Not Allowed', { allow: ALLOW });
-      return rawAnswer(400, 'Bad Request');
-    default:
-      return rawAnswer(400, 'Bad Request');
-  }
-}
-
 /** Headers that make the page cross-origin isolated: SharedArrayBuffer, so WebAssembly threads. */
 const CROSS_ORIGIN_ISOLATED = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
@@ -181,16 +113,20 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ s
   // The shared folder's copies by default; a missing folder serves empty lists.
   const weightsDir = resolve(opts.weightsDir ?? readFlag('DEEPLAB_WEIGHTS_DIR') ?? join(sharedDirLocation(), 'weights'));
   const samplesDir = resolve(opts.samplesDir ?? join(sharedDirLocation(), 'data', 'voc-sample', 'JPEGImages'));
+  const labelsDir = resolve(opts.labelsDir ?? join(dirname(samplesDir), 'SegmentationClass'));
   const log = opts.log ?? ((line: string) => console.error(line));
   const statics: Record<string, string> = {
     '/': join(ROOT, 'demo', 'index.html'),
     '/demo.js': join(ROOT, 'demo', 'demo.js'),
     '/teach.js': join(ROOT, 'demo', 'teach.js'),
+    ...Object.fromEntries(['paint', 'report', 'form', 'folder', 'hooks'].map((m) => [`/teach-${m}.js`, join(ROOT, 'demo', `teach-${m}.js`)])),
     '/demo.css': join(ROOT, 'demo', 'demo.css'),
     '/capabilities.js': join(ROOT, 'demo', 'capabilities.js'),
     '/loss-curve.js': join(ROOT, 'demo', 'loss-curve.js'),
     '/teach-session.js': join(ROOT, 'demo', 'teach-session.js'),
     '/kept.js': join(ROOT, 'demo', 'kept.js'),
+    '/overlay.js': join(ROOT, 'demo', 'overlay.js'),
+    '/drop-zone.js': join(ROOT, 'demo', 'drop-zone.js'),
     '/deeplab.js': join(ROOT, 'dist', 'browser', 'deeplab.js'),
     '/deeplab.js.map': join(ROOT, 'dist', 'browser', 'deeplab.js.map'),
     '/deeplab-worker.js': join(ROOT, 'dist', 'browser', 'deeplab-worker.js'),
@@ -251,10 +187,11 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<{ s
     }
     if (path === '/weights/') return send(res, 200, JSON.stringify(await weightsList(weightsDir)), TYPES['.json']);
     if (path === '/samples/') return send(res, 200, JSON.stringify((await listFiles(samplesDir, IMAGE_EXTENSIONS)).map((f) => f.file)), TYPES['.json']);
+    if (path === '/labels/') return send(res, 200, JSON.stringify((await listFiles(labelsDir, new Set(['.png']))).map((f) => f.file)), TYPES['.json']);
     // Only files listed in these folders are served: no other path reaches the disk.
-    const [, folder, name] = /^\/(weights|samples)\/([^/]+)$/.exec(path) ?? [];
+    const [, folder, name] = /^\/(weights|samples|labels)\/([^/]+)$/.exec(path) ?? [];
     if (folder) {
-      const dir = folder === 'weights' ? weightsDir : samplesDir;
+      const dir = { weights: weightsDir, samples: samplesDir, labels: labelsDir }[folder]!;
       const listed = await listFiles(dir, folder === 'weights' ? WEIGHT_EXTENSIONS : IMAGE_EXTENSIONS);
       const notFound = () => new HttpError(404, `no ${folder} file ${name}`);
       if (!listed.some((f) => f.file === name)) throw notFound();

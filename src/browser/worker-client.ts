@@ -121,7 +121,8 @@ export class SegmentationWorker {
 
   /**
    * Fine-tunes the worker's model (fineTune, with its checkpoints and resume) on `samples`; the
-   * taught model becomes the worker's model. Images that cannot cross to a worker as they are (an
+   * taught model becomes the worker's model (undoFineTune goes back), and the result holds
+   * fineTune's report. Images that cannot cross to a worker as they are (an
    * <img>, a canvas, a video) go as their RGB pixels. Each step is told to `onStep` in the page;
    * stopFineTune() stops after the step under way (the taught model so far is the result), and
    * `signal` aborts it (the worker keeps the model it had).
@@ -142,6 +143,15 @@ export class SegmentationWorker {
     } finally {
       signal?.removeEventListener('abort', abort);
     }
+  }
+
+  /**
+   * Undoes the last fine-tune: the worker's model is again the one it was taught from (the taught
+   * one is released). Rejects where there is none to undo (nothing taught since the last load, or
+   * undone already).
+   */
+  async undoFineTune(): Promise<LoadedModelInfo> {
+    return (await this.request({ op: 'undo' })) as LoadedModelInfo;
   }
 
   /** Stops the worker's fine-tunes under way after their current step (each keeps its checkpoint and resolves with the model taught so far). */

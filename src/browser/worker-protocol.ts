@@ -5,7 +5,7 @@
 import type { BrowserLoadOptions } from './load.js';
 import type { ModelMemory } from '../model/memory.js';
 import type { DeviceName } from '../model/devices/device.js';
-import type { FineTuneOptions, FineTuneStep, TeachSample } from '../train/fine-tune.js';
+import type { FineTuneOptions, FineTuneReport, FineTuneStep, TeachSample } from '../train/fine-tune.js';
 
 /** What a load in the worker takes: the page's load options, and where its CPU runtime comes from. */
 export type WorkerLoadOptions = Omit<BrowserLoadOptions, 'ctx' | 'onProgress'> & {
@@ -14,7 +14,7 @@ export type WorkerLoadOptions = Omit<BrowserLoadOptions, 'ctx' | 'onProgress'> &
 };
 
 /** fineTune's options as they cross to the worker: no callbacks or signal (SegmentationWorker.fineTune takes those in the page). */
-export type WorkerFineTuneOptions = Omit<FineTuneOptions, 'onStep' | 'onProgress' | 'shouldStop' | 'signal'>;
+export type WorkerFineTuneOptions = Omit<FineTuneOptions, 'onStep' | 'onProgress' | 'onReport' | 'shouldStop' | 'signal'>;
 
 /** What the page sends. Images and canvases are transferred, not copied. */
 export type WorkerRequest =
@@ -24,6 +24,7 @@ export type WorkerRequest =
   | { id: number; op: 'fineTune'; samples: TeachSample[]; options: WorkerFineTuneOptions }
   | { id: number; op: 'stop' | 'abort'; target: number }
   | { id: number; op: 'checkpoint' }
+  | { id: number; op: 'undo' }
   | { id: number; op: 'dispose' };
 
 export interface LoadedModelInfo {
@@ -38,9 +39,10 @@ export interface LoadedModelInfo {
   memory: ModelMemory;
 }
 
-/** What a fine-tune in the worker gives: the taught model's info (it is the worker's model now) and the losses of the steps it ran. */
+/** What a fine-tune in the worker gives: the taught model's info (it is the worker's model now), the losses of the steps it ran and what fineTune reported. */
 export interface TaughtModelInfo extends LoadedModelInfo {
   losses: number[];
+  report: FineTuneReport;
 }
 
 export interface WorkerSegmentResult {

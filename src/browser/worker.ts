@@ -1,7 +1,7 @@
 // The engine in a Web Worker (bundled as dist/browser/deeplab-worker.js): loading, segmenting,
 // fine-tuning and drawing the overlay into a transferred OffscreenCanvas all happen off the page's
 // main thread, so the page stays responsive while the GPU works and the result is read back. One
-// model at a time; requests run in the order they arrive, but for a fine-tune's stop and abort,
+// model at a time (and, after a fine-tune, the one it was taught from, for undo); requests run in the order they arrive, but for a fine-tune's stop and abort,
 // which reach it at once.
 import { GpuContext } from '../gpu/context.js';
 import { checkpointBytes } from '../model/checkpoint-bytes.js';
@@ -9,7 +9,7 @@ import { useCpuRuntime } from '../model/devices/cpu/cpu-runtime.js';
 import { isWebgpuUnavailable } from '../model/devices/open-device.js';
 import type { DeviceChoice } from '../model/loading/options.js';
 import type { DeepLabModel } from '../model/model.js';
-import { fineTune } from '../train/fine-tune.js';
+import { type FineTuneReport, fineTune } from '../train/fine-tune.js';
 import { imageToRgb } from './images.js';
 import { loadModel } from './load.js';
 import { drawOverlay } from './overlay.js';
@@ -23,6 +23,8 @@ const scope = globalThis as unknown as WorkerScope;
 
 let ctx: GpuContext | null = null;
 let model: DeepLabModel | null = null;
+/** The model before the last fine-tune, kept for undo (null: none to go back to). */
+let before: DeepLabModel | null = null;
 let canvas: OffscreenCanvas | null = null;
 /** The fine-tunes under way, by request id: their stop flag and abort. */
 const runs = new Map<number, { stop: boolean; abort: AbortController }>();
@@ -54,6 +56,8 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
       const gpu = await workerContext(options.device);
       const next = await loadModel(req.source, { ...options, ...(gpu ? { ctx: gpu } : { device: 'cpu' as const }), onProgress });
       model?.dispose();
+      before?.dispose();
+      before = null;
       model = next;
       return { value: infoOf(next) };
     }
@@ -84,6 +88,7 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
       runs.set(req.id, run);
       try {
         const losses: number[] = [];
+        let report: FineTuneReport | null = null;
         const taught = await fineTune(model, req.samples, {
           ...req.options,
           signal: run.abort.signal,
@@ -93,10 +98,13 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
             scope.postMessage({ id: req.id, step });
           },
           onProgress: (progress) => scope.postMessage({ id: req.id, progress }),
+          onReport: (r) => void (report = r),
         });
-        model.dispose();
+        // The model taught from is kept until the next fine-tune or load: undo goes back to it.
+        before?.dispose();
+        before = model;
         model = taught;
-        const value: TaughtModelInfo = { ...infoOf(taught), losses };
+        const value: TaughtModelInfo = { ...infoOf(taught), losses, report: report! };
         return { value };
       } finally {
         runs.delete(req.id);
@@ -107,9 +115,18 @@ async function handle(req: WorkerRequest): Promise<{ value: unknown; transfer?: 
       const bytes = await checkpointBytes(model);
       return { value: bytes, transfer: [bytes.buffer] };
     }
+    case 'undo': {
+      if (!before || !model) throw new Error('undoFineTune: no fine-tune to undo (the worker holds the model it loaded)');
+      model.dispose();
+      model = before;
+      before = null;
+      return { value: infoOf(model) };
+    }
     case 'dispose':
       model?.dispose();
       model = null;
+      before?.dispose();
+      before = null;
       ctx?.destroy();
       ctx = null;
       return { value: null };

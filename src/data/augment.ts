@@ -34,7 +34,7 @@ export function resizeLabelNearest(l: Label, w: number, h: number): Label {
 }
 
 /** Where one draw of the augmentation puts the crop: the scaled size, the crop's corner (negative where it starts in the padding), the flip. */
-interface CropPlan {
+export interface CropPlan {
   w: number;
   h: number;
   x0: number;
@@ -43,7 +43,7 @@ interface CropPlan {
 }
 
 /** The augmentation's draws for an image of width x height, in the order the generator gives them (scale, x, y, flip). */
-function cropPlan(width: number, height: number, rng: Rng, o: AugmentOptions): CropPlan {
+export function cropPlan(width: number, height: number, rng: Rng, o: AugmentOptions): CropPlan {
   const [lo, hi] = o.scale ?? [0.5, 2.0];
   const s = rng.uniform(lo, hi);
   const w = Math.max(1, Math.round(width * s));
@@ -61,69 +61,73 @@ function checkSizes(img: { width: number; height: number }, label: Label): void 
   }
 }
 
-/**
- * The crop's pixels and labels: `copy(d, s)` copies scaled pixel s into crop pixel d, `pad(d)`
- * fills crop pixel d with padding (its label the ignore index).
- */
-function cropPixels(plan: CropPlan, scaledLabel: Label, o: AugmentOptions, copy: (d: number, s: number) => void, pad: (d: number) => void): Label {
-  const C = o.crop;
+/** Where crop pixel d = y * C + x comes from in the scaled image (its index there), or -1 in the padding. */
+function cropSources(plan: CropPlan, C: number): Int32Array {
   const { w, h, x0, y0, flip } = plan;
-  const indices = new Uint8Array(C * C);
+  const from = new Int32Array(C * C);
   for (let y = 0; y < C; y++) {
     for (let x = 0; x < C; x++) {
       const sx = x0 + (flip ? C - 1 - x : x);
       const sy = y0 + y;
-      const d = y * C + x;
-      if (sx < 0 || sy < 0 || sx >= w || sy >= h) {
-        pad(d);
-        indices[d] = o.ignoreIndex;
-      } else {
-        copy(d, sy * w + sx);
-        indices[d] = scaledLabel.indices[sy * w + sx];
-      }
+      from[y * C + x] = sx < 0 || sy < 0 || sx >= w || sy >= h ? -1 : sy * w + sx;
     }
   }
-  return { width: C, height: C, indices };
+  return from;
+}
+
+/** A label map of the image's size scaled as the plan says and cropped (padding: the ignore index). */
+function cropLabel(label: Label, plan: CropPlan, from: Int32Array, o: AugmentOptions): Label {
+  const scaled = plan.w === label.width && plan.h === label.height ? label : resizeLabelNearest(label, plan.w, plan.h);
+  const indices = new Uint8Array(from.length);
+  for (let d = 0; d < from.length; d++) indices[d] = from[d] < 0 ? o.ignoreIndex : scaled.indices[from[d]];
+  return { width: o.crop, height: o.crop, indices };
+}
+
+function cropRgb(img: RgbImage, plan: CropPlan, from: Int32Array, o: AugmentOptions): RgbImage {
+  const scaled = plan.w === img.width && plan.h === img.height ? img : resizeRgbPil(img, plan.w, plan.h);
+  const padColor = o.padColor ?? MEAN_PIXEL;
+  const data = new Uint8Array(from.length * 3);
+  for (let d = 0; d < from.length; d++) {
+    if (from[d] < 0) data.set(padColor, 3 * d);
+    else data.set(scaled.data.subarray(3 * from[d], 3 * from[d] + 3), 3 * d);
+  }
+  return { width: o.crop, height: o.crop, data };
+}
+
+/** Bands scaled by Pillow's float resize (resize-bands.ts), padded with 0, which is the mean pixel once normalised. */
+function cropBands(img: BandImage, plan: CropPlan, from: Int32Array, o: AugmentOptions): BandImage {
+  const scaled = plan.w === img.width && plan.h === img.height ? img : resizeBands(img, plan.w, plan.h);
+  const K = img.channels;
+  const normalized = new Float32Array(from.length * K);
+  for (let d = 0; d < from.length; d++) if (from[d] >= 0) normalized.set(scaled.normalized.subarray(from[d] * K, (from[d] + 1) * K), d * K);
+  return { width: o.crop, height: o.crop, channels: K, normalized };
+}
+
+/**
+ * The crop `plan` of a still image and of label maps of its size (each scaled nearest-neighbour
+ * and cropped alike: the strokes and, say, another model's classes of the same pixels).
+ */
+export function cropWithPlan(img: StillImage, labels: readonly Label[], plan: CropPlan, o: AugmentOptions): { image: StillImage; labels: Label[] } {
+  for (const l of labels) checkSizes(img, l);
+  const from = cropSources(plan, o.crop);
+  const image = isBandImage(img) ? cropBands(img, plan, from, o) : cropRgb(img, plan, from, o);
+  return { image, labels: labels.map((l) => cropLabel(l, plan, from, o)) };
 }
 
 export function augment(img: RgbImage, label: Label, rng: Rng, o: AugmentOptions): { image: RgbImage; label: Label } {
   checkSizes(img, label);
   const plan = cropPlan(img.width, img.height, rng, o);
-  const { w, h } = plan;
-  const same = w === img.width && h === img.height;
-  const scaled = same ? img : resizeRgbPil(img, w, h);
-  const C = o.crop;
-  const padColor = o.padColor ?? MEAN_PIXEL;
-  const data = new Uint8Array(C * C * 3);
-  const copy = (d: number, s: number): void => {
-    data[3 * d] = scaled.data[3 * s];
-    data[3 * d + 1] = scaled.data[3 * s + 1];
-    data[3 * d + 2] = scaled.data[3 * s + 2];
-  };
-  const cropped = cropPixels(plan, same ? label : resizeLabelNearest(label, w, h), o, copy, (d) => data.set(padColor, 3 * d));
-  return { image: { width: C, height: C, data }, label: cropped };
+  const from = cropSources(plan, o.crop);
+  return { image: cropRgb(img, plan, from, o), label: cropLabel(label, plan, from, o) };
 }
 
 /**
  * The same augmentation of normalised bands: the same draws from the generator (an RGB image
- * and bands of its size get the same crop), the scale by Pillow's float resize (resize-bands.ts),
- * the padding 0, which is the mean pixel once normalised.
+ * and bands of its size get the same crop), the scale by Pillow's float resize, the padding 0.
  */
 export function augmentBands(img: BandImage, label: Label, rng: Rng, o: AugmentOptions): { image: BandImage; label: Label } {
   checkSizes(img, label);
   const plan = cropPlan(img.width, img.height, rng, o);
-  const { w, h } = plan;
-  const same = w === img.width && h === img.height;
-  const scaled = same ? img : resizeBands(img, w, h);
-  const C = o.crop;
-  const K = img.channels;
-  const normalized = new Float32Array(C * C * K);
-  const copy = (d: number, s: number): void => normalized.set(scaled.normalized.subarray(s * K, (s + 1) * K), d * K);
-  const cropped = cropPixels(plan, same ? label : resizeLabelNearest(label, w, h), o, copy, () => {});
-  return { image: { width: C, height: C, channels: K, normalized }, label: cropped };
-}
-
-/** The augmentation of a still image as the pipelines carry it: RGB bytes (augment) or normalised bands (augmentBands). */
-export function augmentStill(img: StillImage, label: Label, rng: Rng, o: AugmentOptions): { image: StillImage; label: Label } {
-  return isBandImage(img) ? augmentBands(img, label, rng, o) : augment(img, label, rng, o);
+  const from = cropSources(plan, o.crop);
+  return { image: cropBands(img, plan, from, o), label: cropLabel(label, plan, from, o) };
 }

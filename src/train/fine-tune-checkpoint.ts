@@ -29,7 +29,10 @@ export const LATEST = 'latest.safetensors';
 export type StoredFineTuneOptions = Omit<FineTuneSettings, 'classes' | 'loss'> & { classes?: unknown; loss?: string; deviceLoss?: string };
 
 /** The settings whose change makes a resumed run's losses differ from those of a run never stopped. */
-export const SCHEDULE_KEYS = ['steps', 'crop', 'batch', 'lr', 'warmup', 'momentum', 'weightDecay', 'loss', 'mean', 'std', 'scale', 'flip', 'freezeBackbone', 'freezeBn', 'dropout', 'seed'] as const;
+export const SCHEDULE_KEYS = [
+  'recipe', 'steps', 'crop', 'batch', 'lr', 'warmup', 'momentum', 'weightDecay', 'loss', 'mean', 'std', 'scale', 'flip', 'freezeBackbone', 'freezeBn', 'dropout', 'seed',
+  'sampleSize', 'cropAt', 'distill', 'balance', 'holdOut', 'evalEvery', 'keep',
+] as const;
 
 /** The metadata `training` of a checkpoint: `deeplab train`'s fields (its options are its command's), and fineTune's. */
 interface TrainingState {

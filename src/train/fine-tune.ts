@@ -1,9 +1,12 @@
 // Fine-tuning a loaded model on a few labelled images, in the page as in Node: what the demo's
 // teach mode runs. The images are what segment() takes (RGB, or bands with their statistics:
-// teach-samples.ts); labels may be sparse (painted strokes): unlabelled pixels (255) are ignored
-// by the loss, which is any of `runTraining`'s (loss-choice.ts). Each step crops `batch` samples
-// with `deeplab train`'s augmentation (random scale, crop, flip) and runs one Trainer step on the
-// model's device (WebGPU, or the CPU's ONNX Runtime); its loss goes to onStep. The result is a new model with the trained
+// teach-samples.ts); labels may be sparse (painted strokes): unlabelled pixels (255) are taught
+// nothing by the loss, which is any of `runTraining`'s (loss-choice.ts). The settings left out
+// are the recipe's (teach-recipe.ts): by default teaching from strokes, which distils the
+// unpainted pixels to the starting model's classes, centres the crops on the strokes and keeps
+// the step best on held-out strokes (teach-data.ts, teach-crops.ts, fine-tune-loop.ts). Each
+// step runs one Trainer step on the model's device (WebGPU, or the CPU's ONNX Runtime); its loss
+// goes to onStep, and what the run did to onReport. The result is a new model with the kept
 // weights; the given one is left as it was. An AbortSignal cancels it between steps; an option
 // it does not know is refused by name. With `checkpoint`, the run is kept in a store (a folder in
 // Node, the origin private file system in the page) every few steps, when stopped and at its end,
@@ -12,19 +15,24 @@ import { checkStatistics } from '../model/input-check.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import type { DeviceLossPolicy } from '../model/loading/options.js';
 import { DeepLabModel } from '../model/model.js';
+import { isBandImage } from '../io/band-image.js';
+import { imageSizeInInput } from '../model/input-policy.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../model/voc.js';
 import { checkOptionKeys, checkSignal } from '../util/option-keys.js';
 import { adaptWeights } from './adapt.js';
+import { keepKnownClasses } from './class-rows.js';
 import type { FineTuneSettings } from './fine-tune-settings.js';
 import { FineTuneCheckpoints, type ResumedRun, SCHEDULE_KEYS, type StoredFineTuneOptions, readResume } from './fine-tune-checkpoint.js';
+import { type FineTuneReport, type FineTuneStep, teachSteps } from './fine-tune-loop.js';
 import { openCheckpointStore } from './checkpoint-store.js';
 import { lossTerms } from './loss-choice.js';
 import type { CheckpointStoreRef } from './run-store.js';
-import type { StepRecord } from './step-log.js';
-import { type TeachSample, UNLABELLED, prepareSamples, stepBatch } from './teach-samples.js';
-import { Trainer } from './trainer.js';
+import { balancedClassWeights, strokeSamples } from './teach-data.js';
+import { type TeachSettings, teachSettings } from './teach-recipe.js';
+import { type PreparedSample, type TeachSample, UNLABELLED, prepareSamples } from './teach-samples.js';
+import { type TrainOptions, Trainer } from './trainer.js';
 
-export { type TeachSample, UNLABELLED };
+export { type FineTuneReport, type FineTuneStep, type TeachSample, UNLABELLED };
 
 export interface FineTuneOptions extends FineTuneSettings {
   /** After each step (awaited: a page can draw its curve before the next). */
@@ -33,6 +41,8 @@ export interface FineTuneOptions extends FineTuneSettings {
   onProgress?(message: string): void;
   /** Polled after each step: true stops there, and the model trained so far is returned. */
   shouldStop?(): boolean;
+  /** What the run did (settings used, held-out losses, the step kept, warnings), before the model is returned. */
+  onReport?(r: FineTuneReport): void;
   /**
    * Cancels the fine-tune: checked before it starts and between steps, where an aborted signal
    * rejects the call with its reason (a DOMException named 'AbortError' unless abort() was given
@@ -64,12 +74,16 @@ export interface FineTuneOptions extends FineTuneSettings {
   resume?: CheckpointStoreRef;
 }
 
+/** The largest window the held-out strokes are measured in (a larger image is measured in tiles of it). */
+const MAX_EVAL_SIDE = 513;
+
 /** Every option's name, for the check of the keys given. */
 const OPTION_NAMES = Object.keys({
   steps: true,
   crop: true,
   batch: true,
   lr: true,
+  recipe: true,
   warmup: true,
   momentum: true,
   weightDecay: true,
@@ -83,24 +97,22 @@ const OPTION_NAMES = Object.keys({
   freezeBn: true,
   dropout: true,
   seed: true,
+  sampleSize: true,
+  cropAt: true,
+  distill: true,
+  balance: true,
+  holdOut: true,
+  evalEvery: true,
+  keep: true,
   onStep: true,
   onProgress: true,
+  onReport: true,
   shouldStop: true,
   signal: true,
   deviceLoss: true,
   checkpoint: true,
   resume: true,
 } satisfies Record<keyof FineTuneOptions, true>);
-
-export interface FineTuneStep {
-  /** 1-based. */
-  step: number;
-  steps: number;
-  loss: number;
-  lr: number;
-  /** Time of the step (crops made, trained, loss read back). */
-  ms: number;
-}
 
 function classSetOf(classes: ClassSet | readonly string[]): ClassSet {
   if (!Array.isArray(classes)) return validateClassSet(classes as ClassSet, (classes as ClassSet).names?.length ?? 0, 'fineTune: classes');
@@ -110,10 +122,10 @@ function classSetOf(classes: ClassSet | readonly string[]): ClassSet {
 }
 
 /**
- * Fine-tunes `model` on `samples` for `o.steps` steps on its GPU context; returns a new model
- * (same context, name, input policy; the new classes where `o.classes` was given) with the
- * trained weights. The GPU work of each step is one turn of the context's queue, so other calls
- * on the context (a camera's segmentation) run between steps, never inside one.
+ * Fine-tunes `model` on `samples` for `o.steps` steps on its device; returns a new model (same
+ * device and context, name, input policy; the new classes where `o.classes` was given) with the
+ * trained weights. The work of each step is one turn of the device's queue, so other calls on it
+ * (a camera's segmentation) run between steps, never inside one.
  */
 export async function fineTune(model: DeepLabModel, samples: readonly TeachSample[], o: FineTuneOptions): Promise<DeepLabModel> {
   checkOptionKeys('fineTune', o, OPTION_NAMES);
@@ -123,21 +135,18 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   }
   checkStatistics(o, 'fineTune');
   signal?.throwIfAborted();
-  const batch = o.batch ?? 1;
-  const seed = o.seed ?? 0;
   const say = o.onProgress ?? (() => {});
   // The model's device trains (src/model/devices/training.ts), each step one turn of its calls.
   const training = model.training;
   const queue = { run: training.exclusive };
-  const stored = storedOptions(o);
-  const resumed = o.resume === undefined ? null : await resumeRun(o.resume, stored, say);
+  const resumed = o.resume === undefined ? null : await readRun(o.resume);
   let weights: LoadedWeights;
   if (resumed) {
     weights = resumed.weights;
     checkResumedClasses(resumed, o.classes);
   } else {
     const current: LoadedWeights = { ...model.loadedWeights, params: await queue.run(() => model.parameters()) };
-    weights = o.classes === undefined ? current : adaptWeights(current, { classes: classSetOf(o.classes), seed }).weights;
+    weights = o.classes === undefined ? current : newClasses(current, classSetOf(o.classes), o);
   }
   try {
     lossTerms(o.loss, weights.config.binary ?? false);
@@ -146,65 +155,85 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   }
   const prepared = await prepareSamples(weights, samples, o);
   signal?.throwIfAborted();
+  const t = teachSettings(o, paintedFacts(weights, prepared));
+  const stored = storedOptions(o, t);
+  if (resumed) sayResumed(resumed, stored, say);
+  if (t.distill > 0) say('segmenting the images with the model as it is (what it keeps where nothing is painted)');
+  // segment() takes its own turns of the context's queue.
+  const taught = await strokeSamples(model, weights, prepared, t, teacherClasses(model.classNames, weights.classes.names));
+  signal?.throwIfAborted();
   const base = resumed?.base ?? model.name;
   const checkpoints = o.checkpoint === undefined ? null : await FineTuneCheckpoints.open(checkpointStore(o.checkpoint), o.checkpoint.every, stored, base, o.resume === o.checkpoint.store ? (resumed?.step ?? null) : null);
-  say(`compiling the training step for ${batch}x${o.crop}x${o.crop} crops`);
-  const trainer = await queue.run(() =>
-    Trainer.create(training.device, weights, {
-      batch,
-      crop: o.crop,
-      baseLr: o.lr,
-      steps: o.steps,
-      warmup: o.warmup,
-      momentum: o.momentum,
-      weightDecay: o.weightDecay,
-      freezeBackbone: o.freezeBackbone,
-      freezeBn: o.freezeBn ?? true,
-      dropout: o.dropout ?? false,
-      ignoreIndex: UNLABELLED,
-      loss: o.loss,
-      seed,
-      surviveDeviceLoss: o.deviceLoss !== 'fail',
-    }),
-  );
-  let trained;
+  say(`compiling the training step for ${t.batch}x${t.crop}x${t.crop} crops`);
+  const trainOptions: TrainOptions = {
+    batch: t.batch,
+    crop: t.crop,
+    baseLr: t.lr,
+    steps: t.steps,
+    warmup: t.warmup,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    freezeBackbone: t.freezeBackbone,
+    freezeBn: t.freezeBn,
+    dropout: t.dropout,
+    ignoreIndex: UNLABELLED,
+    loss: o.loss,
+    seed: t.seed,
+    distill: t.distill,
+    ...(t.balance > 0 ? { classWeights: balancedClassWeights(taught, weights.config.numClasses, t.balance) } : {}),
+  };
+  const trainer = await queue.run(() => Trainer.create(training.device, weights, { ...trainOptions, surviveDeviceLoss: o.deviceLoss !== 'fail' }));
+  // The held-out strokes are measured on each image whole, up to MAX_EVAL_SIDE (tiled beyond).
+  const evalCrop = Math.min(MAX_EVAL_SIDE, Math.max(...taught.map((x) => Math.max(x.image.width, x.image.height))));
+  const evaluator = (run: Trainer, earlier: Trainer | null): Promise<Trainer> => run.measurer(training.device, weights, { ...trainOptions, batch: 1, crop: evalCrop }, earlier);
+  let kept;
   try {
     if (resumed) trainer.resumeAt(resumed.step, resumed.momentum);
-    const log: StepRecord[] = [...(resumed?.log ?? [])];
-    for (let step = trainer.stepsDone; step < o.steps; step++) {
-      signal?.throwIfAborted();
-      const t0 = performance.now();
-      const crops = stepBatch(prepared, step, weights, o, batch);
-      const r = await queue.run(() => trainer.train([crops]));
-      const ms = performance.now() - t0;
-      log.push({ step: step + 1, loss: r.loss, lr: r.lr, imagesPerSecond: batch / (ms / 1000) });
-      await o.onStep?.({ step: step + 1, steps: o.steps, loss: r.loss, lr: r.lr, ms });
-      const stopping = step + 1 < o.steps && !!o.shouldStop?.();
-      if (checkpoints?.due(step + 1, stopping)) {
-        say(`keeping step ${step + 1} in ${checkpoints.where}`);
-        const { params, momentum } = await queue.run(() => trainer.checkpointState());
-        await checkpoints.save(step + 1, weights, params, momentum, log);
-      }
-      if (stopping) break;
-    }
-    signal?.throwIfAborted();
-    say('reading the trained weights back');
-    trained = await queue.run(() => trainer.weights());
+    kept = await teachSteps({ trainer, queue, weights, samples: taught, settings: t, checkpoints, log: [...(resumed?.log ?? [])], evalCrop, evaluator, classWeights: trainOptions.classWeights }, { onStep: o.onStep, onProgress: o.onProgress, shouldStop: o.shouldStop, signal });
   } finally {
     trainer.dispose();
   }
-  const tuned = await DeepLabModel.fromWeights({ ...weights, params: trained }, { ...training.sameDevice, precision: model.precision, onProgress: o.onProgress, memoryBudget: model.memory().budget ?? undefined });
+  const tuned = await DeepLabModel.fromWeights({ ...weights, params: kept.params }, { ...training.sameDevice, precision: model.precision, onProgress: o.onProgress, memoryBudget: model.memory().budget ?? undefined });
   if (signal?.aborted) {
     tuned.dispose();
     signal.throwIfAborted();
   }
+  o.onReport?.(kept.report);
   return tuned;
 }
 
-/** The settings a checkpoint keeps (those that can be written down: no callbacks, signal or stores). */
-function storedOptions(o: FineTuneOptions): StoredFineTuneOptions {
-  const { onStep: _a, onProgress: _b, shouldStop: _c, signal: _d, checkpoint: _e, resume: _f, ...kept } = o;
-  return JSON.parse(JSON.stringify(kept)) as StoredFineTuneOptions;
+/** What the recipe reads of the samples: the share of their pixels painted, the network's input side. */
+function paintedFacts(weights: LoadedWeights, prepared: readonly PreparedSample[]): { paintedShare: number; networkSide: number } {
+  let painted = 0;
+  let pixels = 0;
+  let networkSide = 0;
+  for (const s of prepared) {
+    for (const v of s.label.indices) if (v !== UNLABELLED) painted++;
+    pixels += s.label.indices.length;
+    const [h, w] = isBandImage(s.image) ? [s.image.height, s.image.width] : imageSizeInInput(weights.inputPolicy, s.image.width, s.image.height);
+    networkSide = Math.max(networkSide, h, w);
+  }
+  return { paintedShare: painted / pixels, networkSide };
+}
+
+/** For each class of the starting model, its index in the classes trained (UNLABELLED where they lack it: not distilled). */
+function teacherClasses(from: readonly string[], to: readonly string[]): Uint8Array {
+  return Uint8Array.from(from, (name) => {
+    const i = to.indexOf(name);
+    return i >= 0 && i < UNLABELLED ? i : UNLABELLED;
+  });
+}
+
+/** The weights with a new classifier for `classes`; with recipe 'strokes', a class the model knows keeps its row of it. */
+function newClasses(current: LoadedWeights, classes: ClassSet, o: FineTuneOptions): LoadedWeights {
+  const adapted = adaptWeights(current, { classes, seed: o.seed ?? 0 });
+  return (o.recipe ?? 'strokes') === 'strokes' ? keepKnownClasses(current, adapted) : adapted.weights;
+}
+
+/** The settings a checkpoint keeps (those that can be written down: no callbacks, signal or stores), the recipe's choices filled in. */
+function storedOptions(o: FineTuneOptions, t: TeachSettings): StoredFineTuneOptions {
+  const { onStep: _a, onProgress: _b, shouldStop: _c, signal: _d, checkpoint: _e, resume: _f, onReport: _g, ...given } = o;
+  return JSON.parse(JSON.stringify({ ...given, ...t })) as StoredFineTuneOptions;
 }
 
 /** The store of `checkpoint`, checked for its shape. */
@@ -213,14 +242,18 @@ function checkpointStore(checkpoint: FineTuneOptions['checkpoint']): CheckpointS
   return checkpoint.store;
 }
 
-/** The run kept in `ref`, with any setting given now that differs from the run's said (the losses then differ from an uninterrupted run's). */
-async function resumeRun(ref: CheckpointStoreRef, now: StoredFineTuneOptions, say: (message: string) => void): Promise<ResumedRun> {
+/** The run kept in `ref`. */
+async function readRun(ref: CheckpointStoreRef): Promise<ResumedRun> {
   const store = await openCheckpointStore(ref, 'fineTune: resume', false);
   const run = await readResume(store);
   if (!run) throw new Error(`fineTune: resume: ${store.where} holds no checkpoint to resume from`);
-  const changed = run.options ? SCHEDULE_KEYS.filter((k) => JSON.stringify(now[k]) !== JSON.stringify(run.options![k])).map((k) => `${k} ${JSON.stringify(now[k])} (the run's ${JSON.stringify(run.options![k])})`) : [];
-  say(`resuming ${store.where} at step ${run.step}` + (changed.length ? `, with settings other than the run's: ${changed.join(', ')}` : ''));
   return run;
+}
+
+/** Says where a run resumes, with any setting now that differs from the run's (the losses then differ from an uninterrupted run's). */
+function sayResumed(run: ResumedRun, now: StoredFineTuneOptions, say: (message: string) => void): void {
+  const changed = run.options ? SCHEDULE_KEYS.filter((k) => JSON.stringify(now[k]) !== JSON.stringify(run.options![k])).map((k) => `${k} ${JSON.stringify(now[k])} (the run's ${JSON.stringify(run.options![k])})`) : [];
+  say(`resuming ${run.where} at step ${run.step}` + (changed.length ? `, with settings other than the run's: ${changed.join(', ')}` : ''));
 }
 
 /** A resumed run's classes against those asked for (the checkpoint's classifier is the one trained). */

@@ -1,18 +1,13 @@
-// fineTune's samples made what a training step takes: each image read as segment() reads it
-// (RGB, or bands normalised with the caller's or the model's statistics: src/model/band-input.ts),
-// its labels checked against the classes (a binary model's as a mask), and each step's crops
-// drawn with `deeplab train`'s augmentation (bands scaled, cropped and flipped as RGB is) and
-// normalised into one batch of the network's input channels.
-import { augmentStill } from '../data/augment.js';
+// fineTune's samples read and checked: each image as segment() reads it (RGB, or bands normalised
+// with the caller's or the model's statistics: src/model/band-input.ts), its labels checked
+// against the classes (a binary model's as a mask). teach-data.ts makes them what the recipe
+// teaches, teach-crops.ts each step's crops.
 import type { Label } from '../data/dataset.js';
 import type { StillImage } from '../io/band-image.js';
 import { toStillImages } from '../model/band-input.js';
 import { checkedImageInput } from '../model/input-check.js';
-import { normalizeInput } from '../model/input-policy.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import type { ImageInput } from '../model/segment-options.js';
-import { Rng } from '../util/random.js';
-import type { MicroBatch } from './trainer.js';
 
 /** The label of a pixel nobody labelled: the loss ignores it. */
 export const UNLABELLED = 255;
@@ -33,17 +28,6 @@ export interface PreparedSample {
   image: StillImage;
   label: Label;
 }
-
-/** How the crops are drawn. */
-export interface CropOptions {
-  crop: number;
-  scale?: [number, number];
-  flip?: boolean;
-  seed?: number;
-}
-
-/** Draws of a crop before one with no labelled pixel is taken as it is (it teaches nothing). */
-const MAX_DRAWS = 20;
 
 /** A sample's labels checked against the classes, with at least one labelled pixel; a binary model's mask made class ids (0, 1). */
 function classLabels(labels: unknown, width: number, height: number, numClasses: number, binary: boolean, what: string): Uint8Array {
@@ -86,22 +70,4 @@ export async function prepareSamples(weights: LoadedWeights, samples: readonly T
     const indices = classLabels(samples[i].labels, image.width, image.height, numClasses, binary, what(i));
     return { image, label: { width: image.width, height: image.height, indices } };
   });
-}
-
-/** One step's crops: sample (step * batch + k) mod count, augmented with the generator of (seed, step, k), normalised into the network's input. */
-export function stepBatch(samples: readonly PreparedSample[], step: number, weights: LoadedWeights, o: CropOptions, batch: number): MicroBatch {
-  const C = o.crop;
-  const channels = weights.config.inChannels ?? 3;
-  const images = new Float32Array(batch * C * C * channels);
-  const labels = new Uint32Array(batch * C * C);
-  const augment = { crop: C, scale: o.scale, flip: o.flip, ignoreIndex: UNLABELLED };
-  for (let k = 0; k < batch; k++) {
-    const s = samples[(step * batch + k) % samples.length];
-    const rng = Rng.derive(o.seed ?? 0, 0x7eac, step, k);
-    let crop = augmentStill(s.image, s.label, rng, augment);
-    for (let draw = 1; draw < MAX_DRAWS && crop.label.indices.every((v) => v === UNLABELLED); draw++) crop = augmentStill(s.image, s.label, rng, augment);
-    images.set(normalizeInput(weights.inputPolicy, weights.config, crop.image), k * C * C * channels);
-    labels.set(crop.label.indices, k * C * C);
-  }
-  return { images, labels };
 }

@@ -25,7 +25,7 @@ import { GpuTrainingRun, gpuTrainingDevice } from '../model/devices/webgpu/gpu-t
 import { hashSeed } from '../util/random.js';
 import { type ScheduleOptions, checkSchedule, learningRate } from './schedule.js';
 import { type TrainingLoss, lossTerms } from './loss-choice.js';
-import { FIRST_MICRO_BATCH, buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';
+import { DISTILL_LABELS, FIRST_MICRO_BATCH, buildTrainingGraphs, trainingBatchNorms } from './training-graph.js';
 
 export interface TrainOptions extends ScheduleOptions {
   /** Images per optimizer step. */
@@ -53,6 +53,8 @@ export interface TrainOptions extends ScheduleOptions {
   dropout?: boolean;
   /** Seeds the dropout masks: the mask of step s, micro-batch k depends only on (seed, s, k). */
   seed?: number;
+  /** Weight of the distillation term against MicroBatch.distill (training-graph.ts LossOptions.distill; default 0: none). */
+  distill?: number;
   /** Survive a lost device by replaying the step on a new one (costs one read-back of the state per step). */
   surviveDeviceLoss?: boolean;
   /** With surviveDeviceLoss: told why the device was lost, before a new one is asked for. */
@@ -63,11 +65,15 @@ export interface TrainOptions extends ScheduleOptions {
 export interface MicroBatch {
   images: Float32Array;
   labels: Uint32Array;
+  /** With TrainOptions.distill: the starting model's classes [n, crop, crop] (the ignore index where none is distilled). */
+  distill?: Uint32Array;
 }
 
 export interface StepResult {
-  /** The step's loss (the mean of its micro-batches' losses). */
+  /** The step's loss (the mean of its micro-batches' losses), the distillation term included. */
   loss: number;
+  /** With TrainOptions.distill: that term of the loss, weighted. */
+  distillLoss?: number;
   lr: number;
 }
 
@@ -123,7 +129,7 @@ export class Trainer {
       if (backbone && o.freezeBackbone) return undefined;
       return { lrScale: backbone ? 1 : head };
     };
-    const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights, hardFraction: o.hardPixels, terms, binary }, trains);
+    const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights, hardFraction: o.hardPixels, terms, binary, distill: o.distill }, trains);
     if (session && !(device instanceof GpuContext)) throw new Error("a session is WebGPU's: a trainer on another device makes its own state");
     if (o.surviveDeviceLoss && session) throw new Error("surviveDeviceLoss needs a session of the trainer's own (it uploads the state again on a new device)");
     const on = device instanceof GpuContext ? gpuTrainingDevice(device, session) : device;
@@ -196,6 +202,19 @@ export class Trainer {
   }
 
   /**
+   * The loss of `batches` under the parameters as they are, without a step: the step's pass run
+   * with no update after it (its gradients are overwritten by the next step's). Its forward is the
+   * training one: with frozen batch norms and no dropout it is the model's, and nothing changes;
+   * batch norms in training mode would update their statistics, so it is refused there.
+   */
+  async evaluate(batches: readonly MicroBatch[]): Promise<number> {
+    if (this.disposed) throw new Error('Trainer used after dispose()');
+    if (!this.options.freezeBn) throw new Error('evaluate: batch norms in training mode would update their statistics (train with freezeBn)');
+    await this.ensureDevice();
+    return (await this.pass(batches)).loss;
+  }
+
+  /**
    * The parameters, statistics and SGD momentum buffers (`<param>#momentum`) as they are on the
    * device, in one read: what a checkpoint keeps to resume from.
    */
@@ -231,6 +250,24 @@ export class Trainer {
   }
 
   /**
+   * A trainer of other options (another crop or batch) that measures this run's parameters as
+   * they are now (its evaluate()): on WebGPU one on the run's session, which sees every later step
+   * (`earlier` is kept until a lost device renews the session); on the CPU one of its own
+   * (`earlier`, where given), the run's weights written into it at each call.
+   */
+  async measurer(device: TrainingDevice, weights: LoadedWeights, o: TrainOptions, earlier: Trainer | null): Promise<Trainer> {
+    if (this.run instanceof GpuTrainingRun) {
+      if (earlier?.run instanceof GpuTrainingRun && earlier.run.session === this.run.session) return earlier;
+      earlier?.dispose();
+      return Trainer.create(this.run.ctx, weights, o, this.run.session);
+    }
+    const now = await this.weights();
+    if (!earlier) return Trainer.create(device, { ...weights, params: now }, o);
+    earlier.run.writeState(now);
+    return earlier;
+  }
+
+  /**
    * Continues a run from a checkpoint: `step` optimizer steps done, the momentum buffers as they
    * were then (part of the state a lost device is recovered with).
    */
@@ -249,13 +286,20 @@ export class Trainer {
     if (this.run instanceof GpuTrainingRun) await this.run.recover(this.snapshot, this.options.onDeviceLost);
   }
 
-  private async trainStep(batches: readonly MicroBatch[]): Promise<StepResult> {
+  /** The step's pass over its micro-batches (forward, loss, gradients into their accumulators): the losses summed. */
+  private async pass(batches: readonly MicroBatch[]): Promise<{ loss: number; distillLoss?: number }> {
     const o = this.options;
     const K = o.microBatches ?? 1;
     if (batches.length !== K) throw new Error(`a step takes ${K} micro-batches, got ${batches.length}`);
+    const distils = this.stepInputs.has(DISTILL_LABELS);
     let loss = 0;
+    let distillLoss = 0;
     for (const [k, b] of batches.entries()) {
       const inputs: Record<string, Float32Array | Uint32Array> = { image: b.images, labels: b.labels };
+      if (distils) {
+        if (!b.distill) throw new Error(`step ${this.stepsDone + 1}: the step distils (distill ${o.distill}) but micro-batch ${k} has no distill labels`);
+        inputs[DISTILL_LABELS] = b.distill;
+      }
       // Only a step that accumulates over micro-batches (or a gradient shared by two parameters) has the flag.
       if (this.stepInputs.has(FIRST_MICRO_BATCH)) inputs[FIRST_MICRO_BATCH] = Uint32Array.of(k === 0 ? 1 : 0);
       if (o.classWeights) inputs.class_weights = o.classWeights;
@@ -265,13 +309,20 @@ export class Trainer {
       if (invalid > 0) throw new Error(`step ${this.stepsDone + 1}: ${invalid} label values are neither a class nor the ignore index ${o.ignoreIndex}`);
       // Each micro-batch's loss is already scaled by 1 / K.
       loss += (out.get('loss') as Float32Array)[0];
+      if (out.has('distill_loss')) distillLoss += (out.get('distill_loss') as Float32Array)[0];
     }
+    return distils ? { loss, distillLoss } : { loss };
+  }
+
+  private async trainStep(batches: readonly MicroBatch[]): Promise<StepResult> {
+    const o = this.options;
+    const { loss, distillLoss } = await this.pass(batches);
     if (!Number.isFinite(loss)) throw new Error(`step ${this.stepsDone + 1}: the loss is ${loss}; stopping before the update`);
     const lr = learningRate(o, this.stepsDone);
     const hyper = sgdHyperData({ lr, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 1e-4, first: this.stepsDone === 0 });
     await this.run.update({ sgd: hyper });
     this.stepsDone++;
-    return { loss, lr };
+    return distillLoss === undefined ? { loss, lr } : { loss, distillLoss, lr };
   }
 
   dispose(): void {

@@ -29,6 +29,12 @@ export interface LossOptions {
   terms?: LossTerms;
   /** A binary model's [0, z] logits: Dice counts only the foreground (smp's mode='binary'). */
   binary?: boolean;
+  /**
+   * Weight of a second cross-entropy, against an input 'distill_labels' [N,H,W] u32 (the
+   * starting model's classes where nobody painted: Learning without Forgetting's term, with hard
+   * targets). 0 or absent: no such input.
+   */
+  distill?: number;
 }
 
 export interface TrainingGraphs {
@@ -58,6 +64,9 @@ export function trainingBatchNorms(graph: Graph): Graph {
 /** The accumulator and momentum buffer names of a parameter. */
 export const gradName = (param: string): string => `${param}#grad`;
 export const momentumName = (param: string): string => `${param}#momentum`;
+
+/** The step's input of the starting model's classes, with LossOptions.distill. */
+export const DISTILL_LABELS = 'distill_labels';
 
 /** The step's per-run flag: 1 on a step's first micro-batch (its gradients overwrite the accumulators). */
 export const FIRST_MICRO_BATCH = 'first_micro_batch';
@@ -140,13 +149,24 @@ export function buildTrainingGraphs(network: Graph, loss: LossOptions, trains: (
     lossValues.push(l);
     invalid.push(bad);
   }
-  const total = lossValues.length === 1 ? lossValues[0] : b.addValues('loss', lossValues[0], lossValues[1]);
+  let distilled: Value | undefined;
+  if (loss.distill) {
+    // Only the main head keeps what it knew: an auxiliary head is a training aid.
+    const teacher = b.input(DISTILL_LABELS, [N, H, W], 'u32');
+    const [l, seed] = b.node('distill_out', { type: 'softmax_cross_entropy', logits, labels: teacher, attrs: { ignoreIndex: loss.ignoreIndex, scale: scale * loss.distill } });
+    seeds.set(logits, b.addValues('distill_out:dlogits', seeds.get(logits)!, seed));
+    lossValues.push(l);
+    distilled = l;
+  }
+  let total = lossValues[0];
+  for (const [k, l] of lossValues.slice(1).entries()) total = b.addValues(k === lossValues.length - 2 ? 'loss' : `loss:${k}`, total, l);
   const forward = b.build();
   const { graph: withBackward, grads } = differentiate(forward, seeds, trainable);
 
   const step = accumulateGradients(withBackward, trainable, grads, (loss.microBatches ?? 1) > 1);
   // Only the loss and the label check come back each step; logits stay on the GPU.
   const outputs = new Map<string, Value>([['loss', total], ['invalid_labels', invalid[0]]]);
+  if (distilled) outputs.set('distill_loss', distilled);
   const stepGraph: Graph = { ...step, outputs };
 
   const u = new GraphBuilder();

@@ -29,7 +29,7 @@ const BUNDLE = '/deeplab.js';
 const SIDE = 24;
 const STEPS = 8;
 /** Every run's settings: batch norms training, so their statistics are state a resume restores too. */
-const SETTINGS = { steps: STEPS, crop: TINY_SIZE, batch: 2, lr: 0.01, seed: 3, freezeBn: false };
+const SETTINGS = { recipe: 'plain', steps: STEPS, crop: TINY_SIZE, batch: 2, lr: 0.01, seed: 3, freezeBn: false };
 
 /**
  * What the page keeps on `window.__t` for the test's calls (set up again after each reload): the

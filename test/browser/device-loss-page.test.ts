@@ -160,7 +160,7 @@ for (const browser of BROWSERS) {
               const losses: number[] = [];
               // Batch statistics and momentum both carry over from step to step: the replay must restore both.
               const tuned = await lib.fineTune(model, [{ image: rgb, labels }], {
-                steps, crop: size, lr: 0.0003, batch: 2, freezeBn: false, seed: 5,
+                recipe: 'plain', steps, crop: size, lr: 0.0003, batch: 2, freezeBn: false, seed: 5,
                 onStep: (r: { step: number; loss: number }) => {
                   losses.push(r.loss);
                   if (lose && r.step === lostAfter) model.ctx.device.destroy();

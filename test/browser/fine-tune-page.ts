@@ -71,7 +71,7 @@ function oneStep<T extends Uint8Array | Float32Array>(bands: T, labels: Uint8Arr
     image: { width: W, height: H, channels: C, layout: 'interleaved' as const, data: bands.slice(k * H * W * C, (k + 1) * H * W * C) as T },
     labels: labels.slice(k * H * W, (k + 1) * H * W),
   }));
-  const options = { steps: 1, crop: H, batch: N, lr, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false };
+  const options = { recipe: 'plain' as const, steps: 1, crop: H, batch: N, lr, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false };
   return { samples, options };
 }
 

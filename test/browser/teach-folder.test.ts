@@ -162,7 +162,7 @@ describe("browser: teaching from a data-set folder (the demo's teach mode) @slow
     if (typeof folder === 'string') throw new Error(`the page refused the folder: ${folder}`);
     expectNodeLabels(dir, folder, 2);
     const run = await page.evaluate(
-      ({ steps, size }) => (window as unknown as { deeplabDemo: Demo }).deeplabDemo.teachAsIs({ steps, crop: size, batch: 1, lr: 0.0003, seed: 1, augment: false }),
+      ({ steps, size }) => (window as unknown as { deeplabDemo: Demo }).deeplabDemo.teachAsIs({ recipe: 'plain', steps, crop: size, batch: 1, lr: 0.0003, seed: 1, augment: false }),
       { steps: STEPS, size: SIZE },
     );
     console.log(`      (${run.painted.join(', ')} pixels labelled in the two windows; loss ${run.losses.map((l) => l.toFixed(3)).join(' ')})`);

@@ -82,6 +82,7 @@ for (const browser of BROWSERS) {
         async ({ png, strokes, probe, steps, size }) => {
           const result = await (window as unknown as { deeplabDemo: { teach(o: unknown): Promise<TeachResult> } }).deeplabDemo.teach({
             images: [{ url: `data:image/png;base64,${png}`, name: 'window.png', strokes }],
+            recipe: 'plain',
             steps,
             crop: size,
             batch: 1,
@@ -168,7 +169,7 @@ for (const browser of BROWSERS) {
           const w = window as unknown as { deeplabDemo: TeachDemo; __again: Promise<unknown> };
           // The first run's last line goes, so the second run's steps are the ones seen.
           document.getElementById('teach-progress')!.textContent = '';
-          w.__again = w.deeplabDemo.teach({ images: [{ url: `data:image/png;base64,${png}`, name: 'window.png', strokes }], steps, crop: size, batch: 1, lr: 0.0003, seed: 1, augment: false, every: 2 });
+          w.__again = w.deeplabDemo.teach({ images: [{ url: `data:image/png;base64,${png}`, name: 'window.png', strokes }], recipe: 'plain', steps, crop: size, batch: 1, lr: 0.0003, seed: 1, augment: false, every: 2 });
           w.__again.catch(() => undefined);
         },
         { png: Buffer.from(encodeRgbPng(image)).toString('base64'), strokes, steps: STEPS, size: SIZE },

@@ -359,6 +359,8 @@ describe('kernel tuning: the tuner and programs', function () {
   });
 
   it('in a half-precision program, times f16-accumulating GEMMs only where they pass their accuracy check, and the program runs the f16 choice', async function () {
+    // Cold, beside a busy loop on both cores of a 2-core host, 183 s (stress runs, docs/testing.md): twice that and more.
+    this.timeout(600_000);
     const ctx = await testContext();
     if (!ctx.hasHalf) this.skip();
     await withTuneStore('cached', async (ctx) => {

@@ -89,6 +89,8 @@ describe('kernel: batched matmul', () => {
   }
 
   it('every tile on f16 tensors (f32 sums), either operand transposed', async function () {
+    // Cold, on a loaded 2-core host, 209 s (stress runs, docs/testing.md): twice that and more.
+    this.timeout(600_000);
     const ctx = await testContext();
     if (!ctx.hasHalf) this.skip();
     for (const [transA, transB] of [[false, true], [true, false]] as const) {

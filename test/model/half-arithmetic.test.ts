@@ -84,7 +84,9 @@ function agreement(a: Uint8Array[], b: Uint8Array[]): number {
   return same / total;
 }
 
-for (const { id, size } of [{ id: 'mobilenetv2-pascal-257', size: 257 }, { id: 'mobilenetv2-pascal-513', size: 513 }]) {
+// The 257 model alone: the 513 model is the same network at four times the pixels (278 s of a
+// cold run's 368 s on a 2-core host), its figures in docs/performance.md measured once.
+for (const { id, size } of [{ id: 'mobilenetv2-pascal-257', size: 257 }]) {
   describe(`model: f16 arithmetic on the VOC sample (${id}) @slow`, function () {
     this.timeout(1_800_000);
     let ctx: GpuContext;

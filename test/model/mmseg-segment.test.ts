@@ -208,7 +208,7 @@ describe('mmseg models: segment() as mmseg infers', function () {
       // Three bands, every pixel labelled.
       const labels = Uint8Array.from({ length: 33 * 33 }, (_, p) => Math.min(2, Math.floor((p % 33) / 11)));
       const steps: FineTuneStep[] = [];
-      const tuned = await fineTune(model, [{ image, labels }], { steps: 12, crop: 33, lr: 0.01, classes: ['left', 'middle', 'right'], scale: [1, 1], flip: false, seed: 5, onStep: (r) => void steps.push(r) });
+      const tuned = await fineTune(model, [{ image, labels }], { recipe: 'plain', steps: 12, crop: 33, lr: 0.01, classes: ['left', 'middle', 'right'], scale: [1, 1], flip: false, seed: 5, onStep: (r) => void steps.push(r) });
       try {
         expect(steps.length).to.equal(12);
         console.log(`      loss ${steps[0].loss.toFixed(3)} -> ${steps[11].loss.toFixed(3)}`);

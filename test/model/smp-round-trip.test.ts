@@ -128,7 +128,7 @@ describe('smp folders: exported here, loaded by smp.from_pretrained and run by s
         image: { width: W, height: H, data: Uint8Array.from(images.data.subarray(i * H * W * 3, (i + 1) * H * W * 3)) },
         labels: Uint8Array.from(labels.data.subarray(i * H * W, (i + 1) * H * W)),
       }));
-      const tuned = await fineTune(model, samples, { steps: 2, crop: 64, batch: 2, lr: 0.01, scale: [1, 1], flip: false, freezeBn: false, seed: 1 });
+      const tuned = await fineTune(model, samples, { recipe: 'plain', steps: 2, crop: 64, batch: 2, lr: 0.01, scale: [1, 1], flip: false, freezeBn: false, seed: 1 });
       try {
         const ckpt = join(dir, 'tuned.safetensors');
         writeFileSync(ckpt, await checkpointBytes(tuned));

@@ -21,7 +21,7 @@ import { messages, runCli } from '../cli/run-cli.js';
 import { randomArray, randomRgbImage, rng, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 import { TF_MNV2_257, TF_MNV2_513, TORCHVISION_RESNET50, writeMmsegV3plus, writeSmp, writeXception } from './tflite-fixtures.js';
-import { tfPython, tfRun } from './tflite-tf.js';
+import { type TfInput, tfPython, tfRuns } from './tflite-tf.js';
 
 const VOC = sharedPath('data', 'voc-sample');
 const PHOTO = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
@@ -78,62 +78,85 @@ describe('TF Lite export: TF\'s interpreter runs the files and gives our logits 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Exports `path` at its size, runs TF on `input` (random where none is given) and checks the bounds against forwardToHost. */
-  async function check(name: string, path: string, size: [number, number] | null, precisions: TflitePrecision[], input?: Float32Array, written?: string): Promise<void> {
-    const w = await loadWeights(path);
-    const model = await loadModel(path, { ctx: await testContext() });
-    try {
-      const [height, width] = size ?? [w.slide?.crop ?? 65, w.slide?.crop ?? 65];
-      const x = input ?? randomArray(height * width * 3, -1, 1, rng());
-      const ours = await model.forwardToHost(x, height, width);
-      for (const precision of precisions) {
-        // The file the command wrote where one is given, else the library's.
-        const file = precision === 'float32' && written ? written : join(dir, `${name}-${precision}.tflite`);
-        if (file !== written) exportTflite(file, w, { height, width, precision });
-        const tf = tfRun(python, dir, file, x, [1, height, width, 3]);
-        // forwardToHost's output: the logits at the input's size (an imported file's own output, at its own size).
-        expect(tf.shape.length, `${name} ${precision}: NHWC`).to.equal(4);
-        expect(tf.shape.reduce((a, b) => a * b, 1), `${name} ${precision}: the output is forwardToHost's`).to.equal(ours.length);
-        expect(tf.shape[3], `${name} ${precision}: a channel per class`).to.equal(w.config.numClasses);
-        if (!name.startsWith('segformer')) expect(tf.shape.slice(1, 3), `${name}: at the input's size`).to.deep.equal([height, width]);
-        const err = relativeError(tf.output, ours);
-        const agree = labelAgreement(tf.output, ours, w.config.numClasses);
-        console.log(`      (${name} ${precision}: relative error ${err.toExponential(2)}, labels ${(100 * agree).toFixed(3)} %)`);
-        expect(err, `${name} ${precision}: TF's logits against forwardToHost's`).to.be.below(BOUNDS[precision].error);
-        expect(agree, `${name} ${precision}: labels`).to.be.at.least(BOUNDS[precision].agreement);
+  /** One model to check: exported at `size` (its crop where null) in each precision, run on `input` (random where none is given). */
+  interface Case {
+    name: string;
+    path: string;
+    size: [number, number] | null;
+    precisions: TflitePrecision[];
+    input?: Float32Array;
+    /** The float32 file `deeplab export` wrote, checked in place of the library's. */
+    written?: string;
+  }
+
+  /** Exports each case, runs TF on all the files in one process, and checks the bounds against forwardToHost. */
+  async function check(...cases: Case[]): Promise<void> {
+    const runs: { name: string; precision: TflitePrecision; classes: number; size: [number, number]; ours: Float32Array; run: TfInput }[] = [];
+    for (const { name, path, size, precisions, input, written } of cases) {
+      const w = await loadWeights(path);
+      const model = await loadModel(path, { ctx: await testContext() });
+      try {
+        const [height, width] = size ?? [w.slide?.crop ?? 65, w.slide?.crop ?? 65];
+        const x = input ?? randomArray(height * width * 3, -1, 1, rng());
+        const ours = await model.forwardToHost(x, height, width);
+        for (const precision of precisions) {
+          const file = precision === 'float32' && written ? written : join(dir, `${name}-${precision}.tflite`);
+          if (file !== written) exportTflite(file, w, { height, width, precision });
+          runs.push({ name, precision, classes: w.config.numClasses, size: [height, width], ours, run: { model: file, input: x, shape: [1, height, width, 3] } });
+        }
+      } finally {
+        model.dispose();
       }
-    } finally {
-      model.dispose();
+    }
+    const results = tfRuns(python, dir, runs.map((r) => r.run));
+    for (const [i, { name, precision, classes, size, ours }] of runs.entries()) {
+      const tf = results[i];
+      // forwardToHost's output: the logits at the input's size (an imported file's own output, at its own size).
+      expect(tf.shape.length, `${name} ${precision}: NHWC`).to.equal(4);
+      expect(tf.shape.reduce((a, b) => a * b, 1), `${name} ${precision}: the output is forwardToHost's`).to.equal(ours.length);
+      expect(tf.shape[3], `${name} ${precision}: a channel per class`).to.equal(classes);
+      if (!name.startsWith('segformer')) expect(tf.shape.slice(1, 3), `${name}: at the input's size`).to.deep.equal(size);
+      const err = relativeError(tf.output, ours);
+      const agree = labelAgreement(tf.output, ours, classes);
+      console.log(`      (${name} ${precision}: relative error ${err.toExponential(2)}, labels ${(100 * agree).toFixed(3)} %)`);
+      expect(err, `${name} ${precision}: TF's logits against forwardToHost's`).to.be.below(BOUNDS[precision].error);
+      expect(agree, `${name} ${precision}: labels`).to.be.at.least(BOUNDS[precision].agreement);
     }
   }
 
   it('TF MobileNetV2 257 (the real weights) on a VOC photo: float32 and float16', async () => {
     const w = await loadWeights(TF_MNV2_257);
     const [x] = calibrationInputs(w, [await readImage(PHOTO)], 257, 257);
-    await check('mnv2-257', TF_MNV2_257, [257, 257], ['float32', 'float16'], x);
+    await check({ name: 'mnv2-257', path: TF_MNV2_257, size: [257, 257], precisions: ['float32', 'float16'], input: x });
   });
 
   it('TF MobileNetV2 513 (the real weights) on a VOC photo: float32 and float16', async () => {
     const w = await loadWeights(TF_MNV2_513);
     const [x] = calibrationInputs(w, [await readImage(PHOTO)], 513, 513);
-    await check('mnv2-513', TF_MNV2_513, [513, 513], ['float32', 'float16'], x);
+    await check({ name: 'mnv2-513', path: TF_MNV2_513, size: [513, 513], precisions: ['float32', 'float16'], input: x });
   });
 
   it("torchvision's DeepLabv3-ResNet-50 and the Xception-65 DeepLabv3+ fixtures: float32", async () => {
-    await check('torchvision-resnet50', TORCHVISION_RESNET50, [49, 65], ['float32']);
-    await check('xception65-v3plus', writeXception(dir), [65, 65], ['float32']);
+    await check(
+      { name: 'torchvision-resnet50', path: TORCHVISION_RESNET50, size: [49, 65], precisions: ['float32'] },
+      { name: 'xception65-v3plus', path: writeXception(dir), size: [65, 65], precisions: ['float32'] },
+    );
   });
 
   it('mmseg DeepLabv3+ ResNet-18 and smp DeepLabV3+ (ResNet-18, EfficientNet-B0) fixtures: float32', async () => {
-    await check('mmseg-v3plus-r18', writeMmsegV3plus(dir), [49, 65], ['float32']);
-    await check('smp-tu-resnet18', writeSmp('deeplabv3plus-tu-resnet18'), [64, 64], ['float32', 'float16']);
-    await check('smp-efficientnet-b0', writeSmp('deeplabv3plus-efficientnet-b0'), [64, 64], ['float32']);
+    await check(
+      { name: 'mmseg-v3plus-r18', path: writeMmsegV3plus(dir), size: [49, 65], precisions: ['float32'] },
+      { name: 'smp-tu-resnet18', path: writeSmp('deeplabv3plus-tu-resnet18'), size: [64, 64], precisions: ['float32', 'float16'] },
+      { name: 'smp-efficientnet-b0', path: writeSmp('deeplabv3plus-efficientnet-b0'), size: [64, 64], precisions: ['float32'] },
+    );
   });
 
   it('transformer families where builtins express them (BATCH_MATMUL, SOFTMAX, layer and group norm as their arithmetic): MobileViT, MobileViTV2 and a SegFormer folder: float32', async () => {
-    await check('mobilevit-xx-small', sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small'), [64, 64], ['float32']);
-    await check('mobilevitv2-0.5', sharedPath('fixtures', 'hf', 'mobilevitv2-0.5-deeplabv3'), [64, 64], ['float32']);
-    await check('segformer', 'test/fixtures/hub-onnx/segformer-dynamo', [64, 64], ['float32']);
+    await check(
+      { name: 'mobilevit-xx-small', path: sharedPath('fixtures', 'hf', 'deeplabv3-mobilevit-xx-small'), size: [64, 64], precisions: ['float32'] },
+      { name: 'mobilevitv2-0.5', path: sharedPath('fixtures', 'hf', 'mobilevitv2-0.5-deeplabv3'), size: [64, 64], precisions: ['float32'] },
+      { name: 'segformer', path: 'test/fixtures/hub-onnx/segformer-dynamo', size: [64, 64], precisions: ['float32'] },
+    );
   });
 
   it('int8 of TF MobileNetV2 257, by `deeplab export --precision int8 --calibrate` on five VOC images: TF runs it; its classes are our reader\'s on >= 99.5 % of pixels of three photos and float32\'s on >= 99 %; the file is <= 0.3x float32\'s; --int8-io takes the pixels as they are', async () => {
@@ -152,13 +175,22 @@ describe('TF Lite export: TF\'s interpreter runs the files and gives our logits 
       const photos = await Promise.all(PHOTOS.map((p) => readImage(p)));
       const inputs = calibrationInputs(w, photos, 257, 257);
       let [withOurs, withFloat, ioWithFloat, pixels] = [0, 0, 0, 0];
+      // Each photo through the int8, float32 and --int8-io files (the photo's bytes, resized to the
+      // input, as they are), in one TF process.
+      const shape = [1, 257, 257, 3];
+      const tfs = tfRuns(
+        python,
+        dir,
+        inputs.flatMap((x, i) => [
+          { model: int8, input: x, shape },
+          { model: float, input: x, shape },
+          { model: io, input: resizeRgbPil(photos[i], 257, 257).data, shape },
+        ]),
+      );
       for (const [i, x] of inputs.entries()) {
-        const tfInt8 = argmaxOf(tfRun(python, dir, int8, x, [1, 257, 257, 3]).output, 21);
-        const tfFloat = argmaxOf(tfRun(python, dir, float, x, [1, 257, 257, 3]).output, 21);
+        const [tfInt8, tfFloat] = [tfs[3 * i].output, tfs[3 * i + 1].output].map((o) => argmaxOf(o, 21));
         const oursInt8 = argmaxOf(await ours.forwardToHost(x, 257, 257), 21);
-        // --int8-io: the photo's bytes, resized to the input, as they are.
-        const bytes = resizeRgbPil(photos[i], 257, 257).data;
-        const tfIo = tfRun(python, dir, io, bytes, [1, 257, 257, 3]);
+        const tfIo = tfs[3 * i + 2];
         expect([tfIo.info.input.dtype, tfIo.info.output.dtype]).to.deep.equal(['uint8', 'int8']);
         const ioClasses = argmaxOf(tfIo.output, 21);
         for (let p = 0; p < tfInt8.length; p++) {
@@ -195,6 +227,6 @@ describe('TF Lite export: TF\'s interpreter runs the files and gives our logits 
     const r = await runCli(['export', '--model', kept, '--format', 'tflite', '--size', String(TINY_SIZE), '--out', file]);
     expect(r.code, messages(r.stderr)).to.equal(0);
     expect(existsSync(file)).to.equal(true);
-    await check('fine-tuned', kept, [TINY_SIZE, TINY_SIZE], ['float32'], undefined, file);
+    await check({ name: 'fine-tuned', path: kept, size: [TINY_SIZE, TINY_SIZE], precisions: ['float32'], written: file });
   });
 });

@@ -37,15 +37,30 @@ export interface TfRun {
   info: { input: { dtype: string; quantization: number[] }; output: { dtype: string; name: string; quantization: number[] }; median_ms?: number };
 }
 
-/** Runs `model` (a .tflite path) on `input` in TF's interpreter, one thread; `extra` adds the script's options. */
-export function tfRun(python: string, dir: string, model: string, input: Float32Array | Uint8Array | Int8Array, shape: readonly number[], extra: string[] = []): TfRun {
-  const tag = Math.random().toString(36).slice(2);
-  const inPath = join(dir, `in-${tag}.npy`);
-  const outPath = join(dir, `out-${tag}.npy`);
-  writeNpy(inPath, input, shape);
-  const r = spawnSync(python, [RUN, model, inPath, outPath, ...extra], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${python} ${RUN} ${model}: ${r.stdout}\n${r.stderr.split('\n').slice(-12).join('\n')}`);
-  const out = readNpy(outPath);
-  const line = r.stdout.trim().split('\n').pop()!;
-  return { output: Float32Array.from(out.data), shape: out.shape, info: JSON.parse(line) as TfRun['info'] };
+/** One model for tfRuns: the .tflite path and the input it is given, in the model's own shape. */
+export interface TfInput {
+  model: string;
+  input: Float32Array | Uint8Array | Int8Array;
+  shape: readonly number[];
+}
+
+/**
+ * Runs each model on its input in TF's interpreter, one thread, all in one Python process (TF's
+ * import takes seconds, more than most of the runs); `extra` adds the script's options.
+ */
+export function tfRuns(python: string, dir: string, runs: readonly TfInput[], extra: string[] = []): TfRun[] {
+  const paths = runs.map((_, i) => {
+    const tag = `${i}-${Math.random().toString(36).slice(2)}`;
+    return { input: join(dir, `in-${tag}.npy`), output: join(dir, `out-${tag}.npy`) };
+  });
+  runs.forEach((r, i) => writeNpy(paths[i].input, r.input, r.shape));
+  const args = runs.flatMap((r, i) => [r.model, paths[i].input, paths[i].output]);
+  const r = spawnSync(python, [RUN, ...args, ...extra], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${python} ${RUN} ${runs.map((x) => x.model).join(' ')}: ${r.stdout}\n${r.stderr.split('\n').slice(-12).join('\n')}`);
+  // One JSON line per model, in order, after whatever TF printed first.
+  const lines = r.stdout.trim().split('\n').slice(-runs.length);
+  return paths.map((p, i) => {
+    const out = readNpy(p.output);
+    return { output: Float32Array.from(out.data), shape: out.shape, info: JSON.parse(lines[i]) as TfRun['info'] };
+  });
 }

@@ -20,7 +20,7 @@ import { VOC_SAMPLE } from './teach-fixture.js';
 const SIDE = 24;
 const STEPS = 6;
 /** The settings of every run here: batch norms training, so their statistics are state a resume must restore too. */
-const SETTINGS = { steps: STEPS, crop: TINY_SIZE, batch: 2, lr: 0.001, seed: 3, freezeBn: false } satisfies Partial<FineTuneOptions>;
+const SETTINGS = { recipe: 'plain', steps: STEPS, crop: TINY_SIZE, batch: 2, lr: 0.001, seed: 3, freezeBn: false } satisfies Partial<FineTuneOptions>;
 
 describe('train: fineTune keeping its run in a folder and resuming it', function () {
   this.timeout(300_000);

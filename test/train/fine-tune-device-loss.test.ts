@@ -30,7 +30,7 @@ describe('train: fineTune losing its device', function () {
       const losses: number[] = [];
       // Batch statistics and momentum both carry over from step to step: the replay must restore both.
       const tuned = await fineTune(model, [sample], {
-        steps: STEPS, crop: CROP, lr: 0.002, batch: 2, freezeBn: false, seed: 5, ...o,
+        recipe: 'plain', steps: STEPS, crop: CROP, lr: 0.002, batch: 2, freezeBn: false, seed: 5, ...o,
         onStep: (r) => {
           losses.push(r.loss);
           if (lose?.(r.step)) model.ctx.device.destroy();

@@ -14,6 +14,7 @@ import { checkpointBytes } from '../../src/model/checkpoint-bytes.js';
 import { type DeepLabModel, loadModel } from '../../src/model/model.js';
 import { type FineTuneStep, UNLABELLED, fineTune } from '../../src/train/fine-tune.js';
 import { expectAbortError, expectRejects, relativeError, testContext } from '../helpers.js';
+import { pixelCrossEntropy } from './pixel-cross-entropy.js';
 import { cropImage, cropLabels, teachWindow } from './teach-fixture.js';
 
 const CROP = 33;
@@ -21,22 +22,6 @@ const CROP = 33;
 /** Painted strokes: the ground truth on every 4th row, the rest unlabelled. */
 function strokes(labels: Uint8Array, width: number): Uint8Array {
   return labels.map((v, p) => (Math.floor(p / width) % 4 === 0 ? v : UNLABELLED));
-}
-
-/** PyTorch's mean cross-entropy over the pixels whose label is a class, from [H,W,C] logits. */
-function crossEntropy(logits: Float32Array, labels: Uint8Array, C: number): number {
-  let sum = 0;
-  let n = 0;
-  for (let p = 0; p < labels.length; p++) {
-    if (labels[p] === UNLABELLED) continue;
-    const row = logits.subarray(p * C, (p + 1) * C);
-    const max = Math.max(...row);
-    let z = 0;
-    for (const v of row) z += Math.exp(v - max);
-    sum += Math.log(z) + max - row[labels[p]];
-    n++;
-  }
-  return sum / n;
 }
 
 describe('train: fineTune (teaching a loaded model a few labelled images)', function () {
@@ -69,10 +54,10 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
     // The crop is the whole sample (no scaling, no flip): the first step's forward pass is the model's.
     const normalize = model.config.normalization === 'imagenet' ? normalizeImagenet : normalizeToMinusOneOne;
     const logits = await model.forwardToHost(normalize(sample.image), CROP, CROP);
-    const expected = crossEntropy(logits, sample.labels, model.numClasses);
+    const expected = pixelCrossEntropy(logits, sample.labels, model.numClasses).loss;
 
     const steps: FineTuneStep[] = [];
-    const tuned = await fineTune(model, [sample], { steps: 12, crop: CROP, lr: 0.001, scale: [1, 1], flip: false, seed: 3, onStep: (r) => void steps.push(r) });
+    const tuned = await fineTune(model, [sample], { recipe: 'plain', steps: 12, crop: CROP, lr: 0.001, scale: [1, 1], flip: false, seed: 3, onStep: (r) => void steps.push(r) });
     try {
       const losses = steps.map((s) => s.loss);
       console.log(`      (loss ${losses.map((l) => l.toFixed(3)).join(' ')}; ${(steps.reduce((t, s) => t + s.ms, 0) / steps.length).toFixed(0)} ms a step)`);
@@ -107,7 +92,7 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
 
   it('a class list makes a new classifier for those classes; labels are checked against it', async () => {
     const labels = sample.labels.map((v) => (v === 1 ? 2 : v)); // aeroplane is class 2 of 3
-    const tuned = await fineTune(model, [{ image: sample.image, labels }], { steps: 2, crop: CROP, lr: 0.01, classes: ['background', 'cat', 'aeroplane'], scale: [1, 1] });
+    const tuned = await fineTune(model, [{ image: sample.image, labels }], { recipe: 'plain', steps: 2, crop: CROP, lr: 0.01, classes: ['background', 'cat', 'aeroplane'], scale: [1, 1] });
     try {
       expect(tuned.numClasses).to.equal(3);
       expect(tuned.classNames).to.deep.equal(['background', 'cat', 'aeroplane']);
@@ -125,14 +110,14 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
     const labels = new Uint8Array(120 * 120).fill(UNLABELLED);
     for (let y = 50; y < 70; y++) labels.fill(1, y * 120 + 50, y * 120 + 70);
     const steps: FineTuneStep[] = [];
-    const tuned = await fineTune(model, [{ image, labels }], { steps: 10, crop: CROP, lr: 0.001, scale: [1, 1], seed: 11, onStep: (r) => void steps.push(r), shouldStop: () => steps.length === 4 });
+    const tuned = await fineTune(model, [{ image, labels }], { recipe: 'plain', steps: 10, crop: CROP, lr: 0.001, scale: [1, 1], seed: 11, onStep: (r) => void steps.push(r), shouldStop: () => steps.length === 4 });
     tuned.dispose();
     expect(steps.map((s) => s.step), 'stopped after the 4th step').to.deep.equal([1, 2, 3, 4]);
     for (const s of steps) expect(s.loss, `step ${s.step}'s loss (a crop with labelled pixels)`).to.be.greaterThan(0);
   });
 
   it('an AbortSignal cancels it with an AbortError: an aborted one before any GPU work, one aborted mid-run between steps', async () => {
-    const o = { steps: 5, crop: CROP, lr: 0.001, scale: [1, 1] as [number, number] };
+    const o = { recipe: 'plain' as const, steps: 5, crop: CROP, lr: 0.001, scale: [1, 1] as [number, number] };
     const controller = new AbortController();
     controller.abort();
     const heard: string[] = [];
@@ -157,7 +142,7 @@ describe('train: fineTune (teaching a loaded model a few labelled images)', func
 
   it('refuses bad samples and options with errors that name them', async () => {
     const { image, labels } = sample;
-    const o = { steps: 1, crop: CROP, lr: 0.01 };
+    const o = { recipe: 'plain' as const, steps: 1, crop: CROP, lr: 0.01 };
     await expectRejects(fineTune(model, [], o), 'fineTune: no samples (give at least one labelled image)');
     await expectRejects(fineTune(model, [{ image, labels: labels.subarray(1) }], o), `fineTune: sample 0: labels must be a Uint8Array of 33x33 = 1089 values, got 1088`);
     await expectRejects(fineTune(model, [sample, { image, labels: new Uint8Array(labels.length).fill(UNLABELLED) }], o), 'fineTune: sample 1: no pixel is labelled (paint at least one stroke)');

@@ -45,7 +45,7 @@ describe('training: fine-tuning an imported ONNX graph and exporting it back', f
     const r = rng();
     const image = { width: 48, height: 40, data: Uint8Array.from({ length: 48 * 40 * 3 }, () => Math.floor(r() * 256)) };
     const labels = Uint8Array.from({ length: 48 * 40 }, (_, i) => Math.floor(i / 640));
-    const tuned = await fineTune(model, [{ image, labels }], { steps: 2, crop: 33, lr: 0.01, classes: ['sky', 'road', 'car'], freezeBn: false, seed: 3 });
+    const tuned = await fineTune(model, [{ image, labels }], { recipe: 'plain', steps: 2, crop: 33, lr: 0.01, classes: ['sky', 'road', 'car'], freezeBn: false, seed: 3 });
     try {
       expect(tuned.classNames).to.deep.equal(['sky', 'road', 'car']);
       const ckpt = join(dir, 'tuned.safetensors');

@@ -228,7 +228,7 @@ describe("training: PyTorch's ONNX export of transformers' SegFormer, its step a
       const before = await model.parameters();
       const steps: FineTuneStep[] = [];
       // momentum 0 and no weight decay: after = before - lr g; lr a power of two, so lr g is exact and the update's rounding small.
-      const o = { steps: 1, crop: W, batch: N, lr: DOOR_LR, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false, seed: 1 };
+      const o = { recipe: 'plain' as const, steps: 1, crop: W, batch: N, lr: DOOR_LR, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false, seed: 1 };
       const tuned = await fineTune(model, teachSamples(), { ...o, onStep: (r) => void steps.push(r) });
       try {
         const after = await tuned.parameters();
@@ -266,7 +266,7 @@ describe("training: PyTorch's ONNX export of transformers' SegFormer, its step a
     const dir = mkdtempSync(join(tmpdir(), 'onnx-segformer-'));
     const model = await loadModel(file('model.onnx'), { ctx: await testContext() });
     try {
-      const tuned = await fineTune(model, teachSamples(), { steps: 2, crop: 48, batch: 2, lr: 0.01, classes: ['sky', 'road', 'car'], freezeBn: false, seed: 3 });
+      const tuned = await fineTune(model, teachSamples(), { recipe: 'plain', steps: 2, crop: 48, batch: 2, lr: 0.01, classes: ['sky', 'road', 'car'], freezeBn: false, seed: 3 });
       try {
         const ckpt = join(dir, 'tuned.safetensors');
         await tuned.save(ckpt);

@@ -263,7 +263,7 @@ describe('training: smp DeepLabV3/V3+ MobileNetV2 steps against smp float64 (fix
           const before = await model.parameters();
           const steps: FineTuneStep[] = [];
           // momentum 0 and no weight decay: after = before - lr g (the first step's buffer is g whatever the momentum).
-          const o = { steps: 1, crop: 64, batch: 2, lr: DOOR_LR, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false, loss };
+          const o = { recipe: 'plain' as const, steps: 1, crop: 64, batch: 2, lr: DOOR_LR, momentum: 0, weightDecay: 0, scale: [1, 1] as [number, number], flip: false, freezeBn: false, loss };
           const tuned = await fineTune(model, teachSamples(folder), { ...o, onStep: (r) => void steps.push(r) });
           try {
             const after = await tuned.parameters();

@@ -127,7 +127,7 @@ describe('training: TF DeepLab Xception-65 gradients against TF (fixtures/tf-xce
     const labels = Uint8Array.from(readNpy(join(DIR, `grad_labels_${height}x${width}.npy`)).data);
     const steps: FineTuneStep[] = [];
     try {
-      const tuned = await fineTune(model, [{ image, labels }], { steps: 6, crop: 33, lr: 0.01, scale: [1, 1], flip: false, seed: 3, onStep: (r) => void steps.push(r) });
+      const tuned = await fineTune(model, [{ image, labels }], { recipe: 'plain', steps: 6, crop: 33, lr: 0.01, scale: [1, 1], flip: false, seed: 3, onStep: (r) => void steps.push(r) });
       try {
         const losses = steps.map((s) => s.loss);
         console.log(`      (loss ${losses.map((l) => l.toFixed(3)).join(' ')}; ${(steps.reduce((t, s) => t + s.ms, 0) / steps.length).toFixed(0)} ms a step)`);

@@ -16,7 +16,7 @@ import type { EngineCase, EngineResult } from './deno-engine.js';
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'deno-engine.js');
 const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
 const WEIGHTS = sharedPath('weights', 'deeplabv3_257_mv_gpu.tflite');
-const FINE_TUNE = { steps: 2, crop: 65, lr: 0.01, scale: [1, 1] as [number, number], flip: false, seed: 3 };
+const FINE_TUNE = { recipe: 'plain' as const, steps: 2, crop: 65, lr: 0.01, scale: [1, 1] as [number, number], flip: false, seed: 3 };
 
 function agreement(a: Uint8Array, b: Uint8Array): number {
   expect(a.length, 'class map sizes').to.equal(b.length);

@@ -16,7 +16,7 @@ export interface EngineCase {
   weights: string;
   image: { width: number; height: number; rgb: string };
   labels: string;
-  fineTune: Pick<FineTuneOptions, 'steps' | 'crop' | 'lr' | 'scale' | 'flip' | 'seed'>;
+  fineTune: Pick<FineTuneOptions, 'recipe' | 'steps' | 'crop' | 'lr' | 'scale' | 'flip' | 'seed'>;
   /** Timed f32 segments after two warm-ups (bench/wgpu.ts); none by default. */
   timedRuns?: number;
 }

@@ -1,10 +1,10 @@
-// Run by Deno, not by mocha: tuning with every candidate of the hardware-class spaces on wgpu
-// (the GEMM's tiled kernels among them, which once crashed naga and with it Firefox). The
-// adapter is lavapipe, so the context is told it is a GPU; then the default model is tuned at a
-// small network size with no budget to stop it, and labels the pixels of an input of that size
-// with what tuning chose.
+// Run by Deno, not by mocha: tuning over the hardware-class spaces on wgpu (the GEMM's tiled
+// kernels among them, which once crashed naga and with it Firefox). The adapter is lavapipe, so
+// the context is told it is a GPU; then the default model is tuned at a small network size with
+// no budget to stop it, each layer shape until `patience` candidates in a row were no faster than
+// its best, and labels the pixels of an input of that size with what tuning chose.
 //
-//   deno run --allow-read dist/test/wgpu/deno-tune.js <weights> <size>
+//   deno run --allow-read dist/test/wgpu/deno-tune.js <weights> <size> <patience>
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import type * as Deeplab from '../../src/browser/index.js';
@@ -22,7 +22,7 @@ export interface TuneResult {
 }
 
 if ('Deno' in globalThis) {
-  const [weightsPath, sizeText] = (globalThis as unknown as { Deno: { args: string[] } }).Deno.args;
+  const [weightsPath, sizeText, patienceText] = (globalThis as unknown as { Deno: { args: string[] } }).Deno.args;
   const lib = (await import(new URL('../../browser/deeplab.js', import.meta.url).href)) as typeof Deeplab;
   const ctx = await lib.GpuContext.create({ tune: 'off' });
   // The hardware class's spaces and defaults on this CPU adapter.
@@ -43,9 +43,9 @@ if ('Deno' in globalThis) {
     });
   };
   const before = await labels(model);
-  // A patience longer than any space still times every candidate; being finite, it times each
-  // in one pass rather than the best of two (what it picks is not what this checks).
-  const report = await model.tune({ height: size, width: size, budgetMs: 3_600_000, patience: 10_000 });
+  // A finite patience times each candidate in one pass rather than the best of two (what it
+  // picks is not what this checks); one longer than any space times every candidate.
+  const report = await model.tune({ height: size, width: size, budgetMs: 3_600_000, patience: Number(patienceText) });
   model.dispose();
   // A new model compiles its programs with the choices tuning stored on the context.
   const tuned = await lib.loadModel(new Uint8Array(readFileSync(weightsPath)), { ctx, tune: 'cached' });

@@ -4,6 +4,7 @@
 import { shapeString } from '../../gpu/tensor.js';
 import { type GroupNormParams, groupNormCpu, groupNormGradCpu, groupNormGradSpecs, groupNormSpecs, prepareGroupNorm, prepareGroupNormGrad } from '../../kernels/groupnorm/groupnorm.js';
 import { normGradOnnx } from '../onnx/rules/norm-grads.js';
+import { tfliteNormalise } from '../tflite/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -74,25 +75,7 @@ export const groupNormOp: OpDef<GroupNormOp> = {
   },
   // TF Lite: its arithmetic over each item's every value (one group), then the affine map per channel.
   tflite(op, [out], g) {
-    const shape = op.input.shape;
-    const item = [shape[0], 1, 1, 1];
-    const axes = g.constant('axes', 'INT32', [3], [1, 2, 3]);
-    const none = { fusedActivationFunction: 'NONE' };
-    const step = (opcode: string, hint: string, inputs: number[], dims: readonly number[], table?: string): number => {
-      const y = g.intermediate(hint, dims);
-      g.op(opcode, inputs, [y], table ? { table, fields: table === 'ReducerOptions' ? { keepDims: true } : none } : undefined);
-      return y;
-    };
-    const x = g.tensor(op.input);
-    const mean = step('MEAN', 'mean', [x, axes], item, 'ReducerOptions');
-    const centred = step('SUB', 'centred', [x, mean], shape, 'SubOptions');
-    const squares = step('MUL', 'squares', [centred, centred], shape, 'MulOptions');
-    const variance = step('MEAN', 'variance', [squares, axes], item, 'ReducerOptions');
-    const padded = step('ADD', 'variance_eps', [variance, g.constant('eps', 'FLOAT32', [], [op.attrs.eps])], item, 'AddOptions');
-    const inverse = step('RSQRT', 'rsqrt', [padded], item);
-    const normed = step('MUL', 'normalised', [centred, inverse], shape, 'MulOptions');
-    const scaled = step('MUL', 'scaled', [normed, g.tensor(op.gamma)], shape, 'MulOptions');
-    g.op('ADD', [scaled, g.tensor(op.beta)], [out], { table: 'AddOptions', fields: none });
+    tfliteNormalise(g, { ...op, eps: op.attrs.eps }, g.constant('axes', 'INT32', [3], [1, 2, 3]), [op.input.shape[0], 1, 1, 1], out);
   },
 };
 

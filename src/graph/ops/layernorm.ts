@@ -13,6 +13,7 @@ import {
   prepareLayerNormGrad,
 } from '../../kernels/layernorm/layernorm.js';
 import { normGradOnnx } from '../onnx/rules/norm-grads.js';
+import { tfliteNormalise } from '../tflite/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -78,25 +79,7 @@ export const layerNormOp: OpDef<LayerNormOp> = {
   },
   // TF Lite has no layer-norm builtin: its arithmetic over the last axis, (x - mean) x rsqrt(var + eps) x gamma + beta.
   tflite(op, [out], g) {
-    const shape = op.input.shape;
-    const reduced = [...shape.slice(0, -1), 1];
-    const last = g.constant('axis', 'INT32', [1], [shape.length - 1]);
-    const none = { fusedActivationFunction: 'NONE' };
-    const step = (opcode: string, hint: string, inputs: number[], dims: readonly number[], table?: string): number => {
-      const y = g.intermediate(hint, dims);
-      g.op(opcode, inputs, [y], table ? { table, fields: table === 'ReducerOptions' ? { keepDims: true } : none } : undefined);
-      return y;
-    };
-    const x = g.tensor(op.input);
-    const mean = step('MEAN', 'mean', [x, last], reduced, 'ReducerOptions');
-    const centred = step('SUB', 'centred', [x, mean], shape, 'SubOptions');
-    const squares = step('MUL', 'squares', [centred, centred], shape, 'MulOptions');
-    const variance = step('MEAN', 'variance', [squares, last], reduced, 'ReducerOptions');
-    const padded = step('ADD', 'variance_eps', [variance, g.constant('eps', 'FLOAT32', [], [op.attrs.eps])], reduced, 'AddOptions');
-    const inverse = step('RSQRT', 'rsqrt', [padded], reduced);
-    const normed = step('MUL', 'normalised', [centred, inverse], shape, 'MulOptions');
-    const scaled = step('MUL', 'scaled', [normed, g.tensor(op.gamma)], shape, 'MulOptions');
-    g.op('ADD', [scaled, g.tensor(op.beta)], [out], { table: 'AddOptions', fields: none });
+    tfliteNormalise(g, { ...op, eps: op.attrs.eps }, g.constant('axis', 'INT32', [1], [op.input.shape.length - 1]), [...op.input.shape.slice(0, -1), 1], out);
   },
 };
 

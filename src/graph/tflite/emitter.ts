@@ -87,3 +87,28 @@ export function tfliteFusedError(what: string): Error {
 export const HWIO_TO_OHWI: readonly number[] = [3, 0, 1, 2];
 /** HWIO depthwise weights [kh,kw,1,C] as TF Lite's [1,kh,kw,C]. */
 export const HWIO_TO_1HWC: readonly number[] = [2, 0, 1, 3];
+
+/**
+ * A normalisation as TF Lite's arithmetic (it has no layer- or group-norm builtin):
+ * (x - mean) x rsqrt(var + eps) x gamma + beta, mean and variance over `axes` (a constant tensor)
+ * kept as dims `reduced`, written into `out`.
+ */
+export function tfliteNormalise(g: TfliteEmitter, op: { input: Value; gamma: Value; beta: Value; eps: number }, axes: number, reduced: readonly number[], out: number): void {
+  const shape = op.input.shape;
+  const none = { fusedActivationFunction: 'NONE' };
+  const step = (opcode: string, hint: string, inputs: number[], dims: readonly number[], table?: string): number => {
+    const y = g.intermediate(hint, dims);
+    g.op(opcode, inputs, [y], table ? { table, fields: table === 'ReducerOptions' ? { keepDims: true } : none } : undefined);
+    return y;
+  };
+  const x = g.tensor(op.input);
+  const mean = step('MEAN', 'mean', [x, axes], reduced, 'ReducerOptions');
+  const centred = step('SUB', 'centred', [x, mean], shape, 'SubOptions');
+  const squares = step('MUL', 'squares', [centred, centred], shape, 'MulOptions');
+  const variance = step('MEAN', 'variance', [squares, axes], reduced, 'ReducerOptions');
+  const padded = step('ADD', 'variance_eps', [variance, g.constant('eps', 'FLOAT32', [], [op.eps])], reduced, 'AddOptions');
+  const inverse = step('RSQRT', 'rsqrt', [padded], reduced);
+  const normed = step('MUL', 'normalised', [centred, inverse], shape, 'MulOptions');
+  const scaled = step('MUL', 'scaled', [normed, g.tensor(op.gamma)], shape, 'MulOptions');
+  g.op('ADD', [scaled, g.tensor(op.beta)], [out], { table: 'AddOptions', fields: none });
+}

@@ -39,7 +39,7 @@ export interface TrainingRun {
   update(inputs: Record<string, HostValues>): Promise<void>;
   /** State as the run holds it now, in our layouts, by name. */
   readState(parts: readonly StatePart[]): Promise<HostParams>;
-  /** Sets state values (a resumed run's momentum). */
+  /** Sets state values (a resumed run's momentum, the parameters a measuring run is given). */
   writeState(state: HostParams): void;
   /** Bytes the step plans for activations and scratch (0 where the device does not plan them). */
   readonly activationBytes: number;

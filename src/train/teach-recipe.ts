@@ -1,0 +1,123 @@
+// fineTune's settings with the recipe's choices filled in where the caller left them out.
+//
+// Recipe 'strokes' (the default), for a few painted strokes: the images at the size the network
+// sees them, taught whole (crops centred on the strokes, the painted classes in turn, where the
+// crop is smaller), the classes painted weighed towards the same, the pixels nobody painted
+// distilled to the starting model's classes, a share of the strokes held out and the best step on
+// them kept, the head alone trained, the learning rate and the steps from how much is painted.
+// Each choice was measured on the VOC sample and CamVid (`npm run bench -- --parts teach`;
+// docs/training.md#teaching-from-strokes gives the figures).
+//
+// Recipe 'plain': `deeplab train`'s augmentation over the images as given, every parameter
+// trained, nothing distilled or held out, the last step kept; steps, crop and lr must be given.
+import type { FineTuneRecipe, FineTuneSettings } from './fine-tune-settings.js';
+
+/** The settings a run uses, each the caller's or the recipe's. */
+export interface TeachSettings {
+  recipe: FineTuneRecipe;
+  steps: number;
+  crop: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  scale: [number, number];
+  flip: boolean;
+  freezeBackbone: boolean;
+  freezeBn: boolean;
+  dropout: boolean;
+  seed: number;
+  sampleSize: 'network' | 'image';
+  cropAt: 'strokes' | 'anywhere';
+  distill: number;
+  balance: number;
+  holdOut: number;
+  evalEvery: number;
+  keep: 'best' | 'last';
+}
+
+/** What the recipe reads of the samples. */
+export interface PaintedFacts {
+  /** Painted pixels over all pixels of the samples (as given). */
+  paintedShare: number;
+  /** The network's input side (the larger), where the images are taught at its size. */
+  networkSide: number;
+}
+
+/**
+ * Recipe 'strokes', as measured (docs/training.md#how-the-recipe-was-chosen). The crop is the
+ * whole image as the network sees it (up to `maxCrop`), unscaled: a smaller crop shows the head's
+ * image pooling another average than segment() does, and taught so the taught model got worse on
+ * the images it was taught. The head alone trains (the backbone too undid more than it taught);
+ * the learning rate and the steps grow with the share painted between `few` and `many`.
+ */
+export const STROKES_RECIPE = {
+  maxCrop: 513,
+  batch: 1,
+  scale: [1, 1] as [number, number],
+  distill: 1,
+  balance: 0.5,
+  holdOut: 0.2,
+  evalEvery: 5,
+  few: { share: 0.01, steps: 20, lr: 0.001 },
+  many: { share: 0.25, steps: 30, lr: 0.003 },
+};
+
+/** A value between a and b as the share moves from few to many (on a log scale), clamped. */
+function between(share: number, a: number, b: number): number {
+  const { few, many } = STROKES_RECIPE;
+  const t = Math.min(1, Math.max(0, Math.log(Math.max(share, 1e-9) / few.share) / Math.log(many.share / few.share)));
+  return a + t * (b - a);
+}
+
+const RECIPES: readonly FineTuneRecipe[] = ['strokes', 'plain'];
+
+function oneOf<T extends string>(what: string, v: T | undefined, allowed: readonly T[], dflt: T): T {
+  if (v === undefined) return dflt;
+  if (!allowed.includes(v)) throw new Error(`fineTune: ${what} must be ${allowed.map((a) => `'${a}'`).join(' or ')}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** The caller's settings with the recipe's where left out; a setting out of range is refused by name. */
+export function teachSettings(o: FineTuneSettings, facts: PaintedFacts): TeachSettings {
+  const recipe = oneOf('recipe', o.recipe, RECIPES, 'strokes');
+  const plain = recipe === 'plain';
+  if (plain) {
+    const missing = (['steps', 'crop', 'lr'] as const).filter((k) => o[k] === undefined);
+    if (missing.length) throw new Error(`fineTune: recipe 'plain' takes its ${missing.join(', ')} from the caller: give ${missing.join(' and ')}`);
+  }
+  const r = STROKES_RECIPE;
+  const share = facts.paintedShare;
+  const holdOut = o.holdOut ?? (plain ? 0 : r.holdOut);
+  if (!(typeof holdOut === 'number' && holdOut >= 0 && holdOut < 1)) throw new Error(`fineTune: holdOut must be a share in [0, 1), got ${JSON.stringify(o.holdOut)}`);
+  const distill = o.distill ?? (plain ? 0 : r.distill);
+  if (!(typeof distill === 'number' && distill >= 0 && Number.isFinite(distill))) throw new Error(`fineTune: distill must be a non-negative weight, got ${JSON.stringify(o.distill)}`);
+  const balance = o.balance ?? (plain ? 0 : r.balance);
+  if (!(typeof balance === 'number' && balance >= 0 && balance <= 1)) throw new Error(`fineTune: balance must be a power in [0, 1], got ${JSON.stringify(o.balance)}`);
+  const evalEvery = o.evalEvery ?? r.evalEvery;
+  if (!Number.isInteger(evalEvery) || evalEvery < 1) throw new Error(`fineTune: evalEvery must be a positive whole number of steps, got ${JSON.stringify(o.evalEvery)}`);
+  const freezeBn = o.freezeBn ?? true;
+  if (holdOut > 0 && !freezeBn) {
+    throw new Error('fineTune: holdOut measures the held-out strokes with the training pass, which updates the batch-norm statistics when freezeBn is false: give holdOut: 0, or keep freezeBn');
+  }
+  return {
+    recipe,
+    steps: o.steps ?? Math.round(between(share, r.few.steps, r.many.steps)),
+    crop: o.crop ?? Math.min(r.maxCrop, facts.networkSide),
+    batch: o.batch ?? (plain ? 1 : r.batch),
+    lr: o.lr ?? Number(between(share, r.few.lr, r.many.lr).toPrecision(2)),
+    warmup: o.warmup ?? 0,
+    scale: o.scale ?? (plain ? [0.5, 2.0] : r.scale),
+    flip: o.flip ?? true,
+    freezeBackbone: o.freezeBackbone ?? !plain,
+    freezeBn,
+    dropout: o.dropout ?? false,
+    seed: o.seed ?? 0,
+    sampleSize: oneOf('sampleSize', o.sampleSize, ['network', 'image'], plain ? 'image' : 'network'),
+    cropAt: oneOf('cropAt', o.cropAt, ['strokes', 'anywhere'], plain ? 'anywhere' : 'strokes'),
+    distill,
+    balance,
+    holdOut,
+    evalEvery,
+    keep: oneOf('keep', o.keep, ['best', 'last'], plain ? 'last' : 'best'),
+  };
+}

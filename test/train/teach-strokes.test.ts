@@ -1,0 +1,224 @@
+// Teaching from strokes, the parts that need no GPU: strokes made from a label map (bands,
+// scribbles, clicks: src/train/stroke-patterns.ts), the held-out split of whole strokes
+// (stroke-split.ts), strokes resized to the network's view without losing one (teach-data.ts),
+// the crops centred on the strokes with the starting model's classes aligned to them and the
+// held-out windows counting each pixel once (teach-crops.ts), and the recipe's settings
+// (teach-recipe.ts). Label maps are random from the run's seed.
+import { expect } from 'chai';
+import type { LoadedWeights } from '../../src/model/loading/load-weights.js';
+import { splitStrokes, strokeComponents } from '../../src/train/stroke-split.js';
+import { STROKE_PATTERNS, strokesFromLabels } from '../../src/train/stroke-patterns.js';
+import { heldOutPasses, strokeBatch } from '../../src/train/teach-crops.js';
+import { type StrokeSample, paintedByClass, resizeStrokes } from '../../src/train/teach-data.js';
+import { STROKES_RECIPE, teachSettings } from '../../src/train/teach-recipe.js';
+import { UNLABELLED } from '../../src/train/teach-samples.js';
+import { expectThrows, rng } from '../helpers.js';
+
+/** A label map of `rects` random rectangles of classes 0..classes-1 over background 0, a 255 border around each. */
+function randomScene(width: number, height: number, rects: number, classes: number, r: () => number): Uint8Array {
+  const labels = new Uint8Array(width * height);
+  for (let k = 0; k < rects; k++) {
+    const w = 6 + Math.floor(r() * width * 0.4);
+    const h = 6 + Math.floor(r() * height * 0.4);
+    const x0 = Math.floor(r() * (width - w));
+    const y0 = Math.floor(r() * (height - h));
+    const c = 1 + Math.floor(r() * (classes - 1));
+    for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) labels[y * width + x] = x === x0 || y === y0 || x === x0 + w - 1 || y === y0 + h - 1 ? 255 : c;
+  }
+  return labels;
+}
+
+/** Random strokes: `n` short horizontal runs of random classes over an unlabelled map. */
+function randomStrokes(width: number, height: number, n: number, classes: number, r: () => number): Uint8Array {
+  const labels = new Uint8Array(width * height).fill(UNLABELLED);
+  for (let k = 0; k < n; k++) {
+    const y = Math.floor(r() * height);
+    const x0 = Math.floor(r() * (width - 8));
+    const c = Math.floor(r() * classes);
+    for (let x = x0; x < x0 + 2 + Math.floor(r() * 6); x++) labels[y * width + x] = c;
+  }
+  return labels;
+}
+
+describe('train: teaching from strokes, without the GPU', () => {
+  it('strokes from a label map: bands every 24th row band; scribbles and clicks inside each region large enough, in its class; nothing where the map ignores', () => {
+    const r = rng();
+    for (let trial = 0; trial < 4; trial++) {
+      const [w, h] = [60 + Math.floor(r() * 80), 50 + Math.floor(r() * 80)];
+      const truth = randomScene(w, h, 4, 5, r);
+      const bands = strokesFromLabels(truth, w, h, 'bands');
+      for (let p = 0; p < truth.length; p++) expect(bands[p], `band pixel ${p}`).to.equal(Math.floor(p / w) % 24 < 5 && truth[p] !== 255 ? truth[p] : UNLABELLED);
+      const { component, classes } = strokeComponents(truth, w, h, 255);
+      const sizes = classes.map((_, id) => component.filter((c) => c === id).length);
+      for (const pattern of ['scribbles', 'clicks'] as const) {
+        const s = strokesFromLabels(truth, w, h, pattern, { seed: trial, radius: 3 });
+        const paintedIn = classes.map(() => 0);
+        for (let p = 0; p < s.length; p++) {
+          if (s[p] === UNLABELLED) continue;
+          expect(s[p], `${pattern}: pixel ${p}'s class`).to.equal(truth[p]);
+          paintedIn[component[p]]++;
+        }
+        for (const [id, n] of paintedIn.entries()) {
+          if (sizes[id] >= 100) expect(n, `${pattern}: region ${id} (${sizes[id]} pixels) painted`).to.be.greaterThan(0);
+          else expect(n, `${pattern}: region ${id} (${sizes[id]} pixels, under 100) left alone`).to.equal(0);
+          if (pattern === 'clicks') expect(n, `clicks: region ${id}: at most two dots of radius 3`).to.be.at.most(2 * 29);
+        }
+        expect(strokesFromLabels(truth, w, h, pattern, { seed: trial, radius: 3 }), `${pattern}: the same from the same seed`).to.deep.equal(s);
+      }
+    }
+    expectThrows(() => strokesFromLabels(new Uint8Array(4), 2, 2, 'dots' as never), 'strokesFromLabels: pattern must be one of bands, scribbles, clicks, got "dots"');
+    expectThrows(() => strokesFromLabels(new Uint8Array(3), 2, 2, 'bands'), 'strokesFromLabels: labels must be a Uint8Array of 2x2 values');
+    expect(STROKE_PATTERNS).to.deep.equal(['bands', 'scribbles', 'clicks']);
+  });
+
+  it('the held-out split takes whole strokes, round(share x strokes) of each class, leaving each class one to teach', () => {
+    const r = rng();
+    for (let trial = 0; trial < 6; trial++) {
+      const [w, h] = [40 + Math.floor(r() * 40), 30 + Math.floor(r() * 40)];
+      const labels = randomStrokes(w, h, 5 + Math.floor(r() * 30), 4, r);
+      const share = 0.1 + r() * 0.5;
+      const { train, heldOut } = splitStrokes(labels, w, h, share, trial, UNLABELLED);
+      const { component, classes } = strokeComponents(labels, w, h, UNLABELLED);
+      const perClass = new Map<number, number>();
+      for (const c of classes) perClass.set(c, (perClass.get(c) ?? 0) + 1);
+      const held = new Map<number, boolean>();
+      for (let p = 0; p < labels.length; p++) {
+        if (labels[p] === UNLABELLED) {
+          expect([train[p], heldOut?.[p] ?? UNLABELLED], `unpainted pixel ${p}`).to.deep.equal([UNLABELLED, UNLABELLED]);
+          continue;
+        }
+        const isHeld = heldOut !== null && heldOut[p] !== UNLABELLED;
+        expect(isHeld ? heldOut![p] : train[p], `painted pixel ${p} in one part, its class kept`).to.equal(labels[p]);
+        expect(isHeld ? train[p] : (heldOut?.[p] ?? UNLABELLED), `painted pixel ${p} in one part only`).to.equal(UNLABELLED);
+        const id = component[p];
+        if (held.has(id)) expect(held.get(id), `stroke ${id} in one part whole`).to.equal(isHeld);
+        held.set(id, isHeld);
+      }
+      for (const [c, n] of perClass) {
+        const heldOfClass = classes.filter((k, id) => k === c && held.get(id)).length;
+        expect(heldOfClass, `class ${c}: strokes held out of ${n} at share ${share.toFixed(2)}`).to.equal(Math.min(n - 1, Math.round(share * n)));
+      }
+      expect(splitStrokes(labels, w, h, share, trial, UNLABELLED), 'the same split from the same seed').to.deep.equal({ train, heldOut });
+    }
+    const one = new Uint8Array(16).fill(UNLABELLED).fill(2, 0, 3);
+    expect(splitStrokes(one, 4, 4, 0.5, 0, UNLABELLED).heldOut, 'a class painted once is never held out').to.equal(null);
+    expect(splitStrokes(one, 4, 4, 0, 0, UNLABELLED).heldOut).to.equal(null);
+    expectThrows(() => splitStrokes(one, 4, 4, 1, 0, UNLABELLED), 'holdOut must be a share in [0, 1), got 1');
+  });
+
+  it('strokes resized to the network keep every stroke in its class; enlarged, they are resized nearest', () => {
+    const r = rng();
+    for (let trial = 0; trial < 4; trial++) {
+      const [w, h] = [80 + Math.floor(r() * 200), 80 + Math.floor(r() * 200)];
+      // Strokes a pixel high: a nearest-neighbour downscale would drop many.
+      const indices = randomStrokes(w, h, 30, 5, r);
+      const [tw, th] = [20 + Math.floor(r() * 50), 20 + Math.floor(r() * 50)];
+      const small = resizeStrokes({ width: w, height: h, indices }, tw, th);
+      expect([small.width, small.height]).to.deep.equal([tw, th]);
+      const { component, classes } = strokeComponents(indices, w, h, UNLABELLED);
+      // A target pixel's footprint: the source pixels [floor(x w / tw), floor((x + 1) w / tw)) across (at least one), likewise down.
+      const from = (x: number, n: number, size: number): number => Math.floor((x * n) / size);
+      const upTo = (x: number, n: number, size: number): number => Math.max(from(x, n, size) + 1, from(x + 1, n, size));
+      const target = (v: number, n: number, size: number): number => Array.from({ length: size }, (_, x) => x).find((x) => from(x, n, size) <= v && v < upTo(x, n, size))!;
+      for (const [id, c] of classes.entries()) {
+        const p = component.indexOf(id);
+        const [x, y] = [target(p % w, w, tw), target(Math.floor(p / w), h, th)];
+        // The target pixel whose footprint holds the stroke's first pixel is painted (perhaps by another class painted more there).
+        expect(small.indices[y * tw + x], `stroke ${id} (class ${c}) at its first pixel`).to.not.equal(UNLABELLED);
+      }
+      for (let q = 0; q < small.indices.length; q++) {
+        if (small.indices[q] === UNLABELLED) continue;
+        const [x, y] = [q % tw, Math.floor(q / tw)];
+        // Its centre's class, or one painted in its footprint.
+        let found = indices[Math.floor(((y + 0.5) * h) / th) * w + Math.floor(((x + 0.5) * w) / tw)] === small.indices[q];
+        for (let sy = from(y, h, th); sy < upTo(y, h, th); sy++) for (let sx = from(x, w, tw); sx < upTo(x, w, tw); sx++) found ||= indices[sy * w + sx] === small.indices[q];
+        expect(found, `pixel ${q}'s class ${small.indices[q]} is painted at its centre or in its footprint`).to.equal(true);
+      }
+      const big = resizeStrokes({ width: 10, height: 8, indices: indices.subarray(0, 80) }, 25, 19);
+      for (let q = 0; q < 25 * 19; q++) expect(big.indices[q]).to.equal(indices[Math.floor(((Math.floor(q / 25) + 0.5) * 8) / 19) * 10 + Math.floor((((q % 25) + 0.5) * 10) / 25)]);
+    }
+  });
+
+  /** A band image whose two bands are each pixel's x and y, with strokes and a teacher map: a crop's values say where each of its pixels came from. */
+  function coordinateSample(w: number, h: number, r: () => number): StrokeSample {
+    const normalized = new Float32Array(w * h * 2);
+    for (let p = 0; p < w * h; p++) normalized.set([p % w, Math.floor(p / w)], 2 * p);
+    const labels = randomStrokes(w, h, 12, 3, r);
+    const teacher = Uint8Array.from(labels, (v, p) => (v === UNLABELLED ? (p * 7) % 5 : UNLABELLED));
+    const label = { width: w, height: h, indices: labels };
+    const heldOut = { width: w, height: h, indices: randomStrokes(w, h, 6, 3, r) };
+    return { image: { width: w, height: h, channels: 2, normalized }, label, heldOut, teacher: { width: w, height: h, indices: teacher }, byClass: paintedByClass(label) };
+  }
+  const weights = { config: { inChannels: 2 } } as unknown as LoadedWeights;
+
+  it("crops centred on the strokes hold the class in turn, the starting model's classes aligned with them; held-out windows count each pixel once", () => {
+    const r = rng();
+    const samples = [coordinateSample(70, 50, r), coordinateSample(45, 90, r)];
+    const C = 33;
+    const batch = 3;
+    for (let step = 0; step < 6; step++) {
+      const b = strokeBatch(samples, step, weights, { crop: C, scale: [1, 1], flip: true, seed: 4, cropAt: 'strokes' }, batch, true);
+      expect(b.distill, 'the distillation labels').to.have.length(batch * C * C);
+      for (let k = 0; k < batch; k++) {
+        const i = step * batch + k;
+        const s = samples[i % 2];
+        const { width } = s.label;
+        let painted = 0;
+        for (let d = 0; d < C * C; d++) {
+          const [x, y] = [b.images[2 * (k * C * C + d)], b.images[2 * (k * C * C + d) + 1]];
+          const label = b.labels[k * C * C + d];
+          const taught = b.distill![k * C * C + d];
+          // The padding (the crop past the image) holds 0 bands and no label.
+          if (label === UNLABELLED && taught === UNLABELLED) continue;
+          const p = y * width + x;
+          expect([label, taught], `crop ${i}, pixel ${d}: the labels of its source (${x}, ${y})`).to.deep.equal([s.label.indices[p], s.teacher!.indices[p]]);
+          if (label === s.byClass[Math.floor(i / 2) % s.byClass.length].cls) painted++;
+        }
+        expect(painted, `crop ${i}: pixels of the class in turn`).to.be.greaterThan(0);
+      }
+    }
+    const again = strokeBatch(samples, 3, weights, { crop: C, scale: [0.5, 1.5], flip: true, seed: 4, cropAt: 'anywhere' }, batch, false);
+    expect(again.distill, 'no distillation labels where the step does not distil').to.equal(undefined);
+    expect(strokeBatch(samples, 3, weights, { crop: C, scale: [0.5, 1.5], flip: true, seed: 4, cropAt: 'anywhere' }, batch, false), 'the same crops from (seed, step)').to.deep.equal(again);
+
+    const passes = heldOutPasses(samples, weights, C, 2, true);
+    const heldOut = samples.reduce((n, s) => n + s.heldOut!.indices.filter((v) => v !== UNLABELLED).length, 0);
+    expect(passes.reduce((n, p) => n + p.pixels, 0), 'held-out pixels over the passes').to.equal(heldOut);
+    let counted = 0;
+    const seen = new Set<string>();
+    for (const p of passes) {
+      expect([...p.batch.distill!].every((v) => v === UNLABELLED), 'nothing distilled in a held-out pass').to.equal(true);
+      for (let d = 0; d < p.batch.labels.length; d++) {
+        if (p.batch.labels[d] === UNLABELLED) continue;
+        counted++;
+        const key = `${p.batch.images[2 * d]},${p.batch.images[2 * d + 1]},${p.batch.labels[d]}`;
+        expect(seen.has(key), `held-out pixel ${key} counted once`).to.equal(false);
+        seen.add(key);
+      }
+    }
+    expect(counted).to.equal(heldOut);
+  });
+
+  it("the recipe: 'strokes' fills in what is left out from the share painted, 'plain' needs steps, crop and lr; settings out of range are refused by name", () => {
+    const few = teachSettings({}, { paintedShare: 0.002, networkSide: 257 });
+    expect(few).to.deep.include({ recipe: 'strokes', balance: STROKES_RECIPE.balance, crop: 257, batch: STROKES_RECIPE.batch, scale: STROKES_RECIPE.scale, freezeBackbone: true, sampleSize: 'network', cropAt: 'strokes', distill: STROKES_RECIPE.distill, holdOut: STROKES_RECIPE.holdOut, keep: 'best', freezeBn: true, flip: true });
+    expect([few.steps, few.lr], 'few strokes: the least steps and learning rate').to.deep.equal([STROKES_RECIPE.few.steps, STROKES_RECIPE.few.lr]);
+    const many = teachSettings({}, { paintedShare: 0.9, networkSide: 513 });
+    expect([many.steps, many.lr], 'much painted: the most').to.deep.equal([STROKES_RECIPE.many.steps, STROKES_RECIPE.many.lr]);
+    expect(teachSettings({}, { paintedShare: 0.1, networkSide: 65 }).crop, 'the whole image as the network sees it').to.equal(65);
+    expect(teachSettings({}, { paintedShare: 0.1, networkSide: 2049 }).crop, 'up to the largest crop').to.equal(STROKES_RECIPE.maxCrop);
+    expect(teachSettings({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 }, { paintedShare: 0.1, networkSide: 257 })).to.deep.include({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 });
+    const plain = teachSettings({ recipe: 'plain', steps: 4, crop: 33, lr: 0.01 }, { paintedShare: 0.1, networkSide: 257 });
+    expect(plain).to.deep.include({ batch: 1, scale: [0.5, 2.0], freezeBackbone: false, sampleSize: 'image', cropAt: 'anywhere', distill: 0, balance: 0, holdOut: 0, keep: 'last' });
+    const facts = { paintedShare: 0.1, networkSide: 257 };
+    expectThrows(() => teachSettings({ recipe: 'plain', crop: 33 }, facts), "fineTune: recipe 'plain' takes its steps, lr from the caller: give steps and lr");
+    expectThrows(() => teachSettings({ recipe: 'fancy' as never }, facts), `fineTune: recipe must be 'strokes' or 'plain', got "fancy"`);
+    expectThrows(() => teachSettings({ holdOut: 1 }, facts), 'fineTune: holdOut must be a share in [0, 1), got 1');
+    expectThrows(() => teachSettings({ distill: -1 }, facts), 'fineTune: distill must be a non-negative weight, got -1');
+    expectThrows(() => teachSettings({ evalEvery: 0 }, facts), 'fineTune: evalEvery must be a positive whole number of steps, got 0');
+    expectThrows(() => teachSettings({ keep: 'first' as never }, facts), `fineTune: keep must be 'best' or 'last', got "first"`);
+    expectThrows(() => teachSettings({ cropAt: 'centre' as never }, facts), `fineTune: cropAt must be 'strokes' or 'anywhere', got "centre"`);
+    expectThrows(() => teachSettings({ freezeBn: false }, facts), /^fineTune: holdOut measures the held-out strokes with the training pass, which updates the batch-norm statistics when freezeBn is false/);
+    expect(teachSettings({ freezeBn: false, holdOut: 0 }, facts).freezeBn).to.equal(false);
+  });
+});
