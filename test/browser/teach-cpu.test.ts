@@ -45,7 +45,7 @@ for (const browser of BROWSERS) {
       const image = cropImage(w.photo, w.x, w.y, SIZE, SIZE);
       const png = Buffer.from(encodeRgbPng(image)).toString('base64');
       const strokes = strokesFrom(cropLabels(w.truth, w.x, w.y, SIZE, SIZE), SIZE, SIZE);
-      const settings = { steps: STEPS, crop: SIZE, batch: 1, lr: 0.0003, seed: 1, augment: false, every: 2 };
+      const settings = { recipe: 'plain', steps: STEPS, crop: SIZE, batch: 1, lr: 0.0003, seed: 1, augment: false, every: 2 };
       await page.evaluate(installMainThreadWatch);
       const run = await page.evaluate(
         async ({ png, strokes, settings }) => {

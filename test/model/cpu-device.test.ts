@@ -77,7 +77,7 @@ describe('model: the CPU device', () => {
 
   it('fineTune of a model on the CPU trains on the CPU: the taught model is on the CPU, its first loss the WebGPU model\'s', async () => {
     const sample = { image: photo, labels: new Uint8Array(photo.width * photo.height) };
-    const o = { steps: 1, crop: 33, lr: 0.001, scale: [1, 1] as [number, number], flip: false, seed: 2 };
+    const o = { recipe: 'plain' as const, steps: 1, crop: 33, lr: 0.001, scale: [1, 1] as [number, number], flip: false, seed: 2 };
     const losses: number[][] = [[], []];
     const taught = [await fineTune(cpu, [sample], { ...o, onStep: (r) => void losses[0].push(r.loss) }), await fineTune(gpu, [sample], { ...o, onStep: (r) => void losses[1].push(r.loss) })];
     try {

@@ -1,7 +1,10 @@
 // fineTune on the CPU device (ONNX Runtime) against the same call on WebGPU, as a user makes it:
 // each family of the suite's fixtures loaded on both devices and taught the same window of the
 // VOC photo; every step's loss agrees within 1e-4 (relative) and the taught models label the photo
-// alike. A run kept on one device resumes on the other with the losses of one never stopped.
+// alike (recipe 'plain': the engine's training as deeplab train runs it). A run kept on one device
+// resumes on the other with the losses of one never stopped, and the recipe for strokes
+// (distillation, held-out strokes measured whole by a second run on the parameters, the best step
+// kept) gives the same losses and keeps the same step.
 //
 // The shapes are the smallest that still train each family's whole network (batch 1, crops of 25
 // and 32): the default model and SegFormer, cheap, for 20 steps; the ResNets (12-40 M weights,
@@ -16,6 +19,7 @@ import type { RgbImage } from '../../src/io/rgb-image.js';
 import type { LoadOptions } from '../../src/model/loading/options.js';
 import { type DeepLabModel, loadModel } from '../../src/model/model.js';
 import { type FineTuneOptions, type TeachSample, fineTune } from '../../src/train/fine-tune.js';
+import type { FineTuneReport } from '../../src/train/fine-tune-loop.js';
 import { classAgreement, relativeError, testContext } from '../helpers.js';
 import { type Saved, savedTensor, torchSaveZip } from '../import/torch-save.js';
 import { NUM_BATCHES_TRACKED, prngStateDict, readManifest } from '../model/mmseg-prng.js';
@@ -39,22 +43,22 @@ interface Family {
 }
 
 const FAMILIES: Family[] = [
-  { name: 'TF MobileNetV2 (the default model)', source: () => 'mobilenetv2-pascal-257', run: { steps: 20, crop: 25, batch: 1, lr: 1e-5, seed: 7 } },
+  { name: 'TF MobileNetV2 (the default model)', source: () => 'mobilenetv2-pascal-257', run: { steps: 20, crop: 25, batch: 1, lr: 1e-5, seed: 7, recipe: 'plain' } },
   {
     name: 'torchvision ResNet-50 (random weights, float16 .pth)',
     source: () => sharedPath('fixtures', 'torchvision', 'deeplabv3_resnet50_random_fp16.pth'),
     load: { shortSide: 64 },
-    run: { steps: 3, crop: 25, batch: 1, lr: 1e-4, seed: 7 },
+    run: { steps: 3, crop: 25, batch: 1, lr: 1e-4, seed: 7, recipe: 'plain' },
   },
-  { name: 'smp DeepLabV3+ ResNet-34 (3 classes)', source: (dir) => writeSmpFolder('deeplabv3plus-resnet34', mkdtempSync(join(dir, 'smp-'))).dir, run: { steps: 5, crop: 25, batch: 1, lr: 1e-4, seed: 7 } },
+  { name: 'smp DeepLabV3+ ResNet-34 (3 classes)', source: (dir) => writeSmpFolder('deeplabv3plus-resnet34', mkdtempSync(join(dir, 'smp-'))).dir, run: { steps: 5, crop: 25, batch: 1, lr: 1e-4, seed: 7, recipe: 'plain' } },
   {
     name: "mmseg ResNet-18 DeepLabv3 (mmseg's {'meta', 'state_dict'} file)",
     source: (dir) => mmsegFile(dir),
     load: { testScale: [64, 64] },
-    run: { steps: 5, crop: 25, batch: 1, lr: 1e-4, seed: 7 },
+    run: { steps: 5, crop: 25, batch: 1, lr: 1e-4, seed: 7, recipe: 'plain' },
   },
   // An imported ONNX family: PyTorch's export of transformers' SegFormer (layer norms, attention).
-  { name: "imported ONNX: transformers' SegFormer (PyTorch's export)", source: () => 'test/fixtures/hub-onnx/train-segformer/model.onnx', run: { steps: 20, crop: 32, batch: 1, lr: 1e-4, seed: 7 } },
+  { name: "imported ONNX: transformers' SegFormer (PyTorch's export)", source: () => 'test/fixtures/hub-onnx/train-segformer/model.onnx', run: { steps: 20, crop: 32, batch: 1, lr: 1e-4, seed: 7, recipe: 'plain' } },
 ];
 
 /** mmseg's ResNet-18 DeepLabv3 (Cityscapes' 19 classes) as its tools save it, the values from the fixture's PRNG. */
@@ -121,6 +125,33 @@ describe('train: fineTune on the CPU device as on WebGPU @slow', function () {
       }
     });
   }
+
+  it("the recipe for strokes on the default model: every loss, distillation term and held-out loss within 1e-4 of WebGPU's, the same step kept", async () => {
+    const ctx = await testContext();
+    const o: FineTuneOptions = { steps: 4, crop: 33, evalEvery: 2, seed: 7 };
+    const runs: { losses: number[]; distill: number[]; said: string[]; report: FineTuneReport | null; model: DeepLabModel | null }[] = [];
+    const models: DeepLabModel[] = [await loadModel('mobilenetv2-pascal-257', { ctx }), await loadModel('mobilenetv2-pascal-257', { device: 'cpu' })];
+    try {
+      for (const model of models.slice()) {
+        const run: (typeof runs)[number] = { losses: [], distill: [], said: [], report: null, model: null };
+        runs.push(run);
+        const hooks: FineTuneOptions = { onStep: (r) => void (run.losses.push(r.loss), run.distill.push(r.distillLoss!)), onReport: (r) => void (run.report = r), onProgress: (m) => void run.said.push(m) };
+        run.model = await fineTune(model, samples(), { ...o, ...hooks });
+        models.push(run.model);
+      }
+      const [gpu, cpu] = runs;
+      // The held-out strokes are measured on the image whole, by a second run at its size: on the CPU one of its own.
+      for (const r of runs) expect(r.said.filter((m) => /^compiling the held-out measure at \d+x\d+$/.test(m)), r.said.join('; ')).to.have.length(1);
+      expect(cpu.report!.heldOut, 'held-out strokes measured').to.not.equal(null);
+      expectSameLosses(cpu.losses, gpu.losses, 'strokes: the loss');
+      expectSameLosses(cpu.distill, gpu.distill, 'strokes: the distillation term');
+      expectSameLosses(cpu.report!.heldOut!.measured.map((m) => m.loss), gpu.report!.heldOut!.measured.map((m) => m.loss), 'strokes: the held-out loss');
+      expect(cpu.report!.heldOut!.measured.map((m) => m.step)).to.deep.equal([0, 2, 4]);
+      expect(cpu.report!.keptStep, 'the step kept').to.equal(gpu.report!.keptStep);
+    } finally {
+      for (const m of models) m.dispose();
+    }
+  });
 
   for (const [first, second] of [['cpu', 'webgpu'], ['webgpu', 'cpu']] as const) {
     it(`a run stopped after step 3 on the ${first === 'cpu' ? 'CPU' : 'WebGPU'} resumes on ${second === 'cpu' ? 'the CPU' : 'WebGPU'} with the uninterrupted run's losses`, async () => {
