@@ -29,7 +29,7 @@ describe('deeplab train --device cpu @slow', function () {
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it(`${STEPS} steps on a CamVid sample (the head fine-tuned): every loss within 1e-4 of the same run on WebGPU, the same validation mIoU, checkpoints that label the validation images alike (>= 99.9 % of pixels)`, async () => {
+  it(`${STEPS} steps on a CamVid sample (the head fine-tuned): every loss within 1e-4 of the same run on WebGPU, validation mIoU within a point, checkpoints that label the validation images alike (>= 99.9 % of pixels)`, async () => {
     const data = smallCamvid(tmp, 8);
     const out = (device: string) => join(tmp, device);
     for (const device of ['cpu', 'webgpu']) {
