@@ -3,9 +3,8 @@
 // shares (each can be turned off), an opacity slider, and the times: download, compile at load,
 // the first segment and warm ones apart. Images are segmented in a Web Worker (SegmentationWorker)
 // and the page draws the overlay from the class map; the camera runs on the page's own GPU context
-// (frames never leave the GPU). Where WebGPU is missing both run on the CPU device instead
-// (onnxruntime-web, served at /ort/). What the page offers in this browser is capabilities.js's;
-// window.deeplabDemo is what the browser tests drive.
+// (frames never leave the GPU). Where WebGPU is missing both run on the CPU device (onnxruntime-web,
+// served at /ort/). What the page offers is capabilities.js's; window.deeplabDemo the tests' hook.
 import { GpuContext, SegmentationWorker, keptModelBytes, loadModel, segmentStream, useCpuRuntime } from '/deeplab.js';
 import { CPU_RUNTIME, pageCapabilities } from '/capabilities.js';
 import { drawView, showLegend, view } from '/overlay.js';
@@ -200,9 +199,9 @@ let servedWeights = [];
 /** The server's weights list (fetched once). */
 export const served = () => servedWeights;
 
-/** The adapter in words ("google swiftshader", not "(google swiftshader)"), a software one said to be one. */
-function adapterWords({ description, device, vendor, architecture }) {
-  const what = [description || device, vendor, architecture].filter(Boolean).join(' ') || 'a GPU';
+/** The adapter in words ("google swiftshader", not "(google swiftshader)"; Firefox's by its name), a software one said to be one. */
+function adapterWords({ description, device, vendor, architecture, name }) {
+  const what = [description || device, vendor, architecture].filter(Boolean).join(' ') || name;
   return /swiftshader|llvmpipe|lavapipe|warp/i.test(what) ? `${what}, a software adapter (the GPU emulated on the CPU)` : what;
 }
 
