@@ -3,7 +3,8 @@
 // steps at crop 65 in the page's worker on onnxruntime-web (the page's main thread makes no WebGPU
 // call and sends the painted window once); the loss falls, the run is kept in the browser's
 // storage (OPFS) as on WebGPU, and the page reloaded mid-run resumes it with the losses of the run
-// never stopped.
+// never stopped (recipe 'plain'). The page's own recipe for strokes (the starting model's classes
+// distilled, held-out strokes measured whole by a second run on the CPU) teaches there too.
 import { expect } from 'chai';
 import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { cropImage, cropLabels, teachWindow } from '../train/teach-fixture.js';
@@ -18,7 +19,7 @@ const STEPS = 6;
 const MAX_STEP_MESSAGE_BYTES = 4096;
 
 interface CpuTeachDemo {
-  teach(o: unknown): Promise<{ losses: number[]; seconds: number; trainedFrom: number; trainedAt: number }>;
+  teach(o: unknown): Promise<{ losses: number[]; seconds: number; trainedFrom: number; trainedAt: number; figures: { heldOutLoss: { before: number; after: number } | null; keptStep: number; steps: number } }>;
   unfinishedRun(): Promise<{ step: number; steps: number } | null>;
   resumeRun(probe?: unknown): Promise<{ losses: number[] }>;
   teachReady: Promise<void>;
@@ -80,6 +81,22 @@ for (const browser of BROWSERS) {
       expect(offer!.step).to.be.oneOf([2, 4]);
       const resumed = await page.evaluate(async () => (window as unknown as { deeplabDemo: CpuTeachDemo }).deeplabDemo.resumeRun());
       expect(resumed.losses, 'every step of the resumed run: those kept, then the new').to.deep.equal(run.losses);
+      expect(page.pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
+    });
+
+    it("the recipe for strokes (the page's default) teaches 4 steps at crop 65 on the CPU: the held-out strokes measured, a step kept", async () => {
+      const w = await teachWindow(SIZE);
+      const png = Buffer.from(encodeRgbPng(cropImage(w.photo, w.x, w.y, SIZE, SIZE))).toString('base64');
+      const strokes = strokesFrom(cropLabels(w.truth, w.x, w.y, SIZE, SIZE), SIZE, SIZE);
+      const run = await page.evaluate(
+        ({ png, strokes, size }) => (window as unknown as { deeplabDemo: CpuTeachDemo }).deeplabDemo.teach({ images: [{ url: `data:image/png;base64,${png}`, name: 'window.png', strokes }], steps: 4, crop: size, seed: 1, every: 10 }),
+        { png, strokes, size: SIZE },
+      );
+      console.log(`      (recipe 'strokes': loss ${run.losses.map((l) => l.toFixed(3)).join(' ')}; held-out ${run.figures.heldOutLoss?.before.toFixed(3)} to ${run.figures.heldOutLoss?.after.toFixed(3)}, step ${run.figures.keptStep} kept; ${run.seconds.toFixed(1)} s)`);
+      expect(run.losses).to.have.length(4);
+      expect(run.losses.every(Number.isFinite)).to.equal(true);
+      expect(run.figures.heldOutLoss, 'the held-out strokes measured').to.not.equal(null);
+      expect(run.figures.keptStep).to.be.within(0, 4);
       expect(page.pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
     });
   });
