@@ -1,5 +1,6 @@
 // The runner's parts, its rows and its options (bench/run.ts): one place for what every part
 // module reads.
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BROWSER_ADAPTERS } from './browser.js';
 import { ENGINES, type EngineName } from './page-protocol.js';
@@ -32,9 +33,9 @@ export interface Result {
 }
 
 export function parseArgs(argv: string[]) {
-  const args = benchArgs(BENCH, argv, ['--quick', '--browser-profile'], [
+  const args = benchArgs(BENCH, argv, ['--quick', '--browser-profile', '--cpu-only'], [
     '--parts', '--models', '--repeats', '--warmup', '--warmup-budget', '--batch', '--crop', '--tune-budget', '--peak-tflops', '--ort-providers',
-    '--browser-size', '--browser-adapter', '--browser-engines', '--browser-warmup', '--browser-profile-timing', '--out',
+    '--browser-size', '--browser-adapter', '--browser-engines', '--browser-warmup', '--browser-profile-timing', '--threads', '--out',
     '--teach-cases', '--teach-options', '--teach-images', '--teach-val',
   ]);
   const quick = args.has('--quick');
@@ -79,6 +80,10 @@ export function parseArgs(argv: string[]) {
     image: sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0001.png'),
     /** The photo part browser's transformers.js-folder cases segment whole (the one test/fixtures/hub-onnx's photos are cut from). */
     photo: sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg'),
+    /** Threads of part train's CPU engines (ours on the CPU, PyTorch on the CPU), the same for both (default: the host's). */
+    threads: positive('--threads', availableParallelism()),
+    /** Part train: only the CPU engines (ours on the CPU device, PyTorch on the CPU), not WebGPU's. */
+    cpuOnly: args.has('--cpu-only'),
     /** Part teach's cases (bench/teach.ts), fineTune options over the recipe's (JSON), images a case, CamVid val images the new class is scored on. */
     teachCases: pickByName(BENCH, 'teach case(s)', args.value('--teach-cases'), TEACH_CASES, (c) => c.name),
     teachOverrides: teachOverrides(args.value('--teach-options')),

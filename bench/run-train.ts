@@ -6,6 +6,8 @@ import { describeWarmup } from './settle.js';
 import { benchTrainPeers, benchTrainTuned } from './train.js';
 import { benchTrainRecovery } from './train-recovery.js';
 import { torchTrainStep } from './torch-train.js';
+import { type CpuTrainRow, benchCpuTrain } from './cpu-train.js';
+import { spawnSync } from 'node:child_process';
 import { compile } from '../src/graph/compile.js';
 import { type TuneReport, tuneGraph } from '../src/graph/tune.js';
 import type { GpuContext } from '../src/gpu/context.js';
@@ -14,13 +16,20 @@ import { MODEL_CASES, TRAIN_CASES, caseWeights } from './cases.js';
 
 /**
  * Train part: each training case's step, ours beside TF.js' WebGPU backend (their loss and
- * gradients compared first; a peer that disagrees is not timed) and PyTorch (bench/torch_peer.py,
- * where torch is importable, on the device a user would pick: CUDA on a GPU host, else the CPU).
+ * gradients compared first; a peer that disagrees is not timed); ours on the CPU device beside
+ * PyTorch on the CPU, the same threads, in turns (bench/cpu-train.ts); and PyTorch on CUDA where
+ * torch has it (bench/torch_peer.py).
  */
 export async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> {
   const results: Result[] = [];
-  const tf = await importTfjs(ctx);
+  const tf = o.cpuOnly ? null : await importTfjs(ctx);
   for (const c of TRAIN_CASES.filter((t) => o.models.includes(t.name))) {
+    if (!tf) {
+      const weights = await c.weights();
+      const common = { part: 'train' as const, model: c.name, batch: o.batch, crop: o.crop, outputStride: weights.config.outputStride, weights: weights.name, dropout: false };
+      results.push(...cpuRows(c.name, common, await benchCpuTrain(c.name, weights, { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle, threads: o.threads }), null));
+      continue;
+    }
     const r = await benchTrainPeers(ctx, tf, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle });
     const a = r.agreement;
     const agreed = a ? `TF.js vs ours: loss ${a.lossRelativeError.toExponential(1)}, gradients ${a.gradRelativeError.toExponential(1)} (worst ${a.worstGrad.name} ${a.worstGrad.relativeError.toExponential(1)})` : '';
@@ -32,12 +41,43 @@ export async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> 
       ...common, engine: 'tfjs', medianMs: null, firstRunMs: null, samplesMs: [], ...r.tfjs, peakBytes: null,
       agreement: r.agreement, ...(r.tfjsError ? { error: r.tfjsError } : {}), ...(r.tfjs ? { overOurs: r.tfjs.medianMs / r.ours.medianMs } : {}),
     });
-    const torch = torchTrainStep(c.name, { batch: o.batch, crop: o.crop, heavyRepeats: o.heavyRepeats, settle: o.settle });
-    if ('error' in torch) console.log(`train ${c.name}: PyTorch not timed: ${torch.error}`);
-    else console.log(`train ${c.name}: PyTorch (${torch.version}, ${torch.device}) ${torch.medianMs.toFixed(0)} ms`);
-    results.push({ ...common, engine: 'pytorch', firstRunMs: null, peakBytes: null, medianMs: null, ...torch });
+    // On the CPU: ours on the CPU device and PyTorch on the CPU, the same threads, in turns.
+    const cpu = await benchCpuTrain(c.name, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle, threads: o.threads });
+    results.push(...cpuRows(c.name, common, cpu, r.ours.medianMs));
+    // PyTorch on a GPU, where there is one.
+    if (torchHasCuda()) {
+      const torch = torchTrainStep(c.name, { batch: o.batch, crop: o.crop, heavyRepeats: o.heavyRepeats, settle: o.settle });
+      if ('error' in torch) console.log(`train ${c.name}: PyTorch not timed: ${torch.error}`);
+      else console.log(`train ${c.name}: PyTorch (${torch.version}, ${torch.device}) ${torch.medianMs.toFixed(0)} ms`);
+      results.push({ ...common, engine: 'pytorch', firstRunMs: null, peakBytes: null, medianMs: null, ...torch });
+    }
   }
   return results;
+}
+
+/** The CPU engines' rows (ours on the CPU; PyTorch on the CPU, or why not), said as they come. */
+function cpuRows(name: string, common: Pick<Result, 'part' | 'model' | 'batch'> & Record<string, unknown>, cpu: CpuTrainRow, oursWebgpuMs: number | null): Result[] {
+  const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  const { ours, torch } = cpu;
+  const vsTorch = 'error' in torch ? null : { wall: ours.medianMs / torch.medianMs, cpu: ours.cpuMedianMs / torch.cpuMedianMs };
+  console.log(
+    `train ${name}: ours on the CPU ${ours.medianMs.toFixed(0)} ms (${ours.cpuMedianMs.toFixed(0)} ms of CPU time, peak ${mib(ours.peakBytes)}${oursWebgpuMs === null ? '' : `; ${(oursWebgpuMs / ours.medianMs).toFixed(2)}x faster than ours on WebGPU here`})` +
+      ('error' in torch ? `; PyTorch not timed: ${torch.error}` : `, ${torch.engine} ${torch.medianMs.toFixed(0)} ms (${torch.cpuMedianMs.toFixed(0)} ms of CPU time, peak ${mib(torch.peakBytes)}): ours ${vsTorch!.wall.toFixed(2)}x its time (${vsTorch!.cpu.toFixed(2)}x its CPU time), steps alternating`),
+  );
+  const { firstLoss: _a, ...oursRow } = ours;
+  const rows: Result[] = [{ ...common, ...oursRow, engine: 'ours-cpu', threads: cpu.threads, ...(oursWebgpuMs === null ? {} : { overOursWebgpu: ours.medianMs / oursWebgpuMs }), ...(vsTorch ? { overPytorch: vsTorch.wall, cpuOverPytorch: vsTorch.cpu } : {}) }];
+  if ('error' in torch) rows.push({ ...common, engine: 'pytorch', device: 'cpu', medianMs: null, firstRunMs: null, peakBytes: null, error: torch.error });
+  else {
+    const { firstLoss: _b, ...torchRow } = torch;
+    rows.push({ ...common, ...torchRow, engine: 'pytorch', device: 'cpu', threads: cpu.threads, pairedWith: 'ours-cpu' });
+  }
+  return rows;
+}
+
+/** Whether python3's torch has CUDA here (its GPU step is then timed too). */
+function torchHasCuda(): boolean {
+  const r = spawnSync('python3', ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() === 'True';
 }
 
 /**

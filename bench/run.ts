@@ -26,6 +26,7 @@
 //
 //   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node,teach] [--teach-cases NAME,...] [--teach-options JSON] [--teach-images N] [--teach-val N] [--models NAME,...] [--repeats N] [--warmup N] [--warmup-budget SECONDS] [--batch N] [--crop N] [--tune-budget SECONDS] [--peak-tflops N] [--ort-providers cpu,webgpu,cuda]
 //     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,ort-wasm,tfjs,tfjs-wasm,litert-webgpu,litert-wasm,ours-segment,mediapipe-cpu,mediapipe-gpu,...] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
+import { cpus, loadavg } from 'node:os';
 import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -192,6 +193,8 @@ async function main(): Promise<void> {
     }
     writeReport(o.out, {
       adapter, subgroupMatrices: ctx.subgroupMatrices, date: new Date().toISOString(), quick: o.quick, settle: o.settle, peakTflopsF32: o.peakTflops,
+      // The host: CPU figures are this machine's, under the load it had.
+      host: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, loadAverage: loadavg(), threads: o.threads },
       results: byPart.flatMap(([, rows]) => rows),
       ...(browserRun?.profiles.length ? { browserProfiles: browserRun.profiles } : {}),
     });

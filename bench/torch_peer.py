@@ -16,10 +16,17 @@ times one training step (forward, cross-entropy with ignore index 255, backward,
 0.9 and weight decay 1e-4; batch norms on batch statistics, dropout off as in our bench) from the
 batch in host memory to the loss in host memory, on CUDA where there is one, else on the CPU: the
 engine a user would pick instead of ours. bench part `train` runs it where torch is importable.
+
+    python3 bench/torch_peer.py --serve-train --threads N [--model resnet50-os16] [--batch 2] [--crop 129]
+
+the same step on the CPU with N threads, one step per line read from stdin, each answered with a
+JSON line of its wall and CPU time and the process's peak resident memory: bench part `train`
+alternates it step by step with ours on the CPU (bench/cpu-train.ts), so both see the host alike.
 """
 import contextlib
 import argparse
 import json
+import sys
 import time
 
 import torch
@@ -103,6 +110,39 @@ def time_train_step(model, batch, crop, repeats, settle, device):
     return {**summary(samples, rounds, settled), 'firstRunMs': round(first, 3)}
 
 
+def serve_train(a):
+    """Steps on demand: a line in, one step, a JSON line out ({wallMs, cpuMs, loss, peakRssBytes})."""
+    import resource
+
+    def rss():
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+    base = rss()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = resnet50_deeplab(int(a.model.removeprefix('resnet50-os')))
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, torch.nn.Dropout):
+                setattr(module, child_name, torch.nn.Identity())
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
+    x = torch.randn(a.batch, 3, a.crop, a.crop)
+    y = torch.randint(0, 21, (a.batch, a.crop, a.crop))
+    print(json.dumps({'ready': True, 'engine': f'pytorch {torch.__version__} cpu', 'threads': torch.get_num_threads()}), flush=True)
+    for _ in sys.stdin:
+        t0, c0 = time.perf_counter(), time.process_time()
+        loss = torch.nn.functional.cross_entropy(model(x)['out'], y, ignore_index=255)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        value = loss.item()
+        wall, cpu = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+        # The peak resident set over what the process held before its model was made.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+        print(json.dumps({'wallMs': wall, 'cpuMs': cpu, 'loss': value, 'peakRssBytes': peak}), flush=True)
+
+
 def train_main(a):
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if device == 'cuda':
@@ -136,7 +176,11 @@ def main():
     p.add_argument('--model', default='resnet50-os16', choices=['resnet50-os16', 'resnet50-os8'], help='--train: the network')
     p.add_argument('--batch', type=int, default=2, help='--train: images per step')
     p.add_argument('--crop', type=int, default=129, help='--train: square crop')
+    p.add_argument('--serve-train', action='store_true', help='steps on the CPU on demand, one per stdin line')
+    p.add_argument('--threads', type=int, default=0, help='--serve-train: torch.set_num_threads')
     a = p.parse_args()
+    if a.serve_train:
+        return serve_train(a)
     if a.train:
         return train_main(a)
     precisions = ['f16'] if a.autocast else a.precisions.split(',')

@@ -1,6 +1,7 @@
-// What the demo can do in this browser, decided in one place: segmenting (on WebGPU, or where it is
-// missing on the CPU: the server's onnxruntime-web, `segment: 'cpu'`) and teaching (WebGPU only),
-// and, where WebGPU is missing, what the browser is and the setting or version that turns it on.
+// What the demo can do in this browser, decided in one place: segmenting and teaching (on WebGPU,
+// or where it is missing on the CPU: the server's onnxruntime-web, `segment: 'cpu'`, in the
+// worker), and, where WebGPU is missing, what the browser is and the setting or version that turns
+// it on.
 // `?webgpu=off` in the page's address shows the page as a browser without WebGPU sees it (the
 // tests and the screenshots use it).
 
@@ -70,5 +71,7 @@ export async function pageCapabilities() {
   }
   const webgpu = why === null;
   const segment = webgpu ? 'webgpu' : (await cpuRuntimeServed()) ? 'cpu' : 'none';
-  return { webgpu, segment, teach: webgpu, browser, why, advice: webgpu ? null : webgpuAdvice(browser) };
+  // Turned off by the page's address, WebGPU comes back by leaving that out, whatever the browser.
+  const advice = webgpu ? null : forcedOff ? 'Open the page without ?webgpu=off in its address.' : webgpuAdvice(browser);
+  return { webgpu, segment, teach: segment !== 'none', browser, why, advice };
 }

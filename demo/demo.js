@@ -3,9 +3,8 @@
 // shares (each can be turned off), an opacity slider, and the times: download, compile at load,
 // the first segment and warm ones apart. Images are segmented in a Web Worker (SegmentationWorker)
 // and the page draws the overlay from the class map; the camera runs on the page's own GPU context
-// (frames never leave the GPU). Where WebGPU is missing both run on the CPU device instead
-// (onnxruntime-web, served at /ort/). What the page offers in this browser is capabilities.js's;
-// window.deeplabDemo is what the browser tests drive.
+// (frames never leave the GPU). Where WebGPU is missing both run on the CPU device (onnxruntime-web,
+// served at /ort/). What the page offers is capabilities.js's; window.deeplabDemo the tests' hook.
 import { GpuContext, SegmentationWorker, keptModelBytes, loadModel, segmentStream, useCpuRuntime } from '/deeplab.js';
 import { CPU_RUNTIME, pageCapabilities } from '/capabilities.js';
 import { drawView, showLegend, view } from '/overlay.js';
@@ -128,7 +127,7 @@ function workerModel() {
   if (loaded?.value !== choice.value || loaded?.tune !== tune) {
     const promise = loadChoice(worker, choice, { tune });
     promise.catch(() => (loaded = null));
-    loaded = { value: choice.value, tune, promise, sizes: new Set() };
+    loaded = { value: choice.value, name: choice.name, tune, promise, sizes: new Set() };
   }
   return loaded;
 }
@@ -172,7 +171,8 @@ async function segmentBlob(blob, what) {
   load.sizes.add(size);
   showFigures(first ? { first: `${ms.toFixed(0)} ms at ${size}`, warm: figures.warm } : { warm: `${ms.toFixed(0)} ms at ${size}` });
   const firstRun = info.device === 'cpu' ? 'it includes the runtime warming up' : 'it includes the GPU compiling its kernels';
-  $('timing').textContent = `${info.name}: ${ms.toFixed(0)} ms for ${size}` + (first ? ` (the first run at this size: ${firstRun}; segment again for the warm time)` : ' (warm)');
+  // Named as chosen: a kept model's checkpoint carries the name of the model it was taught from.
+  $('timing').textContent = `${load.name ?? info.name}: ${ms.toFixed(0)} ms for ${size}` + (first ? ` (the first run at this size: ${firstRun}; segment again for the warm time)` : ' (warm)');
   status(`${what}: done`);
   return { result, ms };
 }
@@ -199,6 +199,12 @@ let servedWeights = [];
 /** The server's weights list (fetched once). */
 export const served = () => servedWeights;
 
+/** The adapter in words ("google swiftshader", not "(google swiftshader)"; Firefox's by its name), a software one said to be one. */
+function adapterWords({ description, device, vendor, architecture, name }) {
+  const what = [description || device, vendor, architecture].filter(Boolean).join(' ') || name;
+  return /swiftshader|llvmpipe|lavapipe|warp/i.test(what) ? `${what}, a software adapter (the GPU emulated on the CPU)` : what;
+}
+
 /** The page where WebGPU is missing: what the browser is, what still works, how to turn WebGPU on. */
 function showNoWebgpu(caps) {
   const { browser } = caps;
@@ -207,6 +213,9 @@ function showNoWebgpu(caps) {
   $('no-webgpu-browser').textContent = `${browser.name}${browser.version ? ` ${browser.version}` : ''} on ${browser.platform}`;
   $('no-webgpu-segment').textContent =
     caps.segment === 'cpu' ? 'runs on the CPU here (WebAssembly, ONNX Runtime): the same classes as on a GPU.' : 'needs WebGPU, or the CPU runtime (onnxruntime-web), which this server does not serve.';
+  $('no-webgpu-teach').textContent = caps.teach
+    ? 'runs on the CPU here too (WebAssembly, in a worker): slower than on a GPU, a few seconds a step at a 65-pixel crop for the default model on a 2-core machine.'
+    : 'needs WebGPU, or the CPU runtime (onnxruntime-web), which this server does not serve.';
   $('no-webgpu-advice').textContent = caps.advice;
   $('adapter').textContent = 'no GPU';
   if (caps.segment === 'none') $('segment-panel').hidden = true;
@@ -229,11 +238,11 @@ async function init() {
     // Segmenting on the CPU: the camera's model loads in the page, the images' in the worker.
     useCpuRuntime(CPU_RUNTIME);
     $('tune').closest('label').hidden = true;
-    $('adapter').textContent = 'CPU (WebAssembly)';
-    $('offer').textContent = 'Semantic segmentation';
+    $('device-heading').textContent = 'in the browser';
+    $('adapter').textContent = 'the CPU (WebAssembly)';
   } else {
     ctx ??= await GpuContext.create();
-    $('adapter').textContent = ctx.adapterInfo.name;
+    $('adapter').textContent = adapterWords(ctx.adapterInfo);
   }
   showFigures({});
   status(weights.length ? `Choose or drop an image.${caps.segment === 'cpu' ? ' It is segmented on the CPU.' : ''}` : 'No weights found on the server (DEEPLAB_WEIGHTS_DIR).', !weights.length);

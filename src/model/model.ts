@@ -4,8 +4,8 @@
 //   const { classes, width, height } = await model.segment('photo.jpg');
 //   model.dispose();
 //
-// A model holds its weights on the GPU once (a Session) and compiles a program per batch and
-// input size on demand (model-programs.ts). segment() reproduces the reference pipelines: the
+// A model holds its weights on its device once and makes a program per batch and input size on
+// demand (on WebGPU, model-programs.ts). segment() reproduces the reference pipelines: the
 // image resized for the network as the reference does (input-policy.ts), the logits resized back
 // to the image's size and the argmax taken there. Still images take one of the modes of
 // still-images.ts; frames on the GPU take frames.ts. Each mode gets the model as a SegmentHost.
@@ -32,7 +32,7 @@ import { type ClassSet, classPalette } from './voc.js';
 import { type TuneOptions, type TuneReport, tuneGraph } from '../graph/tune.js';
 import { type FrameInput, isFrameInput } from '../io/frame-source.js';
 import { ModelGpu } from './devices/webgpu/model-gpu.js';
-import type { DeviceInput, DeviceName, DeviceTensor, FramePath, ModelDevice } from './devices/device.js';
+import type { DeviceInput, DeviceName, DeviceTensor, FramePath, ModelDevice, ModelTraining } from './devices/device.js';
 import { type ImageInput, type SegmentOptions, type SegmentResult, checkFrameOptions, checkStillImageOptions } from './segment-options.js';
 import { type SegmentHost, segmentHost } from './segment-host.js';
 import { toStillImages } from './band-input.js';
@@ -118,7 +118,12 @@ export class DeepLabModel {
     return new DeepLabModel(await openDevice(weights, graphs, ownSize, opts), weights, graphs);
   }
 
-  /** The device the model runs on: 'webgpu', or 'cpu' (inference only). */
+  /** How the model trains on its device (fineTune). */
+  get training(): ModelTraining {
+    return this.device.training();
+  }
+
+  /** The device the model runs on: 'webgpu' or 'cpu'. */
   get deviceName(): DeviceName {
     return this.device.name;
   }
@@ -142,7 +147,6 @@ export class DeepLabModel {
   get numClasses(): number {
     return this.config.numClasses;
   }
-
   get classNames(): readonly string[] {
     return this.classes.names;
   }

@@ -3,13 +3,12 @@
 // weights of the step where it was lowest kept (keep 'best'). The held-out strokes are measured on
 // each image whole at the network's size, as segment() runs it (a crop sees less of the image,
 // and the head's image pooling averages over what it sees): with a smaller training crop, by a
-// second step program at that size on the same parameters. What the run did comes back as a
+// second step program at that size on the same parameters (on WebGPU on the run's session, on the
+// CPU a run of its own given the parameters at each measure). What the run did comes back as a
 // report: the steps, the held-out losses, the step kept, and warnings where the teaching did not
 // help (the loss rose, or the held-out strokes got worse).
-import type { Graph } from '../graph/ir.js';
 import type { HostParams } from '../graph/params.js';
 import type { SerialQueue } from '../gpu/serial-queue.js';
-import type { Session } from '../graph/session.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import type { FineTuneCheckpoints } from './fine-tune-checkpoint.js';
 import type { StepRecord } from './step-log.js';
@@ -58,10 +57,9 @@ export interface LoopHooks {
 
 export interface LoopState {
   trainer: Trainer;
-  queue: SerialQueue;
+  /** The model's device's turns: each call on it one turn. */
+  queue: Pick<SerialQueue, 'run'>;
   weights: LoadedWeights;
-  /** The network at the training crop: the state read back. */
-  graph: Graph;
   samples: readonly StrokeSample[];
   settings: TeachSettings;
   checkpoints: FineTuneCheckpoints | null;
@@ -69,8 +67,8 @@ export interface LoopState {
   log: StepRecord[];
   /** The window the held-out strokes are measured in: the images' side at the network's size. */
   evalCrop: number;
-  /** A trainer at evalCrop, batch 1, on `session` (the run's parameters), whose step program measures where evalCrop is not the training crop. */
-  evaluator(session: Session): Promise<Trainer>;
+  /** A trainer at evalCrop, batch 1, measuring the run's parameters as they are (Trainer.measurer; `earlier` the one made before), where evalCrop is not the training crop. */
+  evaluator(run: Trainer, earlier: Trainer | null): Promise<Trainer>;
   /** The loss's class weights, where it has them: each pass's mean is weighed by its pixels' weights. */
   classWeights?: Float32Array;
 }
@@ -91,12 +89,16 @@ export async function teachSteps(s: LoopState, hooks: LoopHooks): Promise<{ para
   const totalWeight = weightOf.reduce((a, b) => a + b, 0);
   let evaluator: Trainer | null = null;
   const measure = async (): Promise<number> => {
-    if (!own && evaluator?.session !== trainer.session) {
-      // First measured, or the device was renewed under the run (a new session): programs on the run's session.
-      evaluator?.dispose();
+    if (!own) {
+      if (!evaluator) say(`compiling the held-out measure at ${s.evalCrop}x${s.evalCrop}`);
+      const earlier = evaluator;
       evaluator = null;
-      say(`compiling the held-out measure at ${s.evalCrop}x${s.evalCrop}`);
-      evaluator = await queue.run(() => s.evaluator(trainer.session));
+      try {
+        evaluator = await queue.run(() => s.evaluator(trainer, earlier));
+      } catch (e) {
+        earlier?.dispose();
+        throw e;
+      }
     }
     const by = evaluator ?? trainer;
     let sum = 0;
@@ -139,7 +141,7 @@ async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure
     const judge = async (last: boolean): Promise<number> => {
       const loss = await measure();
       measured.push({ step: step + 1, loss });
-      if (t.keep === 'best' && loss < best.loss) best = { step: step + 1, loss, params: last ? null : await queue.run(() => trainer.session.downloadAll(s.graph)) };
+      if (t.keep === 'best' && loss < best.loss) best = { step: step + 1, loss, params: last ? null : await queue.run(() => trainer.weights()) };
       return loss;
     };
     if (measuring && ((step + 1) % t.evalEvery === 0 || step + 1 === t.steps)) report.heldOutLoss = await judge(step + 1 === t.steps);
@@ -167,7 +169,7 @@ async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure
     params = best.params;
   } else {
     say('reading the trained weights back');
-    params = await queue.run(() => trainer.session.downloadAll(s.graph));
+    params = await queue.run(() => trainer.weights());
   }
   const painted = { taught: samples.reduce((n, x) => n + x.byClass.reduce((m, c) => m + c.pixels.length, 0), 0), heldOut: heldOutPixels };
   const heldOut = measuring ? { before: measured[0].loss, after: keepBest ? best.loss : measured.at(-1)!.loss, measured } : null;

@@ -5,13 +5,12 @@
 // are the recipe's (teach-recipe.ts): by default teaching from strokes, which distils the
 // unpainted pixels to the starting model's classes, centres the crops on the strokes and keeps
 // the step best on held-out strokes (teach-data.ts, teach-crops.ts, fine-tune-loop.ts). Each
-// step runs one Trainer step on the model's GPU context; its loss goes to onStep, and what the
-// run did to onReport. The result is a new model with the kept weights; the given one is left as
-// it was. An AbortSignal cancels it between steps; an option
+// step runs one Trainer step on the model's device (WebGPU, or the CPU's ONNX Runtime); its loss
+// goes to onStep, and what the run did to onReport. The result is a new model with the kept
+// weights; the given one is left as it was. An AbortSignal cancels it between steps; an option
 // it does not know is refused by name. With `checkpoint`, the run is kept in a store (a folder in
 // Node, the origin private file system in the page) every few steps, when stopped and at its end,
 // and `resume` continues a kept run with the losses of one never stopped (fine-tune-checkpoint.ts).
-import { contextQueue } from '../gpu/serial-queue.js';
 import { checkStatistics } from '../model/input-check.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import type { DeviceLossPolicy } from '../model/loading/options.js';
@@ -32,7 +31,6 @@ import { balancedClassWeights, strokeSamples } from './teach-data.js';
 import { type TeachSettings, teachSettings } from './teach-recipe.js';
 import { type PreparedSample, type TeachSample, UNLABELLED, prepareSamples } from './teach-samples.js';
 import { type TrainOptions, Trainer } from './trainer.js';
-import type { Session } from '../graph/session.js';
 
 export { type FineTuneReport, type FineTuneStep, type TeachSample, UNLABELLED };
 
@@ -124,18 +122,12 @@ function classSetOf(classes: ClassSet | readonly string[]): ClassSet {
 }
 
 /**
- * Fine-tunes `model` on `samples` for `o.steps` steps on its GPU context; returns a new model
- * (same context, name, input policy; the new classes where `o.classes` was given) with the
- * trained weights. The GPU work of each step is one turn of the context's queue, so other calls
- * on the context (a camera's segmentation) run between steps, never inside one.
+ * Fine-tunes `model` on `samples` for `o.steps` steps on its device; returns a new model (same
+ * device and context, name, input policy; the new classes where `o.classes` was given) with the
+ * trained weights. The work of each step is one turn of the device's queue, so other calls on it
+ * (a camera's segmentation) run between steps, never inside one.
  */
 export async function fineTune(model: DeepLabModel, samples: readonly TeachSample[], o: FineTuneOptions): Promise<DeepLabModel> {
-  if (model.deviceName !== 'webgpu') {
-    throw new Error(
-      `fineTune: ${model.name} runs on the CPU (device 'cpu'), which segments only: fine-tuning runs on WebGPU. Load it with device: 'webgpu' ` +
-        "(without a GPU, Node gets a software adapter from Mesa's lavapipe), fine-tune, then segment the result on the CPU (loadModel(checkpoint, { device: 'cpu' }))",
-    );
-  }
   checkOptionKeys('fineTune', o, OPTION_NAMES);
   const signal = checkSignal('fineTune', o.signal);
   if (o.deviceLoss !== undefined && o.deviceLoss !== 'recover' && o.deviceLoss !== 'fail') {
@@ -144,8 +136,9 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   checkStatistics(o, 'fineTune');
   signal?.throwIfAborted();
   const say = o.onProgress ?? (() => {});
-  const ctx = model.ctx;
-  const queue = contextQueue(ctx);
+  // The model's device trains (src/model/devices/training.ts), each step one turn of its calls.
+  const training = model.training;
+  const queue = { run: training.exclusive };
   const resumed = o.resume === undefined ? null : await readRun(o.resume);
   let weights: LoadedWeights;
   if (resumed) {
@@ -189,19 +182,18 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
     distill: t.distill,
     ...(t.balance > 0 ? { classWeights: balancedClassWeights(taught, weights.config.numClasses, t.balance) } : {}),
   };
-  const trainer = await queue.run(() => Trainer.create(ctx, weights, { ...trainOptions, surviveDeviceLoss: o.deviceLoss !== 'fail' }));
+  const trainer = await queue.run(() => Trainer.create(training.device, weights, { ...trainOptions, surviveDeviceLoss: o.deviceLoss !== 'fail' }));
   // The held-out strokes are measured on each image whole, up to MAX_EVAL_SIDE (tiled beyond).
   const evalCrop = Math.min(MAX_EVAL_SIDE, Math.max(...taught.map((x) => Math.max(x.image.width, x.image.height))));
-  const evaluator = (session: Session): Promise<Trainer> => Trainer.create(ctx, weights, { ...trainOptions, batch: 1, crop: evalCrop }, session);
+  const evaluator = (run: Trainer, earlier: Trainer | null): Promise<Trainer> => run.measurer(training.device, weights, { ...trainOptions, batch: 1, crop: evalCrop }, earlier);
   let kept;
   try {
     if (resumed) trainer.resumeAt(resumed.step, resumed.momentum);
-    const graph = weights.buildGraph({ height: t.crop, width: t.crop });
-    kept = await teachSteps({ trainer, queue, weights, graph, samples: taught, settings: t, checkpoints, log: [...(resumed?.log ?? [])], evalCrop, evaluator, classWeights: trainOptions.classWeights }, { onStep: o.onStep, onProgress: o.onProgress, shouldStop: o.shouldStop, signal });
+    kept = await teachSteps({ trainer, queue, weights, samples: taught, settings: t, checkpoints, log: [...(resumed?.log ?? [])], evalCrop, evaluator, classWeights: trainOptions.classWeights }, { onStep: o.onStep, onProgress: o.onProgress, shouldStop: o.shouldStop, signal });
   } finally {
     trainer.dispose();
   }
-  const tuned = await DeepLabModel.fromWeights({ ...weights, params: kept.params }, { ctx, precision: model.precision, onProgress: o.onProgress, memoryBudget: model.memory().budget ?? undefined });
+  const tuned = await DeepLabModel.fromWeights({ ...weights, params: kept.params }, { ...training.sameDevice, precision: model.precision, onProgress: o.onProgress, memoryBudget: model.memory().budget ?? undefined });
   if (signal?.aborted) {
     tuned.dispose();
     signal.throwIfAborted();

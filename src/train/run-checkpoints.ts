@@ -18,7 +18,8 @@ export class RunCheckpoints {
   readonly bestPath: string;
 
   constructor(
-    private readonly ctx: GpuContext,
+    /** The run's GPU context (null on the CPU, where no device is lost). */
+    private readonly ctx: GpuContext | null,
     private readonly weights: LoadedWeights,
     private readonly options: RunOptions,
     /** The step latest.safetensors holds (null: none of this run or the one it resumes). */
@@ -33,7 +34,7 @@ export class RunCheckpoints {
     const params = await model.parameters();
     const { momentum } = await trainer.checkpointState();
     // Reads from a device lost part-way may be zeros: never let them replace a checkpoint.
-    this.ctx.assertAlive(`saving ${path}`);
+    this.ctx?.assertAlive(`saving ${path}`);
     try {
       saveCheckpoint(path, this.weights, params, {
         tensors: path.endsWith(LATEST) ? momentum : undefined,
@@ -53,7 +54,7 @@ export class RunCheckpoints {
   /** A lost device as the step's error (`stepNow`: null before the first), saying what --resume continues from. */
   deviceLostError(e: unknown, stepNow: number | null): GpuError {
     const saved = this.resumeNote();
-    const what = e instanceof GpuError && e.kind === 'device-lost' ? e.message : `GPU device lost (${this.ctx.lostReason}): ${String(e)}`;
+    const what = e instanceof GpuError && e.kind === 'device-lost' ? e.message : `GPU device lost (${this.ctx?.lostReason}): ${String(e)}`;
     const error = new GpuError(`${stepNow === null ? 'before the first step' : `step ${stepNow}`}: ${what}; ${saved}`, 'device-lost');
     error.cause = e;
     return error;

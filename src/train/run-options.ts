@@ -2,7 +2,8 @@
 // of neither is refused by name.
 import type { CocoClasses, DatasetFormat } from '../data/dataset.js';
 import type { GpuContext } from '../gpu/context.js';
-import type { DeviceLossPolicy } from '../model/loading/options.js';
+import type { LoadedWeights } from '../model/loading/load-weights.js';
+import type { DeviceChoice, DeviceLossPolicy } from '../model/loading/options.js';
 import type { DecoderName } from '../model/networks/config.js';
 import type { ClassificationBackbone } from '../model/weights/torchvision-classification.js';
 import { checkOptionKeys } from '../util/option-keys.js';
@@ -67,6 +68,12 @@ export interface RunOptions {
    * continues from the last checkpoint).
    */
   deviceLoss?: DeviceLossPolicy;
+  /**
+   * Where the run trains: 'webgpu', 'cpu' (ONNX Runtime) or 'auto' (the default: WebGPU where a
+   * context can be made, a software adapter included, else the CPU). A run kept on one device
+   * resumes on either.
+   */
+  device?: DeviceChoice;
 }
 
 export interface RunHooks {
@@ -90,6 +97,8 @@ export interface RunHooks {
   sampleWorker?: URL;
   /** After a lost device, before a new one is asked for (deviceLoss 'recover'): the step under way (null before the first) and why. */
   onDeviceLost?(event: { step: number | null; reason: string }): void;
+  /** Once the run's device is open and its weights loaded, before its trainer is made (the CLI's note on the faster device). */
+  onStart?(start: { weights: LoadedWeights; crop: number; ctx: GpuContext | null }): Promise<void>;
 }
 
 export interface RunSummary {
@@ -134,10 +143,11 @@ const RUN_OPTION_NAMES = Object.keys({
   repeatClasses: true,
   repeatFactor: true,
   deviceLoss: true,
+  device: true,
 } satisfies Record<keyof RunOptions, true>);
 
 /** Every hook's name. */
-const RUN_HOOK_NAMES = Object.keys({ ctx: true, onStep: true, say: true, shouldStop: true, signal: true, sampleWorker: true, onDeviceLost: true } satisfies Record<keyof RunHooks, true>);
+const RUN_HOOK_NAMES = Object.keys({ ctx: true, onStep: true, say: true, shouldStop: true, signal: true, sampleWorker: true, onDeviceLost: true, onStart: true } satisfies Record<keyof RunHooks, true>);
 
 /** runTraining's two arguments checked by name: a key neither knows is an error naming it (and where a key of the other belongs). */
 export function checkRunArguments(o: RunOptions, hooks: RunHooks): void {

@@ -33,18 +33,17 @@ import { type Dataset, openDataset } from '../data/dataset.js';
 import { TrainLoader } from '../data/loader.js';
 import { SampleWorkerError } from '../data/sample-pool.js';
 import { type VocScores, evaluateVoc } from '../eval/voc.js';
-import { GpuContext } from '../gpu/context.js';
-import type { Session } from '../graph/session.js';
+import type { GpuContext } from '../gpu/context.js';
 import { readImage } from '../io/image.js';
 import { policyAtOwnSize, policyNormalization } from '../model/input-policy.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
-import { DeepLabModel } from '../model/model.js';
 import { checkSignal } from '../util/option-keys.js';
 import { classIds, medianFrequencyWeights } from './class-balance.js';
 import { writeConfusionFiles } from './confusion-files.js';
 import { BEST, LATEST, RunCheckpoints } from './run-checkpoints.js';
 import { type StepRecord, appendLog, readLog, rewriteLog, writeCurves } from './run-log.js';
 import { type RunHooks, type RunOptions, type RunSummary, checkRunArguments } from './run-options.js';
+import { type RunDevice, openRunDevice } from './run-device.js';
 import { type ResumeState, newRunWeights, resumeFrom } from './run-start.js';
 import { removeStrayTempFiles } from './temp-files.js';
 import { type TrainOptions, Trainer } from './trainer.js';
@@ -81,15 +80,15 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
   };
   signal?.throwIfAborted();
 
-  const ctx = hooks.ctx ?? (await GpuContext.create());
+  const where = await openRunDevice(o.device, hooks.ctx, say);
+  const ctx = where.ctx;
   const checkpoints = new RunCheckpoints(ctx, weights, o, start.resume?.step ?? null);
   let trainer: Trainer | undefined;
-  let model: DeepLabModel | undefined;
   let loader: TrainLoader | undefined;
   let run: Run | undefined;
   try {
-    trainer = await startTrainer(ctx, weights, trainOptions, start.resume);
-    model = await DeepLabModel.fromWeights(weights, { ctx, session: trainer.session });
+    await hooks.onStart?.({ weights, crop: o.crop, ctx });
+    trainer = await startTrainer(where.device, weights, trainOptions, start.resume);
     loader = new TrainLoader(train, {
       batch: trainer.microBatch,
       crop: o.crop,
@@ -106,7 +105,7 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     // A resumed run redoes the steps after the checkpoint: their old lines go.
     const log = readLog(logPath, trainer.stepsDone);
     rewriteLog(logPath, log);
-    run = { o, hooks, say, signal, ctx, weights, trainer, model, modelSession: trainer.session, loader, val, checkpoints, logPath, log, bestMIoU: start.resume?.bestMIoU ?? null };
+    run = { o, hooks, say, signal, ctx, weights, trainer, loader, val, checkpoints, logPath, log, bestMIoU: start.resume?.bestMIoU ?? null };
 
     const started = performance.now();
     let interrupted = false;
@@ -125,10 +124,8 @@ export async function runTraining(o: RunOptions, hooks: RunHooks = {}): Promise<
     throw checkpoints.deviceLostError(e, stepNow);
   } finally {
     await loader?.close();
-    // A lost device may have replaced the model.
-    (run?.model ?? model)?.dispose();
     trainer?.dispose();
-    if (!hooks.ctx) ctx.destroy();
+    if (where.ownsContext) ctx?.destroy();
   }
 }
 
@@ -157,9 +154,9 @@ function trainOptionsFor(o: RunOptions, train: Dataset, seed: number, say: (mess
   return trainOptions;
 }
 
-/** The trainer on the GPU, at the resumed step with its momentum buffers where the run resumes. */
-async function startTrainer(ctx: GpuContext, weights: LoadedWeights, options: TrainOptions, resume: ResumeState | null): Promise<Trainer> {
-  const trainer = await Trainer.create(ctx, weights, options);
+/** The trainer on the run's device, at the resumed step with its momentum buffers where the run resumes. */
+async function startTrainer(device: RunDevice['device'], weights: LoadedWeights, options: TrainOptions, resume: ResumeState | null): Promise<Trainer> {
+  const trainer = await Trainer.create(device, weights, options);
   if (resume) trainer.resumeAt(resume.step, resume.momentum);
   return trainer;
 }
@@ -170,13 +167,11 @@ interface Run {
   hooks: RunHooks;
   say: (message: string) => void;
   signal: AbortSignal | undefined;
-  ctx: GpuContext;
+  /** The GPU context (null on the CPU). */
+  ctx: GpuContext | null;
   weights: LoadedWeights;
+  /** Its model() is what validation and checkpoints use (src/train/trainer.ts). */
   trainer: Trainer;
-  /** The model on the trainer's session, for validation and checkpoints (made again when the trainer renews the device). */
-  model: DeepLabModel;
-  /** The trainer's session the model was made on. */
-  modelSession: Session;
   loader: TrainLoader;
   val: Dataset;
   checkpoints: RunCheckpoints;
@@ -214,7 +209,7 @@ async function runStep(run: Run, step: number): Promise<boolean> {
   run.hooks.onStep?.(record);
   if (record.valMIoU !== undefined || last) writeCurves(o.out, run.log);
   if (!last && run.hooks.shouldStop?.()) {
-    if (checkpoints.savedStep !== trainer.stepsDone) await surviving(run, () => checkpoints.save(checkpoints.latestPath, run.model, trainer, run.bestMIoU));
+    if (checkpoints.savedStep !== trainer.stepsDone) await surviving(run, async () => checkpoints.save(checkpoints.latestPath, await trainer.model(run.weights), trainer, run.bestMIoU));
     writeCurves(o.out, run.log);
     run.say(`interrupted: ${checkpoints.latestPath} saved at step ${step + 1}`);
     return true;
@@ -226,7 +221,7 @@ async function runStep(run: Run, step: number): Promise<boolean> {
 async function validate(run: Run, record: StepRecord): Promise<VocScores> {
   const { o, val } = run;
   const items = val.items.slice(0, o.evalLimit ?? val.items.length).map((it) => ({ id: it.id, imagePath: it.imagePath, gtPath: it.labelPath }));
-  const v = await evaluateVoc(run.model, items, { ignoreIndex: val.ignoreIndex, readLabel: val.readLabel, signal: run.signal });
+  const v = await evaluateVoc(await run.trainer.model(run.weights), items, { ignoreIndex: val.ignoreIndex, readLabel: val.readLabel, signal: run.signal });
   record.valMIoU = v.mIoU21;
   record.valPixelAccuracy = v.pixelAccuracy;
   record.valPerClassIoU = v.perClass;
@@ -240,9 +235,9 @@ async function saveValidated(run: Run, record: StepRecord, v: VocScores): Promis
   const improved = run.bestMIoU === null || v.mIoU21 > run.bestMIoU;
   if (improved) {
     run.bestMIoU = v.mIoU21;
-    await surviving(run, () => checkpoints.save(join(o.out, BEST), run.model, trainer, run.bestMIoU));
+    await surviving(run, async () => checkpoints.save(join(o.out, BEST), await trainer.model(run.weights), trainer, run.bestMIoU));
   }
-  await surviving(run, () => checkpoints.save(checkpoints.latestPath, run.model, trainer, run.bestMIoU));
+  await surviving(run, async () => checkpoints.save(checkpoints.latestPath, await trainer.model(run.weights), trainer, run.bestMIoU));
   // After the checkpoints: confusion-best belongs to the best.safetensors on disk, and a
   // folder that takes no files fails on a checkpoint first.
   writeConfusionFiles(o.out, 'confusion', record.step, v.matrix, v.classNames);
@@ -250,34 +245,25 @@ async function saveValidated(run: Run, record: StepRecord, v: VocScores): Promis
 }
 
 /** Whether `e` came of a lost device (not of an abort, whose reason goes out as it is). */
-function isDeviceLoss(ctx: GpuContext, e: unknown, signal: AbortSignal | undefined): boolean {
-  return ctx.isLost && !(signal?.aborted && e === signal.reason);
+function isDeviceLoss(ctx: GpuContext | null, e: unknown, signal: AbortSignal | undefined): boolean {
+  return !!ctx?.isLost && !(signal?.aborted && e === signal.reason);
 }
 
 /**
- * GPU work between steps (validation, a checkpoint's read-back) on a live device: where the
- * trainer renewed the device, the model is made again on its new session first; where the device
- * is lost during the work, the trainer recovers it (or, with deviceLoss 'fail', the loss stops
- * the run) and the work runs once more from the start. Nothing is written before the work's
- * read-backs are whole, so a replay writes each file once.
+ * Device work between steps (validation, a checkpoint's read-back) on a live device: where the
+ * device is lost during the work, the trainer recovers it (or, with deviceLoss 'fail', the loss
+ * stops the run) and the work runs once more from the start, on the trainer's model of the new
+ * session. Nothing is written before the work's read-backs are whole, so a replay writes each
+ * file once.
  */
 async function surviving<T>(run: Run, work: () => Promise<T>): Promise<T> {
   if (run.o.deviceLoss === 'fail') return work();
-  await followTrainer(run);
+  await run.trainer.ensureDevice();
   try {
     return await work();
   } catch (e) {
     if (!isDeviceLoss(run.ctx, e, run.signal)) throw e;
-    await followTrainer(run);
+    await run.trainer.ensureDevice();
     return await work();
   }
-}
-
-/** The trainer on a live device, and the model on the trainer's session. */
-async function followTrainer(run: Run): Promise<void> {
-  await run.trainer.ensureDevice();
-  if (run.modelSession === run.trainer.session) return;
-  run.model.dispose();
-  run.modelSession = run.trainer.session;
-  run.model = await DeepLabModel.fromWeights(run.weights, { ctx: run.ctx, session: run.modelSession });
 }

@@ -1,24 +1,27 @@
-// One training run on the GPU: the step program (forward, loss, backward, gradients into their
-// accumulators) and the update program (SGD) compiled once, bound to one session that holds
-// the parameters, gradients and momentum for the whole run. Each step sends a batch and reads
-// back the loss (and the invalid-label count); nothing else leaves the GPU.
+// One training run on a model's device: the step (forward, loss, backward, gradients into their
+// accumulators) and the update (SGD) built once as graphs and opened on the device as a run
+// (src/model/devices/training.ts) that holds the parameters, gradients and momentum for the whole
+// run: on WebGPU compiled programs on one session, on the CPU ONNX Runtime sessions over host
+// buffers. Each step sends a batch and reads back the loss (and the invalid-label count);
+// nothing else leaves the device.
 //
-// With `surviveDeviceLoss`, the state a step leaves (parameters, statistics, momentum) is also
-// read back after every step, and a step that finds the device lost, or fails because it was,
-// renews the device (GpuContext.renew), uploads that state, makes its programs again and runs
-// once more: the run goes on with the losses of one never interrupted.
-import type { GpuContext } from '../gpu/context.js';
+// With `surviveDeviceLoss` on a device that can be lost (WebGPU), the state a step leaves
+// (parameters, statistics, momentum) is also read back after every step, and a step that finds
+// the device lost, or fails because it was, renews the device, uploads that state, makes its
+// programs again and runs once more: the run goes on with the losses of one never interrupted.
+import { GpuContext } from '../gpu/context.js';
 import { DROPOUT_SEED } from '../graph/builder.js';
-import { GpuError } from '../gpu/errors.js';
 import { ReadBackMemory } from '../gpu/read-back-memory.js';
-import { type CompiledGraph, compile } from '../graph/compile.js';
 import type { Graph, Value } from '../graph/ir.js';
-import { Program } from '../graph/program.js';
-import { type HostParams, storedState } from '../graph/params.js';
-import { Session } from '../graph/session.js';
+import type { HostParams } from '../graph/params.js';
+import type { Program } from '../graph/program.js';
+import type { Session } from '../graph/session.js';
 import { type SgdGroup, sgdHyperData } from '../kernels/optimizer/sgd.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
+import { DeepLabModel } from '../model/model.js';
 import { isBackboneParam } from '../model/backbones/network.js';
+import type { StatePart, TrainingDevice, TrainingRun } from '../model/devices/training.js';
+import { GpuTrainingRun, gpuTrainingDevice } from '../model/devices/webgpu/gpu-training.js';
 import { hashSeed } from '../util/random.js';
 import { type ScheduleOptions, checkSchedule, learningRate } from './schedule.js';
 import { type TrainingLoss, lossTerms } from './loss-choice.js';
@@ -46,12 +49,12 @@ export interface TrainOptions extends ScheduleOptions {
   hardPixels?: number;
   /** The loss (default 'ce'; 'bce' and 'bce+dice' for binary models): src/train/loss-choice.ts. */
   loss?: TrainingLoss;
-  /** Weight of the distillation term against MicroBatch.distill (training-graph.ts LossOptions.distill; default 0: none). */
-  distill?: number;
   /** The heads' dropout, as PyTorch and TF train (default true). */
   dropout?: boolean;
   /** Seeds the dropout masks: the mask of step s, micro-batch k depends only on (seed, s, k). */
   seed?: number;
+  /** Weight of the distillation term against MicroBatch.distill (training-graph.ts LossOptions.distill; default 0: none). */
+  distill?: number;
   /** Survive a lost device by replaying the step on a new one (costs one read-back of the state per step). */
   surviveDeviceLoss?: boolean;
   /** With surviveDeviceLoss: told why the device was lost, before a new one is asked for. */
@@ -74,46 +77,41 @@ export interface StepResult {
   lr: number;
 }
 
-/** What a trainer's programs are made from, kept to make them again on a renewed device. */
-interface TrainerPlan {
-  ctx: GpuContext;
-  label: string;
-  /** The network whose stored state (parameters, statistics) the session uploads. */
-  network: Graph;
-  step: CompiledGraph;
-  update: Graph;
-  /** The context's device generation the session and programs live on. */
-  generation: number;
-}
-
 export class Trainer {
   private disposed = false;
   /** Optimizer steps taken (a resumed run starts where it stopped). */
   stepsDone = 0;
-  /** With surviveDeviceLoss: the state after the last step, on the host. */
+  /** With surviveDeviceLoss on a device that can be lost: the state after the last step, on the host. */
   private snapshot: HostParams | null = null;
   /** With surviveDeviceLoss: the staging buffer and host arrays each step's read-back of the state reuses. */
   private readBack: ReadBackMemory | null = null;
   /** With surviveDeviceLoss: milliseconds the last step spent reading the state back (0 before a step). */
   lastReadBackMs = 0;
+  /** The model model() made, and what it was made of (a session, or the steps done). */
+  private kept: { key: unknown; model: DeepLabModel } | null = null;
 
   private constructor(
-    private sessionValue: Session,
-    private readonly ownsSession: boolean,
-    private step: Program,
-    private update: Program,
+    private readonly run: TrainingRun,
+    /** The network whose stored state (parameters, statistics) a checkpoint keeps. */
+    private readonly network: Graph,
+    /** The update graph: its optimizer state is the momentum a checkpoint keeps. */
+    private readonly updateGraph: Graph,
     readonly trainable: Value[],
     readonly options: TrainOptions,
     readonly microBatch: number,
-    private readonly plan: TrainerPlan,
+    private readonly stepInputs: ReadonlySet<string>,
   ) {}
 
-  /** The parameters, gradients and momentum of the run. */
-  get session(): Session {
-    return this.sessionValue;
+  /** The device the run is on: 'webgpu' or 'cpu'. */
+  get deviceName(): TrainingRun['device'] {
+    return this.run.device;
   }
 
-  static async create(ctx: GpuContext, weights: LoadedWeights, o: TrainOptions, session?: Session): Promise<Trainer> {
+  /**
+   * A trainer on `device` (a GPU context is WebGPU there; with `session`, the run trains that
+   * session's state, a model's sharing it).
+   */
+  static async create(device: GpuContext | TrainingDevice, weights: LoadedWeights, o: TrainOptions, session?: Session): Promise<Trainer> {
     checkSchedule(o);
     const K = o.microBatches ?? 1;
     if (!Number.isInteger(o.batch) || o.batch < 1) throw new Error(`batch must be a positive integer, got ${o.batch}`);
@@ -132,44 +130,39 @@ export class Trainer {
       return { lrScale: backbone ? 1 : head };
     };
     const graphs = buildTrainingGraphs(network, { ignoreIndex: o.ignoreIndex, microBatches: K, classWeights: !!o.classWeights, hardFraction: o.hardPixels, terms, binary, distill: o.distill }, trains);
-    const owned = !session;
-    if (o.surviveDeviceLoss && !owned) throw new Error('surviveDeviceLoss needs a session of the trainer\'s own (it uploads the state again on a new device)');
-    const plan: TrainerPlan = { ctx, label: weights.name, network: canonical, step: compile(graphs.step, { mode: 'training' }), update: graphs.update, generation: ctx.generation };
-    const s = session ?? Session.create(ctx, canonical, weights.params, weights.name);
-    try {
-      const { step, update } = await Trainer.programs(plan, s);
-      const trainer = new Trainer(s, owned, step, update, graphs.trainable, o, micro, plan);
-      if (o.surviveDeviceLoss) trainer.snapshot = weights.params;
-      return trainer;
-    } catch (e) {
-      if (owned) s.dispose();
-      throw e;
-    }
+    if (session && !(device instanceof GpuContext)) throw new Error("a session is WebGPU's: a trainer on another device makes its own state");
+    if (o.surviveDeviceLoss && session) throw new Error("surviveDeviceLoss needs a session of the trainer's own (it uploads the state again on a new device)");
+    const on = device instanceof GpuContext ? gpuTrainingDevice(device, session) : device;
+    const run = await on.open({ label: weights.name, network: canonical, step: graphs.step, update: graphs.update, params: weights.params });
+    const trainer = new Trainer(run, canonical, graphs.update, graphs.trainable, o, micro, new Set(graphs.step.inputs.map((v) => v.name)));
+    if (o.surviveDeviceLoss && run instanceof GpuTrainingRun) trainer.snapshot = weights.params;
+    return trainer;
   }
 
-  private static async programs(plan: TrainerPlan, session: Session): Promise<{ step: Program; update: Program }> {
-    const step = await Program.create(plan.ctx, plan.step, session, `${plan.label} training step`);
-    try {
-      return { step, update: await Program.create(plan.ctx, plan.update, session, `${plan.label} SGD`) };
-    } catch (e) {
-      step.dispose();
-      throw e;
-    }
+  /** The run on WebGPU, for what only it has (its session, programs, device); refused by name on another device. */
+  private gpu(what: string): GpuTrainingRun {
+    if (this.run instanceof GpuTrainingRun) return this.run;
+    throw new Error(`${what}: this training run is on the ${this.run.device.toUpperCase()}; it is WebGPU's`);
+  }
+
+  /** The parameters, gradients and momentum of a run on WebGPU. */
+  get session(): Session {
+    return this.gpu('session').session;
   }
 
   /** The step's graph as compiled (forward, loss, backward): what tuning times (src/graph/tune.ts). */
   get stepGraph(): Graph {
-    return this.step.graph;
+    return this.gpu('stepGraph').stepProgram.graph;
   }
 
   /** The step's program (forward, loss, backward, accumulation): what a profile times layer by layer. */
   get stepProgram(): Program {
-    return this.step;
+    return this.gpu('stepProgram').stepProgram;
   }
 
-  /** Bytes of GPU memory the step plans for activations and scratch. */
+  /** Bytes of device memory the step plans for activations and scratch (0 where the device does not plan them). */
   get activationBytes(): number {
-    return this.step.plan.peakBytes;
+    return this.run.activationBytes;
   }
 
   /** With surviveDeviceLoss: bytes of the state kept on the host, what each step reads back (0 without). */
@@ -179,27 +172,31 @@ export class Trainer {
     return n;
   }
 
-  private takes(input: string): boolean {
-    return this.step.graph.inputs.some((v) => v.name === input);
+  /** The parts of the run's state a checkpoint keeps: the network's params and statistics, the optimizer's momentum. */
+  private get checkpointParts(): StatePart[] {
+    return [
+      { graph: this.network, roles: ['param', 'statistic'] },
+      { graph: this.updateGraph, roles: ['optimizer'] },
+    ];
   }
 
   /** One optimizer step over `microBatches` micro-batches. */
   async train(batches: readonly MicroBatch[]): Promise<StepResult> {
     if (this.disposed) throw new Error('Trainer used after dispose()');
     if (!this.snapshot) return this.trainStep(batches);
-    const ctx = this.plan.ctx;
     await this.ensureDevice();
     let result: StepResult;
     try {
       result = await this.trainStep(batches);
     } catch (e) {
-      if (!(e instanceof GpuError && e.kind === 'device-lost' && ctx.isLost)) throw e;
+      if (!this.gpu('recovery').lostBy(e)) throw e;
       // The step's work is gone with the device: replay it from the last step's state.
       await this.ensureDevice();
       result = await this.trainStep(batches);
     }
     const t = performance.now();
-    this.snapshot = await this.stateOnHost();
+    this.readBack ??= new ReadBackMemory(this.gpu('recovery').ctx);
+    this.snapshot = await this.gpu('recovery').readState(this.checkpointParts, this.readBack);
     this.lastReadBackMs = performance.now() - t;
     return result;
   }
@@ -219,19 +216,55 @@ export class Trainer {
 
   /**
    * The parameters, statistics and SGD momentum buffers (`<param>#momentum`) as they are on the
-   * GPU, in one read (each read waits for the GPU: wgpu answers a wait about 11 ms late, so reading
-   * a network's tensors one by one took seconds in Firefox): what a checkpoint keeps to resume from.
+   * device, in one read: what a checkpoint keeps to resume from.
    */
   async checkpointState(): Promise<{ params: HostParams; momentum: HostParams }> {
-    const state = await this.session.downloadState([
-      { graph: this.plan.network, roles: ['param', 'statistic'] },
-      { graph: this.plan.update, roles: ['optimizer'] },
-    ]);
-    const optimizer = new Set(this.plan.update.state.filter((v) => v.role === 'optimizer').map((v) => v.name));
+    const state = await this.run.readState(this.checkpointParts);
+    const optimizer = new Set(this.updateGraph.state.filter((v) => v.role === 'optimizer').map((v) => v.name));
     const params: HostParams = new Map();
     const momentum: HostParams = new Map();
     for (const [name, t] of state) (optimizer.has(name) ? momentum : params).set(name, t);
     return { params, momentum };
+  }
+
+  /** The parameters and statistics as they are now (the trained weights). */
+  async weights(): Promise<HostParams> {
+    return this.run.readState([{ graph: this.network, roles: ['param', 'statistic'] }]);
+  }
+
+  /**
+   * A model of the run's weights now, on its device, for validation and checkpoints: on WebGPU
+   * one on the run's session (it sees every step; made again when a lost device renewed the
+   * session), on the CPU one made of the weights after the last step. The trainer keeps it and
+   * disposes of it.
+   */
+  async model(weights: LoadedWeights): Promise<DeepLabModel> {
+    const gpu = this.run instanceof GpuTrainingRun ? this.run : null;
+    const key = gpu ? gpu.session : this.stepsDone;
+    if (this.kept?.key === key) return this.kept.model;
+    this.kept?.model.dispose();
+    this.kept = null;
+    const model = gpu ? await DeepLabModel.fromWeights(weights, { ctx: gpu.ctx, session: gpu.session }) : await DeepLabModel.fromWeights({ ...weights, params: await this.weights() }, { device: this.run.device });
+    this.kept = { key, model };
+    return model;
+  }
+
+  /**
+   * A trainer of other options (another crop or batch) that measures this run's parameters as
+   * they are now (its evaluate()): on WebGPU one on the run's session, which sees every later step
+   * (`earlier` is kept until a lost device renews the session); on the CPU one of its own
+   * (`earlier`, where given), the run's weights written into it at each call.
+   */
+  async measurer(device: TrainingDevice, weights: LoadedWeights, o: TrainOptions, earlier: Trainer | null): Promise<Trainer> {
+    if (this.run instanceof GpuTrainingRun) {
+      if (earlier?.run instanceof GpuTrainingRun && earlier.run.session === this.run.session) return earlier;
+      earlier?.dispose();
+      return Trainer.create(this.run.ctx, weights, o, this.run.session);
+    }
+    const now = await this.weights();
+    if (!earlier) return Trainer.create(device, { ...weights, params: now }, o);
+    earlier.run.writeState(now);
+    return earlier;
   }
 
   /**
@@ -239,52 +272,18 @@ export class Trainer {
    * were then (part of the state a lost device is recovered with).
    */
   resumeAt(step: number, momentum: HostParams): void {
-    for (const [name, t] of momentum) this.session.upload(name, t.data as Float32Array, t.shape);
+    this.run.writeState(momentum);
     if (this.snapshot) this.snapshot = new Map([...this.snapshot, ...momentum]);
     this.stepsDone = step;
   }
 
   /**
-   * The trainer on a live device: where its device was lost, a new one with the last step's state
-   * uploaded and the programs made again (after which `session` is a new one); without
-   * surviveDeviceLoss, the loss as an error.
+   * The trainer on a live device: on WebGPU, where its device was lost, a new one with the last
+   * step's state uploaded and the programs made again (after which `session` is a new one);
+   * without surviveDeviceLoss, the loss as an error. Nothing to do on the CPU.
    */
   async ensureDevice(): Promise<void> {
-    const ctx = this.plan.ctx;
-    if (!ctx.isLost && this.plan.generation === ctx.generation) return;
-    if (!this.snapshot) ctx.assertAlive(`${this.plan.label} training`);
-    if (ctx.isLost) {
-      this.options.onDeviceLost?.(ctx.lostReason ?? 'unknown');
-      await ctx.renew();
-    }
-    await this.rebuild();
-  }
-
-  /** The parameters, statistics and momentum as they are on the GPU. */
-  private async stateOnHost(): Promise<HostParams> {
-    this.readBack ??= new ReadBackMemory(this.plan.ctx);
-    return this.session.downloadState(
-      [
-        { graph: this.plan.network, roles: ['param', 'statistic'] },
-        { graph: this.plan.update, roles: ['optimizer'] },
-      ],
-      this.readBack,
-    );
-  }
-
-  /** A session on the current device holding the last step's state, and the programs on it (the lost device's buffers only forgotten). */
-  private async rebuild(): Promise<void> {
-    const { ctx, network, label } = this.plan;
-    this.step.dispose();
-    this.update.dispose();
-    this.session.dispose();
-    const state = this.snapshot!;
-    const stored = new Set(storedState(network).map((v) => v.name));
-    this.sessionValue = Session.create(ctx, network, new Map([...state].filter(([name]) => stored.has(name))), label, { checked: true });
-    ({ step: this.step, update: this.update } = await Trainer.programs(this.plan, this.session));
-    // The optimizer's buffers are the update program's: uploaded once it has made them.
-    for (const [name, t] of state) if (!stored.has(name)) this.session.upload(name, t.data as Float32Array, t.shape);
-    this.plan.generation = ctx.generation;
+    if (this.run instanceof GpuTrainingRun) await this.run.recover(this.snapshot, this.options.onDeviceLost);
   }
 
   /** The step's pass over its micro-batches (forward, loss, gradients into their accumulators): the losses summed. */
@@ -292,26 +291,27 @@ export class Trainer {
     const o = this.options;
     const K = o.microBatches ?? 1;
     if (batches.length !== K) throw new Error(`a step takes ${K} micro-batches, got ${batches.length}`);
+    const distils = this.stepInputs.has(DISTILL_LABELS);
     let loss = 0;
     let distillLoss = 0;
     for (const [k, b] of batches.entries()) {
       const inputs: Record<string, Float32Array | Uint32Array> = { image: b.images, labels: b.labels };
-      if (this.takes(DISTILL_LABELS)) {
+      if (distils) {
         if (!b.distill) throw new Error(`step ${this.stepsDone + 1}: the step distils (distill ${o.distill}) but micro-batch ${k} has no distill labels`);
         inputs[DISTILL_LABELS] = b.distill;
       }
       // Only a step that accumulates over micro-batches (or a gradient shared by two parameters) has the flag.
-      if (this.takes(FIRST_MICRO_BATCH)) inputs[FIRST_MICRO_BATCH] = Uint32Array.of(k === 0 ? 1 : 0);
+      if (this.stepInputs.has(FIRST_MICRO_BATCH)) inputs[FIRST_MICRO_BATCH] = Uint32Array.of(k === 0 ? 1 : 0);
       if (o.classWeights) inputs.class_weights = o.classWeights;
-      if (this.takes(DROPOUT_SEED)) inputs[DROPOUT_SEED] = Uint32Array.of(hashSeed(o.seed ?? 0, this.stepsDone, k));
-      const out = await this.step.run(inputs);
+      if (this.stepInputs.has(DROPOUT_SEED)) inputs[DROPOUT_SEED] = Uint32Array.of(hashSeed(o.seed ?? 0, this.stepsDone, k));
+      const out = await this.run.step(inputs);
       const invalid = (out.get('invalid_labels') as Uint32Array)[0];
       if (invalid > 0) throw new Error(`step ${this.stepsDone + 1}: ${invalid} label values are neither a class nor the ignore index ${o.ignoreIndex}`);
       // Each micro-batch's loss is already scaled by 1 / K.
       loss += (out.get('loss') as Float32Array)[0];
       if (out.has('distill_loss')) distillLoss += (out.get('distill_loss') as Float32Array)[0];
     }
-    return this.takes(DISTILL_LABELS) ? { loss, distillLoss } : { loss };
+    return distils ? { loss, distillLoss } : { loss };
   }
 
   private async trainStep(batches: readonly MicroBatch[]): Promise<StepResult> {
@@ -320,8 +320,7 @@ export class Trainer {
     if (!Number.isFinite(loss)) throw new Error(`step ${this.stepsDone + 1}: the loss is ${loss}; stopping before the update`);
     const lr = learningRate(o, this.stepsDone);
     const hyper = sgdHyperData({ lr, momentum: o.momentum ?? 0.9, weightDecay: o.weightDecay ?? 1e-4, first: this.stepsDone === 0 });
-    // Nothing to read back: the update's effect is on the session's state (run() would map a copy of its nominal output).
-    await this.update.runOnGpu({ sgd: hyper });
+    await this.run.update({ sgd: hyper });
     this.stepsDone++;
     return distillLoss === undefined ? { loss, lr } : { loss, distillLoss, lr };
   }
@@ -329,9 +328,8 @@ export class Trainer {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.step.dispose();
-    this.update.dispose();
-    if (this.ownsSession) this.session.dispose();
+    this.kept?.model.dispose();
+    this.run.dispose();
     this.readBack?.destroy();
   }
 }

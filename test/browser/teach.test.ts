@@ -15,6 +15,7 @@ import { loadModel } from '../../src/model/model.js';
 import { relativeError, testContext } from '../helpers.js';
 import { seriousViolations } from './axe.js';
 import { cropImage, cropLabels, teachWindow } from '../train/teach-fixture.js';
+import { strokesFrom } from './teach-strokes.js';
 import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
 import { type WatchWindow, installMainThreadWatch } from './main-thread-watch.js';
 import { waitUntil } from '../wait-until.js';
@@ -23,12 +24,6 @@ import { sharedPath } from '../shared.js';
 /** The teaching window's size, and the crop the page trains on: the same crop every step. */
 const SIZE = 65;
 const STEPS = 6;
-
-interface Stroke {
-  class: number;
-  radius: number;
-  points: [number, number][];
-}
 
 interface TeachResult {
   losses: number[];
@@ -58,23 +53,6 @@ interface TeachDemo {
 const MAX_STEP_MESSAGE_BYTES = 4096;
 /** The kept model's name. */
 const KEPT = 'taught window';
-
-/** A user's strokes: along every 4th row, one per run of one class (a pixel short of each end), radius 1. */
-function strokesFrom(labels: Uint8Array, width: number, height: number): Stroke[] {
-  const strokes: Stroke[] = [];
-  for (let y = 2; y < height - 1; y += 4) {
-    for (let x = 0; x < width; ) {
-      const c = labels[y * width + x];
-      let end = x;
-      while (end + 1 < width && labels[y * width + end + 1] === c) end++;
-      // Rows above and below must agree too, as the brush covers them.
-      const steady = (px: number) => labels[(y - 1) * width + px] === c && labels[(y + 1) * width + px] === c;
-      if (c !== 255 && end - x >= 4 && steady(x + 1) && steady(end - 1)) strokes.push({ class: c, radius: 1, points: [[x + 1, y], [end - 1, y]] });
-      x = end + 1;
-    }
-  }
-  return strokes;
-}
 
 for (const browser of BROWSERS) {
   describe(`browser: teaching a model in the page (the demo's teach mode) in headless ${BROWSER_TITLES[browser]} @slow`, function () {

@@ -1,5 +1,6 @@
-// `--device` in the CLI: a shard of a manifest segmented on the CPU as on WebGPU, training refused
-// on the CPU by name, and the note 'auto' gives once where it kept a model on a software adapter.
+// `--device` in the CLI: a shard of a manifest segmented on the CPU as on WebGPU, a training run on
+// the CPU resumed on WebGPU, and the notes 'auto' gives once where it kept a model (or a training
+// run) on a software adapter.
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import { readIndexedPng } from '../../src/io/png-indexed.js';
 import { classAgreement } from '../helpers.js';
 import { sharedPath } from '../shared.js';
+import { readRunLog, smallCamvid } from '../train/small-camvid.js';
 import { messages, runCli } from './run-cli.js';
 
 const IMAGES = sharedPath('data', 'voc-sample', 'JPEGImages');
@@ -44,10 +46,36 @@ describe('deeplab --device', function () {
     }
   });
 
-  it("train --device cpu is refused, naming what to do instead", async () => {
-    const r = await runCli(['train', '--data', join(tmp, 'none'), '--out', join(tmp, 'run'), '--device', 'cpu']);
-    expect(r.code).to.equal(2);
-    expect(messages(r.stderr)).to.match(/--device cpu: training runs on WebGPU only .*then segment or eval the checkpoint with --device cpu/);
+  it('train --device cpu: a run of 3 steps on the CPU, its folder resumed on WebGPU to step 5, logs every step once with its loss and validations @slow', async () => {
+    const data = smallCamvid(tmp, 2);
+    const out = join(tmp, 'run');
+    const common = ['train', '--data', data, '--out', out, '--batch', '1', '--crop', '33', '--workers', '0', '--eval-every', '2', '--eval-limit', '1', '--steps', '3'];
+    const first = await runCli([...common, '--device', 'cpu']);
+    expect(first.code, messages(first.stderr)).to.equal(0);
+    expect(first.stdout).to.match(/^trained 3 steps in \d+ s, best validation mIoU [\d.]+; outputs in /);
+    const log = readRunLog(out);
+    expect(log.map((r) => r.step)).to.deep.equal([1, 2, 3]);
+    expect(log.every((r) => Number.isFinite(r.loss))).to.equal(true);
+    expect(log.filter((r) => r.valMIoU !== undefined).map((r) => r.step)).to.deep.equal([2, 3]);
+    // The same folder continued on WebGPU: a checkpoint of the CPU's resumes there.
+    const more = await runCli([...common.slice(0, -1), '5', '--device', 'webgpu', '--resume']);
+    expect(more.code, messages(more.stderr)).to.equal(0);
+    expect(messages(more.stderr)).to.match(/resuming .*latest\.safetensors at step 3/);
+    expect(readRunLog(out).map((r) => r.step)).to.deep.equal([1, 2, 3, 4, 5]);
+  });
+
+  it("train with 'auto' on a software adapter says once which device trains faster, with both figures @slow", async () => {
+    const data = smallCamvid(tmp, 1);
+    const cache = join(tmp, 'cache');
+    const args = (out: string) => ['train', '--data', data, '--out', join(tmp, out), '--batch', '1', '--crop', '33', '--workers', '0', '--steps', '1'];
+    const first = await runCli(args('a'), { DEEPLAB_CACHE_DIR: cache });
+    expect(first.code, messages(first.stderr)).to.equal(0);
+    expect(messages(first.stderr)).to.match(
+      /deeplab: .* is a software adapter .*: a training step of mobilenetv2-pascal-257 \(one 33x33 crop\) takes \d+ ms on it and \d+ ms on the CPU \(onnxruntime-node [\d.]+\); (the CPU .* is [\d.]+x faster: add --device cpu|.* is [\d.]+x faster than the CPU .*) \(said once/,
+    );
+    const second = await runCli(args('b'), { DEEPLAB_CACHE_DIR: cache });
+    expect(second.code, messages(second.stderr)).to.equal(0);
+    expect(messages(second.stderr)).not.to.match(/software adapter/);
   });
 
   it("'auto' on a software adapter says once, with both figures, that --device cpu is faster", async () => {

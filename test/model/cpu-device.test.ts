@@ -1,6 +1,6 @@
 // The CPU device (loadModel(..., { device: 'cpu' }): our graph as ONNX on onnxruntime-node)
 // against WebGPU on the default model, through the calls users make: the same results in the
-// same shape for every way of segmenting, what only WebGPU does refused by name, and 'auto' on a
+// same shape for every way of segmenting, fineTune on the CPU, what only WebGPU does refused by name, and 'auto' on a
 // machine without a Vulkan driver running on the CPU.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
@@ -11,7 +11,7 @@ import type { RgbImage } from '../../src/io/image.js';
 import { readImage } from '../../src/io/image.js';
 import { type DeepLabModel, type SegmentResult, loadModel } from '../../src/model/model.js';
 import { fineTune } from '../../src/train/fine-tune.js';
-import { classAgreement, expectClose, expectRejects, expectThrows, testContext } from '../helpers.js';
+import { classAgreement, expectClose, expectRejects, expectThrows, relativeError, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 
 const VOC_IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
@@ -73,7 +73,19 @@ describe('model: the CPU device', () => {
     await expectRejects(cpu.forward(input, 257, 257), /forward: .* runs on the CPU/);
     await expectRejects(cpu.tune(), /tune: .* runs on the CPU/);
     await expectRejects(cpu.profile(input, 257, 257), /profile: .* runs on the CPU/);
-    await expectRejects(fineTune(cpu, [{ image: photo, labels: new Uint8Array(photo.width * photo.height) }], { steps: 1, crop: 33, lr: 0.001 }), /fineTune: .* runs on the CPU \(device 'cpu'\), which segments only: fine-tuning runs on WebGPU/);
+  });
+
+  it('fineTune of a model on the CPU trains on the CPU: the taught model is on the CPU, its first loss the WebGPU model\'s', async () => {
+    const sample = { image: photo, labels: new Uint8Array(photo.width * photo.height) };
+    const o = { recipe: 'plain' as const, steps: 1, crop: 33, lr: 0.001, scale: [1, 1] as [number, number], flip: false, seed: 2 };
+    const losses: number[][] = [[], []];
+    const taught = [await fineTune(cpu, [sample], { ...o, onStep: (r) => void losses[0].push(r.loss) }), await fineTune(gpu, [sample], { ...o, onStep: (r) => void losses[1].push(r.loss) })];
+    try {
+      expect(taught.map((m) => m.deviceName)).to.deep.equal(['cpu', 'webgpu']);
+      expect(relativeError(losses[0], losses[1]), 'the first loss on either device').to.be.lessThan(1e-5);
+    } finally {
+      for (const m of taught) m.dispose();
+    }
   });
 
   it('refuses options that are for WebGPU, and a device it does not know', async () => {

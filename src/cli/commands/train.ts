@@ -7,6 +7,7 @@ import { DEFAULT_MODEL } from '../../model/loading/registry.js';
 import { CLASSIFICATION_BACKBONES, type ClassificationBackbone } from '../../model/weights/torchvision-classification.js';
 import { TRAINING_LOSSES, type TrainingLoss } from '../../train/loss-choice.js';
 import { type RunOptions, runTraining } from '../../train/run.js';
+import { noteTrainingDevice } from '../device-note.js';
 import { type Command, type CommandSpec, type ParsedArgs, UsageError, optionFlag, optionValue, parseDevice, parseNonNegativeInt, parseOutputStride, parsePositiveInt } from '../args.js';
 import { COCO_CLASSES_OPTION, FORMAT_OPTION, cocoClassesOption, formatOption } from '../format-option.js';
 import { decoderOption, decoderOptionSpec } from '../decoder-option.js';
@@ -54,7 +55,13 @@ const spec: CommandSpec = {
     { name: 'workers', kind: 'value', valueName: 'N', description: 'threads that decode and augment training samples (0: the main thread)', defaultText: 'cores - 1, at most 8' },
     { name: 'seed', kind: 'value', valueName: 'S', description: 'seed of the sample order, augmentation and new classifier', defaultText: '0' },
     { name: 'resume', kind: 'flag', description: 'continue from OUT/latest.safetensors (the same losses as a run never stopped)' },
-    { name: 'device', kind: 'value', valueName: 'auto|webgpu', description: "training runs on WebGPU (without a GPU, on a software adapter: lavapipe); 'cpu' is for segment and eval", defaultText: 'auto' },
+    {
+      name: 'device',
+      kind: 'value',
+      valueName: 'auto|webgpu|cpu',
+      description: "where the run trains: 'webgpu', 'cpu' (ONNX Runtime, onnxruntime-node) or 'auto' (WebGPU where there is an adapter, a software one included, else the CPU); a run resumes on either",
+      defaultText: 'auto',
+    },
     {
       name: 'device-loss',
       kind: 'value',
@@ -136,19 +143,8 @@ function startingWeightsOptions(args: ParsedArgs): Pick<RunOptions, 'model' | 'b
   return { backboneWeights, ...(backbone ? { backbone: backbone as ClassificationBackbone } : {}) };
 }
 
-/** --device: training runs on WebGPU; the CPU device runs inference only. */
-function checkTrainingDevice(args: ParsedArgs): void {
-  const text = optionValue(args, 'device');
-  if (text === undefined || parseDevice(text) !== 'cpu') return;
-  throw new UsageError(
-    "--device cpu: training runs on WebGPU only (without a GPU, on Mesa's software adapter lavapipe: npm run setup installs it); " +
-      'train with --device webgpu (or auto), then segment or eval the checkpoint with --device cpu',
-    'train',
-  );
-}
-
 async function run(args: ParsedArgs): Promise<number> {
-  checkTrainingDevice(args);
+  const deviceText = optionValue(args, 'device');
   const data = optionValue(args, 'data');
   const out = optionValue(args, 'out');
   if (!data) throw new UsageError("'train' needs --data DIR", 'train');
@@ -187,6 +183,7 @@ async function run(args: ParsedArgs): Promise<number> {
     seed: optionValue(args, 'seed') ? Number(optionValue(args, 'seed')) : 0,
     workers: optionValue(args, 'workers') === undefined ? undefined : parseNonNegativeInt(optionValue(args, 'workers')!, '--workers'),
     resume: optionFlag(args, 'resume'),
+    ...(deviceText ? { device: parseDevice(deviceText) } : {}),
   };
   if (optionFlag(args, 'freeze-bn')) o.freezeBn = true;
   const loss = lossOption(args);
@@ -208,6 +205,7 @@ async function run(args: ParsedArgs): Promise<number> {
   try {
     const summary = await runTraining(o, {
       say: (m) => process.stderr.write(`deeplab: ${m}\n`),
+      onStart: (s) => noteTrainingDevice(s, o.device, (m) => process.stderr.write(`deeplab: ${m}\n`)),
       shouldStop: () => stoppedBy !== undefined,
       onStep: (r) => {
         progress ??= new Progress('train', o.steps - r.step + 1, { unit: 'step' });
@@ -217,8 +215,8 @@ async function run(args: ParsedArgs): Promise<number> {
     });
     progress?.finish();
     const best = summary.bestMIoU === null ? '' : `, best validation mIoU ${summary.bestMIoU.toFixed(2)}`;
-    const memory = `${(summary.activationBytes / 2 ** 20).toFixed(0)} MiB of planned activations and gradients per pass`;
-    process.stdout.write(`${summary.interrupted ? 'stopped' : 'trained'} ${summary.steps} steps in ${summary.seconds.toFixed(0)} s${best}; ${memory}; outputs in ${out}\n`);
+    const memory = summary.activationBytes ? `; ${(summary.activationBytes / 2 ** 20).toFixed(0)} MiB of planned activations and gradients per pass` : '';
+    process.stdout.write(`${summary.interrupted ? 'stopped' : 'trained'} ${summary.steps} steps in ${summary.seconds.toFixed(0)} s${best}${memory}; outputs in ${out}\n`);
     return summary.interrupted ? SIGNAL_EXIT_CODE[stoppedBy ?? 'SIGINT'] : 0;
   } finally {
     removeInterruptHandler();

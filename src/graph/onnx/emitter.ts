@@ -5,7 +5,8 @@
 // (input, activations, and rank-4 state read as an operand) the NCHW layout, so a rule reads and
 // writes NCHW tensors and never transposes a map (values of other ranks keep our layout); a rule
 // that reads a weight in another order (a convolution's HWIO kernel as OIHW) asks for its
-// permutation.
+// permutation. A training step's rules may write a weight-shaped value (a gradient) in the
+// weight's own layout and say so (written()).
 import type { Value } from '../value.js';
 
 /** An ONNX attribute value, its type explicit (ONNX tells INT from FLOAT). */
@@ -13,15 +14,25 @@ export type OnnxAttr = { int: number } | { ints: readonly number[] } | { float: 
 
 export interface OnnxEmitter {
   /**
-   * The ONNX tensor holding a graph value: maps in NCHW; a state value as an initializer, its
-   * axes reordered by `perm` (ONNX axis i is our axis perm[i]), by default a rank-4 one as maps
-   * are (NHWC to NCHW) and any other as it is.
+   * The ONNX tensor holding a graph value in layout `perm` (ONNX axis i is our axis perm[i];
+   * layout.ts), by default NCHW for a rank-4 value and ours for any other. A value held in
+   * another layout is transposed (once, whoever asks again gets the same tensor); a weight read
+   * from the file is an initializer written in the order asked for.
    */
   tensor(v: Value, perm?: readonly number[]): string;
+  /** The layout `v` is held in: what tensor(v, layoutOf(v)) returns without a transpose. */
+  layoutOf(v: Value): readonly number[];
+  /** Says that the rule wrote its output tensor `name` in layout `perm`, not the default. */
+  written(name: string, perm: readonly number[]): void;
   /** A constant initializer (Clip's bounds, Resize's sizes). */
   constant(hint: string, dtype: 'float' | 'int64', dims: readonly number[], data: readonly number[]): string;
   /** A fresh tensor name for a value a rule computes on the way to its outputs. */
   intermediate(hint: string): string;
+  /**
+   * A tensor computed once per graph for `key` (a dropout mask the forward and backward pass
+   * both apply): `make` emits it the first time, under the layer asking first.
+   */
+  shared(key: string, make: () => string): string;
   /** Adds one ONNX node (default domain, opset 17). */
   node(opType: string, inputs: readonly string[], outputs: readonly string[], attrs?: Record<string, OnnxAttr>): void;
 }

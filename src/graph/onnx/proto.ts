@@ -115,6 +115,7 @@ const ONNX_DESCRIPTOR = {
 /** TensorProto.DataType values we use. */
 export const ONNX_FLOAT = 1;
 export const ONNX_INT64 = 7;
+export const ONNX_UINT32 = 12;
 
 /** AttributeProto.AttributeType values we use. */
 export const ATTR_FLOAT = 1;

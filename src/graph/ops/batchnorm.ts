@@ -16,6 +16,7 @@ import {
 } from '../../kernels/batchnorm/batchnorm-train.js';
 import { fromLike } from '../../kernels/cpu-arrays.js';
 import { fusedEpilogueError } from '../onnx/emitter.js';
+import { batchNormGradOnnx, batchNormTrainOnnx } from '../onnx/rules/batchnorm-train.js';
 import { withActivation } from '../tflite/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -169,6 +170,12 @@ batchNormOp.onnx = (op, [out], g) => {
   const inputs = [op.input, op.gamma, op.beta, op.mean, op.variance].map((v) => g.tensor(v));
   g.node('BatchNormalization', inputs, [out], { epsilon: { float: op.attrs.eps } });
 };
+
+// Training mode in standard operators (src/graph/onnx/rules/batchnorm-train.ts); the scratch
+// outputs of the kernels' reductions are not written.
+batchNormTrainOp.onnx = (op, [y, mean, variance, , , runningMean, runningVariance], g) =>
+  batchNormTrainOnnx(g, { ...op, ...op.attrs }, { y, mean, variance, runningMean, runningVariance });
+batchNormGradOp.onnx = (op, [dx, dgamma, dbeta], g) => batchNormGradOnnx(g, { ...op, ...op.attrs }, { dx, dgamma, dbeta });
 
 // TF Lite: a batch norm no convolution absorbed, as its arithmetic: x * s + t, s = gamma /
 // sqrt(var + eps) and t = beta - mean * s computed here (MUL, then ADD with the activation).

@@ -3,6 +3,7 @@
 import { shapeString } from '../../gpu/tensor.js';
 import { channelSliceCpu, channelSliceSpec, concatCpu, concatSpec, prepareChannelSlice, prepareConcat } from '../../kernels/layout/concat.js';
 import { argmaxCpu, argmaxSpec, prepareArgmax, prepareSoftmax, prepareSoftmaxGrad, softmaxCpu, softmaxGradCpu, softmaxGradSpec, softmaxSpec } from '../../kernels/softmax/softmax.js';
+import { softmaxGradOnnx } from '../onnx/rules/map-grads.js';
 import type { Value } from '../value.js';
 import type { PadOp } from './pad.js';
 import type { PermuteOp } from './permute.js';
@@ -154,6 +155,7 @@ channelSliceOp.onnx = (op, [out], g) => {
 
 // Channels are ONNX's axis 1 (NCHW).
 concatOp.onnx = (op, [out], g) => g.node('Concat', op.inputs.map((v) => g.tensor(v)), [out], { axis: { int: 1 } });
+softmaxGradOp.onnx = (op, [out], g) => softmaxGradOnnx(g, op.y, op.dy, out);
 
 // TF Lite: CONCATENATION and SOFTMAX over the last axis (channels of a map, keys of attention);
 // a channel slice as SLICE.

@@ -11,7 +11,8 @@ import { conv2dInputGradLowering, conv2dInputGradTunable, prepareConv2dInputGrad
 import { conv2dWeightGradLowering, conv2dWeightGradScratchShape, conv2dWeightGradTunable, prepareConv2dWeightGrad } from '../../kernels/conv2d-backward/weight-grad/weight-grad.js';
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../kernels/conv2d-backward/reference.js';
 import { chunkSumSpec } from '../../kernels/reduce/reduce.js';
-import { HWIO_TO_OIHW, fusedEpilogueError } from '../onnx/emitter.js';
+import { HWIO_TO_OIHW, type OnnxEmitter, fusedEpilogueError } from '../onnx/emitter.js';
+import { convBiasGradOnnx, convWeightGradOnnx } from '../onnx/rules/conv-grad.js';
 import { HWIO_TO_1HWC, HWIO_TO_OHWI, tfliteFusedError, withActivation } from '../tflite/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -224,6 +225,7 @@ conv2dOp.onnx = (op, [out], g) => {
 conv2dGradInputOp.onnx = (op, [out], g) => {
   const a = op.attrs;
   const [kh, kw] = op.weight.shape;
+  if (isPointwise(op)) return pointwiseGradInput(op, out, g);
   const [, oh, ow] = op.dy.shape;
   const [, h, w] = a.inputShape;
   const extent = (o: number, s: number, k: number, d: number, p0: number, p1: number) => s * (o - 1) + (k - 1) * d + 1 - p0 - p1;
@@ -237,6 +239,32 @@ conv2dGradInputOp.onnx = (op, [out], g) => {
     group: { int: a.groups },
   });
 };
+
+// The weight's gradient in the weight's OIHW layout (a sum of Gemms over the kernel's taps);
+// the bias's a ReduceSum (src/graph/onnx/rules/conv-grad.ts).
+conv2dGradWeightOp.onnx = (op, [out], g) => convWeightGradOnnx(g, op.x, op.dy, op.attrs.weightShape, op.attrs, out);
+conv2dGradBiasOp.onnx = (op, [out], g) => convBiasGradOnnx(g, op.dy, out);
+
+/** A 1x1 convolution of stride 1 without padding, in one group: its input gradient is a matrix product. */
+function isPointwise(op: Conv2dGradInputOp): boolean {
+  const a = op.attrs;
+  const [kh, kw] = op.weight.shape;
+  return kh === 1 && kw === 1 && a.strideH === 1 && a.strideW === 1 && a.groups === 1 && !a.padTop && !a.padBottom && !a.padLeft && !a.padRight;
+}
+
+// dx = W^T dy per image: MatMul of the weight as [Cin, Cout] with dy as [N, Cout, H*W] (ONNX
+// Runtime's ConvTranspose spent a GEMM and a col2im pass on it).
+function pointwiseGradInput(op: Conv2dGradInputOp, out: string, g: OnnxEmitter): void {
+  const [n, h, w, cin] = op.attrs.inputShape;
+  const cout = op.weight.shape[3];
+  const reshape = (x: string, dims: number[], into = g.intermediate('reshaped')): string => {
+    g.node('Reshape', [x, g.constant('shape', 'int64', [dims.length], dims)], [into]);
+    return into;
+  };
+  const product = g.intermediate('product');
+  g.node('MatMul', [reshape(g.tensor(op.weight, [2, 3, 0, 1]), [cin, cout]), reshape(g.tensor(op.dy), [n, cout, h * w])], [product]);
+  reshape(product, [n, cin, h, w], out);
+}
 
 // TF Lite: CONV_2D (OHWI weights; a grouped conv's filter holds each group's input channels),
 // DEPTHWISE_CONV_2D where each input channel has its own filters; padding SAME or VALID where ours

@@ -4,6 +4,7 @@
 // the gradient is the same op applied to dy.
 import { shapeString } from '../../gpu/tensor.js';
 import { dropoutCpu, dropoutSpec, prepareDropout } from '../../kernels/elementwise/dropout.js';
+import { dropoutOnnx } from '../onnx/rules/dropout.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -30,3 +31,7 @@ export const dropoutOp: OpDef<DropoutOp> = {
   cost: (op) => ({ macs: 0, flops: numel(op.input.shape) }),
   grad: (op, _outputs, [dy], g) => ({ input: dy && g.emit<DropoutOp>('', { type: 'dropout', input: dy, seed: op.seed, attrs: op.attrs })[0] }),
 };
+
+// The kernel's mask in int64 arithmetic (src/graph/onnx/rules/dropout.ts), shared by the forward
+// pass and its gradient.
+dropoutOp.onnx = (op, [out], g) => dropoutOnnx(g, op.input, op.seed, op.attrs, out);

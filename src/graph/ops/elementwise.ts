@@ -5,6 +5,7 @@ import type { Activation } from '../../kernels/activation/activation.js';
 import { activationGradCpu, activationGradSpec, prepareActivationGrad } from '../../kernels/activation/activation-grad.js';
 import { elementwiseBroadcast, elementwiseCpu, elementwiseSpec, prepareElementwise, prepareScale, scaleCpu, scaleSpec } from '../../kernels/elementwise/elementwise.js';
 import { type OnnxEmitter, type OnnxRule, fusedEpilogueError } from '../onnx/emitter.js';
+import { activationGradOnnx } from '../onnx/rules/map-grads.js';
 import { type TfliteRule, tfliteActivation, withActivation } from '../tflite/emitter.js';
 import type { GlobalAvgPoolOp } from './pool.js';
 import type { Value } from '../value.js';
@@ -181,17 +182,25 @@ function onnxActivation(g: OnnxEmitter, activation: Activation, x: string, y: st
 }
 
 // Add and Mul broadcast numpy-style: the squeeze-and-excite scale [N,C,1,1] needs nothing more.
+// Operands of one shape are read in a's layout (two weight gradients summed stay OIHW).
 function binaryOnnx(onnxType: 'Add' | 'Mul'): OnnxRule<BinaryOp> {
   return (op, [out], g) => {
     if (op.attrs.activation !== 'none') throw fusedEpilogueError(`activation (${op.attrs.activation})`);
-    g.node(onnxType, [g.tensor(op.a), g.tensor(op.b)], [out]);
+    const layout = shapeString(op.a.shape) === shapeString(op.b.shape) ? g.layoutOf(op.a) : undefined;
+    g.node(onnxType, [g.tensor(op.a, layout), g.tensor(op.b, layout)], [out]);
+    if (layout) g.written(out, layout);
   };
 }
 addOp.onnx = binaryOnnx('Add');
 mulOp.onnx = binaryOnnx('Mul');
 
 activationOp.onnx = (op, [out], g) => onnxActivation(g, op.attrs.activation, g.tensor(op.input), out);
-scaleOp.onnx = (op, [out], g) => g.node('Mul', [g.tensor(op.input), g.constant('factor', 'float', [], [op.attrs.factor])], [out]);
+scaleOp.onnx = (op, [out], g) => {
+  const layout = g.layoutOf(op.input);
+  g.node('Mul', [g.tensor(op.input, layout), g.constant('factor', 'float', [], [op.attrs.factor])], [out]);
+  g.written(out, layout);
+};
+activationGradOp.onnx = (op, [out], g) => activationGradOnnx(g, op.x, op.dy, op.attrs.activation, out);
 
 // TF Lite: ADD and MUL (broadcasting the squeeze-and-excite scale [N,1,1,C] as they are), the
 // activation fused where TF Lite fuses it.

@@ -3,6 +3,7 @@
 // per channel; and its gradient op.
 import { shapeString } from '../../gpu/tensor.js';
 import { type GroupNormParams, groupNormCpu, groupNormGradCpu, groupNormGradSpecs, groupNormSpecs, prepareGroupNorm, prepareGroupNormGrad } from '../../kernels/groupnorm/groupnorm.js';
+import { normGradOnnx } from '../onnx/rules/norm-grads.js';
 import { tfliteNormalise } from '../tflite/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -101,3 +102,6 @@ export const groupNormGradOp: OpDef<GroupNormGradOp> = {
   },
   cost: (op) => ({ macs: 0, flops: 12 * numel(op.x.shape) }),
 };
+
+// In standard operators (src/graph/onnx/rules/norm-grads.ts): one group, each batch item's values.
+groupNormGradOp.onnx = (op, [dx, dgamma, dbeta], g) => normGradOnnx(g, { ...op, eps: op.attrs.eps, over: 'item' }, { dx, dgamma, dbeta });

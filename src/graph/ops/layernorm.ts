@@ -12,6 +12,7 @@ import {
   prepareLayerNorm,
   prepareLayerNormGrad,
 } from '../../kernels/layernorm/layernorm.js';
+import { normGradOnnx } from '../onnx/rules/norm-grads.js';
 import { tfliteNormalise } from '../tflite/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -107,3 +108,6 @@ export const layerNormGradOp: OpDef<LayerNormGradOp> = {
   },
   cost: (op) => ({ macs: 0, flops: 12 * numel(op.x.shape) }),
 };
+
+// In standard operators (src/graph/onnx/rules/norm-grads.ts); the row statistics (scratch) are not written.
+layerNormGradOp.onnx = (op, [dx, dgamma, dbeta], g) => normGradOnnx(g, { ...op, eps: op.attrs.eps, over: 'channels' }, { dx, dgamma, dbeta });

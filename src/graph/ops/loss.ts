@@ -8,6 +8,7 @@ import { shapeString } from '../../gpu/tensor.js';
 import { fromLike } from '../../kernels/cpu-arrays.js';
 import { checkDice, diceCpu, diceSpecs, diceStatsShape, prepareDice } from '../../kernels/loss/dice.js';
 import { crossEntropyCpu, crossEntropyScratchShapes, crossEntropySpecs, prepareCrossEntropy } from '../../kernels/loss/cross-entropy.js';
+import { crossEntropyOnnx, diceOnnx } from '../onnx/rules/loss.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -92,3 +93,7 @@ export const softmaxDiceOp: OpDef<SoftmaxDiceOp> = {
   },
   cost: (op) => ({ macs: 0, flops: 12 * numel(op.logits.shape) }),
 };
+
+// In standard operators (src/graph/onnx/rules/loss.ts); the reductions' scratch is not written.
+softmaxCrossEntropyOp.onnx = (op, [loss, dlogits, invalid], g) => crossEntropyOnnx(g, { ...op, ...op.attrs }, { loss, dlogits, invalid });
+softmaxDiceOp.onnx = (op, [loss, dlogits, invalid], g) => diceOnnx(g, { ...op, ...op.attrs }, { loss, dlogits, invalid });

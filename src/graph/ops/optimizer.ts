@@ -6,6 +6,7 @@
 import { shapeString } from '../../gpu/tensor.js';
 import { accumulateCpu, accumulateSpec, prepareAccumulate } from '../../kernels/optimizer/accumulate.js';
 import { type SgdGroup, prepareSgd, sgdCpu, sgdSpec } from '../../kernels/optimizer/sgd.js';
+import { accumulateOnnx, sgdOnnx } from '../onnx/rules/optimizer.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -65,3 +66,6 @@ export const sgdOp: OpDef<SgdOp> = {
   },
   cost: (op) => ({ macs: 0, flops: 4 * numel(op.param.shape) }),
 };
+
+accumulateOp.onnx = (op, [acc], g) => accumulateOnnx(g, op.g, op.first, op.acc, acc);
+sgdOp.onnx = (op, [param, momentum], g) => sgdOnnx(g, { ...op, group: op.attrs }, { param, momentum });

@@ -11,6 +11,7 @@ import {
   preparePool2d,
 } from '../../kernels/pool/pool.js';
 import { globalAvgPoolBackwardCpu, globalAvgPoolBackwardSpec, pool2dBackwardCpu, pool2dBackwardSpec, prepareGlobalAvgPoolBackward, preparePool2dBackward } from '../../kernels/pool/pool-backward.js';
+import { globalAvgPoolGradOnnx, pool2dGradOnnx } from '../onnx/rules/map-grads.js';
 import { samePadding } from '../../kernels/conv2d/params.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -124,6 +125,9 @@ pool2dOp.onnx = (op, [out], g) => {
   if (a.kind === 'max') g.node('MaxPool', [g.tensor(op.input)], [out], window);
   else g.node('AveragePool', [g.tensor(op.input)], [out], { ...window, count_include_pad: { int: (a.countIncludePad ?? true) ? 1 : 0 } });
 };
+
+globalAvgPoolGradOp.onnx = (op, [out], g) => globalAvgPoolGradOnnx(g, op.dy, op.attrs.inputShape, out);
+pool2dGradOp.onnx = (op, [out], g) => pool2dGradOnnx(g, op.input, op.dy, op.attrs, out);
 
 // TF Lite: MEAN over height and width (keeping them, as 1); windowed pools as MAX_POOL_2D or
 // AVERAGE_POOL_2D, SAME where our pads are SAME's (TF Lite's SAME average leaves padded cells

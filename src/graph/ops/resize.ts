@@ -14,6 +14,7 @@ import {
   resizeTunable,
 } from '../../kernels/resize/resize.js';
 import { prepareResizeArgmax, resizeArgmaxCpu, resizeArgmaxSpec } from '../../kernels/resize/resize-argmax.js';
+import { resizeGradOnnx } from '../onnx/rules/map-grads.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
 
@@ -127,6 +128,9 @@ resizeOp.onnx = (op, [out], g) => {
     coordinate_transformation_mode: { string: op.attrs.mode },
   });
 };
+
+// The gradient as two MatMuls with the interpolation matrices (its scratch is not written).
+resizeGradOp.onnx = (op, [out], g) => resizeGradOnnx(g, op.dy, op.attrs.inputShape, op.attrs, out);
 
 // TF Lite RESIZE_BILINEAR to a constant size; align_corners and half_pixel_centers name our
 // conventions (asymmetric is neither), half-pixel's clamp at 0 as ours.

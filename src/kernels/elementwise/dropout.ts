@@ -44,7 +44,7 @@ function threshold(p: number): number {
 }
 
 /** The shader's mixer in JavaScript (u32 arithmetic). */
-function mix32(v: number): number {
+export function mix32(v: number): number {
   let h = v >>> 0;
   h = (h ^ (h >>> 16)) >>> 0;
   h = Math.imul(h, 0x7feb352d) >>> 0;

@@ -10,13 +10,13 @@ import type { RgbImage } from '../../io/rgb-image.js';
 import type { ModelMemory } from '../memory.js';
 import type { PostLogits } from '../post-logits.js';
 import type { SegmentOutput, SegmentResult } from '../segment-options.js';
+import type { ModelTraining } from './training.js';
 
-/** The devices a model can run on. */
-export const DEVICE_NAMES = ['webgpu', 'cpu'] as const;
-export type DeviceName = (typeof DEVICE_NAMES)[number];
+export type { ModelTraining } from './training.js';
 
-/** Values read back to the host. */
-export type HostValues = Float32Array | Uint32Array;
+import type { DeviceName, HostValues } from './device-names.js';
+
+export { DEVICE_NAMES, type DeviceName, type HostValues } from './device-names.js';
 
 /** A tensor on a model's device (a GpuTensor on the GPU, host memory on the CPU). */
 export interface DeviceTensor {
@@ -107,5 +107,7 @@ export interface ModelDevice {
   parameters(graph: Graph): Promise<HostParams>;
   /** What the model holds on its device. */
   memory(): ModelMemory;
+  /** How a model on this device trains (fineTune). */
+  training(): ModelTraining;
   dispose(): void;
 }

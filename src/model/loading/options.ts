@@ -9,8 +9,8 @@ export interface LoadOptions {
   /**
    * Where the model runs. 'webgpu': the GPU, through WebGPU (everything: segmenting, frames,
    * fine-tuning). 'cpu': the CPU, through ONNX Runtime (onnxruntime-node in Node; in the page
-   * onnxruntime-web's WebAssembly backend, handed over once with useCpuRuntime):
-   * inference only, the same results. 'auto' (the default): WebGPU wherever an adapter exists
+   * onnxruntime-web's WebAssembly backend, handed over once with useCpuRuntime): segmenting
+   * and fine-tuning, the same results. 'auto' (the default): WebGPU wherever an adapter exists
    * (a software one too), the CPU where none does.
    */
   device?: DeviceChoice;

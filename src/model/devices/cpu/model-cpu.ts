@@ -1,8 +1,8 @@
 // A model's device on the CPU (ModelDevice, src/model/devices/device.ts): the network through
 // ONNX Runtime, a session per input size kept a few at a time (cpu-programs.ts), the
 // post-processing on the CPU interpreter, tensors in host memory, and its calls taking turns
-// (one session runs one image at a time). Inference only: its weights are the loaded ones, as
-// they are; fine-tuning runs on WebGPU.
+// (one session runs one image at a time). Its weights are the loaded ones, as they are; a
+// fine-tune trains a run of its own (cpu-training.ts) and makes a new model of the result.
 import { encodeModel } from '../../../graph/onnx/proto.js';
 import { lowerToOnnx, onnxModelOf } from '../../../graph/onnx/lower.js';
 import type { Graph } from '../../../graph/ir.js';
@@ -18,6 +18,8 @@ import type { DeviceProgram, FramePath, ModelDevice, SegmentStill } from '../dev
 import { CpuGraphProgram, type CpuNetwork, CpuNetworkProgram } from './cpu-programs.js';
 import { CPU_TENSORS } from './cpu-tensors.js';
 import type { CpuRuntime } from './ort-module.js';
+import type { ModelTraining } from '../training.js';
+import { cpuTrainingDevice } from './cpu-training.js';
 
 /**
  * How much ONNX Runtime rewrites a graph before running it. onnxruntime-node: everything ('all':
@@ -147,6 +149,11 @@ export class ModelCpu implements ModelDevice {
       if (t) out.set(v.name, { shape: [...t.shape], data: t.data.slice() });
     }
     return out;
+  }
+
+  /** Training on the CPU runtime (cpu-training.ts), each step a turn of the model's calls. */
+  training(): ModelTraining {
+    return { device: cpuTrainingDevice(this.runtime), exclusive: (work) => this.exclusive(work), sameDevice: { device: 'cpu' } };
   }
 
   /** GPU memory: a model on the CPU holds none. */

@@ -5,7 +5,7 @@
 /** The part of an onnxruntime module (onnxruntime-node's or onnxruntime-web's) the CPU device uses. */
 export interface OrtModule {
   InferenceSession: { create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSession> };
-  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  Tensor: OrtTensorConstructor;
   env: { versions?: Record<string, string | undefined>; wasm?: { numThreads?: number } };
 }
 
@@ -15,8 +15,15 @@ export interface OrtTensor {
   dispose?(): void;
 }
 
+/** Tensors over host arrays (the runtime reads them, and writes a pre-allocated output, in place). */
+export interface OrtTensorConstructor {
+  new (type: 'float32', data: Float32Array, dims: readonly number[]): OrtTensor;
+  new (type: 'uint32', data: Uint32Array, dims: readonly number[]): OrtTensor;
+}
+
 export interface OrtSession {
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  /** Runs once; `fetches` names outputs to write into tensors given (pre-allocated), the others the runtime allocates. */
+  run(feeds: Record<string, OrtTensor>, fetches?: Record<string, OrtTensor | null>): Promise<Record<string, OrtTensor>>;
   release(): Promise<void>;
 }
 

@@ -29,6 +29,8 @@ import type { DeviceLossPolicy, DeviceLostEvent, Precision } from '../../loading
 import type { ModelMemory } from '../../memory.js';
 import { compileWithinDeadline } from '../../load-deadline.js';
 import { ModelPrograms } from './model-programs.js';
+import type { ModelTraining } from '../training.js';
+import { gpuTrainingDevice } from './gpu-training.js';
 
 export class ModelGpu implements ModelDevice {
   readonly name = 'webgpu';
@@ -140,6 +142,11 @@ export class ModelGpu implements ModelDevice {
 
   memory(): ModelMemory {
     return this.programs.memory();
+  }
+
+  /** Training on the model's context, each step a turn of its queue. */
+  training(): ModelTraining {
+    return { device: gpuTrainingDevice(this.ctx), exclusive: (work) => contextQueue(this.ctx).run(work), sameDevice: { ctx: this.ctx } };
   }
 
   assertUsable(): void {
