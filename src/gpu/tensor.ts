@@ -237,6 +237,8 @@ export async function readTensors(ctx: GpuContext, tensors: readonly GpuTensor[]
     chunks.push({ from: i, to: j, offsets, size });
     i = j;
   }
+  // A device found lost as the read begins (creating its staging buffer) is named as one lost during it.
+  ctx.assertAlive(`reading back ${chunks.reduce((n, c) => n + c.size, 0)} bytes`);
   if (!memory) {
     const out: Float32Array[] = new Array(tensors.length);
     for (const c of chunks) {
@@ -265,7 +267,7 @@ async function readChunk(
   fresh: boolean,
 ): Promise<void> {
   try {
-    ctx.assertAlive();
+    ctx.assertAlive(`reading back ${c.size} bytes`);
     const encoder = ctx.device.createCommandEncoder({ label: 'readback' });
     for (let k = c.from; k < c.to; k++) encoder.copyBufferToBuffer(tensors[k].buffer, tensors[k].byteOffset, staging, c.offsets[k - c.from], Math.ceil(tensors[k].byteLength / 4) * 4);
     ctx.device.queue.submit([encoder.finish()]);
