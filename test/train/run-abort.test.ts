@@ -107,13 +107,13 @@ describe('training: a run cancelled, or killed between its writes', function () 
   it('option names neither argument knows are refused, naming the key and the known ones, before anything is written', async () => {
     const out = join(dir, 'unknown');
     const o = options(out);
-    await expectRejects(runTraining({ ...o, lrr: 0.1 } as RunOptions), /^runTraining: unknown option 'lrr' \(did you mean 'lr'\?\); known options: data, format, cocoClasses, model, .*, repeatFactor, deviceLoss$/);
+    await expectRejects(runTraining({ ...o, lrr: 0.1 } as RunOptions), /^runTraining: unknown option 'lrr' \(did you mean 'lr'\?\); known options: data, format, cocoClasses, model, .*, repeatFactor, deviceLoss, device$/);
     const { signal } = new AbortController();
     await expectRejects(
       runTraining({ ...o, signal } as RunOptions),
       /^runTraining: unknown option 'signal'; 'signal' belongs in runTraining's second argument, the hooks; known options: data, /,
     );
-    await expectRejects(runTraining(o, { onstep: () => {} } as never), /^runTraining: hooks: unknown option 'onstep' \(did you mean 'onStep'\?\); known options: ctx, onStep, say, shouldStop, signal, sampleWorker, onDeviceLost$/);
+    await expectRejects(runTraining(o, { onstep: () => {} } as never), /^runTraining: hooks: unknown option 'onstep' \(did you mean 'onStep'\?\); known options: ctx, onStep, say, shouldStop, signal, sampleWorker, onDeviceLost, onStart$/);
     await expectRejects(runTraining(o, { steps: 2 } as never), /^runTraining: hooks: unknown option 'steps'; 'steps' belongs in runTraining's first argument, the options; known options: ctx, /);
     await expectRejects(runTraining(o, { signal: new AbortController() } as never), "runTraining: signal must be an AbortSignal (AbortController's .signal), got AbortController");
     expect(existsSync(out), 'the output folder').to.equal(false);
