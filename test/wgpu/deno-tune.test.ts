@@ -3,7 +3,8 @@
 // Each layer shape is timed until 3 candidates in a row were no faster than its best (every
 // candidate of every space took 186 s of the suite on the EPYC 2-core host); that every candidate's
 // module compiles and its pipeline is created under naga (the GEMM's tiled kernels once made naga
-// panic, and Firefox lose every tab) is naga.test.ts', candidate by candidate. The network runs at 33x33, not at its own 257x257:
+// panic, and Firefox lose every tab) is naga.test.ts', candidate by candidate. The network runs at
+// 33x33, not at its own 257x257:
 // its layer shapes are the same but for their pixel counts, and tuning them there creates the
 // same pipelines (measured under Dawn: the same 61 at both sizes, 799 and 796 candidates) at a
 // sixtieth of the pixels (97 s of tuning at 257x257 under Deno, 48 s at 33x33, most of it waiting).
@@ -34,8 +35,8 @@ describe('wgpu (Deno): tuning the default model over the hardware-class spaces @
     console.log(`      (${r.shapes} layer shapes, ${r.timed} candidates timed in ${(r.ms / 1000).toFixed(0)} s; ${r.changed} shapes chose other than their default)`);
     expect(r.shapes, 'layer shapes tuned').to.be.at.least(10);
     expect(r.skipped, 'shapes the budget did not reach').to.equal(0);
-    // Every shape timed at least its default and PATIENCE others, where its space has them.
-    expect(r.timed, 'candidates timed').to.be.at.least(r.shapes * 2).and.at.most(r.candidates);
+    // Each shape timed at least one candidate, and no more than its space holds.
+    expect(r.timed, 'candidates timed').to.be.at.least(r.shapes).and.at.most(r.candidates);
     expect(r.agreement, 'pixels as before tuning').to.be.at.least(0.999);
   });
 });
