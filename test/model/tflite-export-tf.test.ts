@@ -1,9 +1,10 @@
 // TF Lite exports run by TF's own interpreter (tf.lite.Interpreter, XNNPACK, one thread, through
-// scripts/tflite/tflite_run.py): the float32 file of each DeepLab family gives the logits our
-// forwardToHost gives on the same input (relative error < 1e-5, the same class on >= 99.99 % of
-// pixels), the float16 file within 1e-2 (>= 99.9 %). The real TF MobileNetV2 at 257 and 513 runs
-// on VOC photos; the fixtures on random inputs. Needs a Python with tensorflow (DEEPLAB_TF_PYTHON,
-// default python3); skipped, saying why, where it has none.
+// scripts/tflite/tflite_run.py --serve: one Python process for the file, so TF's import is paid
+// once): the float32 file of each DeepLab family gives the logits our forwardToHost gives on the
+// same input (relative error < 1e-5, the same class on >= 99.99 % of pixels), the float16 file
+// within 1e-2 (>= 99.9 %). The real TF MobileNetV2 at 257 and 513 runs on VOC photos; the
+// fixtures on random inputs. Needs a Python with tensorflow (DEEPLAB_TF_PYTHON, default python3);
+// skipped, saying why, where it has none.
 import { expect } from 'chai';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,10 +19,10 @@ import { relativeError } from '../../src/util/relative-error.js';
 import { fineTune } from '../../src/train/fine-tune.js';
 import { TINY_SIZE, TINY_WEIGHTS, writeTinyCheckpoint } from '../browser/tiny-checkpoint.js';
 import { messages, runCli } from '../cli/run-cli.js';
-import { randomArray, randomRgbImage, rng, testContext } from '../helpers.js';
+import { expectRejects, randomArray, randomRgbImage, rng, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
 import { TF_MNV2_257, TF_MNV2_513, TORCHVISION_RESNET50, writeMmsegV3plus, writeSmp, writeXception } from './tflite-fixtures.js';
-import { type TfInput, tfPython, tfRuns } from './tflite-tf.js';
+import { type TfInput, TfProcess, tfRuns } from './tflite-tf.js';
 
 const VOC = sharedPath('data', 'voc-sample');
 const PHOTO = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
@@ -63,18 +64,19 @@ const BOUNDS: Record<TflitePrecision, { error: number; agreement: number }> = {
 
 describe('TF Lite export: TF\'s interpreter runs the files and gives our logits @slow', function () {
   this.timeout(900_000);
-  let python = '';
+  let tfProcess: TfProcess | undefined;
   let dir = '';
-  before(function () {
-    const found = tfPython();
-    if ('why' in found) {
-      console.log(`      skipped: ${found.why}`);
+  before(async function () {
+    const started = await TfProcess.start();
+    if ('why' in started) {
+      console.log(`      skipped: ${started.why}`);
       this.skip();
     }
-    python = found.python;
+    tfProcess = started;
     dir = mkdtempSync(join(tmpdir(), 'tflite-tf-'));
   });
-  after(() => {
+  after(async () => {
+    await tfProcess?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -108,7 +110,7 @@ describe('TF Lite export: TF\'s interpreter runs the files and gives our logits 
         model.dispose();
       }
     }
-    const results = tfRuns(python, dir, runs.map((r) => r.run));
+    const results = await tfRuns(tfProcess!, dir, runs.map((r) => r.run));
     for (const [i, { name, precision, classes, size, ours }] of runs.entries()) {
       const tf = results[i];
       // forwardToHost's output: the logits at the input's size (an imported file's own output, at its own size).
@@ -178,8 +180,8 @@ describe('TF Lite export: TF\'s interpreter runs the files and gives our logits 
       // Each photo through the int8, float32 and --int8-io files (the photo's bytes, resized to the
       // input, as they are), in one TF process.
       const shape = [1, 257, 257, 3];
-      const tfs = tfRuns(
-        python,
+      const tfs = await tfRuns(
+        tfProcess!,
         dir,
         inputs.flatMap((x, i) => [
           { model: int8, input: x, shape },
@@ -228,5 +230,27 @@ describe('TF Lite export: TF\'s interpreter runs the files and gives our logits 
     expect(r.code, messages(r.stderr)).to.equal(0);
     expect(existsSync(file)).to.equal(true);
     await check({ name: 'fine-tuned', path: kept, size: [TINY_SIZE, TINY_SIZE], precisions: ['float32'], written: file });
+  });
+
+  it("a run TF refuses (a uint8 input to a float32 file) fails saying why, with the process's stderr; the process runs the next", async () => {
+    const weights = join(dir, 'refused.safetensors');
+    writeTinyCheckpoint(weights);
+    const w = await loadWeights(weights);
+    const file = join(dir, 'refused.tflite');
+    exportTflite(file, w, { height: TINY_SIZE, width: TINY_SIZE, precision: 'float32' });
+    const shape = [1, TINY_SIZE, TINY_SIZE, 3];
+    const refused = tfRuns(tfProcess!, dir, [{ model: file, input: new Uint8Array(TINY_SIZE * TINY_SIZE * 3), shape }]);
+    const e = await expectRejects(refused, /is uint8, the model's input is .*float32/, 'a uint8 input');
+    expect(e.message, "stderr's tail: the traceback's last line").to.match(/SystemExit: .* is uint8/);
+    const [next] = await tfRuns(tfProcess!, dir, [{ model: file, input: randomArray(TINY_SIZE * TINY_SIZE * 3, -1, 1, rng()), shape }]);
+    expect(next.shape).to.deep.equal([1, TINY_SIZE, TINY_SIZE, w.config.numClasses]);
+  });
+});
+
+describe("TF Lite export: TF's interpreter process", () => {
+  it('a Python that cannot be started: why, for the TF tests to skip saying so', async () => {
+    expect(await TfProcess.start('/nonexistent/python3')).to.deep.equal({
+      why: '/nonexistent/python3 cannot import tensorflow (spawn /nonexistent/python3 ENOENT); set DEEPLAB_TF_PYTHON to a Python with tensorflow-cpu',
+    });
   });
 });
