@@ -40,6 +40,8 @@ describe('graph: ONNX rules of the training ops against their CPU references', f
     ['3x3 stride 2, asymmetric pads, a row the windows leave unread, batch 2', [2, 10, 9, 3], [3, 3, 3, 7], { strideH: 2, strideW: 2, padTop: 0, padBottom: 1, padLeft: 1, padRight: 0 }],
     ['3x3 dilation 2x3 (atrous), batch 2', [2, 11, 13, 4], [3, 3, 4, 5], { dilationH: 2, dilationW: 3, padTop: 2, padBottom: 2, padLeft: 3, padRight: 3 }],
     ['rate larger than the map', [1, 5, 6, 3], [3, 3, 3, 4], { dilationH: 6, dilationW: 6, padTop: 6, padBottom: 6, padLeft: 6, padRight: 6 }],
+    ['a rate past the map above only', [1, 7, 5, 3], [3, 3, 3, 4], { dilationH: 5, padTop: 5, padBottom: 0, padLeft: 1, padRight: 1 }],
+    ['stride 2, a rate past the map', [1, 9, 9, 3], [3, 3, 3, 4], { strideH: 2, strideW: 2, dilationH: 10, dilationW: 10, padTop: 10, padBottom: 10, padLeft: 10, padRight: 10 }],
     ['1x1', [2, 6, 7, 9], [1, 1, 9, 5], {}],
     ['1x1 stride 2', [1, 9, 7, 6], [1, 1, 6, 10], { strideH: 2, strideW: 2 }],
     ['7x7 stride 2 pad 3 (ResNet stem)', [1, 13, 11, 3], [7, 7, 3, 4], { strideH: 2, strideW: 2, padTop: 3, padBottom: 3, padLeft: 3, padRight: 3 }],
@@ -71,6 +73,27 @@ describe('graph: ONNX rules of the training ops against their CPU references', f
       const g = b.build();
       const nodes = await expectTrainingMatches(g, { dy: floats(dyShape) }, stateOf(g), { stateLayout: (v) => (v.name === 'w' ? HWIO_TO_OIHW : undefined) });
       expect(nodes.map((n) => n.op_type)).to.include(onnxOp);
+    });
+  }
+
+  // Taps whose windows read only padding add nothing: the step's convolutions leave them out.
+  for (const [what, inputShape, weightShape, a, kernel] of [
+    ['a rate past the map, a 1x1 conv', [2, 5, 6, 3], [3, 3, 3, 4], { dilationH: 6, dilationW: 6, padTop: 6, padBottom: 6, padLeft: 6, padRight: 6 }, [1, 1]],
+    ['a rate past the map above only', [1, 7, 5, 3], [3, 3, 3, 4], { dilationH: 5, padTop: 5, padBottom: 0, padLeft: 1, padRight: 1 }, [2, 3]],
+    ['stride 2, a rate past the map', [1, 9, 9, 3], [3, 3, 3, 4], { strideH: 2, strideW: 2, dilationH: 10, dilationW: 10, padTop: 10, padBottom: 10, padLeft: 10, padRight: 10 }, [1, 1]],
+  ] as const) {
+    it(`conv2d and conv2d_grad_input over the taps that read the input: ${what}`, async () => {
+      const attrs = convAttrs(a);
+      const dyShape = conv2dOutputShape(inputShape, weightShape, attrs);
+      const b = new GraphBuilder();
+      const [x, dy, w] = [b.input('x', [...inputShape]), b.input('dy', dyShape), b.param('w', [...weightShape])];
+      b.output('y', b.node('conv', { type: 'conv2d', input: x, weight: w, attrs })[0]);
+      b.output('dx', b.node('dx', { type: 'conv2d_grad_input', dy, weight: w, attrs: { ...attrs, inputShape: [...inputShape] } })[0]);
+      const g = b.build();
+      const nodes = await expectTrainingMatches(g, { x: floats(inputShape), dy: floats(dyShape) }, stateOf(g), { stateLayout: (v) => (v.name === 'w' ? HWIO_TO_OIHW : undefined) });
+      const kernels = nodes.filter((n) => n.op_type.startsWith('Conv')).map((n) => n.attribute.find((t) => t.name === 'kernel_shape')?.ints);
+      expect(kernels.length).to.be.greaterThan(0);
+      for (const k of kernels) expect(k).to.deep.equal(kernel);
     });
   }
 

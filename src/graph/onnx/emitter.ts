@@ -20,6 +20,12 @@ export interface OnnxEmitter {
    * from the file is an initializer written in the order asked for.
    */
   tensor(v: Value, perm?: readonly number[]): string;
+  /**
+   * Whether state is read at run time (a training step's graph inputs), not written into the
+   * file as initializers: a rule may then derive a tensor from a weight with nodes of its own
+   * (a kernel cropped) where an exported file would keep the weight as it is.
+   */
+  readonly stateIsInput: boolean;
   /** The layout `v` is held in: what tensor(v, layoutOf(v)) returns without a transpose. */
   layoutOf(v: Value): readonly number[];
   /** Says that the rule wrote its output tensor `name` in layout `perm`, not the default. */

@@ -51,6 +51,7 @@ function passedState(parts: LoweringParts, stateLayout: (v: Value) => readonly n
   };
   return {
     layoutOf,
+    atRunTime: true,
     read(v, perm) {
       check(v);
       let cur = current.get(v.name);

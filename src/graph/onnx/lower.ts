@@ -41,6 +41,8 @@ export interface StateSource {
   write(v: Value, name: string, perm: readonly number[]): void;
   /** The layout state `v` is held in (default: the default layout). */
   layoutOf?(v: Value): readonly number[];
+  /** Whether state is read at run time (graph inputs), not held as initializers. */
+  readonly atRunTime?: boolean;
   /** After the last node: what the source adds (the updated state as outputs). */
   finish?(): void;
 }
@@ -140,6 +142,9 @@ export function lowerGraph(graph: Graph, name: string, layout: OnnxLayout, state
       nodes.push({ name: unique('node', `${layer}:transpose`), op_type: 'Transpose', input: [h.name], output: [t], attribute: [attribute('perm', { ints: transposeBetween(h.layout, perm) })] });
       transposed.set(key, t);
       return t;
+    },
+    get stateIsInput() {
+      return state.atRunTime ?? false;
     },
     layoutOf(v) {
       return (v.kind === 'state' ? state.layoutOf?.(v) : held.get(v.id)?.layout) ?? defaultLayout(v.shape.length);

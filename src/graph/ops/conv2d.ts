@@ -13,6 +13,7 @@ import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../.
 import { chunkSumSpec } from '../../kernels/reduce/reduce.js';
 import { HWIO_TO_OIHW, type OnnxEmitter, fusedEpilogueError } from '../onnx/emitter.js';
 import { convBiasGradOnnx, convWeightGradOnnx } from '../onnx/rules/conv-grad.js';
+import { cropToLiveTaps, liveTapsAtRunTime } from '../onnx/rules/live-taps.js';
 import { HWIO_TO_1HWC, HWIO_TO_OHWI, tfliteFusedError, withActivation } from '../tflite/emitter.js';
 import type { Value } from '../value.js';
 import { type OpDef, numel } from './op-def.js';
@@ -205,12 +206,16 @@ conv2dGradInputOp.grad = (op, _outputs, [dOut], g) => {
 };
 
 // ONNX Conv: pads as [top, left, bottom, right]; weights OIHW (groups split channels the same way).
+// A training step's weight is cropped to the taps that read the input (rules/live-taps.ts).
 conv2dOp.onnx = (op, [out], g) => {
   if (op.scale || op.residual || op.attrs.activation !== 'none') throw fusedEpilogueError('epilogue (scale, residual or activation)');
-  const a = op.attrs;
-  const inputs = [g.tensor(op.input), g.tensor(op.weight, HWIO_TO_OIHW), ...(op.bias ? [g.tensor(op.bias)] : [])];
+  const [kh, kw, cin, cout] = op.weight.shape;
+  const taps = liveTapsAtRunTime(g, op.input.shape, conv2dOutputShape(op.input.shape, op.weight.shape, op.attrs), [kh, kw], op.attrs);
+  const a = taps?.attrs ?? op.attrs;
+  const weight = g.tensor(op.weight, HWIO_TO_OIHW);
+  const inputs = [g.tensor(op.input), taps ? cropToLiveTaps(g, weight, [cout, cin], [kh, kw], taps) : weight, ...(op.bias ? [g.tensor(op.bias)] : [])];
   g.node('Conv', inputs, [out], {
-    kernel_shape: { ints: [op.weight.shape[0], op.weight.shape[1]] },
+    kernel_shape: { ints: taps?.kernel ?? [kh, kw] },
     strides: { ints: [a.strideH, a.strideW] },
     dilations: { ints: [a.dilationH, a.dilationW] },
     pads: { ints: [a.padTop, a.padLeft, a.padBottom, a.padRight] },
@@ -221,16 +226,26 @@ conv2dOp.onnx = (op, [out], g) => {
 // ONNX ConvTranspose: the transposed conv of the forward conv's weight, OIHW being ConvTranspose's
 // [C, M/group, kH, kW]; the forward conv's pads, and output_padding the rows and columns of the
 // forward input its windows left unread (always fewer than the stride), so the output is
-// inputShape exactly.
+// inputShape exactly. A training step's weight is cropped to the taps that read the input
+// (rules/live-taps.ts).
 conv2dGradInputOp.onnx = (op, [out], g) => {
-  const a = op.attrs;
-  const [kh, kw] = op.weight.shape;
-  if (isPointwise(op)) return pointwiseGradInput(op, out, g);
+  const { inputShape, ...attrs } = op.attrs;
+  const [wh, ww, cin, cout] = op.weight.shape;
+  const taps = liveTapsAtRunTime(g, inputShape, op.dy.shape, [wh, ww], attrs);
+  const a = taps?.attrs ?? attrs;
+  const [kh, kw] = taps?.kernel ?? [wh, ww];
+  const oihw = (): string => (taps ? cropToLiveTaps(g, g.tensor(op.weight, HWIO_TO_OIHW), [cout, cin], [wh, ww], taps) : g.tensor(op.weight, HWIO_TO_OIHW));
+  if (isPointwise(kh, kw, a)) {
+    // The weight as IOHW: a file's initializer written so, a cropped one transposed.
+    const io = taps ? g.intermediate('weight_io') : g.tensor(op.weight, [2, 3, 0, 1]);
+    if (taps) g.node('Transpose', [oihw()], [io], { perm: { ints: [1, 0, 2, 3] } });
+    return pointwiseGradInput(inputShape, cout, io, g.tensor(op.dy), out, g);
+  }
   const [, oh, ow] = op.dy.shape;
-  const [, h, w] = a.inputShape;
+  const [, h, w] = inputShape;
   const extent = (o: number, s: number, k: number, d: number, p0: number, p1: number) => s * (o - 1) + (k - 1) * d + 1 - p0 - p1;
   const outputPadding = [h - extent(oh, a.strideH, kh, a.dilationH, a.padTop, a.padBottom), w - extent(ow, a.strideW, kw, a.dilationW, a.padLeft, a.padRight)];
-  g.node('ConvTranspose', [g.tensor(op.dy), g.tensor(op.weight, HWIO_TO_OIHW)], [out], {
+  g.node('ConvTranspose', [g.tensor(op.dy), oihw()], [out], {
     kernel_shape: { ints: [kh, kw] },
     strides: { ints: [a.strideH, a.strideW] },
     dilations: { ints: [a.dilationH, a.dilationW] },
@@ -246,23 +261,20 @@ conv2dGradWeightOp.onnx = (op, [out], g) => convWeightGradOnnx(g, op.x, op.dy, o
 conv2dGradBiasOp.onnx = (op, [out], g) => convBiasGradOnnx(g, op.dy, out);
 
 /** A 1x1 convolution of stride 1 without padding, in one group: its input gradient is a matrix product. */
-function isPointwise(op: Conv2dGradInputOp): boolean {
-  const a = op.attrs;
-  const [kh, kw] = op.weight.shape;
+function isPointwise(kh: number, kw: number, a: ConvAttrs): boolean {
   return kh === 1 && kw === 1 && a.strideH === 1 && a.strideW === 1 && a.groups === 1 && !a.padTop && !a.padBottom && !a.padLeft && !a.padRight;
 }
 
-// dx = W^T dy per image: MatMul of the weight as [Cin, Cout] with dy as [N, Cout, H*W] (ONNX
+// dx = W^T dy per image: MatMul of the IOHW weight as [Cin, Cout] with dy as [N, Cout, H*W] (ONNX
 // Runtime's ConvTranspose spent a GEMM and a col2im pass on it).
-function pointwiseGradInput(op: Conv2dGradInputOp, out: string, g: OnnxEmitter): void {
-  const [n, h, w, cin] = op.attrs.inputShape;
-  const cout = op.weight.shape[3];
+function pointwiseGradInput(inputShape: readonly number[], cout: number, weightIo: string, dy: string, out: string, g: OnnxEmitter): void {
+  const [n, h, w, cin] = inputShape;
   const reshape = (x: string, dims: number[], into = g.intermediate('reshaped')): string => {
     g.node('Reshape', [x, g.constant('shape', 'int64', [dims.length], dims)], [into]);
     return into;
   };
   const product = g.intermediate('product');
-  g.node('MatMul', [reshape(g.tensor(op.weight, [2, 3, 0, 1]), [cin, cout]), reshape(g.tensor(op.dy), [n, cout, h * w])], [product]);
+  g.node('MatMul', [reshape(weightIo, [cin, cout]), reshape(dy, [n, cout, h * w])], [product]);
   reshape(product, [n, cin, h, w], out);
 }
 

@@ -12,10 +12,27 @@
 import type { Conv2dParams } from '../../../kernels/conv2d/params.js';
 import type { Value } from '../../value.js';
 import { HWIO_TO_OIHW, type OnnxEmitter } from '../emitter.js';
+import { liveTapsAtRunTime, padToWholeKernel } from './live-taps.js';
 import { onnxSteps } from './steps.js';
 
-/** dW of a convolution (our HWIO shape `weightShape`) from x [N,Cin,H,W] and dy [N,Cout,OH,OW], written into `out` as OIHW. */
+/**
+ * dW of a convolution (our HWIO shape `weightShape`) from x [N,Cin,H,W] and dy [N,Cout,OH,OW],
+ * written into `out` as OIHW; in a training step only the live taps' (live-taps.ts), the others
+ * zeros.
+ */
 export function convWeightGradOnnx(g: OnnxEmitter, x: Value, dy: Value, weightShape: readonly number[], a: Required<Conv2dParams>, out: string): void {
+  const [kh, kw, cinGroup, cout] = weightShape;
+  const taps = liveTapsAtRunTime(g, x.shape, dy.shape, [kh, kw], a);
+  if (taps) {
+    const cropped = g.intermediate('live_taps');
+    tapsWeightGrad(g, x, dy, [...taps.kernel, cinGroup, cout], taps.attrs, cropped);
+    padToWholeKernel(g, cropped, [cout, cinGroup], [kh, kw], taps, out);
+  } else tapsWeightGrad(g, x, dy, weightShape, a, out);
+  g.written(out, HWIO_TO_OIHW);
+}
+
+/** dW over every tap of the kernel `weightShape` (HWIO), into `out` as OIHW. */
+function tapsWeightGrad(g: OnnxEmitter, x: Value, dy: Value, weightShape: readonly number[], a: Required<Conv2dParams>, out: string): void {
   const s = onnxSteps(g);
   const [kh, kw, cinGroup, cout] = weightShape;
   const [n, h, w, cin] = x.shape;
@@ -73,7 +90,6 @@ export function convWeightGradOnnx(g: OnnxEmitter, x: Value, dy: Value, weightSh
     const perTap = tapOffsets.map((_, t) => s.reshape(s.op('MatMul', [dyGroups, grouped(tap(t), cinGroup, true)]), [cout, cinGroup, 1]));
     s.reshape(taps === 1 ? perTap[0] : s.op('Concat', perTap, { axis: { int: 2 } }), [cout, cinGroup, kh, kw], out);
   }
-  g.written(out, HWIO_TO_OIHW);
 }
 
 /** A convolution's bias gradient: dy [N,C,OH,OW] summed over all but the channels. */
