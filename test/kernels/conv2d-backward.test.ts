@@ -4,7 +4,7 @@ import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } fr
 import { type Conv2dParams, conv2dOutputShape, convGeometry, convParams, samePadding } from '../../src/kernels/conv2d/params.js';
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
 import { defaultGradientTile, gradientTileName, gradientTileProblem, gradientTiles, parseGradientTile } from '../../src/kernels/conv2d-backward/tiles.js';
-import { conv2dBiasGrad, prepareConv2dBiasGrad } from '../../src/kernels/conv2d-backward/bias-grad/bias-grad.js';
+import { biasGradKernels, conv2dBiasGrad, prepareConv2dBiasGrad } from '../../src/kernels/conv2d-backward/bias-grad/bias-grad.js';
 import { CONV2D_INPUT_GRAD, type Conv2dInputGradOperands, conv2dInputGrad, prepareConv2dInputGrad } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
 import { CONV2D_WEIGHT_GRAD, type Conv2dWeightGradOptions, type WeightGradLaunch, conv2dWeightGrad, conv2dWeightGradScratchShape, prepareConv2dWeightGrad } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
 import { type ConvChoice, convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
@@ -12,7 +12,7 @@ import { convSpace } from '../../src/kernels/conv2d/family.js';
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../src/kernels/conv2d-backward/reference.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, expectRejects, expectThrows, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
-import { everyCandidate, narrowSubgroups } from './every-candidate.js';
+import { ADAPTER_CLASSES, everyCandidate, narrowSubgroups } from './every-candidate.js';
 import type { AdapterClass } from '../../src/kernels/candidates.js';
 
 /** A convolution case: NHWC input shape, kernel size, output channels and (partial) params. */
@@ -148,9 +148,12 @@ async function checkGpu(c: Case, which: Grads = { dx: true, dw: true, db: true }
       expectClose(await readTensor(ctx, dWeight), conv2dWeightGradCpu(x, c.input, dy, outShape, weightShape, p), `${c.name}: dW${choiceName(which.dwChoice)}`);
     }
     if (which.db) {
-      const dBias = tensors.add(poisonedTensor(ctx, [c.cout], 'dBias'));
-      await runOnce(ctx, 'db test', () => prepareConv2dBiasGrad(ctx, { dOut: tDy, dBias }));
-      expectClose(await readTensor(ctx, dBias), conv2dBiasGradCpu(dy, outShape), `${c.name}: db`);
+      // Every kernel any adapter class may run for these channels (the vec4 one where Cout is a multiple of 4).
+      for (const kernel of new Set(ADAPTER_CLASSES.flatMap((cls) => biasGradKernels(c.cout, cls)))) {
+        const dBias = tensors.add(poisonedTensor(ctx, [c.cout], 'dBias'));
+        await runOnce(ctx, 'db test', () => prepareConv2dBiasGrad(ctx, { dOut: tDy, dBias }, kernel));
+        expectClose(await readTensor(ctx, dBias), conv2dBiasGradCpu(dy, outShape), `${c.name}: db (${kernel})`);
+      }
     }
   } finally {
     tensors.disposeAll();
@@ -237,6 +240,8 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
   });
   // A large common offset is where a naive f32 running sum loses digits.
   it('db over 2046 pixels with a large common offset in dY', () => checkGpu({ ...big, cout: 19 }, { db: true, dyRange: [99, 101] }));
+  it('db of 15 pixels, Cout 20 (the vec4 kernel in one chunk)', () => checkGpu({ name: '1x1 on 1x3x5, Cout 20', input: [1, 3, 5, 36], kernel: [1, 1], cout: 20, p: {} }, { db: true }));
+  it('db over 2046 pixels with a large common offset in dY, Cout 20 (the vec4 kernel too, in chunks)', () => checkGpu({ ...big, cout: 20 }, { db: true, dyRange: [99, 101] }));
   it('dW over 2046 pixels with a large common offset in dY, one chunk', () => checkGpu(big, { dw: true, chunks: 1, dyRange: [99, 101] }));
 
   it('one-shot conv2dInputGrad / conv2dWeightGrad / conv2dBiasGrad', async () => {

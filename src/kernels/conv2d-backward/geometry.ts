@@ -17,7 +17,8 @@
 //                               one partial sum per chunk into a scratch tensor, stage 2 adds the
 //                               chunks. One chunk needs no scratch and no stage 2.
 //   db  [Cout]                  bias-grad/: sum of dY over N, OH, OW, one workgroup per
-//                               block of channels with a tree reduction.
+//                               block of channels with a tree reduction; on SwiftShader 4
+//                               channels an invocation over chunks of pixels, no barriers.
 //
 // The params are the forward's Conv2dParams; `activation` must be 'none' (or absent): these are
 // the gradients of the convolution alone, the caller applies the activation's derivative to dY.
