@@ -162,7 +162,8 @@ async function checkGpu(c: Case, which: Grads = { dx: true, dw: true, db: true }
 
 const pad1 = { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
 
-// Sizes off every tile: 8-pixel blocks, 4-channel lanes, 8..32-lane workgroups, 16-channel bias blocks.
+// Sizes off every tile: 8-pixel blocks, 4-channel lanes, 8..32-lane workgroups, 16-channel bias blocks
+// (and the pointwise kernels' 2-8 pixel and 1-4 channel-quad tiles).
 const GPU_CASES: Case[] = [
   { name: '3x3 pad 1, Cin 5 -> Cout 7', input: [2, 11, 9, 5], kernel: [3, 3], cout: 7, p: pad1 },
   { name: "3x3 stride 2 TF 'same', Cin 19 -> Cout 33", input: [2, 11, 9, 19], kernel: [3, 3], cout: 33, p: same(11, 9, [3, 3], 2) },
@@ -177,7 +178,10 @@ const GPU_CASES: Case[] = [
   { name: 'depthwise 3x3, C 19', input: [2, 11, 9, 19], kernel: [3, 3], cout: 19, p: { groups: 19, ...pad1 } },
   { name: 'depthwise 3x3 stride 2 dilation 2, C 7', input: [1, 11, 9, 7], kernel: [3, 3], cout: 7, p: { groups: 7, ...same(11, 9, [3, 3], 2, 2) } },
   { name: 'depthwise with channel multiplier 2, C 5 -> 10', input: [1, 11, 9, 5], kernel: [3, 3], cout: 10, p: { groups: 5, ...pad1 } },
+  // Channels in fours, as SwiftShader's written-out pointwise kernels and the vec4 bias sum need: 126 pixels (two dW chunks of 63).
+  { name: '1x1, Cin 36 -> Cout 20 (channels in fours)', input: [2, 9, 7, 36], kernel: [1, 1], cout: 20, p: {} },
 ];
+const POINTWISE_FOURS = GPU_CASES[GPU_CASES.length - 1];
 
 describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
   for (const c of GPU_CASES) {
@@ -199,7 +203,7 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
 
   // Tuning may change only speed: every candidate of every adapter class's space (lanes, plain or
   // sharing through subgroups; grouped layers have one) against the CPU reference.
-  for (const c of [GPU_CASES[1], GPU_CASES[3], GPU_CASES[7], GPU_CASES[10]]) {
+  for (const c of [GPU_CASES[1], GPU_CASES[3], GPU_CASES[7], GPU_CASES[10], POINTWISE_FOURS]) {
     it(`dX and dW, every candidate a tuner may choose: ${c.name}`, async () => {
       const ctx = await testContext();
       const { p, weightShape } = shapesOf(c);
@@ -212,6 +216,14 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
       if (p.groups > 1) expect(names, 'grouped layers: one kernel each').to.deep.equal(['grouped/l64', 'grouped/l64']);
       // Where subgroups are as narrow as lavapipe's, the subgroup path is among these small layers' candidates.
       else if (narrowSubgroups(ctx)) expect(names.some((n) => n.startsWith('gemm/s')) && names.some((n) => n.startsWith('gemm/p')), 'both paths').to.equal(true);
+      // SwiftShader's written-out kernels: three tiles in each family, its default there only.
+      expect(names.filter((n) => n.startsWith('pointwise/')).length, 'pointwise kernels').to.equal(c === POINTWISE_FOURS ? 6 : 0);
+      if (c === POINTWISE_FOURS) {
+        for (const family of [CONV2D_INPUT_GRAD, CONV2D_WEIGHT_GRAD] as const) {
+          const first = (cls: AdapterClass) => convSpace<unknown, null>(family, layerOn(cls)).candidates[0].name;
+          expect([first('swiftshader'), first('software'), first('gpu')].map((n) => n.split('/')[0]), family.kernel).to.deep.equal(['pointwise', 'gemm', 'gemm']);
+        }
+      }
     });
   }
 
