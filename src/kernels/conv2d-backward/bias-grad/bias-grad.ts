@@ -26,9 +26,6 @@ const VEC4_MAX_CHUNKS = 256;
 /** The bias gradient's kernels (see the header). */
 export type BiasGradKernel = 'tree' | 'vec4';
 
-/** Every WGSL file the bias gradient compiles. */
-export const BIAS_GRAD_SHADERS = ['conv2d_bias_grad.wgsl', 'conv2d_bias_grad_vec4.wgsl'] as const;
-
 /** The kernels that can sum `channels` channels, the default for `cls` first: 'vec4' on SwiftShader, 'tree' elsewhere. */
 export function biasGradKernels(channels: number, cls: AdapterClass): BiasGradKernel[] {
   if (channels % 4) return ['tree'];
