@@ -4,7 +4,7 @@ import { type GpuTensor, type Shape, createTensor, readTensor, uploadTensor } fr
 import { type Conv2dParams, conv2dOutputShape, convGeometry, convParams, samePadding } from '../../src/kernels/conv2d/params.js';
 import { conv2dCpu } from '../../src/kernels/conv2d/reference.js';
 import { defaultGradientTile, gradientTileName, gradientTileProblem, gradientTiles, parseGradientTile } from '../../src/kernels/conv2d-backward/tiles.js';
-import { conv2dBiasGrad, prepareConv2dBiasGrad } from '../../src/kernels/conv2d-backward/bias-grad/bias-grad.js';
+import { biasGradKernels, conv2dBiasGrad, prepareConv2dBiasGrad } from '../../src/kernels/conv2d-backward/bias-grad/bias-grad.js';
 import { CONV2D_INPUT_GRAD, type Conv2dInputGradOperands, conv2dInputGrad, prepareConv2dInputGrad } from '../../src/kernels/conv2d-backward/input-grad/input-grad.js';
 import { CONV2D_WEIGHT_GRAD, type Conv2dWeightGradOptions, type WeightGradLaunch, conv2dWeightGrad, conv2dWeightGradScratchShape, prepareConv2dWeightGrad } from '../../src/kernels/conv2d-backward/weight-grad/weight-grad.js';
 import { type ConvChoice, convChoiceName } from '../../src/kernels/conv2d/algorithm.js';
@@ -12,7 +12,7 @@ import { convSpace } from '../../src/kernels/conv2d/family.js';
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../src/kernels/conv2d-backward/reference.js';
 import { expectGradient, f64 } from '../gradcheck.js';
 import { expectClose, expectRejects, expectThrows, numel, poisonedTensor, randomArray, testContext, withKernelOption } from '../helpers.js';
-import { everyCandidate, narrowSubgroups } from './every-candidate.js';
+import { ADAPTER_CLASSES, everyCandidate, narrowSubgroups } from './every-candidate.js';
 import type { AdapterClass } from '../../src/kernels/candidates.js';
 
 /** A convolution case: NHWC input shape, kernel size, output channels and (partial) params. */
@@ -148,9 +148,12 @@ async function checkGpu(c: Case, which: Grads = { dx: true, dw: true, db: true }
       expectClose(await readTensor(ctx, dWeight), conv2dWeightGradCpu(x, c.input, dy, outShape, weightShape, p), `${c.name}: dW${choiceName(which.dwChoice)}`);
     }
     if (which.db) {
-      const dBias = tensors.add(poisonedTensor(ctx, [c.cout], 'dBias'));
-      await runOnce(ctx, 'db test', () => prepareConv2dBiasGrad(ctx, { dOut: tDy, dBias }));
-      expectClose(await readTensor(ctx, dBias), conv2dBiasGradCpu(dy, outShape), `${c.name}: db`);
+      // Every kernel any adapter class may run for these channels (the vec4 one where Cout is a multiple of 4).
+      for (const kernel of new Set(ADAPTER_CLASSES.flatMap((cls) => biasGradKernels(c.cout, cls)))) {
+        const dBias = tensors.add(poisonedTensor(ctx, [c.cout], 'dBias'));
+        await runOnce(ctx, 'db test', () => prepareConv2dBiasGrad(ctx, { dOut: tDy, dBias }, kernel));
+        expectClose(await readTensor(ctx, dBias), conv2dBiasGradCpu(dy, outShape), `${c.name}: db (${kernel})`);
+      }
     }
   } finally {
     tensors.disposeAll();
@@ -159,7 +162,8 @@ async function checkGpu(c: Case, which: Grads = { dx: true, dw: true, db: true }
 
 const pad1 = { padTop: 1, padBottom: 1, padLeft: 1, padRight: 1 };
 
-// Sizes off every tile: 8-pixel blocks, 4-channel lanes, 8..32-lane workgroups, 16-channel bias blocks.
+// Sizes off every tile: 8-pixel blocks, 4-channel lanes, 8..32-lane workgroups, 16-channel bias blocks
+// (and the pointwise kernels' 2-8 pixel and 1-4 channel-quad tiles).
 const GPU_CASES: Case[] = [
   { name: '3x3 pad 1, Cin 5 -> Cout 7', input: [2, 11, 9, 5], kernel: [3, 3], cout: 7, p: pad1 },
   { name: "3x3 stride 2 TF 'same', Cin 19 -> Cout 33", input: [2, 11, 9, 19], kernel: [3, 3], cout: 33, p: same(11, 9, [3, 3], 2) },
@@ -174,7 +178,10 @@ const GPU_CASES: Case[] = [
   { name: 'depthwise 3x3, C 19', input: [2, 11, 9, 19], kernel: [3, 3], cout: 19, p: { groups: 19, ...pad1 } },
   { name: 'depthwise 3x3 stride 2 dilation 2, C 7', input: [1, 11, 9, 7], kernel: [3, 3], cout: 7, p: { groups: 7, ...same(11, 9, [3, 3], 2, 2) } },
   { name: 'depthwise with channel multiplier 2, C 5 -> 10', input: [1, 11, 9, 5], kernel: [3, 3], cout: 10, p: { groups: 5, ...pad1 } },
+  // Channels in fours, as SwiftShader's written-out pointwise kernels and the vec4 bias sum need: 126 pixels (two dW chunks of 63).
+  { name: '1x1, Cin 36 -> Cout 20 (channels in fours)', input: [2, 9, 7, 36], kernel: [1, 1], cout: 20, p: {} },
 ];
+const POINTWISE_FOURS = GPU_CASES[GPU_CASES.length - 1];
 
 describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
   for (const c of GPU_CASES) {
@@ -196,7 +203,7 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
 
   // Tuning may change only speed: every candidate of every adapter class's space (lanes, plain or
   // sharing through subgroups; grouped layers have one) against the CPU reference.
-  for (const c of [GPU_CASES[1], GPU_CASES[3], GPU_CASES[7], GPU_CASES[10]]) {
+  for (const c of [GPU_CASES[1], GPU_CASES[3], GPU_CASES[7], GPU_CASES[10], POINTWISE_FOURS]) {
     it(`dX and dW, every candidate a tuner may choose: ${c.name}`, async () => {
       const ctx = await testContext();
       const { p, weightShape } = shapesOf(c);
@@ -209,6 +216,14 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
       if (p.groups > 1) expect(names, 'grouped layers: one kernel each').to.deep.equal(['grouped/l64', 'grouped/l64']);
       // Where subgroups are as narrow as lavapipe's, the subgroup path is among these small layers' candidates.
       else if (narrowSubgroups(ctx)) expect(names.some((n) => n.startsWith('gemm/s')) && names.some((n) => n.startsWith('gemm/p')), 'both paths').to.equal(true);
+      // SwiftShader's written-out kernels: three tiles in each family, its default there only.
+      expect(names.filter((n) => n.startsWith('pointwise/')).length, 'pointwise kernels').to.equal(c === POINTWISE_FOURS ? 6 : 0);
+      if (c === POINTWISE_FOURS) {
+        for (const family of [CONV2D_INPUT_GRAD, CONV2D_WEIGHT_GRAD] as const) {
+          const first = (cls: AdapterClass) => convSpace<unknown, null>(family, layerOn(cls)).candidates[0].name;
+          expect([first('swiftshader'), first('software'), first('gpu')].map((n) => n.split('/')[0]), family.kernel).to.deep.equal(['pointwise', 'gemm', 'gemm']);
+        }
+      }
     });
   }
 
@@ -237,6 +252,8 @@ describe('kernel: conv2d backward (GPU vs CPU reference)', () => {
   });
   // A large common offset is where a naive f32 running sum loses digits.
   it('db over 2046 pixels with a large common offset in dY', () => checkGpu({ ...big, cout: 19 }, { db: true, dyRange: [99, 101] }));
+  it('db of 15 pixels, Cout 20 (the vec4 kernel in one chunk)', () => checkGpu({ name: '1x1 on 1x3x5, Cout 20', input: [1, 3, 5, 36], kernel: [1, 1], cout: 20, p: {} }, { db: true }));
+  it('db over 2046 pixels with a large common offset in dY, Cout 20 (the vec4 kernel too, in chunks)', () => checkGpu({ ...big, cout: 20 }, { db: true, dyRange: [99, 101] }));
   it('dW over 2046 pixels with a large common offset in dY, one chunk', () => checkGpu(big, { dw: true, chunks: 1, dyRange: [99, 101] }));
 
   it('one-shot conv2dInputGrad / conv2dWeightGrad / conv2dBiasGrad', async () => {

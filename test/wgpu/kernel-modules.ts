@@ -21,6 +21,7 @@ import { RESIZE_LAYOUTS, RESIZE_MODES, resizeBilinearSpec } from '../../src/kern
 import { broadcastSpec, reduceSumSpec } from '../../src/kernels/broadcast/broadcast.js';
 import { matmulSpace, matmulSpec } from '../../src/kernels/matmul/matmul.js';
 import { dynamicQuantizeSpecs } from '../../src/kernels/quantize/dynamic-quantize.js';
+import { chunkSumSpec } from '../../src/kernels/reduce/reduce.js';
 import { defaultConfig } from '../../src/model/backbones/config.js';
 import { buildDeepLab } from '../../src/model/backbones/network.js';
 import { buildMobileVitDeepLab } from '../../src/model/networks/mobilevit.js';
@@ -99,7 +100,7 @@ export function convForwardSpecs(limits: KernelLimits, dtype: 'f32' | 'f16'): Mo
 
 /** Every candidate of the input and weight gradients' spaces on every adapter class (grouped layers' kernels included) and the bias gradient. */
 export function convBackwardSpecs(limits: KernelLimits): ModuleGroup {
-  const specs: KernelSpec[] = [conv2dBiasGradSpec()];
+  const specs: KernelSpec[] = [conv2dBiasGradSpec('tree'), conv2dBiasGradSpec('vec4'), chunkSumSpec()];
   for (const c of CONV_CASES) {
     const p = convParams(c.p);
     const g = convGeometry(c.input, weightShape(c), p);

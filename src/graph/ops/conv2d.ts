@@ -6,7 +6,7 @@ import { conv2dLowering, conv2dTunable, prepareConv2d } from '../../kernels/conv
 import { type Conv2dParams, conv2dOutputShape, samePadding } from '../../kernels/conv2d/params.js';
 import { conv2dCpu } from '../../kernels/conv2d/reference.js';
 import { verifySubgroupMatrices } from '../../kernels/conv2d/gemm/matrix-check.js';
-import { conv2dBiasGradSpec, prepareConv2dBiasGrad } from '../../kernels/conv2d-backward/bias-grad/bias-grad.js';
+import { conv2dBiasGradLowering, prepareConv2dBiasGrad } from '../../kernels/conv2d-backward/bias-grad/bias-grad.js';
 import { conv2dInputGradLowering, conv2dInputGradTunable, prepareConv2dInputGrad } from '../../kernels/conv2d-backward/input-grad/input-grad.js';
 import { conv2dWeightGradLowering, conv2dWeightGradScratchShape, conv2dWeightGradTunable, prepareConv2dWeightGrad } from '../../kernels/conv2d-backward/weight-grad/weight-grad.js';
 import { conv2dBiasGradCpu, conv2dInputGradCpu, conv2dWeightGradCpu } from '../../kernels/conv2d-backward/reference.js';
@@ -168,10 +168,10 @@ export const conv2dGradBiasOp: OpDef<Conv2dGradBiasOp> = {
   type: 'conv2d_grad_bias',
   operands: ['dy'],
   infer: (op) => [{ shape: [op.dy.shape[op.dy.shape.length - 1]], dtype: 'f32' }],
-  lower: (op) => ({
-    specs: [conv2dBiasGradSpec()],
-    prepare: (ctx, t, [dBias]) => [prepareConv2dBiasGrad(ctx, { dOut: t(op.dy), dBias })],
-  }),
+  lower: (op, _outputs, ctx) => {
+    const { kernel, specs } = conv2dBiasGradLowering(ctx, op.dy.shape);
+    return { specs, prepare: (ctx, t, [dBias]) => prepareConv2dBiasGrad(ctx, { dOut: t(op.dy), dBias }, kernel) };
+  },
   cpu: (op, read) => [conv2dBiasGradCpu(read(op.dy) as Float32Array, op.dy.shape)],
   cost: (op) => ({ macs: 0, flops: numel(op.dy.shape) }),
 };

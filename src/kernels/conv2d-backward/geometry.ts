@@ -11,13 +11,16 @@
 //                               (each invocation owns input elements and sums the taps whose
 //                               output position oh = (ih + padTop - kh*dH) / sH is an integer in
 //                               range). groups == 1: tiles of 8 input pixels of one stride phase x
-//                               4 channels per invocation; grouped / depthwise: one element each.
+//                               4 channels per invocation; grouped / depthwise: one element each;
+//                               on SwiftShader, 1x1 stride-1 layers written out (vec4 dot products).
 //   dW  [KH, KW, Cin/groups, Cout]  weight-grad/ (+ chunk_sum.wgsl): a reduction over the
 //                               N*OH*OW output pixels, split into chunks (split-K): stage 1 writes
 //                               one partial sum per chunk into a scratch tensor, stage 2 adds the
-//                               chunks. One chunk needs no scratch and no stage 2.
+//                               chunks. One chunk needs no scratch and no stage 2. On SwiftShader
+//                               1x1 stride-1 layers run a written-out vec4 tile.
 //   db  [Cout]                  bias-grad/: sum of dY over N, OH, OW, one workgroup per
-//                               block of channels with a tree reduction.
+//                               block of channels with a tree reduction; on SwiftShader 4
+//                               channels an invocation over chunks of pixels, no barriers.
 //
 // The params are the forward's Conv2dParams; `activation` must be 'none' (or absent): these are
 // the gradients of the convolution alone, the caller applies the activation's derivative to dY.

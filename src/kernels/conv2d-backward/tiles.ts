@@ -4,6 +4,7 @@
 // The spaces, tuning keys and choices are every convolution family's (../conv2d/family.ts).
 import type { KernelLimits } from '../../gpu/kernel-limits.js';
 import { type AdapterClass, distinctValid, lanesFor, onCpu } from '../candidates.js';
+import type { ConvLayer } from '../conv2d/algorithm.js';
 
 /**
  * The lanes a workgroup has (4 channels each: input channels for the input gradient, output
@@ -67,4 +68,14 @@ export function gradientTiles(kernel: GradientKernel, channels: number, cls: Ada
     for (const subgroups of [false, true]) out.push({ subgroups, lanes });
   }
   return distinctValid(out, gradientTileName, (v) => gradientTileProblem(kernel, v, limits));
+}
+
+/**
+ * Whether a layer's gradients are offered the written-out pointwise kernels (each family's
+ * 'pointwise' algorithm, its default where it can run): on SwiftShader, which runs the looped
+ * kernels as written, for 1x1 layers of stride 1 without padding or groups, where dX and dW are
+ * plain matrix products over the pixels (each kernel adds its vec4 conditions on the channels).
+ */
+export function pointwiseGradient({ g, p, cls }: Pick<ConvLayer, 'g' | 'p' | 'cls'>): boolean {
+  return cls === 'swiftshader' && g.pointwise === true && p.groups === 1 && p.strideH === 1 && p.strideW === 1;
 }

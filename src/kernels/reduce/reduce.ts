@@ -5,7 +5,7 @@ import type { GpuContext } from '../../gpu/context.js';
 import type { Dispatch } from '../../gpu/dispatch.js';
 import { Uniforms, linearGrid, makeDispatch } from '../../gpu/dispatch.js';
 import type { KernelSpec } from '../../gpu/pipeline-cache.js';
-import type { GpuTensor } from '../../gpu/tensor.js';
+import { GpuTensor } from '../../gpu/tensor.js';
 
 const SUM_WG = 256;
 /** Partial sums kept at once at most (floats): bounds the scratch of big weight gradients. */
@@ -33,10 +33,11 @@ export function chunkSumSpec(): KernelSpec {
   return { shader: 'chunk_sum.wgsl', constants: { WG: SUM_WG } };
 }
 
-/** out[i] = sum over k of partial[k * count + i], count = out's size. */
-export function prepareChunkSum(ctx: GpuContext, t: { partial: GpuTensor; out: GpuTensor }, chunks: number): Dispatch {
+/** out[i] = sum over k of partial[k * count + i], count = out's size; `partial` a tensor or a kernel's own f32 scratch buffer. */
+export function prepareChunkSum(ctx: GpuContext, t: { partial: GpuTensor | GPUBuffer; out: GpuTensor }, chunks: number): Dispatch {
   const count = t.out.size;
-  if (t.partial.size < chunks * count) throw new Error(`chunkSum: partial holds ${t.partial.size} values, needs ${chunks} x ${count}`);
+  const held = t.partial instanceof GpuTensor ? t.partial.size : Math.floor(t.partial.size / 4);
+  if (held < chunks * count) throw new Error(`chunkSum: partial holds ${held} values, needs ${chunks} x ${count}`);
   return makeDispatch(ctx, {
     label: `chunkSum ${chunks} x ${count}`,
     spec: chunkSumSpec(),

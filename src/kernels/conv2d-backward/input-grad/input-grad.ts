@@ -1,8 +1,10 @@
 // The input gradient dX of a convolution (backward data): the transposed convolution as a gather
-// (see ../geometry.ts), a convolution family of two algorithms (../../conv2d/family.ts): 'gemm',
-// groups == 1 layers on `main`'s tiles (../tiles.ts), and 'grouped', grouped and depthwise
-// layers on `grouped`, one element an invocation. The tuner times a layer's candidates as the
-// forward's, under the family's name.
+// (see ../geometry.ts), a convolution family of three algorithms (../../conv2d/family.ts):
+// 'pointwise', 1x1 stride-1 layers on SwiftShader written out as straight-line code
+// (conv2d_input_grad_pointwise.wgsl: PX pixels x CI input channels a lane, dot products over
+// Cout as vec4); 'gemm', groups == 1 layers on `main`'s tiles (../tiles.ts); and 'grouped',
+// grouped and depthwise layers on `grouped`, one element an invocation. The tuner times a
+// layer's candidates as the forward's, under the family's name.
 import type { GpuContext } from '../../../gpu/context.js';
 import { type Dispatch, Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../../gpu/dispatch.js';
 import type { KernelSpec } from '../../../gpu/pipeline-cache.js';
@@ -13,7 +15,7 @@ import { type ConvFamily, chooseConv, convTunable, launchConv } from '../../conv
 import type { Conv2dParams } from '../../conv2d/params.js';
 import type { TunableLayer } from '../../tuning.js';
 import { INPUT_GRAD, SCALAR_WG, backwardGeometry, checkOperands, describeWindow, tileGrid } from '../geometry.js';
-import { type GradientTile, gradientTileName, gradientTiles } from '../tiles.js';
+import { type GradientTile, gradientTileName, gradientTiles, pointwiseGradient } from '../tiles.js';
 
 // conv2d_input_grad.wgsl `main`: R input pixels of one stride phase per workgroup, CN channels per lane.
 const IG_R = 8;
@@ -60,6 +62,38 @@ const inputGradGemm: ConvAlgorithm<GradientTile, Conv2dInputGradOperands, null> 
   },
 };
 
+/** conv2d_input_grad_pointwise.wgsl's tile: PX pixels a workgroup by CI input channels a lane, on `lanes` lanes. */
+export interface PointwiseInputTile {
+  PX: number;
+  CI: number;
+  lanes: number;
+}
+
+/** The pointwise kernel's tiles, its default first (16 vec4 sums a lane). */
+const POINTWISE_INPUT_TILES: readonly PointwiseInputTile[] = [
+  { PX: 4, CI: 4, lanes: 8 },
+  { PX: 8, CI: 2, lanes: 8 },
+  { PX: 4, CI: 2, lanes: 8 },
+];
+
+/** 1x1 stride-1 layers on SwiftShader, Cout a multiple of 4: `main` of conv2d_input_grad_pointwise.wgsl. */
+const inputGradPointwise: ConvAlgorithm<PointwiseInputTile, Conv2dInputGradOperands, null> = {
+  id: 'pointwise',
+  shaders: ['conv2d_input_grad_pointwise.wgsl'],
+  variants: (layer) => (pointwiseGradient(layer) && layer.g.cout % 4 === 0 ? [...POINTWISE_INPUT_TILES] : []),
+  name: (v) => `p${v.PX}c${v.CI}l${v.lanes}`,
+  specs: (_layer, _has, v) => [{ shader: 'conv2d_input_grad_pointwise.wgsl', consts: { PX: v.PX, CI: v.CI }, constants: { WG: v.lanes } }],
+  prepare(ctx, t, layer, v, accumulate, label) {
+    const { g } = layer;
+    const M = g.N * g.H * g.W;
+    const mBlocks = Math.ceil(M / v.PX);
+    const [spec] = inputGradPointwise.specs(layer, null, v, accumulate);
+    const uniforms = new Uniforms().u32(M).u32(g.cin).u32(g.cout / 4).u32(mBlocks);
+    const workgroups = tileGrid(ctx, INPUT_GRAD, Math.ceil(g.cin / (v.lanes * v.CI)), mBlocks);
+    return [makeDispatch(ctx, { label, spec, uniforms, buffers: [t.dOut, t.weight, t.dInput], workgroups })];
+  },
+};
+
 /** groups > 1 (depthwise and channel multipliers included): `grouped`, one input element an invocation. */
 const inputGradGrouped: ConvAlgorithm<{ lanes: number }, Conv2dInputGradOperands, null> = {
   id: 'grouped',
@@ -75,7 +109,7 @@ const inputGradGrouped: ConvAlgorithm<{ lanes: number }, Conv2dInputGradOperands
 };
 
 /** The input gradient's family under its name in the tuning store. */
-export const CONV2D_INPUT_GRAD: ConvFamily<Conv2dInputGradOperands, null> = { kernel: 'conv2d_input_grad', algorithms: [inputGradGemm, inputGradGrouped] };
+export const CONV2D_INPUT_GRAD: ConvFamily<Conv2dInputGradOperands, null> = { kernel: 'conv2d_input_grad', algorithms: [inputGradPointwise, inputGradGemm, inputGradGrouped] };
 
 /** A layer's dX as the family's algorithms see it (training programs: f32). */
 function inputGradLayer(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, dOutShape?: Shape): ConvLayer {

@@ -1,8 +1,10 @@
 // The weight gradient dW of a convolution (backward weight): a reduction over the N*OH*OW output
 // pixels, split into chunks by the family's split rule (../../conv2d/split.ts) where the outputs
-// alone give too little parallel work, then summed (chunk_sum.wgsl). A convolution family of two
-// algorithms (../../conv2d/family.ts): 'gemm', groups == 1 layers on `main`'s tiles
-// (../tiles.ts), and 'grouped', grouped and depthwise layers on `grouped`. The tuner times a
+// alone give too little parallel work, then summed (chunk_sum.wgsl). A convolution family of three
+// algorithms (../../conv2d/family.ts): 'pointwise', 1x1 stride-1 layers on SwiftShader written
+// out as straight-line code (conv2d_weight_grad_pointwise.wgsl: 4 x CIQ input by COQ quads of
+// output channels a lane, X and dY read as vec4); 'gemm', groups == 1 layers on `main`'s tiles
+// (../tiles.ts); and 'grouped', grouped and depthwise layers on `grouped`. The tuner times a
 // layer's candidates as the forward's, under the family's name.
 import type { GpuContext } from '../../../gpu/context.js';
 import { type Dispatch, Uniforms, linearGrid, makeDispatch, runToNewTensor } from '../../../gpu/dispatch.js';
@@ -17,7 +19,7 @@ import { normaliseSplits, reductionSplits } from '../../conv2d/split.js';
 import { prepareChunkSum } from '../../reduce/reduce.js';
 import type { TunableLayer } from '../../tuning.js';
 import { SCALAR_WG, WEIGHT_GRAD, backwardGeometry, checkOperands, describeWindow } from '../geometry.js';
-import { type GradientTile, gradientTileName, gradientTiles } from '../tiles.js';
+import { type GradientTile, gradientTileName, gradientTiles, pointwiseGradient } from '../tiles.js';
 
 // conv2d_weight_grad.wgsl `main`: one tap and RK input channels per workgroup, CN output channels per lane.
 const WG_RK = 8;
@@ -107,6 +109,41 @@ const weightGradGemm: ConvAlgorithm<GradientTile, WeightGradLaunch, null> = {
   },
 };
 
+/** conv2d_weight_grad_pointwise.wgsl's tile: CIQ quads of input channels a workgroup by COQ quads of output channels a lane, on `lanes` lanes. */
+export interface PointwiseWeightTile {
+  CIQ: number;
+  COQ: number;
+  lanes: number;
+}
+
+/** The pointwise kernel's tiles, its default first (8 vec4 sums a lane, and as many running totals). */
+const POINTWISE_WEIGHT_TILES: readonly PointwiseWeightTile[] = [
+  { CIQ: 1, COQ: 2, lanes: 8 },
+  { CIQ: 2, COQ: 2, lanes: 8 },
+  { CIQ: 1, COQ: 1, lanes: 8 },
+];
+
+/** 1x1 stride-1 layers on SwiftShader, Cin and Cout multiples of 4: `main` of conv2d_weight_grad_pointwise.wgsl, a chunk of pixels in z. */
+const weightGradPointwise: ConvAlgorithm<PointwiseWeightTile, WeightGradLaunch, null> = {
+  id: 'pointwise',
+  shaders: ['conv2d_weight_grad_pointwise.wgsl'],
+  variants: (layer) => (pointwiseGradient(layer) && layer.g.cin % 4 === 0 && layer.g.cout % 4 === 0 ? [...POINTWISE_WEIGHT_TILES] : []),
+  name: (v) => `i${4 * v.CIQ}o${4 * v.COQ}l${v.lanes}`,
+  specs: (_layer, _has, v) => [{ shader: 'conv2d_weight_grad_pointwise.wgsl', consts: { CIQ: v.CIQ, COQ: v.COQ }, constants: { WG: v.lanes } }],
+  prepare(ctx, t, layer, v, accumulate, label) {
+    const { g } = layer;
+    const [spec] = weightGradPointwise.specs(layer, null, v, accumulate);
+    const coBlocks = Math.ceil(g.cout / 4 / (v.lanes * v.COQ));
+    const ciBlocks = Math.ceil(g.cin / 4 / v.CIQ);
+    const maxDim = ctx.limits.maxComputeWorkgroupsPerDimension;
+    if (coBlocks > maxDim || ciBlocks > maxDim || t.chunks > maxDim) {
+      throw new Error(`${WEIGHT_GRAD}: grid ${coBlocks} x ${ciBlocks} x ${t.chunks} exceeds the per-dimension limit ${maxDim}`);
+    }
+    const uniforms = new Uniforms().u32(g.N * g.OH * g.OW).u32(g.cin / 4).u32(g.cout / 4).u32(t.chunkLen);
+    return [makeDispatch(ctx, { label, spec, uniforms, buffers: [t.input, t.dOut, t.partial], workgroups: [coBlocks, ciBlocks, t.chunks] })];
+  },
+};
+
 /** groups > 1 (depthwise and channel multipliers included): `grouped`, one weight element and chunk an invocation. */
 const weightGradGrouped: ConvAlgorithm<{ lanes: number }, WeightGradLaunch, null> = {
   id: 'grouped',
@@ -123,7 +160,7 @@ const weightGradGrouped: ConvAlgorithm<{ lanes: number }, WeightGradLaunch, null
 };
 
 /** The weight gradient's family under its name in the tuning store. */
-export const CONV2D_WEIGHT_GRAD: ConvFamily<WeightGradLaunch, null> = { kernel: 'conv2d_weight_grad', algorithms: [weightGradGemm, weightGradGrouped] };
+export const CONV2D_WEIGHT_GRAD: ConvFamily<WeightGradLaunch, null> = { kernel: 'conv2d_weight_grad', algorithms: [weightGradPointwise, weightGradGemm, weightGradGrouped] };
 
 /** A layer's dW as the family's algorithms see it (training programs: f32). */
 function weightGradLayer(ctx: GpuContext, inputShape: Shape, weightShape: Shape, p: Conv2dParams, dOutShape?: Shape): ConvLayer {
