@@ -36,7 +36,7 @@ export function parseArgs(argv: string[]) {
   const args = benchArgs(BENCH, argv, ['--quick', '--browser-profile', '--cpu-only'], [
     '--parts', '--models', '--repeats', '--warmup', '--warmup-budget', '--batch', '--crop', '--tune-budget', '--peak-tflops', '--ort-providers',
     '--browser-size', '--browser-adapter', '--browser-engines', '--browser-warmup', '--browser-profile-timing', '--threads', '--out',
-    '--teach-cases', '--teach-options', '--teach-images', '--teach-val',
+    '--teach-cases', '--teach-options', '--teach-images', '--teach-ids', '--teach-val',
   ]);
   const quick = args.has('--quick');
   const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
@@ -84,10 +84,11 @@ export function parseArgs(argv: string[]) {
     threads: positive('--threads', availableParallelism()),
     /** Part train: only the CPU engines (ours on the CPU device, PyTorch on the CPU), not WebGPU's. */
     cpuOnly: args.has('--cpu-only'),
-    /** Part teach's cases (bench/teach.ts), fineTune options over the recipe's (JSON), images a case, CamVid val images the new class is scored on. */
+    /** Part teach's cases (bench/teach.ts), fineTune options over the recipe's (JSON), images a case, the VOC images by id (null: the first), CamVid val images the new class is scored on. */
     teachCases: pickByName(BENCH, 'teach case(s)', args.value('--teach-cases'), TEACH_CASES, (c) => c.name),
     teachOverrides: teachOverrides(args.value('--teach-options')),
     teachImages: args.count('--teach-images', quick ? 3 : 10),
+    teachIds: args.value('--teach-ids')?.split(',') ?? null,
     teachVal: args.value('--teach-val') === undefined ? (quick ? 10 : null) : positive('--teach-val', 0),
     out: resolve(args.value('--out') ?? join(ROOT, 'bench', 'results', 'bench.json')),
   };

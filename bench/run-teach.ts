@@ -46,7 +46,7 @@ export function summarize(r: CaseResult) {
 }
 
 export async function teachPart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const results = await benchTeach(ctx, o.teachCases, { overrides: o.teachOverrides, images: o.teachImages, camvidVal: o.teachVal });
+  const results = await benchTeach(ctx, o.teachCases, { overrides: o.teachOverrides, images: o.teachImages, ids: o.teachIds, camvidVal: o.teachVal });
   const summaries = results.map(summarize);
   console.log('\nteach: mIoU (%) before -> after; held-out strokes: teaches whose held-out loss ended below its start');
   for (const s of summaries) console.log(`  ${JSON.stringify(s, (_, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(2)) : v))}`);

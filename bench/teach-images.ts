@@ -20,13 +20,15 @@ export interface TruthImage {
 
 export const IGNORE = 255;
 
-/** The VOC sample's images, in name order. */
-export async function vocImages(limit = Infinity): Promise<TruthImage[]> {
+/** The VOC sample's images, in name order: the first `limit`, or those of `only` (an id it lacks is an error naming the sample's). */
+export async function vocImages(limit = Infinity, only: readonly string[] | null = null): Promise<TruthImage[]> {
   const dir = sharedPath('data', 'voc-sample');
-  const ids = readdirSync(join(dir, 'SegmentationClass'))
+  const all = readdirSync(join(dir, 'SegmentationClass'))
     .map((f) => f.replace(/\.png$/, ''))
-    .sort()
-    .slice(0, limit);
+    .sort();
+  const missing = only?.filter((id) => !all.includes(id)) ?? [];
+  if (missing.length) throw new Error(`bench: --teach-ids: the VOC sample has no ${missing.join(', ')} (it has ${all.join(', ')})`);
+  const ids = all.filter((id) => only === null || only.includes(id)).slice(0, limit);
   const out: TruthImage[] = [];
   for (const id of ids) {
     const file = readdirSync(join(dir, 'JPEGImages')).find((f) => f.startsWith(`${id}.`))!;

@@ -55,6 +55,8 @@ export interface TeachBenchOptions {
   overrides: Partial<FineTuneOptions>;
   /** At most this many images a case (the quick run's). */
   images: number;
+  /** The VOC sample's images taught and scored, by id, in name order (null: the first `images`). */
+  ids: readonly string[] | null;
   /** CamVid validation images the new class is scored on (null: all 101). */
   camvidVal: number | null;
 }
@@ -195,7 +197,7 @@ export async function benchTeach(ctx: GpuContext, cases: readonly TeachCase[], o
       let rows;
       if (c.mode === 'new-class') rows = await teachNewClass(base, c, o, say);
       else if (c.mode === 'aeroplane') rows = await teachAeroplane(base, c, o, say);
-      else rows = await teachImages(base, c, c.dataset === 'voc' ? await vocImages(o.images) : await camvidImages('val', Math.min(o.images, CAMVID_TAUGHT), false), o, say);
+      else rows = await teachImages(base, c, c.dataset === 'voc' ? await vocImages(o.images, o.ids) : await camvidImages('val', Math.min(o.images, CAMVID_TAUGHT), false), o, say);
       results.push({ case: c, rows });
     }
     return results;

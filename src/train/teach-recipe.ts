@@ -4,7 +4,8 @@
 // sees them, taught whole (crops centred on the strokes, the painted classes in turn, where the
 // crop is smaller), the classes painted weighed towards the same, the pixels nobody painted
 // distilled to the starting model's classes, a share of the strokes held out and the best step on
-// them kept, the head alone trained, the learning rate and the steps from how much is painted.
+// them kept, the head alone trained, the learning rate, the steps and the distillation's weight
+// from how much is painted.
 // Each choice was measured on the VOC sample and CamVid (`npm run bench -- --parts teach`;
 // docs/training.md#teaching-from-strokes gives the figures).
 //
@@ -48,13 +49,18 @@ export interface PaintedFacts {
  * whole image as the network sees it (up to `maxCrop`), unscaled: a smaller crop shows the head's
  * image pooling another average than segment() does, and taught so the taught model got worse on
  * the images it was taught. The head alone trains (the backbone too undid more than it taught);
- * the learning rate and the steps grow with the share painted between `few` and `many`.
+ * the learning rate and the steps grow with the share painted between `few` and `many`. The
+ * strokes' loss is a mean over the painted pixels and the distillation's a mean over the others,
+ * so with a few clicks (0.1 % painted) each painted pixel weighed a thousand unpainted ones: the
+ * head learned the clicks and the rest of the image got worse. The distillation weighs
+ * sqrt(`distill.share` / the share painted), from 1 (bands, 21 %) to `distill.most` (clicks):
+ * at 30 the clicks were no longer learned and the head drifted on the other images.
  */
 export const STROKES_RECIPE = {
   maxCrop: 513,
   batch: 1,
   scale: [1, 1] as [number, number],
-  distill: 1,
+  distill: { share: 0.15, least: 1, most: 10 },
   balance: 0.5,
   holdOut: 0.2,
   evalEvery: 5,
@@ -67,6 +73,12 @@ function between(share: number, a: number, b: number): number {
   const { few, many } = STROKES_RECIPE;
   const t = Math.min(1, Math.max(0, Math.log(Math.max(share, 1e-9) / few.share) / Math.log(many.share / few.share)));
   return a + t * (b - a);
+}
+
+/** The distillation's weight for a share painted: sqrt(distill.share / share), clamped to [least, most]. */
+function distillWeight(share: number): number {
+  const { share: at, least, most } = STROKES_RECIPE.distill;
+  return Number(Math.min(most, Math.max(least, Math.sqrt(at / Math.max(share, 1e-9)))).toPrecision(2));
 }
 
 const RECIPES: readonly FineTuneRecipe[] = ['strokes', 'plain'];
@@ -89,7 +101,7 @@ export function teachSettings(o: FineTuneSettings, facts: PaintedFacts): TeachSe
   const share = facts.paintedShare;
   const holdOut = o.holdOut ?? (plain ? 0 : r.holdOut);
   if (!(typeof holdOut === 'number' && holdOut >= 0 && holdOut < 1)) throw new Error(`fineTune: holdOut must be a share in [0, 1), got ${JSON.stringify(o.holdOut)}`);
-  const distill = o.distill ?? (plain ? 0 : r.distill);
+  const distill = o.distill ?? (plain ? 0 : distillWeight(share));
   if (!(typeof distill === 'number' && distill >= 0 && Number.isFinite(distill))) throw new Error(`fineTune: distill must be a non-negative weight, got ${JSON.stringify(o.distill)}`);
   const balance = o.balance ?? (plain ? 0 : r.balance);
   if (!(typeof balance === 'number' && balance >= 0 && balance <= 1)) throw new Error(`fineTune: balance must be a power in [0, 1], got ${JSON.stringify(o.balance)}`);

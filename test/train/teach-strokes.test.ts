@@ -200,11 +200,13 @@ describe('train: teaching from strokes, without the GPU', () => {
   });
 
   it("the recipe: 'strokes' fills in what is left out from the share painted, 'plain' needs steps, crop and lr; settings out of range are refused by name", () => {
-    const few = teachSettings({}, { paintedShare: 0.002, networkSide: 257 });
-    expect(few).to.deep.include({ recipe: 'strokes', balance: STROKES_RECIPE.balance, crop: 257, batch: STROKES_RECIPE.batch, scale: STROKES_RECIPE.scale, freezeBackbone: true, sampleSize: 'network', cropAt: 'strokes', distill: STROKES_RECIPE.distill, holdOut: STROKES_RECIPE.holdOut, keep: 'best', freezeBn: true, flip: true });
-    expect([few.steps, few.lr], 'few strokes: the least steps and learning rate').to.deep.equal([STROKES_RECIPE.few.steps, STROKES_RECIPE.few.lr]);
+    const few = teachSettings({}, { paintedShare: 0.001, networkSide: 257 });
+    expect(few).to.deep.include({ recipe: 'strokes', balance: STROKES_RECIPE.balance, crop: 257, batch: STROKES_RECIPE.batch, scale: STROKES_RECIPE.scale, freezeBackbone: true, sampleSize: 'network', cropAt: 'strokes', holdOut: STROKES_RECIPE.holdOut, keep: 'best', freezeBn: true, flip: true });
+    expect([few.steps, few.lr, few.distill], 'few strokes: the least steps and learning rate, the most distillation').to.deep.equal([STROKES_RECIPE.few.steps, STROKES_RECIPE.few.lr, STROKES_RECIPE.distill.most]);
     const many = teachSettings({}, { paintedShare: 0.9, networkSide: 513 });
-    expect([many.steps, many.lr], 'much painted: the most').to.deep.equal([STROKES_RECIPE.many.steps, STROKES_RECIPE.many.lr]);
+    expect([many.steps, many.lr, many.distill], 'much painted: the most steps and learning rate, the least distillation').to.deep.equal([STROKES_RECIPE.many.steps, STROKES_RECIPE.many.lr, STROKES_RECIPE.distill.least]);
+    const { share: at } = STROKES_RECIPE.distill;
+    expect(teachSettings({}, { paintedShare: at / 9, networkSide: 257 }).distill, 'between them, the root of the shares: a ninth of the share distils 3x').to.equal(3);
     expect(teachSettings({}, { paintedShare: 0.1, networkSide: 65 }).crop, 'the whole image as the network sees it').to.equal(65);
     expect(teachSettings({}, { paintedShare: 0.1, networkSide: 2049 }).crop, 'up to the largest crop').to.equal(STROKES_RECIPE.maxCrop);
     expect(teachSettings({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 }, { paintedShare: 0.1, networkSide: 257 })).to.deep.include({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 });
