@@ -66,4 +66,12 @@ function otherTierFiles() {
   return testFiles('dist/test').filter((f) => !kernel.has(f));
 }
 
-module.exports = { testFiles, longestFirst, fileCost, quickCost, kernelTierFiles, otherTierFiles };
+/** The tag of the extended tier's cases (test/extended-tier.cjs): soak runs and the benchmark's peers. */
+const EXTENDED_TAG = '@extended';
+
+/** The other tiers' files that hold a case of the extended tier (the tag in their built text). */
+function extendedTierFiles() {
+  return otherTierFiles().filter((f) => readFileSync(join(ROOT, f), 'utf8').includes(EXTENDED_TAG));
+}
+
+module.exports = { testFiles, longestFirst, fileCost, quickCost, kernelTierFiles, otherTierFiles, extendedTierFiles, EXTENDED_TAG };

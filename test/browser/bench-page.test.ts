@@ -63,7 +63,7 @@ function expectRan(r: BrowserRun, engines: EngineName[], size: number, failing: 
   expect(r.pageMessages.filter((m) => m.startsWith('uncaught')), 'no uncaught errors in the page').to.deep.equal([]);
 }
 
-describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js, on SwiftShader and on lavapipe @slow', function () {
+describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js, on SwiftShader and on lavapipe @slow @extended', function () {
   this.timeout(300_000);
 
   it('runs ours, ORT and TF.js on one SwiftShader adapter and ORT and TF.js on WebAssembly (threads, the page cross-origin isolated), the peers giving our logits (1e-4); profiles our pass with timestamps; LiteRT.js refuses a size its .tflite is not', async () => {
@@ -103,7 +103,7 @@ describe('browser: the benchmark page runs ours, ONNX Runtime Web and TF.js, on 
 });
 
 // The .tflite's input is fixed at 257x257: 30-50 s on a loaded 2-core host.
-describe('browser: the benchmark page runs LiteRT.js and MediaPipe on the official .tflite @slow', function () {
+describe('browser: the benchmark page runs LiteRT.js and MediaPipe on the official .tflite @slow @extended', function () {
   this.timeout(300_000);
 
   it("runs LiteRT.js on WebGPU and on WebAssembly on the official .tflite at 257x257, fully accelerated, giving our logits (1e-4); MediaPipe's ImageSegmenter (CPU and GPU delegates) on it with the bench's metadata, and ours' segment(), from the photo to class maps of ours and TF Lite's", async () => {
@@ -133,7 +133,7 @@ describe('browser: the benchmark page runs LiteRT.js and MediaPipe on the offici
 // by URL, transformers.js v4's image-segmentation pipeline on the same folder, the photo segmented
 // whole by both. SegFormer (TorchScript) is a family the pipeline takes; MobileViT's model type it
 // maps to no segmentation class, which its row says.
-describe('browser: the benchmark page runs transformers.js on a Hugging Face hub folder and on transformers.js folders @slow', function () {
+describe('browser: the benchmark page runs transformers.js on a Hugging Face hub folder and on transformers.js folders @slow @extended', function () {
   this.timeout(300_000);
 
   it("runs transformers.js' AutoModel on WebGPU from a local hub folder holding our ONNX export, giving our logits (1e-4); refuses a case that is no hub model; runs SegFormer's transformers.js folder in ours and in the image-segmentation pipeline from the photo (networks within 1e-4); the pipeline refuses MobileViT's", async () => {

@@ -137,61 +137,85 @@ describe('browser: live video in headless Chromium (fake camera) @slow', functio
     if (weightsDir) rmSync(weightsDir, { recursive: true, force: true });
   });
 
-  it(`the camera mode runs ${FRAMES} frames with the GPU buffers exactly flat and the JS heap flat after warm-up; stop() releases the loop's`, async () => {
-    const t0 = Date.now();
+  it("the demo's camera mode goes live and draws frames with the GPU buffers exactly as they were; stop() releases the loop's", async () => {
     await page.evaluate((size) => (window as unknown as DemoWindow).deeplabDemo.startCamera(size), SOAK_SIZE);
     expect(await page.evaluate(() => document.getElementById('status')!.textContent)).to.equal('camera: live');
-    /** Waits in the page for `frames` frames, then samples after a full GC. */
-    const sampleAt = (frames: number): Promise<PageSample> =>
+    /** The loop's stats once it has drawn `frames` frames. */
+    const statsAt = (frames: number) =>
       page.evaluate(async (target) => {
-        const w = window as unknown as DemoWindow;
-        const status = () => document.getElementById('status')!.textContent ?? '';
-        while (w.deeplabDemo.stats().frames < target) {
-          if (status() !== 'camera: live') throw new Error(`the camera loop stopped: ${status()}`);
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        w.gc();
-        const s = w.deeplabDemo.stats();
-        const memory = (performance as unknown as { memory: { usedJSHeapSize: number } }).memory;
-        return { frames: s.frames, fps: s.fps, liveBuffers: s.liveBuffers, pool: s.pool, heap: memory.usedJSHeapSize };
+        const demo = (window as unknown as DemoWindow).deeplabDemo;
+        while (demo.stats().frames < target) await new Promise((resolve) => setTimeout(resolve, 20));
+        return demo.stats();
       }, frames);
-    const samples: PageSample[] = [];
-    const censuses: { at: number; census: HeapCensus }[] = [];
-    for (let at = WARM_UP; at <= FRAMES; at += EVERY) {
-      samples.push(await sampleAt(at));
-      if (at === CENSUS_FROM || at + EVERY > FRAMES) censuses.push({ at: samples[samples.length - 1].frames, census: await pageHeapCensus(page, weightsDir) });
-    }
-    const seconds = (Date.now() - t0) / 1000;
-    const timing = await page.evaluate(() => document.getElementById('timing')!.textContent);
+    const ref = await statsAt(10);
+    const later = await statsAt(30);
     await page.evaluate(() => (window as unknown as DemoWindow).deeplabDemo.stopCamera());
     const stopped = await page.evaluate(() => (window as unknown as DemoWindow).deeplabDemo.stats());
-
-    const ref = samples[0];
-    const last = samples[samples.length - 1];
-    const checked = samples.filter((s) => s.frames >= CENSUS_FROM);
-    const kib = (b: number) => (b / 1024).toFixed(1);
-    const floor = floorSlope(checked.map((s) => [s.frames, s.heap]));
-    const [a, b] = censuses;
-    console.log(
-      `      (${last.frames} frames in ${seconds.toFixed(0)} s, ${(last.frames / seconds).toFixed(1)} frames/s overall; "${timing}"; ` +
-        `${ref.liveBuffers} GPU buffers, pool ${ref.pool.inUse} in use (${kib(ref.pool.inUseBytes)} KiB) + ${ref.pool.idle} idle; ` +
-        `usedJSHeapSize floor ${floor.toFixed(1)} B/frame from frame ${CENSUS_FROM}, KiB at ${samples.map((s) => `${s.frames}: ${kib(s.heap)}`).join(', ')})`,
-    );
-    expect(last.frames, 'frames segmented').to.be.at.least(FRAMES);
-    const at = `${SOAK_SIZE.width}x${SOAK_SIZE.height}`;
-    expect(timing).to.match(new RegExp(`^tiny-random: \\d+\\.\\d frames per second \\(\\d+ ms a frame at ${at}, network input 17x17\\)$`));
-    for (const s of samples) {
-      expect(s.liveBuffers, `live GPU buffers at frame ${s.frames} (reference: frame ${ref.frames})`).to.equal(ref.liveBuffers);
-      expect(s.pool, `buffer pool at frame ${s.frames} (reference: frame ${ref.frames})`).to.deep.equal(ref.pool);
-    }
-    const data = expectNoDataGrowth(a.census, b.census, { calls: b.at - a.at, bytesPerCall: DATA_BYTES_PER_FRAME, objectsPerCall: OBJECTS_PER_FRAME, unit: 'frame' });
-    console.log(`      (heap data ${data.bytes >= 0 ? '+' : ''}${data.bytes} B from frame ${a.at} to ${b.at}; most grown: ${data.topKinds})`);
-    expect(floor, `usedJSHeapSize floor growth from frame ${CENSUS_FROM} (bytes per frame)`).to.be.lessThan(HEAP_FLOOR_BYTES_PER_FRAME);
-    // stop(): the class map back in the pool, the renderer's palette and params destroyed.
+    expect([later.liveBuffers, later.pool], `live GPU buffers and the pool at frame ${later.frames} against frame ${ref.frames}`).to.deep.equal([ref.liveBuffers, ref.pool]);
     expect(stopped.frames, 'no loop after stop').to.equal(0);
     expect(stopped.pool.inUse, 'pool buffers in use after stop').to.equal(ref.pool.inUse - 1);
     expect(stopped.liveBuffers, 'live GPU buffers after stop').to.equal(ref.liveBuffers - 2);
     expect(pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
+  });
+
+  // The soak (the heap over a thousand frames) is the extended tier's (test/extended-tier.cjs).
+  describe('a soak @extended', () => {
+    it(`the camera mode runs ${FRAMES} frames with the GPU buffers exactly flat and the JS heap flat after warm-up; stop() releases the loop's`, async () => {
+      const t0 = Date.now();
+      await page.evaluate((size) => (window as unknown as DemoWindow).deeplabDemo.startCamera(size), SOAK_SIZE);
+      expect(await page.evaluate(() => document.getElementById('status')!.textContent)).to.equal('camera: live');
+      /** Waits in the page for `frames` frames, then samples after a full GC. */
+      const sampleAt = (frames: number): Promise<PageSample> =>
+        page.evaluate(async (target) => {
+          const w = window as unknown as DemoWindow;
+          const status = () => document.getElementById('status')!.textContent ?? '';
+          while (w.deeplabDemo.stats().frames < target) {
+            if (status() !== 'camera: live') throw new Error(`the camera loop stopped: ${status()}`);
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+          w.gc();
+          const s = w.deeplabDemo.stats();
+          const memory = (performance as unknown as { memory: { usedJSHeapSize: number } }).memory;
+          return { frames: s.frames, fps: s.fps, liveBuffers: s.liveBuffers, pool: s.pool, heap: memory.usedJSHeapSize };
+        }, frames);
+      const samples: PageSample[] = [];
+      const censuses: { at: number; census: HeapCensus }[] = [];
+      for (let at = WARM_UP; at <= FRAMES; at += EVERY) {
+        samples.push(await sampleAt(at));
+        if (at === CENSUS_FROM || at + EVERY > FRAMES) censuses.push({ at: samples[samples.length - 1].frames, census: await pageHeapCensus(page, weightsDir) });
+      }
+      const seconds = (Date.now() - t0) / 1000;
+      const timing = await page.evaluate(() => document.getElementById('timing')!.textContent);
+      await page.evaluate(() => (window as unknown as DemoWindow).deeplabDemo.stopCamera());
+      const stopped = await page.evaluate(() => (window as unknown as DemoWindow).deeplabDemo.stats());
+
+      const ref = samples[0];
+      const last = samples[samples.length - 1];
+      const checked = samples.filter((s) => s.frames >= CENSUS_FROM);
+      const kib = (b: number) => (b / 1024).toFixed(1);
+      const floor = floorSlope(checked.map((s) => [s.frames, s.heap]));
+      const [a, b] = censuses;
+      console.log(
+        `      (${last.frames} frames in ${seconds.toFixed(0)} s, ${(last.frames / seconds).toFixed(1)} frames/s overall; "${timing}"; ` +
+          `${ref.liveBuffers} GPU buffers, pool ${ref.pool.inUse} in use (${kib(ref.pool.inUseBytes)} KiB) + ${ref.pool.idle} idle; ` +
+          `usedJSHeapSize floor ${floor.toFixed(1)} B/frame from frame ${CENSUS_FROM}, KiB at ${samples.map((s) => `${s.frames}: ${kib(s.heap)}`).join(', ')})`,
+      );
+      expect(last.frames, 'frames segmented').to.be.at.least(FRAMES);
+      const at = `${SOAK_SIZE.width}x${SOAK_SIZE.height}`;
+      expect(timing).to.match(new RegExp(`^tiny-random: \\d+\\.\\d frames per second \\(\\d+ ms a frame at ${at}, network input 17x17\\)$`));
+      for (const s of samples) {
+        expect(s.liveBuffers, `live GPU buffers at frame ${s.frames} (reference: frame ${ref.frames})`).to.equal(ref.liveBuffers);
+        expect(s.pool, `buffer pool at frame ${s.frames} (reference: frame ${ref.frames})`).to.deep.equal(ref.pool);
+      }
+      const data = expectNoDataGrowth(a.census, b.census, { calls: b.at - a.at, bytesPerCall: DATA_BYTES_PER_FRAME, objectsPerCall: OBJECTS_PER_FRAME, unit: 'frame' });
+      console.log(`      (heap data ${data.bytes >= 0 ? '+' : ''}${data.bytes} B from frame ${a.at} to ${b.at}; most grown: ${data.topKinds})`);
+      expect(floor, `usedJSHeapSize floor growth from frame ${CENSUS_FROM} (bytes per frame)`).to.be.lessThan(HEAP_FLOOR_BYTES_PER_FRAME);
+      // stop(): the class map back in the pool, the renderer's palette and params destroyed.
+      expect(stopped.frames, 'no loop after stop').to.equal(0);
+      expect(stopped.pool.inUse, 'pool buffers in use after stop').to.equal(ref.pool.inUse - 1);
+      expect(stopped.liveBuffers, 'live GPU buffers after stop').to.equal(ref.liveBuffers - 2);
+      expect(pageErrors, 'no uncaught errors in the page').to.deep.equal([]);
+    });
   });
 
   it('a lost device: segment() of a frame gives the same result on the renewed device, and the camera loop goes on drawing', async () => {

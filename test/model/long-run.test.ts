@@ -49,7 +49,7 @@ describe('model: long runs and concurrency', function () {
     ctx = await testContext();
   });
 
-  describe('a long run @slow', () => {
+  describe('a long run @slow @extended', () => {
     it('1,000 segment calls: live GPU buffers, the buffer pool and the JS heap stay flat after warm-up', async () => {
       const r = await runLongRun('dist/test/model/long-run-segment.js', RUN_SEED);
       const [a, b] = reportCensuses(r);

@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import { expectFlat, expectNoDataGrowth, reportCensuses, runLongRun } from '../memory.js';
 import { RUN_SEED } from '../helpers.js';
 
-describe('training: a long run @slow', function () {
+describe('training: a long run @slow @extended', function () {
   this.timeout(900_000);
 
   it('500 training steps: live GPU buffers, the buffer pool and the JS heap stay flat after warm-up', async () => {
