@@ -33,7 +33,7 @@ export interface TeachSettings {
   balance: number;
   holdOut: number;
   evalEvery: number;
-  keep: 'best' | 'last';
+  keep: 'best' | 'least-loss' | 'last';
 }
 
 /** What the recipe reads of the samples. */
@@ -133,6 +133,6 @@ export function teachSettings(o: FineTuneSettings, facts: PaintedFacts): TeachSe
     balance,
     holdOut,
     evalEvery,
-    keep: oneOf('keep', o.keep, ['best', 'last'], plain ? 'last' : 'best'),
+    keep: oneOf('keep', o.keep, ['best', 'least-loss', 'last'], plain ? 'last' : 'best'),
   };
 }

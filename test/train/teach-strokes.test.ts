@@ -219,7 +219,7 @@ describe('train: teaching from strokes, without the GPU', () => {
     expectThrows(() => teachSettings({ holdOut: 1 }, facts), 'fineTune: holdOut must be a share in [0, 1), got 1');
     expectThrows(() => teachSettings({ distill: -1 }, facts), 'fineTune: distill must be a non-negative weight, got -1');
     expectThrows(() => teachSettings({ evalEvery: 0 }, facts), 'fineTune: evalEvery must be a positive whole number of steps, got 0');
-    expectThrows(() => teachSettings({ keep: 'first' as never }, facts), `fineTune: keep must be 'best' or 'last', got "first"`);
+    expectThrows(() => teachSettings({ keep: 'first' as never }, facts), `fineTune: keep must be 'best' or 'least-loss' or 'last', got "first"`);
     expectThrows(() => teachSettings({ cropAt: 'centre' as never }, facts), `fineTune: cropAt must be 'strokes' or 'anywhere', got "centre"`);
     expectThrows(() => teachSettings({ freezeBn: false }, facts), /^fineTune: holdOut measures the held-out strokes with the training pass, which updates the batch-norm statistics when freezeBn is false/);
     expect(teachSettings({ freezeBn: false, holdOut: 0 }, facts).freezeBn).to.equal(false);
