@@ -95,6 +95,14 @@ async function teachOnce(base: DeepLabModel, images: readonly TruthImage[], taug
   }
 }
 
+/** The held-out strokes' loss and mIoU (%): before the first step, at the step kept, at the last. */
+function heldOutRow(r: FineTuneReport) {
+  if (!r.heldOut) return null;
+  const { measured } = r.heldOut;
+  const kept = measured.find((m) => m.step === r.keptStep) ?? measured.at(-1)!;
+  return { before: r.heldOut.before, after: r.heldOut.after, last: measured.at(-1)!.loss, miou: { before: measured[0].miou, after: kept.miou, last: measured.at(-1)!.miou } };
+}
+
 /** A row's scores of image i: over all its pixels, the painted ones, the unpainted ones. */
 function scoresOf(pred: Uint8Array, im: TruthImage, strokes: Uint8Array, classes: number) {
   return {
@@ -123,7 +131,7 @@ async function teachImages(base: DeepLabModel, c: TeachCase, images: TruthImage[
         after: scoresOf(run.preds[i], images[i], strokes[i], C),
       })),
       others: { images: others.length, before: mean(others.map((i) => miou(before[i], images[i].truth, C))), after: mean(others.map((i) => miou(run.preds[i], images[i].truth, C))) },
-      heldOut: run.report.heldOut && { before: run.report.heldOut.before, after: run.report.heldOut.after, last: run.report.heldOut.measured.at(-1)!.loss },
+      heldOut: heldOutRow(run.report),
       keptStep: run.report.keptStep,
       warnings: run.report.warnings,
       settings: run.report.settings,
@@ -134,7 +142,7 @@ async function teachImages(base: DeepLabModel, c: TeachCase, images: TruthImage[
     say(
       `${c.name} ${t.map((x) => x.id).join('+')}: taught ${mean(t.map((x) => x.before.image)).toFixed(1)} -> ${mean(t.map((x) => x.after.image)).toFixed(1)} ` +
         `(painted ${mean(t.map((x) => x.before.painted)).toFixed(1)} -> ${mean(t.map((x) => x.after.painted)).toFixed(1)}, unpainted ${mean(t.map((x) => x.before.unpainted)).toFixed(1)} -> ${mean(t.map((x) => x.after.unpainted)).toFixed(1)}); ` +
-        `others ${row.others.before.toFixed(1)} -> ${row.others.after.toFixed(1)}; held-out ${row.heldOut ? `${row.heldOut.before.toFixed(3)} -> ${row.heldOut.last.toFixed(3)} (kept step ${row.keptStep}: ${row.heldOut.after.toFixed(3)})` : '-'}; ${row.seconds.toFixed(0)} s`,
+        `others ${row.others.before.toFixed(1)} -> ${row.others.after.toFixed(1)}; held-out ${row.heldOut ? `${row.heldOut.before.toFixed(3)} -> ${row.heldOut.last.toFixed(3)} (kept step ${row.keptStep}: ${row.heldOut.after.toFixed(3)}; mIoU ${row.heldOut.miou.before.toFixed(1)} -> ${row.heldOut.miou.after.toFixed(1)})` : '-'}; ${row.seconds.toFixed(0)} s`,
     );
     rows.push(row);
   }
@@ -166,7 +174,7 @@ async function teachNewClass(base: DeepLabModel, c: TeachCase, o: TeachBenchOpti
   return [{
     taught: taughtImages.map((im, i) => ({ id: im.id, painted: strokes[i].filter((v) => v !== UNLABELLED).length, pixels: strokes[i].length })),
     scoredOn: val.length, before, after, taughtRoad,
-    heldOut: run.report.heldOut && { before: run.report.heldOut.before, after: run.report.heldOut.after, last: run.report.heldOut.measured.at(-1)!.loss },
+    heldOut: heldOutRow(run.report),
     keptStep: run.report.keptStep, warnings: run.report.warnings, settings: run.report.settings, losses: run.losses, seconds: run.seconds,
   }];
 }

@@ -1,20 +1,26 @@
 // fineTune's steps: each step's crops trained on, the run kept every few steps, and with held-out
-// strokes their loss measured before the first step, every `evalEvery` steps and at the last, the
-// weights of the step where it was lowest kept (keep 'best'). The held-out strokes are measured on
-// each image whole at the network's size, as segment() runs it (a crop sees less of the image,
-// and the head's image pooling averages over what it sees): with a smaller training crop, by a
-// second step program at that size on the same parameters (on WebGPU on the run's session, on the
-// CPU a run of its own given the parameters at each measure). What the run did comes back as a
+// strokes their loss and mIoU measured before the first step, every `evalEvery` steps and at the
+// last, and the weights of the best step kept: keep 'best', the step whose segment() labels the
+// held-out strokes best (mIoU) among those whose held-out loss is not above the start's, the least
+// loss of equals (a falling loss alone can be the model growing surer of what it had right while
+// labels change elsewhere); keep 'least-loss', the step of least held-out loss. The held-out
+// strokes are measured on each image whole at the network's size, as segment() runs it (a crop
+// sees less of the image, and the head's image pooling averages over what it sees): with a smaller
+// training crop, their loss by a second step program at that size on the same parameters (on
+// WebGPU on the run's session, on the CPU a run of its own given the parameters at each measure),
+// their mIoU by the trainer's model of its weights (Trainer.model). What the run did comes back as a
 // report: the steps, the held-out losses, the step kept, and warnings where the teaching did not
 // help (the loss rose, or the held-out strokes got worse).
+import { ConfusionMatrix } from '../eval/metrics.js';
 import type { HostParams } from '../graph/params.js';
 import type { SerialQueue } from '../gpu/serial-queue.js';
 import type { LoadedWeights } from '../model/loading/load-weights.js';
 import type { FineTuneCheckpoints } from './fine-tune-checkpoint.js';
 import type { StepRecord } from './step-log.js';
 import { heldOutPasses, strokeBatch } from './teach-crops.js';
-import type { StrokeSample } from './teach-data.js';
+import { type StrokeSample, modelClasses } from './teach-data.js';
 import type { TeachSettings } from './teach-recipe.js';
+import { UNLABELLED } from './teach-samples.js';
 import type { Trainer } from './trainer.js';
 
 export interface FineTuneStep {
@@ -40,8 +46,12 @@ export interface FineTuneReport {
   steps: number;
   /** Painted pixels taught on and held out, at the size taught (the network's, with sampleSize 'network'). */
   painted: { taught: number; heldOut: number };
-  /** The held-out strokes' loss: before the first step (or where a resumed run began), at each step measured, and at the step kept; null where none were held out. */
-  heldOut: { before: number; after: number; measured: { step: number; loss: number }[] } | null;
+  /**
+   * The held-out strokes' loss: before the first step (or where a resumed run began), at each step
+   * measured (with the held-out strokes' mIoU, %, as segment() labels them), and at the step kept;
+   * null where none were held out.
+   */
+  heldOut: { before: number; after: number; measured: Measure[] } | null;
   /** The step whose weights the model has (0: the model as it was, where no step did better on the held-out strokes). */
   keptStep: number;
   /** Where teaching did not help, in words (empty where it did). */
@@ -73,6 +83,13 @@ export interface LoopState {
   classWeights?: Float32Array;
 }
 
+/** The held-out strokes after a step: their loss, and their mIoU (%) as segment() labels them. */
+export interface Measure {
+  step: number;
+  loss: number;
+  miou: number;
+}
+
 /** Steps of the training loss averaged at each end to say whether it rose. */
 const TREND_STEPS = 3;
 
@@ -88,7 +105,7 @@ export async function teachSteps(s: LoopState, hooks: LoopHooks): Promise<{ para
   const weightOf = passes.map((p) => (s.classWeights ? p.batch.labels.reduce((w, c) => w + (c < s.classWeights!.length ? s.classWeights![c] : 0), 0) : p.pixels));
   const totalWeight = weightOf.reduce((a, b) => a + b, 0);
   let evaluator: Trainer | null = null;
-  const measure = async (): Promise<number> => {
+  const measure = async (): Promise<{ loss: number; miou: number }> => {
     if (!own) {
       if (!evaluator) say(`compiling the held-out measure at ${s.evalCrop}x${s.evalCrop}`);
       const earlier = evaluator;
@@ -103,7 +120,7 @@ export async function teachSteps(s: LoopState, hooks: LoopHooks): Promise<{ para
     const by = evaluator ?? trainer;
     let sum = 0;
     for (const [k, p] of passes.entries()) sum += weightOf[k] * (await queue.run(() => by.evaluate([p.batch])));
-    return sum / totalWeight;
+    return { loss: sum / totalWeight, miou: await heldOutMiou(s) };
   };
   try {
     return await steps(s, hooks, passes.length > 0, measure, heldOutPixels);
@@ -112,19 +129,35 @@ export async function teachSteps(s: LoopState, hooks: LoopHooks): Promise<{ para
   }
 }
 
+/** The held-out strokes' mIoU (%, over the classes painted or predicted there) as segment() labels the images with the run's parameters now. */
+async function heldOutMiou(s: LoopState): Promise<number> {
+  const m = new ConfusionMatrix(s.weights.config.numClasses, UNLABELLED);
+  // Not a turn of the queue: the model is made, and segments, by turns of its own.
+  const model = await s.trainer.model(s.weights);
+  for (const x of s.samples) if (x.heldOut) m.add(await modelClasses(model, x.image), x.heldOut.indices);
+  return 100 * m.meanIouPresent();
+}
+
+/** Whether measure `a` is a better step to keep than `b` (by keep's rule), `start` the one the run began at. */
+function better(keep: TeachSettings['keep'], a: Measure, b: Measure, start: Measure): boolean {
+  if (keep === 'least-loss') return a.loss < b.loss;
+  if (a.loss > start.loss) return false;
+  return a.miou > b.miou || (a.miou === b.miou && a.loss < b.loss);
+}
+
 /** The steps, with `measure` where strokes are held out. */
-async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure: () => Promise<number>, heldOutPixels: number): Promise<{ params: HostParams; report: FineTuneReport }> {
+async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure: () => Promise<{ loss: number; miou: number }>, heldOutPixels: number): Promise<{ params: HostParams; report: FineTuneReport }> {
   const { trainer, queue, weights, samples, settings: t, checkpoints, log } = s;
   const distill = t.distill > 0;
   const say = hooks.onProgress ?? (() => {});
   const start = trainer.stepsDone;
-  const measured: { step: number; loss: number }[] = [];
+  const measured: Measure[] = [];
   if (measuring) {
     say(`measuring the ${heldOutPixels} held-out pixels`);
-    measured.push({ step: start, loss: await measure() });
+    measured.push({ step: start, ...(await measure()) });
   }
-  // The best so far: its step, loss and weights (null: the weights the run started from).
-  let best: { step: number; loss: number; params: HostParams | null } = { step: start, loss: measured[0]?.loss ?? Infinity, params: null };
+  // The best so far: its measure and weights (null: the weights the run started from).
+  let best: { at: Measure; params: HostParams | null } = { at: measured[0] ?? { step: start, loss: Infinity, miou: 0 }, params: null };
   const losses: number[] = [];
   let step = start;
   for (; step < t.steps; step++) {
@@ -139,10 +172,10 @@ async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure
     if (r.distillLoss !== undefined) report.distillLoss = r.distillLoss;
     /** Measures the held-out strokes after this step; keeps its weights where they are the best (the last step's are read back at the end anyway). */
     const judge = async (last: boolean): Promise<number> => {
-      const loss = await measure();
-      measured.push({ step: step + 1, loss });
-      if (t.keep === 'best' && loss < best.loss) best = { step: step + 1, loss, params: last ? null : await queue.run(() => trainer.weights()) };
-      return loss;
+      const at = { step: step + 1, ...(await measure()) };
+      measured.push(at);
+      if (t.keep !== 'last' && better(t.keep, at, best.at, measured[0])) best = { at, params: last ? null : await queue.run(() => trainer.weights()) };
+      return at.loss;
     };
     if (measuring && ((step + 1) % t.evalEvery === 0 || step + 1 === t.steps)) report.heldOutLoss = await judge(step + 1 === t.steps);
     await hooks.onStep?.(report);
@@ -160,8 +193,8 @@ async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure
     }
   }
   hooks.signal?.throwIfAborted();
-  const keepBest = t.keep === 'best' && measuring;
-  const keptStep = keepBest ? best.step : step;
+  const keepBest = t.keep !== 'last' && measuring;
+  const keptStep = keepBest ? best.at.step : step;
   let params: HostParams;
   if (keptStep === start && step !== start) {
     params = weights.params;
@@ -172,7 +205,7 @@ async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure
     params = await queue.run(() => trainer.weights());
   }
   const painted = { taught: samples.reduce((n, x) => n + x.byClass.reduce((m, c) => m + c.pixels.length, 0), 0), heldOut: heldOutPixels };
-  const heldOut = measuring ? { before: measured[0].loss, after: keepBest ? best.loss : measured.at(-1)!.loss, measured } : null;
+  const heldOut = measuring ? { before: measured[0].loss, after: keepBest ? best.at.loss : measured.at(-1)!.loss, measured } : null;
   return { params, report: { settings: t, steps: step, painted, heldOut, keptStep, warnings: warningsOf(losses, heldOut, keptStep, start, step) } };
 }
 

@@ -76,8 +76,13 @@ export interface FineTuneSettings {
   balance?: number;
   /** Steps between measures of the held-out strokes (and the last step, and before the first). */
   evalEvery?: number;
-  /** The weights returned: 'best' of the steps measured on the held-out strokes (before the first included), or the 'last'. */
-  keep?: 'best' | 'last';
+  /**
+   * The weights returned, of the steps measured on the held-out strokes (before the first
+   * included): 'best', the step whose segment() labels them best (mIoU) of those whose loss on
+   * them is not above the start's, the least loss of equals; 'least-loss', the step of least loss
+   * on them; or the 'last' step.
+   */
+  keep?: 'best' | 'least-loss' | 'last';
   /** Batch norms with their running statistics (default true: a few small crops give no usable batch statistics). */
   freezeBn?: boolean;
   /** The heads' dropout (default false: over a few steps its noise would hide the loss's trend). */

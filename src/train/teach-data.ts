@@ -92,7 +92,7 @@ export function paintedByClass(l: Label): { cls: number; pixels: Uint32Array }[]
 }
 
 /** The starting model's class map of an image as the pipelines carry it. */
-async function modelClasses(model: DeepLabModel, image: StillImage): Promise<Uint8Array> {
+export async function modelClasses(model: DeepLabModel, image: StillImage): Promise<Uint8Array> {
   if (!isBandImage(image)) return (await model.segment(image)).classes;
   // Bands are normalised already: given as float bands with mean 0 and std 1 they reach the network as they are.
   const ones = Array.from({ length: image.channels }, () => 1);

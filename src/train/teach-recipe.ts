@@ -33,7 +33,7 @@ export interface TeachSettings {
   balance: number;
   holdOut: number;
   evalEvery: number;
-  keep: 'best' | 'last';
+  keep: 'best' | 'least-loss' | 'last';
 }
 
 /** What the recipe reads of the samples. */
@@ -49,7 +49,8 @@ export interface PaintedFacts {
  * whole image as the network sees it (up to `maxCrop`), unscaled: a smaller crop shows the head's
  * image pooling another average than segment() does, and taught so the taught model got worse on
  * the images it was taught. The head alone trains (the backbone too undid more than it taught);
- * the learning rate and the steps grow with the share painted between `few` and `many`. The
+ * the learning rate and the steps grow with the share painted from `least` to `few` to `many`
+ * (clicks, 0.04-0.26 % painted, at `least`'s rate: at `few`'s their image's rest moved more). The
  * strokes' loss is a mean over the painted pixels and the distillation's a mean over the others,
  * so with a few clicks (0.1 % painted) each painted pixel weighed a thousand unpainted ones: the
  * head learned the clicks and the rest of the image got worse. The distillation weighs
@@ -64,15 +65,17 @@ export const STROKES_RECIPE = {
   balance: 0.5,
   holdOut: 0.2,
   evalEvery: 5,
+  least: { share: 0.003, steps: 20, lr: 0.0005 },
   few: { share: 0.01, steps: 20, lr: 0.001 },
   many: { share: 0.25, steps: 30, lr: 0.003 },
 };
 
-/** A value between a and b as the share moves from few to many (on a log scale), clamped. */
-function between(share: number, a: number, b: number): number {
-  const { few, many } = STROKES_RECIPE;
-  const t = Math.min(1, Math.max(0, Math.log(Math.max(share, 1e-9) / few.share) / Math.log(many.share / few.share)));
-  return a + t * (b - a);
+/** A setting as the share moves from least to few to many (on a log scale between each two), clamped at the ends. */
+function between(share: number, key: 'steps' | 'lr'): number {
+  const { least, few, many } = STROKES_RECIPE;
+  const [a, b] = share < few.share ? [least, few] : [few, many];
+  const t = Math.min(1, Math.max(0, Math.log(Math.max(share, 1e-9) / a.share) / Math.log(b.share / a.share)));
+  return a[key] + t * (b[key] - a[key]);
 }
 
 /** The distillation's weight for a share painted: sqrt(distill.share / share), clamped to [least, most]. */
@@ -113,10 +116,10 @@ export function teachSettings(o: FineTuneSettings, facts: PaintedFacts): TeachSe
   }
   return {
     recipe,
-    steps: o.steps ?? Math.round(between(share, r.few.steps, r.many.steps)),
+    steps: o.steps ?? Math.round(between(share, 'steps')),
     crop: o.crop ?? Math.min(r.maxCrop, facts.networkSide),
     batch: o.batch ?? (plain ? 1 : r.batch),
-    lr: o.lr ?? Number(between(share, r.few.lr, r.many.lr).toPrecision(2)),
+    lr: o.lr ?? Number(between(share, 'lr').toPrecision(2)),
     warmup: o.warmup ?? 0,
     scale: o.scale ?? (plain ? [0.5, 2.0] : r.scale),
     flip: o.flip ?? true,
@@ -130,6 +133,6 @@ export function teachSettings(o: FineTuneSettings, facts: PaintedFacts): TeachSe
     balance,
     holdOut,
     evalEvery,
-    keep: oneOf('keep', o.keep, ['best', 'last'], plain ? 'last' : 'best'),
+    keep: oneOf('keep', o.keep, ['best', 'least-loss', 'last'], plain ? 'last' : 'best'),
   };
 }

@@ -3,8 +3,9 @@
 //  - the first step's loss is the cross-entropy on the strokes taught plus `distill` times the
 //    cross-entropy, over the pixels nobody painted, against the classes the model gives them;
 //    the held-out strokes (splitStrokes of the labels) start at the model's own cross-entropy;
-//  - the model returned is the one of the step kept: its held-out loss is the least measured,
-//    and where no step did better the model comes back as it was, with a warning;
+//  - the model returned is the one of the step kept: the best held-out mIoU of the steps whose
+//    held-out loss is not above the start's (the least loss of equals), and where no step did
+//    better the model comes back as it was, with a warning;
 //  - a class list that extends the model's keeps the known classes' classifier rows (recipe
 //    'strokes'), where recipe 'plain' starts a new classifier;
 //  - the report gives the settings the recipe chose.
@@ -114,11 +115,11 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
       const tuned = await fineTune(model, [{ image, labels: bird }], { steps: 4, lr, crop: SIDE, batch: 1, scale: [1, 1], holdOut, evalEvery: 1, onReport: (r) => void (report = r) });
       try {
         const r = report! as FineTuneReport;
-        const losses = r.heldOut!.measured.map((m) => m.loss);
-        console.log(`      (lr ${lr}: held-out ${losses.map((l) => l.toFixed(4)).join(' ')}; kept step ${r.keptStep}; ${r.warnings.join('; ') || 'no warning'})`);
-        const best = losses.indexOf(Math.min(...losses));
-        expect(r.keptStep, 'the step kept').to.equal(r.heldOut!.measured[best].step);
-        expect(r.heldOut!.after).to.equal(losses[best]);
+        console.log(`      (lr ${lr}: held-out ${r.heldOut!.measured.map((m) => `${m.loss.toFixed(4)} (${m.miou.toFixed(1)})`).join(' ')}; kept step ${r.keptStep}; ${r.warnings.join('; ') || 'no warning'})`);
+        const [start, ...later] = r.heldOut!.measured;
+        const best = later.reduce((b, m) => (m.loss <= start.loss && (m.miou > b.miou || (m.miou === b.miou && m.loss < b.loss)) ? m : b), start);
+        expect(r.keptStep, 'the step kept').to.equal(best.step);
+        expect(r.heldOut!.after).to.equal(best.loss);
         // The model returned is that step's: its own held-out loss is the one measured there.
         const own = pixelCrossEntropy(await logitsOf(tuned), heldOut!, C, balanced(train, C)).loss;
         expect(relativeError([own], [r.heldOut!.after]), "the returned model's held-out loss").to.be.lessThan(1e-4);

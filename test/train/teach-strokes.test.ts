@@ -202,7 +202,8 @@ describe('train: teaching from strokes, without the GPU', () => {
   it("the recipe: 'strokes' fills in what is left out from the share painted, 'plain' needs steps, crop and lr; settings out of range are refused by name", () => {
     const few = teachSettings({}, { paintedShare: 0.001, networkSide: 257 });
     expect(few).to.deep.include({ recipe: 'strokes', balance: STROKES_RECIPE.balance, crop: 257, batch: STROKES_RECIPE.batch, scale: STROKES_RECIPE.scale, freezeBackbone: true, sampleSize: 'network', cropAt: 'strokes', holdOut: STROKES_RECIPE.holdOut, keep: 'best', freezeBn: true, flip: true });
-    expect([few.steps, few.lr, few.distill], 'few strokes: the least steps and learning rate, the most distillation').to.deep.equal([STROKES_RECIPE.few.steps, STROKES_RECIPE.few.lr, STROKES_RECIPE.distill.most]);
+    expect([few.steps, few.lr, few.distill], 'a few clicks: the least steps and learning rate, the most distillation').to.deep.equal([STROKES_RECIPE.least.steps, STROKES_RECIPE.least.lr, STROKES_RECIPE.distill.most]);
+    expect(teachSettings({}, { paintedShare: STROKES_RECIPE.few.share, networkSide: 257 }).lr, "at few's share, few's rate").to.equal(STROKES_RECIPE.few.lr);
     const many = teachSettings({}, { paintedShare: 0.9, networkSide: 513 });
     expect([many.steps, many.lr, many.distill], 'much painted: the most steps and learning rate, the least distillation').to.deep.equal([STROKES_RECIPE.many.steps, STROKES_RECIPE.many.lr, STROKES_RECIPE.distill.least]);
     const { share: at } = STROKES_RECIPE.distill;
@@ -218,7 +219,7 @@ describe('train: teaching from strokes, without the GPU', () => {
     expectThrows(() => teachSettings({ holdOut: 1 }, facts), 'fineTune: holdOut must be a share in [0, 1), got 1');
     expectThrows(() => teachSettings({ distill: -1 }, facts), 'fineTune: distill must be a non-negative weight, got -1');
     expectThrows(() => teachSettings({ evalEvery: 0 }, facts), 'fineTune: evalEvery must be a positive whole number of steps, got 0');
-    expectThrows(() => teachSettings({ keep: 'first' as never }, facts), `fineTune: keep must be 'best' or 'last', got "first"`);
+    expectThrows(() => teachSettings({ keep: 'first' as never }, facts), `fineTune: keep must be 'best' or 'least-loss' or 'last', got "first"`);
     expectThrows(() => teachSettings({ cropAt: 'centre' as never }, facts), `fineTune: cropAt must be 'strokes' or 'anywhere', got "centre"`);
     expectThrows(() => teachSettings({ freezeBn: false }, facts), /^fineTune: holdOut measures the held-out strokes with the training pass, which updates the batch-norm statistics when freezeBn is false/);
     expect(teachSettings({ freezeBn: false, holdOut: 0 }, facts).freezeBn).to.equal(false);
