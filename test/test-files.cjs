@@ -66,12 +66,18 @@ function otherTierFiles() {
   return testFiles('dist/test').filter((f) => !kernel.has(f));
 }
 
-/** The tag of the extended tier's cases (test/extended-tier.cjs): soak runs and the benchmark's peers. */
+/** The tag of the extended tier's cases (test/extended-tier.cjs): soaks, peers, installs, repeats. */
 const EXTENDED_TAG = '@extended';
 
-/** The other tiers' files that hold a case of the extended tier (the tag in their built text). */
+/**
+ * The other tiers' files that hold a case of the extended tier: the tag in their built text, or a
+ * page flow run in both browsers whose one run carries it (`repeatTag`, test/browser/browsers.ts).
+ */
 function extendedTierFiles() {
-  return otherTierFiles().filter((f) => readFileSync(join(ROOT, f), 'utf8').includes(EXTENDED_TAG));
+  return otherTierFiles().filter((f) => {
+    const text = readFileSync(join(ROOT, f), 'utf8');
+    return text.includes(EXTENDED_TAG) || text.includes('repeatTag(');
+  });
 }
 
 module.exports = { testFiles, longestFirst, fileCost, quickCost, kernelTierFiles, otherTierFiles, extendedTierFiles, EXTENDED_TAG };

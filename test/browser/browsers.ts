@@ -18,6 +18,17 @@ export type BrowserName = (typeof BROWSERS)[number];
 /** The browser's name for test titles. */
 export const BROWSER_TITLES: Record<BrowserName, string> = { chromium: 'Chromium', firefox: 'Firefox' };
 
+/**
+ * The tag of a page flow's run in `browser` where `npm test` runs the same flow in `kept` only:
+ * '' in `kept`, and the extended tier's tag (test/extended-tier.cjs) in the other. The page and
+ * the library are the same code in both; the browser kept is the one that runs the flow faster
+ * (Firefox's lavapipe runs WebGPU work 2-4x faster than Chromium's SwiftShader), or Chromium where
+ * the flow uses no WebGPU.
+ */
+export function repeatTag(browser: BrowserName, kept: BrowserName): string {
+  return browser === kept ? '' : ' @extended';
+}
+
 interface Box {
   x: number;
   y: number;

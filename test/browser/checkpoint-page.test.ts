@@ -19,7 +19,7 @@ import { runTraining } from '../../src/train/run.js';
 import { readLog } from '../../src/train/run-log.js';
 import { runCli } from '../cli/run-cli.js';
 import { VOC_SAMPLE } from '../train/teach-fixture.js';
-import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
+import { BROWSER_TITLES, BROWSERS, openTestPage, repeatTag, type TestPage } from './browsers.js';
 import { PLAIN_PAGE } from './chromium.js';
 import { TINY_SIZE, TINY_WEIGHTS, writeTinyCheckpoint } from './tiny-checkpoint.js';
 import { waitUntil } from '../wait-until.js';
@@ -66,7 +66,7 @@ async function setUp(page: TestPage): Promise<void> {
 }
 
 for (const browser of BROWSERS) {
-  describe(`browser: fineTune's checkpoints and kept models in the page's storage, in headless ${BROWSER_TITLES[browser]} @slow`, function () {
+  describe(`browser: fineTune's checkpoints and kept models in the page's storage, in headless ${BROWSER_TITLES[browser]} @slow${repeatTag(browser, 'chromium')}`, function () {
     this.timeout(300_000);
     let page: TestPage;
     let dir: string;

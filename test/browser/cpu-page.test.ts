@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { loadModel } from '../../src/model/model.js';
 import { classAgreement, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
-import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
+import { BROWSER_TITLES, BROWSERS, openTestPage, repeatTag, type TestPage } from './browsers.js';
 import { PLAIN_PAGE } from './chromium.js';
 
 const IMAGE = '2007_000033.jpg';
@@ -36,7 +36,7 @@ interface PageRun {
 }
 
 for (const browser of BROWSERS) {
-  describe(`browser: the CPU device in headless ${BROWSER_TITLES[browser]} without WebGPU @slow`, function () {
+  describe(`browser: the CPU device in headless ${BROWSER_TITLES[browser]} without WebGPU @slow${repeatTag(browser, 'chromium')}`, function () {
     this.timeout(240_000);
     let page: TestPage;
 

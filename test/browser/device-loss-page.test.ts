@@ -18,7 +18,7 @@ import { expect } from 'chai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
+import { BROWSER_TITLES, BROWSERS, openTestPage, repeatTag, type TestPage } from './browsers.js';
 import { PLAIN_PAGE } from './chromium.js';
 import { TINY_SIZE, TINY_WEIGHTS, writeTinyCheckpoint } from './tiny-checkpoint.js';
 
@@ -36,7 +36,7 @@ interface Lost {
 }
 
 for (const browser of BROWSERS) {
-  describe(`browser: surviving a lost GPU device in the page, in headless ${BROWSER_TITLES[browser]} @slow`, function () {
+  describe(`browser: surviving a lost GPU device in the page, in headless ${BROWSER_TITLES[browser]} @slow${repeatTag(browser, 'firefox')}`, function () {
     this.timeout(300_000);
     let page: TestPage;
     let weightsDir: string;

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { loadModel } from '../../src/model/model.js';
 import { FP32_TOLERANCE, classAgreement, relativeError, testContext } from '../helpers.js';
 import { sharedPath } from '../shared.js';
-import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
+import { BROWSER_TITLES, BROWSERS, openTestPage, repeatTag, type TestPage } from './browsers.js';
 import { PLAIN_PAGE } from './chromium.js';
 import { LOGIT_STRIDE, strided } from './page-agreement.js';
 
@@ -85,7 +85,7 @@ function segmentInNode(folder: string, processor: string): Promise<Segmented> {
 }
 
 for (const browser of BROWSERS) {
-  describe(`browser: Hugging Face hub folders load in the page and segment as in Node, in headless ${BROWSER_TITLES[browser]} @slow`, function () {
+  describe(`browser: Hugging Face hub folders load in the page and segment as in Node, in headless ${BROWSER_TITLES[browser]} @slow${repeatTag(browser, 'firefox')}`, function () {
     this.timeout(600_000);
     let page: TestPage;
     let weightsDir: string;

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { encodeRgbPng } from '../../src/io/png-rgb.js';
 import { cropImage, cropLabels, teachWindow } from '../train/teach-fixture.js';
 import { waitUntil } from '../wait-until.js';
-import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
+import { BROWSER_TITLES, BROWSERS, openTestPage, repeatTag, type TestPage } from './browsers.js';
 import { type WatchWindow, installMainThreadWatch } from './main-thread-watch.js';
 import { strokesFrom } from './teach-strokes.js';
 
@@ -27,7 +27,7 @@ interface CpuTeachDemo {
 }
 
 for (const browser of BROWSERS) {
-  describe(`browser: teaching on the CPU in the demo, headless ${BROWSER_TITLES[browser]} without WebGPU @slow`, function () {
+  describe(`browser: teaching on the CPU in the demo, headless ${BROWSER_TITLES[browser]} without WebGPU @slow${repeatTag(browser, 'chromium')}`, function () {
     this.timeout(600_000);
     let page: TestPage;
 

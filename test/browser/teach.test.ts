@@ -17,7 +17,7 @@ import { relativeError, testContext } from '../helpers.js';
 import { seriousViolations } from './axe.js';
 import { cropImage, cropLabels, teachWindow } from '../train/teach-fixture.js';
 import { strokesFrom } from './teach-strokes.js';
-import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
+import { BROWSER_TITLES, BROWSERS, openTestPage, repeatTag, type TestPage } from './browsers.js';
 import { type WatchWindow, installMainThreadWatch } from './main-thread-watch.js';
 import { sharedPath } from '../shared.js';
 
@@ -54,7 +54,7 @@ const MAX_STEP_MESSAGE_BYTES = 4096;
 const KEPT = 'taught window';
 
 for (const browser of BROWSERS) {
-  describe(`browser: teaching a model in the page (the demo's teach mode) in headless ${BROWSER_TITLES[browser]} @slow`, function () {
+  describe(`browser: teaching a model in the page (the demo's teach mode) in headless ${BROWSER_TITLES[browser]} @slow${repeatTag(browser, 'firefox')}`, function () {
     // A run taught, downloaded, reloaded and resumed (the test's earlier form) took 174 s with the host's cores shared.
     this.timeout(600_000);
     let page: TestPage;

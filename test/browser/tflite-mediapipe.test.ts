@@ -19,7 +19,7 @@ const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', '2007_000033.jpg');
 const VOC = sharedPath('data', 'voc-sample');
 const ENGINES: EngineName[] = ['ours-segment', 'mediapipe-cpu', 'mediapipe-gpu'];
 
-describe('browser: MediaPipe Tasks takes our TF Lite exports of the default model as they are @slow', function () {
+describe('browser: MediaPipe Tasks takes our TF Lite exports of the default model as they are @slow @extended', function () {
   this.timeout(600_000);
   let dir = '';
   before(() => {

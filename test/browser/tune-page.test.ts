@@ -4,7 +4,7 @@
 // In Chromium (Dawn) and Firefox (wgpu): tuning compiles every candidate the adapter allows, so
 // this also holds that none of them crashes naga in a page.
 import { expect } from 'chai';
-import { BROWSERS, BROWSER_TITLES, type TestPage, openTestPage } from './browsers.js';
+import { BROWSER_TITLES, BROWSERS, openTestPage, repeatTag, type TestPage } from './browsers.js';
 
 interface Loaded {
   /** Choices stored for the adapter after the load. */
@@ -29,7 +29,7 @@ function loadTuned(page: TestPage, budgetMs: number): Promise<Loaded> {
 }
 
 for (const browser of BROWSERS) {
-  describe(`browser: tuning in the page in ${BROWSER_TITLES[browser]}, kept in IndexedDB for the next load @slow`, function () {
+  describe(`browser: tuning in the page in ${BROWSER_TITLES[browser]}, kept in IndexedDB for the next load @slow${repeatTag(browser, 'chromium')}`, function () {
     this.timeout(300_000);
 
     it('tunes within its budget once; after a reload the next load times nothing', async () => {

@@ -87,7 +87,7 @@ function agreement(a: Uint8Array[], b: Uint8Array[]): number {
 // The 257 model alone: the 513 model is the same network at four times the pixels (278 s of a
 // cold run's 368 s on a 2-core host), its figures in docs/performance.md measured once.
 for (const { id, size } of [{ id: 'mobilenetv2-pascal-257', size: 257 }]) {
-  describe(`model: f16 arithmetic on the VOC sample (${id}) @slow`, function () {
+  describe(`model: f16 arithmetic on the VOC sample (${id}) @slow @extended`, function () {
     this.timeout(1_800_000);
     let ctx: GpuContext;
     let store: Awaited<ReturnType<typeof ownTuneStore>> | undefined;

@@ -170,7 +170,7 @@ describe('package: installed from its tarball into Node and Vite apps @slow', fu
     expect(mb).to.be.below(PAGE_ONLY_LIMIT_MB);
   });
 
-  it("the README's Node example type-checks in a nodenext app; without webgpu the library names the package to install", async () => {
+  it("the README's Node example type-checks in a nodenext app; without webgpu the library names the package to install @extended", async () => {
     const dir = join(tmp, 'node-app');
     mkdirSync(dir);
     writeFileSync(
@@ -200,7 +200,7 @@ catch (e) { console.log(e.message); }`,
     expect(out).to.contain("the GPU in Node needs the package 'webgpu', which is not installed (npm install webgpu)");
   });
 
-  it("the README's page example type-checks and builds in a Vite app, and segments in the page and in the worker", async () => {
+  it("the README's page example type-checks and builds in a Vite app, and segments in the page and in the worker @extended", async () => {
     requireChromium('the consumer test');
     const dir = join(tmp, 'vite-app');
     mkdirSync(join(dir, 'src'), { recursive: true });

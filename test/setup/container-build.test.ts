@@ -17,7 +17,7 @@ import { sharedPath } from '../shared.js';
 const run = promisify(execFile);
 const IMAGE = sharedPath('data', 'voc-sample', 'JPEGImages', 'voc12val_0294.png');
 
-describe('setup: the container build steps, into a prefix @slow', function () {
+describe('setup: the container build steps, into a prefix @slow @extended', function () {
   this.timeout(600_000);
   let dir: string;
   before(() => {

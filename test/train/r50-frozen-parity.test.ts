@@ -144,7 +144,7 @@ function worstOf(list: { name: string; err: number }[]): { name: string; err: nu
   return list.reduce((w, e) => (e.err > w.err ? e : w), { name: '', err: 0 });
 }
 
-describe('training: ResNet-50 with frozen BN, every tensor against PyTorch (fixtures/train) @slow', function () {
+describe('training: ResNet-50 with frozen BN, every tensor against PyTorch (fixtures/train) @slow @extended', function () {
   this.timeout(900_000);
 
   it('float64 on the CPU matches PyTorch; float32 on the GPU matches float64 up to ReLU inputs within rounding of 0', async () => {

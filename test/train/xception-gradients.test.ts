@@ -117,7 +117,7 @@ describe('training: TF DeepLab Xception-65 gradients against TF (fixtures/tf-xce
     expect(forwardOps.err, forwardOps.name).to.be.lessThan(1e-4);
   });
 
-  it('fineTune() on the zoo model (frozen batch norms, its default): the loss falls, and the tuned model segments', async () => {
+  it('fineTune() on the zoo model (frozen batch norms, its default): the loss falls, and the tuned model segments @extended', async () => {
     const ref = JSON.parse(readFileSync(join(DIR, 'gradients.json'), 'utf8')) as Gradients;
     const { height, width } = ref.case;
     const weights = tfZooModel('xception-fixture', { variables: xceptionFixtureVariables(), epsilon: defaultTfBnEpsilon, from: 'fixture' }, {}, {}, [height, width]);

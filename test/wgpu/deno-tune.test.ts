@@ -22,7 +22,7 @@ const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'deno-tune.js');
 /** Candidates in a row no faster than a layer's best before its timing stops. */
 const PATIENCE = 3;
 
-describe('wgpu (Deno): tuning the default model over the hardware-class spaces @slow', function () {
+describe('wgpu (Deno): tuning the default model over the hardware-class spaces @slow @extended', function () {
   // Cold, on a loaded 2-core host, 622 s (stress runs, docs/testing.md): the child's kill at over
   // twice that, the test's timeout after it.
   this.timeout(1_800_000);
