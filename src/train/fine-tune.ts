@@ -19,7 +19,7 @@ import { isBandImage } from '../io/band-image.js';
 import { imageSizeInInput } from '../model/input-policy.js';
 import { type ClassSet, defaultClassSet, validateClassSet } from '../model/voc.js';
 import { checkOptionKeys, checkSignal } from '../util/option-keys.js';
-import { adaptWeights } from './adapt.js';
+import { type Adapted, adaptWeights } from './adapt.js';
 import { keepKnownClasses } from './class-rows.js';
 import type { FineTuneSettings } from './fine-tune-settings.js';
 import { FineTuneCheckpoints, type ResumedRun, SCHEDULE_KEYS, type StoredFineTuneOptions, readResume } from './fine-tune-checkpoint.js';
@@ -141,12 +141,20 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   const queue = { run: training.exclusive };
   const resumed = o.resume === undefined ? null : await readRun(o.resume);
   let weights: LoadedWeights;
+  // A new classifier whose new rows a recipe 'strokes' starts from their parents, once the strokes are read.
+  let fresh: { current: LoadedWeights; adapted: Adapted } | null = null;
   if (resumed) {
     weights = resumed.weights;
     checkResumedClasses(resumed, o.classes);
   } else {
     const current: LoadedWeights = { ...model.loadedWeights, params: await queue.run(() => model.parameters()) };
-    weights = o.classes === undefined ? current : newClasses(current, classSetOf(o.classes), o);
+    if (o.classes === undefined) weights = current;
+    else {
+      const adapted = adaptWeights(current, { classes: classSetOf(o.classes), seed: o.seed ?? 0 });
+      const strokes = (o.recipe ?? 'strokes') === 'strokes';
+      weights = strokes ? keepKnownClasses(current, adapted) : adapted.weights;
+      if (strokes) fresh = { current, adapted };
+    }
   }
   try {
     lossTerms(o.loss, weights.config.binary ?? false);
@@ -160,8 +168,12 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   if (resumed) sayResumed(resumed, stored, say);
   if (t.distill > 0) say('segmenting the images with the model as it is (what it keeps where nothing is painted)');
   // segment() takes its own turns of the context's queue.
-  const taught = await strokeSamples(model, weights, prepared, t, teacherClasses(model.classNames, weights.classes.names));
+  const { samples: taught, parents } = await strokeSamples(model, weights, prepared, t, teacherClasses(model.classNames, weights.classes.names));
   signal?.throwIfAborted();
+  if (fresh && parents.size > 0) {
+    weights = keepKnownClasses(fresh.current, fresh.adapted, parents);
+    for (const [child, parent] of parents) say(`${weights.classes.names[child]} starts from ${model.classNames[parent]}, the class the model gives most of its painted pixels`);
+  }
   const base = resumed?.base ?? model.name;
   const checkpoints = o.checkpoint === undefined ? null : await FineTuneCheckpoints.open(checkpointStore(o.checkpoint), o.checkpoint.every, stored, base, o.resume === o.checkpoint.store ? (resumed?.step ?? null) : null);
   say(`compiling the training step for ${t.batch}x${t.crop}x${t.crop} crops`);
@@ -222,12 +234,6 @@ function teacherClasses(from: readonly string[], to: readonly string[]): Uint8Ar
     const i = to.indexOf(name);
     return i >= 0 && i < UNLABELLED ? i : UNLABELLED;
   });
-}
-
-/** The weights with a new classifier for `classes`; with recipe 'strokes', a class the model knows keeps its row of it. */
-function newClasses(current: LoadedWeights, classes: ClassSet, o: FineTuneOptions): LoadedWeights {
-  const adapted = adaptWeights(current, { classes, seed: o.seed ?? 0 });
-  return (o.recipe ?? 'strokes') === 'strokes' ? keepKnownClasses(current, adapted) : adapted.weights;
 }
 
 /** The settings a checkpoint keeps (those that can be written down: no callbacks, signal or stores), the recipe's choices filled in. */

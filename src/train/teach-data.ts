@@ -7,6 +7,11 @@
 //  - the starting model's classes where nothing is painted, which the distillation term keeps
 //    (Learning without Forgetting, Li and Hoiem 2016, with hard targets), mapped by class name
 //    onto a new class list (a class the new list lacks is not distilled);
+//  - for each class the model lacks and the strokes paint, its parent: the model's class on most
+//    of its painted pixels (a road painted on a VOC model: background). The new class is part of
+//    what the model calls its parent, so the parent is not distilled where nothing is painted: a
+//    road left unpainted would be taught as background (Cermelli et al. 2020, the background's
+//    shift), and the new class learned only where it was painted (IoU 0 on CamVid's road);
 //  - the painted pixels of each class, for crops centred on the strokes (teach-crops.ts).
 import { resizeLabelNearest } from '../data/augment.js';
 import type { Label } from '../data/dataset.js';
@@ -35,6 +40,12 @@ export interface StrokeDataOptions {
   holdOut: number;
   distill: number;
   seed: number;
+}
+
+/** The samples, and each painted new class's parent: child index to the parent's index in the starting model's classes. */
+export interface StrokeData {
+  samples: StrokeSample[];
+  parents: Map<number, number>;
 }
 
 /**
@@ -102,30 +113,57 @@ export async function modelClasses(model: DeepLabModel, image: StillImage): Prom
 
 /**
  * The samples as the recipe teaches them. `teacherClass[c]` is the index in the trained class list
- * of the starting model's class c (UNLABELLED: not distilled).
+ * of the starting model's class c (UNLABELLED: not distilled); a trained class no entry of it
+ * names is new, and gets a parent where it is painted.
  */
-export async function strokeSamples(model: DeepLabModel, weights: LoadedWeights, prepared: readonly PreparedSample[], o: StrokeDataOptions, teacherClass: Uint8Array): Promise<StrokeSample[]> {
-  const out: StrokeSample[] = [];
-  for (const [i, s] of prepared.entries()) {
+export async function strokeSamples(model: DeepLabModel, weights: LoadedWeights, prepared: readonly PreparedSample[], o: StrokeDataOptions, teacherClass: Uint8Array): Promise<StrokeData> {
+  const isNew = (c: number): boolean => c !== UNLABELLED && !teacherClass.includes(c);
+  const sized = prepared.map((s, i) => {
     const { width, height } = s.label;
     const split = splitStrokes(s.label.indices, width, height, o.holdOut, o.seed + i, UNLABELLED);
     const image = o.sampleSize === 'network' ? atNetworkSize(weights, s.image) : s.image;
-    const sized = (indices: Uint8Array): Label => resizeStrokes({ width, height, indices }, image.width, image.height);
-    const label = sized(split.train);
-    const heldOut = split.heldOut ? sized(split.heldOut) : null;
+    const resized = (indices: Uint8Array): Label => resizeStrokes({ width, height, indices }, image.width, image.height);
+    return { image, label: resized(split.train), heldOut: split.heldOut ? resized(split.heldOut) : null };
+  });
+  const paintsNew = sized.some((s) => s.label.indices.some(isNew) || (s.heldOut?.indices.some(isNew) ?? false));
+  // The starting model's classes of each image, where they are distilled or a new class needs its parent.
+  let starting: Uint8Array[] | null = null;
+  if (o.distill > 0 || paintsNew) {
+    starting = [];
+    for (const s of sized) starting.push(await modelClasses(model, s.image));
+  }
+  const painted = (s: (typeof sized)[number], p: number): number => (s.label.indices[p] !== UNLABELLED ? s.label.indices[p] : (s.heldOut?.indices[p] ?? UNLABELLED));
+  const parents = new Map<number, number>();
+  if (starting && paintsNew) {
+    const counts = new Map<number, Map<number, number>>();
+    sized.forEach((s, i) => {
+      for (let p = 0; p < starting[i].length; p++) {
+        const c = painted(s, p);
+        if (!isNew(c)) continue;
+        const byParent = counts.get(c) ?? counts.set(c, new Map()).get(c)!;
+        byParent.set(starting[i][p], (byParent.get(starting[i][p]) ?? 0) + 1);
+      }
+    });
+    for (const [child, byParent] of counts) {
+      const [parent] = [...byParent].reduce((a, b) => (b[1] > a[1] || (b[1] === a[1] && b[0] < a[0]) ? b : a));
+      parents.set(child, parent);
+    }
+  }
+  const undistilled = new Set(parents.values());
+  const samples = sized.map(({ image, label, heldOut }, i): StrokeSample => {
     let teacher: Label | null = null;
     if (o.distill > 0) {
-      const classes = await modelClasses(model, image);
+      const classes = starting![i];
       const indices = new Uint8Array(classes.length);
       for (let p = 0; p < classes.length; p++) {
-        const painted = label.indices[p] !== UNLABELLED || (heldOut !== null && heldOut.indices[p] !== UNLABELLED);
-        indices[p] = painted ? UNLABELLED : teacherClass[classes[p]];
+        const keep = painted({ image, label, heldOut }, p) === UNLABELLED && !undistilled.has(classes[p]);
+        indices[p] = keep ? teacherClass[classes[p]] : UNLABELLED;
       }
       teacher = { width: image.width, height: image.height, indices };
     }
-    out.push({ image, label, heldOut, teacher, byClass: paintedByClass(label) });
-  }
-  return out;
+    return { image, label, heldOut, teacher, byClass: paintedByClass(label) };
+  });
+  return { samples, parents };
 }
 
 /**

@@ -7,7 +7,8 @@
 //    held-out loss is not above the start's (the least loss of equals), and where no step did
 //    better the model comes back as it was, with a warning;
 //  - a class list that extends the model's keeps the known classes' classifier rows (recipe
-//    'strokes'), where recipe 'plain' starts a new classifier;
+//    'strokes'), where recipe 'plain' starts a new classifier; a new class painted starts from
+//    its parent's row and its parent is not distilled;
 //  - the report gives the settings the recipe chose.
 import { expect } from 'chai';
 import { normalizeToMinusOneOne } from '../../src/io/resize-cpu.js';
@@ -133,6 +134,41 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
       } finally {
         tuned.dispose();
       }
+    }
+  });
+
+  it("a new class painted starts from its parent (the model's class on most of its pixels): the parent's row, its bias ln 2 lower; the parent is not distilled where nothing is painted", async () => {
+    const C = model.numClasses;
+    const classes = [...VOC_CLASSES, 'road'];
+    const ROAD = C;
+    // The background painted in the window's lower half becomes road: the model calls it background.
+    const painted = strokes.map((v, p) => (v === 0 && p >= (SIDE * SIDE) / 2 ? ROAD : v));
+    expect(painted.filter((v) => v === ROAD).length, 'road painted').to.be.greaterThan(1000);
+    const logits = await logitsOf(model);
+    const own = argmax(logits, C);
+    // The start: the model's logits and road's, background's less ln 2.
+    const start = Float32Array.from({ length: (logits.length / C) * (C + 1) }, (_, i) => {
+      const [p, c] = [Math.floor(i / (C + 1)), i % (C + 1)];
+      return c < C ? logits[p * C + c] : logits[p * C] - Math.LN2;
+    });
+    const teacher = own.map((c, p) => (painted[p] === UNLABELLED && c !== 0 ? c : UNLABELLED));
+    const distill = 0.5;
+    const steps: FineTuneStep[] = [];
+    const lines: string[] = [];
+    const tuned = await fineTune(model, [{ image, labels: painted }], {
+      classes, steps: 1, lr: 1e-12, crop: SIDE, batch: 1, scale: [1, 1], flip: false, holdOut: 0, distill,
+      onStep: (s) => void steps.push(s), onProgress: (l) => void lines.push(l),
+    });
+    try {
+      expect(lines, 'the progress line').to.include('road starts from background, the class the model gives most of its painted pixels');
+      expect(relativeError(await logitsOf(tuned), start), "the taught model's logits: road's background's less ln 2, the rest as they were").to.be.lessThan(1e-4);
+      const distilled = pixelCrossEntropy(start, teacher, C + 1).loss;
+      const taughtLoss = pixelCrossEntropy(start, painted, C + 1, balanced(painted, C + 1)).loss;
+      console.log(`      (strokes ${taughtLoss.toFixed(4)} + ${distill} x distilled ${distilled.toFixed(4)} over ${teacher.filter((v) => v !== UNLABELLED).length} pixels; first step ${steps[0].loss.toFixed(4)})`);
+      expect(relativeError([steps[0].distillLoss!], [distill * distilled]), 'the distillation term: no background').to.be.lessThan(1e-4);
+      expect(relativeError([steps[0].loss], [taughtLoss + distill * distilled]), 'the first loss').to.be.lessThan(1e-4);
+    } finally {
+      tuned.dispose();
     }
   });
 
