@@ -63,14 +63,17 @@ describe('browser: every weights format loads in the page and segments as Node d
     if (weightsDir) rmSync(weightsDir, { recursive: true, force: true });
   });
 
+  // The .pth and the TF Lite file are the extended tier's (docs/testing.md): the page's byte
+  // readers are Node's, tested on both formats' bytes (test/model/records.test.ts), and the
+  // demo's test loads the default model's TF Lite file in the page.
   const formats = [
-    ['a torchvision .pth (zip, through fflate and our crc32)', 'torchvision.pth'],
-    ['a TF Lite model', 'mobilenetv2-257.tflite'],
-    ['a .safetensors checkpoint of ours', 'checkpoint.safetensors'],
-    ["an ONNX file (PyTorch's export), with inputSize, mean and std", 'lraspp.onnx'],
+    ['a torchvision .pth (zip, through fflate and our crc32)', 'torchvision.pth', ' @extended'],
+    ['a TF Lite model', 'mobilenetv2-257.tflite', ' @extended'],
+    ['a .safetensors checkpoint of ours', 'checkpoint.safetensors', ''],
+    ["an ONNX file (PyTorch's export), with inputSize, mean and std", 'lraspp.onnx', ''],
   ] as const;
-  for (const [what, file] of formats) {
-    it(`${what}: the page's class map is Node's (>= 99.9 % of pixels)`, async () => {
+  for (const [what, file, tier] of formats) {
+    it(`${what}: the page's class map is Node's (>= 99.9 % of pixels)${tier}`, async () => {
       const c = cases.find((k) => k.file === file)!;
       const inPage = await demo.page.evaluate(
         async ({ bundle, file, options, image, stride }) => {

@@ -274,7 +274,7 @@ describe('hostile files: weight readers', function () {
   };
 
   it('TFLite, sampled: truncations and every kind of flatbuffer field', () => tfliteRun({ dense: 128, spread: 30, tables: 30, perKind: 3, values: 2 }));
-  describe('long mutation runs @slow', () => {
+  describe('long mutation runs @slow @extended', () => {
     it('TFLite: truncations, flatbuffer offsets, vtables, lengths, shapes, types and indices', () => tfliteRun({ dense: 1024, spread: 120, tables: 200, perKind: 16, values: 3 }));
   });
 
@@ -519,7 +519,7 @@ describe('hostile files: weight readers', function () {
     tally.assert();
   });
 
-  describe('long mutation runs @slow', () => {
+  describe('long mutation runs @slow @extended', () => {
     it('.pth: truncations, zip directory fields, local headers, shuffled directories, pickle opcodes and storage keys', () =>
       pthRun(PTH, HOSTILE_SEED + 1, { dense: 64, spread: 60, tail: 60, perKind: 10, values: 2, flips: 12, shuffles: 6, opcodes: 40, pickleFields: 20, entries: 366 }));
   });

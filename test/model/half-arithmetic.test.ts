@@ -146,7 +146,7 @@ for (const { id, size } of [{ id: 'mobilenetv2-pascal-257', size: 257 }]) {
   });
 }
 
-describe('model: torchvision deeplabv3_resnet50 logits in f16 arithmetic, against PyTorch (random fp16 weights) @slow', function () {
+describe('model: torchvision deeplabv3_resnet50 logits in f16 arithmetic, against PyTorch (random fp16 weights) @slow @extended', function () {
   this.timeout(1_800_000);
 
   it('stay within 2e-2 of PyTorch, with f32 sums and with f16 sums wherever their check allows', async function () {

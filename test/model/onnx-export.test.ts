@@ -160,7 +160,7 @@ describe('model: ONNX export, run by onnxruntime-node', function () {
       expect(meta.preprocessing).to.match(/short side to 520/);
     });
 
-    it('torchvision ResNet-50 (a crop of the parity input, for time): our logits', async () => {
+    it('torchvision ResNet-50 (a crop of the parity input, for time): our logits @extended', async () => {
       const w = await loadWeights(R50);
       expect(defaultOnnxSize(w)).to.deep.equal({ height: 520, width: 520 });
       const { model } = await exportAndCompare(w, torchvisionInput(41, 53), 'resnet50.onnx');

@@ -155,7 +155,7 @@ describe('TF Lite export: TF\'s interpreter runs the files and gives our logits 
     await check({ name: 'mnv2-257', path: TF_MNV2_257, size: [257, 257], precisions: ['float32', 'float16'], input: x });
   });
 
-  it('TF MobileNetV2 513 (the real weights) on a VOC photo: float32 and float16', async () => {
+  it('TF MobileNetV2 513 (the real weights) on a VOC photo: float32 and float16 @extended', async () => {
     const w = await loadWeights(TF_MNV2_513);
     const [x] = calibrationInputs(w, [await readImage(PHOTO)], 513, 513);
     await check({ name: 'mnv2-513', path: TF_MNV2_513, size: [513, 513], precisions: ['float32', 'float16'], input: x });

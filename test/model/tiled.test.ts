@@ -219,7 +219,7 @@ describe('tiled segmentation (sliding windows blended on the GPU)', () => {
       await expectBlendOfWindows(model, img, 49, 0.25, [4, 1]);
     });
 
-    it('segments a 4.3-megapixel image with its probabilities, which whole would exceed the binding limit', async function () {
+    it('segments a 4.3-megapixel image with its probabilities, which whole would exceed the binding limit @extended', async function () {
       this.timeout(600_000);
       const W = 2400;
       const H = 1800;

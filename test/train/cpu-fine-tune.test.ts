@@ -45,7 +45,7 @@ interface Family {
 const FAMILIES: Family[] = [
   { name: 'TF MobileNetV2 (the default model)', source: () => 'mobilenetv2-pascal-257', run: { steps: 20, crop: 25, batch: 1, lr: 1e-5, seed: 7, recipe: 'plain' } },
   {
-    name: 'torchvision ResNet-50 (random weights, float16 .pth)',
+    name: 'torchvision ResNet-50 (random weights, float16 .pth) @extended',
     source: () => sharedPath('fixtures', 'torchvision', 'deeplabv3_resnet50_random_fp16.pth'),
     load: { shortSide: 64 },
     run: { steps: 3, crop: 25, batch: 1, lr: 1e-4, seed: 7, recipe: 'plain' },

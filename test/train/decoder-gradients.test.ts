@@ -111,7 +111,8 @@ describe("DeepLabv3+: the decoder's gradients @slow", function () {
     }
 
     for (const backbone of ['mobilenet_v3_large', 'mobilenet_v2', 'resnet50'] as const) {
-      it(`${backbone}: loss, input gradient and every parameter gradient (decoder included)`, async () => {
+      // ResNet-50's whole network, the longest, is the extended tier's (docs/testing.md): its decoder's float64 gradients are the first case's.
+      it(`${backbone}: loss, input gradient and every parameter gradient (decoder included)${backbone === 'resnet50' ? ' @extended' : ''}`, async () => {
         const { canonical, graph, params, forwardNodes } = networkGradientGraph(backbone);
         const decoderParams = params.filter((p) => /^decoder[./]/.test(p.name));
         expect(decoderParams.length, 'decoder parameters').to.equal(backbone === 'resnet50' ? 9 : 15);
