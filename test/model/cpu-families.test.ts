@@ -231,6 +231,16 @@ async function q8Flip(model: DeepLabModel, image: RgbImage): Promise<Flip | null
   }
 }
 
+/**
+ * The ResNet-50-sized families, the extended tier's (docs/testing.md): their ops and layers are
+ * the ResNet-18 and ResNet-34 families' here, at twice the depth.
+ */
+const EXTENDED_FAMILIES: ReadonlySet<string> = new Set([
+  'torchvision ResNet-50 (float16 .pth)',
+  "VainF's ResNet-50 DeepLabv3",
+  ...CASES.filter((c) => c.family.startsWith('ONNX smp-v3-resnext50_32x4d')).map((c) => c.family),
+]);
+
 describe("model: every family segments on the CPU device as on WebGPU @slow", function () {
   this.timeout(300_000);
   let dir: string;
@@ -246,7 +256,7 @@ describe("model: every family segments on the CPU device as on WebGPU @slow", fu
   });
 
   for (const c of CASES) {
-    it(c.family, async () => {
+    it(`${c.family}${EXTENDED_FAMILIES.has(c.family) ? ' @extended' : ''}`, async () => {
       const source = await c.source(dir);
       const image = c.image?.() ?? crop;
       const opts = { include: ['probabilities' as const], ...(c.scale ? { scales: [c.scale] } : {}) };

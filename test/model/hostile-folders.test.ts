@@ -106,7 +106,7 @@ interface Planned {
   job: CaseJob;
 }
 
-describe('hostile folders and files: each case in a process of its own, then the valid folder @slow', function () {
+describe('hostile folders and files: each case in a process of its own, then the valid folder @slow @extended', function () {
   this.timeout(900_000);
   let root = '';
   let child = '';

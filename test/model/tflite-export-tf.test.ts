@@ -161,7 +161,7 @@ describe('TF Lite export: TF\'s interpreter runs the files and gives our logits 
     await check({ name: 'mnv2-513', path: TF_MNV2_513, size: [513, 513], precisions: ['float32', 'float16'], input: x });
   });
 
-  it("torchvision's DeepLabv3-ResNet-50 and the Xception-65 DeepLabv3+ fixtures: float32", async () => {
+  it("torchvision's DeepLabv3-ResNet-50 and the Xception-65 DeepLabv3+ fixtures: float32 @extended", async () => {
     await check(
       { name: 'torchvision-resnet50', path: TORCHVISION_RESNET50, size: [49, 65], precisions: ['float32'] },
       { name: 'xception65-v3plus', path: writeXception(dir), size: [65, 65], precisions: ['float32'] },

@@ -66,7 +66,7 @@ async function compileModes(): Promise<{ profile: WgpuProfile } & Record<LimitsM
 let modes: ReturnType<typeof compileModes> | undefined;
 
 for (const limitsMode of ['adapter', 'default'] as const) {
-  describe(`wgpu (Deno, naga): every kernel candidate compiles and its pipeline is created (${limitsMode} limits)`, function () {
+  describe(`wgpu (Deno, naga): every kernel candidate compiles and its pipeline is created (${limitsMode} limits) @extended`, function () {
     this.timeout(900_000);
     let profile: WgpuProfile;
     let groups: Compiled;
