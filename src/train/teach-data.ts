@@ -117,7 +117,10 @@ export async function modelClasses(model: DeepLabModel, image: StillImage): Prom
  * names is new, and gets a parent where it is painted.
  */
 export async function strokeSamples(model: DeepLabModel, weights: LoadedWeights, prepared: readonly PreparedSample[], o: StrokeDataOptions, teacherClass: Uint8Array): Promise<StrokeData> {
-  const isNew = (c: number): boolean => c !== UNLABELLED && !teacherClass.includes(c);
+  // The trained classes no class of the starting model maps onto.
+  const known = new Uint8Array(UNLABELLED + 1);
+  for (const c of teacherClass) known[c] = 1;
+  const isNew = (c: number): boolean => c !== UNLABELLED && !known[c];
   const sized = prepared.map((s, i) => {
     const { width, height } = s.label;
     const split = splitStrokes(s.label.indices, width, height, o.holdOut, o.seed + i, UNLABELLED);
@@ -132,13 +135,14 @@ export async function strokeSamples(model: DeepLabModel, weights: LoadedWeights,
     starting = [];
     for (const s of sized) starting.push(await modelClasses(model, s.image));
   }
-  const painted = (s: (typeof sized)[number], p: number): number => (s.label.indices[p] !== UNLABELLED ? s.label.indices[p] : (s.heldOut?.indices[p] ?? UNLABELLED));
+  /** The class painted at pixel p, taught or held out (UNLABELLED where nothing is). */
+  const painted = (label: Label, heldOut: Label | null, p: number): number => (label.indices[p] !== UNLABELLED ? label.indices[p] : (heldOut?.indices[p] ?? UNLABELLED));
   const parents = new Map<number, number>();
   if (starting && paintsNew) {
     const counts = new Map<number, Map<number, number>>();
     sized.forEach((s, i) => {
       for (let p = 0; p < starting[i].length; p++) {
-        const c = painted(s, p);
+        const c = painted(s.label, s.heldOut, p);
         if (!isNew(c)) continue;
         const byParent = counts.get(c) ?? counts.set(c, new Map()).get(c)!;
         byParent.set(starting[i][p], (byParent.get(starting[i][p]) ?? 0) + 1);
@@ -156,7 +160,7 @@ export async function strokeSamples(model: DeepLabModel, weights: LoadedWeights,
       const classes = starting![i];
       const indices = new Uint8Array(classes.length);
       for (let p = 0; p < classes.length; p++) {
-        const keep = painted({ image, label, heldOut }, p) === UNLABELLED && !undistilled.has(classes[p]);
+        const keep = painted(label, heldOut, p) === UNLABELLED && !undistilled.has(classes[p]);
         indices[p] = keep ? teacherClass[classes[p]] : UNLABELLED;
       }
       teacher = { width: image.width, height: image.height, indices };
