@@ -17,7 +17,7 @@ import { GpuContext } from '../../src/gpu/context.js';
 import { Session } from '../../src/graph/session.js';
 import { readTensor } from '../../src/gpu/tensor.js';
 import { argmaxCpu } from '../../src/kernels/softmax/softmax.js';
-import { FP16_TOLERANCE, expectClose, expectRejects, numel, randomArray, relativeError, rng, testContext, withKernelOption, withTuneStore, expectThrows } from '../helpers.js';
+import { expectClose, halfProgramTolerance, expectRejects, numel, randomArray, relativeError, rng, testContext, withKernelOption, withTuneStore, expectThrows } from '../helpers.js';
 import { opDef } from '../../src/graph/ops/registry.js';
 
 /** A small network with every op the models use: atrous convs, BN, residual add, depthwise,
@@ -471,22 +471,21 @@ describe('graph executor in half precision (compile precision f16)', () => {
     expect(graph.state.every((v) => v.dtype === 'f16' && v.role === 'derived' && v.name.endsWith('#f16'))).to.equal(true);
   });
 
-  it('matches the CPU reference of the same graph; differs from f32 by f16 rounding only', async () => {
+  it('differs from the f32 result of the same graph by f16 rounding only', async () => {
     const ctx = await testContext();
     const graph = buildTestGraph();
     const params = randomParams(graph);
     const image = randomArray(13 * 11 * 5);
     const single = runGraphCpu(compile(graph, { mode: 'inference' }), params, { image });
     const compiled = compile(graph, { mode: 'inference', precision: 'f16' });
-    const ref = runGraphCpu(compiled, params, { image });
     const exec = await Program.create(ctx, compiled, params);
     try {
       const out = await exec.run({ image });
-      expectClose(out.get('logits')!, ref.get('logits')!, 'f16 program vs its CPU reference', FP16_TOLERANCE);
-      expectClose(out.get('probs')!, ref.get('probs')!, 'f16 softmax vs its CPU reference', FP16_TOLERANCE);
-      // Rounding happened (an f32 pass would agree to ~1e-7), and stayed at f16's scale.
-      const err = relativeError(out.get('logits')!, single.get('logits')!);
-      expect(err, 'f16 vs f32 logits').to.be.greaterThan(1e-5).and.lessThan(5e-3);
+      // Within f16's budget for the layers, not the CPU's f16 run at one rounding (see halfProgramTolerance).
+      expectClose(out.get('logits')!, single.get('logits')!, 'f16 program vs the f32 result', halfProgramTolerance(compiled));
+      expectClose(out.get('probs')!, single.get('probs')!, 'f16 softmax vs the f32 result', halfProgramTolerance(compiled));
+      // Rounding happened: an f32 pass agrees to ~1e-7.
+      expect(relativeError(out.get('logits')!, single.get('logits')!), 'f16 vs f32 logits').to.be.greaterThan(1e-5);
       expect(planMemory(compiled.graph).slotBytes.reduce((a, b) => a + b, 0)).to.be.lessThan(
         planMemory(compile(graph, { mode: 'inference' }).graph).slotBytes.reduce((a, b) => a + b, 0),
       );
@@ -495,12 +494,12 @@ describe('graph executor in half precision (compile precision f16)', () => {
     }
   });
 
-  it('multiplies GEMM convolutions on f16 subgroup matrices where tuning chose them (emulated here) and still matches the CPU reference; untuned, neither precision does', async () => {
+  it('multiplies GEMM convolutions on f16 subgroup matrices where tuning chose them (emulated here) and stays within f16 rounding of the f32 result; untuned, neither precision does', async () => {
     const graph = buildTestGraph();
     const params = randomParams(graph);
     const image = randomArray(13 * 11 * 5);
     const compiled = compile(graph, { mode: 'inference', precision: 'f16' });
-    const ref = runGraphCpu(compiled, params, { image });
+    const ref = runGraphCpu(compile(graph, { mode: 'inference' }), params, { image });
     const matrixKernels = (exec: Program) => exec.kernelKeys.filter((k) => k.startsWith('conv2d_gemm_matrix_emulated.wgsl/f16['));
     await withKernelOption('emulateMatrix', true, () =>
       withTuneStore('cached', (ctx) => asGpuClass(ctx, async () => {
@@ -527,7 +526,7 @@ describe('graph executor in half precision (compile precision f16)', () => {
           // One launch each, or two where the split-K sum follows (only the GEMM is a matrix kernel).
           expect(matrixKernels(exec).length, exec.kernelKeys.join('\n')).to.equal(gemms.length);
           const out = await exec.run({ image });
-          expectClose(out.get('logits')!, ref.get('logits')!, 'f16 program on subgroup matrices vs its CPU reference', FP16_TOLERANCE);
+          expectClose(out.get('logits')!, ref.get('logits')!, 'f16 program on subgroup matrices vs the f32 result', halfProgramTolerance(compiled));
         } finally {
           exec.dispose();
         }
@@ -545,14 +544,21 @@ describe('graph executor in half precision (compile precision f16)', () => {
     const p16 = await Program.create(ctx, half, session);
     const p32 = await Program.create(ctx, compile(graph, { mode: 'inference' }), session);
     try {
-      await p16.run({ image });
+      const before = Float32Array.from((await p16.run({ image })).get('logits')!);
       await p32.run({ image });
       const changed: HostParams = new Map(params);
       const w = params.get('logits.w')!;
       changed.set('logits.w', { shape: w.shape, data: randomArray(w.data.length) });
       session.upload('logits.w', changed.get('logits.w')!.data, w.shape);
       const out = await p16.run({ image });
-      expectClose(out.get('logits')!, runGraphCpu(half, changed, { image }).get('logits')!, 'after an upload', FP16_TOLERANCE);
+      // The same program made from the new parameters: the same kernels on the same adapter, so the same bits.
+      const fresh = await Program.create(ctx, half, changed);
+      try {
+        expect(Array.from(out.get('logits')!), 'after an upload, as a program made from the new parameters').to.deep.equal(Array.from((await fresh.run({ image })).get('logits')!));
+      } finally {
+        fresh.dispose();
+      }
+      expect(relativeError(out.get('logits')!, before), 'the new weights changed the logits').to.be.greaterThan(0.1);
     } finally {
       p16.dispose();
       p32.dispose();
