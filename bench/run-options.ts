@@ -33,12 +33,13 @@ export interface Result {
 }
 
 export function parseArgs(argv: string[]) {
-  const args = benchArgs(BENCH, argv, ['--quick', '--browser-profile', '--cpu-only'], [
+  const args = benchArgs(BENCH, argv, ['--quick', '--browser-profile', '--cpu-only', '--gpu-only'], [
     '--parts', '--models', '--repeats', '--warmup', '--warmup-budget', '--batch', '--crop', '--tune-budget', '--peak-tflops', '--ort-providers',
     '--browser-size', '--browser-adapter', '--browser-engines', '--browser-warmup', '--browser-profile-timing', '--threads', '--out',
     '--teach-cases', '--teach-options', '--teach-images', '--teach-ids', '--teach-val',
   ]);
   const quick = args.has('--quick');
+  if (args.has('--cpu-only') && args.has('--gpu-only')) throw new Error(`${BENCH}: --cpu-only and --gpu-only leave part train nothing to time: give one`);
   const parts = pickByName(BENCH, 'part(s)', args.value('--parts'), PARTS, (p) => p);
   const names = [...new Set([...MODEL_CASES, ...TRAIN_CASES, ...BROWSER_CASES, ...SMP_CASES, ...ONNX_BENCH_CASES].map((c) => c.name))];
   const models = pickByName(BENCH, 'model(s)', args.value('--models'), names, (n) => n);
@@ -84,6 +85,8 @@ export function parseArgs(argv: string[]) {
     threads: positive('--threads', availableParallelism()),
     /** Part train: only the CPU engines (ours on the CPU device, PyTorch on the CPU), not WebGPU's. */
     cpuOnly: args.has('--cpu-only'),
+    /** Part train: only the GPU engines (ours on WebGPU, TF.js, PyTorch on CUDA): a lent GPU's minutes go to them. */
+    gpuOnly: args.has('--gpu-only'),
     /** Part teach's cases (bench/teach.ts), fineTune options over the recipe's (JSON), images a case, the VOC images by id (null: the first), CamVid val images the new class is scored on. */
     teachCases: pickByName(BENCH, 'teach case(s)', args.value('--teach-cases'), TEACH_CASES, (c) => c.name),
     teachOverrides: teachOverrides(args.value('--teach-options')),

@@ -42,8 +42,10 @@ export async function trainPart(ctx: GpuContext, o: Options): Promise<Result[]> 
       agreement: r.agreement, ...(r.tfjsError ? { error: r.tfjsError } : {}), ...(r.tfjs ? { overOurs: r.tfjs.medianMs / r.ours.medianMs } : {}),
     });
     // On the CPU: ours on the CPU device and PyTorch on the CPU, the same threads, in turns.
-    const cpu = await benchCpuTrain(c.name, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle, threads: o.threads });
-    results.push(...cpuRows(c.name, common, cpu, r.ours.medianMs));
+    if (!o.gpuOnly) {
+      const cpu = await benchCpuTrain(c.name, await c.weights(), { batch: o.batch, crop: o.crop, repeats: o.heavyRepeats, settle: o.settle, threads: o.threads });
+      results.push(...cpuRows(c.name, common, cpu, r.ours.medianMs));
+    }
     // PyTorch on a GPU, where there is one.
     if (torchHasCuda()) {
       const torch = torchTrainStep(c.name, { batch: o.batch, crop: o.crop, heavyRepeats: o.heavyRepeats, settle: o.settle });

@@ -24,7 +24,7 @@
 // --browser-size or each case's own size, on SwiftShader or lavapipe (--browser-adapter), with
 // our pass profiled layer by layer (--browser-profile).
 //
-//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node,teach] [--teach-cases NAME,...] [--teach-options JSON] [--teach-images N] [--teach-val N] [--models NAME,...] [--repeats N] [--warmup N] [--warmup-budget SECONDS] [--batch N] [--crop N] [--tune-budget SECONDS] [--peak-tflops N] [--ort-providers cpu,webgpu,cuda]
+//   npm run bench -- [--quick] [--parts tune,kernels,model,train,recovery,profile,precision,quantize,browser,ort-node,teach] [--teach-cases NAME,...] [--teach-options JSON] [--teach-images N] [--teach-val N] [--models NAME,...] [--repeats N] [--warmup N] [--warmup-budget SECONDS] [--batch N] [--crop N] [--tune-budget SECONDS] [--peak-tflops N] [--ort-providers cpu,webgpu,cuda] [--cpu-only | --gpu-only]
 //     [--browser-size N] [--browser-adapter swiftshader|lavapipe] [--browser-engines ours,ort,ort-wasm,tfjs,tfjs-wasm,litert-webgpu,litert-wasm,ours-segment,mediapipe-cpu,mediapipe-gpu,...] [--browser-warmup N] [--browser-profile] [--browser-profile-timing timestamps|host] [--out FILE]
 import { cpus, loadavg } from 'node:os';
 import { verifySubgroupMatrices } from '../src/kernels/conv2d/gemm/matrix-check.js';

@@ -165,11 +165,11 @@ export function buildSummary(files: readonly StepFile[], o: SummaryOptions = {})
     summary.networks[name] = n;
   }
 
-  // Training steps (part train: ours, and PyTorch's row or its error).
+  // Training steps (part train: ours, and PyTorch's row on the GPU or its error; its CPU row pairs with ours on the CPU).
   for (const [key, model] of Object.entries(SUMMARY_TRAIN) as [keyof typeof SUMMARY_TRAIN, string][]) {
     const t = {} as Summary['train'][typeof key];
     put(t, 'oursMs', ...timedOrWhy(benchRow(`train oursMs of ${model}`, 'train', (r) => r.model === model && r.engine === 'ours'), `no part train row for ${model}`));
-    put(t, 'torchMs', ...timedOrWhy(benchRow(`train torchMs of ${model}`, 'train', (r) => r.model === model && r.engine === 'pytorch'), `no PyTorch row for ${model} in part train`));
+    put(t, 'torchMs', ...timedOrWhy(benchRow(`train torchMs of ${model}`, 'train', (r) => r.model === model && r.engine === 'pytorch' && r.device !== 'cpu'), `no PyTorch row for ${model} in part train`));
     summary.train[key] = t;
   }
 

@@ -87,7 +87,8 @@ plan() {
     # Untuned against tuned, side by side; the choices stay in the cache for the steps after it.
     tune) echo "110|$cache $run --parts tune --models mobilenetv2-513,resnet50-os16 --tune-budget 40 --out $out/$gpu-tune.json" ;;
     # Bigger than on lavapipe: batch 8 at crop 321, as training runs on a GPU; TF.js and PyTorch beside ours.
-    train) echo "140|$cache $run --parts train --batch 8 --crop 321 --out $out/$gpu-train.json" ;;
+    # The GPU engines only: the CPU pair (ours on the CPU, PyTorch on the CPU) took most of 140 s on an H200's host.
+    train) echo "140|$cache $run --parts train --gpu-only --batch 8 --crop 321 --out $out/$gpu-train.json" ;;
     # PyTorch's forward, float32 with TF32 off and float16 autocast, one call.
     torch) echo "60|python3 bench/torch_peer.py --strides 16 --batches 1 --precisions f32,f16 --repeats 20 --warmup-budget 4 --out $out/$gpu-torch.json" ;;
     # ONNX Runtime on our ONNX export: its WebGPU provider, else its CUDA provider.
