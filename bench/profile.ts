@@ -33,6 +33,8 @@ export interface ModelProfile extends Omit<ProgramProfile, 'layers'> {
   layers: RatedLayer[];
   /** The plain runs (host input to host logits; `runMs` is their median), with their warm-up. */
   run: Settled;
+  /** The same network as a bare Program, its run() timed on the host, in turns with the plain runs. */
+  bareRun: Settled;
   model: string;
   input: number[];
   gflop: number;
@@ -47,30 +49,14 @@ export interface ModelProfile extends Omit<ProgramProfile, 'layers'> {
   segment: Settled;
   /** Median host time of the CPU preprocessing (resize, normalise) within segment(). */
   preprocessMs: number;
-  /** A plain run's host time by phase (medians over the repeats; Program.lastRunHostMs). */
+  /** The bare program's run by phase (medians over the repeats; Program.lastRunHostMs). */
   hostMs: RunHostMs;
 }
 
-/**
- * Medians of each phase of `repeats` plain runs, host input to host logits, after warm-up runs
- * until their times settle (`settle`).
- */
-export async function runHostPhases(program: Program, inputs: Record<string, Float32Array>, repeats: number, settle: SettleOptions): Promise<RunHostMs> {
-  const runs: RunHostMs[] = [];
-  await measureSettled(
-    [
-      async () => {
-        await program.run(inputs);
-        runs.push(program.lastRunHostMs!);
-        return program.lastRunHostMs!.totalMs;
-      },
-    ],
-    repeats,
-    settle,
-  );
-  const timed = runs.slice(-repeats);
-  const keys = Object.keys(timed[0]) as (keyof RunHostMs)[];
-  return Object.fromEntries(keys.map((k) => [k, median(timed.map((r) => r[k]))])) as unknown as RunHostMs;
+/** Each phase's median over runs (Program.lastRunHostMs). */
+function medianPhases(runs: readonly RunHostMs[]): RunHostMs {
+  const keys = Object.keys(runs[0]) as (keyof RunHostMs)[];
+  return Object.fromEntries(keys.map((k) => [k, median(runs.map((r) => r[k]))])) as unknown as RunHostMs;
 }
 
 export interface ProfileOptions {
@@ -93,18 +79,37 @@ export async function profileModel(ctx: GpuContext, weights: LoadedWeights, img:
   const model = await DeepLabModel.fromWeights(weights, { ctx });
   try {
     const { input, height, width } = model.preprocess(img);
-    // Plain runs first, until their times settle: the GPU's clocks ramp up before the layers are timed.
-    const [run] = await measureSettled(
-      [
-        async () => {
-          const t0 = performance.now();
-          await model.forwardToHost(input, height, width);
-          return performance.now() - t0;
-        },
-      ],
-      o.repeats,
-      o.settle,
-    );
+    // The same network as a bare program of its own, whose runs can be read phase by phase. Its
+    // runs take turns with forwardToHost's, so both meet the same clocks: timed one after the
+    // other on an H200, the bare run's phases summed to 9.6 ms and forwardToHost took 17.9.
+    const program = await Program.create(ctx, compile(weights.buildGraph({ batch: 1, height, width }), { mode: 'inference' }), weights.params, `${weights.name} (host phases)`);
+    let run: Settled;
+    let bareRun: Settled;
+    let hostMs: RunHostMs;
+    try {
+      const phases: RunHostMs[] = [];
+      // Plain runs first, until their times settle: the GPU's clocks ramp up before the layers are timed.
+      [run, bareRun] = await measureSettled(
+        [
+          async () => {
+            const t0 = performance.now();
+            await model.forwardToHost(input, height, width);
+            return performance.now() - t0;
+          },
+          async () => {
+            const t0 = performance.now();
+            await program.run({ image: input });
+            phases.push(program.lastRunHostMs!);
+            return performance.now() - t0;
+          },
+        ],
+        o.repeats,
+        o.settle,
+      );
+      hostMs = medianPhases(phases.slice(-o.repeats));
+    } finally {
+      program.dispose();
+    }
     const p = await model.profile(input, height, width, o.repeats);
     // The call users make: the network and its post-processing (resize to the image, argmax)
     // in one submission, only the class map read back.
@@ -125,20 +130,13 @@ export async function profileModel(ctx: GpuContext, weights: LoadedWeights, img:
       model.preprocess(img);
       preprocessMs.push(performance.now() - t0);
     }
-    // The same network as a program of its own, so each run's host phases can be read.
-    const program = await Program.create(ctx, compile(weights.buildGraph({ batch: 1, height, width }), { mode: 'inference' }), weights.params, `${weights.name} (host phases)`);
-    let hostMs: RunHostMs;
-    try {
-      hostMs = await runHostPhases(program, { image: input }, Math.max(o.repeats, 5), o.settle);
-    } finally {
-      program.dispose();
-    }
     const flops = p.layers.reduce((a, l) => a + l.flops, 0);
     return {
       ...p,
       layers: p.layers.map((l) => rateLayer(l, o.peakTflops)),
       runMs: run.medianMs,
       run,
+      bareRun,
       model: weights.name,
       input: [1, height, width, 3],
       gflop: flops / 1e9,
@@ -182,8 +180,9 @@ export function printProfile(p: ModelProfile, bestGflops: number, top = 15): voi
   console.log(`  segment() of the ${p.image.join('x')} image: ${f(p.segmentMs)} ms, of which ${f(p.preprocessMs)} ms preprocessing on the CPU ` +
     `(outside it and the pass: ${f(p.segmentMs - p.preprocessMs - p.passMs)} ms: the post-processing, submission, waiting, reading back)`);
   const h = p.hostMs;
-  console.log(`  a plain run on the host (medians): write inputs ${f(h.writeMs)} ms, encode ${f(h.encodeMs)}, submit ${f(h.submitMs)}, ` +
-    `wait ${f(h.waitMs)} (the pass: ${f(p.passMs)}), read back ${f(h.readBackMs)}, error scopes ${f(h.errorScopesMs)}; total ${f(h.totalMs)} ms`);
+  console.log(`  the same network as a bare program, in turns with the plain runs: run() ${f(p.bareRun.medianMs)} ms ${describeSpread(p.bareRun)}; by phase (medians): ` +
+    `write inputs ${f(h.writeMs)} ms, encode ${f(h.encodeMs)}, submit ${f(h.submitMs)}, ` +
+    `wait ${f(h.waitMs)} (the pass: ${f(p.passMs)}), read back ${f(h.readBackMs)}, error scopes ${f(h.errorScopesMs)}; phases' total ${f(h.totalMs)} ms`);
   console.log(`  ${pad('op', 22)} ${pad('layers', 7)} ${pad('ms', 8)} ${pad('share', 7)} GFLOP/s`);
   for (const o of p.byOp) {
     console.log(`  ${pad(o.op, 22)} ${pad(String(o.layers), 7)} ${pad(f(o.ms), 8)} ${pad(f((100 * o.ms) / p.layersMs, 1) + '%', 7)} ${f(rate({ flops: o.gflop * 1e9, ms: o.ms }), 0)}`);

@@ -79,7 +79,7 @@ export async function profilePart(ctx: GpuContext, o: Options): Promise<Result[]
     results.push({
       part: 'profile', model: c.name, engine: 'ours', batch: 1, ...p.run, firstRunMs: null, peakBytes: null,
       passMs: p.passMs, layersMs: p.layersMs, gflop: p.gflop, bestGemmGflops: best.gflops, fractionOfBest: p.fractionOfBest, peakTflopsF32: o.peakTflops,
-      byOp: p.byOp, layers: p.layers, image: p.image, segmentMs: p.segmentMs, segmentP25Ms: p.segment.p25Ms, segmentP75Ms: p.segment.p75Ms, preprocessMs: p.preprocessMs, hostMs: p.hostMs,
+      byOp: p.byOp, layers: p.layers, image: p.image, segmentMs: p.segmentMs, segmentP25Ms: p.segment.p25Ms, segmentP75Ms: p.segment.p75Ms, preprocessMs: p.preprocessMs, bareRunMs: p.bareRun.medianMs, bareRunSamplesMs: p.bareRun.samplesMs, hostMs: p.hostMs,
     });
   }
   // Training steps, layer by layer: forward, loss, backward and accumulation (bench/train.ts).
