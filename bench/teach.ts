@@ -1,7 +1,9 @@
 // Part teach: what teaching from strokes (fineTune, the demo's teach mode) does to a model's
 // segmentation. The VOC MobileNetV2 (mobilenetv2-pascal-257, the demo's model) is taught strokes
-// made from the ground truth (src/train/stroke-patterns.ts: bands, scribbles, clicks) with
-// fineTune's defaults (or --teach-options), then scored against the ground truth:
+// made from the ground truth (src/train/stroke-patterns.ts: bands, scribbles, clicks; and
+// 'corrections', clicks where the untaught model is wrong, as interactive segmentation's
+// benchmarks simulate a user) with fineTune's defaults (or --teach-options), then scored against
+// the ground truth:
 //  - 'single': each image taught alone; its mIoU before and after, over all its pixels, the
 //    painted ones and the unpainted ones, and the mean mIoU of the other images (forgetting);
 //  - 'group': the images taught three at a time, scored as above;
@@ -16,23 +18,27 @@ import { ConfusionMatrix } from '../src/eval/metrics.js';
 import type { GpuContext } from '../src/gpu/context.js';
 import { type DeepLabModel, loadModel } from '../src/model/model.js';
 import { type FineTuneOptions, type FineTuneReport, fineTune } from '../src/train/fine-tune.js';
-import { type StrokePattern, strokesFromLabels } from '../src/train/stroke-patterns.js';
+import { type StrokePattern, correctionsFromLabels, strokesFromLabels } from '../src/train/stroke-patterns.js';
 import { UNLABELLED } from '../src/train/teach-samples.js';
 import { IGNORE, NEW_CLASS, type TruthImage, WITH_NEW_CLASS, camvidImages, vocImages } from './teach-images.js';
 
 export const TEACH_MODEL = 'mobilenetv2-pascal-257';
 export type TeachMode = 'single' | 'group' | 'new-class' | 'aeroplane';
 
+/** How a case's strokes are made: a pattern of the ground truth, or clicks where the untaught model is wrong. */
+export type TeachPattern = StrokePattern | 'corrections';
+
 export interface TeachCase {
   name: string;
   dataset: 'voc' | 'camvid';
   mode: TeachMode;
-  pattern: StrokePattern;
+  pattern: TeachPattern;
 }
 
 const PATTERNS: StrokePattern[] = ['bands', 'scribbles', 'clicks'];
+const IMAGE_PATTERNS: TeachPattern[] = [...PATTERNS, 'corrections'];
 export const TEACH_CASES: TeachCase[] = [
-  ...(['voc', 'camvid'] as const).flatMap((dataset) => (['single', 'group'] as const).flatMap((mode) => PATTERNS.map((pattern) => ({ name: `${dataset}-${mode}-${pattern}`, dataset, mode, pattern })))),
+  ...(['voc', 'camvid'] as const).flatMap((dataset) => (['single', 'group'] as const).flatMap((mode) => IMAGE_PATTERNS.map((pattern) => ({ name: `${dataset}-${mode}-${pattern}`, dataset, mode, pattern })))),
   ...PATTERNS.map((pattern) => ({ name: `camvid-new-class-${pattern}`, dataset: 'camvid' as const, mode: 'new-class' as const, pattern })),
   { name: 'voc-aeroplane-demo', dataset: 'voc', mode: 'aeroplane', pattern: 'scribbles' },
 ];
@@ -77,6 +83,16 @@ async function segmentAll(model: DeepLabModel, images: readonly TruthImage[]): P
   return out;
 }
 
+/** Each image's strokes: the case's pattern of its ground truth, or clicks where `before` (the untaught model's classes) is wrong. */
+function strokesOf(pattern: TeachPattern, images: readonly TruthImage[], before?: readonly Uint8Array[]): Uint8Array[] {
+  return images.map((im, i) => {
+    const { width, height } = im.image;
+    if (pattern !== 'corrections') return strokesFromLabels(im.truth, width, height, pattern, { seed: i, ignore: IGNORE });
+    if (!before) throw new Error(`teach: 'corrections' needs the untaught model's classes`);
+    return correctionsFromLabels(im.truth, before[i], width, height, { ignore: IGNORE });
+  });
+}
+
 /** One teach: the model taught the images at `taught` (indices into `images`), then every image segmented. */
 async function teachOnce(base: DeepLabModel, images: readonly TruthImage[], taught: number[], strokes: Uint8Array[], o: TeachBenchOptions, classes?: readonly string[]) {
   let report: FineTuneReport | null = null;
@@ -115,12 +131,14 @@ function scoresOf(pred: Uint8Array, im: TruthImage, strokes: Uint8Array, classes
 /** Rows of mode 'single' or 'group': one per teach. */
 async function teachImages(base: DeepLabModel, c: TeachCase, images: TruthImage[], o: TeachBenchOptions, say: (line: string) => void) {
   const C = base.numClasses;
-  const strokes = images.map((im, i) => strokesFromLabels(im.truth, im.image.width, im.image.height, c.pattern, { seed: i }));
   const before = await segmentAll(base, images);
+  const strokes = strokesOf(c.pattern, images, before);
   const groups = c.mode === 'single' ? images.map((_, i) => [i]) : Array.from({ length: Math.floor(images.length / GROUP) }, (_, g) => Array.from({ length: GROUP }, (_, k) => g * GROUP + k));
   const rows = [];
   for (const group of groups) {
-    const run = await teachOnce(base, images, group, strokes, o);
+    // Nothing to teach (corrections where the model is right on every region large enough): the model stays as it was.
+    const nothing = group.every((i) => strokes[i].every((v) => v === UNLABELLED));
+    const run = nothing ? { preds: before, report: null, losses: [], seconds: 0 } : await teachOnce(base, images, group, strokes, o);
     const others = images.map((_, i) => i).filter((i) => !group.includes(i));
     const row = {
       taught: group.map((i) => ({
@@ -131,10 +149,10 @@ async function teachImages(base: DeepLabModel, c: TeachCase, images: TruthImage[
         after: scoresOf(run.preds[i], images[i], strokes[i], C),
       })),
       others: { images: others.length, before: mean(others.map((i) => miou(before[i], images[i].truth, C))), after: mean(others.map((i) => miou(run.preds[i], images[i].truth, C))) },
-      heldOut: heldOutRow(run.report),
-      keptStep: run.report.keptStep,
-      warnings: run.report.warnings,
-      settings: run.report.settings,
+      heldOut: run.report ? heldOutRow(run.report) : null,
+      keptStep: run.report?.keptStep ?? 0,
+      warnings: run.report?.warnings ?? ['nothing painted: not taught'],
+      settings: run.report?.settings ?? null,
       losses: run.losses,
       seconds: run.seconds,
     };
@@ -163,7 +181,8 @@ function newClassScores(preds: Uint8Array[], images: readonly TruthImage[], clas
 async function teachNewClass(base: DeepLabModel, c: TeachCase, o: TeachBenchOptions, say: (line: string) => void) {
   const taughtImages = await camvidImages('train', NEW_CLASS_TAUGHT, true);
   const val = await camvidImages('val', o.camvidVal, true);
-  const strokes = taughtImages.map((im, i) => strokesFromLabels(im.truth, im.image.width, im.image.height, c.pattern, { seed: i }));
+  if (c.pattern === 'corrections') throw new Error(`teach: ${c.name}: a new class is taught from a pattern of the ground truth`);
+  const strokes = strokesOf(c.pattern, taughtImages);
   // The untaught model has no Road: its predictions scored in the 22 classes (Road never predicted).
   const before = newClassScores(await segmentAll(base, val), val, WITH_NEW_CLASS.length);
   const all = [...taughtImages, ...val];
@@ -182,7 +201,7 @@ async function teachNewClass(base: DeepLabModel, c: TeachCase, o: TeachBenchOpti
 /** Rows of mode 'aeroplane': the share of the photo marked aeroplane, untaught and after each run. */
 async function teachAeroplane(base: DeepLabModel, c: TeachCase, o: TeachBenchOptions, say: (line: string) => void) {
   const images = (await vocImages()).filter((im) => im.id === AEROPLANE_ID);
-  const strokes = [strokesFromLabels(images[0].truth, images[0].image.width, images[0].image.height, c.pattern, { seed: 0 })];
+  const strokes = strokesOf(c.pattern, images, await segmentAll(base, images));
   const share = (classes: Uint8Array): number => (100 * classes.filter((v) => v === 1).length) / classes.length;
   const untaught = share((await segmentAll(base, images))[0]);
   const truth = share(images[0].truth);

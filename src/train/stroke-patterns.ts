@@ -8,6 +8,10 @@
 //    of over 40 times the dot's area.
 // Pixels the label map ignores (its `ignore` value) and regions too small to paint are left
 // unlabelled. Deterministic from `seed`.
+// correctionsFromLabels clicks where a model is wrong instead, as interactive segmentation's
+// benchmarks simulate a user's clicks (each in the largest error region, at the point farthest
+// from its edge): the same clicks, in the largest regions where the model's labels differ from
+// the label map's.
 import { Rng } from '../util/random.js';
 import { strokeComponents } from './stroke-split.js';
 import { UNLABELLED } from './teach-samples.js';
@@ -26,6 +30,11 @@ export interface StrokePatternOptions {
   /** Regions smaller than this are not scribbled on or clicked (default 100 pixels). */
   minRegion?: number;
   seed?: number;
+}
+
+export interface CorrectionOptions extends Omit<StrokePatternOptions, 'bandRows' | 'bandEvery' | 'seed'> {
+  /** Error regions clicked at most, the largest first (default 5). */
+  maxRegions?: number;
 }
 
 /** Each pixel's city-block distance to the nearest pixel outside its region (the image's edge counting as outside). */
@@ -62,6 +71,26 @@ function stamp(out: Uint8Array, component: Int32Array, id: number, cls: number, 
   }
 }
 
+/** A click of `radius` at the region's most inside point, and a second well inside a region of over 40 times the click's area, the farthest such point from the first. */
+function clickRegion(out: Uint8Array, component: Int32Array, inside: Uint16Array, region: readonly number[], id: number, cls: number, width: number, height: number, radius: number): void {
+  const at = (p: number): [number, number] => [p % width, Math.floor(p / width)];
+  const deepest = region.reduce((a, p) => (inside[p] > inside[a] ? p : a), region[0]);
+  stamp(out, component, id, cls, width, height, ...at(deepest), radius);
+  const deep = region.filter((p) => inside[p] >= Math.max(radius, inside[deepest] / 2));
+  if (region.length > 40 * Math.PI * radius * radius && deep.length > 0) {
+    const [dx, dy] = at(deepest);
+    const away = (p: number): number => Math.hypot(at(p)[0] - dx, at(p)[1] - dy);
+    stamp(out, component, id, cls, width, height, ...at(deep.reduce((a, p) => (away(p) > away(a) ? p : a), deep[0])), radius);
+  }
+}
+
+/** Each connected region's pixels (by its id in `component`). */
+function regionPixels(component: Int32Array, regions: number): number[][] {
+  const pixels: number[][] = Array.from({ length: regions }, () => []);
+  for (let p = 0; p < component.length; p++) if (component[p] >= 0) pixels[component[p]].push(p);
+  return pixels;
+}
+
 /** Strokes of `pattern` made from `labels` (width x height): the class where painted, UNLABELLED elsewhere. */
 export function strokesFromLabels(labels: Uint8Array, width: number, height: number, pattern: StrokePattern, o: StrokePatternOptions = {}): Uint8Array {
   if (!STROKE_PATTERNS.includes(pattern)) throw new Error(`strokesFromLabels: pattern must be one of ${STROKE_PATTERNS.join(', ')}, got ${JSON.stringify(pattern)}`);
@@ -78,26 +107,17 @@ export function strokesFromLabels(labels: Uint8Array, width: number, height: num
   const minRegion = o.minRegion ?? 100;
   const { component, classes } = strokeComponents(labels, width, height, ignore);
   const inside = insideDistance(component, width, height);
-  // Each region's pixels, by how far inside they are.
-  const pixels: number[][] = classes.map(() => []);
-  for (let p = 0; p < labels.length; p++) if (component[p] >= 0) pixels[component[p]].push(p);
+  const pixels = regionPixels(component, classes.length);
   const rng = Rng.derive(o.seed ?? 0, 0x57a0);
   for (const [id, region] of pixels.entries()) {
     if (region.length < minRegion) continue;
     const cls = classes[id];
-    const deepest = region.reduce((a, p) => (inside[p] > inside[a] ? p : a), region[0]);
-    const at = (p: number): [number, number] => [p % width, Math.floor(p / width)];
     if (pattern === 'clicks') {
-      stamp(out, component, id, cls, width, height, ...at(deepest), radius);
-      const deep = region.filter((p) => inside[p] >= Math.max(radius, inside[deepest] / 2));
-      if (region.length > 40 * Math.PI * radius * radius && deep.length > 0) {
-        // A second click well inside, the farthest such point from the first.
-        const [dx, dy] = at(deepest);
-        const away = (p: number): number => Math.hypot(at(p)[0] - dx, at(p)[1] - dy);
-        stamp(out, component, id, cls, width, height, ...at(deep.reduce((a, p) => (away(p) > away(a) ? p : a), deep[0])), radius);
-      }
+      clickRegion(out, component, inside, region, id, cls, width, height, radius);
       continue;
     }
+    const deepest = region.reduce((a, p) => (inside[p] > inside[a] ? p : a), region[0]);
+    const at = (p: number): [number, number] => [p % width, Math.floor(p / width)];
     // A scribble: the deepest point and up to three more well inside, joined in order along the region's longer side.
     const deep = region.filter((p) => inside[p] >= Math.max(radius, inside[deepest] / 2));
     const points = [deepest, ...Array.from({ length: Math.min(3, deep.length) }, () => deep[rng.int(deep.length)])].map(at);
@@ -112,5 +132,31 @@ export function strokesFromLabels(labels: Uint8Array, width: number, height: num
       for (let j = 0; j <= n; j++) stamp(out, component, id, cls, width, height, x0 + ((x1 - x0) * j) / n, y0 + ((y1 - y0) * j) / n, radius);
     }
   }
+  return out;
+}
+
+/**
+ * Clicks where a model is wrong: the label map's class clicked (as 'clicks' clicks a region) in
+ * each of the largest `maxRegions` regions where `predicted` (the model's classes at the label
+ * map's size) differs from `labels`, those of at least `minRegion` pixels. Nothing is painted where
+ * the model is right everywhere but in smaller regions.
+ */
+export function correctionsFromLabels(labels: Uint8Array, predicted: Uint8Array, width: number, height: number, o: CorrectionOptions = {}): Uint8Array {
+  if (!(labels instanceof Uint8Array) || labels.length !== width * height) throw new Error(`correctionsFromLabels: labels must be a Uint8Array of ${width}x${height} values`);
+  if (!(predicted instanceof Uint8Array) || predicted.length !== labels.length) throw new Error(`correctionsFromLabels: predicted must be a Uint8Array of ${width}x${height} values, the model's classes at the labels' size`);
+  const ignore = o.ignore ?? 255;
+  const radius = o.radius ?? 3;
+  const minRegion = o.minRegion ?? 100;
+  const maxRegions = o.maxRegions ?? 5;
+  const wrong = labels.map((c, p) => (predicted[p] === c ? ignore : c));
+  const { component, classes } = strokeComponents(wrong, width, height, ignore);
+  const inside = insideDistance(component, width, height);
+  const regions = regionPixels(component, classes.length)
+    .map((pixels, id) => ({ pixels, id }))
+    .filter((r) => r.pixels.length >= minRegion)
+    .sort((a, b) => b.pixels.length - a.pixels.length || a.id - b.id)
+    .slice(0, maxRegions);
+  const out = new Uint8Array(labels.length).fill(UNLABELLED);
+  for (const { pixels, id } of regions) clickRegion(out, component, inside, pixels, id, classes[id], width, height, radius);
   return out;
 }

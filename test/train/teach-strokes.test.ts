@@ -1,5 +1,5 @@
 // Teaching from strokes, the parts that need no GPU: strokes made from a label map (bands,
-// scribbles, clicks: src/train/stroke-patterns.ts), the held-out split of whole strokes
+// scribbles, clicks, and clicks where a model is wrong: src/train/stroke-patterns.ts), the held-out split of whole strokes
 // (stroke-split.ts), strokes resized to the network's view without losing one (teach-data.ts),
 // the crops centred on the strokes with the starting model's classes aligned to them and the
 // held-out windows counting each pixel once (teach-crops.ts), and the recipe's settings
@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import type { LoadedWeights } from '../../src/model/loading/load-weights.js';
 import { splitStrokes, strokeComponents } from '../../src/train/stroke-split.js';
-import { STROKE_PATTERNS, strokesFromLabels } from '../../src/train/stroke-patterns.js';
+import { STROKE_PATTERNS, correctionsFromLabels, strokesFromLabels } from '../../src/train/stroke-patterns.js';
 import { heldOutPasses, strokeBatch } from '../../src/train/teach-crops.js';
 import { type StrokeSample, paintedByClass, resizeStrokes } from '../../src/train/teach-data.js';
 import { STROKES_RECIPE, teachSettings } from '../../src/train/teach-recipe.js';
@@ -69,6 +69,41 @@ describe('train: teaching from strokes, without the GPU', () => {
     expectThrows(() => strokesFromLabels(new Uint8Array(4), 2, 2, 'dots' as never), 'strokesFromLabels: pattern must be one of bands, scribbles, clicks, got "dots"');
     expectThrows(() => strokesFromLabels(new Uint8Array(3), 2, 2, 'bands'), 'strokesFromLabels: labels must be a Uint8Array of 2x2 values');
     expect(STROKE_PATTERNS).to.deep.equal(['bands', 'scribbles', 'clicks']);
+  });
+
+  it("corrections: clicks in the label map's class where the model is wrong, the largest error regions first, none where it is right", () => {
+    const r = rng();
+    let regionsClicked = 0;
+    for (let trial = 0; trial < 4; trial++) {
+      const [w, h] = [60 + Math.floor(r() * 80), 50 + Math.floor(r() * 80)];
+      const truth = randomScene(w, h, 4, 5, r);
+      // The model wrong in a few random rectangles of other classes; right everywhere else.
+      const predicted = truth.map((c) => (c === 255 ? 0 : c));
+      const wrongIn = randomScene(w, h, 3, 5, r);
+      for (let p = 0; p < predicted.length; p++) if (wrongIn[p] !== 0 && wrongIn[p] !== 255) predicted[p] = (truth[p] + 1) % 5;
+      const wrong = truth.map((c, p) => (c !== 255 && predicted[p] !== c ? c : 255));
+      const { component, classes } = strokeComponents(wrong, w, h, 255);
+      const sizes = classes.map((_, id) => component.filter((c) => c === id).length);
+      const clicked = [...sizes.keys()].filter((id) => sizes[id] >= 100).sort((a, b) => sizes[b] - sizes[a] || a - b).slice(0, 2);
+      const s = correctionsFromLabels(truth, predicted, w, h, { radius: 3, maxRegions: 2 });
+      const paintedIn = classes.map(() => 0);
+      for (let p = 0; p < s.length; p++) {
+        if (s[p] === UNLABELLED) continue;
+        expect(s[p], `pixel ${p}: the label map's class`).to.equal(truth[p]);
+        expect(predicted[p], `pixel ${p}: painted only where the model is wrong`).to.not.equal(truth[p]);
+        paintedIn[component[p]]++;
+      }
+      for (const [id, n] of paintedIn.entries()) {
+        if (clicked.includes(id)) expect(n, `error region ${id} (${sizes[id]} pixels), among the two largest, clicked`).to.be.within(1, 2 * 29);
+        else expect(n, `error region ${id} (${sizes[id]} pixels) left alone`).to.equal(0);
+      }
+      regionsClicked += clicked.length;
+    }
+    expect(regionsClicked, 'error regions clicked over the trials').to.be.greaterThan(2);
+    const truth = randomScene(40, 30, 2, 3, r);
+    expect(correctionsFromLabels(truth, truth, 40, 30).every((v) => v === UNLABELLED), 'a model right everywhere: nothing clicked').to.equal(true);
+    expectThrows(() => correctionsFromLabels(truth, new Uint8Array(5), 40, 30), "correctionsFromLabels: predicted must be a Uint8Array of 40x30 values, the model's classes at the labels' size");
+    expectThrows(() => correctionsFromLabels(new Uint8Array(5), truth, 40, 30), 'correctionsFromLabels: labels must be a Uint8Array of 40x30 values');
   });
 
   it('the held-out split takes whole strokes, round(share x strokes) of each class, leaving each class one to teach', () => {
