@@ -18,8 +18,8 @@ export { detectWeightFormat, weightsFromBytes } from '../model/loading/weights-f
 export { fineTune, UNLABELLED } from '../train/fine-tune.js';
 export type { TeachSample, FineTuneOptions, FineTuneStep, FineTuneReport } from '../train/fine-tune.js';
 export type { TeachSettings } from '../train/teach-recipe.js';
-export { strokesFromLabels, STROKE_PATTERNS } from '../train/stroke-patterns.js';
-export type { StrokePattern, StrokePatternOptions } from '../train/stroke-patterns.js';
+export { correctionsFromLabels, strokesFromLabels, STROKE_PATTERNS } from '../train/stroke-patterns.js';
+export type { CorrectionOptions, StrokePattern, StrokePatternOptions } from '../train/stroke-patterns.js';
 export { splitStrokes } from '../train/stroke-split.js';
 export { lastCheckpoint } from '../train/fine-tune-checkpoint.js';
 export type { CheckpointInfo, StoredFineTuneOptions } from '../train/fine-tune-checkpoint.js';
