@@ -124,12 +124,13 @@ export const FP16_UNIT_ROUNDOFF = 2 ** -11;
  * A half-precision program (several layers) against the f32 result of the same graph: each layer
  * that writes f16 rounds its output (u = 2^-11 relative) and reads f16-rounded weights, and
  * independent roundings add in quadrature, about u * sqrt(2 * layers) (2.2e-3 over 10 layers); one
- * u per layer bounds that with room (4.9e-3, no looser than the 5e-3 this file's check held). FP16_TOLERANCE against the CPU's f16 run holds for one
- * kernel, not for a program: where a GPU's f32 sums differ from the CPU's in the last bit (a
- * fused multiply-add, another order), a value rounds to its other f16 neighbour, and the layers
- * after it carry the difference. Two correct f16 runs of a network then differ by about as much
- * as each differs from f32: on test/graph/executor.test.ts' network, 0-1.5e-4 on lavapipe
- * (which sums in the CPU's order) and 5.7e-4-1.3e-3 on an H200.
+ * u per layer bounds that with room (4.9e-3, no looser than the 5e-3 this file's check held).
+ * FP16_TOLERANCE against the CPU's f16 run holds for one kernel, not for a program: where a GPU's
+ * f32 sums differ from the CPU's in the last bit (a fused multiply-add, another order), a value
+ * rounds to its other f16 neighbour, and the layers after it carry the difference. Two correct f16
+ * runs of a network then differ by about as much as each differs from f32: on
+ * test/graph/executor.test.ts' network, 0-1.5e-4 on lavapipe (which sums in the CPU's order) and
+ * 5.7e-4-1.3e-3 on an H200.
  */
 export function halfProgramTolerance(compiled: CompiledGraph): number {
   const roundings = compiled.graph.nodes.filter((n) => n.outputs.some((v) => v.dtype === 'f16')).length;
