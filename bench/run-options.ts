@@ -36,7 +36,7 @@ export function parseArgs(argv: string[]) {
   const args = benchArgs(BENCH, argv, ['--quick', '--browser-profile', '--cpu-only', '--gpu-only'], [
     '--parts', '--models', '--repeats', '--warmup', '--warmup-budget', '--batch', '--crop', '--tune-budget', '--peak-tflops', '--ort-providers',
     '--browser-size', '--browser-adapter', '--browser-engines', '--browser-warmup', '--browser-profile-timing', '--threads', '--out',
-    '--teach-cases', '--teach-options', '--teach-images', '--teach-ids', '--teach-val',
+    '--teach-cases', '--teach-options', '--teach-images', '--teach-ids', '--teach-val', '--teach-radius',
   ]);
   const quick = args.has('--quick');
   if (args.has('--cpu-only') && args.has('--gpu-only')) throw new Error(`${BENCH}: --cpu-only and --gpu-only leave part train nothing to time: give one`);
@@ -87,12 +87,13 @@ export function parseArgs(argv: string[]) {
     cpuOnly: args.has('--cpu-only'),
     /** Part train: only the GPU engines (ours on WebGPU, TF.js, PyTorch on CUDA): a lent GPU's minutes go to them. */
     gpuOnly: args.has('--gpu-only'),
-    /** Part teach's cases (bench/teach.ts), fineTune options over the recipe's (JSON), images a case, the VOC images by id (null: the first), CamVid val images the new class is scored on. */
+    /** Part teach's cases (bench/teach.ts), fineTune options over the recipe's (JSON), images a case, the VOC images by id (null: the first), CamVid val images the new class is scored on, the brush radius of scribbles and clicks (null: the patterns' own). */
     teachCases: pickByName(BENCH, 'teach case(s)', args.value('--teach-cases'), TEACH_CASES, (c) => c.name),
     teachOverrides: teachOverrides(args.value('--teach-options')),
     teachImages: args.count('--teach-images', quick ? 3 : 10),
     teachIds: args.value('--teach-ids')?.split(',') ?? null,
     teachVal: args.value('--teach-val') === undefined ? (quick ? 10 : null) : positive('--teach-val', 0),
+    teachRadius: args.value('--teach-radius') === undefined ? null : positive('--teach-radius', 0),
     out: resolve(args.value('--out') ?? join(ROOT, 'bench', 'results', 'bench.json')),
   };
 }

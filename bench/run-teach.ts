@@ -46,9 +46,9 @@ export function summarize(r: CaseResult) {
 }
 
 export async function teachPart(ctx: GpuContext, o: Options): Promise<Result[]> {
-  const results = await benchTeach(ctx, o.teachCases, { overrides: o.teachOverrides, images: o.teachImages, ids: o.teachIds, camvidVal: o.teachVal });
+  const results = await benchTeach(ctx, o.teachCases, { overrides: o.teachOverrides, images: o.teachImages, ids: o.teachIds, camvidVal: o.teachVal, radius: o.teachRadius });
   const summaries = results.map(summarize);
   console.log('\nteach: mIoU (%) before -> after; held-out strokes: teaches whose held-out loss ended below its start');
   for (const s of summaries) console.log(`  ${JSON.stringify(s, (_, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(2)) : v))}`);
-  return results.map((r, k) => ({ part: 'teach', model: TEACH_MODEL, engine: 'ours', batch: 1, medianMs: null, firstRunMs: null, peakBytes: null, case: r.case, overrides: o.teachOverrides, summary: summaries[k], rows: r.rows }));
+  return results.map((r, k) => ({ part: 'teach', model: TEACH_MODEL, engine: 'ours', batch: 1, medianMs: null, firstRunMs: null, peakBytes: null, case: r.case, overrides: o.teachOverrides, strokeRadius: o.teachRadius, summary: summaries[k], rows: r.rows }));
 }

@@ -65,6 +65,8 @@ export interface TeachBenchOptions {
   ids: readonly string[] | null;
   /** CamVid validation images the new class is scored on (null: all 101). */
   camvidVal: number | null;
+  /** Brush radius of scribbles and clicks in the images' pixels (null: the patterns' own, 3). */
+  radius: number | null;
 }
 
 /** mIoU (%) of `pred` against `truth` over the pixels `where` allows (all scored pixels by default). */
@@ -84,12 +86,13 @@ async function segmentAll(model: DeepLabModel, images: readonly TruthImage[]): P
 }
 
 /** Each image's strokes: the case's pattern of its ground truth, or clicks where `before` (the untaught model's classes) is wrong. */
-function strokesOf(pattern: TeachPattern, images: readonly TruthImage[], before?: readonly Uint8Array[]): Uint8Array[] {
+function strokesOf(pattern: TeachPattern, images: readonly TruthImage[], radius: number | null, before?: readonly Uint8Array[]): Uint8Array[] {
+  const brush = radius === null ? {} : { radius };
   return images.map((im, i) => {
     const { width, height } = im.image;
-    if (pattern !== 'corrections') return strokesFromLabels(im.truth, width, height, pattern, { seed: i, ignore: IGNORE });
+    if (pattern !== 'corrections') return strokesFromLabels(im.truth, width, height, pattern, { seed: i, ignore: IGNORE, ...brush });
     if (!before) throw new Error(`teach: 'corrections' needs the untaught model's classes`);
-    return correctionsFromLabels(im.truth, before[i], width, height, { ignore: IGNORE });
+    return correctionsFromLabels(im.truth, before[i], width, height, { ignore: IGNORE, ...brush });
   });
 }
 
@@ -132,7 +135,7 @@ function scoresOf(pred: Uint8Array, im: TruthImage, strokes: Uint8Array, classes
 async function teachImages(base: DeepLabModel, c: TeachCase, images: TruthImage[], o: TeachBenchOptions, say: (line: string) => void) {
   const C = base.numClasses;
   const before = await segmentAll(base, images);
-  const strokes = strokesOf(c.pattern, images, before);
+  const strokes = strokesOf(c.pattern, images, o.radius, before);
   const groups = c.mode === 'single' ? images.map((_, i) => [i]) : Array.from({ length: Math.floor(images.length / GROUP) }, (_, g) => Array.from({ length: GROUP }, (_, k) => g * GROUP + k));
   const rows = [];
   for (const group of groups) {
@@ -182,7 +185,7 @@ async function teachNewClass(base: DeepLabModel, c: TeachCase, o: TeachBenchOpti
   const taughtImages = await camvidImages('train', NEW_CLASS_TAUGHT, true);
   const val = await camvidImages('val', o.camvidVal, true);
   if (c.pattern === 'corrections') throw new Error(`teach: ${c.name}: a new class is taught from a pattern of the ground truth`);
-  const strokes = strokesOf(c.pattern, taughtImages);
+  const strokes = strokesOf(c.pattern, taughtImages, o.radius);
   // The untaught model has no Road: its predictions scored in the 22 classes (Road never predicted).
   const before = newClassScores(await segmentAll(base, val), val, WITH_NEW_CLASS.length);
   const all = [...taughtImages, ...val];
@@ -201,7 +204,7 @@ async function teachNewClass(base: DeepLabModel, c: TeachCase, o: TeachBenchOpti
 /** Rows of mode 'aeroplane': the share of the photo marked aeroplane, untaught and after each run. */
 async function teachAeroplane(base: DeepLabModel, c: TeachCase, o: TeachBenchOptions, say: (line: string) => void) {
   const images = (await vocImages()).filter((im) => im.id === AEROPLANE_ID);
-  const strokes = strokesOf(c.pattern, images, await segmentAll(base, images));
+  const strokes = strokesOf(c.pattern, images, o.radius, await segmentAll(base, images));
   const share = (classes: Uint8Array): number => (100 * classes.filter((v) => v === 1).length) / classes.length;
   const untaught = share((await segmentAll(base, images))[0]);
   const truth = share(images[0].truth);
