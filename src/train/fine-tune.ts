@@ -28,7 +28,7 @@ import { openCheckpointStore } from './checkpoint-store.js';
 import { lossTerms } from './loss-choice.js';
 import type { CheckpointStoreRef } from './run-store.js';
 import { balancedClassWeights, strokeSamples } from './teach-data.js';
-import { type TeachSettings, teachSettings } from './teach-recipe.js';
+import { type PaintedFacts, type TeachSettings, teachSettings } from './teach-recipe.js';
 import { type PreparedSample, type TeachSample, UNLABELLED, prepareSamples } from './teach-samples.js';
 import { type TrainOptions, Trainer } from './trainer.js';
 
@@ -214,8 +214,8 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   return tuned;
 }
 
-/** What the recipe reads of the samples: the share of their pixels painted, the network's input side. */
-function paintedFacts(weights: LoadedWeights, prepared: readonly PreparedSample[]): { paintedShare: number; networkSide: number } {
+/** What the recipe reads of the samples: the share of their pixels painted, the network's input side, how many there are. */
+function paintedFacts(weights: LoadedWeights, prepared: readonly PreparedSample[]): PaintedFacts {
   let painted = 0;
   let pixels = 0;
   let networkSide = 0;
@@ -225,7 +225,7 @@ function paintedFacts(weights: LoadedWeights, prepared: readonly PreparedSample[
     const [h, w] = isBandImage(s.image) ? [s.image.height, s.image.width] : imageSizeInInput(weights.inputPolicy, s.image.width, s.image.height);
     networkSide = Math.max(networkSide, h, w);
   }
-  return { paintedShare: painted / pixels, networkSide };
+  return { paintedShare: painted / pixels, networkSide, images: prepared.length };
 }
 
 /** For each class of the starting model, its index in the classes trained (UNLABELLED where they lack it: not distilled). */

@@ -235,20 +235,28 @@ describe('train: teaching from strokes, without the GPU', () => {
   });
 
   it("the recipe: 'strokes' fills in what is left out from the share painted, 'plain' needs steps, crop and lr; settings out of range are refused by name", () => {
-    const few = teachSettings({}, { paintedShare: 0.001, networkSide: 257 });
+    const few = teachSettings({}, { paintedShare: 0.001, networkSide: 257, images: 1 });
     expect(few).to.deep.include({ recipe: 'strokes', balance: STROKES_RECIPE.balance, crop: 257, batch: STROKES_RECIPE.batch, scale: STROKES_RECIPE.scale, freezeBackbone: true, sampleSize: 'network', cropAt: 'strokes', holdOut: STROKES_RECIPE.holdOut, keep: 'best', freezeBn: true, flip: true });
     expect([few.steps, few.lr, few.distill], 'a few clicks: the least steps and learning rate, the most distillation').to.deep.equal([STROKES_RECIPE.least.steps, STROKES_RECIPE.least.lr, STROKES_RECIPE.distill.most]);
-    expect(teachSettings({}, { paintedShare: STROKES_RECIPE.few.share, networkSide: 257 }).lr, "at few's share, few's rate").to.equal(STROKES_RECIPE.few.lr);
-    const many = teachSettings({}, { paintedShare: 0.9, networkSide: 513 });
+    expect(teachSettings({}, { paintedShare: STROKES_RECIPE.few.share, networkSide: 257, images: 1 }).lr, "at few's share, few's rate").to.equal(STROKES_RECIPE.few.lr);
+    const many = teachSettings({}, { paintedShare: 0.9, networkSide: 513, images: 1 });
     expect([many.steps, many.lr, many.distill], 'much painted: the most steps and learning rate, the least distillation').to.deep.equal([STROKES_RECIPE.many.steps, STROKES_RECIPE.many.lr, STROKES_RECIPE.distill.least]);
     const { share: at } = STROKES_RECIPE.distill;
-    expect(teachSettings({}, { paintedShare: at / 9, networkSide: 257 }).distill, 'between them, the root of the shares: a ninth of the share distils 3x').to.equal(3);
-    expect(teachSettings({}, { paintedShare: 0.1, networkSide: 65 }).crop, 'the whole image as the network sees it').to.equal(65);
-    expect(teachSettings({}, { paintedShare: 0.1, networkSide: 2049 }).crop, 'up to the largest crop').to.equal(STROKES_RECIPE.maxCrop);
-    expect(teachSettings({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 }, { paintedShare: 0.1, networkSide: 257 })).to.deep.include({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 });
-    const plain = teachSettings({ recipe: 'plain', steps: 4, crop: 33, lr: 0.01 }, { paintedShare: 0.1, networkSide: 257 });
+    expect(teachSettings({}, { paintedShare: at / 9, networkSide: 257, images: 1 }).distill, 'between them, the root of the shares: a ninth of the share distils 3x').to.equal(3);
+    const alone = (share: number): number => teachSettings({}, { paintedShare: share, networkSide: 257, images: 1 }).steps;
+    const three = (share: number): number => teachSettings({}, { paintedShare: share, networkSide: 257, images: 3 }).steps;
+    expect(three(0.2), "three images with few or more painted: each seen as often as one taught alone").to.equal(3 * alone(0.2));
+    expect(three(STROKES_RECIPE.few.share), "at few's share, already the steps times the images").to.equal(3 * alone(STROKES_RECIPE.few.share));
+    expect(three(STROKES_RECIPE.least.share), "at least's share (clicks) one image's steps").to.equal(alone(STROKES_RECIPE.least.share));
+    const mid = Math.sqrt(STROKES_RECIPE.least.share * STROKES_RECIPE.few.share);
+    expect(three(mid), 'half way on the log scale: twice').to.equal(2 * alone(mid));
+    expect(teachSettings({ steps: 7 }, { paintedShare: 0.2, networkSide: 257, images: 3 }).steps, "the caller's steps as given").to.equal(7);
+    expect(teachSettings({}, { paintedShare: 0.1, networkSide: 65, images: 1 }).crop, 'the whole image as the network sees it').to.equal(65);
+    expect(teachSettings({}, { paintedShare: 0.1, networkSide: 2049, images: 1 }).crop, 'up to the largest crop').to.equal(STROKES_RECIPE.maxCrop);
+    expect(teachSettings({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 }, { paintedShare: 0.1, networkSide: 257, images: 1 })).to.deep.include({ lr: 0.5, steps: 3, crop: 17, holdOut: 0, distill: 0.25 });
+    const plain = teachSettings({ recipe: 'plain', steps: 4, crop: 33, lr: 0.01 }, { paintedShare: 0.1, networkSide: 257, images: 1 });
     expect(plain).to.deep.include({ batch: 1, scale: [0.5, 2.0], freezeBackbone: false, sampleSize: 'image', cropAt: 'anywhere', distill: 0, balance: 0, holdOut: 0, keep: 'last' });
-    const facts = { paintedShare: 0.1, networkSide: 257 };
+    const facts = { paintedShare: 0.1, networkSide: 257, images: 1 };
     expectThrows(() => teachSettings({ recipe: 'plain', crop: 33 }, facts), "fineTune: recipe 'plain' takes its steps, lr from the caller: give steps and lr");
     expectThrows(() => teachSettings({ recipe: 'fancy' as never }, facts), `fineTune: recipe must be 'strokes' or 'plain', got "fancy"`);
     expectThrows(() => teachSettings({ holdOut: 1 }, facts), 'fineTune: holdOut must be a share in [0, 1), got 1');
