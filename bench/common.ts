@@ -70,10 +70,10 @@ export function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-/** Writes a JSON report (folders made as needed) and says where. */
+/** Writes a JSON report (folders made as needed) and says where: compact, as bench/results keeps them (each call of the device plan carries them). */
 export function writeReport(out: string, report: unknown): void {
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify(report) + '\n');
   console.log(`\nwrote ${relative(process.cwd(), out) || out}`);
 }
 

@@ -65,5 +65,5 @@ if ('Deno' in globalThis) {
   });
   console.log('kernel files                                     layers  Dawn ms  wgpu ms  wgpu/Dawn');
   for (const [k, e] of [...byKernel].sort((a, b) => b[1].wgpu - a[1].wgpu)) console.log(`${k.slice(0, 48).padEnd(48)} ${String(e.layers).padStart(6)} ${e.dawn.toFixed(1).padStart(8)} ${e.wgpu.toFixed(1).padStart(8)} ${(e.wgpu / e.dawn).toFixed(2).padStart(9)}`);
-  writeFileSync(process.argv[2] ?? 'wgpu-profile.json', JSON.stringify({ dawn, wgpu }, null, 2) + '\n');
+  writeFileSync(process.argv[2] ?? 'wgpu-profile.json', JSON.stringify({ dawn, wgpu }) + '\n');
 }

@@ -155,7 +155,7 @@ try {
   }
   mkdirSync(join('bench', 'results'), { recursive: true });
   const out = join('bench', 'results', `wgpu-${dawn.adapter.split(' ')[0].toLowerCase().replace(/[^a-z0-9]+/g, '')}.json`);
-  writeFileSync(out, JSON.stringify({ host, adapter: dawn.adapter, wgpuAdapter: wgpu!.adapter, runs, rounds, rows, samples: { dawn: dawn.ms, dawnNoSubgroups: dawnNoSubgroups.ms, wgpu: wgpuMs, firefox: pages.firefox.ms, chromium: pages.chromium.ms } }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ host, adapter: dawn.adapter, wgpuAdapter: wgpu!.adapter, runs, rounds, rows, samples: { dawn: dawn.ms, dawnNoSubgroups: dawnNoSubgroups.ms, wgpu: wgpuMs, firefox: pages.firefox.ms, chromium: pages.chromium.ms } }) + '\n');
   console.log(`wrote ${out}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
