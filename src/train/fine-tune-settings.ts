@@ -80,7 +80,8 @@ export interface FineTuneSettings {
    * The weights returned, of the steps measured on the held-out strokes (before the first
    * included): 'best', the step whose segment() labels them best (mIoU) of those whose loss on
    * them is not above the start's, the least loss of equals; 'least-loss', the step of least loss
-   * on them; or the 'last' step.
+   * on them; or the 'last' step. Default: recipe 'strokes', 'best' where 15 % or more of the
+   * pixels is painted and 'least-loss' where less is; recipe 'plain', 'last'.
    */
   keep?: 'best' | 'least-loss' | 'last';
   /** Batch norms with their running statistics (default true: a few small crops give no usable batch statistics). */

@@ -236,13 +236,16 @@ describe('train: teaching from strokes, without the GPU', () => {
 
   it("the recipe: 'strokes' fills in what is left out from the share painted, 'plain' needs steps, crop and lr; settings out of range are refused by name", () => {
     const few = teachSettings({}, { paintedShare: 0.001, networkSide: 257, images: 1 });
-    expect(few).to.deep.include({ recipe: 'strokes', balance: STROKES_RECIPE.balance, crop: 257, batch: STROKES_RECIPE.batch, scale: STROKES_RECIPE.scale, freezeBackbone: true, sampleSize: 'network', cropAt: 'strokes', holdOut: STROKES_RECIPE.holdOut, keep: 'best', freezeBn: true, flip: true });
+    expect(few).to.deep.include({ recipe: 'strokes', balance: STROKES_RECIPE.balance, crop: 257, batch: STROKES_RECIPE.batch, scale: STROKES_RECIPE.scale, freezeBackbone: true, sampleSize: 'network', cropAt: 'strokes', holdOut: STROKES_RECIPE.holdOut, keep: 'least-loss', freezeBn: true, flip: true });
     expect([few.steps, few.lr, few.distill], 'a few clicks: the least steps and learning rate, the most distillation').to.deep.equal([STROKES_RECIPE.least.steps, STROKES_RECIPE.least.lr, STROKES_RECIPE.distill.most]);
     expect(teachSettings({}, { paintedShare: STROKES_RECIPE.few.share, networkSide: 257, images: 1 }).lr, "at few's share, few's rate").to.equal(STROKES_RECIPE.few.lr);
     const many = teachSettings({}, { paintedShare: 0.9, networkSide: 513, images: 1 });
     expect([many.steps, many.lr, many.distill], 'much painted: the most steps and learning rate, the least distillation').to.deep.equal([STROKES_RECIPE.many.steps, STROKES_RECIPE.many.lr, STROKES_RECIPE.distill.least]);
     const { share: at } = STROKES_RECIPE.distill;
     expect(teachSettings({}, { paintedShare: at / 9, networkSide: 257, images: 1 }).distill, 'between them, the root of the shares: a ninth of the share distils 3x').to.equal(3);
+    expect(teachSettings({}, { paintedShare: STROKES_RECIPE.keepByMiou, networkSide: 257, images: 1 }).keep, "from keepByMiou's share up, the step whose held-out mIoU is best").to.equal('best');
+    expect(teachSettings({}, { paintedShare: STROKES_RECIPE.keepByMiou * 0.99, networkSide: 257, images: 1 }).keep, 'below it, the least held-out loss').to.equal('least-loss');
+    expect(teachSettings({ keep: 'best' }, { paintedShare: 0.001, networkSide: 257, images: 1 }).keep, "the caller's keep as given").to.equal('best');
     const alone = (share: number): number => teachSettings({}, { paintedShare: share, networkSide: 257, images: 1 }).steps;
     const three = (share: number): number => teachSettings({}, { paintedShare: share, networkSide: 257, images: 3 }).steps;
     expect(three(0.2), "three images with few or more painted: each seen as often as one taught alone").to.equal(3 * alone(0.2));
