@@ -114,12 +114,14 @@ async function teachOnce(base: DeepLabModel, images: readonly TruthImage[], taug
   }
 }
 
-/** The held-out strokes' loss and mIoU (%): before the first step, at the step kept, at the last. */
+/** The held-out strokes' loss and mIoU (%), and where the run distils the drift: before the first step, at the step kept, at the last. */
 function heldOutRow(r: FineTuneReport) {
   if (!r.heldOut) return null;
   const { measured } = r.heldOut;
   const kept = measured.find((m) => m.step === r.keptStep) ?? measured.at(-1)!;
-  return { before: r.heldOut.before, after: r.heldOut.after, last: measured.at(-1)!.loss, miou: { before: measured[0].miou, after: kept.miou, last: measured.at(-1)!.miou } };
+  const row = { before: r.heldOut.before, after: r.heldOut.after, last: measured.at(-1)!.loss, miou: { before: measured[0].miou, after: kept.miou, last: measured.at(-1)!.miou } };
+  // Where the run distils: the unpainted pixels' loss against the starting model's classes.
+  return measured[0].drift === undefined ? row : { ...row, drift: { before: measured[0].drift, after: kept.drift!, last: measured.at(-1)!.drift! } };
 }
 
 /** A row's scores of image i: over all its pixels, the painted ones, the unpainted ones. */

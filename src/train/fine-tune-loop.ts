@@ -48,11 +48,12 @@ export interface FineTuneReport {
   painted: { taught: number; heldOut: number };
   /**
    * The held-out strokes' loss: before the first step (or where a resumed run began), at each step
-   * measured (with the held-out strokes' mIoU, %, as segment() labels them), and at the step kept;
-   * null where none were held out.
+   * measured (with the held-out strokes' mIoU, %, as segment() labels them, and where the run
+   * distils the drift of the pixels nobody painted), and at the step kept; null where none were
+   * held out.
    */
   heldOut: { before: number; after: number; measured: Measure[] } | null;
-  /** The step whose weights the model has (0: the model as it was, where no step did better on the held-out strokes). */
+  /** The step whose weights the model has (0: the model as it was, where no step did better on the held-out strokes, and with 'least-loss' on the pixels nobody painted too). */
   keptStep: number;
   /** Where teaching did not help, in words (empty where it did). */
   warnings: string[];
@@ -88,6 +89,11 @@ export interface Measure {
   step: number;
   loss: number;
   miou: number;
+  /**
+   * Where the run distils: how far the model has moved from the starting model where nothing is
+   * painted, the cross-entropy of its classes there (a mean over those pixels, unweighted).
+   */
+  drift?: number;
 }
 
 /** Steps of the training loss averaged at each end to say whether it rose. */
@@ -104,8 +110,9 @@ export async function teachSteps(s: LoopState, hooks: LoopHooks): Promise<{ para
   // Each pass's loss is a (weighted) mean over its pixels: the passes are summed weighed by their pixels' weights.
   const weightOf = passes.map((p) => (s.classWeights ? p.batch.labels.reduce((w, c) => w + (c < s.classWeights!.length ? s.classWeights![c] : 0), 0) : p.pixels));
   const totalWeight = weightOf.reduce((a, b) => a + b, 0);
+  const distilled = passes.reduce((n, p) => n + p.distilled, 0);
   let evaluator: Trainer | null = null;
-  const measure = async (): Promise<{ loss: number; miou: number }> => {
+  const measure = async (): Promise<Omit<Measure, 'step'>> => {
     if (!own) {
       if (!evaluator) say(`compiling the held-out measure at ${s.evalCrop}x${s.evalCrop}`);
       const earlier = evaluator;
@@ -118,9 +125,17 @@ export async function teachSteps(s: LoopState, hooks: LoopHooks): Promise<{ para
       }
     }
     const by = evaluator ?? trainer;
-    let sum = 0;
-    for (const [k, p] of passes.entries()) sum += weightOf[k] * (await queue.run(() => by.evaluate([p.batch])));
-    return { loss: sum / totalWeight, miou: await heldOutMiou(s) };
+    let strokes = 0;
+    let drift = 0;
+    for (const [k, p] of passes.entries()) {
+      const r = await queue.run(() => by.evaluate([p.batch]));
+      // A pass's loss is the held-out strokes' mean plus the distillation's mean, weighted.
+      strokes += weightOf[k] * (r.loss - (r.distillLoss ?? 0));
+      drift += p.distilled * (r.distillLoss ?? 0);
+    }
+    const miou = await heldOutMiou(s);
+    const loss = strokes / totalWeight;
+    return distilled > 0 ? { loss, miou, drift: drift / distilled / t.distill } : { loss, miou };
   };
   try {
     return await steps(s, hooks, passes.length > 0, measure, heldOutPixels);
@@ -138,15 +153,22 @@ async function heldOutMiou(s: LoopState): Promise<number> {
   return 100 * m.meanIouPresent();
 }
 
+/**
+ * What 'least-loss' keeps the least of: the held-out strokes' loss, plus the drift where the run
+ * distils. Both are means over their pixels, weighed alike: a step is kept where what it gained on
+ * strokes it never saw is more than what it moved, per pixel, where nobody painted.
+ */
+const keepCost = (m: Measure): number => m.loss + (m.drift ?? 0);
+
 /** Whether measure `a` is a better step to keep than `b` (by keep's rule), `start` the one the run began at. */
-function better(keep: TeachSettings['keep'], a: Measure, b: Measure, start: Measure): boolean {
-  if (keep === 'least-loss') return a.loss < b.loss;
+export function better(keep: TeachSettings['keep'], a: Measure, b: Measure, start: Measure): boolean {
+  if (keep === 'least-loss') return keepCost(a) < keepCost(b);
   if (a.loss > start.loss) return false;
   return a.miou > b.miou || (a.miou === b.miou && a.loss < b.loss);
 }
 
 /** The steps, with `measure` where strokes are held out. */
-async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure: () => Promise<{ loss: number; miou: number }>, heldOutPixels: number): Promise<{ params: HostParams; report: FineTuneReport }> {
+async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure: () => Promise<Omit<Measure, 'step'>>, heldOutPixels: number): Promise<{ params: HostParams; report: FineTuneReport }> {
   const { trainer, queue, weights, samples, settings: t, checkpoints, log } = s;
   const distill = t.distill > 0;
   const say = hooks.onProgress ?? (() => {});
@@ -210,7 +232,7 @@ async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure
 }
 
 /** What the page and a caller are warned of: a rising loss, held-out strokes that got worse, a run that changed nothing. */
-function warningsOf(losses: number[], heldOut: FineTuneReport['heldOut'], keptStep: number, start: number, done: number): string[] {
+export function warningsOf(losses: number[], heldOut: FineTuneReport['heldOut'], keptStep: number, start: number, done: number): string[] {
   const out: string[] = [];
   const n = Math.min(TREND_STEPS, Math.floor(losses.length / 2));
   if (n > 0) {
@@ -222,7 +244,17 @@ function warningsOf(losses: number[], heldOut: FineTuneReport['heldOut'], keptSt
   if (heldOut) {
     const end = heldOut.measured.at(-1)!;
     if (end.step > start && end.loss > heldOut.before) out.push(`the held-out strokes got worse: loss ${heldOut.before.toFixed(3)} before, ${end.loss.toFixed(3)} after step ${end.step}`);
-    if (keptStep === start && done > start) out.push(`no step did better on the held-out strokes than the model ${start === 0 ? 'as it was' : `at step ${start}`}: that model is kept`);
+    if (keptStep === start && done > start) {
+      const model = `the model ${start === 0 ? 'as it was' : `at step ${start}`}`;
+      const first = heldOut.measured[0];
+      // Where the held-out strokes did get better, what held the start: the model moved where nobody painted.
+      const fell = heldOut.measured.find((m) => m.step > start && m.loss < heldOut.before && m.drift !== undefined && first.drift !== undefined);
+      out.push(
+        fell
+          ? `no step did better than ${model}: at step ${fell.step} the held-out strokes' loss fell (${heldOut.before.toFixed(3)} to ${fell.loss.toFixed(3)}), but the model moved more from its own classes where nothing is painted (their loss ${first.drift!.toFixed(3)} to ${fell.drift!.toFixed(3)}): that model is kept`
+          : `no step did better on the held-out strokes than ${model}: that model is kept`,
+      );
+    }
   }
   return out;
 }

@@ -5,7 +5,8 @@
 //    crop and maybe flipped; strokes a few pixels wide on a large image are then in every crop, as
 //    they seldom are in crops drawn anywhere (cropAt 'anywhere': `deeplab train`'s augmentation);
 //  - the held-out strokes' windows: each sample at scale 1, unflipped, in as few crop x crop
-//    windows as cover it, each held-out pixel counted in one window only.
+//    windows as cover it, each held-out pixel counted in one window only, with the starting
+//    model's classes where nothing is painted where the run distils.
 // Every draw comes from the generator of (seed, step, k), so a resumed run draws what a run never
 // stopped would have.
 import { type AugmentOptions, type CropPlan, cropPlan, cropWithPlan } from '../data/augment.js';
@@ -84,41 +85,58 @@ function corners(size: number, crop: number): number[] {
   return Array.from({ length: n }, (_, j) => Math.round((j * (size - crop)) / (n - 1)));
 }
 
-/** A pass over held-out windows, and how many held-out pixels it counts. */
+/** A pass over held-out windows, and how many held-out and distilled pixels it counts. */
 export interface HeldOutPass {
   batch: MicroBatch;
   pixels: number;
+  /** Pixels whose distillation label (the starting model's class) the pass measures. */
+  distilled: number;
 }
 
 /**
  * The held-out strokes in passes of `batch` windows (slots past the last window repeat it with
- * nothing labelled, which the loss's mean leaves out). The distillation labels, where the step
- * distils, are all unlabelled: the passes measure the held-out strokes alone.
+ * nothing labelled, which the loss's mean leaves out). Where the step distils, a pass's
+ * distillation labels are the starting model's classes where nothing is painted, so that it
+ * measures how far the model has moved from them too; each such pixel is counted in one window
+ * only, and the windows of a sample without held-out strokes carry them alone.
  */
 export function heldOutPasses(samples: readonly StrokeSample[], weights: LoadedWeights, crop: number, batch: number, distill: boolean): HeldOutPass[] {
   const C = crop;
   const augment: AugmentOptions = { crop: C, scale: [1, 1], flip: false, ignoreIndex: UNLABELLED };
-  const windows: { image: Float32Array; labels: Uint8Array; pixels: number }[] = [];
+  const windows: { image: Float32Array; labels: Uint8Array; teacher: Uint8Array | null; pixels: number; distilled: number }[] = [];
+  if (!samples.some((s) => s.heldOut)) return [];
   for (const s of samples) {
-    if (!s.heldOut) continue;
-    const { width, height } = s.heldOut;
+    const teacher = distill ? s.teacher : null;
+    if (!s.heldOut && !teacher) continue;
+    const { width, height } = s.label;
     const claimed = new Uint8Array(width * height);
+    const claimedTeacher = new Uint8Array(width * height);
     for (const y0 of corners(height, C)) {
       for (const x0 of corners(width, C)) {
         const mine = new Uint8Array(width * height).fill(UNLABELLED);
+        const taught = new Uint8Array(width * height).fill(UNLABELLED);
         let pixels = 0;
+        let distilled = 0;
         for (let y = y0; y < Math.min(height, y0 + C); y++) {
           for (let x = x0; x < Math.min(width, x0 + C); x++) {
             const p = y * width + x;
-            if (s.heldOut.indices[p] === UNLABELLED || claimed[p]) continue;
-            claimed[p] = 1;
-            mine[p] = s.heldOut.indices[p];
-            pixels++;
+            if (s.heldOut && s.heldOut.indices[p] !== UNLABELLED && !claimed[p]) {
+              claimed[p] = 1;
+              mine[p] = s.heldOut.indices[p];
+              pixels++;
+            }
+            if (teacher && teacher.indices[p] !== UNLABELLED && !claimedTeacher[p]) {
+              claimedTeacher[p] = 1;
+              taught[p] = teacher.indices[p];
+              distilled++;
+            }
           }
         }
-        if (pixels === 0) continue;
-        const cropped = cropWithPlan(s.image, [{ width, height, indices: mine }], { w: width, h: height, x0, y0, flip: false }, augment);
-        windows.push({ image: normalizeInput(weights.inputPolicy, weights.config, cropped.image), labels: cropped.labels[0].indices, pixels });
+        if (pixels === 0 && distilled === 0) continue;
+        const maps = [{ width, height, indices: mine }, { width, height, indices: taught }];
+        const cropped = cropWithPlan(s.image, maps, { w: width, h: height, x0, y0, flip: false }, augment);
+        const image = normalizeInput(weights.inputPolicy, weights.config, cropped.image);
+        windows.push({ image, labels: cropped.labels[0].indices, teacher: teacher ? cropped.labels[1].indices : null, pixels, distilled });
       }
     }
   }
@@ -128,13 +146,16 @@ export function heldOutPasses(samples: readonly StrokeSample[], weights: LoadedW
     const channels = group[0].image.length / (C * C);
     const images = new Float32Array(batch * C * C * channels);
     const labels = new Uint32Array(batch * C * C).fill(UNLABELLED);
+    const taught = new Uint32Array(batch * C * C).fill(UNLABELLED);
     for (let k = 0; k < batch; k++) {
       const wnd = group[Math.min(k, group.length - 1)];
       images.set(wnd.image, k * C * C * channels);
-      if (k < group.length) labels.set(wnd.labels, k * C * C);
+      if (k >= group.length) continue;
+      labels.set(wnd.labels, k * C * C);
+      if (wnd.teacher) taught.set(wnd.teacher, k * C * C);
     }
-    const pass: MicroBatch = distill ? { images, labels, distill: new Uint32Array(batch * C * C).fill(UNLABELLED) } : { images, labels };
-    passes.push({ batch: pass, pixels: group.reduce((n, wnd) => n + wnd.pixels, 0) });
+    const pass: MicroBatch = distill ? { images, labels, distill: taught } : { images, labels };
+    passes.push({ batch: pass, pixels: group.reduce((n, wnd) => n + wnd.pixels, 0), distilled: group.reduce((n, wnd) => n + wnd.distilled, 0) });
   }
   return passes;
 }

@@ -202,16 +202,17 @@ export class Trainer {
   }
 
   /**
-   * The loss of `batches` under the parameters as they are, without a step: the step's pass run
+   * The loss of `batches` under the parameters as they are (and its distillation term, weighted,
+   * where the run distils), without a step: the step's pass run
    * with no update after it (its gradients are overwritten by the next step's). Its forward is the
    * training one: with frozen batch norms and no dropout it is the model's, and nothing changes;
    * batch norms in training mode would update their statistics, so it is refused there.
    */
-  async evaluate(batches: readonly MicroBatch[]): Promise<number> {
+  async evaluate(batches: readonly MicroBatch[]): Promise<{ loss: number; distillLoss?: number }> {
     if (this.disposed) throw new Error('Trainer used after dispose()');
     if (!this.options.freezeBn) throw new Error('evaluate: batch norms in training mode would update their statistics (train with freezeBn)');
     await this.ensureDevice();
-    return (await this.pass(batches)).loss;
+    return this.pass(batches);
   }
 
   /**

@@ -2,7 +2,9 @@
 // (257: the window taught is the network's own size, so a crop of it is what segment() runs):
 //  - the first step's loss is the cross-entropy on the strokes taught plus `distill` times the
 //    cross-entropy, over the pixels nobody painted, against the classes the model gives them;
-//    the held-out strokes (splitStrokes of the labels) start at the model's own cross-entropy;
+//    the held-out strokes (splitStrokes of the labels) start at the model's own cross-entropy, and
+//    the drift measured with them (the pixels nobody painted against the model's own classes) at
+//    the distillation's, unweighted;
 //  - the model returned is the one of the step kept: the best held-out mIoU of the steps whose
 //    held-out loss is not above the start's (the least loss of equals), and where no step did
 //    better the model comes back as it was, with a warning;
@@ -70,7 +72,7 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
 
   const logitsOf = (m: DeepLabModel): Promise<Float32Array> => m.forwardToHost(normalizeToMinusOneOne(image), SIDE, SIDE);
 
-  it("starts at the strokes' cross-entropy (each class painted weighing (1 / its pixels)^0.5) plus the distillation term, and the held-out strokes at the model's own", async () => {
+  it("starts at the strokes' cross-entropy (each class painted weighing (1 / its pixels)^0.5) plus the distillation term, the held-out strokes at the model's own and the drift at the distillation's, unweighted", async () => {
     const C = model.numClasses;
     const logits = await logitsOf(model);
     const holdOut = 0.3;
@@ -100,6 +102,8 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
     const expected = pixelCrossEntropy(logits, heldOut!, C, weights);
     expect(r.painted.heldOut, 'held-out pixels').to.equal(expected.pixels);
     expect(relativeError([r.heldOut!.before], [expected.loss]), 'the held-out loss before the first step').to.be.lessThan(1e-4);
+    // Measured with them: how far the model has moved where nothing is painted, the distillation's cross-entropy unweighted.
+    expect(relativeError([r.heldOut!.measured[0].drift!], [distilled]), 'the drift before the first step').to.be.lessThan(1e-4);
     expect(r.heldOut!.measured.map((m) => m.step), 'measured before the first step and after each').to.deep.equal([0, 1, 2]);
     expect(steps.map((s) => s.heldOutLoss), "each step's held-out loss").to.deep.equal(r.heldOut!.measured.slice(1).map((m) => m.loss));
     expect(r.settings).to.deep.include({ recipe: 'strokes', steps: 2, crop: SIDE, batch: 1, sampleSize: 'network', cropAt: 'strokes', distill, balance: BALANCE, holdOut, keep: 'best' });

@@ -2,12 +2,14 @@
 // scribbles, clicks, and clicks where a model is wrong: src/train/stroke-patterns.ts), the held-out split of whole strokes
 // (stroke-split.ts), strokes resized to the network's view without losing one (teach-data.ts),
 // the crops centred on the strokes with the starting model's classes aligned to them and the
-// held-out windows counting each pixel once (teach-crops.ts), and the recipe's settings
-// (teach-recipe.ts). Label maps are random from the run's seed.
+// held-out windows counting each pixel once (teach-crops.ts), the step kept and its warning
+// (fine-tune-loop.ts), and the recipe's settings (teach-recipe.ts). Label maps are random from
+// the run's seed.
 import { expect } from 'chai';
 import type { LoadedWeights } from '../../src/model/loading/load-weights.js';
 import { splitStrokes, strokeComponents } from '../../src/train/stroke-split.js';
 import { STROKE_PATTERNS, correctionsFromLabels, strokesFromLabels } from '../../src/train/stroke-patterns.js';
+import { better, warningsOf } from '../../src/train/fine-tune-loop.js';
 import { heldOutPasses, strokeBatch } from '../../src/train/teach-crops.js';
 import { type StrokeSample, paintedByClass, resizeStrokes } from '../../src/train/teach-data.js';
 import { STROKES_RECIPE, teachSettings } from '../../src/train/teach-recipe.js';
@@ -186,7 +188,7 @@ describe('train: teaching from strokes, without the GPU', () => {
   }
   const weights = { config: { inChannels: 2 } } as unknown as LoadedWeights;
 
-  it("crops centred on the strokes hold the class in turn, the starting model's classes aligned with them; held-out windows count each pixel once", () => {
+  it("crops centred on the strokes hold the class in turn, the starting model's classes aligned with them; held-out windows count each pixel once, the starting model's classes with them", () => {
     const r = rng();
     const samples = [coordinateSample(70, 50, r), coordinateSample(45, 90, r)];
     const C = 33;
@@ -222,7 +224,6 @@ describe('train: teaching from strokes, without the GPU', () => {
     let counted = 0;
     const seen = new Set<string>();
     for (const p of passes) {
-      expect([...p.batch.distill!].every((v) => v === UNLABELLED), 'nothing distilled in a held-out pass').to.equal(true);
       for (let d = 0; d < p.batch.labels.length; d++) {
         if (p.batch.labels[d] === UNLABELLED) continue;
         counted++;
@@ -232,6 +233,55 @@ describe('train: teaching from strokes, without the GPU', () => {
       }
     }
     expect(counted).to.equal(heldOut);
+
+    // Where the run distils, the passes carry the starting model's classes too, each pixel once, where it is.
+    const teacherPixels = (x: StrokeSample): number => x.teacher!.indices.filter((v) => v !== UNLABELLED).length;
+    for (const [i, s] of samples.entries()) {
+      const alone = heldOutPasses([s], weights, C, 2, true);
+      expect(alone.reduce((n, p) => n + p.distilled, 0), `sample ${i}: distilled pixels over the passes`).to.equal(teacherPixels(s));
+      const taught = new Map<number, number>();
+      for (const p of alone) {
+        for (let d = 0; d < p.batch.distill!.length; d++) {
+          const c = p.batch.distill![d];
+          if (c === UNLABELLED) continue;
+          const at = p.batch.images[2 * d + 1] * s.label.width + p.batch.images[2 * d];
+          expect(taught.has(at), `sample ${i}: distilled pixel ${at} counted once`).to.equal(false);
+          taught.set(at, c);
+        }
+      }
+      expect(taught.size).to.equal(teacherPixels(s));
+      for (const [at, c] of taught) expect(c, `sample ${i}, pixel ${at}: the starting model's class`).to.equal(s.teacher!.indices[at]);
+    }
+    const unheld = { ...samples[1], heldOut: null };
+    const mixed = heldOutPasses([samples[0], unheld], weights, C, 2, true);
+    expect(mixed.reduce((n, p) => n + p.pixels, 0), 'a sample holding nothing out adds no held-out pixel').to.equal(samples[0].heldOut!.indices.filter((v) => v !== UNLABELLED).length);
+    expect(mixed.reduce((n, p) => n + p.distilled, 0), "and its unpainted pixels' classes are measured with the others'").to.equal(teacherPixels(samples[0]) + teacherPixels(unheld));
+    const plain = heldOutPasses(samples, weights, C, 2, false);
+    expect([plain.every((p) => p.batch.distill === undefined && p.distilled === 0), plain.reduce((n, p) => n + p.pixels, 0)], 'a run that does not distil: the held-out strokes alone').to.deep.equal([true, heldOut]);
+    expect(heldOutPasses([unheld], weights, C, 2, true), 'nothing held out: no passes').to.deep.equal([]);
+  });
+
+  it("the step kept: 'least-loss' weighs the held-out strokes' loss and the unpainted pixels' drift alike, 'best' their mIoU; the warning says what held the start", () => {
+    const start = { step: 0, loss: 0.5, miou: 60, drift: 0.1 };
+    const gainedMore = { step: 5, loss: 0.2, miou: 60, drift: 0.3 };
+    const movedMore = { step: 5, loss: 0.45, miou: 70, drift: 0.3 };
+    expect(better('least-loss', gainedMore, start, start), 'the strokes gained 0.3, the unpainted pixels moved 0.2: kept').to.equal(true);
+    expect(better('least-loss', movedMore, start, start), 'the strokes gained 0.05, the unpainted pixels moved 0.2: not kept').to.equal(false);
+    const [a, b] = [{ step: 5, loss: 0.45, miou: 0 }, { step: 0, loss: 0.5, miou: 0 }];
+    expect(better('least-loss', a, b, b), 'a run that does not distil: the held-out loss alone').to.equal(true);
+    expect(better('best', movedMore, start, start), "'best': the held-out mIoU, its loss not above the start's").to.equal(true);
+    expect(better('best', { ...movedMore, loss: 0.55 }, start, start), "'best': not where the held-out loss rose").to.equal(false);
+
+    const flat = [1, 1, 1, 1, 1, 1];
+    expect(warningsOf(flat, { before: 0.5, after: 0.5, measured: [start, movedMore] }, 0, 0, 5)).to.deep.equal([
+      "no step did better than the model as it was: at step 5 the held-out strokes' loss fell (0.500 to 0.450), but the model moved more from its own classes where nothing is painted (their loss 0.100 to 0.300): that model is kept",
+    ]);
+    const worse = { ...movedMore, loss: 0.6 };
+    expect(warningsOf(flat, { before: 0.5, after: 0.5, measured: [start, worse] }, 0, 0, 5)).to.deep.equal([
+      'the held-out strokes got worse: loss 0.500 before, 0.600 after step 5',
+      'no step did better on the held-out strokes than the model as it was: that model is kept',
+    ]);
+    expect(warningsOf(flat, { before: 0.5, after: 0.2, measured: [start, gainedMore] }, 5, 0, 5), 'a step kept: no warning').to.deep.equal([]);
   });
 
   it("the recipe: 'strokes' fills in what is left out from the share painted, 'plain' needs steps, crop and lr; settings out of range are refused by name", () => {
