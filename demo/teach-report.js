@@ -1,7 +1,7 @@
 // What a teach did, told on the page: the share of the painted pixels the model gets right before
 // and after (over the strokes it was taught and over those fineTune held out, found as fineTune
-// finds them: splitStrokes with the run's holdOut and seed), the held-out strokes' loss, the step
-// kept, and a warning where the teaching did not help: the loss rose, the held-out strokes got
+// finds them: splitStrokes with the run's holdOut and seed), the held-out strokes' loss, how far
+// the model moved from its own classes where nothing is painted, the step kept, and a warning where the teaching did not help: the loss rose, the held-out strokes got
 // worse, or fewer painted pixels are right than before.
 import { UNLABELLED, splitStrokes } from '/deeplab.js';
 
@@ -39,7 +39,11 @@ export function teachFigures(taught, before, after, report) {
     if (f.painted.after < f.painted.before) warnings.push(`image ${i + 1}: fewer painted pixels right than before (${pct(f.painted.before)} → ${pct(f.painted.after)})`);
     if (f.heldOut && f.heldOut.after < f.heldOut.before) warnings.push(`image ${i + 1}: fewer held-out pixels right than before (${pct(f.heldOut.before)} → ${pct(f.heldOut.after)})`);
   });
-  return { images, heldOutLoss: report.heldOut && { before: report.heldOut.before, after: report.heldOut.after }, keptStep: report.keptStep, steps: report.steps, warnings };
+  // Where the run distils: how far the model moved from its own classes where nothing is painted, before and at the step kept.
+  const measured = report.heldOut?.measured ?? [];
+  const kept = measured.find((m) => m.step === report.keptStep);
+  const drift = measured[0]?.drift !== undefined && kept ? { before: measured[0].drift, after: kept.drift } : null;
+  return { images, heldOutLoss: report.heldOut && { before: report.heldOut.before, after: report.heldOut.after }, drift, keptBy: report.settings.keep, keptStep: report.keptStep, steps: report.steps, warnings };
 }
 
 /** One image's figures in words, for its caption. */
@@ -50,9 +54,12 @@ export function imageFigures(f) {
 /** Shows the figures under the curve: the held-out strokes, the step kept, and the warnings (none: the box says so). */
 export function showFigures(figures) {
   const h = figures.heldOutLoss;
+  const d = figures.drift;
+  const judged = d && figures.keptBy === 'least-loss' ? 'the held-out strokes and the unpainted pixels together' : 'the held-out strokes';
   $('teach-figures').textContent =
     (h ? `Held-out strokes: loss ${h.before.toFixed(3)} before teaching, ${h.after.toFixed(3)} after. ` : 'No strokes were held out. ') +
-    (figures.keptStep === figures.steps ? `The model of the last step (${figures.steps}) is kept.` : figures.keptStep === 0 ? 'No step did better than the model as it was: it is kept unchanged.' : `The model of step ${figures.keptStep} of ${figures.steps}, the best on the held-out strokes, is kept.`);
+    (d ? `Unpainted pixels against the model's own classes: loss ${d.before.toFixed(3)} before, ${d.after.toFixed(3)} after. ` : '') +
+    (figures.keptStep === figures.steps ? `The model of the last step (${figures.steps}) is kept.` : figures.keptStep === 0 ? 'No step did better than the model as it was: it is kept unchanged.' : `The model of step ${figures.keptStep} of ${figures.steps}, the best on ${judged}, is kept.`);
   const list = $('teach-warnings');
   list.replaceChildren(...figures.warnings.map((w) => Object.assign(document.createElement('li'), { textContent: w })));
   list.hidden = figures.warnings.length === 0;

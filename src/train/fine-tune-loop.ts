@@ -160,10 +160,14 @@ async function heldOutMiou(s: LoopState): Promise<number> {
  */
 const keepCost = (m: Measure): number => m.loss + (m.drift ?? 0);
 
-/** Whether measure `a` is a better step to keep than `b` (by keep's rule), `start` the one the run began at. */
+/**
+ * Whether measure `a` is a better step to keep than `b` (by keep's rule), `start` the one the run
+ * began at. Either rule keeps only a step whose held-out loss is not above the start's, so the
+ * model returned is never worse on the held-out strokes than the one taught from.
+ */
 export function better(keep: TeachSettings['keep'], a: Measure, b: Measure, start: Measure): boolean {
-  if (keep === 'least-loss') return keepCost(a) < keepCost(b);
   if (a.loss > start.loss) return false;
+  if (keep === 'least-loss') return keepCost(a) < keepCost(b);
   return a.miou > b.miou || (a.miou === b.miou && a.loss < b.loss);
 }
 

@@ -78,12 +78,12 @@ export interface FineTuneSettings {
   evalEvery?: number;
   /**
    * The weights returned, of the steps measured on the held-out strokes (before the first
-   * included): 'best', the step whose segment() labels them best (mIoU) of those whose loss on
-   * them is not above the start's, the least loss of equals; 'least-loss', the step of least loss
-   * on them plus, where the run distils, the loss of the pixels nobody painted against the
-   * starting model's classes (each a mean over its pixels: the step whose gain on the held-out
-   * strokes is more than it moved elsewhere); or the 'last' step. Default: recipe 'strokes', 'best' where 15 % or more of the
-   * pixels is painted and 'least-loss' where less is; recipe 'plain', 'last'.
+   * included) whose loss on them is not above the start's: 'best', the step whose segment()
+   * labels them best (mIoU), the least loss of equals; 'least-loss', the step of least loss on
+   * them plus, where the run distils, the loss of the pixels nobody painted against the starting
+   * model's classes (each a mean over its pixels: the step whose gain on the held-out strokes is
+   * more than it moved elsewhere); or the 'last' step. Default: recipe 'strokes', 'best' where
+   * 15 % or more of the pixels is painted and 'least-loss' where less is; recipe 'plain', 'last'.
    */
   keep?: 'best' | 'least-loss' | 'last';
   /** Batch norms with their running statistics (default true: a few small crops give no usable batch statistics). */

@@ -30,6 +30,7 @@ const AEROPLANE = 1;
 interface Figures {
   images: { painted: { before: number; after: number }; heldOut: { before: number; after: number } | null }[];
   heldOutLoss: { before: number; after: number } | null;
+  drift: { before: number; after: number } | null;
   keptStep: number;
   steps: number;
   warnings: string[];
@@ -81,6 +82,8 @@ for (const browser of RECIPE_BROWSERS) {
       // The figures on the page say what the result says.
       const shown = await page.textContent('#teach-figures');
       expect(shown).to.match(new RegExp(`^Held-out strokes: loss ${f.heldOutLoss!.before.toFixed(3)} before teaching, ${f.heldOutLoss!.after.toFixed(3)} after\\.`));
+      expect(f.drift, 'the drift measured where the run distils').to.not.equal(null);
+      expect(shown).to.contain(`Unpainted pixels against the model's own classes: loss ${f.drift!.before.toFixed(3)} before, ${f.drift!.after.toFixed(3)} after.`);
       expect(await page.textContent('.teach-card figcaption')).to.match(/; painted pixels right \d+\.\d % → \d+\.\d %; held-out \d+\.\d % → \d+\.\d %$/);
       expect(await page.evaluate(() => document.getElementById('teach-warnings')!.hidden)).to.equal(f.warnings.length === 0);
 

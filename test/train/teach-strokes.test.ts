@@ -269,6 +269,8 @@ describe('train: teaching from strokes, without the GPU', () => {
     expect(better('least-loss', movedMore, start, start), 'the strokes gained 0.05, the unpainted pixels moved 0.2: not kept').to.equal(false);
     const [a, b] = [{ step: 5, loss: 0.45, miou: 0 }, { step: 0, loss: 0.5, miou: 0 }];
     expect(better('least-loss', a, b, b), 'a run that does not distil: the held-out loss alone').to.equal(true);
+    const sharpened = { step: 5, loss: 0.52, miou: 60, drift: 0.01 };
+    expect(better('least-loss', sharpened, start, start), 'never a step whose held-out loss rose, however little it moved elsewhere').to.equal(false);
     expect(better('best', movedMore, start, start), "'best': the held-out mIoU, its loss not above the start's").to.equal(true);
     expect(better('best', { ...movedMore, loss: 0.55 }, start, start), "'best': not where the held-out loss rose").to.equal(false);
 
