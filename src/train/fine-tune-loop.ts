@@ -49,10 +49,10 @@ export interface FineTuneReport {
   /**
    * The held-out strokes' loss: before the first step (or where a resumed run began), at each step
    * measured (with the held-out strokes' mIoU, %, as segment() labels them, and where the run
-   * distils the drift of the pixels nobody painted), and at the step kept; null where none were
-   * held out.
+   * distils the drift of the pixels nobody painted), and at the step kept, with what the drift
+   * weighs in 'least-loss' (driftWeight); null where none were held out.
    */
-  heldOut: { before: number; after: number; measured: Measure[] } | null;
+  heldOut: { before: number; after: number; measured: Measure[]; driftWeight: number } | null;
   /** The step whose weights the model has (0: the model as it was, where no step did better on the held-out strokes, and with 'least-loss' on the pixels nobody painted too). */
   keptStep: number;
   /** Where teaching did not help, in words (empty where it did). */
@@ -82,6 +82,8 @@ export interface LoopState {
   evaluator(run: Trainer, earlier: Trainer | null): Promise<Trainer>;
   /** The loss's class weights, where it has them: each pass's mean is weighed by its pixels' weights. */
   classWeights?: Float32Array;
+  /** The starting model's recall of the classes painted (teach-data.ts StrokeData): what the drift weighs in the step kept. */
+  startingRecall?: number | null;
 }
 
 /** The held-out strokes after a step: their loss, and their mIoU (%) as segment() labels them. */
@@ -154,20 +156,32 @@ async function heldOutMiou(s: LoopState): Promise<number> {
 }
 
 /**
- * What 'least-loss' keeps the least of: the held-out strokes' loss, plus the drift where the run
- * distils. Both are means over their pixels, weighed alike: a step is kept where what it gained on
- * strokes it never saw is more than what it moved, per pixel, where nobody painted.
+ * How much the drift counts in 'least-loss': 2 x recall - 1, at least 0, where `recall` is the
+ * starting model's on the classes painted (the mean over them of the share of each one's painted
+ * pixels it gives it). A model right on most of what was painted is likely right where nothing
+ * was, and moving it there mostly breaks (a VOC photo the model knows: up to 1); a model wrong on
+ * half or more of it, as on a scene from another domain or a class it lacks, mends as much as it
+ * breaks there (0: the held-out strokes alone).
  */
-const keepCost = (m: Measure): number => m.loss + (m.drift ?? 0);
+export function driftWeight(recall: number | null | undefined): number {
+  return recall === null || recall === undefined ? 0 : Math.max(0, 2 * recall - 1);
+}
+
+/**
+ * What 'least-loss' keeps the least of: the held-out strokes' loss, plus the drift where the run
+ * distils, weighed by driftWeight. Both are means over their pixels: a step is kept where what it
+ * gained on strokes it never saw is more than what it moved, per pixel, where nobody painted.
+ */
+const keepCost = (m: Measure, weight: number): number => m.loss + weight * (m.drift ?? 0);
 
 /**
  * Whether measure `a` is a better step to keep than `b` (by keep's rule), `start` the one the run
  * began at. Either rule keeps only a step whose held-out loss is not above the start's, so the
  * model returned is never worse on the held-out strokes than the one taught from.
  */
-export function better(keep: TeachSettings['keep'], a: Measure, b: Measure, start: Measure): boolean {
+export function better(keep: TeachSettings['keep'], a: Measure, b: Measure, start: Measure, driftWeighs = 1): boolean {
   if (a.loss > start.loss) return false;
-  if (keep === 'least-loss') return keepCost(a) < keepCost(b);
+  if (keep === 'least-loss') return keepCost(a, driftWeighs) < keepCost(b, driftWeighs);
   return a.miou > b.miou || (a.miou === b.miou && a.loss < b.loss);
 }
 
@@ -180,6 +194,9 @@ async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure
   const measured: Measure[] = [];
   if (measuring) {
     say(`measuring the ${heldOutPixels} held-out pixels`);
+    if (t.keep === 'least-loss' && s.startingRecall !== null && s.startingRecall !== undefined) {
+      say(`the model gives ${(100 * s.startingRecall).toFixed(0)} % of each painted class its class: what moves where nothing is painted weighs ${driftWeight(s.startingRecall).toFixed(2)} in the step kept`);
+    }
     measured.push({ step: start, ...(await measure()) });
   }
   // The best so far: its measure and weights (null: the weights the run started from).
@@ -200,7 +217,7 @@ async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure
     const judge = async (last: boolean): Promise<number> => {
       const at = { step: step + 1, ...(await measure()) };
       measured.push(at);
-      if (t.keep !== 'last' && better(t.keep, at, best.at, measured[0])) best = { at, params: last ? null : await queue.run(() => trainer.weights()) };
+      if (t.keep !== 'last' && better(t.keep, at, best.at, measured[0], driftWeight(s.startingRecall))) best = { at, params: last ? null : await queue.run(() => trainer.weights()) };
       return at.loss;
     };
     if (measuring && ((step + 1) % t.evalEvery === 0 || step + 1 === t.steps)) report.heldOutLoss = await judge(step + 1 === t.steps);
@@ -231,7 +248,7 @@ async function steps(s: LoopState, hooks: LoopHooks, measuring: boolean, measure
     params = await queue.run(() => trainer.weights());
   }
   const painted = { taught: samples.reduce((n, x) => n + x.byClass.reduce((m, c) => m + c.pixels.length, 0), 0), heldOut: heldOutPixels };
-  const heldOut = measuring ? { before: measured[0].loss, after: keepBest ? best.at.loss : measured.at(-1)!.loss, measured } : null;
+  const heldOut = measuring ? { before: measured[0].loss, after: keepBest ? best.at.loss : measured.at(-1)!.loss, measured, driftWeight: driftWeight(s.startingRecall) } : null;
   return { params, report: { settings: t, steps: step, painted, heldOut, keptStep, warnings: warningsOf(losses, heldOut, keptStep, start, step) } };
 }
 
@@ -252,7 +269,7 @@ export function warningsOf(losses: number[], heldOut: FineTuneReport['heldOut'],
       const model = `the model ${start === 0 ? 'as it was' : `at step ${start}`}`;
       const first = heldOut.measured[0];
       // Where the held-out strokes did get better, what held the start: the model moved where nobody painted.
-      const fell = heldOut.measured.find((m) => m.step > start && m.loss < heldOut.before && m.drift !== undefined && first.drift !== undefined);
+      const fell = heldOut.driftWeight > 0 ? heldOut.measured.find((m) => m.step > start && m.loss < heldOut.before && m.drift !== undefined && first.drift !== undefined) : undefined;
       out.push(
         fell
           ? `no step did better than ${model}: at step ${fell.step} the held-out strokes' loss fell (${heldOut.before.toFixed(3)} to ${fell.loss.toFixed(3)}), but the model moved more from its own classes where nothing is painted (their loss ${first.drift!.toFixed(3)} to ${fell.drift!.toFixed(3)}): that model is kept`

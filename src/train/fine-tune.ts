@@ -168,7 +168,7 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   if (resumed) sayResumed(resumed, stored, say);
   if (t.distill > 0) say('segmenting the images with the model as it is (what it keeps where nothing is painted)');
   // segment() takes its own turns of the context's queue.
-  const { samples: taught, parents } = await strokeSamples(model, weights, prepared, t, teacherClasses(model.classNames, weights.classes.names));
+  const { samples: taught, parents, startingRecall } = await strokeSamples(model, weights, prepared, t, teacherClasses(model.classNames, weights.classes.names));
   signal?.throwIfAborted();
   if (fresh && parents.size > 0) {
     weights = keepKnownClasses(fresh.current, fresh.adapted, parents);
@@ -201,7 +201,7 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   let kept;
   try {
     if (resumed) trainer.resumeAt(resumed.step, resumed.momentum);
-    kept = await teachSteps({ trainer, queue, weights, samples: taught, settings: t, checkpoints, log: [...(resumed?.log ?? [])], evalCrop, evaluator, classWeights: trainOptions.classWeights }, { onStep: o.onStep, onProgress: o.onProgress, shouldStop: o.shouldStop, signal });
+    kept = await teachSteps({ trainer, queue, weights, samples: taught, settings: t, checkpoints, log: [...(resumed?.log ?? [])], evalCrop, evaluator, classWeights: trainOptions.classWeights, startingRecall }, { onStep: o.onStep, onProgress: o.onProgress, shouldStop: o.shouldStop, signal });
   } finally {
     trainer.dispose();
   }

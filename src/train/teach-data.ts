@@ -46,6 +46,12 @@ export interface StrokeDataOptions {
 export interface StrokeData {
   samples: StrokeSample[];
   parents: Map<number, number>;
+  /**
+   * Of each class painted (taught or held out), the share of its painted pixels the starting model
+   * gives it, averaged over the classes: how far the model can be trusted where nobody painted
+   * (null where its classes were not read: nothing distilled, no class new).
+   */
+  startingRecall: number | null;
 }
 
 /**
@@ -154,6 +160,7 @@ export async function strokeSamples(model: DeepLabModel, weights: LoadedWeights,
     }
   }
   const undistilled = new Set(parents.values());
+  const startingRecall = starting ? recallOf(sized, starting, teacherClass, painted) : null;
   const samples = sized.map(({ image, label, heldOut }, i): StrokeSample => {
     let teacher: Label | null = null;
     if (o.distill > 0) {
@@ -167,7 +174,25 @@ export async function strokeSamples(model: DeepLabModel, weights: LoadedWeights,
     }
     return { image, label, heldOut, teacher, byClass: paintedByClass(label) };
   });
-  return { samples, parents };
+  return { samples, parents, startingRecall };
+}
+
+/** The mean over the classes painted of the share of each one's painted pixels that `starting` (through teacherClass) gives it. */
+function recallOf(sized: readonly { label: Label; heldOut: Label | null }[], starting: readonly Uint8Array[], teacherClass: Uint8Array, painted: (label: Label, heldOut: Label | null, p: number) => number): number {
+  const right = new Map<number, number>();
+  const all = new Map<number, number>();
+  sized.forEach((s, i) => {
+    for (let p = 0; p < starting[i].length; p++) {
+      const c = painted(s.label, s.heldOut, p);
+      if (c === UNLABELLED) continue;
+      all.set(c, (all.get(c) ?? 0) + 1);
+      if (teacherClass[starting[i][p]] === c) right.set(c, (right.get(c) ?? 0) + 1);
+    }
+  });
+  if (all.size === 0) return 0;
+  let sum = 0;
+  for (const [c, n] of all) sum += (right.get(c) ?? 0) / n;
+  return sum / all.size;
 }
 
 /**

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import type { LoadedWeights } from '../../src/model/loading/load-weights.js';
 import { splitStrokes, strokeComponents } from '../../src/train/stroke-split.js';
 import { STROKE_PATTERNS, correctionsFromLabels, strokesFromLabels } from '../../src/train/stroke-patterns.js';
-import { better, warningsOf } from '../../src/train/fine-tune-loop.js';
+import { better, driftWeight, warningsOf } from '../../src/train/fine-tune-loop.js';
 import { heldOutPasses, strokeBatch } from '../../src/train/teach-crops.js';
 import { type StrokeSample, paintedByClass, resizeStrokes } from '../../src/train/teach-data.js';
 import { STROKES_RECIPE, teachSettings } from '../../src/train/teach-recipe.js';
@@ -261,7 +261,7 @@ describe('train: teaching from strokes, without the GPU', () => {
     expect(heldOutPasses([unheld], weights, C, 2, true), 'nothing held out: no passes').to.deep.equal([]);
   });
 
-  it("the step kept: 'least-loss' weighs the held-out strokes' loss and the unpainted pixels' drift alike, 'best' their mIoU; the warning says what held the start", () => {
+  it("the step kept: 'least-loss' weighs the held-out strokes' loss and the unpainted pixels' drift (by the starting model's recall), 'best' their mIoU; the warning says what held the start", () => {
     const start = { step: 0, loss: 0.5, miou: 60, drift: 0.1 };
     const gainedMore = { step: 5, loss: 0.2, miou: 60, drift: 0.3 };
     const movedMore = { step: 5, loss: 0.45, miou: 70, drift: 0.3 };
@@ -269,21 +269,26 @@ describe('train: teaching from strokes, without the GPU', () => {
     expect(better('least-loss', movedMore, start, start), 'the strokes gained 0.05, the unpainted pixels moved 0.2: not kept').to.equal(false);
     const [a, b] = [{ step: 5, loss: 0.45, miou: 0 }, { step: 0, loss: 0.5, miou: 0 }];
     expect(better('least-loss', a, b, b), 'a run that does not distil: the held-out loss alone').to.equal(true);
+    expect(better('least-loss', movedMore, start, start, 0.2), 'the drift weighed 0.2: 0.04 moved against 0.05 gained, kept').to.equal(true);
+    expect([driftWeight(1), driftWeight(0.75), driftWeight(0.5), driftWeight(0.2), driftWeight(null)], 'the drift weighs 2 x recall - 1, at least 0, nothing where the recall is unknown').to.deep.equal([1, 0.5, 0, 0, 0]);
     const sharpened = { step: 5, loss: 0.52, miou: 60, drift: 0.01 };
     expect(better('least-loss', sharpened, start, start), 'never a step whose held-out loss rose, however little it moved elsewhere').to.equal(false);
     expect(better('best', movedMore, start, start), "'best': the held-out mIoU, its loss not above the start's").to.equal(true);
     expect(better('best', { ...movedMore, loss: 0.55 }, start, start), "'best': not where the held-out loss rose").to.equal(false);
 
     const flat = [1, 1, 1, 1, 1, 1];
-    expect(warningsOf(flat, { before: 0.5, after: 0.5, measured: [start, movedMore] }, 0, 0, 5)).to.deep.equal([
+    expect(warningsOf(flat, { before: 0.5, after: 0.5, measured: [start, movedMore], driftWeight: 1 }, 0, 0, 5)).to.deep.equal([
       "no step did better than the model as it was: at step 5 the held-out strokes' loss fell (0.500 to 0.450), but the model moved more from its own classes where nothing is painted (their loss 0.100 to 0.300): that model is kept",
     ]);
     const worse = { ...movedMore, loss: 0.6 };
-    expect(warningsOf(flat, { before: 0.5, after: 0.5, measured: [start, worse] }, 0, 0, 5)).to.deep.equal([
+    expect(warningsOf(flat, { before: 0.5, after: 0.5, measured: [start, worse], driftWeight: 1 }, 0, 0, 5)).to.deep.equal([
       'the held-out strokes got worse: loss 0.500 before, 0.600 after step 5',
       'no step did better on the held-out strokes than the model as it was: that model is kept',
     ]);
-    expect(warningsOf(flat, { before: 0.5, after: 0.2, measured: [start, gainedMore] }, 5, 0, 5), 'a step kept: no warning').to.deep.equal([]);
+    expect(warningsOf(flat, { before: 0.5, after: 0.2, measured: [start, gainedMore], driftWeight: 1 }, 5, 0, 5), 'a step kept: no warning').to.deep.equal([]);
+    expect(warningsOf(flat, { before: 0.5, after: 0.5, measured: [start, { ...movedMore, loss: 0.5 }], driftWeight: 0 }, 0, 0, 5), 'the drift weighing nothing: the plain warning').to.deep.equal([
+      'no step did better on the held-out strokes than the model as it was: that model is kept',
+    ]);
   });
 
   it("the recipe: 'strokes' fills in what is left out from the share painted, 'plain' needs steps, crop and lr; settings out of range are refused by name", () => {
