@@ -121,7 +121,7 @@ function heldOutRow(r: FineTuneReport) {
   const kept = measured.find((m) => m.step === r.keptStep) ?? measured.at(-1)!;
   const row = { before: r.heldOut.before, after: r.heldOut.after, last: measured.at(-1)!.loss, miou: { before: measured[0].miou, after: kept.miou, last: measured.at(-1)!.miou } };
   // Where the run distils: the unpainted pixels' loss against the starting model's classes.
-  return measured[0].drift === undefined ? row : { ...row, drift: { before: measured[0].drift, after: kept.drift!, last: measured.at(-1)!.drift! } };
+  return measured[0].drift === undefined ? row : { ...row, drift: { before: measured[0].drift, after: kept.drift!, last: measured.at(-1)!.drift!, weight: r.heldOut.driftWeight } };
 }
 
 /** A row's scores of image i: over all its pixels, the painted ones, the unpainted ones. */
