@@ -163,12 +163,13 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   }
   const prepared = await prepareSamples(weights, samples, o);
   signal?.throwIfAborted();
-  const t = teachSettings(o, paintedFacts(weights, prepared));
+  const toTrained = teacherClasses(model.classNames, weights.classes.names);
+  const t = teachSettings(o, paintedFacts(weights, prepared, toTrained));
   const stored = storedOptions(o, t);
   if (resumed) sayResumed(resumed, stored, say);
   if (t.distill > 0) say('segmenting the images with the model as it is (what it keeps where nothing is painted)');
   // segment() takes its own turns of the context's queue.
-  const { samples: taught, parents, startingRecall } = await strokeSamples(model, weights, prepared, t, teacherClasses(model.classNames, weights.classes.names));
+  const { samples: taught, parents, startingRecall } = await strokeSamples(model, weights, prepared, t, toTrained);
   signal?.throwIfAborted();
   if (fresh && parents.size > 0) {
     weights = keepKnownClasses(fresh.current, fresh.adapted, parents);
@@ -214,18 +215,29 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
   return tuned;
 }
 
-/** What the recipe reads of the samples: the share of their pixels painted, the network's input side, how many there are. */
-function paintedFacts(weights: LoadedWeights, prepared: readonly PreparedSample[]): PaintedFacts {
+/**
+ * What the recipe reads of the samples: the share of their pixels painted, the network's input
+ * side, how many there are, whether a class the starting model lacks is painted (`toTrained`: the
+ * starting model's classes as indices of those trained).
+ */
+function paintedFacts(weights: LoadedWeights, prepared: readonly PreparedSample[], toTrained: Uint8Array): PaintedFacts {
+  const known = new Uint8Array(UNLABELLED + 1);
+  for (const c of toTrained) known[c] = 1;
   let painted = 0;
   let pixels = 0;
   let networkSide = 0;
+  let paintsNew = false;
   for (const s of prepared) {
-    for (const v of s.label.indices) if (v !== UNLABELLED) painted++;
+    for (const v of s.label.indices) {
+      if (v === UNLABELLED) continue;
+      painted++;
+      if (!known[v]) paintsNew = true;
+    }
     pixels += s.label.indices.length;
     const [h, w] = isBandImage(s.image) ? [s.image.height, s.image.width] : imageSizeInInput(weights.inputPolicy, s.image.width, s.image.height);
     networkSide = Math.max(networkSide, h, w);
   }
-  return { paintedShare: painted / pixels, networkSide, images: prepared.length };
+  return { paintedShare: painted / pixels, networkSide, images: prepared.length, paintsNew };
 }
 
 /** For each class of the starting model, its index in the classes trained (UNLABELLED where they lack it: not distilled). */

@@ -303,6 +303,7 @@ describe('train: teaching from strokes, without the GPU', () => {
     expect(teachSettings({}, { paintedShare: STROKES_RECIPE.keepByMiou, networkSide: 257, images: 1 }).keep, "from keepByMiou's share up, the step whose held-out mIoU is best").to.equal('best');
     expect(teachSettings({}, { paintedShare: STROKES_RECIPE.keepByMiou * 0.99, networkSide: 257, images: 1 }).keep, 'below it, the least held-out loss').to.equal('least-loss');
     expect(teachSettings({ keep: 'best' }, { paintedShare: 0.001, networkSide: 257, images: 1 }).keep, "the caller's keep as given").to.equal('best');
+    expect(teachSettings({}, { paintedShare: 0.001, networkSide: 257, images: 1, paintsNew: true }).keep, 'a new class painted: by mIoU whatever is painted').to.equal('best');
     const alone = (share: number): number => teachSettings({}, { paintedShare: share, networkSide: 257, images: 1 }).steps;
     const three = (share: number): number => teachSettings({}, { paintedShare: share, networkSide: 257, images: 3 }).steps;
     expect(three(0.2), "three images with few or more painted: each seen as often as one taught alone").to.equal(3 * alone(0.2));
