@@ -82,8 +82,10 @@ export interface FineTuneSettings {
    * labels them best (mIoU), the least loss of equals; 'least-loss', the step of least loss on
    * them plus, where the run distils, the loss of the pixels nobody painted against the starting
    * model's classes (each a mean over its pixels: the step whose gain on the held-out strokes is
-   * more than it moved elsewhere); or the 'last' step. Default: recipe 'strokes', 'best' where
-   * 15 % or more of the pixels is painted and 'least-loss' where less is; recipe 'plain', 'last'.
+   * more than it moved elsewhere, the drift weighed by the starting model's recall of the classes
+   * painted); or the 'last' step. Default: recipe 'strokes', 'best' where 15 % or more of the
+   * pixels is painted or a class the model lacks, and 'least-loss' where less is; recipe 'plain',
+   * 'last'.
    */
   keep?: 'best' | 'least-loss' | 'last';
   /** Batch norms with their running statistics (default true: a few small crops give no usable batch statistics). */
