@@ -1,8 +1,9 @@
 // What a teach did, told on the page: the share of the painted pixels the model gets right before
 // and after (over the strokes it was taught and over those fineTune held out, found as fineTune
 // finds them: splitStrokes with the run's holdOut and seed), the held-out strokes' loss, how far
-// the model moved from its own classes where nothing is painted, the step kept, and a warning where the teaching did not help: the loss rose, the held-out strokes got
-// worse, or fewer painted pixels are right than before.
+// the model moved from its own classes where nothing is painted, the step kept, and a warning
+// where the teaching did not help: the loss rose, the held-out strokes got worse, or fewer
+// painted pixels are right than before.
 import { UNLABELLED, splitStrokes } from '/deeplab.js';
 
 const $ = (id) => document.getElementById(id);

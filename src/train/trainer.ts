@@ -203,8 +203,8 @@ export class Trainer {
 
   /**
    * The loss of `batches` under the parameters as they are (and its distillation term, weighted,
-   * where the run distils), without a step: the step's pass run
-   * with no update after it (its gradients are overwritten by the next step's). Its forward is the
+   * where the run distils), without a step: the step's pass run with no update after it (its
+   * gradients are overwritten by the next step's). Its forward is the
    * training one: with frozen batch norms and no dropout it is the model's, and nothing changes;
    * batch norms in training mode would update their statistics, so it is refused there.
    */
