@@ -27,7 +27,7 @@ import { type FineTuneReport, type FineTuneStep, teachSteps } from './fine-tune-
 import { openCheckpointStore } from './checkpoint-store.js';
 import { lossTerms } from './loss-choice.js';
 import type { CheckpointStoreRef } from './run-store.js';
-import { balancedClassWeights, strokeSamples } from './teach-data.js';
+import { balancedClassWeights, newClassTest, strokeSamples } from './teach-data.js';
 import { type PaintedFacts, type TeachSettings, teachSettings } from './teach-recipe.js';
 import { type PreparedSample, type TeachSample, UNLABELLED, prepareSamples } from './teach-samples.js';
 import { type TrainOptions, Trainer } from './trainer.js';
@@ -221,8 +221,7 @@ export async function fineTune(model: DeepLabModel, samples: readonly TeachSampl
  * starting model's classes as indices of those trained).
  */
 function paintedFacts(weights: LoadedWeights, prepared: readonly PreparedSample[], toTrained: Uint8Array): PaintedFacts {
-  const known = new Uint8Array(UNLABELLED + 1);
-  for (const c of toTrained) known[c] = 1;
+  const isNew = newClassTest(toTrained);
   let painted = 0;
   let pixels = 0;
   let networkSide = 0;
@@ -231,7 +230,7 @@ function paintedFacts(weights: LoadedWeights, prepared: readonly PreparedSample[
     for (const v of s.label.indices) {
       if (v === UNLABELLED) continue;
       painted++;
-      if (!known[v]) paintsNew = true;
+      if (isNew(v)) paintsNew = true;
     }
     pixels += s.label.indices.length;
     const [h, w] = isBandImage(s.image) ? [s.image.height, s.image.width] : imageSizeInInput(weights.inputPolicy, s.image.width, s.image.height);

@@ -117,16 +117,20 @@ export async function modelClasses(model: DeepLabModel, image: StillImage): Prom
   return (await model.segment(bands, { mean: ones.map(() => 0), std: ones })).classes;
 }
 
+/** Whether a trained class is new: one no class of the starting model maps onto (`teacherClass`, as strokeSamples takes it). */
+export function newClassTest(teacherClass: Uint8Array): (c: number) => boolean {
+  const known = new Uint8Array(UNLABELLED + 1);
+  for (const c of teacherClass) known[c] = 1;
+  return (c) => c !== UNLABELLED && !known[c];
+}
+
 /**
  * The samples as the recipe teaches them. `teacherClass[c]` is the index in the trained class list
  * of the starting model's class c (UNLABELLED: not distilled); a trained class no entry of it
  * names is new, and gets a parent where it is painted.
  */
 export async function strokeSamples(model: DeepLabModel, weights: LoadedWeights, prepared: readonly PreparedSample[], o: StrokeDataOptions, teacherClass: Uint8Array): Promise<StrokeData> {
-  // The trained classes no class of the starting model maps onto.
-  const known = new Uint8Array(UNLABELLED + 1);
-  for (const c of teacherClass) known[c] = 1;
-  const isNew = (c: number): boolean => c !== UNLABELLED && !known[c];
+  const isNew = newClassTest(teacherClass);
   const sized = prepared.map((s, i) => {
     const { width, height } = s.label;
     const split = splitStrokes(s.label.indices, width, height, o.holdOut, o.seed + i, UNLABELLED);
