@@ -106,9 +106,13 @@ describe('train: fineTune teaching from strokes (the recipe: distillation, held-
     expect(relativeError([r.heldOut!.measured[0].drift!], [distilled]), 'the drift before the first step').to.be.lessThan(1e-4);
     // What the drift weighs in 'least-loss': 2 x the model's recall of the classes painted - 1, at least 0.
     const painted = [...new Set(strokes)].filter((c) => c !== UNLABELLED);
-    const recall = painted.reduce((sum, c) => sum + strokes.filter((v, p) => v === c && own[p] === c).length / strokes.filter((v) => v === c).length, 0) / painted.length;
+    const counts = painted.map((c) => strokes.filter((v) => v === c).length);
+    const recall = painted.reduce((sum, c, k) => sum + strokes.filter((v, p) => v === c && own[p] === c).length / counts[k], 0) / painted.length;
     console.log(`      (the model's recall of the classes painted ${recall.toFixed(3)}: the drift weighs ${r.heldOut!.driftWeight.toFixed(3)})`);
-    expect(r.heldOut!.driftWeight, "the drift's weight").to.be.closeTo(Math.max(0, 2 * recall - 1), 1e-9);
+    // fineTune reads the model's classes through segment(), this test through forwardToHost: a pixel whose two
+    // best logits tie within rounding may differ, which moves the weight by 2 / (classes x that class's pixels).
+    const onePixel = 2 / (painted.length * Math.min(...counts));
+    expect(r.heldOut!.driftWeight, "the drift's weight, within one pixel's worth").to.be.closeTo(Math.max(0, 2 * recall - 1), onePixel);
     expect(r.heldOut!.measured.map((m) => m.step), 'measured before the first step and after each').to.deep.equal([0, 1, 2]);
     expect(steps.map((s) => s.heldOutLoss), "each step's held-out loss").to.deep.equal(r.heldOut!.measured.slice(1).map((m) => m.loss));
     expect(r.settings).to.deep.include({ recipe: 'strokes', steps: 2, crop: SIDE, batch: 1, sampleSize: 'network', cropAt: 'strokes', distill, balance: BALANCE, holdOut, keep: 'best' });
